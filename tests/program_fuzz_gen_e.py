@@ -263,7 +263,10 @@ class GenE:
             return self.m(r.choice(["pi", "e", "inf", "nan"]))
         if k == 23:
             self.uses_torch = True
-            return f"float(torch.tensor({E(LF, d)}, dtype=torch.float64).sum().item())"
+            # (float32 data, then doubled: TorchScript's torch.tensor(fs, dtype=float64)
+            # rounds fs through float32 where gpujit keeps eager's values, a documented
+            # difference that every list holding 0.1 or 1e300 met)
+            return f"float(torch.tensor({E(LF, d)}).double().sum().item())"
         if k == 24:
             return f"{self.call_helper(FLT, d)}"
         if k == 25:
@@ -609,8 +612,11 @@ class GenE:
     def self_free(v, rhs):
         """`v += v` in TorchScript moves the elements out of the list it appends (it gives
         [1, 2, None, None]; extend(v) copies them): a copy on the right keeps to what
-        both answer alike."""
-        return f"{v}[:]" if rhs == v else rhs
+        both answer alike. Also for another name of the same list (`w: List[int] = v;
+        v += w`: seed 35002 k = 2), so any rhs that is not a new list is copied."""
+        if rhs == v:
+            return f"{v}[:]"
+        return rhs if rhs.startswith("[") and rhs.endswith("]") else f"list({rhs})"
 
     def s_list_method(self):
         r = self.r

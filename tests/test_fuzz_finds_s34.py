@@ -50,8 +50,8 @@ with PyTorch 2.13's answers written out.
   True` called with p0 = " ": TorchScript folds the return to True, its DCE drops the
   append into the dead local list and with it int(" ") and the division by 0, and the
   call answers True; gpujit kept the append (a side effect) and raised int()'s error.
-  Left (strict xfail): dropping dead container writes by AliasDb emptied the lists a
-  scripted GRU appends to in a loop and stacks after it.
+  (Done in session 35: dead mutators of provably local containers go; see
+  tests/test_fuzz_finds_s35.py for the lists that must keep theirs.)
 """
 from __future__ import annotations
 
@@ -370,9 +370,6 @@ def _dead_container_writes(p0: str) -> int:
     return len(kept)
 
 
-@pytest.mark.xfail(strict=True, reason="dead container writes stay: dropping them by "
-                   "AliasDb's writes also dropped a loop's appends to a list read after "
-                   "the loop (scripted GRU); not yet done")
 def test_dead_appends_to_local_lists_go_as_in_torchscript():
     s = torch.jit.script(_dead_list_append)
     assert "append" not in str(s.graph) and "Int" not in str(s.graph), str(s.graph)

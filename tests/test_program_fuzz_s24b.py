@@ -28,7 +28,9 @@ Where gpujit deliberately differs, the checks let it:
   double tensor): TorchScript rounds it through the default dtype (float32; 1e300 raises
   or overflows to inf), gpujit keeps eager's values; int(t.item()) of a float holding more
   than C's 32-bit int: TorchScript raises, gpujit answers as int(t)
-  (tests/test_fuzz_finds_s25_b.py). A seed that meets them reports the difference;
+  (tests/test_fuzz_finds_s25_b.py). A seed that meets them reports the difference (the
+  generator's float sums make float32 data and double it since session 35: seeds 35001
+  k = 1 and 11 met the float64 form);
 - sum() of ints: TorchScript's accumulates in a 32-bit C++ int, gpujit in int64 as every
   scripted int; enumerate(xs, k) with k < 0: TorchScript's yields nothing (its range
   length wraps), gpujit counts from k as Python. The generator keeps away from both (its
@@ -39,6 +41,17 @@ Where gpujit deliberately differs, the checks let it:
 - `v == v` (and `x == x`) of a float: TorchScript's peephole folds it to True, for a nan
   too (seed 26406*100003+62: divmod(inf, 4.0)[0]); gpujit compares (False for a nan), as
   Python. A seed that meets it reports the difference.
+- `xs += w` where w is xs under another name: TorchScript's aten::add_.t moves the
+  elements out of the list it appends ([1, -1, None, None]); gpujit extends by a copy, as
+  Python ([1, -1, 1, -1]). The generator copies any rhs of a list `+=` that is not a new
+  list (seed 35002 k = 2 met it).
+- a float constant -0.0 where the graph also holds 0.0: TorchScript's ConstantPooling
+  compares doubles by ==, so one of them takes the other's place, by graph order and
+  by whether a tuple of constants was folded first (`return [-0.0, x, 0.0]` gives
+  [0.0, x, 0.0]; `if x > 0: return -0.0` / `return 0.0` gives -0.0 on both paths;
+  `return -0.0, 0.0` keeps both). gpujit keeps each constant's sign. A seed that meets
+  it reports the difference (seed 35006 k = 26: `(-0.0 if True else x)` next to a
+  `0.0 - x` answered 0.0 in torch).
 
 Minimised programs it found are in tests/test_fuzz_finds_s24_g.py.
 

@@ -321,17 +321,38 @@ def _searchsorted(xp, seq, values, out_int32, side, sorter):
     seq = seq.astype(ct, copy=False)
     values = xp.asarray(values).astype(ct, copy=False)
     if seq.ndim == 1:
-        r = xp.searchsorted(seq, values, side=side)
+        r = _bound(xp, seq, values, side == "right", lambda mid: seq[mid])
     else:
         lead = seq.shape[:-1]
         # (rows counted, not -1: a 0-size leading dim or a 0-length sequence)
         rows = int(np.prod(lead, dtype=np.int64))
         s2 = seq.reshape(rows, seq.shape[-1])
         v2 = values.reshape(rows, values.shape[-1])
-        r = xp.stack([xp.searchsorted(s2[i], v2[i], side=side) for i in range(s2.shape[0])]) \
-            if s2.shape[0] else xp.zeros(v2.shape, _LONG)
+        r = _bound(xp, s2, v2, side == "right",
+                   lambda mid: xp.take_along_axis(s2, mid, axis=-1))
         r = r.reshape(lead + values.shape[-1:])
     return xp.asarray(r).astype(np.int32 if out_int32 else _LONG)
+
+
+def _bound(xp, seq, values, right, at):
+    """PyTorch's binary search (cus_lower_bound / cus_upper_bound) for every value at
+    once: `start` moves past mid while !(seq[mid] >= v) (right: !(seq[mid] > v)), so a nan
+    in the sequence counts as below every value (NumPy's searchsorted sorts nan last:
+    searchsorted([0.47, 0.48, nan], 0.96) is 3 in PyTorch, 2 in NumPy), and an unsorted
+    sequence gives PyTorch's answers. at(mid): the sequence's elements at mid."""
+    n = seq.shape[-1]
+    start = xp.zeros(values.shape, _LONG)
+    if n == 0:
+        return start
+    end = xp.full(values.shape, n, _LONG)
+    for _ in range(int(n).bit_length()):        # (a search of n takes at most this)
+        active = start < end
+        mid = start + ((end - start) >> 1)
+        m = at(xp.minimum(mid, n - 1))
+        up = ~(m > values) if right else ~(m >= values)
+        start = xp.where(active & up, mid + 1, start)
+        end = xp.where(active & ~up, mid, end)
+    return start
 
 
 def _ss_meta(sorted_sequence, self, out_int32=False, right=False, side=None, sorter=None):

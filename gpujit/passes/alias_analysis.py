@@ -30,7 +30,7 @@ from __future__ import annotations
 from ..ir import types as T
 from ..ir.schema_match import AUTOGRAD_KINDS, SIDE_EFFECT_KINDS, writes_at_all
 
-__all__ = ["AliasDb", "is_mutable_type"]
+__all__ = ["AliasDb", "is_mutable_type", "local_container_aliases", "CONTAINER_MUTATORS"]
 
 # calls whose bodies we cannot see: they may keep, alias and write what they are given
 # (autograd calls write leaves' .grad, anywhere)
@@ -40,10 +40,14 @@ _OPAQUE_KINDS = frozenset({"prim::CallFunction", "prim::CallMethod", "prim::Ente
 _READ_ONLY_KINDS = frozenset({"prim::Print", "prim::RaiseException", "aten::warn",
                               "prim::RecordFunction"})
 # element reads: the output is (part of) an element of the container input
+# (aten::values / aten::items / aten::popitem are not: their output is a new list or tuple
+# that holds the elements, one level further out; they fall to "any part of the inputs")
 _ELEMENT_READS = frozenset({"prim::ListUnpack", "prim::TupleUnpack", "prim::TupleIndex",
                             "aten::__getitem__", "prim::ListIndex", "prim::DictIndex",
-                            "aten::pop", "aten::popitem", "aten::values", "aten::items",
-                            "aten::wait", "prim::awaitable_wait"})
+                            "aten::pop", "aten::wait", "prim::awaitable_wait"})
+# mutators that store their later inputs as elements (a key, an index, the value): a list
+# appended to a List[List[int]] is an element, not a source of elements as extend's is
+_STORES_ELEMENTS = frozenset({"aten::append", "aten::insert", "aten::_set_item"})
 _CONSTRUCTS = frozenset({"prim::ListConstruct", "prim::TupleConstruct",
                          "prim::DictConstruct", "prim::awaitable_nowait"})
 
@@ -191,7 +195,7 @@ class AliasDb:
         elif kind in _ELEMENT_READS:
             for o in outs:
                 self._reads.append((o, node.inputs[0]))
-            if kind in ("aten::pop", "aten::popitem"):
+            if kind == "aten::pop":
                 self._write(node, node.inputs[0])
         elif kind == "prim::SetAttr":
             self._contain(node.inputs[0], node.inputs[1])
@@ -200,9 +204,15 @@ class AliasDb:
             # list / dict mutators: aten::append(%l, %x), aten::_set_item(%d, %k, %v), ...
             # (they return the container itself, as `t[](a!)` says, or nothing)
             for v in node.inputs[1:]:
-                self._any_part_or_contain(node.inputs[0], v)
+                if kind in _STORES_ELEMENTS or not _is_container(v.type):
+                    self._contain(node.inputs[0], v)
+                else:
+                    self._any_part.append((node.inputs[0], v))  # extend(%l, %m): coarse
             for o in outs:
-                self._union(o, node.inputs[0])
+                if kind == "aten::popitem":         # a new (key, value) tuple
+                    self._any_part.append((o, node.inputs[0]))
+                else:
+                    self._union(o, node.inputs[0])
             self._write(node, node.inputs[0])
         elif node.op is not None:
             self._analyze_schema(node, outs, ins)
@@ -212,12 +222,6 @@ class AliasDb:
             for o in outs:
                 for v in ins:
                     self._any_part.append((o, v))
-
-    def _any_part_or_contain(self, container, v):
-        if _is_container(v.type):
-            self._any_part.append((container, v))   # aten::extend(%l, %other): coarse
-        else:
-            self._contain(container, v)
 
     def _join_positions(self, xs, ys):
         for x, y in zip(xs, ys):
@@ -382,6 +386,136 @@ class AliasDb:
                 if self._order[w] > lo or any(l in _enclosing_nodes(w) for l in loops):
                     return True
         return False
+
+
+# the list / dict mutators (aten::pop / popitem also read: they return an element)
+CONTAINER_MUTATORS = frozenset({"aten::append", "aten::insert", "aten::_set_item",
+                                "aten::extend", "aten::clear", "aten::remove", "aten::pop",
+                                "aten::popitem"})
+# container ops that read their container inputs and keep none of them: their outputs are
+# numbers, strings or new containers (which may hold the elements, never the input itself)
+_CONTAINER_READERS = frozenset({
+    "aten::len", "aten::__getitem__", "aten::__contains__", "aten::count", "aten::keys",
+    "aten::values", "aten::items", "aten::list", "aten::copy", "aten::sorted",
+    "aten::reversed", "aten::slice", "aten::add", "aten::mul", "aten::sub", "aten::set",
+    "aten::__or__", "aten::__and__", "aten::__xor__", "aten::min", "aten::max", "aten::any",
+    "aten::all", "aten::sum", "aten::enumerate", "aten::zip", "aten::str", "aten::format",
+    "aten::percentFormat", "aten::__is__", "aten::__isnot__", "aten::eq", "aten::ne",
+    "aten::lt", "aten::le", "aten::gt", "aten::ge", "aten::index", "prim::ListUnpack",
+    "prim::Print", "prim::RaiseException", "aten::warn", "prim::isinstance"})
+# mutators' later inputs that are only read (extend's source, remove's element)
+_READ_ARGS = frozenset({"aten::extend", "aten::remove"})
+# the ops whose container output is a new one (__getitem__'s, min's, ListUnpack's are
+# elements: they may be anyone's)
+_FRESH_CONTAINERS = frozenset({
+    "prim::ListConstruct", "prim::DictConstruct", "aten::keys", "aten::values",
+    "aten::items", "aten::list", "aten::copy", "aten::sorted", "aten::reversed",
+    "aten::slice", "aten::add", "aten::mul", "aten::sub", "aten::set", "aten::__or__",
+    "aten::__and__", "aten::__xor__", "aten::enumerate", "aten::zip"})
+
+
+def local_container_aliases(v, blockers=None):
+    """The values that are the list / dict v, if v provably stays local: made in this
+    graph (a literal or a new container, never a graph input, an element read out of
+    another container, an attribute or a call's result), and flowing only through
+    prim::If outputs and loop-carried places to container ops that read or mutate it.
+    None when it may escape: stored in another container, tuple, object or attribute,
+    handed to a call or to an op not known to keep nothing of it, returned, or used
+    inside a block other than an if's or a loop's (a fork's, a closure's). A write to
+    such a container matters only through the returned values' readers. blockers: a
+    list that gets the node whose use of the container made it escape (where one did)."""
+    if not _is_container(v.type) or isinstance(v.type, T.TupleType):
+        return None
+    seen, todo = set(), [v]
+
+    def add(x):
+        if x not in seen:
+            seen.add(x)
+            todo.append(x)
+    while todo:
+        x = todo.pop()
+        n = x.node
+        if n.kind == "prim::Param":
+            owner = n.owning_block.owning_node
+            if owner is None or owner.kind != "prim::Loop" or x.offset == 0:
+                return None                         # a graph input, a fork's argument
+            k = x.offset - 1
+            add(owner.inputs[2 + k])
+            add(owner.outputs[k])
+            add(n.owning_block.outputs[1 + k])
+        elif n.kind == "prim::Loop":
+            add(n.inputs[2 + x.offset])
+            add(n.blocks[0].inputs[1 + x.offset])
+            add(n.blocks[0].outputs[1 + x.offset])
+        elif n.kind == "prim::If":
+            for b in n.blocks:
+                add(b.outputs[x.offset])
+        elif n.kind in CONTAINER_MUTATORS and n.kind not in ("aten::pop", "aten::popitem") \
+                or n.kind == "prim::unchecked_cast":
+            add(n.inputs[0])                        # (returns its container)
+        elif not (n.kind in _FRESH_CONTAINERS and n.op is None or _returns_new(n)):
+            return None
+        for u in x.uses:
+            user, i = u.user, u.offset
+            if not _in_plain_blocks(user):
+                return _blocked(blockers, user)
+            if user.kind == "prim::Return":
+                owner = user.owning_block.owning_node
+                if owner is None or (owner.kind == "prim::Loop" and i == 0) or \
+                        owner.kind not in ("prim::If", "prim::Loop"):
+                    return _blocked(blockers, user)     # returned, or a fork's result
+                if owner.kind == "prim::If":
+                    add(owner.outputs[i])
+                else:
+                    add(owner.outputs[i - 1])
+            elif user.kind == "prim::Loop":
+                if i < 2:
+                    return _blocked(blockers, user)
+                add(user.outputs[i - 2])
+                add(user.blocks[0].inputs[i - 1])
+            elif user.kind in CONTAINER_MUTATORS:
+                if i == 0 and user.kind not in ("aten::pop", "aten::popitem"):
+                    for o in user.outputs:          # (returns its container)
+                        add(o)
+                elif i > 0 and user.kind not in _READ_ARGS:
+                    return _blocked(blockers, user)     # stored as an element
+            elif user.kind == "prim::unchecked_cast":
+                add(user.outputs[0])
+            elif not (user.kind in _CONTAINER_READERS and user.op is None
+                      or _only_reads(user, i)):
+                return _blocked(blockers, user)
+    return seen
+
+
+def _blocked(blockers, node):
+    if blockers is not None:
+        blockers.append(node)
+    return None
+
+
+def _only_reads(node, i) -> bool:
+    """Does registry op node only read its input i (no alias annotation: it neither
+    writes it nor returns a part of it)?"""
+    op = node.op
+    if op is None or node.kind in _OPAQUE_KINDS or node.kind in SIDE_EFFECT_KINDS:
+        return False
+    args = op.schema.arguments
+    return (i < len(args) and not args[i].type.alias and not args[i].type.is_write
+            and "view" not in op.tags)
+
+
+def _returns_new(node) -> bool:
+    """Are registry op node's results new values (no alias annotation on its returns)?"""
+    op = node.op
+    return (op is not None and node.kind not in _OPAQUE_KINDS
+            and node.kind not in SIDE_EFFECT_KINDS and "view" not in op.tags
+            and not any(r.type.alias for r in op.schema.returns))
+
+
+def _in_plain_blocks(node) -> bool:
+    """Does node run where its graph runs, in order: at top level or only inside prim::If
+    and prim::Loop blocks?"""
+    return all(n.kind in ("prim::If", "prim::Loop") for n in _enclosing_nodes(node))
 
 
 def _self_and_nested(node):

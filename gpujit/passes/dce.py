@@ -22,25 +22,35 @@ opaque code) and no live value may alias it. `v = x * 2; v[:, 0] = 0.0` with v u
 afterwards goes, with the select / slice views it wrote through, so a dead write that
 would raise (a copy_ of a mismatched shape, a ListUnpack of a traced unbind on new sizes)
 does not run. Writes that also draw random numbers, call autograd (requires_grad_,
-detach_) or have other side effects stay. (A list's or dict's mutators on a local
-container nothing live reads stay: TorchScript drops them, but AliasDb does not see a
-list carried through a loop as the list read after it, so dropping them emptied a
-scripted GRU's outputs; see tests/test_fuzz_finds_s34.py.)
+detach_) or have other side effects stay.
+
+A list's or dict's mutator (append, insert, `l[i] = v`, extend, clear, remove, pop,
+popitem) goes too, with what computed its arguments, when its container provably stays
+local (alias_analysis.local_container_aliases: made here, carried only through ifs and
+loops, never stored elsewhere, handed to a call or returned) and no live node reads it
+(nor, by the AliasDb, anything it may alias): `tr: List[str] = []; tr.append(str(int(s)))`
+with tr unused afterwards does not raise for s = " ", as in TorchScript. A list appended
+to in a loop and stacked after it is read by a live node, so its appends stay.
 """
 from __future__ import annotations
 
 from ..ir.schema_match import (SIDE_EFFECT_KINDS, calls_autograd, has_side_effects,
                                is_mutating, is_nondeterministic)
-from .alias_analysis import AliasDb
+from .alias_analysis import CONTAINER_MUTATORS, AliasDb, local_container_aliases
 
 __all__ = ["eliminate_dead_code"]
 
 
 def eliminate_dead_code(graph) -> None:
     """Remove dead nodes and dead prim::If / prim::Loop outputs, in place."""
-    live = _Live(graph)
-    live.block(graph.block, [True] * len(graph.outputs))
-    _sweep_block(graph.block, live)
+    while True:
+        live = _Live(graph)
+        live.block(graph.block, [True] * len(graph.outputs))
+        # a container that reached a dead node (a tuple, a call) counted as escaping:
+        # once that node is gone, its dead mutators may go too
+        if not _sweep_block(graph.block, live) or not live.emptied and \
+                all(n in live.nodes or n.kind == "prim::Return" for n in live.blockers):
+            return
 
 
 class _Live:
@@ -49,6 +59,9 @@ class _Live:
         self.values = set()
         self.nodes = set()
         self._db = None
+        self._local = {}     # container mutator -> its container's local aliases (or None)
+        self.emptied = False    # did the sweep drop an if / a loop left with nothing to do
+        self.blockers = []      # the nodes through which a container escaped
 
     def block(self, block, keep_outputs):
         for v, keep in zip(block.outputs, keep_outputs):
@@ -60,11 +73,19 @@ class _Live:
                 self.node(node)
 
     def unseen_write(self, node) -> bool:
-        """Is node a prim::SetAttr on an object, or an in-place op on tensors, that
-        nothing can see afterwards: local (not an input, not handed to opaque code), not
-        returned, not reachable from a live value? (Marking runs backwards, so the later
-        readers are already live; a loop is marked again until no node is added.)"""
+        """Is node a prim::SetAttr on an object, an in-place op on tensors or a list /
+        dict mutator, that nothing can see afterwards: local (not an input, not handed to
+        opaque code), not returned, not reachable from a live value? (Marking runs
+        backwards, so the later readers are already live; a loop is marked again until no
+        node is added.)"""
         if node.kind == "prim::SetAttr":
+            written = [node.inputs[0]]
+        elif node.kind in CONTAINER_MUTATORS:
+            if node not in self._local:
+                self._local[node] = local_container_aliases(node.inputs[0], self.blockers)
+            local = self._local[node]
+            if local is None or any(v in self.values for v in local):
+                return False
             written = [node.inputs[0]]
         elif _only_writes(node):
             if self._db is None:
@@ -124,29 +145,40 @@ def _only_writes(node) -> bool:
             and is_mutating(node))
 
 
-def _sweep_block(block, live):
+def _sweep_block(block, live) -> bool:
+    """Remove what marking left unmarked; did any node go?"""
     # backwards: a dead node's users come after it (or sit in blocks already swept)
+    removed = False
     for node in reversed(list(block.nodes)):
         if node not in live.nodes:
             node.destroy()
+            removed = True
         elif node.kind == "prim::If":
             for i in reversed(range(len(node.outputs))):
                 if node.outputs[i] not in live.values:
+                    removed = True
                     for b in node.blocks:
                         b.erase_output(i)
                     node.erase_output(i)
             for b in node.blocks:
-                _sweep_block(b, live)
+                removed |= _sweep_block(b, live)
         elif node.kind == "prim::Loop":
             body = node.blocks[0]
             dead = [k for k, o in enumerate(node.outputs) if o not in live.values]
+            removed |= bool(dead)
             for k in reversed(dead):
                 body.erase_output(k + 1)
-            _sweep_block(body, live)
+            removed |= _sweep_block(body, live)
             for k in reversed(dead):
                 body.erase_input(k + 1)
                 node.remove_input(2 + k)
                 node.erase_output(k)
         else:
             for b in node.blocks:
-                _sweep_block(b, live)
+                removed |= _sweep_block(b, live)
+        if node.kind in ("prim::If", "prim::Loop") and node in live.nodes and \
+                not node.outputs and all(n.kind == "prim::Constant"
+                                         for b in node.blocks for n in b.nodes):
+            node.destroy()      # (kept for a dead write inside, now gone: it does nothing)
+            removed = live.emptied = True
+    return removed
