@@ -34,7 +34,7 @@ _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "bools or strs)", "sorted": "sorted(a list, reverse=False)",
           "print": "print(a, b, ...)", "min": "min(a, b, ...) of numbers, or min(a list)",
           "max": "max(a, b, ...) of numbers, or max(a list)", "abs": "abs(a number or Tensor)",
-          "round": "round(x) or round(x, ndigits) of a number",
+          "round": "round(x) of a number",
           "sum": "sum(a list of numbers)", "enumerate": "enumerate(xs) or enumerate(xs, 1)",
           "zip": "zip(xs, ys, ...) of lists or tuples", "isinstance": "isinstance(x, int)",
           "getattr": 'getattr(obj, "name")', "hasattr": 'hasattr(obj, "name")',
@@ -95,8 +95,10 @@ class BuiltinMixin:
             if v is not None:
                 return v
         if handler is not None:
-            self.error(f"{name}() with ({', '.join(describe_type(a.type) for a in args)}) is "
-                       f"not supported", node, hint=_USAGE.get(name))
+            # (TorchScript's words first: no schema of the builtin takes these)
+            self.error(f"Arguments for call are not valid: {name}() with "
+                       f"({', '.join(describe_type(a.type) for a in args)}) is not "
+                       f"supported", node, hint=_USAGE.get(name))
         self.error(f"the builtin '{name}' is not supported in scripted functions yet", node,
                    hint="supported builtins: " + ", ".join(sorted(_USAGE)))
 
@@ -436,7 +438,7 @@ class BuiltinMixin:
         return self.call_op("abs", args, {}, node)
 
     def builtin_round(self, args, kw, node):
-        if len(args) not in (1, 2) or not _is_num(args[0].type):
+        if len(args) != 1 or not _is_num(args[0].type):
             return None
         return self.scalar("round", *args, node=node)     # round(n): a float, as TorchScript's
 

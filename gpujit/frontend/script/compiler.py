@@ -177,7 +177,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 v = self.const(None)
         else:
             self.error(f"'{kind}' outside a loop", s)
-        v = self.number_as(v, self.ret_type)
+        v = self.implicit_conversion(v, self.ret_type)
         self.check_return(v, s, kind)
         if isinstance(self.ret_type, (T.UnionType, T.AnyType)) and v.type != self.ret_type:
             # `return 1` / `return "a"`; under `-> Any` each path's value is an Any (as
