@@ -532,7 +532,8 @@ def test_no_matching_schema_lists_each_variant():
     (one_branch, "'z' is not defined on every path"),
     (bad_construct, "a `with` statement is not supported"),
     (empty_list, "'append' got an int but the list holds a Tensor"),
-    (loop_type_change, "Variable 'a' is an int before the loop and a float in its body"),
+    (loop_type_change, "Variable 'a' previously had type int but is now being assigned to a "
+                       "value of type float"),
 ])
 def test_unsupported_and_wrong_programs(fn, words):
     with pytest.raises(FrontendError) as e:

@@ -71,6 +71,15 @@ Finds, minimised:
 10. A class whose attribute holds the class itself: torch 2.13's words, "Assignment to
     attribute 'children' cannot be of a type that contains class ... Classes that
     recursively contain instances of themselves are not yet supported".
+
+11. A bool used as a list or str index or slice bound (`[a, b][a > b]`, `xs[flag] = 7`,
+    `xs[flag:]`): torch 2.13 converts it to an int (its schema matching's implicit
+    bool -> int); gpujit refused ("list indices must be ints, got a bool").
+
+12. `y = None` and then `y = x` (an int) in an if branch or a loop body: torch 2.13
+    refuses it, "Variable 'y' previously had type NoneType but is now being assigned to a
+    value of type int" (annotate `y: Optional[int] = None`); gpujit made y an
+    Optional[int].
 """
 import math
 from typing import List, Optional, Tuple
@@ -578,3 +587,60 @@ def test_recursive_class_uses_torchs_words():
         class Tree:
             def __init__(self):
                 self.children: List[Tree] = []
+
+
+# ------------------------------------------------------------------ 11. bool indices
+
+def bool_index(a: int, b: int, xs: List[int], s: str, flag: bool):
+    xs[flag] = 7
+    return [a, b][a > b], xs, xs[flag:], s[flag]
+
+
+def test_bool_indices_are_ints():
+    f = torch.jit.script(bool_index)
+    assert f(1, 2, [1, 2, 3], "ab", True) == (1, [1, 7, 3], [7, 3], "b")
+    assert f(3, 2, [1, 2], "ab", False) == (2, [7, 2], [7, 2], "a")
+
+
+# ------------------------------------------------------------------ 12. None, then a value
+
+def none_then_int_in_if(x: int):
+    y = None
+    if x > 0:
+        y = x
+    return y
+
+
+def none_then_int_in_loop(x: int):
+    y = None
+    for i in range(x):
+        y = i
+    return y
+
+
+def annotated_none_then_int(x: int):
+    y: Optional[int] = None
+    if x > 0:
+        y = x
+    return y
+
+
+def none_or_int_in_branches(x: int):
+    if x > 0:
+        y = None
+    else:
+        y = x
+    return y
+
+
+@pytest.mark.parametrize("fn", [none_then_int_in_if, none_then_int_in_loop])
+def test_a_none_variable_keeps_its_type(fn):
+    msg = _err(fn)
+    assert "Variable 'y' previously had type NoneType but is now being assigned to a " \
+        "value of type int" in msg, msg
+
+
+def test_annotated_or_branch_defined_optional_still_merge():
+    assert torch.jit.script(annotated_none_then_int)(2) == 2
+    f = torch.jit.script(none_or_int_in_branches)
+    assert f(1) is None and f(-1) == -1
