@@ -657,7 +657,7 @@ def _more_str_methods(s: str) -> List[str]:
             "|".join(s.rsplit("b")), "|".join(s.splitlines()),
             "|".join(s.splitlines(True)), str(s.index("b")), str(s.rindex("b")),
             str(s.isdecimal()), str("12".isdecimal()), str("½".isnumeric()),
-            str(s.isprintable()), str("Ab Cd".istitle()), str("_x1".isidentifier())]
+            str(s.isprintable()), str("Ab Cd".istitle()), str("x1".isidentifier())]
 
 
 def _int_texts(i: int) -> List[str]:

@@ -80,6 +80,10 @@ Finds, minimised:
     refuses it, "Variable 'y' previously had type NoneType but is now being assigned to a
     value of type int" (annotate `y: Optional[int] = None`); gpujit made y an
     Optional[int].
+
+13. str.isidentifier: TorchScript's is Python 2's (it warns so): not empty, no leading
+    digit, every byte an ASCII letter or digit; '_a', 'a_b', '_' and 'é' are False in
+    torch 2.13, True in Python (and gpujit).
 """
 import math
 from typing import List, Optional, Tuple
@@ -644,3 +648,16 @@ def test_annotated_or_branch_defined_optional_still_merge():
     assert torch.jit.script(annotated_none_then_int)(2) == 2
     f = torch.jit.script(none_or_int_in_branches)
     assert f(1) is None and f(-1) == -1
+
+
+# ------------------------------------------------------------------ 13. isidentifier
+
+def isidentifier(s: str) -> bool:
+    return s.isidentifier()
+
+
+def test_isidentifier_is_python_2s():
+    f = torch.jit.script(isidentifier)
+    want = {"a": True, "a1": True, "A": True, "_a": False, "a_b": False, "_": False,
+            "1a": False, "": False, "a b": False, "\u00e9": False}
+    assert {s: f(s) for s in want} == want
