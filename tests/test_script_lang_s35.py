@@ -86,6 +86,7 @@ Finds, minimised:
     torch 2.13, True in Python (and gpujit).
 """
 import math
+from math import inf
 from typing import List, Optional, Tuple
 
 import pytest
@@ -327,7 +328,7 @@ def pct_g(x: float):
 
 
 def pct_ok(x: float, s: str):
-    return "%d %i %f %e %s %c %%" % (x, 7, x, x, s, 65)
+    return "%d %i %f %e %s %c %% %E %F" % (x, 7, x, x, s, 65, x, x)
 
 
 def test_format_replaces_only_empty_fields():
@@ -354,7 +355,8 @@ def test_percent_format_takes_torchscripts_specifiers_only():
         with pytest.raises(RuntimeError, match=f"The specifier %{key} is not supported in "
                                                f"TorchScript format strings"):
             torch.jit.script(fn)(arg)
-    assert torch.jit.script(pct_ok)(2.7, "s") == "2 7 2.700000 2.700000e+00 s A %"
+    assert torch.jit.script(pct_ok)(2.7, "s") == \
+        "2 7 2.700000 2.700000e+00 s A % 2.700000E+00 2.700000"
 
 
 # ------------------------------------------------------------------ 5. globals
@@ -438,9 +440,15 @@ def test_global_values_are_refused(fn, what):
         f"closed over global variable?" in msg and "<--- HERE" in msg, msg
 
 
+def use_inf():
+    return inf, -inf
+
+
 def test_global_none_is_undefined_and_functions_modules_stay():
     assert "undefined value GN" in _err(use_gn)
     assert torch.jit.script(use_fn_and_module)(1) == 2 + math.pi
+    # `inf` / `nan`: TorchScript's own names of the floats
+    assert torch.jit.script(use_inf)() == (math.inf, -math.inf)
 
 
 # ------------------------------------------------------------------ 6. objects copied in

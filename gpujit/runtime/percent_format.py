@@ -1,5 +1,5 @@
 """TorchScript's `"..." % args` (aten::percentFormat), formatted when the line runs: the
-specifiers %d %i (a number, a float truncated), %e %f (a number, six digits), %c (an int
+specifiers %d %i (a number, a float truncated), %e %E %f %F (a number, six digits), %c (an int
 or a one-character str), %s (any value, as scripted code writes it) and %%; any other
 character after a `%` (%g, %x, a flag, width or precision: `%5d`, `%.2f`) raises
 TorchScript's "The specifier %g is not supported in TorchScript format strings", as do
@@ -10,7 +10,7 @@ import numpy as np
 
 __all__ = ["percent_format"]
 
-_NUMBER_SPECS = "dief"
+_NUMBER_SPECS = "dieEfF"
 
 
 def _is_tensor(v) -> bool:

@@ -27,7 +27,7 @@ class StringMixin:
     def percent_format(self, node, template=None):
         """`"%d of %s" % (i, name)`: aten::percentFormat of the template and the values
         (a tuple's elements), which formats them or raises TorchScript's error when the
-        line runs, as TorchScript does (runtime/percent_format.py: %d %i %e %f %c %s and
+        line runs, as TorchScript does (runtime/percent_format.py: %d %i %e %E %f %F %c %s and
         %% only, no flags, width or precision)."""
         if isinstance(node.right, ast.Tuple):
             vals = [self.expr(e) for e in node.right.elts]
