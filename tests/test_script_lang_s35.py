@@ -84,6 +84,10 @@ Finds, minimised:
 13. str.isidentifier: TorchScript's is Python 2's (it warns so): not empty, no leading
     digit, every byte an ASCII letter or digit; '_a', 'a_b', '_' and 'é' are False in
     torch 2.13, True in Python (and gpujit).
+
+14. `enumerate(xs, start=2)` (start by keyword, also over a ModuleList): torch 2.13
+    compiles it (aten::enumerate's start); gpujit refused ("enumerate() takes no keyword
+    argument 'start' here").
 """
 import math
 from math import inf
@@ -669,3 +673,30 @@ def test_isidentifier_is_python_2s():
     want = {"a": True, "a1": True, "A": True, "_a": False, "a_b": False, "_": False,
             "1a": False, "": False, "a b": False, "\u00e9": False}
     assert {s: f(s) for s in want} == want
+
+
+# ------------------------------------------------------------------ 14. enumerate(start=)
+
+def enumerate_start(xs: List[int]):
+    total = 0
+    for i, x in enumerate(xs, start=2):
+        total += i * x
+    return total, [i for i, _ in enumerate(xs, start=5)]
+
+
+class EnumerateLayers(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.ModuleList([torch.nn.ReLU(), torch.nn.Tanh()])
+
+    def forward(self, x):
+        out: List[int] = []
+        for i, layer in enumerate(self.layers, start=1):
+            x = layer(x)
+            out.append(i)
+        return out
+
+
+def test_enumerate_start_keyword():
+    assert torch.jit.script(enumerate_start)([1, 2]) == (8, [5, 6])
+    assert torch.jit.script(EnumerateLayers())(torch.ones(1)) == [1, 2]

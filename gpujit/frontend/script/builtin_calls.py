@@ -25,7 +25,8 @@ _NUMS = (T.IntType, T.FloatType)
 def _is_num(t) -> bool:
     """An int, a float, or a number of either kind (a Number, a Union[int, float])."""
     return isinstance(t, _NUMS) or (is_number_type(t) and not isinstance(t, T.BoolType))
-_KEYWORDS = {"sorted": ("reverse",), "dict": None}     # None: any keyword
+_KEYWORDS = {"sorted": ("reverse",), "dict": None,      # None: any keyword
+             "enumerate": ("start",)}                  # (aten::enumerate's start)
 _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "int": "int(a number, str or one-element Tensor)",
           "float": "float(a number, str or one-element Tensor)",
@@ -232,9 +233,15 @@ class BuiltinMixin:
     def builtin_enumerate(self, args, kw, node):
         """enumerate(xs[, start]) as the list of its (index, element) pairs; of a module
         container, its (index, module) pairs for an unrolled loop."""
+        if "start" in kw:               # enumerate(xs, start=2), as TorchScript takes it
+            if len(args) != 1:
+                return None
+            args = args + [kw.pop("start")]
+        start_node = node.args[1] if len(node.args) == 2 else next(
+            (k.value for k in node.keywords if k.arg == "start"), None)
         if len(args) in (1, 2) and isinstance(args[0].type, T.ClassType) and \
                 hasattr(self, "enumerate_modules"):
-            start = self.const_int(node.args[1]) if len(args) == 2 else 0
+            start = self.const_int(start_node) if len(args) == 2 else 0
             if start is None:
                 self.error("enumerate() of modules needs an int constant start", node)
             return self.enumerate_modules(args[0], start, node)
