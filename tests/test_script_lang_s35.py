@@ -40,7 +40,7 @@ Finds, minimised:
    value of type 'int' cannot be used as a value. Perhaps it is a closed over global
    variable? If so, please consider passing it in as an argument or use a local variable
    instead." (a global None: "undefined value GN"); gpujit compiled its value in.
-   Functions, classes, enums and attributes of modules (`math.pi`) stay usable.
+   Functions, classes, enums, module attributes (`math.pi`) and math.inf itself stay.
 
 6. An object of a script class passed from Python into scripted code is converted into a
    new object (its attributes copied, as lists are): `o1(a)` with `def o1(a: Acc) -> Acc:
@@ -700,3 +700,24 @@ class EnumerateLayers(torch.nn.Module):
 def test_enumerate_start_keyword():
     assert torch.jit.script(enumerate_start)([1, 2]) == (8, [5, 6])
     assert torch.jit.script(EnumerateLayers())(torch.ones(1)) == [1, 2]
+
+
+# ------------------------------------------------------------------ 5b. math.inf itself
+
+NAN_GLOBAL = math.nan
+INF_COPY = float("inf")
+
+
+def use_nan_global():
+    return NAN_GLOBAL
+
+
+def use_inf_copy():
+    return INF_COPY
+
+
+def test_only_math_inf_itself_is_a_usable_global_float():
+    # torch 2.13 takes a global that is math.inf itself (`from math import inf`), and
+    # refuses math.nan or another inf float like any other float
+    for fn in (use_nan_global, use_inf_copy):
+        assert "python value of type 'float' cannot be used as a value" in _err(fn)

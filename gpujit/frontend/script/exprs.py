@@ -340,8 +340,9 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         from ...device import device as _device
         if name not in self.closure and name not in self.fn.__globals__:
             return                                              # a builtin
-        if name in ("inf", "nan") and isinstance(obj, float):
-            return          # (TorchScript's own names of the floats: `from math import inf`)
+        import math
+        if obj is math.inf:
+            return          # (math.inf itself, `from math import inf`: torch 2.13 takes it)
         if (getattr(self.fn, "__module__", None) or "").split(".")[0] == "gpujit":
             return
         if obj is not None and not isinstance(obj, (bool, int, float, str, tuple, list, dict,
