@@ -33,7 +33,7 @@ Finds, minimised:
    NotSupportedError "Don't support formatting in JoinedStr" / "Don't support conversion
    in JoinedStr"; gpujit formatted them as Python.  `"%5d" % x`, `"%.2f"`, `%g`, `%x`:
    torch 2.13 raises "The specifier %5 is not supported in TorchScript format strings"
-   (%d %i %e %f %c %s and %% only); gpujit formatted them as Python.
+   (%d %i %e %E %f %F %c %s, %%); gpujit formatted them as Python.
 
 5. A global or closed-over variable that is a value (int, float, bool, str, tuple, list,
    dict, Tensor, dtype, device) named in scripted code: torch 2.13 refuses it, "python
