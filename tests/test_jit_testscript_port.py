@@ -288,10 +288,10 @@ def test_star_assign_of_a_tensor_fails():
 # ------------------------------------------------------------------ factories, loops, where
 
 def test_zeros_with_dtype_device_layout():
-    d = torch.device("cpu")
-
     @torch.jit.script
     def create():
+        # (a closed-over device `d` is refused, as torch 2.13 refuses it)
+        d = torch.device("cpu")
         return torch.zeros([1, 1, 2], dtype=torch.float, device=d, layout=torch.strided)
 
     r = create()

@@ -119,7 +119,8 @@ def helper_bad(x: int) -> int:
     return x
 
 
-def calls_bad(t):
+def calls_bad(t: str):
+    # (a Tensor t would be converted, aten::IntImplicit, as TorchScript's; a str is not)
     return helper_bad(t)
 
 

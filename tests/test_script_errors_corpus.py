@@ -799,9 +799,9 @@ def for_unpack_int(n: int):
 
 # ====================================================== return types vs annotations
 
-@bad("declared", "int", "Tensor")
-def ret_int_got_tensor(x) -> int:
-    return x   # HERE
+@bad("declared", "int", "List[int]")
+def ret_int_got_list(x: List[int]) -> int:
+    return x   # HERE     (a Tensor x is converted: aten::IntImplicit, as TorchScript's)
 
 
 @bad("declared", "Tensor", "int")
@@ -853,7 +853,7 @@ def ret_str_got_tensor(x) -> str:
 
 @bad("declared", "int")
 def ret_type_comment(x):   # HERE
-    # type: (Tensor) -> int
+    # type: (str) -> int
     return x   # HERE
 
 

@@ -1,5 +1,5 @@
 """Numbers in scripted functions: the `math` module (functions and constants), round,
-sum, abs, min / max of a list, `and` / `or` giving an operand as Python does, and
+sum, abs, min / max of a list, `and` / `or` giving a bool as TorchScript does, and
 getattr / hasattr with a constant name. Each function is compared with the same Python
 run eagerly, through the reference interpreter and the generated executor."""
 import math
@@ -66,8 +66,9 @@ def test_math_functions_and_constants():
 
 def numbers(xs: List[float], ns: List[int], a: float) -> Tuple[float, float, float, int,
                                                                float, int, float, int]:
-    # (round(a) alone is a float in TorchScript, an int in Python: compared as floats)
-    return (float(round(a)), round(a, 1), sum(xs), sum(ns), abs(a), abs(ns[0]), min(xs),
+    # (round(a) alone is a float in TorchScript, an int in Python: compared as floats;
+    # round(a, 1) is refused by torch 2.13, tests/test_script_lang_s35.py)
+    return (float(round(a)), float(round(a * 10)) / 10, sum(xs), sum(ns), abs(a), abs(ns[0]), min(xs),
             max(ns))
 
 
@@ -76,7 +77,11 @@ def test_round_sum_abs_min_max():
     check(numbers, [0.1, 0.2, 0.3], [7], -3.75)
 
 
-def or_and(n: int, a: float, m: int, x: Tensor) -> Tuple[int, float, int, Tensor]:
+def or_and(n: int, a: float, m: int, x: Tensor) -> Tuple[int, float, int, bool]:
+    return n or 7, a and 2.5, n and m or -1, x or x * 2
+
+
+def or_and_tensor(n: int, a: float, m: int, x: Tensor) -> Tuple[int, float, int, Tensor]:
     return n or 7, a and 2.5, n and m or -1, x or x * 2
 
 
@@ -86,9 +91,20 @@ def optional_or(v: Optional[int]) -> int:
     return -1
 
 
-def test_and_or_give_an_operand_as_python():
-    check(or_and, 0, 0.0, 4, gpujit.tensor([0.0]))
-    check(or_and, 5, 1.5, 0, gpujit.tensor([3.0]))
+def test_and_or_give_a_bool_as_torchscript():
+    # TorchScript's and / or are the bool of their operands (never Python's operand),
+    # converted to the declared int / float where returned (torch 2.13: (0, 0.0, 4,
+    # tensor([0.])) -> (1, 0.0, 1, False); (5, 1.5, 0, tensor([3.])) -> (1, 1.0, 1, True))
+    f = gpujit.jit.script(or_and)
+    same(f(0, 0.0, 4, gpujit.tensor([0.0])), (1, 0.0, 1, False))
+    same(f(5, 1.5, 0, gpujit.tensor([3.0])), (1, 1.0, 1, True))
+    assert interpret(compiled(or_and), 0, 0.0, 4, gpujit.tensor([0.0])) == (1, 0.0, 1, False)
+    # a bool is no Tensor: "Return value was annotated as having type Tuple[int, float,
+    # int, Tensor] but is actually of type Tuple[int, float, int, bool]"
+    with pytest.raises(FrontendError, match=r"Return value was annotated as having type "
+                       r"Tuple\[int, float, int, Tensor\] but is actually of type "
+                       r"Tuple\[int, float, int, bool\]"):
+        compile_function(or_and_tensor)
     check(optional_or, 3)
     check(optional_or, None)
 

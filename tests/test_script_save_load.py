@@ -464,7 +464,9 @@ class Scaler:
     def __init__(self, w: torch.Tensor, k: int):
         self.w = w
         self.k = k
-        self.best: Optional[torch.Tensor] = None
+        # (`self.best: Optional[Tensor] = None` is a NoneType attribute in TorchScript,
+        # the annotation only hinting the value; torch.jit.annotate gives the Optional)
+        self.best = torch.jit.annotate(Optional[torch.Tensor], None)
 
     def apply(self, x) -> torch.Tensor:
         y = x * self.w + self.k

@@ -1,8 +1,9 @@
-"""Strings in scripted functions: f-strings (ints, floats with format specs, strs with !r,
-bools, Tensors printed as eager gpujit prints them), str(), + and *, indexing and
-slicing, len, `in`, comparisons, the str methods, str.format and print with several
-arguments. Every function runs through the reference interpreter and as a
-ScriptFunction (profiled, then generated code) and gives what Python gives."""
+"""Strings in scripted functions: f-strings (ints, floats, strs, bools, Tensors printed as
+eager gpujit prints them; TorchScript's: `{}` fields only, no spec or conversion), str(),
++ and *, indexing and slicing, len, `in`, comparisons, the str methods, str.format
+(TorchScript's aten::format) and print with several arguments. Every function runs
+through the reference interpreter and as a ScriptFunction (profiled, then generated code)
+and gives what Python gives, or torch 2.13's answer where TorchScript differs."""
 from typing import List, Tuple
 
 import pytest
@@ -23,9 +24,9 @@ def compiled(fn):
     return g
 
 
-def check(fn, *args):
+def check(fn, *args, want=None):
     g = compiled(fn)
-    want = fn(*args)
+    want = fn(*args) if want is None else want
     assert interpret(g, *args) == want
     sf = ScriptFunction(g, fn.__name__, fn)
     for _ in range(3):                     # profiled, then optimized runs
@@ -34,23 +35,25 @@ def check(fn, *args):
 
 
 def fstrings(n: int, a: float, s: str, b: bool) -> str:
-    return f"{n} and {a:.3f}, {s!r} {b} {{braces}} {n * 2:>5}|{s:<4}|"
+    return f"{n} and {a}, {s} {b} {{braces}} {n * 2}|{s}|"
 
 
-def fstring_tensor(x: Tensor, n: int) -> Tuple[str, str]:
-    return f"x = {x}, n = {n}, {x!r}", f"{x.sum():.2f}"
+def fstring_tensor(x: Tensor, n: int) -> str:
+    return f"x = {x}, n = {n}"
 
 
-def test_fstrings_format_like_python():
-    g = check(fstrings, 3, 2.0 / 3.0, "hi", True)
-    assert 'prim::Constant[value="{} and {:.3f}, {!r} {} {{braces}} {:>5}|{:<4}|"]' in str(g)
+def test_fstrings_format_as_torchscript():
+    # TorchScript's frontend makes the f-string `"...{}...".format(...)`: the text
+    # `{braces}` stays, floats are written as TorchScript writes them (torch 2.13)
+    g = check(fstrings, 3, 2.0 / 3.0, "hi", True,
+              want="3 and 0.66666666666666663, hi True {braces} 6|hi|")
+    assert 'prim::Constant[value="{} and {}, {} {} {braces} {}|{}|"]' in str(g)
     assert "aten::format" in str(g)
-    check(fstrings, -7, 1e10, "", False)
+    check(fstrings, -7, 1e10, "", False, want="-7 and 10000000000.,  False {braces} -14||")
     x = gpujit.tensor([1.0, 2.5])
     g = check(fstring_tensor, x, 4)
     assert "aten::str(%x)" in str(g)            # the Tensor's own str, as eager prints it
-    assert "aten::item" in str(g)                # a format spec formats its number
-    assert interpret(g, x, 4) == (f"x = {x}, n = 4, {x}", "3.50")
+    assert interpret(g, x, 4) == f"x = {x}, n = 4"
 
 
 def str_ops(s: str, t: str, i: int) -> Tuple[str, str, str, int, bool, bool, bool, str, str]:
@@ -83,7 +86,9 @@ def formats(n: int, x: float) -> str:
 
 
 def test_str_format():
-    check(formats, 2, 0.25)
+    # TorchScript's aten::format replaces `{}` fields only (torch 2.13: "2 + {:.1f} = 0.25",
+    # the third argument unused)
+    check(formats, 2, 0.25, want="2 + {:.1f} = 0.25")
 
 
 def parse_numbers(s: str) -> Tuple[int, float]:
@@ -98,7 +103,7 @@ def test_int_and_float_of_a_str():
 
 
 def printer(x: Tensor, n: int) -> int:
-    print("n is", n, f"({n:03d})", x)
+    print("n is", n, f"({n})", x)
     return n
 
 
@@ -108,7 +113,7 @@ def test_print_with_several_arguments(capsys):
     interpret(g, x, 5)
     ScriptFunction(g, "printer", printer)(x, 5)
     out = capsys.readouterr().out.splitlines()
-    want = f"n is 5 (005) {x}"
+    want = f"n is 5 (5) {x}"
     assert out == [want, want]
 
 
@@ -129,7 +134,7 @@ def bad_str_plus(s: str) -> str:
 
 
 @pytest.mark.parametrize("fn,words", [
-    (bad_fstring_spec, "a format spec computed from values is not supported"),
+    (bad_fstring_spec, "Don't support formatting in JoinedStr"),     # (torch 2.13's)
     (bad_str_method, "a str has no method 'frob'"),
     (bad_str_arg, "no variant of 'upper' accepts (str, int)"),
     (bad_str_plus, "no variant of 'add' accepts (str, int)"),

@@ -275,11 +275,8 @@ def _round(a):
     return _math.copysign(r, a) if r == 0.0 else r
 
 
-def _round_to(a, ndigits):
-    return round(float(a), ndigits)
-
-
 round_float = _math_op("aten::round.float(float a) -> float", _round)
 # round(n) of a number whose type is known at run time (TorchScript's round.Scalar: a float)
 round_number = _math_op("aten::round.Scalar(Scalar a) -> float", _round)
-round_ndigits = _math_op("aten::round.float_ndigits(float a, int ndigits) -> float", _round_to)
+# (no round(x, ndigits): TorchScript has no such schema, and torch 2.13 refuses
+# `round(x, 1)` of a float, "Arguments for call are not valid")

@@ -158,6 +158,15 @@ def _rindex(s, substr, start=0, end=-1):
 
 
 # (schema, the Python str method); arguments are named and default as Python's are
+def _isidentifier(s):
+    """TorchScript's isidentifier (its Python 2 one, which it warns of): not empty, not
+    starting with a digit, every byte an ASCII letter or digit, so '_a' and 'a_b' are not
+    identifiers (torch 2.13), nor is a non-ASCII letter."""
+    b = s.encode()
+    return bool(b) and not b[:1].isdigit() and all(
+        48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 for c in b)
+
+
 _METHODS = (
     ("aten::upper(str self) -> str", str.upper),
     ("aten::lower(str self) -> str", str.lower),
@@ -196,7 +205,7 @@ _METHODS = (
     ("aten::isnumeric(str self) -> bool", str.isnumeric),
     ("aten::isprintable(str self) -> bool", str.isprintable),
     ("aten::istitle(str self) -> bool", str.istitle),
-    ("aten::isidentifier(str self) -> bool", str.isidentifier),
+    ("aten::isidentifier(str self) -> bool", _isidentifier),
 )
 for _schema, _fn in _METHODS:
     _impl = _str_op(_schema, _fn)

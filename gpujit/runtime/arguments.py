@@ -314,8 +314,11 @@ def coerce_args(graph, name, args):
 
 
 def holds_container(t) -> bool:
-    """May a value of IR type t hold a Python list or dict (copied's work)?"""
+    """May a value of IR type t hold a Python list or dict or an object of a script class
+    (copied's work)?"""
     if isinstance(t, (T.ListType, T.DictType, T.AnyType)):
+        return True
+    if _object_type(t):
         return True
     if isinstance(t, T.OptionalType):
         return holds_container(t.elem)
@@ -326,15 +329,29 @@ def holds_container(t) -> bool:
     return False
 
 
+def _object_type(t) -> bool:
+    """Is t the type of objects of a script class (not a module, interface, NamedTuple)?"""
+    return type(t) is T.ClassType and isinstance(getattr(t, "py_class", None), type) and \
+        not _is_module_class(t.py_class)
+
+
 def copied(v):
     """v with its plain lists and dicts (nested too, and those inside tuples) copied: a
     value crossing between Python and scripted code, as TorchScript converts it into a
-    new List / Dict (ScriptList / ScriptDict, Tensors and objects are shared)."""
+    new List / Dict (ScriptList / ScriptDict and Tensors are shared). An object of a
+    script class is converted too, into a new object of its class whose attributes are
+    copied so (torch 2.13: `o1(a)` of a scripted `def o1(a: Acc) -> Acc: a.add(5); return
+    a` returns a new Acc and leaves the caller's a as it was)."""
     k = type(v)
     if k is list:
         return [copied(x) for x in v]
     if k is dict:
         return {x: copied(y) for x, y in v.items()}
+    if hasattr(v, "__dict__") and _object_type(T.class_type_of_object(v)):
+        new = k.__new__(k)
+        for name, x in vars(v).items():
+            object.__setattr__(new, name, copied(x))
+        return new
     if isinstance(v, tuple):
         items = [copied(x) for x in v]
         if all(a is b for a, b in zip(items, v)):

@@ -13,7 +13,7 @@ from ..passes.constant_propagation import NOT_CONSTANT as _NOT_CONSTANT
 from ..passes.constant_propagation import constant_value as _constant_value
 from ..ops.scalar_ops import int64
 from .percent_format import percent_format
-from .script_text import FormatField, script_str
+from .script_text import script_str
 
 __all__ = ["CONTAINER_OPS", "KeyErrorAt", "IndexErrorAt", "ValueErrorAt", "container_op",
            "tuple_item"]
@@ -365,20 +365,21 @@ def _new_set(*xs):
 
 
 def _format(fmt, *args):
-    # `{}` of a float, container or enum as scripted code writes it (FormatField)
-    try:
-        return fmt.format(*[a if type(a) is str or type(a) is int else FormatField(a)
-                            for a in args])
-    except IndexError:      # more fields than arguments: TorchScript's error
-        raise RuntimeError(f"Too few arguments for format string: {fmt}") from None
-    except (TypeError, ValueError) as e:    # a spec the value has not (f"{xs:>10}")
-        raise FormatSpecError(f"{e} (format string {fmt!r})") from None
-
-
-class FormatSpecError(TypeError, ValueError, RuntimeError):
-    """A format spec of an f-string or str.format() field that its value does not take
-    (`f"{xs:>10}"` of a list, `f"{n:.2q}"`): Python's TypeError / ValueError, also a
-    RuntimeError as scripted code's errors are."""
+    """TorchScript's aten::format: each `{}` of fmt, left to right, is the next argument
+    as scripted code writes it (script_str: floats `1.`, containers, enums); any other
+    text (`{0}`, `{:>5}`, `{{`) is kept as it is and extra arguments are unused."""
+    out, used, begin = [], 0, 0
+    while True:
+        k = fmt.find("{}", begin)
+        if k < 0:
+            out.append(fmt[begin:])
+            return "".join(out)
+        out.append(fmt[begin:k])
+        if used >= len(args):
+            raise RuntimeError(f"Too few arguments for format string: {fmt}")
+        out.append(script_str(args[used]))
+        used += 1
+        begin = k + 2
 
 
 def _sum(c):

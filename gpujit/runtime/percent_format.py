@@ -1,21 +1,16 @@
-"""TorchScript's `"..." % args` when it is formatted at run time (aten::percentFormat): a
-template that is a variable, or a constant one the compiler could not turn into a
-str.format (a bad specifier, a wrong number of values, `%d` of a str): the specifiers
-%s %d %i %e %E %f %F %g %G %x %o %c and %% (with Python's flags, width and precision),
-each formatted as Python formats it, and
-TorchScript's errors for the rest, raised when the line runs (as TorchScript does)."""
+"""TorchScript's `"..." % args` (aten::percentFormat), formatted when the line runs: the
+specifiers %d %i (a number, a float truncated), %e %E %f %F (a number, six digits), %c (an int
+or a one-character str), %s (any value, as scripted code writes it) and %%; any other
+character after a `%` (%g, %x, a flag, width or precision: `%5d`, `%.2f`) raises
+TorchScript's "The specifier %g is not supported in TorchScript format strings", as do
+too few or too many values (torch 2.13's words)."""
 from __future__ import annotations
-
-import re
 
 import numpy as np
 
 __all__ = ["percent_format"]
 
-_NUMBER_SPECS = "diuxXoeEfFgG"
-# %, then Python's flags, width and precision (gpujit takes them, as Python does), then the
-# specifier character
-_SPEC = re.compile(r"%([-+ 0#]*\d*(?:\.\d+)?)(.)", re.S)
+_NUMBER_SPECS = "dieEfF"
 
 
 def _is_tensor(v) -> bool:
@@ -51,13 +46,12 @@ def percent_format(fmt: str, *args) -> str:
         if k < 0:
             out.append(fmt[begin:])
             break
-        m = _SPEC.match(fmt, k)
-        if m is None:
+        if k + 1 >= len(fmt):
             raise RuntimeError("Incomplete format specifier")
         out.append(fmt[begin:k])
-        flags, key = m.group(1), m.group(2)
-        begin = m.end()
-        if key == "%" and not flags:
+        key = fmt[k + 1]
+        begin = k + 2
+        if key == "%":
             out.append("%")
             continue
         if used >= len(args):
@@ -68,15 +62,20 @@ def percent_format(fmt: str, *args) -> str:
             if _is_tensor(arg) or not isinstance(arg, (int, float)):
                 raise RuntimeError(f"%{key} requires a number for formatting, but got "
                                    f"{_kind(arg)}")
-            out.append(("%" + flags + key) % (arg,))
+            if key in "di" and isinstance(arg, float):
+                # truncated as aten::Int.float (int64_t: nan, +-inf and beyond int64 are
+                # INT64_MIN; TorchScript's own %d casts to a 32-bit int, a defect)
+                from ..ops.scalar_ops import int_float
+                arg = int_float(None, arg)
+            out.append(("%" + key) % (arg,))
         elif key == "c":
             if not (isinstance(arg, int) and not isinstance(arg, bool)) and not (
                     isinstance(arg, str) and len(arg) == 1):
                 raise RuntimeError(f"%c requires an int or char for formatting, but got "
                                    f"{_kind(arg)}")
-            out.append(("%" + flags + "c") % (arg,))
+            out.append("%c" % (arg,))
         elif key == "s":
-            out.append(("%" + flags + "s") % (_str(arg),))
+            out.append(_str(arg))
         else:
             raise RuntimeError(f"The specifier %{key} is not supported in TorchScript "
                                f"format strings")

@@ -19,7 +19,7 @@ import math
 
 from .. import dtypes as _dt
 
-__all__ = ["script_str", "enum_text", "float_text", "FormatField"]
+__all__ = ["script_str", "enum_text", "float_text"]
 
 _INT64 = 2.0 ** 63
 
@@ -66,21 +66,3 @@ def script_str(v) -> str:
     if type(v) is str:
         return v
     return _item(v)
-
-
-class FormatField:
-    """An aten::format field: `{}` and `{!s}` write the value as scripted code does
-    (script_str); a format spec (`{:.3f}`) and `{!r}` keep Python's meaning."""
-    __slots__ = ("v",)
-
-    def __init__(self, v):
-        self.v = v
-
-    def __format__(self, spec):
-        return format(self.v, spec) if spec else script_str(self.v)
-
-    def __str__(self):
-        return script_str(self.v)
-
-    def __repr__(self):
-        return repr(self.v)

@@ -58,8 +58,6 @@ OPINFOS += [
     OpInfo("aten::log.float_base", ref=math.log, samples=[Sample(8.0, 2.0), Sample(100, 10)]),
     OpInfo("aten::round.float", ref=lambda a: float(round(a)), samples=[Sample(2.5), Sample(3.5), Sample(-1.4),
                                                    Sample(7)]),
-    OpInfo("aten::round.float_ndigits", ref=lambda a, n: round(float(a), n),
-           samples=[Sample(2.675, 2), Sample(1234.5, -2), Sample(3, 1)]),
 ]
 
 # ------------------------------------------------------------------ str

@@ -25,7 +25,8 @@ _NUMS = (T.IntType, T.FloatType)
 def _is_num(t) -> bool:
     """An int, a float, or a number of either kind (a Number, a Union[int, float])."""
     return isinstance(t, _NUMS) or (is_number_type(t) and not isinstance(t, T.BoolType))
-_KEYWORDS = {"sorted": ("reverse",), "dict": None}     # None: any keyword
+_KEYWORDS = {"sorted": ("reverse",), "dict": None,      # None: any keyword
+             "enumerate": ("start",)}                  # (aten::enumerate's start)
 _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "int": "int(a number, str or one-element Tensor)",
           "float": "float(a number, str or one-element Tensor)",
@@ -34,7 +35,7 @@ _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "bools or strs)", "sorted": "sorted(a list, reverse=False)",
           "print": "print(a, b, ...)", "min": "min(a, b, ...) of numbers, or min(a list)",
           "max": "max(a, b, ...) of numbers, or max(a list)", "abs": "abs(a number or Tensor)",
-          "round": "round(x) or round(x, ndigits) of a number",
+          "round": "round(x) of a number",
           "sum": "sum(a list of numbers)", "enumerate": "enumerate(xs) or enumerate(xs, 1)",
           "zip": "zip(xs, ys, ...) of lists or tuples", "isinstance": "isinstance(x, int)",
           "getattr": 'getattr(obj, "name")', "hasattr": 'hasattr(obj, "name")',
@@ -95,8 +96,10 @@ class BuiltinMixin:
             if v is not None:
                 return v
         if handler is not None:
-            self.error(f"{name}() with ({', '.join(describe_type(a.type) for a in args)}) is "
-                       f"not supported", node, hint=_USAGE.get(name))
+            # (TorchScript's words first: no schema of the builtin takes these)
+            self.error(f"Arguments for call are not valid: {name}() with "
+                       f"({', '.join(describe_type(a.type) for a in args)}) is not "
+                       f"supported", node, hint=_USAGE.get(name))
         self.error(f"the builtin '{name}' is not supported in scripted functions yet", node,
                    hint="supported builtins: " + ", ".join(sorted(_USAGE)))
 
@@ -230,9 +233,15 @@ class BuiltinMixin:
     def builtin_enumerate(self, args, kw, node):
         """enumerate(xs[, start]) as the list of its (index, element) pairs; of a module
         container, its (index, module) pairs for an unrolled loop."""
+        if "start" in kw:               # enumerate(xs, start=2), as TorchScript takes it
+            if len(args) != 1:
+                return None
+            args = args + [kw.pop("start")]
+        start_node = node.args[1] if len(node.args) == 2 else next(
+            (k.value for k in node.keywords if k.arg == "start"), None)
         if len(args) in (1, 2) and isinstance(args[0].type, T.ClassType) and \
                 hasattr(self, "enumerate_modules"):
-            start = self.const_int(node.args[1]) if len(args) == 2 else 0
+            start = self.const_int(start_node) if len(args) == 2 else 0
             if start is None:
                 self.error("enumerate() of modules needs an int constant start", node)
             return self.enumerate_modules(args[0], start, node)
@@ -436,7 +445,7 @@ class BuiltinMixin:
         return self.call_op("abs", args, {}, node)
 
     def builtin_round(self, args, kw, node):
-        if len(args) not in (1, 2) or not _is_num(args[0].type):
+        if len(args) != 1 or not _is_num(args[0].type):
             return None
         return self.scalar("round", *args, node=node)     # round(n): a float, as TorchScript's
 

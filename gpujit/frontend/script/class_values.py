@@ -95,7 +95,7 @@ class ClassValueMixin:
                 if f not in defaults:
                     self.error(f"{what}() is missing field '{f}'", node)
                 v = self.constant_value(defaults[f], node)
-            v = self.number_as(v, ft)       # a Scalar (x.item()) for a float / int field
+            v = self.implicit_conversion(v, ft)    # x.item(), a bool for an int field, ...
             if not _fits(v.type, ft):
                 self.error(f"Expected a value of type '{ft.annotation()}' for argument "
                            f"'{f}' but instead found type '{v.type.annotation()}': field "
@@ -149,15 +149,17 @@ class ClassValueMixin:
                            f"attribute '{name}' of {sc.name} would not exist on every path",
                            node, hint=f"initialize self.{name} at the top level of "
                                       f"__init__ first")
-            if isinstance(value.type, T.NoneType) and declared is None:
-                self.error(f"the attribute '{name}' of {sc.name} is assigned None, so its "
-                           f"type is unknown", node,
-                           hint=f"annotate it in the class body: {name}: Optional[Tensor]")
+            # (`self.x = None`: a NoneType attribute, as TorchScript's; a class-level
+            # annotation `x: Optional[int]` declares a wider type)
             t = declared or _generalized(value.type)
             _check_not_recursive(sc, name, t, lambda m: self.error(m, node))
             sc.type.attributes[name] = t
         if not _fits(value.type, t):
-            self.error(f"the attribute '{name}' of {sc.name} is {describe_type(t)}; it "
+            tn = "NoneType" if isinstance(t, T.NoneType) else t.annotation()
+            vn = "NoneType" if isinstance(value.type, T.NoneType) else \
+                value.type.annotation()
+            self.error(f"Wrong type for attribute assignment. Expected {tn} but got {vn}: "
+                       f"the attribute '{name}' of {sc.name} is {describe_type(t)}; it "
                        f"cannot be assigned {describe_type(value.type)}", node)
         self.emit("prim::SetAttr", [v, value], [], attrs={"name": name})
 

@@ -314,9 +314,10 @@ def _check_not_recursive(sc, name, t, fail):
     """An attribute may not hold the class itself: TorchScript has no recursive class
     types (a Tree whose `parent: Optional[Tree]`)."""
     if not isinstance(t, T.NamedTupleType) and _mentions(t, sc.type):
-        fail(f"the attribute '{name}' of {sc.name} is {describe_type(t)}: recursive "
-             f"class types are not supported (a class's attributes cannot hold the class "
-             f"itself)")
+        fail(f"Assignment to attribute '{name}' cannot be of a type that contains class "
+             f"'{sc.type}'.\nClasses that recursively contain instances of themselves are "
+             f"not yet supported (the attribute '{name}' of {sc.name} is "
+             f"{describe_type(t)})")
 
 
 def _make_method_compiler():

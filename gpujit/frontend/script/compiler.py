@@ -177,7 +177,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 v = self.const(None)
         else:
             self.error(f"'{kind}' outside a loop", s)
-        v = self.number_as(v, self.ret_type)
+        v = self.implicit_conversion(v, self.ret_type)
         self.check_return(v, s, kind)
         if isinstance(self.ret_type, (T.UnionType, T.AnyType)) and v.type != self.ret_type:
             # `return 1` / `return "a"`; under `-> Any` each path's value is an Any (as
@@ -406,6 +406,14 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 where = next(v.where for v in live if v is not None)
                 self.scopes[-1][name] = deleted[0] if deleted else OneBranch(where)
                 continue
+            if isinstance(outer, Var) and isinstance(outer.value.type, T.NoneType):
+                # `y = None` before the if, `y = x` in it: TorchScript's variable keeps
+                # its NoneType (torch 2.13: "Variable 'y' previously had type NoneType
+                # but is now being assigned to a value of type int"); annotate it
+                # `y: Optional[int] = None` to widen it
+                for var in live:
+                    if var is not outer and not isinstance(var.value.type, T.NoneType):
+                        self.branch_type_error(name, outer, var, outer)
             t = live[0].value.type
             for var in live[1:]:
                 u = unify(t, var.value.type)

@@ -1,5 +1,5 @@
 """Conditions and boolean logic in scripted code: comparisons (chained, `is None`, `in`),
-`and` / `or` (as a bool condition, or as Python's operand-valued expression), `not`,
+`and` / `or` (a bool, as TorchScript's, also as a value), `not`,
 ternaries, conversion of a value to a condition, and the refinement of Optional and Union
 variables by the conditions that test them (`if x is not None:`,
 `x is not None and x > 0`, `isinstance(x, int)`, `not isinstance(x, (int, str))`): in
@@ -54,71 +54,17 @@ class ConditionMixin:
         return n.add_output(t)
 
     def expr_BoolOp(self, node):
-        """`a and b` / `a or b` as a value: Python's, one of the operands (`n or 1`,
-        `name and name.upper()`), evaluated left to right and no further than needed. The
-        operands must have one type (a scripted value has one); bools are bool_chain's."""
+        """`a and b` / `a or b` as a value: TorchScript's always give a bool, the bool of
+        each operand evaluated left to right and no further than needed (torch 2.13:
+        `n or 7` of an int n is True, `s and t` of two strs bool(t) where s is not empty;
+        never Python's operand)."""
+        return self.bool_chain(node)
+
+    def bool_chain(self, node):
+        """`a and b` / `a or b` as a bool (a condition or a value): each operand converted
+        to bool, later ones refined by earlier ones (`x is not None and x > 0`)."""
         is_and = isinstance(node.op, ast.And)
-        v = self.expr(node.values[0])
-        if isinstance(v.type, T.BoolType):
-            return self.bool_chain(node, v)
-        known = {}
-        for prev, e in zip(node.values, node.values[1:]):
-            t_refs, f_refs = self.refinements(prev)
-            _narrow(known, t_refs if is_and else f_refs)
-            n = self.emit("prim::If", [self.to_bool(v, prev)], [])
-            outs = []
-            for first in (True, False):
-                b = n.add_block()
-                with self.in_block(b), self.scope():
-                    if first == is_and:
-                        self.refine(known)
-                        out = self.expr(e)
-                    else:
-                        out = v
-                    b.register_output(out)
-                    outs.append(out)
-            t = unify(v.type, outs[0 if is_and else 1].type)
-            if t is None:
-                # operands of two types (`n and flag`, `n or 1.5`): no one value of
-                # Python's, so TorchScript's bool of the operands (its and/or always
-                # gives a bool)
-                v = self.bool_result(n, is_and, outs[0 if is_and else 1], e)
-                continue
-            if isinstance(t, T.OptionalType) and not isinstance(v.type, T.OptionalType):
-                word = "and" if is_and else "or"
-                self.error(f"`{word}` gives one of its operands (not a bool condition), and "
-                           f"these differ in type: "
-                           f"{describe_type(v.type)} and "
-                           f"{describe_type(outs[0 if is_and else 1].type)}; a scripted "
-                           f"value has one type", node,
-                           hint="make both operands the same type, or compare explicitly "
-                                "(e.g. `n > 0 " + word + " ...`)")
-            v = n.add_output(t)
-        return v
-
-    def bool_operand(self, e, node):
-        """A later operand of a value `and`/`or` whose first operand is a bool: a bool
-        (`flag and n` is flag and bool(n), as TorchScript's and/or give)."""
-        v = self.expr(e)
-        if not isinstance(v.type, T.BoolType):
-            v = self.to_bool(v, e)
-        return v
-
-    def bool_result(self, n, is_and, out, e):
-        """The prim::If n of a value `and`/`or` made to give a bool: bool(out), the
-        evaluated operand's, or (not is_and) where it was skipped."""
-        for first, b in zip((True, False), n.blocks):
-            b.erase_output(0)
-            with self.in_block(b):
-                b.register_output(self.to_bool(out, e) if first == is_and
-                                  else self.const(not is_and))
-        return n.add_output(T.BOOL)
-
-    def bool_chain(self, node, first_value=None):
-        """`a and b` / `a or b` as a bool (a condition, or bool operands): each operand
-        converted to bool, later ones refined by earlier ones (`x is not None and x > 0`)."""
-        is_and = isinstance(node.op, ast.And)
-        v = first_value if first_value is not None else self.condition(node.values[0])
+        v = self.condition(node.values[0])
         known = {}          # what the operands before e establish when e is evaluated
         for prev, e in zip(node.values, node.values[1:]):
             t_refs, f_refs = self.refinements(prev)
@@ -129,8 +75,7 @@ class ConditionMixin:
                 with self.in_block(b), self.scope():
                     if first == is_and:
                         self.refine(known)
-                        b.register_output(self.condition(e) if first_value is None
-                                          else self.bool_operand(e, node))
+                        b.register_output(self.condition(e))
                     else:
                         b.register_output(self.const(not is_and))
             v = n.add_output(T.BOOL)
@@ -315,18 +260,17 @@ class ConditionMixin:
         t = v.type
         if isinstance(t, T.BoolType):
             return v
-        if isinstance(t, T.NoneType):
-            return self.const(False)
         if isinstance(t, (T.ListType, T.DictType, T.StrType, T.SetType)):
             # Python's truthiness: `if xs:` is `if len(xs) != 0:`
             return self.scalar("ne", self.len_of(v), self.const(0), node=node)
-        if isinstance(t, T.TupleType):
-            return self.const(len(t.elems) > 0)
         kind = {T.TensorType: "Bool.Tensor", T.IntType: "Bool.int",
                 T.FloatType: "Bool.float"}.get(type(t))
         if kind is None:
-            self.error(f"{describe_type(t)} cannot be used as a condition", node,
-                       hint="compare it explicitly, e.g. `len(x) > 0`")
+            # None, an Optional, a tuple, ...: TorchScript's bool() takes none of them
+            # (`if x:` of an Optional[int] x is refused; test `x is not None`)
+            name = "NoneType" if isinstance(t, T.NoneType) else t.annotation()
+            self.error(f"Could not cast value of type {name} to bool", node,
+                       hint="compare it explicitly, e.g. `x is not None` or `len(x) > 0`")
         op = _reg.OPS[f"aten::{kind}"]
         return self.emit("aten::Bool", [v], [T.BOOL], op=op).output
 

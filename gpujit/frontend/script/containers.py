@@ -361,7 +361,7 @@ class ContainerMixin:
         if isinstance(t, (T.ListType, T.StrType)):
             if isinstance(sl, ast.Slice):
                 return self.slice_of(v, sl)
-            i = self.expr(sl)
+            i = self.bool_as_index(self.expr(sl))
             if not isinstance(i.type, T.IntType):
                 what = "list" if isinstance(t, T.ListType) else "string"
                 self.error(f"{what} indices must be ints, got {describe_type(i.type)}", sl)
@@ -374,13 +374,18 @@ class ContainerMixin:
                              [t.value]).output
         return None
 
+    def bool_as_index(self, i):
+        """A bool index of a list or str is its int (aten::Int), as TorchScript's schema
+        matching converts a bool for an int argument (torch 2.13: `[a, b][a > b]`)."""
+        return self.scalar("Int", i) if isinstance(i.type, T.BoolType) else i
+
     def slice_of(self, v, sl):
         parts = []
         for e in (sl.lower, sl.upper, sl.step):
             if e is None:
                 parts.append(self.const(None))      # NoneType, as TorchScript's
                 continue
-            p = self.expr(e)
+            p = self.bool_as_index(self.expr(e))
             if not isinstance(p.type, (T.IntType, T.NoneType)):
                 self.error(f"slice indices must be ints, got {describe_type(p.type)}", e)
             parts.append(p)
@@ -537,7 +542,7 @@ class ContainerMixin:
             if isinstance(target.slice, ast.Slice):
                 self.error("assigning to a list slice is not supported", target,
                            hint="assign the elements one by one")
-            i = self.expr(target.slice)
+            i = self.bool_as_index(self.expr(target.slice))
             if not isinstance(i.type, T.IntType):
                 self.error(f"list indices must be ints, got {describe_type(i.type)}",
                            target.slice)
@@ -582,7 +587,7 @@ class ContainerMixin:
             c = self.expr(target.value)
             target = self.with_desugared_slice(target)
             if isinstance(c.type, T.ListType) and not isinstance(target.slice, ast.Slice):
-                i = self.expr(target.slice)
+                i = self.bool_as_index(self.expr(target.slice))
                 if not isinstance(i.type, T.IntType):
                     self.error(f"list indices must be ints, got {describe_type(i.type)}",
                                target.slice)

@@ -229,12 +229,12 @@ class EnumMixin:
             return self._enum_text(v)
         return super().to_str(v, node)      # (in a container: runtime/script_text.py)
 
-    def format_arg(self, v, spec, node):
+    def format_arg(self, v, node):
         if isinstance(v.type, T.EnumType):
             return self._enum_text(v)
         if _as_text(v.type):
             return self.to_str(v, node)
-        return super().format_arg(v, spec, node)
+        return super().format_arg(v, node)
 
     def builtin_print(self, args, kw, node):
         args = [self.to_str(a, node) if _as_text(a.type) else a for a in args]

@@ -27,7 +27,7 @@ from .slices import SliceMixin
 from .strings import StringMixin
 from .calls import describe_type
 from .errors import FrontendError, UnsupportedNodeError, unsupported_node_words
-from .variables import Var, Refined, OneBranch, unify  # noqa: F401 (compiler.py's names)
+from .variables import Var, Refined, OneBranch, ExceptionVar, unify  # noqa: F401 (compiler.py's names)
 
 
 def _is_const(node, value) -> bool:
@@ -257,6 +257,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         var = self.lookup_var(name)
         if isinstance(var, Var):
             return var.value
+        if isinstance(var, ExceptionVar):
+            self.error("exception message cannot be used as a value", node)
         if isinstance(var, OneBranch):
             line = self.src.range(var.where).line
             if isinstance(var.why, tuple):      # ("mismatch", true-branch Var, other Var)
@@ -277,6 +279,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                        hint=f"assign '{name}' before the if or on both branches")
         found, obj = self.py_object(node)
         if found:
+            self.check_global_value(name, obj, node)
             return self.python_value(obj, node)
         self.error(f"undefined name '{name}'", node,
                    hint="define it before this line, or pass it as a parameter")
@@ -323,6 +326,37 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                     inspect.getattr_static(base, node.attr, None), staticmethod):
                 return True, getattr(base, node.attr)      # Cls.helper(x): a function
         return False, None
+
+    def check_global_value(self, name, obj, node):
+        """A global or closed-over variable named in user code must not be a value (an
+        int, float, bool, str, tuple, list, dict, Tensor, dtype, device or None):
+        TorchScript resolves a bare name to functions, classes and modules only, and
+        torch 2.13 refuses `x + SCALE` with "python value of type 'float' cannot be used
+        as a value. Perhaps it is a closed over global variable? ..." (None: "undefined
+        value"). An attribute of a module (`math.pi`, `config.SCALE`) stays a constant;
+        gpujit's own library and archive code keep their constants."""
+        from ...tensor import Tensor
+        from ... import dtypes as _dt
+        from ...device import device as _device
+        if name not in self.closure and name not in self.fn.__globals__:
+            return                                              # a builtin
+        import math
+        if obj is math.inf:
+            return          # (math.inf itself, `from math import inf`: torch 2.13 takes it)
+        if (getattr(self.fn, "__module__", None) or "").split(".")[0] == "gpujit":
+            return
+        if obj is not None and not isinstance(obj, (bool, int, float, str, tuple, list, dict,
+                                                    Tensor, _dt.dtype, _device)):
+            return
+        from .serialized import is_archive_code
+        if is_archive_code(self):
+            return
+        if obj is None:
+            self.error(f"undefined value {name}", node)
+        what = "dtype" if isinstance(obj, _dt.dtype) else type(obj).__name__
+        self.error(f"python value of type '{what}' cannot be used as a value. Perhaps it "
+                   f"is a closed over global variable? If so, please consider passing it "
+                   f"in as an argument or use a local variable instead.", node)
 
     def python_value(self, obj, node):
         from ... import dtypes as _dt

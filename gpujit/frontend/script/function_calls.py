@@ -171,6 +171,9 @@ class FunctionCallMixin:
         from .future_calls import implicit_wait        # an Await[T] passed for a T
         values = [v if isinstance(p.type, (T.AwaitType, T.AnyType)) else implicit_wait(self, v)
                   for v, p in zip(values, params)]
+        # TorchScript's implicit conversions of arguments (g(flag) of `g(x: int)` passes
+        # 1, g(t) a Tensor's aten::IntImplicit)
+        values = [self.implicit_conversion(v, p.type) for v, p in zip(values, params)]
         for k, (v, p) in enumerate(zip(values, params)):
             ok = v.type.is_subtype_of(p.type) or (
                 isinstance(v.type, T.TensorType) and isinstance(p.type, T.TensorType)) or (

@@ -357,7 +357,9 @@ class LoopMixin:
             if not isinstance(var, Var):
                 self.error(f"'{n}' is not defined on every path of the loop body", st)
             if unify(t, var.value.type) != t:
-                self.error(f"Variable '{n}' is {describe_type(t)} before the loop and "
+                self.error(f"Variable '{n}' previously had type {_name(t)} but is now "
+                           f"being assigned to a value of type {_name(var.value.type)}: "
+                           f"it is {describe_type(t)} before the loop and "
                            f"{describe_type(var.value.type)} in its body; a scripted "
                            f"variable keeps one type.", var.where,
                            note=f"assigned before the loop at line "
@@ -425,3 +427,8 @@ class LoopMixin:
             node.blocks[0].add_input(t, name)
             outs.append(node.add_output(t, name))
         return LoopReturn(outs[0], outs[1], endless) if len(outs) == 2 else None
+
+
+def _name(t):
+    """A type as TorchScript's messages spell it (NoneType, int, List[int])."""
+    return "NoneType" if isinstance(t, T.NoneType) else t.annotation()

@@ -99,8 +99,9 @@ def _has_dtype(v):
 def _init_annotations(cls) -> dict:
     """`self.x: Dict[str, int] = {}` or `self.x = torch.jit.annotate(List[int], [])` in
     __init__ (of the class and its bases): name -> annotation AST and the globals to resolve
-    it in, so empty containers (and a None of an Optional) get their type. (TorchScript
-    warns and drops these; gpujit keeps the type the user wrote.)"""
+    it in, so empty containers get their type. (TorchScript warns and drops these; gpujit
+    keeps the type the user wrote for an empty list or dict, and otherwise types the
+    attribute by its value, as TorchScript does.)"""
     out = {}
     for klass in reversed(cls.__mro__):
         init = klass.__dict__.get("__init__")
@@ -122,6 +123,11 @@ def _init_annotations(cls) -> dict:
                     t.value.id == "self":
                 out[t.attr] = (ann, init.__globals__)
     return out
+
+
+def _empty_container(v) -> bool:
+    """An empty list or dict (whose element types no value tells)."""
+    return type(v) in (list, dict) and not v
 
 
 def _is_annotate_call(v) -> bool:
@@ -270,7 +276,12 @@ class ModuleInfo:
                 t = annotation_type(ann, vars(mod) if mod else None)
                 if isinstance(t, T.InterfaceType) and not t.is_module:
                     _check_class_interface(value, t, name, cls)
-            elif name in init_annotations:
+            elif name in init_annotations and _empty_container(value):
+                # TorchScript types a module attribute by its value and drops __init__'s
+                # annotations (`self.t: Optional[Tensor] = None` is None, so `if self.t
+                # is not None:` is decided when compiling; `self.xs: List[float] = [1, 2]`
+                # a List[int]); where the value is an empty list or dict TorchScript
+                # warns and cannot type it, and gpujit keeps the annotation
                 from .types import annotation_expr_type
                 node, env = init_annotations[name]
                 try:

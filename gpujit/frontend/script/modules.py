@@ -384,7 +384,11 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
                        hint=f"set self.{name} in __init__ first")
         if not (value.type.is_subtype_of(t) or (isinstance(t, T.TensorType)
                                                 and isinstance(value.type, T.TensorType))):
-            self.error(f"the attribute '{name}' of {what} is {describe_type(t)}; it cannot "
+            tn = "NoneType" if isinstance(t, T.NoneType) else t.annotation()
+            vn = "NoneType" if isinstance(value.type, T.NoneType) else \
+                value.type.annotation()
+            self.error(f"Wrong type for attribute assignment. Expected {tn} but got {vn}: "
+                       f"the attribute '{name}' of {what} is {describe_type(t)}; it cannot "
                        f"be assigned {describe_type(value.type)}", node)
         self.emit("prim::SetAttr", [v, value], [], attrs={"name": name})
 

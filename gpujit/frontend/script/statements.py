@@ -6,10 +6,10 @@ import ast
 
 from ...ir import types as T
 from .calls import describe_type
-from .errors import NotSupportedError, UnsupportedNodeError
+from .errors import FrontendError, NotSupportedError, UnsupportedNodeError
 from .classes import script_class_of
 from .exprs import Var
-from .variables import Refined
+from .variables import ExceptionVar, OneBranch, Refined
 from .loops import RAISED
 
 __all__ = ["StatementMixin"]
@@ -20,6 +20,13 @@ class StatementMixin:
 
     def stmt_Assign(self, s):
         if self.autocast_assign(s):         # `on = torch.autocast(...)`, for `with on:`
+            return
+        if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and \
+                isinstance(s.value, ast.Call) and self.exception_class(s.value.func):
+            # `e = ValueError("bad")`, raised later by `raise e` (TorchScript's exception
+            # message value)
+            msg, cls = self.exception_message(s.value)
+            self.scopes[-1][s.targets[0].id] = ExceptionVar(msg, cls, s)
             return
         v = self.expr(s.value, expected=self.empty_literal_hint(s))
         for t in s.targets:
@@ -71,6 +78,16 @@ class StatementMixin:
             v = self.union_container_literal(t, s.value, s)
         else:
             v = self.expr(s.value, expected=t)
+        if isinstance(s.target, ast.Attribute) and not self.py_object(s.target.value)[0]:
+            obj = self.expr(s.target.value)
+            sc = script_class_of(obj.type)
+            if sc is not None:
+                # `self.x: List[int] = []` in __init__: TorchScript takes the annotation
+                # as the value's type hint only; the attribute has the value's type
+                # (torch 2.13: `self.x: float = n` of an int n is an int attribute,
+                # `self.best: Optional[int] = None` a NoneType one)
+                self.object_setattr(obj, sc, s.target.attr, v, s.target)
+                return
         if not (v.type.is_subtype_of(t) or (isinstance(v.type, T.TensorType)
                                             and isinstance(t, T.TensorType))):
             if isinstance(t, T.DictType) and isinstance(v.type, T.DictType) and \
@@ -92,12 +109,6 @@ class StatementMixin:
                        f"{v.type.annotation()}", s)
         if isinstance(s.target, ast.Name):
             self.declared[s.target.id] = t
-        elif isinstance(s.target, ast.Attribute) and not self.py_object(s.target.value)[0]:
-            obj = self.expr(s.target.value)
-            sc = script_class_of(obj.type)
-            if sc is not None:               # self.x: Optional[Tensor] = None in __init__
-                self.object_setattr(obj, sc, s.target.attr, v, s.target, declared=t)
-                return
         self.assign(s.target, v, s)
 
     def stmt_AugAssign(self, s):
@@ -199,17 +210,41 @@ class StatementMixin:
         if exc is None:
             self.error("a bare `raise` is not supported", s,
                        hint="raise a builtin exception, e.g. raise ValueError('...')")
+        var = self.lookup_var(exc.id) if isinstance(exc, ast.Name) else None
+        if isinstance(var, OneBranch):      # (an exception bound on one path only)
+            self.lookup(exc.id, exc)
+        if isinstance(var, ExceptionVar):            # `e = ValueError(...)`; `raise e`
+            msg, cls = var.msg, var.cls
+        else:
+            msg, cls = self.exception_message(exc)
+        # builtins.ValueError, or a user's class by its module and name (the run time
+        # raises that class when it can import it)
+        self.emit("prim::RaiseException", [msg, self.const(
+            f"{cls.__module__}.{cls.__qualname__}")], [])
+        return RAISED
+
+    def exception_class(self, node):
+        """The exception class node names (`ValueError`, a user's class), else None."""
+        try:
+            found, cls = self.py_object(node)
+        except FrontendError:           # `torch.len`: no Python object (an op's name)
+            return None
+        return cls if found and isinstance(cls, type) and issubclass(cls, BaseException) \
+            else None
+
+    def exception_message(self, exc):
+        """(the message Value, the class) of `ValueError("a", x)` or `ValueError`."""
         call = exc if isinstance(exc, ast.Call) else None
         cls_node = call.func if call else exc
-        found, cls = self.py_object(cls_node)
-        if not (found and isinstance(cls, type) and issubclass(cls, BaseException)):
+        cls = self.exception_class(cls_node)
+        if cls is None:
             self.error(f"exceptions must derive from BaseException: cannot raise "
                        f"'{ast.unparse(cls_node)}'", cls_node,
                        hint="raise ValueError(...), RuntimeError(...), ...")
         args = call.args if call else []
         if call and call.keywords:
             self.error("a raised exception takes its message arguments by position", exc)
-        # the message: its arguments as strs, joined by ", " (as TorchScript writes them)
+        # the message: its arguments as strs; several are written as a tuple, "(a, 1)"
         parts = []
         for a in args:
             v = self.message(a)
@@ -220,14 +255,16 @@ class StatementMixin:
                                hint="use an f-string or a str constant")
                 v = self.to_str(v, a)
             parts.append(v)
-        msg = parts[0] if len(parts) == 1 else self.const("") if not parts else \
-            self.emit("aten::join", [self.const(", "), self.emit(
+        if len(parts) > 1:
+            # several arguments: TorchScript writes the tuple of them, "(bad, 2)"
+            parts = [self.const("(")] + [p for k, v in enumerate(parts)
+                                         for p in ((self.const(", "), v) if k else (v,))] + \
+                [self.const(")")]
+            msg = self.emit("aten::join", [self.const(""), self.emit(
                 "prim::ListConstruct", parts, [T.ListType(T.STR)]).output], [T.STR]).output
-        # builtins.ValueError, or a user's class by its module and name (the run time
-        # raises that class when it can import it)
-        self.emit("prim::RaiseException", [msg, self.const(
-            f"{cls.__module__}.{cls.__qualname__}")], [])
-        return RAISED
+        else:
+            msg = parts[0] if parts else self.const("")
+        return msg, cls
 
     # ------------------------------------------------------------------ assignment
     def number_as(self, v, declared):
@@ -251,6 +288,50 @@ class StatementMixin:
             if v.node.kind == "prim::TupleConstruct" and not v.uses:
                 v.node.destroy()                    # the tuple of Scalars, now unused
             return out
+        return v
+
+    def implicit_conversion(self, v, declared):
+        """v converted to the declared type where TorchScript's tryConvertToType with
+        implicit conversions does (a returned value, a scripted function's argument, a
+        NamedTuple field; never an annotated assignment): a bool for an int or float
+        (aten::Int / aten::Float: `def f(b: bool) -> int: return b` gives 1), a Tensor
+        for an int or float (aten::IntImplicit / FloatImplicit), a number for an int or
+        float, a tuple element by element for a tuple
+        and a tuple of one element type for a List; an Optional[X] converts to X. An int
+        is never a float (torch refuses gf(n) for `gf(x: float)`). Anything else is
+        returned as it is, for the caller's type check."""
+        v = self.number_as(v, declared)
+        if isinstance(declared, T.OptionalType) and not isinstance(
+                v.type, (T.OptionalType, T.NoneType)):
+            return self.implicit_conversion(v, declared.elem)
+        t = v.type
+        if isinstance(t, T.TupleType) and not t.is_subtype_of(declared):
+            if isinstance(declared, T.ListType) and not isinstance(t, T.NamedTupleType) \
+                    and t.elems and all(e == t.elems[0] for e in t.elems) and \
+                    t.elems[0].is_subtype_of(declared.elem):
+                elems = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
+                return self.emit("prim::ListConstruct", elems, [declared]).output
+            if isinstance(declared, T.TupleType) and not isinstance(
+                    declared, T.NamedTupleType) and len(declared.elems) == len(t.elems):
+                if v.node.kind == "prim::TupleConstruct" and not isinstance(
+                        t, T.NamedTupleType):
+                    elems = list(v.node.inputs)
+                else:
+                    elems = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
+                done = [self.implicit_conversion(e, d) for e, d in zip(elems,
+                                                                       declared.elems)]
+                if any(d is not e for d, e in zip(done, elems)):
+                    return self.emit("prim::TupleConstruct", done, [T.TupleType(
+                        tuple(e.type for e in done))]).output
+            return v
+        if isinstance(declared, (T.IntType, T.FloatType)):
+            is_int = isinstance(declared, T.IntType)
+            if isinstance(t, T.TensorType):
+                return self.tensor_as_number(v, "IntImplicit" if is_int else "FloatImplicit")
+            if isinstance(t, T.BoolType):
+                return self.scalar("Int" if is_int else "Float", v)
+        if isinstance(declared, T.NumberType) and isinstance(t, T.BoolType):
+            return self.scalar("Int", v)
         return v
 
     def as_declared(self, v, declared):

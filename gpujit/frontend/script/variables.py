@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ...ir import types as T
 
-__all__ = ["Var", "Refined", "OneBranch", "unify"]
+__all__ = ["Var", "Refined", "OneBranch", "ExceptionVar", "unify"]
 
 
 class Var:
@@ -32,6 +32,17 @@ class OneBranch:
 
     def __init__(self, where, why="if"):
         self.where, self.why = where, why
+
+
+class ExceptionVar:
+    """A name bound to an exception, `e = ValueError("bad", x)`, for a later `raise e`:
+    TorchScript's exception message (a sugared value, no graph value): msg, the message
+    Value, and cls, the exception class. Not a value ("exception message cannot be used
+    as a value"), and not merged after an `if` (as torch 2.13: "undefined value e")."""
+    __slots__ = ("msg", "cls", "where")
+
+    def __init__(self, msg, cls, where):
+        self.msg, self.cls, self.where = msg, cls, where
 
 
 def unify(a, b):

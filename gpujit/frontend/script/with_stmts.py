@@ -107,7 +107,7 @@ class WithMixin(AutocastMixin):
                     with self.at(st):
                         value = self.return_value(st)
                 if ret_type is not None:
-                    value = self.number_as(value, ret_type)
+                    value = self.implicit_conversion(value, ret_type)
                     self.check_return(value, st, kind)
             vals = [self.const(kind == k) for k in kinds]
             if "return" in kinds:
