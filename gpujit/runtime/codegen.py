@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..device import cpu as _cpu
-from ..ops.registry import wrap_checked, wrap_statements
+from ..ops.registry import empty_layout, wrap_checked, wrap_statements
 from ..ops.scalar_ops import FORM_HELPERS
 from ..tensor import Tensor
 from ..ir import types as T
@@ -202,7 +202,7 @@ class CodeGenerator:
         self.module = module       # the profiled call's module: where its attributes live
         self.specs = assume(graph, profile, hoisted)
         self.ns = {"__name__": GENERATED_MODULE, "_MISSING": _MISSING, "_np": np,
-                   "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap_checked, "_dtof": _dt._FROM_NP.__getitem__, "_T": Tensor, "_new": object.__new__,
+                   "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap_checked, "_dtof": _dt._FROM_NP.__getitem__, "_T": Tensor, "_new": object.__new__, "_empty_layout": empty_layout,
                    "_passed": support.passed_input, "_share_vc": support.share_counter,
                    "_bump_vc": support.bump_counter,
                    "_box": support.box, "_unbox": support.unbox, "_item": support.item,
