@@ -155,3 +155,183 @@ def test_float16_prod_over_a_long_outer_dim():
         want = _f16_sequential(x, 0)
         np.testing.assert_array_equal(got, want)
         assert got.view(np.uint16).tolist() == [0xfe00, 0x0000, 0x8000, 0x0002]
+
+
+def test_scripted_views_of_intermediates_have_base_on_every_call():
+    """3a. A scripted `return (x * 2).t()`: torch 2.13's result is a view of the product
+    (_base set, _is_view() True) on every call; gpujit's from the second call on (the
+    generated code's) had _base None. `return y.t(), y`: the first one's _base is y."""
+    @torch.jit.script
+    def f(x):
+        return (x * 2).t()
+
+    @torch.jit.script
+    def g(x):
+        y = x * 2
+        return y.t(), y
+
+    x = torch.ones(2, 3)
+    for _ in range(4):
+        r = f(x)
+        assert r._is_view() and r._base is not None
+        assert tuple(r._base.shape) == (2, 3)
+        r._base.add_(1)                 # (the base is the product's memory)
+        assert r.tolist() == [[3.0, 3.0]] * 3 and r._version == r._base._version
+        a, b = g(x)
+        assert a._base is b and a._is_view() and not b._is_view()
+        a.mul_(2)
+        assert b._version == 1 and b.tolist() == [[4.0] * 3] * 2
+
+
+def test_views_made_in_no_grad_mode_require_grad_as_their_base():
+    """3b. torch 2.13: a view made under no_grad of a tensor that requires grad itself
+    requires grad (is_leaf, no grad_fn; gradients reaching it go nowhere); gpujit said
+    requires_grad False and ops on it recorded nothing:
+        w = torch.ones(3, requires_grad=True)
+        with torch.no_grad(): v = w[:2]
+        v.requires_grad, v.is_leaf, v.grad_fn -> True, True, None
+        y = (v * 2).sum(); y.requires_grad, y.grad_fn -> True, SumBackward0
+        y.backward(); w.grad, v.grad -> None, None
+    and v.requires_grad = False is accepted, v.requires_grad stays True; v.mul_(2) in grad
+    mode raises (as before); a no_grad view of x that does not require grad follows x
+    once x.requires_grad_() (True); of a non-leaf z = w * 1 too; detach() does not."""
+    w = torch.ones(3, requires_grad=True)
+    with torch.no_grad():
+        v = w[:2]
+        v2 = v[:1]
+        d = w.detach()
+        p = w * 2
+    assert v.requires_grad and v.is_leaf and v.grad_fn is None and v._base is w
+    assert v2.requires_grad and v2._base is w
+    assert not d.requires_grad and not p.requires_grad
+    y = (v * 2).sum()
+    assert y.requires_grad and y.grad_fn.name() == "SumBackward0"
+    y.backward()
+    assert w.grad is None and v.grad is None
+    y2 = (torch.ones(2) + v).sum()      # (the view as a later argument)
+    assert y2.requires_grad
+    v.requires_grad = False
+    assert v.requires_grad
+    with pytest.raises(RuntimeError, match="A view was created in no_grad mode"):
+        v.mul_(2)
+    x = torch.ones(3)
+    with torch.no_grad():
+        u = x[:2]
+    assert not u.requires_grad
+    x.requires_grad_()
+    assert u.requires_grad and u.is_leaf
+    z = w * 1
+    with torch.no_grad():
+        v6 = z[:2]
+    assert v6.requires_grad and v6.is_leaf and v6._base is z
+    with torch.inference_mode():
+        v7 = w[:2]
+    assert v7.requires_grad
+
+
+def test_median_of_empty_bool_and_empty_reduced_dims():
+    """torch 2.13 checks for no elements before it refuses bool: torch.zeros(0,
+    dtype=torch.bool).median() and .nanmedian() -> tensor(True) (NaN as bool; gpujit
+    raised NotImplementedError "median_cpu" not implemented for 'Bool'), and
+    torch.zeros(3, 0, dtype=torch.bool).median(1) -> IndexError "median(): Expected
+    reduction dim 1 to have non-zero size." (gpujit: the bool NotImplementedError).
+    A bool tensor with elements is still refused, as torch's."""
+    for f in ("median", "nanmedian"):
+        r = getattr(torch.zeros(0, 3, dtype=torch.bool), f)()
+        assert r.dtype == torch.bool and r.shape == () and r.item() is True
+    with pytest.raises(IndexError, match=r"median\(\): Expected reduction dim 1 to have "
+                                         r"non-zero size"):
+        torch.zeros(3, 0, dtype=torch.bool).median(1)
+    with pytest.raises(IndexError, match="Expected reduction dim 0"):
+        torch.zeros(0, 3, dtype=torch.bool).nanmedian(0)
+    with pytest.raises(NotImplementedError, match="\"median_out\" not implemented for 'Bool'"):
+        torch.zeros(0, 3, dtype=torch.bool).median(1)
+    with pytest.raises(NotImplementedError, match="\"median_cpu\" not implemented for 'Bool'"):
+        torch.tensor([True, False]).median()
+    assert torch.zeros(0, dtype=torch.int32).median().item() == -2147483648
+
+
+def test_reductions_compute_in_outs_dtype():
+    """torch 2.13's sum / prod / cumsum / cumprod with out= take out's dtype as their
+    dtype (the input converted to it first); gpujit refused what its result type could not
+    cast to ("result type Float can't be cast to the desired output type Long"):
+        x = torch.tensor([[0.6, 0.6, 1.7], [2.5, -0.6, 0.4]])
+        torch.sum(x, 1, out=long2) -> [1, 2]; torch.prod(x, 1, out=long2) -> [0, 0]
+        torch.sum(x, 1, out=bool2) -> [True, True]; uint8 -> [1, 2]
+        torch.cumsum(x, 1, out=long23) -> [[0, 0, 1], [2, 2, 2]]
+        torch.sum(x, 1, out=half2) -> [2.900390625, 2.30078125]
+        torch.sum(x, 1, out=long2, dtype=torch.float32) -> RuntimeError "Expected out
+            tensor to have dtype float, but got long int instead"
+        torch.cumsum(x, 1, out=bool23) -> NotImplementedError
+            "cumsum_out_cpu" not implemented for 'Bool'"""
+    x = torch.tensor([[0.6, 0.6, 1.7], [2.5, -0.6, 0.4]])
+
+    def out(dt, *shape):
+        return torch.empty(*shape, dtype=dt)
+
+    assert torch.sum(x, 1, out=out(torch.int64, 2)).tolist() == [1, 2]
+    assert torch.sum(x, 1, out=out(torch.int32, 2)).tolist() == [1, 2]
+    assert torch.prod(x, 1, out=out(torch.int64, 2)).tolist() == [0, 0]
+    assert torch.sum(x, 1, out=out(torch.bool, 2)).tolist() == [True, True]
+    assert torch.prod(x, 1, out=out(torch.bool, 2)).tolist() == [True, True]
+    assert torch.sum(x, 1, out=out(torch.uint8, 2)).tolist() == [1, 2]
+    assert torch.cumsum(x, 1, out=out(torch.int64, 2, 3)).tolist() == [[0, 0, 1], [2, 2, 2]]
+    assert torch.sum(x, 1, out=out(torch.float16, 2)).tolist() == [2.900390625, 2.30078125]
+    i = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    r = torch.sum(i, 1, out=out(torch.int8, 2))
+    assert r.dtype == torch.int8 and r.tolist() == [6, 15]
+    with pytest.raises(RuntimeError, match="Expected out tensor to have dtype float, but got "
+                                           "long int instead"):
+        torch.sum(x, 1, out=out(torch.int64, 2), dtype=torch.float32)
+    with pytest.raises(NotImplementedError, match="\"cumsum_out_cpu\" not implemented for "
+                                                  "'Bool'"):
+        torch.cumsum(x, 1, out=out(torch.bool, 2, 3))
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired "
+                                           "output type Long"):
+        torch.mean(x, 1, out=out(torch.int64, 2))
+
+
+@pytest.mark.parametrize("name, args", [
+    ("neg", ()), ("abs", ()), ("sign", ()), ("sgn", ()), ("floor", ()), ("ceil", ()),
+    ("round", ()), ("trunc", ()), ("frac", ()), ("bitwise_not", ()), ("clamp", (0,)),
+    ("clip", (0,)), ("clamp_min", (0,))])
+def test_unary_ops_want_out_of_their_dtype(name, args):
+    """torch 2.13's unary_op family (and clamp with number bounds) wants every operand,
+    out too, of one dtype: torch.neg(int32_x, out=int64_t) -> RuntimeError "Found dtype
+    Long but expected Int" (gpujit cast into out); torch.clamp(int32_x, 0.5, out=long) ->
+    "... expected Float" (the number promotes it); abs(bool_x, out=uint8_t) -> "Found
+    dtype Byte but expected Bool" before the bool refusal; neg(bool_x, out=long) keeps
+    neg's own bool error; nan_to_num's words are its own."""
+    f = getattr(torch, name)
+    x = torch.tensor([1, -2, 3], dtype=torch.int32)
+    with pytest.raises(RuntimeError, match="^Found dtype Long but expected Int$"):
+        f(x, *args, out=torch.empty(3, dtype=torch.int64))
+    with pytest.raises(RuntimeError, match="^Found dtype Double but expected Float$"):
+        f(x.float(), *args, out=torch.empty(3, dtype=torch.float64))
+    if name == "frac":      # ("frac_cpu" not implemented for 'Int')
+        with pytest.raises(NotImplementedError):
+            f(x, *args, out=torch.empty(3, dtype=torch.int32))
+        return
+    r = f(x, *args, out=torch.empty(3, dtype=torch.int32))
+    assert r.dtype == torch.int32
+
+
+def test_unary_out_dtype_special_cases():
+    """(the cases of test_unary_ops_want_out_of_their_dtype's docstring)"""
+    x = torch.tensor([1, 2, 3], dtype=torch.int32)
+    with pytest.raises(RuntimeError, match="^Found dtype Long but expected Float$"):
+        torch.clamp(x, 0.5, out=torch.empty(3, dtype=torch.int64))
+    assert torch.clamp(x, 0.5, out=torch.empty(3)).tolist() == [1.0, 2.0, 3.0]
+    # clamp with Tensor bounds casts into out
+    assert torch.clamp(x, torch.zeros(3), out=torch.empty(3, dtype=torch.float64)).dtype == \
+        torch.float64
+    with pytest.raises(RuntimeError, match="^Found dtype Byte but expected Bool$"):
+        torch.abs(torch.ones(3, dtype=torch.bool), out=torch.empty(3, dtype=torch.uint8))
+    with pytest.raises(RuntimeError, match="Negation, the `-` operator, on a bool tensor"):
+        torch.neg(torch.ones(3, dtype=torch.bool), out=torch.empty(3, dtype=torch.int64))
+    with pytest.raises(RuntimeError, match="^nan_to_num: dtype of out: Long should be same "
+                                           "as input: Int$"):
+        torch.nan_to_num(x, out=torch.empty(3, dtype=torch.int64))
+    # float ops cast into out as before
+    assert torch.sin(x.float(), out=torch.empty(3, dtype=torch.float64)).dtype == \
+        torch.float64
