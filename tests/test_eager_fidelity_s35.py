@@ -335,3 +335,52 @@ def test_unary_out_dtype_special_cases():
     # float ops cast into out as before
     assert torch.sin(x.float(), out=torch.empty(3, dtype=torch.float64)).dtype == \
         torch.float64
+
+
+def test_index_reduce_inplace_on_bool():
+    """torch 2.13's in-place index_reduce_ takes bool for prod / amax / amin with
+    include_self (gpujit refused every bool: "index_func_" not implemented), the
+    out-of-place index_reduce refuses it:
+        s = [[True, False, True], [False, True, True]]; src = [[T, T, F], [F, T, T], [T, F, F]]
+        s.index_reduce_(0, [1, 0, 1], src, "prod") -> [[F, F, T], [F, F, F]]
+        ... "amax" -> all True; "amin" -> [[F, F, T], [F, F, F]]
+        ... "mean" -> NotImplementedError "div_floor_cpu" not implemented for 'Bool'
+        ... include_self=False -> "index_reduce_func_exclude_input_init" not implemented
+        s.index_reduce(...) -> "index_func_" not implemented for 'Bool'"""
+    import warnings
+    warnings.simplefilter("ignore", UserWarning)    # (index_reduce is in beta)
+    idx = torch.tensor([1, 0, 1])
+    src = torch.tensor([[True, True, False], [False, True, True], [True, False, False]])
+
+    def s():
+        return torch.tensor([[True, False, True], [False, True, True]])
+
+    F, T = False, True
+    assert s().index_reduce_(0, idx, src, "prod").tolist() == [[F, F, T], [F, F, F]]
+    assert s().index_reduce_(0, idx, src, "amax").tolist() == [[T, T, T], [T, T, T]]
+    assert s().index_reduce_(0, idx, src, "amin").tolist() == [[F, F, T], [F, F, F]]
+    with pytest.raises(NotImplementedError, match="\"div_floor_cpu\" not implemented"):
+        s().index_reduce_(0, idx, src, "mean")
+    for f in ("index_reduce_", "index_reduce"):
+        with pytest.raises(NotImplementedError,
+                           match="\"index_reduce_func_exclude_input_init\" not implemented"):
+            getattr(s(), f)(0, idx, src, "amax", include_self=False)
+    with pytest.raises(NotImplementedError, match="\"index_func_\" not implemented"):
+        s().index_reduce(0, idx, src, "amax")
+
+
+def test_cat_of_no_tensors_is_a_value_error():
+    """torch 2.13: torch.cat([]) (and concat, concatenate, with dim or out=) raises
+    ValueError "torch.cat(): expected a non-empty list of Tensors" (TORCH_CHECK_VALUE);
+    gpujit raised RuntimeError. torch.stack([]) stays a RuntimeError ("stack expects a
+    non-empty TensorList")."""
+    for f in (torch.cat, torch.concat, torch.concatenate):
+        with pytest.raises(ValueError, match=r"^torch\.cat\(\): expected a non-empty list of "
+                                             r"Tensors$"):
+            f([])
+    with pytest.raises(ValueError):
+        torch.cat((), 1)
+    with pytest.raises(ValueError):
+        torch.cat([], dim=0, out=torch.empty(0))
+    with pytest.raises(RuntimeError, match="stack expects a non-empty TensorList"):
+        torch.stack([])
