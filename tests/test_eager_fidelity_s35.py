@@ -384,3 +384,73 @@ def test_cat_of_no_tensors_is_a_value_error():
         torch.cat([], dim=0, out=torch.empty(0))
     with pytest.raises(RuntimeError, match="stack expects a non-empty TensorList"):
         torch.stack([])
+
+
+def test_arange_with_integer_and_bool_dtypes():
+    """torch 2.13's arange computes in the accumulation type: for an integer dtype start
+    and step truncated to int64 first (values start + i * step there), its size from the
+    truncated values for int64 and from ceil((end - start) / step) in double otherwise;
+    float64 values with the multiply-add rounded once; bool is refused. gpujit computed
+    start + i * step in float and truncated, and took bool:
+        arange(0, 3, 1.5, dtype=int64) -> [0, 1, 2] (gpujit [0, 1])
+        arange(1.9, 5.2, 1.1, dtype=int64) -> [1, 2, 3, 4]; int32 -> [1, 2, 3] ([1, 3, 4])
+        arange(0, 5, 0.9, dtype=int32) -> [0] * 6; int64 -> ValueError "step must be nonzero"
+        arange(-1.5, 1, dtype=int64) -> [-1, 0]; int32 -> [-1, 0, 1]
+        arange(0, -3, -1.5, dtype=uint8) -> [0, 255]
+        arange(-0.5, 2, 0.7, dtype=float64)[3] -> 1.5999999999999999 (gpujit ...96)
+        arange(5, dtype=bool) -> NotImplementedError "arange_cpu" not implemented for 'Bool'
+        arange(0, -3, 1) -> "upper bound and lower bound inconsistent with step sign"
+        arange(0, inf) -> "unsupported range: 0 -> inf"; arange(0, 5, 0) "step must be
+        nonzero" (RuntimeErrors)"""
+    A = torch.arange
+    assert A(0, 3, 1.5, dtype=torch.int64).tolist() == [0, 1, 2]
+    assert A(1.9, 5.2, 1.1, dtype=torch.int64).tolist() == [1, 2, 3, 4]
+    assert A(1.9, 5.2, 1.1, dtype=torch.int32).tolist() == [1, 2, 3]
+    assert A(0, 3, 1.5, dtype=torch.int16).tolist() == [0, 1]
+    assert A(0, 5, 0.9, dtype=torch.int32).tolist() == [0] * 6
+    with pytest.raises(ValueError, match="^step must be nonzero$"):
+        A(0, 5, 0.9, dtype=torch.int64)
+    assert A(-1.5, 1, dtype=torch.int64).tolist() == [-1, 0]
+    assert A(-1.5, 1, dtype=torch.int32).tolist() == [-1, 0, 1]
+    assert A(0, -3, -1.5, dtype=torch.uint8).tolist() == [0, 255]
+    assert A(5.5, dtype=torch.int64).tolist() == [0, 1, 2, 3, 4]
+    assert A(-0.5, 2, 0.7, dtype=torch.float64).tolist() == [
+        -0.5, 0.19999999999999996, 0.8999999999999999, 1.5999999999999999]
+    assert A(-0.5, 2, 0.7).tolist() == [-0.5, 0.20000000298023224, 0.8999999761581421,
+                                        1.600000023841858]
+    with pytest.raises(NotImplementedError, match="\"arange_cpu\" not implemented for 'Bool'"):
+        A(5, dtype=torch.bool)
+    with pytest.raises(RuntimeError, match="^upper bound and lower bound inconsistent with "
+                                           "step sign$"):
+        A(0, -3, 1)
+    with pytest.raises(RuntimeError, match="^unsupported range: 0 -> inf$"):
+        A(0, float("inf"))
+    with pytest.raises(RuntimeError, match="^step must be nonzero$"):
+        A(0, 5, 0)
+
+
+def test_tensor_of_ints_past_int64():
+    """torch 2.13 stores a Python int past int64 through double for a floating dtype and
+    as True for bool, and otherwise raises ValueError "Overflow when unpacking long long";
+    gpujit said "expected a sequence of equal-length sequences (got ragged nested lists)"
+    (NumPy's object array) or RuntimeError "value cannot be converted to type int64
+    without overflow":
+        torch.tensor(2**70, dtype=torch.float32) -> 1.1805916207174113e+21
+        torch.tensor([[2**70, 1]], dtype=torch.float16) -> [[inf, 1.0]]
+        torch.tensor([2**64], dtype=torch.bool) -> [True]
+        torch.tensor([2**63]), torch.tensor([1, 2**64]), torch.tensor(2**63,
+            dtype=torch.uint8) -> ValueError"""
+    assert torch.tensor(2 ** 70, dtype=torch.float32).item() == 1.1805916207174113e+21
+    assert torch.tensor([[2 ** 70, 1]], dtype=torch.float16).tolist() == [[float("inf"), 1.0]]
+    assert torch.tensor([-2 ** 63 - 1], dtype=torch.float64).tolist() == [
+        -9.223372036854776e+18]
+    assert torch.tensor([10 ** 30], dtype=torch.float32).tolist() == [1.0000000150474662e+30]
+    assert torch.tensor([2 ** 64], dtype=torch.bool).tolist() == [True]
+    assert torch.as_tensor([2 ** 64], dtype=torch.float64).tolist() == [1.8446744073709552e+19]
+    for data, kw in [(2 ** 63, {}), ([2 ** 63], {}), ([1, 2 ** 64], {}), ([[1], [2 ** 64]], {}),
+                     ([True, 2 ** 64], {}), (2 ** 63, {"dtype": torch.uint8})]:
+        with pytest.raises(ValueError, match="^Overflow when unpacking long long$"):
+            torch.tensor(data, **kw)
+    assert torch.tensor([2 ** 63 - 1]).dtype == torch.int64
+    with pytest.raises(ValueError, match=r"^expected sequence of length 1 at dim 1 \(got 2\)$"):
+        torch.tensor([[1], [2, 3]])
