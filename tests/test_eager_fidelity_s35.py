@@ -71,6 +71,17 @@ def test_strides_of_tensors_without_elements(expr, want):
     assert t.is_contiguous()
 
 
+def test_view_dtype_of_a_transposed_empty_tensor():
+    """torch.empty(0, 4).t().view(torch.int16): torch 2.13 raises RuntimeError
+    "self.stride(-1) must be 1 to view Float as Short (different element sizes), but got 4"
+    (the strides of an empty tensor count); gpujit gave a (4, 0) tensor."""
+    with pytest.raises(RuntimeError, match=r"^self\.stride\(-1\) must be 1 to view Float as "
+                                           r"Short \(different element sizes\), but got 4$"):
+        E(0, 4).t().view(torch.int16)
+    assert E(0, 4).view(torch.int16).stride() == (8, 1)
+    assert E(0, 4).t().view(torch.int32).stride() == (1, 4)
+
+
 def test_channels_last_contiguity_of_empty_tensors():
     """torch.empty(2, 3, 0, 4).is_contiguous(memory_format=torch.channels_last) is False in
     torch 2.13 (its channels-last strides, (0, 1, 12, 3), are not the (12, 4, 4, 1) of the
@@ -170,8 +181,14 @@ def test_scripted_views_of_intermediates_have_base_on_every_call():
         y = x * 2
         return y.t(), y
 
+    @torch.jit.script
+    def h(x):
+        return (x * 2).t().unsqueeze(2)
+
     x = torch.ones(2, 3)
     for _ in range(4):
+        u = h(x)        # (torch: strides (1, 3, 1), _base the (2, 3) product)
+        assert u.stride() == (1, 3, 1) and tuple(u._base.shape) == (2, 3)
         r = f(x)
         assert r._is_view() and r._base is not None
         assert tuple(r._base.shape) == (2, 3)

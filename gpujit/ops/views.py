@@ -105,7 +105,8 @@ def view_dtype(xp, self, dtype):
     dim, which must have stride 1 (PyTorch's rules)."""
     from .. import dtypes as _dt
     item = self.itemsize
-    strides = tuple(s // item for s in self.strides) if self.size else None
+    # (an empty array has torch's strides too: registry.empty_layout)
+    strides = tuple(s // item for s in self.strides)
     shape = _view_dtype_shape(self.shape, strides,
                               _dt.from_numpy_dtype(self.dtype), dtype,
                               _byte_offset(xp, self) // item)

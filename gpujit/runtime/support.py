@@ -76,6 +76,10 @@ def view_base(t, root):
         t._base = getattr(root, "_base", None) or root
     else:
         b = getattr(t._data, "base", None)
+        # (the array owning the memory: through as_strided's holder and the view it holds)
+        while b is not None and (not hasattr(b, "dtype") or
+                                 getattr(b, "base", None) is not None):
+            b = getattr(b, "base", None)
         dt = None if b is None else _dt._FROM_NP.get(getattr(b, "dtype", None))
         if dt is None:
             return t
