@@ -471,21 +471,3 @@ def test_tensor_of_ints_past_int64():
     assert torch.tensor([2 ** 63 - 1]).dtype == torch.int64
     with pytest.raises(ValueError, match=r"^expected sequence of length 1 at dim 1 \(got 2\)$"):
         torch.tensor([[1], [2, 3]])
-
-
-def test_tensors_from_empty_numpy_arrays_keep_their_zero_strides():
-    """NumPy gives every empty array it allocates all-zero strides, and torch 2.13's
-    torch.tensor / as_tensor / from_numpy keep an array's strides:
-    torch.from_numpy(np.zeros((0, 3))).stride() -> (0, 0), its .t() and [None] too
-    ((0, 0), (0, 0, 0)); gpujit gave a new tensor's (3, 1). A list's tensor is new: (1, 1)
-    for torch.tensor([[]]).  Left: torch's clone() of it keeps (0, 0) too, gpujit (3, 1)."""
-    z = np.zeros((0, 3))
-    for t in (torch.tensor(z), torch.tensor(z, dtype=torch.float32), torch.from_numpy(z),
-              torch.as_tensor(z), torch.tensor(np.zeros((2, 0)))):
-        assert t.stride() == (0, 0) and t.is_contiguous()
-    t = torch.from_numpy(z)
-    assert t.t().stride() == (0, 0) and t[None].stride() == (0, 0, 0)
-    assert t.contiguous() is t
-    assert (t + 1).stride() == (3, 1)
-    assert torch.tensor([[]]).stride() == (1, 1)
-    assert torch.from_numpy(np.zeros((2, 3))[:, :0]).stride() == (3, 1)    # (kept as given)

@@ -989,21 +989,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                                   else _dt.get_default_dtype()), device=dev)
         return _announce(_finish(t, requires_grad), "torch.tensor")
     a, dt, d = _array_from(data, dtype, dev, copy=True)
-    return _announce(_finish(_numpy_zero_strides(_reg.wrap(a, dt, d), data), requires_grad),
-                     "torch.tensor")
-
-
-def _numpy_zero_strides(t, data):
-    """t, made from `data`: when that is an ndarray without elements whose strides NumPy
-    made all 0 (every one it allocates), t keeps them as PyTorch's tensor / as_tensor /
-    from_numpy keep an array's strides (torch.from_numpy(np.zeros((0, 3))).stride() is
-    (0, 0)); registry.wrap gave it a new tensor's. Its views keep them (wrap_view)."""
-    if isinstance(data, np.ndarray) and data.ndim and not data.size and \
-            not any(data.strides) and t._data.ndim == data.ndim and not t._data.size:
-        a = t._data
-        t._data = xp_for(t.device).lib.stride_tricks.as_strided(a, a.shape, (0,) * a.ndim)
-        t._zero_strides = True
-    return t
+    return _announce(_finish(_reg.wrap(a, dt, d), requires_grad), "torch.tensor")
 
 
 def _announce(t, name):
@@ -1023,7 +1009,7 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, _reg._Tensor):
         return data.to(device=dev or data.device, dtype=dtype or data.dtype)
     a, dt, d = _array_from(data, dtype, dev, copy=False)
-    return _announce(_numpy_zero_strides(_reg.wrap(a, dt, d), data), "torch.as_tensor")
+    return _announce(_reg.wrap(a, dt, d), "torch.as_tensor")
 
 
 @public
@@ -1039,5 +1025,5 @@ def from_numpy(array):
                         "The only supported types are: float64, float32, float16, complex64, "
                         "complex128, int64, int32, int16, int8, uint64, uint32, uint16, "
                         "uint8, and bool.")
-    return _announce(_numpy_zero_strides(
-        _reg.wrap(array, _dt.from_numpy_dtype(array.dtype), _cpu), array), "torch.from_numpy")
+    return _announce(_reg.wrap(array, _dt.from_numpy_dtype(array.dtype), _cpu),
+                     "torch.from_numpy")

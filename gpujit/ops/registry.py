@@ -192,12 +192,9 @@ def wrap_view(a, dev, src, track=True):
     # (wrap_array / wrap and shares_memory's base tests inline: one Python call a view)
     if type(a) is not np.ndarray and dev is _cpu:
         a = np.asarray(a)
-    t = _new(_Tensor)
     if not a.size:
-        if getattr(src, "_zero_strides", False) and not any(a.strides):
-            t._zero_strides = True      # (a view of all-zero strides keeps them)
-        else:
-            a = empty_layout(a)
+        a = empty_layout(a)
+    t = _new(_Tensor)
     t._data = a
     t._dtype = _dt._FROM_NP[a.dtype]
     t._device = dev
