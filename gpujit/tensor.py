@@ -298,9 +298,14 @@ class Tensor:
         if ag is None:      # a view whose base an in-place op with gradients wrote
             base = getattr(self, "_base", None)
             if getattr(self, "_nograd_view", False):
-                return False
+                # (a view made in no_grad mode requires grad while its base does, as
+                # PyTorch's: its gradient goes nowhere)
+                return base is not None and base.requires_grad
             return base is not None and base._ag is not None and base._ag.requires_grad \
                 and base._ag.grad_fn is not None
+        if ag.no_grad_view and not ag.requires_grad:
+            base = getattr(self, "_base", None)
+            return base is not None and base.requires_grad
         return ag.requires_grad
 
     @requires_grad.setter

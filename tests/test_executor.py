@@ -103,8 +103,8 @@ def test_generated_source_for_a_small_graph():
     del a
     c = _np_negative(b)
     del b
-    ret = _new(_T); ret._data = c; ret._dtype = _float32; ret._device = _cpu; \
-ret._vc = [0]; ret._ag = None; ret._base = None
+    ret = _new(_T); ret._data = c if c.size else _empty_layout(c); ret._dtype = _float32; \
+ret._device = _cpu; ret._vc = [0]; ret._ag = None; ret._base = None
     return ret, x_t
 """
     assert out[1] is x                     # an input returned is the same Tensor

@@ -85,6 +85,10 @@ def autograd_call(op, args):
             if a._ag is not None and a._ag.requires_grad:
                 needs = True
                 break
+            if getattr(a, "_base", None) is not None and \
+                    getattr(a, "_nograd_view", False) and a.requires_grad:
+                needs = True        # (a view made in no_grad mode: an edge to nowhere)
+                break
             if a._ag is None and getattr(a, "_base", None) is not None and _adopt_view(a):
                 needs = True
                 break
@@ -144,8 +148,9 @@ def _wrt_positions(op):
 
 def _requires_any(v):
     if isinstance(v, Tensor):
-        return _requires(v) or (v._ag is None and getattr(v, "_base", None) is not None
-                                and _adopt_view(v))
+        return _requires(v) or (getattr(v, "_base", None) is not None and (
+            (v._ag is None and _adopt_view(v)) or
+            (getattr(v, "_nograd_view", False) and v.requires_grad)))
     if type(v) in (list, tuple):
         return any(_requires_any(x) for x in v if isinstance(x, Tensor))
     return False
@@ -725,7 +730,9 @@ def _no_grad_view_call(op, args):
         (op.schema.arguments and op.schema.arguments[0].type.is_write)
     if inplace and "inplace_view" not in op.tags:
         raise RuntimeError(NO_GRAD_VIEW)
-    needs = any(isinstance(a, Tensor) and _requires(a) for a in args)
+    # (it requires grad while its base does: PyTorch records the op, with no edge to it)
+    needs = any(isinstance(a, Tensor) and (_requires(a) or (
+        getattr(a, "_nograd_view", False) and a.requires_grad)) for a in args)
     result = _record(op, args) if needs else op.eager(*args)
     if "view" in op.tags and op.name != "aten::detach":
         _mark_no_grad_views(result)

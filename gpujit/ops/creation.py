@@ -7,6 +7,7 @@ Python functions take PyTorch's varargs sizes (`zeros(2, 3)`, `zeros((2, 3))`) a
 """
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence as _Sequence
 
@@ -527,33 +528,61 @@ def _arange_dtype(start, end, step, dtype):
     return _dt.get_default_dtype()
 
 
-def _arange_len(start, end, step):
-    if step == 0:
-        raise RuntimeError("arange: step must be nonzero")
-    if (end - start) * step < 0:
-        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
-                           f"(start={start}, end={end}, step={step})")
-    import math
-    return max(0, math.ceil((end - start) / step))
+def _arange_len(start, end, step, dtype=None):
+    """torch 2.13's arange size (RangeUtils.h compute_arange_size): checks on the values
+    as doubles; an int64 result takes start, end and step truncated to int64 first
+    (arange(0, 3, 1.5, dtype=torch.int64) has 3 elements, step 1; a step truncated to 0 is
+    its ValueError), any other dtype ceil((end - start) / step) in double."""
+    ds, de, dst = float(start), float(end), float(step)
+    if dst == 0:
+        raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(ds) and math.isfinite(de)):
+        raise RuntimeError(f"unsupported range: {_range_words(start)} -> {_range_words(end)}")
+    if (dst > 0 and de < ds) or (dst < 0 and de > ds):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if dtype is _dt.int64:
+        xs, xe, xst = int(start), int(end), int(step)
+        if xst == 0:
+            raise ValueError("step must be nonzero")
+        sgn = (xst > 0) - (xst < 0)
+        num = xe - xs + xst - sgn       # (C++'s integer division: toward zero)
+        q = abs(num) // abs(xst)
+        return max(0, q if (num >= 0) == (xst > 0) else -q)
+    return max(0, math.ceil((de - ds) / dst))
+
+
+def _range_words(v):
+    """A bound as the C++ stream prints it in arange's "unsupported range" (inf, nan)."""
+    return f"{float(v):g}"      # (C++'s default float format: 0, 0.5, inf, 1e+20)
 
 
 @op(f"aten::arange.start_step(Scalar start, Scalar end, Scalar step=1, *, {_FACTORY_TAIL}",
     tags={"factory"}, function=False, method=False,
     meta=lambda start, end, step=1, dtype=None, layout=None, device=None, pin_memory=None:
-    TensorMeta(_arange_dtype(start, end, step, dtype), (_arange_len(start, end, step),),
+    TensorMeta(_arange_dtype(start, end, step, dtype),
+               (_arange_len(start, end, step, _arange_dtype(start, end, step, dtype)),),
                device or _cpu))
 def _arange(xp, start, end, step=1, dtype=None, layout=None, device=None, pin_memory=None):
+    """start + i * step in the accumulation type (torch's acc_type: int64 for integer
+    dtypes, start and step truncated to it first; double for floating ones, the multiply-add
+    rounded once as x86 builds contract it), then cast to the dtype."""
     dt = _arange_dtype(start, end, step, dtype)
-    n = _arange_len(start, end, step)
-    # computed in float64/int64 then cast, so float32 ranges hit the same values as torch
-    return (start + xp.arange(n, dtype=np.int64 if dt.category != _dt.FLOATING else np.float64)
-            * step).astype(dt.np)
+    if dt is _dt.bool:
+        raise _kernel_names.not_implemented("arange_cpu", xp, "Bool")
+    n = _arange_len(start, end, step, dt)
+    i = xp.arange(n, dtype=np.int64)
+    if dt.category != _dt.FLOATING:
+        r = int(start) + i * int(step)
+    else:
+        r = _fma.fma64(float(step), i.astype(np.float64), float(start), xp)
+    return r.astype(dt.np)
 
 
 @op(f"aten::arange(Scalar end, *, {_FACTORY_TAIL}", tags={"factory"}, function=False,
     method=False,
     meta=lambda end, dtype=None, layout=None, device=None, pin_memory=None:
-    TensorMeta(_arange_dtype(0, end, 1, dtype), (_arange_len(0, end, 1),), device or _cpu))
+    TensorMeta(_arange_dtype(0, end, 1, dtype),
+               (_arange_len(0, end, 1, _arange_dtype(0, end, 1, dtype)),), device or _cpu))
 def _arange_end(xp, end, dtype=None, layout=None, device=None, pin_memory=None):
     """torch.arange(n) in scripted code (gpujit.arange's Python wrapper covers it in eager
     code)."""
@@ -813,6 +842,24 @@ def _index(x):
     return operator.index(x)
 
 
+def _huge_ints(data, dt):
+    """The array of nested lists `data` that hold Python ints past int64 (NumPy makes
+    them object or uint64 arrays), as torch 2.13 stores them: through double for a
+    floating dtype (torch.tensor(2**70, dtype=torch.float32)), nonzero as True for bool,
+    else its ValueError "Overflow when unpacking long long" (torch.tensor([2**63]))."""
+    try:
+        if dt.category == _dt.FLOATING:
+            return np.asarray(data, dtype=np.float64)
+        if dt is _dt.bool:
+            return np.asarray(data, dtype=object).astype(bool)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    else:
+        raise ValueError("Overflow when unpacking long long")
+    raise ValueError("expected a sequence of equal-length sequences (got ragged nested "
+                     "lists)")
+
+
 def _array_from(data, dtype, dev, copy):
     """An array on dev with dtype from arbitrary data (nested lists, arrays, tensors)."""
     if isinstance(data, _reg._Tensor):
@@ -858,9 +905,8 @@ def _array_from(data, dtype, dev, copy):
             if ragged is not None:
                 raise ragged[0](ragged[1])
             a = np.asarray(data)
-            if a.dtype == object:
-                raise ValueError("expected a sequence of equal-length sequences (got "
-                                 "ragged nested lists)")
+            if a.dtype == object or (a.dtype == np.uint64 and a.size):
+                a = _huge_ints(data, dt)
             if a.size and np.dtype(dt.np).kind in "iu" and a.dtype.kind in "fiu":
                 _check_overflow(a, dt)
     if a.dtype != dt.np:

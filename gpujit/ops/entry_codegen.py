@@ -188,7 +188,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         L.append(f"    if isinstance({n}, _T):")
         L.append(f"        a_{n} = {n}._data if {n}._device is dev else _unwrap_for({n}, dev)")
         if lay_out:
-            L.append(f"        if a_{n}.ndim > 1 and not a_{n}.flags.c_contiguous:")
+            # (NumPy calls every array without elements C-contiguous; PyTorch lays out
+            # an empty result by its operands' strides all the same)
+            L.append(f"        if a_{n}.ndim > 1 and not (a_{n}.flags.c_contiguous and "
+                     f"a_{n}.size):")
             L.append("            lay = True")
         if n not in op.own_dtype:      # (OpDef.own_dtype: the impl casts it)
             L.append(f"        if a_{n}.dtype != npt:")
@@ -210,7 +213,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     if lay_out:
         for n in aux:
             L.append(f"    if isinstance({n}, _T) and a_{n}.ndim > 1 and "
-                     f"not a_{n}.flags.c_contiguous:")
+                     f"not (a_{n}.flags.c_contiguous and a_{n}.size):")
             L.append("        lay = True")
     L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
     call_args = ", ".join(f"a_{n}" if n in operands or n in aux else n for n in names)
@@ -524,7 +527,7 @@ def _compile(op, src, fname, consts):
               _refused=_r.number_refused,
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
-              _new=_r._new, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
+              _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
               _numarg=_r.number_arg, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _tensor_for_list=_r.tensor_for_list,

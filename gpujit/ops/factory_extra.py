@@ -9,7 +9,7 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu
 from .kernel_names import not_implemented
 from .meta import TensorMeta, int_list
-from .registry import op, OPS, scalar_to
+from .registry import op, OPS, scalar_to, _xp_for
 
 PUBLIC = {}
 
@@ -112,6 +112,9 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     t = OPS["aten::empty_strided"].public(list(size), list(stride), dtype=dtype, device=device)
     if 0 in t._data.shape and t._data.ndim and not any(stride):
         t._zero_strides = True      # (Tensor.stride() reports them as given)
+        # (registry.wrap gave the array PyTorch's strides of a new empty tensor)
+        a = t._data
+        t._data = _xp_for(t.device).lib.stride_tricks.as_strided(a, a.shape, (0,) * a.ndim)
     return t._factory_requires_grad() if requires_grad else t
 
 

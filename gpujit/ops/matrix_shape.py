@@ -17,7 +17,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta, wrap_dim, int_list
 from .registry import op, OPS
-from .views import _squeeze_shape, _unsqueeze_shape, _transpose_meta
+from .views import _squeeze_shape, _unsqueeze_shape, _unsqueezed, _transpose_meta
 from ..device import cpu as _cpu
 from .registry import derivative as _derivative, nondifferentiable as _nondiff
 
@@ -337,7 +337,7 @@ def squeeze_(xp, self, dim=None):
     meta=lambda self, dim: TensorMeta(self.dtype, _unsqueeze_shape(self.shape, dim),
                                       self.device))
 def unsqueeze_(xp, self, dim):
-    return self.reshape(_unsqueeze_shape(self.shape, dim))
+    return _unsqueezed(xp, self, dim)
 
 
 def _resize_meta(self, size, memory_format=None):

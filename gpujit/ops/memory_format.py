@@ -202,9 +202,17 @@ def empty(xp, shape, dtype, order):
     n = 1
     for d in shape:
         n *= d
-    if _is_identity(order) or n == 0:
+    if _is_identity(order):
         return xp.empty(shape, dtype=dtype)
     import numpy as np
+    if n == 0:
+        # (PyTorch's channels-last strides multiply the sizes as they are, a 0 too:
+        # empty((2, 3, 0, 4), memory_format=channels_last) has strides (0, 1, 12, 3))
+        st, k = [0] * len(shape), 1
+        for d in reversed(order):
+            st[d] = k
+            k *= shape[d]
+        return empty_strided(xp, shape, dtype, st)
     dtype = np.dtype(dtype)
     strides = tuple(s * dtype.itemsize for s in strides_in(shape, order))
     if xp is np:

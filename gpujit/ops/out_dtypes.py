@@ -93,6 +93,33 @@ def _mv(name, inputs, r, o):
                               f"{v.dtype.short_name}")
 
 
+def _unary_same(name, inputs, r, o):
+    """TensorIterator's unary_op (abs, neg, sign, floor, round, bitwise_not ...) and clamp
+    with number bounds: every operand of one dtype, the input's (clamp: its result's, a
+    number promoting it), out too, before the kernel's own dtype check ("Found dtype Long
+    but expected Int"; abs(bool_tensor, out=uint8_tensor): "... expected Bool")."""
+    x = _self(inputs)
+    if x is None:
+        return None
+    if name == "clamp":
+        if r is None or any(isinstance(a, type(x)) for a in inputs[1:]):
+            return None         # (clamp.Tensor: TensorIterator casts into out)
+        want = r.dtype
+    else:
+        if name in ("neg", "negative") and x.dtype is _dt.bool:
+            return None         # (neg's refusal of bool comes first)
+        want = x.dtype
+    if o.dtype != want:
+        return RuntimeError, f"Found dtype {o.dtype.short_name} but expected {want.short_name}"
+
+
+def _nan_to_num(name, inputs, r, o):
+    x = _self(inputs)
+    if x is not None and o.dtype != x.dtype:
+        return RuntimeError, (f"nan_to_num: dtype of out: {o.dtype.short_name} should be "
+                              f"same as input: {x.dtype.short_name}")
+
+
 _SAME_AS_INPUT = "{name}(): self and result must have the same scalar type"
 _MATRIX_NORM = _like_result("linalg.matrix_norm expected out tensor dtype {r} but got: {o}")
 _QUANTILE = _like_input("quantile() out tensor must be same dtype as the input tensor")
@@ -119,7 +146,7 @@ _RULES.update({
     "nonzero_static": _long("{name}: Expected out tensor to have scalar type Long but got "
                             "scalar type{o}"),
     "multinomial": _long("multinomial expects Long tensor out, got: {o}"),
-    "histc": _HIST, "amax": _AMAX, "amin": _AMAX,
+    "histc": _HIST, "amax": _AMAX, "amin": _AMAX, "nan_to_num": _nan_to_num,
     "index_select": _like_input(_SAME_AS_INPUT), "masked_select": _like_input(_SAME_AS_INPUT),
     "take": _like_input("take(): self and out expected to have the same dtype, but got "
                         "self.dtype = {i} and out.dtype = {o}"),
@@ -146,6 +173,10 @@ _RULES.update({
     "column_stack": _cat,
 })
 
+_RULES.update({n: _unary_same for n in (
+    "abs absolute neg negative sign sgn floor ceil round trunc fix frac bitwise_not "
+    "conj_physical clamp clip clamp_min clamp_max").split()})
+
 # ops returning several tensors (each out of its result's dtype, write_outs): the messages
 # of the kernels that check the indices out before that
 _INDICES = {
@@ -166,7 +197,8 @@ _BEFORE = frozenset({"signbit", "isposinf", "isneginf", "nonzero", "nonzero_stat
                      "multinomial", "histc", "amax", "amin", "index_select", "masked_select",
                      "take", "quantile", "nanquantile", "logcumsumexp",
                      "linalg_solve_triangular", "narrow_copy", "matmul", "dot", "vdot", "mv",
-                     "histogram"})
+                     "histogram", "nan_to_num"} | {
+    n for n, rule in _RULES.items() if rule is _unary_same and not n.startswith("cl")})
 
 
 def check_before(schema_name, inputs, outs):

@@ -156,10 +156,24 @@ def _make(d):
     k = len(names)
     sname = s.name
 
+    # sum / prod / cumsum / cumprod: out's dtype is the computation's (the input converted
+    # to it first: torch.sum(x, 1, out=long_tensor) sums x.long()), PyTorch's
+    # get_dtype_from_result
+    dpos = next((i for i, a in enumerate(s.arguments) if a.name == "dtype"), None) \
+        if sname in _DTYPE_FROM_OUT else None
+
     def eager(*args):
         inputs, out = args[:-k], args[-k:]
         _check(v, inputs, out)
         _out_dtypes.check_before(sname, inputs, out)
+        if dpos is not None and dpos < len(inputs):
+            dt = inputs[dpos]
+            if dt is None:
+                inputs = inputs[:dpos] + (out[0].dtype,) + inputs[dpos + 1:]
+            elif _dt.scalar_type_arg(dt) != out[0].dtype:
+                raise RuntimeError(f"Expected out tensor to have dtype "
+                                   f"{_dtype_words(_dt.scalar_type_arg(dt))}, but got "
+                                   f"{_dtype_words(out[0].dtype)} instead")
         r = base(*inputs)
         _out_dtypes.check(sname, inputs, (r,) if k == 1 else r, out)
         if k == 1:
@@ -183,6 +197,9 @@ def _make(d):
         f.op = v
     v.eager, v.public = eager, public
     return v
+
+
+_DTYPE_FROM_OUT = frozenset({"aten::sum", "aten::prod", "aten::cumsum", "aten::cumprod"})
 
 
 def _check(v, inputs, outs):

@@ -10,6 +10,7 @@ for uint8 input); indices are int64; a 0-dim input accepts dim 0 or -1.
 """
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -212,14 +213,53 @@ def _prod(a, axes, keepdim, dtype):
 
 def _sequential_prod(x, axis):
     """The products along `axis` one after the other, each rounded to x's dtype (NumPy's
-    multiply.reduce is sequential, but keeps a float16 product in float32 throughout)."""
+    multiply.reduce is sequential, but keeps a float16 product in float32 throughout).
+    float16 along more than _F16_LOOP elements: a numba loop (compiled on first use,
+    disk-cached), not one NumPy call per element (a (100000, 4) prod(0): 0.5 s)."""
     if x.dtype != _F16:
         return np.multiply.reduce(x, axis=axis)
     x = np.moveaxis(x, axis, 0)
+    n = x.shape[0]
+    if n > _F16_LOOP:
+        if not _F16_PROD:
+            from .numba_helpers import njit   # lazy: numba is imported now
+            _F16_PROD.append(njit(_f16_prod_rows))    # cached under gpujit's cache directory
+        rows = np.ascontiguousarray(x.reshape(n, -1).T, dtype=np.float64)
+        out = np.empty(rows.shape[0], np.float64)
+        _F16_PROD[0](rows, out)
+        return out.astype(_F16).reshape(x.shape[1:])
     r = x[0].copy()
-    for k in range(1, x.shape[0]):
+    for k in range(1, n):
         np.multiply(r, x[k], out=r)
     return r
+
+
+_F16_LOOP = 64
+_F16_PROD: list = []
+
+
+def _f16_prod_rows(rows, out):
+    """out[i]: the product of rows[i] (float16 values as float64) one after the other,
+    each product rounded to float16 (a product of two float16 values is exact in float64;
+    round to 11 significant bits, half to even, 2**-24 the quantum of the subnormals,
+    past 65504 inf), as float16's own multiply rounds it."""
+    for i in range(rows.shape[0]):
+        r = rows[i, 0]
+        for k in range(1, rows.shape[1]):
+            p = r * rows[i, k]
+            if p != 0.0 and math.isfinite(p):
+                e = math.frexp(p)[1]
+                q = math.ldexp(1.0, max(e - 11, -24))
+                t = p / q
+                f = math.floor(t)
+                d = t - f
+                if d > 0.5 or (d == 0.5 and f % 2.0 == 1.0):
+                    f += 1.0
+                p = math.copysign(f * q, p)     # (an underflow keeps its sign: -0.0)
+                if abs(p) > 65504.0:
+                    p = math.copysign(math.inf, p)
+            r = p
+        out[i] = r
 
 
 def _cpu_float_prod(a, axes, keepdim):

@@ -100,15 +100,16 @@ def _no_bool(a, kernel):
 
 
 def _median_all(xp, a, ignore_nan):
-    _no_bool(a, kernel_name("median_cpu", xp))
     flat = a.reshape(-1)
-    if flat.size == 0:
+    if flat.size == 0:      # (before the dtype check: a bool one gives True)
         if _is_float(a):
             return xp.asarray(xp.nan, dtype=a.dtype)
         # PyTorch's NaN converted to the integer dtype: INT_MIN for int32/int64 (the x86
-        # conversion), 0 for the narrower ones
-        v = np.iinfo(a.dtype).min if a.dtype in (np.int32, np.int64) else 0
+        # conversion), 0 for the narrower ones, True for bool
+        v = True if a.dtype == np.bool_ else \
+            np.iinfo(a.dtype).min if a.dtype in (np.int32, np.int64) else 0
         return xp.full((), v, a.dtype)
+    _no_bool(a, kernel_name("median_cpu", xp))
     if xp is np and _is_float(a) and bool((flat == 0).any()):
         # PyTorch's: std::nth_element on a clone (memory order), NaN last: its element
         # among equal ones (the sign of a zero median)
@@ -136,6 +137,8 @@ def _median_all(xp, a, ignore_nan):
 
 
 def _median_dim(xp, a, dim, keepdim, ignore_nan, name):
+    if a.ndim:      # (an empty reduced dim's IndexError first, a bool one's too)
+        _check_dim_nonempty(name, a, wrap_dim(dim, a.ndim))
     _no_bool(a, "median_out")
     if a.ndim == 0:
         wrap_dim(dim, 0)            # -1 or 0 only (IndexError), as PyTorch

@@ -113,9 +113,28 @@ def _set_tensor_class(cls):
 _new = object.__new__
 
 
+def empty_layout(a):
+    """Array a, which has no elements, with PyTorch's strides of a new tensor of its shape
+    (meta.empty_strides) where NumPy made them all 0 (every empty array NumPy allocates:
+    its views, a transpose, an unsqueeze, a step, would all say 0 too, where PyTorch's
+    views of a new empty tensor compute theirs from (3, 1)); else a itself. Every Tensor's
+    array passes here when it has no elements (wrap, wrap_array, wrap_view and the
+    generated code's wrap_statements), so views of it take PyTorch's strides."""
+    if not a.ndim or any(a.strides):
+        return a
+    from .meta import empty_strides
+    st = tuple(s * a.itemsize for s in empty_strides(a.shape))
+    if type(a) is np.ndarray:       # (on a buffer it keeps: NumPy keeps the strides)
+        return np.ndarray(a.shape, a.dtype, buffer=np.empty(0, a.dtype), strides=st)
+    import cupy
+    return cupy.ndarray(a.shape, a.dtype, memptr=cupy.empty(0, a.dtype).data, strides=st)
+
+
 def wrap(a, dt, dev):
     """Wrap an ndarray (already of dtype `dt`, on `dev`) as a Tensor without copying."""
     t = _new(_Tensor)
+    if not a.size:
+        a = empty_layout(a)
     t._data = a
     t._dtype = dt
     t._device = dev
@@ -138,7 +157,8 @@ def wrap_statements(t, a, dt, dev):
     """`t = wrap(a, dt, dev)` as one line of statements, for generated code that inlines
     it (one Python call less, ~0.03 µs); its namespace binds _new (object.__new__) and
     _T (Tensor). Keep it in step with wrap above (and wrap_array, wrap_view below)."""
-    return (f"{t} = _new(_T); {t}._data = {a}; {t}._dtype = {dt}; {t}._device = {dev}; "
+    return (f"{t} = _new(_T); {t}._data = {a} if {a}.size else _empty_layout({a}); "
+            f"{t}._dtype = {dt}; {t}._device = {dev}; "
             f"{t}._vc = [0]; {t}._ag = None; {t}._base = None")
 
 
@@ -147,6 +167,8 @@ def wrap_array(a, dev):
     if type(a) is not np.ndarray and dev is _cpu:
         a = np.asarray(a)
     t = _new(_Tensor)       # (wrap, inline: one Python call less)
+    if not a.size:
+        a = empty_layout(a)
     t._data = a
     t._dtype = _dt._FROM_NP[a.dtype]
     t._device = dev
@@ -170,6 +192,8 @@ def wrap_view(a, dev, src, track=True):
     # (wrap_array / wrap and shares_memory's base tests inline: one Python call a view)
     if type(a) is not np.ndarray and dev is _cpu:
         a = np.asarray(a)
+    if not a.size:
+        a = empty_layout(a)
     t = _new(_Tensor)
     t._data = a
     t._dtype = _dt._FROM_NP[a.dtype]

@@ -48,7 +48,8 @@ def cat_rule(shapes, dtypes, dim):
     """(out dtype, out shape, wrapped dim, positions of the inputs that take part).
     1-D empty tensors are skipped, as in PyTorch; the dtype promotes over all inputs."""
     if len(shapes) == 0:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        # (a ValueError, as torch 2.13's TORCH_CHECK_VALUE: torch.cat([]))
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, s in enumerate(shapes):
         if len(s) == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "

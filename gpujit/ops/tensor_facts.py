@@ -287,7 +287,7 @@ def _combinations_grad(grad, self_shape, r, with_replacement):
 _IR = ("prod", "mean", "amax", "amin")
 
 
-def _index_reduce_rule(name, self, dim, index, source, reduce):
+def _index_reduce_rule(name, self, dim, index, source, reduce, include_self=True):
     if reduce not in _IR:
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or "
                            f"amin but got {reduce}.")
@@ -306,8 +306,17 @@ def _index_reduce_rule(name, self, dim, index, source, reduce):
     if n_idx != n_src and None not in (n_idx, n_src):
         raise RuntimeError(f"index_reduce_(): Number of indices ({n_idx}) should be equal to "
                            f"source.size(dim): ({n_src}), for dim: {dim}")
-    if self.dtype is _dt.bool:      # (PyTorch's kernel has no bool version)
-        raise NotImplementedError("\"index_func_\" not implemented for 'Bool'")
+    if self.dtype is _dt.bool:
+        # (torch 2.13: index_reduce refuses bool; index_reduce_ takes prod / amax / amin
+        # over self's values, but its init without them has no bool version, nor has
+        # mean's floor division)
+        if not include_self:
+            raise NotImplementedError("\"index_reduce_func_exclude_input_init\" not "
+                                      "implemented for 'Bool'")
+        if name == "index_reduce":
+            raise NotImplementedError("\"index_func_\" not implemented for 'Bool'")
+        if reduce == "mean":
+            raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
     return d
 
 
@@ -325,7 +334,7 @@ def _declare_index_reduce(inplace):
     sig, ret = ("Tensor(a!) self", "Tensor(a!)") if inplace else ("Tensor self", "Tensor")
 
     def meta(self, dim, index, source, reduce, include_self=True):
-        _index_reduce_rule(name, self, dim, index, source, reduce)
+        _index_reduce_rule(name, self, dim, index, source, reduce, include_self)
         return TensorMeta(self.dtype, tuple(self.shape), self.device)
 
     @op(f"aten::{name}({sig}, int dim, Tensor index, Tensor source, str reduce, *, "
@@ -334,7 +343,8 @@ def _declare_index_reduce(inplace):
     def impl(xp, self, dim, index, source, reduce, include_self=True):
         _warn_beta()
         mk = (lambda t: TensorMeta(_dtn(t.dtype), t.shape, None))
-        d = _index_reduce_rule(name, mk(self), dim, mk(index), mk(source), reduce)
+        d = _index_reduce_rule(name, mk(self), dim, mk(index), mk(source), reduce,
+                               include_self)
         if self.ndim == 0:
             self_v, source_v = self.reshape(1), source.reshape(1)
         else:

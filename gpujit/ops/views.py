@@ -105,7 +105,8 @@ def view_dtype(xp, self, dtype):
     dim, which must have stride 1 (PyTorch's rules)."""
     from .. import dtypes as _dt
     item = self.itemsize
-    strides = tuple(s // item for s in self.strides) if self.size else None
+    # (an empty array has torch's strides too: registry.empty_layout)
+    strides = tuple(s // item for s in self.strides)
     shape = _view_dtype_shape(self.shape, strides,
                               _dt.from_numpy_dtype(self.dtype), dtype,
                               _byte_offset(xp, self) // item)
@@ -330,7 +331,21 @@ def _unsqueeze_shape(shape, dim):
     meta=lambda self, dim: TensorMeta(self.dtype, _unsqueeze_shape(self.shape, dim),
                                       self.device))
 def unsqueeze(xp, self, dim):
-    return self.reshape(_unsqueeze_shape(self.shape, dim))
+    return _unsqueezed(xp, self, dim)
+
+
+def _unsqueezed(xp, a, dim):
+    """Array a with a new size-1 dim at `dim`, with PyTorch's stride there: the size times
+    the stride of the dim it lands before (1 at the end), where NumPy's reshape gives the
+    stride of the dim inside it (x.t().unsqueeze(2): (1, 3, 1); an empty x[None]: 0)."""
+    d = wrap_dim(dim, a.ndim + 1)       # (_unsqueeze_shape inline: one frame less)
+    shape = a.shape[:d] + (1,) + a.shape[d:]
+    r = a.reshape(shape)
+    st = list(a.strides)
+    st.insert(d, a.shape[d] * st[d] if d < a.ndim else a.itemsize)
+    if r.strides == tuple(st):
+        return r
+    return xp.lib.stride_tricks.as_strided(r, shape=shape, strides=tuple(st))
 
 
 def _narrow_check(shape, dim, start, length):
@@ -362,7 +377,22 @@ def narrow(xp, self, dim, start, length):
     d, start = _narrow_check(self.shape, dim, start, length)
     idx = [slice(None)] * self.ndim
     idx[d] = slice(start, start + length)
-    return self[tuple(idx)]
+    r = self[tuple(idx)]
+    return r if r.size or not self.size else _empty_slice(xp, self, r, d, start, 1)
+
+
+def _empty_slice(xp, a, r, d, start, step):
+    """r = a sliced along dim d from `start` by `step`, which has no elements while a has
+    some, with PyTorch's strides (a's, dim d's times the step) and, where that element
+    exists, its storage offset (start's): NumPy resets both for an empty slice
+    (x[:, 3:3:2] of a (4, 6) x: PyTorch's strides (6, 2), storage offset 3)."""
+    st = list(a.strides)
+    st[d] *= step
+    if start < a.shape[d]:
+        idx = [slice(None)] * a.ndim
+        idx[d] = slice(start, start + 1)
+        a = a[tuple(idx)]
+    return xp.lib.stride_tricks.as_strided(a, shape=r.shape, strides=tuple(st))
 
 
 def _narrow_tensor_meta(self, dim, start, length):
@@ -428,10 +458,16 @@ def slice_(xp, self, dim=0, start=None, end=None, step=1):
     if step <= 0:
         _check_step(step)
     if dim == 0 and self.ndim:
-        return self[start:end:step]
-    idx = [slice(None)] * self.ndim
-    idx[wrap_dim(dim, self.ndim)] = slice(start, end, step)
-    return self[tuple(idx)]
+        r = self[start:end:step]
+        d = 0
+    else:
+        idx = [slice(None)] * self.ndim
+        d = wrap_dim(dim, self.ndim)
+        idx[d] = slice(start, end, step)
+        r = self[tuple(idx)]
+    if r.size or not self.size:
+        return r
+    return _empty_slice(xp, self, r, d, slice(start, end, step).indices(self.shape[d])[0], step)
 
 
 def _unfold_meta(self, dimension, size, step):

@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..device import cpu as _cpu
-from ..ops.registry import wrap_checked, wrap_statements
+from ..ops.registry import empty_layout, wrap_checked, wrap_statements
 from ..ops.scalar_ops import FORM_HELPERS
 from ..tensor import Tensor
 from ..ir import types as T
@@ -202,8 +202,9 @@ class CodeGenerator:
         self.module = module       # the profiled call's module: where its attributes live
         self.specs = assume(graph, profile, hoisted)
         self.ns = {"__name__": GENERATED_MODULE, "_MISSING": _MISSING, "_np": np,
-                   "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap_checked, "_dtof": _dt._FROM_NP.__getitem__, "_T": Tensor, "_new": object.__new__,
+                   "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap_checked, "_dtof": _dt._FROM_NP.__getitem__, "_T": Tensor, "_new": object.__new__, "_empty_layout": empty_layout,
                    "_passed": support.passed_input, "_share_vc": support.share_counter,
+                   "_view_base": support.view_base,
                    "_bump_vc": support.bump_counter,
                    "_box": support.box, "_unbox": support.unbox, "_item": support.item,
                    "_bcast": support.broadcast_failure,
@@ -437,6 +438,9 @@ class CodeGenerator:
         views_of = self._viewed_inputs(v)
         if views_of:
             e = f"_share_vc({e}, ({', '.join(views_of)},))"
+        root = self._viewed_intermediate(v)
+        if root is not None:    # (the root's Tensor when it is returned too: _return)
+            e = f"_view_base({e}, {self.objs.get(root, 'None')})"
         passed = self._passed_inputs(v)
         if passed:
             t = self.new_var("passed")
@@ -505,8 +509,11 @@ class CodeGenerator:
         seen = {}
         for v in outs:
             self._count(v, seen)
+        roots = {self._viewed_intermediate(v) for v in seen}
         for v, k in seen.items():     # a value returned twice is one Tensor, wrapped once
-            if k > 1 and v not in self.objs and isinstance(self.specs.get(v), TensorSpec):
+            # (so is one a returned view of it names as its _base: `return y.t(), y`)
+            if (k > 1 or v in roots) and v not in self.objs and \
+                    isinstance(self.specs.get(v), TensorSpec):
                 name = self.new_var(self.names.get(v, "out") + "_w")
                 self.emit(f"{name} = {self.wrap_expr(v)}")
                 self.objs[v] = name
@@ -530,6 +537,23 @@ class CodeGenerator:
             self.emit("return None")
         else:
             self.emit("return " + ", ".join(items))
+
+    def _viewed_intermediate(self, v):
+        """The value this code computed (not an input: share_counter's) that returned
+        Tensor value v is a view of, through a chain of view ops, or None. Eager's result
+        has it as its _base ((x * 2).t()._base), which support.view_base gives it."""
+        if not isinstance(self.specs.get(v), TensorSpec) or v in self.objs:
+            return None
+        x = v
+        while True:
+            op = getattr(x.node, "op", None)
+            if op is None or "view" not in op.tags or not x.node.inputs:
+                break
+            x = x.node.inputs[0]
+        if x is v or x in self.graph.inputs or x.node.kind in ("prim::Param",
+                                                                "prim::Constant"):
+            return None
+        return x if isinstance(self.specs.get(x), TensorSpec) else None
 
     def _count(self, v, seen):
         n = v.node

@@ -239,7 +239,9 @@ def _iterator_layout(cg, op, args, target, dev):
         return          # (a result of rank < 2 is laid out as NumPy lays it out)
     from ..ops.memory_format import iterator_layout
     fn = cg.bind(iterator_layout, "iter_layout")
-    cg.emit(f"if not ({' and '.join(f'{e}.flags.c_contiguous' for e in tensors)}):")
+    # (NumPy calls an array without elements C-contiguous: eager lays an empty result out
+    # by its operands' strides all the same)
+    cg.emit(f"if not ({' and '.join(f'{e}.flags.c_contiguous and {e}.size' for e in tensors)}):")
     cg.emit(f"    {target} = {fn}({cg.xp_name(dev)}, {target}, ({', '.join(arrays)},))")
 
 

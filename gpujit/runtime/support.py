@@ -59,6 +59,38 @@ def share_counter(t, inputs):
     return t
 
 
+def view_base(t, root):
+    """A returned Tensor t that a chain of view ops made of a value the compiled code
+    computed ((x * 2).t()): its _base is that value, as eager's is (torch's result is a
+    view on every call) -- `root`, the returned Tensor of it when it is returned too
+    (`return y.t(), y`: its _base is y), else a Tensor of the array t's views; they
+    share a version counter. A view made in no_grad mode is marked so, as
+    registry.wrap_view marks eager's."""
+    if not isinstance(t, _reg._Tensor) or getattr(t, "_base", None) is not None or \
+            t._ag is not None:
+        return t
+    if root is not None:
+        if not _reg.shares_memory(t._data, root._data) and t._data.size:
+            return t
+        t._vc = root._vc
+        t._base = getattr(root, "_base", None) or root
+    else:
+        b = getattr(t._data, "base", None)
+        # (the array owning the memory: through as_strided's holder and the view it holds)
+        while b is not None and (not hasattr(b, "dtype") or
+                                 getattr(b, "base", None) is not None):
+            b = getattr(b, "base", None)
+        dt = None if b is None else _dt._FROM_NP.get(getattr(b, "dtype", None))
+        if dt is None:
+            return t
+        t._base = _reg.wrap(b, dt, t._device)
+        t._base._vc = t._vc
+    gs = _reg.grad_state
+    if gs is not None and not gs.enabled:
+        t._nograd_view = True
+    return t
+
+
 def bump_counter(a, inputs):
     """Array a, which may be a view of one of the input Tensors, was written in place:
     the version counter of each input whose memory it shares counts one write."""

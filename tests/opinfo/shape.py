@@ -40,7 +40,7 @@ CAT = OpInfo(
         Sample((rand(2, 2, 2),), dim=2),
     ],
     errors=[
-        ErrorSample([], match="non-empty list"),
+        ErrorSample([], exc=ValueError, match="non-empty list"),     # (torch 2.13: ValueError)
         ErrorSample([rand(2, 3), rand(2, 4)], match="Sizes of tensors must match except in "
                                                     "dimension 0. Expected size 3 but got "
                                                     "size 4 for tensor number 1"),
