@@ -38,8 +38,14 @@ def _under_fake_cupy(src, tmp_path, fake=True):
 # ------------------------------------------------------------------ 1. cache_info
 
 def _make(c):
-    def same_name_fn(x, y):
-        return gpujit.tanh(x * c + y) * gpujit.sigmoid(x - y)
+    # (two functions of one name, different bodies; not a closure over c: torch.jit.script
+    # refuses a closed-over float, "python value of type 'float' cannot be used as a value")
+    if c == 0.5:
+        def same_name_fn(x, y):
+            return gpujit.tanh(x * 0.5 + y) * gpujit.sigmoid(x - y)
+    else:
+        def same_name_fn(x, y):
+            return gpujit.tanh(x * 0.25 + y) * gpujit.sigmoid(x - y)
     return gpujit.jit.script(same_name_fn)
 
 
