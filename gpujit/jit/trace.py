@@ -258,13 +258,42 @@ def _check_entry(c, method):
     return c[method]
 
 
+def traced_module_types(m, types: dict | None = None) -> dict:
+    """id(module) -> ClassType for the modules torch.jit.trace mirrors from m, made in
+    torch's order: each registration's children before it (TracedModule's constructor
+    makes its submodules' TracedModules first), so of two C()s under a P the first
+    C's Linear is `Linear`, the second's `___torch_mangle_0.Linear`, the second C
+    `___torch_mangle_1.C`. A module registered under two names gets a TracedModule, and a
+    type name, per name (the first one's type serves both here); compiled children are
+    kept, with no new type. With `types` None only the names are spent: the retrace of
+    each check_trace input makes (and drops) a new type for every module."""
+    out = {}
+
+    def visit(mod, ancestors):
+        if isinstance(mod, ScriptModule) or id(mod) in ancestors:
+            return
+        ancestors = ancestors | {id(mod)}
+        for c in mod._modules.values():
+            if c is not None:
+                visit(c, ancestors)
+        if types is None or id(mod) in out:
+            _tr._new_type_name(_tr.qualified_class_name(mod))
+        else:
+            out[id(mod)] = _tr.class_type_for(mod)
+
+    visit(m, frozenset())
+    if types is not None:
+        types.update(out)
+    return out
+
+
 def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
                   force_outplace=False):
     for sub in mod.modules():           # (PyTorch refuses them when it copies the module)
         if getattr(sub, "_backward_hooks", None):
             raise ValueError("Modules that have backward hooks assigned can't be compiled: "
                              + str(sub))
-    types = {}
+    types = traced_module_types(mod, {})
     graphs = {}
     sessions = {}
     for method, (args, kwargs) in pairs.items():
@@ -282,6 +311,8 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
     tm = traced_module_from(mod, graphs, types)
     if check_trace:
         for method, pair in pairs.items():
+            for _ in (checks if checks is not None else [pair]):
+                traced_module_types(mod)    # (the names torch's retraces spend)
             _check(lambda a, k, m=method: _trace_graph(None, a, strict, mod, m, types, k,
                                                        force_outplace)[0],
                    # (forward is checked against the module's call: its hooks run too)
