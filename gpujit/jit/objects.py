@@ -85,6 +85,11 @@ class _GraphCallable:
         # parameters never takes the positional fast path (-1)
         self._arity = len(graph.inputs) if not graph.kwarg_only else -1
         self._copiers = None     # (_copy_containers) the parameters that take containers
+        # (_copy_containers) does the result hold a list, dict or script-class object? It
+        # is converted as TorchScript converts a result for Python (toPyObject): a new list
+        # / dict / object for each reference (`return p, p` gives two objects, `return
+        # self.xs` a list the caller may change without changing the module's)
+        self._copies_out = False
 
     def _copy_containers(self, args, leading=0):
         """The arguments as scripted code receives them: a Python list or dict passed in
@@ -95,10 +100,12 @@ class _GraphCallable:
         graph inputs before args (a method's self)."""
         cps = self._copiers
         if cps is None:
-            cps = self._copiers = tuple(
-                k - leading for k, v in enumerate(self._graph.inputs)
-                if k >= leading and _holds_container(v.type))
-        if not cps:
+            cps = tuple(k - leading for k, v in enumerate(self._graph.inputs)
+                        if k >= leading and _holds_container(v.type))
+            self._copies_out = any(_holds_container(v.type) for v in self._graph.outputs)
+            # (() only when nothing is converted either way: the calls' fast path)
+            self._copiers = cps if cps or not self._copies_out else (None,)
+        if cps == (None,):
             return args
         args = list(args)
         for k in cps:
@@ -520,6 +527,12 @@ class ScriptFunction(_GraphCallable):
         exe = self._executable or self._get_executable()
         if self._copiers != ():
             args = self._copy_containers(args)
+            if self._copies_out:        # (the fast path's gate, then its dispatch)
+                if kwargs or len(args) != self._arity or _dispatch.hook is not None or \
+                        _strict_open[0] or exe.calls_autograd:
+                    return _copied(self._run((), args, kwargs))
+                _LAST[0] = exe.weak_self
+                return _copied(exe._dispatch(*args))
         # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
         # runs node by node on Tensor objects: _run)
         if kwargs or len(args) != self._arity or _dispatch.hook is not None or _strict_open[0] or \
@@ -582,6 +595,12 @@ class ScriptMethod(_GraphCallable):
         exe = self._executable or self._get_executable()
         if self._copiers != ():
             args = self._copy_containers(args, 1)
+            if self._copies_out:        # (the fast path's gate, then its dispatch)
+                if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or \
+                        _strict_open[0] or exe.calls_autograd:
+                    return _copied(self._run((self.owner,), args, kwargs))
+                _LAST[0] = exe.weak_self
+                return _copied(exe._dispatch(self.owner, *args))
         # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
         # runs node by node on Tensor objects: _run)
         if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or \
