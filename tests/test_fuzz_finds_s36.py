@@ -19,6 +19,15 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
    toPyObject converts it: a new list / dict / script-class object per reference. `return
    self.xs` of a scripted module gave the module's own list (the caller's append changed
    the module), `return p, p` one object where torch gives two.
+5. An op failing inside scripted code reaches the Python caller as a RuntimeError in
+   torch (the interpreter's "The following operation failed in the TorchScript
+   interpreter."): `x[10]` of a 3-element tensor (eager: IndexError), `xs[5] = 1` of a
+   short list, `x.sum(5)`, an `@ignore`d function's ValueError. gpujit raised the bare
+   IndexError / ValueError (`except RuntimeError` missed them); now a subclass of both.
+   What the program raises itself stays torch.jit.Error (not a RuntimeError, as torch's).
+6. A scripted factory of a negative size raised NumPy's ValueError "negative dimensions
+   are not allowed"; torch: RuntimeError "Trying to create tensor with negative
+   dimension -1: [-1, 2]" (torch.zeros: "zeros: Dimension size must be non-negative.").
 """
 from typing import Dict, List, Tuple, Union
 
@@ -253,3 +262,131 @@ def test_tensors_returned_stay_shared():
     for _ in range(3):
         xs, d = s(x)
         assert xs[0] is x and xs[1] is x and d["a"] is x
+
+
+# ---------------------------------------------------------------- 5. op errors' classes
+
+@torch.jit.ignore
+def _ignored(x: int) -> int:
+    raise ValueError("from python")
+
+
+def _calls_ignored(x: int) -> int:
+    return _ignored(x)
+
+
+def _select(x: torch.Tensor):
+    return x[10]
+
+
+def _zero_dim_index(x: torch.Tensor):
+    return x[0, 0]
+
+
+def _store(x: torch.Tensor):
+    x[5] = 1.0
+    return x
+
+
+def _sum_dim(x: torch.Tensor):
+    return x.sum(5)
+
+
+def _index_select(x: torch.Tensor):
+    return x.index_select(0, torch.tensor([7]))
+
+
+def _list_store(xs: List[int]):
+    xs[5] = 1
+    return xs
+
+
+@pytest.mark.parametrize("fn,args,cls,words", [
+    (_select, (torch.ones(3),), IndexError,
+     "select(): index 10 out of range for tensor of size [3] at dimension 0"),
+    (_zero_dim_index, (torch.ones(3),), IndexError, "select() cannot be applied to a 0-dim"),
+    (_store, (torch.ones(3),), IndexError, "select(): index 5 out of range"),
+    (_sum_dim, (torch.ones(3),), IndexError,
+     "Dimension out of range (expected to be in range of [-1, 0], but got 5)"),
+    (_index_select, (torch.ones(3),), IndexError, "index out of range in self"),
+    (_list_store, ([1],), IndexError, "list assignment index out of range"),
+    (_calls_ignored, (1,), ValueError, "from python")])
+def test_an_op_failing_in_scripted_code_is_a_runtime_error(fn, args, cls, words):
+    s = torch.jit.script(fn)
+    for _ in range(2):
+        with pytest.raises(RuntimeError) as e:
+            s(*args)
+        assert isinstance(e.value, cls) and words in str(e.value)
+        assert not isinstance(e.value, torch.jit.Error)
+    with pytest.raises(cls) as e:      # (eager keeps its own class)
+        fn(*args)
+    assert fn is _calls_ignored or not isinstance(e.value, RuntimeError)
+
+
+def test_what_the_program_raises_stays_a_jit_error():
+    def f(x: int):
+        if x > 0:
+            raise ValueError("bad x " + str(x))
+        assert x > -5, "too small"
+        return x
+
+    s = torch.jit.script(f)
+    with pytest.raises(torch.jit.Error) as e:
+        s(1)
+    assert isinstance(e.value, ValueError) and not isinstance(e.value, RuntimeError)
+    with pytest.raises(torch.jit.Error) as e:
+        s(-7)
+    assert isinstance(e.value, AssertionError) and not isinstance(e.value, RuntimeError)
+    assert "too small" in str(e.value)
+
+
+def test_a_scripted_method_error_is_a_runtime_error():
+    class M(torch.nn.Module):
+        def forward(self, x, i: int):
+            return x.select(0, i)
+
+    m = torch.jit.script(M())
+    with pytest.raises(RuntimeError, match="out of range") as e:
+        m(torch.ones(3), 4)
+    assert isinstance(e.value, IndexError)
+
+
+# ---------------------------------------------------------------- 6. negative sizes
+
+def _factories(s: List[int], x: torch.Tensor, k: int):
+    if k == 0:
+        return torch.zeros(s)
+    if k == 1:
+        return torch.ones(s)
+    if k == 2:
+        return torch.empty(s)
+    if k == 3:
+        return torch.full(s, 1.0)
+    if k == 4:
+        return x.new_zeros(s)
+    if k == 5:
+        return x.new_ones(s)
+    if k == 6:
+        return x.new_empty(s)
+    if k == 7:
+        return x.new_full(s, 2.0)
+    if k == 8:
+        return torch.rand(s)
+    if k == 9:
+        return torch.randn(s)
+    if k == 10:
+        return torch.randint(0, 5, s)
+    return torch.normal(0.0, 1.0, s)
+
+
+@pytest.mark.parametrize("k", range(12))
+def test_a_scripted_factory_of_a_negative_size_raises_torchs_error(k):
+    s = torch.jit.script(_factories)
+    for size in ([-1, 2], [2, -3]):
+        want = ("zeros: Dimension size must be non-negative." if k == 0 else
+                f"Trying to create tensor with negative dimension {min(size)}: {size}")
+        for f in (s, _factories):
+            with pytest.raises(RuntimeError) as e:
+                f(size, torch.ones(1), k)
+            assert want in str(e.value)
+    assert tuple(s([2, 0], torch.ones(1), k).shape) == (2, 0)
