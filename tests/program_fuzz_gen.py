@@ -300,7 +300,11 @@ class ProgramGen:
             f"{v}[_i % {v}.size(0)] = _i * s\n    {v} = {v} + {b.name}",
             # (bounded: squared four times the values reach 1e10, where an ulp of a later
             # product flips a sin / trunc: GPUJIT_PROGRAM_FUZZ_SEED=34001, test_program_fuzz_s22)
-            f"{v}[:, 0].add_({b.name}[:, 0])\n    {v} = ({v}.relu() * {v}).clamp(max=8.0)",
+            # (b's column cloned: v may alias a (a.half() of a half a) and b be a view of
+            # a; an in-place add from memory it overlaps is left to the kernel's loop order
+            # (PyTorch's reads the elements it already wrote, NumPy's the old ones):
+            # GPUJIT_PROGRAM_FUZZ_SEED=36015, test_program_fuzz_s22 k=3)
+            f"{v}[:, 0].add_({b.name}[:, 0].clone())\n    {v} = ({v}.relu() * {v}).clamp(max=8.0)",
             f"{v} = torch.where({v} > 1, {v}.double(), {v} * 0.5) + {b.name}"])
         start = r.choice([f"{a.name}.to(torch.int32)", f"{a.name} * 1.0", f"{a.name}.half()",
                           f"{a.name}.t().contiguous().t()", f"{a.name}.clone()"])

@@ -179,7 +179,7 @@ class GenE:
         if k == 21:
             op = r.choice(["<<", ">>", "&", "|", "^"])
             # (shift counts in [0, 63]: outside, TorchScript's C++ shift is undefined
-            # behaviour and gpujit raises for a negative count)
+            # behaviour; gpujit takes the count modulo 64 as torch's x86-64 build does)
             rhs = r.choice(["1", "3", "62", "63", "0", f"({E(INT, d)} & 63)"]) \
                 if op in ("<<", ">>") else E(INT, d)
             return f"({E(INT, d)} {op} {rhs})"

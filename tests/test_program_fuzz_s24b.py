@@ -13,7 +13,8 @@ Where gpujit deliberately differs, the checks let it:
 - a bare `assert cond`: TorchScript's AssertionError has no message, gpujit's is
   "assert <cond's source>";
 - TorchScript's C++ undefined behaviour: shift counts outside [0, 63] (the generator keeps
-  them inside; gpujit raises for a negative count), and a torch process killed by SIGFPE
+  them inside; gpujit takes them modulo 64 as torch's x86-64 build), and a torch process
+  killed by SIGFPE
   (`-2**63 // -1` / `% -1` in C++): the torch reference runs in a forked child, a call that
   kills it is skipped;
 - a program that runs for ever (appending to the list it iterates through an alias): the

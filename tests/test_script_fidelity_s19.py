@@ -9,8 +9,8 @@
 3. Scripted ints are int64: + - * << unary - abs and // wrap around as TorchScript's do
    (2**62 * 4 is 0); int() of a str out of int64's range raises (TorchScript: stoll).
    (-2**63 // -1 crashes TorchScript's process with SIGFPE; gpujit wraps it to -2**63.
-   A shift count out of [0, 64) is undefined in TorchScript; gpujit's is Python's
-   arithmetic, wrapped.)
+   A shift count out of [0, 64) is undefined in C++; TorchScript's x86-64 / AArch64
+   shift takes it modulo 64, as gpujit's (session 36): 1 << 64 is 1.)
 """
 import enum
 import importlib
@@ -296,7 +296,7 @@ def _chain(a: int, b: int) -> int:      # wraps at the chain's end only (same va
 INT_CASES = [
     (_mul, (2 ** 62, 4), 0), (_mul, (2 ** 62, 3), -(2 ** 62)), (_mul, (-M, -1), -M),
     (_add, (M - 1, 1), -M), (_sub, (-M, 1), M - 1), (_fdiv, (-M, -1), -M),
-    (_shl, (1, 63), -M), (_shl, (3, 62), -(2 ** 62)), (_shl, (1, 64), 0),
+    (_shl, (1, 63), -M), (_shl, (3, 62), -(2 ** 62)), (_shl, (1, 64), 1),
     (_neg, (-M,), -M), (_abs, (-M,), -M), (_mul, (3, 5), 15), (_fdiv, (-7, 2), -4),
     (_chain, (2 ** 40, 2 ** 30), ((((2 ** 70 + 7) * 2 ** 30 - 2 ** 40) + M) % 2 ** 64) - M),
 ]

@@ -19,6 +19,7 @@ from ..nn.module import Module
 from .autodiff import DifferentiableGroup as _DiffGroup
 from ..runtime.executor import _read_attr
 from ..runtime.arguments import holds_container as _holds_container, copied as _copied
+from ..runtime.interpreter import as_runtime_error as _as_runtime_error
 
 # a weak reference to the executable of the compiled function called last (as PyTorch's
 # weak_ptr: the graph, and tensors it holds as constants, go with their function)
@@ -85,6 +86,11 @@ class _GraphCallable:
         # parameters never takes the positional fast path (-1)
         self._arity = len(graph.inputs) if not graph.kwarg_only else -1
         self._copiers = None     # (_copy_containers) the parameters that take containers
+        # (_copy_containers) does the result hold a list, dict or script-class object? It
+        # is converted as TorchScript converts a result for Python (toPyObject): a new list
+        # / dict / object for each reference (`return p, p` gives two objects, `return
+        # self.xs` a list the caller may change without changing the module's)
+        self._copies_out = False
 
     def _copy_containers(self, args, leading=0):
         """The arguments as scripted code receives them: a Python list or dict passed in
@@ -95,10 +101,12 @@ class _GraphCallable:
         graph inputs before args (a method's self)."""
         cps = self._copiers
         if cps is None:
-            cps = self._copiers = tuple(
-                k - leading for k, v in enumerate(self._graph.inputs)
-                if k >= leading and _holds_container(v.type))
-        if not cps:
+            cps = tuple(k - leading for k, v in enumerate(self._graph.inputs)
+                        if k >= leading and _holds_container(v.type))
+            self._copies_out = any(_holds_container(v.type) for v in self._graph.outputs)
+            # (() only when nothing is converted either way: the calls' fast path)
+            self._copiers = cps if cps or not self._copies_out else (None,)
+        if cps == (None,):
             return args
         args = list(args)
         for k in cps:
@@ -517,34 +525,48 @@ class ScriptFunction(_GraphCallable):
         return super()._get_executable()
 
     def __call__(self, *args, **kwargs):
-        exe = self._executable or self._get_executable()
-        if self._copiers != ():
-            args = self._copy_containers(args)
-        # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
-        # runs node by node on Tensor objects: _run)
-        if kwargs or len(args) != self._arity or _dispatch.hook is not None or _strict_open[0] or \
-                exe.calls_autograd:
-            if kwargs or _Active.session is not None or _strict.depth or \
-                    exe.calls_autograd or _autocast.active or \
-                    len(args) != self._arity:
-                return self._run((), args, kwargs)
-            if _dispatch.autograd is not None and (_grad_state.enabled or _enables_grad(exe)):
-                # recording gradients, no trace, strict_fusion or autocast region: _run's
-                # path taken at once when the arguments are Tensors (_needs_grad decides
-                # for any other)
-                grad = False
-                for a in args:
-                    if not isinstance(a, Tensor):
-                        return self._run((), args, kwargs)
-                    ag = a._ag
-                    if ag is not None and ag.requires_grad:
-                        grad = True
-                _LAST[0] = exe.weak_self
-                if grad:
-                    # fused groups record one backward node each (jit/autodiff.py)
-                    return exe.call_recording(*args, runner=_DiffGroup)
-        _LAST[0] = exe.weak_self
-        return exe._dispatch(*args)
+        try:
+            exe = self._executable or self._get_executable()
+            if self._copiers != ():
+                args = self._copy_containers(args)
+                if self._copies_out:        # (the fast path's gate, then its dispatch)
+                    if kwargs or len(args) != self._arity or _dispatch.hook is not None or \
+                            _strict_open[0] or exe.calls_autograd:
+                        return _copied(self._run((), args, kwargs))
+                    _LAST[0] = exe.weak_self
+                    return _copied(exe._dispatch(*args))
+            # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
+            # runs node by node on Tensor objects: _run)
+            if kwargs or len(args) != self._arity or _dispatch.hook is not None or \
+                    _strict_open[0] or exe.calls_autograd:
+                if kwargs or _Active.session is not None or _strict.depth or \
+                        exe.calls_autograd or _autocast.active or \
+                        len(args) != self._arity:
+                    return self._run((), args, kwargs)
+                if _dispatch.autograd is not None and (_grad_state.enabled or _enables_grad(exe)):
+                    # recording gradients, no trace, strict_fusion or autocast region: _run's
+                    # path taken at once when the arguments are Tensors (_needs_grad decides
+                    # for any other)
+                    grad = False
+                    for a in args:
+                        if not isinstance(a, Tensor):
+                            return self._run((), args, kwargs)
+                        ag = a._ag
+                        if ag is not None and ag.requires_grad:
+                            grad = True
+                    _LAST[0] = exe.weak_self
+                    if grad:
+                        # fused groups record one backward node each (jit/autodiff.py)
+                        return exe.call_recording(*args, runner=_DiffGroup)
+            _LAST[0] = exe.weak_self
+            return exe._dispatch(*args)
+        except Exception as e:
+            # (an op's failure reaches the caller as a RuntimeError, as TorchScript's
+            # interpreter reports it: runtime/interpreter.as_runtime_error)
+            new = _as_runtime_error(e)
+            if new is e:
+                raise
+            raise new
 
     def save(self, f, _extra_files=None):
         """Save to a path or binary file object (see gpujit.jit.save)."""
@@ -579,36 +601,50 @@ class ScriptMethod(_GraphCallable):
         self.owner = module
 
     def __call__(self, *args, **kwargs):
-        exe = self._executable or self._get_executable()
-        if self._copiers != ():
-            args = self._copy_containers(args, 1)
-        # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
-        # runs node by node on Tensor objects: _run)
-        if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or \
-                _strict_open[0] or exe.calls_autograd:
-            if kwargs or _Active.session is not None or _strict.depth or \
-                    exe.calls_autograd or _autocast.active or \
-                    len(args) + 1 != self._arity:
-                return self._run((self.owner,), args, kwargs)
-            if _dispatch.autograd is not None and (_grad_state.enabled or _enables_grad(exe)):
-                # recording gradients, no trace, strict_fusion or autocast region: as
-                # ScriptFunction's call (Tensor arguments, then the module's parameters and
-                # the tensor attributes the method reads, decide as _needs_grad does)
-                grad = False
-                for a in args:
-                    if not isinstance(a, Tensor):
-                        return self._run((self.owner,), args, kwargs)
-                    ag = a._ag
-                    if ag is not None and ag.requires_grad:
-                        grad = True
-                owner = self.owner
-                if not grad:
-                    grad = _needs_grad((), owner, self._tensor_attr_paths(), True)
-                _LAST[0] = exe.weak_self
-                if grad:
-                    return exe.call_recording(owner, *args, runner=_DiffGroup)
-        _LAST[0] = exe.weak_self
-        return exe._dispatch(self.owner, *args)
+        try:
+            exe = self._executable or self._get_executable()
+            if self._copiers != ():
+                args = self._copy_containers(args, 1)
+                if self._copies_out:        # (the fast path's gate, then its dispatch)
+                    if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or \
+                            _strict_open[0] or exe.calls_autograd:
+                        return _copied(self._run((self.owner,), args, kwargs))
+                    _LAST[0] = exe.weak_self
+                    return _copied(exe._dispatch(self.owner, *args))
+            # (a graph calling autograd itself, x.detach_() / requires_grad_ / backward,
+            # runs node by node on Tensor objects: _run)
+            if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or \
+                    _strict_open[0] or exe.calls_autograd:
+                if kwargs or _Active.session is not None or _strict.depth or \
+                        exe.calls_autograd or _autocast.active or \
+                        len(args) + 1 != self._arity:
+                    return self._run((self.owner,), args, kwargs)
+                if _dispatch.autograd is not None and (_grad_state.enabled or _enables_grad(exe)):
+                    # recording gradients, no trace, strict_fusion or autocast region: as
+                    # ScriptFunction's call (Tensor arguments, then the module's parameters and
+                    # the tensor attributes the method reads, decide as _needs_grad does)
+                    grad = False
+                    for a in args:
+                        if not isinstance(a, Tensor):
+                            return self._run((self.owner,), args, kwargs)
+                        ag = a._ag
+                        if ag is not None and ag.requires_grad:
+                            grad = True
+                    owner = self.owner
+                    if not grad:
+                        grad = _needs_grad((), owner, self._tensor_attr_paths(), True)
+                    _LAST[0] = exe.weak_self
+                    if grad:
+                        return exe.call_recording(owner, *args, runner=_DiffGroup)
+            _LAST[0] = exe.weak_self
+            return exe._dispatch(self.owner, *args)
+        except Exception as e:
+            # (an op's failure reaches the caller as a RuntimeError, as TorchScript's
+            # interpreter reports it: runtime/interpreter.as_runtime_error)
+            new = _as_runtime_error(e)
+            if new is e:
+                raise
+            raise new
 
     def _leading(self):
         return (self.owner,)

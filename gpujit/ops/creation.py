@@ -35,6 +35,21 @@ def _default(dtype):
     return _dt.get_default_dtype() if dtype is None else dtype
 
 
+def check_sizes(size, name=None):
+    """size, or PyTorch's error for a negative size of a factory (`name`): torch.zeros'
+    "zeros: Dimension size must be non-negative.", the others' "Trying to create tensor
+    with negative dimension -1: [-1, 2]". The factory ops check it themselves, so that
+    scripted code (which calls them with the size it computed) raises it too, not
+    NumPy's ValueError."""
+    for s in size:
+        if s < 0:
+            if name == "zeros":
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+    return size
+
+
 def _size_arg(size, name=None):
     if len(size) == 1 and isinstance(size[0], _reg._Tensor):    # zeros(t): a bare Tensor
         d = size[0]._data
@@ -53,8 +68,7 @@ def _size_arg(size, name=None):
                 _method_sizes(name, given)
             raise TypeError(f"size must be a sequence of ints, got {list(size)!r}")
         if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
-                               f"{list(size)}")
+            check_sizes(size, name)
     # ints stay the objects given (a traced size keeps its graph value); NumPy ints convert
     return [s if isinstance(s, int) else int(s) for s in size]
 
@@ -196,13 +210,13 @@ _FACTORY_TAIL = "ScalarType? dtype=None, Layout? layout=None, Device? device=Non
 @op(f"aten::zeros(SymInt[] size, *, {_FACTORY_TAIL}", tags={"factory"}, function=False,
     method=False, meta=_factory_meta)
 def _zeros(xp, size, dtype=None, layout=None, device=None, pin_memory=None):
-    return xp.zeros(size, dtype=_default(dtype).np)
+    return xp.zeros(check_sizes(size, "zeros"), dtype=_default(dtype).np)
 
 
 @op(f"aten::ones(SymInt[] size, *, {_FACTORY_TAIL}", tags={"factory"}, function=False,
     method=False, meta=_factory_meta)
 def _ones(xp, size, dtype=None, layout=None, device=None, pin_memory=None):
-    return xp.ones(size, dtype=_default(dtype).np)
+    return xp.ones(check_sizes(size), dtype=_default(dtype).np)
 
 
 @op(f"aten::empty.memory_format(SymInt[] size, *, {_FACTORY_TAIL[:-11]}, "
@@ -214,7 +228,7 @@ def _empty(xp, size, dtype=None, layout=None, device=None, pin_memory=None,
     fmt = _mf.canonical(memory_format, _mf.CONTIGUOUS)
     if fmt == _mf.PRESERVE:
         raise RuntimeError("unsupported memory format Preserve")
-    return _mf.empty(xp, size, _default(dtype).np, _mf.format_order(fmt, len(size)))
+    return _mf.empty(xp, check_sizes(size), _default(dtype).np, _mf.format_order(fmt, len(size)))
 
 
 def _fill_dtype(fill_value, dtype):
@@ -230,7 +244,7 @@ def _fill_dtype(fill_value, dtype):
 def _full(xp, size, fill_value, dtype=None, layout=None, device=None, pin_memory=None):
     from .shape_index import cast_scalar     # wraps like PyTorch (uint8 fill -1 -> 255)
     npdt = _fill_dtype(fill_value, dtype).np
-    return xp.full(size, cast_scalar(fill_value, npdt), dtype=npdt)
+    return xp.full(check_sizes(size), cast_scalar(fill_value, npdt), dtype=npdt)
 
 
 # `torch.tensor(x)` / `torch.as_tensor(x)` in scripted code, on a number or a list of
@@ -460,19 +474,19 @@ def _new_full_meta(self, size, fill_value, dtype=None, layout=None, device=None,
 @op(f"aten::new_zeros(Tensor self, SymInt[] size, *, {_FACTORY_TAIL}", tags={"factory"},
     function=False, method=False, meta=_new_meta)
 def _new_zeros(xp, self, size, dtype=None, layout=None, device=None, pin_memory=None):
-    return xp.zeros(size, dtype=_like_np(self, dtype))
+    return xp.zeros(check_sizes(size), dtype=_like_np(self, dtype))
 
 
 @op(f"aten::new_ones(Tensor self, SymInt[] size, *, {_FACTORY_TAIL}", tags={"factory"},
     function=False, method=False, meta=_new_meta)
 def _new_ones(xp, self, size, dtype=None, layout=None, device=None, pin_memory=None):
-    return xp.ones(size, dtype=_like_np(self, dtype))
+    return xp.ones(check_sizes(size), dtype=_like_np(self, dtype))
 
 
 @op(f"aten::new_empty(Tensor self, SymInt[] size, *, {_FACTORY_TAIL}", tags={"factory"},
     function=False, method=False, meta=_new_meta)
 def _new_empty(xp, self, size, dtype=None, layout=None, device=None, pin_memory=None):
-    return xp.empty(size, dtype=_like_np(self, dtype))
+    return xp.empty(check_sizes(size), dtype=_like_np(self, dtype))
 
 
 @op(f"aten::new_full(Tensor self, SymInt[] size, Scalar fill_value, *, {_FACTORY_TAIL}",
@@ -481,7 +495,7 @@ def _new_full(xp, self, size, fill_value, dtype=None, layout=None, device=None,
               pin_memory=None):
     from .shape_index import cast_scalar
     npdt = _like_np(self, dtype)
-    return xp.full(size, cast_scalar(fill_value, npdt), dtype=npdt)
+    return xp.full(check_sizes(size), cast_scalar(fill_value, npdt), dtype=npdt)
 
 
 @op(f"aten::zeros_like(Tensor self, *, {_LIKE_TAIL}", tags={"factory"}, method=False,

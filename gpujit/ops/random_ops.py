@@ -14,6 +14,7 @@ from .meta import TensorMeta, broadcast_shapes, same_as
 from .registry import op, OPS
 from .random import generator_for
 from .creation import like_alloc, like_contiguous, _size_arg, _finish, _out_dtype_device
+from .creation import check_sizes
 
 PUBLIC = {}
 
@@ -119,7 +120,7 @@ def generator_initial_seed(xp, self):
     TensorMeta(_float_dtype(dtype, "uniform"), tuple(size), _meta_dev(device)))
 def _rand(xp, size, generator=None, dtype=None, layout=None, device=None, pin_memory=None):
     dt = _float_dtype(dtype, "uniform")
-    return _gen(device, generator).uniform(tuple(size), dt.np)
+    return _gen(device, generator).uniform(tuple(check_sizes(size)), dt.np)
 
 
 @op(f"aten::randn(SymInt[] size, *, {_TAIL}) -> Tensor", tags=_RF, function=False,
@@ -128,7 +129,7 @@ def _rand(xp, size, generator=None, dtype=None, layout=None, device=None, pin_me
     TensorMeta(_float_dtype(dtype, "normal"), tuple(size), _meta_dev(device)))
 def _randn(xp, size, generator=None, dtype=None, layout=None, device=None, pin_memory=None):
     dt = _float_dtype(dtype, "normal")
-    return _gen(device, generator).normal(tuple(size), dt.np)
+    return _gen(device, generator).normal(tuple(check_sizes(size)), dt.np)
 
 
 def _check_range(low, high):
@@ -150,7 +151,7 @@ def _int_dtype(dtype):
 def _randint(xp, low, high, size, generator=None, dtype="long", layout=None, device=None,
              pin_memory=None):
     _check_range(low, high)
-    v = _gen(device, generator).integers(int(low), int(high), tuple(size))
+    v = _gen(device, generator).integers(int(low), int(high), tuple(check_sizes(size)))
     return v.astype(_int_dtype(dtype).np, copy=False)
 
 
@@ -294,7 +295,8 @@ def normal_float_float(xp, mean, std, size, generator=None, dtype=None, layout=N
                        device=None, pin_memory=None):
     _check_std(std)
     dt = _float_dtype(dtype, "normal")
-    return _gen(device, generator).normal(tuple(size), dt.np, float(mean), float(std))
+    return _gen(device, generator).normal(tuple(check_sizes(size)), dt.np, float(mean),
+                                          float(std))
 
 
 # ------------------------------------------------------------------ in-place fills

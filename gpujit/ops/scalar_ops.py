@@ -15,6 +15,7 @@ resolves to add.Tensor. Within a name the int overload precedes the float one, b
 from __future__ import annotations
 
 import operator
+import re
 
 from .registry import op
 
@@ -257,6 +258,27 @@ _COMPARE = (("lt", operator.lt, "<"), ("gt", operator.gt, ">"), ("le", operator.
 
 for _name, _fn, _form in _COMPARE:
     globals()[f"{_name}_int"] = _binary(_name, _fn, "int", "bool", _form)
+
+
+# an int compared with a float is converted to a double first, as C++'s `a < b` on an
+# int64_t and a double (TorchScript's aten::lt.int_float / lt.float_int): 2**53 + 1 ==
+# 9007199254740992.0 is True there (Python compares exactly). These come before .float,
+# which also accepts ints (IR resolution takes the first overload that fits).
+def _mixed_compare(name, fn, form, ta, tb):
+    fa, fb = ("float({a})", "{b}") if ta == "int" else ("{a}", "float({b})")
+
+    @_scalar_op(f"aten::{name}.{ta}_{tb}({ta} a, {tb} b) -> bool",
+                form=f"{fa} {form} {fb}")
+    def impl(xp, a, b):
+        return fn(float(a), float(b))
+    impl.__name__ = f"{name}_{ta}_{tb}"
+    impl.__doc__ = f"TorchScript's {form} on an {ta} and a {tb}: both as doubles."
+    return impl
+
+
+for _name, _fn, _form in _COMPARE:
+    globals()[f"{_name}_int_float"] = _mixed_compare(_name, _fn, _form, "int", "float")
+    globals()[f"{_name}_float_int"] = _mixed_compare(_name, _fn, _form, "float", "int")
 for _name, _fn, _form in _COMPARE:
     globals()[f"{_name}_float"] = _binary(_name, _fn, "float", "bool", _form)
 for _name, _fn, _form in _COMPARE[4:]:
@@ -269,9 +291,10 @@ for _name, _fn, _form in _COMPARE[4:]:
 def _number_op(name, fn, ret, form):
     meta = _META["bool"] if ret == "bool" else (lambda a, b: type(fn(a, b)))
 
-    @_scalar_op(f"aten::{name}.Scalar_Scalar(Scalar a, Scalar b) -> {ret}", meta=meta,
-                form="{a} %s {b}" % form if ret == "bool" else None)
+    @_scalar_op(f"aten::{name}.Scalar_Scalar(Scalar a, Scalar b) -> {ret}", meta=meta)
     def impl(xp, a, b):
+        if ret == "bool" and (type(a) is float) != (type(b) is float):
+            return fn(float(a), float(b))       # (an int with a float: as doubles, as .int_float)
         r = fn(a, b)
         return int64(r) if type(r) is int else r        # (ints are int64s)
     impl.__name__ = f"{name}_scalar_scalar"
@@ -428,8 +451,24 @@ xor_bool = _binary("__xor__", operator.xor, "bool", "bool", "^")
 and_int = _binary("__and__", operator.and_, "int", "int", "&")
 or_int = _binary("__or__", operator.or_, "int", "int", "|")
 xor_int = _binary("__xor__", operator.xor, "int", "int", "^")
-lshift_int = _binary("__lshift__", operator.lshift, "int", "int", "<<", int64)
-rshift_int = _binary("__rshift__", operator.rshift, "int", "int", ">>")
+
+
+# TorchScript's `a << b` / `a >> b` on ints are the machine's 64-bit shifts, which take the
+# count modulo 64 (x86-64's and AArch64's shift instructions): 1 << 64 is 1, 1 << -1 is
+# -2**63, -5 >> 65 is -3 (torch 2.13's values); << then wraps to int64 as the other ops
+@_scalar_op("aten::__lshift__.int(int a, int b) -> int", form="{a} << ({b} & 63)")
+def lshift_int(xp, a, b):
+    """TorchScript's << on ints: the count modulo 64, the result wrapped to int64."""
+    return int64(a << (b & 63))
+
+
+@_scalar_op("aten::__rshift__.int(int a, int b) -> int", form="{a} >> ({b} & 63)")
+def rshift_int(xp, a, b):
+    """TorchScript's >> on ints: an arithmetic shift by the count modulo 64."""
+    return a >> (b & 63)
+
+
+INT64_WRAPPED.add("aten::__lshift__.int")
 
 
 # ------------------------------------------------------------------ conversions
@@ -481,14 +520,77 @@ class ConversionError(ValueError, RuntimeError):
     (with Python's words); this is also the ValueError eager Python raises."""
 
 
-def _parse_number(kind, a):
-    """int(s) / float(s) of a str: Python's parse (which also takes the surrounding
-    whitespace TorchScript's C++ parser refuses: programs that run eagerly keep running),
-    with TorchScript's RuntimeError for a str that is no number."""
-    try:
-        return kind(a)
-    except ValueError as e:
-        raise ConversionError(str(e)) from None
+# int(s) / float(s) of a str in scripted code are C++'s std::stoll / std::stod on the whole
+# str, as TorchScript's aten::Int.str / aten::Float.str: leading C whitespace is skipped, a
+# sign and the number are parsed (stod also takes hex floats, inf/infinity and nan(...) of
+# either case), and anything left after the number (trailing whitespace included) raises
+# Python's words; no number at the start, or one out of range (stod: overflow, or an inexact
+# result below the smallest normal double), raises C++'s "stoll" / "stod".
+_C_SPACE = " \t\n\v\f\r"
+_STOLL = re.compile(r"[+-]?[0-9]+")
+_STOD = re.compile(r"""[+-]?(?:
+      (?P<inf>(?i:infinity|inf))
+    | (?P<nan>(?i:nan)(?:\([A-Za-z0-9_]*\))?)
+    | (?P<hex>0[xX](?:[0-9A-Fa-f]+(?:\.[0-9A-Fa-f]*)?|\.[0-9A-Fa-f]+)(?:[pP][+-]?[0-9]+)?)
+    | (?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)""", re.VERBOSE)
+_MIN_NORMAL = 2.2250738585072014e-308
+
+
+def _stoll(a: str) -> int:
+    start = len(a) - len(a.lstrip(_C_SPACE))
+    m = _STOLL.match(a, start)
+    if m is None:
+        raise ConversionError(f"invalid literal for int() with base 10: {a!r} "
+                              f"(stoll: no number at its start)")
+    r = int(m.group())
+    if not INT64_MIN <= r <= INT64_MAX:
+        raise ConversionError(f"int() of {a!r}: the number does not fit an int64 (stoll)")
+    if m.end() != len(a):
+        raise ConversionError(f"invalid literal for int() with base 10: {a!r}")
+    return r
+
+
+def _stod(a: str) -> float:
+    start = len(a) - len(a.lstrip(_C_SPACE))
+    m = _STOD.match(a, start)
+    if m is None:
+        raise ConversionError(f"could not convert string to float: {a!r} "
+                              f"(stod: no number at its start)")
+    text = m.group()
+    if m.group("nan") is not None:
+        r = _math.copysign(_math.nan, -1.0 if text[0] == "-" else 1.0)
+    elif m.group("inf") is not None:
+        r = float(text)
+    else:
+        try:
+            r = float.fromhex(text) if m.group("hex") is not None else float(text)
+        except OverflowError:
+            r = _math.inf
+        if _math.isinf(r) or (abs(r) < _MIN_NORMAL and (
+                r == 0 and any(c in "123456789abcdefABCDEF" for c in _mantissa(text))
+                or r != 0 and _exact(text, m.group("hex") is not None) != r)):
+            raise ConversionError(f"float() of {a!r}: the number is out of a double's range "
+                                  f"(stod)")
+    if m.end() != len(a):
+        raise ConversionError(f"could not convert string to float: {a!r}")
+    return r
+
+
+def _mantissa(text):
+    """The digits of a decimal or hex number's mantissa (no sign, prefix or exponent)."""
+    t = text.lstrip("+-").lower()
+    return t[2:].partition("p")[0] if t.startswith("0x") else t.partition("e")[0]
+
+
+def _exact(text, is_hex):
+    """The exact value a decimal or hex literal writes, as a Fraction."""
+    from fractions import Fraction
+    if not is_hex:
+        return Fraction(text)
+    whole, _, frac = _mantissa(text).partition(".")
+    exp = text.lower().partition("p")[2]
+    value = Fraction(int(whole + frac or "0", 16), 16 ** len(frac)) * Fraction(2) ** int(exp or 0)
+    return -value if text[0] == "-" else value
 
 
 @_scalar_op("aten::Int.ScalarType(ScalarType a) -> int")
@@ -560,10 +662,7 @@ def result_type_scalar_scalar(xp, scalar1, scalar2):
 
 @_scalar_op("aten::Int.str(str a) -> int")
 def int_str(xp, a):
-    r = _parse_number(int, a)
-    if not INT64_MIN <= r <= INT64_MAX:     # (C++'s stoll, which TorchScript's int() is)
-        raise ConversionError(f"int() of {a!r}: the number does not fit an int64 (stoll)")
-    return r
+    return _stoll(a)
 
 
 @_scalar_op("aten::Float.Tensor(Tensor a) -> float")
@@ -618,7 +717,7 @@ def float_bool(xp, a):
 
 @_scalar_op("aten::Float.str(str a) -> float")
 def float_str(xp, a):
-    return _parse_number(float, a)
+    return _stod(a)
 
 
 # a Scalar (what x.item() gives in a graph) to a Python number: after the typed overloads

@@ -242,6 +242,60 @@ class Error(Exception):
 Error.__module__ = "gpujit.jit"
 
 
+_AS_RUNTIME: dict = {}      # exception class -> its subclass that is also a RuntimeError
+
+
+def as_runtime_error(e):
+    """e, an exception leaving scripted code for its Python caller, as TorchScript's
+    interpreter reports an op that failed: a RuntimeError (torch 2.13: `x[10]` of a 3-element
+    tensor is an IndexError in eager code, RuntimeError "select(): index 10 out of range"
+    from scripted code; an `@ignore`d function's ValueError too). gpujit keeps the class's
+    behaviour: the exception returned is of a subclass of e's class and RuntimeError, so
+    `except IndexError` and `except RuntimeError` both catch it (e's args, attributes,
+    cause and traceback kept). What the program raises itself (`raise`, `assert`:
+    torch.jit.Error), RuntimeErrors and what is no Exception (KeyboardInterrupt) are
+    returned as they are (e itself), and so is an exception its class cannot be made again
+    from its args."""
+    cls = type(e)
+    if isinstance(e, (RuntimeError, Error)) or not isinstance(e, Exception):
+        return e
+    sub = _AS_RUNTIME.get(cls)
+    if sub is None:
+        body = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        if issubclass(cls, KeyError) and cls.__str__ is KeyError.__str__:
+            body["__str__"] = KeyError.__str__
+        try:
+            sub = type(cls.__name__, (cls, RuntimeError), body)
+        except TypeError:       # (a class that cannot be combined)
+            sub = cls
+        sub = _AS_RUNTIME.setdefault(cls, sub)
+    if sub is cls:
+        return e
+    try:
+        new = sub(*e.args)
+    except Exception:
+        return e
+    if getattr(e, "__dict__", None):
+        new.__dict__.update(e.__dict__)
+    new.__cause__ = e.__cause__
+    new.__suppress_context__ = True
+    return new.with_traceback(e.__traceback__)
+    sub = _AS_RUNTIME.get(cls)
+    if sub is None:
+        try:
+            sub = type(cls.__name__, (cls, RuntimeError),
+                       {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+        except TypeError:       # (a class that cannot be combined: left as it is)
+            sub = cls
+        sub = _AS_RUNTIME.setdefault(cls, sub)
+    if sub is not cls:
+        try:
+            e.__class__ = sub
+        except TypeError:
+            pass
+    return e
+
+
 _RAISED: dict = {}      # builtin exception class -> its subclass that is also an Error
 
 

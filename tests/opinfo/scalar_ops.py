@@ -53,14 +53,25 @@ for _name, _fn in (("lt", operator.lt), ("gt", operator.gt), ("le", operator.le)
                    ("ge", operator.ge), ("eq", operator.eq), ("ne", operator.ne)):
     OPINFOS.append(_binary(_name, _fn, "int", _INTS + [(3, 3)]))
     OPINFOS.append(_binary(_name, _fn, "float", _FLOATS + [(1.5, 1.5), (2, 2.0)]))
+    # an int with a float: both as doubles, as C++ compares them (2**53 + 1 equals
+    # 9007199254740992.0 in TorchScript, unlike Python)
+    OPINFOS.append(_binary(_name, lambda a, b, _fn=_fn: _fn(float(a), float(b)), "int_float",
+                           [(3, 2.5), (2, 2.0), (2 ** 53 + 1, 2.0 ** 53), (-5, -0.0)]))
+    OPINFOS.append(_binary(_name, lambda a, b, _fn=_fn: _fn(float(a), float(b)), "float_int",
+                           [(2.5, 3), (2.0, 2), (2.0 ** 53, 2 ** 53 + 1), (-0.0, 0)]))
     if _name in ("eq", "ne"):
         OPINFOS.append(_binary(_name, _fn, "bool", [(True, False), (True, True)]))
         OPINFOS.append(_binary(_name, _fn, "str", [("a", "b"), ("relu", "relu")]))
 
 _NUMBERS = [(2, 3), (2.5, 1), (True, 2), (-1.5, -1.5), (7, 2.0)]
 for _name, _fn in (("lt", operator.lt), ("gt", operator.gt), ("le", operator.le),
-                   ("ge", operator.ge), ("eq", operator.eq), ("ne", operator.ne),
-                   ("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
+                   ("ge", operator.ge), ("eq", operator.eq), ("ne", operator.ne)):
+    # (an int with a float compares as doubles)
+    OPINFOS.append(OpInfo(f"aten::{_name}.Scalar_Scalar",
+                          ref=lambda a, b, _fn=_fn: _fn(float(a), float(b)),
+                          samples=_samples(_NUMBERS + [(2 ** 53 + 1, 2.0 ** 53)]),
+                          noncontiguous=False))
+for _name, _fn in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
                    ("div", operator.truediv)):
     OPINFOS.append(OpInfo(f"aten::{_name}.Scalar_Scalar", ref=_fn,
                           samples=_samples(_NUMBERS), noncontiguous=False))
@@ -109,10 +120,12 @@ OPINFOS += [
     _binary("__and__", operator.and_, "int", [(12, 10), (-3, 5), (0, 7)]),
     _binary("__or__", operator.or_, "int", [(12, 10), (-3, 5), (0, 7)]),
     _binary("__xor__", operator.xor, "int", [(12, 10), (-3, 5), (0, 7)]),
-    _binary("__lshift__", operator.lshift, "int", [(3, 4), (-3, 2), (1, 62)],
-            [ErrorSample(1, -1, exc=ValueError, match="negative shift count")]),
-    _binary("__rshift__", operator.rshift, "int", [(48, 4), (-7, 1), (5, 70)],
-            [ErrorSample(1, -1, exc=ValueError, match="negative shift count")]),
+    # (TorchScript's shifts take the count modulo 64, as the machine's: 1 << 64 is 1,
+    # 1 << -1 is -2**63, 5 >> 65 is 2; << wraps to int64)
+    _binary("__lshift__", lambda a, b: ((a << (b & 63)) + 2 ** 63) % 2 ** 64 - 2 ** 63, "int",
+            [(3, 4), (-3, 2), (1, 62), (1, 63), (1, 64), (3, 65), (1, -1), (2 ** 62, 2)]),
+    _binary("__rshift__", lambda a, b: a >> (b & 63), "int",
+            [(48, 4), (-7, 1), (5, 70), (5, 65), (-5, 64), (1, -1), (-2 ** 63, -1)]),
     OpInfo("aten::__not__", ref=operator.not_, samples=[Sample(True), Sample(False)]),
     # (the tests run with grad mode on; test_script_grad_regions checks it under no_grad)
     OpInfo("aten::is_grad_enabled", ref=lambda: True, samples=[Sample()]),

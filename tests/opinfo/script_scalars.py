@@ -93,10 +93,15 @@ def _check_tensor_str(sample, out):
     assert out == str(gpujit.from_numpy(sample.args[0])), out
 
 OPINFOS += [
-    OpInfo("aten::Int.str", ref=int, samples=[Sample("12"), Sample(" -3 ")],
-           errors=[ErrorSample("1.5", exc=ValueError)]),
-    OpInfo("aten::Float.str", ref=float, samples=[Sample("1.5"), Sample("-2"), Sample("inf")],
-           errors=[ErrorSample("x", exc=ValueError)]),
+    # (C++'s stoll / stod: leading whitespace only; stod also takes hex floats)
+    OpInfo("aten::Int.str", ref=int, samples=[Sample("12"), Sample(" -3"), Sample("+7")],
+           errors=[ErrorSample("1.5", exc=ValueError), ErrorSample(" 7 ", exc=ValueError),
+                   ErrorSample("1_000", exc=ValueError, match="invalid literal")]),
+    OpInfo("aten::Float.str", ref=lambda s: float.fromhex(s) if "x" in s else float(s),
+           samples=[Sample("1.5"), Sample("-2"), Sample("inf"), Sample("\t-1e3"),
+                    Sample("0x1.8p1")],
+           errors=[ErrorSample("x", exc=ValueError), ErrorSample("1.5 ", exc=ValueError),
+                   ErrorSample("1e400", exc=RuntimeError, match="stod")]),
 ]
 
 
