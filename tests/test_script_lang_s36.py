@@ -1,0 +1,233 @@
+"""TorchScript language against torch.jit.script 2.13 (session 36, helper b36): small
+programs run under `import torch` and `import gpujit as torch`; torch's answers are
+written out here.
+
+Finds, minimised:
+
+1. A Tensor in str() / print / str.format / an f-string of scripted code: torch 2.13
+   writes ATen's C++ printer's text (at::print), not Python's repr: `str(x)` of
+   tensor([1.5, 2.0]) is ' 1.5000\\n 2.0000\\n[ CPUFloatType{2} ]', of tensor(3) is
+   '3\\n[ CPULongType{} ]', of a 2-d one rows (`Columns 1 to 10` blocks past 80
+   characters), of a 3-d one `(1,.,.) = ` matrices, with a scale line `0.001 *` where
+   the values call for one; a Tensor inside a list, tuple, dict or Optional likewise
+   (`str([x, x])`, `"{}".format(opt)`, `print((x, 1))`).  gpujit wrote eager's
+   `tensor([1.5000, 2.0000])` and refused a List[Tensor] / Optional[Tensor] ("cannot be
+   formatted in scripted code").
+
+2. torch.tensor(data) of a list whose element type is no number: `torch.tensor([])` (the
+   literal is a List[Tensor]) raises when it runs, "Input must be of ints, floats, or
+   bools, got Tensor\\nEmpty lists default to List[Tensor]. ..."; `[[], []]` the same
+   without the hint; `[True, 1]` (a List[Union[int, bool]]) "... got Union[int, bool]";
+   `[1, 2.0]` "Add new condition, expected Float, Complex, Int, or Bool but
+   gotUnion(float, int)".  gpujit made float32 tensors of them.  A ragged literal
+   `[[1], [2, 3]]`: "Expected sequence of length 1 at dim 1 (got 2)"; gpujit's words were
+   stack's ("stack expects each tensor to be equal size").
+"""
+from typing import Dict, List, Optional, Tuple
+
+import pytest
+
+import gpujit as torch
+
+
+def _run_err(fn, *args, cls=RuntimeError):
+    s = torch.jit.script(fn)
+    with pytest.raises(cls) as ei:
+        s(*args)
+    return str(ei.value)
+
+
+# ------------------------------------------------------------------ 1. str of a Tensor
+
+def s_str(x: torch.Tensor) -> str:
+    return str(x)
+
+
+def s_fmt(x: torch.Tensor, n: int) -> str:
+    return "v={} n={}".format(x, n)
+
+
+def s_fstr(x: torch.Tensor) -> str:
+    return f"<{x}>"
+
+
+def s_list(xs: List[torch.Tensor]) -> str:
+    return str(xs)
+
+
+def s_opt(x: Optional[torch.Tensor]) -> str:
+    return "{}".format(x)
+
+
+def s_dict(d: Dict[str, torch.Tensor]) -> str:
+    return str(d)
+
+
+def s_tuple(x: torch.Tensor) -> str:
+    return str((x, 1))
+
+
+def s_sum(x: torch.Tensor) -> str:
+    return "{}".format(x.sum())
+
+
+_F = float("nan")
+
+
+@pytest.mark.parametrize("make,want", [
+    (lambda: torch.tensor(2.5), "2.5\n[ CPUFloatType{} ]"),
+    (lambda: torch.tensor(3.0), "3\n[ CPUFloatType{} ]"),
+    (lambda: torch.tensor(1e15, dtype=torch.float64), "1000000000000000\n[ CPUDoubleType{} ]"),
+    (lambda: torch.tensor(1e16, dtype=torch.float64), "1e+16\n[ CPUDoubleType{} ]"),
+    (lambda: torch.tensor(1e-5, dtype=torch.float64), "1e-05\n[ CPUDoubleType{} ]"),
+    (lambda: torch.tensor(1 / 3), "0.3333333432674408\n[ CPUFloatType{} ]"),
+    (lambda: torch.tensor(-0.0), "-0\n[ CPUFloatType{} ]"),
+    (lambda: torch.tensor(True), "1\n[ CPUBoolType{} ]"),
+    (lambda: torch.tensor(7, dtype=torch.int8), "7\n[ CPUCharType{} ]"),
+    (lambda: torch.tensor(7, dtype=torch.uint8), "7\n[ CPUByteType{} ]"),
+    (lambda: torch.tensor([1.0, float("inf"), -float("inf"), _F]),
+     " 1\ninf\n-inf\nnan\n[ CPUFloatType{4} ]"),
+    (lambda: torch.tensor([123456.5, 1.5]), " 1.2346e+05\n 1.5000e+00\n[ CPUFloatType{2} ]"),
+    (lambda: torch.tensor([1e-3, 2e-3]), "0.001 *\n 1.0000\n 2.0000\n[ CPUFloatType{2} ]"),
+    (lambda: torch.tensor([1e120, 1.5], dtype=torch.float64),
+     " 1.0000e+120\n  1.5000e+00\n[ CPUDoubleType{2} ]"),
+    (lambda: torch.tensor([-5.5, 3.25]), "-5.5000\n 3.2500\n[ CPUFloatType{2} ]"),
+    (lambda: torch.tensor([-100.0, 1.0]), "-100\n   1\n[ CPUFloatType{2} ]"),
+    (lambda: torch.tensor([True, False]), " 1\n 0\n[ CPUBoolType{2} ]"),
+    (lambda: torch.tensor([-3, 7], dtype=torch.int32), "-3\n 7\n[ CPUIntType{2} ]"),
+    (lambda: torch.tensor([-1e-5, 1e-5]), "1e-06 *\n-10.0000\n10.0000\n[ CPUFloatType{2} ]"),
+    (lambda: torch.tensor([1.0, 2.0], dtype=torch.float16), " 1\n 2\n[ CPUHalfType{2} ]"),
+    (lambda: torch.tensor([99999.5, 1.0]), " 99999.5000\n     1.0000\n[ CPUFloatType{2} ]"),
+    (lambda: torch.zeros(2, 0), "[ CPUFloatType{2,0} ]"),
+    (lambda: torch.zeros(0), "[ CPUFloatType{0} ]"),
+    (lambda: torch.tensor([[1e6 + 0.5, 1]]), " 1.0000e+06  1.0000e+00\n[ CPUFloatType{1,2} ]"),
+    (lambda: torch.arange(30.0).reshape(2, 15) / 7,
+     "Columns 1 to 10 0.0000  0.1429  0.2857  0.4286  0.5714  0.7143  0.8571  1.0000  "
+     "1.1429  1.2857\n 2.1429  2.2857  2.4286  2.5714  2.7143  2.8571  3.0000  3.1429  "
+     "3.2857  3.4286\n\nColumns 11 to 15 1.4286  1.5714  1.7143  1.8571  2.0000\n 3.5714  "
+     "3.7143  3.8571  4.0000  4.1429\n[ CPUFloatType{2,15} ]"),
+    (lambda: torch.arange(24).reshape(2, 3, 4),
+     "(1,.,.) = \n  0   1   2   3\n   4   5   6   7\n   8   9  10  11\n\n(2,.,.) = \n"
+     " 12  13  14  15\n  16  17  18  19\n  20  21  22  23\n[ CPULongType{2,3,4} ]"),
+    (lambda: torch.arange(8.0).reshape(2, 2, 2) * 1000.5,
+     "(1,.,.) = \n    0.0000  1000.5000\n  2001.0000  3001.5000\n\n(2,.,.) = \n"
+     " 4002.0000  5002.5000\n  6003.0000  7003.5000\n[ CPUFloatType{2,2,2} ]"),
+    (lambda: torch.ones(1, 1, 1, 2), "(1,1,.,.) = \n 1  1\n[ CPUFloatType{1,1,1,2} ]"),
+    (lambda: torch.arange(12).reshape(1, 12) * 123456789,
+     "Columns 1 to 6 0.0000e+00  1.2346e+08  2.4691e+08  3.7037e+08  4.9383e+08  "
+     "6.1728e+08\n\nColumns 7 to 12 7.4074e+08  8.6420e+08  9.8765e+08  1.1111e+09  "
+     "1.2346e+09  1.3580e+09\n[ CPULongType{1,12} ]"),
+])
+def test_str_of_a_tensor_is_atens_cpp_text(make, want):
+    assert torch.jit.script(s_str)(make()) == want
+
+
+def test_tensor_text_in_format_print_and_containers(capsys):
+    x = torch.tensor([1.5, 2.0])
+    t = " 1.5000\n 2.0000\n[ CPUFloatType{2} ]"
+    assert torch.jit.script(s_fmt)(x, 3) == f"v={t} n=3"
+    assert torch.jit.script(s_fstr)(torch.tensor(4)) == "<4\n[ CPULongType{} ]>"
+    assert torch.jit.script(s_list)([torch.tensor([1.0]), torch.tensor([2])]) == \
+        "[ 1\n[ CPUFloatType{1} ],  2\n[ CPULongType{1} ]]"
+    assert torch.jit.script(s_opt)(None) == "None"
+    assert torch.jit.script(s_opt)(torch.tensor([True])) == " 1\n[ CPUBoolType{1} ]"
+    assert torch.jit.script(s_dict)({"a": torch.tensor(4)}) == "{a: 4\n[ CPULongType{} ]}"
+    assert torch.jit.script(s_tuple)(torch.tensor(4)) == "(4\n[ CPULongType{} ], 1)"
+    assert torch.jit.script(s_sum)(torch.ones(2, dtype=torch.float64)) == \
+        "2\n[ CPUDoubleType{} ]"
+
+    def p(x: torch.Tensor, n: int):
+        print(x, n)
+        print([x, x])
+
+    capsys.readouterr()
+    torch.jit.script(p)(x, 3)
+    assert capsys.readouterr().out == f"{t} 3\n[{t}, {t}]\n"
+
+
+# ------------------------------------------------------------------ 2. torch.tensor(data)
+
+def t_empty():
+    return torch.tensor([])
+
+
+def t_empty2():
+    return torch.tensor([[], []])
+
+
+def t_empty3():
+    return torch.tensor([[[]]], dtype=torch.int64)
+
+
+def t_int_bool():
+    return torch.tensor([True, 1])
+
+
+def t_float_bool():
+    return torch.tensor([True, 2.5])
+
+
+def t_int_float():
+    return torch.tensor([1, 2.0])
+
+
+def t_args(b: bool, i: int):
+    return torch.tensor([b, i])
+
+
+def t_ragged():
+    return torch.tensor([[1], [2, 3]])
+
+
+def t_ragged2():
+    return torch.tensor([[1, 2], [3]])
+
+
+def t_ragged3():
+    return torch.tensor([[[1, 2]], [[3, 4, 5]]])
+
+
+def t_ok(a: List[int]):
+    return torch.tensor([[1, 2], a]), torch.tensor([[1.5, 2.0]]), torch.tensor([True, False])
+
+
+def t_annotated():
+    x: List[int] = []
+    y: List[List[float]] = []
+    return torch.tensor(x), torch.tensor(y)
+
+
+_NOT_NUM = "Input must be of ints, floats, or bools, got "
+
+
+@pytest.mark.filterwarnings("ignore:List consists of heterogeneous types")
+@pytest.mark.parametrize("fn,args,want", [
+    (t_empty, (), _NOT_NUM + "Tensor\nEmpty lists default to List[Tensor]. Add a variable "
+     "annotation to the assignment to create an empty list of another type "
+     "(torch.jit.annotate(List[T, []]) where T is the type of elements in the list for "
+     "Python 2)"),
+    (t_empty2, (), _NOT_NUM + "Tensor"),
+    (t_empty3, (), _NOT_NUM + "Tensor"),
+    (t_int_bool, (), _NOT_NUM + "Union[int, bool]"),
+    (t_float_bool, (), _NOT_NUM + "Union[float, bool]"),
+    (t_args, (True, 3), _NOT_NUM + "Union[int, bool]"),
+    (t_int_float, (), "Add new condition, expected Float, Complex, Int, or Bool but "
+     "gotUnion(float, int)"),
+    (t_ragged, (), "Expected sequence of length 1 at dim 1 (got 2)"),
+    (t_ragged2, (), "Expected sequence of length 2 at dim 1 (got 1)"),
+    (t_ragged3, (), "Expected sequence of length 2 at dim 2 (got 3)"),
+])
+def test_tensor_of_a_list_of_no_numbers_raises_when_run(fn, args, want):
+    # (torch 2.13 compiles each; the line raises when it runs)
+    msg = _run_err(fn, *args)
+    assert msg.startswith(want + "\n") or msg == want, msg
+
+
+def test_tensor_of_lists_that_are_fine():
+    a, b, c = torch.jit.script(t_ok)([3, 4])
+    assert a.tolist() == [[1, 2], [3, 4]] and a.dtype is torch.int64
+    assert b.tolist() == [[1.5, 2.0]] and b.dtype is torch.float32
+    assert c.dtype is torch.bool
+    x, y = torch.jit.script(t_annotated)()
+    assert x.dtype is torch.int64 and tuple(x.shape) == (0,)
+    assert y.dtype is torch.float32 and tuple(y.shape) == (0,)
