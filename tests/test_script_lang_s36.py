@@ -23,7 +23,7 @@ Finds, minimised:
    `[[1], [2, 3]]`: "Expected sequence of length 1 at dim 1 (got 2)"; gpujit's words were
    stack's ("stack expects each tensor to be equal size").
 """
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import pytest
 
