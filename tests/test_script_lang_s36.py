@@ -22,8 +22,20 @@ Finds, minimised:
    gotUnion(float, int)".  gpujit made float32 tensors of them.  A ragged literal
    `[[1], [2, 3]]`: "Expected sequence of length 1 at dim 1 (got 2)"; gpujit's words were
    stack's ("stack expects each tensor to be equal size").
+
+3. A list or dict method that returns nothing used as a value: TorchScript's schemas
+   return `()` (aten::sort, reverse, extend, insert, remove, clear, dict.update), so
+   `return xs.sort()` returns an empty tuple and `print(xs.sort())` prints `()`, while
+   aten::append returns its list (`y = xs.append(1)` is xs); gpujit gave None.
+
+4. sorted(xs, reverse=True) and reversed(xs) of a list or str: torch 2.13 refuses them
+   ("Arguments for call are not valid ... aten::sorted.any(t[](a) self) -> t[]: Keyword
+   argument reverse unknown"; "reversed(Tensor 0) -> Tensor 0: Expected a value of type
+   'Tensor' for argument '0' but instead found type 'List[int]'"); gpujit compiled them.
+   (xs.sort(reverse=True) stays.)  sum(t) / min(t) / max(t) of a tuple of one element
+   type: torch 2.13 takes it as its list (`sum((3, 1, 2))` is 6); gpujit refused.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 
@@ -231,3 +243,110 @@ def test_tensor_of_lists_that_are_fine():
     x, y = torch.jit.script(t_annotated)()
     assert x.dtype is torch.int64 and tuple(x.shape) == (0,)
     assert y.dtype is torch.float32 and tuple(y.shape) == (0,)
+
+
+# ------------------------------------------------------------------ 3. void methods
+
+def v_sort(xs: List[int]):
+    return xs.sort()
+
+
+def v_append(xs: List[int]):
+    y = xs.append(1)
+    return y
+
+
+def v_many(xs: List[int], d: Dict[str, int]):
+    return xs.insert(0, 5), xs.extend([7]), xs.reverse(), xs.remove(7), d.clear(), xs
+
+
+def v_clear(xs: List[int]):
+    z = xs.clear()
+    return z
+
+
+def v_print(xs: List[int]):
+    print(xs.sort())
+    return xs
+
+
+def test_void_methods_as_values(capsys):
+    assert torch.jit.script(v_sort)([2, 1]) == ()
+    assert torch.jit.script(v_append)([1, 2]) == [1, 2, 1]
+    assert torch.jit.script(v_many)([1], {"a": 1}) == ((), (), (), (), (), [1, 5])
+    assert torch.jit.script(v_clear)([1]) == ()
+    capsys.readouterr()
+    assert torch.jit.script(v_print)([2, 1]) == [1, 2]
+    assert capsys.readouterr().out == "()\n"
+
+
+def v_statements(xs: List[int]):
+    xs.append(3)
+    xs.sort()
+    xs.reverse()
+    return xs
+
+
+def test_void_methods_as_statements_leave_no_tuple():
+    s = torch.jit.script(v_statements)
+    assert s([2, 1]) == [3, 2, 1]
+    assert "prim::TupleConstruct" not in str(s.graph)
+
+
+# ------------------------------------------------------------------ 4. sorted / reversed
+
+def r_sorted_rev(xs: List[int]):
+    return sorted(xs, reverse=True)
+
+
+def r_sorted_rev_str(xs: List[str]):
+    return sorted(xs, reverse=True)
+
+
+def r_reversed(xs: List[int]):
+    return list(reversed(xs))
+
+
+def r_reversed_loop(xs: List[int]):
+    out: List[int] = []
+    for v in reversed(xs):
+        out.append(v)
+    return out
+
+
+def r_reversed_str(s: str):
+    return reversed(s)
+
+
+@pytest.mark.parametrize("fn,words", [
+    (r_sorted_rev, "Keyword argument reverse unknown"),
+    (r_sorted_rev_str, "Keyword argument reverse unknown"),
+    (r_reversed, "Expected a value of type 'Tensor' for argument '0' but instead found "
+                 "type 'List[int]'"),
+    (r_reversed_loop, "Expected a value of type 'Tensor' for argument '0' but instead found "
+                      "type 'List[int]'"),
+    (r_reversed_str, "Expected a value of type 'Tensor' for argument '0' but instead found "
+                     "type 'str'"),
+])
+def test_sorted_reverse_and_reversed_of_a_list_are_refused(fn, words):
+    with pytest.raises(RuntimeError) as ei:
+        torch.jit.script(fn)
+    msg = str(ei.value)
+    assert words in msg and ("Arguments for call are not valid" in msg or
+                             "reversed(Tensor 0) -> Tensor 0" in msg), msg
+
+
+def r_sort_method(xs: List[int], ys: List[float]):
+    xs.sort(reverse=True)
+    ys.sort(reverse=False)
+    return xs, ys, sorted(xs)
+
+
+def r_tuple(x: Tuple[int, int, int], y: Tuple[float, float]):
+    return sum(x), min(x), max(x), sorted(x), sum(y), max(y)
+
+
+def test_sort_reverse_and_tuples_of_numbers():
+    assert torch.jit.script(r_sort_method)([1, 3, 2], [2.0, 1.0]) == \
+        ([3, 2, 1], [1.0, 2.0], [1, 2, 3])
+    assert torch.jit.script(r_tuple)((3, 1, 2), (1.5, 2.5)) == (6, 1, 3, [1, 2, 3], 4.0, 2.5)
