@@ -34,12 +34,30 @@ Finds, minimised:
    'Tensor' for argument '0' but instead found type 'List[int]'"); gpujit compiled them.
    (xs.sort(reverse=True) stays.)  sum(t) / min(t) / max(t) of a tuple of one element
    type: torch 2.13 takes it as its list (`sum((3, 1, 2))` is 6); gpujit refused.
+
+5. A scripted module's method returning a list or dict attribute (`return self.xs,
+   self.d`): torch 2.13 converts it into a new Python list / dict at the call's return,
+   so a later call appending to self.xs leaves the first result as it was; gpujit
+   returned the module's own object (the first result then showed the later calls'
+   items).  (`m.xs` read from Python still gives the module's own list in gpujit; torch
+   gives a copy each time: left.)
+
+6. Rebinding a buffer or parameter in scripted code (`self.running_mean = 0.9 *
+   self.running_mean + 0.1 * m`, `self.w = self.w * 2`): torch 2.13 compiles it, the
+   module's buffer (state_dict, save/load) holds the new Tensor and a parameter's slot the
+   plain Tensor (`type(m.w)` is Tensor, still in named_parameters); gpujit refused it
+   ("cannot assign to the buffer 'b' ... in scripted code").  A submodule is still
+   refused ("Wrong type for attribute assignment").
+
+7. Hook signature errors name the module as torch 2.13 does: "Pre-hook 'pre' on module
+   'Identity' is missing a return annotation" (gpujit wrote "on Identity").
 """
 from typing import Dict, List, Optional, Tuple
 
 import pytest
 
 import gpujit as torch
+nn = torch.nn
 
 
 def _run_err(fn, *args, cls=RuntimeError):
@@ -350,3 +368,176 @@ def test_sort_reverse_and_tuples_of_numbers():
     assert torch.jit.script(r_sort_method)([1, 3, 2], [2.0, 1.0]) == \
         ([3, 2, 1], [1.0, 2.0], [1, 2, 3])
     assert torch.jit.script(r_tuple)((3, 1, 2), (1.5, 2.5)) == (6, 1, 3, [1, 2, 3], 4.0, 2.5)
+
+
+# ------------------------------------------------------------------ 5. results are copies
+
+class _Keeps(nn.Module):
+    xs: List[int]
+    d: Dict[str, int]
+
+    def __init__(self):
+        super().__init__()
+        self.xs = [1]
+        self.d = {}
+
+    def forward(self, x: int):
+        self.xs.append(x)
+        self.d["a"] = x
+        return self.xs, self.d
+
+    @torch.jit.export
+    def get(self):
+        return self.xs
+
+
+def test_a_returned_attribute_container_is_a_copy():
+    m = torch.jit.script(_Keeps())
+    a = m(5)
+    b = m(6)
+    assert a == ([1, 5], {"a": 5}) and b == ([1, 5, 6], {"a": 6})
+    g1, g2 = m.get(), m.get()
+    assert g1 == g2 == [1, 5, 6] and g1 is not g2
+    g1.append(100)
+    assert m.get() == [1, 5, 6]
+
+
+# ------------------------------------------------------------------ 6. buffers, parameters
+
+class _BN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("rm", torch.zeros(3))
+        self.register_buffer("n", torch.tensor(0))
+        self.w = nn.Parameter(torch.ones(3))
+
+    def forward(self, x):
+        if self.training:
+            m = x.mean(0)
+            self.rm = 0.9 * self.rm + 0.1 * m
+            self.n = self.n + 1
+            return (x - m) * self.w
+        return (x - self.rm) * self.w
+
+
+class _Outer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bn = _BN()
+        self.register_buffer("calls", torch.zeros(1))
+
+    def forward(self, x):
+        self.calls = self.calls + 1
+        return self.bn(x).sum(), self.bn.rm
+
+
+def test_buffers_rebound_in_scripted_code():
+    import io
+    m = torch.jit.script(_Outer())
+    x = torch.arange(6.0).reshape(2, 3)
+    rms = [m(x + i)[1].tolist() for i in range(5)]
+    # (torch 2.13's values)
+    want = [[0.15, 0.25, 0.35], [0.385, 0.575, 0.765], [0.6965, 0.9675, 1.2385],
+            [1.07685, 1.42075, 1.76465], [1.519165, 1.928675, 2.338185]]
+    for got, w in zip(rms, want):
+        assert got == pytest.approx(w, rel=1e-5)
+    assert m.bn.n.item() == 5 and m.calls.tolist() == [5.0]
+    m.eval()
+    assert m(x)[0].item() == pytest.approx(3.42795, rel=1e-5)
+    assert m.bn.n.item() == 5
+    m.train()
+    loss, _ = m(x)
+    loss.backward()
+    assert m.bn.w.grad.tolist() == [0.0, 0.0, 0.0]
+    assert m.state_dict()["bn.rm"].tolist() == pytest.approx([1.5172484, 1.9858074, 2.4543664])
+    b = io.BytesIO()
+    torch.jit.save(m, b)
+    b.seek(0)
+    m2 = torch.jit.load(b)
+    assert m2.bn.rm.tolist() == pytest.approx([1.5172484, 1.9858074, 2.4543664])
+    assert m2.calls.tolist() == [7.0]
+
+
+class _Doubles(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(2))
+
+    def forward(self, x):
+        y = (x * self.w).sum()
+        self.w = self.w * 2
+        return y
+
+
+class _SetsSub(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.sub = nn.ReLU()
+
+    def forward(self, x):
+        self.sub = x
+        return x
+
+
+class _SetsBufferInt(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("b", torch.ones(1))
+
+    def forward(self, x: int):
+        self.b = x
+        return x
+
+
+def test_parameter_rebound_holds_the_plain_tensor():
+    m = torch.jit.script(_Doubles())
+    got = [m(torch.ones(2)).item() for _ in range(4)]
+    assert got == [2.0, 4.0, 8.0, 16.0]
+    assert m.w.tolist() == [16.0, 16.0] and type(m.w) is torch.Tensor
+    assert [n for n, _ in m.named_parameters()] == ["w"]
+
+
+def test_a_submodule_or_a_non_tensor_is_still_refused():
+    with pytest.raises(RuntimeError, match="Wrong type for attribute assignment"):
+        torch.jit.script(_SetsSub())
+    with pytest.raises(RuntimeError, match="Wrong type for attribute assignment. Expected "
+                                           "Tensor but got int"):
+        torch.jit.script(_SetsBufferInt())
+
+
+# ------------------------------------------------------------------ 7. hook words
+
+class _HasHooked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Identity()
+
+    def forward(self, x):
+        return self.lin(x) + 1
+
+
+def _pre_unannotated(mod, inp: Tuple[torch.Tensor]):
+    return (inp[0] * 10,)
+
+
+def _post_not_tuple(mod, inp: torch.Tensor, out: torch.Tensor):
+    return None
+
+
+@pytest.mark.parametrize("pre,post,words", [
+    (_pre_unannotated, None, "Pre-hook '_pre_unannotated' on module 'Identity' is missing "
+                             "a return annotation. Return annotations are required, please "
+                             "add one."),
+    (None, _post_not_tuple, "Hook '_post_not_tuple' on module 'Identity' expected the input "
+                            "argument to be typed as a Tuple but found type: 'Tensor' "
+                            "instead."),
+])
+def test_hook_errors_name_the_module(pre, post, words):
+    m = _HasHooked()
+    if pre is not None:
+        m.lin.register_forward_pre_hook(pre)
+    if post is not None:
+        m.lin.register_forward_hook(post)
+    with pytest.raises(RuntimeError) as ei:
+        torch.jit.script(m)
+    assert words in str(ei.value)

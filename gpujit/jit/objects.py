@@ -578,7 +578,20 @@ class ScriptMethod(_GraphCallable):
         self._init_graph(graph, name)
         self.owner = module
 
+    _copies_out = None      # does a result hold a list, dict or object (per method)?
+
     def __call__(self, *args, **kwargs):
+        r = self._invoke(*args, **kwargs)
+        out = self._copies_out
+        if out is None:
+            out = self._copies_out = any(_holds_container(v.type)
+                                         for v in self._graph.outputs)
+        # a list, dict or object returned to Python is a new one, as TorchScript converts
+        # it (torch 2.13: `return self.xs` gives a copy of the module's list, which a
+        # later call appending to self.xs leaves alone)
+        return _copied(r) if out else r
+
+    def _invoke(self, *args, **kwargs):
         exe = self._executable or self._get_executable()
         if self._copiers != ():
             args = self._copy_containers(args, 1)
