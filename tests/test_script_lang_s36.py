@@ -50,7 +50,18 @@ Finds, minimised:
    refused ("Wrong type for attribute assignment").
 
 7. Hook signature errors name the module as torch 2.13 does: "Pre-hook 'pre' on module
-   'Identity' is missing a return annotation" (gpujit wrote "on Identity").
+   'Identity' is missing a return annotation" (gpujit wrote "on Identity").  Assigning
+   a `__constants__` attribute or one __init__ did not set, of a module or of a script
+   class object: "Tried to set nonexistent attribute: k. Did you forget to initialize it
+   in __init__()?" (gpujit: "'k' of K is a constant", "class 'P' has no attribute 'z'").
+
+8. A constant index out of a ModuleList's range / a missing ModuleDict key: torch 2.13's
+   words "Index 5 out of range of length 2" / "Key Error, zz" (gpujit: "index 5 is out of
+   range for a ModuleList of 2 modules" / "the ModuleDict has no module 'zz'").
+
+9. print(obj) / "{}".format(obj) / f"{obj}" of an object of a script class: TorchScript
+   writes its IValue text `<__torch__.P object at 0x...>` and calls no __str__ (a
+   scripted str(obj) does); gpujit called __str__.
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -541,3 +552,89 @@ def test_hook_errors_name_the_module(pre, post, words):
     with pytest.raises(RuntimeError) as ei:
         torch.jit.script(m)
     assert words in str(ei.value)
+
+
+class _K(nn.Module):
+    __constants__ = ["k"]
+
+    def __init__(self):
+        super().__init__()
+        self.k = 3
+
+    def forward(self, x: int):
+        self.k = x
+        return self.k
+
+
+def test_assigning_a_constant_attribute_words():
+    with pytest.raises(RuntimeError, match="Tried to set nonexistent attribute: k. Did you "
+                                           "forget to initialize it in __init__"):
+        torch.jit.script(_K())
+
+
+# ------------------------------------------------------------------ 8. containers' words
+
+class _PastEnd(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.ModuleList([nn.ReLU(), nn.Tanh()])
+
+    def forward(self, x):
+        return self.a[5](x)
+
+
+class _NoKey(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.d = nn.ModuleDict({"x": nn.ReLU()})
+
+    def forward(self, x):
+        return self.d["zz"](x)
+
+
+@pytest.mark.parametrize("cls,words", [(_PastEnd, "Index 5 out of range of length 2"),
+                                       (_NoKey, "Key Error, zz")])
+def test_module_container_index_words(cls, words):
+    with pytest.raises(RuntimeError) as ei:
+        torch.jit.script(cls())
+    assert str(ei.value).startswith(words), str(ei.value)
+
+
+# ------------------------------------------------------------------ 9. objects' text
+
+@torch.jit.script
+class _Pt:
+    def __init__(self, x: int):
+        self.x = x
+
+    def __str__(self) -> str:
+        return "Pt(" + str(self.x) + ")"
+
+
+def o_text(a: int):
+    p = _Pt(a)
+    print(p)
+    return str(p), f"{p}", "{}".format(p)
+
+
+def o_setattr(a: int):
+    p = _Pt(a)
+    p.z = 3
+    return p.x
+
+
+def test_print_and_format_of_an_object_write_its_ivalue_text(capsys):
+    import re
+    capsys.readouterr()
+    s, f, g = torch.jit.script(o_text)(3)
+    out = capsys.readouterr().out
+    assert s == "Pt(3)"                 # (str() calls __str__)
+    want = r"<__torch__\.(\w+\.)*_Pt object at 0x[0-9a-f]+>"
+    assert re.fullmatch(want, f) and f == g, f
+    assert re.fullmatch(want + "\n", out), out
+
+
+def test_setting_an_attribute_init_did_not_words():
+    with pytest.raises(RuntimeError, match="Tried to set nonexistent attribute: z. Did you "
+                                           "forget to initialize it in __init__"):
+        torch.jit.script(o_setattr)

@@ -10,6 +10,7 @@ differs from Python's:
 - a NamedTuple as a tuple (`(1., s)`);
 - an Enum member as `Enum<Color.RED>`;
 - a dtype (a ScalarType) as TorchScript's int code of it (`6` for float32);
+- an object of a script class as `<__torch__.P object at 0x...>` (no __str__ call);
 - a Tensor as ATen's C++ printer writes it (at::print, Formatting.cpp; tensor_text), not
   as Python's repr: its values converted to double, one per line for one dimension, in
   rows for two (`Columns 1 to 10` blocks beyond 80 characters), `(1,.,.) = ` matrices for
@@ -170,7 +171,17 @@ def _item(v) -> str:
     if isinstance(v, (set, frozenset)):
         return "{" + ", ".join(_item(x) for x in v) + "}" if v else "set()"
     t = _tensor_item(v)
-    return str(v) if t is None else t
+    if t is not None:
+        return t
+    if hasattr(v, "__dict__"):
+        # an object of a script class: TorchScript's IValue text, `<__torch__.P object at
+        # 0x...>` (print and format call no __str__; scripted str(obj) does, frontend)
+        from .arguments import _object_type
+        from ..ir import types as T
+        ct = T.class_type_of_object(v)
+        if ct is not None and _object_type(ct):
+            return f"<{ct.name} object at {id(v):#x}>"
+    return str(v)
 
 
 def script_str(v) -> str:
