@@ -62,6 +62,13 @@ Finds, minimised:
 9. print(obj) / "{}".format(obj) / f"{obj}" of an object of a script class: TorchScript
    writes its IValue text `<__torch__.P object at 0x...>` and calls no __str__ (a
    scripted str(obj) does); gpujit called __str__.
+
+10. @torch.jit.interface: a method declared without a return annotation (nor a type
+    comment) is refused when the class is declared, "interface declarations must have a
+    return type annotated." (gpujit took it as returning a Tensor); a module held by an
+    interface-typed attribute that has no method the interface declares: Python's
+    AttributeError "'Bad' object has no attribute 'extra'", as torch 2.13 raises it (gpujit:
+    a RuntimeError "is not compatible with interface").
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -638,3 +645,55 @@ def test_setting_an_attribute_init_did_not_words():
     with pytest.raises(RuntimeError, match="Tried to set nonexistent attribute: z. Did you "
                                            "forget to initialize it in __init__"):
         torch.jit.script(o_setattr)
+
+
+# ------------------------------------------------------------------ 10. interfaces
+
+def test_interface_method_needs_a_return_annotation():
+    with pytest.raises(RuntimeError, match="interface declarations must have a return type "
+                                           "annotated"):
+        @torch.jit.interface
+        class NoAnn(nn.Module):
+            def forward(self, x):
+                pass
+
+
+@torch.jit.interface
+class _TwoI(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pass
+
+    def extra(self, n: int) -> int:
+        pass
+
+
+class _Impl(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 1
+
+    @torch.jit.export
+    def extra(self, n: int) -> int:
+        return n * 3
+
+
+class _Lacks(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class _Holds(nn.Module):
+    impl: _TwoI
+
+    def __init__(self, m):
+        super().__init__()
+        self.impl = m
+
+    def forward(self, x):
+        return self.impl(x), self.impl.extra(2)
+
+
+def test_interface_module_lacking_a_method_raises_attribute_error():
+    y, n = torch.jit.script(_Holds(_Impl()))(torch.ones(1))
+    assert y.tolist() == [2.0] and n == 6
+    with pytest.raises(AttributeError, match="'_Lacks' object has no attribute 'extra'"):
+        torch.jit.script(_Holds(_Lacks()))
