@@ -69,6 +69,10 @@ Finds, minimised:
     interface-typed attribute that has no method the interface declares: Python's
     AttributeError "'Bad' object has no attribute 'extra'", as torch 2.13 raises it (gpujit:
     a RuntimeError "is not compatible with interface").
+
+11. The schema of a scripted function returning a tuple (`f.schema`, the `Declaration:`
+    of an argument error): torch 2.13 writes its one tuple return in parentheses,
+    `f(int x) -> ((int, str))`; gpujit wrote `-> (int, str)`, as for two returns.
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -697,3 +701,27 @@ def test_interface_module_lacking_a_method_raises_attribute_error():
     assert y.tolist() == [2.0] and n == 6
     with pytest.raises(AttributeError, match="'_Lacks' object has no attribute 'extra'"):
         torch.jit.script(_Holds(_Lacks()))
+
+
+# ------------------------------------------------------------------ 11. schema of a tuple
+
+def sc_tuple(x: int) -> Tuple[int, str]:
+    return x, "a"
+
+
+def sc_nested(x: int):
+    return x, (x, 1)
+
+
+def sc_one(x: int) -> int:
+    return x
+
+
+def test_schema_writes_a_tuple_return_in_parentheses():
+    assert str(torch.jit.script(sc_tuple).schema) == "sc_tuple(int x) -> ((int, str))"
+    assert str(torch.jit.script(sc_nested).schema) == \
+        "sc_nested(int x) -> ((int, (int, int)))"
+    assert str(torch.jit.script(sc_one).schema) == "sc_one(int x) -> int"
+    with pytest.raises(RuntimeError, match=r"Declaration: sc_tuple\(int x\) -> "
+                                           r"\(\(int, str\)\)"):
+        torch.jit.script(sc_tuple)()
