@@ -484,11 +484,11 @@ def test_print_of_enums_in_containers(capsys):
     @torch.jit.script
     def show_dicts(d: Dict[str, _Color], t: Dict[int, torch.Tensor]):
         print(d, f"{d}")
-        print(t)                # (a container of Tensors prints as it is)
+        print(t)                # (a Tensor in it as ATen's C++ printer writes it)
 
     show_dicts({"a": _Color.RED}, {1: torch.ones(1)})
     assert capsys.readouterr().out == \
-        "{a: Enum<_Color.RED>} {a: Enum<_Color.RED>}\n{1: tensor([1.])}\n"
+        "{a: Enum<_Color.RED>} {a: Enum<_Color.RED>}\n{1:  1\n[ CPUFloatType{1} ]}\n"
 
 
 # ================================ Python builtins on numbers, strs and lists (test_jit.py)

@@ -289,7 +289,8 @@ class _SetsUnknown(torch.nn.Module):
 
 
 def test_assigning_an_attribute_init_did_not_set():
-    with pytest.raises(RuntimeError, match="Tried to set nonexistent attribute 'y'"):
+    with pytest.raises(RuntimeError, match="Tried to set nonexistent attribute: y. Did you "
+                                           "forget to initialize it in __init__"):
         torch.jit.script(_SetsUnknown())
 
 

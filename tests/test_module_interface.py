@@ -303,8 +303,21 @@ def test_initial_module_must_implement():
         def forward(self, x):
             return self.impl(x)
 
-    with pytest.raises(RuntimeError, match="is not compatible with interface"):
+    # (Wrong has no method `one`: torch 2.13 raises Python's AttributeError looking it up)
+    with pytest.raises(AttributeError, match="'Wrong' object has no attribute 'one'"):
         torch.jit.script(Holder())
+
+    class Wrong2(Wrong):
+        def one(self, a: Tensor, b: Tensor) -> Tensor:
+            return a
+
+    class Holder2(Holder):
+        def __init__(self):
+            nn.Module.__init__(self)
+            self.impl = Wrong2()
+
+    with pytest.raises(RuntimeError, match="is not compatible with interface"):
+        torch.jit.script(Holder2())
 
 
 def test_save_load_keeps_interfaces():

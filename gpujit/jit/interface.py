@@ -46,6 +46,9 @@ def interface(obj):
         if not inspect.isfunction(fn) or (name.startswith("__") and name.endswith("__")):
             continue
         params, ret = signature_types(fn, self_type=t)
+        if ret is None:         # (neither annotated nor in a type comment: torch 2.13's)
+            raise RuntimeError(f"interface declarations must have a return type annotated.: "
+                               f"{obj.__qualname__}.{name}")
         params = params[1:]
         t.signatures[name] = ([n for n, _ in params], [p for _, p in params],
                               T.TENSOR if ret is None else ret)

@@ -167,6 +167,8 @@ class _GraphCallable:
             ins.append(arg)
         outs = [_schema_type(v.type) for v in self._graph.outputs]
         ret = outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ")"
+        if len(outs) > 1 or isinstance(self._graph.outputs[0].type, T.TupleType):
+            ret = f"({ret})"    # (one tuple return, in parentheses: `-> ((int, str))`)
         return f"{self.name}({', '.join(ins)}) -> {ret}"
 
     def _get_executable(self):

@@ -11,6 +11,8 @@ import types as _pytypes
 from ..ir import types as T
 from ..nn.module import Module
 from .objects import ScriptMethod
+from ..tensor import Tensor as _Tensor
+from ..nn.parameter import Parameter as _Parameter
 
 __all__ = ["ScriptModule", "TracedModule", "traced_module_from"]
 
@@ -159,6 +161,13 @@ class ScriptModule(Module):
             # stores its ScalarType code (m.dt = torch.float16 reads back as 5)
             from ..frontend.script.module_attrs import dtype_codes
             value = _cast_attribute(name, dtype_codes(value, t), t)
+        params = self.__dict__.get("_parameters")
+        if params is not None and name in params and isinstance(value, _Tensor) and \
+                not isinstance(value, _Parameter):
+            # a plain Tensor for a parameter (scripted `self.w = x * 2`, or from Python):
+            # the slot holds it, as TorchScript's module attribute of type Tensor
+            params[name] = value
+            return
         prop = (self.__dict__.get("_script_properties") or {}).get(name)
         if prop is not None:
             if prop[1] is None:

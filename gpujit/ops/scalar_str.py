@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .scalar_ops import PYTHON_FORMS, PYTHON_VALUED, _binary, _scalar_op
-from .registry import op, wrap_array
+from .registry import op
 
 # the str methods scripted code may call: method name -> its overloads' qualified names
 STR_METHODS: dict = {}
@@ -264,11 +264,12 @@ def bin_int(xp, i):
 # ------------------------------------------------------------------ str(Tensor)
 
 def _tensor_str(a):
-    """str() of a raw array (NumPy, or CuPy on its GPU) as eager gpujit prints the
-    Tensor it is."""
-    from ..device import cpu, device
+    """str() of a raw array (NumPy, or CuPy on its GPU) in scripted code: ATen's C++
+    printer's text of the Tensor it is (`[ CPUFloatType{2} ]`; runtime/script_text.py)."""
+    from ..runtime.script_text import tensor_text
+    from .. import dtypes as _dt
     on_cpu = isinstance(a, (np.ndarray, np.generic))
-    return str(wrap_array(a, cpu if on_cpu else device(f"cuda:{a.device.id}")))
+    return tensor_text(a, _dt.from_numpy_dtype(a.dtype), on_cpu)
 
 
 str_tensor = _str_op("aten::str.Tensor(Tensor self) -> str", _tensor_str)

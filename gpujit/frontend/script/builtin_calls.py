@@ -269,18 +269,26 @@ class BuiltinMixin:
         return self.emit("aten::zip", lists, [t]).output
 
     def builtin_sorted(self, args, kw, node):
+        """sorted(xs): TorchScript's aten::sorted takes the list only; a keyword
+        (`reverse=True`, `key=`) is refused in its words, as torch 2.13 does (list.sort
+        takes reverse=)."""
         if len(args) != 1:
             return None
-        return self.sorted_list(args[0], kw.get("reverse"), node)
+        if kw:
+            name = next(iter(kw))
+            self.error("Arguments for call are not valid.\nThe following variants are "
+                       "available:\n  \n  aten::sorted.any(t[](a) self) -> t[]:\n  Keyword "
+                       f"argument {name} unknown.\n", node)
+        return self.sorted_list(args[0], None, node)
 
     def builtin_reversed(self, args, kw, node):
-        """reversed(xs) of a list or str: the copy xs[::-1] (scripted code iterates it)."""
+        """reversed(xs) of a list or str: refused in torch 2.13's words (its reversed
+        takes a Tensor only); other arguments (a range) go on to the generic path."""
         if len(args) != 1 or not isinstance(args[0].type, (T.ListType, T.StrType)):
             return None
-        opt = T.OptionalType(T.INT)
-        return self.emit("aten::slice", [args[0], self.const(None, opt),
-                                         self.const(None, opt), self.const(-1)],
-                         [args[0].type]).output
+        self.error(f"reversed(Tensor 0) -> Tensor 0:\nExpected a value of type 'Tensor' for "
+                   f"argument '0' but instead found type '{args[0].type.annotation()}'.",
+                   node)
 
     def builtin_any(self, args, kw, node):
         """any(bools) is `True in bools`; all(bools) is `False not in bools`; of ints,
@@ -361,6 +369,10 @@ class BuiltinMixin:
         return self.min_max("max", args, node)
 
     def min_max(self, name, args, node):
+        if len(args) == 1 and isinstance(args[0].type, T.TupleType) and \
+                args[0].type.elems and len(set(args[0].type.elems)) == 1:
+            # min((a, b)): a tuple of one element type is its list (TorchScript)
+            args = [self.as_list(args[0], f"{name}() of")]
         if len(args) == 1 and isinstance(args[0].type, T.ListType):
             lst = args[0]
             if lst.node.kind == "prim::ListConstruct" and not lst.node.inputs and \
@@ -453,6 +465,11 @@ class BuiltinMixin:
         if len(args) != 1:
             return None
         lst = args[0]
+        if isinstance(lst.type, T.TupleType) and lst.type.elems and \
+                len(set(lst.type.elems)) == 1:
+            # sum((a, b, c)): a tuple of one element type is its list, as TorchScript's
+            # schema matching converts it for aten::sum.int(int[] self)
+            lst = self.as_list(lst, "sum() of")
         if not isinstance(lst.type, T.ListType) or not isinstance(
                 lst.type.elem, (T.IntType, T.FloatType, T.BoolType)):
             self.error(f"sum() adds a list of ints, floats or bools, got "

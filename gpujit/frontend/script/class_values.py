@@ -141,9 +141,11 @@ class ClassValueMixin:
             self.error(f"the property '{name}' of {sc.name} has no setter", node)
         if t is None:
             if not (sc.defining and self.in_own_init(v, sc)):
-                self.error(f"class '{sc.name}' has no attribute '{name}'; attributes are "
-                           f"declared by assigning them in __init__", node,
-                           hint=f"assign self.{name} in {sc.name}.__init__")
+                # (torch 2.13's words; gpujit's why in the hint)
+                self.error(f"Tried to set nonexistent attribute: {name}. Did you forget to "
+                           f"initialize it in __init__()?", node,
+                           hint=f"class '{sc.name}' has no attribute '{name}': assign "
+                                f"self.{name} in {sc.name}.__init__")
             if self.block is not self.graph.block:
                 self.error(f"First assignment cannot be in a control-flow block: the "
                            f"attribute '{name}' of {sc.name} would not exist on every path",

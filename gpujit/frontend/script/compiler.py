@@ -366,7 +366,11 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
     def stmt_Expr(self, s):
         if isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):
             return None                                   # a docstring
-        self.expr(s.value)
+        v = self.expr(s.value)
+        n = getattr(v, "node", None)
+        if n is not None and n.kind == "prim::TupleConstruct" and not n.inputs and \
+                not v.uses:
+            n.destroy()         # (a void method's value: container_methods.void_value)
         return None
 
     def stmt_If(self, s):

@@ -56,6 +56,13 @@ class ContainerMethodsMixin:
         self.mutate("aten::clear", [lst], node)
         self.mutate("aten::extend", [lst, fresh], node)
 
+    def void_value(self):
+        """The value of a call of a list or dict method whose TorchScript schema returns
+        nothing (`-> ()`: sort, reverse, extend, insert, remove, clear, dict.update): an
+        empty tuple, as torch 2.13 gives (`return xs.sort()` returns `()`; a statement
+        drops it, compiler.stmt_Expr)."""
+        return self.emit("prim::TupleConstruct", [], [T.TupleType(())]).output
+
     # ------------------------------------------------------------------ lists
     def list_method_call(self, lst, name, node):
         keywords = ("reverse",) if name == "sort" else ()
@@ -65,8 +72,9 @@ class ContainerMethodsMixin:
         args, kw = self.method_args("list", name, node, keywords, expected)
         if name == "append":
             self.arity("list", name, args, (1,), node, "xs.append(x)")
-            self.rebind(node.func.value, self.append_to(lst, args[0], node))
-            return self.const(None)
+            out = self.append_to(lst, args[0], node)
+            self.rebind(node.func.value, out)
+            return out          # (aten::append.t returns its list: `y = xs.append(1)`)
         if name == "extend":
             self.arity("list", name, args, (1,), node, "xs.extend(ys)")
             other = args[0]
@@ -74,7 +82,7 @@ class ContainerMethodsMixin:
                 self.error(f"list.extend() takes a List[{elem.annotation()}], got "
                            f"{describe_type(other.type)}", node.args[0])
             self.mutate("aten::extend", [lst, other], node)
-            return self.const(None)
+            return self.void_value()
         if name == "insert":
             self.arity("list", name, args, (2,), node, "xs.insert(i, x)")
             i, x = args
@@ -82,7 +90,7 @@ class ContainerMethodsMixin:
                 self.error(f"list.insert() takes an int index and {describe_type(elem)}, "
                            f"got {describe_type(i.type)} and {describe_type(x.type)}", node)
             self.mutate("aten::insert", [lst, i, x], node)
-            return self.const(None)
+            return self.void_value()
         if name == "pop":
             self.arity("list", name, args, (0, 1), node, "xs.pop() or xs.pop(i)")
             i = args[0] if args else self.const(-1)
@@ -102,7 +110,7 @@ class ContainerMethodsMixin:
             if name == "count":
                 return self.emit("aten::count", [lst, x], [T.INT]).output
             self.mutate("aten::remove", [lst, x, self.where(node)], node)
-            return self.const(None)
+            return self.void_value()
         if name in ("clear", "copy", "reverse", "sort"):
             self.arity("list", name, args, (0,), node, f"xs.{name}()")
             if name == "clear":
@@ -113,7 +121,7 @@ class ContainerMethodsMixin:
                 self.put_back(lst, self.emit("aten::reversed", [lst], [lst.type]).output, node)
             else:
                 self.put_back(lst, self.sorted_list(lst, kw.get("reverse"), node), node)
-            return self.const(None)
+            return self.void_value()
         self.error(f"a list has no method '{name}' in scripted code", node,
                    hint=f"supported: {_LIST_METHODS}, len(xs), xs[i], xs[a:b]")
 
@@ -227,7 +235,7 @@ class ContainerMethodsMixin:
             keys = self.emit("aten::keys", [other], [T.ListType(other.type.key)]).output
             self.for_each(keys, lambda k: self.emit("aten::_set_item", [d, k, self.emit(
                 "aten::__getitem__", [other, k], [other.type.value]).output], [d.type]), node)
-            return self.const(None)
+            return self.void_value()
         if name == "popitem":            # the first item inserted, removed (TorchScript)
             self.arity("dict", name, args, (0,), node, "d.popitem()")
             return self.emit("aten::popitem", [d, self.where(node)],
@@ -237,7 +245,7 @@ class ContainerMethodsMixin:
             if name == "copy":
                 return self.emit("aten::copy", [d], [d.type]).output
             self.mutate("aten::clear", [d], node)
-            return self.const(None)
+            return self.void_value()
         self.error(f"a dict has no method '{name}' in scripted code", node,
                    hint=f"supported: {_DICT_METHODS}, d[k], d[k] = v, del d[k], k in d")
 

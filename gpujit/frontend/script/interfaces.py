@@ -41,6 +41,17 @@ def declared_interfaces(module) -> dict:
     return out
 
 
+def _check_has_methods(iface, info):
+    """torch 2.13 looks an interface's methods up on the Python module it scripts for it: a
+    module without one raises Python's AttributeError as it is."""
+    if info is None:
+        return
+    for name in iface.signatures:
+        if not hasattr(info.module, name):
+            raise AttributeError(f"'{type(info.module).__name__}' object has no attribute "
+                                 f"'{name}'")
+
+
 def check_interface_attrs(ctx, mod, sm, path):
     """Record the scripted module's interface-typed submodules (sm._interface_attrs,
     checked again when one is reassigned) and check the modules they hold now."""
@@ -52,6 +63,7 @@ def check_interface_attrs(ctx, mod, sm, path):
         if sub is None:
             continue
         info = ctx.info.get(id(sub))
+        _check_has_methods(iface, info)
 
         def compile_method(m, sub=sub, info=info):
             if info is None or not inspect.isfunction(getattr(type(info.module), m, None)):
@@ -102,6 +114,7 @@ class InterfaceMixin:
 
     def check_interface(self, sub, iface, node, what):
         from ...jit.interface import incompatibility
+        _check_has_methods(iface, self.ctx.info.get(id(sub)))
         why = incompatibility(iface, sub, self.interface_compile(sub))
         if why is not None:
             self.error(f"{sub.original_name} ({what}) is not compatible with interface "

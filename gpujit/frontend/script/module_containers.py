@@ -79,8 +79,10 @@ class ModuleContainerMixin:
                 self.error("a ModuleDict indexed with a variable key can only be called "
                            "directly", sl, hint="write self.blocks[key](x)")
             if key not in sm._modules or sm._modules[key] is None:
-                self.error(f"the ModuleDict has no module {key!r} (it has "
-                           f"{', '.join(map(repr, sm._modules)) or 'none'})", sl)
+                # (torch 2.13's words first)
+                self.error(f"Key Error, {key}", sl,
+                           hint=f"the ModuleDict has no module {key!r} (it has "
+                                f"{', '.join(map(repr, sm._modules)) or 'none'})")
             return self.submodule_value(v, sm._modules[key], key)
         if isinstance(sl, ast.Slice):
             return self.module_slice(v, sm, sl)
@@ -91,8 +93,8 @@ class ModuleContainerMixin:
                                              "`for layer in self.layers:`")
         names = list(sm._modules)
         if not -len(names) <= k < len(names):
-            self.error(f"index {k} is out of range for a {sm.original_name} of "
-                       f"{len(names)} modules", sl)
+            self.error(f"Index {k} out of range of length {len(names)}", sl,
+                       hint=f"a {sm.original_name} of {len(names)} modules")
         name = names[k]
         return self.submodule_value(v, sm._modules[name], name)
 

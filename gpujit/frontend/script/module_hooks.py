@@ -72,7 +72,7 @@ def compile_hooks(ctx, mod, sm):
     for kind, fns in (("Pre-hook", pre), ("Hook", post)):
         for fn in fns:
             if not inspect.isfunction(fn):
-                raise FrontendError(f"{kind} {fn!r} on {cls} is not a Python function; "
+                raise FrontendError(f"{kind} {fn!r} on module '{cls}' is not a Python function; "
                                     f"scripted modules take functions as hooks")
             name = fn.__name__
             if name not in seen and (name in sm._script_methods or inspect.isfunction(
@@ -80,7 +80,7 @@ def compile_hooks(ctx, mod, sm):
                 raise FrontendError(f"Can't define hook: {name} on class: {cls} because a "
                                     f"method or hook with that name already exists.")
             if seen.get(name, fn) is not fn:
-                raise FrontendError(f"{kind} '{name}' on {cls} has at least two different "
+                raise FrontendError(f"{kind} '{name}' on module '{cls}' has at least two different "
                                     f"python definitions. Please use unique names for all "
                                     f"hooks.")
             seen[name] = fn
@@ -113,7 +113,7 @@ def _param_types(fn, sm):
 
 def _input_tuple(kind, name, cls, t):
     if not isinstance(t, T.TupleType):
-        raise FrontendError(f"{kind} '{name}' on {cls} expected the input argument to be "
+        raise FrontendError(f"{kind} '{name}' on module '{cls}' expected the input argument to be "
                             f"typed as a Tuple but found type: '{_ann(t)}' instead.")
 
 
@@ -121,16 +121,16 @@ def _check_pre_hook(fn, sm, cls, in_types):
     name = fn.__name__
     n = len(inspect.signature(fn).parameters)
     if n != 2:
-        raise FrontendError(f"Pre-hook '{name}' on {cls} was expected to only have exactly "
+        raise FrontendError(f"Pre-hook '{name}' on module '{cls}' was expected to only have exactly "
                             f"2 inputs but it had {n} inputs")
     if inspect.signature(fn).return_annotation is inspect.Signature.empty:
-        raise FrontendError(f"Pre-hook '{name}' on {cls} is missing a return annotation. "
+        raise FrontendError(f"Pre-hook '{name}' on module '{cls}' is missing a return annotation. "
                             f"Return annotations are required, please add one.")
     (t,), ret = _param_types(fn, sm)
     _input_tuple("Pre-hook", name, cls, t)
     want = T.TupleType(in_types)
     if not want.is_subtype_of(t):
-        raise FrontendError(f"Pre-hook '{name}' on {cls} has the wrong inner types for the "
+        raise FrontendError(f"Pre-hook '{name}' on module '{cls}' has the wrong inner types for the "
                             f"input tuple argument. Received type: '{_ann(t)}'. Expected "
                             f"type: '{_ann(want)}'.")
     if ret is None or isinstance(ret, T.NoneType) or ret.is_subtype_of(want) or (
@@ -138,11 +138,11 @@ def _check_pre_hook(fn, sm, cls, in_types):
             not isinstance(in_types[0], T.TupleType)):
         return
     if len(in_types) == 1 and isinstance(in_types[0], T.TupleType):
-        raise FrontendError(f"Pre-hook '{name}' on {cls} returned the wrong type: "
+        raise FrontendError(f"Pre-hook '{name}' on module '{cls}' returned the wrong type: "
                             f"'{_ann(ret)}'. When forward has a single tuple input argument, "
                             f"the return needs to be 'None' or a nested tuple containing "
                             f"forward's input tuple argument as in: '{_ann(want)}'")
-    raise FrontendError(f"Pre-hook '{name}' on {cls} returned the wrong type of: "
+    raise FrontendError(f"Pre-hook '{name}' on module '{cls}' returned the wrong type of: "
                         f"'{_ann(ret)}'. The return needs to be 'None', '{_ann(want)}'"
                         + (f" or '{_ann(in_types[0])}'" if len(in_types) == 1 else ""))
 
@@ -151,21 +151,21 @@ def _check_hook(fn, sm, cls, in_types, out_t):
     name = fn.__name__
     n = len(inspect.signature(fn).parameters)
     if n != 3:
-        raise FrontendError(f"Hook '{name}' on {cls} was expected to only have exactly 3 "
+        raise FrontendError(f"Hook '{name}' on module '{cls}' was expected to only have exactly 3 "
                             f"inputs but it had {n} inputs")
     (t, o), _ = _param_types(fn, sm)
     _input_tuple("Hook", name, cls, t)
     want = T.TupleType(in_types)
     if len(t.elems) != len(in_types):
-        raise FrontendError(f"Hook '{name}' on {cls} has the wrong number of contained "
+        raise FrontendError(f"Hook '{name}' on module '{cls}' has the wrong number of contained "
                             f"types for the input argument's Tuple. Received type: "
                             f"'{_ann(t)}'. Expected type: '{_ann(want)}'.")
     if not want.is_subtype_of(t):
-        raise FrontendError(f"Hook '{name}' on {cls} has the wrong inner types for the input "
+        raise FrontendError(f"Hook '{name}' on module '{cls}' has the wrong inner types for the input "
                             f"tuple argument. Received type: '{_ann(t)}'. Expected type: "
                             f"'{_ann(want)}'.")
     if not out_t.is_subtype_of(o):
-        raise FrontendError(f"Hook '{name}' on {cls} has the wrong type for the output "
+        raise FrontendError(f"Hook '{name}' on module '{cls}' has the wrong type for the output "
                             f"argument. Received type: '{_ann(o)}'. Expected type: "
                             f"'{_ann(out_t)}'.")
 

@@ -366,22 +366,35 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
             return self.property_set(v, sm, name, value, node)
         info = self.ctx.info.get(id(sm))
         what = sm.original_name
-        if name in sm._parameters or name in sm._buffers or name in sm._modules:
-            kind = ("parameter" if name in sm._parameters else
-                    "buffer" if name in sm._buffers else "submodule")
-            self.error(f"cannot assign to the {kind} '{name}' of {what} in scripted code",
-                       node, hint="update it in place (e.g. with copy_) or outside "
-                                  "the scripted method")
+        if name in sm._parameters or name in sm._buffers:
+            # `self.running_mean = ...`: a parameter or buffer is a Tensor attribute that
+            # scripted code may rebind, as torch 2.13's (a parameter then holds the plain
+            # Tensor assigned; ScriptModule.__setattr__)
+            if not isinstance(value.type, T.TensorType):
+                vn = "NoneType" if isinstance(value.type, T.NoneType) else \
+                    value.type.annotation()
+                self.error(f"Wrong type for attribute assignment. Expected Tensor but got "
+                           f"{vn}", node)
+            self.emit("prim::SetAttr", [v, value], [], attrs={"name": name})
+            return
+        if name in sm._modules:
+            vn = "NoneType" if isinstance(value.type, T.NoneType) else value.type.annotation()
+            sub_t = getattr(sm._modules[name], "_type", None)
+            self.error(f"Wrong type for attribute assignment. Expected "
+                       f"{sub_t if sub_t is not None else 'a submodule'} but got {vn}", node)
         if info is not None and name in info.constants:
-            self.error(f"'{name}' of {what} is a constant in scripted code; it cannot be "
-                       f"assigned", node)
+            # (torch 2.13's words: a constant is no attribute of the module's type)
+            self.error(f"Tried to set nonexistent attribute: {name}. Did you forget to "
+                       f"initialize it in __init__()?", node,
+                       hint=f"'{name}' of {what} is a constant (__constants__ / Final)")
         # (`self.training = ...`: a bool attribute, as in TorchScript; __setstate__ sets it)
         t = T.BOOL if name == "training" else \
             info.attr_types.get(name) if info is not None else None
         if t is None:
-            self.error(f"Tried to set nonexistent attribute '{name}' of {what}: scripted "
-                       f"code can only assign attributes that __init__ set", node,
-                       hint=f"set self.{name} in __init__ first")
+            self.error(f"Tried to set nonexistent attribute: {name}. Did you forget to "
+                       f"initialize it in __init__()?", node,
+                       hint=f"scripted code of {what} can only assign attributes that "
+                            f"__init__ set")
         if not (value.type.is_subtype_of(t) or (isinstance(t, T.TensorType)
                                                 and isinstance(value.type, T.TensorType))):
             tn = "NoneType" if isinstance(t, T.NoneType) else t.annotation()

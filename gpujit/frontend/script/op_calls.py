@@ -90,6 +90,74 @@ class OpCallMixin:
             branch.blocks[1].register_output(self.call_op("stack", [rows], {}, node))
         return branch.output
 
+    @staticmethod
+    def tensor_data_refusal(data):
+        """TorchScript's runtime error of torch.tensor(data) for a list whose (innermost)
+        element type is not a number or bool (register_special_ops.cpp's
+        checkListInputType): a literal `[]` or `[[], []]` is a List[Tensor] ("Empty lists
+        default to List[Tensor]" when the list itself has no elements), `[True, 1]` a
+        List[Union[int, bool]]; a union of numbers only (`[1, 2.0]`) fails in
+        scalarTypeFromJitType. None when the list's type is fine."""
+        leaf = data.type
+        while isinstance(leaf, T.ListType):
+            leaf = leaf.elem
+        if isinstance(leaf, T.TensorType):
+            msg = "Input must be of ints, floats, or bools, got Tensor"
+            if data.node.kind == "prim::ListConstruct" and not data.node.inputs:
+                msg += ("\nEmpty lists default to List[Tensor]. Add a variable annotation to "
+                        "the assignment to create an empty list of another type "
+                        "(torch.jit.annotate(List[T, []]) where T is the type of elements "
+                        "in the list for Python 2)")
+            return msg
+        if isinstance(leaf, T.UnionType) and not any(isinstance(m, T.ListType)
+                                                     for m in leaf.types):
+            # ([[1.0], [2]], a List[Union[List[float], List[int]]], passes the check in
+            # torch 2.13 and reads the ints' bits as floats; gpujit stacks its rows)
+            if all(m in (T.INT, T.FLOAT) or type(m).__name__ == "ComplexType"
+                   for m in leaf.types):
+                return f"Add new condition, expected Float, Complex, Int, or Bool but got{leaf}"
+            return f"Input must be of ints, floats, or bools, got {leaf.annotation()}"
+        return None
+
+    @staticmethod
+    def ragged_literal(data):
+        """TorchScript's runtime error of torch.tensor of a nested list literal that is not
+        rectangular (`[[1], [2, 3]]`: "Expected sequence of length 1 at dim 1 (got 2)",
+        its sizes taken from the first elements, then checked depth first, as
+        ops/creation.py's _nested_sizes); None when it is, or when a row is a variable."""
+        def items(v):
+            if not isinstance(v.type, T.ListType):
+                return False
+            if v.node.kind != "prim::ListConstruct":
+                return None
+            return v.node.inputs
+        sizes, level = [], data
+        while True:
+            it = items(level)
+            if it is None:
+                return None
+            if it is False:
+                break
+            sizes.append(len(it))
+            if not it:
+                break
+            level = it[0]
+        stack = [(data, 0)]
+        while stack:
+            x, dim = stack.pop()
+            it = items(x)
+            if it is None:
+                return None
+            if dim == len(sizes):
+                if it is not False:
+                    return f"Expected sequence of length 0 at dim {dim} (got {len(it)})"
+                continue
+            if it is False or len(it) != sizes[dim]:
+                got = "a number" if it is False else len(it)
+                return f"Expected sequence of length {sizes[dim]} at dim {dim} (got {got})"
+            stack.extend((e, dim + 1) for e in reversed(it))
+        return None
+
     def call_wrapper(self, pyfn, name, args, kwargs, node, functional):
         """A call of gpujit.<name> / F.<name>: its op by the arguments' types, or, when
         no overload fits as written, the arguments bound by the Python function's own
@@ -104,9 +172,21 @@ class OpCallMixin:
                 # nested list, as TorchScript's (not the stack of the rows' tensors, a
                 # non-leaf); a flat list or number goes on to its own overload below
                 return self.call_op("tensor", args, kwargs, node)
+        if name == "tensor" and not functional and args and \
+                isinstance(args[0].type, T.ListType):
+            refused = self.tensor_data_refusal(args[0])
+            if refused is not None:
+                self.emit("prim::RaiseException", [self.const(refused),
+                                                   self.const("builtins.RuntimeError")], [])
+                return self.emit("prim::Uninitialized", [], [T.TENSOR]).output
         if name == "tensor" and not functional and len(args) == 1 and \
                 isinstance(args[0].type, T.ListType) and \
                 isinstance(args[0].type.elem, T.ListType):
+            ragged = self.ragged_literal(args[0])
+            if ragged is not None:
+                self.emit("prim::RaiseException", [self.const(ragged),
+                                                   self.const("builtins.RuntimeError")], [])
+                return self.emit("prim::Uninitialized", [], [T.TENSOR]).output
             return self.nested_tensor_literal(args[0], kwargs, node)
         if name == "einsum" and len(args) > 1 and all(isinstance(a.type, T.TensorType)
                                                       for a in args[1:]):

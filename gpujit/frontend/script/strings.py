@@ -7,8 +7,8 @@ replaced by the next argument written as TorchScript writes it (floats `1.`,
 `0.10000000000000001`; runtime/script_text.py); any other text, `{0}`, `{:>5}` or `{{`,
 stays as it is, and extra arguments are left unused. An f-string `f"{x} and {n}"` is
 `"{} and {}".format(x, n)`, as TorchScript's frontend makes it (a conversion `!r` or a
-spec `:.3f` is refused). A Tensor field is first turned into the str eager gpujit prints
-(aten::str.Tensor). The str methods are registry ops of the scalar family
+spec `:.3f` is refused). A Tensor field is first turned into the str ATen's C++ printer
+writes (aten::str.Tensor: `[ CPUFloatType{2} ]`). The str methods are registry ops of the scalar family
 (ops/scalar_str.py), resolved and checked like any call."""
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import ast
 
 from ...ir import types as T
 from ...ops import registry as _reg
-from .calls import describe_type
 
 __all__ = ["StringMixin"]
 
@@ -42,24 +41,19 @@ class StringMixin:
                          [T.STR]).output
 
     def to_str(self, v, node):
-        """str(v) as Python (or eager gpujit, for a Tensor) writes it."""
+        """str(v) as TorchScript writes it (runtime/script_text.py; a Tensor, also one
+        inside a list, tuple, dict or Optional, as ATen's C++ printer does)."""
         t = v.type
         if isinstance(t, T.StrType):
             return v
         if isinstance(t, T.TensorType):
             return self.emit("aten::str", [v], [T.STR], op=_reg.OPS["aten::str.Tensor"]).output
-        if T.may_hold_tensor(t):
-            self.error(f"str() of {describe_type(t)} is not supported in scripted code", node,
-                       hint="format its elements one by one")
         return self.emit("aten::str", [v], [T.STR]).output
 
     def format_arg(self, v, node):
         """A value as str.format receives it: a Tensor as its str."""
         if isinstance(v.type, T.TensorType):
             return self.to_str(v, node)
-        if T.may_hold_tensor(v.type):
-            self.error(f"{describe_type(v.type)} cannot be formatted in scripted code", node,
-                       hint="format its elements one by one")
         return v
 
     def expr_JoinedStr(self, node):
