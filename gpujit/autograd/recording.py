@@ -188,8 +188,9 @@ def _make_plan(op):
     inplace, names, written, cls, operands = facts
     if inplace or written:
         return False
-    if op.tags & {"view", "output_per_input", "inplace_view"} or 0 in op.nondiff_outputs:
+    if op.tags & {"output_per_input", "inplace_view"} or 0 in op.nondiff_outputs:
         return False
+    view = "view" in op.tags
     rets = op.schema.returns
     if len(rets) != 1 or rets[0].type.base != "Tensor" or rets[0].type.is_list:
         return False
@@ -220,7 +221,12 @@ def _make_plan(op):
         name = cls.__name__         # (Node.name's, without making a node)
         if name in _QUALIFIED_NAMES:
             name = "torch::autograd::" + name
-    return (d, cls, name, operands, tuple(params), tuple(wrt), d.uses_needs)
+    # (a view op: its output becomes a recorded view of its input's base, _record_op's
+    # attach_views; True for one of the ops whose outputs PyTorch keeps from in-place
+    # writes with gradients)
+    if view:
+        view = "multi" if op.name in _views.MULTI_VIEW_OPS else "one"
+    return (d, cls, name, operands, tuple(params), tuple(wrt), d.uses_needs, view)
 
 
 _DERIVATIVE = None
@@ -237,7 +243,7 @@ def _Derivative():
 def _record_planned(op, args, plan):
     """_record's path for an op with a plan (_make_plan): the same node, saved values,
     edges and output marks, without the per-call reading of schema and derivative."""
-    d, cls, node_name, operands, params, wrt, uses_needs = plan
+    d, cls, node_name, operands, params, wrt, uses_needs, view = plan
     if d is not op.derivative:          # (a derivative registered since: planned anew)
         plan = _PLANS[op] = _make_plan(op)
         return _record(op, args) if plan is False else _record_planned(op, args, plan)
@@ -326,6 +332,11 @@ def _record_planned(op, args, plan):
             s = saved["result"] = SavedTensor(result, node_name, 0)
             if ref is not None:
                 s.as_output(node, 0, ref)
+    if view:
+        for a in args:
+            if isinstance(a, Tensor) and a._ag is not None:
+                a._ag.has_views = True
+        _views.attach_views(args, (result,), view == "multi")
     return result
 
 

@@ -1,0 +1,117 @@
+"""Session 36 (d36): the eager dispatch's fast paths keep PyTorch 2.13's answers.
+
+- `x[:, 1]`, `x[1:3, 0]`, `x[0, -1]`: an index tuple of ints and slices only now goes
+  straight to select / slice (ops/indexing.py: getitem) instead of _decompose's scans
+  (~11 -> ~3 µs for x[:, 1] on 4x4); the same views, nodes, bounds errors and version
+  sharing as before (torch 2.13: `x[:, :]` is a new tensor with AliasBackward0, an int out
+  of range raises IndexError "index 5 is out of bounds for dimension 1 with size 4", too
+  many ints "too many indices for tensor of dimension 2").
+- A view op with one output recorded with gradients (`x[0]`, `x.t()`, `x.view(...)`) now
+  takes the planned recording path (autograd/recording.py: _record_planned, its output
+  attached as a recorded view of its input's base) instead of _record's general one
+  (~21 -> ~9 µs for a select of a tensor that requires grad); torch 2.13's behaviour of
+  views kept: a write to the base regenerates the view's grad_fn as AsStridedBackward0, an
+  in-place op on the view makes the base's grad_fn CopySlices, a view of an output of
+  chunk refuses in-place writes with "Output 0 of Select is a view and is being modified
+  inplace. This view is the output of a function that returns multiple views. ...".
+"""
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def _x():
+    return torch.arange(12.).reshape(3, 4).requires_grad_()
+
+
+def test_int_slice_tuples_index_as_numpy_and_share_memory():
+    a = np.arange(20, dtype=np.float32).reshape(4, 5)
+    x = torch.from_numpy(a.copy())
+    for idx in [(slice(None), 1), (slice(1, 3), 0), (0, -1), (1, slice(None, None, 2)),
+                (slice(None), slice(1, 4)), (2,), (-1, 0), (slice(None), -1)]:
+        got = x[idx]
+        np.testing.assert_array_equal(got.numpy(), a[idx])
+        assert got.shape == a[idx].shape
+        assert got.stride() == tuple(s // 4 for s in a[idx].strides)
+        assert got._version == x._version
+    col = x[:, 1]
+    x.add_(1)           # a view: the write shows through it, the version is shared
+    np.testing.assert_array_equal(col.numpy(), a[:, 1] + 1)
+    assert col._version == x._version == 1
+    full = x[:, :]
+    assert full is not x and full.data_ptr() == x.data_ptr()
+
+
+def test_int_slice_tuple_errors_are_torchs():
+    x = torch.zeros(3, 4)
+    with pytest.raises(IndexError, match=r"^index 5 is out of bounds for dimension 1 with "
+                                         r"size 4$"):
+        x[:, 5]
+    with pytest.raises(IndexError, match=r"^index -4 is out of bounds for dimension 0 with "
+                                         r"size 3$"):
+        x[-4, 0]
+    with pytest.raises(IndexError, match=r"^too many indices for tensor of dimension 2$"):
+        x[0, 0, 0]
+    # a bool is no int: x[True, 0] adds a dim (PyTorch: shape [1])
+    assert x[True, 0].shape == (1, 4)
+
+
+def test_int_slice_tuples_record_torchs_nodes():
+    x = _x()
+    assert x[:, :].grad_fn.name() == "AliasBackward0"
+    assert x[:, 1].grad_fn.name() == "SelectBackward0"
+    assert x[1:3, 0].grad_fn.name() == "SelectBackward0"
+    assert x[0, -1].grad_fn.name() == "SelectBackward0"
+    assert x[1:, 2:].grad_fn.name() == "SliceBackward0"
+    x[1:, 2:].sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
+
+
+def test_planned_views_write_through_base_and_view():
+    x = _x()
+    b = x.clone()
+    v = b[:, 1]
+    b.add_(1)
+    assert v.grad_fn.name() == "AsStridedBackward0"
+    v.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0, 0]] * 3)
+    x.grad = None
+    b = x.clone()
+    v = b[0]
+    v.mul_(2)
+    assert b.grad_fn.name() == "torch::autograd::CopySlices"
+    assert v.grad_fn.name() == "AsStridedBackward0"
+    b.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[2] * 4, [1] * 4, [1] * 4])
+    np.testing.assert_array_equal(b.detach().numpy()[0], [0, 2, 4, 6])
+
+
+def test_planned_view_of_a_multi_view_output_refuses_in_place_writes():
+    x = _x()
+    w = x.clone().chunk(2, 1)[0][0]
+    with pytest.raises(RuntimeError, match=r"^Output 0 of Select is a view and is being "
+                                           r"modified inplace\. This view is the output of "
+                                           r"a function that returns multiple views\."):
+        w.mul_(2)
+
+
+def test_planned_views_keep_view_and_grad_facts():
+    x = _x()
+    t = x.t()
+    assert t.grad_fn.name() == "TBackward0" and t.requires_grad and not t.is_leaf
+    assert t._base is x._base           # (x is a view of arange's result)
+    v = x.view(12)
+    assert v.grad_fn.name() == "ViewBackward0"
+    (v * torch.arange(12.)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy().ravel(), np.arange(12.))
+    with torch.no_grad():
+        nv = x[0]
+    assert not nv.requires_grad and nv.grad_fn is None
+    d = x.detach()[:, 2]
+    assert d._base is not None and not d.requires_grad
+    # a view of a leaf that requires grad, written in place: PyTorch's leaf-view error
+    leaf = torch.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad "
+                                           "is being used in an in-place operation"):
+        leaf[0].add_(1)
