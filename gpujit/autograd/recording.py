@@ -75,26 +75,35 @@ def autograd_call(op, args):
                     op.name != "aten::detach":
                 _mark_no_grad_views(result)
         return result
-    if args:
-        a = args[0]
-        if isinstance(a, Tensor) and a._ag is not None and a._ag.no_grad_view:
-            return _no_grad_view_call(op, args)
+    # (every op call of a process that ever used autograd passes here: the common answer,
+    # nothing requires grad, is worked out with as few Python operations as it takes)
     needs = False
     for a in args:
-        if type(a) is Tensor or isinstance(a, Tensor):
-            if a._ag is not None and a._ag.requires_grad:
+        ta = type(a)
+        if ta in _PLAIN_ARGS:
+            continue
+        if ta is Tensor or isinstance(a, Tensor):
+            ag = a._ag
+            if ag is not None:
+                if ag.no_grad_view and a is args[0]:
+                    # (the first argument, a view taken in no_grad mode of a tensor that
+                    # requires grad, looked at before any other argument)
+                    return _no_grad_view_call(op, args)
+                if ag.requires_grad:
+                    needs = True
+                    break
+            if getattr(a, "_base", None) is not None and (
+                    # (a view made in no_grad mode: an edge to nowhere)
+                    (getattr(a, "_nograd_view", False) and a.requires_grad) or
+                    (ag is None and _adopt_view(a))):
                 needs = True
                 break
-            if getattr(a, "_base", None) is not None and \
-                    getattr(a, "_nograd_view", False) and a.requires_grad:
-                needs = True        # (a view made in no_grad mode: an edge to nowhere)
-                break
-            if a._ag is None and getattr(a, "_base", None) is not None and _adopt_view(a):
-                needs = True
-                break
-        elif type(a) in (list, tuple):
-            if any(isinstance(x, Tensor) and _requires(x) for x in a):
-                needs = True
+        elif ta is list or ta is tuple:
+            for x in a:
+                if type(x) not in _PLAIN_ARGS and isinstance(x, Tensor) and _requires(x):
+                    needs = True
+                    break
+            if needs:
                 break
     if not needs:
         return op.eager(*args)
@@ -127,6 +136,8 @@ def autograd_call(op, args):
 
 
 _UNKNOWN = object()
+# argument types that are never a Tensor nor hold one (autograd_call skips them)
+_PLAIN_ARGS = frozenset({type(None), int, float, bool, str, complex})
 _WRT_POS: dict = {}     # op -> _wrt_positions(op)
 
 
