@@ -14,7 +14,23 @@
   in-place op on the view makes the base's grad_fn CopySlices, a view of an output of
   chunk refuses in-place writes with "Output 0 of Select is a view and is being modified
   inplace. This view is the output of a function that returns multiple views. ...".
+
+Correctness finds on the way (factories given a negative size):
+- torch.zeros(2, -1) raises "zeros: Dimension size must be non-negative." in torch 2.13
+  (zeros' own check; ones / empty / full / rand keep check_size_nonnegative's "Trying to
+  create tensor with negative dimension -1: [2, -1]"); gpujit gave the latter for zeros.
+- Scripted factories (`torch.ones(s)` with s = [2, -1] in a scripted function, x.new_zeros,
+  torch.eye(n) with n = -1) raised NumPy's ValueError "negative dimensions are not
+  allowed"; torch raises RuntimeError with the words above, eye "n must be greater or
+  equal to 0, got -1" (eager torch.eye(-1) and torch.eye(2, -1), "m must be ...", did the
+  same): the entry points now put NumPy's error in PyTorch's words (registry.py:
+  negative_size_error).
+- torch.randperm(-1) raises "Trying to create tensor with negative dimension -1: [-1]"
+  (with out=: "n must be non-negative, got-1", no space); gpujit said "n must be
+  non-negative, got -1" for both.
 """
+from typing import List
+
 import numpy as np
 import pytest
 
@@ -115,3 +131,54 @@ def test_planned_views_keep_view_and_grad_facts():
     with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad "
                                            "is being used in an in-place operation"):
         leaf[0].add_(1)
+
+
+def test_negative_sizes_raise_torchs_errors():
+    cases = [
+        (lambda: torch.zeros(2, -1), "zeros: Dimension size must be non-negative."),
+        (lambda: torch.zeros([2, -3], dtype=torch.int64),
+         "zeros: Dimension size must be non-negative."),
+        (lambda: torch.ones(2, -1), "Trying to create tensor with negative dimension -1: [2, -1]"),
+        (lambda: torch.eye(-1), "n must be greater or equal to 0, got -1"),
+        (lambda: torch.eye(2, -1), "m must be greater or equal to 0, got -1"),
+        (lambda: torch.randperm(-1), "Trying to create tensor with negative dimension -1: [-1]"),
+        (lambda: torch.randperm(-2, out=torch.empty(0, dtype=torch.int64)),
+         "n must be non-negative, got-2"),
+    ]
+    for call, words in cases:
+        with pytest.raises(RuntimeError) as info:
+            call()
+        assert str(info.value) == words
+
+
+def _ones(s: List[int]):
+    return torch.ones(s)
+
+
+def _zeros(s: List[int]):
+    return torch.zeros(s)
+
+
+def _full(s: List[int]):
+    return torch.full(s, 1.0)
+
+
+def _new_zeros(x: torch.Tensor, s: List[int]):
+    return x.new_zeros(s)
+
+
+def _eye(n: int):
+    return torch.eye(n)
+
+
+def test_scripted_factories_refuse_negative_sizes_as_torch():
+    neg = "Trying to create tensor with negative dimension -1: [2, -1]"
+    for fn, args, words in [(_ones, ([2, -1],), neg), (_full, ([2, -1],), neg),
+                            (_zeros, ([2, -1],), "zeros: Dimension size must be non-negative."),
+                            (_new_zeros, (torch.ones(1), [2, -1]), neg),
+                            (_eye, (-1,), "n must be greater or equal to 0, got -1")]:
+        f = torch.jit.script(fn)
+        with pytest.raises(RuntimeError) as info:
+            f(*args)
+        # (torch.jit.script: the same words as the last line of its interpreter's report)
+        assert str(info.value).strip().splitlines()[-1].endswith(words), fn.__name__

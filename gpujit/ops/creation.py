@@ -36,6 +36,11 @@ def _default(dtype):
 
 
 def _size_arg(size, name=None):
+    for s in size:      # (the common call, zeros(4, 4): plain non-negative ints)
+        if type(s) is not int or s < 0:
+            break
+    else:
+        return list(size)
     if len(size) == 1 and isinstance(size[0], _reg._Tensor):    # zeros(t): a bare Tensor
         d = size[0]._data
         if d.size != 1 or d.dtype.kind not in "iub":
@@ -53,8 +58,9 @@ def _size_arg(size, name=None):
                 _method_sizes(name, given)
             raise TypeError(f"size must be a sequence of ints, got {list(size)!r}")
         if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
-                               f"{list(size)}")
+            raise RuntimeError(_reg._NEGATIVE_SIZE_WORDS.get(
+                f"aten::{name}", f"Trying to create tensor with negative dimension {s}: "
+                                 f"{list(size)}"))
     # ints stay the objects given (a traced size keeps its graph value); NumPy ints convert
     return [s if isinstance(s, int) else int(s) for s in size]
 
