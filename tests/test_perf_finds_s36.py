@@ -14,6 +14,11 @@
   in-place op on the view makes the base's grad_fn CopySlices, a view of an output of
   chunk refuses in-place writes with "Output 0 of Select is a view and is being modified
   inplace. This view is the output of a function that returns multiple views. ...".
+- CPU kernels of strided layouts (a chunk's gates, a transposed or broadcast operand) run
+  row by row (kernels/emit.py): the outer indices once per row of the last dim, the last
+  one `i - base`, so the loop is affine and LLVM vectorizes it (an LSTM cell's fused
+  gates on 16x32: ~20 -> ~4.3 µs per call); the same values as the unfused ops, for
+  chunks of a threaded launch that start and end inside a row too.
 
 Correctness finds on the way (factories given a negative size):
 - torch.zeros(2, -1) raises "zeros: Dimension size must be non-negative." in torch 2.13
@@ -35,6 +40,9 @@ import numpy as np
 import pytest
 
 import gpujit as torch
+from gpujit import kernels as K
+
+from test_kernels import assert_same, reference, traced
 
 
 def _x():
@@ -182,3 +190,40 @@ def test_scripted_factories_refuse_negative_sizes_as_torch():
             f(*args)
         # (torch.jit.script: the same words as the last line of its interpreter's report)
         assert str(info.value).strip().splitlines()[-1].endswith(words), fn.__name__
+
+
+def _gates(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y) + torch.exp(-x)
+
+
+def _chunked(g, c):
+    i, f, o = g.chunk(3, 1)
+    c2 = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(o)
+    return c2, torch.tanh(c2) * torch.sigmoid(o)
+
+
+@pytest.mark.parametrize("static", [True, False], ids=["static", "dynamic"])
+def test_row_by_row_cpu_kernels_match_the_unfused_ops(static):
+    rng = np.random.default_rng(36)
+    # (3, 70, 101) transposed in its last two dims with a broadcast (70, 101) operand:
+    # 21210 elements, run in chunks on the thread pool whose bounds fall inside rows
+    x = rng.standard_normal((3, 101, 70)).astype(np.float32).transpose(0, 2, 1)
+    y = rng.standard_normal((70, 101)).astype(np.float32)
+    g = rng.standard_normal((16, 96)).astype(np.float32)
+    c = rng.standard_normal((16, 32)).astype(np.float32)
+    p = rng.standard_normal((2, 5, 3, 4)).astype(np.float32).transpose(3, 1, 0, 2)
+    q = rng.standard_normal((5, 1, 3)).astype(np.float32)
+    for fn, args in [(_gates, (x, y)), (_gates, (p, q)), (_gates, (x[:, :1], y[:1]))]:
+        graph = traced(fn, *args)
+        k = K.build(K.spec_for(graph, args, static=static), "cpu")
+        if not k.layout.flat and len(k.layout.dims) > 1:
+            assert "i - base" in k.source
+        for got, want in zip(k(*args), reference(graph, args)):
+            assert_same(got, want, fn.__name__)
+    if static:      # (the fuser's ConstantChunk: its pieces read through strided offsets)
+        f = torch.jit.script(_chunked)
+        want = [t.numpy() for t in _chunked(torch.from_numpy(g), torch.from_numpy(c))]
+        for _ in range(3):          # (profiling runs, then the fused plan)
+            got = f(torch.from_numpy(g), torch.from_numpy(c))
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a.numpy(), b, rtol=1e-6, atol=1e-6)
