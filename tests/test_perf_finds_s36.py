@@ -227,3 +227,35 @@ def test_row_by_row_cpu_kernels_match_the_unfused_ops(static):
             got = f(torch.from_numpy(g), torch.from_numpy(c))
         for a, b in zip(got, want):
             np.testing.assert_allclose(a.numpy(), b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_raw_pointwise_derivatives_give_the_formulas_bits(dtype):
+    """tanh, sigmoid and mul's backward on the arrays (Derivative.raw, outside
+    create_graph) against their Tensor formulas (run under create_graph): the same bits."""
+    rng = np.random.default_rng(7)
+    dt = getattr(torch, dtype)
+    a = rng.standard_normal((6, 5)) * 4
+    a[0, :3] = [0.0, 30.0, -30.0]
+    b = rng.standard_normal((6, 5))
+    g = torch.from_numpy(rng.standard_normal((6, 5))).to(dt)
+    cases = [lambda x, y: x.tanh(), lambda x, y: torch.sigmoid(x), lambda x, y: x * y,
+             lambda x, y: y * x.detach(), lambda x, y: x * 3.0,
+             lambda x, y: x * y[0], lambda x, y: x.t().tanh() * y.t()]
+    for k, f in enumerate(cases * 2):
+        grads = []
+        for create in (False, True):
+            x = torch.from_numpy(a).to(dt).requires_grad_()
+            y = torch.from_numpy(b).to(dt).requires_grad_()
+            out = f(x, y)
+            if k >= len(cases):     # (sum()'s gradient: expanded from one number)
+                out, gg = out.sum(), None
+            else:
+                gg = g if out.shape == g.shape else g.t()
+            res = torch.autograd.grad(out, [x, y], gg, create_graph=create, allow_unused=True)
+            grads.append([None if r is None else r.detach().numpy() for r in res])
+        for r0, r1 in zip(*grads):
+            assert (r0 is None) == (r1 is None), k
+            if r0 is not None:
+                assert r0.dtype == r1.dtype == np.dtype(dtype)
+                np.testing.assert_array_equal(r0, r1, err_msg=str(k))
