@@ -114,11 +114,20 @@ def autograd_call(op, args):
     wrt = _WRT_POS.get(op, _UNKNOWN)
     if wrt is _UNKNOWN:
         wrt = _WRT_POS[op] = _wrt_positions(op)
-    if wrt is not None and not any(i < len(args) and _requires_any(args[i]) for i in wrt):
-        # only arguments the derivative does not take require grad (x.expand_as(other),
-        # where(cond, ...)): torch's outputs require no grad then (run as when nothing
-        # requires grad: a view keeps its base)
-        return op.eager(*args)
+    if wrt is not None:
+        n = len(args)
+        for i in wrt:       # (a loop, not any() of a generator: once per recorded call)
+            if i < n:
+                v = args[i]
+                if type(v) is Tensor and v._ag is not None and v._ag.requires_grad:
+                    break           # (_requires_any's common case inline)
+                if _requires_any(v):
+                    break
+        else:
+            # only arguments the derivative does not take require grad (x.expand_as(other),
+            # where(cond, ...)): torch's outputs require no grad then (run as when nothing
+            # requires grad: a view keeps its base)
+            return op.eager(*args)
     plan = _PLANS.get(op)
     if plan is None:
         plan = _PLANS[op] = _make_plan(op)
