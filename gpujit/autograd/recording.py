@@ -241,9 +241,9 @@ def _make_plan(op):
         name = cls.__name__         # (Node.name's, without making a node)
         if name in _QUALIFIED_NAMES:
             name = "torch::autograd::" + name
-    # (a view op: its output becomes a recorded view of its input's base, _record_op's
-    # attach_views; True for one of the ops whose outputs PyTorch keeps from in-place
-    # writes with gradients)
+    # (a view op: its output becomes a recorded view of its input's base, as _record_op's
+    # attach_views makes it; "multi" for one of the ops whose outputs PyTorch keeps from
+    # in-place writes with gradients, else "one"; False for an op that is no view)
     if view:
         view = "multi" if op.name in _views.MULTI_VIEW_OPS else "one"
     return (d, cls, name, operands, tuple(params), tuple(wrt), d.uses_needs, view)
