@@ -440,16 +440,34 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
             off, p = _strided_offset(layout, inputs, plan, k, target)
             extra += p
             loads.append(_load(target, cg, plan, k, off))
+    rows = None     # (cpu, strided, 2+ dims: lines that start each row of the last dim)
     if not layout.flat and layout.dims:
         # the multi-index of i, last dim first (fresh names: numba's parfor pass rejects
         # reassigning a copy of the loop index)
         dims = list(layout.dims)
-        q = "i"
-        for x, d in enumerate(reversed(dims[1:])):
-            index.append(f"i{d} = {q} % {size[d]}")
-            index.append(f"q{x} = {q} // {size[d]}")
-            q = f"q{x}"
-        index.append(f"i{dims[0]} = {q}")
+        if target == "cpu" and len(dims) > 1:
+            # row by row: the outer dims' indices once per run of the last dim, and in
+            # the run the last index is i minus the row's first i, so that every load
+            # and store is affine in i and LLVM vectorizes the loop (the exp / tanh of
+            # cpu_math too), where a % and a // per element kept it scalar (an LSTM
+            # cell's chunked gates: ~40 ns per element)
+            last = dims[-1]
+            rows = [f"q = r // {size[last]}", f"base = q * {size[last]}",
+                    f"end = min(stop, base + {size[last]})"]
+            q = "q"
+            for x, d in enumerate(reversed(dims[1:-1])):
+                rows.append(f"i{d} = {q} % {size[d]}")
+                rows.append(f"q{x} = {q} // {size[d]}")
+                q = f"q{x}"
+            rows.append(f"i{dims[0]} = {q}")
+            index.append(f"i{last} = i - base")
+        else:
+            q = "i"
+            for x, d in enumerate(reversed(dims[1:])):
+                index.append(f"i{d} = {q} % {size[d]}")
+                index.append(f"q{x} = {q} // {size[d]}")
+                q = f"q{x}"
+            index.append(f"i{dims[0]} = {q}")
     writes = []
     for j, (o, code) in enumerate(zip(layout.outputs, stores)):
         if o.kind == "full":
@@ -482,7 +500,12 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
     body = list(pre)
     if cg.zero_division:
         body.append("zd = 0")
-    if target == "cpu":
+    if rows is not None:
+        body.append("r = start")
+        body.append("while r < stop:")
+        body += ["    " + ln for ln in rows]
+        body.append("    for i in range(r, end):")
+    elif target == "cpu":
         body.append("for i in range(start, stop):")
     else:
         body += ["i = cuda.grid(1)", "step = cuda.gridsize(1)"]
@@ -491,7 +514,10 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
             body += ["if vec:"] + ["    " + ln.replace("\n", "\n    ")
                                    for ln in _vector_loop(layout, cg, used, stores, types)]
         body.append("while i < n:")
-    body += ["    " + ln.replace("\n", "\n    ") for ln in inner]
+    ind = "        " if rows is not None else "    "
+    body += [ind + ln.replace("\n", "\n" + ind) for ln in inner]
+    if rows is not None:
+        body.append("    r = end")
     if target == "cpu":
         body.append("return zd" if cg.zero_division else "return 0")
     else:

@@ -75,26 +75,35 @@ def autograd_call(op, args):
                     op.name != "aten::detach":
                 _mark_no_grad_views(result)
         return result
-    if args:
-        a = args[0]
-        if isinstance(a, Tensor) and a._ag is not None and a._ag.no_grad_view:
-            return _no_grad_view_call(op, args)
+    # (every op call of a process that ever used autograd passes here: the common answer,
+    # nothing requires grad, is worked out with as few Python operations as it takes)
     needs = False
     for a in args:
-        if type(a) is Tensor or isinstance(a, Tensor):
-            if a._ag is not None and a._ag.requires_grad:
+        ta = type(a)
+        if ta in _PLAIN_ARGS:
+            continue
+        if ta is Tensor or isinstance(a, Tensor):
+            ag = a._ag
+            if ag is not None:
+                if ag.no_grad_view and a is args[0]:
+                    # (the first argument, a view taken in no_grad mode of a tensor that
+                    # requires grad, looked at before any other argument)
+                    return _no_grad_view_call(op, args)
+                if ag.requires_grad:
+                    needs = True
+                    break
+            if getattr(a, "_base", None) is not None and (
+                    # (a view made in no_grad mode: an edge to nowhere)
+                    (getattr(a, "_nograd_view", False) and a.requires_grad) or
+                    (ag is None and _adopt_view(a))):
                 needs = True
                 break
-            if getattr(a, "_base", None) is not None and \
-                    getattr(a, "_nograd_view", False) and a.requires_grad:
-                needs = True        # (a view made in no_grad mode: an edge to nowhere)
-                break
-            if a._ag is None and getattr(a, "_base", None) is not None and _adopt_view(a):
-                needs = True
-                break
-        elif type(a) in (list, tuple):
-            if any(isinstance(x, Tensor) and _requires(x) for x in a):
-                needs = True
+        elif ta is list or ta is tuple:
+            for x in a:
+                if type(x) not in _PLAIN_ARGS and isinstance(x, Tensor) and _requires(x):
+                    needs = True
+                    break
+            if needs:
                 break
     if not needs:
         return op.eager(*args)
@@ -105,11 +114,20 @@ def autograd_call(op, args):
     wrt = _WRT_POS.get(op, _UNKNOWN)
     if wrt is _UNKNOWN:
         wrt = _WRT_POS[op] = _wrt_positions(op)
-    if wrt is not None and not any(i < len(args) and _requires_any(args[i]) for i in wrt):
-        # only arguments the derivative does not take require grad (x.expand_as(other),
-        # where(cond, ...)): torch's outputs require no grad then (run as when nothing
-        # requires grad: a view keeps its base)
-        return op.eager(*args)
+    if wrt is not None:
+        n = len(args)
+        for i in wrt:       # (a loop, not any() of a generator: once per recorded call)
+            if i < n:
+                v = args[i]
+                if type(v) is Tensor and v._ag is not None and v._ag.requires_grad:
+                    break           # (_requires_any's common case inline)
+                if _requires_any(v):
+                    break
+        else:
+            # only arguments the derivative does not take require grad (x.expand_as(other),
+            # where(cond, ...)): torch's outputs require no grad then (run as when nothing
+            # requires grad: a view keeps its base)
+            return op.eager(*args)
     plan = _PLANS.get(op)
     if plan is None:
         plan = _PLANS[op] = _make_plan(op)
@@ -127,6 +145,8 @@ def autograd_call(op, args):
 
 
 _UNKNOWN = object()
+# argument types that are never a Tensor nor hold one (autograd_call skips them)
+_PLAIN_ARGS = frozenset({type(None), int, float, bool, str, complex})
 _WRT_POS: dict = {}     # op -> _wrt_positions(op)
 
 
@@ -188,8 +208,9 @@ def _make_plan(op):
     inplace, names, written, cls, operands = facts
     if inplace or written:
         return False
-    if op.tags & {"view", "output_per_input", "inplace_view"} or 0 in op.nondiff_outputs:
+    if op.tags & {"output_per_input", "inplace_view"} or 0 in op.nondiff_outputs:
         return False
+    view = "view" in op.tags
     rets = op.schema.returns
     if len(rets) != 1 or rets[0].type.base != "Tensor" or rets[0].type.is_list:
         return False
@@ -220,7 +241,12 @@ def _make_plan(op):
         name = cls.__name__         # (Node.name's, without making a node)
         if name in _QUALIFIED_NAMES:
             name = "torch::autograd::" + name
-    return (d, cls, name, operands, tuple(params), tuple(wrt), d.uses_needs)
+    # (a view op: its output becomes a recorded view of its input's base, as _record_op's
+    # attach_views makes it; "multi" for one of the ops whose outputs PyTorch keeps from
+    # in-place writes with gradients, else "one"; False for an op that is no view)
+    if view:
+        view = "multi" if op.name in _views.MULTI_VIEW_OPS else "one"
+    return (d, cls, name, operands, tuple(params), tuple(wrt), d.uses_needs, view)
 
 
 _DERIVATIVE = None
@@ -237,7 +263,7 @@ def _Derivative():
 def _record_planned(op, args, plan):
     """_record's path for an op with a plan (_make_plan): the same node, saved values,
     edges and output marks, without the per-call reading of schema and derivative."""
-    d, cls, node_name, operands, params, wrt, uses_needs = plan
+    d, cls, node_name, operands, params, wrt, uses_needs, view = plan
     if d is not op.derivative:          # (a derivative registered since: planned anew)
         plan = _PLANS[op] = _make_plan(op)
         return _record(op, args) if plan is False else _record_planned(op, args, plan)
@@ -326,6 +352,11 @@ def _record_planned(op, args, plan):
             s = saved["result"] = SavedTensor(result, node_name, 0)
             if ref is not None:
                 s.as_output(node, 0, ref)
+    if view:
+        for a in args:
+            if isinstance(a, Tensor) and a._ag is not None:
+                a._ag.has_views = True
+        _views.attach_views(args, (result,), view == "multi")
     return result
 
 

@@ -106,6 +106,8 @@ def _positions(v, b, device):
 def _shares_memory(a, b):
     if a.size == 0 or b.size == 0:
         return False
+    if a.base is b:
+        return True         # (a NumPy / CuPy view of b itself: x[0] of a leaf)
     # (bounds only: a view op's result either is a view of its input or a fresh copy,
     # and an exact test can cost far more than the op: CuPy's runs on the device)
     return bool(_xp(a).may_share_memory(a, b))

@@ -379,20 +379,7 @@ def _where(cond, a, b):
     return gpujit.where(cond, a, b)
 
 
-_RAW_DTYPES = frozenset({_np.dtype(_np.float32), _np.dtype(_np.float64)})
-
-
-def raw_operands(grad, *arrays):
-    """Whether a pointwise formula's registry calls pass these arrays to their ufuncs as
-    they are (Derivative.raw): one floating dtype (float32 / float64: no cast, no opmath),
-    one shape (no broadcast) and C-contiguous (no TensorIterator layout of the result)."""
-    dt, shape = grad.dtype, grad.shape
-    if dt not in _RAW_DTYPES or (grad.ndim > 1 and not grad.flags.c_contiguous):
-        return False
-    for a in arrays:
-        if a.dtype != dt or a.shape != shape or (a.ndim > 1 and not a.flags.c_contiguous):
-            return False
-    return True
+from .derivatives import raw_operands  # noqa: E402  (nn_loss imports it from here)
 
 
 def _relu_grad_raw(xp, grad, result):

@@ -42,15 +42,19 @@ def check_sizes(size, name=None):
     scripted code (which calls them with the size it computed) raises it too, not
     NumPy's ValueError."""
     for s in size:
-        if s < 0:
-            if name == "zeros":
-                raise RuntimeError("zeros: Dimension size must be non-negative.")
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
-                               f"{list(size)}")
+        if s < 0:       # (the words of the ops that word it their own way: registry's)
+            raise RuntimeError(_reg._NEGATIVE_SIZE_WORDS.get(
+                f"aten::{name}", f"Trying to create tensor with negative dimension {s}: "
+                                 f"{list(size)}"))
     return size
 
 
 def _size_arg(size, name=None):
+    for s in size:      # (the common call, zeros(4, 4): plain non-negative ints)
+        if type(s) is not int or s < 0:
+            break
+    else:
+        return list(size)
     if len(size) == 1 and isinstance(size[0], _reg._Tensor):    # zeros(t): a bare Tensor
         d = size[0]._data
         if d.size != 1 or d.dtype.kind not in "iub":

@@ -300,3 +300,25 @@ def run_computes(d, bound, made, extra, wanted, after):
             else:                                   # <arg>_shape
                 kw[p] = shape_param(bound[p[:-6]])
         made[name] = f(**kw)
+
+
+_RAW_DTYPES = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+
+
+def raw_operands(grad, *arrays, expanded_grad=False):
+    """Whether a pointwise formula's registry calls pass these arrays to their ufuncs as
+    they are (Derivative.raw): one floating dtype (float32 / float64: no cast, no opmath),
+    one shape (no broadcast) and C-contiguous (no TensorIterator layout of the result).
+    `expanded_grad`: a gradient of all-zero strides (sum()'s, expanded from one number)
+    passes too where the formula's first op takes it with C-contiguous arrays: its
+    TensorIterator orders the dims by those (C order), as NumPy's ufunc does."""
+    dt, shape = grad.dtype, grad.shape
+    if dt not in _RAW_DTYPES:
+        return False
+    if grad.ndim > 1 and not grad.flags.c_contiguous and not (
+            expanded_grad and arrays and not any(grad.strides)):
+        return False
+    for a in arrays:
+        if a.dtype != dt or a.shape != shape or (a.ndim > 1 and not a.flags.c_contiguous):
+            return False
+    return True

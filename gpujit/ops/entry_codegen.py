@@ -401,7 +401,7 @@ def _gen_generic(op, fname, consts, hook=None):
     L.append(f"        e2 = _argtypes(_op, {vals})")
     L.append("        if e2 is not None: raise e2 from None")
     L.append("        if type(e) is TypeError: raise")
-    L.append("        e2 = _np_bcast(e)")
+    L.append(f"        e2 = _np_bcast(e, _op, {vals})")
     L.append("        if e2 is e: raise")
     L.append("        raise e2 from None")
     if tensor_args:

@@ -438,6 +438,22 @@ def getitem(t, index):
         return _slice(t, 0, index)
     if ti is int and t._data.ndim:
         return _select(t, 0, index)
+    if ti is tuple and len(index) <= t._data.ndim:
+        # x[:, 1], x[1:3, 0]: ints and slices only (exact types: no bool, no Tensor, no
+        # None or Ellipsis), no more than the dims: _decompose's selects and slices,
+        # without its scans for ellipses, bool scalars and masks
+        for item in index:
+            if type(item) is not int and type(item) is not slice:
+                break
+        else:
+            res, d = t, 0
+            for item in index:
+                if type(item) is int:
+                    res = _select(res, d, item)
+                else:
+                    res = _slice(res, d, item)      # (a full slice: res itself)
+                    d += 1
+            return OPS["aten::alias"].public(t) if res is t else res
     res, indices = _decompose(t, index)
     if indices is not None:
         res = OPS["aten::index.Tensor"].public(res, indices)

@@ -258,7 +258,29 @@ def _dense(shape, st):
     return True
 
 
+_ITER_STRIDES: dict = {}      # iterator_strides' answers, by what it reads of its operands
+_MISSING = object()
+
+
 def iterator_strides(arrays, shape):
+    """_iterator_strides, remembered: its answer depends only on the shape and on each
+    operand's type, sizes, strides and item size (an elementwise op on a chunk's or a
+    transpose's views asks the same question at every call: ~10 µs of Python)."""
+    key = (shape, tuple([None if a is None else (type(a), a.shape, a.strides, a.itemsize)
+                         for a in arrays]))
+    try:
+        st = _ITER_STRIDES.get(key, _MISSING)
+    except TypeError:       # (sizes or strides given as lists: not remembered)
+        return _iterator_strides(arrays, shape)
+    if st is _MISSING:
+        st = _iterator_strides(arrays, shape)
+        if len(_ITER_STRIDES) >= 4096:
+            _ITER_STRIDES.clear()
+        _ITER_STRIDES[key] = st
+    return st
+
+
+def _iterator_strides(arrays, shape):
     """The element strides PyTorch's TensorIterator gives the result of an elementwise op
     of `shape` on `arrays` (its tensor operands in order; None for a number, which is a
     0-dim tensor there), or None for C order. Operands of the result's shape, all

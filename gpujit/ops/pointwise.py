@@ -26,6 +26,7 @@ from . import scalar_ops as _scalar_ops
 from .registry import op
 from .registry import derivative as _derivative
 from .derivatives import not_implemented as _not_implemented
+from .derivatives import raw_operands as _raw_operands
 
 NO_BOOL = tuple(d for d in _dt.ALL if d is not _dt.bool)
 INTS = (_dt.bool,) + _dt.INTEGRAL_TYPES
@@ -473,7 +474,21 @@ def _sub_grad(grad, alpha):
     return grad, (-grad if alpha == 1 else grad * -alpha)
 
 
-@_derivative(mul, reads={"self": ("other",), "other": ("self",)})
+def _mul_grad_raw(xp, grad, self, other, needs_grad):
+    # mul's ufunc as _mul_grad's registry calls run it, for two arrays of the gradient's
+    # floating dtype and shape in C order (raw_operands); a Python number operand, a
+    # broadcast or another dtype: the formula
+    ga = type(grad)
+    if (needs_grad[0] and type(other) is not ga) or (needs_grad[1] and type(self) is not ga):
+        return NotImplemented
+    if not _raw_operands(grad, *[a for a, n in ((other, needs_grad[0]), (self, needs_grad[1]))
+                                 if n], expanded_grad=True):
+        return NotImplemented
+    return (xp.multiply(grad, other) if needs_grad[0] else None,
+            xp.multiply(grad, self) if needs_grad[1] else None)
+
+
+@_derivative(mul, reads={"self": ("other",), "other": ("self",)}, raw=_mul_grad_raw)
 def _mul_grad(grad, self, other, needs_grad):
     return (grad * other if needs_grad[0] else None,
             grad * self if needs_grad[1] else None)

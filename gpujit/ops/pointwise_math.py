@@ -19,6 +19,7 @@ from .registry import op
 from .scalar import tie_first as _tie_first
 from .registry import derivative as _derivative
 from .derivatives import not_implemented as _not_implemented
+from .derivatives import raw_operands as _raw_operands
 from .pointwise import (FLOATS, NO_BOOL, _LOGIT, _PW, _f32, _gpujit, _is_tensor, _keep,
                         _pow_grad, _short, _zero_grad, power)
 
@@ -41,7 +42,7 @@ def tanh(xp, self):
         # rounded tanh (PyTorch's) is 1.0 from |x| > 9.0109 (1 - tanh(x) < 2^-25):
         # visible through == 1 and int casts
         big = _np.abs(self) > _np.float32(9.0109)
-        if big.any():
+        if _np.count_nonzero(big):      # (~0.2 µs, where big.any() takes ~1 µs on 4x4)
             _np.copyto(r, _np.copysign(_np.float32(1), self), where=big)
     return r
 
@@ -464,12 +465,31 @@ def _exp_grad(grad, result):
     return grad * result
 
 
-@_derivative(tanh)
+def _tanh_grad_raw(xp, grad, result):
+    # mul's, rsub's and mul's ufuncs as _tanh_grad's registry calls run them (one
+    # floating dtype, one shape, C order: raw_operands)
+    if type(result) is not type(grad) or \
+            not _raw_operands(grad, result, expanded_grad=True):
+        return NotImplemented
+    t = xp.multiply(result, result)
+    xp.subtract(1, t, out=t)
+    return xp.multiply(grad, t, out=t)
+
+
+@_derivative(tanh, raw=_tanh_grad_raw)
 def _tanh_grad(grad, result):
     return grad * (1 - result * result)
 
 
-@_derivative(sigmoid)
+def _sigmoid_grad_raw(xp, grad, result):
+    if type(result) is not type(grad) or \
+            not _raw_operands(grad, result, expanded_grad=True):
+        return NotImplemented
+    t = xp.subtract(1, result)
+    return xp.multiply(xp.multiply(grad, result), t, out=t)
+
+
+@_derivative(sigmoid, raw=_sigmoid_grad_raw)
 def _sigmoid_grad(grad, result):
     return grad * result * (1 - result)
 

@@ -161,8 +161,8 @@ def _randint(xp, low, high, size, generator=None, dtype="long", layout=None, dev
     TensorMeta(_int_dtype(dtype), (n,), _meta_dev(device)))
 def _randperm(xp, n, generator=None, dtype="long", layout=None, device=None,
               pin_memory=None):
-    if n < 0:
-        raise RuntimeError(f"n must be non-negative, got {n}")
+    if n < 0:       # (PyTorch 2.13: the empty result's size check)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     return _gen(device, generator).permutation(int(n)).astype(_int_dtype(dtype).np,
                                                               copy=False)
 
@@ -715,6 +715,9 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
         if e is not None:
             raise e
     _, finish = _size_and_finish()
+    if out is not None and n < 0:
+        # (randperm_out's own check, PyTorch 2.13's words: no space after "got")
+        raise RuntimeError(f"n must be non-negative, got{n}")
     dtype, device = _for_out(out, dtype, device, "randperm")
     return finish(OPS["aten::randperm"].public(int(n), generator=generator,
                                                dtype=_dt.int64 if dtype is None else dtype,

@@ -674,13 +674,44 @@ def arg_type_error(op, values, method=False):
 
 
 _NP_BCAST = "operands could not be broadcast together with shapes "
+_NP_NEGATIVE = "negative dimensions are not allowed"
+# ops whose own size check PyTorch 2.13 words differently from check_size_nonnegative's
+_NEGATIVE_SIZE_WORDS = {"aten::zeros": "zeros: Dimension size must be non-negative."}
 
 
-def numpy_broadcast_error(exc):
+def negative_size_error(op, values):
+    """PyTorch's RuntimeError for a negative size given to op (values: the entry point's,
+    in schema order): eye's 'n must be greater or equal to 0, got -1', zeros' own words,
+    else check_size_nonnegative's 'Trying to create tensor with negative dimension -1:
+    [2, -1]' for the first int list holding a negative number; None where no argument
+    does."""
+    for a, v in zip(op.schema.arguments, values):
+        t = a.type
+        if t.base not in ("int", "SymInt"):
+            continue
+        if not t.is_list:
+            if type(v) is int and v < 0 and op.name.startswith("aten::eye"):
+                return RuntimeError(f"{a.name} must be greater or equal to 0, got {v}")
+            continue
+        if isinstance(v, (list, tuple)):
+            bad = next((x for x in v if type(x) is int and x < 0), None)
+            if bad is not None:
+                words = _NEGATIVE_SIZE_WORDS.get(op.name)
+                return RuntimeError(words or f"Trying to create tensor with negative "
+                                             f"dimension {bad}: {list(v)}")
+    return None
+
+
+def numpy_broadcast_error(exc, op=None, values=None):
     """NumPy's 'operands could not be broadcast together with shapes (2,4) (3,)' ValueError
     raised inside an op's body as PyTorch's RuntimeError ('The size of tensor a (4) must
-    match the size of tensor b (3) at non-singleton dimension 1'); any other exc as is."""
+    match the size of tensor b (3) at non-singleton dimension 1'); NumPy's 'negative
+    dimensions are not allowed' as PyTorch's size check (negative_size_error); any other
+    exc as is."""
     msg = str(exc)
+    if msg == _NP_NEGATIVE and op is not None:
+        e = negative_size_error(op, values)
+        return exc if e is None else e
     if not msg.startswith(_NP_BCAST):
         return exc
     import re

@@ -100,13 +100,16 @@ def compute_scripted(op, args):
     eager, recording gradients when on; with a number operand recorded as PyTorch names the
     node of the Scalar overload TorchScript's matching picks (x * 2 is mul.Scalar's
     MulBackward1, eager's is mul.Tensor's MulBackward0: ops/node_names.py)."""
-    if _reg.dispatch_state.autograd is not None and any([type(a) in _NUMBERS for a in args]):
-        was, _SCRIPTED.on = _SCRIPTED.on, True
-        try:
-            return _reg.dispatch_state.compute(op, args)
-        finally:
-            _SCRIPTED.on = was
-    return _reg.dispatch_state.compute(op, args)
+    ds = _reg.dispatch_state
+    if ds.autograd is not None:
+        for a in args:      # (a loop: no list made per call)
+            if type(a) in _NUMBERS:
+                was, _SCRIPTED.on = _SCRIPTED.on, True
+                try:
+                    return ds.compute(op, args)
+                finally:
+                    _SCRIPTED.on = was
+    return ds.compute(op, args)
 
 
 def _run_aten(node, env):

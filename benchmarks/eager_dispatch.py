@@ -1,0 +1,137 @@
+"""Per-call cost of gpujit's eager dispatch on small tensors, against PyTorch.
+
+Each case is one eager call on 4x4 float32 tensors (where the op itself costs next to
+nothing, so what is timed is the dispatch: Tensor method -> registry op -> NumPy ->
+result wrapping, and with `_grad` the recording of the backward node too): `a + b`,
+`a * 2.0`, `a.tanh()`, `a @ b`, `a.sum()`, `a.view(16)`, `a[0]`, `a[:, 1]`,
+`a[1:3, 0]`, `zeros(4, 4)`, and `+`, `*`, `tanh`, `sum`, `a[0]` on tensors that require
+grad. gpujit and PyTorch (when installed) run in the same process, interleaved: each
+number is the best over `--repeats` rounds of the mean µs per call in a batch of at least
+10 ms (the best, not the median: the dev machine is shared, and load only adds); the
+ratio is gpujit's over PyTorch's (over NumPy's equivalent call where PyTorch is absent).
+
+    python benchmarks/eager_dispatch.py [--repeats 15] [--out DIR]
+
+Writes benchmarks/results/eager_dispatch-cpu.json and prints a table.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from eager import _machine, _version  # noqa: E402
+
+import gpujit  # noqa: E402
+
+
+def _cases(lib):
+    """(name, zero-argument call) on lib (gpujit or torch); for NumPy, lib is None."""
+    if lib is None:
+        a = np.ones((4, 4), np.float32)
+        b = np.ones((4, 4), np.float32)
+        return {"add": lambda: a + b, "mul_scalar": lambda: a * 2.0,
+                "tanh": lambda: np.tanh(a), "matmul": lambda: a @ b, "sum": lambda: a.sum(),
+                "view": lambda: a.reshape(16), "index_int": lambda: a[0],
+                "index_col": lambda: a[:, 1], "index_mixed": lambda: a[1:3, 0],
+                "zeros": lambda: np.zeros((4, 4), np.float32)}
+    g = lib.Generator().manual_seed(0)
+    a, b = lib.randn(4, 4, generator=g), lib.randn(4, 4, generator=g)
+    ag = lib.randn(4, 4, generator=g).requires_grad_()
+    bg = lib.randn(4, 4, generator=g).requires_grad_()
+    return {"add": lambda: a + b, "mul_scalar": lambda: a * 2.0, "tanh": lambda: a.tanh(),
+            "matmul": lambda: a @ b, "sum": lambda: a.sum(), "view": lambda: a.view(16),
+            "index_int": lambda: a[0], "index_col": lambda: a[:, 1],
+            "index_mixed": lambda: a[1:3, 0], "zeros": lambda: lib.zeros(4, 4),
+            "add_grad": lambda: ag + bg, "mul_grad": lambda: ag * bg,
+            "tanh_grad": lambda: ag.tanh(), "sum_grad": lambda: ag.sum(),
+            "index_int_grad": lambda: ag[0]}
+
+
+def _batch_size(fn, min_batch_s=0.01):
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        if time.perf_counter() - t0 >= min_batch_s or n >= 1 << 20:
+            return n
+        n *= 4
+
+
+def _time(fn, n):
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+def run(repeats):
+    try:
+        import torch
+        torch.set_num_threads(1)
+        peer, plib = "torch", torch
+    except ImportError:
+        peer, plib = "numpy", None
+    mine, theirs = _cases(gpujit), _cases(plib)
+    results = []
+    for name, fn in mine.items():
+        other = theirs.get(name)
+        fn()
+        n = _batch_size(fn)
+        m = other and _batch_size(other)
+        gs, ps = [], []
+        for _ in range(repeats):       # (interleaved: both see the same machine load)
+            gs.append(_time(fn, n))
+            if other:
+                ps.append(_time(other, m))
+        row = {"case": name, "gpujit_us": round(min(gs), 3)}
+        if other:
+            row[f"{peer}_us"] = round(min(ps), 3)
+            row["ratio"] = round(row["gpujit_us"] / row[f"{peer}_us"], 3)
+        results.append(row)
+    return {
+        "benchmark": "eager dispatch per-call cost, 4x4 float32", "peer": peer,
+        "repeats": repeats,
+        "statistic": "best over repeats of the mean µs per call in a batch (>= 10 ms)",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": _machine(gpujit.device("cpu")),
+        "versions": {"gpujit": gpujit.__version__, "numpy": np.__version__,
+                     "torch": _version("torch")},
+        "results": results,
+    }
+
+
+def print_table(report):
+    peer = report["peer"]
+    print(f"\neager dispatch, 4x4 float32, µs per call, best of {report['repeats']}:")
+    print(f"  {'case':<16}{'gpujit':>9}{peer:>9}{'ratio':>8}")
+    for r in report["results"]:
+        p = r.get(f"{peer}_us")
+        print(f"  {r['case']:<16}{r['gpujit_us']:>9.2f}" +
+              (f"{p:>9.2f}{r['ratio']:>8.2f}" if p is not None else f"{'-':>9}{'-':>8}"))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = p.parse_args(argv)
+    report = run(args.repeats)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "eager_dispatch-cpu.json")
+    with open(path, "w") as f:
+        json.dump(report, f, indent=1)
+        f.write("\n")
+    print_table(report)
+    print(f"  written to {os.path.relpath(path)}")
+
+
+if __name__ == "__main__":
+    main()
