@@ -73,6 +73,10 @@ Finds, minimised:
 11. The schema of a scripted function returning a tuple (`f.schema`, the `Declaration:`
     of an argument error): torch 2.13 writes its one tuple return in parentheses,
     `f(int x) -> ((int, str))`; gpujit wrote `-> (int, str)`, as for two returns.
+
+12. A missing dict key (`d["missing"]`, `d.pop("missing")`, `del d["nope"]`, int keys
+    too): torch 2.13's words "KeyError: missing"; gpujit wrote "key 'missing' is not in
+    the dict".
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -725,3 +729,27 @@ def test_schema_writes_a_tuple_return_in_parentheses():
     with pytest.raises(RuntimeError, match=r"Declaration: sc_tuple\(int x\) -> "
                                            r"\(\(int, str\)\)"):
         torch.jit.script(sc_tuple)()
+
+
+# ------------------------------------------------------------------ 12. KeyError words
+
+def k_get(d: Dict[str, int]):
+    return d["missing"]
+
+
+def k_pop(d: Dict[str, int]):
+    return d.pop("missing")
+
+
+def k_del(d: Dict[int, int]):
+    del d[7]
+    return d
+
+
+@pytest.mark.parametrize("fn,arg,words", [(k_get, {"a": 1}, "KeyError: missing"),
+                                          (k_pop, {"a": 1}, "KeyError: missing"),
+                                          (k_del, {1: 1}, "KeyError: 7")])
+def test_missing_key_words(fn, arg, words):
+    with pytest.raises(KeyError) as ei:
+        torch.jit.script(fn)(arg)
+    assert str(ei.value).split("\n")[0] == words
