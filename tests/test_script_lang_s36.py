@@ -77,6 +77,13 @@ Finds, minimised:
 12. A missing dict key (`d["missing"]`, `d.pop("missing")`, `del d["nope"]`, int keys
     too): torch 2.13's words "KeyError: missing"; gpujit wrote "key 'missing' is not in
     the dict".
+
+13. Compile errors now lead with torch 2.13's words (gpujit's own explanation follows):
+    "undefined value y", "Function was not annotated as having type None, but does not
+    return along all paths", "'int' object has no attribute or method 'foo'.", "'Tensor'
+    object has no attribute or method 'frob'.", "Tuple index out of range. Tuple is
+    length 2 and index is 2", "Unsupported operation: indexing tensor with unsupported
+    index type 'str'. Only ints, slices, lists and tensors are supported".
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -753,3 +760,47 @@ def test_missing_key_words(fn, arg, words):
     with pytest.raises(KeyError) as ei:
         torch.jit.script(fn)(arg)
     assert str(ei.value).split("\n")[0] == words
+
+
+# ------------------------------------------------------------------ 13. compile-error words
+
+def w_falls_off(x: int) -> int:
+    if x > 0:
+        return 1
+
+
+def w_int_attr(x: int):
+    return x.foo
+
+
+def w_tensor_method(x: torch.Tensor):
+    return x.frob_s36()
+
+
+def w_tuple_index(x: Tuple[int, int]):
+    return x[2]
+
+
+def w_tensor_str_index(x: torch.Tensor):
+    return x[None, "a"]
+
+
+def test_undefined_value_words():
+    with pytest.raises(RuntimeError) as ei:
+        torch.jit.CompilationUnit("def f(x: int):\n    return y_undefined\n")
+    assert str(ei.value).startswith("undefined value y_undefined"), str(ei.value)
+
+
+@pytest.mark.parametrize("fn,words", [
+    (w_falls_off, "Function was not annotated as having type None, but does not return "
+                  "along all paths"),
+    (w_int_attr, "'int' object has no attribute or method 'foo'."),
+    (w_tensor_method, "'Tensor' object has no attribute or method 'frob_s36'."),
+    (w_tuple_index, "Tuple index out of range. Tuple is length 2 and index is 2"),
+    (w_tensor_str_index, "Unsupported operation: indexing tensor with unsupported index type "
+                         "'str'. Only ints, slices, lists and tensors are supported"),
+])
+def test_compile_errors_lead_with_torchs_words(fn, words):
+    with pytest.raises(RuntimeError) as ei:
+        torch.jit.script(fn)
+    assert str(ei.value).startswith(words), str(ei.value)

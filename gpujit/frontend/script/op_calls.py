@@ -366,7 +366,8 @@ class OpCallMixin:
             ops = calls.candidates_for_function(name, functional)
         if not ops:
             where = "Tensor method" if method else "function"
-            self.error(f"gpujit has no {where} '{name}'", node)
+            said = f"'Tensor' object has no attribute or method '{name}'.: " if method else ""
+            self.error(f"{said}gpujit has no {where} '{name}'", node)
         if functional and "inplace" in kwargs and not any(
                 p.name == "inplace" for op in ops for p in op.schema.arguments):
             # F.relu(x, inplace=flag): the Python wrapper's flag picks relu or relu_
