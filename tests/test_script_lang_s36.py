@@ -21,7 +21,9 @@ Finds, minimised:
    `[1, 2.0]` "Add new condition, expected Float, Complex, Int, or Bool but
    gotUnion(float, int)".  gpujit made float32 tensors of them.  A ragged literal
    `[[1], [2, 3]]`: "Expected sequence of length 1 at dim 1 (got 2)"; gpujit's words were
-   stack's ("stack expects each tensor to be equal size").
+   stack's ("stack expects each tensor to be equal size").  `torch.tensor(xs)` of an
+   empty List[int] warns as torch does ("Creating a tensor from an empty intlist will
+   create a tensor of default floating point type ...").
 
 3. A list or dict method that returns nothing used as a value: TorchScript's schemas
    return `()` (aten::sort, reverse, extend, insert, remove, clear, dict.update), so
@@ -284,6 +286,20 @@ def test_tensor_of_a_list_of_no_numbers_raises_when_run(fn, args, want):
     # (torch 2.13 compiles each; the line raises when it runs)
     msg = _run_err(fn, *args)
     assert msg.startswith(want + "\n") or msg == want, msg
+
+
+def t_int_list(x: List[int]):
+    return torch.tensor(x)
+
+
+def test_tensor_of_an_empty_int_list_warns():
+    # torch 2.13's TORCH_WARN (register_special_ops.cpp), on each call of an empty one
+    with pytest.warns(UserWarning, match=r"Creating a tensor from an empty intlist will "
+                      r"create a tensor of default floating point type  \(currently Float\) "
+                      r"in python but a tensor of type int in torchscript.\nPass in a dtype "
+                      r"argument to ensure consistent behavior"):
+        r = torch.jit.script(t_int_list)([])
+    assert r.dtype is torch.int64 and tuple(r.shape) == (0,)
 
 
 def test_tensor_of_lists_that_are_fine():
