@@ -302,6 +302,19 @@ def test_tensor_of_an_empty_int_list_warns():
     assert r.dtype is torch.int64 and tuple(r.shape) == (0,)
 
 
+def t_ragged_var(a: List[List[int]]):
+    return torch.tensor(a)
+
+
+def test_tensor_of_a_ragged_list_variable():
+    with pytest.raises(RuntimeError, match=r"Expected sequence of length 1 at dim 1 "
+                                           r"\(got 2\)"):
+        torch.jit.script(t_ragged_var)([[1], [2, 3]])
+    assert torch.jit.script(t_ragged_var)([[1, 2], [3, 4]]).tolist() == [[1, 2], [3, 4]]
+    assert tuple(torch.jit.script(t_ragged_var)([]).shape) == (0,)
+
+
+@pytest.mark.filterwarnings("ignore:Creating a tensor from an empty intlist")
 def test_tensor_of_lists_that_are_fine():
     a, b, c = torch.jit.script(t_ok)([3, 4])
     assert a.tolist() == [[1, 2], [3, 4]] and a.dtype is torch.int64
