@@ -85,7 +85,8 @@ Finds, minimised:
     return along all paths", "'int' object has no attribute or method 'foo'.", "'Tensor'
     object has no attribute or method 'frob'.", "Tuple index out of range. Tuple is
     length 2 and index is 2", "Unsupported operation: indexing tensor with unsupported
-    index type 'str'. Only ints, slices, lists and tensors are supported".
+    index type 'str'. Only ints, slices, lists and tensors are supported", "print
+    doesn't accept any keyword arguments" (`print(x, end="")`).
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -820,7 +821,13 @@ def test_undefined_value_words():
     assert str(ei.value).startswith("undefined value y_undefined"), str(ei.value)
 
 
+def w_print_end(x: int):
+    print(x, end="")
+    return x
+
+
 @pytest.mark.parametrize("fn,words", [
+    (w_print_end, "print doesn't accept any keyword arguments"),
     (w_falls_off, "Function was not annotated as having type None, but does not return "
                   "along all paths"),
     (w_int_attr, "'int' object has no attribute or method 'foo'."),
