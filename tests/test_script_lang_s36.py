@@ -87,6 +87,9 @@ Finds, minimised:
     length 2 and index is 2", "Unsupported operation: indexing tensor with unsupported
     index type 'str'. Only ints, slices, lists and tensors are supported", "print
     doesn't accept any keyword arguments" (`print(x, end="")`).
+
+14. x.storage_offset() in scripted code: torch 2.13 has it (aten::storage_offset);
+    gpujit had no such Tensor method in scripted code.
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -842,3 +845,18 @@ def test_compile_errors_lead_with_torchs_words(fn, words):
     with pytest.raises(RuntimeError) as ei:
         torch.jit.script(fn)
     assert str(ei.value).startswith(words), str(ei.value)
+
+
+# ------------------------------------------------------------------ 14. storage_offset
+
+def so_views(x: torch.Tensor):
+    y = x * 2
+    return (x.storage_offset(), x[1:].storage_offset(), x[:, 2:].storage_offset(),
+            x[1, 1:].storage_offset(), y[2:].storage_offset())
+
+
+def test_storage_offset_in_scripted_code():
+    s = torch.jit.script(so_views)
+    for _ in range(3):          # (profiled, then optimized runs; torch 2.13's values)
+        assert s(torch.ones(3, 4)) == (0, 4, 2, 5, 8)
+    assert s(torch.ones(4, 4)[1:]) == (4, 8, 6, 9, 8)
