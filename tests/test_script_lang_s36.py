@@ -90,6 +90,13 @@ Finds, minimised:
 
 14. x.storage_offset() in scripted code: torch 2.13 has it (aten::storage_offset);
     gpujit had no such Tensor method in scripted code.
+
+15. A module attribute that is a list or dict of Tensors changed in place by a scripted
+    method (`self.outs.append(x * 2)`, `self.state[k] = self.state[k] + x`): from the
+    second call on (the generated code) gpujit changed an unboxed copy of it, so the
+    module kept its first call's contents (len(m.outs) stayed 1; the dict's value stayed
+    1.0) where torch 2.13 gives 1, 2, 3, 4 (a wrong answer, not a refusal; also without
+    the torch comparison). Such a method now runs op by op on the module's objects.
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -860,3 +867,44 @@ def test_storage_offset_in_scripted_code():
     for _ in range(3):          # (profiled, then optimized runs; torch 2.13's values)
         assert s(torch.ones(3, 4)) == (0, 4, 2, 5, 8)
     assert s(torch.ones(4, 4)[1:]) == (4, 8, 6, 9, 8)
+
+
+# ------------------------------------------------------------------ 15. attribute containers
+
+class _Acc(nn.Module):
+    outs: List[torch.Tensor]
+
+    def __init__(self):
+        super().__init__()
+        self.outs = []
+
+    def forward(self, x):
+        self.outs.append(x * 2)
+        return len(self.outs), torch.stack(self.outs).sum()
+
+
+class _State(nn.Module):
+    state: Dict[str, torch.Tensor]
+
+    def __init__(self):
+        super().__init__()
+        self.state = {}
+
+    def forward(self, k: str, x):
+        if k in self.state:
+            self.state[k] = self.state[k] + x
+        else:
+            self.state[k] = x
+        return self.state[k]
+
+
+@pytest.mark.filterwarnings("ignore:gpujit. forward runs unfused")
+def test_attribute_containers_of_tensors_changed_in_place_keep_the_changes():
+    m = torch.jit.script(_Acc())
+    got = [m(torch.ones(1)) for _ in range(4)]
+    assert [(n, s.item()) for n, s in got] == [(1, 2.0), (2, 4.0), (3, 6.0), (4, 8.0)]
+    assert len(m.outs) == 4 and all(isinstance(t, torch.Tensor) for t in m.outs)
+    s = torch.jit.script(_State())
+    assert [s("a", torch.ones(1)).item() for _ in range(4)] == [1.0, 2.0, 3.0, 4.0]
+    assert s("b", torch.ones(1)).item() == 1.0
+    assert sorted(s.state) == ["a", "b"] and s.state["a"].item() == 4.0

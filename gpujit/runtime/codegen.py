@@ -337,6 +337,7 @@ class CodeGenerator:
 
     def generate(self):
         g = self.graph
+        self._check_attr_containers()
         params = []
         for v in g.inputs:
             name = self.define(v)
@@ -564,6 +565,25 @@ class CodeGenerator:
             seen[v] = seen.get(v, 0) + 1
 
     # ------------------------------------------------------------------ module attributes
+    def _check_attr_containers(self):
+        """A module attribute that is a list or dict holding Tensors (`self.outs:
+        List[Tensor]`, `self.state: Dict[str, Tensor]`) changed in place by this graph
+        (`self.outs.append(y)`, `self.state[k] = y`): the array code reads such a container
+        unboxed, a copy of it, so its writes would not reach the module (nor store Tensor
+        objects in it): the graph runs op by op, on the module's own objects."""
+        db = None
+        for n in self.graph.walk():
+            if n.kind != "prim::GetAttr":
+                continue
+            t = n.output.type
+            if not isinstance(t, (T.ListType, T.DictType)) or \
+                    not T.may_hold_tensor(t, objects=False):
+                continue
+            db = db or self.alias_db()
+            if db.has_writers(n.output):
+                raise CodeGenError(f"the attribute '{n.attrs['name']}' ({t.annotation()}) "
+                                   f"is changed in place")
+
     def _hoist_attrs(self):
         """Module attribute reads at entry, each guarded by the type the profile saw; a
         failed guard hands the call back to the executor before anything ran."""
