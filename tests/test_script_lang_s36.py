@@ -908,3 +908,44 @@ def test_attribute_containers_of_tensors_changed_in_place_keep_the_changes():
     assert [s("a", torch.ones(1)).item() for _ in range(4)] == [1.0, 2.0, 3.0, 4.0]
     assert s("b", torch.ones(1)).item() == 1.0
     assert sorted(s.state) == ["a", "b"] and s.state["a"].item() == 4.0
+
+
+@torch.jit.script
+class _Buf:
+    def __init__(self):
+        self.items: List[torch.Tensor] = []
+
+    def add(self, x: torch.Tensor):
+        self.items.append(x)
+
+
+class _HoldsBuf(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.buf = _Buf()
+
+    def forward(self, x):
+        self.buf.add(x)
+        return len(self.buf.items)
+
+
+def _local_buf(x: torch.Tensor, n: int):
+    b = _Buf()
+    for i in range(n):
+        b.add(x + i)
+    return torch.stack(b.items).sum(), len(b.items)
+
+
+@pytest.mark.filterwarnings("ignore:gpujit. forward runs unfused")
+def test_an_attribute_object_list_changed_in_place():
+    m = torch.jit.script(_HoldsBuf())
+    assert [m(torch.ones(1)) for _ in range(4)] == [1, 2, 3, 4]      # (torch 2.13's)
+
+
+def test_a_local_object_list_stays_generated_code():
+    import warnings
+    s = torch.jit.script(_local_buf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")       # (no fallback: an object made here is fine)
+        got = [s(torch.ones(1), 3) for _ in range(4)]
+    assert [(t.item(), n) for t, n in got] == [(6.0, 3)] * 4

@@ -579,6 +579,11 @@ class CodeGenerator:
             if not isinstance(t, (T.ListType, T.DictType)) or \
                     not T.may_hold_tensor(t, objects=False):
                 continue
+            root = n.inputs[0]
+            while root.node.kind == "prim::GetAttr":
+                root = root.node.inputs[0]
+            if root.node.kind == "prim::CreateObject":
+                continue        # (an object this code made holds arrays: no copy is read)
             db = db or self.alias_db()
             if db.has_writers(n.output):
                 raise CodeGenError(f"the attribute '{n.attrs['name']}' ({t.annotation()}) "
