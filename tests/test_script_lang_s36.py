@@ -97,6 +97,8 @@ Finds, minimised:
     module kept its first call's contents (len(m.outs) stayed 1; the dict's value stayed
     1.0) where torch 2.13 gives 1, 2, 3, 4 (a wrong answer, not a refusal; also without
     the torch comparison). Such a method now runs op by op on the module's objects.
+    Also such a list inside a dict, list, tuple or Optional attribute (`self.t[0].append(x)`
+    of a Tuple[List[Tensor], int]: gpujit [2, 2, 2, 2], torch [2, 3, 4, 5]).
 """
 from typing import Dict, List, Optional, Tuple
 
@@ -949,3 +951,49 @@ def test_a_local_object_list_stays_generated_code():
         warnings.simplefilter("error")       # (no fallback: an object made here is fine)
         got = [s(torch.ones(1), 3) for _ in range(4)]
     assert [(t.item(), n) for t, n in got] == [(6.0, 3)] * 4
+
+
+class _TupleList(nn.Module):
+    t: Tuple[List[torch.Tensor], int]
+
+    def __init__(self):
+        super().__init__()
+        self.t = ([torch.zeros(1)], 1)
+
+    def forward(self, x):
+        self.t[0].append(x)
+        return len(self.t[0])
+
+
+class _OptList(nn.Module):
+    o: Optional[List[torch.Tensor]]
+
+    def __init__(self):
+        super().__init__()
+        self.o = [torch.zeros(1)]
+
+    def forward(self, x):
+        o = self.o
+        if o is not None:
+            o.append(x)
+            return len(o)
+        return -1
+
+
+class _DictOfLists(nn.Module):
+    d: Dict[str, List[torch.Tensor]]
+
+    def __init__(self):
+        super().__init__()
+        self.d = {"a": [torch.zeros(1)]}
+
+    def forward(self, x):
+        self.d["a"].append(x)
+        return len(self.d["a"])
+
+
+@pytest.mark.filterwarnings("ignore:gpujit. forward runs unfused")
+@pytest.mark.parametrize("cls", [_TupleList, _OptList, _DictOfLists])
+def test_tensor_lists_inside_attribute_containers_changed_in_place(cls):
+    m = torch.jit.script(cls())
+    assert [m(torch.ones(1)) for _ in range(4)] == [2, 3, 4, 5]      # (torch 2.13's)

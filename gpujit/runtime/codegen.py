@@ -567,7 +567,8 @@ class CodeGenerator:
     # ------------------------------------------------------------------ module attributes
     def _check_attr_containers(self):
         """A module attribute that is a list or dict holding Tensors (`self.outs:
-        List[Tensor]`, `self.state: Dict[str, Tensor]`) changed in place by this graph
+        List[Tensor]`, `self.state: Dict[str, Tensor]`, also inside a tuple or Optional)
+        changed in place by this graph
         (`self.outs.append(y)`, `self.state[k] = y`): the array code reads such a container
         unboxed, a copy of it, so its writes would not reach the module (nor store Tensor
         objects in it): the graph runs op by op, on the module's own objects."""
@@ -576,8 +577,7 @@ class CodeGenerator:
             if n.kind != "prim::GetAttr":
                 continue
             t = n.output.type
-            if not isinstance(t, (T.ListType, T.DictType)) or \
-                    not T.may_hold_tensor(t, objects=False):
+            if not _holds_tensor_container(t):
                 continue
             root = n.inputs[0]
             while root.node.kind == "prim::GetAttr":
@@ -625,6 +625,18 @@ class CodeGenerator:
 
 _MISSING = object()
 _MODULE_DICTS = ("_parameters", "_buffers", "_modules")
+
+
+def _holds_tensor_container(t) -> bool:
+    """Is t a list or dict that may hold Tensors, or a tuple / Optional holding one (what
+    unboxing copies)?"""
+    if isinstance(t, (T.ListType, T.DictType)):
+        return T.may_hold_tensor(t, objects=False)
+    if isinstance(t, T.TupleType):
+        return any(_holds_tensor_container(e) for e in t.elems)
+    if isinstance(t, T.OptionalType):
+        return _holds_tensor_container(t.elem)
+    return False
 
 
 def _last_uses(block):
