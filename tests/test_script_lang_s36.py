@@ -63,7 +63,9 @@ Finds, minimised:
 
 9. print(obj) / "{}".format(obj) / f"{obj}" of an object of a script class: TorchScript
    writes its IValue text `<__torch__.P object at 0x...>` and calls no __str__ (a
-   scripted str(obj) does); gpujit called __str__.
+   scripted str(obj) does); gpujit called __str__.  hash(obj) likewise calls no __hash__:
+   torch 2.13 raises when it runs, "unhashable type: '__torch__.P'" (gpujit called
+   __hash__).
 
 10. @torch.jit.interface: a method declared without a return annotation (nor a type
     comment) is refused when the class is declared, "interface declarations must have a
@@ -997,3 +999,22 @@ class _DictOfLists(nn.Module):
 def test_tensor_lists_inside_attribute_containers_changed_in_place(cls):
     m = torch.jit.script(cls())
     assert [m(torch.ones(1)) for _ in range(4)] == [2, 3, 4, 5]      # (torch 2.13's)
+
+
+@torch.jit.script
+class _Hashy:
+    def __init__(self, x: int):
+        self.x = x
+
+    def __hash__(self) -> int:
+        return self.x
+
+
+def h_obj(a: int):
+    return hash(_Hashy(a))
+
+
+def test_hash_of_a_script_object_is_refused_when_run():
+    s = torch.jit.script(h_obj)          # (compiles, as in torch 2.13)
+    with pytest.raises(RuntimeError, match=r"unhashable type: '__torch__\.(\w+\.)*_Hashy'"):
+        s(3)
