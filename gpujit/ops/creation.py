@@ -273,6 +273,14 @@ def _tensor_data(xp, t, dtype, inferred):
     """The array of torch.tensor(t, dtype=dtype) in scripted code for a number or a flat
     list t whose elements' kind gives the dtype `inferred` (None: the default dtype)."""
     dt = dtype if dtype is not None else (inferred or _dt.get_default_dtype())
+    if inferred is _dt.int64 and dtype is None and isinstance(t, list) and not t:
+        # (torch 2.13's TORCH_WARN in register_special_ops.cpp, its words as they are)
+        import warnings
+        warnings.warn(f"Creating a tensor from an empty intlist will create a tensor of "
+                      f"default floating point type  (currently "
+                      f"{_dt.get_default_dtype().short_name}) in python but a tensor of "
+                      f"type int in torchscript.\nPass in a dtype argument to ensure "
+                      f"consistent behavior", UserWarning, stacklevel=2)
     npdt = np.dtype(dt.np)
     # (TorchScript stores float data in the default dtype first and casts that
     # tensor to dtype: its torch.tensor([0.1], dtype=torch.float64) is float32's

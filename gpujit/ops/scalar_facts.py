@@ -64,6 +64,17 @@ def stride_int(xp, self, dim):
     return element_strides(self)[wrap_dim(dim, self.ndim)]
 
 
+@_scalar_op("aten::storage_offset(Tensor self) -> int")
+def storage_offset(xp, self):
+    """`x.storage_offset()` in scripted code: where the array starts in its storage, in
+    elements (as eager Tensor.storage_offset)."""
+    import numpy as np
+    if isinstance(self, np.ndarray):
+        from ..tensor import _base_ptr
+        return (self.__array_interface__["data"][0] - _base_ptr(self)) // self.itemsize
+    return (self.data.ptr - self.data.mem.ptr) // self.itemsize
+
+
 @_scalar_op("aten::is_contiguous(Tensor self) -> bool")
 def is_contiguous(xp, self):
     """`x.is_contiguous()` in scripted code (the strides of size-1 dims do not count)."""

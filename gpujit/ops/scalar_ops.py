@@ -823,7 +823,8 @@ def script_hash(v):
     """TorchScript's hash(): equal values hash equal (Python's hash of ints, floats, strs,
     bools, devices, Enum members; a float nan hashes as every nan and None as 0, as
     TorchScript's do), a tuple by its elements, a Tensor by identity (its array); a list,
-    dict or set is unhashable (RuntimeError), also inside a tuple."""
+    dict or set is unhashable (RuntimeError), also inside a tuple, and so is an object of a
+    script class (its __hash__ is not called)."""
     if isinstance(v, tuple):
         return hash(tuple(script_hash(x) for x in v))
     if v is None or (isinstance(v, float) and v != v):
@@ -832,6 +833,12 @@ def script_hash(v):
         raise RuntimeError(f"unhashable type: '{type(v).__name__}'")
     if hasattr(v, "__array_interface__") or hasattr(v, "__cuda_array_interface__"):
         return id(v)                 # a Tensor's array (ndarray, NumPy scalar or CuPy)
+    if hasattr(v, "__dict__"):
+        # an object of a script class: TorchScript calls no __hash__ (torch 2.13's words)
+        from ..runtime.script_text import script_object_name
+        name = script_object_name(v)
+        if name is not None:
+            raise RuntimeError(f"unhashable type: '{name}'")
     try:
         return hash(v)
     except TypeError as e:

@@ -337,6 +337,7 @@ class CodeGenerator:
 
     def generate(self):
         g = self.graph
+        self._check_attr_containers()
         params = []
         for v in g.inputs:
             name = self.define(v)
@@ -564,6 +565,30 @@ class CodeGenerator:
             seen[v] = seen.get(v, 0) + 1
 
     # ------------------------------------------------------------------ module attributes
+    def _check_attr_containers(self):
+        """A module attribute that is a list or dict holding Tensors (`self.outs:
+        List[Tensor]`, `self.state: Dict[str, Tensor]`, also inside a tuple or Optional)
+        changed in place by this graph
+        (`self.outs.append(y)`, `self.state[k] = y`): the array code reads such a container
+        unboxed, a copy of it, so its writes would not reach the module (nor store Tensor
+        objects in it): the graph runs op by op, on the module's own objects."""
+        db = None
+        for n in self.graph.walk():
+            if n.kind != "prim::GetAttr":
+                continue
+            t = n.output.type
+            if not _holds_tensor_container(t):
+                continue
+            root = n.inputs[0]
+            while root.node.kind == "prim::GetAttr":
+                root = root.node.inputs[0]
+            if root.node.kind == "prim::CreateObject":
+                continue        # (an object this code made holds arrays: no copy is read)
+            db = db or self.alias_db()
+            if db.has_writers(n.output):
+                raise CodeGenError(f"the attribute '{n.attrs['name']}' ({t.annotation()}) "
+                                   f"is changed in place")
+
     def _hoist_attrs(self):
         """Module attribute reads at entry, each guarded by the type the profile saw; a
         failed guard hands the call back to the executor before anything ran."""
@@ -600,6 +625,18 @@ class CodeGenerator:
 
 _MISSING = object()
 _MODULE_DICTS = ("_parameters", "_buffers", "_modules")
+
+
+def _holds_tensor_container(t) -> bool:
+    """Is t a list or dict that may hold Tensors, or a tuple / Optional holding one (what
+    unboxing copies)?"""
+    if isinstance(t, (T.ListType, T.DictType)):
+        return T.may_hold_tensor(t, objects=False)
+    if isinstance(t, T.TupleType):
+        return any(_holds_tensor_container(e) for e in t.elems)
+    if isinstance(t, T.OptionalType):
+        return _holds_tensor_container(t.elem)
+    return False
 
 
 def _last_uses(block):

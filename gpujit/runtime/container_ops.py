@@ -78,9 +78,11 @@ def _percent_format(fmt, where, *args):
 
 def _missing(c, k, pop=False):
     """The error of a failed c[k] / c.pop(k), in Python's words plus the index and
-    length ("list index out of range (index 5, length 2)", "pop from empty list")."""
+    length ("list index out of range (index 5, length 2)", "pop from empty list"); a
+    missing dict key in TorchScript's words, "KeyError: b" (the key as scripted code
+    writes it)."""
     if isinstance(c, dict):
-        return KeyError(f"key {k!r} is not in the dict")
+        return KeyError(f"KeyError: {script_str(k)}")
     if pop and not c and k == -1:
         return IndexError("pop from empty list")
     what = "string" if isinstance(c, str) else "list"

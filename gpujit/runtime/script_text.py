@@ -173,15 +173,23 @@ def _item(v) -> str:
     t = _tensor_item(v)
     if t is not None:
         return t
-    if hasattr(v, "__dict__"):
+    name = script_object_name(v)
+    if name is not None:
         # an object of a script class: TorchScript's IValue text, `<__torch__.P object at
         # 0x...>` (print and format call no __str__; scripted str(obj) does, frontend)
-        from .arguments import _object_type
-        from ..ir import types as T
-        ct = T.class_type_of_object(v)
-        if ct is not None and _object_type(ct):
-            return f"<{ct.name} object at {id(v):#x}>"
+        return f"<{name} object at {id(v):#x}>"
     return str(v)
+
+
+def script_object_name(v):
+    """The qualified name (`__torch__.P`) of v's class when v is an object of a script
+    class (not a module, NamedTuple or Enum), else None."""
+    if not hasattr(v, "__dict__"):
+        return None
+    from .arguments import _object_type
+    from ..ir import types as T
+    ct = T.class_type_of_object(v)
+    return ct.name if ct is not None and _object_type(ct) else None
 
 
 def script_str(v) -> str:

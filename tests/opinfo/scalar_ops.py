@@ -186,6 +186,10 @@ OPINFOS += [
            errors=[ErrorSample(rand(2, 3), 2, exc=IndexError, match="Dimension out of range"),
                    ErrorSample(rand(), 0, exc=IndexError, match="no dimensions")],
            noncontiguous=False),
+    # (a tensor made from an array starts its own storage: offset 0; views in scripted
+    # code, tests/test_script_lang_s36.py)
+    OpInfo("aten::storage_offset", ref=lambda a: 0, samples=[Sample(a) for a in _SHAPES],
+           noncontiguous=False),
     OpInfo("aten::is_contiguous", ref=lambda a: bool(a.flags.c_contiguous),
            samples=[Sample(a) for a in _SHAPES] + [Sample(rand(3, 4).T),
                                                    Sample(rand(3, 1).T)],

@@ -89,8 +89,9 @@ OPINFOS += [
 
 
 def _check_tensor_str(sample, out):
-    import gpujit
-    assert out == str(gpujit.from_numpy(sample.args[0])), out
+    # scripted str(x): ATen's C++ printer text, as torch 2.13's TorchScript writes it
+    want = {(2,): " 1.0000\n 2.5000\n[ CPUFloatType{2} ]", (): "3\n[ CPULongType{} ]"}
+    assert out == want[sample.args[0].shape], out
 
 OPINFOS += [
     # (C++'s stoll / stod: leading whitespace only; stod also takes hex floats)

@@ -80,6 +80,9 @@ class BuiltinMixin:
                        "comprehension", node, hint="write `for i in range(n):`")
         allowed = _KEYWORDS.get(name, ())
         bad = [k.arg for k in node.keywords if allowed is not None and k.arg not in allowed]
+        if bad and name == "print":         # (torch 2.13's words)
+            self.error("print doesn't accept any keyword arguments", node,
+                       hint=f"print() takes no keyword argument '{bad[0]}' in scripted code")
         if bad:
             self.error(f"{name}() takes no keyword argument '{bad[0]}' here", node,
                        hint="pass the arguments by position")

@@ -200,7 +200,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 and not as_int_coded(v.type).is_subtype_of(as_int_coded(self.ret_type)):
             what = "falls off its end (returns None)" if kind == "fall" else \
                 f"returns {describe_type(v.type)}"
-            said = "" if kind == "fall" else (   # TorchScript's words first
+            said = ("Function was not annotated as having type None, but does not return "
+                    "along all paths: ") if kind == "fall" else (   # TorchScript's words first
                 f"Return value was annotated as having type {self.ret_type.annotation()} but "
                 f"is actually of type {v.type.annotation()}: ")
             self.error(f"{said}'{self.src.name}' is declared to return "

@@ -281,7 +281,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         if found:
             self.check_global_value(name, obj, node)
             return self.python_value(obj, node)
-        self.error(f"undefined name '{name}'", node,
+        self.error(f"undefined value {name}: undefined name '{name}'", node,
                    hint="define it before this line, or pass it as a parameter")
 
     def annotation(self, node):
@@ -548,7 +548,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                 return self.tuple_dynamic_item(v, sl)
             n = len(t.elems)
             if not -n <= k < n:
-                self.error(f"tuple index {k} out of range for a tuple of {n} values", sl)
+                self.error(f"Tuple index out of range. Tuple is length {n} and index is {k}: "
+                           f"tuple index {k} out of range for a tuple of {n} values", sl)
             return self.tuple_item(v, k % n)
         found = self.container_subscript(v, sl, node)
         if found is not None:
@@ -630,8 +631,10 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                 dim += 1
                 continue
             if not isinstance(i.type, T.IntType):
-                self.error(f"a tensor index must be an int, a slice, None, ..., a Tensor or a "
-                           f"list of ints, "
+                self.error(f"Unsupported operation: indexing tensor with unsupported index "
+                           f"type '{i.type.annotation()}'. Only ints, slices, lists and "
+                           f"tensors are supported: a tensor index must be an int, a slice, "
+                           f"None, ..., a Tensor or a list of ints, "
                            f"got {describe_type(i.type)}", e,
                            hint="use gpujit.index_select or masked_select")
             v = self.call_op("select", [v, here, i], {}, node)
@@ -685,21 +688,24 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             return self.emit(f"prim::{node.attr}", [v], [t]).output
         if node.attr == "layout":
             return self.const(0)      # TorchScript's int for torch.strided, the only one
-        self.error(f"{describe_type(v.type)} has no attribute '{node.attr}' in scripted "
-                   f"code", node)
+        self.error(f"'{v.type.annotation()}' object has no attribute or method "
+                   f"'{node.attr}'.: {describe_type(v.type)} has no attribute '{node.attr}' "
+                   f"in scripted code", node)
 
     def other_attribute(self, v, node):
         if isinstance(v.type, T.DeviceType) and node.attr == "type":
             return self.emit_op(_reg.OPS["prim::type"], [v])      # TorchScript's prim::type
         if isinstance(v.type, T.DeviceType) and node.attr == "index":
             return self.emit_op(_reg.OPS["prim::index"], [v])     # TorchScript's prim::index
-        self.error(f"{describe_type(v.type)} has no attribute '{node.attr}' in scripted "
-                   f"code", node)
+        self.error(f"'{v.type.annotation()}' object has no attribute or method "
+                   f"'{node.attr}'.: {describe_type(v.type)} has no attribute '{node.attr}' "
+                   f"in scripted code", node)
 
     # ------------------------------------------------------------------ calls
     def class_attr(self, v, node):
-        self.error(f"{describe_type(v.type)} has no attribute '{node.attr}' in scripted "
-                   f"code", node)
+        self.error(f"'{v.type.annotation()}' object has no attribute or method "
+                   f"'{node.attr}'.: {describe_type(v.type)} has no attribute '{node.attr}' "
+                   f"in scripted code", node)
 
     def class_setattr(self, v, name, value, node):
         self.error(f"cannot assign to attribute '{name}' of {describe_type(v.type)}", node)

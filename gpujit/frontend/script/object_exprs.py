@@ -306,7 +306,7 @@ class ObjectExprMixin:
                 # `@script def f(n): ... f(n - 1)`: f is not bound yet while it compiles
                 self.error(recursion_message(name, f"{name} -> {name}"), node.func,
                            hint="rewrite the recursion as a loop")
-            self.error(f"undefined name '{name}'", node.func,
+            self.error(f"undefined value {name}: undefined name '{name}'", node.func,
                        hint=f"define or import '{name}' before scripting, or pass it as a "
                             f"parameter")
         return super().builtin_call(name, node)

@@ -79,8 +79,21 @@ class OpCallMixin:
                 self.call_wrapper(None, "tensor", [none], dict(kwargs), node, False))
         with self.in_block(branch.add_block()), self.scope():
             rows = self.emit("prim::ListConstruct", [], [T.ListType(T.TENSOR)]).output
+            first = self.emit("aten::__getitem__", [data, self.const(0)],
+                              [data.type.elem]).output
+            width = self.len_of(first)
 
             def body(row):
+                # a ragged one: TorchScript's words (its sizes are the first row's)
+                ragged = self.scalar("ne", self.len_of(row), width, node=node)
+                check = self.emit("prim::If", [ragged], [])
+                with self.in_block(check.add_block()):
+                    msg = self.emit("aten::format", [
+                        self.const("Expected sequence of length {} at dim 1 (got {})"),
+                        width, self.len_of(row)], [T.STR]).output
+                    self.emit("prim::RaiseException",
+                              [msg, self.const("builtins.RuntimeError")], [])
+                check.add_block()
                 if isinstance(row.type.elem, T.ListType):
                     t = self.nested_tensor_literal(row, kwargs, node)
                 else:
@@ -366,7 +379,8 @@ class OpCallMixin:
             ops = calls.candidates_for_function(name, functional)
         if not ops:
             where = "Tensor method" if method else "function"
-            self.error(f"gpujit has no {where} '{name}'", node)
+            said = f"'Tensor' object has no attribute or method '{name}'.: " if method else ""
+            self.error(f"{said}gpujit has no {where} '{name}'", node)
         if functional and "inplace" in kwargs and not any(
                 p.name == "inplace" for op in ops for p in op.schema.arguments):
             # F.relu(x, inplace=flag): the Python wrapper's flag picks relu or relu_
