@@ -994,11 +994,12 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 def _announce(t, name):
     """A tensor made from Python data: a trace recording now is told (it warns, as
-    PyTorch's tracer does, that it holds the tensor as a constant)."""
+    PyTorch's tracer does, that it holds the tensor as a constant); inside inference mode
+    it is an inference tensor."""
     escape = _reg.dispatch_state.escape
     if escape is not None:
         escape(t, name)
-    return t
+    return _reg.host_made(t)
 
 
 @public

@@ -77,7 +77,7 @@ PUBLIC["range"] = range_
 def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     """A 1-D tensor sharing memory with a Python buffer (bytes, bytearray, memoryview,
     array.array...)."""
-    from .registry import wrap
+    from .registry import wrap, host_made
     dt = _dt.to_dtype(dtype)
     mv = memoryview(buffer)
     nbytes = mv.nbytes
@@ -102,7 +102,7 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
                            "before converting it to a tensor. This type of warning will be "
                            "suppressed for the rest of this program.")
     a = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
-    t = wrap(a, dt, _cpu)
+    t = host_made(wrap(a, dt, _cpu))
     return t._factory_requires_grad() if requires_grad else t
 
 

@@ -1,0 +1,258 @@
+"""Session 36 (c36): eager tensor and nn fidelity against PyTorch 2.13.
+
+Finds, minimised, with torch 2.13's behaviour (expected values written out: no torch here):
+
+1. torch.inference_mode made no inference tensors: `x.is_inference()` was always False and
+   inference_mode was only no_grad. torch: ops inside the mode make inference tensors
+   (views of normal tensors stay normal; views and detach() of inference tensors are
+   inference tensors; torch.tensor / from_numpy / load too); outside it, an in-place op on
+   one raises "Inplace update to inference tensor outside InferenceMode is not allowed..."
+   (before writing), `requires_grad_()` raises "Setting requires_grad=True on inference
+   tensor outside InferenceMode is not allowed.", `_version` raises "Inference tensors do
+   not track version counter.", and an op that saves one for backward raises "Inference
+   tensors cannot be saved for backward. ..." (w * a, F.linear; not w + a, cat, index).
+   Inside the mode nothing is recorded even under enable_grad; inference_mode(False) turns
+   grad mode on; `@torch.inference_mode` decorates bare; scripted and traced functions
+   called in the mode return inference tensors. A view taken in inference mode of a tensor
+   that requires grad refuses an in-place write in grad mode ("A view was created in
+   inference mode and is being modified inplace in normal mode. ...").
+2. torch.no_grad / enable_grad / inference_mode decorating a generator function held the
+   mode only while the generator object was made: torch holds it while the body runs
+   (list(g()) of `yield torch.is_grad_enabled()` under @no_grad() is [False, False]);
+   `@torch.no_grad` bare raised TypeError (torch: a decorator).
+"""
+import io
+import pickle
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit.ops import registry as _reg
+
+F = torch.nn.functional
+
+INPLACE = "Inplace update to inference tensor outside InferenceMode is not allowed"
+SAVED = "Inference tensors cannot be saved for backward"
+
+
+# ------------------------------------------------------------------ 1. inference tensors
+
+def test_inference_mode_makes_inference_tensors_views_of_normal_stay_normal():
+    x = torch.ones(3)
+    w = torch.ones(3, requires_grad=True)
+    with torch.inference_mode():
+        assert torch.is_inference_mode_enabled() and not torch.is_grad_enabled()
+        a = torch.ones(3)
+        b = x * 2
+        c = w * 2
+        v = x.view(3)
+        v2 = x[1:]
+        x.add_(1)                   # a normal tensor written inside stays normal
+        d = a.view(3)
+        e = x.detach()
+        assert x._version == 1
+    assert not torch.is_inference_mode_enabled() and torch.is_grad_enabled()
+    assert a.is_inference() and b.is_inference() and c.is_inference()
+    assert not c.requires_grad and c.grad_fn is None
+    assert not v.is_inference() and not v2.is_inference() and not x.is_inference()
+    assert d.is_inference() and not e.is_inference()
+    assert torch.is_inference(a) and not torch.is_inference(x)
+    # functional ops outside the mode make normal tensors; views and detach() of an
+    # inference tensor are inference tensors, so is .data
+    assert not (a + 1).is_inference() and not a.clone().is_inference()
+    assert a.view(3).is_inference() and a.detach().is_inference() and a.data.is_inference()
+    assert not a.to(torch.float64).is_inference() and a.float() is a
+
+
+def test_inference_tensor_outside_the_mode_refuses_inplace_grad_and_version():
+    with torch.inference_mode():
+        a = torch.ones(3)
+    for f in (lambda: a.add_(1), lambda: a.mul_(2), lambda: a.zero_(), lambda: a.fill_(1),
+              lambda: a.copy_(torch.zeros(3)), lambda: a.view(3).add_(1)):
+        with pytest.raises(RuntimeError, match=INPLACE):
+            f()
+    assert a.tolist() == [1.0, 1.0, 1.0]        # nothing written
+    # (torch refuses these too, some after its kernel ran: what they leave is not checked)
+    for f in (lambda: a.__setitem__(0, 5.0), lambda: a.__setitem__(a > 0, 5.0),
+              lambda: a.t_(), lambda: torch.add(torch.ones(3), 1, out=a)):
+        with pytest.raises(RuntimeError, match=INPLACE):
+            f()
+    with pytest.raises(RuntimeError, match="Inference tensors do not track version counter"):
+        a._version
+    msg = "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed"
+    with pytest.raises(RuntimeError, match=msg):
+        a.requires_grad_()
+    with pytest.raises(RuntimeError, match=msg):
+        a.requires_grad = True
+    assert a.requires_grad_(False) is a
+    with torch.inference_mode():            # inside the mode: allowed
+        a.add_(1)
+        a.requires_grad_()
+    assert a.requires_grad and a.is_inference()
+
+
+def test_inference_tensor_saved_for_backward_refused_as_torch():
+    w = torch.ones(3, requires_grad=True)
+    W = torch.ones(2, 3, requires_grad=True)
+    with torch.inference_mode():
+        a = torch.ones(3)
+        A = torch.ones(2, 3)
+    # ops whose backward needs the inference tensor: refused
+    for f in (lambda: w * a, lambda: w / a, lambda: a / w, lambda: F.linear(a, W),
+              lambda: F.linear(w, A), lambda: A @ w, lambda: torch.maximum(w, a),
+              lambda: F.mse_loss(w, a)):
+        with pytest.raises(RuntimeError, match=SAVED):
+            f()
+    # ops whose backward does not: recorded as usual (torch's grad_fn names)
+    assert type((w + a).grad_fn).__name__ == "AddBackward0"
+    assert type((w - a).grad_fn).__name__ == "SubBackward0"
+    assert type(torch.cat([w, a]).grad_fn).__name__ == "CatBackward0"
+    assert type(torch.where(a > 0, w, a).grad_fn).__name__ == "WhereBackward0"
+    assert type(w[a.long()].grad_fn).__name__ == "IndexBackward0"
+    assert not torch.exp(a).requires_grad and not (a * 2).requires_grad
+    # a module made in inference mode: its weight is an inference tensor that requires
+    # grad; a forward with an input that needs no grad saves only the input
+    with torch.inference_mode():
+        lin = torch.nn.Linear(3, 2)
+    assert lin.weight.is_inference() and lin.weight.requires_grad
+    y = lin(torch.ones(3))
+    assert y.requires_grad and not y.is_inference()
+
+
+def test_inference_mode_records_nothing_even_with_enable_grad_and_false_enables_grad():
+    w = torch.ones(3, requires_grad=True)
+    with torch.inference_mode():
+        e = torch.ones(3, requires_grad=True)
+        assert e.requires_grad and e.is_inference()
+        assert not (e * 2).requires_grad
+        with torch.enable_grad():
+            assert torch.is_grad_enabled() and torch.is_inference_mode_enabled()
+            h = w * 2
+            assert not h.requires_grad and h.is_inference()
+        with torch.inference_mode(False):
+            assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+            assert not torch.ones(3).is_inference()
+            assert (w * 2).requires_grad
+    with torch.no_grad():
+        with torch.inference_mode(False):      # c10::InferenceMode(false): grad mode on
+            assert torch.is_grad_enabled()
+        assert not torch.is_grad_enabled()
+
+
+def test_inference_mode_decorators_and_clone():
+    x = torch.ones(2)
+
+    @torch.inference_mode
+    def bare(t):
+        return t * 2
+
+    @torch.inference_mode()
+    def called(t):
+        return t * 2, torch.is_inference_mode_enabled()
+
+    @torch.inference_mode(False)
+    def off(t):
+        return t * 2
+    assert bare(x).is_inference()
+    r, on = called(x)
+    assert r.is_inference() and on
+    assert not off(x).is_inference()
+    assert torch.inference_mode(False).clone().mode is False
+
+
+def test_tensors_made_outside_ops_in_inference_mode_are_inference_tensors():
+    x = torch.ones(3)
+    buf = io.BytesIO()
+    torch.save(x, buf)
+    with torch.inference_mode():
+        made = [torch.tensor([1.0]), torch.as_tensor([1.0]), torch.from_numpy(np.ones(2)),
+                torch.Tensor([1.0]), torch.FloatTensor([1.0]), torch.asarray([1.0]),
+                torch.frombuffer(bytearray(8), dtype=torch.float32),
+                torch.from_dlpack(np.ones(2)), x.new_tensor([1.0]), x.new_zeros(2),
+                pickle.loads(pickle.dumps(x)), torch.load(io.BytesIO(buf.getvalue())),
+                torch.zeros(2, 3).t().contiguous(), x.clone(), x.to(torch.float64),
+                torch.nn.BatchNorm1d(2).running_mean, torch.randperm(3), x.max(0)[1]]
+        kept = [x.float(), x.detach(), x.data, x.reshape(3), x.unbind()[0]]
+    assert all(t.is_inference() for t in made), [t.is_inference() for t in made]
+    assert not any(t.is_inference() for t in kept)
+
+
+def test_scripted_and_traced_calls_in_inference_mode_return_inference_tensors():
+    @torch.jit.script
+    def f(x):
+        return x * 2 + 1
+
+    def g(x):
+        y = x.relu()
+        return y.sin() * y
+    tg = torch.jit.trace(g, torch.ones(3))
+    x = torch.ones(3)
+    m = torch.jit.script(torch.nn.Linear(3, 2))
+    for _ in range(3):
+        f(x), tg(x), m(x)
+    with torch.inference_mode():
+        a, b, c = f(x), tg(x), m(x)
+    assert a.is_inference() and b.is_inference() and c.is_inference()
+    assert not m.weight.is_inference() and not x.is_inference()
+    with pytest.raises(RuntimeError, match=INPLACE):
+        a.add_(1)
+
+
+def test_view_made_in_inference_mode_of_a_tensor_requiring_grad_refuses_inplace():
+    w = torch.ones(3, requires_grad=True)
+    with torch.inference_mode():
+        vw = w[1:]
+    assert not vw.is_inference() and vw.requires_grad
+    with pytest.raises(RuntimeError, match="A view was created in inference mode and is "
+                                           "being modified inplace in normal mode"):
+        vw.add_(1)
+
+
+def test_inference_layer_leaves_the_hook_path_when_no_inference_tensor_lives():
+    # (eager calls pay nothing for inference mode once its tensors are gone)
+    with torch.inference_mode():
+        a = torch.ones(2)
+        assert _reg.dispatch_state.inference is not None
+    assert _reg.dispatch_state.inference is not None        # a lives
+    b = a.view(2)
+    del a
+    assert _reg.dispatch_state.inference is not None        # its view lives
+    del b
+    assert _reg.dispatch_state.inference is None
+    with torch.inference_mode():
+        torch.ones(2) * 2
+    assert _reg.dispatch_state.inference is None
+
+
+# ------------------------------------------------------------------ 2. grad-mode decorators
+
+def test_grad_mode_decorators_on_generators_and_bare():
+    @torch.no_grad()
+    def g():
+        yield torch.is_grad_enabled()
+        yield torch.is_grad_enabled()
+
+    @torch.inference_mode()
+    def g2():
+        yield torch.is_inference_mode_enabled()
+        return 5
+
+    @torch.no_grad
+    def h():
+        return torch.is_grad_enabled()
+
+    @torch.enable_grad
+    def k():
+        return torch.is_grad_enabled()
+    assert list(g()) == [False, False]
+    assert list(g2()) == [True]
+    it = g2()
+    next(it)
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+    with pytest.raises(StopIteration) as e:
+        next(it)
+    assert e.value.value == 5
+    assert h() is False
+    with torch.no_grad():
+        assert k() is True
