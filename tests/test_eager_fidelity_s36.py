@@ -16,6 +16,21 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    called in the mode return inference tensors. A view taken in inference mode of a tensor
    that requires grad refuses an in-place write in grad mode ("A view was created in
    inference mode and is being modified inplace in normal mode. ...").
+3. Views without elements one past the end lost their storage offset (NumPy resets it):
+   torch: x[5:] of a length-3 x has storage_offset() 3, X[:, 10:] of a (3, 4) X 4,
+   X[1:, 4:] 8, X[10:] 12, x.narrow(0, 3, 0) 3. torch.from_numpy of an array without
+   elements keeps NumPy's strides (all 0 for np.zeros((0, 3)): (0, 0)) where gpujit gave
+   (3, 1); a read-only array warns "The given NumPy array is not writable, ..." once.
+4. Python ints past int64 as operands: torch's parser makes [2**63, 2**64) a uint64
+   Scalar, so int64 + 2**63 wraps (tensor([1, 2]) + 2**63 is [-2**63 + 1, -2**63 + 2];
+   gpujit gave -2**63 twice), clamp(max=2**63) and where(c, i, 2**63) raise "value cannot
+   be converted to type int64_t without overflow", and 2**64 / -2**63 - 1 raise
+   OverflowError ("int too big to convert" / "can't convert negative int to unsigned",
+   also for float tensors: x + 2**70). torch.range(2**62, 2**62 + 2, dtype=int64)
+   computes in int64 (gpujit: in double, three equal values). arange(1e20) and
+   arange(0, 2**63 - 1, 2**62) raise "invalid size, possible overflow?" (gpujit: NumPy's
+   ValueError; two values), arange(2**63) "value cannot be converted to type int64_t
+   without overflow".
 2. torch.no_grad / enable_grad / inference_mode decorating a generator function held the
    mode only while the generator object was made: torch holds it while the body runs
    (list(g()) of `yield torch.is_grad_enabled()` under @no_grad() is [False, False]);
@@ -256,3 +271,76 @@ def test_grad_mode_decorators_on_generators_and_bare():
     assert h() is False
     with torch.no_grad():
         assert k() is True
+
+
+# ------------------------------------------------------------------ 3. empty views' offsets
+
+def test_empty_slices_past_the_end_keep_torchs_storage_offset():
+    x = torch.arange(3.)
+    X = torch.arange(12.).reshape(3, 4)
+    cases = [(x[5:], 3, (1,)), (x[3:], 3, (1,)), (x[2:1], 2, (1,)), (X[:, 10:], 4, (4, 1)),
+             (X[10:], 12, (4, 1)), (X[1:, 4:], 8, (4, 1)), (X.t()[4:], 4, (1, 4)),
+             (x.narrow(0, 3, 0), 3, (1,)), (X[::2, 5:], 4, (8, 1)), (x[1:][5:], 3, (1,)),
+             (X[1][7:], 8, (1,)), (X[1:2][:, 9:], 8, (4, 1))]
+    for t, off, st in cases:
+        assert t.numel() == 0
+        assert (t.storage_offset(), t.stride()) == (off, st)
+    # (a write through it writes nothing; a copy of it is a new empty tensor)
+    X[:, 10:].fill_(1)
+    assert X.sum().item() == 66.0 and X[:, 10:].clone().storage_offset() == 0
+
+
+def test_from_numpy_of_empty_arrays_keeps_numpys_strides_and_warns_for_read_only():
+    for shape in [(0,), (0, 3), (3, 0), (2, 0, 4)]:
+        t = torch.from_numpy(np.zeros(shape, np.float32))
+        assert t.stride() == (0,) * len(shape) and t.storage_offset() == 0
+        assert t.shape == shape
+    assert torch.from_numpy(np.zeros((3, 4), np.float32)[:, 5:]).stride() == (4, 1)
+    from gpujit.ops import creation
+    creation._READONLY_WARNED.clear()
+    a = np.ones(3, np.float32)
+    a.flags.writeable = False
+    with pytest.warns(UserWarning, match="The given NumPy array is not writable"):
+        torch.from_numpy(a)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        torch.from_numpy(a)             # (once a process)
+
+
+# ------------------------------------------------------------------ 4. ints past int64
+
+def test_python_ints_past_int64_as_torchs_uint64_scalars():
+    i = torch.tensor([1, 2])
+    big = -2 ** 63
+    assert (i + 2 ** 63).tolist() == [big + 1, big + 2]
+    assert (i - 2 ** 63).tolist() == [big + 1, big + 2]
+    assert i.clone().add_(2 ** 63).tolist() == [big + 1, big + 2]
+    assert (i // 2 ** 63).tolist() == [-1, -1]
+    assert (i % 2 ** 63).tolist() == [big + 1, big + 2]
+    assert (i.int() + 2 ** 63).tolist() == [1, 2]       # (narrow types wrap, as before)
+    assert (i.float() + 2 ** 63).tolist() == [2.0 ** 63] * 2
+    with pytest.raises(OverflowError, match="can't convert negative int to unsigned"):
+        i + (-2 ** 63 - 1)
+    for f in (lambda: i * 2 ** 64, lambda: i.float() + 2 ** 70, lambda: i < 2 ** 64):
+        with pytest.raises(OverflowError, match="int too big to convert"):
+            f()
+    for f in (lambda: i.clamp(max=2 ** 63), lambda: torch.where(i > 1, i, 2 ** 63)):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type int64_t "
+                                               "without overflow"):
+            f()
+
+
+def test_range_and_arange_near_int64s_limits():
+    with pytest.warns(UserWarning, match="torch.range is deprecated"):
+        r = torch.range(2 ** 62, 2 ** 62 + 2, dtype=torch.int64)
+    assert r.tolist() == [2 ** 62, 2 ** 62 + 1, 2 ** 62 + 2]
+    assert torch.arange(2 ** 63 - 3, 2 ** 63 - 1).tolist() == [2 ** 63 - 3, 2 ** 63 - 2]
+    assert torch.arange(-2 ** 63, -2 ** 63 + 2).tolist() == [-2 ** 63, -2 ** 63 + 1]
+    assert torch.arange(2 ** 62, 0, -2 ** 61).tolist() == [2 ** 62, 2 ** 61]
+    for f in (lambda: torch.arange(1e20), lambda: torch.arange(0, 2 ** 63 - 1, 2 ** 62)):
+        with pytest.raises(RuntimeError, match="invalid size, possible overflow"):
+            f()
+    with pytest.raises(RuntimeError, match="value cannot be converted to type int64_t "
+                                           "without overflow"):
+        torch.arange(2 ** 63)

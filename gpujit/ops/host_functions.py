@@ -42,6 +42,9 @@ def range_step(xp, start, end, step=1, dtype=None, layout=None, device=None,
     is given)."""
     n = _range_size(start, end, step)
     npdt = _default(dtype).np
+    if npdt.kind in "iub" and isinstance(start, int) and isinstance(step, int):
+        # (an integer dtype computes in int64, as PyTorch's kernel: exact past 2**53)
+        return (start + xp.arange(n, dtype=np.int64) * step).astype(npdt)
     return (start + xp.arange(n, dtype=np.float64) * step).astype(npdt)
 
 

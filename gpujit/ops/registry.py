@@ -860,6 +860,23 @@ def _wrap_int(v, npt):
     return v if lo <= v <= hi else (v - lo) % span + lo
 
 
+def big_int_operand(op, name, v, npt):
+    """A Python int past int64's range given for a number operand of a pointwise op whose
+    compute dtype is not a narrow integer one: as PyTorch's argument parser, one below
+    2**64 is a uint64 Scalar (to int64: wrapped, -2**63 for 2**63, or refused where the
+    op converts it checked (clamp's bounds, masked_fill's value); to a float: its
+    value), any other its OverflowError (CPython's PyLong_AsUnsignedLongLong words)."""
+    if v < 0:
+        raise OverflowError("can't convert negative int to unsigned")
+    if v >> 64:
+        raise OverflowError("int too big to convert")
+    if npt == np.int64:
+        if name in op.checked_scalars:
+            raise overflow_error(npt)
+        return v - (1 << 64)
+    return v
+
+
 # c10's names of the C types in its checked conversions' errors
 C_TYPE_NAMES = {np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
                 np.dtype(np.int32): "int", np.dtype(np.int64): "int64_t",
