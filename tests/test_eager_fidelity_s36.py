@@ -344,3 +344,38 @@ def test_range_and_arange_near_int64s_limits():
     with pytest.raises(RuntimeError, match="value cannot be converted to type int64_t "
                                            "without overflow"):
         torch.arange(2 ** 63)
+
+
+# ------------------------------------------------------------------ 5. float16 softmaxes
+
+_X16 = [[2.974609375, -0.7666015625, -2.77734375, 1.482421875, 2.39453125, -2.099609375,
+         -1.8544921875, 2.578125, 1.1904296875, -2.884765625, -0.447021484375],
+        [3.0, -0.325927734375, -2.916015625, 1.0771484375, 2.638671875, -1.7568359375,
+         -2.185546875, 2.3203125, 1.5869140625, -2.728515625, -0.8837890625],
+        [2.95703125, 0.1220703125, -2.98828125, 0.64794921875, 2.8203125, -1.375,
+         -2.466796875, 2.009765625, 1.94921875, -2.513671875, -1.3017578125]]
+# torch 2.13's F.log_softmax(x, 1) of _X16 in float16 (its bits: CPU, last dim)
+_LOG_SOFTMAX_BITS = [
+    [48115, 50364, 50879, 49401, 48716, 50705, 50643, 48528, 49550, 50906, 50282],
+    [48091, 50255, 50918, 49615, 48480, 50621, 50731, 48806, 49354, 50870, 50398],
+    [48166, 50110, 50940, 49841, 48306, 50526, 50806, 49136, 49175, 50818, 50508]]
+
+
+def test_float16_log_softmax_last_dim_rounds_as_torchs_cpu_kernel():
+    """torch's CPU kernel along the last dim of a float16 tensor keeps the sum of exps and
+    its log in float16 (each rounded), then computes x - max - log_sum in float32: 3 of
+    these 33 values differ by one ulp from rounding the float32 result once."""
+    x = torch.tensor(_X16, dtype=torch.float16)
+    r = torch.nn.functional.log_softmax(x, 1)
+    assert r.dtype is torch.float16
+    assert r.numpy().view(np.uint16).tolist() == _LOG_SOFTMAX_BITS
+    assert x.log_softmax(-1).numpy().view(np.uint16).tolist() == _LOG_SOFTMAX_BITS
+
+
+def test_float16_logsumexp_rounds_each_step_as_torchs_composite():
+    """torch's logsumexp is amax, sub, exp_, sum, log_, add_: float16 results each."""
+    b = (np.cos(np.arange(1, 41) * 0.9) * 6).astype(np.float16).reshape(8, 5)
+    r = torch.logsumexp(torch.from_numpy(b), 0)
+    assert r.numpy().view(np.uint16).tolist() == [17983, 17971, 17968, 17972, 17967]
+    r1 = torch.logsumexp(torch.tensor(_X16, dtype=torch.float16), 1)
+    assert r1.numpy().view(np.uint16).tolist() == [17392, 17399, 17405]
