@@ -39,6 +39,16 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    CPU); gpujit rounded alpha * b first (a few values in 64 off by one ulp). SGD's
    single-tensor update is such adds (weight decay, momentum buffer, Nesterov, the
    parameter step), so its parameters drifted from torch's in the last bit after a step.
+7. F.linear's edge cases against torch's composite (addmm for a 2-D input; addmm and a
+   view for another contiguous input with a 1-D bias; else matmul then add_): a 1-D
+   weight gave MmBackward0 / SqueezeBackward4 (torch: MvBackward0 / DotBackward0), a 1-D
+   weight with a bias on the addmm path computed (torch: "mat2 must be a matrix, got 1-D
+   tensor"), a 0-dim or 2-D bias with a 3-D input was named ViewBackward0 (torch:
+   AddBackward0), a 0-D argument raised matmul's words (torch: "both arguments to linear
+   need to be at least 1D, but they are 0D and 2D"), a bias that does not fit the addmm
+   path raised broadcasting's words (torch: addmm's "The expanded size of the tensor (4)
+   must match the existing size (5) at non-singleton dimension 1.  Target sizes: [2, 4].
+   Tensor sizes: [5]").
 2. torch.no_grad / enable_grad / inference_mode decorating a generator function held the
    mode only while the generator object was made: torch holds it while the body runs
    (list(g()) of `yield torch.is_grad_enabled()` under @no_grad() is [False, False]);
@@ -517,3 +527,53 @@ def test_sgd_updates_as_torchs_fused_multiply_adds():
         p.grad = torch.from_numpy(_B * (k + 1))
         opt.step()
     assert p.detach().numpy().view(np.uint32).tolist() == _SGD_DAMP_BITS
+
+
+# ------------------------------------------------------------------ 7. F.linear's composite
+
+@pytest.mark.parametrize("xs, ws, bs, name", [
+    ((3,), (3,), None, "DotBackward0"), ((2, 3), (3,), None, "MvBackward0"),
+    ((5, 2, 3), (3,), None, "UnsafeViewBackward0"), ((3,), (3,), (), "AddBackward0"),
+    ((5, 2, 3), (3,), (), "AddBackward0"), ((3,), (4, 3), None, "SqueezeBackward4"),
+    ((3,), (4, 3), (), "AddBackward0"), ((3,), (4, 3), (4,), "ViewBackward0"),
+    ((2, 3), (4, 3), (), "AddmmBackward0"), ((2, 3), (4, 3), (2, 4), "AddmmBackward0"),
+    ((5, 2, 3), (4, 3), (), "AddBackward0"), ((5, 2, 3), (4, 3), (2, 4), "AddBackward0"),
+    ((5, 2, 3), (4, 3), (1,), "ViewBackward0"), ((4, 5, 2, 3), (4, 3), (4,), "ViewBackward0"),
+    ((4, 5, 2, 3), (4, 3), None, "UnsafeViewBackward0"),
+])
+def test_linear_grad_fn_names_follow_torchs_composite(xs, ws, bs, name):
+    x = torch.randn(xs, requires_grad=True)
+    w = torch.randn(ws, requires_grad=True)
+    b = None if bs is None else torch.randn(bs, requires_grad=True)
+    y = F.linear(x, w, b)
+    assert type(y.grad_fn).__name__ == name
+    ref = x.detach().numpy() @ w.detach().numpy().T
+    if b is not None:
+        ref = ref + b.detach().numpy()
+    np.testing.assert_allclose(y.detach().numpy(), ref, rtol=1e-5, atol=1e-6)
+    if len(xs) == 3 and bs is not None:     # (non-contiguous: matmul then add_)
+        xt = x.detach().transpose(0, 1).contiguous().transpose(0, 1).requires_grad_()
+        assert type(F.linear(xt, w, b).grad_fn).__name__ == "AddBackward0" or len(ws) == 1
+
+
+@pytest.mark.parametrize("xs, ws, bs, words", [
+    ((2, 3), (3,), (), "mat2 must be a matrix, got 1-D tensor"),
+    ((3,), (3,), (1,), "mat2 must be a matrix, got 1-D tensor"),
+    ((5, 2, 3), (3,), (2,), "mat2 must be a matrix, got 1-D tensor"),
+    ((), (4, 3), None, "both arguments to linear need to be at least 1D, but they are 0D and 2D"),
+    ((3,), (), None, "both arguments to linear need to be at least 1D, but they are 1D and 0D"),
+    ((2, 3), (4, 3), (5,), r"The expanded size of the tensor \(4\) must match the existing "
+                           r"size \(5\) at non-singleton dimension 1.  Target sizes: \[2, 4\]. "
+                           r" Tensor sizes: \[5\]"),
+    ((2, 3), (4, 3), (3, 4), r"The expanded size of the tensor \(2\) must match the existing "
+                             r"size \(3\) at non-singleton dimension 0.  Target sizes: "
+                             r"\[2, 4\].  Tensor sizes: \[3, 4\]"),
+])
+def test_linear_errors_as_torch(xs, ws, bs, words):
+    x, w = torch.ones(xs), torch.ones(ws)
+    b = None if bs is None else torch.ones(bs)
+    with pytest.raises(RuntimeError, match=words):
+        F.linear(x, w, b)
+    # (a non-contiguous 3-D input with a 1-D weight and bias: matmul then add_, no error)
+    assert F.linear(torch.ones(2, 5, 3).transpose(0, 1), torch.ones(3), torch.ones(2)).shape \
+        == (5, 2)

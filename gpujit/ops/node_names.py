@@ -38,14 +38,22 @@ def _view_or_copy(b, result):
 
 
 def _linear(b, result):
+    # torch's linear: addmm(bias, x, w.t()) for a 2-D x; _flatten_nd_linear (addmm, then
+    # a view) for another contiguous x with a 1-D bias; else matmul(x, w.t()) (dot / mv
+    # for a 1-D weight), then add_(bias)
     x, bias = b["input"], b.get("bias")
-    if x._data.ndim == 2:
-        return "AddmmBackward0" if bias is not None else "MmBackward0"
-    if x._data.ndim == 1:
-        return "ViewBackward0" if bias is not None else "SqueezeBackward4"
+    xd = x._data.ndim
     if bias is None:
-        return "UnsafeViewBackward0"
-    return "ViewBackward0" if x._data.flags.c_contiguous else "AddBackward0"
+        if b["weight"]._data.ndim == 1:
+            return "DotBackward0" if xd == 1 else "MvBackward0" if xd == 2 \
+                else "UnsafeViewBackward0"
+        return "MmBackward0" if xd == 2 else "SqueezeBackward4" if xd == 1 \
+            else "UnsafeViewBackward0"
+    if xd == 2:
+        return "AddmmBackward0"
+    if x._data.flags.c_contiguous and bias._data.ndim == 1:
+        return "ViewBackward0"
+    return "AddBackward0"
 
 
 _MATMUL = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4",
