@@ -49,6 +49,18 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    path raised broadcasting's words (torch: addmm's "The expanded size of the tensor (4)
    must match the existing size (5) at non-singleton dimension 1.  Target sizes: [2, 4].
    Tensor sizes: [5]").
+8. nn.functional sweep against torch (368 calls: conv, pooling, norms, dropout, embedding,
+   interpolate, pad, losses, distances, fold/unfold, activations): cross_entropy /
+   nll_loss with every target ignored and 'mean' gave NaN gradients (0 * inf; torch: 0,
+   its backward writes only the rows not ignored); cosine_similarity's gradient where a
+   norm is clamped to eps was missing the norm's term (torch clamps under no_grad, so
+   the norm's own derivative flows: grad 441.68... not ~0); max_pool2d/avg_pool2d with a
+   padding past half the dilated kernel raised the old words (torch 2.13: "pad should be
+   at most half of effective kernel size, but got pad=2, kernel_size=2 and dilation=1");
+   conv2d's groups error printed the weight's sizes in one bracket (torch: two);
+   max_pool3d's indices of a batch of one had stride 0 on that dim (torch: contiguous);
+   autograd.grad(y, []) returned () (torch: "`inputs` argument to `grad()` cannot be
+   empty.").
 2. torch.no_grad / enable_grad / inference_mode decorating a generator function held the
    mode only while the generator object was made: torch holds it while the body runs
    (list(g()) of `yield torch.is_grad_enabled()` under @no_grad() is [False, False]);
@@ -577,3 +589,71 @@ def test_linear_errors_as_torch(xs, ws, bs, words):
     # (a non-contiguous 3-D input with a 1-D weight and bias: matmul then add_, no error)
     assert F.linear(torch.ones(2, 5, 3).transpose(0, 1), torch.ones(3), torch.ones(2)).shape \
         == (5, 2)
+
+
+# ------------------------------------------------------------------ 8. nn.functional sweep
+
+@pytest.mark.parametrize("f", [
+    lambda x: F.cross_entropy(x, torch.tensor([-100, -100])),
+    lambda x: F.cross_entropy(x, torch.tensor([-100, -100]), label_smoothing=0.1),
+    lambda x: F.cross_entropy(x, torch.tensor([-100, -100]), weight=torch.ones(3)),
+    lambda x: F.nll_loss(x, torch.tensor([-100, -100])),
+    lambda x: F.cross_entropy(x.reshape(2, 3, 1), torch.tensor([[-100], [-100]])),
+    lambda x: F.nll_loss(x.reshape(2, 3, 1), torch.tensor([[-100], [-100]])),
+])
+def test_all_targets_ignored_mean_loss_is_nan_with_zero_gradient(f):
+    x = torch.ones(2, 3, requires_grad=True)
+    loss = f(x)
+    loss.backward()
+    assert np.isnan(loss.item()) and x.grad.tolist() == [[0.0] * 3] * 2
+    # (a zero total weight with a row not ignored: torch's NaN there, 0 elsewhere)
+    x = torch.ones(2, 3, requires_grad=True)
+    F.cross_entropy(x, torch.tensor([1, -100]), weight=torch.tensor([1., 0, 1])).backward()
+    assert np.isnan(x.grad[0]).all() and x.grad[1].tolist() == [0.0] * 3
+
+
+def test_cosine_similarity_gradient_where_the_norm_is_clamped():
+    a = torch.tensor([[1e-5, -2e-5, 3e-5], [0.5, -1.0, 2.0]], requires_grad=True)
+    b = torch.tensor([[1.0, 2.0, -0.5], [0.0, 0.0, 0.0]], requires_grad=True)
+    c = F.cosine_similarity(a, b, dim=1, eps=1e-3)
+    c.backward(torch.tensor([1.0, 0.7]))
+    # torch 2.13's values
+    np.testing.assert_allclose(c.tolist(), [-0.01963960751891136, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(a.grad.tolist(), [[441.68463134765625, 862.3736572265625,
+                                                  -202.4711456298828], [0.0, 0.0, 0.0]],
+                               rtol=1e-4)
+    np.testing.assert_allclose(b.grad.tolist(), [
+        [0.008105235174298286, -0.0012469599023461342, 0.01122263353317976],
+        [152.7525177001953, -305.5050354003906, 611.0100708007812]], rtol=1e-4)
+
+
+@pytest.mark.parametrize("f, words", [
+    (lambda: F.max_pool2d(torch.ones(1, 2, 9, 9), 2, 2, 2), "pad should be at most half of "
+     "effective kernel size, but got pad=2, kernel_size=2 and dilation=1"),
+    (lambda: F.max_pool2d(torch.ones(1, 2, 9, 9), 2, 2, 2, return_indices=True),
+     "pad should be at most half of effective kernel size, but got pad=2, kernel_size=2 "
+     "and dilation=1"),
+    (lambda: F.avg_pool2d(torch.ones(1, 2, 9, 9), 2, 2, 2), "pad should be at most half of "
+     "effective kernel size, but got pad=2, kernel_size=2 and dilation=1"),
+    # (within the dilated kernel's half, past the kernel's: the older check's words)
+    (lambda: F.max_pool2d(torch.ones(1, 2, 9, 9), 3, 2, 2, dilation=2), "pad should be "
+     "smaller than or equal to half of kernel size, but got padW = 2, padH = 2, kW = 3, "
+     "kH = 3"),
+    (lambda: F.conv2d(torch.ones(1, 4, 6, 6), torch.ones(3, 2, 3, 3), groups=2),
+     r"Given groups=2, expected weight to be divisible by 2 at dimension 0, but got weight "
+     r"of size \[\[3, 2, 3, 3\]\] instead"),
+])
+def test_pool_and_conv_errors_in_torchs_words(f, words):
+    with pytest.raises(RuntimeError, match=words):
+        f()
+
+
+def test_max_pool3d_indices_of_a_batch_of_one_are_contiguous():
+    v, i = F.max_pool3d(torch.randn(1, 2, 6, 7, 5), 2, return_indices=True)
+    assert i.stride() == (36, 18, 6, 2, 1) and v.stride() == (36, 18, 6, 2, 1)
+
+
+def test_autograd_grad_refuses_empty_inputs():
+    y = (torch.ones(2, requires_grad=True) * 2).sum()
+    with pytest.raises(RuntimeError, match="`inputs` argument to `grad\\(\\)` cannot be empty."):
+        torch.autograd.grad(y, [])

@@ -195,9 +195,10 @@ def _conv_geometry(nd, in_shape, w_shape, b_shape, stride, padding, dilation, gr
         raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} "
                            f"at dimension 0, but got weight of size {sizes(w_shape)} instead")
     if out_ch % groups:
+        # (PyTorch prints the weight's sizes in two brackets)
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
                            f"{groups} at dimension 0, but got weight of size "
-                           f"{sizes(w_shape)} instead")
+                           f"[{sizes(w_shape)}] instead")
     if shape[1] is not None and shape[1] != w_shape[1] * groups:
         raise RuntimeError(f"Given groups={groups}, weight of size {sizes(w_shape)}, expected "
                            f"input{sizes(shape)} to have {w_shape[1] * groups} channels, but "

@@ -388,13 +388,15 @@ def _bce_logits_grad(grad, self, target, weight, pos_weight, reduction):
 @_derivative(cosine_similarity)
 def _cosine_similarity_grad(grad, x1, x2, dim, eps):
     """cos = sum(a b) / (|a|' |b|') with |a|' = max(|a|, eps): d cos / da = b / (|a|' |b|')
-    - cos a / |a|'^2, the second term 0 where the norm is clamped."""
+    - cos a / (|a|' |a|). PyTorch's composite clamps the norms in place under no_grad, so
+    the clamp has no derivative: |a|'s own (a / |a|, 0 where |a| is 0) flows through it
+    also where it is clamped."""
     shape = _shape(x1, x2)
     k = wrap_dim(dim, len(shape))
     a, b = x1.expand(shape), x2.expand(shape)
     na, nb = a.pow(2).sum(k, keepdim=True).sqrt(), b.pow(2).sum(k, keepdim=True).sqrt()
     ca, cb = na.clamp_min(eps), nb.clamp_min(eps)
     g, cos = grad.unsqueeze(k), (a / ca * (b / cb)).sum(k, keepdim=True)
-    ga = b / (ca * cb) - (cos * a / (ca * ca)).masked_fill(na < eps, 0)
-    gb = a / (ca * cb) - (cos * b / (cb * cb)).masked_fill(nb < eps, 0)
+    ga = b / (ca * cb) - (cos * a / (ca * na)).masked_fill(na == 0, 0)
+    gb = a / (ca * cb) - (cos * b / (cb * nb)).masked_fill(nb == 0, 0)
     return g * ga, g * gb

@@ -155,7 +155,9 @@ def _max_pool(xp, name, nd, x, kernel_size, stride, padding, dilation, ceil_mode
         inside = inside & (q >= 0) & (q < spatial[i])
     idx = xp.where(inside, _flat_index(xp, pos, spatial),
                    _flat_index(xp, first, spatial)).astype(np.int64)
-    idx = xp.ascontiguousarray(xp.broadcast_to(idx, values.shape))
+    # (a copy: broadcast_to's zero strides on size-1 dims would stay, where PyTorch's new
+    # tensor has its contiguous strides)
+    idx = xp.broadcast_to(idx, values.shape).copy()
     return (values, idx) if batched else (values[0], idx[0])
 
 
