@@ -60,7 +60,13 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    conv2d's groups error printed the weight's sizes in one bracket (torch: two);
    max_pool3d's indices of a batch of one had stride 0 on that dim (torch: contiguous);
    autograd.grad(y, []) returned () (torch: "`inputs` argument to `grad()` cannot be
-   empty.").
+   empty."). grad_fn names of torch's composites: an unbatched conv is SqueezeBackward1,
+   cosine_similarity SumBackward1 (gpujit named a node torch lacks,
+   CosineSimilarityBackward0; so KlDivBackward0 and CrossEntropyLossBackward0), kl_div
+   SubBackward0 / MulBackward0 (log_target) / MeanBackward0 / SumBackward0, cross_entropy
+   with label smoothing AddBackward0, with class probabilities DivBackward1 ('mean') /
+   NegBackward0, with a 3-D input and 'none' ViewBackward0, circular pad CopySlices,
+   max_pool1d(return_indices=True) and adaptive_max_pool1d SqueezeBackward1.
 2. torch.no_grad / enable_grad / inference_mode decorating a generator function held the
    mode only while the generator object was made: torch holds it while the body runs
    (list(g()) of `yield torch.is_grad_enabled()` under @no_grad() is [False, False]);
@@ -657,3 +663,45 @@ def test_autograd_grad_refuses_empty_inputs():
     y = (torch.ones(2, requires_grad=True) * 2).sum()
     with pytest.raises(RuntimeError, match="`inputs` argument to `grad\\(\\)` cannot be empty."):
         torch.autograd.grad(y, [])
+
+
+@pytest.mark.parametrize("f, name", [
+    (lambda: F.conv2d(torch.randn(2, 6, 6, requires_grad=True), torch.randn(3, 2, 3, 3)),
+     "SqueezeBackward1"),
+    (lambda: F.conv1d(torch.randn(2, 6, requires_grad=True), torch.randn(3, 2, 3)),
+     "SqueezeBackward1"),
+    (lambda: F.conv_transpose2d(torch.randn(2, 4, 4, requires_grad=True),
+                                torch.randn(2, 3, 3, 3)), "SqueezeBackward1"),
+    (lambda: F.conv2d(torch.randn(1, 2, 6, 6, requires_grad=True), torch.randn(3, 2, 3, 3)),
+     "ConvolutionBackward0"),
+    (lambda: F.cosine_similarity(torch.randn(3, 4, requires_grad=True), torch.randn(3, 4)),
+     "SumBackward1"),
+    (lambda: F.kl_div(torch.randn(3, 4, requires_grad=True), torch.rand(3, 4),
+                      reduction="none"), "SubBackward0"),
+    (lambda: F.kl_div(torch.randn(3, 4, requires_grad=True), torch.randn(3, 4),
+                      reduction="none", log_target=True), "MulBackward0"),
+    (lambda: F.kl_div(torch.randn(3, 4, requires_grad=True), torch.rand(3, 4)),
+     "MeanBackward0"),
+    (lambda: F.kl_div(torch.randn(3, 4, requires_grad=True), torch.rand(3, 4),
+                      reduction="sum"), "SumBackward0"),
+    (lambda: F.cross_entropy(torch.randn(4, 5, requires_grad=True), torch.tensor([1, 2, 3, 0]),
+                             label_smoothing=0.2, reduction="none"), "AddBackward0"),
+    (lambda: F.cross_entropy(torch.randn(3, 4, requires_grad=True), torch.rand(3, 4)),
+     "DivBackward1"),
+    (lambda: F.cross_entropy(torch.randn(3, 4, requires_grad=True), torch.rand(3, 4),
+                             reduction="sum"), "NegBackward0"),
+    (lambda: F.cross_entropy(torch.randn(2, 5, 3, requires_grad=True),
+                             torch.tensor([[1, 2, 0], [4, 1, 0]]), reduction="none"),
+     "ViewBackward0"),
+    (lambda: F.cross_entropy(torch.randn(2, 5, 3, 2, requires_grad=True),
+                             torch.zeros(2, 3, 2, dtype=torch.int64), reduction="none"),
+     "NllLoss2DBackward0"),
+    (lambda: F.pad(torch.randn(2, 3, 6, requires_grad=True), (2, 3), mode="circular"),
+     "CopySlices"),
+    (lambda: F.max_pool1d(torch.randn(2, 3, 10, requires_grad=True), 3, 2, 1,
+                          return_indices=True)[0], "SqueezeBackward1"),
+    (lambda: F.adaptive_max_pool1d(torch.randn(2, 3, 10, requires_grad=True), 4,
+                                   return_indices=True)[0], "SqueezeBackward1"),
+])
+def test_grad_fn_names_of_torchs_composites(f, name):
+    assert type(f().grad_fn).__name__ == name
