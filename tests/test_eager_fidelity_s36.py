@@ -67,6 +67,13 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    with label smoothing AddBackward0, with class probabilities DivBackward1 ('mean') /
    NegBackward0, with a 3-D input and 'none' ViewBackward0, circular pad CopySlices,
    max_pool1d(return_indices=True) and adaptive_max_pool1d SqueezeBackward1.
+9. float16 losses computed in float32 and rounded once where torch's Half kernels round
+   each operation (mse_loss: (a - b) then its square, 8 of 24 values off by an ulp;
+   smooth_l1_loss with a float16 beta; kl_div's composite, whose xlogy rounds log(t)
+   first; binary_cross_entropy, whose kernel is (t - 1) * max(log1p(-x), -100) -
+   t * max(log(x), -100): log1p, not log(1 - x), for float32 too); binary_cross_entropy
+   took targets outside [0, 1] (torch: "all elements of target should be between 0 and
+   1").
 2. torch.no_grad / enable_grad / inference_mode decorating a generator function held the
    mode only while the generator object was made: torch holds it while the body runs
    (list(g()) of `yield torch.is_grad_enabled()` under @no_grad() is [False, False]);
@@ -705,3 +712,43 @@ def test_autograd_grad_refuses_empty_inputs():
 ])
 def test_grad_fn_names_of_torchs_composites(f, name):
     assert type(f().grad_fn).__name__ == name
+
+
+# ------------------------------------------------------------------ 9. float16 losses
+
+_H_A = (np.sin(np.arange(24) * 1.3) * 3).astype(np.float16)
+_H_B = (np.cos(np.arange(24) * 0.7) * 3).astype(np.float16)
+_H_P = ((np.sin(np.arange(24) * 2.1) + 1.05) / 2.2).astype(np.float16)
+_H_Q = ((np.cos(np.arange(24) * 0.4) + 1) / 2).astype(np.float16)
+# torch 2.13's float16 results, as bits (CPU)
+_MSE_BITS = [18560, 13742, 15437, 13517, 10217, 18934, 19710, 12561, 19914, 20220, 15362,
+             17984, 17171, 6802, 15265, 18754, 17598, 18228, 20593, 18964, 17164, 19498,
+             17207, 10869]
+_MSE_MEAN_BITS = 18473
+_SL1_BITS = [16717, 13326, 14719, 13019, 9638, 16949, 17438, 12092, 17526, 17647, 14645,
+             16461, 15904, 6321, 14595, 16841, 16208, 16555, 17820, 16966, 15900, 17271,
+             15922, 10396]
+_KL_BITS = [46502, 49477, 46404, 14641, 16471, 46063, 48973, 48032, 41104, 14942, 48346,
+            46674, 47121, 16509, 43936, 48413, 49411, 45300, 15575, 15196, 46321, 48797,
+            14663, 8256]
+_BCE_BITS = [14827, 13023, 16458, 14755, 15466, 14959, 14710, 16309, 11532, 14732, 16012,
+             15293, 14729, 14595, 16593, 14672, 12652, 16679, 14677, 14956, 15599, 14802,
+             16051, 11789]
+
+
+def test_float16_losses_round_as_torchs_half_kernels():
+    a, b, p, q = (torch.from_numpy(v) for v in (_H_A, _H_B, _H_P, _H_Q))
+
+    def bits(t):
+        assert t.dtype is torch.float16
+        return t.numpy().view(np.uint16).tolist()
+    assert bits(F.mse_loss(a, b, reduction="none")) == _MSE_BITS
+    assert bits(F.mse_loss(a, b)) == _MSE_MEAN_BITS
+    assert bits(F.smooth_l1_loss(a, b, reduction="none", beta=0.7)) == _SL1_BITS
+    assert bits(F.kl_div(a, p, reduction="none")) == _KL_BITS
+    assert bits(F.binary_cross_entropy(p, q, reduction="none")) == _BCE_BITS
+
+
+def test_binary_cross_entropy_refuses_targets_outside_0_1():
+    with pytest.raises(RuntimeError, match="all elements of target should be between 0 and 1"):
+        F.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([1.5]))

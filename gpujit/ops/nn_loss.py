@@ -85,6 +85,11 @@ def _pair(xp, name, a, b):
 def mse_loss(xp, self, target, reduction=1):
     """Mean squared error (self - target)**2, reduced."""
     a, b, odt = _pair(xp, "mse_loss", self, target)
+    if odt == np.float16:
+        # PyTorch's Half kernel rounds the difference and its square to float16 each (the
+        # reduction then sums those in float32)
+        d = (a - b).astype(np.float16)
+        return _reduce(xp, (d * d).astype(a.dtype), reduction, odt, (self, target))
     return _reduce(xp, (a - b) ** 2, reduction, odt, (self, target))
 
 
@@ -103,6 +108,11 @@ def smooth_l1_loss(xp, self, target, reduction=1, beta=1.0):
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     a, b, odt = _pair(xp, "smooth_l1_loss", self, target)
+    if odt == np.float16 and beta != 0:
+        # PyTorch's Half kernel: beta a float16, each operation's result rounded to it
+        z, bh, half = xp.abs(a - b).astype(np.float16), np.float16(beta), np.float16(0.5)
+        loss = xp.where(z < bh, half * z * z / bh, z - half * bh).astype(a.dtype)
+        return _reduce(xp, loss, reduction, odt, (self, target))
     z = xp.abs(a - b)
     if beta == 0:
         loss = z
@@ -129,12 +139,16 @@ def kl_div(xp, self, target, reduction=1, log_target=False):
     """Pointwise KL divergence target * (log(target) - self) (0 where target is 0), or
     exp(target) * (target - self) with log_target."""
     a, b, odt = _pair(xp, "kl_div", self, target)
+    # (PyTorch's composite: each op's float16 result rounded, as its ops' are)
+    r = (lambda v: v.astype(np.float16).astype(a.dtype)) if odt == np.float16 else \
+        (lambda v: v)
     if log_target:
-        loss = xp.exp(b) * (b - a)
+        loss = r(r(xp.exp(b)) * r(b - a))
     else:
-        with quiet(xp):   # xlogy(t, t): 0 where t == 0, NaN for t < 0
-            xlogy = xp.where(b == 0, 0, b * xp.log(xp.where(b == 0, 1, b)))
-        loss = xlogy - b * a
+        with quiet(xp):   # xlogy(t, t): 0 where t == 0, NaN for t < 0 (its Half kernel
+            # rounds log(t) to float16 first)
+            xlogy = xp.where(b == 0, 0, b * r(xp.log(xp.where(b == 0, 1, b))))
+        loss = r(r(xlogy) - r(b * a))
     return _reduce(xp, loss, reduction, odt, (target, self))
 
 
@@ -157,11 +171,17 @@ def binary_cross_entropy(xp, self, target, weight=None, reduction=1):
     if x.size and bool(((x < 0) | (x > 1)).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     t = target.astype(ct, copy=False)
+    if t.size and bool(((t < 0) | (t > 1)).any()):
+        raise RuntimeError("all elements of target should be between 0 and 1")
+    # PyTorch's kernel: (t - 1) * max(log1p(-x), -100) - t * max(log(x), -100), its Half
+    # one rounding each operation's result to float16
+    r = (lambda v: v.astype(np.float16).astype(ct)) if self.dtype == np.float16 else \
+        (lambda v: v)
     with quiet(xp):
-        lx, l1x = xp.log(x), xp.log(1 - x)
-    loss = -(t * xp.maximum(lx, -100) + (1 - t) * xp.maximum(l1x, -100))
+        l1x, lx = r(xp.maximum(xp.log1p(-x), -100)), r(xp.maximum(xp.log(x), -100))
+    loss = r(r(r(t - 1) * l1x) - r(t * lx))
     if weight is not None:
-        loss = loss * weight.astype(ct, copy=False)
+        loss = r(loss * weight.astype(ct, copy=False))
     return _reduce(xp, loss, reduction, self.dtype, (self, target))
 
 
