@@ -74,6 +74,13 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    t * max(log(x), -100): log1p, not log(1 - x), for float32 too); binary_cross_entropy
    took targets outside [0, 1] (torch: "all elements of target should be between 0 and
    1").
+10. dtype refusals worded as gpujit's ("gelu does not support dtype int64 (supported:
+   ...)") where torch names its CPU kernel ('"GeluKernelImpl" not implemented for
+   'Long'', elu_cpu for elu/selu/celu, silu_cpu, mish_cpu, hardswish_cpu, hardsigmoid_cpu,
+   leaky_relu_cpu, softplus_cpu, softshrink_check, hardshrink_cpu, log_sigmoid_cpu,
+   threshold_cpu and abs_cpu for a bool, LayerNormKernelImpl, GroupNormKernelImpl,
+   mse_cpu, smooth_l1_cpu, huber_cpu; relu of a bool: "Boolean inputs not supported for
+   relu", hardtanh / relu6: "Bool inputs not supported for hardtanh").
 2. torch.no_grad / enable_grad / inference_mode decorating a generator function held the
    mode only while the generator object was made: torch holds it while the body runs
    (list(g()) of `yield torch.is_grad_enabled()` under @no_grad() is [False, False]);
@@ -752,3 +759,43 @@ def test_float16_losses_round_as_torchs_half_kernels():
 def test_binary_cross_entropy_refuses_targets_outside_0_1():
     with pytest.raises(RuntimeError, match="all elements of target should be between 0 and 1"):
         F.binary_cross_entropy(torch.tensor([0.5]), torch.tensor([1.5]))
+
+
+# ------------------------------------------------------------------ 10. dtype refusals
+
+@pytest.mark.parametrize("f, words", [
+    (lambda x: F.gelu(x), "\"GeluKernelImpl\" not implemented for 'Long'"),
+    (lambda x: F.elu(x), "\"elu_cpu\" not implemented for 'Long'"),
+    (lambda x: F.selu(x), "\"elu_cpu\" not implemented for 'Long'"),
+    (lambda x: F.celu(x), "\"elu_cpu\" not implemented for 'Long'"),
+    (lambda x: F.silu(x), "\"silu_cpu\" not implemented for 'Long'"),
+    (lambda x: F.mish(x), "\"mish_cpu\" not implemented for 'Long'"),
+    (lambda x: F.hardswish(x), "\"hardswish_cpu\" not implemented for 'Long'"),
+    (lambda x: F.hardsigmoid(x), "\"hardsigmoid_cpu\" not implemented for 'Long'"),
+    (lambda x: F.leaky_relu(x), "\"leaky_relu_cpu\" not implemented for 'Long'"),
+    (lambda x: F.softplus(x), "\"softplus_cpu\" not implemented for 'Long'"),
+    (lambda x: F.layer_norm(x, (4,)), "\"LayerNormKernelImpl\" not implemented for 'Long'"),
+    (lambda x: F.group_norm(x, 1), "\"GroupNormKernelImpl\" not implemented for 'Long'"),
+    (lambda x: F.mse_loss(x, x), "\"mse_cpu\" not implemented for 'Long'"),
+    (lambda x: F.smooth_l1_loss(x, x), "\"smooth_l1_cpu\" not implemented for 'Long'"),
+    (lambda x: F.huber_loss(x, x), "\"huber_cpu\" not implemented for 'Long'"),
+    (lambda x: F.binary_cross_entropy_with_logits(x, x),
+     "\"log_sigmoid_cpu\" not implemented for 'Long'"),
+    (lambda x: F.threshold(x.bool(), 0.5, 0.0), "\"threshold_cpu\" not implemented for 'Bool'"),
+    (lambda x: F.softsign(x.bool()), "\"abs_cpu\" not implemented for 'Bool'"),
+])
+def test_dtype_refusals_name_torchs_kernels(f, words):
+    with pytest.raises(NotImplementedError) as e:
+        f(torch.ones(1, 2, 4, dtype=torch.int64))
+    assert str(e.value) == words
+
+
+def test_relu_and_hardtanh_refuse_bool_in_torchs_words():
+    b = torch.ones(3, dtype=torch.bool)
+    for f, words in ((F.relu, "Boolean inputs not supported for relu"),
+                     (F.hardtanh, "Bool inputs not supported for hardtanh"),
+                     (F.relu6, "Bool inputs not supported for hardtanh"),
+                     (torch.relu_, "Boolean inputs not supported for relu")):
+        with pytest.raises(RuntimeError) as e:
+            f(b)
+        assert str(e.value) == words

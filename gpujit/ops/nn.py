@@ -43,7 +43,12 @@ _CPU_KERNEL = {"avg_pool1d": "avg_pool2d", "avg_pool3d": "avg_pool3d_out_frame",
                "adaptive_avg_pool3d": "adaptive_avg_pool3d_cpu",
                "adaptive_max_pool1d": "adaptive_max_pool2d",
                "adaptive_max_pool3d": "adaptive_max_pool3d_cpu",
-               "max_pool1d_with_indices": "max_pool2d"}
+               "max_pool1d_with_indices": "max_pool2d",
+               "layer_norm": "LayerNormKernelImpl", "group_norm": "GroupNormKernelImpl",
+               "mse_loss": "mse_cpu", "smooth_l1_loss": "smooth_l1_cpu",
+               "huber_loss": "huber_cpu",
+               # (its composite's first op refusing an integer input)
+               "binary_cross_entropy_with_logits": "log_sigmoid_cpu"}
 
 
 def kernel_of(name, where):
@@ -81,7 +86,7 @@ def check_float(name, *arrays):
         if a is not None:
             d = dtype_of(a)
             if d.category != _dt.FLOATING:
-                raise not_implemented(name, d)
+                raise not_implemented(kernel_of(name, a), d)
 
 
 def compute_dtype(xp, a):

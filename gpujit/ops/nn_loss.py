@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .meta import TensorMeta, broadcast_shapes, wrap_dim
-from .nn import FLOATS, _NN, check_float, compute_dtype, dtype_of, not_implemented
+from .nn import FLOATS, _NN, check_float, compute_dtype, dtype_of, kernel_of, not_implemented
 from .registry import op
 from . import memory_format as _mf
 
@@ -52,7 +52,7 @@ def _common_float(name, a, b):
     """PyTorch's promoted dtype of two loss operands; floating point only."""
     d = _dt.promote_types(dtype_of(a), dtype_of(b))
     if d.category != _dt.FLOATING:
-        raise not_implemented(name, d)
+        raise not_implemented(kernel_of(name, a), d)
     return d
 
 

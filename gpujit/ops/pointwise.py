@@ -378,6 +378,9 @@ def abs(xp, self):
     return xp.abs(self)
 
 
+abs.op.kernel = abs.op.inplace_variant.kernel = "abs_cpu"     # (its error for a bool)
+
+
 def _no_bool_negation(kinds):
     if kinds[0][0] is _dt.bool:
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
