@@ -80,7 +80,10 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    leaky_relu_cpu, softplus_cpu, softshrink_check, hardshrink_cpu, log_sigmoid_cpu,
    threshold_cpu and abs_cpu for a bool, LayerNormKernelImpl, GroupNormKernelImpl,
    mse_cpu, smooth_l1_cpu, huber_cpu; relu of a bool: "Boolean inputs not supported for
-   relu", hardtanh / relu6: "Bool inputs not supported for hardtanh").
+   relu", hardtanh / relu6: "Bool inputs not supported for hardtanh"); kl_div of integer
+   or bool operands: "kl_div: Integral inputs not supported." (gpujit named a kernel);
+   max_pool1d of an integer tensor computed (torch's CPU max_pool1d_impl: '"max_pool1d_impl"
+   not implemented for 'Long'').
 2. torch.no_grad / enable_grad / inference_mode decorating a generator function held the
    mode only while the generator object was made: torch holds it while the body runs
    (list(g()) of `yield torch.is_grad_enabled()` under @no_grad() is [False, False]);
@@ -799,3 +802,16 @@ def test_relu_and_hardtanh_refuse_bool_in_torchs_words():
         with pytest.raises(RuntimeError) as e:
             f(b)
         assert str(e.value) == words
+
+
+def test_kl_div_and_max_pool1d_refuse_integers_as_torch():
+    i = torch.ones(1, 2, 4, dtype=torch.int64)
+    with pytest.raises(RuntimeError, match="kl_div: Integral inputs not supported."):
+        F.kl_div(i, i)
+    with pytest.raises(RuntimeError, match="kl_div: Integral inputs not supported."):
+        F.kl_div(torch.ones(3), torch.ones(3, dtype=torch.bool))
+    with pytest.raises(NotImplementedError, match="\"max_pool1d_impl\" not implemented for 'Int'"):
+        F.max_pool1d(i.int(), 2)
+    # (its indices path takes integers, as torch's)
+    v, idx = F.max_pool1d(torch.arange(6).reshape(1, 1, 6), 2, return_indices=True)
+    assert v.tolist() == [[[1, 3, 5]]] and idx.tolist() == [[[1, 3, 5]]]

@@ -133,11 +133,23 @@ def huber_loss(xp, self, target, reduction=1, delta=1.0):
     return _reduce(xp, loss, reduction, odt, (self, target))
 
 
+def _kl_integral(self, target):
+    """PyTorch's kl_div refuses integer and bool operands first, in its own words."""
+    if any(dtype_of(t).category != _dt.FLOATING for t in (self, target)):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+
+
+def _kl_meta(self, target, reduction=1, log_target=False):
+    _kl_integral(self, target)
+    return _pair_meta("kl_div")(self, target, reduction)
+
+
 @op("aten::kl_div(Tensor self, Tensor target, int reduction=Mean, *, bool log_target=False) "
-    "-> Tensor", meta=_pair_meta("kl_div"), **dict(_LOSS, function=True))
+    "-> Tensor", meta=_kl_meta, **dict(_LOSS, function=True))
 def kl_div(xp, self, target, reduction=1, log_target=False):
     """Pointwise KL divergence target * (log(target) - self) (0 where target is 0), or
     exp(target) * (target - self) with log_target."""
+    _kl_integral(self, target)
     a, b, odt = _pair(xp, "kl_div", self, target)
     # (PyTorch's composite: each op's float16 result rounded, as its ops' are)
     r = (lambda v: v.astype(np.float16).astype(a.dtype)) if odt == np.float16 else \
