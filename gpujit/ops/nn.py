@@ -51,11 +51,16 @@ _CPU_KERNEL = {"avg_pool1d": "avg_pool2d", "avg_pool3d": "avg_pool3d_out_frame",
                "binary_cross_entropy_with_logits": "log_sigmoid_cpu"}
 
 
+# ... and CUDA kernels, where known (the op's name otherwise, as before)
+_CUDA_KERNEL = {"mse_loss": "mse_cuda", "smooth_l1_loss": "smooth_l1_cuda",
+                "huber_loss": "huber_cuda"}
+
+
 def kernel_of(name, where):
     """The kernel name PyTorch's dtype errors give for op `name` on where's device (the
-    CPU's from _CPU_KERNEL; on CUDA the op's name, as before)."""
+    CPU's from _CPU_KERNEL; on CUDA _CUDA_KERNEL's, else the op's name)."""
     from .kernel_names import _on_cuda
-    return name if _on_cuda(where) else _CPU_KERNEL.get(name, name)
+    return _CUDA_KERNEL.get(name, name) if _on_cuda(where) else _CPU_KERNEL.get(name, name)
 
 
 def check_conv_dtype(nd, input, transposed=False, dilation=1):
