@@ -19,8 +19,9 @@ from ..ops.registry import InferenceVersion
 from ..tensor import Tensor
 from . import grad_mode
 
-__all__ = ["enter_region", "exit_region", "inference_call", "mark_fresh", "is_inference", "INPLACE_ERROR", "SAVE_ERROR",
-           "VERSION_ERROR", "REQUIRES_GRAD_ERROR", "VIEW_ERROR"]
+__all__ = ["enter_region", "exit_region", "inference_call", "mark_fresh", "is_inference",
+           "INPLACE_ERROR", "SAVE_ERROR", "VERSION_ERROR", "REQUIRES_GRAD_ERROR",
+           "VIEW_ERROR"]
 
 _state = grad_mode.state
 
