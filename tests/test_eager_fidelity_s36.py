@@ -83,7 +83,9 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    relu", hardtanh / relu6: "Bool inputs not supported for hardtanh"); kl_div of integer
    or bool operands: "kl_div: Integral inputs not supported." (gpujit named a kernel);
    max_pool1d of an integer tensor computed (torch's CPU max_pool1d_impl: '"max_pool1d_impl"
-   not implemented for 'Long'').
+   not implemented for 'Long''). l1_loss of integers refused them (torch's composite
+   (x - t).abs() computes: [2, 4, 0], its 'sum' int64, uint8 wrapping to 254; 'mean' is
+   mean()'s "could not infer output dtype ... Got: Int"; bool operands sub's words).
 2. torch.no_grad / enable_grad / inference_mode decorating a generator function held the
    mode only while the generator object was made: torch holds it while the body runs
    (list(g()) of `yield torch.is_grad_enabled()` under @no_grad() is [False, False]);
@@ -815,3 +817,22 @@ def test_kl_div_and_max_pool1d_refuse_integers_as_torch():
     # (its indices path takes integers, as torch's)
     v, idx = F.max_pool1d(torch.arange(6).reshape(1, 1, 6), 2, return_indices=True)
     assert v.tolist() == [[[1, 3, 5]]] and idx.tolist() == [[[1, 3, 5]]]
+
+
+def test_l1_loss_of_integers_as_torchs_composite():
+    a, b = torch.tensor([1, 5, -2]), torch.tensor([3, 1, -2])
+    r = F.l1_loss(a.int(), b.int(), reduction="none")
+    assert r.tolist() == [2, 4, 0] and r.dtype is torch.int32
+    r = F.l1_loss(a.int(), b.int(), reduction="sum")
+    assert r.tolist() == 6 and r.dtype is torch.int64
+    r = F.l1_loss(a.to(torch.uint8), b.to(torch.uint8), reduction="none")
+    assert r.tolist() == [254, 4, 0] and r.dtype is torch.uint8
+    with pytest.raises(RuntimeError, match=r"mean\(\): could not infer output dtype. Input "
+                                           r"dtype must be either a floating point or "
+                                           r"complex dtype. Got: Int"):
+        F.l1_loss(a.int(), b.int())
+    with pytest.raises(RuntimeError, match="with two bool tensors is not supported"):
+        F.l1_loss(a.bool(), b.bool(), reduction="sum")
+    with pytest.raises(RuntimeError, match="with a bool tensor is not supported. If you are "
+                                           "trying to invert a mask"):
+        F.l1_loss(a.bool(), b, reduction="none")

@@ -93,10 +93,46 @@ def mse_loss(xp, self, target, reduction=1):
     return _reduce(xp, (a - b) ** 2, reduction, odt, (self, target))
 
 
+def _l1_integral(self, target, reduction):
+    """PyTorch's l1_loss is the composite (self - target).abs() then the reduction: for
+    integer operands it computes (wrapping in their dtype; sum's result int64), their
+    'mean' is mean()'s refusal, and two bools are sub's. The promoted dtype when it is not
+    floating, else None."""
+    bools = (dtype_of(self) is _dt.bool) + (dtype_of(target) is _dt.bool)
+    if bools == 2:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if bools:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
+    d = _dt.promote_types(dtype_of(self), dtype_of(target))
+    if d.category == _dt.FLOATING:
+        return None
+    if reduction_name(reduction) == "mean":
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
+                           f"either a floating point or complex dtype. Got: {d.short_name}")
+    return d
+
+
+def _l1_meta(self, target, reduction=1):
+    d = _l1_integral(self, target, reduction)
+    if d is None:
+        return _pair_meta("l1_loss")(self, target, reduction)
+    shape = broadcast_shapes(tuple(self.shape), tuple(target.shape))
+    return TensorMeta(d if reduction_name(reduction) == "none" else _dt.int64,
+                      shape if reduction_name(reduction) == "none" else (), self.device)
+
+
 @op("aten::l1_loss(Tensor self, Tensor target, int reduction=Mean) -> Tensor",
-    meta=_pair_meta("l1_loss"), **_LOSS)
+    meta=_l1_meta, **_LOSS)
 def l1_loss(xp, self, target, reduction=1):
     """Mean absolute error |self - target|, reduced."""
+    d = _l1_integral(self, target, reduction)
+    if d is not None:
+        diff = xp.abs(xp.subtract(self.astype(d.np, copy=False), target.astype(d.np, copy=False)))
+        return diff if reduction_name(reduction) == "none" else \
+            xp.asarray(diff.sum(dtype=np.int64))
     a, b, odt = _pair(xp, "l1_loss", self, target)
     return _reduce(xp, xp.abs(a - b), reduction, odt, (self, target))
 
