@@ -133,7 +133,10 @@ class Tensor:
     # ---------------------------------------------------------------- properties
     @property
     def _version(self):
-        return self._vc[0]
+        vc = self._vc
+        if type(vc) is _registry.InferenceVersion:
+            raise RuntimeError("Inference tensors do not track version counter.")
+        return vc[0]
 
     @_version.setter
     def _version(self, v):
@@ -142,7 +145,9 @@ class Tensor:
     @property
     def data(self):
         r = self.detach()
-        r._vc = [0]         # (as PyTorch's: .data has a version counter of its own)
+        # (as PyTorch's: .data has a version counter of its own; of an inference tensor,
+        # an inference tensor)
+        r._vc = [0] if type(self._vc) is list else _registry.InferenceVersion([0])
         return r
 
     @data.setter
@@ -320,6 +325,11 @@ class Tensor:
         flag = bool(flag)
         if flag and self._dtype.category != _dt.FLOATING:
             raise RuntimeError(refusal)
+        if flag and type(self._vc) is _registry.InferenceVersion:
+            from .autograd import grad_mode
+            if not grad_mode.state.inference:
+                from .autograd.inference import REQUIRES_GRAD_ERROR
+                raise RuntimeError(REQUIRES_GRAD_ERROR)
         if self._ag is None:
             if not flag:
                 return

@@ -8,8 +8,9 @@ Where gpujit differs on purpose or by a documented limit:
 - random draws: gpujit's generator is not PyTorch's, so the programs draw their "random"
   data from NumPy (tutorial_programs.rnd) and set their parameters (load_weights);
 - grad_fn names of composites whose decomposition gpujit does not follow name the op
-  itself: cross_entropy with probabilities or label smoothing (CrossEntropyLossBackward0),
-  einsum, cosine_similarity; glu records its parts (MulBackward0).
+  itself: einsum; glu records its parts (MulBackward0). (cross_entropy with probabilities
+  or label smoothing and cosine_similarity are named after their last op as PyTorch's
+  since session 36: tests/test_eager_fidelity_s36.py.)
 """
 from __future__ import annotations
 

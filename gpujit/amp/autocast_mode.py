@@ -239,7 +239,7 @@ def _hook(op, args):
 def _compute(op, args):
     """dispatch_state.compute inside a region: the interpreter's and the tracer's call."""
     args = _policy_args(op, args)
-    ag = _reg.dispatch_state.autograd
+    ag = _reg.dispatch_state.grad_call     # (inference mode's layer, else autograd's)
     return ag(op, args) if ag is not None else op.eager(*args)
 
 

@@ -3,6 +3,8 @@ decorators, as in torch.autograd.grad_mode."""
 from __future__ import annotations
 
 import functools
+import inspect
+import sys
 import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
@@ -38,6 +40,9 @@ class _Mode:
     wraps each call."""
 
     def __call__(self, fn):
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(self._clone, fn)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with self._clone():
@@ -47,12 +52,54 @@ class _Mode:
     def _clone(self):
         return type(self)()
 
+    def clone(self):
+        """A fresh context manager like this one (PyTorch's _DecoratorContextManager.clone)."""
+        return self._clone()
+
     def __exit__(self, *exc):
         state.enabled, state.inference = self._prev
         return False
 
 
-class no_grad(_Mode):
+def _wrap_generator(ctx_factory, fn):
+    """A decorated generator function, as PyTorch's context_decorator makes it: the mode
+    holds while the generator's body runs (each step, its close and throw), not while its
+    caller runs between steps."""
+    @functools.wraps(fn)
+    def generator_context(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with ctx_factory():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with ctx_factory():
+                        gen.close()
+                    raise
+                except BaseException:
+                    with ctx_factory():
+                        response = gen.throw(*sys.exc_info())
+                else:
+                    with ctx_factory():
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+    return generator_context
+
+
+class _NoParamMode(_Mode):
+    """A mode that takes no argument, which PyTorch also lets decorate bare
+    (@torch.no_grad, @torch.enable_grad)."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamMode):
     """Ops run inside record no gradients (results do not require grad)."""
 
     def __enter__(self):
@@ -60,7 +107,7 @@ class no_grad(_Mode):
         state.enabled = False
 
 
-class enable_grad(_Mode):
+class enable_grad(_NoParamMode):
     def __enter__(self):
         self._prev = (state.enabled, state.inference)
         state.enabled = True
@@ -87,8 +134,15 @@ class set_grad_enabled(_Mode):
 
 
 class inference_mode(_Mode):
-    """Like no_grad (gpujit has no separate inference tensors); inference_mode(False)
-    does nothing."""
+    """As PyTorch's: inside inference_mode() (or inference_mode(True)) ops record no
+    gradients and the tensors they make are inference tensors (autograd/inference.py);
+    grad mode reads as off. inference_mode(False) leaves it: grad mode on, no inference
+    tensors. Also a decorator, bare (@inference_mode) or called."""
+
+    def __new__(cls, mode_or_orig_func=True):
+        if mode_or_orig_func is None or isinstance(mode_or_orig_func, bool):
+            return super().__new__(cls)
+        return cls()(mode_or_orig_func)        # (@inference_mode on a function)
 
     def __init__(self, mode=True):
         self.mode = bool(mode)
@@ -98,6 +152,20 @@ class inference_mode(_Mode):
 
     def __enter__(self):
         self._prev = (state.enabled, state.inference)
-        if self.mode:
-            state.enabled = False
-            state.inference = True
+        # (a region entered from outside inference mode installs inference mode's layer:
+        # autograd/inference.py)
+        self._opened = self.mode and not state.inference
+        if self._opened:
+            from .inference import enter_region
+            enter_region()
+        # (c10::InferenceMode(mode) sets grad mode to `not mode`: inference_mode(False)
+        # inside no_grad turns gradients on)
+        state.enabled = not self.mode
+        state.inference = self.mode
+
+    def __exit__(self, *exc):
+        state.enabled, state.inference = self._prev
+        if self._opened:
+            from .inference import exit_region
+            exit_region()
+        return False

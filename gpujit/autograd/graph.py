@@ -16,6 +16,7 @@ from types import MappingProxyType
 from .. import dtypes as _dt
 from ..ops.node_names import node_name
 from ..ops import registry as _reg
+from ..ops.registry import InferenceVersion
 from ..tensor import Tensor, _AutogradMeta
 from .grad_mode import state as _grad_state
 from . import anomaly_mode as _anomaly
@@ -67,6 +68,9 @@ class SavedTensor:
                  "had_grad_fn", "out_of")
 
     def __init__(self, t, node_name, index, is_input=False):
+        if type(t._vc) is InferenceVersion:     # (a tensor made in inference mode)
+            from .inference import SAVE_ERROR
+            raise RuntimeError(SAVE_ERROR)
         self.version = t._vc[0]
         self.node_name = node_name
         self.index = index

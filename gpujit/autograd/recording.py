@@ -66,7 +66,7 @@ NO_GRAD_VIEW = ("A view was created in no_grad mode and is being modified inplac
 
 
 def autograd_call(op, args):
-    if not _state.enabled:
+    if not _state.enabled or _state.inference:     # (inference mode records nothing)
         result = op.eager(*args)
         if args:
             a = args[0]
@@ -744,14 +744,18 @@ def _as_tuple(r):
     return r if isinstance(r, tuple) else (r,)
 
 
-def _mark_no_grad_views(result):
+def _mark_no_grad_views(result, how=None):
     """The results of a view op run in no_grad mode on a tensor that requires grad (or on
     such a view): views whose in-place writes PyTorch refuses in grad mode."""
+    # (how: True, or "inference" for views made in inference mode, whose refusal PyTorch
+    # words for that mode)
+    if how is None:
+        how = "inference" if _state.inference else True
     for r in (result if isinstance(result, (list, tuple)) else (result,)):
         if isinstance(r, Tensor):
             if r._ag is None:
                 r._ag = _AutogradMeta(False)
-            r._ag.no_grad_view = True
+            r._ag.no_grad_view = how
 
 
 def _no_grad_view_call(op, args):
@@ -760,13 +764,16 @@ def _no_grad_view_call(op, args):
     inplace = op.inplace_of is not None or \
         (op.schema.arguments and op.schema.arguments[0].type.is_write)
     if inplace and "inplace_view" not in op.tags:
+        if args[0]._ag.no_grad_view == "inference":
+            from .inference import VIEW_ERROR
+            raise RuntimeError(VIEW_ERROR)
         raise RuntimeError(NO_GRAD_VIEW)
     # (it requires grad while its base does: PyTorch records the op, with no edge to it)
     needs = any(isinstance(a, Tensor) and (_requires(a) or (
         getattr(a, "_nograd_view", False) and a.requires_grad)) for a in args)
     result = _record(op, args) if needs else op.eager(*args)
     if "view" in op.tags and op.name != "aten::detach":
-        _mark_no_grad_views(result)
+        _mark_no_grad_views(result, args[0]._ag.no_grad_view)
     return result
 
 

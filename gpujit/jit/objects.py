@@ -189,6 +189,19 @@ class _GraphCallable:
         self._executable = None
 
     def _run(self, leading, args, kwargs):
+        if _dispatch.inference is not None and _grad_state.inference:
+            # inside torch.inference_mode: the new tensors it returns are inference
+            # tensors, as an eager op's (its arguments, and a module's own tensors, stay
+            # what they are)
+            from ..autograd.inference import mark_fresh
+            out = self._run_body(leading, args, kwargs)
+            owner = leading[0] if leading else None
+            kept = (*args, *owner.parameters(), *owner.buffers()) \
+                if isinstance(owner, Module) else args
+            return mark_fresh(out, kept)
+        return self._run_body(leading, args, kwargs)
+
+    def _run_body(self, leading, args, kwargs):
         if kwargs or len(leading) + len(args) != self._arity:
             args = self._bind_kwargs(args, kwargs, len(leading))
         grad = _needs_grad(args, leading[0] if leading else None,
@@ -542,7 +555,7 @@ class ScriptFunction(_GraphCallable):
             if kwargs or len(args) != self._arity or _dispatch.hook is not None or \
                     _strict_open[0] or exe.calls_autograd:
                 if kwargs or _Active.session is not None or _strict.depth or \
-                        exe.calls_autograd or _autocast.active or \
+                        exe.calls_autograd or _autocast.active or _grad_state.inference or \
                         len(args) != self._arity:
                     return self._run((), args, kwargs)
                 if _dispatch.autograd is not None and (_grad_state.enabled or _enables_grad(exe)):
@@ -618,7 +631,7 @@ class ScriptMethod(_GraphCallable):
             if kwargs or len(args) + 1 != self._arity or _dispatch.hook is not None or \
                     _strict_open[0] or exe.calls_autograd:
                 if kwargs or _Active.session is not None or _strict.depth or \
-                        exe.calls_autograd or _autocast.active or \
+                        exe.calls_autograd or _autocast.active or _grad_state.inference or \
                         len(args) + 1 != self._arity:
                     return self._run((self.owner,), args, kwargs)
                 if _dispatch.autograd is not None and (_grad_state.enabled or _enables_grad(exe)):

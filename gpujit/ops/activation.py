@@ -590,3 +590,33 @@ def _prelu_grad(grad, self, weight, needs_grad):
             g = g.sum(dims, keepdim=True)
         g_weight = g.reshape(tuple(weight.shape))
     return g_self, g_weight
+
+
+# PyTorch's CPU kernels, which its errors name for a dtype they refuse ('"elu_cpu" not
+# implemented for 'Long'': registry.dtype_refused; kernel_names gives the CUDA ones), the
+# in-place variants' the same
+for _f, _kernel in ((elu, "elu_cpu"), (selu, "elu_cpu"), (celu, "elu_cpu"),
+                    (gelu, "GeluKernelImpl"), (silu, "silu_cpu"), (mish, "mish_cpu"),
+                    (hardswish, "hardswish_cpu"), (hardsigmoid, "hardsigmoid_cpu"),
+                    (leaky_relu, "leaky_relu_cpu"), (softplus, "softplus_cpu"),
+                    (softshrink, "softshrink_check"), (hardshrink, "hardshrink_cpu"),
+                    (log_sigmoid, "log_sigmoid_cpu"), (threshold, "threshold_cpu")):
+    _f.op.kernel = _kernel
+    if _f.op.inplace_variant is not None:
+        _f.op.inplace_variant.kernel = _kernel
+
+
+def _bool_refused(words):
+    """check_kinds: PyTorch's own RuntimeError for a bool tensor (relu's, hardtanh's)."""
+    def check(kinds):
+        if kinds and kinds[0][0] is _dt.bool:
+            raise RuntimeError(words)
+    return check
+
+
+for _f, _words in ((relu, "Boolean inputs not supported for relu"),
+                   (hardtanh, "Bool inputs not supported for hardtanh"),
+                   (relu6, "Bool inputs not supported for hardtanh")):
+    _f.op.check_kinds = _bool_refused(_words)
+    if _f.op.inplace_variant is not None:
+        _f.op.inplace_variant.check_kinds = _f.op.check_kinds

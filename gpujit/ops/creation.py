@@ -568,13 +568,23 @@ def _arange_len(start, end, step, dtype=None):
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is _dt.int64:
         xs, xe, xst = int(start), int(end), int(step)
+        if any(type(v) is int and not -(1 << 63) <= v < (1 << 63) for v in (start, end, step)):
+            raise RuntimeError("value cannot be converted to type int64_t without overflow")
         if xst == 0:
             raise ValueError("step must be nonzero")
         sgn = (xst > 0) - (xst < 0)
-        num = xe - xs + xst - sgn       # (C++'s integer division: toward zero)
+        # (C++'s int64 arithmetic, which wraps: arange(0, 2**63 - 1, 2**62) overflows to a
+        # negative size; its integer division: toward zero)
+        num = (xe - xs + xst - sgn + (1 << 63)) % (1 << 64) - (1 << 63)
         q = abs(num) // abs(xst)
-        return max(0, q if (num >= 0) == (xst > 0) else -q)
-    return max(0, math.ceil((de - ds) / dst))
+        q = q if (num >= 0) == (xst > 0) else -q
+        if q < 0 and num != xe - xs + xst - sgn:
+            raise RuntimeError("invalid size, possible overflow?")
+        return max(0, q)
+    size = math.ceil((de - ds) / dst)
+    if size > 9223372036854775807:      # (arange(1e20): more than int64 counts)
+        raise RuntimeError("invalid size, possible overflow?")
+    return max(0, size)
 
 
 def _range_words(v):
@@ -1020,11 +1030,12 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 def _announce(t, name):
     """A tensor made from Python data: a trace recording now is told (it warns, as
-    PyTorch's tracer does, that it holds the tensor as a constant)."""
+    PyTorch's tracer does, that it holds the tensor as a constant); inside inference mode
+    it is an inference tensor."""
     escape = _reg.dispatch_state.escape
     if escape is not None:
         escape(t, name)
-    return t
+    return _reg.host_made(t)
 
 
 @public
@@ -1036,6 +1047,9 @@ def as_tensor(data, dtype=None, device=None):
         return data.to(device=dev or data.device, dtype=dtype or data.dtype)
     a, dt, d = _array_from(data, dtype, dev, copy=False)
     return _announce(_reg.wrap(a, dt, d), "torch.as_tensor")
+
+
+_READONLY_WARNED = []
 
 
 @public
@@ -1051,5 +1065,20 @@ def from_numpy(array):
                         "The only supported types are: float64, float32, float16, complex64, "
                         "complex128, int64, int32, int16, int8, uint64, uint32, uint16, "
                         "uint8, and bool.")
-    return _announce(_reg.wrap(array, _dt.from_numpy_dtype(array.dtype), _cpu),
-                     "torch.from_numpy")
+    if not array.flags.writeable and not _READONLY_WARNED:
+        _READONLY_WARNED.append(True)       # (once a process, as PyTorch's TORCH_WARN_ONCE)
+        from .._frames import warn_at_user_frame
+        warn_at_user_frame(
+            "The given NumPy array is not writable, and PyTorch does not support non-writable "
+            "tensors. This means writing to this tensor will result in undefined behavior. You "
+            "may want to copy the array to protect its data or make it writable before "
+            "converting it to a tensor. This type of warning will be suppressed for the rest "
+            "of this program.")
+    t = _reg.wrap(array, _dt.from_numpy_dtype(array.dtype), _cpu)
+    if not array.size and array.ndim and not any(array.strides):
+        # an array without elements keeps NumPy's strides, all 0 for one NumPy made (as
+        # PyTorch's from_numpy: np.zeros((0, 3)) gives strides (0, 0)), where wrap gave
+        # it those of a new empty tensor
+        t._data = array
+        t._zero_strides = True
+    return _announce(t, "torch.from_numpy")

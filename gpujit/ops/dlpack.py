@@ -80,6 +80,7 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
             t = _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), _device("cuda", int(dev_id)))
         else:
             raise RuntimeError(f"from_dlpack: unsupported DLPack device type {dev_type}")
+        _reg.host_made(t)
     moved = t.to(device) if device is not None else t
     return moved.clone() if copy and moved is t else moved     # (a move copied already)
 

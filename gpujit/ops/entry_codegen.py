@@ -204,9 +204,13 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
             # (pow's exponent stays the Python int: PyTorch refuses a negative one for an
             # integer self before any cast, uint8 ** -3 too, which wrapping made 253)
             continue
-        L.append(f"        if type(a_{n}) is int and npt in _NARROW:")
-        L.append(f"            a_{n} = (_checki if {n!r} in _op.checked_scalars else _wrapi)"
-                 f"(a_{n}, npt)")
+        L.append(f"        if type(a_{n}) is int:")
+        L.append("            if npt in _NARROW:")
+        L.append(f"                a_{n} = (_checki if {n!r} in _op.checked_scalars else "
+                 f"_wrapi)(a_{n}, npt)")
+        # (past int64: PyTorch's parser makes it a uint64 Scalar, or refuses it)
+        L.append(f"            elif not -9223372036854775808 <= a_{n} <= 9223372036854775807:")
+        L.append(f"                a_{n} = _bigint(_op, {n!r}, a_{n}, npt)")
     for n in aux:
         L.append(f"    a_{n} = ({n}._data if {n}._device is dev else _unwrap_for({n}, dev))"
                  f" if isinstance({n}, _T) else {n}")
@@ -523,7 +527,7 @@ def _compile(op, src, fname, consts):
               _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _devof=_device_of_array,
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
-              _checki=_r.checked_int, _not_tensor=_r.not_tensor_error,
+              _checki=_r.checked_int, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error,
               _refused=_r.number_refused,
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,

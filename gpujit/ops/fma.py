@@ -6,7 +6,9 @@ random fills, the antialiased resampling filters).
 float32: the product is exact in float64; the sum is rounded to float64 *to odd* (an inexact
 result gets its last bit set), which makes the final rounding to float32 a correct single
 rounding (53 >= 24 + 2 bits). float64: Dekker's exact product and Knuth's exact sum, added
-back in one rounding (correctly rounded except in cases far rarer than any test meets)."""
+back in one rounding (correctly rounded except in cases far rarer than any test meets).
+Large NumPy calls take a numba ufunc of llvm.fma instead (ops/_fma_kernels.py): one pass
+instead of ~15, the same values."""
 import numpy as np
 
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
@@ -34,9 +36,42 @@ def _split(x):
     return hi, x - hi
 
 
+# large NumPy calls: a numba ufunc (ops/_fma_kernels: llvm.fma, one pass, the same values)
+# from this many elements, or for every call once the smaller calls before it have done
+# 4x that work together (numba's import and a first load cost ~0.5-1 s)
+_UFUNC_MIN = 1 << 14
+_ufuncs = []            # [fma_f32, fma_f64] once loaded
+_work = [0]
+
+
+def _ufunc(args, dt):
+    """The numba ufunc for NumPy operands all of dtype dt (arrays or NumPy scalars) when a
+    call of this size should take it, else None."""
+    for v in args:
+        if getattr(v, "dtype", None) != dt:
+            return None
+    if not _ufuncs:
+        n = max(getattr(v, "size", 1) for v in args)
+        _work[0] += n
+        if n < _UFUNC_MIN and _work[0] < 4 * _UFUNC_MIN:
+            return None
+        from . import _fma_kernels
+        _ufuncs[:] = [_fma_kernels.fma_f32, _fma_kernels.fma_f64]
+    f = _ufuncs[0] if dt == _F32 else _ufuncs[1]
+    return lambda a, b, c: np.asarray(f(a, b, c))
+
+
 def fma32(a, b, c, xp=None):
     """float32 a * b + c with one rounding (a, b, c float32 arrays or scalars)."""
     xp = xp or _xp(a, b, c)
+    if xp is np:
+        u = _ufunc((a, b, c), _F32)
+        if u is not None:
+            return u(a, b, c)
+    return _fma_numpy32(a, b, c, xp)
+
+
+def _fma_numpy32(a, b, c, xp):
     p = xp.asarray(a, _F64) * xp.asarray(b, _F64)          # exact: 24 + 24 bits
     r, err = _two_sum(p, xp.asarray(c, _F64))
     r, err = xp.asarray(r), xp.asarray(err)
@@ -52,6 +87,15 @@ def fma32(a, b, c, xp=None):
 def fma64(a, b, c, xp=None):
     """float64 a * b + c with one rounding."""
     xp = xp or _xp(a, b, c)
+    if xp is np:
+        a, b, c = (v if type(v) is np.ndarray else np.float64(v) for v in (a, b, c))
+        u = _ufunc((a, b, c), _F64)
+        if u is not None:
+            return u(a, b, c)
+    return _fma_numpy64(a, b, c, xp)
+
+
+def _fma_numpy64(a, b, c, xp):
     a, b, c = xp.asarray(a, _F64), xp.asarray(b, _F64), xp.asarray(c, _F64)
     p = a * b
     ah, al = _split(a)

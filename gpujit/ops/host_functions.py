@@ -42,6 +42,9 @@ def range_step(xp, start, end, step=1, dtype=None, layout=None, device=None,
     is given)."""
     n = _range_size(start, end, step)
     npdt = _default(dtype).np
+    if npdt.kind in "iub" and isinstance(start, int) and isinstance(step, int):
+        # (an integer dtype computes in int64, as PyTorch's kernel: exact past 2**53)
+        return (start + xp.arange(n, dtype=np.int64) * step).astype(npdt)
     return (start + xp.arange(n, dtype=np.float64) * step).astype(npdt)
 
 
@@ -77,7 +80,7 @@ PUBLIC["range"] = range_
 def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     """A 1-D tensor sharing memory with a Python buffer (bytes, bytearray, memoryview,
     array.array...)."""
-    from .registry import wrap
+    from .registry import wrap, host_made
     dt = _dt.to_dtype(dtype)
     mv = memoryview(buffer)
     nbytes = mv.nbytes
@@ -102,7 +105,7 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
                            "before converting it to a tensor. This type of warning will be "
                            "suppressed for the rest of this program.")
     a = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
-    t = wrap(a, dt, _cpu)
+    t = host_made(wrap(a, dt, _cpu))
     return t._factory_requires_grad() if requires_grad else t
 
 

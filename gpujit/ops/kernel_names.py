@@ -18,6 +18,7 @@ _CUDA = {
     "cumprod_out_cpu": "cumprod_cuda",              # CumprodKernel.cu
     "searchsorted_out_cpu": "searchsorted_out_cuda",    # Bucketization.cu
     "addmm_impl_cpu_": "addmm_cuda",                # Blas.cpp (CUDA)
+    "GeluKernelImpl": "GeluCUDAKernelImpl",         # ActivationGeluKernel.cu
 }
 
 

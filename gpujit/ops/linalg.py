@@ -477,7 +477,25 @@ def ger(xp, self, vec2):
 
 # ------------------------------------------------------------------ linear
 
+def _addmm_expand(sb, target):
+    """addmm's expand of its bias (self) to the product's shape: PyTorch's words."""
+    ok = len(sb) <= 2 and all(b in (1, t) for b, t in zip(reversed(sb), reversed(target)))
+    if not ok:
+        for i in range(1, len(sb) + 1):
+            b, t = sb[-i], target[-i] if i <= len(target) else None
+            if b != 1 and b != t:
+                d = len(target) - i
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({t}) must match the existing size "
+                    f"({b}) at non-singleton dimension {d}.  Target sizes: "
+                    f"[{', '.join(map(str, target))}].  Tensor sizes: "
+                    f"[{', '.join(map(str, sb))}]")
+
+
 def _linear_check(si, sw, di, dw, bias):
+    if not si or not sw:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
+                           f"{len(si)}D and {len(sw)}D")
     if len(sw) > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {len(sw)}D")
     _same_dtype(di, dw)
@@ -511,6 +529,12 @@ def linear(xp, input, weight, bias=None):
         return r if bias is None else xp.add(r, bias, out=r)
     _linear_check(input.shape, weight.shape, _dtn(input.dtype), _dtn(weight.dtype),
                   None if bias is None else _dtn(bias.dtype))
+    if bias is not None and (input.ndim == 2 or (input.flags.c_contiguous and bias.ndim == 1)):
+        # torch's addmm path (node_names._linear): a 1-D weight's t() is no matrix; the
+        # bias expands to the product's shape
+        if weight.ndim == 1:
+            raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+        _addmm_expand(bias.shape, (int(np.prod(input.shape[:-1])), weight.shape[0]))
     out = input.dtype
     if out == _F16:
         input, weight = input.astype(_F32), weight.astype(_F32)

@@ -43,14 +43,24 @@ _CPU_KERNEL = {"avg_pool1d": "avg_pool2d", "avg_pool3d": "avg_pool3d_out_frame",
                "adaptive_avg_pool3d": "adaptive_avg_pool3d_cpu",
                "adaptive_max_pool1d": "adaptive_max_pool2d",
                "adaptive_max_pool3d": "adaptive_max_pool3d_cpu",
-               "max_pool1d_with_indices": "max_pool2d"}
+               "max_pool1d_with_indices": "max_pool2d",
+               "layer_norm": "LayerNormKernelImpl", "group_norm": "GroupNormKernelImpl",
+               "mse_loss": "mse_cpu", "smooth_l1_loss": "smooth_l1_cpu",
+               "huber_loss": "huber_cpu",
+               # (its composite's first op refusing an integer input)
+               "binary_cross_entropy_with_logits": "log_sigmoid_cpu"}
+
+
+# ... and CUDA kernels, where known (the op's name otherwise, as before)
+_CUDA_KERNEL = {"mse_loss": "mse_cuda", "smooth_l1_loss": "smooth_l1_cuda",
+                "huber_loss": "huber_cuda"}
 
 
 def kernel_of(name, where):
     """The kernel name PyTorch's dtype errors give for op `name` on where's device (the
-    CPU's from _CPU_KERNEL; on CUDA the op's name, as before)."""
+    CPU's from _CPU_KERNEL; on CUDA _CUDA_KERNEL's, else the op's name)."""
     from .kernel_names import _on_cuda
-    return name if _on_cuda(where) else _CPU_KERNEL.get(name, name)
+    return _CUDA_KERNEL.get(name, name) if _on_cuda(where) else _CPU_KERNEL.get(name, name)
 
 
 def check_conv_dtype(nd, input, transposed=False, dilation=1):
@@ -81,7 +91,7 @@ def check_float(name, *arrays):
         if a is not None:
             d = dtype_of(a)
             if d.category != _dt.FLOATING:
-                raise not_implemented(name, d)
+                raise not_implemented(kernel_of(name, a), d)
 
 
 def compute_dtype(xp, a):
@@ -195,9 +205,10 @@ def _conv_geometry(nd, in_shape, w_shape, b_shape, stride, padding, dilation, gr
         raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} "
                            f"at dimension 0, but got weight of size {sizes(w_shape)} instead")
     if out_ch % groups:
+        # (PyTorch prints the weight's sizes in two brackets)
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by "
                            f"{groups} at dimension 0, but got weight of size "
-                           f"{sizes(w_shape)} instead")
+                           f"[{sizes(w_shape)}] instead")
     if shape[1] is not None and shape[1] != w_shape[1] * groups:
         raise RuntimeError(f"Given groups={groups}, weight of size {sizes(w_shape)}, expected "
                            f"input{sizes(shape)} to have {w_shape[1] * groups} channels, but "

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .meta import TensorMeta, broadcast_shapes, wrap_dim
-from .nn import FLOATS, _NN, check_float, compute_dtype, dtype_of, not_implemented
+from .nn import FLOATS, _NN, check_float, compute_dtype, dtype_of, kernel_of, not_implemented
 from .registry import op
 from . import memory_format as _mf
 
@@ -52,7 +52,7 @@ def _common_float(name, a, b):
     """PyTorch's promoted dtype of two loss operands; floating point only."""
     d = _dt.promote_types(dtype_of(a), dtype_of(b))
     if d.category != _dt.FLOATING:
-        raise not_implemented(name, d)
+        raise not_implemented(kernel_of(name, a), d)
     return d
 
 
@@ -85,13 +85,54 @@ def _pair(xp, name, a, b):
 def mse_loss(xp, self, target, reduction=1):
     """Mean squared error (self - target)**2, reduced."""
     a, b, odt = _pair(xp, "mse_loss", self, target)
+    if odt == np.float16:
+        # PyTorch's Half kernel rounds the difference and its square to float16 each (the
+        # reduction then sums those in float32)
+        d = (a - b).astype(np.float16)
+        return _reduce(xp, (d * d).astype(a.dtype), reduction, odt, (self, target))
     return _reduce(xp, (a - b) ** 2, reduction, odt, (self, target))
 
 
+def _l1_integral(self, target, reduction):
+    """PyTorch's l1_loss is the composite (self - target).abs() then the reduction: for
+    integer operands it computes (wrapping in their dtype; sum's result int64), their
+    'mean' is mean()'s refusal, and two bools are sub's. The promoted dtype when it is not
+    floating, else None."""
+    bools = (dtype_of(self) is _dt.bool) + (dtype_of(target) is _dt.bool)
+    if bools == 2:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if bools:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
+    d = _dt.promote_types(dtype_of(self), dtype_of(target))
+    if d.category == _dt.FLOATING:
+        return None
+    if reduction_name(reduction) == "mean":
+        raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
+                           f"either a floating point or complex dtype. Got: {d.short_name}")
+    return d
+
+
+def _l1_meta(self, target, reduction=1):
+    d = _l1_integral(self, target, reduction)
+    if d is None:
+        return _pair_meta("l1_loss")(self, target, reduction)
+    shape = broadcast_shapes(tuple(self.shape), tuple(target.shape))
+    return TensorMeta(d if reduction_name(reduction) == "none" else _dt.int64,
+                      shape if reduction_name(reduction) == "none" else (), self.device)
+
+
 @op("aten::l1_loss(Tensor self, Tensor target, int reduction=Mean) -> Tensor",
-    meta=_pair_meta("l1_loss"), **_LOSS)
+    meta=_l1_meta, **_LOSS)
 def l1_loss(xp, self, target, reduction=1):
     """Mean absolute error |self - target|, reduced."""
+    d = _l1_integral(self, target, reduction)
+    if d is not None:
+        diff = xp.abs(xp.subtract(self.astype(d.np, copy=False), target.astype(d.np, copy=False)))
+        return diff if reduction_name(reduction) == "none" else \
+            xp.asarray(diff.sum(dtype=np.int64))
     a, b, odt = _pair(xp, "l1_loss", self, target)
     return _reduce(xp, xp.abs(a - b), reduction, odt, (self, target))
 
@@ -103,6 +144,11 @@ def smooth_l1_loss(xp, self, target, reduction=1, beta=1.0):
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     a, b, odt = _pair(xp, "smooth_l1_loss", self, target)
+    if odt == np.float16 and beta != 0:
+        # PyTorch's Half kernel: beta a float16, each operation's result rounded to it
+        z, bh, half = xp.abs(a - b).astype(np.float16), np.float16(beta), np.float16(0.5)
+        loss = xp.where(z < bh, half * z * z / bh, z - half * bh).astype(a.dtype)
+        return _reduce(xp, loss, reduction, odt, (self, target))
     z = xp.abs(a - b)
     if beta == 0:
         loss = z
@@ -123,18 +169,34 @@ def huber_loss(xp, self, target, reduction=1, delta=1.0):
     return _reduce(xp, loss, reduction, odt, (self, target))
 
 
+def _kl_integral(self, target):
+    """PyTorch's kl_div refuses integer and bool operands first, in its own words."""
+    if any(dtype_of(t).category != _dt.FLOATING for t in (self, target)):
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+
+
+def _kl_meta(self, target, reduction=1, log_target=False):
+    _kl_integral(self, target)
+    return _pair_meta("kl_div")(self, target, reduction)
+
+
 @op("aten::kl_div(Tensor self, Tensor target, int reduction=Mean, *, bool log_target=False) "
-    "-> Tensor", meta=_pair_meta("kl_div"), **dict(_LOSS, function=True))
+    "-> Tensor", meta=_kl_meta, **dict(_LOSS, function=True))
 def kl_div(xp, self, target, reduction=1, log_target=False):
     """Pointwise KL divergence target * (log(target) - self) (0 where target is 0), or
     exp(target) * (target - self) with log_target."""
+    _kl_integral(self, target)
     a, b, odt = _pair(xp, "kl_div", self, target)
+    # (PyTorch's composite: each op's float16 result rounded, as its ops' are)
+    r = (lambda v: v.astype(np.float16).astype(a.dtype)) if odt == np.float16 else \
+        (lambda v: v)
     if log_target:
-        loss = xp.exp(b) * (b - a)
+        loss = r(r(xp.exp(b)) * r(b - a))
     else:
-        with quiet(xp):   # xlogy(t, t): 0 where t == 0, NaN for t < 0
-            xlogy = xp.where(b == 0, 0, b * xp.log(xp.where(b == 0, 1, b)))
-        loss = xlogy - b * a
+        with quiet(xp):   # xlogy(t, t): 0 where t == 0, NaN for t < 0 (its Half kernel
+            # rounds log(t) to float16 first)
+            xlogy = xp.where(b == 0, 0, b * r(xp.log(xp.where(b == 0, 1, b))))
+        loss = r(r(xlogy) - r(b * a))
     return _reduce(xp, loss, reduction, odt, (target, self))
 
 
@@ -157,11 +219,17 @@ def binary_cross_entropy(xp, self, target, weight=None, reduction=1):
     if x.size and bool(((x < 0) | (x > 1)).any()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     t = target.astype(ct, copy=False)
+    if t.size and bool(((t < 0) | (t > 1)).any()):
+        raise RuntimeError("all elements of target should be between 0 and 1")
+    # PyTorch's kernel: (t - 1) * max(log1p(-x), -100) - t * max(log(x), -100), its Half
+    # one rounding each operation's result to float16
+    r = (lambda v: v.astype(np.float16).astype(ct)) if self.dtype == np.float16 else \
+        (lambda v: v)
     with quiet(xp):
-        lx, l1x = xp.log(x), xp.log(1 - x)
-    loss = -(t * xp.maximum(lx, -100) + (1 - t) * xp.maximum(l1x, -100))
+        l1x, lx = r(xp.maximum(xp.log1p(-x), -100)), r(xp.maximum(xp.log(x), -100))
+    loss = r(r(r(t - 1) * l1x) - r(t * lx))
     if weight is not None:
-        loss = loss * weight.astype(ct, copy=False)
+        loss = r(loss * weight.astype(ct, copy=False))
     return _reduce(xp, loss, reduction, self.dtype, (self, target))
 
 
@@ -388,13 +456,15 @@ def _bce_logits_grad(grad, self, target, weight, pos_weight, reduction):
 @_derivative(cosine_similarity)
 def _cosine_similarity_grad(grad, x1, x2, dim, eps):
     """cos = sum(a b) / (|a|' |b|') with |a|' = max(|a|, eps): d cos / da = b / (|a|' |b|')
-    - cos a / |a|'^2, the second term 0 where the norm is clamped."""
+    - cos a / (|a|' |a|). PyTorch's composite clamps the norms in place under no_grad, so
+    the clamp has no derivative: |a|'s own (a / |a|, 0 where |a| is 0) flows through it
+    also where it is clamped."""
     shape = _shape(x1, x2)
     k = wrap_dim(dim, len(shape))
     a, b = x1.expand(shape), x2.expand(shape)
     na, nb = a.pow(2).sum(k, keepdim=True).sqrt(), b.pow(2).sum(k, keepdim=True).sqrt()
     ca, cb = na.clamp_min(eps), nb.clamp_min(eps)
     g, cos = grad.unsqueeze(k), (a / ca * (b / cb)).sum(k, keepdim=True)
-    ga = b / (ca * cb) - (cos * a / (ca * ca)).masked_fill(na < eps, 0)
-    gb = a / (ca * cb) - (cos * b / (cb * cb)).masked_fill(nb < eps, 0)
+    ga = b / (ca * cb) - (cos * a / (ca * na)).masked_fill(na == 0, 0)
+    gb = a / (ca * cb) - (cos * b / (cb * nb)).masked_fill(nb == 0, 0)
     return g * ga, g * gb

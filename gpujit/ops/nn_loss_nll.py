@@ -322,7 +322,9 @@ def _nll_grad(grad, self, target, weight, reduction, ignore_index, result_, need
     x, t = _batched(self, target)
     tc, w = _class_targets(x, t, weight, ignore_index)
     s = _row_scale(grad, reduction, w, tuple(t.shape))
-    gx = x.new_zeros(tuple(x.shape)).scatter(1, tc.unsqueeze(1), (-(s * w)).unsqueeze(1))
+    # (ignored rows get nothing: 0, not 0 * inf, when every row is ignored; _ce_index_grad)
+    gx = x.new_zeros(tuple(x.shape)).scatter(
+        1, tc.unsqueeze(1), (-(s * w)).masked_fill(t.long().eq(ignore_index), 0).unsqueeze(1))
     gw = None
     if weight is not None and needs_grad[2]:    # (result_ is kept only then)
         picked = x.gather(1, tc.unsqueeze(1)).squeeze(1)
@@ -361,11 +363,14 @@ def _ce_index_grad(grad, x, t, weight, reduction, ignore_index, eps, logp, resul
     tc, w = _class_targets(x, t, weight, ignore_index)
     s = _row_scale(grad, reduction, w, tuple(t.shape))
     valid = t.long().ne(ignore_index)
-    glogp = x.new_zeros(tuple(x.shape)).scatter(1, tc.unsqueeze(1),
-                                                (-(1 - eps) * s * w).unsqueeze(1))
+    # (ignored rows get nothing, as PyTorch's backward writes only the others: 0, not
+    # 0 * inf, when every row is ignored and 'mean' divides by a total weight of 0)
+    ignored = valid.logical_not()
+    glogp = x.new_zeros(tuple(x.shape)).scatter(
+        1, tc.unsqueeze(1), (-(1 - eps) * s * w).masked_fill(ignored, 0).unsqueeze(1))
     smooth = None
     if eps > 0:
-        smooth = (-(eps / max(c, 1)) * s * valid).unsqueeze(1)
+        smooth = (-(eps / max(c, 1)) * s * valid).masked_fill(ignored, 0).unsqueeze(1)
         glogp = glogp + (smooth if weight is None else smooth * _class_shape(x, weight))
     gw = None
     if weight_grad:
@@ -407,7 +412,9 @@ def _ce_grad_raw(xp, grad, self_shape, target_shape, reduction, ignore_index,
     w = xp.ones(t.shape, logp.dtype)
     w[ignored] = 0
     s = xp.true_divide(grad, w.sum()) if red == "mean" else grad
-    val = xp.multiply(xp.negative(s), w)
+    # (an ignored row gets nothing, as PyTorch's backward writes only the others: 0, not
+    # 0 * inf, when every row is ignored and 'mean' divides by a total weight of 0)
+    val = xp.where(ignored, 0, xp.multiply(xp.negative(s), w)).astype(logp.dtype, copy=False)
     glogp = xp.zeros(logp.shape, logp.dtype)
     glogp[xp.arange(t.shape[0]), tc] = val
     rows = glogp.sum(axis=1, keepdims=True)

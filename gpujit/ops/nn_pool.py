@@ -120,9 +120,9 @@ def _grid(xp, out, i, nd):
 # ---------------------------------------------------------------------- max pooling
 
 def _max_pool(xp, name, nd, x, kernel_size, stride, padding, dilation, ceil_mode, with_idx):
-    if dtype_of(x) is _dt.bool:
+    if dtype_of(x) is _dt.bool or _int_max_pool1d(nd, with_idx, x, xp):
         raise not_implemented(kernel_of(name + ("_with_indices" if with_idx else ""), xp)
-                              if nd == 1 else name, _dt.bool)
+                              if nd == 1 else name, dtype_of(x))
     batched, k, s, p, d, out_shape = pool_geometry(name, nd, x.shape, kernel_size, stride,
                                                    padding, dilation, ceil_mode)
     if not batched:
@@ -155,13 +155,23 @@ def _max_pool(xp, name, nd, x, kernel_size, stride, padding, dilation, ceil_mode
         inside = inside & (q >= 0) & (q < spatial[i])
     idx = xp.where(inside, _flat_index(xp, pos, spatial),
                    _flat_index(xp, first, spatial)).astype(np.int64)
-    idx = xp.ascontiguousarray(xp.broadcast_to(idx, values.shape))
+    # (a copy: broadcast_to's zero strides on size-1 dims would stay, where PyTorch's new
+    # tensor has its contiguous strides)
+    idx = xp.broadcast_to(idx, values.shape).copy()
     return (values, idx) if batched else (values[0], idx[0])
+
+
+def _int_max_pool1d(nd, with_idx, x, where):
+    """PyTorch's CPU max_pool1d (no indices, no gradient) runs max_pool1d_impl, which has
+    floating kernels only (its indices path, taken for gradients, takes integers)."""
+    from .kernel_names import _on_cuda
+    return nd == 1 and not with_idx and dtype_of(x).category != _dt.FLOATING and \
+        not _on_cuda(where)
 
 
 def _max_meta(name, nd, with_idx):
     def meta(self, kernel_size, stride=(), padding=0, dilation=1, ceil_mode=False):
-        if self.dtype is _dt.bool:
+        if self.dtype is _dt.bool or _int_max_pool1d(nd, with_idx, self, self):
             raise not_implemented(kernel_of(name + ("_with_indices" if with_idx else ""), self)
                                   if nd == 1 else name, self.dtype)
         shape = pool_geometry(name, nd, self.shape, kernel_size, stride, padding, dilation,

@@ -55,6 +55,13 @@ def _pool_geometry(name, in_shape, kernel_size, stride, padding, dilation, ceil_
     if d[0] <= 0 or d[1] <= 0:
         raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {d[0]} "
                            f"dilationW: {d[1]}")
+    for kk, pp, dd in zip(k, p, d):
+        # (torch 2.13's pooling_output_shape, height then width, before the check below)
+        if pp < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {pp}")
+        if pp > ((kk - 1) * dd + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
     if k[1] // 2 < p[1] or k[0] // 2 < p[0]:
         raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but "
                            f"got padW = {p[1]}, padH = {p[0]}, kW = {k[1]}, kH = {k[0]}")

@@ -38,14 +38,22 @@ def _view_or_copy(b, result):
 
 
 def _linear(b, result):
+    # torch's linear: addmm(bias, x, w.t()) for a 2-D x; _flatten_nd_linear (addmm, then
+    # a view) for another contiguous x with a 1-D bias; else matmul(x, w.t()) (dot / mv
+    # for a 1-D weight), then add_(bias)
     x, bias = b["input"], b.get("bias")
-    if x._data.ndim == 2:
-        return "AddmmBackward0" if bias is not None else "MmBackward0"
-    if x._data.ndim == 1:
-        return "ViewBackward0" if bias is not None else "SqueezeBackward4"
+    xd = x._data.ndim
     if bias is None:
-        return "UnsafeViewBackward0"
-    return "ViewBackward0" if x._data.flags.c_contiguous else "AddBackward0"
+        if b["weight"]._data.ndim == 1:
+            return "DotBackward0" if xd == 1 else "MvBackward0" if xd == 2 \
+                else "UnsafeViewBackward0"
+        return "MmBackward0" if xd == 2 else "SqueezeBackward4" if xd == 1 \
+            else "UnsafeViewBackward0"
+    if xd == 2:
+        return "AddmmBackward0"
+    if x._data.flags.c_contiguous and bias._data.ndim == 1:
+        return "ViewBackward0"
+    return "AddBackward0"
 
 
 _MATMUL = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4",
@@ -57,16 +65,39 @@ def _matmul(b, result):
 
 
 def _nll(b, result):
-    return "NllLoss2DBackward0" if _ndim(b["self"]) >= 3 else "NllLossBackward0"
+    nd = _ndim(b["self"])
+    if nd < 3:
+        return "NllLossBackward0"
+    # (nll_loss_nd of a 3-D or 5+-D input reshapes it for nll_loss2d: 'none' views the
+    # result back)
+    if b.get("reduction", 1) == 0 and nd != 4:
+        return "ViewBackward0"
+    return "NllLoss2DBackward0"
 
 
 def _cross_entropy(b, result):
-    # class indices without smoothing: log_softmax then nll_loss (probabilities and
-    # label smoothing end in other ops, named after the op itself here)
-    if b["target"]._dtype.category != b["self"]._dtype.category and \
-            not b.get("label_smoothing"):
-        return _nll(b, result)
-    return "CrossEntropyLossBackward0"
+    # class indices: log_softmax then nll_loss, and with label smoothing the mix of both
+    # losses, `(1 - eps) * nll + smooth * (eps / C)`; class probabilities: -(logp * q)
+    # summed, divided by the rows for 'mean'
+    if b["target"]._dtype.category != b["self"]._dtype.category:
+        return "AddBackward0" if b.get("label_smoothing") else _nll(b, result)
+    return "DivBackward1" if b.get("reduction", 1) == 1 else "NegBackward0"
+
+
+def _kl_div(b, result):
+    # (a composite: log_target: exp(t) * (t - x), else xlogy(t, t) - t * x; then reduced)
+    r = b.get("reduction", 1)
+    if r == 0:
+        return "MulBackward0" if b.get("log_target") else "SubBackward0"
+    return "MeanBackward0" if r == 1 else "SumBackward0"
+
+
+def _conv(batched_ndim):
+    def rule(b, result):
+        # (an unbatched input: unsqueezed, convolved, squeezed back)
+        return "SqueezeBackward1" if _ndim(b["input"]) == batched_ndim - 1 \
+            else "ConvolutionBackward0"
+    return rule
 
 
 def _pow(b, result):
@@ -109,7 +140,7 @@ def _pad(b, result):
     if mode in ("reflect", "replicate"):
         word = "Reflection" if mode == "reflect" else "Replication"
         return f"{word}Pad{n}DBackward0"
-    return "CatBackward0"               # circular: cats of slices
+    return "CopySlices"                 # circular: slices copied into the output
 
 
 def _l1(b, result):
@@ -201,7 +232,14 @@ RULES = {
 for _k in ("conv1d", "conv2d", "conv3d", "conv1d.padding", "conv2d.padding",
            "conv3d.padding", "conv_transpose1d", "conv_transpose2d.input",
            "conv_transpose3d.input"):
-    RULES["aten::" + _k] = "ConvolutionBackward0"
+    RULES["aten::" + _k] = _conv(int(_k.split("d")[0][-1]) + 2)
+RULES.update({
+    # (composites in PyTorch: the node of their last op)
+    "aten::max_pool1d_with_indices": "SqueezeBackward1",
+    "aten::adaptive_max_pool1d": "SqueezeBackward1",
+    "aten::cosine_similarity": "SumBackward1",
+    "aten::kl_div": _kl_div,
+})
 
 _CACHE: dict = {}
 

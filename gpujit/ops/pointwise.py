@@ -27,6 +27,9 @@ from .registry import op
 from .registry import derivative as _derivative
 from .derivatives import not_implemented as _not_implemented
 from .derivatives import raw_operands as _raw_operands
+from . import fma as _fma
+
+_F16, _F64 = _np.dtype(_np.float16), _np.dtype(_np.float64)
 
 NO_BOOL = tuple(d for d in _dt.ALL if d is not _dt.bool)
 INTS = (_dt.bool,) + _dt.INTEGRAL_TYPES
@@ -129,13 +132,50 @@ def logit_expression(ct):
 
 # ------------------------------------------------------------------ arithmetic
 
+def _fma_alpha(xp, a, b, alpha):
+    """a + alpha * b for floating operands as PyTorch's add kernel computes it: one fused
+    multiply-add (its vectorized fmadd; its scalar code contracted to one on x86 and by
+    nvcc) in float32 / float64; float16 in float32, rounded once to float16, alpha
+    rounded to float16 first on the CPU (its Half alpha; CUDA's opmath alpha is float32).
+    (PyTorch's CPU float16 kernel computes the last elements of a run shorter than one
+    vector in Half arithmetic, alpha * b rounded first: those can differ by one ulp.)
+    None for other dtypes."""
+    dt = None
+    for v in (a, b):
+        d = getattr(v, "dtype", None)
+        if d is not None:
+            dt = d
+            break
+    if dt is None or dt.kind != "f":
+        return None
+    if not isinstance(alpha, (int, float, _np.number)):
+        raise TypeError(f"alpha must be a number, not {type(alpha).__name__}")  # (the
+        # entry point's parser words replace it)
+    if dt == _F64:
+        return _fma.fma64(b, alpha, a, xp)
+    if dt == _F16:
+        al = _np.float32(_np.float16(alpha) if xp is _np else alpha)
+        return _fma.fma32(_as32(xp, b), al, _as32(xp, a), xp).astype(_F16)
+    return _fma.fma32(_as32(xp, b), _np.float32(alpha), _as32(xp, a), xp)
+
+
+def _as32(xp, v):
+    """v as float32: an array converted, a Python number rounded (the tensor it wraps is
+    of the operands' dtype, float16 first for a float16 computation)."""
+    d = getattr(v, "dtype", None)
+    if d is None:
+        return _np.float32(v)
+    return v.astype(_np.float32) if d != _np.float32 else v
+
+
 @op("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     inplace=True, scalar="{self} + {alpha} * {other}")
 def add(xp, self, other, alpha=1):
     if alpha is _ONE:
         return xp.add(self, other)
     alpha = _check_alpha(self, other, alpha)
-    return xp.add(self, xp.multiply(other, alpha))
+    r = _fma_alpha(xp, self, other, alpha)
+    return xp.add(self, xp.multiply(other, alpha)) if r is None else r
 
 
 @op("aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
@@ -144,7 +184,8 @@ def sub(xp, self, other, alpha=1):
     if alpha is _ONE:
         return xp.subtract(self, other)
     alpha = _check_alpha(self, other, alpha)
-    return xp.subtract(self, xp.multiply(other, alpha))
+    r = _fma_alpha(xp, self, other, -alpha)     # (PyTorch's sub is add with -alpha)
+    return xp.subtract(self, xp.multiply(other, alpha)) if r is None else r
 
 
 @op("aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
@@ -153,7 +194,8 @@ def rsub(xp, self, other, alpha=1):
     if alpha is _ONE:
         return xp.subtract(other, self)
     alpha = _check_alpha(self, other, alpha)
-    return xp.subtract(other, xp.multiply(self, alpha))
+    r = _fma_alpha(xp, other, self, -alpha)
+    return xp.subtract(other, xp.multiply(self, alpha)) if r is None else r
 
 
 for _d in (add.op, add.op.inplace_variant, sub.op, sub.op.inplace_variant, rsub.op):
@@ -335,6 +377,9 @@ def neg(xp, self):
     scalar="abs({self})")
 def abs(xp, self):
     return xp.abs(self)
+
+
+abs.op.kernel = abs.op.inplace_variant.kernel = "abs_cpu"     # (its error for a bool)
 
 
 def _no_bool_negation(kinds):

@@ -482,7 +482,14 @@ def logsumexp(xp, self, dim, keepdim=False):
             return xp.log(xp.exp(x).sum(axes, keepdims=keepdim)).astype(out)
         m = x.max(axes, keepdims=True)
         m = xp.where(xp.isinf(m), xp.zeros_like(m), m)   # all -inf -> -inf, +inf -> inf
-        r = xp.log(xp.exp(x - m).sum(axes, keepdims=True)) + m
+        if out == _F16:
+            # PyTorch's composite (amax, sub, exp_, sum, log_, add_): each step a float16
+            # result, rounded (the sum accumulating in float32)
+            def h(v):
+                return v.astype(_F16).astype(_F32)
+            r = h(h(xp.log(h(h(xp.exp(h(x - m))).sum(axes, keepdims=True)))) + m)
+        else:
+            r = xp.log(xp.exp(x - m).sum(axes, keepdims=True)) + m
     if not keepdim:
         r = r.reshape(reduce_shape(x.shape, dim, False))
     return r.astype(out, copy=False)

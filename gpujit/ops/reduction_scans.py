@@ -88,7 +88,14 @@ def _softmax(xp, a, dim, dtype, log):
         z = x - x.max(d, keepdims=True)
         e = xp.exp(z)
         s = e.sum(d, keepdims=True)
-        r = z - xp.log(s) if log else e / s
+        if log and out == _F16 and xp is np and d == x.ndim - 1:
+            # PyTorch's CPU kernel along the last dim of a float16 tensor keeps the sum
+            # and its log in float16 arrays (each rounded once), then subtracts in float32
+            # (x - max - log_sum, rounded once); its CUDA kernel keeps them in float32
+            s = s.astype(_F16).astype(_F32)
+            r = z - xp.log(s).astype(_F16).astype(_F32)
+        else:
+            r = z - xp.log(s) if log else e / s
     return r.reshape(a.shape).astype(out, copy=False)
 
 

@@ -72,13 +72,18 @@ class _DispatchState:
     is then `autocast_compute` (the same casts, then autograd's call or the eager body), so
     graphs run node by node (the interpreter) follow the region too."""
     __slots__ = ("hook", "escape", "tracing", "autograd", "compute", "autocast", "inner",
-                 "autocast_compute", "profiler")
+                 "autocast_compute", "profiler", "inference", "grad_call")
 
     def __init__(self):
         self.hook = None
         self.escape = None
         self.tracing = None
         self.autograd = None
+        # inference: inference mode's layer (autograd/inference.py), installed for good
+        # the first time an inference_mode region is entered; it sits in front of
+        # autograd. grad_call: that layer, else autograd's call, else None
+        self.inference = None
+        self.grad_call = None
         self.compute = _eager_call
         self.autocast = None
         self.inner = None
@@ -86,15 +91,39 @@ class _DispatchState:
         self.profiler = None
 
     def refresh(self):
-        self.inner = self.tracing or self.autograd
+        self.grad_call = self.inference or self.autograd
+        self.inner = self.tracing or self.grad_call
         # (the profiler, while one records, in front of everything: it times the call)
         self.hook = self.profiler or self.autocast or self.inner
         self.compute = (self.autocast_compute if self.autocast is not None
-                        else self.autograd or _eager_call)
+                        else self.grad_call or _eager_call)
 
 
 def _eager_call(op, args):
     return op.eager(*args)
+
+
+class InferenceVersion(list):
+    """The version counter of an inference tensor (one made inside torch.inference_mode by
+    an op that is not a view of a normal tensor): a one-item list as every Tensor's `_vc`,
+    so the code that reads and bumps versions runs unchanged, whose type marks the tensor,
+    and its views and detach()es, which share it, as PyTorch's inference tensors
+    (autograd/inference.py). `live` counts them (one per counter, which a tensor and its
+    views share); when the last goes, `on_last()` (inference.py's: inference mode's layer
+    leaves the hook path when no region is open either, so eager calls pay nothing)."""
+    __slots__ = ()
+    live = [0]
+    on_last = None
+
+    def __init__(self, v=(0,)):
+        list.__init__(self, v)
+        self.live[0] += 1
+
+    def __del__(self):
+        live = self.live
+        live[0] -= 1
+        if not live[0] and InferenceVersion.on_last is not None:
+            InferenceVersion.on_last()
 
 
 dispatch_state = _DispatchState()
@@ -179,6 +208,16 @@ def wrap_array(a, dev):
 
 
 grad_state = None     # autograd's grad-mode state (per thread), set by autograd/recording
+
+
+def host_made(t):
+    """t, a Tensor made outside any op (from Python data, NumPy, a buffer, DLPack, a
+    file): inside torch.inference_mode an inference tensor, as an op's new tensors are
+    (autograd/inference.py). Returns t."""
+    if dispatch_state.inference is not None and grad_state.inference and \
+            type(t._vc) is list:
+        t._vc = InferenceVersion(t._vc)
+    return t
 
 
 def wrap_view(a, dev, src, track=True):
@@ -850,6 +889,23 @@ def _wrap_int(v, npt):
     """Python int v as a value of the narrow integer dtype npt (two's complement)."""
     lo, hi, span = _NARROW[npt]
     return v if lo <= v <= hi else (v - lo) % span + lo
+
+
+def big_int_operand(op, name, v, npt):
+    """A Python int past int64's range given for a number operand of a pointwise op whose
+    compute dtype is not a narrow integer one: as PyTorch's argument parser, one below
+    2**64 is a uint64 Scalar (to int64: wrapped, -2**63 for 2**63, or refused where the
+    op converts it checked (clamp's bounds, masked_fill's value); to a float: its
+    value), any other its OverflowError (CPython's PyLong_AsUnsignedLongLong words)."""
+    if v < 0:
+        raise OverflowError("can't convert negative int to unsigned")
+    if v >> 64:
+        raise OverflowError("int too big to convert")
+    if npt == np.int64:
+        if name in op.checked_scalars:
+            raise overflow_error(npt)
+        return v - (1 << 64)
+    return v
 
 
 # c10's names of the C types in its checked conversions' errors

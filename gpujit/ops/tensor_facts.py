@@ -90,8 +90,27 @@ def is_neg(xp, self):
 
 @_fact("aten::is_inference(Tensor self) -> bool")
 def is_inference(xp, self):
-    """False: gpujit's inference_mode disables gradients but makes no inference tensors."""
+    """The op's body sees arrays, which say nothing of the tensor: False. Eager code's
+    x.is_inference() and torch.is_inference(x) read the Tensor (below)."""
     return False
+
+
+@tensor_method("is_inference")
+def _is_inference_method(self):
+    """Whether the tensor is an inference tensor: made inside torch.inference_mode by an
+    op that is not a view of a normal tensor (its version counter says so;
+    autograd/inference.py)."""
+    return type(self._vc) is _registry.InferenceVersion
+
+
+def _is_inference_function(input):
+    if not isinstance(input, _registry._Tensor):
+        return is_inference.op.public(input)       # (PyTorch's TypeError)
+    return type(input._vc) is _registry.InferenceVersion
+
+
+_is_inference_function.__name__ = _is_inference_function.__qualname__ = "is_inference"
+PUBLIC["is_inference"] = _is_inference_function
 
 
 @_fact("aten::get_device(Tensor self) -> int", method=True)

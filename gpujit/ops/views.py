@@ -383,8 +383,8 @@ def narrow(xp, self, dim, start, length):
 
 def _empty_slice(xp, a, r, d, start, step):
     """r = a sliced along dim d from `start` by `step`, which has no elements while a has
-    some, with PyTorch's strides (a's, dim d's times the step) and, where that element
-    exists, its storage offset (start's): NumPy resets both for an empty slice
+    some, with PyTorch's strides (a's, dim d's times the step) and its storage offset
+    (start's, one past the end included): NumPy resets both for an empty slice
     (x[:, 3:3:2] of a (4, 6) x: PyTorch's strides (6, 2), storage offset 3)."""
     st = list(a.strides)
     st[d] *= step
@@ -392,7 +392,31 @@ def _empty_slice(xp, a, r, d, start, step):
         idx = [slice(None)] * a.ndim
         idx[d] = slice(start, start + 1)
         a = a[tuple(idx)]
-    return xp.lib.stride_tricks.as_strided(a, shape=r.shape, strides=tuple(st))
+        return xp.lib.stride_tricks.as_strided(a, shape=r.shape, strides=tuple(st))
+    # one past dim d's last element (x[5:] of a length-3 x, x[:, 10:] of a (3, 4) x):
+    # PyTorch's offset is start's all the same (3; 4), an address no element of a holds
+    return _array_at(xp, a, start * a.strides[d], r.shape, tuple(st))
+
+
+class _AtAddress:
+    """What NumPy makes an array of at a given address (its __array_interface__), keeping
+    the array it points into as `base` (as NumPy's as_strided does: Tensor.storage_offset
+    follows it to the allocation)."""
+
+    def __init__(self, interface, base):
+        self.__array_interface__ = interface
+        self.base = base
+
+
+def _array_at(xp, a, nbytes, shape, strides):
+    """An array of shape/strides (elements none: nothing is read) starting nbytes past a's
+    first element, in a's memory."""
+    if type(a) is np.ndarray:
+        ptr = a.__array_interface__["data"][0] + nbytes
+        return np.asarray(_AtAddress({"data": (ptr, not a.flags.writeable), "shape": shape,
+                                      "strides": strides, "typestr": a.dtype.str,
+                                      "version": 3}, a))
+    return xp.ndarray(shape, a.dtype, memptr=a.data + nbytes, strides=strides)
 
 
 def _narrow_tensor_meta(self, dim, start, length):

@@ -591,9 +591,26 @@ def effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay):
     if maximize:
         xp.negative(g, out=g)
     if weight_decay != 0:
-        xp.multiply(p, weight_decay, out=tmp)
-        g += tmp
+        add_alpha_(xp, g, p, weight_decay, tmp)     # (grad.add(param, alpha=weight_decay))
     return g
+
+
+def add_alpha_(xp, a, b, alpha, tmp):
+    """a += alpha * b as PyTorch's a.add_(b, alpha=alpha) computes it: one fused
+    multiply-add for floating arrays (ops/pointwise._fma_alpha: the optimizers' single-
+    tensor updates on the CPU, as their foreach ones on CUDA, are FMAs), else two steps
+    through tmp. Returns a."""
+    from ..ops.pointwise import _fma_alpha
+    r = _fma_alpha(xp, a, b, alpha)
+    if r is None:
+        if tmp is None or tmp is a:
+            a += xp.multiply(b, alpha)
+        else:
+            xp.multiply(b, alpha, out=tmp)
+            a += tmp
+    else:
+        a[...] = r
+    return a
 
 
 def lerp_(xp, a, b, weight, tmp):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ._flags import check_fused, check_lr
-from .optimizer import _ElementwiseOptimizer, effective_grad
+from .optimizer import _ElementwiseOptimizer, add_alpha_, effective_grad
 
 __all__ = ["SGD"]
 
@@ -56,18 +56,18 @@ class SGD(_ElementwiseOptimizer):
     def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
         lr, momentum, dampening, weight_decay, nesterov, maximize = h
         g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
+        # (each `x.add_(y, alpha=a)` of PyTorch's update one fused multiply-add, as its
+        # kernels compute it: add_alpha_)
         if momentum != 0:
             buf = s["momentum_buffer"]
             if fresh:
                 xp.copyto(buf, g)
             else:
                 buf *= momentum
-                xp.multiply(g, 1 - dampening, out=tmp)
-                buf += tmp
+                add_alpha_(xp, buf, g, 1 - dampening, tmp)
             if nesterov:
-                xp.multiply(buf, momentum, out=tmp)
-                g = xp.add(g, tmp, out=tmp)
+                xp.copyto(tmp, g)           # (g, the gradient, is never written)
+                g = add_alpha_(xp, tmp, buf, momentum, tmp)
             else:
                 g = buf
-        xp.multiply(g, -lr, out=tmp)
-        p += tmp
+        add_alpha_(xp, p, g, -lr, tmp)

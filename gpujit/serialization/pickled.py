@@ -213,7 +213,7 @@ class _LoadedStorage:
 
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks,
                        metadata=None):
-    from ..ops.registry import wrap
+    from ..ops.registry import wrap, host_made
     from .. import dtypes as _dt
     flat = storage.flat
     isz = flat.dtype.itemsize
@@ -228,7 +228,7 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, bac
     xp = sys.modules["cupy"] if storage.device.type == "cuda" else __import__("numpy")
     a = xp.lib.stride_tricks.as_strided(start, shape=size,
                                         strides=tuple(s * isz for s in stride))
-    t = wrap(a, _dt.from_numpy_dtype(flat.dtype), storage.device)
+    t = host_made(wrap(a, _dt.from_numpy_dtype(flat.dtype), storage.device))
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -9,7 +9,8 @@ import numpy as np
 import gpujit as G
 from . import OpInfo, Sample, ErrorSample
 from .pointwise import (B, U8, I8, I32, I64, F32, F64, FLOATS, NO_BOOL, NAN, arr,
-                        special, unary_samples, dtype_error, gd, _erf)
+                        special, unary_samples, dtype_error, gd, _erf, UNSUPPORTED,
+                        kernel_dtype_error)
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -92,16 +93,26 @@ def _lambd_error(dt_name, lo_hi, found, *args, **kwargs):
                                      rf"{dt_name}, but found {found}$"), **kwargs)
 
 
+# PyTorch's kernels whose words refuse an integer input (CPU | CUDA names)
+_KERNELS = {"elu": "elu_(cpu|cuda)", "selu": "elu_(cpu|cuda)", "celu": "elu_(cpu|cuda)",
+            "gelu": "Gelu(CUDA)?KernelImpl", "silu": "silu_(cpu|cuda)",
+            "mish": "mish_(cpu|cuda)", "hardswish": "hardswish_(cpu|cuda)",
+            "hardsigmoid": "hardsigmoid_(cpu|cuda)", "leaky_relu": "leaky_relu_(cpu|cuda)",
+            "softplus": "softplus_(cpu|cuda)", "softshrink": "softshrink_(check|cuda)",
+            "hardshrink": "hardshrink_(cpu|cuda)", "log_sigmoid": "log_sigmoid_(cpu|cuda)"}
+
+
 def _not_int(name):
-    return [dtype_error(name, arr(3, dtype=I64), dt="int64")]
+    return [ErrorSample(arr(3, dtype=I64), exc=UNSUPPORTED,
+                        match=f"\"{_KERNELS[name]}\" not implemented for 'Long'")]
 
 
 OPINFOS = [
     OpInfo("aten::relu", samples=unary_samples(NO_BOOL, _same), ref=lambda x: np.maximum(x, 0),
-           errors=[dtype_error("relu", arr(3, dtype=B))]),
+           errors=[ErrorSample(arr(3, dtype=B), match="Boolean inputs not supported for relu")]),
     OpInfo("aten::relu6", samples=unary_samples(NO_BOOL, _same, -9, 9),
            ref=lambda x: np.minimum(np.maximum(x, 0), 6),
-           errors=[dtype_error("relu6", arr(3, dtype=B))]),
+           errors=[ErrorSample(arr(3, dtype=B), match="Bool inputs not supported for hardtanh")]),
     OpInfo("aten::leaky_relu", samples=float_samples() + [
         Sample(arr(3, 4), 0.2), Sample(arr(5, dtype=F64), negative_slope=-1.5)],
         ref=lambda x, negative_slope=0.01: np.where(_f(x) > 0, x, _f(x) * negative_slope),
@@ -135,7 +146,7 @@ OPINFOS = [
         Sample(arr(3, 4), -0.5, 0.25), Sample(arr(4, dtype=F64), min_val=0.0, max_val=2.0),
         Sample(arr(3, 4, dtype=I32, low=-5, high=5), -2.5, 3.7),
         Sample(arr(3, dtype=U8, high=9), 1, 5)], ref=_hardtanh_ref,
-        errors=[dtype_error("hardtanh", arr(3, dtype=B)),
+        errors=[ErrorSample(arr(3, dtype=B), match="Bool inputs not supported for hardtanh"),
                 ErrorSample(arr(3, dtype=U8), match="unsigned type with negative limits")]),
     OpInfo("aten::hardsigmoid", samples=float_samples(low=-5, high=5),
            ref=lambda x: np.clip(_f(x) / 6 + 0.5, 0, 1), errors=_not_int("hardsigmoid")),
@@ -147,14 +158,14 @@ OPINFOS = [
         Sample(arr(3, 4, dtype=I32, low=-3, high=3), 1, 20).expect_dtype(G.int32),
         Sample(arr(3, 4, dtype=I8, low=-3, high=3), 0.9, 7.5).expect_dtype(G.int8),
         Sample(special(), 0.0, NAN), Sample(arr(), 0.0, 2.0), Sample(arr(0, 2), 0.0, 1.0)],
-        ref=_threshold_ref, errors=[dtype_error("threshold", arr(3, dtype=B), 0, 1)]),
+        ref=_threshold_ref, errors=[kernel_dtype_error("threshold", arr(3, dtype=B), 0, 1)]),
     OpInfo("aten::hardshrink", samples=float_samples() + [
         Sample(arr(3, 4, low=-1, high=1), 0.3), Sample(arr(5, dtype=F64), lambd=1.5),
         Sample(arr(3, 4, dtype=np.float16, low=-1, high=1), 0.25)] + [
         Sample(_EDGES.astype(d), 0.5) for d in FLOATS] + [
         Sample(_EDGES.astype(F32), 0), Sample(_EDGES.astype(F64), -1.0),
         Sample(arr(2, 3), lambd=2)], ref=_shrink_ref(False),
-        errors=_not_int("hardshrink") + [dtype_error("hardshrink", arr(3, dtype=B))]),
+        errors=_not_int("hardshrink") + [kernel_dtype_error("hardshrink", arr(3, dtype=B))]),
     OpInfo("aten::softshrink", samples=float_samples() + [
         Sample(arr(3, 4, low=-1, high=1), 0.3), Sample(arr(5, dtype=F64), lambd=1.5),
         Sample(arr(3, 4, dtype=np.float16, low=-1, high=1), 0.25)] + [

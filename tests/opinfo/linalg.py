@@ -266,12 +266,13 @@ def _linear_ref(x, w, bias=None):
 
 def _linear_samples():
     g = grad_rand
-    out = [Sample(g(2, 3), g(3), g()), Sample(g(2, 5, 3), g(4, 3), g(4)),
+    # (a 1-D weight: matmul's mv / dot, then add_ of a bias off addmm's path)
+    out = [Sample(g(2, 3), g(3)), Sample(g(3), g(3), g()), Sample(g(2, 5, 3), g(4, 3), g(4)),
            Sample(g(3), g(4, 3), g(4))]
     out += [Sample(rand(2, 3, dtype=d), rand(4, 3, dtype=d), rand(4, dtype=d))
            for d in PRODUCT_DTYPES]
     out += [Sample(rand(2, 5, 3), rand(4, 3)), Sample(rand(3), rand(4, 3), rand(4)),
-            Sample(rand(2, 3), rand(4, 3), bias=None), Sample(rand(2, 3), rand(3), rand()),
+            Sample(rand(2, 3), rand(4, 3), bias=None), Sample(rand(5, 3), rand(3)),
             Sample(rand(0, 3), rand(4, 3), rand(4)), Sample(rand(2, 0), rand(4, 0), rand(4))]
     return _half_tol(out)
 
@@ -282,6 +283,8 @@ _LINEAR_ERRORS = [
     ErrorSample(rand(2, 3, dtype=F64), rand(4, 3, dtype=F32), match=r"expected m1 and m2 to "
                 r"have the same dtype, but got: double != float"),
     ErrorSample(rand(2, 3), rand(4, 3), rand(4, dtype=F64), match="bias to have dtype Float"),
+    # (torch's addmm path of a 2-D input: a 1-D weight's t() is no matrix)
+    ErrorSample(rand(2, 3), rand(3), rand(), match="mat2 must be a matrix, got 1-D tensor"),
 ]
 
 

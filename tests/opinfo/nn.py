@@ -247,8 +247,8 @@ def _max_pool_samples():
 
 def _pool_errors(name):
     x = rand(1, 2, 4, 4, dtype=F32)
-    out = [ErrorSample(x, 3, 1, 2, match=r"pad should be smaller than or equal to half of "
-                       r"kernel size, but got padW = 2, padH = 2, kW = 3, kH = 3"),
+    out = [ErrorSample(x, 3, 1, 2, match=r"pad should be at most half of effective kernel "
+                       r"size, but got pad=2, kernel_size=3 and dilation=1"),
            ErrorSample(rand(1, 2, 2, 2, dtype=F32), 3, match=r"Given input size: \(2x2x2\). "
                        r"Calculated output size: \(2x0x0\). Output size is too small"),
            ErrorSample(x, 0, match="kernel size should be greater than zero"),

@@ -272,7 +272,7 @@ ARITH += [
                              match="Negation, the `-` operator, on a bool tensor")]),
     info("aten::abs", unary_samples(NO_BOOL, _same) + [
         Sample(np.array([-128, 127, 0], I8))],
-        lambda a: np.where(a < 0, -a, a), errors=[dtype_error("abs", arr(3, dtype=B))]),
+        lambda a: np.where(a < 0, -a, a), errors=[kernel_dtype_error("abs", arr(3, dtype=B))]),
     info("aten::sign", unary_samples(ALL, _same),
          lambda a: a if a.dtype == B else np.where(a > 0, 1, np.where(a < 0, -1, 0))),
     info("aten::positive", unary_samples(NO_BOOL, _same), lambda a: a,
