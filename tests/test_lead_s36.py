@@ -19,6 +19,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 PROGRAM = textwrap.dedent('''
@@ -110,3 +113,82 @@ def test_traced_module_type_names_follow_torch(tmp_path):
                          env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == TORCH_2_13
+
+
+# ------------------------------------------------------------------ fused multiply-add on CuPy
+# c36 made add/sub with alpha (and SGD's updates) one fused multiply-add, as torch's
+# kernels; ops/fma.py emulated it on CuPy with ~15 elementwise kernels per call. CuPy now
+# runs CUDA's own fmaf / fma as one ElementwiseKernel (made once per dtype).
+
+class _StubCupy:
+    """Just what ops/fma asks of CuPy: ndarray and ElementwiseKernel (recorded)."""
+    ndarray = np.ndarray
+
+    def __init__(self):
+        self.made = []
+
+    def __getattr__(self, name):        # (the emulation's asarray, isfinite...)
+        return getattr(np, name)
+
+    def ElementwiseKernel(self, in_params, out_params, operation, name):
+        self.made.append((in_params, out_params, operation, name))
+        dt = np.dtype(out_params.split()[0])
+        # the kernel's answer: the exact fma, rounded once (NumPy's emulation)
+        from gpujit.ops import fma as F
+        return lambda a, b, c: (F._fma_numpy32 if dt == np.float32 else
+                                F._fma_numpy64)(a, b, c, np)
+
+
+def test_cupy_fma_is_one_elementwise_kernel_of_cudas_fma(monkeypatch):
+    from gpujit.ops import fma as F
+    monkeypatch.setattr(F, "_CUPY_KERNELS", {})
+    xp = _StubCupy()
+    a = np.array([1 + 2.0 ** -23, 3.0], np.float32)
+    b = np.float32(1 - 2.0 ** -23)
+    c = np.array([-1.0, 0.5], np.float32)
+    r = F.fma32(a, b, c, xp)
+    assert r.dtype == np.float32
+    # (1 + e)(1 - e) - 1 = -e^2 exactly, which two roundings lose
+    assert r[0] == np.float32(-(2.0 ** -46))
+    F.fma32(a, b, c, xp)
+    F.fma64(a.astype(np.float64), 0.25, c.astype(np.float64), xp)
+    assert xp.made == [
+        ("float32 a, float32 b, float32 c", "float32 z", "z = fmaf(a, b, c)",
+         "gpujit_fma_float32"),
+        ("float64 a, float64 b, float64 c", "float64 z", "z = fma(a, b, c)",
+         "gpujit_fma_float64")]
+    # no array operand: no kernel (it would need a size), the emulation answers
+    assert F.fma32(np.float32(2), np.float32(3), np.float32(1), xp) == np.float32(7)
+    assert len(xp.made) == 2
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_add_with_alpha_on_cuda_has_the_cpu_bits(dtype):
+    import gpujit as torch
+    dt = getattr(torch, dtype)
+    torch.manual_seed(0)
+    x, y = torch.randn(70000, dtype=dt), torch.randn(70000, dtype=dt)
+    for alpha in (0.3, -1.7, 1e-3):
+        cpu = torch.add(x, y, alpha=alpha)
+        gpu = torch.add(x.cuda(), y.cuda(), alpha=alpha).cpu()
+        assert torch.equal(gpu, cpu), alpha
+        assert torch.equal(torch.sub(x.cuda(), y.cuda(), alpha=alpha).cpu(),
+                           torch.sub(x, y, alpha=alpha))
+
+
+@pytest.mark.cuda
+def test_sgd_step_on_cuda_has_the_cpu_bits():
+    import gpujit as torch
+    torch.manual_seed(0)
+    ps = {}
+    for dev in ("cpu", "cuda"):
+        torch.manual_seed(1)
+        w = torch.randn(257, 33).to(dev).requires_grad_()
+        opt = torch.optim.SGD([w], lr=0.1, momentum=0.9, weight_decay=1e-2, nesterov=True)
+        for _ in range(3):
+            opt.zero_grad()
+            (w.sin() * w).sum().backward()
+            opt.step()
+        ps[dev] = w.detach().cpu()
+    assert torch.equal(ps["cuda"], ps["cpu"])
