@@ -80,15 +80,17 @@ def _mangle(name):
 
 
 def test_equal_modules_share_a_type_and_different_ones_mangle():
-    a, b, c = (torch.jit.script(TypeShareM(n)) for n in (3, 3, 4))
+    # (sizes no other test scripts: Linear(14, 14)'s type is then new here, mangled after
+    # Linear(13, 13)'s, whatever ran before in the process)
+    a, b, c = (torch.jit.script(TypeShareM(n)) for n in (13, 13, 14))
     assert _self_type(a) == _self_type(b), (_self_type(a), _self_type(b))
     assert _self_type(c) != _self_type(a) and _mangle(_self_type(c)) is not None
     assert _self_type(a).endswith("TypeShareM") and _self_type(c).endswith("TypeShareM")
     # scripting the same instance again: the same type too (a new ScriptModule)
-    m = TypeShareM(3)
+    m = TypeShareM(13)
     s1, s2 = torch.jit.script(m), torch.jit.script(m)
     assert s1 is not s2 and _self_type(s1) == _self_type(s2) == _self_type(a)
-    # Linear(4, 4) is named before the TypeShareM holding it (children first)
+    # Linear(14, 14) is named before the TypeShareM holding it (children first)
     lin = re.search(r"%lin : ([\w.]+)", str(c.graph)).group(1)
     assert _mangle(lin) is not None and _mangle(lin) < _mangle(_self_type(c)), str(c.graph)
 
