@@ -85,15 +85,14 @@ def _cupy_kernel(xp, args, dt):
 def fma32(a, b, c, xp=None):
     """float32 a * b + c with one rounding (a, b, c float32 arrays or scalars)."""
     xp = xp or _xp(a, b, c)
-    if xp is np:
-        u = _ufunc((a, b, c), _F32)
-        if u is not None:
-            return u(a, b, c)
-    else:
-        k = _cupy_kernel(xp, (a, b, c), _F32)
-        if k is not None:
-            return k(a, b, c)
-    return _fma_numpy32(a, b, c, xp)
+    k = _one_pass(xp, (a, b, c), _F32)
+    return _fma_numpy32(a, b, c, xp) if k is None else k(a, b, c)
+
+
+def _one_pass(xp, args, dt):
+    """The one-pass FMA for these operands (NumPy's numba ufunc, CuPy's kernel), or None
+    where the emulation answers."""
+    return _ufunc(args, dt) if xp is np else _cupy_kernel(xp, args, dt)
 
 
 def _fma_numpy32(a, b, c, xp):
@@ -114,14 +113,8 @@ def fma64(a, b, c, xp=None):
     xp = xp or _xp(a, b, c)
     if xp is np:
         a, b, c = (v if type(v) is np.ndarray else np.float64(v) for v in (a, b, c))
-        u = _ufunc((a, b, c), _F64)
-        if u is not None:
-            return u(a, b, c)
-    else:
-        k = _cupy_kernel(xp, (a, b, c), _F64)
-        if k is not None:
-            return k(a, b, c)
-    return _fma_numpy64(a, b, c, xp)
+    k = _one_pass(xp, (a, b, c), _F64)
+    return _fma_numpy64(a, b, c, xp) if k is None else k(a, b, c)
 
 
 def _fma_numpy64(a, b, c, xp):

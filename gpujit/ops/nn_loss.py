@@ -98,14 +98,8 @@ def _l1_integral(self, target, reduction):
     integer operands it computes (wrapping in their dtype; sum's result int64), their
     'mean' is mean()'s refusal, and two bools are sub's. The promoted dtype when it is not
     floating, else None."""
-    bools = (dtype_of(self) is _dt.bool) + (dtype_of(target) is _dt.bool)
-    if bools == 2:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
-    if bools:
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
-                           "supported. If you are trying to invert a mask, use the `~` or "
-                           "`logical_not()` operator instead.")
+    from .pointwise import refuse_bool_subtraction
+    refuse_bool_subtraction((dtype_of(self) is _dt.bool) + (dtype_of(target) is _dt.bool))
     d = _dt.promote_types(dtype_of(self), dtype_of(target))
     if d.category == _dt.FLOATING:
         return None

@@ -207,7 +207,11 @@ for _d in (add.op, add.op.inplace_variant, sub.op, sub.op.inplace_variant, rsub.
 def _no_bool_subtraction(kinds):
     """PyTorch refuses `-` with a bool operand (a Python bool is one), whatever the result
     type would be."""
-    bools = sum(1 for k in kinds[:2] if k[0] is _dt.bool)
+    refuse_bool_subtraction(sum(1 for k in kinds[:2] if k[0] is _dt.bool))
+
+
+def refuse_bool_subtraction(bools):
+    """sub's RuntimeError for `bools` (1 or 2) bool operands; nothing for 0."""
     if bools == 2:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
