@@ -28,6 +28,14 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
 6. A scripted factory of a negative size raised NumPy's ValueError "negative dimensions
    are not allowed"; torch: RuntimeError "Trying to create tensor with negative
    dimension -1: [-1, 2]" (torch.zeros: "zeros: Dimension size must be non-negative.").
+7. divmod(a, b) of floats was Python's; TorchScript's aten::divmod.float is r = fmod(a, b)
+   (moved by b when nonzero and of the other sign), q = (a - r) / b: divmod(0.0, -2.5)
+   is (-0.0, 0.0) (gpujit gave r -0.0: GPUJIT_PROGRAM_FUZZ_SEED=36031,
+   test_program_fuzz_s24b k=126), divmod(2.5, 0.1) (24.000000000000004, ...), divmod(2.5,
+   -inf) (nan, -inf). An int with a float is aten::divmod.int_float / float_int: q =
+   floor(a / b) through an int64 (divmod(-5, 2.5) is (-2.0, 0.0), not -0.0; a nan
+   quotient raises "Cannot convert float nan to integer"), r = a - q * b. (Its C++ also
+   narrows the int to 32 bits and the float to float32: gpujit keeps both whole.)
 """
 from typing import Dict, List, Tuple, Union
 
@@ -390,3 +398,58 @@ def test_a_scripted_factory_of_a_negative_size_raises_torchs_error(k):
                 f(size, torch.ones(1), k)
             assert want in str(e.value)
     assert tuple(s([2, 0], torch.ones(1), k).shape) == (2, 0)
+
+
+# ---------------------------------------------------------------- 7. divmod
+
+def _divmod_ff(a: float, b: float) -> Tuple[float, float]:
+    return divmod(a, b)
+
+
+def _divmod_if(a: int, b: float) -> Tuple[float, float]:
+    return divmod(a, b)
+
+
+def _divmod_fi(a: float, b: int) -> Tuple[float, float]:
+    return divmod(a, b)
+
+
+def _divmod_const(x: float):
+    return divmod(x, -2.5)[1], divmod(x, -2.5)[0]
+
+
+def _r(t):
+    return tuple("nan" if v != v else repr(v) for v in t)
+
+
+@pytest.mark.parametrize("fn,a,b,want", [
+    (_divmod_ff, 0.0, -2.5, ("-0.0", "0.0")), (_divmod_ff, -0.0, 2.5, ("0.0", "-0.0")),
+    (_divmod_ff, 2.5, 0.1, ("24.000000000000004", "0.09999999999999987")),
+    (_divmod_ff, -2.5, -0.1, ("24.000000000000004", "-0.09999999999999987")),
+    (_divmod_ff, 2.5, float("-inf"), ("nan", "-inf")),
+    (_divmod_ff, -5.0, float("inf"), ("nan", "inf")),
+    (_divmod_ff, 7.0, -2.5, ("-3.0", "-0.5")), (_divmod_ff, float("inf"), 2.5, ("nan", "nan")),
+    (_divmod_ff, 5.0, 0.1, ("49.0", "0.09999999999999973")),
+    (_divmod_if, -5, 2.5, ("-2.0", "0.0")), (_divmod_if, 0, -3.0, ("0.0", "0.0")),
+    (_divmod_if, 7, 2.5, ("2.0", "2.0")), (_divmod_if, -7, 2.5, ("-3.0", "0.5")),
+    (_divmod_if, 3, float("inf"), ("0.0", "nan")),
+    (_divmod_fi, -0.0, 3, ("0.0", "-0.0")), (_divmod_fi, 0.0, -3, ("0.0", "0.0")),
+    (_divmod_fi, 2.5, -2, ("-2.0", "-1.5")), (_divmod_fi, -2.5, -5, ("0.0", "-2.5"))])
+def test_divmod_is_torchscripts(fn, a, b, want):
+    s = torch.jit.script(fn)
+    for _ in range(3):
+        assert _r(s(a, b)) == want
+
+
+def test_divmod_by_a_constant_and_its_errors():
+    s = torch.jit.script(_divmod_const)
+    for _ in range(3):
+        assert _r(s(0.0)) == ("0.0", "-0.0")
+    with pytest.raises(RuntimeError, match="ZeroDivisionError: float divmod()"):
+        torch.jit.script(_divmod_ff)(1.0, 0.0)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError: float divmod()"):
+        torch.jit.script(_divmod_if)(1, 0.0)
+    with pytest.raises(RuntimeError, match="Cannot convert float nan to integer"):
+        torch.jit.script(_divmod_if)(3, float("nan"))
+    with pytest.raises(RuntimeError, match="Cannot convert float inf to integer"):
+        torch.jit.script(_divmod_fi)(float("inf"), 2)
