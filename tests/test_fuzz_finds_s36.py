@@ -36,7 +36,11 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
    floor(a / b) through an int64 (divmod(-5, 2.5) is (-2.0, 0.0), not -0.0; a nan
    quotient raises "Cannot convert float nan to integer"), r = a - q * b. (Its C++ also
    narrows the int to 32 bits and the float to float32: gpujit keeps both whole.)
+8. (found by the suite's save/load round trip) a saved function with a Generator
+   parameter did not load: its code reads `def f(g: Generator) -> int`, and `Generator`
+   was no name an annotation may use unimported (torch's CompilationUnit takes it).
 """
+import io
 from typing import Dict, List, Tuple, Union
 
 import pytest
@@ -453,3 +457,19 @@ def test_divmod_by_a_constant_and_its_errors():
         torch.jit.script(_divmod_if)(3, float("nan"))
     with pytest.raises(RuntimeError, match="Cannot convert float inf to integer"):
         torch.jit.script(_divmod_fi)(float("inf"), 2)
+
+
+# ---------------------------------------------------------------- 8. Generator annotations
+
+def _seed(g: torch.Generator) -> int:
+    return g.initial_seed()
+
+
+def test_a_function_with_a_generator_parameter_saves_and_loads():
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(_seed), buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    assert loaded(torch.Generator().manual_seed(3)) == 3
+    cu = torch.jit.CompilationUnit("def f(g: Generator) -> int:\n    return g.initial_seed()\n")
+    assert cu.f(torch.Generator().manual_seed(5)) == 5
