@@ -18,7 +18,10 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
 4. What a scripted function or method returns to Python is converted as TorchScript's
    toPyObject converts it: a new list / dict / script-class object per reference. `return
    self.xs` of a scripted module gave the module's own list (the caller's append changed
-   the module), `return p, p` one object where torch gives two.
+   the module), `return p, p` one object where torch gives two. And torch.jit.script(m)
+   converts m's list / dict / object attributes into the scripted module's own: gpujit's
+   scripted module shared the original's list (appending to `m.xs` after scripting
+   changed what the scripted forward saw).
 5. An op failing inside scripted code reaches the Python caller as a RuntimeError in
    torch (the interpreter's "The following operation failed in the TorchScript
    interpreter."): `x[10]` of a 3-element tensor (eager: IndexError), `xs[5] = 1` of a
@@ -231,6 +234,27 @@ def test_a_module_attribute_returned_is_a_copy():
     xs.append(99)
     d["z"] = 5
     assert m(4) == ([1, 2, 3, 4], {"a": 1})     # torch 2.13's
+
+
+def test_scripting_a_module_converts_its_list_attributes():
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.xs: List[int] = [1]
+            self.p = _P(2)
+            self.n = 3
+
+        def forward(self) -> int:
+            self.xs.append(0)
+            return len(self.xs) + self.n + self.p.x
+
+    o = M()
+    s = torch.jit.script(o)
+    assert s() == 7 and o.xs == [1] and s.xs == [1, 0]
+    o.xs.append(5)
+    o.n = 10
+    o.p.x = 100
+    assert s() == 8 and o.xs == [1, 5] and s.xs == [1, 0, 0]     # torch 2.13's
 
 
 def _pair(p: _P):
