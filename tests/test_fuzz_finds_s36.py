@@ -39,6 +39,11 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
    floor(a / b) through an int64 (divmod(-5, 2.5) is (-2.0, 0.0), not -0.0; a nan
    quotient raises "Cannot convert float nan to integer"), r = a - q * b. (Its C++ also
    narrows the int to 32 bits and the float to float32: gpujit keeps both whole.)
+9. Code after an unconditional raise never runs; TorchScript drops it and what only it
+   used (its exit transform leaves the block nothing to return: prim::Uninitialized), so
+   `if float(s) > 0.0: tr.append("x")` before `if v or True: raise RuntimeError("oops")`
+   raises "oops" for s = "ab c" (GPUJIT_PROGRAM_FUZZ_SEED=36051, test_program_fuzz_s24b
+   k=91); gpujit kept the code after the raise alive and raised float()'s error.
 8. (found by the suite's save/load round trip) a saved function with a Generator
    parameter did not load: its code reads `def f(g: Generator) -> int`, and `Generator`
    was no name an annotation may use unimported (torch's CompilationUnit takes it).
@@ -497,3 +502,40 @@ def test_a_function_with_a_generator_parameter_saves_and_loads():
     assert loaded(torch.Generator().manual_seed(3)) == 3
     cu = torch.jit.CompilationUnit("def f(g: Generator) -> int:\n    return g.initial_seed()\n")
     assert cu.f(torch.Generator().manual_seed(5)) == 5
+
+
+# ---------------------------------------------------------------- 9. after a raise
+
+def _after_raise(s: str, v: int) -> List[str]:
+    tr: List[str] = []
+    if float(s) > 0.0:
+        tr.append("x")
+    if (bool(v) or True):
+        raise RuntimeError("oops")
+    tr.append("y")
+    return tr
+
+
+def _raise_in_a_branch(s: str, v: int) -> List[str]:
+    tr: List[str] = []
+    if float(s) > 0.0:
+        tr.append("x")
+    if v > 0:
+        raise RuntimeError("oops")
+    tr.append("y")
+    return tr
+
+
+def test_code_after_an_unconditional_raise_is_dropped():
+    f = torch.jit.script(_after_raise)
+    for s in ("ab c", "1.5"):
+        with pytest.raises(torch.jit.Error, match="oops"):
+            f(s, 1)
+    assert "aten::Float" not in str(f.graph)
+    assert "prim::Uninitialized" in str(f.graph)
+    g = torch.jit.script(_raise_in_a_branch)      # (a raise that may not run: kept)
+    assert g("1.5", 0) == ["x", "y"]
+    with pytest.raises(torch.jit.Error, match="oops"):
+        g("1.5", 1)
+    with pytest.raises(RuntimeError, match="stod"):
+        g("ab c", 1)
