@@ -18,7 +18,10 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
 4. What a scripted function or method returns to Python is converted as TorchScript's
    toPyObject converts it: a new list / dict / script-class object per reference. `return
    self.xs` of a scripted module gave the module's own list (the caller's append changed
-   the module), `return p, p` one object where torch gives two.
+   the module), `return p, p` one object where torch gives two. And torch.jit.script(m)
+   converts m's list / dict / object attributes into the scripted module's own: gpujit's
+   scripted module shared the original's list (appending to `m.xs` after scripting
+   changed what the scripted forward saw).
 5. An op failing inside scripted code reaches the Python caller as a RuntimeError in
    torch (the interpreter's "The following operation failed in the TorchScript
    interpreter."): `x[10]` of a 3-element tensor (eager: IndexError), `xs[5] = 1` of a
@@ -28,7 +31,24 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
 6. A scripted factory of a negative size raised NumPy's ValueError "negative dimensions
    are not allowed"; torch: RuntimeError "Trying to create tensor with negative
    dimension -1: [-1, 2]" (torch.zeros: "zeros: Dimension size must be non-negative.").
+7. divmod(a, b) of floats was Python's; TorchScript's aten::divmod.float is r = fmod(a, b)
+   (moved by b when nonzero and of the other sign), q = (a - r) / b: divmod(0.0, -2.5)
+   is (-0.0, 0.0) (gpujit gave r -0.0: GPUJIT_PROGRAM_FUZZ_SEED=36031,
+   test_program_fuzz_s24b k=126), divmod(2.5, 0.1) (24.000000000000004, ...), divmod(2.5,
+   -inf) (nan, -inf). An int with a float is aten::divmod.int_float / float_int: q =
+   floor(a / b) through an int64 (divmod(-5, 2.5) is (-2.0, 0.0), not -0.0; a nan
+   quotient raises "Cannot convert float nan to integer"), r = a - q * b. (Its C++ also
+   narrows the int to 32 bits and the float to float32: gpujit keeps both whole.)
+9. Code after an unconditional raise never runs; TorchScript drops it and what only it
+   used (its exit transform leaves the block nothing to return: prim::Uninitialized), so
+   `if float(s) > 0.0: tr.append("x")` before `if v or True: raise RuntimeError("oops")`
+   raises "oops" for s = "ab c" (GPUJIT_PROGRAM_FUZZ_SEED=36051, test_program_fuzz_s24b
+   k=91); gpujit kept the code after the raise alive and raised float()'s error.
+8. (found by the suite's save/load round trip) a saved function with a Generator
+   parameter did not load: its code reads `def f(g: Generator) -> int`, and `Generator`
+   was no name an annotation may use unimported (torch's CompilationUnit takes it).
 """
+import io
 from typing import Dict, List, Tuple, Union
 
 import pytest
@@ -221,6 +241,27 @@ def test_a_module_attribute_returned_is_a_copy():
     assert m(4) == ([1, 2, 3, 4], {"a": 1})     # torch 2.13's
 
 
+def test_scripting_a_module_converts_its_list_attributes():
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.xs: List[int] = [1]
+            self.p = _P(2)
+            self.n = 3
+
+        def forward(self) -> int:
+            self.xs.append(0)
+            return len(self.xs) + self.n + self.p.x
+
+    o = M()
+    s = torch.jit.script(o)
+    assert s() == 7 and o.xs == [1] and s.xs == [1, 0]
+    o.xs.append(5)
+    o.n = 10
+    o.p.x = 100
+    assert s() == 8 and o.xs == [1, 5] and s.xs == [1, 0, 0]     # torch 2.13's
+
+
 def _pair(p: _P):
     return (p, p)
 
@@ -390,3 +431,111 @@ def test_a_scripted_factory_of_a_negative_size_raises_torchs_error(k):
                 f(size, torch.ones(1), k)
             assert want in str(e.value)
     assert tuple(s([2, 0], torch.ones(1), k).shape) == (2, 0)
+
+
+# ---------------------------------------------------------------- 7. divmod
+
+def _divmod_ff(a: float, b: float) -> Tuple[float, float]:
+    return divmod(a, b)
+
+
+def _divmod_if(a: int, b: float) -> Tuple[float, float]:
+    return divmod(a, b)
+
+
+def _divmod_fi(a: float, b: int) -> Tuple[float, float]:
+    return divmod(a, b)
+
+
+def _divmod_const(x: float):
+    return divmod(x, -2.5)[1], divmod(x, -2.5)[0]
+
+
+def _r(t):
+    return tuple("nan" if v != v else repr(v) for v in t)
+
+
+@pytest.mark.parametrize("fn,a,b,want", [
+    (_divmod_ff, 0.0, -2.5, ("-0.0", "0.0")), (_divmod_ff, -0.0, 2.5, ("0.0", "-0.0")),
+    (_divmod_ff, 2.5, 0.1, ("24.000000000000004", "0.09999999999999987")),
+    (_divmod_ff, -2.5, -0.1, ("24.000000000000004", "-0.09999999999999987")),
+    (_divmod_ff, 2.5, float("-inf"), ("nan", "-inf")),
+    (_divmod_ff, -5.0, float("inf"), ("nan", "inf")),
+    (_divmod_ff, 7.0, -2.5, ("-3.0", "-0.5")), (_divmod_ff, float("inf"), 2.5, ("nan", "nan")),
+    (_divmod_ff, 5.0, 0.1, ("49.0", "0.09999999999999973")),
+    (_divmod_if, -5, 2.5, ("-2.0", "0.0")), (_divmod_if, 0, -3.0, ("0.0", "0.0")),
+    (_divmod_if, 7, 2.5, ("2.0", "2.0")), (_divmod_if, -7, 2.5, ("-3.0", "0.5")),
+    (_divmod_if, 3, float("inf"), ("0.0", "nan")),
+    (_divmod_fi, -0.0, 3, ("0.0", "-0.0")), (_divmod_fi, 0.0, -3, ("0.0", "0.0")),
+    (_divmod_fi, 2.5, -2, ("-2.0", "-1.5")), (_divmod_fi, -2.5, -5, ("0.0", "-2.5"))])
+def test_divmod_is_torchscripts(fn, a, b, want):
+    s = torch.jit.script(fn)
+    for _ in range(3):
+        assert _r(s(a, b)) == want
+
+
+def test_divmod_by_a_constant_and_its_errors():
+    s = torch.jit.script(_divmod_const)
+    for _ in range(3):
+        assert _r(s(0.0)) == ("0.0", "-0.0")
+    with pytest.raises(RuntimeError, match="ZeroDivisionError: float divmod()"):
+        torch.jit.script(_divmod_ff)(1.0, 0.0)
+    with pytest.raises(RuntimeError, match="ZeroDivisionError: float divmod()"):
+        torch.jit.script(_divmod_if)(1, 0.0)
+    with pytest.raises(RuntimeError, match="Cannot convert float nan to integer"):
+        torch.jit.script(_divmod_if)(3, float("nan"))
+    with pytest.raises(RuntimeError, match="Cannot convert float inf to integer"):
+        torch.jit.script(_divmod_fi)(float("inf"), 2)
+
+
+# ---------------------------------------------------------------- 8. Generator annotations
+
+def _seed(g: torch.Generator) -> int:
+    return g.initial_seed()
+
+
+def test_a_function_with_a_generator_parameter_saves_and_loads():
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(_seed), buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    assert loaded(torch.Generator().manual_seed(3)) == 3
+    cu = torch.jit.CompilationUnit("def f(g: Generator) -> int:\n    return g.initial_seed()\n")
+    assert cu.f(torch.Generator().manual_seed(5)) == 5
+
+
+# ---------------------------------------------------------------- 9. after a raise
+
+def _after_raise(s: str, v: int) -> List[str]:
+    tr: List[str] = []
+    if float(s) > 0.0:
+        tr.append("x")
+    if (bool(v) or True):
+        raise RuntimeError("oops")
+    tr.append("y")
+    return tr
+
+
+def _raise_in_a_branch(s: str, v: int) -> List[str]:
+    tr: List[str] = []
+    if float(s) > 0.0:
+        tr.append("x")
+    if v > 0:
+        raise RuntimeError("oops")
+    tr.append("y")
+    return tr
+
+
+def test_code_after_an_unconditional_raise_is_dropped():
+    f = torch.jit.script(_after_raise)
+    for s in ("ab c", "1.5"):
+        with pytest.raises(torch.jit.Error, match="oops"):
+            f(s, 1)
+    assert "aten::Float" not in str(f.graph)
+    assert "prim::Uninitialized" in str(f.graph)
+    g = torch.jit.script(_raise_in_a_branch)      # (a raise that may not run: kept)
+    assert g("1.5", 0) == ["x", "y"]
+    with pytest.raises(torch.jit.Error, match="oops"):
+        g("1.5", 1)
+    with pytest.raises(RuntimeError, match="stod"):
+        g("ab c", 1)

@@ -626,8 +626,13 @@ def test_int_and_float_of_strs():
     fi, ff = torch.jit.script(_int_of), torch.jit.script(_float_of)
     assert fi("12") == 12 and fi("-3") == -3
     assert ff("1e3") == 1000.0 and ff("inf") == float("inf") and ff("-1.5") == -1.5
-    # (TorchScript also refuses surrounding spaces; gpujit reads them as Python does)
-    assert fi(" 7 ") == 7 and ff(" 2 ") == 2.0
+    # (C++'s stoll / stod, as TorchScript's: leading spaces only (session 36))
+    assert fi(" 7") == 7 and ff(" 2") == 2.0
+    for bad in (" 7 ", "7\n"):
+        with pytest.raises(RuntimeError, match="invalid literal for int"):
+            fi(bad)
+    with pytest.raises(RuntimeError, match="could not convert string to float"):
+        ff(" 2 ")
     for bad in ("1.5", "abc", "0x10"):
         with pytest.raises(RuntimeError, match="invalid literal for int"):
             fi(bad)

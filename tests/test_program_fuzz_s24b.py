@@ -38,7 +38,9 @@ Where gpujit deliberately differs, the checks let it:
   Optional[List[int]] sums take each element % 100000, enumerate starts at 0, 1 or 5:
   GPUJIT_PROGRAM_FUZZ_SEED=30001 met them, seeds 30001*100003 + 18, 39, 67);
 - `v = a / 1` with an int a: TorchScript's peephole rewrites it to `a` (an int where the
-  function declares float); gpujit gives the float.
+  function declares float); gpujit gives the float. Likewise `x == x` / `x != x` of a
+  float (after CSE: `abs(x) == abs(x)`) fold to True / False there, for a nan x too;
+  gpujit answers IEEE's (the generator writes `(x + 0.0)` on the right then).
 - `v == v` (and `x == x`) of a float: TorchScript's peephole folds it to True, for a nan
   too (seed 26406*100003+62: divmod(inf, 4.0)[0]); gpujit compares (False for a nan), as
   Python. A seed that meets it reports the difference.

@@ -645,7 +645,7 @@ def parse_config(text: str) -> Dict[str, int]:
         if "=" not in item:
             continue
         key, value = item.split("=")
-        out[key.strip()] = int(value)
+        out[key.strip()] = int(value.strip())   # (TorchScript refuses trailing spaces)
     return out
 
 

@@ -580,8 +580,12 @@ class ScriptFunction(_GraphCallable):
             # interpreter reports it: runtime/interpreter.as_runtime_error)
             new = _as_runtime_error(e)
             if new is e:
+                del new     # (no frame -> exception -> traceback -> frame cycle)
                 raise
-            raise new
+            try:
+                raise new
+            finally:
+                del new
 
     def save(self, f, _extra_files=None):
         """Save to a path or binary file object (see gpujit.jit.save)."""
@@ -658,8 +662,12 @@ class ScriptMethod(_GraphCallable):
             # interpreter reports it: runtime/interpreter.as_runtime_error)
             new = _as_runtime_error(e)
             if new is e:
+                del new     # (no frame -> exception -> traceback -> frame cycle)
                 raise
-            raise new
+            try:
+                raise new
+            finally:
+                del new
 
     def _leading(self):
         return (self.owner,)

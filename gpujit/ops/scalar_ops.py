@@ -231,13 +231,50 @@ def divmod_int(xp, x, y):
     return _divmod(x, y, "integer division or modulo by zero")
 
 
+def _divmod_mixed(xp, x, y):
+    """divmod of an int and a float (either order), as TorchScript's aten::divmod.int_float
+    / float_int compute it: q = floor(x / y) through an int64 (so -0.0 is 0.0, and a nan or
+    infinite quotient raises "Cannot convert float nan to integer"), r = x - q * y:
+    divmod(-5, 2.5) is (-2.0, 0.0), divmod(7, 0.1) (70.0, -8.9e-16) (Python's (69.0,
+    0.0999...)). (TorchScript's C++ also narrows the int to 32 bits and the float to
+    float32 there, a defect gpujit leaves out, as README says of its others.)"""
+    if y == 0:
+        raise RuntimeError("ZeroDivisionError: float divmod()")
+    t = x / y
+    if t != t or t in (_INF, -_INF) or not INT64_MIN <= _math.floor(t) <= INT64_MAX:
+        raise RuntimeError(f"Cannot convert float {t:f} to integer")
+    q = float(_math.floor(t))
+    return q, x - q * y
+
+
+for _ta, _tb in (("int", "float"), ("float", "int")):
+    _dm = _scalar_op(f"aten::divmod.{_ta}_{_tb}({_ta} x, {_tb} y) -> (float, float)",
+                     meta=lambda x, y: (float, float))(_divmod_mixed)
+    globals()[f"divmod_{_ta}_{_tb}"] = _dm
+
+
 @_scalar_op("aten::divmod.float(float x, float y) -> (float, float)",
             meta=lambda x, y: (float, float))
 def divmod_float(xp, x, y):
-    """divmod(a, b) with a float: Python's (divmod(5.0, 0.1) is (49.0, 0.0999...), unlike
-    5.0 // 0.1, which is 50.0); a zero divisor is RuntimeError."""
-    q, r = _divmod(float(x), float(y), "float divmod()")
-    return float(q), float(r)
+    """divmod(a, b) with a float, as TorchScript's aten::divmod.float computes it: r =
+    fmod(a, b), moved by b when nonzero and of the other sign than b, and q = (a - r) / b
+    (divmod(2.5, 0.1) is (24.000000000000004, 0.0999...), divmod(0.0, -2.5) is (-0.0,
+    0.0), divmod(2.5, -inf) (nan, -inf); Python's floors q and signs a zero r as b); a
+    zero divisor is RuntimeError."""
+    a, b = float(x), float(y)
+    if b == 0:
+        raise RuntimeError("ZeroDivisionError: float divmod()")
+    r = _c_fmod(a, b)
+    if r and (a < 0) != (b < 0):
+        r += b
+    return (a - r) / b, r
+
+
+def _c_fmod(a, b):
+    """C's fmod (nan where Python's math.fmod raises: an infinite a)."""
+    if _math.isinf(a) or _math.isnan(a) or _math.isnan(b):
+        return _DEFAULT_NAN
+    return _math.fmod(a, b)
 
 
 @_scalar_op("aten::abs.int(int a) -> int", form="abs({a})")

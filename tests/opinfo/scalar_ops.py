@@ -4,6 +4,7 @@ are Python values (and NumPy arrays that become tensors); the reference is Pytho
 and the meta rule answers the result's Python type."""
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -29,6 +30,18 @@ def _float_ref(fn):
 
 _ZERO_DIV = [ErrorSample(1, 0, exc=ZeroDivisionError)]
 
+
+def _ts_divmod(a, b):
+    r = math.fmod(a, b)
+    if r and (a < 0) != (b < 0):
+        r += b
+    return (a - r) / b, r
+
+
+def _ts_divmod_mixed(a, b):
+    q = float(math.floor(a / b))
+    return q, a - q * b
+
 OPINFOS = []
 for _name, _fn in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
                    ("floordiv", operator.floordiv), ("remainder", operator.mod)):
@@ -42,9 +55,23 @@ OPINFOS.append(_binary("div", operator.truediv, "float", _FLOATS))
 OPINFOS += [
     OpInfo("aten::divmod.int", ref=divmod, samples=_samples(_INTS), noncontiguous=False,
            errors=[ErrorSample(1, 0, exc=RuntimeError, match="modulo by zero")]),
-    OpInfo("aten::divmod.float", ref=lambda a, b: tuple(map(float, divmod(a, b))),
-           samples=_samples(_FLOATS + [(5.0, 0.1)]), noncontiguous=False,
+    # (TorchScript's: r = fmod(a, b), moved by b when of the other sign, q = (a - r) / b;
+    # divmod(2.5, 0.1) is (24.000000000000004, 0.0999...), divmod(0.0, -2.5) (-0.0, 0.0))
+    OpInfo("aten::divmod.float", ref=_ts_divmod,
+           samples=_samples(_FLOATS + [(5.0, 0.1), (2.5, 0.1), (0.0, -2.5), (-5.0, 2.5)]),
+           noncontiguous=False,
            errors=[ErrorSample(1.0, 0.0, exc=RuntimeError, match="float divmod")]),
+    # (an int and a float: q = floor(a / b) through an int64, r = a - q * b)
+    OpInfo("aten::divmod.int_float", ref=_ts_divmod_mixed, noncontiguous=False,
+           samples=_samples([(7, 2.5), (-7, 2.5), (-5, 2.5), (0, -3.0), (7, 0.1)]),
+           errors=[ErrorSample(1, 0.0, exc=RuntimeError, match="float divmod"),
+                   ErrorSample(3, float("nan"), exc=RuntimeError,
+                               match="Cannot convert float nan to integer")]),
+    OpInfo("aten::divmod.float_int", ref=_ts_divmod_mixed, noncontiguous=False,
+           samples=_samples([(2.5, -2), (-7.3, 2), (-0.0, 3), (0.0, -3)]),
+           errors=[ErrorSample(1.0, 0, exc=RuntimeError, match="float divmod"),
+                   ErrorSample(float("inf"), 2, exc=RuntimeError,
+                               match="Cannot convert float inf to integer")]),
     OpInfo("aten::abs.int", ref=abs, samples=[Sample(-3), Sample(4), Sample(0)]),
     OpInfo("aten::abs.float", ref=abs, samples=[Sample(-2.5), Sample(-0.0), Sample(1.5)]),
 ]

@@ -239,6 +239,7 @@ class ModuleInfo:
         self.ignored = ignored_attribute_names(type(module))   # __jit_ignored_attributes__
 
     def collect_attributes(self):
+        from ...runtime.arguments import copied, holds_container
         cls = type(self.module)
         consts = _constant_names(cls)
         declared = _declared_types(cls)
@@ -296,7 +297,13 @@ class ModuleInfo:
                 self.untyped[name] = type(value).__name__
                 continue
             self.attr_types[name] = t
-            object.__setattr__(self.sm, name, dtype_codes(value, t))
+            value = dtype_codes(value, t)
+            if holds_container(t):
+                # a list / dict / script-class object is converted into the scripted
+                # module's own, as TorchScript converts it into an IValue: appending to the
+                # original module's list after scripting leaves the scripted one alone
+                value = copied(value)
+            object.__setattr__(self.sm, name, value)
             self.sm._type.attributes[name] = t
         for name in consts:
             if name not in self.constants and hasattr(cls, name):

@@ -32,12 +32,13 @@ __all__ = ["annotation_type", "annotation_expr_type", "types_from_examples",
            "example_types_for_modules", "value_matches_type", "namedtuple_type"]
 
 # names an annotation may use without importing them (typing's, and the spellings that
-# `.code` prints: `Tensor`, `Device`, `number`, `NoneType`)
+# `.code` prints: `Tensor`, `Device`, `Generator`, `number`, `NoneType`)
 _DEFAULT_NAMES = {
     "List": typing.List, "Dict": typing.Dict, "Tuple": typing.Tuple,
     "Optional": typing.Optional, "Union": typing.Union, "Final": typing.Final,
     "Any": typing.Any, "Set": typing.Set, "Callable": typing.Callable,
     "Tensor": T.TENSOR, "Device": T.DEVICE, "number": T.NUMBER, "NoneType": T.NONE,
+    "Generator": T.GeneratorType(),
     "int": int, "float": float, "bool": bool, "str": str, "list": list, "tuple": tuple,
     "dict": dict, "set": set, "complex": complex, "None": None,
     **{f"BroadcastingList{i}": getattr(_jit_internal, f"BroadcastingList{i}")
