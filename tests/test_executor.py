@@ -448,7 +448,8 @@ def test_setattr_print_and_call_method(capsys):
     for k in range(1, 4):
         check(exe(m, gpujit.tensor([1.0, 1.0])), m.scale * 1.0)
         assert m.calls == k
-    assert capsys.readouterr().out.splitlines()[-1] == "tensor([2., 3.]) 3"
+    # (TorchScript's prim::Print writes a Tensor as ATen's C++ printer: torch 2.13's text)
+    assert capsys.readouterr().out.splitlines()[-3:] == [" 2", " 3", "[ CPUFloatType{2} ] 3"]
     assert "self.calls = " in exe.source and "_call_scaled(self, x" in exe.source
 
 

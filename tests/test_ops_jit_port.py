@@ -54,6 +54,10 @@ _TORCHSCRIPT_DIFFERS = {
                                   "a None output size"),
     "aten::adaptive_avg_pool3d": (lambda s: _has_none(s.args[1]),
                                   "a None output size"),
+    # an empty list literal is a List[Tensor] in TorchScript: scripted torch.tensor([])
+    # raises 'Input must be of ints, floats, or bools, got Tensor' (torch 2.13; session 36)
+    "aten::tensor.float_list": (lambda s: isinstance(s.args[0], (list, tuple)) and
+                                not s.args[0], "torch.tensor([]) does not script"),
 }
 
 

@@ -59,7 +59,7 @@ def _drop_unreachable(block) -> None:
     block's outputs become prim::Uninitialized, as in TorchScript (whose exit transform
     leaves the code after a raise nothing to return), so what only they used is dead too.
     `if math.isnan(float(s)): tr.append(...)` before an `if x or True: raise ...` does not
-    raise for s = "ab c" (GPUJIT_PROGRAM_FUZZ_SEED=36051, test_program_fuzz_s24b k=91)."""
+    raise for s = "ab c" (program fuzz seed 36051, test_program_fuzz_s24b k=91)."""
     for n in list(block.nodes):
         for b in n.blocks:
             _drop_unreachable(b)
