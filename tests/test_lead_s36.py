@@ -192,3 +192,28 @@ def test_sgd_step_on_cuda_has_the_cpu_bits():
             opt.step()
         ps[dev] = w.detach().cpu()
     assert torch.equal(ps["cuda"], ps["cpu"])
+
+
+# ------------------------------------------------------------------ x.is_pinned() in script
+# torch 2.13 scripts x.is_pinned() (aten::is_pinned(Tensor self, Device? device=None));
+# gpujit refused it ("gpujit has no Tensor method 'is_pinned'", b36's find).
+
+def test_is_pinned_in_scripted_code():
+    import gpujit as torch
+
+    @torch.jit.script
+    def f(x):
+        return x.is_pinned(), x[1:].is_pinned()
+
+    x = torch.ones(3)
+    assert f(x) == (False, False) == (x.is_pinned(), x[1:].is_pinned())
+    assert "aten::is_pinned" in str(f.graph)
+    # memory pin_memory() returned (a machine with CuPy's accelerator): pinned, views too
+    from gpujit.ops import host_functions as H
+    p = x.clone()
+    r = H._root(p._data)
+    H._PINNED[id(r)] = __import__("weakref").ref(r)
+    try:
+        assert f(p) == (True, True) == (p.is_pinned(), p[1:].is_pinned())
+    finally:
+        H._PINNED.pop(id(r), None)

@@ -75,6 +75,17 @@ def storage_offset(xp, self):
     return (self.data.ptr - self.data.mem.ptr) // self.itemsize
 
 
+@_scalar_op("aten::is_pinned(Tensor self, Device? device=None) -> bool")
+def is_pinned(xp, self, device=None):
+    """`x.is_pinned()` in scripted code: True for the memory pin_memory() returned (and its
+    views), as eager Tensor.is_pinned; a CUDA tensor's never (torch 2.13's False)."""
+    import numpy as np
+    if not isinstance(self, np.ndarray):
+        return False
+    from .host_functions import _pinned_root
+    return _pinned_root(self) is not None
+
+
 @_scalar_op("aten::is_contiguous(Tensor self) -> bool")
 def is_contiguous(xp, self):
     """`x.is_contiguous()` in scripted code (the strides of size-1 dims do not count)."""

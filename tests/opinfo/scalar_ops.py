@@ -217,6 +217,9 @@ OPINFOS += [
     # code, tests/test_script_lang_s36.py)
     OpInfo("aten::storage_offset", ref=lambda a: 0, samples=[Sample(a) for a in _SHAPES],
            noncontiguous=False),
+    # (no sample is pinned: pin_memory needs an accelerator; tests/test_lead_s36.py)
+    OpInfo("aten::is_pinned", ref=lambda a: False, samples=[Sample(a) for a in _SHAPES],
+           noncontiguous=False),
     OpInfo("aten::is_contiguous", ref=lambda a: bool(a.flags.c_contiguous),
            samples=[Sample(a) for a in _SHAPES] + [Sample(rand(3, 4).T),
                                                    Sample(rand(3, 1).T)],
