@@ -72,6 +72,19 @@ class ScriptArgumentError(RuntimeError, TypeError):
     (a RuntimeError as in torch.jit, and a TypeError as for a Python function)."""
 
 
+def _raise_as_runtime_error(e):
+    """Raise e as the RuntimeError an op's failure reaches the caller as, as TorchScript's
+    interpreter reports it (runtime/interpreter.as_runtime_error); nothing when e is one
+    already (the caller re-raises it). Called from the calls' `except` only."""
+    new = _as_runtime_error(e)
+    if new is e:
+        return
+    try:
+        raise new
+    finally:
+        del new, e      # (no frame -> exception -> traceback -> frame cycle)
+
+
 class _GraphCallable:
     """The shared part of functions and methods: a graph, its name, the executor."""
 
@@ -576,16 +589,8 @@ class ScriptFunction(_GraphCallable):
             _LAST[0] = exe.weak_self
             return exe._dispatch(*args)
         except Exception as e:
-            # (an op's failure reaches the caller as a RuntimeError, as TorchScript's
-            # interpreter reports it: runtime/interpreter.as_runtime_error)
-            new = _as_runtime_error(e)
-            if new is e:
-                del new     # (no frame -> exception -> traceback -> frame cycle)
-                raise
-            try:
-                raise new
-            finally:
-                del new
+            _raise_as_runtime_error(e)
+            raise
 
     def save(self, f, _extra_files=None):
         """Save to a path or binary file object (see gpujit.jit.save)."""
@@ -658,16 +663,8 @@ class ScriptMethod(_GraphCallable):
             _LAST[0] = exe.weak_self
             return exe._dispatch(self.owner, *args)
         except Exception as e:
-            # (an op's failure reaches the caller as a RuntimeError, as TorchScript's
-            # interpreter reports it: runtime/interpreter.as_runtime_error)
-            new = _as_runtime_error(e)
-            if new is e:
-                del new     # (no frame -> exception -> traceback -> frame cycle)
-                raise
-            try:
-                raise new
-            finally:
-                del new
+            _raise_as_runtime_error(e)
+            raise
 
     def _leading(self):
         return (self.owner,)
