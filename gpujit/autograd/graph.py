@@ -345,7 +345,10 @@ def _add_hook(hooks, fn):
 
 
 class OpBackward(Node):
-    """The node of one registry op call."""
+    """The node of one registry op call. skip: positions among the derivative's `wrt`
+    that have no edge (Python number operands of a Scalar overload: rsub(2, x) has one
+    next function, as in PyTorch); their gradients are dropped."""
+    skip = None
 
     def __init__(self, op, deriv, saved, inputs_meta, next_functions, out_meta):
         self.sequence_nr = next(_SEQUENCE)      # (Node.__init__'s, inline)
@@ -420,6 +423,8 @@ class OpBackward(Node):
             raise RuntimeError(f"the derivative of {self.op.name} returned "
                                f"{type(out).__name__}; expected {len(self.deriv.wrt)} "
                                f"gradients (for {', '.join(self.deriv.wrt)})")
+        if self.skip is not None:
+            out = [g for k, g in enumerate(out) if k not in self.skip]
         flat = []
         for g_in, meta in zip(out, self.inputs_meta):
             if meta is not None and meta[0] == "list":
@@ -450,6 +455,8 @@ class OpBackward(Node):
             return None
         if len(self.deriv.wrt) == 1:
             out = (out,)
+        if self.skip is not None:
+            out = [g for k, g in enumerate(out) if k not in self.skip]
         flat = []
         for a, meta in zip(out, self.inputs_meta):
             if a is None or meta is None:

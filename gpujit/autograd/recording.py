@@ -13,7 +13,7 @@ from ..tensor import Tensor, _AutogradMeta
 from . import grad_mode
 from .graph import AccumulateGrad, OpBackward, SavedOutputs, SavedTensor, backward_name, node_class
 from .graph import _QUALIFIED_NAMES
-from ..ops.node_names import node_name
+from ..ops.node_names import drops_number_edges, node_name, number_operands
 from . import views as _views
 
 _reg.grad_state = grad_mode.state       # (registry.wrap_view reads it)
@@ -188,10 +188,11 @@ def _make_plan(op):
     for an op of one Tensor output that is no view and writes no argument, whose
     derivative takes Tensor (not Tensor[]) inputs, computes nothing at record time and
     whose node name, where it does not depend on the call, is known but for a Python
-    number operand (then the general path): (derivative, node class and its name (None:
-    named per call), the operand positions a Python number renames, (param, kind, arg position) per saved argument (kind 0: the argument, 1: its
-    shape, 2: its device), wrt positions, whether needs_grad is worked out, the saved
-    names that are Tensors). False for any other op (_record's general path)."""
+    number operand (then named per call): (derivative, node class and its name (None:
+    named per call), the operand positions a Python number renames, (param, kind, arg
+    position) per saved argument (kind 0: the argument, 1: its shape, 2: its device), wrt
+    positions, whether needs_grad is worked out, the saved names that are Tensors). False
+    for any other op (_record's general path)."""
     d = op.derivative
     if isinstance(d, _reg.NonDifferentiable) or (d is None and op.tags & _NO_GRAD_TAGS):
         facts = _OP_FACTS.get(op) or _op_facts(op)
@@ -260,6 +261,26 @@ def _Derivative():
     return _DERIVATIVE
 
 
+def _number_skip(op, d, bound, name, next_functions, inputs_meta):
+    """A node named as a Scalar overload (drops_number_edges) has no edges for its Python
+    number operands, as PyTorch's (`(1 - x).grad_fn.next_functions` is one edge): their
+    entries leave next_functions and inputs_meta (in place), and the node drops their
+    gradients (OpBackward.skip, the positions in d.wrt returned; None when none go)."""
+    numbers = number_operands(op, bound)
+    if not numbers or not drops_number_edges(op, bound, name, numbers):
+        return None
+    skip = tuple(k for k, w in enumerate(d.wrt) if w in numbers)
+    if not skip:
+        return None
+    # (Tensor[] arguments are never numbers: one flat entry per wrt position before them)
+    flat = []
+    for k, (w, m) in enumerate(zip(d.wrt, inputs_meta)):
+        flat.extend([k] * (len(m[1]) if m is not None and m[0] == "list" else 1))
+    next_functions[:] = [e for e, k in zip(next_functions, flat) if k not in skip]
+    inputs_meta[:] = [m for k, m in enumerate(inputs_meta) if k not in skip]
+    return skip
+
+
 def _record_planned(op, args, plan):
     """_record's path for an op with a plan (_make_plan): the same node, saved values,
     edges and output marks, without the per-call reading of schema and derivative."""
@@ -267,10 +288,13 @@ def _record_planned(op, args, plan):
     if d is not op.derivative:          # (a derivative registered since: planned anew)
         plan = _PLANS[op] = _make_plan(op)
         return _record(op, args) if plan is False else _record_planned(op, args, plan)
+    numbered = False
     if operands is not None:
         for i in operands:
             if i < len(args) and isinstance(args[i], (bool, int, float, complex)):
-                return _record(op, args)        # (named per call)
+                cls = None      # (a Python number operand: named per call, x * 2.0)
+                numbered = True
+                break
     pre = {}
     for p, kind, i in params:
         v = args[i]
@@ -318,14 +342,20 @@ def _record_planned(op, args, plan):
         state.enabled, state.inference = prev
     if args and result is args[0]:
         return result       # it handed back its input itself (contiguous, to, positive...)
-    if cls is None:         # (a name that depends on the call: F.linear's)
-        node_name = backward_name(op, dict(zip(_OP_FACTS[op][1], args)), result)
+    skip = None
+    if cls is None:         # (a name that depends on the call: F.linear's, mul.Scalar's)
+        bound = dict(zip(_OP_FACTS[op][1], args))
+        node_name = backward_name(op, bound, result)
+        if numbered:
+            skip = _number_skip(op, d, bound, node_name, next_functions, inputs_meta)
         cls = node_class(node_name)
         if node_name in _QUALIFIED_NAMES:
             node_name = "torch::autograd::" + node_name
     saved = {}
     node = cls(op, d, saved, inputs_meta, tuple(next_functions),
                ((tuple(result._data.shape), result._dtype, result._device),))
+    if skip is not None:
+        node.skip = skip
     for k, v in pre.items():
         saved[k] = v if v is None or type(v) in _PLAIN else \
             SavedTensor(v, node_name, 0, True) if type(v) is Tensor else _save(v, node_name)
@@ -374,19 +404,22 @@ def _op_facts(op):
     if inplace and names:
         written.add(names[0])
     cls, operands = None, None
+    from ..ops.node_names import _CACHE
     try:
-        from ..ops.node_names import _CACHE
         node_name(op, {}, None)             # (fills the op's naming rule)
-        rule, numbers = _CACHE[op]
+    except Exception:       # (a rule of the call's arguments: it read one)
+        pass
+    got = _CACHE.get(op)
+    if got is not None:
+        rule, numbers = got
         if isinstance(rule, str):
             cls = node_class(rule)
-            if numbers is not None:
-                # named by the rule unless a Tensor operand is a Python number
-                operands = tuple(i for i, a in enumerate(op.schema.arguments)
-                                 if a.type.base == "Tensor" and not a.type.is_list
-                                 and not a.kwarg_only)
-    except Exception:       # (named per call, as before)
-        cls = None
+        if numbers is not None or not isinstance(rule, str):
+            # named by the rule unless a Tensor operand is a Python number (a name of
+            # the call: the operands whose numbers may make it a Scalar overload's)
+            operands = tuple(i for i, a in enumerate(op.schema.arguments)
+                             if a.type.base == "Tensor" and not a.type.is_list
+                             and not a.kwarg_only)
     facts = _OP_FACTS[op] = (inplace, names, frozenset(written), cls, operands)
     return facts
 
@@ -629,8 +662,14 @@ def _record_op(op, args, d, inplace, names, bound):
             if i < len(args) and isinstance(args[i], (bool, int, float, complex)):
                 cls = None
                 break
-    node = (cls or node_class(backward_name(op, bound, result)))(
-        op, d, saved, inputs_meta, tuple(next_functions), out_meta)
+    skip = None
+    if cls is None:
+        name = backward_name(op, bound, result)
+        skip = _number_skip(op, d, bound, name, next_functions, inputs_meta)
+        cls = node_class(name)
+    node = cls(op, d, saved, inputs_meta, tuple(next_functions), out_meta)
+    if skip is not None:
+        node.skip = skip
     node_name = node.name()
     self_out = args[0] if inplace else None     # (self of an in-place op: its output)
     for k, v in pre.items():

@@ -256,7 +256,9 @@ def self_slot(op_node, op):
     """Where `self` (the written tensor) sits among op_node's next_functions."""
     d = op.derivative
     slot = 0
-    for w, meta in zip(d.wrt, op_node.inputs_meta):
+    skip = op_node.skip or ()
+    wrt = [w for k, w in enumerate(d.wrt) if k not in skip]   # (numbers without edges)
+    for w, meta in zip(wrt, op_node.inputs_meta):
         if w == op.schema.arguments[0].name:
             return slot
         slot += len(meta[1]) if meta is not None and meta[0] == "list" else 1

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import threading
 
+import numpy as np
+
 
 def camel(base: str) -> str:
     """PyTorch's CamelCase of an op name: words capitalized, and a letter after a digit
@@ -305,6 +307,47 @@ def _numbers_rule(op, base, overload):
             return None
         return camel(base) + f"Backward{DERIVATIVE_OVERLOADS[base].index(ov)}"
     return rule if base in DERIVATIVE_OVERLOADS else None
+
+
+class _WrappedNumber:
+    """A Python number operand seen as the 0-dim tensor PyTorch's Python bindings wrap it
+    in (for a rule asking whether an operand is a Tensor)."""
+    _data = np.zeros(())
+    _dtype = None
+
+
+_WRAPPED = _WrappedNumber()
+_NUMBER_TYPES = (bool, int, float, complex)
+_OPERANDS: dict = {}        # op -> names of its Tensor operands
+_DROPS: dict = {}           # (op, node name, number operands) -> bool
+
+
+def number_operands(op, bound):
+    """The names of op's Tensor operands that the call `bound` gives as Python numbers."""
+    names = _OPERANDS.get(op)
+    if names is None:
+        names = _OPERANDS[op] = tuple(
+            a.name for a in op.schema.arguments
+            if a.type.base == "Tensor" and not a.type.is_list)
+    return frozenset(n for n in names if isinstance(bound.get(n), _NUMBER_TYPES))
+
+
+def drops_number_edges(op, bound, name, numbers) -> bool:
+    """Whether the node `name` of a call of op with the Python number operands `numbers`
+    is a Scalar overload's (rsub(x, 2) -> RsubBackward1, x ** 2 -> PowBackward0, mul in
+    scripted code -> MulBackward1), whose numbers are Scalar arguments with no edge: its
+    name is not the one the call gets with those numbers as tensors. False where PyTorch
+    wraps the number in a tensor (x * 2.0 in eager code: MulBackward0, an edge to None)."""
+    key = (op, name, numbers)
+    got = _DROPS.get(key)
+    if got is None:
+        wrapped = {k: (_WRAPPED if k in numbers else v) for k, v in bound.items()}
+        try:
+            got = node_name(op, wrapped, None) != name
+        except Exception:       # (a rule reading more of a tensor: edges kept)
+            got = False
+        _DROPS[key] = got
+    return got
 
 
 def node_name(op, bound, result) -> str:
