@@ -14,6 +14,25 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    aten::linear, aten::t, aten::addmm. gpujit now records the decomposition
    (OpDef.composite); tracing still records aten::linear. addmm of a non-matrix said mm's
    "mat2 must be a matrix" (torch: "mat2 must be a matrix, got 1-D tensor", mat1 too).
+2. Error words (c36's leftovers): rms_norm of an integer / bool input raised mean()'s
+   words (torch: NotImplementedError '"rms_norm" not implemented for 'Long''); its shape
+   error said "[*, 4]" (torch 2.13: "expected input with shape [*4]", "[*2, 4]"); a weight
+   of another dtype gave the promoted dtype (torch: the input's, float16 with a float32
+   weight, after a UserWarning "Mismatch dtype between input and weight: input dtype =
+   c10::Half, weight dtype = float, Cannot dispatch to fused implementation."; ToCopyBackward0
+   where the dtypes differ). dropout of an integer / bool tensor training with 0 < p < 1
+   raised gpujit's own words (torch: "result type Float can't be cast to the desired output
+   type Long", from its noise.div_), p=1 gives zeros of the input's dtype (gpujit: float
+   for dropout2d), alpha_dropout / feature_alpha_dropout / dropout2d of ints computed
+   floats (torch: the same error); every in-place cast error was prefixed with the op's
+   name ("div_: result type ..."; torch names no op). rrelu of a bool / int refused in
+   gpujit's words (torch: '"leaky_relu_cpu" not implemented for 'Bool'' when not training,
+   '"rrelu_with_noise_out_cpu" ...' training). linear of bools named "addmm" (torch:
+   "addmm_impl_cpu_"; a 1-D weight "addmv_impl_cpu", both 1-D "dot"; an empty product
+   computes), tensordot of bools "tensordot" (torch: "addmm_impl_cpu_"). masked_fill of an
+   int64 tensor with 2**63 wrapped to -2**63 (torch: "value cannot be converted to type
+   int64_t without overflow"; 2**64: OverflowError "int too big to convert"; -2**63 - 1:
+   "can't convert negative int to unsigned").
 """
 import numpy as np
 import pytest
@@ -113,3 +132,100 @@ def test_linear_decomposition_keeps_checks_and_trace_records_linear():
     assert "aten::linear" in kinds and "aten::addmm" not in kinds and "aten::t" not in kinds
     y = t(torch.ones(2, 4))
     assert y.grad_fn.name() == "AddmmBackward0"
+
+
+# ------------------------------------------------------------------ 2. error words
+
+def test_rms_norm_dtype_words_and_result_dtype():
+    with pytest.raises(NotImplementedError, match="^\"rms_norm\" not implemented for 'Long'$"):
+        F.rms_norm(torch.ones(2, 3, dtype=torch.int64), [3])
+    with pytest.raises(NotImplementedError, match="'Bool'"):
+        F.rms_norm(torch.ones(2, 3, dtype=torch.bool), [3])
+    with pytest.raises(RuntimeError, match=r"expected input with shape \[\*4\], but got "
+                                           r"input of size\[2, 3\]"):
+        F.rms_norm(torch.ones(2, 3), [4])
+    with pytest.raises(RuntimeError, match=r"expected input with shape \[\*2, 4\]"):
+        F.rms_norm(torch.ones(2, 3, 4), [2, 4])
+    with pytest.warns(UserWarning, match="Mismatch dtype between input and weight: input "
+                      "dtype = c10::Half, weight dtype = float, Cannot dispatch to fused "
+                      "implementation."):
+        y = F.rms_norm(torch.ones(2, 3, dtype=torch.float16), [3], torch.ones(3))
+    assert y.dtype == torch.float16
+    x = torch.ones(2, 3, requires_grad=True)
+    assert F.rms_norm(x, [3], torch.ones(3, requires_grad=True)).grad_fn.name() == \
+        "MulBackward0"
+    with pytest.warns(UserWarning, match="input dtype = float, weight dtype = double"):
+        y = F.rms_norm(x, [3], torch.ones(3, dtype=torch.float64, requires_grad=True))
+    assert y.dtype == torch.float32 and y.grad_fn.name() == "ToCopyBackward0"
+
+
+CAST = "^result type Float can't be cast to the desired output type "
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: F.dropout(x), lambda x: F.dropout(x, inplace=True),
+    lambda x: F.alpha_dropout(x, 0.5, True), lambda x: F.feature_alpha_dropout(x, 0.5, True),
+    lambda x: F.dropout2d(x), lambda x: torch.dropout(x, 0.5, True),
+], ids=["dropout", "dropout_", "alpha", "feature_alpha", "dropout2d", "torch.dropout"])
+def test_dropout_of_integers_fails_in_the_noise_scaling(call, request):
+    with pytest.raises(RuntimeError, match=CAST + "Long$"):
+        call(torch.ones(1, 2, 3, 3, dtype=torch.int64))
+    # (alpha dropouts: noise.add(-1) of a bool noise is int64, so torch says Long)
+    with pytest.raises(RuntimeError, match=CAST + ("Long$" if request.node.callspec.id in (
+            "alpha", "feature_alpha") else "Bool$")):
+        call(torch.ones(1, 2, 3, 3, dtype=torch.bool))
+
+
+def test_dropout_of_integers_untouched_or_zeroed():
+    x = torch.ones(4, dtype=torch.int64)
+    assert F.dropout(x, 0.0) is x and F.dropout(x, training=False) is x
+    for y in (F.dropout(x, 1.0), F.dropout2d(torch.ones(1, 2, 3, 3, dtype=torch.int64), 1.0),
+              F.alpha_dropout(x, 1.0, True)):
+        assert y.dtype == torch.int64 and not y.any()
+    with pytest.raises(RuntimeError, match=CAST + "Long$"):
+        torch.ones(3, dtype=torch.int64).div_(0.5)
+    with pytest.raises(RuntimeError, match="^result type Long can't be cast to the desired "
+                                           "output type Bool$"):
+        torch.ones(3, dtype=torch.bool).mul_(2)
+
+
+def test_rrelu_of_bool_and_int_names_the_kernel():
+    for dt, name in ((torch.bool, "Bool"), (torch.int64, "Long")):
+        with pytest.raises(NotImplementedError, match=f"^\"leaky_relu_cpu\" not implemented "
+                                                      f"for '{name}'$"):
+            F.rrelu(torch.ones(4, dtype=dt))
+        with pytest.raises(NotImplementedError, match=f"^\"rrelu_with_noise_out_cpu\" not "
+                                                      f"implemented for '{name}'$"):
+            F.rrelu(torch.ones(4, dtype=dt), training=True)
+
+
+def test_linear_and_tensordot_of_bools_name_the_products_kernel():
+    B = lambda *s: torch.ones(*s, dtype=torch.bool)        # noqa: E731
+    for call, kernel in ((lambda: F.linear(B(2, 3), B(4, 3)), "addmm_impl_cpu_"),
+                         (lambda: F.linear(B(2, 2, 3), B(4, 3), B(4)), "addmm_impl_cpu_"),
+                         (lambda: F.linear(B(2, 3), B(3)), "addmv_impl_cpu"),
+                         (lambda: F.linear(B(3), B(3)), "dot"),
+                         (lambda: torch.tensordot(B(2, 3), B(3, 2), 1), "addmm_impl_cpu_")):
+        with pytest.raises(NotImplementedError, match=f"^\"{kernel}\" not implemented for "
+                                                      f"'Bool'$"):
+            call()
+    y = F.linear(B(0, 3), B(2, 3))
+    assert y.shape == (0, 2) and y.dtype == torch.bool
+
+
+def test_masked_fill_int64_past_its_range():
+    x = torch.ones(3, dtype=torch.int64)
+    m = torch.tensor([True, False, True])
+    with pytest.raises(RuntimeError, match="^value cannot be converted to type int64_t "
+                                           "without overflow$"):
+        x.masked_fill(m, 2 ** 63)
+    with pytest.raises(RuntimeError, match="int64_t without overflow"):
+        x.masked_fill_(m, 2 ** 63)
+    assert x.tolist() == [1, 1, 1]
+    with pytest.raises(OverflowError, match="^int too big to convert$"):
+        x.masked_fill(m, 2 ** 64)
+    with pytest.raises(OverflowError, match="^can't convert negative int to unsigned$"):
+        x.masked_fill(m, -2 ** 63 - 1)
+    assert x.masked_fill(m, 2 ** 63 - 1).tolist() == [2 ** 63 - 1, 1, 2 ** 63 - 1]
+    y = torch.ones(3).masked_fill(m, 2 ** 63)
+    assert y.tolist() == [9.223372036854775808e18, 1.0, 9.223372036854775808e18]

@@ -514,7 +514,13 @@ def _linear_check(si, sw, di, dw, bias):
     if bias is not None and bias is not dw:
         raise RuntimeError(f"linear(): expected bias to have dtype {dw.short_name}, but got "
                            f"{bias.short_name}")
-    _not_bool("addmm", di)
+    if di is _dt.bool:
+        # (the kernel of the product torch's decomposition reaches: dot / mv for a 1-D
+        # weight, else addmm's, which passes an empty product)
+        if len(sw) == 1:
+            _not_bool("dot" if len(si) == 1 else "addmv_impl_cpu", di)
+        elif not _empty(_numel(si[:-1]), si[-1], sw[0]):
+            _not_bool("addmm_impl_cpu_", di)
     return matmul_shape(si, tuple(reversed(sw)))
 
 

@@ -822,8 +822,10 @@ def dtype_refused(op, e, dev, operands):
 
 
 def _inplace_cast_error(op, out_dt, self_dt):
-    return RuntimeError(f"{op.public_name}: result type {out_dt.short_name} can't be cast to "
-                        f"the desired output type {self_dt.short_name}")
+    # (PyTorch's words name no op: "result type Float can't be cast to the desired output
+    # type Long")
+    return RuntimeError(f"result type {out_dt.short_name} can't be cast to the desired "
+                        f"output type {self_dt.short_name}")
 
 
 def inplace_dtype_error(op, out_dt, self_dt):
