@@ -33,6 +33,20 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    int64 tensor with 2**63 wrapped to -2**63 (torch: "value cannot be converted to type
    int64_t without overflow"; 2**64: OverflowError "int too big to convert"; -2**63 - 1:
    "can't convert negative int to unsigned").
+3. Inference tensors outside inference mode (c36 refused in-place writes before writing):
+   torch 2.13 runs the kernel, then refuses at the version bump, so `a.add_(1)`,
+   `a.zero_()`, `a[0] = 5`, `a.copy_(b)`, `a[1:].fill_(9)`, out=a (resized too), t_() /
+   unsqueeze_() (the shape changes) all leave their write and raise "Inplace update to
+   inference tensor outside InferenceMode is not allowed..."; a leaf that requires grad
+   is refused first by autograd ("a leaf Variable that requires grad is being used in an
+   in-place operation.", nothing written; under no_grad written then refused); a written
+   inference tensor gets no grad_fn from a value that requires grad. `a.data` and, outside
+   the mode, `a.detach()` are inference tensors WITH a version counter (`_version` 0,
+   written in place and counted); a view of one has none again. Views (t, view, select,
+   slicing) of an inference tensor made outside the mode carry no gradient (requires_grad
+   False, grad_fn None, is_leaf, `_base` None) even when it requires grad: a Linear made
+   in inference mode then trained gets no weight.grad (F.linear's w.t()), its bias a grad,
+   and SGD's step() raises the in-place words after writing the bias.
 """
 import numpy as np
 import pytest
@@ -229,3 +243,98 @@ def test_masked_fill_int64_past_its_range():
     assert x.masked_fill(m, 2 ** 63 - 1).tolist() == [2 ** 63 - 1, 1, 2 ** 63 - 1]
     y = torch.ones(3).masked_fill(m, 2 ** 63)
     assert y.tolist() == [9.223372036854775808e18, 1.0, 9.223372036854775808e18]
+
+
+# ------------------------------------------------------------------ 3. inference tensors
+
+INPLACE = "Inplace update to inference tensor outside InferenceMode is not allowed"
+
+
+def _inference(*shape, **kw):
+    with torch.inference_mode():
+        return torch.ones(*shape, **kw)
+
+
+def test_inplace_on_inference_tensor_writes_then_raises():
+    a = _inference(3)
+    for f, after in ((lambda: a.add_(1), [2, 2, 2]), (lambda: a.mul_(2), [4, 4, 4]),
+                     (lambda: a.zero_(), [0, 0, 0]), (lambda: a.__setitem__(0, 5.0), [5, 0, 0]),
+                     (lambda: a.copy_(torch.full((3,), 7.0)), [7, 7, 7]),
+                     (lambda: a[1:].fill_(9.0), [7, 9, 9]),
+                     (lambda: a.view(3).mul_(2.0), [14, 18, 18]),
+                     (lambda: torch.add(torch.ones(3), 1, out=a), [2, 2, 2])):
+        with pytest.raises(RuntimeError, match=INPLACE):
+            f()
+        assert a.tolist() == after
+    b = _inference(2, 3)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        b.t_()
+    assert b.shape == (3, 2)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        b.unsqueeze_(0)
+    assert b.shape == (1, 3, 2)
+    z, g = _inference(3), torch.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        z.add_(g)
+    assert z.tolist() == [2, 2, 2] and not z.requires_grad and z.grad_fn is None
+    w = _inference(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="^a leaf Variable that requires grad is being used "
+                                           "in an in-place operation.$"):
+        w.add_(1)
+    assert w.tolist() == [1, 1, 1]
+    with torch.no_grad():
+        with pytest.raises(RuntimeError, match=INPLACE):
+            w.add_(1)
+    assert w.tolist() == [2, 2, 2]
+
+
+def test_data_and_detach_of_inference_tensor_track_versions():
+    with torch.inference_mode():
+        a = torch.ones(3)
+        di = a.detach()
+    assert a.data.is_inference() and a.data._version == 0
+    d = a.detach()
+    assert d.is_inference() and d._version == 0
+    d.add_(1)
+    assert d._version == 1 and a.tolist() == [2, 2, 2]
+    assert d.detach()._version == 0 and a.data.data._version == 0
+    with pytest.raises(RuntimeError, match=INPLACE):
+        d.view(3).add_(1)
+    with pytest.raises(RuntimeError, match="Inference tensors do not track version counter"):
+        di._version
+    with pytest.raises(RuntimeError, match=INPLACE):
+        di.add_(1)
+    msg = "Setting requires_grad=True on inference tensor outside InferenceMode"
+    with pytest.raises(RuntimeError, match=msg):
+        d.requires_grad_()
+    with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
+        torch.ones(3, requires_grad=True) * d
+
+
+def test_views_of_inference_tensor_carry_no_gradient():
+    with torch.inference_mode():
+        w = torch.ones(2, 3, requires_grad=True)
+    for v in (w.t(), w.view(6), w[0], w[:, 1:]):
+        assert v.is_inference() and not v.requires_grad and v.grad_fn is None and v.is_leaf
+    assert w.t()._base is None
+    y = w * 2                                     # not a view: recorded
+    assert y.grad_fn.name() == "MulBackward0"
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 3), 2.0))
+
+
+def test_module_made_in_inference_mode_then_trained():
+    with torch.inference_mode():
+        m = torch.nn.Linear(3, 2)
+    assert m.weight.is_inference() and m.weight.requires_grad
+    opt = torch.optim.SGD(m.parameters(), lr=0.5)
+    b0 = m.bias.detach().clone()
+    y = m(torch.ones(4, 3))
+    # torch 2.13: AddmmBackward0 -> (AccumulateGrad(bias), None, None)
+    assert [n is None for n, _ in y.grad_fn.next_functions] == [False, True, True]
+    y.sum().backward()
+    assert m.weight.grad is None
+    np.testing.assert_array_equal(m.bias.grad.numpy(), [4.0, 4.0])
+    with pytest.raises(RuntimeError, match=INPLACE):
+        opt.step()
+    np.testing.assert_allclose(m.bias.detach().numpy(), b0.numpy() - 2.0, rtol=1e-6)

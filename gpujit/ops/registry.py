@@ -126,6 +126,16 @@ class InferenceVersion(list):
             InferenceVersion.on_last()
 
 
+class TrackedInferenceVersion(InferenceVersion):
+    """The version counter of an inference tensor that has one, as PyTorch gives one to
+    every tensor made outside inference mode: an inference tensor's `.data`, and its
+    detach() outside the mode. Still an inference tensor (is_inference(), refused
+    requires_grad_() and saving for backward), but written in place outside the mode and
+    its `_version` read as a normal tensor's; the code that refuses those tests the exact
+    type InferenceVersion."""
+    __slots__ = ()
+
+
 dispatch_state = _DispatchState()
 
 _Tensor = None   # set by gpujit.tensor at import (the registry sits below Tensor)
