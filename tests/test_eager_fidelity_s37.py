@@ -47,6 +47,18 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    False, grad_fn None, is_leaf, `_base` None) even when it requires grad: a Linear made
    in inference mode then trained gets no weight.grad (F.linear's w.t()), its bias a grad,
    and SGD's step() raises the in-place words after writing the bias.
+4. Norms (grad_fn names of torch's composites, and dtype words): linalg.norm was its own
+   node LinalgNormBackward0 and matrix_norm LinalgMatrixNormBackward0, nodes torch has
+   not: torch 2.13 names linalg.norm's vector path (ord None, one dim, a vector)
+   LinalgVectorNormBackward0, matrix_norm 'fro' LinalgVectorNormBackward0, 'nuc'
+   SumBackward1, 2 / 1 / inf AmaxBackward0, -2 / -1 / -inf AminBackward0, and 'nuc' / +-2
+   with keepdim PermuteBackward0 (nuclear_norm too). vector_norm / matrix_norm with a
+   narrower dtype= computed (torch: "linalg.vector_norm: the dtype of the input (Double)
+   should be convertible without narrowing to the specified dtype (Float)", matrix_norm
+   likewise; an integer dtype: "dtype should be floating point or complex, but got Long");
+   linalg.norm(v, None, (0, 1)) of a vector raised matrix_norm's words (torch: ord None is
+   a vector norm: IndexError "Dimension out of range (expected to be in range of [-1, 0],
+   but got 1)").
 """
 import numpy as np
 import pytest
@@ -338,3 +350,50 @@ def test_module_made_in_inference_mode_then_trained():
     with pytest.raises(RuntimeError, match=INPLACE):
         opt.step()
     np.testing.assert_allclose(m.bias.detach().numpy(), b0.numpy() - 2.0, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ 4. norms
+
+@pytest.mark.parametrize("call,name", [
+    (lambda m: torch.linalg.norm(m), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.norm(m, "fro"), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.norm(m, "nuc"), "SumBackward1"),
+    (lambda m: torch.linalg.norm(m, 2), "AmaxBackward0"),
+    (lambda m: torch.linalg.norm(m, -2), "AminBackward0"),
+    (lambda m: torch.linalg.norm(m, float("inf")), "AmaxBackward0"),
+    (lambda m: torch.linalg.norm(m, -1), "AminBackward0"),
+    (lambda m: torch.linalg.norm(m, 2, keepdim=True), "PermuteBackward0"),
+    (lambda m: torch.linalg.norm(m, 1, keepdim=True), "AmaxBackward0"),
+    (lambda m: torch.linalg.norm(m, 3, dim=1), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.norm(m, 2, 1), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.norm(m[0], 1), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.matrix_norm(m), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.matrix_norm(m, "nuc", keepdim=True), "PermuteBackward0"),
+    (lambda m: torch.linalg.matrix_norm(m, -float("inf")), "AminBackward0"),
+    (lambda m: m.norm(p="nuc"), "SumBackward1"),
+    (lambda m: torch.nuclear_norm(m, keepdim=True), "PermuteBackward0"),
+])
+def test_norm_node_names_are_torchs_composites(call, name):
+    m = torch.tensor([[3.0, 1.0, 2.0], [0.5, -4.0, 1.0]], dtype=torch.float64,
+                     requires_grad=True)
+    assert call(m).grad_fn.name() == name
+
+
+def test_norm_dtype_words():
+    x = torch.ones(3, 4, dtype=torch.float64)
+    narrow = "the dtype of the input \\(Double\\) should be convertible without narrowing " \
+             "to the specified dtype \\(Float\\)"
+    for call, who in ((lambda: torch.linalg.vector_norm(x, dtype=torch.float32), "vector"),
+                      (lambda: torch.linalg.norm(x, dtype=torch.float32), "vector"),
+                      (lambda: torch.linalg.matrix_norm(x, dtype=torch.float32), "matrix"),
+                      (lambda: torch.linalg.matrix_norm(x, 2, dtype=torch.float32), "matrix"),
+                      (lambda: x.norm(2, 1, dtype=torch.float32), "vector")):
+        with pytest.raises(RuntimeError, match=f"^linalg.{who}_norm: {narrow}$"):
+            call()
+    with pytest.raises(RuntimeError, match="^linalg.vector_norm: dtype should be floating "
+                                           "point or complex, but got Long$"):
+        torch.linalg.vector_norm(x, dtype=torch.int64)
+    assert torch.linalg.vector_norm(x.half(), dtype=torch.float32).dtype == torch.float32
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        torch.linalg.norm(torch.ones(4), None, (0, 1))
+    assert torch.linalg.norm(x, None, (0, 1)).item() == pytest.approx(12 ** 0.5)
