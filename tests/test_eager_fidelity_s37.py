@@ -59,6 +59,13 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    linalg.norm(v, None, (0, 1)) of a vector raised matrix_norm's words (torch: ord None is
    a vector norm: IndexError "Dimension out of range (expected to be in range of [-1, 0],
    but got 1)").
+5. Reduction sweep (170 calls against torch): torch.prod(x, (0, 1)) / x.prod([0]) computed
+   (torch: TypeError "prod() received an invalid combination of arguments - got (Tensor,
+   tuple), ..."; an int parameter given a list or tuple is the parser's "must be int, not
+   tuple"); all(x, ()) / any(x, ()) reduced every dim (torch 2.13's all.dims: an empty dim
+   list reduces none, each element's truth); nansum(x, dtype=int32) converted NaN to
+   int32's minimum before summing (torch zeroes NaNs, then converts: nansum([1.5, 1.5,
+   nan, 2.7], dtype=int32) is 4).
 """
 import numpy as np
 import pytest
@@ -397,3 +404,33 @@ def test_norm_dtype_words():
     with pytest.raises(IndexError, match="Dimension out of range"):
         torch.linalg.norm(torch.ones(4), None, (0, 1))
     assert torch.linalg.norm(x, None, (0, 1)).item() == pytest.approx(12 ** 0.5)
+
+
+# ------------------------------------------------------------------ 5. reductions
+
+def test_prod_refuses_dim_tuples_as_the_parser():
+    x = torch.ones(2, 3)
+    for call in (lambda: torch.prod(x, (0, 1)), lambda: x.prod([0]),
+                 lambda: x.prod(dim=(0,))):
+        with pytest.raises(TypeError, match="^prod\\(\\) received an invalid combination of "
+                                            "arguments"):
+            call()
+    assert x.prod(1).tolist() == [1.0, 1.0]
+
+
+def test_all_any_of_no_dims_reduce_nothing():
+    x = torch.tensor([[3.0, 0.0], [float("nan"), -1.0]])
+    assert torch.all(x, ()).tolist() == [[True, False], [True, True]]
+    assert x.any(dim=[]).tolist() == [[True, False], [True, True]]
+    u = torch.tensor([[0, 2]], dtype=torch.uint8)
+    assert u.all(()).dtype == torch.uint8 and u.all(()).tolist() == [[0, 1]]
+    assert torch.all(x).item() is False and x.any((0, 1)).item() is True
+
+
+def test_nansum_zeroes_nan_then_converts():
+    t = torch.tensor([1.5, 1.5, float("nan"), 2.7])
+    r = torch.nansum(t, dtype=torch.int32)
+    assert r.dtype == torch.int32 and r.item() == 4
+    assert torch.nansum(torch.tensor([float("nan")]), dtype=torch.int64).item() == 0
+    x = torch.tensor([[3.0, float("nan")], [-2.0, 7.0]])
+    assert torch.nansum(x, 0, dtype=torch.int32).tolist() == [1, 7]

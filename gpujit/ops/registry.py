@@ -413,6 +413,13 @@ def number_arg(op, n, v, numpy=False, method=False):
         return tensor_number(op, n, v, method)
     if v.__class__ is bool:         # (given for an int parameter: PyTorch's TypeError)
         raise TypeError(f"{_arg_where(op, n, method)} must be int, not bool")
+    if isinstance(v, (list, tuple)):
+        t = op.schema.arguments[n].type
+        if t.base in ("int", "SymInt") and not t.is_list:
+            # (prod(x, (0, 1)): a body reading dims would take it; PyTorch's parser does
+            # not, and an overloaded function's dispatcher reports its invalid combination)
+            raise TypeError(f"{_arg_where(op, n, method)} must be int, not "
+                            f"{type(v).__name__}")
     if numpy and isinstance(v, NUMPY_NUMBERS):
         return numpy_number(v)
     return v
