@@ -66,6 +66,14 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    list reduces none, each element's truth); nansum(x, dtype=int32) converted NaN to
    int32's minimum before summing (torch zeroes NaNs, then converts: nansum([1.5, 1.5,
    nan, 2.7], dtype=int32) is 4).
+6. Indexing sweep (107 calls): nonzero(as_tuple=True) / where(cond) gave index tensors of
+   stride 2 interleaved in one buffer (torch: nonzero(x).unbind(1) of nonzero's column-
+   major result: contiguous, the second at storage offset n); index_select out of range
+   along a dim other than 0 of a 2-D+ tensor said "index out of range in self" (torch's CPU
+   kernel: RuntimeError "INDICES element is out of DATA bounds, id=4 axis_dim=4"); a bool
+   mask assignment whose values do not fit raised NumPy's IndexError / TypeError (torch:
+   "shape mismatch: value tensor of shape [2] cannot be broadcast to indexing result of
+   shape [3]", the mask's True count known, "[2, 4]" for a row mask, not "[?, 4]").
 """
 import numpy as np
 import pytest
@@ -434,3 +442,44 @@ def test_nansum_zeroes_nan_then_converts():
     assert torch.nansum(torch.tensor([float("nan")]), dtype=torch.int64).item() == 0
     x = torch.tensor([[3.0, float("nan")], [-2.0, 7.0]])
     assert torch.nansum(x, 0, dtype=torch.int32).tolist() == [1, 7]
+
+
+# ------------------------------------------------------------------ 6. indexing
+
+def test_nonzero_as_tuple_layout():
+    x = torch.arange(12).reshape(3, 4) % 5 == 0
+    for t in (x.nonzero(as_tuple=True), torch.where(x)):
+        assert [a.stride() for a in t] == [(1,), (1,)]
+        assert [a.storage_offset() for a in t] == [0, 3]
+        assert [a.tolist() for a in t] == [[0, 1, 2], [0, 1, 2]]
+    assert x.nonzero().stride() == (1, 3)
+
+
+def test_index_select_out_of_range_words():
+    a = torch.arange(12).reshape(3, 4)
+    with pytest.raises(RuntimeError, match="^INDICES element is out of DATA bounds, id=4 "
+                                           "axis_dim=4$"):
+        a.index_select(1, torch.tensor([0, 4]))
+    with pytest.raises(RuntimeError, match="id=-1 axis_dim=4"):
+        a.index_select(-1, torch.tensor([-1]))
+    with pytest.raises(RuntimeError, match="id=5 axis_dim=3"):
+        a.t().index_select(1, torch.tensor([5]))
+    with pytest.raises(IndexError, match="^index out of range in self$"):
+        a.index_select(0, torch.tensor([3]))
+    with pytest.raises(IndexError, match="^index out of range in self$"):
+        torch.arange(4).index_select(0, torch.tensor([4]))
+
+
+def test_mask_assignment_shape_mismatch_words():
+    a = torch.arange(12).reshape(3, 4)
+    for idx, v, vs, rs in ((a > 8, torch.tensor([1, 2]), "[2]", "[3]"),
+                           (a > 8, torch.ones(2, 3, dtype=torch.int64), "[2, 3]", "[3]"),
+                           (torch.tensor([True, False, True]),
+                            torch.ones(3, dtype=torch.int64), "[3]", "[2, 4]")):
+        with pytest.raises(RuntimeError, match=f"^shape mismatch: value tensor of shape "
+                                               f"\\{vs[:-1]}\\] cannot be broadcast to "
+                                               f"indexing result of shape \\{rs[:-1]}\\]$"):
+            a[idx] = v
+        with pytest.raises(RuntimeError, match="shape mismatch: value tensor"):
+            a.index_put_((idx,), v)
+    assert a.tolist() == np.arange(12).reshape(3, 4).tolist()
