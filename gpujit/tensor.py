@@ -146,8 +146,8 @@ class Tensor:
     def data(self):
         r = self.detach()
         # (as PyTorch's: .data has a version counter of its own; of an inference tensor,
-        # an inference tensor)
-        r._vc = [0] if type(self._vc) is list else _registry.InferenceVersion([0])
+        # an inference tensor with one, which it may write and count)
+        r._vc = [0] if type(self._vc) is list else _registry.TrackedInferenceVersion([0])
         return r
 
     @data.setter
@@ -325,7 +325,7 @@ class Tensor:
         flag = bool(flag)
         if flag and self._dtype.category != _dt.FLOATING:
             raise RuntimeError(refusal)
-        if flag and type(self._vc) is _registry.InferenceVersion:
+        if flag and isinstance(self._vc, _registry.InferenceVersion):
             from .autograd import grad_mode
             if not grad_mode.state.inference:
                 from .autograd.inference import REQUIRES_GRAD_ERROR

@@ -177,7 +177,7 @@ def test_rms_norm_values_grad_and_checks():
     x64 = rng.standard_normal((2, 5))
     ref64 = x64 / np.sqrt((x64 ** 2).mean(-1, keepdims=True) + np.finfo(np.float64).eps)
     assert_close(F.rms_norm(T(x64), [5]), ref64, rtol=1e-12, atol=1e-12)
-    with pytest.raises(RuntimeError, match=r"expected input with shape \[\*, 5\]"):
+    with pytest.raises(RuntimeError, match=r"expected input with shape \[\*5\]"):  # torch 2.13
         F.rms_norm(T(x), [5])
     with pytest.raises(RuntimeError, match="Expected weight to be of same shape"):
         F.rms_norm(T(x), [4], T(w))

@@ -68,7 +68,7 @@ class SavedTensor:
                  "had_grad_fn", "out_of")
 
     def __init__(self, t, node_name, index, is_input=False):
-        if type(t._vc) is InferenceVersion:     # (a tensor made in inference mode)
+        if isinstance(t._vc, InferenceVersion):     # (a tensor made in inference mode)
             from .inference import SAVE_ERROR
             raise RuntimeError(SAVE_ERROR)
         self.version = t._vc[0]

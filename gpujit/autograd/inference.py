@@ -15,7 +15,7 @@ for it then.
 from __future__ import annotations
 
 from ..ops import registry as _reg
-from ..ops.registry import InferenceVersion
+from ..ops.registry import InferenceVersion, TrackedInferenceVersion
 from ..tensor import Tensor
 from . import grad_mode
 
@@ -43,7 +43,7 @@ VIEW_ERROR = ("A view was created in inference mode and is being modified inplac
 
 
 def is_inference(t) -> bool:
-    return type(t._vc) is InferenceVersion
+    return isinstance(t._vc, InferenceVersion)
 
 
 _open = [0]        # inference_mode regions open now, all threads together
@@ -96,7 +96,7 @@ def _fresh(r, vcs):
     argument itself, nor a view of one) inference tensors."""
     if isinstance(r, Tensor):
         vc = r._vc
-        if type(vc) is not InferenceVersion and not any(vc is v for v in vcs):
+        if not isinstance(vc, InferenceVersion) and not any(vc is v for v in vcs):
             r._vc = InferenceVersion(vc)
     elif isinstance(r, (tuple, list)):
         for x in r:
@@ -139,11 +139,50 @@ def inference_call(op, args):
             a = args[i]
             if isinstance(a, Tensor):
                 if type(a._vc) is InferenceVersion:
-                    raise RuntimeError(INPLACE_ERROR)
+                    return _refused_write(op, args, a)
             elif type(a) in (list, tuple):
                 if any(isinstance(x, Tensor) and type(x._vc) is InferenceVersion for x in a):
-                    raise RuntimeError(INPLACE_ERROR)
-    if "inplace_view" in op.tags and args and isinstance(args[0], Tensor) and \
-            type(args[0]._vc) is InferenceVersion:
-        raise RuntimeError(INPLACE_ERROR)       # (t_, squeeze_, as_strided_: metadata)
+                    return _refused_write(op, args, None)
+    a = args[0] if args else None
+    if isinstance(a, Tensor) and isinstance(a._vc, InferenceVersion):
+        if "inplace_view" in op.tags and type(a._vc) is InferenceVersion:
+            return _refused_write(op, args, a)      # (t_, squeeze_, as_strided_: metadata)
+        if op.name == "aten::detach":
+            # (PyTorch: outside the mode a tensor gets a version counter of its own, an
+            # inference tensor's detach() too; an inference tensor still)
+            r = nxt(op, args) if nxt is not None else op.eager(*args)
+            r._vc = TrackedInferenceVersion([0])
+            return r
+        if "view" in op.tags:
+            return _inference_view(op, args, a)
     return nxt(op, args) if nxt is not None else op.eager(*args)
+
+
+def _refused_write(op, args, target):
+    """An in-place write outside the mode into an inference tensor (target; None: one in a
+    list): PyTorch runs the kernel, then refuses at its version bump, so the tensor is
+    written (its autograd refusal of a leaf that requires grad comes first, before
+    anything is written). Nothing is recorded."""
+    if target is not None and _state.enabled and target._ag is not None and \
+            target._ag.requires_grad and target._ag.grad_fn is None and \
+            "inplace_view" not in op.tags:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    op.eager(*args)
+    raise RuntimeError(INPLACE_ERROR)
+
+
+def _inference_view(op, args, base):
+    """A view op outside the mode of an inference tensor: as PyTorch's (the tensor has no
+    ADInplaceOrView key), the view carries no gradient (no grad_fn, requires_grad False,
+    a leaf, even of a tensor that requires grad: a module made in inference mode then
+    trained gets no weight.grad through linear's w.t()) and no version counter (a view of
+    an inference tensor's detach() is refused writes too)."""
+    r = op.eager(*args)
+    tracked = type(base._vc) is TrackedInferenceVersion
+    for t in (r if isinstance(r, (list, tuple)) else (r,)):
+        if isinstance(t, Tensor):
+            t._base = None
+            if tracked and t._vc is base._vc:
+                t._vc = InferenceVersion([0])
+    return r

@@ -5,6 +5,7 @@ import warnings
 from typing import List, Optional
 
 import gpujit as _gpujit
+from ._dtype_names import short_dtype_name
 
 
 __all__ = ["rms_norm", "local_response_norm", "dropout1d", "dropout2d", "dropout3d",
@@ -40,9 +41,17 @@ def rms_norm(input, normalized_shape: List[int], weight: Optional[_gpujit.Tensor
                 ok = False
     if not ok:
         raise RuntimeError("Given normalized_shape=" + str(ns)
-                           + ", expected input with shape [*, "
+                           + ", expected input with shape [*"
                            + str(ns)[1:] + ", but got input of size"
                            + str(shape))
+    if weight is not None and weight.dtype != input.dtype:
+        # (ATen warns, then takes its composite path, whose result has the input's dtype)
+        _warn("Mismatch dtype between input and weight: input dtype = "
+              + _c_type_name(input.dtype) + ", weight dtype = " + _c_type_name(weight.dtype)
+              + ", Cannot dispatch to fused implementation.")
+    if not input.is_floating_point():
+        raise NotImplementedError("\"rms_norm\" not implemented for '"
+                                  + short_dtype_name(input.dtype) + "'")
     x = input
     if input.dtype == _gpujit.float16:
         x = input.float()
@@ -53,8 +62,30 @@ def rms_norm(input, normalized_shape: List[int], weight: Optional[_gpujit.Tensor
     dims = [input.dim() - 1 - i for i in range(nd)]
     out = (x * (x.pow(2).mean(dims, keepdim=True) + e).rsqrt()).to(input.dtype)
     if weight is not None:
-        out = out * weight
+        out = (out * weight).to(out.dtype)      # (ATen: result.mul(weight).type_as(result))
     return out
+
+
+@_from_source
+def _c_type_name(dtype: _gpujit.dtype) -> str:
+    """The C++ type's name (as gcc's typeid prints it) ATen's warnings give a dtype."""
+    if dtype == _gpujit.float16:
+        return "c10::Half"
+    if dtype == _gpujit.float64:
+        return "double"
+    if dtype == _gpujit.int64:
+        return "long int"
+    if dtype == _gpujit.int32:
+        return "int"
+    if dtype == _gpujit.int16:
+        return "short int"
+    if dtype == _gpujit.int8:
+        return "signed char"
+    if dtype == _gpujit.uint8:
+        return "unsigned char"
+    if dtype == _gpujit.bool:
+        return "bool"
+    return "float"
 
 
 @_from_source
@@ -129,10 +160,13 @@ def _dropout_impl(input, p: float, train: bool, feature: bool, alpha: bool,
                          + str(p))
     if p == 0 or not train or input.numel() == 0:
         return input
+    # (as ATen's _dropout_impl: a zero of the input's dtype; the noise, of the input's
+    # dtype, scaled in place, so an integer input fails there in PyTorch's words)
     if p == 1:
+        zero = _gpujit.zeros([], dtype=input.dtype, device=input.device)
         if inplace:
-            return input.mul_(0)
-        return input * 0.0
+            return input.mul_(zero)
+        return input * zero
     if feature:
         noise = _feature_noise(input, p)
     else:
@@ -140,12 +174,12 @@ def _dropout_impl(input, p: float, train: bool, feature: bool, alpha: bool,
     if alpha:
         a_const = 1.7580993408473766
         a = 1.0 / ((a_const * a_const * p + 1) * (1 - p)) ** 0.5
-        b = (noise - 1) * (a_const * a) + a_const * a * p
-        noise = noise * a
+        b = noise.add(-1).mul_(a_const * a).add_(a_const * a * p)
+        noise.mul_(a)
         if inplace:
             return input.mul_(noise).add_(b)
         return input * noise + b
-    noise = noise / (1 - p)
+    noise.div_(1 - p)
     if inplace:
         return input.mul_(noise)
     return input * noise

@@ -303,24 +303,30 @@ def prelu(xp, self, weight):
 _RRELU_SCHEMA = ("(Tensor{a} self, Scalar lower=0.125, Scalar upper=0.3333333333333333, "
                  "bool training=False, Generator? generator=None) -> Tensor{a}")
 
-def _rrelu_check(self, lower, upper):
+def _rrelu_check(self, lower, upper, training):
     from . import registry as _reg
     from .nn import dtype_of
+    from .kernel_names import kernel_name
     d = dtype_of(self)
     if d not in FLOATS:
-        raise _reg.unsupported_dtype(rrelu.op, d)
+        # PyTorch's rrelu is leaky_relu when not training, else rrelu_with_noise: the
+        # kernel its error names
+        k = kernel_name("rrelu_with_noise_out_cpu" if training else "leaky_relu_cpu", self)
+        e = _reg.UnsupportedDtypeError(f"\"{k}\" not implemented for '{d.short_name}'")
+        e.dtype = d
+        raise e
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
 
 
 def _rrelu_meta(self, lower=0.125, upper=1 / 3, training=False, generator=None):
-    _rrelu_check(self, lower, upper)
+    _rrelu_check(self, lower, upper, training)
     return _TensorMeta(self.dtype, tuple(self.shape), self.device)
 
 
 def _rrelu(xp, self, lower, upper, training, generator):
     """(output, slopes): slopes in the input's float type (float32 for float16)."""
-    _rrelu_check(self, lower, upper)
+    _rrelu_check(self, lower, upper, training)
     dt = _np.dtype(_np.float64 if self.dtype == _np.float64 else _np.float32)
     neg = self <= 0
     if training:
@@ -355,13 +361,13 @@ def _remember_noise(out, noise):
 
 
 @op("aten::rrelu" + _RRELU_SCHEMA.format(a=""), tags={"random"}, method=False,
-    dtypes=FLOATS, meta=_rrelu_meta)
+    meta=_rrelu_meta)
 def rrelu(xp, self, lower=0.125, upper=1 / 3, training=False, generator=None):
     return _remember_noise(*_rrelu(xp, self, lower, upper, training, generator))
 
 
 @op("aten::rrelu_" + _RRELU_SCHEMA.format(a="(a!)"), tags={"random", "inplace"},
-    method=False, dtypes=FLOATS, meta=_rrelu_meta)
+    method=False, meta=_rrelu_meta)
 def rrelu_(xp, self, lower=0.125, upper=1 / 3, training=False, generator=None):
     out, noise = _rrelu(xp, self, lower, upper, training, generator)
     self[...] = out

@@ -168,6 +168,10 @@ def _index_put_error(self, indices, values):
         return RuntimeError(f"Index put requires the source and destination dtypes match, "
                             f"got {sd.short_name} for the destination and {vd.short_name} "
                             f"for the source.")
+    if not isinstance(self, TensorMeta):
+        # (arrays: a bool / uint8 mask stands for the indices of its True elements, as
+        # PyTorch expands it, so the indexing result's size is known: [3], not [?])
+        indices = _masks_expanded(indices)
     nd, used, shapes = len(self.shape), 0, []
     for i in indices:
         if i is None:
@@ -199,6 +203,17 @@ def _index_put_error(self, indices, values):
         return RuntimeError(f"shape mismatch: value tensor of shape {_sizes(vs)} cannot be "
                             f"broadcast to indexing result of shape {_sizes(res)}")
     return None
+
+
+def _masks_expanded(indices):
+    out = []
+    for i in indices:
+        if i is not None and not isinstance(i, TensorMeta) and i.ndim and \
+                _gdt(i.dtype) in (_dt.bool, _dt.uint8):
+            out.extend(x.astype(np.int64, copy=False) for x in i.nonzero())
+        else:
+            out.append(i)
+    return out
 
 
 def _meta_of(i):
@@ -301,7 +316,7 @@ def _index_put(xp, out, indices, values, accumulate):
             add_at(xp, out, idx, values)
         else:
             _bounds.assign(xp, out, idx, values)
-    except (IndexError, ValueError) as e:
+    except (IndexError, ValueError, TypeError) as e:
         err = _index_put_error(out, indices, values)
         if err is not None:
             raise err from None

@@ -389,6 +389,9 @@ def _add_product(xp, self, p, beta, alpha):
         alpha, beta = (_np_int(v, out) for v in (alpha, beta))
     if alpha != 1:
         p = p * alpha
+    if beta == 1 and p.dtype == self.dtype and getattr(p.flags, "writeable", True):
+        # (p is the product's own new array: the bias added into it, no second array)
+        return xp.add(p, self, out=p).astype(out, copy=False)
     if beta != 0:
         p = p + (self if beta == 1 else self * beta)
     return p.astype(out, copy=False)
@@ -430,10 +433,19 @@ def _addmm_meta(shape_fn):
     return meta
 
 
+def addmm_shape(sa, sb):
+    """addmm's shape checks (ADDMM_META's words, which name the dimension; mm's do not)."""
+    for name, s in (("mat1", sa), ("mat2", sb)):
+        if len(s) != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {len(s)}-D tensor")
+    return mm_shape(sa, sb)
+
+
 @op("aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) "
-    "-> Tensor", tags=_LA, meta=_addmm_meta(mm_shape))
+    "-> Tensor", tags=_LA, meta=_addmm_meta(addmm_shape))
 def addmm(xp, self, mat1, mat2, beta=1, alpha=1):
     addmm_dtypes("addmm", *(_dtn(t.dtype) for t in (self, mat1, mat2)))
+    addmm_shape(mat1.shape, mat2.shape)
     return _add_product(xp, self, mm(xp, mat1, mat2), beta, alpha)
 
 
@@ -502,7 +514,13 @@ def _linear_check(si, sw, di, dw, bias):
     if bias is not None and bias is not dw:
         raise RuntimeError(f"linear(): expected bias to have dtype {dw.short_name}, but got "
                            f"{bias.short_name}")
-    _not_bool("addmm", di)
+    if di is _dt.bool:
+        # (the kernel of the product torch's decomposition reaches: dot / mv for a 1-D
+        # weight, else addmm's, which passes an empty product)
+        if len(sw) == 1:
+            _not_bool("dot" if len(si) == 1 else "addmv_impl_cpu", di)
+        elif not _empty(_numel(si[:-1]), si[-1], sw[0]):
+            _not_bool("addmm_impl_cpu_", di)
     return matmul_shape(si, tuple(reversed(sw)))
 
 
@@ -675,6 +693,32 @@ def _matmul_grad(grad, kept, self_shape, other_shape, needs_grad):
         gb = a.mT.matmul(g)
         gb = gb.squeeze(-1) if ov else gb
     return ga, gb
+
+
+def _linear_composite(input, weight, bias=None):
+    """torch's linear (ATen's CompositeImplicitAutograd kernel), what autograd records for
+    a call that records gradients (OpDef.composite): addmm(bias, input, weight.t()) for a
+    2-D input; addmm of the input's (prod(lead), in) view, viewed back, for another
+    contiguous input with a 1-D bias; else matmul(input, weight.t()), then add_(bias). So
+    the weight's edge goes through TBackward0, and a weight written in place before
+    backward is reported as its transpose, as in torch."""
+    _linear_check(tuple(input.shape), tuple(weight.shape), input.dtype, weight.dtype,
+                  None if bias is None else bias.dtype)
+    wt = weight.t()
+    if bias is not None:
+        if input.dim() == 2:
+            return _gpujit().addmm(bias, input, wt)
+        if bias.dim() == 1 and input.is_contiguous():
+            lead = 1                    # (not -1: ambiguous where a dim is 0)
+            for n in input.shape[:-1]:
+                lead *= n
+            r = _gpujit().addmm(bias, input.reshape(lead, input.shape[-1]), wt)
+            return r.view(list(input.shape[:-1]) + [r.shape[1]])
+    out = input.matmul(wt)
+    return out if bias is None else out.add_(bias)
+
+
+linear.op.composite = _linear_composite
 
 
 # the raw forms (Derivative.raw: a backward that records nothing) run the formulas'

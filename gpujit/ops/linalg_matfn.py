@@ -312,11 +312,9 @@ def _norm_plan(ndim, ord, dim):
     """torch.linalg.norm's choice: ('vector', ord, dims or None) or ('matrix', ord, dims)."""
     if dim is not None:
         dim = [dim] if isinstance(dim, (int, np.integer)) else list(dim)
-    if ord is None:
-        if dim is None or len(dim) == 1:
+    if ord is None:     # (torch: the 2-norm, a vector norm over one or two dims)
+        if dim is None or len(dim) in (1, 2):
             return "vector", 2, dim
-        if len(dim) == 2:
-            return "matrix", "fro", dim
     else:
         if dim is None:
             if ndim not in (1, 2):

@@ -23,6 +23,14 @@ def _norm_dtype(self_dtype, dtype, name):
     if self_dtype.category != _dt.FLOATING:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
                            f"Got {self_dtype.short_name}")
+    if dtype is not None:
+        if d.category != _dt.FLOATING:
+            raise RuntimeError(f"{name}: dtype should be floating point or complex, but got "
+                               f"{d.short_name}")
+        if _dt.promote_types(self_dtype, d) is not d:
+            raise RuntimeError(f"{name}: the dtype of the input ({self_dtype.short_name}) "
+                               f"should be convertible without narrowing to the specified "
+                               f"dtype ({d.short_name})")
     return d
 
 

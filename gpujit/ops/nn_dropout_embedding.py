@@ -9,7 +9,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..device import device_of_array
 from .meta import TensorMeta
-from .nn import FLOATS, _NN, compute_dtype, dtype_of, sizes
+from .nn import _NN, compute_dtype, dtype_of, sizes
 from .nn_norm import _same
 from . import registry as _reg
 from .registry import op, derivative as _derivative, nondifferentiable as _nondifferentiable
@@ -17,12 +17,16 @@ from .registry import op, derivative as _derivative, nondifferentiable as _nondi
 
 # ---------------------------------------------------------------------- dropout
 
-def _dropout_check(p, input):
+def _dropout_check(p, input, train=True):
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     d = dtype_of(input)
-    if d.category != _dt.FLOATING:
-        raise RuntimeError(f"dropout: expected a floating point input, got {d.short_name}")
+    if d.category != _dt.FLOATING and train and 0 < p < 1 and 0 not in tuple(input.shape):
+        # (PyTorch's CPU dropout draws an integer noise tensor and scales it in place,
+        # noise.div_(1 - p): an integer or bool input fails there; untouched when not
+        # training, p == 0 or nothing to drop; p == 1 multiplies by a zero of its dtype)
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{d.short_name}")
 
 
 def _keep_mask(xp, a, p):
@@ -60,12 +64,12 @@ def _dropout(xp, input, p):
 
 
 @op("aten::dropout(Tensor input, float p, bool train) -> Tensor", tags=_NN | {"random"},
-    method=False, dtypes=FLOATS,
-    meta=lambda input, p, train: (_dropout_check(p, input), _same(input))[1])
+    method=False,
+    meta=lambda input, p, train: (_dropout_check(p, input, train), _same(input))[1])
 def dropout(xp, input, p, train):
     """Zero each element with probability p and scale the rest by 1/(1-p) (training);
     the input itself otherwise."""
-    _dropout_check(p, input)
+    _dropout_check(p, input, train)
     if not train or p == 0 or input.size == 0:
         return input
     if p == 1:
@@ -74,11 +78,11 @@ def dropout(xp, input, p, train):
 
 
 @op("aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)",
-    tags=_NN | {"random", "inplace"}, method=False, dtypes=FLOATS,
-    meta=lambda self, p, train: (_dropout_check(p, self), _same(self))[1])
+    tags=_NN | {"random", "inplace"}, method=False,
+    meta=lambda self, p, train: (_dropout_check(p, self, train), _same(self))[1])
 def dropout_(xp, self, p, train):
     """In-place dropout; self untouched (its version too) when not training or p == 0."""
-    _dropout_check(p, self)
+    _dropout_check(p, self, train)
     if _dropout_unchanged(self, p, train) or self.size == 0:
         return _reg.UNCHANGED
     if p == 1:

@@ -149,6 +149,35 @@ def _l1(b, result):
     return ("AbsBackward0", "MeanBackward0", "SumBackward0")[b.get("reduction", 1)]
 
 
+def _matrix_norm(b, result):
+    # torch's linalg_matrix_norm composite: 'fro' is vector_norm; 'nuc' and +-2 reduce the
+    # singular values (svdvals(...).sum / amax / amin over the last dim), then with
+    # keepdim unsqueeze and permute back; +-1 / +-inf are abs().sum(...).amax / amin
+    o = b.get("ord", "fro")
+    if o == "fro":
+        return "LinalgVectorNormBackward0"
+    if o == "nuc" or abs(float(o)) == 2:
+        if b.get("keepdim", False):
+            return "PermuteBackward0"
+        return "SumBackward1" if o == "nuc" else (
+            "AmaxBackward0" if float(o) > 0 else "AminBackward0")
+    return "AmaxBackward0" if float(o) > 0 else "AminBackward0"
+
+
+def _linalg_norm(b, result):
+    # torch's linalg_norm: a matrix norm for an ord with two dims (or none, of a matrix),
+    # else vector_norm (ord None: the 2-norm, always a vector norm)
+    o, dim = b.get("ord"), b.get("dim")
+    if o is not None and ((dim is not None and not isinstance(dim, int) and len(dim) == 2) or (
+            dim is None and _ndim(b["self"]) == 2)):
+        return _matrix_norm(b, result)
+    return "LinalgVectorNormBackward0"
+
+
+def _nuclear_norm(b, result):
+    return "PermuteBackward0" if b.get("keepdim", False) else "SumBackward1"
+
+
 RULES = {
     "aten::sum.dim_IntList": "SumBackward1",
     "aten::mean.dim": "MeanBackward1",
@@ -230,6 +259,12 @@ RULES = {
     "aten::diag": lambda b, r: "DiagEmbedBackward0" if _ndim(b["self"]) == 1
     else "DiagonalBackward0_copy",
     "aten::diagflat": "DiagEmbedBackward0",
+    "aten::linalg_matrix_norm": _matrix_norm,
+    "aten::linalg_matrix_norm.str_ord": _matrix_norm,
+    "aten::linalg_norm": _linalg_norm,
+    "aten::linalg_norm.ord_str": _matrix_norm,
+    "aten::nuclear_norm": _nuclear_norm,
+    "aten::nuclear_norm.dim": _nuclear_norm,
 }
 for _k in ("conv1d", "conv2d", "conv3d", "conv1d.padding", "conv2d.padding",
            "conv3d.padding", "conv_transpose1d", "conv_transpose2d.input",

@@ -61,6 +61,10 @@ def _masked_fill(xp, self, mask, value):
     # the registry casts to self's dtype (a Python int converted as PyTorch's, checked);
     # an integral self takes the value in its own dtype first: where() with a float value
     # would compute in float64 and round self's unmasked int64 values beyond 2**53
+    if type(value) is int and not -(1 << 63) <= value < (1 << 63):
+        # (past int64: PyTorch's parser makes [2**63, 2**64) a uint64 Scalar, which an
+        # int64 self refuses as c10's checked conversion; any other its OverflowError)
+        value = _reg.big_int_operand(masked_fill.op, "value", value, self.dtype)
     value = _reg.checked_arg(value, self.dtype)
     if self.dtype.kind != "b":
         # value.to<scalar_t>() is c10's checked conversion for a float too (uint8 with

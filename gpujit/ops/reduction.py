@@ -514,9 +514,19 @@ def _declare_bool_reduction(name):
     def one(xp, self, dim, keepdim=False):
         return compute(self, dim, keepdim)
 
+    def meta_dims(self, dim=None, keepdim=False):
+        if dim is not None and not len(dim):
+            return TensorMeta(_bool_out(self), tuple(self.shape), self.device)
+        return meta(self, dim, keepdim)
+
     @op(f"aten::{name}.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor",
-        tags=_RED, meta=meta)
+        tags=_RED, meta=meta_dims)
     def several(xp, self, dim=None, keepdim=False):
+        if dim is not None and not len(dim):
+            # (PyTorch 2.13's all.dims / any.dims reduce no dim for an empty list, where
+            # sum's dim=[] is every dim): each element's truth
+            r = self != 0
+            return r.astype(_U8) if self.dtype == _U8 else r
         return compute(self, dim, keepdim)
 
     plain.__name__, one.__name__, several.__name__ = name, f"{name}_dim", f"{name}_dims"

@@ -513,9 +513,12 @@ def _nansum_dtype(self_dt, dtype):
     _meta_dim(self, _nansum_dtype(self.dtype, dtype), dim, keepdim))
 def nansum(xp, self, dim=None, keepdim=False, dtype=None):
     out = _nansum_dtype(_dt_of(self), dtype).np
-    if dtype is not None and self.dtype != out:     # (converted first, as sum(dtype=))
-        self = self.astype(out)
-    a = xp.where(xp.isnan(self), 0, self) if _is_float(self) else self
+    # NaNs are zeroed, then the values converted, as sum(dtype=) converts (PyTorch:
+    # nansum([1.5, 1.5, nan, 2.7], dtype=int32) is 4)
+    a = xp.where(xp.isnan(self), self.dtype.type(0), self) if _is_float(self) else self
+    if dtype is not None and a.dtype != out:
+        with np.errstate(invalid="ignore"):
+            a = a.astype(out)
     acc = _F32 if out == _F16 else out
     with np.errstate(invalid="ignore", over="ignore"):     # (inf - inf: silent, as PyTorch)
         r = a.sum(_axes(dim, self.ndim), acc, keepdims=keepdim)

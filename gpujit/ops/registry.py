@@ -126,6 +126,16 @@ class InferenceVersion(list):
             InferenceVersion.on_last()
 
 
+class TrackedInferenceVersion(InferenceVersion):
+    """The version counter of an inference tensor that has one, as PyTorch gives one to
+    every tensor made outside inference mode: an inference tensor's `.data`, and its
+    detach() outside the mode. Still an inference tensor (is_inference(), refused
+    requires_grad_() and saving for backward), but written in place outside the mode and
+    its `_version` read as a normal tensor's; the code that refuses those tests the exact
+    type InferenceVersion."""
+    __slots__ = ()
+
+
 dispatch_state = _DispatchState()
 
 _Tensor = None   # set by gpujit.tensor at import (the registry sits below Tensor)
@@ -403,6 +413,13 @@ def number_arg(op, n, v, numpy=False, method=False):
         return tensor_number(op, n, v, method)
     if v.__class__ is bool:         # (given for an int parameter: PyTorch's TypeError)
         raise TypeError(f"{_arg_where(op, n, method)} must be int, not bool")
+    if isinstance(v, (list, tuple)):
+        t = op.schema.arguments[n].type
+        if t.base in ("int", "SymInt") and not t.is_list:
+            # (prod(x, (0, 1)): a body reading dims would take it; PyTorch's parser does
+            # not, and an overloaded function's dispatcher reports its invalid combination)
+            raise TypeError(f"{_arg_where(op, n, method)} must be int, not "
+                            f"{type(v).__name__}")
     if numpy and isinstance(v, NUMPY_NUMBERS):
         return numpy_number(v)
     return v
@@ -822,8 +839,10 @@ def dtype_refused(op, e, dev, operands):
 
 
 def _inplace_cast_error(op, out_dt, self_dt):
-    return RuntimeError(f"{op.public_name}: result type {out_dt.short_name} can't be cast to "
-                        f"the desired output type {self_dt.short_name}")
+    # (PyTorch's words name no op: "result type Float can't be cast to the desired output
+    # type Long")
+    return RuntimeError(f"result type {out_dt.short_name} can't be cast to the desired "
+                        f"output type {self_dt.short_name}")
 
 
 def inplace_dtype_error(op, out_dt, self_dt):
@@ -1017,6 +1036,12 @@ class OpDef:
     # (check_no_requires_grad: nll_loss's weight), None where the call may record;
     # autograd checks it before running the op; refuse_grad.args names the arguments
     refuse_grad = None
+    # composite(*args): PyTorch's CompositeImplicitAutograd decomposition of the op, run
+    # through registry ops in place of the op when a call records gradients, so that the
+    # backward graph has torch's nodes (linear: t() then addmm / mm / matmul, whose weight
+    # edge is TBackward0's); None: the op is one node. The eager call without gradients,
+    # the tracer and jit's autodiff keep the op itself
+    composite = None
 
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,

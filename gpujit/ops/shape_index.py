@@ -327,6 +327,13 @@ def index_select(xp, self, dim, index):
     d, shape = index_select_rule(self.shape, dim, index.shape, _dt_of(index))
     a = self.reshape(_nd1(self.shape))
     idx = index.reshape(-1)
+    if xp is np and a.ndim > 1 and d != 0 and idx.size:
+        # (PyTorch's CPU kernel along another dim than 0 checks each index in turn, in
+        # its own words)
+        bad = (idx < 0) | (idx >= a.shape[d])
+        if bad.any():
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id="
+                               f"{int(idx[bad.argmax()])} axis_dim={a.shape[d]}")
     check_bounds(xp, idx, a.shape[d], d, IndexError, "index out of range in self")
     return xp.take(a, idx, axis=d).reshape(shape)
 

@@ -176,8 +176,12 @@ def argwhere(xp, self):
     function=False,
     meta=lambda self: [TensorMeta(_dt.int64, (None,), self.device)] * max(len(self.shape), 1))
 def nonzero_numpy(xp, self):
+    # (PyTorch: nonzero(self).unbind(1), and nonzero's (n, ndim) result is laid out
+    # column by column (strides (1, n)): each index tensor is contiguous, the k-th at
+    # offset k * n of one buffer)
     a = self.reshape(_nd1(self.shape))
-    return [i.astype(np.int64, copy=False) for i in xp.nonzero(a)]
+    cols = xp.ascontiguousarray(_argwhere(xp, a).T)
+    return [cols[k] for k in range(cols.shape[0])]
 
 
 def nonzero(input, *, out=None, as_tuple=False):

@@ -100,13 +100,13 @@ def _is_inference_method(self):
     """Whether the tensor is an inference tensor: made inside torch.inference_mode by an
     op that is not a view of a normal tensor (its version counter says so;
     autograd/inference.py)."""
-    return type(self._vc) is _registry.InferenceVersion
+    return isinstance(self._vc, _registry.InferenceVersion)
 
 
 def _is_inference_function(input):
     if not isinstance(input, _registry._Tensor):
         return is_inference.op.public(input)       # (PyTorch's TypeError)
-    return type(input._vc) is _registry.InferenceVersion
+    return isinstance(input._vc, _registry.InferenceVersion)
 
 
 _is_inference_function.__name__ = _is_inference_function.__qualname__ = "is_inference"

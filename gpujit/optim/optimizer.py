@@ -27,6 +27,7 @@ from itertools import chain
 import numpy as np
 
 from .. import dtypes as _dt
+from ..ops.registry import InferenceVersion as _InferenceVersion
 from ..device import cpu as _cpu, xp_for
 from ..ops.registry import wrap as _wrap
 from ..tensor import Tensor
@@ -565,7 +566,7 @@ class _ElementwiseOptimizer(Optimizer):
         off, pbuf = b.offsets, b.pbuf
         for i, p in enumerate(params):
             xp.copyto(p._data, pbuf[off[i]:off[i + 1]].reshape(b.shapes[i]))
-            p._vc[0] += 1
+            _bump(p)
 
     def _step_one(self, b, i, g, h):
         xp = b.xp
@@ -579,7 +580,20 @@ class _ElementwiseOptimizer(Optimizer):
         p = b.params[i]
         tmp = xp.empty(b.shapes[i], dtype=b.dtype.np)
         self._update(xp, p._data, g._data, False, b.state_arrays(i), tmp, h, step, fresh)
-        p._vc[0] += 1
+        _bump(p)
+
+
+def _bump(p):
+    """A parameter's version bump after its update: an inference tensor (a module made in
+    torch.inference_mode) refuses it outside the mode, as PyTorch's in-place update does
+    after its kernel wrote the parameter."""
+    vc = p._vc
+    if type(vc) is _InferenceVersion:
+        from ..autograd import grad_mode
+        if not grad_mode.state.inference:
+            from ..autograd.inference import INPLACE_ERROR
+            raise RuntimeError(INPLACE_ERROR)
+    vc[0] += 1
 
 
 def effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay):

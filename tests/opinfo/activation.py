@@ -9,7 +9,7 @@ import numpy as np
 import gpujit as G
 from . import OpInfo, Sample, ErrorSample
 from .pointwise import (B, U8, I8, I32, I64, F32, F64, FLOATS, NO_BOOL, NAN, arr,
-                        special, unary_samples, dtype_error, gd, _erf, UNSUPPORTED,
+                        special, unary_samples, gd, _erf, UNSUPPORTED,
                         kernel_dtype_error)
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -290,7 +290,11 @@ def _rrelu_inplace_samples():
 
 
 def _rrelu_errors():
-    return [dtype_error("rrelu", arr(3, dtype=I64), dt="int64"),
+    # (torch 2.13 names the kernel: leaky_relu's when not training)
+    return [ErrorSample(arr(3, dtype=I64), exc=NotImplementedError,
+                        match="^\"leaky_relu_cpu\" not implemented for 'Long'$"),
+            ErrorSample(arr(3, dtype=I64), 0.1, 0.3, True, exc=NotImplementedError,
+                        match="^\"rrelu_with_noise_out_cpu\" not implemented for 'Long'$"),
             ErrorSample(arr(3), 0.5, 0.2, True, exc=RuntimeError,
                         match="^Lower bound should be less than or equal to the upper bound$"),
             ErrorSample(arr(3), 0.5, 0.2, exc=RuntimeError, match="^Lower bound should be")]

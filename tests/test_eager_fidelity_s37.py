@@ -1,0 +1,485 @@
+"""Session 37 (c37): eager tensor and autograd fidelity against PyTorch 2.13.
+
+Finds, minimised, with torch 2.13's behaviour (expected values written out: no torch here):
+
+1. F.linear recording gradients was one node (AddmmBackward0 / MmBackward0 / ViewBackward0
+   ...) whose weight edge went to the weight's AccumulateGrad. torch's linear is a
+   CompositeImplicitAutograd kernel: addmm(b, x, w.t()) for a 2-D x; addmm of x's
+   (prod(lead), in) view, viewed back, for another contiguous x with a 1-D bias; else
+   matmul(x, w.t()) then add_(b). So `F.linear(ones(3, 4), w, b).grad_fn` is
+   AddmmBackward0 -> (AccumulateGrad(b), TBackward0 -> AccumulateGrad(w)); a 3-D x is
+   ViewBackward0 -> AddmmBackward0 -> (b, ViewBackward0(x), TBackward0(w)); saved-tensor
+   hooks see x (2, 3) and w.t() (3, 2); a weight written in place before backward is
+   reported as "[torch.FloatTensor [4, 5]]" (the transpose addmm saved); the profiler sees
+   aten::linear, aten::t, aten::addmm. gpujit now records the decomposition
+   (OpDef.composite); tracing still records aten::linear. addmm of a non-matrix said mm's
+   "mat2 must be a matrix" (torch: "mat2 must be a matrix, got 1-D tensor", mat1 too).
+2. Error words (c36's leftovers): rms_norm of an integer / bool input raised mean()'s
+   words (torch: NotImplementedError '"rms_norm" not implemented for 'Long''); its shape
+   error said "[*, 4]" (torch 2.13: "expected input with shape [*4]", "[*2, 4]"); a weight
+   of another dtype gave the promoted dtype (torch: the input's, float16 with a float32
+   weight, after a UserWarning "Mismatch dtype between input and weight: input dtype =
+   c10::Half, weight dtype = float, Cannot dispatch to fused implementation."; ToCopyBackward0
+   where the dtypes differ). dropout of an integer / bool tensor training with 0 < p < 1
+   raised gpujit's own words (torch: "result type Float can't be cast to the desired output
+   type Long", from its noise.div_), p=1 gives zeros of the input's dtype (gpujit: float
+   for dropout2d), alpha_dropout / feature_alpha_dropout / dropout2d of ints computed
+   floats (torch: the same error); every in-place cast error was prefixed with the op's
+   name ("div_: result type ..."; torch names no op). rrelu of a bool / int refused in
+   gpujit's words (torch: '"leaky_relu_cpu" not implemented for 'Bool'' when not training,
+   '"rrelu_with_noise_out_cpu" ...' training). linear of bools named "addmm" (torch:
+   "addmm_impl_cpu_"; a 1-D weight "addmv_impl_cpu", both 1-D "dot"; an empty product
+   computes), tensordot of bools "tensordot" (torch: "addmm_impl_cpu_"). masked_fill of an
+   int64 tensor with 2**63 wrapped to -2**63 (torch: "value cannot be converted to type
+   int64_t without overflow"; 2**64: OverflowError "int too big to convert"; -2**63 - 1:
+   "can't convert negative int to unsigned").
+3. Inference tensors outside inference mode (c36 refused in-place writes before writing):
+   torch 2.13 runs the kernel, then refuses at the version bump, so `a.add_(1)`,
+   `a.zero_()`, `a[0] = 5`, `a.copy_(b)`, `a[1:].fill_(9)`, out=a (resized too), t_() /
+   unsqueeze_() (the shape changes) all leave their write and raise "Inplace update to
+   inference tensor outside InferenceMode is not allowed..."; a leaf that requires grad
+   is refused first by autograd ("a leaf Variable that requires grad is being used in an
+   in-place operation.", nothing written; under no_grad written then refused); a written
+   inference tensor gets no grad_fn from a value that requires grad. `a.data` and, outside
+   the mode, `a.detach()` are inference tensors WITH a version counter (`_version` 0,
+   written in place and counted); a view of one has none again. Views (t, view, select,
+   slicing) of an inference tensor made outside the mode carry no gradient (requires_grad
+   False, grad_fn None, is_leaf, `_base` None) even when it requires grad: a Linear made
+   in inference mode then trained gets no weight.grad (F.linear's w.t()), its bias a grad,
+   and SGD's step() raises the in-place words after writing the bias.
+4. Norms (grad_fn names of torch's composites, and dtype words): linalg.norm was its own
+   node LinalgNormBackward0 and matrix_norm LinalgMatrixNormBackward0, nodes torch has
+   not: torch 2.13 names linalg.norm's vector path (ord None, one dim, a vector)
+   LinalgVectorNormBackward0, matrix_norm 'fro' LinalgVectorNormBackward0, 'nuc'
+   SumBackward1, 2 / 1 / inf AmaxBackward0, -2 / -1 / -inf AminBackward0, and 'nuc' / +-2
+   with keepdim PermuteBackward0 (nuclear_norm too). vector_norm / matrix_norm with a
+   narrower dtype= computed (torch: "linalg.vector_norm: the dtype of the input (Double)
+   should be convertible without narrowing to the specified dtype (Float)", matrix_norm
+   likewise; an integer dtype: "dtype should be floating point or complex, but got Long");
+   linalg.norm(v, None, (0, 1)) of a vector raised matrix_norm's words (torch: ord None is
+   a vector norm: IndexError "Dimension out of range (expected to be in range of [-1, 0],
+   but got 1)").
+5. Reduction sweep (170 calls against torch): torch.prod(x, (0, 1)) / x.prod([0]) computed
+   (torch: TypeError "prod() received an invalid combination of arguments - got (Tensor,
+   tuple), ..."; an int parameter given a list or tuple is the parser's "must be int, not
+   tuple"); all(x, ()) / any(x, ()) reduced every dim (torch 2.13's all.dims: an empty dim
+   list reduces none, each element's truth); nansum(x, dtype=int32) converted NaN to
+   int32's minimum before summing (torch zeroes NaNs, then converts: nansum([1.5, 1.5,
+   nan, 2.7], dtype=int32) is 4).
+6. Indexing sweep (107 calls): nonzero(as_tuple=True) / where(cond) gave index tensors of
+   stride 2 interleaved in one buffer (torch: nonzero(x).unbind(1) of nonzero's column-
+   major result: contiguous, the second at storage offset n); index_select out of range
+   along a dim other than 0 of a 2-D+ tensor said "index out of range in self" (torch's CPU
+   kernel: RuntimeError "INDICES element is out of DATA bounds, id=4 axis_dim=4"); a bool
+   mask assignment whose values do not fit raised NumPy's IndexError / TypeError (torch:
+   "shape mismatch: value tensor of shape [2] cannot be broadcast to indexing result of
+   shape [3]", the mask's True count known, "[2, 4]" for a row mask, not "[?, 4]").
+"""
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+F = torch.nn.functional
+ACC = "torch::autograd::AccumulateGrad"
+
+
+def _tree(fn, depth=3):
+    if fn is None:
+        return None
+    r = [fn.name()]
+    if depth > 0 and fn.next_functions:
+        r.append([_tree(n, depth - 1) for n, _ in fn.next_functions])
+    return r
+
+
+def _rg(*shape):
+    return torch.ones(*shape, dtype=torch.float64).requires_grad_()
+
+
+# ------------------------------------------------------------------ 1. linear's graph
+
+@pytest.mark.parametrize("xs,bs,tree", [
+    ((3, 4), (5,), ["AddmmBackward0", [[ACC], [ACC], ["TBackward0", [[ACC]]]]]),
+    ((3, 4), None, ["MmBackward0", [[ACC], ["TBackward0", [[ACC]]]]]),
+    ((2, 3, 4), (5,), ["ViewBackward0", [["AddmmBackward0", [
+        [ACC], ["ViewBackward0", [[ACC]]], ["TBackward0", [[ACC]]]]]]]),
+    ((4,), (5,), ["ViewBackward0", [["AddmmBackward0", [
+        [ACC], ["ViewBackward0", [[ACC]]], ["TBackward0", [[ACC]]]]]]]),
+    ((3, 4), (3, 5), ["AddmmBackward0", [[ACC], [ACC], ["TBackward0", [[ACC]]]]]),
+])
+def test_linear_records_torchs_decomposition(xs, bs, tree):
+    x, w = _rg(*xs), _rg(5, 4)
+    b = None if bs is None else _rg(*bs)
+    y = F.linear(x, w, b)
+    assert _tree(y.grad_fn) == tree
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((5, 4), float(np.prod(xs[:-1]))))
+    assert w.grad.stride() == (4, 1)
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(xs, 5.0))
+
+
+def test_linear_matmul_path_and_add_():
+    # a 2-D bias with a 3-D input: matmul(x, w.t()) then add_(b): AddBackward0 over the
+    # matmul's node, whose weight edge is TBackward0 (torch 2.13: the matmul is
+    # UnsafeViewBackward0 -> MmBackward0 -> (ViewBackward0, TBackward0); gpujit's matmul
+    # is one node)
+    x, w, b = _rg(2, 3, 4), _rg(5, 4), _rg(3, 5)
+    y = F.linear(x, w, b)
+    assert y.grad_fn.name() == "AddBackward0"
+    mm, acc = y.grad_fn.next_functions
+    assert acc[0].name() == ACC and mm[0].name() == "UnsafeViewBackward0"
+    assert [n.name() for n, _ in mm[0].next_functions][-1] == "TBackward0"
+    assert y.stride() == (15, 5, 1)
+
+
+def test_linear_weight_written_in_place_names_the_transpose():
+    x = torch.ones(3, 4, requires_grad=True)
+    w = torch.ones(5, 4)
+    y = F.linear(x, w)
+    w.add_(1)
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation: "
+                       r"\[\w+\.FloatTensor \[4, 5\]\] is at version 1; expected version 0"):
+        y.sum().backward()
+
+
+def test_linear_saved_tensor_hooks_see_addmms_operands():
+    x = torch.ones(2, 3, requires_grad=True)
+    w, b = torch.ones(2, 3, requires_grad=True), torch.zeros(2, requires_grad=True)
+    packed = []
+    with torch.autograd.graph.saved_tensors_hooks(
+            lambda t: packed.append(tuple(t.shape)) or t, lambda t: t):
+        F.linear(x, w, b)
+    assert packed == [(2, 3), (3, 2)]
+
+
+def test_linear_decomposition_keeps_checks_and_trace_records_linear():
+    w = _rg(5, 4)
+    with pytest.raises(RuntimeError, match="both arguments to linear need to be at least "
+                                           "1D, but they are 0D and 2D"):
+        F.linear(torch.tensor(1.0, dtype=torch.float64), w)
+    with pytest.raises(RuntimeError, match="mat2 must be a matrix, got 1-D tensor"):
+        F.linear(torch.ones(3, 4, dtype=torch.float64), _rg(4), _rg(3))
+    # addmm's own words name the dimension (mm's do not)
+    with pytest.raises(RuntimeError, match="mat1 must be a matrix, got 1-D tensor"):
+        torch.addmm(torch.ones(3), torch.ones(4), torch.ones(4, 3))
+    with pytest.raises(RuntimeError, match="mat2 must be a matrix, got 3-D tensor"):
+        torch.addmm(torch.ones(3), torch.ones(3, 4), torch.ones(1, 4, 3))
+    with pytest.raises(RuntimeError, match="^mat2 must be a matrix$"):
+        torch.mm(torch.ones(3, 4), torch.ones(4))
+    lin = torch.nn.Linear(4, 3)
+    t = torch.jit.trace(lin, torch.ones(2, 4))
+    kinds = [n.kind() for n in t.graph.nodes()]
+    assert "aten::linear" in kinds and "aten::addmm" not in kinds and "aten::t" not in kinds
+    y = t(torch.ones(2, 4))
+    assert y.grad_fn.name() == "AddmmBackward0"
+
+
+# ------------------------------------------------------------------ 2. error words
+
+def test_rms_norm_dtype_words_and_result_dtype():
+    with pytest.raises(NotImplementedError, match="^\"rms_norm\" not implemented for 'Long'$"):
+        F.rms_norm(torch.ones(2, 3, dtype=torch.int64), [3])
+    with pytest.raises(NotImplementedError, match="'Bool'"):
+        F.rms_norm(torch.ones(2, 3, dtype=torch.bool), [3])
+    with pytest.raises(RuntimeError, match=r"expected input with shape \[\*4\], but got "
+                                           r"input of size\[2, 3\]"):
+        F.rms_norm(torch.ones(2, 3), [4])
+    with pytest.raises(RuntimeError, match=r"expected input with shape \[\*2, 4\]"):
+        F.rms_norm(torch.ones(2, 3, 4), [2, 4])
+    with pytest.warns(UserWarning, match="Mismatch dtype between input and weight: input "
+                      "dtype = c10::Half, weight dtype = float, Cannot dispatch to fused "
+                      "implementation."):
+        y = F.rms_norm(torch.ones(2, 3, dtype=torch.float16), [3], torch.ones(3))
+    assert y.dtype == torch.float16
+    x = torch.ones(2, 3, requires_grad=True)
+    assert F.rms_norm(x, [3], torch.ones(3, requires_grad=True)).grad_fn.name() == \
+        "MulBackward0"
+    with pytest.warns(UserWarning, match="input dtype = float, weight dtype = double"):
+        y = F.rms_norm(x, [3], torch.ones(3, dtype=torch.float64, requires_grad=True))
+    assert y.dtype == torch.float32 and y.grad_fn.name() == "ToCopyBackward0"
+
+
+CAST = "^result type Float can't be cast to the desired output type "
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: F.dropout(x), lambda x: F.dropout(x, inplace=True),
+    lambda x: F.alpha_dropout(x, 0.5, True), lambda x: F.feature_alpha_dropout(x, 0.5, True),
+    lambda x: F.dropout2d(x), lambda x: torch.dropout(x, 0.5, True),
+], ids=["dropout", "dropout_", "alpha", "feature_alpha", "dropout2d", "torch.dropout"])
+def test_dropout_of_integers_fails_in_the_noise_scaling(call, request):
+    with pytest.raises(RuntimeError, match=CAST + "Long$"):
+        call(torch.ones(1, 2, 3, 3, dtype=torch.int64))
+    # (alpha dropouts: noise.add(-1) of a bool noise is int64, so torch says Long)
+    with pytest.raises(RuntimeError, match=CAST + ("Long$" if request.node.callspec.id in (
+            "alpha", "feature_alpha") else "Bool$")):
+        call(torch.ones(1, 2, 3, 3, dtype=torch.bool))
+
+
+def test_dropout_of_integers_untouched_or_zeroed():
+    x = torch.ones(4, dtype=torch.int64)
+    assert F.dropout(x, 0.0) is x and F.dropout(x, training=False) is x
+    for y in (F.dropout(x, 1.0), F.dropout2d(torch.ones(1, 2, 3, 3, dtype=torch.int64), 1.0),
+              F.alpha_dropout(x, 1.0, True)):
+        assert y.dtype == torch.int64 and not y.any()
+    with pytest.raises(RuntimeError, match=CAST + "Long$"):
+        torch.ones(3, dtype=torch.int64).div_(0.5)
+    with pytest.raises(RuntimeError, match="^result type Long can't be cast to the desired "
+                                           "output type Bool$"):
+        torch.ones(3, dtype=torch.bool).mul_(2)
+
+
+def test_rrelu_of_bool_and_int_names_the_kernel():
+    for dt, name in ((torch.bool, "Bool"), (torch.int64, "Long")):
+        with pytest.raises(NotImplementedError, match=f"^\"leaky_relu_cpu\" not implemented "
+                                                      f"for '{name}'$"):
+            F.rrelu(torch.ones(4, dtype=dt))
+        with pytest.raises(NotImplementedError, match=f"^\"rrelu_with_noise_out_cpu\" not "
+                                                      f"implemented for '{name}'$"):
+            F.rrelu(torch.ones(4, dtype=dt), training=True)
+
+
+def test_linear_and_tensordot_of_bools_name_the_products_kernel():
+    B = lambda *s: torch.ones(*s, dtype=torch.bool)        # noqa: E731
+    for call, kernel in ((lambda: F.linear(B(2, 3), B(4, 3)), "addmm_impl_cpu_"),
+                         (lambda: F.linear(B(2, 2, 3), B(4, 3), B(4)), "addmm_impl_cpu_"),
+                         (lambda: F.linear(B(2, 3), B(3)), "addmv_impl_cpu"),
+                         (lambda: F.linear(B(3), B(3)), "dot"),
+                         (lambda: torch.tensordot(B(2, 3), B(3, 2), 1), "addmm_impl_cpu_")):
+        with pytest.raises(NotImplementedError, match=f"^\"{kernel}\" not implemented for "
+                                                      f"'Bool'$"):
+            call()
+    y = F.linear(B(0, 3), B(2, 3))
+    assert y.shape == (0, 2) and y.dtype == torch.bool
+
+
+def test_masked_fill_int64_past_its_range():
+    x = torch.ones(3, dtype=torch.int64)
+    m = torch.tensor([True, False, True])
+    with pytest.raises(RuntimeError, match="^value cannot be converted to type int64_t "
+                                           "without overflow$"):
+        x.masked_fill(m, 2 ** 63)
+    with pytest.raises(RuntimeError, match="int64_t without overflow"):
+        x.masked_fill_(m, 2 ** 63)
+    assert x.tolist() == [1, 1, 1]
+    with pytest.raises(OverflowError, match="^int too big to convert$"):
+        x.masked_fill(m, 2 ** 64)
+    with pytest.raises(OverflowError, match="^can't convert negative int to unsigned$"):
+        x.masked_fill(m, -2 ** 63 - 1)
+    assert x.masked_fill(m, 2 ** 63 - 1).tolist() == [2 ** 63 - 1, 1, 2 ** 63 - 1]
+    y = torch.ones(3).masked_fill(m, 2 ** 63)
+    assert y.tolist() == [9.223372036854775808e18, 1.0, 9.223372036854775808e18]
+
+
+# ------------------------------------------------------------------ 3. inference tensors
+
+INPLACE = "Inplace update to inference tensor outside InferenceMode is not allowed"
+
+
+def _inference(*shape, **kw):
+    with torch.inference_mode():
+        return torch.ones(*shape, **kw)
+
+
+def test_inplace_on_inference_tensor_writes_then_raises():
+    a = _inference(3)
+    for f, after in ((lambda: a.add_(1), [2, 2, 2]), (lambda: a.mul_(2), [4, 4, 4]),
+                     (lambda: a.zero_(), [0, 0, 0]), (lambda: a.__setitem__(0, 5.0), [5, 0, 0]),
+                     (lambda: a.copy_(torch.full((3,), 7.0)), [7, 7, 7]),
+                     (lambda: a[1:].fill_(9.0), [7, 9, 9]),
+                     (lambda: a.view(3).mul_(2.0), [14, 18, 18]),
+                     (lambda: torch.add(torch.ones(3), 1, out=a), [2, 2, 2])):
+        with pytest.raises(RuntimeError, match=INPLACE):
+            f()
+        assert a.tolist() == after
+    b = _inference(2, 3)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        b.t_()
+    assert b.shape == (3, 2)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        b.unsqueeze_(0)
+    assert b.shape == (1, 3, 2)
+    z, g = _inference(3), torch.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=INPLACE):
+        z.add_(g)
+    assert z.tolist() == [2, 2, 2] and not z.requires_grad and z.grad_fn is None
+    w = _inference(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="^a leaf Variable that requires grad is being used "
+                                           "in an in-place operation.$"):
+        w.add_(1)
+    assert w.tolist() == [1, 1, 1]
+    with torch.no_grad():
+        with pytest.raises(RuntimeError, match=INPLACE):
+            w.add_(1)
+    assert w.tolist() == [2, 2, 2]
+
+
+def test_data_and_detach_of_inference_tensor_track_versions():
+    with torch.inference_mode():
+        a = torch.ones(3)
+        di = a.detach()
+    assert a.data.is_inference() and a.data._version == 0
+    d = a.detach()
+    assert d.is_inference() and d._version == 0
+    d.add_(1)
+    assert d._version == 1 and a.tolist() == [2, 2, 2]
+    assert d.detach()._version == 0 and a.data.data._version == 0
+    with pytest.raises(RuntimeError, match=INPLACE):
+        d.view(3).add_(1)
+    with pytest.raises(RuntimeError, match="Inference tensors do not track version counter"):
+        di._version
+    with pytest.raises(RuntimeError, match=INPLACE):
+        di.add_(1)
+    msg = "Setting requires_grad=True on inference tensor outside InferenceMode"
+    with pytest.raises(RuntimeError, match=msg):
+        d.requires_grad_()
+    with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
+        torch.ones(3, requires_grad=True) * d
+
+
+def test_views_of_inference_tensor_carry_no_gradient():
+    with torch.inference_mode():
+        w = torch.ones(2, 3, requires_grad=True)
+    for v in (w.t(), w.view(6), w[0], w[:, 1:]):
+        assert v.is_inference() and not v.requires_grad and v.grad_fn is None and v.is_leaf
+    assert w.t()._base is None
+    y = w * 2                                     # not a view: recorded
+    assert y.grad_fn.name() == "MulBackward0"
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 3), 2.0))
+
+
+def test_module_made_in_inference_mode_then_trained():
+    with torch.inference_mode():
+        m = torch.nn.Linear(3, 2)
+    assert m.weight.is_inference() and m.weight.requires_grad
+    opt = torch.optim.SGD(m.parameters(), lr=0.5)
+    b0 = m.bias.detach().clone()
+    y = m(torch.ones(4, 3))
+    # torch 2.13: AddmmBackward0 -> (AccumulateGrad(bias), None, None)
+    assert [n is None for n, _ in y.grad_fn.next_functions] == [False, True, True]
+    y.sum().backward()
+    assert m.weight.grad is None
+    np.testing.assert_array_equal(m.bias.grad.numpy(), [4.0, 4.0])
+    with pytest.raises(RuntimeError, match=INPLACE):
+        opt.step()
+    np.testing.assert_allclose(m.bias.detach().numpy(), b0.numpy() - 2.0, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ 4. norms
+
+@pytest.mark.parametrize("call,name", [
+    (lambda m: torch.linalg.norm(m), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.norm(m, "fro"), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.norm(m, "nuc"), "SumBackward1"),
+    (lambda m: torch.linalg.norm(m, 2), "AmaxBackward0"),
+    (lambda m: torch.linalg.norm(m, -2), "AminBackward0"),
+    (lambda m: torch.linalg.norm(m, float("inf")), "AmaxBackward0"),
+    (lambda m: torch.linalg.norm(m, -1), "AminBackward0"),
+    (lambda m: torch.linalg.norm(m, 2, keepdim=True), "PermuteBackward0"),
+    (lambda m: torch.linalg.norm(m, 1, keepdim=True), "AmaxBackward0"),
+    (lambda m: torch.linalg.norm(m, 3, dim=1), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.norm(m, 2, 1), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.norm(m[0], 1), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.matrix_norm(m), "LinalgVectorNormBackward0"),
+    (lambda m: torch.linalg.matrix_norm(m, "nuc", keepdim=True), "PermuteBackward0"),
+    (lambda m: torch.linalg.matrix_norm(m, -float("inf")), "AminBackward0"),
+    (lambda m: m.norm(p="nuc"), "SumBackward1"),
+    (lambda m: torch.nuclear_norm(m, keepdim=True), "PermuteBackward0"),
+])
+def test_norm_node_names_are_torchs_composites(call, name):
+    m = torch.tensor([[3.0, 1.0, 2.0], [0.5, -4.0, 1.0]], dtype=torch.float64,
+                     requires_grad=True)
+    assert call(m).grad_fn.name() == name
+
+
+def test_norm_dtype_words():
+    x = torch.ones(3, 4, dtype=torch.float64)
+    narrow = "the dtype of the input \\(Double\\) should be convertible without narrowing " \
+             "to the specified dtype \\(Float\\)"
+    for call, who in ((lambda: torch.linalg.vector_norm(x, dtype=torch.float32), "vector"),
+                      (lambda: torch.linalg.norm(x, dtype=torch.float32), "vector"),
+                      (lambda: torch.linalg.matrix_norm(x, dtype=torch.float32), "matrix"),
+                      (lambda: torch.linalg.matrix_norm(x, 2, dtype=torch.float32), "matrix"),
+                      (lambda: x.norm(2, 1, dtype=torch.float32), "vector")):
+        with pytest.raises(RuntimeError, match=f"^linalg.{who}_norm: {narrow}$"):
+            call()
+    with pytest.raises(RuntimeError, match="^linalg.vector_norm: dtype should be floating "
+                                           "point or complex, but got Long$"):
+        torch.linalg.vector_norm(x, dtype=torch.int64)
+    assert torch.linalg.vector_norm(x.half(), dtype=torch.float32).dtype == torch.float32
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        torch.linalg.norm(torch.ones(4), None, (0, 1))
+    assert torch.linalg.norm(x, None, (0, 1)).item() == pytest.approx(12 ** 0.5)
+
+
+# ------------------------------------------------------------------ 5. reductions
+
+def test_prod_refuses_dim_tuples_as_the_parser():
+    x = torch.ones(2, 3)
+    for call in (lambda: torch.prod(x, (0, 1)), lambda: x.prod([0]),
+                 lambda: x.prod(dim=(0,))):
+        with pytest.raises(TypeError, match="^prod\\(\\) received an invalid combination of "
+                                            "arguments"):
+            call()
+    assert x.prod(1).tolist() == [1.0, 1.0]
+
+
+def test_all_any_of_no_dims_reduce_nothing():
+    x = torch.tensor([[3.0, 0.0], [float("nan"), -1.0]])
+    assert torch.all(x, ()).tolist() == [[True, False], [True, True]]
+    assert x.any(dim=[]).tolist() == [[True, False], [True, True]]
+    u = torch.tensor([[0, 2]], dtype=torch.uint8)
+    assert u.all(()).dtype == torch.uint8 and u.all(()).tolist() == [[0, 1]]
+    assert torch.all(x).item() is False and x.any((0, 1)).item() is True
+
+
+def test_nansum_zeroes_nan_then_converts():
+    t = torch.tensor([1.5, 1.5, float("nan"), 2.7])
+    r = torch.nansum(t, dtype=torch.int32)
+    assert r.dtype == torch.int32 and r.item() == 4
+    assert torch.nansum(torch.tensor([float("nan")]), dtype=torch.int64).item() == 0
+    x = torch.tensor([[3.0, float("nan")], [-2.0, 7.0]])
+    assert torch.nansum(x, 0, dtype=torch.int32).tolist() == [1, 7]
+
+
+# ------------------------------------------------------------------ 6. indexing
+
+def test_nonzero_as_tuple_layout():
+    x = torch.arange(12).reshape(3, 4) % 5 == 0
+    for t in (x.nonzero(as_tuple=True), torch.where(x)):
+        assert [a.stride() for a in t] == [(1,), (1,)]
+        assert [a.storage_offset() for a in t] == [0, 3]
+        assert [a.tolist() for a in t] == [[0, 1, 2], [0, 1, 2]]
+    assert x.nonzero().stride() == (1, 3)
+
+
+def test_index_select_out_of_range_words():
+    a = torch.arange(12).reshape(3, 4)
+    with pytest.raises(RuntimeError, match="^INDICES element is out of DATA bounds, id=4 "
+                                           "axis_dim=4$"):
+        a.index_select(1, torch.tensor([0, 4]))
+    with pytest.raises(RuntimeError, match="id=-1 axis_dim=4"):
+        a.index_select(-1, torch.tensor([-1]))
+    with pytest.raises(RuntimeError, match="id=5 axis_dim=3"):
+        a.t().index_select(1, torch.tensor([5]))
+    with pytest.raises(IndexError, match="^index out of range in self$"):
+        a.index_select(0, torch.tensor([3]))
+    with pytest.raises(IndexError, match="^index out of range in self$"):
+        torch.arange(4).index_select(0, torch.tensor([4]))
+
+
+def test_mask_assignment_shape_mismatch_words():
+    a = torch.arange(12).reshape(3, 4)
+    for idx, v, vs, rs in ((a > 8, torch.tensor([1, 2]), "[2]", "[3]"),
+                           (a > 8, torch.ones(2, 3, dtype=torch.int64), "[2, 3]", "[3]"),
+                           (torch.tensor([True, False, True]),
+                            torch.ones(3, dtype=torch.int64), "[3]", "[2, 4]")):
+        with pytest.raises(RuntimeError, match=f"^shape mismatch: value tensor of shape "
+                                               f"\\{vs[:-1]}\\] cannot be broadcast to "
+                                               f"indexing result of shape \\{rs[:-1]}\\]$"):
+            a[idx] = v
+        with pytest.raises(RuntimeError, match="shape mismatch: value tensor"):
+            a.index_put_((idx,), v)
+    assert a.tolist() == np.arange(12).reshape(3, 4).tolist()
