@@ -127,3 +127,36 @@ def test_a_number_operand_is_recorded_on_the_planned_path():
         recording._record = real
     assert calls == []
     assert type(y.grad_fn).__name__ == "MulBackward0"
+
+
+# torch.float_power recording gradients is torch's composite: pow of float64 conversions
+# (torch 2.13: PowBackward0/1/2 with ToCopyBackward0 edges for non-float64 operands;
+# gpujit named a FloatPowerBackward0 of its own with an edge to None for a number)
+FLOAT_POWER = [
+    ("float32", "x.float_power(2)", "PowBackward0", ["ToCopyBackward0"], [1.0, 3.0, 4.0]),
+    ("float32", "torch.float_power(2, x)", "PowBackward2", ["ToCopyBackward0"],
+     [0.980258, 1.960516, 2.772589]),
+    ("float32", "x.float_power(e)", "PowBackward1", ["ToCopyBackward0", "ToCopyBackward0"],
+     [1.0, 0.408248, 12.0]),
+    ("float32", "torch.float_power(x, 2.5)", "PowBackward0", ["ToCopyBackward0"],
+     [0.883883, 4.592793, 7.071068]),
+    ("float64", "x.float_power(2)", "PowBackward0", ["AccumulateGrad"], [1.0, 3.0, 4.0]),
+    ("float64", "x.float_power(e)", "PowBackward1", ["AccumulateGrad", "ToCopyBackward0"],
+     [1.0, 0.408248, 12.0]),
+]
+
+
+@pytest.mark.parametrize("dt,expr,name,edges,grad", FLOAT_POWER,
+                         ids=[f"{c[0]}-{c[1]}" for c in FLOAT_POWER])
+def test_float_power_records_torchs_composite(dt, expr, name, edges, grad):
+    x = torch.tensor([0.5, 1.5, 2.0], dtype=getattr(torch, dt), requires_grad=True)
+    e = torch.tensor([2.0, 0.5, 3.0], requires_grad=True)
+    y = eval(expr, {"torch": torch, "x": x, "e": e})
+    assert y.dtype == torch.float64
+    assert type(y.grad_fn).__name__ == name
+    assert _edges(y) == edges
+    y.sum().backward()
+    assert x.grad.dtype == getattr(torch, dt)
+    np.testing.assert_allclose(x.grad.numpy(), grad, rtol=1e-5)
+    if "e)" in expr:
+        np.testing.assert_allclose(e.grad.numpy(), [-0.17329, 0.49659, 5.54518], rtol=1e-4)

@@ -414,6 +414,20 @@ def float_power(xp, self, exponent):
 float_power.op.inplace_variant.inplace_exact_dtype = True
 
 
+def _float_power_composite(self, exponent):
+    """torch's float_power (a CompositeImplicitAutograd kernel) for a call that records
+    gradients: pow of the operands converted to float64 (a number to a float), so the
+    node is pow's (PowBackward0 / 1 / 2) with an edge through the conversion's
+    ToCopyBackward0, as in torch."""
+    g = _gpujit()
+    self = self.to(g.float64) if _is_tensor(self) else float(self)
+    exponent = exponent.to(g.float64) if _is_tensor(exponent) else float(exponent)
+    return g.pow(self, exponent)
+
+
+float_power.op.composite = _float_power_composite
+
+
 @op("aten::sinc(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     scalar="where({self} == 0, 1, sin({self} * 3.141592653589793) / "
            "({self} * 3.141592653589793))")
