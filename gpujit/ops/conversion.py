@@ -362,6 +362,11 @@ def _declare_cast(suffix, dtype):
 
 
 CASTS = [_declare_cast(k, v) for k, v in _CASTS.items()]
+for _c, _d in zip(CASTS, _CASTS.values()):
+    # recording gradients: x.to(dtype), torch's composite (ToCopyBackward0; x itself, no
+    # node, when it has that dtype)
+    _c.op.composite = (lambda d: lambda self, non_blocking=False:
+                       self.to(d, non_blocking=non_blocking))(_d)
 
 
 # The casts the script compiler's autocast pass (gpujit/amp/jit_pass.py) puts in front of

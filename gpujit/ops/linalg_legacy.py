@@ -219,6 +219,16 @@ replay_derivative(lu_solve.op, lambda self, LU_data, LU_pivots: _LUS.public(
     at_forward=True)
 
 
+def _lu_solve_composite(self, LU_data, LU_pivots):
+    """torch.lu_solve recording gradients: torch's composite, linalg.lu_solve(LU, pivots,
+    B) (LinalgLuSolveBackward0, its edges LU's then B's)."""
+    _deprecated("lu_solve")
+    return _LUS.public(LU_data, LU_pivots, self)
+
+
+lu_solve.op.composite = _lu_solve_composite
+
+
 # ------------------------------------------------------------------ removed functions
 
 _REMOVED = {

@@ -94,6 +94,21 @@ def svd(xp, self, some=True, compute_uv=True):
     return u, s, xp.ascontiguousarray(_mT(vh))
 
 
+def _svd_composite(self, some=True, compute_uv=True):
+    """torch.svd recording gradients: torch's composite of linalg.svd, V = Vh.mH
+    (LinalgSvdBackward0 for U and S, TransposeBackward0 for V); without compute_uv, S of
+    linalg.svdvals and zero U and V that require no grad."""
+    if compute_uv:
+        u, s, vh = OPS["aten::linalg_svd"].public(self, not some)
+        return svd.op.namedtuple(u, s, vh.mH)
+    s = OPS["aten::linalg_svdvals"].public(self)
+    with_grad = OPS["aten::svd"].eager(self.detach(), some, False)
+    return svd.op.namedtuple(with_grad[0], s, with_grad[2])
+
+
+svd.op.composite = _svd_composite
+
+
 # ------------------------------------------------------------------ eigh
 
 def _uplo(UPLO):

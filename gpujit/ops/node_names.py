@@ -276,7 +276,51 @@ RULES.update({
     "aten::adaptive_max_pool1d": "SqueezeBackward1",
     "aten::cosine_similarity": "SumBackward1",
     "aten::kl_div": _kl_div,
+    # (composites of one view / op in PyTorch 2.13: its node)
+    "aten::fliplr": "FlipBackward0", "aten::flipud": "FlipBackward0",
+    "aten::moveaxis.int": "PermuteBackward0", "aten::moveaxis.intlist": "PermuteBackward0",
+    "aten::movedim.int": "PermuteBackward0", "aten::movedim.intlist": "PermuteBackward0",
+    "aten::swapaxes": "TransposeBackward0", "aten::swapdims": "TransposeBackward0",
+    "aten::msort": "SortBackward0",
+    "aten::tile": "RepeatBackward0",
+    "aten::unflatten.int": "ViewBackward0",
+    "aten::hsplit.int": "SliceBackward0", "aten::hsplit.array": "SliceBackward0",
+    "aten::vsplit.int": "SliceBackward0", "aten::vsplit.array": "SliceBackward0",
+    "aten::dsplit.int": "SliceBackward0", "aten::dsplit.array": "SliceBackward0",
+    "aten::unsafe_chunk": "UnsafeSplitBackward0",
+    "aten::frobenius_norm.dim": "NormBackward1",
+    "aten::_autocast_to_full_precision": "ToCopyBackward0",
+    "aten::_autocast_to_reduced_precision": "ToCopyBackward0",
+    # (old names of linalg functions: the linalg op's node)
+    "aten::cross": "LinalgCrossBackward0",
+    "aten::matrix_exp": "LinalgMatrixExpBackward0",
+    "aten::pinverse": "LinalgPinvBackward0",
+    "aten::qr": "LinalgQrBackward0",
+    "aten::slogdet": "LinalgSlogdetBackward0",
+    "aten::orgqr": "LinalgHouseholderProductBackward0",
+    "aten::_lu_with_info": "LinalgLuFactorExBackward0",
+    "aten::linalg_svdvals": "LinalgSvdBackward0",
+    # (overloads with entries of their own in derivatives.yaml)
+    "aten::median.dim": "MedianBackward1",
+    "aten::nanmedian.dim": "NanmedianBackward1",
+    "aten::sort.stable": "SortBackward1",
+    "aten::round.decimals": "RoundBackward1",
+    "aten::index_fill.int_Tensor": "IndexFillBackward1",
+    "aten::scatter.value": "ScatterBackward1",
+    "aten::normal.Tensor_float": "NormalBackward1",
+    "aten::normal.float_Tensor": "NormalBackward2",
+    "aten::normal.Tensor_Tensor": "NormalBackward3",
+    # (the view_copy ops: the view's node, suffixed)
+    "aten::squeeze_copy.dims": lambda b, r: _squeeze(b, r) + "_copy",
 })
+for _k in ("_cast_Byte", "_cast_Char", "_cast_Double", "_cast_Float", "_cast_Half",
+           "_cast_Int", "_cast_Long", "_cast_Short"):
+    RULES["aten::" + _k] = "ToCopyBackward0"       # (x.to(dtype) in PyTorch)
+for _k in ("alias", "as_strided", "diagonal", "expand", "permute", "select.int",
+           "slice.Tensor", "split.Tensor", "split_with_sizes", "t", "transpose.int",
+           "unbind.int", "unfold", "unsqueeze", "view"):
+    _b, _, _ov = _k.partition(".")
+    RULES[f"aten::{_b}_copy" + (f".{_ov}" if _ov else "")] = camel(_b) + "Backward0_copy"
 
 _CACHE: dict = {}
 

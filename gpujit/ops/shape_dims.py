@@ -254,6 +254,28 @@ atleast_2d = _atleast(2)
 atleast_3d = _atleast(3)
 
 
+def _atleast_composite(n):
+    def composite(self):
+        """torch's atleast_{n}d recording gradients (OpDef.composite): a reshape of a 0-dim
+        tensor, unsqueezes of a 1-D (and, for 3-D, a 2-D) one, so the nodes are
+        ViewBackward0 / UnsqueezeBackward0 as in torch."""
+        d = self.dim()
+        if d == 0:
+            return self.reshape([1] * n)
+        if n == 2 and d == 1:
+            return self.unsqueeze(0)
+        if n == 3 and d == 1:
+            return self.unsqueeze(0).unsqueeze(-1)
+        if n == 3 and d == 2:
+            return self.unsqueeze(-1)
+        return self
+    return composite
+
+
+for _n, _f in ((1, atleast_1d), (2, atleast_2d), (3, atleast_3d)):
+    _f.op.composite = _atleast_composite(_n)
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd), written with registry ops
 

@@ -228,6 +228,18 @@ def sum_to_size(xp, self, size):
     return _sum(self, dims, True, None).reshape(size)
 
 
+def _sum_to_size_composite(self, size):
+    """sum_to_size recording gradients: torch's sum_to, a sum over the dims size reduces
+    (keepdim) viewed to size when it has fewer dims (SumBackward1, then ViewBackward0);
+    self itself when nothing is summed."""
+    dims, size = _sum_to_dims(tuple(self.shape), size)
+    t = self.sum(list(dims), keepdim=True) if dims else self
+    return t.view(list(size)) if t.dim() > len(size) else t
+
+
+sum_to_size.op.composite = _sum_to_size_composite
+
+
 @tensor_method("sum_to_size")
 def sum_to_size_method(self, *size, **kwargs):
     """x.sum_to_size(*size) / x.sum_to_size(size=...): x itself when size is its shape

@@ -81,6 +81,11 @@ def ravel(xp, self):
     return self.reshape(-1)
 
 
+# recording gradients: torch's composite, contiguous().view(-1) (ViewBackward0, after a
+# CloneBackward0 for a tensor that is not contiguous)
+ravel.op.composite = lambda self: self.contiguous().view(-1)
+
+
 def _flip_meta(name, min_dim):
     def meta(self):
         if len(self.shape) < min_dim:
