@@ -13,8 +13,34 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
    xs = [] raises "oops": GPUJIT_PROGRAM_FUZZ_SEED=36051, test_program_fuzz_s24b k=91,
    gpujit raised IndexError; `ys = xs; xs += [1]; xs.append(2); return len(ys)` is 2).
    `xs *= 2` (aten::mul_.t, `-> t[](a!)`) and a direct `del xs[0]` of the argument stay.
+2. A scripted module's list / dict / script-class object attribute read from Python is a
+   new value per read (TorchScript's toPyObject of the module's IValue): `m.xs.append(2)`,
+   `m.d["b"] = 2`, `m.p.x = 5` (also through `p = m.p`) change nothing the module sees
+   (`m(0)` stays 3 where gpujit gave 9), `m.xs is m.xs` is False; assigning from Python
+   converts (`m.xs = ys; ys.append(5)` leaves m.xs alone). What scripted code stores
+   stays an alias (`ys = [7]; self.o = ys; ys.append(8)` gives self.o [7, 8]), and its
+   own writes (`self.xs.append(...)`) are seen by the next read. A dict or tuple that does
+   not convert names the key / element that fails: `m.d = {1: 2}` for a Dict[str, int]
+   says "Python instance of type <class 'int'>", `m.tup = (3, "a")` "<class 'str'>".
+3. A list a scripted method stores (`ys = [7]; self.o = ys; ys.append(8)`) is the
+   attribute: torch's self.o is [7, 8]; gpujit's optimized runs stored a copy (the
+   generated code's box of a list of ints made a new list) and kept [7].
+4. Scripted modules of one concrete type share one ClassType and its methods, as
+   TorchScript's: `net.blocks[0].helper(5)` runs when only blocks[1].helper was compiled
+   (forward calls it); gpujit raised AttributeError. `a.forward.graph is b.forward.graph`
+   for two scripted Blocks (their int attribute differs, not their type).
+5. (test_program_fuzz_s22's gradient check, GPUJIT_PROGRAM_FUZZ_SEED=37004, seed
+   37004*100003+250003, a 0-d x2) the backward of sigmoid / tanh of a 0-d float32 or
+   float64 tensor raised TypeError "return arrays must be of ArrayType": their raw NumPy
+   formulas write `out=` into a ufunc's result, a NumPy scalar for 0-d arrays. torch:
+   `torch.sigmoid(torch.tensor(0.7, requires_grad=True))` backward gives 0.2217.
+6. (test_program_fuzz_s23, GPUJIT_PROGRAM_FUZZ_SEED=37005) an in-place op on an expanded
+   view of a leaf that requires grad (`v1.expand(2, -1).addcmul_(t, t)`): torch's
+   autograd check runs before the kernel's, "a view of a leaf Variable that requires grad
+   is being used in an in-place operation."; gpujit said "more than one element of the
+   written-to tensor refers to a single memory location" (still the words without grad).
 """
-from typing import List
+from typing import Dict, List, Optional
 
 import pytest
 
@@ -135,3 +161,178 @@ def test_writes_to_the_argument_or_its_elements_stay():
     f = torch.jit.script(_nested_copy_element_written)
     assert f(xs) == 0
     assert "aten::append" in str(f.graph)
+
+
+# ---------------------------------------------------------------- 2. attributes from Python
+
+@torch.jit.script
+class _P(object):
+    def __init__(self, x: int):
+        self.x = x
+        self.ys: List[int] = [x]
+
+
+class _Attrs(torch.nn.Module):
+    o: Optional[List[int]]
+
+    def __init__(self):
+        super().__init__()
+        self.xs: List[int] = [1]
+        self.d: Dict[str, int] = {"a": 1}
+        self.p = _P(1)
+        self.n = 3
+        self.t = torch.ones(2)
+        self.tup = (1, 2)
+        self.o = None
+
+    def forward(self, x: int) -> int:
+        return self.p.x + len(self.xs) + len(self.d) + x
+
+    @torch.jit.export
+    def grow(self) -> int:
+        self.xs.append(len(self.xs))
+        self.p.x += 1
+        self.p.ys.append(self.p.x)
+        ys = [7]
+        self.o = ys
+        ys.append(8)
+        return len(self.xs)
+
+
+def test_attributes_read_from_python_are_copies():
+    m = torch.jit.script(_Attrs())
+    assert m.xs == [1] and m.d == {"a": 1} and m.p.x == 1 and type(m.p).__name__ == "_P"
+    assert m.xs is not m.xs and m.d is not m.d and m.p is not m.p
+    assert m.t is m.t
+    m.xs.append(2)
+    m.d["b"] = 2
+    m.p.x = 5
+    p = m.p
+    p.x = 7
+    assert (m.xs, m.d, m.p.x) == ([1], {"a": 1}, 1)
+    assert m(0) == 3 and m(0) == 3
+    m.xs = [1, 2, 3]
+    assert m.xs == [1, 2, 3] and m(0) == 5
+    ys = [4]
+    m.xs = ys
+    ys.append(5)
+    assert m.xs == [4] and m(0) == 3
+    m.p = _P(10)
+    assert m.p.x == 10 and m(0) == 12
+
+
+def test_what_scripted_code_writes_is_seen_by_the_next_read():
+    m = torch.jit.script(_Attrs())
+    for k in range(3):                 # (profiling and optimized runs)
+        assert m.grow() == k + 2
+    assert m.xs == [1, 1, 2, 3] and m.p.x == 4 and m.p.ys == [1, 2, 3, 4]
+    assert m.o == [7, 8]
+    assert m(0) == 4 + 4 + 1
+
+
+def test_attribute_assignment_that_does_not_convert_names_the_failing_part():
+    m = torch.jit.script(_Attrs())
+    with pytest.raises(RuntimeError, match="Could not cast attribute 'd' to type Dict\\[str, "
+                                           "int\\]: Unable to cast Python instance of type "
+                                           "<class 'int'>"):
+        m.d = {1: 2}
+    with pytest.raises(RuntimeError, match="Could not cast attribute 'tup' to type Tuple\\[int, "
+                                           "int\\]: Unable to cast Python instance of type "
+                                           "<class 'str'>"):
+        m.tup = (3, "a")
+    with pytest.raises(RuntimeError, match="Could not cast attribute 'xs' to type List\\[int\\]: "
+                                           "Unable to cast Python instance of type "
+                                           "<class 'list'>"):
+        m.xs = ["a"]
+    m.tup = (3, 4)
+    assert m.tup == (3, 4) and m.xs == [1]
+
+
+def test_a_saved_and_loaded_module_reads_copies_too():
+    import io
+    m = torch.jit.script(_Attrs())
+    m.grow()
+    buf = io.BytesIO()
+    torch.jit.save(m, buf)
+    buf.seek(0)
+    m2 = torch.jit.load(buf)
+    m2.xs.append(100)
+    assert m2.xs == [1, 1] and m2.grow() == 3 and m2.xs == [1, 1, 2]
+    f = torch.jit.freeze(torch.jit.script(_Attrs()).eval(), preserved_attrs=["grow"])
+    assert f.grow() == 2 and f.grow() == 3
+
+
+# ---------------------------------------------------------------- 4. one type, its methods
+
+class _Block(torch.nn.Module):
+    def __init__(self, k):
+        super().__init__()
+        self.k = k
+        self.lin = torch.nn.Linear(4, 4)
+
+    def helper(self, x: int, y: int = 10) -> int:
+        return x + self.k + y
+
+    def forward(self, x):
+        return self.lin(x) * self.k
+
+
+class _Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = torch.nn.ModuleList([_Block(1), _Block(2)])
+
+    def forward(self, x):
+        for b in self.blocks:
+            x = b(x)
+        return x + self.blocks[1].helper(3)
+
+
+def test_modules_of_one_type_share_their_compiled_methods():
+    n = torch.jit.script(_Net())
+    assert n.blocks[0].helper(5) == 16 and n.blocks[1].helper(5, 0) == 7
+    assert hasattr(n.blocks[0], "helper")
+    a, b = torch.jit.script(_Block(1)), torch.jit.script(_Block(2))
+    assert a.forward.graph is b.forward.graph
+    x = torch.ones(1, 4)
+    assert torch.allclose(b(x), b.lin(x) * 2) and torch.allclose(a(x), a.lin(x))
+    c = torch.jit.script(_Block(3.5))        # (a float k: another type)
+    assert c.forward.graph is not a.forward.graph
+    assert torch.allclose(c(x), c.lin(x) * 3.5)
+
+
+# ---------------------------------------------------------------- 5. 0-d backward
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "exp", "sqrt", "rsqrt", "reciprocal",
+                                  "sin", "log", "erf"])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_backward_of_a_0d_input(name, dt):
+    import numpy as np
+    x = torch.tensor(0.7, dtype=getattr(torch, dt), requires_grad=True)
+    getattr(torch, name)(x).double().sum().backward()
+    eps = 1e-6
+    f = {"sigmoid": lambda v: 1 / (1 + np.exp(-v)), "rsqrt": lambda v: v ** -0.5,
+         "reciprocal": lambda v: 1 / v,
+         "erf": lambda v: np.vectorize(__import__("math").erf)(v)}.get(name) or \
+        getattr(np, name)
+    want = (f(0.7 + eps) - f(0.7 - eps)) / (2 * eps)
+    assert x.grad.shape == () and x.grad.dtype == x.dtype
+    assert abs(float(x.grad) - want) < 1e-4
+
+
+# ---------------------------------------------------------------- 6. leaf view before overlap
+
+@pytest.mark.parametrize("op", ["addcmul_", "add_", "mul_", "zero_", "index_put_"])
+def test_an_expanded_view_of_a_leaf_says_leaf_view_first(op):
+    v1 = torch.ones(3, requires_grad=True)
+    t = torch.ones(2, 3)
+    args = {"addcmul_": (t, t), "add_": (t,), "mul_": (2,), "zero_": (),
+            "index_put_": ([torch.tensor([0])], torch.tensor(2.5))}[op]
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad "
+                                           "is being used in an in-place operation"):
+        getattr(v1.expand(2, -1), op)(*args)
+    if op in ("zero_", "index_put_"):
+        return          # (torch writes these into an expanded tensor without grad)
+    with torch.no_grad():
+        with pytest.raises(RuntimeError, match="more than one element of the written-to"):
+            getattr(v1.expand(2, -1), op)(*args)
