@@ -39,7 +39,13 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
    autograd check runs before the kernel's, "a view of a leaf Variable that requires grad
    is being used in an in-place operation."; gpujit said "more than one element of the
    written-to tensor refers to a single memory location" (still the words without grad).
+
+The last test runs mode 8 of the program fuzzer (tests/program_fuzz_gen_m.py: mode 5's
+programs as a scripted module's forward over its attributes) against torch.jit.script
+(skipped without torch): GPUJIT_PROGRAM_FUZZ_M=<n> programs (default 2),
+GPUJIT_PROGRAM_FUZZ_SEED=<int> for others.
 """
+import os
 from typing import Dict, List, Optional
 
 import pytest
@@ -336,3 +342,94 @@ def test_an_expanded_view_of_a_leaf_says_leaf_view_first(op):
     with torch.no_grad():
         with pytest.raises(RuntimeError, match="more than one element of the written-to"):
             getattr(v1.expand(2, -1), op)(*args)
+
+
+# ---------------------------------------------------------------- mode 8 itself
+
+_N_M = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_M", "2"))
+_SEED_M = int(os.environ.get("GPUJIT_PROGRAM_FUZZ_SEED", "0"))
+_CALLS_M = 3
+
+
+def _module_runs(src, args, lib, load_module, run_one):
+    """Results of _CALLS_M forward calls of the scripted M(*args) (each: the call's result
+    and the attributes Python reads after it), or "refused" where scripting fails."""
+    import copy
+    mod = load_module(src, lib)
+    try:
+        m = lib.jit.script(mod.M(*copy.deepcopy(args)))
+    except Exception:               # noqa: BLE001 - not TorchScript: skipped
+        return "refused"
+    out = []
+    for _ in range(_CALLS_M):
+        r = run_one(m.forward, ())
+        out.append((r[0], r[1] if r[0] == "ok" else (r[1][0], r[3]),
+                    _attrs_of(m)))
+    return out
+
+
+def _attrs_of(m):
+    from test_program_fuzz_s24b import norm
+    return norm([getattr(m, n) for n in ("a", "b", "x", "s", "xs", "fs", "ss", "d", "o")])
+
+
+def test_random_module_programs_match_torchscript():
+    pytest.importorskip("torch")
+    import importlib
+    import itertools
+    import pickle
+    import signal
+    import sys
+    import tempfile
+    import warnings
+    import gpujit
+    import test_program_fuzz_s24b as e
+    from program_fuzz_gen_m import program_m
+    tmp = tempfile.mkdtemp(prefix="gpujit_program_fuzz_m_")
+    sys.path.insert(0, tmp)
+    counter = itertools.count()
+
+    def load_module(src, lib):
+        name = f"gpujit_program_fuzz_m_{next(counter)}"
+        with open(f"{tmp}/{name}.py", "w") as fh:
+            fh.write(e._HEAD.format(lib=lib.__name__) + src)
+        return importlib.import_module(name)
+
+    refused = 0
+    for k in range(_N_M):
+        seed = (_SEED_M * 100003 + 3700000 + k) if _SEED_M else 3700000 + k
+        src, calls, _ = program_m(seed)
+        for args in calls[:2]:
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.close(r)
+                    signal.alarm(e._LIMIT_S)
+                    import torch as _torch
+                    res = _module_runs(src, args, _torch, load_module, e.run)
+                    with os.fdopen(w, "wb") as fh:
+                        pickle.dump(res, fh)
+                finally:
+                    os._exit(0)
+            os.close(w)
+            with os.fdopen(r, "rb") as fh:
+                data = fh.read()
+            os.waitpid(pid, 0)
+            want = pickle.loads(data) if data else None
+            if want is None or want == "refused":
+                refused += 1
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = _module_runs(src, args, gpujit, load_module, e.run_limited)
+            where = f"\nseed {seed}, args {args!r}\n{src}"
+            assert got != "refused", f"gpujit refused the module{where}"
+            for i, (g, w_) in enumerate(zip(got, want)):
+                if w_[0] == "ok":
+                    assert g == w_, f"call {i}: gpujit {g}\ntorch {w_}{where}"
+                else:
+                    assert g[0] == "err", f"call {i}: gpujit {g}, torch raised {w_}{where}"
+                    assert g[2] == w_[2], f"call {i}: attributes after the error: {g[2]} " \
+                                          f"torch {w_[2]}{where}"
+    print(f"mode 8: {_N_M} programs, {refused} calls skipped (torch refused or died)")
