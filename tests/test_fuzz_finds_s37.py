@@ -39,12 +39,23 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
    autograd check runs before the kernel's, "a view of a leaf Variable that requires grad
    is being used in an in-place operation."; gpujit said "more than one element of the
    written-to tensor refers to a single memory location" (still the words without grad).
+7. (mode 8, GPUJIT_PROGRAM_FUZZ_SEED=37001, seed 3703911019: `x -= (-9223372036854775807 -
+   b)` makes x 2.0**63, then `math.ceil(x)`) math.floor / math.ceil of exactly 2.0**63:
+   c10's range check compares with (double)INT64_MAX, which rounds to 2**63, and lets it
+   through; torch gives -9223372036854775808 (floor) and -9223372036854775807 (ceil: floor's
+   int plus 1); gpujit raised "Cannot convert float 9223372036854775808.000000 to
+   integer" (still the error past 2**63, 9223372036854777856.0).
+8. (mode 8, GPUJIT_PROGRAM_FUZZ_SEED=37002, seed 3704011021) `self.a = a` inside a loop
+   that holds a `return` (the loop carries every variable, `self` too): gpujit refused it,
+   "a M is not a module known here"; torch runs it (`while v9 < 5: v9 += 1; a += 1; if
+   True: self.a = a; return a` gives 2, then 3, and m.a 3).
 
 The last test runs mode 8 of the program fuzzer (tests/program_fuzz_gen_m.py: mode 5's
 programs as a scripted module's forward over its attributes) against torch.jit.script
 (skipped without torch): GPUJIT_PROGRAM_FUZZ_M=<n> programs (default 2),
 GPUJIT_PROGRAM_FUZZ_SEED=<int> for others.
 """
+import math
 import os
 from typing import Dict, List, Optional
 
@@ -342,6 +353,70 @@ def test_an_expanded_view_of_a_leaf_says_leaf_view_first(op):
     with torch.no_grad():
         with pytest.raises(RuntimeError, match="more than one element of the written-to"):
             getattr(v1.expand(2, -1), op)(*args)
+
+
+# ---------------------------------------------------------------- 7. floor / ceil of 2**63
+
+def _floor(x: float) -> int:
+    return math.floor(x)
+
+
+def _ceil(x: float) -> int:
+    return math.ceil(x)
+
+
+def test_floor_and_ceil_of_two_to_the_63():
+    f, c = torch.jit.script(_floor), torch.jit.script(_ceil)
+    assert f(2.0 ** 63) == -9223372036854775808 and c(2.0 ** 63) == -9223372036854775807
+    assert f(-2.0 ** 63) == c(-2.0 ** 63) == -9223372036854775808
+    assert f(9.2233720368547748e18) == c(9.2233720368547748e18) == 9223372036854774784
+    for fn in (f, c):
+        with pytest.raises(RuntimeError, match="Cannot convert float "
+                                               "9223372036854777856.000000 to integer"):
+            fn(9223372036854777856.0)
+
+
+# ---------------------------------------------------------------- 8. self carried by a loop
+
+class _ReturnInLoop(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = 1
+
+    def forward(self) -> int:
+        a = self.a
+        v9 = 0
+        while v9 < 5:
+            v9 += 1
+            a += 1
+            if True:
+                self.a = a
+                return a
+        return 0
+
+
+class _ReturnInFor(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = 1
+        self.xs: List[int] = [0]
+
+    def forward(self) -> int:
+        a = self.a
+        for i in range(3):
+            a += 1
+            if a > 2:
+                self.a = a
+                self.xs.append(a + i)
+                return a
+        return 0
+
+
+def test_a_module_attribute_set_in_a_loop_that_returns():
+    m = torch.jit.script(_ReturnInLoop())
+    assert (m(), m(), m.a) == (2, 3, 3)
+    n = torch.jit.script(_ReturnInFor())
+    assert (n(), n(), n(), n.a, n.xs) == (3, 4, 5, 5, [0, 4, 4, 5])
 
 
 # ---------------------------------------------------------------- mode 8 itself

@@ -312,8 +312,36 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         if sm is None and self.graph.inputs and v is self.graph.inputs[0]:
             sm = self.modules[v] = self.sm
         if sm is None:
+            sm = self._carried_module(v)
+        if sm is None:
             self.error(f"{describe_type(v.type)} is not a module known here", node)
         return sm
+
+    def _carried_module(self, v, depth=0):
+        """The module a loop-carried `self` (a loop body's parameter, or the loop's
+        output: a loop with a `return` in it carries every variable) or an if's output
+        stands for, when all its sources are that module."""
+        n = v.node
+        if depth > 50 or n is None:
+            return None
+        sources = []
+        if n.kind == "prim::Param":
+            owner = n.owning_block.owning_node
+            if owner is not None and owner.kind == "prim::Loop" and v.offset > 0:
+                sources = [owner.inputs[1 + v.offset]]
+        elif n.kind == "prim::Loop":
+            sources = [n.inputs[2 + v.offset]]
+        elif n.kind == "prim::If":
+            sources = [b.outputs[v.offset] for b in n.blocks if b.outputs]
+        found = {id(m): m for m in (self.modules.get(x) or self._carried_module(x, depth + 1)
+                                    for x in sources) if m is not None}
+        if len(found) == 1 and len(sources) > 0 and all(
+                self.modules.get(x) is not None or self._carried_module(x, depth + 1)
+                is not None for x in sources):
+            sm = next(iter(found.values()))
+            self.modules[v] = sm
+            return sm
+        return None
 
     def get_attr(self, v, name, t):
         out = self.emit("prim::GetAttr", [v], [t], attrs={"name": name}).output
