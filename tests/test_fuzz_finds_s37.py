@@ -49,6 +49,14 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
    that holds a `return` (the loop carries every variable, `self` too): gpujit refused it,
    "a M is not a module known here"; torch runs it (`while v9 < 5: v9 += 1; a += 1; if
    True: self.a = a; return a` gives 2, then 3, and m.a 3).
+9. (mode 8, GPUJIT_PROGRAM_FUZZ_SEED=37033, seed 3707111121) TorchScript decides `v or True`
+   (True) and `v and False` (False) at compile time, as `True` itself, and compiles only
+   the taken branch: `b if (v5 or True) else s` of an int b and a str s is b, `if v5 or
+   True: y = b` / `else: y = s` gives y an int; v5 still runs first (a call in it that
+   raises raises). gpujit refused ("the two values of a conditional expression have
+   different types"). `v or False` / `True and v` stay undecided: torch refuses the int /
+   str pair there, "if-expression's true branch has type int but false branch has type
+   str" (now gpujit's words too).
 
 The last test runs mode 8 of the program fuzzer (tests/program_fuzz_gen_m.py: mode 5's
 programs as a scripted module's forward over its attributes) against torch.jit.script
@@ -420,6 +428,51 @@ def test_a_module_attribute_set_in_a_loop_that_returns():
     assert (m(), m(), m.a) == (2, 3, 3)
     n = torch.jit.script(_ReturnInFor())
     assert (n(), n(), n(), n.a, n.xs) == (3, 4, 5, 5, [0, 4, 4, 5])
+
+
+# ---------------------------------------------------------------- 9. `v or True` is True
+
+def _boom(x: int) -> bool:
+    if x > 0:
+        raise ValueError("boom")
+    return True
+
+
+def _or_true(b: int, s: str, v5: bool) -> str:
+    return str(b if (v5 or True) else s)
+
+
+def _and_false(b: int, s: str, v5: bool) -> str:
+    return str(b if not (v5 and False) else s) + str(b if (v5 and False) else s)
+
+
+def _or_true_statement(b: int, s: str, v5: bool) -> str:
+    if v5 or True or v5:
+        y = b
+    else:
+        y = s
+    return str(y)
+
+
+def _prefix_runs(b: int, s: str, v5: bool) -> str:
+    return str(b if (_boom(b) or True) else s)
+
+
+def _or_false(b: int, s: str, v5: bool) -> str:
+    return str(b if (v5 or False) else s)
+
+
+def test_or_true_and_and_false_are_decided_when_compiling():
+    assert torch.jit.script(_or_true)(3, "x", False) == "3"
+    assert torch.jit.script(_and_false)(3, "x", True) == "3x"
+    assert torch.jit.script(_or_true_statement)(3, "x", False) == "3"
+    f = torch.jit.script(_prefix_runs)
+    assert f(0, "x", False) == "0"
+    with pytest.raises(Exception, match="boom"):
+        f(3, "x", False)
+    with pytest.raises(Exception, match="if-expression's true branch has type int but "
+                                        "false branch has type str"):
+        torch.jit.script(_or_false)
 
 
 # ---------------------------------------------------------------- mode 8 itself
