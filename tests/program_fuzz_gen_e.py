@@ -35,6 +35,28 @@ _STR_LITS = ['""', '"a"', '"ab"', '"abc"', '" x "', '"12"', '"-3"', '"A b"', '"a
 _KEYS = ['"a"', '"b"', '"c"', '"ab"', '""']
 
 
+class _FoldIfExp(ast.NodeTransformer):
+    """`(a if True else b)` is a, `(a if False else b)` b, `(a if c else a)` a: what
+    TorchScript's constant propagation and CSE leave of them."""
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.test, ast.Constant) and node.test.value in (True, False):
+            return node.body if node.test.value else node.orelse
+        if ast.dump(node.body) == ast.dump(node.orelse):
+            return node.body
+        return node
+
+
+def _folded(expr: str) -> str:
+    """expr as TorchScript's folding sees it (for the `a == a` check: seed 37011*100003+
+    22, `(x if True else x) == x` with x = nan is True in torch.jit.script 2.13)."""
+    try:
+        return ast.unparse(_FoldIfExp().visit(ast.parse(expr, mode="eval")))
+    except SyntaxError:
+        return expr
+
+
 class Scope:
     def __init__(self, parent=None):
         self.vars = {}          # name -> type
@@ -293,7 +315,7 @@ class GenE:
             if t == STR and op in ("<", "<=", ">", ">=") and self.chance(0.5):
                 op = "=="
             lhs, rhs = E(t, d), E(t, d)
-            if t == FLT and op in ("==", "!=") and lhs == rhs:
+            if t == FLT and op in ("==", "!=") and _folded(lhs) == _folded(rhs):
                 # (TorchScript's peephole folds `a == a` to True and `a != a` to False
                 # on floats, nan too (a defect: gpujit answers IEEE's); `+ 0.0` keeps
                 # the two sides apart: GPUJIT_PROGRAM_FUZZ_SEED=36051 k=142, abs(x) ==
@@ -344,8 +366,13 @@ class GenE:
             return f"({E(STR, d)} < {E(STR, d)})"
         if k == 21:
             t = r.choice([INT, FLT, STR])
-            return f"({E(t, d)} {r.choice(['<', '==', '>='])} {E(t, d)} " \
-                   f"{r.choice(['<', '!=', '>'])} {E(t, d)})"
+            a, op1, b = E(t, d), r.choice(['<', '==', '>=']), E(t, d)
+            op2, c = r.choice(['<', '!=', '>']), E(t, d)
+            if t == FLT and op1 == "==" and _folded(a) == _folded(b):
+                b = f"({b} + 0.0)"          # (as above: seed 37011*100003+22)
+            if t == FLT and op2 == "!=" and _folded(b) == _folded(c):
+                c = f"({c} + 0.0)"
+            return f"({a} {op1} {b} {op2} {c})"
         if k == 22:
             return f"({E(TUP, d)}[0] == {E(INT, d)})"
         return f"{self.call_helper(BOOL, d)}"
@@ -400,7 +427,9 @@ class GenE:
         if k == 21:
             return f"str({E(OI, d)})"
         if k == 22:
-            return f"'%d-%s' % ({E(INT, d)}, {E(STR, d)})".replace("'", '"')
+            # (in parentheses: `"%d-%s" % (a, b).replace(...)` would apply the method to
+            # the tuple, which TorchScript refuses: GPUJIT_PROGRAM_FUZZ_SEED=37015 k=30)
+            return f"('%d-%s' % ({E(INT, d)}, {E(STR, d)}))".replace("'", '"')
         if k == 23:
             return f"{E(STR, d)}.split({E(STR, d)})[0]"
         return f"{E(STR, d)}.rstrip({E(STR, d)})" if self.chance(0.5) else f"str({E(DSI, d)})"

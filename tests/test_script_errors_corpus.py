@@ -155,7 +155,7 @@ def one_branch_else(x, n: int):
     return z   # HERE
 
 
-@bad("conditional expression", "Tensor", "int")
+@bad("if-expression's true branch has type Tensor", "but false branch has type int")
 def ternary_types(x, n: int):
     y = x if n > 0 else 1   # HERE
     return y

@@ -451,7 +451,6 @@ def _record(op, args):
             # a recorded view of a base: the base's gradient goes through CopySlices
             if view.multi and target._ag.grad_fn is not None:
                 raise RuntimeError(_views.multi_view_error(target))
-            _views.check_overlap(target)
             base = view.base
             # (PyTorch's test: the view requires grad and its base is a leaf, which a base
             # that requires no grad is after base.detach_())
@@ -459,6 +458,9 @@ def _record(op, args):
                     base._ag.requires_grad or (target._ag is not None
                                                and target._ag.requires_grad)):
                 raise RuntimeError(_views.LEAF_VIEW)
+            # (autograd's check first, as VariableType's check_inplace runs before the
+            # kernel's: an expanded view of a leaf says LEAF_VIEW in torch 2.13)
+            _views.check_overlap(target)
             base_edge = edge_of(base)
             edge_of(target)                 # (brings the view's grad_fn up to date)
             old = target._ag.grad_fn

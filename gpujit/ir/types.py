@@ -555,6 +555,12 @@ def class_type_of_object(obj):
         return None
 
 
+def module_type(name: str):
+    """The live type of scripted modules named `name` (register_class_type's weak), or
+    None."""
+    return _MODULE_TYPES.get(name)
+
+
 def class_type(name: str) -> Type:
     t = _CLASS_TYPES.get(name) or _MODULE_TYPES.get(name)
     return t if t is not None else ClassType(name)

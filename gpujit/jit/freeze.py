@@ -19,7 +19,8 @@ def _attribute_value(obj, name):
             return d[name]
     if name == "training":
         return obj.training
-    return getattr(obj, name)
+    from ..runtime.arguments import live_attr
+    return live_attr(obj, name)     # (the module's own list, not the copy Python reads)
 
 
 _ALIASING_READS = frozenset({"aten::__getitem__", "prim::ListIndex", "prim::DictIndex",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import inspect
 import types as _pytypes
+import weakref
 
 from ..ir import types as T
 from ..nn.module import Module
@@ -37,6 +38,11 @@ def _compile_script_methods(module):
     missing = [n for n in names if n not in compiled._script_methods]
     if missing:
         raise RuntimeError(f"{type(module).__name__}: @script_method {missing} not compiled")
+
+
+# a method's graph -> (a weak reference to) the ScriptMethod first made of it: its
+# parameters' defaults, for the other modules of its type (ScriptModule.shared_method)
+_METHODS_OF_GRAPH: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _same_module_type(a, b) -> bool:
@@ -89,6 +95,49 @@ class ConstMap:
         return self.const_mapping[attr]
 
 
+def copy_on_read(name):
+    """Attribute `name` of scripted modules holds a list, dict or script-class object: a
+    read from Python gets a new value, as TorchScript's (runtime.arguments.CopiedOnRead,
+    on the ScriptModule class; names the class or Module itself uses are left alone)."""
+    from ..runtime.arguments import COPIED_ON_READ, CopiedOnRead
+    if name in COPIED_ON_READ:
+        return
+    if name.startswith("__") or hasattr(ScriptModule, name) or name in _instance_names():
+        return
+    setattr(ScriptModule, name, CopiedOnRead(name))
+    COPIED_ON_READ.add(name)
+
+
+_INSTANCE_NAMES = []
+
+
+def _instance_names():
+    """The names a ScriptModule instance keeps in its own __dict__ (training, _parameters,
+    _script_methods...)."""
+    if not _INSTANCE_NAMES:
+        _INSTANCE_NAMES.append(frozenset(vars(ScriptModule())))
+    return _INSTANCE_NAMES[0]
+
+
+def _culprit(v, t):
+    """(value, type) of the part of v that does not convert to t, as pybind11's casters
+    name it: a dict's key or value, a tuple's element (a list's caster names the list)."""
+    from ..runtime.arguments import _convert, _Mismatch
+    base = t.elem if isinstance(t, T.OptionalType) and v is not None else t
+    parts = ()
+    if isinstance(base, T.DictType) and isinstance(v, dict):
+        parts = [p for k, x in v.items() for p in ((k, base.key), (x, base.value))]
+    elif isinstance(base, T.TupleType) and isinstance(v, tuple) and \
+            len(v) == len(base.elems):
+        parts = list(zip(v, base.elems))
+    for x, xt in parts:
+        try:
+            _convert(x, xt)
+        except _Mismatch:
+            return _culprit(x, xt)
+    return v, t
+
+
 def _cast_attribute(name, value, t):
     """value as the scripted module's attribute of IR type t holds it (True for an int is
     1, 2 for a float 2.0, a tuple for a List a list), as TorchScript converts it; a value
@@ -98,7 +147,7 @@ def _cast_attribute(name, value, t):
         return _convert(value, t)
     except _Mismatch as e:
         why = e.args[0] if e.args else \
-            _cast_details(value, t).replace("\nCast error details: ", "", 1)
+            _cast_details(*_culprit(value, t)).replace("\nCast error details: ", "", 1)
         raise RuntimeError(f"Could not cast attribute '{name}' to type {t.annotation()}: "
                            f"{why}") from None
 
@@ -160,7 +209,12 @@ class ScriptModule(Module):
             # a dtype for an attribute typed int (`self.dt = torch.float64`): TorchScript
             # stores its ScalarType code (m.dt = torch.float16 reads back as 5)
             from ..frontend.script.module_attrs import dtype_codes
+            from ..runtime.arguments import copied, holds_container
             value = _cast_attribute(name, dtype_codes(value, t), t)
+            if holds_container(t):
+                # (converted, as TorchScript's: the caller's list appended to later leaves
+                # the module's alone)
+                value = copied(value)
         params = self.__dict__.get("_parameters")
         if params is not None and name in params and isinstance(value, _Tensor) and \
                 not isinstance(value, _Parameter):
@@ -192,6 +246,9 @@ class ScriptModule(Module):
     def _add_method(self, name, graph):
         m = ScriptMethod(self, graph, name)
         self._script_methods[name] = m
+        known = _METHODS_OF_GRAPH.get(graph)
+        if known is None or known() is None:
+            _METHODS_OF_GRAPH[graph] = weakref.ref(m)      # (for shared_method)
         if isinstance(inspect.getattr_static(type(self), name, None), _pytypes.FunctionType):
             # a compiled method named like an nn.Module one (`_save_to_state_dict`,
             # `_load_from_state_dict` exported by the user): the instance's own attribute,
@@ -201,11 +258,29 @@ class ScriptModule(Module):
             self._type.methods[name] = graph
         return m
 
+    def shared_method(self, name):
+        """Method `name` compiled on another scripted module of this one's type (they
+        share their ClassType, as in TorchScript): bound to this one, or None."""
+        t = self.__dict__.get("_type")
+        graph = t.methods.get(name) if t is not None else None
+        ref = _METHODS_OF_GRAPH.get(graph) if graph is not None else None
+        src = ref() if ref is not None else None
+        if src is None:
+            return None
+        defaults = dict(src._defaults)
+        m = self._add_method(name, graph)
+        m._defaults = defaults
+        return m
+
     def __getattr__(self, name):
         d = self.__dict__
         sm = d.get("_script_methods")
         if sm is not None and name in sm:
             return sm[name]
+        if sm is not None and not name.startswith("__"):
+            m = self.shared_method(name)
+            if m is not None:
+                return m
         prop = (d.get("_script_properties") or {}).get(name)
         if prop is not None:            # a property of the class, compiled (its getter)
             return sm[prop[0]]()

@@ -308,12 +308,15 @@ _RAW_DTYPES = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
 def raw_operands(grad, *arrays, expanded_grad=False):
     """Whether a pointwise formula's registry calls pass these arrays to their ufuncs as
     they are (Derivative.raw): one floating dtype (float32 / float64: no cast, no opmath),
-    one shape (no broadcast) and C-contiguous (no TensorIterator layout of the result).
+    one shape (no broadcast) and C-contiguous (no TensorIterator layout of the result),
+    not 0-d (a ufunc of 0-d arrays returns a NumPy scalar, which a formula's later
+    `out=` cannot take: sigmoid's backward of a 0-d float32 input raised "return arrays
+    must be of ArrayType").
     `expanded_grad`: a gradient of all-zero strides (sum()'s, expanded from one number)
     passes too where the formula's first op takes it with C-contiguous arrays: its
     TensorIterator orders the dims by those (C order), as NumPy's ufunc does."""
     dt, shape = grad.dtype, grad.shape
-    if dt not in _RAW_DTYPES:
+    if dt not in _RAW_DTYPES or not shape:
         return False
     if grad.ndim > 1 and not grad.flags.c_contiguous and not (
             expanded_grad and arrays and not any(grad.strides)):

@@ -96,7 +96,15 @@ def _rounding(py):
         if a != a or a in (float("inf"), float("-inf")):
             _cannot_convert(a)
         r = py(a)
-        return r if _INT64_MIN <= r < _INT64_END else _cannot_convert(a)
+        if _INT64_MIN <= r < _INT64_END:
+            return r
+        if r == _INT64_END:
+            # exactly 2**63: c10's range check compares with (double)INT64_MAX, which is
+            # 2**63, and lets it through; x86's conversion then gives INT64_MIN, and ceil
+            # (floor's int, plus 1 where it differs from a) INT64_MIN + 1 (torch 2.13:
+            # math.floor(2.0**63) -9223372036854775808, math.ceil -9223372036854775807)
+            return _INT64_MIN + (1 if py is _math.ceil else 0)
+        return _cannot_convert(a)
     fn.__name__ = py.__name__
     return fn
 

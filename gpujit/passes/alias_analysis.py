@@ -30,7 +30,8 @@ from __future__ import annotations
 from ..ir import types as T
 from ..ir.schema_match import AUTOGRAD_KINDS, SIDE_EFFECT_KINDS, writes_at_all
 
-__all__ = ["AliasDb", "is_mutable_type", "local_container_aliases", "CONTAINER_MUTATORS"]
+__all__ = ["AliasDb", "is_mutable_type", "local_container_aliases", "CONTAINER_MUTATORS",
+           "TORCH_FRESH_RESULT"]
 
 # calls whose bodies we cannot see: they may keep, alias and write what they are given
 # (autograd calls write leaves' .grad, anywhere)
@@ -48,6 +49,14 @@ _ELEMENT_READS = frozenset({"prim::ListUnpack", "prim::TupleUnpack", "prim::Tupl
 # mutators that store their later inputs as elements (a key, an index, the value): a list
 # appended to a List[List[int]] is an element, not a source of elements as extend's is
 _STORES_ELEMENTS = frozenset({"aten::append", "aten::insert", "aten::_set_item"})
+# container ops (no registry op) whose result is a new container of the elements of their
+# container inputs: the elements are the inputs' own (items / enumerate / zip make new
+# tuples: those stay with _any_part)
+_ELEMENT_COPIES = frozenset({"aten::list", "aten::copy", "aten::sorted", "aten::reversed",
+                             "aten::slice", "aten::add", "aten::mul", "aten::keys",
+                             "aten::values"})
+# node.meta key: the list `+=` whose result TorchScript's AliasDb takes for a new list
+TORCH_FRESH_RESULT = "torch_fresh_result"
 _CONSTRUCTS = frozenset({"prim::ListConstruct", "prim::TupleConstruct",
                          "prim::DictConstruct", "prim::awaitable_nowait"})
 
@@ -81,8 +90,13 @@ class _Wildcard:
 class AliasDb:
     """May-alias classes and writers of one graph. Queries take Values and Nodes."""
 
-    def __init__(self, graph):
+    def __init__(self, graph, torch_iadd=False):
+        """torch_iadd: the result of a list's `+=` (an aten::extend whose meta says
+        TORCH_FRESH_RESULT) is a new list, as TorchScript's schema `aten::add_.t(t[](a!)
+        self, t[] b) -> t[]` (no alias annotation on its return) makes it for its AliasDb;
+        DCE asks for that, to drop what TorchScript's drops."""
         self.graph = graph
+        self._torch_iadd = torch_iadd
         self._parent: dict = {}       # union-find over Values (and the wildcard)
         self._contents: dict = {}     # class root -> members of the classes it contains
         self._writes: dict = {}       # innermost node -> values (or wildcard) it writes
@@ -90,6 +104,7 @@ class AliasDb:
         self._order: dict = {}        # node -> position in (pre-order) execution order
         self._reads: list = []        # (out, container): out is an element of container
         self._any_part: list = []     # (out, in): out may be in or any part of
+        self._parts: list = []        # (out, in): out holds what in holds (a new container)
         self._escapes: list = []      # values handed to code we cannot see
         self._returned = None         # classes the caller can reach (computed on demand)
         self.wildcard = _Wildcard()
@@ -207,15 +222,23 @@ class AliasDb:
                 if kind in _STORES_ELEMENTS or not _is_container(v.type):
                     self._contain(node.inputs[0], v)
                 else:
-                    self._any_part.append((node.inputs[0], v))  # extend(%l, %m): coarse
+                    self._parts.append((node.inputs[0], v))  # extend(%l, %m): m's elements
             for o in outs:
                 if kind == "aten::popitem":         # a new (key, value) tuple
                     self._any_part.append((o, node.inputs[0]))
+                elif self._torch_iadd and node.meta.get(TORCH_FRESH_RESULT):
+                    self._parts.append((o, node.inputs[0]))
                 else:
                     self._union(o, node.inputs[0])
             self._write(node, node.inputs[0])
         elif node.op is not None:
             self._analyze_schema(node, outs, ins)
+        elif kind in _ELEMENT_COPIES:
+            # a new list of the input's elements (list(l), l + m, sorted(l), l[1:]): it
+            # holds what they hold, and is none of them
+            for o in outs:
+                for v in ins:
+                    self._parts.append((o, v))
         else:
             # an op we know nothing of that is not a call (prim::GetAttr, casts, unknown
             # aten:: kinds): its outputs may be any part of its inputs; it writes nothing
@@ -275,6 +298,14 @@ class AliasDb:
             for out, inp in self._any_part:
                 for c in self._reach(inp):
                     changed |= self._union(out, c)
+            for out, inp in self._parts:
+                if not _is_container(inp.type):
+                    continue
+                held = self._direct_contents(out)
+                for c in self._direct_contents(inp):
+                    if c not in held:
+                        self._contents.setdefault(self._find(out), set()).add(c)
+                        changed = True
             for v in self._escapes + [self.wildcard]:   # what a wildcard holds is one too
                 for c in self._reach(v):
                     changed |= self._union(c, self.wildcard)
@@ -414,7 +445,7 @@ _FRESH_CONTAINERS = frozenset({
     "aten::__and__", "aten::__xor__", "aten::enumerate", "aten::zip"})
 
 
-def local_container_aliases(v, blockers=None):
+def local_container_aliases(v, blockers=None, torch_iadd=False):
     """The values that are the list / dict v, if v provably stays local: made in this
     graph (a literal or a new container, never a graph input, an element read out of
     another container, an attribute or a call's result), and flowing only through
@@ -423,7 +454,8 @@ def local_container_aliases(v, blockers=None):
     handed to a call or to an op not known to keep nothing of it, returned, or used
     inside a block other than an if's or a loop's (a fork's, a closure's). A write to
     such a container matters only through the returned values' readers. blockers: a
-    list that gets the node whose use of the container made it escape (where one did)."""
+    list that gets the node whose use of the container made it escape (where one did).
+    torch_iadd: a list's `+=` makes a new list (AliasDb's torch_iadd)."""
     if not _is_container(v.type) or isinstance(v.type, T.TupleType):
         return None
     seen, todo = set(), [v]
@@ -450,6 +482,8 @@ def local_container_aliases(v, blockers=None):
         elif n.kind == "prim::If":
             for b in n.blocks:
                 add(b.outputs[x.offset])
+        elif torch_iadd and n.meta.get(TORCH_FRESH_RESULT):
+            pass                                    # (a new list, as TorchScript sees it)
         elif n.kind in CONTAINER_MUTATORS and n.kind not in ("aten::pop", "aten::popitem") \
                 or n.kind == "prim::unchecked_cast":
             add(n.inputs[0])                        # (returns its container)

@@ -112,21 +112,22 @@ class _Live:
             written = [node.inputs[0]]
         elif node.kind in CONTAINER_MUTATORS:
             if node not in self._local:
-                self._local[node] = local_container_aliases(node.inputs[0], self.blockers)
+                self._local[node] = local_container_aliases(node.inputs[0], self.blockers,
+                                                            torch_iadd=True)
             local = self._local[node]
             if local is None or any(v in self.values for v in local):
                 return False
             written = [node.inputs[0]]
         elif _only_writes(node):
             if self._db is None:
-                self._db = AliasDb(self.graph)
+                self._db = AliasDb(self.graph, torch_iadd=True)
             written = list(self._db.writes_to(node))
             if not written:
                 return False
         else:
             return False
         if self._db is None:
-            self._db = AliasDb(self.graph)
+            self._db = AliasDb(self.graph, torch_iadd=True)
         db = self._db
         return not any(db.escapes(obj) or any(db.may_reach(v, obj) for v in self.values)
                        for obj in written)

@@ -358,3 +358,64 @@ def copied(v):
             return v
         return k(*items) if hasattr(k, "_fields") else tuple(items)
     return v
+
+
+# ---------------------------------------------------------------- attributes read from Python
+
+# the attribute names some scripted module holds a list, dict or script-class object in:
+# each has a CopiedOnRead on the ScriptModule class (gpujit.jit.script_module)
+COPIED_ON_READ: set = set()
+
+
+class CopiedOnRead:
+    """A module attribute of a type that holds a list, dict or script-class object, read
+    from Python: a new value per read, as TorchScript converts the module's IValue for
+    Python (toPyObject): `m.xs.append(1)` leaves the module alone and `m.xs is m.xs` is
+    False (torch 2.13). The value itself stays in the instance's __dict__, where scripted
+    code reads and writes it (live_attr / set_live_attr). An instance whose attribute of
+    this name has another type (or none: a parameter, a submodule) reads as before."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        d = obj.__dict__
+        try:
+            v = d[self.name]
+        except KeyError:
+            raise AttributeError(self.name) from None     # (Module.__getattr__ then)
+        t = d.get("_type")
+        t = t.attributes.get(self.name) if t is not None else None
+        return copied(v) if t is not None and holds_container(t) else v
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.name] = value
+
+    def __delete__(self, obj):
+        try:
+            del obj.__dict__[self.name]
+        except KeyError:
+            raise AttributeError(self.name) from None
+
+
+def live_attr(obj, name):
+    """Attribute `name` of obj as scripted code reads it: the module's own list / dict /
+    object, not the copy a read from Python gets."""
+    d = getattr(obj, "__dict__", None)
+    if d is not None and name in d:
+        return d[name]
+    return getattr(obj, name)
+
+
+def set_live_attr(obj, name, value):
+    """Scripted code's prim::SetAttr of an attribute that CopiedOnRead guards: the value
+    itself is stored (an alias, as TorchScript's; from Python, ScriptModule.__setattr__
+    converts it first)."""
+    if isinstance(getattr(type(obj), name, None), CopiedOnRead):
+        obj.__dict__[name] = value
+    else:
+        setattr(obj, name, value)

@@ -32,6 +32,7 @@ from ..ops.registry import empty_layout, wrap_checked, wrap_statements
 from ..ops.scalar_ops import FORM_HELPERS
 from ..tensor import Tensor
 from ..ir import types as T
+from .arguments import COPIED_ON_READ, live_attr, set_live_attr
 from .assume import assume, always_raises
 from .interpreter import emit_warning, exception_for, num_to_tensor
 from .objects import unwind_with
@@ -214,6 +215,7 @@ class CodeGenerator:
                    "_dtype_of": support.dtype_of,
                    "_scalar_type_code": _dt.scalar_type_code,
                    "_device_of": support.device_of, "_num_to_tensor": num_to_tensor,
+                   "_live_attr": live_attr, "_set_live_attr": set_live_attr,
                    **FORM_HELPERS}
         self.has_stale = stale is not None
         if stale is not None:
@@ -680,9 +682,12 @@ def _attr_read(owner, expr, attr):
     if owner is None:
         return plain, None
     d = getattr(owner, "__dict__", {})
-    if attr not in d and not any(attr in c.__dict__ for c in type(owner).__mro__):
+    live = attr in COPIED_ON_READ    # (Python's reads of it get a copy: CopiedOnRead)
+    if attr not in d and (live or not any(attr in c.__dict__ for c in type(owner).__mro__)):
         for where in _MODULE_DICTS:
             table = d.get(where)
             if isinstance(table, dict) and attr in table:
                 return f"{expr}.{where}.get({attr!r}, _MISSING)", table[attr]
+    if live:
+        return f"_live_attr({expr}, {attr!r})", d.get(attr)
     return plain, getattr(owner, attr, None)

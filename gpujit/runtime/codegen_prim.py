@@ -14,6 +14,7 @@ from . import codegen_aten
 from . import fusion
 from . import future_nodes as _future_nodes
 from . import objects as _objects
+from .arguments import COPIED_ON_READ
 from .assume import NO_CONSTANT, always_raises, constant_of
 from .container_ops import tuple_item
 from .profile import TensorSpec
@@ -153,7 +154,9 @@ def _attr_ref(obj, attr):
 def _get_attr(cg, n):
     v = n.output
     obj, attr = cg.ref(n.inputs[0]), n.attrs["name"]
-    read = _attr_ref(obj, attr) or f"getattr({obj}, {attr!r})"
+    # (an attribute Python reads as a copy, CopiedOnRead: the module's own value)
+    read = f"_live_attr({obj}, {attr!r})" if attr in COPIED_ON_READ else \
+        _attr_ref(obj, attr) or f"getattr({obj}, {attr!r})"
     name = cg.define(v)
     t = cg.new_var(name + "_t")
     cg.emit(f"{t} = {read}")
@@ -174,7 +177,10 @@ def _set_attr(cg, n):
     obj, attr = cg.ref(n.inputs[0]), n.attrs["name"]
     val = box_expr(cg, n.inputs[1])
     target = _attr_ref(obj, attr)
-    cg.emit(f"{target} = {val}" if target else f"setattr({obj}, {attr!r}, {val})")
+    if attr in COPIED_ON_READ:      # (stored as it is: an alias, as TorchScript's)
+        cg.emit(f"_set_live_attr({obj}, {attr!r}, {val})")
+    else:
+        cg.emit(f"{target} = {val}" if target else f"setattr({obj}, {attr!r}, {val})")
 
 
 def _if(cg, n):

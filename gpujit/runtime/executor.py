@@ -419,7 +419,7 @@ class Specialization:
         env = {self._exe_graph.inputs[0]: module}
         for node, spec in self.attr_specs:
             try:
-                val = getattr(env[node.inputs[0]], node.attrs["name"])
+                val = _read_attr(env[node.inputs[0]], node.attrs["name"])
             except AttributeError:
                 return False
             env[node.output] = val

@@ -22,6 +22,7 @@ from ..device import cpu as _cpu
 from ..ir import types as T
 from ..ops.registry import wrap as _wrap
 from ..ops.node_names import SCRIPTED as _SCRIPTED
+from .arguments import COPIED_ON_READ, set_live_attr
 from .container_ops import CONTAINER_OPS, KeyErrorAt, container_op, tuple_item
 from .isinstance_kinds import isinstance_test
 from .script_text import script_str
@@ -196,7 +197,14 @@ def read_attr(obj, name):
     from its dict (what Module.__getattr__ would find, without the failed normal lookup
     first)."""
     d = getattr(obj, "__dict__", None)
-    if d is not None and name not in d and not hasattr(type(obj), name):
+    if d is not None and name in COPIED_ON_READ:
+        if name in d:
+            return d[name]      # (the module's own list / dict: Python's reads copy it)
+        for where in _MODULE_DICTS:
+            table = d.get(where)
+            if table is not None and name in table:
+                return table[name]
+    elif d is not None and name not in d and not hasattr(type(obj), name):
         for where in _MODULE_DICTS:
             table = d.get(where)
             if table is not None and name in table:
@@ -209,7 +217,7 @@ def _get_attr(node, env, profile):
 
 
 def _set_attr(node, env, profile):
-    setattr(env[node.inputs[0]], node.attrs["name"], env[node.inputs[1]])
+    set_live_attr(env[node.inputs[0]], node.attrs["name"], env[node.inputs[1]])
     return None
 
 

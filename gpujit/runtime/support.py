@@ -102,16 +102,21 @@ def bump_counter(a, inputs):
 
 
 def box(v):
-    """A raw value as eager gpujit holds it: arrays become Tensors (containers recursed)."""
+    """A raw value as eager gpujit holds it: arrays become Tensors (containers recursed).
+    A list or dict with nothing to box is returned itself, as unbox returns it: the list a
+    scripted `self.o = ys` stores is ys, which a later `ys.append(8)` changes (torch
+    2.13's self.o is [7, 8]; a new list lost the append)."""
     t = type(v)
     if t is _nd:
         return wrap(v, _FROM_NP[v.dtype], _cpu)
     if t is list:
-        return [box(x) for x in v]
+        out = [box(x) for x in v]
+        return v if all(a is b for a, b in zip(out, v)) else out
     if t is tuple:
         return tuple(box(x) for x in v)
     if t is dict:
-        return {k: box(x) for k, x in v.items()}
+        out = {k: box(x) for k, x in v.items()}
+        return v if all(out[k] is x for k, x in v.items()) else out
     if isinstance(v, np.generic):
         a = np.asarray(v)
         return wrap(a, _FROM_NP[a.dtype], _cpu)

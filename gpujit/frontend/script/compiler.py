@@ -310,8 +310,10 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         out = []
         for s in stmts:
             if isinstance(s, ast.If):
-                v = static_eval.static_condition(self, s.test, names=False)
+                v, prefix = static_eval.static_condition_and_prefix(self, s.test, names=False)
                 if v is not None:
+                    if prefix is not None:      # (`if v or True:`: v still runs)
+                        out.append(ast.copy_location(ast.Expr(value=prefix), s))
                     out.extend(self.fold_static_ifs(s.body if v else s.orelse))
                     continue
             out.append(s)
@@ -324,10 +326,11 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         s = stmts[i]
         if not isinstance(s, ast.If):
             return False
-        v = static_eval.static_condition(self, s.test)
+        v, prefix = static_eval.static_condition_and_prefix(self, s.test)
         if v is None:
             return False
-        stmts[i:i + 1] = s.body if v else s.orelse
+        first = [ast.copy_location(ast.Expr(value=prefix), s)] if prefix is not None else []
+        stmts[i:i + 1] = first + (s.body if v else s.orelse)
         return True
 
     def stmts(self, stmts):

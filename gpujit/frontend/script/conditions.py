@@ -13,7 +13,6 @@ from ...ir import types as T
 from ...ops import registry as _reg
 from . import static_eval
 from . import isinstance_exprs as isx
-from .calls import describe_type
 from .variables import Refined, Var, unify
 
 __all__ = ["ConditionMixin", "op_text"]
@@ -33,8 +32,10 @@ class ConditionMixin:
     def expr_IfExp(self, node, expected=None):
         """`a if c else b`; a type hint (`return [1] if b else []` of a List[int]
         function) reaches both values, as TorchScript's."""
-        known = static_eval.static_condition(self, node.test)
+        known, prefix = static_eval.static_condition_and_prefix(self, node.test)
         if known is not None:      # decided at compile time: only that value is compiled
+            if prefix is not None:
+                self.condition(prefix)      # (`v or True`: v still runs)
             return self.expr(node.body if known else node.orelse, expected)
         cond = self.condition(node.test)
         n = self.emit("prim::If", [cond], [])
@@ -48,9 +49,9 @@ class ConditionMixin:
                 vals.append(v)
         t = unify(vals[0].type, vals[1].type)
         if t is None:
-            self.error(f"the two values of a conditional expression have different types "
-                       f"({describe_type(vals[0].type)} and {describe_type(vals[1].type)})",
-                       node)
+            # (torch 2.13's words)
+            self.error(f"if-expression's true branch has type {vals[0].type.annotation()} "
+                       f"but false branch has type {vals[1].type.annotation()}", node)
         return n.add_output(t)
 
     def expr_BoolOp(self, node):

@@ -303,6 +303,8 @@ class ModuleInfo:
                 # module's own, as TorchScript converts it into an IValue: appending to the
                 # original module's list after scripting leaves the scripted one alone
                 value = copied(value)
+                from ...jit.script_module import copy_on_read
+                copy_on_read(name)          # (and read from Python as a copy)
             object.__setattr__(self.sm, name, value)
             self.sm._type.attributes[name] = t
         for name in consts:

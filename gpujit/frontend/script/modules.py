@@ -15,6 +15,7 @@ unrolled, and a ModuleList indexed by an int constant is a GetAttr of that child
 from __future__ import annotations
 
 import inspect
+import weakref
 
 from ...ir import types as T
 from ...nn.module import Module
@@ -163,13 +164,28 @@ class _Context:
             sm._modules[name] = self.script(c, f"{info.path}.{name}") if c is not None \
                 else None
         info.collect_attributes()
-        object.__setattr__(cls_type, "name", shared_type_name(mod, _concrete_key(
-            mod, sm, info, kind)))
-        T.register_class_type(cls_type, weak=True)
+        name = shared_type_name(mod, _concrete_key(mod, sm, info, kind))
+        shared = T.module_type(name)
+        if shared is not None and shared.py_class is cls_type.py_class and \
+                not recompile and not mod.__dict__.get("_defined_methods"):
+            # an earlier scripted module of this concrete type is alive: its type, and the
+            # methods compiled on it, are this one's, as TorchScript shares one ClassType
+            # (`m.blocks[0].helper(5)` runs where only blocks[1].helper was compiled;
+            # `a.forward.graph is b.forward.graph`)
+            cls_type = shared
+            object.__setattr__(sm, "_type", shared)
+        else:
+            object.__setattr__(cls_type, "name", name)
+            T.register_class_type(cls_type, weak=True)
+            object.__setattr__(cls_type, "_instances", weakref.WeakSet())
+        cls_type._instances.add(sm)
         check_interface_attrs(self, mod, sm, info.path)     # `impl: ModuleInterface`
         compile_properties(self, mod, sm, info.methods_to_compile())
         compile_hooks(self, mod, sm)
         copy_ignored_methods(mod, sm)
+        for method in list(cls_type.methods):     # (a shared type's: its callees too)
+            if method not in sm._script_methods:
+                sm.shared_method(method)
         if path is not None:
             del self.scripted[id(mod)]        # (done: another name gets its own)
         return sm
@@ -181,6 +197,10 @@ class _Context:
         m = sm._script_methods.get(name)
         if m is not None:
             return m.graph
+        if fn is None and signature_from is None:
+            m = sm.shared_method(name)     # (compiled on another module of its type)
+            if m is not None:
+                return m.graph
         info = self.info.get(id(sm))
         if info is None:
             what = f"{sm._get_name()} has no compiled method '{name}'"
@@ -197,6 +217,7 @@ class _Context:
                 caller.error(msg, node, hint="scripted methods cannot be recursive; "
                                              "write a loop")
             raise FrontendError(msg)
+        original_fn = fn
         fn = fn or info.module.__dict__.get("_defined_methods", {}).get(name) or \
             getattr(type(info.module), name, None)      # (the first: define(src))
         if not inspect.isfunction(fn):
@@ -230,6 +251,12 @@ class _Context:
             self.in_progress.pop()
         from ...jit.objects import python_defaults
         sm._add_method(name, graph)._defaults = python_defaults(fn)
+        if original_fn is None and signature_from is None:
+            # (the other live modules of its type have it too, as TorchScript's methods
+            # belong to the type: saving one of them saves it)
+            for other in getattr(sm._type, "_instances", ()):
+                if other is not sm and name not in other._script_methods:
+                    other.shared_method(name)
         return graph
 
 
@@ -285,8 +312,36 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         if sm is None and self.graph.inputs and v is self.graph.inputs[0]:
             sm = self.modules[v] = self.sm
         if sm is None:
+            sm = self._carried_module(v)
+        if sm is None:
             self.error(f"{describe_type(v.type)} is not a module known here", node)
         return sm
+
+    def _carried_module(self, v, depth=0):
+        """The module a loop-carried `self` (a loop body's parameter, or the loop's
+        output: a loop with a `return` in it carries every variable) or an if's output
+        stands for, when all its sources are that module."""
+        n = v.node
+        if depth > 50 or n is None:
+            return None
+        sources = []
+        if n.kind == "prim::Param":
+            owner = n.owning_block.owning_node
+            if owner is not None and owner.kind == "prim::Loop" and v.offset > 0:
+                sources = [owner.inputs[1 + v.offset]]
+        elif n.kind == "prim::Loop":
+            sources = [n.inputs[2 + v.offset]]
+        elif n.kind == "prim::If":
+            sources = [b.outputs[v.offset] for b in n.blocks if b.outputs]
+        found = {id(m): m for m in (self.modules.get(x) or self._carried_module(x, depth + 1)
+                                    for x in sources) if m is not None}
+        if len(found) == 1 and len(sources) > 0 and all(
+                self.modules.get(x) is not None or self._carried_module(x, depth + 1)
+                is not None for x in sources):
+            sm = next(iter(found.values()))
+            self.modules[v] = sm
+            return sm
+        return None
 
     def get_attr(self, v, name, t):
         out = self.emit("prim::GetAttr", [v], [t], attrs={"name": name}).output

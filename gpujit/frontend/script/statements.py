@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from ...ir import types as T
+from ...passes.alias_analysis import TORCH_FRESH_RESULT
 from .calls import describe_type
 from .errors import FrontendError, NotSupportedError, UnsupportedNodeError
 from .classes import script_class_of
@@ -169,7 +170,13 @@ class StatementMixin:
             rhs = self.min_max("max", [rhs, self.const(0)], s)
         fresh = self.binop(type(s.op), cur, rhs, s)   # (checks the operands; dead if unused)
         if isinstance(s.op, ast.Add) and isinstance(rhs.type, T.ListType):
-            self.mutate("aten::extend", [cur, rhs], s)
+            out = self.mutate("aten::extend", [cur, rhs], s)
+            # the name now holds the result, which TorchScript's AliasDb takes for a new
+            # list (aten::add_.t's `-> t[]`): its DCE drops a later write to it that
+            # nothing reads (`xs += ys; del xs[0]` before a raise, `xs.append(1)` with xs
+            # unused after it), and so does gpujit's (passes/dce.py)
+            out.node.meta[TORCH_FRESH_RESULT] = True
+            self.rebind(s.target, out)
         else:
             self.put_back(cur, fresh, s)
         return True

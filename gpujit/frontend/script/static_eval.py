@@ -36,24 +36,54 @@ def call_value(obj):
 
 
 def static_condition(c, test, names=True):
-    """True / False when the `if` test is decided at compile time, else None. c: the
-    compiler (for name lookup). names=False: tests on local variables are left undecided
-    (a look ahead, before the statements that assign them are compiled)."""
+    """True / False when the `if` test is decided at compile time, else None (see
+    static_condition_and_prefix: a caller that takes the decision must also run the
+    prefix it gives)."""
+    return static_condition_and_prefix(c, test, names)[0]
+
+
+def static_condition_and_prefix(c, test, names=True):
+    """(True / False when the `if` test is decided at compile time, else None; the part
+    of the test that still runs first, an ast expression, or None). c: the compiler (for
+    name lookup). names=False: tests on local variables are left undecided (a look
+    ahead, before the statements that assign them are compiled).
+
+    `a or True` is True and `a and False` False, as TorchScript's emitter decides them
+    (torch 2.13 compiles only the taken value of `b if (v or True) else s`, an int and a
+    str); `a` still runs first (a call in it raises): the prefix."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        v, pre = static_condition_and_prefix(c, test.operand, names)
+        return (None, None) if v is None else (not v, pre)
+    if isinstance(test, ast.BoolOp):
+        decides = isinstance(test.op, ast.Or)     # the operand value that decides
+        prefix = []
+        for e in test.values:
+            v, pre = static_condition_and_prefix(c, e, names)
+            if v is None:
+                prefix.append(e)
+                continue
+            if v is decides:
+                if pre is not None:
+                    prefix.append(pre)
+                return decides, _chain(test.op, prefix)
+            if pre is not None:
+                return None, None       # (its own prefix would change the short circuit)
+        return (None, None) if prefix else (not decides, None)
+    return _static_condition(c, test, names), None
+
+
+def _chain(op, values):
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return ast.copy_location(ast.BoolOp(op=op, values=values), values[0])
+
+
+def _static_condition(c, test, names):
     if isinstance(test, ast.Constant) and isinstance(test.value, (bool, int, float, str)) \
             or isinstance(test, ast.Constant) and test.value is None:
         return bool(test.value)       # `if True:` / `if 0:`: TorchScript emits one branch
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        v = static_condition(c, test.operand, names)
-        return None if v is None else not v
-    if isinstance(test, ast.BoolOp):
-        vals = [static_condition(c, v, names) for v in test.values]
-        if isinstance(test.op, ast.And):
-            if any(v is False for v in vals):
-                return None if any(v is None for v in vals[:vals.index(False)]) else False
-            return True if all(v is True for v in vals) else None
-        if any(v is True for v in vals):
-            return None if any(v is None for v in vals[:vals.index(True)]) else True
-        return False if all(v is False for v in vals) else None
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and \
             isinstance(test.ops[0], (ast.Is, ast.IsNot)):
         v = _static_is_none(c, test.left, test.comparators[0], names)
