@@ -196,8 +196,15 @@ class StatementMixin:
                     self.error(f"an assert message cannot show {describe_type(msg.type)}",
                                s.msg, hint="use an f-string or a str constant")
                 msg = self.to_str(msg, s.msg)
+            # TorchScript's message is "AssertionError: " + msg (what a caller reads:
+            # "AssertionError: msg here"; the scripted line follows)
+            if msg.node.kind == "prim::Constant":
+                msg = self.const("AssertionError: " + msg.node.attrs["value"])
+            else:
+                msg = self.emit("aten::add", [self.const("AssertionError: "), msg],
+                                [T.STR]).output
         else:
-            msg = self.const(f"assert {ast.unparse(s.test)}")
+            msg = self.const("AssertionError: ")        # (a bare assert: no words)
         self.emit("prim::RaiseException", [msg, self.const("builtins.AssertionError")], [])
 
     def message(self, node):

@@ -1,0 +1,247 @@
+"""TorchScript language against torch.jit.script 2.13 (session 37, helper b37): small
+programs run under `import torch` and `import gpujit as torch`; torch's answers are
+written out here.
+
+Finds, minimised:
+
+1. TorchScript's schema matching packs the trailing positional arguments into one list
+   where the schema's last positional parameter is a list of a concrete type (not int[N],
+   not t[]) and the argument there is no list or tuple (its second pass,
+   varargsCanBeUsedAsList): `len(3)` is 1 (aten::len.any(Any[] a) of [3]), `len(1, 2)`
+   2, `len(None)` 1, `len(x, 1)` of a Tensor 2; `sum(3)` 3, `sum(1, 2)` 3, `sum(True)` 1
+   (sum.int, the bool converted), `sum(1.5, True)` 2.5; `min(xs, 0)` of a List[int] is
+   prim::min.int_list(xs, [0]) = [0], `max(xs, 5, 6)` [5, 6], `min(3)` 3, `min(True)`
+   1, `max(True, False, True)` 1; `any(True)`, `any("")` False (any.str of [""]),
+   `all(1, 0)` False; `sorted(3, 1, 2)` [1, 2, 3], `sorted(True)` [1], `sorted("ba")`
+   ['ba'] (sorted.str of ["ba"]); `torch.linalg.multi_dot(a, b)` is multi_dot([a, b]).
+   gpujit refused all of them (and sorted("ba") gave ['a', 'b']). Still refused by both:
+   `len([1, 2], 3)`, `len((1, 2), 3)`, `sum(1, 2.5)` (an int is no float element),
+   `min(xs, 0)` of a List[float], `all("a")` (no all.str).
+   The builtin sum / any / all of a Tensor is aten::sum / any / all: `sum(x)` is x.sum(),
+   `sum(x, 1)` x.sum([1]), `any(x)` tensor(True); gpujit refused them.
+
+2. A failed assert's message is TorchScript's "AssertionError: " + msg (torch raises
+   torch.jit.Error whose text ends "RuntimeError: AssertionError: msg here"); a bare
+   `assert c` says "AssertionError: ". gpujit said "msg here" (a bare one "assert c").
+   The class stays AssertionError and torch.jit.Error both.
+"""
+from typing import List, Optional
+
+import pytest
+
+import gpujit as torch
+
+
+def _len_int():
+    return len(3)
+
+
+def _len_two():
+    return len(1, 2)
+
+
+def _len_none(a: Optional[int]):
+    return len(a)
+
+
+def _len_tensor_and_int(x: torch.Tensor):
+    return len(x, 1)
+
+
+def _len_dict_and_int():
+    return len({"a": 1}, 3)
+
+
+def _sum_int():
+    return sum(3)
+
+
+def _sum_ints():
+    return sum(1, 2)
+
+
+def _sum_bool():
+    return sum(True)
+
+
+def _sum_float_bool():
+    return sum(1.5, True)
+
+
+def _min_list_int(xs: List[int]):
+    return min(xs, 0)
+
+
+def _max_list_ints(xs: List[int]):
+    return max(xs, 5, 6)
+
+
+def _max_list_floats(xs: List[float]):
+    return max(xs, 2.0, 0.5)
+
+
+def _min_bool_list(xs: List[bool]):
+    return min(xs, True)
+
+
+def _min_one():
+    return min(3)
+
+
+def _max_one_float():
+    return max(2.5)
+
+
+def _min_bool():
+    return min(True)
+
+
+def _max_bools():
+    return max(True, False, True)
+
+
+def _any_bool():
+    return any(True)
+
+
+def _any_empty_str():
+    return any("")
+
+
+def _any_str():
+    return any("a")
+
+
+def _any_floats():
+    return any(0.0, 0.5)
+
+
+def _all_ints():
+    return all(1, 0)
+
+
+def _sorted_ints():
+    return sorted(3, 1, 2)
+
+
+def _sorted_bool():
+    return sorted(True)
+
+
+def _sorted_str():
+    return sorted("ba")
+
+
+def _sorted_floats():
+    return sorted(2.5, 1.5)
+
+
+@pytest.mark.parametrize("fn, args, want", [
+    (_len_int, (), 1), (_len_two, (), 2), (_len_none, (None,), 1), (_len_none, (4,), 1),
+    (_len_tensor_and_int, (torch.zeros(5),), 2), (_len_dict_and_int, (), 2),
+    (_sum_int, (), 3), (_sum_ints, (), 3), (_sum_bool, (), 1),
+    (_sum_float_bool, (), 2.5),
+    (_min_list_int, ([3, 1],), [0]), (_max_list_ints, ([3, 1],), [5, 6]),
+    (_max_list_floats, ([1.0],), [2.0, 0.5]), (_min_bool_list, ([True, False],), [True]),
+    (_min_one, (), 3), (_max_one_float, (), 2.5), (_min_bool, (), 1),
+    (_max_bools, (), 1), (_any_bool, (), True), (_any_empty_str, (), False),
+    (_any_str, (), True), (_any_floats, (), True), (_all_ints, (), False),
+    (_sorted_ints, (), [1, 2, 3]), (_sorted_bool, (), [1]), (_sorted_str, (), ["ba"]),
+    (_sorted_floats, (), [1.5, 2.5])])
+def test_trailing_arguments_are_packed_into_a_list(fn, args, want):
+    got = torch.jit.script(fn)(*args)
+    assert got == want and type(got) is type(want), (got, want)
+
+
+def _len_list_and_int():
+    return len([1, 2], 3)
+
+
+def _len_tuple_and_int():
+    return len((1, 2), 3)
+
+
+def _sum_int_float():
+    return sum(1, 2.5)
+
+
+def _sum_list_and_start():
+    return sum([1, 2], 3)
+
+
+def _min_floats_and_int(xs: List[float]):
+    return min(xs, 0)
+
+
+def _all_str():
+    return all("a")
+
+
+def _sorted_list_and_int():
+    return sorted([2, 1], 3)
+
+
+@pytest.mark.parametrize("fn", [_len_list_and_int, _len_tuple_and_int, _sum_int_float,
+                                _sum_list_and_start, _min_floats_and_int, _all_str,
+                                _sorted_list_and_int])
+def test_what_torch_does_not_pack_is_still_refused(fn):
+    with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
+        torch.jit.script(fn)
+
+
+def _multi_dot(a: torch.Tensor, b: torch.Tensor):
+    return torch.linalg.multi_dot(a, b)
+
+
+def test_tensors_are_packed_into_a_tensor_list():
+    a, b = torch.ones(2, 3), torch.ones(3, 4)
+    assert torch.jit.script(_multi_dot)(a, b).tolist() == [[3.0] * 4] * 2
+
+
+def _sum_tensor(x: torch.Tensor):
+    return sum(x), sum(x, 1)
+
+
+def _any_all_tensor(x: torch.Tensor):
+    return any(x), all(x)
+
+
+def test_builtin_sum_any_all_of_a_tensor():
+    x = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    s, s1 = torch.jit.script(_sum_tensor)(x)
+    assert s.item() == 6.0 and s1.tolist() == [1.0, 5.0]
+    a, b = torch.jit.script(_any_all_tensor)(x)
+    assert a.dtype == torch.bool and a.item() is True and b.item() is False
+
+
+def _assert_msg(a: int):
+    assert a > 3, "msg here"
+    return a
+
+
+def _assert_bare(a: int):
+    assert a > 3
+    return a
+
+
+def _assert_value(a: int):
+    assert a > 3, "a was " + str(a)
+    return a
+
+
+def _assert_int(a: int):
+    assert a > 3, a
+    return a
+
+
+@pytest.mark.parametrize("fn, first", [(_assert_msg, "AssertionError: msg here"),
+                                       (_assert_bare, "AssertionError: "),
+                                       (_assert_value, "AssertionError: a was 1"),
+                                       (_assert_int, "AssertionError: 1")])
+def test_assert_message_is_torchscripts(fn, first):
+    s = torch.jit.script(fn)
+    assert s(5) == 5
+    with pytest.raises(AssertionError) as e:
+        s(1)
+    assert isinstance(e.value, torch.jit.Error)
+    assert str(e.value).split("\n")[0] == first
