@@ -24,6 +24,11 @@ Finds, minimised:
    torch.jit.Error whose text ends "RuntimeError: AssertionError: msg here"); a bare
    `assert c` says "AssertionError: ". gpujit said "msg here" (a bare one "assert c").
    The class stays AssertionError and torch.jit.Error both.
+
+3. `x.pin_memory()` in scripted code: torch 2.13 compiles it (aten::pin_memory) and, on a
+   machine without an accelerator, raises RuntimeError "Cannot access accelerator device
+   when none is available." when it runs; gpujit refused the method ("gpujit has no
+   Tensor method pin_memory"). Now a registry op: eager pin_memory's pinned copy.
 """
 from typing import List, Optional
 
@@ -245,3 +250,26 @@ def test_assert_message_is_torchscripts(fn, first):
         s(1)
     assert isinstance(e.value, torch.jit.Error)
     assert str(e.value).split("\n")[0] == first
+
+
+def _pin(x: torch.Tensor):
+    p = x.pin_memory()
+    return p, p.is_pinned()
+
+
+def test_pin_memory_in_scripted_code(monkeypatch):
+    # torch 2.13 scripts x.pin_memory() (aten::pin_memory(Tensor(a) self, Device? device
+    # =None)); on a machine without an accelerator it raises when it runs
+    s = torch.jit.script(_pin)
+    assert "aten::pin_memory" in str(s.graph)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError,
+                       match="^Cannot access accelerator device when none is available."):
+        s(torch.ones(2))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    x = torch.arange(6.0).reshape(2, 3).t()
+    p, pinned = s(x)
+    assert pinned and p.is_pinned() and not x.is_pinned()
+    assert p.tolist() == x.tolist() and p.stride() == x.stride()
+    p2, _ = s(p)
+    assert p2.tolist() == p.tolist() and p2.is_pinned()
