@@ -29,6 +29,16 @@ Finds, minimised:
    machine without an accelerator, raises RuntimeError "Cannot access accelerator device
    when none is available." when it runs; gpujit refused the method ("gpujit has no
    Tensor method pin_memory"). Now a registry op: eager pin_memory's pinned copy.
+
+4. str methods are TorchScript's C++ ones, not Python's (ASCII text): `s.split()` /
+   `s.split(None, 1)` split at C whitespace (" \t\n\v\f\r", not \x1c-\x1f) and ignore
+   max ("a b c".split(None, 1) is ['a', 'b', 'c']); `s.rsplit()` splits at " " alone
+   (its schema's separator=" ": "  a b".rsplit() is ['', '', 'a', 'b'], rsplit(None) is
+   refused); strip / lstrip / rstrip remove " \n\t\f\v" by default (not \r:
+   "a\r ".strip() is 'a\r'); isspace is C's ('\x1f'.isspace() is False);
+   `s.splitlines()` ends a piece at each of \n \r \v \f \x1c \x1d \x1e on its own
+   ("a\r\nb" gives ['a', '', 'b']) and keepends gives each break a piece of its own
+   (['a', '\r', '', '\n', 'b']). gpujit computed Python's.
 """
 from typing import List, Optional
 
@@ -273,3 +283,35 @@ def test_pin_memory_in_scripted_code(monkeypatch):
     assert p.tolist() == x.tolist() and p.stride() == x.stride()
     p2, _ = s(p)
     assert p2.tolist() == p.tolist() and p2.is_pinned()
+
+
+def _str_methods(s: str):
+    return (s.split(), s.split(None, 1), s.rsplit(), s.rsplit(" ", 1), s.strip(),
+            s.lstrip(), s.rstrip(), s.isspace(), s.splitlines(), s.splitlines(True))
+
+
+@pytest.mark.parametrize("s, want", [
+    ("  a  b  ", (["a", "b"], ["a", "b"], ["", "", "a", "", "b", "", ""], ["  a  b ", ""],
+                  "a  b", "a  b  ", "  a  b", False, ["  a  b  "], ["  a  b  "])),
+    ("a\rb\nc\r\nd", (["a", "b", "c", "d"], ["a", "b", "c", "d"], ["a\rb\nc\r\nd"],
+                      ["a\rb\nc\r\nd"], "a\rb\nc\r\nd", "a\rb\nc\r\nd", "a\rb\nc\r\nd",
+                      False, ["a", "b", "c", "", "d"],
+                      ["a", "\r", "b", "\n", "c", "\r", "", "\n", "d"])),
+    ("\t\n\x0b\x0c\r ", ([], [], ["\t\n\x0b\x0c\r", ""], ["\t\n\x0b\x0c\r", ""], "\r",
+                         "\r ", "\t\n\x0b\x0c\r", True, ["\t", "", "", "", " "],
+                         ["\t", "\n", "", "\x0b", "", "\x0c", "", "\r", " "])),
+    ("\x1f", (["\x1f"], ["\x1f"], ["\x1f"], ["\x1f"], "\x1f", "\x1f", "\x1f", False,
+              ["\x1f"], ["\x1f"])),
+    ("", ([], [], [""], [""], "", "", "", False, [], [])),
+    ("x\n", (["x"], ["x"], ["x\n"], ["x\n"], "x", "x\n", "x", False, ["x"], ["x", "\n"]))])
+def test_str_methods_are_torchscripts(s, want):
+    assert torch.jit.script(_str_methods)(s) == want
+
+
+def _rsplit_none(s: str):
+    return s.rsplit(None)
+
+
+def test_rsplit_takes_no_none():
+    with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
+        torch.jit.script(_rsplit_none)
