@@ -39,7 +39,11 @@ Finds, minimised:
    `s.splitlines()` ends a piece at each of \n \r \v \f \x1c \x1d \x1e on its own
    ("a\r\nb" gives ['a', '', 'b']) and keepends gives each break a piece of its own
    (['a', '\r', '', '\n', 'b']). gpujit computed Python's.
+
+5. `list(Color)` of an Enum class: torch 2.13 gives the list of its members (as `for c in
+   Color` iterates them); gpujit refused it ("EnumClass cannot be used as a value").
 """
+from enum import Enum
 from typing import List, Optional
 
 import pytest
@@ -315,3 +319,21 @@ def _rsplit_none(s: str):
 def test_rsplit_takes_no_none():
     with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
         torch.jit.script(_rsplit_none)
+
+
+class _Color(Enum):
+    RED = 1
+    GREEN = 2
+
+
+def _enum_list():
+    xs = list(_Color)
+    xs.append(_Color.RED)
+    return xs, [c.value for c in xs]
+
+
+def test_list_of_an_enum_class_is_its_members():
+    s = torch.jit.script(_enum_list)
+    for _ in range(2):      # (a new list each call: the first call's append stays its own)
+        xs, vals = s()
+        assert xs == [_Color.RED, _Color.GREEN, _Color.RED] and vals == [1, 2, 1]
