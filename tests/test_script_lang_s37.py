@@ -42,6 +42,14 @@ Finds, minimised:
 
 5. `list(Color)` of an Enum class: torch 2.13 gives the list of its members (as `for c in
    Color` iterates them); gpujit refused it ("EnumClass cannot be used as a value").
+
+6. Script class errors in torch 2.13's words: reading a class attribute (`k = 3` in the
+   class body) "'__torch__.W' object has no attribute or method 'k'. 'k' is defined as a
+   class attribute which currently is not supported. Consider converting this to an
+   instance attribute."; an attribute __init__ never set "... object has no attribute or
+   method 'zz'. Did you forget to initialize an attribute in __init__()?"; calling a class
+   without an __init__ "Class NoInit does not have an __init__ function defined". gpujit
+   said "class 'W' has no attribute 'k'" and "calling 'NoInit' is not supported yet".
 """
 from enum import Enum
 from typing import List, Optional
@@ -337,3 +345,41 @@ def test_list_of_an_enum_class_is_its_members():
     for _ in range(2):      # (a new list each call: the first call's append stays its own)
         xs, vals = s()
         assert xs == [_Color.RED, _Color.GREEN, _Color.RED] and vals == [1, 2, 1]
+
+
+class _WithClassAttr:
+    k = 3
+
+    def __init__(self):
+        self.a = 1
+
+
+class _NoInit:
+    def f(self) -> int:
+        return 1
+
+
+def _class_attr():
+    return _WithClassAttr().k
+
+
+def _missing_attr():
+    return _WithClassAttr().zz
+
+
+def _no_init():
+    return _NoInit().f()
+
+
+@pytest.mark.parametrize("fn, words", [
+    (_class_attr, "'__torch__._WithClassAttr' object has no attribute or method 'k'. 'k' is "
+                  "defined as a class attribute which currently is not supported. Consider "
+                  "converting this to an instance attribute."),
+    (_missing_attr, "'__torch__._WithClassAttr' object has no attribute or method 'zz'. Did "
+                    "you forget to initialize an attribute in __init__()?"),
+    (_no_init, "Class _NoInit does not have an __init__ function defined")])
+def test_script_class_errors_in_torchs_words(fn, words):
+    with pytest.raises(RuntimeError) as e:
+        torch.jit.script(fn)
+    assert str(e.value).startswith(words), str(e.value)
+    assert "<--- HERE" in str(e.value)
