@@ -18,7 +18,13 @@ Finds, minimised:
    `len([1, 2], 3)`, `len((1, 2), 3)`, `sum(1, 2.5)` (an int is no float element),
    `min(xs, 0)` of a List[float], `all("a")` (no all.str).
    The builtin sum / any / all of a Tensor is aten::sum / any / all: `sum(x)` is x.sum(),
-   `sum(x, 1)` x.sum([1]), `any(x)` tensor(True); gpujit refused them.
+   `sum(x, 1)` x.sum([1]), `any(x)` tensor(True); gpujit refused them. min / max with a
+   Tensor among numbers convert it as TorchScript's schema matching does:
+   `min(x, y)` / `min(3, x)` is prim::min.int of aten::IntImplicit (2 for tensor(2);
+   tensor(2.5): RuntimeError "Cannot input a tensor of type Float as an integral
+   argument"; tensor([1, 2]): "Cannot input a tensor of dimension other than 0 as a scalar
+   argument"), `max(2.5, x)` prim::max.float of FloatImplicit, `min(x)` self_int of
+   [IntImplicit(x)]; gpujit refused them.
 
 2. A failed assert's message is TorchScript's "AssertionError: " + msg (torch raises
    torch.jit.Error whose text ends "RuntimeError: AssertionError: msg here"); a bare
@@ -383,3 +389,19 @@ def test_script_class_errors_in_torchs_words(fn, words):
         torch.jit.script(fn)
     assert str(e.value).startswith(words), str(e.value)
     assert "<--- HERE" in str(e.value)
+
+
+def _min_tensors(x: torch.Tensor, y: torch.Tensor):
+    return min(x, y), min(3, x), max(2.5, y), min(x)
+
+
+def test_min_max_convert_a_tensor_to_a_number():
+    s = torch.jit.script(_min_tensors)
+    got = s(torch.tensor(2), torch.tensor(4))
+    assert got == (2, 2, 4.0, 2) and [type(v) for v in got] == [int, int, float, int]
+    with pytest.raises(RuntimeError, match="Cannot input a tensor of type Float as an "
+                                           "integral argument"):
+        s(torch.tensor(2.5), torch.tensor(1))
+    with pytest.raises(RuntimeError, match="Cannot input a tensor of dimension other than 0 "
+                                           "as a scalar argument"):
+        s(torch.tensor([1, 2]), torch.tensor(1))

@@ -512,7 +512,31 @@ class BuiltinMixin:
                 sfx = {"int_int": "int", "float_float": "float"}.get(sfx, sfx)
                 return self.emit_op(self.prim_min_max(name, sfx), args)
             return self.emit_op(_reg.OPS[f"prim::{name}"], args)
-        return None
+        return self.min_max_of_tensors(name, args, node)
+
+    def min_max_of_tensors(self, name, args, node):
+        """min / max with a Tensor among one or two numbers: TorchScript's schema matching
+        converts it (aten::IntImplicit / FloatImplicit: a 0-dim tensor's value, checked
+        when it runs) for prim::min.int / .float, or packs min(x) into self_int's list;
+        a bool is converted alike. None for other arguments."""
+        if not 1 <= len(args) <= 2 or not any(isinstance(a.type, T.TensorType)
+                                              for a in args):
+            return None
+        if not all(isinstance(a.type, (T.TensorType, T.IntType, T.FloatType, T.BoolType))
+                   for a in args):
+            return None
+        kinds = {type(a.type) for a in args}
+        if T.FloatType in kinds and T.IntType in kinds:
+            return None
+        kind = "float" if T.FloatType in kinds and len(args) == 2 else "int"
+        vals = [self.tensor_as_number(a, f"{kind.capitalize()}Implicit")
+                if isinstance(a.type, T.TensorType) else
+                self.scalar(kind.capitalize(), a, node=node)
+                if isinstance(a.type, T.BoolType) else a for a in args]
+        if len(vals) == 1:
+            lst = self.emit("prim::ListConstruct", vals, [T.ListType(T.INT)]).output
+            return self.emit_op(self.prim_min_max(name, "self_int"), [lst])
+        return self.emit_op(self.prim_min_max(name, kind), vals)
 
     def min_max_refused(self, name, args, node):
         """TorchScript's error for a min/max call no prim::min/max overload accepts."""
