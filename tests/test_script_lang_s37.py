@@ -56,9 +56,14 @@ Finds, minimised:
    method 'zz'. Did you forget to initialize an attribute in __init__()?"; calling a class
    without an __init__ "Class NoInit does not have an __init__ function defined". gpujit
    said "class 'W' has no attribute 'k'" and "calling 'NoInit' is not supported yet".
+
+7. Augmented assignment to a tuple variable: torch 2.13 emits aten::add / aten::mul on
+   the lists of its elements, so `t = (1,); t += (2,)` leaves t the list [1, 2] (`t *= 2`
+   of (1.5,) is [1.5, 1.5]; a tuple of mixed element types is refused; `t = t + (2,)`
+   stays a tuple); gpujit kept a tuple.
 """
 from enum import Enum
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import pytest
 
@@ -405,3 +410,29 @@ def test_min_max_convert_a_tensor_to_a_number():
     with pytest.raises(RuntimeError, match="Cannot input a tensor of dimension other than 0 "
                                            "as a scalar argument"):
         s(torch.tensor([1, 2]), torch.tensor(1))
+
+
+def _tuple_aug(p: Tuple[int, int]):
+    t = (1,)
+    t += (2,)
+    f = (1.5,)
+    f *= 2
+    p += (3,)
+    q = (4,)
+    q = q + (5,)
+    return t, f, p, q
+
+
+def test_tuple_augmented_assignment_makes_a_list():
+    assert torch.jit.script(_tuple_aug)((7, 8)) == ([1, 2], [1.5, 1.5], [7, 8, 3], (4, 5))
+
+
+def _tuple_aug_mixed():
+    t = (1, "a")
+    t += (2,)
+    return t
+
+
+def test_tuple_augmented_assignment_of_mixed_elements_is_refused():
+    with pytest.raises(RuntimeError):
+        torch.jit.script(_tuple_aug_mixed)

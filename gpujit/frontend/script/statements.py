@@ -138,6 +138,15 @@ class StatementMixin:
                        hint=f"write {ast.unparse(s.target)} = {ast.unparse(s.target)} ... ")
         cur = self.lookup(s.target.id, s.target)
         rhs = self.expr(s.value)
+        if isinstance(cur.type, T.TupleType) and isinstance(s.op, (ast.Add, ast.Mult)):
+            # `t += (2,)` / `t *= 2` of a tuple: TorchScript's aten::add / mul of the lists
+            # of its elements, so t is a list after it ((1,) += (2,) is [1, 2] in torch
+            # 2.13; `t = t + (2,)` stays a tuple)
+            cur = self.tuple_as_list(cur, "augmented assignment to")
+            if isinstance(rhs.type, T.TupleType):
+                rhs = self.tuple_as_list(rhs, "augmented assignment with")
+            self.assign(s.target, self.binop(type(s.op), cur, rhs, s), s)
+            return
         if self.list_aug_assign(s, cur, rhs):
             return
         v = self.aug_binop(s, cur, rhs, inplace=isinstance(cur.type, T.TensorType))
