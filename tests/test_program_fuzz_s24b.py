@@ -10,8 +10,6 @@ for a user's `raise` / `assert` with the same exception class and message.
 
 Where gpujit deliberately differs, the checks let it:
 - torch.jit refuses the program (gpujit goes beyond TorchScript: README): skipped;
-- a bare `assert cond`: TorchScript's AssertionError has no message, gpujit's is
-  "assert <cond's source>";
 - TorchScript's C++ undefined behaviour: shift counts outside [0, 63] (the generator keeps
   them inside; gpujit takes them modulo 64 as torch's x86-64 build), and a torch process
   killed by SIGFPE
@@ -207,9 +205,9 @@ def user_error_agrees(got, want):
     cls, msg = want[3]
     if cls not in got[1]:
         return False
-    if cls == "AssertionError" and msg == "":
-        return True     # (a bare assert: gpujit's message is the assert's source text)
     gmsg = got[2].split("\n  in scripted code at")[0]
+    if cls == "AssertionError":     # (TorchScript's message: "AssertionError: " + msg)
+        return gmsg == f"AssertionError: {msg}"
     if cls == "KeyError" and len(gmsg) >= 2 and gmsg[0] == gmsg[-1] == "'":
         gmsg = gmsg[1:-1]
     return gmsg == msg

@@ -369,9 +369,10 @@ def tensor_plus_str(x):
     return x + "a"   # HERE
 
 
-@bad("'len'", "int")
-def len_of_int(n: int):
-    return len(n)   # HERE
+@bad("len()", "List[int], an int")
+def len_of_list_and_int(xs: List[int], n: int):
+    # (len(n) alone is 1 in torch 2.13: aten::len.any of [n]; a list is never packed)
+    return len(xs, n)   # HERE
 
 
 @bad("range", "int")
@@ -1201,7 +1202,9 @@ def bool_two_args(x):
 
 @bad("len")
 def len_two_args(x):
-    return len(x, x)   # HERE
+    # (len(x, x) of a Tensor x is 2 in torch 2.13: aten::len.any of [x, x]; a tuple
+    # is not packed)
+    return len((x, x), x)   # HERE
 
 
 @bad("int", "str")

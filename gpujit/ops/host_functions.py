@@ -17,6 +17,7 @@ from ..device import cpu as _cpu
 from .meta import TensorMeta
 from .registry import op, OPS, tensor_method
 from .registry import nondifferentiable as _nondiff
+from .registry import derivative
 from .creation import _FACTORY_TAIL, _default
 
 PUBLIC = {}
@@ -284,19 +285,52 @@ def _is_shared(self):
 def _pin_memory(self, device=None):
     """A copy of a CPU tensor (page-locked memory is CuPy's to allocate: the copy is what
     a later .cuda(non_blocking=True) reads); PyTorch's error without an accelerator."""
-    import gpujit
     if self.device.type != "cpu":
         raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be "
                            f"pinned")
-    if not gpujit.cuda.is_available():
-        raise RuntimeError("Cannot access accelerator device when none is available.")
+    _check_accelerator()
     if _pinned_root(self._data) is not None:
         return self                             # (already pinned: as PyTorch, itself)
     t = self.clone()
-    r = _root(t._data)
+    _mark_pinned(t._data)
+    return t
+
+
+def _check_accelerator():
+    import gpujit
+    if not gpujit.cuda.is_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+
+
+def _mark_pinned(a):
+    r = _root(a)
     k = id(r)
     _PINNED[k] = weakref.ref(r, lambda _, k=k: _PINNED.pop(k, None))
-    return t
+
+
+@op("aten::pin_memory(Tensor(a) self, Device? device=None) -> Tensor(a)", method=False,
+    function=False, meta=lambda self, device=None: TensorMeta(self.dtype, self.shape,
+                                                              self.device))
+def pin_memory(xp, self, device=None):
+    """`x.pin_memory()` in scripted code (torch 2.13 scripts it): eager Tensor.pin_memory's
+    copy, marked pinned (x itself when it already is); without an accelerator torch's
+    RuntimeError "Cannot access accelerator device when none is available.", and a CUDA
+    tensor's "cannot pin ..." words."""
+    if not isinstance(self, np.ndarray):
+        name = _dt.from_numpy_dtype(self.dtype).short_name
+        raise RuntimeError(f"cannot pin 'torch.cuda.{name}Tensor' only dense CPU tensors "
+                           f"can be pinned")
+    _check_accelerator()
+    if _pinned_root(self) is not None:
+        return self
+    out = self.copy(order="K")
+    _mark_pinned(out)
+    return out
+
+
+@derivative(pin_memory, wrt=("self",))
+def _pin_memory_grad(grad):
+    return grad                 # (a copy: PyTorch's gradient passes through)
 
 
 # the NumPy buffers pin_memory() made (by id, while they live): pinned is a property of

@@ -3,7 +3,9 @@
 `aten::add.str(str a, str b) -> str`, `aten::split.str`, ... They take and return Python
 values like the rest of the scalar family (scalar_ops.py imports this module, so these
 overloads come before the Tensor ones of the same name) and bind no public names; each
-impl is the Python str method itself, so a scripted call computes what Python computes.
+impl is the Python str method itself where TorchScript's C++ one computes what Python
+computes, and TorchScript's own rule where it does not (split() and isspace at C's
+whitespace, rsplit at " ", strip's " \\n\\t\\f\\v", splitlines, zfill, count, find...).
 Indexing, slicing, `in`, `len`, `*` and f-string formatting are container ops
 (runtime/interpreter.py CONTAINER_OPS)."""
 from __future__ import annotations
@@ -23,17 +25,14 @@ def _returns(py):
     return rule
 
 
-def _split_meta(self, sep, maxsplit):
-    return [str] * len(self.split(sep, maxsplit))     # one str per piece
-
-
-def _lines_meta(self, keepends=False):
-    return [str] * len(self.splitlines(keepends))
-
-
 _META = {"str": _returns(str), "int": _returns(int), "bool": _returns(bool),
-         "str[]": _split_meta, "(str, str, str)": _returns((str, str, str))}
-_LIST_META = {"aten::splitlines": _lines_meta}
+         "(str, str, str)": _returns((str, str, str))}
+
+
+def _pieces_meta(fn):
+    def rule(*args):
+        return [str] * len(fn(*args))     # one str per piece
+    return rule
 
 
 class StrValueError(ValueError, RuntimeError):
@@ -49,7 +48,7 @@ def _str_op(schema, fn, form=None):
     if form is not None:
         PYTHON_FORMS[name] = form
 
-    @op(schema, meta=_LIST_META.get(name.split(".")[0], _META[ret]), function=False,
+    @op(schema, meta=_pieces_meta(fn) if ret == "str[]" else _META[ret], function=False,
         method=False)
     def impl(xp, *args):
         try:
@@ -157,6 +156,70 @@ def _rindex(s, substr, start=0, end=-1):
     return _index(s, substr, start, end, reverse=True)
 
 
+# C's isspace (TorchScript's str methods test chars with it): no \x1c-\x1f, no Unicode
+# space (Python's str.isspace has them)
+_C_SPACE = " \t\n\v\f\r"
+# the chars TorchScript's strip / lstrip / rstrip remove by default (its schema's
+# `str chars=" \n\t\f\v"`: no \r)
+_STRIP_CHARS = " \n\t\f\v"
+# the line breaks TorchScript's splitlines splits at (the ASCII ones of its set; a
+# non-ASCII str splits as TorchScript does only where its UTF-8 bytes hold none of them)
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e"
+
+
+def _isspace(s):
+    """s.isspace() as TorchScript's: not empty, every char C's isspace."""
+    return bool(s) and all(c in _C_SPACE for c in s)
+
+
+def _split(s, separator=None, max=-1):
+    """s.split(separator, max) as TorchScript's: with a separator, Python's; without one,
+    the runs of chars between C whitespace, and `max` is not looked at ("a b c".split(None,
+    1) is ['a', 'b', 'c'] in torch 2.13)."""
+    if separator is not None:
+        return s.split(separator, max)
+    out, word = [], []
+    for c in s:
+        if c in _C_SPACE:
+            if word:
+                out.append("".join(word))
+                word = []
+        else:
+            word.append(c)
+    if word:
+        out.append("".join(word))
+    return out
+
+
+def _splitlines(s, keepends=False):
+    """s.splitlines(keepends) as TorchScript's: each line-break char (_LINE_BREAKS) ends a
+    piece on its own, so "\r\n" gives an empty piece between them; keepends puts each
+    break in a piece of its own after its line ("a\nb".splitlines(True) is ['a', '\n',
+    'b']); what follows the last break is a piece when not empty."""
+    out, prev = [], 0
+    for i, c in enumerate(s):
+        if c in _LINE_BREAKS:
+            out.append(s[prev:i])
+            if keepends:
+                out.append(c)
+            prev = i + 1
+    if prev != len(s):
+        out.append(s[prev:])
+    return out
+
+
+def _strip(s, chars=_STRIP_CHARS):
+    return s.strip(chars)
+
+
+def _lstrip(s, chars=_STRIP_CHARS):
+    return s.lstrip(chars)
+
+
+def _rstrip(s, chars=_STRIP_CHARS):
+    return s.rstrip(chars)
+
+
 # (schema, the Python str method); arguments are named and default as Python's are
 def _isidentifier(s):
     """TorchScript's isidentifier (its Python 2 one, which it warns of): not empty, not
@@ -172,15 +235,15 @@ _METHODS = (
     ("aten::lower(str self) -> str", str.lower),
     ("aten::isdigit(str self) -> bool", str.isdigit),
     ("aten::isalpha(str self) -> bool", str.isalpha),
-    ("aten::isspace(str self) -> bool", str.isspace),
-    ("aten::strip(str self, str? chars=None) -> str", str.strip),
-    ("aten::lstrip(str self, str? chars=None) -> str", str.lstrip),
-    ("aten::rstrip(str self, str? chars=None) -> str", str.rstrip),
+    ("aten::isspace(str self) -> bool", _isspace),
+    ("aten::strip(str self, str chars=\" \\n\\t\\f\\v\") -> str", _strip),
+    ("aten::lstrip(str self, str chars=\" \\n\\t\\f\\v\") -> str", _lstrip),
+    ("aten::rstrip(str self, str chars=\" \\n\\t\\f\\v\") -> str", _rstrip),
     ("aten::startswith(str self, str substr, int start=0, int end=-1) -> bool", _startswith),
     ("aten::endswith(str self, str substr, int start=0, int end=-1) -> bool", _endswith),
     ("aten::replace(str self, str old, str new, int count=-1) -> str", str.replace),
     ("aten::find(str self, str substr, int start=0, int end=-1) -> int", _find),
-    ("aten::split.str(str self, str? sep=None, int maxsplit=-1) -> str[]", str.split),
+    ("aten::split.str(str self, str? sep=None, int maxsplit=-1) -> str[]", _split),
     ("aten::join(str self, str[] values) -> str", str.join),
     ("aten::count.str(str self, str substr, int start=0, int end=-1) -> int", _count),
     ("aten::rfind(str self, str substr, int start=0, int end=-1) -> int", _rfind),
@@ -197,8 +260,8 @@ _METHODS = (
     ("aten::expandtabs(str self, int tabsize=8) -> str", str.expandtabs),
     ("aten::partition(str self, str separator) -> (str, str, str)", str.partition),
     ("aten::rpartition(str self, str separator) -> (str, str, str)", str.rpartition),
-    ("aten::rsplit(str self, str? separator=None, int max=-1) -> str[]", str.rsplit),
-    ("aten::splitlines(str self, bool keepends=False) -> str[]", str.splitlines),
+    ("aten::rsplit(str self, str separator=\" \", int max=-1) -> str[]", str.rsplit),
+    ("aten::splitlines(str self, bool keepends=False) -> str[]", _splitlines),
     ("aten::index.str(str self, str substr, int start=0, int end=-1) -> int", _index),
     ("aten::rindex(str self, str substr, int start=0, int end=-1) -> int", _rindex),
     ("aten::isdecimal(str self) -> bool", str.isdecimal),

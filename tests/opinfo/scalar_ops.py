@@ -195,6 +195,14 @@ OPINFOS += _convert("Float", float, [("int", [3, -2, 0]), ("bool", [True, False]
 OPINFOS += _convert("Bool", bool, [("int", [3, 0]), ("float", [0.0, -0.5])])
 
 _SHAPES = [rand(2, 3), rand(4), rand(), rand(0, 5), rand(2, 1, 3, dtype=np.int32)]
+
+
+def _pin_samples():
+    import gpujit
+    if gpujit.cuda.is_available():
+        return [Sample(a) for a in _SHAPES]
+    return [ErrorSample(rand(2, 3), match="^Cannot access accelerator device when none is "
+                                          "available.$")]
 OPINFOS += [
     OpInfo("aten::size.int", ref=lambda a, d: a.shape[d],
            samples=[Sample(rand(2, 3, 4), d) for d in (0, 1, 2, -1, -3)],
@@ -220,6 +228,9 @@ OPINFOS += [
     # (no sample is pinned: pin_memory needs an accelerator; tests/test_lead_s36.py)
     OpInfo("aten::is_pinned", ref=lambda a: False, samples=[Sample(a) for a in _SHAPES],
            noncontiguous=False),
+    # x.pin_memory() in scripted code: a pinned copy where an accelerator is (a CPU
+    # tensor's only: gpu=False), torch's RuntimeError where none is (b37's find)
+    OpInfo("aten::pin_memory", ref=lambda a: a, samples=_pin_samples, gpu=False),
     OpInfo("aten::is_contiguous", ref=lambda a: bool(a.flags.c_contiguous),
            samples=[Sample(a) for a in _SHAPES] + [Sample(rand(3, 4).T),
                                                    Sample(rand(3, 1).T)],

@@ -59,6 +59,24 @@ _FIRST_LIST_PARAM = {"sum": T.ListType(T.INT), "min": T.ListType(T.INT),
                      "all": T.ListType(T.STR)}
 
 
+# TorchScript's schema matching, in its second pass (with conversions), packs the
+# positional arguments from a schema's last positional parameter on into one list when
+# that parameter is a list (not int[N], not a type variable's t[]) and the argument there
+# is no list or tuple: len(3) is aten::len.any(Any[] a) of [3], sum(1, 2) aten::sum.int of
+# [1, 2], min(xs, 0) prim::min.int_list(xs, [0]), sorted("ba") aten::sorted.str of
+# ["ba"]. Each builtin's list element types, in its overloads' order (an int or float
+# element takes a bool too, converted as aten::Int / aten::Float: sum(True) is 1)
+_PACKED = {"sum": ("int", "float", "bool"), "min": ("int", "float", "bool"),
+           "max": ("int", "float", "bool"), "any": ("str", "int", "float", "bool"),
+           "all": ("int", "float", "bool"), "sorted": ("int", "float", "bool", "str")}
+_PACK_TYPES = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "str": T.STR}
+
+
+def _packs(t) -> bool:
+    """Does an argument of type t start a packed list (is it no list or tuple)?"""
+    return not isinstance(t, (T.ListType, T.TupleType))
+
+
 def _elem_name(lst):
     """'int' / 'float' / 'bool': the element type of a list value, as overload names
     spell it (prim::max.self_int)."""
@@ -98,6 +116,10 @@ class BuiltinMixin:
             v = handler(args, kw, node)
             if v is not None:
                 return v
+            if not kw:
+                v = self.packed_builtin(name, args, node)
+                if v is not None:
+                    return v
         if handler is not None:
             # (TorchScript's words first: no schema of the builtin takes these)
             self.error(f"Arguments for call are not valid: {name}() with "
@@ -105,6 +127,52 @@ class BuiltinMixin:
                        f"supported", node, hint=_USAGE.get(name))
         self.error(f"the builtin '{name}' is not supported in scripted functions yet", node,
                    hint="supported builtins: " + ", ".join(sorted(_USAGE)))
+
+    def packed_builtin(self, name, args, node):
+        """The builtin's call with its arguments packed into one list (_PACKED), or None
+        where TorchScript packs none: len(a, b, ...) counts them (aten::len.any);
+        min(xs, a, ...) / max(...) of a list xs compares xs with [a, ...]
+        (prim::min.int_list)."""
+        if not args:
+            return None
+        if name == "len":
+            if _packs(args[0].type):
+                return self.const(len(args))
+            return None
+        kinds = _PACKED.get(name)
+        if kinds is None:
+            return None
+        first = args[0].type
+        if name in ("min", "max") and isinstance(first, T.ListType) and len(args) > 1:
+            kind = first.elem.annotation()
+            if kind not in ("int", "float", "bool") or not _packs(args[1].type):
+                return None
+            rest = self.packed_list(args[1:], (kind,), node)
+            if rest is None:
+                return None
+            return self.emit_op(self.prim_min_max(name, f"{kind}_list"), [args[0], rest])
+        if not _packs(first) or any(isinstance(a.type, T.TensorType) for a in args):
+            return None
+        lst = self.packed_list(args, kinds, node)
+        if lst is None:
+            return None
+        if name in ("min", "max"):
+            return self.emit_op(self.prim_min_max(name, f"self_{_elem_name(lst)}"), [lst])
+        if name == "sorted":
+            return self.sorted_list(lst, None, node)
+        return getattr(self, f"builtin_{name}")([lst], {}, node)
+
+    def packed_list(self, args, kinds, node):
+        """args as one list of the first element kind (_PACK_TYPES) they all fit, bools
+        converted to an int or float one; None when none fits."""
+        for kind in kinds:
+            want = _PACK_TYPES[kind]
+            if all(a.type == want or (isinstance(a.type, T.BoolType) and
+                                      kind in ("int", "float")) for a in args):
+                vals = [self.scalar(kind.capitalize(), a, node=node)
+                        if a.type != want else a for a in args]
+                return self.emit("prim::ListConstruct", vals, [T.ListType(want)]).output
+        return None
 
     def range_as_list(self, arg):
         """`range(...)` passed to a builtin (list(range(n)), sum(range(n))) is the list
@@ -132,7 +200,9 @@ class BuiltinMixin:
             return self.const(len(t.elems))
         if isinstance(t, (T.ListType, T.DictType, T.StrType, T.SetType)):
             return self.len_of(args[0])
-        return self.scalar("len", *args, node=node)       # Tensor, or the schema's error
+        if not isinstance(t, T.TensorType):
+            return None         # len(3) is 1 (packed_builtin)
+        return self.scalar("len", *args, node=node)
 
     def builtin_int(self, args, kw, node):
         return self.number_conversion("int", args, node)
@@ -275,8 +345,9 @@ class BuiltinMixin:
         """sorted(xs): TorchScript's aten::sorted takes the list only; a keyword
         (`reverse=True`, `key=`) is refused in its words, as torch 2.13 does (list.sort
         takes reverse=)."""
-        if len(args) != 1:
-            return None
+        if len(args) != 1 or (not kw and isinstance(args[0].type, (
+                T.IntType, T.FloatType, T.BoolType, T.StrType))):
+            return None             # sorted(3, 1) is [1, 3] (packed_builtin)
         if kw:
             name = next(iter(kw))
             self.error("Arguments for call are not valid.\nThe following variants are "
@@ -296,12 +367,16 @@ class BuiltinMixin:
     def builtin_any(self, args, kw, node):
         """any(bools) is `True in bools`; all(bools) is `False not in bools`; of ints,
         floats or strs, Python's any / all (TorchScript's aten::any.int, ...)."""
-        return self.any_all(args, True)
+        return self.any_all(args, True, kw, node)
 
     def builtin_all(self, args, kw, node):
-        return self.any_all(args, False)
+        return self.any_all(args, False, kw, node)
 
-    def any_all(self, args, is_any):
+    def any_all(self, args, is_any, kw=None, node=None):
+        if args and isinstance(args[0].type, T.TensorType):
+            # any(x): TorchScript's builtin any is aten::any, whose overloads take a
+            # Tensor too (x.any(), a bool Tensor)
+            return self.call_op("any" if is_any else "all", args, kw or {}, node)
         if len(args) != 1 or not isinstance(args[0].type, T.ListType) or \
                 not isinstance(args[0].type.elem, (T.BoolType, T.IntType, T.FloatType,
                                                    T.StrType)):
@@ -437,7 +512,31 @@ class BuiltinMixin:
                 sfx = {"int_int": "int", "float_float": "float"}.get(sfx, sfx)
                 return self.emit_op(self.prim_min_max(name, sfx), args)
             return self.emit_op(_reg.OPS[f"prim::{name}"], args)
-        return None
+        return self.min_max_of_tensors(name, args, node)
+
+    def min_max_of_tensors(self, name, args, node):
+        """min / max with a Tensor among one or two numbers: TorchScript's schema matching
+        converts it (aten::IntImplicit / FloatImplicit: a 0-dim tensor's value, checked
+        when it runs) for prim::min.int / .float, or packs min(x) into self_int's list;
+        a bool is converted alike. None for other arguments."""
+        if not 1 <= len(args) <= 2 or not any(isinstance(a.type, T.TensorType)
+                                              for a in args):
+            return None
+        if not all(isinstance(a.type, (T.TensorType, T.IntType, T.FloatType, T.BoolType))
+                   for a in args):
+            return None
+        kinds = {type(a.type) for a in args}
+        if T.FloatType in kinds and T.IntType in kinds:
+            return None
+        kind = "float" if T.FloatType in kinds and len(args) == 2 else "int"
+        vals = [self.tensor_as_number(a, f"{kind.capitalize()}Implicit")
+                if isinstance(a.type, T.TensorType) else
+                self.scalar(kind.capitalize(), a, node=node)
+                if isinstance(a.type, T.BoolType) else a for a in args]
+        if len(vals) == 1:
+            lst = self.emit("prim::ListConstruct", vals, [T.ListType(T.INT)]).output
+            return self.emit_op(self.prim_min_max(name, "self_int"), [lst])
+        return self.emit_op(self.prim_min_max(name, kind), vals)
 
     def min_max_refused(self, name, args, node):
         """TorchScript's error for a min/max call no prim::min/max overload accepts."""
@@ -465,8 +564,12 @@ class BuiltinMixin:
         return self.scalar("round", *args, node=node)     # round(n): a float, as TorchScript's
 
     def builtin_sum(self, args, kw, node):
-        if len(args) != 1:
-            return None
+        if args and isinstance(args[0].type, T.TensorType):
+            # sum(x) / sum(x, 1): TorchScript's builtin sum is aten::sum, whose overloads
+            # take a Tensor too (x.sum(), x.sum([1]))
+            return self.call_op("sum", args, kw, node)
+        if len(args) != 1 or _packs(args[0].type):
+            return None             # sum(1, 2) is 3 (packed_builtin)
         lst = args[0]
         if isinstance(lst.type, T.TupleType) and lst.type.elems and \
                 len(set(lst.type.elems)) == 1:

@@ -222,6 +222,11 @@ class CallExprMixin:
                 from .python_calls import python_call
                 args, kwargs = self.call_args(node)
                 return python_call(self, obj.__call__, args, kwargs, node)
+        if found:
+            from .classes import lacks_init
+            if lacks_init(obj):         # (torch 2.13's words)
+                self.error(f"Class {obj.__name__} does not have an __init__ function "
+                           f"defined", func, hint=f"give {obj.__name__} an __init__")
         self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,
                    hint="call gpujit functions, tensor methods or builtins")
 

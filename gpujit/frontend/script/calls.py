@@ -248,15 +248,50 @@ def tensor_as_number(op, p) -> str | None:
             "Scalar": "ScalarImplicit"}.get(p.type.base)
 
 
-def match_schema(op, args, kwargs, convert=False, lenient=True):
+_PACK_ELEMS = {"Tensor": (T.TensorType,), "int": (T.IntType, T.BoolType),
+               "SymInt": (T.IntType, T.BoolType), "float": (T.FloatType, T.BoolType),
+               "bool": (T.BoolType,), "str": (T.StrType,)}
+
+
+def _packed_tail(positional, args):
+    """args with those from the last positional parameter on packed into one
+    ('pack', [Values]) item, as TorchScript's schema matching does in its second pass
+    (varargsCanBeUsedAsList): the parameter is a list of a concrete type (not int[N],
+    not Optional), the argument there no list or tuple, and each packed argument fits
+    its element type (a bool an int's or float's, converted): torch.linalg.multi_dot(a,
+    b) is multi_dot([a, b]). None where it does not apply."""
+    k = len(positional) - 1
+    if k < 0 or len(args) <= k:
+        return None
+    p = positional[k]
+    kinds = _PACK_ELEMS.get(p.type.base)
+    if not p.type.is_list or p.type.optional or p.type.elem_optional or \
+            p.type.list_size is not None or kinds is None:
+        return None
+    tail = args[k:]
+    if any(isinstance(a, tuple) for a in tail) or \
+            isinstance(tail[0].type, (T.ListType, T.TupleType)):
+        return None
+    if not all(isinstance(a.type, kinds) for a in tail):
+        return None
+    return args[:k] + [("pack", tail)]
+
+
+def match_schema(op, args, kwargs, convert=False, lenient=True, pack=False):
     """args: [(Value)], kwargs: {name: Value}. Returns a Match, or the reason (a str) the
     schema does not accept the call. convert: a bool also fits an int or float argument
     (TorchScript's second pass, with implicit conversions); lenient: a number fits a
-    pointwise op's Tensor operand (`torch.add(x, 1)` on add.Tensor's kernel)."""
+    pointwise op's Tensor operand (`torch.add(x, 1)` on add.Tensor's kernel); pack: the
+    trailing arguments may be packed into the last positional list (_packed_tail)."""
     params = op.schema.arguments
     positional = [p for p in params if not p.kwarg_only]
     items = []
     args = list(args)
+    if pack:
+        packed = _packed_tail(positional, args)
+        if packed is None:
+            return "packs no arguments into a list"
+        args = packed
     if len(args) > len(positional):
         # varargs sizes: zeros(3, 4), x.view(2, -1), x.permute(1, 0)
         k = next((i for i, p in enumerate(positional) if p.type.is_list
@@ -317,6 +352,10 @@ def resolve(ops, args, kwargs):
             m = match_schema(op, args, kwargs, convert=True)
             if isinstance(m, Match):
                 return m, misses
+    for op in ops:      # then with the trailing arguments packed into a list
+        m = match_schema(op, args, kwargs, convert=True, pack=True)
+        if isinstance(m, Match):
+            return m, misses
     return None, misses
 
 

@@ -125,8 +125,17 @@ class ClassValueMixin:
             if sc.defining:
                 self.error(f"the attribute '{name}' of {sc.name} is read before __init__ "
                            f"assigns it", node, hint=f"assign self.{name} first")
-            self.error(f"class '{sc.name}' has no attribute '{name}'", node,
-                       hint=f"assign self.{name} in {sc.name}.__init__")
+            # (torch 2.13's words)
+            if name in vars(sc.cls) and not callable(vars(sc.cls)[name]):
+                self.error(f"'__torch__.{sc.name}' object has no attribute or method "
+                           f"'{name}'. '{name}' is defined as a class attribute which "
+                           f"currently is not supported. Consider converting this to an "
+                           f"instance attribute.", node,
+                           hint=f"assign self.{name} in {sc.name}.__init__")
+            self.error(f"'__torch__.{sc.name}' object has no attribute or method '{name}'. "
+                       f"Did you forget to initialize an attribute in __init__()?", node,
+                       hint=f"class '{sc.name}' has no attribute '{name}': assign "
+                            f"self.{name} in {sc.name}.__init__")
         out = self.emit("prim::GetAttr", [v], [t], attrs={"name": name}).output
         if name.isidentifier():         # (TorchScript's %x: code writes `x0 = c.x`)
             out.set_debug_name(name)

@@ -182,6 +182,22 @@ def is_scriptable_class(cls) -> bool:
     return inspect.isfunction(inspect.getattr_static(cls, "__init__", None))
 
 
+def lacks_init(cls) -> bool:
+    """A user class that would be a TorchScript class but for its missing __init__ (it
+    takes object's): TorchScript refuses a call of it ("Class X does not have an __init__
+    function defined")."""
+    return inspect.isclass(cls) and _default_init(cls) and cls not in _EXPLICIT and \
+        not is_scriptable_class(cls) and _would_script(cls)
+
+
+def _would_script(cls) -> bool:
+    from ...nn.module import Module
+    from ...tensor import Tensor
+    return cls.__module__ not in ("builtins", "typing", "abc") and \
+        not is_gpujit_name(cls.__module__) and \
+        not issubclass(cls, (Module, Tensor, BaseException, enum.Enum, tuple))
+
+
 # classes given to gpujit.jit.script themselves: one without an __init__ of its own (it
 # takes object's) is compiled too, with an empty __init__, as TorchScript compiles it
 _EXPLICIT: "weakref.WeakSet" = weakref.WeakSet()

@@ -150,6 +150,13 @@ class EnumMixin:
                 return True, cls.__members__[node.attr]
         return self._py_object_quiet(node)
 
+    def builtin_call(self, name, node):
+        if name == "list" and len(node.args) == 1 and not node.keywords and \
+                self._enum_class_named(node.args[0]) is not None:
+            # list(Color): its members' list, as torch 2.13's (a for loop's iterable)
+            self._enum_iterables.add(id(node.args[0]))
+        return super().builtin_call(name, node)
+
     def stmt_For(self, s):
         if self._enum_class_named(s.iter) is not None:     # for c in Color
             self._enum_iterables.add(id(s.iter))

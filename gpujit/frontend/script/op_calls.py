@@ -465,7 +465,12 @@ class OpCallMixin:
         inputs = []
         for p, (kind, x) in zip(op.schema.arguments, m.items):
             if kind == "pack":
-                x = self.emit("prim::ListConstruct", x, [T.ListType(T.INT)]).output
+                lt = calls.schema_arg_type(p.type)
+                if isinstance(lt.elem, (T.IntType, T.FloatType)):
+                    # (a bool packed into an int or float list: aten::Int / aten::Float)
+                    x = [self.scalar(lt.elem.annotation().capitalize(), v, node=node)
+                         if isinstance(v.type, T.BoolType) else v for v in x]
+                x = self.emit("prim::ListConstruct", x, [lt]).output
             elif kind == "default":
                 x = self.default_const(p, x)
             elif p.type.is_list and calls.is_empty_list_literal(x):

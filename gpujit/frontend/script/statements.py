@@ -139,6 +139,15 @@ class StatementMixin:
                        hint=f"write {ast.unparse(s.target)} = {ast.unparse(s.target)} ... ")
         cur = self.lookup(s.target.id, s.target)
         rhs = self.expr(s.value)
+        if isinstance(cur.type, T.TupleType) and isinstance(s.op, (ast.Add, ast.Mult)):
+            # `t += (2,)` / `t *= 2` of a tuple: TorchScript's aten::add / mul of the lists
+            # of its elements, so t is a list after it ((1,) += (2,) is [1, 2] in torch
+            # 2.13; `t = t + (2,)` stays a tuple)
+            cur = self.tuple_as_list(cur, "augmented assignment to")
+            if isinstance(rhs.type, T.TupleType):
+                rhs = self.tuple_as_list(rhs, "augmented assignment with")
+            self.assign(s.target, self.binop(type(s.op), cur, rhs, s), s)
+            return
         if self.list_aug_assign(s, cur, rhs):
             return
         v = self.aug_binop(s, cur, rhs, inplace=isinstance(cur.type, T.TensorType))
@@ -203,8 +212,15 @@ class StatementMixin:
                     self.error(f"an assert message cannot show {describe_type(msg.type)}",
                                s.msg, hint="use an f-string or a str constant")
                 msg = self.to_str(msg, s.msg)
+            # TorchScript's message is "AssertionError: " + msg (what a caller reads:
+            # "AssertionError: msg here"; the scripted line follows)
+            if msg.node.kind == "prim::Constant":
+                msg = self.const("AssertionError: " + msg.node.attrs["value"])
+            else:
+                msg = self.emit("aten::add", [self.const("AssertionError: "), msg],
+                                [T.STR]).output
         else:
-            msg = self.const(f"assert {ast.unparse(s.test)}")
+            msg = self.const("AssertionError: ")        # (a bare assert: no words)
         self.emit("prim::RaiseException", [msg, self.const("builtins.AssertionError")], [])
 
     def message(self, node):
