@@ -74,6 +74,18 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    mask assignment whose values do not fit raised NumPy's IndexError / TypeError (torch:
    "shape mismatch: value tensor of shape [2] cannot be broadcast to indexing result of
    shape [3]", the mask's True count known, "[2, 4]" for a row mask, not "[?, 4]").
+7. Pointwise sweep (190 calls, and 571 dtype refusals): torch names its CPU kernel where
+   gpujit said "hypot does not support dtype int64 (supported: ...)": ceil / floor / round
+   / trunc (fix) of a bool '"ceil_vml_cpu" not implemented for 'Bool'' (..._vml_cpu),
+   frac_cpu, round(decimals=) round_cpu, hypot_cpu, nextafter_cpu, fmod_cpu,
+   remainder_cpu, floor_divide div_floor_cpu, gcd_cpu / lcm_cpu of floats, logaddexp_cpu,
+   logaddexp2_cpu, lerp_kernel_scalar / lerp_kernel_tensor, igammac igammac_cpu (gpujit:
+   igamma_cpu); igamma(0, 0) / igammac(0, 0) gave 0 / 1 (torch: nan, as its calc_igamma:
+   a == 0 is 1 only for x > 0; a == inf is nan for x == inf, else 0); an in-place op whose
+   result does not broadcast to self said "add_: output with shape [3] ..." (torch names
+   no op); div's bad rounding_mode was a ValueError (torch: RuntimeError); the Scalar
+   clamp_ / clamp_min_ / clamp_max_ / clip_ of an int tensor with a float bound say "...
+   desired output type long int" (the C++ type; the Tensor overloads say Long).
 """
 import numpy as np
 import pytest
@@ -483,3 +495,66 @@ def test_mask_assignment_shape_mismatch_words():
         with pytest.raises(RuntimeError, match="shape mismatch: value tensor"):
             a.index_put_((idx,), v)
     assert a.tolist() == np.arange(12).reshape(3, 4).tolist()
+
+
+# ------------------------------------------------------------------ 7. pointwise words
+
+@pytest.mark.parametrize("call,words", [
+    (lambda: torch.ceil(torch.tensor([True])), "\"ceil_vml_cpu\" not implemented for 'Bool'"),
+    (lambda: torch.tensor([True]).floor_(), "\"floor_vml_cpu\" not implemented for 'Bool'"),
+    (lambda: torch.round(torch.tensor([True])), "\"round_vml_cpu\" not implemented for 'Bool'"),
+    (lambda: torch.fix(torch.tensor([True])), "\"trunc_vml_cpu\" not implemented for 'Bool'"),
+    (lambda: torch.frac(torch.tensor([1])), "\"frac_cpu\" not implemented for 'Long'"),
+    (lambda: torch.round(torch.tensor([1]), decimals=1),
+     "\"round_cpu\" not implemented for 'Long'"),
+    (lambda: torch.hypot(torch.tensor([1]), torch.tensor([1])),
+     "\"hypot_cpu\" not implemented for 'Long'"),
+    (lambda: torch.nextafter(torch.tensor([1]), torch.tensor([1])),
+     "\"nextafter_cpu\" not implemented for 'Long'"),
+    (lambda: torch.fmod(torch.tensor([True]), torch.tensor([True])),
+     "\"fmod_cpu\" not implemented for 'Bool'"),
+    (lambda: torch.remainder(torch.tensor([True]), torch.tensor([True])),
+     "\"remainder_cpu\" not implemented for 'Bool'"),
+    (lambda: torch.floor_divide(torch.tensor([True]), torch.tensor([True])),
+     "\"div_floor_cpu\" not implemented for 'Bool'"),
+    (lambda: torch.gcd(torch.ones(2), torch.ones(2)), "\"gcd_cpu\" not implemented for 'Float'"),
+    (lambda: torch.lcm(torch.ones(2), torch.ones(2)), "\"lcm_cpu\" not implemented for 'Float'"),
+    (lambda: torch.logaddexp(torch.tensor([1]), torch.tensor([1])),
+     "\"logaddexp_cpu\" not implemented for 'Long'"),
+    (lambda: torch.logaddexp2(torch.tensor([True]), torch.tensor([True])),
+     "\"logaddexp2_cpu\" not implemented for 'Bool'"),
+    (lambda: torch.lerp(torch.tensor([1]), torch.tensor([1]), 0.5),
+     "\"lerp_kernel_scalar\" not implemented for 'Long'"),
+    (lambda: torch.lerp(torch.tensor([1]), torch.tensor([1]), torch.tensor([1])),
+     "\"lerp_kernel_tensor\" not implemented for 'Long'"),
+    (lambda: torch.igammac(torch.tensor([1]), torch.tensor([1])),
+     "\"igammac_cpu\" not implemented for 'Long'"),
+])
+def test_pointwise_dtype_refusals_name_torchs_kernels(call, words):
+    with pytest.raises(NotImplementedError) as e:
+        call()
+    assert str(e.value) == words
+
+
+def test_igamma_edges_and_inplace_words():
+    nan, inf = float("nan"), float("inf")
+    a = torch.tensor([0.0, 0.0, 1.0, inf, inf, 2.0], dtype=torch.float64)
+    x = torch.tensor([0.0, 1.0, 0.0, inf, 1.0, inf], dtype=torch.float64)
+    np.testing.assert_array_equal(torch.igamma(a, x).numpy(), [nan, 1, 0, nan, 0, 1])
+    np.testing.assert_array_equal(torch.igammac(a, x).numpy(), [nan, 0, 1, nan, 1, 0])
+    with pytest.raises(RuntimeError, match="^output with shape \\[3\\] doesn't match the "
+                                           "broadcast shape \\[2, 3\\]$"):
+        torch.ones(3).add_(torch.ones(2, 3))
+    with pytest.raises(RuntimeError, match="^div expected rounding_mode to be one of None, "
+                                           "'trunc', or 'floor' but found 'round'$"):
+        torch.div(torch.ones(2), 2, rounding_mode="round")
+    for call, name in ((lambda t: t.clamp_(0.5), "long int"),
+                       (lambda t: t.clamp_min_(0.5), "long int"),
+                       (lambda t: t.clip_(0.5, 1.5), "long int"),
+                       (lambda t: t.clamp_(torch.tensor(0.5)), "Long"),
+                       (lambda t: t.add_(0.5), "Long")):
+        with pytest.raises(RuntimeError, match=f"^result type Float can't be cast to the "
+                                               f"desired output type {name}$"):
+            call(torch.ones(2, dtype=torch.int64))
+    with pytest.raises(RuntimeError, match="desired output type unsigned char$"):
+        torch.ones(2, dtype=torch.uint8).clamp_max_(0.5)
