@@ -86,6 +86,15 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    no op); div's bad rounding_mode was a ValueError (torch: RuntimeError); the Scalar
    clamp_ / clamp_min_ / clamp_max_ / clip_ of an int tensor with a float bound say "...
    desired output type long int" (the C++ type; the Tensor overloads say Long).
+8. Autograd API sweep (62 calls): `(x * 2).sum()` (and x / 2, 2 * x, 1 / x, clamp(x, 0),
+   where(c, x, 0.), maximum(x, t0)...) backward twice passed (torch: "Trying to backward
+   through the graph a second time ...": the Python number is a wrapped-number tensor its
+   node saves; x + 1, x - 1, 1 - x, fmod(x, 2) save nothing and run again);
+   autograd.grad(y, x) with neither requiring grad said "One of the differentiated Tensors
+   does not require grad" (torch looks at the outputs first: "element 0 of tensors does
+   not require grad and does not have a grad_fn"); a post-accumulate-grad hook returning a
+   value raised TypeError "expected Variable, ..." (torch: RuntimeError "Tensor post
+   accumulate grad hooks should return None.").
 """
 import numpy as np
 import pytest
@@ -558,3 +567,46 @@ def test_igamma_edges_and_inplace_words():
             call(torch.ones(2, dtype=torch.int64))
     with pytest.raises(RuntimeError, match="desired output type unsigned char$"):
         torch.ones(2, dtype=torch.uint8).clamp_max_(0.5)
+
+
+# ------------------------------------------------------------------ 8. autograd API
+
+FREED = "Trying to backward through the graph a second time"
+
+
+@pytest.mark.parametrize("f,again", [
+    (lambda x: x * 2, False), (lambda x: 2 * x, False), (lambda x: x / 2, False),
+    (lambda x: 1 / x, False), (lambda x: x.clamp(0), False),
+    (lambda x: torch.where(x > 1, x, 0.0), False), (lambda x: x.masked_fill(x > 1, 0.0), False),
+    (lambda x: x * torch.tensor(2.0), False),
+    (lambda x: x + 1, True), (lambda x: x - 1, True), (lambda x: 1 - x, True),
+    (lambda x: x.fmod(2), True), (lambda x: x.add(1, alpha=2), True),
+])
+def test_second_backward_through_a_saved_number(f, again):
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = f(x).sum()
+    y.backward()
+    if again:
+        y.backward()
+    else:
+        with pytest.raises(RuntimeError, match=FREED):
+            y.backward()
+    y = f(x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+
+
+def test_grad_checks_outputs_first_and_post_accumulate_hook_words():
+    x = torch.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="^element 0 of tensors does not require grad and "
+                                           "does not have a grad_fn$"):
+        torch.autograd.grad((x * 2).sum(), x)
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="One of the differentiated Tensors does not "
+                                           "require grad"):
+        torch.autograd.grad((w * 2).sum(), x)
+    w.register_post_accumulate_grad_hook(lambda p: p.grad.mul_(2))
+    with pytest.raises(RuntimeError, match="^Tensor post accumulate grad hooks should return "
+                                           "None.$"):
+        (w * 3).sum().backward()
+    assert w.grad.tolist() == [6.0, 6.0]
