@@ -95,6 +95,22 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    not require grad and does not have a grad_fn"); a post-accumulate-grad hook returning a
    value raised TypeError "expected Variable, ..." (torch: RuntimeError "Tensor post
    accumulate grad hooks should return None.").
+9. Gradient sweep (97 ops: values and grad_fn names; every gradient equal) and names of
+   composites: gpujit named nodes torch lacks (MovedimBackward0, SwapaxesBackward0,
+   TakeAlongDimBackward0, KronBackward0, RavelBackward0, UnflattenBackward0,
+   HsplitBackward0, HstackBackward0, Atleast3DBackward0, CartesianProdBackward0,
+   TileBackward0, FliplrBackward0, TrapezoidBackward0, DiffBackward0, MsortBackward0,
+   InnerBackward0, TensordotBackward0, SpecialNdtrBackward0, SumToSizeBackward0...) where
+   torch shows its decomposition's last node (PermuteBackward0, TransposeBackward0,
+   GatherBackward0, UnsafeViewBackward0, ViewBackward0, SliceBackward0, CatBackward0,
+   UnsqueezeBackward0, StackBackward0, RepeatBackward0, FlipBackward0, DivBackward1 /
+   MulBackward1, CumsumBackward0, SubBackward0, SortBackward0, SumBackward1), and the
+   later overloads' numbers (median.dim MedianBackward1, nanmedian.dim
+   NanmedianBackward1, scatter.value ScatterBackward1, index_fill.int_Tensor
+   IndexFillBackward1). scatter with reduce= had a gradient: torch 2.13 records
+   torch::autograd::NotImplemented ("derivative for aten::scatter is not implemented"
+   at backward; scatter_: "aten::scatter_"), and warns once "The reduce argument of
+   torch.scatter with Tensor src is deprecated ...".
 """
 import numpy as np
 import pytest
@@ -610,3 +626,67 @@ def test_grad_checks_outputs_first_and_post_accumulate_hook_words():
                                            "None.$"):
         (w * 3).sum().backward()
     assert w.grad.tolist() == [6.0, 6.0]
+
+
+# ------------------------------------------------------------------ 9. composite names
+
+@pytest.mark.parametrize("call,name", [
+    (lambda x: x.movedim(0, 1), "PermuteBackward0"),
+    (lambda x: x.moveaxis([0], [1]), "PermuteBackward0"),
+    (lambda x: x.swapaxes(0, 1), "TransposeBackward0"),
+    (lambda x: x.swapdims(0, 1), "TransposeBackward0"),
+    (lambda x: x.take_along_dim(torch.tensor([[0], [1], [0]]), 1), "GatherBackward0"),
+    (lambda x: torch.kron(x, x), "UnsafeViewBackward0"),
+    (lambda x: x.t().ravel(), "ViewBackward0"),
+    (lambda x: x.unflatten(1, (2, 2)), "ViewBackward0"),
+    (lambda x: x.hsplit(2)[0], "SliceBackward0"),
+    (lambda x: x.vsplit([1])[0], "SliceBackward0"),
+    (lambda x: torch.hstack([x, x]), "CatBackward0"),
+    (lambda x: torch.column_stack([x, x]), "CatBackward0"),
+    (lambda x: torch.atleast_3d(x), "UnsqueezeBackward0"),
+    (lambda x: torch.atleast_2d(x[0, 0]), "ViewBackward0"),
+    (lambda x: torch.cartesian_prod(x[0], x[1]), "StackBackward0"),
+    (lambda x: x.tile(2), "RepeatBackward0"),
+    (lambda x: x.fliplr(), "FlipBackward0"),
+    (lambda x: torch.trapezoid(x), "MulBackward1"),
+    (lambda x: torch.trapezoid(x, torch.arange(4.0, dtype=torch.float64)), "DivBackward1"),
+    (lambda x: torch.cumulative_trapezoid(x), "CumsumBackward0"),
+    (lambda x: torch.diff(x, n=2), "SubBackward0"),
+    (lambda x: torch.msort(x), "SortBackward0"),
+    (lambda x: torch.inner(x, x), "ViewBackward0"),
+    (lambda x: torch.inner(x[0, 0], x), "MulBackward0"),
+    (lambda x: torch.tensordot(x, x, ([1], [1])), "ViewBackward0"),
+    (lambda x: torch.special.ndtr(x), "MulBackward1"),
+    (lambda x: x.sum_to_size(1, 4), "SumBackward1"),
+    (lambda x: x.median(1)[0], "MedianBackward1"),
+    (lambda x: x.nanmedian(0)[0], "NanmedianBackward1"),
+    (lambda x: x.scatter(1, torch.tensor([[0], [1], [2]]), 0.5), "ScatterBackward1"),
+    (lambda x: x.scatter(1, torch.tensor([[0], [1], [2]]), x[:, :1]), "ScatterBackward0"),
+    (lambda x: x.index_fill(1, torch.tensor([0]), torch.tensor(1.0, dtype=torch.float64)),
+     "IndexFillBackward1"),
+])
+def test_composite_node_names(call, name):
+    x = torch.rand(3, 4, dtype=torch.float64, requires_grad=True)
+    assert call(x).grad_fn.name() == name
+
+
+def test_scatter_with_reduce_has_no_derivative():
+    import warnings
+    from gpujit.ops import shape_index
+    x = torch.rand(3, 4, dtype=torch.float64, requires_grad=True)
+    i = torch.tensor([[0], [1], [2]])
+    shape_index._REDUCE_WARNED.clear()
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        y = x.scatter(1, i, x[:, :1], reduce="multiply")
+        x.scatter(1, i, x[:, :1], reduce="add")
+    assert [str(a.message) for a in w] == [
+        "The reduce argument of torch.scatter with Tensor src is deprecated and will be "
+        "removed in a future PyTorch release. Use torch.scatter_reduce instead for more "
+        "reduction options."]
+    assert y.grad_fn.name() == "torch::autograd::NotImplemented"
+    with pytest.raises(RuntimeError, match="^derivative for aten::scatter is not implemented$"):
+        y.sum().backward()
+    y = (x * 1).scatter_(1, i, 2.0, reduce="add")
+    with pytest.raises(RuntimeError, match="^derivative for aten::scatter_ is not implemented$"):
+        y.sum().backward()
