@@ -111,6 +111,11 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    torch::autograd::NotImplemented ("derivative for aten::scatter is not implemented"
    at backward; scatter_: "aten::scatter_"), and warns once "The reduce argument of
    torch.scatter with Tensor src is deprecated ...".
+10. F.glu was a composite of chunk / sigmoid / mul (grad_fn MulBackward0 -> SplitBackward0,
+   SigmoidBackward0); torch's is aten::glu, one GluBackward0 node whose edge is the
+   input's AccumulateGrad. gpujit now has aten::glu (ATen's CPU kernel a * (1 / (1 +
+   exp(-b))): float32 results bit-equal to torch's) with PyTorch's glu_backward, and
+   scripted F.glu records aten::glu.
 """
 import numpy as np
 import pytest
@@ -690,3 +695,22 @@ def test_scatter_with_reduce_has_no_derivative():
     y = (x * 1).scatter_(1, i, 2.0, reduce="add")
     with pytest.raises(RuntimeError, match="^derivative for aten::scatter_ is not implemented$"):
         y.sum().backward()
+
+
+# ------------------------------------------------------------------ 10. glu
+
+def test_glu_is_one_node():
+    x = torch.tensor([[1.0, -2.0, 0.5, 3.0]], requires_grad=True)
+    y = torch.nn.functional.glu(x)
+    assert y.grad_fn.name() == "GluBackward0"
+    assert [n.name() for n, _ in y.grad_fn.next_functions] == [ACC]
+    # torch 2.13's float32 bits: a * (1 / (1 + exp(-b)))
+    assert y.detach().numpy().view(np.int32).tolist() == [[1059019135, -1074537498]]
+    y.backward(torch.tensor([[1.0, 2.0]]))
+    np.testing.assert_allclose(x.grad.numpy(), [[0.62245935, 1.90514827, 0.23500371, -0.18070662]],
+                               rtol=1e-6)
+    with pytest.raises(RuntimeError, match="^Halving dimension must be even, but dimension 1 "
+                                           "is size 3$"):
+        torch.nn.functional.glu(torch.ones(2, 3))
+    with pytest.raises(NotImplementedError, match="^\"glu_cpu\" not implemented for 'Long'$"):
+        torch.nn.functional.glu(torch.ones(4, dtype=torch.int64))
