@@ -116,6 +116,15 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    input's AccumulateGrad. gpujit now has aten::glu (ATen's CPU kernel a * (1 / (1 +
    exp(-b))): float32 results bit-equal to torch's) with PyTorch's glu_backward, and
    scripted F.glu records aten::glu.
+11. Views / out= / conversions sweep (83 calls): matmul(2-D, 2-D, out=double) said dot's
+   "result dtype Double does not match input dtype Float" (torch: mm's "Expected out
+   tensor to have dtype float, but got double instead"; vectors dot's words, matrix @
+   vector addmv's); int() / float() / bool() of a tensor of several elements added
+   "(int() of a Tensor with 2 elements)" to torch's words; a float index said "long or
+   bool tensors" (torch: "long or byte Variables"); view(-1, 0) of an empty tensor said
+   "shape '[-1, 0]' is invalid for input of size 0" (torch: "cannot reshape tensor of 0
+   elements into shape [-1, 0] because the unspecified dimension size -1 can be any value
+   and is ambiguous").
 """
 import numpy as np
 import pytest
@@ -714,3 +723,34 @@ def test_glu_is_one_node():
         torch.nn.functional.glu(torch.ones(2, 3))
     with pytest.raises(NotImplementedError, match="^\"glu_cpu\" not implemented for 'Long'$"):
         torch.nn.functional.glu(torch.ones(4, dtype=torch.int64))
+
+
+# ------------------------------------------------------------------ 11. views, out=, conversions
+
+def test_out_matmul_conversion_and_view_words():
+    with pytest.raises(RuntimeError, match="^Expected out tensor to have dtype float, but got "
+                                           "double instead$"):
+        torch.matmul(torch.ones(2, 3), torch.ones(3, 2),
+                     out=torch.empty(2, 2, dtype=torch.float64))
+    with pytest.raises(RuntimeError, match="^result dtype Double does not match input dtype "
+                                           "Float$"):
+        torch.matmul(torch.ones(3), torch.ones(3), out=torch.empty((), dtype=torch.float64))
+    with pytest.raises(RuntimeError, match="^addmv input tensors must have the same dtype"):
+        torch.matmul(torch.ones(2, 3), torch.ones(3), out=torch.empty(2, dtype=torch.int64))
+    for conv in (int, float):
+        with pytest.raises(ValueError, match="^only one element tensors can be converted to "
+                                             "Python scalars$"):
+            conv(torch.ones(2))
+    with pytest.raises(RuntimeError, match="^Boolean value of Tensor with more than one value "
+                                           "is ambiguous$"):
+        bool(torch.ones(2))
+    with pytest.raises(IndexError, match="long or byte Variables are valid indices \\(got "
+                                         "float\\)"):
+        torch.ones(3)[1.0]
+    with pytest.raises(RuntimeError, match="^cannot reshape tensor of 0 elements into shape "
+                                           "\\[-1, 0\\] because the unspecified dimension "
+                                           "size -1 can be any value and is ambiguous$"):
+        torch.ones(0, 3).view(-1, 0)
+    with pytest.raises(RuntimeError, match="^shape '\\[5, -1\\]' is invalid for input of "
+                                           "size 24$"):
+        torch.ones(2, 3, 4).reshape(5, -1)
