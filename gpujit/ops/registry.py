@@ -1045,12 +1045,6 @@ class OpDef:
     # (check_no_requires_grad: nll_loss's weight), None where the call may record;
     # autograd checks it before running the op; refuse_grad.args names the arguments
     refuse_grad = None
-    # composite(*args): PyTorch's CompositeImplicitAutograd decomposition of the op, run
-    # through registry ops in place of the op when a call records gradients, so that the
-    # backward graph has torch's nodes (linear: t() then addmm / mm / matmul, whose weight
-    # edge is TBackward0's); None: the op is one node. The eager call without gradients,
-    # the tracer and jit's autodiff keep the op itself
-    composite = None
 
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,
