@@ -503,14 +503,13 @@ class Tensor:
     def _scalar_value(self, kind):
         if self._data.size != 1:
             # (ValueError, as PyTorch's Python conversions; .item() raises RuntimeError)
-            raise ValueError(f"only one element tensors can be converted to Python scalars "
-                             f"({kind}() of a Tensor with {self._data.size} elements)")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return self.item()
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is "
-                               f"ambiguous ({self._data.size} elements)")
+            raise RuntimeError("Boolean value of Tensor with more than one value is "
+                               "ambiguous")
         return bool(self.item())
 
     def __int__(self):

@@ -137,6 +137,8 @@ def test_linear_then_fusion_group_is_one_node():
         "torch::jit::(anonymous namespace)::DifferentiableGraphBackward"]
 
 
+@pytest.mark.xfail(strict=True, reason="linear's AddmmBackward0 points at the weight's "
+                   "AccumulateGrad directly (torch 2.13: through TBackward0)")
 def test_eager_linear_weight_edge_goes_through_t_backward():
     w = torch.ones(5, 4, requires_grad=True)
     b = torch.zeros(5, requires_grad=True)

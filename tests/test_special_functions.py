@@ -199,7 +199,7 @@ def test_gradients_float_bits_ops():
 def test_hypot_copysign_nextafter_sgn():
     _same(torch.hypot(_t([3.0, INF, NAN, -INF]), _t([4.0, NAN, INF, 1.0])),
           [5.0, INF, INF, INF])
-    with pytest.raises(RuntimeError, match="hypot.*int64"):
+    with pytest.raises(RuntimeError, match="\"hypot_cpu\" not implemented for .Long."):  # torch 2.13
         torch.hypot(torch.tensor([1]), torch.tensor([2]))
     _same(torch.copysign(_t([1.0, 2.0, 0.0, INF]), _t([-0.0, -NAN, -1.0, 1.0])),
           [-1.0, -2.0, -0.0, INF])
@@ -209,7 +209,7 @@ def test_hypot_copysign_nextafter_sgn():
     assert h.dtype is torch.float16
     assert h.numpy().tolist() == [np.nextafter(np.float16(1), np.float16(2)).item(),
                                   -np.float16(6e-08).item()]
-    with pytest.raises(RuntimeError, match="nextafter.*int64"):
+    with pytest.raises(RuntimeError, match="\"nextafter_cpu\" not implemented for .Long."):
         torch.nextafter(torch.tensor([1]), torch.tensor([2]))
     s = torch.sgn(_t([-2.0, -0.0, 0.0, 3.0, NAN]))
     assert s.numpy().tolist()[:4] == [-1.0, 0.0, 0.0, 1.0] and s.numpy()[4] == 0.0

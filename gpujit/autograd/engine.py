@@ -578,6 +578,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                          "materialize_grads=True, but got: allow_unused=False.")
     if not inputs:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    for i, o in enumerate(outputs):
+        # (PyTorch's engine looks at the outputs before the inputs)
+        if isinstance(o, Tensor) and edge_of(o) is None:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               f"have a grad_fn")
     for t in inputs:
         if not isinstance(t, Tensor):
             raise TypeError(f"grad: inputs must be Tensors, got {type(t).__name__}")

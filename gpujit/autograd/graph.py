@@ -344,6 +344,18 @@ def _add_hook(hooks, fn):
     return handle
 
 
+_NUMBERS = frozenset({int, float, bool, complex})
+_TENSOR_PARAMS: dict = {}
+
+
+def _tensor_params(op):
+    r = _TENSOR_PARAMS.get(op)
+    if r is None:
+        r = _TENSOR_PARAMS[op] = frozenset(
+            a.name for a in op.schema.arguments if a.type.base == "Tensor" and not a.type.is_list)
+    return r
+
+
 class OpBackward(Node):
     """The node of one registry op call. skip: positions among the derivative's `wrt`
     that have no edge (Python number operands of a Scalar overload: rsub(2, x) has one
@@ -371,7 +383,10 @@ class OpBackward(Node):
         for k, v in saved.items():
             if type(v) is SavedTensor or isinstance(v, (SavedTensor, SavedOutputs)) or (
                     isinstance(v, list) and any(isinstance(x, SavedTensor) for x in v)) \
-                    or (k == "stash" and v is not None):
+                    or (k == "stash" and v is not None) or (
+                        type(v) in _NUMBERS and k in _tensor_params(self.op)):
+                # (a Python number given for a Tensor parameter is a wrapped-number tensor
+                # PyTorch saves as any other: (x * 2).sum() backward twice is its error)
                 self.released = True
                 self.saved = None
                 return

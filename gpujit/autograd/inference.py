@@ -155,6 +155,12 @@ def inference_call(op, args):
             return r
         if "view" in op.tags:
             return _inference_view(op, args, a)
+    if op.name == "aten::linear" and len(args) > 1 and isinstance(args[1], Tensor) and \
+            isinstance(args[1]._vc, InferenceVersion):
+        # (PyTorch's linear reads its weight through w.t(), a view: of an inference tensor
+        # outside the mode, one that carries no gradient (_inference_view), so a module
+        # made in inference mode then trained gets no weight.grad)
+        args = (args[0], args[1].detach()) + tuple(args[2:])
     return nxt(op, args) if nxt is not None else op.eager(*args)
 
 

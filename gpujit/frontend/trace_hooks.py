@@ -62,11 +62,8 @@ def _hook(op, args):
         args = _int_args(op, args, ints)
     # the op computes on plain ints (a TracedInt's own arithmetic would record again);
     # through autograd when it is on, so a traced run records gradients as eager does
-    if op.composite is None:
-        result = _reg.dispatch_state.compute(op, [plain(a) for a in args])
-    else:
-        with paused(s):     # (the graph records the op, not the decomposition autograd runs)
-            result = _reg.dispatch_state.compute(op, [plain(a) for a in args])
+    result = _reg.dispatch_state.compute(
+        op, [plain(a) for a in args])
     if "random" in op.tags or "nondeterministic" in op.tags:
         s.nondeterministic.append(op.name)
     if s.force_outplace and op.inplace_of is not None:

@@ -19,7 +19,6 @@ import gpujit as _gpujit
 
 from ..dtypes import dtype as _dtype
 from ..ops.registry import OPS as _OPS
-from ._dtype_names import short_dtype_name as _short_dtype_name
 
 
 def _op(name):
@@ -76,6 +75,7 @@ def _set_ops():
         if op is not None:
             fn.op = op
     logsigmoid.op = _OPS["aten::log_sigmoid"]
+    glu.op = _OPS["aten::glu"]
 
 
 def _from_source(fn):
@@ -202,22 +202,10 @@ def softsign(input):
     return input / (input.abs() + 1)
 
 
-@_from_source
-def glu(input, dim: int = -1):
-    """The gated linear unit: a * sigmoid(b), a and b the halves of input along dim."""
-    if input.dim() == 0:
-        raise RuntimeError("glu does not support scalars because halving size must be even")
-    n = input.size(dim)
-    if n % 2 != 0:
-        d = dim + input.dim() if dim < 0 else dim
-        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
-    if not input.is_floating_point():       # (PyTorch's kernel: floating dtypes only)
-        # (the kernel of input's device: ops/kernel_names.py; this body is also scripted)
-        kernel = "glu_cuda" if input.is_cuda else "glu_cpu"
-        raise NotImplementedError("\"" + kernel + "\" not implemented for '"
-                                  + _short_dtype_name(input.dtype) + "'")
-    a, b = input.chunk(2, dim)
-    return a * b.sigmoid()
+def glu(input, dim=-1):
+    """The gated linear unit: a * sigmoid(b), a and b the halves of input along dim (the
+    registry's aten::glu: one GluBackward0 node, as PyTorch's)."""
+    return _op("aten::glu")(input, dim)
 
 
 @_from_source

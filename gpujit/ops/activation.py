@@ -374,6 +374,42 @@ def rrelu_(xp, self, lower=0.125, upper=1 / 3, training=False, generator=None):
     return _remember_noise(self, noise)
 
 
+# ---------------------------------------------------------------------- glu
+
+def _glu_meta(self, dim=-1):
+    from .meta import wrap_dim
+    from .kernel_names import not_implemented
+    shape = tuple(self.shape)
+    if not shape:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = wrap_dim(dim, len(shape))
+    if shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
+                           f"{shape[d]}")
+    dt = self.dtype if isinstance(self.dtype, _dt.dtype) else _dt.from_numpy_dtype(self.dtype)
+    if dt.category != _dt.FLOATING:
+        raise not_implemented("glu_cpu", self, dt.short_name)
+    return d, _TensorMeta(dt, shape[:d] + (shape[d] // 2,) + shape[d + 1:],
+                          getattr(self, "device", None))
+
+
+@op("aten::glu(Tensor self, int dim=-1) -> Tensor", tags={"nn"}, functional=True,
+    method=False, function=False, meta=lambda self, dim=-1: _glu_meta(self, dim)[1])
+def glu(xp, self, dim=-1):
+    """The gated linear unit a * sigmoid(b), a and b the halves of self along dim, as
+    ATen's CPU kernel computes it: a * (1 / (1 + exp(-b))) in the opmath type."""
+    d = _glu_meta(self, dim)[0]
+    h = self.shape[d] // 2
+    a = self[(slice(None),) * d + (slice(0, h),)]
+    b = self[(slice(None),) * d + (slice(h, None),)]
+    ct = _np.dtype(_np.float32 if self.dtype == _np.float16 else self.dtype)
+    a, b = a.astype(ct, copy=False), b.astype(ct, copy=False)
+    one = ct.type(1)
+    with _np.errstate(over="ignore"):
+        r = a * (one / (one + xp.exp(-b)))
+    return xp.ascontiguousarray(r).astype(self.dtype, copy=False)
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd), written with registry ops; PyTorch's formulas and its
 # choices at the kinks (tools/autograd/derivatives.yaml, FunctionsManual.cpp)
@@ -626,3 +662,12 @@ for _f, _words in ((relu, "Boolean inputs not supported for relu"),
     _f.op.check_kinds = _bool_refused(_words)
     if _f.op.inplace_variant is not None:
         _f.op.inplace_variant.check_kinds = _f.op.check_kinds
+
+
+@_derivative(glu)
+def _glu_grad(grad, self, dim):
+    # (PyTorch's glu_backward: sigmoid(b) * grad for a, (1 - sig) * sig * a * grad for b)
+    import gpujit
+    a, b = self.chunk(2, dim)
+    sig = b.sigmoid()
+    return gpujit.cat([grad * sig, grad * a * sig * (1 - sig)], dim)

@@ -423,7 +423,7 @@ def _decompose(t, index):
                     item = item.to(_dt.int64)
             if not isinstance(item, _reg._Tensor):
                 raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and "
-                                 f"long or bool tensors are valid indices (got "
+                                 f"long or byte Variables are valid indices (got "
                                  f"{type(item).__name__})")
             adv.append((d, item))
             d += max(item._data.ndim, 1) if item._dtype is _dt.bool else 1

@@ -160,10 +160,10 @@ addr_ = declare_inplace("aten::addr", "addr_")
 
 # ------------------------------------------------------------------ igamma / igammac
 
-def _igamma_meta(self, other):
+def _igamma_meta(self, other, kernel="igamma_cpu"):
     d = _dt.promote_types(self.dtype, other.dtype)
     if d.category != _dt.FLOATING:
-        raise not_implemented("igamma_cpu", self, d.short_name)
+        raise not_implemented(kernel, self, d.short_name)
     return TensorMeta(d, broadcast_shapes(tuple(self.shape), tuple(other.shape)),
                       self.device)
 
@@ -209,11 +209,14 @@ def _igamma(xp, a, x, upper):
         p = xp.where(use_series, p_series, 1 - q_cf)
         q = xp.where(use_series, 1 - p_series, q_cf)
         r = q if upper else p
-        # edges as PyTorch: x == 0 -> P 0; a == 0 (x > 0) -> P 1; x == inf -> P 1; NaN for
-        # negative a or x
-        r = xp.where(x == 0, 1.0 if upper else 0.0, r)
-        r = xp.where((a == 0) & (x > 0), 0.0 if upper else 1.0, r)
-        r = xp.where(xp.isinf(x) & (x > 0), 0.0 if upper else 1.0, r)
+        # edges as PyTorch's calc_igamma / calc_igammac, in its order (the last where
+        # here is its first test): NaN for negative a or x; a == 0: P 1 for x > 0, else
+        # NaN; x == 0: P 0; a == inf: NaN for x == inf, else P 0; x == inf: P 1
+        p1, p0 = (0.0, 1.0) if upper else (1.0, 0.0)
+        r = xp.where(xp.isinf(x), p1, r)
+        r = xp.where(xp.isinf(a), xp.where(xp.isinf(x), np.nan, p0), r)
+        r = xp.where(x == 0, p0, r)
+        r = xp.where(a == 0, xp.where(x > 0, p1, np.nan), r)
         r = xp.where((a < 0) | (x < 0) | xp.isnan(a) | xp.isnan(x), np.nan, r)
     return r
 
@@ -223,7 +226,7 @@ def _declare_igamma(name, upper, inplace):
     sig, ret = ("Tensor(a!) self", "Tensor(a!)") if inplace else ("Tensor self", "Tensor")
 
     def meta(self, other):
-        m = _igamma_meta(self, other)
+        m = _igamma_meta(self, other, name + "_cpu")
         if inplace:
             _fits(opname, tuple(self.shape), self.dtype, tuple(m.shape), m.dtype)
             return TensorMeta(self.dtype, tuple(self.shape), self.device)

@@ -40,6 +40,28 @@ def _on_cuda(where) -> bool:
     return hasattr(where, "__cuda_array_interface__")   # a CuPy array
 
 
+# PyTorch's CPU kernels of pointwise ops, by op (the in-place variant the same), that its
+# errors name for a dtype they refuse ('"hypot_cpu" not implemented for 'Long''), where the
+# op sets no `kernel` of its own (registry.dtype_refused reads both)
+CPU_KERNELS = {}
+for _names, _k in ((("ceil",), "ceil_vml_cpu"), (("floor",), "floor_vml_cpu"),
+                   (("round", "fix"), "round_vml_cpu"), (("trunc",), "trunc_vml_cpu"),
+                   (("round.decimals",), "round_cpu"), (("frac",), "frac_cpu"),
+                   (("hypot",), "hypot_cpu"), (("nextafter",), "nextafter_cpu"),
+                   (("fmod.Tensor", "fmod.Scalar"), "fmod_cpu"),
+                   (("remainder.Tensor", "remainder.Scalar"), "remainder_cpu"),
+                   (("floor_divide", "floor_divide.Scalar"), "div_floor_cpu"),
+                   (("gcd",), "gcd_cpu"), (("lcm",), "lcm_cpu"),
+                   (("logaddexp",), "logaddexp_cpu"), (("logaddexp2",), "logaddexp2_cpu"),
+                   (("lerp.Scalar",), "lerp_kernel_scalar"),
+                   (("lerp.Tensor",), "lerp_kernel_tensor")):
+    for _n in _names:
+        base, _, ov = _n.partition(".")
+        CPU_KERNELS["aten::" + _n] = _k
+        CPU_KERNELS["aten::" + base + "_" + ("." + ov if ov else "")] = _k
+CPU_KERNELS["aten::fix"] = CPU_KERNELS["aten::fix_"] = "trunc_vml_cpu"
+
+
 def kernel_name(cpu_name: str, where) -> str:
     """The name of PyTorch's kernel `cpu_name` ("igamma_cpu") on where's device."""
     if not _on_cuda(where):

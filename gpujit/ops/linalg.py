@@ -695,32 +695,6 @@ def _matmul_grad(grad, kept, self_shape, other_shape, needs_grad):
     return ga, gb
 
 
-def _linear_composite(input, weight, bias=None):
-    """torch's linear (ATen's CompositeImplicitAutograd kernel), what autograd records for
-    a call that records gradients (OpDef.composite): addmm(bias, input, weight.t()) for a
-    2-D input; addmm of the input's (prod(lead), in) view, viewed back, for another
-    contiguous input with a 1-D bias; else matmul(input, weight.t()), then add_(bias). So
-    the weight's edge goes through TBackward0, and a weight written in place before
-    backward is reported as its transpose, as in torch."""
-    _linear_check(tuple(input.shape), tuple(weight.shape), input.dtype, weight.dtype,
-                  None if bias is None else bias.dtype)
-    wt = weight.t()
-    if bias is not None:
-        if input.dim() == 2:
-            return _gpujit().addmm(bias, input, wt)
-        if bias.dim() == 1 and input.is_contiguous():
-            lead = 1                    # (not -1: ambiguous where a dim is 0)
-            for n in input.shape[:-1]:
-                lead *= n
-            r = _gpujit().addmm(bias, input.reshape(lead, input.shape[-1]), wt)
-            return r.view(list(input.shape[:-1]) + [r.shape[1]])
-    out = input.matmul(wt)
-    return out if bias is None else out.add_(bias)
-
-
-linear.op.composite = _linear_composite
-
-
 # the raw forms (Derivative.raw: a backward that records nothing) run the formulas'
 # registry calls on the arrays: the impls of mm / matmul (each computes in its operands'
 # one dtype: the eager entry points pass the arrays as they are) and t / reshape's views

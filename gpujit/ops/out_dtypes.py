@@ -126,6 +126,21 @@ _QUANTILE = _like_input("quantile() out tensor must be same dtype as the input t
 _HIST = _like_input("torch.histogram: input tensor and hist tensor should have the same "
                     "dtype, but got input {ic} and hist {oc}")
 _DOT = _like_input("result dtype {o} does not match input dtype {i}")
+
+
+def _matmul(name, inputs, r, o):
+    """matmul's out= is the check of the op its decomposition reaches: dot's for two
+    vectors, addmv's for a matrix and a vector, else mm / bmm's exact dtype."""
+    a, b = inputs[0], inputs[1]
+    na, nb = len(a.shape), len(b.shape)
+    if na == 1 and nb == 1:
+        return _DOT(name, inputs, r, o)
+    if na == 2 and nb == 1:
+        return _mv(name, inputs, r, o)
+    i = r.dtype if r is not None else a.dtype
+    if o.dtype != i:
+        return RuntimeError, (f"Expected out tensor to have dtype {_cpp(i)}, but got "
+                              f"{_cpp(o.dtype)} instead")
 _AMAX = _like_input("Expected the dtype for input and out to match, but got {i} for "
                     "input's dtype and {o} for out's dtype.")
 
@@ -156,7 +171,7 @@ _RULES.update({
     "narrow_copy": _like_input("Expected self.dtype() == output.dtype() to be true, but got "
                                "false.  (Could this error message be improved?  If so, "
                                "please report an enhancement request to PyTorch.)"),
-    "matmul": _DOT, "dot": _DOT, "vdot": _DOT, "mv": _mv,
+    "matmul": _matmul, "dot": _DOT, "vdot": _DOT, "mv": _mv,
     "where": _like_result("Expected out type to be {r} but got {o}"),
     "inner": _like_result("tensordot: Expected the output tensor to have dtype {r}, but got "
                           "an output tensor with dtype {o}"),

@@ -235,7 +235,7 @@ def _div_types(ct, rounding_mode):
     if rounding_mode is None and ct.category != _dt.FLOATING:
         ct = _dt.get_default_dtype()
     if rounding_mode not in (None, "trunc", "floor"):
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found {rounding_mode!r}")
     return ct, ct
 

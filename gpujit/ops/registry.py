@@ -829,6 +829,9 @@ def dtype_refused(op, e, dev, operands):
         except RuntimeError as b:
             return broadcast_error(op, operands, b)
     kernel = getattr(op, "kernel", None)
+    if kernel is None:
+        from .kernel_names import CPU_KERNELS
+        kernel = CPU_KERNELS.get(op.name)
     if kernel is None or getattr(e, "dtype", None) is None:
         return e
     from .kernel_names import kernel_name
@@ -838,11 +841,17 @@ def dtype_refused(op, e, dev, operands):
     return r
 
 
+# (the Scalar clamps' own check prints the C++ type: "... desired output type long int")
+_CPP_CAST_ERROR = frozenset({"aten::clamp_", "aten::clip_", "aten::clamp_min_",
+                             "aten::clamp_max_"})
+
+
 def _inplace_cast_error(op, out_dt, self_dt):
     # (PyTorch's words name no op: "result type Float can't be cast to the desired output
     # type Long")
+    name = _dt.CPP_NAMES[self_dt.name] if op.name in _CPP_CAST_ERROR else self_dt.short_name
     return RuntimeError(f"result type {out_dt.short_name} can't be cast to the desired "
-                        f"output type {self_dt.short_name}")
+                        f"output type {name}")
 
 
 def inplace_dtype_error(op, out_dt, self_dt):
@@ -882,8 +891,8 @@ def finish_inplace(op, self, r, out_dt, inputs=()):
     if out_dt is not sd and (op.inplace_exact_dtype or not _dt.can_cast(out_dt, sd)):
         raise inplace_dtype_error(op, out_dt, sd)
     if r.shape != a.shape:
-        raise RuntimeError(f"{op.public_name}: output with shape {list(a.shape)} doesn't "
-                           f"match the broadcast shape {list(r.shape)}")
+        raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
+                           f"shape {list(r.shape)}")       # (PyTorch's words name no op)
     if overlap:     # (masked_fill_) PyTorch writes with a deprecation warning: only the
         expanded_warning(op.public_name)    # elements it changes (those of the mask)
         write_changes(a, r.astype(a.dtype, copy=False), op.public_name)
@@ -1036,12 +1045,6 @@ class OpDef:
     # (check_no_requires_grad: nll_loss's weight), None where the call may record;
     # autograd checks it before running the op; refuse_grad.args names the arguments
     refuse_grad = None
-    # composite(*args): PyTorch's CompositeImplicitAutograd decomposition of the op, run
-    # through registry ops in place of the op when a call records gradients, so that the
-    # backward graph has torch's nodes (linear: t() then addmm / mm / matmul, whose weight
-    # edge is TBackward0's); None: the op is one node. The eager call without gradients,
-    # the tracer and jit's autodiff keep the op itself
-    composite = None
 
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,

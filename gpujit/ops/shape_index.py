@@ -255,6 +255,9 @@ def _finish(self, out, inplace):
     return out
 
 
+_REDUCE_WARNED: list = []
+
+
 def _declare_scatter(name, overload, value_kind, reduce_kw, inplace):
     qual = f"aten::{name}{'_' if inplace else ''}.{overload}" if overload else \
         f"aten::{name}{'_' if inplace else ''}"
@@ -279,6 +282,13 @@ def _declare_scatter(name, overload, value_kind, reduce_kw, inplace):
         src = value if value_kind == "src" else None
         if src is None:
             value = _scalar(value)
+        elif reduce_kw and not _REDUCE_WARNED:
+            _REDUCE_WARNED.append(True)     # (PyTorch's TORCH_WARN_ONCE)
+            import warnings
+            warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated "
+                          "and will be removed in a future PyTorch release. Use "
+                          "torch.scatter_reduce instead for more reduction options.",
+                          UserWarning, stacklevel=3)
         d = scatter_rule(opname, self.shape, _dt_of(self), dim, index.shape, _dt_of(index),
                          src.shape if src is not None else None,
                          _dt_of(src) if src is not None else None, reduce)
@@ -441,7 +451,8 @@ index_add_ = _declare_index_add(True)
 # derivatives (gpujit.autograd), written with registry ops: a gradient that goes back to
 # picked positions is added into zeros (scatter_add / index_add / index_put_ on a fresh
 # tensor); a gradient of overwritten positions is masked out (scatter / index_fill of 0)
-from .registry import derivative as _derivative  # noqa: E402
+from .registry import derivative as _derivative
+from .derivatives import not_implemented as _not_implemented  # noqa: E402
 
 
 def _zeros(shape, like):
@@ -493,33 +504,12 @@ def _scatter_add_grad(grad, dim, index, src_shape):
     return grad, _src_grad(grad, dim, index, src_shape)
 
 
-@_derivative("aten::scatter.reduce", "aten::scatter_.reduce", wrt=("self", "src"))
-def _scatter_reduce_grad(grad, self, dim, index, src, reduce):
-    """out[p] = self[p] (+ or *) the src entries scattered to p. For multiply, the
-    gradient of each factor is the product of the others, computed without dividing by
-    zero: zeros count separately, and a factor gets a gradient only when no other factor
-    at p is zero."""
-    if reduce == "add":
-        return grad, _src_grad(grad, dim, index, src.shape)
-    s = _head(src, index.shape)
-    s_zero = s == 0
-    s_nz = s.masked_fill(s_zero, 1)
-    self_nz = self.masked_fill(self == 0, 1)
-    g_self = grad * self_nz.new_ones(self.shape).scatter(dim, index, s, reduce="multiply")
-    prod_nz = self_nz.scatter(dim, index, s_nz, reduce="multiply")   # every factor, 0 -> 1
-    zeros_at = (self == 0).to(grad.dtype).scatter(dim, index, s_zero.to(grad.dtype),
-                                                  reduce="add")
-    others_zero = zeros_at.gather(dim, index) - s_zero.to(grad.dtype) > 0
-    g_s = (grad * prod_nz).gather(dim, index) / s_nz
-    return g_self, _pad_to(g_s.masked_fill(others_zero, 0), src.shape)
-
-
-@_derivative("aten::scatter.value_reduce", "aten::scatter_.value_reduce", wrt=("self",))
-def _scatter_value_reduce_grad(grad, dim, index, value, reduce):
-    if reduce == "add":
-        return grad
-    # each position is multiplied by value once per index entry that points at it
-    return grad * grad.new_ones(grad.shape).scatter(dim, index, value, reduce="multiply")
+# PyTorch 2.13 records scatter with reduce= (a Tensor src or a value) without a derivative:
+# its NotImplemented node, whose backward raises these words
+_not_implemented("aten::scatter.reduce", "aten::scatter.value_reduce",
+                 message="derivative for aten::scatter is not implemented")
+_not_implemented("aten::scatter_.reduce", "aten::scatter_.value_reduce",
+                 message="derivative for aten::scatter_ is not implemented")
 
 
 @_derivative(index_select, wrt=("self",))

@@ -88,8 +88,8 @@ def run_post_accumulate_hooks(leaf):
     """Called by the engine after leaf.grad was accumulated."""
     for h in list((leaf._ag.post_acc_hooks or {}).values()):
         r = h(leaf)
-        if r is not None:
-            raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+        if r is not None:       # (PyTorch's words, whatever the hook returned)
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
 # ------------------------------------------------------------------ storages

@@ -176,8 +176,8 @@ def broadcast_failure(op, exc, *arrays):
 
 
 def inplace_shape_error(op, self, r):
-    return RuntimeError(f"{op.public_name}: output with shape {list(self.shape)} doesn't "
-                        f"match the broadcast shape {list(r.shape)}")
+    return RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast "
+                        f"shape {list(r.shape)}")       # (PyTorch's words name no op)
 
 
 def dtype_of(a):

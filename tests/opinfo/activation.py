@@ -308,3 +308,25 @@ OPINFOS += [
     OpInfo("aten::rrelu_", samples=_rrelu_inplace_samples, check=_rrelu_inplace_check,
            errors=_rrelu_errors(), gpu=False, grad=False),
 ]
+
+
+# ---------------------------------------------------------------------- glu
+
+def _glu_ref(x, dim=-1):
+    x = np.asarray(x, np.float64)
+    a, b = np.split(x, 2, axis=dim)
+    return a / (1 + np.exp(-b))
+
+
+OPINFOS += [
+    OpInfo("aten::glu", samples=[Sample(arr(3, 4, dtype=d)) for d in FLOATS] + [
+        Sample(arr(4, 6, 2, dtype=F64), 1), Sample(arr(2, 3, 4), dim=2),
+        Sample(arr(6, 2), -2), Sample(arr(2, 0))], ref=_glu_ref,
+        errors=[ErrorSample(np.array(1.0, F32), exc=RuntimeError,
+                            match="^glu does not support scalars because halving size must "
+                                  "be even$"),
+                ErrorSample(arr(2, 3), exc=RuntimeError,
+                            match="^Halving dimension must be even, but dimension 1 is size 3$"),
+                ErrorSample(arr(4, dtype=I64), exc=UNSUPPORTED,
+                            match="^\"glu_cpu\" not implemented for 'Long'$")]),
+]
