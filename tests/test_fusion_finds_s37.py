@@ -21,6 +21,15 @@ What was found:
   0-dim arrays returns a NumPy scalar). torch 2.13: `x = torch.tensor(0.5,
   requires_grad=True); torch.sigmoid(x).backward()` gives x.grad == tensor(0.2350) (tanh:
   tensor(0.7864)). ops/derivatives.raw_operands now refuses 0-dim arrays (the formula runs).
+- a 0-size call of a group that had a DYNAMIC specialization ran that kernel (its guard
+  checked `size != 1` for the dims that do not broadcast, which a 0 passes) and returned
+  the launcher's C-order empty outputs, where eager code gives TensorIterator's strides:
+  `f(x, y) = ((x * 2 + y).relu(), (x - y) * 3)` scripted under [("DYNAMIC", 5)], warmed on
+  (4, 3, 5) and (3, 5), then called with x = zeros(5, 0, 4).permute(2, 1, 0),
+  y = zeros(5, 0).t(): the second result has strides (5, 20, 1) eagerly in torch 2.13
+  (gpujit: (5, 5, 1)). The DYNAMIC guard now checks `size > 1` (the same cost): a 0-size
+  tensor runs unfused, as it does before a first specialization (ZERO_SIZE, exempt from
+  strict_fusion and the budget).
 """
 from __future__ import annotations
 
@@ -67,3 +76,36 @@ def _tanh_sigmoid(x):
 def _tanh_sigmoid_grad(v):
     t, s = np.tanh(v), 1 / (1 + np.exp(-v))
     return (1 - t * t) * s + t * s * (1 - s) + 2.0
+
+
+# ------------------------------------------ a 0-size call after a DYNAMIC specialization
+
+def _two(x, y):
+    return (x * 2 + y).relu(), (x - y) * 3
+
+
+def test_a_0size_call_after_a_dynamic_specialization_answers_with_eager_strides():
+    prev = torch.jit.set_fusion_strategy([("DYNAMIC", 5)])
+    try:
+        s = torch.jit.script(_two)
+        for _ in range(3):
+            s(torch.ones(4, 3, 5), torch.ones(3, 5))
+        before = torch.kernels.cache_info().specializations
+        x = torch.zeros(5, 0, 4).permute(2, 1, 0)
+        y = torch.zeros(5, 0).t()
+        with torch.jit.strict_fusion():         # (a 0-size call is exempt)
+            got = s(x, y)
+        # torch 2.13 eagerly: strides (5, 5, 1) and (5, 20, 1)
+        assert [tuple(t.stride()) for t in got] == [(5, 5, 1), (5, 20, 1)]
+        assert [tuple(t.stride()) for t in _two(x, y)] == [(5, 5, 1), (5, 20, 1)]
+        assert all(tuple(t.shape) == (4, 0, 5) for t in got)
+        assert torch.kernels.cache_info().specializations == before
+        # the DYNAMIC kernel still serves other sizes of its pattern
+        a = np.arange(24, dtype=np.float32).reshape(2, 3, 4) - 10
+        b = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+        r1, r2 = s(torch.from_numpy(a), torch.from_numpy(b))
+        np.testing.assert_allclose(r1.numpy(), np.maximum(a * 2 + b, 0), rtol=1e-6)
+        np.testing.assert_allclose(r2.numpy(), (a - b) * 3, rtol=1e-6)
+        assert torch.kernels.cache_info().specializations == before
+    finally:
+        torch.jit.set_fusion_strategy(prev)
