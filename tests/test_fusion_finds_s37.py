@@ -30,6 +30,12 @@ What was found:
   (gpujit: (5, 5, 1)). The DYNAMIC guard now checks `size > 1` (the same cost): a 0-size
   tensor runs unfused, as it does before a first specialization (ZERO_SIZE, exempt from
   strict_fusion and the budget).
+- the unfused run of a group (for that 0-size call) re-wrapped its input arrays as new
+  tensors, which gives an empty array NumPy's all-zero strides replaced by a new tensor's:
+  a `torch.from_numpy(np.zeros((5, 0, 1), np.float32))` (strides (0, 0, 0) in torch 2.13,
+  kept by from_numpy) then gave `(torch.pow(y, 2) > 0) | (x < 0)` (y = ones(2)[::2]) the
+  strides (1, 1, 1) traced, (0, 1, 0) eagerly (torch: (0, 1, 0) both). The group's
+  fallback keeps such an array's strides (FusedGroup._interpret).
 """
 from __future__ import annotations
 
@@ -109,3 +115,22 @@ def test_a_0size_call_after_a_dynamic_specialization_answers_with_eager_strides(
         assert torch.kernels.cache_info().specializations == before
     finally:
         torch.jit.set_fusion_strategy(prev)
+
+
+def _or_of_compares(x, y):
+    return (torch.pow(y, 2) > 0) | (x < 0)
+
+
+def test_a_from_numpy_empty_array_keeps_its_strides_in_a_groups_unfused_run():
+    t = torch.jit.trace(_or_of_compares, (torch.ones(5, 3, 1), torch.ones(1)))
+    y = torch.ones(2)[::2]
+    for n in (3, 3, 7):
+        t(torch.ones(5, n, 1), y)
+    x = torch.from_numpy(np.zeros((5, 0, 1), np.float32))
+    assert x.stride() == (0, 0, 0)
+    # torch 2.13, eagerly and traced: (0, 1, 0)
+    assert _or_of_compares(x, y).stride() == (0, 1, 0)
+    for _ in range(2):
+        r = t(x, y)
+        assert r.stride() == (0, 1, 0) and tuple(r.shape) == (5, 0, 1)
+        assert r.dtype is torch.bool
