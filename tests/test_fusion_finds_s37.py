@@ -36,6 +36,14 @@ What was found:
   kept by from_numpy) then gave `(torch.pow(y, 2) > 0) | (x < 0)` (y = ones(2)[::2]) the
   strides (1, 1, 1) traced, (0, 1, 0) eagerly (torch: (0, 1, 0) both). The group's
   fallback keeps such an array's strides (FusedGroup._interpret).
+- the s32 fuzzer's seed 3700561026 (an eager op of compiled code, not the fuser): scripted
+  `t0 = y * y; t2 = t0.masked_fill(t0 > 1, s); return t0, t2 > s`, profiled on int32
+  (1, 1, 4, 3) and called with zeros(2, 3, 0, 1): `t2 > s` has strides (0, 0, 1, 0)
+  eagerly in torch 2.13 (TensorIterator's, from the mask's (0, 0, 1, 0)); gpujit's
+  compiled code answered (3, 1, 1, 1): memory_format.c_layout, which gives an op's result
+  torch.empty's strides, copied into NumPy's new empty array, whose strides NumPy makes all
+  0, and the next op laid its result out from those. c_layout now allocates an empty
+  result with PyTorch's strides.
 """
 from __future__ import annotations
 
@@ -134,3 +142,25 @@ def test_a_from_numpy_empty_array_keeps_its_strides_in_a_groups_unfused_run():
         r = t(x, y)
         assert r.stride() == (0, 1, 0) and tuple(r.shape) == (5, 0, 1)
         assert r.dtype is torch.bool
+
+
+def _masked_then_compare(y, s: float):
+    t0 = y * y
+    t2 = t0.masked_fill(t0 > 1, s)
+    return t0, t2 > s
+
+
+def test_an_empty_result_laid_out_in_c_order_keeps_pytorchs_strides():
+    f = torch.jit.script(_masked_then_compare)
+    for _ in range(3):
+        f(torch.zeros(1, 1, 4, 3, dtype=torch.int32), 3.0)
+    y = torch.zeros(2, 3, 0, 1, dtype=torch.int32)
+    # torch 2.13, eager and scripted: (3, 1, 1, 1) and (0, 0, 1, 0)
+    assert [r.stride() for r in _masked_then_compare(y, 3.0)] == [(3, 1, 1, 1), (0, 0, 1, 0)]
+    for _ in range(2):
+        got = f(y, 3.0)
+        assert [r.stride() for r in got] == [(3, 1, 1, 1), (0, 0, 1, 0)]
+        assert [r.dtype for r in got] == [torch.int32, torch.bool]
+    from gpujit.ops.memory_format import c_layout
+    a = np.zeros((2, 3, 0, 1), np.int32)[:, :, :, ::1].transpose(1, 0, 2, 3)
+    assert a.shape == (3, 2, 0, 1) and c_layout(np, a).strides == (8, 4, 4, 4)
