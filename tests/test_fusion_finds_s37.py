@@ -48,14 +48,17 @@ What was found:
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 import gpujit as torch
+from fusion_asserts import SIM_PRELUDE
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 
 
 # ------------------------------------------- 0-dim tanh / sigmoid backward (eager autograd)
@@ -164,3 +167,203 @@ def test_an_empty_result_laid_out_in_c_order_keeps_pytorchs_strides():
     from gpujit.ops.memory_format import c_layout
     a = np.zeros((2, 3, 0, 1), np.int32)[:, :, :, ::1].transpose(1, 0, 2, 3)
     assert a.shape == (3, 2, 0, 1) and c_layout(np, a).strides == (8, 4, 4, 4)
+
+
+# ------------------------------------------------ row-by-row CPU kernels over random layouts
+
+def _k1(x, y):
+    return x * y + x, torch.where(x > y, x, y)
+
+
+def _k2(x, y, z):
+    a = x + y
+    return a * z, (a > z), y * 2
+
+
+def _k3(x, y):
+    return torch.maximum(x, y) - y, x.float() * 0.5
+
+
+def _k4(x, y, z):
+    return torch.where(z > 0, x, y), x - z, z + 1
+
+
+KERNEL_FNS = [_k1, _k2, _k3, _k4]
+KERNEL_DTYPES = ["float32", "float64", "float16", "int32", "int64", "int8", "uint8"]
+
+
+def _layout_of(rng, shape, dtype, kind):
+    """An array of `shape` and `dtype` laid out as `kind` says: contiguous, permuted,
+    sliced with steps, expanded (stride 0), broadcast (size-1 / missing leading dims),
+    or permuted and sliced."""
+    def vals(shp):
+        if dtype.startswith("float"):
+            return (rng.standard_normal(shp) * 3).astype(dtype)
+        info = np.iinfo(dtype)
+        return rng.integers(max(info.min, -20), min(info.max, 20), shp).astype(dtype)
+    r = len(shape)
+    if kind == "contig":
+        return vals(shape)
+    if kind == "perm":
+        p = rng.permutation(r)
+        return vals(tuple(shape[i] for i in p)).transpose(np.argsort(p))
+    if kind == "step":
+        steps = [int(rng.integers(1, 4)) for _ in shape]
+        big = vals(tuple(n * st + 1 for n, st in zip(shape, steps)))
+        return big[tuple(slice(1, 1 + n * st, st) for n, st in zip(shape, steps))]
+    if kind == "expand":
+        return np.broadcast_to(vals(tuple(1 if rng.random() < 0.5 else n for n in shape)),
+                               shape)
+    if kind == "bcast":
+        small = tuple(1 if rng.random() < 0.5 else n for n in shape)
+        return vals(small[int(rng.integers(0, r)):])
+    p = rng.permutation(r)                                      # "permstep"
+    a = _layout_of(rng, tuple(shape[i] for i in p), dtype, "step")
+    return a.transpose(np.argsort(p))
+
+
+def _kernel_case(seed):
+    rng = np.random.default_rng(seed)
+    fn = KERNEL_FNS[rng.integers(len(KERNEL_FNS))]
+    n = fn.__code__.co_argcount
+    r = int(rng.integers(2, 5))
+    shape = [int(rng.choice([1, 2, 3, 5, 7])) for _ in range(r)]
+    if seed % 4 == 0:       # a threaded launch: chunks that start and end inside rows
+        shape[-1], shape[-2] = 1031, 7
+        shape[0] = min(shape[0], 3)
+    dtype = KERNEL_DTYPES[rng.integers(len(KERNEL_DTYPES))]
+    kinds = [["contig", "perm", "step", "expand", "bcast", "permstep"][rng.integers(6)]
+             for _ in range(n)]
+    kinds[0] = "perm" if kinds[0] == "contig" else kinds[0]
+    args = [_layout_of(rng, tuple(shape), dtype, k) for k in kinds]
+    return fn, args, bool(seed % 2)
+
+
+@pytest.mark.parametrize("seed", range(37000, 37012))
+def test_row_by_row_cpu_kernels_over_random_layouts(seed):
+    from gpujit import kernels as K
+    from test_kernels import assert_same, reference, traced
+    fn, args, static = _kernel_case(seed)
+    g = traced(fn, *args)
+    k = K.build(K.spec_for(g, args, static=static), "cpu")
+    if not k.layout.flat and len(k.layout.dims) > 1:
+        assert "i - base" in k.source
+    for j, (got, want) in enumerate(zip(k(*args), reference(g, args))):
+        assert_same(got, want, f"{fn.__name__} output {j}, seed {seed}")
+
+
+# --------------------------------------- scripted in-place writes into strided targets
+
+INPLACE_SRC = """
+def slice_add(x, y):
+    x[:, ::2].add_(y * 2.0 + 1.0)
+    return x * 0.5 + 1.0
+
+def t_mul(x, y):
+    z = x.t()
+    z.mul_(y.sigmoid() + 1.0)
+    return (x + 1.0) * 2.0
+
+def local_view(x, y):
+    a = x * 2.0 + y
+    b = a[:, 1::2]
+    b.add_(1.0)
+    return a.sigmoid() * 3.0, a
+
+def multi(x, y, z):
+    a = x * y + z
+    b = (a > 0.5) & (z < 0.0)
+    return a, b, torch.where(b, a, z * 2.0).relu() - 1.0
+"""
+
+
+def _sig(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _np_slice_add(x, y):
+    x = x.copy()
+    x[:, ::2] += y * 2.0 + 1.0
+    return x, [x * 0.5 + 1.0]
+
+
+def _np_t_mul(x, y):
+    x = x.copy()
+    x.T[...] *= _sig(y) + 1.0
+    return x, [(x + 1.0) * 2.0]
+
+
+def _np_local_view(x, y):
+    a = x * 2.0 + y
+    a[:, 1::2] += 1.0
+    return x, [_sig(a) * 3.0, a]
+
+
+def _np_multi(x, y, z):
+    a = x * y + z
+    b = (a > 0.5) & (z < 0.0)
+    return x, [a, b, np.maximum(np.where(b, a, z * 2.0), 0) - 1.0]
+
+
+def _inplace_calls():
+    rng = np.random.default_rng(37)
+
+    def r(*s):
+        return rng.standard_normal(s).astype(np.float32)
+    return [
+        ("slice_add", _np_slice_add, [(r(4, 6), r(4, 3)), (r(6, 3).T, r(3, 3)),
+                                      (r(4, 12)[:, ::2], r(4, 3))]),
+        ("t_mul", _np_t_mul, [(r(4, 5), r(5, 4)), (r(3, 3), r(3, 1)), (r(10, 5)[::2], r(5, 5))]),
+        ("local_view", _np_local_view, [(r(4, 6), r(4, 6)), (r(6, 4).T, r(1, 6)),
+                                        (r(4, 6), r(6))]),
+        ("multi", _np_multi, [(r(3, 4, 5), r(4, 5), r(5, 4, 3).transpose(2, 1, 0)),
+                              (r(3, 4, 5), r(1, 5), r(3, 4, 10)[..., ::2])]),
+    ]
+
+
+@pytest.mark.parametrize("strategy", [None, [("DYNAMIC", 10)], [("STATIC", 10)]],
+                         ids=["default", "dynamic", "static"])
+def test_scripted_inplace_writes_into_strided_targets(strategy):
+    prev = torch.jit.set_fusion_strategy(strategy or [("STATIC", 2), ("DYNAMIC", 10)])
+    try:
+        cu = torch.jit.CompilationUnit(INPLACE_SRC)
+        for name, ref, calls in _inplace_calls():
+            f = getattr(cu, name)
+            for args in calls:
+                for _ in range(3):      # (profiling, then the fused plan)
+                    ts = [torch.from_numpy(a.copy()) if a.flags.c_contiguous else
+                          torch.from_numpy(a.base.copy()).as_strided(
+                              a.shape, [st // a.itemsize for st in a.strides],
+                              (a.__array_interface__["data"][0]
+                               - a.base.__array_interface__["data"][0]) // a.itemsize)
+                          for a in args]
+                    got = f(*ts)
+                    got = got if isinstance(got, tuple) else (got,)
+                    x_after, want = ref(*args)
+                    np.testing.assert_allclose(ts[0].numpy(), x_after, rtol=1e-5, atol=1e-6,
+                                               err_msg=name)
+                    for g, w in zip(got, want):
+                        assert g.numpy().dtype == w.dtype and g.shape == w.shape, name
+                        np.testing.assert_allclose(g.numpy(), w, rtol=1e-5, atol=1e-6,
+                                                   err_msg=name)
+    finally:
+        torch.jit.set_fusion_strategy(prev)
+
+
+SIM = SIM_PRELUDE + r"""
+import test_fusion_finds_s37 as t
+t.test_scripted_inplace_writes_into_strided_targets([("DYNAMIC", 10)])
+t.test_scripted_inplace_writes_into_strided_targets([("STATIC", 10)])
+t.test_a_0size_call_after_a_dynamic_specialization_answers_with_eager_strides()
+assert set(built) == {{"sim"}}, set(built)
+print("sim kernels built:", len(built))
+"""
+
+
+@pytest.mark.sim
+def test_the_same_on_the_simulated_cuda_target():
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    r = subprocess.run([sys.executable, "-c", SIM.format(tests=os.path.dirname(
+        os.path.abspath(__file__)))], capture_output=True, text=True, env=env, timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-8000:]
+    assert "sim kernels built" in r.stdout
