@@ -559,7 +559,16 @@ class FusedGroup:
         wrapped = []
         for a, kind in zip(args, self.kinds):
             dev = array_device(a) if kind == "tensor" else None
-            wrapped.append(wrap_array(a, dev) if dev is not None else a)
+            if dev is None:
+                wrapped.append(a)
+                continue
+            t = wrap_array(a, dev)
+            if not a.size and a.ndim and not any(a.strides):
+                # an empty array with NumPy's all-zero strides is the array of a
+                # from_numpy tensor (every other empty Tensor's array has PyTorch's
+                # strides): its ops lay results out from those, as eagerly
+                t._data, t._zero_strides = a, True
+            wrapped.append(t)
         out = interpret(self._fallback_graph, *wrapped)
         outs = out if len(self.subgraph.outputs) > 1 else (out,)
         return tuple(o._data for o in outs)

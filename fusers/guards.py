@@ -3,7 +3,8 @@
 A tensor argument is checked for its dtype and rank, and then for a STATIC specialization
 its exact sizes and (byte) strides (for CuPy arrays whose strides were C-contiguous: the
 sizes and CuPy's contiguity flag, the same test without building a tuple), for a DYNAMIC
-one which dims have size 1 (they broadcast), the exact size of the dims the group's chunks
+one which dims have size 1 (they broadcast) and that the others have more (a 0-size
+tensor runs unfused), the exact size of the dims the group's chunks
 cut (kernels/chunks.py) and whether it is C-contiguous; a scalar argument for its Python type; and every
 guard checks the default float dtype (Python floats and integer true division promote to
 it). All tensors must be of the target's array type (numpy for "cpu"/"sim", cupy for
@@ -111,6 +112,8 @@ class Guard:
                 item = a.itemsize
                 return (f"{name} strides {[s // item for s in a.strides]} != "
                         f"{[s // item for s in g.strides]}")
+            if g.shape is None and 0 in shape:
+                return f"{name} dim {shape.index(0)} has size 0 (nothing to compute)"
             bcast = tuple(s == 1 for s in shape)
             if bcast != g.broadcast:
                 dims = [i for i, (x, y) in enumerate(zip(bcast, g.broadcast)) if x != y]
@@ -162,7 +165,11 @@ class Guard:
                 if k in fixed:
                     out.append(f"s{j}[{k}] == {fixed[k]}")
                 else:
-                    out.append(f"s{j}[{k}] {'==' if b else '!='} 1")
+                    # (> 1, not != 1: a 0-size dim fails the guard, so a 0-size tensor
+                    # runs unfused, as before a first specialization (_decide's
+                    # ZERO_SIZE): eager code gives its result the strides TensorIterator
+                    # computes for an empty space, (5, 0, 1) -> (0, 1, 0), not C order's)
+                    out.append(f"s{j}[{k}] {'== 1' if b else '> 1'}")
             if g.contiguous is not None:
                 t = a if self.perm is None else in_layout_expr(a, g.ndim, self.perm)
                 out.append(("" if g.contiguous else "not ") + contiguity.format(t))

@@ -314,7 +314,10 @@ def raw_operands(grad, *arrays, expanded_grad=False):
     must be of ArrayType").
     `expanded_grad`: a gradient of all-zero strides (sum()'s, expanded from one number)
     passes too where the formula's first op takes it with C-contiguous arrays: its
-    TensorIterator orders the dims by those (C order), as NumPy's ufunc does."""
+    TensorIterator orders the dims by those (C order), as NumPy's ufunc does.
+    0-dim arrays never pass: a ufunc of 0-dim arrays returns a NumPy scalar, which the raw
+    formulas' `out=` cannot take (tanh / sigmoid of a 0-dim float32 leaf raised "return
+    arrays must be of ArrayType" at backward)."""
     dt, shape = grad.dtype, grad.shape
     if dt not in _RAW_DTYPES or not shape:
         return False
