@@ -107,6 +107,8 @@ def autograd_call(op, args):
                 break
     if not needs:
         return op.eager(*args)
+    if op.composite is not None:
+        return op.composite(*args)      # (torch's decomposition: each of its ops records)
     if op.refuse_grad is not None:
         msg = op.refuse_grad(*args)
         if msg is not None:

@@ -272,8 +272,10 @@ RULES = {
     "aten::scatter_.value": "ScatterBackward1",
     "aten::index_fill.int_Tensor": "IndexFillBackward1",
     "aten::index_fill_.int_Tensor": "IndexFillBackward1",
-    "aten::movedim.int": "PermuteBackward0", "aten::movedim.intlist": "PermuteBackward0",
-    "aten::moveaxis.int": "PermuteBackward0", "aten::moveaxis.intlist": "PermuteBackward0",
+    # (of a 0-dim tensor: its alias)
+    **{f"aten::{_k}": (lambda b, r: "AliasBackward0" if _ndim(b["self"]) == 0
+                       else "PermuteBackward0")
+       for _k in ("movedim.int", "movedim.intlist", "moveaxis.int", "moveaxis.intlist")},
     "aten::swapaxes": "TransposeBackward0", "aten::swapdims": "TransposeBackward0",
     "aten::take_along_dim": "GatherBackward0",
     "aten::kron": "UnsafeViewBackward0",
@@ -315,16 +317,6 @@ RULES.update({
     "aten::cosine_similarity": "SumBackward1",
     "aten::kl_div": _kl_div,
     # (composites of one view / op in PyTorch 2.13: its node)
-    "aten::fliplr": "FlipBackward0", "aten::flipud": "FlipBackward0",
-    "aten::moveaxis.int": "PermuteBackward0", "aten::moveaxis.intlist": "PermuteBackward0",
-    "aten::movedim.int": "PermuteBackward0", "aten::movedim.intlist": "PermuteBackward0",
-    "aten::swapaxes": "TransposeBackward0", "aten::swapdims": "TransposeBackward0",
-    "aten::msort": "SortBackward0",
-    "aten::tile": "RepeatBackward0",
-    "aten::unflatten.int": "ViewBackward0",
-    "aten::hsplit.int": "SliceBackward0", "aten::hsplit.array": "SliceBackward0",
-    "aten::vsplit.int": "SliceBackward0", "aten::vsplit.array": "SliceBackward0",
-    "aten::dsplit.int": "SliceBackward0", "aten::dsplit.array": "SliceBackward0",
     "aten::unsafe_chunk": "UnsafeSplitBackward0",
     "aten::frobenius_norm.dim": "NormBackward1",
     "aten::_autocast_to_full_precision": "ToCopyBackward0",
@@ -339,12 +331,8 @@ RULES.update({
     "aten::_lu_with_info": "LinalgLuFactorExBackward0",
     "aten::linalg_svdvals": "LinalgSvdBackward0",
     # (overloads with entries of their own in derivatives.yaml)
-    "aten::median.dim": "MedianBackward1",
-    "aten::nanmedian.dim": "NanmedianBackward1",
     "aten::sort.stable": "SortBackward1",
     "aten::round.decimals": "RoundBackward1",
-    "aten::index_fill.int_Tensor": "IndexFillBackward1",
-    "aten::scatter.value": "ScatterBackward1",
     "aten::normal.Tensor_float": "NormalBackward1",
     "aten::normal.float_Tensor": "NormalBackward2",
     "aten::normal.Tensor_Tensor": "NormalBackward3",

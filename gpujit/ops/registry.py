@@ -1045,6 +1045,13 @@ class OpDef:
     # (check_no_requires_grad: nll_loss's weight), None where the call may record;
     # autograd checks it before running the op; refuse_grad.args names the arguments
     refuse_grad = None
+    # composite(*args): PyTorch's CompositeImplicitAutograd decomposition of the op, run
+    # through registry ops in place of the op when a call records gradients, so that the
+    # backward graph has torch's nodes and edges (ravel: contiguous() then view(-1),
+    # float_power: pow of float64 conversions); None: the op is one node. The eager call
+    # without gradients, the tracer and jit's autodiff keep the op itself. (Not for an op
+    # on a training loop's hot path: F.linear as t() + addmm cost ~+100 us a layer.)
+    composite = None
 
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,
