@@ -121,6 +121,12 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    "shape '[-1, 0]' is invalid for input of size 0" (torch: "cannot reshape tensor of 0
    elements into shape [-1, 0] because the unspecified dimension size -1 can be any value
    and is ambiguous").
+12. F.soft_margin_loss promoted the input with the target (float32 input, float64 target:
+   a float64 loss; torch: float32, ATen computes neg_out(input).mul_(target).exp_().log1p_()
+   in the input's tensor), broadcast a smaller input up to the target (torch: "output with
+   shape [3] doesn't match the broadcast shape [2, 3]") and took integer inputs (torch:
+   "result type Float can't be cast to the desired output type Long"). Its grad_fn is
+   still the composite's (MeanBackward0 / Log1PBackward0; torch: SoftMarginLossBackward0).
 """
 import numpy as np
 import pytest
@@ -677,3 +683,24 @@ def test_out_matmul_conversion_and_view_words():
     with pytest.raises(RuntimeError, match="^shape '\\[5, -1\\]' is invalid for input of "
                                            "size 24$"):
         torch.ones(2, 3, 4).reshape(5, -1)
+
+
+# ------------------------------------------------------------------ 12. soft_margin_loss
+
+def test_soft_margin_loss_keeps_the_inputs_dtype_and_shape():
+    x = torch.tensor([[0.5, -1.0, 2.0]], requires_grad=True)
+    t64 = torch.tensor([[1.0, -1.0, 1.0]], dtype=torch.float64)
+    y = F.soft_margin_loss(x, t64)
+    assert y.dtype == torch.float32 and y.item() == pytest.approx(0.304756, abs=1e-6)
+    (g,) = torch.autograd.grad(y, x)
+    assert g.dtype == torch.float32
+    np.testing.assert_allclose(g.numpy(), [[-0.1258, 0.0896, -0.0397]], atol=1e-4)
+    r = F.soft_margin_loss(x, torch.tensor([1.0, -1.0, 1.0]), reduction="none")
+    assert r.shape == (1, 3)
+    with pytest.raises(RuntimeError, match="^output with shape \\[3\\] doesn't match the "
+                                           "broadcast shape \\[2, 3\\]$"):
+        F.soft_margin_loss(torch.ones(3), torch.ones(2, 3))
+    for t in (torch.tensor([1, -1]), torch.tensor([1.0, -1.0])):
+        with pytest.raises(RuntimeError, match="^result type Float can't be cast to the "
+                                               "desired output type Long$"):
+            F.soft_margin_loss(torch.tensor([1, 2]), t)

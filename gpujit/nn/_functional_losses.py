@@ -10,6 +10,7 @@ from typing import Callable, Optional
 import gpujit as _gpujit
 
 from . import functional as F
+from ._dtype_names import short_dtype_name as _short_dtype_name
 
 __all__ = [
     "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
@@ -157,7 +158,20 @@ def soft_margin_loss(input, target, size_average: Optional[bool] = None,
         raise RuntimeError("The function 'soft_margin_loss' is not differentiable with "
                            "respect to argument 'target'. This input cannot have "
                            "requires_grad True.")
-    return _reduce((-input * target).exp().log1p(), reduction)
+    # (ATen computes in place, neg_out(input).mul_(target).exp_().log1p_(): the loss has
+    # the input's shape and dtype; a target that widens it is refused in mul_'s words, an
+    # integer input in mul_'s or exp_'s)
+    prod = -input * target
+    if list(prod.size()) != list(input.size()):
+        raise RuntimeError("output with shape " + str(list(input.size())) + " doesn't match "
+                           "the broadcast shape " + str(list(prod.size())))
+    if not input.is_floating_point():
+        got = "Float"
+        if prod.is_floating_point():
+            got = _short_dtype_name(prod.dtype)
+        raise RuntimeError("result type " + got + " can't be cast to the desired output type "
+                           + _short_dtype_name(input.dtype))
+    return _reduce(prod.to(input.dtype).exp().log1p(), reduction)
 
 
 @_from_source
