@@ -127,6 +127,14 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    shape [3] doesn't match the broadcast shape [2, 3]") and took integer inputs (torch:
    "result type Float can't be cast to the desired output type Long"). Its grad_fn is
    still the composite's (MeanBackward0 / Log1PBackward0; torch: SoftMarginLossBackward0).
+13. Losses sweep (58 calls, float16/32/64 and mixed dtypes): the composites computed what
+   ATen's CPU kernels (float and double only) refuse: multi_margin_loss of float16 or int
+   ('"multi_margin_loss_cpu_kernel" not implemented for 'Half''; a float64 weight with a
+   float32 input: "expected scalar type Float but found Double"), multilabel_margin_loss
+   ('"multilabel_margin_loss_forward_out_frame" not implemented for 'Half'' / 'Long''),
+   pdist of float16 ('"pdist" not implemented for 'Half''); bilinear of mixed dtypes said
+   "expected scalar type Float but found Double" (torch first: "All tensors must have the
+   same dtype, got input1: float, input2: double, weight: float").
 """
 import numpy as np
 import pytest
@@ -704,3 +712,27 @@ def test_soft_margin_loss_keeps_the_inputs_dtype_and_shape():
         with pytest.raises(RuntimeError, match="^result type Float can't be cast to the "
                                                "desired output type Long$"):
             F.soft_margin_loss(torch.tensor([1, 2]), t)
+
+
+# ------------------------------------------------------------------ 13. loss dtypes
+
+def test_loss_kernels_refuse_other_dtypes():
+    x = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.2, -0.3]])
+    t = torch.tensor([0, 2])
+    for dt, name in ((torch.float16, "Half"), (torch.int64, "Long")):
+        with pytest.raises(NotImplementedError, match=f"^\"multi_margin_loss_cpu_kernel\" not "
+                                                      f"implemented for '{name}'$"):
+            F.multi_margin_loss(x.to(dt), t)
+        with pytest.raises(NotImplementedError, match="^\"multilabel_margin_loss_forward_out_"
+                                                      f"frame\" not implemented for '{name}'$"):
+            F.multilabel_margin_loss(x.to(dt), torch.tensor([[0, -1, 1], [2, 1, -1]]))
+    with pytest.raises(RuntimeError, match="^expected scalar type Float but found Double$"):
+        F.multi_margin_loss(x, t, weight=torch.ones(3, dtype=torch.float64))
+    with pytest.raises(NotImplementedError, match="^\"pdist\" not implemented for 'Half'$"):
+        F.pdist(x.half())
+    with pytest.raises(RuntimeError, match="^All tensors must have the same dtype, got input1: "
+                                           "float, input2: double, weight: float$"):
+        F.bilinear(x, x.double(), torch.ones(2, 3, 3))
+    with pytest.raises(RuntimeError, match="weight: float, bias: c10::Half$"):
+        F.bilinear(x, x, torch.ones(2, 3, 3), torch.ones(2, dtype=torch.float16))
+    assert F.multi_margin_loss(x.double(), t).dtype == torch.float64

@@ -190,6 +190,15 @@ def multilabel_soft_margin_loss(input, target, weight: Optional[_gpujit.Tensor] 
 
 
 @_from_source
+def _cpu_floats_only(input, kernel: str):
+    """The refusal of an ATen CPU kernel dispatched over float and double only."""
+    if not input.is_cuda and input.dtype != _gpujit.float32 and \
+            input.dtype != _gpujit.float64:
+        raise NotImplementedError("\"" + kernel + "\" not implemented for '"
+                                  + _short_dtype_name(input.dtype) + "'")
+
+
+@_from_source
 def multilabel_margin_loss(input, target, size_average: Optional[bool] = None,
                            reduce: Optional[bool] = None, reduction: str = "mean"):
     """sum over target classes j (target's leading entries before the first -1) and
@@ -207,6 +216,7 @@ def multilabel_margin_loss(input, target, size_average: Optional[bool] = None,
               and target.size(1) == input.size(1)):
         raise RuntimeError("inconsistent target size: " + str(list(target.size()))
                            + " for input of size: " + str(list(input.size())))
+    _cpu_floats_only(input, "multilabel_margin_loss_forward_out_frame")
     c = input.numel() if nd <= 1 else input.size(1)
     x = input.reshape(-1, c)
     t = target.reshape(-1, c)
@@ -252,6 +262,10 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0,
         if not (weight.dim() <= 1 and weight.numel() == c):
             raise RuntimeError("inconsistent weight size, expected " + str(c) + " but got "
                                + str(list(weight.size())))
+    _cpu_floats_only(input, "multi_margin_loss_cpu_kernel")
+    if weight is not None and weight.dtype != input.dtype:
+        raise RuntimeError("expected scalar type " + _short_dtype_name(input.dtype)
+                           + " but found " + _short_dtype_name(weight.dtype))
     x = input.reshape(n, c)
     y = target.reshape(n, 1)
     if bool(((y < 0) | (y >= c)).any()):              # (one sync; CuPy would wrap it)
