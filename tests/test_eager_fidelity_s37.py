@@ -135,6 +135,10 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    pdist of float16 ('"pdist" not implemented for 'Half''); bilinear of mixed dtypes said
    "expected scalar type Float but found Double" (torch first: "All tensors must have the
    same dtype, got input1: float, input2: double, weight: float").
+14. Slicing steps: x[::-1] said "step must be greater than zero (negative slice steps are
+   not supported; use gpujit.flip)" and x[::0] the same (torch: "step must be greater than
+   zero" / Python's "slice step cannot be zero", ValueErrors); aten::slice with a step
+   <= 0 raised that ValueError (torch: RuntimeError "slice step must be positive").
 """
 import numpy as np
 import pytest
@@ -736,3 +740,16 @@ def test_loss_kernels_refuse_other_dtypes():
     with pytest.raises(RuntimeError, match="weight: float, bias: c10::Half$"):
         F.bilinear(x, x, torch.ones(2, 3, 3), torch.ones(2, dtype=torch.float16))
     assert F.multi_margin_loss(x.double(), t).dtype == torch.float64
+
+
+# ------------------------------------------------------------------ 14. slice steps
+
+def test_slice_step_words():
+    x = torch.arange(6)
+    with pytest.raises(ValueError, match="^step must be greater than zero$"):
+        x[::-1]
+    with pytest.raises(ValueError, match="^slice step cannot be zero$"):
+        x[::0]
+    with pytest.raises(RuntimeError, match="^slice step must be positive$"):
+        torch.ops.aten.slice(x, 0, 0, 6, -1)
+    assert x[1::2].tolist() == [1, 3, 5]
