@@ -139,6 +139,11 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    not supported; use gpujit.flip)" and x[::0] the same (torch: "step must be greater than
    zero" / Python's "slice step cannot be zero", ValueErrors); aten::slice with a step
    <= 0 raised that ValueError (torch: RuntimeError "slice step must be positive").
+15. In-place view ops (autograd-on-views sweep, 33 calls; gradients all equal) named their
+   out-of-place nodes: torch 2.13's t_ is TBackward1, transpose_ / swapdims_ / swapaxes_
+   TransposeBackward1, squeeze_() / squeeze_(0) / squeeze_((0,)) SqueezeBackward3 / 4 / 5,
+   unsqueeze_ UnsqueezeBackward1, as_strided_ AsStridedBackward1. LEFT: t_ of a view (y[0].t_())
+   is gpujit's AsStridedBackward0 (torch: TBackward1).
 """
 import numpy as np
 import pytest
@@ -753,3 +758,17 @@ def test_slice_step_words():
     with pytest.raises(RuntimeError, match="^slice step must be positive$"):
         torch.ops.aten.slice(x, 0, 0, 6, -1)
     assert x[1::2].tolist() == [1, 3, 5]
+
+
+# ------------------------------------------------------------------ 15. in-place view ops
+
+@pytest.mark.parametrize("call,name", [
+    (lambda y: y.sum(0).t_(), "TBackward1"), (lambda y: y.transpose_(1, 2), "TransposeBackward1"),
+    (lambda y: y.swapdims_(1, 2), "TransposeBackward1"), (lambda y: y.squeeze_(), "SqueezeBackward3"),
+    (lambda y: y.squeeze_(0), "SqueezeBackward4"), (lambda y: y.squeeze_((0,)), "SqueezeBackward5"),
+    (lambda y: y.unsqueeze_(0), "UnsqueezeBackward1"),
+    (lambda y: y.as_strided_((2,), (1,)), "AsStridedBackward1"),
+])
+def test_inplace_view_node_names(call, name):
+    x = torch.ones(1, 2, 3, requires_grad=True)
+    assert call(x.clone()).grad_fn.name() == name
