@@ -121,6 +121,29 @@ Finds, minimised, with torch 2.13's behaviour (expected values written out: no t
    "shape '[-1, 0]' is invalid for input of size 0" (torch: "cannot reshape tensor of 0
    elements into shape [-1, 0] because the unspecified dimension size -1 can be any value
    and is ambiguous").
+12. F.soft_margin_loss promoted the input with the target (float32 input, float64 target:
+   a float64 loss; torch: float32, ATen computes neg_out(input).mul_(target).exp_().log1p_()
+   in the input's tensor), broadcast a smaller input up to the target (torch: "output with
+   shape [3] doesn't match the broadcast shape [2, 3]") and took integer inputs (torch:
+   "result type Float can't be cast to the desired output type Long"). Its grad_fn is
+   still the composite's (MeanBackward0 / Log1PBackward0; torch: SoftMarginLossBackward0).
+13. Losses sweep (58 calls, float16/32/64 and mixed dtypes): the composites computed what
+   ATen's CPU kernels (float and double only) refuse: multi_margin_loss of float16 or int
+   ('"multi_margin_loss_cpu_kernel" not implemented for 'Half''; a float64 weight with a
+   float32 input: "expected scalar type Float but found Double"), multilabel_margin_loss
+   ('"multilabel_margin_loss_forward_out_frame" not implemented for 'Half'' / 'Long''),
+   pdist of float16 ('"pdist" not implemented for 'Half''); bilinear of mixed dtypes said
+   "expected scalar type Float but found Double" (torch first: "All tensors must have the
+   same dtype, got input1: float, input2: double, weight: float").
+14. Slicing steps: x[::-1] said "step must be greater than zero (negative slice steps are
+   not supported; use gpujit.flip)" and x[::0] the same (torch: "step must be greater than
+   zero" / Python's "slice step cannot be zero", ValueErrors); aten::slice with a step
+   <= 0 raised that ValueError (torch: RuntimeError "slice step must be positive").
+15. In-place view ops (autograd-on-views sweep, 33 calls; gradients all equal) named their
+   out-of-place nodes: torch 2.13's t_ is TBackward1, transpose_ / swapdims_ / swapaxes_
+   TransposeBackward1, squeeze_() / squeeze_(0) / squeeze_((0,)) SqueezeBackward3 / 4 / 5,
+   unsqueeze_ UnsqueezeBackward1, as_strided_ AsStridedBackward1. LEFT: t_ of a view (y[0].t_())
+   is gpujit's AsStridedBackward0 (torch: TBackward1).
 """
 import numpy as np
 import pytest
@@ -677,3 +700,75 @@ def test_out_matmul_conversion_and_view_words():
     with pytest.raises(RuntimeError, match="^shape '\\[5, -1\\]' is invalid for input of "
                                            "size 24$"):
         torch.ones(2, 3, 4).reshape(5, -1)
+
+
+# ------------------------------------------------------------------ 12. soft_margin_loss
+
+def test_soft_margin_loss_keeps_the_inputs_dtype_and_shape():
+    x = torch.tensor([[0.5, -1.0, 2.0]], requires_grad=True)
+    t64 = torch.tensor([[1.0, -1.0, 1.0]], dtype=torch.float64)
+    y = F.soft_margin_loss(x, t64)
+    assert y.dtype == torch.float32 and y.item() == pytest.approx(0.304756, abs=1e-6)
+    (g,) = torch.autograd.grad(y, x)
+    assert g.dtype == torch.float32
+    np.testing.assert_allclose(g.numpy(), [[-0.1258, 0.0896, -0.0397]], atol=1e-4)
+    r = F.soft_margin_loss(x, torch.tensor([1.0, -1.0, 1.0]), reduction="none")
+    assert r.shape == (1, 3)
+    with pytest.raises(RuntimeError, match="^output with shape \\[3\\] doesn't match the "
+                                           "broadcast shape \\[2, 3\\]$"):
+        F.soft_margin_loss(torch.ones(3), torch.ones(2, 3))
+    for t in (torch.tensor([1, -1]), torch.tensor([1.0, -1.0])):
+        with pytest.raises(RuntimeError, match="^result type Float can't be cast to the "
+                                               "desired output type Long$"):
+            F.soft_margin_loss(torch.tensor([1, 2]), t)
+
+
+# ------------------------------------------------------------------ 13. loss dtypes
+
+def test_loss_kernels_refuse_other_dtypes():
+    x = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.2, -0.3]])
+    t = torch.tensor([0, 2])
+    for dt, name in ((torch.float16, "Half"), (torch.int64, "Long")):
+        with pytest.raises(NotImplementedError, match=f"^\"multi_margin_loss_cpu_kernel\" not "
+                                                      f"implemented for '{name}'$"):
+            F.multi_margin_loss(x.to(dt), t)
+        with pytest.raises(NotImplementedError, match="^\"multilabel_margin_loss_forward_out_"
+                                                      f"frame\" not implemented for '{name}'$"):
+            F.multilabel_margin_loss(x.to(dt), torch.tensor([[0, -1, 1], [2, 1, -1]]))
+    with pytest.raises(RuntimeError, match="^expected scalar type Float but found Double$"):
+        F.multi_margin_loss(x, t, weight=torch.ones(3, dtype=torch.float64))
+    with pytest.raises(NotImplementedError, match="^\"pdist\" not implemented for 'Half'$"):
+        F.pdist(x.half())
+    with pytest.raises(RuntimeError, match="^All tensors must have the same dtype, got input1: "
+                                           "float, input2: double, weight: float$"):
+        F.bilinear(x, x.double(), torch.ones(2, 3, 3))
+    with pytest.raises(RuntimeError, match="weight: float, bias: c10::Half$"):
+        F.bilinear(x, x, torch.ones(2, 3, 3), torch.ones(2, dtype=torch.float16))
+    assert F.multi_margin_loss(x.double(), t).dtype == torch.float64
+
+
+# ------------------------------------------------------------------ 14. slice steps
+
+def test_slice_step_words():
+    x = torch.arange(6)
+    with pytest.raises(ValueError, match="^step must be greater than zero$"):
+        x[::-1]
+    with pytest.raises(ValueError, match="^slice step cannot be zero$"):
+        x[::0]
+    with pytest.raises(RuntimeError, match="^slice step must be positive$"):
+        torch.ops.aten.slice(x, 0, 0, 6, -1)
+    assert x[1::2].tolist() == [1, 3, 5]
+
+
+# ------------------------------------------------------------------ 15. in-place view ops
+
+@pytest.mark.parametrize("call,name", [
+    (lambda y: y.sum(0).t_(), "TBackward1"), (lambda y: y.transpose_(1, 2), "TransposeBackward1"),
+    (lambda y: y.swapdims_(1, 2), "TransposeBackward1"), (lambda y: y.squeeze_(), "SqueezeBackward3"),
+    (lambda y: y.squeeze_(0), "SqueezeBackward4"), (lambda y: y.squeeze_((0,)), "SqueezeBackward5"),
+    (lambda y: y.unsqueeze_(0), "UnsqueezeBackward1"),
+    (lambda y: y.as_strided_((2,), (1,)), "AsStridedBackward1"),
+])
+def test_inplace_view_node_names(call, name):
+    x = torch.ones(1, 2, 3, requires_grad=True)
+    assert call(x.clone()).grad_fn.name() == name

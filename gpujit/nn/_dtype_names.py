@@ -3,7 +3,7 @@ kernels name a dtype in their errors ("... not implemented for 'Bool'", "expecte
 type Float but found Bool"): compiled from source where scripted code calls it."""
 import gpujit as _gpujit
 
-__all__ = ["short_dtype_name"]
+__all__ = ["short_dtype_name", "c_type_name"]
 
 
 def _from_source(fn):
@@ -31,3 +31,25 @@ def short_dtype_name(dtype: _gpujit.dtype) -> str:
     if dtype == _gpujit.float64:
         return "Double"
     return "Float"
+
+
+@_from_source
+def c_type_name(dtype: _gpujit.dtype) -> str:
+    """The C++ type's name (as gcc's typeid prints it) ATen's warnings give a dtype."""
+    if dtype == _gpujit.float16:
+        return "c10::Half"
+    if dtype == _gpujit.float64:
+        return "double"
+    if dtype == _gpujit.int64:
+        return "long int"
+    if dtype == _gpujit.int32:
+        return "int"
+    if dtype == _gpujit.int16:
+        return "short int"
+    if dtype == _gpujit.int8:
+        return "signed char"
+    if dtype == _gpujit.uint8:
+        return "unsigned char"
+    if dtype == _gpujit.bool:
+        return "bool"
+    return "float"

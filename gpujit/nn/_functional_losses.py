@@ -10,6 +10,7 @@ from typing import Callable, Optional
 import gpujit as _gpujit
 
 from . import functional as F
+from ._dtype_names import short_dtype_name as _short_dtype_name
 
 __all__ = [
     "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
@@ -157,7 +158,20 @@ def soft_margin_loss(input, target, size_average: Optional[bool] = None,
         raise RuntimeError("The function 'soft_margin_loss' is not differentiable with "
                            "respect to argument 'target'. This input cannot have "
                            "requires_grad True.")
-    return _reduce((-input * target).exp().log1p(), reduction)
+    # (ATen computes in place, neg_out(input).mul_(target).exp_().log1p_(): the loss has
+    # the input's shape and dtype; a target that widens it is refused in mul_'s words, an
+    # integer input in mul_'s or exp_'s)
+    prod = -input * target
+    if list(prod.size()) != list(input.size()):
+        raise RuntimeError("output with shape " + str(list(input.size())) + " doesn't match "
+                           "the broadcast shape " + str(list(prod.size())))
+    if not input.is_floating_point():
+        got = "Float"
+        if prod.is_floating_point():
+            got = _short_dtype_name(prod.dtype)
+        raise RuntimeError("result type " + got + " can't be cast to the desired output type "
+                           + _short_dtype_name(input.dtype))
+    return _reduce(prod.to(input.dtype).exp().log1p(), reduction)
 
 
 @_from_source
@@ -173,6 +187,15 @@ def multilabel_soft_margin_loss(input, target, weight: Optional[_gpujit.Tensor] 
     c = input.size(class_dim)
     loss = loss.sum(dim=class_dim) / c
     return _reduce(loss, reduction)
+
+
+@_from_source
+def _cpu_floats_only(input, kernel: str):
+    """The refusal of an ATen CPU kernel dispatched over float and double only."""
+    if not input.is_cuda and input.dtype != _gpujit.float32 and \
+            input.dtype != _gpujit.float64:
+        raise NotImplementedError("\"" + kernel + "\" not implemented for '"
+                                  + _short_dtype_name(input.dtype) + "'")
 
 
 @_from_source
@@ -193,6 +216,7 @@ def multilabel_margin_loss(input, target, size_average: Optional[bool] = None,
               and target.size(1) == input.size(1)):
         raise RuntimeError("inconsistent target size: " + str(list(target.size()))
                            + " for input of size: " + str(list(input.size())))
+    _cpu_floats_only(input, "multilabel_margin_loss_forward_out_frame")
     c = input.numel() if nd <= 1 else input.size(1)
     x = input.reshape(-1, c)
     t = target.reshape(-1, c)
@@ -238,6 +262,10 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0,
         if not (weight.dim() <= 1 and weight.numel() == c):
             raise RuntimeError("inconsistent weight size, expected " + str(c) + " but got "
                                + str(list(weight.size())))
+    _cpu_floats_only(input, "multi_margin_loss_cpu_kernel")
+    if weight is not None and weight.dtype != input.dtype:
+        raise RuntimeError("expected scalar type " + _short_dtype_name(input.dtype)
+                           + " but found " + _short_dtype_name(weight.dtype))
     x = input.reshape(n, c)
     y = target.reshape(n, 1)
     if bool(((y < 0) | (y >= c)).any()):              # (one sync; CuPy would wrap it)

@@ -5,7 +5,7 @@ import warnings
 from typing import List, Optional
 
 import gpujit as _gpujit
-from ._dtype_names import short_dtype_name
+from ._dtype_names import short_dtype_name, c_type_name as _c_type_name
 
 
 __all__ = ["rms_norm", "local_response_norm", "dropout1d", "dropout2d", "dropout3d",
@@ -66,26 +66,6 @@ def rms_norm(input, normalized_shape: List[int], weight: Optional[_gpujit.Tensor
     return out
 
 
-@_from_source
-def _c_type_name(dtype: _gpujit.dtype) -> str:
-    """The C++ type's name (as gcc's typeid prints it) ATen's warnings give a dtype."""
-    if dtype == _gpujit.float16:
-        return "c10::Half"
-    if dtype == _gpujit.float64:
-        return "double"
-    if dtype == _gpujit.int64:
-        return "long int"
-    if dtype == _gpujit.int32:
-        return "int"
-    if dtype == _gpujit.int16:
-        return "short int"
-    if dtype == _gpujit.int8:
-        return "signed char"
-    if dtype == _gpujit.uint8:
-        return "unsigned char"
-    if dtype == _gpujit.bool:
-        return "bool"
-    return "float"
 
 
 @_from_source

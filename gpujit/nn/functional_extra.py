@@ -11,6 +11,7 @@ import warnings as _warnings
 from typing import List, Optional
 
 import gpujit as _gpujit
+from ._dtype_names import c_type_name
 
 __all__ = ["bilinear", "pdist", "embedding_bag", "affine_grid", "grid_sample",
            "gumbel_softmax", "conv_tbc"]
@@ -26,6 +27,19 @@ def _from_source(fn):
 @_from_source
 def bilinear(input1, input2, weight, bias: Optional[_gpujit.Tensor] = None):
     """y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o]."""
+    if bias is not None:
+        if input1.dtype != input2.dtype or input1.dtype != weight.dtype or \
+                input1.dtype != bias.dtype:
+            raise RuntimeError("All tensors must have the same dtype, got input1: "
+                               + c_type_name(input1.dtype) + ", input2: "
+                               + c_type_name(input2.dtype) + ", weight: "
+                               + c_type_name(weight.dtype) + ", bias: "
+                               + c_type_name(bias.dtype))
+    elif input1.dtype != input2.dtype or input1.dtype != weight.dtype:
+        raise RuntimeError("All tensors must have the same dtype, got input1: "
+                           + c_type_name(input1.dtype) + ", input2: "
+                           + c_type_name(input2.dtype) + ", weight: "
+                           + c_type_name(weight.dtype))
     if input1.dim() != input2.dim():
         raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.dim()} "
                            f"and {input2.dim()}")
@@ -65,6 +79,8 @@ def pdist(input, p: float = 2.0):
         raise RuntimeError("pdist only supports floating-point dtypes")
     if p < 0:
         raise RuntimeError("pdist only supports non-negative p values")
+    if not input.is_cuda and input.dtype == _gpujit.float16:
+        raise NotImplementedError("\"pdist\" not implemented for 'Half'")   # (CPU kernel)
     n = input.size(0)
     ij = _gpujit.triu_indices(n, n, 1, device=input.device)
     d = input.index_select(0, ij[0]) - input.index_select(0, ij[1])

@@ -355,6 +355,10 @@ def _slice(res, d, item):
     slice is recorded even when it takes everything (the trace may be fed other shapes),
     a missing start as 0 and a missing stop as INT64_MAX."""
     start, stop, step = item.start, item.stop, 1 if item.step is None else item.step
+    if type(step) is int and step <= 0:
+        # (PyTorch's Python indexing: Python's words for 0, its own for a negative step)
+        raise ValueError("slice step cannot be zero" if step == 0 else
+                         "step must be greater than zero")
     if _reg.dispatch_state.tracing is not None:
         start = 0 if start is None else start
         stop = _INT64_MAX if stop is None else stop

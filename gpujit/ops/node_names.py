@@ -305,6 +305,13 @@ RULES = {
     "aten::tensordot": "ViewBackward0",
     "aten::special_ndtr": "MulBackward1",
     "aten::sum_to_size": "SumBackward1",
+    # (the in-place view ops have their own derivatives.yaml entries, after the others)
+    "aten::t_": "TBackward1",
+    "aten::transpose_": "TransposeBackward1",
+    "aten::unsqueeze_": "UnsqueezeBackward1",
+    "aten::as_strided_": "AsStridedBackward1",
+    "aten::squeeze_.dims": lambda b, r: "SqueezeBackward" + str(
+        3 + int(_squeeze(b, r)[-1])),
 }
 for _k in ("conv1d", "conv2d", "conv3d", "conv1d.padding", "conv2d.padding",
            "conv3d.padding", "conv_transpose1d", "conv_transpose2d.input",

@@ -466,9 +466,9 @@ def _slice_len(size, start, end, step):
 
 
 def _check_step(step):
+    # (aten::slice's own words; x[::-1] is the indexing's ValueError, indexing._slice)
     if step <= 0:
-        raise ValueError("step must be greater than zero (negative slice steps are not "
-                         "supported; use gpujit.flip)")
+        raise RuntimeError("slice step must be positive")
 
 
 def _slice_meta(self, dim=0, start=None, end=None, step=1):
