@@ -268,3 +268,36 @@ def test_recorded_composites_keep_values_layouts_and_gradients():
         xs = torch.lu_solve(b, lu, piv)
     assert type(xs.grad_fn).__name__ == "LinalgLuSolveBackward0"
     assert _edges(xs) == [None, "AccumulateGrad"]     # (LU's edge, then B's, as torch)
+
+
+# the view_copy ops return contiguous tensors whatever the view's layout (torch 2.13's
+# strides written out); gpujit's kept the view's layout (t_copy of a 3x4 had strides (1, 4))
+COPY_STRIDES = [
+    ("torch.t_copy(x)", "x.t()", (4, 1)),
+    ("torch.expand_copy(x[:1], (3, 6))", "x[:1].expand(3, 6)", (6, 1)),
+    ("torch.permute_copy(x.reshape(2, 3, 4), (2, 0, 1))", "x.reshape(2, 3, 4).permute(2, 0, 1)",
+     (6, 3, 1)),
+    ("torch.diagonal_copy(x.t())", "x.t().diagonal()", (1,)),
+    ("torch.select_copy(x.t(), 0, 1)", "x.t()[1]", (1,)),
+    ("torch.unfold_copy(x, 1, 2, 1)", "x.unfold(1, 2, 1)", (10, 2, 1)),
+    ("torch.slice_copy(x.t(), 0, 0, 2)", "x.t()[0:2]", (4, 1)),
+    ("torch.alias_copy(x.t())", "x.t()", (4, 1)),
+    ("torch.narrow_copy(x.t(), 0, 1, 2)", "x.t()[1:3]", (4, 1)),
+    ("torch.unbind_copy(x.t())[0]", "x.t()[0]", (1,)),
+    ("torch.split_copy(x.t(), 2)[0]", "x.t()[0:2]", (4, 1)),
+    ("torch.transpose_copy(x.reshape(2, 3, 4), 0, 2)", "x.reshape(2, 3, 4).transpose(0, 2)",
+     (6, 2, 1)),
+    ("torch.as_strided_copy(x.reshape(-1), [2, 2], [1, 4], 1)",
+     "x.reshape(-1).as_strided([2, 2], [1, 4], 1)", (2, 1)),
+    ("torch.alias_copy(x.reshape(1, 2, 3, 4).to(memory_format=torch.channels_last))",
+     "x.reshape(1, 2, 3, 4)", (24, 12, 4, 1)),
+]
+
+
+@pytest.mark.parametrize("expr,ref,strides", COPY_STRIDES, ids=[c[0] for c in COPY_STRIDES])
+def test_view_copies_are_contiguous(expr, ref, strides):
+    x = torch.arange(24.0).reshape(4, 6)
+    y = eval(expr, {"torch": torch, "x": x})
+    assert y.stride() == strides
+    assert y.storage_offset() == 0
+    np.testing.assert_array_equal(y.numpy(), eval(ref, {"torch": torch, "x": x}).numpy())

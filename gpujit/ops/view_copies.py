@@ -36,10 +36,10 @@ _COPIES = {
 _METHODS = {"narrow_copy", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk"}
 
 
-def _copy_of(xp, r):
+def _copy_of(xp, r, order):
     if isinstance(r, (list, tuple)):
-        return [xp.array(x, copy=True) for x in r]
-    return xp.array(r, copy=True)
+        return [xp.array(x, copy=True, order=order) for x in r]
+    return xp.array(r, copy=True, order=order)
 
 
 def _declare_copy(name, view_name):
@@ -52,12 +52,16 @@ def _declare_copy(name, view_name):
     # view_copy is a copy: a layout view() refuses (a transposed input) is no error for it,
     # as PyTorch, whose view_copy reshapes
     body = OPS["aten::reshape"].impl if name == "view_copy" else view.impl
+    # a <view>_copy is contiguous whatever the view's layout (PyTorch clones it so:
+    # t_copy of a 3x4 has strides (3, 1)); the unsafe_* splits keep the views' layouts
+    # (PyTorch's are views, untracked)
+    order = "C" if name.endswith("_copy") else "K"
 
     @op(schema, tags=_SHAPE, method=name in _METHODS, meta=view.meta)
     def impl(xp, *args, **kwargs):
         if name == "view_copy" and "size" in kwargs:
             args, kwargs = args + (kwargs.pop("size"),), kwargs
-        return _copy_of(xp, body(xp, *args, **kwargs))
+        return _copy_of(xp, body(xp, *args, **kwargs), order)
     impl.__name__ = name
     d = impl.op
     if view.derivative is not None:
