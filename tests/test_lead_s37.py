@@ -301,3 +301,28 @@ def test_view_copies_are_contiguous(expr, ref, strides):
     assert y.stride() == strides
     assert y.storage_offset() == 0
     np.testing.assert_array_equal(y.numpy(), eval(ref, {"torch": torch, "x": x}).numpy())
+
+
+def test_float16_addmm_addbmm_addr_round_as_aten():
+    # ATen's float16 addmm / addbmm add the bias to the float32 product and round once
+    # (addbmm: once per batch); addr runs in Half arithmetic, each operation rounded.
+    # gpujit rounded the product to float16 first (addmm / addbmm) or rounded addr once from
+    # float32: an ulp off in about half the elements. Values from torch 2.13.
+    def T(a):
+        return torch.tensor(a, dtype=torch.float16)
+    b = [[1.5, -0.75], [0.3, 2.1]]
+    m1 = [[1.1, -1.3, 0.7], [0.9, 1.7, -0.2]]
+    m2 = [[0.33, 1.25], [-1.9, 0.41], [1.7, -0.6]]
+    cases = [
+        (torch.addmm(T(b), T(m1), T(m2), beta=0.5, alpha=2),
+         [[8.796875, 0.468017578125], [-6.3984375, 4.93359375]]),
+        (torch.addbmm(T(b), T([m1, m1]), T([m2, m2[::-1]]), beta=0.5, alpha=2),
+         [[17.9375, -0.1668701171875], [-9.9296875, 4.74609375]]),
+        (torch.addr(T(b), T([1.1, -1.3]), T([0.33, 1.7]), beta=0.5, alpha=2.3),
+         [[1.5849609375, 3.92578125], [-0.8369140625, -4.03125]]),
+        (torch.addr(T(b), T([1.1, -1.3]), T([0.33, 1.7]), beta=0, alpha=2.3),
+         [[0.8349609375, 4.30078125], [-0.98681640625, -5.08203125]]),
+    ]
+    for got, want in cases:
+        assert got.dtype == torch.float16
+        assert got.tolist() == want

@@ -98,6 +98,15 @@ def addbmm(xp, self, batch1, batch2, beta=1, alpha=1):
     p = batch1.reshape(-1, 1, 1) if batch1.size == 0 else None
     if p is not None or batch1.shape[0] == 0:
         prod = xp.zeros((batch1.shape[1], batch2.shape[2]), dtype=self.dtype)
+    elif self.dtype == np.float16:
+        # ATen's: one addmm_ per batch into the result (beta on the first), each rounded
+        # to float16 once from its float32 sum
+        from .linalg import _product
+        r = self
+        for i in range(batch1.shape[0]):
+            r = _add_product(xp, r, _product(xp, batch1[i], batch2[i], False),
+                             beta if i == 0 else 1, alpha, self.dtype)
+        return r
     else:
         a = xp.concatenate(list(batch1), axis=1)      # (n, b*m)
         b = xp.concatenate(list(batch2), axis=0)      # (b*m, p)

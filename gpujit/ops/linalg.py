@@ -101,9 +101,12 @@ def matmul_shape(sa, sb, strides_a=None, strides_b=None):
     return batch + (sa[-2:-1] if na > 1 else ()) + (sb[-1],)
 
 
-def _product(xp, a, b):
+def _product(xp, a, b, rounded=True):
+    """a @ b; float16 is multiplied in float32 and rounded back (rounded=False: left in
+    float32, for addmm / baddbmm, which round once after adding the bias as ATen's)."""
     if a.dtype == _F16:
-        return xp.matmul(a.astype(_F32), b.astype(_F32)).astype(_F16)
+        p = xp.matmul(a.astype(_F32), b.astype(_F32))
+        return p.astype(_F16) if rounded else p
     return xp.matmul(a, b)
 
 
@@ -374,12 +377,14 @@ def _self_dtype(d, d2):
                            f"and {d2.short_name}")
 
 
-def _add_product(xp, self, p, beta, alpha):
-    """beta * self + alpha * p, self broadcast to p; beta == 0 ignores self (NaN too)."""
-    _self_dtype(_dtn(self.dtype), _dtn(p.dtype))
+def _add_product(xp, self, p, beta, alpha, out=None):
+    """beta * self + alpha * p, self broadcast to p; beta == 0 ignores self (NaN too).
+    out: the result's dtype where p is a float16 product left in float32 (rounded once,
+    after the sum, as ATen's float16 gemm with its float accumulation)."""
+    out = p.dtype if out is None else out
+    _self_dtype(_dtn(self.dtype), _dtn(out))
     expand_shape(self.shape, p.shape)
-    beta, alpha = _integral_scalars(_dtn(p.dtype), beta, alpha)
-    out = p.dtype
+    beta, alpha = _integral_scalars(_dtn(out), beta, alpha)
     if out == _F16:
         p = p.astype(_F32)
         self = self.astype(_F32)
@@ -446,7 +451,9 @@ def addmm_shape(sa, sb):
 def addmm(xp, self, mat1, mat2, beta=1, alpha=1):
     addmm_dtypes("addmm", *(_dtn(t.dtype) for t in (self, mat1, mat2)))
     addmm_shape(mat1.shape, mat2.shape)
-    return _add_product(xp, self, mm(xp, mat1, mat2), beta, alpha)
+    a, b = _checked(xp, "mm", mat1, mat2)
+    mm_shape(a.shape, b.shape)
+    return _add_product(xp, self, _product(xp, a, b, False), beta, alpha, a.dtype)
 
 
 @op("aten::baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, "
@@ -454,7 +461,9 @@ def addmm(xp, self, mat1, mat2, beta=1, alpha=1):
 def baddbmm(xp, self, batch1, batch2, beta=1, alpha=1):
     addmm_dtypes("baddbmm", *(_dtn(t.dtype) for t in (self, batch1, batch2)),
                  empty=0 in batch1.shape + batch2.shape)
-    return _add_product(xp, self, bmm(xp, batch1, batch2), beta, alpha)
+    a, b = _checked(xp, "bmm", batch1, batch2)
+    bmm_shape(a.shape, b.shape)
+    return _add_product(xp, self, _product(xp, a, b, False), beta, alpha, a.dtype)
 
 
 # ------------------------------------------------------------------ outer

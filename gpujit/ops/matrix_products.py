@@ -255,7 +255,17 @@ def addr(xp, self, vec1, vec2, beta=1, alpha=1):
     """beta * self + alpha * outer(vec1, vec2), with type promotion (bool: logical)."""
     dt, shape = _addr_rule((self.shape, vec1.shape, vec2.shape),
                            tuple(_dtn(a.dtype) for a in (self, vec1, vec2)), beta, alpha)
-    ct = _F32 if dt is _dt.float16 else dt.np
+    if dt is _dt.float16:
+        # ATen's CPU kernel in Half arithmetic, each operation rounded to float16:
+        # beta * self + (alpha * vec1) * vec2 (bit for bit, where one float32 rounding is
+        # off by an ulp in most results)
+        h = np.float16
+        a16 = xp.asarray(vec1.astype(h) * h(alpha))[:, None]
+        p = (a16 * vec2.astype(h)[None, :]).astype(h)
+        if beta != 0:
+            p = (xp.broadcast_to(self.astype(h), shape) * h(beta)).astype(h) + p
+        return xp.asarray(p).astype(h, copy=False)
+    ct = dt.np
     a, b, s = vec1.astype(ct), vec2.astype(ct), xp.broadcast_to(self.astype(ct), shape)
     if dt is _dt.bool:
         out = xp.logical_and(a[:, None], b[None, :]) if alpha else xp.zeros(shape, bool)
