@@ -8,7 +8,8 @@ Finds, minimised:
    where the schema's last positional parameter is a list of a concrete type (not int[N],
    not t[]) and the argument there is no list or tuple (its second pass,
    varargsCanBeUsedAsList): `len(3)` is 1 (aten::len.any(Any[] a) of [3]), `len(1, 2)`
-   2, `len(None)` 1, `len(x, 1)` of a Tensor 2; `sum(3)` 3, `sum(1, 2)` 3, `sum(True)` 1
+   2, `len(None)` 1, `len(x, 1)` of a Tensor 2 (len(x) of an unrefined Union[int,
+   List[int]] 1, whichever it holds); `sum(3)` 3, `sum(1, 2)` 3, `sum(True)` 1
    (sum.int, the bool converted), `sum(1.5, True)` 2.5; `min(xs, 0)` of a List[int] is
    prim::min.int_list(xs, [0]) = [0], `max(xs, 5, 6)` [5, 6], `min(3)` 3, `min(True)`
    1, `max(True, False, True)` 1; `any(True)`, `any("")` False (any.str of [""]),
@@ -61,9 +62,13 @@ Finds, minimised:
    the lists of its elements, so `t = (1,); t += (2,)` leaves t the list [1, 2] (`t *= 2`
    of (1.5,) is [1.5, 1.5]; a tuple of mixed element types is refused; `t = t + (2,)`
    stays a tuple); gpujit kept a tuple.
+
+8. isinstance(b, int) of a bool is False in TorchScript (its bool is no subtype of int):
+   `isinstance(True, int)`, a bool parameter, a Union[int, bool] or an Any holding True;
+   gpujit answered True, as Python.
 """
 from enum import Enum
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, Union
 
 import pytest
 
@@ -84,6 +89,10 @@ def _len_none(a: Optional[int]):
 
 def _len_tensor_and_int(x: torch.Tensor):
     return len(x, 1)
+
+
+def _len_union(x: Union[int, List[int]]):
+    return len(x)
 
 
 def _len_dict_and_int():
@@ -177,6 +186,7 @@ def _sorted_floats():
 @pytest.mark.parametrize("fn, args, want", [
     (_len_int, (), 1), (_len_two, (), 2), (_len_none, (None,), 1), (_len_none, (4,), 1),
     (_len_tensor_and_int, (torch.zeros(5),), 2), (_len_dict_and_int, (), 2),
+    (_len_union, ([1, 2, 3],), 1), (_len_union, (3,), 1),
     (_sum_int, (), 3), (_sum_ints, (), 3), (_sum_bool, (), 1),
     (_sum_float_bool, (), 2.5),
     (_min_list_int, ([3, 1],), [0]), (_max_list_ints, ([3, 1],), [5, 6]),
@@ -436,3 +446,14 @@ def _tuple_aug_mixed():
 def test_tuple_augmented_assignment_of_mixed_elements_is_refused():
     with pytest.raises(RuntimeError):
         torch.jit.script(_tuple_aug_mixed)
+
+
+def _isinstance_bool(b: bool, x: Union[int, bool], a: Any):
+    return isinstance(b, int), isinstance(True, int), isinstance(x, int), \
+        isinstance(a, int), isinstance(a, bool)
+
+
+def test_a_bool_is_no_int_to_isinstance():
+    s = torch.jit.script(_isinstance_bool)
+    assert s(True, True, True) == (False, False, False, False, True)
+    assert s(False, 3, 3) == (False, False, True, True, False)
