@@ -45,7 +45,9 @@ Finds, minimised:
    "a\r ".strip() is 'a\r'); isspace is C's ('\x1f'.isspace() is False);
    `s.splitlines()` ends a piece at each of \n \r \v \f \x1c \x1d \x1e on its own
    ("a\r\nb" gives ['a', '', 'b']) and keepends gives each break a piece of its own
-   (['a', '\r', '', '\n', 'b']). gpujit computed Python's.
+   (['a', '\r', '', '\n', 'b']). gpujit computed Python's. Their keywords are
+   TorchScript's: `s.split(" ", max=1)`, `s.replace("a", "b", max=2)` (Python's
+   maxsplit= / count= / sep= are refused); gpujit took Python's names.
 
 5. `list(Color)` of an Enum class: torch 2.13 gives the list of its members (as `for c in
    Color` iterates them); gpujit refused it ("EnumClass cannot be used as a value").
@@ -457,3 +459,22 @@ def test_a_bool_is_no_int_to_isinstance():
     s = torch.jit.script(_isinstance_bool)
     assert s(True, True, True) == (False, False, False, False, True)
     assert s(False, 3, 3) == (False, False, True, True, False)
+
+
+def _str_keywords():
+    return "a b c".split(" ", max=1), "a,b".split(separator=","), "aaa".replace("a", "b", max=2)
+
+
+def _split_maxsplit():
+    return "a b c".split(" ", maxsplit=1)
+
+
+def _replace_count():
+    return "aaa".replace("a", "b", count=2)
+
+
+def test_str_method_keywords_are_torchscripts():
+    assert torch.jit.script(_str_keywords)() == (["a", "b c"], ["a", "b"], "bba")
+    for fn in (_split_maxsplit, _replace_count):
+        with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
+            torch.jit.script(fn)
