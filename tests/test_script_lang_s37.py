@@ -17,7 +17,9 @@ Finds, minimised:
    ['ba'] (sorted.str of ["ba"]); `torch.linalg.multi_dot(a, b)` is multi_dot([a, b]).
    gpujit refused all of them (and sorted("ba") gave ['a', 'b']). Still refused by both:
    `len([1, 2], 3)`, `len((1, 2), 3)`, `sum(1, 2.5)` (an int is no float element),
-   `min(xs, 0)` of a List[float], `all("a")` (no all.str).
+   `min(xs, 0)` of a List[float], `all("a")` (no all.str), `torch.tensor(1, 2)`
+   (aten::tensor's `t[] data` is a type variable's list, never packed; gpujit made
+   tensor([1, 2])).
    The builtin sum / any / all of a Tensor is aten::sum / any / all: `sum(x)` is x.sum(),
    `sum(x, 1)` x.sum([1]), `any(x)` tensor(True); gpujit refused them. min / max with a
    Tensor among numbers convert it as TorchScript's schema matching does:
@@ -241,6 +243,16 @@ def test_what_torch_does_not_pack_is_still_refused(fn):
 
 def _multi_dot(a: torch.Tensor, b: torch.Tensor):
     return torch.linalg.multi_dot(a, b)
+
+
+def _tensor_of_two():
+    return torch.tensor(1, 2)
+
+
+def test_torch_tensor_packs_nothing():
+    # torch 2.13's aten::tensor(t[] data) is a type variable's list: never packed
+    with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
+        torch.jit.script(_tensor_of_two)
 
 
 def test_tensors_are_packed_into_a_tensor_list():

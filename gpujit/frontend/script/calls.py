@@ -253,6 +253,12 @@ _PACK_ELEMS = {"Tensor": (T.TensorType,), "int": (T.IntType, T.BoolType),
                "bool": (T.BoolType,), "str": (T.StrType,)}
 
 
+# ops whose typed list overloads (tensor.int_list, tensor.float_list, ...) stand for
+# TorchScript's one `t[] data` overload: a type variable's list, which it never packs
+# (torch.tensor(1, 2) is refused)
+_TYPEVAR_LISTS = frozenset({"aten::tensor", "aten::as_tensor"})
+
+
 def _packed_tail(positional, args):
     """args with those from the last positional parameter on packed into one
     ('pack', [Values]) item, as TorchScript's schema matching does in its second pass
@@ -288,7 +294,8 @@ def match_schema(op, args, kwargs, convert=False, lenient=True, pack=False):
     items = []
     args = list(args)
     if pack:
-        packed = _packed_tail(positional, args)
+        packed = _packed_tail(positional, args) if op.schema.name not in _TYPEVAR_LISTS \
+            else None
         if packed is None:
             return "packs no arguments into a list"
         args = packed
@@ -297,6 +304,8 @@ def match_schema(op, args, kwargs, convert=False, lenient=True, pack=False):
         k = next((i for i, p in enumerate(positional) if p.type.is_list
                   and p.type.base in ("int", "SymInt") and i < len(args)), None)
         extra = len(args) - len(positional)
+        if op.schema.name in _TYPEVAR_LISTS:
+            k = None
         if k is None or not all(isinstance(a.type, T.IntType) for a in args[k:k + extra + 1]):
             return (f"takes {len(positional)} positional argument"
                     f"{'s' if len(positional) != 1 else ''} but {len(args)} were given")
