@@ -19,7 +19,11 @@ Finds, minimised:
    `len([1, 2], 3)`, `len((1, 2), 3)`, `sum(1, 2.5)` (an int is no float element),
    `min(xs, 0)` of a List[float], `all("a")` (no all.str), `torch.tensor(1, 2)`
    (aten::tensor's `t[] data` is a type variable's list, never packed; gpujit made
-   tensor([1, 2])).
+   tensor([1, 2])). A 0-dim Tensor packed into an int list is its value
+   (aten::IntImplicit): `x.view(torch.tensor(6))`, `torch.randn(torch.tensor(2), 3)`,
+   `x.permute(torch.tensor(1), 0)` compile and run in torch 2.13 (a non-0-dim one: "Cannot
+   input a tensor of dimension other than 0 as a scalar argument" when it runs); gpujit
+   refused them.
    The builtin sum / any / all of a Tensor is aten::sum / any / all: `sum(x)` is x.sum(),
    `sum(x, 1)` x.sum([1]), `any(x)` tensor(True); gpujit refused them. min / max with a
    Tensor among numbers convert it as TorchScript's schema matching does:
@@ -490,3 +494,22 @@ def test_str_method_keywords_are_torchscripts():
     for fn in (_split_maxsplit, _replace_count):
         with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
             torch.jit.script(fn)
+
+
+def _sizes_of_tensors(x: torch.Tensor):
+    return x.view(torch.tensor(6)).shape, torch.randn(torch.tensor(2), 3).shape, \
+        x.permute(torch.tensor(1), 0).shape
+
+
+def _zeros_of_a_tensor(x: torch.Tensor):
+    return torch.zeros(x)
+
+
+def test_a_tensor_packed_into_sizes_is_its_value():
+    x = torch.arange(6.0).reshape(2, 3)
+    assert torch.jit.script(_sizes_of_tensors)(x) == ([6], [2, 3], [3, 2])
+    s = torch.jit.script(_zeros_of_a_tensor)
+    assert s(torch.tensor(3)).shape == (3,)
+    with pytest.raises(RuntimeError, match="Cannot input a tensor of dimension other than 0 "
+                                           "as a scalar argument"):
+        s(x)

@@ -248,8 +248,9 @@ def tensor_as_number(op, p) -> str | None:
             "Scalar": "ScalarImplicit"}.get(p.type.base)
 
 
-_PACK_ELEMS = {"Tensor": (T.TensorType,), "int": (T.IntType, T.BoolType),
-               "SymInt": (T.IntType, T.BoolType), "float": (T.FloatType, T.BoolType),
+_PACK_ELEMS = {"Tensor": (T.TensorType,), "int": (T.IntType, T.BoolType, T.TensorType),
+               "SymInt": (T.IntType, T.BoolType, T.TensorType),
+               "float": (T.FloatType, T.BoolType, T.TensorType),
                "bool": (T.BoolType,), "str": (T.StrType,)}
 
 
@@ -264,8 +265,9 @@ def _packed_tail(positional, args):
     ('pack', [Values]) item, as TorchScript's schema matching does in its second pass
     (varargsCanBeUsedAsList): the parameter is a list of a concrete type (not int[N],
     not Optional), the argument there no list or tuple, and each packed argument fits
-    its element type (a bool an int's or float's, converted): torch.linalg.multi_dot(a,
-    b) is multi_dot([a, b]). None where it does not apply."""
+    its element type (a bool or a Tensor an int's or float's, converted: aten::Int /
+    IntImplicit): torch.linalg.multi_dot(a, b) is multi_dot([a, b]), x.reshape(n) of a
+    0-dim tensor n x.reshape([int(n)]). None where it does not apply."""
     k = len(positional) - 1
     if k < 0 or len(args) <= k:
         return None
