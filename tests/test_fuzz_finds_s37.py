@@ -57,6 +57,14 @@ torch.jit.script 2.13 (x86-64); the expected values and words are torch's, writt
    different types"). `v or False` / `True and v` stay undecided: torch refuses the int /
    str pair there, "if-expression's true branch has type int but false branch has type
    str" (now gpujit's words too).
+10. (mode 8, GPUJIT_PROGRAM_FUZZ_SEED=37047, seed 3708511141) a raise that becomes
+   unconditional only by constant propagation (`assert "abc".strip() == "abc" + "a,b"`)
+   leaves the code after it in TorchScript's graph (its exit transform only cuts after
+   raises known when compiling), so an earlier `v1 = [v2 * 2.0 for v2 in fs][-1]` whose
+   value only that code reads still runs and raises "list index out of range" (fs = []),
+   before `xs.append(1)`; gpujit's DCE cut the code after every raise and dropped v1,
+   raising the assert (and appending). Raises known when compiling (`raise`, `if v or
+   True: raise`) still end the code there, in the frontend.
 
 The last test runs mode 8 of the program fuzzer (tests/program_fuzz_gen_m.py: mode 5's
 programs as a scripted module's forward over its attributes) against torch.jit.script
@@ -473,6 +481,39 @@ def test_or_true_and_and_false_are_decided_when_compiling():
     with pytest.raises(Exception, match="if-expression's true branch has type int but "
                                         "false branch has type str"):
         torch.jit.script(_or_false)
+
+
+# ---------------------------------------------------------------- 10. a folded assert
+
+def _folded_assert(fs: List[float], xs: List[int]) -> List[str]:
+    tr: List[str] = []
+    v1 = [v2 * 2.0 for v2 in fs][-1]
+    tr.append(str(v1))
+    xs.append(1)
+    v3 = "abc"
+    assert (v3.strip() == (v3 + "a,b"))
+    return tr
+
+
+def _raise_known_when_compiling(s: str, v: int) -> List[str]:
+    tr: List[str] = []
+    tr.append(str(float(s)))
+    if v or True:
+        raise RuntimeError("oops")
+    return tr
+
+
+def test_a_raise_folded_later_keeps_the_code_before_it_alive():
+    f = torch.jit.script(_folded_assert)
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="out of range"):
+            f([], [5])
+    with pytest.raises(torch.jit.Error):
+        f([1.0], [5])
+    g = torch.jit.script(_raise_known_when_compiling)
+    with pytest.raises(torch.jit.Error, match="oops"):
+        g("ab c", 1)          # (float("ab c") is dead: the raise ends the code)
+    assert "aten::Float" not in str(g.graph)
 
 
 # ---------------------------------------------------------------- mode 8 itself

@@ -8,7 +8,8 @@ Finds, minimised:
    where the schema's last positional parameter is a list of a concrete type (not int[N],
    not t[]) and the argument there is no list or tuple (its second pass,
    varargsCanBeUsedAsList): `len(3)` is 1 (aten::len.any(Any[] a) of [3]), `len(1, 2)`
-   2, `len(None)` 1, `len(x, 1)` of a Tensor 2; `sum(3)` 3, `sum(1, 2)` 3, `sum(True)` 1
+   2, `len(None)` 1, `len(x, 1)` of a Tensor 2 (len(x) of an unrefined Union[int,
+   List[int]] 1, whichever it holds); `sum(3)` 3, `sum(1, 2)` 3, `sum(True)` 1
    (sum.int, the bool converted), `sum(1.5, True)` 2.5; `min(xs, 0)` of a List[int] is
    prim::min.int_list(xs, [0]) = [0], `max(xs, 5, 6)` [5, 6], `min(3)` 3, `min(True)`
    1, `max(True, False, True)` 1; `any(True)`, `any("")` False (any.str of [""]),
@@ -16,7 +17,13 @@ Finds, minimised:
    ['ba'] (sorted.str of ["ba"]); `torch.linalg.multi_dot(a, b)` is multi_dot([a, b]).
    gpujit refused all of them (and sorted("ba") gave ['a', 'b']). Still refused by both:
    `len([1, 2], 3)`, `len((1, 2), 3)`, `sum(1, 2.5)` (an int is no float element),
-   `min(xs, 0)` of a List[float], `all("a")` (no all.str).
+   `min(xs, 0)` of a List[float], `all("a")` (no all.str), `torch.tensor(1, 2)`
+   (aten::tensor's `t[] data` is a type variable's list, never packed; gpujit made
+   tensor([1, 2])). A 0-dim Tensor packed into an int list is its value
+   (aten::IntImplicit): `x.view(torch.tensor(6))`, `torch.randn(torch.tensor(2), 3)`,
+   `x.permute(torch.tensor(1), 0)` compile and run in torch 2.13 (a non-0-dim one: "Cannot
+   input a tensor of dimension other than 0 as a scalar argument" when it runs); gpujit
+   refused them.
    The builtin sum / any / all of a Tensor is aten::sum / any / all: `sum(x)` is x.sum(),
    `sum(x, 1)` x.sum([1]), `any(x)` tensor(True); gpujit refused them. min / max with a
    Tensor among numbers convert it as TorchScript's schema matching does:
@@ -44,7 +51,9 @@ Finds, minimised:
    "a\r ".strip() is 'a\r'); isspace is C's ('\x1f'.isspace() is False);
    `s.splitlines()` ends a piece at each of \n \r \v \f \x1c \x1d \x1e on its own
    ("a\r\nb" gives ['a', '', 'b']) and keepends gives each break a piece of its own
-   (['a', '\r', '', '\n', 'b']). gpujit computed Python's.
+   (['a', '\r', '', '\n', 'b']). gpujit computed Python's. Their keywords are
+   TorchScript's: `s.split(" ", max=1)`, `s.replace("a", "b", max=2)` (Python's
+   maxsplit= / count= / sep= are refused); gpujit took Python's names.
 
 5. `list(Color)` of an Enum class: torch 2.13 gives the list of its members (as `for c in
    Color` iterates them); gpujit refused it ("EnumClass cannot be used as a value").
@@ -61,9 +70,13 @@ Finds, minimised:
    the lists of its elements, so `t = (1,); t += (2,)` leaves t the list [1, 2] (`t *= 2`
    of (1.5,) is [1.5, 1.5]; a tuple of mixed element types is refused; `t = t + (2,)`
    stays a tuple); gpujit kept a tuple.
+
+8. isinstance(b, int) of a bool is False in TorchScript (its bool is no subtype of int):
+   `isinstance(True, int)`, a bool parameter, a Union[int, bool] or an Any holding True;
+   gpujit answered True, as Python.
 """
 from enum import Enum
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, Union
 
 import pytest
 
@@ -84,6 +97,10 @@ def _len_none(a: Optional[int]):
 
 def _len_tensor_and_int(x: torch.Tensor):
     return len(x, 1)
+
+
+def _len_union(x: Union[int, List[int]]):
+    return len(x)
 
 
 def _len_dict_and_int():
@@ -177,6 +194,7 @@ def _sorted_floats():
 @pytest.mark.parametrize("fn, args, want", [
     (_len_int, (), 1), (_len_two, (), 2), (_len_none, (None,), 1), (_len_none, (4,), 1),
     (_len_tensor_and_int, (torch.zeros(5),), 2), (_len_dict_and_int, (), 2),
+    (_len_union, ([1, 2, 3],), 1), (_len_union, (3,), 1),
     (_sum_int, (), 3), (_sum_ints, (), 3), (_sum_bool, (), 1),
     (_sum_float_bool, (), 2.5),
     (_min_list_int, ([3, 1],), [0]), (_max_list_ints, ([3, 1],), [5, 6]),
@@ -229,6 +247,16 @@ def test_what_torch_does_not_pack_is_still_refused(fn):
 
 def _multi_dot(a: torch.Tensor, b: torch.Tensor):
     return torch.linalg.multi_dot(a, b)
+
+
+def _tensor_of_two():
+    return torch.tensor(1, 2)
+
+
+def test_torch_tensor_packs_nothing():
+    # torch 2.13's aten::tensor(t[] data) is a type variable's list: never packed
+    with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
+        torch.jit.script(_tensor_of_two)
 
 
 def test_tensors_are_packed_into_a_tensor_list():
@@ -436,3 +464,52 @@ def _tuple_aug_mixed():
 def test_tuple_augmented_assignment_of_mixed_elements_is_refused():
     with pytest.raises(RuntimeError):
         torch.jit.script(_tuple_aug_mixed)
+
+
+def _isinstance_bool(b: bool, x: Union[int, bool], a: Any):
+    return isinstance(b, int), isinstance(True, int), isinstance(x, int), \
+        isinstance(a, int), isinstance(a, bool)
+
+
+def test_a_bool_is_no_int_to_isinstance():
+    s = torch.jit.script(_isinstance_bool)
+    assert s(True, True, True) == (False, False, False, False, True)
+    assert s(False, 3, 3) == (False, False, True, True, False)
+
+
+def _str_keywords():
+    return "a b c".split(" ", max=1), "a,b".split(separator=","), "aaa".replace("a", "b", max=2)
+
+
+def _split_maxsplit():
+    return "a b c".split(" ", maxsplit=1)
+
+
+def _replace_count():
+    return "aaa".replace("a", "b", count=2)
+
+
+def test_str_method_keywords_are_torchscripts():
+    assert torch.jit.script(_str_keywords)() == (["a", "b c"], ["a", "b"], "bba")
+    for fn in (_split_maxsplit, _replace_count):
+        with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
+            torch.jit.script(fn)
+
+
+def _sizes_of_tensors(x: torch.Tensor):
+    return x.view(torch.tensor(6)).shape, torch.randn(torch.tensor(2), 3).shape, \
+        x.permute(torch.tensor(1), 0).shape
+
+
+def _zeros_of_a_tensor(x: torch.Tensor):
+    return torch.zeros(x)
+
+
+def test_a_tensor_packed_into_sizes_is_its_value():
+    x = torch.arange(6.0).reshape(2, 3)
+    assert torch.jit.script(_sizes_of_tensors)(x) == ([6], [2, 3], [3, 2])
+    s = torch.jit.script(_zeros_of_a_tensor)
+    assert s(torch.tensor(3)).shape == (3,)
+    with pytest.raises(RuntimeError, match="Cannot input a tensor of dimension other than 0 "
+                                           "as a scalar argument"):
+        s(x)

@@ -42,8 +42,13 @@ __all__ = ["eliminate_dead_code"]
 
 
 def eliminate_dead_code(graph) -> None:
-    """Remove dead nodes and dead prim::If / prim::Loop outputs, in place."""
-    _drop_unreachable(graph.block)
+    """Remove dead nodes and dead prim::If / prim::Loop outputs, in place. (Code after a
+    raise that is unconditional when the function is compiled never reaches the graph:
+    the frontend stops there, as TorchScript's exit transform does; a raise that
+    becomes unconditional later, by constant propagation or inlining, leaves the code
+    after it in place, as TorchScript leaves it, so what it reads stays live: an
+    `assert "abc".strip() == "abca,b"` after `v1 = [...][-1]` still fails at the index
+    first, as in torch 2.13.)"""
     while True:
         live = _Live(graph)
         live.block(graph.block, [True] * len(graph.outputs))
@@ -52,35 +57,6 @@ def eliminate_dead_code(graph) -> None:
         if not _sweep_block(graph.block, live) or not live.emptied and \
                 all(n in live.nodes or n.kind == "prim::Return" for n in live.blockers):
             return
-
-
-def _drop_unreachable(block) -> None:
-    """Nodes after a prim::RaiseException in the same block never run: they go, and the
-    block's outputs become prim::Uninitialized, as in TorchScript (whose exit transform
-    leaves the code after a raise nothing to return), so what only they used is dead too.
-    `if math.isnan(float(s)): tr.append(...)` before an `if x or True: raise ...` does not
-    raise for s = "ab c" (program fuzz seed 36051, test_program_fuzz_s24b k=91)."""
-    for n in list(block.nodes):
-        for b in n.blocks:
-            _drop_unreachable(b)
-    nodes = block.nodes
-    at = next((i for i, n in enumerate(nodes) if n.kind == "prim::RaiseException"), None)
-    if at is None:
-        return
-    raise_node = nodes[at]
-    unreachable = list(nodes[at + 1:])
-    graph = raise_node.graph
-    ret = block.return_node
-    gone = set(unreachable)
-    for i, v in enumerate(list(ret.inputs)):
-        if v.node is not None and v.node.kind == "prim::Uninitialized" and \
-                v.node not in gone:
-            continue
-        u = graph.create("prim::Uninitialized", [], output_types=[v.type])
-        u.insert_before(raise_node)
-        ret.replace_input(i, u.output)
-    for n in reversed(unreachable):
-        n.destroy()
 
 
 class _Live:

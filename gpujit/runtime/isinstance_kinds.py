@@ -101,8 +101,9 @@ def _matches(v, m):
         return isinstance(v, _member_kind(m)) and (
             isinstance(m.elem, T.AnyType) or v.element_type().is_subtype_of(m.elem))
     mk = _member_kind(m)
-    return k == mk or (k == "bool" and mk == "int") or (
-        isinstance(mk, type) and isinstance(v, mk))
+    # (a bool is no int: TorchScript's bool is not a subtype of int, so isinstance(x,
+    # int) of an Any holding True is False in torch 2.13)
+    return k == mk or (isinstance(mk, type) and isinstance(v, mk))
 
 
 @functools.lru_cache(maxsize=None)

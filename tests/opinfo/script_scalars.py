@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 
 import numpy as np
 
@@ -79,7 +80,10 @@ OPINFOS += [
     OpInfo("aten::replace", ref=str.replace, samples=[Sample("a-b-c", "-", "+"),
                                                       Sample("aaa", "a", "b", 2)]),
     OpInfo("aten::find", ref=str.find, samples=[Sample("hello", "l"), Sample("a", "z")]),
-    OpInfo("aten::split.str", ref=str.split,
+    # (TorchScript's split without a separator ignores max: "a b c".split(None, 1) is
+    # ['a', 'b', 'c'] in torch 2.13)
+    OpInfo("aten::split.str", ref=lambda s, sep=None, m=-1: s.split(sep, m) if sep is not None
+           else s.split(),
            samples=[Sample("a,b,,c", ","), Sample(" a  b "), Sample("a b c", None, 1)]),
     OpInfo("aten::join", ref=str.join, samples=[Sample(", ", ["a", "b"]), Sample("-", [])]),
     OpInfo("aten::str.Tensor", ref=None, samples=[Sample(np.array([1.0, 2.5], np.float32)),
@@ -253,6 +257,17 @@ def _c_ldexp(x, i):
         return math.copysign(math.inf, x)
 
 
+def _ts_splitlines(s, keepends=False):
+    """TorchScript's splitlines: a piece ends at each of \\n \\r \\v \\f \\x1c \\x1d \\x1e."""
+    parts = re.split("([\n\r\x0b\x0c\x1c\x1d\x1e])", s)
+    out = []
+    for text, brk in zip(parts[0::2], parts[1::2]):
+        out.append(text)
+        if keepends:
+            out.append(brk)
+    return out + ([parts[-1]] if parts[-1] else [])
+
+
 OPINFOS += [
     OpInfo("aten::asinh.float", ref=math.asinh, samples=_ANY),
     OpInfo("aten::acosh.float", ref=_c_or_nan(math.acosh),
@@ -280,10 +295,14 @@ OPINFOS += [
            samples=[Sample("a=b=c", "="), Sample("abc", "zz")]),
     OpInfo("aten::rpartition", ref=str.rpartition,
            samples=[Sample("a=b=c", "="), Sample("abc", "zz")]),
-    OpInfo("aten::rsplit", ref=str.rsplit,
-           samples=[Sample("a b  c"), Sample("a,b,c", ",", 1), Sample("", None)]),
-    OpInfo("aten::splitlines", ref=str.splitlines,
-           samples=[Sample("a\nb\r\nc"), Sample("a\nb\n", True), Sample("")]),
+    # (TorchScript's rsplit splits at " " by default: "a b  c".rsplit() is ['a', 'b', '',
+    # 'c']; its splitlines ends a piece at each break char, keepends giving each break a
+    # piece of its own: tests/test_script_lang_s37.py)
+    OpInfo("aten::rsplit", ref=lambda s, sep=" ", m=-1: s.rsplit(sep, m),
+           samples=[Sample("a b  c"), Sample("a,b,c", ",", 1), Sample("", " ")]),
+    OpInfo("aten::splitlines", ref=_ts_splitlines,
+           samples=[Sample("a\nb\r\nc"), Sample("a\nb\n", True), Sample(""),
+                    Sample("\ra\x1c\x1fb\n", True)]),
     OpInfo("aten::index.str", ref=str.index, samples=[Sample("banana", "an")],
            errors=[ErrorSample("abc", "z", exc=RuntimeError, match="substring not found")]),
     OpInfo("aten::rindex", ref=str.rindex, samples=[Sample("banana", "an")],

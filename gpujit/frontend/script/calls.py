@@ -248,9 +248,16 @@ def tensor_as_number(op, p) -> str | None:
             "Scalar": "ScalarImplicit"}.get(p.type.base)
 
 
-_PACK_ELEMS = {"Tensor": (T.TensorType,), "int": (T.IntType, T.BoolType),
-               "SymInt": (T.IntType, T.BoolType), "float": (T.FloatType, T.BoolType),
+_PACK_ELEMS = {"Tensor": (T.TensorType,), "int": (T.IntType, T.BoolType, T.TensorType),
+               "SymInt": (T.IntType, T.BoolType, T.TensorType),
+               "float": (T.FloatType, T.BoolType, T.TensorType),
                "bool": (T.BoolType,), "str": (T.StrType,)}
+
+
+# ops whose typed list overloads (tensor.int_list, tensor.float_list, ...) stand for
+# TorchScript's one `t[] data` overload: a type variable's list, which it never packs
+# (torch.tensor(1, 2) is refused)
+_TYPEVAR_LISTS = frozenset({"aten::tensor", "aten::as_tensor"})
 
 
 def _packed_tail(positional, args):
@@ -258,8 +265,9 @@ def _packed_tail(positional, args):
     ('pack', [Values]) item, as TorchScript's schema matching does in its second pass
     (varargsCanBeUsedAsList): the parameter is a list of a concrete type (not int[N],
     not Optional), the argument there no list or tuple, and each packed argument fits
-    its element type (a bool an int's or float's, converted): torch.linalg.multi_dot(a,
-    b) is multi_dot([a, b]). None where it does not apply."""
+    its element type (a bool or a Tensor an int's or float's, converted: aten::Int /
+    IntImplicit): torch.linalg.multi_dot(a, b) is multi_dot([a, b]), x.reshape(n) of a
+    0-dim tensor n x.reshape([int(n)]). None where it does not apply."""
     k = len(positional) - 1
     if k < 0 or len(args) <= k:
         return None
@@ -288,7 +296,8 @@ def match_schema(op, args, kwargs, convert=False, lenient=True, pack=False):
     items = []
     args = list(args)
     if pack:
-        packed = _packed_tail(positional, args)
+        packed = _packed_tail(positional, args) if op.schema.name not in _TYPEVAR_LISTS \
+            else None
         if packed is None:
             return "packs no arguments into a list"
         args = packed
@@ -297,6 +306,8 @@ def match_schema(op, args, kwargs, convert=False, lenient=True, pack=False):
         k = next((i for i, p in enumerate(positional) if p.type.is_list
                   and p.type.base in ("int", "SymInt") and i < len(args)), None)
         extra = len(args) - len(positional)
+        if op.schema.name in _TYPEVAR_LISTS:
+            k = None
         if k is None or not all(isinstance(a.type, T.IntType) for a in args[k:k + extra + 1]):
             return (f"takes {len(positional)} positional argument"
                     f"{'s' if len(positional) != 1 else ''} but {len(args)} were given")

@@ -133,7 +133,7 @@ def isinstance_spelling(t) -> str:
     return "type(None)" if isinstance(t, T.NoneType) else t.annotation()
 
 
-_PY_CLASSES = {int: (T.IntType, T.BoolType), float: (T.FloatType,), bool: (T.BoolType,),
+_PY_CLASSES = {int: (T.IntType,), float: (T.FloatType,), bool: (T.BoolType,),
                str: (T.StrType,), list: (T.ListType,), tuple: (T.TupleType,),
                dict: (T.DictType,), set: (T.SetType,), type(None): (T.NoneType,)}
 

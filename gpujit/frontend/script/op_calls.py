@@ -467,9 +467,13 @@ class OpCallMixin:
             if kind == "pack":
                 lt = calls.schema_arg_type(p.type)
                 if isinstance(lt.elem, (T.IntType, T.FloatType)):
-                    # (a bool packed into an int or float list: aten::Int / aten::Float)
-                    x = [self.scalar(lt.elem.annotation().capitalize(), v, node=node)
-                         if isinstance(v.type, T.BoolType) else v for v in x]
+                    # (a bool packed into an int or float list: aten::Int / aten::Float; a
+                    # Tensor: aten::IntImplicit / FloatImplicit, as TorchScript converts)
+                    kind = lt.elem.annotation().capitalize()
+                    x = [self.scalar(kind, v, node=node)
+                         if isinstance(v.type, T.BoolType) else
+                         self.tensor_as_number(v, f"{kind}Implicit")
+                         if isinstance(v.type, T.TensorType) else v for v in x]
                 x = self.emit("prim::ListConstruct", x, [lt]).output
             elif kind == "default":
                 x = self.default_const(p, x)
