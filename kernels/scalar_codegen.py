@@ -158,7 +158,12 @@ def _expression(op, args, ct):
         return base.scalar_for({n: e.ty for n, (e, _) in args.items()}, ct)
     if (base.name == "aten::div.Tensor_mode" and ct is not None
             and ct.category == _dt.FLOATING and args["rounding_mode"][0].const == "trunc"):
-        # floats: trunc(a / b), as eager (the integer form's a // b gives nan for inf / b)
+        # floats: trunc(a / b), as eager (the integer form's a // b gives nan for inf / b);
+        # float16: the quotient rounded to half first, as eager (NumPy's float16
+        # true_divide) and PyTorch's vectorized CPU loop ((a / b).trunc() of
+        # Vectorized<Half>): -2.947 / 0.1552 = -18.996 is -19.0 in half, so -19, not -18
+        if ct is _dt.float16:
+            return "trunc(cast_float16({self} / {other}))"
         return "trunc({self} / {other})"
     if base.name in ("aten::deg2rad", "aten::rad2deg") and ct is _dt.float16:
         # float16: the constant stays float32 (PyTorch multiplies in opmath by the

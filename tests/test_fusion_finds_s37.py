@@ -44,6 +44,16 @@ What was found:
   torch.empty's strides, copied into NumPy's new empty array, whose strides NumPy makes all
   0, and the next op laid its result out from those. c_layout now allocates an empty
   result with PyTorch's strides.
+- every fusible op of the registry through a strided (row-by-row) kernel, against the
+  reference interpreter and the flat kernel: all equal, and the strided and flat kernels
+  bit for bit, except float16 `torch.div(x, y, rounding_mode="trunc")` where the quotient
+  is within half an ulp of an integer: -2.947 / 0.1552 (float16) is -18.996, -19.0 in half;
+  eager gpujit (NumPy's float16 true_divide, then trunc) and PyTorch 2.13's vectorized CPU
+  loop ((a / b).trunc() of Vectorized<Half>, tensors of 16+ elements) answer -19, the
+  fused kernel truncated the float32 quotient: -18 (as NNC, and torch's scalar loop of a
+  tensor shorter than a vector, or a 0-dim divisor). Fused now equals unfused: the kernel
+  rounds a float16 quotient to half before trunc (kernels/scalar_codegen._expression, as
+  xlogy's log already is).
 """
 from __future__ import annotations
 
@@ -355,6 +365,7 @@ import test_fusion_finds_s37 as t
 t.test_scripted_inplace_writes_into_strided_targets([("DYNAMIC", 10)])
 t.test_scripted_inplace_writes_into_strided_targets([("STATIC", 10)])
 t.test_a_0size_call_after_a_dynamic_specialization_answers_with_eager_strides()
+t.test_float16_trunc_division_fused_as_unfused()
 assert set(built) == {{"sim"}}, set(built)
 print("sim kernels built:", len(built))
 """
@@ -367,3 +378,42 @@ def test_the_same_on_the_simulated_cuda_target():
         os.path.abspath(__file__)))], capture_output=True, text=True, env=env, timeout=900)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-8000:]
     assert "sim kernels built" in r.stdout
+
+
+# ------------------------------------------------------------ float16 trunc division
+
+def _div_trunc(x, y):
+    return torch.div(x * 1.0, y, rounding_mode="trunc") + 0.0
+
+
+def test_float16_trunc_division_fused_as_unfused():
+    from gpujit import kernels as K
+    from test_kernels import reference, traced
+    x = np.array([-2.947, 2.947, 7.0, -7.0, 1e4, 0.0, 3.0, -1.0] * 3, np.float16)
+    y = np.array([0.1552, 0.1552, 2.0, 2.0, 0.1, -1.0, 0.1, 3.0] * 3, np.float16)
+    with np.errstate(over="ignore"):
+        want = np.trunc(x / y)      # (float16 arithmetic: -19, 19, 3, -3, inf, -0, 30, -0)
+    assert want[0] == -19 and want[1] == 19
+    g = traced(_div_trunc, x, y)
+    for static in (True, False):
+        k = K.build(K.spec_for(g, (x, y), static=static), "cpu")
+        got, = k(x, y)
+        np.testing.assert_array_equal(got, reference(g, (x, y))[0])
+        np.testing.assert_array_equal(got, want)
+    f = torch.jit.script(_div_trunc)
+    for _ in range(3):
+        r = f(torch.from_numpy(x), torch.from_numpy(y))
+    assert r.dtype is torch.float16
+    np.testing.assert_array_equal(r.numpy(), want)
+    np.testing.assert_array_equal(_div_trunc(torch.from_numpy(x), torch.from_numpy(y)).numpy(),
+                                  want)
+    # a Python-number divisor computes in float32 (opmath), eagerly and fused: -18
+    s = torch.jit.script(_div_trunc_by_number)
+    for _ in range(3):
+        r = s(torch.from_numpy(x), 0.1552)
+    assert r[0].item() == -18.0
+    assert _div_trunc_by_number(torch.from_numpy(x), 0.1552)[0].item() == -18.0
+
+
+def _div_trunc_by_number(x, s: float):
+    return torch.div(x * 1.0, s, rounding_mode="trunc") + 0.0
