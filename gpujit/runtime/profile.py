@@ -61,6 +61,14 @@ class _Empty:
 EMPTY = _Empty()
 
 
+# A profiling run observes a list each time a Value holds it: a list that grows in a loop
+# (`xs.append(...)` n times) is observed n times, so its spec must not look at every
+# element (the first call of such a loop was quadratic: 2000 appends took 2.3 s). A list
+# longer than this is ListSpec(None), its elements unknown: less to specialize on, never a
+# wrong guard (a list's static type already says what plain elements it holds).
+_LONG_LIST = 64
+
+
 def spec_of(v):
     if isinstance(v, _reg._Tensor):
         shape = v._data.shape
@@ -69,6 +77,8 @@ def spec_of(v):
     if t is tuple or (isinstance(v, tuple) and not hasattr(v, "_fields")):
         return TupleSpec(tuple(spec_of(x) for x in v))
     if t is list:
+        if len(v) > _LONG_LIST:
+            return ListSpec(None)
         elem = EMPTY
         for x in v:
             elem = merge(elem, spec_of(x))
