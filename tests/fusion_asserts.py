@@ -69,3 +69,19 @@ def _note_failure(self, msg):
     raise AssertionError(f"a {{self.target}} kernel failed: {{msg}}")
 G.FusedGroup._note_failure = _note_failure
 """
+
+
+def run_sim_leg(body, timeout=900, **fmt):
+    """Run SIM_PRELUDE + body in a subprocess on the CUDA simulator (NUMBA_ENABLE_CUDASIM=1,
+    formatted with tests=<the tests folder> and fmt); it must exit 0 and print "sim kernels
+    built". Returns its stdout."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    code = (SIM_PRELUDE + body).format(tests=os.path.dirname(os.path.abspath(__file__)), **fmt)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=timeout)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-8000:]
+    assert "sim kernels built" in r.stdout
+    return r.stdout

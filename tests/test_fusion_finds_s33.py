@@ -23,8 +23,6 @@ function is called three times (profiling, then the fused group) and must answer
 """
 import importlib
 import itertools
-import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +32,7 @@ import numpy as np
 import pytest
 
 import gpujit as torch
-from fusion_asserts import SIM_PRELUDE
+from fusion_asserts import run_sim_leg
 
 _DIR = tempfile.mkdtemp(prefix="gpujit_finds_s33_")
 sys.path.insert(0, _DIR)
@@ -167,7 +165,7 @@ def test_strategy_switches_and_threads_past_the_budget_answer_as_eager():
     assert not errors, errors[:3]
 
 
-SIM = SIM_PRELUDE + r"""
+SIM = r"""
 import test_fusion_finds_s33 as t
 t.test_shifts_by_counts_past_the_width_or_negative_answer_as_torch(
     "def f(a, b):\n    return (a << b) * 1\n", [-14, 5, 0, 0, 0, 0, 0, 0])
@@ -185,9 +183,4 @@ print("sim kernels built:", len(built))
 
 @pytest.mark.sim
 def test_the_same_corners_on_the_simulated_cuda_target():
-    tests = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    p = subprocess.run([sys.executable, "-c", SIM.format(tests=tests)], env=env,
-                       capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
-    assert "sim kernels built:" in p.stdout
+    run_sim_leg(SIM, timeout=600)

@@ -44,7 +44,6 @@ What it found:
 """
 import os
 import re
-import subprocess
 import sys
 import warnings
 
@@ -52,7 +51,7 @@ import numpy as np
 import pytest
 
 import gpujit
-from fusion_asserts import SIM_PRELUDE
+from fusion_asserts import run_sim_leg
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -199,7 +198,7 @@ def test_inplace_on_a_view_of_a_fresh_sum_with_a_leaf_that_requires_grad():
 
 # ------------------------------------------------------------------------ the simulator leg
 
-SIM = SIM_PRELUDE + r"""
+SIM = r"""
 import numpy as np
 import gpujit
 import test_fusion_finds_s35 as t
@@ -213,8 +212,4 @@ print("sim kernels built:", len(built))
 
 @pytest.mark.sim
 def test_the_same_on_the_simulated_cuda_target():
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    r = subprocess.run([sys.executable, "-c", SIM.format(tests=os.path.dirname(
-        os.path.abspath(__file__)))], capture_output=True, text=True, env=env, timeout=900)
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-8000:]
-    assert "sim kernels built" in r.stdout
+    run_sim_leg(SIM)

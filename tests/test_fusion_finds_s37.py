@@ -58,14 +58,13 @@ What was found:
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 import gpujit as torch
-from fusion_asserts import SIM_PRELUDE
+from fusion_asserts import run_sim_leg
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
@@ -360,7 +359,7 @@ def test_scripted_inplace_writes_into_strided_targets(strategy):
         torch.jit.set_fusion_strategy(prev)
 
 
-SIM = SIM_PRELUDE + r"""
+SIM = r"""
 import test_fusion_finds_s37 as t
 t.test_scripted_inplace_writes_into_strided_targets([("DYNAMIC", 10)])
 t.test_scripted_inplace_writes_into_strided_targets([("STATIC", 10)])
@@ -373,11 +372,7 @@ print("sim kernels built:", len(built))
 
 @pytest.mark.sim
 def test_the_same_on_the_simulated_cuda_target():
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    r = subprocess.run([sys.executable, "-c", SIM.format(tests=os.path.dirname(
-        os.path.abspath(__file__)))], capture_output=True, text=True, env=env, timeout=900)
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-8000:]
-    assert "sim kernels built" in r.stdout
+    run_sim_leg(SIM)
 
 
 # ------------------------------------------------------------ float16 trunc division
