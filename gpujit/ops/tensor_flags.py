@@ -88,7 +88,12 @@ def run_post_accumulate_hooks(leaf):
     """Called by the engine after leaf.grad was accumulated."""
     for h in list((leaf._ag.post_acc_hooks or {}).values()):
         r = h(leaf)
-        if r is not None:       # (PyTorch's words, whatever the hook returned)
+        if r is not None:
+            # (PyTorch's: its Python wrapper refuses a value that is no Tensor, then the
+            # C++ hook refuses any Tensor)
+            if not isinstance(r, Tensor):
+                raise TypeError(f"expected Variable, but hook returned "
+                                f"'{type(r).__name__}'")
             raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
