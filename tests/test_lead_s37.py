@@ -393,3 +393,36 @@ def test_long_list_spec_is_unknown_elements():
     assert isinstance(short, ListSpec) and isinstance(short.elem, TensorSpec)
     assert spec_of([1, 2, 3]) == ListSpec(ValueSpec(int))
     assert spec_of(list(range(1000))) == ListSpec(None)
+
+
+def test_loss_nodes_have_edges_only_for_what_torch_differentiates():
+    # torch 2.13: NllLossBackward0 has one edge (self's: target and weight are not
+    # differentiated in derivatives.yaml), BinaryCrossEntropy(WithLogits)Backward0 two
+    # (self, target); gpujit gave None edges for target / weight / pos_weight.
+    F = torch.nn.functional
+    x = torch.tensor([[0.2, -1.0, 0.5], [1.5, 0.3, -0.7]], requires_grad=True)
+    t = torch.tensor([0, 2])
+    p = torch.tensor([[0.2, 0.7, 0.5], [0.9, 0.3, 0.6]], requires_grad=True)
+    q = torch.tensor([[0.0, 1.0, 0.5], [1.0, 0.0, 0.25]])
+    w = torch.tensor([1.0, 2.0, 0.5])
+    for y, name, edges in [
+            (F.nll_loss(x, t), "NllLossBackward0", ["AccumulateGrad"]),
+            (F.nll_loss(x, t, weight=w), "NllLossBackward0", ["AccumulateGrad"]),
+            (F.cross_entropy(x, t), "NllLossBackward0", ["AccumulateGrad"]),
+            (F.binary_cross_entropy(p, q), "BinaryCrossEntropyBackward0",
+             ["AccumulateGrad", None]),
+            (F.binary_cross_entropy(p, q, weight=q + 1), "BinaryCrossEntropyBackward0",
+             ["AccumulateGrad", None]),
+            (F.binary_cross_entropy_with_logits(x, q, pos_weight=w),
+             "BinaryCrossEntropyWithLogitsBackward0", ["AccumulateGrad", None])]:
+        assert type(y.grad_fn).__name__ == name
+        assert _edges(y) == edges
+    y = F.nll_loss(x, t, weight=w)
+    y.backward()
+    # torch: -(w0 x00 + w2 x12) / (w0 + w2) differentiated in x
+    np.testing.assert_allclose(x.grad.numpy(), [[-1 / 1.5, 0, 0], [0, 0, -0.5 / 1.5]],
+                               rtol=1e-6)
+    wg = torch.tensor([1.0, 2.0, 0.5], requires_grad=True)
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument "
+                                           "'weight'"):
+        F.nll_loss(x, t, weight=wg)             # (torch's refusal, as before)

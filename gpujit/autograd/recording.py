@@ -263,15 +263,21 @@ def _Derivative():
     return _DERIVATIVE
 
 
-def _number_skip(op, d, bound, name, next_functions, inputs_meta):
-    """A node named as a Scalar overload (drops_number_edges) has no edges for its Python
-    number operands, as PyTorch's (`(1 - x).grad_fn.next_functions` is one edge): their
-    entries leave next_functions and inputs_meta (in place), and the node drops their
-    gradients (OpBackward.skip, the positions in d.wrt returned; None when none go)."""
-    numbers = number_operands(op, bound)
-    if not numbers or not drops_number_edges(op, bound, name, numbers):
-        return None
-    skip = tuple(k for k, w in enumerate(d.wrt) if w in numbers)
+def _edge_skip(op, d, bound, name, next_functions, inputs_meta):
+    """The derivative's `wrt` positions whose inputs get no edge, as PyTorch's node has
+    none for them: Python number operands of a node named as a Scalar overload
+    (drops_number_edges: `(1 - x).grad_fn.next_functions` is one edge; bound None: no
+    number operand), and d.edgeless arguments that need no gradient (nll_loss's weight:
+    not differentiable in derivatives.yaml; gpujit keeps the edge when one requires grad).
+    Their entries leave next_functions and inputs_meta (in place) and the node drops their
+    gradients (OpBackward.skip, returned; None when none go)."""
+    skip = set()
+    if bound is not None:
+        numbers = number_operands(op, bound)
+        if numbers and drops_number_edges(op, bound, name, numbers):
+            skip.update(k for k, w in enumerate(d.wrt) if w in numbers)
+    if d.edgeless:
+        skip.update(k for k, w in enumerate(d.wrt) if w in d.edgeless and inputs_meta[k] is None)
     if not skip:
         return None
     # (Tensor[] arguments are never numbers: one flat entry per wrt position before them)
@@ -280,7 +286,7 @@ def _number_skip(op, d, bound, name, next_functions, inputs_meta):
         flat.extend([k] * (len(m[1]) if m is not None and m[0] == "list" else 1))
     next_functions[:] = [e for e, k in zip(next_functions, flat) if k not in skip]
     inputs_meta[:] = [m for k, m in enumerate(inputs_meta) if k not in skip]
-    return skip
+    return tuple(sorted(skip))
 
 
 def _record_planned(op, args, plan):
@@ -348,11 +354,14 @@ def _record_planned(op, args, plan):
     if cls is None:         # (a name that depends on the call: F.linear's, mul.Scalar's)
         bound = dict(zip(_OP_FACTS[op][1], args))
         node_name = backward_name(op, bound, result)
-        if numbered:
-            skip = _number_skip(op, d, bound, node_name, next_functions, inputs_meta)
+        if numbered or d.edgeless:
+            skip = _edge_skip(op, d, bound if numbered else None, node_name,
+                              next_functions, inputs_meta)
         cls = node_class(node_name)
         if node_name in _QUALIFIED_NAMES:
             node_name = "torch::autograd::" + node_name
+    elif d.edgeless:
+        skip = _edge_skip(op, d, None, node_name, next_functions, inputs_meta)
     saved = {}
     node = cls(op, d, saved, inputs_meta, tuple(next_functions),
                ((tuple(result._data.shape), result._dtype, result._device),))
@@ -669,8 +678,10 @@ def _record_op(op, args, d, inplace, names, bound):
     skip = None
     if cls is None:
         name = backward_name(op, bound, result)
-        skip = _number_skip(op, d, bound, name, next_functions, inputs_meta)
+        skip = _edge_skip(op, d, bound, name, next_functions, inputs_meta)
         cls = node_class(name)
+    elif getattr(d, "edgeless", ()):
+        skip = _edge_skip(op, d, None, None, next_functions, inputs_meta)
     node = cls(op, d, saved, inputs_meta, tuple(next_functions), out_meta)
     if skip is not None:
         node.skip = skip

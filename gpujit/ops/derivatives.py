@@ -72,11 +72,14 @@ class Derivative:
     hold (another dtype, a layout the registry ops would lay out differently, ...): fn
     runs then. Only for ops of one Tensor output and no Tensor[] argument."""
     __slots__ = ("fn", "wrt", "params", "reads", "computes", "bound", "uses_needs",
-                 "elem_needs", "not_implemented", "_needed", "raw")
+                 "elem_needs", "not_implemented", "_needed", "raw", "edgeless")
 
     def __init__(self, fn, wrt, params, reads=None, computes=None, raw=None):
         self.fn, self.wrt, self.params = fn, tuple(wrt), tuple(params)
         self.raw = raw
+        # wrt names PyTorch's derivatives.yaml does not differentiate (nll_loss's target and
+        # weight): no edge for them when they need no gradient (autograd.recording._edge_skip)
+        self.edgeless = ()
         self.not_implemented = None     # PyTorch's message where fn only raises it
         self.reads = reads
         # computes: ((name, function, its parameter names), ...) in order, or None

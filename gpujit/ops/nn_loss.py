@@ -462,3 +462,9 @@ def _cosine_similarity_grad(grad, x1, x2, dim, eps):
     ga = b / (ca * cb) - (cos * a / (ca * na)).masked_fill(na == 0, 0)
     gb = a / (ca * cb) - (cos * b / (cb * nb)).masked_fill(nb == 0, 0)
     return g * ga, g * gb
+
+
+# (PyTorch's BCE nodes have edges for self and target only: weight / pos_weight are not
+# differentiated in derivatives.yaml; gpujit's gradient for one that requires grad stays)
+binary_cross_entropy.op.derivative.edgeless = ("weight",)
+binary_cross_entropy_with_logits.op.derivative.edgeless = ("weight", "pos_weight")

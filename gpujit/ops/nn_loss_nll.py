@@ -466,3 +466,11 @@ def _cross_entropy_grad(grad, self_shape, target_shape, reduction, ignore_index,
     if needs_grad[0]:
         gx = (glogp - lp.exp() * glogp.sum(1, keepdim=True)).reshape(self_shape)
     return gx, gt, gw
+
+
+# (PyTorch's NllLossBackward0 has one edge, self's: target and weight are not differentiated
+# in derivatives.yaml; gpujit's weight gradient for a weight that requires grad stays)
+nll_loss.op.derivative.edgeless = nll_loss_nd.op.derivative.edgeless = ("target", "weight")
+# (cross_entropy is log_softmax then nll_loss in PyTorch: its node's one edge is the
+# input's; a target of probabilities that requires grad keeps its edge)
+cross_entropy_loss.op.derivative.edgeless = ("target", "weight")
