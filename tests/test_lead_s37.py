@@ -426,3 +426,21 @@ def test_loss_nodes_have_edges_only_for_what_torch_differentiates():
     with pytest.raises(RuntimeError, match="not differentiable with respect to argument "
                                            "'weight'"):
         F.nll_loss(x, t, weight=wg)             # (torch's refusal, as before)
+
+
+def test_outer_and_ger_record_torchs_composite():
+    # torch 2.13: outer(a, b) recording gradients is a.reshape(n, 1) * b (MulBackward0 with a
+    # ViewBackward0 edge); gpujit's outer was one node with an AccumulateGrad edge
+    a = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = torch.tensor([0.5, -1.0], requires_grad=True)
+    for f in (torch.outer, torch.ger):
+        y = f(a, b)
+        assert type(y.grad_fn).__name__ == "MulBackward0"
+        assert _edges(y) == ["ViewBackward0", "AccumulateGrad"]
+        assert y.stride() == (2, 1) and y.tolist() == [[0.5, -1.0], [1.0, -2.0], [1.5, -3.0]]
+    y = torch.outer(a, torch.tensor([1, 2]))
+    assert _edges(y) == ["ViewBackward0", None] and y.dtype == torch.float32
+    torch.outer(a, b).sum().backward()
+    assert a.grad.tolist() == [-0.5, -0.5, -0.5] and b.grad.tolist() == [6.0, 6.0]
+    with pytest.raises(RuntimeError, match="outer: Expected 1-D argument self, but got 2-D"):
+        torch.outer(a.reshape(3, 1), b)

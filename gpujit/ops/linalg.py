@@ -496,6 +496,16 @@ def ger(xp, self, vec2):
     return _outer(xp, self, vec2)
 
 
+def _outer_composite(self, vec2):
+    """outer / ger recording gradients: torch's composite, self.reshape(n, 1) * vec2
+    (MulBackward0 whose first edge is the reshape's ViewBackward0)."""
+    _outer_check(tuple(self.shape), tuple(vec2.shape))
+    return self.reshape(self.shape[0], 1) * vec2
+
+
+outer.op.composite = ger.op.composite = _outer_composite
+
+
 # ------------------------------------------------------------------ linear
 
 def _addmm_expand(sb, target):
