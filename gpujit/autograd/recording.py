@@ -13,7 +13,7 @@ from ..tensor import Tensor, _AutogradMeta
 from . import grad_mode
 from .graph import AccumulateGrad, OpBackward, SavedOutputs, SavedTensor, backward_name, node_class
 from .graph import _QUALIFIED_NAMES
-from ..ops.node_names import drops_number_edges, node_name, number_operands
+from ..ops.node_names import drops_number_edges, node_name
 from . import views as _views
 
 _reg.grad_state = grad_mode.state       # (registry.wrap_view reads it)
@@ -273,7 +273,10 @@ def _edge_skip(op, d, bound, name, next_functions, inputs_meta):
     gradients (OpBackward.skip, returned; None when none go)."""
     skip = set()
     if bound is not None:
-        numbers = number_operands(op, bound)
+        # (the Tensor operands given as numbers: _op_facts' operand positions)
+        facts = _OP_FACTS.get(op) or _op_facts(op)
+        numbers = frozenset(n for n in (facts[1][i] for i in facts[4] or ())
+                            if isinstance(bound.get(n), (bool, int, float, complex)))
         if numbers and drops_number_edges(op, bound, name, numbers):
             skip.update(k for k, w in enumerate(d.wrt) if w in numbers)
     if d.edgeless:

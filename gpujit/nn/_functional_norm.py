@@ -66,8 +66,6 @@ def rms_norm(input, normalized_shape: List[int], weight: Optional[_gpujit.Tensor
     return out
 
 
-
-
 @_from_source
 def _lrn_pool_check(input):
     """PyTorch's local_response_norm sums the squares with avg_pool2d (3-D input) or
@@ -82,18 +80,8 @@ def _lrn_pool_check(input):
         kernel = "avg_pool2d_out_cuda_frame" if input.is_cuda else "avg_pool2d"
     else:
         kernel = "avg_pool3d_out_cuda" if input.is_cuda else "avg_pool3d_out_frame"
-    name = "Half"
-    if dt == _gpujit.bool:
-        name = "Bool"
-    elif dt == _gpujit.uint8:
-        name = "Byte"
-    elif dt == _gpujit.int8:
-        name = "Char"
-    elif dt == _gpujit.int16:
-        name = "Short"
-    elif dt == _gpujit.int32:
-        name = "Int"
-    raise NotImplementedError("\"" + kernel + "\" not implemented for '" + name + "'")
+    raise NotImplementedError("\"" + kernel + "\" not implemented for '"
+                              + short_dtype_name(dt) + "'")
 
 
 @_from_source

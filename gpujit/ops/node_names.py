@@ -429,19 +429,7 @@ class _WrappedNumber:
 
 
 _WRAPPED = _WrappedNumber()
-_NUMBER_TYPES = (bool, int, float, complex)
-_OPERANDS: dict = {}        # op -> names of its Tensor operands
 _DROPS: dict = {}           # (op, node name, number operands) -> bool
-
-
-def number_operands(op, bound):
-    """The names of op's Tensor operands that the call `bound` gives as Python numbers."""
-    names = _OPERANDS.get(op)
-    if names is None:
-        names = _OPERANDS[op] = tuple(
-            a.name for a in op.schema.arguments
-            if a.type.base == "Tensor" and not a.type.is_list)
-    return frozenset(n for n in names if isinstance(bound.get(n), _NUMBER_TYPES))
 
 
 def drops_number_edges(op, bound, name, numbers) -> bool:
