@@ -352,6 +352,58 @@ class _Backward:
     def __init__(self, fn, present):
         self.fn, self.present = fn, present
 
+    def run(self, tensors):
+        """The input gradients (None where none) from the saved tensors, then the output
+        gradients that are not None."""
+        got = self.fn._dispatch(*tensors)       # (Executable.__call__'s)
+        if not isinstance(got, tuple):
+            got = (got,)
+        it = iter(got)
+        return [next(it) if p else None for p in self.present]
+
+
+def trace_backward(walk, tensors, grads, name):
+    """Trace one run of a backward walker into a graph for later calls of the same
+    signature. walk(ts, gs) -> the input gradients (None where none) computed from the
+    saved tensors `ts` and the output gradients `gs`. Returns (a _Backward, or False when
+    the walk does not trace into a graph that generalizes; this call's input gradients)."""
+    from ..runtime import Executable
+    from .trace import _trace_graph
+    n = len(tensors)
+    grad_pos = [i for i, g in enumerate(grads) if g is not None]
+    holder = {}
+
+    def backward_fn(*ts):
+        gs = [None] * len(grads)
+        for i, t in zip(grad_pos, ts[n:]):
+            gs[i] = t
+        res = holder["result"] = walk(ts[:n], gs)
+        return tuple(g for g in res if g is not None)
+
+    # the trace's TracerWarnings are collected, not shown (this thread's; not with
+    # warnings.catch_warnings, whose swap of the process-wide filters is not thread-safe)
+    active = _tracer._Active
+    prev, active.quiet = active.quiet, []
+    try:
+        graph, _ = _trace_graph(backward_fn, tuple(tensors) + tuple(
+            [grads[i] for i in grad_pos]), True)
+    except Exception:
+        graph = None
+    finally:
+        warned, active.quiet = active.quiet, prev
+    if graph is None:
+        return False, walk(tensors, grads)
+    result = holder["result"]
+    present = tuple(g is not None for g in result)
+    if not any(present) or warned or any(
+            n.kind == "prim::Constant" and isinstance(n.output.type, T.TensorType)
+            for n in graph.nodes):
+        # a derivative that read its data as Python values (a branch on x.item()...)
+        # or computed outside the registry ops: its trace would not generalize
+        return False, result
+    exe = Executable(graph, name, copy=False)     # (the trace is ours alone)
+    return _Backward(exe, present), result
+
 
 class DifferentiableGroup:
     """What the interpreter calls for a prim::TensorExprGroup node in a call that records
@@ -465,11 +517,7 @@ class DifferentiableGroup:
         tensors = list(values) if self.all_tensors else \
             [v for v, k in zip(values, self.kinds) if k == "tensor"]
         tensors += [g for g in grads if g is not None]
-        got = bw.fn._dispatch(*tensors)         # (Executable.__call__'s)
-        if not isinstance(got, tuple):
-            got = (got,)
-        it = iter(got)
-        return [next(it) if p else None for p in bw.present]
+        return bw.run(tensors)
 
     def _shared(self):
         """The backward graphs shared by the groups of this one's function, or None when
@@ -508,47 +556,18 @@ class DifferentiableGroup:
     def _trace(self, values, grads, needs):
         """(the compiled backward, or False when it cannot be traced; this call's input
         gradients)."""
-        from ..runtime import Executable
-        from .trace import _trace_graph
         tensor_pos = [i for i, k in enumerate(self.kinds) if k == "tensor"]
-        grad_pos = [i for i, g in enumerate(grads) if g is not None]
-        inputs = [values[i] for i in tensor_pos] + [grads[i] for i in grad_pos]
-        holder = {}
 
-        def backward_fn(*ts):
+        def walk(ts, gs):
             vals = list(values)
             for i, t in zip(tensor_pos, ts):
                 vals[i] = t
-            gs = [None] * len(grads)
-            for i, t in zip(grad_pos, ts[len(tensor_pos):]):
-                gs[i] = t
-            res = group_backward(self.sub, vals, gs, needs)
-            holder["result"] = res
-            return tuple(g for g in res if g is not None)
+            return group_backward(self.sub, vals, gs, needs)
 
-        # the trace's TracerWarnings are collected, not shown (this thread's; not with
-        # warnings.catch_warnings, whose swap of the process-wide filters is not thread-safe)
-        active = _tracer._Active
-        prev, active.quiet = active.quiet, []
-        try:
-            graph, _ = _trace_graph(backward_fn, tuple(inputs), True)
-        except Exception:
-            graph = None
-        finally:
-            warned, active.quiet = active.quiet, prev
-        if graph is None:
-            return False, group_backward(self.sub, values, grads, needs)
-        result = holder["result"]
-        present = tuple(g is not None for g in result)
-        if not any(present) or warned or any(
-                n.kind == "prim::Constant" and isinstance(n.output.type, T.TensorType)
-                for n in graph.nodes):
-            # a derivative that read its data as Python values (a branch on x.item()...)
-            # or computed outside the registry ops: its trace would not generalize
-            return False, result
-        self.traced += 1
-        exe = Executable(graph, self.name, copy=False)     # (the trace is ours alone)
-        return _Backward(exe, present), result
+        bw, result = trace_backward(walk, [values[i] for i in tensor_pos], grads, self.name)
+        if bw:
+            self.traced += 1
+        return bw, result
 
 
 class FusedGroupBackward(Node):

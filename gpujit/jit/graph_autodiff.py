@@ -37,7 +37,7 @@ from ..ir.schema_match import calls_autograd
 from ..ops import registry as _reg
 from ..tensor import Tensor
 from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _call, _attr_key, _may_float, _reads,
-                       grad_outputs, reverse_walk)
+                       grad_outputs, reverse_walk, trace_backward)
 
 __all__ = ["GraphDiff", "graph_diff"]
 
@@ -329,50 +329,19 @@ class GraphDiff:
                     return result
         if bw is False:
             return self.walk(env, grads, needs, pat)
-        fn, present = bw
-        got = fn._dispatch(*[env[v] for v in tensors], *[g for g in grads if g is not None])
-        if not isinstance(got, tuple):
-            got = (got,)
-        it = iter(got)
-        return [next(it) if p else None for p in present]
+        return bw.run([env[v] for v in tensors] + [g for g in grads if g is not None])
 
     def _trace(self, env, tensors, grads, needs, pat):
-        from ..runtime import Executable
-        from .trace import _trace_graph
-        grad_pos = [i for i, g in enumerate(grads) if g is not None]
-        inputs = [env[v] for v in tensors] + [grads[i] for i in grad_pos]
-        holder = {}
-
-        def backward_fn(*ts):
+        def walk(ts, gs):
             e = dict(env)
             for v, t in zip(tensors, ts):
                 e[v] = t
-            gs = [None] * len(grads)
-            for i, t in zip(grad_pos, ts[len(tensors):]):
-                gs[i] = t
-            res = self.walk(e, gs, needs, pat)
-            holder["result"] = res
-            return tuple(g for g in res if g is not None)
+            return self.walk(e, gs, needs, pat)
 
-        active = _tracer._Active
-        prev, active.quiet = active.quiet, []
-        try:
-            graph, _ = _trace_graph(backward_fn, tuple(inputs), True)
-        except Exception:
-            graph = None
-        finally:
-            warned, active.quiet = active.quiet, prev
-        if graph is None:
-            return False, self.walk(env, grads, needs, pat)
-        result = holder["result"]
-        present = tuple(g is not None for g in result)
-        if not any(present) or warned or any(
-                n.kind == "prim::Constant" and isinstance(n.output.type, T.TensorType)
-                for n in graph.nodes):
-            return False, result
-        self.traced += 1
-        exe = Executable(graph, "graph_backward", copy=False)
-        return (exe, present), result
+        bw, result = trace_backward(walk, [env[v] for v in tensors], grads, "graph_backward")
+        if bw:
+            self.traced += 1
+        return bw, result
 
 
 class GraphBackward(Node):
