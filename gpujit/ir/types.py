@@ -584,6 +584,27 @@ def interface_type(short: str) -> Type:
     return found[-1] if found else InterfaceType(short)
 
 
+def leaf_value_matches(v, t: Type):
+    """Is v a value of the number/str/device/dtype type t (bool is no int)? None when t is
+    not one of those."""
+    if isinstance(t, BoolType):
+        return isinstance(v, bool)
+    if isinstance(t, IntType):
+        return isinstance(v, int) and not isinstance(v, bool)
+    if isinstance(t, FloatType):
+        return isinstance(v, float)
+    if isinstance(t, NumberType):
+        return isinstance(v, (int, float))
+    if isinstance(t, StrType):
+        return isinstance(v, str)
+    if isinstance(t, DeviceType):
+        from ..device import device as _device
+        return isinstance(v, _device)
+    if isinstance(t, ScalarTypeType):
+        return isinstance(v, _dt.dtype)
+    return None
+
+
 def type_of_value(v) -> Type:
     """The IR type of a Python value (constants, traced inputs)."""
     from ..tensor import Tensor

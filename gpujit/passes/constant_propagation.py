@@ -325,26 +325,13 @@ def _python(v):
 def _fits(v, t, top=True) -> bool:
     """Is v a value of IR type t that a constant can hold and print back? (None only at
     the top: graph text has no spelling for None inside a list or tuple.)"""
-    from ..device import device
-    from .. import dtypes as _dt
     if isinstance(t, T.OptionalType):
         return (v is None and top) or _fits(v, t.elem, top)
     if isinstance(t, T.NoneType):
         return v is None and top
-    if isinstance(t, T.BoolType):
-        return isinstance(v, bool)
-    if isinstance(t, T.IntType):
-        return isinstance(v, int) and not isinstance(v, bool)
-    if isinstance(t, T.FloatType):
-        return isinstance(v, float)
-    if isinstance(t, T.NumberType):
-        return isinstance(v, (int, float))
-    if isinstance(t, T.StrType):
-        return isinstance(v, str)
-    if isinstance(t, T.DeviceType):
-        return isinstance(v, device)
-    if isinstance(t, T.ScalarTypeType):
-        return isinstance(v, _dt.dtype)
+    leaf = T.leaf_value_matches(v, t)
+    if leaf is not None:
+        return leaf
     if isinstance(t, T.ListType):
         return isinstance(v, list) and all(_fits(x, t.elem, False) for x in v)
     if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):

@@ -399,20 +399,9 @@ def value_matches_type(v, t: T.Type) -> bool:
         return isinstance(v, Tensor)
     if isinstance(t, T.NoneType):
         return v is None
-    if isinstance(t, T.BoolType):
-        return isinstance(v, bool)
-    if isinstance(t, T.IntType):
-        return isinstance(v, int) and not isinstance(v, bool)
-    if isinstance(t, T.FloatType):
-        return isinstance(v, float)
-    if isinstance(t, T.NumberType):
-        return isinstance(v, (int, float))
-    if isinstance(t, T.StrType):
-        return isinstance(v, str)
-    if isinstance(t, T.DeviceType):
-        return isinstance(v, _device)
-    if isinstance(t, T.ScalarTypeType):
-        return isinstance(v, _dt.dtype)
+    leaf = T.leaf_value_matches(v, t)
+    if leaf is not None:
+        return leaf
     if isinstance(t, T.OptionalType):
         return v is None or value_matches_type(v, t.elem)
     if isinstance(t, T.UnionType):
