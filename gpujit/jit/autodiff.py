@@ -362,6 +362,21 @@ class _Backward:
         return [next(it) if p else None for p in self.present]
 
 
+def mark_outputs(node, results):
+    """Make node the grad_fn of the results that get a gradient (its out_meta not None);
+    node.out_refs, for register_hook / retain_grad on them (engine), is returned."""
+    refs = []
+    for i, m in enumerate(node.out_meta):
+        if m is not None:
+            r = results[i]
+            mark_result(r, node, i)
+            refs.append(weakref.ref(r))
+        else:
+            refs.append(None)
+    node.out_refs = refs
+    return refs
+
+
 def trace_backward(walk, tensors, grads, name):
     """Trace one run of a backward walker into a graph for later calls of the same
     signature. walk(ts, gs) -> the input gradients (None where none) computed from the
@@ -473,15 +488,7 @@ class DifferentiableGroup:
                 return list(out) if isinstance(out, tuple) else [out]
         plan = self.plans.get(needs) or self.plan(needs)
         node = FusedGroupBackward(self, args, edges, results, needs, plan)
-        refs = []
-        for i, m in enumerate(node.out_meta):
-            if m is not None:
-                r = results[i]
-                mark_result(r, node, i)
-                refs.append(weakref.ref(r))
-            else:
-                refs.append(None)
-        node.out_refs = refs        # register_hook / retain_grad on the outputs (engine)
+        refs = mark_outputs(node, results)
         if plan.saving:
             # (kept without their grad_fn: no cycle output -> node -> saved output)
             node.out_saved = [SavedTensor(results[i], _HINT_NAME, i).as_output(

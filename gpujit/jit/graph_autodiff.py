@@ -23,21 +23,20 @@ are version-checked as eager's saved values are; intermediates are private to th
 from __future__ import annotations
 
 import threading
-import weakref
 
 from .. import dtypes as _dt
 from .._gc import gc_paused
 from ..autograd import anomaly_mode as _anomaly
 from ..autograd import grad_mode
 from ..autograd.graph import FREED, Node, SavedTensor
-from ..autograd.recording import edge_of, mark_result
+from ..autograd.recording import edge_of
 from ..frontend import tracer as _tracer
 from ..ir import types as T
 from ..ir.schema_match import calls_autograd
 from ..ops import registry as _reg
 from ..tensor import Tensor
 from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _call, _attr_key, _may_float, _reads,
-                       grad_outputs, reverse_walk, trace_backward)
+                       grad_outputs, mark_outputs, reverse_walk, trace_backward)
 
 __all__ = ["GraphDiff", "graph_diff"]
 
@@ -258,15 +257,7 @@ class GraphDiff:
             pat = self.patterns[needs] = _Pattern(self.sub, needs)
         results = [env[i] for i in self.out_slots]
         node = GraphBackward(self, env, args, edges, results, needs, pat)
-        refs = []
-        for i, m in enumerate(node.out_meta):
-            if m is not None:
-                r = results[i]
-                mark_result(r, node, i)
-                refs.append(weakref.ref(r))
-            else:
-                refs.append(None)
-        node.out_refs = refs
+        refs = mark_outputs(node, results)
         if pat.saving:
             node.out_saved = [SavedTensor(results[i], _HINT_NAME, i).as_output(
                 node, i, refs[i]) for i in pat.saving if refs[i] is not None]
