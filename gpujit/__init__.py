@@ -18,7 +18,8 @@ from . import dtypes as _dtypes
 from .dtypes import (  # noqa: F401
     dtype, bool, uint8, int8, int16, int32, int64, float16, float32, float64, half, float,
     double, short, int, long, promote_types, result_type, can_cast, get_default_dtype,
-    set_default_dtype, iinfo, finfo, layout, strided,
+    set_default_dtype, iinfo, finfo, layout, strided, sparse_coo, sparse_csr, sparse_csc,
+    sparse_bsr, sparse_bsc,
 )
 from .device import device  # noqa: F401
 from .tensor import Tensor, Size  # noqa: F401
@@ -144,6 +145,7 @@ from .amp.autocast_mode import (autocast, is_autocast_enabled,  # noqa: E402,F40
 cuda.amp = amp.cuda_amp
 OutOfMemoryError = cuda.OutOfMemoryError   # (torch.OutOfMemoryError)
 from . import fft  # noqa: E402,F401  (torch.fft: the real-valued parts)
+from . import sparse  # noqa: E402,F401  (torch.sparse: dense mm / addmm, refusals)
 from . import distributions  # noqa: E402,F401  (torch.distributions)
 from .nn import _torch_functional as _torch_nn  # noqa: E402  (torch.native_layer_norm, ...)
 globals().update(_torch_nn.PUBLIC)

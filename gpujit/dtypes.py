@@ -333,7 +333,14 @@ class layout:
         return f"torch.{self.name}"
 
     def __reduce__(self):
-        return "strided" if self.name == "strided" else (layout, (self.name,))
+        # (the module's own objects by name: torch.strided / torch.sparse_coo unpickle as
+        # themselves)
+        return self.name if globals().get(self.name) is self else (layout, (self.name,))
 
 
 strided = layout("strided")
+# PyTorch's sparse layouts: `x.layout == torch.sparse_coo` is False for every gpujit tensor,
+# and a factory given one refuses it (gpujit has no sparse tensors: ops/sparse_refusals.py)
+sparse_coo, sparse_csr, sparse_csc, sparse_bsr, sparse_bsc = (
+    layout(n) for n in ("sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc"))
+SPARSE_LAYOUTS = (sparse_coo, sparse_csr, sparse_csc, sparse_bsr, sparse_bsc)

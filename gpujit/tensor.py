@@ -517,7 +517,7 @@ class Tensor:
 
     def __float__(self):
         if self._ag is not None and self._ag.requires_grad and not _FLOAT_WARNED:
-            _warn_float_of_grad()
+            _warn_float_of_grad()       # (only with grad mode on, as PyTorch)
         return float(self._scalar_value("float"))
 
     def __index__(self):
@@ -609,7 +609,10 @@ _FLOAT_WARNED = []
 
 def _warn_float_of_grad():
     """PyTorch 2.13's warning (once per process) for float() of a tensor that requires
-    grad."""
+    grad, with grad mode on (none under no_grad: LBFGS's float(closure()) is silent)."""
+    from .autograd import grad_mode
+    if not grad_mode.state.enabled:
+        return
     from ._frames import warn_at_user_frame
     _FLOAT_WARNED.append(True)
     warn_at_user_frame("Converting a tensor with requires_grad=True to a scalar may lead "

@@ -18,7 +18,7 @@ FAMILIES = ("scalar_ops", "pointwise", "pointwise_math", "pointwise_logic",
             "split_scatter", "factory_extra", "windows", "pointwise_extra", "special_more", "views_strided", "nn",
             "nn_norm", "nn_loss", "matrix_shape", "matrix_grids", "matrix_products",
             "view_copies", "stats_ops", "linalg_extra", "linalg_ldl", "inplace_extra", "tensor_facts", "linalg_legacy",
-            "host_functions", "tensor_flags", "tensor_set", "gradient_hist", "legacy_extra", "complex_parts",
+            "host_functions", "tensor_flags", "sparse_refusals", "tensor_set", "gradient_hist", "legacy_extra", "complex_parts",
             "dlpack", "device_checks",
             "aliases")     # (last: it binds other names to the ops declared above)
 

@@ -387,7 +387,7 @@ def zeros(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
           layout=None, out=None, pin_memory=False):
     size = sizes if size is _MISSING else keyword_size("zeros", sizes, size)
     dtype, device = _out_dtype_device(out, dtype, device, "zeros")
-    return _finish(OPS["aten::zeros"].public(_size_arg(size or _no_size("zeros"), "zeros"), dtype=dtype, device=device),
+    return _finish(OPS["aten::zeros"].public(_size_arg(size or _no_size("zeros"), "zeros"), dtype=dtype, layout=layout, device=device),
                    requires_grad, out, "zeros")
 
 
@@ -396,7 +396,7 @@ def ones(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
          layout=None, out=None, pin_memory=False):
     size = sizes if size is _MISSING else keyword_size("ones", sizes, size)
     dtype, device = _out_dtype_device(out, dtype, device, "ones")
-    return _finish(OPS["aten::ones"].public(_size_arg(size or _no_size("ones"), "ones"), dtype=dtype, device=device),
+    return _finish(OPS["aten::ones"].public(_size_arg(size or _no_size("ones"), "ones"), dtype=dtype, layout=layout, device=device),
                    requires_grad, out, "ones")
 
 
@@ -412,7 +412,8 @@ def empty(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
         out.resize_(_size_arg(size, "empty"))
         return _finish(out, requires_grad, out, "empty")
     return _finish(OPS["aten::empty.memory_format"].public(
-        _size_arg(size, "empty"), dtype=dtype, device=device, memory_format=memory_format),
+        _size_arg(size, "empty"), dtype=dtype, layout=layout, device=device,
+        memory_format=memory_format),
         requires_grad)
 
 
@@ -422,7 +423,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layo
     _sequence_size(size, "full")
     dtype, device = _out_dtype_device(out, dtype, device, "full")
     return _finish(OPS["aten::full"].public(_size_arg((size,), "full"), fill_value, dtype=dtype,
-                                            device=device), requires_grad, out, "full")
+                                            layout=layout, device=device), requires_grad, out, "full")
 
 
 def _like_meta(self, *args, dtype=None, layout=None, device=None, pin_memory=None,
@@ -659,7 +660,7 @@ def arange(start=_MISSING, end=None, step=1, *_a, dtype=None, device=None,
     vals = [v.item() if isinstance(v, _reg._Tensor) else v for v in (start, end, step)]
     try:
         dtype, device = _out_dtype_device(out, dtype, device, "arange")
-        return _finish(OPS["aten::arange.start_step"].public(*vals, dtype=dtype,
+        return _finish(OPS["aten::arange.start_step"].public(*vals, dtype=dtype, layout=layout,
                                                              device=device), requires_grad, out,
                        "arange")
     except TypeError:
@@ -721,7 +722,8 @@ def _truncate(a, npt, xp):
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, layout=None,
              out=None):
     dtype, device = _out_dtype_device(out, dtype, device, "linspace")
-    return _finish(OPS["aten::linspace"].public(start, end, steps, dtype=dtype, device=device),
+    return _finish(OPS["aten::linspace"].public(start, end, steps, dtype=dtype, layout=layout,
+                                                   device=device),
                    requires_grad, out, "linspace")
 
 
@@ -737,7 +739,7 @@ def _eye(xp, n, m, dtype=None, layout=None, device=None, pin_memory=None):
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None, out=None):
     dtype, device = _out_dtype_device(out, dtype, device, "eye")
     return _finish(OPS["aten::eye.m"].public(n, n if m is None else m, dtype=dtype,
-                                             device=device), requires_grad, out, "eye")
+                                             layout=layout, device=device), requires_grad, out, "eye")
 
 
 # ------------------------------------------------------------------ from data

@@ -377,6 +377,9 @@ def _gen_generic(op, fname, consts, hook=None):
     for a in s.arguments:
         if a.type.base == "ScalarType":
             L.append(f"    if {a.name} is not None: {a.name} = _to_dtype({a.name})")
+        elif a.type.base == "Layout":       # (a sparse one: gpujit has none)
+            L.append(f"    if {a.name} is not None and {a.name} in _SPARSE: "
+                     f"raise _no_layout({op.public_name!r}, {a.name})")
     call_args = ", ".join(f"a_{a.name}" if a.type.base == "Tensor" else a.name
                           for a in s.arguments)
     checked = s.is_inplace and "inplace_view" not in op.tags and op.on_expanded != "own" \
@@ -518,6 +521,7 @@ def _compile(op, src, fname, consts):
     from ..device import resolve
     from .memory_format import iterator_layout as _iter_layout, c_layout as _c_layout
     from . import overlap as _overlap
+    from .sparse_refusals import refuse_layout as _no_layout
     ns = dict(__name__="gpujit.ops.generated", _S=_r.dispatch_state, _op=op, _impl=op.impl,
               _T=_r._Tensor, _np=np, _nd=np.ndarray, _cpu=_cpu, _defdev=_DEFDEV,
               _defdev_here=_default_device,
@@ -537,7 +541,8 @@ def _compile(op, src, fname, consts):
               _tensor_for_list=_r.tensor_for_list,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
-              _changes=_overlap.write_changes, _writable=_overlap.writable_target)
+              _changes=_overlap.write_changes, _writable=_overlap.writable_target,
+              _SPARSE=_dt.SPARSE_LAYOUTS, _no_layout=_no_layout)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)

@@ -109,7 +109,8 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
     from .creation import _sequence_size
     _sequence_size(size, "empty_strided")
     _sequence_size(stride, "empty_strided", "stride", 2)
-    t = OPS["aten::empty_strided"].public(list(size), list(stride), dtype=dtype, device=device)
+    t = OPS["aten::empty_strided"].public(list(size), list(stride), dtype=dtype,
+                                      layout=layout, device=device)
     if 0 in t._data.shape and t._data.ndim and not any(stride):
         t._zero_strides = True      # (Tensor.stride() reports them as given)
         # (registry.wrap gave the array PyTorch's strides of a new empty tensor)

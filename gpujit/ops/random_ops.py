@@ -633,7 +633,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
         if _fill_strided_out(out, size_arg(size or _none("rand")), "uniform_", generator):
             return finish(out, requires_grad, out, "rand")
         return finish(OPS["aten::rand"].public(size_arg(size or _none("rand")), generator=generator,
-                                               dtype=dtype, device=device), requires_grad, out, "rand")
+                                               dtype=dtype, layout=layout, device=device), requires_grad, out, "rand")
     except (TypeError, AttributeError):
         _reraise_refused("rand", size, dict(generator=generator, out=out, dtype=dtype,
                                             layout=layout, device=device,
@@ -654,7 +654,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
         if _fill_strided_out(out, size_arg(size or _none("randn")), "normal_", generator):
             return finish(out, requires_grad, out, "randn")
         return finish(OPS["aten::randn"].public(size_arg(size or _none("randn")), generator=generator,
-                                                dtype=dtype, device=device), requires_grad, out, "randn")
+                                                dtype=dtype, layout=layout, device=device), requires_grad, out, "randn")
     except (TypeError, AttributeError):
         _reraise_refused("randn", size, dict(generator=generator, out=out, dtype=dtype,
                                              layout=layout, device=device,

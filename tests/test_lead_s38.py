@@ -1,0 +1,131 @@
+"""Session 38 lead finds (checked against torch 2.13; no torch import here).
+
+* float() of a tensor that requires grad warns only with grad mode on, as PyTorch's
+  THPVariable_float_scalar (`with torch.no_grad(): float(x)` is silent; so is LBFGS.step,
+  which runs under no_grad: pytorch/examples' time_sequence_prediction warned in gpujit).
+* The sparse API (pytorch/examples' gcn calls torch.spmm on a dense adjacency matrix):
+  torch.spmm / torch.sparse.mm / torch.sparse.addmm of dense operands are mm / addmm;
+  torch.sparse_coo & co. exist as layouts (`x.layout == torch.sparse_coo` False) and a
+  factory given one refuses it (gpujit has no sparse tensors; torch makes a sparse tensor)
+  instead of returning a dense tensor; what would make a sparse tensor raises saying so;
+  the accessors of a sparse tensor's parts raise PyTorch's errors for a strided tensor.
+"""
+import pickle
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+_tensor_mod = sys.modules["gpujit.tensor"]      # (gpujit.tensor is torch.tensor)
+
+FLOAT_WARNING = "Converting a tensor with requires_grad=True to a scalar"
+
+
+@pytest.fixture
+def fresh_float_warning(monkeypatch):
+    monkeypatch.setattr(_tensor_mod, "_FLOAT_WARNED", [])
+
+
+def test_float_of_a_grad_tensor_under_no_grad_does_not_warn(fresh_float_warning):
+    x = torch.ones(1, requires_grad=True) * 2
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        with torch.no_grad():
+            assert float(x) == 2.0
+        with torch.inference_mode():
+            assert float(x) == 2.0
+    assert not [m for m in w if FLOAT_WARNING in str(m.message)]
+    with pytest.warns(UserWarning, match=FLOAT_WARNING):
+        assert float(x) == 2.0           # (grad mode on: the once-per-process warning)
+
+
+def test_lbfgs_step_does_not_warn(fresh_float_warning):
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(3, 1).double()
+    x = torch.rand(8, 3, dtype=torch.float64)
+    y = torch.rand(8, 1, dtype=torch.float64)
+    opt = torch.optim.LBFGS(lin.parameters(), lr=0.8)
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(lin(x), y)
+        loss.backward()
+        return loss
+
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        first = opt.step(closure)
+        second = opt.step(closure)
+    assert not [m for m in w if FLOAT_WARNING in str(m.message)]
+    assert second.item() < first.item()
+
+
+def test_spmm_and_sparse_mm_of_dense_operands():
+    a = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    b = np.arange(12.0, dtype=np.float32).reshape(3, 4) / 7
+    c = np.ones((2, 4), np.float32)
+    A, B, C = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(c)
+    np.testing.assert_allclose(torch.spmm(A, B).numpy(), a @ b, rtol=1e-6)
+    np.testing.assert_allclose(torch.sparse.mm(A, B).numpy(), a @ b, rtol=1e-6)
+    np.testing.assert_allclose(torch.sparse.addmm(C, A, B, beta=0.5, alpha=2.0).numpy(),
+                               0.5 * c + 2 * (a @ b), rtol=1e-6)
+    Ag = A.clone().requires_grad_()
+    r = torch.spmm(Ag, B)
+    assert r.grad_fn.name() == "MmBackward0"         # (torch 2.13's)
+    r.sum().backward()
+    np.testing.assert_allclose(Ag.grad.numpy(), np.ones((2, 4)) @ b.T, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="self must be a matrix"):
+        torch.spmm(torch.ones(3), B)
+
+
+def test_sparse_layouts_exist_and_factories_refuse_them():
+    x = torch.ones(2, 2)
+    assert x.layout is torch.strided and x.layout != torch.sparse_coo
+    assert repr(torch.sparse_csr) == "torch.sparse_csr"
+    for lay in (torch.sparse_coo, torch.sparse_csr, torch.sparse_csc, torch.sparse_bsr,
+                torch.sparse_bsc, torch.strided):
+        assert pickle.loads(pickle.dumps(lay)) is lay
+    for make in (lambda: torch.zeros(2, 2, layout=torch.sparse_coo),
+                 lambda: torch.ones(2, 2, layout=torch.sparse_csr),
+                 lambda: torch.empty(2, 2, layout=torch.sparse_coo),
+                 lambda: torch.full((2,), 1.0, layout=torch.sparse_coo),
+                 lambda: torch.arange(3, layout=torch.sparse_coo),
+                 lambda: torch.eye(2, layout=torch.sparse_coo),
+                 lambda: torch.rand(2, layout=torch.sparse_coo),
+                 lambda: torch.zeros_like(x, layout=torch.sparse_coo),
+                 lambda: torch.empty_strided((2,), (1,), layout=torch.sparse_coo)):
+        with pytest.raises(RuntimeError, match="gpujit has no sparse tensors"):
+            make()
+    assert torch.zeros(2, layout=torch.strided).layout is torch.strided
+
+
+def test_what_would_be_sparse_is_refused_in_words():
+    x = torch.ones(2, 2)
+    for call in (lambda: x.to_sparse(), lambda: x.to_sparse_csr(), lambda: x.to_sparse_coo(),
+                 lambda: torch.sparse_coo_tensor([[0]], [1.0], (2,)),
+                 lambda: torch.sparse_csr_tensor([0, 1], [0], [1.0]),
+                 lambda: torch.sparse.sum(x), lambda: torch.sparse.softmax(x, 0),
+                 lambda: torch.smm(x, x), lambda: torch.hspmm(x, x)):
+        with pytest.raises(RuntimeError, match="gpujit has no sparse tensors"):
+            call()
+
+
+def test_sparse_part_accessors_raise_torchs_errors_for_strided_tensors():
+    x = torch.ones(2, 3)
+    assert x.sparse_dim() == 0 and x.dense_dim() == 2 and x.to_dense() is x
+    words = {"indices": "indices expected sparse coordinate tensor layout but got Strided",
+             "coalesce": "coalesce expected sparse coordinate tensor layout but got Strided",
+             "is_coalesced": "is_coalesced expected sparse coordinate tensor layout",
+             "values": "values expected sparse tensor layout but got Strided",
+             "crow_indices": "crow_indices expected sparse row compressed tensor layout",
+             "col_indices": "col_indices expected sparse row compressed tensor layout",
+             "ccol_indices": "ccol_indices expected sparse column compressed tensor layout",
+             "row_indices": "row_indices expected sparse column compressed tensor layout"}
+    for name, msg in words.items():
+        with pytest.raises(RuntimeError, match=msg):
+            getattr(x, name)()
+    with pytest.raises(NotImplementedError, match="aten::_values"):
+        x._values()
