@@ -1,0 +1,157 @@
+"""Session 38's fuser / kernel hunt (helper a38): session 37's leftovers, the fuzzers with new
+seeds, guards across calls, against eager PyTorch 2.13 and TorchScript's NNC.
+
+What was found:
+- float16 trunc division by a divisor PyTorch's TensorIterator sees as one element. torch
+  2.13's CPU div_trunc_kernel takes `iter.is_scalar(2)` (the divisor has a stride of 0 in
+  every dim whose size is not 1: a 0-dim tensor, a one-element tensor of any rank, an
+  expanded one) as a float32 number and truncates the float32 quotient; any other divisor
+  gives (a / b).trunc() of Half, the quotient rounded to half first. With halves
+  a = -2.947, b = 0.1552 (a / b = -18.996, -19.0 in half):
+  `torch.div(a, b, rounding_mode='trunc')` is -18 for b = tensor(0.1552, dtype=float16),
+  its reshape(1), reshape(1, 1), reshape(1).expand(24), and for a one-element a and b; -19
+  for b.expand(24).contiguous() (and for a strided slice of a full tensor). A Python number
+  (or a 0-dim float32 / float64 tensor) was already float32 (opmath_scalars): -18.
+  floor division and `//` agree with NumPy's float16 floor_divide for such divisors; a
+  full float16 divisor goes through torch's vectorized Half floor (every step rounded to
+  half, quotients above 1024 differ by one from the float32 computation) only for the
+  elements its vector loop covers (the tail of each row runs the float scalar loop), a
+  position- and machine-dependent answer gpujit does not copy (it computes in float32).
+  gpujit gave -19 for all of them, eager and fused. Eager (ops/pointwise.div) now tests
+  the divisor's strides as TensorIterator does (reads_one_element); the fused kernels
+  know it from the spec (a one-element input, a STATIC input's strides) or test a DYNAMIC
+  strided input's stride arguments once before the loop (kernels/emit.py,
+  ScalarCodegen.one_element); a value computed in the group has one element when all its
+  tensor operands have (an expanded operand gives a full result: -19 again).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+from fusion_asserts import run_sim_leg
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+
+
+# ------------------------------------------- float16 trunc division by one element
+
+_X16 = np.array([-2.947, 2.947, 7.0, -7.0, 1e4, 0.0, 3.0, -1.0] * 3, np.float16)
+_B16 = np.float16(0.1552)
+
+
+def _trunc_want(x, b, one):
+    """torch 2.13's CPU answer: the float32 quotient truncated when the divisor reads one
+    element, else the quotient rounded to half first."""
+    with np.errstate(all="ignore"):
+        if one:
+            return np.trunc(x.astype(np.float32) / np.float32(b)).astype(np.float16)
+        return np.trunc(x / b)
+
+
+def _divisors():
+    x = torch.from_numpy(_X16.copy())
+    b0 = torch.tensor(_B16)
+    full = torch.from_numpy(np.full(48, _B16))
+    return [  # (name, x, b, whether b reads one element)
+        ("0-dim", x, b0, True),
+        ("one element", x, b0.reshape(1), True),
+        ("(1, 1)", x.reshape(4, 6), b0.reshape(1, 1), True),
+        ("expanded", x, b0.reshape(1).expand(24), True),
+        ("expanded 2-D", x.reshape(4, 6), b0.reshape(1, 1).expand(4, 6), True),
+        ("expanded row", x.reshape(4, 6), b0.reshape(1, 1).expand(1, 6), True),
+        ("full", x, b0.reshape(1).expand(24).contiguous(), False),
+        ("strided", x, full[::2], False),
+        ("one by one", x[:1].clone(), b0.reshape(1), True),
+    ]
+
+
+def _div_trunc(x, y):
+    return torch.div(x * 1.0, y, rounding_mode="trunc") + 0.0
+
+
+def _div_trunc_computed(x, y):
+    # the divisor computed in the group: one element only when y has one element
+    return torch.div(x * 1.0, y + 0.0, rounding_mode="trunc") + 0.0
+
+
+def _div_trunc_inplace(x, y):
+    return (x * 1.0).div_(y, rounding_mode="trunc") + 0.0
+
+
+def test_float16_trunc_division_by_one_element_eagerly():
+    for name, x, b, one in _divisors():
+        want = _trunc_want(x.numpy(), b.numpy(), one)
+        assert want.ravel()[0] == (-18 if one else -19)
+        for got in (torch.div(x, b, rounding_mode="trunc"), x.clone().div_(b, rounding_mode="trunc")):
+            assert got.dtype is torch.float16, name
+            np.testing.assert_array_equal(got.numpy(), want, err_msg=name)
+        # floor division: the float32 computation (NumPy's float16 floor_divide) either way
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal((x // b).numpy(), x.numpy() // b.numpy(), err_msg=name)
+    # a Python number: float32 (not rounded to half first)
+    x = torch.from_numpy(_X16.copy())
+    assert torch.div(x, 0.1552, rounding_mode="trunc")[0].item() == -18.0
+
+
+@pytest.mark.parametrize("strategy", ["STATIC", "DYNAMIC"])
+def test_float16_trunc_division_by_one_element_fused(strategy):
+    prev = torch.jit.set_fusion_strategy([(strategy, 40)])
+    try:
+        for fn in (_div_trunc, _div_trunc_computed, _div_trunc_inplace):
+            s = torch.jit.script(fn)
+            # one function called with every divisor, twice (DYNAMIC: the kernels of the
+            # first calls serve expanded and strided divisors alike)
+            for name, x, b, one in _divisors() * 2:
+                one = one and not (fn is _div_trunc_computed and b.numel() > 1)
+                want = _trunc_want(x.numpy(), b.numpy(), one)
+                for _ in range(2):
+                    got = s(x, b)
+                assert got.dtype is torch.float16
+                np.testing.assert_array_equal(got.numpy(), want, err_msg=f"{fn.__name__} {name}")
+                np.testing.assert_array_equal(fn(x, b).numpy(), want, err_msg=name)
+            kinds = [n.kind() for n in s.graph_for(x, b).nodes()]
+            assert "prim::If" in kinds or "prim::TensorExprGroup" in kinds
+    finally:
+        torch.jit.set_fusion_strategy(prev)
+
+
+def test_float16_trunc_division_kernels():
+    """The kernels themselves (no fallback): STATIC and DYNAMIC, built for one layout and
+    run on the others of their spec."""
+    from gpujit import kernels as K
+    from test_kernels import reference, traced
+    x = _X16.reshape(4, 6)
+    full = np.full((4, 12), _B16)
+    g = traced(_div_trunc, x, full[:, ::2])
+    for static in (True, False):
+        for b, one in ((np.broadcast_to(_B16, (4, 6)), True), (full[:, ::2], False),
+                       (np.broadcast_to(np.full((1, 6), _B16), (4, 6)), False)):
+            k = K.build(K.spec_for(g, (x, b), static=static), "cpu")
+            got, = k(x, b)
+            if b.flags.writeable:       # (reference() copies its arguments: no stride 0)
+                np.testing.assert_array_equal(got, reference(g, (x, b))[0])
+            np.testing.assert_array_equal(got, _trunc_want(x, b, one))
+        if not static:      # a DYNAMIC kernel of a strided divisor run on an expanded one
+            k = K.build(K.spec_for(g, (x, full[:, ::2]), static=False), "cpu")
+            b = np.broadcast_to(_B16, (4, 6))
+            np.testing.assert_array_equal(k(x, b)[0], _trunc_want(x, b, True))
+
+
+SIM = r"""
+import test_fusion_finds_s38 as t
+t.test_float16_trunc_division_by_one_element_fused("STATIC")
+t.test_float16_trunc_division_by_one_element_fused("DYNAMIC")
+assert set(built) == {{"sim"}}, set(built)
+print("sim kernels built:", len(built))
+"""
+
+
+@pytest.mark.sim
+def test_the_same_on_the_simulated_cuda_target():
+    run_sim_leg(SIM)
