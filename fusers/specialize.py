@@ -117,7 +117,7 @@ def eager_perm(subgraph, args, kinds, per_output=False):
     gives it (None: C order), or _UNKNOWN when a node is not elementwise or the outputs
     disagree. `per_output`: each output's (sizes, element strides) as eager lays it out
     (they may disagree: x.t() + 1 and y + 1; outputs of lower rank), or _UNKNOWN."""
-    from ..ops.memory_format import iterator_strides, strides_in
+    from ..ops.memory_format import iterator_strides, strides_in, size1_strides_c
     vals = {}
     for p, a, k in zip(subgraph.inputs, args, kinds):
         vals[p] = _Layout(a.shape, tuple(s // a.itemsize for s in a.strides)) \
@@ -162,8 +162,8 @@ def eager_perm(subgraph, args, kinds, per_output=False):
             vals[n.output] = self_
             continue
         st = None
-        if not c_order and not all(x.flags.c_contiguous for x in tensors
-                                                if x.ndim):
+        if not c_order and not all(x.flags.c_contiguous and size1_strides_c(x)
+                                   for x in tensors if x.ndim):
             st = iterator_strides(arrays, shape)      # (as eager: entry_codegen._gen_pointwise)
         vals[n.output] = _Layout(shape, st if st is not None else
                                  strides_in(shape, range(len(shape))))

@@ -23,6 +23,14 @@ What was found:
   strided input's stride arguments once before the loop (kernels/emit.py,
   ScalarCodegen.one_element); a value computed in the group has one element when all its
   tensor operands have (an expanded operand gives a full result: -19 again).
+- the strides of size-1 dims in elementwise results. TensorIterator orders the dims by the
+  operands' strides, those of size-1 dims too, unless its fast setup applies (operands of
+  one shape, all contiguous: C strides). torch 2.13: a = torch.ones(1, 3).t() (strides
+  (1, 3)): a * 2 and a > 0 have strides (1, 3), a + a and -a (1, 1); a permuted (3, 1, 4)
+  x with strides (4, 12, 1): x * 2 and x * torch.ones(4) (4, 12, 1). gpujit gave C strides
+  ((1, 1), (4, 4, 1)): eager code (entry_codegen, and compiled code's
+  codegen_pointwise) took NumPy's C-contiguous flag, which ignores size-1 dims, as "C
+  order". It now also asks memory_format.size1_strides_c (the fuser's eager_perm too).
 """
 from __future__ import annotations
 
@@ -155,3 +163,54 @@ print("sim kernels built:", len(built))
 @pytest.mark.sim
 def test_the_same_on_the_simulated_cuda_target():
     run_sim_leg(SIM)
+
+
+# ------------------------------------------- the strides of size-1 dims (eager layout)
+
+_SIZE1_SRC = """
+def one(x):
+    return x * 2
+def cmp(x):
+    return x > 0
+def two(x, y):
+    return x * y
+"""
+
+
+def _size1_cases():
+    """(x, y or None, op, torch 2.13's strides of the result). TensorIterator orders the
+    dims by the operands' strides, those of dims of size 1 too, unless its fast setup
+    applies (operands of one shape, all contiguous: C strides)."""
+    a = torch.ones(1, 3).t()                                    # (3, 1), strides (1, 3)
+    x = torch.ones(3, 4).unsqueeze(0).permute(1, 0, 2)          # (3, 1, 4), (4, 12, 1)
+    z = torch.ones(2, 1, 1, 1).permute(3, 1, 0, 2)              # (1, 1, 2, 1), (1, 1, 1, 1)
+    w = torch.ones(2, 1).permute(1, 0)                          # (1, 2), (1, 1)
+    return [
+        (a, None, "x * 2", (1, 3)), (a, None, "x > 0", (1, 3)), (a, a, "x + y", (1, 1)),
+        (a, None, "-x", (1, 1)), (a, torch.ones(3), "x + y", (3, 1)),
+        (x, None, "x * 2", (4, 12, 1)), (x, torch.ones(4), "x * y", (4, 12, 1)),
+        (x, torch.ones(4), "y * x", (4, 12, 1)), (x, x, "x - y", (4, 4, 1)),
+        (z, torch.ones(2, 1), "x * y", (1, 1, 1, 1)),
+        (w.reshape(1, 1, 1, 2).permute(3, 0, 1, 2).permute(1, 2, 3, 0), torch.ones(2),
+         "x * y", (2, 2, 2, 1)),
+    ]
+
+
+def test_size1_dims_strides_of_elementwise_results_eagerly():
+    assert torch.ones(1, 3).t().stride() == (1, 3)
+    for x, y, expr, want in _size1_cases():
+        got = eval(expr, {"x": x, "y": y})
+        assert got.stride() == want, (expr, tuple(x.shape), x.stride(), got.stride(), want)
+        np.testing.assert_array_equal(got.numpy(), eval(expr, {
+            "x": x.numpy(), "y": None if y is None else y.numpy()}))
+
+
+def test_size1_dims_strides_in_compiled_code():
+    cu = torch.jit.CompilationUnit(_SIZE1_SRC)
+    a = torch.ones(1, 3).t()
+    x = torch.ones(3, 4).unsqueeze(0).permute(1, 0, 2)
+    for _ in range(3):
+        assert cu.one(a).stride() == (1, 3)
+        assert cu.cmp(a).stride() == (1, 3)
+        assert cu.two(a, a).stride() == (1, 1)
+        assert cu.two(x, torch.ones(4)).stride() == (4, 12, 1)
