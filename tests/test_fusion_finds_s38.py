@@ -31,6 +31,15 @@ What was found:
   ((1, 1), (4, 4, 1)): eager code (entry_codegen, and compiled code's
   codegen_pointwise) took NumPy's C-contiguous flag, which ignores size-1 dims, as "C
   order". It now also asks memory_format.size1_strides_c (the fuser's eager_perm too).
+- nested `with torch.jit.strict_fusion():` in scripted code: torch 2.13 raises
+  RuntimeError "Found unfused operators: ..." at the outer `with` for ANY region holding
+  another (the inner region's prim::Enter / prim::Exit count as unfused operators, listed
+  as blank lines), even when every op fuses; gpujit passed a fully fusible nested region.
+  fusers/strict.py now counts the inner markers as unfused nodes of the outer region.
+- set_fusion_strategy depths: torch 2.13 takes them as a uint64 (2**64 - 1 kept; 2**64,
+  10**20 TypeError "incompatible function arguments"); gpujit kept 10**20. Now a
+  FusionStrategyError (TypeError and ValueError). (A bool depth stays refused, as
+  test_fusers_strategy pins; torch reads True as 1.)
 """
 from __future__ import annotations
 
@@ -214,3 +223,70 @@ def test_size1_dims_strides_in_compiled_code():
         assert cu.cmp(a).stride() == (1, 3)
         assert cu.two(a, a).stride() == (1, 1)
         assert cu.two(x, torch.ones(4)).stride() == (4, 12, 1)
+
+
+# ------------------------------------------- nested strict_fusion, huge strategy depths
+
+_NESTED_SRC = """
+def nested_ok(x, y):
+    with torch.jit.strict_fusion():
+        with torch.jit.strict_fusion():
+            a = x * 2 + y
+    return a
+
+def nested_after(x, y):
+    with torch.jit.strict_fusion():
+        b = x - y
+        with torch.jit.strict_fusion():
+            a = b * 2 + y
+    return a
+
+def one_then_another(x, y):
+    with torch.jit.strict_fusion():
+        a = x * 2 + y
+    with torch.jit.strict_fusion():
+        b = a.relu() * 3
+    return b
+"""
+
+
+def test_nested_strict_fusion_regions_always_fail():
+    """torch 2.13 (NNC on CPU): any strict_fusion region holding another raises
+    RuntimeError "Found unfused operators: ..." at the outer `with` (the inner region's
+    prim::Enter / prim::Exit listed as blank lines), even when every op fuses; regions one
+    after the other pass."""
+    cu = torch.jit.CompilationUnit(_NESTED_SRC)
+    x, y = torch.rand(3, 3), torch.rand(3, 3)
+    for name, also in (("nested_ok", None), ("nested_after", "aten::sub")):
+        f = getattr(cu, name)
+        with pytest.raises(RuntimeError, match="Found unfused operators") as e:
+            for _ in range(4):
+                f(x, y)
+        msg = str(e.value)
+        rows = [ln.split()[0] for ln in msg.splitlines() if ln.startswith("  ") and
+                not ln.startswith("      ") and ln.strip()]
+        assert rows.count("prim::Enter") == 1 and rows.count("prim::Exit") == 1, msg
+        assert "nested" in msg
+        if also:
+            assert also in msg
+    for _ in range(4):
+        r = cu.one_then_another(x, y)
+    np.testing.assert_allclose(r.numpy(), np.maximum(x.numpy() * 2 + y.numpy(), 0) * 3,
+                               rtol=1e-6)
+
+
+def test_fusion_strategy_depth_is_a_uint64():
+    """torch 2.13 takes a depth as a uint64: 2**64 - 1 is kept, 2**64 and 10**20 raise
+    TypeError ("incompatible function arguments")."""
+    prev = torch.jit.set_fusion_strategy([("STATIC", 2 ** 64 - 1)])
+    try:
+        assert torch.jit.set_fusion_strategy([("DYNAMIC", 2 ** 64 - 1)]) == [
+            ("STATIC", 2 ** 64 - 1)]
+        for bad in (2 ** 64, 10 ** 20):
+            with pytest.raises(TypeError, match="< 2"):
+                torch.jit.set_fusion_strategy([("STATIC", bad)])
+            with pytest.raises(ValueError):
+                torch.jit.set_fusion_strategy([("DYNAMIC", 2), ("STATIC", bad)])
+        assert torch.jit.set_fusion_strategy(prev) == [("DYNAMIC", 2 ** 64 - 1)]
+    finally:
+        torch.jit.set_fusion_strategy(prev)
