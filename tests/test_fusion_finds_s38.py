@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -365,3 +366,70 @@ def test_every_fusible_op_fused_as_eager(seed):
     if with_torch:
         pytest.importorskip("torch")
     run_case(gen.case(seed, gen.UNARY + UNARY38, gen.BINARY + BINARY38), with_torch)
+
+
+# ------------------------------------------- guards across a sequence of calls
+
+_CHAIN_SRC = """
+def chain(x, y):
+    return torch.sigmoid(x * 2.0 + y) - y * 0.5
+"""
+
+
+def _chain_calls():
+    rng = np.random.default_rng(38)
+
+    def r(*s, dt=np.float32):
+        return torch.from_numpy(rng.standard_normal(s).astype(dt))
+    return [
+        (r(4, 5), r(4, 5)), (r(4, 5), r(4, 5)), (r(3, 7), r(7)), (r(5, 4).t(), r(4, 5)),
+        (r(4, 10)[:, ::2], r(1, 5)), (r(2, 3, 4), r(3, 4)), (r(0, 5), r(5)), (r(), r()),
+        (r(4, 5, dt=np.float64), r(4, 5, dt=np.float64)),
+        (r(4, 5, dt=np.float16), r(5, dt=np.float16)),
+        (torch.ones(4, 5, dtype=torch.int32), r(4, 5)), (r(4, 5).requires_grad_(), r(4, 5)),
+        (r(6, 2), r(6, 1)), (r(1, 5).expand(4, 5), r(4, 5)), (r(3, 1, 4), r(1, 2, 4)),
+        (r(4, 5), r(4, 5)), (r(8, 9), r(9)), (r(2, 2), r(2, 2)),
+    ]
+
+
+@pytest.mark.parametrize("strategy, made", [
+    (None, (2, 10)), ([("DYNAMIC", 1)], (0, 1)), ([("STATIC", 3), ("DYNAMIC", 2)], (3, 2)),
+    ([], (0, 0))], ids=["default", "dynamic1", "static3_dynamic2", "off"])
+def test_one_function_over_varied_calls(strategy, made):
+    """One scripted function called with new sizes, transposed / sliced / expanded inputs,
+    broadcasting, 0-size and 0-dim tensors, float64 / float16 / int32 inputs, requires_grad
+    on and off, under no_grad: every answer as NumPy's (dtype, shape, strides and
+    requires_grad as the eager call's), and the function makes exactly the specializations
+    its budget allows (gpujit.kernels.cache_info().specializations)."""
+    from gpujit import kernels as K
+    prev = torch.jit.set_fusion_strategy(strategy if strategy is not None
+                                         else [("STATIC", 2), ("DYNAMIC", 10)])
+    try:
+        name = f"chain_s38_{len(strategy or ()) * 100 + made[0] * 10 + made[1]}"
+        src = _CHAIN_SRC.replace("chain", name)
+        ns = {"torch": torch}
+        exec(src, ns)
+        f = getattr(torch.jit.CompilationUnit(src), name)
+        for x, y in _chain_calls():
+            for no_grad in (False, True):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    if no_grad:
+                        with torch.no_grad():
+                            got = f(x, y)
+                    else:
+                        got = f(x, y)
+                e = ns[name](x, y)
+                x64, y64 = (t.detach().numpy().astype(np.float64) for t in (x, y))
+                want = 1 / (1 + np.exp(-(x64 * 2 + y64))) - y64 * 0.5
+                tol = 3e-3 if e.dtype is torch.float16 else 1e-6
+                assert got.dtype is e.dtype and got.shape == e.shape
+                assert got.stride() == e.stride(), (tuple(x.shape), x.stride(), got.stride())
+                assert got.requires_grad == (e.requires_grad and not no_grad)
+                np.testing.assert_allclose(got.detach().numpy().astype(np.float64), want,
+                                           rtol=tol, atol=tol)
+        kinds = K.cache_info().specializations.get(name, [])
+        assert (sum(k.startswith("STATIC") for k in kinds),
+                sum(k.startswith("DYNAMIC") for k in kinds)) == made, kinds
+    finally:
+        torch.jit.set_fusion_strategy(prev)
