@@ -31,6 +31,13 @@ What was found:
   ((1, 1), (4, 4, 1)): eager code (entry_codegen, and compiled code's
   codegen_pointwise) took NumPy's C-contiguous flag, which ignores size-1 dims, as "C
   order". It now also asks memory_format.size1_strides_c (the fuser's eager_perm too).
+  Fused outputs: the kernels write each output dense in their dim order, which gave size-1
+  dims C order's strides where eager's chain of ops gives others (random rank-1..4 pairs
+  with size-1 dims and random permutations: 40-76 of 360 fused results differed from torch
+  2.13's eager strides, 0 after); the fuser re-strides those dims of its outputs as eager
+  lays them out (views, no copy: specialize.size1_strides, computed once for a STATIC
+  specialization, per argument layout, remembered, for a DYNAMIC one, only for groups
+  whose outputs have a size-1 dim).
 - nested `with torch.jit.strict_fusion():` in scripted code: torch 2.13 raises
   RuntimeError "Found unfused operators: ..." at the outer `with` for ANY region holding
   another (the inner region's prim::Enter / prim::Exit count as unfused operators, listed
@@ -165,6 +172,8 @@ SIM = r"""
 import test_fusion_finds_s38 as t
 t.test_float16_trunc_division_by_one_element_fused("STATIC")
 t.test_float16_trunc_division_by_one_element_fused("DYNAMIC")
+t.test_size1_dims_strides_of_fused_outputs("STATIC")
+t.test_size1_dims_strides_of_fused_outputs("DYNAMIC")
 assert set(built) == {{"sim"}}, set(built)
 print("sim kernels built:", len(built))
 """
@@ -431,5 +440,62 @@ def test_one_function_over_varied_calls(strategy, made):
         kinds = K.cache_info().specializations.get(name, [])
         assert (sum(k.startswith("STATIC") for k in kinds),
                 sum(k.startswith("DYNAMIC") for k in kinds)) == made, kinds
+    finally:
+        torch.jit.set_fusion_strategy(prev)
+
+
+# ------------------------------------------- the strides of size-1 dims in fused outputs
+
+_SIZE1_FUSED_SRC = """
+def one_in(x):
+    return torch.sigmoid(x * 2.0) + 1.0
+
+def two_outs(x, y):
+    return (x * 2.0 + y).relu(), (x - y) * 3.0
+"""
+
+
+def _np_sig(a):
+    return 1 / (1 + np.exp(-a))
+
+
+@pytest.mark.parametrize("strategy", ["STATIC", "DYNAMIC"])
+def test_size1_dims_strides_of_fused_outputs(strategy):
+    """torch 2.13 (eager; TorchScript's fused outputs the same): each op of the chain lays
+    its result out by TensorIterator's rule, size-1 dims too. x (3, 1, 4) with strides
+    (4, 12, 1): x * 2 has (4, 12, 1), sigmoid of that (one operand, contiguous: fast setup)
+    (4, 4, 1), + 1 (4, 4, 1); x (1, 1, 2, 1) strides (2, 1, 1, 2), y (2, 1) strides (1, 2):
+    (x * 2 + y).relu() has (2, 2, 1, 1), (x - y) * 3 (2, 1, 1, 2); a (3, 4, 4, 1) pair laid
+    out (4, 1, 12, 1) and (16, 1, 4, 4): (4, 1, 12, 4) both. gpujit's kernels gave the
+    outputs C order's size-1 strides in their dim order ((2, 2, 1, 1) for both, (4, 1, 12,
+    1)); the fuser now re-strides those dims (views: no index reaches them) as eager lays
+    them out (specialize.size1_strides)."""
+    prev = torch.jit.set_fusion_strategy([(strategy, 20)])
+    try:
+        cu = torch.jit.CompilationUnit(_SIZE1_FUSED_SRC)
+        rng = np.random.default_rng(5)
+
+        def t(shape, perm):
+            a = rng.standard_normal([shape[p] for p in np.argsort(perm)]).astype(np.float32)
+            return torch.from_numpy(a).permute(*perm)
+        x = t((3, 1, 4), (1, 0, 2))
+        assert x.stride() == (4, 12, 1)
+        for _ in range(3):
+            r = cu.one_in(x)
+            assert r.stride() == (4, 4, 1)
+            np.testing.assert_allclose(r.numpy(), _np_sig(x.numpy() * 2) + 1, rtol=1e-6)
+        cases = [(t((1, 1, 2, 1), (1, 3, 2, 0)), t((2, 1), (1, 0)), (2, 2, 1, 1), (2, 1, 1, 2)),
+                 (t((4, 2, 1), (2, 1, 0)), t((1, 2, 1), (0, 1, 2)), (1, 4, 8), (1, 4, 8)),
+                 (t((3, 4, 4, 1), (1, 2, 0, 3)), t((3, 4, 4, 1), (0, 3, 1, 2)), (4, 1, 12, 4),
+                  (4, 1, 12, 4))]
+        for x, y, s0, s1 in cases * 2:
+            for _ in range(2):
+                a, b = cu.two_outs(x, y)
+            ea, eb = (x * 2.0 + y).relu(), (x - y) * 3.0
+            assert (a.stride(), b.stride()) == (ea.stride(), eb.stride()) == (s0, s1), (
+                tuple(x.shape), x.stride(), y.stride(), a.stride(), b.stride())
+            np.testing.assert_allclose(a.numpy(), np.maximum(x.numpy() * 2 + y.numpy(), 0),
+                                       rtol=1e-6)
+            np.testing.assert_allclose(b.numpy(), (x.numpy() - y.numpy()) * 3, rtol=1e-6)
     finally:
         torch.jit.set_fusion_strategy(prev)
