@@ -43,7 +43,7 @@ from .kernel_api import (EmptySpace, KernelSpec, LauncherBusy, ShapeMismatch, cu
 from .parts import PartsRunner, parts_of
 from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
                          layout_perm, in_layout, permute_cuts, space_problem,
-                         output_relayouts, relaid_out)
+                         output_relayouts, relaid_out, size1_strides, restrided)
 from .strategy import FusionBudget, STATIC
 from .strict import StrictFusionError, strict_fusion_active
 from .subgraph import subgraph_of
@@ -156,6 +156,34 @@ def _relaid(launch, fixes):
             outs[i] = own_layout(relaid_out(outs[i], p))
         return tuple(outs)
     return call
+
+
+def _size1_restrided(launch, sub, kinds, fixed=None):
+    """launch, its outputs given eager's strides in their dims of size 1 (views:
+    specialize.size1_strides): `fixed` for a STATIC kernel (its arguments' layout is the
+    guard's), else found per layout of the arguments (remembered)."""
+    seen = {}
+    tensors = [j for j, k in enumerate(kinds) if k == "tensor"]
+
+    def call(*args):
+        outs = launch(*args)
+        want = fixed
+        if want is None:
+            key = tuple((args[j].shape, args[j].strides) for j in tensors)
+            want = seen.get(key, _NONE)
+            if want is _NONE:
+                want = size1_strides(sub, args, kinds)
+                if len(seen) >= 256:
+                    seen.clear()
+                seen[key] = want
+            if want is None:
+                return outs
+        return tuple(o if w is None or o.ndim != len(w) else own_layout(restrided(o, w))
+                     for o, w in zip(outs, want))
+    return call
+
+
+_NONE = object()
 
 
 def _with_views(launch, derived):
@@ -455,6 +483,10 @@ class FusedGroup:
         fixes = output_relayouts(sub0, xargs, kinds, perm) if kernel is not None else []
         if fixes:
             fn = _relaid(fn, fixes)
+        if kernel is not None and size1_strides(sub0, xargs, kinds) is not None:
+            # (an output has a dim of size 1: the guard keeps that so for every call)
+            fn = _size1_restrided(fn, sub0, kinds, size1_strides(sub0, xargs, kinds)
+                                  if static else None)
         if self._derived is not None and kernel is not None:
             fn = _with_views(fn, self._derived)
         shown = None if self._derived is None else [

@@ -25,7 +25,8 @@ from .kernel_api import ArgSpec
 
 __all__ = ["arg_specs", "retype", "scalar_dtype", "array_device", "contiguous_strides",
            "ZERO_SIZE", "unfit_reason", "layout_perm", "in_layout", "in_layout_expr",
-           "permute_cuts", "space_problem", "output_relayouts", "relaid_out"]
+           "permute_cuts", "space_problem", "output_relayouts", "relaid_out", "size1_strides",
+           "restrided"]
 
 ZERO_SIZE = "a 0-size tensor (nothing to compute)"
 
@@ -117,7 +118,7 @@ def eager_perm(subgraph, args, kinds, per_output=False):
     gives it (None: C order), or _UNKNOWN when a node is not elementwise or the outputs
     disagree. `per_output`: each output's (sizes, element strides) as eager lays it out
     (they may disagree: x.t() + 1 and y + 1; outputs of lower rank), or _UNKNOWN."""
-    from ..ops.memory_format import iterator_strides, strides_in
+    from ..ops.memory_format import iterator_strides, strides_in, size1_strides_c
     vals = {}
     for p, a, k in zip(subgraph.inputs, args, kinds):
         vals[p] = _Layout(a.shape, tuple(s // a.itemsize for s in a.strides)) \
@@ -162,8 +163,8 @@ def eager_perm(subgraph, args, kinds, per_output=False):
             vals[n.output] = self_
             continue
         st = None
-        if not c_order and not all(x.flags.c_contiguous for x in tensors
-                                                if x.ndim):
+        if not c_order and not all(x.flags.c_contiguous and size1_strides_c(x)
+                                   for x in tensors if x.ndim):
             st = iterator_strides(arrays, shape)      # (as eager: entry_codegen._gen_pointwise)
         vals[n.output] = _Layout(shape, st if st is not None else
                                  strides_in(shape, range(len(shape))))
@@ -216,6 +217,36 @@ def output_relayouts(subgraph, args, kinds, perm):
         if got != want:
             fixes.append((i, None if want == tuple(range(r)) else want))
     return fixes
+
+
+def size1_strides(subgraph, args, kinds):
+    """Per output, the element strides eager code gives it (eager_perm), for the outputs
+    with a dim of size 1, else None; None when no output has one (or eager's layout is not
+    known). A kernel writes each output dense in its dim order, but the strides of its
+    size-1 dims are TensorIterator's, which orders those dims by the operands' strides
+    too: x = torch.ones(3, 4).unsqueeze(0).permute(1, 0, 2) (strides (4, 12, 1)) gives
+    torch.sigmoid(x * 2) the strides (4, 12, 1), not (4, 4, 1)."""
+    tensors = [a for a, k in zip(args, kinds) if k == "tensor"]
+    if any(st < 0 for a in tensors for n, st in zip(a.shape, a.strides) if n > 1):
+        return None
+    layouts = eager_perm(subgraph, args, kinds, per_output=True)
+    if layouts is _UNKNOWN or not any(1 in shape for shape, _ in layouts):
+        return None
+    return [tuple(st) if 1 in shape else None for shape, st in layouts]
+
+
+def restrided(o, want):
+    """Output array o with element strides `want` in its dims of size 1 (a view of the
+    same memory: no index reaches those strides), or o itself when it has them."""
+    item = o.itemsize
+    have = o.strides
+    new = tuple(w * item if n == 1 else h for n, w, h in zip(o.shape, want, have))
+    if new == have:
+        return o
+    if isinstance(o, np.ndarray):
+        return np.lib.stride_tricks.as_strided(o, o.shape, new)
+    import cupy
+    return cupy.lib.stride_tricks.as_strided(o, o.shape, new)
 
 
 def relaid_out(a, perm):

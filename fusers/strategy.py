@@ -89,6 +89,9 @@ def _validate(strategy) -> list:
         if d < 0:
             raise FusionStrategyError(f"set_fusion_strategy: the depth of {name} must be >= 0, "
                                       f"got {d}")
+        if d >= 1 << 64:        # (torch 2.13 takes it as a uint64: TypeError past that)
+            raise FusionStrategyError(f"set_fusion_strategy: the depth of {name} must be "
+                                      f"< 2**64, got {d}")
         out.append((name, d))
     return out
 

@@ -106,6 +106,19 @@ def _analyse(graph, inputs, piece_of):
     return [n for n in graph.nodes if n in live], [deps[v] for v in graph.outputs], whole
 
 
+def _expanded(layout, inputs, k):
+    """Whether tensor input k (not one element) has a stride of 0 in every dim of size
+    > 1: False for a flat one, from the strides of a STATIC one, the code of that test on
+    a DYNAMIC strided one's stride arguments (_strided_offset's names)."""
+    plan = layout.inputs[k]
+    if plan.kind != "strided" or plan.piece is not None:
+        return False
+    if layout.static:
+        s = inputs[k]
+        return all(st == 0 for n, st in zip(s.sizes, s.strides) if n != 1)
+    return " and ".join(f"st{k}_{d} == 0" for d in layout.dims if not plan.bcast[d]) or True
+
+
 def _output_dtype(v):
     t = v.type
     if not isinstance(t, TensorType) or t.dtype is None:
@@ -141,6 +154,18 @@ def generate(spec, target: str) -> KernelSource:
     for v, m in piece_of.items():
         values[v] = E(f"x{len(inputs) + m}", pieces[m].spec.dtype)
         ranks[v] = pieces[m].spec.ndim
+    # which values read one element (ScalarCodegen.one_element): a single-element input, a
+    # STATIC one whose strides are 0 wherever its size is not 1 (expanded), a DYNAMIC
+    # strided one when its stride arguments are (tested at run time); a node's result
+    # when all its tensor operands have one element (eager gives it one element too;
+    # an expanded operand gives a full, fresh result)
+    unit = {}
+    for k, v in enumerate(graph.inputs):
+        if inputs[k].kind == "tensor":
+            unit[v] = layout.inputs[k].kind == "one"
+            cg.one_element[v] = unit[v] or _expanded(layout, inputs, k)
+    for v, m in piece_of.items():
+        unit[v] = cg.one_element[v] = layout.inputs[len(inputs) + m].kind == "one"
     in_branch = {n for bl in branches.values() for br in bl for n in br.nodes}
     local, local_params = set(), []
     for j, node in enumerate(nodes):
@@ -165,6 +190,8 @@ def generate(spec, target: str) -> KernelSource:
         tin = [ranks[v] for v in node.inputs if v in ranks]
         values[node.output] = cg.node(node, values, ranks, f"v{j}")
         ranks[node.output] = max(tin, default=0)
+        unit[node.output] = cg.one_element[node.output] = all(
+            unit.get(v, False) for v in node.inputs if v in ranks)
     stores = []
     for j, (v, dt) in enumerate(zip(graph.outputs, out_dtypes)):
         e = values[v]
@@ -497,7 +524,7 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
     else:
         signature = f"void({', '.join(t if k == 'num' else f'{t}[::1]' for k, t in sig)})"
     lines.append(f"def kernel({', '.join(params)}):")
-    body = list(pre)
+    body = list(pre) + list(cg.hoisted)
     if cg.zero_division:
         body.append("zd = 0")
     if rows is not None:

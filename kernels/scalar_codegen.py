@@ -150,9 +150,10 @@ def _narrow(code, T):
     return code
 
 
-def _expression(op, args, ct):
+def _expression(op, args, ct, one_element=None):
     """The op's scalar expression; where eager gpujit computes a dtype differently from
-    the one registry expression, the form it uses for that dtype."""
+    the one registry expression, the form it uses for that dtype. one_element(name): whether
+    that operand reads one element (True, False, or the name of a bool known at run time)."""
     base = op.inplace_of or op
     if base.scalar_for is not None and ct is not None:
         return base.scalar_for({n: e.ty for n, (e, _) in args.items()}, ct)
@@ -161,9 +162,17 @@ def _expression(op, args, ct):
         # floats: trunc(a / b), as eager (the integer form's a // b gives nan for inf / b);
         # float16: the quotient rounded to half first, as eager (NumPy's float16
         # true_divide) and PyTorch's vectorized CPU loop ((a / b).trunc() of
-        # Vectorized<Half>): -2.947 / 0.1552 = -18.996 is -19.0 in half, so -19, not -18
+        # Vectorized<Half>): -2.947 / 0.1552 = -18.996 is -19.0 in half, so -19, not -18;
+        # but by a divisor that reads one element (0-dim, one element, expanded) the
+        # float32 quotient, as eager and PyTorch's is_scalar(2) loop: -18
         if ct is _dt.float16:
-            return "trunc(cast_float16({self} / {other}))"
+            one = one_element("other") if one_element is not None else False
+            if one is True:
+                return "trunc({self} / {other})"
+            if one is False:
+                return "trunc(cast_float16({self} / {other}))"
+            return (f"where({one}, trunc({{self}} / {{other}}), "
+                    f"trunc(cast_float16({{self}} / {{other}})))")
         return "trunc({self} / {other})"
     if base.name in ("aten::deg2rad", "aten::rad2deg") and ct is _dt.float16:
         # float16: the constant stays float32 (PyTorch multiplies in opmath by the
@@ -202,6 +211,12 @@ class ScalarCodegen:
         self._tmp = 0
         self._half = False        # the node being translated computes in float16
         self._half_out = False    # ... or gives float16 (computing in float32)
+        # per graph Value, whether it reads one element as PyTorch's TensorIterator sees
+        # an operand (is_scalar: a stride of 0 wherever its size is not 1): True, False,
+        # or the code of that test on a DYNAMIC kernel's stride arguments (evaluated
+        # once, before the loop, into `hoisted` when an expression needs it)
+        self.one_element = {}
+        self.hoisted = []
 
     # ------------------------------------------------------------------ plumbing
     def use(self, name):
@@ -586,7 +601,18 @@ class ScalarCodegen:
             else:
                 env[pname] = e
         self._half_out = ot is _dt.float16
-        r = self.translate(_expression(op, args, ct), env, half=ct is _dt.float16)
+
+        def one_element(pname):
+            v = node.inputs[[p.name for p in params].index(pname)]
+            one = self.one_element.get(v, False)
+            if isinstance(one, str):        # a test of run-time strides: a bool, hoisted
+                flag = f"one_{pname}_{len(self.hoisted)}"
+                self.hoisted.append(f"{flag} = {one}")
+                env[flag] = E(flag, _dt.bool)
+                return flag
+            return one
+        r = self.translate(_expression(op, args, ct, one_element), env,
+                           half=ct is _dt.float16)
         return self.assign(name, E(self.as_type(r, ot), ot))
 
     @staticmethod

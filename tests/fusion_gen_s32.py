@@ -66,7 +66,8 @@ def _pick(r, seq):
     return seq[int(r.integers(len(seq)))]
 
 
-def _program(r):
+def _program(r, unary=None, binary=None):
+    unary, binary = unary or UNARY, binary or BINARY
     n = int(r.integers(1, 4))
     names = ["x", "y", "z"][:n]
     vals, fresh, lines = list(names), [], []
@@ -77,7 +78,7 @@ def _program(r):
         if kind < 0.2 and fresh:
             lines.append(_pick(r, INPLACE).format(v=_pick(r, fresh), b=b, s="s", i="i"))
             continue
-        tpl = _pick(r, BINARY if (len(vals) > 1 and kind < 0.6) else UNARY)
+        tpl = _pick(r, binary if (len(vals) > 1 and kind < 0.6) else unary)
         v = f"t{k}"
         lines.append(f"{v} = " + tpl.format(a=a, b=b, s="s", i="i"))
         vals.append(v)
@@ -134,9 +135,11 @@ def _shapes(r, rank, n):
     return tuple(out)
 
 
-def case(seed):
+def case(seed, unary=None, binary=None):
+    """The case of `seed`; unary / binary: other line templates than UNARY / BINARY
+    (session 38's generator adds the registry's ops these do not name)."""
     r = np.random.default_rng(seed)
-    src, n, strict = _program(r)
+    src, n, strict = _program(r, unary, binary)
     strategy = _pick(r, STRATEGIES)
     dtypes = tuple(_pick(r, DTYPES) for _ in range(n))
     rank = int(r.integers(0, 4))

@@ -190,8 +190,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         if lay_out:
             # (NumPy calls every array without elements C-contiguous; PyTorch lays out
             # an empty result by its operands' strides all the same)
+            # (nor one whose dims of size 1 have strides C order would not give them:
+            # TensorIterator orders dims by those too, memory_format.size1_strides_c)
             L.append(f"        if a_{n}.ndim > 1 and not (a_{n}.flags.c_contiguous and "
-                     f"a_{n}.size):")
+                     f"a_{n}.size and (1 not in a_{n}.shape or _size1_c(a_{n}))):")
             L.append("            lay = True")
         if n not in op.own_dtype:      # (OpDef.own_dtype: the impl casts it)
             L.append(f"        if a_{n}.dtype != npt:")
@@ -519,7 +521,8 @@ def _wrap_ret(rt, expr, s, names, c_order=False, identity=False, view=None):
 
 def _compile(op, src, fname, consts):
     from ..device import resolve
-    from .memory_format import iterator_layout as _iter_layout, c_layout as _c_layout
+    from .memory_format import (iterator_layout as _iter_layout, c_layout as _c_layout,
+                                size1_strides_c as _size1_c)
     from . import overlap as _overlap
     from .sparse_refusals import refuse_layout as _no_layout
     ns = dict(__name__="gpujit.ops.generated", _S=_r.dispatch_state, _op=op, _impl=op.impl,
@@ -539,7 +542,7 @@ def _compile(op, src, fname, consts):
               _numarg=_r.number_arg, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _tensor_for_list=_r.tensor_for_list,
-              _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout,
+              _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout, _size1_c=_size1_c,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target,
               _SPARSE=_dt.SPARSE_LAYOUTS, _no_layout=_no_layout)

@@ -469,14 +469,23 @@ def iterator_layout(xp, r, arrays):
     return out
 
 
+def size1_strides_c(a):
+    """Whether C-contiguous array a (NumPy's flag: it ignores dims of size 1) has C's
+    strides in its dims of size 1 too. PyTorch's TensorIterator orders dims by those
+    strides as well: x = torch.ones(1, 3).t() (strides (1, 3)) gives x * 2 the strides
+    (1, 3), and a permuted (3, 1, 4) with strides (4, 12, 1) gives x + 1 (4, 12, 1) (fast
+    setup, operands of one shape all contiguous, makes C strides: x + x is (1, 1))."""
+    return 1 not in a.shape or a.strides == tuple(
+        s * a.itemsize for s in strides_in(a.shape, range(a.ndim)))
+
+
 def c_layout(xp, r):
     """Array r with PyTorch's contiguous strides (those of torch.empty: a dim of size 1
     too): r itself when it has them, else a C-ordered copy. Numbers pass through."""
     nd = getattr(r, "ndim", 0)
     if nd == 0 or (nd == 1 and r.flags.c_contiguous):
         return r        # (a 1-D view with a step is not: kthvalue's / mode's row picks)
-    if r.flags.c_contiguous and (1 not in r.shape or r.strides == tuple(
-            s * r.itemsize for s in strides_in(r.shape, range(r.ndim)))):
+    if r.flags.c_contiguous and size1_strides_c(r):
         return r
     if not r.size:      # (NumPy would give a new empty array all-zero strides, which the
         # next op's layout reads: a scripted `t.masked_fill(m, s) > s` of a (2, 3, 0, 1)

@@ -261,7 +261,23 @@ def div(xp, self, other, rounding_mode=None):
         # trunc division of integers: exact, C semantics
         q = xp.floor_divide(self, other)
         return xp.where((xp.remainder(self, other) != 0) & (q < 0), q + 1, q)
+    if getattr(self, "dtype", None) == _np.float16 and reads_one_element(other):
+        # PyTorch's CPU div_trunc_kernel: a float16 division by a divisor its
+        # TensorIterator sees as one element (is_scalar(2): 0-dim, one element, or
+        # expanded, stride 0 wherever its size is not 1) takes it as a float32 number and
+        # truncates the float32 quotient; otherwise the quotient is rounded to half first
+        # ((a / b).trunc() of Half): -2.947 / 0.1552 (halves) is -18.996: -18 by a
+        # one-element divisor, -19 by a tensor of several
+        return xp.trunc(xp.true_divide(self.astype(_np.float32),
+                                       other.astype(_np.float32))).astype(_np.float16)
     return xp.trunc(xp.true_divide(self, other))
+
+
+def reads_one_element(a):
+    """Whether PyTorch's TensorIterator sees array a (an operand, broadcast to the result)
+    as one element (its is_scalar): a stride of 0 in every dim of size > 1 (0-dim,
+    one-element, expanded). The fused kernels read the same (kernels/emit.py)."""
+    return all(st == 0 or n == 1 for n, st in zip(a.shape, a.strides))
 
 
 @op("aten::floor_divide(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,

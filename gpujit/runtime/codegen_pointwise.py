@@ -237,11 +237,13 @@ def _iterator_layout(cg, op, args, target, dev):
     if not tensors or all(a.spec.ndim is not None and a.spec.ndim < 2 for a in args
                           if isinstance(a.spec, TensorSpec)):
         return          # (a result of rank < 2 is laid out as NumPy lays it out)
-    from ..ops.memory_format import iterator_layout
+    from ..ops.memory_format import iterator_layout, size1_strides_c
     fn = cg.bind(iterator_layout, "iter_layout")
+    c1 = cg.bind(size1_strides_c, "size1_c")
     # (NumPy calls an array without elements C-contiguous: eager lays an empty result out
-    # by its operands' strides all the same)
-    cg.emit(f"if not ({' and '.join(f'{e}.flags.c_contiguous and {e}.size' for e in tensors)}):")
+    # by its operands' strides all the same; and one with strides C order would not give
+    # its dims of size 1, which TensorIterator orders dims by too)
+    cg.emit(f"if not ({' and '.join(f'{e}.flags.c_contiguous and {e}.size and (1 not in {e}.shape or {c1}({e}))' for e in tensors)}):")
     cg.emit(f"    {target} = {fn}({cg.xp_name(dev)}, {target}, ({', '.join(arrays)},))")
 
 
