@@ -408,6 +408,10 @@ class BuiltinMixin:
         compiles and is unhashable when run, as in TorchScript."""
         if len(args) != 1:
             return None
+        bad = _unhashable_type(args[0].type)
+        if bad is not None:     # torch names the static type: 'List[int]', 'Dict[str, int]'
+            self.emit("prim::RaiseException", [self.const(f"unhashable type: '{bad}'"),
+                                               self.const("builtins.RuntimeError")], [])
         return self.emit("aten::hash", args, [T.INT],
                          op=_reg.OPS["aten::hash.generic"]).output
 
@@ -658,3 +662,20 @@ class BuiltinMixin:
               T.ListType: list, T.DictType: dict, T.SetType: set,
               T.TupleType: tuple}.get(type(t))
         return py is not None and hasattr(py, attr)
+
+
+def _unhashable_type(t):
+    """The first type in t (a tuple's elements in order) TorchScript's IValue::hash
+    refuses, as its "unhashable type" error names it, or None."""
+    if isinstance(t, T.TupleType):
+        for e in t.elems:
+            bad = _unhashable_type(e)
+            if bad is not None:
+                return bad
+        return None
+    if isinstance(t, (T.ListType, T.DictType, T.SetType)):
+        return t.annotation()
+    if isinstance(t, T.EnumType) or (isinstance(t, T.ClassType)
+                                     and not isinstance(t, T.InterfaceType)):
+        return str(t)
+    return None
