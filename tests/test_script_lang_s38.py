@@ -20,10 +20,27 @@ Finds, minimised:
    the list by schema matching), is aten::atleast_2d.Sequence(Tensor[] tensors) ->
    Tensor[] in torch 2.13: `torch.atleast_2d(x, y)` is [x viewed 2-D, y viewed 2-D];
    gpujit refused both ("no variant of 'atleast_2d' accepts (Tensor, Tensor)").
+
+3. A TorchScript str is a std::string of UTF-8 bytes: len("é") is 2, len("中文") 6,
+   len("😀") 4; s[i], slices, `for c in s`, list(s) give bytes (a piece of a char is a
+   str that is no UTF-8 text: returning it raises UnicodeDecodeError "'utf-8' codec can't
+   decode byte 0xc3 in position 0: unexpected end of data", while s[0] + s[1] == "é" is
+   True); ord(s[0]) of "é" is 195, ord("é") refused ("must be 1 character, found 2");
+   chr(i) is the one byte char(i) (len(chr(0x4e2d)) 1, its ord 45; chr(233) returned
+   raises UnicodeDecodeError); find / rfind / index / count positions, center / ljust /
+   rjust / zfill widths, expandtabs count bytes ("héllo".find("l") 3, "é".zfill(4)
+   "00é", "é".center(5, "*") "**é*"); upper / lower / title / capitalize / swapcase and
+   isalpha / isdigit / isalnum / isupper / islower / istitle / isdecimal / isnumeric /
+   isprintable are C's on each byte (ASCII letters only: "héllo".upper() "HéLLO",
+   "é".isalpha() False, "²".isnumeric() False); splitlines splits at the bytes
+   0x85 e2 80 a8 a9 too (its C++ set's "\u2028\u2029"), so "aé\u2028b".splitlines()
+   cuts "é"; a fill char must be one byte ("aé".rjust(5, "é"): RuntimeError "TypeError:
+   The fill character must be exactly one character long"). gpujit computed Python's
+   code-point answers.
 """
 import re
 from enum import Enum
-from typing import Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import pytest
@@ -154,3 +171,155 @@ def test_atleast_sequence():
     gx, gy = torch.jit.script(_atleast_2d_grad)(x, y)
     assert gx.shape == () and float(gx) == 2.0
     np.testing.assert_array_equal(gy.numpy(), [3.0, 3.0])
+
+
+def _s_len(s: str):
+    return len(s)
+
+
+def _s_item(s: str, i: int):
+    return s[i]
+
+
+def _s_slice(s: str, a: int, b: int):
+    return s[a:b]
+
+
+def _s_chars(s: str) -> List[str]:
+    out: List[str] = []
+    for c in s:
+        out.append(c)
+    return out
+
+
+def _s_ords(s: str) -> List[int]:
+    return [ord(c) for c in s]
+
+
+def _s_join_pieces(s: str):
+    return s[0] + s[1], "".join([s[0], s[1]]), "{}{}".format(s[0], s[1]), \
+        "%s%s" % (s[0], s[1]), s[0] + s[1] == s
+
+
+def _s_dict_key(s: str) -> Dict[str, int]:
+    d: Dict[str, int] = {}
+    d[s[0] + s[1]] = 1
+    d["é"] = 2
+    return d
+
+
+def _s_positions(s: str):
+    return s.find("l"), s.rfind("l"), s.index("l"), s.count("l"), s[1] in s
+
+
+def _s_widths(s: str):
+    return s.center(5, "*"), s.ljust(4, "*"), s.zfill(4), s.rjust(3), "é\tb".expandtabs(4)
+
+
+def _s_case(s: str):
+    return s.upper(), s.lower(), s.title(), s.capitalize(), s.swapcase()
+
+
+def _s_tests(s: str) -> List[bool]:
+    return [s.isalpha(), s.isdigit(), s.isalnum(), s.isupper(), s.islower(), s.istitle(),
+            s.isdecimal(), s.isnumeric(), s.isprintable()]
+
+
+def _s_ord(s: str):
+    return ord(s)
+
+
+def _s_chr(i: int):
+    return chr(i)
+
+
+def _s_chr_bytes(i: int):
+    c = chr(i)
+    return len(c), ord(c[0]), chr(0xc3) + chr(0xa9) == "é"
+
+
+def _s_splitlines(s: str):
+    return s.splitlines()
+
+
+def _s_rjust(s: str, fill: str):
+    return s.rjust(5, fill)
+
+
+def _s_split_at_piece(s: str):
+    return s.split(s[1])
+
+
+def _s_strip(s: str, chars: str):
+    return s.strip(chars)
+
+
+@pytest.mark.parametrize("s,n", [("é", 2), ("héllo", 6), ("中文", 6), ("😀", 4), ("ab", 2)])
+def test_str_len_counts_utf8_bytes(s, n):
+    assert torch.jit.script(_s_len)(s) == n
+
+
+def test_str_index_slice_iterate_bytes():
+    item = torch.jit.script(_s_item)
+    assert item("héllo", 3) == "l"
+    with pytest.raises(UnicodeDecodeError, match="can't decode byte 0xc3 in position 0: "
+                       "unexpected end of data"):
+        item("héllo", 1)
+    with pytest.raises(UnicodeDecodeError, match="byte 0xa9 in position 0: invalid start"):
+        item("é", -1)
+    sl = torch.jit.script(_s_slice)
+    assert sl("héllo", 0, 3) == "hé" and sl("abcé", -2, 5) == "é"
+    with pytest.raises(UnicodeDecodeError, match="byte 0xc3 in position 1: unexpected end"):
+        sl("héllo", 0, 2)
+    with pytest.raises(UnicodeDecodeError):
+        torch.jit.script(_s_chars)("hé")
+    assert torch.jit.script(_s_chars)("ab") == ["a", "b"]
+    assert torch.jit.script(_s_ords)("hé") == [104, 195, 169]
+
+
+def test_str_pieces_join_back():
+    assert torch.jit.script(_s_join_pieces)("é") == ("é", "é", "é", "é", True)
+    assert torch.jit.script(_s_dict_key)("é") == {"é": 2}
+
+
+def test_str_positions_widths_count_bytes():
+    assert torch.jit.script(_s_positions)("héllo") == (3, 4, 3, 2, True)
+    assert torch.jit.script(_s_widths)("é") == ("**é*", "é**", "00é", " é", "é  b")
+    assert torch.jit.script(_s_widths)("ab") == ("**ab*", "ab**", "00ab", " ab", "é  b")
+
+
+def test_str_case_and_tests_are_c_ascii_only():
+    assert torch.jit.script(_s_case)("héllo wé") == ("HéLLO Wé", "héllo wé", "HéLlo Wé",
+                                                      "Héllo wé", "HéLLO Wé")
+    assert torch.jit.script(_s_case)("éa") == ("éA", "éa", "éA", "éa", "éA")
+    t = torch.jit.script(_s_tests)
+    assert t("é") == [False] * 8 + [False]
+    assert t("É") == [False] * 9
+    assert t("²") == [False] * 9
+    assert t("Ab") == [True, False, True, False, False, True, False, False, True]
+
+
+def test_str_ord_chr_are_bytes():
+    o = torch.jit.script(_s_ord)
+    with pytest.raises(RuntimeError, match="String for ord\\(\\) must be 1 character, found 2"):
+        o("é")
+    assert o("A") == 65
+    assert torch.jit.script(_s_chr)(65) == "A"
+    with pytest.raises(UnicodeDecodeError, match="byte 0xe9 in position 0: unexpected end"):
+        torch.jit.script(_s_chr)(233)
+    assert torch.jit.script(_s_chr_bytes)(0x4e2d) == (1, 45, True)
+
+
+def test_str_splitlines_fill_split_strip_on_bytes():
+    with pytest.raises(UnicodeDecodeError, match="byte 0xc3 in position 1: unexpected end"):
+        torch.jit.script(_s_splitlines)("aé\u2028b")
+    assert torch.jit.script(_s_splitlines)("a\nb") == ["a", "b"]
+    rj = torch.jit.script(_s_rjust)
+    with pytest.raises(RuntimeError, match="The fill character must be exactly one "
+                       "character long"):
+        rj("aé", "é")
+    assert rj("aé", "*") == "**aé"
+    with pytest.raises(UnicodeDecodeError, match="byte 0xa9 in position 0: invalid start"):
+        torch.jit.script(_s_split_at_piece)("aébéc")
+    with pytest.raises(UnicodeDecodeError, match="byte 0xc3 in position 0: unexpected end"):
+        torch.jit.script(_s_strip)("é", "\xa9")
