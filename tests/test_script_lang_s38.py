@@ -323,3 +323,16 @@ def test_str_splitlines_fill_split_strip_on_bytes():
         torch.jit.script(_s_split_at_piece)("aébéc")
     with pytest.raises(UnicodeDecodeError, match="byte 0xc3 in position 0: unexpected end"):
         torch.jit.script(_s_strip)("é", "\xa9")
+
+
+def _s_pieces_compare(s: str):
+    a = s[0] + s[1]
+    b = s[0]
+    b += s[1]
+    return a == "é", len(a), a < "z", s[0] < s[1], s[1] < "a", s[0] < s, b
+
+
+def test_str_pieces_compare_as_bytes_also_when_compiled():
+    f = torch.jit.script(_s_pieces_compare)
+    for _ in range(12):     # (the executor's generated code too)
+        assert f("é") == (True, 2, False, False, False, True, "é")

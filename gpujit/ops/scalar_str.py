@@ -161,6 +161,10 @@ for _name, _form in (("lt", "<"), ("gt", ">"), ("le", "<="), ("ge", ">=")):
     # (std::string's compare: byte by byte)
     globals()[f"{_name}_str"] = _binary(_name, on_utf8_bytes(getattr(str, f"__{_name}__")),
                                         "str", "bool", _form)
+for _name in ("add", "lt", "gt", "le", "ge"):
+    # (no Python form for the executor to write inline: a non-ASCII str goes through
+    # on_utf8_bytes, so that pieces of a char join and compare as TorchScript's bytes)
+    PYTHON_FORMS.pop(f"aten::{_name}.str", None)
 
 
 # ------------------------------------------------------------------ methods
