@@ -37,6 +37,14 @@ Finds, minimised:
    cuts "é"; a fill char must be one byte ("aé".rjust(5, "é"): RuntimeError "TypeError:
    The fill character must be exactly one character long"). gpujit computed Python's
    code-point answers.
+
+4. A `# type:` comment under a def whose parameters are annotated too: torch 2.13's
+   get_signature reads the type line in place of the annotations, so `def f(x: int) ->
+   int:` + `# type: (float) -> float` returns 3.0 for f(3) and `def f(x: int):` + `#
+   type: (int) -> int` compiles; gpujit refused both ("has both a '# type:' comment and
+   Python 3 annotations"). A comment with another count of types than parameters is
+   torch's "Number of type annotations (2) did not match the number of function
+   parameters (1)".
 """
 import re
 from enum import Enum
@@ -336,3 +344,29 @@ def test_str_pieces_compare_as_bytes_also_when_compiled():
     f = torch.jit.script(_s_pieces_compare)
     for _ in range(12):     # (the executor's generated code too)
         assert f("é") == (True, 2, False, False, False, True, "é")
+
+
+def _tc_comment_wins(x: int) -> int:
+    # type: (float) -> float
+    return x
+
+
+def _tc_comment_and_param_annotation(x: int, y: int = 2):
+    # type: (int, int) -> int
+    return x + y
+
+
+def _tc_count(x):
+    # type: (int, int) -> int
+    return x
+
+
+def test_type_comment_beside_annotations_wins():
+    f = torch.jit.script(_tc_comment_wins)
+    r = f(3)
+    assert r == 3.0 and isinstance(r, float)
+    assert torch.jit.script(_tc_comment_and_param_annotation)(3) == 5
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Number of type annotations (2) did not match the number of function "
+            "parameters (1)")):
+        torch.jit.script(_tc_count)
