@@ -45,6 +45,17 @@ Finds, minimised:
    Python 3 annotations"). A comment with another count of types than parameters is
    torch's "Number of type annotations (2) did not match the number of function
    parameters (1)".
+
+5. A module attribute TorchScript cannot type is refused in its words: "Module 'A' has
+   no attribute 'v' (This attribute exists on the Python module, but we failed to
+   convert Python type: 'list' to a TorchScript type. List trace inputs must have
+   elements. Its type was inferred; try adding a type annotation for the attribute.)";
+   an empty dict "Dictionary inputs must have entries", [1, "a"] "List inputs to traced
+   functions must have consistent element type. Found int and str", [[]] "Could not infer
+   type of list element: List trace inputs must have elements", an object "Only tensors
+   and (possibly nested) tuples of tensors, lists, or dicts are supported as inputs or
+   outputs of traced functions, but instead got value of type object.". gpujit said
+   only "the attribute 'v' of A is a Python list, which scripted code cannot use".
 """
 import re
 from enum import Enum
@@ -370,3 +381,31 @@ def test_type_comment_beside_annotations_wins():
             "Number of type annotations (2) did not match the number of function "
             "parameters (1)")):
         torch.jit.script(_tc_count)
+
+
+class _AttrHolder(torch.nn.Module):
+    def __init__(self, v):
+        super().__init__()
+        self.v = v
+
+    def forward(self, x):
+        return self.v
+
+
+@pytest.mark.parametrize("value,pytype,why", [
+    ([], "list", "List trace inputs must have elements. "),
+    ({}, "dict", "Dictionary inputs must have entries. "),
+    ([1, "a"], "list", "List inputs to traced functions must have consistent element type. "
+                       "Found int and str. "),
+    ([[]], "list", "Could not infer type of list element: List trace inputs must have "
+                   "elements. "),
+    ((1, object()), "tuple", "Only tensors and (possibly nested) tuples of tensors, lists, "
+                             "or dicts are supported as inputs or outputs of traced "
+                             "functions, but instead got value of type object.. ")])
+def test_untypable_module_attribute_in_torch_words(value, pytype, why):
+    with pytest.raises(RuntimeError, match=re.escape(
+            f"Module '_AttrHolder' has no attribute 'v' (This attribute exists on the Python "
+            f"module, but we failed to convert Python type: '{pytype}' to a TorchScript "
+            f"type. {why}Its type was inferred; try adding a type annotation for the "
+            f"attribute.)")):
+        torch.jit.script(_AttrHolder(value))
