@@ -56,10 +56,17 @@ Finds, minimised:
    and (possibly nested) tuples of tensors, lists, or dicts are supported as inputs or
    outputs of traced functions, but instead got value of type object.". gpujit said
    only "the attribute 'v' of A is a Python list, which scripted code cannot use".
+
+6. Missing members in torch 2.13's words: `p._fields` / `p._replace(x=2)` of a NamedTuple
+   "'__torch__.P' object has no attribute or method '_fields'."; `a != b` / `a > b` of a
+   script class without __ne__ / __gt__ "'__torch__.K' object has no attribute or method
+   '__ne__'. Did you forget to initialize an attribute in __init__()?". gpujit said "P has
+   no field '_fields'" and "Tried to access nonexistent attribute or method '__ne__' of
+   type 'K'".
 """
 import re
 from enum import Enum
-from typing import Dict, List, Tuple
+from typing import Dict, List, NamedTuple, Tuple
 
 import numpy as np
 import pytest
@@ -409,3 +416,46 @@ def test_untypable_module_attribute_in_torch_words(value, pytype, why):
             f"type. {why}Its type was inferred; try adding a type annotation for the "
             f"attribute.)")):
         torch.jit.script(_AttrHolder(value))
+
+
+class _NTP(NamedTuple):
+    x: int
+    y: float = 2.0
+
+
+@torch.jit.script
+class _KOnlyEq:
+    def __init__(self, a: int):
+        self.a = a
+
+    def __eq__(self, o: "_KOnlyEq") -> bool:
+        return self.a == o.a
+
+
+def _nt_fields():
+    p = _NTP(1)
+    return p._fields
+
+
+def _nt_replace():
+    p = _NTP(1)
+    return p._replace(x=2)
+
+
+def _k_ne():
+    return _KOnlyEq(1) != _KOnlyEq(2)
+
+
+def _k_gt():
+    return _KOnlyEq(1) > _KOnlyEq(2)
+
+
+@pytest.mark.parametrize("fn,words", [
+    (_nt_fields, "_NTP' object has no attribute or method '_fields'."),
+    (_nt_replace, "_NTP' object has no attribute or method '_replace'."),
+    (_k_ne, "_KOnlyEq' object has no attribute or method '__ne__'. Did you forget to "
+            "initialize an attribute in __init__()?"),
+    (_k_gt, "_KOnlyEq' object has no attribute or method '__gt__'.")])
+def test_missing_members_in_torch_words(fn, words):
+    with pytest.raises(RuntimeError, match="'__torch__.[\\w.]*" + re.escape(words)):
+        torch.jit.script(fn)

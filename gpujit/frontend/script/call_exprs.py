@@ -179,7 +179,9 @@ class CallExprMixin:
                                f"may be None; refine it first (`if {ast.unparse(func.value)} is "
                                f"not None:` or `assert {ast.unparse(func.value)} is not None`)",
                                node)
-                self.error(f"{describe_type(self_v.type)} has no method '{func.attr}' in "
+                lead = f"'{self_v.type.name}' object has no attribute or method " \
+                       f"'{func.attr}'.: " if isinstance(self_v.type, T.NamedTupleType) else ""
+                self.error(f"{lead}{describe_type(self_v.type)} has no method '{func.attr}' in "
                            f"scripted code yet", node)
         if isinstance(func, ast.Name) and self.is_builtin(func.id):
             return self.builtin_call(func.id, node)
