@@ -63,6 +63,11 @@ Finds, minimised:
    '__ne__'. Did you forget to initialize an attribute in __init__()?". gpujit said "P has
    no field '_fields'" and "Tried to access nonexistent attribute or method '__ne__' of
    type 'K'".
+
+7. An int literal past int64 is refused before any unary minus, as TorchScript's lexer
+   reads it: `return -9223372036854775808` "Integral constant out of range (must fit in
+   a signed 64 bit integer)" (gpujit compiled it). `r = range(3)` as a value: torch's
+   "range cannot be used as a value".
 """
 import re
 from enum import Enum
@@ -459,3 +464,24 @@ def _k_gt():
 def test_missing_members_in_torch_words(fn, words):
     with pytest.raises(RuntimeError, match="'__torch__.[\\w.]*" + re.escape(words)):
         torch.jit.script(fn)
+
+
+def _int_min_literal():
+    return -9223372036854775808
+
+
+def _int_max_literal():
+    return 9223372036854775807
+
+
+def _range_value():
+    return range(3)
+
+
+def test_int_literal_past_int64_and_range_value():
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Integral constant out of range (must fit in a signed 64 bit integer)")):
+        torch.jit.script(_int_min_literal)
+    assert torch.jit.script(_int_max_literal)() == 2 ** 63 - 1
+    with pytest.raises(RuntimeError, match="range cannot be used as a value"):
+        torch.jit.script(_range_value)

@@ -94,8 +94,9 @@ class BuiltinMixin:
         if name == "slice":
             return self.slice_object(node)
         if name == "range":
-            self.error("range() is supported only as the iterable of a for loop or "
-                       "comprehension", node, hint="write `for i in range(n):`")
+            self.error("range cannot be used as a value: range() is supported only as "
+                       "the iterable of a for loop or comprehension", node,
+                       hint="write `for i in range(n):`")
         allowed = _KEYWORDS.get(name, ())
         bad = [k.arg for k in node.keywords if allowed is not None and k.arg not in allowed]
         if bad and name == "print":         # (torch 2.13's words)

@@ -415,6 +415,12 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
 
     def expr_Constant(self, node):
         v = node.value
+        if isinstance(v, int) and not isinstance(v, bool) and \
+                not -2 ** 63 <= v < 2 ** 63:
+            # (the literal before any unary minus, as TorchScript's lexer reads it:
+            # -9223372036854775808 is refused too)
+            self.error("Integral constant out of range (must fit in a signed 64 bit "
+                       "integer)", node)
         if v is None or isinstance(v, (bool, int, float, str)):
             return self.const(v)
         self.error(f"a constant of type {type(v).__name__} is not supported", node)
