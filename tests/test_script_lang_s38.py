@@ -68,6 +68,10 @@ Finds, minimised:
    reads it: `return -9223372036854775808` "Integral constant out of range (must fit in
    a signed 64 bit integer)" (gpujit compiled it). `r = range(3)` as a value: torch's
    "range cannot be used as a value".
+
+8. A scripted module's tuple attribute read from Python is a new tuple per read, as
+   TorchScript's toPyObject makes it: `m.tup is m.tup` is False (== still True);
+   gpujit handed back the module's own tuple.
 """
 import re
 from enum import Enum
@@ -485,3 +489,21 @@ def test_int_literal_past_int64_and_range_value():
     assert torch.jit.script(_int_max_literal)() == 2 ** 63 - 1
     with pytest.raises(RuntimeError, match="range cannot be used as a value"):
         torch.jit.script(_range_value)
+
+
+class _TupAttr(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tup = (1, 2)
+        self.n = 3
+
+    def forward(self, x):
+        return x + self.tup[0] + self.n
+
+
+def test_tuple_attribute_read_is_a_new_tuple():
+    m = torch.jit.script(_TupAttr())
+    assert m.tup is not m.tup and m.tup == (1, 2) and type(m.tup) is tuple
+    assert float(m(torch.zeros(1))) == 4.0
+    m.tup = (5, 6)
+    assert m.tup == (5, 6) and float(m(torch.zeros(1))) == 8.0

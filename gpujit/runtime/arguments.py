@@ -409,7 +409,13 @@ class CopiedOnRead:
             raise AttributeError(self.name) from None     # (Module.__getattr__ then)
         t = d.get("_type")
         t = t.attributes.get(self.name) if t is not None else None
-        return copied(v) if t is not None and holds_container(t) else v
+        if t is None:
+            return v
+        if holds_container(t):
+            return copied(v)
+        if isinstance(t, T.TupleType) and type(v) is tuple:
+            return tuple(list(v))       # (a new tuple per read, as toPyObject makes)
+        return v
 
     def __set__(self, obj, value):
         obj.__dict__[self.name] = value
