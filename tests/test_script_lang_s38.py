@@ -72,6 +72,14 @@ Finds, minimised:
 8. A scripted module's tuple attribute read from Python is a new tuple per read, as
    TorchScript's toPyObject makes it: `m.tup is m.tup` is False (== still True);
    gpujit handed back the module's own tuple.
+
+9. More refusals in torch 2.13's words first: a method no list / dict / tuple / str has
+   "'Dict[str, int]' object has no attribute or method 'fromkeys'." (also 'Tuple[int,
+   int, int]' ... 'index', 'str' ... 'frob'); `xs[0:2] = [7]` "Sliced expression not yet
+   supported for subscripted assignment. File a bug if you want this"; `tuple(xs)` of a
+   list "cannot statically infer the expected size of a list in this context"; a dict
+   with tuple keys "Cannot create dict for key type '(int, int)', only int, float,
+   complex, Tensor, device and string keys are supported".
 """
 import re
 from enum import Enum
@@ -507,3 +515,45 @@ def test_tuple_attribute_read_is_a_new_tuple():
     assert float(m(torch.zeros(1))) == 4.0
     m.tup = (5, 6)
     assert m.tup == (5, 6) and float(m(torch.zeros(1))) == 8.0
+
+
+def _dict_fromkeys():
+    d = {"x": 1}
+    return d.fromkeys(["a"])
+
+
+def _tuple_index():
+    t = (1, 2, 3)
+    return t.index(2)
+
+
+def _str_frob(s: str):
+    return s.frob()
+
+
+def _list_slice_assign():
+    xs = [1, 2, 3]
+    xs[0:2] = [7]
+    return xs
+
+
+def _tuple_of_list():
+    return tuple([1, 2])
+
+
+def _tuple_keys():
+    return {(1, 2): 3}
+
+
+@pytest.mark.parametrize("fn,words", [
+    (_dict_fromkeys, "'Dict[str, int]' object has no attribute or method 'fromkeys'."),
+    (_tuple_index, "'Tuple[int, int, int]' object has no attribute or method 'index'."),
+    (_str_frob, "'str' object has no attribute or method 'frob'."),
+    (_list_slice_assign, "Sliced expression not yet supported for subscripted assignment. "
+                         "File a bug if you want this"),
+    (_tuple_of_list, "cannot statically infer the expected size of a list in this context"),
+    (_tuple_keys, "Cannot create dict for key type '(int, int)', only int, float, complex, "
+                  "Tensor, device and string keys are supported")])
+def test_container_refusals_in_torch_words(fn, words):
+    with pytest.raises(RuntimeError, match=re.escape(words)):
+        torch.jit.script(fn)

@@ -251,8 +251,8 @@ class BuiltinMixin:
             return self.emit("prim::TupleConstruct", [], [T.TupleType(())]).output
         if isinstance(args[0].type, T.TupleType):
             return args[0]
-        self.error(f"cannot statically infer the expected size of a tuple made from "
-                   f"{describe_type(args[0].type)}", node,
+        self.error(f"cannot statically infer the expected size of a list in this context: "
+                   f"a tuple made from {describe_type(args[0].type)}", node,
                    hint="write a tuple literal, e.g. (xs[0], xs[1])")
 
     def builtin_dict(self, args, kw, node):
