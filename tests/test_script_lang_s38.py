@@ -80,6 +80,15 @@ Finds, minimised:
    list "cannot statically infer the expected size of a list in this context"; a dict
    with tuple keys "Cannot create dict for key type '(int, int)', only int, float,
    complex, Tensor, device and string keys are supported".
+
+10. A generator expression is a list comprehension in TorchScript: `return (x for x in
+    range(3))` gives [0, 1, 2], `sum(x * x for x in xs)` 14 for [1, 2, 3], `any(x < 0
+    for x in xs)`, `",".join(str(x) for x in xs)` '1,2,3'; gpujit refused them
+    ("GeneratorExp aren't supported").
+
+11. A name defined on one branch of an if, used after it: torch's "y is not defined in
+    the false branch" (or "true branch", whichever leaves it out); one first assigned in
+    a loop, or a loop's variable, used after the loop: "undefined value k".
 """
 import re
 from enum import Enum
@@ -555,5 +564,56 @@ def _tuple_keys():
     (_tuple_keys, "Cannot create dict for key type '(int, int)', only int, float, complex, "
                   "Tensor, device and string keys are supported")])
 def test_container_refusals_in_torch_words(fn, words):
+    with pytest.raises(RuntimeError, match=re.escape(words)):
+        torch.jit.script(fn)
+
+
+def _gen_list():
+    return (x for x in range(3))
+
+
+def _gen_calls(xs: List[int]):
+    return sum(x * x for x in xs), any(x < 0 for x in xs), all(x < 0 for x in xs), \
+        ",".join(str(x) for x in xs), sorted(-x for x in xs)
+
+
+def test_generator_expression_is_a_list_comprehension():
+    assert torch.jit.script(_gen_list)() == [0, 1, 2]
+    assert torch.jit.script(_gen_calls)([1, -2, 3]) == (14, True, False, "1,-2,3",
+                                                         [-3, -1, 2])
+
+
+def _only_true_branch(x: int):
+    if x == 1:
+        y = 2
+    return y
+
+
+def _only_false_branch(x: int):
+    if x == 1:
+        pass
+    else:
+        y = 2
+    return y
+
+
+def _after_loop():
+    for i in range(3):
+        k = i
+    return k
+
+
+def _loop_var_after():
+    for i in range(0):
+        pass
+    return i
+
+
+@pytest.mark.parametrize("fn,words", [
+    (_only_true_branch, "y is not defined in the false branch"),
+    (_only_false_branch, "y is not defined in the true branch"),
+    (_after_loop, "undefined value k"),
+    (_loop_var_after, "undefined value i")])
+def test_undefined_after_if_or_loop_in_torch_words(fn, words):
     with pytest.raises(RuntimeError, match=re.escape(words)):
         torch.jit.script(fn)
