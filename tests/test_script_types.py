@@ -323,12 +323,14 @@ def test_type_comment_count_mismatch_points_at_the_comment():
     assert "test_script_types.py" in msg
 
 
-def test_type_comment_and_annotations_together_is_an_error():
-    def both(a: int, b):
+def test_type_comment_and_annotations_together_the_comment_wins():
+    # torch 2.13 reads the type line in place of the annotations
+    # (tests/test_script_lang_s38.py)
+    def both(a: float, b):
         # type: (int, int) -> int
         return a
-    with pytest.raises(FrontendError, match="both a '# type:' comment and Python 3"):
-        signature_types(both)
+    params, ret = signature_types(both)
+    assert [(n, str(t)) for n, t in params] == [("a", "int"), ("b", "int")] and str(ret) == "int"
 
 
 def test_malformed_type_comment():

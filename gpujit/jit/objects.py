@@ -19,6 +19,7 @@ from ..nn.module import Module
 from .autodiff import DifferentiableGroup as _DiffGroup
 from ..runtime.executor import _read_attr
 from ..runtime.arguments import holds_container as _holds_container, copied as _copied
+from ..runtime.arguments import holds_str as _holds_str
 from ..runtime.interpreter import as_runtime_error as _as_runtime_error
 
 # a weak reference to the executable of the compiled function called last (as PyTorch's
@@ -116,7 +117,8 @@ class _GraphCallable:
         if cps is None:
             cps = tuple(k - leading for k, v in enumerate(self._graph.inputs)
                         if k >= leading and _holds_container(v.type))
-            self._copies_out = any(_holds_container(v.type) for v in self._graph.outputs)
+            self._copies_out = any(_holds_container(v.type) or _holds_str(v.type)
+                                   for v in self._graph.outputs)
             # (() only when nothing is converted either way: the calls' fast path)
             self._copiers = cps if cps or not self._copies_out else (None,)
         if cps == (None,):

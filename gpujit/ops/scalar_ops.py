@@ -15,6 +15,7 @@ resolves to add.Tensor. Within a name the int overload precedes the float one, b
 from __future__ import annotations
 
 import operator
+import struct as _struct
 import re
 
 from .registry import op
@@ -856,26 +857,87 @@ def ne_Tensor_list(xp, a, b):
     return not _tensor_lists_equal(a, b)
 
 
-def script_hash(v):
-    """TorchScript's hash(): equal values hash equal (Python's hash of ints, floats, strs,
-    bools, devices, Enum members; a float nan hashes as every nan and None as 0, as
-    TorchScript's do), a tuple by its elements, a Tensor by identity (its array); a list,
-    dict or set is unhashable (RuntimeError), also inside a tuple, and so is an object of a
-    script class (its __hash__ is not called)."""
-    if isinstance(v, tuple):
-        return hash(tuple(script_hash(x) for x in v))
-    if v is None or (isinstance(v, float) and v != v):
-        return 0                     # (Python's hash(None) differs between processes)
-    if isinstance(v, (list, dict, set)):
-        raise RuntimeError(f"unhashable type: '{type(v).__name__}'")
-    if hasattr(v, "__array_interface__") or hasattr(v, "__cuda_array_interface__"):
-        return id(v)                 # a Tensor's array (ndarray, NumPy scalar or CuPy)
+# libstdc++'s std::_Hash_bytes (64-bit MurmurHash2 variant), which std::hash<std::string>
+# and std::hash<double> are: TorchScript's hash() of a str / float
+_U64 = (1 << 64) - 1
+_MURMUR_MUL = (0xc6a4a793 << 32) + 0x5bd1e995
+# c10::DeviceType codes (std::hash<c10::Device> hashes type << 16 | uint8(index))
+_DEVICE_TYPE_CODES = {"cpu": 0, "cuda": 1, "mkldnn": 2, "opengl": 3, "opencl": 4,
+                      "ideep": 5, "hip": 6, "fpga": 7, "maia": 8, "xla": 9, "vulkan": 10,
+                      "metal": 11, "xpu": 12, "mps": 13, "meta": 14, "hpu": 15, "ve": 16,
+                      "lazy": 17, "ipu": 18, "mtia": 19}
+
+
+def _signed64(h):
+    return h - (1 << 64) if h >> 63 else h
+
+
+def _hash_bytes(data, seed=0xc70f6907):
+    """std::_Hash_bytes(data, len, seed) of libstdc++ on a 64-bit size_t, as unsigned."""
+    def shift_mix(v):
+        return v ^ (v >> 47)
+    n = len(data)
+    aligned = n & ~7
+    h = (seed ^ (n * _MURMUR_MUL)) & _U64
+    for p in range(0, aligned, 8):
+        h ^= (shift_mix((int.from_bytes(data[p:p + 8], "little") * _MURMUR_MUL) & _U64)
+              * _MURMUR_MUL) & _U64
+        h = (h * _MURMUR_MUL) & _U64
+    if n & 7:
+        h ^= int.from_bytes(data[aligned:], "little")
+        h = (h * _MURMUR_MUL) & _U64
+    return shift_mix((shift_mix(h) * _MURMUR_MUL) & _U64)
+
+
+def _unhashable_name(v):
+    """The type name TorchScript's "unhashable type" error gives a runtime value whose
+    static type said nothing (an Any): builtin_hash names the static type when it can."""
+    from enum import Enum
+    if isinstance(v, Enum):
+        return f"Enum<__torch__.{type(v).__name__}>"
+    if isinstance(v, (list, dict, set, complex)):
+        return type(v).__name__
     if hasattr(v, "__dict__"):
-        # an object of a script class: TorchScript calls no __hash__ (torch 2.13's words)
         from ..runtime.script_text import script_object_name
         name = script_object_name(v)
         if name is not None:
-            raise RuntimeError(f"unhashable type: '{name}'")
+            return name
+    return None
+
+
+def script_hash(v):
+    """TorchScript's hash() (c10's IValue::hash, deterministic across processes): an int
+    is itself, a bool 1 / 0, None 0, a float libstdc++'s std::hash<double> (0 for
+    +-0.0; every other float, nan included, the MurmurHash2 of its 8 bytes), a str the
+    MurmurHash2 of its UTF-8 bytes, a tuple c10::hash_combine of its elements' hashes from
+    seed 0 (() is 0), a device std::hash of type << 16 | uint8(index) (cpu 255, cuda:0
+    65536), a Tensor its identity (its array's). A list, dict, set, complex, Enum member
+    or script class object is unhashable (RuntimeError), also inside a tuple."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v                     # (a dtype / layout / memory_format is its int too)
+    if v is None:
+        return 0
+    if isinstance(v, float):
+        return 0 if v == 0.0 else _signed64(_hash_bytes(_struct.pack("<d", v)))
+    if isinstance(v, str):
+        return _signed64(_hash_bytes(v.encode("utf-8", "surrogateescape")))
+    if isinstance(v, tuple):
+        seed = 0
+        for x in v:
+            h = script_hash(x) & _U64
+            seed = (seed ^ ((h + 0x9e3779b9 + (seed << 6) + (seed >> 2)) & _U64)) & _U64
+        return _signed64(seed)
+    from ..device import device as _device
+    if isinstance(v, _device):
+        idx = 255 if v.index is None else v.index & 0xff
+        return (_DEVICE_TYPE_CODES.get(v.type, 20) << 16) | idx
+    if hasattr(v, "__array_interface__") or hasattr(v, "__cuda_array_interface__"):
+        return id(v)                 # a Tensor's array (ndarray, NumPy scalar or CuPy)
+    name = _unhashable_name(v)
+    if name is not None:
+        raise RuntimeError(f"unhashable type: '{name}'")
     try:
         return hash(v)
     except TypeError as e:
@@ -883,7 +945,7 @@ def script_hash(v):
 
 
 @op("aten::hash.generic(t value) -> int", meta=_META["int"], function=False, method=False,
-    tags={"nondeterministic"})      # (never folded: a str's hash differs between processes)
+    tags={"nondeterministic"})      # (never folded: a Tensor's hash is its identity)
 def hash_generic(xp, value):
     """hash(x) in scripted code (dict keys, memo tables): script_hash."""
     return script_hash(value)

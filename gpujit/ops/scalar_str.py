@@ -40,23 +40,114 @@ class StrValueError(ValueError, RuntimeError):
     the ValueError eager Python raises."""
 
 
-def _str_op(schema, fn, form=None):
-    """An unbound op whose impl is fn(*args) on Python values."""
+# ------------------------------------------------------------------ UTF-8 bytes
+# TorchScript's str is a C++ std::string of UTF-8 bytes: len, indexing, slicing,
+# iteration, find / count positions, widths and ord count bytes ("é" has len 2, "é"[0] is
+# the byte 0xc3), and its char tests and case maps are C's, on ASCII letters only
+# ("é".upper() is "é", "é".isalpha() False). A scripted str is a Python str here whose
+# bytes that are no UTF-8 text by themselves (a piece of a char) are the lone surrogates
+# \udc80-\udcff of the "surrogateescape" error handler, always in canonical form (a
+# piece next to the rest of its char is the char again: s[0] + s[1] == "é"); such a str
+# reaches Python as TorchScript's does, by decoding its bytes, which raises the
+# UnicodeDecodeError torch raises (runtime/arguments.copied).
+
+def utf8_view(s):
+    """s's UTF-8 bytes as a str of one char per byte (latin-1), where Python's str
+    operations count and index bytes as TorchScript's do."""
+    return s if s.isascii() else s.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+def from_utf8_view(b):
+    """The scripted str whose utf8_view is b."""
+    return b if b.isascii() else b.encode("latin-1").decode("utf-8", "surrogateescape")
+
+
+def canonical_str(s):
+    """s with the pieces of a char that follow each other joined into the char again
+    (the str TorchScript's bytes are)."""
+    return s if s.isascii() else from_utf8_view(utf8_view(s))
+
+
+def _to_view(v):
+    if isinstance(v, str):
+        return utf8_view(v)
+    if isinstance(v, list) and v and isinstance(v[0], str):
+        return [utf8_view(x) for x in v]
+    return v
+
+
+def _from_view(v):
+    if isinstance(v, str):
+        return from_utf8_view(v)
+    if isinstance(v, (list, tuple)):
+        return type(v)(_from_view(x) for x in v)
+    return v
+
+
+def _ascii_args(args):
+    for a in args:
+        if isinstance(a, str):
+            if not a.isascii():
+                return False
+        elif isinstance(a, list):
+            if not all(x.isascii() for x in a if isinstance(x, str)):
+                return False
+    return True
+
+
+def on_utf8_bytes(fn, bytes_fn=None):
+    """fn on TorchScript's strs: on the UTF-8 bytes of any non-ASCII str argument (also
+    of a list's elements) and with bytes_fn (C's ASCII-only char tests / case maps) in
+    place of fn there, its strs turned back into scripted strs."""
+    impl = bytes_fn or fn
+
+    def on_bytes(*args):
+        if _ascii_args(args):
+            return fn(*args)
+        return _from_view(impl(*[_to_view(a) for a in args]))
+    on_bytes.__name__ = getattr(fn, "__name__", "on_bytes")
+    on_bytes.__doc__ = fn.__doc__
+    return on_bytes
+
+
+def _c_bytes(name, fn=None):
+    """A str method as C's char functions compute it on the bytes of a utf8_view (a byte
+    past ASCII is no letter, digit, space or printable char and has no case)."""
+    def on_view(s, *args):
+        r = (fn or getattr(bytes, name))(s.encode("latin-1"), *args)
+        return r.decode("latin-1") if isinstance(r, bytes) else r
+    on_view.__name__ = name
+    return on_view
+
+
+class StrTypeError(TypeError, RuntimeError):
+    """s.center(5, "ab") (a fill str not one byte long): TorchScript's RuntimeError, also
+    the TypeError eager Python raises."""
+
+
+def _str_op(schema, fn, form=None, bytes_fn=None):
+    """An unbound op whose impl is fn(*args) on Python values (on the UTF-8 bytes of a
+    non-ASCII str: on_utf8_bytes, with bytes_fn there when given)."""
     name = schema.split("(", 1)[0]
+    run = on_utf8_bytes(fn, bytes_fn)
     ret = schema.rsplit("->", 1)[1].strip()
     PYTHON_VALUED.add(name)
     if form is not None:
         PYTHON_FORMS[name] = form
 
-    @op(schema, meta=_pieces_meta(fn) if ret == "str[]" else _META[ret], function=False,
+    @op(schema, meta=_pieces_meta(run) if ret == "str[]" else _META[ret], function=False,
         method=False)
     def impl(xp, *args):
         try:
-            return fn(*args)
+            return run(*args)
         except ValueError as e:     # s.split(""): Python's ValueError, TorchScript's
             if isinstance(e, RuntimeError):     # RuntimeError (StrValueError is both)
                 raise
             raise StrValueError(str(e)) from None
+        except TypeError as e:      # s.center(5, "ab"): TorchScript's RuntimeError,
+            if isinstance(e, RuntimeError):     # "TypeError: The fill character must be
+                raise                           # exactly one character long"
+            raise StrTypeError(f"TypeError: {e}") from None
     impl.__name__ = name.split("::")[1].replace(".", "_")
     impl.__doc__ = f"Python's {getattr(fn, '__qualname__', fn)} on a str."
     method = name.split("::")[1].split(".")[0]
@@ -65,10 +156,15 @@ def _str_op(schema, fn, form=None):
 
 
 # ------------------------------------------------------------------ operators
-add_str = _binary("add", lambda a, b: a + b, "str", "str", "+")
+add_str = _binary("add", on_utf8_bytes(lambda a, b: a + b), "str", "str", "+")
 for _name, _form in (("lt", "<"), ("gt", ">"), ("le", "<="), ("ge", ">=")):
-    globals()[f"{_name}_str"] = _binary(_name, getattr(str, f"__{_name}__"), "str", "bool",
-                                        _form)
+    # (std::string's compare: byte by byte)
+    globals()[f"{_name}_str"] = _binary(_name, on_utf8_bytes(getattr(str, f"__{_name}__")),
+                                        "str", "bool", _form)
+for _name in ("add", "lt", "gt", "le", "ge"):
+    # (no Python form for the executor to write inline: a non-ASCII str goes through
+    # on_utf8_bytes, so that pieces of a char join and compare as TorchScript's bytes)
+    PYTHON_FORMS.pop(f"aten::{_name}.str", None)
 
 
 # ------------------------------------------------------------------ methods
@@ -162,9 +258,11 @@ _C_SPACE = " \t\n\v\f\r"
 # the chars TorchScript's strip / lstrip / rstrip remove by default (its schema's
 # `str chars=" \n\t\f\v"`: no \r)
 _STRIP_CHARS = " \n\t\f\v"
-# the line breaks TorchScript's splitlines splits at (the ASCII ones of its set; a
-# non-ASCII str splits as TorchScript does only where its UTF-8 bytes hold none of them)
-_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e"
+# the bytes TorchScript's splitlines splits at, each on its own: its set
+# "\n\r\r\n\v\x0b\f\x0c\x1c\x1d\x1e\x85\u2028\u2029" as the bytes of a C++ literal, so
+# also 0x85 and those of U+2028 / U+2029 (e2 80 a8, e2 80 a9) wherever they are in a
+# utf8_view ("aé".splitlines() splits "é" after its 0xc3)
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\xe2\x80\xa8\xa9"
 
 
 def _isspace(s):
@@ -270,8 +368,21 @@ _METHODS = (
     ("aten::istitle(str self) -> bool", str.istitle),
     ("aten::isidentifier(str self) -> bool", _isidentifier),
 )
+
+def _isprintable_bytes(b):
+    return all(32 <= c < 127 for c in b)
+
+
+# the C char functions on the bytes of a non-ASCII str (ASCII ones: the table's)
+_BYTES_METHODS = {name: _c_bytes(name) for name in (
+    "upper", "lower", "isdigit", "isalpha", "title", "capitalize", "swapcase", "isupper",
+    "islower", "isalnum", "istitle")}
+_BYTES_METHODS.update(isdecimal=_c_bytes("isdecimal", bytes.isdigit),
+                      isnumeric=_c_bytes("isnumeric", bytes.isdigit),
+                      isprintable=_c_bytes("isprintable", _isprintable_bytes))
 for _schema, _fn in _METHODS:
-    _impl = _str_op(_schema, _fn)
+    _impl = _str_op(_schema, _fn,
+                    bytes_fn=_BYTES_METHODS.get(_schema.split("::")[1].split("(")[0]))
     globals()[_impl.__name__] = _impl
 
 
@@ -289,8 +400,10 @@ class _ChrError(ValueError, RuntimeError):
 
 @_scalar_op("aten::ord(str string) -> int")
 def ord_str(xp, string):
-    """Python's ord(c) (a char-level tokenizer's `[ord(c) for c in s]`); a str that is
-    not one character raises TorchScript's RuntimeError."""
+    """ord(c) of a one-byte str (a char-level tokenizer's `[ord(c) for c in s]`, which
+    iterates bytes: ord of a byte of "é" is 195 / 169); a str that is not one byte
+    raises TorchScript's RuntimeError."""
+    string = utf8_view(string)      # (a byte: ord("é") finds 2 characters)
     if len(string) != 1:
         raise _OrdError(f"String for ord() must be 1 character, found {len(string)}")
     return ord(string)
@@ -298,10 +411,11 @@ def ord_str(xp, string):
 
 @_scalar_op("aten::chr(int i) -> str")
 def chr_int(xp, i):
-    """Python's chr(i); an i outside [0, 0x10ffff] raises TorchScript's RuntimeError."""
+    """TorchScript's chr(i): the one byte char(i) (chr(65) is "A", chr(0x4e2d) the byte
+    0x2d); an i outside [0, 0x10ffff] raises TorchScript's RuntimeError."""
     if not 0 <= i < 0x110000:
         raise _ChrError(f"chr() arg not in range(0x110000), found {i}")
-    return chr(i)
+    return from_utf8_view(chr(i & 0xff))    # (one byte, C++'s char(i): chr(233) is 0xe9)
 
 
 # ------------------------------------------------------------------ hex / oct / bin builtins

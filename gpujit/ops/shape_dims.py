@@ -254,6 +254,27 @@ atleast_2d = _atleast(2)
 atleast_3d = _atleast(3)
 
 
+def _atleast_sequence(n):
+    """aten::atleast_{n}d.Sequence: scripted `torch.atleast_2d([x, y])` or
+    `torch.atleast_2d(x, y)` (the Tensors packed into the list, as TorchScript's schema
+    matching does): the list of each one's atleast_{n}d view."""
+    f = _at_least(n)
+
+    @op(f"aten::atleast_{n}d.Sequence(Tensor[] tensors) -> Tensor[]",
+        tags=_VIEW | {"output_per_input"}, method=False, function=False,
+        meta=lambda tensors: [TensorMeta(t.dtype, f(tuple(t.shape)), t.device)
+                              for t in tensors])
+    def impl(xp, tensors):
+        return [t.reshape(f(t.shape)) for t in tensors]
+    impl.__name__ = f"atleast_{n}d_Sequence"
+    return impl
+
+
+atleast_1d_Sequence = _atleast_sequence(1)
+atleast_2d_Sequence = _atleast_sequence(2)
+atleast_3d_Sequence = _atleast_sequence(3)
+
+
 def _atleast_composite(n):
     def composite(self):
         """torch's atleast_{n}d recording gradients (OpDef.composite): a reshape of a 0-dim
@@ -321,3 +342,8 @@ def _swapdims_grad(grad, dim0, dim1):
 @_derivative(atleast_1d, atleast_2d, atleast_3d)
 def _atleast_grad(grad, self_shape):
     return grad.reshape(self_shape)
+
+
+@_derivative(atleast_1d_Sequence, atleast_2d_Sequence, atleast_3d_Sequence)
+def _atleast_sequence_grad(grad, tensors_shape):
+    return [None if g is None else g.reshape(s) for g, s in zip(grad, tensors_shape)]

@@ -329,6 +329,21 @@ def holds_container(t) -> bool:
     return False
 
 
+def holds_str(t) -> bool:
+    """May a value of IR type t hold a str (copied decodes its UTF-8 bytes)?"""
+    if isinstance(t, T.StrType):
+        return True
+    if isinstance(t, (T.OptionalType, T.ListType)):
+        return holds_str(t.elem)
+    if isinstance(t, T.DictType):
+        return holds_str(t.key) or holds_str(t.value)
+    if isinstance(t, T.UnionType):
+        return any(holds_str(u) for u in t.types)
+    if isinstance(t, T.TupleType):
+        return any(holds_str(e) for e in t.elems)
+    return False
+
+
 def _object_type(t) -> bool:
     """Is t the type of objects of a script class (not a module, interface, NamedTuple)?"""
     return type(t) is T.ClassType and isinstance(getattr(t, "py_class", None), type) and \
@@ -343,10 +358,14 @@ def copied(v):
     copied so (torch 2.13: `o1(a)` of a scripted `def o1(a: Acc) -> Acc: a.add(5); return
     a` returns a new Acc and leaves the caller's a as it was)."""
     k = type(v)
+    if k is str:
+        # TorchScript's str reaching Python: its UTF-8 bytes decoded (a piece of a char,
+        # "é"[0], raises the UnicodeDecodeError torch raises; ops/scalar_str.utf8_view)
+        return v if v.isascii() else v.encode("utf-8", "surrogateescape").decode("utf-8")
     if k is list:
         return [copied(x) for x in v]
     if k is dict:
-        return {x: copied(y) for x, y in v.items()}
+        return {copied(x): copied(y) for x, y in v.items()}
     if hasattr(v, "__dict__") and _object_type(T.class_type_of_object(v)):
         new = k.__new__(k)
         for name, x in vars(v).items():
@@ -390,7 +409,13 @@ class CopiedOnRead:
             raise AttributeError(self.name) from None     # (Module.__getattr__ then)
         t = d.get("_type")
         t = t.attributes.get(self.name) if t is not None else None
-        return copied(v) if t is not None and holds_container(t) else v
+        if t is None:
+            return v
+        if holds_container(t):
+            return copied(v)
+        if isinstance(t, T.TupleType) and type(v) is tuple:
+            return tuple(list(v))       # (a new tuple per read, as toPyObject makes)
+        return v
 
     def __set__(self, obj, value):
         obj.__dict__[self.name] = value

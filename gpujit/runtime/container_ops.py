@@ -12,6 +12,9 @@ from ..ir import types as _T
 from ..passes.constant_propagation import NOT_CONSTANT as _NOT_CONSTANT
 from ..passes.constant_propagation import constant_value as _constant_value
 from ..ops.scalar_ops import int64
+from ..ops.scalar_str import canonical_str as _canonical_str
+from ..ops.scalar_str import from_utf8_view as _from_utf8_view
+from ..ops.scalar_str import utf8_view as _utf8_view
 from .percent_format import percent_format
 from .script_text import script_str
 
@@ -469,9 +472,61 @@ CONTAINER_OPS = {
 }
 
 
+# a str's len / indexing / slicing / list / `in` / + on its UTF-8 bytes, as TorchScript's
+# std::string (ops/scalar_str.utf8_view: "é" has len 2 and "é"[0] is the byte 0xc3)
+def _str_len(s):
+    return len(s) if s.isascii() else len(_utf8_view(s))
+
+
+def _str_getitem(s, k, where=None):
+    if s.isascii():
+        return _getitem(s, k, where)
+    return _from_utf8_view(_getitem(_utf8_view(s), k, where))
+
+
+def _str_slice(s, start, end, step=1):
+    if s.isascii():
+        return _slice(s, start, end, step)
+    return _from_utf8_view(_slice(_utf8_view(s), start, end, step))
+
+
+def _str_list(s):
+    if s.isascii():
+        return list(s)
+    return [_from_utf8_view(c) for c in _utf8_view(s)]
+
+
+def _str_contains(s, sub):
+    if s.isascii() and sub.isascii():
+        return sub in s
+    return _utf8_view(sub) in _utf8_view(s)
+
+
+def _str_add(a, b):
+    return _canonical_str(a + b)
+
+
+def _canonical_result(fn):
+    def run(*args):
+        return _canonical_str(fn(*args))
+    run.__name__ = fn.__name__
+    return run
+
+
+_STR_OPS = {"aten::len": _str_len, "aten::__getitem__": _str_getitem,
+            "aten::slice": _str_slice, "aten::list": _str_list,
+            "aten::__contains__": _str_contains, "aten::add": _str_add,
+            "aten::format": _canonical_result(_format),
+            "aten::percentFormat": _canonical_result(_percent_format)}
+
+
 def container_op(node):
     """(function, expression form) of a container node: CONTAINER_OPS's, or the one its
-    output type asks for (sum() of a List[float] is a float even when the list is empty)."""
+    output type asks for (sum() of a List[float] is a float even when the list is empty),
+    or a str's (_STR_OPS: on its UTF-8 bytes)."""
+    if node.kind in _STR_OPS and node.inputs and \
+            isinstance(node.inputs[0].type, _T.StrType):
+        return _STR_OPS[node.kind], None
     if node.kind == "aten::sum" and node.outputs and \
             isinstance(node.outputs[0].type, _T.FloatType):
         return _sum_float, None

@@ -94,8 +94,9 @@ class BuiltinMixin:
         if name == "slice":
             return self.slice_object(node)
         if name == "range":
-            self.error("range() is supported only as the iterable of a for loop or "
-                       "comprehension", node, hint="write `for i in range(n):`")
+            self.error("range cannot be used as a value: range() is supported only as "
+                       "the iterable of a for loop or comprehension", node,
+                       hint="write `for i in range(n):`")
         allowed = _KEYWORDS.get(name, ())
         bad = [k.arg for k in node.keywords if allowed is not None and k.arg not in allowed]
         if bad and name == "print":         # (torch 2.13's words)
@@ -250,8 +251,8 @@ class BuiltinMixin:
             return self.emit("prim::TupleConstruct", [], [T.TupleType(())]).output
         if isinstance(args[0].type, T.TupleType):
             return args[0]
-        self.error(f"cannot statically infer the expected size of a tuple made from "
-                   f"{describe_type(args[0].type)}", node,
+        self.error(f"cannot statically infer the expected size of a list in this context: "
+                   f"a tuple made from {describe_type(args[0].type)}", node,
                    hint="write a tuple literal, e.g. (xs[0], xs[1])")
 
     def builtin_dict(self, args, kw, node):
@@ -408,6 +409,10 @@ class BuiltinMixin:
         compiles and is unhashable when run, as in TorchScript."""
         if len(args) != 1:
             return None
+        bad = _unhashable_type(args[0].type)
+        if bad is not None:     # torch names the static type: 'List[int]', 'Dict[str, int]'
+            self.emit("prim::RaiseException", [self.const(f"unhashable type: '{bad}'"),
+                                               self.const("builtins.RuntimeError")], [])
         return self.emit("aten::hash", args, [T.INT],
                          op=_reg.OPS["aten::hash.generic"]).output
 
@@ -658,3 +663,20 @@ class BuiltinMixin:
               T.ListType: list, T.DictType: dict, T.SetType: set,
               T.TupleType: tuple}.get(type(t))
         return py is not None and hasattr(py, attr)
+
+
+def _unhashable_type(t):
+    """The first type in t (a tuple's elements in order) TorchScript's IValue::hash
+    refuses, as its "unhashable type" error names it, or None."""
+    if isinstance(t, T.TupleType):
+        for e in t.elems:
+            bad = _unhashable_type(e)
+            if bad is not None:
+                return bad
+        return None
+    if isinstance(t, (T.ListType, T.DictType, T.SetType)):
+        return t.annotation()
+    if isinstance(t, T.EnumType) or (isinstance(t, T.ClassType)
+                                     and not isinstance(t, T.InterfaceType)):
+        return str(t)
+    return None

@@ -179,7 +179,10 @@ class CallExprMixin:
                                f"may be None; refine it first (`if {ast.unparse(func.value)} is "
                                f"not None:` or `assert {ast.unparse(func.value)} is not None`)",
                                node)
-                self.error(f"{describe_type(self_v.type)} has no method '{func.attr}' in "
+                t = self_v.type
+                lead = f"'{t.name if isinstance(t, T.NamedTupleType) else t.annotation()}' " \
+                       f"object has no attribute or method '{func.attr}'.: "
+                self.error(f"{lead}{describe_type(self_v.type)} has no method '{func.attr}' in "
                            f"scripted code yet", node)
         if isinstance(func, ast.Name) and self.is_builtin(func.id):
             return self.builtin_call(func.id, node)

@@ -108,7 +108,8 @@ class ClassValueMixin:
     def namedtuple_field(self, v, node):
         t = v.type
         if node.attr not in t.fields:
-            self.error(f"{t.annotation()} has no field '{node.attr}' (its fields: "
+            self.error(f"'{t.name}' object has no attribute or method '{node.attr}'.: "
+                       f"{t.annotation()} has no field '{node.attr}' (its fields: "
                        f"{', '.join(t.fields)})", node)
         k = t.fields.index(node.attr)
         return self.emit("prim::TupleIndex", [v, self.const(k)], [t.elems[k]]).output

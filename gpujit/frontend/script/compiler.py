@@ -412,7 +412,11 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 deleted = [v for v in live if isinstance(v, OneBranch) and (
                     v.why == "del" or isinstance(v.why, tuple))]    # del, or a type mismatch
                 where = next(v.where for v in live if v is not None)
-                self.scopes[-1][name] = deleted[0] if deleted else OneBranch(where)
+                # (the branch that leaves it undefined, for TorchScript's words)
+                missing = "false" if len(vals) > 1 and not isinstance(vals[1], Var) \
+                    else "true"
+                self.scopes[-1][name] = deleted[0] if deleted else \
+                    OneBranch(where, "if-" + missing)
                 continue
             if isinstance(outer, Var) and isinstance(outer.value.type, T.NoneType):
                 # `y = None` before the if, `y = x` in it: TorchScript's variable keeps

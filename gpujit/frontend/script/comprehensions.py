@@ -1,6 +1,7 @@
 """List, dict and set comprehensions in scripted code (beyond TorchScript, which has only
 single-`for` list comprehensions): `[e for x in xs if c]`, `{k: v for k, v in d.items()}`,
-`{x % 3 for x in xs}`, with any number of `for` and `if` clauses.
+`{x % 3 for x in xs}`, with any number of `for` and `if` clauses; a generator expression
+`(e for x in xs)` is a list comprehension, as in TorchScript.
 
 Each becomes a fresh list or dict and nested prim::Loops (one per `for`: over range(...)
 with any int step, a Tensor's rows, or a list: a dict's keys, a set, a str,
@@ -22,6 +23,11 @@ class ComprehensionMixin:
     """ExprCompiler's comprehensions (self is the compiler)."""
 
     def expr_ListComp(self, node, expected=None):
+        return self.comprehension(node, "list", expected)
+
+    def expr_GeneratorExp(self, node, expected=None):
+        """`(e for x in xs)`: a list comprehension, as TorchScript's frontend builds it
+        (`sum(x * x for x in xs)` sums the list; returned, it is a list)."""
         return self.comprehension(node, "list", expected)
 
     def expr_SetComp(self, node):

@@ -122,7 +122,8 @@ class ContainerMethodsMixin:
             else:
                 self.put_back(lst, self.sorted_list(lst, kw.get("reverse"), node), node)
             return self.void_value()
-        self.error(f"a list has no method '{name}' in scripted code", node,
+        self.error(f"'{lst.type.annotation()}' object has no attribute or method "
+                   f"'{name}'.: a list has no method '{name}' in scripted code", node,
                    hint=f"supported: {_LIST_METHODS}, len(xs), xs[i], xs[a:b]")
 
     def sorted_list(self, seq, reverse, node):
@@ -246,7 +247,8 @@ class ContainerMethodsMixin:
                 return self.emit("aten::copy", [d], [d.type]).output
             self.mutate("aten::clear", [d], node)
             return self.void_value()
-        self.error(f"a dict has no method '{name}' in scripted code", node,
+        self.error(f"'{d.type.annotation()}' object has no attribute or method "
+                   f"'{name}'.: a dict has no method '{name}' in scripted code", node,
                    hint=f"supported: {_DICT_METHODS}, d[k], d[k] = v, del d[k], k in d")
 
     def unify(self, a, b):

@@ -327,8 +327,10 @@ class ContainerMixin:
 
     def check_key_type(self, kt, node):
         if not isinstance(kt, _KEY_TYPES):
-            self.error(f"dict keys must be str, int, float, bool or Tensor, not "
-                       f"{describe_type(kt)}", node, hint="use str or int keys")
+            self.error(f"Cannot create dict for key type '{kt}', only int, float, complex, "
+                       f"Tensor, device and string keys are supported: dict keys must be "
+                       f"str, int, float, bool or Tensor, not {describe_type(kt)}", node,
+                       hint="use str or int keys")
 
     def expr_Set(self, node, expected=None):
         vals = [self.expr(e) for e in node.elts]
@@ -540,7 +542,9 @@ class ContainerMixin:
         target = self.with_desugared_slice(target)
         if isinstance(t, T.ListType):
             if isinstance(target.slice, ast.Slice):
-                self.error("assigning to a list slice is not supported", target,
+                self.error("Sliced expression not yet supported for subscripted assignment. "
+                           "File a bug if you want this: assigning to a list slice is not "
+                           "supported", target,
                            hint="assign the elements one by one")
             i = self.bool_as_index(self.expr(target.slice))
             if not isinstance(i.type, T.IntType):

@@ -264,18 +264,20 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             if isinstance(var.why, tuple):      # ("mismatch", true-branch Var, other Var)
                 self.branch_type_error(name, var.why[1], var.why[2])
             if var.why == "loop":
-                self.error(f"'{name}' is first assigned inside the loop at line {line}, so "
-                           f"it is not defined after the loop (undefined value {name})", node,
+                self.error(f"undefined value {name}: '{name}' is first assigned inside the "
+                           f"loop at line {line}, so it is not defined after the loop", node,
                            hint=f"assign '{name}' before the loop")
             if var.why == "del":
                 self.error(f"undefined value '{name}': it was deleted by `del` at line "
                            f"{line}", node, hint=f"assign '{name}' again before using it")
             if var.why == "loopvar":
-                self.error(f"'{name}' is the variable of the loop at line {line}; it is "
-                           f"not available after the loop", node,
+                self.error(f"undefined value {name}: '{name}' is the variable of the loop "
+                           f"at line {line}; it is not available after the loop", node,
                            hint="copy it into a variable assigned before the loop")
-            self.error(f"'{name}' is not defined on every path: it is assigned only on one "
-                       f"branch of an if (line {line})", node,
+            branch = var.why[3:] if var.why.startswith("if-") else None
+            lead = f"{name} is not defined in the {branch} branch: " if branch else ""
+            self.error(f"{lead}'{name}' is not defined on every path: it is assigned only "
+                       f"on one branch of an if (line {line})", node,
                        hint=f"assign '{name}' before the if or on both branches")
         found, obj = self.py_object(node)
         if found:
@@ -406,8 +408,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             return m(node)
 
     def unsupported_expr(self, node):
-        hints = {"GeneratorExp": "use a list comprehension [...]",
-                 "Lambda": "define a function at module level"}
+        hints = {"Lambda": "define a function at module level"}
         k = type(node).__name__
         self.error_unsupported_node(
             f"{_EXPR_NAMES.get(k, k)} is not supported in scripted functions yet", node,
@@ -415,6 +416,12 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
 
     def expr_Constant(self, node):
         v = node.value
+        if isinstance(v, int) and not isinstance(v, bool) and \
+                not -2 ** 63 <= v < 2 ** 63:
+            # (the literal before any unary minus, as TorchScript's lexer reads it:
+            # -9223372036854775808 is refused too)
+            self.error("Integral constant out of range (must fit in a signed 64 bit "
+                       "integer)", node)
         if v is None or isinstance(v, (bool, int, float, str)):
             return self.const(v)
         self.error(f"a constant of type {type(v).__name__} is not supported", node)

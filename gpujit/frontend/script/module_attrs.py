@@ -69,6 +69,35 @@ def _value_type(v):
     return object_value_type(v)
 
 
+def untyped_reason(v):
+    """Why TorchScript's type inference fails on the module attribute value v, in its
+    words ("List trace inputs must have elements", "Dictionary inputs must have entries",
+    "... consistent element type. Found int and str", "Only tensors and (possibly nested)
+    tuples ... value of type set.")."""
+    if isinstance(v, list):
+        if not v:
+            return "List trace inputs must have elements"
+        types = []
+        for x in v:
+            t = _value_type(x)
+            if t is None:
+                return f"Could not infer type of list element: {untyped_reason(x)}"
+            types.append(t)
+        for t in types[1:]:
+            if t != types[0]:
+                return (f"List inputs to traced functions must have consistent element "
+                        f"type. Found {types[0].annotation()} and {t.annotation()}")
+    if isinstance(v, dict) and not v:
+        return "Dictionary inputs must have entries"
+    if isinstance(v, tuple):
+        for x in v:
+            if _value_type(x) is None:
+                return untyped_reason(x)
+    return (f"Only tensors and (possibly nested) tuples of tensors, lists, or dicts are "
+            f"supported as inputs or outputs of traced functions, but instead got value of "
+            f"type {type(v).__name__}.")
+
+
 def dtype_codes(v, t):
     """A module attribute's value as scripted code holds it: a dtype is TorchScript's int,
     its ScalarType code (`self.dt = torch.float64` reads back as 7 from the scripted
@@ -298,13 +327,14 @@ class ModuleInfo:
                 continue
             self.attr_types[name] = t
             value = dtype_codes(value, t)
-            if holds_container(t):
+            if holds_container(t) or isinstance(t, T.TupleType):
                 # a list / dict / script-class object is converted into the scripted
                 # module's own, as TorchScript converts it into an IValue: appending to the
                 # original module's list after scripting leaves the scripted one alone
                 value = copied(value)
                 from ...jit.script_module import copy_on_read
-                copy_on_read(name)          # (and read from Python as a copy)
+                copy_on_read(name)          # (and read from Python as a copy; a tuple as
+                # a new tuple: `m.tup is m.tup` is False in torch 2.13)
             object.__setattr__(self.sm, name, value)
             self.sm._type.attributes[name] = t
         for name in consts:

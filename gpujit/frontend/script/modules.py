@@ -26,7 +26,7 @@ from .module_containers import ModuleContainerMixin, is_container as _is_contain
     is_module_dict as _is_module_dict, is_sequential_sm as _is_sequential_sm, \
     is_param_container
 from .errors import FrontendError
-from .module_attrs import ModuleInfo
+from .module_attrs import ModuleInfo, untyped_reason
 from .interfaces import InterfaceMixin, check_interface_attrs
 from .module_hooks import HookCallMixin, _hooks_of, compile_hooks
 from .module_members import PropertyMixin, compile_properties, copy_ignored_methods, \
@@ -399,8 +399,15 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
             if t is not None:
                 return self.get_attr(v, name, t)
             if name in info.untyped:
-                self.error(f"the attribute '{name}' of {info.original_name} is a Python "
-                           f"{info.untyped[name]}, which scripted code cannot use", node,
+                # (TorchScript's words first, then gpujit's)
+                why = untyped_reason(getattr(info.module, name, None))
+                self.error(f"Module '{info.original_name}' has no attribute '{name}' (This "
+                           f"attribute exists on the Python module, but we failed to "
+                           f"convert Python type: '{info.untyped[name]}' to a TorchScript "
+                           f"type. {why}. Its type was inferred; try adding a type "
+                           f"annotation for the attribute.): the attribute '{name}' of "
+                           f"{info.original_name} is a Python {info.untyped[name]}, which "
+                           f"scripted code cannot use", node,
                            hint="use int, float, bool, str, a Tensor or lists / tuples of "
                                 "them, or add it to __constants__")
             if inspect.isfunction(getattr(type(info.module), name, None)):

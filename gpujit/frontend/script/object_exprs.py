@@ -101,8 +101,10 @@ class ObjectExprMixin:
         if sc is None:
             return None
         if sc.python_method(name) is None:
-            self.error(f"Tried to access nonexistent attribute or method '{name}' of type "
-                       f"'{sc.name}': {what} on a {sc.name} calls its {name}", node,
+            # (torch 2.13's words first)
+            self.error(f"'__torch__.{sc.name}' object has no attribute or method '{name}'. "
+                       f"Did you forget to initialize an attribute in __init__()?: {what} on "
+                       f"a {sc.name} calls its {name}", node,
                        hint=f"define {name} in class {sc.name}")
         return self.dunder_call(v, name, args, node)
 

@@ -203,9 +203,8 @@ def _comment_types(fn, src, comment, plist, env):
     """Parameter types (None for `...`) and return type (None: inferred) of a `# type:`
     comment."""
     sr = src.comment_range()
-    if any(p.annotation is not inspect.Parameter.empty for p in plist):
-        raise FrontendError(f"{fn.__name__} has both a '# type:' comment and Python 3 "
-                            "annotations", sr, hint="keep one of the two")
+    # (Python 3 annotations besides it are not read: the comment's types win, as
+    # torch.jit.annotations.get_signature lets a type line replace the annotations)
     # `# type: (bool)` without `-> R`: the return type is inferred (as TorchScript's)
     inferred = "->" not in comment
     try:
@@ -242,9 +241,11 @@ def _comment_types(fn, src, comment, plist, env):
     else:
         if len(args) != len(plist):
             raise FrontendError(
-                f"the type comment of {fn.__name__} gives {len(args)} parameter type"
-                f"{'s' if len(args) != 1 else ''} but {fn.__name__} has {len(plist)} "
-                f"parameter{'s' if len(plist) != 1 else ''}", sr,
+                f"Number of type annotations ({len(args)}) did not match the number of "
+                f"function parameters ({len(plist)}): the type comment of {fn.__name__} "
+                f"gives {len(args)} parameter type{'s' if len(args) != 1 else ''} but "
+                f"{fn.__name__} has {len(plist)} parameter{'s' if len(plist) != 1 else ''}",
+                sr,
                 hint="give one type per parameter (leave out `self` in methods)")
         types, broadcast = [], {}
         for p, a in zip(plist, args):

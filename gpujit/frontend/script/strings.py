@@ -89,7 +89,8 @@ class StringMixin:
             return self.emit("aten::format", [s, *args], [T.STR]).output
         names = STR_METHODS.get(name)
         if names is None:
-            self.error(f"a str has no method '{name}' in scripted code", node,
+            self.error(f"'str' object has no attribute or method '{name}'.: a str has no "
+                       f"method '{name}' in scripted code", node,
                        hint="supported: format, " + ", ".join(sorted(STR_METHODS)))
         ops = [_reg.OPS[n] for n in names]
         args, kwargs = self.call_args(node)

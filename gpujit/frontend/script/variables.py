@@ -25,7 +25,8 @@ class Refined(Var):
 
 class OneBranch:
     """A name not defined after the statement that assigned it: assigned on one branch of
-    an `if` (why="if"), first assigned inside a loop body ("loop"), a loop variable
+    an `if` (why="if", or "if-true" / "if-false": the branch that leaves it undefined),
+    first assigned inside a loop body ("loop"), a loop variable
     ("loopvar"), or deleted by `del name` ("del"; where: the del statement). Using it
     later is an error that says so."""
     __slots__ = ("where", "why")
