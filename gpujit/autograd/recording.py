@@ -108,7 +108,9 @@ def autograd_call(op, args):
     if not needs:
         return op.eager(*args)
     if op.composite is not None:
-        return op.composite(*args)      # (torch's decomposition: each of its ops records)
+        r = op.composite(*args)         # (torch's decomposition: each of its ops records)
+        if r is not NotImplemented:     # (NotImplemented: this call is the op's one node)
+            return r
     if op.refuse_grad is not None:
         msg = op.refuse_grad(*args)
         if msg is not None:
