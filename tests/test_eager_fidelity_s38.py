@@ -18,7 +18,31 @@ written out; no torch import).
    torch.dropout(x, 0.0, True) and torch.dropout(x, 0.3, False) (and an empty x) return x
    itself (gpujit: a MulBackward0 node); torch.dropout(x, 1.5, True) is a RuntimeError
    (ATen's check; F.dropout's own check is the ValueError).
+4. Convolutions and 1-D pools recording gradients are PyTorch's composites: an unbatched
+   conv input is unsqueezed, convolved and squeezed (SqueezeBackward1 -> ConvolutionBackward0
+   -> UnsqueezeBackward0; gpujit: SqueezeBackward1 straight to the inputs); padding='same'
+   with an even kernel pads first (ConvolutionBackward0 -> ConstantPadNdBackward0); the 1-D
+   pools are their 2-D pools of x.unsqueeze(-2) (SqueezeBackward1 -> AvgPool2DBackward0 /
+   MaxPool2DWithIndicesBackward0 / AdaptiveAvgPool2DBackward0 (MeanBackward1 for an output
+   of 1) / AdaptiveMaxPool2DBackward0 -> UnsqueezeBackward0).
+5. Convolution dtype words (PyTorch 2.13 CPU): conv{n}d with numeric padding checks the
+   bias first, "Input type (double) and bias type (float) should be the same" (gpujit named
+   the weight: "Input type (CPUDoubleType) and weight type (CPUFloatType) ..."); a weight of
+   another dtype is "expected scalar type Double but found Float" (float64 / float16 input,
+   or a float32 batch of one) or, for a float32 batch > 1 (mkldnn), "Input type
+   (torch.FloatTensor) and weight type (torch.DoubleTensor) should be the same or input
+   should be a MKLDNN tensor and weight is a dense tensor"; padding='same' / transposed
+   convolutions of float64 take a float32 bias (gpujit refused it).
+6. Pooling argument words (pooling_output_shape's checks come first): avg_pool1d(x, 0) and
+   avg_pool2d / max_pool2d / avg_pool3d / max_pool3d with kernel 0 or stride 0 say "stride
+   should not be zero" (gpujit: "kernel size should be greater than zero ..." / "avg_pool1d()
+   kernel_size must be greater than zero, but got 0"), avg_pool1d(x, 0, 1) "kernel size
+   should be greater than zero, but got kH: 1 kW: 0", avg_pool3d "... kT: 0 kH: 0 kW: 0",
+   avg_pool1d(x, [2, 2]) "avg_pool1d() argument 'kernel_size' should contain one int (got
+   2)", a negative pad "pad must be non-negative, but got pad: -1".
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -173,3 +197,210 @@ def test_dropout_probability_words():
         torch.dropout_(x, -0.5, False)
     with pytest.raises(ValueError, match="but got 1.5$"):
         F.dropout(x, 1.5)
+
+
+# ------------------------------------------------------------------ 4. conv / pool composites
+
+def _tree(g, depth=0):
+    if g is None:
+        return None
+    name = type(g).__name__
+    if depth == 3 or name == "AccumulateGrad":
+        return name
+    return [name, [_tree(n, depth + 1) for n, _ in g.next_functions]]
+
+
+_ACC = "AccumulateGrad"
+
+
+def test_unbatched_and_same_padded_convolutions_record_torchs_composite():
+    x3 = torch.randn(2, 3, 8, requires_grad=True)
+    x2 = torch.randn(3, 8, requires_grad=True)
+    w = torch.randn(4, 3, 3, requires_grad=True)
+    w4 = torch.randn(4, 3, 4, requires_grad=True)
+    b = torch.randn(4, requires_grad=True)
+    assert _tree(F.conv1d(x2, w, b).grad_fn) == ["SqueezeBackward1", [[
+        "ConvolutionBackward0", [["UnsqueezeBackward0", [_ACC]], _ACC, _ACC]]]]
+    assert _tree(F.conv1d(x3, w, b).grad_fn) == ["ConvolutionBackward0", [_ACC, _ACC, _ACC]]
+    assert _tree(F.conv1d(x3, w4, b, padding="same").grad_fn) == [
+        "ConvolutionBackward0", [["ConstantPadNdBackward0", [_ACC]], _ACC, _ACC]]
+    assert _tree(F.conv1d(x3, w, b, padding="same").grad_fn) == [
+        "ConvolutionBackward0", [_ACC, _ACC, _ACC]]
+    # (an even kernel with an even dilation pads symmetrically: no ConstantPadNd)
+    assert _tree(F.conv1d(x3, w4, None, padding="same", dilation=2).grad_fn) == [
+        "ConvolutionBackward0", [_ACC, _ACC, None]]
+    assert _tree(F.conv1d(x2, w4, b, padding="same").grad_fn)[1][0][1][0] == [
+        "ConstantPadNdBackward0", ["UnsqueezeBackward0"]]
+    assert _tree(F.conv_transpose1d(x2, w.transpose(0, 1), None).grad_fn) == [
+        "SqueezeBackward1", [["ConvolutionBackward0", [["UnsqueezeBackward0", [_ACC]],
+                                                       ["TransposeBackward0", [_ACC]], None]]]]
+    assert _tree(torch.nn.Conv2d(3, 2, 2)(torch.randn(3, 5, 5)).grad_fn)[1][0][0] == \
+        "ConvolutionBackward0"
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_same_padding_values_and_gradients(nd):
+    # the composite's values and gradients are the op's own (padded explicitly by hand)
+    rng = np.random.default_rng(nd)
+    x = torch.tensor(rng.standard_normal((2, 3) + (6,) * nd), requires_grad=True)
+    w = torch.tensor(rng.standard_normal((4, 3) + (2,) * nd), requires_grad=True)
+    conv = getattr(F, f"conv{nd}d")
+    y = conv(x, w, padding="same")
+    assert y.shape == x.shape[:1] + (4,) + x.shape[2:]
+    y.sum().backward()
+    gx, gw = x.grad.clone(), w.grad.clone()
+    x.grad = w.grad = None
+    ref = conv(F.pad(x, [0, 1] * nd), w)          # (total padding 1: all on the far side)
+    np.testing.assert_allclose(y.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
+    ref.sum().backward()
+    np.testing.assert_allclose(gx.numpy(), x.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gw.numpy(), w.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call,node", [
+    (lambda x: F.avg_pool1d(x, 2), "AvgPool2DBackward0"),
+    (lambda x: F.avg_pool1d(x, 3, 2, 1, True, False), "AvgPool2DBackward0"),
+    (lambda x: F.max_pool1d(x, 2), "MaxPool2DWithIndicesBackward0"),
+    (lambda x: F.max_pool1d(x, 3, 2, 1, 2, True), "MaxPool2DWithIndicesBackward0"),
+    (lambda x: F.max_pool1d(x, 2, return_indices=True)[0], "MaxPool2DWithIndicesBackward0"),
+    (lambda x: F.adaptive_max_pool1d(x, 3), "AdaptiveMaxPool2DBackward0"),
+    (lambda x: F.adaptive_avg_pool1d(x, 3), "AdaptiveAvgPool2DBackward0"),
+    (lambda x: F.adaptive_avg_pool1d(x, 1), "MeanBackward1"),
+])
+@pytest.mark.parametrize("shape", [(2, 3, 8), (3, 8)])
+def test_pool1d_records_the_2d_pool_of_an_unsqueezed_input(call, node, shape):
+    x = torch.randn(*shape, requires_grad=True)
+    assert _tree(call(x).grad_fn) == ["SqueezeBackward1", [[node, [["UnsqueezeBackward0",
+                                                                     [_ACC]]]]]]
+
+
+def test_pool1d_values_gradients_and_indices():
+    x = torch.tensor([[[1.0, 5.0, 2.0, 4.0, 3.0, 0.0, 7.0]]], requires_grad=True)
+    y, i = F.max_pool1d(x, 2, return_indices=True)
+    assert y.tolist() == [[[5.0, 4.0, 3.0]]] and i.tolist() == [[[1, 3, 4]]]
+    assert i.grad_fn is None and i.dtype == torch.int64
+    y.sum().backward()
+    assert x.grad.tolist() == [[[0.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0]]]
+    x.grad = None
+    a = F.avg_pool1d(x, 3, 2, 1, False, False)
+    np.testing.assert_allclose(a.detach().numpy(), [[[3.0, 11 / 3, 7 / 3, 3.5]]], rtol=1e-6)
+    a.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[[0.5, 0.5 + 1 / 3, 1 / 3, 2 / 3, 1 / 3,
+                                                   1 / 3 + 0.5, 0.5]]], rtol=1e-6)
+    # (max_pool1d checks in max_pool1d_impl's words, max_pool1d_with_indices in ATen's
+    # pooling words)
+    with pytest.raises(RuntimeError, match=r"^max_pool1d\(\) padding should be at most half of "
+                                           r"kernel size, but got padding=2 and kernel_size=2$"):
+        F.max_pool1d(x, 2, padding=2)
+    with pytest.raises(RuntimeError, match=r"^pad should be at most half of effective kernel "
+                                           r"size, but got pad=2, kernel_size=2 and "
+                                           r"dilation=1$"):
+        F.max_pool1d(x, 2, padding=2, return_indices=True)
+    with pytest.raises(RuntimeError, match=r"^stride should not be zero$"):
+        torch.max_pool1d_with_indices(x, 2, 0)
+    with pytest.raises(RuntimeError, match=r"^max_pool1d\(\) stride must be greater than zero, "
+                                           r"but got 0$"):
+        F.max_pool1d(x, 2, 0)
+    with pytest.raises(RuntimeError, match=r"^Given input size: \(1x1x7\). Calculated output "
+                                           r"size: \(1x1x0\). Output size is too small$"):
+        F.max_pool1d(x, 20, return_indices=True)
+    with pytest.raises(RuntimeError, match=r"^max_pool1d\(\) Invalid computed output size: 0$"):
+        F.max_pool1d(x, 20)
+    with pytest.raises(RuntimeError, match=r"^adaptive_avg_pool2d: elements of output_size "
+                                           r"must be greater than or equal to 0 but received "
+                                           r"\{1, -1\}$"):
+        F.adaptive_avg_pool1d(x, -1)
+
+
+# ------------------------------------------------------------------ 5. conv dtype words
+
+_D, _S, _H = torch.float64, torch.float32, torch.float16
+
+
+@pytest.mark.parametrize("n,dx,dw,db,msg", [
+    (2, _D, _S, _S, "Input type (double) and bias type (float) should be the same"),
+    (2, _D, _D, _S, "Input type (double) and bias type (float) should be the same"),
+    (2, _S, _S, _D, "Input type (float) and bias type (double) should be the same"),
+    (2, _H, _H, _S, "Input type (c10::Half) and bias type (float) should be the same"),
+    (2, _S, _H, _D, "Input type (float) and bias type (double) should be the same"),
+    (2, _D, _S, None, "expected scalar type Double but found Float"),
+    (2, _H, _D, None, "expected scalar type Half but found Double"),
+    (1, _S, _D, None, "expected scalar type Float but found Double"),
+    (2, _S, _D, None, "Input type (torch.FloatTensor) and weight type (torch.DoubleTensor) "
+                      "should be the same or input should be a MKLDNN tensor and weight is a "
+                      "dense tensor"),
+    (2, _S, _H, _S, "Input type (torch.FloatTensor) and weight type (torch.HalfTensor) "
+                    "should be the same or input should be a MKLDNN tensor and weight is a "
+                    "dense tensor"),
+])
+@pytest.mark.parametrize("nd", [1, 2])
+def test_conv_dtype_words(n, dx, dw, db, msg, nd):
+    x = torch.ones(n, 3, *([5] * nd), dtype=dx)
+    w = torch.ones(4, 3, *([3] * nd), dtype=dw)
+    b = None if db is None else torch.ones(4, dtype=db)
+    with pytest.raises(RuntimeError, match="^" + re.escape(msg) + "$"):
+        getattr(F, f"conv{nd}d")(x, w, b)
+
+
+def test_conv_backend_dtype_words_and_converted_bias():
+    x, w = torch.ones(2, 3, 5), torch.ones(4, 3, 3)
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Input type (torch.FloatTensor) and bias type (torch.DoubleTensor) should be the "
+            "same or input should be a MKLDNN tensor and bias is a dense tensor")):
+        F.conv1d(x, w, torch.ones(4, dtype=_D), padding="same")
+    with pytest.raises(RuntimeError, match="^expected scalar type Double but found Float$"):
+        F.conv_transpose1d(x.double(), w.transpose(0, 1))
+    # the slow kernels of float64 take a float32 bias ('same' padding, transposed)
+    y = F.conv1d(x.double(), w.double(), torch.full((4,), 0.5), padding="same")
+    assert y.dtype == _D and y[0, 0].tolist() == [6.5, 9.5, 9.5, 9.5, 6.5]
+    y = F.conv_transpose1d(x.double(), w.transpose(0, 1).double(), torch.full((4,), 0.5))
+    assert y.dtype == _D and y[0, 0].tolist() == [3.5, 6.5, 9.5, 9.5, 9.5, 6.5, 3.5]
+    with pytest.raises(RuntimeError, match="^expected scalar type Double but found Float$"):
+        F.conv_transpose3d(torch.ones(1, 3, 2, 2, 2, dtype=_D),
+                           torch.ones(3, 4, 1, 1, 1, dtype=_D), torch.ones(4))
+
+
+# ------------------------------------------------------------------ 6. pooling words
+
+_X3, _X4, _X5 = (2, 3, 9), (2, 3, 9, 9), (2, 3, 5, 5, 5)
+
+
+@pytest.mark.parametrize("shape,call,msg", [
+    (_X3, lambda x: F.avg_pool1d(x, 0), "stride should not be zero"),
+    (_X3, lambda x: F.avg_pool1d(x, 0, 1),
+     "kernel size should be greater than zero, but got kH: 1 kW: 0"),
+    (_X3, lambda x: F.avg_pool1d(x, 2, 0), "stride should not be zero"),
+    (_X3, lambda x: F.avg_pool1d(x, -1),
+     "kernel size should be greater than zero, but got kH: 1 kW: -1"),
+    (_X3, lambda x: F.avg_pool1d(x, 2, -1),
+     "stride should be greater than zero, but got dH: 1 dW: -1"),
+    (_X3, lambda x: F.avg_pool1d(x, [2, 2]),
+     "avg_pool1d() argument 'kernel_size' should contain one int (got 2)"),
+    (_X3, lambda x: F.avg_pool1d(x, []),
+     "avg_pool1d() argument 'kernel_size' should contain one int (got 0)"),
+    (_X3, lambda x: F.avg_pool1d(x, 2, [1, 1]),
+     "avg_pool1d() argument 'stride' should contain one int (got 2)"),
+    (_X3, lambda x: F.avg_pool1d(x, 2, 1, [1, 1]),
+     "avg_pool1d() argument 'padding' should contain one int (got 2)"),
+    (_X3, lambda x: F.avg_pool1d(x, 2, 1, -1), "pad must be non-negative, but got pad: -1"),
+    (_X3, lambda x: F.lp_pool1d(x, 2, 0), "stride should not be zero"),
+    (_X4, lambda x: F.avg_pool2d(x, 0), "stride should not be zero"),
+    (_X4, lambda x: F.avg_pool2d(x, 2, 0), "stride should not be zero"),
+    (_X4, lambda x: F.max_pool2d(x, 0), "stride should not be zero"),
+    (_X4, lambda x: F.max_pool2d(x, 2, 0), "stride should not be zero"),
+    (_X4, lambda x: F.avg_pool2d(x, (0, 2), (1, 0)), "stride should not be zero"),
+    (_X5, lambda x: F.avg_pool3d(x, 0), "stride should not be zero"),
+    (_X5, lambda x: F.avg_pool3d(x, 0, 1),
+     "kernel size should be greater than zero, but got kT: 0 kH: 0 kW: 0"),
+    (_X5, lambda x: F.avg_pool3d(x, (2, 0, 2), 1),
+     "kernel size should be greater than zero, but got kT: 2 kH: 0 kW: 2"),
+    (_X5, lambda x: F.avg_pool3d(x, 2, (1, -1, 1)),
+     "stride should be greater than zero, but got dT: 1 dH: -1 dW: 1"),
+    (_X5, lambda x: F.max_pool3d(x, 2, 0), "stride should not be zero"),
+    (_X5, lambda x: F.max_pool3d(x, 2, padding=-1), "pad must be non-negative, but got pad: -1"),
+    (_X5, lambda x: F.max_pool3d(x, 2, dilation=0),
+     "dilation should be greater than zero, but got dilationT: 0 dilationH: 0 dilationW: 0"),
+])
+def test_pooling_argument_words(shape, call, msg):
+    with pytest.raises(RuntimeError, match="^" + re.escape(msg) + "$"):
+        call(torch.ones(*shape))
