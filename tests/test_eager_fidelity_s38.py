@@ -40,6 +40,10 @@ written out; no torch import).
    should be greater than zero, but got kH: 1 kW: 0", avg_pool3d "... kT: 0 kH: 0 kW: 0",
    avg_pool1d(x, [2, 2]) "avg_pool1d() argument 'kernel_size' should contain one int (got
    2)", a negative pad "pad must be non-negative, but got pad: -1".
+7. An in-place view op on a view (`y[0].t_()`, transpose_, squeeze_, unsqueeze_,
+   as_strided_) gives the view the op's node with an edge to the view's old grad_fn
+   (TBackward1 -> SelectBackward0, as PyTorch's); gpujit regenerated it as
+   AsStridedBackward0 (the version the op bumped made the view look stale).
 """
 import re
 
@@ -404,3 +408,47 @@ _X3, _X4, _X5 = (2, 3, 9), (2, 3, 9, 9), (2, 3, 5, 5, 5)
 def test_pooling_argument_words(shape, call, msg):
     with pytest.raises(RuntimeError, match="^" + re.escape(msg) + "$"):
         call(torch.ones(*shape))
+
+
+# ------------------------------------------------------------------ 7. in-place view ops on views
+
+@pytest.mark.parametrize("call,name,edge", [
+    (lambda y: y[0].t_(), "TBackward1", "SelectBackward0"),
+    (lambda y: y[:, 0].transpose_(0, 1), "TransposeBackward1", "SelectBackward0"),
+    (lambda y: y[0].unsqueeze_(0), "UnsqueezeBackward1", "SelectBackward0"),
+    (lambda y: y[0:1].squeeze_(0), "SqueezeBackward4", "SliceBackward0"),
+    (lambda y: y[0].as_strided_((2,), (1,)), "AsStridedBackward1", "SelectBackward0"),
+])
+def test_inplace_view_op_on_a_view_records_its_node(call, name, edge):
+    x = torch.ones(2, 2, 3, requires_grad=True)
+    r = call(x.clone())
+    assert r.grad_fn.name() == name and _edges(r) == [edge]
+
+
+def test_inplace_view_op_on_a_view_then_writes_keep_gradients():
+    # torch 2.13: the same node names and x.grad
+    x = torch.ones(2, 2, 3, requires_grad=True)
+    w = torch.arange(12.0).reshape(2, 2, 3)
+    y = x.clone()
+    v = y[0]
+    assert v.t_() is v and v.shape == (3, 2) and v.stride() == (1, 3) and v._base is y
+    assert y._version == 1 and v._version == 1
+    v.mul_(2)
+    assert y.grad_fn.name() == "torch::autograd::CopySlices"
+    assert v.grad_fn.name() == "AsStridedBackward0" and _edges(v) == ["CopySlices"]
+    (y * w).sum().backward()
+    assert x.grad.flatten().tolist() == [0, 2, 4, 6, 8, 10, 6, 7, 8, 9, 10, 11]
+    x.grad = None
+    y = x.clone()
+    v = y[0]
+    v.t_()
+    u = v[1]
+    assert u.grad_fn.name() == "SelectBackward0" and _edges(u) == ["TBackward1"]
+    u.mul_(3)
+    (y * w).sum().backward()
+    assert x.grad.flatten().tolist() == [0, 3, 2, 3, 12, 5, 6, 7, 8, 9, 10, 11]
+    y = x.clone()
+    v = y[0]
+    v.squeeze_()
+    v.unsqueeze_(0)
+    assert v.grad_fn.name() == "UnsqueezeBackward1" and _edges(v) == ["SqueezeBackward3"]

@@ -493,6 +493,13 @@ def _record(op, args):
                 f"(it was taken while nothing required grad, or by NumPy). Write it out of "
                 f"place (e.g. torch.where or torch.cat), take the view after the tensor "
                 f"requires grad, or do it under torch.no_grad().")
+        if view is not None and "inplace_view" in op.tags:
+            # (y[0].t_(): the view's new grad_fn is the op's node, TBackward1 -> its old
+            # one, as PyTorch's; the version the op bumped is the one it was made at, so
+            # sync_view keeps it)
+            result = _record_op(op, args, d, inplace, names, bound)
+            view.version = view.base._vc[0]
+            return result
     return _record_op(op, args, d, inplace, names, bound)
 
 
