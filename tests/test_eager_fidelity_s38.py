@@ -44,6 +44,19 @@ written out; no torch import).
    as_strided_) gives the view the op's node with an edge to the view's old grad_fn
    (TBackward1 -> SelectBackward0, as PyTorch's); gpujit regenerated it as
    AsStridedBackward0 (the version the op bumped made the view look stale).
+8. More CompositeImplicitAutograd ops record their decomposition (gpujit: one node with
+   edges straight to the inputs): l1_loss MeanBackward0 -> AbsBackward0 -> SubBackward0;
+   kl_div SubBackward0 -> (XlogyBackward0, MulBackward0) / with log_target MulBackward0 ->
+   (ExpBackward0, SubBackward0), batchmean DivBackward0 -> SumBackward0; cosine_similarity
+   SumBackward1 -> MulBackward0 -> DivBackward0 -> (x, CloneBackward0 ->
+   LinalgVectorNormBackward0), ExpandBackward0 for broadcast operands; diagflat
+   DiagEmbedBackward0 -> ViewBackward0; take_along_dim GatherBackward0 -> ExpandBackward0
+   (ViewBackward0 with no dim; a transposed input then fails in view, as torch);
+   linalg.vecdot SumBackward1 -> MulBackward0, of two vectors VdotBackward0 (gpujit:
+   LinalgVecdotBackward0). F.l1_loss / mse_loss / smooth_l1_loss / huber_loss broadcast
+   their operands with broadcast_tensors first (an ExpandBackward0 edge for the one that
+   grows), and broadcast_tensors' expanded outputs are ExpandBackward0 (gpujit:
+   BroadcastTensorsBackward0).
 """
 import re
 
@@ -452,3 +465,103 @@ def test_inplace_view_op_on_a_view_then_writes_keep_gradients():
     v.squeeze_()
     v.unsqueeze_(0)
     assert v.grad_fn.name() == "UnsqueezeBackward1" and _edges(v) == ["SqueezeBackward3"]
+
+
+# ------------------------------------------------------------------ 8. more composites
+
+def _lt():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 4, generator=g).requires_grad_()
+    t = torch.randn(3, 4, generator=g).requires_grad_()
+    t1 = torch.randn(4, generator=g).requires_grad_()
+    return x, t, t1
+
+
+_CLONE_NORM = "CloneBackward0"        # (the tree stops at depth 3)
+
+
+@pytest.mark.parametrize("call,tree", [
+    (lambda x, t, t1: F.l1_loss(x, t), ["MeanBackward0", [["AbsBackward0", [[
+        "SubBackward0", [_ACC, _ACC]]]]]]),
+    (lambda x, t, t1: F.l1_loss(x, t, reduction="sum"), ["SumBackward0", [["AbsBackward0", [[
+        "SubBackward0", [_ACC, _ACC]]]]]]),
+    (lambda x, t, t1: F.l1_loss(x, t.detach(), reduction="none"), ["AbsBackward0", [[
+        "SubBackward0", [_ACC, None]]]]),
+    (lambda x, t, t1: F.l1_loss(x, t1, reduction="none"), ["AbsBackward0", [[
+        "SubBackward0", [_ACC, ["ExpandBackward0", [_ACC]]]]]]),
+    (lambda x, t, t1: F.mse_loss(x, t1), ["MseLossBackward0", [_ACC, ["ExpandBackward0",
+                                                                     [_ACC]]]]),
+    (lambda x, t, t1: F.kl_div(x, t, reduction="none"), ["SubBackward0", [
+        ["XlogyBackward0", [_ACC, _ACC]], ["MulBackward0", [_ACC, _ACC]]]]),
+    (lambda x, t, t1: F.kl_div(x, t, reduction="sum", log_target=True), ["SumBackward0", [[
+        "MulBackward0", [["ExpBackward0", [_ACC]], ["SubBackward0", [_ACC, _ACC]]]]]]),
+    (lambda x, t, t1: F.kl_div(x, t.detach(), reduction="batchmean"), ["DivBackward0", [[
+        "SumBackward0", [["SubBackward0", [None, "MulBackward0"]]]], None]]),
+    (lambda x, t, t1: F.cosine_similarity(x, t), ["SumBackward1", [["MulBackward0", [
+        ["DivBackward0", [_ACC, _CLONE_NORM]], ["DivBackward0", [_ACC, _CLONE_NORM]]]]]]),
+    (lambda x, t, t1: F.cosine_similarity(x, t1, dim=-1)[1][0][1][0][1][0],
+     None),
+    (lambda x, t, t1: torch.diagflat(t1), ["DiagEmbedBackward0", [["ViewBackward0", [_ACC]]]]),
+    (lambda x, t, t1: torch.diagflat(x, 1), ["DiagEmbedBackward0", [["ViewBackward0",
+                                                                       [_ACC]]]]),
+    (lambda x, t, t1: torch.take_along_dim(x, torch.tensor([[0], [1], [2]]), 1),
+     ["GatherBackward0", [["ExpandBackward0", [_ACC]]]]),
+    (lambda x, t, t1: torch.take_along_dim(x, torch.tensor([0, 5])),
+     ["GatherBackward0", [["ViewBackward0", [_ACC]]]]),
+    (lambda x, t, t1: torch.linalg.vecdot(x, t1), ["SumBackward1", [["MulBackward0",
+                                                                      [_ACC, _ACC]]]]),
+    (lambda x, t, t1: torch.linalg.vecdot(t1, t1), ["VdotBackward0", [_ACC, _ACC]]),
+])
+def test_composites_record_torchs_nodes(call, tree):
+    if tree is None:        # (cosine_similarity of broadcast operands: both expanded)
+        x, t, t1 = _lt()
+        g = F.cosine_similarity(x, t1, dim=-1).grad_fn
+        divs = [n for n, _ in g.next_functions[0][0].next_functions]
+        assert [_tree(d.next_functions[0][0]) for d in divs] == [
+            ["ExpandBackward0", [_ACC]], ["ExpandBackward0", [_ACC]]]
+        return
+    assert _tree(call(*_lt()).grad_fn) == tree
+
+
+def test_broadcast_tensors_nodes():
+    x, t, t1 = _lt()
+    a, b = torch.broadcast_tensors(x, t1)
+    assert a is x and b.grad_fn.name() == "ExpandBackward0" and _edges(b) == [_ACC]
+    a, b = torch.broadcast_tensors(t1[:, None], t1)
+    assert a.shape == b.shape == (4, 4)
+    assert _tree(a.grad_fn) == ["ExpandBackward0", [["UnsqueezeBackward0", [_ACC]]]]
+    (a * 2 + b).sum().backward()
+    assert t1.grad.tolist() == [12.0] * 4
+
+
+def test_composite_values_and_gradients():
+    x, t, t1 = _lt()
+    xn, tn, t1n = (v.detach().numpy().astype(np.float64) for v in (x, t, t1))
+    y = F.cosine_similarity(x, t)
+    ref = (xn * tn).sum(1) / np.linalg.norm(xn, axis=1) / np.linalg.norm(tn, axis=1)
+    np.testing.assert_allclose(y.detach().numpy(), ref, rtol=1e-5)
+    y.sum().backward()
+    nx, nt = np.linalg.norm(xn, axis=1, keepdims=True), np.linalg.norm(tn, axis=1,
+                                                                      keepdims=True)
+    gx = tn / (nx * nt) - (xn * tn).sum(1, keepdims=True) * xn / (nx ** 3 * nt)
+    np.testing.assert_allclose(x.grad.numpy(), gx, rtol=1e-4, atol=1e-6)
+    # the eps clamp has no gradient: a zero row gives 0, not nan
+    z = torch.zeros(2, 3, requires_grad=True)
+    F.cosine_similarity(z, torch.ones(2, 3)).sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), np.full((2, 3), 1 / 3 ** 0.5 / 1e-8), rtol=1e-6)
+    x.grad = None
+    F.l1_loss(x, t1).backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.sign(xn - t1n) / 12)
+    np.testing.assert_allclose(t1.grad.numpy(), -np.sign(xn - t1n).sum(0) / 12)
+    p = t.detach().abs().requires_grad_()
+    x.grad = None
+    loss = F.kl_div(x, p, reduction="batchmean")
+    pn = p.detach().numpy().astype(np.float64)
+    np.testing.assert_allclose(loss.item(), (pn * (np.log(pn) - xn)).sum() / 3, rtol=1e-5)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), -pn / 3, rtol=1e-6)
+    np.testing.assert_allclose(p.grad.numpy(), (np.log(pn) + 1 - xn) / 3, rtol=1e-5)
+    v = torch.linalg.vecdot(t1, t1 * 2)
+    np.testing.assert_allclose(v.item(), 2 * (t1n ** 2).sum(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        torch.take_along_dim(x.t(), torch.tensor([0, 5]))

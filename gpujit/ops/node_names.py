@@ -240,6 +240,7 @@ RULES = {
     "aten::view_as": "ViewBackward0",           # (composites of view / expand in torch)
     "aten::expand_as": "ExpandBackward0",
     "aten::broadcast_to": "ExpandBackward0",
+    "aten::broadcast_tensors": "ExpandBackward0",     # (an expand of each that grows)
     "aten::flatten.using_ints": _view_or_copy,
     "aten::nll_loss": _nll,
     "aten::nll_loss_nd": _nll,
