@@ -57,6 +57,12 @@ written out; no torch import).
    their operands with broadcast_tensors first (an ExpandBackward0 edge for the one that
    grows), and broadcast_tensors' expanded outputs are ExpandBackward0 (gpujit:
    BroadcastTensorsBackward0).
+9. diff records narrow - narrow (SubBackward0 -> SliceBackward0, SliceBackward0; n=0
+   CopyBackwards; an empty dim hands back the input itself); nanmean nansum / count
+   (DivBackward0 -> (NansumBackward0, None)); logdet where(sign == -1, nan, logabsdet)
+   (WhereBackward0 -> (None, LinalgSlogdetBackward0)). nansum's backward multiplies by the
+   not-NaN mask, as PyTorch's nansum_backward: nanmean of an all-NaN row gives NaN
+   gradients there (gpujit: 0).
 """
 import re
 
@@ -565,3 +571,34 @@ def test_composite_values_and_gradients():
     np.testing.assert_allclose(v.item(), 2 * (t1n ** 2).sum(), rtol=1e-6)
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         torch.take_along_dim(x.t(), torch.tensor([0, 5]))
+
+
+# ------------------------------------------------------------------ 9. diff, nanmean, logdet
+
+def test_diff_nanmean_logdet_nodes():
+    x = torch.arange(15.0).reshape(3, 5).requires_grad_()
+    assert _tree(torch.diff(x).grad_fn) == ["SubBackward0", [["SliceBackward0", [_ACC]],
+                                                            ["SliceBackward0", [_ACC]]]]
+    assert _tree(torch.diff(x, 2, 0).grad_fn)[0] == "SubBackward0"
+    assert torch.diff(x, 0).grad_fn.name() == "torch::autograd::CopyBackwards"
+    e = x[:, :0]
+    assert torch.diff(e) is e
+    p = torch.diff(x, 1, 1, x[:, :2], x[:, :1])
+    assert p.shape == (3, 7) and _tree(p.grad_fn)[1][0][1][0][0] == "CatBackward0"
+    assert torch.diff(x, 9).shape == (3, 0)
+    n = torch.tensor([[1.0, float("nan"), 3.0], [float("nan")] * 3], requires_grad=True)
+    y = n.nanmean(1, True)
+    assert _tree(y.grad_fn) == ["DivBackward0", [["NansumBackward0", [_ACC]], None]]
+    y.sum().backward()
+    g = n.grad.numpy()
+    assert g[0].tolist() == [0.5, 0.0, 0.5] and np.isnan(g[1]).all()
+    n.grad = None
+    torch.nansum(n).backward()
+    assert n.grad.tolist() == [[1.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+    a = torch.tensor([[2.0, 0.5], [0.5, -1.0]], dtype=torch.float64, requires_grad=True)
+    d = torch.logdet(a)
+    assert _tree(d.grad_fn) == ["WhereBackward0", [None, ["LinalgSlogdetBackward0", [_ACC]]]]
+    assert np.isnan(d.item())
+    b = torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=torch.float64, requires_grad=True)
+    torch.logdet(b).backward()
+    np.testing.assert_allclose(b.grad.numpy(), np.linalg.inv(b.detach().numpy()).T)
