@@ -63,6 +63,11 @@ written out; no torch import).
    (WhereBackward0 -> (None, LinalgSlogdetBackward0)). nansum's backward multiplies by the
    not-NaN mask, as PyTorch's nansum_backward: nanmean of an all-NaN row gives NaN
    gradients there (gpujit: 0).
+10. Random fills of integer tensors in PyTorch 2.13's CPU kernel words: normal_ / randn /
+   normal '"normal_kernel_cpu" not implemented for 'Long'' (gpujit: "normal_kernel" /
+   "normal"), uniform_ / rand '"check_uniform_bounds" not implemented for 'Long'' (gpujit:
+   "uniform"); normal_ checks std >= 0 first. nn.init's zero-element warning points at the
+   caller (stacklevel=2), so one warning per call site as torch's.
 """
 import re
 
@@ -602,3 +607,34 @@ def test_diff_nanmean_logdet_nodes():
     b = torch.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=torch.float64, requires_grad=True)
     torch.logdet(b).backward()
     np.testing.assert_allclose(b.grad.numpy(), np.linalg.inv(b.detach().numpy()).T)
+
+
+# ------------------------------------------------------------------ 10. random fills' words
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda: torch.empty(3, dtype=torch.long).normal_(), "normal_kernel_cpu"),
+    (lambda: torch.empty(3, dtype=torch.bool).normal_(), "normal_kernel_cpu"),
+    (lambda: torch.randn(3, dtype=torch.long), "normal_kernel_cpu"),
+    (lambda: torch.randn_like(torch.zeros(3, dtype=torch.long)), "normal_kernel_cpu"),
+    (lambda: torch.normal(0.0, 1.0, (3,), dtype=torch.long), "normal_kernel_cpu"),
+    (lambda: torch.normal(torch.zeros(3, dtype=torch.long), 1.0), "normal_kernel_cpu"),
+    (lambda: torch.normal(0.0, torch.ones(3, dtype=torch.long)), "normal_kernel_cpu"),
+    (lambda: torch.empty(3, dtype=torch.long).uniform_(2, 1), "check_uniform_bounds"),
+    (lambda: torch.rand(3, dtype=torch.int32), "check_uniform_bounds"),
+    (lambda: torch.rand_like(torch.zeros(3, dtype=torch.long)), "check_uniform_bounds"),
+    (lambda: torch.nn.init.xavier_uniform_(torch.empty(3, 3, dtype=torch.long)),
+     "check_uniform_bounds"),
+    (lambda: torch.nn.init.kaiming_normal_(torch.empty(3, 3, dtype=torch.long)),
+     "normal_kernel_cpu"),
+])
+def test_random_fill_kernel_words(call, msg):
+    with pytest.raises(NotImplementedError, match=f'^"{msg}" not implemented for '):
+        call()
+
+
+def test_normal_checks_std_first_and_init_warns_at_the_caller():
+    with pytest.raises(RuntimeError, match=r"^normal expects std >= 0.0, but found std -1"):
+        torch.empty(3, dtype=torch.long).normal_(0, -1)
+    with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op") as w:
+        torch.nn.init.kaiming_uniform_(torch.empty(0, 3))
+    assert w[0].filename == __file__
