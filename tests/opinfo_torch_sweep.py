@@ -86,6 +86,8 @@ def _same_values(t, g):
     if isinstance(t, list):
         return isinstance(g, list) and len(t) == len(g) and all(
             _same_values(a, b) is True for a, b in zip(t, g))
+    if not isinstance(g, dict):
+        return False
     if "py" in t or "err" in t:
         return t.get("py") == g.get("py") if "py" in t else g.get("err") == t["err"]
     if "dtype" not in g or (t["dtype"], t["shape"]) != (g["dtype"], g["shape"]):

@@ -108,7 +108,9 @@ def autograd_call(op, args):
     if not needs:
         return op.eager(*args)
     if op.composite is not None:
-        return op.composite(*args)      # (torch's decomposition: each of its ops records)
+        r = op.composite(*args)         # (torch's decomposition: each of its ops records)
+        if r is not NotImplemented:     # (NotImplemented: this call is the op's one node)
+            return r
     if op.refuse_grad is not None:
         msg = op.refuse_grad(*args)
         if msg is not None:
@@ -491,6 +493,13 @@ def _record(op, args):
                 f"(it was taken while nothing required grad, or by NumPy). Write it out of "
                 f"place (e.g. torch.where or torch.cat), take the view after the tensor "
                 f"requires grad, or do it under torch.no_grad().")
+        if view is not None and "inplace_view" in op.tags:
+            # (y[0].t_(): the view's new grad_fn is the op's node, TBackward1 -> its old
+            # one, as PyTorch's; the version the op bumped is the one it was made at, so
+            # sync_view keeps it)
+            result = _record_op(op, args, d, inplace, names, bound)
+            view.version = view.base._vc[0]
+            return result
     return _record_op(op, args, d, inplace, names, bound)
 
 

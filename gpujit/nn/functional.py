@@ -59,6 +59,17 @@ def _warn_size(input, target):
                       f"to broadcasting. Please ensure they have the same size.", stacklevel=3)
 
 
+def _broadcast_pair(input, target):
+    """torch.broadcast_tensors(input, target), as PyTorch's F.l1_loss / mse_loss /
+    smooth_l1_loss / huber_loss call it: the operand that grows gets an ExpandBackward0
+    node; operands of one shape are themselves (not a call, but while tracing)."""
+    from ..ops import registry
+    if tuple(target.shape) == tuple(input.shape) and registry.dispatch_state.tracing is None:
+        return input, target        # (a trace records the call, as PyTorch's)
+    from ..ops.shape_dims import broadcast_tensors
+    return broadcast_tensors(input, target)
+
+
 # ---------------------------------------------------------------------- activations
 # PyTorch's F.<activation>(..., inplace=False): the registry op or its in-place variant.
 # `fn.op` is the out-of-place op, whose schema is the adapter's signature minus `inplace`.
@@ -379,12 +390,14 @@ def embedding(input, weight, padding_idx: Optional[int] = None,
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _warn_size(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    input, target = _broadcast_pair(input, target)
     return _op("aten::mse_loss")(input, target, _enum(reduction))
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _warn_size(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    input, target = _broadcast_pair(input, target)
     return _op("aten::l1_loss")(input, target, _enum(reduction))
 
 
@@ -392,11 +405,13 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
                    beta=1.0):
     _warn_size(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    input, target = _broadcast_pair(input, target)
     return _op("aten::smooth_l1_loss")(input, target, _enum(reduction), beta)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
     _warn_size(input, target)
+    input, target = _broadcast_pair(input, target)
     return _op("aten::huber_loss")(input, target, _enum(reduction), delta)
 
 

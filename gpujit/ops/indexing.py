@@ -350,10 +350,14 @@ _FULL = slice(None)
 _INT64_MAX = 9223372036854775807
 
 
-def _slice(res, d, item):
-    """res[item] along dim d (item a slice). While tracing, as PyTorch's indexing: the
-    slice is recorded even when it takes everything (the trace may be fed other shapes),
-    a missing start as 0 and a missing stop as INT64_MAX."""
+def _slice(res, d, item, alone=False):
+    """res[item] along dim d (item a slice). A slice that takes the whole dim (start 0 or
+    none, step 1, stop none or >= the size: `x[0, :]`, `x[0:5, 1]` of 3 rows) is res itself,
+    as PyTorch's applySlice skips it, except for a slice that is the whole index
+    (`alone`: x[:] is aten::slice, SliceBackward0, as PyTorch's getitem disables that
+    optimization there). While tracing, as PyTorch's indexing: the slice is recorded
+    even when it takes everything (the trace may be fed other shapes), a missing start as
+    0 and a missing stop as INT64_MAX."""
     start, stop, step = item.start, item.stop, 1 if item.step is None else item.step
     if type(step) is int and step <= 0:
         # (PyTorch's Python indexing: Python's words for 0, its own for a negative step)
@@ -362,7 +366,8 @@ def _slice(res, d, item):
     if _reg.dispatch_state.tracing is not None:
         start = 0 if start is None else start
         stop = _INT64_MAX if stop is None else stop
-    elif item == _FULL:
+    elif not alone and step == 1 and (start is None or (type(start) is int and start == 0)) \
+            and (stop is None or (type(stop) is int and stop >= res._data.shape[d])):
         return res
     return OPS["aten::slice.Tensor"].public(res, d, start, stop, step)
 
@@ -452,9 +457,7 @@ def getitem(t, index):
     # the two commonest forms, x[a:b] and x[i], go straight to their view op
     ti = type(index)
     if ti is slice and t._data.ndim:
-        if index == _FULL and _reg.dispatch_state.tracing is None:
-            return OPS["aten::alias"].public(t)
-        return _slice(t, 0, index)
+        return _slice(t, 0, index, alone=True)
     if ti is int and t._data.ndim:
         return _select(t, 0, index)
     if ti is tuple and len(index) <= t._data.ndim:

@@ -233,6 +233,18 @@ def logdet(xp, self):
     return xp.where(s < 0, xp.asarray(np.nan, self.dtype), l).astype(self.dtype, copy=False)
 
 
+def _logdet_composite(self):
+    """logdet recording gradients: PyTorch's composite, where(sign == -1, nan, logabsdet)
+    of linalg.slogdet (WhereBackward0 -> (None, LinalgSlogdetBackward0))."""
+    logdet.op.meta(self)
+    from .registry import OPS
+    sign, logabsdet = OPS["aten::linalg_slogdet"].public(self)
+    return OPS["aten::where.self"].public(sign == -1.0, float("nan"), logabsdet)
+
+
+logdet.op.composite = _logdet_composite
+
+
 # ------------------------------------------------------------------ solve
 
 def _solve_shapes(sa, sb, left):

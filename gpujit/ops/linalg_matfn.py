@@ -147,6 +147,19 @@ def linalg_vecdot(xp, x, y, dim=-1):
     return xp.asarray((x * y).sum(d)).astype(x.dtype, copy=False)
 
 
+def _vecdot_composite(x, y, dim=-1):
+    """linalg.vecdot recording gradients: PyTorch's composite, vdot of two vectors
+    (VdotBackward0), else (x * y).sum(dim) (SumBackward1 -> MulBackward0; a float16
+    product rounded before the float32 sum, as its ops')."""
+    _vecdot_check(x.shape, y.shape, x.dtype, y.dtype, dim)
+    if x.dim() == 1 and y.dim() == 1:
+        return OPS["aten::vdot"].public(x, y)
+    return (x * y).sum(dim)
+
+
+linalg_vecdot.op.composite = _vecdot_composite
+
+
 def _trace_check(shape, d):
     if len(shape) != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {len(shape)}")

@@ -491,3 +491,8 @@ _nondiff(tril_indices, triu_indices, reason="integer index tensors made from siz
 _nondiff(resize_, resize_as_, reason="sizes, not values",
          inplace_error="cannot resize variables that require grad")
 from . import fft_ops  # noqa: E402,F401  (torch.fft's real-input c2r transforms)
+
+
+# (recording gradients: PyTorch's composite, self.contiguous().view(-1).diag(offset):
+# DiagEmbedBackward0 -> ViewBackward0)
+diagflat.op.composite = lambda self, offset=0: self.contiguous().view(-1).diag(offset)

@@ -247,6 +247,50 @@ def _type_str(a):
     return f"{'CPU' if on_cpu else 'CUDA'}{dtype_of(a).short_name}Type"
 
 
+_TYPE_META = {"Float": "float", "Double": "double", "Half": "c10::Half",
+              "BFloat16": "c10::BFloat16", "Long": "long int", "Int": "int", "Short": "short int",
+              "Char": "signed char", "Byte": "unsigned char"}
+
+
+def _legacy_type(d):
+    """A CPU tensor type's legacy name, as ATen's mkldnn check prints it."""
+    return "CPUBFloat16Type" if d.short_name == "BFloat16" else f"torch.{d.short_name}Tensor"
+
+
+def check_conv_types(inp, weight, bias, padding=None, transposed_nd=0):
+    """PyTorch 2.13's CPU checks of a convolution's dtypes, in its order: conv{n}d with
+    numeric padding first compares the bias with the input ("Input type (double) and bias
+    type (float) should be the same", TypeMeta names); then the backend's: a float32 (or
+    bfloat16) batch of more than one (mkldnn) names the legacy types of a different weight,
+    then bias ("Input type (torch.FloatTensor) and weight type (torch.DoubleTensor) should
+    be the same or input should be a MKLDNN tensor and weight is a dense tensor"); another
+    input (the slow kernels; also a float32 batch of one or an unbatched input) says
+    "expected scalar type Double but found Float" of the weight, and takes a bias of
+    another dtype (converted; not conv_transpose3d's)."""
+    di, dw = dtype_of(inp), dtype_of(weight)
+    db = None if bias is None else dtype_of(bias)
+    dev = getattr(inp, "device", None)
+    if not (isinstance(inp, np.ndarray) or (isinstance(inp, TensorMeta) and dev.type == "cpu")):
+        return _check_same_type(inp, weight, bias)
+    if db is not None and db is not di and padding is not None and \
+            not isinstance(padding, str):
+        raise RuntimeError(f"Input type ({_TYPE_META.get(di.short_name, di.short_name)}) and "
+                           f"bias type ({_TYPE_META.get(db.short_name, db.short_name)}) should "
+                           f"be the same")
+    batch = inp.shape[0] if len(inp.shape) == len(weight.shape) else 1
+    if di is _dt.float32 and batch != 1:   # (and bfloat16, which gpujit has not)
+        for what, d in (("weight", dw), ("bias", db)):
+            if d is not None and d is not di:
+                raise RuntimeError(f"Input type ({_legacy_type(di)}) and {what} type "
+                                   f"({_legacy_type(d)}) should be the same or input should "
+                                   f"be a MKLDNN tensor and {what} is a dense tensor")
+        return
+    for d in (dw, db if transposed_nd == 3 else None):
+        if d is not None and d is not di:
+            raise RuntimeError(f"expected scalar type {di.short_name} but found "
+                               f"{d.short_name}")
+
+
 def _check_same_type(inp, weight, bias):
     if dtype_of(inp) is not dtype_of(weight):
         raise RuntimeError(f"Input type ({_type_str(inp)}) and weight type "
@@ -258,7 +302,7 @@ def _check_same_type(inp, weight, bias):
 
 def _conv_meta(nd):
     def meta(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-        _check_same_type(input, weight, bias)
+        check_conv_types(input, weight, bias, padding)
         check_conv_dtype(nd, input, dilation=dilation)
         out_shape = _conv_geometry(nd, input.shape, weight.shape,
                                    None if bias is None else bias.shape, stride, padding,
@@ -314,7 +358,9 @@ def _conv_chunk(xp, x, wm, g, cg, og, oh, ow, kh, kw, stride, dilation):
 
 
 def _conv(xp, nd, input, weight, bias, stride, padding, dilation, groups):
-    _check_same_type(input, weight, bias)
+    check_conv_types(input, weight, bias, padding)
+    if bias is not None and bias.dtype != input.dtype:
+        bias = bias.astype(input.dtype)     # (the slow kernels' conversion)
     check_conv_dtype(nd, input, dilation=dilation)
     batched, pads, stride, dilation, out_shape = _conv_geometry(
         nd, input.shape, weight.shape, None if bias is None else bias.shape, stride, padding,

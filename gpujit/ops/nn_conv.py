@@ -16,7 +16,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .kernel_names import kernel_name
 from .meta import TensorMeta
-from .nn import (_NN, FLOATS, NO_BOOL, _check_same_type, _conv_geometry, _empty_conv_grad,
+from .nn import (_NN, FLOATS, NO_BOOL, check_conv_types, _conv_geometry, _empty_conv_grad,
                  as_strided, conv_backend_checks, check_conv_dtype, compute_dtype, dtype_of, expand_param,
                  not_implemented, sizes)
 from .nn_pool import _tuple, windows
@@ -49,7 +49,9 @@ def conv_nd_core(xp, x, w, b, pads, stride, dilation, groups, out):
 
 
 def _conv3d(xp, input, weight, bias, stride, padding, dilation, groups):
-    _check_same_type(input, weight, bias)
+    check_conv_types(input, weight, bias, padding)
+    if bias is not None and bias.dtype != input.dtype:
+        bias = bias.astype(input.dtype)     # (the slow kernels' conversion)
     check_conv_dtype(3, input, dilation=dilation)
     batched, pads, stride, dilation, out_shape = _conv_geometry(
         3, input.shape, weight.shape, None if bias is None else bias.shape, stride, padding,
@@ -62,7 +64,7 @@ def _conv3d(xp, input, weight, bias, stride, padding, dilation, groups):
 
 
 def _conv3d_meta(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    _check_same_type(input, weight, bias)
+    check_conv_types(input, weight, bias, padding)
     check_conv_dtype(3, input, dilation=dilation)
     shape = _conv_geometry(3, input.shape, weight.shape, None if bias is None else bias.shape,
                            stride, padding, dilation, groups)[-1]
@@ -273,18 +275,11 @@ def _transpose_geometry(nd, in_shape, w_shape, b_shape, stride, padding, output_
     return batched, s, p, op_, d, out_shape if batched else out_shape[1:]
 
 
-def _check_types(input, weight, bias):
-    """ATen's wording for a transposed convolution of mixed dtypes."""
-    for other in (weight, bias):
-        if other is not None and dtype_of(other) is not dtype_of(input):
-            raise RuntimeError(f"expected scalar type {dtype_of(input).short_name} but found "
-                               f"{dtype_of(other).short_name}")
-    _check_same_type(input, weight, bias)
-
-
 def _conv_transpose(xp, nd, input, weight, bias, stride, padding, output_padding, groups,
                     dilation):
-    _check_types(input, weight, bias)
+    check_conv_types(input, weight, bias, transposed_nd=nd)
+    if bias is not None and bias.dtype != input.dtype:
+        bias = bias.astype(input.dtype)     # (the slow kernels' conversion)
     check_conv_dtype(nd, input, transposed=True)
     batched, s, p, _, d, out_shape = _transpose_geometry(
         nd, input.shape, weight.shape, None if bias is None else bias.shape, stride,
@@ -314,7 +309,7 @@ def _conv_transpose(xp, nd, input, weight, bias, stride, padding, output_padding
 def _transpose_meta(nd):
     def meta(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
              dilation=1):
-        _check_types(input, weight, bias)
+        check_conv_types(input, weight, bias, transposed_nd=nd)
         check_conv_dtype(nd, input, transposed=True)
         shape = _transpose_geometry(nd, input.shape, weight.shape,
                                     None if bias is None else bias.shape, stride, padding,
@@ -435,3 +430,47 @@ def _im2col_grad(grad, self_shape, kernel_size, dilation, padding, stride):
 @_derivative(col2im)
 def _col2im_grad(grad, output_size, kernel_size, dilation, padding, stride):
     return im2col.op.public(grad, kernel_size, dilation, padding, stride)
+
+
+# ---------------------------------------------------------------------- composites
+# (recording gradients, as PyTorch's conv{n}d / conv_transpose{n}d: an unbatched input is
+# unsqueezed, convolved and squeezed back (SqueezeBackward1 -> ConvolutionBackward0 ->
+# UnsqueezeBackward0); padding='same' whose two sides differ (an even kernel length with
+# an odd dilation) pads the input by the difference first (constant_pad_nd:
+# ConstantPadNdBackward0) and convolves with the smaller, symmetric padding, as
+# _convolution_mode. A batched call with symmetric padding is the op's one node.)
+
+def _conv_composite(op_, nd, transposed):
+    def composite(input, weight, *rest):
+        dim = input.dim()
+        if dim == nd + 1:
+            return op_.public(input.unsqueeze(0), weight, *rest).squeeze(0)
+        if transposed or dim != nd + 2 or len(rest) < 3 or rest[2] != "same":
+            return NotImplemented
+        bias, stride, padding, dilation, groups = (tuple(rest) + (1, 1))[:5]
+        pads = _conv_geometry(nd, tuple(input.shape), tuple(weight.shape),
+                              None if bias is None else tuple(bias.shape), stride, padding,
+                              dilation, groups)[1]
+        if all(lo == hi for lo, hi in pads):
+            return NotImplemented
+        from . import registry as _reg
+        pad_nd = [0] * (2 * nd)
+        for i, (lo, hi) in enumerate(pads):     # (F.pad's order: the last dim first)
+            pad_nd[2 * (nd - 1 - i) + 1] = hi - lo
+        padded = _reg.OPS["aten::constant_pad_nd"].public(input, pad_nd, 0)
+        return _reg.OPS[op_.name.partition(".")[0]].public(
+            padded, weight, bias, stride, [lo for lo, _ in pads], dilation, groups)
+    return composite
+
+
+def _set_conv_composites():
+    from . import registry as _reg
+    for nd in (1, 2, 3):
+        for name in (f"conv{nd}d", f"conv{nd}d.padding"):
+            o = _reg.OPS["aten::" + name]
+            o.composite = _conv_composite(o, nd, False)
+        o = _reg.OPS[f"aten::conv_transpose{nd}d" + (".input" if nd > 1 else "")]
+        o.composite = _conv_composite(o, nd, True)
+
+
+_set_conv_composites()

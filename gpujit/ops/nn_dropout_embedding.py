@@ -19,7 +19,8 @@ from .registry import op, derivative as _derivative, nondifferentiable as _nondi
 
 def _dropout_check(p, input, train=True):
     if not 0 <= p <= 1:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        # (ATen's TORCH_CHECK: a RuntimeError; F.dropout's own check raises ValueError)
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
     d = dtype_of(input)
     if d.category != _dt.FLOATING and train and 0 < p < 1 and 0 not in tuple(input.shape):
         # (PyTorch's CPU dropout draws an integer noise tensor and scales it in place,
@@ -92,6 +93,33 @@ def dropout_(xp, self, p, train):
         self[...] = out
         _remember_mask(self, keep)
     return self
+
+
+def _dropout_composite(inplace):
+    def composite(input, p, train):
+        """dropout / dropout_ recording gradients: PyTorch's CPU _dropout_impl, the input
+        itself when not training, p == 0 or empty; else input * noise, noise =
+        empty_like(input).bernoulli_(1 - p).div_(1 - p) (zeros(()) for p == 1): a
+        MulBackward0 whose second edge is None. On CUDA (0 < p < 1, not empty) PyTorch
+        runs native_dropout, one NativeDropoutBackward0 node: the op's own."""
+        _dropout_check(p, input, train)
+        if not train or p == 0 or input.numel() == 0:
+            return input
+        a = input._data
+        if p == 1:
+            noise = np.zeros((), a.dtype)
+        elif type(a) is not np.ndarray:
+            return NotImplemented
+        else:
+            # (the values of bernoulli_ then div_, drawn as the eager op draws its mask)
+            noise = _keep_mask(np, a, p) * a.dtype.type(1 / (1 - p))
+        noise = _reg.wrap(noise.astype(a.dtype, copy=False), input._dtype, input.device)
+        return input.mul_(noise) if inplace else input * noise
+    return composite
+
+
+dropout.op.composite = _dropout_composite(False)
+dropout_.op.composite = _dropout_composite(True)
 
 
 def _dropout_unchanged(self, p, train):

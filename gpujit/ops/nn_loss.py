@@ -468,3 +468,53 @@ def _cosine_similarity_grad(grad, x1, x2, dim, eps):
 # differentiated in derivatives.yaml; gpujit's gradient for one that requires grad stays)
 binary_cross_entropy.op.derivative.edgeless = ("weight",)
 binary_cross_entropy_with_logits.op.derivative.edgeless = ("weight", "pos_weight")
+
+
+# ---------------------------------------------------------------------- composites
+# (recording gradients, PyTorch's CompositeImplicitAutograd kernels run as their ops, so
+# the graph has their nodes and edges; the op's meta checks the call first)
+
+def _reduced(out, reduction):
+    r = reduction_name(reduction)
+    return out.mean() if r == "mean" else out.sum() if r == "sum" else out
+
+
+def _l1_composite(self, target, reduction=1):
+    """(self - target).abs(), reduced: MeanBackward0 -> AbsBackward0 -> SubBackward0."""
+    _l1_meta(self, target, reduction)
+    return _reduced((self - target).abs(), reduction)
+
+
+def _kl_composite(self, target, reduction=1, log_target=False):
+    """exp(target) * (target - self) with log_target, else xlogy(target, target) -
+    target * self; reduced."""
+    import gpujit as g
+    _kl_meta(self, target, reduction, log_target)
+    out = g.exp(target) * (target - self) if log_target else \
+        g.xlogy(target, target) - target * self
+    return _reduced(out, reduction)
+
+
+def _cos_composite(x1, x2, dim=1, eps=1e-08):
+    """PyTorch's cosine_similarity: integer operands converted, both expanded to one shape
+    where they differ, each divided by its 2-norm along dim (a clone, clamped to eps in
+    place with no gradient), the products summed: SumBackward1 -> MulBackward0 ->
+    DivBackward0 -> (x, CloneBackward0 -> LinalgVectorNormBackward0)."""
+    import gpujit as g
+    d = _cos_meta(x1, x2, dim, eps).dtype
+    x1 = x1 if x1.dtype.category == _dt.FLOATING else x1.to(d)
+    x2 = x2 if x2.dtype.category == _dt.FLOATING else x2.to(d)
+    if tuple(x1.shape) != tuple(x2.shape):
+        shape = broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+        x1, x2 = x1.expand(shape), x2.expand(shape)
+    n1 = g.linalg.vector_norm(x1, 2, dim=dim, keepdim=True).clone()
+    n2 = g.linalg.vector_norm(x2, 2, dim=dim, keepdim=True).clone()
+    with g.no_grad():
+        n1.clamp_min_(eps)
+        n2.clamp_min_(eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+l1_loss.op.composite = _l1_composite
+kl_div.op.composite = _kl_composite
+cosine_similarity.op.composite = _cos_composite

@@ -35,8 +35,52 @@ def _tuple(v, n, name, what):
     return v
 
 
-def pool_geometry(name, nd, in_shape, kernel_size, stride, padding, dilation, ceil_mode):
-    """Validate an nd pooling call (ATen's checks); (batched, k, s, p, d, output shape)."""
+def _half(n):
+    return int(n / 2)       # (C++'s division, toward zero)
+
+
+def _aten_pool_checks(nd, k, s, p, d):
+    """ATen's checks of an avg / max pooling's numbers in its order (avg_pool1d as the 2-D
+    pool of height 1 it runs): pooling_output_shape's per dim ("stride should not be zero",
+    "pad must be non-negative, but got pad: -1", the effective-kernel bound), then
+    pool2d / pool3d_shape_check's ("kernel size should be greater than zero, but got kH: 1
+    kW: 0", stride, dilation)."""
+    if nd == 1:
+        k, s, p, d = (1,) + k, (1,) + s, (0,) + p, (1,) + d
+    for kk, ss, pp, dd in zip(k, s, p, d):
+        if ss == 0:
+            raise RuntimeError("stride should not be zero")
+        if pp < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {pp}")
+        if pp > _half((kk - 1) * dd + 1):
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
+    dims = "THW"[-len(k):]
+    for what, label, v in (("kernel size", "k", k), ("stride", "d", s),
+                           ("dilation", "dilation", d)):
+        if any(x <= 0 for x in v):
+            got = " ".join(f"{label}{c}: {x}" for c, x in zip(dims, v))
+            raise RuntimeError(f"{what} should be greater than zero, but got {got}")
+
+
+def _check1d(name, v, what):
+    """avg_pool1d's check1d: one int (a list of another length refused in its words)."""
+    if not isinstance(v, (int, np.integer)) and len(v) != 1:
+        raise RuntimeError(f"{name}() argument '{what}' should contain one int (got "
+                           f"{len(v)})")
+
+
+def pool_geometry(name, nd, in_shape, kernel_size, stride, padding, dilation, ceil_mode,
+                  indices=False):
+    """Validate an nd pooling call (ATen's checks); (batched, k, s, p, d, output shape).
+    max_pool1d's own words are max_pool1d_impl's; with `indices` (max_pool1d_with_indices,
+    the 2-D pool's) ATen's pooling checks."""
+    own = name == "max_pool1d" and not indices
+    if name == "avg_pool1d":
+        _check1d(name, kernel_size, "kernel_size")
+        if not isinstance(stride, (int, np.integer)) and len(stride):
+            _check1d(name, stride, "stride")
+        _check1d(name, padding, "padding")
     k = _tuple(kernel_size, nd, name, "kernel_size")
     s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
         else _tuple(stride, nd, name, "stride")
@@ -51,6 +95,8 @@ def pool_geometry(name, nd, in_shape, kernel_size, stride, padding, dilation, ce
             raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
         raise RuntimeError(f"{name}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with "
                            f"optional 0 dim batch size for input, but got:{sizes(in_shape)}")
+    if not own:
+        _aten_pool_checks(nd, k, s, p, d)
     one = (lambda v: v[0]) if nd == 1 else list
     if any(x <= 0 for x in k):
         raise RuntimeError(f"{name}() kernel_size must be greater than zero, but got "
@@ -62,7 +108,7 @@ def pool_geometry(name, nd, in_shape, kernel_size, stride, padding, dilation, ce
     if any(x <= 0 for x in d):
         raise RuntimeError(f"{name}() dilation must be greater than zero, but got {one(d)}")
     for pp, kk, dd in zip(p, k, d):
-        if name == "max_pool1d" and pp > kk // 2:
+        if own and pp > kk // 2:
             raise RuntimeError(f"{name}() padding should be at most half of kernel size, but "
                                f"got padding={pp} and kernel_size={kk}")
         if pp > ((kk - 1) * dd + 1) // 2:
@@ -76,7 +122,7 @@ def pool_geometry(name, nd, in_shape, kernel_size, stride, padding, dilation, ce
     out = tuple(None if n is None else _pool_out(n, kk, pp, ss, dd, ceil_mode)
                 for n, kk, pp, ss, dd in zip(spatial, k, p, s, d))
     if any(o is not None and o < 1 for o in out):
-        if name == "max_pool1d":
+        if own:
             raise RuntimeError(f"{name}() Invalid computed output size: {out[0]}")
         c = in_shape[-nd - 1]
         if nd == 1:     # avg_pool1d runs as a 2-D pooling of height 1
@@ -124,7 +170,7 @@ def _max_pool(xp, name, nd, x, kernel_size, stride, padding, dilation, ceil_mode
         raise not_implemented(kernel_of(name + ("_with_indices" if with_idx else ""), xp)
                               if nd == 1 else name, dtype_of(x))
     batched, k, s, p, d, out_shape = pool_geometry(name, nd, x.shape, kernel_size, stride,
-                                                   padding, dilation, ceil_mode)
+                                                   padding, dilation, ceil_mode, with_idx)
     if not batched:
         x = x[None]
     spatial, out = x.shape[2:], out_shape[-nd:]
@@ -175,7 +221,7 @@ def _max_meta(name, nd, with_idx):
             raise not_implemented(kernel_of(name + ("_with_indices" if with_idx else ""), self)
                                   if nd == 1 else name, self.dtype)
         shape = pool_geometry(name, nd, self.shape, kernel_size, stride, padding, dilation,
-                              ceil_mode)[-1]
+                              ceil_mode, with_idx)[-1]
         out = TensorMeta(self.dtype, shape, self.device)
         return (out, TensorMeta(_dt.int64, shape, self.device)) if with_idx else out
     return meta
@@ -538,3 +584,47 @@ def _max_unpool2d_grad(grad, self_shape, indices):
 def _max_unpool3d_grad(grad, self_shape, indices):
     lead = tuple(self_shape[:-3])
     return grad.flatten(len(lead)).gather(-1, indices.flatten(len(lead))).reshape(self_shape)
+
+
+# ---------------------------------------------------------------------- composites
+# (recording gradients, as PyTorch's 1-D pools: the 2-D pool of self.unsqueeze(-2) with a
+# unit first window dim, squeezed back: SqueezeBackward1 -> AvgPool2DBackward0 /
+# MaxPool2DWithIndicesBackward0 / AdaptiveAvgPool2DBackward0 / AdaptiveMaxPool2DBackward0
+# -> UnsqueezeBackward0. The op's meta checks the call first, with the 1-D op's words.)
+
+def _one(v, default=None):
+    if isinstance(v, int):
+        return v
+    return v[0] if len(v) else default
+
+
+def _pool1d_composite(name):
+    def composite(self, *args):
+        from .registry import OPS
+        OPS["aten::" + name].meta(self, *args)
+        x = self.unsqueeze(-2)
+        if name.startswith("adaptive"):
+            r = OPS[f"aten::{name[:-2]}2d"].public(x, [1, _one(args[0])])
+        else:
+            k = _one(args[0])
+            s = _one(args[1], k) if len(args) > 1 else k
+            p = _one(args[2]) if len(args) > 2 else 0
+            if name == "avg_pool1d":
+                r = OPS["aten::avg_pool2d"].public(x, [1, k], [1, s], [0, p], *args[3:5])
+            else:
+                d = _one(args[3]) if len(args) > 3 else 1
+                r = OPS["aten::max_pool2d_with_indices"].public(
+                    x, [1, k], [1, s], [0, p], [1, d], *args[4:5])
+                if name == "max_pool1d":
+                    r = r[0]
+        if isinstance(r, tuple):
+            return tuple(t.squeeze(-2) for t in r)
+        return r.squeeze(-2)
+    return composite
+
+
+for _n in ("avg_pool1d", "max_pool1d", "max_pool1d_with_indices", "adaptive_avg_pool1d",
+           "adaptive_max_pool1d"):
+    from .registry import OPS as _OPS
+    _OPS["aten::" + _n].composite = _pool1d_composite(_n)
+del _n

@@ -46,6 +46,15 @@ def _pool_geometry(name, in_shape, kernel_size, stride, padding, dilation, ceil_
     if len(in_shape) not in (3, 4) or any(x == 0 for x in in_shape[-3:]):
         raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch "
                            f"size for input, but got:{sizes(in_shape)}")
+    for kk, ss, pp, dd in zip(k, s, p, d):
+        # (torch 2.13's pooling_output_shape, height then width, before pool2d_shape_check)
+        if ss == 0:
+            raise RuntimeError("stride should not be zero")
+        if pp < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {pp}")
+        if pp > int(((kk - 1) * dd + 1) / 2):       # (C++'s division, toward zero)
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
     if k[0] <= 0 or k[1] <= 0:
         raise RuntimeError(f"kernel size should be greater than zero, but got kH: {k[0]} "
                            f"kW: {k[1]}")
@@ -55,13 +64,6 @@ def _pool_geometry(name, in_shape, kernel_size, stride, padding, dilation, ceil_
     if d[0] <= 0 or d[1] <= 0:
         raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {d[0]} "
                            f"dilationW: {d[1]}")
-    for kk, pp, dd in zip(k, p, d):
-        # (torch 2.13's pooling_output_shape, height then width, before the check below)
-        if pp < 0:
-            raise RuntimeError(f"pad must be non-negative, but got pad: {pp}")
-        if pp > ((kk - 1) * dd + 1) // 2:
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
-                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
     if k[1] // 2 < p[1] or k[0] // 2 < p[0]:
         raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but "
                            f"got padW = {p[1]}, padH = {p[0]}, kW = {k[1]}, kH = {k[0]}")
@@ -240,6 +242,9 @@ def _adaptive_sizes(in_shape, output_size, nd=2):
         raise RuntimeError(f"{name}: output_size must be {nd}")
     out = tuple(in_shape[-nd + i] if o is None else int(o) for i, o in enumerate(output_size))
     if any(o is not None and o < 0 for o in out):
+        if nd == 1:         # (PyTorch's adaptive_avg_pool1d is the 2-D pool of height 1)
+            raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be greater "
+                               f"than or equal to 0 but received {{1, {out[0]}}}")
         raise RuntimeError(f"{name}: elements of output_size must be greater "
                            f"than or equal to 0 but received {list(out)}")
     return tuple(in_shape[:-nd]) + out

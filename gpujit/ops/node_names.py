@@ -225,7 +225,9 @@ RULES = {
     "aten::rrelu_": "RreluWithNoiseBackward1",     # (of its result, as leaky_relu_)
     "aten::prelu": "PreluKernelBackward0",
     "aten::outer": "MulBackward0",
-    "aten::dropout": "MulBackward0",
+    # (CPU: input * noise; CUDA: native_dropout's node, the op's own, see its composite)
+    "aten::dropout": lambda b, r: "MulBackward0" if b["input"]._data.__class__ is np.ndarray
+    else "NativeDropoutBackward0",
     "aten::numpy_T": "PermuteBackward0",
     "aten::mT": "TransposeBackward0",
     "aten::mH": "TransposeBackward0",
@@ -238,6 +240,7 @@ RULES = {
     "aten::view_as": "ViewBackward0",           # (composites of view / expand in torch)
     "aten::expand_as": "ExpandBackward0",
     "aten::broadcast_to": "ExpandBackward0",
+    "aten::broadcast_tensors": "ExpandBackward0",     # (an expand of each that grows)
     "aten::flatten.using_ints": _view_or_copy,
     "aten::nll_loss": _nll,
     "aten::nll_loss_nd": _nll,
@@ -337,6 +340,17 @@ RULES.update({
     "aten::orgqr": "LinalgHouseholderProductBackward0",
     "aten::_lu_with_info": "LinalgLuFactorExBackward0",
     "aten::linalg_svdvals": "LinalgSvdBackward0",
+    # (linalg functions PyTorch 2.13 runs through their _ex / other linalg kernel:
+    # linalg.inv / inverse, solve, cholesky, lu_factor record the _ex op's node, eigvalsh
+    # linalg_eigh's, linalg.diagonal is torch.diagonal)
+    "aten::linalg_inv": "LinalgInvExBackward0",
+    "aten::linalg_solve": "LinalgSolveExBackward0",
+    "aten::linalg_cholesky": "LinalgCholeskyExBackward0",
+    "aten::linalg_lu_factor": "LinalgLuFactorExBackward0",
+    "aten::linalg_eigvalsh": "LinalgEighBackward0",
+    "aten::linalg_diagonal": "DiagonalBackward0",
+    "aten::clamp_max.Tensor": "ClampMaxBackward1",
+    "aten::clamp_min.Tensor": "ClampMinBackward1",
     # (overloads with entries of their own in derivatives.yaml)
     "aten::sort.stable": "SortBackward1",
     "aten::round.decimals": "RoundBackward1",

@@ -26,6 +26,13 @@ _TAIL = ("Generator? generator=None, ScalarType? dtype=None, Layout? layout=None
 _LIKE_TAIL = _TAIL + ", MemoryFormat? memory_format=None"
 
 
+# the kernels whose dtype dispatch refuses an integer or bool tensor in PyTorch 2.13's CPU
+# words ('"normal_kernel_cpu" not implemented for 'Long''): normal_ / randn / normal,
+# uniform_ / rand (its bounds check dispatches first)
+_NORMAL_KERNEL = "normal_kernel_cpu"
+_UNIFORM_KERNEL = "check_uniform_bounds"
+
+
 def _float_dtype(dtype, kernel):
     dt = _dt.get_default_dtype() if dtype is None else dtype
     if dt.category != _dt.FLOATING:
@@ -117,18 +124,18 @@ def generator_initial_seed(xp, self):
 @op(f"aten::rand(SymInt[] size, *, {_TAIL}) -> Tensor", tags=_RF, function=False,
     method=False,
     meta=lambda size, generator=None, dtype=None, layout=None, device=None, pin_memory=None:
-    TensorMeta(_float_dtype(dtype, "uniform"), tuple(size), _meta_dev(device)))
+    TensorMeta(_float_dtype(dtype, _UNIFORM_KERNEL), tuple(size), _meta_dev(device)))
 def _rand(xp, size, generator=None, dtype=None, layout=None, device=None, pin_memory=None):
-    dt = _float_dtype(dtype, "uniform")
+    dt = _float_dtype(dtype, _UNIFORM_KERNEL)
     return _gen(device, generator).uniform(tuple(check_sizes(size)), dt.np)
 
 
 @op(f"aten::randn(SymInt[] size, *, {_TAIL}) -> Tensor", tags=_RF, function=False,
     method=False,
     meta=lambda size, generator=None, dtype=None, layout=None, device=None, pin_memory=None:
-    TensorMeta(_float_dtype(dtype, "normal"), tuple(size), _meta_dev(device)))
+    TensorMeta(_float_dtype(dtype, _NORMAL_KERNEL), tuple(size), _meta_dev(device)))
 def _randn(xp, size, generator=None, dtype=None, layout=None, device=None, pin_memory=None):
-    dt = _float_dtype(dtype, "normal")
+    dt = _float_dtype(dtype, _NORMAL_KERNEL)
     return _gen(device, generator).normal(tuple(check_sizes(size)), dt.np)
 
 
@@ -180,19 +187,19 @@ def _like_meta(dtype_rule, low_high=0):
 
 
 @op(f"aten::rand_like(Tensor self, *, {_LIKE_TAIL}) -> Tensor", tags=_RF, method=False,
-    meta=_like_meta(lambda d: _float_dtype(d, "uniform")))
+    meta=_like_meta(lambda d: _float_dtype(d, _UNIFORM_KERNEL)))
 def rand_like(xp, self, generator=None, dtype=None, layout=None, device=None,
               pin_memory=None, memory_format=None):
-    dt = _float_dtype(dtype or _dt.from_numpy_dtype(self.dtype), "uniform")
+    dt = _float_dtype(dtype or _dt.from_numpy_dtype(self.dtype), _UNIFORM_KERNEL)
     return like_alloc(xp, lambda s: _gen_like(self, device, generator).uniform(s, dt.np), self,
                       memory_format)
 
 
 @op(f"aten::randn_like(Tensor self, *, {_LIKE_TAIL}) -> Tensor", tags=_RF, method=False,
-    meta=_like_meta(lambda d: _float_dtype(d, "normal")))
+    meta=_like_meta(lambda d: _float_dtype(d, _NORMAL_KERNEL)))
 def randn_like(xp, self, generator=None, dtype=None, layout=None, device=None,
                pin_memory=None, memory_format=None):
-    dt = _float_dtype(dtype or _dt.from_numpy_dtype(self.dtype), "normal")
+    dt = _float_dtype(dtype or _dt.from_numpy_dtype(self.dtype), _NORMAL_KERNEL)
     # (PyTorch's empty_like(self).normal_(): a permuted (channels_last, transposed) result
     # is no contiguous tensor, so its values come from the scalar sampler)
     contiguous = like_contiguous(self, memory_format)
@@ -238,7 +245,8 @@ def _check_std_tensor(xp, std):
 def _normal_meta_dtype(*dts):
     dt = dts[0] if len(dts) == 1 else _dt.promote_types(*dts)
     if dt.category != _dt.FLOATING:
-        raise NotImplementedError(f'"normal" not implemented for \'{dt.short_name}\'')
+        raise NotImplementedError(f'"{_NORMAL_KERNEL}" not implemented for '
+                                  f'\'{dt.short_name}\'')
     return dt
 
 
@@ -289,12 +297,12 @@ def normal_float_tensor(xp, mean, std, generator=None):
 @op(f"aten::normal.float_float(float mean, float std, SymInt[] size, *, {_TAIL}) -> Tensor",
     tags=_RF, method=False,
     meta=lambda mean, std, size, generator=None, dtype=None, layout=None, device=None,
-    pin_memory=None: (_check_std(std), TensorMeta(_float_dtype(dtype, "normal"), tuple(size),
+    pin_memory=None: (_check_std(std), TensorMeta(_float_dtype(dtype, _NORMAL_KERNEL), tuple(size),
                                                   _meta_dev(device)))[1])
 def normal_float_float(xp, mean, std, size, generator=None, dtype=None, layout=None,
                        device=None, pin_memory=None):
     _check_std(std)
-    dt = _float_dtype(dtype, "normal")
+    dt = _float_dtype(dtype, _NORMAL_KERNEL)
     return _gen(device, generator).normal(tuple(check_sizes(size)), dt.np, float(mean),
                                           float(std))
 
@@ -331,8 +339,8 @@ def _write_serial(self, draw):
 @op("aten::normal_(Tensor(a!) self, float mean=0, float std=1, *, "
     "Generator? generator=None) -> Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
 def normal_(xp, self, mean=0, std=1, generator=None):
-    _check_float(self, "normal_kernel")
-    _check_std(std)
+    _check_std(std)        # (before the kernel's dtype dispatch, as ATen's normal_)
+    _check_float(self, _NORMAL_KERNEL)
     g = _gen_like(self, None, generator)
     contiguous = bool(self.flags.c_contiguous)
     return _write_serial(self, lambda s: g.normal(s, self.dtype, float(mean), float(std),
@@ -342,7 +350,7 @@ def normal_(xp, self, mean=0, std=1, generator=None):
 @op("aten::uniform_(Tensor(a!) self, float from_=0, float to=1, *, "
     "Generator? generator=None) -> Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
 def uniform_(xp, self, from_=0, to=1, generator=None):
-    _check_float(self, "uniform")
+    _check_float(self, _UNIFORM_KERNEL)
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={from_} > to={to}")

@@ -552,6 +552,17 @@ def nanmean(xp, self, dim=None, keepdim=False, dtype=None):
     return (s / n).astype(out, copy=False)
 
 
+def _nanmean_composite(self, dim=None, keepdim=False, dtype=None):
+    """nanmean recording gradients: PyTorch's composite, nansum(...) divided by the count
+    of non-NaN elements (DivBackward0 -> (NansumBackward0, None))."""
+    _nanmean_dtype(self.dtype, dtype)
+    factor = self.isnan().logical_not_().sum(dim, keepdim)
+    return self.nansum(dim, keepdim, dtype=dtype).div(factor)
+
+
+nanmean.op.composite = _nanmean_composite
+
+
 # ------------------------------------------------------------------ count_nonzero
 
 @op("aten::count_nonzero(Tensor self, int? dim=None) -> Tensor", tags=_RED,
@@ -680,6 +691,31 @@ def diff(xp, self, n=1, dim=-1, prepend=None, append=None):
     return a.astype(self.dtype, copy=False)
 
 
+def _diff_composite(self, n=1, dim=-1, prepend=None, append=None):
+    """diff recording gradients: PyTorch's composite, cat of prepend / self / append, then
+    n times narrow(d, 1, len) - narrow(d, 0, len) (SubBackward0 -> SliceBackward0 edges;
+    an empty dim: the input itself; n == 0 a copy)."""
+    d, _ = _diff_rule(tuple(self.shape), n, dim,
+                      None if prepend is None else tuple(prepend.shape),
+                      None if append is None else tuple(append.shape))
+    parts = [p for p in (prepend, self, append) if p is not None]
+    from .registry import OPS
+    r = OPS["aten::cat"].public(parts, d) if len(parts) > 1 else self
+    size = r.shape[d]
+    if self.dtype is _dt.bool:
+        return NotImplemented
+    if n == 0:      # (zeros_like(combined).copy_(combined): CopyBackwards)
+        return OPS["aten::zeros_like"].public(r).copy_(r)
+    out_len = size - 1
+    for _ in range(min(n, size)):
+        r = r.narrow(d, 1, out_len) - r.narrow(d, 0, out_len)
+        out_len -= 1
+    return r
+
+
+diff.op.composite = _diff_composite
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd), written with registry ops
 
@@ -746,8 +782,10 @@ def _logcumsumexp_grad(grad, self, result, dim):
 @_derivative(nansum)
 def _nansum_grad(grad, self, dim, keepdim):
     from .reduction import _keep
-    return _keep(grad, self.dim(), dim, keepdim).expand(self.shape).masked_fill(
-        self.isnan(), 0)
+    # (PyTorch's nansum_backward multiplies by the not-NaN mask: an inf or NaN gradient
+    # stays NaN at a NaN input, as nanmean's 1 / 0 of an all-NaN row gives)
+    return _keep(grad, self.dim(), dim, keepdim).expand(self.shape) * \
+        self.isnan().logical_not()
 
 
 @_derivative(nanmean)

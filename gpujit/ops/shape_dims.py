@@ -48,6 +48,18 @@ def broadcast_tensors_(xp, tensors):
     return [xp.broadcast_to(a, shape) for a in tensors]
 
 
+def _broadcast_tensors_composite(tensors):
+    """broadcast_tensors recording gradients: PyTorch's expand of each tensor that grows
+    (its own ExpandBackward0 with one edge); one of the broadcast shape is itself."""
+    if _registry.dispatch_state.tracing is not None:
+        return NotImplemented           # (a trace records aten::broadcast_tensors, as torch's)
+    shape = broadcast_shapes(*[tuple(t.shape) for t in tensors])
+    return [t if tuple(t.shape) == shape else t.expand(shape) for t in tensors]
+
+
+broadcast_tensors_.op.composite = _broadcast_tensors_composite
+
+
 def _untraced_tensor(t):
     """t is a Tensor and no trace is recording (a trace records the op even where PyTorch
     hands back its input itself, as for contiguous)."""

@@ -254,3 +254,18 @@ def _masked_scatter_grad(grad, mask, source_shape):
 def _masked_select_grad(grad, self, mask):
     shape = broadcast_shapes(tuple(self.shape), tuple(mask.shape))
     return _zeros(shape, grad).index_put_([mask.expand(shape)], grad)
+
+
+def _take_along_dim_composite(self, indices, dim=None):
+    """take_along_dim recording gradients: PyTorch's composite, the gather of both operands
+    broadcast_to each other (ExpandBackward0 edges, even where nothing grows) or, with no
+    dim, self.view(-1).gather(0, indices.view(-1)) (a ViewBackward0 edge; a self that
+    cannot be viewed flat is view's error, as in PyTorch)."""
+    d, shapes = _tad_rule(tuple(self.shape), tuple(indices.shape), indices.dtype, dim)
+    if d is None:
+        return self.view(-1).gather(0, indices.view(-1))
+    idx_b, self_b = shapes
+    return self.broadcast_to(self_b).gather(d, indices.broadcast_to(idx_b))
+
+
+take_along_dim.op.composite = _take_along_dim_composite
