@@ -197,6 +197,15 @@ def fold_calls(rec):
             _rebind(g, r.out, cm.output, rec, rset, block)
         for n in reversed(region):
             n.destroy()
+        # a later call that starts right after this one (`self.a(x) + self.a(x)`: nothing
+        # recorded between the two) marked its start at a node now folded into the
+        # CallMethod: it starts after the call's nodes instead (an inner call's region,
+        # whose end was folded too, is still skipped above)
+        after = block.nodes[block.nodes.index(anchor) - 1] if anchor is not None \
+            else block.nodes[-1]
+        for r2 in rec.regions:
+            if r2.prev in rset:
+                r2.prev = after
 
 
 def _rebind(g, x, v, rec, rset, block):
