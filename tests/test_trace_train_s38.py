@@ -27,6 +27,15 @@ Finds, minimised, with torch 2.13's behaviour:
    (`forward1(self, x, inp)` for `self.s(x, y)` where y is first read inside the call as
    `inp`), `argument_1`, `argument_2`... for unnamed ones (MyDecisionGate's
    `forward(self, argument_1)`); gpujit used the callee's Python parameter names.
+5. Dropout when not training. torch's `torch.dropout(x, 0.5, False)` is x itself (ATen's
+   early `return input`; grad_fn None for a leaf), gpujit's was a new tensor with a
+   MulBackward0 node. A trace records the call (`F.dropout(x, 0.3, training=False)` ->
+   `aten::dropout(%x, 0.3, False)`), so an eval model's nn.Dropout stays a method call:
+   torch 2.13 prints `_0 = torch.add((d).forward((l).forward(x, ), ), torch.relu(x))` and
+   the Dropout's forward
+   `return torch.dropout(argument_1, 0.5, False)`; gpujit recorded nothing and left the
+   call out. As TorchScript's SchemaInfo, aten::dropout with a constant train=False is
+   deterministic (no "Trace had nondeterministic nodes" warning; DCE may drop it).
 """
 import numpy as np
 
@@ -251,3 +260,62 @@ def test_method_parameters_named_after_the_callers_values():
     ref = (np.maximum(ya, 0) + za + 1) + (np.maximum(N(a), 0) + ya) + \
         (np.maximum(N(a) * 3, 0) + za)
     np.testing.assert_allclose(N(t(a, b)), ref, rtol=1e-6)
+
+
+def test_dropout_not_training_is_its_input():
+    x = torch.randn(3, requires_grad=True)
+    y = torch.dropout(x, 0.5, False)
+    assert y is x and y.grad_fn is None
+    z = x * 2
+    assert torch.dropout(z, 0.5, False) is z and torch.dropout(z, 0.0, True) is z
+    assert nn.functional.dropout(z, 0.5, training=False) is z
+    w = torch.dropout(z, 0.5, True)         # (training: a new tensor, as before)
+    assert w is not z and type(w.grad_fn).__name__ == "MulBackward0"
+
+
+class _EvalDrop(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l = nn.Linear(4, 4)
+        self.d = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.d(self.l(x)) + x.relu()
+
+
+def test_eval_dropout_is_traced_as_a_call():
+    import warnings
+    torch.manual_seed(0)
+    m = _EvalDrop().eval()
+    x = torch.randn(3, 4)
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        t = torch.jit.trace(m, (x,))
+    assert not [w for w in ws if "nondeterministic" in str(w.message)]
+    assert t.code == (
+        "def forward(self,\n"
+        "    x: Tensor) -> Tensor:\n"
+        "  d = self.d\n"
+        "  l = self.l\n"
+        "  _0 = torch.add((d).forward((l).forward(x, ), ), torch.relu(x))\n"
+        "  return _0\n")
+    assert t.d.code == (
+        "def forward(self,\n"
+        "    argument_1: Tensor) -> Tensor:\n"
+        "  return torch.dropout(argument_1, 0.5, False)\n")
+    y = torch.randn(5, 4)
+    ref = _np_linear(m.l, N(y)) + np.maximum(N(y), 0)
+    for _ in range(3):      # (profiling run, then the optimized graph)
+        np.testing.assert_allclose(N(t(y)), ref, rtol=1e-5, atol=1e-6)
+
+
+def test_functional_dropout_not_training_recorded():
+    def f(x):
+        return nn.functional.dropout(x * 2, 0.3, training=False) + 1
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("error")
+        t = torch.jit.trace(f, (torch.ones(2),))
+    nodes = [n for n in t.graph.nodes() if n.kind() == "aten::dropout"]
+    assert len(nodes) == 1
+    assert [i.toIValue() for i in list(nodes[0].inputs())[1:]] == [0.3, False]
+    np.testing.assert_array_equal(N(t(torch.arange(3.0))), [1.0, 3.0, 5.0])
