@@ -26,7 +26,7 @@ from ..tensor import Tensor
 
 class CallRegion:
     __slots__ = ("rec", "callee", "module", "prev", "last", "arg_values", "module_value",
-                 "out", "valid")
+                 "out", "valid", "attrs_before")
 
     def __init__(self, rec, callee, module):
         self.rec = rec                    # the caller's Recorder
@@ -38,6 +38,7 @@ class CallRegion:
         self.module_value = None
         self.out = None                   # the call's result (Python)
         self.valid = True
+        self.attrs_before = None          # the caller's cached GetAttr chains before it
 
 
 def _leaves(x, acc):
@@ -71,6 +72,7 @@ def start(rec, callee, module, bound_args, other_args):
     r.arg_values = [rec.value_of(a) for a in bound_args]
     nodes = rec.graph.block.nodes
     r.prev = nodes[-1] if len(nodes) else None
+    r.attrs_before = set(rec.attr_values)
     rec.regions.append(r)
     return r
 
@@ -96,6 +98,13 @@ def finish(r, out):
         r.valid = False
         return
     r.out = out
+    # the chains the call's own ops read (its parameters) go with the call once it is
+    # folded: a read of the same parameter after the call gets a chain of its own, placed
+    # where TorchScript's tracer places it (`w = a.w` above `a = self.a` when `self.a.w`
+    # is read after `self.a(x)`)
+    cache = r.rec.attr_values
+    for k in [k for k in cache if k not in r.attrs_before]:
+        del cache[k]
 
 
 def _top(node, block):
@@ -185,6 +194,7 @@ def fold_calls(rec):
         if len(callee.outputs) != 1:
             continue
         name = _method_name(session, r.callee)
+        _name_parameters(callee, r.arg_values)
         g = rec.graph
         anchor = nodes[i1] if i1 < len(nodes) else None
         with (g.inserting_before(anchor) if anchor is not None
@@ -197,6 +207,29 @@ def fold_calls(rec):
             _rebind(g, r.out, cm.output, rec, rset, block)
         for n in reversed(region):
             n.destroy()
+        # a later call that starts right after this one (`self.a(x) + self.a(x)`: nothing
+        # recorded between the two) marked its start at a node now folded into the
+        # CallMethod: it starts after the call's nodes instead (an inner call's region,
+        # whose end was folded too, is still skipped above)
+        after = block.nodes[block.nodes.index(anchor) - 1] if anchor is not None \
+            else block.nodes[-1]
+        for r2 in rec.regions:
+            if r2.prev in rset:
+                r2.prev = after
+
+
+def _name_parameters(callee, arg_values):
+    """The method's parameters named as TorchScript's tracer names them when it turns a
+    call into a method: after the caller's values passed (`forward1(self, x, inp)` for
+    `self.s(x, inp)`), `argument_<k>` for an unnamed one (`(dg).forward(argument_1)` for
+    `self.dg(self.linear(x))`)."""
+    params = list(callee.inputs)[1:]
+    if len(params) != len(arg_values):
+        return
+    for p in params:
+        p.set_debug_name(None)
+    for k, (p, a) in enumerate(zip(params, arg_values), 1):
+        p.set_debug_name(a.debug_name if a.has_debug_name() else f"argument_{k}")
 
 
 def _rebind(g, x, v, rec, rset, block):
@@ -212,10 +245,10 @@ def _rebind(g, x, v, rec, rset, block):
             rec.env[id(x)] = v
             for r in rec.regions:
                 r.arg_values = [v if a is old else a for a in r.arg_values]
-            if old.has_debug_name():
-                name = old.debug_name
-                old.set_debug_name(None)
-                v.set_debug_name(name)
+            # (unnamed, as TorchScript's: its tracer builds the call's result afresh when
+            # it turns the call's block into a method, `_0 = (linear).forward(x, )`; the
+            # name the user's local gave the value inside the call stays there)
+            old.set_debug_name(None)
         return
     kind = "prim::TupleUnpack" if isinstance(x, tuple) else "prim::ListUnpack"
     types = list(v.type.elems) if isinstance(v.type, T.TupleType) else \

@@ -112,21 +112,31 @@ class Recorder:
                      if p[:len(prefix)] == prefix and p != prefix), None)
         if path is None:
             return None
+        # (as TorchScript's tracer: each object read gets a chain of its own from self,
+        # placed as one piece at the start of the graph, so the chains read last print
+        # first: `bias = self.bias` before `weight = self.weight` in Linear's forward,
+        # `dg = self.dg` before `linear = self.linear` in the tutorial's MyCell)
         owner = self.module
         cur = self.self_value
+        chain = []
         for name in path[len(prefix):]:
             child = getattr(owner, name)
-            nv = self.attr_values.get(id(child))
-            if nv is None:
-                ty = (self.session.module_type(child) if not isinstance(child, Tensor)
-                      else T.TENSOR)
-                n = self.graph.insert_node("prim::GetAttr", [cur], attrs={"name": name},
-                                           output_types=[ty])
-                nv = n.output
-                if isinstance(child, Tensor) or name.isidentifier():
-                    nv.set_debug_name(name)
-                self.attr_values[id(child)] = nv
-            owner, cur = child, nv
+            ty = (self.session.module_type(child) if not isinstance(child, Tensor)
+                  else T.TENSOR)
+            n = self.graph.create("prim::GetAttr", [cur], attrs={"name": name},
+                                  output_types=[ty])
+            chain.append(n)
+            if isinstance(child, Tensor) or name.isidentifier():
+                n.output.set_debug_name(name)
+            owner, cur = child, n.output
+        nodes = self.graph.block.nodes
+        first = nodes[0] if len(nodes) else None
+        for n in chain:
+            if first is None:
+                self.graph.block.append(n)
+            else:
+                n.insert_before(first)
+        self.attr_values[id(obj)] = cur
         return cur
 
     def value_of(self, x, at=None):

@@ -150,7 +150,15 @@ def is_mutating(node) -> bool:
 
 def is_nondeterministic(node) -> bool:
     op = node.op
-    return op is not None and bool(op.tags & {"random", "nondeterministic"})
+    if op is None or not op.tags & {"random", "nondeterministic"}:
+        return False
+    if node.kind == "aten::dropout" and len(node.inputs) == 3:
+        # (TorchScript's SchemaInfo: aten::dropout with a constant train=False is
+        # deterministic, the input itself: an eval model's traced dropout)
+        t = node.inputs[2]
+        if t.node.kind == "prim::Constant" and t.node.attrs.get("value") is False:
+            return False
+    return True
 
 
 def calls_autograd(node) -> bool:

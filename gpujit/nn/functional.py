@@ -18,6 +18,7 @@ from typing import Optional
 import gpujit as _gpujit
 
 from ..dtypes import dtype as _dtype
+from ..ops import registry as _registry
 from ..ops.registry import OPS as _OPS
 
 
@@ -348,8 +349,9 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Zero elements with probability p and scale the rest by 1/(1-p) when training."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0:      # the input itself, untouched (ATen's early return)
-        return input
+    if (not training or p == 0) and _registry.dispatch_state.tracing is None:
+        return input    # the input itself, untouched (ATen's early return; a trace records
+        # the call, aten::dropout(input, p, False), as TorchScript's tracer does)
     if inplace:
         return _op("aten::dropout_")(input, p, training)
     return _op("aten::dropout")(input, p, training)

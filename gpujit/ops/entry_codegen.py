@@ -464,6 +464,10 @@ def _returns_input(op) -> bool:
     through views of either then reach the other's gradients). A view op tagged
     "returns_input" does too where PyTorch's does (flatten with start_dim == end_dim)."""
     rets, args = op.schema.returns, op.schema.arguments
+    if "returns_input" in op.tags and "view" not in op.tags and len(rets) == 1 and args \
+            and rets[0].type.alias is None and rets[0].type.is_tensor:
+        return True     # (aten::dropout: its schema names no alias, ATen's early `return
+        # input` when not training hands back the input all the same)
     return (len(rets) == 1 and rets[0].type.alias is not None and not rets[0].type.is_write
             and ("view" not in op.tags or "returns_input" in op.tags) and bool(args)
             and args[0].type.alias == rets[0].type.alias)
@@ -497,8 +501,9 @@ def _wrap_ret(rt, expr, s, names, c_order=False, identity=False, view=None):
             # Tensor(a) -> Tensor(a), not a view op: the input itself when the impl handed
             # back its array (not while tracing: a trace keeps the input's value for its
             # later readers). View ops always make a new Tensor, as PyTorch's.
+            other = f"_wrap_view({expr}, dev, {n})" if t.alias else f"_wrap_array({expr}, dev)"
             return (f"({n} if isinstance({n}, _T) and {expr} is {n}._data and "
-                    f"_S.tracing is None else _wrap_view({expr}, dev, {n}))")
+                    f"_S.tracing is None else {other})")
         if view == "first" or _aliases_first(t, s):     # a view: shares the version
             if s.name == "aten::detach":                # counter of what it views (a
                 return f"_wrap_view({expr}, dev, {n}, False)"   # detach: no autograd base)

@@ -64,7 +64,8 @@ def _dropout(xp, input, p):
     return out, keep
 
 
-@op("aten::dropout(Tensor input, float p, bool train) -> Tensor", tags=_NN | {"random"},
+@op("aten::dropout(Tensor input, float p, bool train) -> Tensor",
+    tags=_NN | {"random", "returns_input"},
     method=False,
     meta=lambda input, p, train: (_dropout_check(p, input, train), _same(input))[1])
 def dropout(xp, input, p, train):
