@@ -105,7 +105,9 @@ def _dropout_composite(inplace):
         runs native_dropout, one NativeDropoutBackward0 node: the op's own."""
         _dropout_check(p, input, train)
         if not train or p == 0 or input.numel() == 0:
-            return input
+            # (while tracing, the op's own path: its result is a new value of the trace,
+            # aten::dropout(x, p, False), not the input's)
+            return input if _reg.dispatch_state.tracing is None else NotImplemented
         a = input._data
         if p == 1:
             noise = np.zeros((), a.dtype)
