@@ -22,6 +22,29 @@ def user_frame():
     return None
 
 
+# gpujit's counterparts of PyTorch's Python library (torch.nn, torch.optim,
+# torch.distributions, torch.utils): torch.jit ignores TracerWarnings raised from those
+# modules (TracerWarning.ignore_lib_warnings: module "torch.(?!jit)")
+_LIBRARY_DIRS = tuple(os.path.join(_PKG_DIR, d) + os.sep
+                      for d in ("nn", "optim", "distributions", "utils"))
+
+
+def from_library():
+    """Whether the innermost frame outside gpujit's plumbing (tensor methods, ops, the
+    tracer, jit) is in gpujit's counterpart of PyTorch's Python library, whose tracer
+    warnings PyTorch ignores (nn.TransformerEncoder's causal-mask check, bool(...) of a
+    traced tensor, warns in no trace of torch's)."""
+    f = sys._getframe(1)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if fn.startswith(_LIBRARY_DIRS):
+            return True
+        if fn == _DEMO or not (fn.startswith(_PKG_DIR) or fn.startswith(("<gpujit", "<frozen"))):
+            return False
+        f = f.f_back
+    return False
+
+
 def warn_at_user_frame(msg, category=UserWarning):
     """warnings.warn(msg, category) attributed to the user's line."""
     f = user_frame()

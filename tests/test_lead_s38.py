@@ -129,3 +129,63 @@ def test_sparse_part_accessors_raise_torchs_errors_for_strided_tensors():
             getattr(x, name)()
     with pytest.raises(NotImplementedError, match="aten::_values"):
         x._values()
+
+
+class _DropNet(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 4)
+
+    def forward(self, x):
+        return torch.nn.functional.dropout(self.lin(x), 0.5, True)
+
+
+def test_traced_training_dropout_draws_a_new_mask_each_call():
+    """A trace of a module in training records aten::dropout(x, 0.5, True), as TorchScript's
+    tracer: each call draws its own mask (the merged tree's recording composite drew one
+    mask while tracing and baked it in as a constant, with a TracerWarning)."""
+    torch.manual_seed(0)
+    m = _DropNet()
+    x = torch.rand(8, 4)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        t = torch.jit.trace(m, (x,), check_trace=False)
+    assert not [m_ for m_ in w if issubclass(m_.category, torch.jit.TracerWarning)]
+    kinds = [n.kind() for n in t.graph.nodes()]
+    assert "aten::dropout" in kinds and "aten::mul" not in kinds
+    masks = {tuple((t(x) == 0).flatten().tolist()) for _ in range(4)}
+    assert len(masks) > 1
+    t(x).sum().backward()
+    assert m.lin.weight.grad.abs().sum() > 0
+
+
+class _Causal(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        layer = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0)
+        self.enc = torch.nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+
+    def forward(self, x, mask):
+        return self.enc(x, mask=mask)
+
+
+def test_library_code_raises_no_tracer_warnings():
+    """torch.jit ignores TracerWarnings raised inside torch's Python library
+    (TracerWarning.ignore_lib_warnings): nn.TransformerEncoder's causal-mask check,
+    bool((mask == causal).all()), warns in no trace of torch 2.13's; gpujit warned at the
+    user's line (pytorch/examples' word_language_model TransformerModel). The user's own
+    conversions still warn."""
+    torch.manual_seed(0)
+    m = _Causal().eval()
+    mask = torch.log(torch.tril(torch.ones(5, 5)))
+    x = torch.rand(5, 2, 8)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        torch.jit.trace(m, (x, mask), check_trace=False)
+    assert not [m_ for m_ in w if issubclass(m_.category, torch.jit.TracerWarning)]
+
+    def user(x):
+        return x * 2 if bool(x.sum() > 0) else x
+
+    with pytest.warns(torch.jit.TracerWarning, match="Python boolean"):
+        torch.jit.trace(user, (torch.ones(2),), check_trace=False)

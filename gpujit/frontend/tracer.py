@@ -16,7 +16,7 @@ import threading
 import numpy as np
 
 from .. import ir
-from .._frames import user_frame, warn_at_user_frame
+from .._frames import from_library, user_frame, warn_at_user_frame
 from ..ir import types as T
 from .qualified_names import mangled, qualified_name, unmangled
 from ..ir.schema_match import schema_arg_type
@@ -54,6 +54,8 @@ def warn_at_user(msg):
     quiet = _Active.quiet
     if quiet is not None:           # collected by the caller (a fused backward's trace)
         quiet.append(msg)
+        return
+    if from_library():              # (PyTorch ignores its library's TracerWarnings)
         return
     warn_at_user_frame(msg, TracerWarning)
 
