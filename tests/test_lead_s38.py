@@ -135,9 +135,10 @@ class _DropNet(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.lin = torch.nn.Linear(4, 4)
+        self.drop = torch.nn.Dropout(0.5)
 
     def forward(self, x):
-        return torch.nn.functional.dropout(self.lin(x), 0.5, True)
+        return self.drop(torch.relu(self.lin(x))) + torch.nn.functional.dropout(x, 0.5, True)
 
 
 def test_traced_training_dropout_draws_a_new_mask_each_call():
@@ -153,6 +154,7 @@ def test_traced_training_dropout_draws_a_new_mask_each_call():
     assert not [m_ for m_ in w if issubclass(m_.category, torch.jit.TracerWarning)]
     kinds = [n.kind() for n in t.graph.nodes()]
     assert "aten::dropout" in kinds and "aten::mul" not in kinds
+    assert "(drop).forward(" in t.code
     masks = {tuple((t(x) == 0).flatten().tolist()) for _ in range(4)}
     assert len(masks) > 1
     t(x).sum().backward()
@@ -189,3 +191,21 @@ def test_library_code_raises_no_tracer_warnings():
 
     with pytest.warns(torch.jit.TracerWarning, match="Python boolean"):
         torch.jit.trace(user, (torch.ones(2),), check_trace=False)
+
+
+def test_gpujits_own_constant_warning_is_kept_inside_library_code():
+    """The constant warning is gpujit's own (PyTorch has no such words): library code that
+    records a constant (a gpujit bug, as dropout's composite once was) still warns; a
+    conversion in library code (PyTorch's words) does not."""
+    import gpujit.nn.functional as F
+    ns = {"torch": torch, "_CONST": torch.ones(2)}
+    # (functions whose code lives in gpujit/nn/functional.py, as library code's does)
+    exec(compile("def made_here(x):\n    return x + _CONST\n"
+                 "def converts(x):\n    return x * 2 if bool(x.sum() > 0) else x\n",
+                 F.__file__, "exec"), ns)
+    with pytest.warns(torch.jit.TracerWarning, match="did not produce"):
+        torch.jit.trace(ns["made_here"], (torch.ones(2),), check_trace=False)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        torch.jit.trace(ns["converts"], (torch.ones(2),), check_trace=False)
+    assert not [m_ for m_ in w if issubclass(m_.category, torch.jit.TracerWarning)]

@@ -153,7 +153,8 @@ def output_value(rec, out, strict=True, where="output"):
         if v is None:
             from .tracer import warn_at_user
             warn_at_user("the traced function returns a Tensor the trace could not record "
-                         "(made outside the traced ops): it is returned as a constant")
+                         "(made outside the traced ops): it is returned as a constant",
+                         ignored_in_library=False)
             v = rec.session.constant_tensor(rec, out)
         return v
     if is_traced_number(out) and id(rec) in out._values:

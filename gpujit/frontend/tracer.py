@@ -50,12 +50,16 @@ def conversion_warning(what):
             f"other inputs!")
 
 
-def warn_at_user(msg):
+def warn_at_user(msg, ignored_in_library=True):
+    """A TracerWarning at the user's line. Not when raised inside gpujit's counterpart of
+    PyTorch's Python library (nn, optim...: torch.jit ignores its library's warnings),
+    unless ignored_in_library is False (gpujit's own warnings, which PyTorch has none of,
+    e.g. a constant recorded from a tensor the trace did not produce)."""
     quiet = _Active.quiet
     if quiet is not None:           # collected by the caller (a fused backward's trace)
         quiet.append(msg)
         return
-    if from_library():              # (PyTorch ignores its library's TracerWarnings)
+    if ignored_in_library and from_library():
         return
     warn_at_user_frame(msg, TracerWarning)
 
@@ -309,7 +313,7 @@ class TraceSession:
                 "a Tensor the trace did not produce (made outside the traced ops, e.g. by "
                 "gpujit.tensor or from NumPy, or read from a global) is recorded as a "
                 "constant: the traced function will always use its current value, whatever "
-                "the inputs are")
+                "the inputs are", ignored_in_library=False)
         v = rec.constant(t, T.TensorType.of(t))
         rec.bind(t, v)
         return v
