@@ -4,8 +4,8 @@ Each case is one eager call on 4x4 float32 tensors (where the op itself costs ne
 nothing, so what is timed is the dispatch: Tensor method -> registry op -> NumPy ->
 result wrapping, and with `_grad` the recording of the backward node too): `a + b`,
 `a * 2.0`, `a.tanh()`, `a @ b`, `a.sum()`, `a.view(16)`, `a[0]`, `a[:, 1]`,
-`a[1:3, 0]`, `zeros(4, 4)`, and `+`, `*`, `tanh`, `sum`, `a[0]` on tensors that require
-grad. gpujit and PyTorch (when installed) run in the same process, interleaved: each
+`a[1:3, 0]`, `zeros(4, 4)`, and `+`, `*`, `tanh`, `sum`, `@`, `a[0]` on tensors that
+require grad. gpujit and PyTorch (when installed) run in the same process, interleaved: each
 number is the best over `--repeats` rounds of the mean µs per call in a batch of at least
 10 ms (the best, not the median: the dev machine is shared, and load only adds); the
 ratio is gpujit's over PyTorch's (over NumPy's equivalent call where PyTorch is absent).
@@ -51,7 +51,7 @@ def _cases(lib):
             "index_mixed": lambda: a[1:3, 0], "zeros": lambda: lib.zeros(4, 4),
             "add_grad": lambda: ag + bg, "mul_grad": lambda: ag * bg,
             "tanh_grad": lambda: ag.tanh(), "sum_grad": lambda: ag.sum(),
-            "index_int_grad": lambda: ag[0]}
+            "matmul_grad": lambda: ag @ bg, "index_int_grad": lambda: ag[0]}
 
 
 def _batch_size(fn, min_batch_s=0.01):

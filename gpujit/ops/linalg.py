@@ -15,6 +15,7 @@ from .. import dtypes as _dt
 from .kernel_names import kernel_name
 from .meta import TensorMeta, broadcast_shapes
 from .meta import numel as _numel
+from . import registry as _reg
 from .registry import op, scalar_to
 from .views import expand_shape
 
@@ -504,6 +505,20 @@ def _outer_composite(self, vec2):
 
 
 outer.op.composite = ger.op.composite = _outer_composite
+
+
+def _matmul_composite(self, other):
+    """matmul of two matrices recording gradients: ATen's matmul calls mm (one MmBackward0,
+    as the op's own node is), recorded on mm's planned path (~half the cost of matmul's
+    general one: its derivative computes which operand to keep); other ranks take the op's
+    own node."""
+    if type(self) is _reg._Tensor and type(other) is _reg._Tensor and \
+            self._data.ndim == 2 and other._data.ndim == 2:
+        return mm.op.public(self, other)
+    return NotImplemented
+
+
+matmul.op.composite = _matmul_composite
 
 
 # ------------------------------------------------------------------ linear
