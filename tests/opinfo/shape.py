@@ -416,8 +416,16 @@ def _atleast_info(n, fn):
                            Sample(rand(2, 3, 4, dtype=I32)), Sample(rand(1, 2, 3, 4))])
 
 
+def _atleast_seq_info(n, fn):
+    # (torch.atleast_2d(x, y) / ([x, y]): the Sequence overload, a list of results)
+    return OpInfo(f"aten::atleast_{n}d.Sequence", ref=lambda ts: [fn(t) for t in ts],
+                  samples=[Sample([rand(), rand(3), rand(2, 3)]),
+                           Sample([rand(2, 3, 4, dtype=I32), rand(1, 2, 3, 4)]), Sample([])])
+
+
 ATLEAST = [_atleast_info(1, np.atleast_1d), _atleast_info(2, np.atleast_2d),
-           _atleast_info(3, np.atleast_3d)]
+           _atleast_info(3, np.atleast_3d), _atleast_seq_info(1, np.atleast_1d),
+           _atleast_seq_info(2, np.atleast_2d), _atleast_seq_info(3, np.atleast_3d)]
 
 OPINFOS = [CAT, STACK, HSTACK, VSTACK, DSTACK, COLUMN_STACK, SPLIT, SPLIT_WITH_SIZES, CHUNK,
            UNBIND, FLIP, ROLL, SORT, SORT_STABLE, ARGSORT, ARGSORT_STABLE, TOPK, REPEAT, TILE,
