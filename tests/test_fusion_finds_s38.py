@@ -35,9 +35,8 @@ What was found:
   dims C order's strides where eager's chain of ops gives others (random rank-1..4 pairs
   with size-1 dims and random permutations: 40-76 of 360 fused results differed from torch
   2.13's eager strides, 0 after); the fuser re-strides those dims of its outputs as eager
-  lays them out (views, no copy: specialize.size1_strides, computed once for a STATIC
-  specialization, per argument layout, remembered, for a DYNAMIC one, only for groups
-  whose outputs have a size-1 dim).
+  lays them out (views, no copy: specialize.size1_strides, found per argument layout and
+  remembered, ~1 us a call, only for groups whose outputs have a size-1 dim).
 - nested `with torch.jit.strict_fusion():` in scripted code: torch 2.13 raises
   RuntimeError "Found unfused operators: ..." at the outer `with` for ANY region holding
   another (the inner region's prim::Enter / prim::Exit count as unfused operators, listed
@@ -47,6 +46,17 @@ What was found:
   10**20 TypeError "incompatible function arguments"); gpujit kept 10**20. Now a
   FusionStrategyError (TypeError and ValueError). (A bool depth stays refused, as
   test_fusers_strategy pins; torch reads True as 1.)
+
+What held (new seeds, CPU target unless said): fusion_gen_s32 38001 / 38002 (350 cases,
+with the PyTorch diff), guard fuzz 38001 / 38002 (350), the s32 / guard / three-way fuzzes
+on the simulator (38003: 12 + 4 cases, 40 examples), this file's generator (the registry's
+55 fusible ops no generator named; 350 cases with the PyTorch diff: fused always as
+eager; two differences from torch's eager answers, neither the fuser's:
+torch.special.modified_bessel_i0(0.) of float32 is 0.99999994 in torch (its Chebyshev
+series in float), 1.0 in gpujit (float64, rounded), which `.to(torch.int16)` made 0 vs 1;
+torch.special.shifted_chebyshev_polynomial_u(tensor([nan, inf, 0., 1.]), 3) is
+[6.4e-40, nan, -4, 4] in torch 2.13 (nan gives garbage: uninitialised), gpujit nan there).
+NNC itself could not run here (torch 2.13 CPU without LLVM: "LLVM Backend not found").
 """
 from __future__ import annotations
 
