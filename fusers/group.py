@@ -158,29 +158,47 @@ def _relaid(launch, fixes):
     return call
 
 
-def _size1_restrided(launch, sub, kinds, fixed=None):
+def _size1_restrided(launch, sub, kinds):
     """launch, its outputs given eager's strides in their dims of size 1 (views:
-    specialize.size1_strides): `fixed` for a STATIC kernel (its arguments' layout is the
-    guard's), else found per layout of the arguments (remembered)."""
-    seen = {}
-    tensors = [j for j, k in enumerate(kinds) if k == "tensor"]
+    specialize.size1_strides), found per layout of the arguments and remembered with
+    whether any output needs them (generated code: the look-up costs ~0.5-1 us a call)."""
+    def fix(outs, want):
+        outs = list(outs)
+        for i, w in enumerate(want):
+            if w is not None:
+                o = outs[i]
+                r = restrided(o, w) if o.ndim == len(w) else o
+                if r is not o:
+                    outs[i] = own_layout(r)
+        return tuple(outs)
 
-    def call(*args):
-        outs = launch(*args)
-        want = fixed
-        if want is None:
-            key = tuple((args[j].shape, args[j].strides) for j in tensors)
-            want = seen.get(key, _NONE)
-            if want is _NONE:
-                want = size1_strides(sub, args, kinds)
-                if len(seen) >= 256:
-                    seen.clear()
-                seen[key] = want
-            if want is None:
-                return outs
-        return tuple(o if w is None or o.ndim != len(w) else own_layout(restrided(o, w))
-                     for o, w in zip(outs, want))
-    return call
+    seen = {}
+
+    def find(key, args, outs):
+        # (the kernel lays its outputs out by the arguments' layout alone: when none
+        # needs new strides for this one, later calls skip the check)
+        want = size1_strides(sub, args, kinds)
+        if want is not None:
+            want = [w if w is not None and o.ndim == len(w) and restrided(o, w) is not o
+                    else None for o, w in zip(outs, want)]
+            if not any(w is not None for w in want):
+                want = None
+        if len(seen) >= 256:
+            seen.clear()
+        seen[key] = want
+        return want
+    params = ", ".join(f"a{j}" for j in range(len(kinds)))
+    key = " ".join(f"a{j}.shape, a{j}.strides," for j, k in enumerate(kinds) if k == "tensor")
+    src = (f"def call({params}):\n"
+           f"    outs = launch({params})\n"
+           f"    key = ({key})\n"
+           f"    want = seen.get(key, _NONE)\n"
+           f"    if want is _NONE:\n"
+           f"        want = find(key, ({params},), outs)\n"
+           f"    return outs if want is None else fix(outs, want)\n")
+    ns = dict(launch=launch, seen=seen, find=find, fix=fix, _NONE=_NONE)
+    exec(compile(src, "<gpujit size-1 strides>", "exec"), ns)
+    return ns["call"]
 
 
 _NONE = object()
@@ -485,8 +503,7 @@ class FusedGroup:
             fn = _relaid(fn, fixes)
         if kernel is not None and size1_strides(sub0, xargs, kinds) is not None:
             # (an output has a dim of size 1: the guard keeps that so for every call)
-            fn = _size1_restrided(fn, sub0, kinds, size1_strides(sub0, xargs, kinds)
-                                  if static else None)
+            fn = _size1_restrided(fn, sub0, kinds)
         if self._derived is not None and kernel is not None:
             fn = _with_views(fn, self._derived)
         shown = None if self._derived is None else [

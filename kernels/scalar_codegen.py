@@ -174,6 +174,16 @@ def _expression(op, args, ct, one_element=None):
             return (f"where({one}, trunc({{self}} / {{other}}), "
                     f"trunc(cast_float16({{self}} / {{other}})))")
         return "trunc({self} / {other})"
+    if base.name in ("aten::lerp.Scalar", "aten::lerp.Tensor") and ct in (_dt.float16,
+                                                                          _dt.float32):
+        # float32 (float16 computes in it): one rounding of w * (end - self) + self (or of
+        # (w - 1) * (end - self) + end), PyTorch's fmadd, as eager: the float64 product of
+        # two float32s is exact (ops/pointwise_ternary._lerp)
+        # (the weight as float32 first: a constant 0.7 - 1 would fold in float64)
+        w = "cast_float32({weight})"
+        return (f"cast_float32(cast_float64(where(abs({w}) < 0.5, {w}, {w} - 1))"
+                " * cast_float64({end} - {self})"
+                f" + cast_float64(where(abs({w}) < 0.5, {{self}}, {{end}})))")
     if base.name in ("aten::deg2rad", "aten::rad2deg") and ct is _dt.float16:
         # float16: the constant stays float32 (PyTorch multiplies in opmath by the
         # unrounded constant; NumPy's half * float would round it to half first)

@@ -474,9 +474,27 @@ def size1_strides_c(a):
     strides in its dims of size 1 too. PyTorch's TensorIterator orders dims by those
     strides as well: x = torch.ones(1, 3).t() (strides (1, 3)) gives x * 2 the strides
     (1, 3), and a permuted (3, 1, 4) with strides (4, 12, 1) gives x + 1 (4, 12, 1) (fast
-    setup, operands of one shape all contiguous, makes C strides: x + x is (1, 1))."""
-    return 1 not in a.shape or a.strides == tuple(
-        s * a.itemsize for s in strides_in(a.shape, range(a.ndim)))
+    setup, operands of one shape all contiguous, makes C strides: x + x is (1, 1)).
+    Remembered by sizes and strides (every eager op with such an operand asks)."""
+    shape = a.shape
+    if 1 not in shape:
+        return True
+    key = (shape, a.strides, a.itemsize)
+    r = _SIZE1_C.get(key)
+    if r is None:
+        need, r = a.itemsize, True
+        for n, st in zip(reversed(shape), reversed(key[1])):
+            if st != need:
+                r = False
+                break
+            need *= max(n, 1)
+        if len(_SIZE1_C) >= 4096:
+            _SIZE1_C.clear()
+        _SIZE1_C[key] = r
+    return r
+
+
+_SIZE1_C: dict = {}
 
 
 def c_layout(xp, r):

@@ -115,6 +115,22 @@ def _lerp(xp, self, end, weight):
     # PyTorch's two-sided formula: exact at weight 0 and at weight 1
     s, e, w = _f32(self), _f32(end), _f32(weight)
     diff = e - s
+    if getattr(s, "dtype", None) == _np.float32:
+        # float32 (and float16, computed in float32): PyTorch's CPU kernels (lerp_vec, and
+        # the scalar loop as compiled) take fmadd(w or w - 1, end - self, self or end), one
+        # rounding: the float64 product of two float32s is exact, so the float64 sum
+        # rounded to float32 is the fused multiply-add's (NumPy's two roundings differed
+        # by an ulp in ~25% of the elements of lerp(a, b, 0.3))
+        if not hasattr(w, "shape"):
+            w = _np.float32(w)
+            small = -0.5 < w < 0.5
+            coeff, base = (w, s) if small else (w - _np.float32(1), e)
+        else:
+            small = xp.abs(w) < 0.5
+            coeff = xp.where(small, w, w - _np.float32(1))
+            base = xp.where(small, s, e)
+        return (xp.multiply(coeff, diff, dtype=_np.float64)
+                + xp.asarray(base, dtype=_np.float64)).astype(_np.float32)
     if not hasattr(w, "shape"):
         return s + w * diff if -0.5 < w < 0.5 else e - diff * (1 - w)
     return xp.where(xp.abs(w) < 0.5, s + w * diff, e - diff * (1 - w))
