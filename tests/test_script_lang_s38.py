@@ -89,10 +89,33 @@ Finds, minimised:
 11. A name defined on one branch of an if, used after it: torch's "y is not defined in
     the false branch" (or "true branch", whichever leaves it out); one first assigned in
     a loop, or a loop's variable, used after the loop: "undefined value k".
+
+12. str(x) of an Any is aten::str(t elem) in torch 2.13 ('1' for 1); gpujit matched the
+    Any to aten::str.Tensor's Tensor and failed when it ran ("argument 'input' must be
+    Tensor, not int"). An Any value fits no concrete schema type (Tensor, int, float,
+    str, Scalar, ...), only a type variable, as in TorchScript's schema matching.
+
+13. A number (a Scalar, x.item()) on one path and an int or float on another unify to
+    number, as TorchScript's unifyTypes (int and float are subtypes of number): `if c:
+    return x.sum().item()` / `return 1` gives 1.0 (a Union[int, float] refined by
+    isinstance(x, (int, float)), `return x * 2` / `return 0`, 3.0 for 1.5); gpujit
+    refused ("the return value is a number on one path and an int on another"). A bool
+    does not unify with number (torch refuses too).
+
+14. A value assigned to a variable of an enclosing block is converted to that variable's
+    type, as TorchScript's setSugaredVar (tryConvertToType, implicit conversions): `y = 1`
+    then `if c: y = x.sum().item()` stores aten::Int of it (2 for 2.5), `y = x.sum()`
+    aten::IntImplicit (RuntimeError "Cannot input a tensor of type Float as an integral
+    argument" for a float tensor; an int tensor gives its value), `y = 1.0` ... `y =
+    x.sum()` FloatImplicit (2.5), `y = 0` ... `y = True` 1 (`y = 0.0`: 1.0), a `y:
+    Optional[int] = None` ... `y = x.sum()` IntImplicit; in the function's own block `y =
+    1; y = x.sum()` rebinds y to the Tensor. gpujit refused them all ("Variable 'y'
+    previously had type int but is now being assigned to a value of type Tensor") and
+    gave 2.5 for the number.
 """
 import re
 from enum import Enum
-from typing import Dict, List, NamedTuple, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 import pytest
@@ -617,3 +640,108 @@ def _loop_var_after():
 def test_undefined_after_if_or_loop_in_torch_words(fn, words):
     with pytest.raises(RuntimeError, match=re.escape(words)):
         torch.jit.script(fn)
+
+
+def _str_of_any(x: Any):
+    return str(x)
+
+
+def test_str_of_any():
+    f = torch.jit.script(_str_of_any)
+    assert f(1) == "1" and f("a") == "a" and f(2.5) == "2.5"
+
+
+def _number_or_int(x: torch.Tensor):
+    if bool(x.sum() > 0):
+        return x.sum().item()
+    return 1
+
+
+def _union_refined_number(x: Union[int, float, str]):
+    if isinstance(x, (int, float)):
+        return x * 2
+    return 0
+
+
+def test_number_unifies_with_int_and_float():
+    r = torch.jit.script(_number_or_int)(torch.ones(1))
+    assert r == 1.0 and isinstance(r, float)
+    r = torch.jit.script(_union_refined_number)(1.5)
+    assert r == 3.0 and isinstance(r, float)
+
+
+def _int_var_number(x: torch.Tensor):
+    y = 1
+    if bool(x.sum() > 0):
+        y = x.sum().item()
+    return y
+
+
+def _int_var_tensor(x: torch.Tensor):
+    y = 1
+    if bool(x.sum() > 0):
+        y = x.sum()
+    return y
+
+
+def _float_var_tensor(x: torch.Tensor):
+    y = 1.0
+    if bool(x.sum() > 0):
+        y = x.sum()
+    return y
+
+
+def _int_var_bool(x: torch.Tensor):
+    y = 0
+    if bool(x.sum() > 0):
+        y = True
+    return y
+
+
+def _float_var_bool(x: torch.Tensor):
+    y = 0.0
+    if bool(x.sum() > 0):
+        y = True
+    return y
+
+
+def _optional_var_tensor(x: torch.Tensor):
+    y: Optional[int] = None
+    if bool(x.sum() > 0):
+        y = x.sum()
+    return y
+
+
+def _own_block_rebind(x: torch.Tensor):
+    y = 1
+    y = x.sum()
+    return y
+
+
+def _loop_number(x: torch.Tensor):
+    y = 1
+    while y < 3:
+        y = x.sum().item()
+        break
+    return y
+
+
+def test_reassignment_in_inner_block_converts_to_the_variables_type():
+    t = torch.tensor([2.5])
+    r = torch.jit.script(_int_var_number)(t)
+    assert r == 2 and type(r) is int
+    with pytest.raises(RuntimeError, match="Cannot input a tensor of type Float as an "
+                                           "integral argument"):
+        torch.jit.script(_int_var_tensor)(t)
+    assert torch.jit.script(_int_var_tensor)(torch.tensor([2, 3])) == 5
+    r = torch.jit.script(_float_var_tensor)(t)
+    assert r == 2.5 and type(r) is float
+    r = torch.jit.script(_int_var_bool)(t)
+    assert r == 1 and type(r) is int
+    r = torch.jit.script(_float_var_bool)(t)
+    assert r == 1.0 and type(r) is float
+    assert torch.jit.script(_optional_var_tensor)(torch.tensor([4])) == 4
+    r = torch.jit.script(_own_block_rebind)(t)
+    assert isinstance(r, torch.Tensor) and float(r) == 2.5
+    r = torch.jit.script(_loop_number)(t)
+    assert r == 2 and type(r) is int

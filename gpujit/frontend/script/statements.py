@@ -355,7 +355,35 @@ class StatementMixin:
                 return self.scalar("Int" if is_int else "Float", v)
         if isinstance(declared, T.NumberType) and isinstance(t, T.BoolType):
             return self.scalar("Int", v)
+        if isinstance(declared, T.NumberType) and isinstance(t, T.TensorType):
+            return self.tensor_as_number(v, "ScalarImplicit")
         return v
+
+    def reassigned(self, name, v):
+        """v assigned to a variable `name` of an enclosing block, converted to its type
+        as TorchScript's setSugaredVar does (tryConvertToType with implicit conversions:
+        `y = 1` then `if c: y = x.sum().item()` stores aten::Int of the number, a Tensor
+        aten::IntImplicit / FloatImplicit / ScalarImplicit, a bool aten::Int / Float);
+        v itself when no enclosing block has the name (a function's own block: `y = 1;
+        y = x.sum()` rebinds y to a Tensor, as in torch)."""
+        parent = None
+        for frame in reversed(self.scopes[:-1]):
+            if name in frame:
+                parent = frame[name]
+                break
+        if not isinstance(parent, Var):
+            return v
+        pv = parent.value
+        if isinstance(parent, Refined) and pv.node.kind == "prim::unchecked_cast":
+            pv = pv.node.inputs[0]
+        pt = self.declared.get(name) or pv.type
+        if v.type == pt or v.type.is_subtype_of(pt) or not isinstance(
+                v.type, (T.TensorType, T.NumberType, T.BoolType)):
+            return v
+        target = pt.elem if isinstance(pt, T.OptionalType) else pt
+        if not isinstance(target, (T.IntType, T.FloatType, T.NumberType)):
+            return v
+        return self.implicit_conversion(v, target)
 
     def as_declared(self, v, declared):
         """v as a value of an annotated variable's declared type (a wider one: `x:
@@ -369,6 +397,7 @@ class StatementMixin:
 
     def assign(self, target, v, stmt):
         if isinstance(target, ast.Name):
+            v = self.reassigned(target.id, v)
             declared = self.declared.get(target.id)
             if declared is not None:
                 v = self.number_as(v, declared)
