@@ -439,6 +439,10 @@ def test_type_comment_beside_annotations_wins():
         torch.jit.script(_tc_count)
 
 
+class _EmbeddingConfig:      # (the blog post's, seed 003: a plain Python object)
+    pass
+
+
 class _AttrHolder(torch.nn.Module):
     def __init__(self, v):
         super().__init__()
@@ -455,6 +459,10 @@ class _AttrHolder(torch.nn.Module):
                        "Found int and str. "),
     ([[]], "list", "Could not infer type of list element: List trace inputs must have "
                    "elements. "),
+    ([_EmbeddingConfig()], "list", "Could not infer type of list element: Only tensors "
+                                   "and (possibly nested) tuples of tensors, lists, or dicts "
+                                   "are supported as inputs or outputs of traced functions, "
+                                   "but instead got value of type _EmbeddingConfig.. "),
     ((1, object()), "tuple", "Only tensors and (possibly nested) tuples of tensors, lists, "
                              "or dicts are supported as inputs or outputs of traced "
                              "functions, but instead got value of type object.. ")])
