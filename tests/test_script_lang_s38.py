@@ -112,6 +112,9 @@ Finds, minimised:
     1; y = x.sum()` rebinds y to the Tensor. gpujit refused them all ("Variable 'y'
     previously had type int but is now being assigned to a value of type Tensor") and
     gave 2.5 for the number.
+
+15. isinstance(x, dict) is refused by torch 2.13 ("Unknown type name 'dict'"; list and
+    tuple are known, a dict is tested with Dict[K, V]); gpujit answered it.
 """
 import re
 from enum import Enum
@@ -753,3 +756,18 @@ def test_reassignment_in_inner_block_converts_to_the_variables_type():
     assert isinstance(r, torch.Tensor) and float(r) == 2.5
     r = torch.jit.script(_loop_number)(t)
     assert r == 2 and type(r) is int
+
+
+def _isinstance_dict(x: Union[Dict[str, int], int]):
+    return isinstance(x, dict)
+
+
+def _isinstance_dict_typed(x: Union[Dict[str, int], int]):
+    return isinstance(x, Dict[str, int])
+
+
+def test_isinstance_dict_is_unknown():
+    with pytest.raises(RuntimeError, match="Unknown type name 'dict'"):
+        torch.jit.script(_isinstance_dict)
+    f = torch.jit.script(_isinstance_dict_typed)
+    assert f({"a": 1}) is True and f(3) is False
