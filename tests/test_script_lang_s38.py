@@ -14,7 +14,8 @@ Finds, minimised:
    str's differs between processes, a nan 0). An unhashable value's error names its
    static type: "unhashable type: 'List[int]'", 'Dict[str, int]',
    'Enum<__torch__.Color>' (the Enum's qualified name; an Enum member is unhashable in torch 2.13; gpujit hashed
-   it); gpujit said 'list' / 'dict'.
+   it); gpujit said 'list' / 'dict'. `.code` prints hash(s) as torch.hash(s) (gpujit
+   printed hash(s)).
 
 2. torch.atleast_1d / 2d / 3d of a list of Tensors, or of several Tensors (packed into
    the list by schema matching), is aten::atleast_2d.Sequence(Tensor[] tensors) ->
@@ -771,3 +772,12 @@ def test_isinstance_dict_is_unknown():
         torch.jit.script(_isinstance_dict)
     f = torch.jit.script(_isinstance_dict_typed)
     assert f({"a": 1}) is True and f(3) is False
+
+
+def _hash_code(s: str, x: int):
+    return hash(s) + hash(x)
+
+
+def test_hash_prints_as_torch_hash():
+    f = torch.jit.script(_hash_code)
+    assert "torch.add(torch.hash(s), torch.hash(x))" in f.code
