@@ -781,3 +781,22 @@ def _hash_code(s: str, x: int):
 def test_hash_prints_as_torch_hash():
     f = torch.jit.script(_hash_code)
     assert "torch.add(torch.hash(s), torch.hash(x))" in f.code
+
+
+def _print_piece(s: str):
+    print(s[0], s[1], "x")
+
+
+def _print_whole(s: str):
+    print(s, [s], s[0] + s[1])
+
+
+def test_print_of_a_piece_of_a_char(capsys):
+    f = torch.jit.script(_print_piece)
+    with pytest.raises(RuntimeError, match=re.escape(
+            "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xc3 in position 0: "
+            "invalid continuation byte")):
+        f("é")
+    for _ in range(3):      # (the executor's generated code too)
+        torch.jit.script(_print_whole)("é")
+    assert capsys.readouterr().out == "é [é] é\n" * 3
