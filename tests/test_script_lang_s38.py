@@ -116,6 +116,16 @@ Finds, minimised:
 
 15. isinstance(x, dict) is refused by torch 2.13 ("Unknown type name 'dict'"; list and
     tuple are known, a dict is tested with Dict[K, V]); gpujit answered it.
+
+16. An annotated Optional / Union variable assigned in the branches of an `if` leaves it
+    with the type the branches' values unify to, as TorchScript's If outputs: `x:
+    Optional[int] = None` then `if x is None: x = 5` makes x an int after the if (the
+    false branch refines it), so `x + 1` compiles (6); `if n > 2: x = 4 else: x = 5`
+    too; `x: Optional[List[int]] = None; if x is None: x = [1]` then `x.append(2)`;
+    with a class `p: Optional[Pair] = None; if p is None: p = Pair(5, 6)` then `p.a`.
+    When the values do not unify (an int and a float) the annotated type stays. gpujit
+    kept the annotated Optional and refused (`no variant of 'add' accepts
+    (Optional[int], int)`).
 """
 import re
 from enum import Enum
@@ -800,3 +810,61 @@ def test_print_of_a_piece_of_a_char(capsys):
     for _ in range(3):      # (the executor's generated code too)
         torch.jit.script(_print_whole)("é")
     assert capsys.readouterr().out == "é [é] é\n" * 3
+
+
+def _opt_filled(n: int):
+    x: Optional[int] = None
+    if x is None:
+        x = 5
+    return x + 1
+
+
+def _opt_both(n: int):
+    x: Optional[int] = None
+    if n > 2:
+        x = 4
+    else:
+        x = 5
+    return x + 1
+
+
+def _opt_one_branch(n: int):
+    x: Optional[int] = None
+    if n > 2:
+        x = 4
+    return x
+
+
+def _opt_list(n: int):
+    x: Optional[List[int]] = None
+    if x is None:
+        x = [1]
+    x.append(n)
+    return x
+
+
+def _opt_loop(n: int):
+    x: Optional[int] = None
+    for i in range(n):
+        if x is None:
+            x = i
+        else:
+            x = x + i
+    return x
+
+
+def _opt_tensor(n: int):
+    x: Optional[torch.Tensor] = None
+    if x is None:
+        x = torch.ones(n)
+    return x.sum()
+
+
+def test_annotated_optional_assigned_in_branches_takes_the_values_type():
+    assert torch.jit.script(_opt_filled)(3) == 6
+    assert torch.jit.script(_opt_both)(3) == 5 and torch.jit.script(_opt_both)(1) == 6
+    f = torch.jit.script(_opt_one_branch)
+    assert f(3) == 4 and f(1) is None
+    assert torch.jit.script(_opt_list)(2) == [1, 2]
+    assert torch.jit.script(_opt_loop)(3) == 3
+    assert float(torch.jit.script(_opt_tensor)(3)) == 3.0
