@@ -125,7 +125,9 @@ Finds, minimised:
     with a class `p: Optional[Pair] = None; if p is None: p = Pair(5, 6)` then `p.a`.
     When the values do not unify (an int and a float) the annotated type stays. gpujit
     kept the annotated Optional and refused (`no variant of 'add' accepts
-    (Optional[int], int)`).
+    (Optional[int], int)`). Assigning a List[int] to a `List[Optional[int]]` variable
+    is refused in torch's words, "Variable 'xs' previously had type
+    List[Optional[int]] but is now being assigned to a value of type List[int]".
 """
 import re
 from enum import Enum
@@ -868,3 +870,17 @@ def test_annotated_optional_assigned_in_branches_takes_the_values_type():
     assert torch.jit.script(_opt_list)(2) == [1, 2]
     assert torch.jit.script(_opt_loop)(3) == 3
     assert float(torch.jit.script(_opt_tensor)(3)) == 3.0
+
+
+def _list_optional_reassigned(n: int):
+    xs: List[Optional[int]] = [None]
+    if n > 1:
+        xs = [1]
+    return xs
+
+
+def test_annotated_list_reassigned_in_torch_words():
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Variable 'xs' previously had type List[Optional[int]] but is now being "
+            "assigned to a value of type List[int]")):
+        torch.jit.script(_list_optional_reassigned)

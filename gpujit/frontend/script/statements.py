@@ -406,9 +406,11 @@ class StatementMixin:
                         v.type.is_subtype_of(declared) or (
                             isinstance(v.type, T.TensorType)
                             and isinstance(declared, T.TensorType))):
-                self.error(f"Variable '{target.id}' is annotated {declared.annotation()} "
-                           f"but assigned {describe_type(v.type)}; a scripted variable "
-                           f"keeps one type.", stmt,
+                self.error(f"Variable '{target.id}' previously had type "
+                           f"{declared.annotation()} but is now being assigned to a value of "
+                           f"type {v.type.annotation()}: it is annotated "
+                           f"{declared.annotation()} but assigned {describe_type(v.type)}; a "
+                           f"scripted variable keeps one type.", stmt,
                            hint=f"assign it a value of type {declared.annotation()}, or use "
                                 f"another name")
             narrow = v
