@@ -72,7 +72,9 @@ Finds, minimised:
 
 8. A scripted module's tuple attribute read from Python is a new tuple per read, as
    TorchScript's toPyObject makes it: `m.tup is m.tup` is False (== still True);
-   gpujit handed back the module's own tuple.
+   gpujit handed back the module's own tuple. A str attribute holding a piece of a char
+   (`self.s = self.s[0]` of "é" in forward) read from Python raises UnicodeDecodeError
+   as torch's; gpujit handed back the lone surrogate.
 
 9. More refusals in torch 2.13's words first: a method no list / dict / tuple / str has
    "'Dict[str, int]' object has no attribute or method 'fromkeys'." (also 'Tuple[int,
@@ -884,3 +886,26 @@ def test_annotated_list_reassigned_in_torch_words():
             "Variable 'xs' previously had type List[Optional[int]] but is now being "
             "assigned to a value of type List[int]")):
         torch.jit.script(_list_optional_reassigned)
+
+
+class _StrAttr(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.s = "é"
+
+    def forward(self, x: int) -> str:
+        if x == 1:
+            self.s = self.s[0]
+        return "ok"
+
+
+def test_str_attribute_piece_of_a_char_read_from_python():
+    m = torch.jit.script(_StrAttr())
+    assert m.s == "é"
+    m(0)
+    assert m.s == "é"
+    m(1)
+    with pytest.raises(UnicodeDecodeError, match="byte 0xc3 in position 0: unexpected end"):
+        m.s
+    m.s = "é"       # (a whole str again, for the suite's save / load check of m)
+    assert m.s == "é"
