@@ -130,6 +130,9 @@ Finds, minimised:
     (Optional[int], int)`). Assigning a List[int] to a `List[Optional[int]]` variable
     is refused in torch's words, "Variable 'xs' previously had type
     List[Optional[int]] but is now being assigned to a value of type List[int]".
+
+17. sorted(d) of a dict is refused by torch 2.13 ("Arguments for call are not valid.";
+    aten::sorted takes a list: sorted(d.keys())); gpujit sorted the keys.
 """
 import re
 from enum import Enum
@@ -909,3 +912,19 @@ def test_str_attribute_piece_of_a_char_read_from_python():
         m.s
     m.s = "é"       # (a whole str again, for the suite's save / load check of m)
     assert m.s == "é"
+
+
+def _sorted_dict():
+    d = {"b": 1, "a": 2}
+    return sorted(d)
+
+
+def _sorted_dict_keys():
+    d = {"b": 1, "a": 2}
+    return sorted(d.keys())
+
+
+def test_sorted_of_a_dict_is_refused():
+    with pytest.raises(RuntimeError, match=re.escape("Arguments for call are not valid.")):
+        torch.jit.script(_sorted_dict)
+    assert torch.jit.script(_sorted_dict_keys)() == ["a", "b"]
