@@ -133,6 +133,11 @@ Finds, minimised:
 
 17. sorted(d) of a dict is refused by torch 2.13 ("Arguments for call are not valid.";
     aten::sorted takes a list: sorted(d.keys())); gpujit sorted the keys.
+
+18. str(obj) of a script class without __str__ is refused by torch 2.13 ("'__torch__.K'
+    object has no attribute or method '__str__'. Did you forget to initialize an
+    attribute in __init__()?"), while f"{obj}" / "{}".format(obj) write `<__torch__.K
+    object at 0x...>`; gpujit wrote that for str(obj) too.
 """
 import re
 from enum import Enum
@@ -928,3 +933,20 @@ def test_sorted_of_a_dict_is_refused():
     with pytest.raises(RuntimeError, match=re.escape("Arguments for call are not valid.")):
         torch.jit.script(_sorted_dict)
     assert torch.jit.script(_sorted_dict_keys)() == ["a", "b"]
+
+
+def _str_of_object():
+    return str(_KOnlyEq(1))
+
+
+def _format_of_object():
+    return "{}".format(_KOnlyEq(1))
+
+
+def test_str_of_object_without_dunder_str():
+    with pytest.raises(RuntimeError, match=re.escape(
+            "_KOnlyEq' object has no attribute or method '__str__'. Did you forget to "
+            "initialize an attribute in __init__()?")):
+        torch.jit.script(_str_of_object)
+    assert re.fullmatch(r"<__torch__\.[\w.]*_KOnlyEq object at 0x[0-9a-f]+>",
+                        torch.jit.script(_format_of_object)())

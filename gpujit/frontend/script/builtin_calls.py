@@ -228,6 +228,15 @@ class BuiltinMixin:
     def builtin_str(self, args, kw, node):
         if len(args) != 1:
             return None
+        from .classes import script_class_of
+        sc = script_class_of(args[0].type)
+        if sc is not None and sc.python_method("__str__") is None:
+            # (torch 2.13 calls the object's __str__: none is an error; an f-string or
+            # format() of it writes `<__torch__.K object at 0x...>`)
+            self.error(f"'__torch__.{sc.name}' object has no attribute or method "
+                       f"'__str__'. Did you forget to initialize an attribute in "
+                       f"__init__()?: str() of a {sc.name} calls its __str__", node,
+                       hint=f"define __str__ in class {sc.name}")
         return self.to_str(args[0], node)
 
     def builtin_list(self, args, kw, node):
