@@ -14,7 +14,8 @@ Finds, minimised:
    str's differs between processes, a nan 0). An unhashable value's error names its
    static type: "unhashable type: 'List[int]'", 'Dict[str, int]',
    'Enum<__torch__.Color>' (the Enum's qualified name; an Enum member is unhashable in torch 2.13; gpujit hashed
-   it); gpujit said 'list' / 'dict'.
+   it); gpujit said 'list' / 'dict'. `.code` prints hash(s) as torch.hash(s) (gpujit
+   printed hash(s)).
 
 2. torch.atleast_1d / 2d / 3d of a list of Tensors, or of several Tensors (packed into
    the list by schema matching), is aten::atleast_2d.Sequence(Tensor[] tensors) ->
@@ -71,7 +72,9 @@ Finds, minimised:
 
 8. A scripted module's tuple attribute read from Python is a new tuple per read, as
    TorchScript's toPyObject makes it: `m.tup is m.tup` is False (== still True);
-   gpujit handed back the module's own tuple.
+   gpujit handed back the module's own tuple. A str attribute holding a piece of a char
+   (`self.s = self.s[0]` of "é" in forward) read from Python raises UnicodeDecodeError
+   as torch's; gpujit handed back the lone surrogate.
 
 9. More refusals in torch 2.13's words first: a method no list / dict / tuple / str has
    "'Dict[str, int]' object has no attribute or method 'fromkeys'." (also 'Tuple[int,
@@ -89,10 +92,56 @@ Finds, minimised:
 11. A name defined on one branch of an if, used after it: torch's "y is not defined in
     the false branch" (or "true branch", whichever leaves it out); one first assigned in
     a loop, or a loop's variable, used after the loop: "undefined value k".
+
+12. str(x) of an Any is aten::str(t elem) in torch 2.13 ('1' for 1); gpujit matched the
+    Any to aten::str.Tensor's Tensor and failed when it ran ("argument 'input' must be
+    Tensor, not int"). An Any value fits no concrete schema type (Tensor, int, float,
+    str, Scalar, ...), only a type variable, as in TorchScript's schema matching.
+
+13. A number (a Scalar, x.item()) on one path and an int or float on another unify to
+    number, as TorchScript's unifyTypes (int and float are subtypes of number): `if c:
+    return x.sum().item()` / `return 1` gives 1.0 (a Union[int, float] refined by
+    isinstance(x, (int, float)), `return x * 2` / `return 0`, 3.0 for 1.5); gpujit
+    refused ("the return value is a number on one path and an int on another"). A bool
+    does not unify with number (torch refuses too).
+
+14. A value assigned to a variable of an enclosing block is converted to that variable's
+    type, as TorchScript's setSugaredVar (tryConvertToType, implicit conversions): `y = 1`
+    then `if c: y = x.sum().item()` stores aten::Int of it (2 for 2.5), `y = x.sum()`
+    aten::IntImplicit (RuntimeError "Cannot input a tensor of type Float as an integral
+    argument" for a float tensor; an int tensor gives its value), `y = 1.0` ... `y =
+    x.sum()` FloatImplicit (2.5), `y = 0` ... `y = True` 1 (`y = 0.0`: 1.0), a `y:
+    Optional[int] = None` ... `y = x.sum()` IntImplicit; in the function's own block `y =
+    1; y = x.sum()` rebinds y to the Tensor. gpujit refused them all ("Variable 'y'
+    previously had type int but is now being assigned to a value of type Tensor") and
+    gave 2.5 for the number.
+
+15. isinstance(x, dict) is refused by torch 2.13 ("Unknown type name 'dict'"; list and
+    tuple are known, a dict is tested with Dict[K, V]); gpujit answered it.
+
+16. An annotated Optional / Union variable assigned in the branches of an `if` leaves it
+    with the type the branches' values unify to, as TorchScript's If outputs: `x:
+    Optional[int] = None` then `if x is None: x = 5` makes x an int after the if (the
+    false branch refines it), so `x + 1` compiles (6); `if n > 2: x = 4 else: x = 5`
+    too; `x: Optional[List[int]] = None; if x is None: x = [1]` then `x.append(2)`;
+    with a class `p: Optional[Pair] = None; if p is None: p = Pair(5, 6)` then `p.a`.
+    When the values do not unify (an int and a float) the annotated type stays. gpujit
+    kept the annotated Optional and refused (`no variant of 'add' accepts
+    (Optional[int], int)`). Assigning a List[int] to a `List[Optional[int]]` variable
+    is refused in torch's words, "Variable 'xs' previously had type
+    List[Optional[int]] but is now being assigned to a value of type List[int]".
+
+17. sorted(d) of a dict is refused by torch 2.13 ("Arguments for call are not valid.";
+    aten::sorted takes a list: sorted(d.keys())); gpujit sorted the keys.
+
+18. str(obj) of a script class without __str__ is refused by torch 2.13 ("'__torch__.K'
+    object has no attribute or method '__str__'. Did you forget to initialize an
+    attribute in __init__()?"), while f"{obj}" / "{}".format(obj) write `<__torch__.K
+    object at 0x...>`; gpujit wrote that for str(obj) too.
 """
 import re
 from enum import Enum
-from typing import Dict, List, NamedTuple, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 import pytest
@@ -416,6 +465,10 @@ def test_type_comment_beside_annotations_wins():
         torch.jit.script(_tc_count)
 
 
+class _EmbeddingConfig:      # (the blog post's, seed 003: a plain Python object)
+    pass
+
+
 class _AttrHolder(torch.nn.Module):
     def __init__(self, v):
         super().__init__()
@@ -432,6 +485,10 @@ class _AttrHolder(torch.nn.Module):
                        "Found int and str. "),
     ([[]], "list", "Could not infer type of list element: List trace inputs must have "
                    "elements. "),
+    ([_EmbeddingConfig()], "list", "Could not infer type of list element: Only tensors "
+                                   "and (possibly nested) tuples of tensors, lists, or dicts "
+                                   "are supported as inputs or outputs of traced functions, "
+                                   "but instead got value of type _EmbeddingConfig.. "),
     ((1, object()), "tuple", "Only tensors and (possibly nested) tuples of tensors, lists, "
                              "or dicts are supported as inputs or outputs of traced "
                              "functions, but instead got value of type object.. ")])
@@ -617,3 +674,279 @@ def _loop_var_after():
 def test_undefined_after_if_or_loop_in_torch_words(fn, words):
     with pytest.raises(RuntimeError, match=re.escape(words)):
         torch.jit.script(fn)
+
+
+def _str_of_any(x: Any):
+    return str(x)
+
+
+def test_str_of_any():
+    f = torch.jit.script(_str_of_any)
+    assert f(1) == "1" and f("a") == "a" and f(2.5) == "2.5"
+
+
+def _number_or_int(x: torch.Tensor):
+    if bool(x.sum() > 0):
+        return x.sum().item()
+    return 1
+
+
+def _union_refined_number(x: Union[int, float, str]):
+    if isinstance(x, (int, float)):
+        return x * 2
+    return 0
+
+
+def test_number_unifies_with_int_and_float():
+    r = torch.jit.script(_number_or_int)(torch.ones(1))
+    assert r == 1.0 and isinstance(r, float)
+    r = torch.jit.script(_union_refined_number)(1.5)
+    assert r == 3.0 and isinstance(r, float)
+
+
+def _int_var_number(x: torch.Tensor):
+    y = 1
+    if bool(x.sum() > 0):
+        y = x.sum().item()
+    return y
+
+
+def _int_var_tensor(x: torch.Tensor):
+    y = 1
+    if bool(x.sum() > 0):
+        y = x.sum()
+    return y
+
+
+def _float_var_tensor(x: torch.Tensor):
+    y = 1.0
+    if bool(x.sum() > 0):
+        y = x.sum()
+    return y
+
+
+def _int_var_bool(x: torch.Tensor):
+    y = 0
+    if bool(x.sum() > 0):
+        y = True
+    return y
+
+
+def _float_var_bool(x: torch.Tensor):
+    y = 0.0
+    if bool(x.sum() > 0):
+        y = True
+    return y
+
+
+def _optional_var_tensor(x: torch.Tensor):
+    y: Optional[int] = None
+    if bool(x.sum() > 0):
+        y = x.sum()
+    return y
+
+
+def _own_block_rebind(x: torch.Tensor):
+    y = 1
+    y = x.sum()
+    return y
+
+
+def _loop_number(x: torch.Tensor):
+    y = 1
+    while y < 3:
+        y = x.sum().item()
+        break
+    return y
+
+
+def test_reassignment_in_inner_block_converts_to_the_variables_type():
+    t = torch.tensor([2.5])
+    r = torch.jit.script(_int_var_number)(t)
+    assert r == 2 and type(r) is int
+    with pytest.raises(RuntimeError, match="Cannot input a tensor of type Float as an "
+                                           "integral argument"):
+        torch.jit.script(_int_var_tensor)(t)
+    assert torch.jit.script(_int_var_tensor)(torch.tensor([2, 3])) == 5
+    r = torch.jit.script(_float_var_tensor)(t)
+    assert r == 2.5 and type(r) is float
+    r = torch.jit.script(_int_var_bool)(t)
+    assert r == 1 and type(r) is int
+    r = torch.jit.script(_float_var_bool)(t)
+    assert r == 1.0 and type(r) is float
+    assert torch.jit.script(_optional_var_tensor)(torch.tensor([4])) == 4
+    r = torch.jit.script(_own_block_rebind)(t)
+    assert isinstance(r, torch.Tensor) and float(r) == 2.5
+    r = torch.jit.script(_loop_number)(t)
+    assert r == 2 and type(r) is int
+
+
+def _isinstance_dict(x: Union[Dict[str, int], int]):
+    return isinstance(x, dict)
+
+
+def _isinstance_dict_typed(x: Union[Dict[str, int], int]):
+    return isinstance(x, Dict[str, int])
+
+
+def test_isinstance_dict_is_unknown():
+    with pytest.raises(RuntimeError, match="Unknown type name 'dict'"):
+        torch.jit.script(_isinstance_dict)
+    f = torch.jit.script(_isinstance_dict_typed)
+    assert f({"a": 1}) is True and f(3) is False
+
+
+def _hash_code(s: str, x: int):
+    return hash(s) + hash(x)
+
+
+def test_hash_prints_as_torch_hash():
+    f = torch.jit.script(_hash_code)
+    assert "torch.add(torch.hash(s), torch.hash(x))" in f.code
+
+
+def _print_piece(s: str):
+    print(s[0], s[1], "x")
+
+
+def _print_whole(s: str):
+    print(s, [s], s[0] + s[1])
+
+
+def test_print_of_a_piece_of_a_char(capsys):
+    f = torch.jit.script(_print_piece)
+    with pytest.raises(RuntimeError, match=re.escape(
+            "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xc3 in position 0: "
+            "invalid continuation byte")):
+        f("é")
+    for _ in range(3):      # (the executor's generated code too)
+        torch.jit.script(_print_whole)("é")
+    assert capsys.readouterr().out == "é [é] é\n" * 3
+
+
+def _opt_filled(n: int):
+    x: Optional[int] = None
+    if x is None:
+        x = 5
+    return x + 1
+
+
+def _opt_both(n: int):
+    x: Optional[int] = None
+    if n > 2:
+        x = 4
+    else:
+        x = 5
+    return x + 1
+
+
+def _opt_one_branch(n: int):
+    x: Optional[int] = None
+    if n > 2:
+        x = 4
+    return x
+
+
+def _opt_list(n: int):
+    x: Optional[List[int]] = None
+    if x is None:
+        x = [1]
+    x.append(n)
+    return x
+
+
+def _opt_loop(n: int):
+    x: Optional[int] = None
+    for i in range(n):
+        if x is None:
+            x = i
+        else:
+            x = x + i
+    return x
+
+
+def _opt_tensor(n: int):
+    x: Optional[torch.Tensor] = None
+    if x is None:
+        x = torch.ones(n)
+    return x.sum()
+
+
+def test_annotated_optional_assigned_in_branches_takes_the_values_type():
+    assert torch.jit.script(_opt_filled)(3) == 6
+    assert torch.jit.script(_opt_both)(3) == 5 and torch.jit.script(_opt_both)(1) == 6
+    f = torch.jit.script(_opt_one_branch)
+    assert f(3) == 4 and f(1) is None
+    assert torch.jit.script(_opt_list)(2) == [1, 2]
+    assert torch.jit.script(_opt_loop)(3) == 3
+    assert float(torch.jit.script(_opt_tensor)(3)) == 3.0
+
+
+def _list_optional_reassigned(n: int):
+    xs: List[Optional[int]] = [None]
+    if n > 1:
+        xs = [1]
+    return xs
+
+
+def test_annotated_list_reassigned_in_torch_words():
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Variable 'xs' previously had type List[Optional[int]] but is now being "
+            "assigned to a value of type List[int]")):
+        torch.jit.script(_list_optional_reassigned)
+
+
+class _StrAttr(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.s = "é"
+
+    def forward(self, x: int) -> str:
+        if x == 1:
+            self.s = self.s[0]
+        return "ok"
+
+
+def test_str_attribute_piece_of_a_char_read_from_python():
+    m = torch.jit.script(_StrAttr())
+    assert m.s == "é"
+    m(0)
+    assert m.s == "é"
+    m(1)
+    with pytest.raises(UnicodeDecodeError, match="byte 0xc3 in position 0: unexpected end"):
+        m.s
+    m.s = "é"       # (a whole str again, for the suite's save / load check of m)
+    assert m.s == "é"
+
+
+def _sorted_dict():
+    d = {"b": 1, "a": 2}
+    return sorted(d)
+
+
+def _sorted_dict_keys():
+    d = {"b": 1, "a": 2}
+    return sorted(d.keys())
+
+
+def test_sorted_of_a_dict_is_refused():
+    with pytest.raises(RuntimeError, match=re.escape("Arguments for call are not valid.")):
+        torch.jit.script(_sorted_dict)
+    assert torch.jit.script(_sorted_dict_keys)() == ["a", "b"]
+
+
+def _str_of_object():
+    return str(_KOnlyEq(1))
+
+
+def _format_of_object():
+    return "{}".format(_KOnlyEq(1))
+
+
+def test_str_of_object_without_dunder_str():
+    with pytest.raises(RuntimeError, match=re.escape(
+            "_KOnlyEq' object has no attribute or method '__str__'. Did you forget to "
+            "initialize an attribute in __init__()?")):
+        torch.jit.script(_str_of_object)
+    assert re.fullmatch(r"<__torch__\.[\w.]*_KOnlyEq object at 0x[0-9a-f]+>",
+                        torch.jit.script(_format_of_object)())

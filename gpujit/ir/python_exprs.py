@@ -38,7 +38,7 @@ _AUTOGRAD_FORMS = {"aten::grad": lambda ins: f"torch.autograd.grad({', '.join(in
                    "aten::retain_grad": lambda ins: f"{_primary(ins[0])}.retain_grad()"}
 
 _SCALAR_CASTS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float",
-                 "aten::str": "str", "aten::hash": "hash"}
+                 "aten::str": "str"}     # (hash(x) prints torch.hash(x), as TorchScript)
 
 
 def _widens(src, dst) -> bool:

@@ -47,9 +47,16 @@ def schema_arg_type(at) -> T.Type:
     return T.OptionalType(t) if at.optional else t
 
 
+# the schema base types an Any value does not fit (TorchScript's Any is a subtype of
+# none of them: str(x) of an Any is aten::str(t elem), never aten::str.Tensor)
+_CONCRETE_BASES = frozenset({"Tensor", "int", "SymInt", "float", "bool", "str", "Scalar",
+                             "ScalarType", "Device", "Layout", "MemoryFormat", "Generator",
+                             "AnyEnumType"})
+
+
 def _base_matches(base: str, t) -> bool:
     if isinstance(t, T.AnyType):
-        return True
+        return base not in _CONCRETE_BASES
     if base == "Tensor":
         return isinstance(t, T.TensorType)
     if base in ("int", "SymInt"):

@@ -411,8 +411,8 @@ class CopiedOnRead:
         t = t.attributes.get(self.name) if t is not None else None
         if t is None:
             return v
-        if holds_container(t):
-            return copied(v)
+        if holds_container(t) or holds_str(t):
+            v = copied(v)       # (a str: its UTF-8 bytes decoded, ops/scalar_str.utf8_view)
         if isinstance(t, T.TupleType) and type(v) is tuple:
             return tuple(list(v))       # (a new tuple per read, as toPyObject makes)
         return v

@@ -18,7 +18,7 @@ from .arguments import COPIED_ON_READ
 from .assume import NO_CONSTANT, always_raises, constant_of
 from .container_ops import tuple_item
 from .profile import TensorSpec
-from .script_text import script_str
+from .script_text import script_print, script_str
 
 _INT64_MAX = (1 << 63) - 1
 
@@ -283,7 +283,8 @@ def _alias(cg, n):
 def _print(cg, n):
     # each value as scripted code writes it (floats `1.`, strs in lists unquoted)
     text = cg.bind(script_str, "script_str")
-    cg.emit(f"print({', '.join(f'{text}({box_expr(cg, v)})' for v in n.inputs)})")
+    out = cg.bind(script_print, "script_print")
+    cg.emit(f"{out}({', '.join(f'{text}({box_expr(cg, v)})' for v in n.inputs)})")
 
 
 def _warn(cg, n):

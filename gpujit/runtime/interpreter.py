@@ -25,7 +25,7 @@ from ..ops.node_names import SCRIPTED as _SCRIPTED
 from .arguments import COPIED_ON_READ, set_live_attr
 from .container_ops import CONTAINER_OPS, KeyErrorAt, container_op, tuple_item
 from .isinstance_kinds import isinstance_test
-from .script_text import script_str
+from .script_text import script_print, script_str
 from . import future_nodes as _future_nodes
 
 _NUMBERS = (int, float, bool)
@@ -482,7 +482,7 @@ def _identity(node, env, profile):
 
 
 def _print(node, env, profile):
-    print(*[script_str(env[v]) for v in node.inputs])
+    script_print(*[script_str(env[v]) for v in node.inputs])
     return None
 
 

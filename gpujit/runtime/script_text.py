@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 
-__all__ = ["script_str", "enum_text", "float_text", "tensor_text"]
+__all__ = ["script_str", "script_print", "enum_text", "float_text", "tensor_text"]
 
 _INT64 = 2.0 ** 63
 
@@ -197,3 +197,17 @@ def script_str(v) -> str:
     if type(v) is str:
         return v
     return _item(v)
+
+
+def script_print(*texts):
+    """print(a, b) in scripted code: the texts joined by spaces, one line, which reaches
+    Python as TorchScript's does, by decoding its UTF-8 bytes: a line holding a piece of a
+    char ("é"[0], ops/scalar_str.utf8_view) raises the RuntimeError torch raises,
+    "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xc3 in position 0: ..."."""
+    line = " ".join(texts)
+    if not line.isascii():
+        try:
+            (line + "\n").encode("utf-8", "surrogateescape").decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise RuntimeError(f"UnicodeDecodeError: {e}") from None
+    print(line)

@@ -228,6 +228,15 @@ class BuiltinMixin:
     def builtin_str(self, args, kw, node):
         if len(args) != 1:
             return None
+        from .classes import script_class_of
+        sc = script_class_of(args[0].type)
+        if sc is not None and sc.python_method("__str__") is None:
+            # (torch 2.13 calls the object's __str__: none is an error; an f-string or
+            # format() of it writes `<__torch__.K object at 0x...>`)
+            self.error(f"'__torch__.{sc.name}' object has no attribute or method "
+                       f"'__str__'. Did you forget to initialize an attribute in "
+                       f"__init__()?: str() of a {sc.name} calls its __str__", node,
+                       hint=f"define __str__ in class {sc.name}")
         return self.to_str(args[0], node)
 
     def builtin_list(self, args, kw, node):
@@ -349,6 +358,10 @@ class BuiltinMixin:
         if len(args) != 1 or (not kw and isinstance(args[0].type, (
                 T.IntType, T.FloatType, T.BoolType, T.StrType))):
             return None             # sorted(3, 1) is [1, 3] (packed_builtin)
+        if isinstance(args[0].type, T.DictType):     # (sorted(d.keys()) is the way)
+            self.error(f"Arguments for call are not valid.: sorted() takes a list, not "
+                       f"{describe_type(args[0].type)} (aten::sorted.any(t[](a) self))",
+                       node, hint="write sorted(d.keys())")
         if kw:
             name = next(iter(kw))
             self.error("Arguments for call are not valid.\nThe following variants are "

@@ -407,6 +407,10 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             outer = self.lookup_var(name)
             vals = [RAISED if raised else frame.get(name, outer)
                     for _, frame, raised in branches]
+            own = [v if v is RAISED else self.assigned_value(v) for v in vals]
+            if own != vals and _unified([v.value.type for v in own
+                                         if isinstance(v, Var)]) is not None:
+                vals = own      # (else the annotated type: Union[int, float] of int, float)
             live = [v for v in vals if v is not RAISED]
             if not all(isinstance(v, Var) for v in live):
                 deleted = [v for v in live if isinstance(v, OneBranch) and (
@@ -456,6 +460,18 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                     v = vals[k].value
                 block.register_output(v)
 
+    def assigned_value(self, var):
+        """The variable as a branch of an `if` leaves it: a value assigned to an annotated
+        Optional / Union variable in the branch is its own type there (as_declared's cast
+        undone, self.narrowed), as TorchScript's If outputs unify the values' own types:
+        `x: Optional[int] = None` then `if x is None: x = 5` leaves x an int after the
+        if (the false branch refines it), and `if c: x = 4 else: x = 5` too."""
+        if isinstance(var, Var) and not isinstance(var, Refined):
+            narrow = self.narrowed.get(var.value)
+            if narrow is not None:
+                return Var(narrow, var.where)
+        return var
+
     def branch_type_error(self, name, first, second, outer=None):
         a, b = first.value.type, second.value.type
         fr = self.src.range(first.where)
@@ -476,6 +492,18 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                    f"branch and type {b.annotation()} in the false branch)")
         self.error(msg, second.where, note=f"assigned {describe_type(a)} at line {fr.line}: {text}",
                    hint=hint)
+
+def _unified(types):
+    """unify() of all the types (None when some pair does not unify, or one is missing)."""
+    if not types:
+        return None
+    t = types[0]
+    for u in types[1:]:
+        t = unify(t, u)
+        if t is None:
+            return None
+    return t
+
 
 def _signature(fn, src):
     """[(name, Type)], return Type or None of fn (see signatures.signature_types)."""

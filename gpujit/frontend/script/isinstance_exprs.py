@@ -135,7 +135,7 @@ def isinstance_spelling(t) -> str:
 
 _PY_CLASSES = {int: (T.IntType,), float: (T.FloatType,), bool: (T.BoolType,),
                str: (T.StrType,), list: (T.ListType,), tuple: (T.TupleType,),
-               dict: (T.DictType,), set: (T.SetType,), type(None): (T.NoneType,)}
+               set: (T.SetType,), type(None): (T.NoneType,)}
 
 
 def _isinstance_type(cls, globals_, src, c, where):
@@ -147,6 +147,10 @@ def _isinstance_type(cls, globals_, src, c, where):
         return (T.TensorType,)
     if bare_generic_message(cls) is not None:
         c.error(bare_generic_message(cls), where)
+    if cls is dict:     # (TorchScript knows `list` and `tuple` here, not `dict`)
+        c.error("Unknown type name 'dict': isinstance() takes Dict[K, V], not dict",
+                where, hint="write isinstance(x, Dict[str, int]) with the key and value "
+                            "types")
     if cls in _PY_CLASSES:
         return _PY_CLASSES[cls]
     if getattr(cls, "_gpujit_future", False) and isinstance(cls, type):   # any Future
@@ -157,7 +161,7 @@ def _isinstance_type(cls, globals_, src, c, where):
         return _annotation_type(cls, globals_, src)
     except _frontend_error():
         c.error(f"isinstance() with {getattr(cls, '__name__', cls)!r} is not supported",
-                where, hint="use int, float, bool, str, Tensor, list, tuple, dict or "
+                where, hint="use int, float, bool, str, Tensor, list, tuple or "
                             "List[T] / Tuple[...] / Dict[K, V]")
 
 

@@ -327,14 +327,15 @@ class ModuleInfo:
                 continue
             self.attr_types[name] = t
             value = dtype_codes(value, t)
-            if holds_container(t) or isinstance(t, T.TupleType):
+            if holds_container(t) or isinstance(t, (T.TupleType, T.StrType)):
                 # a list / dict / script-class object is converted into the scripted
                 # module's own, as TorchScript converts it into an IValue: appending to the
                 # original module's list after scripting leaves the scripted one alone
                 value = copied(value)
                 from ...jit.script_module import copy_on_read
                 copy_on_read(name)          # (and read from Python as a copy; a tuple as
-                # a new tuple: `m.tup is m.tup` is False in torch 2.13)
+                # a new tuple: `m.tup is m.tup` is False in torch 2.13; a str decoded from
+                # its UTF-8 bytes, a piece of a char raising UnicodeDecodeError)
             object.__setattr__(self.sm, name, value)
             self.sm._type.attributes[name] = t
         for name in consts:

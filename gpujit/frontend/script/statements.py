@@ -355,7 +355,35 @@ class StatementMixin:
                 return self.scalar("Int" if is_int else "Float", v)
         if isinstance(declared, T.NumberType) and isinstance(t, T.BoolType):
             return self.scalar("Int", v)
+        if isinstance(declared, T.NumberType) and isinstance(t, T.TensorType):
+            return self.tensor_as_number(v, "ScalarImplicit")
         return v
+
+    def reassigned(self, name, v):
+        """v assigned to a variable `name` of an enclosing block, converted to its type
+        as TorchScript's setSugaredVar does (tryConvertToType with implicit conversions:
+        `y = 1` then `if c: y = x.sum().item()` stores aten::Int of the number, a Tensor
+        aten::IntImplicit / FloatImplicit / ScalarImplicit, a bool aten::Int / Float);
+        v itself when no enclosing block has the name (a function's own block: `y = 1;
+        y = x.sum()` rebinds y to a Tensor, as in torch)."""
+        parent = None
+        for frame in reversed(self.scopes[:-1]):
+            if name in frame:
+                parent = frame[name]
+                break
+        if not isinstance(parent, Var):
+            return v
+        pv = parent.value
+        if isinstance(parent, Refined) and pv.node.kind == "prim::unchecked_cast":
+            pv = pv.node.inputs[0]
+        pt = self.declared.get(name) or pv.type
+        if v.type == pt or v.type.is_subtype_of(pt) or not isinstance(
+                v.type, (T.TensorType, T.NumberType, T.BoolType)):
+            return v
+        target = pt.elem if isinstance(pt, T.OptionalType) else pt
+        if not isinstance(target, (T.IntType, T.FloatType, T.NumberType)):
+            return v
+        return self.implicit_conversion(v, target)
 
     def as_declared(self, v, declared):
         """v as a value of an annotated variable's declared type (a wider one: `x:
@@ -369,6 +397,7 @@ class StatementMixin:
 
     def assign(self, target, v, stmt):
         if isinstance(target, ast.Name):
+            v = self.reassigned(target.id, v)
             declared = self.declared.get(target.id)
             if declared is not None:
                 v = self.number_as(v, declared)
@@ -377,9 +406,11 @@ class StatementMixin:
                         v.type.is_subtype_of(declared) or (
                             isinstance(v.type, T.TensorType)
                             and isinstance(declared, T.TensorType))):
-                self.error(f"Variable '{target.id}' is annotated {declared.annotation()} "
-                           f"but assigned {describe_type(v.type)}; a scripted variable "
-                           f"keeps one type.", stmt,
+                self.error(f"Variable '{target.id}' previously had type "
+                           f"{declared.annotation()} but is now being assigned to a value of "
+                           f"type {v.type.annotation()}: it is annotated "
+                           f"{declared.annotation()} but assigned {describe_type(v.type)}; a "
+                           f"scripted variable keeps one type.", stmt,
                            hint=f"assign it a value of type {declared.annotation()}, or use "
                                 f"another name")
             narrow = v

@@ -54,6 +54,9 @@ def unify(a, b):
         return T.ANY             # every type is a subtype of Any (TorchScript's unifyTypes)
     if isinstance(a, T.TensorType) and isinstance(b, T.TensorType):
         return T.TENSOR
+    if isinstance(a, T.NumberType) and isinstance(b, (T.IntType, T.FloatType)) or \
+            isinstance(b, T.NumberType) and isinstance(a, (T.IntType, T.FloatType)):
+        return T.NumberType()    # an int or float is a number (a Scalar: x.item())
     if isinstance(a, T.NoneType) and not isinstance(b, T.NoneType):
         return b if isinstance(b, T.OptionalType) else T.OptionalType(b)
     if isinstance(b, T.NoneType):
