@@ -68,6 +68,14 @@ written out; no torch import).
    "normal"), uniform_ / rand '"check_uniform_bounds" not implemented for 'Long'' (gpujit:
    "uniform"); normal_ checks std >= 0 first. nn.init's zero-element warning points at the
    caller (stacklevel=2), so one warning per call site as torch's.
+11. Small nodes and shapes: x.mT / x.mH / x.H / torch.adjoint(x) of a 0-dim x hand back x
+   itself (gpujit: a new TransposeBackward0 view); chunk along a dim of size 0 is
+   SplitWithSizesBackward0 (torch's split_with_sizes of zeros; gpujit SplitBackward0);
+   adaptive_avg_pool2d checks only the spatial dims, so a batch of no channels pools to
+   none (gpujit refused it: "Expected input to have non-zero size for non-batch
+   dimensions"; adaptive_avg_pool1d's composite hit it); avg_pool1d's dim refusal is the
+   2-D pool's, of the unsqueezed shape ("Expected 3D or 4D (batch mode) tensor ... but
+   got:[2, 0, 1, 6]").
 """
 import re
 
@@ -638,3 +646,42 @@ def test_normal_checks_std_first_and_init_warns_at_the_caller():
     with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op") as w:
         torch.nn.init.kaiming_uniform_(torch.empty(0, 3))
     assert w[0].filename == __file__
+
+
+# ------------------------------------------------------------------ 11. small nodes and shapes
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("call", [lambda x: x.mT, lambda x: x.mH, lambda x: x.H,
+                                  lambda x: torch.adjoint(x), lambda x: x.adjoint()])
+def test_matrix_transposes_of_a_scalar_are_itself(call):
+    x = torch.tensor(2.0, requires_grad=True)
+    assert call(x) is x
+    m = torch.ones(2, 3, requires_grad=True)
+    assert call(m).shape == (3, 2) and call(m).grad_fn.name() == "TransposeBackward0"
+
+
+def test_chunk_of_an_empty_dim_and_empty_channel_pools():
+    z = torch.zeros(0, 2, requires_grad=True)
+    assert [c.grad_fn.name() for c in z.chunk(3)] == ["SplitWithSizesBackward0"] * 3
+    assert [c.grad_fn.name() for c in z.chunk(3, 1)] == ["SplitBackward0"] * 2
+    assert [c.grad_fn.name() for c in torch.zeros(2, 0, requires_grad=True).chunk(
+        2, -1)] == ["SplitWithSizesBackward0"] * 2
+    assert F.adaptive_avg_pool2d(torch.zeros(2, 0, 3, 3), 2).shape == (2, 0, 2, 2)
+    assert F.adaptive_avg_pool2d(torch.zeros(2, 0, 3, 3), 1).shape == (2, 0, 1, 1)
+    x = torch.zeros(2, 0, 6, requires_grad=True)
+    y = F.adaptive_avg_pool1d(x, 2)
+    assert y.shape == (2, 0, 2) and y.grad_fn.name() == "SqueezeBackward1"
+    with pytest.raises(RuntimeError, match=r"^adaptive_avg_pool2d\(\): Expected input to have "
+                                           r"non-zero size for non-batch dimensions, but input "
+                                           r"has sizes \[2, 3, 0, 3\] with dimension 2 being "
+                                           r"empty$"):
+        F.adaptive_avg_pool2d(torch.zeros(2, 3, 0, 3), 2)
+    with pytest.raises(RuntimeError, match=r"adaptive_avg_pool3d\(\): .* dimension 1 being"):
+        F.adaptive_avg_pool3d(torch.zeros(2, 0, 3, 3, 3), 2)
+    for t in (x, x.detach()):
+        with pytest.raises(RuntimeError, match=r"^Expected 3D or 4D \(batch mode\) tensor with "
+                                               r"optional 0 dim batch size for input, but "
+                                               r"got:\[2, 0, 1, 6\]$"):
+            F.avg_pool1d(t, 2)
+    with pytest.raises(RuntimeError, match=r"^max_pool1d: Expected 2D or 3D \(batch mode\) "):
+        F.max_pool1d(x, 2)
