@@ -76,6 +76,14 @@ written out; no torch import).
    dimensions"; adaptive_avg_pool1d's composite hit it); avg_pool1d's dim refusal is the
    2-D pool's, of the unsqueezed shape ("Expected 3D or 4D (batch mode) tensor ... but
    got:[2, 0, 1, 6]").
+12. Matrix norms record PyTorch's linalg_matrix_norm composite: 'nuc' / +-2 are
+   svdvals of the input permuted with the two dims last, reduced (SumBackward1 / Amax /
+   Amin -> LinalgSvdBackward0 -> PermuteBackward0; keepdim: PermuteBackward0 ->
+   UnsqueezeBackward0 -> ...), +-1 / +-inf amax / amin of a 1-norm (AmaxBackward0 ->
+   LinalgVectorNormBackward0); linalg.norm of a matrix ord and nuclear_norm the same
+   (gpujit: edges straight to the input). float16 'nuc' / +-2 is refused as torch's
+   ("linalg.matrix_norm: Low precision dtypes not supported. Got Half", even with
+   dtype=float64; gpujit computed it), after the at-least-2-dims check.
 """
 import re
 
@@ -685,3 +693,64 @@ def test_chunk_of_an_empty_dim_and_empty_channel_pools():
             F.avg_pool1d(t, 2)
     with pytest.raises(RuntimeError, match=r"^max_pool1d: Expected 2D or 3D \(batch mode\) "):
         F.max_pool1d(x, 2)
+
+
+# ------------------------------------------------------------------ 12. matrix norms
+
+_NORM_A = np.array([[1.0, -2.0, 0.5, 3.0], [0.0, 1.5, -1.0, 2.0], [2.5, 0.0, 1.0, -0.5]])
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("call,tree", [
+    (lambda a: torch.linalg.matrix_norm(a, "nuc"), ["SumBackward1", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.linalg.matrix_norm(a, 2), ["AmaxBackward0", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.linalg.matrix_norm(a, -2), ["AminBackward0", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.linalg.matrix_norm(a, 1), ["AmaxBackward0", [[
+        "LinalgVectorNormBackward0", [_ACC]]]]),
+    (lambda a: torch.linalg.matrix_norm(a, -float("inf")), ["AminBackward0", [[
+        "LinalgVectorNormBackward0", [_ACC]]]]),
+    (lambda a: torch.linalg.matrix_norm(a, "fro"), ["LinalgVectorNormBackward0", [_ACC]]),
+    (lambda a: torch.linalg.norm(a, "nuc"), ["SumBackward1", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.linalg.norm(a, 2), ["AmaxBackward0", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.nuclear_norm(a), ["SumBackward1", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.linalg.matrix_norm(a[None], "nuc", keepdim=True), [
+        "PermuteBackward0", [["UnsqueezeBackward0", [["SumBackward1", [
+            "LinalgSvdBackward0"]]]]]]),
+])
+def test_matrix_norms_record_torchs_composite(call, tree):
+    a = torch.tensor(_NORM_A, requires_grad=True)
+    assert _tree(call(a).grad_fn) == tree
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_matrix_norm_values_gradients_and_words():
+    a = torch.tensor(_NORM_A, requires_grad=True)
+    u, sv, vt = np.linalg.svd(_NORM_A, full_matrices=False)
+    n = torch.linalg.matrix_norm(a, "nuc")
+    np.testing.assert_allclose(n.item(), sv.sum(), rtol=1e-12)
+    n.backward()
+    np.testing.assert_allclose(a.grad.numpy(), u @ vt, rtol=1e-10, atol=1e-12)
+    b = torch.tensor(np.stack([_NORM_A, -2 * _NORM_A]), requires_grad=True)
+    k = torch.linalg.matrix_norm(b, 2, dim=(2, 0), keepdim=True)
+    assert k.shape == (1, 3, 1)
+    ref = [np.linalg.norm(b.detach().numpy()[:, j, :].T, 2) for j in range(3)]
+    np.testing.assert_allclose(k.flatten().detach().numpy(), ref, rtol=1e-12)
+    m = torch.linalg.matrix_norm(b, -1, dim=(2, 0))
+    np.testing.assert_allclose(m.detach().numpy(), np.abs(b.detach().numpy()).sum(2).min(0),
+                               rtol=1e-12)
+    h = torch.tensor(_NORM_A, dtype=torch.float16)
+    for call in (lambda: torch.linalg.matrix_norm(h, "nuc"),
+                 lambda: torch.linalg.matrix_norm(h, 2, dtype=torch.float64),
+                 lambda: torch.linalg.norm(h, -2), lambda: torch.nuclear_norm(h)):
+        with pytest.raises(RuntimeError, match=r"^linalg.matrix_norm: Low precision dtypes not "
+                                               r"supported. Got Half$"):
+            call()
+    assert torch.linalg.matrix_norm(h, 1).dtype == torch.float16
+    with pytest.raises(RuntimeError, match="must have at least 2 dimensions"):
+        torch.linalg.matrix_norm(h[0], "nuc")
