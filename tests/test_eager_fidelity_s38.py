@@ -84,6 +84,13 @@ written out; no torch import).
    (gpujit: edges straight to the input). float16 'nuc' / +-2 is refused as torch's
    ("linalg.matrix_norm: Low precision dtypes not supported. Got Half", even with
    dtype=float64; gpujit computed it), after the at-least-2-dims check.
+13. repeat_interleave records PyTorch's composites: an int count unsqueeze, expand,
+   contiguous clone, flatten (ViewBackward0 -> CloneBackward0 -> ExpandBackward0 ->
+   UnsqueezeBackward0; gpujit RepeatInterleaveBackward0), a tensor of counts index_select
+   (IndexSelectBackward0). Words: a negative int count "Repeats must be non-negative", a
+   2-D counts tensor "repeats must be 0-dim or 1-dim tensor" (gpujit: "repeats can not be
+   negative" / "repeat_interleave only accept 1D vector as repeat", which torch says of
+   counts tensors / of torch.repeat_interleave(counts)).
 """
 import re
 
@@ -754,3 +761,31 @@ def test_matrix_norm_values_gradients_and_words():
     assert torch.linalg.matrix_norm(h, 1).dtype == torch.float16
     with pytest.raises(RuntimeError, match="must have at least 2 dimensions"):
         torch.linalg.matrix_norm(h[0], "nuc")
+
+
+# ------------------------------------------------------------------ 13. repeat_interleave
+
+def test_repeat_interleave_composites_and_words():
+    x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    y = x.repeat_interleave(2)
+    assert _tree(y.grad_fn) == ["ViewBackward0", [["CloneBackward0", [["ExpandBackward0", [
+        "UnsqueezeBackward0"]]]]]]
+    assert y.tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]
+    z = x.t().repeat_interleave(2, 1)
+    assert z.grad_fn.name() == "ViewBackward0" and z.is_contiguous()
+    assert z.tolist() == [[1, 1, 4, 4], [2, 2, 5, 5], [3, 3, 6, 6]]
+    w = x.repeat_interleave(torch.tensor([1, 0, 2]), 1)
+    assert _tree(w.grad_fn) == ["IndexSelectBackward0", [_ACC]]
+    assert w.tolist() == [[1, 3, 3], [4, 6, 6]]
+    (w.sum() + y.sum()).backward()
+    assert x.grad.tolist() == [[3, 2, 4], [3, 2, 4]]
+    assert x.repeat_interleave(torch.tensor(2), 0).grad_fn.name() == "IndexSelectBackward0"
+    with pytest.raises(RuntimeError, match="^Repeats must be non-negative$"):
+        x.repeat_interleave(-1)
+    with pytest.raises(RuntimeError, match="^repeats can not be negative$"):
+        x.repeat_interleave(torch.tensor([1, -2]), 0)
+    with pytest.raises(RuntimeError, match="^repeats must be 0-dim or 1-dim tensor$"):
+        x.repeat_interleave(torch.tensor([[1, 2]]), 0)
+    with pytest.raises(RuntimeError, match="^repeat_interleave only accept 1D vector as "
+                                           "repeat$"):
+        torch.repeat_interleave(torch.tensor([[1, 2]]))
