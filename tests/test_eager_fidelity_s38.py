@@ -68,6 +68,29 @@ written out; no torch import).
    "normal"), uniform_ / rand '"check_uniform_bounds" not implemented for 'Long'' (gpujit:
    "uniform"); normal_ checks std >= 0 first. nn.init's zero-element warning points at the
    caller (stacklevel=2), so one warning per call site as torch's.
+11. Small nodes and shapes: x.mT / x.mH / x.H / torch.adjoint(x) of a 0-dim x hand back x
+   itself (gpujit: a new TransposeBackward0 view); chunk along a dim of size 0 is
+   SplitWithSizesBackward0 (torch's split_with_sizes of zeros; gpujit SplitBackward0);
+   adaptive_avg_pool2d checks only the spatial dims, so a batch of no channels pools to
+   none (gpujit refused it: "Expected input to have non-zero size for non-batch
+   dimensions"; adaptive_avg_pool1d's composite hit it); avg_pool1d's dim refusal is the
+   2-D pool's, of the unsqueezed shape ("Expected 3D or 4D (batch mode) tensor ... but
+   got:[2, 0, 1, 6]").
+12. Matrix norms record PyTorch's linalg_matrix_norm composite: 'nuc' / +-2 are
+   svdvals of the input permuted with the two dims last, reduced (SumBackward1 / Amax /
+   Amin -> LinalgSvdBackward0 -> PermuteBackward0; keepdim: PermuteBackward0 ->
+   UnsqueezeBackward0 -> ...), +-1 / +-inf amax / amin of a 1-norm (AmaxBackward0 ->
+   LinalgVectorNormBackward0); linalg.norm of a matrix ord and nuclear_norm the same
+   (gpujit: edges straight to the input). float16 'nuc' / +-2 is refused as torch's
+   ("linalg.matrix_norm: Low precision dtypes not supported. Got Half", even with
+   dtype=float64; gpujit computed it), after the at-least-2-dims check.
+13. repeat_interleave records PyTorch's composites: an int count unsqueeze, expand,
+   contiguous clone, flatten (ViewBackward0 -> CloneBackward0 -> ExpandBackward0 ->
+   UnsqueezeBackward0; gpujit RepeatInterleaveBackward0), a tensor of counts index_select
+   (IndexSelectBackward0). Words: a negative int count "Repeats must be non-negative", a
+   2-D counts tensor "repeats must be 0-dim or 1-dim tensor" (gpujit: "repeats can not be
+   negative" / "repeat_interleave only accept 1D vector as repeat", which torch says of
+   counts tensors / of torch.repeat_interleave(counts)).
 """
 import re
 
@@ -638,3 +661,131 @@ def test_normal_checks_std_first_and_init_warns_at_the_caller():
     with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op") as w:
         torch.nn.init.kaiming_uniform_(torch.empty(0, 3))
     assert w[0].filename == __file__
+
+
+# ------------------------------------------------------------------ 11. small nodes and shapes
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("call", [lambda x: x.mT, lambda x: x.mH, lambda x: x.H,
+                                  lambda x: torch.adjoint(x), lambda x: x.adjoint()])
+def test_matrix_transposes_of_a_scalar_are_itself(call):
+    x = torch.tensor(2.0, requires_grad=True)
+    assert call(x) is x
+    m = torch.ones(2, 3, requires_grad=True)
+    assert call(m).shape == (3, 2) and call(m).grad_fn.name() == "TransposeBackward0"
+
+
+def test_chunk_of_an_empty_dim_and_empty_channel_pools():
+    z = torch.zeros(0, 2, requires_grad=True)
+    assert [c.grad_fn.name() for c in z.chunk(3)] == ["SplitWithSizesBackward0"] * 3
+    assert [c.grad_fn.name() for c in z.chunk(3, 1)] == ["SplitBackward0"] * 2
+    assert [c.grad_fn.name() for c in torch.zeros(2, 0, requires_grad=True).chunk(
+        2, -1)] == ["SplitWithSizesBackward0"] * 2
+    assert F.adaptive_avg_pool2d(torch.zeros(2, 0, 3, 3), 2).shape == (2, 0, 2, 2)
+    assert F.adaptive_avg_pool2d(torch.zeros(2, 0, 3, 3), 1).shape == (2, 0, 1, 1)
+    x = torch.zeros(2, 0, 6, requires_grad=True)
+    y = F.adaptive_avg_pool1d(x, 2)
+    assert y.shape == (2, 0, 2) and y.grad_fn.name() == "SqueezeBackward1"
+    with pytest.raises(RuntimeError, match=r"^adaptive_avg_pool2d\(\): Expected input to have "
+                                           r"non-zero size for non-batch dimensions, but input "
+                                           r"has sizes \[2, 3, 0, 3\] with dimension 2 being "
+                                           r"empty$"):
+        F.adaptive_avg_pool2d(torch.zeros(2, 3, 0, 3), 2)
+    with pytest.raises(RuntimeError, match=r"adaptive_avg_pool3d\(\): .* dimension 1 being"):
+        F.adaptive_avg_pool3d(torch.zeros(2, 0, 3, 3, 3), 2)
+    for t in (x, x.detach()):
+        with pytest.raises(RuntimeError, match=r"^Expected 3D or 4D \(batch mode\) tensor with "
+                                               r"optional 0 dim batch size for input, but "
+                                               r"got:\[2, 0, 1, 6\]$"):
+            F.avg_pool1d(t, 2)
+    with pytest.raises(RuntimeError, match=r"^max_pool1d: Expected 2D or 3D \(batch mode\) "):
+        F.max_pool1d(x, 2)
+
+
+# ------------------------------------------------------------------ 12. matrix norms
+
+_NORM_A = np.array([[1.0, -2.0, 0.5, 3.0], [0.0, 1.5, -1.0, 2.0], [2.5, 0.0, 1.0, -0.5]])
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("call,tree", [
+    (lambda a: torch.linalg.matrix_norm(a, "nuc"), ["SumBackward1", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.linalg.matrix_norm(a, 2), ["AmaxBackward0", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.linalg.matrix_norm(a, -2), ["AminBackward0", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.linalg.matrix_norm(a, 1), ["AmaxBackward0", [[
+        "LinalgVectorNormBackward0", [_ACC]]]]),
+    (lambda a: torch.linalg.matrix_norm(a, -float("inf")), ["AminBackward0", [[
+        "LinalgVectorNormBackward0", [_ACC]]]]),
+    (lambda a: torch.linalg.matrix_norm(a, "fro"), ["LinalgVectorNormBackward0", [_ACC]]),
+    (lambda a: torch.linalg.norm(a, "nuc"), ["SumBackward1", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.linalg.norm(a, 2), ["AmaxBackward0", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.nuclear_norm(a), ["SumBackward1", [["LinalgSvdBackward0", [[
+        "PermuteBackward0", [_ACC]]]]]]),
+    (lambda a: torch.linalg.matrix_norm(a[None], "nuc", keepdim=True), [
+        "PermuteBackward0", [["UnsqueezeBackward0", [["SumBackward1", [
+            "LinalgSvdBackward0"]]]]]]),
+])
+def test_matrix_norms_record_torchs_composite(call, tree):
+    a = torch.tensor(_NORM_A, requires_grad=True)
+    assert _tree(call(a).grad_fn) == tree
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_matrix_norm_values_gradients_and_words():
+    a = torch.tensor(_NORM_A, requires_grad=True)
+    u, sv, vt = np.linalg.svd(_NORM_A, full_matrices=False)
+    n = torch.linalg.matrix_norm(a, "nuc")
+    np.testing.assert_allclose(n.item(), sv.sum(), rtol=1e-12)
+    n.backward()
+    np.testing.assert_allclose(a.grad.numpy(), u @ vt, rtol=1e-10, atol=1e-12)
+    b = torch.tensor(np.stack([_NORM_A, -2 * _NORM_A]), requires_grad=True)
+    k = torch.linalg.matrix_norm(b, 2, dim=(2, 0), keepdim=True)
+    assert k.shape == (1, 3, 1)
+    ref = [np.linalg.norm(b.detach().numpy()[:, j, :].T, 2) for j in range(3)]
+    np.testing.assert_allclose(k.flatten().detach().numpy(), ref, rtol=1e-12)
+    m = torch.linalg.matrix_norm(b, -1, dim=(2, 0))
+    np.testing.assert_allclose(m.detach().numpy(), np.abs(b.detach().numpy()).sum(2).min(0),
+                               rtol=1e-12)
+    h = torch.tensor(_NORM_A, dtype=torch.float16)
+    for call in (lambda: torch.linalg.matrix_norm(h, "nuc"),
+                 lambda: torch.linalg.matrix_norm(h, 2, dtype=torch.float64),
+                 lambda: torch.linalg.norm(h, -2), lambda: torch.nuclear_norm(h)):
+        with pytest.raises(RuntimeError, match=r"^linalg.matrix_norm: Low precision dtypes not "
+                                               r"supported. Got Half$"):
+            call()
+    assert torch.linalg.matrix_norm(h, 1).dtype == torch.float16
+    with pytest.raises(RuntimeError, match="must have at least 2 dimensions"):
+        torch.linalg.matrix_norm(h[0], "nuc")
+
+
+# ------------------------------------------------------------------ 13. repeat_interleave
+
+def test_repeat_interleave_composites_and_words():
+    x = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    y = x.repeat_interleave(2)
+    assert _tree(y.grad_fn) == ["ViewBackward0", [["CloneBackward0", [["ExpandBackward0", [
+        "UnsqueezeBackward0"]]]]]]
+    assert y.tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]
+    z = x.t().repeat_interleave(2, 1)
+    assert z.grad_fn.name() == "ViewBackward0" and z.is_contiguous()
+    assert z.tolist() == [[1, 1, 4, 4], [2, 2, 5, 5], [3, 3, 6, 6]]
+    w = x.repeat_interleave(torch.tensor([1, 0, 2]), 1)
+    assert _tree(w.grad_fn) == ["IndexSelectBackward0", [_ACC]]
+    assert w.tolist() == [[1, 3, 3], [4, 6, 6]]
+    (w.sum() + y.sum()).backward()
+    assert x.grad.tolist() == [[3, 2, 4], [3, 2, 4]]
+    assert x.repeat_interleave(torch.tensor(2), 0).grad_fn.name() == "IndexSelectBackward0"
+    with pytest.raises(RuntimeError, match="^Repeats must be non-negative$"):
+        x.repeat_interleave(-1)
+    with pytest.raises(RuntimeError, match="^repeats can not be negative$"):
+        x.repeat_interleave(torch.tensor([1, -2]), 0)
+    with pytest.raises(RuntimeError, match="^repeats must be 0-dim or 1-dim tensor$"):
+        x.repeat_interleave(torch.tensor([[1, 2]]), 0)
+    with pytest.raises(RuntimeError, match="^repeat_interleave only accept 1D vector as "
+                                           "repeat$"):
+        torch.repeat_interleave(torch.tensor([[1, 2]]))

@@ -63,6 +63,18 @@ replay_derivative(nuclear_norm_dim.op, lambda self, dim, keepdim: _MN.public(
     self, "nuc", list(dim), keepdim), ("self",), ("self", "dim", "keepdim"), at_forward=True)
 
 
+def _nuclear_composite(self, dim=(-2, -1), keepdim=False):
+    """nuclear_norm recording gradients: PyTorch's linalg.matrix_norm(self, 'nuc', ...)
+    (whose composite records SumBackward1 -> LinalgSvdBackward0 -> PermuteBackward0)."""
+    if isinstance(dim, bool):       # (nuclear_norm(self, keepdim))
+        dim, keepdim = (-2, -1), dim
+    _warn_once("nuclear_norm", "linalg.matrix_norm(A, 'nuc', dim, keepdim)")
+    return _MN.public(self, "nuc", list(int_list(dim)), keepdim)
+
+
+nuclear_norm.op.composite = nuclear_norm_dim.op.composite = _nuclear_composite
+
+
 def _fro_dims(dim):
     dim = int_list(dim)
     if len(dim) > 2:

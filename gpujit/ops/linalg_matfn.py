@@ -285,7 +285,7 @@ def _mnorm_num_check(ord):
 
 def _mnorm_num_meta(self, ord, dim=(-2, -1), keepdim=False, dtype=None):
     _mnorm_num_check(ord)
-    return _ln._mnorm_meta(self, "fro", dim, keepdim, dtype)
+    return _ln._mnorm_meta(self, "fro", dim, keepdim, dtype, svd=abs(float(ord)) == 2)
 
 
 def _matrix_norm_num(xp, x, ord, d, keepdim):
@@ -308,8 +308,11 @@ def _matrix_norm_num(xp, x, ord, d, keepdim):
     "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
     function=False, method=False, meta=_mnorm_num_meta)
 def linalg_matrix_norm(xp, self, ord, dim=(-2, -1), keepdim=False, dtype=None):
-    out = _ln._norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm").np
     _mnorm_num_check(ord)
+    if self.ndim < 2:
+        _ln._mnorm_dims(dim, self.ndim)
+    out = _ln._norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm",
+                          abs(float(ord)) != 2).np
     d = _ln._mnorm_dims(dim, self.ndim)
     x = self.astype(np.float32 if out == np.float16 else out, copy=False)
     if x.size == 0:     # PyTorch 2.x: the norms of empty matrices are 0 (max-based ords)
@@ -380,6 +383,57 @@ def linalg_norm(xp, self, ord=None, dim=None, keepdim=False, dtype=None):
     method=False, meta=_norm_meta)
 def linalg_norm_ord_str(xp, self, ord, dim=None, keepdim=False, dtype=None):
     return _norm(xp, self, ord, dim, keepdim, dtype)
+
+
+# (recording gradients: PyTorch's linalg_matrix_norm composite, so the graph has its nodes)
+
+def _matrix_norm_composite(self, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
+    """'nuc' and +-2: svdvals of A permuted with the two dims last, then sum / amax / amin
+    of the last dim (with keepdim: unsqueezed and permuted back): SumBackward1 ->
+    LinalgSvdBackward0 -> PermuteBackward0; +-1 / +-inf: amax / amin of vector_norm(A, 1)
+    over one dim (AmaxBackward0 -> LinalgVectorNormBackward0). 'fro' (one vector norm) and
+    empty matrices (zeros) are the op's own node."""
+    if isinstance(ord, str):
+        _ln._mnorm_meta(self, ord, dim, keepdim, dtype)
+    else:
+        _mnorm_num_meta(self, ord, dim, keepdim, dtype)
+    if self.numel() == 0 or ord == "fro":
+        return NotImplemented
+    d0, d1 = _ln._mnorm_dims(dim, self.dim())
+    if ord == "nuc" or abs(float(ord)) == 2:
+        nd = self.dim()
+        perm = [i for i in range(nd) if i not in (d0, d1)] + [d0, d1]
+        a = self if dtype is None else self.to(dtype)
+        sv = OPS["aten::linalg_svdvals"].public(a.permute(perm))
+        if ord == "nuc":
+            r = sv.sum(-1, keepdim)
+        else:
+            r = sv.amax(-1, keepdim) if float(ord) > 0 else sv.amin(-1, keepdim)
+        if keepdim:
+            rev = [0] * nd
+            for i, q in enumerate(perm):
+                rev[q] = i
+            r = r.unsqueeze(-1).permute(rev)
+        return r
+    if math.isinf(float(ord)):
+        d0, d1 = d1, d0
+    if not keepdim and d0 < d1:
+        d1 -= 1
+    v = OPS["aten::linalg_vector_norm"].public(self, 1.0, [d0], keepdim, dtype=dtype)
+    return v.amax(d1, keepdim) if float(ord) > 0 else v.amin(d1, keepdim)
+
+
+def _norm_composite(self, ord=None, dim=None, keepdim=False, dtype=None):
+    """linalg.norm recording gradients: the matrix norm's composite for a matrix ord."""
+    kind, o, d = _norm_plan(self.dim(), ord, dim)
+    if kind == "vector" or (isinstance(o, str) and self.dim() < 2):
+        return NotImplemented
+    return _matrix_norm_composite(self, o, d, keepdim, dtype)
+
+
+linalg_matrix_norm.op.composite = _matrix_norm_composite
+_ln.linalg_matrix_norm.op.composite = _matrix_norm_composite
+linalg_norm.op.composite = linalg_norm_ord_str.op.composite = _norm_composite
 
 
 # ------------------------------------------------------------------ matrix_exp

@@ -18,11 +18,15 @@ from .registry import op, OPS, tensor_method, derivative as _derivative
 PUBLIC = {}
 
 
-def _norm_dtype(self_dtype, dtype, name):
+def _norm_dtype(self_dtype, dtype, name, low_precision=True):
     d = self_dtype if dtype is None else _dt.to_dtype(dtype)
     if self_dtype.category != _dt.FLOATING:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
                            f"Got {self_dtype.short_name}")
+    if not low_precision and self_dtype is _dt.float16:
+        # (the SVD-based matrix norms, 'nuc' and +-2: ATen's checkFloatingOrComplex with
+        # low_precision=false, of the input's dtype whatever dtype= says)
+        raise RuntimeError(f"{name}: Low precision dtypes not supported. Got Half")
     if dtype is not None:
         if d.category != _dt.FLOATING:
             raise RuntimeError(f"{name}: dtype should be floating point or complex, but got "
@@ -79,9 +83,12 @@ def _mnorm_dims(dim, ndim):
     return d
 
 
-def _mnorm_meta(self, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
-    d = _norm_dtype(self.dtype, dtype, "linalg.matrix_norm")
+def _mnorm_meta(self, ord="fro", dim=(-2, -1), keepdim=False, dtype=None, svd=None):
     _mnorm_check_ord(ord)
+    if len(self.shape) < 2:         # (checkIsMatrix before the dtype checks, as ATen's)
+        _mnorm_dims(dim, len(self.shape))
+    d = _norm_dtype(self.dtype, dtype, "linalg.matrix_norm",
+                    not (ord == "nuc" if svd is None else svd))
     dims = _mnorm_dims(dim, len(self.shape))
     shape = tuple(1 if i in dims else s for i, s in enumerate(self.shape) if keepdim or
                   i not in dims)
@@ -97,8 +104,10 @@ def _mnorm_check_ord(ord):
     "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
     function=False, method=False, meta=_mnorm_meta)
 def linalg_matrix_norm(xp, self, ord="fro", dim=(-2, -1), keepdim=False, dtype=None):
-    out = _norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm").np
     _mnorm_check_ord(ord)
+    if self.ndim < 2:
+        _mnorm_dims(dim, self.ndim)
+    out = _norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm", ord != "nuc").np
     d = _mnorm_dims(dim, self.ndim)
     x = self.astype(_F32 if out == _F16 else out, copy=False)
     if ord == "fro":

@@ -91,6 +91,10 @@ def pool_geometry(name, nd, in_shape, kernel_size, stride, padding, dilation, ce
                            f"tensor for argument #1 'self' (while checking arguments for "
                            f"avg_pool1d)")
     if len(in_shape) not in (nd + 1, nd + 2) or any(x == 0 for x in in_shape[-nd - 1:]):
+        if name == "avg_pool1d":    # (the 2-D pool's words, of the unsqueezed input)
+            raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim "
+                               f"batch size for input, but got:"
+                               f"{sizes(tuple(in_shape[:-1]) + (1,) + tuple(in_shape[-1:]))}")
         if nd == 3:
             raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
         raise RuntimeError(f"{name}: Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with "

@@ -228,7 +228,10 @@ def _adaptive_sizes(in_shape, output_size, nd=2):
     elif len(in_shape) not in (nd + 1, nd + 2):
         raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
                            f"{sizes(in_shape)}")
-    for i in range(1, len(in_shape)):
+    # (2-D: the spatial dims only, a batch of no channels pools to none, as ATen's
+    # adaptive_avg_pool2d; 1-D runs as that 2-D pool)
+    first = len(in_shape) - 2 if nd == 2 else 1
+    for i in range(first, len(in_shape)):
         if in_shape[i] == 0 and nd != 1:
             raise RuntimeError(f"{name}(): Expected input to have non-zero size "
                                f"for non-batch dimensions, but input has sizes "

@@ -208,7 +208,9 @@ RULES = {
     "aten::div.Tensor": _div,
     "aten::div.Tensor_mode": lambda b, r: _div(b, r) if b.get("rounding_mode") is None
     else "DivBackward2",
-    "aten::chunk": "SplitBackward0",
+    # (a dim of size 0: torch's chunk runs split_with_sizes of zeros)
+    "aten::chunk": lambda b, r: "SplitWithSizesBackward0"
+    if b["self"]._data.shape[b.get("dim", 0)] == 0 else "SplitBackward0",
     "aten::narrow": "SliceBackward0", "aten::narrow.Tensor": "SliceBackward0",
     "aten::tensor_split.sections": "SliceBackward0",
     "aten::tensor_split.indices": "SliceBackward0",

@@ -424,11 +424,11 @@ def _repeat_interleave(xp, self, repeats, dim):
     a = self.reshape(-1) if dim is None else self
     d = 0 if dim is None else wrap_dim(dim, self.ndim)
     if isinstance(repeats, int):
-        if repeats < 0:
-            raise RuntimeError("repeats can not be negative")
+        if repeats < 0:     # (the int overload's own check; a tensor's says "can not be")
+            raise RuntimeError("Repeats must be non-negative")
         return xp.repeat(a, repeats, axis=d)
-    if repeats.ndim > 1:
-        raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+    if repeats.ndim > 1:    # (repeat_interleave.Tensor of repeats itself: "only accept 1D")
+        raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
     _ri_counts_dtype(_dt.from_numpy_dtype(repeats.dtype), xp)     # int32 / int64 only
     if repeats.size not in (1, a.shape[d]):
         raise RuntimeError(f"repeats must have the same size as input along dim, but got "
@@ -456,6 +456,38 @@ def repeat_interleave_int(xp, self, repeats, dim=None, output_size=None):
         self.dtype, _ri_rule(self.shape, None, dim), self.device))
 def repeat_interleave_tensor(xp, self, repeats, dim=None, output_size=None):
     return _repeat_interleave(xp, self, repeats, dim)
+
+
+def _ri_int_composite(self, repeats, dim=None, output_size=None):
+    """repeat_interleave(int) recording gradients: PyTorch's composite, self (flattened
+    without a dim) unsqueezed after dim, expanded to `repeats`, cloned and flattened back
+    (ViewBackward0 -> CloneBackward0 -> ExpandBackward0 -> UnsqueezeBackward0)."""
+    repeats = int(repeats)
+    if repeats < 0 or (dim is not None and self.dim() == 0):
+        return NotImplemented       # (the op's refusals)
+    inp = self if dim is not None else self.flatten()
+    d = wrap_dim(0 if dim is None else dim, inp.dim())
+    inp = inp.unsqueeze(d + 1)
+    shape = list(inp.shape)
+    shape[d + 1] = repeats
+    import gpujit
+    return inp.expand(shape).clone(memory_format=gpujit.contiguous_format).flatten(d, d + 1)
+
+
+def _ri_tensor_composite(self, repeats, dim=None, output_size=None):
+    """repeat_interleave(Tensor) recording gradients: PyTorch's composite, index_select of
+    self (flattened without a dim) at repeat_interleave(repeats) (IndexSelectBackward0)."""
+    inp = self if dim is not None else self.flatten()
+    if (dim is not None and self.dim() == 0) or repeats.dim() > 1:
+        return NotImplemented       # (the op's refusals)
+    d = wrap_dim(0 if dim is None else dim, inp.dim())
+    n = inp.shape[d]
+    if repeats.dim() == 0 or repeats.shape[0] == 1:
+        repeats = repeats.reshape(1).expand(n)
+    elif repeats.shape[0] != n:
+        return NotImplemented
+    idx = OPS["aten::repeat_interleave.Tensor"].public(repeats, output_size=output_size)
+    return inp.index_select(d, idx)
 
 
 @op("aten::repeat_interleave.Tensor(Tensor repeats, *, SymInt? output_size=None) -> Tensor",
@@ -602,3 +634,7 @@ def _repeat_interleave_tensor_grad(grad, self_shape, repeats, dim):
     idx = OPS["aten::repeat_interleave.Tensor"].public(repeats.reshape(-1))
     out = gpujit.zeros(shape, dtype=grad.dtype, device=grad.device)
     return out.index_add(d, idx, grad).reshape(self_shape)
+
+
+repeat_interleave_int.op.composite = _ri_int_composite
+repeat_interleave_tensor.op.composite = _ri_tensor_composite

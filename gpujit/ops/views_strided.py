@@ -64,34 +64,35 @@ def _swap(xp, a):
     return xp.swapaxes(a, -1, -2)
 
 
-@op("aten::mT(Tensor(a) self) -> Tensor(a)", tags=_VIEW, method=False, function=False,
-    meta=_mt_meta("mT"))
+@op("aten::mT(Tensor(a) self) -> Tensor(a)", tags=_VIEW | {"returns_input"}, method=False,
+    function=False, meta=_mt_meta("mT"))
 def mT(xp, self):
     if _matrix_check(self.ndim, "mT"):
-        return self[...]            # a 0-dim view of self
+        return self     # (0-dim: PyTorch hands back self itself, after its warning)
     return _swap(xp, self)
 
 
-@op("aten::mH(Tensor(a) self) -> Tensor(a)", tags=_VIEW, method=False, function=False,
-    meta=_mt_meta("mH"))
+@op("aten::mH(Tensor(a) self) -> Tensor(a)", tags=_VIEW | {"returns_input"}, method=False,
+    function=False, meta=_mt_meta("mH"))
 def mH(xp, self):
     if _matrix_check(self.ndim, "mH"):
-        return self[...]            # a 0-dim view of self
+        return self     # (0-dim: PyTorch hands back self itself, after its warning)
     return _swap(xp, self)
 
 
-@op("aten::matrix_H(Tensor(a) self) -> Tensor(a)", tags=_VIEW, method=False,
+@op("aten::matrix_H(Tensor(a) self) -> Tensor(a)", tags=_VIEW | {"returns_input"}, method=False,
     function=False, meta=_mt_meta("H", batched=False))
 def matrix_H(xp, self):
     if _matrix_check(self.ndim, "H", batched=False):
-        return self[...]            # a 0-dim view of self
+        return self     # (0-dim: PyTorch hands back self itself, after its warning)
     return _swap(xp, self)
 
 
-@op("aten::adjoint(Tensor(a) self) -> Tensor(a)", tags=_VIEW, meta=_mt_meta("adjoint"))
+@op("aten::adjoint(Tensor(a) self) -> Tensor(a)", tags=_VIEW | {"returns_input"},
+    meta=_mt_meta("adjoint"))
 def adjoint(xp, self):
     if _matrix_check(self.ndim, "adjoint"):
-        return self[...]            # a 0-dim view of self
+        return self     # (0-dim: PyTorch hands back self itself, after its warning)
     return _swap(xp, self)
 
 
