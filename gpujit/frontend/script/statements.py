@@ -47,16 +47,9 @@ class StatementMixin:
         own = self.scopes[-1].get(name)
         if own is not None and not isinstance(own, Refined):
             return None                       # (rebinding in its own block)
-        var = None
-        for frame in reversed(self.scopes[:-1]):
-            if name in frame:
-                var = frame[name]
-                break
-        if not isinstance(var, Var):
+        v = self.enclosing_value(name)
+        if v is None:
             return None
-        v = var.value
-        if isinstance(var, Refined) and v.node.kind == "prim::unchecked_cast":
-            v = v.node.inputs[0]              # (narrowed by an enclosing `if`)
         t = self.declared.get(name) or v.type
         if isinstance(t, T.OptionalType):
             t = t.elem
@@ -359,6 +352,22 @@ class StatementMixin:
             return self.tensor_as_number(v, "ScalarImplicit")
         return v
 
+    def enclosing_value(self, name):
+        """The value of variable `name` in the innermost enclosing block that has it (before
+        an enclosing `if`'s narrowing: a refinement's unchecked_cast looked through), or
+        None where no enclosing block binds it to a variable."""
+        var = None
+        for frame in reversed(self.scopes[:-1]):
+            if name in frame:
+                var = frame[name]
+                break
+        if not isinstance(var, Var):
+            return None
+        v = var.value
+        if isinstance(var, Refined) and v.node.kind == "prim::unchecked_cast":
+            v = v.node.inputs[0]              # (narrowed by an enclosing `if`)
+        return v
+
     def reassigned(self, name, v):
         """v assigned to a variable `name` of an enclosing block, converted to its type
         as TorchScript's setSugaredVar does (tryConvertToType with implicit conversions:
@@ -366,16 +375,9 @@ class StatementMixin:
         aten::IntImplicit / FloatImplicit / ScalarImplicit, a bool aten::Int / Float);
         v itself when no enclosing block has the name (a function's own block: `y = 1;
         y = x.sum()` rebinds y to a Tensor, as in torch)."""
-        parent = None
-        for frame in reversed(self.scopes[:-1]):
-            if name in frame:
-                parent = frame[name]
-                break
-        if not isinstance(parent, Var):
+        pv = self.enclosing_value(name)
+        if pv is None:
             return v
-        pv = parent.value
-        if isinstance(parent, Refined) and pv.node.kind == "prim::unchecked_cast":
-            pv = pv.node.inputs[0]
         pt = self.declared.get(name) or pv.type
         if v.type == pt or v.type.is_subtype_of(pt) or not isinstance(
                 v.type, (T.TensorType, T.NumberType, T.BoolType)):
