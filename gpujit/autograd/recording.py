@@ -107,8 +107,11 @@ def autograd_call(op, args):
                 break
     if not needs:
         return op.eager(*args)
-    if op.composite is not None:
-        r = op.composite(*args)         # (torch's decomposition: each of its ops records)
+    if op.composite is not None and _reg.dispatch_state.tracing is None:
+        # (torch's decomposition: each of its ops records; not while tracing, where the
+        # trace records the op itself and a composite's own tensors, dropout's mask, would
+        # be baked in as constants)
+        r = op.composite(*args)
         if r is not NotImplemented:     # (NotImplemented: this call is the op's one node)
             return r
     if op.refuse_grad is not None:

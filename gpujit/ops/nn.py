@@ -247,9 +247,6 @@ def _type_str(a):
     return f"{'CPU' if on_cpu else 'CUDA'}{dtype_of(a).short_name}Type"
 
 
-_TYPE_META = {"Float": "float", "Double": "double", "Half": "c10::Half",
-              "BFloat16": "c10::BFloat16", "Long": "long int", "Int": "int", "Short": "short int",
-              "Char": "signed char", "Byte": "unsigned char"}
 
 
 def _legacy_type(d):
@@ -274,8 +271,8 @@ def check_conv_types(inp, weight, bias, padding=None, transposed_nd=0):
         return _check_same_type(inp, weight, bias)
     if db is not None and db is not di and padding is not None and \
             not isinstance(padding, str):
-        raise RuntimeError(f"Input type ({_TYPE_META.get(di.short_name, di.short_name)}) and "
-                           f"bias type ({_TYPE_META.get(db.short_name, db.short_name)}) should "
+        raise RuntimeError(f"Input type ({_dt.CPP_NAMES[di.name]}) and "
+                           f"bias type ({_dt.CPP_NAMES[db.name]}) should "
                            f"be the same")
     batch = inp.shape[0] if len(inp.shape) == len(weight.shape) else 1
     if di is _dt.float32 and batch != 1:   # (and bfloat16, which gpujit has not)

@@ -103,11 +103,6 @@ def _dropout_composite(inplace):
         empty_like(input).bernoulli_(1 - p).div_(1 - p) (zeros(()) for p == 1): a
         MulBackward0 whose second edge is None. On CUDA (0 < p < 1, not empty) PyTorch
         runs native_dropout, one NativeDropoutBackward0 node: the op's own."""
-        if _reg.dispatch_state.tracing is not None:
-            # (while tracing, the op's own path: a trace records aten::dropout, as
-            # TorchScript's, not a mask drawn once and baked in as a constant; an untouched
-            # input's result is a new value of the trace)
-            return NotImplemented
         _dropout_check(p, input, train)
         if not train or p == 0 or input.numel() == 0:
             return input

@@ -40,16 +40,13 @@ def _float_dtype(dtype, kernel):
     return dt
 
 
-# the C type names PyTorch's cauchy_ message prints (caffe2 TypeMeta)
-_C_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-            "uint8": "unsigned char", "bool": "bool"}
 
 
 def _check_continuous(a, what, c_name=False):
     """exponential_ / cauchy_ of an integer tensor: PyTorch's own check (a RuntimeError)."""
     if a.dtype.kind != "f":
         d = _dt.from_numpy_dtype(a.dtype)
-        name = _C_NAMES.get(d.name, d.short_name) if c_name else d.short_name
+        name = _dt.CPP_NAMES[d.name] if c_name else d.short_name   # (cauchy_'s: TypeMeta)
         raise RuntimeError(f"{what} distribution is a continuous probability distribution. "
                            f"dtype must be a floating point but you specified {name}")
 

@@ -1049,7 +1049,8 @@ class OpDef:
     # through registry ops in place of the op when a call records gradients, so that the
     # backward graph has torch's nodes and edges (ravel: contiguous() then view(-1),
     # float_power: pow of float64 conversions); None: the op is one node. The eager call
-    # without gradients, the tracer and jit's autodiff keep the op itself; a composite
+    # without gradients, a call while tracing (autograd_call skips composites then) and
+    # jit's autodiff keep the op itself; a composite
     # returning NotImplemented leaves that call to the op's own node (dropout on CUDA is
     # native_dropout's). (Not for an op on a training loop's hot path: F.linear as t() +
     # addmm cost ~+100 us a layer.)
