@@ -9,7 +9,7 @@ raise a RuntimeError naming the complex dtype they would need, instead of an
 AttributeError that reads like a typo."""
 from __future__ import annotations
 
-__all__ = ["COMPLEX_DTYPES", "FUNCTIONS", "missing_dtype"]
+__all__ = ["COMPLEX_DTYPES", "FUNCTIONS", "missing_dtype", "refusing"]
 
 # torch's complex dtypes and their aliases -> the dtype's name
 COMPLEX_DTYPES = {"complex32": "complex32", "chalf": "complex32",
@@ -26,12 +26,18 @@ def missing_dtype(module: str, name: str) -> AttributeError:
                           f"torch.{name}{alias} is not available")
 
 
-def _function(name, what):
+def refusing(name, why, what, qual="torch"):
+    """A stand-in for `qual.name`, which gpujit lacks (why): it raises a RuntimeError
+    saying so (also ops/sparse_refusals.py's)."""
     def f(*args, **kwargs):
-        raise RuntimeError(f"torch.{name}: {_WHY}; {what}")
+        raise RuntimeError(f"{qual}.{name}: {why}; {what}")
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"torch.{name}: {what}; not available in gpujit ({_WHY})."
+    f.__doc__ = f"{qual}.{name}: {what}; not available in gpujit ({why})."
     return f
+
+
+def _function(name, what):
+    return refusing(name, _WHY, what)
 
 
 FUNCTIONS = {

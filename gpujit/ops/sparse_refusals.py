@@ -11,6 +11,7 @@ accessors of a sparse tensor's parts (x.indices(), x.values(), x.coalesce() ...)
 PyTorch's own errors for a strided tensor."""
 from __future__ import annotations
 
+from .._no_complex import refusing
 from ..tensor import Tensor
 from .registry import tensor_method
 
@@ -29,11 +30,7 @@ def refuse_layout(op_name, layout):
 
 
 def _refusing(name, what, qual="torch"):
-    def f(*args, **kwargs):
-        raise RuntimeError(f"{qual}.{name}: {WHY}; {what}")
-    f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"{qual}.{name}: {what}; not available in gpujit ({WHY})."
-    return f
+    return refusing(name, WHY, what, qual)
 
 
 _MAKES = "its result would be a sparse tensor"
