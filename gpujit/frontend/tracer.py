@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import linecache
 import threading
+import warnings
 
 import numpy as np
 
@@ -30,6 +31,14 @@ __all__ = ["TracerWarning", "TracedInt", "TracedFloat", "conversion_warning", "R
 
 class TracerWarning(Warning):
     """Something in the traced code will not be reproduced by the trace."""
+
+
+# PyTorch installs this filter when torch.jit is imported (torch/jit/_trace.py,
+# TracerWarning.ignore_lib_warnings) to quiet its own library; the module pattern being a
+# regex prefix match, it also quiets every module whose name starts with "torch" and one
+# more character other than "jit": torchvision's, torchaudio's... (swin_t's window-size
+# checks trace without a warning there). gpujit's library is quieted by from_library.
+warnings.filterwarnings("ignore", category=TracerWarning, module="torch.(?!jit)")
 
 
 def source_range_here():

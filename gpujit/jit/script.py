@@ -74,6 +74,8 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
             return obj
     if isinstance(obj, Module):
         from ..frontend.script.modules import script_module
+        from ..frontend.script.module_attrs import warn_instance_annotations
+        warn_instance_annotations(obj)
         if example_inputs is None:
             return script_module(obj)
         from ..frontend.script.types import example_types_for_modules

@@ -10,6 +10,7 @@ import enum
 import inspect
 import textwrap
 import typing
+import warnings
 
 from ...ir import types as T
 from ...nn.module import Module
@@ -152,6 +153,82 @@ def _init_annotations(cls) -> dict:
                     t.value.id == "self":
                 out[t.attr] = (ann, init.__globals__)
     return out
+
+
+_INSTANCE_ANNOTATION_WARNING = (
+    "The TorchScript type system doesn't support instance-level annotations on empty "
+    "non-base types in `__init__`. Instead, either 1) use a type annotation in the class "
+    "body, or 2) wrap the type in `torch.jit.Attribute`.")
+
+
+class _InstanceAnnotationChecker(ast.NodeVisitor):
+    """TorchScript's AttributeTypeIsSupportedChecker (torch/jit/_check.py), rule for rule:
+    scripting a module warns for `self.x: List[int] = []`, `self.o: Optional[T] = None`,
+    `self.d = torch.jit.annotate(Dict[str, int], {})` in its class's own __init__ unless
+    the class body annotates the attribute (its quirks kept: `self.x: list[int] = [1]`
+    warns, as any two-argument call `f(List[int], [])`). TorchScript then types the
+    attribute by its value; gpujit keeps the annotation (_init_annotations), so the
+    program runs here and the warning says it would not in TorchScript."""
+
+    def __init__(self, class_level):
+        self.class_level = class_level
+        self.in_class_level_assign = False
+
+    @staticmethod
+    def _is_empty(node, kind):
+        if kind == "List":
+            return isinstance(node, ast.List) and not node.elts
+        if kind == "Dict":
+            return isinstance(node, ast.Dict) and not node.keys
+        if kind == "Optional":
+            return isinstance(node, ast.Constant) and not node.value
+        return True
+
+    def visit_Assign(self, node):
+        try:
+            if isinstance(node.value, ast.Call) and node.targets[0].attr in self.class_level:
+                self.in_class_level_assign = True
+        except AttributeError:
+            return
+        self.generic_visit(node)
+        self.in_class_level_assign = False
+
+    def visit_AnnAssign(self, node):
+        t = node.target
+        if not (isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                and t.value.id == "self") or t.attr in self.class_level:
+            return
+        kind = getattr(getattr(node.annotation, "value", None), "id", None)
+        if kind in ("List", "list", "Dict", "dict", "Optional") and \
+                self._is_empty(node.value, kind):
+            warnings.warn(_INSTANCE_ANNOTATION_WARNING, UserWarning, stacklevel=2)
+
+    def visit_Call(self, node):
+        if self.in_class_level_assign:
+            return
+        self.generic_visit(node)
+        if len(node.args) != 2 or not isinstance(node.args[0], ast.Subscript):
+            return
+        kind = getattr(node.args[0].value, "id", None)
+        if kind in ("List", "Dict", "Optional") and self._is_empty(node.args[1], kind):
+            warnings.warn(_INSTANCE_ANNOTATION_WARNING, UserWarning, stacklevel=2)
+
+
+def warn_instance_annotations(module):
+    """TorchScript's check of the scripted (top-level) module's __init__: see
+    _InstanceAnnotationChecker."""
+    cls = type(module)
+    try:
+        src = inspect.getsource(cls.__init__)
+    except (OSError, TypeError):
+        return
+    lines = [ln for ln in src.split("\n")
+             if not (ln.strip().startswith("#") and not ln.strip().startswith("# type:"))]
+    try:
+        tree = ast.parse(textwrap.dedent("\n".join(lines)))
+    except SyntaxError:
+        return
+    _InstanceAnnotationChecker(list(getattr(module, "__annotations__", {}))).visit(tree)
 
 
 def _empty_container(v) -> bool:
