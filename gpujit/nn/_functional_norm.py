@@ -111,46 +111,11 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
 
 
 @_from_source
-def _feature_noise(input, p: float):
-    """ATen's make_feature_noise, drawn: Bernoulli(1 - p) per (sample, channel),
-    broadcast over the remaining dims."""
-    if input.dim() < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    shape = [input.size(0), input.size(1)] + [1] * (input.dim() - 2)
-    return input.new_empty(shape).bernoulli_(1 - p)
-
-
-@_from_source
-def _dropout_impl(input, p: float, train: bool, feature: bool, alpha: bool,
-                  inplace: bool):
-    if p < 0.0 or p > 1.0:
-        raise ValueError("dropout probability has to be between 0 and 1, but got "
-                         + str(p))
-    if p == 0 or not train or input.numel() == 0:
-        return input
-    # (as ATen's _dropout_impl: a zero of the input's dtype; the noise, of the input's
-    # dtype, scaled in place, so an integer input fails there in PyTorch's words)
-    if p == 1:
-        zero = _gpujit.zeros([], dtype=input.dtype, device=input.device)
-        if inplace:
-            return input.mul_(zero)
-        return input * zero
-    if feature:
-        noise = _feature_noise(input, p)
-    else:
-        noise = _gpujit.empty_like(input).bernoulli_(1 - p)
-    if alpha:
-        a_const = 1.7580993408473766
-        a = 1.0 / ((a_const * a_const * p + 1) * (1 - p)) ** 0.5
-        b = noise.add(-1).mul_(a_const * a).add_(a_const * a * p)
-        noise.mul_(a)
-        if inplace:
-            return input.mul_(noise).add_(b)
-        return input * noise + b
-    noise.div_(1 - p)
+def _feature_dropout(input, p: float, training: bool, inplace: bool):
+    """torch.feature_dropout(_), the op F.dropout1d/2d/3d call (a trace records it)."""
     if inplace:
-        return input.mul_(noise)
-    return input * noise
+        return _gpujit.feature_dropout_(input, p, training)
+    return _gpujit.feature_dropout(input, p, training)
 
 
 @_from_source
@@ -168,11 +133,9 @@ def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
             "(i.e. 2D or 3D inputs).")
     if inp_dim == 2:
         if inplace:
-            return _dropout_impl(input.unsqueeze_(0), p, training, True, False,
-                                 True).squeeze_(0)
-        return _dropout_impl(input.unsqueeze(0), p, training, True, False,
-                             False).squeeze(0)
-    return _dropout_impl(input, p, training, True, False, inplace)
+            return _feature_dropout(input.unsqueeze_(0), p, training, True).squeeze_(0)
+        return _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0)
+    return _feature_dropout(input, p, training, inplace)
 
 
 @_from_source
@@ -199,7 +162,7 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
               "interpret the input as one without a batch dimension, i.e. shape (C, H, W). "
               "To maintain the 1D channel-wise dropout behavior, please switch to using "
               "dropout1d instead.")
-    return _dropout_impl(input, p, training, True, False, inplace)
+    return _feature_dropout(input, p, training, inplace)
 
 
 @_from_source
@@ -218,25 +181,33 @@ def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
               "5D inputs).")
     if inp_dim == 4:
         if inplace:
-            return _dropout_impl(input.unsqueeze_(0), p, training, True, False,
-                                 True).squeeze_(0)
-        return _dropout_impl(input.unsqueeze(0), p, training, True, False,
-                             False).squeeze(0)
-    return _dropout_impl(input, p, training, True, False, inplace)
+            return _feature_dropout(input.unsqueeze_(0), p, training, True).squeeze_(0)
+        return _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0)
+    return _feature_dropout(input, p, training, inplace)
 
 
 @_from_source
 def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False):
     """Dropout that keeps a SELU network's zero mean and unit variance: dropped elements
     take SELU's negative saturation value, then an affine map restores the moments."""
-    return _dropout_impl(input, p, training, False, True, inplace)
+    if p < 0.0 or p > 1.0:
+        raise ValueError("dropout probability has to be between 0 and 1, but got "
+                         + str(p))
+    if inplace:
+        return _gpujit.alpha_dropout_(input, p, training)
+    return _gpujit.alpha_dropout(input, p, training)
 
 
 @_from_source
 def feature_alpha_dropout(input, p: float = 0.5, training: bool = False,
                           inplace: bool = False):
     """alpha_dropout of whole channels."""
-    return _dropout_impl(input, p, training, True, True, inplace)
+    if p < 0.0 or p > 1.0:
+        raise ValueError("dropout probability has to be between 0 and 1, but got "
+                         + str(p))
+    if inplace:
+        return _gpujit.feature_alpha_dropout_(input, p, training)
+    return _gpujit.feature_alpha_dropout(input, p, training)
 
 
 @_from_source

@@ -1,0 +1,183 @@
+"""Tracing, scripted / traced modules and training against torch 2.13 (session 39, d39).
+
+Finds, minimised, with torch 2.13's behaviour:
+
+1. alpha_dropout, feature_dropout (what F.dropout1d/2d/3d call) and feature_alpha_dropout
+   are ATen ops in torch: `torch.jit.trace(lambda x: F.alpha_dropout(x, 0.3, True), x)`
+   records one `aten::alpha_dropout(%x, 0.3, True)` node, train or not (F.dropout2d:
+   `aten::feature_dropout`, in place `aten::feature_dropout_`; F.dropout3d of a 4-D input:
+   unsqueeze, feature_dropout, squeeze). gpujit traced their Python decomposition
+   (empty_like, bernoulli_, add, mul_, add_, mul_, mul, add) when training and nothing at
+   all when not, so an eval model's nn.AlphaDropout vanished from the traced module's code
+   (torch keeps `(_2).forward(...)` and the submodule's
+   `torch.alpha_dropout(argument_1, 0.20000000000000001, False)`), and torch.alpha_dropout
+   was no registry op (torch.ops.aten.alpha_dropout: AttributeError). They are registry
+   ops now (ATen's _dropout_impl; eager values unchanged, bit for bit torch's on the CPU;
+   eager autograd keeps torch's MulBackward0 / AddBackward0 through the op's composite).
+"""
+import warnings
+
+import numpy as np
+
+import gpujit as torch
+
+nn = torch.nn
+F = nn.functional
+
+
+def _trace(fn, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.jit.trace(fn, args, **kw)
+
+
+def _kinds(t):
+    return [n.kind() for n in t.graph.nodes() if n.kind() != "prim::Constant"]
+
+
+X4 = torch.tensor(((np.arange(120.) - 60) / 16).reshape(2, 3, 4, 5).astype(np.float32))
+
+
+# ---------------------------------------------------------------------- 1. the ops in traces
+
+def test_traced_dropout_family_records_the_aten_op_train_or_not():
+    # torch 2.13's node kinds (prim::Constant left out)
+    cases = [
+        (lambda x, tr: F.dropout2d(x, 0.3, tr), ["aten::feature_dropout"]),
+        (lambda x, tr: F.dropout1d(x[0], 0.3, tr), ["aten::select", "aten::feature_dropout"]),
+        (lambda x, tr: F.dropout3d(x, 0.3, tr),
+         ["aten::unsqueeze", "aten::feature_dropout", "aten::squeeze"]),
+        (lambda x, tr: F.alpha_dropout(x, 0.3, tr), ["aten::alpha_dropout"]),
+        (lambda x, tr: F.feature_alpha_dropout(x, 0.3, tr), ["aten::feature_alpha_dropout"]),
+        (lambda x, tr: torch.alpha_dropout(x, 0.3, tr), ["aten::alpha_dropout"]),
+        (lambda x, tr: torch.feature_dropout(x, 0.3, tr), ["aten::feature_dropout"]),
+        (lambda x, tr: F.alpha_dropout(x.clone(), 0.3, tr, True),
+         ["aten::clone", "aten::alpha_dropout_"]),
+        (lambda x, tr: F.dropout2d(x.clone(), 0.3, tr, True),
+         ["aten::clone", "aten::feature_dropout_"]),
+    ]
+    for fn, want in cases:
+        for tr in (True, False):
+            t = _trace(lambda x: fn(x, tr), X4, check_trace=False)
+            got = [k for k in _kinds(t) if k != "prim::ListConstruct"]
+            assert got == want, (want, got, tr)
+
+
+def test_the_ops_are_in_the_aten_namespace():
+    assert str(torch.ops.aten.alpha_dropout.default._schema) == \
+        "aten::alpha_dropout(Tensor input, float p, bool train) -> Tensor"
+    assert str(torch.ops.aten.feature_dropout_.default._schema) == \
+        "aten::feature_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)"
+
+
+def test_eval_alpha_dropout_stays_a_method_call():
+    m = nn.Sequential(nn.Linear(5, 5), nn.AlphaDropout(0.2), nn.Dropout2d(0.3)).eval()
+    t = _trace(m, X4)
+    code = t.code
+    assert code.count(").forward(") == 3, code        # (all three submodules called)
+    assert "torch.alpha_dropout(argument_1, 0.20000000000000001, False)" in \
+        getattr(t, "1").code
+    assert "torch.feature_dropout(argument_1, 0.29999999999999999, False)" in \
+        getattr(t, "2").code
+    # not training: the input itself, eagerly and traced
+    y = F.alpha_dropout(X4, 0.2, False)
+    assert y is X4 and F.dropout2d(X4, 0.2, False) is X4
+    np.testing.assert_array_equal(t(X4).detach().numpy(), m(X4).detach().numpy())
+
+
+# ---------------------------------------------------------------------- values and gradients
+
+X3 = torch.tensor(((np.arange(24.) - 10) / 8).reshape(2, 3, 4).astype(np.float32))
+# torch 2.13, CPU, torch.manual_seed(7) before each call on X3
+_AD = [-0.4720085859298706, -0.36409831047058105, -0.9106420278549194, -0.9106420278549194,
+       -0.9106420278549194, -0.9106420278549194, 0.1754533350467682, 0.2833636701107025,
+       -0.9106420278549194, -0.9106420278549194, 0.6070946455001831, 0.7150049805641174,
+       0.8229153156280518, 0.9308255910873413, 1.0387359857559204, -0.9106420278549194,
+       1.254556655883789, -0.9106420278549194, 1.4703772068023682, -0.9106420278549194,
+       -0.9106420278549194, -0.9106420278549194, -0.9106420278549194, 2.0099289417266846]
+_FAD = [-0.3288121819496155, -0.21801155805587769, -0.10721093416213989,
+        0.0035896897315979004, 0.1143903136253357, 0.2251908779144287, 0.3359915018081665,
+        0.4467921257019043] + [-0.7791939377784729] * 16
+_D1 = [-2.5, -2.25, -2.0, -1.75, -1.5, -1.25, -1.0, -0.75] + [0.0] * 16
+
+
+def test_values_are_torchs_eager_traced_and_scripted():
+    fns = [(lambda x: F.alpha_dropout(x, 0.4, True), _AD),
+           (lambda x: F.feature_alpha_dropout(x, 0.5, True), _FAD),
+           (lambda x: F.dropout1d(x, 0.5, True), _D1)]
+    for fn, want in fns:
+        t = _trace(fn, X3, check_trace=False)
+        for f in (fn, t, t):
+            torch.manual_seed(7)
+            np.testing.assert_array_equal(f(X3).numpy().ravel(), np.float32(want))
+
+
+class _SeluNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(3, 4, 1)
+        self.act = nn.SELU()
+        self.ad = nn.AlphaDropout(0.2)
+        self.d1 = nn.Dropout1d(0.3)
+        self.fad = nn.FeatureAlphaDropout(0.1)
+
+    def forward(self, x):
+        return self.fad(self.d1(self.ad(self.act(self.conv(x)))))
+
+
+def test_traced_and_scripted_training_follow_eager():
+    torch.manual_seed(0)
+    m = _SeluNet()
+    x = X3.clone().requires_grad_()
+    t = _trace(m, x, check_trace=False)
+    s = torch.jit.script(m)
+    for f in (t, s):
+        for i in range(3):
+            torch.manual_seed(i)
+            a = f(x)
+            a.sum().backward()
+            g1, gw1 = x.grad.clone(), m.conv.weight.grad.clone()
+            x.grad = None
+            m.conv.weight.grad = None
+            torch.manual_seed(i)
+            b = m(x)
+            b.sum().backward()
+            np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+            np.testing.assert_allclose(g1.numpy(), x.grad.numpy(), rtol=1e-6)
+            np.testing.assert_allclose(gw1.numpy(), m.conv.weight.grad.numpy(), rtol=1e-6)
+            x.grad = None
+            m.conv.weight.grad = None
+
+
+def test_eager_grad_fn_nodes_are_torchs():
+    x = X3.clone().requires_grad_()
+    y = F.alpha_dropout(x, 0.4, True)
+    # torch 2.13: AddBackward0 -> (MulBackward0, None); MulBackward0 -> (AccumulateGrad, None)
+    assert y.grad_fn.name() == "AddBackward0"
+    (mul, _), (none, _) = y.grad_fn.next_functions
+    assert mul.name() == "MulBackward0" and none is None
+    assert F.dropout1d(x, 0.4, True).grad_fn.name() == "MulBackward0"
+    assert torch.alpha_dropout(x, 1.0, True).grad_fn.name() == "MulBackward0"
+    assert not torch.alpha_dropout(x, 1.0, True).detach().numpy().any()
+    # the derivative is the forward's noise: kept elements get a, dropped ones 0
+    p = 0.4
+    a = 1 / np.sqrt((1.7580993408473766 ** 2 * p + 1) * (1 - p))
+    x = torch.ones(50, 40, requires_grad=True)
+    y = F.alpha_dropout(x, p, True)
+    y.sum().backward()
+    kept = np.isclose(y.detach().numpy(), a + 1.7580993408473766 * a * p)
+    np.testing.assert_allclose(x.grad.numpy(), kept * a, rtol=1e-6)
+    assert 0.3 < 1 - kept.mean() < 0.5
+
+
+def test_words():
+    import pytest
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, "
+                                         "but got 1.5"):
+        F.alpha_dropout(X3, 1.5, True)
+    with pytest.raises(RuntimeError, match="dropout probability has to be between 0 and 1, "
+                                           "but got -0.5"):
+        torch.feature_dropout(X3, -0.5, True)
+    with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions "
+                                           "in the input"):
+        torch.feature_alpha_dropout(torch.ones(3), 0.5, True)
