@@ -14,6 +14,13 @@ Finds, minimised, with torch 2.13's behaviour:
    was no registry op (torch.ops.aten.alpha_dropout: AttributeError). They are registry
    ops now (ATen's _dropout_impl; eager values unchanged, bit for bit torch's on the CPU;
    eager autograd keeps torch's MulBackward0 / AddBackward0 through the op's composite).
+2. check_trace's "Trace had nondeterministic nodes" warning: torch 2.13 lists the random
+   nodes of the traced graph itself (`traced_func.graph.nodes()`, Node::isNondeterministic),
+   so a training model whose dropout is a submodule
+   (`nn.Sequential(nn.Linear(5, 5), nn.Dropout(0.2))`) warns only "Output nr 1. of the
+   traced function does not match..."; gpujit warned whenever a random op had run anywhere
+   in the trace, listing `aten::dropout` by name. A module calling F.dropout in its own
+   forward, or rand_like next to a submodule's dropout, warns in both, with the node.
 """
 import warnings
 
@@ -181,3 +188,50 @@ def test_words():
     with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions "
                                            "in the input"):
         torch.feature_alpha_dropout(torch.ones(3), 0.5, True)
+
+
+# ---------------------------------------------------------------------- 2. nondeterministic
+
+
+class _Own(nn.Module):
+    def forward(self, x):
+        return F.dropout(x, 0.5, True) + 1
+
+
+class _Nest(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.o = _Own()
+
+    def forward(self, x):
+        return self.o(x) * 2
+
+
+class _NestRand(_Nest):
+    def forward(self, x):
+        return self.o(x) * torch.rand_like(x)
+
+
+def _check_warnings(m, x):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        torch.jit.trace(m, (x,))
+    return [str(e.message) for e in w if issubclass(e.category, torch.jit.TracerWarning)]
+
+
+def test_nondeterministic_warning_lists_the_traced_graphs_own_nodes():
+    x = torch.ones(4, 3, 5)
+    for m in (nn.Sequential(nn.Linear(5, 5), nn.Dropout(0.2)), _Nest(),
+              nn.Sequential(nn.Linear(5, 5), nn.AlphaDropout(0.2))):
+        ws = _check_warnings(m, x)
+        assert ws and all(s.startswith("Output nr 1. of the traced function does not match")
+                          for s in ws), ws
+    for m, node in ((_Own(), "aten::dropout(%x, "), (_NestRand(), "aten::rand_like(%x, "),
+                    (lambda x: F.alpha_dropout(x, 0.5, True), "aten::alpha_dropout(%x, ")):
+        ws = _check_warnings(m, x)
+        assert ws[0].startswith("Trace had nondeterministic nodes. Did you forget call "
+                                ".eval() on your model? Nodes:\n\t%"), ws
+        assert node in ws[0].splitlines()[1]
+        assert ws[1].startswith("Output nr 1.")
+    # not training: nothing differs, nothing to say
+    assert _check_warnings(nn.Sequential(nn.Linear(5, 5), nn.Dropout(0.2)).eval(), x) == []

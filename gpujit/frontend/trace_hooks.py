@@ -64,9 +64,6 @@ def _hook(op, args):
     # through autograd when it is on, so a traced run records gradients as eager does
     result = _reg.dispatch_state.compute(
         op, [plain(a) for a in args])
-    if ("random" in op.tags or "nondeterministic" in op.tags) and not (
-            op.name == "aten::dropout" and len(args) > 2 and args[2] is False):
-        s.nondeterministic.append(op.name)      # (dropout with train=False: deterministic)
     if s.force_outplace and op.inplace_of is not None:
         # trace(..., _force_outplace=True): the write runs, the graph records the op's
         # out-of-place form, whose result stands for the written tensor from here on

@@ -274,7 +274,6 @@ class TraceSession:
         # (torch 2.13's scopes: none for the root's own ops, `__module.<path>` for a
         # submodule's, nested `__module.cell/__module.cell.linear`)
         self.scopes = []
-        self.nondeterministic = []
         self.announced = set()   # ids of tensors gpujit.tensor & co. made (and warned of)
         self.root_module = root_module
         if root_module is not None:

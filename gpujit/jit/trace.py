@@ -227,7 +227,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
         # PyTorch checks the check_inputs when given, else the example inputs
         _check(lambda a, k: _trace_graph(func, a, strict, kwargs=k,
                                          force_outplace=_force_outplace)[0], fn, func,
-               checks if checks is not None else [pair], check_tolerance, session)
+               checks if checks is not None else [pair], check_tolerance)
     return fn
 
 
@@ -295,14 +295,12 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
                              + str(sub))
     types = traced_module_types(mod, {})
     graphs = {}
-    sessions = {}
     for method, (args, kwargs) in pairs.items():
         if method != "forward" and not callable(getattr(mod, method, None)):
             raise AttributeError(f"'{type(mod).__name__}' object has no attribute "
                                  f"'{method}'")
         graph, session = _trace_graph(None, args, strict, mod, method, types, kwargs,
                                       force_outplace)
-        sessions[method] = session
         graphs.setdefault(id(mod), {})[method] = graph
         for sub, rec in session.module_graphs.values():
             graphs.setdefault(id(sub), {}).setdefault("forward", rec.graph)
@@ -318,5 +316,5 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
                    # (forward is checked against the module's call: its hooks run too)
                    tm._method(method), mod if method == "forward" else getattr(mod, method),
                    [_check_entry(c, method) for c in checks] if checks is not None
-                   else [pair], check_tolerance, sessions[method])
+                   else [pair], check_tolerance)
     return tm
