@@ -21,6 +21,12 @@ Finds, minimised, with torch 2.13's behaviour:
    traced function does not match..."; gpujit warned whenever a random op had run anywhere
    in the trace, listing `aten::dropout` by name. A module calling F.dropout in its own
    forward, or rand_like next to a submodule's dropout, warns in both, with the node.
+3. A numbered attribute's GetAttr (a Sequential's, ModuleList's or ParameterList's entry)
+   was left unnamed (a parameter's was named `%0`, a number): torch 2.13 names it `%_0`, so
+   a traced Sequential prints its reads first as statements,
+   `_2 = getattr(self, "2") / _1 = getattr(self, "1") / _0 = getattr(self, "0") /
+   _3 = (_2).forward((_1).forward((_0).forward(input, ), ), ) / return _3`; gpujit
+   inlined them (`_0 = getattr(self, "2") / _1 = (getattr(self, "1")).forward(...`).
 """
 import warnings
 
@@ -235,3 +241,39 @@ def test_nondeterministic_warning_lists_the_traced_graphs_own_nodes():
         assert ws[1].startswith("Output nr 1.")
     # not training: nothing differs, nothing to say
     assert _check_warnings(nn.Sequential(nn.Linear(5, 5), nn.Dropout(0.2)).eval(), x) == []
+
+
+# ---------------------------------------------------------------------- 3. numbered attributes
+
+def test_traced_sequential_names_its_entries_as_torch():
+    m = nn.Sequential(nn.Conv1d(3, 4, 1), nn.SELU(), nn.Tanh()).eval()
+    t = _trace(m, X3)
+    # torch 2.13's code, verbatim
+    assert t.code == (
+        "def forward(self,\n"
+        "    input: Tensor) -> Tensor:\n"
+        "  _2 = getattr(self, \"2\")\n"
+        "  _1 = getattr(self, \"1\")\n"
+        "  _0 = getattr(self, \"0\")\n"
+        "  _3 = (_2).forward((_1).forward((_0).forward(input, ), ), )\n"
+        "  return _3\n")
+    names = [n.output.debugName() for n in t.graph.nodes() if n.kind() == "prim::GetAttr"]
+    assert names == ["_2", "_1", "_0"]
+
+
+class _PList(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ps = nn.ParameterList([nn.Parameter(torch.ones(3)), nn.Parameter(torch.ones(3))])
+
+    def forward(self, x):
+        return x * self.ps[0] + self.ps[1]
+
+
+def test_parameter_list_entries_are_named_with_an_underscore():
+    t = _trace(_PList(), torch.ones(2, 3))
+    got = {n.s("name"): n.output.debugName() for n in t.graph.nodes()
+           if n.kind() == "prim::GetAttr" and n.s("name").isdigit()}
+    # torch 2.13: %_1.1 and %_0.1 (its renaming of the older `_0`, `_1`); never a number
+    assert sorted(v.split(".")[0] for v in got.values()) == ["_0", "_1"], got
+    np.testing.assert_array_equal(t(torch.ones(2, 3)).detach().numpy(), np.full((2, 3), 2.0))

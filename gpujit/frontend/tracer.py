@@ -132,7 +132,12 @@ class Recorder:
             n = self.graph.create("prim::GetAttr", [cur], attrs={"name": name},
                                   output_types=[ty])
             chain.append(n)
-            if isinstance(child, Tensor) or name.isidentifier():
+            if name.isdigit():
+                # (a Sequential's / ModuleList's / ParameterList's entry: torch 2.13's
+                # `%_0 = prim::GetAttr[name="0"]`, printed `_0 = getattr(self, "0")`; a
+                # number is no value name)
+                n.output.set_debug_name("_" + name)
+            elif isinstance(child, Tensor) or name.isidentifier():
                 n.output.set_debug_name(name)
             owner, cur = child, n.output
         nodes = self.graph.block.nodes
