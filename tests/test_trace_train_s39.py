@@ -27,6 +27,11 @@ Finds, minimised, with torch 2.13's behaviour:
    `_2 = getattr(self, "2") / _1 = getattr(self, "1") / _0 = getattr(self, "0") /
    _3 = (_2).forward((_1).forward((_0).forward(input, ), ), ) / return _3`; gpujit
    inlined them (`_0 = getattr(self, "2") / _1 = (getattr(self, "1")).forward(...`).
+4. torch.jit.trace_module with several methods: a submodule's calls count on across them,
+   so {"forward": ..., "other": ...} where both call self.lin gives lin `forward` (from
+   forward) and `forward1`, `forward2` (other's two calls: `torch.add(torch.mul(
+   (lin).forward1(x, ), k), (lin).forward2(k, ))`); gpujit restarted at `forward` for
+   each method (other's calls printed `(lin).forward(x, )`, `(lin).forward1(k, )`).
 """
 import warnings
 
@@ -277,3 +282,45 @@ def test_parameter_list_entries_are_named_with_an_underscore():
     # torch 2.13: %_1.1 and %_0.1 (its renaming of the older `_0`, `_1`); never a number
     assert sorted(v.split(".")[0] for v in got.values()) == ["_0", "_1"], got
     np.testing.assert_array_equal(t(torch.ones(2, 3)).detach().numpy(), np.full((2, 3), 2.0))
+
+
+# ---------------------------------------------------------------------- 4. trace_module
+
+
+class _Two(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.lin(x).relu()
+
+    def other(self, x, k):
+        return self.lin(x) * k + self.lin(k)
+
+
+def test_trace_module_counts_submodule_calls_across_methods():
+    import io
+    m = _Two()
+    x, y = torch.ones(2, 3), torch.full((2, 3), 2.)
+    tm = torch.jit.trace_module(m, {"forward": (x,), "other": (x, y)})   # (checked too)
+    # torch 2.13's code, verbatim
+    assert tm.other.code == (
+        "def other(self,\n    x: Tensor,\n    k: Tensor) -> Tensor:\n"
+        "  lin = self.lin\n"
+        "  _0 = torch.add(torch.mul((lin).forward1(x, ), k), (lin).forward2(k, ))\n"
+        "  return _0\n")
+    assert "torch.relu((lin).forward(x, ))" in tm.code
+    assert tm.lin.forward2.code == (
+        "def forward2(self,\n    k: Tensor) -> Tensor:\n  bias = self.bias\n"
+        "  weight = self.weight\n  return torch.linear(k, weight, bias)\n")
+    want = m.other(y, x).detach().numpy()
+    np.testing.assert_allclose(tm.other(y, x).detach().numpy(), want, rtol=1e-6)
+    buf = io.BytesIO()
+    torch.jit.save(tm, buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    np.testing.assert_allclose(loaded.other(y, x).detach().numpy(), want, rtol=1e-6)
+    # the other order: forward's call is the third
+    tm2 = torch.jit.trace_module(m, {"other": (x, y), "forward": (x,)})
+    assert "torch.relu((lin).forward2(x, ))" in tm2.code

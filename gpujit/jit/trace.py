@@ -105,12 +105,15 @@ def _kwarg_inputs(fn, what, args, kwargs, module):
 
 
 def _trace_graph(target, inputs, strict, module=None, method="forward", types=None,
-                 kwargs=None, force_outplace=False):
+                 kwargs=None, force_outplace=False, method_counts=None):
     """Run target(*inputs, **kwargs) under a TraceSession; the top graph and the
     session. The graph's inputs are the positional inputs, then the keyword ones in the
-    order of the function's parameters."""
+    order of the function's parameters. method_counts: the submodule calls recorded by
+    the methods traced before (trace_module's)."""
     session = _tr.TraceSession(module)
     session.force_outplace = force_outplace
+    if method_counts is not None:
+        session.method_counts = method_counts
     if types is not None:
         session.module_types = types
     rec = _tr.Recorder(session, module, session.module_type(module) if module is not None
@@ -295,12 +298,16 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
                              + str(sub))
     types = traced_module_types(mod, {})
     graphs = {}
+    # (as torch 2.13's, a submodule's calls count on across the methods traced: a second
+    # method's first call of it is `forward1`, its first method having made `forward`)
+    counts, counts_before = {}, {}
     for method, (args, kwargs) in pairs.items():
         if method != "forward" and not callable(getattr(mod, method, None)):
             raise AttributeError(f"'{type(mod).__name__}' object has no attribute "
                                  f"'{method}'")
+        counts_before[method] = dict(counts)
         graph, session = _trace_graph(None, args, strict, mod, method, types, kwargs,
-                                      force_outplace)
+                                      force_outplace, counts)
         graphs.setdefault(id(mod), {})[method] = graph
         for sub, rec in session.module_graphs.values():
             graphs.setdefault(id(sub), {}).setdefault("forward", rec.graph)
@@ -312,7 +319,8 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
             for _ in (checks if checks is not None else [pair]):
                 traced_module_types(mod)    # (the names torch's retraces spend)
             _check(lambda a, k, m=method: _trace_graph(None, a, strict, mod, m, types, k,
-                                                       force_outplace)[0],
+                                                       force_outplace,
+                                                       dict(counts_before[m]))[0],
                    # (forward is checked against the module's call: its hooks run too)
                    tm._method(method), mod if method == "forward" else getattr(mod, method),
                    [_check_entry(c, method) for c in checks] if checks is not None
