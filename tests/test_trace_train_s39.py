@@ -32,6 +32,23 @@ Finds, minimised, with torch 2.13's behaviour:
    forward) and `forward1`, `forward2` (other's two calls: `torch.add(torch.mul(
    (lin).forward1(x, ), k), (lin).forward2(k, ))`); gpujit restarted at `forward` for
    each method (other's calls printed `(lin).forward(x, )`, `(lin).forward1(k, )`).
+5. torch.jit.freeze removes aten::dropout, dropout_, feature_dropout and feature_dropout_
+   with a constant train=False (torch 2.13's removeDropout), and keeps aten::alpha_dropout
+   and feature_alpha_dropout (the input itself all the same): a frozen eval
+   `Sequential(Conv2d, Dropout, AlphaDropout, Dropout2d, FeatureAlphaDropout, ReLU)` keeps
+   [conv, alpha_dropout, feature_alpha_dropout, relu]; gpujit's list named the alpha forms
+   (not ops until now) and left dropout_ / feature_dropout_ out.
+   Freezing also kept `self.training` as an attribute where an in-place op took it as an
+   argument and its result was written later (F.dropout1d(x.clone(), p, self.training,
+   inplace=True): feature_dropout_ then squeeze_): the bool was taken for the written
+   tensor's memory; torch folds it and the dropout goes.
+6. A scripted method's first parameter keeps its own name in `.code`, as torch 2.13 prints
+   it (`def forward(s, x: Tensor) -> Tensor:` / `sub = s.sub`); gpujit printed `self`.
+7. F.dropout3d of an input other than 4-D or 5-D (deprecated, with torch's warning) is
+   taken as batchless by torch 2.13 (`is_batched = inp_dim == 5`, else unsqueeze(0)): a
+   2-D (4, 6) input drops whole rows, a 3-D one whole (4, 6) planes; gpujit unsqueezed only
+   a 4-D input, so a 2-D one dropped single elements and a 3-D one rows. F.dropout1d/2d/3d
+   now follow torch's source (unsqueeze, feature_dropout(_), squeeze).
 """
 import warnings
 
@@ -324,3 +341,71 @@ def test_trace_module_counts_submodule_calls_across_methods():
     # the other order: forward's call is the third
     tm2 = torch.jit.trace_module(m, {"other": (x, y), "forward": (x,)})
     assert "torch.relu((lin).forward2(x, ))" in tm2.code
+
+
+# ---------------------------------------------------------------------- 5. freeze
+
+
+def test_freeze_removes_the_dropouts_torch_removes():
+    m = nn.Sequential(nn.Conv2d(3, 3, 1), nn.Dropout(0.1), nn.AlphaDropout(0.2),
+                      nn.Dropout2d(0.3), nn.FeatureAlphaDropout(0.1), nn.ReLU()).eval()
+    x = X4[:, :3]
+    for t in (_trace(m, x), torch.jit.script(m)):
+        f = torch.jit.freeze(t)
+        kinds = [n.kind() for n in f.graph.nodes() if n.kind().startswith("aten::")
+                 and "dropout" in n.kind()]
+        assert kinds == ["aten::alpha_dropout", "aten::feature_alpha_dropout"], kinds
+        np.testing.assert_array_equal(f(x).detach().numpy(), m(x).detach().numpy())
+
+    f = torch.jit.freeze(torch.jit.script(_InplaceDrops()).eval())
+    assert not [n for n in f.graph.nodes() if "dropout" in n.kind()]
+    np.testing.assert_array_equal(f(X3).numpy(), 2 * X3.numpy())
+
+
+class _InplaceDrops(nn.Module):
+    def forward(self, x):
+        return F.dropout(x.clone(), 0.5, self.training, True) + \
+            F.dropout1d(x.clone(), 0.5, self.training, True)
+
+
+# ---------------------------------------------------------------------- 6. self's name
+
+
+class _S(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.sub = nn.ReLU()
+
+    def forward(s, x):
+        return s.sub(x) * 2
+
+
+def test_scripted_method_prints_its_own_self_name():
+    sm = torch.jit.script(_S())
+    # torch 2.13, verbatim
+    assert sm.code == ("def forward(s,\n    x: Tensor) -> Tensor:\n  sub = s.sub\n"
+                       "  return torch.mul((sub).forward(x, ), 2)\n")
+    np.testing.assert_array_equal(sm(X3).numpy(), np.maximum(X3.numpy(), 0) * 2)
+
+
+# ---------------------------------------------------------------------- 7. dropout3d
+
+
+def test_dropout3d_takes_other_ranks_as_batchless():
+    x = torch.tensor(np.arange(1, 25, dtype=np.float32).reshape(2, 3, 4))
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        torch.manual_seed(2)
+        a = F.dropout3d(x, 0.5, True)
+        torch.manual_seed(2)
+        b = F.dropout3d(x[0], 0.5, True)
+    assert [str(e.message)[:41] for e in w] == [
+        "dropout3d: Received a 3-D input to dropou", "dropout3d: Received a 2-D input to dropou"]
+    # torch 2.13, torch.manual_seed(2) before each call
+    np.testing.assert_array_equal(a.numpy().ravel(), [0.0] * 12 + list(range(26, 50, 2)))
+    np.testing.assert_array_equal(b.numpy().ravel(), [0.0] * 4 + [10., 12., 14., 16.]
+                                  + [0.0] * 4)
+    # whole planes / rows, whatever the draw
+    for _ in range(5):
+        y = F.dropout3d(torch.ones(6, 5), 0.5, True).numpy()
+        assert ((y == 0).all(1) | (y == 2).all(1)).all()

@@ -111,31 +111,28 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
 
 
 @_from_source
-def _feature_dropout(input, p: float, training: bool, inplace: bool):
-    """torch.feature_dropout(_), the op F.dropout1d/2d/3d call (a trace records it)."""
-    if inplace:
-        return _gpujit.feature_dropout_(input, p, training)
-    return _gpujit.feature_dropout(input, p, training)
-
-
-@_from_source
 def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Zero whole channels of a (N, C, L) or (C, L) input with probability p."""
     if p < 0.0 or p > 1.0:
         raise ValueError("dropout probability has to be between 0 and 1, but got "
                          + str(p))
     inp_dim = input.dim()
-    if inp_dim != 2 and inp_dim != 3:
+    if inp_dim not in (2, 3):
         raise RuntimeError(
             "dropout1d: Expected 2D or 3D input, but received a " + str(inp_dim)
             + "D input. Note that dropout1d exists to provide channel-wise dropout on inputs "
             "with 1 spatial dimension, a channel dimension, and an optional batch dimension "
             "(i.e. 2D or 3D inputs).")
-    if inp_dim == 2:
-        if inplace:
-            return _feature_dropout(input.unsqueeze_(0), p, training, True).squeeze_(0)
-        return _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0)
-    return _feature_dropout(input, p, training, inplace)
+    # (PyTorch's structure: the batchless input unsqueezed, torch.feature_dropout(_),
+    # squeezed back; a trace records those ops)
+    is_batched = inp_dim == 3
+    if not is_batched:
+        input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
+    result = (_gpujit.feature_dropout_(input, p, training) if inplace
+              else _gpujit.feature_dropout(input, p, training))
+    if not is_batched:
+        result = result.squeeze_(0) if inplace else result.squeeze(0)
+    return result
 
 
 @_from_source
@@ -146,7 +143,7 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
         raise ValueError("dropout probability has to be between 0 and 1, but got "
                          + str(p))
     inp_dim = input.dim()
-    if inp_dim != 3 and inp_dim != 4:
+    if inp_dim not in (3, 4):
         warnings_msg = (
             "dropout2d: Received a " + str(inp_dim) + "-D input to dropout2d, which is "
             "deprecated and will result in an error in a future release. To retain the "
@@ -162,28 +159,36 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
               "interpret the input as one without a batch dimension, i.e. shape (C, H, W). "
               "To maintain the 1D channel-wise dropout behavior, please switch to using "
               "dropout1d instead.")
-    return _feature_dropout(input, p, training, inplace)
+    if inplace:
+        return _gpujit.feature_dropout_(input, p, training)
+    return _gpujit.feature_dropout(input, p, training)
 
 
 @_from_source
 def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    """Zero whole channels of a (N, C, D, H, W) or (C, D, H, W) input with probability p."""
+    """Zero whole channels of a (N, C, D, H, W) or (C, D, H, W) input with probability p
+    (any other input is taken as batchless, as PyTorch does, with its warning)."""
     if p < 0.0 or p > 1.0:
         raise ValueError("dropout probability has to be between 0 and 1, but got "
                          + str(p))
     inp_dim = input.dim()
-    if inp_dim != 4 and inp_dim != 5:
+    if inp_dim not in (4, 5):
         _warn("dropout3d: Received a " + str(inp_dim) + "-D input to dropout3d, which is "
               "deprecated and will result in an error in a future release. To retain the "
               "behavior and silence this warning, please use dropout instead. Note that "
               "dropout3d exists to provide channel-wise dropout on inputs with 3 spatial "
               "dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or "
               "5D inputs).")
-    if inp_dim == 4:
-        if inplace:
-            return _feature_dropout(input.unsqueeze_(0), p, training, True).squeeze_(0)
-        return _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0)
-    return _feature_dropout(input, p, training, inplace)
+    # (as PyTorch: any input but a 5-D one is taken as batchless and unsqueezed, so a
+    # deprecated 2-D or 3-D input drops whole rows of dim 0, not single elements)
+    is_batched = inp_dim == 5
+    if not is_batched:
+        input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
+    result = (_gpujit.feature_dropout_(input, p, training) if inplace
+              else _gpujit.feature_dropout(input, p, training))
+    if not is_batched:
+        result = result.squeeze_(0) if inplace else result.squeeze(0)
+    return result
 
 
 @_from_source
