@@ -49,6 +49,14 @@ Finds, minimised, with torch 2.13's behaviour:
    2-D (4, 6) input drops whole rows, a 3-D one whole (4, 6) planes; gpujit unsqueezed only
    a 4-D input, so a 2-D one dropped single elements and a 3-D one rows. F.dropout1d/2d/3d
    now follow torch's source (unsqueeze, feature_dropout(_), squeeze).
+8. torch.tensor / torch.as_tensor of Python data inside traced code: torch 2.13 records
+   the data as a constant then `aten::to(c, device, dtype, False, False, None)` (and
+   `aten::detach` for torch.tensor): `_0 = torch.to(CONSTANTS.c0, torch.device("cpu"), 6)` /
+   `return torch.mul(x, torch.detach(_0))`. gpujit used the bare constant, so one created
+   with requires_grad=True failed the trace ("Cannot insert a Tensor that requires grad as
+   a constant"; torch traces it, the graph's value detached) and one returned as is warned
+   a second, gpujit-only TracerWarning ("the traced function returns a Tensor the trace
+   could not record").
 """
 import warnings
 
@@ -409,3 +417,39 @@ def test_dropout3d_takes_other_ranks_as_batchless():
     for _ in range(5):
         y = F.dropout3d(torch.ones(6, 5), 0.5, True).numpy()
         assert ((y == 0).all(1) | (y == 2).all(1)).all()
+
+
+# ---------------------------------------------------------------------- 8. torch.tensor
+
+
+def test_torch_tensor_in_a_trace_is_recorded_as_torchs():
+    def mul(x):
+        return x * torch.tensor([1., 2., 3.])
+
+    def mul_grad(x):
+        return x * torch.tensor([1., 2., 3.], requires_grad=True)
+
+    def as_t(x):
+        return x * torch.as_tensor([1., 2., 3.])
+
+    def ret(x):
+        return torch.tensor(x.tolist())
+
+    for fn, kinds in ((mul, ["aten::to", "aten::detach", "aten::mul"]),
+                      (mul_grad, ["aten::to", "aten::detach", "aten::mul"]),
+                      (as_t, ["aten::to", "aten::mul"])):
+        t = _trace(fn, torch.ones(3), check_trace=False)
+        assert _kinds(t) == kinds, _kinds(t)
+        np.testing.assert_array_equal(t(torch.full((3,), 2.)).detach().numpy(), [2., 4., 6.])
+    t = _trace(mul, torch.ones(3))
+    assert t.code.splitlines()[1:] == [
+        '  _0 = torch.to(CONSTANTS.c0, torch.device("cpu"), 6)',
+        "  return torch.mul(x, torch.detach(_0))"]
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        t = torch.jit.trace(ret, (torch.ones(2, 3),), check_trace=False)
+    ws = [str(e.message) for e in w if issubclass(e.category, torch.jit.TracerWarning)]
+    assert [s[:40] for s in ws] == ["Converting a tensor to a Python list mig",
+                                    "torch.tensor results are registered as c"], ws
+    assert _kinds(t) == ["aten::to", "aten::detach"]
+    np.testing.assert_array_equal(t(torch.zeros(2, 3)).numpy(), np.ones((2, 3)))

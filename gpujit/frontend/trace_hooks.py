@@ -154,6 +154,7 @@ def _escape(t, what):
             warn_at_user(what + _CONSTRUCTOR)
             s.announced.add(id(t))
             s.recorders[0].keep.append(t)
+            s.record_made(t, what)
     elif s is not None and not s.paused and what == "len":
         # (the user's len(t); gpujit's own code reads lengths as it likes)
         if not sys._getframe(2).f_code.co_filename.startswith(_PKG_DIR):

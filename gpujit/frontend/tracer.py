@@ -322,6 +322,28 @@ class TraceSession:
         rec.bind(t, v)
         return v
 
+    def record_made(self, t, what):
+        """torch.tensor / torch.as_tensor of Python data called by the traced code: as
+        torch 2.13's tracer records them, the data as a constant, then
+        `aten::to(c, device, dtype, False, False, None)` and, for torch.tensor,
+        `aten::detach` (`torch.detach(torch.to(CONSTANTS.c0, torch.device("cpu"), 6))`),
+        whose result is t (one that requires grad too: the graph's is detached)."""
+        from ..ops import registry as _reg
+        if what not in ("torch.tensor", "torch.as_tensor") or any(
+                id(t) in rec.env for rec in self.recorders):
+            return      # (torch.tensor of a traced size: recorded as aten::scalar_tensor)
+        alias = lambda: _reg.wrap(t._data, t._dtype, t.device)     # noqa: E731
+        base = alias()          # the constant's value (no grad, no recorded op)
+        self.announced.add(id(base))
+        steps = [("aten::to.device", (t.device, t.dtype, False, False, None))]
+        if what == "torch.tensor":
+            steps.append(("aten::detach", ()))
+        cur = base
+        for i, (name, rest) in enumerate(steps):
+            out = t if i == len(steps) - 1 else alias()
+            self.record(_reg.OPS[name], (cur,) + rest, out)
+            cur = out
+
     # ------------------------------------------------------------------ recording
     def record(self, op, args, result):
         """Append the call to every recorder. An int result computed from sizes (or from
