@@ -213,6 +213,15 @@ def test_eager_grad_fn_nodes_are_torchs():
     assert 0.3 < 1 - kept.mean() < 0.5
 
 
+def test_p_one_multiplies_by_zero():
+    # torch 2.13: ATen's input * zeros(()) for p == 1, so nan and inf give nan
+    x = torch.tensor([1.0, float("nan"), float("inf")])
+    for y in (torch.alpha_dropout(x, 1.0, True), torch.feature_dropout(x.view(1, 3), 1.0, True),
+              torch.alpha_dropout_(x.clone(), 1.0, True)):
+        np.testing.assert_array_equal(y.numpy().ravel(), [0.0, np.nan, np.nan])
+    assert torch.alpha_dropout(torch.tensor([True, False]), 1.0, True).tolist() == [False, False]
+
+
 def test_words():
     import pytest
     with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, "

@@ -153,8 +153,9 @@ _SELU_ALPHA = 1.7580993408473766
 
 
 def _noise_arith(d):
-    """(step, scalar) for arithmetic on arrays of dtype d as ATen's CPU kernels do it:
-    each op in the op-math type (float for float16 / bfloat16) rounded to d."""
+    """(round, scalar, up) for arithmetic on arrays of dtype d as ATen's CPU kernels do
+    it: each op computed in the op-math type (float for float16 / bfloat16: `up` converts
+    an operand, `scalar` a Python number) and its result rounded to d (`round`)."""
     if d.itemsize < 4:
         f = np.dtype(np.float32)
         return (lambda r: r.astype(d)), (lambda s: f.type(s)), (lambda a: a.astype(f))
@@ -201,8 +202,9 @@ def _alpha_forward(xp, input, p, train, feature, alpha):
     _dropout_check(p, input, train, alpha)
     if p == 0 or not train or input.size == 0:
         return input
-    if p == 1:
-        return _reg.stash_for_backward(xp.zeros_like(input), xp.zeros((), input.dtype))
+    zero = xp.zeros((), input.dtype)
+    if p == 1:      # (ATen's input * zeros(()): a NaN or inf input gives NaN)
+        return _reg.stash_for_backward((input * zero).astype(input.dtype, copy=False), zero)
     noise, b = _alpha_noise(xp, input, p, feature, alpha)
     return _reg.stash_for_backward(_alpha_apply(xp, input, noise, b), noise)
 
@@ -212,8 +214,9 @@ def _alpha_forward_(xp, self, p, train, feature, alpha):
     if _dropout_unchanged(self, p, train) or self.size == 0:
         return _reg.UNCHANGED
     if p == 1:
-        self[...] = 0
-        return _reg.stash_for_backward(self, xp.zeros((), self.dtype))
+        zero = xp.zeros((), self.dtype)
+        self[...] = self * zero
+        return _reg.stash_for_backward(self, zero)
     noise, b = _alpha_noise(xp, self, p, feature, alpha)
     self[...] = _alpha_apply(xp, self, noise, b)
     return _reg.stash_for_backward(self, noise)
@@ -477,7 +480,7 @@ def _alpha_dropout_grad(grad, stash, p, train):
     p == 1), as the MulBackward0 of ATen's `input * noise`; the shift b has no gradient."""
     if not train or p == 0 or stash is None:
         return grad
-    return grad * _reg.wrap(stash, grad._dtype, grad.device)
+    return grad * _reg.wrap(stash, _dt.from_numpy_dtype(stash.dtype), grad.device)
 
 
 @_derivative(embedding, wrt=("weight",))
