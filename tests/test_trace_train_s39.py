@@ -214,10 +214,12 @@ def test_eager_grad_fn_nodes_are_torchs():
 
 
 def test_p_one_multiplies_by_zero():
-    # torch 2.13: ATen's input * zeros(()) for p == 1, so nan and inf give nan
+    # torch 2.13: ATen's input * zeros(()) for p == 1, so nan and inf give nan (gpujit's
+    # plain dropout gave zeros)
     x = torch.tensor([1.0, float("nan"), float("inf")])
     for y in (torch.alpha_dropout(x, 1.0, True), torch.feature_dropout(x.view(1, 3), 1.0, True),
-              torch.alpha_dropout_(x.clone(), 1.0, True)):
+              torch.alpha_dropout_(x.clone(), 1.0, True), torch.dropout(x, 1.0, True),
+              F.dropout(x, 1.0), torch.dropout_(x.clone(), 1.0, True)):
         np.testing.assert_array_equal(y.numpy().ravel(), [0.0, np.nan, np.nan])
     assert torch.alpha_dropout(torch.tensor([True, False]), 1.0, True).tolist() == [False, False]
 

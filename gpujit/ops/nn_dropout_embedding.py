@@ -77,8 +77,18 @@ def dropout(xp, input, p, train):
     if not train or p == 0 or input.size == 0:
         return input
     if p == 1:
-        return xp.zeros_like(input)
+        return _times_zero(xp, input)
     return _remember_mask(*_dropout(xp, input, p))
+
+
+def _times_zero(xp, input):
+    """p == 1: ATen's input * zeros(()) (a nan or inf element gives nan), laid out as
+    the input."""
+    out = (input * xp.zeros((), input.dtype)).astype(input.dtype, copy=False)
+    if xp is not np:
+        from . import memory_format as _mf
+        out = _mf.iterator_layout(xp, out, (input,))
+    return out
 
 
 @op("aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)",
@@ -90,7 +100,7 @@ def dropout_(xp, self, p, train):
     if _dropout_unchanged(self, p, train) or self.size == 0:
         return _reg.UNCHANGED
     if p == 1:
-        self[...] = 0
+        self[...] = self * xp.zeros((), self.dtype)
     else:
         out, keep = _dropout(xp, self, p)
         self[...] = out
@@ -202,9 +212,8 @@ def _alpha_forward(xp, input, p, train, feature, alpha):
     _dropout_check(p, input, train, alpha)
     if p == 0 or not train or input.size == 0:
         return input
-    zero = xp.zeros((), input.dtype)
     if p == 1:      # (ATen's input * zeros(()): a NaN or inf input gives NaN)
-        return _reg.stash_for_backward((input * zero).astype(input.dtype, copy=False), zero)
+        return _reg.stash_for_backward(_times_zero(xp, input), xp.zeros((), input.dtype))
     noise, b = _alpha_noise(xp, input, p, feature, alpha)
     return _reg.stash_for_backward(_alpha_apply(xp, input, noise, b), noise)
 
