@@ -57,6 +57,8 @@ Finds, minimised, with torch 2.13's behaviour:
    a constant"; torch traces it, the graph's value detached) and one returned as is warned
    a second, gpujit-only TracerWarning ("the traced function returns a Tensor the trace
    could not record").
+9. dropout / dropout_ with p == 1 (and the new ops'): ATen's input * zeros(()), so a nan or
+   inf element gives nan; gpujit's no-grad path gave 0.
 """
 import warnings
 
