@@ -57,6 +57,11 @@ Finds, minimised, with torch 2.13's behaviour:
    a constant"; torch traces it, the graph's value detached) and one returned as is warned
    a second, gpujit-only TracerWarning ("the traced function returns a Tensor the trace
    could not record").
+10. A submodule's forward hooks and pre-hooks in a trace: torch 2.13 records their ops in
+   the caller's graph around the `(a).forward(x, )` call (its _slow_forward holds the
+   forward alone: `_0 = torch.mul((a).forward(x, ), CONSTANTS.c0)`), the submodule's method
+   being its forward (`return torch.linear(x, weight, bias)`); gpujit put them inside the
+   submodule's method (`out = torch.linear(x, weight, bias) / return torch.mul(out, 2)`).
 9. dropout / dropout_ with p == 1 (and the new ops'): ATen's input * zeros(()), so a nan or
    inf element gives nan; gpujit's no-grad path gave 0.
 """
@@ -468,3 +473,33 @@ def test_torch_tensor_in_a_trace_is_recorded_as_torchs():
                                     "torch.tensor results are registered as c"], ws
     assert _kinds(t) == ["aten::to", "aten::detach"]
     np.testing.assert_array_equal(t(torch.zeros(2, 3)).numpy(), np.ones((2, 3)))
+
+
+# ---------------------------------------------------------------------- 10. module hooks
+
+
+class _Hooked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 3)
+        self.b = nn.ReLU()
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+
+def test_submodule_hooks_are_recorded_in_the_callers_graph():
+    m = _Hooked()
+    m.a.register_forward_hook(lambda mod, inp, out: out * 2)
+    m.b.register_forward_pre_hook(lambda mod, inp: (inp[0] + 1,))
+    m.register_forward_hook(lambda mod, inp, out: out - 1)
+    x = torch.ones(2, 3)
+    t = _trace(m, x)
+    kinds = _kinds(t)
+    assert kinds.count("prim::CallMethod") == 2 and \
+        [k for k in kinds if k.startswith("aten::")] == ["aten::mul", "aten::add", "aten::sub"]
+    # torch 2.13: the submodules' methods are their forwards alone
+    assert t.a.code.endswith("  return torch.linear(x, weight, bias)\n"), t.a.code
+    assert t.b.code.endswith("  return torch.relu(argument_1)\n"), t.b.code
+    np.testing.assert_allclose(t(x * 3).detach().numpy(), m(x * 3).detach().numpy(),
+                               rtol=1e-6)
