@@ -16,8 +16,6 @@ Where gpujit deliberately differs from PyTorch's tracer:
   (PyTorch's pybind call refuses them with a TypeError);
 - a submodule of a traced module can be called (`traced.sub(x)`, its graph is that of its
   first call; PyTorch raises "Trace submodules cannot be called.");
-- the nondeterministic-nodes warning also names ops inside submodules (dropout in an
-  nn.Dropout child; PyTorch looks at the top graph only, whose submodule calls hide them);
 - scripted functions and submodules called in a trace are inlined (their control flow
   kept), where PyTorch's graph shows a prim::CallFunction / CallMethod;
 - torch.tensor(x.size(0)) warns the TracerWarning but not PyTorch's UserWarning about

@@ -64,9 +64,6 @@ def _hook(op, args):
     # through autograd when it is on, so a traced run records gradients as eager does
     result = _reg.dispatch_state.compute(
         op, [plain(a) for a in args])
-    if ("random" in op.tags or "nondeterministic" in op.tags) and not (
-            op.name == "aten::dropout" and len(args) > 2 and args[2] is False):
-        s.nondeterministic.append(op.name)      # (dropout with train=False: deterministic)
     if s.force_outplace and op.inplace_of is not None:
         # trace(..., _force_outplace=True): the write runs, the graph records the op's
         # out-of-place form, whose result stands for the written tensor from here on
@@ -157,6 +154,7 @@ def _escape(t, what):
             warn_at_user(what + _CONSTRUCTOR)
             s.announced.add(id(t))
             s.recorders[0].keep.append(t)
+            s.record_made(t, what)
     elif s is not None and not s.paused and what == "len":
         # (the user's len(t); gpujit's own code reads lengths as it likes)
         if not sys._getframe(2).f_code.co_filename.startswith(_PKG_DIR):

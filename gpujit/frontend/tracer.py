@@ -141,7 +141,12 @@ class Recorder:
             n = self.graph.create("prim::GetAttr", [cur], attrs={"name": name},
                                   output_types=[ty])
             chain.append(n)
-            if isinstance(child, Tensor) or name.isidentifier():
+            if name.isdigit():
+                # (a Sequential's / ModuleList's / ParameterList's entry: torch 2.13's
+                # `%_0 = prim::GetAttr[name="0"]`, printed `_0 = getattr(self, "0")`; a
+                # number is no value name)
+                n.output.set_debug_name("_" + name)
+            elif isinstance(child, Tensor) or name.isidentifier():
                 n.output.set_debug_name(name)
             owner, cur = child, n.output
         nodes = self.graph.block.nodes
@@ -283,7 +288,6 @@ class TraceSession:
         # (torch 2.13's scopes: none for the root's own ops, `__module.<path>` for a
         # submodule's, nested `__module.cell/__module.cell.linear`)
         self.scopes = []
-        self.nondeterministic = []
         self.announced = set()   # ids of tensors gpujit.tensor & co. made (and warned of)
         self.root_module = root_module
         if root_module is not None:
@@ -326,6 +330,28 @@ class TraceSession:
         v = rec.constant(t, T.TensorType.of(t))
         rec.bind(t, v)
         return v
+
+    def record_made(self, t, what):
+        """torch.tensor / torch.as_tensor of Python data called by the traced code: as
+        torch 2.13's tracer records them, the data as a constant, then
+        `aten::to(c, device, dtype, False, False, None)` and, for torch.tensor,
+        `aten::detach` (`torch.detach(torch.to(CONSTANTS.c0, torch.device("cpu"), 6))`),
+        whose result is t (one that requires grad too: the graph's is detached)."""
+        from ..ops import registry as _reg
+        if what not in ("torch.tensor", "torch.as_tensor") or any(
+                id(t) in rec.env for rec in self.recorders):
+            return      # (torch.tensor of a traced size: recorded as aten::scalar_tensor)
+        alias = lambda: _reg.wrap(t._data, t._dtype, t.device)     # noqa: E731
+        base = alias()          # the constant's value (no grad, no recorded op)
+        self.announced.add(id(base))
+        steps = [("aten::to.device", (t.device, t.dtype, False, False, None))]
+        if what == "torch.tensor":
+            steps.append(("aten::detach", ()))
+        cur = base
+        for i, (name, rest) in enumerate(steps):
+            out = t if i == len(steps) - 1 else alias()
+            self.record(_reg.OPS[name], (cur,) + rest, out)
+            cur = out
 
     # ------------------------------------------------------------------ recording
     def record(self, op, args, result):

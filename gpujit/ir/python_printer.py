@@ -249,7 +249,11 @@ class _FunctionPrinter(ExpressionPrinter):
         names = []
         for i, v in enumerate(inputs):
             if i == 0 and is_method:
-                names.append(self.gen_name(self_name or "self"))
+                # (the method's own name for its first parameter, as TorchScript prints
+                # it: `def forward(s, x: Tensor)` / `s.sub`; `self` when unnamed)
+                own = _valid_identifier(_base_name(v.debug_name)) if v.has_debug_name() \
+                    else "self"
+                names.append(self.gen_name(self_name or own))
             elif v.has_debug_name():
                 names.append(self.gen_name(_valid_identifier(_base_name(v.debug_name))))
             else:    # as TorchScript's tracer names unnamed inputs

@@ -88,14 +88,20 @@ def _written_in_graph(value, db) -> bool:
             if n.kind in ("prim::If", "prim::Loop"):
                 derived += [x for b in n.blocks for x in b.inputs]
             elif not (n.kind in _ALIASING_READS or n.kind.startswith("prim::")
-                      or (n.op is not None and ({"view", "inplace"} & n.op.tags))):
+                      or (n.op is not None and ({"view", "inplace"} & n.op.tags)
+                          and use.offset == 0)):
+                # (a view or in-place op's result is its self argument's memory, not its
+                # other arguments': `feature_dropout_(x, p, self.training)` then
+                # `squeeze_` writes x, never the bool)
                 derived = []
             todo.extend(o for o in derived if is_mutable_type(o.type))
     return False
 
 
-_DROPOUTS = frozenset({"aten::dropout", "aten::feature_dropout", "aten::alpha_dropout",
-                       "aten::feature_alpha_dropout"})
+# (torch 2.13's removeDropout: these four with a constant train=False; the alpha forms
+# stay, the input itself all the same)
+_DROPOUTS = frozenset({"aten::dropout", "aten::dropout_", "aten::feature_dropout",
+                       "aten::feature_dropout_"})
 
 
 def _is_object(value, type_) -> bool:

@@ -105,12 +105,15 @@ def _kwarg_inputs(fn, what, args, kwargs, module):
 
 
 def _trace_graph(target, inputs, strict, module=None, method="forward", types=None,
-                 kwargs=None, force_outplace=False):
+                 kwargs=None, force_outplace=False, method_counts=None):
     """Run target(*inputs, **kwargs) under a TraceSession; the top graph and the
     session. The graph's inputs are the positional inputs, then the keyword ones in the
-    order of the function's parameters."""
+    order of the function's parameters. method_counts: the submodule calls recorded by
+    the methods traced before (trace_module's)."""
     session = _tr.TraceSession(module)
     session.force_outplace = force_outplace
+    if method_counts is not None:
+        session.method_counts = method_counts
     if types is not None:
         session.module_types = types
     rec = _tr.Recorder(session, module, session.module_type(module) if module is not None
@@ -227,7 +230,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
         # PyTorch checks the check_inputs when given, else the example inputs
         _check(lambda a, k: _trace_graph(func, a, strict, kwargs=k,
                                          force_outplace=_force_outplace)[0], fn, func,
-               checks if checks is not None else [pair], check_tolerance, session)
+               checks if checks is not None else [pair], check_tolerance)
     return fn
 
 
@@ -295,14 +298,16 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
                              + str(sub))
     types = traced_module_types(mod, {})
     graphs = {}
-    sessions = {}
+    # (as torch 2.13's, a submodule's calls count on across the methods traced: a second
+    # method's first call of it is `forward1`, its first method having made `forward`)
+    counts, counts_before = {}, {}
     for method, (args, kwargs) in pairs.items():
         if method != "forward" and not callable(getattr(mod, method, None)):
             raise AttributeError(f"'{type(mod).__name__}' object has no attribute "
                                  f"'{method}'")
+        counts_before[method] = dict(counts)
         graph, session = _trace_graph(None, args, strict, mod, method, types, kwargs,
-                                      force_outplace)
-        sessions[method] = session
+                                      force_outplace, counts)
         graphs.setdefault(id(mod), {})[method] = graph
         for sub, rec in session.module_graphs.values():
             graphs.setdefault(id(sub), {}).setdefault("forward", rec.graph)
@@ -314,9 +319,10 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
             for _ in (checks if checks is not None else [pair]):
                 traced_module_types(mod)    # (the names torch's retraces spend)
             _check(lambda a, k, m=method: _trace_graph(None, a, strict, mod, m, types, k,
-                                                       force_outplace)[0],
+                                                       force_outplace,
+                                                       dict(counts_before[m]))[0],
                    # (forward is checked against the module's call: its hooks run too)
                    tm._method(method), mod if method == "forward" else getattr(mod, method),
                    [_check_entry(c, method) for c in checks] if checks is not None
-                   else [pair], check_tolerance, sessions[method])
+                   else [pair], check_tolerance)
     return tm

@@ -98,7 +98,7 @@ def _diagnostics(first, graph, other, g2):
     return graph_diff, _tensor_constants_diff(graph, g2)
 
 
-def check(retrace, compiled, python_fn, input_sets, tol, session):
+def check(retrace, compiled, python_fn, input_sets, tol):
     """PyTorch's _check_trace, per input set: trace again, run the trace and the Python
     function, then compare the outputs (a TracerWarning for each that differs) and the
     graphs (TracingCheckError when they differ, or when running the trace or the function
@@ -107,10 +107,10 @@ def check(retrace, compiled, python_fn, input_sets, tol, session):
     from ..autograd.grad_mode import no_grad
     with no_grad():             # (PyTorch's _check_trace is @torch.no_grad() too: the run
         # of the trace here is its profiling run, which then sees nothing requiring grad)
-        _check(retrace, compiled, python_fn, input_sets, tol, session)
+        _check(retrace, compiled, python_fn, input_sets, tol)
 
 
-def _check(retrace, compiled, python_fn, input_sets, tol, session):
+def _check(retrace, compiled, python_fn, input_sets, tol):
     first = _canonical(compiled.graph)
     for args, kwargs in input_sets:
         g2 = retrace(clone_inputs(args), clone_inputs(kwargs))
@@ -129,7 +129,7 @@ def _check(retrace, compiled, python_fn, input_sets, tol, session):
 
         traced_out = run(compiled, "trace")
         eager_out = run(python_fn, "Python function")
-        if _compare_outputs(_flatten(traced_out), _flatten(eager_out), tol, session,
+        if _compare_outputs(_flatten(traced_out), _flatten(eager_out), tol,
                             compiled.graph) \
                 and other == first:
             # the repeated trace is the same graph: running it is running this one, node
@@ -178,18 +178,24 @@ def _flatten(x):
     return []
 
 
-def _nondeterministic_nodes(graph, session):
-    """The graph's random / nondeterministic nodes as PyTorch's warning lists them (the
-    first 20, printed); the ops' names when the graph holds none (a submodule's graph)."""
+def _nondeterministic_nodes(graph):
+    """The traced graph's own nondeterministic nodes as PyTorch's warning lists them (the
+    first 20, printed): torch 2.13 reads `traced_func.graph.nodes()`, so a random op inside
+    a submodule's call (an nn.Dropout of a training model) is none of them; as its
+    Node::isNondeterministic, aten::dropout with a constant train=False is deterministic
+    (SchemaInfo's one exception)."""
     nodes = []
-    for n in graph.walk():
+    for n in graph.nodes:
         op = n.op if n.kind.startswith("aten::") else None
-        if op is not None and ("random" in op.tags or "nondeterministic" in op.tags):
-            nodes.append(str(n).strip())
-    return nodes[:20] or list(dict.fromkeys(session.nondeterministic))
+        if op is None or not ("random" in op.tags or "nondeterministic" in op.tags):
+            continue
+        if n.kind == "aten::dropout" and n.inputs[2].toIValue() is False:
+            continue
+        nodes.append(str(n).strip())
+    return nodes[:20]
 
 
-def _compare_outputs(traced, eager, tol, session, graph):
+def _compare_outputs(traced, eager, tol, graph):
     """Warn for each output that differs; whether all agree."""
     same = True
     warned_nd = False
@@ -198,14 +204,17 @@ def _compare_outputs(traced, eager, tol, session, graph):
         if detail is None:
             continue
         same = False
-        if session.nondeterministic and not warned_nd:
-            # (PyTorch's two warnings: this one once, then one per output that differs)
+        if not warned_nd:
+            # (PyTorch's two warnings: this one once, where the graph has such nodes, then
+            # one per output that differs)
             warned_nd = True
-            _tr.warn_at_user(
-                "Trace had nondeterministic nodes. Did you forget call .eval() on your "
-                "model? Nodes:\n\t" + "\n\t".join(_nondeterministic_nodes(graph, session))
-                + "\nThis may cause errors in trace checking. To disable trace checking, "
-                "pass check_trace=False to gpujit.trace()")
+            nodes = _nondeterministic_nodes(graph)
+            if nodes:
+                _tr.warn_at_user(
+                    "Trace had nondeterministic nodes. Did you forget call .eval() on your "
+                    "model? Nodes:\n\t" + "\n\t".join(nodes)
+                    + "\nThis may cause errors in trace checking. To disable trace "
+                    "checking, pass check_trace=False to gpujit.trace()")
         _tr.warn_at_user(f"Output nr {i + 1}. of the traced function does not match the "
                          f"corresponding output of the Python function. Detailed error:\n"
                          f"{detail}")

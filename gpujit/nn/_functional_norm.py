@@ -111,68 +111,28 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
 
 
 @_from_source
-def _feature_noise(input, p: float):
-    """ATen's make_feature_noise, drawn: Bernoulli(1 - p) per (sample, channel),
-    broadcast over the remaining dims."""
-    if input.dim() < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    shape = [input.size(0), input.size(1)] + [1] * (input.dim() - 2)
-    return input.new_empty(shape).bernoulli_(1 - p)
-
-
-@_from_source
-def _dropout_impl(input, p: float, train: bool, feature: bool, alpha: bool,
-                  inplace: bool):
-    if p < 0.0 or p > 1.0:
-        raise ValueError("dropout probability has to be between 0 and 1, but got "
-                         + str(p))
-    if p == 0 or not train or input.numel() == 0:
-        return input
-    # (as ATen's _dropout_impl: a zero of the input's dtype; the noise, of the input's
-    # dtype, scaled in place, so an integer input fails there in PyTorch's words)
-    if p == 1:
-        zero = _gpujit.zeros([], dtype=input.dtype, device=input.device)
-        if inplace:
-            return input.mul_(zero)
-        return input * zero
-    if feature:
-        noise = _feature_noise(input, p)
-    else:
-        noise = _gpujit.empty_like(input).bernoulli_(1 - p)
-    if alpha:
-        a_const = 1.7580993408473766
-        a = 1.0 / ((a_const * a_const * p + 1) * (1 - p)) ** 0.5
-        b = noise.add(-1).mul_(a_const * a).add_(a_const * a * p)
-        noise.mul_(a)
-        if inplace:
-            return input.mul_(noise).add_(b)
-        return input * noise + b
-    noise.div_(1 - p)
-    if inplace:
-        return input.mul_(noise)
-    return input * noise
-
-
-@_from_source
 def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Zero whole channels of a (N, C, L) or (C, L) input with probability p."""
     if p < 0.0 or p > 1.0:
         raise ValueError("dropout probability has to be between 0 and 1, but got "
                          + str(p))
     inp_dim = input.dim()
-    if inp_dim != 2 and inp_dim != 3:
+    if inp_dim not in (2, 3):
         raise RuntimeError(
             "dropout1d: Expected 2D or 3D input, but received a " + str(inp_dim)
             + "D input. Note that dropout1d exists to provide channel-wise dropout on inputs "
             "with 1 spatial dimension, a channel dimension, and an optional batch dimension "
             "(i.e. 2D or 3D inputs).")
-    if inp_dim == 2:
-        if inplace:
-            return _dropout_impl(input.unsqueeze_(0), p, training, True, False,
-                                 True).squeeze_(0)
-        return _dropout_impl(input.unsqueeze(0), p, training, True, False,
-                             False).squeeze(0)
-    return _dropout_impl(input, p, training, True, False, inplace)
+    # (PyTorch's structure: the batchless input unsqueezed, torch.feature_dropout(_),
+    # squeezed back; a trace records those ops)
+    is_batched = inp_dim == 3
+    if not is_batched:
+        input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
+    result = (_gpujit.feature_dropout_(input, p, training) if inplace
+              else _gpujit.feature_dropout(input, p, training))
+    if not is_batched:
+        result = result.squeeze_(0) if inplace else result.squeeze(0)
+    return result
 
 
 @_from_source
@@ -183,7 +143,7 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
         raise ValueError("dropout probability has to be between 0 and 1, but got "
                          + str(p))
     inp_dim = input.dim()
-    if inp_dim != 3 and inp_dim != 4:
+    if inp_dim not in (3, 4):
         warnings_msg = (
             "dropout2d: Received a " + str(inp_dim) + "-D input to dropout2d, which is "
             "deprecated and will result in an error in a future release. To retain the "
@@ -199,44 +159,60 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
               "interpret the input as one without a batch dimension, i.e. shape (C, H, W). "
               "To maintain the 1D channel-wise dropout behavior, please switch to using "
               "dropout1d instead.")
-    return _dropout_impl(input, p, training, True, False, inplace)
+    if inplace:
+        return _gpujit.feature_dropout_(input, p, training)
+    return _gpujit.feature_dropout(input, p, training)
 
 
 @_from_source
 def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False):
-    """Zero whole channels of a (N, C, D, H, W) or (C, D, H, W) input with probability p."""
+    """Zero whole channels of a (N, C, D, H, W) or (C, D, H, W) input with probability p
+    (any other input is taken as batchless, as PyTorch does, with its warning)."""
     if p < 0.0 or p > 1.0:
         raise ValueError("dropout probability has to be between 0 and 1, but got "
                          + str(p))
     inp_dim = input.dim()
-    if inp_dim != 4 and inp_dim != 5:
+    if inp_dim not in (4, 5):
         _warn("dropout3d: Received a " + str(inp_dim) + "-D input to dropout3d, which is "
               "deprecated and will result in an error in a future release. To retain the "
               "behavior and silence this warning, please use dropout instead. Note that "
               "dropout3d exists to provide channel-wise dropout on inputs with 3 spatial "
               "dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or "
               "5D inputs).")
-    if inp_dim == 4:
-        if inplace:
-            return _dropout_impl(input.unsqueeze_(0), p, training, True, False,
-                                 True).squeeze_(0)
-        return _dropout_impl(input.unsqueeze(0), p, training, True, False,
-                             False).squeeze(0)
-    return _dropout_impl(input, p, training, True, False, inplace)
+    # (as PyTorch: any input but a 5-D one is taken as batchless and unsqueezed, so a
+    # deprecated 2-D or 3-D input drops whole rows of dim 0, not single elements)
+    is_batched = inp_dim == 5
+    if not is_batched:
+        input = input.unsqueeze_(0) if inplace else input.unsqueeze(0)
+    result = (_gpujit.feature_dropout_(input, p, training) if inplace
+              else _gpujit.feature_dropout(input, p, training))
+    if not is_batched:
+        result = result.squeeze_(0) if inplace else result.squeeze(0)
+    return result
 
 
 @_from_source
 def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False):
     """Dropout that keeps a SELU network's zero mean and unit variance: dropped elements
     take SELU's negative saturation value, then an affine map restores the moments."""
-    return _dropout_impl(input, p, training, False, True, inplace)
+    if p < 0.0 or p > 1.0:
+        raise ValueError("dropout probability has to be between 0 and 1, but got "
+                         + str(p))
+    if inplace:
+        return _gpujit.alpha_dropout_(input, p, training)
+    return _gpujit.alpha_dropout(input, p, training)
 
 
 @_from_source
 def feature_alpha_dropout(input, p: float = 0.5, training: bool = False,
                           inplace: bool = False):
     """alpha_dropout of whole channels."""
-    return _dropout_impl(input, p, training, True, True, inplace)
+    if p < 0.0 or p > 1.0:
+        raise ValueError("dropout probability has to be between 0 and 1, but got "
+                         + str(p))
+    if inplace:
+        return _gpujit.feature_alpha_dropout_(input, p, training)
+    return _gpujit.feature_alpha_dropout(input, p, training)
 
 
 @_from_source

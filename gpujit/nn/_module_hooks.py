@@ -153,15 +153,24 @@ class ModuleHooksMixin:
         return handle
 
     def _call_impl(self, *args, **kwargs):
-        if call_hook.hook is not None:      # the tracer follows module boundaries
-            return call_hook.hook(self, self._call_hooked, args, kwargs)
         return self._call_hooked(*args, **kwargs)
+
+    def _forward_call(self, args, kwargs):
+        """self.forward(*args, **kwargs); while tracing, through the tracer's module
+        boundary (`call_hook`), which holds the forward alone, as torch's _slow_forward:
+        the module's forward pre-hooks and hooks run outside it, so a trace records their
+        ops in the caller's graph, not in the submodule's method."""
+        if call_hook.hook is not None:
+            return call_hook.hook(self, self.forward, args, kwargs)
+        return self.forward(*args, **kwargs)
 
     def _call_hooked(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or
                 self._backward_pre_hooks or _global_forward_pre_hooks or
                 _global_forward_hooks or _global_backward_hooks or
                 _global_backward_pre_hooks):
+            if call_hook.hook is not None:      # the tracer follows module boundaries
+                return call_hook.hook(self, self.forward, args, kwargs)
             return self.forward(*args, **kwargs)
         for hook_id, hook in (*_global_forward_pre_hooks.items(),
                               *self._forward_pre_hooks.items()):
@@ -187,7 +196,7 @@ class ModuleHooksMixin:
             args = bw.setup_input_hook(args)
         result, called = None, set()
         try:
-            result = self.forward(*args, **kwargs)
+            result = self._forward_call(args, kwargs)
             for hook_id, hook in (*_global_forward_hooks.items(),
                                   *self._forward_hooks.items()):
                 if (hook_id in self._forward_hooks_always_called

@@ -1,4 +1,4 @@
-"""torch-level forms of nn functions (torch.alpha_dropout, torch.native_layer_norm,
+"""torch-level forms of nn functions (torch.native_dropout, torch.native_layer_norm,
 torch.native_batch_norm, torch.convolution, torch.channel_shuffle, torch.hinge_embedding_loss
 ...), with ATen's argument forms (losses take `reduction` as an int: 0 none, 1 mean,
 2 sum), composed of registry ops and nn.functional (`_from_source`: scripted code compiles
@@ -9,9 +9,7 @@ import gpujit as _gpujit
 from gpujit.tensor import Tensor
 from . import functional as F
 
-PUBLIC_NAMES = ["alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
-                "feature_alpha_dropout_", "feature_dropout", "feature_dropout_",
-                "native_dropout", "native_layer_norm", "native_batch_norm", "rms_norm",
+PUBLIC_NAMES = ["native_dropout", "native_layer_norm", "native_batch_norm", "rms_norm",
                 "convolution", "channel_shuffle", "native_channel_shuffle",
                 "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
                 "triplet_margin_loss", "poisson_nll_loss", "ctc_loss", "embedding_bag"]
@@ -28,57 +26,6 @@ def _from_source(fn):
 
 
 # ---------------------------------------------------------------------- dropouts
-
-@_from_source
-def aten_alpha_dropout(input, p: float, train: bool):
-    """torch.alpha_dropout(input, p, train)."""
-    return F.alpha_dropout(input, p, train, False)
-
-
-@_from_source
-def alpha_dropout_(input, p: float, train: bool):
-    return F.alpha_dropout(input, p, train, True)
-
-
-@_from_source
-def aten_feature_alpha_dropout(input, p: float, train: bool):
-    """torch.feature_alpha_dropout(input, p, train): alpha dropout of whole channels."""
-    return F.feature_alpha_dropout(input, p, train, False)
-
-
-@_from_source
-def feature_alpha_dropout_(input, p: float, train: bool):
-    return F.feature_alpha_dropout(input, p, train, True)
-
-
-@_from_source
-def _aten_feature_dropout(input, p: float, train: bool, inplace: bool):
-    if p < 0.0 or p > 1.0:
-        raise ValueError("dropout probability has to be between 0 and 1, but got " + str(p))
-    if p == 0 or not train or input.numel() == 0:
-        return input
-    shape: List[int] = [input.size(0), input.size(1)] + [1] * (input.dim() - 2)
-    if p == 1:
-        noise = _gpujit.zeros(shape, dtype=input.dtype, device=input.device)
-    else:
-        noise = _gpujit.empty(shape, dtype=input.dtype, device=input.device).bernoulli_(
-            1 - p) / (1 - p)
-    if inplace:
-        return input.mul_(noise)
-    return input * noise
-
-
-@_from_source
-def feature_dropout(input, p: float, train: bool):
-    """torch.feature_dropout(input, p, train): zero whole channels (dim 1) with probability
-    p, scale the rest by 1 / (1 - p)."""
-    return _aten_feature_dropout(input, p, train, False)
-
-
-@_from_source
-def feature_dropout_(input, p: float, train: bool):
-    return _aten_feature_dropout(input, p, train, True)
-
 
 @_from_source
 def native_dropout(input, p: float, train: Optional[bool]) -> Tuple[Tensor, Tensor]:

@@ -17,7 +17,7 @@ from .registry import op, derivative as _derivative, nondifferentiable as _nondi
 
 # ---------------------------------------------------------------------- dropout
 
-def _dropout_check(p, input, train=True):
+def _dropout_check(p, input, train=True, alpha=False):
     if not 0 <= p <= 1:
         # (ATen's TORCH_CHECK: a RuntimeError; F.dropout's own check raises ValueError)
         raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -26,8 +26,10 @@ def _dropout_check(p, input, train=True):
         # (PyTorch's CPU dropout draws an integer noise tensor and scales it in place,
         # noise.div_(1 - p): an integer or bool input fails there; untouched when not
         # training, p == 0 or nothing to drop; p == 1 multiplies by a zero of its dtype)
+        # (the alpha forms: noise.add(-1) of a bool noise is int64 already, so Long)
+        name = "Long" if alpha and d is _dt.bool else d.short_name
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
-                           f"{d.short_name}")
+                           f"{name}")
 
 
 def _keep_mask(xp, a, p):
@@ -75,8 +77,18 @@ def dropout(xp, input, p, train):
     if not train or p == 0 or input.size == 0:
         return input
     if p == 1:
-        return xp.zeros_like(input)
+        return _times_zero(xp, input)
     return _remember_mask(*_dropout(xp, input, p))
+
+
+def _times_zero(xp, input):
+    """p == 1: ATen's input * zeros(()) (a nan or inf element gives nan), laid out as
+    the input."""
+    out = (input * xp.zeros((), input.dtype)).astype(input.dtype, copy=False)
+    if xp is not np:
+        from . import memory_format as _mf
+        out = _mf.iterator_layout(xp, out, (input,))
+    return out
 
 
 @op("aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)",
@@ -88,7 +100,7 @@ def dropout_(xp, self, p, train):
     if _dropout_unchanged(self, p, train) or self.size == 0:
         return _reg.UNCHANGED
     if p == 1:
-        self[...] = 0
+        self[...] = self * xp.zeros((), self.dtype)
     else:
         out, keep = _dropout(xp, self, p)
         self[...] = out
@@ -128,6 +140,152 @@ def _dropout_unchanged(self, p, train):
 
 
 dropout_.op.unchanged_when = _dropout_unchanged
+
+
+# ---------------------------------------------------------------------- alpha / feature dropout
+# ATen's _dropout_impl<feature, alpha, inplace> (aten/src/ATen/native/Dropout.cpp):
+# alpha_dropout, feature_dropout and feature_alpha_dropout (and their in-place forms) are
+# ops of their own, as PyTorch's: a trace records `aten::alpha_dropout(%x, 0.1, False)`
+# (an eval model's nn.AlphaDropout stays a method call), scripted F.dropout2d compiles to
+# aten::feature_dropout. Eagerly: the input itself when p == 0, not training or empty;
+# input * zeros(()) for p == 1; else the noise (a Bernoulli(1 - p) draw of the input's
+# dtype, per (sample, channel) for the feature forms, empty_like(input)'s layout
+# otherwise) and, as ATen computes them in the input's dtype:
+#   dropout:        noise.div_(1 - p); input * noise
+#   alpha dropout:  a = 1 / sqrt((alpha^2 p + 1)(1 - p)), alpha = 1.7580993408473766
+#                   b = noise.add(-1).mul_(alpha * a).add_(alpha * a * p); noise.mul_(a)
+#                   input * noise + b
+# The derivative multiplies by the forward's noise (its stash), as the MulBackward0 of
+# `input * noise` does; recording gradients eagerly runs the composite, whose nodes are
+# torch's (MulBackward0, then AddBackward0 for the alpha forms, their noise edges None).
+
+_SELU_ALPHA = 1.7580993408473766
+
+
+def _noise_arith(d):
+    """(round, scalar, up) for arithmetic on arrays of dtype d as ATen's CPU kernels do
+    it: each op computed in the op-math type (float for float16 / bfloat16: `up` converts
+    an operand, `scalar` a Python number) and its result rounded to d (`round`)."""
+    if d.itemsize < 4:
+        f = np.dtype(np.float32)
+        return (lambda r: r.astype(d)), (lambda s: f.type(s)), (lambda a: a.astype(f))
+    return (lambda r: r.astype(d, copy=False)), (lambda s: d.type(s)), (lambda a: a)
+
+
+def _feature_noise_shape(input):
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return (input.shape[0], input.shape[1]) + (1,) * (input.ndim - 2)
+
+
+def _alpha_noise(xp, input, p, feature, alpha):
+    """(noise, b): the multiplier of the input (the derivative's stash) and, for the
+    alpha forms, the shift added after it (None otherwise)."""
+    d = input.dtype
+    if feature:
+        like = xp.empty(_feature_noise_shape(input), d)
+    else:
+        like = input
+    noise = _keep_mask(xp, like, p).astype(d)
+    rnd, s, up = _noise_arith(d)
+    if not alpha:
+        return rnd(up(noise) * (s(1) / s(1 - p))), None
+    a = 1.0 / ((_SELU_ALPHA * _SELU_ALPHA * p + 1) * (1 - p)) ** 0.5
+    b = rnd(up(rnd(up(rnd(up(noise) - s(1))) * s(_SELU_ALPHA * a))) + s(_SELU_ALPHA * a * p))
+    return rnd(up(noise) * s(a)), b
+
+
+def _alpha_apply(xp, input, noise, b):
+    d = input.dtype
+    rnd, _, up = _noise_arith(d)
+    out = rnd(up(input) * up(noise))
+    if b is not None:
+        out = rnd(up(out) + up(b))
+    if xp is not np:
+        from . import memory_format as _mf
+        out = _mf.iterator_layout(xp, out, (input,))
+    return out
+
+
+def _alpha_forward(xp, input, p, train, feature, alpha):
+    """The functional form's result (input itself when nothing is dropped)."""
+    _dropout_check(p, input, train, alpha)
+    if p == 0 or not train or input.size == 0:
+        return input
+    if p == 1:      # (ATen's input * zeros(()): a NaN or inf input gives NaN)
+        return _reg.stash_for_backward(_times_zero(xp, input), xp.zeros((), input.dtype))
+    noise, b = _alpha_noise(xp, input, p, feature, alpha)
+    return _reg.stash_for_backward(_alpha_apply(xp, input, noise, b), noise)
+
+
+def _alpha_forward_(xp, self, p, train, feature, alpha):
+    _dropout_check(p, self, train, alpha)
+    if _dropout_unchanged(self, p, train) or self.size == 0:
+        return _reg.UNCHANGED
+    if p == 1:
+        zero = xp.zeros((), self.dtype)
+        self[...] = self * zero
+        return _reg.stash_for_backward(self, zero)
+    noise, b = _alpha_noise(xp, self, p, feature, alpha)
+    self[...] = _alpha_apply(xp, self, noise, b)
+    return _reg.stash_for_backward(self, noise)
+
+
+def _alpha_composite(feature, alpha, inplace):
+    def composite(input, p, train):
+        """Recording gradients: ATen's composite, input * noise (+ b), whose nodes are
+        torch's (MulBackward0, then AddBackward0; the noise's edges None)."""
+        from ..device import xp_for
+        _dropout_check(p, input, train, alpha)
+        if p == 0 or not train or input.numel() == 0:
+            return input
+        a = input._data
+        xp = xp_for(input.device)
+        if p == 1:
+            zero = _reg.wrap(xp.zeros((), a.dtype), input._dtype, input.device)
+            return input.mul_(zero) if inplace else input * zero
+        noise, b = _alpha_noise(xp, a, p, feature, alpha)
+        noise = _reg.wrap(noise, input._dtype, input.device)
+        out = input.mul_(noise) if inplace else input * noise
+        if b is not None:
+            out = out.add_(_reg.wrap(b, input._dtype, input.device))
+        return out
+    return composite
+
+
+def _def_alpha_ops(name, feature, alpha, doc):
+    meta = (lambda input, p, train: (_dropout_check(p, input, train, alpha), _same(input))[1])
+
+    def fn(xp, input, p, train):
+        return _alpha_forward(xp, input, p, train, feature, alpha)
+    fn.__doc__ = doc
+    fn.__name__ = name
+    f = op(f"aten::{name}(Tensor input, float p, bool train) -> Tensor",
+           tags=_NN | {"random", "returns_input"}, method=False, meta=meta)(fn)
+
+    def fn_(xp, self, p, train):
+        return _alpha_forward_(xp, self, p, train, feature, alpha)
+    fn_.__doc__ = f"In-place {name}; self untouched (its version too) when not training or p == 0."
+    fn_.__name__ = name + "_"
+    f_ = op(f"aten::{name}_(Tensor(a!) self, float p, bool train) -> Tensor(a!)",
+            tags=_NN | {"random", "inplace"}, method=False,
+            meta=lambda self, p, train: (_dropout_check(p, self, train, alpha),
+                                         _same(self))[1])(fn_)
+    f.op.composite = _alpha_composite(feature, alpha, False)
+    f_.op.composite = _alpha_composite(feature, alpha, True)
+    f_.op.unchanged_when = _dropout_unchanged
+    return f, f_
+
+
+alpha_dropout, alpha_dropout_ = _def_alpha_ops(
+    "alpha_dropout", False, True,
+    "Dropout that keeps a SELU network's zero mean and unit variance: dropped elements take "
+    "SELU's negative saturation value, then an affine map restores the moments.")
+feature_dropout, feature_dropout_ = _def_alpha_ops(
+    "feature_dropout", True, False,
+    "Zero whole channels (dim 1) with probability p and scale the rest by 1 / (1 - p).")
+feature_alpha_dropout, feature_alpha_dropout_ = _def_alpha_ops(
+    "feature_alpha_dropout", True, True, "alpha_dropout of whole channels (dim 1).")
 
 
 # ---------------------------------------------------------------------- embedding
@@ -322,6 +480,16 @@ def _dropout_grad(grad, stash, p, train):
     if stash is None:   # no mask stored: an empty tensor
         return grad
     return grad * _reg.wrap(stash, _dt.bool, grad.device) * (1 / (1 - p))
+
+
+@_derivative(alpha_dropout, alpha_dropout_, feature_dropout, feature_dropout_,
+             feature_alpha_dropout, feature_alpha_dropout_)
+def _alpha_dropout_grad(grad, stash, p, train):
+    """grad times the forward's noise (its stash: the multiplier of the input, 0 for
+    p == 1), as the MulBackward0 of ATen's `input * noise`; the shift b has no gradient."""
+    if not train or p == 0 or stash is None:
+        return grad
+    return grad * _reg.wrap(stash, _dt.from_numpy_dtype(stash.dtype), grad.device)
 
 
 @_derivative(embedding, wrt=("weight",))

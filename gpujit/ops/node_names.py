@@ -230,6 +230,12 @@ RULES = {
     # (CPU: input * noise; CUDA: native_dropout's node, the op's own, see its composite)
     "aten::dropout": lambda b, r: "MulBackward0" if b["input"]._data.__class__ is np.ndarray
     else "NativeDropoutBackward0",
+    # (ATen's composite: input * noise, then .add_(b) for the alpha forms; p == 1 is
+    # input * zeros(()) alone)
+    **{f"aten::{n}{s}": (lambda b, r: "AddBackward0" if b["p"] != 1 else "MulBackward0")
+       for n in ("alpha_dropout", "feature_alpha_dropout") for s in ("", "_")},
+    "aten::feature_dropout": "MulBackward0",
+    "aten::feature_dropout_": "MulBackward0",
     "aten::numpy_T": "PermuteBackward0",
     "aten::mT": "TransposeBackward0",
     "aten::mH": "TransposeBackward0",

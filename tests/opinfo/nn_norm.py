@@ -272,6 +272,98 @@ _DROP_ERR = [ErrorSample(rand(3, dtype=F32), 1.5, True, exc=RuntimeError,
                          match="dropout probability has to be between 0 and 1, but got 1.5")]
 
 
+
+# ------------------------------------------------- alpha_dropout, feature_(alpha_)dropout
+
+_SELU_ALPHA = 1.7580993408473766
+
+
+def _alpha_levels(p, alpha):
+    """(scale of a kept element, value of a dropped one): ATen's _dropout_impl, kept
+    x * a + alpha a p and dropped alpha a (p - 1) for the alpha forms, x / (1 - p) and 0
+    for feature_dropout."""
+    if not alpha:
+        return 1 / (1 - p), 0.0
+    a = 1 / np.sqrt((_SELU_ALPHA ** 2 * p + 1) * (1 - p))
+    return a, _SELU_ALPHA * a * (p - 1)
+
+
+def _alpha_family_check(name, feature, alpha, inplace):
+    def check(sample, out):
+        x, p, train = sample.args
+        op = G.ops.registry.OPS[name]
+        if inplace:
+            x = np.ones_like(x)         # (the sample's own memory was written; see dropout_)
+        o = out.numpy()
+        assert out.dtype.np == sample.args[0].dtype and o.shape == x.shape
+        x = x.astype(F64)
+        leaf = G.from_numpy(x).requires_grad_()
+        y = op.public(leaf.clone() if inplace else leaf, p, train)
+        y.sum().backward()
+        g, yv = leaf.grad.numpy(), y.detach().numpy()
+        if not train or p == 0 or x.size == 0:
+            np.testing.assert_array_equal(yv, x)
+            np.testing.assert_array_equal(g, np.ones_like(x))
+            if not inplace:
+                np.testing.assert_array_equal(o, sample.args[0])
+            return
+        if p == 1:
+            assert not o.any() and not yv.any() and not g.any()
+            return
+        scale, dropped = _alpha_levels(p, alpha)
+        kept_val = x * scale + (_SELU_ALPHA * scale * p if alpha else 0.0)
+        kept = np.isclose(yv, kept_val, rtol=1e-9)
+        assert (kept | np.isclose(yv, dropped, atol=1e-12)).all()
+        np.testing.assert_allclose(g, kept * scale, rtol=1e-12)   # the forward's noise
+        if feature:     # one draw per (sample, channel)
+            k = kept.reshape(x.shape[0], x.shape[1], -1)
+            assert (k == k[:, :, :1]).all()
+        if x.size >= 4000 and not feature:
+            assert abs((1 - kept.mean()) - p) < 0.05
+        # the sample's own dtype: the same two levels, rounded
+        ov = o.astype(F64)
+        lv = x * scale + (_SELU_ALPHA * scale * p if alpha else 0)
+        tol = 2e-3 if o.dtype == F16 else 1e-5
+        assert (np.isclose(ov, lv, rtol=tol, atol=tol)
+                | np.isclose(ov, dropped, rtol=tol, atol=tol)).all()
+    return check
+
+
+def _alpha_family_samples(inplace):
+    def samples():
+        mk = (lambda *s, dtype: np.ones(s, dtype)) if inplace else \
+            (lambda *s, dtype: positive(*s, dtype=dtype))
+        return [Sample(mk(100, 50, dtype=F32), 0.3, True),
+                Sample(mk(8, 6, 5, 4, dtype=F64), 0.5, True),
+                Sample(mk(16, 8, 3, dtype=F16), 0.2, True),
+                Sample(mk(5, 5, dtype=F32), 0.5, False),
+                Sample(mk(5, 5, dtype=F32), 0.0, True),
+                Sample(mk(5, 5, dtype=F32), 1.0, True),
+                Sample(mk(0, 5, dtype=F32), 0.5, True)]
+    return samples
+
+
+def _alpha_family_errors(feature):
+    errs = [ErrorSample(rand(3, 2, dtype=F32), 1.5, True, exc=RuntimeError,
+                        match="dropout probability has to be between 0 and 1, but got 1.5"),
+            ErrorSample(np.arange(6).reshape(3, 2), 0.5, True, exc=RuntimeError,
+                        match="result type Float can't be cast to the desired output type Long")]
+    if feature:
+        errs.append(ErrorSample(rand(3, dtype=F32), 0.5, True, exc=RuntimeError,
+                                match="Feature dropout requires at least 2 dimensions in the "
+                                      "input"))
+    return errs
+
+
+# (grad=False as dropout's: every call draws a new noise; the check tests the derivative)
+_ALPHA_FAMILY = [
+    OpInfo(f"aten::{n}{'_' if ip else ''}", samples=_alpha_family_samples(ip),
+           check=_alpha_family_check(f"aten::{n}{'_' if ip else ''}", feat, alpha, ip),
+           errors=_alpha_family_errors(feat), gpu=False, grad=False)
+    for n, feat, alpha in (("alpha_dropout", False, True), ("feature_dropout", True, False),
+                           ("feature_alpha_dropout", True, True))
+    for ip in (False, True)]
+
 # ---------------------------------------------------------------------- embedding
 
 def _emb_samples():
@@ -440,6 +532,7 @@ OPINFOS = [
            errors=_DROP_ERR, grad=False),
     OpInfo("aten::dropout_", samples=_dropout_inplace_samples, check=_dropout_inplace_check,
            gpu=False, errors=_DROP_ERR, grad=False),
+    *_ALPHA_FAMILY,
     OpInfo("aten::embedding", samples=_emb_samples,
            ref=lambda w, idx, *a, **k: w[idx], errors=_emb_errors()),
     OpInfo("aten::embedding_renorm_", samples=_renorm_samples, ref=ref_embedding_renorm,
