@@ -174,6 +174,19 @@ def _expression(op, args, ct, one_element=None):
             return (f"where({one}, trunc({{self}} / {{other}}), "
                     f"trunc(cast_float16({{self}} / {{other}})))")
         return "trunc({self} / {other})"
+    if ct is _dt.float16 and (base.name == "aten::floor_divide" or (
+            base.name == "aten::div.Tensor_mode"
+            and args["rounding_mode"][0].const == "floor")) and \
+            args["other"][0].ty is _dt.float16:
+        # float16 floor division by a divisor that does not read one element: PyTorch's
+        # Vectorized<Half> loop, every step rounded to half (prims._floordiv_h), as eager;
+        # by one that does, the float32 floor of the float32 quotient
+        one = one_element("other") if one_element is not None else False
+        if one is True:
+            return "{self} // {other}"
+        if one is False:
+            return "floordiv_half({self}, {other})"
+        return f"where({one}, {{self}} // {{other}}, floordiv_half({{self}}, {{other}}))"
     if base.name in ("aten::lerp.Scalar", "aten::lerp.Tensor") and ct in (_dt.float16,
                                                                           _dt.float32):
         # float32 (float16 computes in it): one rounding of w * (end - self) + self (or of
@@ -455,6 +468,10 @@ class ScalarCodegen:
                 r = _NP_FUNCTIONS[fname](*[np.float64(v.const) if v.ty == "float" else v.const
                                            for v in vals])
             return E.constant(r.item() if hasattr(r, "item") else r)
+        if fname == "floordiv_half":
+            # (both operands float16 values, held in float32)
+            A, B = (self.as_type(v, _dt.float32) for v in vals)
+            return E(f"{self.use('_floordiv_h')}({A}, {B})", _dt.float32)
         if fname in ("abs", "fabs"):
             return self.f_abs(vals[0])
         if fname in ("minimum", "maximum", "fmin", "fmax"):
