@@ -279,6 +279,26 @@ def _floordiv_h(a, b):
         fd = _rh(fd + _f32(1.0))
     return fd
 """, deps=("_rh", "_fmod_f32", "_floor_f32", "_copysign_f32"))
+# float64 a * b + c rounded once: LLVM's llvm.fma.f64 (correct with or without an FMA
+# unit), CUDA's fma; the simulator through exact rationals (Fraction to float rounds once)
+_define("_fma_f64", {"cpu": cpu_math.source("_fma_f64"), "cuda": "_fma_f64 = cuda.fma\n",
+                     "sim": """
+@DEVICE
+def _fma_f64(a, b, c):
+    from fractions import Fraction
+    a, b, c = float(a), float(b), float(c)
+    r = a * b + c
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)) or r != r:
+        return np.float64(r)
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
+        # IEEE's sign for a zero product plus a zero, +0. for other exact zeros
+        return np.float64(r if a == 0 or b == 0 else 0.0)
+    try:
+        return np.float64(float(exact))
+    except OverflowError:
+        return np.float64(r)
+"""})
 # x ** e of a float16 x (held in float32) and a Python-number exponent e: PyTorch's CPU
 # kernel for float16 is plain pow (pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf), its CUDA
 # kernel takes sqrt, rsqrt and 1/x for 0.5, -0.5 and -1 as for every float dtype (as

@@ -197,6 +197,10 @@ def _expression(op, args, ct, one_element=None):
         return (f"cast_float32(cast_float64(where(abs({w}) < 0.5, {w}, {w} - 1))"
                 " * cast_float64({end} - {self})"
                 f" + cast_float64(where(abs({w}) < 0.5, {{self}}, {{end}})))")
+    if base.name in ("aten::lerp.Scalar", "aten::lerp.Tensor") and ct is _dt.float64:
+        # float64: the same fmadd, one rounding (a true FMA: prims._fma_f64), as eager
+        return ("fma(where(abs({weight}) < 0.5, {weight}, {weight} - 1), {end} - {self}, "
+                "where(abs({weight}) < 0.5, {self}, {end}))")
     if base.name in ("aten::deg2rad", "aten::rad2deg") and ct is _dt.float16:
         # float16: the constant stays float32 (PyTorch multiplies in opmath by the
         # unrounded constant; NumPy's half * float would round it to half first)
@@ -468,6 +472,10 @@ class ScalarCodegen:
                 r = _NP_FUNCTIONS[fname](*[np.float64(v.const) if v.ty == "float" else v.const
                                            for v in vals])
             return E.constant(r.item() if hasattr(r, "item") else r)
+        if fname == "fma":
+            # float64 a * b + c rounded once (prims._fma_f64)
+            A, B, C = (self.as_type(v, _dt.float64) for v in vals)
+            return E(f"{self.use('_fma_f64')}({A}, {B}, {C})", _dt.float64)
         if fname == "floordiv_half":
             # (both operands float16 values, held in float32)
             A, B = (self.as_type(v, _dt.float32) for v in vals)

@@ -107,6 +107,11 @@ def _floordiv_half(a, b):
     return _floordiv_half(np, a, b)
 
 
+def _fma(a, b, c):
+    from . import fma
+    return fma.fma64(a, b, c, xp=np)
+
+
 def _ifnone(x, default):
     return default if x is None else x
 
@@ -132,6 +137,8 @@ FUNCTIONS = {
     # float16 floor division as PyTorch's CPU Vectorized<Half> loop, each step rounded to
     # half (ops/pointwise._floordiv_half; the kernels' prims._floordiv_h)
     "floordiv_half": _floordiv_half,
+    # fma(a, b, c): float64 a * b + c rounded once (lerp's fmadd)
+    "fma": _fma,
     # ifnone(c, d): an optional constant argument (clamp's min, logit's eps, ...) with its
     # default; the fuser resolves it when it substitutes the constants
     "ifnone": _ifnone,
