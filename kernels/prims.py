@@ -281,7 +281,11 @@ def _floordiv_h(a, b):
 """, deps=("_rh", "_fmod_f32", "_floor_f32", "_copysign_f32"))
 # float64 a * b + c rounded once: LLVM's llvm.fma.f64 (correct with or without an FMA
 # unit), CUDA's fma; the simulator through exact rationals (Fraction to float rounds once)
-_define("_fma_f64", {"cpu": cpu_math.source("_fma_f64"), "cuda": "_fma_f64 = cuda.fma\n",
+_define("_fma_f64", {"cpu": cpu_math.source("_fma_f64"), "cuda": """
+@DEVICE
+def _fma_f64(a, b, c):
+    return cuda.fma(_f64(a), _f64(b), _f64(c))
+""",
                      "sim": """
 @DEVICE
 def _fma_f64(a, b, c):

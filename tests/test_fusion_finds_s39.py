@@ -40,6 +40,8 @@ import pytest
 
 import gpujit as torch
 from fusion_asserts import run_sim_leg
+from test_kernels import kernel_cache_dir  # noqa: F401
+from test_kernels_cuda import needs_nvvm
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
@@ -302,3 +304,19 @@ def test_float64_lerp_rounds_once_fused(strategy):
         assert "prim::If" in kinds or "prim::TensorExprGroup" in kinds
     finally:
         torch.jit.set_fusion_strategy(prev)
+
+
+@needs_nvvm
+def test_the_cuda_target_compiles_both(kernel_cache_dir):
+    """PTX for CUDA (no GPU needed): float64 lerp takes one fma.rn.f64, float16 floor
+    division by a full divisor compiles."""
+    import re
+    from gpujit import kernels as K
+    from test_kernels import traced
+    a, b, w = (np.array(v) for v in (_LA, _LB, _LW))
+    g = traced(_lerp_f, *(torch.from_numpy(v) for v in (a, b, w)))
+    ptx, _ = K.ptx_for(K.spec_for(g, (a, b, w), static=True), cc=(9, 0))
+    assert re.search(r"\bfma\.rn\.f64\b", ptx)
+    g = traced(_fd, torch.from_numpy(_A16), torch.from_numpy(_B16))
+    ptx, entry = K.ptx_for(K.spec_for(g, (_A16, _B16), static=False), cc=(9, 0))
+    assert ".entry" in ptx
