@@ -568,3 +568,30 @@ def test_bessel_i_values_as_pytorch_computes_them(fn, dtype):
     if dtype == "float32":
         # float32's value at 0 is the series', not 1 (the test can fail)
         assert want[0] == (0.99999994039535522 if fn in ("i0", "i0e") else 0.0)
+
+
+# ------------------------------------------- float16 add / sub / rsub of a number with alpha
+
+def test_float16_add_of_a_number_with_alpha_rounds_the_number_to_half():
+    """torch.add(h, 3.3001, alpha=2) of a float16 h: the number is a Half tensor in
+    PyTorch's add (3.30078125), and the vector loop computes fmadd(b, alpha, a) in float:
+    gpujit took the number unrounded (1079 of 4096 elements one ulp or more off). A run of
+    whole vectors (64 elements here; PyTorch's Half loop computes the last elements of a
+    shorter run in Half arithmetic, alpha * b rounded first: gpujit does not copy that)."""
+    rng = np.random.default_rng(39004)
+    a = (rng.standard_normal(64) * rng.choice([0.01, 1, 100], 64)).astype(np.float16)
+    h = torch.from_numpy(a)
+    b = np.float64(np.float16(3.3001))
+
+    def want(x, alpha, y):       # x + alpha * y, exact, rounded to float32, then to half
+        return (np.float64(x) + alpha * np.float64(y)).astype(np.float32).astype(np.float16)
+    a64 = a.astype(np.float64)
+    cases = [(torch.add(h, 3.3001, alpha=2), want(a64, 2, b)),
+             (h.clone().add_(3.3001, alpha=2), want(a64, 2, b)),
+             (torch.sub(h, 3.3001, alpha=2), want(a64, -2, b)),
+             (torch.rsub(h, 3.3001, alpha=3), want(b, -3, a64))]
+    for k, (got, w) in enumerate(cases):
+        assert got.dtype is torch.float16
+        np.testing.assert_array_equal(got.numpy(), w, err_msg=str(k))
+    unrounded = want(a64, 2, np.float64(np.float32(3.3001)))
+    assert np.count_nonzero(unrounded != cases[0][1]) > 3

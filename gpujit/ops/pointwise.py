@@ -154,17 +154,19 @@ def _fma_alpha(xp, a, b, alpha):
     if dt == _F64:
         return _fma.fma64(b, alpha, a, xp)
     if dt == _F16:
+        # (a Python number operand is a Half tensor in PyTorch's add: rounded to half
+        # first: torch.add(h, 3.3001, alpha=2) adds 2 * 3.30078125)
         al = _np.float32(_np.float16(alpha) if xp is _np else alpha)
-        return _fma.fma32(_as32(xp, b), al, _as32(xp, a), xp).astype(_F16)
+        return _fma.fma32(_as32(xp, b, _F16), al, _as32(xp, a, _F16), xp).astype(_F16)
     return _fma.fma32(_as32(xp, b), _np.float32(alpha), _as32(xp, a), xp)
 
 
-def _as32(xp, v):
+def _as32(xp, v, dt=None):
     """v as float32: an array converted, a Python number rounded (the tensor it wraps is
-    of the operands' dtype, float16 first for a float16 computation)."""
+    of the operands' dtype dt: float16 first for a float16 computation)."""
     d = getattr(v, "dtype", None)
     if d is None:
-        return _np.float32(v)
+        return _np.float32(_np.float16(v) if dt == _F16 else v)
     return v.astype(_np.float32) if d != _np.float32 else v
 
 
