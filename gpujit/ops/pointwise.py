@@ -125,8 +125,13 @@ _LOGIT = f"log({_LOGIT_Z} / (1 - {_LOGIT_Z}))"
 
 
 def logit_expression(ct):
-    """logit's scalar expression computing in dtype ct (its bounds rounded to ct)."""
+    """logit's scalar expression computing in dtype ct (its bounds rounded to ct).
+    float16: 1 - z and z / (1 - z) rounded to half, as PyTorch 2.13's CPU kernel
+    (Vectorized<Half> arithmetic) and eager gpujit."""
     cast = f"cast_{ct.name}" if ct in (_dt.float16, _dt.float32) else ""
+    if ct is _dt.float16:
+        return (f"log(cast_float16({_LOGIT_Z} / cast_float16(1 - {_LOGIT_Z})))"
+                .replace("CAST", cast))
     return _LOGIT.replace("CAST", cast)
 
 

@@ -183,7 +183,10 @@ def _tensor_polygamma(self, n):
 @op("aten::logit(Tensor self, float? eps=None) -> Tensor", tags=_PW, inplace=True,
     promote="float", scalar=_LOGIT.replace("CAST", ""))
 def logit(xp, self, eps=None):
-    x = _f32(self)
+    # float16: every step rounded to half (1 - x, x / (1 - x), the log), as PyTorch 2.13's
+    # CPU kernel computes it in Vectorized<Half>: logit(tensor(0.4333, dtype=float16)) is
+    # -0.2678 (the float32 quotient's log: -0.2683); NumPy's float16 arithmetic does that
+    x = self
     if eps is not None and eps >= 0:
         t = self.dtype.type
         lo = t(eps)
