@@ -201,6 +201,17 @@ def _expression(op, args, ct, one_element=None):
         # float64: the same fmadd, one rounding (a true FMA: prims._fma_f64), as eager
         return ("fma(where(abs({weight}) < 0.5, {weight}, {weight} - 1), {end} - {self}, "
                 "where(abs({weight}) < 0.5, {self}, {end}))")
+    if base.name == "aten::special_ndtr" and ct is _dt.float16:
+        # float16: every step rounded to half, the constant float32, as eager and
+        # PyTorch's Half kernel
+        return ("cast_float16(1 + cast_float16(erf(cast_float16(cast_float32({self}) * "
+                "cast_float32(0.7071067811865476))))) * 0.5")
+    if base.name == "aten::special_entr" and ct is _dt.float16:
+        # float16: the log rounded to half before the product, as eager and PyTorch
+        return op.scalar.replace("-{self} * log({self})", "-{self} * cast_float16(log({self}))")
+    if base.name == "aten::hardshrink" and ct in (_dt.float16, _dt.float32):
+        # lambd in the tensor's dtype, as eager and PyTorch
+        return op.scalar.replace("{lambd}", f"cast_{ct.name}({{lambd}})")
     if base.name in ("aten::deg2rad", "aten::rad2deg") and ct is _dt.float16:
         # float16: the constant stays float32 (PyTorch multiplies in opmath by the
         # unrounded constant; NumPy's half * float would round it to half first)
