@@ -77,8 +77,11 @@ def _validate(strategy) -> list:
         name, depth = item
         if not isinstance(name, str) or name not in (STATIC, DYNAMIC):
             error = ValueError if isinstance(name, str) else FusionStrategyError
-            raise error(f"set_fusion_strategy: unknown specialization kind {name!r}; "
-                        f"expected exactly \"STATIC\" or \"DYNAMIC\"")
+            # (torch 2.13's words first: "FusionBehavior only supported 'STATIC' or
+            # 'DYNAMIC', got: BAD")
+            raise error(f"FusionBehavior only supported 'STATIC' or 'DYNAMIC', got: {name} "
+                        f"(set_fusion_strategy: unknown specialization kind {name!r}; "
+                        f"expected exactly \"STATIC\" or \"DYNAMIC\")")
         try:
             if isinstance(depth, bool):
                 raise TypeError

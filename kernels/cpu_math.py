@@ -41,6 +41,19 @@ def _i32_as_f32(typingctx, v):
         return builder.bitcast(args[0], _llir.FloatType())
     return sig, codegen
 ''',
+    # float64 a * b + c rounded once (lerp's fmadd)
+    "_fma_f64": '''
+@intrinsic
+def _fma_f64(typingctx, a, b, c):
+    sig = _nbt.float64(_nbt.float64, _nbt.float64, _nbt.float64)
+
+    def codegen(context, builder, signature, args):
+        d = _llir.DoubleType()
+        fn = _cgutils.get_or_insert_function(builder.module,
+                                             _llir.FunctionType(d, [d, d, d]), "llvm.fma.f64")
+        return builder.call(fn, args)
+    return sig, codegen
+''',
     "_rh": '''
 @intrinsic
 def _rh(typingctx, x):

@@ -252,6 +252,57 @@ for _s, _F in (("f32", "_f32"), ("f64", "_f64")):
     _define(f"_spow_{_s}", _SPOW.format(s=_s, F=_F), deps=(f"_sqrt_{_s}", f"_pow_{_s}"))
     _define(f"_erfinv_{_s}", _ERFINV.format(s=_s),
             deps=("_log_f64", "_sqrt_f64", "_erf_f64", "_exp_f64", "_copysign_f64"))
+# float16 floor division (a, b float16 values held in float32) by a divisor that does not
+# read one element: PyTorch 2.13's CPU div_floor_floating_vec of Vectorized<Half>, every
+# step rounded to half (as eager, ops/pointwise._floordiv_half)
+_define("_floordiv_h", """
+@DEVICE
+def _floordiv_h(a, b):
+    a = _rh(a)
+    b = _rh(b)
+    basic = _rh(a / b)
+    if b == 0:
+        return basic
+    mod = _rh(_fmod_f32(a, b))
+    if abs(basic) == math.inf and abs(a) != math.inf:
+        fl = a
+    else:
+        fl = _rh(a - mod)
+    div = _rh(fl / b)
+    if mod != 0:
+        if (b < 0) != (mod < 0):
+            div = _rh(div - _f32(1.0))
+    if div == 0:
+        return _f32(_copysign_f32(_f32(0.0), basic))
+    fd = _f32(_floor_f32(div))
+    if _rh(div - fd) > _f32(0.5):
+        fd = _rh(fd + _f32(1.0))
+    return fd
+""", deps=("_rh", "_fmod_f32", "_floor_f32", "_copysign_f32"))
+# float64 a * b + c rounded once: LLVM's llvm.fma.f64 (correct with or without an FMA
+# unit), CUDA's fma; the simulator through exact rationals (Fraction to float rounds once)
+_define("_fma_f64", {"cpu": cpu_math.source("_fma_f64"), "cuda": """
+@DEVICE
+def _fma_f64(a, b, c):
+    return cuda.fma(_f64(a), _f64(b), _f64(c))
+""",
+                     "sim": """
+@DEVICE
+def _fma_f64(a, b, c):
+    from fractions import Fraction
+    a, b, c = float(a), float(b), float(c)
+    r = a * b + c
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)) or r != r:
+        return np.float64(r)
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
+        # IEEE's sign for a zero product plus a zero, +0. for other exact zeros
+        return np.float64(r if a == 0 or b == 0 else 0.0)
+    try:
+        return np.float64(float(exact))
+    except OverflowError:
+        return np.float64(r)
+"""})
 # x ** e of a float16 x (held in float32) and a Python-number exponent e: PyTorch's CPU
 # kernel for float16 is plain pow (pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf), its CUDA
 # kernel takes sqrt, rsqrt and 1/x for 0.5, -0.5 and -1 as for every float dtype (as

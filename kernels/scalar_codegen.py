@@ -174,6 +174,19 @@ def _expression(op, args, ct, one_element=None):
             return (f"where({one}, trunc({{self}} / {{other}}), "
                     f"trunc(cast_float16({{self}} / {{other}})))")
         return "trunc({self} / {other})"
+    if ct is _dt.float16 and (base.name == "aten::floor_divide" or (
+            base.name == "aten::div.Tensor_mode"
+            and args["rounding_mode"][0].const == "floor")) and \
+            args["other"][0].ty is _dt.float16:
+        # float16 floor division by a divisor that does not read one element: PyTorch's
+        # Vectorized<Half> loop, every step rounded to half (prims._floordiv_h), as eager;
+        # by one that does, the float32 floor of the float32 quotient
+        one = one_element("other") if one_element is not None else False
+        if one is True:
+            return "{self} // {other}"
+        if one is False:
+            return "floordiv_half({self}, {other})"
+        return f"where({one}, {{self}} // {{other}}, floordiv_half({{self}}, {{other}}))"
     if base.name in ("aten::lerp.Scalar", "aten::lerp.Tensor") and ct in (_dt.float16,
                                                                           _dt.float32):
         # float32 (float16 computes in it): one rounding of w * (end - self) + self (or of
@@ -184,6 +197,21 @@ def _expression(op, args, ct, one_element=None):
         return (f"cast_float32(cast_float64(where(abs({w}) < 0.5, {w}, {w} - 1))"
                 " * cast_float64({end} - {self})"
                 f" + cast_float64(where(abs({w}) < 0.5, {{self}}, {{end}})))")
+    if base.name in ("aten::lerp.Scalar", "aten::lerp.Tensor") and ct is _dt.float64:
+        # float64: the same fmadd, one rounding (a true FMA: prims._fma_f64), as eager
+        return ("fma(where(abs({weight}) < 0.5, {weight}, {weight} - 1), {end} - {self}, "
+                "where(abs({weight}) < 0.5, {self}, {end}))")
+    if base.name == "aten::special_ndtr" and ct is _dt.float16:
+        # float16: every step rounded to half, the constant float32, as eager and
+        # PyTorch's Half kernel
+        return ("cast_float16(1 + cast_float16(erf(cast_float16(cast_float32({self}) * "
+                "cast_float32(0.7071067811865476))))) * 0.5")
+    if base.name == "aten::special_entr" and ct is _dt.float16:
+        # float16: the log rounded to half before the product, as eager and PyTorch
+        return op.scalar.replace("-{self} * log({self})", "-{self} * cast_float16(log({self}))")
+    if base.name == "aten::hardshrink" and ct in (_dt.float16, _dt.float32):
+        # lambd in the tensor's dtype, as eager and PyTorch
+        return op.scalar.replace("{lambd}", f"cast_{ct.name}({{lambd}})")
     if base.name in ("aten::deg2rad", "aten::rad2deg") and ct is _dt.float16:
         # float16: the constant stays float32 (PyTorch multiplies in opmath by the
         # unrounded constant; NumPy's half * float would round it to half first)
@@ -455,6 +483,14 @@ class ScalarCodegen:
                 r = _NP_FUNCTIONS[fname](*[np.float64(v.const) if v.ty == "float" else v.const
                                            for v in vals])
             return E.constant(r.item() if hasattr(r, "item") else r)
+        if fname == "fma":
+            # float64 a * b + c rounded once (prims._fma_f64)
+            A, B, C = (self.as_type(v, _dt.float64) for v in vals)
+            return E(f"{self.use('_fma_f64')}({A}, {B}, {C})", _dt.float64)
+        if fname == "floordiv_half":
+            # (both operands float16 values, held in float32)
+            A, B = (self.as_type(v, _dt.float32) for v in vals)
+            return E(f"{self.use('_floordiv_h')}({A}, {B})", _dt.float32)
         if fname in ("abs", "fabs"):
             return self.f_abs(vals[0])
         if fname in ("minimum", "maximum", "fmin", "fmax"):

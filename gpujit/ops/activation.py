@@ -201,11 +201,11 @@ for _d in (threshold.op, threshold.op.inplace_variant):
 @op("aten::hardshrink(Tensor self, Scalar lambd=0.5) -> Tensor", tags=_PW, functional=True,
     dtypes=FLOATS, scalar="where(({self} >= -{lambd}) & ({self} <= {lambd}), 0, {self})")
 def hardshrink(xp, self, lambd=0.5):
-    """x where x < -lambd or x > lambd (NaN kept), else +0. float16 compares in float32
-    (as the fused kernels): PyTorch rounds lambd to float16 first, so the two differ only
-    for x == float16(lambd) when that rounds lambd up (PyTorch gives 0 there)."""
-    x = _f32(self)
-    return xp.where((x >= -lambd) & (x <= lambd), _zero_of(x.dtype), x)
+    """x where x < -lambd or x > lambd (NaN kept), else +0. lambd is taken in the
+    tensor's dtype, as PyTorch's kernel (lambd.to<scalar_t>()): hardshrink of a float16
+    0.7002 (half(0.7)) by 0.7 is 0 (the fused kernels round it too)."""
+    lam = self.dtype.type(lambd) if self.dtype.kind == "f" else lambd
+    return xp.where((self >= -lam) & (self <= lam), _zero_of(self.dtype), self)
 
 
 def _softshrink_check(np_dtype, lambd):

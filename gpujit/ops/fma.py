@@ -125,8 +125,32 @@ def _fma_numpy64(a, b, c, xp):
     pe = ((ah * bh - p) + ah * bl + al * bh) + al * bl
     s, se = _two_sum(p, c)
     out = s + (se + pe)
-    # inf / nan: the error terms are nan; a * b + c is the answer there
-    return xp.where(xp.isfinite(out), out, p + c)
+    # inf / nan: the error terms are nan; a * b + c is the answer there. A zero: the
+    # exact sum is zero, its sign IEEE's for p + c (-0. * 1 + -0. is -0., not s + 0.'s +0.)
+    out = xp.where(xp.isfinite(out) & (out != 0), out, p + c)
+    if xp is np:
+        # where Dekker's product is not exact (a product below 2^-968: its error term
+        # underflows; a factor above 2^995: the split overflows), exact rationals, one
+        # rounding (lerp(5e-324, 0., 0.5) is 0., the emulation gave 5e-324)
+        ab, bb, pb = np.abs(a), np.abs(b), np.abs(p)
+        odd = np.isfinite(out) & (((pb < 2.0 ** -968) & (a != 0) & (b != 0))
+                                  | (ab > 2.0 ** 995) | (bb > 2.0 ** 995))
+        if odd.any():
+            out = np.array(out, _F64)
+            from fractions import Fraction
+            for i in zip(*np.nonzero(np.broadcast_to(odd, out.shape))):
+                x, y, z = (float(np.broadcast_to(v, out.shape)[i]) for v in (a, b, c))
+                exact = Fraction(x) * Fraction(y) + Fraction(z)
+                try:
+                    # (a zero: IEEE's for a zero product plus a zero, +0. for other
+                    # exact zeros, else the sign of the exact value that rounded to it)
+                    if exact == 0:
+                        out[i] = x * y + z if x == 0 or y == 0 else 0.0
+                    else:
+                        out[i] = float(exact) or (-0.0 if exact < 0 else 0.0)
+                except OverflowError:
+                    out[i] = x * y + z
+    return out
 
 
 def fma(a, b, c, dtype, xp=None):

@@ -51,6 +51,35 @@ def _bn_check(input, weight, bias, running_mean, running_var, training):
                 raise RuntimeError(f"{name} should contain {c} elements not {n}")
 
 
+def _half_params(xp, input, weight, bias):
+    """Whether PyTorch's CPU batch_norm kernel runs its float16 path with float16 (or no)
+    parameters for these operands (NumPy arrays: the CPU)."""
+    return input.dtype == np.float16 and xp is np and all(
+        t is None or t.dtype == np.float16 for t in (weight, bias))
+
+
+def _half_affine(x, mean, var, weight, bias, eps, training, shape):
+    """PyTorch's CPU batch_norm of a float16 input with float16 (or no) parameters, x in
+    float32: in training the batch mean and 1 / sqrt(var + eps) (float32) are saved as
+    half tensors; alpha = invstd * weight and beta = bias - mean * alpha in float32; out =
+    x * alpha + beta (float16 batch_norm / instance_norm computed as (x - mean) * invstd
+    differed in 25-34% of the elements, up to 43 ulps). mean, var broadcast as x."""
+    ct = x.dtype
+
+    def r(v):
+        return np.asarray(v).astype(np.float16).astype(ct) if training else \
+            np.asarray(v, ct)
+    with np.errstate(all="ignore"):
+        mean_h = r(mean)
+        alpha = r(1 / np.sqrt(np.asarray(var, ct) + ct.type(eps)))
+        if weight is not None:
+            alpha = alpha * weight.astype(ct).reshape(shape)
+        beta = -(mean_h * alpha)
+        if bias is not None:
+            beta = bias.astype(ct).reshape(shape) + beta
+        return x * alpha + beta
+
+
 @op("aten::batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor(a!)? running_mean, "
     "Tensor(b!)? running_var, bool training, float momentum, float eps, bool cudnn_enabled) "
     "-> Tensor", tags=_NN, method=False, dtypes=FLOATS,
@@ -73,8 +102,15 @@ def batch_norm(xp, input, weight, bias, running_mean, running_var, training, mom
         var = x.var(axis=axes)
         n = x.size // c
         if running_mean is not None:
-            running_mean[...] = ((1 - momentum) * running_mean.reshape(c)
-                                 + momentum * mean).reshape(running_mean.shape)
+            if running_mean.dtype == np.float16:
+                # (PyTorch: momentum * mean + (1 - momentum) * running_mean in double,
+                # rounded once to half; NumPy's half arithmetic rounded (1 - m) * rm)
+                running_mean[...] = (momentum * mean.astype(np.float64) + (1 - momentum)
+                                     * running_mean.reshape(c).astype(np.float64)
+                                     ).reshape(running_mean.shape)
+            else:
+                running_mean[...] = ((1 - momentum) * running_mean.reshape(c)
+                                     + momentum * mean).reshape(running_mean.shape)
         if running_var is not None:
             unbiased = var * (n / (n - 1) if n > 1 else float("nan"))
             running_var[...] = ((1 - momentum) * running_var.reshape(c)
@@ -82,6 +118,10 @@ def batch_norm(xp, input, weight, bias, running_mean, running_var, training, mom
     else:
         mean = running_mean.reshape(c).astype(ct, copy=False)
         var = running_var.reshape(c).astype(ct, copy=False)
+    if _half_params(xp, input, weight, bias):
+        out = _half_affine(x, mean.reshape(shape), var.reshape(shape), weight, bias, eps,
+                           training, shape)
+        return _mf.suggest_layout(xp, out.astype(input.dtype, copy=False), input)
     invstd = 1 / xp.sqrt(var + eps)
     out = (x - mean.reshape(shape)) * invstd.astype(ct, copy=False).reshape(shape)
     if weight is not None:
@@ -246,6 +286,9 @@ def instance_norm(xp, input, weight, bias, running_mean, running_var, use_input_
     else:
         mean = running_mean.reshape(shape).astype(ct, copy=False)
         var = running_var.reshape(shape).astype(ct, copy=False)
+    if _half_params(xp, input, weight, bias):
+        out = _half_affine(x, mean, var, weight, bias, eps, use_input_stats, shape)
+        return _mf.c_layout(xp, out.astype(input.dtype, copy=False))
     out = (x - mean) * (1 / xp.sqrt(var + eps)).astype(ct, copy=False)
     if weight is not None:
         out = out * weight.astype(ct, copy=False).reshape(shape)

@@ -125,8 +125,13 @@ _LOGIT = f"log({_LOGIT_Z} / (1 - {_LOGIT_Z}))"
 
 
 def logit_expression(ct):
-    """logit's scalar expression computing in dtype ct (its bounds rounded to ct)."""
+    """logit's scalar expression computing in dtype ct (its bounds rounded to ct).
+    float16: 1 - z and z / (1 - z) rounded to half, as PyTorch 2.13's CPU kernel
+    (Vectorized<Half> arithmetic) and eager gpujit."""
     cast = f"cast_{ct.name}" if ct in (_dt.float16, _dt.float32) else ""
+    if ct is _dt.float16:
+        return (f"log(cast_float16({_LOGIT_Z} / cast_float16(1 - {_LOGIT_Z})))"
+                .replace("CAST", cast))
     return _LOGIT.replace("CAST", cast)
 
 
@@ -154,17 +159,19 @@ def _fma_alpha(xp, a, b, alpha):
     if dt == _F64:
         return _fma.fma64(b, alpha, a, xp)
     if dt == _F16:
+        # (a Python number operand is a Half tensor in PyTorch's add: rounded to half
+        # first: torch.add(h, 3.3001, alpha=2) adds 2 * 3.30078125)
         al = _np.float32(_np.float16(alpha) if xp is _np else alpha)
-        return _fma.fma32(_as32(xp, b), al, _as32(xp, a), xp).astype(_F16)
+        return _fma.fma32(_as32(xp, b, _F16), al, _as32(xp, a, _F16), xp).astype(_F16)
     return _fma.fma32(_as32(xp, b), _np.float32(alpha), _as32(xp, a), xp)
 
 
-def _as32(xp, v):
+def _as32(xp, v, dt=None):
     """v as float32: an array converted, a Python number rounded (the tensor it wraps is
-    of the operands' dtype, float16 first for a float16 computation)."""
+    of the operands' dtype dt: float16 first for a float16 computation)."""
     d = getattr(v, "dtype", None)
     if d is None:
-        return _np.float32(v)
+        return _np.float32(_np.float16(v) if dt == _F16 else v)
     return v.astype(_np.float32) if d != _np.float32 else v
 
 
@@ -256,7 +263,7 @@ def div(xp, self, other, rounding_mode=None):
     if is_int:
         _check_divisor(xp, other, self)
     if rounding_mode == "floor":
-        return xp.floor_divide(self, other)
+        return _floor(xp, self, other)
     if is_int:
         # trunc division of integers: exact, C semantics
         q = xp.floor_divide(self, other)
@@ -285,7 +292,41 @@ def reads_one_element(a):
 def floor_divide(xp, self, other):
     if _is_int(self, other):
         _check_divisor(xp, other, self)
+    return _floor(xp, self, other)
+
+
+def _floor(xp, self, other):
+    # (the operands come cast to the compute dtype; a Python number as self stays one)
+    if getattr(self, "dtype", _F16) == _F16 and getattr(other, "dtype", None) == _F16 \
+            and not reads_one_element(other):
+        return _floordiv_half(xp, self, other)
     return xp.floor_divide(self, other)
+
+
+def _floordiv_half(xp, a, b):
+    """float16 floor division as PyTorch 2.13's CPU div_floor kernel computes it for a
+    divisor its TensorIterator does not see as one element (that one, as a float32
+    number, gets the float32 floor of the float32 quotient, NumPy's float16 floor_divide):
+    div_floor_floating_vec of Vectorized<Half>, every step (a / b, fmod, a - mod,
+    (a - mod) / b, - 1, div - floor(div), + 1) rounded to half. Every element, whatever its
+    layout or place in the loop: 330.5 // -0.02054 (halves; -16091.9 in float32) is
+    -16088, not -16096; 2118 // 1.348 is 1572, not 1571. The fused kernels compute the
+    same (kernels/prims.py, _floordiv_h)."""
+    f32 = _np.float32
+
+    def rh(x):
+        return x.astype(_F16).astype(f32)
+
+    a, b = rh(xp.asarray(a)), rh(xp.asarray(b))
+    basic = rh(a / b)
+    mod = rh(xp.fmod(a, b))
+    fl = xp.where((xp.abs(basic) == _np.inf) & (xp.abs(a) != _np.inf), a, rh(a - mod))
+    div = rh(fl / b)
+    div = xp.where((mod != 0) & ((b < 0) != (mod < 0)), rh(div - f32(1)), div)
+    fd = xp.floor(div)
+    fd = xp.where(rh(div - fd) > f32(0.5), rh(fd + f32(1)), fd)
+    fd = xp.where(div == 0, xp.copysign(xp.zeros_like(basic), basic), fd)
+    return xp.where(b == 0, basic, fd).astype(_F16)
 
 
 @op("aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,

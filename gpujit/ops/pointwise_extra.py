@@ -99,30 +99,86 @@ def _bessel_scaled(xp, x, order):
     return xp.where(small, out, asym)
 
 
+def _chbevl(xp, coeffs, t, dt):
+    """Cephes' chbevl in dtype dt as PyTorch's CPU build computes it: b0 = t * b1 - b2 + c
+    with the product and the subtraction contracted into one fused multiply-add (GCC's
+    default -ffp-contract=fast on the AVX2 / AVX512 kernels); 0.5 (b0 - b2)."""
+    from . import fma as _fma
+    b0 = xp.full(t.shape, dt.type(coeffs[0]), dt)
+    b1 = xp.zeros(t.shape, dt)
+    b2 = b1
+    for c in coeffs[1:]:
+        b2, b1 = b1, b0
+        b0 = _fma.fma(t, b1, -b2, dt, xp) + dt.type(c)
+    return dt.type(0.5) * (b0 - b2)
+
+
+def _cephes_bessel(xp, a, fn):
+    """PyTorch 2.13's CPU calc_i0 / calc_i0e / calc_i1 / calc_i1e of a float32 or float64
+    array a, computed in its dtype: Chebyshev series in |x|/2 - 2 up to 8 and 32/|x| - 2
+    above, times exp(|x|) (i0, i1: the exp correctly rounded; glibc's expf, PyTorch's,
+    misrounds ~1 argument in 2000 by an ulp), over sqrt(|x|) above 8, I1's by |x|. float32
+    reads the float coefficient tables PyTorch declares (i1 / i1e: Cephes' single-precision
+    17 and 7 terms, the last of the double tables). torch.special.i0(tensor(0.)) is
+    0.99999994, i1e(7.0302) 0.14202192 (the float64 series rounded: 1.0, 0.14202188)."""
+    from . import special_coeffs as C
+    dt = a.dtype
+    f32 = dt == np.float32
+    order = 1 if fn in ("i1", "i1e") else 0
+    A, B = (C._MB_I0_A, C._MB_I0_B) if order == 0 else (
+        (C._MB_I1_A[-17:], C._MB_I1_B[-7:]) if f32 else (C._MB_I1_A, C._MB_I1_B))
+    x = xp.abs(a)
+    with np.errstate(all="ignore"):
+        small = x <= 8
+        xs = xp.where(small, x, dt.type(0))
+        xl = xp.where(small, dt.type(9), x)
+        near = _chbevl(xp, A, xs / dt.type(2) - dt.type(2), dt)
+        far = _chbevl(xp, B, dt.type(32) / xl - dt.type(2), dt)
+        if fn in ("i0", "i1"):
+            e = (xp.exp(x.astype(np.float64)).astype(dt) if f32 else xp.exp(x))
+            near = e * x * near if order else e * near
+            far = e * far
+        elif order:
+            near = near * x
+        r = xp.where(small, near, far / xp.sqrt(x))
+        if order:
+            r = xp.where(a < 0, -r, r)
+    return xp.asarray(r, dt)
+
+
+def _bessel(xp, self, fn):
+    a = xp.asarray(self)
+    if a.dtype in (np.float32, np.float64):
+        return _cephes_bessel(xp, a, fn)
+    if fn in ("i0", "i1"):          # float16 (and integers, promoted): the float64 series
+        return _bessel_series(xp, self, int(fn == "i1")).astype(self.dtype)
+    return _bessel_scaled(xp, self, int(fn == "i1e")).astype(self.dtype)
+
+
 @op("aten::i0(Tensor self) -> Tensor", tags=_PW, promote="float", inplace=True)
 def i0(xp, self):
-    return _i0(xp, self).astype(self.dtype)
+    return _bessel(xp, self, "i0")
 
 
 @op("aten::special_i1(Tensor self) -> Tensor", tags=_PW, promote="float", method=False,
     function=False)
 def special_i1(xp, self):
     """The modified Bessel function of the first kind of order 1 (i0's derivative)."""
-    return _bessel_series(xp, self, 1).astype(self.dtype)
+    return _bessel(xp, self, "i1")
 
 
 @op("aten::special_i0e(Tensor self) -> Tensor", tags=_PW, promote="float", method=False,
     function=False)
 def special_i0e(xp, self):
     """The exponentially scaled modified Bessel function of order 0, exp(-|x|) I0(x)."""
-    return _bessel_scaled(xp, self, 0).astype(self.dtype)
+    return _bessel(xp, self, "i0e")
 
 
 @op("aten::special_i1e(Tensor self) -> Tensor", tags=_PW, promote="float", method=False,
     function=False)
 def special_i1e(xp, self):
     """exp(-|x|) I1(x)."""
-    return _bessel_scaled(xp, self, 1).astype(self.dtype)
+    return _bessel(xp, self, "i1e")
 
 
 @op("aten::isreal(Tensor self) -> Tensor", tags=_SHAPE,

@@ -183,7 +183,10 @@ def _tensor_polygamma(self, n):
 @op("aten::logit(Tensor self, float? eps=None) -> Tensor", tags=_PW, inplace=True,
     promote="float", scalar=_LOGIT.replace("CAST", ""))
 def logit(xp, self, eps=None):
-    x = _f32(self)
+    # float16: every step rounded to half (1 - x, x / (1 - x), the log), as PyTorch 2.13's
+    # CPU kernel computes it in Vectorized<Half>: logit(tensor(0.4333, dtype=float16)) is
+    # -0.2678 (the float32 quotient's log: -0.2683); NumPy's float16 arithmetic does that
+    x = self
     if eps is not None and eps >= 0:
         t = self.dtype.type
         lo = t(eps)
@@ -292,17 +295,31 @@ def special_xlog1py(xp, self, other):
     scalar="where({self} > 0, -{self} * log({self}), where({self} == 0, 0, "
            "where({self} < 0, log({self} != {self}), {self})))")
 def special_entr(xp, self):
+    # float16: the log rounded to half before the product, as PyTorch's Half kernel
+    # (entr(half(0.3)) is 0.36133, the float32 computation's 0.36108)
     x = _f32(self)
     with _np.errstate(divide="ignore", invalid="ignore"):
-        out = xp.where(x > 0, -x * xp.log(xp.where(x > 0, x, 1)), x * 0)
+        lg = xp.log(xp.where(x > 0, x, 1))
+        if self.dtype == _np.float16:
+            lg = lg.astype(_np.float16).astype(_np.float32)
+        out = xp.where(x > 0, -x * lg, x * 0)
         return xp.where(x < 0, -_np.inf, out).astype(x.dtype)
 
 
-# the standard normal CDF, (1 + erf(x / sqrt 2)) / 2 = erfc(-x / sqrt 2) / 2
+# the standard normal CDF as PyTorch computes it, (1 + erf(x / sqrt 2)) * 0.5 in the
+# tensor's dtype (not erfc(-x / sqrt 2) / 2: torch's cancels for x << 0, ndtr(-4.) of
+# float16 is 0); float16 rounds every step to half (PyTorch's Half kernel: ndtr(2.5) is
+# 0.99414, the float32 computation's 0.99365)
 @op("aten::special_ndtr(Tensor self) -> Tensor", **_SPECIAL,
-    scalar="erfc({self} * -0.7071067811865476) * 0.5")
+    scalar="(1 + erf({self} * 0.7071067811865476)) * 0.5")
 def special_ndtr(xp, self):
-    return _special.erfc(xp, _f32(self) * -0.7071067811865476) * 0.5
+    dt = self.dtype
+    if dt == _np.float16:
+        f32 = _np.float32
+        z = (self.astype(f32) * f32(0.7071067811865476)).astype(dt)
+        e = _special.erf(xp, z.astype(f32)).astype(dt)
+        return (1 + e) * dt.type(0.5)
+    return (1 + _special.erf(xp, self * dt.type(0.7071067811865476))) * dt.type(0.5)
 
 
 @op("aten::hypot(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,

@@ -1099,9 +1099,11 @@ class OpDef:
         # float32 for float16 (lerp's weight), "int_in_int" truncates a float to an int
         # when the op computes in an integer type (addcmul's value)
         self.number_args = dict(number_args or {})
-        # opmath_scalars: with float16 operands and a Python number, or a 0-dim tensor of
+        # opmath_scalars: with float16 operands and a Python number or a 0-dim tensor of
         # another dtype as the second operand, compute in float32 (PyTorch's mul, div and
-        # floor_divide: the number is not rounded to float16 first)
+        # floor_divide: the number is not rounded to float16 first; their CPU kernels'
+        # iter.is_scalar(2) -- a number as the FIRST operand, torch.mul(2.3001, h) or
+        # 1000.3 // h, is rounded to half, as any other operand)
         self.opmath_scalars = opmath_scalars
         # cross_device: the other tensors move to the first one's device (copy_), instead
         # of the same-device check every other op makes; "indices": the tensors of the
@@ -1220,9 +1222,9 @@ class OpDef:
         else:
             r = PROMOTE_MODES[self.promote](ct)
         if (self.opmath_scalars and r[0] is _dt.float16
-                and (any(k[1] == _dt.SCALAR for k in kinds)
-                     or (len(kinds) > 1 and kinds[1][1] == _dt.ZERO_DIM
-                         and kinds[1][0] is not _dt.float16))):
+                and len(kinds) > 1 and (kinds[1][1] == _dt.SCALAR
+                                        or (kinds[1][1] == _dt.ZERO_DIM
+                                            and kinds[1][0] is not _dt.float16))):
             r = (_dt.float32, r[1])
         if r[0] not in self.dtypes:
             raise unsupported_dtype(self, r[0])

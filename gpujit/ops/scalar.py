@@ -102,6 +102,16 @@ def _tie_first_np(name):
     return fn
 
 
+def _floordiv_half(a, b):
+    from .pointwise import _floordiv_half
+    return _floordiv_half(np, a, b)
+
+
+def _fma(a, b, c):
+    from . import fma
+    return fma.fma64(a, b, c, xp=np)
+
+
 def _ifnone(x, default):
     return default if x is None else x
 
@@ -124,6 +134,11 @@ FUNCTIONS = {
     # C's ldexp(x, n): x * 2 ** n exactly, rounded once; the exponent a C int (int32)
     "ldexp": lambda x, n: np.ldexp(x, np.asarray(n).astype(np.int32)),
     "where": _where,
+    # float16 floor division as PyTorch's CPU Vectorized<Half> loop, each step rounded to
+    # half (ops/pointwise._floordiv_half; the kernels' prims._floordiv_h)
+    "floordiv_half": _floordiv_half,
+    # fma(a, b, c): float64 a * b + c rounded once (lerp's fmadd)
+    "fma": _fma,
     # ifnone(c, d): an optional constant argument (clamp's min, logit's eps, ...) with its
     # default; the fuser resolves it when it substitutes the constants
     "ifnone": _ifnone,
