@@ -405,6 +405,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
     def stmt_Expr(self, s):
         if isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):
             return None                                   # a docstring
+        self.statement_call = s.value       # (print(x) as a statement: builtin_print)
         v = self.expr(s.value)
         n = getattr(v, "node", None)
         if n is not None and n.kind == "prim::TupleConstruct" and not n.inputs and \

@@ -108,7 +108,7 @@ _RULES = {
     "prim::device": (1, lambda c, a, n: [T.DEVICE]),
     "prim::requires_grad": (1, lambda c, a, n: [T.BOOL]),
     "prim::data": (1, lambda c, a, n: [T.TENSOR]),
-    "prim::grad": (1, lambda c, a, n: [T.OptionalType(T.TENSOR)]),
+    "prim::grad": (1, lambda c, a, n: [T.TENSOR]),
     "prim::is_leaf": (1, lambda c, a, n: [T.BOOL]),
     "prim::retains_grad": (1, lambda c, a, n: [T.BOOL]),
     "prim::itemsize": (1, lambda c, a, n: [T.INT]),
