@@ -610,3 +610,54 @@ def test_constants_that_are_no_constants_warn():
                f"{hint}. Consider removing it." in said, said
     assert "'k' was found in ScriptModule constants, but was not actually set in " \
            "__init__. Consider removing it." in said, said
+
+
+# ---------------------------------------------------------------- 12. fork in .code
+def _forked_work(x: torch.Tensor, n: int) -> torch.Tensor:
+    return x * n
+
+
+def _two_forks(x: torch.Tensor):
+    fut = torch.jit.fork(_forked_work, x, 2)
+    fut2 = torch.jit.fork(torch.neg, x)
+    return torch.jit.wait(fut) + fut2.wait()
+
+
+def test_fork_code_is_torchs():
+    sf = torch.jit.script(_two_forks)
+    # torch 2.13's text
+    assert sf.code == (
+        "def _two_forks(x: Tensor) -> Tensor:\n"
+        "  def __forked_function():\n"
+        "    _0 = __torch__.test_script_lang_s39._forked_work\n"
+        "    return _0(x, 2, )\n"
+        "  fut = fork(__forked_function)\n"
+        "  def __forked_function0():\n"
+        "    return torch.neg(x)\n"
+        "  fut2 = fork(__forked_function0)\n"
+        "  _1 = torch.add(torch.wait(fut), torch.wait(fut2))\n"
+        "  return _1\n"), sf.code
+    assert sf(torch.ones(2)).tolist() == [1.0, 1.0]
+
+
+def _long_calls(x: torch.Tensor, c: bool):
+    y = x * 2
+    if c:
+        y = _forked_work(y, 2)
+    return _forked_work(_forked_work(y, 3), 1)
+
+
+def test_long_function_names_are_named_once():
+    # torch 2.13: the pooled function constant, named at the top when too long to inline
+    code = torch.jit.script(_long_calls).code
+    assert code == (
+        "def _long_calls(x: Tensor,\n"
+        "    c: bool) -> Tensor:\n"
+        "  _0 = __torch__.test_script_lang_s39._forked_work\n"
+        "  y = torch.mul(x, 2)\n"
+        "  if c:\n"
+        "    y0 = _0(y, 2, )\n"
+        "  else:\n"
+        "    y0 = y\n"
+        "  return _0(_0(y0, 3, ), 1, )\n"), code
+    assert torch.jit.script(_long_calls)(torch.ones(1), True).tolist() == [12.0]

@@ -185,11 +185,12 @@ class ExpressionPrinter:
                 fn = self.callee_names[id(n.meta.get("callee"))]
             elif T.QUALIFIED_CLASS_NAMES.get() and n.meta.get("qualified_name"):
                 fn = n.meta["qualified_name"]       # (`.code`: as TorchScript's)
+                fn = getattr(self, "hoisted", {}).get(fn, fn)   # (a long one: its name)
             return f"{fn}({_call_args(_keyword_only_by_name(n, ins))})"
         if k == "prim::Print":
             return f"print({', '.join(ins)})"
         if k == "aten::wait":
-            return f"torch.jit.wait({ins[0]})"
+            return f"torch.wait({ins[0]})"          # (TorchScript's .code spelling)
         if k in ("prim::awaitable_wait", "prim::awaitable_nowait"):
             return f"torch.jit._{k[6:]}({ins[0]})"
         if k == "prim::Uninitialized":
