@@ -661,3 +661,70 @@ def test_long_function_names_are_named_once():
         "    y0 = y\n"
         "  return _0(_0(y0, 3, ), 1, )\n"), code
     assert torch.jit.script(_long_calls)(torch.ones(1), True).tolist() == [12.0]
+
+
+# ---------------------------------------------------------------- 13. more .code text
+def _tuple_literal_names(x: torch.Tensor):
+    a, b = x + 1, x * 2
+    return a, b
+
+
+def _subscripts(i: int, s: str, d: Dict[str, List[int]], x: torch.Tensor):
+    return [1, 2, 3][i], s[i], d["a"][0], s.upper()[0], x.shape[0]
+
+
+def test_code_names_tuple_literal_targets_and_parenthesizes_subscripts():
+    # torch 2.13's text
+    assert torch.jit.script(_tuple_literal_names).code == (
+        "def _tuple_literal_names(x: Tensor) -> Tuple[Tensor, Tensor]:\n"
+        "  a = torch.add(x, 1)\n"
+        "  b = torch.mul(x, 2)\n"
+        "  return (a, b)\n")
+    code = torch.jit.script(_subscripts).code
+    assert code.endswith(
+        "  _0 = (([1, 2, 3])[i], s[i], (d[\"a\"])[0], (torch.upper(s))[0], "
+        "(torch.size(x))[0])\n  return _0\n"), code
+
+
+class _Cell(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        new_h = torch.tanh(self.linear(x) + h)
+        return new_h, new_h
+
+
+class _RNNLoop(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = torch.jit.trace(_Cell(), (torch.rand(3, 4), torch.rand(3, 4)))
+
+    def forward(self, xs):
+        h, y = torch.zeros(3, 4), torch.zeros(3, 4)
+        for i in range(xs.size(0)):
+            y, h = self.cell(xs[i], h)
+        return y, h
+
+
+def test_tutorial_rnn_loop_code():
+    # the TorchScript tutorial's MyRNNLoop, torch 2.13's text
+    assert torch.jit.script(_RNNLoop()).code == (
+        "def forward(self,\n"
+        "    xs: Tensor) -> Tuple[Tensor, Tensor]:\n"
+        "  h = torch.zeros([3, 4])\n"
+        "  y = torch.zeros([3, 4])\n"
+        "  y0 = y\n"
+        "  h0 = h\n"
+        "  for i in range(torch.size(xs, 0)):\n"
+        "    cell = self.cell\n"
+        "    _0 = (cell).forward(torch.select(xs, 0, i), h0, )\n"
+        "    y1, h1, = _0\n"
+        "    y0, h0 = y1, h1\n"
+        "  return (y0, h0)\n")
+
+
+def test_script_function_qualified_name():
+    assert torch.jit.script(_tuple_literal_names).qualified_name == \
+        "__torch__.test_script_lang_s39._tuple_literal_names"

@@ -204,6 +204,10 @@ class ExpressionPrinter:
             return f"unchecked_cast({out_type.annotation()}, {ins[0]})"
         if k in _SCALAR_CASTS and len(ins) == 1:
             return f"{_SCALAR_CASTS[k]}({ins[0]})"
+        if k == "aten::__getitem__" and n.op is None and not ins[0].isidentifier():
+            # an expression subscripted is parenthesized, as TorchScript's printer does:
+            # `(torch.size(x))[0]`, `(d["a"])[0]`, `([1, 2, 3])[i]`
+            return _CONTAINER_FORMS[k].format(f"({ins[0]})", *ins[1:])
         if k in _CONTAINER_FORMS and n.op is None:
             return _CONTAINER_FORMS[k].format(*ins)
         if k in ("aten::min", "aten::max", "aten::any", "aten::all") and n.op is None:

@@ -455,7 +455,9 @@ class _FunctionPrinter(ExpressionPrinter):
         argument left of it, as statements (in order, so no evaluation moves)."""
         last = 0
         for i, v in enumerate(inputs):
-            if v.node in self.inline and self.is_long(self.use(v)):
+            if v.node in self.inline and self.is_long(self.use(v)) and \
+                    not _unprinted_uses(v.node):
+                # (a __getitem__'s source location is not printed: `(torch.size(x))[0]`)
                 last = i + 1
         for v in inputs[:last]:
             n = v.node

@@ -458,7 +458,13 @@ class StatementMixin:
                     self.error(f"too many values to unpack: need {n} but found "
                                f"{len(t.elems)}: cannot unpack a tuple of {len(t.elems)} "
                                f"values into {n} names", target)
-                outs = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
+                if v.node.kind == "prim::TupleConstruct" and not v.uses:
+                    # `a, b = x + 1, x * 2`: the tuple literal's own values, as
+                    # TorchScript's asTuple of a TupleConstruct (no unpack; the names go
+                    # on the values: `a = torch.add(x, 1)` in .code)
+                    outs = list(v.node.inputs)
+                else:
+                    outs = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
             elif isinstance(t, T.ListType):
                 outs = self.emit("prim::ListUnpack", [v], [t.elem] * n).outputs
             else:
