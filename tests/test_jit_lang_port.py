@@ -1381,14 +1381,21 @@ def _subscript_tuple_assign(a, x, i):
 
 
 def _star_tuple_assign():
-    a, (b, *c), *d = 1, (2, 3, 4), 5, 6       # c, d: lists, as Python makes them
-    return a, b, c, d
+    a, (b, *c), *d = 1, (2, 3, 4), 5, 6       # c, d: tuples, as TorchScript's (torch 2.13)
+    return a, b, list(c), list(d)
 
 
 def _starred_alone(x):
     a = (x, x, x)
-    *b, = a                  # TorchScript refuses it; gpujit does what Python does
+    *b, = a                  # TorchScript refuses it (test_starred_alone_is_refused)
     return b
+
+
+def test_starred_alone_is_refused():
+    # torch 2.13's words
+    with pytest.raises(Exception, match="A Starred expression may only appear on the lhs "
+                       "within the presence of another non-starred expression"):
+        torch.jit.script(_starred_alone)
 
 
 def _multiple_assign():
@@ -1431,7 +1438,7 @@ def _optional_tuple(x=None):
                          torch.ones(3, 4))),
     (_nested_tuple_assign, (1, (2, (3, 4)), (5, 6))),
     (_subscript_tuple_assign, ([12, 7, 9, 11], torch.tensor((3, 13, 17)), 0)),
-    (_star_tuple_assign, ()), (_multiple_assign, ()), (_starred_alone, (torch.ones(2),)),
+    (_star_tuple_assign, ()), (_multiple_assign, ()),
     (_optional_tuple, ((3, 4),)), (_optional_tuple, ())])
 def test_typing_programs_like_python(fn, args):
     check_script(fn, *args)

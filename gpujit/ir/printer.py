@@ -79,12 +79,16 @@ def format_constant(v, type_=None) -> str:
             # gives its sizes and dtype, which the parser reads it back with)
             return "{" + _tensor_item_text(v.item()) + "}"
         return "<Tensor>"
+    # (a bool inside a list or tuple is True / False, as IValue's printer writes it: torch
+    # 2.13's `prim::Constant[value=(False, True)]`; alone it is 0 / 1)
     if isinstance(v, list):
         et = type_.elem if isinstance(type_, T.ListType) else None
-        return "[" + ", ".join(format_constant(x, et) for x in v) + "]"
+        return "[" + ", ".join(str(x) if isinstance(x, bool) else format_constant(x, et)
+                               for x in v) + "]"
     if isinstance(v, tuple):
         ets = type_.elems if isinstance(type_, T.TupleType) else [None] * len(v)
-        inner = ", ".join(format_constant(x, t) for x, t in zip(v, ets))
+        inner = ", ".join(str(x) if isinstance(x, bool) else format_constant(x, t)
+                          for x, t in zip(v, ets))
         return "(" + inner + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, T.Type):           # a TypeCheck's types=[...]
         return str(v)

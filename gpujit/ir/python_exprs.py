@@ -185,11 +185,12 @@ class ExpressionPrinter:
                 fn = self.callee_names[id(n.meta.get("callee"))]
             elif T.QUALIFIED_CLASS_NAMES.get() and n.meta.get("qualified_name"):
                 fn = n.meta["qualified_name"]       # (`.code`: as TorchScript's)
+                fn = getattr(self, "hoisted", {}).get(fn, fn)   # (a long one: its name)
             return f"{fn}({_call_args(_keyword_only_by_name(n, ins))})"
         if k == "prim::Print":
             return f"print({', '.join(ins)})"
         if k == "aten::wait":
-            return f"torch.jit.wait({ins[0]})"
+            return f"torch.wait({ins[0]})"          # (TorchScript's .code spelling)
         if k in ("prim::awaitable_wait", "prim::awaitable_nowait"):
             return f"torch.jit._{k[6:]}({ins[0]})"
         if k == "prim::Uninitialized":
@@ -203,6 +204,10 @@ class ExpressionPrinter:
             return f"unchecked_cast({out_type.annotation()}, {ins[0]})"
         if k in _SCALAR_CASTS and len(ins) == 1:
             return f"{_SCALAR_CASTS[k]}({ins[0]})"
+        if k == "aten::__getitem__" and n.op is None and not ins[0].isidentifier():
+            # an expression subscripted is parenthesized, as TorchScript's printer does:
+            # `(torch.size(x))[0]`, `(d["a"])[0]`, `([1, 2, 3])[i]`
+            return _CONTAINER_FORMS[k].format(f"({ins[0]})", *ins[1:])
         if k in _CONTAINER_FORMS and n.op is None:
             return _CONTAINER_FORMS[k].format(*ins)
         if k in ("aten::min", "aten::max", "aten::any", "aten::all") and n.op is None:

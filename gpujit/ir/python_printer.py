@@ -145,6 +145,35 @@ class _FunctionPrinter(ExpressionPrinter):
         self.defaults: dict = {}       # input index -> its default's text (`.code`)
 
     # ------------------------------------------------------------------ names
+    hoisted: dict = {}
+
+    def hoist_callees(self, block):
+        """TorchScript's function constants: a called function's qualified name too long
+        to inline (`_0 = __torch__.some_module.helper`, then `_0(x, 2, )`) is named once
+        at the top of the function (or of a fork's closure), as its printer does with
+        the pooled prim::Constant the calls share."""
+        self.hoisted = {}
+        if not T.QUALIFIED_CLASS_NAMES.get():
+            return
+        seen = []
+
+        def scan(b):
+            for n in b.nodes:
+                if n.kind == "prim::CallFunction" and n.attrs.get("name") is not None and \
+                        id(n.meta.get("callee")) not in self.callee_names and \
+                        n.meta.get("qualified_name") and \
+                        n.meta["qualified_name"] not in seen:
+                    seen.append(n.meta["qualified_name"])
+                if n.kind != "prim::fork":
+                    for sub in n.blocks:
+                        scan(sub)
+        scan(block)
+        for name in seen:
+            if len(name) + 2 * self.level >= _MAX_INLINE:
+                tmp = self.gen_name("_")
+                self.line(f"{tmp} = {name}")
+                self.hoisted[name] = tmp
+
     def gen_name(self, candidate: str) -> str:
         name = candidate
         while name in self.used or name in _RESERVED:
@@ -225,6 +254,7 @@ class _FunctionPrinter(ExpressionPrinter):
         start = len(self.lines)
         for n in self.constants_in_use_order(g.block):
             self.print_node(n, print_const=True)
+        self.hoist_callees(g.block)
         self.print_block(g.block, has_other=True)
         self.print_return(g.return_node)
         if len(self.lines) == start:
@@ -429,7 +459,9 @@ class _FunctionPrinter(ExpressionPrinter):
         argument left of it, as statements (in order, so no evaluation moves)."""
         last = 0
         for i, v in enumerate(inputs):
-            if v.node in self.inline and self.is_long(self.use(v)):
+            if v.node in self.inline and self.is_long(self.use(v)) and \
+                    not _unprinted_uses(v.node):
+                # (a __getitem__'s source location is not printed: `(torch.size(x))[0]`)
                 last = i + 1
         for v in inputs[:last]:
             n = v.node
@@ -524,18 +556,21 @@ class _FunctionPrinter(ExpressionPrinter):
         self.level -= 1
 
     def print_fork(self, n):
-        """prim::fork: its block as a local function, forked (`fut = fork(_block)`), as
-        TorchScript prints a fork's closure; the frontend compiles it back. A
-        prim::awaitable's block takes the node's inputs as its parameters:
-        `aw = torch.jit._awaitable(_block, x)`."""
+        """prim::fork: its block as a local function, forked (`fut =
+        fork(__forked_function)`), as TorchScript prints a fork's closure; the frontend
+        compiles it back. A prim::awaitable's block takes the node's inputs as its
+        parameters: `aw = torch.jit._awaitable(_block, x)`."""
         b = n.blocks[0]
-        fn = self.gen_name("_block")
+        fn = self.gen_name("__forked_function" if n.kind == "prim::fork" else "_block")
         self.assign_names(b.inputs)
         self.line(f"def {fn}({', '.join(self.use(v) for v in b.inputs)}):")
         self.level += 1
+        outer = self.hoisted
+        self.hoist_callees(b)           # (the closure's own function constants)
         self.print_block(b, True)
         self.split_long_inlines(b.outputs)
         self.line(f"return {self.use(b.outputs[0])}")
+        self.hoisted = outer
         self.level -= 1
         if n.kind == "prim::fork":
             self.print_definition(n, f"fork({fn})")

@@ -529,6 +529,16 @@ class ScriptFunction(_GraphCallable):
         self.__name__ = self.__qualname__ = name
         self.__doc__ = getattr(original, "__doc__", None)
 
+    @property
+    def qualified_name(self):
+        """TorchScript's qualified name of the function: `__torch__.f` for one of the
+        script being run, `__torch__.pkg.mod.f` for one imported (torch 2.13)."""
+        from ..frontend.qualified_names import qualified_name
+        fn = self._original if self._original is not None else None
+        if fn is None:
+            return f"__torch__.{self.__name__}"
+        return qualified_name(fn)
+
     def _detached(self):
         """A copy without the Python function (what gpujit.script's cache keeps: it holds
         it under the function as a weak key, and a reference back would keep both for

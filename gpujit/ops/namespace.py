@@ -312,7 +312,7 @@ _PRIM = {   # name: ({overload: schema text}, eager function)
     "requires_grad": ({"default": "prim::requires_grad(Tensor a) -> bool"},
                       lambda a: a.requires_grad),
     "data": ({"default": "prim::data(Tensor(a) a) -> Tensor(a)"}, lambda a: a.data),
-    "grad": ({"default": "prim::grad(Tensor a) -> Tensor?"}, lambda a: a.grad),
+    "grad": ({"default": "prim::grad(Tensor a) -> Tensor"}, lambda a: a.grad),
     "itemsize": ({"default": "prim::itemsize(Tensor a) -> int"}, lambda a: a.itemsize),
     "nbytes": ({"default": "prim::nbytes(Tensor a) -> int"}, lambda a: a.nbytes),
     # TorchScript's statistics counters (gpujit.jit._logging)

@@ -126,8 +126,14 @@ class BuiltinMixin:
             self.error(f"Arguments for call are not valid: {name}() with "
                        f"({', '.join(describe_type(a.type) for a in args)}) is not "
                        f"supported", node, hint=_USAGE.get(name))
-        self.error(f"the builtin '{name}' is not supported in scripted functions yet", node,
-                   hint="supported builtins: " + ", ".join(sorted(_USAGE)))
+        import builtins
+        fn = getattr(builtins, name, None)
+        # (TorchScript's words first for a builtin function it does not compile, torch
+        # 2.13: dir(), iter(), repr(), open(), setattr() ...)
+        said = f"Python builtin {fn!r} is currently not supported in Torchscript: " if \
+            type(fn).__name__ == "builtin_function_or_method" else ""
+        self.error(f"{said}the builtin '{name}' is not supported in scripted functions yet",
+                   node, hint="supported builtins: " + ", ".join(sorted(_USAGE)))
 
     def packed_builtin(self, name, args, node):
         """The builtin's call with its arguments packed into one list (_PACKED), or None
@@ -454,6 +460,10 @@ class BuiltinMixin:
         return self.scalar(name, i, node=node)
 
     def builtin_print(self, args, kw, node):
+        if node is not getattr(self, "statement_call", None):
+            # print's result is TorchScript's NoneValue: a statement, or a name's
+            # (statements.stmt_Assign), never a value (torch 2.13: `return print(x)`)
+            self.error("None cannot be used as a value", node)
         self.emit("prim::Print", args, [])
         return self.const(None)
 
@@ -660,7 +670,17 @@ class BuiltinMixin:
         if found:
             return self.const(hasattr(obj, attr))
         v = self.expr(node.args[0])
-        return self.const(self.has_attribute(v.type, attr))
+        t = v.type
+        if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
+            self.error(f"hasattr's first argument must be a object or NamedTuple, but got a "
+                       f"normal Tuple {t.annotation()} instead", node)
+        if not isinstance(t, (T.ClassType, T.NamedTupleType)) or \
+                isinstance(t, T.InterfaceType):
+            # (TorchScript's prim::HasAttr answers objects and NamedTuples only, torch
+            # 2.13: hasattr(x, "shape") of a Tensor is refused)
+            self.error(f"hasattr's first argument must be an object or NamedTuple, got "
+                       f"{t.annotation()} instead", node)
+        return self.const(self.has_attribute(t, attr))
 
     def has_attribute(self, t, attr):
         """hasattr() decided from the static type."""

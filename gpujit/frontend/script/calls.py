@@ -166,9 +166,24 @@ class Match:
         self.op, self.items = op, items
 
 
+def _int_for_float(p, t) -> bool:
+    """Is t a list or tuple holding ints, given for p's `float[]`? TorchScript's schema
+    matching converts no int list to a float list: [1] == [1.0] and (1, 2.0) == (1, 2.0)
+    fit no aten::eq overload ("Arguments for call are not valid", torch 2.13). (A single
+    int still fits a `float` here: gpujit's registry has one float overload where
+    TorchScript has int ones too, math.sqrt's aten::sqrt.int.)"""
+    if p.type.base != "float" or not p.type.is_list:
+        return False
+    if isinstance(t, T.OptionalType):
+        t = t.elem
+    if isinstance(t, T.ListType):
+        return isinstance(t.elem, T.IntType)
+    return isinstance(t, T.TupleType) and any(isinstance(e, T.IntType) for e in t.elems)
+
+
 def _fits(p, t, op, convert=False, lenient=True) -> bool:
     if type_matches(p.type, t):
-        return True
+        return not _int_for_float(p, t)
     if convert and isinstance(t, T.BoolType) and not p.type.is_list and \
             p.type.base in ("int", "SymInt", "float"):
         return True          # TorchScript's implicit aten::Int / aten::Float of a bool

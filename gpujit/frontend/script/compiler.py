@@ -37,10 +37,21 @@ from .future_calls import compile_closure_def
 from .with_stmts import WithMixin
 from .ignore_blocks import IgnoreBlockMixin
 from .statements import StatementMixin
-from .loops import LoopMixin, RAISED, PENDING, LoopReturn, UnrolledTarget, has_exit
+from .loops import LoopMixin, RAISED, PENDING, LoopReturn, UnrolledTarget, has_exit, \
+    leaves_function
 from . import static_eval
 
 __all__ = ["compile_function", "FunctionSource"]
+
+
+class _Unrefine:
+    """A pseudo-statement of compiler.path: the end of an if branch's refinement (what
+    follows the if, compiled on that branch's path, reads the variables unnarrowed)."""
+    __slots__ = ("refined",)
+
+    def __init__(self, refined):
+        self.refined = refined
+
 
 class FunctionSource:
     """The function's AST with positions mapped back to its file."""
@@ -225,6 +236,9 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             if isinstance(s, UnrolledTarget):
                 self.bind_unrolled(s)
                 continue
+            if isinstance(s, _Unrefine):
+                self.unrefine(s.refined)
+                continue
             if isinstance(s, ast.Return):
                 with self.at(s):
                     return on_exit("return", s)
@@ -255,12 +269,33 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             cond = self.condition(s.test)
             node = self.emit("prim::If", [cond], [])
         results = []
-        for body, refs in zip((s.body, s.orelse), self.refinements(s.test)):
+        bodies = (s.body, s.orelse)
+        for k, refs in enumerate(self.refinements(s.test)):
             block = node.add_block()
             with self.in_block(block), self.scope():
                 self.refine(refs)
-                results.append(self.path(list(body) + list(rest), on_exit, slot_names))
+                body = list(bodies[k])
+                if refs and not leaves_function(bodies[1 - k]):
+                    # the branch's refinement holds in its body only: what follows the if
+                    # is narrowed only where the other branch returns or raises
+                    # (TorchScript's refinements after an if; `if x is None: continue`
+                    # leaves x Optional after it, torch 2.13)
+                    body.append(_Unrefine({n: self.lookup_var(n) for n in refs}))
+                results.append(self.path(body + list(rest), on_exit, slot_names))
         return self.merge_paths(node, results, s, slot_names)
+
+    def unrefine(self, refined):
+        """Undo refine()'s narrowing of the named variables that still hold it (a variable
+        assigned since keeps its value): each is read again as the value it narrowed."""
+        for name, var in refined.items():
+            if not isinstance(var, Refined) or self.lookup_var(name) is not var:
+                continue
+            outer = next((f[name] for f in reversed(self.scopes)
+                          if name in f and f[name] is not var), None)
+            if isinstance(outer, Var):
+                self.scopes[-1][name] = Refined(outer.value, outer.where)
+            elif name in self.scopes[-1]:
+                del self.scopes[-1][name]
 
     def merge_paths(self, node, results, s, slot_names):
         """The outputs of a prim::If whose two blocks end paths: per slot, the one type of
@@ -370,6 +405,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
     def stmt_Expr(self, s):
         if isinstance(s.value, ast.Constant) and isinstance(s.value.value, str):
             return None                                   # a docstring
+        self.statement_call = s.value       # (print(x) as a statement: builtin_print)
         v = self.expr(s.value)
         n = getattr(v, "node", None)
         if n is not None and n.kind == "prim::TupleConstruct" and not n.inputs and \

@@ -85,9 +85,7 @@ class ComprehensionMixin:
             return box
         if kind == "set":
             return self.emit("aten::set", [box], [T.SetType(parts[0])]).output
-        # a copy (of a list nobody else holds): the result is not the literal the executor
-        # would rebuild from its (no) items
-        return self.emit("aten::list", [box], [t]).output
+        return box          # (TorchScript's: the list the loop appended to)
 
     def comprehension_type(self, vals, node, kind, part):
         what = {"list": "a list", "set": "a set"}.get(kind, ("a dict's keys",
@@ -114,7 +112,8 @@ class ComprehensionMixin:
         builtin = it.func.id if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) \
             and self.is_builtin(it.func.id) else None
         if builtin == "range":
-            self.range_loop(it, body)
+            self.range_loop(it, body, gen.target.id if isinstance(gen.target, ast.Name)
+                            else None)
             return
         v = self.expr(it)
         if isinstance(v.type, T.TensorType):     # [f(row) for row in x]: x's dim 0
@@ -138,8 +137,9 @@ class ComprehensionMixin:
                        hint="write a for loop instead")
         self.for_each(lst, body, gen)
 
-    def range_loop(self, it, body):
-        """range(n), range(a, b) or range(a, b, step), counted."""
+    def range_loop(self, it, body, name=None):
+        """range(n), range(a, b) or range(a, b, step), counted (range(n)'s counter is the
+        target `name`, as TorchScript's `for i in range(3):` in its .code)."""
         args = [self.expr(a) for a in it.args]
         step = self.const_int(it.args[2]) if len(args) == 3 else 1
         if it.keywords or len(args) not in (1, 2, 3) or \
@@ -151,21 +151,22 @@ class ComprehensionMixin:
             trip, elem = self.range_by_step(args[0], args[1], args[2])
             self.index_loop(trip, elem, body)
             return
-        start = args[0] if len(args) >= 2 else self.const(0)
-        span = args[1] if len(args) >= 2 else args[0]
-        if len(args) == 1:  # range(n): max(0, n)
-            trip = self.min_max("max", [span, self.const(0)], it)
-        else:               # (TorchScript's: no iteration unless a is on the step's side
-            # of b; b - a may wrap around int64, for a step of 1 too)
-            trip = self.scalar("__range_length", start, span, self.const(step))
-        self.index_loop(trip, lambda i: self.scalar("add", start, self.scalar(
-            "mul", i, self.const(step))) if step != 1 or len(args) >= 2 else i, body)
+        if len(args) == 1:  # range(n): n iterations (none when n <= 0), counted by i
+            self.index_loop(args[0], lambda i: i, body, name)
+            return
+        # TorchScript's aten::__range_length / aten::__derive_index, as a for loop's
+        # (loops.for_range): b - a may wrap around int64, for a step of 1 too
+        start, stop = args[0], args[1]
+        trip = self.scalar("__range_length", start, stop, self.const(step))
+        self.index_loop(trip, lambda i: self.scalar("__derive_index", i, start,
+                                                    self.const(step)), body)
 
-    def index_loop(self, trip, element, body):
-        """A prim::Loop of `trip` iterations, body(element(i)) compiled in its block."""
+    def index_loop(self, trip, element, body, name=None):
+        """A prim::Loop of `trip` iterations, body(element(i)) compiled in its block (the
+        counter unnamed but for range(n)'s, as TorchScript's: `for _1 in ...`)."""
         loop = self.emit("prim::Loop", [trip, self.const(True)], [])
         block = loop.add_block()
-        i = block.add_input(T.INT, "i")
+        i = block.add_input(T.INT, name)
         with self.in_block(block), self.scope():
             body(element(i))
             block.register_output(self.const(True))

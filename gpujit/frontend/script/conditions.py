@@ -211,10 +211,12 @@ class ConditionMixin:
                 isinstance(b.type, T.ClassType) else None
             if same is not None:        # submodules: known when compiling
                 return self.const(same if isinstance(op, ast.Is) else not same)
-            prim = (T.BoolType, T.IntType, T.FloatType, T.StrType)
+            prim = (T.BoolType, T.IntType, T.FloatType, T.StrType, T.DeviceType)
             if isinstance(a.type, prim) and isinstance(b.type, prim):
                 # immutable values: identity is equality of one type (TorchScript's
-                # normalization of `x is True` to aten::eq); values of two types never are
+                # normalization of `x is True` to aten::eq; a device, no pointer in an
+                # IValue, is its value: `d is torch.device("cpu")` is True in torch
+                # 2.13); values of two types never are
                 if type(a.type) is type(b.type):
                     return self.scalar("eq" if isinstance(op, ast.Is) else "ne", a, b,
                                        node=node)

@@ -95,7 +95,7 @@ class ContainerMixin:
         trip = self.len_of(seq)
         node = self.emit("prim::Loop", [trip, self.const(True)], [])
         block = node.add_block()
-        i = block.add_input(T.INT, "i")
+        i = block.add_input(T.INT)      # (unnamed, as TorchScript's: `for _1 in ...`)
         with self.in_block(block), self.scope():
             body(self.emit("aten::__getitem__", [seq, i], [seq.type.elem]).output)
             block.register_output(self.const(True))
@@ -136,54 +136,35 @@ class ContainerMixin:
         return self.emit("prim::ListConstruct", vals, [T.ListType(general(et))]).output
 
     def starred_unpack(self, target, v):
-        """`first, *rest = xs` / `b, *dims = x.shape`: (target, value) pairs, the starred
-        name getting a list of the middle elements, as Python's (of a list, or of a tuple
-        whose middle elements share one type; a tuple of them, as TorchScript's, where
-        they do not); too few elements raise ValueError."""
+        """`first, *rest = t` of a tuple t: (target, value) pairs, the starred name getting
+        a tuple of the middle elements, as TorchScript's (torch 2.13: `p, *q = (1, 2, 3)`
+        makes q (2, 3)). A list has no size known when compiling: TorchScript refuses
+        `a, *b = xs` of one ("cannot statically infer the expected size of a list in this
+        context"), as it does a starred name alone (`*b, = t`)."""
         elts = target.elts
         star = [k for k, e in enumerate(elts) if isinstance(e, ast.Starred)]
         if len(star) != 1:
             self.error("an unpacking takes at most one starred name", target)
+        if len(elts) == 1:
+            self.error("A Starred expression may only appear on the lhs within the presence "
+                       "of another non-starred expression", target)
         k, after = star[0], len(elts) - star[0] - 1
         t = v.type
-        if isinstance(t, T.TupleType):
-            if len(t.elems) < len(elts) - 1:
-                self.error(f"cannot unpack a tuple of {len(t.elems)} values into "
-                           f"{len(elts) - 1} or more names", target)
-            vals = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
-            mid = vals[k:len(vals) - after]
-            et = T.TENSOR
-            for x in mid:
-                et = x.type if et is None or x is mid[0] else _unify(et, x.type)
-                if et is None:
-                    break
-            if et is None:      # (a, *rest = (1, [2], 's'): TorchScript's tuple of them)
-                rest = self.emit("prim::TupleConstruct", mid,
-                                 [T.TupleType([x.type for x in mid])]).output
-            else:
-                rest = self.emit("prim::ListConstruct", mid, [T.ListType(general(et))]).output
-            names = elts[:k] + [elts[k].value] + elts[k + 1:]
-            return list(zip(names, vals[:k] + [rest] + vals[len(vals) - after:]))
-        if not isinstance(t, T.ListType):
+        if isinstance(t, T.ListType):
+            self.error("cannot statically infer the expected size of a list in this context",
+                       target, hint="unpack a tuple, or index the list")
+        if not isinstance(t, T.TupleType):
             self.error(f"{t.annotation()} cannot be used as a tuple: cannot unpack "
-                       f"{describe_type(t)}", target, hint="unpack a tuple or a list")
-        short = self.scalar("lt", self.len_of(v), self.const(len(elts) - 1))
-        branch = self.emit("prim::If", [short], [])
-        with self.in_block(branch.add_block()):
-            self.emit("prim::RaiseException",
-                      [self.const(f"not enough values to unpack (expected at least "
-                                  f"{len(elts) - 1})"), self.const("builtins.ValueError")], [])
-        branch.add_block()
-        pairs = [(e, self.emit("aten::__getitem__", [v, self.const(i)], [t.elem]).output)
-                 for i, e in enumerate(elts[:k])]
-        opt = T.OptionalType(T.INT)
-        end = self.const(-after) if after else self.const(None, opt)
-        rest = self.emit("aten::slice", [v, self.const(k), end, self.const(1)], [t]).output
-        pairs.append((elts[k].value, rest))
-        pairs += [(e, self.emit("aten::__getitem__", [v, self.const(i - len(elts))],
-                                [t.elem]).output)
-                  for i, e in enumerate(elts) if i > k]
-        return pairs
+                       f"{describe_type(t)}", target, hint="unpack a tuple")
+        if len(t.elems) < len(elts) - 1:
+            self.error(f"cannot unpack a tuple of {len(t.elems)} values into "
+                       f"{len(elts) - 1} or more names", target)
+        vals = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
+        mid = vals[k:len(vals) - after]
+        rest = self.emit("prim::TupleConstruct", mid,
+                         [T.TupleType([x.type for x in mid])]).output
+        names = elts[:k] + [elts[k].value] + elts[k + 1:]
+        return list(zip(names, vals[:k] + [rest] + vals[len(vals) - after:]))
 
     def element_type(self, vals, node, what="a list", union=None):
         """The one element type of a literal's values (an error when they mix). With

@@ -27,7 +27,7 @@ from .slices import SliceMixin
 from .strings import StringMixin
 from .calls import describe_type
 from .errors import FrontendError, UnsupportedNodeError, unsupported_node_words
-from .variables import Var, Refined, OneBranch, ExceptionVar, unify  # noqa: F401 (compiler.py's names)
+from .variables import Var, Refined, OneBranch, ExceptionVar, NoneResult, unify  # noqa: F401 (compiler.py's names)
 
 
 def _is_const(node, value) -> bool:
@@ -158,7 +158,9 @@ class _Scope:
 # tensor attributes scripted code reads through a registry op / a prim node (TorchScript's)
 _TENSOR_VIEW_ATTRS = {"ndim": "dim", "T": "numpy_T", "mT": "mT", "H": "matrix_H",
                       "mH": "mH", "real": "real"}
-_TENSOR_PRIM_ATTRS = {"data": T.TENSOR, "grad": T.OptionalType(T.TENSOR), "is_leaf": T.BOOL,
+# (x.grad is a Tensor, as TorchScript's prim::grad(Tensor a) -> Tensor: None at run time
+# where there is no gradient, yet `x.grad is None` is False when compiling, torch 2.13)
+_TENSOR_PRIM_ATTRS = {"data": T.TENSOR, "grad": T.TENSOR, "is_leaf": T.BOOL,
                       "retains_grad": T.BOOL, "itemsize": T.INT, "nbytes": T.INT}
 
 
@@ -259,6 +261,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             return var.value
         if isinstance(var, ExceptionVar):
             self.error("exception message cannot be used as a value", node)
+        if isinstance(var, NoneResult):
+            self.error("None cannot be used as a value", node)
         if isinstance(var, OneBranch):
             line = self.src.range(var.where).line
             if isinstance(var.why, tuple):      # ("mismatch", true-branch Var, other Var)
@@ -288,6 +292,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
 
     def annotation(self, node):
         """The IR type of an annotation expression (`x: List[int] = []`)."""
+        self.refuse_final(node)
         g = dict(self.fn.__globals__)
         g.update(self.closure)
         try:
@@ -301,6 +306,19 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         except Exception:
             self.error(f"unknown type annotation '{ast.unparse(node)}'", node)
         return fallback_annotation_type(ann, g, self.src)
+
+    def refuse_final(self, ann):
+        """Final annotates module attributes (`__constants__`); in scripted code (a local's
+        annotation, annotate(), a script class's `self.x: Final[int] = ...`) TorchScript
+        knows no such type (torch 2.13: `y: Final = 3` is "Unknown type name 'Final'",
+        `y: Final[int] = 3` "Unknown type constructor Final")."""
+        import typing
+        head = ann.value if isinstance(ann, ast.Subscript) else ann
+        found, obj = self.py_object(head)
+        if found and obj is typing.Final:
+            self.error(f"Unknown type constructor {ast.unparse(head)}"
+                       if head is not ann else f"Unknown type name '{ast.unparse(head)}'",
+                       ann)
 
     # ------------------------------------------------------------------ Python objects
     def is_builtin(self, name):

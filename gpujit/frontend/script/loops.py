@@ -21,7 +21,7 @@ from .calls import describe_type
 from .exprs import Var, OneBranch, unify
 from .errors import NotSupportedError
 
-__all__ = ["LoopMixin", "RAISED", "PENDING", "LoopReturn", "UnrolledTarget", "MAX_TRIP",
+__all__ = ["LoopMixin", "RAISED", "PENDING", "LoopReturn", "UnrolledTarget", "leaves_function", "MAX_TRIP",
            "assigned_names", "has_exit", "has_return"]
 
 MAX_TRIP = 9223372036854775807
@@ -122,6 +122,21 @@ def has_exit(s) -> bool:
         return any(has_exit(c) for c in s.body)
     if isinstance(s, (ast.For, ast.While)):
         return has_return(s.body)
+    return False
+
+
+def leaves_function(stmts) -> bool:
+    """Does a statement list always leave the function, by a `return` or `raise` of its
+    own, an `if` both of whose branches do, or a `with` whose body does? (TorchScript's
+    exit blocks: what its ir_emitter marks when it emits a return or raise, and an if
+    whose two blocks are marked; a break or continue is no such exit, nor a loop.)"""
+    for s in stmts:
+        if isinstance(s, (ast.Return, ast.Raise)):
+            return True
+        if isinstance(s, ast.If) and leaves_function(s.body) and leaves_function(s.orelse):
+            return True
+        if isinstance(s, ast.With) and leaves_function(s.body):
+            return True
     return False
 
 

@@ -126,6 +126,57 @@ def _has_dtype(v):
     return False
 
 
+_PLAIN = (bool, int, float, str, list, tuple, dict, type(None))
+
+
+def _cast_failure(name, t, v):
+    what = f"Unable to cast {v!r} to Tensor" if isinstance(t, T.TensorType) else (
+        f"Unable to cast Python instance of type {type(v)} to C++ type '?' (#define "
+        f"PYBIND11_DETAILED_ERROR_MESSAGES or compile in debug mode for details)")
+    return RuntimeError(f"Could not cast attribute '{name}' to type {t.annotation()}: {what}")
+
+
+def cast_declared(name, v, t):
+    """A module attribute's value as its declared type makes it, as TorchScript's
+    toIValue converts it (torch 2.13: `x: float` holding 1 is 1.0, a bool True 1.0; `x:
+    int` holding True is 1; List[float] / Tuple / Dict / Optional element by element);
+    a plain Python value of another kind is refused ("Could not cast attribute 'x' to
+    type int: Unable to cast Python instance of type <class 'float'> ..."). Values that
+    are no plain Python value are left as they are."""
+    def cast(v, t):
+        if isinstance(t, T.OptionalType):
+            return None if v is None else cast(v, t.elem)
+        if not isinstance(v, _PLAIN) or type(v) not in _PLAIN:
+            return v            # (a Tensor, an object, a NamedTuple, an Enum ...)
+        if isinstance(t, T.FloatType):
+            if isinstance(v, (bool, int, float)):
+                return float(v)
+        elif isinstance(t, T.IntType):
+            if isinstance(v, (bool, int)):
+                return int(v)
+        elif isinstance(t, T.BoolType):
+            if isinstance(v, bool):
+                return v
+        elif isinstance(t, T.StrType):
+            if isinstance(v, str):
+                return v
+        elif isinstance(t, T.ListType):
+            if isinstance(v, list):
+                return [cast(e, t.elem) for e in v]
+        elif isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
+            if isinstance(v, tuple) and len(v) == len(t.elems):
+                return tuple(cast(e, et) for e, et in zip(v, t.elems))
+        elif isinstance(t, T.DictType):
+            if isinstance(v, dict):
+                return {cast(k, t.key): cast(x, t.value) for k, x in v.items()}
+        elif isinstance(t, T.TensorType):
+            pass
+        else:
+            return v
+        raise _cast_failure(name, t, v)
+    return cast(v, t)
+
+
 def _init_annotations(cls) -> dict:
     """`self.x: Dict[str, int] = {}` or `self.x = torch.jit.annotate(List[int], [])` in
     __init__ (of the class and its bases): name -> annotation AST and the globals to resolve
@@ -383,6 +434,7 @@ class ModuleInfo:
                 t = annotation_type(ann, vars(mod) if mod else None)
                 if isinstance(t, T.InterfaceType) and not t.is_module:
                     _check_class_interface(value, t, name, cls)
+                value = cast_declared(name, value, t)
             elif name in init_annotations and _empty_container(value):
                 # TorchScript types a module attribute by its value and drops __init__'s
                 # annotations (`self.t: Optional[Tensor] = None` is None, so `if self.t
@@ -415,10 +467,30 @@ class ModuleInfo:
                 # its UTF-8 bytes, a piece of a char raising UnicodeDecodeError)
             object.__setattr__(self.sm, name, value)
             self.sm._type.attributes[name] = t
+        if not cls.__module__.startswith("gpujit."):
+            self.warn_unusable_constants(consts)
         for name in consts:
             if name not in self.constants and hasattr(cls, name):
                 self.constants[name] = getattr(cls, name)
                 object.__setattr__(self.sm, name, self.constants[name])
+
+    def warn_unusable_constants(self, consts):
+        """TorchScript's warnings for names in __constants__ (or Final) that are no
+        constant: a submodule, buffer or parameter, or a name __init__ never set (torch
+        2.13's words; the name is then left alone)."""
+        import warnings
+        m = self.module
+        for name in sorted(consts):
+            hint = "submodule" if name in m._modules else "buffer" if name in m._buffers \
+                else "parameter" if name in m._parameters else None
+            if hint is not None:
+                warnings.warn(f"'{name}' was found in ScriptModule constants,  but it is a "
+                              f"non-constant {hint}. Consider removing it.", UserWarning,
+                              stacklevel=2)
+            elif not hasattr(m, name):
+                warnings.warn(f"'{name}' was found in ScriptModule constants, but was not "
+                              f"actually set in __init__. Consider removing it.", UserWarning,
+                              stacklevel=2)
 
     def methods_to_compile(self):
         from ...jit.script import function_modifier

@@ -97,6 +97,13 @@ def _add_stat_value(c, args, node):
     return []
 
 
+def _wait(c, args, node):
+    (fut,) = args
+    if not isinstance(fut.type, T.FutureType):
+        c.error(f"torch.wait expects a Future, got {fut.type.annotation()}", node)
+    return [fut.type.elem]
+
+
 _RULES = {
     "prim::unchecked_cast": (1, _unchecked_cast),
     "prim::unchecked_unwrap_optional": (1, _unchecked_cast),
@@ -108,18 +115,19 @@ _RULES = {
     "prim::device": (1, lambda c, a, n: [T.DEVICE]),
     "prim::requires_grad": (1, lambda c, a, n: [T.BOOL]),
     "prim::data": (1, lambda c, a, n: [T.TENSOR]),
-    "prim::grad": (1, lambda c, a, n: [T.OptionalType(T.TENSOR)]),
+    "prim::grad": (1, lambda c, a, n: [T.TENSOR]),
     "prim::is_leaf": (1, lambda c, a, n: [T.BOOL]),
     "prim::retains_grad": (1, lambda c, a, n: [T.BOOL]),
     "prim::itemsize": (1, lambda c, a, n: [T.INT]),
     "prim::nbytes": (1, lambda c, a, n: [T.INT]),
     "prim::AddStatValue": (2, _add_stat_value),
     "prim::TimePoint": (0, lambda c, a, n: [T.INT]),
+    "aten::wait": (1, _wait),
 }
 
 
 _IDENTITY = {"__is__": "aten::__is__", "__isnot__": "aten::__isnot__",
-             "__contains__": "aten::__contains__"}
+             "__contains__": "aten::__contains__", "wait": "aten::wait"}
 
 
 def is_archive_code(c) -> bool:
@@ -130,7 +138,8 @@ def is_archive_code(c) -> bool:
 
 def prim_function(c, func):
     """The PrimFunction a call's callee names (`ops.prim.X`, `uninitialized`, and
-    `torch.__is__` / `torch.__isnot__` as TorchScript's .code spells `is`), or None."""
+    `torch.__is__` / `torch.__isnot__` as TorchScript's .code spells `is`, `torch.wait`
+    its wait), or None."""
     if isinstance(func, ast.Attribute) and func.attr in _IDENTITY:
         found, mod = c.py_object(func.value)
         if found and getattr(mod, "__name__", None) == "gpujit":

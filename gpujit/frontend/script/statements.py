@@ -10,7 +10,7 @@ from .calls import describe_type
 from .errors import FrontendError, NotSupportedError, UnsupportedNodeError
 from .classes import script_class_of
 from .exprs import Var
-from .variables import ExceptionVar, OneBranch, Refined
+from .variables import ExceptionVar, NoneResult, OneBranch, Refined
 from .loops import RAISED
 
 __all__ = ["StatementMixin"]
@@ -29,9 +29,24 @@ class StatementMixin:
             msg, cls = self.exception_message(s.value)
             self.scopes[-1][s.targets[0].id] = ExceptionVar(msg, cls, s)
             return
+        if all(isinstance(t, ast.Name) for t in s.targets) and (
+                self.is_print_call(s.value) or isinstance(s.value, ast.Name) and
+                isinstance(self.lookup_var(s.value.id), NoneResult)):
+            # `y = print(x)`, `z = y`: names may hold print's None result (TorchScript's
+            # NoneValue), which is no value elsewhere
+            if not isinstance(s.value, ast.Name):
+                self.stmt_Expr(ast.copy_location(ast.Expr(value=s.value), s))
+            for t in s.targets:
+                self.scopes[-1][t.id] = NoneResult(s)
+            return
         v = self.expr(s.value, expected=self.empty_literal_hint(s))
         for t in s.targets:
             self.assign(t, v, s)
+
+    def is_print_call(self, node):
+        """Is node a call of the builtin print?"""
+        return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+            node.func.id == "print" and self.is_builtin("print")
 
     def empty_literal_hint(self, s):
         """`x = []` in a block (an if branch, a loop body) for a variable of an enclosing
@@ -443,7 +458,13 @@ class StatementMixin:
                     self.error(f"too many values to unpack: need {n} but found "
                                f"{len(t.elems)}: cannot unpack a tuple of {len(t.elems)} "
                                f"values into {n} names", target)
-                outs = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
+                if v.node.kind == "prim::TupleConstruct" and not v.uses:
+                    # `a, b = x + 1, x * 2`: the tuple literal's own values, as
+                    # TorchScript's asTuple of a TupleConstruct (no unpack; the names go
+                    # on the values: `a = torch.add(x, 1)` in .code)
+                    outs = list(v.node.inputs)
+                else:
+                    outs = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
             elif isinstance(t, T.ListType):
                 outs = self.emit("prim::ListUnpack", [v], [t.elem] * n).outputs
             else:

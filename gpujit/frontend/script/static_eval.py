@@ -126,6 +126,13 @@ def _self_attribute(node) -> bool:
     return isinstance(node, ast.Name) and node.id == "self"
 
 
+def _name_attribute(node) -> bool:
+    """o.a / o.a.b: an attribute chain of a variable."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
 def _static_is_none(c, a, b, names=True):
     """`self.downsample is None` / `x is None` when the attribute's or variable's type
     decides it: True for None (a submodule set to None), False for a type that is never
@@ -146,7 +153,10 @@ def _static_is_none(c, a, b, names=True):
         if not isinstance(var, Var):
             return None
         t = var.value.type
-    elif isinstance(a, ast.Attribute) and _self_attribute(a):
+    elif isinstance(a, ast.Attribute) and (_self_attribute(a) or
+                                           (names and _name_attribute(a))):
+        # (an object's attribute too, `o.v is not None` with o.v a NoneType: TorchScript
+        # decides the test by the value's type, whatever the expression)
         try:
             t = c.expr(a).type         # a GetAttr at most; unused ones are removed later
         except FrontendError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ...ir import types as T
 
-__all__ = ["Var", "Refined", "OneBranch", "ExceptionVar", "unify"]
+__all__ = ["Var", "Refined", "OneBranch", "ExceptionVar", "NoneResult", "unify"]
 
 
 class Var:
@@ -33,6 +33,16 @@ class OneBranch:
 
     def __init__(self, where, why="if"):
         self.where, self.why = where, why
+
+
+class NoneResult:
+    """A name bound to what print(...) gives, `y = print(x)`: TorchScript's NoneValue (a
+    sugared value, no graph value), which names may hold (`z = y`) but which is no value
+    anywhere else (torch 2.13: "None cannot be used as a value")."""
+    __slots__ = ("where",)
+
+    def __init__(self, where):
+        self.where = where
 
 
 class ExceptionVar:
