@@ -18,7 +18,7 @@ from .meta import TensorMeta
 from .registry import op
 from .registry import derivative as _derivative
 from .linalg_decomp import (_check_float, _check_matrix, _check_square, _dtn,
-                            _host, _singular_error)
+                            _host, _singular_error, la_svd)
 from .linalg_ex import linalg_inv_ex
 from .linalg_lu import _lu, _lu_check, _lu_factor_grad, _pivot_check, _zero_pivot_check
 from .matrix_shape import _diagonal_grad, _diagonal_shape, diagonal
@@ -136,7 +136,7 @@ def _cond_eager(xp, A, p):
     from .linalg_norms import linalg_matrix_norm as _mnorm_str
     from .linalg_matfn import linalg_matrix_norm as _mnorm_num
     if p == "nuc" or (not isinstance(p, str) and abs(p) == 2):
-        s = xp.linalg.svd(A, compute_uv=False)
+        s = la_svd(xp, A, compute_uv=False)
         if p == "nuc":
             r = s.sum(-1) * (1 / s).sum(-1)
         else:

@@ -19,7 +19,7 @@ from . import linalg_norms as _ln
 from .reduction import _keep
 from .registry import derivative as _derivative
 from .linalg_decomp import (_G, _check_float, _check_matrix, _check_square, _dtn, _eye_like,
-                            _host, _inv, linalg_inv)
+                            _host, _inv, la_svd, linalg_inv)
 
 _LA = {"linalg"}
 
@@ -297,7 +297,7 @@ def _matrix_norm_num(xp, x, ord, d, keepdim):
     elif math.isinf(ord):
         r = pick(xp.abs(m).sum(-1))
     else:
-        r = pick(xp.linalg.svd(m, compute_uv=False))
+        r = pick(la_svd(xp, m, compute_uv=False))
     if keepdim:
         for i in sorted(d):
             r = xp.expand_dims(r, i)

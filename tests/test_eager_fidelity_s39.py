@@ -1,0 +1,124 @@
+"""Session 39 (c39): eager tensor and autograd fidelity against PyTorch 2.13 (torch's answers
+written out; no torch import).
+
+1. torch.linalg's failures: PyTorch's class is torch._C._LinAlgError (type name
+   '_LinAlgError', module torch._C; torch.linalg.LinAlgError is that class; gpujit's was
+   named LinAlgError in gpujit.linalg). A NaN in an SVD's input (linalg.svd / svdvals /
+   torch.svd / pinv / matrix_rank / matrix norms 'nuc' and 2 / cond / lstsq) raises
+   _LinAlgError "linalg.svd: [(Batch element i): ]The algorithm failed to converge because
+   the input matrix contained non-finite values.", in eigh's (eigh / eigvalsh / hermitian
+   pinv and matrix_rank) "linalg.eigh: [(Batch element i): ]The algorithm failed to converge
+   because the input matrix is ill-conditioned or has too many repeated eigenvalues (error
+   code: k)." (gpujit leaked NumPy's LinAlgError, a ValueError: "SVD did not converge");
+   an inf gives NaNs, no error, in both. linalg.cholesky of a matrix whose pivot meets a NaN
+   is not positive-definite at that order (LAPACK potrf's isnan check; gpujit returned the
+   NaNs; cholesky_ex's info says the same). torch.cholesky's error names "cholesky:" (gpujit
+   "linalg.cholesky:"). cholesky_inverse of a factor with a zero on its diagonal raises
+   "cholesky_inverse: [(Batch element i): ]The diagonal element k is zero, the inversion
+   could not be completed because the input matrix is singular." (gpujit returned NaNs).
+"""
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+F = torch.nn.functional
+
+
+def _chain(t):
+    """The grad_fn names from t down its first edges to (not including) AccumulateGrad."""
+    out, g = [], t.grad_fn
+    while g is not None and type(g).__name__ != "AccumulateGrad":
+        out.append(type(g).__name__)
+        g = g.next_functions[0][0] if g.next_functions else None
+    return out
+
+
+def _edges(t):
+    return [None if n is None else type(n).__name__ for n, _ in t.grad_fn.next_functions]
+
+
+# ------------------------------------------------------------------ 1. linalg failures
+
+_NAN = np.full((3, 3), np.nan)
+_SVD = ("linalg.svd: {}The algorithm failed to converge because the input matrix contained "
+        "non-finite values.")
+_EIGH = ("linalg.eigh: {}The algorithm failed to converge because the input matrix is "
+         "ill-conditioned or has too many repeated eigenvalues")
+
+
+def test_linalg_error_class_is_torchs():
+    E = torch.linalg.LinAlgError
+    assert E is torch._C._LinAlgError
+    assert (E.__name__, E.__module__) == ("_LinAlgError", "gpujit._C")
+    assert issubclass(E, RuntimeError) and not issubclass(E, ValueError)
+
+
+@pytest.mark.parametrize("f", [
+    lambda a: torch.linalg.svd(a), lambda a: torch.linalg.svdvals(a), lambda a: torch.svd(a),
+    lambda a: torch.linalg.pinv(a), lambda a: torch.linalg.matrix_rank(a),
+    lambda a: torch.linalg.matrix_norm(a, "nuc"), lambda a: torch.linalg.matrix_norm(a, 2),
+    lambda a: torch.linalg.cond(a), lambda a: torch.linalg.lstsq(a, torch.ones(3, 1, dtype=a.dtype))])
+def test_svd_of_nan_raises_linalg_error(f):
+    with pytest.raises(torch.linalg.LinAlgError, match=re.escape(_SVD.format(""))):
+        f(torch.tensor(_NAN))
+
+
+@pytest.mark.parametrize("f", [
+    lambda a: torch.linalg.eigh(a), lambda a: torch.linalg.eigvalsh(a),
+    lambda a: torch.linalg.pinv(a, hermitian=True),
+    lambda a: torch.linalg.matrix_rank(a, hermitian=True)])
+def test_eigh_of_nan_raises_linalg_error(f):
+    with pytest.raises(torch.linalg.LinAlgError, match=re.escape(_EIGH.format(""))):
+        f(torch.tensor(_NAN))
+
+
+def test_nonconvergence_names_the_batch_element():
+    b = torch.tensor(np.stack([np.eye(3), _NAN]))
+    with pytest.raises(RuntimeError, match=re.escape(_SVD.format("(Batch element 1): "))):
+        torch.linalg.svd(b)
+    with pytest.raises(RuntimeError, match=re.escape(_EIGH.format("(Batch element 1): "))):
+        torch.linalg.eigh(b)
+
+
+def test_svd_of_inf_is_nan_not_an_error():
+    a = np.eye(3)
+    a[1, 1] = np.inf
+    assert torch.isnan(torch.linalg.svdvals(torch.tensor(a))).all()
+
+
+def test_cholesky_nan_pivot_is_not_positive_definite():
+    words = ("linalg.cholesky: The factorization could not be completed because the input is "
+             "not positive-definite (the leading minor of order {} is not positive-definite).")
+    for a, k in (([[1.0, 0.0], [0.0, np.nan]], 2), ([[1.0, np.nan], [np.nan, 1.0]], 2),
+                 (_NAN, 1)):
+        with pytest.raises(torch.linalg.LinAlgError, match=re.escape(words.format(k))):
+            torch.linalg.cholesky(torch.tensor(a))
+    L, info = torch.linalg.cholesky_ex(torch.tensor([[1.0, 0.0], [0.0, np.nan]]))
+    assert info.item() == 2 and L[0, 0].item() == 1.0
+
+
+def test_legacy_cholesky_error_names_cholesky():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(torch.linalg.LinAlgError,
+                           match=r"^cholesky: The factorization could not be completed .* "
+                                 r"minor of order 2 is not positive-definite\)\.$"):
+            torch.cholesky(torch.tensor([[1.0, 2.0], [2.0, 1.0]]))
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_inverse_of_zero_diagonal(upper):
+    words = ("cholesky_inverse: {}The diagonal element {} is zero, the inversion could not be "
+             "completed because the input matrix is singular.")
+    for a, pre, k in ((np.diag([1.0, 0.0, 1.0]), "", 2), (np.diag([1.0, 1.0, 0.0]), "", 3),
+                      (np.array([[1.0, 0.0], [5.0, 0.0]]), "", 2),
+                      (np.stack([np.eye(2), np.diag([0.0, 1.0])]), "(Batch element 1): ", 1)):
+        with pytest.raises(torch.linalg.LinAlgError, match=re.escape(words.format(pre, k))):
+            torch.cholesky_inverse(torch.tensor(a), upper=upper)
+    # a NaN on the diagonal is no zero: NaNs, as PyTorch's
+    r = torch.cholesky_inverse(torch.tensor(np.diag([1.0, np.nan, 1.0])), upper=upper)
+    assert torch.isnan(r[1, 1]).item()
