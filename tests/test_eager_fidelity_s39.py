@@ -16,6 +16,12 @@ written out; no torch import).
    "linalg.cholesky:"). cholesky_inverse of a factor with a zero on its diagonal raises
    "cholesky_inverse: [(Batch element i): ]The diagonal element k is zero, the inversion
    could not be completed because the input matrix is singular." (gpujit returned NaNs).
+2. torch.unsafe_split / unsafe_split_with_sizes / unsafe_chunk return tensors sharing the
+   input's memory (a write to one shows in the input; views' strides and storage offsets)
+   that autograd does not track as views: each has its own version counter, _base None,
+   _is_view() False, and an in-place op with gradients on one is a plain in-place op
+   (MulBackward0 -> UnsafeSplitBackward0; the input's own grad_fn unchanged). gpujit
+   copied them (a write never reached the input).
 """
 import re
 import warnings
@@ -122,3 +128,39 @@ def test_cholesky_inverse_of_zero_diagonal(upper):
     # a NaN on the diagonal is no zero: NaNs, as PyTorch's
     r = torch.cholesky_inverse(torch.tensor(np.diag([1.0, np.nan, 1.0])), upper=upper)
     assert torch.isnan(r[1, 1]).item()
+
+
+# ------------------------------------------------------------------ 2. unsafe_split
+
+
+@pytest.mark.parametrize("split", [
+    lambda z: torch.unsafe_split(z, 2), lambda z: z.unsafe_chunk(3),
+    lambda z: torch.unsafe_split_with_sizes(z, [2, 4])])
+def test_unsafe_split_shares_memory_untracked(split):
+    z = torch.arange(6.0)
+    ps = split(z)
+    assert not ps[0]._is_view() and ps[0]._base is None
+    assert ps[1].storage_offset() == 2 and ps[1].stride() == (1,)
+    ps[1].add_(1)
+    assert z.tolist()[2] == 3.0 and z._version == 0 and ps[1]._version == 1
+    assert ps[0]._version == 0
+
+
+def test_unsafe_split_inplace_with_gradients():
+    x = torch.arange(6.0).requires_grad_()
+    y = x * 1
+    ps = torch.unsafe_split(y, 2)
+    assert type(ps[0].grad_fn).__name__ == "UnsafeSplitBackward0"
+    ps[0].mul_(2)
+    assert _chain(ps[0]) == ["MulBackward0", "UnsafeSplitBackward0", "MulBackward0"]
+    assert y.tolist() == [0.0, 2.0, 2.0, 3.0, 4.0, 5.0]
+    assert type(y.grad_fn).__name__ == "MulBackward0" and y._version == 0
+    ps[0].sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_unsafe_split_keeps_the_views_layout():
+    w = torch.arange(12.0).reshape(3, 4)
+    ps = torch.unsafe_split(w, 2, 1)
+    assert ps[1].stride() == (4, 1) and ps[1].storage_offset() == 2
+    assert not ps[1].is_contiguous()

@@ -51,6 +51,8 @@ TAGS = frozenset({"pointwise", "reduction", "view", "inplace", "random", "nondet
                   "inplace_view",    # t_, squeeze_: the impl returns self's new view
                   "output_per_input",  # Tensor[] -> Tensor[], output i from input i only
                   "returns_input",  # a view op that may hand back its input itself (flatten)
+                  "untracked_view",  # results share self's memory, no views to autograd
+                  #                    (unsafe_split; registry.wrap_untracked)
                   "out"})           # out= variants (out_variants.py)
 
 OPS: dict = {}           # qualified name 'aten::add.Tensor' -> OpDef
@@ -214,6 +216,16 @@ def wrap_array(a, dev):
     t._vc = [0]
     t._ag = None
     t._base = None
+    return t
+
+
+def wrap_untracked(a, dev):
+    """wrap_array for a result that shares an argument's memory which autograd never
+    treats as a view, with its own version counter (PyTorch's unsafe_split /
+    unsafe_chunk): marked `_detached`, so an in-place write with gradients into it is a
+    plain in-place op, as PyTorch's."""
+    t = wrap_array(a, dev)
+    t._detached = True
     return t
 
 
