@@ -22,6 +22,14 @@ written out; no torch import).
    _is_view() False, and an in-place op with gradients on one is a plain in-place op
    (MulBackward0 -> UnsafeSplitBackward0; the input's own grad_fn unchanged). gpujit
    copied them (a write never reached the input).
+3. einsum's result strides are PyTorch's (Linear.cpp): operands permuted to the canonical
+   dim order (output labels, then summed ones), contracted pairwise left to right, the last
+   step's layout kept: a contracting step is bmm's (batch, left-only, right-only) product
+   viewed and permuted back ('ij,jk,kl->il' of 3x4, 4x5, 5x2: (2, 1); 'ij,jk->ki': (2, 1);
+   'bn,anm,bm->ba': (4, 1)), a step summing nothing a broadcast mul ('ij,kl->klij': (30, 6,
+   3, 1); 'i,jk->kji': (2, 8, 1)), one operand summed C order ('ijk->kj': (3, 1)) or, with
+   nothing summed, its permuted view ('ij->ji': (1, 3)). gpujit kept NumPy's einsum layout
+   ('ij,jk,kl->il': (1, 3); 'ijk->kj': (1, 4)).
 """
 import re
 import warnings
@@ -164,3 +172,26 @@ def test_unsafe_split_keeps_the_views_layout():
     ps = torch.unsafe_split(w, 2, 1)
     assert ps[1].stride() == (4, 1) and ps[1].storage_offset() == 2
     assert not ps[1].is_contiguous()
+
+
+# ------------------------------------------------------------------ 3. einsum strides
+
+@pytest.mark.parametrize("eq, shapes, strides", [
+    ('ij,jk,kl->il', [(3, 4), (4, 5), (5, 2)], (2, 1)),
+    ('ij,jk->ki', [(2, 3), (3, 4)], (2, 1)),
+    ('ijk,ikl,ilm->ijm', [(2, 3, 4), (2, 4, 5), (2, 5, 3)], (9, 3, 1)),
+    ('abc,cd,de->abe', [(2, 3, 4), (4, 5), (5, 6)], (18, 6, 1)),
+    ('bn,anm,bm->ba', [(2, 3), (4, 3, 5), (2, 5)], (4, 1)),
+    ('ij,kl->klij', [(2, 3), (4, 5)], (30, 6, 3, 1)),
+    ('i,jk->kji', [(2,), (3, 4)], (2, 8, 1)),
+    ('ijk->kj', [(2, 3, 4)], (3, 1)),
+    ('ij->ji', [(2, 3)], (1, 3)),
+    ('iij->ji', [(3, 3, 2)], (1, 8)),
+    ('ij,jk,kl,lm->mi', [(2, 3), (3, 4), (4, 5), (5, 2)], (1, 2)),
+    ('bhqd,bhkd->bhqk', [(2, 3, 4, 5), (2, 3, 6, 5)], (72, 24, 6, 1))])
+def test_einsum_strides(eq, shapes, strides):
+    rng = np.random.default_rng(0)
+    arrs = [rng.standard_normal(s) for s in shapes]
+    y = torch.einsum(eq, *[torch.tensor(a) for a in arrs])
+    assert y.stride() == strides
+    np.testing.assert_allclose(y.numpy(), np.einsum(eq, *arrs), rtol=1e-12, atol=1e-12)
