@@ -30,6 +30,23 @@ written out; no torch import).
    3, 1); 'i,jk->kji': (2, 8, 1)), one operand summed C order ('ijk->kj': (3, 1)) or, with
    nothing summed, its permuted view ('ij->ji': (1, 3)). gpujit kept NumPy's einsum layout
    ('ij,jk,kl->il': (1, 3); 'ijk->kj': (1, 4)).
+4. reshape / reshape_as / flatten record PyTorch's reshape: a contiguous self views
+   (ViewBackward0), another whose strides allow a view is _reshape_alias
+   (ReshapeAliasBackward0: x[:, :2].reshape(2, 2, 2), x.t().reshape(6, 2, 2)), else
+   clone(contiguous_format) then _unsafe_view (UnsafeViewBackward0 -> CloneBackward0:
+   x.t().reshape(24), x.t().flatten(), an expanded x reshaped); gpujit named every view
+   ViewBackward0 and the copy one UnsafeViewBackward0 straight to the input.
+5. More composites recorded as PyTorch records them (gpujit: one node, edges straight to the
+   inputs): matmul of a vector and a matrix unsqueeze(0).mm().squeeze_(0) (SqueezeBackward4
+   -> MmBackward0 -> UnsqueezeBackward0); linalg.matrix_power / matrix_power n=0 a
+   contiguous clone overwritten (CopyBackwards -> (CloneBackward0, None)), 1 CloneBackward0,
+   -1 LinalgInvExBackward0, else mm's of the binary decomposition (3: (a @ a) @ a, 5:
+   a @ ((a @ a) @ (a @ a))); trapezoid / trapz with dx (MulBackward1 -> SubBackward0 ->
+   (SumBackward1, MulBackward1 -> AddBackward0 -> SelectBackward0s)) or x (DivBackward1 ->
+   SumBackward1 -> MulBackward0 -> (AddBackward0 -> SliceBackward0s, SubBackward0 ->
+   SliceBackward0s)), cumulative_trapezoid (CumsumBackward0 -> MulBackward1 -> AddBackward0;
+   DivBackward1 -> CumsumBackward0 -> MulBackward0). torch.trapz's x-count error says
+   "trapezoid:" (gpujit "trapz:").
 """
 import re
 import warnings
@@ -195,3 +212,133 @@ def test_einsum_strides(eq, shapes, strides):
     y = torch.einsum(eq, *[torch.tensor(a) for a in arrs])
     assert y.stride() == strides
     np.testing.assert_allclose(y.numpy(), np.einsum(eq, *arrs), rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------ 4. reshape
+
+
+def _x46():
+    return torch.randn(4, 6, requires_grad=True)
+
+
+@pytest.mark.parametrize("f, node, edge", [
+    (lambda x: x.reshape(24), "ViewBackward0", "AccumulateGrad"),
+    (lambda x: x[:2].reshape(12), "ViewBackward0", "SliceBackward0"),
+    (lambda x: x[:, :2].reshape(2, 2, 2), "ReshapeAliasBackward0", "SliceBackward0"),
+    (lambda x: x[:, :2].reshape(8), "UnsafeViewBackward0", "CloneBackward0"),
+    (lambda x: x.t().reshape(6, 2, 2), "ReshapeAliasBackward0", "TBackward0"),
+    (lambda x: x.t().reshape(24), "UnsafeViewBackward0", "CloneBackward0"),
+    (lambda x: x.expand(2, 4, 6).reshape(8, 6), "UnsafeViewBackward0", "CloneBackward0"),
+    (lambda x: x.expand(2, 4, 6).reshape(2, 24), "ReshapeAliasBackward0", "ExpandBackward0"),
+    (lambda x: x.t().flatten(), "UnsafeViewBackward0", "CloneBackward0"),
+    (lambda x: x.t().reshape_as(torch.empty(24)), "UnsafeViewBackward0", "CloneBackward0"),
+    (lambda x: x.flatten(), "ViewBackward0", "AccumulateGrad"),
+    (lambda x: x.unsqueeze(1).transpose(0, 1).reshape(4, 6), "ViewBackward0",
+     "TransposeBackward0")])
+def test_reshape_nodes(f, node, edge):
+    x = _x46()
+    y = f(x)
+    assert (type(y.grad_fn).__name__, _edges(y)) == (node, [edge])
+    y.sum().backward()
+    assert x.grad.shape == (4, 6)
+
+
+def test_reshape_copy_values_and_grad():
+    x = torch.arange(24.0).reshape(4, 6).requires_grad_()
+    y = x.t().reshape(24)
+    assert y.tolist() == np.arange(24.0).reshape(4, 6).T.reshape(24).tolist()
+    assert y.is_contiguous() and not y._is_view()
+    (y * torch.arange(24.0)).sum().backward()
+    assert x.grad.tolist() == np.arange(24.0).reshape(6, 4).T.tolist()
+
+
+# ------------------------------------------------------------------ 5. composites
+
+
+def _tree(t, depth=3):
+    def d(g, k):
+        if g is None:
+            return None
+        n = type(g).__name__
+        if n == "AccumulateGrad" or k == 0:
+            return n
+        return [n] + [d(x, k - 1) for x, _ in g.next_functions]
+    return d(t.grad_fn, depth)
+
+
+_A = np.array([[2.0, 1.0, 0.0], [0.5, 3.0, 1.0], [0.0, 1.0, 4.0]])
+
+
+def test_matmul_vector_matrix_nodes():
+    x = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor(_A, requires_grad=True)
+    y = x @ w
+    assert _tree(y) == ["SqueezeBackward4", ["MmBackward0", ["UnsqueezeBackward0",
+                                                             "AccumulateGrad"],
+                                             "AccumulateGrad"]]
+    assert y.tolist() == [3.0, 10.0, 14.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0, 4.5, 5.0] and w.grad.tolist() == [[1.0] * 3, [2.0] * 3,
+                                                                       [3.0] * 3]
+
+
+@pytest.mark.parametrize("n, tree", [
+    (0, ["CopyBackwards", ["CloneBackward0", "AccumulateGrad"], None]),
+    (1, ["CloneBackward0", "AccumulateGrad"]),
+    (-1, ["LinalgInvExBackward0", "AccumulateGrad"]),
+    (2, ["MmBackward0", "AccumulateGrad", "AccumulateGrad"]),
+    (3, ["MmBackward0", ["MmBackward0", "AccumulateGrad", "AccumulateGrad"], "AccumulateGrad"]),
+    (5, ["MmBackward0", "AccumulateGrad", ["MmBackward0", ["MmBackward0", "AccumulateGrad",
+                                                           "AccumulateGrad"],
+                                           ["MmBackward0", "AccumulateGrad", "AccumulateGrad"]]]),
+    (-2, ["MmBackward0", ["LinalgInvExBackward0", "AccumulateGrad"],
+          ["LinalgInvExBackward0", "AccumulateGrad"]])])
+def test_matrix_power_nodes(n, tree):
+    a = torch.tensor(_A, requires_grad=True)
+    y = torch.linalg.matrix_power(a, n)
+    assert _tree(y) == tree
+    np.testing.assert_allclose(y.detach().numpy(), np.linalg.matrix_power(_A, n), rtol=1e-12)
+    y.sum().backward()
+    assert a.grad.shape == (3, 3)
+
+
+_Y = np.array([[1.0, 2.0, 4.0, 7.0], [0.5, -1.0, 3.0, 2.0]])
+_X = np.array([0.0, 1.0, 3.0, 4.0])
+
+
+def test_trapezoid_nodes_and_grads():
+    y = torch.tensor(_Y, requires_grad=True)
+    r = torch.trapezoid(y, dx=0.5)
+    assert _tree(r, 4) == ["MulBackward1", ["SubBackward0", ["SumBackward1", "AccumulateGrad"],
+                                            ["MulBackward1", ["AddBackward0", "SelectBackward0",
+                                                              "SelectBackward0"]]]]
+    np.testing.assert_allclose(r.detach().numpy(), np.trapezoid(_Y, dx=0.5))
+    r.sum().backward()
+    assert y.grad.tolist() == [[0.25, 0.5, 0.5, 0.25]] * 2
+    y = torch.tensor(_Y, requires_grad=True)
+    x = torch.tensor(_X, requires_grad=True)
+    r = torch.trapz(y, x)
+    assert _tree(r, 3) == ["DivBackward1", ["SumBackward1", ["MulBackward0", "AddBackward0",
+                                                             "SubBackward0"]]]
+    np.testing.assert_allclose(r.detach().numpy(), np.trapezoid(_Y, _X))
+    r.sum().backward()
+    assert y.grad.tolist() == [[0.5, 1.5, 1.5, 0.5]] * 2
+
+
+def test_cumulative_trapezoid_nodes():
+    y = torch.tensor(_Y, requires_grad=True)
+    r = torch.cumulative_trapezoid(y)
+    assert _tree(r, 3) == ["CumsumBackward0", ["MulBackward1", ["AddBackward0",
+                                                                "SliceBackward0",
+                                                                "SliceBackward0"]]]
+    x = torch.tensor(_X, requires_grad=True)
+    r = torch.cumulative_trapezoid(y, x)
+    assert _tree(r, 3) == ["DivBackward1", ["CumsumBackward0", ["MulBackward0", "AddBackward0",
+                                                                "SubBackward0"]]]
+    assert r.tolist() == [[1.5, 7.5, 13.0], [-0.25, 1.75, 4.25]]
+
+
+def test_trapz_words():
+    with pytest.raises(RuntimeError, match="^trapezoid: There must be one `x` value for each "
+                                           "sample point$"):
+        torch.trapz(torch.ones(3, 4), torch.ones(3))
