@@ -47,6 +47,23 @@ written out; no torch import).
    SliceBackward0s)), cumulative_trapezoid (CumsumBackward0 -> MulBackward1 -> AddBackward0;
    DivBackward1 -> CumsumBackward0 -> MulBackward0). torch.trapz's x-count error says
    "trapezoid:" (gpujit "trapz:").
+6. tensordot records its mm (ViewBackward0 -> MmBackward0 -> ViewBackward0 /
+   ReshapeAliasBackward0 -> PermuteBackward0), or a dot when neither side keeps more than
+   one element; inner is tensordot(.., [-1], [-1]) (a 0-dim side: MulBackward0); kron
+   _unsafe_view(mul(_unsafe_view(a), _unsafe_view(b))) (and, as PyTorch's, refuses a
+   transposed operand: "view size is not compatible"); linalg.cond +-2 / 'nuc' from
+   svdvals, else matrix_norm(A) * matrix_norm(inverse masked_fill_'ed) nan_to_num_'ed (whose
+   backward PyTorch 2.13 refuses: the inverse linalg.inv_ex saved was modified in place;
+   gpujit computed a gradient); cond of no elements fresh zeros (no grad_fn); tensorinv
+   ReshapeAliasBackward0 -> LinalgInvExBackward0 -> ViewBackward0; tensorsolve
+   ViewBackward0 -> LinalgSolveExBackward0; linalg.vander CatBackward0 -> (None,
+   CumprodBackward0); torch.vander FlipBackward0 -> CopySlices (its backward refused by
+   PyTorch too: cumprod's saved slice overwritten); cov SqueezeBackward0 -> DivBackward0
+   -> (MmBackward0, None); corrcoef ClampBackward1 -> DivBackward0s; combinations
+   StackBackward0 -> MaskedSelectBackward0 -> ExpandBackward0 -> ViewBackward0 (r=0: no
+   grad_fn); meshgrid ExpandBackward0 -> ViewBackward0 (gpujit MeshgridBackward0);
+   cartesian_prod of one tensor is that tensor. cov with weights summing to zero raises
+   "cov(): weights sum to zero, can't be normalized" (gpujit: NaNs).
 """
 import re
 import warnings
@@ -342,3 +359,122 @@ def test_trapz_words():
     with pytest.raises(RuntimeError, match="^trapezoid: There must be one `x` value for each "
                                            "sample point$"):
         torch.trapz(torch.ones(3, 4), torch.ones(3))
+
+
+_A3 = [[2.0, 1.0, 0.0], [0.5, 3.0, 1.0], [0.0, 1.0, 4.0]]
+
+
+def _a3():
+    return torch.tensor(_A3, requires_grad=True)
+
+
+def test_tensordot_inner_kron_nodes():
+    A = _a3()
+    assert _tree(torch.inner(A, A[:2]), 4) == [
+        "ViewBackward0", ["MmBackward0", ["ViewBackward0", ["PermuteBackward0", "AccumulateGrad"]],
+                          ["ReshapeAliasBackward0", ["PermuteBackward0", "SliceBackward0"]]]]
+    assert _tree(torch.tensordot(A, A, 2), 4) == [
+        "ViewBackward0", ["DotBackward0", ["ViewBackward0", ["PermuteBackward0", "AccumulateGrad"]],
+                          ["ViewBackward0", ["PermuteBackward0", "AccumulateGrad"]]]]
+    v = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    assert _tree(torch.inner(v, v), 2) == ["ViewBackward0", ["DotBackward0", "PermuteBackward0",
+                                                             "PermuteBackward0"]]
+    k = torch.kron(A, A[:2])
+    assert _tree(k, 3) == ["UnsafeViewBackward0", ["MulBackward0", ["UnsafeViewBackward0",
+                                                                    "AccumulateGrad"],
+                                                   ["UnsafeViewBackward0", "SliceBackward0"]]]
+    np.testing.assert_allclose(k.detach().numpy(), np.kron(_A3, _A3[:2]))
+    np.testing.assert_allclose(torch.inner(A, A[:2]).detach().numpy(),
+                               np.inner(_A3, _A3[:2]), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        torch.kron(A.t(), A[:2])
+
+
+def test_linalg_cond_nodes_and_refused_backward():
+    A = _a3()
+    y = torch.linalg.cond(A, 1)
+    assert _tree(y, 4) == ["NanToNumBackward0", [
+        "MulBackward0", ["AmaxBackward0", ["LinalgVectorNormBackward0", "AccumulateGrad"]],
+        ["AmaxBackward0", ["LinalgVectorNormBackward0", "MaskedFillBackward0"]]]]
+    assert y.item() == pytest.approx(3.5, rel=1e-6)
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation: \[gpujit\."
+                                           r"FloatTensor \[3, 3\]\], which is output 0 of "
+                                           r"LinalgInvEx, is at version 1; expected version 0"):
+        y.backward()
+    assert _tree(torch.linalg.cond(_a3()), 4) == ["SqueezeBackward1", [
+        "DivBackward0", ["SliceBackward0", ["LinalgSvdBackward0", "AccumulateGrad"]],
+        ["SliceBackward0", ["LinalgSvdBackward0", "AccumulateGrad"]]]]
+    assert _tree(torch.linalg.cond(_a3(), "nuc"), 3) == ["MulBackward0", [
+        "SumBackward1", ["LinalgSvdBackward0", "AccumulateGrad"]], [
+        "SumBackward1", ["ReciprocalBackward0", "LinalgSvdBackward0"]]]
+    e = torch.linalg.cond(torch.zeros(0, 0, requires_grad=True))
+    assert e.grad_fn is None and not e.requires_grad
+
+
+def test_tensorinv_tensorsolve_vander_nodes():
+    t = (torch.arange(1.0, 37.0).reshape(6, 2, 3)
+         + torch.eye(6).reshape(6, 2, 3) * 50).requires_grad_()
+    y = torch.linalg.tensorinv(t, 1)
+    assert _tree(y, 3) == ["ReshapeAliasBackward0", ["LinalgInvExBackward0", [
+        "ViewBackward0", "AccumulateGrad"]]]
+    assert y.shape == (2, 3, 6) and y.stride() == (3, 1, 6)
+    y = torch.linalg.tensorsolve(t, torch.ones(6))
+    assert _tree(y, 3) == ["ViewBackward0", ["LinalgSolveExBackward0", [
+        "ViewBackward0", "AccumulateGrad"], None]]
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    assert _tree(torch.linalg.vander(x), 4) == ["CatBackward0", None, [
+        "CumprodBackward0", ["ExpandBackward0", ["UnsqueezeBackward0", "AccumulateGrad"]]]]
+    v = torch.vander(x)
+    assert _tree(v, 4) == ["FlipBackward0", ["CopySlices", ["CopySlices", None, [
+        "UnsqueezeBackward0", "AccumulateGrad"]], ["CumprodBackward0", ["SliceBackward0",
+                                                                        "CopySlices"]]]]
+    assert v.tolist() == [[1.0, 1.0, 1.0], [4.0, 2.0, 1.0], [9.0, 3.0, 1.0]]
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*is at version 3; "
+                                           "expected version 2"):
+        v.sum().backward()
+    assert torch.vander(x, 1).grad_fn is None
+
+
+_X24 = [[1.0, 2.0, 4.0, 7.0], [0.5, -1.0, 3.0, 2.0]]
+
+
+def test_cov_corrcoef_nodes():
+    X = torch.tensor(_X24, requires_grad=True)
+    c = torch.cov(X)
+    assert _tree(c, 4) == ["SqueezeBackward0", ["DivBackward0", [
+        "MmBackward0", ["SubBackward0", "AccumulateGrad", "UnsqueezeBackward0"],
+        ["TBackward0", "SubBackward0"]], None]]
+    np.testing.assert_allclose(c.detach().numpy(), [[7.0, 2.9166667], [2.9166667, 3.0625]],
+                               rtol=1e-6)
+    r = torch.corrcoef(X)
+    assert _tree(r, 3) == ["ClampBackward1", ["DivBackward0", [
+        "DivBackward0", "SqueezeBackward0", "ViewBackward0"], ["ViewBackward0",
+                                                               "SqrtBackward0"]]]
+    np.testing.assert_allclose(r.detach().numpy(), np.corrcoef(_X24), rtol=1e-6)
+    r.sum().backward()
+    for grad in (True, False):
+        with pytest.raises(RuntimeError, match="^cov\\(\\): weights sum to zero, can't be "
+                                               "normalized$"):
+            torch.cov(torch.tensor(_X24, requires_grad=grad), aweights=torch.zeros(4))
+
+
+def test_combinations_meshgrid_cartesian_nodes():
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = torch.combinations(x)
+    assert _tree(y, 4) == ["StackBackward0"] + [
+        ["MaskedSelectBackward0", ["ExpandBackward0", ["ViewBackward0", "AccumulateGrad"]]]] * 2
+    assert y.tolist() == [[1.0, 2.0], [1.0, 3.0], [2.0, 3.0]]
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
+    assert torch.combinations(x, 0).grad_fn is None
+    m = torch.meshgrid(x, x[:2], indexing="xy")
+    assert [_tree(t, 2) for t in m] == [["ExpandBackward0", ["ViewBackward0", "AccumulateGrad"]],
+                                        ["ExpandBackward0", ["ViewBackward0", "SliceBackward0"]]]
+    assert [t.stride() for t in m] == [(0, 1), (1, 0)]
+    c = torch.cartesian_prod(x, x[:2])
+    assert _tree(c, 5) == ["StackBackward0", [
+        "UnsafeViewBackward0", ["CloneBackward0", ["ExpandBackward0", ["ViewBackward0",
+                                                                       "AccumulateGrad"]]]],
+        ["UnsafeViewBackward0", ["CloneBackward0", ["ExpandBackward0", ["ViewBackward0",
+                                                                        "SliceBackward0"]]]]]
+    assert torch.cartesian_prod(x) is x

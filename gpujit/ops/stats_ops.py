@@ -146,6 +146,18 @@ def inner(xp, self, other):
     return xp.asarray(r).astype(self.dtype, copy=False)
 
 
+def _inner_composite(self, other):
+    """inner recording gradients: PyTorch's, self * other for a 0-dim operand, else
+    tensordot(self, other, [-1], [-1]) (whose composite records its mm or dot)."""
+    _inner_meta(self, other)
+    if self.dim() == 0 or other.dim() == 0:
+        return NotImplemented       # (the op's MulBackward0)
+    return OPS["aten::tensordot"].public(self, other, [-1], [-1])
+
+
+inner.op.composite = _inner_composite
+
+
 @_derivative(inner, reads={"self": ("other",), "other": ("self",)})
 def _inner_grad(grad, self, other, self_shape, other_shape, needs_grad):
     # (each operand's gradient reads only the other, as PyTorch keeps them)
@@ -292,6 +304,8 @@ def cov(xp, self, correction=1, fweights=None, aweights=None):
         w = aw if w is None else w * aw
     n = x.shape[1]
     w_sum = w.sum() if w is not None else x.dtype.type(n)
+    if w is not None and xp is np and w_sum == 0:
+        raise RuntimeError(_ZERO_WEIGHTS)
     avg = (x * w).sum(1) / w_sum if w is not None else x.mean(1)
     if w is not None and aweights is not None and correction != 0:
         norm = w_sum - correction * (w * aweights.reshape(-1).astype(x.dtype)).sum() / w_sum
@@ -330,6 +344,63 @@ def _cov_compose(self, correction, fweights, aweights):
     return c.reshape(_cov_meta(self, correction, fweights, aweights).shape)
 
 
+_ZERO_WEIGHTS = "cov(): weights sum to zero, can't be normalized"
+
+
+def _cov_composite(self, correction=1, fweights=None, aweights=None):
+    """cov recording gradients: PyTorch's (Correlation.cpp), whose nodes a user sees:
+    (x - avg.unsqueeze(1)).mm(its (weighted) transpose) divided by the normalization
+    factor (a 0-dim int64 tensor without weights), squeezed (SqueezeBackward0 ->
+    DivBackward0 -> (MmBackward0 -> (SubBackward0, TBackward0), None))."""
+    _cov_meta(self, correction, fweights, aweights)
+    import gpujit
+    x = self.view(1, -1) if self.dim() < 2 else self
+    w = None
+    if fweights is not None:
+        if bool((fweights < 0).any()):
+            raise RuntimeError("cov(): fweights cannot be negative")
+        w = fweights
+    if aweights is not None:
+        if bool((aweights < 0).any()):
+            raise RuntimeError("cov(): aweights cannot be negative")
+        w = aweights if w is None else w * aweights
+    if w is None:
+        w_sum = gpujit.scalar_tensor(x.shape[1], dtype=gpujit.int64, device=x.device)
+    else:
+        w_sum = w.sum()
+        if not bool(w_sum.ne(0)):
+            raise RuntimeError(_ZERO_WEIGHTS)
+    avg = (x * w if w is not None else x).sum(1) / w_sum
+    if w is not None and aweights is not None and correction != 0:
+        with aten_scalars():        # (C++'s `correction * tensor`: MulBackward1)
+            norm = w_sum - (w * aweights).sum().mul(correction) / w_sum
+    else:
+        norm = w_sum - correction
+    if bool(norm.le(0)):
+        _dof_warning()
+        norm.zero_()
+    x = x - avg.unsqueeze(1)
+    return x.mm((x * w if w is not None else x).t()).true_divide(norm).squeeze()
+
+
+cov.op.composite = _cov_composite
+
+
+def _corrcoef_composite(self):
+    """corrcoef recording gradients: PyTorch's, cov divided by its diagonal's square roots
+    as a column and as a row, clipped to [-1, 1] (ClampBackward1 -> DivBackward0 ->
+    (DivBackward0, ViewBackward0 -> SqrtBackward0 -> DiagonalBackward0)); c / c of a 0-dim
+    covariance."""
+    _corrcoef_meta(self)
+    c = OPS["aten::cov"].public(self)
+    if c.dim() == 0:
+        return c / c
+    stddev = c.diagonal().sqrt()
+    c = c / stddev.view(-1, 1)
+    c = c / stddev.view(1, -1)
+    return c.clip(-1, 1)
+
+
 def _corrcoef_meta(self):
     m = _cov_meta(self)
     return m
@@ -344,6 +415,9 @@ def corrcoef(xp, self):
         s = xp.sqrt(xp.diagonal(c))
         r = c / s[:, None] / s[None, :]
         return xp.clip(r, -1, 1).astype(c.dtype, copy=False)
+
+
+corrcoef.op.composite = _corrcoef_composite
 
 
 def _corrcoef_compose(self):

@@ -150,10 +150,10 @@ def _reshaped(a, shape):
 @op("aten::_unsafe_view(Tensor self, SymInt[] size) -> Tensor", tags={"shape"},
     function=False, method=False, meta=_view_meta)
 def _unsafe_view(xp, self, size):
-    """ATen's _unsafe_view: self's values in `size` (a view of self's memory where its
-    strides allow one, as PyTorch's, which autograd does not track as a view): the last
-    step of reshape's copy (UnsafeViewBackward0 -> CloneBackward0)."""
-    return _reshaped(self, infer_size(size, self.size))
+    """ATen's _unsafe_view: a view of self in `size` which autograd does not track as a
+    view (view's strides rule and error: an input whose strides allow none is refused):
+    the last step of reshape's copy (UnsafeViewBackward0 -> CloneBackward0), kron's."""
+    return view(xp, self, size)
 
 
 def _reshape_composite(self, shape):

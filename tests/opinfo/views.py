@@ -78,10 +78,12 @@ RESHAPE = OpInfo(
 # (ATen's _unsafe_view: reshape's last step where it copies; not bound as torch.<name>)
 UNSAFE_VIEW = OpInfo(
     "aten::_unsafe_view", ref=lambda x, size: x.reshape(_infer(size, x.size)),
-    samples=[Sample(rand(2, 6), [3, 4]), Sample(rand(2, 6), [-1]), Sample(rand(4, 3).T, [12]),
-             Sample(rand(), []), Sample(rand(0, 4), [2, 0, 2]),
-             Sample(rand(2, 3, dtype=I64), [3, 2])],
-    errors=[ErrorSample(rand(2, 6), [7], match="invalid for input of size 12")])
+    noncontiguous=False,     # (view's strides rule, as aten::view's)
+    samples=[Sample(rand(2, 6), [3, 4]), Sample(rand(2, 6), [-1]), Sample(rand(), []),
+             Sample(rand(0, 4), [2, 0, 2]), Sample(rand(2, 3, dtype=I64), [3, 2])],
+    errors=[ErrorSample(rand(2, 6), [7], match="invalid for input of size 12"),
+            ErrorSample(np.ascontiguousarray(rand(4, 3)).T, [12],
+                        match=r"view size is not compatible.*Use .reshape\(...\) instead")])
 
 
 VIEW_AS = OpInfo(
