@@ -64,6 +64,10 @@ written out; no torch import).
    grad_fn); meshgrid ExpandBackward0 -> ViewBackward0 (gpujit MeshgridBackward0);
    cartesian_prod of one tensor is that tensor. cov with weights summing to zero raises
    "cov(): weights sum to zero, can't be normalized" (gpujit: NaNs).
+7. torch.fft's complex-to-real transforms (irfft*, hfft*) lay their result out as
+   PyTorch's c2r: the untransformed dims outermost, then the other transformed dims in dim
+   order, the last transformed dim innermost (irfft(x, dim=0) of a 3x4x5 x: shape (4, 4,
+   5), strides (1, 20, 4); irfftn dim=(2, 0, 1): (30, 1, 6)); gpujit's were C-contiguous.
 """
 import re
 import warnings
@@ -478,3 +482,30 @@ def test_combinations_meshgrid_cartesian_nodes():
         ["UnsafeViewBackward0", ["CloneBackward0", ["ExpandBackward0", ["ViewBackward0",
                                                                         "SliceBackward0"]]]]]
     assert torch.cartesian_prod(x) is x
+
+
+# ------------------------------------------------------------------ 7. fft strides
+
+@pytest.mark.parametrize("fn, kw, shape, strides", [
+    ("irfft", dict(dim=0), (4, 4, 5), (1, 20, 4)),
+    ("irfft", dict(dim=1), (3, 6, 5), (30, 1, 6)),
+    ("irfft", dict(dim=2), (3, 4, 8), (32, 8, 1)),
+    ("irfftn", dict(dim=(0, 2)), (3, 4, 8), (8, 24, 1)),
+    ("irfftn", dict(dim=(2, 0)), (4, 4, 5), (1, 20, 4)),
+    ("irfftn", dict(dim=(1, 0)), (4, 4, 5), (1, 4, 16)),
+    ("irfftn", dict(dim=(2, 0, 1)), (3, 6, 5), (30, 1, 6)),
+    ("hfft", dict(dim=1), (3, 6, 5), (30, 1, 6)),
+    ("hfftn", dict(dim=(0, 2)), (3, 4, 8), (8, 24, 1)),
+    ("irfft2", dict(), (3, 4, 8), (32, 8, 1))])
+def test_fft_c2r_strides(fn, kw, shape, strides):
+    x = np.random.default_rng(0).standard_normal((3, 4, 5))
+    y = getattr(torch.fft, fn)(torch.tensor(x), **kw)
+    assert tuple(y.shape) == shape and y.stride() == strides
+    d = kw.get("dim", (-2, -1) if fn.endswith("2") else None)
+    if fn == "hfftn":       # (a real input's hfftn: irfftn, normalized the other way)
+        ref = np.fft.irfftn(x, axes=d, norm="forward")
+    elif fn[-1] in "2n":
+        ref = getattr(np.fft, fn)(x, axes=d)
+    else:
+        ref = getattr(np.fft, fn)(x, axis=d)
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-10, atol=1e-12)
