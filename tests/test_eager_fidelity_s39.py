@@ -68,6 +68,10 @@ written out; no torch import).
    PyTorch's c2r: the untransformed dims outermost, then the other transformed dims in dim
    order, the last transformed dim innermost (irfft(x, dim=0) of a 3x4x5 x: shape (4, 4,
    5), strides (1, 20, 4); irfftn dim=(2, 0, 1): (30, 1, 6)); gpujit's were C-contiguous.
+8. torch.distributions: what a distribution does not implement (cdf / icdf / entropy /
+   mean / variance / log_prob / rsample / expand / support / enumerate_support, and
+   Constraint.check) raises a bare NotImplementedError, as torch's Distribution (only
+   `mode` names the class); gpujit's said "Bernoulli.cdf" and the like.
 """
 import re
 import warnings
@@ -509,3 +513,21 @@ def test_fft_c2r_strides(fn, kw, shape, strides):
     else:
         ref = getattr(np.fft, fn)(x, axis=d)
     np.testing.assert_allclose(y.numpy(), ref, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------ 8. distributions
+
+
+@pytest.mark.parametrize("f", [
+    lambda: torch.distributions.Bernoulli(probs=torch.tensor([0.3])).cdf(torch.tensor([1.0])),
+    lambda: torch.distributions.Poisson(torch.tensor([2.0])).entropy(),
+    lambda: torch.distributions.VonMises(torch.tensor([0.0]), torch.tensor([1.0])).cdf(
+        torch.tensor([0.5])),
+    lambda: torch.distributions.RelaxedBernoulli(torch.tensor(0.5),
+                                                 probs=torch.tensor([0.3])).mean,
+    lambda: torch.distributions.Bernoulli(probs=torch.tensor([0.3])).rsample(),
+    lambda: torch.distributions.constraints.Constraint().check(torch.ones(1))])
+def test_distribution_not_implemented_is_bare(f):
+    with pytest.raises(NotImplementedError) as e:
+        f()
+    assert str(e.value) == ""
