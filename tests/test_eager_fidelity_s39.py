@@ -72,6 +72,17 @@ written out; no torch import).
    mean / variance / log_prob / rsample / expand / support / enumerate_support, and
    Constraint.check) raises a bare NotImplementedError, as torch's Distribution (only
    `mode` names the class); gpujit's said "Bernoulli.cdf" and the like.
+9. batch_norm's node has edges for input, weight and bias only (NativeBatchNormBackward0
+   -> (x, None, None) with no affine; gpujit had five, the running statistics' too), and
+   running statistics that require grad are refused as PyTorch's check_no_requires_grad
+   ("The function 'native_batch_norm' is not differentiable with respect to argument
+   'running_mean'. This input cannot have requires_grad True."; gpujit differentiated
+   them in evaluation); instance_norm records PyTorch's composite, batch_norm of the input
+   viewed (1, N*C, ...) with repeated weight / bias (ViewBackward0 ->
+   NativeBatchNormBackward0 -> (ViewBackward0, RepeatBackward0, RepeatBackward0)).
+   tensordot contracting everything of non-contiguous sides is mul + sum (ViewBackward0
+   -> SumBackward0 -> MulBackward0 -> SqueezeBackward0s), not a dot of copies, so writing
+   an operand afterwards is PyTorch's "modified by an inplace operation" at backward.
 """
 import re
 import warnings
@@ -531,3 +542,55 @@ def test_distribution_not_implemented_is_bare(f):
     with pytest.raises(NotImplementedError) as e:
         f()
     assert str(e.value) == ""
+
+
+# ------------------------------------------------------------------ 9. batch / instance norm
+
+
+def test_batch_norm_edges_and_refused_running_stats():
+    x = torch.randn(2, 3, 4, requires_grad=True)
+    y = F.batch_norm(x, None, None, training=True)
+    assert _edges(y) == ["AccumulateGrad", None, None]
+    for training in (True, False):
+        for name in ("running_mean", "running_var"):
+            rm = torch.zeros(3, requires_grad=name == "running_mean")
+            rv = torch.ones(3, requires_grad=name == "running_var")
+            with pytest.raises(RuntimeError, match=f"^The function 'native_batch_norm' is not "
+                                                   f"differentiable with respect to argument "
+                                                   f"'{name}'. This input cannot have "
+                                                   f"requires_grad True.$"):
+                F.batch_norm(x.detach(), rm, rv, training=training)
+
+
+def test_instance_norm_nodes_and_running_stats():
+    rng = np.random.default_rng(1)
+    xa = rng.standard_normal((2, 3, 4))
+    x = torch.tensor(xa, requires_grad=True)
+    w = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([0.0, 1.0, -1.0], dtype=torch.float64, requires_grad=True)
+    rm, rv = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    y = F.instance_norm(x, rm, rv, w, b, use_input_stats=True, momentum=0.3)
+    assert _tree(y, 3) == ["ViewBackward0", ["NativeBatchNormBackward0", [
+        "ViewBackward0", "AccumulateGrad"], ["RepeatBackward0", "AccumulateGrad"],
+        ["RepeatBackward0", "AccumulateGrad"]]]
+    mean, var = xa.mean(-1), xa.var(-1)
+    want = (xa - mean[..., None]) / np.sqrt(var[..., None] + 1e-5) * [[[1.0], [2.0], [0.5]]] \
+        + [[[0.0], [1.0], [-1.0]]]
+    np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rm.numpy(), 0.3 * mean.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(rv.numpy(), 0.7 + 0.3 * (xa.var(-1, ddof=1)).mean(0), rtol=1e-12)
+    y.sum().backward()
+    assert x.grad.shape == (2, 3, 4) and w.grad.shape == (3,)
+
+
+def test_tensordot_full_contraction_of_transposed_sides():
+    a = torch.randn(3, 2, requires_grad=True)
+    y = torch.tensordot(a.t(), torch.randn(2, 3), 2)
+    assert _tree(y, 3) == ["ViewBackward0", ["SumBackward0", ["MulBackward0",
+                                                             "SqueezeBackward0", None]]]
+    x0 = torch.randn(3, 2, requires_grad=True)
+    y0 = (x0 * 1).mT
+    out = torch.tensordot(y0, torch.randn(2, 3, requires_grad=True), ([0, 1], [0, 1]))
+    y0.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()

@@ -127,7 +127,8 @@ def _tensordot_composite(self, other, dims_self, dims_other):
     to (kept, contracted) / (contracted, kept) and flattened to a matrix for one mm
     (ViewBackward0 -> MmBackward0 -> (ViewBackward0 / ReshapeAliasBackward0 ->
     PermuteBackward0)s), or, when neither side keeps more than one element, to vectors
-    for one dot (ViewBackward0 -> DotBackward0)."""
+    for one dot when both permuted sides are contiguous (ViewBackward0 -> DotBackward0),
+    else squeezed, multiplied and summed (ViewBackward0 -> SumBackward0 -> MulBackward0)."""
     da, db, shape = _tensordot_rule(tuple(self.shape), tuple(other.shape), int_list(dims_self),
                                     int_list(dims_other), self.dtype, other.dtype)
     t1, t2 = self, other
@@ -149,7 +150,10 @@ def _tensordot_composite(self, other, dims_self, dims_other):
         size2 *= t2.shape[i]
     t1, t2 = t1.permute(p1 + da), t2.permute(db + p2)
     if size1 == 1 and size2 == 1:
-        return t1.flatten().dot(t2.flatten()).reshape(shape)
+        if t1.is_contiguous() and t2.is_contiguous():
+            return t1.flatten().dot(t2.flatten()).reshape(shape)
+        # (no copy: SumBackward0 -> MulBackward0 -> SqueezeBackward0s)
+        return (t1.squeeze() * t2.squeeze()).sum().reshape(shape)
     return t1.reshape(size1, csize).mm(t2.reshape(csize, size2)).reshape(shape)
 
 
