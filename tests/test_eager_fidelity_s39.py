@@ -83,6 +83,10 @@ written out; no torch import).
    tensordot contracting everything of non-contiguous sides is mul + sum (ViewBackward0
    -> SumBackward0 -> MulBackward0 -> SqueezeBackward0s), not a dot of copies, so writing
    an operand afterwards is PyTorch's "modified by an inplace operation" at backward.
+10. hstack / vstack / dstack / column_stack record atleast_Nd (or column_stack's reshape)
+   then cat: vstack of vectors CatBackward0 -> UnsqueezeBackward0s, dstack of vectors
+   -> UnsqueezeBackward0 -> UnsqueezeBackward0, column_stack of vectors -> ViewBackward0s
+   (gpujit: CatBackward0 straight to the inputs).
 """
 import re
 import warnings
@@ -594,3 +598,25 @@ def test_tensordot_full_contraction_of_transposed_sides():
     y0.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.backward()
+
+
+# ------------------------------------------------------------------ 10. stacks
+
+
+@pytest.mark.parametrize("fn, tree", [
+    ("vstack", ["CatBackward0", ["UnsqueezeBackward0", "AccumulateGrad"],
+                ["UnsqueezeBackward0", "AccumulateGrad"]]),
+    ("dstack", ["CatBackward0", ["UnsqueezeBackward0", ["UnsqueezeBackward0", "AccumulateGrad"]],
+                ["UnsqueezeBackward0", ["UnsqueezeBackward0", "AccumulateGrad"]]]),
+    ("column_stack", ["CatBackward0", ["ViewBackward0", "AccumulateGrad"],
+                      ["ViewBackward0", "AccumulateGrad"]]),
+    ("hstack", ["CatBackward0", "AccumulateGrad", "AccumulateGrad"])])
+def test_stack_family_nodes(fn, tree):
+    a = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = torch.tensor([4.0, 5.0, 6.0], requires_grad=True)
+    y = getattr(torch, fn)([a, b])
+    assert _tree(y, 3) == tree
+    ref = getattr(np, fn)([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert y.tolist() == ref.tolist()
+    y.sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0, 1.0]
