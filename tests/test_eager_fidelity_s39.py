@@ -87,6 +87,12 @@ written out; no torch import).
    then cat: vstack of vectors CatBackward0 -> UnsqueezeBackward0s, dstack of vectors
    -> UnsqueezeBackward0 -> UnsqueezeBackward0, column_stack of vectors -> ViewBackward0s
    (gpujit: CatBackward0 straight to the inputs).
+11. quantile / nanquantile record PyTorch's quantile_compute (sort of the flattened input
+   or of the dim moved last, view, gather below / above, lerp_, then squeeze_ or the q dim
+   moved first: SqueezeBackward4 -> TransposeBackward1 -> UnsqueezeBackward1 ->
+   LerpBackward1 -> (GatherBackward0 -> ViewBackward0 -> SortBackward0, ..., None);
+   gpujit QuantileBackward0), and a tensor q's result is laid out as PyTorch's, the q dim
+   moved first from last (quantile(3x4, 3 q's, dim=0): strides (1, 3); gpujit C order).
 """
 import re
 import warnings
@@ -620,3 +626,33 @@ def test_stack_family_nodes(fn, tree):
     assert y.tolist() == ref.tolist()
     y.sum().backward()
     assert a.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+# ------------------------------------------------------------------ 11. quantile
+
+
+def test_quantile_nodes_and_strides():
+    xa = np.array([[0.3, -1.2, 2.5, 0.7], [1.1, 0.0, -0.4, 3.3], [2.2, -2.0, 0.9, 0.1]])
+    q = torch.tensor([0.25, 0.5, 0.9], dtype=torch.float64)
+    for grad in (False, True):
+        x = torch.tensor(xa, requires_grad=grad)
+        y = torch.quantile(x, q, 0)
+        assert y.shape == (3, 4) and y.stride() == (1, 3)
+        np.testing.assert_allclose(y.detach().numpy(), np.quantile(xa, [0.25, 0.5, 0.9], 0))
+        y = torch.nanquantile(x, q, 1, True)
+        assert y.shape == (3, 3, 1) and y.stride() == (1, 3, 3)
+    x = torch.tensor(xa, requires_grad=True)
+    y = torch.quantile(x, q, 1)
+    assert _tree(y, 4)[:2] == ["SqueezeBackward4", ["TransposeBackward1", [
+        "UnsqueezeBackward1", ["LerpBackward1", "GatherBackward0", "GatherBackward0",
+                               None]]]]
+    y = torch.quantile(x, 0.3)
+    assert _tree(y, 3) == ["SqueezeBackward4", ["LerpBackward1", [
+        "GatherBackward0", "ViewBackward0"], ["GatherBackward0", "ViewBackward0"], None]]
+    y.backward()
+    want = np.zeros(12)
+    srt = np.argsort(xa.reshape(-1))
+    want[srt[3]], want[srt[4]] = 0.7, 0.3           # rank 3.3 of 12 samples
+    np.testing.assert_allclose(x.grad.numpy().reshape(-1), want, atol=1e-12)
+    assert _tree(torch.quantile(x, 0.375, 1, interpolation="lower"), 2) == [
+        "SqueezeBackward4", ["GatherBackward0", "ViewBackward0"]]

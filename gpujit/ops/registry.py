@@ -1072,7 +1072,7 @@ class OpDef:
                  promote="default", dtypes=None, operands=None, method=True, function=True,
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
                  cross_device=False, opmath_scalars=False, number_args=None,
-                 contiguous=False, nondiff_outputs=(), contiguous_numbers=(), own_dtype=()):
+                 contiguous=None, nondiff_outputs=(), contiguous_numbers=(), own_dtype=()):
         self.schema = schema
         # own_dtype: the operands that take part in type promotion but reach the impl (and
         # the fused kernels' expression) in their own dtype, not cast to the computation
@@ -1098,7 +1098,9 @@ class OpDef:
         # contiguous: the result is C-contiguous whatever the inputs' layout (PyTorch's
         # reductions; masked_fill, tril, roll, stack, layer_norm ...), not laid out as
         # the inputs (pointwise ops: as TensorIterator; NumPy's order="K" otherwise)
-        self.contiguous_result = contiguous or "reduction" in tags
+        # (None: a reduction's is; False: a reduction whose result PyTorch lays out
+        # otherwise, quantile's with a q dim moved first)
+        self.contiguous_result = ("reduction" in tags) if contiguous is None else contiguous
         # contiguous_numbers: the Tensor parameters given a Python number for which the
         # result is C-contiguous whatever the other operands' layout: PyTorch's Scalar
         # overload there allocates its output with no strides (pow.Scalar's
@@ -1249,7 +1251,7 @@ class OpDef:
 def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
        namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None,
-       contiguous=False, nondiff_outputs=(), fortran=(), contiguous_numbers=(),
+       contiguous=None, nondiff_outputs=(), fortran=(), contiguous_numbers=(),
        own_dtype=()):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
