@@ -93,6 +93,10 @@ written out; no torch import).
    LerpBackward1 -> (GatherBackward0 -> ViewBackward0 -> SortBackward0, ..., None);
    gpujit QuantileBackward0), and a tensor q's result is laid out as PyTorch's, the q dim
    moved first from last (quantile(3x4, 3 q's, dim=0): strides (1, 3); gpujit C order).
+12. F.pad(mode='circular') records PyTorch's _pad_circular: the cropped input copied into
+   a new tensor, then its slices copied to the margins (CopySlices -> (CopySlices ->
+   (None, SliceBackward0), SliceBackward0 -> CopySlices); gpujit CopySlices straight to
+   the input).
 """
 import re
 import warnings
@@ -656,3 +660,22 @@ def test_quantile_nodes_and_strides():
     np.testing.assert_allclose(x.grad.numpy().reshape(-1), want, atol=1e-12)
     assert _tree(torch.quantile(x, 0.375, 1, interpolation="lower"), 2) == [
         "SqueezeBackward4", ["GatherBackward0", "ViewBackward0"]]
+
+
+# ------------------------------------------------------------------ 12. circular pad
+
+
+def test_circular_pad_nodes():
+    xa = np.arange(24.0).reshape(2, 3, 4)
+    x = torch.tensor(xa, requires_grad=True)
+    y = F.pad(x, (-1, 3), mode="circular")
+    assert _tree(y, 3) == ["CopySlices", ["CopySlices", None, ["SliceBackward0",
+                                                               "AccumulateGrad"]],
+                           ["SliceBackward0", ["CopySlices", None, "SliceBackward0"]]]
+    assert _tree(F.pad(x, (2, 1), mode="circular"), 2) == [
+        "CopySlices", ["CopySlices", "CopySlices", "SliceBackward0"],
+        ["SliceBackward0", "CopySlices"]]
+    np.testing.assert_array_equal(y.detach().numpy(), np.pad(xa[..., 1:], [(0, 0), (0, 0),
+                                                                           (0, 3)], "wrap"))
+    y.sum().backward()
+    assert x.grad[0, 0].tolist() == [0.0, 2.0, 2.0, 2.0]
