@@ -97,6 +97,10 @@ written out; no torch import).
    a new tensor, then its slices copied to the margins (CopySlices -> (CopySlices ->
    (None, SliceBackward0), SliceBackward0 -> CopySlices); gpujit CopySlices straight to
    the input).
+13. torch.gradient records PyTorch's gradient_helper(_float) formulas: cat of the edge
+   differences and the halved central ones (CatBackward0 -> (DivBackward1 -> SubBackward0
+   -> SliceBackward0s, DivBackward1 -> DivBackward1 -> SubBackward0, ...); with coordinate
+   tensors DivBackward0 / AddBackward0 parts; gpujit GradientBackward0).
 """
 import re
 import warnings
@@ -679,3 +683,25 @@ def test_circular_pad_nodes():
                                                                            (0, 3)], "wrap"))
     y.sum().backward()
     assert x.grad[0, 0].tolist() == [0.0, 2.0, 2.0, 2.0]
+
+
+# ------------------------------------------------------------------ 13. gradient
+
+
+def test_gradient_nodes():
+    xa = np.array([[1.0, 2.0, 4.0, 7.0, 11.0], [0.0, 1.0, 0.0, 1.0, 0.0]])
+    x = torch.tensor(xa, requires_grad=True)
+    g = torch.gradient(x, spacing=0.5, dim=1)[0]
+    assert _tree(g, 3) == ["CatBackward0", ["DivBackward1", ["SubBackward0", "SliceBackward0",
+                                                             "SliceBackward0"]],
+                           ["DivBackward1", ["DivBackward1", "SubBackward0"]],
+                           ["DivBackward1", ["SubBackward0", "SliceBackward0",
+                                             "SliceBackward0"]]]
+    np.testing.assert_allclose(g.detach().numpy(), np.gradient(xa, 0.5, axis=1))
+    c = torch.tensor([0.0, 1.0, 3.0, 4.0, 6.0], dtype=torch.float64)
+    g = torch.gradient(x, spacing=(c,), dim=1)[0]
+    assert [type(n).__name__ for n, _ in g.grad_fn.next_functions] == [
+        "DivBackward0", "AddBackward0", "DivBackward0"]
+    np.testing.assert_allclose(g.detach().numpy(), np.gradient(xa, c.numpy(), axis=1))
+    g.sum().backward()
+    assert x.grad.shape == (2, 5)
