@@ -101,6 +101,12 @@ written out; no torch import).
    differences and the halved central ones (CatBackward0 -> (DivBackward1 -> SubBackward0
    -> SliceBackward0s, DivBackward1 -> DivBackward1 -> SubBackward0, ...); with coordinate
    tensors DivBackward0 / AddBackward0 parts; gpujit GradientBackward0).
+14. F.linear with a 1-D input or weight records PyTorch's linear: matmul(input, weight.t())
+   (MvBackward0 -> (x, TBackward0); DotBackward0; SqueezeBackward4 -> MmBackward0 ...)
+   then add_(bias), a 2-D input with a bias addmm(bias, input, weight.t()) (a 1-D weight:
+   "mat2 must be a matrix, got 1-D tensor"), a contiguous 1-D input with a 1-D bias the
+   flattened addmm viewed back (ViewBackward0 -> AddmmBackward0); gpujit's one node had
+   an edge for the absent bias and none through TBackward0.
 """
 import re
 import warnings
@@ -705,3 +711,29 @@ def test_gradient_nodes():
     np.testing.assert_allclose(g.detach().numpy(), np.gradient(xa, c.numpy(), axis=1))
     g.sum().backward()
     assert x.grad.shape == (2, 5)
+
+
+# ------------------------------------------------------------------ 14. linear, 1-D
+
+
+def test_linear_one_dim_nodes():
+    w2 = torch.tensor(_A3, dtype=torch.float64, requires_grad=True)
+    w1 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    x2 = torch.tensor(_A3[:2], dtype=torch.float64, requires_grad=True)
+    x1 = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64, requires_grad=True)
+    assert _tree(F.linear(x2, w1), 2) == ["MvBackward0", "AccumulateGrad",
+                                          ["TBackward0", "AccumulateGrad"]]
+    assert _tree(F.linear(x1, w1), 2) == ["DotBackward0", "AccumulateGrad",
+                                          ["TBackward0", "AccumulateGrad"]]
+    assert _tree(F.linear(x1, w2), 3) == ["SqueezeBackward4", ["MmBackward0", [
+        "UnsqueezeBackward0", "AccumulateGrad"], ["TBackward0", "AccumulateGrad"]]]
+    y = F.linear(x1, w2, b)
+    assert _tree(y, 2) == ["ViewBackward0", ["AddmmBackward0", "AccumulateGrad",
+                                             "ViewBackward0", "TBackward0"]]
+    np.testing.assert_allclose(y.detach().numpy(), np.array(_A3) @ [0.5, -1.0, 2.0]
+                               + [0.1, 0.2, 0.3])
+    y.sum().backward()
+    assert w2.grad.shape == (3, 3) and b.grad.tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(RuntimeError, match="^mat2 must be a matrix, got 1-D tensor$"):
+        F.linear(x2, w1, torch.tensor(1.5, dtype=torch.float64))

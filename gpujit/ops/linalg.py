@@ -602,6 +602,33 @@ def linear(xp, input, weight, bias=None):
     return xp.asarray(r).astype(out, copy=False)
 
 
+def _linear_composite(input, weight, bias=None):
+    """F.linear recording gradients with a 1-D input or weight: PyTorch's linear, addmm of
+    the input flattened to a matrix (ViewBackward0 -> AddmmBackward0) where a 1-D bias
+    meets a contiguous input, else matmul(input, weight.t()) (TBackward0 for the weight)
+    then add_(bias). Matrices (the training loop's path) keep the op's one node."""
+    if type(input) is _reg._Tensor and type(weight) is _reg._Tensor and \
+            input._data.ndim >= 2 and weight._data.ndim == 2:
+        return NotImplemented
+    _linear_check(tuple(input.shape), tuple(weight.shape), input.dtype, weight.dtype,
+                  None if bias is None else bias.dtype)
+    if bias is not None and input.dim() == 2:
+        return addmm.op.public(bias, input, weight.t())
+    if bias is not None and input.is_contiguous() and bias.dim() == 1:
+        if weight.dim() == 1:
+            raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+        n = 1
+        for k in input.shape[:-1]:
+            n *= k
+        r = addmm.op.public(bias, input.reshape(n, input.shape[-1]), weight.t())
+        return r.view(list(input.shape[:-1]) + [r.shape[1]])
+    r = matmul.op.public(input, weight.t())
+    return r if bias is None else r.add_(bias)
+
+
+linear.op.composite = _linear_composite
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd), written with registry ops so that a backward can itself be
 # recorded (create_graph=True). Formulas are PyTorch's (tools/autograd/derivatives.yaml).
