@@ -32,8 +32,9 @@ from .fusers import strategy as _strategy
 from .ir.graph import Graph, Block, Node, Value     # (isinstance(g, torch._C.Graph))
 from ._filecheck import FileCheck                   # torch._C.FileCheck
 from .runtime import fusion as _fusion
+from .ops.linalg_decomp import LinAlgError as _LinAlgError   # (torch.linalg.LinAlgError)
 
-__all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
+__all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
            "_jit_override_can_fuse_on_cpu", "_jit_override_can_fuse_on_gpu",
            "_jit_can_fuse_on_cpu", "_jit_can_fuse_on_gpu", "_jit_set_texpr_fuser_enabled",
            "_jit_texpr_fuser_enabled", "_get_graph_executor_optimize",

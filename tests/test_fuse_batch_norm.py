@@ -370,10 +370,25 @@ def bn_relu_for_grad(x, m, v, w, b):
     return F.relu(F.batch_norm(x, m, v, w, b, False, 0.1, 1e-5)) * 2.0
 
 
-@pytest.mark.parametrize("needs", [(0, 3, 4), (0, 1, 2, 3, 4), (3,)])
+def test_running_stats_requiring_grad_are_refused():
+    # (session 39: PyTorch's native_batch_norm has no derivative for the running
+    # statistics: check_no_requires_grad refuses them, eager and scripted)
+    x, (m, v, w, b) = _a(2, 3, 4), _stats(3)
+    s = torch.jit.script(bn_relu_for_grad)
+    for fn in (bn_relu_for_grad, s, s):
+        ts = _t(x, m, v, w, b)
+        for t in ts:
+            t.requires_grad_(True)
+        with pytest.raises(RuntimeError, match="The function 'native_batch_norm' is not "
+                                               "differentiable with respect to argument "
+                                               "'running_mean'"):
+            fn(*ts)
+
+
+@pytest.mark.parametrize("needs", [(0, 3, 4), (0, 4), (3,)])
 def test_gradients_through_the_group_match_eager(needs):
     # the group's kernel runs forward and records one backward node, whose backward
-    # applies batch_norm's registry derivative: eager's gradients, running stats included
+    # applies batch_norm's registry derivative: eager's gradients
     x, (m, v, w, b) = _a(2, 3, 4), _stats(3)
 
     def run(fn):

@@ -18,7 +18,7 @@ class Constraint:
     event_dim = 0
 
     def check(self, value):
-        raise NotImplementedError(f"{type(self).__name__}.check")
+        raise NotImplementedError
 
     def __repr__(self):
         return self.__class__.__name__[1:] + "()"

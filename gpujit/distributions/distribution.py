@@ -57,8 +57,10 @@ class Distribution:
                         f"but found invalid values:\n{value}")
         super().__init__()
 
+    # (the methods a subclass may leave out raise a bare NotImplementedError, as
+    # torch.distributions.Distribution's; only mode names the class)
     def expand(self, batch_shape, _instance=None):
-        raise NotImplementedError(f"{type(self).__name__}.expand")
+        raise NotImplementedError
 
     @property
     def batch_shape(self):
@@ -70,15 +72,15 @@ class Distribution:
 
     @property
     def arg_constraints(self):
-        raise NotImplementedError(f"{type(self).__name__}.arg_constraints")
+        raise NotImplementedError
 
     @property
     def support(self):
-        raise NotImplementedError(f"{type(self).__name__}.support")
+        raise NotImplementedError
 
     @property
     def mean(self):
-        raise NotImplementedError(f"{self.__class__} does not implement mean")
+        raise NotImplementedError
 
     @property
     def mode(self):
@@ -86,7 +88,7 @@ class Distribution:
 
     @property
     def variance(self):
-        raise NotImplementedError(f"{self.__class__} does not implement variance")
+        raise NotImplementedError
 
     @property
     def stddev(self):
@@ -97,27 +99,26 @@ class Distribution:
             return self.rsample(sample_shape)
 
     def rsample(self, sample_shape=()):
-        raise NotImplementedError(f"{type(self).__name__} has no reparameterized sampler "
-                                  "(has_rsample is False)")
+        raise NotImplementedError
 
     def sample_n(self, n):
         warnings.warn("sample_n will be deprecated. Use .sample((n,)) instead", UserWarning)
         return self.sample(_g.Size((n,)))
 
     def log_prob(self, value):
-        raise NotImplementedError(f"{type(self).__name__}.log_prob")
+        raise NotImplementedError
 
     def cdf(self, value):
-        raise NotImplementedError(f"{type(self).__name__}.cdf")
+        raise NotImplementedError
 
     def icdf(self, value):
-        raise NotImplementedError(f"{type(self).__name__}.icdf")
+        raise NotImplementedError
 
     def enumerate_support(self, expand=True):
-        raise NotImplementedError(f"{type(self).__name__}.enumerate_support")
+        raise NotImplementedError
 
     def entropy(self):
-        raise NotImplementedError(f"{type(self).__name__}.entropy")
+        raise NotImplementedError
 
     def perplexity(self):
         return _g.exp(self.entropy())

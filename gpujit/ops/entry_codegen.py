@@ -476,7 +476,12 @@ def _returns_input(op) -> bool:
 def _unannotated_view(op):
     """A view op whose schema, as PyTorch's, names no alias (atleast_Nd; broadcast_tensors
     and meshgrid, whose output i views input i): 'first' or 'per_input', else None. Its
-    results are views all the same and share their input's version counter."""
+    results are views all the same and share their input's version counter. 'untracked'
+    for an op tagged "untracked_view" (unsafe_split, unsafe_chunk): its results share
+    their input's memory, with their own version counters, and autograd never treats them
+    as views (registry.wrap_untracked)."""
+    if "untracked_view" in op.tags:
+        return "untracked"
     if "view" not in op.tags or any(r.type.alias for r in op.schema.returns):
         return None
     return "per_input" if "output_per_input" in op.tags else "first"
@@ -504,6 +509,8 @@ def _wrap_ret(rt, expr, s, names, c_order=False, identity=False, view=None):
             other = f"_wrap_view({expr}, dev, {n})" if t.alias else f"_wrap_array({expr}, dev)"
             return (f"({n} if isinstance({n}, _T) and {expr} is {n}._data and "
                     f"_S.tracing is None else {other})")
+        if view == "untracked":
+            return f"_wrap_untracked({expr}, dev)"
         if view == "first" or _aliases_first(t, s):     # a view: shares the version
             if s.name == "aten::detach":                # counter of what it views (a
                 return f"_wrap_view({expr}, dev, {n}, False)"   # detach: no autograd base)
@@ -516,6 +523,8 @@ def _wrap_ret(rt, expr, s, names, c_order=False, identity=False, view=None):
             return f"tuple([_wrap_view(x, dev, {names[0]}) for x in {expr}])"
         if view == "per_input":
             return f"tuple([_wrap_view(x, dev, t) for x, t in zip({expr}, {names[0]})])"
+        if view == "untracked":
+            return f"tuple([_wrap_untracked(x, dev) for x in {expr}])"
         if c_order:     # (gradient's list: each C-contiguous)
             return f"tuple([_wrap_array(_c_layout(xp, x), dev) for x in {expr}])"
         return f"tuple([_wrap_array(x, dev) for x in {expr}])"   # torch returns tuples
@@ -536,7 +545,7 @@ def _compile(op, src, fname, consts):
               _xp_for=_xp_for, _join=_r._join_device, _Retry=_r._DevMismatchRetry,
               _opdev=_r._operand_device, _index_devices=_r._index_devices,
               _sk=_r.scalar_kind, _cache=op._cache, _unwrap_for=_r.unwrap_for,
-              _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _devof=_device_of_array,
+              _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _wrap_untracked=_r.wrap_untracked, _devof=_device_of_array,
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error,

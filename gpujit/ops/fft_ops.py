@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
+from . import memory_format as _mf
 from .meta import TensorMeta, int_list, wrap_dim
 from .registry import derivative as _derivative, op
 
@@ -81,9 +82,14 @@ def _out_shape(shape, s, dims):
 
 
 def _irfftn_body(xp, self, s, dims, norm):
+    """The transform, laid out as PyTorch's c2r result: the untransformed dims outermost,
+    then the other transformed ones, each group in dim order, the last transformed dim
+    (the halved one) innermost (irfft(x, dim=0) of a 4x6 x has strides (1, 6))."""
     dt = _out_dtype(_dt.from_numpy_dtype(self.dtype))
     x = self.astype(dt.np, copy=False)
-    return xp.ascontiguousarray(xp.fft.irfftn(x, s=s, axes=dims, norm=norm).astype(dt.np))
+    r = xp.fft.irfftn(x, s=s, axes=dims, norm=norm).astype(dt.np, copy=False)
+    order = [d for d in range(r.ndim) if d not in dims] + sorted(dims[:-1]) + [dims[-1]]
+    return _mf.copy_in(xp, r, order)
 
 
 def _meta(self, s, dims):

@@ -222,7 +222,24 @@ def _declare_gradient(overload, args):
     wrt = ("self", "spacing") if "Tensor[] spacing" in args else ("self",)
     replay_derivative(impl.op, lambda **kw: _gradient_compose(**kw), wrt, tuple(params),
                       at_forward=True)
+    # recording gradients: those formulas themselves, PyTorch's composite (CatBackward0 ->
+    # (DivBackward1 -> SubBackward0 -> SliceBackward0s, ...)), with the numbers as the
+    # C++ code's Scalar arguments (center / 2, `/ spacing`: DivBackward1)
+    if "spacing" not in args:
+        def composite(self, dim, edge_order=1):
+            return _gradient_composite(self, None, dim, edge_order)
+    else:
+        def composite(self, spacing=None, dim=None, edge_order=1):
+            return _gradient_composite(self, spacing, dim, edge_order)
+    impl.op.composite = composite
     return impl
+
+
+def _gradient_composite(self, spacing, dim, edge_order):
+    from .node_names import aten_scalars
+    _gradient_meta(self, spacing, dim, edge_order)
+    with aten_scalars():
+        return list(_gradient_compose(self, spacing, dim, edge_order))
 
 
 for _ov, _args in _GRAD_OVERLOADS:

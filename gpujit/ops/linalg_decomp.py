@@ -33,10 +33,14 @@ _LA = {"linalg"}
 
 
 class LinAlgError(RuntimeError):
-    """torch.linalg.LinAlgError: a singular or not positive-definite input."""
+    """torch.linalg.LinAlgError: a singular or not positive-definite input, or a
+    decomposition that did not converge. PyTorch's class is torch._C._LinAlgError
+    (`type(e).__name__` is '_LinAlgError', its module torch._C), bound to the name
+    torch.linalg.LinAlgError; gpujit's is spelt the same (gpujit._C._LinAlgError)."""
 
 
-LinAlgError.__module__ = "gpujit.linalg"
+LinAlgError.__module__ = "gpujit._C"
+LinAlgError.__name__ = LinAlgError.__qualname__ = "_LinAlgError"
 
 
 def _dtn(npdt):
@@ -153,13 +157,23 @@ def _singular_error(name, a):
                        f"matrix is singular.")
 
 
+def cholesky_factor(xp, a):
+    """xp.linalg.cholesky(a), raising NumPy's LinAlgError also where a NaN reached a pivot
+    (LAPACK's potrf stops there, `ajj <= 0 || isnan(ajj)`: PyTorch reports the matrix not
+    positive-definite; NumPy and CuPy hand back the NaNs)."""
+    L = xp.linalg.cholesky(a)
+    if xp.isnan(xp.diagonal(L, axis1=-2, axis2=-1)).any():
+        raise np.linalg.LinAlgError("a NaN pivot")
+    return L
+
+
 def _not_pd_error(name, a):
     h = _host(a)
     mats = h.reshape((-1,) + h.shape[-2:])
     for i, m in enumerate(mats):
         for k in range(1, m.shape[0] + 1):
             try:
-                np.linalg.cholesky(m[:k, :k])
+                cholesky_factor(np, m[:k, :k])
             except np.linalg.LinAlgError:
                 return LinAlgError(
                     f"{name}: {_batch_prefix(h, i)}The factorization could not be completed "
@@ -167,6 +181,52 @@ def _not_pd_error(name, a):
                     f"order {k} is not positive-definite).")
     return LinAlgError(f"{name}: The factorization could not be completed because the input "
                        f"is not positive-definite.")
+
+
+def _failing_element(h, fn, **kw):
+    """(index, matrix) of the first matrix of the host batch h on which NumPy's fn fails."""
+    mats = h.reshape((-1,) + h.shape[-2:])
+    for i, m in enumerate(mats):
+        try:
+            fn(m, **kw)
+        except np.linalg.LinAlgError:
+            return i
+    return 0
+
+
+# PyTorch's words (_linalg_check_errors) where LAPACK's SVD / symmetric eigensolver fails
+# to converge (a NaN in the input): NumPy raises its own LinAlgError (a ValueError) there.
+# LAPACK's error code of the eigensolver (the number of off-diagonal elements that did not
+# converge) is not NumPy's to report, so the eigh words end before it.
+_NOT_CONVERGED = {
+    "svd": "linalg.svd: {pre}The algorithm failed to converge because the input matrix "
+           "contained non-finite values.",
+    "eigh": "linalg.eigh: {pre}The algorithm failed to converge because the input matrix is "
+            "ill-conditioned or has too many repeated eigenvalues."}
+
+
+def la_svd(xp, A, **kw):
+    """xp.linalg.svd(A, **kw), failing as PyTorch's linalg.svd (every op that runs an SVD:
+    svdvals, pinv, matrix_rank, matrix norms, cond, lstsq's SVD says linalg.svd)."""
+    return _converging(xp, xp.linalg.svd, A, "svd", np.linalg.svd, kw)
+
+
+def la_eigh(xp, A, values_only=False, **kw):
+    """xp.linalg.eigh / eigvalsh(A, **kw), failing as PyTorch's linalg.eigh (eigvalsh and
+    the hermitian pinv / matrix_rank too)."""
+    if values_only:
+        return _converging(xp, xp.linalg.eigvalsh, A, "eigh", np.linalg.eigvalsh, kw)
+    return _converging(xp, xp.linalg.eigh, A, "eigh", np.linalg.eigh, kw)
+
+
+def _converging(xp, fn, A, kind, host_fn, kw):
+    # (CuPy's solvers are not asked to raise here: where cuSOLVER gives NaN, so does it.)
+    try:
+        return fn(A, **kw)
+    except np.linalg.LinAlgError:
+        h = _host(A)
+        i = _failing_element(h, host_fn, **kw)
+        raise LinAlgError(_NOT_CONVERGED[kind].format(pre=_batch_prefix(h, i))) from None
 
 
 def _call(xp, fn, *args, error=None, **kw):
@@ -320,11 +380,15 @@ def linalg_solve(xp, A, B, left=True):
 @op("aten::linalg_cholesky(Tensor self, *, bool upper=False) -> Tensor", tags=_LA, fortran=(0,),
     method=False, function=False, meta=_meta1("linalg.cholesky"))
 def linalg_cholesky(xp, self, upper=False):
+    return _cholesky(xp, self, upper, "linalg.cholesky")
+
+
+def _cholesky(xp, self, upper, name):
+    """linalg.cholesky; name: the op its not-positive-definite error names."""
     _echeck("linalg.cholesky", self)
     if self.size == 0:
         return self.copy()
-    L = _call(xp, xp.linalg.cholesky, self,
-              error=lambda: _not_pd_error("linalg.cholesky", self))
+    L = _call(xp, cholesky_factor, xp, self, error=lambda: _not_pd_error(name, self))
     if not upper:
         return L
     return xp.ascontiguousarray(_mT(L))

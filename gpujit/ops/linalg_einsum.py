@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from . import memory_format as _mf
 from .meta import TensorMeta
 from .linalg import _LA, _F16, _F32, _dtn, _gpujit
 from .registry import op, OPS, derivative as _derivative
@@ -213,7 +214,100 @@ def einsum(xp, equation, tensors, path=None):
         r = xp.einsum(eq, *ops, optimize=len(ops) > 2)
     except ValueError as e:
         raise RuntimeError(f"einsum(): {e}") from None
-    return xp.asarray(r).astype(out, copy=False)
+    r = xp.asarray(r).astype(out, copy=False)
+    st = _einsum_strides(eq, equation, tensors, path)
+    if st is None:
+        st = _contiguous(r.shape)
+    if r.ndim < 2 or r.strides == tuple(x * r.itemsize for x in st):
+        return r
+    o = _mf.empty_strided(xp, r.shape, r.dtype, st)
+    o[...] = r
+    return o
+
+
+def _contiguous(shape):
+    return _mf.strides_in(shape, range(len(shape)))
+
+
+def _einsum_strides(eq, equation, tensors, path):
+    """The element strides of PyTorch's einsum result (Linear.cpp), or None for C order:
+    each operand is permuted to the canonical dim order (the output's labels, then the
+    summed ones; a repeated label its diagonal, a missing one unsqueezed), the pairs are
+    contracted as _einsum_dtype walks them, and the last step lays the result out: a
+    sumproduct_pair that sums is bmm's (batch, left-only, right-only) product viewed and
+    permuted back to the canonical order, one that sums nothing a mul (TensorIterator's
+    layout of its operands), an operand's own sum (keepdim) C order; a single operand
+    with nothing to sum is its permuted view."""
+    lhs, out = eq.split("->")
+    terms = lhs.split(",")
+    order = _canonical_order(equation, eq)
+    P, nout = len(order), len(out)
+    ops = []
+    for t, a in zip(terms, tensors):
+        if 0 in a.shape:
+            return None             # (the zero-size fast path: at::zeros)
+        size, stride = [1] * P, [None] * P
+        ast = [x // a.itemsize for x in a.strides]
+        for c, n, x in zip(t, a.shape, ast):
+            k = order[c]
+            size[k] = n
+            stride[k] = x if stride[k] is None else stride[k] + x     # (a diagonal)
+        ops.append((size, [1 if x is None else x for x in stride]))   # (unsqueeze(-1))
+    if len(ops) == 1:
+        size, stride = ops[0]
+        return tuple(stride) if P == nout else None     # (a sum: C order)
+    counts = [sum(1 for sz, _ in ops if sz[k] != 1) for k in range(P)]
+    steps = iter(path or ())
+    while len(ops) > 1:
+        i, j = (0, 1) if path is None else sorted((next(steps), next(steps)))
+        (asz, ast), (bsz, bst) = ops[i], ops[j]
+        del ops[j], ops[i]
+        asz, bsz = list(asz), list(bsz)
+        sum_dims, a_sum, b_sum = [], False, False
+        for k in range(nout, P):
+            if asz[k] != 1 and bsz[k] != 1:
+                counts[k] -= 1
+                if counts[k] == 1:
+                    sum_dims.append(k)
+                    counts[k] = 0
+            elif counts[k] == 1:
+                if asz[k] != 1:
+                    asz[k], a_sum, counts[k] = 1, True, 0
+                elif bsz[k] != 1:
+                    bsz[k], b_sum, counts[k] = 1, True, 0
+        if a_sum:
+            ast = list(_contiguous(asz))
+        if b_sum:
+            bst = list(_contiguous(bsz))
+        sz = [max(x, y) for x, y in zip(asz, bsz)]
+        if not sum_dims:
+            st = _mf.iterator_strides([_mf._Strided(asz, ast), _mf._Strided(bsz, bst)],
+                                      tuple(sz))
+            st = list(_contiguous(sz) if st is None else st)
+        else:
+            sz = [1 if k in sum_dims else n for k, n in enumerate(sz)]
+            lro, lo, ro = [], [], []
+            for k in range(P):
+                if k in sum_dims:
+                    continue
+                if asz[k] != 1 and bsz[k] != 1:
+                    lro.append(k)
+                elif asz[k] != 1:
+                    lo.append(k)
+                else:
+                    ro.append(k)
+            if lo and ro and max(ro) < min(lo):
+                lo, ro = ro, lo     # (the sides swapped, as _einsum_dtype's)
+            perm = lro + lo + sum_dims + ro
+            ost = _contiguous([sz[k] for k in perm])
+            st = [0] * P
+            for pos, k in enumerate(perm):
+                st[k] = ost[pos]
+        ops.insert(len(ops) if path is not None else 0, (sz, st))
+    size, stride = ops[0]
+    if P > nout:
+        stride = _mf._view_strides(tuple(size), tuple(stride), tuple(size[:nout]))
+    return tuple(stride)
 
 
 def _sublist_equation(args):

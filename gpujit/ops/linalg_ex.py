@@ -12,7 +12,8 @@ from .meta import TensorMeta, broadcast_shapes
 from .registry import op, OPS
 from .registry import derivative as _derivative
 from .linalg_decomp import (LinAlgError, _check, _check_matrix, _check_square,
-                            _cholesky_grad, _dtn, _echeck, _host, _mT, _not_pd_error,
+                            _batch_prefix, _cholesky_grad, _dtn, _echeck, _host, _mT,
+                            _not_pd_error, cholesky_factor,
                             _raising, _singular_error, _solve_dtypes, _solve_grad,
                             _solve_meta, _solve_shapes, linalg_solve)
 from .linalg_lu import _LA, _lu, _not_impl, _swap_rows, _trisolve, linalg_lu_solve
@@ -98,7 +99,7 @@ def linalg_cholesky_ex(xp, self, upper=False, check_errors=False):
         return self.copy(), xp.zeros(batch, np.int32)
     try:
         with _raising(xp):
-            L = xp.linalg.cholesky(self)
+            L = cholesky_factor(xp, self)
         info = xp.zeros(batch, np.int32)
     except np.linalg.LinAlgError:
         if check_errors:
@@ -206,6 +207,16 @@ def cholesky_inverse(xp, self, upper=False):
     _chol_inverse_check(self.shape, _dtn(self.dtype), self)
     if self.size == 0:
         return self.copy()
+    d = xp.diagonal(self, axis1=-2, axis2=-1)
+    if (d == 0).any():
+        # PyTorch inverts the triangular factor first (LAPACK's potri: trtri's info, the
+        # first zero on the diagonal, is its error)
+        h = _host(d).reshape(-1, d.shape[-1])
+        i = int(np.argmax((h == 0).any(-1)))
+        k = int(np.argmax(h[i] == 0)) + 1
+        raise LinAlgError(f"cholesky_inverse: {_batch_prefix(self, i)}The diagonal element "
+                          f"{k} is zero, the inversion could not be completed because the "
+                          f"input matrix is singular.")
     n = self.shape[-1]
     eye = xp.broadcast_to(xp.eye(n, dtype=self.dtype), self.shape)
     return xp.ascontiguousarray(_chol_solve(xp, eye, self, upper).astype(self.dtype,

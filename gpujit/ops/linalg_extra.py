@@ -18,7 +18,7 @@ from .meta import TensorMeta
 from .registry import op
 from .registry import derivative as _derivative
 from .linalg_decomp import (_check_float, _check_matrix, _check_square, _dtn,
-                            _host, _singular_error)
+                            _host, _singular_error, la_svd)
 from .linalg_ex import linalg_inv_ex
 from .linalg_lu import _lu, _lu_check, _lu_factor_grad, _pivot_check, _zero_pivot_check
 from .matrix_shape import _diagonal_grad, _diagonal_shape, diagonal
@@ -82,6 +82,23 @@ def _vander_compose(x, N):
 replay_derivative(linalg_vander.op, _vander_compose, ("x",), ("x", "N"), at_forward=True)
 
 
+def _checked_composite(meta, compose, empty=None):
+    """A composite recording gradients as PyTorch's (its nodes; compose, the replayed
+    derivative's decomposition, is written after it): meta's checks (the op's words)
+    first; empty(*args) true: the op's own path (PyTorch's fresh zeros there)."""
+    def composite(*args):
+        meta(*args)
+        if empty is not None and empty(*args):
+            return NotImplemented
+        return compose(*args)
+    return composite
+
+
+# (torch.linalg.vander: cat((ones, cumprod of x expanded)): CatBackward0 -> (None,
+# CumprodBackward0 -> ExpandBackward0 -> UnsqueezeBackward0))
+linalg_vander.op.composite = _checked_composite(_vander_meta, _vander_compose)
+
+
 # ------------------------------------------------------------------ cond
 
 def _cond_ord_check(p):
@@ -136,7 +153,7 @@ def _cond_eager(xp, A, p):
     from .linalg_norms import linalg_matrix_norm as _mnorm_str
     from .linalg_matfn import linalg_matrix_norm as _mnorm_num
     if p == "nuc" or (not isinstance(p, str) and abs(p) == 2):
-        s = xp.linalg.svd(A, compute_uv=False)
+        s = la_svd(xp, A, compute_uv=False)
         if p == "nuc":
             r = s.sum(-1) * (1 / s).sum(-1)
         else:
@@ -175,15 +192,30 @@ def _cond_compose(self, p):
         hi, lo = s.narrow(-1, 0, 1), s.narrow(-1, -1, 1)
         return (lo / hi if p == -2 else hi / lo).squeeze(-1)
     inv, info = g.linalg.inv_ex(self)
-    inv = inv.masked_fill(info.unsqueeze(-1).unsqueeze(-1) > 0, math.inf)
+    # (in place, as PyTorch's _linalg_cond_helper: the inverse linalg.inv_ex saved for its
+    # backward is overwritten, so a backward through the norm of the inverse raises
+    # "one of the variables needed for gradient computation has been modified by an
+    # inplace operation", as PyTorch 2.13's does)
+    inv.masked_fill_(info.unsqueeze(-1).unsqueeze(-1) > 0, math.inf)
     r = g.linalg.matrix_norm(self, p) * g.linalg.matrix_norm(inv, p)
-    return r.nan_to_num(math.inf, math.inf, -math.inf)
+    return r.nan_to_num_(math.inf, math.inf, -math.inf)
 
 
 replay_derivative(linalg_cond.op, lambda self, p: _cond_compose(self, 2 if p is None else p),
                   ("self",), ("self", "p"), at_forward=True)
 replay_derivative(linalg_cond_p_str.op, _cond_compose, ("self",), ("self", "p"),
                   at_forward=True)
+# (PyTorch's linalg_cond: +-2 svdvals' ends divided, squeezed (SqueezeBackward1 ->
+# DivBackward0 -> SliceBackward0s -> LinalgSvdBackward0); 'nuc' sums of the singular values
+# and their reciprocals multiplied; else matrix_norm(A) * matrix_norm(inv_ex(A) with inf
+# where singular), nan_to_num'ed (NanToNumBackward0 -> MulBackward0); no elements: zeros)
+linalg_cond.op.untracked_when = linalg_cond_p_str.op.untracked_when = \
+    lambda self, p=None: self.numel() == 0      # (PyTorch's fresh zeros)
+linalg_cond.op.composite = _checked_composite(
+    _cond_meta, lambda self, p=None: _cond_compose(self, 2 if p is None else p),
+    lambda self, p=None: self.numel() == 0)
+linalg_cond_p_str.op.composite = _checked_composite(_cond_meta, _cond_compose,
+                                                    lambda self, p: self.numel() == 0)
 
 
 # ------------------------------------------------------------------ tensorinv / tensorsolve
@@ -220,6 +252,20 @@ def linalg_tensorinv(xp, self, ind=2):
     return inv.reshape(shape)
 
 
+def _tensorinv_composite(self, ind=2):
+    """linalg.tensorinv recording gradients: PyTorch's, inv_ex of self reshaped to a square
+    matrix (its error: "inv: ..."), reshaped (ReshapeAliasBackward0 of the column-major
+    inverse -> LinalgInvExBackward0 -> ViewBackward0)."""
+    shape = _tensorinv_meta(self, ind).shape
+    n = _prod(self.shape[ind:])
+    A = self.reshape(n, n)
+    inv, info = _G().linalg.inv_ex(A)
+    if int(info.item()):
+        raise _singular_error("inv", A._data)
+    return inv.reshape(shape)
+
+
+linalg_tensorinv.op.composite = _tensorinv_composite
 replay_derivative(linalg_tensorinv.op,
                   lambda self, ind: _G().linalg.inv(self.reshape(
                       self.shape[ind:].numel(), -1)).reshape(*self.shape[ind:],
@@ -289,6 +335,10 @@ def _tensorsolve_compose(self, other, dims):
 
 replay_derivative(linalg_tensorsolve.op, _tensorsolve_compose, ("self", "other"),
                   ("self", "other", "dims"), at_forward=True)
+# (PyTorch's: self's dims moved last, reshaped to a square matrix, linalg.solve with the
+# flattened other, reshaped: ViewBackward0 -> LinalgSolveExBackward0)
+linalg_tensorsolve.op.composite = _checked_composite(
+    _tensorsolve_meta, lambda self, other, dims=None: _tensorsolve_compose(self, other, dims))
 
 
 # ------------------------------------------------------------------ diagonal

@@ -13,6 +13,7 @@ from .._frames import warn_at_user_frame
 from .meta import TensorMeta, broadcast_shapes
 from .registry import op, OPS, Derivative, tensor_method
 from .stats_ops import replay_derivative
+from .linalg_decomp import _cholesky
 
 PUBLIC = {}
 
@@ -95,7 +96,7 @@ _CHOL = OPS["aten::linalg_cholesky"]
     meta=lambda self, upper=False: _CHOL.meta(self, upper=upper))
 def cholesky(xp, self, upper=False):
     _deprecated("cholesky")
-    return _CHOL.impl(xp, self, upper=upper)
+    return _cholesky(xp, self, upper, "cholesky")   # (its errors in its own name)
 
 
 cholesky.op.derivative = _CHOL.derivative       # (its parameters: result, upper)

@@ -19,7 +19,7 @@ from . import linalg_norms as _ln
 from .reduction import _keep
 from .registry import derivative as _derivative
 from .linalg_decomp import (_G, _check_float, _check_matrix, _check_square, _dtn, _eye_like,
-                            _host, _inv, linalg_inv)
+                            _host, _inv, la_svd, linalg_inv)
 
 _LA = {"linalg"}
 
@@ -54,6 +54,37 @@ def linalg_matrix_power(xp, self, n):
         if n:
             base = _la._product(xp, base, base)
     return xp.array(result, copy=True) if result is self else result
+
+
+def _mpow_composite(self, n):
+    """linalg.matrix_power recording gradients: PyTorch's linalg_matrix_power_impl, n == 0
+    a contiguous clone overwritten by the identity (CopyBackwards -> (CloneBackward0,
+    None)), 1 a contiguous clone, -1 linalg.inv, else matmuls of (the inverse of) self by
+    the binary decomposition of |n| (2: a @ a; 3: (a @ a) @ a; 5: a @ ((a @ a) @ (a @ a)))."""
+    _mpow_meta(self, n)
+    if n == 0:
+        eye = _la._gpujit().eye(self.shape[-1], dtype=self.dtype, device=self.device)
+        return self.clone(memory_format="contiguous_format").copy_(eye)
+    if n == 1:
+        return self.clone(memory_format="contiguous_format")
+    a = OPS["aten::linalg_inv"].public(self) if n < 0 else self
+    n = abs(n)
+    if n == 1:
+        return a
+    if n == 2:
+        return a.matmul(a)
+    if n == 3:
+        return a.matmul(a).matmul(a)
+    z = result = None
+    while n > 0:
+        bit, n = n % 2, n // 2
+        z = a if z is None else z.matmul(z)
+        if bit:
+            result = z if result is None else result.matmul(z)
+    return result
+
+
+linalg_matrix_power.op.composite = _mpow_composite
 
 
 # ------------------------------------------------------------------ cross, vecdot, trace
@@ -297,7 +328,7 @@ def _matrix_norm_num(xp, x, ord, d, keepdim):
     elif math.isinf(ord):
         r = pick(xp.abs(m).sum(-1))
     else:
-        r = pick(xp.linalg.svd(m, compute_uv=False))
+        r = pick(la_svd(xp, m, compute_uv=False))
     if keepdim:
         for i in sorted(d):
             r = xp.expand_dims(r, i)

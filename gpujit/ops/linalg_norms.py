@@ -12,6 +12,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta, wrap_dim
 from .linalg import _LA, _F16, _F32, _dtn, _gpujit
+from .linalg_decomp import la_svd
 from .reduction import _axes, _check_nonempty, _keep, _reduced
 from .registry import op, OPS, tensor_method, derivative as _derivative
 
@@ -114,7 +115,7 @@ def linalg_matrix_norm(xp, self, ord="fro", dim=(-2, -1), keepdim=False, dtype=N
         r = xp.sqrt((x * x).sum(d, keepdims=keepdim))
     else:
         m = xp.moveaxis(x, d, (-2, -1))
-        r = xp.linalg.svd(m, compute_uv=False).sum(-1) if m.size else \
+        r = la_svd(xp, m, compute_uv=False).sum(-1) if m.size else \
             xp.zeros(m.shape[:-2], m.dtype)
         if keepdim:
             for i in sorted(d):

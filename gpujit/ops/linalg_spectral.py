@@ -12,7 +12,8 @@ from .memory_format import c_layout, fortran_layout
 from .meta import TensorMeta, broadcast_shapes
 from .registry import op, OPS
 from .registry import derivative as _derivative
-from .linalg_decomp import _G, _check, _diag, _dtn, _echeck, _eye_like, _host, _mT, _meta1
+from .linalg_decomp import (_G, _check, _diag, _dtn, _echeck, _eye_like, _host, _mT, _meta1,
+                            la_eigh, la_svd)
 
 _LA = {"linalg"}
 
@@ -36,7 +37,7 @@ def _svd(xp, A, full):
             u = u + xp.eye(su[-1], dtype=A.dtype) if u.size else u
             v = v + xp.eye(sv[-1], dtype=A.dtype) if v.size else v
         return u, xp.zeros(ss, A.dtype), v
-    u, s, vh = xp.linalg.svd(A, full_matrices=full)
+    u, s, vh = la_svd(xp, A, full_matrices=full)
     return (u.astype(A.dtype, copy=False), s.astype(A.dtype, copy=False),
             vh.astype(A.dtype, copy=False))
 
@@ -58,7 +59,7 @@ def linalg_svd(xp, A, full_matrices=True, driver=None):
 def _svdvals(xp, A):
     if A.size == 0:
         return xp.zeros(_svd_shapes(A.shape, False)[1], A.dtype)
-    return xp.linalg.svd(A, compute_uv=False).astype(A.dtype, copy=False)
+    return la_svd(xp, A, compute_uv=False).astype(A.dtype, copy=False)
 
 
 @op("aten::linalg_svdvals(Tensor A, *, str? driver=None) -> Tensor", tags=_LA, method=False,
@@ -131,7 +132,7 @@ def linalg_eigh(xp, self, UPLO="L"):
     _uplo(UPLO)
     if self.size == 0:
         return xp.zeros(self.shape[:-1], self.dtype), self.copy()
-    w, v = xp.linalg.eigh(self, UPLO=UPLO)
+    w, v = la_eigh(xp, self, UPLO=UPLO)
     return w.astype(self.dtype, copy=False), v.astype(self.dtype, copy=False)
 
 
@@ -146,7 +147,7 @@ def linalg_eigvalsh(xp, self, UPLO="L"):
     _uplo(UPLO)
     if self.size == 0:
         return xp.zeros(self.shape[:-1], self.dtype)
-    return xp.linalg.eigvalsh(self, UPLO=UPLO).astype(self.dtype, copy=False)
+    return la_eigh(xp, self, True, UPLO=UPLO).astype(self.dtype, copy=False)
 
 
 # ------------------------------------------------------------------ pinv, matrix_rank
@@ -161,9 +162,9 @@ def _tols(dtype, m, n, atol, rtol):
 def _spectrum(xp, A, hermitian):
     """(values whose magnitudes are the singular values, left factor, right factor)."""
     if hermitian:
-        w, v = xp.linalg.eigh(A)
+        w, v = la_eigh(xp, A)
         return w, v, _mT(v)
-    u, s, vh = xp.linalg.svd(A, full_matrices=False)
+    u, s, vh = la_svd(xp, A, full_matrices=False)
     return s, u, vh
 
 
@@ -239,9 +240,9 @@ def linalg_matrix_rank(xp, input, atol=None, rtol=None, hermitian=False):
         return xp.zeros(input.shape[:-2], np.int64)
     atol, rtol = _tols(input.dtype, m, n, atol, rtol)
     if hermitian:
-        mag = xp.abs(xp.linalg.eigvalsh(input))
+        mag = xp.abs(la_eigh(xp, input, True))
     else:
-        mag = xp.linalg.svd(input, compute_uv=False)
+        mag = la_svd(xp, input, compute_uv=False)
     tol = xp.maximum(atol, rtol * mag.max(-1, keepdims=True))
     return (mag > tol).sum(-1).astype(np.int64)
 
@@ -322,7 +323,7 @@ def linalg_lstsq(xp, self, b, rcond=None, driver=None):
         X = xp.zeros(batch + (n, k), self.dtype)
         r = xp.zeros(A.shape[:-2], np.int64)
     else:
-        u, s, vh = xp.linalg.svd(A, full_matrices=False)
+        u, s, vh = la_svd(xp, A, full_matrices=False)
         keep = s > rcond * s.max(-1, keepdims=True)
         sinv = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
         X = xp.matmul(_mT(vh) * sinv[..., None, :], xp.matmul(_mT(u), B))

@@ -111,6 +111,29 @@ def meshgrid_indexing(xp, tensors, indexing):
     return _meshgrid(xp, tensors, indexing)
 
 
+def _meshgrid_composite(tensors, indexing="ij"):
+    """meshgrid recording gradients: PyTorch's, each input viewed with -1 at its dim (the
+    first two swapped for 'xy') and expanded (ExpandBackward0 -> ViewBackward0)."""
+    shape, swap = _meshgrid_rule([tuple(t.shape) for t in tensors],
+                                 [t.dtype for t in tensors], indexing)
+    out = []
+    for i, t in enumerate(tensors):
+        pos = (1 - i if i < 2 else i) if swap else i
+        view = [1] * len(shape)
+        view[pos] = -1
+        out.append(t.view(view).expand(shape))
+    return out
+
+
+def _meshgrid_default_composite(tensors):
+    warnings.warn(_MESHGRID_WARNING, UserWarning, stacklevel=4)
+    return _meshgrid_composite(tensors)
+
+
+meshgrid_indexing.op.composite = _meshgrid_composite
+meshgrid_default.op.composite = _meshgrid_default_composite
+
+
 def meshgrid(*tensors, indexing=None):
     """torch.meshgrid(*tensors, indexing=None): 'ij' (with PyTorch's warning) when indexing
     is not given; the outputs are expanded views of the inputs."""
@@ -148,6 +171,19 @@ def cartesian_prod(xp, tensors):
         return tensors[0].copy()
     grids = _meshgrid(xp, tensors, "ij")
     return xp.stack([g.reshape(-1) for g in grids], axis=1).reshape(shape)
+
+
+def _cartesian_composite(tensors):
+    """cartesian_prod recording gradients: PyTorch's, meshgrid's grids flattened (copies of
+    the expanded views: UnsafeViewBackward0 -> CloneBackward0 -> ExpandBackward0) and
+    stacked (StackBackward0)."""
+    _cartesian_rule([tuple(t.shape) for t in tensors], [t.dtype for t in tensors])
+    if len(tensors) == 1:
+        return tensors[0]           # (PyTorch hands back the input itself)
+    return OPS["aten::stack"].public([g.flatten() for g in _meshgrid_composite(tensors)], 1)
+
+
+cartesian_prod.op.composite = _cartesian_composite
 
 
 def cartesian_prod_public(*tensors):

@@ -121,6 +121,66 @@ def tensordot(xp, self, other, dims_self, dims_other):
     return xp.asarray(r).reshape(shape).astype(self.dtype, copy=False)
 
 
+def _tensordot_composite(self, other, dims_self, dims_other):
+    """tensordot recording gradients: PyTorch's composite (Linear.cpp): a size-1 dim
+    contracted with a bigger one summed (keepdim) from the other side, each side permuted
+    to (kept, contracted) / (contracted, kept) and flattened to a matrix for one mm
+    (ViewBackward0 -> MmBackward0 -> (ViewBackward0 / ReshapeAliasBackward0 ->
+    PermuteBackward0)s), or, when neither side keeps more than one element, to vectors
+    for one dot when both permuted sides are contiguous (ViewBackward0 -> DotBackward0),
+    else squeezed, multiplied and summed (ViewBackward0 -> SumBackward0 -> MulBackward0)."""
+    da, db, shape = _tensordot_rule(tuple(self.shape), tuple(other.shape), int_list(dims_self),
+                                    int_list(dims_other), self.dtype, other.dtype)
+    t1, t2 = self, other
+    csize = 1
+    for x, y in zip(da, db):
+        s1, s2 = self.shape[x], other.shape[y]
+        if s2 == 1:
+            t1 = t1.sum(x, True, dtype=t1.dtype)
+        elif s1 == 1:
+            t2 = t2.sum(y, True, dtype=t2.dtype)
+        else:
+            csize *= s1
+    p1 = [i for i in range(self.dim()) if i not in da]
+    p2 = [i for i in range(other.dim()) if i not in db]
+    size1 = size2 = 1
+    for i in p1:
+        size1 *= t1.shape[i]
+    for i in p2:
+        size2 *= t2.shape[i]
+    t1, t2 = t1.permute(p1 + da), t2.permute(db + p2)
+    if size1 == 1 and size2 == 1:
+        if t1.is_contiguous() and t2.is_contiguous():
+            return t1.flatten().dot(t2.flatten()).reshape(shape)
+        # (no copy: SumBackward0 -> MulBackward0 -> SqueezeBackward0s)
+        return (t1.squeeze() * t2.squeeze()).sum().reshape(shape)
+    return t1.reshape(size1, csize).mm(t2.reshape(csize, size2)).reshape(shape)
+
+
+tensordot.op.composite = _tensordot_composite
+
+
+def _kron_composite(self, other):
+    """kron recording gradients: PyTorch's KronImpl, each side _unsafe_view'ed with a size-1
+    dim interleaved (self (n0, 1, n1, 1...), other (1, m0, 1, m1...)), multiplied and
+    _unsafe_view'ed to the result (UnsafeViewBackward0 -> MulBackward0 ->
+    UnsafeViewBackward0s)."""
+    nd = max(self.dim(), other.dim())
+    pa, pb = nd - self.dim(), nd - other.dim()
+    ra, rb, rr = [], [], []
+    for i in range(nd):
+        n = self.shape[i - pa] if i >= pa else 1
+        m = other.shape[i - pb] if i >= pb else 1
+        ra += [n, 1]
+        rb += [1, m]
+        rr.append(n * m)
+    uv = OPS["aten::_unsafe_view"].public
+    return uv(uv(self, ra) * uv(other, rb), rr)
+
+
+kron.op.composite = _kron_composite
+
+
 def _tensordot_dims(a, b, dims):
     """torch.tensordot's dims: an int n (a's last n dims with b's first n), a pair of dim
     lists (or of ints), or a tensor holding either."""

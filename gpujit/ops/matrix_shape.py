@@ -302,6 +302,25 @@ def vander(xp, x, N=None, increasing=False):
     return out
 
 
+def _vander_composite(x, N=None, increasing=False):
+    """torch.vander recording gradients: PyTorch's, a new tensor of ones whose columns 1:
+    are written with x, then with their cumprod (CopySlices -> (CopySlices,
+    CumprodBackward0 -> SliceBackward0)), flipped unless increasing (FlipBackward0); N < 2
+    or no x: no gradient (nothing of x is written)."""
+    dt, shape = _vander_rule(tuple(x.shape), x.dtype, N)
+    n = shape[1]
+    result = x.new_empty(shape, dtype=dt)
+    if n > 0:
+        result.fill_(1)
+    if n > 1:
+        result.narrow(1, 1, n - 1).copy_(x.unsqueeze(1))
+        result.narrow(1, 1, n - 1).copy_(result.narrow(1, 1, n - 1).cumprod(1))
+    return result if increasing else result.flip([1])
+
+
+vander.op.composite = _vander_composite
+
+
 # ------------------------------------------------------------------ in-place views
 
 def _t_check(nd):

@@ -464,6 +464,41 @@ def pad(xp, self, pad, mode="constant", value=None):
         slice(max(-l, 0), m - max(-r, 0)) for (l, r), m in zip(widths, out.shape))])
 
 
+def _pad_composite(self, pad, mode="constant", value=None):
+    """pad recording gradients, mode 'circular': PyTorch's _pad_circular (PadNd.cpp), a new
+    tensor the (cropped) input is copied into, then its own slices copied to the left and
+    right margins, dim by dim (CopySlices nodes over SliceBackward0s, as torch's); the
+    other modes: the op's one node."""
+    if mode != "circular":
+        return NotImplemented
+    _pad_meta(self, pad, mode, value)
+    shape = tuple(self.shape)
+    nd, k = len(shape), len(pad) // 2
+    widths, out_shape = _pad_geometry(shape, pad, mode, value)
+    out = self.new_empty(out_shape)
+    o, i = out, self
+    for j in range(k):
+        d = k - j + (nd - k) - 1
+        pl, pr = int(pad[2 * j]), int(pad[2 * j + 1])
+        a, b = max(pl, 0), out_shape[d] - max(pr, 0)
+        o = o.narrow(d, a, b - a)
+        a, b = max(-pl, 0), shape[d] - max(-pr, 0)
+        i = i.narrow(d, a, b - a)
+    o.copy_(i)
+    for j in range(k):
+        d = k - j + (nd - k) - 1
+        pl, pr = int(pad[2 * j]), int(pad[2 * j + 1])
+        n = out_shape[d]
+        if pl > 0:
+            out.narrow(d, 0, pl).copy_(out.narrow(d, n - pl - max(pr, 0), pl))
+        if pr > 0:
+            out.narrow(d, n - pr, pr).copy_(out.narrow(d, max(pl, 0), pr))
+    return out
+
+
+pad.op.composite = _pad_composite
+
+
 # ---------------------------------------------------------------------- derivatives
 
 

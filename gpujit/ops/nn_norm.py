@@ -317,13 +317,29 @@ def _empty_grads(grad, *params):
     return (grad,) + tuple(None if t is None else gpujit.zeros_like(t) for t in params)
 
 
+def _bn_refused(*args):
+    """batch_norm / instance_norm recording gradients with running statistics that require
+    grad: PyTorch's native_batch_norm has no derivative for them (check_no_requires_grad),
+    so its node has edges for input, weight and bias only."""
+    for name, i in (("running_mean", 3), ("running_var", 4)):
+        v = args[i] if i < len(args) else None
+        if v is not None and getattr(v, "requires_grad", False):
+            return (f"The function 'native_batch_norm' is not differentiable with respect to "
+                    f"argument '{name}'. This input cannot have requires_grad True.")
+    return None
+
+
+_bn_refused.args = ("running_mean", "running_var")
+batch_norm.op.refuse_grad = instance_norm.op.refuse_grad = _bn_refused
+
+
 # (bias: only its shape, as PyTorch's batch_norm backward reads no bias)
-@_derivative(batch_norm)
+@_derivative(batch_norm, wrt=("input", "weight", "bias"))
 def _batch_norm_grad(grad, input, weight, bias_shape, running_mean, running_var, training,
                      eps):
     if input.numel() == 0:
         return _empty_grads(grad, weight) + (
-            None if bias_shape is None else grad.new_zeros(bias_shape), None, None)
+            None if bias_shape is None else grad.new_zeros(bias_shape),)
     c = input.shape[1]
     dims = [0] + list(range(2, input.dim()))
     shape = [1, c] + [1] * (input.dim() - 2)
@@ -339,14 +355,8 @@ def _batch_norm_grad(grad, input, weight, bias_shape, running_mean, running_var,
     gw = (grad * xhat).sum(dims).reshape(weight.shape) if weight is not None else None
     gb = grad.sum(dims).reshape(bias_shape) if bias_shape is not None else None
     if training:      # the batch statistics depend on the input; the running ones are unused
-        return _norm_input_grad(gxhat, xhat, invstd, dims), gw, gb, None, None
-    gi = gxhat * invstd
-    # evaluation: the output is a function of the running statistics too (PyTorch leaves
-    # them without a derivative; these are the exact ones)
-    grm = (-gi).sum(dims).reshape(running_mean.shape)
-    grv = ((gxhat * xhat).sum(dims, keepdim=True) * (-0.5) * invstd * invstd).reshape(
-        running_var.shape)
-    return gi, gw, gb, grm, grv
+        return _norm_input_grad(gxhat, xhat, invstd, dims), gw, gb
+    return gxhat * invstd, gw, gb
 
 
 @_derivative(layer_norm)
@@ -386,13 +396,37 @@ def _group_norm_grad(grad, input, num_groups, weight, bias_shape, eps):
 # PyTorch's instance_norm is batch_norm over the input folded to (1, N * C, ...) with the
 # weight and bias repeated N times: it keeps that copy of the weight and no bias, so a
 # write into either after the op is no error
-@_derivative(instance_norm, computes={
+@_derivative(instance_norm, wrt=("input", "weight", "bias"), computes={
     "w": lambda weight: None if weight is None else weight.clone()})
 def _instance_norm_grad(grad, input, w, bias_shape, running_mean, running_var,
                         use_input_stats, eps):
     """With the input's statistics: group_norm with one group per channel; with the
-    running ones: batch_norm in evaluation."""
+    running ones: batch_norm in evaluation. (The op's own node: traced and scripted
+    code; an eager call recording gradients runs _instance_norm_composite.)"""
     if use_input_stats:
-        return _group_norm_grad(grad, input, input.shape[1], w, bias_shape, eps) + (None,
-                                                                                    None)
+        return _group_norm_grad(grad, input, input.shape[1], w, bias_shape, eps)
     return _batch_norm_grad(grad, input, w, bias_shape, running_mean, running_var, False, eps)
+
+
+def _instance_norm_composite(input, weight, bias, running_mean, running_var, use_input_stats,
+                             momentum, eps, cudnn_enabled):
+    """instance_norm recording gradients: PyTorch's composite, batch_norm of the input
+    viewed as (1, N * C, ...) with the weight, bias and running statistics repeated N times
+    (ViewBackward0 -> NativeBatchNormBackward0 -> (ViewBackward0, RepeatBackward0,
+    RepeatBackward0)), the running statistics then the means of their N copies."""
+    _in_check(input, weight, bias, running_mean, running_var, use_input_stats)
+    if input.numel() == 0:
+        return NotImplemented
+    b, c = input.shape[0], input.shape[1]
+    shape = [1, b * c] + list(input.shape[2:])
+    rep = [None if t is None else t.repeat(b) for t in (weight, bias, running_mean,
+                                                         running_var)]
+    out = batch_norm.op.public(input.contiguous().view(shape), *rep, use_input_stats,
+                               momentum, eps, cudnn_enabled)
+    for run, copies in ((running_mean, rep[2]), (running_var, rep[3])):
+        if run is not None:
+            run.copy_(copies.view(b, c).mean(0))
+    return out.view(input.shape)
+
+
+instance_norm.op.composite = _instance_norm_composite

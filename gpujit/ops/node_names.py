@@ -32,11 +32,15 @@ def _ndim(v):
 
 
 def _view_or_copy(b, result):
-    # reshape/flatten: a view when the strides allow one, else a copy (_unsafe_view)
+    # reshape/flatten: a view of a contiguous self, _reshape_alias of another whose strides
+    # allow one, else a copy (_unsafe_view)
     r = result[0] if isinstance(result, tuple) else result
     src = b["self"]._data
     same = r._data.base is not None and (r._data.base is src or r._data.base is src.base)
-    return "ViewBackward0" if same else "UnsafeViewBackward0"
+    if not same:
+        return "UnsafeViewBackward0"
+    return "ViewBackward0" if src.flags.c_contiguous or not src.size \
+        else "ReshapeAliasBackward0"
 
 
 def _linear(b, result):
@@ -405,6 +409,20 @@ class _Scripted(threading.local):
 
 
 SCRIPTED = _Scripted()
+
+
+class aten_scalars:
+    """`with aten_scalars():` a Python number operand of the ops called inside is recorded
+    as the Scalar overload's node (mul.Scalar's MulBackward1, no edge for the number), as
+    the number arguments of ATen's C++ composites are (Integration.cpp's `y * 0.5`): for a
+    registry composite written after one."""
+    __slots__ = ("was",)
+
+    def __enter__(self):
+        self.was, SCRIPTED.on = SCRIPTED.on, True
+
+    def __exit__(self, *exc):
+        SCRIPTED.on = self.was
 
 
 def _scalar_overload(base, overload, numbers):

@@ -93,14 +93,86 @@ def _quantile(xp, a, q, dim, keepdim, interpolation, ignore_nan, name):
         r = xp.where(cnt == 0, xp.nan, r)
     if not ignore_nan:
         r = xp.where(nan_count > 0, xp.nan, r)
-    r = xp.moveaxis(r, -1, 0).astype(a.dtype, copy=False)          # (nq, rows)
-    r = r.reshape((qa.size,) + tuple(out_shape))
-    return r[0] if scalar_q or q.ndim == 0 else r
+    # PyTorch's layout: (*out_shape, nq) C-contiguous with the q dim moved first (its
+    # unsqueeze_(0).transpose_(0, -1).squeeze_(-1)): quantile of a 3x4 by 2 q's along
+    # dim 1 has strides (1, 2)
+    r = xp.ascontiguousarray(r.astype(a.dtype, copy=False)).reshape(
+        tuple(out_shape) + (qa.size,))
+    return r[..., 0] if scalar_q or q.ndim == 0 else xp.moveaxis(r, -1, 0)
+
+
+def _quantile_composite(name, ignore_nan, scalar_q):
+    """quantile / nanquantile recording gradients: PyTorch's quantile_compute (Sorting.cpp),
+    whose nodes a user sees: the input flattened / sorted along the dim moved last, viewed
+    (ViewBackward0 -> SortBackward0), ranks from q gathered below (and above) and lerp_'ed
+    (LerpBackward1 -> (GatherBackward0, GatherBackward0, None)), then squeeze_ (a scalar
+    q: SqueezeBackward4) or the q dim moved first (SqueezeBackward4 -> TransposeBackward1
+    -> UnsqueezeBackward1). Errors: the op's own path."""
+    meta = _quantile_meta(name, scalar_q)
+
+    def composite(self, q, dim=None, keepdim=False, interpolation="linear"):
+        meta(self, q, dim, keepdim, interpolation)
+        import gpujit
+        from .node_names import aten_scalars
+        nd = self.dim()
+        if self.numel() == 0:
+            return NotImplemented
+        if scalar_q:
+            if not 0 <= q <= 1:
+                return NotImplemented
+            q = gpujit.scalar_tensor(q, dtype=self.dtype, device=self.device)
+        elif q.dtype is not self.dtype or not bool(((q >= 0) & (q <= 1)).all()):
+            return NotImplemented
+        wrapped = wrap_dim(0 if dim is None else dim, nd)
+        if dim is not None and nd > 0:
+            out_shape = list(self.shape)
+            if keepdim:
+                out_shape[wrapped] = 1
+            else:
+                del out_shape[wrapped]
+        else:
+            out_shape = [1] * nd if keepdim else []
+        if q.dim() > 0:
+            out_shape.insert(0, q.numel())
+        if dim is None:
+            srt = self.flatten().sort()[0]
+        elif wrapped == nd - 1:
+            srt = self.sort()[0]
+        else:
+            srt = self.unsqueeze(-1).transpose(wrapped, -1).sort()[0]
+        if q.dim() == 0:
+            out_shape.insert(0, q.numel())
+        srt = srt.view(out_shape[1:] + [srt.shape[-1]])
+        with aten_scalars():
+            if ignore_nan:
+                ranks = q * (srt.isnan().logical_not_().sum(-1, True) - 1)
+                ranks.masked_fill_(ranks < 0, 0)
+            else:
+                last = srt.shape[-1] - 1
+                t0, t1 = gpujit.broadcast_tensors(q.mul(last), srt.isnan().any(-1, True))
+                ranks = t0.masked_fill(t1, last)
+        if interpolation == "lower":
+            ranks.floor_()
+        elif interpolation == "higher":
+            ranks.ceil_()
+        elif interpolation == "nearest":
+            ranks.round_()
+        below = ranks.to(gpujit.int64)
+        values = srt.gather(-1, below)
+        if interpolation in ("linear", "midpoint"):
+            weights = gpujit.full_like(ranks, 0.5) if interpolation == "midpoint" \
+                else ranks - below
+            values.lerp_(srt.gather(-1, ranks.ceil_().to(gpujit.int64)), weights)
+        if q.dim() == 0:
+            return values.squeeze_(-1)
+        return values.unsqueeze_(0).transpose_(0, -1).squeeze_(-1)
+    return composite
 
 
 def _declare_quantile(name, ignore_nan):
     @op(f"aten::{name}(Tensor self, Tensor q, int? dim=None, bool keepdim=False, *, "
-        "str interpolation='linear') -> Tensor", tags=_RED, meta=_quantile_meta(name, False))
+        "str interpolation='linear') -> Tensor", tags=_RED, meta=_quantile_meta(name, False),
+        contiguous=False)
     def tensor_q(xp, self, q, dim=None, keepdim=False, interpolation="linear"):
         return _quantile(xp, self, q, dim, keepdim, interpolation, ignore_nan, name)
 
@@ -110,6 +182,8 @@ def _declare_quantile(name, ignore_nan):
         return _quantile(xp, self, float(q), dim, keepdim, interpolation, ignore_nan, name)
 
     tensor_q.__name__, float_q.__name__ = name, f"{name}_scalar"
+    tensor_q.op.composite = _quantile_composite(name, ignore_nan, False)
+    float_q.op.composite = _quantile_composite(name, ignore_nan, True)
     return tensor_q, float_q
 
 

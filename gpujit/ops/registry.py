@@ -51,6 +51,8 @@ TAGS = frozenset({"pointwise", "reduction", "view", "inplace", "random", "nondet
                   "inplace_view",    # t_, squeeze_: the impl returns self's new view
                   "output_per_input",  # Tensor[] -> Tensor[], output i from input i only
                   "returns_input",  # a view op that may hand back its input itself (flatten)
+                  "untracked_view",  # results share self's memory, no views to autograd
+                  #                    (unsafe_split; registry.wrap_untracked)
                   "out"})           # out= variants (out_variants.py)
 
 OPS: dict = {}           # qualified name 'aten::add.Tensor' -> OpDef
@@ -214,6 +216,16 @@ def wrap_array(a, dev):
     t._vc = [0]
     t._ag = None
     t._base = None
+    return t
+
+
+def wrap_untracked(a, dev):
+    """wrap_array for a result that shares an argument's memory which autograd never
+    treats as a view, with its own version counter (PyTorch's unsafe_split /
+    unsafe_chunk): marked `_detached`, so an in-place write with gradients into it is a
+    plain in-place op, as PyTorch's."""
+    t = wrap_array(a, dev)
+    t._detached = True
     return t
 
 
@@ -1060,7 +1072,7 @@ class OpDef:
                  promote="default", dtypes=None, operands=None, method=True, function=True,
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
                  cross_device=False, opmath_scalars=False, number_args=None,
-                 contiguous=False, nondiff_outputs=(), contiguous_numbers=(), own_dtype=()):
+                 contiguous=None, nondiff_outputs=(), contiguous_numbers=(), own_dtype=()):
         self.schema = schema
         # own_dtype: the operands that take part in type promotion but reach the impl (and
         # the fused kernels' expression) in their own dtype, not cast to the computation
@@ -1086,7 +1098,9 @@ class OpDef:
         # contiguous: the result is C-contiguous whatever the inputs' layout (PyTorch's
         # reductions; masked_fill, tril, roll, stack, layer_norm ...), not laid out as
         # the inputs (pointwise ops: as TensorIterator; NumPy's order="K" otherwise)
-        self.contiguous_result = contiguous or "reduction" in tags
+        # (None: a reduction's is; False: a reduction whose result PyTorch lays out
+        # otherwise, quantile's with a q dim moved first)
+        self.contiguous_result = ("reduction" in tags) if contiguous is None else contiguous
         # contiguous_numbers: the Tensor parameters given a Python number for which the
         # result is C-contiguous whatever the other operands' layout: PyTorch's Scalar
         # overload there allocates its output with no strides (pow.Scalar's
@@ -1239,7 +1253,7 @@ class OpDef:
 def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtypes=None,
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
        namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None,
-       contiguous=False, nondiff_outputs=(), fortran=(), contiguous_numbers=(),
+       contiguous=None, nondiff_outputs=(), fortran=(), contiguous_numbers=(),
        own_dtype=()):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point

@@ -567,6 +567,26 @@ for _impl in (hstack, vstack, dstack, column_stack):
     _stack_family_derivative(_impl)
 
 
+def _stack_family_composite(name):
+    """hstack / vstack / dstack / column_stack recording gradients: PyTorch's, each input
+    made at least N-d by atleast_Nd (column_stack: a tensor of < 2 dims reshaped to a
+    column), then cat (CatBackward0 -> UnsqueezeBackward0 / ViewBackward0 edges)."""
+    def composite(tensors):
+        _stack_meta = OPS[f"aten::{name}"].meta
+        _stack_meta(tensors)          # (the op's checks and words first)
+        if name == "column_stack":
+            tensors = [t.reshape(t.numel(), 1) if t.dim() <= 1 else t for t in tensors]
+        n = {"hstack": 1, "column_stack": 1, "vstack": 2, "dstack": 3}[name]
+        rep = [OPS[f"aten::atleast_{n}d"].public(t) for t in tensors]
+        d = {"vstack": 0, "dstack": 2}.get(name, 0 if rep[0].dim() == 1 else 1)
+        return OPS["aten::cat"].public(rep, d)
+    return composite
+
+
+for _impl in (hstack, vstack, dstack, column_stack):
+    _impl.op.composite = _stack_family_composite(_impl.__name__)
+
+
 @_derivative(stack)
 def _stack_grad(grad, dim):
     return list(grad.unbind(wrap_dim(dim, grad.dim())))

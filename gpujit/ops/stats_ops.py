@@ -15,6 +15,7 @@ from .kernel_names import kernel_name
 from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
 from .meta import TensorMeta, wrap_dim
+from .node_names import aten_scalars
 from .registry import op, OPS, Derivative
 from .registry import derivative as _derivative
 from .derivatives import not_implemented as _not_implemented
@@ -143,6 +144,18 @@ def inner(xp, self, other):
         a, b = a.astype(np.float32), b.astype(np.float32)
     r = xp.tensordot(a, b, axes=([-1], [-1]))
     return xp.asarray(r).astype(self.dtype, copy=False)
+
+
+def _inner_composite(self, other):
+    """inner recording gradients: PyTorch's, self * other for a 0-dim operand, else
+    tensordot(self, other, [-1], [-1]) (whose composite records its mm or dot)."""
+    _inner_meta(self, other)
+    if self.dim() == 0 or other.dim() == 0:
+        return NotImplemented       # (the op's MulBackward0)
+    return OPS["aten::tensordot"].public(self, other, [-1], [-1])
+
+
+inner.op.composite = _inner_composite
 
 
 @_derivative(inner, reads={"self": ("other",), "other": ("self",)})
@@ -291,6 +304,8 @@ def cov(xp, self, correction=1, fweights=None, aweights=None):
         w = aw if w is None else w * aw
     n = x.shape[1]
     w_sum = w.sum() if w is not None else x.dtype.type(n)
+    if w is not None and xp is np and w_sum == 0:
+        raise RuntimeError(_ZERO_WEIGHTS)
     avg = (x * w).sum(1) / w_sum if w is not None else x.mean(1)
     if w is not None and aweights is not None and correction != 0:
         norm = w_sum - correction * (w * aweights.reshape(-1).astype(x.dtype)).sum() / w_sum
@@ -329,6 +344,63 @@ def _cov_compose(self, correction, fweights, aweights):
     return c.reshape(_cov_meta(self, correction, fweights, aweights).shape)
 
 
+_ZERO_WEIGHTS = "cov(): weights sum to zero, can't be normalized"
+
+
+def _cov_composite(self, correction=1, fweights=None, aweights=None):
+    """cov recording gradients: PyTorch's (Correlation.cpp), whose nodes a user sees:
+    (x - avg.unsqueeze(1)).mm(its (weighted) transpose) divided by the normalization
+    factor (a 0-dim int64 tensor without weights), squeezed (SqueezeBackward0 ->
+    DivBackward0 -> (MmBackward0 -> (SubBackward0, TBackward0), None))."""
+    _cov_meta(self, correction, fweights, aweights)
+    import gpujit
+    x = self.view(1, -1) if self.dim() < 2 else self
+    w = None
+    if fweights is not None:
+        if bool((fweights < 0).any()):
+            raise RuntimeError("cov(): fweights cannot be negative")
+        w = fweights
+    if aweights is not None:
+        if bool((aweights < 0).any()):
+            raise RuntimeError("cov(): aweights cannot be negative")
+        w = aweights if w is None else w * aweights
+    if w is None:
+        w_sum = gpujit.scalar_tensor(x.shape[1], dtype=gpujit.int64, device=x.device)
+    else:
+        w_sum = w.sum()
+        if not bool(w_sum.ne(0)):
+            raise RuntimeError(_ZERO_WEIGHTS)
+    avg = (x * w if w is not None else x).sum(1) / w_sum
+    if w is not None and aweights is not None and correction != 0:
+        with aten_scalars():        # (C++'s `correction * tensor`: MulBackward1)
+            norm = w_sum - (w * aweights).sum().mul(correction) / w_sum
+    else:
+        norm = w_sum - correction
+    if bool(norm.le(0)):
+        _dof_warning()
+        norm.zero_()
+    x = x - avg.unsqueeze(1)
+    return x.mm((x * w if w is not None else x).t()).true_divide(norm).squeeze()
+
+
+cov.op.composite = _cov_composite
+
+
+def _corrcoef_composite(self):
+    """corrcoef recording gradients: PyTorch's, cov divided by its diagonal's square roots
+    as a column and as a row, clipped to [-1, 1] (ClampBackward1 -> DivBackward0 ->
+    (DivBackward0, ViewBackward0 -> SqrtBackward0 -> DiagonalBackward0)); c / c of a 0-dim
+    covariance."""
+    _corrcoef_meta(self)
+    c = OPS["aten::cov"].public(self)
+    if c.dim() == 0:
+        return c / c
+    stddev = c.diagonal().sqrt()
+    c = c / stddev.view(-1, 1)
+    c = c / stddev.view(1, -1)
+    return c.clip(-1, 1)
+
+
 def _corrcoef_meta(self):
     m = _cov_meta(self)
     return m
@@ -343,6 +415,9 @@ def corrcoef(xp, self):
         s = xp.sqrt(xp.diagonal(c))
         r = c / s[:, None] / s[None, :]
         return xp.clip(r, -1, 1).astype(c.dtype, copy=False)
+
+
+corrcoef.op.composite = _corrcoef_composite
 
 
 def _corrcoef_compose(self):
@@ -459,7 +534,8 @@ def _trap_meta(name, cumulative):
         dt = _trap_dtype(y.dtype if x is None else _dt.promote_types(y.dtype, x.dtype))
         if x is not None and len(x.shape) == 1 and x.shape[0] != y.shape[d] and \
                 None not in (x.shape[0], y.shape[d]):
-            raise RuntimeError(f"{name}: There must be one `x` value for each sample point")
+            raise RuntimeError(f"{'trapezoid' if name == 'trapz' else name}: There must be "
+                               f"one `x` value for each sample point")
         shape = list(y.shape)
         if cumulative:
             shape[d] = max(shape[d] - 1, 0) if shape[d] is not None else None
@@ -543,6 +619,53 @@ def _trap_compose(cumulative):
     return compose
 
 
+def _trap_torch(name, cumulative):
+    """trapezoid / trapz / cumulative_trapezoid recording gradients: PyTorch's composites
+    (Integration.cpp), whose nodes a user sees: a constant spacing (y.sum(dim) -
+    (y.select(dim, 0) + y.select(dim, -1)) * 0.5) * dx (MulBackward1 -> SubBackward0 ->
+    (SumBackward1, MulBackward1 -> AddBackward0 -> SelectBackward0s)), cumulatively
+    (dx / 2. * (left + right)).cumsum(dim); sample points x viewed to y's rank (a 1-D x
+    along dim, a shorter x padded with leading 1s), dx = x[1:] - x[:-1] along dim, then
+    ((y[1:] + y[:-1]) * dx).sum(dim) / 2. ((left + right) * dx).cumsum(dim) / 2.
+    cumulatively). No samples: the op's own path (trapezoid's fresh zeros)."""
+    meta = _trap_meta(name, cumulative)
+
+    def with_dx(y, dx=1, dim=-1):
+        meta(y, None, None, dim)
+        nd = y.dim()
+        d = wrap_dim(dim, nd)
+        n = y.shape[d]
+        k = max(n - 1, 0)     # (slice(dim, 0, -1) and slice(dim, 1) of no samples: empty)
+        if n == 0 and not cumulative:
+            return NotImplemented
+        with aten_scalars():
+            if cumulative:
+                return (y.narrow(d, 0, k) + y.narrow(d, min(n, 1), k)).mul(dx / 2.).cumsum(d)
+            return (y.sum(d) - (y.select(d, 0) + y.select(d, -1)).mul(0.5)).mul(dx)
+
+    def with_x(y, x, dim=-1):
+        meta(y, x, None, dim)
+        nd = y.dim()
+        d = wrap_dim(dim, nd)
+        n = y.shape[d]
+        if n == 0:
+            return NotImplemented       # (trapezoid's fresh zeros; cumulative: its node)
+        if x.dim() == 1:
+            size = [1] * nd
+            size[d] = x.shape[0]
+            x = x.view(size)
+        elif x.dim() < nd:
+            x = x.view([1] * (nd - x.dim()) + list(x.shape))
+        m = x.shape[d]
+        spacing = x.narrow(d, 1, m - 1) - x.narrow(d, 0, m - 1)
+        with aten_scalars():
+            if cumulative:
+                return ((y.narrow(d, 0, n - 1) + y.narrow(d, 1, n - 1)) * spacing).cumsum(
+                    d).div(2.)
+            return ((y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)) * spacing).sum(d).div(2.)
+    return with_x, with_dx
+
+
 def _trap_untracked(*impls):
     """trapezoid of no samples: PyTorch's fresh zeros, which carry no gradient
     (cumulative_trapezoid's empty result is computed, and tracked)."""
@@ -570,6 +693,7 @@ def _declare_trap(name, cumulative):
     with_x.__name__, with_dx.__name__ = f"{name}_x", f"{name}_dx"
     if not cumulative:
         _trap_untracked(with_x, with_dx)
+    with_x.op.composite, with_dx.op.composite = _trap_torch(name, cumulative)
     comp = _trap_compose(cumulative)
     replay_derivative(with_x.op, lambda y, x, dim: comp(y, x, None, dim), ("y", "x"),
                       ("y", "x", "dim"), at_forward=True)
@@ -599,6 +723,7 @@ def trapz_dx(xp, y, dx=1.0, dim=-1):
 
 
 _tc = _trap_compose(False)
+trapz_x.op.composite, trapz_dx.op.composite = _trap_torch("trapz", False)
 _trap_untracked(trapz_x, trapz_dx)
 replay_derivative(trapz_x.op, lambda y, x, dim: _tc(y, x, None, dim), ("y", "x"),
                   ("y", "x", "dim"), at_forward=True)

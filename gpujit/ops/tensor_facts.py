@@ -303,6 +303,29 @@ def combinations(xp, self, r=2, with_replacement=False):
     return self[idx]
 
 
+def _combinations_composite(self, r=2, with_replacement=False):
+    """combinations recording gradients: PyTorch's, r meshgrid grids of self each
+    masked_select'ed by the mask of index tuples i < j < ... (<= with replacement),
+    stacked (StackBackward0 -> MaskedSelectBackward0 -> ExpandBackward0 -> ViewBackward0);
+    r == 0: fresh empty, no gradient (untracked_when)."""
+    _comb_meta(self, r, with_replacement)
+    if r == 0:
+        return NotImplemented
+    n = self.shape[0]
+    from .registry import wrap_array
+    grid = np.indices((n,) * r).reshape(r, -1)
+    ok = np.ones(grid.shape[1], bool)
+    for i in range(r - 1):
+        ok &= (grid[i] <= grid[i + 1]) if with_replacement else (grid[i] < grid[i + 1])
+    mask = wrap_array(ok.reshape((n,) * r), self.device)
+    grids = OPS["aten::meshgrid.indexing"].public([self] * r, indexing="ij")
+    return OPS["aten::stack"].public([g.masked_select(mask) for g in grids], 1)
+
+
+combinations.op.composite = _combinations_composite
+combinations.op.untracked_when = lambda self, r=2, with_replacement=False: r == 0
+
+
 @_derivative(combinations, wrt=("self",))
 def _combinations_grad(grad, self_shape, r, with_replacement):
     if r == 0:

@@ -53,15 +53,18 @@ def _declare_copy(name, view_name):
     # as PyTorch, whose view_copy reshapes
     body = OPS["aten::reshape"].impl if name == "view_copy" else view.impl
     # a <view>_copy is contiguous whatever the view's layout (PyTorch clones it so:
-    # t_copy of a 3x4 has strides (3, 1)); the unsafe_* splits keep the views' layouts
-    # (PyTorch's are views, untracked)
-    order = "C" if name.endswith("_copy") else "K"
+    # t_copy of a 3x4 has strides (3, 1)); the unsafe_* splits are the views themselves,
+    # sharing the input's memory (a write to one shows in the input, as PyTorch's), which
+    # autograd does not track as views (no view node, no base)
+    copy = name.endswith("_copy")
 
-    @op(schema, tags=_SHAPE, method=name in _METHODS, meta=view.meta)
+    @op(schema, tags=_SHAPE if copy else _SHAPE | {"untracked_view"}, method=name in _METHODS,
+        meta=view.meta)
     def impl(xp, *args, **kwargs):
         if name == "view_copy" and "size" in kwargs:
             args, kwargs = args + (kwargs.pop("size"),), kwargs
-        return _copy_of(xp, body(xp, *args, **kwargs), order)
+        r = body(xp, *args, **kwargs)
+        return _copy_of(xp, r, "C") if copy else list(r)
     impl.__name__ = name
     d = impl.op
     if view.derivative is not None:

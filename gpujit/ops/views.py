@@ -147,6 +147,35 @@ def _reshaped(a, shape):
     return r
 
 
+@op("aten::_unsafe_view(Tensor self, SymInt[] size) -> Tensor", tags={"shape"},
+    function=False, method=False, meta=_view_meta)
+def _unsafe_view(xp, self, size):
+    """ATen's _unsafe_view: a view of self in `size` which autograd does not track as a
+    view (view's strides rule and error: an input whose strides allow none is refused):
+    the last step of reshape's copy (UnsafeViewBackward0 -> CloneBackward0), kron's."""
+    return view(xp, self, size)
+
+
+def _reshape_composite(self, shape):
+    """reshape recording gradients: PyTorch's composite (TensorShape.cpp) where no view
+    fits self's strides: clone(memory_format=contiguous_format), then _unsafe_view
+    (UnsafeViewBackward0 -> CloneBackward0); else the op's one node (ViewBackward0 of a
+    contiguous self, ReshapeAliasBackward0 of another: node_names._view_or_copy)."""
+    a = self._data
+    if a.flags.c_contiguous or not a.size:
+        return NotImplemented
+    shape = infer_size(shape, a.size)
+    r = a.reshape(shape)
+    if r.base is a or (r.base is not None and r.base is a.base):
+        return NotImplemented           # (a view)
+    from .registry import OPS
+    return OPS["aten::_unsafe_view"].public(self.clone(memory_format="contiguous_format"),
+                                            shape)
+
+
+reshape.op.composite = _reshape_composite
+
+
 @op("aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)", tags=_VIEW, function=False,
     meta=lambda self, other: _view_meta(self, other.shape))
 def view_as(xp, self, other):
@@ -157,6 +186,9 @@ def view_as(xp, self, other):
     meta=lambda self, other: _view_meta(self, other.shape))
 def reshape_as(xp, self, other):
     return reshape(xp, self, other.shape)
+
+
+reshape_as.op.composite = lambda self, other: _reshape_composite(self, tuple(other.shape))
 
 
 def _flatten_meta(self, start_dim=0, end_dim=-1):
@@ -179,6 +211,22 @@ def flatten(xp, self, start_dim=0, end_dim=-1):
     if self.ndim and wrap_dim(start_dim, self.ndim) == wrap_dim(end_dim, self.ndim):
         return self         # PyTorch hands back the input itself (a 1-d x.flatten() is x)
     return _reshaped(self, shape)
+
+
+def _flatten_composite(self, start_dim=0, end_dim=-1):
+    """flatten recording gradients: PyTorch's flatten is reshape (the copy case its
+    composite, _reshape_composite)."""
+    a = self._data
+    if a.flags.c_contiguous or not a.size:
+        return NotImplemented       # (a view: the op's one node)
+    nd = a.ndim
+    if nd and wrap_dim(start_dim, nd) == wrap_dim(end_dim, nd):
+        return NotImplemented
+    shape = _flatten_meta(TensorMeta(None, self.shape, None), start_dim, end_dim).shape
+    return _reshape_composite(self, shape)
+
+
+flatten.op.composite = _flatten_composite
 
 
 def _permute_dims(dims, nd):
@@ -531,7 +579,7 @@ def unfold(xp, self, dimension, size, step):
 from .registry import derivative as _derivative  # noqa: E402
 
 
-@_derivative(view, reshape, view_as, reshape_as, wrt=("self",))
+@_derivative(view, reshape, view_as, reshape_as, _unsafe_view, wrt=("self",))
 def _reshape_grad(grad, self_shape):
     return grad.reshape(self_shape)
 

@@ -75,6 +75,16 @@ RESHAPE = OpInfo(
              Sample(rand(3, dtype=B), (1, 3, 1))],
     errors=[ErrorSample(rand(2, 6), [7], match="invalid for input of size 12")])
 
+# (ATen's _unsafe_view: reshape's last step where it copies; not bound as torch.<name>)
+UNSAFE_VIEW = OpInfo(
+    "aten::_unsafe_view", ref=lambda x, size: x.reshape(_infer(size, x.size)),
+    noncontiguous=False,     # (view's strides rule, as aten::view's)
+    samples=[Sample(rand(2, 6), [3, 4]), Sample(rand(2, 6), [-1]), Sample(rand(), []),
+             Sample(rand(0, 4), [2, 0, 2]), Sample(rand(2, 3, dtype=I64), [3, 2])],
+    errors=[ErrorSample(rand(2, 6), [7], match="invalid for input of size 12"),
+            ErrorSample(np.ascontiguousarray(rand(4, 3)).T, [12],
+                        match=r"view size is not compatible.*Use .reshape\(...\) instead")])
+
 
 VIEW_AS = OpInfo(
     "aten::view_as", ref=lambda x, other: x.reshape(other.shape), noncontiguous=False,
@@ -250,5 +260,5 @@ UNFOLD = OpInfo(
                                                 "but size is 4"),
             ErrorSample(rand(3), 0, 2, 0, match="step is 0 but must be > 0")])
 
-OPINFOS = [VIEW, VIEW_DTYPE, RESHAPE, VIEW_AS, RESHAPE_AS, FLATTEN, PERMUTE, TRANSPOSE, T, EXPAND, SQUEEZE, UNSQUEEZE, NARROW, NARROW_TENSOR,
+OPINFOS = [VIEW, VIEW_DTYPE, RESHAPE, UNSAFE_VIEW, VIEW_AS, RESHAPE_AS, FLATTEN, PERMUTE, TRANSPOSE, T, EXPAND, SQUEEZE, UNSQUEEZE, NARROW, NARROW_TENSOR,
            SELECT, SLICE, UNFOLD]
