@@ -140,3 +140,74 @@ def test_tracing_a_module_does_not_run_the_annotation_check():
         torch.jit.trace(_ClassLevel().eval(), torch.ones(2))
         torch.jit.trace(_EmptyList(), torch.ones(2), check_trace=False)
     assert not [x for x in w if "instance-level" in str(x.message)]
+
+
+# ------------------------------------------------------------------ torchaudio 2.11's models
+
+def _slice_by_tensor(x, n: torch.Tensor):
+    return x[:n], x[n:n + 1], x.argmax(n)
+
+
+def test_a_tensor_for_an_optional_int_is_converted_as_for_an_int():
+    # torchaudio's Emformer: key[: mems.size(0) + right_context_blocks_length] with a Tensor length; TorchScript
+    # converts to Optional[int] as to int (aten::IntImplicit): torch 2.13 scripts it and answers as eagerly
+    s = torch.jit.script(_slice_by_tensor)
+    x = torch.arange(6.).view(3, 2)
+    a, b, c = s(x, torch.tensor(1))
+    assert a.tolist() == [[0.0, 1.0]] and b.tolist() == [[2.0, 3.0]] and c.tolist() == [1, 1, 1]
+    assert "aten::IntImplicit" in str(s.graph)
+    for bad, words in ((torch.tensor(1.0), "Cannot input a tensor of type Float as an integral argument"),
+                       (torch.tensor([1]), "Cannot input a tensor of dimension other than 0 as a scalar argument")):
+        try:
+            s(x, bad)
+        except RuntimeError as e:
+            assert words in str(e)
+        else:
+            raise AssertionError("accepted " + repr(bad))
+
+
+class _WeightNormed(torch.nn.Module):
+    """torchaudio's wav2vec2 ConvolutionalPositionalEmbedding: weight_norm'd, removed by __prepare_scriptable__."""
+
+    def __init__(self):
+        super().__init__()
+        conv = torch.nn.Conv1d(4, 4, 3, padding=1, groups=2)
+        self.conv = torch.nn.utils.parametrizations.weight_norm(conv, name="weight", dim=2)
+
+    def __prepare_scriptable__(self):
+        if self.conv.__class__.__name__ == "ParametrizedConv1d":
+            torch.nn.utils.parametrize.remove_parametrizations(self.conv, "weight")
+        return self
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class _Holder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pos = _WeightNormed()
+
+    def forward(self, x):
+        return self.pos(x) + 1
+
+
+def test_prepare_scriptable_runs_before_the_parametrization_refusal():
+    # torch 2.13 scripts wav2vec2 (its submodule removes the parametrization in __prepare_scriptable__)
+    torch.manual_seed(0)
+    m = _Holder()
+    x = torch.randn(2, 4, 5)
+    want = m(x)
+    s = torch.jit.script(m)
+    assert torch.allclose(s(x), want, atol=1e-6)
+    assert sorted(m.state_dict()) == ["pos.conv.bias", "pos.conv.weight"]
+    # a parametrization nothing removes is still refused in words (torch 2.13: torch.jit.Error
+    # "Parametrization is not working with scripting." when the scripted module runs)
+    n = torch.nn.Linear(2, 2)
+    torch.nn.utils.parametrizations.weight_norm(n)
+    try:
+        torch.jit.script(n)
+    except torch.jit.Error as e:
+        assert "Parametrization is not working with scripting" in str(e)
+    else:
+        raise AssertionError("scripted a parametrized module")

@@ -66,8 +66,11 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
             return obj
         return ScriptList(obj) if isinstance(obj, list) else ScriptDict(obj)
     if isinstance(obj, Module):
-        _refuse_parametrized(obj)
+        # __prepare_scriptable__ first, as torch.jit.script: torchaudio's wav2vec2 removes
+        # its positional convolution's weight_norm parametrization there
         obj = _prepare_scriptable(obj, {})
+        if isinstance(obj, Module):
+            _refuse_parametrized(obj)
     elif hasattr(obj, "__prepare_scriptable__") and not inspect.isclass(obj):
         obj = obj.__prepare_scriptable__()
         if isinstance(obj, (ScriptFunction, ScriptModule)):

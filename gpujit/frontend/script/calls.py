@@ -253,11 +253,12 @@ def bool_as_number(op, p) -> str | None:
 
 def tensor_as_number(op, p) -> str | None:
     """'IntImplicit' / 'FloatImplicit' / 'ScalarImplicit' when a Tensor passed for schema
-    argument p of op (an int, float or Scalar, not Optional, not a list) is converted to
-    its value, as TorchScript's schema matching does (a 0-dim tensor; checked when it
-    runs)."""
+    argument p of op (an int, float or Scalar, or an Optional one: TorchScript converts to
+    Optional[T] as to T, so `x[:n]` and `x.argmax(n)` take a 0-dim tensor n; not a list) is
+    converted to its value, as TorchScript's schema matching does (a 0-dim tensor; checked
+    when it runs)."""
     from ...ops.scalar_ops import PYTHON_VALUED
-    if op.name in PYTHON_VALUED or p.type.is_list or p.type.optional:
+    if op.name in PYTHON_VALUED or p.type.is_list:
         return None
     return {"int": "IntImplicit", "SymInt": "IntImplicit", "float": "FloatImplicit",
             "Scalar": "ScalarImplicit"}.get(p.type.base)
