@@ -211,3 +211,47 @@ def test_prepare_scriptable_runs_before_the_parametrization_refusal():
         assert "Parametrization is not working with scripting" in str(e)
     else:
         raise AssertionError("scripted a parametrized module")
+
+
+def _rebind_list_to_tensor(x):
+    xs: List[torch.Tensor] = []
+    xs.append(x)
+    xs.append(x * 2)
+    xs = torch.cat(xs)
+    return xs
+
+
+def _rebind_after_loop(x):
+    y: List[int] = [1]
+    for i in range(2):
+        y = [i]
+    y = 2.5
+    return x + y
+
+
+def _rebind_float_to_int(x):
+    y: float = 1.0
+    y = 2
+    return y
+
+
+def _rebind_in_branch(x, c: bool):
+    y: List[int] = [1]
+    if c:
+        y = 2
+    return x + len(y)
+
+
+def test_an_annotated_variable_rebinds_in_its_own_block_as_torchscript():
+    # torchaudio's Tacotron2 decoder: mel_specgrams: List[Tensor] = [] ... mel_specgrams = torch.cat(mel_specgrams)
+    # torch 2.13: rebinding in the declaring block takes the new value's type; in a nested block it must fit
+    assert torch.jit.script(_rebind_list_to_tensor)(torch.ones(2)).tolist() == [1.0, 1.0, 2.0, 2.0]
+    assert torch.jit.script(_rebind_after_loop)(torch.ones(2)).tolist() == [3.5, 3.5]
+    r = torch.jit.script(_rebind_float_to_int)(torch.ones(2))
+    assert r == 2 and type(r) is int
+    try:
+        torch.jit.script(_rebind_in_branch)
+    except RuntimeError as e:
+        assert "Variable 'y' previously had type List[int] but is now being assigned to a value of type int" in str(e)
+    else:
+        raise AssertionError("accepted")

@@ -416,6 +416,17 @@ class StatementMixin:
         if isinstance(target, ast.Name):
             v = self.reassigned(target.id, v)
             declared = self.declared.get(target.id)
+            if declared is not None and isinstance(stmt, ast.Assign) and \
+                    self.enclosing_value(target.id) is None and not (
+                        v.type.is_subtype_of(declared) or (
+                            isinstance(v.type, T.TensorType)
+                            and isinstance(declared, T.TensorType))):
+                # a value of another type assigned in the annotated variable's own block
+                # rebinds it, as TorchScript's setSugaredVar (no parent frame has the
+                # name: `xs: List[Tensor] = []; ...; xs = torch.cat(xs)`, torchaudio's
+                # Tacotron2 decoder); in a nested block it must fit (below)
+                del self.declared[target.id]
+                declared = None
             if declared is not None:
                 v = self.number_as(v, declared)
             if declared is not None and isinstance(stmt, (ast.Assign, ast.AugAssign,
