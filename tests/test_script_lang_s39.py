@@ -728,3 +728,28 @@ def test_tutorial_rnn_loop_code():
 def test_script_function_qualified_name():
     assert torch.jit.script(_tuple_literal_names).qualified_name == \
         "__torch__.test_script_lang_s39._tuple_literal_names"
+
+
+def _aug_views(x: torch.Tensor):
+    x[:, 1] += 1
+    x[0] *= 2
+    return x
+
+
+def _aug_index(x: torch.Tensor, idx: torch.Tensor):
+    x[idx] += 10
+    return x
+
+
+def test_augmented_assignment_through_a_view_copies_nothing_back():
+    # torch 2.13's text: the in-place ops on the views alone
+    sf = torch.jit.script(_aug_views)
+    assert sf.code == (
+        "def _aug_views(x: Tensor) -> Tensor:\n"
+        "  _0 = torch.add_(torch.select(torch.slice(x), 1, 1), 1)\n"
+        "  _1 = torch.mul_(torch.select(x, 0, 0), 2)\n"
+        "  return x\n"), sf.code
+    assert sf(torch.zeros(2, 3)).tolist() == [[0.0, 2.0, 0.0], [0.0, 1.0, 0.0]]
+    # an index that copies is written back (index_put_)
+    got = torch.jit.script(_aug_index)(torch.zeros(3), torch.tensor([0, 2]))
+    assert got.tolist() == [10.0, 0.0, 10.0]
