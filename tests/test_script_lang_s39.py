@@ -67,6 +67,36 @@ Finds, minimised:
    PYBIND11_DETAILED_ERROR_MESSAGES or compile in debug mode for details)", a Tensor's
    "Unable to cast 1 to Tensor" (torch 2.13). gpujit kept the value as it was (an int
    in a float attribute, a str in an int one).
+
+10. x.grad is a Tensor in TorchScript (prim::grad(Tensor a) -> Tensor(*)): `x.grad is
+    None` is False when compiling (the `if` branch is not even compiled), `x.grad` is None
+    at run time where there is no gradient, `x.grad.sum()` compiles. gpujit typed it
+    Optional[Tensor] (True for `is None`, `.sum()` refused).
+
+11. `d is torch.device("cpu")` compares values (a device is no pointer in an IValue;
+    gpujit refused `is` on devices); `o.v is not None` of an object's NoneType
+    attribute decides the `if` when compiling (gpujit compiled the dead branch and
+    refused `o.v + 1`); a bool in a tuple or list constant prints True / False
+    (`prim::Constant[value=(False, True)]`, gpujit wrote (0, 1)); names in
+    __constants__ that are a submodule, buffer or parameter, or never set, warn as
+    torch 2.13 ("'k' was found in ScriptModule constants,  but it is a non-constant
+    submodule. Consider removing it." / "... but was not actually set in __init__.").
+
+12. .code of fork / wait: `def __forked_function():` (then __forked_function0 ...) and
+    `torch.wait(fut)` (gpujit: `_block`, `torch.jit.wait`); a called function's
+    qualified name too long to inline is named once at the top of the function or the
+    closure, TorchScript's pooled function constant (`_0 = __torch__.mod.helper`, then
+    `_0(x, 2, )`; gpujit inlined it and split the call out).
+
+13. .code: a tuple literal assigned to names binds its own values (`a, b = x + 1, x * 2`
+    prints `a = torch.add(x, 1)` / `b = torch.mul(x, 2)`; the tutorial's MyRNNLoop is
+    torch's text now), a subscripted expression is parenthesized (`(torch.size(x))[0]`,
+    `(d["a"])[0]`, `([1, 2, 3])[i]`); ScriptFunction.qualified_name exists
+    (`__torch__.<module>.<name>`).
+
+14. `x[:, 1] += 1` on a Tensor is the in-place op on the view alone (torch 2.13:
+    `torch.add_(torch.select(torch.slice(x), 1, 1), 1)`); gpujit also copied the result
+    back (`torch.copy_(...)`). An indexing that copies (x[idx] += 1) still index_put_s.
 """
 import re
 from typing import Dict, Final, List, NamedTuple, Optional, Tuple
@@ -728,3 +758,28 @@ def test_tutorial_rnn_loop_code():
 def test_script_function_qualified_name():
     assert torch.jit.script(_tuple_literal_names).qualified_name == \
         "__torch__.test_script_lang_s39._tuple_literal_names"
+
+
+def _aug_views(x: torch.Tensor):
+    x[:, 1] += 1
+    x[0] *= 2
+    return x
+
+
+def _aug_index(x: torch.Tensor, idx: torch.Tensor):
+    x[idx] += 10
+    return x
+
+
+def test_augmented_assignment_through_a_view_copies_nothing_back():
+    # torch 2.13's text: the in-place ops on the views alone
+    sf = torch.jit.script(_aug_views)
+    assert sf.code == (
+        "def _aug_views(x: Tensor) -> Tensor:\n"
+        "  _0 = torch.add_(torch.select(torch.slice(x), 1, 1), 1)\n"
+        "  _1 = torch.mul_(torch.select(x, 0, 0), 2)\n"
+        "  return x\n"), sf.code
+    assert sf(torch.zeros(2, 3)).tolist() == [[0.0, 2.0, 0.0], [0.0, 1.0, 0.0]]
+    # an index that copies is written back (index_put_)
+    got = torch.jit.script(_aug_index)(torch.zeros(3), torch.tensor([0, 2]))
+    assert got.tolist() == [10.0, 0.0, 10.0]

@@ -16,6 +16,19 @@ from .loops import RAISED
 __all__ = ["StatementMixin"]
 
 
+# what basic indexing makes of a Tensor: views of it (x[0], x[:, 1], x[None], x[...])
+_VIEW_KINDS = frozenset({"aten::select", "aten::slice", "aten::unsqueeze", "aten::alias"})
+
+
+def _view_of(v, base) -> bool:
+    """Is v base itself, or a chain of basic-indexing views of it?"""
+    while v is not base:
+        if v.node is None or v.node.kind not in _VIEW_KINDS or not v.node.inputs:
+            return False
+        v = v.node.inputs[0]
+    return True
+
+
 class StatementMixin:
     """Assignment, assert and raise statements (self is the FunctionCompiler)."""
 
@@ -140,6 +153,11 @@ class StatementMixin:
             v = self.aug_binop(s, cur, rhs, inplace=tensor)
             if tensor and isinstance(s.target, ast.Attribute):
                 return      # self.count += 1: updated in place, the attribute is unchanged
+            if tensor and _view_of(cur, box):
+                # x[:, 1] += 1: the in-place op wrote x through the view; TorchScript emits
+                # no copy back (torch 2.13: `torch.add_(torch.select(torch.slice(x), 1, 1),
+                # 1)` alone). An indexing that copies (x[idx] += 1) is written back.
+                return
             self.assign(s.target, v, s)
             return
         if not isinstance(s.target, ast.Name):
