@@ -255,3 +255,21 @@ def test_an_annotated_variable_rebinds_in_its_own_block_as_torchscript():
         assert "Variable 'y' previously had type List[int] but is now being assigned to a value of type int" in str(e)
     else:
         raise AssertionError("accepted")
+
+
+def _number_for_ints(x, t):
+    n = t.item()
+    m = min(2, t.item())          # a number, as torch's min(int, Scalar)
+    return x[:n], x.view(n, -1), x[m:], x.argmax(n)
+
+
+def test_a_number_for_an_int_converts_with_aten_int_as_torchscript():
+    # torchaudio's Emformer._unpack_state: past_length = state[3][0][0].item(); state[0][k - min(k, past_length):]
+    # torch 2.13: aten::Int(Scalar) where a number meets an int (also packed into int[], also Optional[int])
+    s = torch.jit.script(_number_for_ints)
+    x = torch.arange(6.).view(3, 2)
+    for t in (torch.tensor(1), torch.tensor(1.5)):
+        a, b, c, d = s(x, t)
+        assert a.tolist() == [[0.0, 1.0]] and b.tolist() == [[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]]
+        assert c.tolist() == [[2.0, 3.0], [4.0, 5.0]] and d.tolist() == [1, 1, 1]
+    assert "aten::Int" in str(s.graph)

@@ -189,6 +189,8 @@ def _fits(p, t, op, convert=False, lenient=True) -> bool:
         return True          # TorchScript's implicit aten::Int / aten::Float of a bool
     if convert and isinstance(t, T.TensorType) and tensor_as_number(op, p):
         return True          # ... and aten::IntImplicit / FloatImplicit of a Tensor
+    if convert and isinstance(t, T.NumberType) and number_as_int_or_float(op, p):
+        return True          # ... and aten::Int / aten::Float of a number (x.item())
     # (only where PyTorch's overloads take a number: ops/number_operands.py)
     return lenient and op.is_pointwise and p.name in op.operands and \
         p.name in op.number_operands and is_number_type(t)
@@ -251,6 +253,18 @@ def bool_as_number(op, p) -> str | None:
     return None
 
 
+def number_as_int_or_float(op, p) -> str | None:
+    """'Int' / 'Float' when a number (a Scalar: `t.item()`) passed for schema argument p of
+    op (an int or float, or an Optional one; not a list) is converted, as TorchScript's
+    tryConvertToType does (aten::Int.Scalar / aten::Float.Scalar): `x[:t.item()]`,
+    `x.view(t.item(), -1)` (torchaudio's Emformer). Python-number ops keep their Scalar
+    overloads (`min(2, t.item())` is a number, as in torch)."""
+    from ...ops.scalar_ops import PYTHON_VALUED
+    if op.name in PYTHON_VALUED or p.type.is_list:
+        return None
+    return {"int": "Int", "SymInt": "Int", "float": "Float"}.get(p.type.base)
+
+
 def tensor_as_number(op, p) -> str | None:
     """'IntImplicit' / 'FloatImplicit' / 'ScalarImplicit' when a Tensor passed for schema
     argument p of op (an int, float or Scalar, or an Optional one: TorchScript converts to
@@ -264,9 +278,10 @@ def tensor_as_number(op, p) -> str | None:
             "Scalar": "ScalarImplicit"}.get(p.type.base)
 
 
-_PACK_ELEMS = {"Tensor": (T.TensorType,), "int": (T.IntType, T.BoolType, T.TensorType),
-               "SymInt": (T.IntType, T.BoolType, T.TensorType),
-               "float": (T.FloatType, T.BoolType, T.TensorType),
+_PACK_ELEMS = {"Tensor": (T.TensorType,),
+               "int": (T.IntType, T.BoolType, T.TensorType, T.NumberType),
+               "SymInt": (T.IntType, T.BoolType, T.TensorType, T.NumberType),
+               "float": (T.FloatType, T.BoolType, T.TensorType, T.NumberType),
                "bool": (T.BoolType,), "str": (T.StrType,)}
 
 
@@ -373,9 +388,9 @@ def resolve(ops, args, kwargs):
                 m = _exact_choice(m, ops[i:], args, kwargs)
             return _empty_literal_choice(m, ops[i + 1:], args, kwargs), misses
         misses.append((op, m))
-    if any(isinstance(a.type, (T.BoolType, T.TensorType))
+    if any(isinstance(a.type, (T.BoolType, T.TensorType, T.NumberType))
            for a in list(args) + list(kwargs.values()) if not isinstance(a, tuple)):
-        for op in ops:            # then with a bool / Tensor converted to a number argument
+        for op in ops:    # then with a bool / Tensor / number converted to a number argument
             m = match_schema(op, args, kwargs, convert=True)
             if isinstance(m, Match):
                 return m, misses

@@ -467,11 +467,11 @@ class OpCallMixin:
             if kind == "pack":
                 lt = calls.schema_arg_type(p.type)
                 if isinstance(lt.elem, (T.IntType, T.FloatType)):
-                    # (a bool packed into an int or float list: aten::Int / aten::Float; a
+                    # (a bool or number packed into an int or float list: aten::Int / aten::Float; a
                     # Tensor: aten::IntImplicit / FloatImplicit, as TorchScript converts)
                     kind = lt.elem.annotation().capitalize()
                     x = [self.scalar(kind, v, node=node)
-                         if isinstance(v.type, T.BoolType) else
+                         if isinstance(v.type, (T.BoolType, T.NumberType)) else
                          self.tensor_as_number(v, f"{kind}Implicit")
                          if isinstance(v.type, T.TensorType) else v for v in x]
                 x = self.emit("prim::ListConstruct", x, [lt]).output
@@ -506,6 +506,8 @@ class OpCallMixin:
                 x = self.scalar(calls.bool_as_number(op, p), x, node=node)
             elif isinstance(x.type, T.TensorType) and not p.type.is_tensor:
                 x = self.tensor_as_number(x, calls.tensor_as_number(op, p))
+            elif isinstance(x.type, T.NumberType) and calls.number_as_int_or_float(op, p):
+                x = self.scalar(calls.number_as_int_or_float(op, p), x, node=node)
             elif p.type.is_list and isinstance(x.type, T.IntType):
                 x = self.emit("prim::ListConstruct", [x], [T.ListType(T.INT)]).output
             elif p.type.is_list and isinstance(x.type, T.TupleType):
