@@ -493,11 +493,12 @@ def test_a_corrupt_or_truncated_disk_entry_is_recompiled_in_a_fresh_process(tmp_
     assert "compiles 1 disk_hits 0" in _child(env, tmp_path)[0]
     files = [p for p in tmp_path.rglob("*") if p.is_file() and "kernels" in p.parts]
     assert files
-    # truncated, then the same length with its last bytes changed: detected, recompiled
-    for damage in (lambda d: d[: len(d) // 2], lambda d: d[:-40] + b"x" * 40):
-        for p in files:
-            p.write_bytes(damage(p.read_bytes()))
-        assert "compiles 1 disk_hits 0" in _child(env, tmp_path)[0]
+    # truncated, and the rest with its last bytes changed: detected, recompiled
+    # (test_kernels_cache checks each kind of damage in process)
+    for p in files:
+        d = p.read_bytes()
+        p.write_bytes(d[: len(d) // 2][:-8] + b"x" * 8)
+    assert "compiles 1 disk_hits 0" in _child(env, tmp_path)[0]
     assert "compiles 0 disk_hits 1" in _child(env, tmp_path)[0]      # and stored again
 
 
