@@ -587,7 +587,7 @@ class CodeGenerator:
             if root.node.kind == "prim::CreateObject":
                 continue        # (an object this code made holds arrays: no copy is read)
             db = db or self.alias_db()
-            if db.has_writers(n.output):
+            if any(_changes_containers(w) for w in db.writers(n.output)):
                 raise CodeGenError(f"the attribute '{n.attrs['name']}' ({t.annotation()}) "
                                    f"is changed in place")
 
@@ -627,6 +627,17 @@ class CodeGenerator:
 
 _MISSING = object()
 _MODULE_DICTS = ("_parameters", "_buffers", "_modules")
+
+
+def _changes_containers(w) -> bool:
+    """Can writer w change a list or dict itself: a mutator (append, _set_item, ...), an
+    opaque call, a SetAttr, an op taking a container? An in-place Tensor op writes data
+    only (the alias classes are coarse: a BatchNorm buffer's add_ in the wildcard class
+    reads as a write of every module list, as of a GRU's _flat_weights)."""
+    from ..ir.schema_match import SIDE_EFFECT_KINDS
+    return w.kind in SIDE_EFFECT_KINDS or any(
+        isinstance(t.elem if isinstance(t, T.OptionalType) else t, (T.ListType, T.DictType))
+        for t in (v.type for v in w.inputs))
 
 
 def _holds_tensor_container(t) -> bool:
