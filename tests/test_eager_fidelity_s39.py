@@ -115,6 +115,9 @@ written out; no torch import).
    Tensor argument is a wrapped normal tensor (p * 2, p + 1, 1 - p record), and clone /
    a copying .to() are empty_like().copy_() (CopyBackwards; gpujit CloneBackward0 /
    ToCopyBackward0).
+16. prelu records PyTorch's: the weight reshaped along dim 1 to the input's rank, then the
+   new registry op aten::_prelu_kernel (PreluKernelBackward0 -> (x, ViewBackward0); gpujit:
+   both edges straight to the leaves).
 """
 import re
 import warnings
@@ -772,3 +775,22 @@ def test_inference_operands_only_run_unrecorded():
         w = torch.ones(3, 2, requires_grad=True)
     with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
         torch.ones(2, 3, requires_grad=True) @ w
+
+
+# ------------------------------------------------------------------ 16. prelu
+
+
+def test_prelu_weight_is_viewed():
+    x = torch.tensor([[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0]], requires_grad=True)
+    w = torch.tensor([0.1, 0.2, 0.3], requires_grad=True)
+    y = F.prelu(x, w)
+    assert _tree(y, 2) == ["PreluKernelBackward0", "AccumulateGrad",
+                           ["ViewBackward0", "AccumulateGrad"]]
+    np.testing.assert_allclose(y.detach().numpy(), [[-0.1, 2.0, -0.9], [4.0, -1.0, 6.0]],
+                               rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [-1.0, -5.0, -3.0])
+    np.testing.assert_allclose(x.grad.numpy(), [[0.1, 1.0, 0.3], [1.0, 0.2, 1.0]], rtol=1e-6)
+    v = torch.tensor([-2.0, 3.0], requires_grad=True)
+    assert _edges(F.prelu(v, torch.tensor([0.5], requires_grad=True))) == [
+        "AccumulateGrad", "AccumulateGrad"]     # (same ranks: no view)
