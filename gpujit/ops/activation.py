@@ -303,10 +303,11 @@ def _prelu_kernel_meta(self, weight):
 
 
 @op("aten::_prelu_kernel(Tensor self, Tensor weight) -> Tensor", tags={"nn"}, method=False,
-    function=False, dtypes=FLOATS, meta=_prelu_kernel_meta)
+    dtypes=FLOATS, meta=_prelu_kernel_meta)
 def _prelu_kernel(xp, self, weight):
     """ATen's prelu kernel: x where x > 0, else weight * x, the weight broadcast as a
-    tensor operand (prelu views it along dim 1 first): PreluKernelBackward0's op."""
+    tensor operand (prelu views it along dim 1 first): PreluKernelBackward0's op; torch's
+    binding is torch._prelu_kernel."""
     if self.dtype.kind != "f":
         raise _prelu_dtype_error(self, "cpu" if xp is _np else "cuda")
     x, w = _f32(self), _f32(weight)
