@@ -107,6 +107,17 @@ written out; no torch import).
    "mat2 must be a matrix, got 1-D tensor"), a contiguous 1-D input with a 1-D bias the
    flattened addmm viewed back (ViewBackward0 -> AddmmBackward0); gpujit's one node had
    an edge for the absent bias and none through TBackward0.
+15. Inference tensors (made in inference_mode) used outside it: PyTorch's inference
+   tensors carry no autograd key, so an op whose tensor operands are all inference tensors
+   runs unrecorded even when one requires grad (an inference Parameter p: p * p, p.sin(),
+   p.sum(), p ** 2, cat([p, p]) have no grad_fn and require no grad; gpujit recorded them
+   and raised "Inference tensors cannot be saved for backward"), a Python number for a
+   Tensor argument is a wrapped normal tensor (p * 2, p + 1, 1 - p record), and clone /
+   a copying .to() are empty_like().copy_() (CopyBackwards; gpujit CloneBackward0 /
+   ToCopyBackward0).
+16. prelu records PyTorch's: the weight reshaped along dim 1 to the input's rank, then the
+   new registry op aten::_prelu_kernel (PreluKernelBackward0 -> (x, ViewBackward0); gpujit:
+   both edges straight to the leaves).
 """
 import re
 import warnings
@@ -737,3 +748,49 @@ def test_linear_one_dim_nodes():
     assert w2.grad.shape == (3, 3) and b.grad.tolist() == [1.0, 1.0, 1.0]
     with pytest.raises(RuntimeError, match="^mat2 must be a matrix, got 1-D tensor$"):
         F.linear(x2, w1, torch.tensor(1.5, dtype=torch.float64))
+
+
+# ------------------------------------------------------------------ 15. inference tensors
+
+
+def test_inference_operands_only_run_unrecorded():
+    with torch.inference_mode():
+        p = torch.nn.Parameter(torch.ones(3))
+        t = torch.ones(3, requires_grad=True)
+    for f in (lambda: p * p, lambda: p.sin(), lambda: p.sum(), lambda: p ** 2,
+              lambda: torch.cat([p, p]), lambda: torch.maximum(p, p), lambda: p.expand(2, 3)):
+        r = f()
+        assert r.grad_fn is None and not r.requires_grad
+    for f, node in ((lambda: p * 2, "MulBackward0"), (lambda: p + 1, "AddBackward0"),
+                    (lambda: p * torch.ones(3), "MulBackward0"),
+                    (lambda: torch.cat([p, torch.ones(3)]), "CatBackward0"),
+                    (lambda: t.clone(), "CopyBackwards"),
+                    (lambda: t.to(torch.float64), "CopyBackwards")):
+        r = f()
+        assert type(r.grad_fn).__name__ == node and r.requires_grad
+    c = t.clone()
+    assert _edges(c) == [None, "AccumulateGrad"] and not c.is_inference()
+    # (a normal operand: recorded, and an inference tensor it would save is refused)
+    with torch.inference_mode():
+        w = torch.ones(3, 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
+        torch.ones(2, 3, requires_grad=True) @ w
+
+
+# ------------------------------------------------------------------ 16. prelu
+
+
+def test_prelu_weight_is_viewed():
+    x = torch.tensor([[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0]], requires_grad=True)
+    w = torch.tensor([0.1, 0.2, 0.3], requires_grad=True)
+    y = F.prelu(x, w)
+    assert _tree(y, 2) == ["PreluKernelBackward0", "AccumulateGrad",
+                           ["ViewBackward0", "AccumulateGrad"]]
+    np.testing.assert_allclose(y.detach().numpy(), [[-0.1, 2.0, -0.9], [4.0, -1.0, 6.0]],
+                               rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [-1.0, -5.0, -3.0])
+    np.testing.assert_allclose(x.grad.numpy(), [[0.1, 1.0, 0.3], [1.0, 0.2, 1.0]], rtol=1e-6)
+    v = torch.tensor([-2.0, 3.0], requires_grad=True)
+    assert _edges(F.prelu(v, torch.tensor([0.5], requires_grad=True))) == [
+        "AccumulateGrad", "AccumulateGrad"]     # (same ranks: no view)

@@ -107,6 +107,8 @@ def autograd_call(op, args):
                 break
     if not needs:
         return op.eager(*args)
+    if _reg.InferenceVersion.live[0] and _only_inference_operands(op, args):
+        return _inference_operands_call(op, args)
     if op.composite is not None and _reg.dispatch_state.tracing is None:
         # (torch's decomposition: each of its ops records; not while tracing, where the
         # trace records the op itself and a composite's own tensors, dropout's mask, would
@@ -154,6 +156,65 @@ def autograd_call(op, args):
 _UNKNOWN = object()
 # argument types that are never a Tensor nor hold one (autograd_call skips them)
 _PLAIN_ARGS = frozenset({type(None), int, float, bool, str, complex})
+
+_TENSOR_POS: dict = {}      # op -> positions of its Tensor / Tensor[] arguments
+
+
+def _only_inference_operands(op, args) -> bool:
+    """Are all of the call's tensor operands inference tensors (made in inference_mode)?
+    PyTorch's inference tensors carry no autograd dispatch key, so outside the mode an op
+    whose tensors are all inference tensors runs without recording (p * p of an inference
+    Parameter: no grad_fn, requires_grad False); a Python number for a Tensor argument is
+    a wrapped normal tensor there (p * 2 records MulBackward0)."""
+    pos = _TENSOR_POS.get(op)
+    if pos is None:
+        pos = _TENSOR_POS[op] = tuple(i for i, a in enumerate(op.schema.arguments)
+                                      if a.type.base == "Tensor")
+    seen, numbers = False, []
+    for i in pos:
+        if i >= len(args):
+            continue
+        a = args[i]
+        for x in (a if type(a) in (list, tuple) else (a,)):
+            if x is None:
+                continue
+            if type(x) in (bool, int, float, complex):
+                numbers.append(i)
+                continue
+            if not isinstance(x, Tensor) or not isinstance(x._vc, _reg.InferenceVersion):
+                return False
+            seen = True
+    if seen and numbers:
+        # a number is a Scalar argument (no tensor) only where PyTorch's binding picks a
+        # Scalar overload (x.pow(2): pow.Tensor_Scalar), as node_names names the node;
+        # rsub.Scalar is a composite subtracting from the number wrapped in a tensor
+        if op.schema.base_name == "rsub":
+            return False
+        names = [a.name for a in op.schema.arguments]
+        bound = dict(zip(names, args))
+        try:
+            return drops_number_edges(op, bound, node_name(op, bound, None),
+                                      frozenset(names[i] for i in numbers))
+        except Exception:       # noqa: BLE001  (a rule reading the result: recorded)
+            return False
+    return seen
+
+
+_COPIES_OF_SELF = frozenset({"aten::clone", "aten::to.dtype", "aten::to.device",
+                             "aten::to.other", "aten::to.dtype_layout", "aten::_to_copy"})
+
+
+def _inference_operands_call(op, args):
+    """An op on inference tensors only, outside inference_mode: no autograd, as PyTorch's;
+    clone and the copying .to() then go through their CompositeExplicitAutograd kernels,
+    empty_like(...).copy_(self), whose copy_ writes a normal tensor and records
+    CopyBackwards (t.clone() of an inference tensor that requires grad)."""
+    with grad_mode.no_grad():
+        r = op.eager(*args)
+    if op.name in _COPIES_OF_SELF and isinstance(r, Tensor) and r is not args[0] and \
+            _requires(args[0]):
+        r.copy_(args[0])
+    return r
 _WRT_POS: dict = {}     # op -> _wrt_positions(op)
 
 

@@ -294,6 +294,40 @@ def prelu(xp, self, weight):
                                (self,))
 
 
+def _prelu_kernel_meta(self, weight):
+    if _dtype_of(self).category != _dt.FLOATING:
+        raise _prelu_dtype_error(self, getattr(self.device, "type", "cpu"))
+    from .meta import broadcast_shapes
+    return _TensorMeta(self.dtype, broadcast_shapes(tuple(self.shape), tuple(weight.shape)),
+                       self.device)
+
+
+@op("aten::_prelu_kernel(Tensor self, Tensor weight) -> Tensor", tags={"nn"}, method=False,
+    dtypes=FLOATS, meta=_prelu_kernel_meta)
+def _prelu_kernel(xp, self, weight):
+    """ATen's prelu kernel: x where x > 0, else weight * x, the weight broadcast as a
+    tensor operand (prelu views it along dim 1 first): PreluKernelBackward0's op; torch's
+    binding is torch._prelu_kernel."""
+    if self.dtype.kind != "f":
+        raise _prelu_dtype_error(self, "cpu" if xp is _np else "cuda")
+    x, w = _f32(self), _f32(weight)
+    return _mf.iterator_layout(xp, xp.where(x > 0, x, w * x).astype(self.dtype, copy=False),
+                               (self, weight))
+
+
+def _prelu_composite(self, weight):
+    """prelu recording gradients: PyTorch's, the weight viewed along dim 1 to self's rank
+    (reshape: ViewBackward0) then _prelu_kernel (PreluKernelBackward0 -> (x,
+    ViewBackward0))."""
+    shape = _prelu_weight_shape(self, weight)
+    _prelu_meta(self, weight)
+    w = weight if self.dim() == weight.dim() else weight.reshape(shape)
+    return _prelu_kernel.op.public(self, w)
+
+
+prelu.op.composite = _prelu_composite
+
+
 # ---------------------------------------------------------------------- rrelu
 # Randomized leaky ReLU: torch.rrelu / rrelu_ (F.rrelu and nn.RReLU call them). Training:
 # each element at or below 0 gets its own slope drawn uniformly in [lower, upper] from the
@@ -614,6 +648,16 @@ def _softshrink_grad(grad, self, lambd):
 def _log_sigmoid_grad(grad, self):
     # d/dx log(sigmoid(x)) = sigmoid(-x): 1 at -inf, 0 at +inf
     return grad * (-self).sigmoid()
+
+
+@_derivative(_prelu_kernel)
+def _prelu_kernel_grad(grad, self, weight, needs_grad):
+    pos = self > 0
+    g_self = _where(pos, grad, weight * grad) if needs_grad[0] else None
+    g_weight = None
+    if needs_grad[1]:
+        g_weight = _where(pos, 0.0, self * grad).sum_to_size(tuple(weight.shape))
+    return g_self, g_weight
 
 
 @_derivative(prelu)

@@ -518,8 +518,10 @@ def _matmul_composite(self, other):
         nd = (self._data.ndim, other._data.ndim)
         if nd == (2, 2):
             return mm.op.public(self, other)
-        if nd == (1, 2):        # (SqueezeBackward4 -> MmBackward0 -> UnsqueezeBackward0)
-            return mm.op.public(self.unsqueeze(0), other).squeeze_(0)
+    if isinstance(self, _reg._Tensor) and isinstance(other, _reg._Tensor) and \
+            self._data.ndim == 1 and other._data.ndim == 2:
+        # (SqueezeBackward4 -> MmBackward0 -> UnsqueezeBackward0)
+        return mm.op.public(self.unsqueeze(0), other).squeeze_(0)
     return NotImplemented
 
 
@@ -607,9 +609,9 @@ def _linear_composite(input, weight, bias=None):
     the input flattened to a matrix (ViewBackward0 -> AddmmBackward0) where a 1-D bias
     meets a contiguous input, else matmul(input, weight.t()) (TBackward0 for the weight)
     then add_(bias). Matrices (the training loop's path) keep the op's one node."""
-    if type(input) is _reg._Tensor and type(weight) is _reg._Tensor and \
+    if isinstance(input, _reg._Tensor) and isinstance(weight, _reg._Tensor) and \
             input._data.ndim >= 2 and weight._data.ndim == 2:
-        return NotImplemented
+        return NotImplemented       # (nn.Linear's Parameters too: the hot path)
     _linear_check(tuple(input.shape), tuple(weight.shape), input.dtype, weight.dtype,
                   None if bias is None else bias.dtype)
     if bias is not None and input.dim() == 2:

@@ -204,6 +204,15 @@ OPINFOS = [
                                                          "supported. Got Float and Double$"),
             ErrorSample(arr(3, dtype=I64), arr(1, dtype=I64),
                         match="\"prelu_cpu\" not implemented for 'Long'")]),
+    # (ATen's kernel prelu calls with the weight viewed along dim 1; torch._prelu_kernel)
+    OpInfo("aten::_prelu_kernel", samples=[
+        Sample(arr(2, 3, 4), arr(1, 3, 1, low=0, high=1)),
+        Sample(arr(2, 3, 2, 2, dtype=F64), arr(1, 3, 1, 1, dtype=F64)),
+        Sample(arr(4, 3, dtype=F64), arr(1, 1, dtype=F64)), Sample(arr(5), arr(1)),
+        Sample(arr(2, 3, dtype=np.float16), arr(1, 3, dtype=np.float16))],
+        ref=lambda x, w: np.where(_f(x) > 0, _f(x), _f(w) * _f(x)),
+        errors=[ErrorSample(arr(3, dtype=I64), arr(1, dtype=I64),
+                            match="\"prelu_cpu\" not implemented for 'Long'")]),
 ]
 
 
