@@ -95,3 +95,82 @@ def test_values():
                                   np.where(a > 0.1, a, 20.0))
     np.testing.assert_allclose(torch.jit.script(F.elu)(x).numpy(),
                                np.where(a > 0, a, np.expm1(a)), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# Find 2 (trace): a submodule called with list/dict/tuple arguments stayed inline in a
+# trace, and a call's method took every tensor argument by position (unused ones, a tensor
+# passed twice). torch 2.13's tracer keeps the call as prim::CallMethod whose parameters are
+# the tensors the call's ops read, each once, in the order first read, unread ones dropped:
+#   self.s([x, y], {"a": z}) with forward `d["a"] * xs[1] - xs[0]` -> (s).forward(z, y, x, )
+#   self.s3([x, y], {"a": z}) reading xs[0] only                  -> (s3).forward(x, )
+#   self.s4([x, y], z) reading z only                              -> (s4).forward(z, )
+#   self.t(x, x, y) with forward(a, b, c) `c * b`                  -> (t).forward1(y, x, )
+
+
+class _S(torch.nn.Module):
+    def forward(self, xs, d):
+        return d["a"] * xs[1] - xs[0]
+
+
+class _S3(torch.nn.Module):
+    def forward(self, xs, d):
+        return xs[0] + 1
+
+
+class _S4(torch.nn.Module):
+    def forward(self, xs, z):
+        return z * 2
+
+
+class _T(torch.nn.Module):
+    def forward(self, a, b, c):
+        return c * b
+
+
+class _TupleArg(torch.nn.Module):
+    def forward(self, t):
+        a, b = t
+        return a - b
+
+
+class _M(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.s = _S()
+        self.s3 = _S3()
+        self.s4 = _S4()
+        self.t = _T()
+        self.u = _TupleArg()
+
+    def forward(self, x, y, z):
+        return self.s([x, y], {"a": z}) + self.s3([x, y], {"a": z}) + \
+            self.s4([x, y], z) + self.t(x, y, z) + self.t(x, x, y) + self.u((y, x))
+
+
+def _trace():
+    import warnings
+    x = torch.ones(2, 3)
+    y = torch.full((2, 3), 2.0)
+    z = torch.full((2, 3), 3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.jit.trace(_M(), (x, y, z)), (x, y, z)
+
+
+def test_trace_container_arguments_call_method():
+    tm, (x, y, z) = _trace()
+    code = tm.code
+    for call in ("(s).forward(z, y, x, )", "(s3).forward(x, )", "(s4).forward(z, )",
+                 "(t).forward(z, y, )", "(t).forward1(y, x, )", "(u).forward(y, x, )"):
+        assert call in code, code
+    assert "def forward(self,\n    z: Tensor,\n    y: Tensor,\n    x: Tensor) -> Tensor:\n" \
+           "  return torch.sub(torch.mul(z, y), x)" in tm.s.code, tm.s.code
+    assert "def forward1(self,\n    y: Tensor,\n    x: Tensor) -> Tensor:\n" \
+           "  return torch.mul(y, x)" in tm.t.forward1.code, tm.t.forward1.code
+    assert "prim::ListUnpack" not in str(tm.s.graph) and \
+        "__getitem__" not in str(tm.s.graph)
+    # 3*2-1 + (1+1) + 3*2 + 3*2 + 2*1 + (2-1) = 22
+    np.testing.assert_array_equal(tm(x, y, z).numpy(), np.full((2, 3), 22.0))
+    np.testing.assert_array_equal(tm(x, z, y).numpy(), np.full((2, 3), 2*3 - 1 + 2 + 4 + 6
+                                                               + 3 + 2))
