@@ -63,6 +63,30 @@ def test_overloaded_refused_as_torch():
             torch.jit.script(getattr(F, name))
 
 
+def test_torch_namespace_as_torch():
+    # torch 2.13: torch.add / torch.relu are C++ builtins (TypeError), torch.norm and
+    # torch.tensordot are @_overload'ed (RuntimeError "...torch.functional.norm cannot be
+    # directly compiled because it is overloaded..."), torch.unique /
+    # unique_consecutive are boolean_dispatch (*args) wrappers (NotSupportedError
+    # "Compiled functions can't take variable number of arguments..."), torch.cdist
+    # compiles
+    for name in ("add", "relu", "sigmoid_"):
+        with pytest.raises(TypeError, match="is a built-in class"):
+            torch.jit.script(getattr(torch, name))
+    for name in ("norm", "tensordot"):
+        with pytest.raises(Exception, match=f"torch.functional.{name} cannot be directly "
+                                            f"compiled because it is overloaded"):
+            torch.jit.script(getattr(torch, name))
+    for name in ("unique", "unique_consecutive"):
+        with pytest.raises(Exception, match="Compiled functions can't take variable number "
+                                            "of arguments") as e:
+            torch.jit.script(getattr(torch, name))
+        assert type(e.value).__name__ == "NotSupportedError"
+    a = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
+    np.testing.assert_allclose(torch.jit.script(torch.cdist)(a, a).numpy(),
+                               [[0.0, 5.0], [5.0, 0.0]], atol=1e-6)
+
+
 X = [[-1.0, 2.0, -3.0, 0.5]]
 
 

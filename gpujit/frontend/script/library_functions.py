@@ -44,10 +44,11 @@ block_diag cartesian_prod cdist chain_matmul einsum lu meshgrid norm split stft 
 tensordot unique unique_consecutive unravel_index
 """.split())
 
-# torch.nn.functional's functions declared with @torch.jit._overload: torch refuses to
-# compile them on their own
+# functions declared with @torch.jit._overload in torch.nn.functional / torch.functional:
+# torch refuses to compile them on their own
 _F_OVERLOADED = frozenset(("interpolate", "upsample", "upsample_nearest",
                            "upsample_bilinear"))
+_TORCH_OVERLOADED = frozenset(("norm", "tensordot"))
 
 _TYPE_NAMES = {"Tensor": "Tensor", "int": "int", "float": "float", "bool": "bool",
                "str": "str", "Scalar": "float", "SymInt": "int", "ScalarType": "int",
@@ -122,13 +123,23 @@ def script_library_function(obj, home, name):
     if is_torch_builtin(home, name):
         raise TypeError("<class 'builtin_function_or_method'> is a built-in class")
     import gpujit
-    if home is gpujit.nn.functional and name in _F_OVERLOADED:
-        from .errors import FrontendError
+    from .errors import FrontendError, NotSupportedError
+    if (home is gpujit.nn.functional and name in _F_OVERLOADED) or \
+            (home is gpujit and name in _TORCH_OVERLOADED):
+        where = "torch.nn.functional" if home is gpujit.nn.functional else "torch.functional"
         raise FrontendError(
-            f"Function __torch__.torch.nn.functional.{name} cannot be directly compiled "
+            f"Function __torch__.{where}.{name} cannot be directly compiled "
             f"because it is overloaded. It must be used in a context of a function where "
             f"its inputs can determine which overload to call.")
-    if compiled_from_source(obj) or not inspect.isfunction(obj):
+    if getattr(obj, "__gpujit_boolean_dispatch__", None):
+        # torch's boolean_dispatch wrappers take (*args, **kwargs) (torch.unique,
+        # F.max_pool2d): TorchScript refuses them on their own, in these words
+        raise NotSupportedError(
+            f"Compiled functions can't take variable number of arguments or use "
+            f"keyword-only arguments with defaults ({name}: its result type depends on a "
+            f"bool flag; call it from a scripted function with the flag a literal)")
+    if compiled_from_source(obj) or not inspect.isfunction(obj) or \
+            home is gpujit.nn.init:         # (nn.init: compiled from its own source)
         return obj
     key = (home.__name__, name)
     if key in _WRAPPERS and _WRAPPERS[key]._gpujit_library_original is obj:
