@@ -8,8 +8,9 @@ over aten::relu, F.linear a Python function bound from the registry, helpers lik
 that scripted code never sees), so what happens is decided by the name the function has in
 torch, not by how gpujit wrote it:
 
-- a name that is a C++ builtin in torch (`_F_BUILTINS`; at top level every function but
-  torch.functional's `_TORCH_PY_FUNCTIONS`) raises torch's TypeError;
+- a name that is a C++ builtin in torch (`_F_BUILTINS`; at top level a function that
+  stands for a registry op, but torch.functional's `_TORCH_PY_FUNCTIONS`) raises torch's
+  TypeError;
 - a function that scripted code compiles from its own source (`_from_source`: F.tanhshrink)
   compiles as before;
 - any other is compiled as a function with the same signature whose body is the call of it,
@@ -41,7 +42,7 @@ scaled_dot_product_attention selu_ softplus softshrink threshold_
 _TORCH_PY_FUNCTIONS = frozenset("""
 atleast_1d atleast_2d atleast_3d align_tensors broadcast_shapes broadcast_tensors
 block_diag cartesian_prod cdist chain_matmul einsum lu meshgrid norm split stft istft
-tensordot unique unique_consecutive unravel_index
+tensordot unique unique_consecutive unravel_index manual_seed seed initial_seed
 """.split())
 
 # functions declared with @torch.jit._overload in torch.nn.functional / torch.functional:
@@ -72,12 +73,17 @@ def library_home(obj):
     return None
 
 
-def is_torch_builtin(home, name) -> bool:
+def is_torch_builtin(home, name, obj=None) -> bool:
+    """Is home.name a C++ builtin in torch? In F, by torch's list; at top level, a
+    function that stands for a registry op (torch.add, torch.numel) and is not one of
+    torch.functional's; torch's other top-level Python functions (torch.manual_seed,
+    torch.is_tensor) are not, and compile (or fail) from their own source."""
     import gpujit
     if home is gpujit.nn.functional:
         return name in _F_BUILTINS
-    if home is gpujit:
-        return name not in _TORCH_PY_FUNCTIONS
+    if home is gpujit and name not in _TORCH_PY_FUNCTIONS:
+        from .calls import candidates_for_function
+        return getattr(obj, "op", None) is not None or bool(candidates_for_function(name))
     return False
 
 
@@ -120,7 +126,7 @@ def script_library_function(obj, home, name):
     C++ builtins; returns obj itself when it compiles from its own source or cannot be
     wrapped (*args: the compiler's own refusal follows)."""
     from .function_calls import compiled_from_source
-    if is_torch_builtin(home, name):
+    if is_torch_builtin(home, name, obj):
         raise TypeError("<class 'builtin_function_or_method'> is a built-in class")
     import gpujit
     from .errors import FrontendError, NotSupportedError
@@ -153,6 +159,8 @@ def script_library_function(obj, home, name):
     ops = candidates_for_function(name, functional=home is gpujit.nn.functional)
     if getattr(obj, "op", None) is not None and obj.op not in ops:
         ops = [obj.op] + ops
+    if not ops and home is not gpujit.nn.functional:
+        return obj          # (torch.manual_seed: no op to call; its own source)
     schema_args = {}
     for op in ops:
         for a in op.schema.arguments:
