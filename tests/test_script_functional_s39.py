@@ -198,3 +198,71 @@ def test_trace_container_arguments_call_method():
     np.testing.assert_array_equal(tm(x, y, z).numpy(), np.full((2, 3), 22.0))
     np.testing.assert_array_equal(tm(x, z, y).numpy(), np.full((2, 3), 2*3 - 1 + 2 + 4 + 6
                                                                + 3 + 2))
+
+
+# nested: a submodule given a tuple and a dict calls its own submodule with tensors taken
+# out of them; a submodule given a dict passes the dict on. torch 2.13:
+#   (c).forward(x, y, ) -> torch.cat([x, y]);  (o).forward(y, x, ) -> its (i).forward(y, x, )
+#   self.o({"a": y, "b": x}, x) -> (o).forward(y, x, ), whose (i).forward(y, )
+
+
+class _Cat(torch.nn.Module):
+    def forward(self, xs):
+        return torch.cat(xs, 0)
+
+
+class _Mul(torch.nn.Module):
+    def forward(self, a, b):
+        return a * b
+
+
+class _Outer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.i = _Mul()
+
+    def forward(self, xs, d):
+        return self.i(d[1], xs[0]) + xs[0]
+
+
+class _DictInner(torch.nn.Module):
+    def forward(self, d):
+        return d["a"] * 2
+
+
+class _DictOuter(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.i = _DictInner()
+
+    def forward(self, d, x):
+        return self.i(d) + x
+
+
+class _Nested(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = _Cat()
+        self.o = _Outer()
+        self.q = _DictOuter()
+
+    def forward(self, x, y):
+        return self.c([x, y]).sum() + self.o((x, y), {1: y}) + self.q({"a": y, "b": x}, x)
+
+
+def test_trace_nested_container_calls():
+    import warnings
+    x = torch.ones(2, 3)
+    y = torch.full((2, 3), 2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tm = torch.jit.trace(_Nested(), (x, y))
+    for call in ("(c).forward(x, y, )", "(o).forward(y, x, )", "(q).forward(y, x, )"):
+        assert call in tm.code, tm.code
+    assert "torch.cat([x, y])" in tm.c.code, tm.c.code
+    assert "torch.add((i).forward(y, x, ), x)" in tm.o.code, tm.o.code
+    assert "def forward(self,\n    y: Tensor,\n    x: Tensor) -> Tensor:\n" \
+           "  return torch.mul(y, x)" in tm.o.i.code, tm.o.i.code
+    assert "torch.add((i).forward(y, ), x)" in tm.q.code, tm.q.code
+    # sum(cat) = 6*1 + 6*2 = 18; 2*1 + 1 = 3; 2*2 + 1 = 5
+    np.testing.assert_array_equal(tm(x, y).numpy(), np.full((2, 3), 26.0))

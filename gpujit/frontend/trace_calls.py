@@ -353,12 +353,23 @@ def _flat_params(callee, bound):
     for r in callee.regions:
         r.arg_values = [moved.get(id(a), a) for a in r.arg_values]
         r.leaf_values = {k: moved.get(id(a), a) for k, a in r.leaf_values.items()}
+    def drop(n):
+        # a call inside the callee that starts right after n starts after n's predecessor
+        nodes = n.owning_block.nodes
+        if n.owning_block is g.block:
+            k = nodes.index(n)
+            for r in callee.regions:
+                if r.prev is n:
+                    r.prev = nodes[k - 1] if k else None
+                if r.last is n:
+                    r.last = nodes[k - 1] if k else None
+        n.destroy()
     for n in reversed(unpacks):
         consts = [x.node for x in n.inputs[1:] if x.node.kind == "prim::Constant"]
-        n.destroy()
+        drop(n)
         for c in consts:
             if not any(o.uses for o in c.outputs):
-                c.destroy()
+                drop(c)
     for i in range(len(params), 0, -1):
         g.block.erase_input(i)
     callee.flat_params = [id(t) for t in order]
