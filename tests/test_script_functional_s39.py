@@ -121,6 +121,46 @@ def test_values():
                                np.where(a > 0, a, np.expm1(a)), rtol=1e-6)
 
 
+def test_losses_reduction_and_legacy_arguments():
+    # torch 2.13 compiles F's losses: reduction a str, size_average / reduce Optional[bool]
+    # folded into it with the deprecation warning; values from torch 2.13
+    import warnings
+    COMPILES_TOO = ["binary_cross_entropy", "binary_cross_entropy_with_logits",
+                    "cross_entropy", "huber_loss", "l1_loss", "mse_loss", "nll_loss",
+                    "smooth_l1_loss"]
+    for name in COMPILES_TOO:
+        torch.jit.script(getattr(F, name))
+    a = torch.tensor([[1.0, 2.0], [3.0, 5.0]])
+    b = torch.tensor([[0.0, 2.0], [1.0, 1.0]])
+    s = torch.jit.script(F.mse_loss)
+    assert float(s(a, b)) == 5.25
+    assert float(s(a, b, None, None, "sum")) == 21.0
+    np.testing.assert_array_equal(s(a, b, reduction="none").numpy(), [[1.0, 0.0], [4.0, 16.0]])
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        assert float(s(a, b, False)) == 21.0
+    assert [str(x.message) for x in w] == [
+        "size_average and reduce args will be deprecated, please use reduction='sum' instead."]
+    with pytest.raises(Exception, match="bad is not a valid value for reduction"):
+        s(a, b, None, None, "bad")
+    t = torch.tensor([1, 0])
+    n = torch.jit.script(F.nll_loss)
+    lp = torch.log_softmax(a, 1)
+    np.testing.assert_allclose([float(n(lp, t)), float(n(lp, t, reduction="sum"))],
+                               [1.2201, 2.4402], atol=1e-4)
+    c = torch.jit.script(F.cross_entropy)
+    np.testing.assert_allclose([float(c(a, t)), float(c(a, t, label_smoothing=0.1))],
+                               [1.2201, 1.1951], atol=1e-4)
+    np.testing.assert_allclose(
+        [float(torch.jit.script(F.smooth_l1_loss)(a, b, beta=0.5)),
+         float(torch.jit.script(F.huber_loss)(a, b, delta=2.0)),
+         float(torch.jit.script(F.binary_cross_entropy)(torch.sigmoid(a), torch.sigmoid(b))),
+         float(torch.jit.script(F.binary_cross_entropy_with_logits)(
+             a, torch.sigmoid(b), pos_weight=torch.tensor([1.0, 2.0]))),
+         float(torch.jit.script(F.l1_loss)(a, b, reduction="sum"))],
+        [1.5625, 2.1250, 0.8464, 0.8755, 7.0], atol=1e-4)
+
+
 # ---------------------------------------------------------------------------------------
 # Find 2 (trace): a submodule called with list/dict/tuple arguments stayed inline in a
 # trace, and a call's method took every tensor argument by position (unused ones, a tensor

@@ -17,7 +17,9 @@ torch, not by how gpujit wrote it:
   as scripted code calls it (`return F.relu(input, False)`), so its graph calls the same
   ops a scripted caller's does. A bool parameter that the op has no argument for
   (`inplace`) must be a constant in such a call; the body branches on it, as torch's
-  source does (`if inplace: relu_ else: relu`). Parameter types: the function's
+  source does (`if inplace: relu_ else: relu`); so does a loss's `reduction` (a str for
+  ATen's int enum: one call per value, torch's ValueError for another), after torch's
+  deprecated size_average / reduce are folded into it. Parameter types: the function's
   annotations, else its op's schema argument of that name, else its default's type, else
   Tensor. The synthesized source is registered in linecache, so errors show it.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import warnings
 
 __all__ = ["library_home", "script_library_function"]
 
@@ -50,6 +53,25 @@ tensordot unique unique_consecutive unravel_index manual_seed seed initial_seed
 _F_OVERLOADED = frozenset(("interpolate", "upsample", "upsample_nearest",
                            "upsample_bilinear"))
 _TORCH_OVERLOADED = frozenset(("norm", "tensordot"))
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+# torch.nn._reduction.legacy_get_string, as scripted torch compiles it
+_LEGACY_SOURCE = """
+
+def _legacy_reduction(size_average: Optional[bool], reduce: Optional[bool]) -> str:
+    sa = True if size_average is None else size_average
+    rd = True if reduce is None else reduce
+    if sa and rd:
+        ret = "mean"
+    elif rd:
+        ret = "sum"
+    else:
+        ret = "none"
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  "reduction='" + ret + "' instead.")
+    return ret
+"""
 
 _TYPE_NAMES = {"Tensor": "Tensor", "int": "int", "float": "float", "bool": "bool",
                "str": "str", "Scalar": "float", "SymInt": "int", "ScalarType": "int",
@@ -171,8 +193,18 @@ def script_library_function(obj, home, name):
     except Exception:
         hints = {}
     params, flags = [], []
+    # ATen's reduction enum (F.mse_loss(..., reduction="sum")) and torch's deprecated
+    # size_average / reduce, which scripted torch folds into it (_Reduction.
+    # legacy_get_string): the body maps them to the reduction and branches on its values
+    enum = "reduction" in sig.parameters and "reduction" in schema_args and \
+        schema_args["reduction"].type.base == "int" and \
+        isinstance(sig.parameters["reduction"].default, str)
+    legacy = enum and "size_average" in sig.parameters and "reduce" in sig.parameters and \
+        "size_average" not in schema_args
     for p in sig.parameters.values():
         ann = _param_annotation(obj, p, schema_args, hints)
+        if legacy and p.name in ("size_average", "reduce"):
+            ann = "Optional[bool]"
         text = p.name
         if p.name in hints:
             text += f": _hint_{p.name}"
@@ -193,6 +225,14 @@ def script_library_function(obj, home, name):
         body.append("    " * depth + f"return {mod}.{name}({call_args})")
 
     def branch(k, assign, depth):
+        if k == len(flags) and enum:
+            for j, r in enumerate(_REDUCTIONS):
+                body.append("    " * depth + f"{'if' if j == 0 else 'elif'} reduction == {r!r}:")
+                emit(dict(assign, reduction=r), depth + 1)
+            body.append("    " * depth + "else:")
+            body.append("    " * (depth + 1) + "raise ValueError(reduction + \" is not a valid "
+                        "value for reduction\")")
+            return
         if k == len(flags):
             emit(assign, depth)
             return
@@ -203,13 +243,20 @@ def script_library_function(obj, home, name):
         branch(k + 1, dict(assign, **{f: False}), depth + 1)
     if len(flags) > 3:
         return obj
+    if legacy:
+        body.append("    if size_average is not None or reduce is not None:")
+        body.append("        reduction = _legacy_reduction(size_average, reduce)")
+        body.append("    size_average = None")
+        body.append("    reduce = None")
     branch(0, {}, 1)
-    src = f"def {name}({', '.join(params)}):\n" + "\n".join(body) + "\n"
+    src = f"def {name}({', '.join(params)}):\n" + "\n".join(body) + "\n" + \
+        (_LEGACY_SOURCE if legacy else "")
     filename = f"<gpujit library function {home.__name__}.{name}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     ns = {"F": gpujit.nn.functional, "_home": home, "Tensor": gpujit.Tensor,
           "List": typing.List, "Optional": typing.Optional,
-          "Device": gpujit.device, "Generator": gpujit.Generator}
+          "Device": gpujit.device, "Generator": gpujit.Generator,
+          "warnings": warnings, "__name__": "__gpujit_library_wrappers__"}
     ns.update({f"_hint_{k}": v for k, v in hints.items()})
     exec(compile(src, filename, "exec"), ns)
     fn = ns[name]
