@@ -161,6 +161,22 @@ def test_losses_reduction_and_legacy_arguments():
         [1.5625, 2.1250, 0.8464, 0.8755, 7.0], atol=1e-4)
 
 
+def test_max_pool_with_indices():
+    # torch 2.13 compiles F.max_pool{1,2,3}d_with_indices (return_indices ignored, stride
+    # None the op's default, padding a BroadcastingList); values from torch 2.13
+    for name in ("max_pool1d_with_indices", "max_pool2d_with_indices",
+                 "max_pool3d_with_indices"):
+        torch.jit.script(getattr(F, name))
+    x = torch.tensor([[[[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 0.0], [1.0, 2.0, 3.0, 4.0],
+                        [5.0, 6.0, 0.0, 1.0]]]])
+    s = torch.jit.script(F.max_pool2d_with_indices)
+    v, i = s(x, [2, 2], None, [0, 0], [1, 1])
+    np.testing.assert_array_equal(v.numpy(), [[[[5.0, 6.0], [6.0, 4.0]]]])
+    np.testing.assert_array_equal(i.numpy(), [[[[5, 6], [13, 11]]]])
+    v, i = s(x, [2, 2], [1, 1], [0, 0], [1, 1], False, True)
+    np.testing.assert_array_equal(i.numpy(), [[[[5, 6, 6], [5, 6, 6], [13, 13, 11]]]])
+
+
 # ---------------------------------------------------------------------------------------
 # Find 2 (trace): a submodule called with list/dict/tuple arguments stayed inline in a
 # trace, and a call's method took every tensor argument by position (unused ones, a tensor

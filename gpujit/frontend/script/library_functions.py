@@ -128,9 +128,12 @@ def _param_annotation(fn, p, schema_args, hints):
     scalar = isinstance(d, (bool, int, float, str)) and d is not None
     if arg is not None:
         ann = _schema_annotation(arg.type)
+        if ann is not None and scalar and arg.type.is_list and arg.type.list_size and \
+                ann.replace("Optional[", "").rstrip("]") == f"List[{type(d).__name__}":
+            return ann          # (padding=0 for aten's int[2]: a BroadcastingList2, [0, 0])
         if ann is not None and scalar and ann.replace("Optional[", "").rstrip("]") not in (
                 type(d).__name__, "float" if type(d) is int else None):
-            ann = None          # (reduction="mean" for ATen's int; padding=0 for int[])
+            ann = None          # (reduction="mean" for ATen's int)
         if ann is not None:
             if d is None and not ann.startswith("Optional["):
                 ann = f"Optional[{ann}]"
@@ -211,11 +214,23 @@ def script_library_function(obj, home, name):
         elif ann is not None:
             text += f": {ann}"
         if p.default is not inspect.Parameter.empty:
-            text += f" = {p.default!r}"
+            d = p.default
+            arg = next((schema_args[n] for n in (p.name,) + _ALIASES.get(p.name, ())
+                        if n in schema_args), None)
+            if ann is not None and ann.startswith("List[") and \
+                    isinstance(d, (int, float)) and not isinstance(d, bool):
+                d = [d] * arg.type.list_size     # (torch's BroadcastingList default)
+            text += f" = {d!r}"
         params.append(text)
         names = (p.name,) + _ALIASES.get(p.name, ())
         if ann == "bool" and not any(n in schema_args for n in names):
             flags.append(p.name)     # (inplace: a constant in the call, branched on here)
+        arg = next((schema_args[n] for n in names if n in schema_args), None)
+        if p.default is None and arg is not None and not arg.type.optional and \
+                arg.has_default and p.name not in hints:
+            # (F.max_pool2d_with_indices's stride=None for aten's `int[2] stride=[]`: None
+            # is the op's default, passed as a None constant; another value refined)
+            flags.append(("none", p.name))
     arg_names = list(sig.parameters)
     mod = "F" if home is gpujit.nn.functional else "_home"
     body = []
@@ -237,6 +252,13 @@ def script_library_function(obj, home, name):
             emit(assign, depth)
             return
         f = flags[k]
+        if isinstance(f, tuple):
+            f = f[1]
+            body.append("    " * depth + f"if {f} is None:")
+            branch(k + 1, dict(assign, **{f: None}), depth + 1)
+            body.append("    " * depth + "else:")
+            branch(k + 1, assign, depth + 1)
+            return
         body.append("    " * depth + f"if {f}:")
         branch(k + 1, dict(assign, **{f: True}), depth + 1)
         body.append("    " * depth + "else:")
