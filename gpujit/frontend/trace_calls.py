@@ -26,7 +26,7 @@ from ..tensor import Tensor
 
 class CallRegion:
     __slots__ = ("rec", "callee", "module", "prev", "last", "arg_values", "module_value",
-                 "out", "valid", "attrs_before")
+                 "out", "valid", "attrs_before", "bound", "leaf_values")
 
     def __init__(self, rec, callee, module):
         self.rec = rec                    # the caller's Recorder
@@ -39,6 +39,8 @@ class CallRegion:
         self.out = None                   # the call's result (Python)
         self.valid = True
         self.attrs_before = None          # the caller's cached GetAttr chains before it
+        self.bound = ()                   # the Tensor-holding arguments (Python)
+        self.leaf_values = {}             # id(leaf tensor) -> the caller's Value of it
 
 
 def _leaves(x, acc):
@@ -50,6 +52,15 @@ def _leaves(x, acc):
     return False
 
 
+def _arg_leaves(x, acc):
+    """An argument's tensors (also in dicts' values), or False if it holds others."""
+    if isinstance(x, dict):
+        return all(_arg_leaves(e, acc) for e in x.values())
+    if isinstance(x, (tuple, list)) and not hasattr(x, "_fields"):
+        return all(_arg_leaves(e, acc) for e in x)
+    return _leaves(x, acc)
+
+
 def _known(rec, t):
     return id(t) in rec.env or rec.attr_value(t) is not None
 
@@ -59,7 +70,7 @@ def start(rec, callee, module, bound_args, other_args):
     r = CallRegion(rec, callee, module)
     leaves = []
     if rec.graph._insert is not None or \
-            not all(_leaves(a, leaves) for a in bound_args) or \
+            not all(_arg_leaves(a, leaves) for a in bound_args) or \
             any(_holds_tensor_or_traced(a) for a in other_args) or \
             not all(_known(rec, t) for t in leaves):
         r.valid = False
@@ -69,7 +80,11 @@ def start(rec, callee, module, bound_args, other_args):
         r.valid = False
         return r
     r.module_value = mv
-    r.arg_values = [rec.value_of(a) for a in bound_args]
+    # (the call's method takes the tensors in its arguments, also those in lists, tuples
+    # and dicts, as TorchScript's tracer: see _flat_params)
+    r.bound = tuple(bound_args)
+    r.leaf_values = {id(t): rec.value_of(t) for t in leaves}
+    r.arg_values = list(r.leaf_values.values())
     nodes = rec.graph.block.nodes
     r.prev = nodes[-1] if len(nodes) else None
     r.attrs_before = set(rec.attr_values)
@@ -193,13 +208,17 @@ def fold_calls(rec):
         callee = r.callee.graph
         if len(callee.outputs) != 1:
             continue
+        order = _flat_params(r.callee, r.bound)
+        if order is None:
+            continue
+        args = [r.leaf_values[k] for k in order]
         name = _method_name(session, r.callee)
-        _name_parameters(callee, r.arg_values)
+        _name_parameters(callee, args)
         g = rec.graph
         anchor = nodes[i1] if i1 < len(nodes) else None
         with (g.inserting_before(anchor) if anchor is not None
               else g.inserting_at_end(block)):
-            cm = g.create("prim::CallMethod", [r.module_value] + list(r.arg_values),
+            cm = g.create("prim::CallMethod", [r.module_value] + args,
                           output_types=[T.without_shapes(callee.outputs[0].type)],
                           attrs={"name": name})
             cm.meta["callee"] = callee
@@ -245,6 +264,7 @@ def _rebind(g, x, v, rec, rset, block):
             rec.env[id(x)] = v
             for r in rec.regions:
                 r.arg_values = [v if a is old else a for a in r.arg_values]
+                r.leaf_values = {k: v if a is old else a for k, a in r.leaf_values.items()}
             # (unnamed, as TorchScript's: its tracer builds the call's result afresh when
             # it turns the call's block into a method, `_0 = (linear).forward(x, )`; the
             # name the user's local gave the value inside the call stays there)
@@ -256,3 +276,101 @@ def _rebind(g, x, v, rec, rset, block):
     un = g.insert_node(kind, [v], output_types=types)
     for e, o in zip(x, un.outputs):
         _rebind(g, e, o, rec, rset, block)
+
+
+def _flat_params(callee, bound):
+    """The method's parameters as TorchScript's tracer makes them when it turns a call
+    into a method: the tensors the call's ops read from its arguments (also inside lists,
+    tuples and dicts), each once, in the order the ops first read them; one it does not
+    read is no parameter (`self.s([x, y], {"a": z})` whose forward computes
+    `d["a"] * xs[1] - xs[0]` is `(s).forward(z, y, x, )`). Rewrites the callee's graph
+    (once: the callee is shared by every caller's graph) and returns the ids of the
+    tensors in parameter order, or None when an argument is read otherwise than by
+    unpacking it (the call stays inline)."""
+    done = getattr(callee, "flat_params", None)
+    if done is not None:
+        return done
+    g = callee.graph
+    params = list(g.inputs)[1:]
+    if len(params) != len(bound):
+        return None
+    pairs, unpacks = [], []
+
+    def walk(v, a):
+        if isinstance(a, Tensor):
+            pairs.append((v, a))
+            return True
+        uses = list(v.uses)
+        if isinstance(a, (tuple, list)):
+            if not uses:
+                return True
+            n = uses[0].user
+            if len(uses) != 1 or n.kind not in ("prim::ListUnpack", "prim::TupleUnpack") \
+                    or len(n.outputs) != len(a):
+                return False
+            unpacks.append(n)
+            return all(walk(o, e) for o, e in zip(n.outputs, a))
+        if isinstance(a, dict):
+            for u in uses:
+                n = u.user
+                key = n.inputs[1].node if len(n.inputs) > 1 else None
+                if n.kind != "aten::__getitem__" or u.offset != 0 or \
+                        key.kind != "prim::Constant" or key["value"] not in a:
+                    return False
+                unpacks.append(n)
+                if not walk(n.output, a[key["value"]]):
+                    return False
+            return True
+        return False
+    try:
+        if not all(walk(p, a) for p, a in zip(params, bound)):
+            return None
+    except (AttributeError, KeyError, TypeError):
+        return None
+    of = {id(v): t for v, t in pairs}
+    skip = set(map(id, unpacks))
+    order, types = [], {}
+    for n in list(g.block.walk()) + [g.return_node]:
+        if id(n) in skip:
+            continue
+        for v in n.inputs:
+            t = of.get(id(v))
+            if t is not None and id(t) not in types:
+                order.append(t)
+                types[id(t)] = T.TensorType.of(t)      # (as the tensor is: Float(2, 3))
+    new = {id(t): g.add_input(type_=types[id(t)]) for t in order}
+    moved = {}
+    for v, t in pairs:
+        if id(t) in new:
+            v.replace_all_uses_with(new[id(t)])
+            moved[id(v)] = new[id(t)]
+    # the callee's own record of the values (its env, its calls' arguments, folded after
+    # this when the callee is a caller too) follows
+    env = callee.env
+    for k, v in list(env.items()):
+        if id(v) in moved:
+            env[k] = moved[id(v)]
+    for r in callee.regions:
+        r.arg_values = [moved.get(id(a), a) for a in r.arg_values]
+        r.leaf_values = {k: moved.get(id(a), a) for k, a in r.leaf_values.items()}
+    def drop(n):
+        # a call inside the callee that starts right after n starts after n's predecessor
+        nodes = n.owning_block.nodes
+        if n.owning_block is g.block:
+            k = nodes.index(n)
+            for r in callee.regions:
+                if r.prev is n:
+                    r.prev = nodes[k - 1] if k else None
+                if r.last is n:
+                    r.last = nodes[k - 1] if k else None
+        n.destroy()
+    for n in reversed(unpacks):
+        consts = [x.node for x in n.inputs[1:] if x.node.kind == "prim::Constant"]
+        drop(n)
+        for c in consts:
+            if not any(o.uses for o in c.outputs):
+                drop(c)
+    for i in range(len(params), 0, -1):
+        g.block.erase_input(i)
+    callee.flat_params = [id(t) for t in order]
+    return callee.flat_params

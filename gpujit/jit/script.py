@@ -107,6 +107,11 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
             f"Function {obj.__qualname__} cannot be directly compiled because it is "
             f"overloaded. It must be used in a context of a function where its inputs can "
             f"determine which overload to call.")
+    from ..frontend.script.library_functions import library_home, script_library_function
+    home = library_home(obj) if inspect.isfunction(obj) else None
+    own = None
+    if home is not None:        # torch.jit.script(F.relu): see library_functions.py
+        own, obj = obj, script_library_function(obj, *home)
     if inspect.ismethod(obj) and isinstance(obj.__self__, Module):
         raise FrontendError(
             f"scripting a method of an nn.Module ({type(obj.__self__).__name__}."
@@ -148,7 +153,21 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
                 hint="e.g. example_inputs=[(x, 3)]")
         params, _ = types_from_examples(obj, example_inputs)
         arg_types = [t for _, t in params]
-    graph = compile_function(obj, arg_types=arg_types)
+    try:
+        graph = compile_function(obj, arg_types=arg_types)
+    except FrontendError:
+        if own is None or own is obj:
+            raise
+        # a library function whose call scripted code cannot make with its parameters'
+        # values (not constants): its own source, when that compiles (F.normalize)
+        try:
+            graph = compile_function(own, arg_types=arg_types)
+        except FrontendError:
+            pass
+        else:
+            obj = own
+        if obj is not own:
+            raise
     fn = ScriptFunction(graph, obj.__name__, obj)
     fn.__module__ = obj.__module__
     if example_inputs is None:

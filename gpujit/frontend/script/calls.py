@@ -488,6 +488,17 @@ def moved_parameter(pyfn, op, nargs):
     return None
 
 
+def _reads(pyfn) -> set:
+    """The local names the Python function's code reads (a parameter it never reads has
+    no effect on what it does); every name when that cannot be told (closures)."""
+    import dis
+    code = getattr(pyfn, "__code__", None)
+    if code is None or code.co_cellvars:
+        return set(getattr(code, "co_varnames", ())) | {"*"}
+    return {i.argval for i in dis.get_instructions(code)
+            if i.opname.startswith("LOAD_FAST") or i.opname == "DELETE_FAST"}
+
+
 def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
     """Bind a call by the Python wrapper's signature and map it to schema names.
     constant_of(Value) -> (True, python value) for constants, else (False, None).
@@ -521,6 +532,9 @@ def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
         default = sig.parameters[name].default
         if known and default is not inspect.Parameter.empty and c == default:
             continue
+        if default is not inspect.Parameter.empty and name not in _reads(pyfn):
+            continue        # (a parameter the wrapper ignores: F.max_pool2d_with_indices's
+            #                 return_indices, any value)
         if default is inspect.Parameter.empty:
             return f"its argument '{name}' has no counterpart in the op schema"
         return (f"its argument '{name}' has no counterpart in the op schema; only its "
