@@ -52,8 +52,8 @@ def _identity_with_none(values, inputs):
         if values[i] is None and inputs[i].node.kind == "prim::Constant":
             if isinstance(v.type, T.NoneType):
                 return True
-            if isinstance(v.type, _NEVER_NONE):
-                return False
+            if isinstance(v.type, _NEVER_NONE) and v.node.kind != "prim::grad":
+                return False        # (x.grad: a Tensor that is None without a gradient)
     return None
 
 

@@ -234,6 +234,15 @@ class ConditionMixin:
                 if not nb:
                     a, b = b, a           # None is None on the right: x is None
                 return self.emit(kind, [a, b], [T.BOOL]).output
+            grad = a if nb and a.node.kind == "prim::grad" else \
+                b if na and b.node.kind == "prim::grad" else None
+            if grad is not None:
+                # x.grad is typed Tensor, as TorchScript's prim::grad (so x.grad.sum()
+                # compiles), yet None where there is no gradient: tested when it runs,
+                # as eagerly (TorchScript folds `x.grad is None` to False and then fails
+                # on the None; gpujit keeps the eager answer)
+                kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
+                return self.emit(kind, [grad, self.const(None)], [T.BOOL]).output
             same = na and nb      # None is None; a non-Optional value is never None
             return self.const(same if isinstance(op, ast.Is) else not same)
         if isinstance(op, (ast.In, ast.NotIn)):

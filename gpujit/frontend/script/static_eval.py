@@ -152,17 +152,20 @@ def _static_is_none(c, a, b, names=True):
         var = c.lookup_var(a.id) if hasattr(c, "lookup_var") else None
         if not isinstance(var, Var):
             return None
-        t = var.value.type
+        v = var.value
     elif isinstance(a, ast.Attribute) and (_self_attribute(a) or
                                            (names and _name_attribute(a))):
         # (an object's attribute too, `o.v is not None` with o.v a NoneType: TorchScript
         # decides the test by the value's type, whatever the expression)
         try:
-            t = c.expr(a).type         # a GetAttr at most; unused ones are removed later
+            v = c.expr(a)              # a GetAttr at most; unused ones are removed later
         except FrontendError:
             return None
     else:
         return None
+    if v.node.kind == "prim::grad":
+        return None     # x.grad: typed Tensor, None without a gradient (tested at run time)
+    t = v.type
     if isinstance(t, T.NoneType):
         return True
     if isinstance(t, (T.OptionalType, T.UnionType, T.AnyType)):
