@@ -325,3 +325,21 @@ def test_an_in_place_tensor_write_is_no_write_of_a_module_list_for_the_code_gene
     ys, ws = _fusion_warnings(s, torch.ones(2))
     assert [y.tolist() for y in ys] == [[3.0, 3.0], [4.0, 4.0], [5.0, 5.0]]
     assert len(s.outs) == 4
+
+
+def _annotated_local_retyped(n: int):
+    y: int = n
+    y = 1.5
+    return y
+
+
+def _annotated_local_augassign(n: int):
+    y: int = n
+    y += 1.5
+    return y
+
+
+def test_an_annotated_local_retyped_in_its_block_is_accepted_as_torch():
+    # torch 2.13: 1.5 and 3.5 (tests/test_script_errors_corpus.py had both as errors: they were gpujit's)
+    assert torch.jit.script(_annotated_local_retyped)(2) == 1.5
+    assert torch.jit.script(_annotated_local_augassign)(2) == 3.5

@@ -182,20 +182,6 @@ def unpack_int(n: int):
     return a
 
 
-@bad("'y'", "int", "float")
-def annotated_local_retyped(n: int):
-    y: int = n
-    y = 1.5   # HERE
-    return y
-
-
-@bad("'y'", "int", "float")
-def annotated_local_augassign(n: int):
-    y: int = n
-    y += 1.5   # HERE
-    return y
-
-
 # ====================================================== undefined names
 
 @bad("undefined", "'yy'")

@@ -434,7 +434,7 @@ class StatementMixin:
         if isinstance(target, ast.Name):
             v = self.reassigned(target.id, v)
             declared = self.declared.get(target.id)
-            if declared is not None and isinstance(stmt, ast.Assign) and \
+            if declared is not None and isinstance(stmt, (ast.Assign, ast.AugAssign)) and \
                     self.enclosing_value(target.id) is None and not (
                         v.type.is_subtype_of(declared) or (
                             isinstance(v.type, T.TensorType)
