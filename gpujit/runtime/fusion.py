@@ -176,6 +176,7 @@ def fuse_profiled(graph, profile):
     _lower_type_as(fg)
     _fold_dtypes(fg)
     _drop_same_device_to(fg)
+    _drop_detach_of_constants(fg)
     merged = _type_as_last_run(fg, graph, profile)
     groups = fusers.fuse(fg, min_group_size=2 if fusion_group_inlining() else 1)
     for v in fg.all_values():       # outside the groups: the types of every run again
@@ -372,6 +373,18 @@ def _drop_same_device_to(graph):
             continue
         n.output.replace_all_uses_with(n.inputs[0])
         n.destroy()
+
+
+def _drop_detach_of_constants(graph):
+    """`aten::detach` of a constant tensor (a traced torch.tensor's constant -> to ->
+    detach, once the same-device `to` is dropped) is the constant: it requires no grad and
+    detach shares its storage, so the op using it fuses, as TorchScript's constant
+    propagation folds it."""
+    for n in list(graph.walk()):
+        if n.kind == "aten::detach" and len(n.inputs) == 1 and \
+                n.inputs[0].node.kind == "prim::Constant":
+            n.output.replace_all_uses_with(n.inputs[0])
+            n.destroy()
 
 
 def _drop_if_dead(node):
