@@ -31,9 +31,14 @@ class Sample:
         self.rtol = None
         self.atol = None
         self.dtype = None      # expected output dtype (gpujit dtype), when the sample pins it
+        self.grad = True       # False: no gradient check of this sample (reason in a comment)
 
     def tol(self, rtol=None, atol=None):
         self.rtol, self.atol = rtol, atol
+        return self
+
+    def no_grad(self):
+        self.grad = False
         return self
 
     def expect_dtype(self, d):
