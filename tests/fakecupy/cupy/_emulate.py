@@ -119,6 +119,25 @@ class _Cuda:
         array = staticmethod(lambda shape, dtype: np.zeros(shape, dtype))
 
     @staticmethod
+    def fma(a, b, c):
+        """cuda.fma: a * b + c rounded once (float64 lerp's), through exact rationals as
+        the simulator's _fma_f64 (kernels/prims.py)."""
+        from fractions import Fraction
+        import math
+        t = type(a) if isinstance(a, np.floating) else np.float64
+        a, b, c = float(a), float(b), float(c)
+        r = a * b + c
+        if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)) or r != r:
+            return t(r)
+        exact = Fraction(a) * Fraction(b) + Fraction(c)
+        if exact == 0:
+            return t(r if a == 0 or b == 0 else 0.0)
+        try:
+            return t(float(exact))
+        except OverflowError:
+            return t(r)
+
+    @staticmethod
     def jit(*a, **k):
         if a and callable(a[0]) and not k:
             return a[0]
