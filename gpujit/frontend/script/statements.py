@@ -110,8 +110,7 @@ class StatementMixin:
                 # `self.best: Optional[int] = None` a NoneType one)
                 self.object_setattr(obj, sc, s.target.attr, v, s.target)
                 return
-        if not (v.type.is_subtype_of(t) or (isinstance(v.type, T.TensorType)
-                                            and isinstance(t, T.TensorType))):
+        if not _fits_declared(v.type, t):
             if isinstance(t, T.DictType) and isinstance(v.type, T.DictType) and \
                     isinstance(s.value, (ast.Call, ast.Dict, ast.DictComp)):
                 which, actual = ("key", v.type.key) if v.type.key != t.key else \
@@ -435,10 +434,8 @@ class StatementMixin:
             v = self.reassigned(target.id, v)
             declared = self.declared.get(target.id)
             if declared is not None and isinstance(stmt, (ast.Assign, ast.AugAssign)) and \
-                    self.enclosing_value(target.id) is None and not (
-                        v.type.is_subtype_of(declared) or (
-                            isinstance(v.type, T.TensorType)
-                            and isinstance(declared, T.TensorType))):
+                    self.enclosing_value(target.id) is None and \
+                    not _fits_declared(v.type, declared):
                 # a value of another type assigned in the annotated variable's own block
                 # rebinds it, as TorchScript's setSugaredVar (no parent frame has the
                 # name: `xs: List[Tensor] = []; ...; xs = torch.cat(xs)`, torchaudio's
@@ -448,10 +445,8 @@ class StatementMixin:
             if declared is not None:
                 v = self.number_as(v, declared)
             if declared is not None and isinstance(stmt, (ast.Assign, ast.AugAssign,
-                                                          ast.For)) and not (
-                        v.type.is_subtype_of(declared) or (
-                            isinstance(v.type, T.TensorType)
-                            and isinstance(declared, T.TensorType))):
+                                                          ast.For)) and \
+                    not _fits_declared(v.type, declared):
                 self.error(f"Variable '{target.id}' previously had type "
                            f"{declared.annotation()} but is now being assigned to a value of "
                            f"type {v.type.annotation()}: it is annotated "
@@ -528,3 +523,10 @@ class StatementMixin:
 def _holds_number(t):
     return isinstance(t, T.NumberType) or (
         isinstance(t, T.TupleType) and any(_holds_number(e) for e in t.elems))
+
+
+def _fits_declared(t, declared) -> bool:
+    """Does a value of type t fit a variable annotated `declared` (a subtype; any Tensor
+    for a Tensor, whatever its profiled details)?"""
+    return t.is_subtype_of(declared) or (isinstance(t, T.TensorType)
+                                         and isinstance(declared, T.TensorType))
