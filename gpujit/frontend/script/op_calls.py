@@ -507,8 +507,8 @@ class OpCallMixin:
             elif isinstance(x.type, T.TensorType) and not p.type.is_tensor:
                 x = self.tensor_as_number(x, calls.tensor_as_number(op, p))
             elif isinstance(x.type, T.NumberType) and \
-                    (kind := calls.number_as_int_or_float(op, p)):
-                x = self.scalar(kind, x, node=node)
+                    (conv := calls.number_as_int_or_float(op, p)):
+                x = self.scalar(conv, x, node=node)
             elif p.type.is_list and isinstance(x.type, T.IntType):
                 x = self.emit("prim::ListConstruct", [x], [T.ListType(T.INT)]).output
             elif p.type.is_list and isinstance(x.type, T.TupleType):
