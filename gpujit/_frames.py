@@ -10,13 +10,23 @@ _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _DEMO = os.path.join(_PKG_DIR, "__main__.py")
 
 
-def user_frame():
+# gpujit's counterparts of torch/__init__.py's Python functions that convert a tensor
+# (torch._assert's `if not condition`): PyTorch's warning points at torch/__init__.py,
+# shown once for every assert there (and not quieted by torch.jit's library filter, the
+# module being "torch"); so gpujit's points at its own line there
+_TOP_LEVEL_FILES = (os.path.join(_PKG_DIR, "_asserts.py"),)
+
+
+def user_frame(stop_at_top_level=False):
     """The innermost frame outside gpujit's own package (the user's code; the demo in
-    gpujit/__main__.py counts as user code)."""
+    gpujit/__main__.py counts as user code); or, when stop_at_top_level, a frame in one
+    of _TOP_LEVEL_FILES if that comes first."""
     f = sys._getframe(1)
     while f is not None:
         fn = f.f_code.co_filename
         if fn == _DEMO or not (fn.startswith(_PKG_DIR) or fn.startswith(("<gpujit", "<frozen"))):
+            return f
+        if stop_at_top_level and fn in _TOP_LEVEL_FILES:
             return f
         f = f.f_back
     return None
@@ -46,8 +56,9 @@ def from_library():
 
 
 def warn_at_user_frame(msg, category=UserWarning):
-    """warnings.warn(msg, category) attributed to the user's line."""
-    f = user_frame()
+    """warnings.warn(msg, category) attributed to the user's line (or to the line of
+    gpujit's counterpart of torch/__init__.py that converted a tensor, as PyTorch's)."""
+    f = user_frame(stop_at_top_level=True)
     if f is None:
         warnings.warn(msg, category, stacklevel=2)
     else:
