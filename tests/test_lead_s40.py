@@ -7,6 +7,13 @@
   once in torch. gpujit pointed at each user line (and, for torchvision's modules, the filter quieted them).
   Now it points at gpujit's counterpart (gpujit/_asserts.py). Conversions in the user's own code still point at
   the user's line.
+- torchvision's mvit_v2_s calls `torch.tensor_split(x, indices=(1,), dim=2)`: gpujit's hand-written
+  tensor_split(input, indices_or_sections, dim) refused the keyword ("unexpected keyword argument 'indices'").
+  PyTorch binds three overloads (indices: int[], tensor_indices_or_sections: Tensor, sections: int), so
+  `indices=`, `sections=`, `tensor_indices_or_sections=` are its keywords and `indices_or_sections=` is refused
+  with the parser's "invalid combination" listing. Now the three overloads are registry ops (the tensor one
+  new, with its derivative and torch 2.13's error words) and the dispatcher builds torch.tensor_split and
+  Tensor.tensor_split.
 """
 import os
 import subprocess
@@ -67,3 +74,43 @@ def test_assert_warning_not_quieted_for_torch_named_modules(tmp_path):
     assert out.returncode == 0, out.stderr
     # torch 2.13: the assert's warning shows (module "torch"); the library's own `if` is quieted
     assert out.stdout.splitlines() == ["['_asserts.py']"]
+
+
+def test_tensor_split_keywords_as_torch_overloads():
+    x = torch.arange(12.).view(2, 6)
+    shapes = lambda r: [tuple(t.shape) for t in r]
+    assert shapes(torch.tensor_split(x, indices=(1,), dim=1)) == [(2, 1), (2, 5)]
+    assert shapes(x.tensor_split(indices=[1, 3], dim=1)) == [(2, 1), (2, 2), (2, 3)]
+    assert shapes(torch.tensor_split(x, sections=3, dim=1)) == [(2, 2)] * 3
+    assert shapes(torch.tensor_split(x, tensor_indices_or_sections=torch.tensor([1, 4]), dim=1)) == [
+        (2, 1), (2, 3), (2, 2)]
+    r = torch.tensor_split(x, torch.tensor(3), 1)
+    assert type(r) is tuple and shapes(r) == [(2, 2)] * 3
+    import pytest
+    with pytest.raises(TypeError) as e:
+        torch.tensor_split(x, indices_or_sections=2)
+    assert str(e.value).splitlines() == [
+        "tensor_split() received an invalid combination of arguments - got (Tensor, indices_or_sections=int), "
+        "but expected one of:",
+        " * (Tensor input, tuple of ints indices, int dim = 0)",
+        " * (Tensor input, Tensor tensor_indices_or_sections, int dim = 0)",
+        " * (Tensor input, int sections, int dim = 0)", ""][:len(str(e.value).splitlines())]
+    with pytest.raises(RuntimeError, match="to have dtype of long, but got Float"):
+        torch.tensor_split(x, torch.tensor([1.0]), 1)
+
+
+def test_tensor_split_by_a_tensor_backward_and_script():
+    x = torch.arange(12.).view(2, 6).requires_grad_()
+    pieces = torch.tensor_split(x, torch.tensor([2, 1, 4]), 1)   # overlapping pieces add up
+    assert [p.grad_fn.name() for p in pieces] == ["SliceBackward0"] * 4
+    sum(p.sum() * (i + 1) for i, p in enumerate(pieces)).backward()
+    assert x.grad.tolist() == [[1.0, 4.0, 3.0, 3.0, 4.0, 4.0]] * 2     # (torch 2.13)
+
+    def f(x, t):
+        a, b = torch.tensor_split(x, indices=(1,), dim=1)
+        return a.sum() * 100 + b.sum() + torch.tensor_split(x, t, 1)[0].sum()
+
+    s = torch.jit.script(f)
+    y = torch.arange(12.).view(2, 6)
+    assert float(s(y, torch.tensor([2]))) == 6 * 100 + 60 + 14
+    assert float(s(y, torch.tensor(3))) == 6 * 100 + 60 + 14

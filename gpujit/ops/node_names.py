@@ -218,6 +218,7 @@ RULES = {
     "aten::narrow": "SliceBackward0", "aten::narrow.Tensor": "SliceBackward0",
     "aten::tensor_split.sections": "SliceBackward0",
     "aten::tensor_split.indices": "SliceBackward0",
+    "aten::tensor_split.tensor_indices_or_sections": "SliceBackward0",
     "aten::squeeze.dims": _squeeze,
     "aten::selu": "EluBackward0",
     # (the in-place leaky_relu_ / elu_ have their own derivatives.yaml entries, of the

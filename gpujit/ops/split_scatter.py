@@ -1,5 +1,6 @@
-"""Splitting and index-writing ops: tensor_split (its int-or-list Python entry point in
-`PUBLIC`, Tensor.tensor_split), hsplit / vsplit / dsplit, unflatten, index_copy, put and
+"""Splitting and index-writing ops: tensor_split (PyTorch's three overloads: sections, indices
+and a tensor of either, chosen by the dispatcher as PyTorch's parser does, keywords
+included: `torch.tensor_split(x, indices=(1,), dim=2)`), hsplit / vsplit / dsplit, unflatten, index_copy, put and
 scatter_reduce (in- and out-of-place), with their derivatives.
 """
 from __future__ import annotations
@@ -9,7 +10,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta, int_list, wrap_dim
 from .meta import numel as _numel
-from .registry import op, OPS, tensor_method
+from .registry import op, tensor_method
 from .overlap import no_overlap
 from .registry import derivative as _derivative
 from .reduction_extra import _LONG, _SHAPE, _dt_of
@@ -59,7 +60,7 @@ def _ts_meta(self, d, bounds):
 
 
 @op("aten::tensor_split.sections(Tensor(a) self, SymInt sections, int dim=0) -> "
-    "Tensor(a)[]", tags=_VIEW, function=False, method=False,
+    "Tensor(a)[]", tags=_VIEW,
     meta=lambda self, sections, dim=0: _ts_meta(
         self, _ts_dim(self.shape, dim),
         _ts_bounds(self.shape[_ts_dim(self.shape, dim)], sections)))
@@ -69,7 +70,7 @@ def tensor_split_sections(xp, self, sections, dim=0):
 
 
 @op("aten::tensor_split.indices(Tensor(a) self, SymInt[] indices, int dim=0) -> "
-    "Tensor(a)[]", tags=_VIEW, function=False, method=False,
+    "Tensor(a)[]", tags=_VIEW,
     meta=lambda self, indices, dim=0: _ts_meta(
         self, _ts_dim(self.shape, dim),
         _ts_bounds(self.shape[_ts_dim(self.shape, dim)], indices=int_list(indices))))
@@ -78,33 +79,31 @@ def tensor_split_indices(xp, self, indices, dim=0):
     return _ts_pieces(xp, self, d, _ts_bounds(self.shape[d], indices=int_list(indices)))
 
 
-def tensor_split(input, indices_or_sections, dim=0):
-    """torch.tensor_split: an int number of sections, a list of indices, or a tensor of
-    either (0-dim: sections, 1-dim: indices)."""
-    from .registry import _Tensor
-    if isinstance(indices_or_sections, _Tensor):
-        t = indices_or_sections
-        if t.dtype is not _dt.int64 or t.device.type != "cpu":
-            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be on "
-                               f"cpu and of type long, but it's on {t.device} and of type "
-                               f"{t.dtype.short_name}")
-        if t.dim() > 1:
-            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a "
-                               f"zero-dimensional or one-dimensional tensor, but got a "
-                               f"tensor with {t.dim()} dims")
-        indices_or_sections = t.item() if t.dim() == 0 else t.tolist()
-    if isinstance(indices_or_sections, (list, tuple)):
-        return tuple(OPS["aten::tensor_split.indices"].public(input, list(indices_or_sections),
-                                                             dim))
-    return tuple(OPS["aten::tensor_split.sections"].public(input, indices_or_sections, dim))
+def _ts_tensor_bounds(xp, length, t):
+    """tensor_indices_or_sections read on the host: a 0-dim int64 CPU tensor is a number
+    of sections, a 1-dim one the indices (PyTorch's checks and words)."""
+    if xp is not np:
+        raise RuntimeError("tensor_split expected tensor_indices_or_sections to be on cpu, "
+                           "but it's on cuda:0")
+    if t.dtype != np.int64:
+        raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype "
+                           f"of long, but got {_dt.from_numpy_dtype(t.dtype).short_name}")
+    if t.ndim > 1:
+        raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a "
+                           f"zero-dimensional or one-dimensional tensor, but got a "
+                           f"tensor with {t.ndim} dims")
+    if t.ndim == 0:
+        return _ts_bounds(length, int(t))
+    return _ts_bounds(length, indices=[int(v) for v in t.tolist()])
 
 
-PUBLIC["tensor_split"] = tensor_split
-
-
-@tensor_method("tensor_split")
-def _ts_method(self, indices_or_sections, dim=0):
-    return tensor_split(self, indices_or_sections, dim)
+# (no meta rule: the pieces' count and sizes are the index tensor's values)
+@op("aten::tensor_split.tensor_indices_or_sections(Tensor(a) self, "
+    "Tensor tensor_indices_or_sections, int dim=0) -> Tensor(a)[]", tags=_VIEW)
+def tensor_split_tensor(xp, self, tensor_indices_or_sections, dim=0):
+    d = _ts_dim(self.shape, dim)
+    return _ts_pieces(xp, self, d, _ts_tensor_bounds(xp, self.shape[d],
+                                                     tensor_indices_or_sections))
 
 
 def _declare_hvd(name, min_dims, dim_of):
@@ -427,6 +426,15 @@ def _tensor_split_indices_grad(grad, self_shape, indices, dim):
         if e > s:
             out = out.index_add(d, gpujit.arange(s, e, device=g.device), g)
     return out
+
+
+@_derivative(tensor_split_tensor)
+def _tensor_split_tensor_grad(grad, self_shape, tensor_indices_or_sections, dim):
+    # (the index tensor is integral: no gradient)
+    t = tensor_indices_or_sections
+    if t.dim() == 0:
+        return _split_back(grad, self_shape, dim), None
+    return _tensor_split_indices_grad(grad, self_shape, t.tolist(), dim), None
 
 
 def _hvd_grad(dim_of):

@@ -447,6 +447,15 @@ OPINFOS = [
         Sample(rand(7, dtype=F64), [1, 5]), Sample(rand(3, 4, dtype=F64), [1], 1),
         Sample(rand(7, dtype=F32), [1, 5, 3, 9]), Sample(rand(7, dtype=F32), [-2, 5]),
         Sample(rand(3, 4, dtype=F32), [])]),
+    OpInfo("aten::tensor_split.tensor_indices_or_sections", ref=lambda x, t, dim=0: list(
+        np.array_split(x, int(t) if t.ndim == 0 else [int(i) for i in t], axis=dim)), samples=[
+        Sample(rand(7, dtype=F64), np.array([1, 5])), Sample(rand(3, 4, dtype=F64), np.array(2), 1),
+        Sample(rand(7, dtype=F32), np.array([1, 5, 3, 9])), Sample(rand(3, 4, dtype=F32),
+                                                                 np.array([], dtype=np.int64))],
+        errors=[ErrorSample(rand(7, dtype=F32), np.array([1.0]), match="dtype of long, but got Double"),
+                ErrorSample(rand(7, dtype=F32), np.array([[1]]), match="but got a tensor with 2 dims"),
+                ErrorSample(rand(7, dtype=F32), np.array(0), match="larger than 0")],
+        meta=False),    # (no meta rule: the pieces are the index tensor's values)
     OpInfo("aten::hsplit.int", ref=lambda x, n: list(np.hsplit(x, n)), samples=[
         Sample(rand(2, 4, dtype=F64), 2), Sample(rand(6, dtype=F64), 3),
         Sample(rand(2, 4, 3, dtype=F32), 4)],
