@@ -171,8 +171,10 @@ def set_default_dtype(d) -> None:
         cache.clear()
 
 
-def promote_types(a: dtype, b: dtype) -> dtype:
-    """PyTorch's promoteTypes for two dtypes (not NumPy's table)."""
+def promote_types(type1: dtype, type2: dtype) -> dtype:
+    """PyTorch's promoteTypes for two dtypes (not NumPy's table); torch.promote_types's
+    parameter names."""
+    a, b = type1, type2
     if a is b:
         return a
     ca, cb = a.category, b.category

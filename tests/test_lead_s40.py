@@ -13,7 +13,9 @@
   `indices=`, `sections=`, `tensor_indices_or_sections=` are its keywords and `indices_or_sections=` is refused
   with the parser's "invalid combination" listing. Now the three overloads are registry ops (the tensor one
   new, with its derivative and torch 2.13's error words) and the dispatcher builds torch.tensor_split and
-  Tensor.tensor_split.
+  Tensor.tensor_split. hsplit / vsplit / dsplit had the same hand-written entry (`x.hsplit(sections=2)`,
+  `torch.vsplit(x, indices=[1])` refused): the dispatcher builds them too. torch.promote_types takes
+  type1= / type2=.
 """
 import os
 import subprocess
@@ -114,3 +116,18 @@ def test_tensor_split_by_a_tensor_backward_and_script():
     y = torch.arange(12.).view(2, 6)
     assert float(s(y, torch.tensor([2]))) == 6 * 100 + 60 + 14
     assert float(s(y, torch.tensor(3))) == 6 * 100 + 60 + 14
+
+
+def test_hsplit_vsplit_dsplit_keywords_and_promote_types_names():
+    x = torch.arange(24.).view(2, 3, 4)
+    shapes = lambda r: [tuple(t.shape) for t in r]
+    assert shapes(x.hsplit(sections=3)) == [(2, 1, 4)] * 3
+    assert shapes(torch.vsplit(x, indices=[1])) == [(1, 3, 4)] * 2
+    assert shapes(torch.dsplit(x, indices=(1, 3))) == [(2, 3, 1), (2, 3, 2), (2, 3, 1)]
+    assert type(torch.hsplit(x, [1])) is tuple
+    import pytest
+    with pytest.raises(TypeError, match=r"hsplit\(\) received an invalid combination of arguments"):
+        torch.hsplit(x, indices_or_sections=2)
+    with pytest.raises(RuntimeError, match="not divisible by the split_size 2"):
+        torch.hsplit(x, 2)
+    assert torch.promote_types(type1=torch.float32, type2=torch.int64) is torch.float32

@@ -10,7 +10,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta, int_list, wrap_dim
 from .meta import numel as _numel
-from .registry import op, tensor_method
+from .registry import op
 from .overlap import no_overlap
 from .registry import derivative as _derivative
 from .reduction_extra import _LONG, _SHAPE, _dt_of
@@ -133,13 +133,8 @@ def _declare_hvd(name, min_dims, dim_of):
         d = check(self.shape)
         return _ts_pieces(xp, self, d, _ts_bounds(self.shape[d], indices=int_list(indices)))
 
-    def public(input, indices_or_sections):
-        if isinstance(indices_or_sections, (list, tuple)):
-            return tuple(by_array.op.public(input, list(indices_or_sections)))
-        return tuple(by_int.op.public(input, indices_or_sections))
-    public.__name__ = name
-    PUBLIC[name] = public
-    tensor_method(name)(public)
+    # (torch.hsplit / Tensor.hsplit: the dispatcher picks the overload, keywords included:
+    # `x.hsplit(sections=2)`, `torch.vsplit(x, indices=[1])`)
     by_int.__name__, by_array.__name__ = f"{name}_int", f"{name}_array"
     return by_int, by_array
 
