@@ -15,7 +15,8 @@
   new, with its derivative and torch 2.13's error words) and the dispatcher builds torch.tensor_split and
   Tensor.tensor_split. hsplit / vsplit / dsplit had the same hand-written entry (`x.hsplit(sections=2)`,
   `torch.vsplit(x, indices=[1])` refused): the dispatcher builds them too. torch.promote_types takes
-  type1= / type2=.
+  type1= / type2=; torch.result_type binds its four overloads (tensor= other= / scalar= tensor= /
+  scalar1= scalar2=) and refuses one or three operands with the parser's listing (gpujit took any count).
 """
 import os
 import subprocess
@@ -131,3 +132,19 @@ def test_hsplit_vsplit_dsplit_keywords_and_promote_types_names():
     with pytest.raises(RuntimeError, match="not divisible by the split_size 2"):
         torch.hsplit(x, 2)
     assert torch.promote_types(type1=torch.float32, type2=torch.int64) is torch.float32
+
+
+def test_result_type_binds_torch_overloads():
+    import pytest
+    x = torch.ones(2)
+    assert torch.result_type(scalar=2, tensor=x) is torch.float32
+    assert torch.result_type(tensor=torch.ones(2, dtype=torch.int64), other=2.5) is torch.float32
+    assert torch.result_type(scalar1=2, scalar2=3.0) is torch.float32
+    assert torch.result_type(torch.tensor(1., dtype=torch.float64), torch.ones(2, dtype=torch.int32)) is \
+        torch.float64
+    for bad in ((x,), (x, x, x)):
+        with pytest.raises(TypeError) as e:
+            torch.result_type(*bad)
+        assert str(e.value).splitlines()[1:5] == [
+            " * (Tensor tensor, Tensor other)", " * (Number scalar, Tensor tensor)",
+            " * (Tensor tensor, Number other)", " * (Number scalar1, Number scalar2)"]

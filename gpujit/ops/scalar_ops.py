@@ -698,6 +698,25 @@ def result_type_scalar_scalar(xp, scalar1, scalar2):
     return _result_type(scalar1, scalar2)
 
 
+def result_type(*args, **kwargs):
+    """torch.result_type: PyTorch's four overloads bound by its parser (keywords tensor=,
+    other=, scalar=, scalar1=, scalar2=; its error for any other call)."""
+    from .overloads import match_overload
+    from .registry import OPS
+    ovs = [OPS[f"aten::result_type.{n}"] for n in ("Tensor", "Scalar", "Scalar_Tensor",
+                                                    "Scalar_Scalar")]
+    d = match_overload(ovs, args, kwargs)
+    if d is None:
+        from .parser_errors import parser_error
+        raise parser_error("result_type", ovs, args, kwargs, False, False)
+    from .. import dtypes as _dt
+    names = [p.name for p in d.schema.arguments]
+    return _dt.result_type(*(list(args) + [kwargs[n] for n in names[len(args):]]))
+
+
+PUBLIC = {"result_type": result_type}       # (gpujit.result_type)
+
+
 @_scalar_op("aten::Int.str(str a) -> int")
 def int_str(xp, a):
     return _stoll(a)
