@@ -17,6 +17,10 @@
   `torch.vsplit(x, indices=[1])` refused): the dispatcher builds them too. torch.promote_types takes
   type1= / type2=; torch.result_type binds its four overloads (tensor= other= / scalar= tensor= /
   scalar1= scalar2=) and refuses one or three operands with the parser's listing (gpujit took any count).
+- torchvision's RAFT does `from torch.nn.modules.batchnorm import BatchNorm2d` (and instancenorm's
+  InstanceNorm2d); code that checks `isinstance(m, _BatchNorm)` imports `_BatchNorm` from there. gpujit had
+  no such modules (its classes live in normalization.py): batchnorm, instancenorm, pixelshuffle and
+  channelshuffle now exist under gpujit.nn.modules with torch's names and __all__.
 """
 import os
 import subprocess
@@ -148,3 +152,20 @@ def test_result_type_binds_torch_overloads():
         assert str(e.value).splitlines()[1:5] == [
             " * (Tensor tensor, Tensor other)", " * (Number scalar, Tensor tensor)",
             " * (Tensor tensor, Number other)", " * (Number scalar1, Number scalar2)"]
+
+
+def test_torch_nn_modules_paths():
+    import importlib
+    expect = {"batchnorm": ["BatchNorm1d", "LazyBatchNorm1d", "BatchNorm2d", "LazyBatchNorm2d", "BatchNorm3d",
+                            "LazyBatchNorm3d", "SyncBatchNorm"],
+              "instancenorm": ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
+                               "LazyInstanceNorm2d", "LazyInstanceNorm3d"],
+              "pixelshuffle": ["PixelShuffle", "PixelUnshuffle"], "channelshuffle": ["ChannelShuffle"]}
+    for name, names in expect.items():      # (torch 2.13's __all__ of each)
+        m = importlib.import_module("gpujit.nn.modules." + name)
+        assert m.__all__ == names and getattr(torch.nn.modules, name) is m
+        assert all(getattr(m, n) is getattr(torch.nn, n) for n in names)
+    from gpujit.nn.modules.batchnorm import _BatchNorm, _NormBase
+    from gpujit.nn.modules.instancenorm import _InstanceNorm
+    assert isinstance(torch.nn.BatchNorm2d(3), _BatchNorm) and not isinstance(torch.nn.InstanceNorm2d(3), _BatchNorm)
+    assert isinstance(torch.nn.InstanceNorm2d(3), (_InstanceNorm, _NormBase))
