@@ -21,6 +21,11 @@
   InstanceNorm2d); code that checks `isinstance(m, _BatchNorm)` imports `_BatchNorm` from there. gpujit had
   no such modules (its classes live in normalization.py): batchnorm, instancenorm, pixelshuffle and
   channelshuffle now exist under gpujit.nn.modules with torch's names and __all__.
+- Scripting RAFT: `def make_coords_grid(batch_size: int, h: int, w: int, device: str = "cpu"): device =
+  torch.device(device)` was refused ("gpujit.device() needs constant arguments in scripted code"): the
+  parameter is a str known at run time. TorchScript compiles aten::device(str a) -> Device and
+  aten::device.with_index(str type, int index) -> Device (and refuses torch.device(a_device), "Arguments for
+  call are not valid", which gpujit accepted). Now registry ops; constants still fold to a Device constant.
 """
 import os
 import subprocess
@@ -169,3 +174,27 @@ def test_torch_nn_modules_paths():
     from gpujit.nn.modules.instancenorm import _InstanceNorm
     assert isinstance(torch.nn.BatchNorm2d(3), _BatchNorm) and not isinstance(torch.nn.InstanceNorm2d(3), _BatchNorm)
     assert isinstance(torch.nn.InstanceNorm2d(3), (_InstanceNorm, _NormBase))
+
+
+def _device_of(d: str, i: int):
+    a = torch.device(d)
+    b = torch.device(d, i)
+    return a, b, torch.zeros(2, device=a)
+
+
+def test_device_of_a_runtime_string_in_scripted_code():
+    import pytest
+    s = torch.jit.script(_device_of)
+    assert "aten::device(%d)" in str(s.graph) and "aten::device(%d, %i)" in str(s.graph)
+    assert "a = torch.device(d)" in s.code and "b = torch.device(d, i)" in s.code
+    a, b, z = s("cpu", 0)
+    assert a == torch.device("cpu") and b == torch.device("cpu", 0) and z.device == a
+    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda device type at start of device string: bogus"):
+        s("bogus", 0)
+    with pytest.raises(RuntimeError, match="must not include an index because index was passed explicitly"):
+        s("cpu:0", 1)
+
+    def g(x):
+        return torch.device(x.device)
+    with pytest.raises(torch.jit.FrontendError, match="Arguments for call are not valid"):
+        torch.jit.script(g)

@@ -698,6 +698,24 @@ def result_type_scalar_scalar(xp, scalar1, scalar2):
     return _result_type(scalar1, scalar2)
 
 
+def _device_meta(*args):
+    from ..device import device
+    return device
+
+
+@_scalar_op("aten::device(str a) -> Device", meta=_device_meta)
+def device_str(xp, a):
+    """torch.device(s) of a str known only at run time (scripted code; a constant folds)."""
+    from ..device import device
+    return device(a)
+
+
+@_scalar_op("aten::device.with_index(str type, int index) -> Device", meta=_device_meta)
+def device_with_index(xp, type, index):
+    from ..device import device
+    return device(type, index)
+
+
 def result_type(*args, **kwargs):
     """torch.result_type: PyTorch's four overloads bound by its parser (keywords tensor=,
     other=, scalar=, scalar1=, scalar2=; its error for any other call)."""

@@ -97,9 +97,15 @@ def _ts_tensor_bounds(xp, length, t):
     return _ts_bounds(length, indices=[int(v) for v in t.tolist()])
 
 
-# (no meta rule: the pieces' count and sizes are the index tensor's values)
+def _ts_tensor_meta(self, tensor_indices_or_sections, dim=0):
+    # the pieces' count and sizes are the index tensor's values, which metas do not hold
+    raise RuntimeError("tensor_split by a tensor of indices or sections: its pieces are "
+                       "known only from the tensor's values")
+
+
 @op("aten::tensor_split.tensor_indices_or_sections(Tensor(a) self, "
-    "Tensor tensor_indices_or_sections, int dim=0) -> Tensor(a)[]", tags=_VIEW)
+    "Tensor tensor_indices_or_sections, int dim=0) -> Tensor(a)[]", tags=_VIEW,
+    meta=_ts_tensor_meta)
 def tensor_split_tensor(xp, self, tensor_indices_or_sections, dim=0):
     d = _ts_dim(self.shape, dim)
     return _ts_pieces(xp, self, d, _ts_tensor_bounds(xp, self.shape[d],

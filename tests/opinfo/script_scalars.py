@@ -384,7 +384,29 @@ OPINFOS += [
            samples=[Sample(2.5, np.ones(1, np.int64)), Sample(True, np.ones(1, np.uint8))]),
     OpInfo("aten::result_type.Scalar_Scalar", ref=None, check=_check_result_type,
            samples=[Sample(1, 2.0), Sample(1, 2), Sample(True, False)]),
+    # torch.device(s) / torch.device(type, index) of a str known at run time (torch 2.13's
+    # eager words for the bad ones)
+    OpInfo("aten::device", ref=None, check=lambda sample, out: _check_device(sample, out),
+           samples=[Sample("cpu"), Sample("cpu:0"), Sample("cuda"), Sample("cuda:1")],
+           errors=[ErrorSample("bogus", exc=RuntimeError,
+                               match="Expected one of cpu, cuda device type at start of device "
+                                     "string: bogus")]),
+    OpInfo("aten::device.with_index", ref=None,
+           check=lambda sample, out: _check_device(sample, out),
+           samples=[Sample("cpu", 0), Sample("cuda", 1)],
+           errors=[ErrorSample("cpu", -2, exc=RuntimeError,
+                               match="Device index must not be negative, got -2"),
+                   ErrorSample("cuda:1", 0, exc=RuntimeError,
+                               match="must not include an index because index was passed "
+                                     "explicitly")]),
 ]
+
+
+def _check_device(sample, out):
+    import gpujit
+    kind, _, index = sample.args[0].partition(":")
+    index = int(index) if index else (sample.args[1] if len(sample.args) > 1 else None)
+    assert isinstance(out, gpujit.device) and (out.type, out.index) == (kind, index), out
 
 
 # ------------------------------------------------------------------ prim::min / prim::max

@@ -292,10 +292,10 @@ class OpCallMixin:
         consts = [self.constant_of(a) for a in list(args) + list(kwargs.values())]
         if not all(k for k, _ in consts) or any(isinstance(a.type, T.DeviceType)
                                                 for a in args):
-            if len(args) == 1 and not kwargs and isinstance(args[0].type, T.DeviceType):
-                return args[0]
-            self.error("gpujit.device() needs constant arguments in scripted code", node,
-                       hint='write gpujit.device("cuda"), or pass a device argument')
+            # a str (and an int index) known at run time: aten::device / .with_index, as
+            # TorchScript (torchvision's make_coords_grid: `device = torch.device(device)`)
+            ops = list(_reg.OVERLOADS.get("aten::device", []))
+            return self.emit_call(ops, args, kwargs, node, "device")
         vals = [c for _, c in consts]
         try:
             dev = _device(*vals[:len(args)], **dict(zip(kwargs, vals[len(args):])))
