@@ -10,7 +10,32 @@
    Scalar); now refused in torch's words from torch's F signatures
    (library_functions._F_SCHEMAS). F's C++ builtins (F.softplus(x, 2, 20)) and a bool for a
    float (F.hardtanh(x, True, 1.0)) still compile, as in torch.
+
+2. `a is b` of values other than None, tensors, lists/dicts/objects: gpujit compiled
+   strings, ints, floats, devices to aten::eq (.code `torch.eq(a, b)`), folded an int and a
+   float to False, and refused tuples, `Tensor is int`, `Optional[str] is str` ("`is` /
+   `is not` is supported for comparing with None only"). torch 2.13 emits aten::__is__
+   for all of them (.code `torch.__is__(a, b)`; only two bools become aten::eq), whose
+   answer is IValue identity: ints, floats, devices by value of one kind (`x is 1000`
+   True, `3 is 3.0` False, nan is nan False), strings / tuples by object (`a is a` True,
+   `s is "x"` with s an input "x" False, `a + "y" is "xy"` False); constant propagation
+   makes each constant string / tuple / Enum member an IValue of its own: `"x" is "x"`,
+   `s = "x"; t = s; s is t`, `(1, 2) is (1, 2)`, `Color.RED is Color.RED` all fold to False.
+   gpujit now does the same (conditions.compare, constant_propagation.same_identity).
+   Left: a scripted function's arguments are Python's objects, so `a is b` of two str
+   arguments "x", "x" is True (Python interns them; torch False), `x is Color.RED` of the
+   argument Color.RED True (members are singletons; torch False).
+
+3. `y: Optional[int] = None; y = 3; if c: y = None`: torch refuses, "Variable 'y'
+   previously had type int but is now being assigned to a value of type NoneType" (an
+   unannotated assignment stores the value's own type; a nested block's assignment must
+   fit the enclosing block's type); so do `y = 3; if c: y = None` (else branch too),
+   `x = t; if c: x = None` (Tensor), and `if y is not None: if c: y = None` (y narrowed to
+   int). gpujit unified them into Optional[int]; now refused in those words.
 """
+import enum
+from typing import Optional, Tuple
+
 import pytest
 
 import gpujit as torch
@@ -112,3 +137,127 @@ def test_what_torch_accepts_still_compiles():
     assert torch.jit.script(_hardtanh_bool)(x).tolist() == [1.0, 1.0, 2.0, 2.0]
     y = torch.jit.script(_softplus_ints)(x)
     assert abs(y[1].item() - 0.6566) < 1e-3
+
+
+# ---------------------------------------------------------------- 2. `is` / `is not`
+
+class _Color(enum.Enum):
+    RED = 1
+    GREEN = 2
+
+
+def _is_values(a: int, b: float, s: str, t: Tuple[int, int], d: torch.device):
+    u = t
+    return (a is 1000, a is b, b is 2.5, s is s, s is "xy", s + "y" is "xyy",
+            t is u, t is (1, 2), d is torch.device("cpu"), a is not 1000)
+
+
+def _is_constants():
+    s = "x"
+    t = s
+    return "x" is "x", s is t, (1, 2) is (1, 2), _Color.RED is _Color.RED, 3 is 3, \
+        2.0 is 2
+
+
+def _is_mixed(x: Tensor, n: int, o: Optional[str], f: float):
+    return x is n, o is "a", f is f
+
+
+def _is_bools(a: bool, b: bool):
+    return a is b, a is not True
+
+
+def test_is_of_values_as_torch():
+    s = torch.jit.script(_is_values)
+    for _ in range(3):
+        # ("xy" made when running: gpujit passes Python's objects, and a literal "xy"
+        # here would be the very object of the constant "xy", interned; torch's IValues
+        # never are)
+        xy = "".join(["x", "y"])
+        assert s(1000, 1000.0, xy, (1, 2), torch.device("cpu")) == \
+            (True, False, False, True, False, False, True, False, True, False)
+        assert s(3, 2.5, "q", (3, 4), torch.device("cpu")) == \
+            (False, False, True, True, False, False, True, False, True, True)
+    code = s.code
+    assert "torch.__is__(a, 1000)" in code and "torch.__is__(a, b)" in code and \
+        "torch.__is__(s, s)" in code and "torch.__is__(t, t)" in code and \
+        "torch.__isnot__(a, 1000)" in code and "torch.eq(" not in code, code
+    c = torch.jit.script(_is_constants)
+    assert c() == (False, False, False, False, True, False)
+    assert "__is__" not in c.code
+    m = torch.jit.script(_is_mixed)
+    nan = float("nan")
+    assert m(torch.ones(1), 1, "a", nan) == (False, False, False)
+    assert m(torch.ones(1), 1, None, 1.0) == (False, False, True)
+    b = torch.jit.script(_is_bools)
+    assert b(True, True) == (True, False) and b(False, True) == (False, True)
+    assert "torch.eq(a, b)" in b.code and "torch.ne(a, True)" in b.code
+
+
+# ------------------------------------------- 3. a variable's type in a nested block
+
+def _rebound_then_none(c: bool) -> Optional[int]:
+    y: Optional[int] = None
+    y = 3
+    if c:
+        y = None
+    return y
+
+
+def _int_then_none_else(c: bool) -> Optional[int]:
+    y = 3
+    if c:
+        pass
+    else:
+        y = None
+    return y
+
+
+def _tensor_then_none(c: bool, x: Tensor) -> Optional[Tensor]:
+    y = x
+    if c:
+        y = None
+    return y
+
+
+def _narrowed_then_none(c: bool, y: Optional[int]) -> Optional[int]:
+    if y is not None:
+        if c:
+            y = None
+    return y
+
+
+def _branch_rebinds_then_none(c: bool) -> Optional[int]:
+    y: Optional[int] = None
+    if c:
+        y = 3
+        if c:
+            y = None
+    return y
+
+
+def _annotated_widens(c: bool, y: Optional[int]) -> Optional[int]:
+    z: Optional[int] = 3
+    if c:
+        z = None
+    if y is not None:
+        y = None
+    w: Optional[int] = None
+    if c:
+        w = 4
+    return z if w is None else w
+
+
+def test_nested_assignment_fits_enclosing_type_as_torch():
+    for fn, line, was, now in (
+            (_rebound_then_none, "        y = None", "int", "NoneType"),
+            (_int_then_none_else, "        y = None", "int", "NoneType"),
+            (_tensor_then_none, "        y = None", "Tensor", "NoneType"),
+            (_narrowed_then_none, "        y = None", "int", "NoneType"),
+            (_branch_rebinds_then_none, "        y = None", "int", "NoneType")):
+        msg = _refusal(fn)
+        assert msg.startswith(f"Variable 'y' previously had type {was} but is now being "
+                              f"assigned to a value of type {now}"), (fn.__name__, msg)
+        assert line in msg, (fn.__name__, msg)
+    s = torch.jit.script(_annotated_widens)
+    assert s(True, 1) == 4 and s(False, None) == 3

@@ -11,6 +11,7 @@ import operator
 from ..ir import types as _T
 from ..passes.constant_propagation import NOT_CONSTANT as _NOT_CONSTANT
 from ..passes.constant_propagation import constant_value as _constant_value
+from ..passes.constant_propagation import same_identity as _same_identity
 from ..ops.scalar_ops import int64
 from ..ops.scalar_str import canonical_str as _canonical_str
 from ..ops.scalar_str import from_utf8_view as _from_utf8_view
@@ -424,9 +425,10 @@ def _sum_float(c):
 # registry op takes: kind -> (function, the expression the executor writes, over {0}, {1};
 # used only for a node with exactly as many inputs as the expression names)
 CONTAINER_OPS = {
-    # `x is None` on an Optional: no text form (inlined constants would read `2 is None`)
-    "aten::__is__": (operator.is_, None),
-    "aten::__isnot__": (operator.is_not, None),
+    # `x is None`, `a is b` (TorchScript's IValue identity: numbers by value): no text
+    # form (inlined constants would read `2 is None`)
+    "aten::__is__": (_same_identity, None),
+    "aten::__isnot__": (lambda a, b: not _same_identity(a, b), None),
     "aten::__getitem__": (_getitem, "{0}[{1}]"),
     "aten::__contains__": (_contains, None),      # (a float: by ==, _float_in_list)
     "aten::len": (len, "len({0})"),
