@@ -32,8 +32,27 @@
    fit the enclosing block's type); so do `y = 3; if c: y = None` (else branch too),
    `x = t; if c: x = None` (Tensor), and `if y is not None: if c: y = None` (y narrowed to
    int). gpujit unified them into Optional[int]; now refused in those words.
+
+4. An op given None for a Tensor in scripted code (`x.grad.sum()`, `x.grad + 1`,
+   `x * x.grad` where x has no gradient): torch 2.13 raises RuntimeError "Expected a proper
+   Tensor but got None (or an undefined Tensor in C++) for argument #0 'self'" (#1 'other'
+   for mul's second); gpujit said the eager op's "sum(): argument 'input' (position 1) must
+   be Tensor, not NoneType" / "add(): expected at least one Tensor argument". Now torch's
+   words (interpreter.as_runtime_error), the error still also a TypeError.
+
+5. .code as torch 2.13 prints it where the graphs agree: `s[1:]` is aten::slice(s, 1,
+   None, 1), `torch.slice(s, 1)` (gpujit passed step None: `torch.slice(s, 1, None,
+   None)`); `"%d and %s" % (x, s)` is `torch.percentFormat("%d and %s", (x, s))` (gpujit
+   passed a location constant and the values spread); `d.get(k)` / `d.get(k, v)` are
+   aten::get, `torch.get(d, "b", 3)` (gpujit: an if on `torch.__contains__`), and a default
+   not of the values' type is refused ("Arguments for call are not valid", torch 2.13:
+   `d.get("b", 3)` of a Dict[str, float], `d.get("b", None)`).
+   Left: list mutators (torch: `_0 = torch.append(xs, x)`, `torch._set_item(d, "c", 4)`,
+   `torch.insert(xs, 0, 5)` with no result; gpujit threads the list through append's
+   output and prints `xs.append(x)`), `xs.pop()` / `xs.remove(1)` / `d.pop("a")` (gpujit
+   passes a location constant), `d.update(e)` (gpujit: a loop of _set_item).
 """
-from typing import Optional
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 
@@ -288,3 +307,76 @@ def test_nested_assignment_fits_enclosing_type_as_torch():
         assert line in msg, (fn.__name__, msg)
     s = torch.jit.script(_annotated_widens)
     assert s(True, 1) == 4 and s(False, None) == 3
+
+
+# --------------------------------------------------------------- 4. .code spellings
+
+def _slices(s: str, xs: List[int]):
+    return s[1:], s[:2], s[::2], xs[1:], xs[1:3:2], s[1:-1]
+
+
+def _percent(x: int, s: str, t: Tuple[int, str]) -> str:
+    return "%d and %s" % (x, s) + "%d" % x + "%d-%s" % t
+
+
+def _bad_percent(x: int) -> str:
+    fmt = "%d %d"           # (a variable: pyflakes flags the literal's missing value)
+    return fmt % (x,)
+
+
+def _dict_get(d: Dict[str, int], e: Dict[int, Tensor], x: Tensor):
+    return d.get("a"), d.get("b", 3), e.get(1, x)
+
+
+def _dict_get_int_for_float(d: Dict[str, float]) -> float:
+    return d.get("b", 3)
+
+
+def test_code_spellings_as_torch():
+    # torch 2.13's .code of these programs (the slice's step 1 and end None are defaults
+    # left out; a percent format's values are one tuple; dict.get is aten::get)
+    s = torch.jit.script(_slices)
+    assert "(torch.slice(s, 1), torch.slice(s, None, 2), torch.slice(s, None, None, 2), " \
+           "torch.slice(xs, 1), torch.slice(xs, 1, 3, 2), torch.slice(s, 1, -1))" in s.code
+    assert s("abcd", [1, 2, 3, 4]) == ("bcd", "ab", "ac", [2, 3, 4], [2], "bc")
+    p = torch.jit.script(_percent)
+    code = p.code
+    assert 'torch.percentFormat("%d and %s", (x, s))' in code and \
+        'torch.percentFormat("%d", x)' in code and 'torch.percentFormat("%d-%s", t)' in code
+    assert p(1, "q", (2, "r")) == "1 and q12-r"
+    b = torch.jit.script(_bad_percent)
+    with pytest.raises(RuntimeError, match="Too few arguments for format string") as e:
+        b(1)
+    assert "return fmt % (x,)" in str(e.value)
+    g = torch.jit.script(_dict_get)
+    assert 'torch.get(d, "a"), torch.get(d, "b", 3), torch.get(e, 1, x)' in g.code
+    t = torch.ones(1)
+    assert g({"a": 1}, {}, t)[:2] == (1, 3) and g({"b": 2}, {}, t)[:2] == (None, 2)
+    assert g({}, {}, t)[2] is t
+    # torch 2.13: "Arguments for call are not valid." (the default is no float)
+    assert "Arguments for call are not valid" in _refusal(_dict_get_int_for_float)
+
+
+# ------------------------------------------------------ 4. None for a Tensor when running
+
+def _grad_sum(x: Tensor):
+    return x.grad.sum()
+
+
+def _grad_add(x: Tensor):
+    return x.grad + 1
+
+
+def _grad_mul(x: Tensor):
+    return x * x.grad
+
+
+def test_none_for_a_tensor_when_running_as_torch():
+    for fn, k, name in ((_grad_sum, 0, "self"), (_grad_add, 0, "self"),
+                        (_grad_mul, 1, "other")):
+        s = torch.jit.script(fn)
+        with pytest.raises(RuntimeError) as e:
+            s(torch.ones(2))
+        assert str(e.value) == (
+            f"Expected a proper Tensor but got None (or an undefined Tensor in C++) for "
+            f"argument #{k} '{name}'"), fn.__name__

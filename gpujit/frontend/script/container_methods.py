@@ -199,6 +199,18 @@ class ContainerMethodsMixin:
             self.check_key(d, args[0], node)
             if name == "pop" and len(args) == 1:
                 return self.emit("aten::pop", [d, args[0], self.where(node)], [vt]).output
+            if name == "get":
+                # TorchScript's aten::get(d, k) -> Optional[t] / aten::get(d, k, default)
+                # -> t, the default of the values' type t (torch 2.13 refuses an int
+                # default of a Dict[str, float] and a None one: "Arguments for call are
+                # not valid")
+                if len(args) == 2 and not elem_fits(args[1].type, vt):
+                    self.error(f"Arguments for call are not valid: no variant of 'get' "
+                               f"accepts ({d.type.annotation()}, {args[0].type.annotation()}"
+                               f", {args[1].type.annotation()}): the default of get() must "
+                               f"be {describe_type(vt)}, as the dict's values", node)
+                return self.emit("aten::get", [d, *args],
+                                 [vt if len(args) == 2 else T.OptionalType(vt)]).output
             default = args[1] if len(args) == 2 else self.const(None)
             t = self.unify(vt, default.type) if len(args) == 2 else T.OptionalType(vt)
             if t is None:
