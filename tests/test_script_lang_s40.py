@@ -51,9 +51,21 @@
    `torch.insert(xs, 0, 5)` with no result; gpujit threads the list through append's
    output and prints `xs.append(x)`), `xs.pop()` / `xs.remove(1)` / `d.pop("a")` (gpujit
    passes a location constant), `d.update(e)` (gpujit: a loop of _set_item).
+
+6. The language reference (seed 000): a `# type: (float) -> float` comment on the def's own
+   line is refused by torch 2.13, "expected type comment but found 'def' here:" (it reads
+   the line after the header only); gpujit took it. Its EmptyDataStructures appends
+   `(i, x.item())` to a List[Tuple[int, float]]: torch converts the number to the element
+   type (aten::Float / aten::Int, `float(torch.item(x))`) in append, insert and item
+   assignment of lists and dicts, so an int tensor's item is 2.0 in a List[float]; gpujit
+   stored the int 2 (and 2.5 in a Dict[str, int]).
+
+7. `F.lp_pool1d(x, 2, 2)`: torch 2.13's norm_type is Union[int, float]; gpujit's `float`
+   refused the int ("Expected a value of type 'float' for argument 'norm_type'").
 """
 from typing import Dict, List, Optional, Tuple
 
+import numpy as np
 import pytest
 
 import gpujit as torch
@@ -380,3 +392,62 @@ def test_none_for_a_tensor_when_running_as_torch():
         assert str(e.value) == (
             f"Expected a proper Tensor but got None (or an undefined Tensor in C++) for "
             f"argument #{k} '{name}'"), fn.__name__
+
+
+# ------------------------------------------- 6. the language reference's type comments
+
+def _type_comment_on_def_line(x):  # type: (float) -> float
+    return x * 2
+
+
+def _type_comment_after_def(x):
+    # type: (float) -> float
+    return x * 2
+
+
+def test_type_comment_on_the_def_line_refused_as_torch():
+    # torch 2.13 takes the comment from the line after the header only
+    assert _refusal(_type_comment_on_def_line).startswith(
+        "expected type comment but found 'def' here:")
+    assert torch.jit.script(_type_comment_after_def)(1.5) == 3.0
+
+
+# ------------------------- 7. a number stored in a container of floats / ints (the seed's
+# EmptyDataStructures: `my_list.append((i, x.item()))` into a List[Tuple[int, float]])
+
+def _item_into_containers(x: Tensor):
+    pairs: List[Tuple[int, float]] = []
+    pairs.append((1, x.item()))
+    xs: List[float] = [0.0]
+    xs.append(x.item())
+    xs[0] = x.item()
+    xs.insert(0, x.item())
+    d: Dict[str, int] = {}
+    d["a"] = x.item()
+    return pairs, xs, d
+
+
+def test_number_stored_in_a_container_is_converted_as_torch():
+    # torch 2.13: aten::Float / aten::Int of the number (`float(torch.item(x))`), so an
+    # int tensor's item is 2.0 in a List[float] and a float's 2 in a Dict[str, int]
+    s = torch.jit.script(_item_into_containers)
+    pairs, xs, d = s(torch.tensor(2))
+    assert pairs == [(1, 2.0)] and type(pairs[0][1]) is float
+    assert xs == [2.0, 2.0, 2.0] and all(type(v) is float for v in xs)
+    _, _, d = s(torch.tensor(2.5))
+    assert d == {"a": 2} and type(d["a"]) is int
+    assert "pairs.append((1, float(torch.item(x))))" in s.code or \
+        "torch.append(pairs, (1, float(torch.item(x))))" in s.code, s.code
+
+
+def _lp_pool_int_norm(x: Tensor, n: int):
+    return F.lp_pool1d(x, 2, 2), F.lp_pool1d(x, n, 2)
+
+
+def test_lp_pool_takes_an_int_norm_type_as_torch():
+    # torch 2.13's F.lp_pool1d declares norm_type: Union[int, float] (gpujit: float,
+    # refusing the int 2)
+    x = torch.arange(1.0, 9.0).reshape(1, 2, 4)
+    a, b = torch.jit.script(_lp_pool_int_norm)(x, 1)
+    assert np.allclose(a.numpy(), [[[5 ** 0.5, 5.0], [61 ** 0.5, 113 ** 0.5]]])
+    assert b.tolist() == [[[3.0, 7.0], [11.0, 15.0]]]

@@ -86,6 +86,7 @@ class ContainerMethodsMixin:
         if name == "insert":
             self.arity("list", name, args, (2,), node, "xs.insert(i, x)")
             i, x = args
+            x = self.number_as(x, elem)     # (xs.insert(0, x.item()): as append_to)
             if not isinstance(i.type, T.IntType) or not elem_fits(x.type, elem):
                 self.error(f"list.insert() takes an int index and {describe_type(elem)}, "
                            f"got {describe_type(i.type)} and {describe_type(x.type)}", node)

@@ -70,6 +70,10 @@ class ContainerMixin:
 
     def append_to(self, lst, v, node):
         elem = lst.type.elem
+        # a number (x.item()) for a List[float]'s element is aten::Float of it, as
+        # TorchScript's schema matching converts it (torch 2.13: [2.0], not [2]); so in a
+        # tuple literal, element by element
+        v = self.number_as(v, elem)
         if not elem_fits(v.type, elem):
             self.error(f"'append' got {describe_type(v.type)} but the list holds "
                        f"{describe_type(elem)}:\n  aten::append.t(t[](a!) self, t(c -> *) el) "
@@ -551,6 +555,7 @@ class ContainerMixin:
             return True
         else:
             return False
+        v = self.number_as(v, elem)         # (d["a"] = x.item(): as append_to)
         if not elem_fits(v.type, elem):
             self.error(f"cannot store {describe_type(v.type)} in a container of "
                        f"{describe_type(elem)}", node)
