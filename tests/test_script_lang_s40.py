@@ -62,7 +62,17 @@
 
 7. `F.lp_pool1d(x, 2, 2)`: torch 2.13's norm_type is Union[int, float]; gpujit's `float`
    refused the int ("Expected a value of type 'float' for argument 'norm_type'").
+
+8. An int for a `float` parameter of an ATen op that takes a Tensor: torch 2.13 refuses
+   `torch.dropout(x, 0, False)`, `torch.isclose(x, x, 0, 0)`, `torch.layer_norm(x, [3],
+   None, None, 0)`, `F.cosine_similarity(x, x, 1, 1)` ("Expected a value of type 'float' for
+   argument 'p' but instead found type 'int'."); gpujit took the int (a lenient match meant
+   for math.sqrt(n), whose int overloads gpujit's registry folds into the float one).
+   Swept: every float parameter of gpujit's Tensor-taking registry ops is a float (not a
+   Scalar) in torch 2.13's schema; Scalar parameters (torch.celu(x, 1)) and math's
+   functions still take ints.
 """
+import math
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -451,3 +461,40 @@ def test_lp_pool_takes_an_int_norm_type_as_torch():
     a, b = torch.jit.script(_lp_pool_int_norm)(x, 1)
     assert np.allclose(a.numpy(), [[[5 ** 0.5, 5.0], [61 ** 0.5, 113 ** 0.5]]])
     assert b.tolist() == [[[3.0, 7.0], [11.0, 15.0]]]
+
+
+# ------------------------- 8. an int for a `float` of an ATen op that takes a Tensor
+
+def _dropout_int(x: Tensor):
+    return torch.dropout(x, 0, False)
+
+
+def _isclose_ints(x: Tensor):
+    return torch.isclose(x, x, 0, 0)
+
+
+def _layer_norm_int_eps(x: Tensor):
+    return torch.layer_norm(x, [3], None, None, 0)
+
+
+def _cosine_int_eps(x: Tensor):
+    return F.cosine_similarity(x, x, 1, 1)
+
+
+def _scalars_take_ints(x: Tensor, n: int):
+    # (Scalar parameters, and math's functions of an int, as torch 2.13)
+    return torch.celu(x, 1), torch.threshold(x, 1, 0), F.softshrink(x, 1), math.sqrt(n)
+
+
+def test_int_for_a_tensor_ops_float_refused_as_torch():
+    # torch 2.13: "aten::dropout(Tensor input, float p, bool train) -> Tensor:\nExpected a
+    # value of type 'float' for argument 'p' but instead found type 'int'." (isclose's
+    # rtol, layer_norm's eps, cosine_similarity's eps alike)
+    for fn, arg in ((_dropout_int, "p"), (_isclose_ints, "rtol"),
+                    (_layer_norm_int_eps, "eps"), (_cosine_int_eps, "eps")):
+        msg = _refusal(fn)
+        assert f"Expected a value of type 'float' for argument '{arg}' but instead found " \
+               f"type 'int'." in msg, (fn.__name__, msg)
+    x = torch.ones(2, 3)
+    r = torch.jit.script(_scalars_take_ints)(x, 4)
+    assert r[0].tolist() == x.tolist() and r[3] == 2.0
