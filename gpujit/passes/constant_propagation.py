@@ -51,6 +51,8 @@ def same_identity(a, b) -> bool:
     """TorchScript's aten::__is__ (IValue identity): None, bools, ints, floats and devices
     (no pointer in an IValue) by value, of one kind (1 is 1.0 is False, nan is nan
     False); tensors, strings, tuples, lists, objects by object."""
+    if a is None or b is None:          # (`x is None`: the common case)
+        return a is b
     ka, kb = _identity_kind(a), _identity_kind(b)
     if ka is not None or kb is not None:
         return ka is kb and a == b
