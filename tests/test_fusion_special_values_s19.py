@@ -392,8 +392,8 @@ def test_float16_overflow_and_subnormals_round_per_op():
 
 @pytest.mark.parametrize("expr,dt", [
     ("torch.clamp(x, -3, 300)", "int8"), ("torch.clamp(x, -256)", "uint8"),
-    ("torch.clamp_max(x, 200)", "int8"), ("F.hardtanh(x, -1000, 3)", "int8"),
-    ("F.threshold(x, 3, 300)", "uint8"), ("x.masked_fill(x > 1, 300)", "int8"),
+    ("torch.clamp_max(x, 200)", "int8"), ("F.hardtanh(x, -1000.0, 3.0)", "int8"),
+    ("F.threshold(x, 3.0, 300.0)", "uint8"), ("x.masked_fill(x > 1, 300)", "int8"),
     ("torch.where(x > 1, x, -300)", "int8"), ("torch.add(x, x, alpha=300)", "uint8"),
     ("torch.addcmul(x, x, x, value=128)", "int8")])
 def test_out_of_range_int_scalar_raises_as_pytorch(expr, dt):
@@ -412,7 +412,7 @@ def test_out_of_range_int_scalar_raises_as_pytorch(expr, dt):
 def test_in_range_int_scalars_convert_as_pytorch():
     u = np.array([0, 1, 200, 255], np.uint8)
     # -1 converts to 255 for uint8 (c10::checked_convert allows -max..max)
-    run_all("def t1(x):\n    return F.threshold(x * 1, -1, 2) * 1\n", "t1", [u],
+    run_all("def t1(x):\n    return torch.threshold(x * 1, -1, 2) * 1\n", "t1", [u],
             np.array([2, 2, 2, 2], np.uint8))
     run_all("def t2(x):\n    return torch.clamp(x * 1, -255, 100) * 1\n", "t2", [u],
             np.array([1, 1, 100, 100], np.uint8))

@@ -97,6 +97,18 @@ def _is_default_arg(param, v) -> bool:
         return False
 
 
+# container ops (no registry op) whose trailing arguments have defaults in TorchScript's
+# schemas, the container's own left out: aten::slice.t(t[] l, int? start=None, int? end=None,
+# int step=1) and slice.str; the printer leaves them out, the frontend fills them in
+CONTAINER_OP_DEFAULTS = {"aten::slice": (None, None, 1)}
+
+
+def _is_constant_value(v, default) -> bool:
+    if v.node.kind != "prim::Constant" or "name" in v.node.attrs:
+        return False
+    return _same_constant(v.node.attrs.get("value"), default)
+
+
 def _base_name(debug_name: str) -> str:
     m = _SUFFIX.match(debug_name)
     return m.group(1) if m else debug_name
@@ -251,6 +263,14 @@ class ExpressionPrinter:
         params = op.schema.arguments if op is not None else ()
         k = len(op.schema.returns) if op is not None and op.out_of is not None else 0
         ins = list(ins)
+        trailing = CONTAINER_OP_DEFAULTS.get(n.kind) if op is None else None
+        if trailing is not None and len(ins) == len(trailing) + 1:
+            # a container op's defaults, as TorchScript's printer leaves them out
+            # (`torch.slice(s, 1)` of aten::slice(s, 1, None, 1))
+            m = len(ins)
+            while m > 1 and _is_constant_value(n.inputs[m - 1], trailing[m - 2]):
+                m -= 1
+            return ins[:m]
         if len(ins) <= len(params):      # (a vararg call keeps every argument)
             m = len(ins) - k
             while m > 0 and _is_default_arg(params[m - 1], n.inputs[m - 1]):

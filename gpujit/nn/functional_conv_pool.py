@@ -3,7 +3,7 @@ avg_pool1d/3d, adaptive_max_pool1d/2d/3d, lp_pool1d/2d/3d, max_unpool1d/2d/3d, u
 fold (conv3d and conv_transpose1d/2d/3d are the registry ops themselves). Each takes
 PyTorch's Python arguments (stride=None meaning kernel_size, return_indices, output_size)
 and calls registry ops, so tracing, scripting and autograd see the ops."""
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import gpujit as _gpujit
 
@@ -135,40 +135,43 @@ def _lp_finish(out, n: int, norm_type: float):
     return (_gpujit.sign(out) * _gpujit.relu(_gpujit.abs(out))).mul(n).pow(1.0 / norm_type)
 
 
-def lp_pool1d(input, norm_type: float, kernel_size: List[int],
+def lp_pool1d(input, norm_type: Union[int, float], kernel_size: List[int],
               stride: Optional[List[int]] = None, ceil_mode: bool = False):
     """Power-average pooling: (sum over each window of x^p)^(1/p)."""
+    p = float(norm_type)    # (torch 2.13's norm_type: Union[int, float], an int 2 too)
     s = kernel_size if stride is None else stride
-    if norm_type == float("inf"):
+    if p == float("inf"):
         return _mp1_v(input.abs(), kernel_size, s, 0, 1, ceil_mode)
-    if norm_type == -float("inf"):
+    if p == -float("inf"):
         return -_mp1_v(-input.abs(), kernel_size, s, 0, 1, ceil_mode)
-    out = _ap1(input.pow(norm_type), kernel_size, s, 0, ceil_mode, True)
-    return _lp_finish(out, _kernel_numel(kernel_size, 1), norm_type)
+    out = _ap1(input.pow(p), kernel_size, s, 0, ceil_mode, True)
+    return _lp_finish(out, _kernel_numel(kernel_size, 1), p)
 
 
-def lp_pool2d(input, norm_type: float, kernel_size: List[int],
+def lp_pool2d(input, norm_type: Union[int, float], kernel_size: List[int],
               stride: Optional[List[int]] = None, ceil_mode: bool = False):
     """2-D power-average pooling."""
+    p = float(norm_type)    # (torch 2.13's norm_type: Union[int, float], an int 2 too)
     s = kernel_size if stride is None else stride
-    if norm_type == float("inf"):
+    if p == float("inf"):
         return _mp2_v(input.abs(), kernel_size, s, 0, 1, ceil_mode)
-    if norm_type == -float("inf"):
+    if p == -float("inf"):
         return -_mp2_v(-input.abs(), kernel_size, s, 0, 1, ceil_mode)
-    out = _ap2(input.pow(norm_type), kernel_size, s, 0, ceil_mode, True, None)
-    return _lp_finish(out, _kernel_numel(kernel_size, 2), norm_type)
+    out = _ap2(input.pow(p), kernel_size, s, 0, ceil_mode, True, None)
+    return _lp_finish(out, _kernel_numel(kernel_size, 2), p)
 
 
-def lp_pool3d(input, norm_type: float, kernel_size: List[int],
+def lp_pool3d(input, norm_type: Union[int, float], kernel_size: List[int],
               stride: Optional[List[int]] = None, ceil_mode: bool = False):
     """3-D power-average pooling."""
+    p = float(norm_type)    # (torch 2.13's norm_type: Union[int, float], an int 2 too)
     s = kernel_size if stride is None else stride
-    if norm_type == float("inf"):
+    if p == float("inf"):
         return _mp3_v(input.abs(), kernel_size, s, 0, 1, ceil_mode)
-    if norm_type == -float("inf"):
+    if p == -float("inf"):
         return -_mp3_v(-input.abs(), kernel_size, s, 0, 1, ceil_mode)
-    out = _ap3(input.pow(norm_type), kernel_size, s, 0, ceil_mode, True, None)
-    return _lp_finish(out, _kernel_numel(kernel_size, 3), norm_type)
+    out = _ap3(input.pow(p), kernel_size, s, 0, ceil_mode, True, None)
+    return _lp_finish(out, _kernel_numel(kernel_size, 3), p)
 
 
 for _f in (_kernel_numel, _lp_finish, lp_pool1d, lp_pool2d, lp_pool3d):

@@ -32,10 +32,47 @@ from ..ir import types as T
 from ..ir.schema_match import has_side_effects, is_nondeterministic
 from .alias_analysis import AliasDb, is_mutable_type
 
-__all__ = ["propagate_constants", "constant_value", "NOT_CONSTANT"]
+__all__ = ["propagate_constants", "constant_value", "NOT_CONSTANT", "same_identity"]
 
-# identity tests (Python's own `is`, not registry ops): folded when both sides are constants
-_IDENTITY = {"aten::__is__": lambda a, b: a is b, "aten::__isnot__": lambda a, b: a is not b}
+def _identity_kind(v):
+    """The kind an IValue compares by value in an identity test, or None (by object)."""
+    import numbers
+    if isinstance(v, bool):
+        return bool
+    if isinstance(v, numbers.Integral):
+        return int
+    if isinstance(v, numbers.Real):
+        return float
+    from ..device import device
+    return device if isinstance(v, device) else None
+
+
+def same_identity(a, b) -> bool:
+    """TorchScript's aten::__is__ (IValue identity): None, bools, ints, floats and devices
+    (no pointer in an IValue) by value, of one kind (1 is 1.0 is False, nan is nan
+    False); tensors, strings, tuples, lists, objects by object."""
+    if a is None or b is None:          # (`x is None`: the common case)
+        return a is b
+    ka, kb = _identity_kind(a), _identity_kind(b)
+    if ka is not None or kb is not None:
+        return ka is kb and a == b
+    return a is b
+
+
+def _constant_identity(a, b) -> bool:
+    """`a is b` of two constants as TorchScript's constant propagation answers it: each
+    constant string, tuple or Enum member becomes an IValue of its own there, so `"x" is
+    "x"`, `(1, 2) is (1, 2)`, `Color.RED is Color.RED` are False (torch 2.13); numbers,
+    devices and None by value."""
+    import enum
+    if isinstance(a, (str, tuple, enum.Enum)) and isinstance(b, (str, tuple, enum.Enum)):
+        return False
+    return same_identity(a, b)
+
+
+# identity tests (not registry ops): folded when both sides are constants
+_IDENTITY = {"aten::__is__": _constant_identity,
+             "aten::__isnot__": lambda a, b: not _constant_identity(a, b)}
 
 
 # types whose values are never None: `x is None` of one is False (TorchScript's peephole

@@ -11,6 +11,7 @@ import operator
 from ..ir import types as _T
 from ..passes.constant_propagation import NOT_CONSTANT as _NOT_CONSTANT
 from ..passes.constant_propagation import constant_value as _constant_value
+from ..passes.constant_propagation import same_identity as _same_identity
 from ..ops.scalar_ops import int64
 from ..ops.scalar_str import canonical_str as _canonical_str
 from ..ops.scalar_str import from_utf8_view as _from_utf8_view
@@ -79,6 +80,35 @@ def _percent_format(fmt, where, *args):
         raise _located(e, where) from None
 
 
+def node_location(node):
+    """`file:line: source` of node's source range, or None (nodes without one: parsed or
+    traced graphs)."""
+    sr = node.source_range
+    if sr is None or not getattr(sr, "filename", None):
+        return None
+    text = (sr.text or "").strip()
+    return f"{sr.filename}:{sr.line}: {text}" if text else f"{sr.filename}:{sr.line}"
+
+
+def _percent_format_of(node):
+    """aten::percentFormat(template, values) as TorchScript's graph has it (values: a
+    tuple of the values, or the one value), its errors naming the node's line; a graph
+    of gpujit before session 40 passed (template, line, *values)."""
+    if len(node.inputs) != 2:
+        return _canonical_result(_percent_format)
+    where = node_location(node)
+
+    def percent_format_at(fmt, values):
+        args = values if isinstance(values, tuple) else (values,)
+        try:
+            return _canonical_str(percent_format(fmt, *args))
+        except RuntimeError as e:
+            if where is None:
+                raise
+            raise _located(e, where) from None
+    return percent_format_at
+
+
 def _missing(c, k, pop=False):
     """The error of a failed c[k] / c.pop(k), in Python's words plus the index and
     length ("list index out of range (index 5, length 2)", "pop from empty list"); a
@@ -99,6 +129,11 @@ def _getitem(c, k, where=None):
         if where is None:
             raise
         raise _located(_missing(c, k), where) from None
+
+
+def _dict_get(d, k, default=None):
+    """d.get(k) / d.get(k, default) (TorchScript's aten::get)."""
+    return d.get(k, default)
 
 
 def _pop(c, k, where=None):
@@ -424,10 +459,12 @@ def _sum_float(c):
 # registry op takes: kind -> (function, the expression the executor writes, over {0}, {1};
 # used only for a node with exactly as many inputs as the expression names)
 CONTAINER_OPS = {
-    # `x is None` on an Optional: no text form (inlined constants would read `2 is None`)
-    "aten::__is__": (operator.is_, None),
-    "aten::__isnot__": (operator.is_not, None),
+    # `x is None`, `a is b` (TorchScript's IValue identity: numbers by value): no text
+    # form (inlined constants would read `2 is None`)
+    "aten::__is__": (_same_identity, None),
+    "aten::__isnot__": (lambda a, b: not _same_identity(a, b), None),
     "aten::__getitem__": (_getitem, "{0}[{1}]"),
+    "aten::get": (_dict_get, None),
     "aten::__contains__": (_contains, None),      # (a float: by ==, _float_in_list)
     "aten::len": (len, "len({0})"),
     "aten::keys": (lambda d: list(d.keys()), "list({0}.keys())"),
@@ -524,6 +561,8 @@ def container_op(node):
     """(function, expression form) of a container node: CONTAINER_OPS's, or the one its
     output type asks for (sum() of a List[float] is a float even when the list is empty),
     or a str's (_STR_OPS: on its UTF-8 bytes)."""
+    if node.kind == "aten::percentFormat":
+        return _percent_format_of(node), None
     if node.kind in _STR_OPS and node.inputs and \
             isinstance(node.inputs[0].type, _T.StrType):
         return _STR_OPS[node.kind], None

@@ -23,7 +23,7 @@ from ..ir import types as T
 from ..ops.registry import wrap as _wrap
 from ..ops.node_names import SCRIPTED as _SCRIPTED
 from .arguments import COPIED_ON_READ, set_live_attr
-from .container_ops import CONTAINER_OPS, KeyErrorAt, container_op, tuple_item
+from .container_ops import CONTAINER_OPS, KeyErrorAt, container_op, node_location, tuple_item
 from .isinstance_kinds import isinstance_test
 from .script_text import script_print, script_str
 from . import future_nodes as _future_nodes
@@ -255,6 +255,35 @@ Error.__module__ = "gpujit.jit"
 
 _AS_RUNTIME: dict = {}      # exception class -> its subclass that is also a RuntimeError
 
+# an op's eager check of a None passed for a Tensor (`x.grad.sum()` where x has no gradient)
+_NONE_FOR_TENSOR = None
+
+
+def _none_for_tensor(e):
+    """The args of TorchScript's error for an op given None for a Tensor in scripted code
+    (torch 2.13: "Expected a proper Tensor but got None (or an undefined Tensor in C++)
+    for argument #0 'self'", the schema's argument), when e is the eager op's TypeError
+    for it ("sum(): argument 'input' (position 1) must be Tensor, not NoneType"); else
+    None."""
+    global _NONE_FOR_TENSOR
+    if not isinstance(e, TypeError) or len(e.args) != 1 or not isinstance(e.args[0], str):
+        return None
+    if _NONE_FOR_TENSOR is None:
+        import re
+        _NONE_FOR_TENSOR = re.compile(r"(\w+)\(\): (?:argument '(\w+)' \(position (\d+)\) "
+                                      r"must be Tensor, not NoneType|expected at least one "
+                                      r"Tensor argument)")
+    m = _NONE_FOR_TENSOR.fullmatch(e.args[0])
+    if m is None:
+        return None
+    # (no Tensor at all, `x.grad + 1`: the first argument, as TorchScript checks it)
+    k = int(m.group(3)) - 1 if m.group(3) else 0
+    arg = next((op.schema.arguments[k].name for op in _reg.OVERLOADS.get(
+        f"aten::{m.group(1)}", ()) if len(op.schema.arguments) > k and
+        op.schema.arguments[k].type.base == "Tensor"), m.group(2) or "self")
+    return (f"Expected a proper Tensor but got None (or an undefined Tensor in C++) for "
+            f"argument #{k} '{arg}'",)
+
 
 def as_runtime_error(e):
     """e, an exception leaving scripted code for its Python caller, as TorchScript's
@@ -270,6 +299,7 @@ def as_runtime_error(e):
     cls = type(e)
     if isinstance(e, (RuntimeError, Error)) or not isinstance(e, Exception):
         return e
+    args = _none_for_tensor(e) or e.args
     sub = _AS_RUNTIME.get(cls)
     if sub is None:
         body = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
@@ -283,7 +313,7 @@ def as_runtime_error(e):
     if sub is cls:
         return e
     try:
-        new = sub(*e.args)
+        new = sub(*args)
     except Exception:
         return e
     if getattr(e, "__dict__", None):
@@ -374,11 +404,7 @@ def exception_for(msg, cls_name=None, where=None):
 def raise_location(node):
     """`file:line: source` of a node that raises, or None (nodes without a source range:
     parsed or traced graphs)."""
-    sr = node.source_range
-    if sr is None or not getattr(sr, "filename", None):
-        return None
-    text = (sr.text or "").strip()
-    return f"{sr.filename}:{sr.line}: {text}" if text else f"{sr.filename}:{sr.line}"
+    return node_location(node)
 
 
 def _raise(node, env, profile):

@@ -15,7 +15,7 @@ from ...ir import types as T
 from ...ops import registry as _reg
 from ...ops.namespace import OpOverload, OpOverloadPacket, _OpNamespace
 from ...ops.scalar_ops import EXPLICIT_ONLY, PYTHON_VALUED
-from . import autograd_calls, function_calls, future_calls, serialized
+from . import autograd_calls, function_calls, future_calls, library_functions, serialized
 from .calls import describe_type, is_gpujit_name
 from .variables import Var
 
@@ -360,6 +360,12 @@ class CallExprMixin:
         name, owner = function_calls.alias_target(owner, name)   # special.expit: sigmoid
         functional = owner.__name__.endswith("nn.functional")
         args, kwargs = self.call_args(node)
+        if functional and not archive:
+            # torch's F.<name> is compiled, and its signature converts no int to a float
+            # (F.hardtanh(x, 0, 6.0)): torch's refusal, where the op would take the int
+            refused = library_functions.number_argument_refusal(name, args, kwargs)
+            if refused is not None:
+                self.error(refused, node)
         if name == "device" and owner.__name__ == "gpujit":
             return self.device_call(args, kwargs, node)
         if owner.__name__ == "gpujit" and args and isinstance(args[0].type, T.GeneratorType):

@@ -181,9 +181,25 @@ def _int_for_float(p, t) -> bool:
     return isinstance(t, T.TupleType) and any(isinstance(e, T.IntType) for e in t.elems)
 
 
+def _int_for_tensor_op_float(p, t, op) -> bool:
+    """Is t an int (or Optional[int]) given for p's `float` of an op that takes a Tensor?
+    TorchScript's schema matching converts no int to a float: torch.dropout(x, 0, False),
+    torch.isclose(x, y, 0, 0), torch.layer_norm(x, [3], None, None, 0) are refused
+    ("Expected a value of type 'float' for argument 'p' but instead found type 'int'",
+    torch 2.13; gpujit's float parameters of Tensor ops are torch's float ones, not
+    Scalars). Scalar functions (math.sqrt(n)) keep taking an int: gpujit's registry has
+    one float overload where TorchScript has int ones too."""
+    if p.type.base != "float" or p.type.is_list:
+        return False
+    if isinstance(t, T.OptionalType):
+        t = t.elem
+    return isinstance(t, T.IntType) and any(a.type.base == "Tensor"
+                                            for a in op.schema.arguments)
+
+
 def _fits(p, t, op, convert=False, lenient=True) -> bool:
     if type_matches(p.type, t):
-        return not _int_for_float(p, t)
+        return not _int_for_float(p, t) and not _int_for_tensor_op_float(p, t, op)
     if convert and isinstance(t, T.BoolType) and not p.type.is_list and \
             p.type.base in ("int", "SymInt", "float"):
         return True          # TorchScript's implicit aten::Int / aten::Float of a bool
@@ -372,6 +388,10 @@ def match_schema(op, args, kwargs, convert=False, lenient=True, pack=False):
             return f"{p.name!r} expected {describe_arg_type(p.type)}, got a dtype"
         if not _fits(p, a.type, op, convert, lenient) and not (p.type.is_list and
                                                       is_empty_list_literal(a)):
+            if _int_for_tensor_op_float(p, a.type, op):       # (TorchScript's words)
+                want = "Optional[float]" if p.type.optional else "float"
+                return (f"Expected a value of type '{want}' for argument '{p.name}' but "
+                        f"instead found type '{a.type.annotation()}'.")
             return f"{p.name!r} expected {describe_arg_type(p.type)}, got {short_type(a.type)}"
         items.append(("value", a))
     return Match(op, items)

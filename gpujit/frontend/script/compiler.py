@@ -458,14 +458,25 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 self.scopes[-1][name] = deleted[0] if deleted else \
                     OneBranch(where, "if-" + missing)
                 continue
-            if isinstance(outer, Var) and isinstance(outer.value.type, T.NoneType):
-                # `y = None` before the if, `y = x` in it: TorchScript's variable keeps
-                # its NoneType (torch 2.13: "Variable 'y' previously had type NoneType
-                # but is now being assigned to a value of type int"); annotate it
-                # `y: Optional[int] = None` to widen it
-                for var in live:
-                    if var is not outer and not isinstance(var.value.type, T.NoneType):
-                        self.branch_type_error(name, outer, var, outer)
+            if isinstance(outer, Var):
+                # a variable defined before the if keeps its type there: what a branch
+                # assigns must be of it, as TorchScript's setSugaredVar checks against the
+                # enclosing frame's type (torch 2.13: `y = None` then `y = x` in the if,
+                # "Variable 'y' previously had type NoneType but is now being assigned to a
+                # value of type int"; `y = 3` (or `y: Optional[int] = None; y = 3`) then
+                # `y = None`, "... previously had type int ... type NoneType"; so in a
+                # branch narrowed by `if y is not None`); annotate `y: Optional[int] = 3`
+                # to widen it
+                before = self.assigned_value(outer)
+                for var, mine in zip(vals, own):
+                    if var is RAISED or var is outer or isinstance(var, Refined) or \
+                            not isinstance(mine, Var):
+                        continue
+                    t = mine.value.type
+                    if not (t.is_subtype_of(before.value.type) or (
+                            isinstance(t, T.TensorType) and
+                            isinstance(before.value.type, T.TensorType))):
+                        self.branch_type_error(name, before, mine, before)
             t = live[0].value.type
             for var in live[1:]:
                 u = unify(t, var.value.type)

@@ -211,24 +211,18 @@ class ConditionMixin:
                 isinstance(b.type, T.ClassType) else None
             if same is not None:        # submodules: known when compiling
                 return self.const(same if isinstance(op, ast.Is) else not same)
-            prim = (T.BoolType, T.IntType, T.FloatType, T.StrType, T.DeviceType)
-            if isinstance(a.type, prim) and isinstance(b.type, prim):
-                # immutable values: identity is equality of one type (TorchScript's
-                # normalization of `x is True` to aten::eq; a device, no pointer in an
-                # IValue, is its value: `d is torch.device("cpu")` is True in torch
-                # 2.13); values of two types never are
-                if type(a.type) is type(b.type):
-                    return self.scalar("eq" if isinstance(op, ast.Is) else "ne", a, b,
-                                       node=node)
-                return self.const(isinstance(op, ast.IsNot))
-            if _by_reference(a.type) and _by_reference(b.type):
-                # lists, dicts and objects of script classes: TorchScript's identity test
-                # (aten::__is__ of two values; `c = a` is the same list)
+            if isinstance(a.type, T.BoolType) and isinstance(b.type, T.BoolType):
+                # TorchScript's normalization of `x is True` to aten::eq
+                return self.scalar("eq" if isinstance(op, ast.Is) else "ne", a, b,
+                                   node=node)
+            if not (na or nb):
+                # any other two values (lists, dicts, objects of script classes, strings,
+                # tuples, numbers, devices; Optional or not): TorchScript's aten::__is__,
+                # IValue identity: numbers and devices by value of one kind (`a is b` of
+                # two ints is a == b, of an int and a float False), strings, tuples and
+                # the rest by object (`a is a` True, `s is "x"` False)
                 kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
                 return self.emit(kind, [a, b], [T.BOOL]).output
-            if not (na or nb):
-                self.error("`is` / `is not` is supported for comparing with None only",
-                           node, hint="use == to compare values")
             if _may_be_none(a.type) or _may_be_none(b.type):
                 kind = "aten::__is__" if isinstance(op, ast.Is) else "aten::__isnot__"
                 if not nb:
@@ -298,18 +292,6 @@ def _narrowable(t):
     """Can a condition narrow a value of type t (an Optional, a Union, or a Scalar, which
     is an int or a float)?"""
     return isinstance(t, (T.OptionalType, T.UnionType, T.NumberType))
-
-
-def _by_reference(t) -> bool:
-    """Values of type t are mutable and shared by reference (a list, a dict, an object of
-    a script class; maybe Optional): `a is b` tests their identity."""
-    if isinstance(t, T.OptionalType):
-        t = t.elem
-    if isinstance(t, (T.ListType, T.DictType)):
-        return True
-    from ...nn.module import Module
-    return isinstance(t, T.ClassType) and not isinstance(t, T.InterfaceType) and \
-        isinstance(t.py_class, type) and not issubclass(t.py_class, Module)
 
 
 def _may_be_none(t):

@@ -86,6 +86,7 @@ class ContainerMethodsMixin:
         if name == "insert":
             self.arity("list", name, args, (2,), node, "xs.insert(i, x)")
             i, x = args
+            x = self.number_as(x, elem)     # (xs.insert(0, x.item()): as append_to)
             if not isinstance(i.type, T.IntType) or not elem_fits(x.type, elem):
                 self.error(f"list.insert() takes an int index and {describe_type(elem)}, "
                            f"got {describe_type(i.type)} and {describe_type(x.type)}", node)
@@ -199,6 +200,18 @@ class ContainerMethodsMixin:
             self.check_key(d, args[0], node)
             if name == "pop" and len(args) == 1:
                 return self.emit("aten::pop", [d, args[0], self.where(node)], [vt]).output
+            if name == "get":
+                # TorchScript's aten::get(d, k) -> Optional[t] / aten::get(d, k, default)
+                # -> t, the default of the values' type t (torch 2.13 refuses an int
+                # default of a Dict[str, float] and a None one: "Arguments for call are
+                # not valid")
+                if len(args) == 2 and not elem_fits(args[1].type, vt):
+                    self.error(f"Arguments for call are not valid: no variant of 'get' "
+                               f"accepts ({d.type.annotation()}, {args[0].type.annotation()}"
+                               f", {args[1].type.annotation()}): the default of get() must "
+                               f"be {describe_type(vt)}, as the dict's values", node)
+                return self.emit("aten::get", [d, *args],
+                                 [vt if len(args) == 2 else T.OptionalType(vt)]).output
             default = args[1] if len(args) == 2 else self.const(None)
             t = self.unify(vt, default.type) if len(args) == 2 else T.OptionalType(vt)
             if t is None:

@@ -21,6 +21,7 @@ import inspect
 import warnings
 
 from ...ir import types as T
+from ...ir.python_exprs import CONTAINER_OP_DEFAULTS
 from ...ops import registry as _reg
 from . import calls
 from .calls import describe_type, short_type
@@ -69,6 +70,10 @@ class ContainerMixin:
 
     def append_to(self, lst, v, node):
         elem = lst.type.elem
+        # a number (x.item()) for a List[float]'s element is aten::Float of it, as
+        # TorchScript's schema matching converts it (torch 2.13: [2.0], not [2]); so in a
+        # tuple literal, element by element
+        v = self.number_as(v, elem)
         if not elem_fits(v.type, elem):
             self.error(f"'append' got {describe_type(v.type)} but the list holds "
                        f"{describe_type(elem)}:\n  aten::append.t(t[](a!) self, t(c -> *) el) "
@@ -364,9 +369,11 @@ class ContainerMixin:
 
     def slice_of(self, v, sl):
         parts = []
-        for e in (sl.lower, sl.upper, sl.step):
+        for k, e in enumerate((sl.lower, sl.upper, sl.step)):
             if e is None:
-                parts.append(self.const(None))      # NoneType, as TorchScript's
+                # NoneType, as TorchScript's; a missing step is its 1 (`s[1:]` is
+                # aten::slice(s, 1, None, 1), .code `torch.slice(s, 1)`)
+                parts.append(self.const(1) if k == 2 else self.const(None))
                 continue
             p = self.bool_as_index(self.expr(e))
             if not isinstance(p.type, (T.IntType, T.NoneType)):
@@ -507,6 +514,10 @@ class ContainerMixin:
         if any(calls.match_schema(op, args, {}).__class__ is calls.Match
                for op in _reg.OVERLOADS.get(kind, [])):
             return None
+        trailing = CONTAINER_OP_DEFAULTS.get(kind)
+        if trailing is not None and len(args) <= len(trailing):
+            # `torch.slice(s, 1)` as .code prints it: the defaults filled in
+            args = list(args) + [self.const(d) for d in trailing[len(args) - 1:]]
         t = _container_result(name, [a.type for a in args])
         if t is None or not _takes(CONTAINER_OPS[kind][0], len(args)):
             return None      # (`torch.add(xs)`: the caller's "no variant" error)
@@ -544,6 +555,7 @@ class ContainerMixin:
             return True
         else:
             return False
+        v = self.number_as(v, elem)         # (d["a"] = x.item(): as append_to)
         if not elem_fits(v.type, elem):
             self.error(f"cannot store {describe_type(v.type)} in a container of "
                        f"{describe_type(elem)}", node)
@@ -628,6 +640,8 @@ def _container_result(name, types):
     if name in ("__getitem__", "pop"):
         return t0.elem if isinstance(t0, T.ListType) else t0.value \
             if isinstance(t0, T.DictType) else T.STR if isinstance(t0, T.StrType) else None
+    if name == "get" and isinstance(t0, T.DictType):
+        return t0.value if len(types) == 3 else T.OptionalType(t0.value)
     if name == "popitem" and isinstance(t0, T.DictType):
         return T.TupleType((t0.key, t0.value))
     if name in ("keys", "values", "items") and isinstance(t0, T.DictType):

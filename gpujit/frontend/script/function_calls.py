@@ -181,6 +181,10 @@ class FunctionCallMixin:
                 as_int_coded(v.type).is_subtype_of(as_int_coded(p.type))
             if not ok:
                 pname = p.debug_name
+                from .library_functions import torch_signature_refusal
+                said = torch_signature_refusal(original, pname, v.type)
+                if said is not None:        # (F.dropout1d(x, 0): torch's schema and words)
+                    self.error(said, node)
                 self.error(f"Expected a value of type '{p.type.annotation()}' for argument "
                            f"'{pname}' but instead found type '{v.type.annotation()}': "
                            f"argument {k + 1} ('{pname}') of '{name}' must be "

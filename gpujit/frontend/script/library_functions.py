@@ -29,7 +29,8 @@ import inspect
 import linecache
 import warnings
 
-__all__ = ["library_home", "script_library_function"]
+__all__ = ["library_home", "number_argument_refusal", "script_library_function",
+           "torch_signature_refusal"]
 
 # torch.nn.functional's names that torch binds from C++ (builtin_function_or_method)
 _F_BUILTINS = frozenset("""
@@ -291,3 +292,123 @@ def script_library_function(obj, home, name):
 
 _WRAPPERS: dict = {}
 
+
+# torch 2.13's schemas of torch.nn.functional's Python-level functions that take a float or
+# a bool (str(torch.jit.script(F.<name>).schema)). TorchScript compiles these functions and
+# matches a call against the compiled signature, which converts no int to a float or a bool
+# (it does a bool to a float or an int): F.hardtanh(x, 0, 6.0), F.elu(x, n) with n an int,
+# nn.Hardtanh(0, 6)'s forward are refused in torch's words. gpujit binds such calls to
+# registry ops taking a Scalar, which would take the int: number_argument_refusal refuses
+# as torch does. (C++ builtins, torch.* and math.* are matched against their ATen
+# overloads instead.)
+_F_SCHEMAS = """
+adaptive_max_pool1d_with_indices(Tensor input, int[1] output_size, bool return_indices=False) -> ((Tensor, Tensor))
+adaptive_max_pool2d_with_indices(Tensor input, int[2] output_size, bool return_indices=False) -> ((Tensor, Tensor))
+adaptive_max_pool3d_with_indices(Tensor input, int[3] output_size, bool return_indices=False) -> ((Tensor, Tensor))
+alpha_dropout(Tensor input, float p=0.5, bool training=False, bool inplace=False) -> Tensor
+batch_norm(Tensor input, Tensor? running_mean, Tensor? running_var, Tensor? weight=None, Tensor? bias=None, bool training=False, float momentum=0.10000000000000001, float eps=1.0000000000000001e-05) -> Tensor
+celu(Tensor input, float alpha=1., bool inplace=False) -> Tensor
+cosine_embedding_loss(Tensor input1, Tensor input2, Tensor target, float margin=0., bool? size_average=None, bool? reduce=None, str reduction="mean") -> Tensor
+cross_entropy(Tensor input, Tensor target, Tensor? weight=None, bool? size_average=None, int ignore_index=-100, bool? reduce=None, str reduction="mean", float label_smoothing=0.) -> Tensor
+ctc_loss(Tensor log_probs, Tensor targets, Tensor input_lengths, Tensor target_lengths, int blank=0, str reduction="mean", bool zero_infinity=False) -> Tensor
+dropout(Tensor input, float p=0.5, bool training=True, bool inplace=False) -> Tensor
+dropout1d(Tensor input, float p=0.5, bool training=True, bool inplace=False) -> Tensor
+dropout2d(Tensor input, float p=0.5, bool training=True, bool inplace=False) -> Tensor
+dropout3d(Tensor input, float p=0.5, bool training=True, bool inplace=False) -> Tensor
+elu(Tensor input, float alpha=1., bool inplace=False) -> Tensor
+embedding(Tensor input, Tensor weight, int? padding_idx=None, float? max_norm=None, float norm_type=2., bool scale_grad_by_freq=False, bool sparse=False) -> Tensor
+embedding_bag(Tensor input, Tensor weight, Tensor? offsets=None, float? max_norm=None, float norm_type=2., bool scale_grad_by_freq=False, str mode="mean", bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False, int? padding_idx=None) -> Tensor
+feature_alpha_dropout(Tensor input, float p=0.5, bool training=False, bool inplace=False) -> Tensor
+fractional_max_pool2d_with_indices(Tensor input, int[2] kernel_size, int[2]? output_size=None, float[2]? output_ratio=None, bool return_indices=False, Tensor? _random_samples=None) -> ((Tensor, Tensor))
+fractional_max_pool3d_with_indices(Tensor input, int[3] kernel_size, int[3]? output_size=None, float[3]? output_ratio=None, bool return_indices=False, Tensor? _random_samples=None) -> ((Tensor, Tensor))
+group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05) -> Tensor
+gumbel_softmax(Tensor logits, float tau=1., bool hard=False, float eps=1e-10, int dim=-1) -> Tensor
+hardsigmoid(Tensor input, bool inplace=False) -> Tensor
+hardswish(Tensor input, bool inplace=False) -> Tensor
+hardtanh(Tensor input, float min_val=-1., float max_val=1., bool inplace=False) -> Tensor
+hinge_embedding_loss(Tensor input, Tensor target, float margin=1., bool? size_average=None, bool? reduce=None, str reduction="mean") -> Tensor
+huber_loss(Tensor input, Tensor target, str reduction="mean", float delta=1., Tensor? weight=None) -> Tensor
+instance_norm(Tensor input, Tensor? running_mean=None, Tensor? running_var=None, Tensor? weight=None, Tensor? bias=None, bool use_input_stats=True, float momentum=0.10000000000000001, float eps=1.0000000000000001e-05) -> Tensor
+kl_div(Tensor input, Tensor target, bool? size_average=None, bool? reduce=None, str reduction="mean", bool log_target=False) -> Tensor
+layer_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05) -> Tensor
+leaky_relu(Tensor input, float negative_slope=0.01, bool inplace=False) -> Tensor
+local_response_norm(Tensor input, int size, float alpha=0.0001, float beta=0.75, float k=1.) -> Tensor
+lp_pool1d(Tensor input, Union(float, int) norm_type, int kernel_size, int[1]? stride=None, bool ceil_mode=False) -> Tensor
+lp_pool2d(Tensor input, Union(float, int) norm_type, int[2] kernel_size, int[2]? stride=None, bool ceil_mode=False) -> Tensor
+lp_pool3d(Tensor input, Union(float, int) norm_type, int[3] kernel_size, int[3]? stride=None, bool ceil_mode=False) -> Tensor
+margin_ranking_loss(Tensor input1, Tensor input2, Tensor target, float margin=0., bool? size_average=None, bool? reduce=None, str reduction="mean") -> Tensor
+mish(Tensor input, bool inplace=False) -> Tensor
+multi_head_attention_forward(Tensor query, Tensor key, Tensor value, int embed_dim_to_check, int num_heads, Tensor? in_proj_weight, Tensor? in_proj_bias, Tensor? bias_k, Tensor? bias_v, bool add_zero_attn, float dropout_p, Tensor out_proj_weight, Tensor? out_proj_bias, bool training=True, Tensor? key_padding_mask=None, bool need_weights=True, Tensor? attn_mask=None, bool use_separate_proj_weight=False, Tensor? q_proj_weight=None, Tensor? k_proj_weight=None, Tensor? v_proj_weight=None, Tensor? static_k=None, Tensor? static_v=None, bool average_attn_weights=True, bool is_causal=False) -> ((Tensor, Tensor?))
+multi_margin_loss(Tensor input, Tensor target, int p=1, float margin=1., Tensor? weight=None, bool? size_average=None, bool? reduce=None, str reduction="mean") -> Tensor
+normalize(Tensor input, float p=2., int dim=1, float eps=9.9999999999999998e-13, Tensor? out=None) -> Tensor
+pad(Tensor input, int[] pad, str mode="constant", float? value=None) -> Tensor
+poisson_nll_loss(Tensor input, Tensor target, bool log_input=True, bool full=False, bool? size_average=None, float eps=1e-08, bool? reduce=None, str reduction="mean") -> Tensor
+relu(Tensor input, bool inplace=False) -> Tensor
+relu6(Tensor input, bool inplace=False) -> Tensor
+rms_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, float? eps=None) -> Tensor
+rrelu(Tensor input, float lower=0.125, float upper=0.33333333333333331, bool training=False, bool inplace=False) -> Tensor
+selu(Tensor input, bool inplace=False) -> Tensor
+silu(Tensor input, bool inplace=False) -> Tensor
+smooth_l1_loss(Tensor input, Tensor target, bool? size_average=None, bool? reduce=None, str reduction="mean", float beta=1.) -> Tensor
+_threshold(Tensor input, float threshold, float value, bool inplace=False) -> Tensor
+triplet_margin_loss(Tensor anchor, Tensor positive, Tensor negative, float margin=1., float p=2., float eps=9.9999999999999995e-07, bool swap=False, bool? size_average=None, bool? reduce=None, str reduction="mean") -> Tensor
+"""
+
+_F_PARAMS: dict = {}
+
+
+def _f_params(name):
+    """(schema text, [(parameter name, type text)]) of torch's F.<name>, or None."""
+    if not _F_PARAMS:
+        for text in _F_SCHEMAS.strip().splitlines():
+            fname = text[:text.index("(")]
+            inner = text[text.index("(") + 1:text.rindex(") ->")]
+            params = [(a.split("=")[0].split()[-1], a.split()[0]) for a in inner.split(", ")]
+            _F_PARAMS[fname.lstrip("_")] = (text, params)
+    return _F_PARAMS.get(name)
+
+
+_NUMBER_PARAMS = {"float": "float", "float?": "Optional[float]", "bool": "bool",
+                  "bool?": "Optional[bool]"}
+
+
+def number_argument_refusal(name, args, kwargs):
+    """TorchScript's refusal of a scripted call F.<name>(*args, **kwargs) (argument Values)
+    that passes an int (or Optional[int]) for one of torch's float / bool parameters of
+    that function, in torch's words; None when the call passes none such (or does not bind
+    to torch's signature: the call's own matching reports that)."""
+    from ...ir import types as T
+    found = _f_params(name)
+    if found is None:
+        return None
+    text, params = found
+    names = [n for n, _ in params]
+    if len(args) > len(params) or any(k not in names for k in kwargs):
+        return None
+    given = list(zip(names, args)) + [(k, kwargs[k]) for k in names if k in kwargs]
+    types = dict(params)
+    for pname, v in given:
+        expected = _NUMBER_PARAMS.get(types[pname])
+        t = v.type
+        opt = isinstance(t, T.OptionalType)
+        if expected is None or not isinstance(t.elem if opt else t, T.IntType):
+            continue
+        return (f"{text}:\nExpected a value of type '{expected}' for argument '{pname}' but "
+                f"instead found type '{'Optional[int]' if opt else 'int'}'.")
+    return None
+
+
+
+def torch_signature_refusal(fn, pname, vtype):
+    """torch's words refusing a value of type vtype for parameter pname of fn, when fn is
+    one of torch.nn.functional's Python-level functions that gpujit compiles from its own
+    source and pname is one of torch's float / bool parameters of it; else None."""
+    import gpujit
+    home = library_home(fn)
+    if home is None or home[0] is not gpujit.nn.functional:
+        return None
+    found = _f_params(home[1])
+    if found is None or dict(found[1]).get(pname) not in _NUMBER_PARAMS:
+        return None
+    return (f"{found[0]}:\nExpected a value of type '{_NUMBER_PARAMS[dict(found[1])[pname]]}' "
+            f"for argument '{pname}' but instead found type '{vtype.annotation()}'.")

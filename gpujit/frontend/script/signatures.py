@@ -340,7 +340,17 @@ class _FunctionSource:
                 if arg.arg in names and getattr(arg, "type_comment", None)}
 
     def type_comment(self):
-        return getattr(self.fdef, "type_comment", None)
+        """The `# type: (...) -> R` comment of the def; TorchScript's error for one on the
+        header's own line (`def f(x):  # type: (float) -> float`, torch 2.13: "expected
+        type comment but found 'def' here:"), which it takes from the line after only."""
+        comment = getattr(self.fdef, "type_comment", None)
+        if comment is not None:
+            sr = self.comment_range()
+            code = sr.text[:sr.col].strip() if sr.text else ""
+            if code.endswith(":"):
+                raise FrontendError("expected type comment but found 'def' here:",
+                                    self.def_range())
+        return comment
 
     def comment_range(self):
         """The `# type:` line: the first line after the `def` header that has it."""

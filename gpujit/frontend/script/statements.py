@@ -434,12 +434,14 @@ class StatementMixin:
             v = self.reassigned(target.id, v)
             declared = self.declared.get(target.id)
             if declared is not None and isinstance(stmt, (ast.Assign, ast.AugAssign)) and \
-                    self.enclosing_value(target.id) is None and \
-                    not _fits_declared(v.type, declared):
-                # a value of another type assigned in the annotated variable's own block
-                # rebinds it, as TorchScript's setSugaredVar (no parent frame has the
-                # name: `xs: List[Tensor] = []; ...; xs = torch.cat(xs)`, torchaudio's
-                # Tacotron2 decoder); in a nested block it must fit (below)
+                    self.enclosing_value(target.id) is None:
+                # an unannotated assignment in the annotated variable's own block rebinds it
+                # to the value's own type, as TorchScript's setSugaredVar stores it (no
+                # parent frame has the name: `xs: List[Tensor] = []; ...; xs =
+                # torch.cat(xs)`, torchaudio's Tacotron2 decoder; `y: Optional[int] = None;
+                # y = 3` makes y an int, and a later `if c: y = None` is refused, "Variable
+                # 'y' previously had type int but is now being assigned to a value of type
+                # NoneType", torch 2.13); in a nested block it must fit (below)
                 del self.declared[target.id]
                 declared = None
             if declared is not None:

@@ -30,15 +30,15 @@ class StringMixin:
         %% only, no flags, width or precision)."""
         if isinstance(node.right, ast.Tuple):
             vals = [self.expr(e) for e in node.right.elts]
+            arg = self.emit("prim::TupleConstruct", vals,
+                            [T.TupleType(tuple(v.type for v in vals))]).output
         else:
-            v = self.expr(node.right)
-            vals = [v] if not isinstance(v.type, T.TupleType) else \
-                [self.tuple_item(v, k) for k in range(len(v.type.elems))]
+            arg = self.expr(node.right)     # (a tuple value: its elements are the values)
         if template is None:
             template = self.const(node.left.value)
-        # the line comes second (as container ops take it): its errors name it
-        return self.emit("aten::percentFormat", [template, self.where(node), *vals],
-                         [T.STR]).output
+        # TorchScript's graph: the template and the right operand, `.code`
+        # torch.percentFormat("%d and %s", (x, s)); its errors name the node's line
+        return self.emit("aten::percentFormat", [template, arg], [T.STR]).output
 
     def to_str(self, v, node):
         """str(v) as TorchScript writes it (runtime/script_text.py; a Tensor, also one
