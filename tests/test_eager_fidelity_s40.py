@@ -11,6 +11,16 @@ out; no torch import).
    ((None, 0) for an index, a None weight or a tensor needing no grad) and none for a
    Tensor[]'s elements. The backward still raises "derivative for aten::<op> is not
    implemented".
+2. torch._standard_gamma records StandardGammaBackward0 (edge to its input), whose
+   gradient is grad * torch._standard_gamma_grad(alpha, sample) (a registry op now, ATen's
+   standard_gamma_grad_one in double: gamma_grad([0.3, 2.5, 30], [0.1, 2.4, 20]) =
+   [0.7894044031433252, 1.046918038539682, 0.8154193264259489]; its own backward raises
+   NotImplementedError "the derivative for '_standard_gamma_grad' is not implemented.");
+   torch._sample_dirichlet records the NotImplemented fallback node ("derivative for
+   aten::_sample_dirichlet is not implemented"). gpujit recorded neither (no grad_fn) and
+   had no torch._standard_gamma_grad. Gamma(c, rate).rsample() is
+   _standard_gamma(c) / rate (DivBackward0 -> [StandardGammaBackward0, None]; the clamp to
+   the smallest normal is not recorded); gpujit's was AddBackward0 -> DivBackward0.
 """
 import warnings
 
@@ -73,3 +83,41 @@ def test_not_implemented_edges_lead_to_the_inputs():
     y = torch.linalg.ldl_solve(ld, piv, B)
     assert _names(y) == ("NotImplemented", ["AccumulateGrad"])
     assert y.grad_fn.next_functions[0][0].variable is B
+
+
+def test_standard_gamma_records_its_backward():
+    torch.manual_seed(0)
+    a = torch.tensor([0.3, 1.0, 2.5, 10.0, 30.0], requires_grad=True)
+    y = torch._standard_gamma(a)
+    assert _names(y) == ("StandardGammaBackward0", ["AccumulateGrad"])
+    y.sum().backward()
+    want = torch._standard_gamma_grad(a.detach(), y.detach())
+    np.testing.assert_array_equal(a.grad.numpy(), want.numpy())
+    g = torch._standard_gamma_grad(a, y)
+    assert type(g.grad_fn).__name__ == "StandardGammaGradBackward0"
+    with pytest.raises(NotImplementedError, match="the derivative for "
+                       "'_standard_gamma_grad' is not implemented."):
+        g.sum().backward()
+    got = torch._standard_gamma_grad(torch.tensor([0.3, 2.5, 30.0], dtype=torch.float64),
+                                     torch.tensor([0.1, 2.4, 20.0], dtype=torch.float64))
+    np.testing.assert_allclose(got.numpy(), [0.7894044031433252, 1.046918038539682,
+                                             0.8154193264259489], rtol=1e-13)
+
+
+def test_sample_dirichlet_records_not_implemented():
+    a = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    d = torch._sample_dirichlet(a)
+    assert _names(d) == ("NotImplemented", ["AccumulateGrad"])
+    with pytest.raises(RuntimeError, match="derivative for aten::_sample_dirichlet is not "
+                       "implemented"):
+        d.sum().backward()
+
+
+def test_gamma_rsample_graph():
+    torch.manual_seed(0)
+    c = torch.tensor([0.5, 2.0, 9.0], requires_grad=True)
+    r = torch.distributions.Gamma(c, torch.tensor(2.0)).rsample()
+    assert _names(r) == ("DivBackward0", ["StandardGammaBackward0", None])
+    r.sum().backward()
+    want = torch._standard_gamma_grad(c.detach(), (r * 2).detach()) / 2
+    np.testing.assert_allclose(c.grad.numpy(), want.numpy(), rtol=1e-6)
