@@ -21,6 +21,26 @@ out; no torch import).
    had no torch._standard_gamma_grad. Gamma(c, rate).rsample() is
    _standard_gamma(c) / rate (DivBackward0 -> [StandardGammaBackward0, None]; the clamp to
    the smallest normal is not recorded); gpujit's was AddBackward0 -> DivBackward0.
+3. Library functions in scripted code (torch compiles their Python source):
+   F.adaptive_max_pool{1,2,3}d_with_indices and F.fractional_max_pool{2,3}d_with_indices
+   compile (gpujit: "has no function"; they return (values, indices) whatever
+   return_indices says); nn.init.uniform_ / normal_ / constant_ / ones_ / zeros_ /
+   xavier_uniform_ / xavier_normal_ compile and write under no_grad (a leaf requiring grad
+   keeps requires_grad, no grad_fn, _version 1; gpujit refused the call, or, for uniform_
+   / normal_, ran the in-place op with grad: "a leaf Variable that requires grad is being
+   used in an in-place operation"); torch.lu compiles (boolean dispatch on get_infos:
+   (LU, pivots) or (LU, pivots, infos)). torch.lu / torch._lu_with_info never raise for a
+   singular matrix (ATen ignores check_errors: torch.lu(zeros(3, 3)) gives pivots
+   [1, 2, 3], info 1; gpujit raised linalg.lu_factor's "U[1,1] is zero"), and the
+   deprecation warning comes from _lu_with_info (so the scripted call warns too).
+4. F.sigmoid and F.tanh are Python functions of `input` in torch (not torch.sigmoid's
+   binding): F.sigmoid(input=x) works eagerly (gpujit: TypeError), F.sigmoid(self=x) and
+   F.sigmoid(x, out=y) are refused eagerly and in scripted code (gpujit accepted both).
+   More generally scripted F.<name>(...) keywords are the Python function's parameters:
+   F.relu(self=x) / F.silu(self=x) / F.hardsigmoid(self=x) are refused by torch's
+   compiler ("relu(Tensor input, bool inplace=False) -> Tensor: Argument input not
+   provided"); gpujit bound them to the op's schema. torch's C++ builtins keep their
+   schema names (F.logsigmoid(self=x) compiles in both).
 """
 import warnings
 
@@ -121,3 +141,145 @@ def test_gamma_rsample_graph():
     r.sum().backward()
     want = torch._standard_gamma_grad(c.detach(), (r * 2).detach()) / 2
     np.testing.assert_allclose(c.grad.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_scripted_with_indices_pools():
+    F = torch.nn.functional
+
+    def f(x, r, r3):
+        a = F.adaptive_max_pool1d_with_indices(x[0], 2, False)
+        b = F.adaptive_max_pool2d_with_indices(x, [2, 3])
+        c = F.adaptive_max_pool3d_with_indices(x.unsqueeze(0), 2)
+        d = F.fractional_max_pool2d_with_indices(x, 2, output_size=2, _random_samples=r)
+        e = F.fractional_max_pool3d_with_indices(x.unsqueeze(0), 1, output_size=2,
+                                                 _random_samples=r3, return_indices=False)
+        return a, b, c, d, e
+
+    x = torch.arange(48.).reshape(1, 3, 4, 4).sin()
+    r, r3 = torch.full((1, 3, 2), 0.3), torch.full((1, 1, 3), 0.3)
+    got = torch.jit.script(f)(x, r, r3)
+    want = f(x, r, r3)
+    assert [len(t) for t in got] == [2] * 5
+    for g, w in zip(got, want):
+        for a, b in zip(g, w):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # torch 2.13's indices
+    assert got[3][1].flatten()[:6].tolist() == [1, 2, 8, 14, 4, 3]
+    assert got[4][1].flatten()[:6].tolist() == [0, 3, 12, 15, 32, 35]
+    assert got[0][1].flatten()[:6].tolist() == [1, 2, 0, 3, 0, 2]
+
+
+def _init_calls(x):
+    I = torch.nn.init
+    a = I.uniform_(x[0], -1.0, 1.0)
+    b = I.normal_(x[1], 0.0, 2.0)
+    I.constant_(x[2], 0.5)
+    I.ones_(x[3])
+    return a, b
+
+
+def test_scripted_nn_init_runs_without_grad():
+    I = torch.nn.init
+    for fn in (I.uniform_, I.normal_, I.xavier_uniform_, I.xavier_normal_, I.zeros_,
+               I.ones_):
+        w = torch.zeros(4, 3, requires_grad=True)
+        s = torch.jit.script(fn)
+        torch.manual_seed(0)
+        r = s(w)
+        assert r.requires_grad and r.grad_fn is None and w._version == 1
+        w2 = torch.zeros(4, 3, requires_grad=True)
+        torch.manual_seed(0)
+        np.testing.assert_array_equal(fn(w2).detach().numpy(), r.detach().numpy())
+    # torch 2.13's numbers after manual_seed(0) (scripted xavier_uniform_(w, gain=2.0))
+
+    def xu(x):
+        return torch.nn.init.xavier_uniform_(x, gain=2.0)
+
+    torch.manual_seed(0)
+    r = torch.jit.script(xu)(torch.zeros(4, 3, requires_grad=True))
+    np.testing.assert_allclose(r.detach().flatten()[:4].numpy(),
+                               [-0.0139, 0.9933, -1.524, -1.3627], atol=1e-4)
+
+    def c(x):
+        return torch.nn.init.constant_(x, 0.5)
+
+    w = torch.zeros(2, 2, requires_grad=True)
+    assert torch.jit.script(c)(w).detach().tolist() == [[0.5, 0.5], [0.5, 0.5]]
+    assert w.grad_fn is None and w._version == 1
+
+
+def test_scripted_lu_and_singular_lu():
+    def f(x):
+        return torch.lu(x)
+
+    def g(x):
+        return torch.lu(x, get_infos=True)
+
+    x = torch.tensor([[4., 3., 1.], [6., 3., 2.], [1., 5., 9.]])
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        a = torch.jit.script(f)(x)
+        b = torch.jit.script(g)(x)
+    assert any("torch.lu is deprecated" in str(m.message) for m in w)
+    assert len(a) == 2 and len(b) == 3
+    assert [t.dtype for t in b] == [torch.float32, torch.int32, torch.int32]
+    np.testing.assert_allclose(a[0].flatten()[:4].numpy(), [6.0, 3.0, 2.0, 1 / 6], rtol=1e-6)
+    assert a[1].tolist() == [2, 3, 3] and b[2].tolist() == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lu, piv = torch.lu(torch.zeros(3, 3))
+        assert piv.tolist() == [1, 2, 3] and lu.abs().sum().item() == 0
+        assert torch._lu_with_info(torch.zeros(3, 3)).info.tolist() == 1
+        assert torch.jit.script(f)(torch.zeros(2, 2))[1].tolist() == [1, 2]
+
+
+def test_functional_sigmoid_tanh_are_python_functions():
+    F = torch.nn.functional
+    x = torch.tensor([-1.0, 0.0, 2.0])
+    np.testing.assert_allclose(F.sigmoid(input=x).numpy(), 1 / (1 + np.exp(-x.numpy())),
+                               rtol=1e-6)
+    np.testing.assert_allclose(F.tanh(input=x).numpy(), np.tanh(x.numpy()), rtol=1e-6)
+    for call in (lambda: F.sigmoid(self=x), lambda: F.tanh(self=x),
+                 lambda: F.sigmoid(x, out=x)):
+        with pytest.raises(TypeError):
+            call()
+
+
+def _sig_self(x):
+    return torch.nn.functional.sigmoid(self=x)
+
+
+def _sig_out(x):
+    return torch.nn.functional.sigmoid(x, out=x)
+
+
+def _relu_self(x):
+    return torch.nn.functional.relu(self=x)
+
+
+def _silu_self(x):
+    return torch.nn.functional.silu(self=x)
+
+
+def _sig_input(x):
+    return torch.nn.functional.sigmoid(input=x) + torch.sigmoid(input=x)
+
+
+def _logsigmoid_self(x):
+    return torch.nn.functional.logsigmoid(self=x)
+
+
+@pytest.mark.parametrize("fn", [_sig_self, _sig_out, _relu_self, _silu_self])
+def test_scripted_functional_keywords_are_the_python_functions(fn):
+    with pytest.raises(Exception, match="input|out|self"):
+        torch.jit.script(fn)
+
+
+def test_scripted_functional_keywords_accepted():
+    x = torch.tensor([-1.0, 0.0, 2.0])
+    s = torch.jit.script(_sig_input)
+    np.testing.assert_allclose(s(x).numpy(), 2 / (1 + np.exp(-x.numpy())), rtol=1e-6)
+    assert "aten::sigmoid" in str(s.graph)
+    np.testing.assert_allclose(torch.jit.script(_logsigmoid_self)(x).numpy(),
+                               -np.log1p(np.exp(-x.numpy())), rtol=1e-6)

@@ -194,6 +194,19 @@ def softshrink(input, lambd=0.5):
     return _op("aten::softshrink")(input, lambd)
 
 
+@_from_source
+def sigmoid(input):
+    """torch.nn.functional.sigmoid: a Python function of `input` (no `self=`, no `out=`,
+    unlike torch.sigmoid), compiled from its source in scripted code as torch's."""
+    return input.sigmoid()
+
+
+@_from_source
+def tanh(input):
+    """torch.nn.functional.tanh: a Python function of `input`, as F.sigmoid."""
+    return input.tanh()
+
+
 def logsigmoid(input):
     return _op("aten::log_sigmoid")(input)
 
