@@ -41,6 +41,12 @@ out; no torch import).
    compiler ("relu(Tensor input, bool inplace=False) -> Tensor: Argument input not
    provided"); gpujit bound them to the op's schema. torch's C++ builtins keep their
    schema names (F.logsigmoid(self=x) compiles in both).
+5. F.batch_norm's running-statistics update leaves their version counters alone (ATen's
+   kernel writes them directly): rm._version stays 0 after F.batch_norm(x, rm, rv,
+   training=True), an nn.BatchNorm1d's running_mean stays at 1 (its reset's zero_) over
+   forwards while num_batches_tracked counts each add_; gpujit bumped both stats per call.
+   instance_norm's update is a copy_ (one bump per call) in torch; gpujit bumped twice
+   when the input required grad (its recording composite's copy_ and F.instance_norm's).
 """
 import warnings
 
@@ -283,3 +289,24 @@ def test_scripted_functional_keywords_accepted():
     assert "aten::sigmoid" in str(s.graph)
     np.testing.assert_allclose(torch.jit.script(_logsigmoid_self)(x).numpy(),
                                -np.log1p(np.exp(-x.numpy())), rtol=1e-6)
+
+
+def test_batch_norm_running_stats_versions():
+    F = torch.nn.functional
+    x = torch.arange(24.).reshape(4, 3, 2).sin()
+    rm, rv = torch.zeros(3), torch.ones(3)
+    F.batch_norm(x, rm, rv, training=True)
+    F.batch_norm(x.requires_grad_(), rm, rv, torch.ones(3, requires_grad=True),
+                 training=True)
+    assert (rm._version, rv._version) == (0, 0)
+    assert not np.allclose(rm.numpy(), 0)       # (it was updated)
+    m = torch.nn.BatchNorm1d(3)
+    m(x)
+    assert (m.running_mean._version, m.running_var._version,
+            m.num_batches_tracked._version) == (1, 1, 2)
+    m(x)
+    assert (m.running_mean._version, m.num_batches_tracked._version) == (1, 3)
+    F.instance_norm(x, rm, rv, use_input_stats=True)      # (x requires grad)
+    assert (rm._version, rv._version) == (1, 1)
+    F.instance_norm(x.detach(), rm, rv, use_input_stats=True)
+    assert (rm._version, rv._version) == (2, 2)

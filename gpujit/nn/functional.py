@@ -306,7 +306,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-05):
-    """Batch normalization; in training, updates running_mean/running_var in place."""
+    """Batch normalization; in training, updates running_mean/running_var in place, as
+    ATen's kernel does: their version counters stay as they were (torch 2.13: _version 0
+    after F.batch_norm(x, rm, rv, training=True); instance_norm's copy_ counts one)."""
     if training:
         size = input.size()
         n = size[0] if len(size) else 1
@@ -315,13 +317,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got "
                              f"input size {size}")
-    out = _op("aten::batch_norm")(input, weight, bias, running_mean, running_var, training,
-                                  momentum, eps, True)
-    if training:
-        for t in (running_mean, running_var):
-            if t is not None:
-                t._vc[0] += 1
-    return out
+    return _op("aten::batch_norm")(input, weight, bias, running_mean, running_var, training,
+                                   momentum, eps, True)
 
 
 def _verify_spatial_size(size):
@@ -339,12 +336,13 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     use_input_stats, updates running_mean/running_var in place when given."""
     if use_input_stats:
         _verify_spatial_size(input.size())
+    stats = [t for t in (running_mean, running_var) if t is not None and use_input_stats]
+    before = [t._version for t in stats]
     out = _op("aten::instance_norm")(input, weight, bias, running_mean, running_var,
                                      use_input_stats, momentum, eps, True)
-    if use_input_stats:
-        for t in (running_mean, running_var):
-            if t is not None:
-                t._vc[0] += 1
+    for t, v in zip(stats, before):
+        if t._version == v:     # (ATen's copy_ into them counts one write; the composite
+            t._vc[0] += 1       # that records gradients made that copy_ itself)
     return out
 
 
