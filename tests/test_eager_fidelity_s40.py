@@ -47,6 +47,12 @@ out; no torch import).
    forwards while num_batches_tracked counts each add_; gpujit bumped both stats per call.
    instance_norm's update is a copy_ (one bump per call) in torch; gpujit bumped twice
    when the input required grad (its recording composite's copy_ and F.instance_norm's).
+6. torch 2.13's F.mse_loss / l1_loss / huber_loss take weight= (a tensor of the input's
+   size): the elementwise loss times weight; 'sum' sums it, 'mean' divides the sum by
+   weight.sum() (mse, l1) or averages (huber); nodes MulBackward0 / SumBackward0 /
+   DivBackward0 / MeanBackward0; ValueError "Weights and input must have the same size."
+   and "Invalid reduction mode: bad. Expected one of 'none', 'mean', 'sum'."; scripted
+   calls giving weight= compile (torch's Python source). gpujit: TypeError (no weight).
 """
 import warnings
 
@@ -310,3 +316,64 @@ def test_batch_norm_running_stats_versions():
     assert (rm._version, rv._version) == (1, 1)
     F.instance_norm(x.detach(), rm, rv, use_input_stats=True)
     assert (rm._version, rv._version) == (2, 2)
+
+
+_WX = [[0.5, -1.0, 2.0], [1.5, 0.0, -0.5]]
+_WY = [[0.0, 1.0, 1.0], [1.0, 0.5, -3.0]]
+_WW = [[1.0, 2.0, 0.5], [0.0, 1.0, 3.0]]
+# torch 2.13: (value(s), grad of the sum in x, grad_fn)
+_WEIGHTED = {
+    ("mse_loss", "none"): ([0.25, 8.0, 0.5, 0.0, 0.25, 18.75],
+                           [1.0, -8.0, 1.0, 0.0, -1.0, 15.0], "MulBackward0"),
+    ("mse_loss", "sum"): ([27.75], [1.0, -8.0, 1.0, 0.0, -1.0, 15.0], "SumBackward0"),
+    ("mse_loss", "mean"): ([3.7], [0.13333, -1.06667, 0.13333, 0.0, -0.13333, 2.0],
+                           "DivBackward0"),
+    ("l1_loss", "none"): ([0.5, 4.0, 0.5, 0.0, 0.5, 7.5], [1.0, -2.0, 0.5, 0.0, -1.0, 3.0],
+                          "MulBackward0"),
+    ("l1_loss", "mean"): ([1.73333], [0.13333, -0.26667, 0.06667, 0.0, -0.13333, 0.4],
+                          "DivBackward0"),
+    ("huber_loss", "none"): ([0.125, 3.0, 0.25, 0.0, 0.125, 6.0],
+                             [0.5, -2.0, 0.5, 0.0, -0.5, 3.0], "MulBackward0"),
+    ("huber_loss", "sum"): ([9.5], [0.5, -2.0, 0.5, 0.0, -0.5, 3.0], "SumBackward0"),
+    ("huber_loss", "mean"): ([1.58333], [0.08333, -0.33333, 0.08333, 0.0, -0.08333, 0.5],
+                             "MeanBackward0"),
+}
+
+
+@pytest.mark.parametrize("name, reduction", sorted(_WEIGHTED))
+def test_weighted_pointwise_losses(name, reduction):
+    want, want_grad, node = _WEIGHTED[name, reduction]
+    x = torch.tensor(_WX, requires_grad=True)
+    r = getattr(torch.nn.functional, name)(x, torch.tensor(_WY), reduction=reduction,
+                                           weight=torch.tensor(_WW))
+    assert type(r.grad_fn).__name__ == node
+    g, = torch.autograd.grad(r.sum(), x)
+    np.testing.assert_allclose(r.detach().numpy().ravel(), want, rtol=1e-4)
+    np.testing.assert_allclose(g.numpy().ravel(), want_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_weighted_losses_errors_and_script():
+    F = torch.nn.functional
+    x, y, w = torch.tensor(_WX), torch.tensor(_WY), torch.tensor(_WW)
+    for f in (F.mse_loss, F.l1_loss, F.huber_loss):
+        with pytest.raises(ValueError, match="Weights and input must have the same size."):
+            f(x, y, weight=w[0])
+        with pytest.raises(ValueError, match="Invalid reduction mode: bad. Expected one of "
+                                             "'none', 'mean', 'sum'."):
+            f(x, y, weight=w, reduction="bad")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert abs(F.mse_loss(x, y[0], weight=w).item() - 2.200000047683716) < 1e-6
+    assert abs(F.huber_loss(x, y, weight=w, delta=0.5).item() - 0.9270833134651184) < 1e-6
+
+    def s(a, b, c):
+        return (F.mse_loss(a, b, weight=c) + F.l1_loss(a, b, weight=c, reduction="sum")
+                + F.huber_loss(a, b, weight=c))
+
+    assert abs(torch.jit.script(s)(x, y, w).item() - 18.283334732055664) < 1e-5
+
+    def plain(a, b):
+        return F.mse_loss(a, b) + F.l1_loss(a, b, weight=None, reduction="sum")
+
+    kinds = [n.kind() for n in torch.jit.script(plain).graph.nodes()]
+    assert "aten::mse_loss" in kinds and "aten::l1_loss" in kinds

@@ -400,18 +400,110 @@ def embedding(input, weight, padding_idx: Optional[int] = None,
 
 # ---------------------------------------------------------------------- losses
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _warn_size(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    input, target = _broadcast_pair(input, target)
-    return _op("aten::mse_loss")(input, target, _enum(reduction))
+    a, b = _broadcast_pair(input, target)
+    if weight is not None:
+        return _weighted_loss(input, _gpujit.pow(a - b, 2), weight, reduction, True)
+    return _op("aten::mse_loss")(a, b, _enum(reduction))
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _warn_size(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    input, target = _broadcast_pair(input, target)
-    return _op("aten::l1_loss")(input, target, _enum(reduction))
+    a, b = _broadcast_pair(input, target)
+    if weight is not None:
+        return _weighted_loss(input, _gpujit.abs(a - b), weight, reduction, True)
+    return _op("aten::l1_loss")(a, b, _enum(reduction))
+
+
+# torch 2.13's weight= of mse_loss / l1_loss / huber_loss: the elementwise loss times the
+# weight (of the input's size), summed, or for 'mean' divided by the weight's sum (mse,
+# l1) or averaged (huber); Python-level in torch (its nodes: MulBackward0, SumBackward0,
+# DivBackward0 / MeanBackward0), and so here and in scripted code
+@_from_source
+def _weighted_loss(input, loss, weight: _gpujit.Tensor, reduction: str, by_weight: bool):
+    if weight.size() != input.size():
+        raise ValueError("Weights and input must have the same size.")
+    weighted = loss * weight
+    if reduction == "none":
+        return weighted
+    elif reduction == "sum":
+        return _gpujit.sum(weighted)
+    elif reduction == "mean":
+        if by_weight:
+            return _gpujit.sum(weighted) / _gpujit.sum(weight)
+        return weighted.mean()
+    raise ValueError("Invalid reduction mode: " + reduction
+                     + ". Expected one of 'none', 'mean', 'sum'.")
+
+
+_mse_loss_op = _OPS["aten::mse_loss"].public
+_l1_loss_op = _OPS["aten::l1_loss"].public
+_huber_loss_op = _OPS["aten::huber_loss"].public
+
+
+@_from_source
+def _reduction_enum(reduction: str) -> int:
+    if reduction == "none":
+        return 0
+    if reduction == "mean":
+        return 1
+    if reduction == "sum":
+        return 2
+    raise ValueError(reduction + " is not a valid value for reduction")
+
+
+@_from_source
+def _legacy_reduction_script(size_average: Optional[bool], reduce: Optional[bool]) -> str:
+    sa = True if size_average is None else size_average
+    rd = True if reduce is None else reduce
+    if sa and rd:
+        ret = "mean"
+    elif rd:
+        ret = "sum"
+    else:
+        ret = "none"
+    _warnings.warn("size_average and reduce args will be deprecated, please use "
+                   "reduction='" + ret + "' instead.")
+    return ret
+
+
+@_from_source
+def _mse_loss_weighted(input, target, size_average: Optional[bool] = None,
+                       reduce: Optional[bool] = None, reduction: str = "mean",
+                       weight: Optional[_gpujit.Tensor] = None):
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction_script(size_average, reduce)
+    ab = _gpujit.broadcast_tensors(input, target)
+    if weight is None:
+        return _mse_loss_op(ab[0], ab[1], _reduction_enum(reduction))
+    return _weighted_loss(input, _gpujit.pow(ab[0] - ab[1], 2), weight, reduction, True)
+
+
+@_from_source
+def _l1_loss_weighted(input, target, size_average: Optional[bool] = None,
+                      reduce: Optional[bool] = None, reduction: str = "mean",
+                      weight: Optional[_gpujit.Tensor] = None):
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction_script(size_average, reduce)
+    ab = _gpujit.broadcast_tensors(input, target)
+    if weight is None:
+        return _l1_loss_op(ab[0], ab[1], _reduction_enum(reduction))
+    return _weighted_loss(input, _gpujit.abs(ab[0] - ab[1]), weight, reduction, True)
+
+
+@_from_source
+def _huber_loss_weighted(input, target, reduction: str = "mean", delta: float = 1.0,
+                         weight: Optional[_gpujit.Tensor] = None):
+    ab = _gpujit.broadcast_tensors(input, target)
+    if weight is None:
+        return _huber_loss_op(ab[0], ab[1], _reduction_enum(reduction), delta)
+    if weight.size() != input.size():
+        raise ValueError("Weights and input must have the same size.")
+    return _weighted_loss(input, _huber_loss_op(ab[0], ab[1], 0, delta), weight, reduction,
+                          False)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
@@ -422,10 +514,21 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _op("aten::smooth_l1_loss")(input, target, _enum(reduction), beta)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _warn_size(input, target)
-    input, target = _broadcast_pair(input, target)
-    return _op("aten::huber_loss")(input, target, _enum(reduction), delta)
+    a, b = _broadcast_pair(input, target)
+    if weight is not None:
+        if weight.size() != input.size():
+            raise ValueError("Weights and input must have the same size.")
+        return _weighted_loss(input, _op("aten::huber_loss")(a, b, 0, delta), weight,
+                              reduction, False)
+    return _op("aten::huber_loss")(a, b, _enum(reduction), delta)
+
+
+# (scripted calls giving weight= compile the weighted variants)
+mse_loss.__gpujit_given_dispatch__ = ("weight", 5, _mse_loss_weighted)
+l1_loss.__gpujit_given_dispatch__ = ("weight", 5, _l1_loss_weighted)
+huber_loss.__gpujit_given_dispatch__ = ("weight", 4, _huber_loss_weighted)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
