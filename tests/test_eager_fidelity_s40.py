@@ -53,6 +53,12 @@ out; no torch import).
    DivBackward0 / MeanBackward0; ValueError "Weights and input must have the same size."
    and "Invalid reduction mode: bad. Expected one of 'none', 'mean', 'sum'."; scripted
    calls giving weight= compile (torch's Python source). gpujit: TypeError (no weight).
+7. grad_fn names: torch.fft's complex-to-real transforms (irfft, irfft2, irfftn, hfft,
+   hfft2, hfftn) record ATen's _fft_c2r node, FftC2RBackward0 (gpujit FftIrfftBackward0
+   ...; torch's edge leads to the complex copy of the input, which gpujit cannot make);
+   torch.norm_except_dim(v, pow, dim) is NormBackward0 for dim -1, else ViewBackward0
+   (gpujit NormExceptDimBackward0); torch._standard_gamma_grad(alpha, x) has one edge
+   (alpha; x is not differentiable: no grad_fn when only x requires grad).
 """
 import warnings
 
@@ -377,3 +383,25 @@ def test_weighted_losses_errors_and_script():
 
     kinds = [n.kind() for n in torch.jit.script(plain).graph.nodes()]
     assert "aten::mse_loss" in kinds and "aten::l1_loss" in kinds
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: torch.fft.irfft(x), lambda x: torch.fft.irfft(x, n=7, norm="ortho"),
+    lambda x: torch.fft.hfft(x, dim=0), lambda x: torch.fft.irfft2(x),
+    lambda x: torch.fft.irfftn(x, s=(4, 6)), lambda x: torch.fft.hfft2(x),
+    lambda x: torch.fft.hfftn(x, norm="forward")])
+def test_fft_c2r_node_name(call):
+    y = call(torch.rand(3, 4, 5, requires_grad=True))
+    assert type(y.grad_fn).__name__ == "FftC2RBackward0"
+
+
+def test_norm_except_dim_and_gamma_grad_nodes():
+    v = torch.rand(3, 4, requires_grad=True)
+    assert type(torch.norm_except_dim(v, 3, -1).grad_fn).__name__ == "NormBackward0"
+    assert type(torch.norm_except_dim(v, 2, 1).grad_fn).__name__ == "ViewBackward0"
+    assert type(torch.norm_except_dim(v).grad_fn).__name__ == "ViewBackward0"
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    x = torch.tensor([0.5, 3.0], requires_grad=True)
+    assert _names(torch._standard_gamma_grad(a, x)) == ("StandardGammaGradBackward0",
+                                                         ["AccumulateGrad"])
+    assert torch._standard_gamma_grad(a.detach(), x).grad_fn is None

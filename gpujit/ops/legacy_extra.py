@@ -373,7 +373,7 @@ def _standard_gamma_grad(xp, self, output):
     return out.astype(self.dtype)
 
 
-@_derivative(_standard_gamma_grad)
+@_derivative(_standard_gamma_grad, wrt=("self",))     # (output: not differentiable)
 def _standard_gamma_grad_grad(grad):
     raise NotImplementedError("the derivative for '_standard_gamma_grad' is not implemented.")
 
