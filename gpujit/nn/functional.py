@@ -445,40 +445,13 @@ _huber_loss_op = _OPS["aten::huber_loss"].public
 
 
 @_from_source
-def _reduction_enum(reduction: str) -> int:
-    if reduction == "none":
-        return 0
-    if reduction == "mean":
-        return 1
-    if reduction == "sum":
-        return 2
-    raise ValueError(reduction + " is not a valid value for reduction")
-
-
-@_from_source
-def _legacy_reduction_script(size_average: Optional[bool], reduce: Optional[bool]) -> str:
-    sa = True if size_average is None else size_average
-    rd = True if reduce is None else reduce
-    if sa and rd:
-        ret = "mean"
-    elif rd:
-        ret = "sum"
-    else:
-        ret = "none"
-    _warnings.warn("size_average and reduce args will be deprecated, please use "
-                   "reduction='" + ret + "' instead.")
-    return ret
-
-
-@_from_source
 def _mse_loss_weighted(input, target, size_average: Optional[bool] = None,
                        reduce: Optional[bool] = None, reduction: str = "mean",
                        weight: Optional[_gpujit.Tensor] = None):
-    if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction_script(size_average, reduce)
+    reduction = _more._reduction(size_average, reduce, reduction)
     ab = _gpujit.broadcast_tensors(input, target)
     if weight is None:
-        return _mse_loss_op(ab[0], ab[1], _reduction_enum(reduction))
+        return _mse_loss_op(ab[0], ab[1], _more._enum(reduction))
     return _weighted_loss(input, _gpujit.pow(ab[0] - ab[1], 2), weight, reduction, True)
 
 
@@ -486,11 +459,10 @@ def _mse_loss_weighted(input, target, size_average: Optional[bool] = None,
 def _l1_loss_weighted(input, target, size_average: Optional[bool] = None,
                       reduce: Optional[bool] = None, reduction: str = "mean",
                       weight: Optional[_gpujit.Tensor] = None):
-    if size_average is not None or reduce is not None:
-        reduction = _legacy_reduction_script(size_average, reduce)
+    reduction = _more._reduction(size_average, reduce, reduction)
     ab = _gpujit.broadcast_tensors(input, target)
     if weight is None:
-        return _l1_loss_op(ab[0], ab[1], _reduction_enum(reduction))
+        return _l1_loss_op(ab[0], ab[1], _more._enum(reduction))
     return _weighted_loss(input, _gpujit.abs(ab[0] - ab[1]), weight, reduction, True)
 
 
@@ -499,7 +471,7 @@ def _huber_loss_weighted(input, target, reduction: str = "mean", delta: float = 
                          weight: Optional[_gpujit.Tensor] = None):
     ab = _gpujit.broadcast_tensors(input, target)
     if weight is None:
-        return _huber_loss_op(ab[0], ab[1], _reduction_enum(reduction), delta)
+        return _huber_loss_op(ab[0], ab[1], _more._enum(reduction), delta)
     if weight.size() != input.size():
         raise ValueError("Weights and input must have the same size.")
     return _weighted_loss(input, _huber_loss_op(ab[0], ab[1], 0, delta), weight, reduction,
