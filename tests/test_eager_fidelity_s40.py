@@ -59,6 +59,10 @@ out; no torch import).
    torch.norm_except_dim(v, pow, dim) is NormBackward0 for dim -1, else ViewBackward0
    (gpujit NormExceptDimBackward0); torch._standard_gamma_grad(alpha, x) has one edge
    (alpha; x is not differentiable: no grad_fn when only x requires grad).
+8. F.soft_margin_loss is ATen's soft_margin_loss (a registry op now): one
+   SoftMarginLossBackward0 node with an edge to the input (gpujit: MeanBackward0 ->
+   Log1PBackward0 ... of its composite), the backward ATen's
+   (target * z * -norm) / (z + 1) * grad; traced as aten::soft_margin_loss.
 """
 import warnings
 
@@ -405,3 +409,22 @@ def test_norm_except_dim_and_gamma_grad_nodes():
     assert _names(torch._standard_gamma_grad(a, x)) == ("StandardGammaGradBackward0",
                                                          ["AccumulateGrad"])
     assert torch._standard_gamma_grad(a.detach(), x).grad_fn is None
+
+
+def test_soft_margin_loss_node_and_values():
+    F = torch.nn.functional
+    x = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.0, -0.5]], dtype=torch.float64,
+                     requires_grad=True)
+    t = torch.tensor([[1.0, -1.0, -1.0], [1.0, 1.0, -1.0]], dtype=torch.float64)
+    for red in ("mean", "sum", "none"):
+        y = F.soft_margin_loss(x, t, reduction=red)
+        assert _names(y) == ("SoftMarginLossBackward0", ["AccumulateGrad"])
+        g, = torch.autograd.grad(y.sum(), x)
+        z = np.exp(-t.numpy() * x.detach().numpy())
+        want = np.log1p(z)
+        norm = 1 / 6 if red == "mean" else 1.0
+        np.testing.assert_allclose(y.detach().numpy(), want if red == "none" else
+                                   want.mean() if red == "mean" else want.sum(), rtol=1e-12)
+        np.testing.assert_allclose(g.numpy(), -t.numpy() * z / (1 + z) * norm, rtol=1e-12)
+    tr = torch.jit.trace(lambda a, b: F.soft_margin_loss(a, b), (x.detach(), t))
+    assert "aten::soft_margin_loss" in [n.kind() for n in tr.graph.nodes()]

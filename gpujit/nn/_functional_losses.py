@@ -25,6 +25,9 @@ def _from_source(fn):
     return fn
 
 
+_soft_margin_loss_op = _gpujit.ops.registry.OPS["aten::soft_margin_loss"].public
+
+
 @_from_source
 def _reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str) -> str:
     """PyTorch's _Reduction.legacy_get_string when size_average / reduce are given."""
@@ -151,27 +154,11 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
 @_from_source
 def soft_margin_loss(input, target, size_average: Optional[bool] = None,
                      reduce: Optional[bool] = None, reduction: str = "mean"):
-    """log(1 + exp(-target * input))."""
+    """log(1 + exp(-target * input)): ATen's soft_margin_loss (SoftMarginLossBackward0)."""
     reduction = _reduction(size_average, reduce, reduction)
-    if target.requires_grad and _gpujit.is_grad_enabled():
-        # (ATen's soft_margin_loss has no derivative for target: check_no_requires_grad)
-        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with "
-                           "respect to argument 'target'. This input cannot have "
-                           "requires_grad True.")
-    # (ATen computes in place, neg_out(input).mul_(target).exp_().log1p_(): the loss has
-    # the input's shape and dtype; a target that widens it is refused in mul_'s words, an
-    # integer input in mul_'s or exp_'s)
-    prod = -input * target
-    if list(prod.size()) != list(input.size()):
-        raise RuntimeError("output with shape " + str(list(input.size())) + " doesn't match "
-                           "the broadcast shape " + str(list(prod.size())))
-    if not input.is_floating_point():
-        got = "Float"
-        if prod.is_floating_point():
-            got = _short_dtype_name(prod.dtype)
-        raise RuntimeError("result type " + got + " can't be cast to the desired output type "
-                           + _short_dtype_name(input.dtype))
-    return _reduce(prod.to(input.dtype).exp().log1p(), reduction)
+    # (a target requiring grad: the op's "not differentiable with respect to argument
+    # 'target'", ATen's check_no_requires_grad)
+    return _soft_margin_loss_op(input, target, _enum(reduction))
 
 
 @_from_source

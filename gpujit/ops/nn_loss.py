@@ -544,3 +544,53 @@ def _cos_composite(x1, x2, dim=1, eps=1e-08):
 l1_loss.op.composite = _l1_composite
 kl_div.op.composite = _kl_composite
 cosine_similarity.op.composite = _cos_composite
+
+
+# ---------------------------------------------------------------------- soft margin
+
+def _soft_margin_meta(self, target, reduction=1):
+    """ATen's soft_margin_loss writes neg(self) * target into a tensor of self's shape and
+    dtype: a target that broadcasts it larger, or an integral self, is refused."""
+    shape = broadcast_shapes(tuple(self.shape), tuple(target.shape))
+    if shape != tuple(self.shape):
+        raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                           f"broadcast shape {list(shape)}")
+    if self.dtype.category != _dt.FLOATING:
+        got = _dt.promote_types(target.dtype, _dt.float32) \
+            if target.dtype.category != _dt.FLOATING else target.dtype
+        raise RuntimeError(f"result type {got.short_name} can't be cast to the desired "
+                           f"output type {self.dtype.short_name}")
+    return TensorMeta(self.dtype, tuple(self.shape) if reduction_name(reduction) == "none"
+                      else (), self.device)
+
+
+@op("aten::soft_margin_loss(Tensor self, Tensor target, int reduction=Mean) -> Tensor",
+    meta=_soft_margin_meta, **_LOSS)
+def soft_margin_loss(xp, self, target, reduction=1):
+    """log(1 + exp(-target * self)), reduced: ATen's neg_out(self).mul_(target).exp_()
+    .log1p_(), each step rounded to self's dtype."""
+    _soft_margin_meta(TensorMeta(_dt.from_numpy_dtype(self.dtype), self.shape, None),
+                      TensorMeta(_dt.from_numpy_dtype(target.dtype), target.shape, None),
+                      reduction)
+    dt = self.dtype
+    p = (xp.negative(self) * target).astype(dt, copy=False)
+    loss = xp.log1p(xp.exp(p)).astype(dt, copy=False)
+    return _reduce(xp, loss.astype(compute_dtype(xp, self), copy=False), reduction, dt,
+                   (self,))
+
+
+_POS["soft_margin_loss"] = {"target": 1}
+soft_margin_loss.op.refuse_grad = _refused_args("soft_margin_loss", "target")
+
+
+# ATen's soft_margin_loss_backward: z = exp(-target * self), (target * z * -norm) / (z + 1)
+# * grad, in that order (norm 1 / numel for 'mean'); the target takes no gradient
+# (F.soft_margin_loss refuses one requiring it)
+@_derivative(soft_margin_loss, wrt=("self",))
+def _soft_margin_grad(grad, self, target, reduction):
+    n = 1
+    for s in self.shape:
+        n *= s
+    norm = 1.0 / n if reduction_name(reduction) == "mean" and n else 1.0
+    z = (-target * self).exp()
+    return (target * z * -norm) / (z + 1) * grad

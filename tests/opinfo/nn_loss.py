@@ -31,6 +31,32 @@ def reduce(loss, reduction):
     return loss.sum() if r == "sum" else (loss.mean() if loss.size else np.nan)
 
 
+_sm_rng = np.random.default_rng(40)
+
+
+def _sm_rand(*shape, dtype=F32):
+    return np.asarray(_sm_rng.standard_normal(shape) * 2).astype(dtype)
+
+
+def _sm_target(*shape, dtype=F32):
+    return np.asarray(np.where(_sm_rng.standard_normal(shape) < 0, -1, 1)).astype(dtype)
+
+
+def _soft_margin_samples():
+    out = [Sample(_sm_rand(3, 4, dtype=F64), _sm_target(3, 4, dtype=F64), r)
+           for r in (NONE, MEAN, SUM)]
+    out += [Sample(_sm_rand(3, 4, dtype=d), _sm_target(3, 4, dtype=d), r).tol(
+        **(HALF_TOL if d is F16 else {})) for d in (F32, F16) for r in (NONE, MEAN)]
+    out += [Sample(_sm_rand(3, 4), _sm_target(4), NONE),
+            Sample(_sm_rand(3, 4), _sm_rand(3, 4, dtype=F64), MEAN),
+            Sample(_sm_rand(), _sm_target(), SUM), Sample(_sm_rand(0, 3), _sm_target(0, 3), SUM)]
+    return out
+
+
+def ref_soft_margin(a, b, reduction=MEAN):
+    return reduce(np.log1p(np.exp(-a.astype(np.float64) * b)), reduction).astype(a.dtype)
+
+
 def _pair_samples(extra=()):
     """(input, target) samples over dtypes, broadcasting, reductions, 0-dim, empty."""
     out = []
@@ -407,4 +433,13 @@ OPINFOS = [
                                      "dtype is Long"),
                    ErrorSample(rand(3, 4, dtype=F32), rand(3, 4, dtype=F32), 2,
                                exc=IndexError, match="Dimension out of range")]),
+    # (e40) ATen's soft_margin_loss: the loss in self's dtype and shape (a float64 target
+    # computes in double, rounded back), SoftMarginLossBackward0; its own generator
+    OpInfo("aten::soft_margin_loss", samples=_soft_margin_samples, ref=ref_soft_margin,
+           errors=[ErrorSample(_sm_rand(4), _sm_rand(3, 4), NONE,
+                               match=r"output with shape \[4\] doesn't match the broadcast "
+                                     r"shape \[3, 4\]"),
+                   ErrorSample(np.ones((3, 4), np.int64), _sm_rand(3, 4), NONE,
+                               match="result type Float can't be cast to the desired "
+                                     "output type Long")]),
 ]
