@@ -62,7 +62,9 @@ out; no torch import).
 8. F.soft_margin_loss is ATen's soft_margin_loss (a registry op now): one
    SoftMarginLossBackward0 node with an edge to the input (gpujit: MeanBackward0 ->
    Log1PBackward0 ... of its composite), the backward ATen's
-   (target * z * -norm) / (z + 1) * grad; traced as aten::soft_margin_loss.
+   (target * z * -norm) / (z + 1) * grad; traced as aten::soft_margin_loss. Likewise
+   F.multi_margin_loss is ATen's multi_margin_loss (MultiMarginLossBackward0, one edge;
+   the weight takes none).
 """
 import warnings
 
@@ -428,3 +430,43 @@ def test_soft_margin_loss_node_and_values():
         np.testing.assert_allclose(g.numpy(), -t.numpy() * z / (1 + z) * norm, rtol=1e-12)
     tr = torch.jit.trace(lambda a, b: F.soft_margin_loss(a, b), (x.detach(), t))
     assert "aten::soft_margin_loss" in [n.kind() for n in tr.graph.nodes()]
+
+
+# torch 2.13: F.multi_margin_loss(x, [0, 3, 4, 1], p, margin=0.7, weight) (x below, float64)
+_MM_X = [[1.624345, -0.611756, -0.528172, -1.072969, 0.865408],
+         [-2.301539, 1.744812, -0.761207, 0.319039, -0.24937],
+         [1.462108, -2.060141, -0.322417, -0.384054, 1.133769],
+         [-1.099891, -0.172428, -0.877858, 0.042214, 0.582815]]
+
+
+def test_multi_margin_loss_node_and_grad():
+    F = torch.nn.functional
+    x = torch.tensor(_MM_X, dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([0, 3, 4, 1])
+    w = torch.tensor([0.6, 1.2, 0.9, 1.5, 0.7], dtype=torch.float64)
+    for p in (1, 2):
+        for weight in (None, w):
+            for red in ("none", "mean", "sum"):
+                y = F.multi_margin_loss(x, t, p=p, margin=0.7, weight=weight, reduction=red)
+                assert _names(y) == ("MultiMarginLossBackward0", ["AccumulateGrad"])
+                scale = torch.arange(1., y.numel() + 1, dtype=torch.float64).reshape(y.shape)
+                g, = torch.autograd.grad((y * scale).sum(), x)
+                # the reference: loss_i = sum_{j != y_i} max(0, m - x_iy + x_ij)^p w_y / c
+                xa, ya = x.detach().numpy(), t.numpy()
+                z = np.maximum(0.7 - xa[np.arange(4), ya][:, None] + xa, 0)
+                z[np.arange(4), ya] = 0
+                wy = np.ones(4) if weight is None else w.numpy()[ya]
+                per = (z ** p).sum(1) * wy / 5
+                s = scale.numpy().reshape(-1)
+                ds = s if red == "none" else np.full(4, s[0] / (4 if red == "mean" else 1))
+                h = (np.ones_like(z) if p == 1 else 2 * z) * (z > 0) * (wy * ds)[:, None] / 5
+                want_g = h.copy()
+                want_g[np.arange(4), ya] = -h.sum(1)
+                want = per if red == "none" else per.mean() if red == "mean" else per.sum()
+                np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-12)
+                np.testing.assert_allclose(g.numpy(), want_g, rtol=1e-12, atol=1e-15)
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument "
+                                           "'weight'"):
+        F.multi_margin_loss(x, t, weight=w.clone().requires_grad_())
+    assert F.multi_margin_loss(x[0], torch.tensor(2), reduction="none").shape == ()
+    assert F.multi_margin_loss(x[0], torch.tensor([2]), reduction="none").shape == (1,)

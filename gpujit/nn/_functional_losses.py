@@ -26,6 +26,7 @@ def _from_source(fn):
 
 
 _soft_margin_loss_op = _gpujit.ops.registry.OPS["aten::soft_margin_loss"].public
+_multi_margin_loss_op = _gpujit.ops.registry.OPS["aten::multi_margin_loss"].public
 
 
 @_from_source
@@ -253,20 +254,10 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0,
     if weight is not None and weight.dtype != input.dtype:
         raise RuntimeError("expected scalar type " + _short_dtype_name(input.dtype)
                            + " but found " + _short_dtype_name(weight.dtype))
-    x = input.reshape(n, c)
-    y = target.reshape(n, 1)
-    if bool(((y < 0) | (y >= c)).any()):              # (one sync; CuPy would wrap it)
+    if bool(((target < 0) | (target >= c)).any()):    # (one sync; CuPy would wrap it)
         raise RuntimeError("target out of range")
-    m = (margin - x.gather(1, y) + x).clamp_min(0)
-    if p == 2:
-        m = m * m
-    if weight is not None:
-        m = m * weight.reshape(-1)[y.reshape(-1)].unsqueeze(1)
-    m = m.masked_fill(F.one_hot(y.reshape(-1), c) != 0, 0.0)
-    loss = m.sum(1) / c
-    if target.dim() == 0:
-        loss = loss.squeeze(0)
-    return _reduce(loss, reduction)
+    # ATen's multi_margin_loss (MultiMarginLossBackward0)
+    return _multi_margin_loss_op(input, target, p, margin, weight, _enum(reduction))
 
 
 @_from_source

@@ -594,3 +594,68 @@ def _soft_margin_grad(grad, self, target, reduction):
     norm = 1.0 / n if reduction_name(reduction) == "mean" and n else 1.0
     z = (-target * self).exp()
     return (target * z * -norm) / (z + 1) * grad
+
+
+# ---------------------------------------------------------------------- multi margin
+
+def _multi_margin_meta(self, target, p=1, margin=1, weight=None, reduction=1):
+    n = 1 if len(self.shape) <= 1 else self.shape[0]
+    shape = () if len(self.shape) <= 1 and len(target.shape) == 0 else (n,)
+    return TensorMeta(self.dtype, shape if reduction_name(reduction) == "none" else (),
+                      self.device)
+
+
+@op("aten::multi_margin_loss(Tensor self, Tensor target, Scalar p=1, Scalar margin=1, "
+    "Tensor? weight=None, int reduction=Mean) -> Tensor", meta=_multi_margin_meta, **_LOSS)
+def multi_margin_loss(xp, self, target, p=1, margin=1, weight=None, reduction=1):
+    """Per sample, the sum over classes j != y of max(0, margin - x[y] + x[j])^p (times
+    weight[y]), divided by the class count; reduced. (F.multi_margin_loss checks the
+    arguments first, in torch's words.)"""
+    n = 1 if self.ndim <= 1 else self.shape[0]
+    c = self.size if self.ndim <= 1 else self.shape[1]
+    x = self.reshape(n, c)
+    y = target.reshape(n).astype(np.int64)
+    rows = xp.arange(n)
+    z = xp.maximum(margin - x[rows, y][:, None] + x, 0).astype(self.dtype, copy=False)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight.reshape(-1)[y][:, None]
+    z[rows, y] = 0
+    loss = (z.sum(axis=1) / c).astype(self.dtype, copy=False)
+    if self.ndim <= 1 and target.ndim == 0:
+        loss = loss.reshape(())
+    return _reduce(xp, loss, reduction, self.dtype)
+
+
+_POS["multi_margin_loss"] = {"weight": 4}
+multi_margin_loss.op.refuse_grad = _refused_args("multi_margin_loss", "weight")
+
+
+# ATen's multi_margin_loss_backward: for j != y with margin - x[y] + x[j] > 0, h = 1 (p 1)
+# or 2 (margin - x[y] + x[j]) (p 2), times weight[y]: x[j] gets h / c, x[y] minus their
+# sum; times the output gradient (per sample for 'none', / n for 'mean'); the weight
+# takes no gradient
+@_derivative(multi_margin_loss, wrt=("self",))
+def _multi_margin_grad(grad, self, target, p, margin, weight, reduction):
+    import gpujit
+    shape = tuple(self.shape)
+    n = 1 if self.dim() <= 1 else shape[0]
+    c = self.numel() if self.dim() <= 1 else shape[1]
+    x = self.reshape(n, c)
+    y = target.reshape(n, 1)
+    z = margin - x.gather(1, y) + x
+    hot = gpujit.nn.functional.one_hot(y.reshape(-1), c) != 0
+    h = gpujit.where((z > 0) & ~hot, z * 2 if p == 2 else gpujit.ones_like(z),
+                     gpujit.zeros_like(z))
+    if weight is not None:
+        h = h * weight.reshape(-1)[y.reshape(-1)].unsqueeze(1)
+    h = h / c
+    g = h - hot.to(h.dtype) * h.sum(1, keepdim=True)
+    r = reduction_name(reduction)
+    if r == "none":
+        g = g * grad.reshape(n, 1)
+    else:
+        g = g * (grad / n if r == "mean" else grad)
+    return g.reshape(shape)
+

@@ -57,6 +57,38 @@ def ref_soft_margin(a, b, reduction=MEAN):
     return reduce(np.log1p(np.exp(-a.astype(np.float64) * b)), reduction).astype(a.dtype)
 
 
+def _multi_margin_samples():
+    """(its own generator, drawn afresh: the same samples whatever ran before)"""
+    rng = np.random.default_rng(41)
+
+    def _sm_rand(*shape, dtype=F64):
+        return np.asarray(rng.standard_normal(shape) * 2).astype(dtype)
+
+    t = np.array([0, 3, 4, 1])
+    w = np.abs(_sm_rand(5, dtype=F64)) + 0.5
+    out = [Sample(_sm_rand(4, 5, dtype=F64), t, p, 0.7, None, r)
+           for p, r in ((1, NONE), (2, MEAN), (1, SUM))]
+    out += [Sample(_sm_rand(4, 5, dtype=F64), t, 2, 1.0, w, NONE),
+            Sample(_sm_rand(4, 5, dtype=F32), t, 1, 1.0, w.astype(F32), MEAN),
+            Sample(_sm_rand(5, dtype=F32), np.array(2), 1, 1.0, None, NONE),
+            Sample(_sm_rand(5), np.array([2]), 2, 0.5, None, NONE),
+            Sample(_sm_rand(1, 3), np.array([0]), 1, 1.0, None, SUM)]
+    return out
+
+
+def ref_multi_margin(x, t, p=1, margin=1.0, weight=None, reduction=MEAN):
+    x2 = x.astype(np.float64).reshape(t.size, -1)
+    y = t.reshape(-1)
+    z = np.maximum(margin - x2[np.arange(y.size), y][:, None] + x2, 0) ** p
+    if weight is not None:
+        z = z * weight[y][:, None]
+    z[np.arange(y.size), y] = 0
+    loss = z.sum(1) / x2.shape[1]
+    if x.ndim <= 1 and t.ndim == 0:
+        loss = loss.reshape(())
+    return np.asarray(reduce(loss, reduction)).astype(x.dtype)
+
+
 def _pair_samples(extra=()):
     """(input, target) samples over dtypes, broadcasting, reductions, 0-dim, empty."""
     out = []
@@ -442,4 +474,5 @@ OPINFOS = [
                    ErrorSample(np.ones((3, 4), np.int64), _sm_rand(3, 4), NONE,
                                match="result type Float can't be cast to the desired "
                                      "output type Long")]),
+    OpInfo("aten::multi_margin_loss", samples=_multi_margin_samples, ref=ref_multi_margin),
 ]
