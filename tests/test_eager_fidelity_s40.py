@@ -64,7 +64,8 @@ out; no torch import).
    Log1PBackward0 ... of its composite), the backward ATen's
    (target * z * -norm) / (z + 1) * grad; traced as aten::soft_margin_loss. Likewise
    F.multi_margin_loss is ATen's multi_margin_loss (MultiMarginLossBackward0, one edge;
-   the weight takes none).
+   the weight takes none), F.multilabel_margin_loss ATen's multilabel_margin_loss
+   (MultilabelMarginLossBackward0).
 """
 import warnings
 
@@ -470,3 +471,19 @@ def test_multi_margin_loss_node_and_grad():
         F.multi_margin_loss(x, t, weight=w.clone().requires_grad_())
     assert F.multi_margin_loss(x[0], torch.tensor(2), reduction="none").shape == ()
     assert F.multi_margin_loss(x[0], torch.tensor([2]), reduction="none").shape == (1,)
+
+
+def test_multilabel_margin_loss_node_and_grad():
+    # torch 2.13: loss [0.96, 0, 0]; gradient of (y * [1, 2, 3]) in row 0 [-.6, .4, .4, -.6, .4]
+    x = torch.tensor([[0.4, -0.1, 0.3, 0.0, -0.2], [0.1, 0.2, 0.3, 0.4, 0.5],
+                      [0.3, 0.2, 0.1, 0.0, -0.1]], dtype=torch.float64, requires_grad=True)
+    t = torch.tensor([[3, 0, -1, 1, 2], [1, 2, 3, 4, 0], [-1, 2, 3, 0, 0]])
+    y = torch.nn.functional.multilabel_margin_loss(x, t, reduction="none")
+    assert _names(y) == ("MultilabelMarginLossBackward0", ["AccumulateGrad"])
+    # row 0: targets {3, 0}, non-targets {1, 2, 4}: pairs 1 - x[j] + x[i]
+    xa = x.detach().numpy()[0]
+    want0 = sum(max(0.0, 1 - xa[j] + xa[i]) for j in (3, 0) for i in (1, 2, 4)) / 5
+    np.testing.assert_allclose(y.detach().numpy(), [want0, 0.0, 0.0], rtol=1e-12)
+    g, = torch.autograd.grad((y * torch.tensor([1., 2., 3.], dtype=torch.float64)).sum(), x)
+    np.testing.assert_allclose(g.numpy()[0], [-0.6, 0.4, 0.4, -0.6, 0.4], rtol=1e-12)
+    assert not g.numpy()[1:].any()

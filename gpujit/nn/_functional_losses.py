@@ -27,6 +27,7 @@ def _from_source(fn):
 
 _soft_margin_loss_op = _gpujit.ops.registry.OPS["aten::soft_margin_loss"].public
 _multi_margin_loss_op = _gpujit.ops.registry.OPS["aten::multi_margin_loss"].public
+_multilabel_margin_loss_op = _gpujit.ops.registry.OPS["aten::multilabel_margin_loss"].public
 
 
 @_from_source
@@ -206,20 +207,12 @@ def multilabel_margin_loss(input, target, size_average: Optional[bool] = None,
                            + " for input of size: " + str(list(input.size())))
     _cpu_floats_only(input, "multilabel_margin_loss_forward_out_frame")
     c = input.numel() if nd <= 1 else input.size(1)
-    x = input.reshape(-1, c)
     t = target.reshape(-1, c)
     valid = (t >= 0).long().cumprod(1)                # the slots before the first -1
     if bool(((t >= c) & (valid != 0)).any()):         # (one sync; CuPy would wrap it)
         raise RuntimeError("argument #2 'target' is out of range")
-    idx = t.clamp_min(0) * valid
-    is_target = (F.one_hot(idx, c) * valid.unsqueeze(2)).sum(1) > 0
-    xj = x.gather(1, idx)
-    pair = (1 - xj.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)
-    keep = valid.unsqueeze(2).to(x.dtype) * (~is_target).unsqueeze(1).to(x.dtype)
-    loss = (pair * keep).sum([1, 2]) / c
-    if nd <= 1:
-        loss = loss.squeeze(0)
-    return _reduce(loss, reduction)
+    # ATen's multilabel_margin_loss (MultilabelMarginLossBackward0)
+    return _multilabel_margin_loss_op(input, target, _enum(reduction))
 
 
 @_from_source

@@ -659,3 +659,67 @@ def _multi_margin_grad(grad, self, target, p, margin, weight, reduction):
         g = g * (grad / n if r == "mean" else grad)
     return g.reshape(shape)
 
+
+# ---------------------------------------------------------------------- multilabel margin
+
+def _multilabel_margin_meta(self, target, reduction=1):
+    shape = () if len(self.shape) <= 1 else (self.shape[0],)
+    return TensorMeta(self.dtype, shape if reduction_name(reduction) == "none" else (),
+                      self.device)
+
+
+def _multilabel_parts(xp, x, t):
+    """valid (the target slots before the first -1), their class indices, is_target."""
+    c = x.shape[1]
+    valid = xp.cumprod(t >= 0, axis=1).astype(bool)
+    idx = xp.where(valid, xp.maximum(t, 0), 0).astype(np.int64)
+    is_target = xp.zeros(x.shape, dtype=bool)
+    rows = xp.broadcast_to(xp.arange(x.shape[0])[:, None], idx.shape)
+    is_target[rows[valid], idx[valid]] = True
+    return valid, idx, is_target, c
+
+
+@op("aten::multilabel_margin_loss(Tensor self, Tensor target, int reduction=Mean) -> Tensor",
+    meta=_multilabel_margin_meta, **_LOSS)
+def multilabel_margin_loss(xp, self, target, reduction=1):
+    """Per sample, the sum over its target classes j (target's entries before the first -1)
+    and non-target classes i of max(0, 1 - (x[j] - x[i])), divided by the class count;
+    reduced. (F.multilabel_margin_loss checks the arguments first, in torch's words.)"""
+    c = self.size if self.ndim <= 1 else self.shape[1]
+    x = self.reshape(-1, c)
+    valid, idx, is_target, _ = _multilabel_parts(xp, x, target.reshape(-1, c))
+    xj = xp.take_along_axis(x, idx, axis=1)
+    pair = xp.maximum(1 - xj[:, :, None] + x[:, None, :], 0)
+    keep = valid[:, :, None] & ~is_target[:, None, :]
+    loss = (xp.where(keep, pair, 0).sum(axis=(1, 2)) / c).astype(self.dtype, copy=False)
+    if self.ndim <= 1:
+        loss = loss.reshape(())
+    return _reduce(xp, loss, reduction, self.dtype)
+
+
+# ATen's multilabel_margin_loss_backward: each pair (target j, non-target i) with
+# 1 - x[j] + x[i] > 0 adds 1 / c to x[i] and takes it from x[j]; times the output
+# gradient (per sample for 'none', / n for 'mean'); the target takes none
+@_derivative(multilabel_margin_loss, wrt=("self",))
+def _multilabel_margin_grad(grad, self, target, reduction):
+    import gpujit
+    shape = tuple(self.shape)
+    c = self.numel() if self.dim() <= 1 else shape[1]
+    x = self.reshape(-1, c)
+    t = target.reshape(-1, c)
+    n = x.shape[0]
+    valid = (t >= 0).long().cumprod(1) != 0
+    idx = t.clamp_min(0) * valid.long()
+    is_target = (gpujit.nn.functional.one_hot(idx, c) * valid.long().unsqueeze(2)).sum(1) > 0
+    xj = x.gather(1, idx)
+    keep = valid.unsqueeze(2) & (~is_target).unsqueeze(1)
+    h = ((1 - xj.unsqueeze(2) + x.unsqueeze(1)) > 0) & keep
+    h = h.to(x.dtype) / c
+    g = h.sum(1) - gpujit.zeros_like(x).scatter_add(1, idx, h.sum(2))
+    r = reduction_name(reduction)
+    if r == "none":
+        g = g * grad.reshape(n, 1)
+    else:
+        g = g * (grad / n if r == "mean" else grad)
+    return g.reshape(shape)
+

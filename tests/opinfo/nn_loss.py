@@ -89,6 +89,41 @@ def ref_multi_margin(x, t, p=1, margin=1.0, weight=None, reduction=MEAN):
     return np.asarray(reduce(loss, reduction)).astype(x.dtype)
 
 
+_ML_T = np.array([[3, 0, -1, 1, 2], [1, 2, 3, 4, 0], [-1, 2, 3, 0, 0], [4, 4, 1, -1, 3]])
+
+
+def _multilabel_samples():
+    """(its own generator, drawn afresh)"""
+    rng = np.random.default_rng(42)
+
+    def r(*shape, dtype=F64):
+        return np.asarray(rng.standard_normal(shape) * 0.4).astype(dtype)
+
+    return [Sample(r(4, 5), _ML_T, NONE), Sample(r(4, 5), _ML_T, MEAN),
+            Sample(r(4, 5), _ML_T, SUM), Sample(r(4, 5, dtype=F32), _ML_T, MEAN),
+            Sample(r(5, dtype=F32), _ML_T[0], NONE), Sample(r(1, 5), _ML_T[2:3], SUM)]
+
+
+def ref_multilabel_margin(x, t, reduction=MEAN):
+    c = x.shape[-1]
+    x2, t2 = x.astype(np.float64).reshape(-1, c), t.reshape(-1, c)
+    loss = np.zeros(len(x2))
+    for k in range(len(x2)):
+        tg = []
+        for v in t2[k]:
+            if v < 0:
+                break
+            tg.append(v)
+        for j in tg:
+            for i in range(c):
+                if i not in tg:
+                    loss[k] += max(0.0, 1 - (x2[k, j] - x2[k, i]))
+    loss = loss / c
+    if x.ndim <= 1:
+        loss = loss.reshape(())
+    return np.asarray(reduce(loss, reduction)).astype(x.dtype)
+
+
 def _pair_samples(extra=()):
     """(input, target) samples over dtypes, broadcasting, reductions, 0-dim, empty."""
     out = []
@@ -475,4 +510,6 @@ OPINFOS = [
                                match="result type Float can't be cast to the desired "
                                      "output type Long")]),
     OpInfo("aten::multi_margin_loss", samples=_multi_margin_samples, ref=ref_multi_margin),
+    OpInfo("aten::multilabel_margin_loss", samples=_multilabel_samples,
+           ref=ref_multilabel_margin),
 ]
