@@ -178,8 +178,9 @@ def _lu_info_meta(self, pivot=True, check_errors=True):
 def _lu_with_info(xp, self, pivot=True, check_errors=True):
     """LU, pivots and LAPACK's info (k > 0: U[k-1, k-1] is zero). Warns (once) that
     torch.lu is deprecated, as ATen's _lu_with_info does (so torch.lu warns in scripted
-    code too). check_errors is ignored, as ATen's (linalg_lu_factor_ex(self, pivot, check_errors=False)): a singular
-    matrix is no error (torch.lu(torch.zeros(3, 3)) gives info 1)."""
+    code too). check_errors is ignored, as ATen's (linalg_lu_factor_ex(self, pivot,
+    check_errors=False)): a singular matrix is no error (torch.lu(torch.zeros(3, 3))
+    gives info 1)."""
     _deprecated("lu")
     from .linalg_lu import _lu, _lu_check, _pivot_check
     _lu_check("lu_factor", self.shape, _dt.from_numpy_dtype(self.dtype), where=self)
