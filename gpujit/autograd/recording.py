@@ -329,6 +329,24 @@ def _Derivative():
     return _DERIVATIVE
 
 
+def _drop_list_elements(d, next_functions, inputs_meta, skip):
+    """Drop (in place) the edgeless Tensor[] arguments' elements that need no gradient
+    (not the skipped positions'), edges and metadata both."""
+    kept_edges, at = [], 0
+    for k, m in enumerate(inputs_meta):
+        n = len(m[1]) if m is not None and m[0] == "list" else 1
+        part = next_functions[at:at + n]
+        at += n
+        if n and m is not None and m[0] == "list" and k not in skip and \
+                d.wrt[k] in d.edgeless:
+            keep = [j for j, x in enumerate(m[1]) if x is not None]
+            inputs_meta[k] = ("list", [m[1][j] for j in keep])
+            part = [part[j] for j in keep]
+        kept_edges.extend(part)
+    kept_edges.extend(next_functions[at:])
+    next_functions[:] = kept_edges
+
+
 def _edge_skip(op, d, bound, name, next_functions, inputs_meta):
     """The derivative's `wrt` positions whose inputs get no edge, as PyTorch's node has
     none for them: Python number operands of a node named as a Scalar overload
@@ -346,7 +364,12 @@ def _edge_skip(op, d, bound, name, next_functions, inputs_meta):
         if numbers and drops_number_edges(op, bound, name, numbers):
             skip.update(k for k, w in enumerate(d.wrt) if w in numbers)
     if d.edgeless:
-        skip.update(k for k, w in enumerate(d.wrt) if w in d.edgeless and inputs_meta[k] is None)
+        skip.update(k for k, w in enumerate(d.wrt) if w in d.edgeless and (
+            inputs_meta[k] is None or (inputs_meta[k][0] == "list" and not any(inputs_meta[k][1]))))
+        if d.not_implemented is not None:
+            # (a node whose backward only raises: a Tensor[]'s elements that need no
+            # gradient get no edge either, as the not-implemented fallback's)
+            _drop_list_elements(d, next_functions, inputs_meta, skip)
     if not skip:
         return None
     # (Tensor[] arguments are never numbers: one flat entry per wrt position before them)

@@ -2,11 +2,12 @@
 
 Samples come from gpujit's generators (`gpujit.manual_seed` reproduces them). Normal,
 Uniform, Laplace and Exponential are reparameterized (rsample differentiates into their
-parameters). gpujit has no gamma sampler, so Gamma and Beta draw from a NumPy
-`Generator` seeded by one draw of gpujit's generator (reproducible under
-`gpujit.manual_seed`); their rsample is reparameterized implicitly as torch's: the
-gradient of a Gamma(alpha, 1) draw x in alpha is -(dF/dalpha) / f at x (F, f its CDF and
-density), through torch's approximation of it (`_standard_gamma_grad`).
+parameters). Gamma and Beta draw with torch._standard_gamma on the CPU (ATen's sampler,
+recorded as StandardGammaBackward0), elsewhere from a NumPy `Generator` seeded by one draw
+of gpujit's generator (reproducible under `gpujit.manual_seed`); their rsample is
+reparameterized implicitly as torch's: the gradient of a Gamma(alpha, 1) draw x in alpha
+is -(dF/dalpha) / f at x (F, f its CDF and density), through torch's approximation of it
+(torch._standard_gamma_grad).
 """
 from __future__ import annotations
 
@@ -297,76 +298,18 @@ def _standard_gamma(concentration):
     return _g.tensor(x, dtype=concentration.dtype, device=concentration.device)
 
 
-def _standard_gamma_grad(alpha, x):
-    """d x / d alpha of a Gamma(alpha, 1) draw x (implicit reparameterization): torch's
-    `standard_gamma_grad_one` (ATen Distributions.h) elementwise. A Taylor series of the
-    CDF for x < 0.8; Rice's saddle-point expansion for alpha > 8; a bivariate rational
-    approximation otherwise."""
-    # small x: the series of the CDF and its alpha derivative
-    xs = _g.where(x < 0.8, x, _g.full_like(x, 0.5))
-    numer = _g.ones_like(xs)
-    denom = alpha.clone()
-    series1 = numer / denom
-    series2 = numer / (denom * denom)
-    for i in range(1, 6):
-        numer = numer * (-xs / i)
-        denom = denom + 1
-        series1 = series1 + numer / denom
-        series2 = series2 + numer / (denom * denom)
-    pow_x_alpha = _g.pow(xs, alpha)
-    gamma_pdf = _g.pow(xs, alpha - 1) * _g.exp(-xs)
-    gamma_cdf = pow_x_alpha * series1
-    gamma_cdf_alpha = (_g.log(xs) - _g.digamma(alpha)) * gamma_cdf - pow_x_alpha * series2
-    small = -gamma_cdf_alpha / gamma_pdf
-    small = _g.where(_g.isnan(small), _g.zeros_like(small), small)
-
-    # large alpha: Rice saddle point (near the mode, its polynomial form)
-    near = (0.9 * alpha <= x) & (x <= 1.1 * alpha)
-    numer_1 = 1 + 24 * alpha * (1 + 12 * alpha)
-    numer_2 = (1440 * (alpha * alpha) + 6 * x * (53 - 120 * x) - 65 * x * x / alpha
-               + alpha * (107 + 3600 * x))
-    near_value = numer_1 * numer_2 / (1244160 * (alpha * alpha) * (alpha * alpha))
-    xf = _g.where(near, alpha * 0.5, x)             # (keep the far branch finite)
-    den = _g.sqrt(8 * alpha)
-    term2 = den / (alpha - xf)
-    term3 = _g.pow(xf - alpha - alpha * _g.log(xf / alpha), -1.5)
-    term23 = _g.where(xf < alpha, term2 - term3, term2 + term3)
-    term1 = (_g.log(xf / alpha) * term23
-             - _g.sqrt(2 / alpha) * (alpha + xf) / ((alpha - xf) * (alpha - xf)))
-    stirling = 1 + 1 / (12 * alpha) * (1 + 1 / (24 * alpha))
-    far_value = -stirling * (xf * term1) / den
-    large = _g.where(near, near_value, far_value)
-
-    # otherwise: a rational function of log(x / alpha) and log(alpha)
-    u = _g.log(x / alpha)
-    v = _g.log(alpha)
-    coef_v = [c0 + u * (c1 + u * c2) for c0, c1, c2 in zip(*_GAMMA_GRAD_COEF_UV)]
-    p = coef_v[0] + v * (coef_v[1] + v * (coef_v[2] + v * coef_v[3]))
-    q = coef_v[4] + v * (coef_v[5] + v * (coef_v[6] + v * coef_v[7]))
-    rational = _g.exp(p / q)
-    return _g.where(x < 0.8, small, _g.where(alpha > 8.0, large, rational))
-
-
-_GAMMA_GRAD_COEF_UV = (
-    (0.16009398, -0.094634809, 0.025146376, -0.0030648343,
-     1, 0.32668115, 0.10406089, 0.0014179084),
-    (0.53487893, 0.1298071, 0.065735949, -0.0015649758,
-     0.16639465, 0.020070113, -0.0035938915, -0.00058392623),
-    (0.040121004, -0.0065914022, -0.0026286047, -0.0013441777,
-     0.017050642, -0.0021309326, 0.00085092367, -1.5247877e-07),
-)
-
-
 def _standard_gamma_rsample(concentration):
     """Gamma(concentration, 1) draws whose gradient in concentration is the implicit
     reparameterization one (d x / d alpha = _standard_gamma_grad(alpha, x)); first order
     only, as torch's."""
+    if concentration.device.type == "cpu":
+        return _g._standard_gamma(concentration)       # (StandardGammaBackward0)
     x = _standard_gamma(concentration)
     if not (concentration.requires_grad and _g.is_grad_enabled()):
         return x
     alpha = concentration.detach()
     with _g.no_grad():
-        dx = _standard_gamma_grad(alpha, x)
+        dx = _g._standard_gamma_grad(alpha, x)
     return x + (concentration - alpha) * dx
 
 
@@ -406,7 +349,8 @@ class Gamma(ExponentialFamily):
         shape = tuple(self._extended_shape(sample_shape))
         value = (_standard_gamma_rsample(self.concentration.expand(shape))
                  / self.rate.expand(shape))
-        return _clamp_keep_grad(value, min=_g.finfo(value.dtype).tiny)
+        value.detach().clamp_(min=_g.finfo(value.dtype).tiny)     # (not recorded, as torch's)
+        return value
 
     def log_prob(self, value):
         value = _g.as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)

@@ -25,6 +25,11 @@ def _from_source(fn):
     return fn
 
 
+_soft_margin_loss_op = _gpujit.ops.registry.OPS["aten::soft_margin_loss"].public
+_multi_margin_loss_op = _gpujit.ops.registry.OPS["aten::multi_margin_loss"].public
+_multilabel_margin_loss_op = _gpujit.ops.registry.OPS["aten::multilabel_margin_loss"].public
+
+
 @_from_source
 def _reduction(size_average: Optional[bool], reduce: Optional[bool], reduction: str) -> str:
     """PyTorch's _Reduction.legacy_get_string when size_average / reduce are given."""
@@ -151,27 +156,11 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
 @_from_source
 def soft_margin_loss(input, target, size_average: Optional[bool] = None,
                      reduce: Optional[bool] = None, reduction: str = "mean"):
-    """log(1 + exp(-target * input))."""
+    """log(1 + exp(-target * input)): ATen's soft_margin_loss (SoftMarginLossBackward0)."""
     reduction = _reduction(size_average, reduce, reduction)
-    if target.requires_grad and _gpujit.is_grad_enabled():
-        # (ATen's soft_margin_loss has no derivative for target: check_no_requires_grad)
-        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with "
-                           "respect to argument 'target'. This input cannot have "
-                           "requires_grad True.")
-    # (ATen computes in place, neg_out(input).mul_(target).exp_().log1p_(): the loss has
-    # the input's shape and dtype; a target that widens it is refused in mul_'s words, an
-    # integer input in mul_'s or exp_'s)
-    prod = -input * target
-    if list(prod.size()) != list(input.size()):
-        raise RuntimeError("output with shape " + str(list(input.size())) + " doesn't match "
-                           "the broadcast shape " + str(list(prod.size())))
-    if not input.is_floating_point():
-        got = "Float"
-        if prod.is_floating_point():
-            got = _short_dtype_name(prod.dtype)
-        raise RuntimeError("result type " + got + " can't be cast to the desired output type "
-                           + _short_dtype_name(input.dtype))
-    return _reduce(prod.to(input.dtype).exp().log1p(), reduction)
+    # (a target requiring grad: the op's "not differentiable with respect to argument
+    # 'target'", ATen's check_no_requires_grad)
+    return _soft_margin_loss_op(input, target, _enum(reduction))
 
 
 @_from_source
@@ -218,20 +207,12 @@ def multilabel_margin_loss(input, target, size_average: Optional[bool] = None,
                            + " for input of size: " + str(list(input.size())))
     _cpu_floats_only(input, "multilabel_margin_loss_forward_out_frame")
     c = input.numel() if nd <= 1 else input.size(1)
-    x = input.reshape(-1, c)
     t = target.reshape(-1, c)
     valid = (t >= 0).long().cumprod(1)                # the slots before the first -1
     if bool(((t >= c) & (valid != 0)).any()):         # (one sync; CuPy would wrap it)
         raise RuntimeError("argument #2 'target' is out of range")
-    idx = t.clamp_min(0) * valid
-    is_target = (F.one_hot(idx, c) * valid.unsqueeze(2)).sum(1) > 0
-    xj = x.gather(1, idx)
-    pair = (1 - xj.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)
-    keep = valid.unsqueeze(2).to(x.dtype) * (~is_target).unsqueeze(1).to(x.dtype)
-    loss = (pair * keep).sum([1, 2]) / c
-    if nd <= 1:
-        loss = loss.squeeze(0)
-    return _reduce(loss, reduction)
+    # ATen's multilabel_margin_loss (MultilabelMarginLossBackward0)
+    return _multilabel_margin_loss_op(input, target, _enum(reduction))
 
 
 @_from_source
@@ -266,20 +247,10 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0,
     if weight is not None and weight.dtype != input.dtype:
         raise RuntimeError("expected scalar type " + _short_dtype_name(input.dtype)
                            + " but found " + _short_dtype_name(weight.dtype))
-    x = input.reshape(n, c)
-    y = target.reshape(n, 1)
-    if bool(((y < 0) | (y >= c)).any()):              # (one sync; CuPy would wrap it)
+    if bool(((target < 0) | (target >= c)).any()):    # (one sync; CuPy would wrap it)
         raise RuntimeError("target out of range")
-    m = (margin - x.gather(1, y) + x).clamp_min(0)
-    if p == 2:
-        m = m * m
-    if weight is not None:
-        m = m * weight.reshape(-1)[y.reshape(-1)].unsqueeze(1)
-    m = m.masked_fill(F.one_hot(y.reshape(-1), c) != 0, 0.0)
-    loss = m.sum(1) / c
-    if target.dim() == 0:
-        loss = loss.squeeze(0)
-    return _reduce(loss, reduction)
+    # ATen's multi_margin_loss (MultiMarginLossBackward0)
+    return _multi_margin_loss_op(input, target, p, margin, weight, _enum(reduction))
 
 
 @_from_source

@@ -194,6 +194,19 @@ def softshrink(input, lambd=0.5):
     return _op("aten::softshrink")(input, lambd)
 
 
+@_from_source
+def sigmoid(input):
+    """torch.nn.functional.sigmoid: a Python function of `input` (no `self=`, no `out=`,
+    unlike torch.sigmoid), compiled from its source in scripted code as torch's."""
+    return input.sigmoid()
+
+
+@_from_source
+def tanh(input):
+    """torch.nn.functional.tanh: a Python function of `input`, as F.sigmoid."""
+    return input.tanh()
+
+
 def logsigmoid(input):
     return _op("aten::log_sigmoid")(input)
 
@@ -293,7 +306,9 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-05):
-    """Batch normalization; in training, updates running_mean/running_var in place."""
+    """Batch normalization; in training, updates running_mean/running_var in place, as
+    ATen's kernel does: their version counters stay as they were (torch 2.13: _version 0
+    after F.batch_norm(x, rm, rv, training=True); instance_norm's copy_ counts one)."""
     if training:
         size = input.size()
         n = size[0] if len(size) else 1
@@ -302,13 +317,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if n == 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got "
                              f"input size {size}")
-    out = _op("aten::batch_norm")(input, weight, bias, running_mean, running_var, training,
-                                  momentum, eps, True)
-    if training:
-        for t in (running_mean, running_var):
-            if t is not None:
-                t._vc[0] += 1
-    return out
+    return _op("aten::batch_norm")(input, weight, bias, running_mean, running_var, training,
+                                   momentum, eps, True)
 
 
 def _verify_spatial_size(size):
@@ -326,12 +336,13 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     use_input_stats, updates running_mean/running_var in place when given."""
     if use_input_stats:
         _verify_spatial_size(input.size())
+    stats = [t for t in (running_mean, running_var) if t is not None and use_input_stats]
+    before = [t._version for t in stats]
     out = _op("aten::instance_norm")(input, weight, bias, running_mean, running_var,
                                      use_input_stats, momentum, eps, True)
-    if use_input_stats:
-        for t in (running_mean, running_var):
-            if t is not None:
-                t._vc[0] += 1
+    for t, v in zip(stats, before):
+        if t._version == v:     # (ATen's copy_ into them counts one write; the composite
+            t._vc[0] += 1       # that records gradients made that copy_ itself)
     return out
 
 
@@ -389,18 +400,82 @@ def embedding(input, weight, padding_idx: Optional[int] = None,
 
 # ---------------------------------------------------------------------- losses
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _warn_size(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    input, target = _broadcast_pair(input, target)
-    return _op("aten::mse_loss")(input, target, _enum(reduction))
+    a, b = _broadcast_pair(input, target)
+    if weight is not None:
+        return _weighted_loss(input, _gpujit.pow(a - b, 2), weight, reduction, True)
+    return _op("aten::mse_loss")(a, b, _enum(reduction))
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _warn_size(input, target)
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    input, target = _broadcast_pair(input, target)
-    return _op("aten::l1_loss")(input, target, _enum(reduction))
+    a, b = _broadcast_pair(input, target)
+    if weight is not None:
+        return _weighted_loss(input, _gpujit.abs(a - b), weight, reduction, True)
+    return _op("aten::l1_loss")(a, b, _enum(reduction))
+
+
+# torch 2.13's weight= of mse_loss / l1_loss / huber_loss: the elementwise loss times the
+# weight (of the input's size), summed, or for 'mean' divided by the weight's sum (mse,
+# l1) or averaged (huber); Python-level in torch (its nodes: MulBackward0, SumBackward0,
+# DivBackward0 / MeanBackward0), and so here and in scripted code
+@_from_source
+def _weighted_loss(input, loss, weight: _gpujit.Tensor, reduction: str, by_weight: bool):
+    if weight.size() != input.size():
+        raise ValueError("Weights and input must have the same size.")
+    weighted = loss * weight
+    if reduction == "none":
+        return weighted
+    elif reduction == "sum":
+        return _gpujit.sum(weighted)
+    elif reduction == "mean":
+        if by_weight:
+            return _gpujit.sum(weighted) / _gpujit.sum(weight)
+        return weighted.mean()
+    raise ValueError("Invalid reduction mode: " + reduction
+                     + ". Expected one of 'none', 'mean', 'sum'.")
+
+
+_mse_loss_op = _OPS["aten::mse_loss"].public
+_l1_loss_op = _OPS["aten::l1_loss"].public
+_huber_loss_op = _OPS["aten::huber_loss"].public
+
+
+@_from_source
+def _mse_loss_weighted(input, target, size_average: Optional[bool] = None,
+                       reduce: Optional[bool] = None, reduction: str = "mean",
+                       weight: Optional[_gpujit.Tensor] = None):
+    reduction = _more._reduction(size_average, reduce, reduction)
+    ab = _gpujit.broadcast_tensors(input, target)
+    if weight is None:
+        return _mse_loss_op(ab[0], ab[1], _more._enum(reduction))
+    return _weighted_loss(input, _gpujit.pow(ab[0] - ab[1], 2), weight, reduction, True)
+
+
+@_from_source
+def _l1_loss_weighted(input, target, size_average: Optional[bool] = None,
+                      reduce: Optional[bool] = None, reduction: str = "mean",
+                      weight: Optional[_gpujit.Tensor] = None):
+    reduction = _more._reduction(size_average, reduce, reduction)
+    ab = _gpujit.broadcast_tensors(input, target)
+    if weight is None:
+        return _l1_loss_op(ab[0], ab[1], _more._enum(reduction))
+    return _weighted_loss(input, _gpujit.abs(ab[0] - ab[1]), weight, reduction, True)
+
+
+@_from_source
+def _huber_loss_weighted(input, target, reduction: str = "mean", delta: float = 1.0,
+                         weight: Optional[_gpujit.Tensor] = None):
+    ab = _gpujit.broadcast_tensors(input, target)
+    if weight is None:
+        return _huber_loss_op(ab[0], ab[1], _more._enum(reduction), delta)
+    if weight.size() != input.size():
+        raise ValueError("Weights and input must have the same size.")
+    return _weighted_loss(input, _huber_loss_op(ab[0], ab[1], 0, delta), weight, reduction,
+                          False)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
@@ -411,10 +486,21 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _op("aten::smooth_l1_loss")(input, target, _enum(reduction), beta)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     _warn_size(input, target)
-    input, target = _broadcast_pair(input, target)
-    return _op("aten::huber_loss")(input, target, _enum(reduction), delta)
+    a, b = _broadcast_pair(input, target)
+    if weight is not None:
+        if weight.size() != input.size():
+            raise ValueError("Weights and input must have the same size.")
+        return _weighted_loss(input, _op("aten::huber_loss")(a, b, 0, delta), weight,
+                              reduction, False)
+    return _op("aten::huber_loss")(a, b, _enum(reduction), delta)
+
+
+# (scripted calls giving weight= compile the weighted variants)
+mse_loss.__gpujit_given_dispatch__ = ("weight", 5, _mse_loss_weighted)
+l1_loss.__gpujit_given_dispatch__ = ("weight", 5, _l1_loss_weighted)
+huber_loss.__gpujit_given_dispatch__ = ("weight", 4, _huber_loss_weighted)
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,

@@ -368,18 +368,24 @@ def _adaptive_max_pool3d_values(input, output_size: List[Optional[int]],
     return _amp3(input, _list_with_default(output_size, input.size()))[0]
 
 
-def _dispatch(fn, pos, if_true, if_false):
+def _dispatch(fn, pos, if_true, if_false, with_indices=None):
     if_true.__gpujit_script_source__ = True
     if_false.__gpujit_script_source__ = True
     fn.__gpujit_boolean_dispatch__ = ("return_indices", pos, False, if_true, if_false)
+    if with_indices is not None:    # (F.*_with_indices: the indices variant, whatever the flag)
+        with_indices.__gpujit_boolean_dispatch__ = ("return_indices", pos, False, if_true,
+                                                    if_true)
 
 
 _dispatch(max_pool1d, 6, _max_pool1d_indices, _max_pool1d_values)
 _dispatch(max_pool3d, 6, _max_pool3d_indices, _max_pool3d_values)
 _dispatch(_max_pool2d_fn, 6, _max_pool2d_indices, _max_pool2d_values)
-_dispatch(adaptive_max_pool1d, 2, _adaptive_max_pool1d_indices, _adaptive_max_pool1d_values)
-_dispatch(adaptive_max_pool2d, 2, _adaptive_max_pool2d_indices, _adaptive_max_pool2d_values)
-_dispatch(adaptive_max_pool3d, 2, _adaptive_max_pool3d_indices, _adaptive_max_pool3d_values)
+_dispatch(adaptive_max_pool1d, 2, _adaptive_max_pool1d_indices, _adaptive_max_pool1d_values,
+          adaptive_max_pool1d_with_indices)
+_dispatch(adaptive_max_pool2d, 2, _adaptive_max_pool2d_indices, _adaptive_max_pool2d_values,
+          adaptive_max_pool2d_with_indices)
+_dispatch(adaptive_max_pool3d, 2, _adaptive_max_pool3d_indices, _adaptive_max_pool3d_values,
+          adaptive_max_pool3d_with_indices)
 
 
 for _f, _name in ((avg_pool1d, "aten::avg_pool1d"), (avg_pool3d, "aten::avg_pool3d"),

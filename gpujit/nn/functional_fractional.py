@@ -173,4 +173,10 @@ for _fn, _t, _f in ((fractional_max_pool2d, _fmp2_indices, _fmp2_values),
     _t.__gpujit_script_source__ = True
     _f.__gpujit_script_source__ = True
     _fn.__gpujit_boolean_dispatch__ = ("return_indices", 4, False, _t, _f)
+# (F.fractional_max_pool*d_with_indices in scripted code: the indices variant, whatever
+# return_indices says, as torch's)
+fractional_max_pool2d_with_indices.__gpujit_boolean_dispatch__ = (
+    "return_indices", 4, False, _fmp2_indices, _fmp2_indices)
+fractional_max_pool3d_with_indices.__gpujit_boolean_dispatch__ = (
+    "return_indices", 4, False, _fmp3_indices, _fmp3_indices)
 del _fn, _t, _f

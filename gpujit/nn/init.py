@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Optional, Tuple
 
+import gpujit as _gpujit
 from .module import _no_grad
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
@@ -17,6 +19,16 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 
 def _gen(generator):
     return {} if generator is None else {"generator": generator}
+
+
+def _from_source(fn):
+    """An initializer torch.jit.script compiles from torch's Python source (uniform_,
+    xavier_uniform_, zeros_ ...): scripted code compiles this one from its own source,
+    under no_grad as eager (the others torch refuses: kaiming_* and calculate_gain for
+    their Literal annotations, eye_ / dirac_ / orthogonal_ / sparse_ for ndimension,
+    trunc_normal_ for its nested function)."""
+    fn.__gpujit_script_source__ = True
+    return fn
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -42,7 +54,8 @@ def calculate_gain(nonlinearity, param=None):
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
 
-def _calculate_fan_in_and_fan_out(tensor):
+@_from_source
+def _calculate_fan_in_and_fan_out(tensor: _gpujit.Tensor) -> Tuple[int, int]:
     if tensor.dim() < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
                          "dimensions")
@@ -61,16 +74,20 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def uniform_(tensor, a=0.0, b=1.0, generator=None):
+@_from_source
+def uniform_(tensor: _gpujit.Tensor, a: float = 0.0, b: float = 1.0,
+             generator: Optional[_gpujit.Generator] = None) -> _gpujit.Tensor:
     """Fill with values drawn from U(a, b)."""
-    with _no_grad():
-        return tensor.uniform_(a, b, **_gen(generator))
+    with _gpujit.no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
-def normal_(tensor, mean=0.0, std=1.0, generator=None):
+@_from_source
+def normal_(tensor: _gpujit.Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: Optional[_gpujit.Generator] = None) -> _gpujit.Tensor:
     """Fill with values drawn from N(mean, std^2)."""
-    with _no_grad():
-        return tensor.normal_(mean, std, **_gen(generator))
+    with _gpujit.no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
@@ -122,19 +139,22 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         return tensor
 
 
-def constant_(tensor, val):
+@_from_source
+def constant_(tensor: _gpujit.Tensor, val: float) -> _gpujit.Tensor:
     """Fill with the value val."""
-    with _no_grad():
+    with _gpujit.no_grad():
         return tensor.fill_(val)
 
 
-def ones_(tensor):
-    with _no_grad():
-        return tensor.fill_(1)
+@_from_source
+def ones_(tensor: _gpujit.Tensor) -> _gpujit.Tensor:
+    with _gpujit.no_grad():
+        return tensor.fill_(1.0)
 
 
-def zeros_(tensor):
-    with _no_grad():
+@_from_source
+def zeros_(tensor: _gpujit.Tensor) -> _gpujit.Tensor:
+    with _gpujit.no_grad():
         return tensor.zero_()
 
 
@@ -167,7 +187,9 @@ def dirac_(tensor, groups=1):
     return tensor
 
 
-def xavier_uniform_(tensor, gain=1.0, generator=None):
+@_from_source
+def xavier_uniform_(tensor: _gpujit.Tensor, gain: float = 1.0,
+                    generator: Optional[_gpujit.Generator] = None) -> _gpujit.Tensor:
     """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
@@ -175,7 +197,9 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor, gain=1.0, generator=None):
+@_from_source
+def xavier_normal_(tensor: _gpujit.Tensor, gain: float = 1.0,
+                   generator: Optional[_gpujit.Generator] = None) -> _gpujit.Tensor:
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))

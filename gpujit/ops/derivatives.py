@@ -256,12 +256,20 @@ def not_implemented(*targets, message):
     a backward reaching them raises RuntimeError(message), PyTorch's words."""
     def fn(grad):
         raise RuntimeError(message)
+    # An op derivatives.yaml does not name (message "derivative for aten::<op> is not
+    # implemented") gets autograd's not-implemented fallback node, whose edges are the
+    # tensors that require grad, Tensor[] elements included (torch.floor_divide(x, y) of
+    # an x requiring grad: one edge; histogramdd's bins: one per bin tensor); edgeless
+    # drops the others (recording._edge_skip).
+    fallback = message.startswith("derivative for aten::")
     for t in targets:
         for d in _opdefs(t):
             wrt = tuple(a.name for a in d.schema.arguments if a.type.base == "Tensor"
-                        and not a.type.is_list)
+                        and (fallback or not a.type.is_list))
             d.derivative = Derivative(fn, wrt, ())
             d.derivative.not_implemented = message
+            if fallback:
+                d.derivative.edgeless = wrt
             if d.inplace_variant is not None:
                 d.inplace_variant.derivative = d.derivative
 

@@ -299,6 +299,96 @@ def _sample_dirichlet(xp, self, generator=None):
     return xp.clip(x, np.finfo(self.dtype).tiny, np.nextafter(one, self.dtype.type(0)))
 
 
+def _standard_gamma_grad_meta(self, output):
+    if self.dtype.category != _dt.FLOATING or self.dtype.np.itemsize < 4:
+        raise not_implemented("_standard_gamma_grad_cpu", self, self.dtype.short_name)
+    if output.dtype is not self.dtype:
+        raise RuntimeError(f"Found dtype {output.dtype.short_name} but expected "
+                           f"{self.dtype.short_name}")
+    return TensorMeta(self.dtype, broadcast_shapes(self.shape, output.shape), self.device)
+
+
+_GAMMA_GRAD_COEF_UV = (
+    (0.16009398, -0.094634809, 0.025146376, -0.0030648343,
+     1, 0.32668115, 0.10406089, 0.0014179084),
+    (0.53487893, 0.1298071, 0.065735949, -0.0015649758,
+     0.16639465, 0.020070113, -0.0035938915, -0.00058392623),
+    (0.040121004, -0.0065914022, -0.0026286047, -0.0013441777,
+     0.017050642, -0.0021309326, 0.00085092367, -1.5247877e-07),
+)
+
+
+@op("aten::_standard_gamma_grad(Tensor self, Tensor output) -> Tensor", method=False,
+    meta=_standard_gamma_grad_meta)
+def _standard_gamma_grad(xp, self, output):
+    """d x / d alpha of a Gamma(alpha = self, 1) draw x = output (implicit
+    reparameterization), broadcast: ATen's standard_gamma_grad_one elementwise in double
+    (a Taylor series of the CDF for x < 0.8, NaN there read as 0; Rice's saddle-point
+    expansion for alpha > 8; else a bivariate rational approximation), cast back."""
+    from . import special as _special
+    _standard_gamma_grad_meta(TensorMeta(_dt.from_numpy_dtype(self.dtype), self.shape, None),
+                              TensorMeta(_dt.from_numpy_dtype(output.dtype), output.shape,
+                                         None))
+    shape = broadcast_shapes(self.shape, output.shape)
+    a = xp.broadcast_to(self.astype(np.float64), shape)
+    x = xp.broadcast_to(output.astype(np.float64), shape)
+    with np.errstate(all="ignore"):
+        # x < 0.8: the series of the CDF and of its alpha derivative
+        numer = xp.ones(shape)
+        denom = a.copy()
+        series1 = numer / denom
+        series2 = numer / (denom * denom)
+        for i in range(1, 6):
+            numer = numer * (-x / i)
+            denom = denom + 1
+            series1 = series1 + numer / denom
+            series2 = series2 + numer / (denom * denom)
+        pow_x_alpha = x ** a
+        gamma_pdf = x ** (a - 1) * xp.exp(-x)
+        gamma_cdf = pow_x_alpha * series1
+        gamma_cdf_alpha = (xp.log(x) - _special.digamma(xp, a)) * gamma_cdf \
+            - pow_x_alpha * series2
+        small = -gamma_cdf_alpha / gamma_pdf
+        small = xp.where(xp.isnan(small), 0.0, small)
+        # alpha > 8: Rice's saddle point (its polynomial form near the mode)
+        near = (0.9 * a <= x) & (x <= 1.1 * a)
+        near_value = (1 + 24 * a * (1 + 12 * a)) * (
+            1440 * (a * a) + 6 * x * (53 - 120 * x) - 65 * x * x / a + a * (107 + 3600 * x)) \
+            / (1244160 * (a * a) * (a * a))
+        den = xp.sqrt(8 * a)
+        term2 = den / (a - x)
+        term3 = (x - a - a * xp.log(x / a)) ** -1.5
+        term23 = xp.where(x < a, term2 - term3, term2 + term3)
+        term1 = xp.log(x / a) * term23 - xp.sqrt(2 / a) * (a + x) / ((a - x) * (a - x))
+        stirling = 1 + 1 / (12 * a) * (1 + 1 / (24 * a))
+        large = xp.where(near, near_value, -stirling * (x * term1) / den)
+        # otherwise: a rational function of log(x / alpha) and log(alpha)
+        u = xp.log(x / a)
+        v = xp.log(a)
+        c = [c0 + u * (c1 + u * c2) for c0, c1, c2 in zip(*_GAMMA_GRAD_COEF_UV)]
+        p = c[0] + v * (c[1] + v * (c[2] + v * c[3]))
+        q = c[4] + v * (c[5] + v * (c[6] + v * c[7]))
+        rational = xp.exp(p / q)
+        out = xp.where(x < 0.8, small, xp.where(a > 8.0, large, rational))
+    return out.astype(self.dtype)
+
+
+@_derivative(_standard_gamma_grad, wrt=("self",))     # (output: not differentiable)
+def _standard_gamma_grad_grad(grad):
+    raise NotImplementedError("the derivative for '_standard_gamma_grad' is not implemented.")
+
+
+# a Gamma(alpha, 1) draw's implicit reparameterization gradient (derivatives.yaml:
+# grad * _standard_gamma_grad(self, result)); the Dirichlet sampler has no derivative
+@_derivative(_standard_gamma, wrt=("self",))
+def _standard_gamma_backward(grad, self, result):
+    return grad * _standard_gamma_grad.op.public(self, result)
+
+
+_not_implemented(_sample_dirichlet,
+                 message="derivative for aten::_sample_dirichlet is not implemented")
+
+
 def _binomial_meta(count, prob, generator=None):
     if count.dtype.category != _dt.FLOATING:
         raise ValueError(f"binomial only supports floating-point dtypes for count, got: "

@@ -6,9 +6,12 @@ which PyTorch has removed: they raise its RuntimeError.
 """
 from __future__ import annotations
 
+from typing import List, Optional
+
 import numpy as np
 
 from .. import dtypes as _dt
+from ..tensor import Tensor
 from .._frames import warn_at_user_frame
 from .meta import TensorMeta, broadcast_shapes
 from .registry import op, OPS, Derivative, tensor_method
@@ -173,11 +176,12 @@ def _lu_info_meta(self, pivot=True, check_errors=True):
     "(Tensor LU, Tensor pivots, Tensor info)", tags=_LA, fortran=("LU",), meta=_lu_info_meta, method=False,
     namedtuple_name="_lu_with_info")
 def _lu_with_info(xp, self, pivot=True, check_errors=True):
-    """LU, pivots and LAPACK's info (k > 0: U[k-1, k-1] is zero); check_errors raises
-    where info is not 0, as linalg.lu_factor."""
-    if check_errors:
-        lu, piv = _LUF.impl(xp, self, pivot=pivot)
-        return lu, piv, xp.zeros(self.shape[:-2], dtype=np.int32)
+    """LU, pivots and LAPACK's info (k > 0: U[k-1, k-1] is zero). Warns (once) that
+    torch.lu is deprecated, as ATen's _lu_with_info does (so torch.lu warns in scripted
+    code too). check_errors is ignored, as ATen's (linalg_lu_factor_ex(self, pivot,
+    check_errors=False)): a singular matrix is no error (torch.lu(torch.zeros(3, 3))
+    gives info 1)."""
+    _deprecated("lu")
     from .linalg_lu import _lu, _lu_check, _pivot_check
     _lu_check("lu_factor", self.shape, _dt.from_numpy_dtype(self.dtype), where=self)
     _pivot_check(pivot)
@@ -193,8 +197,7 @@ _lu_with_info.op.derivative = Derivative(
 def lu(A, pivot=True, get_infos=False, out=None):
     """torch.lu (deprecated): (LU, pivots), and LAPACK's infos with get_infos=True (then a
     singular matrix is no error)."""
-    _deprecated("lu")
-    r = OPS["aten::_lu_with_info"].public(A, pivot=pivot, check_errors=not get_infos)
+    r = _LU_WITH_INFO(A, pivot=pivot, check_errors=not get_infos)
     res = tuple(r) if get_infos else tuple(r)[:2]
     if out is not None:
         for o, v in zip(out, res):
@@ -203,6 +206,27 @@ def lu(A, pivot=True, get_infos=False, out=None):
     return res
 
 
+_LU_WITH_INFO = OPS["aten::_lu_with_info"].public
+
+
+# scripted torch.lu: torch.functional's boolean dispatch on get_infos (_lu_with_infos /
+# _lu_no_infos, compiled from source); out= is eager-only here
+def _lu_infos(A, pivot: bool = True, get_infos: bool = False, out: Optional[List[Tensor]] = None):
+    if out is not None:
+        raise RuntimeError("torch.lu(out=...) is not supported in gpujit's scripted code")
+    return _LU_WITH_INFO(A, pivot=pivot, check_errors=not get_infos)
+
+
+def _lu_no_infos(A, pivot: bool = True, get_infos: bool = False,
+                 out: Optional[List[Tensor]] = None):
+    if out is not None:
+        raise RuntimeError("torch.lu(out=...) is not supported in gpujit's scripted code")
+    r = _LU_WITH_INFO(A, pivot=pivot, check_errors=not get_infos)
+    return r[0], r[1]
+
+
+_lu_infos.__gpujit_script_source__ = _lu_no_infos.__gpujit_script_source__ = True
+lu.__gpujit_boolean_dispatch__ = ("get_infos", 2, False, _lu_infos, _lu_no_infos)
 PUBLIC["lu"] = lu
 tensor_method("lu")(lu)
 

@@ -544,3 +544,182 @@ def _cos_composite(x1, x2, dim=1, eps=1e-08):
 l1_loss.op.composite = _l1_composite
 kl_div.op.composite = _kl_composite
 cosine_similarity.op.composite = _cos_composite
+
+
+# ---------------------------------------------------------------------- soft margin
+
+def _soft_margin_meta(self, target, reduction=1):
+    """ATen's soft_margin_loss writes neg(self) * target into a tensor of self's shape and
+    dtype: a target that broadcasts it larger, or an integral self, is refused."""
+    shape = broadcast_shapes(tuple(self.shape), tuple(target.shape))
+    if shape != tuple(self.shape):
+        raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the "
+                           f"broadcast shape {list(shape)}")
+    if self.dtype.category != _dt.FLOATING:
+        got = _dt.promote_types(target.dtype, _dt.float32) \
+            if target.dtype.category != _dt.FLOATING else target.dtype
+        raise RuntimeError(f"result type {got.short_name} can't be cast to the desired "
+                           f"output type {self.dtype.short_name}")
+    return TensorMeta(self.dtype, tuple(self.shape) if reduction_name(reduction) == "none"
+                      else (), self.device)
+
+
+@op("aten::soft_margin_loss(Tensor self, Tensor target, int reduction=Mean) -> Tensor",
+    meta=_soft_margin_meta, **_LOSS)
+def soft_margin_loss(xp, self, target, reduction=1):
+    """log(1 + exp(-target * self)), reduced: ATen's neg_out(self).mul_(target).exp_()
+    .log1p_(), each step rounded to self's dtype."""
+    _soft_margin_meta(TensorMeta(_dt.from_numpy_dtype(self.dtype), self.shape, None),
+                      TensorMeta(_dt.from_numpy_dtype(target.dtype), target.shape, None),
+                      reduction)
+    dt = self.dtype
+    p = (xp.negative(self) * target).astype(dt, copy=False)
+    loss = xp.log1p(xp.exp(p)).astype(dt, copy=False)
+    return _reduce(xp, loss.astype(compute_dtype(xp, self), copy=False), reduction, dt,
+                   (self,))
+
+
+_POS["soft_margin_loss"] = {"target": 1}
+soft_margin_loss.op.refuse_grad = _refused_args("soft_margin_loss", "target")
+
+
+# ATen's soft_margin_loss_backward: z = exp(-target * self), (target * z * -norm) / (z + 1)
+# * grad, in that order (norm 1 / numel for 'mean'); the target takes no gradient
+# (F.soft_margin_loss refuses one requiring it)
+@_derivative(soft_margin_loss, wrt=("self",))
+def _soft_margin_grad(grad, self, target, reduction):
+    n = 1
+    for s in self.shape:
+        n *= s
+    norm = 1.0 / n if reduction_name(reduction) == "mean" and n else 1.0
+    z = (-target * self).exp()
+    return (target * z * -norm) / (z + 1) * grad
+
+
+# ---------------------------------------------------------------------- multi margin
+
+def _multi_margin_meta(self, target, p=1, margin=1, weight=None, reduction=1):
+    n = 1 if len(self.shape) <= 1 else self.shape[0]
+    shape = () if len(self.shape) <= 1 and len(target.shape) == 0 else (n,)
+    return TensorMeta(self.dtype, shape if reduction_name(reduction) == "none" else (),
+                      self.device)
+
+
+@op("aten::multi_margin_loss(Tensor self, Tensor target, Scalar p=1, Scalar margin=1, "
+    "Tensor? weight=None, int reduction=Mean) -> Tensor", meta=_multi_margin_meta, **_LOSS)
+def multi_margin_loss(xp, self, target, p=1, margin=1, weight=None, reduction=1):
+    """Per sample, the sum over classes j != y of max(0, margin - x[y] + x[j])^p (times
+    weight[y]), divided by the class count; reduced. (F.multi_margin_loss checks the
+    arguments first, in torch's words.)"""
+    n = 1 if self.ndim <= 1 else self.shape[0]
+    c = self.size if self.ndim <= 1 else self.shape[1]
+    x = self.reshape(n, c)
+    y = target.reshape(n).astype(np.int64)
+    rows = xp.arange(n)
+    z = xp.maximum(margin - x[rows, y][:, None] + x, 0).astype(self.dtype, copy=False)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight.reshape(-1)[y][:, None]
+    z[rows, y] = 0
+    loss = (z.sum(axis=1) / c).astype(self.dtype, copy=False)
+    if self.ndim <= 1 and target.ndim == 0:
+        loss = loss.reshape(())
+    return _reduce(xp, loss, reduction, self.dtype)
+
+
+_POS["multi_margin_loss"] = {"weight": 4}
+multi_margin_loss.op.refuse_grad = _refused_args("multi_margin_loss", "weight")
+
+
+# ATen's multi_margin_loss_backward: for j != y with margin - x[y] + x[j] > 0, h = 1 (p 1)
+# or 2 (margin - x[y] + x[j]) (p 2), times weight[y]: x[j] gets h / c, x[y] minus their
+# sum; times the output gradient (per sample for 'none', / n for 'mean'); the weight
+# takes no gradient
+@_derivative(multi_margin_loss, wrt=("self",))
+def _multi_margin_grad(grad, self, target, p, margin, weight, reduction):
+    import gpujit
+    shape = tuple(self.shape)
+    n = 1 if self.dim() <= 1 else shape[0]
+    c = self.numel() if self.dim() <= 1 else shape[1]
+    x = self.reshape(n, c)
+    y = target.reshape(n, 1)
+    z = margin - x.gather(1, y) + x
+    hot = gpujit.nn.functional.one_hot(y.reshape(-1), c) != 0
+    h = gpujit.where((z > 0) & ~hot, z * 2 if p == 2 else gpujit.ones_like(z),
+                     gpujit.zeros_like(z))
+    if weight is not None:
+        h = h * weight.reshape(-1)[y.reshape(-1)].unsqueeze(1)
+    h = h / c
+    g = h - hot.to(h.dtype) * h.sum(1, keepdim=True)
+    r = reduction_name(reduction)
+    if r == "none":
+        g = g * grad.reshape(n, 1)
+    else:
+        g = g * (grad / n if r == "mean" else grad)
+    return g.reshape(shape)
+
+
+# ---------------------------------------------------------------------- multilabel margin
+
+def _multilabel_margin_meta(self, target, reduction=1):
+    shape = () if len(self.shape) <= 1 else (self.shape[0],)
+    return TensorMeta(self.dtype, shape if reduction_name(reduction) == "none" else (),
+                      self.device)
+
+
+def _multilabel_parts(xp, x, t):
+    """valid (the target slots before the first -1), their class indices, is_target."""
+    c = x.shape[1]
+    valid = xp.cumprod(t >= 0, axis=1).astype(bool)
+    idx = xp.where(valid, xp.maximum(t, 0), 0).astype(np.int64)
+    is_target = xp.zeros(x.shape, dtype=bool)
+    rows = xp.broadcast_to(xp.arange(x.shape[0])[:, None], idx.shape)
+    is_target[rows[valid], idx[valid]] = True
+    return valid, idx, is_target, c
+
+
+@op("aten::multilabel_margin_loss(Tensor self, Tensor target, int reduction=Mean) -> Tensor",
+    meta=_multilabel_margin_meta, **_LOSS)
+def multilabel_margin_loss(xp, self, target, reduction=1):
+    """Per sample, the sum over its target classes j (target's entries before the first -1)
+    and non-target classes i of max(0, 1 - (x[j] - x[i])), divided by the class count;
+    reduced. (F.multilabel_margin_loss checks the arguments first, in torch's words.)"""
+    c = self.size if self.ndim <= 1 else self.shape[1]
+    x = self.reshape(-1, c)
+    valid, idx, is_target, _ = _multilabel_parts(xp, x, target.reshape(-1, c))
+    xj = xp.take_along_axis(x, idx, axis=1)
+    pair = xp.maximum(1 - xj[:, :, None] + x[:, None, :], 0)
+    keep = valid[:, :, None] & ~is_target[:, None, :]
+    loss = (xp.where(keep, pair, 0).sum(axis=(1, 2)) / c).astype(self.dtype, copy=False)
+    if self.ndim <= 1:
+        loss = loss.reshape(())
+    return _reduce(xp, loss, reduction, self.dtype)
+
+
+# ATen's multilabel_margin_loss_backward: each pair (target j, non-target i) with
+# 1 - x[j] + x[i] > 0 adds 1 / c to x[i] and takes it from x[j]; times the output
+# gradient (per sample for 'none', / n for 'mean'); the target takes none
+@_derivative(multilabel_margin_loss, wrt=("self",))
+def _multilabel_margin_grad(grad, self, target, reduction):
+    import gpujit
+    shape = tuple(self.shape)
+    c = self.numel() if self.dim() <= 1 else shape[1]
+    x = self.reshape(-1, c)
+    t = target.reshape(-1, c)
+    n = x.shape[0]
+    valid = (t >= 0).long().cumprod(1) != 0
+    idx = t.clamp_min(0) * valid.long()
+    is_target = (gpujit.nn.functional.one_hot(idx, c) * valid.long().unsqueeze(2)).sum(1) > 0
+    xj = x.gather(1, idx)
+    keep = valid.unsqueeze(2) & (~is_target).unsqueeze(1)
+    h = ((1 - xj.unsqueeze(2) + x.unsqueeze(1)) > 0) & keep
+    h = h.to(x.dtype) / c
+    g = h.sum(1) - gpujit.zeros_like(x).scatter_add(1, idx, h.sum(2))
+    r = reduction_name(reduction)
+    if r == "none":
+        g = g * grad.reshape(n, 1)
+    else:
+        g = g * (grad / n if r == "mean" else grad)
+    return g.reshape(shape)
+

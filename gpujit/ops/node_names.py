@@ -342,6 +342,12 @@ RULES.update({
     # (composites of one view / op in PyTorch 2.13: its node)
     "aten::unsafe_chunk": "UnsafeSplitBackward0",
     "aten::frobenius_norm.dim": "NormBackward1",
+    # (v.norm(pow) for dim -1, else norm(pow, dims) then a view to keep them)
+    "aten::norm_except_dim": lambda b, r: "NormBackward0" if b["dim"] == -1
+    else "ViewBackward0",
+    # (the complex-to-real transforms: ATen's _fft_c2r, of a complex copy of the input)
+    **{f"aten::fft_{n}": "FftC2RBackward0"
+       for n in ("irfft", "irfft2", "irfftn", "hfft", "hfft2", "hfftn")},
     "aten::_autocast_to_full_precision": "ToCopyBackward0",
     "aten::_autocast_to_reduced_precision": "ToCopyBackward0",
     # (old names of linalg functions: the linalg op's node)

@@ -33,7 +33,7 @@ def exp(xp, self):
 
 
 @op("aten::tanh(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
-    functional=True, scalar="tanh({self})")
+    scalar="tanh({self})")
 def tanh(xp, self):
     r = xp.tanh(self)
     if xp is _np and r.dtype == _np.float32 and r.size:
@@ -48,7 +48,7 @@ def tanh(xp, self):
 
 
 @op("aten::sigmoid(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
-    functional=True, scalar="1 / (1 + exp(-{self}))")
+    scalar="1 / (1 + exp(-{self}))")
 def sigmoid(xp, self):
     x = _f32(self)
     if x.ndim == 0:

@@ -31,6 +31,99 @@ def reduce(loss, reduction):
     return loss.sum() if r == "sum" else (loss.mean() if loss.size else np.nan)
 
 
+_sm_rng = np.random.default_rng(40)
+
+
+def _sm_rand(*shape, dtype=F32):
+    return np.asarray(_sm_rng.standard_normal(shape) * 2).astype(dtype)
+
+
+def _sm_target(*shape, dtype=F32):
+    return np.asarray(np.where(_sm_rng.standard_normal(shape) < 0, -1, 1)).astype(dtype)
+
+
+def _soft_margin_samples():
+    out = [Sample(_sm_rand(3, 4, dtype=F64), _sm_target(3, 4, dtype=F64), r)
+           for r in (NONE, MEAN, SUM)]
+    out += [Sample(_sm_rand(3, 4, dtype=d), _sm_target(3, 4, dtype=d), r).tol(
+        **(HALF_TOL if d is F16 else {})) for d in (F32, F16) for r in (NONE, MEAN)]
+    out += [Sample(_sm_rand(3, 4), _sm_target(4), NONE),
+            Sample(_sm_rand(3, 4), _sm_rand(3, 4, dtype=F64), MEAN),
+            Sample(_sm_rand(), _sm_target(), SUM), Sample(_sm_rand(0, 3), _sm_target(0, 3), SUM)]
+    return out
+
+
+def ref_soft_margin(a, b, reduction=MEAN):
+    return reduce(np.log1p(np.exp(-a.astype(np.float64) * b)), reduction).astype(a.dtype)
+
+
+def _multi_margin_samples():
+    """(its own generator, drawn afresh: the same samples whatever ran before)"""
+    rng = np.random.default_rng(41)
+
+    def _sm_rand(*shape, dtype=F64):
+        return np.asarray(rng.standard_normal(shape) * 2).astype(dtype)
+
+    t = np.array([0, 3, 4, 1])
+    w = np.abs(_sm_rand(5, dtype=F64)) + 0.5
+    out = [Sample(_sm_rand(4, 5, dtype=F64), t, p, 0.7, None, r)
+           for p, r in ((1, NONE), (2, MEAN), (1, SUM))]
+    out += [Sample(_sm_rand(4, 5, dtype=F64), t, 2, 1.0, w, NONE),
+            Sample(_sm_rand(4, 5, dtype=F32), t, 1, 1.0, w.astype(F32), MEAN),
+            Sample(_sm_rand(5, dtype=F32), np.array(2), 1, 1.0, None, NONE),
+            Sample(_sm_rand(5), np.array([2]), 2, 0.5, None, NONE),
+            Sample(_sm_rand(1, 3), np.array([0]), 1, 1.0, None, SUM)]
+    return out
+
+
+def ref_multi_margin(x, t, p=1, margin=1.0, weight=None, reduction=MEAN):
+    x2 = x.astype(np.float64).reshape(t.size, -1)
+    y = t.reshape(-1)
+    z = np.maximum(margin - x2[np.arange(y.size), y][:, None] + x2, 0) ** p
+    if weight is not None:
+        z = z * weight[y][:, None]
+    z[np.arange(y.size), y] = 0
+    loss = z.sum(1) / x2.shape[1]
+    if x.ndim <= 1 and t.ndim == 0:
+        loss = loss.reshape(())
+    return np.asarray(reduce(loss, reduction)).astype(x.dtype)
+
+
+_ML_T = np.array([[3, 0, -1, 1, 2], [1, 2, 3, 4, 0], [-1, 2, 3, 0, 0], [4, 4, 1, -1, 3]])
+
+
+def _multilabel_samples():
+    """(its own generator, drawn afresh)"""
+    rng = np.random.default_rng(42)
+
+    def r(*shape, dtype=F64):
+        return np.asarray(rng.standard_normal(shape) * 0.4).astype(dtype)
+
+    return [Sample(r(4, 5), _ML_T, NONE), Sample(r(4, 5), _ML_T, MEAN),
+            Sample(r(4, 5), _ML_T, SUM), Sample(r(4, 5, dtype=F32), _ML_T, MEAN),
+            Sample(r(5, dtype=F32), _ML_T[0], NONE), Sample(r(1, 5), _ML_T[2:3], SUM)]
+
+
+def ref_multilabel_margin(x, t, reduction=MEAN):
+    c = x.shape[-1]
+    x2, t2 = x.astype(np.float64).reshape(-1, c), t.reshape(-1, c)
+    loss = np.zeros(len(x2))
+    for k in range(len(x2)):
+        tg = []
+        for v in t2[k]:
+            if v < 0:
+                break
+            tg.append(v)
+        for j in tg:
+            for i in range(c):
+                if i not in tg:
+                    loss[k] += max(0.0, 1 - (x2[k, j] - x2[k, i]))
+    loss = loss / c
+    if x.ndim <= 1:
+        loss = loss.reshape(())
+    return np.asarray(reduce(loss, reduction)).astype(x.dtype)
+
+
 def _pair_samples(extra=()):
     """(input, target) samples over dtypes, broadcasting, reductions, 0-dim, empty."""
     out = []
@@ -407,4 +500,16 @@ OPINFOS = [
                                      "dtype is Long"),
                    ErrorSample(rand(3, 4, dtype=F32), rand(3, 4, dtype=F32), 2,
                                exc=IndexError, match="Dimension out of range")]),
+    # (e40) ATen's soft_margin_loss: the loss in self's dtype and shape (a float64 target
+    # computes in double, rounded back), SoftMarginLossBackward0; its own generator
+    OpInfo("aten::soft_margin_loss", samples=_soft_margin_samples, ref=ref_soft_margin,
+           errors=[ErrorSample(_sm_rand(4), _sm_rand(3, 4), NONE,
+                               match=r"output with shape \[4\] doesn't match the broadcast "
+                                     r"shape \[3, 4\]"),
+                   ErrorSample(np.ones((3, 4), np.int64), _sm_rand(3, 4), NONE,
+                               match="result type Float can't be cast to the desired "
+                                     "output type Long")]),
+    OpInfo("aten::multi_margin_loss", samples=_multi_margin_samples, ref=ref_multi_margin),
+    OpInfo("aten::multilabel_margin_loss", samples=_multilabel_samples,
+           ref=ref_multilabel_margin),
 ]

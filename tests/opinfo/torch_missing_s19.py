@@ -112,6 +112,22 @@ def _grad_ref(x, spacing=None, dim=None, edge_order=1):
     return [np.gradient(x, h, axis=d, edge_order=edge_order) for d, h in zip(dims, sp)]
 
 
+_GG_A = np.array([0.3, 1.0, 2.5, 10.0, 30.0, 30.0, 0.5, 4.0])
+_GG_X = np.array([0.1, 0.5, 2.4, 9.5, 20.0, 40.0, 3.0, 0.7])
+_GG_WANT = {
+    (8,): [0.7894044031433252, 0.8069784920049818, 1.046918038539682, 0.990918561469184,
+           0.8154193264259489, 1.1571513494803003, 2.913304453672477, 0.38360952875723],
+    (2, 2): [[0.8069784641265869, 0.4980241060256958], [1.9378658533096313, 1.3217135667800903]],
+    (2,): [0.0, np.nan]}
+
+
+def _gamma_grad_check(sample, out):
+    a = sample.args[0]
+    assert out.dtype == {F32: G.float32, F64: G.float64}[a.dtype.type]
+    np.testing.assert_allclose(out.numpy(), _GG_WANT[tuple(out.shape)],
+                               rtol=1e-6 if a.dtype == F32 else 1e-12)
+
+
 _X = np.array([0.0, 0.5, 1.5, 1.75, 3.0])
 
 OPINFOS = [
@@ -161,6 +177,16 @@ OPINFOS = [
                     Sample(np.array([[0.2, 0.7]], F64)), Sample(np.array(2.0, F32))],
            errors=[ErrorSample(np.array([1], I64), exc=NotImplementedError,
                                match='"dirichlet" not implemented for \'Long\'')]),
+    # torch 2.13's values (all three branches of ATen's standard_gamma_grad_one; e40)
+    OpInfo("aten::_standard_gamma_grad", check=_gamma_grad_check, gpu=False, grad=False,
+           samples=[Sample(_GG_A, _GG_X), Sample(_GG_A.astype(F32), _GG_X.astype(F32)),
+                    Sample(np.array([[1.0, 2.0]], F32), np.array([[0.5], [3.0]], F32)),
+                    Sample(np.array([1.0, 0.0]), np.array([0.0, 1.0]))],
+           errors=[ErrorSample(np.array([1], I64), np.array([1], I64),
+                               exc=NotImplementedError,
+                               match='"_standard_gamma_grad_cpu" not implemented for \'Long\''),
+                   ErrorSample(np.array([1.0], F32), np.array([1.0]),
+                               match="Found dtype Double but expected Float")]),
     OpInfo("aten::binomial", check=_binomial_check, gpu=False, grad=False,
            samples=[Sample(np.full(2000, 10.0, F32), np.full(2000, 0.3, F32)),
                     Sample(np.array([5.0, -2.0, 3.0]), np.array([0.5])),

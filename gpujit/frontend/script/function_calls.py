@@ -44,12 +44,27 @@ def boolean_dispatch(obj, node, resolve=None):
     bool flag (torch.unique's return_inverse / return_counts) names, in
     `__gpujit_boolean_dispatch__`, (flag, position, default, if_true, if_false); a call
     with the flag a literal (or left out) compiles the variant it selects, which may
-    dispatch again. Returns obj itself when it does not dispatch, NOT_LITERAL when the
-    flag is not a literal (`resolve(ast_node)` -> (True, value) for a compile-time constant
-    that is not a literal: a module's __constants__ attribute)."""
+    dispatch again; one whose variants are the same function (F.*_with_indices, whose
+    return_indices torch ignores) compiles it whatever the flag. Returns obj itself when it
+    does not dispatch, NOT_LITERAL when the flag is not a literal (`resolve(ast_node)` ->
+    (True, value) for a compile-time constant that is not a literal: a module's
+    __constants__ attribute)."""
     import ast
+    given = getattr(obj, "__gpujit_given_dispatch__", None) if callable(obj) else None
+    if given is not None:
+        # a function whose optional argument, when the call gives one (not the literal
+        # None), takes another path (F.mse_loss's weight=: its Python-level weighted loss)
+        param, pos, variant = given
+        arg = next((k.value for k in node.keywords if k.arg == param), None)
+        if arg is None and len(node.args) > pos:
+            arg = node.args[pos]
+        if arg is not None and not (isinstance(arg, ast.Constant) and arg.value is None):
+            obj = variant
     while callable(obj) and getattr(obj, "__gpujit_boolean_dispatch__", None):
         flag, pos, default, if_true, if_false = obj.__gpujit_boolean_dispatch__
+        if if_true is if_false:
+            obj = if_true
+            continue
         arg = next((k.value for k in node.keywords if k.arg == flag), None)
         if arg is None and len(node.args) > pos:
             arg = node.args[pos]

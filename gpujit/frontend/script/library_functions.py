@@ -8,7 +8,7 @@ over aten::relu, F.linear a Python function bound from the registry, helpers lik
 that scripted code never sees), so what happens is decided by the name the function has in
 torch, not by how gpujit wrote it:
 
-- a name that is a C++ builtin in torch (`_F_BUILTINS`; at top level a function that
+- a name that is a C++ builtin in torch (`F_BUILTINS`; at top level a function that
   stands for a registry op, but torch.functional's `_TORCH_PY_FUNCTIONS`) raises torch's
   TypeError;
 - a function that scripted code compiles from its own source (`_from_source`: F.tanhshrink)
@@ -30,10 +30,10 @@ import linecache
 import warnings
 
 __all__ = ["library_home", "number_argument_refusal", "script_library_function",
-           "torch_signature_refusal"]
+           "torch_signature_refusal", "F_BUILTINS"]
 
 # torch.nn.functional's names that torch binds from C++ (builtin_function_or_method)
-_F_BUILTINS = frozenset("""
+F_BUILTINS = frozenset("""
 adaptive_avg_pool1d avg_pool1d avg_pool2d avg_pool3d bilinear celu_ channel_shuffle conv1d
 conv2d conv3d conv_tbc conv_transpose1d conv_transpose2d conv_transpose3d cosine_similarity
 elu_ gelu hardshrink hardtanh_ leaky_relu_ linear logsigmoid native_channel_shuffle one_hot
@@ -103,7 +103,7 @@ def is_torch_builtin(home, name, obj=None) -> bool:
     torch.is_tensor) are not, and compile (or fail) from their own source."""
     import gpujit
     if home is gpujit.nn.functional:
-        return name in _F_BUILTINS
+        return name in F_BUILTINS
     if home is gpujit and name not in _TORCH_PY_FUNCTIONS:
         from .calls import candidates_for_function
         return getattr(obj, "op", None) is not None or bool(candidates_for_function(name))

@@ -11,7 +11,7 @@ import inspect
 from ...ir import types as T
 from ... import dtypes as _dt
 from ...ops import registry as _reg
-from . import calls
+from . import calls, library_functions
 
 __all__ = ["OpCallMixin"]
 
@@ -207,6 +207,16 @@ class OpCallMixin:
             args = [args[0], self.emit("prim::ListConstruct", args[1:],
                                        [T.ListType(T.TENSOR)]).output]
         ops = calls.candidates_for_function(name, functional)
+        if functional and inspect.isfunction(pyfn) and kwargs and \
+                name not in library_functions.F_BUILTINS:
+            # F.relu(self=x): the keywords are the Python function's (torch compiles its
+            # source), not the op schema's (a C++ builtin's, F.logsigmoid(self=x), are)
+            params = inspect.signature(pyfn).parameters
+            if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+                for k in kwargs:
+                    if k not in params:
+                        self.error(f"{name}(): keyword argument {k} unknown (F.{name} takes "
+                                   f"{', '.join(params)})", node)
         if name == "tensordot" and not functional and len(args) < 4 and \
                 "dims_self" not in kwargs:
             args, kwargs = self.tensordot_dims(args, kwargs, node)
