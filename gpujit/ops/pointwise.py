@@ -115,7 +115,7 @@ def _wrap_scalar(v, *arrays):
 # only inputs outside [0, 1], whose logit is NaN either way, so one expression covers both.
 # PyTorch clamps as x < lo ? lo : (x > hi ? hi : x) (eps > 0.5: lo > hi), with lo = eps and
 # hi = 1 - lo in the computation dtype: float16 rounds 1 - 1e-6 to 1, so logit(1.) is inf.
-# CAST rounds to that dtype; the kernels (scalar_codegen._expression) name it, float64 needs
+# CAST rounds to that dtype; logit's scalar_for (logit_expression) names it, float64 needs
 # none.
 _LOGIT_LO = "CAST(ifnone({eps}, -1))"
 _LOGIT_HI = f"CAST(1 - {_LOGIT_LO})"
@@ -280,6 +280,42 @@ def div(xp, self, other, rounding_mode=None):
     return xp.trunc(xp.true_divide(self, other))
 
 
+def _div_mode_expression(form):
+    """div(rounding_mode=...)'s fused forms where eager computes otherwise than `scalar`
+    (OpDef.scalar_for). trunc of floats: trunc(a / b), as eager (the integer form's a // b
+    gives nan for inf / b); float16: the quotient rounded to half first, as eager (NumPy's
+    float16 true_divide) and PyTorch's vectorized CPU loop ((a / b).trunc() of
+    Vectorized<Half>): -2.947 / 0.1552 = -18.996 is -19.0 in half, so -19, not -18; but
+    by a divisor that reads one element (0-dim, one element, expanded) the float32
+    quotient, as eager and PyTorch's is_scalar(2) loop: -18. floor: float16 as
+    floor_divide's."""
+    ct, mode = form.ct, form.constants.get("rounding_mode")
+    if ct is None or ct.category != _dt.FLOATING:
+        return None
+    if mode == "trunc":
+        if ct is _dt.float16:
+            return form.by_one_element("other", "trunc({self} / {other})",
+                                       "trunc(cast_float16({self} / {other}))")
+        return "trunc({self} / {other})"
+    if mode == "floor":
+        return _floor_divide_expression(form)
+    return None
+
+
+def _floor_divide_expression(form):
+    """float16 floor division by a float16 divisor that does not read one element:
+    PyTorch's Vectorized<Half> loop, every step rounded to half (prims._floordiv_h,
+    _floordiv_half here), as eager; by one that does, the float32 floor of the float32
+    quotient (OpDef.scalar_for)."""
+    if form.ct is _dt.float16 and form.dtypes.get("other") is _dt.float16:
+        return form.by_one_element("other", "{self} // {other}",
+                                   "floordiv_half({self}, {other})")
+    return None
+
+
+div.op.scalar_for = _div_mode_expression
+
+
 def reads_one_element(a):
     """Whether PyTorch's TensorIterator sees array a (an operand, broadcast to the result)
     as one element (its is_scalar): a stride of 0 in every dim of size > 1 (0-dim,
@@ -301,6 +337,9 @@ def _floor(xp, self, other):
             and not reads_one_element(other):
         return _floordiv_half(xp, self, other)
     return xp.floor_divide(self, other)
+
+
+floor_divide.op.scalar_for = _floor_divide_expression
 
 
 def _floordiv_half(xp, a, b):
