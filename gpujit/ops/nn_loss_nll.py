@@ -59,7 +59,8 @@ def _nll_meta(nd_ok):
 
 
 def _nll(xp, logp, target, weight, reduction, ignore_index, out_dtype):
-    """-logp[target] weighted; logp (N, C, ...) or (C,), in the computation dtype."""
+    """-logp[target] weighted; logp (N, C, ...) or (C,), in the computation dtype. On the
+    CPU, 'sum' and 'mean' add as PyTorch's CPU kernels (_cascade_sum) in out_dtype."""
     if logp.ndim == 1:
         lp, t = logp[None], target.reshape(1)
     else:
@@ -71,17 +72,90 @@ def _nll(xp, logp, target, weight, reduction, ignore_index, out_dtype):
         bad = valid & ((t < 0) | (t >= c))
         if bool(bad.any()):
             raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    r = reduction_name(reduction)
+    if r != "none" and xp is np:
+        return _nll_cascade(lp, t, valid, weight, r, out_dtype)
     tc = xp.where(valid, t, 0).astype(np.int64)
     picked = xp.take_along_axis(lp, tc[..., None], axis=-1)[..., 0]
     w = xp.ones(tc.shape, lp.dtype) if weight is None else weight.astype(lp.dtype)[tc]
     w = xp.where(valid, w, 0)
     loss = xp.where(valid, -picked * w, 0)
-    r = reduction_name(reduction)
     if r == "none":
         return loss.reshape(target.shape).astype(out_dtype, copy=False)
     if r == "sum":
         return xp.asarray(loss.sum()).astype(out_dtype)
     return xp.asarray(_div(xp, loss.sum(), w.sum())).astype(out_dtype)
+
+
+def _nll_cascade(lp, t, valid, weight, reduction, dt):
+    """nll_loss's 'sum' / 'mean' as PyTorch 2.13's CPU kernels (nll_loss_out_frame,
+    nll_loss2d_forward_out_frame) compute them, in the input's dtype dt (float16 rounds
+    every step to half: its Half arithmetic): over the targets in C order, skipping
+    ignore_index, loss -= logp[target] (* weight[target], rounded) and the weights added
+    in a cascade sum (_cascade_sum), the mean their quotient (the count of targets not
+    ignored, as dt, without weights). cross_entropy(half) is nll_loss of half log_softmax:
+    of 5 float16 (5, 3) losses one differed from the float32 sum, of (37, 4) two."""
+    dt = np.dtype(dt)
+    lp = lp.reshape(-1, lp.shape[-1])
+    t, valid = t.reshape(-1), valid.reshape(-1)
+    idx = np.flatnonzero(valid)
+    tv = t[idx]
+    vals = -lp[idx, tv].astype(dt, copy=False)
+    if weight is not None:
+        w = weight.astype(dt, copy=False)[tv]
+        with np.errstate(over="ignore"):
+            vals = np.stack([vals * w, w], axis=1)      # (-x * w: exact negation of x * w)
+        loss, total = _cascade_sum(idx, vals, t.size, dt)
+    else:
+        loss = _cascade_sum(idx, vals[:, None], t.size, dt)[0]
+        with np.errstate(over="ignore"):
+            total = dt.type(idx.size)
+    if reduction == "mean":
+        with np.errstate(all="ignore"):
+            loss = loss / total
+    return np.asarray(loss, dt)
+
+
+_CASCADE_LEVELS = 8
+
+
+def _cascade_sum(idx, vals, numiter, dt):
+    """PyTorch's CPU cascade sum (LossNLL.cpp) of the rows of vals (one column per sum), in
+    dtype dt; idx: each row's linear index among the numiter elements (ascending; skipped
+    ones absent). Level 0 adds each value; after a value whose index is a multiple of
+    step = 2 ** max(4, ceil(log2(numiter)) // 8), level 0 is added to level 1 and zeroed,
+    after one that is a multiple of step ** 2 level 1 to level 2 too, ... (8 levels); the
+    result is the levels added in order, from 0. Each level's run between such indices
+    is a sequential sum from 0 (np.add.accumulate: float16 rounded to half per add, as
+    c10::Half's), vectorized across runs; zeros padding a run's end change no sum."""
+    power = max(4, (int(numiter) - 1).bit_length() // _CASCADE_LEVELS if numiter > 1 else 0)
+    step = 1 << power
+    k = vals.shape[1]
+    residual = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(_CASCADE_LEVELS):
+            if idx.size <= 1:
+                # (one value left: it passes up as it is, -0. made 0. by the add from 0)
+                residual.append(vals[0] + dt.type(0) if idx.size else np.zeros(k, dt))
+                break
+            if j + 1 < _CASCADE_LEVELS:
+                ends = idx % step ** (j + 1) == 0
+            else:
+                ends = np.zeros(idx.size, bool)
+            nends = np.cumsum(ends)
+            run = nends - ends                  # the run of each value (ends before it)
+            nrun = int(nends[-1]) + 1
+            first = np.searchsorted(run, np.arange(nrun))
+            pos = np.arange(idx.size) - first[run]
+            m = np.zeros((nrun, int(pos.max()) + 2, k), dt)   # (column 0: the 0 it starts at)
+            m[run, pos + 1] = vals
+            sums = np.add.accumulate(m, axis=1)[:, -1]
+            residual.append(sums[-1])
+            idx, vals = idx[ends], sums[:-1]
+        total = np.zeros(k, dt)
+        for r in residual:
+            total = total + r
+    return total
 
 
 @op("aten::nll_loss(Tensor self, Tensor target, Tensor? weight=None, int reduction=Mean, "
@@ -208,6 +282,12 @@ def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=
         return xp.asarray(_div(xp, total, self.size // c if self.size else 0)
                           ).astype(self.dtype)
     _nll_check(self, target, weight, True)
+    if not label_smoothing > 0 and xp is np and red != "none" and self.dtype != ct:
+        # PyTorch's nll_loss of its log_softmax, in the input's dtype: float16's half
+        # log-probabilities (the log_softmax op's own), added in half (_nll_cascade)
+        from .reduction_scans import _softmax
+        return _nll(xp, _softmax(xp, self, cdim, None, True), target, weight, reduction,
+                    ignore_index, self.dtype)
     logp = _taken_logp(xp, self, ct, cdim)
     nll = _nll(xp, logp, target, weight, reduction, ignore_index, ct)
     if not label_smoothing > 0:
