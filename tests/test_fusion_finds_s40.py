@@ -181,3 +181,60 @@ def test_nll_loss_all_ignored_and_one_element():
     assert float(s) == 0.0 and not np.signbit(float(s))
     x1 = torch.tensor([0.5, -0.25, 2.0], dtype=torch.float16)
     assert float(F_.nll_loss(x1, torch.tensor(1))) == 0.25
+
+
+# ------------------------------------------- float16 add / sub with alpha: the loop's tail
+
+def _h(shape, k):
+    n = int(np.prod(shape))
+    return (np.sin(np.arange(n) * k + 0.3) * 150).reshape(shape).astype(np.float16)
+
+
+def _models(a, b, alpha=3.3):
+    al = np.float32(np.float16(alpha))
+    a32, b32 = a.astype(np.float32), np.asarray(b).astype(np.float32)
+    fused = (a32 + al * b32).astype(np.float16)
+    half = (a32 + (al * b32).astype(np.float16).astype(np.float32)).astype(np.float16)
+    return fused, half
+
+
+@pytest.mark.parametrize("case", ["contiguous", "row", "number", "strided", "rsub", "add_"])
+def test_float16_add_with_alpha_half_steps_in_the_loop_tail(case):
+    """torch 2.13's CPU loop computes float16 a + alpha * b vectorized (one rounding) in
+    steps of 32 elements of its coalesced inner run and the rest (run % 32, or all of a run
+    it cannot vectorize) in Half arithmetic, alpha * b rounded first. torch's values at the
+    elements where the two differ are written out."""
+    a4, b4 = _h((4, 10), 1.1), _h((4, 10), 0.7)
+    if case == "contiguous":            # one run of 40: the last 8 elements
+        r = torch.add(torch.from_numpy(a4), torch.from_numpy(b4), alpha=3.3).numpy()
+        a, b, tail = a4, b4, (slice(3, 4), slice(2, 10))
+        assert r[3, 5] == -28.0 and r[3, 7] == 410.0
+    elif case == "row":                 # a run per row of 40: its last 8
+        a, b = _h((40, 40), 1.1), _h((40,), 0.7)
+        r = torch.add(torch.from_numpy(a), torch.from_numpy(b), alpha=3.3).numpy()
+        tail = (slice(None), slice(32, 40))
+        assert r[0, 35] == -28.0 and r[0, 37] == 410.0 and r[1, 35] == -26.875
+    elif case == "number":              # a Python number: stride 0, vectorized too
+        a, b = _h((40,), 1.1), np.float16(2.7001)
+        r = torch.add(torch.from_numpy(a), 2.7001, alpha=3.3).numpy()
+        tail = (slice(32, 40),)
+        assert r[32] == -112.5 and r[33] == -124.75 and r[39] == -96.875
+    elif case == "strided":             # not vectorized: every element
+        x, y = torch.from_numpy(_h((3, 80), 1.1)), torch.from_numpy(_h((3, 80), 0.7))
+        a, b = x.numpy()[:, ::2], y.numpy()[:, ::2]
+        r = torch.add(x[:, ::2], y[:, ::2], alpha=3.3).numpy()
+        tail = (slice(None),)
+        assert r[0, 0] == 190.5 and r[0, 1] == 581.0 and r[0, 8] == -556.0
+    elif case == "rsub":                # other - alpha * self: the same loop
+        r = torch.rsub(torch.from_numpy(b4), torch.from_numpy(a4), alpha=-3.3).numpy()
+        a, b, tail = a4, b4, (slice(3, 4), slice(2, 10))
+        assert r[3, 5] == -28.0 and r[3, 7] == 410.0
+    else:                               # in place: the same
+        x = torch.from_numpy(a4.copy())
+        x.add_(torch.from_numpy(b4), alpha=3.3)
+        r, a, b, tail = x.numpy(), a4, b4, (slice(3, 4), slice(2, 10))
+    fused, half = _models(a, b)
+    want = fused.copy()
+    want[tail] = half[tail]
+    np.testing.assert_array_equal(r, want)
+    assert (fused != half).any()

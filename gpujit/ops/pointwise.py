@@ -142,9 +142,8 @@ def _fma_alpha(xp, a, b, alpha):
     multiply-add (its vectorized fmadd; its scalar code contracted to one on x86 and by
     nvcc) in float32 / float64; float16 in float32, rounded once to float16, alpha
     rounded to float16 first on the CPU (its Half alpha; CUDA's opmath alpha is float32).
-    (PyTorch's CPU float16 kernel computes the last elements of a run shorter than one
-    vector in Half arithmetic, alpha * b rounded first: those can differ by one ulp.)
-    None for other dtypes."""
+    On the CPU, float16 elements PyTorch's loop leaves to its scalar code (half_tail)
+    compute in Half arithmetic, alpha * b rounded to half first. None for other dtypes."""
     dt = None
     for v in (a, b):
         d = getattr(v, "dtype", None)
@@ -162,8 +161,66 @@ def _fma_alpha(xp, a, b, alpha):
         # (a Python number operand is a Half tensor in PyTorch's add: rounded to half
         # first: torch.add(h, 3.3001, alpha=2) adds 2 * 3.30078125)
         al = _np.float32(_np.float16(alpha) if xp is _np else alpha)
-        return _fma.fma32(_as32(xp, b, _F16), al, _as32(xp, a, _F16), xp).astype(_F16)
+        b32, a32 = _as32(xp, b, _F16), _as32(xp, a, _F16)
+        r = _fma.fma32(b32, al, a32, xp).astype(_F16)
+        tail = half_tail((a, b), r.shape) if xp is _np else None
+        if tail is not None:
+            h = (a32 + (al * b32).astype(_F16).astype(_np.float32)).astype(_F16)
+            r = _np.where(tail, h, r) if r.ndim else h
+        return r
     return _fma.fma32(_as32(xp, b), _np.float32(alpha), _as32(xp, a), xp)
+
+
+# elements per step of PyTorch's vectorized CPU loop over float16 (2 x Vectorized<Half>:
+# 32 on its AVX2 and its AVX512 build alike)
+_HALF_VEC_STEP = 32
+
+
+def half_tail(operands, shape):
+    """Which elements of a float16 elementwise result of `shape` PyTorch 2.13's CPU
+    TensorIterator loop computes in its scalar code (basic_loop) rather than its vectorized
+    one: a boolean mask, or None for none. Its loop runs over the innermost dims of the
+    result's layout that coalesce (every operand's strides contiguous across them, a
+    broadcast operand's too); that run is vectorized when each operand is contiguous along
+    it or one of them reads one element (stride 0), in steps of 32, the last run % 32
+    elements in scalar code; otherwise all of it is scalar. torch.add(a, b, alpha=3.3) of
+    (4, 10) halves computes the last 8 elements so, of (40, 40) and (40,) the last 8 of
+    each row, of a[::2] all. (Above 32768 elements PyTorch splits the loop among threads;
+    this is its one-thread answer.) operands: arrays, or None for a Python number."""
+    from .memory_format import iterator_strides, strides_in
+    ndim = len(shape)
+    if ndim == 0:
+        return True
+    if 0 in shape:
+        return None
+    operands = [a if hasattr(a, "strides") else None for a in operands]
+    st = iterator_strides(operands, shape) or strides_in(shape, range(ndim))
+    ops = []
+    for a in operands:
+        if a is None or not getattr(a, "ndim", 0):
+            ops.append((0,) * ndim)
+            continue
+        off = ndim - a.ndim
+        ops.append((0,) * off + tuple(0 if n == 1 else s // a.itemsize
+                                      for n, s in zip(a.shape, a.strides)))
+    dims = sorted((d for d in range(ndim) if shape[d] != 1), key=lambda d: st[d])
+    if not dims:
+        return True
+    run, prev = shape[dims[0]], dims[0]
+    for d in dims[1:]:
+        if st[d] != st[prev] * shape[prev] or any(o[d] != o[prev] * shape[prev]
+                                                   for o in ops):
+            break
+        run, prev = run * shape[d], d
+    inner = sorted(o[dims[0]] for o in ops)
+    vectorized = all(v == 1 for v in inner) or (inner.count(0) == 1 and inner[-1] == 1)
+    if vectorized and run % _HALF_VEC_STEP == 0:
+        return None
+    if not vectorized or run < _HALF_VEC_STEP:
+        return True
+    offset = sum(_np.arange(shape[d]).reshape((-1,) + (1,) * (ndim - 1 - d)) * st[d]
+                 for d in range(ndim))
+    return (offset % run) >= run - run % _HALF_VEC_STEP
 
 
 def _as32(xp, v, dt=None):
@@ -207,6 +264,7 @@ def rsub(xp, self, other, alpha=1):
 
 for _d in (add.op, add.op.inplace_variant, sub.op, sub.op.inplace_variant, rsub.op):
     _d.checked_scalars = frozenset(("alpha",))
+
 
 
 # (opmath_scalars: float16 times or by a Python number, or by a 0-dim tensor of another
