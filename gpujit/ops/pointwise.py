@@ -266,6 +266,32 @@ for _d in (add.op, add.op.inplace_variant, sub.op, sub.op.inplace_variant, rsub.
     _d.checked_scalars = frozenset(("alpha",))
 
 
+def _alpha_expression(a, b, sign):
+    """scalar_for of add / sub / rsub (a + sign * alpha * b): with an alpha other than 1,
+    one rounding of the product and the sum, as eager (_fma_alpha) and PyTorch's fmadd:
+    float64 a true FMA (prims._fma_f64); float32 the float64 sum of the exact float64
+    product (alpha rounded to float32 first, as eager), rounded to float32. (Two roundings,
+    the plain expression, differed from eager in 8 of 37 float32 elements of
+    torch.add(a, b, alpha=0.3).) float16 keeps the plain expression: PyTorch's CPU loop
+    computes some elements in Half arithmetic (half_tail)."""
+    op = "+" if sign > 0 else "-"
+
+    def expression(form):
+        alpha = form.constants.get("alpha", None)
+        if form.ct not in (_dt.float32, _dt.float64) or (
+                "alpha" in form.constants and alpha == 1 and not isinstance(alpha, bool)):
+            return None
+        if form.ct is _dt.float64:
+            return f"fma({'' if sign > 0 else '-'}cast_float64({{alpha}}), {b}, {a})"
+        return (f"cast_float32(cast_float64({a}) {op} cast_float64(cast_float32({{alpha}}))"
+                f" * cast_float64({b}))")
+    return expression
+
+
+add.op.scalar_for = _alpha_expression("{self}", "{other}", 1)
+sub.op.scalar_for = _alpha_expression("{self}", "{other}", -1)
+rsub.op.scalar_for = _alpha_expression("{other}", "{self}", -1)
+
 
 # (opmath_scalars: float16 times or by a Python number, or by a 0-dim tensor of another
 # dtype, computes in float32, as PyTorch)
