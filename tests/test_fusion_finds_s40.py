@@ -23,6 +23,11 @@ TorchScript with NNC; torch's values are written out (no torch import).
   to half) and with label_smoothing (torch's composite on Half tensors, each op rounded)
   were computed in float32 and rounded once: 59 of 66 'none' and 39 of 67 smoothed means
   differed; 0 of 300 random probes (1-D, N-D, weights, ignore_index) now.
+  Their float16 gradients: torch's _log_softmax_backward_data / _softmax_backward_data
+  compute in float and round once (gpujit's derivatives rounded every registry op: 99
+  of 100 log_softmax gradients, nearly every cross_entropy one differed), and nll_loss's
+  'mean' divides by its forward's half cascade total weight (45 of 100 weighted
+  gradients differed).
 
 - float16 add / sub / rsub with alpha != 1 (CPU): torch's TensorIterator loop computes
   fmadd in float (one rounding) in vectorized steps of 32 elements of its coalesced inner
@@ -319,3 +324,44 @@ def test_float16_cross_entropy_none_and_label_smoothing_as_pytorch_half_ops():
         assert bits(F_.cross_entropy(x, t, w, reduction=red, label_smoothing=0.1,
                                      ignore_index=2)) == weighted, red
         assert bits(F_.cross_entropy(x, t, reduction=red, label_smoothing=0.35)) == plain, red
+
+
+# ------------------------------------------- float16 gradients: log_softmax, softmax, nll
+
+_GO = (np.cos(np.arange(30) * 0.7)).reshape(6, 5).astype(np.float16)
+# torch 2.13's float16 gradients (bits) of log_softmax(1) / softmax(1) of _inp((6, 5)) for
+# the output gradient _GO, and of cross_entropy(_inp((6, 5)), _tgt((6,), 5))
+_LSM_GRAD = [15318, 13916, 11455, 47119, 48013, 48083, 47972, 12330, 14896, 15355, 15297,
+             15699, 46839, 48013, 47966, 48197, 48495, 14780, 15349, 14777, 15687, 15164,
+             47938, 47961, 46684, 48666, 45418, 15304, 14796, 39559]
+_SM_GRAD = [9110, 11706, 44541, 40517, 40142, 43233, 43237, 11328, 7222, 7702, 11568, 42960,
+            43302, 39394, 40873, 45165, 11962, 9675, 6218, 8268, 12634, 45253, 41486, 38416,
+            40187, 44988, 12308, 7532, 4638, 41616]
+_CE_GRAD = [45340, 12293, 10289, 4935, 4105, 8855, 12370, 45253, 4251, 4511, 9768, 12342,
+            8403, 3808, 45388, 10649, 12130, 45355, 3589, 6178, 11420, 11675, 6588, 3583,
+            45365, 11902, 44818, 5686, 3714, 8022]
+# the distinct gradient bits of nll_loss(_inp((n, c)), _tgt((n,), c), w) (class weights)
+_NLL_GRAD = {(64, 10): [0, 39596, 39656, 39718, 42021, 42037, 42053, 42069, 42828, 42837,
+                        42846],
+             (300, 9): [0, 37247, 37297, 37348, 39637, 39663, 39690, 40452, 40459, 40466]}
+
+
+def test_float16_softmax_log_softmax_cross_entropy_gradients_round_once():
+    """torch 2.13's _log_softmax_backward_data / _softmax_backward_data compute a float16
+    gradient in float and round once; gpujit's derivatives ran registry ops on half
+    tensors, each rounded (99 of 100 random log_softmax gradients differed, every
+    cross_entropy one). nll_loss's 'mean' divides by its forward's total weight, the
+    cascade sum in half (45 of 100 weighted nll_loss gradients differed)."""
+    def grad_bits(fn, shape=(6, 5)):
+        x = _inp(shape, np.float16).requires_grad_()
+        fn(x).backward(*(() if fn(x).dim() == 0 else (torch.from_numpy(_GO),)))
+        assert x.grad.dtype is torch.float16
+        return x.grad.numpy().view(np.uint16).ravel().tolist()
+    assert grad_bits(lambda x: x.log_softmax(1)) == _LSM_GRAD
+    assert grad_bits(lambda x: x.softmax(1)) == _SM_GRAD
+    assert grad_bits(lambda x: torch.nn.functional.cross_entropy(x, _tgt((6,), 5))) == \
+        _CE_GRAD
+    for (n, c), want in _NLL_GRAD.items():
+        w = torch.from_numpy((np.sin(np.arange(c) * 2.1) * 0.45 + 0.5).astype(np.float16))
+        g = grad_bits(lambda x: torch.nn.functional.nll_loss(x, _tgt((n,), c), w), (n, c))
+        assert sorted(set(g)) == want, (n, c)
