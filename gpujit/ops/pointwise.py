@@ -164,9 +164,11 @@ def _fma_alpha(xp, a, b, alpha):
         b32, a32 = _as32(xp, b, _F16), _as32(xp, a, _F16)
         r = _fma.fma32(b32, al, a32, xp).astype(_F16)
         tail = half_tail((a, b), r.shape) if xp is _np else None
-        if tail is not None:
-            h = (a32 + (al * b32).astype(_F16).astype(_np.float32)).astype(_F16)
-            r = _np.where(tail, h, r) if r.ndim else h
+        if tail is True:
+            r = (a32 + (al * b32).astype(_F16).astype(_np.float32)).astype(_F16)
+        elif tail is not None:
+            a32, b32 = (_np.broadcast_to(v, r.shape)[tail] for v in (a32, b32))
+            r[tail] = (a32 + (al * b32).astype(_F16).astype(_np.float32)).astype(_F16)
         return r
     return _fma.fma32(_as32(xp, b), _np.float32(alpha), _as32(xp, a), xp)
 
@@ -218,9 +220,14 @@ def half_tail(operands, shape):
         return None
     if not vectorized or run < _HALF_VEC_STEP:
         return True
-    offset = sum(_np.arange(shape[d]).reshape((-1,) + (1,) * (ndim - 1 - d)) * st[d]
-                 for d in range(ndim))
-    return (offset % run) >= run - run % _HALF_VEC_STEP
+    # (the mask laid out in memory order, then seen through the result's strides)
+    n = int(_np.prod(shape, dtype=_np.int64))
+    if run == n:
+        flat = _np.zeros(n, bool)
+        flat[n - run % _HALF_VEC_STEP:] = True
+    else:
+        flat = _np.arange(n) % run >= run - run % _HALF_VEC_STEP
+    return _np.lib.stride_tricks.as_strided(flat, shape, st)
 
 
 def _as32(xp, v, dt=None):
