@@ -185,7 +185,8 @@ def half_tail(operands, shape):
     result's layout that coalesce (every operand's strides contiguous across them, a
     broadcast operand's too); that run is vectorized when each operand is contiguous along
     it or one of them reads one element (stride 0), in steps of 32, the last run % 32
-    elements in scalar code; otherwise all of it is scalar. torch.add(a, b, alpha=3.3) of
+    elements in scalar code; otherwise (an operand strided along it, or two reading one
+    element) all of it is scalar. torch.add(a, b, alpha=3.3) of
     (4, 10) halves computes the last 8 elements so, of (40, 40) and (40,) the last 8 of
     each row, of a[::2] all. (Above 32768 elements PyTorch splits the loop among threads;
     this is its one-thread answer.) operands: arrays, or None for a Python number."""
@@ -214,8 +215,8 @@ def half_tail(operands, shape):
                                                    for o in ops):
             break
         run, prev = run * shape[d], d
-    inner = sorted(o[dims[0]] for o in ops)
-    vectorized = all(v == 1 for v in inner) or (inner.count(0) == 1 and inner[-1] == 1)
+    inner = [o[dims[0]] for o in ops]
+    vectorized = all(v in (0, 1) for v in inner) and inner.count(0) <= 1
     if vectorized and run % _HALF_VEC_STEP == 0:
         return None
     if not vectorized or run < _HALF_VEC_STEP:
