@@ -26,7 +26,7 @@ import numpy as np
 
 from gpujit import dtypes as _dt
 from gpujit.ops import registry as _reg
-from gpujit.ops.scalar import check_expression, FUNCTIONS as _NP_FUNCTIONS
+from gpujit.ops.scalar import check_expression, ScalarForm, FUNCTIONS as _NP_FUNCTIONS
 
 from .spec import KernelBuildError
 from .prims_special import UNARY as _SPECIAL_UNARY, BINARY as _SPECIAL_BINARY
@@ -151,90 +151,17 @@ def _narrow(code, T):
 
 
 def _expression(op, args, ct, one_element=None):
-    """The op's scalar expression; where eager gpujit computes a dtype differently from
-    the one registry expression, the form it uses for that dtype. one_element(name): whether
-    that operand reads one element (True, False, or the name of a bool known at run time)."""
+    """The op's scalar expression for this use: its registry hook's form where it has one
+    (OpDef.scalar_for, given an ops/scalar.ScalarForm), else `scalar`. one_element(name):
+    whether that operand reads one element (True, False, or the name of a bool known at
+    run time)."""
     base = op.inplace_of or op
-    if base.scalar_for is not None and ct is not None:
-        return base.scalar_for({n: e.ty for n, (e, _) in args.items()}, ct)
-    if (base.name == "aten::div.Tensor_mode" and ct is not None
-            and ct.category == _dt.FLOATING and args["rounding_mode"][0].const == "trunc"):
-        # floats: trunc(a / b), as eager (the integer form's a // b gives nan for inf / b);
-        # float16: the quotient rounded to half first, as eager (NumPy's float16
-        # true_divide) and PyTorch's vectorized CPU loop ((a / b).trunc() of
-        # Vectorized<Half>): -2.947 / 0.1552 = -18.996 is -19.0 in half, so -19, not -18;
-        # but by a divisor that reads one element (0-dim, one element, expanded) the
-        # float32 quotient, as eager and PyTorch's is_scalar(2) loop: -18
-        if ct is _dt.float16:
-            one = one_element("other") if one_element is not None else False
-            if one is True:
-                return "trunc({self} / {other})"
-            if one is False:
-                return "trunc(cast_float16({self} / {other}))"
-            return (f"where({one}, trunc({{self}} / {{other}}), "
-                    f"trunc(cast_float16({{self}} / {{other}})))")
-        return "trunc({self} / {other})"
-    if ct is _dt.float16 and (base.name == "aten::floor_divide" or (
-            base.name == "aten::div.Tensor_mode"
-            and args["rounding_mode"][0].const == "floor")) and \
-            args["other"][0].ty is _dt.float16:
-        # float16 floor division by a divisor that does not read one element: PyTorch's
-        # Vectorized<Half> loop, every step rounded to half (prims._floordiv_h), as eager;
-        # by one that does, the float32 floor of the float32 quotient
-        one = one_element("other") if one_element is not None else False
-        if one is True:
-            return "{self} // {other}"
-        if one is False:
-            return "floordiv_half({self}, {other})"
-        return f"where({one}, {{self}} // {{other}}, floordiv_half({{self}}, {{other}}))"
-    if base.name in ("aten::lerp.Scalar", "aten::lerp.Tensor") and ct in (_dt.float16,
-                                                                          _dt.float32):
-        # float32 (float16 computes in it): one rounding of w * (end - self) + self (or of
-        # (w - 1) * (end - self) + end), PyTorch's fmadd, as eager: the float64 product of
-        # two float32s is exact (ops/pointwise_ternary._lerp)
-        # (the weight as float32 first: a constant 0.7 - 1 would fold in float64)
-        w = "cast_float32({weight})"
-        return (f"cast_float32(cast_float64(where(abs({w}) < 0.5, {w}, {w} - 1))"
-                " * cast_float64({end} - {self})"
-                f" + cast_float64(where(abs({w}) < 0.5, {{self}}, {{end}})))")
-    if base.name in ("aten::lerp.Scalar", "aten::lerp.Tensor") and ct is _dt.float64:
-        # float64: the same fmadd, one rounding (a true FMA: prims._fma_f64), as eager
-        return ("fma(where(abs({weight}) < 0.5, {weight}, {weight} - 1), {end} - {self}, "
-                "where(abs({weight}) < 0.5, {self}, {end}))")
-    if base.name == "aten::special_ndtr" and ct is _dt.float16:
-        # float16: every step rounded to half, the constant float32, as eager and
-        # PyTorch's Half kernel
-        return ("cast_float16(1 + cast_float16(erf(cast_float16(cast_float32({self}) * "
-                "cast_float32(0.7071067811865476))))) * 0.5")
-    if base.name == "aten::special_entr" and ct is _dt.float16:
-        # float16: the log rounded to half before the product, as eager and PyTorch
-        return op.scalar.replace("-{self} * log({self})", "-{self} * cast_float16(log({self}))")
-    if base.name == "aten::hardshrink" and ct in (_dt.float16, _dt.float32):
-        # lambd in the tensor's dtype, as eager and PyTorch
-        return op.scalar.replace("{lambd}", f"cast_{ct.name}({{lambd}})")
-    if base.name in ("aten::deg2rad", "aten::rad2deg") and ct is _dt.float16:
-        # float16: the constant stays float32 (PyTorch multiplies in opmath by the
-        # unrounded constant; NumPy's half * float would round it to half first)
-        return op.scalar.replace("{self}", "cast_float32({self})", 1).replace(
-            " * ", " * cast_float32(", 1) + ")"
-    if base.name in ("aten::xlogy.Tensor", "aten::special_xlog1py") and ct is _dt.float16:
-        # float16: the log is rounded to half before the product, as eager (and PyTorch)
-        f = "log1p" if base.name == "aten::special_xlog1py" else "log"
-        return op.scalar.replace(f"{f}({{other}})", f"cast_float16({f}({{other}}))")
-    if base.name == "aten::_batch_norm_lined_up":
-        from gpujit.ops.fused_norm import expression
-        return expression(*(not (args[n][0].known and args[n][0].const is None)
-                            for n in ("weight", "bias")))
-    if base.name in ("aten::masked_fill.Tensor", "aten::masked_fill.Scalar") and \
-            ct is not None and ct.category != _dt.FLOATING:
-        # an integral / bool self takes the value in its own dtype first, as eager (where()
-        # of an int64 self and a float32 value would round the unmasked int64 elements
-        # through float32: 1000006000067 became 1000006025216)
-        return op.scalar.replace("{value}", f"cast_{ct.name}({{value}})")
-    if base.name == "aten::logit" and ct is not None:
-        from gpujit.ops.pointwise import logit_expression
-        return logit_expression(ct)         # eps and 1 - eps rounded to ct, as eager
-    return op.scalar
+    if base.scalar_for is None:
+        return op.scalar
+    form = ScalarForm(op.scalar, {n: e.ty for n, (e, _) in args.items()}, ct,
+                      {n: e.const for n, (e, _) in args.items() if e.known}, one_element)
+    expr = base.scalar_for(form)
+    return op.scalar if expr is None else expr
 
 
 class ScalarCodegen:

@@ -9,7 +9,8 @@ import pytest
 import gpujit
 from gpujit import dtypes as dt
 from gpujit.ops import registry
-from gpujit.ops.scalar import check_expression, evaluate
+from gpujit.ops.pointwise import reads_one_element
+from gpujit.ops.scalar import ScalarForm, check_expression, evaluate
 
 from opinfo import all_opinfos, ErrorSample
 
@@ -38,6 +39,9 @@ def _kind(v):
     return registry.scalar_kind(v)
 
 
+_WEAK = {"bool": "bool", "int": "int", "float": "float"}   # a Python number's kind
+
+
 def _expression_values(op, bound):
     """The expression's inputs: operands cast to the computation dtype (an own_dtype
     operand in its own), the other tensor arguments (a condition, a mask) as arrays,
@@ -59,8 +63,12 @@ def _expression_values(op, bound):
             values[n] = v
     expr = op.scalar
     if op.scalar_for is not None:
-        expr = op.scalar_for({n: (v.dtype if isinstance(v, gpujit.Tensor) else
-                                  type(v).__name__) for n, v in vals.items()}, ct)
+        form = ScalarForm(
+            op.scalar, {n: (v.dtype if isinstance(v, gpujit.Tensor) else
+                            _WEAK.get(type(v).__name__)) for n, v in vals.items()}, ct,
+            {n: v for n, v in vals.items() if not isinstance(v, gpujit.Tensor)},
+            lambda n: isinstance(vals[n], gpujit.Tensor) and reads_one_element(values[n]))
+        expr = op.scalar_for(form) or op.scalar
     return values, ot, expr
 
 

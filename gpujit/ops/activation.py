@@ -208,6 +208,16 @@ def hardshrink(xp, self, lambd=0.5):
     return xp.where((self >= -lam) & (self <= lam), _zero_of(self.dtype), self)
 
 
+def _hardshrink_expression(form):
+    """lambd in the tensor's dtype, as eager and PyTorch (lambd.to<scalar_t>())."""
+    if form.ct in (_dt.float16, _dt.float32):
+        return form.scalar.replace("{lambd}", f"cast_{form.ct.name}({{lambd}})")
+    return None
+
+
+hardshrink.op.scalar_for = _hardshrink_expression
+
+
 def _softshrink_check(np_dtype, lambd):
     """PyTorch's range check of lambd, in the input dtype (NaN fails it too)."""
     hi = float(_np.finfo(np_dtype).max)

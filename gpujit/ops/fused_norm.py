@@ -80,3 +80,11 @@ BATCH_NORM_LINED_UP = OpDef(
     _lined_up, tags=("pointwise",), meta=_meta, scalar=expression(True, True),
     dtypes=FLOATS, operands=("input",), number_args={"eps": "opmath"}, method=False,
     function=False)
+
+
+def _lined_up_expression(form):
+    """The expression without the multiply / add of a weight / bias given as None."""
+    return expression(not form.is_none("weight"), not form.is_none("bias"))
+
+
+BATCH_NORM_LINED_UP.scalar_for = _lined_up_expression

@@ -59,7 +59,8 @@ def _nll_meta(nd_ok):
 
 
 def _nll(xp, logp, target, weight, reduction, ignore_index, out_dtype):
-    """-logp[target] weighted; logp (N, C, ...) or (C,), in the computation dtype."""
+    """-logp[target] weighted; logp (N, C, ...) or (C,), in the computation dtype. On the
+    CPU, 'sum' and 'mean' add as PyTorch's CPU kernels (_cascade_sum) in out_dtype."""
     if logp.ndim == 1:
         lp, t = logp[None], target.reshape(1)
     else:
@@ -71,17 +72,90 @@ def _nll(xp, logp, target, weight, reduction, ignore_index, out_dtype):
         bad = valid & ((t < 0) | (t >= c))
         if bool(bad.any()):
             raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    r = reduction_name(reduction)
+    if r != "none" and xp is np:
+        return _nll_cascade(lp, t, valid, weight, r, out_dtype)
     tc = xp.where(valid, t, 0).astype(np.int64)
     picked = xp.take_along_axis(lp, tc[..., None], axis=-1)[..., 0]
     w = xp.ones(tc.shape, lp.dtype) if weight is None else weight.astype(lp.dtype)[tc]
     w = xp.where(valid, w, 0)
     loss = xp.where(valid, -picked * w, 0)
-    r = reduction_name(reduction)
     if r == "none":
         return loss.reshape(target.shape).astype(out_dtype, copy=False)
     if r == "sum":
         return xp.asarray(loss.sum()).astype(out_dtype)
     return xp.asarray(_div(xp, loss.sum(), w.sum())).astype(out_dtype)
+
+
+def _nll_cascade(lp, t, valid, weight, reduction, dt):
+    """nll_loss's 'sum' / 'mean' as PyTorch 2.13's CPU kernels (nll_loss_out_frame,
+    nll_loss2d_forward_out_frame) compute them, in the input's dtype dt (float16 rounds
+    every step to half: its Half arithmetic): over the targets in C order, skipping
+    ignore_index, loss -= logp[target] (* weight[target], rounded) and the weights added
+    in a cascade sum (_cascade_sum), the mean their quotient (the count of targets not
+    ignored, as dt, without weights). cross_entropy(half) is nll_loss of half log_softmax:
+    of 5 float16 (5, 3) losses one differed from the float32 sum, of (37, 4) two."""
+    dt = np.dtype(dt)
+    lp = lp.reshape(-1, lp.shape[-1])
+    t, valid = t.reshape(-1), valid.reshape(-1)
+    idx = np.flatnonzero(valid)
+    tv = t[idx]
+    vals = -lp[idx, tv].astype(dt, copy=False)
+    if weight is not None:
+        w = weight.astype(dt, copy=False)[tv]
+        with np.errstate(over="ignore"):
+            vals = np.stack([vals * w, w], axis=1)      # (-x * w: exact negation of x * w)
+        loss, total = _cascade_sum(idx, vals, t.size, dt)
+    else:
+        loss = _cascade_sum(idx, vals[:, None], t.size, dt)[0]
+        with np.errstate(over="ignore"):
+            total = dt.type(idx.size)
+    if reduction == "mean":
+        with np.errstate(all="ignore"):
+            loss = loss / total
+    return np.asarray(loss, dt)
+
+
+_CASCADE_LEVELS = 8
+
+
+def _cascade_sum(idx, vals, numiter, dt):
+    """PyTorch's CPU cascade sum (LossNLL.cpp) of the rows of vals (one column per sum), in
+    dtype dt; idx: each row's linear index among the numiter elements (ascending; skipped
+    ones absent). Level 0 adds each value; after a value whose index is a multiple of
+    step = 2 ** max(4, ceil(log2(numiter)) // 8), level 0 is added to level 1 and zeroed,
+    after one that is a multiple of step ** 2 level 1 to level 2 too, ... (8 levels); the
+    result is the levels added in order, from 0. Each level's run between such indices
+    is a sequential sum from 0 (np.add.accumulate: float16 rounded to half per add, as
+    c10::Half's), vectorized across runs; zeros padding a run's end change no sum."""
+    power = max(4, (int(numiter) - 1).bit_length() // _CASCADE_LEVELS if numiter > 1 else 0)
+    step = 1 << power
+    k = vals.shape[1]
+    residual = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(_CASCADE_LEVELS):
+            if idx.size <= 1:
+                # (one value left: it passes up as it is, -0. made 0. by the add from 0)
+                residual.append(vals[0] + dt.type(0) if idx.size else np.zeros(k, dt))
+                break
+            if j + 1 < _CASCADE_LEVELS:
+                ends = idx % step ** (j + 1) == 0
+            else:
+                ends = np.zeros(idx.size, bool)
+            nends = np.cumsum(ends)
+            run = nends - ends                  # the run of each value (ends before it)
+            nrun = int(nends[-1]) + 1
+            first = np.searchsorted(run, np.arange(nrun))
+            pos = np.arange(idx.size) - first[run]
+            m = np.zeros((nrun, int(pos.max()) + 2, k), dt)   # (column 0: the 0 it starts at)
+            m[run, pos + 1] = vals
+            sums = np.add.accumulate(m, axis=1)[:, -1]
+            residual.append(sums[-1])
+            idx, vals = idx[ends], sums[:-1]
+        total = np.zeros(k, dt)
+        for r in residual:
+            total = total + r
+    return total
 
 
 @op("aten::nll_loss(Tensor self, Tensor target, Tensor? weight=None, int reduction=Mean, "
@@ -208,6 +282,9 @@ def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=
         return xp.asarray(_div(xp, total, self.size // c if self.size else 0)
                           ).astype(self.dtype)
     _nll_check(self, target, weight, True)
+    if xp is np and self.dtype != ct:
+        return _cross_entropy_half(self, target, weight, red, ignore_index, label_smoothing,
+                                   cdim)
     logp = _taken_logp(xp, self, ct, cdim)
     nll = _nll(xp, logp, target, weight, reduction, ignore_index, ct)
     if not label_smoothing > 0:
@@ -232,6 +309,48 @@ def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=
     out = (1 - label_smoothing) * nll + ret * (label_smoothing / max(c, 1))
     return xp.asarray(out).astype(self.dtype, copy=False)
 
+
+
+def _cross_entropy_half(self, target, weight, red, ignore_index, label_smoothing, cdim):
+    """float16 cross_entropy of class indices on the CPU as PyTorch 2.13 computes it: its
+    ops on Half tensors. nll_loss of the half log_softmax (_nll_cascade for 'mean' / 'sum';
+    'none': -logp[target] * weight[target], rounded to half); with label_smoothing
+    (cross_entropy_loss_label_smoothing) the smoothing term -(logp * weight).sum(class
+    dim) (the products rounded to half, each sum accumulated in float and rounded), 0 where
+    ignored, its sum (/ the weights' or the targets' count for 'mean'), and (1 - ls) *
+    nll + term * (ls / C), each op rounded to half. gpujit computed all of it in float32
+    and rounded once: 59 of 66 'none' results and 39 of 67 smoothed means differed."""
+    from .reduction_scans import _softmax
+    h, f = np.float16, np.float32
+    lp = _softmax(np, self, cdim, None, True)
+    nll = _nll(np, lp, target, weight, red, ignore_index, self.dtype)
+    if not label_smoothing > 0:
+        return nll
+    c = lp.shape[cdim]
+    target = np.asarray(target)
+    ignore = target == ignore_index
+    with np.errstate(all="ignore"):
+        if weight is not None:
+            wshape = [1] * lp.ndim
+            wshape[cdim] = c
+            terms = lp * weight.astype(h, copy=False).reshape(wshape)
+        else:
+            terms = lp
+        smooth = -(terms.astype(f).sum(axis=cdim).astype(h))
+        smooth = np.where(ignore, h(0), smooth)
+        if red == "none":
+            ret = smooth
+        else:
+            ret = smooth.astype(f).sum().astype(h)
+            if red == "mean":
+                if weight is not None:
+                    denom = weight.astype(f)[target[~ignore]].sum().astype(h)
+                else:
+                    denom = np.count_nonzero(~ignore)
+                ret = (f(ret) / f(denom)).astype(h)
+        a = (f(1 - label_smoothing) * np.asarray(nll).astype(f)).astype(h)
+        b = (np.asarray(ret).astype(f) * f(label_smoothing / c)).astype(h)
+        return np.asarray((a.astype(f) + b.astype(f)).astype(h))
 
 
 # --------------------------------------------------------------------------------------
@@ -284,12 +403,30 @@ def _class_targets(self, target, weight, ignore_index):
     return tc, w.masked_fill(ignored, 0)
 
 
-def _row_scale(grad, reduction, w, rows_shape):
-    """Each row's share of the output gradient: 'mean' divides by the total weight."""
+def _row_scale(grad, reduction, w, rows_shape, t=None, ignore_index=None):
+    """Each row's share of the output gradient: 'mean' divides by the total weight (with
+    class weights t and ignore_index given: _total_weight)."""
     r = reduction_name(reduction)
     if r == "none":
         return grad.reshape(rows_shape)
-    return grad / w.sum() if r == "mean" else grad
+    return grad / _total_weight(w, t, ignore_index) if r == "mean" else grad
+
+
+def _total_weight(w, t, ignore_index):
+    """'mean''s divisor as PyTorch's backward reads it, its forward's total_weight: on the
+    CPU the cascade sum of the class weights of the targets not ignored, in their dtype
+    (_cascade_sum: float16 rounds every add; its sum of 4..64 random half weights was off
+    in 45 of 100 nll_loss gradients). Without class weights (t None) the count, and on
+    another device or for a weight recorded for gradients w.sum()."""
+    if t is None or w.device.type != "cpu" or w.requires_grad:
+        return w.sum()
+    from ..jit.trace import is_tracing
+    if is_tracing():
+        return w.sum()
+    tn = t.reshape(-1).numpy()
+    wn = w.detach().reshape(-1).numpy()
+    idx = np.flatnonzero(tn != ignore_index)
+    return w.new_full((), float(_cascade_sum(idx, wn[idx][:, None], tn.size, wn.dtype)[0]))
 
 
 def _per_class(t):
@@ -321,7 +458,8 @@ def _mean_weight_share(grad, reduction, result, w):
 def _nll_grad(grad, self, target, weight, reduction, ignore_index, result_, needs_grad):
     x, t = _batched(self, target)
     tc, w = _class_targets(x, t, weight, ignore_index)
-    s = _row_scale(grad, reduction, w, tuple(t.shape))
+    s = _row_scale(grad, reduction, w, tuple(t.shape), None if weight is None else t,
+                   ignore_index)
     # (ignored rows get nothing: 0, not 0 * inf, when every row is ignored; _ce_index_grad)
     gx = x.new_zeros(tuple(x.shape)).scatter(
         1, tc.unsqueeze(1), (-(s * w)).masked_fill(t.long().eq(ignore_index), 0).unsqueeze(1))
@@ -361,7 +499,8 @@ def _ce_index_grad(grad, x, t, weight, reduction, ignore_index, eps, logp, resul
     row that is not ignored; 'mean' divides by the total w_t. Returns (d/dlogp, d/dweight)."""
     c = x.shape[1]
     tc, w = _class_targets(x, t, weight, ignore_index)
-    s = _row_scale(grad, reduction, w, tuple(t.shape))
+    s = _row_scale(grad, reduction, w, tuple(t.shape), None if weight is None else t,
+                   ignore_index)
     valid = t.long().ne(ignore_index)
     # (ignored rows get nothing, as PyTorch's backward writes only the others: 0, not
     # 0 * inf, when every row is ignored and 'mean' divides by a total weight of 0)
@@ -464,7 +603,10 @@ def _cross_entropy_grad(grad, self_shape, target_shape, reduction, ignore_index,
                                    label_smoothing, lp, res, needs_grad[2])
     gx = None
     if needs_grad[0]:
-        gx = (glogp - lp.exp() * glogp.sum(1, keepdim=True)).reshape(self_shape)
+        # (log_softmax's backward: a float16 gradient computed in float32 and rounded
+        # once, as PyTorch's _log_softmax_backward_data)
+        g, r = (glogp.float(), lp.float()) if glogp.dtype == _dt.float16 else (glogp, lp)
+        gx = (g - r.exp() * g.sum(1, keepdim=True)).to(glogp.dtype).reshape(self_shape)
     return gx, gt, gw
 
 

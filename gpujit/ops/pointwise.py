@@ -115,7 +115,7 @@ def _wrap_scalar(v, *arrays):
 # only inputs outside [0, 1], whose logit is NaN either way, so one expression covers both.
 # PyTorch clamps as x < lo ? lo : (x > hi ? hi : x) (eps > 0.5: lo > hi), with lo = eps and
 # hi = 1 - lo in the computation dtype: float16 rounds 1 - 1e-6 to 1, so logit(1.) is inf.
-# CAST rounds to that dtype; the kernels (scalar_codegen._expression) name it, float64 needs
+# CAST rounds to that dtype; logit's scalar_for (logit_expression) names it, float64 needs
 # none.
 _LOGIT_LO = "CAST(ifnone({eps}, -1))"
 _LOGIT_HI = f"CAST(1 - {_LOGIT_LO})"
@@ -142,9 +142,8 @@ def _fma_alpha(xp, a, b, alpha):
     multiply-add (its vectorized fmadd; its scalar code contracted to one on x86 and by
     nvcc) in float32 / float64; float16 in float32, rounded once to float16, alpha
     rounded to float16 first on the CPU (its Half alpha; CUDA's opmath alpha is float32).
-    (PyTorch's CPU float16 kernel computes the last elements of a run shorter than one
-    vector in Half arithmetic, alpha * b rounded first: those can differ by one ulp.)
-    None for other dtypes."""
+    On the CPU, float16 elements PyTorch's loop leaves to its scalar code (half_tail)
+    compute in Half arithmetic, alpha * b rounded to half first. None for other dtypes."""
     dt = None
     for v in (a, b):
         d = getattr(v, "dtype", None)
@@ -162,8 +161,74 @@ def _fma_alpha(xp, a, b, alpha):
         # (a Python number operand is a Half tensor in PyTorch's add: rounded to half
         # first: torch.add(h, 3.3001, alpha=2) adds 2 * 3.30078125)
         al = _np.float32(_np.float16(alpha) if xp is _np else alpha)
-        return _fma.fma32(_as32(xp, b, _F16), al, _as32(xp, a, _F16), xp).astype(_F16)
+        b32, a32 = _as32(xp, b, _F16), _as32(xp, a, _F16)
+        r = _fma.fma32(b32, al, a32, xp).astype(_F16)
+        tail = half_tail((a, b), r.shape) if xp is _np else None
+        if tail is True:
+            r = (a32 + (al * b32).astype(_F16).astype(_np.float32)).astype(_F16)
+        elif tail is not None:
+            a32, b32 = (_np.broadcast_to(v, r.shape)[tail] for v in (a32, b32))
+            r[tail] = (a32 + (al * b32).astype(_F16).astype(_np.float32)).astype(_F16)
+        return r
     return _fma.fma32(_as32(xp, b), _np.float32(alpha), _as32(xp, a), xp)
+
+
+# elements per step of PyTorch's vectorized CPU loop over float16 (2 x Vectorized<Half>:
+# 32 on its AVX2 and its AVX512 build alike)
+_HALF_VEC_STEP = 32
+
+
+def half_tail(operands, shape):
+    """Which elements of a float16 elementwise result of `shape` PyTorch 2.13's CPU
+    TensorIterator loop computes in its scalar code (basic_loop) rather than its vectorized
+    one: a boolean mask, or None for none. Its loop runs over the innermost dims of the
+    result's layout that coalesce (every operand's strides contiguous across them, a
+    broadcast operand's too); that run is vectorized when each operand is contiguous along
+    it or one of them reads one element (stride 0), in steps of 32, the last run % 32
+    elements in scalar code; otherwise (an operand strided along it, or two reading one
+    element) all of it is scalar. torch.add(a, b, alpha=3.3) of
+    (4, 10) halves computes the last 8 elements so, of (40, 40) and (40,) the last 8 of
+    each row, of a[::2] all. (Above 32768 elements PyTorch splits the loop among threads;
+    this is its one-thread answer.) operands: arrays, or None for a Python number."""
+    from .memory_format import iterator_strides, strides_in
+    ndim = len(shape)
+    if ndim == 0:
+        return True
+    if 0 in shape:
+        return None
+    operands = [a if hasattr(a, "strides") else None for a in operands]
+    st = iterator_strides(operands, shape) or strides_in(shape, range(ndim))
+    ops = []
+    for a in operands:
+        if a is None or not getattr(a, "ndim", 0):
+            ops.append((0,) * ndim)
+            continue
+        off = ndim - a.ndim
+        ops.append((0,) * off + tuple(0 if n == 1 else s // a.itemsize
+                                      for n, s in zip(a.shape, a.strides)))
+    dims = sorted((d for d in range(ndim) if shape[d] != 1), key=lambda d: st[d])
+    if not dims:
+        return True
+    run, prev = shape[dims[0]], dims[0]
+    for d in dims[1:]:
+        if st[d] != st[prev] * shape[prev] or any(o[d] != o[prev] * shape[prev]
+                                                   for o in ops):
+            break
+        run, prev = run * shape[d], d
+    inner = [o[dims[0]] for o in ops]
+    vectorized = all(v in (0, 1) for v in inner) and inner.count(0) <= 1
+    if vectorized and run % _HALF_VEC_STEP == 0:
+        return None
+    if not vectorized or run < _HALF_VEC_STEP:
+        return True
+    # (the mask laid out in memory order, then seen through the result's strides)
+    n = int(_np.prod(shape, dtype=_np.int64))
+    if run == n:
+        flat = _np.zeros(n, bool)
+        flat[n - run % _HALF_VEC_STEP:] = True
+    else:
+        flat = _np.arange(n) % run >= run - run % _HALF_VEC_STEP
+    return _np.lib.stride_tricks.as_strided(flat, shape, st)
 
 
 def _as32(xp, v, dt=None):
@@ -207,6 +272,33 @@ def rsub(xp, self, other, alpha=1):
 
 for _d in (add.op, add.op.inplace_variant, sub.op, sub.op.inplace_variant, rsub.op):
     _d.checked_scalars = frozenset(("alpha",))
+
+
+def _alpha_expression(a, b, sign):
+    """scalar_for of add / sub / rsub (a + sign * alpha * b): with an alpha other than 1,
+    one rounding of the product and the sum, as eager (_fma_alpha) and PyTorch's fmadd:
+    float64 a true FMA (prims._fma_f64); float32 the float64 sum of the exact float64
+    product (alpha rounded to float32 first, as eager), rounded to float32. (Two roundings,
+    the plain expression, differed from eager in 8 of 37 float32 elements of
+    torch.add(a, b, alpha=0.3).) float16 keeps the plain expression: PyTorch's CPU loop
+    computes some elements in Half arithmetic (half_tail)."""
+    op = "+" if sign > 0 else "-"
+
+    def expression(form):
+        alpha = form.constants.get("alpha", None)
+        if form.ct not in (_dt.float32, _dt.float64) or (
+                "alpha" in form.constants and alpha == 1 and not isinstance(alpha, bool)):
+            return None
+        if form.ct is _dt.float64:
+            return f"fma({'' if sign > 0 else '-'}cast_float64({{alpha}}), {b}, {a})"
+        return (f"cast_float32(cast_float64({a}) {op} cast_float64(cast_float32({{alpha}}))"
+                f" * cast_float64({b}))")
+    return expression
+
+
+add.op.scalar_for = _alpha_expression("{self}", "{other}", 1)
+sub.op.scalar_for = _alpha_expression("{self}", "{other}", -1)
+rsub.op.scalar_for = _alpha_expression("{other}", "{self}", -1)
 
 
 # (opmath_scalars: float16 times or by a Python number, or by a 0-dim tensor of another
@@ -280,6 +372,42 @@ def div(xp, self, other, rounding_mode=None):
     return xp.trunc(xp.true_divide(self, other))
 
 
+def _div_mode_expression(form):
+    """div(rounding_mode=...)'s fused forms where eager computes otherwise than `scalar`
+    (OpDef.scalar_for). trunc of floats: trunc(a / b), as eager (the integer form's a // b
+    gives nan for inf / b); float16: the quotient rounded to half first, as eager (NumPy's
+    float16 true_divide) and PyTorch's vectorized CPU loop ((a / b).trunc() of
+    Vectorized<Half>): -2.947 / 0.1552 = -18.996 is -19.0 in half, so -19, not -18; but
+    by a divisor that reads one element (0-dim, one element, expanded) the float32
+    quotient, as eager and PyTorch's is_scalar(2) loop: -18. floor: float16 as
+    floor_divide's."""
+    ct, mode = form.ct, form.constants.get("rounding_mode")
+    if ct is None or ct.category != _dt.FLOATING:
+        return None
+    if mode == "trunc":
+        if ct is _dt.float16:
+            return form.by_one_element("other", "trunc({self} / {other})",
+                                       "trunc(cast_float16({self} / {other}))")
+        return "trunc({self} / {other})"
+    if mode == "floor":
+        return _floor_divide_expression(form)
+    return None
+
+
+def _floor_divide_expression(form):
+    """float16 floor division by a float16 divisor that does not read one element:
+    PyTorch's Vectorized<Half> loop, every step rounded to half (prims._floordiv_h,
+    _floordiv_half here), as eager; by one that does, the float32 floor of the float32
+    quotient (OpDef.scalar_for)."""
+    if form.ct is _dt.float16 and form.dtypes.get("other") is _dt.float16:
+        return form.by_one_element("other", "{self} // {other}",
+                                   "floordiv_half({self}, {other})")
+    return None
+
+
+div.op.scalar_for = _div_mode_expression
+
+
 def reads_one_element(a):
     """Whether PyTorch's TensorIterator sees array a (an operand, broadcast to the result)
     as one element (its is_scalar): a stride of 0 in every dim of size > 1 (0-dim,
@@ -301,6 +429,9 @@ def _floor(xp, self, other):
             and not reads_one_element(other):
         return _floordiv_half(xp, self, other)
     return xp.floor_divide(self, other)
+
+
+floor_divide.op.scalar_for = _floor_divide_expression
 
 
 def _floordiv_half(xp, a, b):

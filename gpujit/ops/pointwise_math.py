@@ -21,7 +21,7 @@ from .registry import derivative as _derivative
 from .derivatives import not_implemented as _not_implemented
 from .derivatives import raw_operands as _raw_operands
 from .pointwise import (FLOATS, NO_BOOL, _LOGIT, _PW, _f32, _gpujit, _is_tensor, _keep,
-                        _pow_grad, _short, _zero_grad, power)
+                        _pow_grad, _short, _zero_grad, half_tail, logit_expression, power)
 
 
 # ------------------------------------------------------------------ float math
@@ -93,7 +93,22 @@ for _name, _ufunc, _fn in (
 @op("aten::rsqrt(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     scalar="1 / sqrt({self})")
 def rsqrt(xp, self):
-    return 1 / xp.sqrt(_f32(self))
+    """1 / sqrt(x) in float, rounded once; float16 on the CPU: the elements PyTorch's loop
+    computes in its scalar code (pointwise.half_tail) round the square root to half first
+    (1 / std::sqrt(c10::Half)): rsqrt of 31 halves differed in 6 elements, of a strided
+    view in ~20%."""
+    r = 1 / xp.sqrt(_f32(self))
+    if xp is _np and self.dtype == _np.float16:
+        r = r.astype(_np.float16)
+        tail = half_tail((self,), self.shape)
+        if tail is not None:
+            x = self if tail is True else self[tail]
+            h = (_np.float32(1) / _np.sqrt(x.astype(_np.float32)).astype(_np.float16)
+                 .astype(_np.float32)).astype(_np.float16)
+            if tail is True:
+                return h
+            r[tail] = h
+    return r
 
 
 @op("aten::reciprocal(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
@@ -196,6 +211,15 @@ def logit(xp, self, eps=None):
     return xp.log(x / (1 - x))
 
 
+def _logit_expression(form):
+    """eps and 1 - eps rounded to the computation dtype, float16's steps rounded to half,
+    as eager (pointwise.logit_expression)."""
+    return None if form.ct is None else logit_expression(form.ct)
+
+
+logit.op.scalar_for = _logit_expression
+
+
 # ------------------------------------------------------------------ more float math
 
 @op("aten::deg2rad(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
@@ -216,6 +240,19 @@ def _half_in_f32(self, c):
     dtypes=NO_BOOL, scalar="{self} * 57.29577951308232")
 def rad2deg(xp, self):
     return _half_in_f32(self, 57.29577951308232)
+
+
+def _angle_expression(form):
+    """float16: the constant stays float32 (PyTorch multiplies in opmath by the unrounded
+    constant; NumPy's half * float would round it to half first), as eager
+    (_half_in_f32)."""
+    if form.ct is _dt.float16:
+        return form.scalar.replace("{self}", "cast_float32({self})", 1).replace(
+            " * ", " * cast_float32(", 1) + ")"
+    return None
+
+
+deg2rad.op.scalar_for = rad2deg.op.scalar_for = _angle_expression
 
 
 def _nan_ignoring(name, ufunc, extreme):
@@ -260,6 +297,19 @@ def xlogy(xp, self, other):
                         xp.where(xp.asarray(self == 0), 0, self * xp.log(other))).astype(rt)
 
 
+def _log_rounded_in_half(f):
+    """scalar_for of xlogy / xlog1py: float16 rounds the log to half before the product,
+    as eager (and PyTorch)."""
+    def expression(form):
+        if form.ct is _dt.float16:
+            return form.scalar.replace(f"{f}({{other}})", f"cast_float16({f}({{other}}))")
+        return None
+    return expression
+
+
+xlogy.op.scalar_for = _log_rounded_in_half("log")
+
+
 def _common_scalars(xp, self, other):
     """(self, other, their result dtype) with a Python number among them made a 0-dim
     array of that dtype, as PyTorch wraps it: xlogy(half_x, 0.7) takes the log of
@@ -289,6 +339,9 @@ def special_xlog1py(xp, self, other):
                         xp.where(xp.asarray(self == 0), 0, self * xp.log1p(other))).astype(rt)
 
 
+special_xlog1py.op.scalar_for = _log_rounded_in_half("log1p")
+
+
 # -x log(x) for x > 0, 0 at 0, -inf below 0 (log of False, 0: an infinity the scalar
 # language can write), NaN for NaN
 @op("aten::special_entr(Tensor self) -> Tensor", **_SPECIAL,
@@ -306,6 +359,17 @@ def special_entr(xp, self):
         return xp.where(x < 0, -_np.inf, out).astype(x.dtype)
 
 
+def _entr_expression(form):
+    """float16: the log rounded to half before the product, as eager and PyTorch."""
+    if form.ct is _dt.float16:
+        return form.scalar.replace("-{self} * log({self})",
+                                   "-{self} * cast_float16(log({self}))")
+    return None
+
+
+special_entr.op.scalar_for = _entr_expression
+
+
 # the standard normal CDF as PyTorch computes it, (1 + erf(x / sqrt 2)) * 0.5 in the
 # tensor's dtype (not erfc(-x / sqrt 2) / 2: torch's cancels for x << 0, ndtr(-4.) of
 # float16 is 0); float16 rounds every step to half (PyTorch's Half kernel: ndtr(2.5) is
@@ -320,6 +384,18 @@ def special_ndtr(xp, self):
         e = _special.erf(xp, z.astype(f32)).astype(dt)
         return (1 + e) * dt.type(0.5)
     return (1 + _special.erf(xp, self * dt.type(0.7071067811865476))) * dt.type(0.5)
+
+
+def _ndtr_expression(form):
+    """float16: every step rounded to half, the constant float32, as eager and PyTorch's
+    Half kernel."""
+    if form.ct is _dt.float16:
+        return ("cast_float16(1 + cast_float16(erf(cast_float16(cast_float32({self}) * "
+                "cast_float32(0.7071067811865476))))) * 0.5")
+    return None
+
+
+special_ndtr.op.scalar_for = _ndtr_expression
 
 
 @op("aten::hypot(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
@@ -353,12 +429,12 @@ def _ldexp_is_exact(self_dt, other_dt):
     return (self_dt.category == _dt.FLOATING and other_dt.category == _dt.INTEGRAL)
 
 
-def ldexp_expression(dtypes, ct):
+def ldexp_expression(form):
     """The fused expression of ldexp for its operands' own dtypes (OpDef.scalar_for):
     C's ldexp, or self * 2.0 ** other with the power in other's dtype (the default float
     for an integer other, which is then ct) and the product in ct (in float32 for a
     float16 self and a wider 0-dim other, as PyTorch's mul reads a 0-dim operand)."""
-    s, o = dtypes["self"], dtypes["other"]
+    s, o, ct = form.dtypes["self"], form.dtypes["other"], form.ct
     s = s if isinstance(s, _dt.dtype) else (_dt.float64 if s == "float" else _dt.int64)
     o = o if isinstance(o, _dt.dtype) else (_dt.float64 if o == "float" else _dt.int64)
     if _ldexp_is_exact(s, o):

@@ -97,6 +97,19 @@ def masked_fill(xp, self, mask, value):
     return _masked_fill(xp, self, mask, value)
 
 
+def _masked_fill_expression(form):
+    """An integral / bool self takes the value in its own dtype first, as eager (where()
+    of an int64 self and a float32 value would round the unmasked int64 elements through
+    float32: 1000006000067 became 1000006025216)."""
+    ct = form.ct
+    if ct is not None and ct.category != _dt.FLOATING:
+        return form.scalar.replace("{value}", f"cast_{ct.name}({{value}})")
+    return None
+
+
+masked_fill.op.scalar_for = masked_fill_tensor.op.scalar_for = _masked_fill_expression
+
+
 for _d in (masked_fill.op, masked_fill.op.inplace_variant):
     _d.checked_scalars = frozenset(("value",))
 where.op.checked_scalars = frozenset(("self", "other"))   # where(c, x, 300): c10's check
@@ -161,6 +174,25 @@ def lerp_tensor(xp, self, end, weight):
     inplace=True, dtypes=FLOATS, scalar=_LERP, number_args={"weight": "opmath"})
 def lerp(xp, self, end, weight):
     return _lerp(xp, self, end, weight)
+
+
+def _lerp_expression(form):
+    """lerp's fmadd, as eager (_lerp). float32 (float16 computes in it): one rounding of
+    w * (end - self) + self (or of (w - 1) * (end - self) + end): the float64 product of
+    two float32s is exact (the weight as float32 first: a constant 0.7 - 1 would fold in
+    float64); float64: a true FMA (prims._fma_f64)."""
+    if form.ct in (_dt.float16, _dt.float32):
+        w = "cast_float32({weight})"
+        return (f"cast_float32(cast_float64(where(abs({w}) < 0.5, {w}, {w} - 1))"
+                " * cast_float64({end} - {self})"
+                f" + cast_float64(where(abs({w}) < 0.5, {{self}}, {{end}})))")
+    if form.ct is _dt.float64:
+        return ("fma(where(abs({weight}) < 0.5, {weight}, {weight} - 1), {end} - {self}, "
+                "where(abs({weight}) < 0.5, {self}, {end}))")
+    return None
+
+
+lerp.op.scalar_for = lerp_tensor.op.scalar_for = _lerp_expression
 
 
 def _lerp_dtypes(kinds):

@@ -151,11 +151,25 @@ def _cumprod_grad(grad, self, result, dim):
     return at_before.where(before, at_first.masked_fill(first.logical_not(), 0))
 
 
+def _in_opmath(grad, result):
+    """float16 (grad, result) as float32, and the dtype to round back to: PyTorch's
+    _softmax_backward_data / _log_softmax_backward_data compute a Half gradient in float
+    and round it once (gpujit's ops on half tensors rounded every step: 99 of 100 float16
+    log_softmax gradients differed, and every float16 cross_entropy's)."""
+    if grad.dtype == _dt.float16:
+        return grad.float(), result.float(), _dt.float16
+    return grad, result, None
+
+
 @_derivative(softmax)
 def _softmax_grad(grad, result, dim):
-    return result * (grad - (grad * result).sum(dim, keepdim=True))
+    g, r, back = _in_opmath(grad, result)
+    out = r * (g - (g * r).sum(dim, keepdim=True))
+    return out if back is None else out.to(back)
 
 
 @_derivative(log_softmax)
 def _log_softmax_grad(grad, result, dim):
-    return grad - result.exp() * grad.sum(dim, keepdim=True)
+    g, r, back = _in_opmath(grad, result)
+    out = g - r.exp() * g.sum(dim, keepdim=True)
+    return out if back is None else out.to(back)

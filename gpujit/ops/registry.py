@@ -1082,9 +1082,13 @@ class OpDef:
         # the computation dtype with compute_types(kinds_of(...)); `scalar_for` gives
         # their fused expression
         self.own_dtype = frozenset(own_dtype)
-        # scalar_for(dtypes, ct): the scalar expression for operand dtypes (a dict name ->
-        # dtype, or the weak kind "int"/"float"/"bool" of a Python number) computing in
-        # ct, where one expression does not serve every dtype (own_dtype operands)
+        # scalar_for(form): the scalar expression for one use of the op (form: an
+        # ops/scalar.ScalarForm -- its operands' dtypes, the computation dtype, the
+        # constant arguments, which operands read one element), or None for `scalar`,
+        # where one expression does not compute what eager computes in every case
+        # (own_dtype operands; float16's rounding steps, lerp's fmadd, a constant taken in
+        # the tensor's dtype). The fused kernels ask only this: every per-op, per-dtype
+        # form lives next to its op
         self.scalar_for = None
         # nondiff_outputs: the returns (by name or position) that carry no gradient even
         # when floating, as derivatives.yaml's output_differentiability marks them

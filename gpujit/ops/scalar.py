@@ -2,9 +2,13 @@
 
 A pointwise op's `scalar` is a Python expression over its arguments written as `{name}`
 placeholders, e.g. `"1 / (1 + exp(-{self}))"`. Operands arrive already cast to the op's
-computation dtype (except an op's `own_dtype` operands, which keep theirs: its
-`scalar_for(dtypes, ct)` gives the expression for them); non-tensor arguments (alpha, min, rounding_mode ...) are substituted as
-constants. Allowed: numbers, `+ - * / // % **`, comparisons, `& | ^ ~` (bitwise on ints,
+computation dtype (except an op's `own_dtype` operands, which keep theirs); non-tensor
+arguments (alpha, min, rounding_mode ...) are substituted as constants. Where one
+expression does not compute what eager computes for every dtype or argument (float16's
+rounding steps, a constant's dtype, an operand's own dtype), the op's `scalar_for(form)`
+gives the expression for that case from a `ScalarForm` (the operands' dtypes, the
+computation dtype, the constant arguments, which operands read one element); the fuser
+asks only the op, so every per-op, per-dtype rule lives next to the op. Allowed: numbers, `+ - * / // % **`, comparisons, `& | ^ ~` (bitwise on ints,
 logical on bools), `and/or/not` are NOT allowed (use & | ~ on bools), and the functions
 in `FUNCTIONS` below. `where(c, a, b)` is the only conditional; `cast_<dtype>(x)` converts.
 The kernels issue maps each name to numba.cuda / CPU code; `evaluate` maps them to NumPy
@@ -17,7 +21,7 @@ from math import copysign as _copysign
 
 import numpy as np
 
-__all__ = ["FUNCTIONS", "evaluate", "check_expression"]
+__all__ = ["FUNCTIONS", "evaluate", "check_expression", "ScalarForm"]
 
 
 def _where(c, a, b):
@@ -178,3 +182,45 @@ def evaluate(expr: str, values: dict):
     tree = check_expression(expr, list(values))
     return eval(compile(tree, "<scalar>", "eval"), {"__builtins__": {}, **FUNCTIONS},
                 dict(values))
+
+
+class ScalarForm:
+    """What an op's `scalar_for(form)` hook reads to choose its expression (it returns an
+    expression, or None for the op's own `scalar`):
+
+    - `scalar`: the op's own expression (OpDef.scalar);
+    - `dtypes`: argument name -> its dtype, or the weak kind "int"/"float"/"bool" of a
+      Python number, None for a str / None / dtype constant (before any cast: an
+      own_dtype operand arrives so, the others cast to `ct`);
+    - `ct`: the computation dtype (None for an op without type promotion);
+    - `constants`: argument name -> value, for the arguments known when the expression is
+      generated (rounding_mode, a None weight, a constant number);
+    - `one_element(name)`: whether that operand reads one element as PyTorch's
+      TensorIterator sees it (is_scalar: 0-dim, one element, or expanded): True, False, or
+      the name of a bool known only at run time, which the expression may use (a
+      DYNAMIC kernel's stride test); ask only when the answer matters (a run-time
+      answer costs a test before the loop).
+    """
+    __slots__ = ("scalar", "dtypes", "ct", "constants", "_one_element")
+
+    def __init__(self, scalar, dtypes, ct, constants=None, one_element=None):
+        self.scalar, self.dtypes, self.ct = scalar, dtypes, ct
+        self.constants = {} if constants is None else constants
+        self._one_element = one_element
+
+    def one_element(self, name):
+        return False if self._one_element is None else self._one_element(name)
+
+    def is_none(self, name):
+        """Whether argument `name` is a None constant (an optional operand left out)."""
+        return name in self.constants and self.constants[name] is None
+
+    def by_one_element(self, name, one, several):
+        """Expression `one` where operand `name` reads one element, `several` where it does
+        not (a where() on the run-time test when only the kernel knows)."""
+        flag = self.one_element(name)
+        if flag is True:
+            return one
+        if flag is False:
+            return several
+        return f"where({flag}, {one}, {several})"
