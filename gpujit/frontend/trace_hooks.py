@@ -210,7 +210,14 @@ def _module_call(module, call, args, kwargs):
         if rec is not None:
             s.recorders.remove(rec)
     if rec is not None:
-        rec.graph.register_output(output_value(rec, out, strict=False))
+        try:
+            rec.graph.register_output(output_value(rec, out, strict=False))
+        except RuntimeError:
+            # (a result holding a number, a string...: the graph returns None until the
+            # call becomes a method, which returns the values its caller reads, as
+            # TorchScript's tracer makes it; left inline, the graph is no method)
+            rec.graph.register_output(rec.graph.insert_constant(None))
+            rec.partial_out = True
         for r in regions:
             _calls.finish(r, out)
     return out

@@ -1,0 +1,231 @@
+"""Tracing against torch.jit.trace 2.13 (session 40, c40).
+
+Finds, minimised, with torch 2.13's behaviour:
+
+1. (torchaudio's wav2vec2) A traced module with an @torch.jit.export method that calls a
+   submodule with other arguments than the trace saw:
+   `FE.forward(self, x, length: Optional[Tensor] = None)`, `M.forward(x)` calls
+   `self.fe(x, None)`, `@export M.extract(x, lengths)` calls `self.fe(x, lengths)`.
+   gpujit failed to compile the export: "FE.forward() takes 1 argument but 2 were given"
+   (the traced one-argument forward stood for FE.forward). torch's make_module scripts a
+   module with exports first (create_script_module: every module a
+   RecursiveScriptModule), compiling FE's Python forward as `forward` for the export;
+   the trace then names its call of fe after the first free name: `tm.code` is
+   `torch.add((fe).forward1(x, ), ...)`, `tm.extract.code` `(fe).forward(x, lengths, )`,
+   tm.fe has `forward` (scripted, default `length=None`) and `forward1` (traced).
+2. The method a traced submodule call becomes returns what its caller reads of it, not
+   its Python result: TorchScript's tracer turns the call's block into a method whose
+   outputs are the values computed in it and used after it, in the order first used.
+   gpujit returned the Python result's structure and left the call inline (its ops in
+   the caller) when the result held None, a number or a dict, and failed the whole trace
+   ("Only tensors, lists, tuples of tensors, or dictionary of tensors can be output from
+   traced functions (got int)") when a submodule returned a number: with torch,
+   `FE.forward` returning `(x * 2, length, 3)` called `self.fe(x, None)` is
+   `(fe).forward(x, )` returning `torch.mul(x, ...)` alone; returning `(a, b)` to a
+   caller that returns `(b, a)` gives `return (torch.sub(x, ...), _0)`; a caller reading
+   only `b` gets a method returning the `sub` alone (the `mul` gone); a caller reading
+   nothing keeps `_0 = (fe).forward(x, )` of a method returning None.
+"""
+import io
+from typing import Optional, Tuple
+
+import numpy as np
+
+import gpujit as torch
+from gpujit import nn
+from gpujit import Tensor
+
+
+# ------------------------------------------------- 1. @export calling a traced submodule
+class FE(nn.Module):
+    def forward(self, x, length: Optional[Tensor] = None) -> Tuple[Tensor, Optional[Tensor]]:
+        y = x * 2
+        if length is not None:
+            length = length + 1
+        return y, length
+
+
+class WithExport(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fe = FE()
+
+    def forward(self, x):
+        y, _ = self.fe(x, None)
+        return y + 1
+
+    @torch.jit.export
+    def extract(self, x, lengths: Optional[Tensor]):
+        y, l = self.fe(x, lengths)
+        return y, l
+
+
+def _check_export_module(tm):
+    x = torch.ones(3, 3)
+    np.testing.assert_array_equal(tm(x).numpy(), np.full((3, 3), 3.0, np.float32))
+    y, l = tm.extract(torch.ones(1, 2), torch.tensor([3]))
+    np.testing.assert_array_equal(y.numpy(), [[2.0, 2.0]])
+    assert l.tolist() == [4]
+    y, l = tm.extract(torch.ones(1, 2), None)
+    assert l is None and y.tolist() == [[2.0, 2.0]]
+    # fe.forward is FE's scripted Python forward (its default too), forward1 the trace
+    y, l = tm.fe(torch.ones(1, 1), torch.tensor([3]))
+    assert y.tolist() == [[2.0]] and l.tolist() == [4]
+    y, l = tm.fe(torch.ones(1, 1))
+    assert y.tolist() == [[2.0]] and l is None
+    assert tm.fe.forward1(torch.ones(1, 1)).tolist() == [[2.0]]
+
+
+def test_export_calling_traced_submodule_scripts_its_forward_first():
+    tm = torch.jit.trace(WithExport(), (torch.ones(2, 3),))
+    # torch: make_module -> create_script_module, every module a RecursiveScriptModule
+    assert type(tm).__name__ == "RecursiveScriptModule"
+    assert type(tm.fe).__name__ == "RecursiveScriptModule"
+    assert repr(tm) == ("RecursiveScriptModule(\n  original_name=WithExport\n"
+                        "  (fe): RecursiveScriptModule(original_name=FE)\n)")
+    code = tm.code
+    assert "fe = self.fe" in code and "(fe).forward1(x, )" in code, code
+    assert "(fe).forward(x, lengths, )" in tm.extract.code
+    assert 'prim::CallMethod[name="forward1"](%fe, %x)' in str(tm.graph)
+    assert sorted(tm.fe._script_methods) == ["forward", "forward1"]
+    assert sorted(tm._script_methods) == ["extract", "forward"]
+    # the scripted forward: FE's source (its If), the traced one: the mul alone
+    assert "prim::If" in str(tm.fe.forward.graph)
+    assert [n.kind for n in tm.fe.forward1.graph.nodes if n.kind != "prim::Constant"] \
+        == ["aten::mul"]
+    assert tm.fe.forward1.code.startswith("def forward1(self,\n    x: Tensor) -> Tensor:")
+    _check_export_module(tm)
+
+
+def test_export_module_save_load_round_trip():
+    tm = torch.jit.trace(WithExport(), (torch.ones(2, 3),))
+    buf = io.BytesIO()
+    torch.jit.save(tm, buf)
+    buf.seek(0)
+    lm = torch.jit.load(buf)
+    assert "(fe).forward1(x, )" in lm.code
+    _check_export_module(lm)
+
+
+def test_module_without_exports_still_a_traced_module():
+    class Plain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fe = FE()
+
+        def forward(self, x):
+            return self.fe(x, None)[0] + 1
+    tm = torch.jit.trace(Plain(), (torch.ones(2, 3),))
+    assert type(tm).__name__ == "TopLevelTracedModule"
+    assert "(fe).forward(x, )" in tm.code
+    assert sorted(tm.fe._script_methods) == ["forward"]
+
+
+# ------------------------------------------ 2. a call's method returns what is read of it
+class Pair(nn.Module):
+    def forward(self, x):
+        a = x * 2
+        b = x - 1
+        return a, b
+
+
+def _traced(forward, sub=Pair):
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fe = sub()
+    M.forward = forward
+    return torch.jit.trace(M(), (torch.ones(2, 3),))
+
+
+def _ops(graph):
+    return [n.kind for n in graph.nodes if n.kind != "prim::Constant"]
+
+
+def test_method_returns_results_in_the_order_the_caller_reads_them():
+    def forward(self, x):
+        a, b = self.fe(x)
+        return b, a
+    tm = _traced(forward)
+    assert "_0, _1, = (fe).forward(x, )\n  return (_0, _1)" in tm.code
+    # torch: `_0 = torch.mul(x, CONSTANTS.c0)\n  return (torch.sub(x, CONSTANTS.c1), _0)`
+    assert _ops(tm.fe.graph) == ["aten::mul", "aten::sub", "prim::TupleConstruct"]
+    tup = tm.fe.graph.outputs[0].node
+    assert [v.node.kind for v in tup.inputs] == ["aten::sub", "aten::mul"]
+    b, a = tm(torch.full((1, 2), 3.0))
+    assert b.tolist() == [[2.0, 2.0]] and a.tolist() == [[6.0, 6.0]]
+
+
+def test_method_returns_only_what_is_read():
+    def forward(self, x):
+        a, b = self.fe(x)
+        return b
+    tm = _traced(forward)
+    assert "return (fe).forward(x, )" in tm.code
+    assert _ops(tm.fe.graph) == ["aten::sub"]          # (the unread mul is gone)
+    assert tm(torch.full((2,), 3.0)).tolist() == [2.0, 2.0]
+
+
+def test_call_whose_result_nothing_reads_returns_none():
+    def forward(self, x):
+        a, b = self.fe(x)
+        return x + 1
+    tm = _traced(forward)
+    assert "_0 = (fe).forward(x, )" in tm.code
+    assert tm.fe.code == "def forward(self,\n    x: Tensor) -> NoneType:\n  return None\n"
+    assert tm(torch.zeros(2)).tolist() == [1.0, 1.0]
+
+
+class WithNumber(nn.Module):
+    def forward(self, x, length: Optional[Tensor] = None):
+        y = x * 2
+        return y, length, 3
+
+
+def test_result_holding_none_and_a_number_is_a_method_call():
+    # gpujit: "Only tensors, lists, tuples of tensors, or dictionary of tensors can be
+    # output from traced functions (got int)"
+    def forward(self, x):
+        y, a, b = self.fe(x, None)
+        return y + b
+    tm = _traced(forward, WithNumber)
+    assert "(fe).forward(x, )" in tm.code
+    assert _ops(tm.fe.graph) == ["aten::mul"]
+    assert tm.fe.code.startswith("def forward(self,\n    x: Tensor) -> Tensor:")
+    assert tm(torch.ones(1, 2)).tolist() == [[5.0, 5.0]]
+
+    # an argument passed through is the caller's own value; the method does not take it
+    def forward2(self, x, l):
+        y, a, b = self.fe(x, l)
+        return y + b, a
+
+    class M2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fe = WithNumber()
+    M2.forward = forward2
+    tm = torch.jit.trace(M2(), (torch.ones(2, 3), torch.ones(2)))
+    # torch: `_0 = torch.add((fe).forward(x, ), CONSTANTS.c0)\n  return (_0, l)`
+    assert "(fe).forward(x, )" in tm.code and tm.code.endswith(", l)\n"), tm.code
+    a, b = tm(torch.ones(1, 1), torch.ones(3))
+    assert a.tolist() == [[5.0]] and b.tolist() == [1.0, 1.0, 1.0]
+
+
+class WithDict(nn.Module):
+    def forward(self, x, length: Optional[Tensor] = None):
+        a = x * 2
+        b = x - 1
+        c = x.relu()
+        return {"a": a, "b": b, "n": None, "c": c}, 3
+
+
+def test_result_dict_is_a_method_call_of_the_values_read():
+    def forward(self, x):
+        d, k = self.fe(x, None)
+        return d["b"] * d["a"] + k
+    tm = _traced(forward, WithDict)
+    assert "_0, _1, = (fe).forward(x, )" in tm.code
+    assert "torch.mul(_0, _1)" in tm.code
+    # torch: returns (sub, mul), the unread relu gone
+    assert _ops(tm.fe.graph) == ["aten::mul", "aten::sub", "prim::TupleConstruct"]
+    assert tm(torch.full((1, 2), 2.0)).tolist() == [[7.0, 7.0]]
