@@ -25,6 +25,8 @@ Finds, minimised, with torch 2.13's behaviour:
    caller that returns `(b, a)` gives `return (torch.sub(x, ...), _0)`; a caller reading
    only `b` gets a method returning the `sub` alone (the `mul` gone); a caller reading
    nothing keeps `_0 = (fe).forward(x, )` of a method returning None.
+3. A traced lambda: torch 2.13 names it `_lambda` (`def _lambda(a: Tensor,`); gpujit
+   printed `def lambda_fn(`.
 """
 import io
 from typing import Optional, Tuple
@@ -229,3 +231,11 @@ def test_result_dict_is_a_method_call_of_the_values_read():
     # torch: returns (sub, mul), the unread relu gone
     assert _ops(tm.fe.graph) == ["aten::mul", "aten::sub", "prim::TupleConstruct"]
     assert tm(torch.full((1, 2), 2.0)).tolist() == [[7.0, 7.0]]
+
+
+# --------------------------------------------------------------- 3. a traced lambda's name
+def test_traced_lambda_is_named_like_torch():
+    # torch 2.13: `def _lambda(a: Tensor,` (t.name "_lambda"); gpujit said lambda_fn
+    t = torch.jit.trace(lambda a, b: a * b, (torch.rand(2), torch.rand(2)))
+    assert t.name == "_lambda" and t.qualified_name.endswith("._lambda")
+    assert t.code.startswith("def _lambda(a: Tensor,\n    b: Tensor) -> Tensor:")

@@ -220,7 +220,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
                                   force_outplace=_force_outplace)
     name = getattr(func, "__name__", "traced_fn")
     if name == "<lambda>":
-        name = "lambda_fn"
+        name = "_lambda"        # (torch 2.13's: `def _lambda(a: Tensor,`, `t.name`)
     fn = ScriptFunction(graph, name, func)
     # the graph's inputs are the example inputs, all given in every call: the Python
     # function's defaults are none of its (PyTorch's traced function has none either, and
