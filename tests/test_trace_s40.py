@@ -27,11 +27,27 @@ Finds, minimised, with torch 2.13's behaviour:
    nothing keeps `_0 = (fe).forward(x, )` of a method returning None.
 3. A traced lambda: torch 2.13 names it `_lambda` (`def _lambda(a: Tensor,`); gpujit
    printed `def lambda_fn(`.
+4. A scripted (or traced) function called in a trace: torch 2.13 records
+   `prim::CallFunction` (`.code` `torch.sub(__torch__.m.sf(x, 2, ), __torch__.m.sg(x, ))`,
+   a tuple result unpacked `a, b, = __torch__.m.tup(x, )`), a scripted submodule's call a
+   `prim::CallMethod[name="forward"]` (`_0 = torch.add((s).forward(x, ), ...)`, typed
+   `__torch__.m.Sub`); gpujit inlined both (and would have typed the submodule
+   `___torch_mangle_0.Sub`).
+5. A dict output (strict=False) whose values differ in type: torch 2.13 says "Tracer
+   cannot infer type of {'a': tensor([1., 1.]), 'b': 3}\n:Dictionary inputs to traced
+   functions must have consistent type. Found Tensor and int" (gpujit: its own words, or
+   "cannot be understood"); int keys ({1: x}) cannot be output in torch (gpujit traced
+   them).
+6. The TorchScript tutorial's WrapRNN (a scripted loop returning its traced cell's one
+   tensor as `y, h`, called in a trace): torch 2.13 prints `loop = self.loop` /
+   `_0, y, = (loop).forward(xs, )` / `return torch.relu(y)` (a tensor unpacked twice
+   stands for its last Value); gpujit inlined the loop.
 """
 import io
 from typing import Optional, Tuple
 
 import numpy as np
+import pytest
 
 import gpujit as torch
 from gpujit import nn
@@ -239,3 +255,164 @@ def test_traced_lambda_is_named_like_torch():
     t = torch.jit.trace(lambda a, b: a * b, (torch.rand(2), torch.rand(2)))
     assert t.name == "_lambda" and t.qualified_name.endswith("._lambda")
     assert t.code.startswith("def _lambda(a: Tensor,\n    b: Tensor) -> Tensor:")
+
+
+# ------------------------------------- 4. compiled functions and submodules called in a trace
+@torch.jit.script
+def _sf(x, k: int):
+    return x * k + 1
+
+
+@torch.jit.script
+def _sg(x):
+    return _sf(x, 3).relu()
+
+
+@torch.jit.script
+def _tup(x):
+    return x + 1, x * 2
+
+
+class _Sub(nn.Module):
+    def forward(self, x):
+        return x.sin() * 2
+
+
+class _CallsCompiled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.s = torch.jit.script(_Sub())
+
+    def forward(self, x):
+        return self.s(x) + _sg(x) + _sf(x, 2)
+
+
+Q = f"__torch__.{__name__}."
+
+
+def test_traced_call_of_scripted_function_is_a_call_function():
+    # torch 2.13: `_0 = torch.sub(__torch__.m._sf(x, 2, ), __torch__.m._sg(x, ))`, graph
+    # `prim::CallFunction(%2, %x, %1)` typed `Float(3, strides=[1], ...)`; gpujit inlined
+    def uses(x):
+        return _sf(x, 2) - _sg(x)
+    t = torch.jit.trace(uses, torch.ones(3))
+    assert f"torch.sub({Q}_sf(x, 2, ), {Q}_sg(x, ))" in t.code, t.code
+    calls = [n for n in t.graph.nodes if n.kind == "prim::CallFunction"]
+    assert len(calls) == 2 and "aten::mul" not in str(t.graph)
+    assert str(calls[0].output.type) == "Float(3, strides=[1], requires_grad=0, device=cpu)"
+    np.testing.assert_allclose(t(torch.full((2,), 2.0)).numpy(), [5.0 - 7.0] * 2)
+    assert "aten::relu" in str(t.inlined_graph)
+    buf = io.BytesIO()
+    torch.jit.save(t, buf)
+    buf.seek(0)
+    np.testing.assert_allclose(torch.jit.load(buf)(torch.full((2,), 2.0)).numpy(), [-2.0] * 2)
+
+
+def test_traced_call_of_scripted_function_returning_a_tuple():
+    # torch 2.13: `a, b, = __torch__.m._tup(x, )\n  return torch.sub(b, a)`
+    def use_tup(x):
+        a, b = _tup(x)
+        return b - a
+    t = torch.jit.trace(use_tup, torch.ones(2))
+    assert f"a, b, = {Q}_tup(x, )\n  return torch.sub(b, a)" in t.code, t.code
+    assert t(torch.full((2,), 3.0)).tolist() == [2.0, 2.0]
+
+
+def test_traced_call_of_scripted_submodule_is_a_call_method():
+    # torch 2.13: `s = self.s\n  _0 = torch.add((s).forward(x, ), __torch__.m._sg(x, ))`,
+    # `%s : __torch__.m._Sub = prim::GetAttr[name="s"](%self)` (its own type, unmangled)
+    tm = torch.jit.trace(_CallsCompiled(), torch.ones(3))
+    code = tm.code
+    assert "s = self.s" in code and f"torch.add((s).forward(x, ), {Q}_sg(x, ))" in code, code
+    assert f"torch.add(_0, {Q}_sf(x, 2, ))" in code
+    assert f'%s : {Q}_Sub = prim::GetAttr[name="s"](%self)' in str(tm.graph)
+    x = torch.full((2,), 0.5)
+    want = np.sin(0.5) * 2 + max(0.5 * 3 + 1, 0) + 0.5 * 2 + 1
+    np.testing.assert_allclose(tm(x).numpy(), [want] * 2, rtol=1e-6)
+    buf = io.BytesIO()
+    torch.jit.save(tm, buf)
+    buf.seek(0)
+    lm = torch.jit.load(buf)
+    assert "(s).forward(x, )" in lm.code
+    np.testing.assert_allclose(lm(x).numpy(), [want] * 2, rtol=1e-6)
+
+
+# ------------------------------------------------------ 5. dict outputs with strict=False
+@pytest.mark.parametrize("out, found", [
+    (lambda x: {"a": x, "b": (x, x)}, "Found Tensor and Tuple[Tensor, Tensor]"),
+    (lambda x: {"a": x, "b": 3}, "Found Tensor and int"),
+    (lambda x: {"a": (x, x), "b": (x,)}, "Found Tuple[Tensor, Tensor] and Tuple[Tensor]"),
+])
+def test_dict_output_of_mixed_types_says_what_torch_says(out, found):
+    # torch 2.13: "Tracer cannot infer type of {'a': tensor([1., 1.]), 'b': 3}\n:Dictionary
+    # inputs to traced functions must have consistent type. Found Tensor and int"
+    with pytest.raises(RuntimeError) as e:
+        torch.jit.trace(out, torch.ones(2), strict=False)
+    msg = str(e.value)
+    assert msg.startswith("Tracer cannot infer type of {'a': ") and "tensor([1., 1.])" in msg
+    assert msg.endswith(":Dictionary inputs to traced functions must have consistent type. "
+                        + found)
+
+
+def test_dict_output_with_int_keys_cannot_be_output():
+    # torch 2.13: "output 1 ({1: ..., 2: ...}) of traced region cannot be understood by the
+    # tracer, only outputs matching dict[Union[str, Tensor], Union[Tensor, Tuple[Tensor,
+    # ...]]] can be a dictionary output of a traced function"; gpujit traced it
+    with pytest.raises(RuntimeError, match=r"of traced region cannot be understood by the "
+                       r"tracer, only outputs matching dict\[Union\[str, Tensor\]"):
+        torch.jit.trace(lambda x: {1: x, 2: x}, torch.ones(2), strict=False)
+    t = torch.jit.trace(lambda x: {"a": (x, x), "b": (x, x + 1)}, torch.ones(2), strict=False)
+    assert t(torch.zeros(2))["b"][1].tolist() == [1.0, 1.0]
+
+
+# ------------------------- 6. the tutorial's WrapRNN: a scripted loop called in a trace
+class _Gate(nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:
+            return x
+        else:
+            return -x
+
+
+class _Cell(nn.Module):
+    def __init__(self, dg):
+        super().__init__()
+        self.dg = dg
+        self.linear = nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        new_h = torch.tanh(self.dg(self.linear(x)) + h)
+        return new_h, new_h
+
+
+class _Loop(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = torch.jit.trace(_Cell(_Gate()), (torch.rand(3, 4), torch.rand(3, 4)))
+
+    def forward(self, xs):
+        h, y = torch.zeros(3, 4), torch.zeros(3, 4)
+        for i in range(xs.size(0)):
+            y, h = self.cell(xs[i], h)
+        return y, h
+
+
+class _WrapRNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.loop = torch.jit.script(_Loop())
+
+    def forward(self, xs):
+        y, h = self.loop(xs)
+        return torch.relu(y)
+
+
+def test_tutorial_wrap_rnn_code():
+    # torch 2.13 (the TorchScript tutorial's output): the loop returns its cell's one
+    # tensor twice; the trace reads it as the last element
+    m = torch.jit.trace(_WrapRNN(), (torch.rand(10, 3, 4),))
+    assert m.code == ("def forward(self,\n    xs: Tensor) -> Tensor:\n  loop = self.loop\n"
+                      "  _0, y, = (loop).forward(xs, )\n  return torch.relu(y)\n")
+    xs = torch.rand(5, 3, 4)
+    want = m.loop(xs)[0].relu()
+    np.testing.assert_allclose(m(xs).detach().numpy(), want.detach().numpy(), rtol=1e-6)

@@ -224,8 +224,8 @@ def _module_call(module, call, args, kwargs):
 
 
 def _is_compiled(module):
-    """A scripted (or traced) submodule: its call stays inline (record_call) in its
-    callers' graphs, as before."""
+    """A scripted (or traced) submodule: its call is recorded by record_call (a
+    prim::CallMethod of its compiled method), not as a call region."""
     from ..jit.objects import ScriptModule
     return isinstance(module, ScriptModule)
 
