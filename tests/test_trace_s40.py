@@ -24,7 +24,9 @@ Finds, minimised, with torch 2.13's behaviour:
    `(fe).forward(x, )` returning `torch.mul(x, ...)` alone; returning `(a, b)` to a
    caller that returns `(b, a)` gives `return (torch.sub(x, ...), _0)`; a caller reading
    only `b` gets a method returning the `sub` alone (the `mul` gone); a caller reading
-   nothing keeps `_0 = (fe).forward(x, )` of a method returning None.
+   nothing keeps `_0 = (fe).forward(x, )` of a method returning None; an identity
+   submodule's call (it records nothing) is `_0 = (i).forward()` (gpujit lost it when
+   another call followed).
 3. A traced lambda: torch 2.13 names it `_lambda` (`def _lambda(a: Tensor,`); gpujit
    printed `def lambda_fn(`.
 4. A scripted (or traced) function called in a trace: torch 2.13 records
@@ -416,3 +418,41 @@ def test_tutorial_wrap_rnn_code():
     xs = torch.rand(5, 3, 4)
     want = m.loop(xs)[0].relu()
     np.testing.assert_allclose(m(xs).detach().numpy(), want.detach().numpy(), rtol=1e-6)
+
+
+class _Ident(nn.Module):
+    def forward(self, x):
+        return x
+
+
+class _W(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(3))
+
+    def forward(self, x):
+        return x * self.w, self.w
+
+
+class _IdentThenW(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.i = _Ident()
+        self.b = _W()
+
+    def forward(self, x):
+        y = self.i(x)
+        _, w = self.b(x)
+        return y + w
+
+
+def test_call_recording_nothing_is_still_a_call():
+    # torch 2.13: `i = self.i\n  _0 = (i).forward()\n  _1 = (b0).forward(x, )\n  return
+    # torch.add(x, w)`, i.forward `def forward(self) -> NoneType:\n  return None`; gpujit
+    # lost the identity's call (the next call's region took its CallMethod in)
+    tm = torch.jit.trace(_IdentThenW(), torch.ones(3))
+    code = tm.code
+    assert "  i = self.i\n  _0 = (i).forward()\n  _1 = (b0).forward(x, )\n" in code, code
+    assert code.endswith("  return torch.add(x, w)\n")
+    assert tm.i.code == "def forward(self) -> NoneType:\n  return None\n"
+    assert tm(torch.full((3,), 2.0)).tolist() == [3.0, 3.0, 3.0]

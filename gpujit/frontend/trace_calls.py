@@ -230,6 +230,13 @@ def fold_calls(rec):
         for r2 in rec.regions:
             if r2.prev in rset:
                 r2.prev = after
+        if not rset:
+            # (a call that recorded nothing, `self.ident(x)` returning x, is still a call,
+            # `_0 = (i).forward()`, as torch's: a later call starting where it started
+            # starts after it, or its region would take this CallMethod in)
+            for r2 in rec.regions[rec.regions.index(r) + 1:]:
+                if r2.prev is r.prev:
+                    r2.prev = cm
 
 
 def _tensor_leaves(x, acc):
