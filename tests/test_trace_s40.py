@@ -13,6 +13,8 @@ Finds, minimised, with torch 2.13's behaviour:
    the trace then names its call of fe after the first free name: `tm.code` is
    `torch.add((fe).forward1(x, ), ...)`, `tm.extract.code` `(fe).forward(x, lengths, )`,
    tm.fe has `forward` (scripted, default `length=None`) and `forward1` (traced).
+   trace_module of such an exported method: torch 2.13 "method
+   '__torch__.m.M.extract' already defined." (gpujit traced it).
 2. The method a traced submodule call becomes returns what its caller reads of it, not
    its Python result: TorchScript's tracer turns the call's block into a method whose
    outputs are the values computed in it and used after it, in the order first used.
@@ -456,3 +458,12 @@ def test_call_recording_nothing_is_still_a_call():
     assert code.endswith("  return torch.add(x, w)\n")
     assert tm.i.code == "def forward(self) -> NoneType:\n  return None\n"
     assert tm(torch.full((3,), 2.0)).tolist() == [3.0, 3.0, 3.0]
+
+
+def test_trace_module_of_an_exported_method_is_already_defined():
+    # torch 2.13: "method '__torch__.m.___torch_mangle_1.M.extract' already defined." (the
+    # export is scripted first)
+    with pytest.raises(RuntimeError, match=r"method '__torch__\..*WithExport\.extract' "
+                                           r"already defined\."):
+        torch.jit.trace_module(WithExport(), {"forward": torch.ones(2, 3),
+                                              "extract": (torch.ones(2, 3), torch.ones(1))})

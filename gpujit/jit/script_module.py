@@ -440,8 +440,7 @@ class TopLevelTracedModule(TracedModule):
     as in torch: `type(traced).__name__ == "TopLevelTracedModule"`."""
 
 
-def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None, ctx=None,
-                       skip=()):
+def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None, ctx=None):
     """A TracedModule mirroring `module`: same parameter/buffer objects, submodules mirrored,
     a forward for every module that has a recorded graph. One module registered under two
     names gets a TracedModule per name, sharing its parameters and buffers, as
@@ -453,7 +452,7 @@ def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None, c
     makes them, registered in that one context before its exports compile: an export
     calling a submodule scripts the submodule's Python method onto its mirror under the
     method's own name (`forward`), and the traced graphs are added afterwards
-    (`add_traced_graphs`); the exports in `skip` (methods being traced) are not scripted."""
+    (`add_traced_graphs`)."""
     if memo is None:
         memo = {}
     if id(module) in memo:
@@ -482,7 +481,7 @@ def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None, c
             tm._modules[name] = traced_module_from(c, graphs_by_module, types, memo, ctx)
     for name, graph in graphs_by_module.get(id(module), {}).items():
         tm._add_method(name, graph)
-    _script_exports(module, tm, ctx, skip)
+    _script_exports(module, tm, ctx)
     del memo[id(module)]
     return tm
 
@@ -496,7 +495,7 @@ def add_traced_graphs(ctx, graphs_by_module: dict):
                 info.sm._add_method(name, graph)
 
 
-def _script_exports(module, tm, ctx=None, skip=()):
+def _script_exports(module, tm, ctx=None):
     """As torch.jit.trace does: the module's plain attributes (hyperparameters, ints,
     tensors...) stay readable on the traced module, and its @torch.jit.export methods
     are scripted onto it (a traced forward next to scripted methods)."""
@@ -514,6 +513,6 @@ def _script_exports(module, tm, ctx=None, skip=()):
     object.__setattr__(tm, "_script_constants", info.constants)
     info.collect_attributes()
     for name, fn in inspect.getmembers(type(module), inspect.isfunction):
-        if name != "forward" and name not in tm._script_methods and name not in skip \
-                and function_modifier(fn) == "export":
+        if name != "forward" and name not in tm._script_methods and \
+                function_modifier(fn) == "export":
             ctx.method_graph(tm, name)

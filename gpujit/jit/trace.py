@@ -316,7 +316,10 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
         # submodule after the first free name (`fe.forward` scripted: `forward1`)
         from ..frontend.script.modules import _Context
         ctx = _Context()
-        tm = traced_module_from(mod, {}, types, ctx=ctx, skip=set(pairs))
+        tm = traced_module_from(mod, {}, types, ctx=ctx)
+        for method in pairs:        # (trace_module of an @export method: torch's words)
+            if method in tm._script_methods:
+                raise RuntimeError(f"method '{tm._type.name}.{method}' already defined.")
         for info in ctx.info.values():
             if "forward" in info.sm._script_methods:
                 counts[id(info.module)] = 1
