@@ -28,7 +28,8 @@ Finds, minimised, with torch 2.13's behaviour:
    only `b` gets a method returning the `sub` alone (the `mul` gone); a caller reading
    nothing keeps `_0 = (fe).forward(x, )` of a method returning None; an identity
    submodule's call (it records nothing) is `_0 = (i).forward()` (gpujit lost it when
-   another call followed).
+   another call followed); a call with keyword arguments (`self.mha(x, x, x,
+   need_weights=False)`) is a method call too (gpujit left it inline).
 3. A traced lambda: torch 2.13 names it `_lambda` (`def _lambda(a: Tensor,`); gpujit
    printed `def lambda_fn(`.
 4. A scripted (or traced) function called in a trace: torch 2.13 records
@@ -467,3 +468,33 @@ def test_trace_module_of_an_exported_method_is_already_defined():
                                            r"already defined\."):
         torch.jit.trace_module(WithExport(), {"forward": torch.ones(2, 3),
                                               "extract": (torch.ones(2, 3), torch.ones(1))})
+
+
+class _KW(nn.Module):
+    def forward(self, x, scale: float = 1.0, bias=None):
+        y = x * scale
+        if bias is not None:
+            y = y + bias
+        return y, None
+
+
+class _CallsWithKeywords(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.k = _KW()
+
+    def forward(self, x, b):
+        y, _ = self.k(x, scale=2.0)
+        z, _ = self.k(x, bias=b)
+        return y + z
+
+
+def test_call_with_keyword_arguments_is_a_method_call():
+    # torch 2.13 (as `self.mha(x, x, x, need_weights=False)`): `_0 = (k).forward(x, )` /
+    # `(k).forward1(x, b, )` (the tensors its ops read, in that order); gpujit left
+    # keyword calls inline, so the next call was named `forward`
+    tm = torch.jit.trace(_CallsWithKeywords(), (torch.ones(3), torch.ones(3)))
+    code = tm.code
+    assert "(k).forward(x, )" in code and "(k).forward1(x, b, )" in code, code
+    assert sorted(tm.k._script_methods) == ["forward", "forward1"]
+    assert tm(torch.full((3,), 2.0), torch.ones(3)).tolist() == [7.0, 7.0, 7.0]

@@ -13,7 +13,7 @@ call's block into a method, the method returns what the caller reads of the call
 tensors computed in it and used after it, in the order first used (one, a tuple, or
 None), whatever the Python result held (None, numbers, dicts, an argument passed
 through). A region stays inline (as before) when the call cannot be a method call:
-keyword arguments, a callee that baked in a value its caller computed (a traced tensor
+arguments that do not bind to the forward's parameters (*args, **kwargs), a callee that baked in a value its caller computed (a traced tensor
 or size not passed as an argument), or a caller reading a value of the call that is no
 tensor the callee computed at its top level (a traced size).
 
