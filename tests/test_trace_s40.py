@@ -30,6 +30,9 @@ Finds, minimised, with torch 2.13's behaviour:
    submodule's call (it records nothing) is `_0 = (i).forward()` (gpujit lost it when
    another call followed); a call with keyword arguments (`self.mha(x, x, x,
    need_weights=False)`) is a method call too (gpujit left it inline).
+7. torchvision's BasicBlock traced in eval: torch 2.13 keeps `(bn1).forward(...)` and
+   `(bn2).forward(...)` calls; gpujit left both BatchNorm calls inline because the
+   in-place ReLU / `+=` after them had rebound their result tensors.
 3. A traced lambda: torch 2.13 names it `_lambda` (`def _lambda(a: Tensor,`); gpujit
    printed `def lambda_fn(`.
 4. A scripted (or traced) function called in a trace: torch 2.13 records
@@ -498,3 +501,38 @@ def test_call_with_keyword_arguments_is_a_method_call():
     assert "(k).forward(x, )" in code and "(k).forward1(x, b, )" in code, code
     assert sorted(tm.k._script_methods) == ["forward", "forward1"]
     assert tm(torch.full((3,), 2.0), torch.ones(3)).tolist() == [7.0, 7.0, 7.0]
+
+
+# ------------------------------------------- 7. a call whose result the caller writes in place
+class _BasicBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out += identity
+        return self.relu(out)
+
+
+def test_call_whose_result_is_written_in_place_is_a_method_call():
+    # torch 2.13 (torchvision's BasicBlock): `_0 = (relu).forward((bn1).forward((conv1).
+    # forward(x, ), ), )` / `_1 = (bn2).forward((conv2).forward(_0, ), )`; gpujit left
+    # both BatchNorm calls inline (`torch.batch_norm(...)`): the in-place ReLU / += had
+    # rebound their result tensors, so the call's result looked computed elsewhere
+    m = _BasicBlock().eval()
+    tm = torch.jit.trace(m, torch.randn(1, 4, 6, 6))
+    code = tm.code
+    assert "  _0 = (relu).forward((bn1).forward((conv1).forward(x, ), ), )\n" \
+           "  _1 = (bn2).forward((conv2).forward(_0, ), )\n" in code, code
+    assert "torch.add_(_1, x)" in code and "(relu).forward1(" in code
+    assert "batch_norm" not in code
+    x = torch.randn(2, 4, 5, 5)
+    np.testing.assert_allclose(tm(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)

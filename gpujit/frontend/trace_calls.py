@@ -278,14 +278,12 @@ def _method_outputs(rec, callee_rec, escaping, rset):
     each (for the caller's env), or None when one is no tensor the callee computed (the
     call stays inline). A callee graph that more than one caller folds keeps the
     outputs the first chose (another choice: inline)."""
-    by_value = {}
-    for tid, v in rec.env.items():
-        if v.node in rset:
-            by_value.setdefault(id(v), []).append(tid)
     tids, cvals = [], []
     g = callee_rec.graph
     for v in escaping:
-        ids = by_value.get(id(v))
+        # (the tensors v was bound to, also when an in-place op of the caller rebound
+        # them since: `self.relu_(self.bn(x))`, the bn call returns the tensor relu_ writes)
+        ids = rec.tensors_of.get(v)
         cv = None
         for tid in ids or ():
             cv = callee_rec.env.get(tid)
@@ -322,7 +320,9 @@ def _rebind_value(old, new, rec, tids):
         new.type = old.type         # (an unpacked element: as the op typed it)
     old.replace_all_uses_with(new)
     for tid in tids:
-        rec.env[tid] = new
+        if rec.env.get(tid) is old:     # (not one an in-place op rebound since)
+            rec.env[tid] = new
+    rec.tensors_of.setdefault(new, []).extend(tids)
     for r in rec.regions:
         r.arg_values = [new if a is old else a for a in r.arg_values]
         r.leaf_values = {k: new if a is old else a for k, a in r.leaf_values.items()}

@@ -85,6 +85,9 @@ class Recorder:
         self.session = session
         self.graph = ir.Graph()
         self.env = {}            # id(tensor) -> Value
+        # Value -> ids of the tensors it was bound to (an in-place op's later Value for a
+        # tensor leaves its first one here: trace_calls finds what a call returned)
+        self.tensors_of = {}
         self.keep = []           # the tensors in env stay alive (ids stay unique)
         self.module = module
         self.self_value = None
@@ -112,6 +115,7 @@ class Recorder:
     # ------------------------------------------------------------------ values
     def bind(self, t: Tensor, v):
         self.env[id(t)] = v
+        self.tensors_of.setdefault(v, []).append(id(t))
         self.keep.append(t)
 
     def attr_value(self, obj):
