@@ -183,7 +183,7 @@ def test_traced_module_and_function_layout():
     assert lines[:3] == ["def forward(self,", "    x: Tensor,",
                          "    h: Tensor) -> Tuple[Tensor, Tensor]:"]
     t = torch.jit.trace(lambda a, b: a * b + 1, (torch.rand(2), torch.rand(2)))
-    assert _code(t).splitlines()[:2] == ["def lambda_fn(a: Tensor,", "    b: Tensor) -> Tensor:"]
+    assert _code(t).splitlines()[:2] == ["def _lambda(a: Tensor,", "    b: Tensor) -> Tensor:"]
 
 
 def test_rnn_loop_of_a_traced_cell():

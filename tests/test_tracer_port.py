@@ -897,7 +897,7 @@ def test_trace_of_script_fn_with_size_and_device():
         return torch.zeros_like(x, device=x.device)
 
     t = torch.jit.trace(lambda x: use_device(x), torch.rand(7))
-    assert "prim::device" in str(t.graph)
+    assert "prim::device" in str(t.inlined_graph)     # (t.graph: a prim::CallFunction)
     close(t(torch.rand(3)), np.zeros(3))
 
 
@@ -1089,7 +1089,7 @@ def test_traced_fn_and_traced_module_called_from_traced_module():
 
     m = TM()
     tm = torch.jit.trace(m, torch.rand(3, 4))
-    check_order(str(tm.graph), "aten::mm", "neg")
+    check_order(str(tm.inlined_graph), "aten::mm", "neg")   # (graph: a CallFunction)
     x = torch.rand(3, 4)
     close(tm(x), -(N(x) @ N(m.param)), 1e-5)
 

@@ -193,15 +193,24 @@ def output_value(rec, out, strict=True, where="output"):
     if isinstance(out, dict):
         if strict:
             raise RuntimeError(_container_words("dict"))
-        for x in out.values():
-            if not (isinstance(x, Tensor) or isinstance(x, tuple) and
-                    all(isinstance(e, Tensor) for e in x)):
+        # (torch 2.13 first types the dict: values of two types are
+        # "Found Tensor and Tuple[Tensor, Tensor]", before what it cannot output)
+        words = [_type_words(x) for x in out.values()]
+        for w in words[1:]:
+            if w != words[0]:
+                raise RuntimeError(f"Tracer cannot infer type of {out!r}\n:Dictionary inputs "
+                                   f"to traced functions must have consistent type. Found "
+                                   f"{words[0]} and {w}")
+        for k, x in out.items():
+            if not (isinstance(k, (str, Tensor)) and (isinstance(x, Tensor) or isinstance(
+                    x, tuple) and all(isinstance(e, Tensor) for e in x))):
                 raise RuntimeError(
                     f"the {where} ({{{', '.join(f'{k!r}: ...' for k in out)}}}) of traced "
                     f"region cannot be understood by the tracer, only outputs matching "
                     f"dict[Union[str, Tensor], Union[Tensor, Tuple[Tensor, ...]]] can be a "
-                    f"dictionary output of a traced function (a value is a "
-                    f"{_type_words(x)})")
+                    f"dictionary output of a traced function (a "
+                    f"{'key' if not isinstance(k, (str, Tensor)) else 'value'} is a "
+                    f"{_type_words(k if not isinstance(k, (str, Tensor)) else x)})")
         items = []
         for k, x in out.items():
             # a Tensor key is the traced tensor, as in torch ({a: b, b: a})

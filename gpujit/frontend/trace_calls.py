@@ -7,12 +7,15 @@ added to its graph, the Values of its tensor arguments and of its result's tenso
 the trace ends (`fold_calls`), each region becomes one
 `prim::CallMethod[name="forward"](%sub, %args...)` whose callee is the submodule's
 graph of that call: the first call of a submodule is its `forward`, later ones
-`forward1`, `forward2`... (PyTorch 2.13's names, one method per call). A region stays
-inline (as before) when the call cannot be a method call: keyword arguments, a result
-that is not Tensors in (nested) tuples/lists, a result the call did not compute (an
-argument returned: Dropout in eval), a callee that baked in a value its caller
-computed (a traced tensor or size not passed as an argument), or a caller that uses a
-value computed inside the call other than its result.
+`forward1`, `forward2`... (PyTorch 2.13's names, one method per call; a name an
+@export method's scripting took first is skipped). As TorchScript's tracer turns the
+call's block into a method, the method returns what the caller reads of the call: the
+tensors computed in it and used after it, in the order first used (one, a tuple, or
+None), whatever the Python result held (None, numbers, dicts, an argument passed
+through). A region stays inline (as before) when the call cannot be a method call:
+arguments that do not bind to the forward's parameters (*args, **kwargs), a callee that baked in a value its caller computed (a traced tensor
+or size not passed as an argument), or a caller reading a value of the call that is no
+tensor the callee computed at its top level (a traced size).
 
 The executor inlines the calls again before optimizing (passes.inline_calls first, as
 TorchScript's runOptimization), so fusion sees the whole program; `.inlined_graph`
@@ -108,8 +111,7 @@ def finish(r, out):
         return
     nodes = r.rec.graph.block.nodes
     r.last = nodes[-1] if len(nodes) else None
-    leaves = []
-    if not _leaves(out, leaves) or r.callee.baked_caller_value:
+    if r.callee.baked_caller_value:
         r.valid = False
         return
     r.out = out
@@ -186,28 +188,15 @@ def fold_calls(rec):
                     ok = False
         if not ok:
             continue
-        # what the caller reads from the call: its result only
-        out_leaves = []
-        _leaves(r.out, out_leaves)
-        out_values = {}
-        for t in out_leaves:
-            v = rec.env.get(id(t))
-            if v is None or _top(v.node, block) not in rset:
-                ok = False      # (a result computed before the call: Dropout in eval
-                break           # returns its input; the call stays inline)
-            out_values.setdefault(id(v), v)
-        if not ok:
-            continue
-        for n in region:
-            for v in n.outputs:
-                for u in v.uses:
-                    if _top(u.user, block) not in rset and id(v) not in out_values:
-                        ok = False
-        if not ok:
+        # what the caller reads from the call: as TorchScript's tracer makes the call's
+        # block a method, the values computed in it and used after it, in the order
+        # first used (its Python result's structure, a None, a number or a dict in it,
+        # does not matter; none used: the method returns None)
+        escaping = _escaping(block, i1, rset)
+        outs = _method_outputs(rec, r.callee, escaping, rset)
+        if outs is None:
             continue
         callee = r.callee.graph
-        if len(callee.outputs) != 1:
-            continue
         order = _flat_params(r.callee, r.bound)
         if order is None:
             continue
@@ -223,7 +212,13 @@ def fold_calls(rec):
                           attrs={"name": name})
             cm.meta["callee"] = callee
             g.insert(cm)
-            _rebind(g, r.out, cm.output, rec, rset, block)
+            if len(escaping) == 1:
+                _rebind_value(escaping[0], cm.output, rec, outs[0])
+            elif escaping:
+                un = g.insert_node("prim::TupleUnpack", [cm.output],
+                                   output_types=[v.type for v in escaping])
+                for old, o, tids in zip(escaping, un.outputs, outs):
+                    _rebind_value(old, o, rec, tids)
         for n in reversed(region):
             n.destroy()
         # a later call that starts right after this one (`self.a(x) + self.a(x)`: nothing
@@ -235,6 +230,105 @@ def fold_calls(rec):
         for r2 in rec.regions:
             if r2.prev in rset:
                 r2.prev = after
+        if not rset:
+            # (a call that recorded nothing, `self.ident(x)` returning x, is still a call,
+            # `_0 = (i).forward()`, as torch's: a later call starting where it started
+            # starts after it, or its region would take this CallMethod in)
+            for r2 in rec.regions[rec.regions.index(r) + 1:]:
+                if r2.prev is r.prev:
+                    r2.prev = cm
+
+
+def _tensor_leaves(x, acc):
+    """The tensors in a call's result (in tuples, lists, dicts; other leaves skipped)."""
+    if isinstance(x, Tensor):
+        acc.append(x)
+    elif isinstance(x, (tuple, list)):
+        for e in x:
+            _tensor_leaves(e, acc)
+    elif isinstance(x, dict):
+        for e in x.values():
+            _tensor_leaves(e, acc)
+
+
+def _escaping(block, i1, rset):
+    """The Values of the region's nodes (rset) that block's nodes after it (from index i1,
+    nested blocks too) or its return read, in the order first read."""
+    seen, out = set(), []
+
+    def read(v):
+        if v.node in rset and id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    for n in block.nodes[i1:]:
+        for m in [n] + [x for b in n.blocks for x in b.walk()]:
+            for v in m.inputs:
+                read(v)
+            for b in m.blocks:
+                for v in b.outputs:
+                    read(v)
+    for v in block.outputs:
+        read(v)
+    return out
+
+
+def _method_outputs(rec, callee_rec, escaping, rset):
+    """Make the callee's graph return the Values standing for the escaping ones (the
+    same tensors): one, a tuple of them, or None when there are none. The tensor ids of
+    each (for the caller's env), or None when one is no tensor the callee computed (the
+    call stays inline). A callee graph that more than one caller folds keeps the
+    outputs the first chose (another choice: inline)."""
+    tids, cvals = [], []
+    g = callee_rec.graph
+    for v in escaping:
+        # (the tensors v was bound to, also when an in-place op of the caller rebound
+        # them since: `self.relu_(self.bn(x))`, the bn call returns the tensor relu_ writes)
+        ids = rec.tensors_of.get(v)
+        cv = None
+        for tid in ids or ():
+            cv = callee_rec.env.get(tid)
+            if cv is not None:
+                break
+        if cv is None or cv.node.owning_block is not g.block or \
+                cv.node.kind == "prim::Param":
+            return None
+        tids.append(ids)
+        cvals.append(cv)
+    key = [id(v) for v in cvals]
+    done = getattr(callee_rec, "method_outputs", None)
+    if done is not None:
+        return tids if done == key else None
+    callee_rec.method_outputs = key
+    for i in reversed(range(len(g.outputs))):
+        g.block.erase_output(i)
+    with g.inserting_at_end(g.block):
+        if not cvals:
+            out = g.insert_constant(None)
+        elif len(cvals) == 1:
+            out = cvals[0]
+        else:
+            out = g.insert_node("prim::TupleConstruct", cvals, output_types=[
+                T.TupleType(tuple(v.type for v in cvals))]).output
+    g.register_output(out)
+    return tids
+
+
+def _rebind_value(old, new, rec, tids):
+    """The call's result Value `new` stands for the caller's `old` (computed in the call)
+    from here on: its uses, the caller's env for its tensors, later calls' arguments."""
+    if new.node.kind != "prim::CallMethod":
+        new.type = old.type         # (an unpacked element: as the op typed it)
+    old.replace_all_uses_with(new)
+    for tid in tids:
+        if rec.env.get(tid) is old:     # (not one an in-place op rebound since)
+            rec.env[tid] = new
+    rec.tensors_of.setdefault(new, []).extend(tids)
+    for r in rec.regions:
+        r.arg_values = [new if a is old else a for a in r.arg_values]
+        r.leaf_values = {k: new if a is old else a for k, a in r.leaf_values.items()}
+    # (unnamed, as TorchScript's: its tracer builds the call's result afresh when it turns
+    # the call's block into a method, `_0 = (linear).forward(x, )`)
+    old.set_debug_name(None)
 
 
 def _name_parameters(callee, arg_values):
@@ -249,33 +343,6 @@ def _name_parameters(callee, arg_values):
         p.set_debug_name(None)
     for k, (p, a) in enumerate(zip(params, arg_values), 1):
         p.set_debug_name(a.debug_name if a.has_debug_name() else f"argument_{k}")
-
-
-def _rebind(g, x, v, rec, rset, block):
-    """The uses after the call of the Values standing for result x: v (unpacked)."""
-    if isinstance(x, Tensor):
-        old = rec.env.get(id(x))
-        if old is not None and _top(old.node, block) in rset:
-            if v.node.kind != "prim::CallMethod":
-                v.type = old.type       # (an unpacked element: as the op typed it)
-            old.replace_all_uses_with(v)
-            # the call's result stands for x from here on: in a later call's arguments
-            # too (Sequential's ReLU after a Linear folded first stayed inline)
-            rec.env[id(x)] = v
-            for r in rec.regions:
-                r.arg_values = [v if a is old else a for a in r.arg_values]
-                r.leaf_values = {k: v if a is old else a for k, a in r.leaf_values.items()}
-            # (unnamed, as TorchScript's: its tracer builds the call's result afresh when
-            # it turns the call's block into a method, `_0 = (linear).forward(x, )`; the
-            # name the user's local gave the value inside the call stays there)
-            old.set_debug_name(None)
-        return
-    kind = "prim::TupleUnpack" if isinstance(x, tuple) else "prim::ListUnpack"
-    types = list(v.type.elems) if isinstance(v.type, T.TupleType) else \
-        [v.type.elem] * len(x)
-    un = g.insert_node(kind, [v], output_types=types)
-    for e, o in zip(x, un.outputs):
-        _rebind(g, e, o, rec, rset, block)
 
 
 def _flat_params(callee, bound):

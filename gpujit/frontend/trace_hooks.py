@@ -8,6 +8,7 @@ call is scoped and gets its own graph), and the recorded forms of `t.detach_()` 
 """
 from __future__ import annotations
 
+import inspect
 import sys
 import threading
 
@@ -180,16 +181,19 @@ def _module_call(module, call, args, kwargs):
     first = id(module) not in s.module_graphs
     rec = None
     regions = ()
-    if not kwargs:
+    given = _given_arguments(module, args, kwargs)
+    if given is not None:
         # each call gets its own graph: the submodule's forward (its first call) or a
-        # forward1, forward2... that its caller calls (trace_calls.py)
+        # forward1, forward2... that its caller calls (trace_calls.py); keyword arguments
+        # bind to their parameters (`self.mha(x, x, x, need_weights=False)` is a call too,
+        # its method taking the tensors its ops read, as torch's)
+        names, given = given
         rec = Recorder(s, module, s.module_type(module))
         rec.callers = tuple(s.recorders)
         rec.call_index = s.method_counts.get(id(module), 0)
         s.method_counts[id(module)] = rec.call_index + 1
-        names = _param_names(module.forward, len(args))
         bound, other = [], []
-        for name, a in zip(names, args):
+        for name, a in zip(names, given):
             if _holds_only_tensors(a):
                 bind_input(rec, name, a)
                 bound.append(a)
@@ -210,15 +214,40 @@ def _module_call(module, call, args, kwargs):
         if rec is not None:
             s.recorders.remove(rec)
     if rec is not None:
-        rec.graph.register_output(output_value(rec, out, strict=False))
+        try:
+            rec.graph.register_output(output_value(rec, out, strict=False))
+        except RuntimeError:
+            # (a result holding a number, a string...: the graph returns None until the
+            # call becomes a method, which returns the values its caller reads, as
+            # TorchScript's tracer makes it; left inline, the graph is no method)
+            rec.graph.register_output(rec.graph.insert_constant(None))
+            rec.partial_out = True
         for r in regions:
             _calls.finish(r, out)
     return out
 
 
+def _given_arguments(module, args, kwargs):
+    """(names, values) of the arguments of a submodule call in its forward's parameter
+    order (keywords bound by name), or None when they do not bind plainly (*args,
+    **kwargs parameters): that call stays inline."""
+    if not kwargs:
+        return _param_names(module.forward, len(args)), args
+    try:
+        sig = inspect.signature(module.forward)
+        ba = sig.bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    ps = sig.parameters
+    if any(ps[n].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+           for n in ba.arguments):
+        return None
+    return list(ba.arguments), tuple(ba.arguments.values())
+
+
 def _is_compiled(module):
-    """A scripted (or traced) submodule: its call stays inline (record_call) in its
-    callers' graphs, as before."""
+    """A scripted (or traced) submodule: its call is recorded by record_call (a
+    prim::CallMethod of its compiled method), not as a call region."""
     from ..jit.objects import ScriptModule
     return isinstance(module, ScriptModule)
 

@@ -85,6 +85,9 @@ class Recorder:
         self.session = session
         self.graph = ir.Graph()
         self.env = {}            # id(tensor) -> Value
+        # Value -> ids of the tensors it was bound to (an in-place op's later Value for a
+        # tensor leaves its first one here: trace_calls finds what a call returned)
+        self.tensors_of = {}
         self.keep = []           # the tensors in env stay alive (ids stay unique)
         self.module = module
         self.self_value = None
@@ -112,6 +115,7 @@ class Recorder:
     # ------------------------------------------------------------------ values
     def bind(self, t: Tensor, v):
         self.env[id(t)] = v
+        self.tensors_of.setdefault(v, []).append(id(t))
         self.keep.append(t)
 
     def attr_value(self, obj):
@@ -311,7 +315,10 @@ class TraceSession:
     def module_type(self, m):
         t = self.module_types.get(id(m))
         if t is None:
-            t = class_type_for(m)
+            # (a compiled submodule keeps its own type: `%s : __torch__.Sub`, unmangled)
+            t = m.__dict__.get("_type")
+            if not isinstance(t, T.ClassType):
+                t = class_type_for(m)
             self.module_types[id(m)] = t
         return t
 
@@ -522,27 +529,49 @@ def _check_inplace(self, op, args):
             f"are disjoint (e.g. are outputs of torch.split), this might still be safe.")
 
 
-def _record_call(self, graph, module, args, result):
-    """A compiled graph (a traced or scripted function/method) called during a trace:
-    its body is copied into every recorder, so its control flow survives."""
+def _record_call(self, graph, module, args, result, fn=None):
+    """A compiled graph (a traced or scripted function/method `fn`) called during a trace:
+    recorded as TorchScript's tracer records it, a `prim::CallFunction` of the function /
+    `prim::CallMethod` of the submodule (its .code `__torch__.f(x, 2, )`,
+    `(s).forward(x, )`; the executor inlines it before optimizing). Without fn, or for
+    the scripted copy an eager module runs as (nn.LSTM & co.) or a module the trace does
+    not reach by attributes, its body is copied into every recorder, so its control flow
+    survives."""
     for rec in self.recorders:
         g = rec.graph
         inputs = []
+        keep = fn is not None
         if module is not None:
             mv = rec.attr_value(module)
             if mv is None and "_stands_for" in module.__dict__:
                 # a scripted copy an eager module runs as while traced (nn.LSTM & co.):
                 # read through the original's attribute path
                 mv = rec.attr_value(module.__dict__["_stands_for"]())
+                keep = False
             if mv is None:
                 mv = g.insert_constant(module, graph.inputs[0].type)
+                keep = False
             inputs.append(mv)
+        callee = fn.graph if keep else graph
+        keep = keep and len(callee.outputs) == 1
+        if keep:
+            graph = callee
         params = graph.inputs[len(inputs):]
         # a size given for a number argument is baked in as a constant, as PyTorch 2.13's
         # tracer passes Python numbers to a scripted call (script_if_tracing too)
         args = [_plain_numbers(a) for a in args]
         inputs += [_typed_arg(rec, a, p.type) for a, p in zip(args, params)]
         inputs += [rec.value_of(a) for a in args[len(params):]]
+        if keep:
+            ty = rec.type_of_result(result) if isinstance(result, Tensor) else \
+                T.without_shapes(callee.outputs[0].type)
+            kind = "prim::CallFunction" if module is None else "prim::CallMethod"
+            n = g.insert_node(kind, inputs, output_types=[ty], attrs={"name": fn.name})
+            n.meta["callee"] = callee
+            if module is None:
+                n.meta["qualified_name"] = fn.qualified_name
+            _bind_result(rec, result, n.output)
+            continue
         outs = g.insert_graph(graph, inputs)
         _bind_result(rec, result, outs[0] if len(outs) == 1 else None)
 
@@ -574,14 +603,15 @@ def _typed_arg(rec, a, ty):
 
 def _bind_result(rec, r, v, seen=None):
     """Bind the tensors of a call's result to the Values that stand for them; a tensor
-    returned twice keeps its first Value (whichever object the executor handed back)."""
+    returned twice stands for its last Value, as TorchScript's tracer sets the value of a
+    tensor each time it unpacks it (the tutorial's `_0, y, = (loop).forward(xs, )` of a
+    loop returning `y, h`, both the cell's one `new_h`)."""
     if v is None:
         return
     seen = set() if seen is None else seen
     if isinstance(r, Tensor):
-        if id(r) not in seen:
-            seen.add(id(r))
-            rec.bind(r, v)
+        seen.add(id(r))
+        rec.bind(r, v)
     elif isinstance(r, (tuple, list)) and isinstance(v.type, (T.TupleType, T.ListType)):
         kind = "prim::TupleUnpack" if isinstance(v.type, T.TupleType) else "prim::ListUnpack"
         types = [rec.type_of_result(x) for x in r]

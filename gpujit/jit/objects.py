@@ -229,7 +229,7 @@ class _GraphCallable:
             with _trace_hooks.paused(session):
                 out = self._call_graph(leading, args, grad)
             session.record_call(self.inlined_graph, leading[0] if leading else None,
-                                args, out)
+                                args, out, self)
             return out
         if _autocast.active:
             # an autocast region (this thread's): its casts apply to the ops of the graph as to eager ones

@@ -440,19 +440,33 @@ class TopLevelTracedModule(TracedModule):
     as in torch: `type(traced).__name__ == "TopLevelTracedModule"`."""
 
 
-def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
+def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None, ctx=None):
     """A TracedModule mirroring `module`: same parameter/buffer objects, submodules mirrored,
     a forward for every module that has a recorded graph. One module registered under two
     names gets a TracedModule per name, sharing its parameters and buffers, as
     torch.jit.trace does (named_modules lists both names); `memo` holds the ancestors being
-    mirrored (a module holding one of them gets that one back)."""
+    mirrored (a module holding one of them gets that one back).
+
+    With `ctx` (a script _Context: torch's make_module for a module with @export
+    methods) every mirror is a RecursiveScriptModule, as torch's create_script_module
+    makes them, registered in that one context before its exports compile: an export
+    calling a submodule scripts the submodule's Python method onto its mirror under the
+    method's own name (`forward`), and the traced graphs are added afterwards
+    (`add_traced_graphs`)."""
     if memo is None:
         memo = {}
     if id(module) in memo:
         return memo[id(module)]
     if isinstance(module, ScriptModule):
         return module                 # already compiled: keep it (and its methods)
-    tm = TracedModule() if memo else TopLevelTracedModule()
+    if ctx is not None:
+        from ..frontend.script import modules as _sm
+        tm = _sm._ScriptContainer() if _sm._container_kind(module) else \
+            _sm.RecursiveScriptModule()
+        if _sm._container_kind(module):
+            object.__setattr__(tm, "_container_kind", _sm._container_kind(module))
+    else:
+        tm = TracedModule() if memo else TopLevelTracedModule()
     memo[id(module)] = tm
     object.__setattr__(tm, "original_name", type(module).__name__)
     object.__setattr__(tm, "_type", types.get(id(module)))
@@ -464,15 +478,24 @@ def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None):
     tm.training = module.training
     for name, c in module._modules.items():
         if c is not None:         # (a submodule set to None is left out, as in torch)
-            tm._modules[name] = traced_module_from(c, graphs_by_module, types, memo)
+            tm._modules[name] = traced_module_from(c, graphs_by_module, types, memo, ctx)
     for name, graph in graphs_by_module.get(id(module), {}).items():
         tm._add_method(name, graph)
-    _script_exports(module, tm)
+    _script_exports(module, tm, ctx)
     del memo[id(module)]
     return tm
 
 
-def _script_exports(module, tm):
+def add_traced_graphs(ctx, graphs_by_module: dict):
+    """The traced graphs (id(original) -> {method: graph}) added to the mirrors
+    registered in ctx (traced_module_from with a ctx), beside the scripted methods."""
+    for info in list(ctx.info.values()):
+        for name, graph in graphs_by_module.get(id(info.module), {}).items():
+            if name not in info.sm._script_methods:
+                info.sm._add_method(name, graph)
+
+
+def _script_exports(module, tm, ctx=None):
     """As torch.jit.trace does: the module's plain attributes (hyperparameters, ints,
     tensors...) stay readable on the traced module, and its @torch.jit.export methods
     are scripted onto it (a traced forward next to scripted methods)."""
@@ -482,7 +505,8 @@ def _script_exports(module, tm):
     from .script import function_modifier
     if tm._type is None:
         object.__setattr__(tm, "_type", class_type_for(module))
-    ctx = _sm._Context()
+    if ctx is None:     # (given: one context for the tree, a parent's export may script
+        ctx = _sm._Context()    # a child's method)
     ctx.scripted[id(module)] = tm
     info = _sm.ModuleInfo(module, tm, type(module).__name__)
     ctx.info[id(tm)] = info

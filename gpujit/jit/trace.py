@@ -14,7 +14,7 @@ from ..nn.module import Module
 from ..passes.dce import eliminate_dead_code
 from ..tensor import Tensor
 from .objects import ScriptFunction, ScriptModule
-from .script_module import traced_module_from
+from .script_module import add_traced_graphs, traced_module_from
 from .trace_check import TracingCheckError, check as _check
 
 __all__ = ["trace", "trace_module", "TracingCheckError", "TracerWarning", "is_tracing",
@@ -220,7 +220,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
                                   force_outplace=_force_outplace)
     name = getattr(func, "__name__", "traced_fn")
     if name == "<lambda>":
-        name = "lambda_fn"
+        name = "_lambda"        # (torch 2.13's: `def _lambda(a: Tensor,`, `t.name`)
     fn = ScriptFunction(graph, name, func)
     # the graph's inputs are the example inputs, all given in every call: the Python
     # function's defaults are none of its (PyTorch's traced function has none either, and
@@ -253,6 +253,13 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
         for c in check_inputs]
     return _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
                          _force_outplace)
+
+
+def _has_exports(mod) -> bool:
+    """torch._jit_internal.module_has_exports: a method of mod's class is @export."""
+    from .script import function_modifier
+    return any(function_modifier(fn) == "export" for _, fn in
+               inspect.getmembers(type(mod), inspect.isfunction))
 
 
 def _check_entry(c, method):
@@ -301,6 +308,21 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
     # (as torch 2.13's, a submodule's calls count on across the methods traced: a second
     # method's first call of it is `forward1`, its first method having made `forward`)
     counts, counts_before = {}, {}
+    ctx = None
+    if _has_exports(mod):
+        # torch's make_module: a module with @export methods is scripted with them
+        # first (create_script_module), a submodule method they call compiled from its
+        # Python source under its own name; the trace then names its calls of that
+        # submodule after the first free name (`fe.forward` scripted: `forward1`)
+        from ..frontend.script.modules import _Context
+        ctx = _Context()
+        tm = traced_module_from(mod, {}, types, ctx=ctx)
+        for method in pairs:        # (trace_module of an @export method: torch's words)
+            if method in tm._script_methods:
+                raise RuntimeError(f"method '{tm._type.name}.{method}' already defined.")
+        for info in ctx.info.values():
+            if "forward" in info.sm._script_methods:
+                counts[id(info.module)] = 1
     for method, (args, kwargs) in pairs.items():
         if method != "forward" and not callable(getattr(mod, method, None)):
             raise AttributeError(f"'{type(mod).__name__}' object has no attribute "
@@ -310,10 +332,15 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
                                       force_outplace, counts)
         graphs.setdefault(id(mod), {})[method] = graph
         for sub, rec in session.module_graphs.values():
+            if rec.method_name is None and getattr(rec, "partial_out", False):
+                continue        # (its result no graph output: no method of it)
             graphs.setdefault(id(sub), {}).setdefault("forward", rec.graph)
         for sub, name, graph in session.extra_methods:
             graphs.setdefault(id(sub), {}).setdefault(name, graph)
-    tm = traced_module_from(mod, graphs, types)
+    if ctx is None:
+        tm = traced_module_from(mod, graphs, types)
+    else:
+        add_traced_graphs(ctx, graphs)
     if check_trace:
         for method, pair in pairs.items():
             for _ in (checks if checks is not None else [pair]):
