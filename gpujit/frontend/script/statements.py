@@ -357,8 +357,14 @@ class StatementMixin:
             if isinstance(declared, T.ListType) and not isinstance(t, T.NamedTupleType) \
                     and t.elems and all(e == t.elems[0] for e in t.elems) and \
                     t.elems[0].is_subtype_of(declared.elem):
-                elems = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
-                return self.emit("prim::ListConstruct", elems, [declared]).output
+                if v.node.kind == "prim::TupleConstruct":
+                    elems = list(v.node.inputs)     # a literal's own values, as torch
+                else:
+                    elems = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
+                out = self.emit("prim::ListConstruct", elems, [declared]).output
+                if v.node.kind == "prim::TupleConstruct" and not v.uses:
+                    v.node.destroy()
+                return out
             if isinstance(declared, T.TupleType) and not isinstance(
                     declared, T.NamedTupleType) and len(declared.elems) == len(t.elems):
                 if v.node.kind == "prim::TupleConstruct" and not isinstance(
@@ -412,10 +418,16 @@ class StatementMixin:
             return v
         pt = self.declared.get(name) or pv.type
         if v.type == pt or v.type.is_subtype_of(pt) or not isinstance(
-                v.type, (T.TensorType, T.NumberType, T.BoolType)):
+                v.type, (T.TensorType, T.NumberType, T.BoolType, T.TupleType)):
             return v
         target = pt.elem if isinstance(pt, T.OptionalType) else pt
-        if not isinstance(target, (T.IntType, T.FloatType, T.NumberType)):
+        if isinstance(v.type, T.TupleType):
+            # a homogeneous tuple for a List (`if old_size is None: old_size = hw, hw` of
+            # an Optional[List[int]] parameter, timm's resample_abs_pos_embed: torch
+            # stores a ListConstruct), a tuple's elements converted for a tuple
+            if not isinstance(target, (T.ListType, T.TupleType)):
+                return v
+        elif not isinstance(target, (T.IntType, T.FloatType, T.NumberType)):
             return v
         return self.implicit_conversion(v, target)
 

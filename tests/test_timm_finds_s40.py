@@ -1,0 +1,104 @@
+"""Session 40 (d40): finds from running timm 1.0.31's model sources with `import gpujit as torch`
+(eager, torch.jit.script, torch.jit.trace, scripted backward against PyTorch 2.13; harness in
+/work/notes/models40/). Torch's answers written out; no torch or timm import.
+
+1. `from torch.jit.annotations import List` (timm's densenet.py; older torchvision code): torch's
+   torch.jit.annotations re-exports typing's Any, Dict, List, Optional, Tuple, Union and
+   torch.jit.Future. gpujit's module had only the BroadcastingListN names, so `import timm`
+   raised ImportError.
+2. A homogeneous tuple assigned, in a nested block, to a variable of an enclosing block whose type
+   is a List (or Optional[List]) converts to a list, as TorchScript's setSugaredVar
+   (tryConvertToType): timm's resample_abs_pos_embed (every ViT / DeiT)
+       def f(x, old_size: Optional[List[int]] = None):
+           if old_size is None:
+               hw = int(x.shape[0]); old_size = hw, hw      # int[] = prim::ListConstruct(%hw, %hw)
+   torch scripts it (old_size is int[] after the if); gpujit refused "Variable 'old_size' is a
+   Tuple[int, int] on one branch and a List[int] on the other".
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+import re
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def test_jit_annotations_reexports_typing_names():
+    import typing
+    from gpujit.jit import annotations as A
+    from gpujit.jit.annotations import Any, Dict, Future, List as L, Optional as O, Tuple as Tu, Union
+    assert (L, O, Tu, Dict, Any, Union) == (typing.List, typing.Optional, typing.Tuple, typing.Dict,
+                                            typing.Any, typing.Union)
+    assert Future is torch.jit.Future
+    assert A.BroadcastingList2 is not None
+
+
+def _tuple_for_optional_list(x: torch.Tensor, old_size: Optional[List[int]] = None):
+    if old_size is None:
+        hw = int(x.shape[0])
+        old_size = hw, hw
+    return x.reshape(old_size[0], old_size[1], -1)
+
+
+def _tuple_for_list(x: torch.Tensor, flag: bool):
+    s: List[int] = [1, -1]
+    if flag:
+        s = x.shape[0], -1
+    return x.reshape(s), s
+
+
+def _tuple_of_tuples(flag: bool):
+    p: Tuple[float, List[int]] = (1.0, [2])
+    if flag:
+        p = (3.0, (4, 5))
+    return p
+
+
+def _tuple_of_tuples_int_for_float(flag: bool):
+    p: Tuple[float, List[int]] = (1.0, [2])
+    if flag:
+        p = (3, (4, 5))
+    return p
+
+
+def test_tuple_assigned_to_enclosing_list_variable_converts():
+    f = torch.jit.script(_tuple_for_optional_list)
+    g = str(f.graph)
+    assert re.search(r"int\[\] = prim::ListConstruct\(%hw(\.\d+)?, %hw", g), g
+    assert "prim::TupleConstruct" not in g
+    x = torch.arange(32.0).reshape(4, 4, 2)
+    assert tuple(f(x).shape) == (4, 4, 2)
+    assert tuple(f(x, [2, 8]).shape) == (2, 8, 2)
+    h = torch.jit.script(_tuple_for_list)
+    y, s = h(x, True)
+    assert s == [4, -1] and tuple(y.shape) == (4, 8)
+    y, s = h(x, False)
+    assert s == [1, -1] and tuple(y.shape) == (1, 32)
+    np.testing.assert_array_equal(y.numpy().ravel(), np.arange(32.0))
+    # element by element for a tuple: torch gives (3.0, [4, 5])
+    k = torch.jit.script(_tuple_of_tuples)
+    assert k(True) == (3.0, [4, 5]) and isinstance(k(True)[1], list)
+    assert k(False) == (1.0, [2])
+
+
+def _tuple_of_mixed_for_list(flag: bool):
+    s: List[int] = [1]
+    if flag:
+        s = (1, 2.0)
+    return s
+
+
+def test_tuple_not_fitting_list_still_refused():
+    # torch: "Variable 's' previously had type List[int] but is now being assigned to a value of
+    # type Tuple[int, float]"
+    with pytest.raises(Exception, match="previously had type List\\[int\\]"):
+        torch.jit.script(_tuple_of_mixed_for_list)
+    # an int is never a float: "Variable 'p' previously had type Tuple[float, List[int]] but is
+    # now being assigned to a value of type Tuple[int, List[int]]"
+    with pytest.raises(Exception, match="previously had type Tuple\\[float, List\\[int\\]\\] but is now "
+                                        "being assigned to a value of type Tuple\\[int, List\\[int\\]\\]"):
+        torch.jit.script(_tuple_of_tuples_int_for_float)
