@@ -20,6 +20,11 @@
    float64: 200 s of the 250 s run). PyTorch's convolution_backward takes an output_mask and
    computes only the needed gradients; gpujit's conv1d/2d/3d and conv_transpose derivatives now
    read needs_grad (one conv2d in the backward for the weight's gradient alone).
+4. hardsigmoid's gradient: PyTorch's hardsigmoid_backward kernels multiply the gradient by
+   one_sixth(1.0f / 6.0f), the float32 constant, in float64 too: x = 0.5, grad 1 gives
+   0x1.5555560000000p-3 = 0.1666666716337204 (gpujit: grad / 6, 0x1.5555555555555p-3); in float32
+   grad * 0.16666667f rounds differently from grad / 6 for some values. timm's MobileNetV3 /
+   GhostNet / LCNet squeeze-excite gates (nn.Hardsigmoid): float64 weight gradients off by 3e-8.
 """
 from __future__ import annotations
 
@@ -144,3 +149,29 @@ def test_conv_backward_computes_only_needed_gradients():
         w = torch.ones(ws, dtype=torch.float64, requires_grad=True)
         f(x, w).sum().backward()
         assert w.grad is not None and x.grad is None
+
+
+def _hsig(x):
+    return torch.nn.functional.hardsigmoid(x)
+
+
+def test_hardsigmoid_backward_uses_float32_one_sixth():
+    x = torch.tensor([-4.0, -3.0, -1.0, 0.5, 2.0, 3.0, 5.0], dtype=torch.float64, requires_grad=True)
+    g, = torch.autograd.grad(torch.nn.functional.hardsigmoid(x).sum(), x)
+    assert [float(v).hex() for v in g] == ["0x0.0p+0", "0x0.0p+0"] + ["0x1.5555560000000p-3"] * 3 + [
+        "0x0.0p+0", "0x0.0p+0"]
+    r = np.random.RandomState(0)
+    sixth = np.float32(1.0) / np.float32(6.0)
+    for dt in (np.float32, np.float64):
+        xs = (r.randn(2000) * 3).astype(dt)
+        go = r.randn(2000).astype(dt)
+        want = np.where((xs > -3) & (xs < 3), go * dt(sixth), dt(0))
+        x = torch.from_numpy(xs).requires_grad_()
+        g, = torch.autograd.grad(torch.nn.functional.hardsigmoid(x), x, torch.from_numpy(go))
+        np.testing.assert_array_equal(g.numpy(), want)
+        # scripted (profiled, then the fused graph's backward)
+        f = torch.jit.script(_hsig)
+        for _ in range(3):
+            x = torch.from_numpy(xs).requires_grad_()
+            g, = torch.autograd.grad(f(x), x, torch.from_numpy(go))
+            np.testing.assert_array_equal(g.numpy(), want)
