@@ -25,10 +25,19 @@
    0x1.5555560000000p-3 = 0.1666666716337204 (gpujit: grad / 6, 0x1.5555555555555p-3); in float32
    grad * 0.16666667f rounds differently from grad / 6 for some values. timm's MobileNetV3 /
    GhostNet / LCNet squeeze-excite gates (nn.Hardsigmoid): float64 weight gradients off by 3e-8.
+5. An assert whose test is decided at compile time: TorchScript's emitAssert emits only the branch
+   taken, so `assert self.aggregate is not None, 'removed'` of a None attribute raises there and
+   the statements after it in that block are not compiled (timm's CoaT-Lite forward_head then
+   calls the None `self.aggregate(x)`; torch 2.13 scripts it:
+       if isinstance(x_feat, list):
+           ops.prim.RaiseException("AssertionError: removed")
+           x = _0            # uninitialized(Tensor)
+   ); a passing one (`assert self.w is not None` of a Tensor) emits nothing. gpujit compiled the
+   rest and refused "'CoaT' has no method 'aggregate'".
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import re
 
@@ -175,3 +184,46 @@ def test_hardsigmoid_backward_uses_float32_one_sixth():
             x = torch.from_numpy(xs).requires_grad_()
             g, = torch.autograd.grad(f(x), x, torch.from_numpy(go))
             np.testing.assert_array_equal(g.numpy(), want)
+
+
+class _StaticAssertHead(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.aggregate = None
+        self.w = torch.nn.Parameter(torch.ones(2))
+
+    def head(self, x_feat: Union[torch.Tensor, List[torch.Tensor]]):
+        if isinstance(x_feat, list):
+            assert self.aggregate is not None, "Aggregate head removed"
+            x = torch.stack(x_feat, dim=1)
+            x = self.aggregate(x).squeeze(dim=1)
+        else:
+            assert self.w is not None
+            x = x_feat * self.w
+        return x
+
+    def forward(self, x):
+        return self.head(x)
+
+
+class _StaticAssertOnly(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.agg = None
+
+    def forward(self, x):
+        assert self.agg is not None
+        return self.agg(x)
+
+
+def test_assert_decided_at_compile_time():
+    s = torch.jit.script(_StaticAssertHead())
+    code = s.head.code
+    assert code.count("RaiseException") == 1 and "AssertionError: Aggregate head removed" in code, code
+    assert "aggregate" not in code.replace("Aggregate head", ""), code
+    np.testing.assert_array_equal(s(torch.tensor([1.0, 2.0])).detach().numpy(), [1.0, 2.0])
+    with pytest.raises(Exception, match="AssertionError: Aggregate head removed"):
+        s.head([torch.ones(2), torch.ones(2)])
+    t = torch.jit.script(_StaticAssertOnly())     # torch: the forward only raises
+    with pytest.raises(Exception, match="AssertionError"):
+        t(torch.ones(2))

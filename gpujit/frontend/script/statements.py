@@ -12,6 +12,7 @@ from .classes import script_class_of
 from .exprs import Var
 from .variables import ExceptionVar, NoneResult, OneBranch, Refined
 from .loops import RAISED
+from . import static_eval
 
 __all__ = ["StatementMixin"]
 
@@ -219,6 +220,19 @@ class StatementMixin:
         if isinstance(s.test, ast.Constant) and not s.test.value:
             # `assert False, msg`: always raises, so the path ends here (a function's
             # last statement needs no return after it, as in TorchScript)
+            self.raise_assertion(s)
+            return RAISED
+        v, prefix = static_eval.static_condition_and_prefix(self, s.test)
+        if v is not None:
+            # a test decided at compile time (`assert self.head is not None` of a None
+            # attribute): TorchScript's emitAssert emits only the branch taken, so a
+            # failing one raises and ends the path, the statements after it not compiled
+            # (timm's CoaT-Lite forward_head calls its None `aggregate` after such an
+            # assert), and a passing one emits nothing
+            if prefix is not None:
+                self.expr(prefix)
+            if v:
+                return None
             self.raise_assertion(s)
             return RAISED
         cond = self.condition(s.test)
