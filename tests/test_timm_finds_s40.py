@@ -34,6 +34,13 @@
            x = _0            # uninitialized(Tensor)
    ); a passing one (`assert self.w is not None` of a Tensor) emits nothing. gpujit compiled the
    rest and refused "'CoaT' has no method 'aggregate'".
+6. getattr(self, 'aa', None) of a module's submodule is the submodule (timm's ConvNormAct reads
+   its anti-aliasing layer so: `aa = getattr(self, 'aa', None); if aa is not None: x =
+   self.aa(x)`); torch 2.13's code: `aa = self.aa; return (aa).forward(x0, )`. gpujit decided the
+   3-argument getattr from the module's class type, which lists no submodules, so it took the
+   default and skipped every TResNet blur pool (scripted forward then failed on an add of
+   [2, 128, 16, 16] and [2, 128, 8, 8]). Parameters, buffers, attributes and a missing name (the
+   default) were already right.
 """
 from __future__ import annotations
 
@@ -227,3 +234,29 @@ def test_assert_decided_at_compile_time():
     t = torch.jit.script(_StaticAssertOnly())     # torch: the forward only raises
     with pytest.raises(Exception, match="AssertionError"):
         t(torch.ones(2))
+
+
+class _GetattrSubmodule(torch.nn.Module):
+    def __init__(self, with_aa):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(2, 2, 1)
+        self.aa = torch.nn.AvgPool2d(2) if with_aa else None
+        self.scale = 3.0
+
+    def forward(self, x):
+        x = self.conv(x)
+        aa = getattr(self, "aa", None)
+        if aa is not None:
+            x = self.aa(x)
+        return x * getattr(self, "scale", 1.0) + getattr(self, "missing", 5)
+
+
+def test_getattr_default_of_a_submodule():
+    x = torch.ones(1, 2, 4, 4)
+    for with_aa, shape in ((True, (1, 2, 2, 2)), (False, (1, 2, 4, 4))):
+        m = _GetattrSubmodule(with_aa)
+        s = torch.jit.script(m)
+        assert ("aa = self.aa" in s.code) is with_aa, s.code
+        y = s(x)
+        assert tuple(y.shape) == shape
+        np.testing.assert_allclose(y.detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
