@@ -41,6 +41,10 @@
    default and skipped every TResNet blur pool (scripted forward then failed on an add of
    [2, 128, 16, 16] and [2, 128, 8, 8]). Parameters, buffers, attributes and a missing name (the
    default) were already right.
+7. any() / all() of a tuple of one element type (int, float, bool, str): TorchScript converts it
+   to the List its aten::any / all overloads take (timm's Swin: `has_shift = any(self.shift_size)`
+   of a Tuple[int, int] attribute; torch 2.13's code `_0, _1, = shift; torch.any([_0, _1])`).
+   gpujit refused "any() with (a Tuple[int, int]) is not supported".
 """
 from __future__ import annotations
 
@@ -260,3 +264,28 @@ def test_getattr_default_of_a_submodule():
         y = s(x)
         assert tuple(y.shape) == shape
         np.testing.assert_allclose(y.detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+
+
+class _AnyOfTuple(torch.nn.Module):
+    def __init__(self, shift):
+        super().__init__()
+        self.shift_size = shift
+
+    def forward(self, x):
+        t: Tuple[int, int] = (1, 0)
+        fl = (1.5, 0.0)
+        bl = (True, False)
+        out = x * 2 if any(self.shift_size) else x
+        return out, any(self.shift_size), all(self.shift_size), any(t), all(t), any(fl), all(bl)
+
+
+def test_any_all_of_a_homogeneous_tuple():
+    # torch 2.13: (_, True, False, True, False, True, False) for (0, 2); (_, False, False, ...) for (0, 0)
+    s = torch.jit.script(_AnyOfTuple((0, 2)))
+    out, *flags = s(torch.ones(2))
+    assert flags == [True, False, True, False, True, False]
+    np.testing.assert_array_equal(out.numpy(), [2.0, 2.0])
+    s = torch.jit.script(_AnyOfTuple((0, 0)))
+    out, *flags = s(torch.ones(2))
+    assert flags == [False, False, True, False, True, False]
+    np.testing.assert_array_equal(out.numpy(), [1.0, 1.0])
