@@ -45,6 +45,15 @@
    to the List its aten::any / all overloads take (timm's Swin: `has_shift = any(self.shift_size)`
    of a Tuple[int, int] attribute; torch 2.13's code `_0, _1, = shift; torch.any([_0, _1])`).
    gpujit refused "any() with (a Tuple[int, int]) is not supported".
+8. A condition that is a bool module constant (a Final[bool] attribute: `if self.fork_feat:`) is
+   decided at compile time, TorchScript's emitCondExpr "MetaCompile on boolean literals and
+   constants": only the branch taken is compiled (timm's FastVit reads self.out_indices, never
+   set, in the other; gpujit refused "module 'FastVit' has no attribute 'out_indices'"). A bool
+   only: an int or str constant (`if self.k:`) goes through aten::Bool and both branches are
+   compiled in torch too; self.training is no constant.
+9. `for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):` of two ModuleLists unrolls (timm's
+   Res2Net); gpujit refused "zip() with (a ModuleList, a ModuleList) is not supported" (zip alone
+   worked). enumerate(zip(xs, ys), 3) of lists: torch's values.
 """
 from __future__ import annotations
 
@@ -289,3 +298,76 @@ def test_any_all_of_a_homogeneous_tuple():
     out, *flags = s(torch.ones(2))
     assert flags == [False, False, True, False, True, False]
     np.testing.assert_array_equal(out.numpy(), [1.0, 1.0])
+
+
+class _FinalFlag(torch.nn.Module):
+    fork: torch.jit.Final[bool]
+
+    def __init__(self, fork):
+        super().__init__()
+        self.fork = fork
+        self.stages = torch.nn.ModuleList([torch.nn.ReLU(), torch.nn.Tanh()])
+        if fork:
+            self.out_indices = [1]
+
+    def forward(self, x):
+        outs = []
+        for idx, block in enumerate(self.stages):
+            x = block(x)
+            if self.fork:
+                if idx in self.out_indices:
+                    outs.append(x)
+        if not self.fork:
+            return x
+        return torch.cat(outs)
+
+
+class _IntConstantFlag(torch.nn.Module):
+    __constants__ = ["k"]
+
+    def __init__(self):
+        super().__init__()
+        self.k = 0
+
+    def forward(self, x):
+        if self.k:
+            return self.nope(x)
+        return x
+
+
+class _EnumerateZipModules(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.convs = torch.nn.ModuleList([torch.nn.ReLU(), torch.nn.Tanh()])
+        self.bns = torch.nn.ModuleList([torch.nn.Sigmoid(), torch.nn.ReLU()])
+
+    def forward(self, x, xs: List[int], ys: List[float]):
+        for i, (conv, bn) in enumerate(zip(self.convs, self.bns), 2):
+            x = bn(conv(x)) * i
+        t = 0.0
+        for j, (a, b) in enumerate(zip(xs, ys)):
+            t += j * a + b
+        for j, (a, b) in enumerate(zip(xs, ys), 3):
+            t += j * a - b
+        return x, t
+
+
+def test_bool_module_constant_condition_compiles_one_branch():
+    x = torch.tensor([-0.5, 0.5])
+    s = torch.jit.script(_FinalFlag(False))
+    assert "out_indices" not in s.code
+    np.testing.assert_allclose(s(x).numpy(), np.tanh([0.0, 0.5]), rtol=1e-6)
+    s = torch.jit.script(_FinalFlag(True))
+    np.testing.assert_allclose(s(x).numpy(), np.tanh([0.0, 0.5]), rtol=1e-6)
+    # torch: "Module '_IntConstantFlag' has no attribute 'nope'" (both branches compiled)
+    with pytest.raises(Exception, match="nope"):
+        torch.jit.script(_IntConstantFlag())
+
+
+def test_enumerate_zip_of_module_lists():
+    s = torch.jit.script(_EnumerateZipModules())
+    y, t = s(torch.tensor([-0.5, 1.0]), [1, 2, 3], [0.5, 0.25])
+    # torch 2.13: (tensor([2.2848, ...]), 13.0): ((sigmoid(0) * 2 = 1) -> tanh -> relu) * 3
+    want = np.maximum(np.tanh(1 / (1 + np.exp(-np.maximum([-0.5, 1.0], 0))) * 2), 0) * 3
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-6)
+    assert t == 13.0
