@@ -623,9 +623,14 @@ def _softplus_grad(grad, self, beta, threshold):
     return _where(xb > threshold, grad, grad * xb.sigmoid())
 
 
+# PyTorch's hardsigmoid_backward kernels (CPU and CUDA) multiply by one_sixth(1.0f / 6.0f): the
+# float32 constant, in float64 too (0.1666666716337204, not 1 / 6)
+_HARDSIGMOID_ONE_SIXTH = float(_np.float32(1.0) / _np.float32(6.0))
+
+
 @_derivative(hardsigmoid)
 def _hardsigmoid_grad(grad, self):
-    return _where((self > -3) & (self < 3), grad / 6, 0.0)
+    return _where((self > -3) & (self < 3), grad * _HARDSIGMOID_ONE_SIXTH, 0.0)
 
 
 @_derivative(hardswish)

@@ -480,8 +480,13 @@ def _empty_conv_grad(input, weight, bias_shape):
             None if bias_shape is None else weight.new_zeros(list(bias_shape)))
 
 
-def _conv_grad(nd, grad, input, weight, bias_shape, stride, padding, dilation, groups):
-    # (the bias's gradient needs only whether there is one: PyTorch keeps its sizes)
+def _conv_grad(nd, grad, input, weight, bias_shape, stride, padding, dilation, groups,
+               needs_grad=(True, True, True)):
+    # (the bias's gradient needs only whether there is one: PyTorch keeps its sizes). Only
+    # the gradients needed are computed (PyTorch's convolution_backward output_mask): a
+    # first layer's input needs none, and its transposed convolution is the costly one
+    # (a stride-32 patch embedding's ran a 32x32-kernel convolution over a zero-stuffed
+    # gradient: minutes for timm's mixer_s32 in float64)
     if weight.shape[1] == 0:
         return _empty_conv_grad(input, weight, bias_shape)
     batched, pads, stride, dilation, _ = _conv_geometry(
@@ -492,22 +497,29 @@ def _conv_grad(nd, grad, input, weight, bias_shape, stride, padding, dilation, g
     if nd == 1:            # as conv2d over (N, C, 1, L)
         x, g, w = x.unsqueeze(2), g.unsqueeze(2), w.unsqueeze(2)
         pads, stride, dilation = ((0, 0),) + pads, (1,) + stride, (1,) + dilation
-    gi = conv2d_input_grad(g, w, tuple(x.shape[2:]), pads, stride, dilation, groups)
-    gw = _conv2d_weight_grad(g, x, tuple(w.shape), pads, stride, dilation, groups)
-    gb = g.sum([0, 2, 3]) if bias_shape is not None else None
+    gi = conv2d_input_grad(g, w, tuple(x.shape[2:]), pads, stride, dilation,
+                           groups) if needs_grad[0] else None
+    gw = _conv2d_weight_grad(g, x, tuple(w.shape), pads, stride, dilation,
+                             groups) if needs_grad[1] else None
+    gb = g.sum([0, 2, 3]) if bias_shape is not None and needs_grad[2] else None
     if nd == 1:
-        gi, gw = gi.squeeze([2]), gw.squeeze([2])
-    return (gi if batched else gi.squeeze([0])), gw, gb
+        gi = None if gi is None else gi.squeeze([2])
+        gw = None if gw is None else gw.squeeze([2])
+    return (gi if batched or gi is None else gi.squeeze([0])), gw, gb
 
 
 @_derivative(conv1d, conv1d_padding)
-def _conv1d_grad(grad, input, weight, bias_shape, stride, padding, dilation, groups):
-    return _conv_grad(1, grad, input, weight, bias_shape, stride, padding, dilation, groups)
+def _conv1d_grad(grad, input, weight, bias_shape, stride, padding, dilation, groups,
+                 needs_grad):
+    return _conv_grad(1, grad, input, weight, bias_shape, stride, padding, dilation, groups,
+                      needs_grad)
 
 
 @_derivative(conv2d, conv2d_padding)
-def _conv2d_grad(grad, input, weight, bias_shape, stride, padding, dilation, groups):
-    return _conv_grad(2, grad, input, weight, bias_shape, stride, padding, dilation, groups)
+def _conv2d_grad(grad, input, weight, bias_shape, stride, padding, dilation, groups,
+                 needs_grad):
+    return _conv_grad(2, grad, input, weight, bias_shape, stride, padding, dilation, groups,
+                      needs_grad)
 
 
 # the rest of the family (importing this module registers it all): 2-D pooling,

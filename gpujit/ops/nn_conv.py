@@ -387,32 +387,36 @@ def input_grad(nd, gout, weight, spatial, pads, stride, dilation, groups):
 
 
 @_derivative(conv3d, conv3d_padding)
-def _conv3d_grad(grad, input, weight, bias_shape, stride, padding, dilation, groups):
+def _conv3d_grad(grad, input, weight, bias_shape, stride, padding, dilation, groups,
+                 needs_grad):
+    # (only the needed gradients, as conv2d's)
     if weight.shape[1] == 0:
         return _empty_conv_grad(input, weight, bias_shape)
     batched, pads, s, d, _ = _conv_geometry(3, input.shape, weight.shape, None, stride,
                                             padding, dilation, groups)
     x, g = (input, grad) if batched else (input.unsqueeze(0), grad.unsqueeze(0))
-    gi = input_grad(3, g, weight, tuple(x.shape[2:]), pads, s, d, groups)
-    gw = weight_grad(3, g, x, tuple(weight.shape), pads, s, d, groups)
-    gb = g.sum([0, 2, 3, 4]) if bias_shape is not None else None
-    return (gi if batched else gi.squeeze([0])), gw, gb
+    gi = input_grad(3, g, weight, tuple(x.shape[2:]), pads, s, d,
+                    groups) if needs_grad[0] else None
+    gw = weight_grad(3, g, x, tuple(weight.shape), pads, s, d, groups) if needs_grad[1] else None
+    gb = g.sum([0, 2, 3, 4]) if bias_shape is not None and needs_grad[2] else None
+    return (gi if batched or gi is None else gi.squeeze([0])), gw, gb
 
 
 def _transpose_grad(nd):
     def grad_fn(grad, input, weight, bias_shape, stride, padding, output_padding, groups,
-                dilation):
+                dilation, needs_grad):
         batched, s, p, _, d, _ = _transpose_geometry(nd, input.shape, weight.shape, None,
                                                      stride, padding, output_padding, groups,
                                                      dilation)
         x, g = (input, grad) if batched else (input.unsqueeze(0), grad.unsqueeze(0))
         # the input's gradient is the forward convolution of the output's
-        gi = _conv_fn(nd)(g, weight, None, s, p, d, groups)
+        gi = _conv_fn(nd)(g, weight, None, s, p, d, groups) if needs_grad[0] else None
         # the weight's: conv's weight gradient with input and output exchanged
         gw = weight_grad(nd, x, g, tuple(weight.shape), tuple((q, q) for q in p), s, d,
-                         groups)
-        gb = g.sum([0] + list(range(2, 2 + nd))) if bias_shape is not None else None
-        return (gi if batched else gi.squeeze([0])), gw, gb
+                         groups) if needs_grad[1] else None
+        gb = g.sum([0] + list(range(2, 2 + nd))) if bias_shape is not None and \
+            needs_grad[2] else None
+        return (gi if batched or gi is None else gi.squeeze([0])), gw, gb
     return grad_fn
 
 

@@ -397,6 +397,14 @@ class BuiltinMixin:
             # any(x): TorchScript's builtin any is aten::any, whose overloads take a
             # Tensor too (x.any(), a bool Tensor)
             return self.call_op("any" if is_any else "all", args, kw or {}, node)
+        if len(args) == 1 and isinstance(args[0].type, T.TupleType) and not isinstance(
+                args[0].type, T.NamedTupleType) and args[0].type.elems and all(
+                e == args[0].type.elems[0] for e in args[0].type.elems) and isinstance(
+                args[0].type.elems[0], (T.BoolType, T.IntType, T.FloatType, T.StrType)):
+            # a tuple of one element type is a list for aten::any / all's List
+            # parameter, as TorchScript converts it (`any(self.shift_size)` of a
+            # Tuple[int, int] attribute, timm's Swin: torch.any([_0, _1]))
+            args = [self.tuple_for_list_param(args[0], T.ListType(args[0].type.elems[0]))]
         if len(args) != 1 or not isinstance(args[0].type, T.ListType) or \
                 not isinstance(args[0].type.elem, (T.BoolType, T.IntType, T.FloatType,
                                                    T.StrType)):

@@ -145,6 +145,19 @@ def has_return(stmts) -> bool:
     return any(isinstance(n, ast.Return) for s in stmts for n in ast.walk(s))
 
 
+def _enumerate_of_zip(c, it) -> bool:
+    """Is `it` enumerate(zip(a, b, ...)[, start]) of the builtins (no keywords, no starred
+    arguments)?"""
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and
+            it.func.id == "enumerate" and c.is_builtin("enumerate") and
+            len(it.args) in (1, 2) and not it.keywords):
+        return False
+    z = it.args[0]
+    return isinstance(z, ast.Call) and isinstance(z.func, ast.Name) and z.func.id == "zip" \
+        and c.is_builtin("zip") and bool(z.args) and not z.keywords and \
+        not any(isinstance(a, ast.Starred) for a in z.args)
+
+
 def own_loop_exits(stmts):
     """The break and continue statements of a loop body that belong to that loop (not to
     a loop nested in it)."""
@@ -190,6 +203,21 @@ class LoopMixin:
             seq = self.zip_for_loop(it)
             if isinstance(seq, list):           # of module containers: unrolled
                 return self.unroll(s, seq)
+        elif _enumerate_of_zip(self, it):
+            # enumerate(zip(self.convs, self.bns)): of module containers the (index,
+            # (module, module)) pairs of an unrolled loop, as TorchScript (timm's Res2Net);
+            # else enumerate() of the list zip() makes
+            start = self.const_int(it.args[1]) if len(it.args) == 2 else 0
+            seq = self.zip_for_loop(it.args[0])
+            if isinstance(seq, list):
+                if start is None:
+                    self.error("enumerate() of modules needs an int constant start", it)
+                return self.unroll(s, [lambda k=k, e=e: (self.const(start + k), e())
+                                       for k, e in enumerate(seq)])
+            starts = [self.expr(it.args[1])] if len(it.args) == 2 else []
+            seq = self.builtin_enumerate([seq] + starts, {}, it)
+            if seq is None:
+                self.error("enumerate() takes a list and an int start", it)
         else:
             seq = self.expr(it)
         lst = self.as_list(seq)             # a dict's keys, a set's elements, a str's chars

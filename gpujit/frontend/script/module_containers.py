@@ -11,6 +11,7 @@ import inspect
 
 from ...ir import types as T
 from .calls import describe_type
+from .errors import FrontendError
 from .exprs import unify
 from .variables import Var
 
@@ -328,13 +329,24 @@ class ModuleContainerMixin:
                 len(f.value.args) in (0, 2) and self.is_builtin("super"):
             return self.super_method_call(node)
         if isinstance(f, ast.Name) and f.id in ("getattr", "hasattr") and \
-                self.is_builtin(f.id) and len(node.args) == 2 and not node.keywords and \
+                self.is_builtin(f.id) and len(node.args) in (2, 3 if f.id == "getattr" else 2) \
+                and not node.keywords and \
                 isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
             # getattr(self, "0"): a submodule whose name is not an identifier (.code
-            # prints nn.Sequential's children so)
+            # prints nn.Sequential's children so); getattr(self, "aa", None): the
+            # submodule, parameter or attribute when the module has it, else the default
+            # (timm's ConvNormAct reads its anti-aliasing submodule so; gpujit took the
+            # default for every submodule and skipped TResNet's blur pools)
             obj = self.expr(node.args[0])
             if isinstance(obj.type, T.ClassType):
                 name = node.args[1].value
+                if len(node.args) == 3:
+                    try:
+                        sm = self.module_of(obj, node)
+                    except FrontendError:       # (an object of a scripted class)
+                        return super().expr_Call(node)
+                    if not module_has(sm, name):
+                        return self.expr(node.args[2])
                 if f.id == "hasattr":
                     return self.const(module_has(self.module_of(obj, node), name))
                 attr = ast.copy_location(ast.Attribute(value=node.args[0], attr=name,

@@ -12,6 +12,7 @@ from .classes import script_class_of
 from .exprs import Var
 from .variables import ExceptionVar, NoneResult, OneBranch, Refined
 from .loops import RAISED
+from . import static_eval
 
 __all__ = ["StatementMixin"]
 
@@ -221,6 +222,19 @@ class StatementMixin:
             # last statement needs no return after it, as in TorchScript)
             self.raise_assertion(s)
             return RAISED
+        v, prefix = static_eval.static_condition_and_prefix(self, s.test)
+        if v is not None:
+            # a test decided at compile time (`assert self.head is not None` of a None
+            # attribute): TorchScript's emitAssert emits only the branch taken, so a
+            # failing one raises and ends the path, the statements after it not compiled
+            # (timm's CoaT-Lite forward_head calls its None `aggregate` after such an
+            # assert), and a passing one emits nothing
+            if prefix is not None:
+                self.expr(prefix)
+            if v:
+                return None
+            self.raise_assertion(s)
+            return RAISED
         cond = self.condition(s.test)
         node = self.emit("prim::If", [cond], [])
         node.add_block()
@@ -357,8 +371,14 @@ class StatementMixin:
             if isinstance(declared, T.ListType) and not isinstance(t, T.NamedTupleType) \
                     and t.elems and all(e == t.elems[0] for e in t.elems) and \
                     t.elems[0].is_subtype_of(declared.elem):
-                elems = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
-                return self.emit("prim::ListConstruct", elems, [declared]).output
+                if v.node.kind == "prim::TupleConstruct":
+                    elems = list(v.node.inputs)     # a literal's own values, as torch
+                else:
+                    elems = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
+                out = self.emit("prim::ListConstruct", elems, [declared]).output
+                if v.node.kind == "prim::TupleConstruct" and not v.uses:
+                    v.node.destroy()
+                return out
             if isinstance(declared, T.TupleType) and not isinstance(
                     declared, T.NamedTupleType) and len(declared.elems) == len(t.elems):
                 if v.node.kind == "prim::TupleConstruct" and not isinstance(
@@ -412,10 +432,16 @@ class StatementMixin:
             return v
         pt = self.declared.get(name) or pv.type
         if v.type == pt or v.type.is_subtype_of(pt) or not isinstance(
-                v.type, (T.TensorType, T.NumberType, T.BoolType)):
+                v.type, (T.TensorType, T.NumberType, T.BoolType, T.TupleType)):
             return v
         target = pt.elem if isinstance(pt, T.OptionalType) else pt
-        if not isinstance(target, (T.IntType, T.FloatType, T.NumberType)):
+        if isinstance(v.type, T.TupleType):
+            # a homogeneous tuple for a List (`if old_size is None: old_size = hw, hw` of
+            # an Optional[List[int]] parameter, timm's resample_abs_pos_embed: torch
+            # stores a ListConstruct), a tuple's elements converted for a tuple
+            if not isinstance(target, (T.ListType, T.TupleType)):
+                return v
+        elif not isinstance(target, (T.IntType, T.FloatType, T.NumberType)):
             return v
         return self.implicit_conversion(v, target)
 

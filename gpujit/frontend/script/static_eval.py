@@ -94,6 +94,12 @@ def _static_condition(c, test, names):
     if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
             test.func.id == "hasattr" and hasattr(c, "static_hasattr"):
         return c.static_hasattr(test)       # hasattr(self.sub, "x") on modules
+    if isinstance(test, ast.Attribute) and _self_attribute(test):
+        # a module constant (a Final / __constants__ attribute: `if self.fork_feat:`):
+        # TorchScript's emitCondExpr decides a condition whose value is a constant
+        # ("MetaCompile on boolean literals and constants") and compiles only the branch
+        # taken (timm's FastVit reads an attribute it never set in the other one)
+        return _constant_attribute_truth(c, test)
     if isinstance(test, ast.Call) and not test.args and not test.keywords and \
             isinstance(test.func, (ast.Name, ast.Attribute)):
         found, obj = c.py_object(test.func)
@@ -102,6 +108,21 @@ def _static_condition(c, test, names):
             if v is not UNKNOWN:
                 return bool(v)
     return None
+
+
+def _constant_attribute_truth(c, node):
+    """self.a when it compiles to a bool constant, else None."""
+    from .errors import FrontendError
+    try:
+        v = c.expr(node)               # a GetAttr at most; unused ones are removed later
+    except FrontendError:
+        return None
+    if v.node.kind != "prim::Constant":
+        return None
+    val = v.node.attrs.get("value")
+    # (a bool only: an int or str constant goes through aten::Bool, a node, which torch
+    # does not decide: `if self.k:` of a constant 0 compiles both branches there)
+    return val if isinstance(val, bool) else None
 
 
 def _static_isinstance(c, test):
