@@ -33,6 +33,9 @@ Finds, minimised, with torch 2.13's behaviour:
 7. torchvision's BasicBlock traced in eval: torch 2.13 keeps `(bn1).forward(...)` and
    `(bn2).forward(...)` calls; gpujit left both BatchNorm calls inline because the
    in-place ReLU / `+=` after them had rebound their result tensors.
+8. torch.jit.trace of a scripted function: torch 2.13 traces it (a ScriptFunction whose
+   graph calls it, inputs unnamed: `def f(argument_0: Tensor)`); gpujit warned "The input
+   to trace is already a ScriptModule, tracing it is a no-op" and returned it.
 3. A traced lambda: torch 2.13 names it `_lambda` (`def _lambda(a: Tensor,`); gpujit
    printed `def lambda_fn(`.
 4. A scripted (or traced) function called in a trace: torch 2.13 records
@@ -536,3 +539,22 @@ def test_call_whose_result_is_written_in_place_is_a_method_call():
     x = torch.randn(2, 4, 5, 5)
     np.testing.assert_allclose(tm(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-5,
                                atol=1e-6)
+
+
+# ------------------------------------------------------------ 8. tracing a compiled function
+@torch.jit.script
+def _sd(x, k: int = 2):
+    return x * k
+
+
+def test_tracing_a_scripted_function_records_a_call_of_it():
+    # torch 2.13: no warning (only a ScriptModule is returned as is), a new ScriptFunction
+    # `def _sd(argument_0: Tensor) -> Tensor:\n  _0 = __torch__._sd(argument_0, 2, )`
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = torch.jit.trace(_sd, torch.ones(3))
+    assert t is not _sd and t.name == "_sd"
+    assert t.code == (f"def _sd(argument_0: Tensor) -> Tensor:\n"
+                      f"  _0 = {Q}_sd(argument_0, 2, )\n  return _0\n"), t.code
+    assert t(torch.ones(2)).tolist() == [2.0, 2.0]

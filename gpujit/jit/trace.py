@@ -125,6 +125,10 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     else:
         fn_for_names = fn
     names = _tb._param_names(fn_for_names, len(inputs))
+    if isinstance(fn, ScriptFunction):
+        # (a compiled function traced: torch 2.13's inputs are unnamed, `%0`, printed
+        # `argument_0`)
+        names = [None] * len(inputs)
     if kwargs:
         kwargs = _kwarg_inputs(fn_for_names, method if module is not None else
                                getattr(fn, "__name__", "the traced function"),
@@ -187,7 +191,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
     parameters) or by keyword, and check_inputs are then dicts of keyword inputs too."""
     if jit_disabled():
         return func
-    if isinstance(func, (ScriptModule, ScriptFunction)):
+    if isinstance(func, ScriptModule):
         warnings.warn("The input to trace is already a ScriptModule, tracing it is a no-op. "
                       "Returning the object as is.")
         return func
