@@ -54,6 +54,12 @@
 9. `for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):` of two ModuleLists unrolls (timm's
    Res2Net); gpujit refused "zip() with (a ModuleList, a ModuleList) is not supported" (zip alone
    worked). enumerate(zip(xs, ys), 3) of lists: torch's values.
+10. torch.jit.trace of an in-place op on a tensor whose memory other live tensors share
+   (`out = torch.cat([x, x * 2], 1); y = out[:, :3]; y += 1`; timm GhostNet's `x +=
+   self.shortcut(shortcut)` after a cat's slice) is silent in torch 2.13: the "There are N live
+   references to the data region being modified when tracing in-place operator" TracerWarning
+   comes from ensureUniqueIfOutOfPlaced, which returns unless the trace forces ops out of place
+   (_force_outplace=True). gpujit warned on every trace.
 """
 from __future__ import annotations
 
@@ -371,3 +377,24 @@ def test_enumerate_zip_of_module_lists():
     want = np.maximum(np.tanh(1 / (1 + np.exp(-np.maximum([-0.5, 1.0], 0))) * 2), 0) * 3
     np.testing.assert_allclose(y.numpy(), want, rtol=1e-6)
     assert t == 13.0
+
+
+def _inplace_on_a_cat_slice(x):
+    out = torch.cat([x, x * 2], dim=1)
+    y = out[:, :3]
+    y += 1
+    return y
+
+
+def test_trace_inplace_with_live_views_is_silent():
+    import warnings
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        t = torch.jit.trace(_inplace_on_a_cat_slice, torch.ones(3, 4), check_trace=False)
+    assert not [x for x in w if "live references" in str(x.message)], [str(x.message) for x in w]
+    np.testing.assert_array_equal(t(torch.ones(2, 4)).numpy(), np.full((2, 3), 2.0))
+    with warnings.catch_warnings(record=True) as w:         # ONNX export's out-of-place trace warns
+        warnings.simplefilter("always")
+        torch.jit.trace(_inplace_on_a_cat_slice, torch.ones(3, 4), check_trace=False,
+                        _force_outplace=True)
+    assert [x for x in w if "live references to the data region" in str(x.message)]

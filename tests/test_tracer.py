@@ -236,8 +236,9 @@ def test_inplace_on_view_warns_like_the_seed():
     with pytest.warns(torch.TracerWarning) as rec:
         torch.jit.trace(fill_row_zero, (torch.rand(3, 4),))
     msgs = [str(w.message) for w in rec]
-    assert any("live references to the data region being modified" in m and "copy_" in m
-               for m in msgs)
+    # torch 2.13 warns "live references to the data region" only with _force_outplace
+    # (ensureUniqueIfOutOfPlaced); a plain trace gives the check's warnings alone (d40)
+    assert not any("live references to the data region being modified" in m for m in msgs)
     assert any("does not match the corresponding output" in m for m in msgs)
     assert any(w.filename == __file__ for w in rec)
 

@@ -56,7 +56,11 @@ def _hook(op, args):
         extra = (" (a tensor used as a condition, e.g. in an `if`, is the same thing)"
                  if what == "a Python boolean" else "")
         warn_at_user(conversion_warning(what) + extra)
-    if _reg_is_inplace(op):
+    if _reg_is_inplace(op) and s.force_outplace:
+        # PyTorch's ensureUniqueIfOutOfPlaced warns only when the trace turns in-place
+        # ops out of place (_force_outplace, ONNX export's): a plain torch.jit.trace of
+        # `x += y` with views of x alive is silent (timm's GhostNet `x += shortcut(...)` of
+        # a slice of a cat: torch 2.13 prints nothing)
         s.check_inplace(op, args)
     ints = _int_params(op)
     if ints and any(isinstance(args[i], (Tensor, list, tuple)) for i in ints if i < len(args)):
