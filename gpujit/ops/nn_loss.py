@@ -632,6 +632,15 @@ _POS["multi_margin_loss"] = {"weight": 4}
 multi_margin_loss.op.refuse_grad = _refused_args("multi_margin_loss", "weight")
 
 
+def _times_output_grad(g, grad, reduction, n):
+    """A margin loss's per-element gradient g [n, c] times the output gradient: per sample
+    for 'none', / n for 'mean', as is for 'sum'."""
+    r = reduction_name(reduction)
+    if r == "none":
+        return g * grad.reshape(n, 1)
+    return g * (grad / n if r == "mean" else grad)
+
+
 # ATen's multi_margin_loss_backward: for j != y with margin - x[y] + x[j] > 0, h = 1 (p 1)
 # or 2 (margin - x[y] + x[j]) (p 2), times weight[y]: x[j] gets h / c, x[y] minus their
 # sum; times the output gradient (per sample for 'none', / n for 'mean'); the weight
@@ -652,12 +661,7 @@ def _multi_margin_grad(grad, self, target, p, margin, weight, reduction):
         h = h * weight.reshape(-1)[y.reshape(-1)].unsqueeze(1)
     h = h / c
     g = h - hot.to(h.dtype) * h.sum(1, keepdim=True)
-    r = reduction_name(reduction)
-    if r == "none":
-        g = g * grad.reshape(n, 1)
-    else:
-        g = g * (grad / n if r == "mean" else grad)
-    return g.reshape(shape)
+    return _times_output_grad(g, grad, reduction, n).reshape(shape)
 
 
 # ---------------------------------------------------------------------- multilabel margin
@@ -716,10 +720,5 @@ def _multilabel_margin_grad(grad, self, target, reduction):
     h = ((1 - xj.unsqueeze(2) + x.unsqueeze(1)) > 0) & keep
     h = h.to(x.dtype) / c
     g = h.sum(1) - gpujit.zeros_like(x).scatter_add(1, idx, h.sum(2))
-    r = reduction_name(reduction)
-    if r == "none":
-        g = g * grad.reshape(n, 1)
-    else:
-        g = g * (grad / n if r == "mean" else grad)
-    return g.reshape(shape)
+    return _times_output_grad(g, grad, reduction, n).reshape(shape)
 
