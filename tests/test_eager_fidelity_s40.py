@@ -242,10 +242,17 @@ def test_scripted_lu_and_singular_lu():
         return torch.lu(x, get_infos=True)
 
     x = torch.tensor([[4., 3., 1.], [6., 3., 2.], [1., 5., 9.]])
-    with warnings.catch_warnings(record=True) as w:
-        warnings.simplefilter("always")
-        a = torch.jit.script(f)(x)
-        b = torch.jit.script(g)(x)
+    # (ATen warns once per process, as gpujit: an earlier torch.lu in this process had it;
+    # set_warn_always shows it again)
+    was = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            a = torch.jit.script(f)(x)
+            b = torch.jit.script(g)(x)
+    finally:
+        torch.set_warn_always(was)
     assert any("torch.lu is deprecated" in str(m.message) for m in w)
     assert len(a) == 2 and len(b) == 3
     assert [t.dtype for t in b] == [torch.float32, torch.int32, torch.int32]

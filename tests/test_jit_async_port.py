@@ -288,8 +288,12 @@ def test_async_script_trace():
     # tuple); which of its two Values the trace binds depends on whether the executor hands
     # back one object or two (interpreter vs generated code), with or without a fork
     module = torch.jit.trace(TupleCl(), (x,), check_trace=False)
-    assert _count(module.graph, "prim::fork") == 2
-    assert _count(module.graph, "aten::neg") == 3
+    # torch 2.13 records the scripted submodule's call as prim::CallMethod (its forks are
+    # in the inlined graph)
+    assert _count(module.graph, "prim::fork") == 0
+    assert [n.kind for n in module.graph.nodes()].count("prim::CallMethod") == 1
+    assert _count(module.inlined_graph, "prim::fork") == 2
+    assert _count(module.inlined_graph, "aten::neg") == 3
     assert len([n for n in module.graph.nodes() if n.kind == "aten::neg"]) == 1
     y = -_np(x)
     out = module(x)

@@ -21,7 +21,7 @@ from .registry import derivative as _derivative
 from .derivatives import not_implemented as _not_implemented
 from .derivatives import raw_operands as _raw_operands
 from .pointwise import (FLOATS, NO_BOOL, _LOGIT, _PW, _f32, _gpujit, _is_tensor, _keep,
-                        _pow_grad, _short, _zero_grad, half_tail, logit_expression, power)
+                        _pow_grad, _short, _zero_grad, logit_expression, power)
 
 
 # ------------------------------------------------------------------ float math
@@ -93,22 +93,11 @@ for _name, _ufunc, _fn in (
 @op("aten::rsqrt(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     scalar="1 / sqrt({self})")
 def rsqrt(xp, self):
-    """1 / sqrt(x) in float, rounded once; float16 on the CPU: the elements PyTorch's loop
-    computes in its scalar code (pointwise.half_tail) round the square root to half first
-    (1 / std::sqrt(c10::Half)): rsqrt of 31 halves differed in 6 elements, of a strided
-    view in ~20%."""
-    r = 1 / xp.sqrt(_f32(self))
-    if xp is _np and self.dtype == _np.float16:
-        r = r.astype(_np.float16)
-        tail = half_tail((self,), self.shape)
-        if tail is not None:
-            x = self if tail is True else self[tail]
-            h = (_np.float32(1) / _np.sqrt(x.astype(_np.float32)).astype(_np.float16)
-                 .astype(_np.float32)).astype(_np.float16)
-            if tail is True:
-                return h
-            r[tail] = h
-    return r
+    """1 / sqrt(x) in float, rounded once. (PyTorch's CPU loop computes float16's last
+    run % 32 elements, and every element of a strided run, as 1 / std::sqrt(c10::Half),
+    the root rounded to half first: one ulp apart on some; gpujit keeps one rounding
+    everywhere, which its fused kernels give too.)"""
+    return 1 / xp.sqrt(_f32(self))
 
 
 @op("aten::reciprocal(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",

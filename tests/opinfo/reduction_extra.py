@@ -455,7 +455,9 @@ OPINFOS = [
         errors=[ErrorSample(rand(7, dtype=F32), np.array([1.0]), match="dtype of long, but got Double"),
                 ErrorSample(rand(7, dtype=F32), np.array([[1]]), match="but got a tensor with 2 dims"),
                 ErrorSample(rand(7, dtype=F32), np.array(0), match="larger than 0")],
-        meta=False),    # (no meta rule: the pieces are the index tensor's values)
+        # (no meta rule: the pieces are the index tensor's values; gpu=False: the harness
+        # would move the index tensor to the GPU, which torch refuses as gpujit does)
+        meta=False, gpu=False),
     OpInfo("aten::hsplit.int", ref=lambda x, n: list(np.hsplit(x, n)), samples=[
         Sample(rand(2, 4, dtype=F64), 2), Sample(rand(6, dtype=F64), 3),
         Sample(rand(2, 4, 3, dtype=F32), 4)],
