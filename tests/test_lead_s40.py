@@ -198,3 +198,21 @@ def test_device_of_a_runtime_string_in_scripted_code():
         return torch.device(x.device)
     with pytest.raises(torch.jit.FrontendError, match="Arguments for call are not valid"):
         torch.jit.script(g)
+
+
+def test_nn_grad_convolution_gradients():
+    import numpy as np
+    F = torch.nn.functional
+    assert F.grad is torch.nn.grad and torch.nn.common_types._size_2_t is not None
+    rs = np.random.RandomState(0)
+    want = {1: (-3.850622215392166, 296.5493194404751), 2: (1.3161545452610284, 2083.0576303398684),
+            3: (-153.05260785642804, 21416.294005518394)}     # torch 2.13
+    for nd, conv in ((1, F.conv1d), (2, F.conv2d), (3, F.conv3d)):
+        x = torch.from_numpy(rs.randn(2, 4, *([7] * nd)))
+        w = torch.from_numpy(rs.randn(6, 2, *([3] * nd)))
+        g = torch.from_numpy(rs.randn(*conv(x, w, None, 2, 1, 1, 2).shape))
+        gi = getattr(torch.nn.grad, f"conv{nd}d_input")(x.shape, w, g, 2, 1, 1, 2)
+        gw = getattr(F.grad, f"conv{nd}d_weight")(x, w.shape, g, stride=2, padding=1, groups=2)
+        assert tuple(gi.shape) == tuple(x.shape) and tuple(gw.shape) == tuple(w.shape)
+        assert not gi.requires_grad and gi.grad_fn is None
+        np.testing.assert_allclose([float(gi.sum()), float((gw * gw).sum())], want[nd], rtol=1e-12)

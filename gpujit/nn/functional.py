@@ -598,3 +598,4 @@ from .functional_extra import *  # noqa: E402,F401,F403  (bilinear, pdist, embed
 #   affine_grid, grid_sample, gumbel_softmax, conv_tbc)
 from .functional_fractional import *  # noqa: E402,F401,F403  (fractional_max_pool2d/3d)
 from .functional_interpolate import *  # noqa: E402,F401,F403  (interpolate, upsample*)
+from . import grad  # noqa: F401,E402  (torch.nn.functional.grad is torch.nn.grad)
