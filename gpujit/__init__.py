@@ -155,6 +155,9 @@ from . import compiler, distributed, func, signal  # noqa: E402,F401  (torch.com
 vmap = func.vmap                                    # torch.vmap
 from . import _no_complex  # noqa: E402  (torch.polar, torch.complex64...: gpujit has none)
 globals().update(_no_complex.FUNCTIONS)
+from ._spectral import stft  # noqa: E402,F401  (torch.stft, real output)
+from . import _spectral  # noqa: E402
+Tensor.stft = _spectral._stft_method
 
 
 def __getattr__(name):

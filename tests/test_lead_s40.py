@@ -216,3 +216,45 @@ def test_nn_grad_convolution_gradients():
         assert tuple(gi.shape) == tuple(x.shape) and tuple(gw.shape) == tuple(w.shape)
         assert not gi.requires_grad and gi.grad_fn is None
         np.testing.assert_allclose([float(gi.sum()), float((gw * gw).sum())], want[nd], rtol=1e-12)
+
+
+def test_stft_real_format_as_torch():
+    import numpy as np
+    import pytest
+    rs = np.random.RandomState(0)
+    x = torch.from_numpy(rs.randn(2, 50))
+    w = torch.hann_window(12, dtype=torch.float64)
+    cases = [(dict(n_fft=16), (2, 9, 13, 2), 118.5645875300671, 4277.0808899436015),
+             (dict(n_fft=16, hop_length=5, win_length=12, window=w), (2, 9, 11, 2), -8.315946136610156,
+              963.1700988782754),
+             (dict(n_fft=16, center=False, normalized=True), (2, 9, 9, 2), 21.45684880876499, 168.3216829842543),
+             (dict(n_fft=15, onesided=False, pad_mode="constant"), (2, 15, 17, 2), -29.562937181238553,
+              7113.620549696702)]       # torch 2.13
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for kw, shape, s1, s2 in cases:
+            r = torch.stft(x, return_complex=False, **kw)
+            assert tuple(r.shape) == shape and r.dtype is torch.float64
+            np.testing.assert_allclose([float(r.sum()), float((r * r).sum())], [s1, s2], rtol=1e-12)
+        r = x[0].float().stft(16, return_complex=False)
+        assert tuple(r.shape) == (9, 13, 2) and r.dtype is torch.float32
+        xg = x.clone().requires_grad_()
+        (torch.stft(xg, 16, window=torch.hann_window(16, dtype=torch.float64), return_complex=False) ** 2).sum(
+            ).backward()
+        np.testing.assert_allclose([float(xg.grad.sum()), float((xg.grad ** 2).sum())],
+                                   [284.3646869341298, 100422.11513158941], rtol=1e-12)
+    with pytest.raises(RuntimeError, match="stft requires the return_complex parameter be given for real inputs"):
+        torch.stft(x, 16)
+    with pytest.raises(RuntimeError, match="gpujit has no complex dtypes"):
+        torch.stft(x, 16, return_complex=True)
+    was = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.stft(x, 16, return_complex=False)
+    finally:
+        torch.set_warn_always(was)
+    said = [str(m.message) for m in caught]
+    assert any(m.startswith("A window was not provided.") for m in said)
+    assert any(m.startswith("stft with return_complex=False is deprecated.") for m in said)
