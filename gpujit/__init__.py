@@ -16,7 +16,8 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpujit(\.|$
 
 from . import dtypes as _dtypes
 from .dtypes import (  # noqa: F401
-    dtype, bool, uint8, int8, int16, int32, int64, float16, float32, float64, half, float,
+    dtype, bool, uint8, int8, int16, int32, int64, float16, float32, float64, bfloat16, half,
+    float,
     double, short, int, long, promote_types, result_type, can_cast, get_default_dtype,
     set_default_dtype, iinfo, finfo, layout, strided, sparse_coo, sparse_csr, sparse_csc,
     sparse_bsr, sparse_bsc,

@@ -44,7 +44,7 @@ class TensorConversions:
         for a in args:
             if isinstance(a, Tensor):
                 dev, dtype, like = a._device, a._dtype, a
-            elif isinstance(a, _dt.dtype) or a in (bool, int, float):
+            elif isinstance(a, (_dt.dtype, _dt.MissingDtype)) or a in (bool, int, float):
                 dtype = a
             elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
                 dev = a
@@ -138,6 +138,9 @@ class TensorConversions:
 
     def half(self):
         return self.to(_dt.float16)
+
+    def bfloat16(self):
+        raise _dt.bfloat16.error()
 
     def int(self):
         return self.to(_dt.int32)

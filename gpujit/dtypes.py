@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = [
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",
-    "float64", "half", "float", "double", "short", "int", "long", "promote_types",
+    "float64", "bfloat16", "half", "float", "double", "short", "int", "long", "promote_types",
     "result_type", "can_cast", "get_default_dtype", "set_default_dtype", "from_numpy_dtype",
     "to_dtype", "iinfo", "finfo",
 ]
@@ -85,6 +85,48 @@ for _d in ALL:
     _FROM_NP[_d.np.type] = _d
 
 
+class MissingDtype:
+    """A dtype of PyTorch that gpujit has no tensors of (bfloat16: NumPy has no such type).
+    It exists so that programs naming it (`{"float32": torch.float32, "bfloat16":
+    torch.bfloat16}[name]`, `torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else ...`)
+    run as long as they do not make such tensors; any use as a dtype (a factory's dtype=,
+    .to(), finfo, promotion...) raises a TypeError that says so."""
+    __slots__ = ("name", "itemsize", "short_name", "_why")
+    is_floating_point = True
+    is_complex = False
+    is_signed = True
+
+    def __init__(self, name, itemsize, short_name, why):
+        self.name, self.itemsize, self.short_name, self._why = name, itemsize, short_name, why
+
+    def error(self) -> TypeError:
+        return TypeError(f"gpujit has no {self.name} tensors ({self._why}): use gpujit.float16 "
+                         f"or gpujit.float32 instead of gpujit.{self.name}")
+
+    def __getattr__(self, name):
+        # what code reads of a real dtype (np, category, _rank...): the error above
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise self.error()
+
+    def to_real(self):
+        return self
+
+    def __repr__(self):
+        return "gpujit." + self.name
+
+    def __reduce__(self):
+        return (_missing_dtype, (self.name,))
+
+
+bfloat16 = MissingDtype("bfloat16", 2, "BFloat16", "NumPy has no bfloat16 type")
+MISSING = {"bfloat16": bfloat16}
+
+
+def _missing_dtype(name):
+    return MISSING[name]
+
+
 def from_numpy_dtype(np_dtype) -> dtype:
     """The gpujit dtype of a NumPy/CuPy dtype; a clear error for one gpujit does not have."""
     try:
@@ -103,6 +145,8 @@ def to_dtype(spec) -> dtype:
     """Accept a gpujit dtype, its name, a NumPy dtype, or Python's bool/int/float types."""
     if isinstance(spec, dtype):
         return spec
+    if isinstance(spec, MissingDtype):
+        raise spec.error()
     if spec is _builtin_bool:
         return bool
     if spec is _builtin_int:
@@ -114,6 +158,8 @@ def to_dtype(spec) -> dtype:
         name = name[7:] if name.startswith("gpujit.") else name
         if name in _BY_NAME:
             return _BY_NAME[name]
+        if name in MISSING:
+            raise MISSING[name].error()
     mod = type(spec).__module__
     if mod == "torch":  # a torch.dtype, from interop
         return to_dtype(str(spec))

@@ -465,7 +465,8 @@ def test_compiler_and_distributed():
         return x + 1
 
     assert f(1) == 2 and torch.compiler.disable(recursive=False)(f)(2) == 3
-    assert torch.distributed.is_available() is False
+    # (a one-rank torch.distributed since session 41: tests/test_lead_s41.py)
+    assert torch.distributed.is_available() is True
     assert torch.distributed.is_initialized() is False
 
 

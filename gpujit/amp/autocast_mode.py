@@ -270,6 +270,8 @@ class autocast:
         self._cache_enabled = (is_autocast_cache_enabled() if cache_enabled is None
                                else cache_enabled)
         name = device_type.upper()
+        if enabled and isinstance(dtype, _dt.MissingDtype):
+            raise dtype.error()
         if enabled:
             if device_type == "cuda":
                 if not _cuda_available():

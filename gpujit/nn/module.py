@@ -51,8 +51,8 @@ def _parse_to(args, kwargs):
     for a in args:
         if isinstance(a, Tensor):
             dev, dtype = a.device, a.dtype
-        elif isinstance(a, _dt.dtype):
-            dtype = a
+        elif isinstance(a, (_dt.dtype, _dt.MissingDtype)):
+            dtype = _dt.to_dtype(a)
         elif isinstance(a, bool):
             non_blocking = a
         elif isinstance(a, (str, _device_cls, int)):
@@ -465,6 +465,9 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
 
     def half(self):
         return self._apply(lambda t: t.half() if t.is_floating_point() else t)
+
+    def bfloat16(self):
+        raise _dt.bfloat16.error()
 
     # ------------------------------------------------------------------ modes and grads
     def train(self, mode=True):

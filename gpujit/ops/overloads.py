@@ -72,6 +72,8 @@ def _value_matches(t, v, loose=True):
     if b == "str":
         return isinstance(v, str)
     if b == "ScalarType":
+        if isinstance(v, _dt.MissingDtype):
+            raise v.error()
         return isinstance(v, _dt.dtype) or v in (bool, int, float)
     if b == "Device":
         from ..device import device

@@ -387,6 +387,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             return self.const(obj.value, T.TENSOR)
         if isinstance(obj, _dt.dtype):
             return self.dtype_const(obj)
+        if isinstance(obj, _dt.MissingDtype):     # torch.bfloat16
+            self.error(str(obj.error()), node)
         if isinstance(obj, _device):
             return self.const(obj, T.DEVICE)
         if isinstance(obj, _dt.layout):

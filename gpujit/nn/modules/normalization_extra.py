@@ -118,9 +118,9 @@ class CrossMapLRN2d(Module):
 
 
 class SyncBatchNorm(_BatchNorm):
-    """Batch normalization whose statistics PyTorch reduces over a process group. gpujit
-    has no torch.distributed: no process group is ever initialized, so as PyTorch in a
-    single process it normalizes by the local batch, as BatchNorm does."""
+    """Batch normalization whose statistics PyTorch reduces over a process group. gpujit's
+    process groups have one rank (gpujit.distributed), so as PyTorch with one process it
+    normalizes by the local batch, as BatchNorm does."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, process_group=None, device=None, dtype=None):

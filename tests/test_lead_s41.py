@@ -1,0 +1,316 @@
+"""Session 41 (lead): what karpathy/nanoGPT's train.py needed to run under `import gpujit as
+torch` (model.py already agreed with torch 2.13 to rounding, its traced .code text equal):
+torch.distributed for one process, nn.parallel.DistributedDataParallel,
+utils.data.distributed.DistributedSampler and a torch.bfloat16 that exists but makes no
+tensors."""
+import importlib.util
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+import gpujit.distributed as dist
+from gpujit.nn.parallel import DistributedDataParallel as DDP
+from gpujit.utils.data.distributed import DistributedSampler
+
+_HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+
+@pytest.fixture
+def world():
+    """A one-rank default process group for the test, destroyed after it."""
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        yield dist.group.WORLD
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+# ---------------------------------------------------------------- torch.distributed
+
+def test_process_group_lifecycle_and_queries(world):
+    assert dist.is_available() and dist.is_initialized()
+    assert (dist.get_rank(), dist.get_world_size()) == (0, 1)
+    assert dist.get_backend() == "gloo" and isinstance(dist.get_backend(), str)
+    assert dist.Backend("GLOO") == dist.Backend.GLOO == "gloo"
+    assert dist.get_process_group_ranks(dist.group.WORLD) == [0]
+    g = dist.new_group([0])
+    assert dist.get_rank(g) == 0 and dist.get_world_size(g) == 1
+    with pytest.raises(ValueError, match="trying to initialize the default process group "
+                                         "twice!"):
+        dist.init_process_group("gloo", rank=0, world_size=1)
+    dist.destroy_process_group()
+    assert not dist.is_initialized()
+    with pytest.raises(AssertionError, match="Process group cannot be None"):
+        dist.destroy_process_group()
+    msg = "Default process group has not been initialized, please make sure to call"
+    for f in (dist.get_rank, dist.get_world_size, dist.barrier, dist.get_backend):
+        with pytest.raises(ValueError, match=msg):
+            f()
+
+
+def test_init_reads_env_and_refuses_more_than_one_rank(monkeypatch):
+    monkeypatch.delenv("RANK", raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with pytest.raises(ValueError, match="env:// rendezvous: environment variable RANK "
+                                         "expected, but not set"):
+        dist.init_process_group("gloo")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(RuntimeError, match=r"world_size=2, rank=0\): gpujit runs a single "
+                                           r"process"):
+        dist.init_process_group("gloo")
+    assert not dist.is_initialized()
+    with pytest.raises(RuntimeError, match="not 'mpi'"):
+        dist.init_process_group("mpi", rank=0, world_size=1)
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="Distributed package doesn't have NCCL"):
+            dist.init_process_group("nccl", rank=0, world_size=1)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    dist.init_process_group("gloo")
+    try:
+        assert dist.get_world_size() == 1
+    finally:
+        dist.destroy_process_group()
+
+
+def test_collectives_over_one_rank(world):
+    t = torch.tensor([1.0, -2.0])
+    for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX):
+        assert dist.all_reduce(t, op=op) is None
+    assert t.tolist() == [1.0, -2.0]
+    w = dist.all_reduce(t, async_op=True)
+    assert w.wait() is True and w.is_completed() and w.get_future().wait() == [t]
+    out = [torch.zeros(2)]
+    dist.all_gather(out, t)
+    assert out[0].tolist() == [1.0, -2.0] and out[0] is not t
+    with pytest.raises(ValueError, match="tensor_list has 2 tensors; the group has 1"):
+        dist.all_gather([torch.zeros(2), torch.zeros(2)], t)
+    big = torch.zeros(1, 2)
+    dist.all_gather_into_tensor(big, t)
+    assert big.tolist() == [[1.0, -2.0]]
+    got = torch.zeros(2)
+    dist.scatter(got, [torch.tensor([5.0, 6.0])], src=0)
+    assert got.tolist() == [5.0, 6.0]
+    dist.reduce_scatter(got, [torch.tensor([7.0, 8.0])])
+    assert got.tolist() == [7.0, 8.0]
+    assert dist.broadcast(t, src=0) is None and dist.barrier() is None
+    with pytest.raises(ValueError, match="Invalid src rank 1"):
+        dist.broadcast(t, src=1)
+    objs = [None]
+    dist.all_gather_object(objs, {"a": 1})
+    assert objs == [{"a": 1}]
+    with pytest.raises(ValueError, match="gpujit runs a single process"):
+        dist.send(t, dst=1)
+    assert repr(dist.ReduceOp.SUM) == "<RedOpType.SUM: 0>"
+    assert str(dist.ReduceOp.AVG) == "RedOpType.AVG"
+
+
+# ---------------------------------------------------------------- DistributedDataParallel
+
+def _net():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+
+
+def test_ddp_trains_as_the_module_it_wraps(world):
+    plain, wrapped = _net(), DDP(_net())
+    assert wrapped.module.training and wrapped.device_ids is None
+    assert list(wrapped.state_dict()) == ["module." + k for k in plain.state_dict()]
+    opt_a = torch.optim.SGD(plain.parameters(), lr=0.1)
+    opt_b = torch.optim.SGD(wrapped.parameters(), lr=0.1)
+    x = torch.randn(5, 3)
+    for _ in range(3):
+        for m, opt in ((plain, opt_a), (wrapped, opt_b)):
+            opt.zero_grad()
+            m(x).pow(2).sum().backward()
+            opt.step()
+    for a, b in zip(plain.parameters(), wrapped.module.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    # nanoGPT toggles the attribute itself; no_sync() sets and restores it
+    with wrapped.no_sync():
+        assert wrapped.require_backward_grad_sync is False
+        wrapped(x).sum().backward()
+    assert wrapped.require_backward_grad_sync is True
+    assert repr(wrapped).startswith("DistributedDataParallel(\n  (module): Sequential(")
+
+
+class _TwoHeads(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(2, 2)
+        self.b = torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.a(x)
+
+
+def test_ddp_unused_parameters_error_at_next_forward(world):
+    m = DDP(_TwoHeads())
+    m(torch.randn(1, 2)).sum().backward()
+    with pytest.raises(RuntimeError) as e:
+        m(torch.randn(1, 2))
+    msg = str(e.value)
+    assert msg.startswith("Expected to have finished reduction in the prior iteration before "
+                          "starting a new one.")
+    assert "Parameter indices which did not receive grad for rank 0: 2 3\n In addition" in msg
+    # a forward without any backward, eval mode, no_grad, and find_unused_parameters are fine
+    m(torch.randn(1, 2))
+    m(torch.randn(1, 2))
+    with torch.no_grad():
+        m(torch.randn(1, 2))
+    m.eval()
+    m(torch.randn(1, 2)).sum().backward()
+    m(torch.randn(1, 2))
+    f = DDP(_TwoHeads(), find_unused_parameters=True)
+    for _ in range(2):
+        f(torch.randn(1, 2)).sum().backward()
+
+
+def test_ddp_refusals():
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
+        DDP(torch.nn.Linear(2, 2))
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        frozen = torch.nn.Linear(2, 2).requires_grad_(False)
+        with pytest.raises(RuntimeError, match="DistributedDataParallel is not needed when a "
+                                               "module doesn't have any parameter that "
+                                               "requires a gradient."):
+            DDP(frozen)
+        with pytest.raises(ValueError, match=r"device_ids and output_device arguments only "
+                                             r"work with single-device/multiple-device GPU "
+                                             r"modules or CPU modules, but got device_ids "
+                                             r"\[0\]"):
+            DDP(torch.nn.Linear(2, 2), device_ids=[0])
+    finally:
+        dist.destroy_process_group()
+
+
+def test_sync_batch_norm_over_one_rank_is_batch_norm(world):
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, 2)
+    s, b = torch.nn.SyncBatchNorm(3), torch.nn.BatchNorm1d(3)
+    np.testing.assert_allclose(s(x).detach().numpy(), b(x).detach().numpy(), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- DistributedSampler
+
+def _expected(n, rep, rank, shuffle, drop_last, seed, epoch):
+    """torch.utils.data.distributed.DistributedSampler's indices, written out here."""
+    if shuffle:
+        g = torch.Generator()
+        g.manual_seed(seed + epoch)
+        idx = torch.randperm(n, generator=g).tolist()
+    else:
+        idx = list(range(n))
+    per = -(-(n - rep) // rep) if drop_last and n % rep else -(-n // rep)
+    total = per * rep
+    while len(idx) < total:
+        idx += idx[:total - len(idx)]
+    return idx[:total][rank::rep]
+
+
+@pytest.mark.parametrize("n", [1, 7, 10, 13])
+@pytest.mark.parametrize("rep", [1, 2, 3, 4])
+def test_distributed_sampler_indices(n, rep):
+    seen = set()
+    for rank in range(rep):
+        for shuffle in (False, True):
+            for drop_last in (False, True):
+                s = DistributedSampler(list(range(n)), num_replicas=rep, rank=rank,
+                                       shuffle=shuffle, drop_last=drop_last, seed=3)
+                s.set_epoch(2)
+                got = list(s)
+                assert got == _expected(n, rep, rank, shuffle, drop_last, 3, 2)
+                assert len(s) == len(got)
+                if shuffle and not drop_last:
+                    seen |= set(got)
+    assert seen == set(range(n))        # the replicas together read the whole dataset
+
+
+def test_distributed_sampler_defaults_and_errors(world):
+    s = DistributedSampler(list(range(5)), shuffle=False)
+    assert (s.num_replicas, s.rank, list(s)) == (1, 0, [0, 1, 2, 3, 4])
+    with pytest.raises(ValueError, match=r"Invalid rank 2, rank should be in the interval "
+                                         r"\[0, 1\]"):
+        DistributedSampler([1], num_replicas=2, rank=2)
+    loader = torch.utils.data.DataLoader(list(range(6)), batch_size=2,
+                                         sampler=DistributedSampler(list(range(6)), seed=1))
+    assert sorted(v for b in loader for v in b.tolist()) == list(range(6))
+
+
+@pytest.mark.skipif(not _HAS_TORCH, reason="compares with PyTorch")
+def test_distributed_sampler_matches_torch():
+    import torch as real
+    from torch.utils.data.distributed import DistributedSampler as Real
+    for n in (3, 11):
+        for rep, rank in ((2, 1), (3, 0), (4, 3)):
+            for epoch in (0, 5):
+                a = Real(list(range(n)), num_replicas=rep, rank=rank, seed=7)
+                b = DistributedSampler(list(range(n)), num_replicas=rep, rank=rank, seed=7)
+                a.set_epoch(epoch)
+                b.set_epoch(epoch)
+                assert list(a) == list(b), (n, rep, rank, epoch)
+    assert real.distributed.is_available() is dist.is_available()
+
+
+# ---------------------------------------------------------------- bfloat16
+
+def test_bfloat16_exists_and_refuses_to_make_tensors():
+    b = torch.bfloat16
+    ptdtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}["float32"]  # nanoGPT
+    assert ptdtype is torch.float32
+    assert repr(b) == "gpujit.bfloat16" and b.is_floating_point and b.itemsize == 2
+    assert pickle.loads(pickle.dumps(b)) is b and b != torch.float16
+    assert torch.ones(1).dtype != b
+    msg = r"gpujit has no bfloat16 tensors \(NumPy has no bfloat16 type\): use gpujit.float16"
+    x, m = torch.ones(2), torch.nn.Linear(2, 2)
+    for f in (lambda: torch.zeros(2, dtype=b), lambda: x.to(b), lambda: x.to(dtype=b),
+              lambda: x.bfloat16(), lambda: m.to(b), lambda: m.bfloat16(),
+              lambda: x.sum(dtype=b), lambda: torch.arange(3, dtype=b),
+              lambda: torch.finfo(b), lambda: torch.promote_types(b, torch.float32),
+              lambda: torch.autocast("cpu", dtype=b), lambda: torch.set_default_dtype(b)):
+        with pytest.raises(TypeError, match=msg):
+            f()
+    assert torch.get_default_dtype() is torch.float32
+    assert not torch.cuda.is_bf16_supported() or torch.cuda.is_available()
+
+
+def test_nanogpt_style_ddp_setup_runs_in_one_process(monkeypatch):
+    """train.py's set-up lines with RANK/WORLD_SIZE of a one-process launch."""
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    ddp = int(os.environ.get("RANK", -1)) != -1
+    assert ddp
+    dist.init_process_group(backend="gloo")
+    try:
+        master_process = int(os.environ["RANK"]) == 0
+        assert master_process and int(os.environ["WORLD_SIZE"]) == dist.get_world_size()
+        model = DDP(_net())
+        raw = model.module
+        opt = torch.optim.AdamW(raw.parameters(), lr=1e-3)
+        x = torch.randn(4, 3)
+        for micro_step in range(2):
+            model.require_backward_grad_sync = (micro_step == 1)
+            loss = model(x).pow(2).mean() / 2
+            loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        assert all(p.grad is None for p in raw.parameters())
+    finally:
+        dist.destroy_process_group()
+
+
+def _to_bf16(x):
+    return x.to(torch.bfloat16)
+
+
+def test_bfloat16_in_scripted_code_names_the_line():
+    with pytest.raises(Exception, match=r"gpujit has no bfloat16 tensors") as e:
+        torch.jit.script(_to_bf16)
+    assert "return x.to(torch.bfloat16)" in str(e.value)
