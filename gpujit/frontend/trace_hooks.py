@@ -160,6 +160,12 @@ def _escape(t, what):
             s.announced.add(id(t))
             s.recorders[0].keep.append(t)
             s.record_made(t, what)
+    elif s is not None and not s.paused and what == "index list":
+        # x[:, [-1]]: PyTorch's indexing_tensor_from_data records the list as a constant and
+        # aten::to it to the device (`torch.to(CONSTANTS.c0, torch.device("cpu"), 4)`)
+        s.announced.add(id(t))
+        s.recorders[0].keep.append(t)
+        s.record_made(t, "torch.as_tensor")
     elif s is not None and not s.paused and what == "len":
         # (the user's len(t); gpujit's own code reads lengths as it likes)
         if not sys._getframe(2).f_code.co_filename.startswith(_PKG_DIR):

@@ -351,6 +351,10 @@ class TraceSession:
         alias = lambda: _reg.wrap(t._data, t._dtype, t.device)     # noqa: E731
         base = alias()          # the constant's value (no grad, no recorded op)
         self.announced.add(id(base))
+        for rec in self.recorders:
+            # each graph's own constant (a submodule's call that made it stays a method
+            # call: its callers' constant would be a value it baked in)
+            self.constant_tensor(rec, base)
         steps = [("aten::to.device", (t.device, t.dtype, False, False, None))]
         if what == "torch.tensor":
             steps.append(("aten::detach", ()))

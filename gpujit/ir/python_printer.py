@@ -18,9 +18,10 @@ know from PyTorch:
   order Python would evaluate the nested expression (the producer sits right before its
   user, constants skipped, inputs matched right to left). Inlining then never moves any
   node, side-effecting or not, relative to another. Constants are always inlined.
-- An inlined argument whose text would make a line of 40+ characters is written out as
-  its own statement, together with every inlined argument left of it (so that order is
-  still kept).
+- An inlined expression whose text would make a line of 40+ characters is written out as
+  its own statement when it is made, together with every inlined argument left of it in
+  its user, and left of its user in the user's user, and so on up (TorchScript 2.x's
+  splitLongInlines: so that order is still kept).
 - Other values get names: the debug name without its `.N` suffix, numbered on a clash
   (`rv`, `rv0`, `rv1`, ...), else `_0`, `_1`, ...
 - aten ops print as `torch.name(...)` with kwarg-only schema arguments as `name=value`;
@@ -137,6 +138,7 @@ class _FunctionPrinter(ExpressionPrinter):
         self.used: set[str] = set()
         self.next_id: dict[str, int] = {}
         self.exprs: dict = {}          # Value -> how it is written at its use
+        self.split_uses: dict = {}     # user node -> the input offset split up to
         self.inline: set = set()       # nodes whose one output is written into its use
         self.position: dict = {}       # Node -> index in its block (return node: len)
         self.tensor_constants: list = []
@@ -384,7 +386,6 @@ class _FunctionPrinter(ExpressionPrinter):
     def print_node(self, n, print_const=False):
         if n.kind == "prim::Constant" and not print_const:
             return
-        self.split_long_inlines(n.inputs)
         k = n.kind
         if k == "prim::CreateObject" and len(n.outputs) == 1:
             # written with its __init__ call: `p = Pair(x, 1)`, as the source had it
@@ -440,6 +441,8 @@ class _FunctionPrinter(ExpressionPrinter):
                 self.print_definition(n, rhs)
             else:
                 self.exprs[n.outputs[0]] = rhs
+                if self.is_long(rhs) and not _unprinted_uses(n):
+                    self.split_long_inline(n.outputs[0])
 
     def close_region(self):
         _, first = self.regions.pop()
@@ -454,20 +457,29 @@ class _FunctionPrinter(ExpressionPrinter):
         else:
             self.line(rhs)
 
-    def split_long_inlines(self, inputs):
-        """Write out an inlined argument that is too long for one line, and every inlined
-        argument left of it, as statements (in order, so no evaluation moves)."""
-        last = 0
-        for i, v in enumerate(inputs):
-            if v.node in self.inline and self.is_long(self.use(v)) and \
-                    not _unprinted_uses(v.node):
-                # (a __getitem__'s source location is not printed: `(torch.size(x))[0]`)
-                last = i + 1
-        for v in inputs[:last]:
-            n = v.node
-            if n.kind != "prim::Constant" and n in self.inline:
-                self.inline.discard(n)
-                self.print_definition(n, self.use(v))
+    def split_long_inline(self, v):
+        """v's expression, just made, is too long for one line: write it out as a statement,
+        with every inlined argument left of it in its user, and in its user's user left of
+        the user... (TorchScript's splitLongInlines / scanLongInlines: no evaluation moves
+        ahead of one written before it)."""
+        acc = []
+        u = v.uses[0]
+        self.scan_long_inlines(u.user, u.offset, acc)
+        for w in reversed(acc):
+            self.print_definition(w.node, self.use(w))
+
+    def scan_long_inlines(self, user, offset, acc):
+        while True:         # (iterative: a long chain of users cannot exhaust the stack)
+            done = self.split_uses.get(user)
+            for i in range(offset, -1 if done is None else done, -1):
+                a = user.inputs[i]
+                if a.node.kind != "prim::Constant" and a.node in self.inline:
+                    acc.append(a)
+            self.split_uses[user] = offset
+            if done is not None or user not in self.inline:
+                return
+            u = user.outputs[0].uses[0]
+            user, offset = u.user, u.offset - 1
 
     def typed_use(self, v) -> str:
         """A value assigned to a variable: a None constant of an Optional type says its
@@ -483,7 +495,6 @@ class _FunctionPrinter(ExpressionPrinter):
             self.line(f"{', '.join(lhs)} = {', '.join(rhs)}")
 
     def print_return(self, ret):
-        self.split_long_inlines(ret.inputs)
         outs = [self.use(v) for v in ret.inputs]
         if len(outs) == 1:
             self.line(f"return {outs[0]}")
@@ -568,7 +579,6 @@ class _FunctionPrinter(ExpressionPrinter):
         outer = self.hoisted
         self.hoist_callees(b)           # (the closure's own function constants)
         self.print_block(b, True)
-        self.split_long_inlines(b.outputs)
         self.line(f"return {self.use(b.outputs[0])}")
         self.hoisted = outer
         self.level -= 1
@@ -590,7 +600,6 @@ class _FunctionPrinter(ExpressionPrinter):
             self.level += 1
             outs = list(b.outputs)
             self.print_block(b, bool(outs))
-            self.split_long_inlines(outs)
             if len(outs) == 1:
                 self.line(f"return {self.use(outs[0])}")
             elif outs:

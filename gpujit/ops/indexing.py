@@ -426,6 +426,10 @@ def _decompose(t, index):
                 seq = isinstance(item, (list, tuple, range))
                 empty = seq and len(item) == 0
                 item = tensor(item, device=t._device, dtype=_dt.int64 if empty else None)
+                if seq and _reg.dispatch_state.escape is not None:
+                    # (a trace records the list as a constant tensor moved to the device,
+                    # unwarned: the user wrote the list)
+                    _reg.dispatch_state.escape(item, "index list")
                 if seq and item._dtype not in (_dt.bool, _dt.uint8, _dt.int64):
                     # a list of numbers indexes as longs (PyTorch's
                     # indexing_tensor_from_data: x[[0.1, 1.2]] is x[[0, 1]])
