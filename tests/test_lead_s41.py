@@ -314,3 +314,85 @@ def test_bfloat16_in_scripted_code_names_the_line():
     with pytest.raises(Exception, match=r"gpujit has no bfloat16 tensors") as e:
         torch.jit.script(_to_bf16)
     assert "return x.to(torch.bfloat16)" in str(e.value)
+
+
+# ---------------------------------------------------------------- traces of list indices
+
+class _ListIndexed(torch.nn.Module):
+    def forward(self, x):
+        a = x[[0, 2]]
+        b = x[:, [True, False, True, False]]
+        c = x[(1, 0), ]
+        d = x * torch.tensor([1., 2., 3., 4.])
+        return a, b, c, d
+
+
+class _Holder(torch.nn.Module):
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, i):
+        return self.m(i)
+
+
+def test_trace_records_an_index_list_as_torch_and_keeps_the_method_call():
+    """x[:, [-1]] (llama2.c's `h[:, [-1], :]`): PyTorch's tracer records the list as a
+    constant moved to the device, `torch.to(CONSTANTS.c0, torch.device("cpu"), 4)`, without
+    a warning, and the submodule stays a method call; gpujit warned that a tensor the trace
+    did not produce became a constant, and inlined the submodule (its constant looked like a
+    value its caller had made). Texts are torch 2.13's; .code splits long inlines as
+    TorchScript 2.x does (up the chain of users: `_2 = torch.index(i, _1)`)."""
+    import warnings
+    x = torch.randn(3, 4)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        t = torch.jit.trace(_Holder(_ListIndexed()), (x,))
+    msgs = [str(m.message) for m in w if issubclass(m.category, torch.jit.TracerWarning)]
+    # (torch.tensor's, twice as torch: the trace and check_trace's second run)
+    assert len(msgs) == 2 and all(m.startswith("torch.tensor results are registered as "
+                                               "constants in the trace") for m in msgs)
+    assert t.code == (
+        "def forward(self,\n    i: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:\n"
+        "  m = self.m\n  _0, _1, _2, _3, = (m).forward(i, )\n  return (_0, _1, _2, _3)\n")
+    assert t.m.code == (
+        "def forward(self,\n    i: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:\n"
+        '  _0 = torch.to(CONSTANTS.c0, torch.device("cpu"), 4)\n'
+        "  _1 = annotate(List[Optional[Tensor]], [_0])\n"
+        "  _2 = torch.index(i, _1)\n"
+        "  _3 = torch.slice(i, 0, 0, 9223372036854775807)\n"
+        '  _4 = torch.to(CONSTANTS.c1, torch.device("cpu"), 11)\n'
+        "  _5 = annotate(List[Optional[Tensor]], [None, _4])\n"
+        "  _6 = torch.index(_3, _5)\n"
+        '  _7 = torch.to(CONSTANTS.c2, torch.device("cpu"), 4)\n'
+        "  _8 = annotate(List[Optional[Tensor]], [_7])\n"
+        "  _9 = torch.index(i, _8)\n"
+        '  _10 = torch.to(CONSTANTS.c3, torch.device("cpu"), 6)\n'
+        "  _11 = (_2, _6, _9, torch.mul(i, torch.detach(_10)))\n"
+        "  return _11\n")
+    y = torch.randn(3, 4)
+    for got, want in zip(t(y), _ListIndexed()(y)):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_pin_memory_without_an_accelerator_warns_as_torch():
+    """minGPT's Trainer passes pin_memory=True: torch 2.13 warns at each new iterator when
+    no accelerator is there (and names pin_memory_device deprecated)."""
+    import warnings
+    if torch.cuda.is_available():
+        pytest.skip("the warning is for machines without a GPU")
+    dl = torch.utils.data.DataLoader(list(range(4)), batch_size=2, pin_memory=True,
+                                     pin_memory_device="cuda")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        assert [b.tolist() for b in dl] == [[0, 1], [2, 3]]
+    assert [str(m.message) for m in w] == [
+        "pin_memory_device is deprecated, the current accelerator will be used as the "
+        "device,ignore pin_memory_device='cuda'.",
+        "'pin_memory' argument is set as true but no accelerator is found, then device "
+        "pinned memory won't be used."]
+    assert all(m.category is UserWarning for m in w)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        list(torch.utils.data.DataLoader(list(range(4)), batch_size=2))
+    assert not w

@@ -139,16 +139,34 @@ class DataLoader:
     def __iter__(self):
         if self.num_workers > 0:
             if not self.persistent_workers:
+                self._pin_memory_warnings()
                 return MultiProcessingDataLoaderIter(self)
             if self._iterator is None or self._iterator._shutdown:
+                self._pin_memory_warnings()
                 self._iterator = MultiProcessingDataLoaderIter(self)
             else:
                 self._iterator._reset(self)
             return self._iterator
+        self._pin_memory_warnings()
         base_seed(self.generator)
         if self._dataset_kind == "iterable":
             return self._iter_iterable()
         return self._iter_map()
+
+    def _pin_memory_warnings(self):
+        """PyTorch's, as each new iterator of a pin_memory loader gives them: the device
+        is the current accelerator's, and without one nothing is pinned."""
+        if not self.pin_memory:
+            return
+        import warnings
+        if self.pin_memory_device:
+            warnings.warn(f"pin_memory_device is deprecated, the current accelerator will be "
+                          f"used as the device,ignore pin_memory_device="
+                          f"'{self.pin_memory_device}'.", stacklevel=2)
+        from ... import cuda
+        if not cuda.is_available():
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
+                          "then device pinned memory won't be used.", stacklevel=2)
 
     def _iter_map(self):
         dataset, collate = self.dataset, self.collate_fn
