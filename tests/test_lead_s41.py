@@ -396,3 +396,43 @@ def test_pin_memory_without_an_accelerator_warns_as_torch():
         warnings.simplefilter("always")
         list(torch.utils.data.DataLoader(list(range(4)), batch_size=2))
     assert not w
+
+
+# ---------------------------------------------------------------- torch.accelerator
+
+def test_accelerator_api_follows_cuda():
+    """pytorch/examples' device choice since PyTorch 2.6:
+    `torch.accelerator.current_accelerator() if torch.accelerator.is_available() else cpu`."""
+    acc = torch.accelerator
+    use_accel = acc.is_available()
+    device = acc.current_accelerator() if use_accel else torch.device("cpu")
+    assert torch.ones(2).to(device).device.type == ("cuda" if use_accel else "cpu")
+    assert use_accel == torch.cuda.is_available()
+    assert acc.device_count() == (torch.cuda.device_count() if use_accel else 0)
+    with acc.device_index(None):
+        pass
+    if use_accel:
+        assert acc.current_accelerator() == torch.device("cuda")
+        assert acc.current_device_index() == torch.cuda.current_device()
+        acc.synchronize()
+        assert acc.memory_allocated() >= 0
+        return
+    assert acc.current_accelerator() is None
+    assert acc.current_accelerator(check_available=True) is None
+    for f in (acc.current_device_index, acc.synchronize, acc.empty_cache,
+              acc.memory_allocated, lambda: acc.set_device_index(0),
+              lambda: acc.device_index(0).__enter__()):
+        with pytest.raises(RuntimeError, match="Cannot access accelerator device when none "
+                                               "is available."):
+            f()
+
+
+@pytest.mark.skipif(not _HAS_TORCH, reason="compares with PyTorch")
+def test_accelerator_names_are_torch_s():
+    import torch as real
+    ours = set(torch.accelerator.__all__)
+    # (Graph and get_device_capability are not in gpujit: no CUDA graphs, and torch's
+    # dict of device properties)
+    assert ours <= set(real.accelerator.__all__)
+    assert set(real.accelerator.__all__) - ours <= {"Graph", "get_device_capability",
+                                                    "empty_host_cache"}
