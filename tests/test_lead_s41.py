@@ -436,3 +436,92 @@ def test_accelerator_names_are_torch_s():
     assert ours <= set(real.accelerator.__all__)
     assert set(real.accelerator.__all__) - ours <= {"Graph", "get_device_capability",
                                                     "empty_host_cache"}
+
+
+# ---------------------------------------------------------------- torch.multiprocessing
+
+def _hogwild_train(rank, model, steps):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(steps):
+        opt.zero_grad()
+        model(torch.ones(1, 2)).sum().backward()
+        opt.step()
+
+
+def test_share_memory_and_a_forked_process_updates_the_parents_parameters():
+    import gpujit.multiprocessing as mp
+    x = torch.arange(6.0).reshape(2, 3).t()
+    assert not x.is_shared()
+    assert x.share_memory_() is x and x.is_shared() and x.stride() == (1, 3)
+    assert x.tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+    torch.manual_seed(0)
+    model = torch.nn.Linear(2, 1)
+    assert model.share_memory() is model
+    assert all(p.is_shared() for p in model.parameters())
+    w0 = model.weight.detach().clone()
+    p = mp.get_context("fork").Process(target=_hogwild_train, args=(0, model, 3))
+    p.start()
+    p.join()
+    assert p.exitcode == 0
+    # d(sum(W @ 1 + b))/dW = 1: three SGD steps of lr 0.1 in the child, seen here
+    np.testing.assert_allclose((w0 - model.weight.detach()).numpy(), [[0.3, 0.3]],
+                               rtol=1e-5)
+    with pytest.raises(RuntimeError, match="Cowardly refusing to serialize non-leaf tensor "
+                                           "which requires_grad"):
+        from multiprocessing.reduction import ForkingPickler
+        ForkingPickler.dumps(model.weight * 2)
+    assert mp.get_sharing_strategy() == "file_descriptor"
+    assert mp.get_all_sharing_strategies() == {"file_descriptor", "file_system"}
+
+
+_HOGWILD_SCRIPT = '''
+import sys
+import gpujit as torch
+import gpujit.multiprocessing as mp
+
+
+def train(rank, model, n):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for i in range(n):
+        opt.zero_grad()
+        model(torch.ones(1, 2)).sum().backward()
+        opt.step()
+
+
+def boom(rank):
+    if rank == 1:
+        raise ValueError("rank one fails")
+
+
+if __name__ == "__main__":
+    mp.set_start_method("spawn", force=True)
+    model = torch.nn.Linear(2, 1)
+    model.share_memory()
+    w0 = model.weight.detach().clone()
+    for r in range(2):      # (one after the other: concurrent updates may race)
+        p = mp.Process(target=train, args=(r, model, 2))
+        p.start()
+        p.join()
+    mp.spawn(train, args=(model, 1), nprocs=1)
+    print("moved", [round(v, 4) for v in (w0 - model.weight.detach()).reshape(-1).tolist()])
+    try:
+        mp.spawn(boom, nprocs=2)
+    except mp.ProcessRaisedException as e:
+        print("raised", e.error_index, str(e).strip().splitlines()[-1])
+'''
+
+
+def test_hogwild_with_spawned_processes_shares_the_parameters(tmp_path):
+    """pytorch/examples' mnist_hogwild pattern: model.share_memory(), then processes
+    started with 'spawn' train it; their updates reach the parent (the parameters travel
+    by the name of their shared block). mp.spawn reports a child's exception as torch."""
+    import subprocess
+    import sys
+    script = tmp_path / "hogwild.py"
+    script.write_text(_HOGWILD_SCRIPT)
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                       timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.splitlines() == ["moved [0.5, 0.5]",
+                                     "raised 1 ValueError: rank one fails"], r.stdout
+    assert "leaked" not in r.stderr and "KeyError" not in r.stderr, r.stderr[-3000:]

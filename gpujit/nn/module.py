@@ -450,8 +450,11 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
         return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
 
     def share_memory(self):
-        """For torch.multiprocessing: gpujit's arrays are not moved into shared memory
-        (a DataLoader worker receives copies), so this is the module unchanged."""
+        """Moves the parameters' and buffers' arrays into shared memory (share_memory_), so
+        that processes given the module (torch.multiprocessing: Hogwild training) update
+        the same parameters."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.share_memory_()
         return self
 
     def type(self, dst_type):

@@ -270,15 +270,22 @@ def _map2_(self, x, y, callable):
 
 @tensor_method("share_memory_")
 def _share_memory_(self):
-    """self: gpujit's CPU tensors are NumPy arrays, which DataLoader workers (fork) see
-    anyway; CUDA tensors are shared as in PyTorch (a no-op)."""
+    """Moves a CPU tensor's array into shared memory (gpujit/_shared_memory.py): processes
+    it reaches (fork, or a multiprocessing Queue / Process argument) write the same memory.
+    CUDA tensors: a no-op, as PyTorch's."""
+    from .. import _shared_memory as shm
+    a = self._data
+    if self._device is _cpu and shm.block_of(a) is None:
+        self._data = shm.share(a)
     return self
 
 
 @tensor_method("is_shared")
 def _is_shared(self):
-    """False (no storage is moved to shared memory; CUDA tensors are not, as PyTorch)."""
-    return False
+    """Whether a CPU tensor's array lies in shared memory (share_memory_); False for CUDA
+    tensors, as PyTorch's."""
+    from .. import _shared_memory as shm
+    return self._device is _cpu and shm.block_of(self._data) is not None
 
 
 @tensor_method("pin_memory")
