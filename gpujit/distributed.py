@@ -17,7 +17,8 @@ import os as _os
 
 __all__ = [
     "is_available", "is_initialized", "init_process_group", "destroy_process_group",
-    "get_rank", "get_world_size", "get_backend", "is_gloo_available", "is_nccl_available",
+    "get_rank", "get_world_size", "get_backend", "get_default_backend_for_device",
+    "get_node_local_rank", "is_gloo_available", "is_nccl_available",
     "is_mpi_available", "is_ucc_available", "is_xccl_available", "is_torchelastic_launched",
     "Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "Work", "new_group",
     "get_process_group_ranks", "get_global_rank", "get_group_rank", "barrier",
@@ -239,6 +240,29 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
         raise AssertionError("Process group cannot be None")
     if group is None or group is GroupMember.WORLD:
         GroupMember.WORLD = None
+
+
+def get_default_backend_for_device(device) -> str:
+    """"gloo" for the CPU, "nccl" for CUDA (torch.accelerator.current_accelerator()'s)."""
+    from .device import device as _device
+    kind = _device(device).type
+    if kind == "cpu":
+        return "gloo"
+    if kind == "cuda":
+        return "nccl"
+    raise ValueError(f"Default backend not registered for device : {kind}")
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """LOCAL_RANK from the environment (torchrun's), else fallback_rank."""
+    if "LOCAL_RANK" in _os.environ:
+        return int(_os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError(
+        "LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+        "`get_node_local_rank` to work, assuming you are not running in a multi-device "
+        "context and want the code to run locally instead.")
 
 
 def get_rank(group: ProcessGroup | None = None) -> int:

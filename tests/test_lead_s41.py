@@ -525,3 +525,15 @@ def test_hogwild_with_spawned_processes_shares_the_parameters(tmp_path):
     assert r.stdout.splitlines() == ["moved [0.5, 0.5]",
                                      "raised 1 ValueError: rank one fails"], r.stdout
     assert "leaked" not in r.stderr and "KeyError" not in r.stderr, r.stderr[-3000:]
+
+
+def test_default_backend_and_node_local_rank(monkeypatch):
+    """pytorch/examples' distributed/ddp: backend = get_default_backend_for_device(acc)."""
+    assert dist.get_default_backend_for_device("cpu") == "gloo"
+    assert dist.get_default_backend_for_device(torch.device("cuda")) == "nccl"
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert dist.get_node_local_rank(fallback_rank=2) == 2
+    with pytest.raises(RuntimeError, match="LOCAL_RANK is not in the environment"):
+        dist.get_node_local_rank()
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert dist.get_node_local_rank() == 0
