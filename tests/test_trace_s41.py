@@ -9,7 +9,21 @@ Finds, minimised, with torch 2.13's behaviour:
    `aten::squeeze(%x)`. gpujit had one merged `squeeze.dims(Tensor self, int[]? dim=None)`
    and recorded `squeeze(%x, [1])` / `squeeze(%x, None)` (`torch.squeeze(x, [1])` in the
    scripted code); `x.squeeze(None)` is torch's TypeError.
+2. Writing a Python number through an index (`y[0] = 5`, `y[1:] = 2.5`, `y[mask] = 1`):
+   torch makes the number a 0-dim tensor of y's dtype outside the dispatcher (a tensor
+   constant in the trace, `CONSTANTS.c0`, unwarned) and writes it with copy_ where the
+   sizes agree (`torch.copy_(torch.select(y, 0, 0), CONSTANTS.c0)`), else fill_(Tensor)
+   or index_put_; gpujit recorded `fill_(view, 5)` (Scalar) and, for an advanced index,
+   `torch.full([], 1, dtype=6, ...)`. A list index (`x[[0, 1]]`) is torch's
+   indexing_tensor_from_data, recorded as the data then `aten::to(c, device, 4)`
+   (`torch.to(CONSTANTS.c0, torch.device("cpu"), 4)`); gpujit recorded the constant
+   alone. A value view's sizes (`y[0:2] = ones(1, 2)`) are numbers: `torch.view(v, [2])`.
+3. `.code`'s tensor constants: torch 2.13 writes every tensor constant, 0-dim ones too,
+   as `CONSTANTS.c<k>`, one entry for equal tensors of one dtype and device
+   (getOrAddConstant); gpujit wrote a 0-dim one as `torch.tensor(5.)` and gave each tensor
+   object its own entry.
 """
+import io
 import warnings
 
 import numpy as np
@@ -101,3 +115,122 @@ def test_squeeze_none_dim_is_a_type_error():
     x = torch.ones(3, 1)
     with pytest.raises(TypeError, match=r"squeeze\(\) received an invalid combination"):
         x.squeeze(None)
+
+
+# ------------------------------------------------------------------ 2. writes of numbers
+def _writes(y_src):
+    def f(x):
+        y = x.clone()
+        y[0] = 5
+        y[1:] = 2.5
+        y[x > 0] = 1
+        y[[0, 1]] = 3
+        y[0:2] = y_src(2)
+        return y
+    return f
+
+
+def test_setitem_of_numbers_traces_as_torchs():
+    f = _writes(lambda n: torch.ones(1, n))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t = torch.jit.trace(f, torch.tensor([1.0, -2.0, 3.0]))
+    assert not [w for w in caught if "constant" in str(w.message)]
+    body = [ln.strip() for ln in t.code.splitlines()[1:] if ln.strip()]
+    assert body == [
+        "y = torch.clone(x)",
+        "_0 = torch.copy_(torch.select(y, 0, 0), CONSTANTS.c0)",
+        "_1 = torch.slice(y, 0, 1, 9223372036854775807)",
+        "_2 = torch.fill_(_1, CONSTANTS.c1)",
+        "_3 = annotate(List[Optional[Tensor]], [torch.gt(x, 0)])",
+        "y0 = torch.index_put_(y, _3, CONSTANTS.c2)",
+        '_4 = torch.to(CONSTANTS.c3, torch.device("cpu"), 4)',
+        "_5 = annotate(List[Optional[Tensor]], [_4])",
+        "y1 = torch.index_put_(y0, _5, CONSTANTS.c4)",
+        "_6 = torch.ones([1, 2], dtype=None, layout=None, device=torch.device(\"cpu\"), "
+        "pin_memory=False)",
+        "_7 = torch.copy_(torch.slice(y1, 0, 0, 2), torch.view(_6, [2]))",
+        "return y1"]
+    consts = [n for n in t.graph.nodes() if n.kind() == "prim::Constant"
+              and str(n.output().type()).startswith(("Float", "Long"))]
+    assert [str(n.output().type()) for n in consts] == [
+        "Float(requires_grad=0, device=cpu)"] * 3 + [
+        "Long(2, strides=[1], requires_grad=0, device=cpu)",
+        "Float(requires_grad=0, device=cpu)"]
+    out = t(torch.tensor([-1.0, 4.0, 2.0, 7.0]))
+    np.testing.assert_array_equal(out.numpy(), [1.0, 1.0, 1.0, 1.0])
+    out = t(torch.tensor([-1.0, -4.0, -2.0]))
+    np.testing.assert_array_equal(out.numpy(), [1.0, 1.0, 2.5])
+
+
+def test_setitem_of_numbers_code_as_torchs():
+    tt = _torch()
+    got = _quiet_trace(torch, _writes(lambda n: torch.ones(1, n)), torch.tensor([1.0, -2.0, 3.0]))
+    want = _quiet_trace(tt, _writes(lambda n: tt.ones(1, n)), tt.tensor([1.0, -2.0, 3.0]))
+    assert got.code == want.code
+    kinds = lambda g: [n.kind() for n in g.nodes()]   # noqa: E731
+    assert kinds(got.graph) == kinds(want.graph)
+
+
+def test_list_index_read_traces_as_torchs():
+    def f(x):
+        return x[[0, 2]] * 2
+
+    t = _quiet_trace(torch, f, torch.tensor([1.0, 2.0, 3.0]))
+    to = [n for n in t.graph.nodes() if n.kind() == "aten::to"]
+    assert len(to) == 1 and next(to[0].inputs()).node().kind() == "prim::Constant"
+    assert '_0 = torch.to(CONSTANTS.c0, torch.device("cpu"), 4)' in t.code
+    np.testing.assert_array_equal(t(torch.tensor([5.0, 6.0, 7.0])).numpy(), [10.0, 14.0])
+
+
+@pytest.mark.parametrize("dtype,value,want", [
+    ("uint8", -1, 255), ("int32", 1.7, 1), ("int32", -1.7, -1), ("float16", 1e10, np.inf),
+    ("bool", 2, True), ("int64", 2.5, 2)])
+@pytest.mark.parametrize("index", [0, slice(1, None), [1], "mask"])
+def test_setitem_of_a_number_converts_as_torch(dtype, value, want, index):
+    y = torch.zeros(3, dtype=getattr(torch, dtype))
+    idx = torch.tensor([True, False, True]) if index == "mask" else index
+    y[idx] = value
+    expect = np.zeros(3, dtype=np.dtype(dtype if dtype != "bool" else np.bool_))
+    expect[np.array([True, False, True]) if index == "mask" else index] = want
+    np.testing.assert_array_equal(y.numpy(), expect)
+    assert y._version == 1
+
+
+def test_setitem_of_a_number_overflow_and_overlap_errors():
+    y = torch.zeros(3, dtype=torch.uint8)
+    with pytest.raises(RuntimeError, match="value cannot be converted to type uint8_t "
+                                           "without overflow"):
+        y[0] = 300
+    e = torch.zeros(3).expand(2, 3)
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor "
+                                           "refers to a single memory location"):
+        e[:, 0] = 2
+
+
+def test_setitem_of_a_number_keeps_autograd():
+    a = torch.zeros(3, requires_grad=True)
+    y = a * 1
+    y[0] = 5
+    assert y.grad_fn.name() == "torch::autograd::CopySlices"
+    y[[1]] = 1
+    assert y.grad_fn.name() == "IndexPutBackward0"
+    y.sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [0.0, 0.0, 1.0])
+
+
+# ------------------------------------------------------------------ 3. tensor constants
+def test_code_writes_tensor_constants_to_the_table_equal_ones_once():
+    def f(x):
+        return x + torch.tensor(2.0) * torch.tensor(2.0) - torch.tensor([1.0, 2.0]) \
+            + torch.tensor([1.0, 2.0], dtype=torch.float64)
+
+    t = _quiet_trace(torch, f, torch.ones(2))
+    code = t.code
+    assert "torch.tensor(" not in code
+    assert code.count("CONSTANTS.c0") == 2 and "CONSTANTS.c3" not in code
+    buf = io.BytesIO()
+    torch.jit.save(t, buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    np.testing.assert_allclose(loaded(torch.ones(2)).numpy(), [5.0, 5.0])

@@ -160,6 +160,14 @@ def _escape(t, what):
             s.announced.add(id(t))
             s.recorders[0].keep.append(t)
             s.record_made(t, what)
+    elif s is not None and not s.paused and what in ("constant", "index data"):
+        # a tensor gpujit made from Python data where PyTorch makes one outside the
+        # dispatcher: x[i] = 2's value, a constant in the trace, unwarned; x[[0, 1]]'s
+        # index, recorded as torch.as_tensor is (the data, then aten::to)
+        s.announced.add(id(t))
+        s.recorders[0].keep.append(t)
+        if what == "index data":
+            s.record_made(t, "torch.as_tensor")
     elif s is not None and not s.paused and what == "len":
         # (the user's len(t); gpujit's own code reads lengths as it likes)
         if not sys._getframe(2).f_code.co_filename.startswith(_PKG_DIR):
