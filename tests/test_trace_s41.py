@@ -28,6 +28,10 @@ Finds, minimised, with torch 2.13's behaviour:
    a: Tensor, ...`, `original_name` PlaceholderModule); gpujit loaded a ScriptFunction.
    (torch's loaded forward also loses the function's defaults, "forward() is missing
    value for argument 'n'"; gpujit keeps them.)
+5. torch.arange records the overload of the bounds given: `aten::arange(end, ...)`,
+   `arange.start(start, end, ...)`, `arange.start_step` only with a step (1 too); gpujit
+   recorded start_step always (`torch.arange(0, 2, 1, ...)` for arange(2)) and took
+   `arange(5, step=2)` (torch's TypeError) as arange(0, 5, 2).
 """
 import io
 import warnings
@@ -291,3 +295,24 @@ def test_saved_scripted_function_keeps_its_defaults():
     assert "def forward(self,\n    x: Tensor,\n    n: int=3,\n    y: float=0.5)" in loaded.code
     np.testing.assert_array_equal(loaded(torch.ones(2)).numpy(), [3.5, 3.5])
     np.testing.assert_array_equal(loaded(torch.ones(2), 1, y=2.0).numpy(), [3.0, 3.0])
+
+
+# ------------------------------------------------------------------ 5. arange overloads
+@pytest.mark.parametrize("call,code", [
+    ("torch.arange(3)", "torch.arange(3, dtype=None"),
+    ("torch.arange(1, 4)", "torch.arange(1, 4, dtype=None"),
+    ("torch.arange(1, 7, 2)", "torch.arange(1, 7, 2, dtype=None"),
+    ("torch.arange(0, 3, 1)", "torch.arange(0, 3, 1, dtype=None"),
+    ("torch.arange(end=3)", "torch.arange(3, dtype=None")])
+def test_traced_arange_records_the_overload_of_the_bounds_given(call, code):
+    fn = eval("lambda x: " + call + " + x", {"torch": torch})
+    t = _quiet_trace(torch, fn, torch.ones(3))
+    assert t.code.splitlines()[1].startswith("  _0 = " + code)
+    assert t(torch.zeros(3)).tolist() == eval(call, {"torch": torch}).tolist()
+
+
+def test_arange_with_a_step_but_no_end_is_a_type_error():
+    with pytest.raises(TypeError, match=r"arange\(\) received an invalid combination of "
+                                        r"arguments - got \(int, step=int\)"):
+        torch.arange(5, step=2)
+    assert torch.arange(0, 5, step=2).tolist() == [0, 2, 4]
