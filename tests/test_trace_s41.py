@@ -32,6 +32,10 @@ Finds, minimised, with torch 2.13's behaviour:
    `arange.start(start, end, ...)`, `arange.start_step` only with a step (1 too); gpujit
    recorded start_step always (`torch.arange(0, 2, 1, ...)` for arange(2)) and took
    `arange(5, step=2)` (torch's TypeError) as arange(0, 5, 2).
+6. `x.split(x.size(0) // 2)` in a trace: torch's Tensor.split makes the traced size an
+   int, so the trace holds `torch.split(x, 2)` and replays it for other shapes (a
+   two-way unpack of three pieces fails); gpujit kept the size traced and split a [6, 3]
+   input in halves of 3.
 """
 import io
 import warnings
@@ -316,3 +320,38 @@ def test_arange_with_a_step_but_no_end_is_a_type_error():
                                         r"arguments - got \(int, step=int\)"):
         torch.arange(5, step=2)
     assert torch.arange(0, 5, step=2).tolist() == [0, 2, 4]
+
+
+# ------------------------------------------------------------------ 6. split of a traced size
+def _halves(x):
+    a, b = x.split(x.size(0) // 2)
+    return a + b
+
+
+def test_split_of_a_traced_size_bakes_the_size_in():
+    """PyTorch's Tensor.split turns the traced size (a 0-dim tensor) into an int: the trace
+    holds `torch.split(x, 2)` and replays 2 for other shapes (a [6, 3] input splits in
+    three, and the two-way unpack fails), where a list of sizes stays traced."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t = torch.jit.trace(_halves, torch.ones(4, 3))
+    assert not [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
+    assert "a, b, = torch.split(x, 2)" in t.code
+    assert [n.kind() for n in t.graph.nodes()].count("aten::size") == 0
+    np.testing.assert_array_equal(t(torch.ones(4, 2)).numpy(), np.full((2, 2), 2.0))
+    with pytest.raises(RuntimeError, match="Expected 2 elements in a list but found 3"):
+        t(torch.ones(6, 3))
+
+    def sized(x):
+        a, b = x.split([x.size(0) // 2, x.size(0) - x.size(0) // 2])
+        return a.sum() + b.sum()
+    ts = _quiet_trace(torch, sized, torch.ones(4, 3))
+    assert "torch.split_with_sizes(x, [" in ts.code and "torch.size(x, 0)" in ts.code
+    assert float(ts(torch.ones(6, 3))) == 18.0
+
+
+def test_split_of_a_traced_size_code_as_torchs():
+    tt = _torch()
+    got = _quiet_trace(torch, _halves, torch.ones(4, 3))
+    want = _quiet_trace(tt, _halves, tt.ones(4, 3))
+    assert got.code == want.code
