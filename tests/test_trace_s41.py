@@ -36,6 +36,11 @@ Finds, minimised, with torch 2.13's behaviour:
    int, so the trace holds `torch.split(x, 2)` and replays it for other shapes (a
    two-way unpack of three pieces fails); gpujit kept the size traced and split a [6, 3]
    input in halves of 3.
+7. A tensor made from a NumPy array in a trace: torch 2.13 records its constant through
+   `aten::lift_fresh` (`torch.add(x, torch.lift_fresh(CONSTANTS.c0))` for from_numpy;
+   `torch.to(torch.lift_fresh(c), device, 6)` for as_tensor; torch.tensor's aten::to
+   copies, `..., 6, False, True)`, then detach); gpujit recorded the constant alone (and
+   from_numpy's bare).
 """
 import io
 import warnings
@@ -355,3 +360,38 @@ def test_split_of_a_traced_size_code_as_torchs():
     got = _quiet_trace(torch, _halves, torch.ones(4, 3))
     want = _quiet_trace(tt, _halves, tt.ones(4, 3))
     assert got.code == want.code
+
+
+# ------------------------------------------------------------------ 7. tensors from NumPy
+_NP = np.array([1.0, 2.0], dtype=np.float32)
+_FROM_NUMPY = [
+    ("torch.from_numpy(_NP)", "torch.add(x, torch.lift_fresh(CONSTANTS.c0))",
+     ["aten::lift_fresh", "aten::add"]),
+    ("torch.as_tensor(_NP)", 'torch.to(torch.lift_fresh(CONSTANTS.c0), torch.device("cpu"), 6)',
+     ["aten::lift_fresh", "aten::to", "aten::add"]),
+    ("torch.tensor(_NP)",
+     'torch.to(torch.lift_fresh(CONSTANTS.c0), torch.device("cpu"), 6, False, True)',
+     ["aten::lift_fresh", "aten::to", "aten::detach", "aten::add"]),
+    ("torch.tensor([1.0, 2.0])", 'torch.to(CONSTANTS.c0, torch.device("cpu"), 6)',
+     ["aten::to", "aten::detach", "aten::add"]),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_FROM_NUMPY)))
+def test_tensor_from_numpy_traces_through_lift_fresh(i):
+    made, code, kinds = _FROM_NUMPY[i]
+    fn = eval("lambda x: x + " + made, {"torch": torch, "_NP": _NP})
+    t = _quiet_trace(torch, fn, torch.ones(2))
+    assert code in t.code
+    assert [n.kind() for n in t.graph.nodes() if n.kind() != "prim::Constant"] == kinds
+    np.testing.assert_array_equal(t(torch.zeros(2)).numpy(), [1.0, 2.0])
+
+
+def test_tensor_from_numpy_code_as_torchs():
+    tt = _torch()
+    for made, _, _ in _FROM_NUMPY:
+        env = {"_NP": _NP, "__name__": __name__}
+        got = _quiet_trace(torch, eval("lambda x: x + " + made, dict(env, torch=torch)),
+                           torch.ones(2))
+        want = _quiet_trace(tt, eval("lambda x: x + " + made, dict(env, torch=tt)), tt.ones(2))
+        assert got.code == want.code, made

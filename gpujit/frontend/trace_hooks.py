@@ -147,7 +147,7 @@ _CONSTRUCTOR = (" results are registered as constants in the trace. You can safe
                 "any other case, this might cause the trace to be incorrect.")
 
 
-def _escape(t, what):
+def _escape(t, what, lifted=False):
     s = _Active.session
     if s is not None and not s.paused and what.startswith("torch."):
         # a tensor made from Python data (gpujit.tensor, as_tensor, from_numpy) by the
@@ -159,7 +159,7 @@ def _escape(t, what):
             warn_at_user(what + _CONSTRUCTOR)
             s.announced.add(id(t))
             s.recorders[0].keep.append(t)
-            s.record_made(t, what)
+            s.record_made(t, what, lifted)
     elif s is not None and not s.paused and what in ("constant", "index data"):
         # a tensor gpujit made from Python data where PyTorch makes one outside the
         # dispatcher: x[i] = 2's value, a constant in the trace, unwarned; x[[0, 1]]'s

@@ -1046,16 +1046,21 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                                   else _dt.get_default_dtype()), device=dev)
         return _announce(_finish(t, requires_grad), "torch.tensor")
     a, dt, d = _array_from(data, dtype, dev, copy=True)
-    return _announce(_finish(_reg.wrap(a, dt, d), requires_grad), "torch.tensor")
+    return _announce(_finish(_reg.wrap(a, dt, d), requires_grad), "torch.tensor",
+                     isinstance(data, np.ndarray))
 
 
-def _announce(t, name):
+def _announce(t, name, from_ndarray=False):
     """A tensor made from Python data: a trace recording now is told (it warns, as
-    PyTorch's tracer does, that it holds the tensor as a constant); inside inference mode
-    it is an inference tensor."""
+    PyTorch's tracer does, that it holds the tensor as a constant; from_ndarray: made from
+    a NumPy array, which PyTorch's records through aten::lift_fresh); inside inference
+    mode it is an inference tensor."""
     escape = _reg.dispatch_state.escape
     if escape is not None:
-        escape(t, name)
+        if from_ndarray:
+            escape(t, name, lifted=True)
+        else:
+            escape(t, name)
     return _reg.host_made(t)
 
 
@@ -1067,7 +1072,7 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, _reg._Tensor):
         return data.to(device=dev or data.device, dtype=dtype or data.dtype)
     a, dt, d = _array_from(data, dtype, dev, copy=False)
-    return _announce(_reg.wrap(a, dt, d), "torch.as_tensor")
+    return _announce(_reg.wrap(a, dt, d), "torch.as_tensor", isinstance(data, np.ndarray))
 
 
 _READONLY_WARNED = []
@@ -1102,4 +1107,4 @@ def from_numpy(array):
         # it those of a new empty tensor
         t._data = array
         t._zero_strides = True
-    return _announce(t, "torch.from_numpy")
+    return _announce(t, "torch.from_numpy", True)

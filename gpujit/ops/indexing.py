@@ -557,12 +557,20 @@ def alias(xp, self):
     return self.view()
 
 
+@op("aten::lift_fresh(Tensor(a) self) -> Tensor(a)", tags={"view"}, method=False,
+    function=False, meta=lambda self: self)
+def lift_fresh(xp, self):
+    """The tensor itself: what PyTorch's tracer records for a tensor made from NumPy data
+    (torch.from_numpy, torch.as_tensor / torch.tensor of an ndarray) after its constant."""
+    return self.view()
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd), written with registry ops
 from .registry import derivative as _derivative  # noqa: E402
 
 
-@_derivative(alias)
+@_derivative(alias, lift_fresh)
 def _alias_grad(grad):
     return grad
 
