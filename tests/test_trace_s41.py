@@ -41,6 +41,8 @@ Finds, minimised, with torch 2.13's behaviour:
    `torch.to(torch.lift_fresh(c), device, 6)` for as_tensor; torch.tensor's aten::to
    copies, `..., 6, False, True)`, then detach); gpujit recorded the constant alone (and
    from_numpy's bare).
+8. torch.randint without a dtype: torch's binding passes its default long, so a trace
+   records `dtype=4`; gpujit recorded None.
 """
 import io
 import warnings
@@ -395,3 +397,13 @@ def test_tensor_from_numpy_code_as_torchs():
                            torch.ones(2))
         want = _quiet_trace(tt, eval("lambda x: x + " + made, dict(env, torch=tt)), tt.ones(2))
         assert got.code == want.code, made
+
+
+# ------------------------------------------------------------------ 8. randint's dtype
+def test_traced_randint_records_the_long_dtype():
+    t = _quiet_trace(torch, lambda x: torch.randint(0, 5, (2,)) + x, torch.ones(2),
+                     check_trace=False)
+    assert "dtype=4," in t.code
+    (r,) = [n for n in t.graph.nodes() if n.kind() == "aten::randint"]
+    assert str(r.output().type()).startswith("Long(2")
+    assert t(torch.zeros(2)).dtype == torch.float32
