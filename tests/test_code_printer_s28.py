@@ -237,7 +237,8 @@ def test_save_load_reads_the_new_layout_back(tmp_path):
     f = torch.jit.script(f_defaults)
     torch.jit.save(f, str(tmp_path / "f.pt"))
     g = torch.jit.load(str(tmp_path / "f.pt"))
-    assert g.code == f.code
+    # (a function comes back as the forward of torch's PlaceholderModule, self first)
+    assert g.code == f.code.replace("def f_defaults(", "def forward(self,\n    ", 1)
 
 
 LEAD_T13 = '''

@@ -196,9 +196,10 @@ def test_assignment_shape_mismatch_is_an_error():
 
 
 def test_setitem_of_a_number_is_recorded_by_a_trace_without_warning():
-    """x[0] = 2 is fill_ on the view, x[idx] = 2 index_put_ of a `full` tensor: ops a trace
-    records (the number's tensor was made outside the traced ops: a constant, with a
-    TracerWarning); values as PyTorch's for every dtype (x[1] = 1e10 on float16 is inf)."""
+    """x[0] = 2 is copy_ into the view, x[idx] = 2 index_put_, of the number as a 0-dim
+    tensor of x's dtype that the trace holds as a constant without a warning (PyTorch's
+    valueToTensor, made outside the dispatcher); values as PyTorch's for every dtype
+    (x[1] = 1e10 on float16 is inf)."""
     import warnings
 
     def f(x, i):
@@ -214,7 +215,10 @@ def test_setitem_of_a_number_is_recorded_by_a_trace_without_warning():
     # (PyTorch's own warning about writing through a view may come; not the constant one)
     assert not [w for w in caught if "constant" in str(w.message)]
     kinds = [n.kind for n in tf.graph.nodes]
-    assert "aten::fill_" in kinds and "aten::full" in kinds
+    assert "aten::copy_" in kinds and "aten::index_put_" in kinds and "aten::full" not in kinds
+    (put,) = [n for n in tf.graph.nodes if n.kind == "aten::index_put_"]
+    assert put.inputs[2].node.kind == "prim::Constant"
+    assert str(put.inputs[2].type) == "Float(requires_grad=0, device=cpu)"
     assert tf(gpujit.ones(4), gpujit.tensor([2])).tolist() == [2.0, 1.0, 3.5, 1.0]
     h = gpujit.zeros(3, dtype=gpujit.float16)
     h[1] = 1e10

@@ -627,10 +627,11 @@ graph(%x : Tensor):
   %5 : float = prim::TupleIndex(%3, %2)
   return (%4, %5)
 """
-    # a 0-dim tensor reads as torch.tensor(...); others live in a constants table (the
-    # same object, the same entry); an op named like a keyword is reached with getattr
+    # tensors, 0-dim ones too, live in a constants table (the same object or an equal
+    # tensor, the same entry: torch 2.13's getOrAddConstant); an op named like a keyword
+    # is reached with getattr
     assert body_lines(code(ir, "f")) == [
-        '  _0 = getattr(torch, "lambda")(torch.tensor(2.5), CONSTANTS.c0, CONSTANTS.c0)',
+        '  _0 = getattr(torch, "lambda")(CONSTANTS.c0, CONSTANTS.c1, CONSTANTS.c1)',
         '  return (_0, ((1, 2.))[-float("inf")])']     # (TorchScript's `(t)[i]`)
 
 

@@ -224,7 +224,9 @@ def test_standard_layers_with_running_statistics_round_trip():
 def test_functions_round_trip_with_callees_defaults_and_control_flow():
     f = torch.jit.script(program)
     loaded = roundtrip(f)
-    assert isinstance(loaded, torch.jit.ScriptFunction)
+    # (torch 2.13 saves a function as the forward of a PlaceholderModule)
+    assert type(loaded).__name__ == "RecursiveScriptModule"
+    assert loaded.original_name == "PlaceholderModule"
     x, y = torch.rand(3), torch.rand(3)
     _close(loaded(x, 4), f(x, 4))
     _close(loaded(x, 2, y), f(x, 2, y))
@@ -531,7 +533,8 @@ def test_functions_taking_and_returning_namedtuples_and_objects():
     out = loaded(p, 4)
     _close(out.x, f(p, 4).x)
     assert out.n == 5
-    assert "def _uses_point(p: Placed,\n    k: int) -> Placed:" in loaded.code
+    # (torch 2.13 loads a function as the forward of a PlaceholderModule)
+    assert "def forward(self,\n    p: Placed,\n    k: int) -> Placed:" in loaded.code
 
 
 def test_models_that_call_python_cannot_be_saved():

@@ -147,7 +147,7 @@ _CONSTRUCTOR = (" results are registered as constants in the trace. You can safe
                 "any other case, this might cause the trace to be incorrect.")
 
 
-def _escape(t, what):
+def _escape(t, what, lifted=False):
     s = _Active.session
     if s is not None and not s.paused and what.startswith("torch."):
         # a tensor made from Python data (gpujit.tensor, as_tensor, from_numpy) by the
@@ -159,13 +159,15 @@ def _escape(t, what):
             warn_at_user(what + _CONSTRUCTOR)
             s.announced.add(id(t))
             s.recorders[0].keep.append(t)
-            s.record_made(t, what)
-    elif s is not None and not s.paused and what == "index list":
-        # x[:, [-1]]: PyTorch's indexing_tensor_from_data records the list as a constant and
-        # aten::to it to the device (`torch.to(CONSTANTS.c0, torch.device("cpu"), 4)`)
+            s.record_made(t, what, lifted)
+    elif s is not None and not s.paused and what in ("constant", "index data"):
+        # a tensor gpujit made from Python data where PyTorch makes one outside the
+        # dispatcher: x[i] = 2's value, a constant in the trace, unwarned; x[[0, 1]]'s
+        # index, recorded as torch.as_tensor is (the data, then aten::to)
         s.announced.add(id(t))
         s.recorders[0].keep.append(t)
-        s.record_made(t, "torch.as_tensor")
+        if what == "index data":
+            s.record_made(t, "torch.as_tensor")
     elif s is not None and not s.paused and what == "len":
         # (the user's len(t); gpujit's own code reads lengths as it likes)
         if not sys._getframe(2).f_code.co_filename.startswith(_PKG_DIR):

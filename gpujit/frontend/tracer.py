@@ -338,26 +338,33 @@ class TraceSession:
         rec.bind(t, v)
         return v
 
-    def record_made(self, t, what):
-        """torch.tensor / torch.as_tensor of Python data called by the traced code: as
-        torch 2.13's tracer records them, the data as a constant, then
-        `aten::to(c, device, dtype, False, False, None)` and, for torch.tensor,
-        `aten::detach` (`torch.detach(torch.to(CONSTANTS.c0, torch.device("cpu"), 6))`),
-        whose result is t (one that requires grad too: the graph's is detached)."""
+    def record_made(self, t, what, lifted=False):
+        """torch.tensor / torch.as_tensor / torch.from_numpy of Python data called by the
+        traced code: as torch 2.13's tracer records them, the data as a constant, then
+        (data from a NumPy array, `lifted`) `aten::lift_fresh`, then (not from_numpy)
+        `aten::to(c, device, dtype, False, copy, None)`, copy True for torch.tensor of an
+        array, and, for torch.tensor, `aten::detach`
+        (`torch.detach(torch.to(CONSTANTS.c0, torch.device("cpu"), 6))`), whose result is
+        t (one that requires grad too: the graph's is detached)."""
         from ..ops import registry as _reg
-        if what not in ("torch.tensor", "torch.as_tensor") or any(
+        if what not in ("torch.tensor", "torch.as_tensor", "torch.from_numpy") or any(
                 id(t) in rec.env for rec in self.recorders):
             return      # (torch.tensor of a traced size: recorded as aten::scalar_tensor)
         alias = lambda: _reg.wrap(t._data, t._dtype, t.device)     # noqa: E731
         base = alias()          # the constant's value (no grad, no recorded op)
         self.announced.add(id(base))
+        steps = [("aten::lift_fresh", ())] if lifted else []
+        if what != "torch.from_numpy":
+            copy = lifted and what == "torch.tensor"
+            steps.append(("aten::to.device", (t.device, t.dtype, False, copy, None)))
+        if what == "torch.tensor":
+            steps.append(("aten::detach", ()))
+        if not steps:
+            return
         for rec in self.recorders:
             # each graph's own constant (a submodule's call that made it stays a method
             # call: its callers' constant would be a value it baked in)
             self.constant_tensor(rec, base)
-        steps = [("aten::to.device", (t.device, t.dtype, False, False, None))]
-        if what == "torch.tensor":
-            steps.append(("aten::detach", ()))
         cur = base
         for i, (name, rest) in enumerate(steps):
             out = t if i == len(steps) - 1 else alias()

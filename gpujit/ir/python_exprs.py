@@ -286,7 +286,6 @@ class ExpressionPrinter:
 
     def literal(self, v, t) -> str:
         """A constant as a Python literal."""
-        from ..tensor import Tensor
         from ..device import device
         from .. import dtypes as _dt
         if v is None:           # a None of a Union type keeps it (compiles back the same)
@@ -314,11 +313,6 @@ class ExpressionPrinter:
             return f"torch.device({json.dumps(str(v))})"
         if isinstance(v, _dt.dtype):       # TorchScript's ScalarType is an int: torch.to(x, 7)
             return str(_dt.scalar_type_code(v))
-        if isinstance(v, Tensor) and v._data.ndim == 0:
-            item = v.item()
-            default = {bool: _dt.bool, int: _dt.int64, float: _dt.float32}[type(item)]
-            dtype = "" if v._dtype is default else f", dtype=torch.{v._dtype.name}"
-            return f"torch.tensor({self.literal(item, None)}{dtype})"
         if isinstance(v, list):
             et = t.elem if isinstance(t, T.ListType) else None
             if not v and isinstance(t, T.ListType):
@@ -341,9 +335,20 @@ class ExpressionPrinter:
         fn_name = getattr(v, "__name__", None)
         if callable(v) and isinstance(fn_name, str) and fn_name.isidentifier():
             return fn_name
-        # tensors and objects Python source cannot spell live in a constants table
+        # tensors and objects Python source cannot spell live in a constants table, one
+        # entry for equal tensors of one dtype and device (PyTorch's getOrAddConstant:
+        # type_equal and equal)
         for i, c in enumerate(self.tensor_constants):
-            if c is v:
+            if c is v or _equal_tensors(c, v):
                 return f"CONSTANTS.c{i}"
         self.tensor_constants.append(v)
         return f"CONSTANTS.c{len(self.tensor_constants) - 1}"
+
+
+def _equal_tensors(a, b):
+    from ..tensor import Tensor
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)) or a._dtype is not b._dtype \
+            or a.device != b.device or a._data.shape != b._data.shape:
+        return False
+    xa, xb = a._data, b._data
+    return bool((xa == xb).all())

@@ -621,9 +621,21 @@ def _arange(xp, start, end, step=1, dtype=None, layout=None, device=None, pin_me
     TensorMeta(_arange_dtype(0, end, 1, dtype),
                (_arange_len(0, end, 1, _arange_dtype(0, end, 1, dtype)),), device or _cpu))
 def _arange_end(xp, end, dtype=None, layout=None, device=None, pin_memory=None):
-    """torch.arange(n) in scripted code (gpujit.arange's Python wrapper covers it in eager
-    code)."""
+    """torch.arange(n): the overload PyTorch's binding calls (and a trace records,
+    `torch.arange(3, dtype=None, ...)`) for one bound."""
     return _arange(xp, 0, end, 1, dtype)
+
+
+@op(f"aten::arange.start(Scalar start, Scalar end, *, {_FACTORY_TAIL}", tags={"factory"},
+    function=False, method=False,
+    meta=lambda start, end, dtype=None, layout=None, device=None, pin_memory=None:
+    TensorMeta(_arange_dtype(start, end, 1, dtype),
+               (_arange_len(start, end, 1, _arange_dtype(start, end, 1, dtype)),),
+               device or _cpu))
+def _arange_start(xp, start, end, dtype=None, layout=None, device=None, pin_memory=None):
+    """torch.arange(a, b): PyTorch's overload for two bounds (start_step only with a step
+    given, 1 too)."""
+    return _arange(xp, start, end, 1, dtype)
 
 
 def _arange_call(start, end, step, extra, kw, named):
@@ -645,24 +657,31 @@ def _arange_call(start, end, step, extra, kw, named):
     raise TypeError("arange() received an invalid combination of arguments")
 
 
+_NO_STEP = object()     # (no step given: a given one, 1 too, makes it start_step)
+
+
 @public
-def arange(start=_MISSING, end=None, step=1, *_a, dtype=None, device=None,
+def arange(start=_MISSING, end=None, step=_NO_STEP, *_a, dtype=None, device=None,
            requires_grad=False, layout=None, out=None, **_kw):
+    stepped = step is not _NO_STEP
+    step = 1 if not stepped else step
+    if stepped and end is None and start is not _MISSING:     # arange(5, step=2)
+        _kw, step = dict(_kw, step=step), 1
     if _a or _kw or start is _MISSING:
         # (PyTorch's parser over arange's three signatures: arange(0, 10, 2, 1) and
         # arange() are its "invalid combination"; arange(end=5) is arange(5))
         start = _arange_call(start, end, step, _a, _kw, dict(
             dtype=dtype, device=device, layout=layout, out=out, requires_grad=requires_grad))
         end = None
-    given = (start,) if end is None else (start, end) if step == 1 else (start, end, step)
-    if end is None:
-        start, end = 0, start
-    vals = [v.item() if isinstance(v, _reg._Tensor) else v for v in (start, end, step)]
+    # (PyTorch's overload by the bounds given: arange(end), arange.start(start, end),
+    # arange.start_step(start, end, step), which a trace records)
+    given = (start,) if end is None else (start, end) if not stepped else (start, end, step)
+    vals = [v.item() if isinstance(v, _reg._Tensor) else v for v in given]
+    name = ("aten::arange", "aten::arange.start", "aten::arange.start_step")[len(given) - 1]
     try:
         dtype, device = _out_dtype_device(out, dtype, device, "arange")
-        return _finish(OPS["aten::arange.start_step"].public(*vals, dtype=dtype, layout=layout,
-                                                             device=device), requires_grad, out,
-                       "arange")
+        return _finish(OPS[name].public(*vals, dtype=dtype, layout=layout, device=device),
+                       requires_grad, out, "arange")
     except TypeError:
         # (PyTorch's parser error, over arange's three Python signatures: arange('a') is
         # "argument 'end' (position 1)")
@@ -1027,16 +1046,21 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                                   else _dt.get_default_dtype()), device=dev)
         return _announce(_finish(t, requires_grad), "torch.tensor")
     a, dt, d = _array_from(data, dtype, dev, copy=True)
-    return _announce(_finish(_reg.wrap(a, dt, d), requires_grad), "torch.tensor")
+    return _announce(_finish(_reg.wrap(a, dt, d), requires_grad), "torch.tensor",
+                     isinstance(data, np.ndarray))
 
 
-def _announce(t, name):
+def _announce(t, name, from_ndarray=False):
     """A tensor made from Python data: a trace recording now is told (it warns, as
-    PyTorch's tracer does, that it holds the tensor as a constant); inside inference mode
-    it is an inference tensor."""
+    PyTorch's tracer does, that it holds the tensor as a constant; from_ndarray: made from
+    a NumPy array, which PyTorch's records through aten::lift_fresh); inside inference
+    mode it is an inference tensor."""
     escape = _reg.dispatch_state.escape
     if escape is not None:
-        escape(t, name)
+        if from_ndarray:
+            escape(t, name, lifted=True)
+        else:
+            escape(t, name)
     return _reg.host_made(t)
 
 
@@ -1048,7 +1072,7 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, _reg._Tensor):
         return data.to(device=dev or data.device, dtype=dtype or data.dtype)
     a, dt, d = _array_from(data, dtype, dev, copy=False)
-    return _announce(_reg.wrap(a, dt, d), "torch.as_tensor")
+    return _announce(_reg.wrap(a, dt, d), "torch.as_tensor", isinstance(data, np.ndarray))
 
 
 _READONLY_WARNED = []
@@ -1083,4 +1107,4 @@ def from_numpy(array):
         # it those of a new empty tensor
         t._data = array
         t._zero_strides = True
-    return _announce(t, "torch.from_numpy")
+    return _announce(t, "torch.from_numpy", True)

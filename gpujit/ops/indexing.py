@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
-from ..device import cpu as _cpu
+from ..device import cpu as _cpu, xp_for
 from .meta import TensorMeta
 from .registry import op, OPS
 from . import registry as _reg
 from . import memory_format as _mf
 from .overlap import no_overlap
+from .shape_index import cast_scalar
 from . import bounds as _bounds
 
 
@@ -426,14 +427,15 @@ def _decompose(t, index):
                 seq = isinstance(item, (list, tuple, range))
                 empty = seq and len(item) == 0
                 item = tensor(item, device=t._device, dtype=_dt.int64 if empty else None)
-                if seq and _reg.dispatch_state.escape is not None:
-                    # (a trace records the list as a constant tensor moved to the device,
-                    # unwarned: the user wrote the list)
-                    _reg.dispatch_state.escape(item, "index list")
                 if seq and item._dtype not in (_dt.bool, _dt.uint8, _dt.int64):
                     # a list of numbers indexes as longs (PyTorch's
                     # indexing_tensor_from_data: x[[0.1, 1.2]] is x[[0, 1]])
-                    item = item.to(_dt.int64)
+                    item = _reg.wrap(item._data.astype(np.int64), _dt.int64, item._device)
+                escape = _reg.dispatch_state.escape
+                if escape is not None:
+                    # (a trace records it as PyTorch's indexing_tensor_from_data: the
+                    # data a constant, then aten::to(c, device, dtype, False, False, None))
+                    escape(item, "index data")
             if not isinstance(item, _reg._Tensor):
                 raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and "
                                  f"long or byte Variables are valid indices (got "
@@ -500,51 +502,53 @@ def _select(t, d, i):
 
 def setitem(t, index, value):
     view, indices = _decompose(t, index)
-    number = isinstance(value, (bool, int, float)) and not (
-        t._dtype is _dt.float16 and isinstance(value, float) and abs(value) > 65504.0)
-    # (x[i] = 1e10 on float16 gives inf in PyTorch, where fill_ / full raise: made below)
-    if number and indices is None:
-        # PyTorch fills through fill_(Tensor), which refuses a view whose elements share
-        # memory (x.expand(2, 3)[:, 0] = 2) where fill_(Scalar) lets it through
-        if view.ndim and _reg.has_internal_overlap(view._data):
-            raise _reg.internal_overlap_error()
-        OPS["aten::fill_.Scalar"].public(view, value)     # x[0] = 2 (a trace records it)
-        if view is not t and view._vc is not t._vc:
-            t._vc[0] += 1
-        return
-    if not isinstance(value, _reg._Tensor):
-        if number:
-            # a factory op, which a trace records (a tensor made outside the traced ops
-            # was a constant, with a warning, for `x[i] = 2`)
-            value = OPS["aten::full"].public((), value, dtype=t._dtype, device=t._device)
-        else:
-            from .creation import tensor
-            value = tensor(value, dtype=t._dtype, device=t._device)
+    number = not isinstance(value, _reg._Tensor) and isinstance(value, (bool, int, float))
+    if number:
+        value = _number_value(t, value)
+    elif not isinstance(value, _reg._Tensor):
+        from .creation import tensor
+        value = tensor(value, dtype=t._dtype, device=t._device)
     if indices is None:
-        shape = tuple(value.shape)
-        if shape != tuple(view.shape) and not shape and value._device is _cpu:
-            # PyTorch's copy_to fills with a 0-dim CPU value (fill_(Tensor): no overlap
-            # check against the value, `v[...] = v[0]`)
+        # PyTorch's copy_to: copy_ where the sizes agree (x[0] = 5 is copy_ of a 0-dim
+        # value), fill_(Tensor) from a 0-dim CPU (or number) value (x[1:] = 2.5; no
+        # overlap check against the value, `v[...] = v[0]`), else the value without its
+        # leading 1-dims (slicePrefix1sSize: x[0] = v of shape [1] into a 0-dim x[0])
+        # expanded to the view's sizes (expand_inplace), then copy_: the expanded value is
+        # not dense, so copy_'s overlap check lets a piece of the written memory through
+        # (x[1:] = x[1:2]). Sizes are read as numbers, as PyTorch's tracer bakes them in.
+        shape, want = tuple(value._data.shape), tuple(view._data.shape)
+        if shape != want and not shape and (number or value._device is _cpu):
             OPS["aten::fill_.Tensor"].public(view, value)
-            if view is not t and view._vc is not t._vc:
-                t._vc[0] += 1
-            return
-        if shape != tuple(view.shape) and shape[:1] == (1,):
-            # PyTorch drops the value's leading 1-dims first (copy_to, slicePrefix1sSize):
-            # x[0] = v with v of shape [1] into a 0-dim x[0]
-            while shape[:1] == (1,):
-                shape = shape[1:]
-            value = value.view(shape)
-        if shape != tuple(view.shape):
-            # then expands it to the view's shape (expand_inplace) before copy_: the
-            # expanded value is not dense, so copy_'s overlap check lets a value that is a
-            # piece of the written memory through (x[1:] = x[1:2]), as PyTorch does
-            value = value.expand(tuple(view.shape))
-        OPS["aten::copy_"].public(view, value)
+        else:
+            if shape != want:
+                while shape[:1] == (1,):
+                    shape = shape[1:]
+                if shape != tuple(value._data.shape):
+                    value = value.view(shape)
+                if shape != want:
+                    value = value.expand(want)
+            OPS["aten::copy_"].public(view, value)
     else:
         OPS["aten::index_put_"].public(view, indices, value)
     if view is not t and view._vc is not t._vc:
         t._vc[0] += 1      # the write went through a view: the base changed too
+
+
+def _number_value(t, value):
+    """x[i] = 2: the number as a 0-dim tensor of x's dtype, made outside the ops (PyTorch's
+    valueToTensor / scalarToTensor, which a trace records as a tensor constant,
+    `prim::Constant[value={2}]`, unwarned), with c10's overflow check (uint8 300 is its
+    error; float16 1e10 is inf, unchecked there)."""
+    if t._dtype is _dt.float16:
+        with np.errstate(over="ignore"):
+            a = np.asarray(value, dtype=np.float16)
+    else:
+        a = np.asarray(cast_scalar(value, t._dtype.np), dtype=t._dtype.np)
+    v = _reg.wrap(xp_for(t._device).asarray(a), t._dtype, t._device)
+    escape = _reg.dispatch_state.escape
+    if escape is not None:
+        escape(v, "constant")
+    return v
 
 
 @op("aten::alias(Tensor(a) self) -> Tensor(a)", tags={"view"}, method=False, function=False,
@@ -553,12 +557,20 @@ def alias(xp, self):
     return self.view()
 
 
+@op("aten::lift_fresh(Tensor(a) self) -> Tensor(a)", tags={"view"}, method=False,
+    function=False, meta=lambda self: self)
+def lift_fresh(xp, self):
+    """The tensor itself: what PyTorch's tracer records for a tensor made from NumPy data
+    (torch.from_numpy, torch.as_tensor / torch.tensor of an ndarray) after its constant."""
+    return self.view()
+
+
 # --------------------------------------------------------------------------------------
 # derivatives (gpujit.autograd), written with registry ops
 from .registry import derivative as _derivative  # noqa: E402
 
 
-@_derivative(alias)
+@_derivative(alias, lift_fresh)
 def _alias_grad(grad):
     return grad
 

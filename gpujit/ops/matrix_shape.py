@@ -345,10 +345,25 @@ def transpose_(xp, self, dim0, dim1):
     return xp.swapaxes(self, wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim))
 
 
-@op("aten::squeeze_.dims(Tensor(a!) self, int[]? dim=None) -> Tensor(a!)", tags=_IPV,
-    function=False, meta=lambda self, dim=None: TensorMeta(
-        self.dtype, _squeeze_shape(self.shape, dim), self.device))
+def _squeeze_meta(self, dim=None):
+    return TensorMeta(self.dtype, _squeeze_shape(self.shape, dim), self.device)
+
+
+@op("aten::squeeze_(Tensor(a!) self) -> Tensor(a!)", tags=_IPV, function=False,
+    meta=_squeeze_meta)
 def squeeze_(xp, self, dim=None):
+    return self.reshape(_squeeze_shape(self.shape, dim))
+
+
+@op("aten::squeeze_.dim(Tensor(a!) self, int dim) -> Tensor(a!)", tags=_IPV, function=False,
+    meta=_squeeze_meta)
+def squeeze_dim_(xp, self, dim):
+    return self.reshape(_squeeze_shape(self.shape, dim))
+
+
+@op("aten::squeeze_.dims(Tensor(a!) self, int[] dim) -> Tensor(a!)", tags=_IPV,
+    function=False, meta=_squeeze_meta)
+def squeeze_dims_(xp, self, dim):
     return self.reshape(_squeeze_shape(self.shape, dim))
 
 
@@ -500,7 +515,7 @@ def _transpose__grad(grad, dim0, dim1):
     return grad.transpose(dim0, dim1)
 
 
-@_derivative(squeeze_, unsqueeze_)
+@_derivative(squeeze_, squeeze_dim_, squeeze_dims_, unsqueeze_)
 def _squeeze__grad(grad, self_shape):
     return grad.reshape(self_shape)
 

@@ -219,7 +219,7 @@ RULES = {
     "aten::tensor_split.sections": "SliceBackward0",
     "aten::tensor_split.indices": "SliceBackward0",
     "aten::tensor_split.tensor_indices_or_sections": "SliceBackward0",
-    "aten::squeeze.dims": _squeeze,
+    "aten::squeeze": _squeeze, "aten::squeeze.dim": _squeeze, "aten::squeeze.dims": _squeeze,
     "aten::selu": "EluBackward0",
     # (the in-place leaky_relu_ / elu_ have their own derivatives.yaml entries, of the
     # result; selu_ and celu_ run elu_)
@@ -326,8 +326,8 @@ RULES = {
     "aten::transpose_": "TransposeBackward1",
     "aten::unsqueeze_": "UnsqueezeBackward1",
     "aten::as_strided_": "AsStridedBackward1",
-    "aten::squeeze_.dims": lambda b, r: "SqueezeBackward" + str(
-        3 + int(_squeeze(b, r)[-1])),
+    **{"aten::squeeze_" + o: lambda b, r: "SqueezeBackward" + str(3 + int(_squeeze(b, r)[-1]))
+       for o in ("", ".dim", ".dims")},
 }
 for _k in ("conv1d", "conv2d", "conv3d", "conv1d.padding", "conv2d.padding",
            "conv3d.padding", "conv_transpose1d", "conv_transpose2d.input",
@@ -377,7 +377,8 @@ RULES.update({
     "aten::normal.float_Tensor": "NormalBackward2",
     "aten::normal.Tensor_Tensor": "NormalBackward3",
     # (the view_copy ops: the view's node, suffixed)
-    "aten::squeeze_copy.dims": lambda b, r: _squeeze(b, r) + "_copy",
+    **{"aten::squeeze_copy" + o: lambda b, r: _squeeze(b, r) + "_copy"
+       for o in ("", ".dim", ".dims")},
 })
 for _k in ("_cast_Byte", "_cast_Char", "_cast_Double", "_cast_Float", "_cast_Half",
            "_cast_Int", "_cast_Long", "_cast_Short"):

@@ -699,8 +699,11 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
     size_arg, finish = _size_and_finish()
     try:
         dtype, device = _for_out(out, dtype, device, "randint")
+        # (PyTorch's binding passes its default long, which a trace records: dtype=4)
         return finish(OPS["aten::randint.low"].public(int(low), int(high), size_arg((size,)),
-                                                      generator=generator, dtype=dtype,
+                                                      generator=generator,
+                                                      dtype=_dt.int64 if dtype is None
+                                                      else dtype,
                                                       device=device), requires_grad, out, "randint")
     except TypeError:           # (generator=3, dtype='a' ...)
         _reraise_refused("randint", given, dict(

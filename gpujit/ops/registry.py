@@ -575,13 +575,12 @@ _BOOL_SYMINT_LIST = ("Expected scalar.isIntegral( false) to be true, but got fal
 
 
 # the unsized int[] parameters that take a bare int (or a Tensor standing for one) all the
-# same, where gpujit merges PyTorch's overloads into one schema: squeeze(x, 0) is
-# PyTorch's squeeze.dim(int), all(x, 0) its all.dim ...; every other unsized int[] takes
+# same, where gpujit merges PyTorch's overloads into one schema (count_nonzero(x, 0) is
+# PyTorch's count_nonzero.dim_IntList(int) ...); every other unsized int[] takes
 # a bare int only as PyTorch's varargs (x.flip(0): the methods of bind.VARARG_METHODS,
 # torch.zeros(3)), so torch.flip(x, 0) is its TypeError
 INT_FOR_INT_LIST = {
-    "aten::squeeze.dims": ("dim",), "aten::squeeze_.dims": ("dim",),
-    "aten::squeeze_copy.dims": ("dim",), "aten::all.dims": ("dim",),
+    "aten::all.dims": ("dim",),
     "aten::any.dims": ("dim",), "aten::count_nonzero.dim_IntList": ("dim",),
     "aten::gradient.array": ("dim",), "aten::gradient.scalararray": ("dim",),
     "aten::gradient.scalarrayarray": ("dim",), "aten::gradient.tensorarray": ("dim",),

@@ -290,6 +290,12 @@ def split(tensor, split_size_or_sections, dim=0):
             return OPS["aten::split_with_sizes"].public(tensor, split_size_or_sections, dim)
     if isinstance(split_size_or_sections, (list, tuple)):
         return OPS["aten::split_with_sizes"].public(tensor, list(split_size_or_sections), dim)
+    if isinstance(split_size_or_sections, int) and \
+            type(split_size_or_sections) not in (int, bool):
+        # a traced size (x.split(x.size(0) // 2)): PyTorch's Tensor.split makes its 0-dim
+        # tensor an int (a TracerWarning its library filter quiets), so the trace bakes the
+        # size in, `torch.split(x, 2)`, and replays that for other shapes
+        split_size_or_sections = int.__int__(split_size_or_sections)
     if not isinstance(split_size_or_sections, (int, np.integer)):
         # (PyTorch's Tensor.split hands anything but an int to split_with_sizes, whose
         # parser refuses it: x.split('a'))

@@ -21,7 +21,7 @@ _VIEW = {"view"}
 # <name>_copy -> the view op it copies (qualified), and whether Tensor has it as a method
 _COPIES = {
     "view_copy": "aten::view", "permute_copy": "aten::permute", "t_copy": "aten::t",
-    "transpose_copy": "aten::transpose.int", "squeeze_copy": "aten::squeeze.dims",
+    "transpose_copy": "aten::transpose.int", "squeeze_copy": ("aten::squeeze", "aten::squeeze.dim", "aten::squeeze.dims"),
     "unsqueeze_copy": "aten::unsqueeze", "expand_copy": "aten::expand",
     "select_copy": "aten::select.int", "slice_copy": "aten::slice.Tensor",
     "diagonal_copy": "aten::diagonal", "detach_copy": "aten::detach",
@@ -73,7 +73,8 @@ def _declare_copy(name, view_name):
 
 
 for _name, _view in _COPIES.items():
-    globals()[_name] = _declare_copy(_name, _view)
+    for _v in (_view,) if isinstance(_view, str) else _view:     # (each overload's copy)
+        globals()[_name] = _declare_copy(_name, _v)
 # (PyTorch records detach_copy, whose result requires grad, and refuses the backward)
 _not_implemented("aten::detach_copy", message="derivative for aten::detach_copy is not "
                                               "implemented")

@@ -367,10 +367,26 @@ def _squeeze_shape(shape, dim):
     return tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
 
 
-@op("aten::squeeze.dims(Tensor(a) self, int[]? dim=None) -> Tensor(a)", tags=_VIEW,
-    meta=lambda self, dim=None: TensorMeta(self.dtype, _squeeze_shape(self.shape, dim),
-                                           self.device))
+def _squeeze_meta(self, dim=None):
+    return TensorMeta(self.dtype, _squeeze_shape(self.shape, dim), self.device)
+
+
+# PyTorch's three overloads (x.squeeze(), x.squeeze(1), x.squeeze((1, 2))), each what a
+# trace or script records (`aten::squeeze(%x, %1)` with an int for squeeze(1)) and each its
+# own backward node (SqueezeBackward0 / 1 / 2)
+@op("aten::squeeze(Tensor(a) self) -> Tensor(a)", tags=_VIEW, meta=_squeeze_meta)
 def squeeze(xp, self, dim=None):
+    return self.reshape(_squeeze_shape(self.shape, dim))
+
+
+@op("aten::squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)", tags=_VIEW, meta=_squeeze_meta)
+def squeeze_dim(xp, self, dim):
+    return self.reshape(_squeeze_shape(self.shape, dim))
+
+
+@op("aten::squeeze.dims(Tensor(a) self, int[] dim) -> Tensor(a)", tags=_VIEW,
+    meta=_squeeze_meta)
+def squeeze_dims(xp, self, dim):
     return self.reshape(_squeeze_shape(self.shape, dim))
 
 
@@ -599,7 +615,7 @@ def _transpose_grad(grad, dim0, dim1):
     return grad.transpose(dim0, dim1)
 
 
-@_derivative("aten::squeeze.dims", "aten::unsqueeze")
+@_derivative("aten::squeeze", "aten::squeeze.dim", "aten::squeeze.dims", "aten::unsqueeze")
 def _squeeze_grad(grad, self_shape):
     return grad.reshape(self_shape)
 

@@ -274,6 +274,21 @@ class _Saver:
         self.functions[unique] = (first_seen, f"def {unique}(" + body)
         return unique
 
+    def placeholder_module(self, fn):
+        """A function saved as TorchScript saves one (ScriptFunction.save's
+        addFunctionToModule): the method `forward` of a `__torch__.PlaceholderModule`, its
+        graph the function's with a `self` input first; torch.jit.load gives back a
+        RecursiveScriptModule (`.code` `def forward(self,\n    x: Tensor, ...`)."""
+        code = self.code_of({"forward": fn.graph}, False)
+        code = code.replace("def forward(", "def forward(self" + (
+            ",\n    " if fn.graph.inputs else ""), 1)
+        return {"name": "PlaceholderModule", "training": True,
+                "qualified": "__torch__.PlaceholderModule", "methods": ["forward"],
+                "defaults": {"forward": self.defaults(fn)} if fn._defaults else {},
+                "code": self.add("code/root.py", code.encode()), "parameters": {},
+                "buffers": {}, "constants": {}, "attributes": {}, "interfaces": {},
+                "submodules": {}}
+
     def module(self, m, path):
         from ..jit.objects import ScriptModule
         from ..nn.module import Module
@@ -417,11 +432,8 @@ def _archive(s, m, _extra_files):
         manifest["root"] = s.module(m, "root")
     elif isinstance(m, ScriptFunction):
         _refuse_python_ops(m, m.name)
-        manifest["kind"] = "function"
-        manifest["function"] = m.name
-        manifest["defaults"] = s.defaults(m)
-        manifest["code"] = s.add("code/__function__.py",
-                                 s.code_of({m.name: m.graph}, False).encode())
+        manifest["kind"] = "module"
+        manifest["root"] = s.placeholder_module(m)
     else:
         raise TypeError(f"gpujit.jit.save expects a scripted or traced module or function "
                         f"(gpujit.jit.script / gpujit.jit.trace), got {type(m).__name__}")

@@ -186,6 +186,13 @@ ARANGE_END = OpInfo(
              Sample(0), Sample(4, dtype=G.float64).expect_dtype(G.float64)],
     errors=[ErrorSample(-2, match="inconsistent with step sign")])
 
+ARANGE_START = OpInfo(
+    "aten::arange.start", ref=lambda start, end, dtype=None, **kw: _arange_ref(start, end, 1,
+                                                                              dtype),
+    samples=[Sample(0, 5).expect_dtype(G.int64), Sample(0.5, 2).expect_dtype(G.float32),
+             Sample(3, 3), Sample(-2, 4, dtype=G.float64).expect_dtype(G.float64)],
+    errors=[ErrorSample(5, 0, match="inconsistent with step sign")])
+
 
 def _tensor_info(name, kind, samples):
     """torch.tensor / torch.as_tensor of a number or a list of numbers (scripted code)."""
@@ -228,5 +235,5 @@ TENSOR_NESTED = OpInfo(
             ErrorSample([[1, 2]], requires_grad=True, match="Only Tensors of floating point "
                         "and complex dtype can require gradients")])
 
-OPINFOS = [*TENSOR_OPS, TENSOR_NESTED, ARANGE_END, ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, NEW_ZEROS, NEW_ONES, NEW_EMPTY, NEW_FULL, ARANGE,
+OPINFOS = [*TENSOR_OPS, TENSOR_NESTED, ARANGE_END, ARANGE_START, ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, NEW_ZEROS, NEW_ONES, NEW_EMPTY, NEW_FULL, ARANGE,
            LINSPACE, EYE]

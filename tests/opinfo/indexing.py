@@ -94,5 +94,7 @@ INDEX_PUT = OpInfo("aten::index_put", ref=_index_put_ref, samples=_INDEX_PUT_SAM
 
 ALIAS = OpInfo("aten::alias", ref=lambda x: x,
                samples=[Sample(rand(3, 4)), Sample(rand()), Sample(rand(2, dtype=B))])
+LIFT_FRESH = OpInfo("aten::lift_fresh", ref=lambda x: x,
+                    samples=[Sample(rand(3, 4)), Sample(rand()), Sample(rand(2, dtype=B))])
 
-OPINFOS = [INDEX, INDEX_PUT_, INDEX_PUT, ALIAS]
+OPINFOS = [INDEX, INDEX_PUT_, INDEX_PUT, ALIAS, LIFT_FRESH]

@@ -417,11 +417,19 @@ def _squeeze_ref(x, dim=None):
 
 
 SQUEEZE_ = OpInfo(
-    "aten::squeeze_.dims", meta=False, ref=_squeeze_ref,
-    samples=[Sample(g(3, 1, 4)), Sample(g(1, 3, 1), [0, 2]), Sample(g(3, 1), 0),
-             Sample(rand(3, 1), 1), Sample(rand(1, 1)), Sample(rand()), Sample(rand(), 0),
-             *[Sample(rand(1, 3, dtype=d), [0]) for d in ALL_DTYPES]],
+    "aten::squeeze_", meta=False, ref=_squeeze_ref,
+    samples=[Sample(g(3, 1, 4)), Sample(rand(1, 1)), Sample(rand()),
+             *[Sample(rand(1, 3, dtype=d)) for d in ALL_DTYPES]])
+
+SQUEEZE_DIM_ = OpInfo(
+    "aten::squeeze_.dim", meta=False, ref=_squeeze_ref,
+    samples=[Sample(g(3, 1), 0), Sample(rand(3, 1), 1), Sample(rand(), 0)],
     errors=[ErrorSample(rand(3, 1), 2, exc=IndexError, match="Dimension out of range")])
+
+SQUEEZE_DIMS_ = OpInfo(
+    "aten::squeeze_.dims", meta=False, ref=_squeeze_ref,
+    samples=[Sample(g(1, 3, 1), [0, 2]), *[Sample(rand(1, 3, dtype=d), [0]) for d in ALL_DTYPES]],
+    errors=[ErrorSample(rand(3, 1), [2], exc=IndexError, match="Dimension out of range")])
 
 UNSQUEEZE_ = OpInfo(
     "aten::unsqueeze_", meta=False, ref=lambda x, d: np.expand_dims(x, d % (x.ndim + 1)),
@@ -454,4 +462,4 @@ RESIZE_AS_ = OpInfo(
 OPINFOS = [DIAGONAL, DIAGONAL_BACKWARD, DIAG_EMBED, DIAG, DIAGFLAT, FILL_DIAGONAL_,
            TRIL_INDICES, TRIU_INDICES, KRON, ROT90, BLOCK_DIAG, MESHGRID, MESHGRID_INDEXING,
            CARTESIAN_PROD, TENSORDOT, CDIST, ADDMV, ADDR, CHAIN_MATMUL, VANDER, T_, TRANSPOSE_,
-           SQUEEZE_, UNSQUEEZE_, RESIZE_, RESIZE_AS_]
+           SQUEEZE_, SQUEEZE_DIM_, SQUEEZE_DIMS_, UNSQUEEZE_, RESIZE_, RESIZE_AS_]

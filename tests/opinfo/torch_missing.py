@@ -50,7 +50,8 @@ def _unfold(x, dimension, size, step):
 def _squeeze(x, dim=None):
     if dim is None:
         return np.squeeze(x)
-    dims = tuple(d % max(x.ndim, 1) for d in dim if x.shape[d] == 1)
+    dims = tuple(d % max(x.ndim, 1) for d in ([dim] if isinstance(dim, int) else dim)
+                 if x.shape[d] == 1)
     return np.squeeze(x, axis=dims)
 
 
@@ -76,8 +77,9 @@ _VIEW_COPY_INFOS = [
     _copy_info("aten::t_copy", lambda x: x.T, [Sample(rand(3, 4)), Sample(rand(3))]),
     _copy_info("aten::transpose_copy.int", lambda x, a, b: np.swapaxes(x, a, b),
                [Sample(rand(2, 3, 4), 0, 2), Sample(rand(3, 4, dtype=I32), -1, 0)]),
-    _copy_info("aten::squeeze_copy.dims", _squeeze,
-               [Sample(rand(3, 1, 4, 1)), Sample(rand(3, 1, 4), [1])]),
+    _copy_info("aten::squeeze_copy", _squeeze, [Sample(rand(3, 1, 4, 1))]),
+    _copy_info("aten::squeeze_copy.dim", _squeeze, [Sample(rand(3, 1, 4), 1)]),
+    _copy_info("aten::squeeze_copy.dims", _squeeze, [Sample(rand(3, 1, 4), [1])]),
     _copy_info("aten::unsqueeze_copy", lambda x, d: np.expand_dims(x, d),
                [Sample(rand(3, 4), 1), Sample(rand(3), -1)]),
     _copy_info("aten::expand_copy", lambda x, s, implicit=False: np.broadcast_to(x, s).copy(),

@@ -164,11 +164,21 @@ def _squeeze_ref(x, dim=None):
 
 
 SQUEEZE = OpInfo(
-    "aten::squeeze.dims", ref=_squeeze_ref,
-    samples=[Sample(rand(1, 3, 1)), Sample(rand(1, 3, 1), 0), Sample(rand(1, 3, 1), 1),
-             Sample(rand(1, 3, 1), [0, -1]), Sample(rand(1, 3, 1), dim=[]), Sample(rand()),
-             Sample(rand(), 0), Sample(rand(1, 0, 1)), Sample(rand(1, 1, dtype=B), -1)],
+    "aten::squeeze", ref=_squeeze_ref,
+    samples=[Sample(rand(1, 3, 1)), Sample(rand()), Sample(rand(1, 0, 1)),
+             Sample(rand(1, 1, dtype=B))])
+
+SQUEEZE_DIM = OpInfo(
+    "aten::squeeze.dim", ref=_squeeze_ref,
+    samples=[Sample(rand(1, 3, 1), 0), Sample(rand(1, 3, 1), 1), Sample(rand(), 0),
+             Sample(rand(1, 1, dtype=B), -1)],
     errors=[ErrorSample(rand(1, 3), 2, exc=IndexError), ErrorSample(rand(), 1, exc=IndexError)])
+
+SQUEEZE_DIMS = OpInfo(
+    "aten::squeeze.dims", ref=_squeeze_ref,
+    samples=[Sample(rand(1, 3, 1), [0, -1]), Sample(rand(1, 3, 1), dim=[]),
+             Sample(rand(1, 0, 1), [0, 2]), Sample(rand(1, 1, dtype=B), [1])],
+    errors=[ErrorSample(rand(1, 3), [2], exc=IndexError)])
 
 UNSQUEEZE = OpInfo(
     "aten::unsqueeze", ref=lambda x, dim: np.expand_dims(x, dim % (x.ndim + 1)),
@@ -260,5 +270,6 @@ UNFOLD = OpInfo(
                                                 "but size is 4"),
             ErrorSample(rand(3), 0, 2, 0, match="step is 0 but must be > 0")])
 
-OPINFOS = [VIEW, VIEW_DTYPE, RESHAPE, UNSAFE_VIEW, VIEW_AS, RESHAPE_AS, FLATTEN, PERMUTE, TRANSPOSE, T, EXPAND, SQUEEZE, UNSQUEEZE, NARROW, NARROW_TENSOR,
+OPINFOS = [VIEW, VIEW_DTYPE, RESHAPE, UNSAFE_VIEW, VIEW_AS, RESHAPE_AS, FLATTEN, PERMUTE, TRANSPOSE, T, EXPAND, SQUEEZE, SQUEEZE_DIM, SQUEEZE_DIMS,
+           UNSQUEEZE, NARROW, NARROW_TENSOR,
            SELECT, SLICE, UNFOLD]
