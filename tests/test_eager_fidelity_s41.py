@@ -1,0 +1,75 @@
+"""Session 41 (e41): eager / autograd fidelity against torch 2.13 -- grad_fn names and
+chains of composites, argument binding, version counters of written statistics, splits
+by tensor indices.
+
+Each test checks gpujit against a NumPy / hand-written expectation (CI has no torch) and,
+where torch is importable, against torch itself."""
+import numpy as np
+import pytest
+
+import gpujit
+
+try:
+    import torch as _torch
+except ImportError:     # pragma: no cover - CI
+    _torch = None
+
+needs_torch = pytest.mark.skipif(_torch is None, reason="torch is not installed")
+
+
+def _chain(t, depth=4):
+    """grad_fn's name and its next_functions' names, `depth` levels down."""
+    def rec(g, d):
+        if g is None:
+            return None
+        if d == 0:
+            return g.name()
+        return (g.name(), [rec(n, d - 1) for n, _ in g.next_functions])
+    return rec(t.grad_fn, depth)
+
+
+# ------------------------------------------------------------------ native_batch_norm
+
+def _native_bn(m, x, training):
+    rm = m.zeros(3, dtype=m.float64)
+    rv = m.ones(3, dtype=m.float64)
+    xx = m.tensor(x, requires_grad=True)
+    out, sm, si = m.native_batch_norm(xx, m.ones(3, dtype=m.float64) * 2, None, rm, rv,
+                                      training, 0.1, 1e-5)
+    return xx, out, sm, si, rm, rv
+
+
+def test_native_batch_norm_is_batch_norms_node_and_bumps_no_version():
+    x = np.random.RandomState(0).randn(4, 3, 5)
+    xx, out, sm, si, rm, rv = _native_bn(gpujit, x, True)
+    # (ATen's kernel writes the running statistics without a version bump; the output is
+    # the op's own node, not the decomposition's MulBackward0)
+    assert (rm._version, rv._version) == (0, 0)
+    assert out.grad_fn.name() == "NativeBatchNormBackward0"
+    assert not sm.requires_grad and not si.requires_grad
+    mean, var = x.mean((0, 2)), x.var((0, 2))
+    np.testing.assert_allclose(sm.numpy(), mean, rtol=1e-12)
+    np.testing.assert_allclose(si.numpy(), 1 / np.sqrt(var + 1e-5), rtol=1e-12)
+    np.testing.assert_allclose(rm.numpy(), 0.1 * mean, rtol=1e-12)
+    np.testing.assert_allclose(rv.numpy(), 0.9 + 0.1 * x.var((0, 2), ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(),
+                               2 * (x - mean[:, None]) / np.sqrt(var[:, None] + 1e-5),
+                               rtol=1e-10, atol=1e-12)
+    xx, out, sm, si, rm, rv = _native_bn(gpujit, x, False)
+    assert (rm._version, rv._version) == (0, 0) and tuple(sm.shape) == (0,)
+    assert out.grad_fn.name() == "NativeBatchNormBackward0"
+
+
+@needs_torch
+def test_native_batch_norm_matches_torch():
+    x = np.random.RandomState(1).randn(4, 3, 5)
+    for training in (True, False):
+        g = _native_bn(gpujit, x, training)
+        t = _native_bn(_torch, x, training)
+        g[1].sum().backward()
+        t[1].sum().backward()
+        for a, b in zip(g, t):
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10,
+                                       atol=1e-12)
+            assert a._version == b._version
+        assert g[1].grad_fn.name() == t[1].grad_fn.name()
