@@ -73,3 +73,64 @@ def test_native_batch_norm_matches_torch():
                                        atol=1e-12)
             assert a._version == b._version
         assert g[1].grad_fn.name() == t[1].grad_fn.name()
+
+
+# ------------------------------------------------------------------ varargs int lists
+
+def _shapes(r):
+    return [tuple(t.shape) for t in r] if isinstance(r, (list, tuple)) else tuple(r.shape)
+
+
+_VARARG_CASES = [
+    # (method call, expected shapes): PyTorch's parser takes the positional values of a
+    # method whose one positional parameter is an unsized int list as that list, a
+    # one-element integral Tensor (bool too) as one int of it
+    (lambda m, y: y.vsplit(m.tensor([1])), [(1, 2), (2, 2)]),
+    (lambda m, y: y.vsplit(m.tensor([[1]])), [(1, 2), (2, 2)]),
+    (lambda m, y: y.vsplit(m.tensor([True])), [(1, 2), (2, 2)]),
+    (lambda m, y: y.vsplit(m.tensor([1]), 2), [(1, 2), (1, 2), (1, 2)]),
+    (lambda m, y: y.vsplit(1, 2), [(1, 2), (1, 2), (1, 2)]),
+    (lambda m, y: y.vsplit(m.tensor(3)), [(1, 2), (1, 2), (1, 2)]),   # (sections)
+    (lambda m, y: y.vsplit(3), [(1, 2), (1, 2), (1, 2)]),
+    (lambda m, y: y.hsplit(m.tensor([1])), [(3, 1), (3, 1)]),
+    (lambda m, y: y.hsplit(2), [(3, 1), (3, 1)]),
+    (lambda m, y: y.reshape(3, 1, 2).dsplit(m.tensor([1])), [(3, 1, 1), (3, 1, 1)]),
+    (lambda m, y: y.reshape(3, 1, 2).dsplit(0, 1), [(3, 1, 0), (3, 1, 1), (3, 1, 1)]),
+    (lambda m, y: y.reshape(1, 3, 1, 2).squeeze(0, 2), (3, 2)),
+    (lambda m, y: y.reshape(1, 3, 1, 2).squeeze(m.tensor([0]), 2), (3, 2)),
+    (lambda m, y: y.reshape(1, 3, 1, 2).squeeze(0), (3, 1, 2)),
+    (lambda m, y: y.reshape(1, 3, 1, 2).squeeze(), (3, 2)),
+    (lambda m, y: y.reshape(1, 3, 1, 2).clone().squeeze_(0, 2), (3, 2)),
+    (lambda m, y: y.count_nonzero(0, 1), ()),
+    (lambda m, y: y.count_nonzero(0), (2,)),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_VARARG_CASES)))
+def test_method_int_list_varargs(i):
+    f, want = _VARARG_CASES[i]
+    assert _shapes(f(gpujit, gpujit.ones(3, 2))) == want
+    if _torch is not None:
+        assert _shapes(f(_torch, _torch.ones(3, 2))) == want
+
+
+def test_varargs_keep_the_int_overloads_nodes():
+    x = gpujit.ones(1, 3, requires_grad=True)
+    assert x.squeeze(0).grad_fn.name() == "SqueezeBackward1"
+    assert x.squeeze(0, 0).grad_fn.name() == "SqueezeBackward2"
+    assert x.squeeze().grad_fn.name() == "SqueezeBackward0"
+    a, b = x.hsplit(gpujit.tensor([1]))
+    np.testing.assert_array_equal(b.detach().numpy(), np.ones((1, 2)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, y: y.vsplit(m.tensor([1, 2])),     # (two elements: no int)
+    lambda m, y: y.vsplit(m.tensor([1.0])),      # (a float: no int)
+    lambda m, y: m.vsplit(y, m.tensor([1])),     # (a function: no varargs)
+])
+def test_method_int_list_varargs_refusals(call):
+    with pytest.raises(TypeError):
+        call(gpujit, gpujit.ones(3, 2))
+    if _torch is not None:
+        with pytest.raises(TypeError):
+            call(_torch, _torch.ones(3, 2))

@@ -577,7 +577,7 @@ _BOOL_SYMINT_LIST = ("Expected scalar.isIntegral( false) to be true, but got fal
 # the unsized int[] parameters that take a bare int (or a Tensor standing for one) all the
 # same, where gpujit merges PyTorch's overloads into one schema: squeeze(x, 0) is
 # PyTorch's squeeze.dim(int), all(x, 0) its all.dim ...; every other unsized int[] takes
-# a bare int only as PyTorch's varargs (x.flip(0): the methods of bind.VARARG_METHODS,
+# a bare int only as PyTorch's varargs (x.flip(0): bind.varargs_overload's methods,
 # torch.zeros(3)), so torch.flip(x, 0) is its TypeError
 INT_FOR_INT_LIST = {
     "aten::squeeze.dims": ("dim",), "aten::squeeze_.dims": ("dim",),
