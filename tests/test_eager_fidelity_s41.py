@@ -134,3 +134,50 @@ def test_method_int_list_varargs_refusals(call):
     if _torch is not None:
         with pytest.raises(TypeError):
             call(_torch, _torch.ones(3, 2))
+
+
+# ------------------------------------------------------------------ bool parameters
+
+_BOOL_REFUSALS = [
+    # (call, PyTorch's words): its parser takes a Python bool only for a bool parameter
+    (lambda m, x: x.sum(0, 1), "sum(): argument 'keepdim' (position 2) must be bool, not int"),
+    (lambda m, x: m.sum(x, 0, 1), "sum(): argument 'keepdim' (position 3) must be bool, "
+                                  "not int"),
+    (lambda m, x: x.sum(0, keepdim=np.bool_(True)),
+     "sum(): argument 'keepdim' must be bool, not numpy.bool"),
+    (lambda m, x: x.amax(0, None), "amax(): argument 'keepdim' (position 2) must be bool, "
+                                   "not NoneType"),
+    (lambda m, x: x.mean(0, 1.0), "mean(): argument 'keepdim' (position 2) must be bool, "
+                                  "not float"),
+    (lambda m, x: x.logsumexp(0, m.tensor(True)),
+     "logsumexp(): argument 'keepdim' (position 2) must be bool, not Tensor"),
+    (lambda m, x: x.topk(1, 0, True, 1), "topk(): argument 'sorted' (position 4) must be "
+                                         "bool, not int"),
+    (lambda m, x: m.layer_norm(x, [3], None, None, 1e-5, None),
+     "layer_norm(): argument 'cudnn_enable' (position 6) must be bool, not NoneType"),
+    (lambda m, x: x.std(0, 1), "std() received an invalid combination of arguments"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_BOOL_REFUSALS)))
+def test_bool_parameters_take_a_python_bool_only(i):
+    f, words = _BOOL_REFUSALS[i]
+    with pytest.raises(TypeError) as e:
+        f(gpujit, gpujit.ones(2, 3))
+    assert str(e.value).startswith(words)
+    if _torch is not None:
+        with pytest.raises(TypeError) as e:
+            f(_torch, _torch.ones(2, 3))
+        assert str(e.value).startswith(words)
+
+
+def test_bool_parameters_still_take_bools_and_optional_none():
+    x = gpujit.ones(2, 3)
+    assert tuple(x.sum(0, True).shape) == (1, 3)
+    assert tuple(x.sum(0, keepdim=False).shape) == (3,)
+    assert tuple(x.std(0, True).shape) == (3,)
+    # (a bool? takes None: a factory's pin_memory)
+    assert tuple(gpujit.zeros_like(x, pin_memory=None).shape) == (2, 3)
+    with pytest.raises(TypeError, match=r"^sort\(\) received an invalid combination"):
+        x.sort(0, stable=None)      # (PyTorch's binding: a required keyword bool)
+

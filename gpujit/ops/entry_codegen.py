@@ -65,6 +65,12 @@ def _number_args(op, skip=()):
     L = []
     for i, a in enumerate(s.arguments):
         t, n = a.type, a.name
+        if t.base == "bool" and not t.is_list and n not in skip:
+            # (PyTorch's parser takes a Python bool only: x.sum(0, 1), keepdim=np.bool_(1),
+            # keepdim=None are its TypeErrors; None where the parameter is Optional)
+            opt = f" and {n} is not None" if t.optional else ""
+            L.append(f"    if {n}.__class__ is not bool{opt}: _boolarg(_op, {i}, {n})")
+            continue
         if n in skip or t.base not in _NUMBER_BASES:
             continue
         if not t.is_list:
@@ -553,7 +559,7 @@ def _compile(op, src, fname, consts):
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
-              _numarg=_r.number_arg, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
+              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _tensor_for_list=_r.tensor_for_list,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout, _size1_c=_size1_c,
@@ -575,7 +581,7 @@ def _method_ns(ns):
     (self not counted: x.add("a") is "argument 'other' (position 1)")."""
     from functools import partial
     ns = dict(ns)
-    for k in ("_not_tensor", "_refused", "_numarg", "_tlist", "_argtypes", "_lref",
+    for k in ("_not_tensor", "_refused", "_numarg", "_boolarg", "_tlist", "_argtypes", "_lref",
               "_tensor_for_list"):
         ns[k] = partial(ns[k], method=True)
     ns["_renum"] = _r.method_positions

@@ -437,6 +437,12 @@ def number_arg(op, n, v, numpy=False, method=False):
     return v
 
 
+def bool_refused(op, n, v, method=False):
+    """PyTorch's TypeError for v, no Python bool, given for op's bool parameter n (its
+    parser takes no int, NumPy bool, Tensor or None there)."""
+    raise TypeError(f"{_arg_where(op, n, method)} must be bool, not {type_name(v)}")
+
+
 def numpy_number(v):
     """The Python number PyTorch's argument parser reads a NumPy scalar given for a Scalar
     as: its value as a Python int / float / complex, an np.bool_ a float (torch 2.13:
