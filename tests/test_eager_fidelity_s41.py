@@ -181,3 +181,55 @@ def test_bool_parameters_still_take_bools_and_optional_none():
     with pytest.raises(TypeError, match=r"^sort\(\) received an invalid combination"):
         x.sort(0, stable=None)      # (PyTorch's binding: a required keyword bool)
 
+
+# ------------------------------------------------------------------ self= keyword
+
+_SELF_KEYWORD = [
+    # (call, PyTorch's words): a function's Tensor self is `input` to PyTorch's parser,
+    # whose missing-argument words list every required parameter from the first missing
+    # one on (and its own plural: "1 ... arguments", "2 ... argument")
+    (lambda m, x: m.sigmoid(self=x), 'sigmoid() missing 1 required positional arguments: '
+                                     '"input"'),
+    (lambda m, x: m.relu(self=x), 'relu() missing 1 required positional arguments: '
+                                  '"input"'),
+    (lambda m, x: m.add(self=x, other=x), 'add() missing 2 required positional argument: '
+                                          '"input", "other"'),
+    (lambda m, x: m.mm(self=x, mat2=x), 'mm() missing 2 required positional argument: '
+                                        '"input", "mat2"'),
+    (lambda m, x: m.clamp(self=x, min=0), "clamp() received an invalid combination of "
+                                          "arguments - got (min=int, self=Tensor, )"),
+    (lambda m, x: m.isnan(self=x), 'isnan() missing 1 required positional arguments: '
+                                   '"input"'),
+    (lambda m, x: m.flip(self=x, dims=[0]), 'flip() missing 2 required positional argument: '
+                                            '"input", "dims"'),
+    (lambda m, x: m.trace(self=x), 'trace() missing 1 required positional arguments: '
+                                   '"input"'),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_SELF_KEYWORD)))
+def test_functions_take_no_self_keyword(i):
+    f, words = _SELF_KEYWORD[i]
+    with pytest.raises(TypeError) as e:
+        f(gpujit, gpujit.ones(2, 2))
+    assert str(e.value).startswith(words)
+    if _torch is not None:
+        with pytest.raises(TypeError) as e:
+            f(_torch, _torch.ones(2, 2))
+        assert str(e.value).startswith(words)
+
+
+def test_functions_take_input_keyword():
+    x = gpujit.tensor([0.0, 1.0])
+    np.testing.assert_allclose(gpujit.sigmoid(input=x).numpy(), 1 / (1 + np.exp(-x.numpy())))
+    np.testing.assert_allclose(gpujit.add(input=x, other=x).numpy(), [0.0, 2.0])
+    np.testing.assert_allclose(gpujit.mm(input=x.reshape(1, 2), mat2=x.reshape(2, 1)).numpy(),
+                               [[1.0]])
+    np.testing.assert_allclose(gpujit.clamp(input=x, min=0.5).numpy(), [0.5, 1.0])
+    # (the Tensor methods bind self themselves; a function over a Tensor[] keeps its name)
+    np.testing.assert_allclose(x.add(other=x).numpy(), [0.0, 2.0])
+    assert tuple(gpujit.cat(tensors=[x, x]).shape) == (4,)
+    assert gpujit.isnan(input=x).tolist() == [False, False]
+    assert gpujit.isnan(x=x).tolist() == [False, False]      # (NumPy's name)
+    assert gpujit.flip(input=x, dims=[0]).tolist() == [1.0, 0.0]
+

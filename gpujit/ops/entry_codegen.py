@@ -745,6 +745,7 @@ def numpy_entry(op, method):
     argument too many, or a required one is missing): `if _kw or dim is _NA:` is all an
     ordinary call adds. None where the binding has no such parameter. Compiled once."""
     from . import numpy_aliases as _na
+    from .numpy_aliases import python_name
     key = "_numpy_method" if method else "_numpy_function"
     if key in op.__dict__:
         return op.__dict__[key]
@@ -758,21 +759,27 @@ def numpy_entry(op, method):
         first = next((i for i, a in enumerate(args) if not a.kwarg_only and not a.has_default
                       and _na.python_name(a, method) in _na.ALIASES), None)
         consts, parts, unset, star = {}, [], [], False
+        # (a function's Tensor self is `input` to PyTorch's parser: torch.sigmoid(self=x)
+        # is its missing-argument TypeError, the keyword left in **_kw)
+        renamed = not method and python_name(args[0], False) == "input" and \
+            args[0].name == "self"
         for i, a in enumerate(args):
             if a.kwarg_only and not star:
                 parts.append("*_a")
                 star = True
+            pname = "input" if renamed and i == 0 else a.name
             if first is not None and i >= first and not a.kwarg_only and not a.has_default:
-                parts.append(f"{a.name}=_NA")
+                parts.append(f"{pname}=_NA")
                 unset.append(a.name)
             else:
-                parts.append(_py_default(a.name, a, consts))
+                parts.append(_py_default(pname, a, consts))
         if not star:
             parts.append("*_a")
         parts.append("**_kw")
         names = ", ".join(a.name for a in args)
         cond = " or ".join(["_kw", "_a"] + [f"{n} is _NA" for n in unset])
-        src = "\n".join([f"def {fname}({', '.join(parts)}):",
+        src = "\n".join([f"def {fname}({', '.join(parts)}):"]
+                        + (["    self = input"] if renamed else []) + [
                          f"    if {cond}: return _npkw(_op, _plain, _npm, ({names},), _kw, _a)",
                          body])
         consts.update(_NA=_na.NOT_GIVEN, _npkw=_na.call_renamed, _plain=plain, _npm=method)
