@@ -233,3 +233,38 @@ def test_functions_take_input_keyword():
     assert gpujit.isnan(x=x).tolist() == [False, False]      # (NumPy's name)
     assert gpujit.flip(input=x, dims=[0]).tolist() == [1.0, 0.0]
 
+
+# ------------------------------------------------------------------ factories' requires_grad
+
+_LIKE_FACTORIES = [
+    lambda m, x, **k: m.zeros_like(x, **k),
+    lambda m, x, **k: m.ones_like(x, **k),
+    lambda m, x, **k: m.empty_like(x, **k),
+    lambda m, x, **k: m.full_like(x, 2.5, **k),
+    lambda m, x, **k: m.zeros_like(x.long(), dtype=m.float64, **k),
+    lambda m, x, **k: m.scalar_tensor(1.5, **k),
+    lambda m, x, **k: m.empty_permuted((2, 3), (1, 0), **k),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_LIKE_FACTORIES)))
+def test_factories_take_requires_grad(i):
+    f = _LIKE_FACTORIES[i]
+    for m in (gpujit,) if _torch is None else (gpujit, _torch):
+        x = m.ones(2, 3)
+        r = f(m, x, requires_grad=True)
+        assert r.requires_grad and r.is_leaf and r.grad_fn is None
+        assert not f(m, x, requires_grad=False).requires_grad
+        r.sum().backward()
+        np.testing.assert_array_equal(r.grad.numpy(), np.ones(tuple(r.shape)))
+
+
+def test_factories_requires_grad_refusals():
+    for m in (gpujit,) if _torch is None else (gpujit, _torch):
+        with pytest.raises(RuntimeError, match="^Only Tensors of floating point and complex "
+                                               "dtype can require gradients"):
+            m.zeros_like(m.ones(2, dtype=m.int64), requires_grad=True)
+        with pytest.raises(TypeError, match=r"^ones_like\(\): argument 'requires_grad' must "
+                                            "be bool, not int"):
+            m.ones_like(m.ones(2), requires_grad=1)
+

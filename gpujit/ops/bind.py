@@ -204,6 +204,34 @@ def _int_like(v):
         isinstance(v, registry._Tensor)
 
 
+_TENSOR_OPTIONS = frozenset({"dtype", "layout", "device", "pin_memory"})
+
+
+def _factory_binding(d) -> bool:
+    """Is op d a factory PyTorch's Python binding gives `requires_grad=` (one taking
+    TensorOptions: zeros_like, full_like, scalar_tensor ...) that its schema leaves out?"""
+    names = {a.name for a in d.schema.arguments}
+    return _TENSOR_OPTIONS <= names and "requires_grad" not in names
+
+
+def _with_requires_grad(name, fn):
+    """Factory function `name` taking PyTorch's keyword-only requires_grad: the result a
+    leaf that requires grad (an integral one refused in PyTorch's words)."""
+    def factory(*args, requires_grad=False, **kwargs):
+        if requires_grad.__class__ is not bool:
+            raise TypeError(f"{name}(): argument 'requires_grad' must be bool, not "
+                            f"{registry.type_name(requires_grad)}")
+        r = fn(*args, **kwargs)
+        return r._factory_requires_grad() if requires_grad else r
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = fn.__doc__
+    factory.__wrapped__ = fn
+    for attr in ("op", "overloads"):
+        if hasattr(fn, attr):
+            setattr(factory, attr, getattr(fn, attr))
+    return factory
+
+
 def bind(namespace: dict, tensor_cls, functional_ns: dict):
     from .out_variants import python_out, with_out
     from .entry_codegen import operator_entry, invert_entry
@@ -214,6 +242,8 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         # torch.div(a, b, out=o): PyTorch's .out overloads (out_variants.py)
         namespace[name] = with_out(name, fn, ovs) if any(python_out(d) for d in ovs) \
             else fn
+        if all(_factory_binding(d) for d in ovs):
+            namespace[name] = _with_requires_grad(name, namespace[name])
     own = set(vars(tensor_cls))
     for name, fn in methods.items():
         if name in own:
