@@ -65,12 +65,6 @@ def _number_args(op, skip=()):
     L = []
     for i, a in enumerate(s.arguments):
         t, n = a.type, a.name
-        if t.base == "bool" and not t.is_list and n not in skip:
-            # (PyTorch's parser takes a Python bool only: x.sum(0, 1), keepdim=np.bool_(1),
-            # keepdim=None are its TypeErrors; None where the parameter is Optional)
-            opt = f" and {n} is not None" if t.optional else ""
-            L.append(f"    if {n}.__class__ is not bool{opt}: _boolarg(_op, {i}, {n})")
-            continue
         if n in skip or t.base not in _NUMBER_BASES:
             continue
         if not t.is_list:
@@ -97,6 +91,21 @@ def _number_args(op, skip=()):
     return L
 
 
+def _bool_args(op, skip=()):
+    """Lines refusing a value that is no Python bool for a bool parameter, as PyTorch's
+    parser (x.sum(0, 1), keepdim=np.bool_(1), keepdim=None: its TypeErrors; None where the
+    parameter is Optional). In the public entry point only, before the hook: a graph's
+    executor calls `eager` with the values a scripted program holds (a NumPy bool given
+    for a bool input, which TorchScript's argument conversion takes)."""
+    L = []
+    for i, a in enumerate(op.schema.arguments):
+        t, n = a.type, a.name
+        if t.base == "bool" and not t.is_list and n not in skip:
+            opt = f" and {n} is not None" if t.optional else ""
+            L.append(f"    if {n}.__class__ is not bool{opt}: _boolarg(_op, {i}, {n})")
+    return L
+
+
 def _hook_call(names):
     """The hook's call (autograd, tracer): its parser TypeErrors (from the no-hook entry
     point) renumbered for a method call by `_renum` (None in a function's globals)."""
@@ -115,6 +124,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     optional = {a.name for a in s.arguments if a.name in operands and a.type.optional}
     L = [f"def {fname}({_signature(s, consts, kwarg_only=hook)}):"]
     if hook:
+        L.extend(_bool_args(op, skip=operands))
         L.append("    if _S.hook is not None:")
         L.extend(_hook_call(names))
     aux = [a.name for a in s.arguments if a.type.is_tensor and a.name not in operands]
@@ -301,6 +311,7 @@ def _gen_generic(op, fname, consts, hook=None):
     hook = fname == "public" if hook is None else hook
     L = [f"def {fname}({_signature(s, consts, kwarg_only=hook)}):"]
     if hook:
+        L.extend(_bool_args(op))
         L.append("    if _S.hook is not None:")
         L.extend(_hook_call(names))
     L.extend(_number_args(op))
