@@ -153,7 +153,13 @@ class Tensor:
     @data.setter
     def data(self, other):
         if not isinstance(other, Tensor):
-            raise TypeError("Tensor.data must be set to a Tensor")
+            raise TypeError(f"Variable data has to be a tensor, but got "
+                            f"{type(other).__name__}")
+        if self._ag is not None and self._ag.requires_grad and \
+                other._dtype.category != _dt.FLOATING:
+            # (PyTorch's VariableHooks::set_data)
+            raise RuntimeError("data set to a tensor that requires gradients must be "
+                               "floating point or complex dtype")
         self._data, self._dtype, self._device = other._data, other._dtype, other._device
 
     @property

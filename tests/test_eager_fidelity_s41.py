@@ -268,3 +268,49 @@ def test_factories_requires_grad_refusals():
                                             "be bool, not int"):
             m.ones_like(m.ones(2), requires_grad=1)
 
+
+# ------------------------------------------------------------------ autograd odds and ends
+
+def _wrong_shape_function(m):
+    class WrongShape(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g[:2]
+    return WrongShape
+
+
+def test_custom_function_gradient_of_a_wrong_shape():
+    for m in (gpujit,) if _torch is None else (gpujit, _torch):
+        x = m.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError) as e:
+            _wrong_shape_function(m).apply(x).sum().backward()
+        # (PyTorch's validate_outputs words)
+        assert str(e.value) == ("Function WrongShapeBackward returned an invalid gradient at "
+                                "index 0 - got [2] but expected shape compatible with [3]")
+
+
+def test_calling_a_node_gives_a_tuple():
+    for m in (gpujit,) if _torch is None else (gpujit, _torch):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        r = (x * 3).grad_fn(m.ones(2))
+        assert type(r) is tuple and len(r) == 2 and r[1] is None
+        np.testing.assert_array_equal(r[0].numpy(), [3.0, 3.0])
+
+
+def test_setting_data():
+    for m in (gpujit,) if _torch is None else (gpujit, _torch):
+        x = m.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="^data set to a tensor that requires gradients "
+                                               "must be floating point or complex dtype$"):
+            x.data = m.zeros(2, dtype=m.int64)
+        with pytest.raises(TypeError, match="^Variable data has to be a tensor, but got int$"):
+            x.data = 1
+        x.data = m.zeros(3, dtype=m.float64)     # (another shape and floating dtype: fine)
+        assert x.dtype == m.float64 and x.requires_grad
+        y = m.ones(2, dtype=m.int64)             # (no grad: any dtype)
+        y.data = m.zeros(2)
+        assert y.dtype == m.float32
