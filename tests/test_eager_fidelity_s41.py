@@ -314,3 +314,63 @@ def test_setting_data():
         y = m.ones(2, dtype=m.int64)             # (no grad: any dtype)
         y.data = m.zeros(2)
         assert y.dtype == m.float32
+
+
+# ------------------------------------------------------------------ index_add / index_copy words
+
+_INDEX_ERRORS = [
+    # (call, exception, PyTorch's words: index_add's meta names index_add_() always)
+    (lambda m, x: x.index_add(0, m.tensor([0.0]), m.ones(1, 2, 4)), RuntimeError,
+     "index_add_(): Expected dtype int32/int64 for index but got: Float"),
+    (lambda m, x: x.index_add(0, m.tensor([[0]]), m.ones(1, 2, 4)), IndexError,
+     "index_add_(): Index is supposed to be a vector, but got dim: 2 with type: Long and "
+     "size: [1, 1]"),
+    (lambda m, x: x.index_add(0, m.tensor([0, 1]), m.ones(1, 2, 4)), RuntimeError,
+     "index_add_(): Number of indices (2) should be equal to source.size(dim): (1), for "
+     "dim: 0"),
+    (lambda m, x: x.index_add(0, m.tensor([0]), m.ones(1, 3, 4)), RuntimeError,
+     "source tensor shape must match self tensor shape, excluding the specified dimension. "
+     "Got self.shape = [3, 2, 4] source.shape = [1, 3, 4]"),
+    (lambda m, x: x.index_add(2, m.tensor([0]), m.ones(3, 1)), RuntimeError,
+     "index_add_(): Indexing dim 2 is out of bounds of the source tensor with dim 2"),
+    (lambda m, x: x.index_add(0, m.tensor([0]), m.ones(1, 2, 4, dtype=m.float64)),
+     RuntimeError, "index_add_(): self (Float) and source (Double) must have the same "
+                   "scalar type"),
+    (lambda m, x: x.index_add(0, m.tensor([7]), m.ones(1, 2, 4)), RuntimeError,
+     "index 7 is out of bounds for dimension 0 with size 3"),
+    (lambda m, x: x.index_copy(0, m.tensor([0]), m.ones(1, 3, 5)), RuntimeError,
+     "index_copy_(): Source/destination tensor must have same slice shapes. Destination "
+     "slice shape: 2 4 at dimension 0 and source slice shape: 3 5 at dimension 0."),
+    (lambda m, x: x.index_copy(0, m.tensor([0]), m.ones(3, 5)), IndexError,
+     "index_copy_(): When source and destination are not scalars, their dimensionality must "
+     "match. Source dimensionality (2), destination dimensionality (3)"),
+    (lambda m, x: x.index_copy(0, m.tensor([0, 1]), m.tensor(1.0)), IndexError,
+     "index_copy_(): When source is scalar, index should have one element (got 2)"),
+    (lambda m, x: x.index_copy(0, m.tensor([[0]]), m.ones(1, 2, 4)), IndexError,
+     "index_copy_(): Index should have dimension 1 or 0 (got 2)"),
+    (lambda m, x: x.index_copy(0, m.tensor([0, 1]), m.ones(1, 2, 4)), IndexError,
+     "index_copy_(): Number of indices (2) should be equal to source.size(dim) (1)"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_INDEX_ERRORS)))
+def test_index_add_and_index_copy_errors(i):
+    f, exc, words = _INDEX_ERRORS[i]
+    for m in (gpujit,) if _torch is None else (gpujit, _torch):
+        with pytest.raises(exc) as e:
+            f(m, m.ones(3, 2, 4))
+        assert type(e.value) is exc and str(e.value).split("\n")[0] == words
+
+
+def test_index_add_and_index_copy_values():
+    x = np.arange(12.0, dtype=np.float32).reshape(4, 3)
+    got = gpujit.tensor(x).index_add(1, gpujit.tensor([1, 1]), gpujit.ones(4, 2), alpha=2)
+    want = x.copy()
+    want[:, 1] += 4
+    np.testing.assert_array_equal(got.numpy(), want)
+    got = gpujit.tensor(x).index_copy(-1, gpujit.tensor([0, 2]), gpujit.zeros(4, 2))
+    want = x.copy()
+    want[:, [0, 2]] = 0
+    np.testing.assert_array_equal(got.numpy(), want)
+    # (0-dim self and source: one element)
+    assert gpujit.tensor(1.0).index_add(0, gpujit.tensor([0]), gpujit.tensor(2.0)).item() == 3
