@@ -374,3 +374,55 @@ def test_index_add_and_index_copy_values():
     np.testing.assert_array_equal(got.numpy(), want)
     # (0-dim self and source: one element)
     assert gpujit.tensor(1.0).index_add(0, gpujit.tensor([0]), gpujit.tensor(2.0)).item() == 3
+
+
+# ------------------------------------------------------------------ tensor hooks' results
+
+def _hooked(m, leaf, hook):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = x if leaf else x * 2
+    y.register_hook(hook)
+    (y * 3).sum().backward()
+    return x.grad
+
+
+def _to_double(g):
+    return g.double()
+
+
+@pytest.mark.parametrize("leaf", [False, True])
+@pytest.mark.parametrize("hook, exc, words", [
+    (_to_double, RuntimeError, "hook '_to_double' has changed the type of value (was "
+                               "torch.FloatTensor got torch.DoubleTensor)"),
+    (lambda g: g[:1], RuntimeError, "hook '<lambda>' has changed the size of value"),
+    (lambda g: 3, TypeError, "expected Variable, but hook returned 'int'"),
+])
+def test_tensor_hook_results_are_checked(leaf, hook, exc, words):
+    for m in (gpujit,) if _torch is None else (gpujit, _torch):
+        with pytest.raises(exc) as e:
+            _hooked(m, leaf, hook)
+        assert str(e.value) == words
+
+
+def test_tensor_hook_results_that_fit():
+    g = _hooked(gpujit, False, lambda g: g * 10)
+    np.testing.assert_array_equal(g.numpy(), [60.0, 60.0])
+    g = _hooked(gpujit, True, lambda g: None)
+    np.testing.assert_array_equal(g.numpy(), [3.0, 3.0])
+
+
+def test_grad_and_backward_argument_words():
+    import warnings
+    for m in (gpujit,) if _torch is None else (gpujit, _torch):
+        x = m.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match=r"^`inputs` argument to `backward\(\)` cannot "
+                                               r"be empty\.$"):
+            (x * 2).sum().backward(inputs=[])
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            (g,) = m.autograd.grad((x * 2).sum(), x, only_inputs=False)
+        assert [str(r.message) for r in w if r.category is FutureWarning] == [
+            "only_inputs argument is deprecated and is ignored now (defaults to True). To "
+            "accumulate gradient for other parts of the graph, please use "
+            "torch.autograd.backward."]
+        np.testing.assert_array_equal(g.numpy(), [2.0, 2.0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+import warnings
 
 import numpy as _np
 
@@ -314,7 +315,7 @@ def _tensor_hooks(node, buf):
         for h in list((ag.hooks or {}).values()):
             r = h(buf[nr])
             if r is not None:
-                buf[nr] = r
+                buf[nr] = _hook_result(h, buf[nr], r)
         if ag.retains_grad:
             g = buf[nr]
             if ag.grad is None and not _c_strided(g._data):
@@ -326,6 +327,21 @@ def _tensor_hooks(node, buf):
             with _grad_lock:
                 ag.grad = g if ag.grad is None else ag.grad + g
                 _run.handed.add(id(ag.grad._data))
+
+
+def _hook_result(hook, g, r):
+    """r, what a tensor hook returned for gradient g, checked as PyTorch's
+    check_variable_result: a Tensor of g's type, device and size."""
+    if not isinstance(r, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+    if r._dtype is not g._dtype or r._device != g._device:
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {g.type()} "
+                           f"got {r.type()})")
+    if r._data.shape != g._data.shape:
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    return r
 
 
 def _run_node(node, buf, retain_graph, accumulate):
@@ -384,7 +400,7 @@ def _accumulate_into(leaf, g):
         for h in list(ag.hooks.values()):
             r = h(g)
             if r is not None:
-                g = r
+                g = _hook_result(h, g, r)
     if not ag.requires_grad:
         # a leaf that no longer requires grad (x.detach_() after a view of x or an op
         # on it joined the graph): PyTorch's AccumulateGrad::apply returns without
@@ -546,6 +562,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         retain_graph = create_graph
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         got = grad(tensors, inputs, grad_tensors, retain_graph, create_graph,
                    allow_unused=True)
         prev, _run.handed = _run.handed, set()
@@ -578,6 +596,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                          "materialize_grads=True, but got: allow_unused=False.")
     if not inputs:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to "
+                      "True). To accumulate gradient for other parts of the graph, please use "
+                      "torch.autograd.backward.", FutureWarning, stacklevel=2)
     for i, o in enumerate(outputs):
         # (PyTorch's engine looks at the outputs before the inputs)
         if isinstance(o, Tensor) and edge_of(o) is None:
