@@ -426,3 +426,42 @@ def test_grad_and_backward_argument_words():
             "accumulate gradient for other parts of the graph, please use "
             "torch.autograd.backward."]
         np.testing.assert_array_equal(g.numpy(), [2.0, 2.0])
+
+
+def _node_hooked(m, pre, hook):
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    (y.grad_fn.register_prehook if pre else y.grad_fn.register_hook)(hook)
+    y.sum().backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("pre, hook, exc, words", [
+    (True, lambda go: (go[0][:1],), RuntimeError,
+     "hook '<lambda>' has changed the size of value"),
+    (True, lambda go: (go[0], go[0]), RuntimeError,
+     "hook '<lambda>' has returned an incorrect number of values (got 2, but expected 1)"),
+    (False, lambda gi, go: (gi[0],), RuntimeError,
+     "hook '<lambda>' has returned an incorrect number of values (got 1, but expected 2)"),
+    (False, lambda gi, go: 5, TypeError, "expected tuple, but hook returned 'int'"),
+    (False, lambda gi, go: [gi[0], None], TypeError,
+     "expected tuple, but hook returned 'list'"),
+    (False, lambda gi, go: (gi[0], gi[0]), RuntimeError,
+     "can't replace a None gradient with a non-None value"),
+    (False, lambda gi, go: (gi[0].double(), None), RuntimeError,
+     "hook '<lambda>' has changed the type of value (was torch.FloatTensor got "
+     "torch.DoubleTensor)"),
+])
+def test_node_hook_results_are_checked(pre, hook, exc, words):
+    for m in (gpujit,) if _torch is None else (gpujit, _torch):
+        with pytest.raises(exc) as e:
+            _node_hooked(m, pre, hook)
+        assert str(e.value) == words
+
+
+def test_node_hook_results_that_fit():
+    for m in (gpujit,) if _torch is None else (gpujit, _torch):
+        g = _node_hooked(m, False, lambda gi, go: (gi[0] * 10, None))
+        np.testing.assert_array_equal(g.numpy(), [20.0, 20.0])
+        assert _node_hooked(m, False, lambda gi, go: (None, None)) is None
+        assert _node_hooked(m, True, lambda go: (None,)) is None

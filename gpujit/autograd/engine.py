@@ -344,12 +344,33 @@ def _hook_result(hook, g, r):
     return r
 
 
+def _hook_tuple(hook, prev, r):
+    """r, what a node's hook (or pre-hook) returned for the gradients prev, checked as
+    PyTorch's check_result: a tuple of as many values, each None or a Tensor that fits."""
+    if not isinstance(r, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
+    if len(r) != len(prev):
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise RuntimeError(f"hook '{name}' has returned an incorrect number of values (got "
+                           f"{len(r)}, but expected {len(prev)})")
+    for g, x in zip(prev, r):
+        if x is None:
+            continue        # (a None replaces the gradient: it goes nowhere)
+        if g is None:
+            if not isinstance(x, Tensor):
+                raise TypeError(f"expected Variable, but hook returned "
+                                f"'{type(x).__name__}'")
+            raise RuntimeError("can't replace a None gradient with a non-None value")
+        _hook_result(hook, g, x)
+    return list(r)
+
+
 def _run_node(node, buf, retain_graph, accumulate):
     if node._pre_hooks:
         for h in list(node._pre_hooks.values()):
             r = h(tuple(buf))
             if r is not None:
-                buf = list(r)
+                buf = _hook_tuple(h, buf, r)
     if type(node) is AccumulateGrad or isinstance(node, AccumulateGrad):
         if accumulate:
             _accumulate(node, buf[0])
@@ -379,7 +400,7 @@ def _run_node(node, buf, retain_graph, accumulate):
         for h in list(node._hooks.values()):
             r = h(tuple(in_grads), tuple(full))
             if r is not None:
-                in_grads = list(r)
+                in_grads = _hook_tuple(h, in_grads, r)
     if not retain_graph:
         node.release()
     return in_grads
