@@ -465,3 +465,41 @@ def test_node_hook_results_that_fit():
         np.testing.assert_array_equal(g.numpy(), [20.0, 20.0])
         assert _node_hooked(m, False, lambda gi, go: (None, None)) is None
         assert _node_hooked(m, True, lambda go: (None,)) is None
+
+
+# ------------------------------------------------------------------ requires_grad values
+
+_REQUIRES_GRAD_REFUSALS = [
+    (lambda m: m.ones(2).requires_grad_(1), TypeError,
+     "requires_grad_(): argument 'requires_grad' (position 1) must be bool, not int"),
+    (lambda m: m.ones(2).requires_grad_(requires_grad=None), TypeError,
+     "requires_grad_(): argument 'requires_grad' must be bool, not NoneType"),
+    (lambda m: setattr(m.ones(2), "requires_grad", 1), RuntimeError,
+     "requires_grad must be a bool"),
+    (lambda m: m.zeros(2, requires_grad=1), TypeError,
+     "zeros(): argument 'requires_grad' must be bool, not int"),
+    (lambda m: m.empty(2, requires_grad=1), TypeError,
+     "empty(): argument 'requires_grad' must be bool, not int"),
+    (lambda m: m.tensor([1.0], requires_grad=1), TypeError,
+     "tensor(): argument 'requires_grad' must be bool, not int"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_REQUIRES_GRAD_REFUSALS)))
+def test_requires_grad_takes_a_bool_only(i):
+    f, exc, words = _REQUIRES_GRAD_REFUSALS[i]
+    for m in (gpujit,) if _torch is None else (gpujit, _torch):
+        with pytest.raises(exc) as e:
+            f(m)
+        assert str(e.value) == words
+
+
+def test_requires_grad_bools():
+    x = gpujit.ones(2)
+    assert x.requires_grad_().requires_grad and not x.requires_grad_(False).requires_grad
+    assert x.requires_grad_(requires_grad=True).requires_grad
+    x.requires_grad = False
+    assert not x.requires_grad
+    assert gpujit.zeros(2, requires_grad=True).requires_grad
+    with pytest.raises(TypeError, match="takes from 0 to 1 positional arguments but 2"):
+        x.requires_grad_(True, True)
