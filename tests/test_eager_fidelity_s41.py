@@ -482,6 +482,8 @@ _REQUIRES_GRAD_REFUSALS = [
      "empty(): argument 'requires_grad' must be bool, not int"),
     (lambda m: m.tensor([1.0], requires_grad=1), TypeError,
      "tensor(): argument 'requires_grad' must be bool, not int"),
+    (lambda m: m.nn.Parameter(m.ones(2), requires_grad=None), TypeError,
+     "_make_subclass(): argument 'require_grad' (position 3) must be bool, not NoneType"),
 ]
 
 
