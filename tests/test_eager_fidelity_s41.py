@@ -505,3 +505,23 @@ def test_requires_grad_bools():
     assert gpujit.zeros(2, requires_grad=True).requires_grad
     with pytest.raises(TypeError, match="takes from 0 to 1 positional arguments but 2"):
         x.requires_grad_(True, True)
+
+
+def test_backward_with_create_graph_warns():
+    import warnings
+    from gpujit.autograd.engine import CREATE_GRAPH_BACKWARD
+    was = gpujit.is_warn_always_enabled()
+    gpujit.set_warn_always(True)     # (ATen's TORCH_WARN_ONCE: shown again only so)
+    try:
+        for m in (gpujit,) if _torch is None else (gpujit, _torch):
+            x = m.tensor([1.0, 2.0], requires_grad=True)
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                (x * x).sum().backward(create_graph=True)
+                m.autograd.grad((x * x).sum(), x, create_graph=True)    # (no warning)
+            msgs = [str(r.message) for r in w]
+            assert len(msgs) == 1 and msgs[0].startswith(CREATE_GRAPH_BACKWARD)
+            assert x.grad.grad_fn is not None
+            np.testing.assert_array_equal(x.grad.detach().numpy(), [2.0, 4.0])
+    finally:
+        gpujit.set_warn_always(was)

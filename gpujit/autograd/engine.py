@@ -566,6 +566,25 @@ def _fresh(g):
     return getattr(a, "base", None) is None and id(a) not in _run.handed
 
 
+CREATE_GRAPH_BACKWARD = (
+    "Using backward() with create_graph=True will create a reference cycle between the "
+    "parameter and its gradient which can cause a memory leak. We recommend using "
+    "autograd.grad when creating the graph to avoid this. If you have to use this function, "
+    "make sure to reset the .grad fields of your parameters to None after use to break the "
+    "cycle and avoid the leak.")
+_warned_create_graph = [False]
+
+
+def _warn_create_graph_backward():
+    """PyTorch's engine warns (TORCH_WARN_ONCE: once per process unless
+    set_warn_always(True)) when backward() accumulates a graph into .grad."""
+    from ..runtime_flags import is_warn_always_enabled
+    if not _warned_create_graph[0] or is_warn_always_enabled():
+        _warned_create_graph[0] = True
+        from .._frames import warn_at_user_frame
+        warn_at_user_frame(CREATE_GRAPH_BACKWARD)
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """torch.autograd.backward: accumulate d(sum of tensors·grad_tensors)/d(leaf) into
@@ -581,6 +600,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         grad_tensors = [grad_tensors]
     if retain_graph is None:
         retain_graph = create_graph
+    if create_graph:
+        _warn_create_graph_backward()
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         if not inputs:
