@@ -153,7 +153,13 @@ class Tensor:
     @data.setter
     def data(self, other):
         if not isinstance(other, Tensor):
-            raise TypeError("Tensor.data must be set to a Tensor")
+            raise TypeError(f"Variable data has to be a tensor, but got "
+                            f"{type(other).__name__}")
+        if self._ag is not None and self._ag.requires_grad and \
+                other._dtype.category != _dt.FLOATING:
+            # (PyTorch's VariableHooks::set_data)
+            raise RuntimeError("data set to a tensor that requires gradients must be "
+                               "floating point or complex dtype")
         self._data, self._dtype, self._device = other._data, other._dtype, other._device
 
     @property
@@ -315,6 +321,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag):
+        if flag.__class__ is not bool:
+            raise RuntimeError("requires_grad must be a bool")     # (THPVariable_set_requires_grad)
         self._set_requires_grad(flag, "only Tensors of floating point and complex dtype "
                                       "can require gradients")
 
@@ -344,9 +352,20 @@ class Tensor:
             from .autograd.recording import activate
             activate()
 
-    def requires_grad_(self, requires_grad=True):
-        self._set_requires_grad(requires_grad, "only Tensors of floating point dtype can "
-                                               "require gradients")
+    def requires_grad_(self, *args, **kwargs):
+        if len(args) + len(kwargs) > 1 or (kwargs and "requires_grad" not in kwargs):
+            def requires_grad_(requires_grad=True):
+                pass
+            requires_grad_.__qualname__ = "requires_grad_"
+            requires_grad_(*args, **kwargs)     # (Python's TypeError for the call)
+        flag = args[0] if args else kwargs.get("requires_grad", True)
+        if flag.__class__ is not bool:
+            # (PyTorch's parser: a positional value is numbered, a keyword one is not)
+            where = " (position 1)" if args else ""
+            raise TypeError(f"requires_grad_(): argument 'requires_grad'{where} must be bool, "
+                            f"not {_registry.type_name(flag)}")
+        self._set_requires_grad(flag, "only Tensors of floating point dtype can "
+                                      "require gradients")
         return self
 
     def _factory_requires_grad(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+import warnings
 
 import numpy as _np
 
@@ -314,7 +315,7 @@ def _tensor_hooks(node, buf):
         for h in list((ag.hooks or {}).values()):
             r = h(buf[nr])
             if r is not None:
-                buf[nr] = r
+                buf[nr] = _hook_result(h, buf[nr], r)
         if ag.retains_grad:
             g = buf[nr]
             if ag.grad is None and not _c_strided(g._data):
@@ -328,12 +329,48 @@ def _tensor_hooks(node, buf):
                 _run.handed.add(id(ag.grad._data))
 
 
+def _hook_result(hook, g, r):
+    """r, what a tensor hook returned for gradient g, checked as PyTorch's
+    check_variable_result: a Tensor of g's type, device and size."""
+    if not isinstance(r, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+    if r._dtype is not g._dtype or r._device != g._device:
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {g.type()} "
+                           f"got {r.type()})")
+    if r._data.shape != g._data.shape:
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    return r
+
+
+def _hook_tuple(hook, prev, r):
+    """r, what a node's hook (or pre-hook) returned for the gradients prev, checked as
+    PyTorch's check_result: a tuple of as many values, each None or a Tensor that fits."""
+    if not isinstance(r, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
+    if len(r) != len(prev):
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise RuntimeError(f"hook '{name}' has returned an incorrect number of values (got "
+                           f"{len(r)}, but expected {len(prev)})")
+    for g, x in zip(prev, r):
+        if x is None:
+            continue        # (a None replaces the gradient: it goes nowhere)
+        if g is None:
+            if not isinstance(x, Tensor):
+                raise TypeError(f"expected Variable, but hook returned "
+                                f"'{type(x).__name__}'")
+            raise RuntimeError("can't replace a None gradient with a non-None value")
+        _hook_result(hook, g, x)
+    return list(r)
+
+
 def _run_node(node, buf, retain_graph, accumulate):
     if node._pre_hooks:
         for h in list(node._pre_hooks.values()):
             r = h(tuple(buf))
             if r is not None:
-                buf = list(r)
+                buf = _hook_tuple(h, buf, r)
     if type(node) is AccumulateGrad or isinstance(node, AccumulateGrad):
         if accumulate:
             _accumulate(node, buf[0])
@@ -363,7 +400,7 @@ def _run_node(node, buf, retain_graph, accumulate):
         for h in list(node._hooks.values()):
             r = h(tuple(in_grads), tuple(full))
             if r is not None:
-                in_grads = list(r)
+                in_grads = _hook_tuple(h, in_grads, r)
     if not retain_graph:
         node.release()
     return in_grads
@@ -384,7 +421,7 @@ def _accumulate_into(leaf, g):
         for h in list(ag.hooks.values()):
             r = h(g)
             if r is not None:
-                g = r
+                g = _hook_result(h, g, r)
     if not ag.requires_grad:
         # a leaf that no longer requires grad (x.detach_() after a view of x or an op
         # on it joined the graph): PyTorch's AccumulateGrad::apply returns without
@@ -529,6 +566,25 @@ def _fresh(g):
     return getattr(a, "base", None) is None and id(a) not in _run.handed
 
 
+CREATE_GRAPH_BACKWARD = (
+    "Using backward() with create_graph=True will create a reference cycle between the "
+    "parameter and its gradient which can cause a memory leak. We recommend using "
+    "autograd.grad when creating the graph to avoid this. If you have to use this function, "
+    "make sure to reset the .grad fields of your parameters to None after use to break the "
+    "cycle and avoid the leak.")
+_warned_create_graph = [False]
+
+
+def _warn_create_graph_backward():
+    """PyTorch's engine warns (TORCH_WARN_ONCE: once per process unless
+    set_warn_always(True)) when backward() accumulates a graph into .grad."""
+    from ..runtime_flags import is_warn_always_enabled
+    if not _warned_create_graph[0] or is_warn_always_enabled():
+        _warned_create_graph[0] = True
+        from .._frames import warn_at_user_frame
+        warn_at_user_frame(CREATE_GRAPH_BACKWARD)
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """torch.autograd.backward: accumulate d(sum of tensors·grad_tensors)/d(leaf) into
@@ -544,8 +600,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         grad_tensors = [grad_tensors]
     if retain_graph is None:
         retain_graph = create_graph
+    if create_graph:
+        _warn_create_graph_backward()
     if inputs is not None:
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         got = grad(tensors, inputs, grad_tensors, retain_graph, create_graph,
                    allow_unused=True)
         prev, _run.handed = _run.handed, set()
@@ -578,6 +638,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                          "materialize_grads=True, but got: allow_unused=False.")
     if not inputs:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to "
+                      "True). To accumulate gradient for other parts of the graph, please use "
+                      "torch.autograd.backward.", FutureWarning, stacklevel=2)
     for i, o in enumerate(outputs):
         # (PyTorch's engine looks at the outputs before the inputs)
         if isinstance(o, Tensor) and edge_of(o) is None:

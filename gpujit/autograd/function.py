@@ -79,7 +79,8 @@ class FunctionBackward(Node):
             raise RuntimeError(f"function {self.cls.__name__}Backward returned an incorrect "
                                f"number of gradients (expected {len(self.inputs_meta)}, got "
                                f"{len(out)})")
-        return [fit_gradient(g, m) for g, m in zip(out, self.inputs_meta)]
+        return [fit_gradient(g, m, (f"{self.cls.__name__}Backward", i))
+                for i, (g, m) in enumerate(zip(out, self.inputs_meta))]
 
 
 def _node_class(cls):

@@ -334,7 +334,7 @@ class Node:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
 
     def __call__(self, *grads):
-        return self.apply(list(grads))
+        return tuple(self.apply(list(grads)))   # (PyTorch's node call gives a tuple)
 
 
 def _add_hook(hooks, fn):
@@ -533,8 +533,10 @@ def _sum_dim_impl():
 _SUM_DIM_IMPL = None
 
 
-def fit_gradient(g, meta):
-    """Sum a (broadcast) gradient back to the input's shape and give it its dtype."""
+def fit_gradient(g, meta, where=None):
+    """Sum a (broadcast) gradient back to the input's shape and give it its dtype. `where`:
+    (node name, input index) of a gradient a user's backward returned, whose shape that
+    the input's does not broadcast to is PyTorch's validate_outputs error."""
     if g is None or meta is None:
         return None
     if not isinstance(g, Tensor):
@@ -543,7 +545,14 @@ def fit_gradient(g, meta):
     shape, dtype = meta
     gs = tuple(g._data.shape)
     if gs != shape:
-        g = sum_to(g, shape)
+        try:
+            g = sum_to(g, shape)
+        except RuntimeError:
+            if where is None:
+                raise
+            raise RuntimeError(f"Function {where[0]} returned an invalid gradient at index "
+                               f"{where[1]} - got {list(gs)} but expected shape compatible "
+                               f"with {list(shape)}") from None
     if g._dtype is not dtype:
         g = g.to(dtype)
     return g

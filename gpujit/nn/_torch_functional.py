@@ -77,36 +77,24 @@ def native_batch_norm(input, weight: Optional[Tensor], bias: Optional[Tensor],
                       eps: float) -> Tuple[Tensor, Tensor, Tensor]:
     """torch.native_batch_norm: (output, save_mean, save_invstd). Training normalizes by
     the batch statistics (and updates the running ones in place); evaluation by the
-    running statistics, with empty save_mean / save_invstd."""
-    shape: List[int] = [1] * input.dim()
-    shape[1] = input.size(1)
+    running statistics, with empty save_mean / save_invstd. The output is aten::batch_norm's
+    (NativeBatchNormBackward0, the running statistics written as ATen's kernel writes them:
+    no version bump)."""
     if training:
         dims: List[int] = [0] + [d for d in range(2, input.dim())]
-        n = input.numel() // input.size(1)
-        mean = input.mean(dims)
-        var = input.var(dims, unbiased=False)
-        invstd = _gpujit.rsqrt(var + eps)
-        if running_mean is not None:
-            running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
-        if running_var is not None:
-            unbiased = var.detach() * (n / max(n - 1, 1))
-            running_var.mul_(1 - momentum).add_(unbiased * momentum)
-        out = (input - mean.view(shape)) * invstd.view(shape)
-        save_mean, save_invstd = mean, invstd
+        x = input.detach()
+        save_mean = x.mean(dims)
+        save_invstd = _gpujit.rsqrt(x.var(dims, unbiased=False) + eps)
     else:
         if running_mean is None:
             raise RuntimeError("running_mean must be defined in evaluation mode")
         if running_var is None:
             raise RuntimeError("running_var must be defined in evaluation mode")
-        out = (input - running_mean.view(shape)) * _gpujit.rsqrt(running_var + eps).view(shape)
         save_mean = _gpujit.empty([0], dtype=input.dtype, device=input.device)
         save_invstd = _gpujit.empty([0], dtype=input.dtype, device=input.device)
-    if weight is not None:
-        out = out * weight.view(shape)
-    if bias is not None:
-        out = out + bias.view(shape)
-    # (the saved statistics carry no gradient, as ATen's)
-    return out, save_mean.detach(), save_invstd.detach()
+    out = _gpujit.batch_norm(input, weight, bias, running_mean, running_var, training,
+                             momentum, eps, False)
+    return out, save_mean, save_invstd
 
 
 @_from_source

@@ -22,6 +22,11 @@ class Parameter(Tensor):
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter expects a Tensor, got {type(data).__name__}")
+        if requires_grad.__class__ is not bool:
+            # (torch.nn.Parameter's Tensor._make_subclass(cls, data, requires_grad))
+            from ..ops.registry import type_name
+            raise TypeError(f"_make_subclass(): argument 'require_grad' (position 3) must be "
+                            f"bool, not {type_name(requires_grad)}")
         p = _sharing(cls, data)
         if requires_grad:
             p._factory_requires_grad()

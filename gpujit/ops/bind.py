@@ -40,9 +40,31 @@ OPERATORS = {
 OPERATOR_NAMES = {"__rtruediv__": "__rdiv__", "__itruediv__": "__idiv__", "__pow__": "pow",
                   "__ipow__": "pow_"}
 
-# Tensor methods that take sizes/dims as varargs: x.view(2, 3), x.permute(1, 0), ...
-VARARG_METHODS = ("view", "reshape", "permute", "expand", "repeat", "tile", "flip",
-                  "sum_to_size", "broadcast_to")
+
+def varargs_overload(ovs):
+    """The overload of a method that takes its int list as varargs (x.view(2, 3),
+    x.permute(1, 0), x.vsplit(1, 2), x.squeeze(0, 1)), or None: PyTorch's parser allows
+    them where a signature's one positional parameter (self aside) is an unsized int[] /
+    SymInt[] (python_arg_parser.cpp, allow_varargs_intlist; a sized one, std's int[1]
+    dim, takes one int itself)."""
+    for d in ovs:
+        pos = [a for a in d.schema.arguments[1:] if not a.kwarg_only]
+        if len(pos) == 1 and pos[0].type.is_list and pos[0].type.list_size is None and \
+                pos[0].type.base in ("int", "SymInt"):
+            return d
+    return None
+
+
+def _takes_one_int(ovs, sized_op):
+    """Does a lone int (or 0-dim Tensor) go to the method as it is, not as a one-element
+    list: where an overload's first positional parameter is an int (x.vsplit(2) is
+    vsplit.int's sections) or the list parameter takes a bare int (x.squeeze(0))."""
+    for d in ovs:
+        pos = [a for a in d.schema.arguments[1:] if not a.kwarg_only]
+        if pos and pos[0].type.base in ("int", "SymInt") and not pos[0].type.is_list:
+            return True
+    a = sized_op.schema.arguments[1]
+    return registry.int_list_takes_int(sized_op, a)
 
 
 # torch's top-level in-place functions (torch.relu_(x) is x.relu_()), bound where Tensor has
@@ -87,18 +109,23 @@ def _method_as_function(name):
     return fn
 
 
-def _varargs(fn, sizes_fn=None):
+def _varargs(fn, sizes_fn=None, one_int=False):
     """A method taking sizes as varargs (x.view(2, 3)); `sizes_fn`, when given, is the
     overload that takes sizes, called directly (x.view(torch.int32) goes to `fn`, which
     chooses among the overloads: choosing costs ~2 us a call). Values PyTorch's parser
     refuses there get its TypeError: x.flip(0.5) (one value: not a tuple of ints),
     x.flip(0, 0.5) (an element it cannot unpack), x.permute(1.0, 0) (several values, the
-    first no int: one positional argument expected), x.flip() (none)."""
+    first no int: one positional argument expected), x.flip() (none). `one_int`: a lone
+    value that is no sequence goes to `fn` as it is (x.vsplit(2): sections), but a Tensor
+    of one or more dims, which no int parameter takes (x.vsplit(torch.tensor([1])): the
+    varargs [1], as PyTorch's parser takes a one-element integral Tensor)."""
     sized = sizes_fn or fn
     name = fn.__name__
     overloaded = hasattr(fn, "overloads")      # (x.view(0.5): the overloads' own error)
     sized_op = getattr(sized, "op", None)
     arg = sized_op.schema.arguments[1].name if sized_op is not None else "size"
+    # (x.squeeze(): no value is the overloads' choice, or the parameter's default)
+    none_ok = overloaded or (sized_op is not None and sized_op.schema.arguments[1].has_default)
 
     def method(self, *sizes, **kwargs):
         n = len(sizes)
@@ -106,6 +133,8 @@ def _varargs(fn, sizes_fn=None):
             s = sizes[0]
             if isinstance(s, (list, tuple)):
                 sizes = tuple(s)
+            elif one_int and not (isinstance(s, registry._Tensor) and s._data.ndim):
+                return fn(self, s, **kwargs)
             elif isinstance(s, _dtype):      # x.view(torch.int32)
                 return fn(self, s, **kwargs)
             elif s.__class__ is not int and not _int_like(s):
@@ -119,7 +148,7 @@ def _varargs(fn, sizes_fn=None):
                     return _varargs_slow(self, sizes, kwargs, fn, sized, name, arg,
                                          overloaded)
         else:
-            if kwargs or overloaded:
+            if kwargs or none_ok:
                 return fn(self, **kwargs)
             raise TypeError(f'{name}() missing 1 required positional arguments: "{arg}"')
         try:                # (no cost in a call that does not raise)
@@ -175,6 +204,34 @@ def _int_like(v):
         isinstance(v, registry._Tensor)
 
 
+_TENSOR_OPTIONS = frozenset({"dtype", "layout", "device", "pin_memory"})
+
+
+def _factory_binding(d) -> bool:
+    """Is op d a factory PyTorch's Python binding gives `requires_grad=` (one taking
+    TensorOptions: zeros_like, full_like, scalar_tensor ...) that its schema leaves out?"""
+    names = {a.name for a in d.schema.arguments}
+    return _TENSOR_OPTIONS <= names and "requires_grad" not in names
+
+
+def _with_requires_grad(name, fn):
+    """Factory function `name` taking PyTorch's keyword-only requires_grad: the result a
+    leaf that requires grad (an integral one refused in PyTorch's words)."""
+    def factory(*args, requires_grad=False, **kwargs):
+        if requires_grad.__class__ is not bool:
+            raise TypeError(f"{name}(): argument 'requires_grad' must be bool, not "
+                            f"{registry.type_name(requires_grad)}")
+        r = fn(*args, **kwargs)
+        return r._factory_requires_grad() if requires_grad else r
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = fn.__doc__
+    factory.__wrapped__ = fn
+    for attr in ("op", "overloads"):
+        if hasattr(fn, attr):
+            setattr(factory, attr, getattr(fn, attr))
+    return factory
+
+
 def bind(namespace: dict, tensor_cls, functional_ns: dict):
     from .out_variants import python_out, with_out
     from .entry_codegen import operator_entry, invert_entry
@@ -185,14 +242,16 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
         # torch.div(a, b, out=o): PyTorch's .out overloads (out_variants.py)
         namespace[name] = with_out(name, fn, ovs) if any(python_out(d) for d in ovs) \
             else fn
+        if all(_factory_binding(d) for d in ovs):
+            namespace[name] = _with_requires_grad(name, namespace[name])
     own = set(vars(tensor_cls))
     for name, fn in methods.items():
         if name in own:
             continue   # a Python-level method of Tensor (to, float, size ...) wins
-        if name in VARARG_METHODS:
-            sized = registry.OPS.get(f"aten::{name}")
-            fn = _varargs(fn, sized.method_public if sized is not None and sized.bind_method
-                          else None)
+        ovs = registry._PUBLIC["method"][name]
+        sized = varargs_overload(ovs)
+        if sized is not None:
+            fn = _varargs(fn, sized.method_public, _takes_one_int(ovs, sized))
         setattr(tensor_cls, name, fn)
     for name, fn in registry.EXTRA_METHODS.items():
         if name not in own:

@@ -147,6 +147,9 @@ def _finish(t, requires_grad, out=None, name=None):
     when requires_grad=True; written under no_grad, one that required grad no longer
     does), after its autograd fallback (an out with a history gets a NotImplemented
     grad_fn)."""
+    if requires_grad.__class__ is not bool:
+        raise TypeError(f"{name or 'tensor'}(): argument 'requires_grad' must be bool, not "
+                        f"{_reg.type_name(requires_grad)}")
     if out is not None:
         from ..autograd.grad_mode import no_grad
         from .out_variants import resize_output
@@ -414,7 +417,7 @@ def empty(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
     return _finish(OPS["aten::empty.memory_format"].public(
         _size_arg(size, "empty"), dtype=dtype, layout=layout, device=device,
         memory_format=memory_format),
-        requires_grad)
+        requires_grad, None, "empty")
 
 
 @public

@@ -91,6 +91,21 @@ def _number_args(op, skip=()):
     return L
 
 
+def _bool_args(op, skip=()):
+    """Lines refusing a value that is no Python bool for a bool parameter, as PyTorch's
+    parser (x.sum(0, 1), keepdim=np.bool_(1), keepdim=None: its TypeErrors; None where the
+    parameter is Optional). In the public entry point only, before the hook: a graph's
+    executor calls `eager` with the values a scripted program holds (a NumPy bool given
+    for a bool input, which TorchScript's argument conversion takes)."""
+    L = []
+    for i, a in enumerate(op.schema.arguments):
+        t, n = a.type, a.name
+        if t.base == "bool" and not t.is_list and n not in skip:
+            opt = f" and {n} is not None" if t.optional else ""
+            L.append(f"    if {n}.__class__ is not bool{opt}: _boolarg(_op, {i}, {n})")
+    return L
+
+
 def _hook_call(names):
     """The hook's call (autograd, tracer): its parser TypeErrors (from the no-hook entry
     point) renumbered for a method call by `_renum` (None in a function's globals)."""
@@ -109,6 +124,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     optional = {a.name for a in s.arguments if a.name in operands and a.type.optional}
     L = [f"def {fname}({_signature(s, consts, kwarg_only=hook)}):"]
     if hook:
+        L.extend(_bool_args(op, skip=operands))
         L.append("    if _S.hook is not None:")
         L.extend(_hook_call(names))
     aux = [a.name for a in s.arguments if a.type.is_tensor and a.name not in operands]
@@ -295,6 +311,7 @@ def _gen_generic(op, fname, consts, hook=None):
     hook = fname == "public" if hook is None else hook
     L = [f"def {fname}({_signature(s, consts, kwarg_only=hook)}):"]
     if hook:
+        L.extend(_bool_args(op))
         L.append("    if _S.hook is not None:")
         L.extend(_hook_call(names))
     L.extend(_number_args(op))
@@ -553,7 +570,7 @@ def _compile(op, src, fname, consts):
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
-              _numarg=_r.number_arg, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
+              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _tensor_for_list=_r.tensor_for_list,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout, _size1_c=_size1_c,
@@ -575,7 +592,7 @@ def _method_ns(ns):
     (self not counted: x.add("a") is "argument 'other' (position 1)")."""
     from functools import partial
     ns = dict(ns)
-    for k in ("_not_tensor", "_refused", "_numarg", "_tlist", "_argtypes", "_lref",
+    for k in ("_not_tensor", "_refused", "_numarg", "_boolarg", "_tlist", "_argtypes", "_lref",
               "_tensor_for_list"):
         ns[k] = partial(ns[k], method=True)
     ns["_renum"] = _r.method_positions
@@ -739,6 +756,7 @@ def numpy_entry(op, method):
     argument too many, or a required one is missing): `if _kw or dim is _NA:` is all an
     ordinary call adds. None where the binding has no such parameter. Compiled once."""
     from . import numpy_aliases as _na
+    from .numpy_aliases import python_name
     key = "_numpy_method" if method else "_numpy_function"
     if key in op.__dict__:
         return op.__dict__[key]
@@ -752,21 +770,27 @@ def numpy_entry(op, method):
         first = next((i for i, a in enumerate(args) if not a.kwarg_only and not a.has_default
                       and _na.python_name(a, method) in _na.ALIASES), None)
         consts, parts, unset, star = {}, [], [], False
+        # (a function's Tensor self is `input` to PyTorch's parser: torch.sigmoid(self=x)
+        # is its missing-argument TypeError, the keyword left in **_kw)
+        renamed = not method and python_name(args[0], False) == "input" and \
+            args[0].name == "self"
         for i, a in enumerate(args):
             if a.kwarg_only and not star:
                 parts.append("*_a")
                 star = True
+            pname = "input" if renamed and i == 0 else a.name
             if first is not None and i >= first and not a.kwarg_only and not a.has_default:
-                parts.append(f"{a.name}=_NA")
+                parts.append(f"{pname}=_NA")
                 unset.append(a.name)
             else:
-                parts.append(_py_default(a.name, a, consts))
+                parts.append(_py_default(pname, a, consts))
         if not star:
             parts.append("*_a")
         parts.append("**_kw")
         names = ", ".join(a.name for a in args)
         cond = " or ".join(["_kw", "_a"] + [f"{n} is _NA" for n in unset])
-        src = "\n".join([f"def {fname}({', '.join(parts)}):",
+        src = "\n".join([f"def {fname}({', '.join(parts)}):"]
+                        + (["    self = input"] if renamed else []) + [
                          f"    if {cond}: return _npkw(_op, _plain, _npm, ({names},), _kw, _a)",
                          body])
         consts.update(_NA=_na.NOT_GIVEN, _npkw=_na.call_renamed, _plain=plain, _npm=method)

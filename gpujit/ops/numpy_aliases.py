@@ -16,7 +16,7 @@ failure path; a single-overload entry point bound as a method or a function take
 from __future__ import annotations
 
 __all__ = ["ALIASES", "python_name", "renamed_kwargs", "match_renamed", "call_renamed",
-           "takes_aliases"]
+           "takes_aliases", "self_is_input", "self_keyword_error"]
 
 ALIASES = {"dim": ("axis",), "keepdim": ("keepdims",), "input": ("x", "a", "x1"),
            "other": ("x2",)}
@@ -31,6 +31,22 @@ def python_name(a, method):
         if a.type.base == "Tensor" and not a.type.is_list:
             return "input"
     return a.name
+
+
+def self_is_input(ovs):
+    """Do all of a function's overloads call their first parameter `input` (a Tensor
+    `self`)? Then PyTorch's parser takes no `self=` keyword (torch.sigmoid(self=x))."""
+    return bool(ovs) and all(d.schema.arguments and d.schema.arguments[0].name == "self"
+                             and python_name(d.schema.arguments[0], False) == "input"
+                             for d in ovs)
+
+
+def self_keyword_error(pyname, ovs, args, kwargs):
+    """PyTorch's TypeError for a function call naming `self=` (no parameter of its Python
+    signature: `sigmoid() missing 1 required positional arguments: "input"`, or the
+    overloads' invalid combination)."""
+    from .parser_errors import parser_error
+    return parser_error(pyname, ovs, args, kwargs, False, True)
 
 
 def takes_aliases(op, method):

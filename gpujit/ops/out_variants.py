@@ -384,10 +384,14 @@ def resize_output(out, shape):
 def with_out(pyname, fn, ovs):
     """The public function `pyname` (fn dispatches over overloads ovs) accepting `out=`."""
     from .overloads import match_overload
-    from .numpy_aliases import renamed_kwargs, match_renamed
+    from .numpy_aliases import renamed_kwargs, match_renamed, self_is_input, \
+        self_keyword_error
     with_outs = [d for d in ovs if python_out(d)]
+    no_self = self_is_input(ovs)
 
     def function(*args, out=None, **kwargs):
+        if kwargs and no_self and "self" in kwargs:
+            raise self_keyword_error(pyname, ovs, args, kwargs)
         if out is None:
             if len(ovs) > 1:        # (the dispatcher takes NumPy's names itself)
                 return fn(*args, **kwargs)

@@ -145,6 +145,8 @@ def make_dispatcher(pyname, ovs, method=False, aliases=False, kw_entry=False):
             by_arity[n] = entry(fits[0])
     tensor_cls = _reg._Tensor
     name_in_errors = ovs[0].schema.base_name
+    from .numpy_aliases import self_is_input, self_keyword_error
+    no_self = not method and self_is_input(ovs)
 
     def dispatch(*args, **kwargs):
         if not kwargs and args and isinstance(args[0], tensor_cls):
@@ -166,6 +168,8 @@ def make_dispatcher(pyname, ovs, method=False, aliases=False, kw_entry=False):
                     from .parser_errors import parser_error
                     raise parser_error(pyname, ovs, args[1:] if method else args, {},
                                        method, True) from None
+        if no_self and "self" in kwargs:       # (torch.add(self=x, other=y))
+            raise self_keyword_error(pyname, ovs, args, kwargs)
         d = match_overload(ovs, args, kwargs)
         if d is None and kwargs and aliases:
             # (keywords under another name: x.sum(axis=0), torch.sum(input=x))

@@ -738,7 +738,7 @@ def _like(name):
         _, finish = _size_and_finish()
         return finish(OPS[f"aten::{name}"].public(input, generator=generator, dtype=dtype,
                                                   device=device, memory_format=memory_format),
-                      requires_grad)
+                      requires_grad, None, name)
     fn.__name__ = name
     PUBLIC[name] = fn
     return fn
@@ -762,7 +762,7 @@ def randint_like(input, *args, low=None, high=None, generator=None, dtype=None, 
     _, finish = _size_and_finish()
     return finish(OPS["aten::randint_like.low_dtype"].public(
         input, int(low), int(high), generator=generator, dtype=dtype, device=device,
-        memory_format=memory_format), requires_grad)
+        memory_format=memory_format), requires_grad, None, "randint_like")
 
 
 # ------------------------------------------------------------------ derivatives

@@ -437,6 +437,12 @@ def number_arg(op, n, v, numpy=False, method=False):
     return v
 
 
+def bool_refused(op, n, v, method=False):
+    """PyTorch's TypeError for v, no Python bool, given for op's bool parameter n (its
+    parser takes no int, NumPy bool, Tensor or None there)."""
+    raise TypeError(f"{_arg_where(op, n, method)} must be bool, not {type_name(v)}")
+
+
 def numpy_number(v):
     """The Python number PyTorch's argument parser reads a NumPy scalar given for a Scalar
     as: its value as a Python int / float / complex, an np.bool_ a float (torch 2.13:
@@ -576,8 +582,8 @@ _BOOL_SYMINT_LIST = ("Expected scalar.isIntegral( false) to be true, but got fal
 
 # the unsized int[] parameters that take a bare int (or a Tensor standing for one) all the
 # same, where gpujit merges PyTorch's overloads into one schema (count_nonzero(x, 0) is
-# PyTorch's count_nonzero.dim_IntList(int) ...); every other unsized int[] takes
-# a bare int only as PyTorch's varargs (x.flip(0): the methods of bind.VARARG_METHODS,
+# PyTorch's count_nonzero.dim_IntList(int), all(x, 0) its all.dim ...); every other unsized
+# int[] takes a bare int only as PyTorch's varargs (x.flip(0): bind.varargs_overload's methods,
 # torch.zeros(3)), so torch.flip(x, 0) is its TypeError
 INT_FOR_INT_LIST = {
     "aten::all.dims": ("dim",),

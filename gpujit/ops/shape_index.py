@@ -392,25 +392,35 @@ for _inpl in (False, True):
 
 
 def index_add_rule(name, self_shape, self_dt, dim, idx_shape, idx_dt, src_shape, src_dt):
-    _check_index_dtype(name, idx_dt, allow_int32=True)
-    _index_vector(name, idx_shape)
-    if src_dt is not self_dt:
-        raise RuntimeError(f"{name}(): self ({self_dt.short_name}) and source "
-                           f"({src_dt.short_name}) must have the same scalar type")
+    """index_add's checks, in the order and words of PyTorch's index_func_meta_impl (every
+    message names the in-place form, index_add_())."""
+    func = name.rstrip("_") + "_"
     d = wrap_dim(dim, len(self_shape))
+    if len(idx_shape) > 1:
+        raise IndexError(f"{func}(): Index is supposed to be a vector, but got dim: "
+                         f"{len(idx_shape)} with type: {idx_dt.short_name} and size: "
+                         f"{list(idx_shape)}")
+    if idx_dt is not _dt.int64 and idx_dt is not _dt.int32:
+        raise RuntimeError(f"{func}(): Expected dtype int32/int64 for index but got: "
+                           f"{idx_dt.short_name}")
+    if src_dt is not self_dt:
+        raise RuntimeError(f"{func}(): self ({self_dt.short_name}) and source "
+                           f"({src_dt.short_name}) must have the same scalar type")
+    if not (d == 0 or d < len(src_shape)):
+        raise RuntimeError(f"{func}(): Indexing dim {d} is out of bounds of the source tensor "
+                           f"with dim {len(src_shape)}")
     n = _numel(idx_shape)
-    s, src = _nd1(self_shape), _nd1(src_shape)
-    if len(src) != len(s):
-        raise IndexError(f"{name}(): Source/destination tensor must have same slice shapes")
-    if src[d] != n:
-        raise IndexError(f"{name}(): Number of indices ({n}) should be equal to "
-                         f"source.size(dim) ({src[d]})")
-    for k in range(len(s)):
-        if k != d and src[k] != s[k]:
-            raise IndexError(f"{name}(): Source/destination tensor must have same slice "
-                             f"shapes. Destination slice shape: {list(s[:d] + s[d + 1:])} "
-                             f"at dimension {d} and source slice shape: "
-                             f"{list(src[:d] + src[d + 1:])} at dimension 0.")
+    k = src_shape[d] if src_shape else 1
+    if n != k:
+        raise RuntimeError(f"{func}(): Number of indices ({n}) should be equal to "
+                           f"source.size(dim): ({k}), for dim: {d}")
+    s, src = list(self_shape), list(src_shape)
+    if s and src:
+        del s[d], src[d]
+    if s != src:
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(self_shape)} "
+                           f"source.shape = {list(src_shape)}")
     return d
 
 
@@ -432,7 +442,7 @@ def _declare_index_add(inplace):
             source = no_overlap(xp, self, source)
         a = out.reshape(_nd1(out.shape)) if out.ndim == 0 else out
         idx = index.reshape(-1)
-        check_bounds(xp, idx, a.shape[d], d, IndexError, "index out of range in self")
+        check_bounds(xp, idx, a.shape[d], d)
         src = source.reshape(_nd1(source.shape))
         alpha = _scalar(alpha)
         if alpha != 1:

@@ -189,15 +189,43 @@ def unflatten(xp, self, dim, sizes):
 # ---------------------------------------------------------- index_copy / put / scatter_reduce
 
 def _index_copy_rule(name, self_shape, self_dt, dim, idx_shape, idx_dt, src_shape, src_dt):
-    from .shape_index import index_add_rule
+    """index_copy's checks, in the order and words of PyTorch's index_copy meta function."""
+    d = wrap_dim(dim, len(self_shape))
+    if len(idx_shape) > 1:
+        raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got "
+                         f"{len(idx_shape)})")
+    n = 1
+    for k in idx_shape:
+        n *= k
+    if not src_shape and n != 1:
+        raise IndexError(f"index_copy_(): When source is scalar, index should have one "
+                         f"element (got {n})")
+    if src_shape and self_shape and len(src_shape) != len(self_shape):
+        raise IndexError(f"index_copy_(): When source and destination are not scalars, their "
+                         f"dimensionality must match. Source dimensionality ({len(src_shape)}),"
+                         f" destination dimensionality ({len(self_shape)})")
+    if idx_dt is not _dt.int64:
+        raise RuntimeError("index_copy_(): Expected a long tensor for index, but got "
+                           f"{idx_dt.short_name}")
     if src_dt is not self_dt:
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, "
                            f"but got (self) {self_dt.short_name} and (source) "
                            f"{src_dt.short_name}")
-    if idx_dt is not _dt.int64:
-        raise RuntimeError("index_copy_(): Expected a long tensor for index, but got "
-                           f"{idx_dt.short_name}")
-    return index_add_rule(name, self_shape, self_dt, dim, idx_shape, idx_dt, src_shape, src_dt)
+    s, src = list(self_shape), list(src_shape)
+    if s:
+        del s[d]
+    if src:
+        del src[d]
+    if s != src:
+        # (ATen prints the sliced sizes space-separated)
+        raise RuntimeError(f"index_copy_(): Source/destination tensor must have same slice "
+                           f"shapes. Destination slice shape: {' '.join(map(str, s))} at "
+                           f"dimension {d} and source slice shape: {' '.join(map(str, src))} "
+                           f"at dimension 0.")
+    if src_shape and n != src_shape[d]:
+        raise IndexError(f"index_copy_(): Number of indices ({n}) should be equal to "
+                         f"source.size(dim) ({src_shape[d]})")
+    return d
 
 
 def _declare_index_copy(inplace):

@@ -220,14 +220,18 @@ def _index_add_info(name):
                  Sample(rand(3, 4, dtype=F64), -1, np.zeros(0, dtype=I64), rand(3, 0, dtype=F64)),
                  Sample(rand(), 0, np.array([0]), rand()),
                  Sample(rand(4, dtype=I32), 0, np.array([3, 3]), rand(2, dtype=I32), alpha=-1)],
-        errors=[ErrorSample(rand(4, 3), 0, np.array([0, 1]), rand(3, 3), exc=IndexError,
-                            match=r"Number of indices \(2\) should be equal to "
-                                  r"source.size\(dim\) \(3\)"),
+        # (PyTorch's index_func_meta_impl: RuntimeErrors, as its kernel's bounds check)
+        errors=[ErrorSample(rand(4, 3), 0, np.array([0, 1]), rand(3, 3),
+                            match=r"^index_add_\(\): Number of indices \(2\) should be equal "
+                                  r"to source.size\(dim\): \(3\), for dim: 0$"),
                 ErrorSample(rand(4, 3), 0, np.array([0]), rand(1, 3, dtype=F64),
                             match="must have the same scalar type"),
-                ErrorSample(rand(4, 3), 0, np.array([4]), rand(1, 3), exc=IndexError),
-                ErrorSample(rand(4, 3), 0, np.array([0]), rand(1, 2), exc=IndexError,
-                            match="same slice shapes")])
+                ErrorSample(rand(4, 3), 0, np.array([4]), rand(1, 3),
+                            match="^index 4 is out of bounds for dimension 0 with size 4$"),
+                ErrorSample(rand(4, 3), 0, np.array([0]), rand(1, 2),
+                            match=r"^source tensor shape must match self tensor shape, "
+                                  r"excluding the specified dimension. Got self.shape = "
+                                  r"\[4, 3\] source.shape = \[1, 2\]$")])
 
 
 INDEX_ADDS = [_index_add_info("index_add"), _index_add_info("index_add_")]
