@@ -499,10 +499,20 @@ def _leaky_relu_grad(grad, self, negative_slope):
     return _where(self > 0, grad, grad * negative_slope)
 
 
+def _elu_negcoef(grad, alpha, scale):
+    """elu_backward's negcoef, alpha * scale computed in the kernel's scalar type (float
+    for float32 and the reduced floats, double for float64)."""
+    if str(grad.dtype) == "gpujit.float64":
+        return alpha * scale
+    return float(_np.float32(alpha) * _np.float32(scale))
+
+
 def _elu_grad(grad, self, alpha, scale, input_scale):
-    """elu_backward(is_result=False): the exponential's slope at and below 0; exp of the
-    clamped input, so a large positive x (whose branch is not taken) gives no inf."""
-    neg = grad * (input_scale * alpha * scale) * (self.clamp_max(0) * input_scale).exp()
+    """elu_backward(is_result=False): the exponential's slope at and below 0,
+    a * negiptcoef * negcoef * exp(b * negiptcoef) in that order; exp of the clamped
+    input, so a large positive x (whose branch is not taken) gives no inf."""
+    neg = grad * input_scale * _elu_negcoef(grad, alpha, scale) * (
+        self.clamp_max(0) * input_scale).exp()
     return _where(self > 0, grad * scale, neg)
 
 
@@ -527,9 +537,15 @@ def _selu_grad(grad, self):
     return _elu_grad(grad, self, _SELU_ALPHA, _SELU_SCALE, 1)
 
 
+# derivatives.yaml's celu / celu_: elu_backward(grad, alpha, 1, 1.0 / alpha.toFloat(), ...):
+# the input scale of the alpha rounded to float (the forward's is 1 / alpha in double)
+def _celu_input_scale(alpha):
+    return 1.0 / float(_np.float32(alpha))
+
+
 @_derivative(celu)
 def _celu_grad(grad, self, alpha):
-    return _elu_grad(grad, self, alpha, 1, 1 / alpha)
+    return _elu_grad(grad, self, alpha, 1, _celu_input_scale(alpha))
 
 
 # The in-place leaky_relu_, elu_, selu_ and celu_ keep their result, not their input
@@ -551,7 +567,7 @@ def _elu_grad_of_result(grad, result, alpha, scale, input_scale):
     scale)."""
     if alpha < 0:
         raise RuntimeError(_INPLACE_ELU)
-    neg = grad * input_scale * (result + alpha * scale)
+    neg = grad * input_scale * (result + _elu_negcoef(grad, alpha, scale))
     return _where(result > 0, grad * scale, neg)
 
 
@@ -585,7 +601,7 @@ def _selu_inplace_grad(grad, result):
 
 @_derivative(celu.op.inplace_variant)
 def _celu_inplace_grad(grad, result, alpha):
-    return _elu_grad_of_result(grad, result, alpha, 1, 1 / alpha)
+    return _elu_grad_of_result(grad, result, alpha, 1, _celu_input_scale(alpha))
 
 
 _SQRT_2_OVER_PI = _math.sqrt(2 / _math.pi)

@@ -782,10 +782,12 @@ def _pow_grad(grad, self, exponent, result, needs_grad):
     g_self = None
     if _is_tensor(self) and self.is_floating_point():    # an integer base takes none
         if not _is_tensor(exponent):
+            # (pow_backward's order: grad * (exponent * self.pow(exponent - 1)))
             g_self = (_zero_grad(grad) if exponent == 0
-                      else grad * exponent * self ** (exponent - 1))
+                      else grad * (exponent * self ** (exponent - 1)))
         else:
-            g_self = g.where(exponent == 0, 0.0, grad * exponent * self ** (exponent - 1))
+            g_self = g.where(exponent == 0, 0.0,
+                             grad * (exponent * self ** (exponent - 1)))
     if not _is_tensor(exponent) or result is None:
         return g_self, None
     base = self.to(result.dtype) if _is_tensor(self) else g.full_like(result, self)
