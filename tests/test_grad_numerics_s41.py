@@ -240,3 +240,58 @@ def test_fused_backward_is_the_formula_of_the_fused_forward(fn, dtype):
     _bits(b.grad.numpy(), gy)
     _bits(a.grad.numpy(), gy * dtype(0.5))
     assert "TensorExprGroup" in str(f.graph_for(a, b))
+
+
+# ------------------------------------------------ nll_loss's cascade sum, by levels
+
+def _cascade_reference(vals, ignored, dt):
+    """LossNLL.cpp's loop, element by element: loss_partial_sums[0] -= x, then level j
+    flushed into j + 1 while the index's j-th group of level_power bits is zero."""
+    n = len(vals)
+    levels = 8
+    power = max(4, (n - 1).bit_length() // levels if n > 1 else 0)
+    mask0 = (1 << power) - 1
+    part = [dt.type(0)] * levels
+    with np.errstate(over="ignore"):            # (float16 sums past 65504: inf, as Half's)
+        return _cascade_loop(vals, ignored, dt, part, levels, power, mask0)
+
+
+def _cascade_loop(vals, ignored, dt, part, levels, power, mask0):
+    for b in range(len(vals)):
+        if ignored[b]:
+            continue
+        part[0] = dt.type(part[0] - vals[b])
+        for j in range(levels - 1):
+            if b & (mask0 << (j * power)):
+                break
+            part[j + 1] = dt.type(part[j + 1] + part[j])
+            part[j] = dt.type(0)
+    total = dt.type(0)
+    for p in part:
+        total = dt.type(total + p)
+    return total
+
+
+@pytest.mark.parametrize("dtype", (np.float16, np.float32, np.float64))
+def test_nll_loss_sum_by_whole_levels_is_the_element_cascade(dtype):
+    """The cascade sum computed level by level (reshaped runs, one accumulate each: the
+    common case of no ignored target) adds as the element-by-element loop, at the run
+    boundaries (16, 256, 4096 targets) and past them; with ignored targets the general
+    path."""
+    rng = _rng(31)
+    dt = np.dtype(dtype)
+    for n in (1, 2, 16, 17, 255, 256, 257, 4096, 4097, 5000):
+        lp = rng.uniform(-30, 0, (n, 3)).astype(dtype)
+        t = rng.integers(0, 3, n)
+        vals = lp[np.arange(n), t]
+        for ignore in (False, True):
+            tt = t.copy()
+            if ignore:
+                tt[rng.random(n) < 0.2] = -100
+            got = gpujit.nn.functional.nll_loss(gpujit.tensor(lp), gpujit.tensor(tt),
+                                                reduction="sum").numpy()
+            want = _cascade_reference(vals, tt == -100, dt)
+            _bits(got, np.asarray(want, dt), f"n={n} ignore={ignore}")
+            if _torch is not None and dtype != np.float16:
+                _bits(got, _torch.nn.functional.nll_loss(
+                    _torch.tensor(lp), _torch.tensor(tt), reduction="sum").numpy())
