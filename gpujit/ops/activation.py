@@ -814,4 +814,5 @@ def _glu_grad(grad, self, dim):
     import gpujit
     a, b = self.chunk(2, dim)
     sig = b.sigmoid()
-    return gpujit.cat([grad * sig, grad * a * sig * (1 - sig)], dim)
+    # (glu_backward_kernel: (1 - s) * s * a * grad, in that order)
+    return gpujit.cat([sig * grad, (1 - sig) * sig * a * grad], dim)

@@ -11,8 +11,8 @@ from . import fma as _fma
 from .meta import TensorMeta, broadcast_shapes
 from .registry import op
 from .registry import derivative as _derivative
-from .pointwise import (FLOATS, NO_BOOL, _PW, _f32, _keep, _kind, _scaled, _short,
-                        _wrap_scalar)
+from .pointwise import (FLOATS, NO_BOOL, _PW, _f32, _gpujit, _keep, _kind, _scaled,
+                        _short, _wrap_scalar)
 
 
 # ------------------------------------------------------------------ selection
@@ -329,12 +329,17 @@ def _lerp_grad(grad, self, end, weight, needs_grad):
 
 @_derivative(addcmul, reads={"tensor1": ("tensor2",), "tensor2": ("tensor1",)})
 def _addcmul_grad(grad, tensor1, tensor2, value, needs_grad):
-    return (grad, _scaled(grad * tensor2, value) if needs_grad[1] else None,
-            _scaled(grad * tensor1, value) if needs_grad[2] else None)
+    # (derivatives.yaml: grad * (tensor2 * value), grad * (tensor1 * value))
+    return (grad, grad * _scaled(tensor2, value) if needs_grad[1] else None,
+            grad * _scaled(tensor1, value) if needs_grad[2] else None)
 
 
 @_derivative(addcdiv, reads={"tensor1": ("tensor2",), "tensor2": ("tensor1", "tensor2")})
 def _addcdiv_grad(grad, tensor1, tensor2, value, needs_grad):
-    g = _scaled(grad, value)
-    return (grad, g / tensor2 if needs_grad[1] else None,
-            -g * tensor1 / (tensor2 * tensor2) if needs_grad[2] else None)
+    # (derivatives.yaml: grad * (value / tensor2), -grad * (value * tensor1 /
+    # (tensor2 * tensor2)); ATen's C++ value / tensor2 is full_like(tensor2, value) /
+    # tensor2, one division -- Python's value / tensor2 is tensor2.reciprocal() * value)
+    return (grad, grad * (_gpujit().full_like(tensor2, value) / tensor2)
+            if needs_grad[1] else None,
+            -grad * (_scaled(tensor1, value) / (tensor2 * tensor2))
+            if needs_grad[2] else None)
