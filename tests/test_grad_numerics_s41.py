@@ -494,3 +494,94 @@ def test_glu_backward_order(dtype):
     s = _np_fn("sigmoid")(x[:, 15:])
     _bits(t.grad.numpy()[:, :15], s * g)
     _bits(t.grad.numpy()[:, 15:], (1 - s) * s * x[:, :15] * g)
+
+
+# ------------------------------------------------- binary cross entropy's gradients
+
+def _bce_case(dtype, seed=61):
+    rng = _rng(seed)
+    shape = (60, 15)            # 900 elements: 'mean' divides by a count not a power of 2
+    x = rng.standard_normal(shape).astype(dtype)
+    p = rng.uniform(0.01, 0.99, shape).astype(dtype)
+    t = (rng.random(shape) > 0.5).astype(dtype)
+    w = rng.uniform(0.5, 2, 15).astype(dtype)
+    return x, p, t, w
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_binary_cross_entropy_gradients_as_atens_backward(dtype, reduction, weighted):
+    """binary_cross_entropy_backward: grad * (x - t) / max((1 - x) x, 1e-12), times the
+    weight, then / numel for 'mean' (gpujit divided the output gradient first: 1 / 900
+    rounded, ~40% of values off); the target's -logit(x) * grad, times the weight, / numel
+    (gpujit: clamped log(1 - x) - log(x))."""
+    _, p, t, w = _bce_case(dtype)
+    kw = {"weight": w} if weighted else {}
+
+    def run(m):
+        a, b = m.tensor(p, requires_grad=True), m.tensor(t, requires_grad=True)
+        m.nn.functional.binary_cross_entropy(
+            a, b, reduction=reduction, **{k: m.tensor(v) for k, v in kw.items()}).backward()
+        return a.grad.numpy(), b.grad.numpy()
+
+    gx, gt = run(gpujit)
+    one, n = dtype(1), dtype(p.size)
+    wx = one * (p - t) / np.maximum((one - p) * p, dtype(1e-12))
+    wt = -_np_fn("logit")(p) * one
+    if weighted:
+        wx, wt = wx * w, wt * w
+    if reduction == "mean":
+        wx, wt = wx / n, wt / n
+    _bits(gx, wx, "input")
+    _bits(gt, wt, "target")
+    if _torch is not None:
+        tx, tt = run(_torch)
+        _bits(gx, tx, "torch input")
+        if dtype == np.float64:       # (float32 logit: ATen's log is SLEEF's)
+            _bits(gt, tt, "torch target")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("pos_weighted", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bce_with_logits_gradients_as_atens_backward(dtype, pos_weighted, weighted):
+    """binary_cross_entropy_with_logits_backward: (sigmoid(x) - t) * grad (with pos_weight
+    ((pw t + 1) - t) * sigmoid(x) - pw t), times the weight, / numel; the target's -x *
+    grad (log_sigmoid(-x) - log_sigmoid(x) * pw), likewise (gpujit: times grad / numel,
+    and lw * sigmoid(x) - pw t)."""
+    x, _, t, w = _bce_case(dtype)
+    pw = np.full(15, 1.5, dtype)
+    kw = {}
+    if weighted:
+        kw["weight"] = w
+    if pos_weighted:
+        kw["pos_weight"] = pw
+
+    def run(m):
+        a, b = m.tensor(x, requires_grad=True), m.tensor(t, requires_grad=True)
+        m.nn.functional.binary_cross_entropy_with_logits(
+            a, b, **{k: m.tensor(v) for k, v in kw.items()}).backward()
+        return a.grad.numpy(), b.grad.numpy()
+
+    gx, gt = run(gpujit)
+    s = _np_fn("sigmoid")(x)
+    one = dtype(1)
+    if pos_weighted:
+        tp = pw * t
+        wx = ((tp + one - t) * s - tp) * one
+        ls = lambda v: gpujit.nn.functional.logsigmoid(gpujit.tensor(v)).numpy()  # noqa: E731
+        wt = (ls(-x) - ls(x) * pw) * one
+    else:
+        wx, wt = (s - t) * one, -x * one
+    if weighted:
+        wx, wt = wx * w, wt * w
+    n = dtype(x.size)
+    _bits(gx, wx / n, "input")
+    _bits(gt, wt / n, "target")
+    if _torch is not None:      # (ATen's sigmoid / log_sigmoid: SLEEF's exp)
+        tx, tt = run(_torch)
+        tol = dict(rtol=1e-5, atol=1e-9) if dtype == np.float32 else dict(rtol=1e-13,
+                                                                         atol=1e-18)
+        np.testing.assert_allclose(gx, tx, **tol)
+        np.testing.assert_allclose(gt, tt, **tol)
