@@ -546,8 +546,15 @@ def _kl_composite(self, target, reduction=1, log_target=False):
     target * self; reduced."""
     import gpujit as g
     _kl_meta(self, target, reduction, log_target)
-    out = g.exp(target) * (target - self) if log_target else \
-        g.xlogy(target, target) - target * self
+    # (the right operand first, as GCC evaluates ATen's `a - b` / `a * b` of tensors: the
+    # later node's backward runs first, so the target's gradient adds xlogy's two parts
+    # before -self, log(t) + 1 - x, as torch's; left first, 202 of 900 float64 differed)
+    if log_target:
+        d = target - self
+        out = g.exp(target) * d
+    else:
+        ts = target * self
+        out = g.xlogy(target, target) - ts
     return _reduced(out, reduction)
 
 
