@@ -499,10 +499,20 @@ def _leaky_relu_grad(grad, self, negative_slope):
     return _where(self > 0, grad, grad * negative_slope)
 
 
+def _elu_negcoef(grad, alpha, scale):
+    """elu_backward's negcoef, alpha * scale computed in the kernel's scalar type (float
+    for float32 and the reduced floats, double for float64)."""
+    if grad.dtype == _gpujit_float64():
+        return alpha * scale
+    return _as_float32(_np.float32(alpha) * _np.float32(scale))
+
+
 def _elu_grad(grad, self, alpha, scale, input_scale):
-    """elu_backward(is_result=False): the exponential's slope at and below 0; exp of the
-    clamped input, so a large positive x (whose branch is not taken) gives no inf."""
-    neg = grad * (input_scale * alpha * scale) * (self.clamp_max(0) * input_scale).exp()
+    """elu_backward(is_result=False): the exponential's slope at and below 0,
+    a * negiptcoef * negcoef * exp(b * negiptcoef) in that order; exp of the clamped
+    input, so a large positive x (whose branch is not taken) gives no inf."""
+    neg = grad * input_scale * _elu_negcoef(grad, alpha, scale) * (
+        self.clamp_max(0) * input_scale).exp()
     return _where(self > 0, grad * scale, neg)
 
 
@@ -527,9 +537,15 @@ def _selu_grad(grad, self):
     return _elu_grad(grad, self, _SELU_ALPHA, _SELU_SCALE, 1)
 
 
+# derivatives.yaml's celu / celu_: elu_backward(grad, alpha, 1, 1.0 / alpha.toFloat(), ...):
+# the input scale of the alpha rounded to float (the forward's is 1 / alpha in double)
+def _celu_input_scale(alpha):
+    return 1.0 / float(_np.float32(alpha))
+
+
 @_derivative(celu)
 def _celu_grad(grad, self, alpha):
-    return _elu_grad(grad, self, alpha, 1, 1 / alpha)
+    return _elu_grad(grad, self, alpha, 1, _celu_input_scale(alpha))
 
 
 # The in-place leaky_relu_, elu_, selu_ and celu_ keep their result, not their input
@@ -551,7 +567,7 @@ def _elu_grad_of_result(grad, result, alpha, scale, input_scale):
     scale)."""
     if alpha < 0:
         raise RuntimeError(_INPLACE_ELU)
-    neg = grad * input_scale * (result + alpha * scale)
+    neg = grad * input_scale * (result + _elu_negcoef(grad, alpha, scale))
     return _where(result > 0, grad * scale, neg)
 
 
@@ -585,42 +601,106 @@ def _selu_inplace_grad(grad, result):
 
 @_derivative(celu.op.inplace_variant)
 def _celu_inplace_grad(grad, result, alpha):
-    return _elu_grad_of_result(grad, result, alpha, 1, 1 / alpha)
+    return _elu_grad_of_result(grad, result, alpha, 1, _celu_input_scale(alpha))
 
 
-_SQRT_2_OVER_PI = _math.sqrt(2 / _math.pi)
-_INV_SQRT_2PI = 1 / _math.sqrt(2 * _math.pi)
+# The activation kernels' backward formulas (ATen's cpu/Activation.cpp), in their order of
+# operations, with the multiply-adds GCC contracts into FMAs (addcmul's one rounding:
+# _fma); float16 computed in float and rounded once, as the kernels of the reduced floats.
+# (Their exp / tanh / erf are SLEEF's in ATen's vector loops, NumPy's here: the last bit of
+# those may still differ.)
+_SQRT1_2 = _math.sqrt(0.5)                                      # M_SQRT1_2
+_M_2_SQRTPI = 2 / _math.sqrt(_math.pi)                          # M_2_SQRTPI
+_GELU_BETA = _M_2_SQRTPI * _SQRT1_2 * 0.5                       # 1 / sqrt(2 pi)
+_GELU_TANH_BETA = _math.sqrt(2) * _M_2_SQRTPI * 0.5             # sqrt(2 / pi)
 _GELU_KAPPA = 0.044715
 
 
+def _fma(a, b, c):
+    """a * b + c rounded once (addcmul; b and c tensors or numbers, a a tensor)."""
+    import gpujit
+    b, c = (v if isinstance(v, gpujit.Tensor) else
+            gpujit.full((), v, dtype=a.dtype, device=a.device) for v in (b, c))
+    return gpujit.addcmul(c, a, b)
+
+
+def _in_float(formula):
+    """The derivative computed in float for float16 (grad and the tensors it reads), the
+    result rounded once to float16 (its signature stays formula's: autograd passes the
+    values it names by keyword)."""
+    import functools
+
+    @functools.wraps(formula)
+    def fn(grad, **kw):
+        import gpujit
+        if grad.dtype != gpujit.float16:
+            return formula(grad, **kw)
+        kw = {k: v.float() if isinstance(v, gpujit.Tensor) and v.dtype == gpujit.float16
+              else v for k, v in kw.items()}
+        return formula(grad.float(), **kw).to(gpujit.float16)
+    return fn
+
+
+def _as_float32(v):
+    # a constant ATen computes in float (the kernel's scalar_t) for a float32 tensor
+    return float(_np.float32(v))
+
+
+def _gpujit_float64():
+    import gpujit
+    return gpujit.float64
+
+
+def _sigmoid_of(x):
+    # the kernels' 1 / (1 + exp(-x))
+    return 1 / ((-x).exp() + 1)
+
+
 @_derivative(gelu)
+@_in_float
 def _gelu_grad(grad, self, approximate):
     if approximate == "tanh":
-        t = (_SQRT_2_OVER_PI * (self + _GELU_KAPPA * self * self * self)).tanh()
-        d_inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_KAPPA * self * self)
-        return grad * (0.5 * (1 + t) + 0.5 * self * (1 - t * t) * d_inner)
-    cdf = 0.5 * (1 + (self * 0.7071067811865476).erf())
-    pdf = (-0.5 * self * self).exp() * _INV_SQRT_2PI
-    return grad * (cdf + self * pdf)
+        # GeluBackwardKernelImpl: dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) *
+        # kBeta * (1 + 3 * kKappa * x * x)), t = tanh(kBeta * (x + kKappa * x^3))
+        x_sq = self * self
+        t = ((self * self * self * _GELU_KAPPA + self) * _GELU_TANH_BETA).tanh()
+        left_derivative = (t + 1) * 0.5
+        tanh_derivative = _fma(-t, t, 1)
+        three_kappa = 3 * _GELU_KAPPA if self.dtype == _gpujit_float64() else _as_float32(
+            _np.float32(3) * _np.float32(_GELU_KAPPA))
+        inner_derivative = _fma(x_sq, three_kappa, 1) * _GELU_TANH_BETA
+        right_derivative = self * 0.5 * tanh_derivative * inner_derivative
+        return grad * (left_derivative + right_derivative)
+    # dy * (cdf + x * pdf): cdf = 0.5 * (1 + erf(x * M_SQRT1_2)), pdf = kBeta * exp(-x^2 / 2)
+    cdf = ((self * _SQRT1_2).erf() + 1) * 0.5
+    pdf = (self * self * -0.5).exp() * _GELU_BETA
+    return grad * _fma(self, pdf, cdf)
 
 
 @_derivative(silu)
+@_in_float
 def _silu_grad(grad, self):
-    s = self.sigmoid()
-    return grad * s * (1 + self * (1 - s))
+    # silu_backward_kernel: dy * sigmoid * (1 + x * (1 - sigmoid))
+    s = _sigmoid_of(self)
+    return grad * s * _fma(self, 1 - s, 1)
 
 
 @_derivative(mish)
+@_in_float
 def _mish_grad(grad, self):
-    import gpujit
-    t = gpujit.nn.functional.softplus(self).tanh()
-    return grad * (t + self * self.sigmoid() * (1 - t * t))
+    # mish_backward_kernel: dy * (tanh_sp + x * sigmoid * (1 - tanh_sp * tanh_sp)),
+    # tanh_sp = tanh(log1p(exp(x)))
+    t = self.exp().log1p().tanh()
+    return grad * _fma(self * _sigmoid_of(self), _fma(-t, t, 1), t)
 
 
 @_derivative(softplus)
+@_in_float
 def _softplus_grad(grad, self, beta, threshold):
+    # softplus_backward_kernel: z = exp(x * beta); x * beta > threshold ? dy : dy * z / (z + 1)
     xb = self * beta
-    return _where(xb > threshold, grad, grad * xb.sigmoid())
+    z = xb.exp()
+    return _where(xb > threshold, grad, grad * z / (z + 1))
 
 
 # PyTorch's hardsigmoid_backward kernels (CPU and CUDA) multiply by one_sixth(1.0f / 6.0f): the
@@ -660,9 +740,14 @@ def _softshrink_grad(grad, self, lambd):
 
 
 @_derivative(log_sigmoid)
+@_in_float
 def _log_sigmoid_grad(grad, self):
-    # d/dx log(sigmoid(x)) = sigmoid(-x): 1 at -inf, 0 at +inf
-    return grad * (-self).sigmoid()
+    # log_sigmoid_backward_cpu_kernel with its buffer exp(-|x|):
+    # (max_deriv - sign * (b / (1 + b))) * dy, i.e. (1 - q) * dy below 0, q * dy at and
+    # above (sigmoid(-x): 1 at -inf, 0 at +inf)
+    b = (-self.abs()).exp()
+    q = b / (b + 1)
+    return _where(self < 0, 1 - q, q) * grad
 
 
 @_derivative(_prelu_kernel)
@@ -729,4 +814,5 @@ def _glu_grad(grad, self, dim):
     import gpujit
     a, b = self.chunk(2, dim)
     sig = b.sigmoid()
-    return gpujit.cat([grad * sig, grad * a * sig * (1 - sig)], dim)
+    # (glu_backward_kernel: (1 - s) * s * a * grad, in that order)
+    return gpujit.cat([sig * grad, (1 - sig) * sig * a * grad], dim)

@@ -443,32 +443,62 @@ def _clamped_logs(x):
     return x.log().clamp_min(-100), (1 - x).log().clamp_min(-100)
 
 
+def _mean_of(g, reduction, shape):
+    """ATen's losses divide their elementwise gradient by the element count last, for
+    'mean' (grad_input.div_(numel)): g / n, after the output gradient's product."""
+    if reduction_name(reduction) != "mean":
+        return g
+    n = 1
+    for s in shape:
+        n *= s
+    return g / max(n, 1)
+
+
 @_derivative(binary_cross_entropy)
 def _bce_grad(grad, self, target, weight, reduction):
-    g = _per_element(grad, reduction, _shape(self, target, weight))
+    shape = _shape(self, target, weight)
     lx, l1x = _clamped_logs(self)
+    g = _per_element(grad, reduction, shape)
     gw = None if weight is None else -(target * lx + (1 - target) * l1x) * g
+    # binary_cross_entropy_backward's kernel: grad * (x - t) / max((1 - x) * x, 1e-12),
+    # then times the weight, then / numel for 'mean'; the target's: -logit(x) * grad,
+    # times the weight, / numel (binary_cross_entropy_target_backward)
+    gx = grad * (self - target) / ((1 - self) * self).clamp_min(1e-12)
+    gt = -self.logit() * grad
     if weight is not None:
-        g = g * weight
-    # torch's binary_cross_entropy_backward: the slope's denominator kept off 0
-    gx = g * (self - target) / (self * (1 - self)).clamp_min(1e-12)
-    return gx, g * (l1x - lx), gw
+        gx, gt = gx * weight, gt * weight
+    return _mean_of(gx, reduction, shape), _mean_of(gt, reduction, shape), gw
 
 
 @_derivative(binary_cross_entropy_with_logits)
 def _bce_logits_grad(grad, self, target, weight, pos_weight, reduction):
-    """loss = (1 - t) x + l (-log sigmoid(x)), l = 1 + (pos_weight - 1) t, times weight."""
-    g = _per_element(grad, reduction, _shape(self, target, weight, pos_weight))
+    """loss = (1 - t) x + l (-log sigmoid(x)), l = 1 + (pos_weight - 1) t, times weight.
+    The input's and the target's gradients are ATen's
+    binary_cross_entropy_with_logits(_target)_backward: sigmoid(x) - t (with pos_weight
+    (pw t + 1 - t) sigmoid(x) - pw t) and -x (log_sigmoid(-x) - log_sigmoid(x) pw), times
+    grad, times the weight, / numel for 'mean'."""
+    shape = _shape(self, target, weight, pos_weight)
+    g = _per_element(grad, reduction, shape)
     sig = self.sigmoid()
     neg_log_sig = (-self.abs()).exp().log1p() + (-self).clamp_min(0)
     lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     gw = None if weight is None else ((1 - target) * self + lw * neg_log_sig) * g
+    if pos_weight is None:
+        gx, gt = (sig - target) * grad, -self * grad
+    else:
+        import gpujit
+        t = pos_weight * target
+        gx = ((t + 1 - target) * sig - t) * grad
+        logsig = gpujit.nn.functional.logsigmoid
+        gt = (logsig(-self) - logsig(self) * pos_weight) * grad
+    if weight is not None:
+        gx, gt = gx * weight, gt * weight
+    gx, gt = _mean_of(gx, reduction, shape), _mean_of(gt, reduction, shape)
+    if pos_weight is None:
+        return gx, gt, gw, None
     if weight is not None:
         g = g * weight
-    if pos_weight is None:
-        return (sig - target) * g, -self * g, gw, None
-    return ((lw * sig - pos_weight * target) * g, ((pos_weight - 1) * neg_log_sig - self) * g,
-            gw, target * neg_log_sig * g)
+    return gx, gt, gw, target * neg_log_sig * g
 
 
 # (cos recomputed from the inputs: PyTorch's composite keeps the inputs and their norms,
@@ -516,8 +546,15 @@ def _kl_composite(self, target, reduction=1, log_target=False):
     target * self; reduced."""
     import gpujit as g
     _kl_meta(self, target, reduction, log_target)
-    out = g.exp(target) * (target - self) if log_target else \
-        g.xlogy(target, target) - target * self
+    # (the right operand first, as GCC evaluates ATen's `a - b` / `a * b` of tensors: the
+    # later node's backward runs first, so the target's gradient adds xlogy's two parts
+    # before -self, log(t) + 1 - x, as torch's; left first, 202 of 900 float64 differed)
+    if log_target:
+        d = target - self
+        out = g.exp(target) * d
+    else:
+        ts = target * self
+        out = g.xlogy(target, target) - ts
     return _reduced(out, reduction)
 
 

@@ -130,6 +130,8 @@ def _cascade_sum(idx, vals, numiter, dt):
     c10::Half's), vectorized across runs; zeros padding a run's end change no sum."""
     power = max(4, (int(numiter) - 1).bit_length() // _CASCADE_LEVELS if numiter > 1 else 0)
     step = 1 << power
+    if idx.size == numiter:
+        return _cascade_sum_all(vals, step, dt)
     k = vals.shape[1]
     residual = []
     with np.errstate(over="ignore", invalid="ignore"):
@@ -155,6 +157,44 @@ def _cascade_sum(idx, vals, numiter, dt):
         total = np.zeros(k, dt)
         for r in residual:
             total = total + r
+    return total
+
+
+def _run_sums(v, run):
+    """The sequential sums from 0 of v's rows (v: (runs * run, k)) in runs of `run` rows:
+    np.add.accumulate is sequential; + 0 makes a -0. sum the +0. that adding from 0 gives
+    (other values are the same either way)."""
+    b = v.reshape(-1, run, v.shape[-1])
+    return np.add.accumulate(b, axis=1)[:, -1] + v.dtype.type(0)
+
+
+def _cascade_sum_all(vals, step, dt):
+    """_cascade_sum when every index holds a value (no target ignored: the common case), by
+    whole levels: level 0's runs end at indices 0, step, 2 * step, ... (its run sums are
+    reshaped blocks of step rows, one accumulate), the values after the last end its
+    residual; the run sums reach level 1 at those indices, whose runs end likewise at
+    every step-th of them (multiples of step ** 2), and so on; the last level adds all that
+    reaches it. The same additions in the same order as the element-by-element cascade
+    (F.cross_entropy (256, 10) float32: ~20 us instead of ~90 us for the sum)."""
+    k = vals.shape[1]
+    zero = dt.type(0)
+    total = np.zeros(k, dt)
+    v = vals
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(_CASCADE_LEVELS - 1):
+            n = v.shape[0]
+            if n <= 1:
+                break       # (one value left: it passes up to the last level as it is)
+            ends = (n - 1) // step            # runs ending at step, 2 * step, ... <= n - 1
+            tail = v[1 + ends * step:]
+            total = total + (_run_sums(tail, tail.shape[0])[0] if tail.shape[0] else zero)
+            up = np.empty((ends + 1, k), dt)
+            up[0] = v[0] + zero               # (index 0 ends a run of its own)
+            if ends:
+                up[1:] = _run_sums(v[1:1 + ends * step], step)
+            v = up
+        if v.shape[0]:
+            total = total + _run_sums(v, v.shape[0])[0]
     return total
 
 

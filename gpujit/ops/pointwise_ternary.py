@@ -11,8 +11,8 @@ from . import fma as _fma
 from .meta import TensorMeta, broadcast_shapes
 from .registry import op
 from .registry import derivative as _derivative
-from .pointwise import (FLOATS, NO_BOOL, _PW, _f32, _keep, _kind, _scaled, _short,
-                        _wrap_scalar)
+from .pointwise import (FLOATS, NO_BOOL, _PW, _f32, _gpujit, _keep, _kind, _scaled,
+                        _short, _wrap_scalar)
 
 
 # ------------------------------------------------------------------ selection
@@ -220,18 +220,42 @@ def addcmul(xp, self, tensor1, tensor2, value=1):
         value = int(value)          # PyTorch converts it to the integer dtype (0.5 -> 0)
     value = _wrap_scalar(value, s, t1)
     p = value * t1 if value != 1 else t1
-    if xp is _np and p.dtype == _np.float32 and getattr(tensor2, "dtype", None) == _np.float32 \
-            and s.dtype == _np.float32:
-        # PyTorch's CPU kernel is one FMA, fma(value * t1, t2, self), rounded once (bit
-        # for bit: the float32 product is exact in float64, and float64's rounding of
-        # the sum then float32's agree but at ties); two roundings differed by an ulp,
-        # which cancellation after it made visible (program fuzz seeds 2129, 2133)
-        return (s.astype(_np.float64) + p.astype(_np.float64) * tensor2).astype(_np.float32)
+    dt = p.dtype
+    if dt.kind == "f" and dt.itemsize >= 4 and getattr(tensor2, "dtype", None) == dt \
+            and s.dtype == dt:
+        # PyTorch's kernels (CPU and CUDA) are one FMA, fma(value * t1, t2, self), rounded
+        # once; two roundings differed by an ulp, which cancellation after it made visible
+        # (program fuzz seeds 2129, 2133). float32: the product is exact in float64, the
+        # float64 sum rounded to float32 (as the fused kernels compute it: _addcmul_expression;
+        # a true FMA but at ties of the float64 rounding)
+        if dt == _np.float32:
+            return (s.astype(_np.float64) + p.astype(_np.float64) * tensor2).astype(dt)
+        return _fma.fma64(p, tensor2, s, xp)
     return s + p * tensor2
 
 
 for _d in (addcmul.op, addcmul.op.inplace_variant):
     _d.checked_scalars = frozenset(("value",))
+
+
+def _addcmul_expression(form):
+    """addcmul's fused form in float32 / float64: eager's one rounding of
+    fma(value * t1, t2, self) (float64 a true FMA, prims._fma_f64; float32 the float64 sum
+    of the exact product, rounded to float32). The plain expression rounded twice: 504 of
+    4096 float32 elements of a fused addcmul differed from eager."""
+    value = form.constants.get("value", None)
+    one = "value" in form.constants and value == 1 and not isinstance(value, bool)
+    if form.ct is _dt.float64:
+        p = "{tensor1}" if one else "(cast_float64({value}) * {tensor1})"
+        return f"fma({p}, {{tensor2}}, {{self}})"
+    if form.ct is _dt.float32:
+        p = "{tensor1}" if one else "cast_float32(cast_float32({value}) * {tensor1})"
+        return (f"cast_float32(cast_float64({{self}}) + cast_float64({p}) * "
+                f"cast_float64({{tensor2}}))")
+    return None
+
+
+addcmul.op.scalar_for = _addcmul_expression
 
 
 _ADDCDIV_INT = (
@@ -305,12 +329,17 @@ def _lerp_grad(grad, self, end, weight, needs_grad):
 
 @_derivative(addcmul, reads={"tensor1": ("tensor2",), "tensor2": ("tensor1",)})
 def _addcmul_grad(grad, tensor1, tensor2, value, needs_grad):
-    return (grad, _scaled(grad * tensor2, value) if needs_grad[1] else None,
-            _scaled(grad * tensor1, value) if needs_grad[2] else None)
+    # (derivatives.yaml: grad * (tensor2 * value), grad * (tensor1 * value))
+    return (grad, grad * _scaled(tensor2, value) if needs_grad[1] else None,
+            grad * _scaled(tensor1, value) if needs_grad[2] else None)
 
 
 @_derivative(addcdiv, reads={"tensor1": ("tensor2",), "tensor2": ("tensor1", "tensor2")})
 def _addcdiv_grad(grad, tensor1, tensor2, value, needs_grad):
-    g = _scaled(grad, value)
-    return (grad, g / tensor2 if needs_grad[1] else None,
-            -g * tensor1 / (tensor2 * tensor2) if needs_grad[2] else None)
+    # (derivatives.yaml: grad * (value / tensor2), -grad * (value * tensor1 /
+    # (tensor2 * tensor2)); ATen's C++ value / tensor2 is full_like(tensor2, value) /
+    # tensor2, one division -- Python's value / tensor2 is tensor2.reciprocal() * value)
+    return (grad, grad * (_gpujit().full_like(tensor2, value) / tensor2)
+            if needs_grad[1] else None,
+            -grad * (_scaled(tensor1, value) / (tensor2 * tensor2))
+            if needs_grad[2] else None)
