@@ -297,3 +297,67 @@ def test_tuple_for_list_param_of_method_matches_torch():
     m = rt.jit.script(C())
     assert m(rt.zeros(1)).tolist() == torch.jit.script(_Choice())(torch.zeros(1)).tolist()
     assert m.code == torch.jit.script(_Choice()).code
+
+
+# ---------------------------------------------------------------- dtype / device defaults
+
+class _Boxes(torch.nn.Module):
+    def boxes(self, n: int, dtype: torch.dtype = torch.float32,
+              device: torch.device = torch.device("cpu")):
+        return torch.zeros(n, dtype=dtype, device=device)
+
+    def forward(self, x):
+        return self.boxes(2).to(x.dtype) + x + self.boxes(2, torch.float64)
+
+
+def test_dtype_default_of_scripted_method(tmp_path):
+    # torchvision's DefaultBoxGenerator._grid_default_boxes(..., dtype: torch.dtype =
+    # torch.float32): TorchScript's ScalarType is an int, its default prints as 6
+    m = torch.jit.script(_Boxes())
+    r = m(torch.ones(2))
+    assert r.dtype == torch.float64 and r.tolist() == [1.0, 1.0]
+    assert "dtype: int=6,\n    device: Device=torch.device(\"cpu\")) -> Tensor:" in m.boxes.code
+    assert "(self).boxes(2, 7, torch.device(\"cpu\"), )" in m.code
+    p = tmp_path / "m.pt"
+    torch.jit.save(m, str(p))
+    m2 = torch.jit.load(str(p))
+    assert m2(torch.ones(2)).tolist() == [1.0, 1.0]
+    assert m2.boxes.code == m.boxes.code
+
+
+def test_dtype_default_matches_torch():
+    rt = _torch()
+
+    class B(rt.nn.Module):
+        def boxes(self, n: int, dtype: rt.dtype = rt.float32,
+                  device: rt.device = rt.device("cpu")):
+            return rt.zeros(n, dtype=dtype, device=device)
+
+        def forward(self, x):
+            return self.boxes(2).to(x.dtype) + x + self.boxes(2, rt.float64)
+    a, b = rt.jit.script(B()), torch.jit.script(_Boxes())
+    assert a.boxes.code == b.boxes.code and a.code == b.code
+
+
+# ---------------------------------------------------------------- _get_tracing_state
+
+def _is_tracing():
+    return torch._C._get_tracing_state()
+
+
+def _uses_is_tracing(x):
+    if _is_tracing():
+        return x + 1
+    return x * 2
+
+
+def test_get_tracing_state_in_scripted_code():
+    # torchvision._is_tracing() in scripted detection code: aten::_get_tracing_state,
+    # False in TorchScript
+    f = torch.jit.script(_uses_is_tracing)
+    assert f(torch.ones(1) * 3).tolist() == [6.0]
+    g = torch.jit.script(_is_tracing)
+    assert g() is False
+    # traced, the scripted function still takes its scripted branch
+    t = torch.jit.trace(lambda x: f(x), (torch.ones(1),))
+    assert t(torch.ones(1) * 4).tolist() == [8.0]
