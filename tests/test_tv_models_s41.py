@@ -361,3 +361,33 @@ def test_get_tracing_state_in_scripted_code():
     # traced, the scripted function still takes its scripted branch
     t = torch.jit.trace(lambda x: f(x), (torch.ones(1),))
     assert t(torch.ones(1) * 4).tolist() == [8.0]
+
+
+# ---------------------------------------------------------------- _shape_as_tensor
+
+def _image_size(x):
+    # torchvision's detection transform under tracing (torch.onnx.operators.shape_as_tensor)
+    return torch._shape_as_tensor(x)[-2:]
+
+
+def test_shape_as_tensor():
+    x = torch.ones(2, 3, 4, requires_grad=True)
+    r = torch._shape_as_tensor(x)
+    assert r.dtype == torch.int64 and r.tolist() == [2, 3, 4] and not r.requires_grad
+    assert r.device.type == "cpu"
+    assert torch._shape_as_tensor(torch.tensor(1.0)).tolist() == []
+    assert torch.ops.aten._shape_as_tensor(torch.ones(0, 5)).tolist() == [0, 5]
+    t = torch.jit.trace(_image_size, (torch.ones(1, 3, 4, 5),))
+    assert "aten::_shape_as_tensor" in [n.kind() for n in t.graph.nodes()]
+    assert t(torch.ones(2, 7, 9)).tolist() == [7, 9]       # (not the traced sizes)
+    assert torch.jit.script(_image_size)(torch.ones(6, 8)).tolist() == [6, 8]
+
+
+def test_shape_as_tensor_matches_torch():
+    rt = _torch()
+    for shape in ((2, 3, 4), (), (0, 5)):
+        a = rt._shape_as_tensor(rt.ones(shape))
+        b = torch._shape_as_tensor(torch.ones(shape))
+        assert a.tolist() == b.tolist() and str(a.dtype)[6:] == str(b.dtype)[7:]
+    assert str(rt.ops.aten._shape_as_tensor.default._schema) == \
+        str(torch.ops.aten._shape_as_tensor.default._schema)
