@@ -391,3 +391,36 @@ def test_shape_as_tensor_matches_torch():
         assert a.tolist() == b.tolist() and str(a.dtype)[6:] == str(b.dtype)[7:]
     assert str(rt.ops.aten._shape_as_tensor.default._schema) == \
         str(torch.ops.aten._shape_as_tensor.default._schema)
+
+
+# ---------------------------------------------------------------- __constants__ when tracing
+
+class _Seg(torch.nn.Module):
+    # torchvision's _SimpleSegmentationModel: __constants__ = ["aux_classifier"], a submodule
+    __constants__ = ["aux"]
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Linear(2, 2)
+        self.aux = torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        r = self.body(x)
+        if self.aux is not None:
+            r = r + self.aux(x)
+        return r
+
+
+def test_constants_naming_a_submodule_warn_when_scripted_not_traced():
+    import warnings
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        t = torch.jit.trace(_Seg(), (torch.ones(1, 2),))
+    assert not [x for x in w if "ScriptModule constants" in str(x.message)]
+    assert t(torch.ones(1, 2)).shape == (1, 2)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        torch.jit.script(_Seg())
+    assert [str(x.message) for x in w if "ScriptModule constants" in str(x.message)] == [
+        "'aux' was found in ScriptModule constants,  but it is a non-constant submodule. "
+        "Consider removing it."]
