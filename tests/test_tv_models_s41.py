@@ -424,3 +424,41 @@ def test_constants_naming_a_submodule_warn_when_scripted_not_traced():
     assert [str(x.message) for x in w if "ScriptModule constants" in str(x.message)] == [
         "'aux' was found in ScriptModule constants,  but it is a non-constant submodule. "
         "Consider removing it."]
+
+
+# ---------------------------------------------------------------- traced sizes as tensors
+
+def _batch_sizes(images: List[Tensor]):
+    # torchvision's GeneralizedRCNNTransform._onnx_batch_images (run while tracing)
+    max_size = []
+    for i in range(images[0].dim()):
+        m = torch.max(torch.stack([img.shape[i] for img in images]).to(torch.float32))
+        max_size.append(m.to(torch.int64))
+    return torch.stack(max_size) * 2 + images[0].size(0)
+
+
+def test_traced_sizes_are_tensors_for_tensor_arguments():
+    # PyTorch's tracer hands out sizes as 0-dim tensors: torch.stack of them works while
+    # tracing (eagerly, ints are refused: TypeError)
+    ims = [torch.ones(3, 4, 5), torch.ones(3, 6, 2)]
+    t = torch.jit.trace(_batch_sizes, (ims,), check_trace=False)
+    assert t(ims).tolist() == [9, 15, 13]
+    # the trace follows the sizes
+    assert t([torch.ones(1, 9, 5), torch.ones(1, 6, 7)]).tolist() == [3, 19, 15]
+    with pytest.raises(TypeError, match="expected Tensor as element 0 in argument 0, but "
+                       "got int"):
+        _batch_sizes(ims)
+
+
+def test_traced_sizes_are_tensors_matches_torch():
+    rt = _torch()
+
+    def f(images: List[rt.Tensor]):
+        return rt.stack([img.shape[1] for img in images]) * 2
+
+    t = rt.jit.trace(f, ([rt.ones(3, 4), rt.ones(2, 6)],), check_trace=False)
+    g = torch.jit.trace(lambda ims: torch.stack([im.shape[1] for im in ims]) * 2,
+                        ([torch.ones(3, 4), torch.ones(2, 6)],), check_trace=False)
+    for shapes in (((3, 4), (2, 6)), ((1, 7), (5, 1))):
+        assert t([rt.ones(s) for s in shapes]).tolist() == \
+            g([torch.ones(s) for s in shapes]).tolist()
