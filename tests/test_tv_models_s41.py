@@ -462,3 +462,42 @@ def test_traced_sizes_are_tensors_matches_torch():
     for shapes in (((3, 4), (2, 6)), ((1, 7), (5, 1))):
         assert t([rt.ones(s) for s in shapes]).tolist() == \
             g([torch.ones(s) for s in shapes]).tolist()
+
+
+# ---------------------------------------------------------------- self.obj(x): __call__
+
+class _Matcher:
+    # torchvision's det_utils.Matcher: a plain class whose object a module holds
+    BELOW = -1
+    __annotations__ = {"BELOW": int}
+
+    def __init__(self, thr: float) -> None:
+        self.BELOW = -1
+        self.thr = thr
+
+    def __call__(self, m: Tensor) -> Tensor:
+        v, idx = m.max(dim=0)
+        idx[v < self.thr] = self.BELOW
+        return idx
+
+
+class _Head(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.matcher = _Matcher(0.5)
+
+    def forward(self, x):
+        return self.matcher(x)
+
+
+def test_call_of_script_class_attribute(tmp_path):
+    m = torch.jit.script(_Head())
+    x = torch.tensor([[0.1, 0.9], [0.7, 0.2]])
+    assert m(x).tolist() == [1, 0]
+    assert m(torch.tensor([[0.1, 0.2], [0.3, 0.4]])).tolist() == [-1, -1]
+    # TorchScript 2.13's code
+    assert m.code == ("def forward(self,\n    x: Tensor) -> Tensor:\n"
+                      "  matcher = self.matcher\n  return (matcher).__call__(x, )\n")
+    p = tmp_path / "h.pt"
+    torch.jit.save(m, str(p))
+    assert torch.jit.load(str(p))(x).tolist() == [1, 0]
