@@ -501,3 +501,22 @@ def test_call_of_script_class_attribute(tmp_path):
     p = tmp_path / "h.pt"
     torch.jit.save(m, str(p))
     assert torch.jit.load(str(p))(x).tolist() == [1, 0]
+
+
+# ---------------------------------------------------------------- layout= while tracing
+
+def _roi_format(b):
+    # torchvision's poolers._convert_to_roi_format
+    return torch.full_like(b[:, :1], 3, dtype=b.dtype, layout=torch.strided, device=b.device)
+
+
+def test_layout_argument_traced_as_int_constant():
+    t = torch.jit.trace(_roi_format, (torch.ones(2, 2),))
+    assert t(torch.ones(3, 2)).tolist() == [[3.0], [3.0], [3.0]]
+    full = [n for n in t.graph.nodes() if n.kind() == "aten::full_like"][0]
+    layout = list(full.inputs())[3].node()
+    # TorchScript's Layout is an int: torch.strided is 0 (as torch 2.13's trace records it)
+    assert layout.kind() == "prim::Constant" and str(layout.output().type()) == "int"
+    assert layout["value"] == 0
+    z = torch.jit.trace(lambda b: torch.zeros(2, layout=torch.strided) + b, (torch.ones(2),))
+    assert z(torch.ones(2)).tolist() == [1.0, 1.0]
