@@ -520,3 +520,18 @@ def test_layout_argument_traced_as_int_constant():
     assert layout["value"] == 0
     z = torch.jit.trace(lambda b: torch.zeros(2, layout=torch.strided) + b, (torch.ones(2),))
     assert z(torch.ones(2)).tolist() == [1.0, 1.0]
+
+
+# ---------------------------------------------------------------- as_tensor of a nested list
+
+def _as_tensor_nested(v: List[List[float]]):
+    return torch.as_tensor(v, dtype=torch.float64)
+
+
+def test_as_tensor_of_nested_list_scripted():
+    f = torch.jit.script(_as_tensor_nested)
+    r = f([[0.5, 1.5], [2.0, 3.0]])
+    assert r.dtype == torch.float64 and r.tolist() == [[0.5, 1.5], [2.0, 3.0]]
+    assert [n.kind() for n in f.graph.nodes()][-1] == "aten::as_tensor"
+    with pytest.raises(RuntimeError, match="Expected sequence of length 2 at dim 1"):
+        f([[1.0, 2.0], [3.0]])
