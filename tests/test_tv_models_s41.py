@@ -535,3 +535,48 @@ def test_as_tensor_of_nested_list_scripted():
     assert [n.kind() for n in f.graph.nodes()][-1] == "aten::as_tensor"
     with pytest.raises(RuntimeError, match="Expected sequence of length 2 at dim 1"):
         f([[1.0, 2.0], [3.0]])
+
+
+# ---------------------------------------------------------------- attribute of a base class type
+
+class _BaseMatcher:
+    def __init__(self, thr: float) -> None:
+        self.thr = thr
+
+    def __call__(self, m: Tensor) -> Tensor:
+        return (m > self.thr).sum(0)
+
+
+class _SubMatcher(_BaseMatcher):
+    def __init__(self, thr: float) -> None:
+        super().__init__(thr)
+
+    def __call__(self, m: Tensor) -> Tensor:
+        return super().__call__(m) + 100
+
+
+class _SSDHead(torch.nn.Module):
+    # torchvision's SSD: __annotations__ = {"proposal_matcher": det_utils.Matcher}, holding
+    # a det_utils.SSDMatcher (a subclass)
+    __annotations__ = {"matcher": _BaseMatcher}
+
+    def __init__(self):
+        super().__init__()
+        self.matcher = _SubMatcher(0.5)
+
+    def forward(self, x):
+        return self.matcher(x)
+
+
+def test_subclass_object_in_base_class_attribute_saves(tmp_path):
+    m = torch.jit.script(_SSDHead())
+    x = torch.tensor([[0.1, 0.9], [0.7, 0.2]])
+    # TorchScript types the attribute as the declared class: its __call__ runs (torch 2.13
+    # gives [1, 1] scripted, [101, 101] eager)
+    assert m(x).tolist() == [1, 1]
+    assert _SSDHead()(x).tolist() == [101, 101]
+    p = tmp_path / "ssd.pt"
+    torch.jit.save(m, str(p))          # (was: 'SSDMatcher' inherits from 'Matcher' ...)
+    loaded = torch.jit.load(str(p))
+    assert loaded(x).tolist() == [1, 1]
+    assert type(loaded.matcher).__name__ == "_BaseMatcher"
