@@ -50,7 +50,7 @@ __all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "_jit
            "_jit_pass_inline", "_jit_pass_loop_unrolling", "_jit_pass_lint",
            "_get_tracing_state", "_jit_set_inline_everything_mode",
            "_jit_get_inline_everything_mode", "_jit_set_autocast_mode", "_jit_set_llga_enabled",
-           "_jit_llga_enabled"]
+           "_jit_llga_enabled", "_log_api_usage_once"]
 
 
 def _jit_set_num_profiled_runs(n: int) -> int:
@@ -202,6 +202,17 @@ def _get_tracing_state():
     from .frontend import tracer
     s = tracer.current_session()
     return None if s is None or s.paused else s
+
+
+def _log_api_usage_once(*event):
+    """torch._C._log_api_usage_once(event): PyTorch's API-usage logging hook, which
+    libraries call once per feature (torchvision: every model's __init__); it logs nothing
+    unless a logger is installed, and gpujit has none. Exactly one str, as torch's binding."""
+    if len(event) != 1:
+        raise TypeError(f"torch._C._log_api_usage_once() takes exactly one argument "
+                        f"({len(event)} given)")
+    if not isinstance(event[0], str):
+        raise TypeError("bad argument type for built-in operation")
 
 
 # ---------------------------------------------------------------- graphs and passes

@@ -19,7 +19,7 @@ from ..ir import types as T
 from ..tensor import Tensor
 from .tracer import (_Active, Recorder, conversion_warning, source_range_here,
                      warn_at_user)
-from .traced_numbers import plain
+from .traced_numbers import TracedFloat, TracedInt, plain
 from . import trace_calls as _calls
 from .trace_boundary import _param_names, _holds_only_tensors, bind_input, output_value
 
@@ -62,6 +62,9 @@ def _hook(op, args):
         # `x += y` with views of x alive is silent (timm's GhostNet `x += shortcut(...)` of
         # a slice of a cat: torch 2.13 prints nothing)
         s.check_inplace(op, args)
+    tens = _tensor_params(op)
+    if tens and any(_holds_traced_number(args[i]) for i in tens if i < len(args)):
+        args = _tensor_args(args, tens)
     ints = _int_params(op)
     if ints and any(isinstance(args[i], (Tensor, list, tuple)) for i in ints if i < len(args)):
         args = _int_args(op, args, ints)
@@ -74,6 +77,51 @@ def _hook(op, args):
         # out-of-place form, whose result stands for the written tensor from here on
         op = op.inplace_of
     return s.record(op, args, result)
+
+
+_TENSOR_PARAMS: dict = {}
+
+
+def _tensor_params(op):
+    """Positions of op's Tensor parameters that take no Python number, and of its Tensor[]
+    ones: a traced size given there is a 0-dim tensor in PyTorch's trace (its sizes are
+    tensors), so `torch.stack([img.shape[1] for img in images])` works while tracing
+    (torchvision's detection transform, _onnx_batch_images)."""
+    r = _TENSOR_PARAMS.get(op.name)
+    if r is None:
+        r = _TENSOR_PARAMS[op.name] = tuple(
+            i for i, a in enumerate(op.schema.arguments) if a.type.base == "Tensor" and (
+                a.type.is_list or a.name not in op.number_operands))
+    return r
+
+
+def _holds_traced_number(a):
+    if isinstance(a, (TracedInt, TracedFloat)):
+        return True
+    return isinstance(a, (list, tuple)) and any(isinstance(e, (TracedInt, TracedFloat))
+                                                for e in a)
+
+
+def _number_tensor(n):
+    """A traced number as the 0-dim tensor PyTorch's trace has for it (int64 for an int,
+    float64 for a float, as prim::NumToTensor), through a recorded aten::scalar_tensor."""
+    from .. import dtypes as _dt
+    return _reg.get("aten::scalar_tensor").public(
+        n, dtype=_dt.int64 if isinstance(n, TracedInt) else _dt.float64)
+
+
+def _tensor_args(args, positions):
+    out = list(args)
+    for i in positions:
+        if i >= len(out):
+            break
+        a = out[i]
+        if isinstance(a, (TracedInt, TracedFloat)):
+            out[i] = _number_tensor(a)
+        elif isinstance(a, (list, tuple)):
+            out[i] = type(a)(_number_tensor(e) if isinstance(e, (TracedInt, TracedFloat))
+                             else e for e in a)
+    return out
 
 
 _INT_PARAMS: dict = {}

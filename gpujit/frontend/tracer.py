@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from .. import dtypes as _dt
 from .. import ir
 from .._frames import from_library, user_frame, warn_at_user_frame
 from ..ir import types as T
@@ -230,6 +231,10 @@ class Recorder:
             x = float(x)
         if type(x).__module__ == "numpy":
             x = x.item() if hasattr(x, "item") and getattr(x, "ndim", 0) == 0 else x.tolist()
+        if isinstance(x, _dt.layout):
+            # layout=torch.strided (torchvision's poolers: full_like(..., layout=...)):
+            # TorchScript's Layout is an int, strided 0, as the script frontend's constant
+            x = 0
         if getattr(at, "is_list", False) and at.base in _NUMBER_LIST_BASES \
                 and isinstance(x, list) and all(type(e) in (int, float) for e in x):
             # an int[] / float[] argument: TorchScript's tracer records each number as a

@@ -492,6 +492,12 @@ def _schema_default(value) -> str:
         return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
     if isinstance(value, list):
         return "[" + ", ".join(_schema_default(x) for x in value) + "]"
+    from ..dtypes import dtype, scalar_type_code
+    from ..device import device
+    if isinstance(value, dtype):        # (TorchScript's ScalarType is an int: dtype: int=6)
+        return str(scalar_type_code(value))
+    if isinstance(value, device):
+        return f'torch.device("{value}")'
     return str(value)
 
 

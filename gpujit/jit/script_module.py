@@ -511,7 +511,9 @@ def _script_exports(module, tm, ctx=None):
     info = _sm.ModuleInfo(module, tm, type(module).__name__)
     ctx.info[id(tm)] = info
     object.__setattr__(tm, "_script_constants", info.constants)
-    info.collect_attributes()
+    # (silent about __constants__ that name a submodule: torchvision's segmentation
+    # models' aux_classifier warns when scripted, not when traced, in torch 2.13)
+    info.collect_attributes(warn=False)
     for name, fn in inspect.getmembers(type(module), inspect.isfunction):
         if name != "forward" and name not in tm._script_methods and \
                 function_modifier(fn) == "export":

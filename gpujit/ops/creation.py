@@ -385,6 +385,16 @@ def tensor_nested(xp, data, dtype=None, device=None, requires_grad=False):
     return _tensor_data(xp, flat, dtype, _leaf_dtype(flat)).reshape(sizes)
 
 
+@op("aten::as_tensor.list(t[] data, *, ScalarType? dtype=None, Device? device=None) -> "
+    "Tensor", tags={"factory"}, function=False, method=False, meta=_tensor_list_meta)
+def as_tensor_nested(xp, data, dtype=None, device=None):
+    """TorchScript's aten::as_tensor of a list of any depth (torch.as_tensor(v) of a
+    List[List[float]] in scripted code; flat lists keep the typed overloads above): as
+    aten::tensor of it, the data copied."""
+    sizes, flat = _nested_sizes(data)
+    return _tensor_data(xp, flat, dtype, _leaf_dtype(flat)).reshape(sizes)
+
+
 @public
 def zeros(*sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
           layout=None, out=None, pin_memory=False):

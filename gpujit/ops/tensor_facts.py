@@ -120,6 +120,15 @@ def get_device(xp, self):
     return -1 if d.type == "cpu" else int(d.index or 0)
 
 
+@op("aten::_shape_as_tensor(Tensor self) -> Tensor", method=False, cross_device="keep",
+    meta=lambda self: TensorMeta(_dt.int64, (len(self.shape),), _cpu))
+def _shape_as_tensor(xp, self):
+    """self's sizes as a 1-dim int64 tensor, on the CPU whatever self's device (torchvision's
+    detection transforms under tracing, through torch.onnx.operators.shape_as_tensor): a
+    trace records the op, so the sizes follow the input."""
+    return np.asarray(self.shape, dtype=np.int64)
+
+
 # ------------------------------------------------------------------ scalar_tensor, fill
 
 @op(f"aten::scalar_tensor(Scalar s, *, {_FACTORY_TAIL}", tags={"factory"}, method=False,
@@ -443,5 +452,5 @@ index_reduce_ = _declare_index_reduce(True)
 index_reduce_.op.inplace_of = index_reduce.op
 
 _nondiff(is_nonzero, is_same_size, is_signed, is_complex, is_conj, is_neg, is_inference,
-         get_device, new_empty_strided, scalar_tensor,
+         get_device, new_empty_strided, scalar_tensor, _shape_as_tensor,
          reason="tensor facts and factories: no gradient flows through them")

@@ -30,8 +30,12 @@ class UnsaveableValueError(TypeError, RuntimeError):
     also the TypeError gpujit raised before."""
 
 
-def encode(v, saver):
-    """A plain attribute value as tagged JSON (tensors go to .npy files)."""
+def encode(v, saver, declared=None):
+    """A plain attribute value as tagged JSON (tensors go to .npy files). declared: the
+    attribute's type, where the module declares it (an object of a subclass held in an
+    attribute annotated with its base class is saved as the base class's object, as
+    TorchScript types it: torchvision's SSD `proposal_matcher: Matcher` holding an
+    SSDMatcher)."""
     from ..tensor import Tensor
     if v is None or isinstance(v, (bool, str)):
         return v
@@ -62,7 +66,9 @@ def encode(v, saver):
     if isinstance(v, _dt.dtype):
         return {"dtype": v.name}
     from ..frontend.script.classes import object_value_type
-    t = object_value_type(v)
+    t = declared if isinstance(declared, T.ClassType) and \
+        not isinstance(declared, T.NamedTupleType) and isinstance(v, declared.py_class or ()) \
+        else object_value_type(v)
     if isinstance(t, T.ClassType) and not isinstance(t, T.NamedTupleType):
         name = saver.add_class(t)
         return {"object": name, "attrs": {k: encode(getattr(v, k), saver)

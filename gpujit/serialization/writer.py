@@ -324,7 +324,7 @@ class _Saver:
             if k not in m.__dict__:
                 continue
             self.note_type(t)
-            attrs[k] = {**type_record(t), "value": encode(m.__dict__[k], self)}
+            attrs[k] = {**type_record(t), "value": encode(m.__dict__[k], self, t)}
         rec["attributes"] = attrs
         rec["interfaces"] = {k: self.add_class(t) for k, t in
                              (m.__dict__.get("_interface_attrs") or {}).items()}

@@ -235,5 +235,14 @@ TENSOR_NESTED = OpInfo(
             ErrorSample([[1, 2]], requires_grad=True, match="Only Tensors of floating point "
                         "and complex dtype can require gradients")])
 
-OPINFOS = [*TENSOR_OPS, TENSOR_NESTED, ARANGE_END, ARANGE_START, ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, NEW_ZEROS, NEW_ONES, NEW_EMPTY, NEW_FULL, ARANGE,
+# aten::as_tensor.list(t[] data, ...): scripted torch.as_tensor of a nested list variable
+AS_TENSOR_NESTED = OpInfo(
+    "aten::as_tensor.list", ref=lambda data, dtype=None: _nested_ref(data, dtype),
+    samples=[Sample([[1, 2], [3, 4]]).expect_dtype(G.int64),
+             Sample([[[1.5], [2.0]]]).expect_dtype(G.float32),
+             Sample([[True], [False]]).expect_dtype(G.bool),
+             Sample([[1, 2]], dtype=G.float64).expect_dtype(G.float64)],
+    errors=[ErrorSample([[1, 2], [3]], match="Expected sequence of length 2 at dim 1")])
+
+OPINFOS = [*TENSOR_OPS, TENSOR_NESTED, AS_TENSOR_NESTED, ARANGE_END, ARANGE_START, ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, NEW_ZEROS, NEW_ONES, NEW_EMPTY, NEW_FULL, ARANGE,
            LINSPACE, EYE]

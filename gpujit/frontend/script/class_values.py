@@ -288,8 +288,10 @@ class ClassValueMixin:
                 values[i] = self.const(p.default, pv.type if p.default is None else None) \
                     if p.default is None or isinstance(p.default, (bool, int, float, str)) \
                     else self.constant_value(p.default, node)
-            values[i] = self.broadcast_for_param(
-                self.empty_list_for_param(values[i], pv.type), pv)
+            # (a tuple for a List[E] parameter is a list, as TorchScript's schema matching
+            # converts it: torchvision's `self.torch_choice(self.min_size)`)
+            values[i] = self.broadcast_for_param(self.empty_list_for_param(
+                self.tuple_for_list_param(values[i], pv.type), pv.type), pv)
             if not _fits(values[i].type, pv.type):
                 self.error(f"argument {i + 1} ('{p.name}') of {what}() expects "
                            f"{describe_type(pv.type)}, got {describe_type(values[i].type)}",

@@ -395,7 +395,10 @@ class ModuleInfo:
         self.functions = {}      # function attribute name -> the function (F.relu)
         self.ignored = ignored_attribute_names(type(module))   # __jit_ignored_attributes__
 
-    def collect_attributes(self):
+    def collect_attributes(self, warn=True):
+        """warn: TorchScript's warnings about __constants__ that are no constant (a
+        traced module's attributes are read without them: torch's tracer builds its
+        modules without the class's __constants__)."""
         from ...runtime.arguments import copied, holds_container
         cls = type(self.module)
         consts = _constant_names(cls)
@@ -467,7 +470,7 @@ class ModuleInfo:
                 # its UTF-8 bytes, a piece of a char raising UnicodeDecodeError)
             object.__setattr__(self.sm, name, value)
             self.sm._type.attributes[name] = t
-        if not cls.__module__.startswith("gpujit."):
+        if warn and not cls.__module__.startswith("gpujit."):
             self.warn_unusable_constants(consts)
         for name in consts:
             if name not in self.constants and hasattr(cls, name):

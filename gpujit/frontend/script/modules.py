@@ -14,6 +14,7 @@ unrolled, and a ModuleList indexed by an int constant is a GetAttr of that child
 """
 from __future__ import annotations
 
+import ast
 import inspect
 import weakref
 
@@ -524,6 +525,16 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
                 "forward" not in sm._script_methods:
             self.error(f"a {sm.original_name} cannot be called", node,
                        hint="iterate over it or index it with a constant")
+        if info is not None and isinstance(info.attr_types.get(name), T.ClassType) and \
+                not callable(inspect.getattr_static(type(info.module), name, None)):
+            # self.matcher(x) of an attribute holding a script-class object: its __call__,
+            # as TorchScript compiles it (torchvision's detection models: proposal_matcher,
+            # box_coder ...)
+            call = ast.copy_location(ast.Call(
+                func=ast.copy_location(ast.Attribute(value=node.func, attr="__call__",
+                                                     ctx=ast.Load()), node.func),
+                args=node.args, keywords=node.keywords), node)
+            return self.expr(call)
         dropped = self.dropped_call(sm, name, node)
         if dropped is not None:
             return dropped

@@ -174,6 +174,11 @@ def _default_fits(v, t) -> bool:
         return v is None or _default_fits(v, t.elem)
     if isinstance(t, (T.FloatType, T.NumberType)):
         return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if isinstance(t, T.IntType):
+        # (a dtype is TorchScript's int: `dtype: torch.dtype = torch.float32`, torchvision's
+        # DefaultBoxGenerator._grid_default_boxes, prints `dtype: int=6`)
+        from ...dtypes import dtype
+        return isinstance(v, dtype)
     if isinstance(t, T.ListType) and isinstance(v, (list, tuple)):
         return all(_default_fits(x, t.elem) for x in v)
     if isinstance(t, T.TupleType) and isinstance(v, tuple) and len(v) == len(t.elems):

@@ -1,6 +1,6 @@
 """What scripted code knows at compile time about a few Python calls:
 `gpujit.jit.is_scripting()` (also `torch.jit.is_scripting()` under `import gpujit as
-torch`) is True in scripted code and `is_tracing()` False, `hasattr(self.sub, "name")` on modules is known (as
+torch`) is True in scripted code and `is_tracing()` (and `torch._C._get_tracing_state()`) False, `hasattr(self.sub, "name")` on modules is known (as
 TorchScript evaluates it), and so is `self.downsample is None` when the attribute is None
 (or of a type that is never None), so
 
@@ -22,9 +22,11 @@ UNKNOWN = object()
 def _folded():
     from ...jit.script import is_scripting
     from ...jit.trace import is_tracing
+    from ..._C import _get_tracing_state
     # (PyTorch's is_tracing() starts `if is_scripting(): return False`: scripted code,
-    # called from a trace too, sees False)
-    return {is_scripting: True, is_tracing: False}
+    # called from a trace too, sees False; torch._C._get_tracing_state() is the builtin
+    # aten::_get_tracing_state, False in scripted code: torchvision._is_tracing())
+    return {is_scripting: True, is_tracing: False, _get_tracing_state: False}
 
 
 def call_value(obj):
