@@ -242,12 +242,10 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             if isinstance(s, ast.Return):
                 with self.at(s):
                     return on_exit("return", s)
-            if isinstance(s, ast.Break):
+            if isinstance(s, (ast.Break, ast.Continue)):
+                self.check_unreachable(stmts[i + 1:])
                 with self.at(s):
-                    return on_exit("break", s)
-            if isinstance(s, ast.Continue):
-                with self.at(s):
-                    return on_exit("continue", s)
+                    return on_exit("break" if isinstance(s, ast.Break) else "continue", s)
             if isinstance(s, ast.If) and has_exit(s):
                 return self.if_with_exit(s, stmts[i + 1:], on_exit, slot_names)
             if isinstance(s, ast.With) and has_exit(s):
@@ -263,6 +261,35 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         last = stmts[-1] if stmts else None
         with self.at(last if isinstance(last, ast.AST) else self.src.fdef):
             return on_exit("fall", last if isinstance(last, ast.AST) else None)
+
+    def check_unreachable(self, stmts):
+        """Statements after a `break` / `continue`: compiled, so their errors are raised,
+        and thrown away, as TorchScript compiles them before its exit transform drops them
+        (torch 2.13: `break; x = self.agg(x)` with agg None is 'cannot call a value of type
+        'NoneType''). What follows a `return` or `raise` is not compiled, as there."""
+        if not stmts:
+            return
+        with self.at(stmts[0]):
+            holder = self.emit("prim::If", [self.const(False)], [])
+        with self.in_block(holder.add_block()), self.scope() as frame:
+            self.path(stmts, self._unreachable_exit, [])
+        for name, var in frame.items():
+            # a variable keeps its type there too ('Variable 's' previously had type int
+            # but is now being assigned to a value of type float')
+            outer = self.lookup_var(name)
+            if isinstance(var, Var) and not isinstance(var, Refined) and \
+                    isinstance(outer, Var) and not (
+                    isinstance(outer.value.type, T.TensorType) and
+                    isinstance(var.value.type, T.TensorType)) and \
+                    unify(outer.value.type, var.value.type) != outer.value.type:
+                self.branch_type_error(name, outer, var, outer=outer)
+        holder.destroy()
+
+    def _unreachable_exit(self, kind, s):
+        if kind == "return":            # (its value still checked against the declared type)
+            v = self.implicit_conversion(self.return_value(s), self.ret_type)
+            self.check_return(v, s, kind)
+        return RAISED
 
     def if_with_exit(self, s, rest, on_exit, slot_names):
         with self.at(s):

@@ -14,6 +14,7 @@ unrolled, and a ModuleList indexed by an int constant is a GetAttr of that child
 """
 from __future__ import annotations
 
+import ast
 import inspect
 import weakref
 
@@ -222,6 +223,12 @@ class _Context:
             getattr(type(info.module), name, None)      # (the first: define(src))
         if not inspect.isfunction(fn):
             msg = f"'{info.original_name}' has no method '{name}'"
+            attr_t = getattr(sm.__dict__.get("_type"), "attributes", {}).get(name)
+            if attr_t is not None and isinstance(node, ast.Call):
+                # self.agg(x) of a None / int / list attribute: torch 2.13's words, at
+                # `self.agg`
+                msg = f"cannot call a value of type '{attr_t.annotation()}'"
+                node = node.func
             if name in info.ignored:
                 msg = (f"'{name}' of {info.original_name} cannot be called here: the "
                        f"attribute was ignored during compilation "
