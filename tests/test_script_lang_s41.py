@@ -16,6 +16,15 @@ Finds, minimised:
 2. Calling a module attribute that is not a method (None, an int, a list...) is
    "cannot call a value of type 'NoneType'" (its type's annotation), at `self.agg`;
    gpujit said "'M' has no method 'agg'".
+
+3. example_inputs as torch.jit.script takes them (its Profile-Directed Typing, which
+   gpujit does without MonkeyType): a list for a module types its forward (gpujit
+   refused: "example_inputs for the module M is a dict"), a {callable: [tuples]} dict
+   for a function types it from its own entry (gpujit refused), an empty list or dict
+   is nothing to learn from, and anything else is torch's ValueError "Error: Unable to
+   infer types. Please format the inputs to type `List[Tuple]` or `Dict[Callable,
+   List[Tuple]]` to be run with MonkeyType." (torch without MonkeyType warns instead
+   and types every parameter Tensor).
 """
 import re
 
@@ -205,3 +214,39 @@ def test_calling_a_non_callable_attribute(value, shown):
                 return x
         with pytest.raises(RuntimeError, match=re.escape(f"cannot call a value of type '{shown}'")):
             _torch.jit.script(M())
+
+
+# ---------------------------------------------------------------- 3. example_inputs
+def _add(x, y):
+    return x + y
+
+
+class _Mul(torch.nn.Module):
+    def forward(self, x, y):
+        return x * y
+
+
+def test_example_inputs_list_types_a_modules_forward():
+    m = torch.jit.script(_Mul(), example_inputs=[(2, 3)])
+    assert "%x : int,\n      %y : int" in str(m.graph)
+    assert m(4, 5) == 20
+
+
+def test_example_inputs_dict_types_the_function_it_names():
+    f = torch.jit.script(_add, example_inputs={_add: [(1, 2)]})
+    assert "%x : int" in str(f.graph) and f(3, 4) == 7
+
+
+@pytest.mark.parametrize("examples", [[], {}, ()])
+def test_empty_example_inputs_are_nothing_to_learn_from(examples):
+    f = torch.jit.script(_add, example_inputs=examples)
+    assert "%x : Tensor" in str(f.graph)
+
+
+@pytest.mark.parametrize("obj", [_add, _Mul()], ids=["function", "module"])
+@pytest.mark.parametrize("examples", [((1, 2),), 3])
+def test_example_inputs_of_another_kind_are_torchs_value_error(obj, examples):
+    with pytest.raises(ValueError, match=re.escape(
+            "Error: Unable to infer types. Please format the inputs to type `List[Tuple]` "
+            "or `Dict[Callable, List[Tuple]]` to be run with MonkeyType.")):
+        torch.jit.script(obj, example_inputs=examples)
