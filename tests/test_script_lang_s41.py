@@ -25,8 +25,27 @@ Finds, minimised:
    infer types. Please format the inputs to type `List[Tuple]` or `Dict[Callable,
    List[Tuple]]` to be run with MonkeyType." (torch without MonkeyType warns instead
    and types every parameter Tensor).
+
+4. A call no @_overload declaration takes is torch's "Arguments for call are not
+   valid.\nThe following variants are available:" with each declaration's schema
+   (`h(int x, str mode="nearest", float y=2.) -> int`; a method's as `g__0(__torch__.M
+   self, Tensor x, int? s) -> Tensor`) and why it does not take the call ("Expected a
+   value of type 'Optional[int]' for argument 's' but instead found type 'float'.",
+   "Expected at most 3 arguments but found 4 positional arguments.", after the
+   parameters), then "The original call is:" at the callee; gpujit said "Could not
+   match any of the overloads of 'g' to the arguments (a Tensor)". F.interpolate,
+   F.upsample, F.upsample_nearest and F.upsample_bilinear are declared with torch's
+   overloads, so `F.interpolate(x, scale_factor=2)` (an int) and `size=4.0` are refused
+   in those words and `F.upsample(x, scale_factor=[2., 2.])` too (gpujit took a Union:
+   its own words, and upsample's list); scripting one directly names torch's module,
+   "Function __torch__.torch.nn.functional.interpolate cannot be directly compiled
+   because it is overloaded", a user function `__torch__.h`. F.upsample*'s
+   deprecation warnings quote the names as torch's: "`nn.functional.upsample` is
+   deprecated. Use `nn.functional.interpolate` instead."
 """
 import re
+import warnings
+from typing import List, Optional, Tuple
 
 import pytest
 
@@ -250,3 +269,173 @@ def test_example_inputs_of_another_kind_are_torchs_value_error(obj, examples):
             "Error: Unable to infer types. Please format the inputs to type `List[Tuple]` "
             "or `Dict[Callable, List[Tuple]]` to be run with MonkeyType.")):
         torch.jit.script(obj, example_inputs=examples)
+
+
+# ---------------------------------------------------------------- 4. overload refusals
+@torch.jit._overload
+def _h(x: int, mode: str = "nearest", y: float = 2.0) -> int:
+    pass
+
+
+@torch.jit._overload
+def _h(x: float, mode: str = "nearest", y: float = 2.0) -> float:  # noqa: F811
+    pass
+
+
+def _h(x, mode: str = "nearest", y: float = 2.0):  # noqa: F811
+    return x
+
+
+def _h_of_str(x: int):
+    return _h("s", y=3)
+
+
+def _h_of_four(x: int):
+    return _h(1, "a", 2.0, 5)
+
+
+def test_no_overload_taking_the_call_is_torchs_variant_list():
+    with pytest.raises(FrontendError) as e:
+        torch.jit.script(_h_of_str)
+    msg = str(e.value)
+    assert msg.startswith(
+        'Arguments for call are not valid.\nThe following variants are available:\n  \n'
+        '  _h(int x, str mode="nearest", float y=2.) -> int:\n'
+        "  Expected a value of type 'int' for argument 'x' but instead found type 'str'.\n"
+        '  \n  _h(float x, str mode="nearest", float y=2.) -> float:\n'
+        "  Expected a value of type 'float' for argument 'x' but instead found type 'str'.\n"
+        "The original call is:\n")
+    assert 'return _h("s", y=3)\n               ~~ <--- HERE' in msg
+    with pytest.raises(FrontendError) as e:
+        torch.jit.script(_h_of_four)
+    # (the parameters are checked first, then the count of positional arguments)
+    assert ("  _h(int x, str mode=\"nearest\", float y=2.) -> int:\n  Expected at most 3 "
+            "arguments but found 4 positional arguments.\n  \n  _h(float x, str mode=\""
+            "nearest\", float y=2.) -> float:\n  Expected a value of type 'float' for "
+            "argument 'x' but instead found type 'int'.") in str(e.value)
+
+
+class _Overloaded(torch.nn.Module):
+    @torch.jit._overload_method
+    def g(self, x: torch.Tensor, s: Optional[int] = None) -> torch.Tensor:
+        pass
+
+    @torch.jit._overload_method
+    def g(self, x: torch.Tensor, s: Tuple[int, str] = (1, "a")) -> torch.Tensor:  # noqa: F811
+        pass
+
+    def g(self, x: torch.Tensor, s=None) -> torch.Tensor:  # noqa: F811
+        return x
+
+    def forward(self, x):
+        return self.g(x, 2.5)
+
+
+def test_no_method_overload_taking_the_call_names_each_compiled_method():
+    with pytest.raises(FrontendError) as e:
+        torch.jit.script(_Overloaded())
+    assert ("  g__0(__torch__.test_script_lang_s41._Overloaded self, Tensor x, int? s) -> "
+            "Tensor:\n  Expected a value of type 'Optional[int]' for argument 's' but "
+            "instead found type 'float'.\n  \n  g__1(__torch__.test_script_lang_s41."
+            "_Overloaded self, Tensor x, (int, str) s) -> Tensor:\n  Expected a value of "
+            "type 'Tuple[int, str]' for argument 's' but instead found type 'float'.\n"
+            "The original call is:") in str(e.value)
+
+
+def _interp_int_scale(x: torch.Tensor):
+    return torch.nn.functional.interpolate(x, scale_factor=2)
+
+
+def _interp_float_size(x: torch.Tensor):
+    return torch.nn.functional.interpolate(x, size=4.0)
+
+
+def _upsample_scale_list(x: torch.Tensor):
+    return torch.nn.functional.upsample(x, scale_factor=[2.0, 2.0])
+
+
+_INTERP_SCHEMAS = [
+    'interpolate(Tensor input, int? size=None, float[]? scale_factor=None, str mode='
+    '"nearest", bool? align_corners=None, bool? recompute_scale_factor=None, bool '
+    'antialias=False) -> Tensor',
+    'interpolate(Tensor input, int[]? size=None, float[]? scale_factor=None, str mode='
+    '"nearest", bool? align_corners=None, bool? recompute_scale_factor=None, bool '
+    'antialias=False) -> Tensor',
+    'interpolate(Tensor input, int? size=None, float? scale_factor=None, str mode='
+    '"nearest", bool? align_corners=None, bool? recompute_scale_factor=None, bool '
+    'antialias=False) -> Tensor',
+    'interpolate(Tensor input, int[]? size=None, float? scale_factor=None, str mode='
+    '"nearest", bool? align_corners=None, bool? recompute_scale_factor=None, bool '
+    'antialias=False) -> Tensor']
+
+
+def _variants(schemas, whys):
+    return "".join(f"  \n  {s}:\n  {w}\n" for s, w in zip(schemas, whys))
+
+
+def _expected(t, arg, found):
+    return f"Expected a value of type '{t}' for argument '{arg}' but instead found type '{found}'."
+
+
+_INTERP_CASES = [
+    (_interp_int_scale, _INTERP_SCHEMAS,
+     [_expected(t, "scale_factor", "int") for t in
+      ("Optional[List[float]]", "Optional[List[float]]", "Optional[float]", "Optional[float]")]),
+    (_interp_float_size, _INTERP_SCHEMAS,
+     [_expected(t, "size", "float") for t in
+      ("Optional[int]", "Optional[List[int]]", "Optional[int]", "Optional[List[int]]")]),
+    (_upsample_scale_list,
+     ['upsample(Tensor input, int? size=None, float? scale_factor=None, str mode="nearest", '
+      'bool? align_corners=None) -> Tensor',
+      'upsample(Tensor input, int[]? size=None, float? scale_factor=None, str mode="nearest", '
+      'bool? align_corners=None) -> Tensor'],
+     [_expected("Optional[float]", "scale_factor", "List[float]")] * 2)]
+
+
+@pytest.mark.parametrize("fn, schemas, whys", _INTERP_CASES,
+                         ids=[c[0].__name__ for c in _INTERP_CASES])
+def test_interpolate_arguments_no_declaration_takes(fn, schemas, whys):
+    expected = ("Arguments for call are not valid.\nThe following variants are available:\n"
+                + _variants(schemas, whys) + "The original call is:")
+    with pytest.raises(FrontendError) as e:
+        torch.jit.script(fn)
+    assert str(e.value).startswith(expected)      # (torch 2.13's text, as it printed it)
+
+
+def test_interpolate_declarations_compile_as_before():
+    def f(x: torch.Tensor, s: List[int]):
+        return torch.nn.functional.interpolate(x, size=s, mode="bilinear",
+                                               align_corners=False) + \
+            torch.nn.functional.interpolate(x, scale_factor=2.0) + \
+            torch.nn.functional.interpolate(x, size=(4, 4)) + \
+            torch.nn.functional.interpolate(x, scale_factor=[2.0, 2.0], mode="bilinear")
+    x = torch.arange(4.0).reshape(1, 1, 2, 2)
+    got = torch.jit.script(f)(x, [4, 4])
+    assert got.tolist() == f(x, [4, 4]).tolist()
+
+
+@pytest.mark.parametrize("name", ["interpolate", "upsample", "upsample_nearest",
+                                  "upsample_bilinear"])
+def test_scripting_an_overloaded_library_function_names_torchs_module(name):
+    with pytest.raises(FrontendError, match=re.escape(
+            f"Function __torch__.torch.nn.functional.{name} cannot be directly compiled "
+            f"because it is overloaded. It must be used in a context of a function where "
+            f"its inputs can determine which overload to call.")):
+        torch.jit.script(getattr(torch.nn.functional, name))
+
+
+def test_scripting_an_overloaded_function_names_it_qualified():
+    with pytest.raises(FrontendError, match=re.escape(
+            "Function __torch__.test_script_lang_s41._h cannot be directly compiled")):
+        torch.jit.script(_h)
+
+
+@pytest.mark.parametrize("name", ["upsample", "upsample_nearest", "upsample_bilinear"])
+def test_upsample_deprecation_words(name):
+    x = torch.ones(1, 1, 2, 2)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        getattr(torch.nn.functional, name)(x, scale_factor=2.0)
+    assert [(m.category, str(m.message), m.filename) for m in w] == [
+        (UserWarning, f"`nn.functional.{name}` is deprecated. Use "
+                      f"`nn.functional.interpolate` instead.", __file__)]

@@ -107,14 +107,16 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     original = getattr(obj, "_gpujit_original_fn", None)     # a script_if_tracing wrapper
     if original is not None:
         obj = original
-    from .._jit_internal import _get_overloads
-    if inspect.isfunction(obj) and _get_overloads(obj):
-        raise FrontendError(
-            f"Function {obj.__qualname__} cannot be directly compiled because it is "
-            f"overloaded. It must be used in a context of a function where its inputs can "
-            f"determine which overload to call.")
     from ..frontend.script.library_functions import library_home, script_library_function
     home = library_home(obj) if inspect.isfunction(obj) else None
+    from .._jit_internal import _get_overloads
+    if inspect.isfunction(obj) and home is None and _get_overloads(obj):
+        # (a library function's, F.interpolate's, names torch's module: library_functions)
+        from ..frontend.qualified_names import qualified_name
+        raise FrontendError(
+            f"Function {qualified_name(obj)} cannot be directly compiled because it is "
+            f"overloaded. It must be used in a context of a function where its inputs can "
+            f"determine which overload to call.")
     own = None
     if home is not None:        # torch.jit.script(F.relu): see library_functions.py
         own, obj = obj, script_library_function(obj, *home)
