@@ -42,10 +42,14 @@ Finds, minimised:
    because it is overloaded", a user function `__torch__.h`. F.upsample*'s
    deprecation warnings quote the names as torch's: "`nn.functional.upsample` is
    deprecated. Use `nn.functional.interpolate` instead."
+
+5. abs() of a number is TorchScript's prim::abs (.int / .float / .Scalar), printed
+   `ops.prim.abs(n)`; gpujit made aten::abs.int (`torch.abs(n)`) and so also took
+   `torch.abs(n)` of an int, which torch 2.13 refuses (aten::abs takes a Tensor).
 """
 import re
 import warnings
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import pytest
 
@@ -439,3 +443,29 @@ def test_upsample_deprecation_words(name):
     assert [(m.category, str(m.message), m.filename) for m in w] == [
         (UserWarning, f"`nn.functional.{name}` is deprecated. Use "
                       f"`nn.functional.interpolate` instead.", __file__)]
+
+
+# ---------------------------------------------------------------- 5. abs of a number
+def _abs_numbers(n: int, x: float, b: bool, u: Union[int, float]):
+    return abs(n), abs(x), abs(b), abs(u)
+
+
+def test_abs_of_a_number_is_prim_abs():
+    f = torch.jit.script(_abs_numbers)
+    assert "(ops.prim.abs(n), ops.prim.abs(x), ops.prim.abs(int(b)), ops.prim.abs(u))" \
+        in f.code
+    assert "aten::abs" not in str(f.graph)
+    assert f(-3, -0.0, True, -2.5) == (3, 0.0, 1, 2.5)
+    assert str(f(-3, -0.0, True, -2.5)[1]) == "0.0"
+    if _torch is not None:
+        assert "(ops.prim.abs(n), ops.prim.abs(x), ops.prim.abs(int(b)), ops.prim.abs(u))" \
+            in _torch.jit.script(_abs_numbers).code
+
+
+def _tensor_abs_of_int(n: int):
+    return torch.abs(n)
+
+
+def test_torch_abs_of_an_int_is_refused():
+    with pytest.raises(FrontendError, match="Arguments for call are not valid"):
+        torch.jit.script(_tensor_abs_of_int)
