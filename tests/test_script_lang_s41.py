@@ -175,6 +175,22 @@ def test_dead_code_compiles_and_does_not_run(fn, arg, expected):
         assert _torch.jit.script(fn)(arg) == expected
 
 
+def _continue_in_if_then_more(x: torch.Tensor, n: int):
+    # what follows the `if` is no dead code of its `continue` branch (nor the `with`'s)
+    for i in range(n):
+        if i == 0:
+            continue
+        with torch.no_grad():
+            x = x * 2 + 1
+            continue
+    return x
+
+
+def test_code_after_an_if_that_continues_is_live():
+    f = torch.jit.script(_continue_in_if_then_more)
+    assert f(torch.zeros(1), 3).tolist() == [3.0]
+
+
 class _CallsAttrAfterBreak(torch.nn.Module):
     def __init__(self):
         super().__init__()

@@ -44,6 +44,12 @@ from . import static_eval
 __all__ = ["compile_function", "FunctionSource"]
 
 
+class _BranchEnd:
+    """A pseudo-statement of compiler.path: the end of an if branch's own statements (what
+    follows is the code after the if, compiled on that branch's path)."""
+    __slots__ = ()
+
+
 class _Unrefine:
     """A pseudo-statement of compiler.path: the end of an if branch's refinement (what
     follows the if, compiled on that branch's path, reads the variables unnarrowed)."""
@@ -239,6 +245,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             if isinstance(s, _Unrefine):
                 self.unrefine(s.refined)
                 continue
+            if isinstance(s, _BranchEnd):
+                continue
             if isinstance(s, ast.Return):
                 with self.at(s):
                     return on_exit("return", s)
@@ -267,6 +275,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         and thrown away, as TorchScript compiles them before its exit transform drops them
         (torch 2.13: `break; x = self.agg(x)` with agg None is 'cannot call a value of type
         'NoneType''). What follows a `return` or `raise` is not compiled, as there."""
+        ends = [k for k, st in enumerate(stmts) if isinstance(st, _BranchEnd)]
+        stmts = stmts[:ends[0]] if ends else stmts      # (the if's own branch only)
         if not stmts:
             return
         with self.at(stmts[0]):
@@ -285,10 +295,10 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 self.branch_type_error(name, outer, var, outer=outer)
         holder.destroy()
 
-    def _unreachable_exit(self, kind, s):
+    def _unreachable_exit(self, kind, s, value=None):
         if kind == "return":            # (its value still checked against the declared type)
-            v = self.implicit_conversion(self.return_value(s), self.ret_type)
-            self.check_return(v, s, kind)
+            v = value if value is not None else self.return_value(s)
+            self.check_return(self.implicit_conversion(v, self.ret_type), s, kind)
         return RAISED
 
     def if_with_exit(self, s, rest, on_exit, slot_names):
@@ -301,7 +311,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             block = node.add_block()
             with self.in_block(block), self.scope():
                 self.refine(refs)
-                body = list(bodies[k])
+                body = list(bodies[k]) + [_BranchEnd()]
                 if refs and not leaves_function(bodies[1 - k]):
                     # the branch's refinement holds in its body only: what follows the if
                     # is narrowed only where the other branch returns or raises
