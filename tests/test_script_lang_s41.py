@@ -46,10 +46,17 @@ Finds, minimised:
 5. abs() of a number is TorchScript's prim::abs (.int / .float / .Scalar), printed
    `ops.prim.abs(n)`; gpujit made aten::abs.int (`torch.abs(n)`) and so also took
    `torch.abs(n)` of an int, which torch 2.13 refuses (aten::abs takes a Tensor).
+
+6. A list / dict / str subscript, pop, remove and popitem are TorchScript's nodes,
+   `aten::__getitem__(%xs, %i)`, `aten::pop(%xs, %i)`, printed `torch.pop(xs)` for the
+   default index -1 as torch 2.13 prints it; gpujit gave each a last input holding the
+   scripted line for its error ("/tmp/f.py:5: a = xs[1]", a str constant in every
+   graph and in .code: `torch.pop(_0, -1, "...")`). The line now comes from the node's
+   source range when the code is generated; the error still names it.
 """
 import re
 import warnings
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import pytest
 
@@ -485,3 +492,53 @@ def _tensor_abs_of_int(n: int):
 def test_torch_abs_of_an_int_is_refused():
     with pytest.raises(FrontendError, match="Arguments for call are not valid"):
         torch.jit.script(_tensor_abs_of_int)
+
+
+# ---------------------------------------------------------------- 6. container nodes
+def _containers(xs: List[int], d: Dict[str, int], s: str) -> int:
+    a = xs[1] + d["k"] + len(s[0])
+    b = xs.pop()
+    c = xs.pop(0)
+    xs.remove(3)
+    k, v = d.popitem()
+    return a + b + c + v
+
+
+def test_container_nodes_have_torchs_inputs():
+    f = torch.jit.script(_containers)
+    g = str(f.graph)
+    for line in g.splitlines():
+        if "aten::__getitem__(" in line or "aten::pop(" in line or "aten::remove(" in line:
+            assert line.split(" # ")[0].count("%") == 3, line   # (output, container, index)
+        if "aten::popitem" in line:
+            assert line.split(" # ")[0].count("%") == 2, line
+    assert not any("prim::Constant[value=\"" in line and ".py:" in line.split(" # ")[0]
+                   for line in g.splitlines())
+    code = f.code
+    assert ", -1)" not in code and ".py" not in code
+    assert f([1, 2, 3, 4], {"k": 10, "a": 1}, "z") == 2 + 10 + 1 + 4 + 1 + 10
+
+
+def test_container_errors_still_name_the_scripted_line():
+    f = torch.jit.script(_containers)
+    with pytest.raises(IndexError) as e:
+        f([1], {"k": 1}, "z")
+    assert "list index out of range" in str(e.value)
+    assert 'a = xs[1] + d["k"] + len(s[0])' in str(e.value)
+    with pytest.raises(KeyError) as e:
+        f([1, 2], {}, "z")
+    assert 'a = xs[1] + d["k"] + len(s[0])' in str(e.value)
+    with pytest.raises(ValueError) as e:
+        f([1, 2, 4, 5], {"k": 1}, "z")
+    assert "xs.remove(3)" in str(e.value)
+
+
+def _pop_last(xs: List[int]) -> int:
+    return xs.pop()
+
+
+def test_list_pop_prints_without_its_default_index():
+    f = torch.jit.script(_pop_last)
+    assert "return torch.pop(xs)\n" in f.code
+    if _torch is not None:
+        assert "return torch.pop(xs)\n" in _torch.jit.script(_pop_last).code
