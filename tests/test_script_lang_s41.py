@@ -53,6 +53,13 @@ Finds, minimised:
    scripted line for its error ("/tmp/f.py:5: a = xs[1]", a str constant in every
    graph and in .code: `torch.pop(_0, -1, "...")`). The line now comes from the node's
    source range when the code is generated; the error still names it.
+
+7. A call of an @unused function or method raises torch 2.13's words, "This Python
+   function is annotated to be ignored and cannot be run", a RaiseException without a
+   class that .code prints `ops.prim.RaiseException(_0)` (gpujit: "dropped is @unused
+   (or @ignore(drop=True)): it was dropped from scripted code and cannot run here" /
+   "M.un is @unused: ...", with "builtins.RuntimeError"); a RaiseException without a
+   class prints so too (as torch's code of an assert holds).
 """
 import re
 import warnings
@@ -542,3 +549,41 @@ def test_list_pop_prints_without_its_default_index():
     assert "return torch.pop(xs)\n" in f.code
     if _torch is not None:
         assert "return torch.pop(xs)\n" in _torch.jit.script(_pop_last).code
+
+
+# ---------------------------------------------------------------- 7. @unused calls
+@torch.jit.unused
+def _dropped(x: int) -> int:
+    return 3
+
+
+def _calls_dropped(x: int, flag: bool) -> int:
+    if flag:
+        return _dropped(x)
+    return x
+
+
+class _CallsUnusedMethod(torch.nn.Module):
+    @torch.jit.unused
+    def un(self, x: int) -> int:
+        return x + 1000
+
+    def forward(self, x: int) -> int:
+        if x > 10:
+            return self.un(x)
+        return x
+
+
+_UNUSED_WORDS = "This Python function is annotated to be ignored and cannot be run"
+
+
+@pytest.mark.parametrize("make", [lambda: _calls_dropped, _CallsUnusedMethod],
+                         ids=["function", "method"])
+def test_calling_unused_code_raises_torchs_words(make):
+    f = torch.jit.script(make())
+    args = (1, True) if f.__class__.__name__ == "ScriptFunction" else (11,)
+    code = f.code
+    assert f'_0 = "{_UNUSED_WORDS}"' in code
+    assert "    ops.prim.RaiseException(_0)\n" in code
+    with pytest.raises(RuntimeError, match=_UNUSED_WORDS):      # (torch 2.13's .code too)
+        f(*args)

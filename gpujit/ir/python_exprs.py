@@ -234,6 +234,8 @@ class ExpressionPrinter:
             return _AUTOGRAD_FORMS[k](ins)
         if k.startswith("aten::"):
             return f"{self.op_name(k)}({', '.join(self.schema_args(n, ins))})"
+        if k == "prim::RaiseException" and len(ins) == 2 and ins[1] == "None":
+            ins = ins[:1]       # (no class: TorchScript's `ops.prim.RaiseException(msg)`)
         args = ins + [f"{a}={self.literal(v, None)}" for a, v in n.attrs.items()
                       if a != SUBGRAPH_ATTR and a.isidentifier() and not keyword.iskeyword(a)
                       and not isinstance(v, Graph)]

@@ -638,10 +638,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         except FrontendError:
             ret = None
         self.call_args(node)                   # the arguments are still evaluated
-        msg = (f"{info.original_name}.{name} is @unused: it was dropped from scripted code "
-               f"(This Python function is annotated to be ignored and cannot be run)")
-        self.emit("prim::RaiseException",
-                  [self.const(msg), self.const("builtins.RuntimeError")], [])
+        from .python_calls import DROPPED_MESSAGE
+        self.emit("prim::RaiseException", [self.const(DROPPED_MESSAGE), self.const(None)], [])
         return self.emit("prim::Uninitialized", [], [ret or T.TENSOR]).output
 
 
