@@ -60,10 +60,16 @@ Finds, minimised:
    (or @ignore(drop=True)): it was dropped from scripted code and cannot run here" /
    "M.un is @unused: ...", with "builtins.RuntimeError"); a RaiseException without a
    class prints so too (as torch's code of an assert holds).
+
+8. A function annotated with a return type other than None may not fall off its end,
+   even when None is a value of that type: `-> Optional[int]` / `-> Union[int, None]` /
+   `-> Any` with a path that ends without a return is "Function was not annotated as
+   having type None, but does not return along all paths" (torch 2.13's
+   handleMaybeNoReturn); gpujit returned None there.
 """
 import re
 import warnings
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import pytest
 
@@ -587,3 +593,51 @@ def test_calling_unused_code_raises_torchs_words(make):
     assert "    ops.prim.RaiseException(_0)\n" in code
     with pytest.raises(RuntimeError, match=_UNUSED_WORDS):      # (torch 2.13's .code too)
         f(*args)
+
+
+# ---------------------------------------------------------------- 8. falling off the end
+def _optional_falls(x: int) -> Optional[int]:
+    if x > 0:
+        return x
+
+
+def _any_falls(x: int) -> Any:
+    if x > 0:
+        return x
+
+
+def _union_none_falls(x: int) -> Union[int, None]:
+    x += 1
+
+
+@pytest.mark.parametrize("fn", [_optional_falls, _any_falls, _union_none_falls])
+def test_a_declared_return_type_may_not_fall_off_the_end(fn):
+    for lib in (torch, _torch) if _torch is not None else (torch,):
+        with pytest.raises(RuntimeError, match="Function was not annotated as having type "
+                                               "None, but does not return along all paths"):
+            lib.jit.script(fn)
+
+
+def _none_falls(x: int) -> None:
+    if x > 0:
+        return None
+
+
+def _unannotated_falls(x: int):
+    if x > 0:
+        return x
+
+
+def _raises_at_the_end(x: int) -> Optional[int]:
+    if x > 0:
+        return x
+    raise ValueError("x")
+
+
+@pytest.mark.parametrize("fn, arg, expected", [(_none_falls, 1, None),
+                                               (_unannotated_falls, -1, None),
+                                               (_raises_at_the_end, 2, 2)])
+def test_paths_that_may_end_without_a_return(fn, arg, expected):
+    assert torch.jit.script(fn)(arg) == expected
+    if _torch is not None:
+        assert _torch.jit.script(fn)(arg) == expected

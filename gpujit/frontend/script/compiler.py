@@ -211,8 +211,12 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         return self.expr(s.value, expected=getattr(self, "ret_type", None))
 
     def check_return(self, v, where, kind):
-        """A returned value must have the declared return type (if one is declared)."""
-        if self.ret_type is not None and not v.type.is_subtype_of(self.ret_type) and not (
+        """A returned value must have the declared return type (if one is declared); a
+        path that falls off the end is refused unless that type is None, even where None
+        is a value of it (TorchScript's handleMaybeNoReturn: `-> Optional[int]` too)."""
+        falls = kind == "fall" and self.ret_type is not None and \
+            not isinstance(self.ret_type, T.NoneType)
+        if falls or self.ret_type is not None and not v.type.is_subtype_of(self.ret_type) and not (
                 isinstance(v.type, T.TensorType) and isinstance(self.ret_type, T.TensorType)) \
                 and not as_int_coded(v.type).is_subtype_of(as_int_coded(self.ret_type)):
             what = "falls off its end (returns None)" if kind == "fall" else \
