@@ -66,6 +66,10 @@ Finds, minimised:
    `-> Any` with a path that ends without a return is "Function was not annotated as
    having type None, but does not return along all paths" (torch 2.13's
    handleMaybeNoReturn); gpujit returned None there.
+
+9. Refusals in torch's first words: `Tuple[int, ...]` "Expression of type dots cannot be
+   used in a type expression", `~n` of an int or bool "Arguments for call are not
+   valid" (no aten::bitwise_not takes it; gpujit: "`~` is supported on tensors only").
 """
 import re
 import warnings
@@ -641,3 +645,29 @@ def test_paths_that_may_end_without_a_return(fn, arg, expected):
     assert torch.jit.script(fn)(arg) == expected
     if _torch is not None:
         assert _torch.jit.script(fn)(arg) == expected
+
+
+# ---------------------------------------------------------------- 9. refusal words
+def _var_tuple(x: Tuple[int, ...]) -> int:
+    return len(x)
+
+
+def _invert_int(n: int) -> int:
+    return ~n
+
+
+def _invert_bool(b: bool) -> int:
+    return ~b
+
+
+@pytest.mark.parametrize("fn, words", [
+    (_var_tuple, "Expression of type dots cannot be used in a type expression"),
+    (_invert_int, "Arguments for call are not valid"),
+    (_invert_bool, "Arguments for call are not valid")])
+def test_refusals_start_with_torchs_words(fn, words):
+    with pytest.raises(RuntimeError) as e:
+        torch.jit.script(fn)
+    assert str(e.value).startswith(words)
+    if _torch is not None:
+        with pytest.raises(RuntimeError, match=words):
+            _torch.jit.script(fn)
