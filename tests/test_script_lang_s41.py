@@ -70,6 +70,12 @@ Finds, minimised:
 9. Refusals in torch's first words: `Tuple[int, ...]` "Expression of type dots cannot be
    used in a type expression", `~n` of an int or bool "Arguments for call are not
    valid" (no aten::bitwise_not takes it; gpujit: "`~` is supported on tensors only").
+
+10. .code of the list mutators whose TorchScript schema returns nothing is a call
+    statement, `torch.insert(xs, 0, 3)`, `torch.remove(xs, 3)`, `torch.extend(xs, ys)`,
+    `torch.clear(ys)` (gpujit: `_0 = torch.insert(xs, 0, 3)`, naming the container its
+    node gives back). Left: xs.sort() / xs.reverse() print as sorted / reversed, clear
+    and extend (torch: `torch.sort(xs)`, `torch.reverse(xs)`).
 """
 import re
 import warnings
@@ -671,3 +677,22 @@ def test_refusals_start_with_torchs_words(fn, words):
     if _torch is not None:
         with pytest.raises(RuntimeError, match=words):
             _torch.jit.script(fn)
+
+
+# ---------------------------------------------------------------- 10. void mutators' .code
+def _void_mutators(xs: List[int], ys: List[int]) -> List[int]:
+    xs.insert(0, 3)
+    xs.remove(3)
+    xs.extend(ys)
+    ys.clear()
+    return xs
+
+
+def test_void_list_mutators_print_as_statements():
+    f = torch.jit.script(_void_mutators)
+    want = ("  torch.insert(xs, 0, 3)\n  torch.remove(xs, 3)\n  torch.extend(xs, ys)\n"
+            "  torch.clear(ys)\n  return xs\n")
+    assert f.code.endswith(want)
+    assert f([1, 2], [5]) == [1, 2, 5]
+    if _torch is not None:
+        assert _torch.jit.script(_void_mutators).code.endswith(want)
