@@ -76,6 +76,9 @@ Finds, minimised:
     `torch.clear(ys)` (gpujit: `_0 = torch.insert(xs, 0, 3)`, naming the container its
     node gives back). Left: xs.sort() / xs.reverse() print as sorted / reversed, clear
     and extend (torch: `torch.sort(xs)`, `torch.reverse(xs)`).
+
+11. d.update(e) is TorchScript's aten::update node, `torch.update(d, e)` in .code; gpujit
+    compiled a loop over e's keys (`for _4 in range(torch.len(_3)): ... d[_5] = e[_5]`).
 """
 import re
 import warnings
@@ -696,3 +699,20 @@ def test_void_list_mutators_print_as_statements():
     assert f([1, 2], [5]) == [1, 2, 5]
     if _torch is not None:
         assert _torch.jit.script(_void_mutators).code.endswith(want)
+
+
+# ---------------------------------------------------------------- 11. dict update
+def _update(d: Dict[str, int], e: Dict[str, int]) -> Dict[str, int]:
+    d.update(e)
+    return d
+
+
+def test_dict_update_is_one_node():
+    f = torch.jit.script(_update)
+    assert "= aten::update(%d, %e)" in str(f.graph) and "prim::Loop" not in str(f.graph)
+    assert f.code.endswith("  torch.update(d, e)\n  return d\n")
+    d = {"a": 1, "b": 2}
+    assert f(d, {"b": 5, "c": 3}) == {"a": 1, "b": 5, "c": 3}
+    assert d == {"a": 1, "b": 2}        # (the argument is converted: the caller's stays)
+    if _torch is not None:
+        assert _torch.jit.script(_update).code.endswith("  torch.update(d, e)\n  return d\n")

@@ -366,6 +366,12 @@ def _extend(c, other):
     return c
 
 
+def _update(d, other):
+    """d.update(other) of two dicts (TorchScript's aten::update)."""
+    d.update(other)
+    return d
+
+
 def _insert(c, i, x):
     c.insert(i, x)
     return c
@@ -479,6 +485,7 @@ CONTAINER_OPS = {
     "aten::popitem": (_popitem, None),
     "aten::extend": (_extend, None),
     "aten::insert": (_insert, None),
+    "aten::update": (_update, None),
     "aten::clear": (_clear, None),
     "aten::copy": (lambda c: c.copy(), "{0}.copy()"),
     "aten::count": (_count, None),

@@ -246,9 +246,7 @@ class ContainerMethodsMixin:
                     other.type.key, kt) or not elem_fits(other.type.value, vt):
                 self.error(f"dict.update() takes a dict of the same types, got "
                            f"{describe_type(other.type)}", node)
-            keys = self.emit("aten::keys", [other], [T.ListType(other.type.key)]).output
-            self.for_each(keys, lambda k: self.emit("aten::_set_item", [d, k, self.emit(
-                "aten::__getitem__", [other, k], [other.type.value]).output], [d.type]), node)
+            self.mutate("aten::update", [d, other], node)     # (TorchScript's node)
             return self.void_value()
         if name == "popitem":            # the first item inserted, removed (TorchScript)
             self.arity("dict", name, args, (0,), node, "d.popitem()")

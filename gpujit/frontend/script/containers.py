@@ -602,8 +602,8 @@ class ContainerMixin:
 
 
 _SAME_AS_FIRST = {"append", "extend", "insert", "clear", "remove", "_set_item", "copy",
-                  "sorted", "reversed", "slice", "add", "sub", "__or__", "__and__",
-                  "__xor__"}
+                  "update", "sorted", "reversed", "slice", "add", "sub", "__or__",
+                  "__and__", "__xor__"}
 _FIXED = {"__contains__": T.BOOL, "len": T.INT, "count": T.INT, "format": T.STR,
           "percentFormat": T.STR,
           "str": T.STR}
