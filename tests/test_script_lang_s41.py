@@ -701,6 +701,23 @@ def test_void_list_mutators_print_as_statements():
         assert _torch.jit.script(_void_mutators).code.endswith(want)
 
 
+def _extend_in_loop(xs: List[int], n: int) -> List[int]:
+    for i in range(n):
+        xs.extend([i])
+    return xs + [len(xs)]       # (torch.len after the loop)
+
+
+def test_void_mutator_statements_in_a_loop_read_back():
+    import io
+    f = torch.jit.script(_extend_in_loop)
+    assert "    torch.extend(xs, [i])\n" in f.code
+    buf = io.BytesIO()
+    torch.jit.save(f, buf)
+    buf.seek(0)
+    g = torch.jit.load(buf)         # (`torch.extend(...)` names no loop-carried `torch`)
+    assert g([7], 3) == f([7], 3) == [7, 0, 1, 2, 4]
+
+
 # ---------------------------------------------------------------- 11. dict update
 def _update(d: Dict[str, int], e: Dict[str, int]) -> Dict[str, int]:
     d.update(e)
