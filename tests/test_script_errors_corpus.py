@@ -985,7 +985,7 @@ def negate_str(x):
     return -"a"   # HERE
 
 
-@bad("~")
+@bad("bitwise_not")         # (TorchScript names the op: no variant takes a float)
 def invert_float(f: float):
     return ~f   # HERE
 

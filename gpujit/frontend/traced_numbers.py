@@ -116,7 +116,7 @@ class _Traced:
 
     def __abs__(self):
         if isinstance(self, int):
-            return _rec("aten::abs.int", self)
+            return _rec("prim::abs.int", self)
         return self if float.__float__(self) >= 0 else -self
 
     # ---------------------------------------------------------- baked-in conversions

@@ -99,8 +99,9 @@ def _is_default_arg(param, v) -> bool:
 
 # container ops (no registry op) whose trailing arguments have defaults in TorchScript's
 # schemas, the container's own left out: aten::slice.t(t[] l, int? start=None, int? end=None,
-# int step=1) and slice.str; the printer leaves them out, the frontend fills them in
-CONTAINER_OP_DEFAULTS = {"aten::slice": (None, None, 1)}
+# int step=1) and slice.str, aten::pop.t(t[](a!) self, int idx=-1) (a list's: a dict's
+# pop has no default key); the printer leaves them out, the frontend fills them in
+CONTAINER_OP_DEFAULTS = {"aten::slice": (None, None, 1), "aten::pop": (-1,)}
 
 
 def _is_constant_value(v, default) -> bool:
@@ -233,6 +234,8 @@ class ExpressionPrinter:
             return _AUTOGRAD_FORMS[k](ins)
         if k.startswith("aten::"):
             return f"{self.op_name(k)}({', '.join(self.schema_args(n, ins))})"
+        if k == "prim::RaiseException" and len(ins) == 2 and ins[1] == "None":
+            ins = ins[:1]       # (no class: TorchScript's `ops.prim.RaiseException(msg)`)
         args = ins + [f"{a}={self.literal(v, None)}" for a, v in n.attrs.items()
                       if a != SUBGRAPH_ATTR and a.isidentifier() and not keyword.iskeyword(a)
                       and not isinstance(v, Graph)]
@@ -264,7 +267,8 @@ class ExpressionPrinter:
         k = len(op.schema.returns) if op is not None and op.out_of is not None else 0
         ins = list(ins)
         trailing = CONTAINER_OP_DEFAULTS.get(n.kind) if op is None else None
-        if trailing is not None and len(ins) == len(trailing) + 1:
+        if trailing is not None and len(ins) == len(trailing) + 1 and \
+                not isinstance(n.inputs[0].type, T.DictType):
             # a container op's defaults, as TorchScript's printer leaves them out
             # (`torch.slice(s, 1)` of aten::slice(s, 1, None, 1))
             m = len(ins)

@@ -52,6 +52,10 @@ _RESERVED = frozenset(keyword.kwlist) | {
 
 # container mutators: a statement; the node's output is the container itself
 _MUTATOR_FORMS = {"aten::append": "{0}.append({1})", "aten::_set_item": "{0}[{1}] = {2}"}
+# container mutators whose TorchScript schema returns nothing (insert.t(...) -> ()): a call
+# statement, `torch.insert(xs, 0, 3)`, where nothing reads gpujit's output (the container)
+_VOID_MUTATORS = frozenset({"aten::insert", "aten::remove", "aten::extend", "aten::clear",
+                            "aten::update"})
 # `with` regions (prim::Enter / prim::Exit[name=...]) and the call that opens each
 # `with torch.autograd.profiler.record_function(name):` (prim::Enter's input: the name)
 RECORD_FUNCTION_REGION = "record_function"
@@ -434,6 +438,8 @@ class _FunctionPrinter(ExpressionPrinter):
             self.print_fork(n)
         elif n.blocks:
             self.print_block_call(n)
+        elif k in _VOID_MUTATORS and n.op is None and not any(o.uses for o in n.outputs):
+            self.line(self.rhs(n))
         else:
             rhs = self.rhs(n)
             if n not in self.inline or (k == "prim::Constant" and self.is_long(rhs)

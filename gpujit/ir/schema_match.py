@@ -17,7 +17,7 @@ SIDE_EFFECT_KINDS = frozenset({
     "prim::RaiseException", "prim::Print", "aten::warn", "prim::SetAttr",
     "prim::CallFunction", "prim::CallMethod", "aten::append", "aten::insert",
     "aten::_set_item", "aten::pop", "aten::popitem", "aten::clear", "aten::extend",
-    "aten::remove", "prim::fork", "aten::wait",
+    "aten::remove", "aten::update", "prim::fork", "aten::wait",
     "prim::awaitable_wait",
     "prim::Enter", "prim::Exit", "prim::RecordFunction", "prim::PythonOp",
     "aten::set_grad_enabled",

@@ -48,8 +48,9 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     returned; see frontend/script/classes.py). Names in the body resolve in the
     function's globals and closure (`_frames_up` / `_rcb` are accepted for torch.jit
     compatibility and not needed). `example_inputs`: a list of argument tuples; each
-    unannotated parameter takes the type of its example values; for a module, a
-    `{module: [argument tuples]}` dict types the forward of each module named. A list or
+    unannotated parameter takes the type of its example values (a module's forward's, for
+    a module); a `{callable: [argument tuples]}` dict types each module's forward (or the
+    function) it names, as torch.jit.script with MonkeyType. A list or
     dict becomes a ScriptList / ScriptDict (jit/script_containers.py)."""
     if not jit_enabled():
         return obj
@@ -58,6 +59,11 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
                       "optimization pipeline", FutureWarning, stacklevel=2)
     if isinstance(obj, (ScriptFunction, ScriptModule)):
         return obj
+    if not example_inputs:
+        example_inputs = None       # (an empty one too, as torch's: nothing to learn from)
+    else:
+        from ..frontend.script.examples import check_example_inputs
+        check_example_inputs(example_inputs)    # (torch's ValueError)
     if hasattr(obj, "__script_unsupported"):    # (@autocast()-decorated functions)
         raise RuntimeError("TorchScript error: " + getattr(obj, "__script_unsupported"))
     if isinstance(obj, (list, dict)):      # TorchScript's ScriptList / ScriptDict
@@ -101,14 +107,16 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     original = getattr(obj, "_gpujit_original_fn", None)     # a script_if_tracing wrapper
     if original is not None:
         obj = original
-    from .._jit_internal import _get_overloads
-    if inspect.isfunction(obj) and _get_overloads(obj):
-        raise FrontendError(
-            f"Function {obj.__qualname__} cannot be directly compiled because it is "
-            f"overloaded. It must be used in a context of a function where its inputs can "
-            f"determine which overload to call.")
     from ..frontend.script.library_functions import library_home, script_library_function
     home = library_home(obj) if inspect.isfunction(obj) else None
+    from .._jit_internal import _get_overloads
+    if inspect.isfunction(obj) and home is None and _get_overloads(obj):
+        # (a library function's, F.interpolate's, names torch's module: library_functions)
+        from ..frontend.qualified_names import qualified_name
+        raise FrontendError(
+            f"Function {qualified_name(obj)} cannot be directly compiled because it is "
+            f"overloaded. It must be used in a context of a function where its inputs can "
+            f"determine which overload to call.")
     own = None
     if home is not None:        # torch.jit.script(F.relu): see library_functions.py
         own, obj = obj, script_library_function(obj, *home)
@@ -147,10 +155,10 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     if example_inputs is not None:
         from ..frontend.script.types import types_from_examples
         if isinstance(example_inputs, dict):
-            raise FrontendError(
-                f"example_inputs for the function {obj.__name__} is a list of argument "
-                "tuples (a {module: [tuples]} dict is for modules)",
-                hint="e.g. example_inputs=[(x, 3)]")
+            # {callable: [argument tuples]}, as torch.jit.script runs each callable on its
+            # examples under MonkeyType: the function's own entry types it
+            example_inputs = next((v for k, v in example_inputs.items()
+                                   if k is obj or getattr(k, "__wrapped__", None) is obj), [])
         params, _ = types_from_examples(obj, example_inputs)
         arg_types = [t for _, t in params]
     try:

@@ -10,6 +10,8 @@ import math as _math
 import warnings as _warnings
 from typing import List, Optional, Union
 
+from .._jit_internal import _overload
+from ..tensor import Tensor
 from .functional import (_from_source, _op, adaptive_avg_pool1d, adaptive_avg_pool2d,
                          adaptive_avg_pool3d)
 
@@ -84,8 +86,46 @@ def _interp_output_size(input, size: Optional[Union[int, List[int]]],
     return output_size, scale_factors
 
 
+# torch.nn.functional's declarations of interpolate (scripted calls pick one by the types
+# of size and scale_factor, and refuse others in TorchScript's words: scale_factor=2)
+@_overload
+def interpolate(input: Tensor, size: Optional[int] = None,  # noqa: F811
+                scale_factor: Optional[List[float]] = None, mode: str = "nearest",
+                align_corners: Optional[bool] = None,
+                recompute_scale_factor: Optional[bool] = None,
+                antialias: bool = False) -> Tensor:
+    pass
+
+
+@_overload
+def interpolate(input: Tensor, size: Optional[List[int]] = None,  # noqa: F811
+                scale_factor: Optional[List[float]] = None, mode: str = "nearest",
+                align_corners: Optional[bool] = None,
+                recompute_scale_factor: Optional[bool] = None,
+                antialias: bool = False) -> Tensor:
+    pass
+
+
+@_overload
+def interpolate(input: Tensor, size: Optional[int] = None,  # noqa: F811
+                scale_factor: Optional[float] = None, mode: str = "nearest",
+                align_corners: Optional[bool] = None,
+                recompute_scale_factor: Optional[bool] = None,
+                antialias: bool = False) -> Tensor:
+    pass
+
+
+@_overload
+def interpolate(input: Tensor, size: Optional[List[int]] = None,  # noqa: F811
+                scale_factor: Optional[float] = None, mode: str = "nearest",
+                align_corners: Optional[bool] = None,
+                recompute_scale_factor: Optional[bool] = None,
+                antialias: bool = False) -> Tensor:
+    pass
+
+
 @_from_source
-def interpolate(input, size: Optional[Union[int, List[int]]] = None,
+def interpolate(input, size: Optional[Union[int, List[int]]] = None,  # noqa: F811
                 scale_factor: Optional[Union[float, List[float]]] = None,
                 mode: str = "nearest", align_corners: Optional[bool] = None,
                 recompute_scale_factor: Optional[bool] = None, antialias: bool = False):
@@ -163,29 +203,80 @@ def interpolate(input, size: Optional[Union[int, List[int]]] = None,
                               + mode + ")")
 
 
+# torch.nn.functional's declarations of upsample / upsample_nearest / upsample_bilinear
+@_overload
+def upsample(input: Tensor, size: Optional[int] = None,  # noqa: F811
+             scale_factor: Optional[float] = None,
+             mode: str = "nearest", align_corners: Optional[bool] = None) -> Tensor:
+    pass
+
+
+@_overload
+def upsample(input: Tensor, size: Optional[List[int]] = None,  # noqa: F811
+             scale_factor: Optional[float] = None,
+             mode: str = "nearest", align_corners: Optional[bool] = None) -> Tensor:
+    pass
+
+
 @_from_source
 def upsample(input, size: Optional[Union[int, List[int]]] = None,
              scale_factor: Optional[Union[float, List[float]]] = None,
              mode: str = "nearest", align_corners: Optional[bool] = None):
     """Deprecated: F.interpolate."""
-    _warnings.warn("nn.functional.upsample is deprecated. Use nn.functional.interpolate "
-                   "instead.", stacklevel=2)
+    _warnings.warn("`nn.functional.upsample` is deprecated. Use "
+                   "`nn.functional.interpolate` instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+@_overload
+def upsample_nearest(input: Tensor, size: Optional[int] = None,  # noqa: F811
+                     scale_factor: Optional[float] = None) -> Tensor:
+    pass
+
+
+@_overload
+def upsample_nearest(input: Tensor, size: Optional[List[int]] = None,  # noqa: F811
+                     scale_factor: Optional[float] = None) -> Tensor:
+    pass
 
 
 @_from_source
 def upsample_nearest(input, size: Optional[Union[int, List[int]]] = None,
                      scale_factor: Optional[Union[float, List[float]]] = None):
     """Deprecated: F.interpolate(..., mode='nearest')."""
-    _warnings.warn("nn.functional.upsample_nearest is deprecated. Use "
-                   "nn.functional.interpolate instead.", stacklevel=2)
+    _warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
+                   "`nn.functional.interpolate` instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode="nearest")
+
+
+@_overload
+def upsample_bilinear(input: Tensor, size: Optional[int] = None,  # noqa: F811
+                      scale_factor: Optional[float] = None) -> Tensor:
+    pass
+
+
+@_overload
+def upsample_bilinear(input: Tensor, size: Optional[List[int]] = None,  # noqa: F811
+                      scale_factor: Optional[float] = None) -> Tensor:
+    pass
+
+
+@_overload
+def upsample_bilinear(input: Tensor, size: Optional[int] = None,  # noqa: F811
+                      scale_factor: Optional[List[float]] = None) -> Tensor:
+    pass
+
+
+@_overload
+def upsample_bilinear(input: Tensor, size: Optional[List[int]] = None,  # noqa: F811
+                      scale_factor: Optional[List[float]] = None) -> Tensor:
+    pass
 
 
 @_from_source
 def upsample_bilinear(input, size: Optional[Union[int, List[int]]] = None,
                       scale_factor: Optional[Union[float, List[float]]] = None):
     """Deprecated: F.interpolate(..., mode='bilinear', align_corners=True)."""
-    _warnings.warn("nn.functional.upsample_bilinear is deprecated. Use "
-                   "nn.functional.interpolate instead.", stacklevel=2)
+    _warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
+                   "`nn.functional.interpolate` instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

@@ -201,7 +201,7 @@ div_int = _binary("div", float_div, "int", "float", "/")
 div_float = _binary("div", float_div, "float", "float", "/", float)
 GUARDED_FORMS["aten::div.int"] = GUARDED_FORMS["aten::div.float"] = _DIV_GUARDED
 
-INT64_WRAPPED.update(("aten::neg.int", "aten::abs.int"))
+INT64_WRAPPED.update(("aten::neg.int", "prim::abs.int"))
 
 # the names the forms above call, in the generated code's namespace
 FORM_HELPERS = {"_int_div0": int_division_by_zero, "_fdiv0": float_div_by_zero,
@@ -278,12 +278,12 @@ def _c_fmod(a, b):
     return _math.fmod(a, b)
 
 
-@_scalar_op("aten::abs.int(int a) -> int", form="abs({a})")
+@_scalar_op("prim::abs.int(int a) -> int", form="abs({a})")
 def abs_int(xp, a):
     return int64(abs(a))
 
 
-@_scalar_op("aten::abs.float(float a) -> float", form="abs({a})")
+@_scalar_op("prim::abs.float(float a) -> float", form="abs({a})")
 def abs_float(xp, a):
     """abs(x) on a float: abs(-0.0) is 0.0."""
     return abs(float(a))
@@ -470,7 +470,7 @@ def neg_number(xp, a):
     return _by_kind(neg_int, neg_float)(a)
 
 
-@_scalar_op("aten::abs.Scalar(Scalar a) -> Scalar", meta=_kind_meta)
+@_scalar_op("prim::abs.Scalar(Scalar a) -> Scalar", meta=_kind_meta)
 def abs_number(xp, a):
     """abs(a) on a number whose type is known at run time."""
     return _by_kind(abs_int, abs_float)(a)

@@ -422,7 +422,7 @@ class AliasDb:
 # the list / dict mutators (aten::pop / popitem also read: they return an element)
 CONTAINER_MUTATORS = frozenset({"aten::append", "aten::insert", "aten::_set_item",
                                 "aten::extend", "aten::clear", "aten::remove", "aten::pop",
-                                "aten::popitem"})
+                                "aten::popitem", "aten::update"})
 # container ops that read their container inputs and keep none of them: their outputs are
 # numbers, strings or new containers (which may hold the elements, never the input itself)
 _CONTAINER_READERS = frozenset({
@@ -434,8 +434,8 @@ _CONTAINER_READERS = frozenset({
     "aten::percentFormat", "aten::__is__", "aten::__isnot__", "aten::eq", "aten::ne",
     "aten::lt", "aten::le", "aten::gt", "aten::ge", "aten::index", "prim::ListUnpack",
     "prim::Print", "prim::RaiseException", "aten::warn", "prim::isinstance"})
-# mutators' later inputs that are only read (extend's source, remove's element)
-_READ_ARGS = frozenset({"aten::extend", "aten::remove"})
+# mutators' later inputs that are only read (extend's / update's source, remove's element)
+_READ_ARGS = frozenset({"aten::extend", "aten::remove", "aten::update"})
 # the ops whose container output is a new one (__getitem__'s, min's, ListUnpack's are
 # elements: they may be anyone's)
 _FRESH_CONTAINERS = frozenset({

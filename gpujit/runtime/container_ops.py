@@ -366,6 +366,12 @@ def _extend(c, other):
     return c
 
 
+def _update(d, other):
+    """d.update(other) of two dicts (TorchScript's aten::update)."""
+    d.update(other)
+    return d
+
+
 def _insert(c, i, x):
     c.insert(i, x)
     return c
@@ -479,6 +485,7 @@ CONTAINER_OPS = {
     "aten::popitem": (_popitem, None),
     "aten::extend": (_extend, None),
     "aten::insert": (_insert, None),
+    "aten::update": (_update, None),
     "aten::clear": (_clear, None),
     "aten::copy": (lambda c: c.copy(), "{0}.copy()"),
     "aten::count": (_count, None),
@@ -557,12 +564,34 @@ _STR_OPS = {"aten::len": _str_len, "aten::__getitem__": _str_getitem,
             "aten::percentFormat": _canonical_result(_percent_format)}
 
 
+# the ops that can fail on a missing index / key / element -> their inputs in the graph,
+# as TorchScript's (aten::pop(xs, i)); the function takes the line that failed after them
+_LOCATED = {"aten::__getitem__": 2, "aten::pop": 2, "aten::remove": 2, "aten::popitem": 1}
+
+
+def _located_op(fn, node):
+    """fn with the scripted line of node (node_location) as its `where` argument."""
+    where = node_location(node)
+    if where is None:
+        return fn
+
+    def at_line(*args):
+        return fn(*args, where)
+    return at_line
+
+
 def container_op(node):
     """(function, expression form) of a container node: CONTAINER_OPS's, or the one its
     output type asks for (sum() of a List[float] is a float even when the list is empty),
-    or a str's (_STR_OPS: on its UTF-8 bytes)."""
+    or a str's (_STR_OPS: on its UTF-8 bytes). An op that can fail on a missing index or
+    key reports the node's line (a gpujit graph before session 41 passed it as a last
+    input)."""
     if node.kind == "aten::percentFormat":
         return _percent_format_of(node), None
+    if _LOCATED.get(node.kind) == len(node.inputs):
+        fn = _STR_OPS[node.kind] if node.kind in _STR_OPS and \
+            isinstance(node.inputs[0].type, _T.StrType) else CONTAINER_OPS[node.kind][0]
+        return _located_op(fn, node), None
     if node.kind in _STR_OPS and node.inputs and \
             isinstance(node.inputs[0].type, _T.StrType):
         return _STR_OPS[node.kind], None

@@ -72,8 +72,8 @@ OPINFOS += [
            errors=[ErrorSample(1.0, 0, exc=RuntimeError, match="float divmod"),
                    ErrorSample(float("inf"), 2, exc=RuntimeError,
                                match="Cannot convert float inf to integer")]),
-    OpInfo("aten::abs.int", ref=abs, samples=[Sample(-3), Sample(4), Sample(0)]),
-    OpInfo("aten::abs.float", ref=abs, samples=[Sample(-2.5), Sample(-0.0), Sample(1.5)]),
+    OpInfo("prim::abs.int", ref=abs, samples=[Sample(-3), Sample(4), Sample(0)]),
+    OpInfo("prim::abs.float", ref=abs, samples=[Sample(-2.5), Sample(-0.0), Sample(1.5)]),
 ]
 
 for _name, _fn in (("lt", operator.lt), ("gt", operator.gt), ("le", operator.le),
@@ -133,7 +133,7 @@ OPINFOS += [
            samples=_samples(_MIXED + [(2, 2.2)])),
     OpInfo("aten::neg.Scalar", ref=_kind_ref(operator.neg, operator.neg),
            samples=[Sample(3), Sample(-2.5), Sample(True)]),
-    OpInfo("aten::abs.Scalar", ref=_kind_ref(abs, abs),
+    OpInfo("prim::abs.Scalar", ref=_kind_ref(abs, abs),
            samples=[Sample(-3), Sample(-2.5), Sample(-0.0)]),
     OpInfo("aten::round.Scalar", ref=lambda a: float(round(a)),
            samples=[Sample(2.5), Sample(3), Sample(-1.5), Sample(0.4)]),

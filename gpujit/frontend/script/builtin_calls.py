@@ -590,8 +590,8 @@ class BuiltinMixin:
         a = args[0]
         if isinstance(a.type, T.BoolType):              # abs(True) is 1
             a = self.emit_call(list(_reg.OVERLOADS["aten::Int"]), [a], {}, node, "int")
-        if _is_num(a.type):
-            return self.scalar("abs", a, node=node)      # abs(-0.0) is 0.0
+        if _is_num(a.type):         # TorchScript's prim::abs (abs(-0.0) is 0.0)
+            return self.emit_call(list(_reg.OVERLOADS["prim::abs"]), [a], {}, node, "abs")
         return self.call_op("abs", args, {}, node)
 
     def builtin_round(self, args, kw, node):

@@ -44,6 +44,12 @@ from . import static_eval
 __all__ = ["compile_function", "FunctionSource"]
 
 
+class _BranchEnd:
+    """A pseudo-statement of compiler.path: the end of an if branch's own statements (what
+    follows is the code after the if, compiled on that branch's path)."""
+    __slots__ = ()
+
+
 class _Unrefine:
     """A pseudo-statement of compiler.path: the end of an if branch's refinement (what
     follows the if, compiled on that branch's path, reads the variables unnarrowed)."""
@@ -205,8 +211,12 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         return self.expr(s.value, expected=getattr(self, "ret_type", None))
 
     def check_return(self, v, where, kind):
-        """A returned value must have the declared return type (if one is declared)."""
-        if self.ret_type is not None and not v.type.is_subtype_of(self.ret_type) and not (
+        """A returned value must have the declared return type (if one is declared); a
+        path that falls off the end is refused unless that type is None, even where None
+        is a value of it (TorchScript's handleMaybeNoReturn: `-> Optional[int]` too)."""
+        falls = kind == "fall" and self.ret_type is not None and \
+            not isinstance(self.ret_type, T.NoneType)
+        if falls or self.ret_type is not None and not v.type.is_subtype_of(self.ret_type) and not (
                 isinstance(v.type, T.TensorType) and isinstance(self.ret_type, T.TensorType)) \
                 and not as_int_coded(v.type).is_subtype_of(as_int_coded(self.ret_type)):
             what = "falls off its end (returns None)" if kind == "fall" else \
@@ -239,15 +249,15 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             if isinstance(s, _Unrefine):
                 self.unrefine(s.refined)
                 continue
+            if isinstance(s, _BranchEnd):
+                continue
             if isinstance(s, ast.Return):
                 with self.at(s):
                     return on_exit("return", s)
-            if isinstance(s, ast.Break):
+            if isinstance(s, (ast.Break, ast.Continue)):
+                self.check_unreachable(stmts[i + 1:])
                 with self.at(s):
-                    return on_exit("break", s)
-            if isinstance(s, ast.Continue):
-                with self.at(s):
-                    return on_exit("continue", s)
+                    return on_exit("break" if isinstance(s, ast.Break) else "continue", s)
             if isinstance(s, ast.If) and has_exit(s):
                 return self.if_with_exit(s, stmts[i + 1:], on_exit, slot_names)
             if isinstance(s, ast.With) and has_exit(s):
@@ -264,6 +274,37 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         with self.at(last if isinstance(last, ast.AST) else self.src.fdef):
             return on_exit("fall", last if isinstance(last, ast.AST) else None)
 
+    def check_unreachable(self, stmts):
+        """Statements after a `break` / `continue`: compiled, so their errors are raised,
+        and thrown away, as TorchScript compiles them before its exit transform drops them
+        (torch 2.13: `break; x = self.agg(x)` with agg None is 'cannot call a value of type
+        'NoneType''). What follows a `return` or `raise` is not compiled, as there."""
+        ends = [k for k, st in enumerate(stmts) if isinstance(st, _BranchEnd)]
+        stmts = stmts[:ends[0]] if ends else stmts      # (the if's own branch only)
+        if not stmts:
+            return
+        with self.at(stmts[0]):
+            holder = self.emit("prim::If", [self.const(False)], [])
+        with self.in_block(holder.add_block()), self.scope() as frame:
+            self.path(stmts, self._unreachable_exit, [])
+        for name, var in frame.items():
+            # a variable keeps its type there too ('Variable 's' previously had type int
+            # but is now being assigned to a value of type float')
+            outer = self.lookup_var(name)
+            if isinstance(var, Var) and not isinstance(var, Refined) and \
+                    isinstance(outer, Var) and not (
+                    isinstance(outer.value.type, T.TensorType) and
+                    isinstance(var.value.type, T.TensorType)) and \
+                    unify(outer.value.type, var.value.type) != outer.value.type:
+                self.branch_type_error(name, outer, var, outer=outer)
+        holder.destroy()
+
+    def _unreachable_exit(self, kind, s, value=None):
+        if kind == "return":            # (its value still checked against the declared type)
+            v = value if value is not None else self.return_value(s)
+            self.check_return(self.implicit_conversion(v, self.ret_type), s, kind)
+        return RAISED
+
     def if_with_exit(self, s, rest, on_exit, slot_names):
         with self.at(s):
             cond = self.condition(s.test)
@@ -274,7 +315,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             block = node.add_block()
             with self.in_block(block), self.scope():
                 self.refine(refs)
-                body = list(bodies[k])
+                body = list(bodies[k]) + [_BranchEnd()]
                 if refs and not leaves_function(bodies[1 - k]):
                     # the branch's refinement holds in its body only: what follows the if
                     # is narrowed only where the other branch returns or raises

@@ -98,7 +98,7 @@ class ContainerMethodsMixin:
             if not isinstance(i.type, T.IntType):
                 self.error(f"list.pop() takes an int index, got {describe_type(i.type)}",
                            node)
-            return self.emit("aten::pop", [lst, i, self.where(node)], [elem]).output
+            return self.emit("aten::pop", [lst, i], [elem]).output
         if name in ("remove", "count", "index"):
             self.arity("list", name, args, (1,), node, f"xs.{name}(x)")
             x = args[0]
@@ -110,7 +110,7 @@ class ContainerMethodsMixin:
                 return self.list_index(lst, x, node)
             if name == "count":
                 return self.emit("aten::count", [lst, x], [T.INT]).output
-            self.mutate("aten::remove", [lst, x, self.where(node)], node)
+            self.mutate("aten::remove", [lst, x], node)
             return self.void_value()
         if name in ("clear", "copy", "reverse", "sort"):
             self.arity("list", name, args, (0,), node, f"xs.{name}()")
@@ -199,7 +199,7 @@ class ContainerMethodsMixin:
                        f"d.{name}(k) or d.{name}(k, default)")
             self.check_key(d, args[0], node)
             if name == "pop" and len(args) == 1:
-                return self.emit("aten::pop", [d, args[0], self.where(node)], [vt]).output
+                return self.emit("aten::pop", [d, args[0]], [vt]).output
             if name == "get":
                 # TorchScript's aten::get(d, k) -> Optional[t] / aten::get(d, k, default)
                 # -> t, the default of the values' type t (torch 2.13 refuses an int
@@ -246,13 +246,11 @@ class ContainerMethodsMixin:
                     other.type.key, kt) or not elem_fits(other.type.value, vt):
                 self.error(f"dict.update() takes a dict of the same types, got "
                            f"{describe_type(other.type)}", node)
-            keys = self.emit("aten::keys", [other], [T.ListType(other.type.key)]).output
-            self.for_each(keys, lambda k: self.emit("aten::_set_item", [d, k, self.emit(
-                "aten::__getitem__", [other, k], [other.type.value]).output], [d.type]), node)
+            self.mutate("aten::update", [d, other], node)     # (TorchScript's node)
             return self.void_value()
         if name == "popitem":            # the first item inserted, removed (TorchScript)
             self.arity("dict", name, args, (0,), node, "d.popitem()")
-            return self.emit("aten::popitem", [d, self.where(node)],
+            return self.emit("aten::popitem", [d],
                              [T.TupleType((kt, vt))]).output
         if name in ("clear", "copy"):
             self.arity("dict", name, args, (0,), node, f"d.{name}()")
@@ -281,7 +279,7 @@ class ContainerMethodsMixin:
                 one = self.emit("prim::ListConstruct", [x], [T.ListType(elem)]).output
                 self.mutate("aten::extend", [s, one], node)
             elif name == "remove":
-                self.mutate("aten::remove", [s, x, self.where(node)], node)
+                self.mutate("aten::remove", [s, x], node)
             else:
                 has = self.emit("aten::__contains__", [s, x], [T.BOOL]).output
                 branch = self.emit("prim::If", [has], [])

@@ -58,11 +58,6 @@ class ContainerMixin:
     """ExprCompiler's list, dict and set forms (self is the compiler)."""
 
     # ------------------------------------------------------------------ building blocks
-    def where(self, node):
-        """'file:line: source' of node: the location a runtime error reports."""
-        sr = self.src.range(node)
-        return self.const(f"{sr.filename}:{sr.line}: {sr.text.strip()}")
-
     def len_of(self, c):
         if isinstance(c.type, T.ListType):
             return self.emit("aten::len", [c], [T.INT], op=_reg.OPS["aten::len.t"]).output
@@ -354,11 +349,11 @@ class ContainerMixin:
                 what = "list" if isinstance(t, T.ListType) else "string"
                 self.error(f"{what} indices must be ints, got {describe_type(i.type)}", sl)
             out = t.elem if isinstance(t, T.ListType) else T.STR
-            return self.emit("aten::__getitem__", [v, i, self.where(node)], [out]).output
+            return self.emit("aten::__getitem__", [v, i], [out]).output
         if isinstance(t, T.DictType):
             k = self.expr(sl)
             self.check_key(v, k, sl)
-            return self.emit("aten::__getitem__", [v, k, self.where(node)],
+            return self.emit("aten::__getitem__", [v, k],
                              [t.value]).output
         return None
 
@@ -588,11 +583,11 @@ class ContainerMixin:
                 if not isinstance(i.type, T.IntType):
                     self.error(f"list indices must be ints, got {describe_type(i.type)}",
                                target.slice)
-                self.emit("aten::pop", [c, i, self.where(target)], [c.type.elem])
+                self.emit("aten::pop", [c, i], [c.type.elem])
             elif isinstance(c.type, T.DictType):
                 k = self.expr(target.slice)
                 self.check_key(c, k, target.slice)
-                self.emit("aten::pop", [c, k, self.where(target)], [c.type.value])
+                self.emit("aten::pop", [c, k], [c.type.value])
             elif isinstance(c.type, T.ListType):
                 self.error("del statements only support deletion at a single index, slicing "
                            "is not supported", target,
@@ -607,8 +602,8 @@ class ContainerMixin:
 
 
 _SAME_AS_FIRST = {"append", "extend", "insert", "clear", "remove", "_set_item", "copy",
-                  "sorted", "reversed", "slice", "add", "sub", "__or__", "__and__",
-                  "__xor__"}
+                  "update", "sorted", "reversed", "slice", "add", "sub", "__or__",
+                  "__and__", "__xor__"}
 _FIXED = {"__contains__": T.BOOL, "len": T.INT, "count": T.INT, "format": T.STR,
           "percentFormat": T.STR,
           "str": T.STR}

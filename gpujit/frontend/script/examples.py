@@ -16,7 +16,8 @@ from ...tensor import Tensor
 from .errors import FrontendError
 from .types import _is_torch_class, namedtuple_type
 
-__all__ = ["types_from_examples", "example_types_for_modules", "example_types_of"]
+__all__ = ["types_from_examples", "example_types_for_modules", "example_types_of",
+           "check_example_inputs"]
 
 
 class _ExampleConflict(Exception):
@@ -39,6 +40,15 @@ class _UnknownType(T.Type):
 
 
 _UNKNOWN = _UnknownType()
+
+
+def check_example_inputs(example_inputs):
+    """example_inputs is a list of argument tuples or a {callable: [argument tuples]}
+    dict, else torch.jit.script's ValueError."""
+    if not isinstance(example_inputs, (list, dict)):
+        raise ValueError("Error: Unable to infer types. Please format the inputs to type "
+                         "`List[Tuple]` or `Dict[Callable, List[Tuple]]` to be run with "
+                         "MonkeyType.")
 
 
 def types_from_examples(fn, example_inputs, self_type=None):
@@ -176,11 +186,8 @@ class example_types_for_modules:
     the types of its example values."""
 
     def __init__(self, root, example_inputs):
-        if not isinstance(example_inputs, dict):
-            raise FrontendError(
-                f"example_inputs for the module {type(root).__name__} is a dict "
-                "{module: [argument tuples]}",
-                hint="e.g. example_inputs={model: [(x,)]}")
+        if isinstance(example_inputs, list):        # the root's forward's, as torch's
+            example_inputs = {root: example_inputs}
         self.fns = []
         for mod, examples in example_inputs.items():
             fn = getattr(type(mod), "forward", None)

@@ -476,9 +476,9 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             if isinstance(v.type, T.BoolType):
                 v = self.scalar("Int", v, node=node)       # -flag: neg(Int(flag))
             return self.scalar("neg", v, node=node)
-        if isinstance(v.type, T.TensorType):
-            return self.call_op("bitwise_not", [v], {}, node)
-        self.error("`~` is supported on tensors only", node)
+        # (~n of a number: no aten::bitwise_not takes it, "Arguments for call are not
+        # valid", as TorchScript's)
+        return self.call_op("bitwise_not", [v], {}, node)
 
     def expr_BinOp(self, node):
         if type(node.op) not in _BINOPS:

@@ -49,10 +49,9 @@ block_diag cartesian_prod cdist chain_matmul einsum lu meshgrid norm split stft 
 tensordot unique unique_consecutive unravel_index manual_seed seed initial_seed
 """.split())
 
-# functions declared with @torch.jit._overload in torch.nn.functional / torch.functional:
-# torch refuses to compile them on their own
-_F_OVERLOADED = frozenset(("interpolate", "upsample", "upsample_nearest",
-                           "upsample_bilinear"))
+# functions declared with @torch.jit._overload in torch.functional (F.interpolate and the
+# upsample functions are declared so in gpujit too): torch refuses to compile them on
+# their own
 _TORCH_OVERLOADED = frozenset(("norm", "tensordot"))
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -156,7 +155,8 @@ def script_library_function(obj, home, name):
         raise TypeError("<class 'builtin_function_or_method'> is a built-in class")
     import gpujit
     from .errors import FrontendError, NotSupportedError
-    if (home is gpujit.nn.functional and name in _F_OVERLOADED) or \
+    from ..._jit_internal import _get_overloads
+    if (home is gpujit.nn.functional and _get_overloads(obj)) or \
             (home is gpujit and name in _TORCH_OVERLOADED):
         where = "torch.nn.functional" if home is gpujit.nn.functional else "torch.functional"
         raise FrontendError(

@@ -97,7 +97,9 @@ def assigned_names(stmts) -> list:
             out.extend(_mutated(s.target))
         elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
             f = s.value.func                  # xs.append(v): xs names the result after it
-            if isinstance(f, ast.Attribute) and f.attr in _MUTATORS:
+            if isinstance(f, ast.Attribute) and f.attr in _MUTATORS and not (
+                    isinstance(f.value, ast.Name) and f.value.id == "torch"):
+                # (`torch.extend(xs, ys)`, as .code spells the op, names no variable)
                 out.extend(_mutated(f))
         elif isinstance(s, ast.For):
             out.extend(_targets(s.target))

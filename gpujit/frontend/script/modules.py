@@ -223,6 +223,12 @@ class _Context:
             getattr(type(info.module), name, None)      # (the first: define(src))
         if not inspect.isfunction(fn):
             msg = f"'{info.original_name}' has no method '{name}'"
+            attr_t = getattr(sm.__dict__.get("_type"), "attributes", {}).get(name)
+            if attr_t is not None and isinstance(node, ast.Call):
+                # self.agg(x) of a None / int / list attribute: torch 2.13's words, at
+                # `self.agg`
+                msg = f"cannot call a value of type '{attr_t.annotation()}'"
+                node = node.func
             if name in info.ignored:
                 msg = (f"'{name}' of {info.original_name} cannot be called here: the "
                        f"attribute was ignored during compilation "
@@ -642,10 +648,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         except FrontendError:
             ret = None
         self.call_args(node)                   # the arguments are still evaluated
-        msg = (f"{info.original_name}.{name} is @unused: it was dropped from scripted code "
-               f"(This Python function is annotated to be ignored and cannot be run)")
-        self.emit("prim::RaiseException",
-                  [self.const(msg), self.const("builtins.RuntimeError")], [])
+        from .python_calls import DROPPED_MESSAGE
+        self.emit("prim::RaiseException", [self.const(DROPPED_MESSAGE), self.const(None)], [])
         return self.emit("prim::Uninitialized", [], [ret or T.TENSOR]).output
 
 

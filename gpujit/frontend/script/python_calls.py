@@ -114,6 +114,11 @@ def python_call(c, fn, args, kwargs, node, method=False):
     return n.output
 
 
+# what a call of an @unused / @ignore(drop=True) function or method raises (a RuntimeError,
+# in the words and the .code of torch 2.13: ops.prim.RaiseException(msg), no class)
+DROPPED_MESSAGE = "This Python function is annotated to be ignored and cannot be run"
+
+
 def dropped_call(c, fn, what, node):
     """A call of an @unused / @ignore(drop=True) function: a raise; its (never produced)
     value has the function's annotated return type."""
@@ -121,9 +126,7 @@ def dropped_call(c, fn, what, node):
         _, _, ret = _types_of(fn, skip_self=False)
     except FrontendError:
         ret = T.TENSOR
-    msg = (f"{what} is @unused (or @ignore(drop=True)): it was dropped from scripted code "
-           f"and cannot run here")
-    c.emit("prim::RaiseException", [c.const(msg), c.const("builtins.RuntimeError")], [])
+    c.emit("prim::RaiseException", [c.const(DROPPED_MESSAGE), c.const(None)], [])
     return c.emit("prim::Uninitialized", [], [ret]).output
 
 

@@ -198,7 +198,8 @@ class _Resolver:
             return T.ListType(convert(args[0]))
         if origin is tuple:
             if len(args) == 2 and _is_ellipsis(args[1]):
-                self.fail("variable-length tuples (Tuple[T, ...]) are not supported",
+                self.fail("Expression of type dots cannot be used in a type expression: "
+                          "variable-length tuples (Tuple[T, ...]) are not supported",
                           hint="give every element's type, e.g. Tuple[int, int], "
                                "or use List[T]")
             return T.TupleType(tuple(convert(a) for a in args if a != ()))
