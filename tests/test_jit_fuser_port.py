@@ -279,9 +279,12 @@ def test_lstm_backward_is_fused():
         # the batch (PyTorch's _grad_sum_to_size; gpujit does not fuse reductions). The
         # gate gradients' cat ([3, 80]) is a group of its own: one kernel walks one
         # iteration space, and d(cx) ([3, 20]) is also a result
+        # (and, since session 41, the 0-dim one that tanh's derivative makes for its
+        # grad * fma(-y, y, 1), addcmul(ones(()), y, y, value=-1): a factory, not fused)
         kinds = fast_path_kinds(g)
         stray = [k for k in kinds if k not in _ALLOWED | {
-            "prim::TupleConstruct", "aten::sum", "aten::reshape", "aten::sum_to_size"}]
+            "prim::TupleConstruct", "aten::sum", "aten::reshape", "aten::sum_to_size",
+            "aten::ones"}]
         assert not stray and 1 <= kinds.count(GROUP) <= 2, g
 
 

@@ -117,6 +117,9 @@ def test_library_errors(ns):
         torch.library.Library("aten", "DEF")
 
 
+# (saved and loaded inside the test, while its library lives: conftest's round trip runs
+# after the ns fixture has deleted the library, whose ops a load can no longer find)
+@pytest.mark.no_save_roundtrip
 def test_library_op_is_one_node_scripted_traced_saved(ns, tmp_path):
     name, libs = ns
     _define_two(name, libs)

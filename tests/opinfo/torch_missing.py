@@ -439,9 +439,11 @@ _FACT_INFOS = [
            samples=[Sample(np.array([1.5])), Sample(np.array([[0]]))],
            errors=[ErrorSample(rand(2), match="more than one value is ambiguous"),
                    ErrorSample(rand(0), match="no values is ambiguous")]),
+    # (gpu=False: the sizes are a CPU tensor whatever the input's device, as ATen's
+    # at::tensor(self.sizes(), kLong))
     OpInfo("aten::_shape_as_tensor", ref=lambda x: np.asarray(x.shape, dtype=np.int64),
            samples=[Sample(rand(2, 3)), Sample(rand(0, 4)), Sample(np.array(1.5)),
-                    Sample(rand(2, 1, 3, dtype=I32))]),
+                    Sample(rand(2, 1, 3, dtype=I32))], gpu=False),
     OpInfo("aten::is_same_size", ref=lambda a, b: a.shape == b.shape, meta=False,
            samples=[Sample(rand(2, 3), rand(2, 3)), Sample(rand(2, 3), rand(3, 2))]),
     # (separate tensors never share memory: the True cases are in tests/test_lead_s33.py)
