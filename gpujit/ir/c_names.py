@@ -89,6 +89,12 @@ class NodeCNames:
     def attributeNames(self) -> list:
         return list(self.attrs)
 
+    def kindOf(self, name) -> str:
+        """torch._C's attribute kind of attrs[name]: 'i' (an int, bool or dtype), 'f',
+        'c', 's' (a str or device), 't' (a Tensor), 'g' (a Graph), else 'ival' (lists and
+        the rest, as torch stores a constant list)."""
+        return _attr_kind(self.attrs[name]) or "ival"
+
     def g(self, name):                  # n.g("Subgraph")
         return self.attrs[name]
 
@@ -96,6 +102,11 @@ class NodeCNames:
 
     def owningBlock(self):
         return self.owning_block
+
+    def scopeName(self) -> str:
+        """The module scope a trace recorded the node in ("__module.l/__module.l.0"; ""
+        outside any submodule), as torch._C's n.scopeName()."""
+        return self.scope or ""
 
     def sourceRange(self) -> str:
         return str(self.source_range) if self.source_range is not None else ""
@@ -161,6 +172,11 @@ class ValueCNames:
     def replaceAllUsesWith(self, other):
         self.replace_all_uses_with(other)
 
+    def isCompleteTensor(self) -> bool:
+        """A Tensor whose dtype, sizes and device the graph knows (a traced value)."""
+        t = self.type
+        return getattr(t, "kind", lambda: None)() == "TensorType" and t.is_complete
+
     def toIValue(self):
         """The value of a constant (a prim::Constant's output), else None."""
         n = self.node
@@ -192,6 +208,26 @@ class BlockCNames:
         return list(_find([self], kind, recurse))
 
 
+def _attr_kind(v):
+    from ..device import device
+    from ..dtypes import dtype
+    from ..tensor import Tensor
+    from .graph import Graph
+    if isinstance(v, (bool, int, dtype)):
+        return "i"
+    if isinstance(v, float):
+        return "f"
+    if isinstance(v, complex):
+        return "c"
+    if isinstance(v, (str, device)):
+        return "s"
+    if isinstance(v, Tensor):
+        return "t"
+    if isinstance(v, Graph):
+        return "g"
+    return None
+
+
 def _find(blocks, kind, recurse):
     for b in blocks:
         for n in b.nodes:
@@ -199,3 +235,10 @@ def _find(blocks, kind, recurse):
                 yield n
             if recurse and n.blocks:
                 yield from _find(n.blocks, kind, recurse)
+
+
+# n.is("sizes"), n.fs(...), n.ss(...), n.ts(...), n.gs(...), n.c(...), n.ty(...): like n.i /
+# n.s, each reads the attribute ("is" is a keyword: set by name)
+for _name in ("is", "fs", "ss", "ts", "gs", "c", "ty", "tys"):
+    setattr(NodeCNames, _name, NodeCNames.g)
+del _name

@@ -32,6 +32,15 @@ class Seq(list):
         return iter(self)
 
 
+class UseList(Seq):
+    """A Value's uses; calling it, as torch._C's `v.uses()`, gives a list (torch returns a
+    std::vector<Use>: len() works on it), not an iterator."""
+    __slots__ = ()
+
+    def __call__(self):
+        return list(self)
+
+
 class Kind(str):
     """A node's kind: a str; `n.kind()` (torch._C's spelling) returns it as a plain str."""
     __slots__ = ()
@@ -70,7 +79,7 @@ class Value(ValueCNames):
         self.node = node
         self.offset = offset
         self.type = type_
-        self.uses: list[Use] = Seq()
+        self.uses: list[Use] = UseList()
         self.unique = unique
         self._name = None
 

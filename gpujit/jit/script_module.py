@@ -428,6 +428,12 @@ class TracedModule(ScriptModule):
     """Printed as torch.jit.trace's modules print: `MyCell(original_name=MyCell ...)`."""
     _kind = "TracedModule"
 
+    @property
+    def _name(self):
+        """The traced module's class name (torch's TracedModule._name, which
+        torch.utils.tensorboard's add_graph reads)."""
+        return self.original_name
+
     def _get_name(self):
         return self.original_name
 
