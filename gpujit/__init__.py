@@ -155,6 +155,8 @@ globals().update({_n: getattr(_torch_rnn, _n) for _n in _torch_rnn.__all__})
 from . import accelerator, compiler, distributed, func, signal  # noqa: E402,F401  (torch.compiler, ...)
 from . import library  # noqa: E402,F401  (torch.library: user-defined ops)
 from . import multiprocessing  # noqa: E402,F401  (torch.multiprocessing: shared tensors)
+from . import futures  # noqa: E402,F401  (torch.futures)
+from .jit.futures import Future  # noqa: E402,F401  (torch.Future)
 vmap = func.vmap                                    # torch.vmap
 from . import _no_complex  # noqa: E402  (torch.polar, torch.complex64...: gpujit has none)
 globals().update(_no_complex.FUNCTIONS)

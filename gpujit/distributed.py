@@ -129,7 +129,7 @@ class Work:
 
     def get_future(self):
         from .jit.futures import Future
-        return Future(self.result())
+        return Future._completed(self.result())
 
 
 class ProcessGroup:

@@ -32,7 +32,7 @@ def traced_fork(session, func, args, kwargs):
             stack.enter_context(rec.graph.inserting_at_end(b))
             forks.append((rec, n, b))
         result = func(*args, **kwargs)
-        fut = Future(result)
+        fut = Future._completed(result)
         fut._trace = {}
         for rec, n, b in forks:
             v = output_value(rec, result, strict=False, where="forked function's output")

@@ -22,9 +22,9 @@ def _fork(node, env, profile):
     from .interpreter import _run_block
     elem = node.outputs[0].type.elem
     try:
-        return (Future(_run_block(node.blocks[0], env, profile)[0], type_=elem),)
+        return (Future._completed(_run_block(node.blocks[0], env, profile)[0], type_=elem),)
     except Exception as e:
-        return (Future(error=e, type_=elem),)
+        return (Future._completed(error=e, type_=elem),)
 
 
 def _wait(node, env, profile):
@@ -81,7 +81,7 @@ def _emit_fork(cg, n):
     """The block inside a try: the Future holds its value or its error."""
     from ..jit.futures import Future
     from .codegen_prim import box_expr
-    fut_cls = cg.bind(Future, "Future")
+    fut_cls = cg.bind(Future._completed, "Future")
     elem = cg.bind(n.output.type.elem, "future_type")
     out = cg.define(n.output)
     b = n.blocks[0]
