@@ -1,0 +1,37 @@
+"""torch.version: what this gpujit is and which CUDA it runs on. `__version__` is gpujit's
+own version; `cuda` is the CUDA runtime version of the installed CuPy ("12.4"), None
+without CuPy (as torch.version.cuda is None in a CPU build); `hip`, `rocm` and `xpu` are
+None, `debug` False, `git_version` "Unknown" (as a PyTorch built outside git)."""
+from __future__ import annotations
+
+from . import __version__  # noqa: F401
+
+__all__ = ["__version__", "cuda", "debug", "git_version", "hip", "rocm", "xpu"]
+
+debug = False
+git_version = "Unknown"
+hip = None
+rocm = None
+xpu = None
+
+_cuda = []
+
+
+def __getattr__(name):
+    if name == "cuda":              # (found when asked: importing CuPy is not free)
+        if not _cuda:
+            _cuda.append(_cuda_runtime())
+        return _cuda[0]
+    raise AttributeError(f"module 'gpujit.version' has no attribute '{name}'")
+
+
+def _cuda_runtime():
+    from .device import cupy_or_none
+    cp = cupy_or_none()
+    if cp is None:
+        return None
+    try:
+        v = int(cp.cuda.runtime.runtimeGetVersion())
+    except Exception:               # (a CuPy without a usable driver)
+        return None
+    return f"{v // 1000}.{v % 1000 // 10}"
