@@ -33,8 +33,19 @@ from .ir.graph import Graph, Block, Node, Value     # (isinstance(g, torch._C.Gr
 from ._filecheck import FileCheck                   # torch._C.FileCheck
 from .runtime import fusion as _fusion
 from .ops.linalg_decomp import LinAlgError as _LinAlgError   # (torch.linalg.LinAlgError)
+from .overrides import (DisableTorchFunction, DisableTorchFunctionSubclass,
+                        _disabled_torch_function_impl)
 
-__all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
+
+def _is_torch_function_enabled() -> bool:
+    """False inside DisableTorchFunction(Subclass)."""
+    from .overrides import _is_disabled
+    return not _is_disabled()
+
+
+__all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "DisableTorchFunction",
+           "DisableTorchFunctionSubclass", "_disabled_torch_function_impl",
+           "_is_torch_function_enabled", "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
            "_jit_override_can_fuse_on_cpu", "_jit_override_can_fuse_on_gpu",
            "_jit_can_fuse_on_cpu", "_jit_can_fuse_on_gpu", "_jit_set_texpr_fuser_enabled",
            "_jit_texpr_fuser_enabled", "_get_graph_executor_optimize",

@@ -157,6 +157,7 @@ from . import library  # noqa: E402,F401  (torch.library: user-defined ops)
 from . import multiprocessing  # noqa: E402,F401  (torch.multiprocessing: shared tensors)
 from . import futures  # noqa: E402,F401  (torch.futures)
 from . import types, version, __config__  # noqa: E402,F401  (torch.types, ...)
+from . import overrides  # noqa: E402,F401  (torch.overrides: __torch_function__)
 from .jit.futures import Future  # noqa: E402,F401  (torch.Future)
 vmap = func.vmap                                    # torch.vmap
 from . import _no_complex  # noqa: E402  (torch.polar, torch.complex64...: gpujit has none)

@@ -130,6 +130,39 @@ class Tensor:
     def __init__(self, *args, **kwargs):
         pass
 
+    # ---------------------------------------------------------------- __torch_function__
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """PyTorch's default: func run with the protocol off, its Tensor results returned
+        as cls (gpujit/overrides.py)."""
+        from .overrides import default_torch_function
+        return default_torch_function(cls, func, types, args, kwargs)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        from . import overrides
+        if overrides._active(cls):      # (nn.Parameter's is off: no layer for it)
+            overrides.enable(cls)
+
+    @staticmethod
+    def _make_subclass(cls, data, require_grad=False, **kwargs):
+        """torch.Tensor._make_subclass: a cls object over data's memory (no autograd
+        history), requiring grad as asked (how custom Parameter-like classes are made)."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError("cls must be a type (got " + type(cls).__name__ + ")")
+        if not isinstance(data, Tensor):
+            raise TypeError(f"_make_subclass(): argument 'data' (position 2) must be Tensor, "
+                            f"not {type(data).__name__}")
+        if require_grad.__class__ is not bool:
+            raise TypeError(f"_make_subclass(): argument 'require_grad' (position 3) must be "
+                            f"bool, not {type(require_grad).__name__}")
+        t = object.__new__(cls)
+        t._data, t._dtype, t._device, t._vc, t._ag = (data._data, data._dtype, data._device,
+                                                      data._vc, None)
+        if require_grad:
+            t.requires_grad_(True)
+        return t
+
     # ---------------------------------------------------------------- properties
     @property
     def _version(self):

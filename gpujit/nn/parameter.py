@@ -1,6 +1,7 @@
 """nn.Parameter: a Tensor that a Module registers as a parameter (a leaf requiring grad)."""
 from __future__ import annotations
 
+from ..overrides import _disabled_torch_function_impl
 from ..tensor import Tensor
 
 
@@ -15,6 +16,8 @@ def _sharing(cls, data):
 
 class Parameter(Tensor):
     __slots__ = ()
+    # (ops on a Parameter return plain Tensors, as PyTorch's)
+    __torch_function__ = _disabled_torch_function_impl
 
     def __new__(cls, data=None, requires_grad=True):
         if data is None:
@@ -120,6 +123,7 @@ class UninitializedParameter(UninitializedTensorMixin, Parameter):
 class UninitializedBuffer(UninitializedTensorMixin, Tensor):
     """A buffer of a lazy module before its first forward (LazyBatchNorm's running_mean)."""
     __slots__ = ()
+    __torch_function__ = _disabled_torch_function_impl
     cls_to_become = Tensor
 
     def __new__(cls, requires_grad=False, device=None, dtype=None):
@@ -146,6 +150,7 @@ class Buffer(Tensor):
     buffer when it is assigned to a module attribute (persistent: in state_dict); the
     module keeps a plain Tensor sharing its data."""
     __slots__ = ("persistent",)
+    __torch_function__ = _disabled_torch_function_impl
 
     def __new__(cls, data=None, *, persistent=True):
         if data is None:

@@ -74,7 +74,7 @@ class _DispatchState:
     is then `autocast_compute` (the same casts, then autograd's call or the eager body), so
     graphs run node by node (the interpreter) follow the region too."""
     __slots__ = ("hook", "escape", "tracing", "autograd", "compute", "autocast", "inner",
-                 "autocast_compute", "profiler", "inference", "grad_call")
+                 "autocast_compute", "profiler", "inference", "grad_call", "torch_function")
 
     def __init__(self):
         self.hook = None
@@ -91,12 +91,15 @@ class _DispatchState:
         self.inner = None
         self.autocast_compute = None
         self.profiler = None
+        # torch_function: the __torch_function__ layer (gpujit/overrides.py), first of all
+        # once a Tensor subclass with an active __torch_function__ exists
+        self.torch_function = None
 
     def refresh(self):
         self.grad_call = self.inference or self.autograd
         self.inner = self.tracing or self.grad_call
         # (the profiler, while one records, in front of everything: it times the call)
-        self.hook = self.profiler or self.autocast or self.inner
+        self.hook = self.torch_function or self.profiler or self.autocast or self.inner
         self.compute = (self.autocast_compute if self.autocast is not None
                         else self.grad_call or _eager_call)
 
