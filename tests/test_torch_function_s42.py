@@ -160,3 +160,23 @@ def test_subclass_through_autograd_tracing_and_modules():
     ref = gpujit.randn(4, 3)
     tr = gpujit.jit.trace(lambda t: (t * 2).relu(), (ref,))
     assert gpujit.equal(tr(ref), (ref * 2).relu())
+
+
+def test_compiled_code_and_traces_of_subclass_inputs():
+    class L(gpujit.Tensor):
+        pass
+
+    @gpujit.jit.script
+    def f(x, y):
+        return (x * y + 1).relu().sum(0)
+
+    x, y = gpujit.randn(3, 4).as_subclass(L), gpujit.randn(3, 4)
+    for _ in range(3):                  # (profiling, then optimized runs)
+        r = f(x, y)
+    assert type(r) is gpujit.Tensor     # (as torch: compiled code returns plain Tensors)
+    assert gpujit.allclose(r, (x * y + 1).relu().sum(0).as_subclass(gpujit.Tensor))
+    # a trace of a subclass input records the conversions as aten::alias, as torch's
+    tr = gpujit.jit.trace(lambda a: a * 2 + 1, (gpujit.ones(2).as_subclass(L),))
+    kinds = [n.kind() for n in tr.graph.nodes() if n.kind() != "prim::Constant"]
+    assert kinds == ["aten::mul", "aten::alias", "aten::add", "aten::alias"]
+    assert tr(gpujit.ones(2)).tolist() == [3.0, 3.0]

@@ -45,6 +45,10 @@ def clone_inputs(x):
     if isinstance(x, Tensor):
         # a fresh leaf, unrecorded, laid out as x (as x.clone(): a channels-last input stays so)
         c = _reg.wrap(x._data.copy(order="K"), x._dtype, x._device)
+        if type(x) is not Tensor:
+            from ..overrides import _active
+            if _active(type(x)):        # (a subclass stays one, as torch's clone keeps it)
+                c = c.as_subclass(type(x))
         if x.requires_grad:
             c.requires_grad_(True)
         return c

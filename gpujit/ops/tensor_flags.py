@@ -251,6 +251,13 @@ def _as_subclass(self, cls):
     if node is not None and getattr(node, "out_refs", None):
         import weakref                 # the backward node finds its output (hooks) again
         node.out_refs[t._ag.output_nr] = weakref.ref(t)
+    from ..frontend.tracer import current_session
+    session = current_session()
+    if session is not None:            # a trace records the alias; t stands for its value
+        for rec in session.recorders:
+            v = rec.env.get(id(r))
+            if v is not None:
+                rec.bind(t, v)
     return t
 
 
