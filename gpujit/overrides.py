@@ -108,14 +108,21 @@ def _overloaded(args, out, seen):
             continue
         if t in seen or not _active(t) or not isinstance(a, Tensor):
             continue
-        seen.add(t)
-        at = len(out)
-        for i, b in enumerate(out):
-            if issubclass(t, type(b)):
-                at = i
-                break
-        out.insert(at, a)
+        _add_in_order(out, seen, a)
     return out
+
+
+def _add_in_order(out, seen, a):
+    """a into out before the first argument whose type its type subclasses (torch's order
+    of overloaded arguments: left to right, a subclass before its superclass)."""
+    t = type(a)
+    seen.add(t)
+    at = len(out)
+    for i, b in enumerate(out):
+        if issubclass(t, type(b)):
+            at = i
+            break
+    out.insert(at, a)
 
 
 def _dispatch(op, args):
@@ -234,21 +241,13 @@ def is_tensor_like(inp) -> bool:
 
 
 def _relevant(relevant_args):
+    from .tensor import Tensor
     out, seen = [], set()
     for a in relevant_args:
         t = type(a)
-        if t in seen or not hasattr(t, "__torch_function__"):
+        if t in seen or t is Tensor or not hasattr(t, "__torch_function__") or not _active(t):
             continue
-        from .tensor import Tensor
-        if t is Tensor or not _active(t):
-            continue
-        seen.add(t)
-        at = len(out)
-        for i, b in enumerate(out):
-            if issubclass(t, type(b)):
-                at = i
-                break
-        out.insert(at, a)
+        _add_in_order(out, seen, a)
     return out
 
 
