@@ -1,6 +1,6 @@
-"""torch.sparse for dense operands: gpujit has no sparse tensors (ops/sparse_refusals.py).
-mm / addmm of dense matrices are what PyTorch's give for them (mm / addmm); the functions
-that need a sparse operand raise a RuntimeError saying gpujit has none."""
+"""torch.sparse: mm of a sparse COO matrix by a dense one (gpujit/_sparse_coo.py); mm / addmm
+of dense matrices are what PyTorch's give for them (mm / addmm); the other functions, which
+need sparse kernels gpujit does not have, raise a RuntimeError saying so."""
 from __future__ import annotations
 
 from .ops.sparse_refusals import WHY, _refusing
@@ -10,9 +10,12 @@ __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "sampled_addmm", "sps
 
 
 def mm(mat1, mat2, reduce="sum"):
-    """torch.sparse.mm of dense matrices: mat1 @ mat2 (reduce="sum", the only reduction a
-    dense mat1 takes)."""
+    """torch.sparse.mm: a sparse COO mat1 times a dense mat2 (sparse_coo.sparse_mm), or of
+    dense matrices mat1 @ mat2 (reduce="sum", the only reduction a dense mat1 takes)."""
     from . import mm as _mm
+    from ._sparse_coo import SparseCooTensor, sparse_mm
+    if isinstance(mat1, SparseCooTensor) and reduce == "sum":
+        return sparse_mm(mat1, mat2)
     if reduce != "sum":
         raise RuntimeError(f"torch.sparse.mm: reduce={reduce!r} needs a sparse CSR mat1: {WHY}")
     return _mm(mat1, mat2)
