@@ -106,3 +106,223 @@ def test_norm_parameter_dtypes_match_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert table(torch) == table(real)
+
+
+# ------------------------------------------------------------------ a whisper-like decoder
+def _whisper_like(tm):
+    """Whisper's MultiHeadAttention / ResidualAttentionBlock / TextDecoder, small, written
+    against the module `tm` (gpujit or torch): the kv-cache is filled by forward hooks on
+    the key / value Linears (Whisper.install_kv_cache_hooks), cross-attention reads it."""
+    nn, Fm = tm.nn, tm.nn.functional
+
+    class MultiHeadAttention(nn.Module):
+        def __init__(self, n_state, n_head, sdpa):
+            super().__init__()
+            self.n_head, self.sdpa = n_head, sdpa
+            self.query = nn.Linear(n_state, n_state)
+            self.key = nn.Linear(n_state, n_state, bias=False)
+            self.value = nn.Linear(n_state, n_state)
+            self.out = nn.Linear(n_state, n_state)
+
+        def forward(self, x, xa=None, mask=None, kv_cache=None):
+            q = self.query(x)
+            if kv_cache is None or xa is None or self.key not in kv_cache:
+                k = self.key(x if xa is None else xa)
+                v = self.value(x if xa is None else xa)
+            else:
+                k, v = kv_cache[self.key], kv_cache[self.value]
+            n_batch, n_ctx, n_state = q.shape
+            scale = (n_state // self.n_head) ** -0.25
+            q = q.view(*q.shape[:2], self.n_head, -1).permute(0, 2, 1, 3)
+            k = k.view(*k.shape[:2], self.n_head, -1).permute(0, 2, 1, 3)
+            v = v.view(*v.shape[:2], self.n_head, -1).permute(0, 2, 1, 3)
+            if self.sdpa:
+                a = Fm.scaled_dot_product_attention(q, k, v,
+                                                    is_causal=mask is not None and n_ctx > 1)
+                return self.out(a.permute(0, 2, 1, 3).flatten(start_dim=2))
+            qk = (q * scale) @ (k * scale).transpose(-1, -2)
+            if mask is not None:
+                qk = qk + mask[:n_ctx, :n_ctx]
+            w = Fm.softmax(qk.float(), dim=-1).to(q.dtype)
+            return self.out((w @ v).permute(0, 2, 1, 3).flatten(start_dim=2))
+
+    class Block(nn.Module):
+        def __init__(self, n_state, n_head, sdpa):
+            super().__init__()
+            self.attn = MultiHeadAttention(n_state, n_head, sdpa)
+            self.attn_ln = nn.LayerNorm(n_state)
+            self.cross_attn = MultiHeadAttention(n_state, n_head, sdpa)
+            self.cross_attn_ln = nn.LayerNorm(n_state)
+            self.mlp = nn.Sequential(nn.Linear(n_state, 4 * n_state), nn.GELU(),
+                                     nn.Linear(4 * n_state, n_state))
+            self.mlp_ln = nn.LayerNorm(n_state)
+
+        def forward(self, x, xa, mask=None, kv_cache=None):
+            x = x + self.attn(self.attn_ln(x), mask=mask, kv_cache=kv_cache)
+            x = x + self.cross_attn(self.cross_attn_ln(x), xa, kv_cache=kv_cache)
+            return x + self.mlp(self.mlp_ln(x))
+
+    class Decoder(nn.Module):
+        def __init__(self, n_vocab=11, n_ctx=8, n_state=12, n_head=3, n_layer=2, sdpa=True):
+            super().__init__()
+            self.token_embedding = nn.Embedding(n_vocab, n_state)
+            self.positional_embedding = nn.Parameter(tm.empty(n_ctx, n_state))
+            self.blocks = nn.ModuleList([Block(n_state, n_head, sdpa) for _ in range(n_layer)])
+            self.ln = nn.LayerNorm(n_state)
+            mask = tm.empty(n_ctx, n_ctx).fill_(-np.inf).triu_(1)
+            self.register_buffer("mask", mask, persistent=False)
+            heads = tm.zeros(n_layer, n_head, dtype=tm.bool)
+            heads[n_layer // 2:] = True
+            self.register_buffer("alignment_heads", heads.to_sparse(), persistent=False)
+
+        def forward(self, x, xa, kv_cache=None):
+            offset = next(iter(kv_cache.values())).shape[1] if kv_cache else 0
+            x = self.token_embedding(x) + self.positional_embedding[offset:offset + x.shape[-1]]
+            x = x.to(xa.dtype)
+            for block in self.blocks:
+                x = block(x, xa, mask=self.mask, kv_cache=kv_cache)
+            x = self.ln(x)
+            return (x @ tm.transpose(self.token_embedding.weight.to(x.dtype), 0, 1)).float()
+
+        def install_kv_cache_hooks(self):
+            cache, hooks = {}, []
+
+            def save_to_cache(module, _, output):
+                if module not in cache or output.shape[1] > 8:
+                    cache[module] = output          # first token, or cross attention
+                else:
+                    cache[module] = tm.cat([cache[module], output], dim=1).detach()
+                return cache[module]
+
+            def install_hooks(layer):
+                if isinstance(layer, MultiHeadAttention):
+                    hooks.append(layer.key.register_forward_hook(save_to_cache))
+                    hooks.append(layer.value.register_forward_hook(save_to_cache))
+
+            self.apply(install_hooks)
+            return cache, hooks
+
+    return Decoder
+
+
+def _decode_steps(tm, sdpa, state=None):
+    """Greedy decoding with the kv-cache hooks, 5 steps, and the full run's logits."""
+    tm.manual_seed(0)
+    dec = _whisper_like(tm)(sdpa=sdpa)
+    for p in dec.parameters():
+        if p.dim() == 2:
+            tm.nn.init.normal_(p, std=0.5)
+    if state is not None:
+        dec.load_state_dict(state)
+    xa = tm.from_numpy(np.sin(np.arange(2 * 10 * 12, dtype=np.float32) / 7).reshape(2, 10, 12))
+    tokens = tm.tensor([[1, 2], [3, 4]])
+    cache, hooks = dec.install_kv_cache_hooks()
+    steps = []
+    with tm.no_grad():
+        logits = dec(tokens, xa, kv_cache=cache)
+        for _ in range(5):
+            steps.append(logits[:, -1].numpy().copy())
+            nxt = logits[:, -1].argmax(-1, keepdim=True)
+            tokens = tm.cat([tokens, nxt], dim=-1)
+            logits = dec(tokens[:, -1:], xa, kv_cache=cache)
+        for h in hooks:
+            h.remove()
+        full = dec(tokens[:, :-1], xa).numpy()
+    return dec, tokens.numpy(), np.stack(steps), full
+
+
+@pytest.mark.parametrize("sdpa", [True, False])
+def test_whisper_like_kv_cache_decoding(sdpa):
+    dec, tokens, steps, full = _decode_steps(torch, sdpa)
+    # the cached steps are the full causal run's last-position logits
+    for i in range(5):
+        np.testing.assert_allclose(steps[i], full[:, 1 + i], rtol=1e-4, atol=1e-5)
+    assert tokens.shape == (2, 7)
+    # the sparse alignment_heads buffer, as whisper.timing reads it
+    assert [tuple(int(v) for v in lh) for lh in dec.alignment_heads.indices().T] == \
+        [(1, 0), (1, 1), (1, 2)]
+    assert dec.state_dict().keys().isdisjoint({"alignment_heads", "mask"})
+
+
+@pytest.mark.parametrize("sdpa", [True, False])
+def test_whisper_like_decoding_matches_torch(sdpa, tmp_path):
+    real = _real_torch()
+    rdec, rtokens, rsteps, rfull = _decode_steps(real, sdpa)
+    real.save(rdec.state_dict(), tmp_path / "dec.pt")
+    dec, tokens, steps, full = _decode_steps(torch, sdpa, torch.load(tmp_path / "dec.pt"))
+    np.testing.assert_array_equal(tokens, rtokens)
+    np.testing.assert_allclose(steps, rsteps, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(full, rfull, rtol=1e-5, atol=1e-5)
+    assert repr(dec.alignment_heads) == repr(rdec.alignment_heads)
+
+
+# ------------------------------------------------------------------ alignment heads dump
+def test_set_alignment_heads_from_a_dump():
+    """whisper.model.Whisper.set_alignment_heads: a base85 gzip'd bool array, reshaped to
+    (layers, heads), made sparse; timing.py stacks the chosen heads' weights by its
+    indices().T."""
+    import base64
+    import gzip
+    mask = np.zeros(24, bool)
+    mask[[8, 12, 14, 15, 16, 17]] = True
+    dump = base64.b85encode(gzip.compress(mask.tobytes()))
+    array = np.frombuffer(gzip.decompress(base64.b85decode(dump)), dtype=bool).copy()
+    heads = torch.from_numpy(array).reshape(4, 6).to_sparse()
+    assert heads.indices().T.tolist() == [[1, 2], [2, 0], [2, 2], [2, 3], [2, 4], [2, 5]]
+    qks = [torch.full((6, 3), float(layer)) + torch.arange(6.)[:, None] for layer in range(4)]
+    weights = torch.stack([qks[_l][_h] for _l, _h in heads.indices().T])
+    assert weights[:, 0].tolist() == [3., 2., 4., 5., 6., 7.]
+
+
+# ------------------------------------------------------------------ log-mel, real form
+def _log_mel(tm, audio, filters, n_fft=400, hop=160):
+    """whisper.audio.log_mel_spectrogram with the power spectrum from stft's real and
+    imaginary parts (gpujit has no complex dtypes: return_complex=False)."""
+    window = tm.hann_window(n_fft)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")        # (return_complex=False is deprecated)
+        st = tm.stft(audio, n_fft, hop, window=window, return_complex=False)
+    magnitudes = st[..., :-1, :].pow(2).sum(-1)
+    log_spec = tm.clamp(filters @ magnitudes, min=1e-10).log10()
+    log_spec = tm.maximum(log_spec, log_spec.max() - 8.0)
+    return (log_spec + 4.0) / 4.0
+
+
+def _numpy_log_mel(a, filters, n_fft=400, hop=160):
+    pad = np.pad(a.astype(np.float64), n_fft // 2, mode="reflect")
+    win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    frames = np.stack([pad[i:i + n_fft] * win
+                       for i in range(0, len(pad) - n_fft + 1, hop)], axis=-1)
+    mag = np.abs(np.fft.rfft(frames, axis=0)) ** 2
+    log_spec = np.log10(np.maximum(filters @ mag[:, :-1], 1e-10))
+    log_spec = np.maximum(log_spec, log_spec.max() - 8.0)
+    return (log_spec + 4.0) / 4.0
+
+
+def _audio_and_filters():
+    rng = np.random.default_rng(0)
+    t = np.arange(4000) / 16000
+    audio = (0.5 * np.sin(2 * np.pi * 440 * t) + 0.1 * rng.standard_normal(4000))
+    filters = rng.uniform(0, 0.01, (20, 201))
+    return audio.astype(np.float32), filters.astype(np.float32)
+
+
+def test_log_mel_spectrogram_real_form():
+    audio, filters = _audio_and_filters()
+    got = _log_mel(torch, torch.from_numpy(audio), torch.from_numpy(filters)).numpy()
+    assert got.shape == (20, 25) and got.dtype == np.float32
+    np.testing.assert_allclose(got, _numpy_log_mel(audio, filters), rtol=0, atol=2e-5)
+
+
+def test_log_mel_spectrogram_matches_torch():
+    real = _real_torch()
+    audio, filters = _audio_and_filters()
+    want = _log_mel(real, real.from_numpy(audio), real.from_numpy(filters)).numpy()
+    got = _log_mel(torch, torch.from_numpy(audio), torch.from_numpy(filters)).numpy()
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-5)
+    # whisper's own form (complex stft, .abs() ** 2) gives the same numbers in torch
+    st = real.stft(real.from_numpy(audio), 400, 160, window=real.hann_window(400),
+                   return_complex=True)
+    spec = real.clamp(real.from_numpy(filters) @ (st[..., :-1].abs() ** 2), min=1e-10).log10()
+    spec = (real.maximum(spec, spec.max() - 8.0) + 4.0) / 4.0
+    np.testing.assert_allclose(want, spec.numpy(), rtol=0, atol=1e-6)
