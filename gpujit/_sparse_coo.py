@@ -25,8 +25,9 @@ from .tensor import Tensor, Size
 __all__ = ["SparseCooTensor", "sparse_coo_tensor", "to_sparse", "rebuild_sparse_tensor"]
 
 _SUPPORTED = ("indices(), values(), _indices(), _values(), _nnz(), sparse_dim(), dense_dim(), "
-              "coalesce(), is_coalesced(), to_dense(), to(), clone(), detach(), t(), "
-              "mm() / matmul() / torch.sparse.mm / torch.spmm by a dense matrix")
+              "coalesce(), is_coalesced(), to_dense(), to(), clone(), detach(), t(), sum(), "
+              "* and / by a number, neg, abs and other zero-preserving pointwise methods, "
+              "x.mm() / x.matmul() / x @ / torch.sparse.mm / torch.spmm by a dense matrix")
 
 
 def _backend(dev):
@@ -258,6 +259,54 @@ class SparseCooTensor(Tensor):
 
     tolist = data_ptr
 
+    # ------------------------------------------------------------ values-only ops
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        """The sum of every element (a dense 0-dim tensor, the values' sum); over dims,
+        PyTorch's sparse result, which gpujit does not compute (torch's error)."""
+        if dim is None and not keepdim:
+            return self._sp_v.sum(dtype=dtype)
+        return Tensor.sum(self, dim, keepdim, dtype=dtype)
+
+    def _scaled(self, name, other, inplace=False):
+        """self * number / self / number: the values scaled, the indices kept (an
+        uncoalesced tensor stays so, as PyTorch's)."""
+        if not _is_scalar(other):
+            return getattr(Tensor, name)(self, other)
+        op = getattr(self._sp_v, name)
+        if inplace:
+            op(other)
+            self._dtype = self._sp_v._dtype
+            return self
+        return _make(self._sp_i, op(other), self._sp_size, self._sp_coalesced)
+
+    def mul(self, other):
+        return self._scaled("mul", other)
+
+    def div(self, other):
+        return self._scaled("div", other)
+
+    def mul_(self, other):
+        return self._scaled("mul_", other, inplace=True)
+
+    def div_(self, other):
+        return self._scaled("div_", other, inplace=True)
+
+    __mul__ = __rmul__ = multiply = mul
+    __truediv__ = true_divide = divide = div
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    def neg(self):
+        return _make(self._sp_i, self._sp_v.neg(), self._sp_size, self._sp_coalesced)
+
+    __neg__ = negative = neg
+
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        if dtype is None and not kwargs:
+            cuda = "cuda." if self._device.type == "cuda" else ""
+            return f"torch.{cuda}sparse.{self._dtype.short_name}Tensor"
+        return Tensor.type(self, dtype, non_blocking, **kwargs)
+
     # ------------------------------------------------------------ printing, pickling
     def __repr__(self):
         from ._tensor_str import sparse_repr
@@ -279,6 +328,30 @@ class SparseCooTensor(Tensor):
             t.requires_grad_(True)
         memo[id(self)] = t
         return t
+
+
+def _is_scalar(v):
+    return isinstance(v, (bool, int, float)) or (isinstance(v, Tensor) and not isinstance(
+        v, SparseCooTensor) and v.dim() == 0)
+
+
+def _zero_preserving(name):
+    """A pointwise op with f(0) == 0, which PyTorch runs on a sparse tensor's coalesced
+    values (the result coalesced)."""
+    def method(self):
+        c = self.coalesce()
+        return _make(c._sp_i, getattr(c._sp_v, name)(), c._sp_size, True)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"x.{name}() of a sparse tensor: of its coalesced values."
+    return method
+
+
+for _name in ("abs", "sqrt", "sin", "tan", "tanh", "sinh", "asin", "atan", "asinh", "atanh",
+              "ceil", "floor", "round", "trunc", "sign", "sgn", "expm1", "log1p", "erf",
+              "erfinv", "frac", "deg2rad", "rad2deg", "relu", "square", "isnan", "isinf",
+              "signbit", "nan_to_num"):
+    setattr(SparseCooTensor, _name, _zero_preserving(_name))
+SparseCooTensor.__abs__ = SparseCooTensor.abs
 
 
 def _host(t):

@@ -134,7 +134,7 @@ def test_errors_in_torchs_words():
 @pytest.mark.parametrize("call, op", [
     (lambda s: s.exp(), "aten::exp"), (lambda s: s + 1, "aten::add.Tensor"),
     (lambda s: s == s, "aten::eq.Tensor"), (lambda s: s.view(6), "aten::view"),
-    (lambda s: torch.equal(s, s), "aten::equal"), (lambda s: s.sum(), "aten::sum"),
+    (lambda s: torch.equal(s, s), "aten::equal"), (lambda s: s.cumsum(0), "aten::cumsum"),
     (lambda s: torch.tensor(X) * s, "aten::mul.Tensor")])
 def test_ops_without_a_sparse_kernel_raise_not_implemented(call, op):
     s = torch.tensor(X).to_sparse()
@@ -305,3 +305,77 @@ def test_not_implemented_words_match_torch():
                               "backend. This could be because the operator doesn't exist for "
                               "this backend, or was omitted during the selective/custom build "
                               "process (if using custom build).")
+
+
+# ------------------------------------------------------------------ values-only ops
+def test_values_only_ops():
+    s = torch.sparse_coo_tensor([[0, 1, 0], [1, 0, 1]], [1., -2., 0.5], (2, 2))
+    # * and / by a number: values scaled, indices (and uncoalescedness) kept
+    for r, want in ((s * 2, [2., -4., 1.]), (2 * s, [2., -4., 1.]), (s / 4, [.25, -.5, .125]),
+                    (s.mul(torch.tensor(2.)), [2., -4., 1.]), (-s, [-1., 2., -.5])):
+        assert r.is_sparse and not r.is_coalesced() and r._values().tolist() == want
+        assert r._indices() is s._indices()
+    assert (s.int() * 2.5).dtype is torch.float32 and (s.int() / 2).dtype is torch.float32
+    # zero-preserving pointwise methods run on the coalesced values
+    a = s.abs()
+    assert a.is_coalesced() and a.indices().tolist() == [[0, 1], [1, 0]]
+    assert a.values().tolist() == [1.5, 2.0] and abs(s).values().tolist() == [1.5, 2.0]
+    assert s.relu().values().tolist() == [1.5, 0.0]
+    assert s.isnan().dtype is torch.bool and s.sqrt()._nnz() == 2
+    # sum of every element: a dense 0-dim tensor
+    assert s.sum().item() == -0.5 and torch.sparse.sum(s).item() == -0.5
+    assert s.int().sum().dtype is torch.int64 and s.sum(dtype=torch.float64).dtype is torch.float64
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::sum.dim_IntList'"):
+        s.sum(0)
+    t = s.clone()
+    assert t.mul_(2) is t and t._values().tolist() == [2., -4., 1.]
+    assert s._values().tolist() == [1., -2., .5]
+    assert s.type() == "torch.sparse.FloatTensor" and s.double().type() == \
+        "torch.sparse.DoubleTensor"
+    with pytest.raises(NotImplementedError, match="'aten::exp'"):
+        s.exp()                                  # (exp(0) is not 0: torch has no kernel)
+
+
+def test_legacy_sparse_types_and_addmm():
+    i, v = torch.tensor([[0, 1], [1, 0]]), torch.tensor([1., 2.])
+    s = torch.sparse.FloatTensor(i, v, torch.Size([2, 2]))
+    assert s.is_sparse and s.shape == (2, 2) and s._nnz() == 2
+    assert isinstance(s, torch.sparse.FloatTensor) and not isinstance(s, torch.sparse.DoubleTensor)
+    assert not isinstance(torch.ones(2), torch.sparse.FloatTensor)
+    assert torch.sparse.FloatTensor(i, v.double()).dtype is torch.float64  # (the values')
+    e = torch.sparse.FloatTensor(2, 3)
+    assert e.shape == (2, 3) and e._nnz() == 0 and e.sparse_dim() == 2
+    assert torch.sparse.FloatTensor().shape == (0,)
+    assert repr(torch.sparse.FloatTensor) == "<class 'torch.sparse.FloatTensor'>"
+    d = torch.arange(6.).reshape(2, 3)
+    r = torch.sparse.addmm(torch.ones(2, 3), s, d, beta=0.5, alpha=2.)
+    np.testing.assert_allclose(r.numpy(), 0.5 + 2 * np.array([[3., 4., 5.], [0., 2., 4.]]))
+
+
+VALUE_EXPRS = [f"{x}.{n}()" for n in (
+    "abs", "neg", "sqrt", "sin", "tanh", "asinh", "atanh", "ceil", "floor", "round", "sign",
+    "sgn", "expm1", "log1p", "erf", "frac", "deg2rad", "relu", "square", "isnan", "signbit",
+    "nan_to_num") for x in ("s", "c")] + [
+    "s * 2", "2 * s", "s * 2.5", "s * torch.tensor(2.)", "s.int() * 2.5", "s.int() / 2",
+    "s / 0", "-s", "abs(s)", "s.sum()", "s.sum(dtype=torch.float64)", "s.int().sum()",
+    "s.bool().sum()", "torch.sparse.sum(s)", "s.clone().mul_(2)", "s.clone().div_(2)",
+    "s.type()", "torch.sparse.FloatTensor(s._indices(), s._values().double(), (2,2))",
+    "torch.sparse.FloatTensor(2, 3)", "torch.sparse.FloatTensor()",
+    "torch.sparse.LongTensor(3)", "isinstance(s, torch.sparse.FloatTensor)",
+    "torch.sparse.addmm(torch.ones(2,3), s, d, beta=0.5, alpha=2.)"]
+
+
+def test_values_only_ops_match_torch():
+    real = _real_torch()
+    import warnings
+    for mod in (real, torch):
+        env = {"torch": mod,
+               "s": mod.sparse_coo_tensor([[0, 1, 0], [1, 0, 1]], [1., -2., 0.5], (2, 2)),
+               "c": mod.tensor([[0., 2.], [-3., 0.]]).to_sparse(),
+               "d": mod.arange(6.).reshape(2, 3)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = [repr(eval(e, env)).replace("gpujit.", "torch.") for e in VALUE_EXPRS]
+        if mod is real:
+            want = got
+    assert got == want
