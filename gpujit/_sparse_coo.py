@@ -151,35 +151,38 @@ class SparseCooTensor(Tensor):
 
     def coalesce(self):
         """The same tensor with its indices sorted and duplicates summed (self when it is
-        coalesced already, as PyTorch's)."""
+        coalesced already, as PyTorch's). As PyTorch's CPU kernel: the row-major linear
+        indices sorted by sort(stable=False) (std::sort's order among equal keys), each
+        run of duplicates summed in that order in the values' dtype, its first value
+        copied."""
         if self._sp_coalesced:
             return self
+        from . import sort
         i, v = _host(self._sp_i), _host(self._sp_v)
         sd = i.shape[0]
-        lin = (np.ravel_multi_index(tuple(i), self._sp_size[:sd]) if sd
-               else np.zeros(i.shape[1], np.int64))
-        order = np.argsort(lin, kind="stable")
-        uniq, start = np.unique(lin[order], return_index=True)
+        lin = _linear(i, self._sp_size)
+        order = _host(sort(_registry.wrap_array(lin, _dt_cpu()))[1])
+        uniq, start, inverse = np.unique(lin[order], return_index=True, return_inverse=True)
         v = v[order]
-        if v.shape[0]:
-            v = np.add.reduceat(v, start, axis=0).astype(v.dtype, copy=False)
+        out = v[start].copy()
+        rest = np.ones(v.shape[0], bool)
+        rest[start] = False
+        np.add.at(out, inverse[rest], v[rest])
         i = (np.stack(np.unravel_index(uniq, self._sp_size[:sd])) if sd
              else np.zeros((0, uniq.size), np.int64)).astype(np.int64)
-        return _make(_device_tensor(i, self._device), _device_tensor(v, self._device),
+        return _make(_device_tensor(i, self._device), _device_tensor(out, self._device),
                      self._sp_size, True)
 
     def to_dense(self, dtype=None, *, masked_grad=None):
+        """The dense tensor: zeros, each entry added at its index in storage order (as
+        PyTorch's CPU kernel: duplicates of an uncoalesced tensor sum in that order)."""
         if dtype is not None:
             raise RuntimeError("dtype argument is not supported by sparse_to_dense")
-        from . import zeros
-        out = zeros(self._sp_size, dtype=self._dtype, device=self._device)
-        if not self._nnz():
-            return out
-        c = self.coalesce()
-        if not c.sparse_dim():          # (a 0-dim tensor: its one value)
-            return c._sp_v[0].clone()
-        out[tuple(c._sp_i)] = c._sp_v
-        return out
+        size, sd = self._sp_size, self.sparse_dim()
+        i, v = _host(self._sp_i), _host(self._sp_v)
+        a = np.zeros((int(np.prod(size[:sd], dtype=np.int64)),) + tuple(size[sd:]), v.dtype)
+        np.add.at(a, _linear(i, size), v)
+        return _device_tensor(a.reshape(size), self._device)
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
         if layout not in (None, _dt.sparse_coo):
@@ -354,6 +357,19 @@ for _name in ("abs", "sqrt", "sin", "tan", "tanh", "sinh", "asin", "atan", "asin
 SparseCooTensor.__abs__ = SparseCooTensor.abs
 
 
+def _linear(i, size):
+    """The row-major linear index of each entry over the sparse dims."""
+    lin = np.zeros(i.shape[1], np.int64)
+    for d in range(i.shape[0]):
+        lin = lin * size[d] + i[d]
+    return lin
+
+
+def _autograd_function():
+    from .autograd.function import Function
+    return Function
+
+
 def _host(t):
     a = t._data
     return a if isinstance(a, np.ndarray) else a.get()
@@ -467,8 +483,8 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
 
 def sparse_mm(mat1, mat2):
     """A sparse matrix (2 sparse dims, 0 dense) times a dense matrix: the dense product,
-    each entry's row of mat2 scaled and added into its row of the result in index order
-    (PyTorch's CPU kernel's order), through registry ops (mat2's gradient is recorded)."""
+    as PyTorch's CPU kernel sums it (_spmm_host); on a GPU through registry ops. mat2's
+    gradient is recorded."""
     if not isinstance(mat2, Tensor) or isinstance(mat2, SparseCooTensor):
         raise not_implemented("aten::mm", mat1._device)
     if mat1.sparse_dim() != 2 or mat1.dense_dim():
@@ -484,13 +500,52 @@ def sparse_mm(mat1, mat2):
     if mat2.shape[0] != k:
         raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {k}, got "
                            f"{mat2.shape[0]}")
-    from . import zeros
-    out = zeros((n, mat2.shape[1]), dtype=mat2._dtype, device=mat2._device)
-    c = mat1.coalesce()
-    if not c._nnz():
-        return out
-    rows, cols = c._sp_i[0], c._sp_i[1]
-    return out.index_add(0, rows, c._sp_v.unsqueeze(1) * mat2.index_select(0, cols))
+    if mat2._device.type != "cpu":
+        from . import zeros
+        out = zeros((n, mat2.shape[1]), dtype=mat2._dtype, device=mat2._device)
+        if not mat1._nnz():
+            return out
+        rows, cols = mat1._sp_i[0], mat1._sp_i[1]
+        return out.index_add(0, rows, mat1._sp_v.unsqueeze(1) * mat2.index_select(0, cols))
+    return SparseAddmm.apply(mat2, (mat1,))
+
+
+def _spmm_host(i, v, b, n):
+    """r[i0[k]] += v[k] * b[i1[k]] for k in index order, each step a fused multiply-add in
+    b's dtype (PyTorch's CPU s_addmm kernel: an axpy per entry, uncoalesced as stored).
+    Entries of one row run in order; the k-th entries of every row run as one vector step."""
+    from .ops.fma import fma
+    r = np.zeros((n, b.shape[1]), b.dtype)
+    rows, cols = i[0], i[1]
+    if not rows.size:
+        return r
+    order = np.argsort(rows, kind="stable")
+    counts = np.bincount(rows, minlength=n)
+    rank = np.empty_like(rows)
+    rank[order] = np.arange(rows.size) - (np.cumsum(counts) - counts)[rows[order]]
+    fused = b.dtype in (np.float32, np.float64)
+    for w in range(int(counts.max())):
+        k = np.nonzero(rank == w)[0]
+        rr, vk, bk = rows[k], v[k][:, None], b[cols[k]]
+        r[rr] = fma(np.broadcast_to(vk, bk.shape), bk, r[rr], b.dtype) if fused \
+            else r[rr] + vk * bk
+    return r
+
+
+class SparseAddmm(_autograd_function()):
+    """A sparse COO matrix times a dense CPU matrix (mat1 passed in a tuple: it is no
+    input whose gradient is wanted); the dense operand's gradient is mat1.t() @ grad."""
+
+    @staticmethod
+    def forward(ctx, mat2, boxed):
+        mat1, = boxed
+        ctx.mat1 = mat1
+        r = _spmm_host(_host(mat1._sp_i), _host(mat1._sp_v), _host(mat2), mat1._sp_size[0])
+        return _registry.wrap_array(r, mat2._device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return sparse_mm(ctx.mat1.t(), grad), None
 
 
 def rebuild_sparse_tensor(layout, data):

@@ -379,3 +379,39 @@ def test_values_only_ops_match_torch():
         if mod is real:
             want = got
     assert got == want
+
+
+# ------------------------------------------------------------------ PyTorch's summation order
+def test_summation_order_of_duplicates_and_mm():
+    # coalesce / to_dense: duplicates summed in order (few entries: std::sort keeps it)
+    u = torch.sparse_coo_tensor([[0, 0, 0]], [1e8, 1., -1e8], (2,))
+    assert u.coalesce().values().tolist() == [0.0] and u.to_dense().tolist() == [0.0, 0.0]
+    w = torch.sparse_coo_tensor([[0, 0, 0]], [1e8, -1e8, 1.], (2,))
+    assert w.coalesce().values().tolist() == [1.0] and w.to_dense().tolist() == [1.0, 0.0]
+    # mm: one fused multiply-add per entry into its row, in storage order
+    e = 1 + 2.0 ** -12
+    s = torch.sparse_coo_tensor([[0, 0], [0, 1]], [-1., e], (1, 2))
+    b = torch.tensor([[1.], [e]])
+    assert torch.sparse.mm(s, b).item() == 2.0 ** -11 + 2.0 ** -24    # (unfused: 2**-11)
+    assert torch.sparse.mm(s.double(), b.double()).item() == 2 * 2.0 ** -12 + 2.0 ** -24
+
+
+def test_coalesce_to_dense_mm_bit_exact_with_torch():
+    real = _real_torch()
+    import warnings
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, 5, (2, 400))
+    for dt in (np.float16, np.float32, np.float64):
+        val = (rng.standard_normal(400) * 10).astype(dt)
+        dense = rng.standard_normal((5, 3)).astype(dt)
+        got = []
+        for mod in (real, torch):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                s = mod.sparse_coo_tensor(mod.from_numpy(idx), mod.from_numpy(val), (5, 5))
+                c = s.coalesce()
+                got.append((c.indices().numpy(), c.values().numpy(), s.to_dense().numpy(),
+                            mod.sparse.mm(s, mod.from_numpy(dense)).numpy()))
+        for a, b in zip(*got):
+            np.testing.assert_array_equal(a, b)
+            assert a.tobytes() == b.tobytes()
