@@ -415,3 +415,23 @@ def test_coalesce_to_dense_mm_bit_exact_with_torch():
         for a, b in zip(*got):
             np.testing.assert_array_equal(a, b)
             assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.cuda
+def test_sparse_on_cuda_matches_the_cpu(tmp_path):
+    x = torch.tensor(X)
+    s = x.to_sparse()
+    g = x.cuda().to_sparse()
+    assert g.is_cuda and g._indices().is_cuda and g._values().is_cuda
+    assert repr(g) == REPR_S.replace("size=(2, 3)", "device='cuda:0', size=(2, 3)")
+    assert torch.equal(g.to_dense().cpu(), x) and s.cuda().is_cuda
+    u = torch.sparse_coo_tensor([[1, 0, 1], [0, 2, 0]], [1., 2., 3.], (2, 3), device="cuda")
+    c = u.coalesce()
+    assert c.indices().cpu().tolist() == [[0, 1], [2, 0]] and c.values().cpu().tolist() == [2., 4.]
+    b = torch.arange(6.).reshape(3, 2)
+    np.testing.assert_allclose(torch.sparse.mm(g, b.cuda()).cpu().numpy(),
+                               torch.sparse.mm(s, b).numpy(), rtol=1e-6)
+    assert (g * 2).is_cuda and g.sum().is_cuda and g.sum().item() == 9.0
+    torch.save(g, tmp_path / "g.pt")
+    back = torch.load(tmp_path / "g.pt", map_location="cpu")
+    assert not back.is_cuda and repr(back) == REPR_S
