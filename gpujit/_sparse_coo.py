@@ -467,6 +467,10 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
         if len(size) != sd + dd:
             raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: "
                                f"len(size) = {len(size)}, sparse_dim = {sd}, dense_dim = {dd}")
+    if check_invariants is None:
+        check_invariants = INVARIANT_CHECKS[0]
+        if check_invariants is None:    # (never set: implicitly off, with the warning)
+            _warn_unchecked()
     if check_invariants:
         ih = _host(i)
         for d in range(sd):
@@ -479,6 +483,26 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
     if requires_grad:
         s.requires_grad_(True)
     return s
+
+
+# torch.sparse.check_sparse_tensor_invariants' global switch: None until it is set (off,
+# and a constructor left to it warns, as PyTorch's), then True / False
+INVARIANT_CHECKS = [None]
+_UNCHECKED = ("Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) "
+              "will occur when operating on a sparse tensor which violates the invariants, but "
+              "checks incur performance overhead. To silence this warning, explicitly opt in or "
+              "out. See `torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ")
+_warned = []
+
+
+def _warn_unchecked():
+    """PyTorch's warning (TORCH_WARN_ONCE: once per process unless set_warn_always(True))
+    for a sparse constructor whose check_invariants was left to the global switch, off."""
+    from .runtime_flags import is_warn_always_enabled
+    if not _warned or is_warn_always_enabled():
+        _warned.append(True)
+        from ._frames import warn_at_user_frame
+        warn_at_user_frame(_UNCHECKED)
 
 
 def sparse_mm(mat1, mat2):
@@ -555,4 +579,6 @@ def rebuild_sparse_tensor(layout, data):
                            f"sparse COO tensors only")
     indices, values, size = data[:3]
     coalesced = data[3] if len(data) > 3 else None
-    return sparse_coo_tensor(indices, values, size, is_coalesced=coalesced)
+    # (as torch.load: built unchecked without a warning; PyTorch validates them after)
+    return sparse_coo_tensor(indices, values, size, check_invariants=False,
+                             is_coalesced=coalesced)

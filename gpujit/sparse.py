@@ -86,3 +86,50 @@ def _legacy(d, cuda):
 for _d in _ALL_DTYPES:
     globals()[f"{_d.short_name}Tensor"] = _legacy(_d, False)
     __all__.append(f"{_d.short_name}Tensor")
+
+
+class check_sparse_tensor_invariants:
+    """torch.sparse.check_sparse_tensor_invariants: the global switch of the invariant
+    checks of sparse constructors whose check_invariants is None (off by default; they
+    warn once then); a context manager (`with ...():`) and a decorator too."""
+
+    @staticmethod
+    def is_enabled():
+        from ._sparse_coo import INVARIANT_CHECKS
+        return bool(INVARIANT_CHECKS[0])
+
+    @staticmethod
+    def enable():
+        from ._sparse_coo import INVARIANT_CHECKS
+        INVARIANT_CHECKS[0] = True
+
+    @staticmethod
+    def disable():
+        from ._sparse_coo import INVARIANT_CHECKS
+        INVARIANT_CHECKS[0] = False
+
+    def __init__(self, enable=True):
+        self.state = enable
+        self.saved_state = None
+
+    def __enter__(self):
+        if self.saved_state is not None:
+            raise RuntimeError("This context manager instance is already activated. Use a "
+                               "different context manager instance for context nesting.")
+        from ._sparse_coo import INVARIANT_CHECKS
+        self.saved_state = bool(INVARIANT_CHECKS[0])
+        INVARIANT_CHECKS[0] = self.state
+
+    def __exit__(self, type, value, traceback):
+        from ._sparse_coo import INVARIANT_CHECKS
+        INVARIANT_CHECKS[0] = self.saved_state
+        self.saved_state = None
+
+    def __call__(self, mth):
+        def test_mth(*args, **kwargs):
+            with type(self)(self.state):
+                return mth(*args, **kwargs)
+        return test_mth
+
+
+__all__.append("check_sparse_tensor_invariants")

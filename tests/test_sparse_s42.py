@@ -13,6 +13,9 @@ import pytest
 
 import gpujit as torch
 
+# (the once-per-process warning of an unchecked constructor: tested below)
+pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks are implicitly")
+
 X = [[0., 2., 0.], [3., 0., 4.]]
 
 REPR_S = ("tensor(indices=tensor([[0, 1, 1],\n"
@@ -435,3 +438,59 @@ def test_sparse_on_cuda_matches_the_cpu(tmp_path):
     torch.save(g, tmp_path / "g.pt")
     back = torch.load(tmp_path / "g.pt", map_location="cpu")
     assert not back.is_cuda and repr(back) == REPR_S
+
+
+@pytest.fixture
+def fresh_invariant_switch(monkeypatch):
+    import sys
+    mod = sys.modules["gpujit._sparse_coo"]
+    monkeypatch.setattr(mod, "_warned", [])
+    monkeypatch.setattr(mod, "INVARIANT_CHECKS", [None])
+    return mod
+
+
+def test_implicitly_unchecked_warning_and_the_switch(fresh_invariant_switch):
+    import warnings
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        torch.sparse_coo_tensor([[0]], [1.], (2,))              # (warns once: this line)
+        torch.sparse_coo_tensor([[0]], [1.], (2,))
+        torch.sparse_coo_tensor([[0]], [1.], (2,), check_invariants=False)
+        torch.tensor([1.]).to_sparse()
+    assert [(m.category, m.filename) for m in w] == [(UserWarning, __file__)]
+    assert str(w[0].message).startswith("Sparse invariant checks are implicitly disabled. "
+                                         "Memory errors (e.g. SEGFAULT) will occur")
+    check = torch.sparse.check_sparse_tensor_invariants
+    assert not check.is_enabled()
+    with check():
+        assert check.is_enabled()
+        with pytest.raises(RuntimeError, match="for dim 0, size is 2 but found index 5"):
+            torch.sparse_coo_tensor([[5]], [1.], (2,))
+    assert not check.is_enabled()
+    torch.set_warn_always(True)
+    try:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            torch.sparse_coo_tensor([[5]], [1.], (2,))        # (explicitly off now: silent)
+        assert not w
+
+        @check()
+        def build():
+            return torch.sparse_coo_tensor([[5]], [1.], (2,))
+        with pytest.raises(RuntimeError, match="size is inconsistent with indices"):
+            build()
+    finally:
+        torch.set_warn_always(False)
+
+
+def test_warn_always_repeats_it(fresh_invariant_switch):
+    import warnings
+    torch.set_warn_always(True)
+    try:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            torch.sparse_coo_tensor([[0]], [1.], (2,))
+            torch.sparse.FloatTensor(torch.tensor([[0]]), torch.tensor([1.]), (2,))
+    finally:
+        torch.set_warn_always(False)
+    assert len(w) == 2 and all(m.filename == __file__ for m in w)
