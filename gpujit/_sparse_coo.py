@@ -1,16 +1,21 @@
 """Sparse COO tensors: what programs that keep a sparse mask or adjacency matrix use
-(Whisper's `alignment_heads` buffer, GCN's adjacency): x.to_sparse() / torch.sparse_coo_tensor,
-the parts (indices(), values(), _nnz(), sparse_dim() ...), coalesce(), to_dense(), .to() /
-clone() / detach(), t(), mm of a sparse matrix by a dense one, repr, pickling and
-torch.save / torch.load in PyTorch's format.
+(Whisper's `alignment_heads` buffer, GCN's adjacency): x.to_sparse() / torch.sparse_coo_tensor
+/ torch.sparse.FloatTensor(...), the parts (indices(), values(), _nnz(), sparse_dim() ...),
+coalesce(), to_dense(), .to() / clone() / detach() / copy_(), t(), sum(), * and / by a
+number, the zero-preserving pointwise methods (abs, sqrt, tanh ...), mm of a sparse matrix
+by a dense one, repr, pickling and torch.save / torch.load in PyTorch's format. The CPU
+numerics are PyTorch's kernels' own (coalesce's and to_dense's summation order, mm's fused
+multiply-adds), bit for bit.
 
 A sparse tensor is a SparseCooTensor, a Tensor subclass holding its indices (a 2-D int64
 Tensor, sparse_dim x nnz) and values (a Tensor, nnz x dense dims). It has no dense array:
 its `_data` is a property that raises PyTorch's NotImplementedError for the sparse backend
 ("Could not run 'aten::exp' with arguments from the 'SparseCPU' backend"), so every op
 without a sparse implementation refuses instead of computing a wrong answer, and the dense
-Tensor's fast paths carry no check at all. Sparse tensors do not record autograd: one made
-from a tensor that requires grad is refused in words.
+Tensor's fast paths carry no check at all (the op's name is read from the calling frame, on
+the error path only). Sparse tensors do not record autograd: one cannot require grad, and
+one made from a tensor that requires grad is refused in words (the dense operand of mm
+gets its gradient).
 """
 from __future__ import annotations
 
@@ -117,6 +122,20 @@ class SparseCooTensor(Tensor):
     @property
     def is_sparse(self):
         return True
+
+    @property
+    def requires_grad(self):
+        return False
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad:
+            raise RuntimeError(_NO_AUTOGRAD + "; a sparse tensor cannot require grad (make "
+                               "the dense tensor require it: x.to_dense().requires_grad_())")
+        return self
 
     # ------------------------------------------------------------ the parts
     def sparse_dim(self):
@@ -327,8 +346,6 @@ class SparseCooTensor(Tensor):
 
     def __deepcopy__(self, memo):
         t = self.clone()
-        if self.requires_grad:
-            t.requires_grad_(True)
         memo[id(self)] = t
         return t
 
@@ -393,12 +410,14 @@ def _make(i, v, size, coalesced):
     return s
 
 
+_NO_AUTOGRAD = "gpujit's sparse tensors do not record autograd"
+
+
 def _no_grad_operand(what, t):
     from .autograd import is_grad_enabled
     if t.requires_grad and is_grad_enabled():
-        raise RuntimeError(f"{what}: gpujit's sparse tensors do not record autograd and the "
-                           f"input requires grad; make it from a tensor that does not (.detach())"
-                           f" or under torch.no_grad()")
+        raise RuntimeError(f"{what}: {_NO_AUTOGRAD} and the input requires grad; make it "
+                           f"from a tensor that does not (.detach()) or under torch.no_grad()")
 
 
 def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
@@ -480,9 +499,7 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
                 raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is "
                                    f"{size[d]} but found index {ih[d].max()}")
     s = _make(i, v, size, is_coalesced if is_coalesced is not None else nnz <= 1)
-    if requires_grad:
-        s.requires_grad_(True)
-    return s
+    return s.requires_grad_(requires_grad)
 
 
 # torch.sparse.check_sparse_tensor_invariants' global switch: None until it is set (off,

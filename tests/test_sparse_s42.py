@@ -185,9 +185,16 @@ def test_conversions_and_transpose():
     assert torch.equal(t.to_dense(), s.to_dense().t()) and torch.equal(s.T.to_dense(),
                                                                       t.to_dense())
     assert not s.t().clone().is_coalesced()
-    g = s.requires_grad_()
-    assert g is s and repr(s).endswith("layout=torch.sparse_coo, requires_grad=True)")
-    assert copy.deepcopy(s).requires_grad
+    # (no sparse autograd: refused, never a gradient silently lost)
+    assert not s.requires_grad and s.requires_grad_(False) is s
+    with pytest.raises(RuntimeError, match="sparse tensors do not record autograd; a sparse "
+                                           "tensor cannot require grad"):
+        s.requires_grad_()
+    with pytest.raises(RuntimeError, match="cannot require grad"):
+        s.requires_grad = True
+    with pytest.raises(RuntimeError, match="cannot require grad"):
+        torch.sparse_coo_tensor([[0]], [1.], (2,), requires_grad=True)
+    assert repr(copy.deepcopy(s)) == REPR_S
 
 
 def test_pickle_save_load_and_module_buffers(tmp_path):
