@@ -326,3 +326,40 @@ def test_log_mel_spectrogram_matches_torch():
     spec = real.clamp(real.from_numpy(filters) @ (st[..., :-1].abs() ** 2), min=1e-10).log10()
     spec = (real.maximum(spec, spec.max() - 8.0) + 4.0) / 4.0
     np.testing.assert_allclose(want, spec.numpy(), rtol=0, atol=1e-6)
+
+
+# ------------------------------------------------------------------ window functions
+def test_windows_follow_torchs_arithmetic():
+    """PyTorch's factories: arange(m) in the dtype, .mul_(2π / (m - 1)) with the scalar
+    rounded to the dtype, .cos_(), .mul_(-beta).add_(alpha); bartlett arange * 2 / (m - 1)
+    and 2 - w past the middle; float16 with each step rounded to half."""
+    m = 11
+    k = np.arange(m, dtype=np.float16)
+    arg = (k.astype(np.float32) * np.float32(np.float16(2 * np.pi / (m - 1)))).astype(np.float16)
+    c = np.cos(arg.astype(np.float64)).astype(np.float16)
+    want = ((c.astype(np.float32) * np.float32(-0.5)).astype(np.float16).astype(np.float32)
+            + np.float32(0.5)).astype(np.float16)[:10]
+    got = torch.hann_window(10, dtype=torch.float16).numpy()
+    assert got.tobytes() == want.tobytes()
+    w = np.arange(m, dtype=np.float32) * np.float32(2.0 / (m - 1))
+    w[(m - 1) // 2 + 1:] = np.float32(2) - w[(m - 1) // 2 + 1:]
+    assert torch.bartlett_window(10).numpy().tobytes() == w[:10].tobytes()
+    w64 = np.arange(7, dtype=np.float64) * (2.0 / 6)
+    w64[4:] = 2 - w64[4:]
+    assert torch.bartlett_window(7, periodic=False, dtype=torch.float64).numpy().tolist() == \
+        w64.tolist()
+
+
+def test_windows_match_torch():
+    real = _real_torch()
+    for name in ("hann_window", "hamming_window", "blackman_window", "bartlett_window"):
+        for dt in ("float16", "float32", "float64"):
+            for n in (0, 1, 2, 3, 255, 400, 1024, 4096):
+                for periodic in (True, False):
+                    a = getattr(real, name)(n, periodic, dtype=getattr(real, dt)).numpy()
+                    b = getattr(torch, name)(n, periodic, dtype=getattr(torch, dt)).numpy()
+                    assert a.dtype == b.dtype and a.shape == b.shape
+                    if dt == "float16" or name == "bartlett_window":
+                        assert a.tobytes() == b.tobytes(), (name, dt, n, periodic)
+                    else:       # (torch's vectorized cos may differ in the last place)
+                        np.testing.assert_allclose(a, b, rtol=0, atol=np.finfo(a.dtype).eps)
