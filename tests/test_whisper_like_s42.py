@@ -363,3 +363,38 @@ def test_windows_match_torch():
                         assert a.tobytes() == b.tobytes(), (name, dt, n, periodic)
                     else:       # (torch's vectorized cos may differ in the last place)
                         np.testing.assert_allclose(a, b, rtol=0, atol=np.finfo(a.dtype).eps)
+
+
+def test_signal_windows_are_torchs_compositions():
+    """torch.signal.windows.hann & co. are Python compositions in PyTorch (linspace, cos,
+    i0), not the aten factories: hann(M) = Σ a_i cos(i k) over k = linspace(0, (M-1)c, M)."""
+    M = 9
+    k = np.linspace(0, (M - 1) * 2 * np.pi / (M - 1), M)
+    want = (np.array([0.5, -0.5])[:, None] * np.cos(np.arange(2.)[:, None] * k)).sum(0)
+    got = torch.signal.windows.hann(M, dtype=torch.float64).numpy()
+    np.testing.assert_array_equal(got, want)
+    k = np.linspace(-1, 1, 5)
+    assert torch.signal.windows.bartlett(5, dtype=torch.float64).numpy().tolist() == \
+        (1 - np.abs(k)).tolist()
+    with pytest.raises(ValueError, match="general_cosine requires non-negative window "
+                                         "length, got M=-1"):
+        torch.signal.windows.hann(-1)
+
+
+def test_signal_windows_match_torch():
+    real = _real_torch()
+    for name in ("hann", "hamming", "blackman", "bartlett", "kaiser", "nuttall", "cosine"):
+        for dt in ("float32", "float64"):
+            for M in (0, 1, 2, 7, 400, 1023):
+                for sym in (True, False):
+                    a = getattr(real.signal.windows, name)(M, sym=sym,
+                                                           dtype=getattr(real, dt)).numpy()
+                    b = getattr(torch.signal.windows, name)(M, sym=sym,
+                                                            dtype=getattr(torch, dt)).numpy()
+                    assert a.dtype == b.dtype and a.shape == b.shape
+                    if dt == "float64" and name in ("hann", "hamming", "bartlett") or \
+                            name == "bartlett":
+                        assert a.tobytes() == b.tobytes(), (name, dt, M, sym)
+                    else:   # (cos / i0 in the last places)
+                        np.testing.assert_allclose(a, b, rtol=0,
+                                                   atol=8 * np.finfo(a.dtype).eps)
