@@ -6,7 +6,7 @@ Each window of length N is symmetric over N points (periodic=False) or the first
 of the symmetric window over N + 1 (periodic=True, the default); N = 0 gives an empty
 tensor and N = 1 a single 1. hann / hamming / blackman / bartlett are computed step by
 step in the window's dtype as PyTorch's factories do (bit for bit; in float32 / float64
-but for the last place of cos); kaiser in float64, rounded once.
+but for the last place of cos); kaiser as its kernel, in the opmath type.
 """
 from __future__ import annotations
 
@@ -146,10 +146,15 @@ _declare("bartlett_window", "", lambda: _bartlett)
 
 
 def _kaiser_body(beta=12.0):
+    """PyTorch's kaiser_window kernel, in the opmath type (float32 for float16):
+    i0(beta * sqrt(|1 - ((k - alpha) / alpha)^2|)) / i0(beta), alpha = (m - 1) / 2."""
     def body(xp, k, m):
-        a = (m - 1) / 2.0
-        r = xp.sqrt(xp.clip(1.0 - ((k.astype(np.float64) - a) / a) ** 2, 0.0, None))
-        return (xp.i0(beta * r) / xp.i0(xp.asarray(beta, np.float64))).astype(k.dtype)
+        from .pointwise_extra import _bessel
+        om = np.dtype(np.float32) if k.dtype == np.float16 else k.dtype
+        alpha, b = om.type((m - 1) / 2.0), om.type(beta)
+        t = (k.astype(om) - alpha) / alpha
+        r = b * xp.sqrt(xp.abs(om.type(1) - t * t))
+        return (_bessel(xp, r, "i0") / _bessel(xp, xp.asarray([b]), "i0")).astype(k.dtype)
     return body
 
 
