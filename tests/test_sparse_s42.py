@@ -352,6 +352,7 @@ def test_legacy_sparse_types_and_addmm():
     assert s.is_sparse and s.shape == (2, 2) and s._nnz() == 2
     assert isinstance(s, torch.sparse.FloatTensor) and not isinstance(s, torch.sparse.DoubleTensor)
     assert not isinstance(torch.ones(2), torch.sparse.FloatTensor)
+    assert not isinstance(s, torch.FloatTensor) and isinstance(s.to_dense(), torch.FloatTensor)
     assert torch.sparse.FloatTensor(i, v.double()).dtype is torch.float64  # (the values')
     e = torch.sparse.FloatTensor(2, 3)
     assert e.shape == (2, 3) and e._nnz() == 0 and e.sparse_dim() == 2
