@@ -24,6 +24,12 @@ def _mixed_dtype_check(input, *params):
     first given one has the input's dtype, every other must too ("expected scalar type
     Float but found Double"); else the run is mixed, which takes float32 parameters only and
     a float16 input only."""
+    d0 = input.dtype
+    for t in params:                    # (the common case first: one dtype)
+        if t is not None and t.dtype is not d0:
+            break
+    else:
+        return
     di, first = dtype_of(input), None
     for t in params:
         if t is None:
