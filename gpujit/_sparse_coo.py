@@ -318,6 +318,19 @@ class SparseCooTensor(Tensor):
     __imul__ = mul_
     __itruediv__ = div_
 
+    def add(self, other, *, alpha=1):
+        """sparse + dense (or a number): PyTorch's refusal; sparse + sparse: no kernel."""
+        if isinstance(other, SparseCooTensor):
+            return Tensor.add(self, other, alpha=alpha)
+        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
+                           "instead.")
+
+    def sub(self, other, *, alpha=1):
+        return self.add(other, alpha=-alpha)
+
+    __add__ = __radd__ = add_ = __iadd__ = add
+    __sub__ = sub_ = __isub__ = subtract = sub
+
     def neg(self):
         return _make(self._sp_i, self._sp_v.neg(), self._sp_size, self._sp_coalesced)
 

@@ -135,7 +135,7 @@ def test_errors_in_torchs_words():
 
 
 @pytest.mark.parametrize("call, op", [
-    (lambda s: s.exp(), "aten::exp"), (lambda s: s + 1, "aten::add.Tensor"),
+    (lambda s: s.exp(), "aten::exp"), (lambda s: s.cos(), "aten::cos"),
     (lambda s: s == s, "aten::eq.Tensor"), (lambda s: s.view(6), "aten::view"),
     (lambda s: torch.equal(s, s), "aten::equal"), (lambda s: s.cumsum(0), "aten::cumsum"),
     (lambda s: torch.tensor(X) * s, "aten::mul.Tensor")])
@@ -344,6 +344,11 @@ def test_values_only_ops():
         "torch.sparse.DoubleTensor"
     with pytest.raises(NotImplementedError, match="'aten::exp'"):
         s.exp()                                  # (exp(0) is not 0: torch has no kernel)
+    for f in (lambda: s + 1, lambda: s + torch.ones(2, 2), lambda: s - 1, lambda: 1 + s,
+              lambda: s.add(torch.tensor(1.)), lambda: s.sub(torch.ones(2, 2))):
+        with pytest.raises(RuntimeError, match=r"^add\(sparse, dense\) is not supported. Use "
+                                               r"add\(dense, sparse\) instead.$"):
+            f()
 
 
 def test_legacy_sparse_types_and_addmm():
