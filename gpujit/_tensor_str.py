@@ -196,13 +196,14 @@ def _tensor_str(t, indent):
     return _tensor_str_with_formatter(shown, shape, indent, summarize, fmt)
 
 
-def _add_suffixes(tensor_str, suffixes, indent):
+def _add_suffixes(tensor_str, suffixes, indent, force_newline=False):
     parts = [tensor_str]
     last_line_len = len(tensor_str) - tensor_str.rfind("\n") + 1
     for suffix in suffixes:
-        if last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+        if force_newline or last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
             last_line_len = indent + len(suffix)
+            force_newline = False
         else:
             parts.append(", " + suffix)
             last_line_len += len(suffix) + 2
@@ -249,3 +250,26 @@ def tensor_repr(t) -> str:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + tensor_str, suffixes, indent)
 
+
+
+def sparse_repr(t) -> str:
+    """repr of a sparse COO tensor, as PyTorch prints it: its indices and values, then
+    size, nnz, a dtype not the default, layout."""
+    indent = len("tensor(")
+    suffixes = []
+    if t._device.type != "cpu":
+        suffixes.append(f"device='{t._device}'")
+    parts = []
+    for name, part in (("indices", t._sp_i), ("values", t._sp_v)):
+        prefix = f"{name}=tensor("
+        s = _tensor_str(part, indent + len(prefix))
+        if part._data.size == 0:
+            s += f", size={tuple(part._data.shape)}"
+        parts.append(prefix + s + ")")
+    suffixes.append(f"size={tuple(t._sp_size)}")
+    suffixes.append(f"nnz={t._nnz()}")
+    if t._dtype not in (_dt.get_default_dtype(), _dt.int64, _dt.bool):
+        suffixes.append(f"dtype={t._dtype!r}")
+    suffixes.append("layout=torch.sparse_coo")
+    tensor_str = parts[0] + ",\n" + " " * indent + parts[1]
+    return _add_suffixes("tensor(" + tensor_str, suffixes, indent, force_newline=True)

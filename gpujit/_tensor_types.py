@@ -20,7 +20,7 @@ class tensortype(type):
     def __instancecheck__(cls, obj):
         from .tensor import Tensor
         return (isinstance(obj, Tensor) and obj.dtype is cls.dtype
-                and obj.is_cuda == cls.is_cuda)
+                and obj.is_cuda == cls.is_cuda and not obj.is_sparse)
 
     def __call__(cls, *args, device=None):
         return legacy_new(cls.dtype, cls.is_cuda, args, device)

@@ -387,8 +387,8 @@ class layout:
 
 
 strided = layout("strided")
-# PyTorch's sparse layouts: `x.layout == torch.sparse_coo` is False for every gpujit tensor,
-# and a factory given one refuses it (gpujit has no sparse tensors: ops/sparse_refusals.py)
+# PyTorch's sparse layouts: sparse COO tensors (x.to_sparse(): gpujit/_sparse_coo.py) have
+# sparse_coo; a factory given a sparse layout refuses it (ops/sparse_refusals.py)
 sparse_coo, sparse_csr, sparse_csc, sparse_bsr, sparse_bsc = (
     layout(n) for n in ("sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc"))
 SPARSE_LAYOUTS = (sparse_coo, sparse_csr, sparse_csc, sparse_bsr, sparse_bsc)

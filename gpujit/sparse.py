@@ -1,8 +1,10 @@
-"""torch.sparse for dense operands: gpujit has no sparse tensors (ops/sparse_refusals.py).
-mm / addmm of dense matrices are what PyTorch's give for them (mm / addmm); the functions
-that need a sparse operand raise a RuntimeError saying gpujit has none."""
+"""torch.sparse: mm of a sparse COO matrix by a dense one (gpujit/_sparse_coo.py); mm / addmm
+of dense matrices are what PyTorch's give for them (mm / addmm); the other functions, which
+need sparse kernels gpujit does not have, raise a RuntimeError saying so."""
 from __future__ import annotations
 
+from ._tensor_types import tensortype as _tensortype
+from .dtypes import ALL as _ALL_DTYPES
 from .ops.sparse_refusals import WHY, _refusing
 
 __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "sampled_addmm", "spsolve",
@@ -10,22 +12,39 @@ __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "sampled_addmm", "sps
 
 
 def mm(mat1, mat2, reduce="sum"):
-    """torch.sparse.mm of dense matrices: mat1 @ mat2 (reduce="sum", the only reduction a
-    dense mat1 takes)."""
+    """torch.sparse.mm: a sparse COO mat1 times a dense mat2 (sparse_coo.sparse_mm), or of
+    dense matrices mat1 @ mat2 (reduce="sum", the only reduction a dense mat1 takes)."""
     from . import mm as _mm
+    from ._sparse_coo import SparseCooTensor, sparse_mm
+    if isinstance(mat1, SparseCooTensor) and reduce == "sum":
+        return sparse_mm(mat1, mat2)
     if reduce != "sum":
         raise RuntimeError(f"torch.sparse.mm: reduce={reduce!r} needs a sparse CSR mat1: {WHY}")
     return _mm(mat1, mat2)
 
 
 def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
-    """torch.sparse.addmm of dense matrices: beta * mat + alpha * (mat1 @ mat2)."""
+    """torch.sparse.addmm: beta * mat + alpha * (mat1 @ mat2), mat1 sparse COO or dense."""
     from . import addmm as _addmm
+    from ._sparse_coo import SparseCooTensor, sparse_mm
+    if isinstance(mat1, SparseCooTensor):
+        return mat * beta + sparse_mm(mat1, mat2) * alpha
     return _addmm(mat, mat1, mat2, beta=beta, alpha=alpha)
 
 
 _NEEDS = "it takes a sparse tensor"
-sum = _refusing("sum", _NEEDS, "torch.sparse")
+_sum_refusal = _refusing("sum", _NEEDS, "torch.sparse")
+
+
+def sum(input, dim=None, dtype=None):
+    """torch.sparse.sum of a sparse COO tensor over all its elements (a dense 0-dim tensor);
+    over dims, or of a dense tensor, a RuntimeError saying gpujit has no such kernel."""
+    from ._sparse_coo import SparseCooTensor
+    if isinstance(input, SparseCooTensor) and dim is None:
+        return input.sum(dtype=dtype)
+    return _sum_refusal(input, dim, dtype)
+
+
 softmax = _refusing("softmax", _NEEDS, "torch.sparse")
 log_softmax = _refusing("log_softmax", _NEEDS, "torch.sparse")
 sampled_addmm = _refusing("sampled_addmm", _NEEDS, "torch.sparse")
@@ -33,3 +52,84 @@ spsolve = _refusing("spsolve", _NEEDS, "torch.sparse")
 spdiags = _refusing("spdiags", "its result would be a sparse tensor", "torch.sparse")
 to_sparse_semi_structured = _refusing("to_sparse_semi_structured",
                                       "its result would be a sparse tensor", "torch.sparse")
+
+
+class _sparse_tensortype(_tensortype):
+    """The metaclass of the legacy sparse types torch.sparse.FloatTensor & co."""
+
+    def __instancecheck__(cls, obj):
+        from ._sparse_coo import SparseCooTensor
+        return (isinstance(obj, SparseCooTensor) and obj.dtype is cls.dtype
+                and obj.is_cuda == cls.is_cuda)
+
+    def __call__(cls, *args, device=None):
+        """(indices, values[, size]): torch.sparse_coo_tensor (the values' dtype, as
+        PyTorch's); (*sizes) or (): an empty sparse tensor of that size (or (0,))."""
+        import gpujit
+        from .tensor import Tensor
+        from ._sparse_coo import sparse_coo_tensor
+        dev = device if device is not None else ("cuda" if cls.is_cuda else "cpu")
+        if len(args) in (2, 3) and all(isinstance(a, Tensor) for a in args[:2]):
+            return sparse_coo_tensor(*args, device=dev)
+        size = tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple) else \
+            tuple(int(a) for a in args) if args else (0,)
+        return sparse_coo_tensor(gpujit.zeros((len(size), 0), dtype=gpujit.int64),
+                                 gpujit.zeros(0, dtype=cls.dtype), size, device=dev)
+
+
+def _legacy(d, cuda):
+    return _sparse_tensortype(f"{d.short_name}Tensor", (), {
+        "__module__": "torch.cuda.sparse" if cuda else "torch.sparse", "dtype": d,
+        "is_cuda": cuda, "is_sparse": True})
+
+
+for _d in _ALL_DTYPES:
+    globals()[f"{_d.short_name}Tensor"] = _legacy(_d, False)
+    __all__.append(f"{_d.short_name}Tensor")
+
+
+class check_sparse_tensor_invariants:
+    """torch.sparse.check_sparse_tensor_invariants: the global switch of the invariant
+    checks of sparse constructors whose check_invariants is None (off by default; they
+    warn once then); a context manager (`with ...():`) and a decorator too."""
+
+    @staticmethod
+    def is_enabled():
+        from ._sparse_coo import INVARIANT_CHECKS
+        return bool(INVARIANT_CHECKS[0])
+
+    @staticmethod
+    def enable():
+        from ._sparse_coo import INVARIANT_CHECKS
+        INVARIANT_CHECKS[0] = True
+
+    @staticmethod
+    def disable():
+        from ._sparse_coo import INVARIANT_CHECKS
+        INVARIANT_CHECKS[0] = False
+
+    def __init__(self, enable=True):
+        self.state = enable
+        self.saved_state = None
+
+    def __enter__(self):
+        if self.saved_state is not None:
+            raise RuntimeError("This context manager instance is already activated. Use a "
+                               "different context manager instance for context nesting.")
+        from ._sparse_coo import INVARIANT_CHECKS
+        self.saved_state = bool(INVARIANT_CHECKS[0])
+        INVARIANT_CHECKS[0] = self.state
+
+    def __exit__(self, type, value, traceback):
+        from ._sparse_coo import INVARIANT_CHECKS
+        INVARIANT_CHECKS[0] = self.saved_state
+        self.saved_state = None
+
+    def __call__(self, mth):
+        def test_mth(*args, **kwargs):
+            with type(self)(self.state):
+                return mth(*args, **kwargs)
+        return test_mth
+
+
+__all__.append("check_sparse_tensor_invariants")

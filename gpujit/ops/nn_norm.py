@@ -19,18 +19,33 @@ def _same(self, *args, **kwargs):
 # ---------------------------------------------------------------------- batch norm
 
 def _mixed_dtype_check(input, *params):
-    """PyTorch's CPU rule for normalization parameters: the input's dtype, or float32 for a
-    float16 input."""
-    di = dtype_of(input)
+    """PyTorch's rule for normalization parameters (ATen's is_mixed_type /
+    check_mixed_data_type, in this order: weight, bias, running_mean, running_var): when the
+    first given one has the input's dtype, every other must too ("expected scalar type
+    Float but found Double"); else the run is mixed, which takes float32 parameters only and
+    a float16 input only."""
+    d0 = input.dtype
+    for t in params:                    # (the common case first: one dtype)
+        if t is not None and t.dtype is not d0:
+            break
+    else:
+        return
+    di, first = dtype_of(input), None
     for t in params:
         if t is None:
             continue
         d = dtype_of(t)
-        if d is di or (di is _dt.float16 and d is _dt.float32):
-            continue
-        if d is _dt.float32:
-            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
-        raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        if first is None:
+            first = d
+        if first is di:
+            if d is not di:
+                raise RuntimeError(f"expected scalar type {di.short_name} but found "
+                                   f"{d.short_name}")
+        elif d is not _dt.float32:
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of "
+                               "Float")
+    if first is not None and first is not di and di is not _dt.float16:
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
 
 
 def _bn_check(input, weight, bias, running_mean, running_var, training):
@@ -137,6 +152,7 @@ def batch_norm(xp, input, weight, bias, running_mean, running_var, training, mom
 
 def _ln_check(input, normalized_shape, weight, bias):
     check_float("layer_norm", input)
+    _mixed_dtype_check(input, weight, bias)
     if isinstance(normalized_shape, (int, np.integer)):
         normalized_shape = (int(normalized_shape),)
     ns = tuple(int(s) for s in normalized_shape)
@@ -187,6 +203,7 @@ def layer_norm(xp, input, normalized_shape, weight=None, bias=None, eps=1e-05,
 
 def _gn_check(input, num_groups, weight, bias):
     check_float("group_norm", input)
+    _mixed_dtype_check(input, weight, bias)
     shape = tuple(input.shape)
     if len(shape) < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "

@@ -1,17 +1,18 @@
-"""PyTorch's sparse tensor API where gpujit has no sparse tensors (its tensors are dense and
-strided: NumPy/CuPy arrays, README).
+"""PyTorch's sparse tensor API beside gpujit's sparse COO tensors (gpujit/_sparse_coo.py).
 
-What works on a dense tensor in PyTorch works here: `torch.spmm(a, b)` and
+x.to_sparse() / x.to_sparse_coo() / torch.sparse_coo_tensor make a SparseCooTensor, and
+torch.spmm takes one (or a dense matrix: mm). On a dense tensor what PyTorch computes works:
 `torch.sparse.mm` / `torch.sparse.addmm` of dense operands are mm / addmm, `x.sparse_dim()`
 is 0, `x.dense_dim()` is x.dim(), `x.to_dense()` is x (tensor_flags.py). What would make or
-need a sparse tensor (torch.sparse_coo_tensor, x.to_sparse(), a factory's
-layout=torch.sparse_coo, torch.sparse.sum ...) raises a RuntimeError that says so, instead
-of an AttributeError that reads like a typo or a dense result under a sparse name; the
-accessors of a sparse tensor's parts (x.indices(), x.values(), x.coalesce() ...) raise
-PyTorch's own errors for a strided tensor."""
+need a compressed sparse tensor (torch.sparse_csr_tensor, x.to_sparse_csr() ...) or a factory's
+sparse layout (torch.zeros(..., layout=torch.sparse_coo)) raises a RuntimeError that says
+so, instead of an AttributeError that reads like a typo or a dense result under a sparse
+name; the accessors of a sparse tensor's parts (x.indices(), x.values(), x.coalesce() ...)
+raise PyTorch's own errors for a strided tensor."""
 from __future__ import annotations
 
 from .._no_complex import refusing
+from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, sparse_mm, to_sparse
 from ..tensor import Tensor
 from .registry import tensor_method
 
@@ -19,7 +20,11 @@ __all__ = ["WHY", "refuse_layout"]
 
 PUBLIC = {}
 
-WHY = "gpujit has no sparse tensors (its tensors are dense and strided)"
+WHY = ("gpujit's sparse tensors are COO only, made by x.to_sparse() or "
+       "torch.sparse_coo_tensor, with few ops (no sparse kernel for this)")
+# (the compressed layouts: gpujit's sparse tensors are COO only, gpujit/_sparse_coo.py)
+WHY_COMPRESSED = ("gpujit has no compressed sparse tensors (CSR, CSC, BSR, BSC); its sparse "
+                  "tensors are COO (x.to_sparse(), torch.sparse_coo_tensor)")
 
 
 def refuse_layout(op_name, layout):
@@ -34,7 +39,7 @@ def _refusing(name, what, qual="torch"):
 
 
 _MAKES = "its result would be a sparse tensor"
-for _name in ("sparse_coo_tensor", "sparse_csr_tensor", "sparse_csc_tensor",
+for _name in ("sparse_csr_tensor", "sparse_csc_tensor",
               "sparse_bsr_tensor", "sparse_bsc_tensor", "sparse_compressed_tensor", "hspmm"):
     PUBLIC[_name] = _refusing(_name, _MAKES)
 for _name in ("smm", "sspaddmm", "saddmm"):
@@ -42,16 +47,28 @@ for _name in ("smm", "sspaddmm", "saddmm"):
 
 
 def spmm(input, mat2):
-    """torch.spmm: input @ mat2 for 2-D operands (mm; PyTorch's takes a sparse `input` too,
-    which gpujit does not have)."""
+    """torch.spmm: input @ mat2 for 2-D operands, `input` sparse COO or dense (mm)."""
+    if isinstance(input, SparseCooTensor):
+        return sparse_mm(input, mat2)
     from .. import mm
     return mm(input, mat2)
 
 
 PUBLIC["spmm"] = spmm
 
-# x.to_sparse() & co.: their results would be sparse
-for _name in ("to_sparse", "to_sparse_coo", "to_sparse_csr", "to_sparse_csc", "to_sparse_bsr",
+PUBLIC["sparse_coo_tensor"] = sparse_coo_tensor
+Tensor.to_sparse = to_sparse
+
+
+def to_sparse_coo(self):
+    """x.to_sparse_coo(): x.to_sparse()."""
+    return to_sparse(self)
+
+
+Tensor.to_sparse_coo = to_sparse_coo
+
+# x.to_sparse_csr() & co.: their results would be compressed sparse tensors
+for _name in ("to_sparse_csr", "to_sparse_csc", "to_sparse_bsr",
               "to_sparse_bsc", "sparse_mask", "sparse_resize_", "sparse_resize_and_clear_"):
     setattr(Tensor, _name, _refusing(_name, _MAKES if _name.startswith("to_") else
                                      "it works on sparse tensors", "Tensor"))

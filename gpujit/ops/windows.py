@@ -4,7 +4,9 @@ code calls aten::<name>_window), Python entry points with requires_grad= in `PUB
 
 Each window of length N is symmetric over N points (periodic=False) or the first N points
 of the symmetric window over N + 1 (periodic=True, the default); N = 0 gives an empty
-tensor and N = 1 a single 1.
+tensor and N = 1 a single 1. hann / hamming / blackman / bartlett are computed step by
+step in the window's dtype as PyTorch's factories do (bit for bit; in float32 / float64
+but for the last place of cos); kaiser as its kernel, in the opmath type.
 """
 from __future__ import annotations
 
@@ -36,29 +38,61 @@ def _check_length(name, n):
                            f"window_length={n}")
 
 
-def _symmetric(xp, name, n, periodic, body):
-    """The window's values in float64: body(k, m) over k = 0..m-1, m = n (+1 if periodic),
-    the last point dropped when periodic."""
+def _symmetric(xp, name, n, periodic, body, dt):
+    """The window of dtype `dt` as PyTorch's factory computes it: body(xp, k, m) over
+    k = arange(m) in dt, m = n (+1 if periodic), the last point dropped when periodic."""
     _check_length(name, n)
     if n <= 1:
-        return xp.ones(n, np.float64)
+        return xp.ones(n, dt)
     m = n + 1 if periodic else n
-    w = body(xp, xp.arange(m, dtype=np.float64), m)
+    w = body(xp, xp.arange(m, dtype=dt), m)
     return w[:n] if periodic else w
 
 
-def _cosine_sum(*coefs):
+def _opmath(x):
+    """x widened as PyTorch's CPU arithmetic on it (float16: float32)."""
+    return x.astype(np.float32) if x.dtype == np.float16 else x
+
+
+def _scaled(x, s, c=None):
+    """x * s (+ c) with Python numbers s (and c), each step rounded to x's dtype, as
+    PyTorch's window factories compute x.mul_(s).add_(c): the scalars rounded to x's
+    dtype (float16 too), the arithmetic in the opmath type."""
+    dt = x.dtype
+    r = (_opmath(x) * _opmath(dt.type(s))).astype(dt)
+    if c is not None:
+        r = (_opmath(r) + _opmath(dt.type(c))).astype(dt)
+    return r
+
+
+def _cos(xp, x):
+    """cos of x in x's dtype (computed in float64 and rounded once; PyTorch's vectorized
+    float32 cos may differ in the last place)."""
+    return xp.cos(x.astype(np.float64)).astype(x.dtype)
+
+
+def _hamming(alpha, beta):
+    """hamming_window: arange(m).mul_(2π / (m - 1)).cos_().mul_(-beta).add_(alpha)."""
     def body(xp, k, m):
-        t = 2.0 * math.pi * k / (m - 1)
-        w = xp.full(k.shape, coefs[0], np.float64)
-        for j, c in enumerate(coefs[1:], 1):
-            w = w + c * xp.cos(j * t)
-        return w
+        return _scaled(_cos(xp, _scaled(k, math.pi * 2.0 / (m - 1))), -beta, alpha)
     return body
 
 
+def _blackman(xp, k, m):
+    """w = arange(m).mul_(π / (m - 1));
+    w.mul(4).cos_().mul_(0.08) - w.mul(2).cos_().mul_(0.5) + 0.42."""
+    w = _scaled(k, math.pi / (m - 1))
+    a = _scaled(_cos(xp, _scaled(w, 4)), 0.08)
+    b = _scaled(_cos(xp, _scaled(w, 2)), 0.5)
+    return _scaled((_opmath(a) - _opmath(b)).astype(k.dtype), 1, 0.42)
+
+
 def _bartlett(xp, k, m):
-    return 1.0 - xp.abs(2.0 * k / (m - 1) - 1.0)
+    """w = arange(m).mul_(2 / (m - 1)); its second half (from (m - 1) // 2 + 1) 2 - w."""
+    w = _scaled(k, 2.0 / (m - 1))
+    h = (m - 1) // 2 + 1
+    w[h:] = _scaled(w[h:], -1, 2)
+    return w
 
 
 def _meta(name, nextra):
@@ -80,8 +114,8 @@ def _declare(name, extra_schema, body_of):
         # layout, device, pin_memory, positionally or in `factory`
         args, tail = rest[:nextra], rest[nextra:]
         d = _dtype(name, tail[0] if tail else factory.get("dtype"))
-        w = _symmetric(xp, name, int(window_length), bool(periodic), body_of(*args))
-        return w.astype(d.np)
+        return _symmetric(xp, name, int(window_length), bool(periodic), body_of(*args),
+                          d.np)
     impl.__name__ = f"_{name}"
 
     extras = [(a.split()[1].split("=")[0], float(a.split("=")[1]))
@@ -104,18 +138,23 @@ def _declare(name, extra_schema, body_of):
     return impl
 
 
-_declare("hann_window", "", lambda: _cosine_sum(0.5, -0.5))
+_declare("hann_window", "", lambda: _hamming(0.5, 0.5))
 _declare("hamming_window", ", float alpha=0.54, float beta=0.46",
-         lambda alpha=0.54, beta=0.46: _cosine_sum(alpha, -beta))
-_declare("blackman_window", "", lambda: _cosine_sum(0.42, -0.5, 0.08))
+         lambda alpha=0.54, beta=0.46: _hamming(alpha, beta))
+_declare("blackman_window", "", lambda: _blackman)
 _declare("bartlett_window", "", lambda: _bartlett)
 
 
 def _kaiser_body(beta=12.0):
+    """PyTorch's kaiser_window kernel, in the opmath type (float32 for float16):
+    i0(beta * sqrt(|1 - ((k - alpha) / alpha)^2|)) / i0(beta), alpha = (m - 1) / 2."""
     def body(xp, k, m):
-        a = (m - 1) / 2.0
-        r = xp.sqrt(xp.clip(1.0 - ((k - a) / a) ** 2, 0.0, None))
-        return xp.i0(beta * r) / xp.i0(xp.asarray(beta, np.float64))
+        from .pointwise_extra import _bessel
+        om = np.dtype(np.float32) if k.dtype == np.float16 else k.dtype
+        alpha, b = om.type((m - 1) / 2.0), om.type(beta)
+        t = (k.astype(om) - alpha) / alpha
+        r = b * xp.sqrt(xp.abs(om.type(1) - t * t))
+        return (_bessel(xp, r, "i0") / _bessel(xp, xp.asarray([b]), "i0")).astype(k.dtype)
     return body
 
 

@@ -8,7 +8,9 @@ entries sit under one top-level folder,
     <name>/data.pkl            the object, pickled (protocol 2); each tensor is a call of
                                torch._utils._rebuild_tensor_v2(storage, offset, size,
                                stride, requires_grad, hooks), each storage a persistent id
-                               ("storage", torch.<Type>Storage, key, location, numel)
+                               ("storage", torch.<Type>Storage, key, location, numel);
+                               a sparse COO tensor torch._utils._rebuild_sparse_tensor(
+                               layout, (indices, values, size, is_coalesced))
     <name>/data/<key>          a storage's raw bytes (little-endian)
     <name>/byteorder, .format_version, .storage_alignment, version
 
@@ -50,6 +52,13 @@ class _Global:
         raise TypeError(f"{self.module}.{self.name} is a marker for pickling")
 
 
+class _TorchSize:
+    """A torch.Size in the pickle (a sparse tensor's size, as PyTorch's save writes it)."""
+
+    def __init__(self, seq):
+        self.seq = seq
+
+
 class _SavedStorage:
     def __init__(self, key, type_name, location, flat):
         self.key, self.type_name, self.location, self.flat = key, type_name, location, flat
@@ -75,12 +84,22 @@ class _Pickler(pickle._Pickler):
         from ..nn.parameter import Parameter
         from ..dtypes import dtype
         from ..device import device
+        from ..dtypes import layout
+        from .._sparse_coo import SparseCooTensor
         if isinstance(obj, _Global):
             return obj.name                   # -> save_global
         if isinstance(obj, dtype):
             return obj.name                   # torch.float32 pickles as the global
         if isinstance(obj, device):
             return (_Global("torch", "device"), (str(obj),))
+        if isinstance(obj, SparseCooTensor):
+            return (_Global("torch._utils", "_rebuild_sparse_tensor"),
+                    (obj.layout, (obj._indices(), obj._values(),
+                                  _TorchSize(obj.shape), obj.is_coalesced())))
+        if isinstance(obj, _TorchSize):
+            return (_Global("torch", "Size"), (tuple(obj.seq),))
+        if isinstance(obj, layout):         # (torch.sparse_coo: as PyTorch's save writes it)
+            return (_Global("torch.serialization", "_get_layout"), (repr(obj),))
         if isinstance(obj, Parameter):
             return (_Global("torch._utils", "_rebuild_parameter"),
                     (Tensor.detach(obj), obj.requires_grad, self._hooks))
@@ -252,10 +271,13 @@ def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
 
 def _torch_globals():
     import gpujit
+    from .._sparse_coo import rebuild_sparse_tensor
     from .. import dtypes as _dt
     g = {("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
          ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
          ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+         ("torch._utils", "_rebuild_sparse_tensor"): rebuild_sparse_tensor,
+         ("torch.serialization", "_get_layout"): _get_layout,
          ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
          ("torch", "device"): gpujit.device,
          ("torch", "Size"): gpujit.Size,
@@ -270,6 +292,15 @@ def _torch_globals():
     for alias in ("half", "float", "double", "short", "int", "long"):
         g[("torch", alias)] = getattr(_dt, alias)
     return g
+
+
+def _get_layout(name):
+    """torch.serialization._get_layout: the layout named "torch.sparse_coo" ..."""
+    from .. import dtypes as _dt
+    for lay in (_dt.strided,) + _dt.SPARSE_LAYOUTS:
+        if repr(lay) == name:
+            return lay
+    raise pickle.UnpicklingError(f"gpujit.load: unknown layout {name!r}")
 
 
 def _codecs_encode(s, encoding="latin1"):

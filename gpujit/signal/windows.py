@@ -1,7 +1,7 @@
 """torch.signal.windows: window functions with PyTorch's signature (M, *, sym=True, dtype,
-layout, device, requires_grad) and checks. hann / hamming / blackman / bartlett / kaiser are
-gpujit's window ops (ops/windows.py; periodic = not sym); gaussian, cosine, exponential,
-general_cosine, general_hamming and nuttall are composed of registry ops as PyTorch's are.
+layout, device, requires_grad) and checks, each composed of registry ops as PyTorch's
+Python code composes them (linspace, cos, i0 ...: its numbers, not those of the aten
+window factories torch.hann_window & co., ops/windows.py, which compute otherwise).
 """
 from __future__ import annotations
 
@@ -44,37 +44,47 @@ def _small(M, dtype, device, requires_grad):
     return None
 
 
-def _op_window(name, fn, M, sym, dtype, layout, device, requires_grad, **extra):
-    dtype = _start(name, M, dtype, layout)
-    return fn(M, not sym, dtype=dtype, device=device, requires_grad=requires_grad, **extra)
-
-
 def hann(M, *, sym=True, dtype=None, layout=None, device=None, requires_grad=False):
-    return _op_window("hann", _g().hann_window, M, sym, dtype, layout, device, requires_grad)
+    return general_hamming(M, alpha=0.5, sym=sym, dtype=dtype, layout=layout, device=device,
+                           requires_grad=requires_grad)
 
 
 def hamming(M, *, sym=True, dtype=None, layout=None, device=None, requires_grad=False):
-    return _op_window("hamming", _g().hamming_window, M, sym, dtype, layout, device,
-                      requires_grad)
+    return general_hamming(M, sym=sym, dtype=dtype, layout=layout, device=device,
+                           requires_grad=requires_grad)
 
 
 def blackman(M, *, sym=True, dtype=None, layout=None, device=None, requires_grad=False):
-    return _op_window("blackman", _g().blackman_window, M, sym, dtype, layout, device,
-                      requires_grad)
+    _start("blackman", M, dtype, layout)
+    return general_cosine(M, a=[0.42, 0.5, 0.08], sym=sym, dtype=dtype, layout=layout,
+                          device=device, requires_grad=requires_grad)
 
 
 def bartlett(M, *, sym=True, dtype=None, layout=None, device=None, requires_grad=False):
-    return _op_window("bartlett", _g().bartlett_window, M, sym, dtype, layout, device,
-                      requires_grad)
+    dtype = _start("bartlett", M, dtype, layout)
+    small = _small(M, dtype, device, requires_grad)
+    if small is not None:
+        return small
+    c = 2 / (M if not sym else M - 1)
+    k = _linspace(-1, -1 + (M - 1) * c, M, dtype, device, requires_grad)
+    return 1 - _g().abs(k)
 
 
 def kaiser(M, *, beta=12.0, sym=True, dtype=None, layout=None, device=None,
            requires_grad=False):
+    g = _g()
+    dtype = _start("kaiser", M, dtype, layout)
     if beta < 0:
-        _start("kaiser", M, dtype, layout)
         raise ValueError(f"beta must be non-negative, got: {beta} instead.")
-    return _op_window("kaiser", _g().kaiser_window, M, sym, dtype, layout, device,
-                      requires_grad, beta=float(beta))
+    small = _small(M, dtype, device, requires_grad)
+    if small is not None:
+        return small
+    beta = g.tensor(beta, dtype=dtype, device=device)
+    start = -beta
+    c = 2.0 * beta / (M if not sym else M - 1)
+    end = g.minimum(beta, start + (M - 1) * c)
+    k = _linspace(start, end, M, dtype, device, requires_grad)
+    return g.i0(g.sqrt(beta * beta - g.pow(k, 2))) / g.i0(beta)
 
 
 def _linspace(start, end, M, dtype, device, requires_grad):
