@@ -26,6 +26,7 @@ import numpy as np
 from . import dtypes as _dt
 from .ops import registry as _registry
 from .tensor import Tensor, Size
+from .overrides import _disabled_torch_function_impl
 
 __all__ = ["SparseCooTensor", "sparse_coo_tensor", "to_sparse", "rebuild_sparse_tensor"]
 
@@ -72,6 +73,8 @@ class SparseCooTensor(Tensor):
     """A sparse COO tensor (layout torch.sparse_coo)."""
     __slots__ = ("_sp_i", "_sp_v", "_sp_size", "_sp_coalesced")
     __module__ = "gpujit"
+    # (not a __torch_function__ subclass: no dispatch layer for it, gpujit/overrides.py)
+    __torch_function__ = _disabled_torch_function_impl
 
     @property
     def _data(self):
