@@ -1,0 +1,96 @@
+"""Session 42 (c42): eager CPU training speed (benchmarks/train_gpt.py). The fast paths
+added there, both sides of each branch, against NumPy's values (and PyTorch's where
+installed)."""
+import numpy as np
+import pytest
+
+import gpujit
+
+try:
+    import torch
+except ImportError:           # CI has no torch
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch")
+
+# (B, T, K) x (K, N) shapes where NumPy's matrix-by-matrix product of a stack and one GEMM
+# of the folded rows round differently (OpenBLAS, float64): the fold is visible in the bits
+_FOLD_SHAPES = [((2, 3, 64), 7), ((12, 64, 128), 7), ((3, 65, 512), 65), ((2, 1, 5), 65)]
+
+
+def _rng():
+    return np.random.default_rng(42)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,n", _FOLD_SHAPES)
+def test_matmul_3d_by_matrix_is_one_gemm_of_the_rows(shape, n, dt):
+    # ATen's matmul folds a contiguous >= 3-D self times a matrix into one mm
+    rng = _rng()
+    x = rng.standard_normal(shape).astype(dt)
+    w = rng.standard_normal((shape[-1], n)).astype(dt)
+    want = np.matmul(x.reshape(-1, shape[-1]), w).reshape(shape[:-1] + (n,))
+    got = gpujit.matmul(gpujit.from_numpy(x), gpujit.from_numpy(w))
+    assert tuple(got.shape) == want.shape
+    assert got.dtype == (gpujit.float32 if dt == np.float32 else gpujit.float64)
+    np.testing.assert_array_equal(got.numpy(), want)
+    assert got.is_contiguous()
+
+
+@pytest.mark.parametrize("shape,n", _FOLD_SHAPES)
+def test_linear_3d_input_is_one_gemm_of_the_rows(shape, n):
+    rng = _rng()
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((n, shape[-1]))
+    b = rng.standard_normal(n)
+    want = np.matmul(x.reshape(-1, shape[-1]), w.T).reshape(shape[:-1] + (n,))
+    X, W, B = map(gpujit.from_numpy, (x, w, b))
+    np.testing.assert_array_equal(gpujit.nn.functional.linear(X, W).numpy(), want)
+    np.testing.assert_array_equal(gpujit.nn.functional.linear(X, W, B).numpy(), want + b)
+    # recording: the input's gradient (grad @ weight) folds as well
+    Xr = gpujit.from_numpy(x.copy()).requires_grad_()
+    g = rng.standard_normal(shape[:-1] + (n,))
+    gpujit.nn.functional.linear(Xr, W, B).backward(gpujit.from_numpy(g))
+    np.testing.assert_array_equal(
+        Xr.grad.numpy(), np.matmul(g.reshape(-1, n), w).reshape(shape))
+
+
+def test_unfoldable_self_multiplies_matrix_by_matrix():
+    # rows that do not merge without a copy (a transposed stack): NumPy's stacked product,
+    # ATen's bmm of the expanded matrix; the values are the product's either way
+    rng = _rng()
+    x = rng.standard_normal((3, 64, 2)).transpose(2, 1, 0)     # (2, 64, 3), not foldable
+    w = rng.standard_normal((3, 7))
+    got = gpujit.matmul(gpujit.from_numpy(x), gpujit.from_numpy(w)).numpy()
+    np.testing.assert_array_equal(got, np.matmul(x, w))
+    lin = gpujit.nn.functional.linear(gpujit.from_numpy(x), gpujit.from_numpy(w.T.copy()))
+    np.testing.assert_array_equal(lin.numpy(), np.matmul(x, w))
+    # a size-1 leading dim with any stride still folds (no copy)
+    y = rng.standard_normal((4, 1, 5, 6))[::2]                  # (2, 1, 5, 6)
+    got = gpujit.matmul(gpujit.from_numpy(y), gpujit.from_numpy(rng.standard_normal((6, 3))))
+    assert tuple(got.shape) == (2, 1, 5, 3)
+
+
+def test_empty_and_mismatched_fold():
+    e = gpujit.matmul(gpujit.zeros(2, 0, 4), gpujit.ones(4, 3))
+    assert tuple(e.shape) == (2, 0, 3)
+    z = gpujit.matmul(gpujit.ones(2, 3, 0), gpujit.ones(0, 5))
+    np.testing.assert_array_equal(z.numpy(), np.zeros((2, 3, 5), np.float32))
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied"):
+        gpujit.matmul(gpujit.ones(2, 3, 4), gpujit.ones(5, 6))
+
+
+@needs_torch
+@pytest.mark.parametrize("shape,n", _FOLD_SHAPES)
+def test_fold_matches_torch(shape, n):
+    rng = _rng()
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((n, shape[-1])).astype(np.float32)
+    t = torch.nn.functional.linear(torch.from_numpy(x), torch.from_numpy(w)).numpy()
+    g = gpujit.nn.functional.linear(gpujit.from_numpy(x), gpujit.from_numpy(w)).numpy()
+    np.testing.assert_allclose(g, t, rtol=1e-5, atol=1e-5)
+    with pytest.raises(RuntimeError) as te:
+        torch.matmul(torch.ones(2, 3, 4), torch.ones(5, 6))
+    with pytest.raises(RuntimeError) as ge:
+        gpujit.matmul(gpujit.ones(2, 3, 4), gpujit.ones(5, 6))
+    assert str(ge.value) == str(te.value)
