@@ -94,3 +94,52 @@ def test_fold_matches_torch(shape, n):
     with pytest.raises(RuntimeError) as ge:
         gpujit.matmul(gpujit.ones(2, 3, 4), gpujit.ones(5, 6))
     assert str(ge.value) == str(te.value)
+
+
+def _muladd_via64(a, b, c):
+    # float32 addcmul's value: the exact product and the float64 sum, rounded to float32
+    with np.errstate(all="ignore"):
+        return (c.astype(np.float64) + a.astype(np.float64) * b.astype(np.float64)).astype(
+            np.float32)
+
+
+def _ties(n, rng):
+    # operands whose float64 sum sits on a float32 rounding tie now and then, plus
+    # the special values
+    a = rng.standard_normal(n).astype(np.float32)
+    b = np.ldexp(np.ones(n, np.float32), rng.integers(-30, -20, n)).astype(np.float32)
+    c = rng.standard_normal(n).astype(np.float32)
+    sp = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0, 3e38, 1e-45], np.float32)
+    a[:7], b[:7] = sp, np.array([1, 1, 1, -0.0, 0.0, 10, 0.5], np.float32)
+    c[:7] = np.array([-np.inf, 1, 0, -0.0, -0.0, 3e38, 0], np.float32)
+    return a, b, c
+
+
+@pytest.mark.parametrize("one_pass", [False, True])
+@pytest.mark.parametrize("n", [16, 1 << 17])
+def test_addcmul_float32_value_both_paths(monkeypatch, one_pass, n):
+    from gpujit.ops import fma
+    if not one_pass:       # the NumPy side: no numba ufunc whatever was loaded before
+        monkeypatch.setattr(fma, "_ufunc", lambda *a, **k: None)
+    a, b, c = _ties(n, _rng())
+    want = _muladd_via64(a, b, c)
+    for value in (1, 0.3):
+        p = a if value == 1 else a * np.float32(value)
+        got = gpujit.addcmul(*map(gpujit.from_numpy, (c, a, b)), value=value).numpy()
+        np.testing.assert_array_equal(got, _muladd_via64(p, b, c))
+        assert np.array_equal(np.signbit(got), np.signbit(_muladd_via64(p, b, c)))
+    got = fma.muladd32_via64(a, b, c)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    # broadcast operands
+    got = gpujit.addcmul(gpujit.from_numpy(c[:8].reshape(8, 1)), gpujit.from_numpy(a[:5]),
+                         gpujit.from_numpy(b[:5])).numpy()
+    np.testing.assert_array_equal(got, _muladd_via64(a[:5], b[:5], c[:8].reshape(8, 1)))
+
+
+@needs_torch
+def test_addcmul_float32_close_to_torch():
+    a, b, c = _ties(1 << 15, _rng())
+    t = torch.addcmul(*map(torch.from_numpy, (c, a, b)), value=0.3).numpy()
+    g = gpujit.addcmul(*map(gpujit.from_numpy, (c, a, b)), value=0.3).numpy()
+    np.testing.assert_allclose(g, t, rtol=1.2e-7, atol=0, equal_nan=True)

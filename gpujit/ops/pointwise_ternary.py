@@ -229,7 +229,7 @@ def addcmul(xp, self, tensor1, tensor2, value=1):
         # float64 sum rounded to float32 (as the fused kernels compute it: _addcmul_expression;
         # a true FMA but at ties of the float64 rounding)
         if dt == _np.float32:
-            return (s.astype(_np.float64) + p.astype(_np.float64) * tensor2).astype(dt)
+            return _fma.muladd32_via64(p, tensor2, s, xp)
         return _fma.fma64(p, tensor2, s, xp)
     return s + p * tensor2
 
