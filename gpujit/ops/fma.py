@@ -100,7 +100,8 @@ def muladd32_via64(a, b, c, xp=None):
     if k is not None:
         return k(a, b, c)
     r = xp.multiply(a, b, dtype=_F64)
-    return xp.add(r, c, out=r if r.shape == xp.shape(c) else None).astype(_F32)
+    own = type(r) is xp.ndarray and r.shape == xp.shape(c)     # (0-dim: a NumPy scalar)
+    return xp.add(r, c, out=r if own else None).astype(_F32)
 
 
 def _one_pass(xp, args, dt):
