@@ -131,6 +131,12 @@ def test_addcmul_float32_value_both_paths(monkeypatch, one_pass, n):
     got = fma.muladd32_via64(a, b, c)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, want)
+    # 0-dim operands
+    for v in (1, 0.3):
+        got = gpujit.addcmul(*(gpujit.from_numpy(np.array(t[9])) for t in (c, a, b)), value=v)
+        p9 = a[9:10] if v == 1 else a[9:10] * np.float32(v)
+        assert got.dim() == 0 and got.dtype == gpujit.float32
+        assert got.item() == float(_muladd_via64(p9, b[9:10], c[9:10])[0])
     # broadcast operands
     got = gpujit.addcmul(gpujit.from_numpy(c[:8].reshape(8, 1)), gpujit.from_numpy(a[:5]),
                          gpujit.from_numpy(b[:5])).numpy()
@@ -143,3 +149,65 @@ def test_addcmul_float32_close_to_torch():
     t = torch.addcmul(*map(torch.from_numpy, (c, a, b)), value=0.3).numpy()
     g = gpujit.addcmul(*map(gpujit.from_numpy, (c, a, b)), value=0.3).numpy()
     np.testing.assert_allclose(g, t, rtol=1.2e-7, atol=0, equal_nan=True)
+
+
+def _gelu_ref(x):
+    # gpujit's GELU (erf-form): 0.5 * x * (1 + erf(x * M_SQRT1_2)) in x's dtype, erf as
+    # gpujit.erf computes it (libm's, through NumPy's ufunc)
+    e = gpujit.erf(gpujit.from_numpy(x * x.dtype.type(0.7071067811865476))).numpy()
+    with np.errstate(all="ignore"):
+        return x.dtype.type(0.5) * x * (1 + e)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_gelu_raw_backward_equals_the_recorded_formula(dt):
+    # the raw backward (no graph recorded) and the registry formula (create_graph=True)
+    # give the same bits, forward as before
+    rng = _rng()
+    x = (rng.standard_normal((6, 50)) * 3).astype(dt)
+    x[0, :6] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30]
+    g = rng.standard_normal((6, 50)).astype(dt)
+    X = gpujit.from_numpy(x.copy()).requires_grad_()
+    y = gpujit.nn.functional.gelu(X)
+    np.testing.assert_array_equal(y.detach().numpy(), _gelu_ref(x))
+    (raw,) = gpujit.autograd.grad(y, X, gpujit.from_numpy(g), retain_graph=True)
+    (rec,) = gpujit.autograd.grad(y, X, gpujit.from_numpy(g), create_graph=True)
+    assert rec.requires_grad and not raw.requires_grad
+    np.testing.assert_array_equal(raw.numpy(), rec.detach().numpy())
+    # hand-written: g * (cdf + x * pdf)
+    with np.errstate(all="ignore"):
+        cdf = (gpujit.erf(gpujit.from_numpy(x * dt(0.7071067811865476))).numpy() + 1) * dt(0.5)
+        pdf = np.exp(x * x * dt(-0.5)) * dt(0.3989422804014327)
+        want = g * (cdf + x * pdf)
+    tol = (1e-5, 1e-7) if dt == np.float32 else (1e-12, 1e-15)     # (cdf + x * pdf cancels)
+    np.testing.assert_allclose(raw.numpy(), want, rtol=tol[0], atol=tol[1])
+
+
+def test_gelu_raw_backward_falls_back():
+    # tanh form, a broadcast gradient, float16, a 0-dim input: the formula (same values
+    # as create_graph's)
+    rng = _rng()
+    for x, g, kw in [(rng.standard_normal((4, 5)).astype(np.float32), None, {"approximate": "tanh"}),
+                     (rng.standard_normal((4, 5)).astype(np.float16), None, {}),
+                     (np.array(0.7, np.float32), None, {}),
+                     (rng.standard_normal((4, 5)).astype(np.float32),
+                      rng.standard_normal((4, 5)).astype(np.float32).T.copy().T, {})]:
+        X = gpujit.from_numpy(x.copy()).requires_grad_()
+        y = gpujit.nn.functional.gelu(X, **kw)
+        G = gpujit.ones_like(y) if g is None else gpujit.from_numpy(g)
+        (raw,) = gpujit.autograd.grad(y, X, G, retain_graph=True)
+        (rec,) = gpujit.autograd.grad(y, X, G, create_graph=True)
+        assert raw.dtype == X.dtype and tuple(raw.shape) == x.shape
+        np.testing.assert_array_equal(raw.numpy(), rec.detach().numpy())
+
+
+@needs_torch
+def test_gelu_close_to_torch():
+    x = (_rng().standard_normal(4096) * 2).astype(np.float32)
+    tx = torch.from_numpy(x.copy()).requires_grad_()
+    gx = gpujit.from_numpy(x.copy()).requires_grad_()
+    ty, gy = torch.nn.functional.gelu(tx), gpujit.nn.functional.gelu(gx)
+    np.testing.assert_allclose(gy.detach().numpy(), ty.detach().numpy(), rtol=3e-7, atol=2e-6)
+    ty.sum().backward()
+    gy.sum().backward()
+    np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=3e-7, atol=2e-6)
