@@ -211,3 +211,85 @@ def test_gelu_close_to_torch():
     ty.sum().backward()
     gy.sum().backward()
     np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=3e-7, atol=2e-6)
+
+
+@pytest.mark.parametrize("value", [float("-inf"), 0, 0.1, float("nan"), -7, 1 << 30, 2.5])
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.float16])
+def test_masked_fill_copy_path_and_where_path(value, dt):
+    # a float self as large as the result and a Python number: copy + copyto(where=mask);
+    # else (a mask with leading 1-dims, a larger mask, a big int, an int self) np.where;
+    # the values are where()'s either way
+    rng = _rng()
+    x = rng.standard_normal((3, 2, 5, 5)).astype(dt)
+    causal = ~np.tril(np.ones((5, 5), bool))
+    for self_, mask in [(x, causal), (x, causal[None, None]), (x[0, 0], np.broadcast_to(causal, (3, 5, 5))),
+                        (x.transpose(0, 1, 3, 2), causal), (x[:, :, :1, :], causal[:1])]:
+        if dt == np.float16 and value == 1 << 30:      # (past float16's range: refused)
+            with pytest.raises(RuntimeError, match="cannot be converted to type c10::Half"):
+                gpujit.from_numpy(self_).masked_fill(gpujit.from_numpy(np.ascontiguousarray(mask)), value)
+            continue
+        with np.errstate(all="ignore"):
+            want = np.where(mask, dt(value), self_)
+        got = gpujit.from_numpy(np.ascontiguousarray(self_)).masked_fill(
+            gpujit.from_numpy(np.ascontiguousarray(mask)), value)
+        assert got.dtype == gpujit.from_numpy(x).dtype and got.is_contiguous()
+        np.testing.assert_array_equal(got.numpy(), want)
+        t = gpujit.from_numpy(np.ascontiguousarray(self_)).t() if self_.ndim == 2 else None
+        if t is not None:           # a transposed (non-contiguous) self
+            got = t.masked_fill(gpujit.from_numpy(causal), value)
+            np.testing.assert_array_equal(got.numpy(), np.where(causal, dt(value), self_.T))
+            assert got.is_contiguous()
+
+
+def test_masked_fill_int_self_and_big_int():
+    x = np.arange(12, dtype=np.int64).reshape(3, 4)
+    m = np.array([True, False, True, False])
+    got = gpujit.from_numpy(x).masked_fill(gpujit.from_numpy(m), (1 << 40) + 1)
+    np.testing.assert_array_equal(got.numpy(), np.where(m, (1 << 40) + 1, x))
+    y = np.ones((2, 4), np.float64)
+    got = gpujit.from_numpy(y).masked_fill(gpujit.from_numpy(m), (1 << 53) + 1)
+    np.testing.assert_array_equal(got.numpy(), np.where(m, float((1 << 53) + 1), y))
+    with pytest.raises(RuntimeError, match="value cannot be converted to type float"):
+        gpujit.ones(2, 4).masked_fill(gpujit.from_numpy(m), 1e40)
+    # a Python int past float16's range: c10's checked conversion, as for a float
+    for v in (1 << 30, 70000, -70000):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type c10::Half "
+                                               "without overflow"):
+            gpujit.zeros(4, dtype=gpujit.float16).masked_fill(gpujit.from_numpy(m), v)
+    h = gpujit.zeros(4, dtype=gpujit.float16).masked_fill(gpujit.from_numpy(m), 65504)
+    assert h.tolist() == [65504.0, 0.0, 65504.0, 0.0]
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_softmax_in_place_steps(dt):
+    # exp and the division into one array: the values of e = exp(x - max); e / sum(e)
+    rng = _rng()
+    x = (rng.standard_normal((4, 3, 17)) * 5).astype(dt)
+    x[0, 0, :3] = [-np.inf, np.inf, 0]
+    x[1, 1, :] = -np.inf
+    for d in (0, 1, 2, -1):
+        with np.errstate(all="ignore"):
+            z = x - x.max(d, keepdims=True)
+            e = np.exp(z)
+            want = e / e.sum(d, keepdims=True)
+        got = gpujit.softmax(gpujit.from_numpy(x), d).numpy()
+        np.testing.assert_array_equal(got, want)
+        lg = gpujit.log_softmax(gpujit.from_numpy(x), d).numpy()
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(lg, z - np.log(np.exp(z).sum(d, keepdims=True)))
+    assert gpujit.softmax(gpujit.tensor(2.0), 0).item() == 1.0
+
+
+@needs_torch
+def test_masked_fill_softmax_match_torch():
+    rng = _rng()
+    x = rng.standard_normal((3, 2, 6, 6)).astype(np.float32)
+    m = ~np.tril(np.ones((6, 6), bool))
+    t = torch.from_numpy(x).masked_fill(torch.from_numpy(m), float("-inf")).softmax(-1)
+    g = gpujit.from_numpy(x).masked_fill(gpujit.from_numpy(m), float("-inf")).softmax(-1)
+    np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=2e-7, atol=1e-8)
+    with pytest.raises(RuntimeError) as te:
+        torch.ones(2, 4).masked_fill(torch.from_numpy(m[:4, :4][0]), 1e40)
+    with pytest.raises(RuntimeError) as ge:
+        gpujit.ones(2, 4).masked_fill(gpujit.from_numpy(m[:4, :4][0]), 1e40)
+    assert str(ge.value) == str(te.value)
