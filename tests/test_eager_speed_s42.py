@@ -293,3 +293,78 @@ def test_masked_fill_softmax_match_torch():
     with pytest.raises(RuntimeError) as ge:
         gpujit.ones(2, 4).masked_fill(gpujit.from_numpy(m[:4, :4][0]), 1e40)
     assert str(ge.value) == str(te.value)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [(True, True), (True, False), (False, False)])
+@pytest.mark.parametrize("shape,ns", [((6, 7, 16), (16,)), ((3, 4, 5), (4, 5)), ((9,), (9,))])
+def test_layer_norm_raw_backward_equals_the_recorded_formula(dt, affine, shape, ns):
+    rng = _rng()
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dt)
+    g = rng.standard_normal(shape).astype(dt)
+    w = rng.standard_normal(ns).astype(dt) if affine[0] else None
+    b = rng.standard_normal(ns).astype(dt) if affine[1] else None
+    ins = [gpujit.from_numpy(x.copy()).requires_grad_()]
+    W = B = None
+    if w is not None:
+        W = gpujit.from_numpy(w.copy()).requires_grad_()
+        ins.append(W)
+    if b is not None:
+        B = gpujit.from_numpy(b.copy()).requires_grad_()
+        ins.append(B)
+    y = gpujit.nn.functional.layer_norm(ins[0], list(ns), W, B, 1e-5)
+    raw = gpujit.autograd.grad(y, ins, gpujit.from_numpy(g), retain_graph=True)
+    rec = gpujit.autograd.grad(y, ins, gpujit.from_numpy(g), create_graph=True)
+    for r, c in zip(raw, rec):
+        assert not r.requires_grad and r.dtype == c.dtype and r.shape == c.shape
+        np.testing.assert_array_equal(r.numpy(), c.detach().numpy())
+    # hand-written: invstd * (g' - mean(g') - xhat * mean(g' * xhat)), g' = g * w
+    ax = tuple(range(x.ndim - len(ns), x.ndim))
+    x64, g64 = x.astype(np.float64), g.astype(np.float64)
+    mu = x64.mean(ax, keepdims=True)
+    inv = 1 / np.sqrt(((x64 - mu) ** 2).mean(ax, keepdims=True) + 1e-5)
+    xh = (x64 - mu) * inv
+    gp = g64 * w if w is not None else g64
+    want = inv * (gp - gp.mean(ax, keepdims=True) - xh * (gp * xh).mean(ax, keepdims=True))
+    tol = 2e-4 if dt == np.float32 else 1e-10
+    np.testing.assert_allclose(raw[0].numpy(), want, rtol=tol, atol=tol)
+    lead = tuple(range(x.ndim - len(ns)))
+    if w is not None:
+        np.testing.assert_allclose(raw[1].numpy(), (g64 * xh).sum(lead), rtol=tol, atol=tol)
+    if b is not None:
+        np.testing.assert_allclose(raw[-1].numpy(), g64.sum(lead), rtol=tol, atol=tol)
+
+
+def test_layer_norm_raw_backward_falls_back():
+    # float16, a broadcast (sum's) gradient, a non-contiguous input, an empty one: the formula
+    rng = _rng()
+    cases = [rng.standard_normal((4, 8)).astype(np.float16),
+             rng.standard_normal((8, 4)).astype(np.float32).T,
+             np.zeros((0, 8), np.float32)]
+    for x in cases:
+        X = gpujit.from_numpy(x).requires_grad_()
+        W = gpujit.ones(8, dtype=X.dtype, requires_grad=True)
+        y = gpujit.nn.functional.layer_norm(X, [8], W, None)
+        for G in (gpujit.from_numpy(rng.standard_normal(x.shape).astype(x.dtype)), None):
+            yy = y if G is not None else y.sum()
+            raw = gpujit.autograd.grad(yy, [X, W], G, retain_graph=True)
+            rec = gpujit.autograd.grad(yy, [X, W], G, create_graph=True)
+            for r, c in zip(raw, rec):
+                np.testing.assert_array_equal(r.numpy(), c.detach().numpy())
+
+
+@needs_torch
+def test_layer_norm_grads_close_to_torch():
+    rng = _rng()
+    x = rng.standard_normal((6, 7, 16)).astype(np.float32)
+    g = rng.standard_normal((6, 7, 16)).astype(np.float32)
+    grads = []
+    for lib in (torch, gpujit):
+        m = lib.nn.LayerNorm(16)
+        with lib.no_grad():
+            m.weight.copy_(lib.from_numpy(np.linspace(0.5, 1.5, 16, dtype=np.float32)))
+        X = lib.from_numpy(x.copy()).requires_grad_()
+        m(X).backward(lib.from_numpy(g))
+        grads.append([X.grad.numpy(), m.weight.grad.numpy(), m.bias.grad.numpy()])
+    for t, gg in zip(*grads):
+        np.testing.assert_allclose(gg, t, rtol=1e-5, atol=1e-5)
