@@ -368,3 +368,30 @@ def test_layer_norm_grads_close_to_torch():
         grads.append([X.grad.numpy(), m.weight.grad.numpy(), m.bias.grad.numpy()])
     for t, gg in zip(*grads):
         np.testing.assert_allclose(gg, t, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape,ns", [((6, 7, 16), (16,)), ((3, 4, 5), (4, 5)), ((9,), (9,)),
+                                      ((2, 3, 1), (1,))])
+def test_layer_norm_forward_is_numpy_var_formula(dt, shape, ns):
+    # (x - mean) / sqrt(var + eps) * w + b with NumPy's x.mean / x.var (float16 in float32)
+    rng = _rng()
+    x = (rng.standard_normal(shape) * 4 + 2).astype(dt)
+    w = rng.standard_normal(ns).astype(dt)
+    b = rng.standard_normal(ns).astype(dt)
+    c = x.astype(np.float32) if dt == np.float16 else x
+    ax = tuple(range(x.ndim - len(ns), x.ndim))
+    norm = (c - c.mean(ax, keepdims=True)) / np.sqrt(c.var(ax, keepdims=True) + 1e-5)
+    for W, B in ((None, None), (w, None), (w, b)):
+        want = norm
+        if W is not None:
+            want = want * W.astype(c.dtype)
+        if B is not None:
+            want = want + B.astype(c.dtype)
+        got = gpujit.nn.functional.layer_norm(
+            gpujit.from_numpy(x), list(ns), None if W is None else gpujit.from_numpy(W),
+            None if B is None else gpujit.from_numpy(B))
+        np.testing.assert_array_equal(got.numpy(), want.astype(dt))
+    gn = gpujit.nn.functional.group_norm(gpujit.from_numpy(x.reshape(3, -1) if x.size % 3 == 0
+                                                           else x.reshape(1, -1)), 1)
+    assert gn.dtype == gpujit.from_numpy(x).dtype

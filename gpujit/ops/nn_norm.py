@@ -159,8 +159,21 @@ def _ln_check(input, normalized_shape, weight, bias):
 
 def _normalize(xp, x, axes, eps):
     mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)
-    return (x - mean) / xp.sqrt(var + eps)
+    if xp is not np or x.dtype.kind != "f":
+        var = x.var(axis=axes, keepdims=True)
+        return (x - mean) / xp.sqrt(var + eps)
+    # NumPy's x.var's own steps (numpy/_core/_methods.py _var: the same mean, x - mean
+    # squared, summed, divided by the count as an intp in float64, cast back), keeping
+    # x - mean for the normalization instead of computing it twice
+    d = x - mean
+    if type(d) is not np.ndarray:
+        return d / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    var = np.add.reduce(np.multiply(d, d), axis=axes, keepdims=True)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    np.true_divide(var, np.intp(n), out=var, casting="unsafe")
+    return np.divide(d, np.sqrt(var + eps), out=d)
 
 
 @op("aten::layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, "
@@ -178,10 +191,10 @@ def layer_norm(xp, input, normalized_shape, weight=None, bias=None, eps=1e-05,
     ct = compute_dtype(xp, input)
     nd = input.ndim
     out = _normalize(xp, input.astype(ct, copy=False), tuple(range(nd - len(ns), nd)), eps)
-    if weight is not None:
-        out = out * weight.astype(ct, copy=False)
+    if weight is not None:      # (out is a fresh array of the result's shape)
+        out = xp.multiply(out, weight.astype(ct, copy=False), out=out)
     if bias is not None:
-        out = out + bias.astype(ct, copy=False)
+        out = xp.add(out, bias.astype(ct, copy=False), out=out)
     return out.astype(input.dtype, copy=False)
 
 
@@ -376,7 +389,7 @@ def _layer_norm_grad_raw(xp, grad, input, normalized_shape, weight, bias, eps):
         n *= input.shape[a]
 
     def mean(a):
-        return xp.divide(xp.add.reduce(a, axis=axes, dtype=a.dtype, keepdims=True), n)
+        return xp.divide(a.sum(axis=axes, dtype=a.dtype, keepdims=True), n)
 
     d = xp.subtract(input, mean(input))
     invstd = mean(xp.multiply(d, d))
