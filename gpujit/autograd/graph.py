@@ -459,8 +459,9 @@ class OpBackward(Node):
                 if v.unpack_hook is not None:
                     return None     # (unpack runs user code: once, in fn's path)
                 v = v.unpack()._data
-            elif isinstance(v, (SavedOutputs, list)):
-                return None
+            elif isinstance(v, SavedOutputs) or (isinstance(v, list) and v and (
+                    isinstance(v[0], SavedTensor) or v[0] is None)):
+                return None     # (a list of tensors; a list of ints, a shape, is passed)
             kw[k] = v
         ga = grad._data
         dev = grad._device

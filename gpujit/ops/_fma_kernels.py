@@ -32,5 +32,12 @@ def _fma64(a, b, c):
     return _fma_f64(a, b, c)
 
 
+def _muladd32_via64(a, b, c):
+    return types.float32(types.float64(a) * types.float64(b) + types.float64(c))
+
+
 fma_f32 = vectorize(["float32(float32, float32, float32)"], _fma32)
 fma_f64 = vectorize(["float64(float64, float64, float64)"], _fma64)
+# float32 a * b + c as float64 arithmetic rounded to float32 (the product is exact in
+# float64; the sum is rounded twice: addcmul's float32 value, fma.muladd32_via64)
+muladd_f32_via_f64 = vectorize(["float32(float32, float32, float32)"], _muladd32_via64)

@@ -118,8 +118,12 @@ _GELU_ERF = "0.5 * {self} * (1 + erf({self} * 0.7071067811865476))"
     dtypes=FLOATS, scalar=f"where({{approximate}} == 'tanh', {_GELU_TANH}, {_GELU_ERF})")
 def gelu(xp, self, approximate="none"):
     x = _f32(self)
-    if approximate == "none":
-        return 0.5 * x * (1 + _special.erf(xp, x * 0.7071067811865476))
+    if approximate == "none":     # 0.5 * x * (1 + erf(x * M_SQRT1_2)), two temporaries
+        t = _special.erf(xp, x * 0.7071067811865476)
+        if getattr(t, "ndim", 0) == 0:
+            return 0.5 * x * (1 + t)
+        xp.add(t, 1, out=t)
+        return xp.multiply(xp.multiply(0.5, x), t, out=t)
     if approximate == "tanh":
         return 0.5 * x * (1 + xp.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
     raise RuntimeError("approximate argument must be either none or tanh.")
@@ -656,7 +660,26 @@ def _sigmoid_of(x):
     return 1 / ((-x).exp() + 1)
 
 
-@_derivative(gelu)
+def _gelu_grad_raw(xp, grad, self, approximate):
+    # _gelu_grad's registry calls (approximate='none') on the arrays, fewer temporaries:
+    # the same float32 / float64 ufuncs in the same order, addcmul's value for the fma
+    if approximate != "none" or type(self) is not type(grad) or \
+            not raw_operands(grad, self, expanded_grad=True):
+        return NotImplemented
+    from . import fma as _fma_mod
+    cdf = _special.erf(xp, xp.multiply(self, _SQRT1_2))
+    xp.add(cdf, 1, out=cdf)
+    xp.multiply(cdf, 0.5, out=cdf)
+    pdf = xp.multiply(self, self)
+    xp.multiply(pdf, -0.5, out=pdf)
+    xp.exp(pdf, out=pdf)
+    xp.multiply(pdf, _GELU_BETA, out=pdf)
+    t = _fma_mod.muladd32_via64(self, pdf, cdf, xp) if self.dtype == _np.float32 else \
+        _fma_mod.fma64(self, pdf, cdf, xp)
+    return xp.multiply(grad, t, out=t)
+
+
+@_derivative(gelu, raw=_gelu_grad_raw)
 @_in_float
 def _gelu_grad(grad, self, approximate):
     if approximate == "tanh":

@@ -44,9 +44,9 @@ _ufuncs = []            # [fma_f32, fma_f64] once loaded
 _work = [0]
 
 
-def _ufunc(args, dt):
+def _ufunc(args, dt, which=None):
     """The numba ufunc for NumPy operands all of dtype dt (arrays or NumPy scalars) when a
-    call of this size should take it, else None."""
+    call of this size should take it, else None (which: 2, muladd_f32_via_f64)."""
     for v in args:
         if getattr(v, "dtype", None) != dt:
             return None
@@ -56,8 +56,9 @@ def _ufunc(args, dt):
         if n < _UFUNC_MIN and _work[0] < 4 * _UFUNC_MIN:
             return None
         from . import _fma_kernels
-        _ufuncs[:] = [_fma_kernels.fma_f32, _fma_kernels.fma_f64]
-    f = _ufuncs[0] if dt == _F32 else _ufuncs[1]
+        _ufuncs[:] = [_fma_kernels.fma_f32, _fma_kernels.fma_f64,
+                      _fma_kernels.muladd_f32_via_f64]
+    f = _ufuncs[which] if which is not None else _ufuncs[0] if dt == _F32 else _ufuncs[1]
     return lambda a, b, c: np.asarray(f(a, b, c))
 
 
@@ -87,6 +88,20 @@ def fma32(a, b, c, xp=None):
     xp = xp or _xp(a, b, c)
     k = _one_pass(xp, (a, b, c), _F32)
     return _fma_numpy32(a, b, c, xp) if k is None else k(a, b, c)
+
+
+def muladd32_via64(a, b, c, xp=None):
+    """float32 (float64(a) * b + c) rounded to float32: the product exact in float64, the
+    sum rounded to float64 and then to float32 (addcmul's float32 kernel value, which the
+    fused kernels compute alike; not fma32's single rounding where the float64 sum is a tie).
+    a, b, c float32 arrays; one pass (numba's ufunc) for large NumPy calls."""
+    xp = xp or _xp(a, b, c)
+    k = _ufunc((a, b, c), _F32, 2) if xp is np else None
+    if k is not None:
+        return k(a, b, c)
+    r = xp.multiply(a, b, dtype=_F64)
+    own = type(r) is xp.ndarray and r.shape == xp.shape(c)     # (0-dim: a NumPy scalar)
+    return xp.add(r, c, out=r if own else None).astype(_F32)
 
 
 def _one_pass(xp, args, dt):

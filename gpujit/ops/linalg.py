@@ -256,6 +256,20 @@ def _checked(xp, name, a, b):
     return a.astype(d.np, copy=False), b.astype(d.np, copy=False)
 
 
+def _fold_rows(a):
+    """a (>= 3-D) as the matrix of its rows, (prod(leading dims), last dim), where that is a
+    view (ATen's matmul folds such an operand into one mm, as linear does; NumPy would
+    multiply it matrix by matrix, slower and with other roundings); else None."""
+    sh, st = a.shape, a.strides
+    for i in range(len(sh) - 2):
+        if st[i] != st[i + 1] * sh[i + 1] and sh[i] != 1:
+            return None
+    rows = 1
+    for n in sh[:-1]:
+        rows *= n
+    return a.reshape(rows, sh[-1])
+
+
 @op("aten::matmul(Tensor self, Tensor other) -> Tensor", tags=_LA, contiguous=True,
     meta=_product_meta("matmul", matmul_shape))
 def matmul(xp, self, other):
@@ -265,6 +279,10 @@ def matmul(xp, self, other):
         matmul_shape(self.shape, other.shape, self.strides, other.strides)
         return _product(xp, self, other)
     try:     # the common case: NumPy/CuPy check the shapes; torch's words only on error
+        if other.ndim == 2 and self.ndim >= 3:
+            folded = _fold_rows(self)
+            if folded is not None and folded.shape[1] == other.shape[0]:
+                return xp.matmul(folded, other).reshape(self.shape[:-1] + other.shape[1:])
         return xp.matmul(self, other)
     except ValueError:
         matmul_shape(self.shape, other.shape, self.strides, other.strides)
@@ -598,6 +616,13 @@ def linear(xp, input, weight, bias=None):
     if out == _F16:
         input, weight = input.astype(_F32), weight.astype(_F32)
         bias = None if bias is None else bias.astype(_F32)
+    if input.ndim >= 3 and weight.ndim == 2:
+        folded = _fold_rows(input)
+        if folded is not None:     # (ATen's addmm / folded mm of the rows)
+            r = xp.matmul(folded, weight.T).reshape(input.shape[:-1] + weight.shape[:1])
+            if bias is not None:
+                xp.add(r, bias, out=r)
+            return r.astype(out, copy=False)
     r = xp.matmul(input, weight.T)
     if bias is not None:
         r = r + bias

@@ -175,8 +175,21 @@ def _ln_check(input, normalized_shape, weight, bias):
 
 def _normalize(xp, x, axes, eps):
     mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)
-    return (x - mean) / xp.sqrt(var + eps)
+    if xp is not np or x.dtype.kind != "f":
+        var = x.var(axis=axes, keepdims=True)
+        return (x - mean) / xp.sqrt(var + eps)
+    # NumPy's x.var's own steps (numpy/_core/_methods.py _var: the same mean, x - mean
+    # squared, summed, divided by the count as an intp in float64, cast back), keeping
+    # x - mean for the normalization instead of computing it twice
+    d = x - mean
+    if type(d) is not np.ndarray:
+        return d / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    var = np.add.reduce(np.multiply(d, d), axis=axes, keepdims=True)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    np.true_divide(var, np.intp(n), out=var, casting="unsafe")
+    return np.divide(d, np.sqrt(var + eps), out=d)
 
 
 @op("aten::layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, "
@@ -194,10 +207,10 @@ def layer_norm(xp, input, normalized_shape, weight=None, bias=None, eps=1e-05,
     ct = compute_dtype(xp, input)
     nd = input.ndim
     out = _normalize(xp, input.astype(ct, copy=False), tuple(range(nd - len(ns), nd)), eps)
-    if weight is not None:
-        out = out * weight.astype(ct, copy=False)
+    if weight is not None:      # (out is a fresh array of the result's shape)
+        out = xp.multiply(out, weight.astype(ct, copy=False), out=out)
     if bias is not None:
-        out = out + bias.astype(ct, copy=False)
+        out = xp.add(out, bias.astype(ct, copy=False), out=out)
     return out.astype(input.dtype, copy=False)
 
 
@@ -320,6 +333,7 @@ def instance_norm(xp, input, weight, bias, running_mean, running_var, use_input_
 # (PyTorch saves them from the forward). Formulas: PyTorch's batchnorm_backward,
 # layer_norm_backward and group_norm_backward.
 from .registry import derivative as _derivative  # noqa: E402
+from .derivatives import raw_operands  # noqa: E402
 
 
 def _norm_input_grad(g, xhat, invstd, dims):
@@ -376,7 +390,39 @@ def _batch_norm_grad(grad, input, weight, bias_shape, running_mean, running_var,
     return gxhat * invstd, gw, gb
 
 
-@_derivative(layer_norm)
+def _layer_norm_grad_raw(xp, grad, input, normalized_shape, weight, bias, eps):
+    # _layer_norm_grad's registry calls on the arrays (no graph recorded): the same ufuncs
+    # in the same order (mean: a float sum divided by the count; ** 2: d * d; rsqrt:
+    # 1 / sqrt), fewer temporaries and no per-op dispatch. float32 / float64, one shape,
+    # C order, a weight of the input's dtype; else the formula.
+    if not raw_operands(grad, input) or input.size == 0 or (
+            weight is not None and (type(weight) is not type(input) or
+                                    weight.dtype != input.dtype)):
+        return NotImplemented
+    nd = len(normalized_shape) if not isinstance(normalized_shape, int) else 1
+    axes = tuple(range(input.ndim - nd, input.ndim))
+    n = 1
+    for a in axes:
+        n *= input.shape[a]
+
+    def mean(a):
+        return xp.divide(a.sum(axis=axes, dtype=a.dtype, keepdims=True), n)
+
+    d = xp.subtract(input, mean(input))
+    invstd = mean(xp.multiply(d, d))
+    xp.add(invstd, eps, out=invstd)
+    invstd = xp.divide(1, xp.sqrt(invstd))
+    xhat = xp.multiply(d, invstd, out=d)
+    g = xp.multiply(grad, weight) if weight is not None else grad
+    m2 = mean(xp.multiply(g, xhat))
+    gi = xp.subtract(g, mean(g))
+    xp.subtract(gi, xp.multiply(xhat, m2), out=gi)
+    xp.multiply(invstd, gi, out=gi)
+    gw = xp.multiply(grad, xhat) if weight is not None else None
+    return gi, gw, (grad if bias is not None else None)
+
+
+@_derivative(layer_norm, raw=_layer_norm_grad_raw)
 def _layer_norm_grad(grad, input, normalized_shape, weight, bias, eps):
     if input.numel() == 0:
         return _empty_grads(grad, weight, bias)

@@ -86,7 +86,7 @@ def _softmax(xp, a, dim, dtype, log):
         return x.reshape(a.shape).astype(out)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         z = x - x.max(d, keepdims=True)
-        e = xp.exp(z)
+        e = xp.exp(z, out=z) if not log else xp.exp(z)     # (softmax needs no z after)
         s = e.sum(d, keepdims=True)
         if log and out == _F16 and xp is np and d == x.ndim - 1:
             # PyTorch's CPU kernel along the last dim of a float16 tensor keeps the sum
@@ -102,7 +102,7 @@ def _softmax(xp, a, dim, dtype, log):
             # off; a transposed input's answer is the float32 one)
             r = e.astype(_F16).astype(_F32) / s
         else:
-            r = z - xp.log(s) if log else e / s
+            r = z - xp.log(s) if log else (xp.divide(e, s, out=e) if e.ndim else e / s)
     return r.reshape(a.shape).astype(out, copy=False)
 
 
