@@ -1072,6 +1072,11 @@ class OpDef:
     # native_dropout's). (Not for an op on a training loop's hot path: F.linear as t() +
     # addmm cost ~+100 us a layer.)
     composite = None
+    # traced(*args): where PyTorch's tracer does not record the op but the ATen ops it calls
+    # (gen_trace_type's DONT_RECORD_TRACE: the convolutions record aten::_convolution), a
+    # call while tracing runs this, whose registry calls the trace records; it returns the
+    # op's result, or NotImplemented to record the op itself. None: the op is one node
+    traced = None
 
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,

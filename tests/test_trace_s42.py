@@ -1,0 +1,253 @@
+"""Tracing against torch.jit.trace 2.13 (session 42, d42).
+
+Finds, minimised, with torch 2.13's behaviour:
+
+1. Convolutions: torch's tracer does not record conv1d/2d/3d, conv_transpose1d/2d/3d nor
+   convolution (gen_trace_type's DONT_RECORD_TRACE) but what they call: an unbatched
+   input's aten::unsqueeze, then `aten::_convolution(input, weight, bias, stride,
+   padding, dilation, transposed, output_padding, groups, benchmark, deterministic,
+   cudnn_enabled, allow_tf32)` (the last four: the backend flags at trace time), or
+   `aten::_convolution_mode` for padding 'same' / 'valid', then aten::squeeze. Every
+   traced conv net's `.code` shows `torch._convolution(input, weight, bias, [1, 1], [1, 1],
+   [1, 1], False, [0, 0], 1, False, False, True, True)`; gpujit recorded
+   `torch.conv2d(input, weight, bias, [1, 1], [1, 1], [1, 1])` and had no _convolution
+   op. Eager `torch._convolution`'s grad_fn is ConvolutionBackward1; a frozen trace
+   folds batch norm into a non-transposed _convolution.
+"""
+import io
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+F = torch.nn.functional
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _quiet_trace(tr, fn, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tr.jit.trace(fn, *args, **kw)
+
+
+def _body(code):
+    """The statements of a .code text (without the def line)."""
+    return [ln.strip() for ln in code.strip().splitlines()[1:]
+            if not ln.strip().endswith(") -> Tensor:")]
+
+
+# ------------------------------------------------------------------ 1. convolutions
+_CONV_MODULES = [
+    ("Conv2d", (3, 4, 3), dict(padding=1), (1, 3, 8, 8),
+     "_0 = torch._convolution(input, weight, bias, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, "
+     "False, False, True, True)"),
+    ("Conv1d", (3, 4, 3), dict(stride=2, bias=False), (2, 3, 9),
+     "_0 = torch._convolution(input, weight, None, [2], [0], [1], False, [0], 1, "
+     "False, False, True, True)"),
+    ("Conv3d", (2, 2, 3), dict(dilation=2, padding=(1, 2, 0)), (1, 2, 7, 7, 7),
+     "_0 = torch._convolution(input, weight, bias, [1, 1, 1], [1, 2, 0], [2, 2, 2], False, "
+     "[0, 0, 0], 1, False, False, True, True)"),
+    ("ConvTranspose2d", (3, 2, 3), dict(stride=2, output_padding=1), (1, 3, 5, 5),
+     "_0 = torch._convolution(input, weight, bias, [2, 2], [0, 0], [1, 1], True, [1, 1], 1, "
+     "False, False, True, True)"),
+    ("ConvTranspose1d", (4, 2, 3), dict(groups=2), (1, 4, 5),
+     "_0 = torch._convolution(input, weight, bias, [1], [0], [1], True, [0], 2, "
+     "False, False, True, True)"),
+    ("Conv2d", (4, 4, 3), dict(padding="same", groups=2), (1, 4, 6, 6),
+     "_0 = torch._convolution_mode(input, weight, bias, [1, 1], \"same\", [1, 1], 2)"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_CONV_MODULES)))
+def test_traced_conv_module_records_convolution(i):
+    cls, args, kw, shape, line = _CONV_MODULES[i]
+    m = getattr(torch.nn, cls)(*args, **kw)
+    x = torch.randn(*shape)
+    t = _quiet_trace(torch, m, (x,))
+    body = _body(t.code)
+    assert line in body and body[-1] == "return _0"
+    kinds = [n.kind() for n in t.graph.nodes()]
+    assert ("aten::_convolution_mode" if "mode" in line else "aten::_convolution") in kinds
+    assert not any(k.startswith("aten::conv") for k in kinds)
+    x2 = torch.randn(*((2,) + shape[1:]))
+    np.testing.assert_allclose(t(x2).detach().numpy(), m(x2).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    buf = io.BytesIO()
+    torch.jit.save(t, buf)
+    buf.seek(0)
+    loaded = torch.jit.load(buf)
+    assert line in _body(loaded.code)
+    np.testing.assert_allclose(loaded(x2).detach().numpy(), m(x2).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("i", range(len(_CONV_MODULES)))
+def test_traced_conv_module_code_as_torchs(i):
+    tt = _torch()
+    cls, args, kw, shape, _ = _CONV_MODULES[i]
+    got = _quiet_trace(torch, getattr(torch.nn, cls)(*args, **kw), (torch.randn(*shape),))
+    want = _quiet_trace(tt, getattr(tt.nn, cls)(*args, **kw), (tt.randn(*shape),))
+    assert got.code == want.code
+
+
+_W = np.linspace(-1, 1, 4 * 3 * 3 * 3).reshape(4, 3, 3, 3)
+_CONV_FUNCTIONS = [
+    # an unbatched input: unsqueeze, the convolution, squeeze
+    ("F.conv2d(x[0], w, padding=1)",
+     ["_0 = torch.unsqueeze(torch.select(x, 0, 0), 0)",
+      "_1 = torch._convolution(_0, CONSTANTS.c0, None, [1, 1], [1, 1], [1, 1], False, "
+      "[0, 0], 1, False, False, True, True)",
+      "return torch.squeeze(_1, 0)"]),
+    ("F.conv2d(x, w, stride=(2, 1), dilation=2)",
+     ["_0 = torch._convolution(x, CONSTANTS.c0, None, [2, 1], [0, 0], [2, 2], False, "
+      "[0, 0], 1, False, False, True, True)", "return _0"]),
+    ("F.conv2d(x, w, padding='valid')",
+     ["_0 = torch._convolution_mode(x, CONSTANTS.c0, None, [1, 1], \"valid\", [1, 1], 1)",
+      "return _0"]),
+    ("F.conv2d(x[0], w, padding='same')",
+     ["_0 = torch.unsqueeze(torch.select(x, 0, 0), 0)",
+      "_1 = torch._convolution_mode(_0, CONSTANTS.c0, None, [1, 1], \"same\", [1, 1], 1)",
+      "return torch.squeeze(_1, 0)"]),
+    ("F.conv_transpose2d(x, w.transpose(0, 1), stride=2, padding=1, output_padding=1)",
+     ["_0 = torch._convolution(x, CONSTANTS.c0, None, [2, 2], [1, 1], [1, 1], True, "
+      "[1, 1], 1, False, False, True, True)", "return _0"]),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_CONV_FUNCTIONS)))
+def test_traced_conv_function_records_convolution(i):
+    text, body = _CONV_FUNCTIONS[i]
+    w = torch.tensor(_W, dtype=torch.float32)
+    if "transpose" in text:
+        w = w.transpose(0, 1).contiguous()
+    fn = eval("lambda x: " + text.replace("w.transpose(0, 1)", "w"), {"F": F, "w": w, "__name__": __name__})
+    x = torch.randn(1, 3, 6, 6)
+    t = _quiet_trace(torch, fn, (x,))
+    assert _body(t.code) == body
+    x2 = torch.randn(1, 3, 6, 6)
+    np.testing.assert_allclose(t(x2).numpy(), fn(x2).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("i", range(len(_CONV_FUNCTIONS)))
+def test_traced_conv_function_code_as_torchs(i):
+    tt = _torch()
+    text, _ = _CONV_FUNCTIONS[i]
+    got = _quiet_trace(torch, eval("lambda x: " + text, {
+        "F": F, "w": torch.tensor(_W, dtype=torch.float32), "__name__": __name__}), (torch.randn(1, 3, 6, 6),))
+    want = _quiet_trace(tt, eval("lambda x: " + text, {
+        "F": tt.nn.functional, "w": tt.tensor(_W, dtype=tt.float32), "__name__": __name__}),
+        (tt.randn(1, 3, 6, 6),))
+    assert got.code == want.code
+
+
+def test_traced_conv_records_backend_flags():
+    c = torch.backends.cudnn
+    old = (c.benchmark, c.allow_tf32)
+    w = torch.ones(1, 1, 1, 1)
+    try:
+        c.benchmark, c.allow_tf32 = True, False
+        t = _quiet_trace(torch, lambda x: F.conv2d(x, w), (torch.ones(1, 1, 2, 2),))
+    finally:
+        c.benchmark, c.allow_tf32 = old
+    assert "False, [0, 0], 1, True, False, True, False)" in t.code
+
+
+def test_wrong_input_rank_keeps_the_conv_error():
+    with pytest.raises(RuntimeError, match=r"Expected 3D \(unbatched\) or 4D \(batched\) "
+                                           r"input to conv2d, but got input of size: \[8\]"):
+        _quiet_trace(torch, lambda x: F.conv2d(x, torch.ones(1, 1, 1, 1)), (torch.ones(8),))
+
+
+def _np_conv2d(x, w, b, stride, pad):
+    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    n, _, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    oh, ow = (h - kh) // stride + 1, (wd - kw) // stride + 1
+    out = np.zeros((n, o, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            out[:, :, i, j] = np.einsum("nchw,ochw->no", patch, w)
+    return out + b.reshape(1, -1, 1, 1)
+
+
+def test_convolution_op_eager_values_and_grad_fn():
+    rng = np.random.default_rng(0)
+    xn, wn, bn = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((4, 3, 3, 3)), \
+        rng.standard_normal(4)
+    x = torch.tensor(xn, requires_grad=True)
+    w, b = torch.tensor(wn, requires_grad=True), torch.tensor(bn)
+    r = torch._convolution(x, w, b, [2, 2], [1, 1], [1, 1], False, [0, 0], 1, False, False,
+                           True, True)
+    np.testing.assert_allclose(r.detach().numpy(), _np_conv2d(xn, wn, bn, 2, 1), rtol=1e-12)
+    assert r.grad_fn.name() == "ConvolutionBackward1"
+    r.sum().backward()
+    gx, gw = x.grad.clone(), w.grad.clone()
+    x.grad = w.grad = None
+    F.conv2d(x, w, b, 2, 1).sum().backward()
+    np.testing.assert_allclose(gx.numpy(), x.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gw.numpy(), w.grad.numpy(), rtol=1e-12)
+    r2 = torch._convolution(x, w, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1, False,
+                            False, True)        # (the .deprecated overload)
+    assert r2.grad_fn.name() == "ConvolutionBackward1" and tuple(r2.shape) == (2, 4, 3, 3)
+    m = torch._convolution_mode(x, w, None, [1, 1], "same", [1, 1], 1)
+    assert m.grad_fn.name() == "ConvolutionBackward0" and tuple(m.shape) == (2, 4, 5, 5)
+    np.testing.assert_allclose(m.detach().numpy(), _np_conv2d(xn, wn, np.zeros(4), 1, 1),
+                               rtol=1e-12)
+
+
+def test_convolution_op_transposed_matches_conv_transpose():
+    x = torch.randn(1, 2, 4, 4, requires_grad=True)
+    w = torch.randn(2, 3, 3, 3, requires_grad=True)
+    r = torch._convolution(x, w, None, [2, 2], [1, 1], [1, 1], True, [1, 1], 1, False, False,
+                           True, True)
+    want = F.conv_transpose2d(x, w, None, 2, 1, 1)
+    np.testing.assert_allclose(r.detach().numpy(), want.detach().numpy(), rtol=1e-6)
+    g = torch.autograd.grad(r.sum(), (x, w))
+    g2 = torch.autograd.grad(want.sum(), (x, w))
+    for a, b in zip(g, g2):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+def test_convolution_op_refuses_an_unbatched_input():
+    with pytest.raises(RuntimeError, match=r"Expected 4-dimensional input for 4-dimensional "
+                                           r"weight \[4, 3, 3, 3\], but got 3-dimensional "
+                                           r"input of size \[3, 8, 8\] instead"):
+        torch._convolution(torch.ones(3, 8, 8), torch.ones(4, 3, 3, 3), None, [1, 1], [0, 0],
+                           [1, 1], False, [0, 0], 1, False, False, True, True)
+
+
+def test_frozen_trace_folds_batch_norm_into_convolution():
+    m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4),
+                            torch.nn.ReLU())
+    m(torch.randn(4, 3, 6, 6))          # running statistics that are not the identity
+    m.eval()
+    f = torch.jit.freeze(_quiet_trace(torch, m, (torch.randn(1, 3, 6, 6),)))
+    kinds = [n.kind() for n in f.graph.nodes()]
+    assert "aten::batch_norm" not in kinds and "aten::_convolution" in kinds
+    x = torch.randn(2, 3, 6, 6)
+    with torch.no_grad():
+        np.testing.assert_allclose(f(x).numpy(), m(x).numpy(), rtol=1e-5, atol=1e-6)
+    # a transposed convolution is not folded (PyTorch's supportedConvNode)
+    mt = torch.nn.Sequential(torch.nn.ConvTranspose2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    mt.eval()
+    ft = torch.jit.freeze(_quiet_trace(torch, mt, (torch.randn(1, 3, 6, 6),)))
+    assert "aten::batch_norm" in [n.kind() for n in ft.graph.nodes()]
+
+
+def test_traced_conv_trains():
+    m = torch.nn.Conv2d(2, 3, 3, padding=1)
+    t = _quiet_trace(torch, m, (torch.randn(1, 2, 4, 4),))
+    x = torch.randn(2, 2, 4, 4)
+    out = t(x)
+    assert out.grad_fn.name() == "ConvolutionBackward1"
+    out.square().sum().backward()
+    gw = m.weight.grad.clone()
+    m.weight.grad = None
+    m(x).square().sum().backward()
+    np.testing.assert_allclose(gw.numpy(), m.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
