@@ -251,3 +251,106 @@ def test_traced_conv_trains():
     m.weight.grad = None
     m(x).square().sum().backward()
     np.testing.assert_allclose(gw.numpy(), m.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------ 2. random factories
+# torch 2.13 declares each random factory twice: without a generator (what a call without
+# one records, `aten::rand_like(%x, %dtype, %layout, %device, %pin_memory, %format)`) and
+# `.generator` with one it must be given; randint_like(x, high) is its own overload. gpujit
+# had one op with `Generator? generator=None`, so traces and scripts recorded
+# `generator=None` and randint_like(x, 5) as randint_like.low_dtype(x, 0, 5).
+_RANDOM = [
+    ("torch.randn(3)",
+     '_0 = torch.randn([3], dtype=None, layout=None, device=torch.device("cpu"), '
+     'pin_memory=False)', "aten::randn", 5),
+    ("torch.rand_like(x)",
+     "_0 = torch.rand_like(x, dtype=None, layout=None, device=None, pin_memory=False)",
+     "aten::rand_like", 6),
+    ("torch.randn_like(x, generator=g)",
+     '_0 = torch.randn_like(x, generator=torch.Generator(device="cpu", seed=1), dtype=None, '
+     'layout=None, device=None, pin_memory=False)', "aten::randn_like", 7),
+    ("torch.randint_like(x, 5)",
+     "_0 = torch.randint_like(x, 5, dtype=None, layout=None, device=None, pin_memory=False)",
+     "aten::randint_like", 7),
+    ("torch.randint_like(x, 1, 5)",
+     "_0 = torch.randint_like(x, 1, 5, dtype=None, layout=None, device=None, "
+     "pin_memory=False)", "aten::randint_like", 8),
+    ("torch.rand(3, generator=g)",
+     '_0 = torch.rand([3], generator=torch.Generator(device="cpu", seed=1), dtype=None, '
+     'layout=None, device=torch.device("cpu"), pin_memory=False)', "aten::rand", 6),
+    ("torch.randint(0, 5, (3,))",
+     '_0 = torch.randint(0, 5, [3], dtype=4, layout=None, device=torch.device("cpu"), '
+     'pin_memory=False)', "aten::randint", 7),
+    ("torch.randint(5, (3,), generator=g)",
+     '_0 = torch.randint(5, [3], generator=torch.Generator(device="cpu", seed=1), dtype=4, '
+     'layout=None, device=torch.device("cpu"), pin_memory=False)', "aten::randint", 7),
+    ("torch.randperm(3)",
+     '_0 = torch.randperm(3, dtype=4, layout=None, device=torch.device("cpu"), '
+     'pin_memory=False)', "aten::randperm", 5),
+]
+
+
+def _random_fn(tr, text):
+    g = tr.Generator().manual_seed(1)
+    return eval("lambda x: x + " + text, {"torch": tr, "g": g, "__name__": __name__})
+
+
+@pytest.mark.parametrize("i", range(len(_RANDOM)))
+def test_traced_random_factory_records_torchs_overload(i):
+    text, line, kind, n_inputs = _RANDOM[i]
+    t = _quiet_trace(torch, _random_fn(torch, text), (torch.rand(3),), check_trace=False)
+    assert _body(t.code)[0] == line
+    (node,) = [n for n in t.graph.nodes() if n.kind() == kind]
+    assert len(list(node.inputs())) == n_inputs
+    assert tuple(t(torch.rand(3)).shape) == (3,)
+
+
+@pytest.mark.parametrize("i", range(len(_RANDOM)))
+def test_traced_random_factory_code_as_torchs(i):
+    tt = _torch()
+    text = _RANDOM[i][0]
+    got = _quiet_trace(torch, _random_fn(torch, text), (torch.rand(3),), check_trace=False)
+    want = _quiet_trace(tt, _random_fn(tt, text), (tt.rand(3),), check_trace=False)
+    assert got.code == want.code
+
+
+def test_scripted_random_factories_and_defaults():
+    @torch.jit.script
+    def f(x):
+        return torch.randn([3]) + torch.rand_like(x) + torch.randint_like(x, 5) + \
+            torch.randperm(3) + torch.normal(x, 1.0)
+
+    code = f.code
+    for text in ("torch.randn([3])", "torch.rand_like(x)", "torch.randint_like(x, 5)",
+                 "torch.randperm(3)", "torch.normal(x)"):
+        assert text in code, code
+    kinds = {n.kind(): len(list(n.inputs())) for n in f.graph.nodes()}
+    assert kinds["aten::randn"] == 5 and kinds["aten::rand_like"] == 6
+    assert kinds["aten::randint_like"] == 7 and kinds["aten::randperm"] == 5
+    assert tuple(f(torch.zeros(3)).shape) == (3,)
+    t = _quiet_trace(torch, lambda x: x.uniform_(), (torch.rand(3),), check_trace=False)
+    assert _body(t.code) == ["return torch.uniform_(x)"]
+
+
+def test_random_factories_with_a_generator_reproduce():
+    x = torch.zeros(4)
+    for fn in (lambda g: torch.rand_like(x, generator=g),
+               lambda g: torch.randint_like(x, 3, 9, generator=g),
+               lambda g: torch.randint_like(x, 9, generator=g),
+               lambda g: torch.randperm(6, generator=g),
+               lambda g: torch.randint(0, 9, (4,), generator=g),
+               lambda g: torch.randint(9, (4,), generator=g)):
+        a = fn(torch.Generator().manual_seed(7))
+        b = fn(torch.Generator().manual_seed(7))
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    r = torch.randint_like(torch.zeros(1000), 4)
+    assert r.dtype == torch.float32 and set(np.unique(r.numpy())) == {0.0, 1.0, 2.0, 3.0}
+
+    @torch.jit.script
+    def s(x, g: torch.Generator):
+        return torch.rand_like(x, generator=g)
+
+    assert "torch.rand_like(x, generator=g)" in s.code
+    np.testing.assert_array_equal(s(x, torch.Generator().manual_seed(2)).numpy(),
+                                  torch.rand_like(x, generator=torch.Generator().manual_seed(
+                                      2)).numpy())
