@@ -145,6 +145,56 @@ def test_traced_conv_function_code_as_torchs(i):
     assert got.code == want.code
 
 
+class _Convs:
+    """conv2d's three recorded forms, with a weight that requires grad."""
+    def __init__(self, tr):
+        class M(tr.nn.Module):
+            def __init__(s):
+                super().__init__()
+                s.w = tr.nn.Parameter(tr.tensor(_W[:3], dtype=tr.float32))
+
+            def forward(s, x):
+                f = tr.nn.functional
+                return f.conv2d(x[0], s.w, padding="same") + f.conv2d(x, s.w, padding=1)[0] \
+                    + f.conv2d(x[0], s.w, padding=1)
+        self.module = M()
+
+
+def _typed_nodes(graph):
+    """(kind, [output type text]) of each aten node, read from the graph's text."""
+    out = []
+    for line in str(graph).splitlines():
+        if " = aten::" in line:
+            lhs, rhs = line.split(" = aten::", 1)
+            out.append(("aten::" + rhs.split("(")[0],
+                        [p.split(" : ", 1)[1] for p in lhs.strip().split(", %")]))
+    return out
+
+
+def test_traced_convolution_types_below_autograd():
+    # torch's tracer records _convolution below convolution's autograd kernel: its output's
+    # type says requires_grad=0 though the weight requires grad; _convolution_mode (a
+    # composite, above autograd) and the squeeze after it say 1
+    t = _quiet_trace(torch, _Convs(torch).module, (torch.randn(1, 3, 5, 5),))
+    grads = [(k, ts[0].split("requires_grad=")[1][0]) for k, ts in _typed_nodes(t.graph)]
+    assert grads == [("aten::select", "0"), ("aten::unsqueeze", "0"),
+                     ("aten::_convolution_mode", "1"), ("aten::squeeze", "1"),
+                     ("aten::_convolution", "0"), ("aten::select", "1"), ("aten::add", "1"),
+                     ("aten::select", "0"), ("aten::unsqueeze", "0"),
+                     ("aten::_convolution", "0"), ("aten::squeeze", "1"), ("aten::add", "1")]
+    x = torch.randn(2, 3, 5, 5)
+    out = t(x)
+    assert out.requires_grad and tuple(out.shape) == (3, 5, 5)
+
+
+def test_traced_convolution_types_as_torchs():
+    tt = _torch()
+    got = _quiet_trace(torch, _Convs(torch).module, (torch.randn(1, 3, 5, 5),))
+    want = _quiet_trace(tt, _Convs(tt).module, (tt.randn(1, 3, 5, 5),))
+    assert _typed_nodes(got.graph) == _typed_nodes(want.graph)
+    assert got.code == want.code
+
+
 def test_traced_conv_records_backend_flags():
     c = torch.backends.cudnn
     old = (c.benchmark, c.allow_tf32)

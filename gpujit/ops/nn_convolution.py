@@ -12,7 +12,7 @@ and scripted graphs keep the conv ops themselves.
 from __future__ import annotations
 
 from .nn import _NN, FLOATS, sizes
-from .registry import OPS, op, derivative as _derivative
+from .registry import OPS, dispatch_state, op, derivative as _derivative
 
 
 def _conv_op(nd, transposed):
@@ -162,9 +162,16 @@ def _traced_conv(nd, transposed):
             r = OPS["aten::_convolution_mode"].public(x, weight, bias, _each(stride, nd),
                                                       padding, _each(dilation, nd), groups)
         else:
-            r = OPS["aten::_convolution"].public(
-                x, weight, bias, _each(stride, nd), _each(padding, nd), _each(dilation, nd),
-                transposed, _each(output_padding, nd), groups, *backend_flags())
+            # (recorded below autograd, through convolution's autograd kernel: its graph
+            # type says requires_grad=0; _convolution_mode, a composite, is above it)
+            dispatch_state.below_autograd = True
+            try:
+                r = OPS["aten::_convolution"].public(
+                    x, weight, bias, _each(stride, nd), _each(padding, nd),
+                    _each(dilation, nd), transposed, _each(output_padding, nd), groups,
+                    *backend_flags())
+            finally:
+                dispatch_state.below_autograd = False
         return r.squeeze(0) if unbatched else r
     return traced
 

@@ -74,9 +74,13 @@ class _DispatchState:
     is then `autocast_compute` (the same casts, then autograd's call or the eager body), so
     graphs run node by node (the interpreter) follow the region too."""
     __slots__ = ("hook", "escape", "tracing", "autograd", "compute", "autocast", "inner",
-                 "autocast_compute", "profiler", "inference", "grad_call")
+                 "autocast_compute", "profiler", "inference", "grad_call", "below_autograd")
 
     def __init__(self):
+        # below_autograd: set by an op's `traced` decomposition around a call PyTorch's
+        # tracer records below autograd (conv2d's aten::_convolution, reached through
+        # convolution's autograd kernel): the trace types its outputs requires_grad=0
+        self.below_autograd = False
         self.hook = None
         self.escape = None
         self.tracing = None
