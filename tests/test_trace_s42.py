@@ -404,3 +404,61 @@ def test_random_factories_with_a_generator_reproduce():
     np.testing.assert_array_equal(s(x, torch.Generator().manual_seed(2)).numpy(),
                                   torch.rand_like(x, generator=torch.Generator().manual_seed(
                                       2)).numpy())
+
+
+# ------------------------------------------------------------------ 3. bilinear
+# torch.bilinear is one ATen op: a trace of nn.Bilinear / F.bilinear records
+# `aten::bilinear(%input1, %input2, %weight, %bias)` and a script `torch.bilinear(...)`;
+# gpujit's F.bilinear was a composite, recorded as reshapes, einsum, add and reshape.
+_BIL_CODE = ["bias = self.bias", "weight = self.weight",
+             "_0 = torch.bilinear(input1, input2, weight, bias)", "return _0"]
+
+
+def test_traced_bilinear_is_one_node():
+    m = torch.nn.Bilinear(3, 4, 5)
+    x1, x2 = torch.randn(2, 3), torch.randn(2, 4)
+    t = _quiet_trace(torch, m, (x1, x2))
+    body = [ln for ln in _body(t.code) if not ln.startswith("input")]
+    assert body == _BIL_CODE
+    kinds = [n.kind() for n in t.graph.nodes() if n.kind() != "prim::GetAttr"]
+    assert kinds == ["aten::bilinear"]
+    y1, y2 = torch.randn(4, 3), torch.randn(4, 4)
+    want = np.einsum("bi,oij,bj->bo", y1.numpy(), m.weight.detach().numpy(), y2.numpy()) + \
+        m.bias.detach().numpy()
+    np.testing.assert_allclose(t(y1, y2).detach().numpy(), want, rtol=1e-5, atol=1e-6)
+
+    @torch.jit.script
+    def f(a, b, w):
+        return torch.nn.functional.bilinear(a, b, w)
+
+    assert "torch.bilinear(a, b, w)" in f.code
+    assert [n.kind() for n in f.graph.nodes() if n.kind() != "prim::Constant"] == \
+        ["aten::bilinear"]
+
+
+def test_traced_bilinear_code_as_torchs():
+    tt = _torch()
+    got = _quiet_trace(torch, torch.nn.Bilinear(3, 4, 5), (torch.randn(2, 3), torch.randn(2, 4)))
+    want = _quiet_trace(tt, tt.nn.Bilinear(3, 4, 5), (tt.randn(2, 3), tt.randn(2, 4)))
+    assert got.code == want.code
+
+
+def test_bilinear_gradients_and_nodes():
+    rng = np.random.default_rng(1)
+    a1, a2, aw, ab = (rng.standard_normal(s) for s in ((2, 6, 3), (2, 6, 4), (5, 3, 4), (5,)))
+    x1, x2, w, b = (torch.tensor(a, requires_grad=True) for a in (a1, a2, aw, ab))
+    y = torch.bilinear(x1, x2, w, b)
+    assert y.grad_fn.name() == "AddBackward0" and tuple(y.shape) == (2, 6, 5)
+    assert torch.bilinear(x1, x2, w).grad_fn.name() == "ViewBackward0"
+    g = rng.standard_normal((2, 6, 5))
+    y.backward(torch.tensor(g))
+    np.testing.assert_allclose(x1.grad.numpy(), np.einsum("...o,oij,...j->...i", g, aw, a2),
+                               rtol=1e-10)
+    np.testing.assert_allclose(x2.grad.numpy(), np.einsum("...o,oij,...i->...j", g, aw, a1),
+                               rtol=1e-10)
+    np.testing.assert_allclose(w.grad.numpy(), np.einsum(
+        "bo,bi,bj->oij", g.reshape(-1, 5), a1.reshape(-1, 3), a2.reshape(-1, 4)), rtol=1e-10)
+    np.testing.assert_allclose(b.grad.numpy(), g.sum((0, 1)), rtol=1e-10)
+    with pytest.raises(RuntimeError, match=r"bilinear\(\): input1 size does not match weight "
+                                           r"size: got 4 but expected 3"):
+        torch.nn.functional.bilinear(x2, x2, w)

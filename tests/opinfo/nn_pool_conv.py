@@ -249,7 +249,7 @@ OPINFOS = [
         Sample(rand(1, 2, 7), rand(3, 2, 3), None, [2], [1], [2], False, [0], 1, True, True,
                False, False),
         Sample(rand(1, 2, 3, 3), rand(2, 2, 2, 2), rand(2), [2, 2], [1, 1], [1, 1], True,
-               [1, 1], 1, False, False, True, True),
+               [1, 1], 1, False, False, True, True)], errors=[
         ErrorSample(rand(4, 5, 4), rand(6, 4, 2, 3), None, [1, 1], [0, 0], [1, 1], False,
                     [0, 0], 1, False, False, True, True,
                     match="Expected 4-dimensional input for 4-dimensional weight"),
