@@ -462,3 +462,53 @@ def test_bilinear_gradients_and_nodes():
     with pytest.raises(RuntimeError, match=r"bilinear\(\): input1 size does not match weight "
                                            r"size: got 4 but expected 3"):
         torch.nn.functional.bilinear(x2, x2, w)
+
+
+# ------------------------------------------------------------------ 4. graph text
+# A traced function's values are numbered from %0 (its first input), so its first node's
+# output is %1 (gpujit started at %1: `%2 = aten::relu(%x)`); a tensor constant of 2 to 10
+# elements prints its values as ATen's C++ printer writes them on one line (torch's
+# printAttribute), gpujit printed `<Tensor>`.
+def test_traced_function_numbering_from_zero():
+    t = _quiet_trace(torch, lambda x, y: x.relu() + y, (torch.rand(2), torch.rand(2)))
+    lines = str(t.graph).splitlines()
+    assert lines[2].startswith("  %2 : Float(2, strides=[1], requires_grad=0, device=cpu) = "
+                               "aten::relu(%x)")
+    assert lines[3].startswith("  %3 : int = prim::Constant[value=1]()")
+    assert lines[4].startswith("  %4 : ") and "aten::add(%2, %y, %3)" in lines[4]
+    assert lines[5] == "  return (%4)"
+
+
+_CONSTS = [
+    ("np.arange(3, dtype=np.float32)", "value= 0  1  2 [ CPUFloatType{3} ]"),
+    ("np.array([1.5, -2.25, 1e-3], dtype=np.float32)",
+     "value= 1.5000 -2.2500  0.0010 [ CPUFloatType{3} ]"),
+    ("np.array([[True, False]])", "value= 1  0 [ CPUBoolType{1,2} ]"),
+    ("np.array([1e6, 2.0], dtype=np.float32)", "value=   1e+06        2 [ CPUFloatType{2} ]"),
+    ("np.arange(12.0, dtype=np.float32).reshape(2, 2, 3)", "value=<Tensor>"),
+]
+
+
+def _const_graph(tr, text):
+    c = tr.from_numpy(eval(text, {"np": np}))
+    n = c.shape[-1]
+    g = _quiet_trace(tr, lambda x: x + c, (tr.zeros(n),), check_trace=False).graph
+    return str(g).splitlines()[1]
+
+
+@pytest.mark.parametrize("i", range(len(_CONSTS)))
+def test_small_tensor_constant_prints_its_values(i):
+    text, want = _CONSTS[i]
+    line = _const_graph(torch, text)
+    assert line.startswith("  %1 : ") and f"prim::Constant[{want}]()" in line
+    from gpujit.ir.parser import parse_ir
+    t = _quiet_trace(torch, lambda x: x + torch.from_numpy(eval(text, {"np": np})),
+                     (torch.zeros(eval(text, {"np": np}).shape[-1]),), check_trace=False)
+    assert str(parse_ir(str(t.graph))) == str(t.graph)
+
+
+@pytest.mark.parametrize("i", range(len(_CONSTS)))
+def test_small_tensor_constant_as_torchs(i):
+    tt = _torch()
+    text, _ = _CONSTS[i]
+    assert _const_graph(torch, text).split(" # ")[0] == _const_graph(tt, text).split(" # ")[0]

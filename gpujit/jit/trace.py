@@ -118,6 +118,8 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
         session.module_types = types
     rec = _tr.Recorder(session, module, session.module_type(module) if module is not None
                        else None)
+    if module is None:
+        rec.graph._unique = -1      # (torch's traced function numbers its values from %0)
     session.recorders.append(rec)
     fn = getattr(module, method) if module is not None else target
     if module is not None and method == "forward":
