@@ -512,3 +512,16 @@ def test_small_tensor_constant_as_torchs(i):
     tt = _torch()
     text, _ = _CONSTS[i]
     assert _const_graph(torch, text).split(" # ")[0] == _const_graph(tt, text).split(" # ")[0]
+
+
+# ------------------------------------------------------------------ 5. Tensor.to(memory_format=)
+# torch's binding fills dtype, layout and device in from the tensor: a trace records
+# `torch.to(x, dtype=6, layout=0, device=torch.device("cpu"), ...)`; gpujit had layout=None.
+def test_traced_to_memory_format_records_the_layout():
+    t = _quiet_trace(torch, lambda x: x.to(memory_format=torch.channels_last) * 1,
+                     (torch.rand(1, 2, 3, 4),), check_trace=False)
+    (line,) = [ln for ln in _body(t.code) if "torch.to(" in ln]
+    assert line.startswith('_0 = torch.to(x, dtype=6, layout=0, device=torch.device("cpu"), '
+                           'pin_memory=None, non_blocking=False, copy=False, memory_format=')
+    y = t(torch.rand(2, 3, 4, 5))
+    assert y.stride() == (60, 1, 15, 3)
