@@ -525,3 +525,51 @@ def test_traced_to_memory_format_records_the_layout():
                            'pin_memory=None, non_blocking=False, copy=False, memory_format=')
     y = t(torch.rand(2, 3, 4, 5))
     assert y.stride() == (60, 1, 15, 3)
+
+
+# A traced module's graph: torch numbers its inputs from %0 (self first), takes two
+# numbers for itself, then numbers every value in order, GetAttrs included (Linear:
+# `%6 = aten::linear(%input, %weight, %bias)`); gpujit numbered the parameters' GetAttrs
+# at their first use (`%5 = aten::linear`, and gaps after each GetAttr).
+class _ThreeParams:
+    def __init__(self, tr):
+        class Q(tr.nn.Module):
+            def __init__(s):
+                super().__init__()
+                s.w = tr.nn.Parameter(tr.ones(2))
+                s.b = tr.nn.Parameter(tr.ones(2))
+                s.register_buffer("r", tr.ones(2))
+
+            def forward(s, x, y):
+                return (x * s.w + s.b) * s.r + y
+        self.module = Q()
+
+
+def _graph_text(t):
+    return [ln.split(" # ")[0] for ln in str(t.graph).splitlines()]
+
+
+def test_traced_module_numbering():
+    lin = _graph_text(_quiet_trace(torch, torch.nn.Linear(2, 3), (torch.ones(2),)))
+    assert lin[-2].startswith("  %6 : Float(3, strides=[1], requires_grad=1, device=cpu) = "
+                              "aten::linear(%input, %weight, %bias)")
+    q = _graph_text(_quiet_trace(torch, _ThreeParams(torch).module,
+                                 (torch.ones(2), torch.ones(2))))
+    body = [ln.split(" : ")[0].strip() + " " + ln.split(" = ", 1)[1].split("[")[0]
+            for ln in q[3:-1]]
+    assert body == ["%r prim::GetAttr", "%b prim::GetAttr", "%w prim::GetAttr",
+                    "%8 aten::mul(%x, %w)", "%9 prim::Constant", "%10 aten::add(%8, %b, %9)",
+                    "%11 aten::mul(%10, %r)", "%12 prim::Constant",
+                    "%13 aten::add(%11, %y, %12)"]
+    assert q[-1] == "  return (%13)"
+
+
+def test_traced_module_numbering_as_torchs():
+    tt = _torch()
+    for make, inputs in ((lambda tr: tr.nn.Linear(2, 3), lambda tr: (tr.ones(2),)),
+                         (lambda tr: _ThreeParams(tr).module,
+                          lambda tr: (tr.ones(2), tr.ones(2))),
+                         (lambda tr: tr.nn.Conv2d(1, 2, 3), lambda tr: (tr.ones(1, 1, 4, 4),))):
+        got = _graph_text(_quiet_trace(torch, make(torch), inputs(torch)))
+        want = _graph_text(_quiet_trace(tt, make(tt), inputs(tt)))
+        assert got[1:] == want[1:]      # (the first line names the class: __torch__.test_...)
