@@ -573,3 +573,21 @@ def test_traced_module_numbering_as_torchs():
         got = _graph_text(_quiet_trace(torch, make(torch), inputs(torch)))
         want = _graph_text(_quiet_trace(tt, make(tt), inputs(tt)))
         assert got[1:] == want[1:]      # (the first line names the class: __torch__.test_...)
+
+
+# .inlined_graph: torch copies the graph (Graph::copy numbers the copy's values afresh,
+# in order, from %0) and inlines the calls into it; gpujit's copy kept the numbers.
+def test_inlined_graph_numbered_afresh():
+    q = _quiet_trace(torch, _ThreeParams(torch).module, (torch.ones(2), torch.ones(2)))
+    lines = [ln.split(" # ")[0] for ln in str(q.inlined_graph).splitlines()]
+    assert lines[-2].startswith("  %11 : ") and "aten::add(%9, %y, %10)" in lines[-2]
+    assert lines[-1] == "  return (%11)"
+    assert "%6 : " in lines[6] and "aten::mul(%x, %w)" in lines[6]
+
+
+def test_inlined_graph_numbering_as_torchs():
+    tt = _torch()
+    got = _quiet_trace(torch, _ThreeParams(torch).module, (torch.ones(2), torch.ones(2)))
+    want = _quiet_trace(tt, _ThreeParams(tt).module, (tt.ones(2), tt.ones(2)))
+    strip = lambda g: [ln.split(" # ")[0] for ln in str(g).splitlines()][1:]  # noqa: E731
+    assert strip(got.inlined_graph) == strip(want.inlined_graph)
