@@ -591,3 +591,23 @@ def test_inlined_graph_numbering_as_torchs():
     want = _quiet_trace(tt, _ThreeParams(tt).module, (tt.ones(2), tt.ones(2)))
     strip = lambda g: [ln.split(" # ")[0] for ln in str(g).splitlines()][1:]  # noqa: E731
     assert strip(got.inlined_graph) == strip(want.inlined_graph)
+
+
+# torch._C's Type.annotation_str (what torch's str() of a graph value's type gives):
+# 'Tensor', 'List[int]', 'Tuple[Tensor, Tensor, List[Tensor]]'; gpujit's types had none.
+def _annotations(tr):
+    t = _quiet_trace(tr, lambda x: (x.sum(0), x.size(0), [x, x]), (tr.ones(2, 3),),
+                     strict=False)
+    vals = list(t.graph.inputs()) + [o for n in t.graph.nodes() for o in n.outputs()]
+    return [v.type().annotation_str for v in vals]
+
+
+def test_type_annotation_str():
+    got = _annotations(torch)
+    assert got[0] == "Tensor" and "List[int]" in got and \
+        got[-1] == "Tuple[Tensor, Tensor, List[Tensor]]"
+
+
+def test_type_annotation_str_as_torchs():
+    tt = _torch()
+    assert _annotations(torch) == _annotations(tt)
