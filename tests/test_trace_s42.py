@@ -611,3 +611,63 @@ def test_type_annotation_str():
 def test_type_annotation_str_as_torchs():
     tt = _torch()
     assert _annotations(torch) == _annotations(tt)
+
+
+# ------------------------------------------------------------------ 6. MultiheadAttention
+# torch's multi_head_attention_forward splits a packed self-attention projection with
+# unflatten / unsqueeze / transpose / squeeze / contiguous and selects q, k, v from it,
+# then views the heads (aten::view): gpujit chunked the projection and reshaped.
+def _mha_kinds(tr):
+    class W(tr.nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.m = tr.nn.MultiheadAttention(8, 2).eval()
+
+        def forward(s, x):
+            return s.m(x, x, x)
+    w = W()
+    t = _quiet_trace(tr, w, (tr.randn(3, 2, 8),))
+    return [n.kind() for n in t.inlined_graph.nodes()
+            if n.kind().startswith("aten::") and n.kind() not in (
+                "aten::size", "aten::Int", "aten::div", "aten::floordiv", "aten::mul")], t, w
+
+
+def test_traced_mha_projection_and_views():
+    kinds, t, mod = _mha_kinds(torch)
+    assert kinds[:9] == ["aten::linear", "aten::unflatten", "aten::unsqueeze",
+                         "aten::transpose", "aten::squeeze", "aten::contiguous",
+                         "aten::select", "aten::select", "aten::select"]
+    assert "aten::reshape" not in kinds[:12] and kinds.count("aten::view") == 5
+    assert "aten::chunk" not in kinds
+    x = torch.randn(4, 2, 8)
+    out, w = t(x)
+    want, want_w = mod(x)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(w.detach().numpy(), want_w.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_traced_mha_as_torchs():
+    tt = _torch()
+    assert _mha_kinds(torch)[0] == _mha_kinds(tt)[0]
+
+
+def test_mha_encoder_decoder_and_scripted():
+    m = torch.nn.MultiheadAttention(8, 2, kdim=None, vdim=None).eval()
+    q, kv = torch.randn(3, 2, 8), torch.randn(5, 2, 8)
+    out, w = m(q, kv, kv)
+    # the reference: the packed weights applied one by one
+    wq, wk, wv = m.in_proj_weight.detach().numpy().reshape(3, 8, 8)
+    bq, bk, bv = m.in_proj_bias.detach().numpy().reshape(3, 8)
+    qa, ka, va = (q.numpy() @ wq.T + bq, kv.numpy() @ wk.T + bk, kv.numpy() @ wv.T + bv)
+    heads = lambda a, n: a.reshape(n, 2, 2, 4).transpose(1, 2, 0, 3)  # noqa: E731
+    s = heads(qa, 3) @ heads(ka, 5).transpose(0, 1, 3, 2) / 2.0
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    o = (p @ heads(va, 5)).transpose(2, 0, 1, 3).reshape(3, 2, 8)
+    o = o @ m.out_proj.weight.detach().numpy().T + m.out_proj.bias.detach().numpy()
+    np.testing.assert_allclose(out.detach().numpy(), o, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(w.detach().numpy(), p.mean(1), rtol=1e-4, atol=1e-5)
+    s_m = torch.jit.script(m)
+    np.testing.assert_allclose(s_m(q, kv, kv)[0].detach().numpy(), o, rtol=1e-4, atol=1e-5)
