@@ -671,3 +671,44 @@ def test_mha_encoder_decoder_and_scripted():
     np.testing.assert_allclose(w.detach().numpy(), p.mean(1), rtol=1e-4, atol=1e-5)
     s_m = torch.jit.script(m)
     np.testing.assert_allclose(s_m(q, kv, kv)[0].detach().numpy(), o, rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------ 7. value names
+# torch's tracer names a value after the local variable that holds it in the innermost
+# Python frame, torch's own Python library's too (F.normalize's `denom`, the `input` of
+# F.interpolate or of a submodule's forward); gpujit named values only from the user's
+# frames, so `.code` inlined them.
+_NAMED = [
+    ("F.normalize(x, dim=-1)", ["_0 = torch.linalg_vector_norm(x, 2., [-1], True)",
+                                "_1 = torch.clamp_min(_0, 9.9999999999999998e-13)",
+                                "denom = torch.expand_as(_1, x)",
+                                "return torch.div(x, denom)"]),
+    ("F.interpolate(x[None], scale_factor=2.0, mode='nearest')",
+     ["input = torch.unsqueeze(x, 0)", "_0 = torch.upsample_nearest1d(input, None, [2.])",
+      "return _0"]),
+]
+
+
+@pytest.mark.parametrize("i", range(len(_NAMED)))
+def test_values_named_after_library_locals(i):
+    text, body = _NAMED[i]
+    fn = eval("lambda x: " + text, {"F": F, "__name__": __name__})
+    t = _quiet_trace(torch, fn, (torch.rand(4, 6),), check_trace=False)
+    assert _body(t.code) == body
+
+
+def test_encoder_layer_code_as_torchs():
+    tt = _torch()
+
+    def code(tr):
+        tr.manual_seed(0)
+        m = tr.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0).eval()
+        return _quiet_trace(tr, m, (tr.randn(3, 2, 8),), check_trace=False).code
+
+    got, want = code(torch), code(tt)
+    for line in ("input = torch.add(src, _0)", "_1 = (norm1).forward(input, )",
+                 "input0 = torch.relu((linear1).forward(_1, ))",
+                 "input1 = torch.add(_1, (dropout2).forward(_2, ))",
+                 "return (norm2).forward(input1, )"):
+        assert line in got and line in want
+    assert got == want

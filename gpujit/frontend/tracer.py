@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .. import ir
-from .._frames import from_library, user_frame, warn_at_user_frame
+from .._frames import calling_frame, from_library, user_frame, warn_at_user_frame
 from ..ir import types as T
 from .qualified_names import mangled, qualified_name, unmangled
 from ..ir.schema_match import schema_arg_type
@@ -270,7 +270,7 @@ def _name_values(recorders, args):
                     unnamed.append((a, v))
     if not unnamed:
         return
-    f = user_frame()
+    f = calling_frame()
     if f is None:
         return
     names = {}
