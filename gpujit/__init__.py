@@ -45,7 +45,7 @@ for _fam in _families:
     globals().update(getattr(_fam, "PUBLIC", {}))
 del _fam
 pairwise_distance = _functional.pairwise_distance     # torch.pairwise_distance
-pdist, bilinear = _functional.pdist, _functional.bilinear   # torch.pdist, torch.bilinear
+pdist = _functional.pdist                                   # torch.pdist
 conv_tbc = _functional.conv_tbc                             # torch.conv_tbc
 
 from ._tensor_str import set_printoptions, get_printoptions, printoptions  # noqa: E402,F401

@@ -55,6 +55,21 @@ def from_library():
     return False
 
 
+def calling_frame():
+    """The innermost frame of the user's code or of gpujit's counterpart of PyTorch's
+    Python library (nn, optim ...): the Python frame whose call reached gpujit's plumbing,
+    as PyTorch's innermost Python frame is the one that called into C++ (its tracer names
+    values after that frame's locals: F.normalize's `denom`)."""
+    f = sys._getframe(1)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if fn.startswith(_LIBRARY_DIRS) or fn == _DEMO or not (
+                fn.startswith(_PKG_DIR) or fn.startswith(("<gpujit", "<frozen"))):
+            return f
+        f = f.f_back
+    return None
+
+
 def warn_at_user_frame(msg, category=UserWarning):
     """warnings.warn(msg, category) attributed to the user's line (or to the line of
     gpujit's counterpart of torch/__init__.py that converted a tensor, as PyTorch's)."""

@@ -70,9 +70,11 @@ class TensorConversions:
                 _mf.check_rank(fmt, self._data.ndim)
                 return self              # (as aten::to.dtype_layout: nothing to change;
                 # a trace records it: a later input may be laid out otherwise)
+            # (PyTorch's binding fills the layout in from the tensor too: a trace records
+            # `layout=0`, torch.strided)
             return _ops()["aten::to.dtype_layout"].public(
-                self, dtype=dtype, device=dev, non_blocking=non_blocking, copy=copy,
-                memory_format=memory_format)
+                self, dtype=dtype, layout=_dt.strided, device=dev, non_blocking=non_blocking,
+                copy=copy, memory_format=memory_format)
         if (like is not None and dev is self._device and not copy
                 and _registry.dispatch_state.tracing is not None):
             from .frontend.trace_hooks import trace_to_like

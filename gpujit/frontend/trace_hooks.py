@@ -62,6 +62,10 @@ def _hook(op, args):
         # `x += y` with views of x alive is silent (timm's GhostNet `x += shortcut(...)` of
         # a slice of a cat: torch 2.13 prints nothing)
         s.check_inplace(op, args)
+    if op.traced is not None:
+        result = op.traced(*args)
+        if result is not NotImplemented:
+            return result
     tens = _tensor_params(op)
     if tens and any(_holds_traced_number(args[i]) for i in tens if i < len(args)):
         args = _tensor_args(args, tens)

@@ -18,10 +18,11 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .. import ir
-from .._frames import from_library, user_frame, warn_at_user_frame
+from .._frames import calling_frame, from_library, user_frame, warn_at_user_frame
 from ..ir import types as T
 from .qualified_names import mangled, qualified_name, unmangled
 from ..ir.schema_match import schema_arg_type
+from ..ops.registry import dispatch_state as _dispatch_state
 from ..tensor import Tensor
 from .trace_futures import check_not_fork_local
 from .traced_numbers import TracedFloat, TracedInt, is_traced_number, plain
@@ -269,7 +270,7 @@ def _name_values(recorders, args):
                     unnamed.append((a, v))
     if not unnamed:
         return
-    f = user_frame()
+    f = calling_frame()
     if f is None:
         return
     names = {}
@@ -408,6 +409,9 @@ class TraceSession:
         kind = op.schema.name
         types = [rec.type_of_result(r) if not (isinstance(r, tuple) and rt.type.is_list)
                  else T.ListType(T.TENSOR) for r, rt in zip(results, rets)]
+        if _dispatch_state.below_autograd:
+            types = [t.with_(requires_grad=False) if isinstance(t, T.TensorType) else t
+                     for t in types]
         n = g.create(kind, inputs, output_types=types, source_range=sr, scope=scope)
         n.op = op
         g.insert(n)

@@ -220,7 +220,16 @@ def _tensor_type(c, dtype, rank_known=True):
     return T.TensorType(dtype, tuple(sizes), None if strides is None else tuple(strides), dev, rg)
 
 
+# a small tensor constant as TorchScript prints it: ATen's C++ print of its values on one
+# line, then its type (`value= 1  1  1  1 [ CPUFloatType{2,2} ]`); read back as it is
+_TENSOR_TEXT = re.compile(r"[^\[\]\"]*\[ (?:CPU|CUDA)[A-Za-z]*Type\{[\d,]*\} \]")
+
+
 def _constant(c: _Cursor):
+    m = _TENSOR_TEXT.match(c.s, c.i)
+    if m is not None:
+        c.i = m.end()
+        return Opaque(m.group(0))
     if c.at('"'):
         return json.loads(c.match(_STRING, "a string").group(0))
     if c.eat("["):

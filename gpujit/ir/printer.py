@@ -37,6 +37,11 @@ def format_float(v: float) -> str:
     return "%.17g" % v
 
 
+# torch/csrc/jit/ir/ir.cpp's max_tensor_display_size: a tensor constant of more elements
+# prints as <Tensor>
+_MAX_TENSOR_DISPLAY_SIZE = 10
+
+
 def _states_layout(t) -> bool:
     return isinstance(t, T.TensorType) and t.dtype is not None and t.sizes is not None \
         and None not in t.sizes
@@ -53,7 +58,7 @@ def _tensor_item_text(x) -> str:
     return format_constant(x)
 
 
-def format_constant(v, type_=None) -> str:
+def format_constant(v, type_=None, _inside=False) -> str:
     """An attribute value as graph text (a constant's `value=`)."""
     from ..tensor import Tensor
     from ..device import device
@@ -78,16 +83,22 @@ def format_constant(v, type_=None) -> str:
             # one element, as TorchScript prints it (of more dims: when the constant's type
             # gives its sizes and dtype, which the parser reads it back with)
             return "{" + _tensor_item_text(v.item()) + "}"
+        if 1 < v._data.size <= _MAX_TENSOR_DISPLAY_SIZE and not _inside:
+            # (ATen's C++ print of it, newlines made spaces: `value= 1  1  1  1 [
+            # CPUFloatType{2,2} ]`, as TorchScript's printAttribute writes a small tensor;
+            # inside a list or tuple constant it stays <Tensor>)
+            from ..runtime.script_text import tensor_text
+            return tensor_text(v._data, v._dtype, v.device.type == "cpu").replace("\n", " ")
         return "<Tensor>"
     # (a bool inside a list or tuple is True / False, as IValue's printer writes it: torch
     # 2.13's `prim::Constant[value=(False, True)]`; alone it is 0 / 1)
     if isinstance(v, list):
         et = type_.elem if isinstance(type_, T.ListType) else None
-        return "[" + ", ".join(str(x) if isinstance(x, bool) else format_constant(x, et)
+        return "[" + ", ".join(str(x) if isinstance(x, bool) else format_constant(x, et, True)
                                for x in v) + "]"
     if isinstance(v, tuple):
         ets = type_.elems if isinstance(type_, T.TupleType) else [None] * len(v)
-        inner = ", ".join(str(x) if isinstance(x, bool) else format_constant(x, t)
+        inner = ", ".join(str(x) if isinstance(x, bool) else format_constant(x, t, True)
                           for x, t in zip(v, ets))
         return "(" + inner + ("," if len(v) == 1 else "") + ")"
     if isinstance(v, T.Type):           # a TypeCheck's types=[...]

@@ -91,8 +91,20 @@ def _is_default_arg(param, v) -> bool:
             value = float(value)
         elif isinstance(v.type, T.BoolType):
             value = bool(value)
+    default = param.default
+    base = param.type.base
+    if base == "float" and type(default) is int and not param.type.is_list:
+        default = float(default)        # (`float std=1` is TorchScript's 1.)
+    elif base == "ScalarType" and default is not None:
+        # (a ScalarType is an int in TorchScript: `ScalarType? dtype=long` is 4)
+        from .. import dtypes as _dt
+        try:
+            default = _dt.scalar_type_code(_dt.to_dtype(default))
+            value = _dt.scalar_type_code(value) if isinstance(value, _dt.dtype) else value
+        except (TypeError, KeyError, ValueError):
+            return False
     try:
-        return _same_constant(value, param.default)
+        return _same_constant(value, default)
     except Exception:        # (a value whose == does not answer a bool: a tensor)
         return False
 

@@ -65,6 +65,12 @@ class Type:
     def annotation(self) -> str:
         return str(self)
 
+    @property
+    def annotation_str(self) -> str:
+        """torch._C's Type.annotation_str: the type as Python annotates it ('Tensor',
+        'List[int]', 'Tuple[Tensor, int]'), what torch's str() of a type gives too."""
+        return self.annotation()
+
     def is_subtype_of(self, other: "Type") -> bool:
         if self == other or isinstance(other, AnyType):
             return True

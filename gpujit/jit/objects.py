@@ -138,6 +138,12 @@ class _GraphCallable:
         if self._inlined is None:
             from ..passes.inline import inline
             g = self._graph.copy()
+            # (torch's Graph::copy numbers the copy's values afresh, in order, from %0;
+            # the inlined calls' values then take the next numbers)
+            n = 0
+            for n, v in enumerate(g.all_values(), 1):
+                v.unique = n - 1
+            g._unique = n - 1
             inline(g)
             self._inlined = g
         return self._inlined

@@ -118,6 +118,8 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
         session.module_types = types
     rec = _tr.Recorder(session, module, session.module_type(module) if module is not None
                        else None)
+    if module is None:
+        rec.graph._unique = -1      # (torch's traced function numbers its values from %0)
     session.recorders.append(rec)
     fn = getattr(module, method) if module is not None else target
     if module is not None and method == "forward":
@@ -172,7 +174,23 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     eliminate_dead_code(rec.graph)
     for sub_rec in session.call_recorders:
         eliminate_dead_code(sub_rec.graph)
+    if module is not None:
+        _number_as_torch(rec.graph)
     return rec.graph, session
+
+
+def _number_as_torch(graph):
+    """A traced module's graph numbered as torch 2.13's tracer numbers it: its inputs from
+    %0 (self first), two numbers the tracer takes for itself, then every value in order
+    (a Linear's `%6 = aten::linear(%input, %weight, %bias)`; gpujit's own numbering had
+    the parameters' GetAttr chains numbered at their first use)."""
+    n = len(graph.inputs) + 2
+    for i, v in enumerate(graph.inputs):
+        v.unique = i
+    for v in list(graph.all_values())[len(graph.inputs):]:
+        v.unique = n
+        n += 1
+    graph._unique = n - 1
 
 
 def _example_pair(example, is_kwarg):

@@ -7,7 +7,7 @@ inplace, max_norm ...) and call registry ops, so the tracer records the ops them
 More adapters live in sibling modules re-exported at the end: _functional_losses.py
 (margin, ranking, embedding, NLL and triplet losses), functional_conv_pool.py (pooling /
 convolution variants), functional_attention.py (scaled_dot_product_attention,
-multi_head_attention_forward), functional_extra.py (bilinear, pdist, embedding_bag,
+multi_head_attention_forward), functional_extra.py (pdist, embedding_bag,
 affine_grid, grid_sample, gumbel_softmax) and functional_interpolate.py (interpolate and
 the deprecated upsample, upsample_nearest, upsample_bilinear).
 """
@@ -594,7 +594,7 @@ from . import _functional_losses as _more  # noqa: E402  (losses, rms_norm, LRN,
 globals().update({_n: getattr(_more, _n) for _n in _more.__all__})
 from .functional_conv_pool import *  # noqa: E402,F401,F403  (pooling / conv variants)
 from .functional_attention import *  # noqa: E402,F401,F403  (attention, MHA)
-from .functional_extra import *  # noqa: E402,F401,F403  (bilinear, pdist, embedding_bag,
+from .functional_extra import *  # noqa: E402,F401,F403  (pdist, embedding_bag,
 #   affine_grid, grid_sample, gumbel_softmax, conv_tbc)
 from .functional_fractional import *  # noqa: E402,F401,F403  (fractional_max_pool2d/3d)
 from .functional_interpolate import *  # noqa: E402,F401,F403  (interpolate, upsample*)

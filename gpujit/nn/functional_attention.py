@@ -217,9 +217,25 @@ def multi_head_attention_forward(
                                  f"{list(value.shape)}")
         if in_proj_weight is None:
             raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
+        e = query.size(-1)
         if query is key and key is value:       # self-attention: one projection
+            # (PyTorch's _in_projection_packed: the (3, E) split made contiguous, then
+            # selected, so the heads' split below is a view)
             proj = _gpujit.nn.functional.linear(query, in_proj_weight, in_proj_bias)
-            q, k, v = proj.chunk(3, -1)
+            proj = proj.unflatten(-1, [3, e]).unsqueeze(0).transpose(0, -2).squeeze(-2) \
+                .contiguous()
+            q, k, v = proj[0], proj[1], proj[2]
+        elif key is value:                      # encoder-decoder: q, then k and v at once
+            w_q, w_kv = in_proj_weight.split([e, e * 2])
+            b_q: Optional[_gpujit.Tensor] = None
+            b_kv: Optional[_gpujit.Tensor] = None
+            if in_proj_bias is not None:
+                b_q, b_kv = in_proj_bias.split([e, e * 2])
+            q = _gpujit.nn.functional.linear(query, w_q, b_q)
+            kv = _gpujit.nn.functional.linear(key, w_kv, b_kv)
+            kv = kv.unflatten(-1, [2, e]).unsqueeze(0).transpose(0, -2).squeeze(-2) \
+                .contiguous()
+            k, v = kv[0], kv[1]
         else:
             w_q, w_k, w_v = in_proj_weight.chunk(3)
             b_q: Optional[_gpujit.Tensor] = None
@@ -259,9 +275,10 @@ def multi_head_attention_forward(
             raise AssertionError("bias_k is set but bias_v is None")
         if bias_v is not None:
             raise AssertionError("bias_v is set but bias_k is None")
-    q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
+    # (views, as PyTorch's: a trace records aten::view)
+    q = q.view(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
     if static_k is None:
-        k = k.reshape(k.size(0), bsz * num_heads, head_dim).transpose(0, 1)
+        k = k.view(k.size(0), bsz * num_heads, head_dim).transpose(0, 1)
     else:
         if static_k.size(0) != bsz * num_heads:
             raise AssertionError(f"expecting static_k.size(0) of {bsz * num_heads}, but got "
@@ -271,7 +288,7 @@ def multi_head_attention_forward(
                                  f"{static_k.size(2)}")
         k = static_k
     if static_v is None:
-        v = v.reshape(v.size(0), bsz * num_heads, head_dim).transpose(0, 1)
+        v = v.view(v.size(0), bsz * num_heads, head_dim).transpose(0, 1)
     else:
         if static_v.size(0) != bsz * num_heads:
             raise AssertionError(f"expecting static_v.size(0) of {bsz * num_heads}, but got "
@@ -297,7 +314,7 @@ def multi_head_attention_forward(
         if key_padding_mask.size(1) != src_len:
             raise AssertionError(f"Expected key_padded_mask.shape[1] to be {src_len}, but got "
                                  f"{key_padding_mask.size(1)}")
-        kpm = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(-1, num_heads, -1, -1) \
+        kpm = key_padding_mask.view(bsz, 1, 1, src_len).expand(-1, num_heads, -1, -1) \
             .reshape(bsz * num_heads, 1, src_len)
         if attn_mask is None:
             attn_mask = kpm
@@ -319,8 +336,8 @@ def multi_head_attention_forward(
         out = _gpujit.bmm(weights, v)
         out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
         out = _gpujit.nn.functional.linear(out, out_proj_weight, out_proj_bias)
-        out = out.reshape(tgt_len, bsz, out.size(1))
-        weights = weights.reshape(bsz, num_heads, tgt_len, src_len)
+        out = out.view(tgt_len, bsz, out.size(1))
+        weights = weights.view(bsz, num_heads, tgt_len, src_len)
         if average_attn_weights:
             weights = weights.mean(1)
         if not is_batched:
@@ -331,14 +348,14 @@ def multi_head_attention_forward(
         if attn_mask.size(0) == 1 and attn_mask.dim() == 3:
             attn_mask = attn_mask.unsqueeze(0)
         else:
-            attn_mask = attn_mask.reshape(bsz, num_heads, -1, src_len)
-    q = q.reshape(bsz, num_heads, tgt_len, head_dim)
-    k = k.reshape(bsz, num_heads, src_len, head_dim)
-    v = v.reshape(bsz, num_heads, src_len, head_dim)
+            attn_mask = attn_mask.view(bsz, num_heads, -1, src_len)
+    q = q.view(bsz, num_heads, tgt_len, head_dim)
+    k = k.view(bsz, num_heads, src_len, head_dim)
+    v = v.view(bsz, num_heads, src_len, head_dim)
     out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
     out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
     out = _gpujit.nn.functional.linear(out, out_proj_weight, out_proj_bias)
-    out = out.reshape(tgt_len, bsz, out.size(1))
+    out = out.view(tgt_len, bsz, out.size(1))
     if not is_batched:
         out = out.squeeze(1)
     return out, None

@@ -1,4 +1,4 @@
-"""torch.nn.functional's bilinear, pdist, embedding_bag, affine_grid, grid_sample,
+"""torch.nn.functional's pdist, embedding_bag, affine_grid, grid_sample,
 gumbel_softmax and conv_tbc, composed of registry ops (re-exported by functional.py).
 
 Each is a composite that scripted code compiles from its own source (`_from_source`), so
@@ -11,59 +11,14 @@ import warnings as _warnings
 from typing import List, Optional
 
 import gpujit as _gpujit
-from ._dtype_names import c_type_name
 
-__all__ = ["bilinear", "pdist", "embedding_bag", "affine_grid", "grid_sample",
+__all__ = ["pdist", "embedding_bag", "affine_grid", "grid_sample",
            "gumbel_softmax", "conv_tbc"]
 
 
 def _from_source(fn):
     fn.__gpujit_script_source__ = True
     return fn
-
-
-# ---------------------------------------------------------------------- bilinear
-
-@_from_source
-def bilinear(input1, input2, weight, bias: Optional[_gpujit.Tensor] = None):
-    """y[..., o] = sum_ij x1[..., i] W[o, i, j] x2[..., j] + b[o]."""
-    if bias is not None:
-        if input1.dtype != input2.dtype or input1.dtype != weight.dtype or \
-                input1.dtype != bias.dtype:
-            raise RuntimeError("All tensors must have the same dtype, got input1: "
-                               + c_type_name(input1.dtype) + ", input2: "
-                               + c_type_name(input2.dtype) + ", weight: "
-                               + c_type_name(weight.dtype) + ", bias: "
-                               + c_type_name(bias.dtype))
-    elif input1.dtype != input2.dtype or input1.dtype != weight.dtype:
-        raise RuntimeError("All tensors must have the same dtype, got input1: "
-                           + c_type_name(input1.dtype) + ", input2: "
-                           + c_type_name(input2.dtype) + ", weight: "
-                           + c_type_name(weight.dtype))
-    if input1.dim() != input2.dim():
-        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.dim()} "
-                           f"and {input2.dim()}")
-    for i in range(input1.dim() - 1):
-        if input1.size(i) != input2.size(i):
-            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {i}: "
-                               f"got {input1.size(i)} and {input2.size(i)}")
-    if input1.size(-1) != weight.size(1):
-        raise RuntimeError(f"bilinear(): input1 size does not match weight size: got "
-                           f"{input1.size(-1)} but expected {weight.size(1)}")
-    if input2.size(-1) != weight.size(2):
-        raise RuntimeError(f"bilinear(): input2 size does not match weight size: got "
-                           f"{input2.size(-1)} but expected {weight.size(2)}")
-    lead: List[int] = list(input1.shape[:-1])
-    x1 = input1.reshape(-1, input1.size(-1))
-    x2 = input2.reshape(-1, input2.size(-1))
-    y = _gpujit.einsum("bi,oij,bj->bo", x1, weight, x2)
-    if bias is not None:
-        if bias.dim() != 1 or bias.size(0) != weight.size(0):
-            raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
-                               f"{bias.size(-1)} but expected {weight.size(0)}")
-        y = y + bias
-    lead.append(weight.size(0))
-    return y.reshape(lead)
 
 
 # ---------------------------------------------------------------------- pdist

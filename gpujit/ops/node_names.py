@@ -334,6 +334,10 @@ for _k in ("conv1d", "conv2d", "conv3d", "conv1d.padding", "conv2d.padding",
            "conv_transpose3d.input"):
     RULES["aten::" + _k] = _conv(int(_k.split("d")[0][-1]) + 2)
 RULES.update({
+    # (derivatives.yaml's second convolution entry; _convolution_mode is a composite)
+    "aten::_convolution": "ConvolutionBackward1",
+    "aten::_convolution.deprecated": "ConvolutionBackward1",
+    "aten::_convolution_mode": "ConvolutionBackward0",
     # (composites in PyTorch: the node of their last op)
     "aten::max_pool1d_with_indices": "SqueezeBackward1",
     "aten::adaptive_max_pool1d": "SqueezeBackward1",

@@ -24,6 +24,11 @@ _RI = {"random", "inplace"}
 _TAIL = ("Generator? generator=None, ScalarType? dtype=None, Layout? layout=None, "
          "Device? device=None, bool? pin_memory=None")
 _LIKE_TAIL = _TAIL + ", MemoryFormat? memory_format=None"
+# the `.generator` overloads of the factories: PyTorch declares each factory twice, without
+# a generator (what a call without one records: `aten::rand_like(%x, %dtype, ...)`) and
+# with one it must be given (`rand_like.generator`); without_generator declares the former
+_GTAIL = _TAIL.replace("generator=None", "generator")
+_GLIKE_TAIL = _LIKE_TAIL.replace("generator=None", "generator")
 
 
 # the kernels whose dtype dispatch refuses an integer or bool tensor in PyTorch 2.13's CPU
@@ -118,7 +123,7 @@ def generator_initial_seed(xp, self):
     return self.initial_seed()
 
 
-@op(f"aten::rand(SymInt[] size, *, {_TAIL}) -> Tensor", tags=_RF, function=False,
+@op(f"aten::rand.generator(SymInt[] size, *, {_GTAIL}) -> Tensor", tags=_RF, function=False,
     method=False,
     meta=lambda size, generator=None, dtype=None, layout=None, device=None, pin_memory=None:
     TensorMeta(_float_dtype(dtype, _UNIFORM_KERNEL), tuple(size), _meta_dev(device)))
@@ -127,7 +132,7 @@ def _rand(xp, size, generator=None, dtype=None, layout=None, device=None, pin_me
     return _gen(device, generator).uniform(tuple(check_sizes(size)), dt.np)
 
 
-@op(f"aten::randn(SymInt[] size, *, {_TAIL}) -> Tensor", tags=_RF, function=False,
+@op(f"aten::randn.generator(SymInt[] size, *, {_GTAIL}) -> Tensor", tags=_RF, function=False,
     method=False,
     meta=lambda size, generator=None, dtype=None, layout=None, device=None, pin_memory=None:
     TensorMeta(_float_dtype(dtype, _NORMAL_KERNEL), tuple(size), _meta_dev(device)))
@@ -146,8 +151,8 @@ def _int_dtype(dtype):
     return _dt.int64 if dtype is None else _dt.to_dtype(dtype)
 
 
-@op(f"aten::randint.low(SymInt low, SymInt high, SymInt[] size, *, "
-    f"{_TAIL.replace('dtype=None', 'dtype=long')}) -> Tensor", tags=_RF, function=False,
+@op(f"aten::randint.low_generator(SymInt low, SymInt high, SymInt[] size, *, "
+    f"{_GTAIL.replace('dtype=None', 'dtype=long')}) -> Tensor", tags=_RF, function=False,
     method=False,
     meta=lambda low, high, size, generator=None, dtype="long", layout=None, device=None,
     pin_memory=None: (_check_range(low, high), TensorMeta(
@@ -159,7 +164,18 @@ def _randint(xp, low, high, size, generator=None, dtype="long", layout=None, dev
     return v.astype(_int_dtype(dtype).np, copy=False)
 
 
-@op("aten::randperm(SymInt n, *, " + _TAIL.replace("dtype=None", "dtype=long") + ") -> Tensor",
+@op(f"aten::randint.generator(SymInt high, SymInt[] size, *, "
+    f"{_GTAIL.replace('dtype=None', 'dtype=long')}) -> Tensor", tags=_RF, function=False,
+    method=False,
+    meta=lambda high, size, generator=None, dtype="long", layout=None, device=None,
+    pin_memory=None: (_check_range(0, high), TensorMeta(
+        _int_dtype(dtype), tuple(size), _meta_dev(device)))[1])
+def _randint_high(xp, high, size, generator=None, dtype="long", layout=None, device=None,
+                  pin_memory=None):
+    return _randint(xp, 0, high, size, generator, dtype, layout, device, pin_memory)
+
+
+@op("aten::randperm.generator(SymInt n, *, " + _GTAIL.replace("dtype=None", "dtype=long") + ") -> Tensor",
     tags=_RF, function=False, method=False,
     meta=lambda n, generator=None, dtype="long", layout=None, device=None, pin_memory=None:
     TensorMeta(_int_dtype(dtype), (n,), _meta_dev(device)))
@@ -183,7 +199,7 @@ def _like_meta(dtype_rule, low_high=0):
     return meta
 
 
-@op(f"aten::rand_like(Tensor self, *, {_LIKE_TAIL}) -> Tensor", tags=_RF, method=False,
+@op(f"aten::rand_like.generator(Tensor self, *, {_GLIKE_TAIL}) -> Tensor", tags=_RF, method=False,
     meta=_like_meta(lambda d: _float_dtype(d, _UNIFORM_KERNEL)))
 def rand_like(xp, self, generator=None, dtype=None, layout=None, device=None,
               pin_memory=None, memory_format=None):
@@ -192,7 +208,7 @@ def rand_like(xp, self, generator=None, dtype=None, layout=None, device=None,
                       memory_format)
 
 
-@op(f"aten::randn_like(Tensor self, *, {_LIKE_TAIL}) -> Tensor", tags=_RF, method=False,
+@op(f"aten::randn_like.generator(Tensor self, *, {_GLIKE_TAIL}) -> Tensor", tags=_RF, method=False,
     meta=_like_meta(lambda d: _float_dtype(d, _NORMAL_KERNEL)))
 def randn_like(xp, self, generator=None, dtype=None, layout=None, device=None,
                pin_memory=None, memory_format=None):
@@ -211,7 +227,7 @@ def _randint_like(xp, self, low, high, generator, dtype, device, memory_format):
         int(low), int(high), s).astype(dt, copy=False), self, memory_format)
 
 
-@op(f"aten::randint_like(Tensor self, SymInt high, *, {_LIKE_TAIL}) -> Tensor", tags=_RF,
+@op(f"aten::randint_like.generator(Tensor self, SymInt high, *, {_GLIKE_TAIL}) -> Tensor", tags=_RF,
     method=False, name="randint_like",
     meta=_like_meta(lambda d: d, 1))
 def randint_like_high(xp, self, high, generator=None, dtype=None, layout=None, device=None,
@@ -219,12 +235,52 @@ def randint_like_high(xp, self, high, generator=None, dtype=None, layout=None, d
     return _randint_like(xp, self, 0, high, generator, dtype, device, memory_format)
 
 
-@op(f"aten::randint_like.low_dtype(Tensor self, SymInt low, SymInt high, *, {_LIKE_TAIL}) "
+@op(f"aten::randint_like.low_generator_dtype(Tensor self, SymInt low, SymInt high, *, {_GLIKE_TAIL}) "
     "-> Tensor", tags=_RF, method=False, name="randint_like",
     meta=_like_meta(lambda d: d, 2))
 def randint_like_low(xp, self, low, high, generator=None, dtype=None, layout=None,
                      device=None, pin_memory=None, memory_format=None):
     return _randint_like(xp, self, low, high, generator, dtype, device, memory_format)
+
+
+def without_generator(generator_overload, name):
+    """Declare `name`, the overload of a factory without a generator, from its `.generator`
+    overload's op: the same schema but that argument, the same body given None for it."""
+    g = OPS[generator_overload]
+    k = [a.name for a in g.schema.arguments].index("generator")
+    text = str(g.schema).replace("Generator? generator, ", "").split("(", 1)[1]
+
+    def with_none(fn):
+        return lambda *a: fn(*a[:k], None, *a[k:])
+
+    def impl(xp, *args):
+        return g.impl(xp, *args[:k], None, *args[k:])
+    impl.__name__ = impl.__qualname__ = name.split("::")[1].replace(".", "_")
+    impl.__doc__ = g.impl.__doc__
+    op(f"{name}({text}", tags=g.tags, meta=with_none(g.meta), method=g.bind_method,
+       function=g.bind_function, name=g.public_name)(impl)
+
+
+for _g, _name in (("rand.generator", "rand"), ("randn.generator", "randn"),
+                  ("randint.low_generator", "randint.low"), ("randint.generator", "randint"),
+                  ("randperm.generator", "randperm"),
+                  ("rand_like.generator", "rand_like"), ("randn_like.generator", "randn_like"),
+                  ("randint_like.generator", "randint_like"),
+                  ("randint_like.low_generator_dtype", "randint_like.low_dtype")):
+    without_generator("aten::" + _g, "aten::" + _name)
+del _g, _name
+
+
+def _factory_op(name, generator):
+    """The overload of a random factory a call records: with a generator, its `.generator`
+    overload; and the keywords it takes."""
+    if generator is None:
+        return OPS[name], {}
+    return OPS[_GENERATOR_OVERLOADS.get(name, name + ".generator")], {"generator": generator}
+
+
+_GENERATOR_OVERLOADS = {"aten::randint.low": "aten::randint.low_generator",
+                        "aten::randint_like.low_dtype": "aten::randint_like.low_generator_dtype"}
 
 
 # ------------------------------------------------------------------ normal(mean, std)
@@ -637,8 +693,9 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
         dtype, device = _for_out(out, dtype, device, "rand")
         if _fill_strided_out(out, size_arg(size or _none("rand")), "uniform_", generator):
             return finish(out, requires_grad, out, "rand")
-        return finish(OPS["aten::rand"].public(size_arg(size or _none("rand")), generator=generator,
-                                               dtype=dtype, layout=layout, device=device), requires_grad, out, "rand")
+        o, g = _factory_op("aten::rand", generator)
+        return finish(o.public(size_arg(size or _none("rand")), **g, dtype=dtype,
+                               layout=layout, device=device), requires_grad, out, "rand")
     except (TypeError, AttributeError):
         _reraise_refused("rand", size, dict(generator=generator, out=out, dtype=dtype,
                                             layout=layout, device=device,
@@ -658,8 +715,9 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
         dtype, device = _for_out(out, dtype, device, "randn", resizes=True)
         if _fill_strided_out(out, size_arg(size or _none("randn")), "normal_", generator):
             return finish(out, requires_grad, out, "randn")
-        return finish(OPS["aten::randn"].public(size_arg(size or _none("randn")), generator=generator,
-                                                dtype=dtype, layout=layout, device=device), requires_grad, out, "randn")
+        o, g = _factory_op("aten::randn", generator)
+        return finish(o.public(size_arg(size or _none("randn")), **g, dtype=dtype,
+                               layout=layout, device=device), requires_grad, out, "randn")
     except (TypeError, AttributeError):
         _reraise_refused("randn", size, dict(generator=generator, out=out, dtype=dtype,
                                              layout=layout, device=device,
@@ -692,19 +750,20 @@ def randint(*args, size=None, low=None, high=None, generator=None, out=None, dty
         if not args:
             raise TypeError("randint() missing required argument 'high'")
         high = args.pop()
-    if low is None:
-        low = args.pop() if args else 0
+    if low is None and args:
+        low = args.pop()
     if args:
         raise TypeError("randint() takes at most 3 positional arguments (low, high, size)")
     size_arg, finish = _size_and_finish()
     try:
         dtype, device = _for_out(out, dtype, device, "randint")
         # (PyTorch's binding passes its default long, which a trace records: dtype=4)
-        return finish(OPS["aten::randint.low"].public(int(low), int(high), size_arg((size,)),
-                                                      generator=generator,
-                                                      dtype=_dt.int64 if dtype is None
-                                                      else dtype,
-                                                      device=device), requires_grad, out, "randint")
+        # (randint(high, size) is PyTorch's own overload, which a trace records)
+        o, g = _factory_op("aten::randint" + ("" if low is None else ".low"), generator)
+        bounds = (int(high),) if low is None else (int(low), int(high))
+        return finish(o.public(*bounds, size_arg((size,)), **g,
+                               dtype=_dt.int64 if dtype is None else dtype,
+                               device=device), requires_grad, out, "randint")
     except TypeError:           # (generator=3, dtype='a' ...)
         _reraise_refused("randint", given, dict(
             size=size_given, low=low_given, high=high_given, generator=generator, out=out,
@@ -727,18 +786,18 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
         # (randperm_out's own check, PyTorch 2.13's words: no space after "got")
         raise RuntimeError(f"n must be non-negative, got{n}")
     dtype, device = _for_out(out, dtype, device, "randperm")
-    return finish(OPS["aten::randperm"].public(int(n), generator=generator,
-                                               dtype=_dt.int64 if dtype is None else dtype,
-                                               device=device), requires_grad, out, "randperm")
+    o, g = _factory_op("aten::randperm", generator)
+    return finish(o.public(int(n), **g, dtype=_dt.int64 if dtype is None else dtype,
+                           device=device), requires_grad, out, "randperm")
 
 
 def _like(name):
     def fn(input, *, generator=None, dtype=None, layout=None, device=None,
            requires_grad=False, memory_format=None, pin_memory=False):
         _, finish = _size_and_finish()
-        return finish(OPS[f"aten::{name}"].public(input, generator=generator, dtype=dtype,
-                                                  device=device, memory_format=memory_format),
-                      requires_grad, None, name)
+        o, g = _factory_op(f"aten::{name}", generator)
+        return finish(o.public(input, **g, dtype=dtype, device=device,
+                               memory_format=memory_format), requires_grad, None, name)
     fn.__name__ = name
     PUBLIC[name] = fn
     return fn
@@ -757,12 +816,14 @@ def randint_like(input, *args, low=None, high=None, generator=None, dtype=None, 
         if not args:
             raise TypeError("randint_like() missing required argument 'high'")
         high = args.pop()
-    if low is None:
-        low = args.pop() if args else 0
+    if low is None and args:
+        low = args.pop()
     _, finish = _size_and_finish()
-    return finish(OPS["aten::randint_like.low_dtype"].public(
-        input, int(low), int(high), generator=generator, dtype=dtype, device=device,
-        memory_format=memory_format), requires_grad, None, "randint_like")
+    # (randint_like(x, high) is PyTorch's own overload, which a trace records)
+    o, g = _factory_op("aten::randint_like" + ("" if low is None else ".low_dtype"), generator)
+    bounds = (int(high),) if low is None else (int(low), int(high))
+    return finish(o.public(input, *bounds, **g, dtype=dtype, device=device,
+                           memory_format=memory_format), requires_grad, None, "randint_like")
 
 
 # ------------------------------------------------------------------ derivatives

@@ -74,9 +74,14 @@ class _DispatchState:
     is then `autocast_compute` (the same casts, then autograd's call or the eager body), so
     graphs run node by node (the interpreter) follow the region too."""
     __slots__ = ("hook", "escape", "tracing", "autograd", "compute", "autocast", "inner",
-                 "autocast_compute", "profiler", "inference", "grad_call", "torch_function")
+                 "autocast_compute", "profiler", "inference", "grad_call", "torch_function",
+                 "below_autograd")
 
     def __init__(self):
+        # below_autograd: set by an op's `traced` decomposition around a call PyTorch's
+        # tracer records below autograd (conv2d's aten::_convolution, reached through
+        # convolution's autograd kernel): the trace types its outputs requires_grad=0
+        self.below_autograd = False
         self.hook = None
         self.escape = None
         self.tracing = None
@@ -1075,6 +1080,11 @@ class OpDef:
     # native_dropout's). (Not for an op on a training loop's hot path: F.linear as t() +
     # addmm cost ~+100 us a layer.)
     composite = None
+    # traced(*args): where PyTorch's tracer does not record the op but the ATen ops it calls
+    # (gen_trace_type's DONT_RECORD_TRACE: the convolutions record aten::_convolution), a
+    # call while tracing runs this, whose registry calls the trace records; it returns the
+    # op's result, or NotImplemented to record the op itself. None: the op is one node
+    traced = None
 
     def __init__(self, schema: Schema, impl, *, tags=(), meta=None, scalar=None,
                  promote="default", dtypes=None, operands=None, method=True, function=True,

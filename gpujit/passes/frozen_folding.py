@@ -14,7 +14,7 @@ from .constant_propagation import NOT_CONSTANT, constant_value
 __all__ = ["fold_frozen_conv_bn", "fold_frozen_conv_add_or_sub",
            "fold_frozen_conv_mul_or_div", "fold_frozen_convolutions"]
 
-_CONVS = frozenset({"aten::conv1d", "aten::conv2d", "aten::conv3d"})
+_CONVS = frozenset({"aten::conv1d", "aten::conv2d", "aten::conv3d", "aten::_convolution"})
 _SHAPE_ONLY = frozenset({"aten::dim", "aten::size", "aten::len"})
 
 
@@ -30,6 +30,8 @@ def _conv_of(v):
     n = v.node
     if n.kind not in _CONVS or n.op is None or len(n.inputs) < 3:
         return None
+    if n.kind == "aten::_convolution" and constant_value(n.inputs[6]) is not False:
+        return None         # (a traced convolution: not a transposed one, as PyTorch's)
     if sum(1 for u in v.uses if u.user.kind not in _SHAPE_ONLY) != 1:
         return None
     w = _tensor(n.inputs[1])

@@ -353,7 +353,28 @@ def _adaptive_errors():
                         match=r"\"adaptive_avg_pool2d\" not implemented for 'Long'")]
 
 
-OPINFOS = [
+def _ref_bilinear(x1, x2, w, b=None):
+    y = np.einsum("...i,oij,...j->...o", x1, w, x2)
+    return y if b is None else y + b
+
+
+BILINEAR = OpInfo("aten::bilinear", ref=_ref_bilinear, samples=lambda: [
+    Sample(rand(2, 3), rand(2, 4), rand(5, 3, 4), rand(5)),
+    Sample(rand(3), rand(4), rand(2, 3, 4)),
+    Sample(rand(2, 3, 3, dtype=np.float64), rand(2, 3, 2, dtype=np.float64),
+           rand(4, 3, 2, dtype=np.float64), rand(4, dtype=np.float64))], errors=[
+    ErrorSample(rand(2, 3), rand(2, 3), rand(5, 3, 4),
+                match="input2 size does not match weight size: got 3 but expected 4"),
+    ErrorSample(rand(2, 3), rand(3, 4), rand(5, 3, 4),
+                match="input batch dimensions do not match at dim 0: got 2 and 3"),
+    ErrorSample(rand(2, 3), rand(2, 4), rand(5, 3, 4, dtype=np.float64),
+                match="All tensors must have the same dtype, got input1: float, input2: "
+                      "float, weight: double"),
+    ErrorSample(rand(2, 3), rand(2, 4), rand(5, 3, 4), rand(4),
+                match="bias size does not match weight size: got 4 but expected 5")])
+
+
+OPINFOS = [BILINEAR, 
     OpInfo("aten::conv2d", samples=_conv2d_samples, ref=ref_conv2d, errors=_conv2d_errors(),
            atol=1e-4, rtol=1e-5),
     OpInfo("aten::conv2d.padding", samples=_conv2d_padding_samples, ref=ref_conv2d,

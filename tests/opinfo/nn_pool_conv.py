@@ -169,6 +169,14 @@ def _ref_conv_transpose(x, w, bias=None, stride=1, padding=0, output_padding=0, 
     return r
 
 
+def _ref_native_conv(x, w, bias, stride, padding, dilation, transposed, output_padding,
+                     groups, *flags):
+    if transposed:
+        return _ref_conv_transpose(x, w, bias, stride, padding, output_padding, groups,
+                                   dilation)
+    return _ref_conv(x, w, bias, stride, padding, dilation, groups)
+
+
 def _ct_samples(nd):
     sp = (4, 3, 3)[:nd]
     return [Sample(rand(2, 4, *sp), rand(4, 3, *(2,) * nd), rand(3)),
@@ -235,6 +243,25 @@ OPINFOS = [
            ref=_ref_conv_transpose),
     OpInfo("aten::conv_transpose3d.input", samples=lambda: _ct_samples(3),
            ref=_ref_conv_transpose),
+    OpInfo("aten::_convolution", ref=_ref_native_conv, samples=lambda: [
+        Sample(rand(2, 4, 5, 4), rand(6, 2, 2, 3), rand(6), [1, 2], [1, 0], [1, 1], False,
+               [0, 0], 2, False, False, True, True),
+        Sample(rand(1, 2, 7), rand(3, 2, 3), None, [2], [1], [2], False, [0], 1, True, True,
+               False, False),
+        Sample(rand(1, 2, 3, 3), rand(2, 2, 2, 2), rand(2), [2, 2], [1, 1], [1, 1], True,
+               [1, 1], 1, False, False, True, True)], errors=[
+        ErrorSample(rand(4, 5, 4), rand(6, 4, 2, 3), None, [1, 1], [0, 0], [1, 1], False,
+                    [0, 0], 1, False, False, True, True,
+                    match="Expected 4-dimensional input for 4-dimensional weight"),
+        ErrorSample(rand(4, 5), rand(6, 4), None, [1], [0], [1], False, [0], 1, False, False,
+                    True, True, match="weight should have at least three dimensions")]),
+    OpInfo("aten::_convolution.deprecated", ref=_ref_native_conv, samples=lambda: [
+        Sample(rand(1, 2, 3, 4, 3), rand(2, 2, 2, 2, 2), rand(2), [1, 1, 1], [1, 0, 1],
+               [1, 1, 1], False, [0, 0, 0], 1, False, False, True)]),
+    OpInfo("aten::_convolution_mode", ref=_ref_conv, samples=lambda: [
+        Sample(rand(2, 2, 5, 4), rand(4, 1, 2, 3), rand(4), [1, 1], "same", [2, 1], 2),
+        Sample(rand(2, 3, 6), rand(2, 3, 3), None, [2], "valid", [1], 1),
+        Sample(rand(3, 6), rand(2, 3, 4), None, [1], "same", [1], 1)]),
     OpInfo("aten::im2col", ref=_ref_im2col, samples=lambda: [
         Sample(rand(2, 3, 5, 6), [2, 3], [1, 1], [1, 0], [2, 1]),
         Sample(rand(2, 4, 5), [2, 2], [2, 1], [0, 0], [1, 1])]),

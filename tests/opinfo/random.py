@@ -57,8 +57,19 @@ def _check_randn(sample, out):
 
 def _factory_samples():
     return [Sample([N]), Sample([2, 3]), Sample([]), Sample([0, 5]),
-            Sample([N], dtype=G.float64), Sample([N], dtype=G.float16),
-            Sample([100, 200], generator=G.Generator().manual_seed(1), device="cpu")]
+            Sample([N], dtype=G.float64), Sample([N], dtype=G.float16)]
+
+
+def _with_generator(name, samples):
+    """The OpInfo of a factory's `.generator` overload: its samples given a generator
+    (None too: PyTorch's `Generator? generator` has no default there)."""
+    def gen_samples():
+        out = []
+        for i, x in enumerate(samples() if callable(samples) else samples):
+            g = None if i % 2 else G.Generator().manual_seed(i)
+            out.append(Sample(*x.args, **dict(x.kwargs, generator=g)))
+        return out
+    return gen_samples
 
 
 RAND = OpInfo("aten::rand", check=_check_rand, samples=_factory_samples, gpu=False,
@@ -82,9 +93,17 @@ RANDINT = OpInfo(
     samples=[Sample(0, 10, [N]), Sample(-5, 5, [3, 4]), Sample(3, 4, [50]),
              Sample(0, 2, [N], dtype=G.bool), Sample(0, 2 ** 40, [100]),
              Sample(-3, 3, [N], dtype=G.float32), Sample(0, 7, [0]),
-             Sample(0, 100, [4], dtype=G.uint8, generator=G.Generator())],
+             Sample(0, 100, [4], dtype=G.uint8)],
     errors=[ErrorSample(5, 5, [3], match="expects 'from' to be less than 'to', but got "
                                          "from=5 >= to=5")])
+
+
+RANDINT_HIGH = OpInfo(
+    "aten::randint", check=lambda sample, out: _check_randint(
+        Sample(0, *sample.args, **sample.kwargs), out), gpu=False,
+    samples=[Sample(10, [N]), Sample(3, [2, 4], dtype=G.int32), Sample(1, [0])],
+    errors=[ErrorSample(0, [3], match="expects 'from' to be less than 'to', but got "
+                                      "from=0 >= to=0")])
 
 
 def _check_randperm(sample, out):
@@ -96,7 +115,7 @@ def _check_randperm(sample, out):
 RANDPERM = OpInfo(
     "aten::randperm", check=_check_randperm, gpu=False,
     samples=[Sample(10), Sample(1), Sample(0), Sample(1000), Sample(20, dtype=G.int32),
-             Sample(8, dtype=G.float32, generator=G.Generator().manual_seed(3))],
+             Sample(8, dtype=G.float32)],
     errors=[ErrorSample(-1, match=r"^Trying to create tensor with negative dimension -1: "
                                   r"\[-1\]$")])
 
@@ -395,7 +414,19 @@ for _info in (NORMAL_, UNIFORM_, EXPONENTIAL_, BERNOULLI_FLOAT_, BERNOULLI_TENSO
               RANDOM_FROM, RANDOM_TO):
     _zero_grad(_info, inplace=True)
 
-OPINFOS = [RAND, RANDN, RANDINT, RANDPERM, RAND_LIKE, RANDN_LIKE, RANDINT_LIKE, RANDINT_LIKE_LOW,
+_GENERATOR_OVERLOADS = [
+    OpInfo(name, check=base.check, gpu=False, samples=_with_generator(name, base.samples))
+    for base, name in ((RAND, "aten::rand.generator"), (RANDN, "aten::randn.generator"),
+                       (RANDINT, "aten::randint.low_generator"),
+                       (RANDINT_HIGH, "aten::randint.generator"),
+                       (RANDPERM, "aten::randperm.generator"),
+                       (RAND_LIKE, "aten::rand_like.generator"),
+                       (RANDN_LIKE, "aten::randn_like.generator"),
+                       (RANDINT_LIKE, "aten::randint_like.generator"),
+                       (RANDINT_LIKE_LOW, "aten::randint_like.low_generator_dtype"))]
+
+OPINFOS = _GENERATOR_OVERLOADS + [
+           RAND, RANDN, RANDINT, RANDINT_HIGH, RANDPERM, RAND_LIKE, RANDN_LIKE, RANDINT_LIKE, RANDINT_LIKE_LOW,
            NORMAL_TT, NORMAL_TF, NORMAL_FT, NORMAL_FF, NORMAL_, UNIFORM_, EXPONENTIAL_,
            BERNOULLI_FLOAT_, BERNOULLI_TENSOR_, BERNOULLI, BERNOULLI_P, RANDOM_, RANDOM_FROM,
            RANDOM_TO, MULTINOMIAL]
