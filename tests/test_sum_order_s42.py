@@ -263,6 +263,18 @@ def test_nanmean_is_nansum_over_the_count(dims):
 
 
 @x86
+@pytest.mark.parametrize("shape,dims", [((100, 300), (0,)), ((300, 100), (1,)),
+                                        ((50, 60), (0,))])
+def test_half_mean_is_the_float32_sum_of_the_cast_input(shape, dims):
+    # (seed 21: NumPy's float32 sum of the halves made one element differ in each)
+    x = _data(shape, np.float32, 21).astype(np.float16)
+    got = gpujit.tensor(x).mean() if dims is None else gpujit.tensor(x).mean(dims)
+    n = np.float32(x.size if dims is None else x.shape[dims[0]])
+    want = (ref_sum(x.astype(np.float32), dims) / n).astype(np.float16)
+    assert _bits(got.numpy()) == _bits(want)
+
+
+@x86
 def test_dtype_argument_sums_the_converted_input():
     x = _data((64, 16), np.float32, 2)
     got = gpujit.tensor(x).sum(1, dtype=gpujit.float64)

@@ -184,6 +184,10 @@ def sum_dim(xp, self, dim, keepdim=False, dtype=None):
 def _mean(xp, a, dim, keepdim, dtype):
     out = _mean_dtype(_dt._FROM_NP[a.dtype], dtype).np
     axes = _axes(dim, a.ndim)
+    if out == _F16 and type(a) is np.ndarray:
+        # PyTorch's CPU mean of Half: the float32 sum of the input cast to float32 (its
+        # cascade order), / n in float32, then Half
+        a = a.astype(_F32)
     s = _reduce_sum(a, axes, _F32 if out == _F16 else out, keepdim)
     n = _count(a.shape, axes)
     if n == 0:
