@@ -372,3 +372,17 @@ def test_sums_match_torch(threads, dtype):
     finally:
         _torch.set_num_threads(old_t)
         gpujit.set_num_threads(old_g)
+
+
+@x86
+@pytest.mark.parametrize("shape,dim", [((64, 16), 1), ((100, 30), 0), ((3, 50, 7), (0, 2))])
+def test_logsumexp_sums_its_exponentials_in_atens_order(shape, dim):
+    # ATen's logsumexp: amax, then sum((x - max).exp()) (cascade_sum), log, + max
+    x = _data(shape, np.float64, 10) / 100
+    dims = dim if isinstance(dim, tuple) else (dim,)
+    m = x.max(dims, keepdims=True)
+    want = (np.log(ref_sum(np.exp(x - m), dims, keepdim=True)) + m).squeeze(dims)
+    got = gpujit.logsumexp(gpujit.tensor(x), dim)
+    assert _bits(got.numpy()) == _bits(want)
+    if _torch is not None:
+        assert _bits(_torch.logsumexp(_torch.from_numpy(x), dim).numpy()) == _bits(want)

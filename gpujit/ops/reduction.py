@@ -498,7 +498,8 @@ def logsumexp(xp, self, dim, keepdim=False):
                 return v.astype(_F16).astype(_F32)
             r = h(h(xp.log(h(h(xp.exp(h(x - m))).sum(axes, keepdims=True)))) + m)
         else:
-            r = xp.log(xp.exp(x - m).sum(axes, keepdims=True)) + m
+            # (the sum of exp(x - m): sum's, in PyTorch's CPU order for float32 / float64)
+            r = xp.log(_reduce_sum(xp.exp(x - m), axes, x.dtype, True)) + m
     if not keepdim:
         r = r.reshape(reduce_shape(x.shape, dim, False))
     return r.astype(out, copy=False)
