@@ -335,6 +335,21 @@ def test_numpy_blocks_and_numba_loops_agree():
                 lazy.force = force
                 res.append(_bits(rc.cascade_sum(x, dims, False)))
             assert res[0] == res[1], (shape, x.strides, dims)
+        # >= 32768 elements on 3 threads: two_pass_reduction's ranges (rows cut in the
+        # middle) and parallel_dim_reduction's column ranges, in both implementations
+        threads = gpujit.get_num_threads()
+        gpujit.set_num_threads(3)
+        try:
+            big = _data((300, 250), np.float32, 99)
+            for x, dims in ((big[:, 1:], None), (big.T[::2], None), (big, (0,)),
+                            (big.T, (1,)), (big[:, :200].reshape(300, 8, 25), (0, 2))):
+                res = []
+                for force in ("numpy", "numba"):
+                    lazy.force = force
+                    res.append(_bits(rc.cascade_sum(x, dims, False)))
+                assert res[0] == res[1], (x.shape, x.strides, dims)
+        finally:
+            gpujit.set_num_threads(threads)
     finally:
         lazy.force = old
 
