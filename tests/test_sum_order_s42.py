@@ -401,3 +401,23 @@ def test_logsumexp_sums_its_exponentials_in_atens_order(shape, dim):
     assert _bits(got.numpy()) == _bits(want)
     if _torch is not None:
         assert _bits(_torch.logsumexp(_torch.from_numpy(x), dim).numpy()) == _bits(want)
+
+
+@x86
+@pytest.mark.parametrize("eq,shape,perm,dims", [
+    ("ij->i", (256, 10), None, (1,)), ("ij->", (30, 40), None, None),
+    ("ijk->ki", (3, 50, 7), (2, 0, 1), (2,)), ("bij->bj", (4, 300, 9), (0, 2, 1), (2,))])
+def test_einsum_of_one_operand_is_a_sum_of_its_permuted_view(eq, shape, perm, dims):
+    # ATen's einsum permutes the operand to (output labels, summed labels), then .sum()s
+    x = _data(shape, np.float32, 11)
+    want = ref_sum(x if perm is None else x.transpose(perm), dims)
+    assert _bits(gpujit.einsum(eq, gpujit.tensor(x)).numpy()) == _bits(want)
+    if _torch is not None:
+        assert _bits(_torch.einsum(eq, _torch.from_numpy(x)).numpy()) == _bits(want)
+
+
+@x86
+def test_einsum_sums_a_diagonal_view():
+    x = _data((300, 300), np.float64, 12)
+    want = ref_sum(np.einsum("ii->i", x))           # (a strided view: scalar row_sum)
+    assert _bits(gpujit.einsum("ii->", gpujit.tensor(x)).numpy()) == _bits(want)
