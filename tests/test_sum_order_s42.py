@@ -421,3 +421,19 @@ def test_einsum_sums_a_diagonal_view():
     x = _data((300, 300), np.float64, 12)
     want = ref_sum(np.einsum("ii->i", x))           # (a strided view: scalar row_sum)
     assert _bits(gpujit.einsum("ii->", gpujit.tensor(x)).numpy()) == _bits(want)
+
+
+@pytest.mark.parametrize("dtype,acc", [(np.float32, np.float64), (np.float64, np.float64),
+                                       (np.float16, np.float32)])
+def test_trace_adds_the_diagonal_in_order_in_atens_cpu_accumulator(dtype, acc):
+    # ATen's trace_cpu: sum += t[i * (stride0 + stride1)] from 0, in acc_type<T, false>
+    # (double for float32, float for Half), rounded to T at the end
+    x = _data((500, 500), np.float64, 13).astype(dtype)
+    s = acc(0)
+    for v in np.diagonal(x).astype(acc):
+        s = acc(s + v)
+    for t in (gpujit.tensor(x), gpujit.tensor(x).t()):
+        assert _bits(gpujit.trace(t).numpy()) == _bits(np.asarray(s).astype(dtype))
+    if _torch is not None:
+        assert _bits(_torch.trace(_torch.from_numpy(x)).numpy()) == \
+            _bits(np.asarray(s).astype(dtype))

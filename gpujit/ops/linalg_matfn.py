@@ -205,6 +205,13 @@ def trace(xp, self):
     k = min(self.shape)
     diag = self[xp.arange(k), xp.arange(k)]
     acc = np.float32 if out is _dt.float16 else out.np
+    if xp is np and out.category == _dt.FLOATING:
+        # ATen's trace_cpu: `sum += t[i * (stride0 + stride1)]` from 0, in order, in
+        # acc_type<T, is_cuda=false> (float32's is double, Half's float)
+        acc = np.dtype(np.float64 if out is _dt.float32 else acc)
+        zero = acc.type(0)
+        s = np.add.accumulate(diag.astype(acc))[-1] + zero if k else zero
+        return np.asarray(s).astype(out.np)
     return xp.asarray(diag.astype(acc).sum()).astype(out.np)
 
 
