@@ -437,3 +437,16 @@ def test_trace_adds_the_diagonal_in_order_in_atens_cpu_accumulator(dtype, acc):
     if _torch is not None:
         assert _bits(_torch.trace(_torch.from_numpy(x)).numpy()) == \
             _bits(np.asarray(s).astype(dtype))
+
+
+@x86
+@pytest.mark.parametrize("shape,dim", [((256, 100), -1), ((5, 40, 30), 1), ((64, 10), 0)])
+def test_vecdot_sums_the_products_in_atens_order(shape, dim):
+    # linalg.vecdot of >= 2-d operands: x.conj().mul(y).sum(dim)
+    x, y = _data(shape, np.float32, 14), _data(shape, np.float32, 15)
+    want = ref_sum(x * y, (dim % len(shape),))
+    got = gpujit.linalg.vecdot(gpujit.tensor(x), gpujit.tensor(y), dim=dim)
+    assert _bits(got.numpy()) == _bits(want)
+    if _torch is not None:
+        e = _torch.linalg.vecdot(_torch.from_numpy(x), _torch.from_numpy(y), dim=dim)
+        assert _bits(e.numpy()) == _bits(want)
