@@ -91,6 +91,8 @@ def _mrs(a):
     n = a.shape[0]
     power = max(4, ((n - 1).bit_length() if n > 2 else 1) // _LEVELS)
     step = 1 << power
+    if n < step:                # (no whole run: the upper levels stay 0)
+        return _seq(a)
     level, tail = _runs(a, step)
     r = tail
     for _ in range(_LEVELS - 2):
