@@ -304,10 +304,24 @@ def _two_pass(v, loop, lanes_, threads, ignore_nan):
     return _cascade_sum(slots, None, False, ignore_nan, lanes_, None)
 
 
+# small C- / F-contiguous sums seen once numba is loaded: (shape, strides, dtype, axes,
+# keepdim) -> (loop shape, input strides, output strides, keepdim shape, result shape,
+# lanes, C order): such a call is one dict lookup and the numba call (no Python frame
+# but this one: a training step's loss.mean())
+_FAST = {}
+
+
 def cascade_sum(a, axes, keepdim, ignore_nan=False):
     """a (a float32 / float64 NumPy array) summed over axes (a tuple, or None: all) as
     PyTorch's CPU kernel adds it (ignore_nan: nansum's, a NaN loaded as 0); None where
     the lane count is unknown (not x86). Silent on overflow and inf - inf, as PyTorch."""
+    if not ignore_nan:
+        hit = _FAST.get((a.shape, a.strides, a.dtype, axes, keepdim))
+        if hit is not None and _KERNEL[0].force is None:
+            out = np.zeros(hit[3], a.dtype)
+            _KERNEL[0].fn(a.reshape(-1) if hit[6] else a.T.reshape(-1), 0, hit[0], hit[1],
+                          hit[2], 0, a.size, hit[5], out.reshape(-1), 0)
+            return out.reshape(hit[4])
     lanes_ = lanes(a.dtype)
     if not lanes_:
         return None
@@ -381,6 +395,7 @@ def _numba_sum(kernel, a, layout, shape, sti, sto, kshape, ignore_nan, lanes_):
 
 
 def _cascade_sum(a, axes, keepdim, ignore_nan, lanes_, kernel):
+    key_axes = axes
     if axes is None:
         axes = tuple(range(a.ndim))
     kshape = tuple(1 if d in axes else s for d, s in enumerate(a.shape))
@@ -391,6 +406,12 @@ def _cascade_sum(a, axes, keepdim, ignore_nan, lanes_, kernel):
         a = np.ascontiguousarray(a)     # (torch has no negative strides: a copy's order)
     layout, lshape, lsti, lsto = _loop_of(a, axes)
     if kernel is not None:
+        if a.size < GRAIN_SIZE and not ignore_nan and _KERNEL[0].force is None and \
+                (a.flags.c_contiguous or a.flags.f_contiguous):
+            if len(_FAST) >= 512:
+                _FAST.clear()
+            _FAST[(a.shape, a.strides, a.dtype, key_axes, keepdim)] = (
+                lshape, lsti, lsto, kshape, shape, lanes_, a.flags.c_contiguous)
         return _numba_sum(kernel, a, layout, lshape, lsti, lsto, kshape, ignore_nan,
                           lanes_).reshape(shape)
     v = as_strided(a, [s for s, _, _ in layout], [st for _, st, _ in layout],
