@@ -13,6 +13,15 @@ import pytest
 
 import gpujit as torch
 from gpujit.autograd import graph as _graph
+from gpujit.ops.reduction_cascade import cascade_sum as _cascade_sum
+
+
+def cascade_sum(a, axes, keepdim):
+    """gpujit's float sum: PyTorch's CPU order on x86 (reduction_cascade), NumPy's where
+    that order is unknown (cascade_sum gives None there)."""
+    r = _cascade_sum(a, axes, keepdim)
+    return np.add.reduce(a, axis=axes, keepdims=keepdim) if r is None else r
+
 
 nn = torch.nn
 F = torch.nn.functional
@@ -70,12 +79,13 @@ def test_mlp_gradients_match_a_numpy_replay():
     h1 = np.matmul(r0, W[1].T) + B[1]
     r1 = np.maximum(h1, np.float32(0))
     out = np.matmul(r1, W[2].T) + B[2]
-    # mse_loss's backward: (2 * d) * (1 / n), then linear / relu backward
+    # mse_loss's backward: (2 * d) * (1 / n), then linear / relu backward (the bias
+    # gradient: a sum over the batch, in PyTorch's CPU order: reduction_cascade)
     g = np.multiply(np.multiply(np.subtract(out, ya), 2),
                     np.true_divide(np.ones((), np.float32), out.size))
     want = []
     for i, inp in ((2, r1), (1, r0), (0, xa)):
-        want[:0] = [np.matmul(g.T, inp), np.add.reduce(g, axis=(0,), dtype=np.float32)]
+        want[:0] = [np.matmul(g.T, inp), cascade_sum(g, (0,), False)]
         if i:
             g = np.matmul(g, W[i])
             g = np.where(np.greater((r1, r0)[2 - i], 0), g, 0.0).astype(np.float32)
@@ -325,7 +335,8 @@ def test_linear_and_mse_forward_values_unchanged():
         for red in ("mean", "sum", "none"):
             m = F.mse_loss(got, torch.from_numpy(t), reduction=red).numpy()
             sq = (np.matmul(x, w.T) + b - t) ** 2
-            ref = {"none": sq, "sum": sq.sum(), "mean": np.true_divide(sq.sum(), sq.size)}
+            total = cascade_sum(sq, None, False)
+            ref = {"none": sq, "sum": total, "mean": np.true_divide(total, sq.size)}
             assert m.dtype == dt and m.tobytes() == np.asarray(ref[red], dt).tobytes()
     # refusals of the general path still reached
     with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype|"

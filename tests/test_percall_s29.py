@@ -45,12 +45,24 @@ Y = torch.randn(100)
 M = torch.randn(10, 10)
 
 
+def _sum_kernel_loaded():
+    """float sums run ATen's order in numba once it is loaded (reduction_cascade; NumPy
+    blocks before): the gate measures that steady state."""
+    from gpujit.ops import reduction_cascade as rc
+    rc._kernel(0)
+    rc._KERNEL[0].load()
+
+
 @pytest.mark.parametrize("expr, most", [
     ("X + 1", 2), ("X.add(Y)", 2), ("X * Y", 2), ("X.mul(2.0)", 2), ("torch.add(X, Y)", 3),
     ("~(X > 0)", 4), ("X.unsqueeze(0)", 5), ("M.permute(1, 0)", 5), ("X.view(10, 10)", 5),
-    ("X.sum(0)", 8), ("M.mean(1)", 10), ("torch.cat([X, Y])", 12),
+    # sum / mean: + cascade_sum (PyTorch's order, one cached lookup) and the numba call
+    # of its loops, which numba reports to a profiler as a frame of its own
+    ("X.sum(0)", 10), ("M.mean(1)", 12), ("torch.cat([X, Y])", 12),
 ])
 def test_python_frames_per_call(expr, most):
+    if "sum" in expr or "mean" in expr:
+        _sum_kernel_loaded()
     f = eval("lambda: " + expr)
     names = frames(f)
     assert len(names) <= most, names

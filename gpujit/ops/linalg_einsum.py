@@ -10,8 +10,11 @@ import numpy as np
 from .. import dtypes as _dt
 from . import memory_format as _mf
 from .meta import TensorMeta
+from .reduction_cascade import cascade_sum
 from .linalg import _LA, _F16, _F32, _dtn, _gpujit
 from .registry import op, OPS, derivative as _derivative
+
+_CASCADE = (_F32, np.dtype(np.float64))    # (torch.sum's CPU order: reduction_cascade)
 
 PUBLIC = {}
 
@@ -210,10 +213,12 @@ def einsum(xp, equation, tensors, path=None):
         if any(n == 1 and sizes[c] != 1 for c, n in zip(t, a.shape)):
             a = xp.broadcast_to(a, tuple(sizes[c] for c in t))
         ops.append(a)
-    try:
-        r = xp.einsum(eq, *ops, optimize=len(ops) > 2)
-    except ValueError as e:
-        raise RuntimeError(f"einsum(): {e}") from None
+    r = _single_sum(eq, ops, out)
+    if r is None:
+        try:
+            r = xp.einsum(eq, *ops, optimize=len(ops) > 2)
+        except ValueError as e:
+            raise RuntimeError(f"einsum(): {e}") from None
     r = xp.asarray(r).astype(out, copy=False)
     st = _einsum_strides(eq, equation, tensors, path)
     if st is None:
@@ -223,6 +228,23 @@ def einsum(xp, equation, tensors, path=None):
     o = _mf.empty_strided(xp, r.shape, r.dtype, st)
     o[...] = r
     return o
+
+
+def _single_sum(eq, ops, out):
+    """One float32 / float64 NumPy operand with labels to sum: PyTorch's einsum takes a
+    repeated label's diagonal, permutes the operand to (output labels, summed labels)
+    and sums the trailing dims (torch.sum: its CPU order, reduction_cascade); None
+    otherwise."""
+    lhs, _, res = eq.partition("->")
+    a = ops[0]
+    if len(ops) != 1 or type(a) is not np.ndarray or out not in _CASCADE or \
+            a.dtype != out or len(set(lhs)) == len(res):
+        return None
+    if len(set(lhs)) != len(lhs):       # a repeated label: its diagonal (a view), as torch
+        uniq = "".join(dict.fromkeys(lhs))
+        a, lhs = np.einsum(f"{lhs}->{uniq}", a), uniq
+    perm = [lhs.index(c) for c in res] + [i for i, c in enumerate(lhs) if c not in res]
+    return cascade_sum(a.transpose(perm), tuple(range(len(res), a.ndim)), False)
 
 
 def _contiguous(shape):

@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .kernel_names import kernel_name
 from .meta import TensorMeta, broadcast_shapes, wrap_dim
+from .reduction import _reduce_sum
 from .registry import op, OPS
 from . import linalg as _la
 from . import linalg_norms as _ln
@@ -175,7 +176,8 @@ def linalg_vecdot(xp, x, y, dim=-1):
     if x.dtype == np.float16:       # accumulated in float32, as PyTorch's reduced precision
         x, y = x.astype(np.float32), y.astype(np.float32)
         return xp.asarray((x * y).sum(d)).astype(np.float16)
-    return xp.asarray((x * y).sum(d)).astype(x.dtype, copy=False)
+    # (PyTorch: x.conj().mul(y).sum(dim), the sum in its CPU order: reduction_cascade)
+    return xp.asarray(_reduce_sum(x * y, (d,), x.dtype)).astype(x.dtype, copy=False)
 
 
 def _vecdot_composite(x, y, dim=-1):
@@ -205,6 +207,13 @@ def trace(xp, self):
     k = min(self.shape)
     diag = self[xp.arange(k), xp.arange(k)]
     acc = np.float32 if out is _dt.float16 else out.np
+    if xp is np and out.category == _dt.FLOATING:
+        # ATen's trace_cpu: `sum += t[i * (stride0 + stride1)]` from 0, in order, in
+        # acc_type<T, is_cuda=false> (float32's is double, Half's float)
+        acc = np.dtype(np.float64 if out is _dt.float32 else acc)
+        zero = acc.type(0)
+        s = np.add.accumulate(diag.astype(acc))[-1] + zero if k else zero
+        return np.asarray(s).astype(out.np)
     return xp.asarray(diag.astype(acc).sum()).astype(out.np)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta, broadcast_shapes, wrap_dim
 from .nn import FLOATS, _NN, check_float, compute_dtype, dtype_of, kernel_of, not_implemented
+from .reduction import _reduce_sum
 from .registry import op
 from . import memory_format as _mf
 
@@ -37,14 +38,15 @@ def _div(xp, a, b):
 
 def _reduce(xp, loss, reduction, out_dtype, operands=()):
     r = reduction_name(reduction)
-    if r == "sum":
-        loss = loss.sum()
-    elif r == "mean":
-        loss = _div(xp, loss.sum(), loss.size)
-    elif operands and loss.ndim > 1:
-        # reduction='none': laid out as TensorIterator lays out the operands' result
-        # (NumPy's order="K" mostly agrees; CuPy's ufuncs are C-contiguous)
+    if operands and loss.ndim > 1 and (r == "none" or loss.dtype == out_dtype):
+        # laid out as TensorIterator lays out the operands' result (NumPy's order="K"
+        # mostly agrees; CuPy's ufuncs are C-contiguous): 'none' returns it, and 'sum' /
+        # 'mean' add it up in PyTorch's order for that layout (loss.sum(), .mean())
         loss = _mf.iterator_layout(xp, loss, operands)
+    if r == "sum":
+        loss = _reduce_sum(loss, None, loss.dtype)
+    elif r == "mean":
+        loss = _div(xp, _reduce_sum(loss, None, loss.dtype), loss.size)
     return xp.asarray(loss).astype(out_dtype, copy=False)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .meta import TensorMeta, reduce_shape, wrap_dim
+from .reduction_cascade import cascade_sum
 from .registry import op
 
 _RED = {"reduction"}
@@ -25,6 +26,7 @@ _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
 _BOOL = np.dtype(np.bool_)
 _U8 = np.dtype(np.uint8)
+_CASCADE = (np.dtype(np.float32), np.dtype(np.float64))    # (PyTorch's cascade_sum order)
 # sum/prod/cumsum of bool and integer inputs are int64, as in PyTorch
 _ACC_OUT = {np.dtype(t): _LONG for t in (np.bool_, np.uint8, np.int8, np.int16, np.int32,
                                          np.int64)}
@@ -78,10 +80,16 @@ def _as_dtype(a, dtype):
 
 
 def _reduce_sum(a, axes, acc, keepdim=False):
-    """a.sum(axes, acc): NumPy's through its ufunc, so that an inf - inf inside warns as
-    gpujit's own line (which gpujit's warning filter silences, PyTorch being silent)
+    """a.sum(axes, acc): a float32 / float64 NumPy array's in PyTorch's CPU order
+    (reduction_cascade), else NumPy's through its ufunc, so that an inf - inf inside warns
+    as gpujit's own line (which gpujit's warning filter silences, PyTorch being silent)
     rather than as NumPy's _methods.py."""
     if type(a) is np.ndarray:
+        if acc in _CASCADE and a.dtype in _CASCADE:
+            # (mean(dtype=float64) of float32 converts the input first, as sum(dtype=))
+            r = cascade_sum(a if a.dtype == acc else a.astype(acc), axes, keepdim)
+            if r is not None:
+                return r
         return np.add.reduce(a, axis=axes, dtype=acc, keepdims=keepdim)
     return a.sum(axes, acc, keepdims=keepdim)
 
@@ -93,10 +101,7 @@ def _sum(a, axes, keepdim, dtype):
     else:           # (the common case inline: sum is called per training step)
         out = _ACC_OUT.get(a.dtype, a.dtype)
         acc = _F32 if out == _F16 else out
-    if type(a) is np.ndarray:
-        r = np.add.reduce(a, axis=axes, dtype=acc, keepdims=keepdim)
-    else:
-        r = _reduce_sum(a, axes, acc, keepdim)
+    r = _reduce_sum(a, axes, acc, keepdim)
     return r if acc == out else r.astype(out)
 
 
@@ -179,6 +184,10 @@ def sum_dim(xp, self, dim, keepdim=False, dtype=None):
 def _mean(xp, a, dim, keepdim, dtype):
     out = _mean_dtype(_dt._FROM_NP[a.dtype], dtype).np
     axes = _axes(dim, a.ndim)
+    if out == _F16 and type(a) is np.ndarray:
+        # PyTorch's CPU mean of Half: the float32 sum of the input cast to float32 (its
+        # cascade order), / n in float32, then Half
+        a = a.astype(_F32)
     s = _reduce_sum(a, axes, _F32 if out == _F16 else out, keepdim)
     n = _count(a.shape, axes)
     if n == 0:
@@ -489,7 +498,8 @@ def logsumexp(xp, self, dim, keepdim=False):
                 return v.astype(_F16).astype(_F32)
             r = h(h(xp.log(h(h(xp.exp(h(x - m))).sum(axes, keepdims=True)))) + m)
         else:
-            r = xp.log(xp.exp(x - m).sum(axes, keepdims=True)) + m
+            # (the sum of exp(x - m): sum's, in PyTorch's CPU order for float32 / float64)
+            r = xp.log(_reduce_sum(xp.exp(x - m), axes, x.dtype, True)) + m
     if not keepdim:
         r = r.reshape(reduce_shape(x.shape, dim, False))
     return r.astype(out, copy=False)

@@ -22,6 +22,7 @@ from .kernel_names import kernel_name, not_implemented
 from .. import dtypes as _dt
 from . import memory_format as _mf
 from .meta import TensorMeta, reduce_shape, wrap_dim
+from .reduction_cascade import cascade_sum
 from .registry import op
 from .registry import derivative as _derivative, nondifferentiable as _nondiff
 
@@ -32,6 +33,7 @@ _SHAPE = {"shape"}
 _LONG = np.dtype(np.int64)
 _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
+_CASCADE = (_F32, np.dtype(np.float64))    # (PyTorch's cascade_sum order: reduction_cascade)
 FLOATS = (_dt.float16, _dt.float32, _dt.float64)
 INTS = (_dt.uint8, _dt.int8, _dt.int16, _dt.int32, _dt.int64)
 
@@ -513,6 +515,12 @@ def _nansum_dtype(self_dt, dtype):
     _meta_dim(self, _nansum_dtype(self.dtype, dtype), dim, keepdim))
 def nansum(xp, self, dim=None, keepdim=False, dtype=None):
     out = _nansum_dtype(_dt_of(self), dtype).np
+    if type(self) is np.ndarray and out in _CASCADE and self.dtype in _CASCADE:
+        # PyTorch's CPU order (NaNs loaded as 0, after sum(dtype=)'s conversion)
+        r = cascade_sum(self if self.dtype == out else self.astype(out),
+                        _axes(dim, self.ndim), keepdim, ignore_nan=True)
+        if r is not None:
+            return r
     # NaNs are zeroed, then the values converted, as sum(dtype=) converts (PyTorch:
     # nansum([1.5, 1.5, nan, 2.7], dtype=int32) is 4)
     a = xp.where(xp.isnan(self), self.dtype.type(0), self) if _is_float(self) else self
@@ -547,9 +555,16 @@ def nanmean(xp, self, dim=None, keepdim=False, dtype=None):
     axes = _axes(dim, self.ndim)
     nan = xp.isnan(self)
     acc = _F32 if out == _F16 else out
-    s = xp.where(nan, 0, self).sum(axes, acc, keepdims=keepdim)
+    s = None
+    if type(self) is np.ndarray and out in _CASCADE and self.dtype in _CASCADE:
+        # PyTorch's composite: nansum (its CPU order) divided by the count
+        s = cascade_sum(self if self.dtype == out else self.astype(out), axes, keepdim,
+                        ignore_nan=True)
+    if s is None:
+        s = xp.where(nan, 0, self).sum(axes, acc, keepdims=keepdim)
     n = (~nan).sum(axes, keepdims=keepdim)
-    return (s / n).astype(out, copy=False)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (s / n).astype(out, copy=False)
 
 
 def _nanmean_composite(self, dim=None, keepdim=False, dtype=None):
