@@ -54,7 +54,9 @@ for _names, _k in ((("ceil",), "ceil_vml_cpu"), (("floor",), "floor_vml_cpu"),
                    (("gcd",), "gcd_cpu"), (("lcm",), "lcm_cpu"),
                    (("logaddexp",), "logaddexp_cpu"), (("logaddexp2",), "logaddexp2_cpu"),
                    (("lerp.Scalar",), "lerp_kernel_scalar"),
-                   (("lerp.Tensor",), "lerp_kernel_tensor")):
+                   (("lerp.Tensor",), "lerp_kernel_tensor"),
+                   (("tanh_backward",), "tanh_backward_cpu"),
+                   (("sigmoid_backward",), "sigmoid_backward_cpu")):
     for _n in _names:
         base, _, ov = _n.partition(".")
         CPU_KERNELS["aten::" + _n] = _k

@@ -339,3 +339,31 @@ OPINFOS += [
                 ErrorSample(arr(4, dtype=I64), exc=UNSUPPORTED,
                             match="^\"glu_cpu\" not implemented for 'Long'$")]),
 ]
+
+
+# ------------------------------------------------- tanh_backward / sigmoid_backward
+
+def _tanh_backward_ref(grad_output, output):
+    return _f(grad_output) * (1 - _f(output) ** 2)
+
+
+def _sigmoid_backward_ref(grad_output, output):
+    return _f(grad_output) * (1 - _f(output)) * _f(output)
+
+
+def _act_backward_samples():
+    return ([Sample(arr(3, 4, dtype=d), arr(3, 4, dtype=d, low=-1.0, high=1.0))
+             for d in FLOATS] +
+            [Sample(arr(2, 1), arr(3)), Sample(arr(4, dtype=F32), arr(4, dtype=F64)),
+             Sample(np.array(0.5, F64), arr(2, 3, dtype=F64)), Sample(arr(0), arr(0))])
+
+
+OPINFOS += [
+    OpInfo(f"aten::{name}", samples=_act_backward_samples, ref=ref, errors=[
+        kernel_dtype_error(name, arr(3, dtype=I64), arr(3, dtype=I64), dt="Long"),
+        kernel_dtype_error(name, arr(3, dtype=B), arr(3, dtype=B)),
+        ErrorSample(arr(3), arr(2), exc=RuntimeError,
+                    match=r"^The size of tensor a \(3\) must match the size of tensor b "
+                          r"\(2\) at non-singleton dimension 0")])
+    for name, ref in (("tanh_backward", _tanh_backward_ref),
+                      ("sigmoid_backward", _sigmoid_backward_ref))]
