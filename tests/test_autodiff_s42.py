@@ -208,3 +208,111 @@ def test_mycell_backward_has_no_factory(_static_strategy):
         assert not {"aten::ones", "aten::full", "aten::full_like", "aten::ones_like"} & set(
             kinds), g
         assert "aten::tanh_backward" in kinds, g
+
+
+# ------------------------------------------------ gelu / silu / mish: their backward ops
+
+F = gpujit.nn.functional
+
+
+def _top_name(lib, fn, x, **kw):
+    X = lib.from_numpy(x.copy()).requires_grad_()
+    g, = lib.autograd.grad(getattr(lib.nn.functional, fn)(X, **kw).sum(), X,
+                           create_graph=True)
+    return _name(g.grad_fn)
+
+
+@pytest.mark.parametrize("fn, kw, want", [
+    ("gelu", {}, "GeluBackwardBackward0"), ("gelu", {"approximate": "tanh"},
+                                             "GeluBackwardBackward0"),
+    # torch differentiates silu and mish twice through FunctionsManual's composites
+    ("silu", {}, "MulBackward0"), ("mish", {}, "MulBackward0")])
+def test_create_graph_names_of_gelu_silu_mish(fn, kw, want):
+    x = _rng.standard_normal(4)
+    assert _top_name(gpujit, fn, x, **kw) == want
+    if _torch is not None:
+        assert _top_name(_torch, fn, x, **kw) == want
+
+
+def test_silu_create_graph_is_the_composite_and_plain_backward_the_kernel():
+    x = (_rng.standard_normal(3000) * 3).astype(np.float32)
+    g = _rng.standard_normal(3000).astype(np.float32)
+    s = (1 / (np.exp(-x) + 1)).astype(np.float32)
+    # silu_backward_kernel: dy * s * fma(x, 1 - s, 1); under create_graph torch's
+    # infinitely_differentiable_silu_backward: dy * s * (1 + x * (1 - s)), each op rounded
+    kernel = g * s * (x.astype(np.float64) * (1 - s) + 1).astype(np.float32)
+    composite = g * s * (x * (1 - s) + np.float32(1))
+    assert not np.array_equal(kernel, composite)
+    got = {}
+    for cg in (False, True):
+        X = gpujit.from_numpy(x.copy()).requires_grad_()
+        a, = gpujit.autograd.grad(F.silu(X), X, gpujit.from_numpy(g.copy()), create_graph=cg)
+        got[cg] = a.detach().numpy()
+    assert np.array_equal(got[False], kernel)
+    assert np.array_equal(got[True], composite)
+    if _torch is not None:      # (torch's exp is SLEEF's: the last bit may differ)
+        for cg in (False, True):
+            X = _torch.from_numpy(x.copy()).requires_grad_()
+            a, = _torch.autograd.grad(_torch.nn.functional.silu(X), X, _torch.from_numpy(g),
+                                      create_graph=cg)
+            np.testing.assert_allclose(got[cg], a.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["silu_backward", "mish_backward"])
+def test_silu_mish_backward_have_no_derivative(name):
+    go = gpujit.randn(3, requires_grad=True)
+    x = gpujit.randn(3, requires_grad=True)
+    r = getattr(gpujit.ops.aten, name)(go, x)
+    with pytest.raises(RuntimeError, match=f"^derivative for aten::{name} is not implemented$"):
+        r.sum().backward()
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_second_derivative(approximate):
+    x = np.linspace(-4, 4, 41)
+    X = gpujit.from_numpy(x.copy()).requires_grad_()
+    g, = gpujit.autograd.grad(F.gelu(X, approximate=approximate).sum(), X, create_graph=True)
+    gg, = gpujit.autograd.grad(g.sum(), X)
+    if approximate == "none":
+        pdf = np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+        want = 2 * pdf - x * x * pdf
+    else:
+        k, c = np.sqrt(2 / np.pi), 0.044715
+        u = k * (x + c * x ** 3)
+        du = k * (1 + 3 * c * x * x)
+        t = np.tanh(u)
+        want = (1 - t * t) * du + 0.5 * x * (-2 * t * (1 - t * t) * du * du +
+                                             (1 - t * t) * k * 6 * c * x)
+    np.testing.assert_allclose(gg.numpy(), want, rtol=1e-10, atol=1e-12)
+    if _torch is not None:
+        T = _torch.from_numpy(x.copy()).requires_grad_()
+        tg, = _torch.autograd.grad(_torch.nn.functional.gelu(T, approximate=approximate).sum(),
+                                   T, create_graph=True)
+        tgg, = _torch.autograd.grad(tg.sum(), T)
+        np.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def _acts(x, y):
+    return (F.gelu(x * y) + F.gelu(x + y, approximate="tanh") + F.silu(x) + F.mish(y))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_activation_backward_graph_is_one_group(dtype, _static_strategy):
+    ts = [gpujit.from_numpy((_rng.standard_normal((6, 7)) * 3).astype(dtype)).requires_grad_()
+          for _ in range(2)]
+    s = gpujit.jit.script(_acts)
+    w = gpujit.from_numpy(_rng.standard_normal((6, 7)).astype(dtype))
+    for _ in range(3):
+        got = gpujit.autograd.grad(s(*ts), ts, w)
+    want = gpujit.autograd.grad(_acts(*ts), ts, w)
+    for a, b in zip(got, want):
+        assert np.array_equal(a.numpy(), b.numpy())
+    graphs = _backward_graphs(s, *ts)
+    assert graphs
+    for g in graphs:
+        outside = [n.kind for n in g.nodes if n.kind not in (
+            GROUP_KIND, "prim::Constant", "prim::TupleConstruct")]
+        assert not outside, g       # (before: two 0-dim aten::full of the fma forms)
+        inside = {n.kind for grp in g.nodes if grp.kind == GROUP_KIND
+                  for n in grp.attrs["Subgraph"].nodes}
+        assert {"aten::gelu_backward", "aten::silu_backward", "aten::mish_backward"} <= inside
