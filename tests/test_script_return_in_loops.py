@@ -483,10 +483,25 @@ def endless(n: int) -> int:
             return i
 
 
-def test_while_true_ends_only_by_returning():
-    g = check(endless, (0,), (10,))
-    # nothing follows the loop on the path that did not return
-    assert g.outputs[0].node.blocks[1].outputs[0].node.kind == "prim::Uninitialized"
+def test_while_true_that_only_returns_must_return_after_it_too():
+    # torch 2.13 does not special-case `while True:`: the path past the loop falls off
+    # the function's end ("does not return along all paths"), though only a return ends
+    # the loop (gpujit accepted it before session 42)
+    with pytest.raises(RuntimeError, match="^Function was not annotated as having type "
+                                           "None, but does not return along all paths"):
+        gpujit.script(endless)
+    g = check(endless_then_return, (0,), (10,))
+    (loop,) = loop_nodes(g)
+    assert [v.type.annotation() for v in loop.outputs] == ["int", "bool", "int"]
+
+
+def endless_then_return(n: int) -> int:
+    i = 0
+    while True:
+        i += 3
+        if i > n:
+            return i
+    return -1
 
 
 def inside_with(xs: List[int]) -> int:
