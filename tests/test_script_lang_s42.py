@@ -1,6 +1,8 @@
 """Session 42: TorchScript language leftovers checked against torch 2.13."""
 from __future__ import annotations
 
+from typing import Dict, List, Tuple
+
 import pytest
 
 import gpujit
@@ -60,3 +62,84 @@ def test_while_true_loops_that_run(fn, want):
     assert gpujit.jit.script(fn)(3) == want == fn(3)
     if _torch is not None:
         assert _torch.jit.script(fn)(3) == want
+
+
+# ------------------------------------------ container mutators as TorchScript's nodes
+
+def _list_mutators(xs: List[float]) -> Tuple[List[float], int]:
+    xs.sort(reverse=True)
+    xs.reverse()
+    del xs[0]
+    i = xs.index(2.0)
+    xs.sort()
+    return xs, i
+
+
+def _dict_mutators(d: Dict[str, int]) -> Tuple[int, int, Dict[str, int]]:
+    a = d.pop("z", 3)
+    b = d.pop("a", 4)
+    del d["b"]
+    return a, b, d
+
+
+_LIST_CODE = """def _list_mutators(xs: List[float]) -> Tuple[List[float], int]:
+  torch.sort(xs, True)
+  torch.reverse(xs)
+  torch.Delete(xs, 0)
+  i = torch.index(xs, 2.)
+  torch.sort(xs)
+  return (xs, i)
+"""
+
+_DICT_CODE = """def _dict_mutators(d: Dict[str, int]) -> Tuple[int, int, Dict[str, int]]:
+  a = torch.pop(d, "z", 3)
+  b = torch.pop(d, "a", 4)
+  torch.Delete(d, "b")
+  return (a, b, d)
+"""
+
+
+def _kinds(g):
+    return [n.kind for n in g.nodes if n.kind != "prim::Constant"]
+
+
+@pytest.mark.parametrize("fn, args, code, kinds", [
+    (_list_mutators, ([1.0, 3.0, 2.0, 0.5],), _LIST_CODE,
+     ["aten::sort", "aten::reverse", "aten::Delete", "aten::index", "aten::sort",
+      "prim::TupleConstruct"]),
+    (_dict_mutators, ({"a": 1, "b": 2, "c": 5},), _DICT_CODE,
+     ["aten::pop", "aten::pop", "aten::Delete", "prim::TupleConstruct"])])
+def test_container_mutators_are_torchscripts_nodes(fn, args, code, kinds):
+    import copy
+    s = gpujit.jit.script(fn)
+    assert s(*copy.deepcopy(args)) == fn(*copy.deepcopy(args))
+    assert s.code == code
+    assert _kinds(s.graph) == kinds
+    if _torch is not None:
+        t = _torch.jit.script(fn)
+        assert t.code.replace("%", "") == code
+        assert [n.kind() for n in t.graph.nodes() if n.kind() != "prim::Constant"] == [
+            k for k in kinds if k != "prim::ListConstruct"]
+        assert t(*copy.deepcopy(args)) == s(*copy.deepcopy(args))
+
+
+def _index_missing(xs: List[int]) -> int:
+    return xs.index(9)
+
+
+def _del_out_of_range(xs: List[int]) -> List[int]:
+    del xs[5]
+    return xs
+
+
+@pytest.mark.parametrize("fn, exc, words", [
+    (_index_missing, ValueError, "'9' is not in list"),
+    (_del_out_of_range, IndexError, "list index out of range")])
+def test_container_mutator_errors(fn, exc, words):
+    s = gpujit.jit.script(fn)
+    with pytest.raises(exc, match=words) as info:
+        s([1, 2])
+    assert isinstance(info.value, RuntimeError)       # (TorchScript's class)
+    if _torch is not None:
+        with pytest.raises(RuntimeError, match=words):
+            _torch.jit.script(fn)([1, 2])

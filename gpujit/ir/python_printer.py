@@ -55,7 +55,7 @@ _MUTATOR_FORMS = {"aten::append": "{0}.append({1})", "aten::_set_item": "{0}[{1}
 # container mutators whose TorchScript schema returns nothing (insert.t(...) -> ()): a call
 # statement, `torch.insert(xs, 0, 3)`, where nothing reads gpujit's output (the container)
 _VOID_MUTATORS = frozenset({"aten::insert", "aten::remove", "aten::extend", "aten::clear",
-                            "aten::update"})
+                            "aten::update", "aten::Delete", "aten::sort", "aten::reverse"})
 # `with` regions (prim::Enter / prim::Exit[name=...]) and the call that opens each
 # `with torch.autograd.profiler.record_function(name):` (prim::Enter's input: the name)
 RECORD_FUNCTION_REGION = "record_function"
