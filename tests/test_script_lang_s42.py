@@ -143,3 +143,31 @@ def test_container_mutator_errors(fn, exc, words):
     if _torch is not None:
         with pytest.raises(RuntimeError, match=words):
             _torch.jit.script(fn)([1, 2])
+
+
+def _append_and_set(xs: List[int], d: Dict[str, int], x: int) -> List[int]:
+    xs.append(x)
+    xs[0] = x
+    d["k"] = x
+    return xs
+
+
+_APPEND_CODE = """def _append_and_set(xs: List[int],
+    d: Dict[str, int],
+    x: int) -> List[int]:
+  _0 = torch.append(xs, x)
+  _1 = torch._set_item(xs, 0, x)
+  torch._set_item(d, "k", x)
+  return xs
+"""
+
+
+def test_append_and_item_assignment_print_as_torchscript():
+    s = gpujit.jit.script(_append_and_set)
+    assert s.code == _APPEND_CODE
+    d = {}
+    assert s([1, 2], d, 7) == [7, 2, 7] and d == {}     # (the call's dict is a copy)
+    if _torch is not None:
+        t = _torch.jit.script(_append_and_set)
+        assert t.code == _APPEND_CODE
+        assert t([1, 2], d, 7) == [7, 2, 7] and d == {}
