@@ -171,3 +171,72 @@ def test_append_and_item_assignment_print_as_torchscript():
         t = _torch.jit.script(_append_and_set)
         assert t.code == _APPEND_CODE
         assert t([1, 2], d, 7) == [7, 2, 7] and d == {}
+
+
+# ------------------------------------------------ for loops that exit early print as while
+
+def _sum_until(xs: List[int]) -> int:
+    s = 0
+    for x in xs:
+        if x > 3:
+            break
+        s += x
+    return s
+
+
+def _range_until(n: int) -> int:
+    s = 0
+    for i in range(n):
+        if i > 3:
+            break
+        s += i
+    return s
+
+
+_SUM_UNTIL_CODE = """def _sum_until(xs: List[int]) -> int:
+  _0 = torch.len(xs)
+  s = 0
+  _1 = 0
+  _2 = torch.gt(_0, 0)
+  while _2:
+    x = xs[_1]
+    if torch.gt(x, 3):
+      _3, _4 = False, s
+    else:
+      _3, _4 = True, torch.add(s, x)
+    _5 = torch.add(_1, 1)
+    _2, s, _1 = torch.__and__(torch.lt(_5, _0), _3), _4, _5
+  return s
+"""
+
+_RANGE_UNTIL_CODE = """def _range_until(n: int) -> int:
+  s = 0
+  _0 = 0
+  _1 = torch.gt(n, 0)
+  while _1:
+    if torch.gt(_0, 3):
+      _2, _3 = False, s
+    else:
+      _2, _3 = True, torch.add(s, _0)
+    _4 = torch.add(_0, 1)
+    _1, s, _0 = torch.__and__(torch.lt(_4, n), _2), _3, _4
+  return s
+"""
+
+
+@pytest.mark.parametrize("fn, code, args", [
+    (_sum_until, _SUM_UNTIL_CODE, ([1, 2, 5, 1],)), (_sum_until, _SUM_UNTIL_CODE, ([],)),
+    (_range_until, _RANGE_UNTIL_CODE, (10,)), (_range_until, _RANGE_UNTIL_CODE, (2,))])
+def test_loops_that_exit_early_are_while_loops(fn, code, args):
+    # TorchScript's CanonicalizeModifiedLoops: the loop counts its own iterations
+    s = gpujit.jit.script(fn)
+    assert s.code == code
+    assert s(*args) == fn(*args)
+    (loop,) = [n for n in s.graph.nodes if n.kind == "prim::Loop"]
+    assert loop.inputs[0].node.attrs["value"] == 9223372036854775807
+    assert not loop.blocks[0].inputs[0].uses
+    if _torch is not None:
+        # (torch prints `s = 0` before `_0 = torch.len(xs)`: the same lines otherwise)
+        t = _torch.jit.script(fn)
+        assert sorted(t.code.splitlines()) == sorted(code.splitlines())
+        assert t(*args) == s(*args)
