@@ -33,8 +33,10 @@ from .ir.graph import Graph, Block, Node, Value     # (isinstance(g, torch._C.Gr
 from ._filecheck import FileCheck                   # torch._C.FileCheck
 from .runtime import fusion as _fusion
 from .ops.linalg_decomp import LinAlgError as _LinAlgError   # (torch.linalg.LinAlgError)
+from .runtime.interpreter import Error as JITException      # (torch.jit.Error is it)
 
-__all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
+__all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "JITException",
+           "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
            "_jit_override_can_fuse_on_cpu", "_jit_override_can_fuse_on_gpu",
            "_jit_can_fuse_on_cpu", "_jit_can_fuse_on_gpu", "_jit_set_texpr_fuser_enabled",
            "_jit_texpr_fuser_enabled", "_get_graph_executor_optimize",

@@ -240,3 +240,18 @@ def test_loops_that_exit_early_are_while_loops(fn, code, args):
         t = _torch.jit.script(fn)
         assert sorted(t.code.splitlines()) == sorted(code.splitlines())
         assert t(*args) == s(*args)
+
+
+def _asserts(x: int) -> int:
+    assert x > 0, "x must be positive"
+    return x
+
+
+def test_jit_error_is_torch_c_jitexception():
+    assert gpujit._C.JITException is gpujit.jit.Error
+    with pytest.raises(gpujit._C.JITException, match="AssertionError: x must be positive"):
+        gpujit.jit.script(_asserts)(-1)
+    if _torch is not None:
+        assert _torch._C.JITException is _torch.jit.Error
+        with pytest.raises(_torch._C.JITException, match="AssertionError: x must be positive"):
+            _torch.jit.script(_asserts)(-1)
