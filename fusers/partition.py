@@ -36,8 +36,8 @@ from .batch_norm import BATCH_NORM, is_parameter_use
 from .functionalize import functionalize_inplace, restore_unfused_writes
 from .fusibility import (CONSTANT_CHUNK, FUSED_CONCAT, UNSQUEEZE, unfusible_reason,
                           node_device, is_group)
-from .subgraph import (new_group, absorb, unmerge, op_count, origin, sort_inputs,
-                       sort_outputs, subgraph_of)
+from .subgraph import (new_group, absorb, unmerge, op_count, node_weight, origin,
+                       sort_inputs, sort_outputs, subgraph_of)
 
 __all__ = ["fuse", "MAX_GROUP_ARGS", "FUSION_META"]
 
@@ -262,8 +262,7 @@ class _Partitioner:
     def run(self):
         self.create_groups(self.graph.block)
         self.inline_small_groups(self.graph.block)
-        if self.min_group_size <= 1:
-            self.wrap_single_nodes(self.graph.block)
+        self.wrap_single_nodes(self.graph.block)
         for n in [n for n in self.graph.walk() if is_group(n) and not n.outputs]:
             n.destroy()             # nothing reads what it computes (groups are pure)
         self.record_reasons()
@@ -453,13 +452,15 @@ class _Partitioner:
                 self.too_small.update(unmerge(n))
 
     def wrap_single_nodes(self, block):
-        """min_group_size=1: a fusible node alone becomes a group of its own."""
+        """A fusible node alone becomes a group of its own when it counts as
+        min_group_size ops by itself (min_group_size=1, or a composite op: node_weight)."""
         for n in list(block.nodes):
             for b in n.blocks:
                 self.wrap_single_nodes(b)
             # (a chunk alone computes nothing: its pieces are views of its input, which a
             # group would return as copies)
             if not is_group(n) and self.reasons.get(n, "constant") is None \
+                    and node_weight(n) >= self.min_group_size \
                     and n.kind not in (CONSTANT_CHUNK, UNSQUEEZE) \
                     and not _returns_its_input(n):
                 group = new_group(self.graph, n)

@@ -15,8 +15,8 @@ from ..ir import Graph, SUBGRAPH_ATTR, clone_node
 from ..ir import types as T
 from .fusibility import GROUP_KIND, is_group
 
-__all__ = ["new_group", "absorb", "unmerge", "subgraph_of", "op_count", "origin",
-           "sort_inputs", "sort_outputs"]
+__all__ = ["new_group", "absorb", "unmerge", "subgraph_of", "op_count", "node_weight",
+           "origin", "sort_inputs", "sort_outputs"]
 
 
 def subgraph_of(group) -> Graph:
@@ -24,8 +24,14 @@ def subgraph_of(group) -> Graph:
 
 
 def op_count(group) -> int:
-    """Nodes of the group that count toward the minimum group size (constants do not)."""
-    return sum(1 for n in subgraph_of(group).nodes if n.kind != "prim::Constant")
+    """What the group's nodes count toward the minimum group size: constants nothing, a
+    registry op its eager_ops (the array operations its eager body runs), others 1."""
+    return sum(node_weight(n) for n in subgraph_of(group).nodes if n.kind != "prim::Constant")
+
+
+def node_weight(node) -> int:
+    op = getattr(node, "op", None)
+    return getattr(op, "eager_ops", 1) if op is not None else 1
 
 
 def new_group(graph, before):

@@ -35,6 +35,7 @@ from .runtime import fusion as _fusion
 from .ops.linalg_decomp import LinAlgError as _LinAlgError   # (torch.linalg.LinAlgError)
 from .overrides import (DisableTorchFunction, DisableTorchFunctionSubclass,
                         _disabled_torch_function_impl)
+from .runtime.interpreter import Error as JITException      # (torch.jit.Error is it)
 
 
 def _is_torch_function_enabled() -> bool:
@@ -43,9 +44,10 @@ def _is_torch_function_enabled() -> bool:
     return not _is_disabled()
 
 
-__all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "DisableTorchFunction",
-           "DisableTorchFunctionSubclass", "_disabled_torch_function_impl",
-           "_is_torch_function_enabled", "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
+__all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "JITException",
+           "DisableTorchFunction", "DisableTorchFunctionSubclass",
+           "_disabled_torch_function_impl", "_is_torch_function_enabled",
+           "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
            "_jit_override_can_fuse_on_cpu", "_jit_override_can_fuse_on_gpu",
            "_jit_can_fuse_on_cpu", "_jit_can_fuse_on_gpu", "_jit_set_texpr_fuser_enabled",
            "_jit_texpr_fuser_enabled", "_get_graph_executor_optimize",

@@ -275,17 +275,22 @@ def test_lstm_backward_is_fused():
     bws = backward_graphs(s, *ts)
     assert bws
     for g in bws:
-        # no pointwise op outside a group: what stays out is the bias gradients' sum over
-        # the batch (PyTorch's _grad_sum_to_size; gpujit does not fuse reductions). The
-        # gate gradients' cat ([3, 80]) is a group of its own: one kernel walks one
-        # iteration space, and d(cx) ([3, 20]) is also a result
-        # (and, since session 41, the 0-dim one that tanh's derivative makes for its
-        # grad * fma(-y, y, 1), addcmul(ones(()), y, y, value=-1): a factory, not fused)
+        # no pointwise op (and no factory) outside a group: what stays out is the bias
+        # gradients' sum over the batch (PyTorch's _grad_sum_to_size; gpujit does not
+        # fuse reductions) and the gate gradients' cat ([3, 80]): one kernel walks one
+        # iteration space, d(cx) ([3, 20]) is also a result, and each gate's gradient,
+        # <act>_backward(grad, y), reads a y that other gradients read too, so no part of
+        # it walks the cat's space; the cat then reads the group's results (a lone cat
+        # makes no group, as NNC's minimum group size)
         kinds = fast_path_kinds(g)
         stray = [k for k in kinds if k not in _ALLOWED | {
             "prim::TupleConstruct", "aten::sum", "aten::reshape", "aten::sum_to_size",
-            "aten::ones"}]
+            "prim::ListConstruct", "aten::cat"}]
         assert not stray and 1 <= kinds.count(GROUP) <= 2, g
+        for n in g.nodes:
+            if n.kind == "aten::cat":
+                pieces = n.inputs[0].node.inputs
+                assert all(p.node.kind == GROUP for p in pieces), g
 
 
 # ---------------------------------------------------------------- _grad_sum_to_size

@@ -673,6 +673,7 @@ def nearest_power(n: int) -> int:
         if p >= n:
             return p
         p *= 2
+    return p        # (torch 2.13 asks for it: `while True:` is no special case there)
 
 
 def running_stats(x: Tensor) -> Tuple[float, float]:

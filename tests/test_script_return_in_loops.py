@@ -64,9 +64,11 @@ def first_above(xs: List[int], k: int) -> int:
 def test_first_match_search_over_a_list():
     g = check(first_above, ([1, 5, 9], 4), ([1, 2], 4), ([], 0), ([7], 7), ([8], 7))
     # the loop carries the returned flag and the value; the rest runs under `if returned`
+    # (and, a for loop that can exit early, its own iteration count: TorchScript's
+    # CanonicalizeModifiedLoops makes it a while loop, torch 2.13's [bool, int, int])
     (loop,) = loop_nodes(g)
-    assert [v.type.annotation() for v in loop.outputs] == ["bool", "int"]
-    assert loop.inputs[-1].node.kind == "prim::Uninitialized"
+    assert [v.type.annotation() for v in loop.outputs] == ["bool", "int", "int"]
+    assert loop.inputs[-2].node.kind == "prim::Uninitialized"
     last = g.outputs[0].node
     assert last.kind == "prim::If" and last.inputs[0] is loop.outputs[0]
 
@@ -468,7 +470,7 @@ def test_corner_cases():
     # no path returns: the (always False) flag is dead, and goes when the function is
     # compiled, as in TorchScript's scripted graph (which carries no flag either)
     (loop,) = loop_nodes(g)
-    assert [v.type.annotation() for v in loop.outputs] == []
+    assert [v.type.annotation() for v in loop.outputs] == ["int"]    # (its count, as torch)
     with pytest.raises(ValueError, match="no non-negative"):
         gpujit.script(unreachable_return)([1])
     a, b = torch.ones(2), torch.full((2,), 3.0)
@@ -483,10 +485,25 @@ def endless(n: int) -> int:
             return i
 
 
-def test_while_true_ends_only_by_returning():
-    g = check(endless, (0,), (10,))
-    # nothing follows the loop on the path that did not return
-    assert g.outputs[0].node.blocks[1].outputs[0].node.kind == "prim::Uninitialized"
+def test_while_true_that_only_returns_must_return_after_it_too():
+    # torch 2.13 does not special-case `while True:`: the path past the loop falls off
+    # the function's end ("does not return along all paths"), though only a return ends
+    # the loop (gpujit accepted it before session 42)
+    with pytest.raises(RuntimeError, match="^Function was not annotated as having type "
+                                           "None, but does not return along all paths"):
+        gpujit.script(endless)
+    g = check(endless_then_return, (0,), (10,))
+    (loop,) = loop_nodes(g)
+    assert [v.type.annotation() for v in loop.outputs] == ["int", "bool", "int"]
+
+
+def endless_then_return(n: int) -> int:
+    i = 0
+    while True:
+        i += 3
+        if i > n:
+            return i
+    return -1
 
 
 def inside_with(xs: List[int]) -> int:

@@ -113,7 +113,8 @@ def _is_default_arg(param, v) -> bool:
 # schemas, the container's own left out: aten::slice.t(t[] l, int? start=None, int? end=None,
 # int step=1) and slice.str, aten::pop.t(t[](a!) self, int idx=-1) (a list's: a dict's
 # pop has no default key); the printer leaves them out, the frontend fills them in
-CONTAINER_OP_DEFAULTS = {"aten::slice": (None, None, 1), "aten::pop": (-1,)}
+CONTAINER_OP_DEFAULTS = {"aten::slice": (None, None, 1), "aten::pop": (-1,),
+                         "aten::sort": (False,)}
 
 
 def _is_constant_value(v, default) -> bool:

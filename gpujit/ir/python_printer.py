@@ -50,12 +50,15 @@ _RESERVED = frozenset(keyword.kwlist) | {
     "__torch__", "torch", "annotate", "uninitialized", "bool", "int", "float", "str",
     "range", "print", "isinstance"}
 
-# container mutators: a statement; the node's output is the container itself
-_MUTATOR_FORMS = {"aten::append": "{0}.append({1})", "aten::_set_item": "{0}[{1}] = {2}"}
+# container mutators whose node output is the container itself (gpujit rebinds the
+# variable to it): TorchScript's call statement, `_0 = torch.append(xs, x)`,
+# `_1 = torch._set_item(xs, i, v)` (a fresh name for the list they return), a dict's
+# `torch._set_item(d, k, v)` (it returns nothing); later uses name the container
+_MUTATOR_FORMS = frozenset({"aten::append", "aten::_set_item"})
 # container mutators whose TorchScript schema returns nothing (insert.t(...) -> ()): a call
 # statement, `torch.insert(xs, 0, 3)`, where nothing reads gpujit's output (the container)
 _VOID_MUTATORS = frozenset({"aten::insert", "aten::remove", "aten::extend", "aten::clear",
-                            "aten::update"})
+                            "aten::update", "aten::Delete", "aten::sort", "aten::reverse"})
 # `with` regions (prim::Enter / prim::Exit[name=...]) and the call that opens each
 # `with torch.autograd.profiler.record_function(name):` (prim::Enter's input: the name)
 RECORD_FUNCTION_REGION = "record_function"
@@ -424,11 +427,16 @@ class _FunctionPrinter(ExpressionPrinter):
             self.line(f"{target} = {self.use(n.inputs[0])}")
         elif k in _MUTATOR_FORMS and n.op is None:
             target = n.inputs[0].node
-            if target in self.inline and target.kind != "prim::Constant":
+            if target in self.inline and target.kind != "prim::Constant" and \
+                    not self.use(n.inputs[0]).isidentifier():
                 # the output names the container: give an inlined one a name first
                 self.inline.discard(target)
                 self.print_definition(target, self.use(n.inputs[0]))
-            self.line(_MUTATOR_FORMS[k].format(*(self.use(v) for v in n.inputs)))
+            call = f"torch.{k[6:]}({', '.join(self.use(v) for v in n.inputs)})"
+            if k == "aten::_set_item" and isinstance(n.inputs[0].type, T.DictType):
+                self.line(call)
+            else:
+                self.line(f"{self.gen_name('_')} = {call}")
             for o in n.outputs:
                 self.exprs[o] = self.use(n.inputs[0])
         elif k == "prim::SetAttr":

@@ -470,6 +470,7 @@ def _where(cond, a, b):
 
 
 from .derivatives import raw_operands  # noqa: E402  (nn_loss imports it from here)
+from . import activation_backward as _act_bw  # noqa: E402
 
 
 def _relu_grad_raw(xp, grad, result):
@@ -609,25 +610,9 @@ def _celu_inplace_grad(grad, result, alpha):
 
 
 # The activation kernels' backward formulas (ATen's cpu/Activation.cpp), in their order of
-# operations, with the multiply-adds GCC contracts into FMAs (addcmul's one rounding:
-# _fma); float16 computed in float and rounded once, as the kernels of the reduced floats.
-# (Their exp / tanh / erf are SLEEF's in ATen's vector loops, NumPy's here: the last bit of
-# those may still differ.)
-_SQRT1_2 = _math.sqrt(0.5)                                      # M_SQRT1_2
-_M_2_SQRTPI = 2 / _math.sqrt(_math.pi)                          # M_2_SQRTPI
-_GELU_BETA = _M_2_SQRTPI * _SQRT1_2 * 0.5                       # 1 / sqrt(2 pi)
-_GELU_TANH_BETA = _math.sqrt(2) * _M_2_SQRTPI * 0.5             # sqrt(2 / pi)
-_GELU_KAPPA = 0.044715
-
-
-def _fma(a, b, c):
-    """a * b + c rounded once (addcmul; b and c tensors or numbers, a a tensor)."""
-    import gpujit
-    b, c = (v if isinstance(v, gpujit.Tensor) else
-            gpujit.full((), v, dtype=a.dtype, device=a.device) for v in (b, c))
-    return gpujit.addcmul(c, a, b)
-
-
+# operations; float16 computed in float and rounded once, as the kernels of the reduced
+# floats. gelu's, silu's and mish's are ops of their own (activation_backward.py:
+# gelu_backward, silu_backward, mish_backward, as torch's).
 def _in_float(formula):
     """The derivative computed in float for float16 (grad and the tensors it reads), the
     result rounded once to float16 (its signature stays formula's: autograd passes the
@@ -655,66 +640,9 @@ def _gpujit_float64():
     return gpujit.float64
 
 
-def _sigmoid_of(x):
-    # the kernels' 1 / (1 + exp(-x))
-    return 1 / ((-x).exp() + 1)
-
-
-def _gelu_grad_raw(xp, grad, self, approximate):
-    # _gelu_grad's registry calls (approximate='none') on the arrays, fewer temporaries:
-    # the same float32 / float64 ufuncs in the same order, addcmul's value for the fma
-    if approximate != "none" or type(self) is not type(grad) or \
-            not raw_operands(grad, self, expanded_grad=True):
-        return NotImplemented
-    from . import fma as _fma_mod
-    cdf = _special.erf(xp, xp.multiply(self, _SQRT1_2))
-    xp.add(cdf, 1, out=cdf)
-    xp.multiply(cdf, 0.5, out=cdf)
-    pdf = xp.multiply(self, self)
-    xp.multiply(pdf, -0.5, out=pdf)
-    xp.exp(pdf, out=pdf)
-    xp.multiply(pdf, _GELU_BETA, out=pdf)
-    t = _fma_mod.muladd32_via64(self, pdf, cdf, xp) if self.dtype == _np.float32 else \
-        _fma_mod.fma64(self, pdf, cdf, xp)
-    return xp.multiply(grad, t, out=t)
-
-
-@_derivative(gelu, raw=_gelu_grad_raw)
-@_in_float
-def _gelu_grad(grad, self, approximate):
-    if approximate == "tanh":
-        # GeluBackwardKernelImpl: dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) *
-        # kBeta * (1 + 3 * kKappa * x * x)), t = tanh(kBeta * (x + kKappa * x^3))
-        x_sq = self * self
-        t = ((self * self * self * _GELU_KAPPA + self) * _GELU_TANH_BETA).tanh()
-        left_derivative = (t + 1) * 0.5
-        tanh_derivative = _fma(-t, t, 1)
-        three_kappa = 3 * _GELU_KAPPA if self.dtype == _gpujit_float64() else _as_float32(
-            _np.float32(3) * _np.float32(_GELU_KAPPA))
-        inner_derivative = _fma(x_sq, three_kappa, 1) * _GELU_TANH_BETA
-        right_derivative = self * 0.5 * tanh_derivative * inner_derivative
-        return grad * (left_derivative + right_derivative)
-    # dy * (cdf + x * pdf): cdf = 0.5 * (1 + erf(x * M_SQRT1_2)), pdf = kBeta * exp(-x^2 / 2)
-    cdf = ((self * _SQRT1_2).erf() + 1) * 0.5
-    pdf = (self * self * -0.5).exp() * _GELU_BETA
-    return grad * _fma(self, pdf, cdf)
-
-
-@_derivative(silu)
-@_in_float
-def _silu_grad(grad, self):
-    # silu_backward_kernel: dy * sigmoid * (1 + x * (1 - sigmoid))
-    s = _sigmoid_of(self)
-    return grad * s * _fma(self, 1 - s, 1)
-
-
-@_derivative(mish)
-@_in_float
-def _mish_grad(grad, self):
-    # mish_backward_kernel: dy * (tanh_sp + x * sigmoid * (1 - tanh_sp * tanh_sp)),
-    # tanh_sp = tanh(log1p(exp(x)))
-    t = self.exp().log1p().tanh()
-    return grad * _fma(self * _sigmoid_of(self), _fma(-t, t, 1), t)
+_derivative(gelu)(_act_bw.gelu_grad)
+_derivative(silu)(_act_bw.silu_grad)
+_derivative(mish)(_act_bw.mish_grad)
 
 
 @_derivative(softplus)

@@ -19,6 +19,7 @@ _CUDA = {
     "searchsorted_out_cpu": "searchsorted_out_cuda",    # Bucketization.cu
     "addmm_impl_cpu_": "addmm_cuda",                # Blas.cpp (CUDA)
     "GeluKernelImpl": "GeluCUDAKernelImpl",         # ActivationGeluKernel.cu
+    "GeluBackwardKernelImpl": "GeluBackwardCUDAKernelImpl",
 }
 
 
@@ -54,7 +55,12 @@ for _names, _k in ((("ceil",), "ceil_vml_cpu"), (("floor",), "floor_vml_cpu"),
                    (("gcd",), "gcd_cpu"), (("lcm",), "lcm_cpu"),
                    (("logaddexp",), "logaddexp_cpu"), (("logaddexp2",), "logaddexp2_cpu"),
                    (("lerp.Scalar",), "lerp_kernel_scalar"),
-                   (("lerp.Tensor",), "lerp_kernel_tensor")):
+                   (("lerp.Tensor",), "lerp_kernel_tensor"),
+                   (("tanh_backward",), "tanh_backward_cpu"),
+                   (("sigmoid_backward",), "sigmoid_backward_cpu"),
+                   (("gelu_backward",), "GeluBackwardKernelImpl"),
+                   (("silu_backward",), "silu_backward_cpu"),
+                   (("mish_backward",), "mish_backward_cpu")):
     for _n in _names:
         base, _, ov = _n.partition(".")
         CPU_KERNELS["aten::" + _n] = _k

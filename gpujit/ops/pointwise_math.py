@@ -14,13 +14,12 @@ from .. import dtypes as _dt
 from . import registry as _reg
 from . import memory_format as _mf
 from . import special as _special
-from . import fma as _fma
+from . import activation_backward as _act_bw
 from .meta import TensorMeta
 from .registry import op
 from .scalar import tie_first as _tie_first
 from .registry import derivative as _derivative
 from .derivatives import not_implemented as _not_implemented
-from .derivatives import raw_operands as _raw_operands
 from .pointwise import (FLOATS, NO_BOOL, _LOGIT, _PW, _f32, _gpujit, _is_tensor, _keep,
                         _pow_grad, _short, _zero_grad, logit_expression, power)
 
@@ -562,49 +561,9 @@ def _exp_grad(grad, result):
     return grad * result
 
 
-def _tanh_grad_raw(xp, grad, result):
-    # addcmul's and mul's arrays as _tanh_grad's registry calls compute them (one
-    # floating dtype, one shape, C order: raw_operands)
-    if type(result) is not type(grad) or \
-            not _raw_operands(grad, result, expanded_grad=True):
-        return NotImplemented
-    if result.dtype == _np.float32:
-        r = result.astype(_np.float64)
-        t = xp.multiply(-r, r, out=r)
-        xp.add(t, 1.0, out=t)
-        t = t.astype(_np.float32)
-    else:
-        t = _fma.fma64(-result, result, _np.float64(1.0), xp)
-    return xp.multiply(grad, t, out=t)
-
-
-@_derivative(tanh, raw=_tanh_grad_raw)
-def _tanh_grad(grad, result):
-    # PyTorch's tanh_backward, a * (1 - b * b), is compiled with FMA contraction (its CPU
-    # kernels and nvcc): grad * fma(-y, y, 1), addcmul's one rounding (two roundings
-    # were an ulp off in ~60% of float64 gradients); float16 in float, rounded once at
-    # the end
-    g = _gpujit()
-    low = result.dtype == g.float16
-    y = result.float() if low else result
-    one = g.ones((), dtype=y.dtype, device=y.device)
-    t = g.addcmul(one, y, y, value=-1)
-    return (grad.float() * t).to(result.dtype) if low else grad * t
-
-
-def _sigmoid_grad_raw(xp, grad, result):
-    if type(result) is not type(grad) or \
-            not _raw_operands(grad, result, expanded_grad=True):
-        return NotImplemented
-    t = xp.subtract(1, result)
-    xp.multiply(grad, t, out=t)
-    return xp.multiply(t, result, out=t)
-
-
-@_derivative(sigmoid, raw=_sigmoid_grad_raw)
-def _sigmoid_grad(grad, result):
-    # PyTorch's sigmoid_backward: a * (1 - b) * b, in that order
-    return grad * (1 - result) * result
+# (tanh_backward / sigmoid_backward: activation_backward.py, PyTorch's kernels and names)
+_derivative(tanh, raw=_act_bw.tanh_grad_raw)(_act_bw.tanh_grad)
+_derivative(sigmoid, raw=_act_bw.sigmoid_grad_raw)(_act_bw.sigmoid_grad)
 
 
 @_derivative(atan2)

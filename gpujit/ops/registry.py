@@ -1108,6 +1108,10 @@ class OpDef:
         # the tensor's dtype). The fused kernels ask only this: every per-op, per-dtype
         # form lives next to its op
         self.scalar_for = None
+        # eager_ops: how many array operations the eager body runs (a composite kernel
+        # such as gelu_backward runs a dozen): the fuser counts a node as that many toward
+        # its minimum group size, so such a node alone still gets a kernel of its own
+        self.eager_ops = 1
         # nondiff_outputs: the returns (by name or position) that carry no gradient even
         # when floating, as derivatives.yaml's output_differentiability marks them
         # (linalg_lu's permutation matrix P, linalg_lstsq's singular_values): autograd

@@ -422,7 +422,8 @@ class AliasDb:
 # the list / dict mutators (aten::pop / popitem also read: they return an element)
 CONTAINER_MUTATORS = frozenset({"aten::append", "aten::insert", "aten::_set_item",
                                 "aten::extend", "aten::clear", "aten::remove", "aten::pop",
-                                "aten::popitem", "aten::update"})
+                                "aten::popitem", "aten::update", "aten::Delete",
+                                "aten::sort", "aten::reverse"})
 # container ops that read their container inputs and keep none of them: their outputs are
 # numbers, strings or new containers (which may hold the elements, never the input itself)
 _CONTAINER_READERS = frozenset({

@@ -145,6 +145,40 @@ def _pop(c, k, where=None):
         raise _located(_missing(c, k, pop=True), where) from None
 
 
+def _pop_or(d, k, default):
+    """d.pop(k, default) (aten::pop.Dict with a default)."""
+    return d.pop(k, default)
+
+
+def _delete(c, k, where=None):
+    """`del xs[i]` / `del d[k]` (aten::Delete): as pop's, the container returned."""
+    _pop(c, k, where)
+    return c
+
+
+def _index(c, x, where=None):
+    """xs.index(x) (aten::index.list): "'x' is not in list" where it is missing."""
+    for i, v in enumerate(c):
+        if v == x:
+            return i
+    e = ValueError(f"'{script_str(x)}' is not in list")
+    if where is None:
+        raise e
+    raise _located(e, where) from None
+
+
+def _reverse(c):
+    """xs.reverse() (aten::reverse), in place."""
+    c.reverse()
+    return c
+
+
+def _sort(c, reverse):
+    """xs.sort(reverse=...) (aten::sort of a list), in place: _sorted's order."""
+    c[:] = _sorted(c, reverse)
+    return c
+
+
 def _repeat(c, n):
     """`xs * n` / `n * xs` (and `s * n`): Python's repetition, except that TorchScript's
     aten::mul.left_t reserves len(xs) * n elements first, a C++ size_t product (modulo
@@ -482,6 +516,10 @@ CONTAINER_OPS = {
     "aten::_set_item": (_set_item, None),
     "aten::pop": (_pop, None),
     "aten::remove": (_remove, None),
+    "aten::Delete": (_delete, None),
+    "aten::index": (_index, None),
+    "aten::reverse": (_reverse, None),
+    "aten::sort": (_sort, None),
     "aten::popitem": (_popitem, None),
     "aten::extend": (_extend, None),
     "aten::insert": (_insert, None),
@@ -566,7 +604,8 @@ _STR_OPS = {"aten::len": _str_len, "aten::__getitem__": _str_getitem,
 
 # the ops that can fail on a missing index / key / element -> their inputs in the graph,
 # as TorchScript's (aten::pop(xs, i)); the function takes the line that failed after them
-_LOCATED = {"aten::__getitem__": 2, "aten::pop": 2, "aten::remove": 2, "aten::popitem": 1}
+_LOCATED = {"aten::__getitem__": 2, "aten::pop": 2, "aten::remove": 2, "aten::popitem": 1,
+            "aten::Delete": 2, "aten::index": 2}
 
 
 def _located_op(fn, node):
@@ -588,6 +627,9 @@ def container_op(node):
     input)."""
     if node.kind == "aten::percentFormat":
         return _percent_format_of(node), None
+    if node.kind == "aten::pop" and len(node.inputs) == 3 and \
+            isinstance(node.inputs[0].type, _T.DictType):
+        return _pop_or, None
     if _LOCATED.get(node.kind) == len(node.inputs):
         fn = _STR_OPS[node.kind] if node.kind in _STR_OPS and \
             isinstance(node.inputs[0].type, _T.StrType) else CONTAINER_OPS[node.kind][0]

@@ -339,3 +339,84 @@ OPINFOS += [
                 ErrorSample(arr(4, dtype=I64), exc=UNSUPPORTED,
                             match="^\"glu_cpu\" not implemented for 'Long'$")]),
 ]
+
+
+# ------------------------------------------------- tanh_backward / sigmoid_backward
+
+def _tanh_backward_ref(grad_output, output):
+    return _f(grad_output) * (1 - _f(output) ** 2)
+
+
+def _sigmoid_backward_ref(grad_output, output):
+    return _f(grad_output) * (1 - _f(output)) * _f(output)
+
+
+def _act_backward_samples():
+    return ([Sample(arr(3, 4, dtype=d), arr(3, 4, dtype=d, low=-1.0, high=1.0))
+             for d in FLOATS] +
+            [Sample(arr(2, 1), arr(3)), Sample(arr(4, dtype=F32), arr(4, dtype=F64)),
+             Sample(np.array(0.5, F64), arr(2, 3, dtype=F64)), Sample(arr(0), arr(0))])
+
+
+OPINFOS += [
+    OpInfo(f"aten::{name}", samples=_act_backward_samples, ref=ref, errors=[
+        kernel_dtype_error(name, arr(3, dtype=I64), arr(3, dtype=I64), dt="Long"),
+        kernel_dtype_error(name, arr(3, dtype=B), arr(3, dtype=B)),
+        ErrorSample(arr(3), arr(2), exc=RuntimeError,
+                    match=r"^The size of tensor a \(3\) must match the size of tensor b "
+                          r"\(2\) at non-singleton dimension 0")])
+    for name, ref in (("tanh_backward", _tanh_backward_ref),
+                      ("sigmoid_backward", _sigmoid_backward_ref))]
+
+
+# ------------------------------------------- gelu_backward / silu_backward / mish_backward
+
+def _gelu_backward_ref(grad_output, x, approximate="none"):
+    x = _f(x)
+    if approximate == "tanh":
+        k = math.sqrt(2 / math.pi)
+        t = np.tanh(k * (x + 0.044715 * x ** 3))
+        d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+    else:
+        d = 0.5 * (1 + _erf(x / math.sqrt(2))) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+    return _f(grad_output) * d
+
+
+def _silu_backward_ref(grad_output, x):
+    s = 1 / (1 + np.exp(-_f(x)))
+    return _f(grad_output) * s * (1 + _f(x) * (1 - s))
+
+
+def _mish_backward_ref(grad_output, x):
+    x = _f(x)
+    t = np.tanh(np.log1p(np.exp(x)))
+    s = 1 / (1 + np.exp(-x))
+    return _f(grad_output) * (t + x * s * (1 - t * t))
+
+
+def _grad_input_samples(extra=None):
+    def samples():
+        out = [Sample(arr(3, 4, dtype=d), arr(3, 4, dtype=d, low=-4.0, high=4.0))
+               for d in FLOATS]
+        out += [Sample(arr(2, 1), arr(3)), Sample(arr(4, dtype=F32), arr(4, dtype=F64)),
+                Sample(arr(0), arr(0))]
+        if extra:
+            out += [Sample(arr(3, 4, dtype=d), arr(3, 4, dtype=d, low=-4.0, high=4.0),
+                           **extra) for d in FLOATS]
+        return out
+    return samples
+
+
+OPINFOS += [
+    OpInfo(f"aten::{name}", samples=_grad_input_samples(extra), ref=ref, grad=grad, errors=[
+        kernel_dtype_error(kernel, arr(3, dtype=I64), arr(3, dtype=I64), dt="Long")]
+        if kernel else [
+        ErrorSample(arr(3, dtype=I64), arr(3, dtype=I64), exc=UNSUPPORTED,
+                    match="^\"GeluBackward(CUDA)?KernelImpl\" not implemented for 'Long'$"),
+        ErrorSample(arr(3), arr(3), approximate="foo", exc=RuntimeError,
+                    match="^approximate argument must be either none or tanh.$")])
+    # (grad=False: derivatives.yaml differentiates neither silu_backward nor mish_backward)
+    for name, ref, extra, kernel, grad in (
+        ("gelu_backward", _gelu_backward_ref, {"approximate": "tanh"}, None, True),
+        ("silu_backward", _silu_backward_ref, None, "silu_backward", False),
+        ("mish_backward", _mish_backward_ref, None, "mish_backward", False))]

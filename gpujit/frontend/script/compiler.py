@@ -26,6 +26,7 @@ import threading
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
 from ...passes.cleanup import run_cleanup_passes
+from ...passes.canonicalize_loops import canonicalize_modified_loops
 from .errors import FrontendError, NotSupportedError
 from .calls import describe_type
 from .function_calls import as_int_coded
@@ -181,6 +182,9 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         # nothing uses and that has no effect goes (`a = s.index("x"); return 1` keeps no
         # aten::index), simple tuples are read through, constants of immutable types fold
         # (`3 + 4` is 7, `if 1 < 2:` keeps its taken block) and are pooled
+        # (before it, as TorchScript's ir_emitter: a for loop that can exit early becomes
+        # the while loop TorchScript's .graph and .code show)
+        canonicalize_modified_loops(self.graph)
         run_cleanup_passes(self.graph)
         return self.graph
 

@@ -2,8 +2,8 @@
 `s.add(x)`, ...), as container ops (interpreter.CONTAINER_OPS) and prim::If / prim::Loop.
 
 Mutators lower onto the IR's side-effect kinds (see containers.py): `s.add(x)` is
-aten::extend of the set with [x], `xs.sort()` a sorted copy put back with aten::clear +
-aten::extend, `d.setdefault(k, v)` and `s.discard(x)` an `if`. A mutator's node returns
+aten::extend of the set with [x], `xs.sort()` / `xs.reverse()` TorchScript's in-place
+aten::sort / aten::reverse, `d.setdefault(k, v)` and `s.discard(x)` an `if`. A mutator's node returns
 the container; only append and item assignment rebind the receiver variable to it (as
 before), the others leave the variable naming the same object."""
 from __future__ import annotations
@@ -106,8 +106,8 @@ class ContainerMethodsMixin:
                     isinstance(x.type, T.IntType) and isinstance(elem, T.FloatType)):
                 self.error(f"list.{name}() of a list of {describe_type(elem)} got "
                            f"{describe_type(x.type)}", node)
-            if name == "index":
-                return self.list_index(lst, x, node)
+            if name == "index":     # (a ValueError that is also a RuntimeError)
+                return self.emit("aten::index", [lst, x], [T.INT]).output
             if name == "count":
                 return self.emit("aten::count", [lst, x], [T.INT]).output
             self.mutate("aten::remove", [lst, x], node)
@@ -119,17 +119,18 @@ class ContainerMethodsMixin:
             elif name == "copy":
                 return self.emit("aten::copy", [lst], [lst.type]).output
             elif name == "reverse":
-                self.put_back(lst, self.emit("aten::reversed", [lst], [lst.type]).output, node)
+                self.mutate("aten::reverse", [lst], node)
             else:
-                self.put_back(lst, self.sorted_list(lst, kw.get("reverse"), node), node)
+                self.sorted_list(lst, kw.get("reverse"), node, kind="aten::sort")
             return self.void_value()
         self.error(f"'{lst.type.annotation()}' object has no attribute or method "
                    f"'{name}'.: a list has no method '{name}' in scripted code", node,
                    hint=f"supported: {_LIST_METHODS}, len(xs), xs[i], xs[a:b]")
 
-    def sorted_list(self, seq, reverse, node):
+    def sorted_list(self, seq, reverse, node, kind="aten::sorted"):
         """sorted(seq, reverse=...) as a new list (ints, floats, bools, strs, or tuples
-        led by one; Tensors, ordered by bool(x < y) as TorchScript's aten::sort.Tensor)."""
+        led by one; Tensors, ordered by bool(x < y) as TorchScript's aten::sort.Tensor);
+        kind aten::sort: xs.sort(reverse=...), the list sorted in place."""
         lst = self.as_list(seq, "sorted() of")
         if lst is not None and self.orders_objects(lst.type.elem, node):
             pass
@@ -141,7 +142,7 @@ class ContainerMethodsMixin:
             reverse = self.const(False)
         if not isinstance(reverse.type, T.BoolType):
             self.error(f"reverse= must be a bool, got {describe_type(reverse.type)}", node)
-        return self.emit("aten::sorted", [lst, reverse], [lst.type]).output
+        return self.emit(kind, [lst, reverse], [lst.type]).output
 
     def orders_objects(self, elem, node):
         """Is elem a script class that sorting can order: its `__lt__(self, other: Cls)
@@ -158,32 +159,6 @@ class ContainerMethodsMixin:
                        f"method taking another {sc.name} and returning a bool", node,
                        hint=f"def __lt__(self, other: '{sc.name}') -> bool")
         return True
-
-    def list_index(self, lst, x, node):
-        """xs.index(x): a loop that stops at the first equal element; ValueError (and
-        RuntimeError, as TorchScript's) when none is."""
-        trip = self.len_of(lst)
-        loop = self.emit("prim::Loop", [trip, self.const(True), self.const(-1)], [])
-        block = loop.add_block()
-        i = block.add_input(T.INT, "i")
-        found = block.add_input(T.INT, "found")
-        with self.in_block(block), self.scope():
-            e = self.emit("aten::__getitem__", [lst, i], [lst.type.elem]).output
-            eq = self.to_bool(self.compare(ast.Eq(), e, x, node), node)
-            block.register_output(self.select(eq, self.const(False), self.const(True),
-                                              T.BOOL))
-            block.register_output(self.select(eq, i, found, T.INT))
-        idx = loop.add_output(T.INT)
-        missing = self.scalar("lt", idx, self.const(0), node=node)
-        branch = self.emit("prim::If", [missing], [])
-        with self.in_block(branch.add_block()):
-            msg = self.emit("aten::format", [self.const("'{}' is not in list"), x],
-                            [T.STR]).output         # TorchScript's words: '5' is not in list
-            # (a ValueError that is also TorchScript's RuntimeError)
-            self.emit("prim::RaiseException",
-                      [msg, self.const("gpujit.runtime.container_ops.ValueErrorAt")], [])
-        branch.add_block()
-        return idx
 
     # ------------------------------------------------------------------ dicts
     def dict_method_call(self, d, name, node):
@@ -217,6 +192,8 @@ class ContainerMethodsMixin:
             if t is None:
                 self.error(f"the default of {name}() is {describe_type(default.type)} but "
                            f"the values are {describe_type(vt)}", node.args[1])
+            if name == "pop":       # TorchScript's aten::pop.Dict_default(d, k, default)
+                return self.emit("aten::pop", [d, args[0], default], [t]).output
             has = self.emit("aten::__contains__", [d, args[0]], [T.BOOL]).output
             branch = self.emit("prim::If", [has], [])
             kind = "aten::__getitem__" if name == "get" else "aten::pop"

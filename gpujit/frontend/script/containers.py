@@ -558,7 +558,7 @@ class ContainerMixin:
         return True
 
     def stmt_Delete(self, s):
-        """`del xs[i]` / `del d[k]`: aten::pop with its result unused; `del name`: the
+        """`del xs[i]` / `del d[k]`: aten::Delete, as TorchScript's; `del name`: the
         name is undefined after it (on this path: an `if` that deletes it on one branch
         leaves it undefined after the if)."""
         for target in s.targets:
@@ -583,11 +583,11 @@ class ContainerMixin:
                 if not isinstance(i.type, T.IntType):
                     self.error(f"list indices must be ints, got {describe_type(i.type)}",
                                target.slice)
-                self.emit("aten::pop", [c, i], [c.type.elem])
+                self.emit("aten::Delete", [c, i], [c.type])
             elif isinstance(c.type, T.DictType):
                 k = self.expr(target.slice)
                 self.check_key(c, k, target.slice)
-                self.emit("aten::pop", [c, k], [c.type.value])
+                self.emit("aten::Delete", [c, k], [c.type])
             elif isinstance(c.type, T.ListType):
                 self.error("del statements only support deletion at a single index, slicing "
                            "is not supported", target,
@@ -602,9 +602,11 @@ class ContainerMixin:
 
 
 _SAME_AS_FIRST = {"append", "extend", "insert", "clear", "remove", "_set_item", "copy",
+                  "Delete", "reverse", "sort",
                   "update", "sorted", "reversed", "slice", "add", "sub", "__or__",
                   "__and__", "__xor__"}
-_FIXED = {"__contains__": T.BOOL, "len": T.INT, "count": T.INT, "format": T.STR,
+_FIXED = {"__contains__": T.BOOL, "len": T.INT, "count": T.INT, "index": T.INT,
+          "format": T.STR,
           "percentFormat": T.STR,
           "str": T.STR}
 

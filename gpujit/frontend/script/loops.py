@@ -35,11 +35,10 @@ PENDING = object()
 class LoopReturn:
     """What a prim::Loop whose body returns leaves to compiler.path: the loop's "returned"
     flag and return value outputs."""
-    __slots__ = ("flag", "value", "endless")
+    __slots__ = ("flag", "value")
 
-    def __init__(self, flag, value, endless):
-        # endless: `while True:` without a break only ends by returning
-        self.flag, self.value, self.endless = flag, value, endless
+    def __init__(self, flag, value):
+        self.flag, self.value = flag, value
 
 
 class UnrolledTarget:
@@ -177,11 +176,11 @@ class LoopMixin:
         if s.orelse:
             self.error("else branches of while loops aren't supported: `while ... else` is "
                        "not supported", s, hint="use a flag variable", cls=NotSupportedError)
+        # (`while True:` is no special case: as torch 2.13, a path past the loop must
+        # return too, though only a return ends the loop)
         cond = self.condition(s.test)
-        endless = isinstance(s.test, ast.Constant) and s.test.value is True and \
-            next((e for e in own_loop_exits(s.body) if isinstance(e, ast.Break)), None) is None
         return self.loop(s, self.const(MAX_TRIP), cond, None, s.body,
-                         lambda: self.condition(s.test), exclude=(), endless=endless)
+                         lambda: self.condition(s.test), exclude=())
 
     def stmt_For(self, s):
         if s.orelse:
@@ -366,11 +365,11 @@ class LoopMixin:
         with self.in_block(node.add_block()), self.scope(), self.at(s):
             results.append(on_exit("return", s, r.value))
         with self.in_block(node.add_block()), self.scope():
-            results.append(RAISED if r.endless else self.path(list(rest), on_exit, slot_names))
+            results.append(self.path(list(rest), on_exit, slot_names))
         return self.merge_paths(node, results, s, slot_names)
 
     def loop(self, s, trip, cond, elem, body, cond_after, exclude, index_name=None,
-             endless=False, target_types=None):
+             target_types=None):
         """A prim::Loop carrying the variables the body assigns (and defined before it);
         a LoopReturn when the body returns (see the module docstring), else None.
         exclude: the loop's target names; one defined before the loop with a type its
@@ -453,9 +452,9 @@ class LoopMixin:
             if n not in carried:
                 self.scopes[-1][n] = OneBranch(s, "loopvar")
         if returns:
-            return self.carry_return(node, outs[len(carried) + 1:], endless)
+            return self.carry_return(node, outs[len(carried) + 1:])
 
-    def carry_return(self, node, body_outs, endless):
+    def carry_return(self, node, body_outs):
         """The returned flag (and the return value, when some path of the body returns)
         carried by the loop node: initial values before it, inputs of its body, outputs."""
         types = [T.BOOL] + [T.TENSOR if isinstance(v.type, T.TensorType) else v.type
@@ -471,7 +470,7 @@ class LoopMixin:
             node.add_input(n.output)
             node.blocks[0].add_input(t, name)
             outs.append(node.add_output(t, name))
-        return LoopReturn(outs[0], outs[1], endless) if len(outs) == 2 else None
+        return LoopReturn(outs[0], outs[1]) if len(outs) == 2 else None
 
 
 def _name(t):
