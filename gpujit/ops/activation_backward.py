@@ -189,6 +189,10 @@ def _gelu_backward_body(xp, grad_output, self, approximate="none"):
         return grad_output * (left + right)
     # dy * (cdf + x * pdf): cdf = 0.5 * (1 + erf(x * M_SQRT1_2)), pdf = kBeta * exp(-x^2 / 2)
     from .pointwise_math import erf
+    if x.ndim == 0:
+        cdf = (erf(xp, x * _SQRT1_2) + 1) * 0.5
+        pdf = xp.exp(x * x * -0.5) * _GELU_BETA
+        return grad_output * _fma_xp(xp, x, pdf, cdf)
     cdf = erf(xp, x * _SQRT1_2)             # (in place: the same ufuncs, fewer temporaries)
     xp.add(cdf, 1, out=cdf)
     xp.multiply(cdf, 0.5, out=cdf)

@@ -405,8 +405,10 @@ def _layer_norm_grad_raw(xp, grad, input, normalized_shape, weight, bias, eps):
     for a in axes:
         n *= input.shape[a]
 
+    from .reduction import _reduce_sum       # (the mean op's sum: PyTorch's CPU order)
+
     def mean(a):
-        return xp.divide(a.sum(axis=axes, dtype=a.dtype, keepdims=True), n)
+        return xp.divide(_reduce_sum(a, axes, a.dtype, True), n)
 
     d = xp.subtract(input, mean(input))
     invstd = mean(xp.multiply(d, d))
