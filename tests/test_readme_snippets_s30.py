@@ -210,6 +210,9 @@ def test_repository_paths_in_backticks_exist():
     assert names <= have, names - have
 
 
+_OPTIONAL_PACKAGES = {"tensorboard"}
+
+
 def test_api_names_resolve():
     import gpujit
     bad = []
@@ -223,8 +226,11 @@ def test_api_names_resolve():
             except AttributeError:
                 try:
                     obj = importlib.import_module("gpujit." + ".".join(parts[:i + 1]))
-                except ImportError:
-                    bad.append(name)
+                except ImportError as e:
+                    # (a module that needs an optional package this machine lacks, as
+                    # torch's does: gpujit.utils.tensorboard without tensorboard)
+                    if getattr(e, "name", None) not in _OPTIONAL_PACKAGES:
+                        bad.append(name)
                     break
     assert not bad, bad
 

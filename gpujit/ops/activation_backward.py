@@ -201,8 +201,9 @@ def _gelu_backward_body(xp, grad_output, self, approximate="none"):
     xp.exp(pdf, out=pdf)
     xp.multiply(pdf, _GELU_BETA, out=pdf)
     t = _fma_xp(xp, x, pdf, cdf)
-    if t.shape == xp.broadcast_shapes(t.shape, grad_output.shape) and t.dtype == \
-            xp.result_type(grad_output, t):
+    # (shapes and dtypes by NumPy's rules, which CuPy follows: t can take the product)
+    if t.shape == _np.broadcast_shapes(t.shape, grad_output.shape) and t.dtype == \
+            _np.result_type(grad_output.dtype, t.dtype):
         return xp.multiply(grad_output, t, out=t)
     return grad_output * t
 
