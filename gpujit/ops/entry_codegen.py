@@ -21,6 +21,19 @@ from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _
 from . import registry as _r
 
 
+def _writes_an_argument(schema):
+    """Whether an op writes one of its arguments (in-place, out=, Tensor(a!) anywhere)."""
+    return schema.is_inplace or any(getattr(a.type, "is_write", False)
+                                    for a in schema.arguments)
+
+
+def _quiet(impl, xp, *args):
+    """impl(xp, *args) with NumPy's floating-point warnings off (an entry point's retry
+    after a user's warning filter made one an exception: PyTorch computes silently)."""
+    with np.errstate(all="ignore"):
+        return impl(xp, *args)
+
+
 def _py_default(name, arg, consts):
     """`name=<literal>` when the default prints as a Python literal, else a bound constant."""
     if not arg.has_default:
@@ -259,6 +272,11 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     wrapped = ", ".join(f"(_np.asarray(a_{n}) if type(a_{n}) is int else a_{n})"
                         if n in operands else (f"a_{n}" if n in aux else n) for n in names)
     L.append(f"        r = _impl(xp, {wrapped})")
+    # NumPy's floating-point warning made an exception by the user's warning filters
+    # (simplefilter("error"), pytest -W error): computed again without it, as PyTorch
+    # computes inf / nan silently (the impl writes no input: the result is written after)
+    L.append("    except RuntimeWarning:")
+    L.append(f"        r = _quiet(_impl, xp, {call_args})")
     L.append("    if type(r) is not _nd and dev is _cpu:")
     L.append("        r = _np.asarray(r)")
     L.append("    if r.dtype != ot.np:")
@@ -432,6 +450,12 @@ def _gen_generic(op, fname, consts, hook=None):
     L.append("        raise e2 from None")
     if tensor_args:
         L.extend(not_tensor)
+    if not _writes_an_argument(s):
+        # (as the pointwise entry's: a floating-point warning the user's filters made an
+        # exception is computed again silently; not for an op that writes an argument,
+        # which may have written part of it)
+        L.append("    except RuntimeWarning:")
+        L.append(f"        r = _quiet(_impl, xp, {call_args})")
     if op.cross_device == "keep":
         # (aten::to.other: the result is on other's device, not self's)
         L.append("    dev = _devof(r)")
@@ -576,7 +600,7 @@ def _compile(op, src, fname, consts):
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout, _size1_c=_size1_c,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target,
-              _SPARSE=_dt.SPARSE_LAYOUTS, _no_layout=_no_layout)
+              _SPARSE=_dt.SPARSE_LAYOUTS, _no_layout=_no_layout, _quiet=_quiet)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
