@@ -3,7 +3,9 @@ and `gpujit.Future`), as torch.jit / torch.futures have them.
 
 gpujit runs a forked call at once, in the calling thread, and returns a completed Future
 (PyTorch's semantics allow a fork to run at fork time on one thread; it keeps answers
-deterministic). What the call raised is kept in the Future and raised by `wait`.
+deterministic). Called from Python, what the call raises propagates from fork() at once,
+as torch 2.13's eager fork; in scripted code it is kept in the Future and raised by
+`wait`.
 Scripted code has the same semantics: `fork(fn, *args)` compiles to a `prim::fork` node
 whose block holds the call (run when the fork runs) and whose output is a `Future[T]`;
 `wait(fut)` compiles to `aten::wait`, whose output is the T.
@@ -188,10 +190,9 @@ def fork(func, *args, **kwargs) -> Future:
     if s is not None and not s.paused:          # recorded as prim::fork (trace_futures)
         from ..frontend.trace_futures import traced_fork
         return traced_fork(s, func, args, kwargs)
-    try:
-        return Future._completed(func(*args, **kwargs))
-    except Exception as e:              # raised again by wait()
-        return Future._completed(error=e)
+    # (eager: what the call raises propagates at once, as torch 2.13's torch._C.fork runs
+    # the function synchronously; scripted prim::fork keeps it for wait())
+    return Future._completed(func(*args, **kwargs))
 
 
 def wait(future):
