@@ -161,8 +161,10 @@ def _public_call(op, args):
     name = op.public_name
     func = getattr(gpujit, name, None)
     if getattr(func, "op", None) is not op:
-        meth = getattr(Tensor, name, None)
-        func = meth if meth is not None else (func if callable(func) else op.public)
+        meth = Tensor.__dict__.get(name, None) or getattr(Tensor, name, None)
+        if isinstance(meth, property):      # (x.mT, x.T: torch passes the getter's __get__)
+            meth = meth.__get__
+        func = meth if callable(meth) else (func if callable(func) else op.public)
     pos, kw = [], {}
     for a, v in zip(op.schema.arguments, args):
         default = a.default if a.has_default else _NO

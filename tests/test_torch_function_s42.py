@@ -180,3 +180,18 @@ def test_compiled_code_and_traces_of_subclass_inputs():
     kinds = [n.kind() for n in tr.graph.nodes() if n.kind() != "prim::Constant"]
     assert kinds == ["aten::mul", "aten::alias", "aten::add", "aten::alias"]
     assert tr(gpujit.ones(2)).tolist() == [3.0, 3.0]
+
+
+def test_properties_that_are_ops_go_through_the_protocol():
+    calls = []
+
+    class Lg(gpujit.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            calls.append(getattr(func, "__name__", repr(func)))
+            return super().__torch_function__(func, types, args, kwargs or {})
+
+    y = gpujit.ones(2, 3).as_subclass(Lg)
+    t = y.mT                            # (a property whose getter is an op: func is __get__)
+    assert type(t) is Lg and tuple(t.shape) == (3, 2) and calls == ["__get__"]
+    assert type(y.T) is Lg and type(y.mH) is Lg
