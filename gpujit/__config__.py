@@ -1,6 +1,6 @@
 """torch.__config__: show() tells what gpujit runs on (its NumPy, numba, numba-cuda and
-CuPy, the CPU's vector capability, the kernel threads); parallel_info() the thread
-settings, as PyTorch's build and parallel reports."""
+CuPy, the CPU's vector capability as gpujit.backends.cpu reports it, the CUDA runtime);
+parallel_info() the thread settings, as PyTorch's build and parallel reports."""
 from __future__ import annotations
 
 import os
@@ -17,30 +17,6 @@ def _dist_version(name):
         return None
 
 
-def _cpu_capability():
-    """AVX512 / AVX2 / DEFAULT, as ATen names the vector code it would pick (from the CPU's
-    flags on Linux; ATEN_CPU_CAPABILITY caps it as in PyTorch)."""
-    flags = set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
-    have = "DEFAULT"
-    if {"avx2", "fma"} <= flags:
-        have = "AVX2"
-    if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags:
-        have = "AVX512"
-    cap = os.environ.get("ATEN_CPU_CAPABILITY", "").upper()
-    order = ["DEFAULT", "AVX2", "AVX512"]
-    if cap in order and order.index(cap) < order.index(have):
-        have = cap
-    return have
-
-
 def show() -> str:
     from . import __version__
     lines = [f"gpujit {__version__} built with:",
@@ -54,7 +30,8 @@ def show() -> str:
             for d in ("cupy", "cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x"):
                 v = v or _dist_version(d)
         lines.append(f"  - {name} {v if v else '(not installed)'}")
-    lines.append(f"  - CPU capability usage: {_cpu_capability()}")
+    from .backends.cpu import get_cpu_capability
+    lines.append(f"  - CPU capability usage: {get_cpu_capability()}")
     from . import version
     cuda = version.cuda
     lines.append(f"  - CUDA runtime: {cuda if cuda else 'none (no GPU found)'}")

@@ -48,10 +48,10 @@ def test_config_reports():
 
 
 def test_cpu_capability_follows_the_environment(monkeypatch):
-    cap = gpujit.__config__._cpu_capability()
+    cap = gpujit.backends.cpu.get_cpu_capability()
     assert cap in ("DEFAULT", "AVX2", "AVX512")
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")
-    assert gpujit.__config__._cpu_capability() == "DEFAULT"
+    assert gpujit.backends.cpu.get_cpu_capability() == "DEFAULT"
     torch = pytest.importorskip("torch")
     monkeypatch.delenv("ATEN_CPU_CAPABILITY")
     assert cap == torch.backends.cpu.get_cpu_capability()
