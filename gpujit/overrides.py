@@ -18,6 +18,9 @@ from __future__ import annotations
 import threading
 import weakref
 
+from .ops.registry import dispatch_state as _S
+from .tensor import Tensor
+
 __all__ = ["get_ignored_functions", "get_default_nowrap_functions", "has_torch_function",
            "has_torch_function_unary", "has_torch_function_variadic", "handle_torch_function",
            "is_tensor_like", "is_tensor_method_or_property", "wrap_torch_function"]
@@ -78,27 +81,24 @@ def enable(cls):
     """Put the dispatch layer in front of the others while cls (a subclass with an active
     __torch_function__) exists: when the last such class is collected, the layer goes and
     op calls pay nothing again."""
-    from .ops.registry import dispatch_state
     _live[0] += 1
     weakref.finalize(cls, _class_gone)
-    if dispatch_state.torch_function is None:
-        dispatch_state.torch_function = _dispatch
-        dispatch_state.refresh()
+    if _S.torch_function is None:
+        _S.torch_function = _dispatch
+        _S.refresh()
 
 
 def _class_gone():
-    from .ops.registry import dispatch_state
     _live[0] -= 1
-    if not _live[0] and dispatch_state.torch_function is not None:
-        dispatch_state.torch_function = None
-        dispatch_state.refresh()
+    if not _live[0] and _S.torch_function is not None:
+        _S.torch_function = None
+        _S.refresh()
 
 
 def _overloaded(args, out, seen):
     """The arguments (also inside lists / tuples) whose type has an active
     __torch_function__ other than plain Tensor's, in torch's order: left to right, a
     subclass before its superclass."""
-    from .tensor import Tensor
     for a in args:
         t = type(a)
         if t is Tensor or a is None or t in (int, float, bool, str):
@@ -131,8 +131,7 @@ def _dispatch(op, args):
         if over:
             func, pos, kw = _public_call(op, args)
             return _call_overloaded(func, over, pos, kw)
-    from .ops.registry import dispatch_state as S
-    nxt = S.profiler or S.autocast or S.inner
+    nxt = _S.profiler or _S.autocast or _S.inner
     return op.eager(*args) if nxt is None else nxt(op, args)
 
 
@@ -142,7 +141,6 @@ def _call_overloaded(func, over, args, kwargs):
         r = type(a).__torch_function__(func, types, args, kwargs)
         if r is not NotImplemented:
             return r
-    from .tensor import Tensor
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
     mod = getattr(func, "__module__", None)
     kinds = "".join(f"  - {'tensor subclass' if issubclass(t, Tensor) else 'mode object'} "
@@ -157,7 +155,6 @@ def _public_call(op, args):
     parameters positional (trailing defaults dropped), keyword-only ones by name where
     they differ from their defaults."""
     import gpujit
-    from .tensor import Tensor
     name = op.public_name
     func = getattr(gpujit, name, None)
     if getattr(func, "op", None) is not op:
@@ -191,7 +188,6 @@ def _same(v, d):
 
 def _convert(ret, cls):
     """ret with its Tensors as cls (Tensor.__torch_function__'s result)."""
-    from .tensor import Tensor
     if cls is Tensor:
         return ret
     if isinstance(ret, Tensor) and not isinstance(ret, cls):
@@ -211,7 +207,7 @@ def default_torch_function(cls, func, types, args=(), kwargs=None):
         return NotImplemented
     with DisableTorchFunctionSubclass():
         ret = func(*args, **kwargs)
-        if func in get_default_nowrap_functions():
+        if func in _NOWRAP:
             return ret
         return _convert(ret, cls)
 
@@ -219,9 +215,11 @@ def default_torch_function(cls, func, types, args=(), kwargs=None):
 # ------------------------------------------------------------------------ torch.overrides
 def get_default_nowrap_functions():
     """Functions whose results Tensor.__torch_function__ does not turn into the subclass."""
-    from .tensor import Tensor
-    return {f for f in (getattr(Tensor, "_base", None), getattr(Tensor, "grad", None))
-            if f is not None}
+    return set(_NOWRAP)
+
+
+_NOWRAP = frozenset(f for f in (getattr(Tensor, "_base", None), getattr(Tensor, "grad", None))
+                    if f is not None)
 
 
 def get_ignored_functions():
@@ -238,12 +236,10 @@ def get_ignored_functions():
 
 def is_tensor_like(inp) -> bool:
     """A Tensor, or an object whose type defines __torch_function__."""
-    from .tensor import Tensor
     return type(inp) is Tensor or hasattr(inp, "__torch_function__")
 
 
 def _relevant(relevant_args):
-    from .tensor import Tensor
     out, seen = [], set()
     for a in relevant_args:
         t = type(a)
@@ -292,7 +288,6 @@ def wrap_torch_function(dispatcher):
 
 def is_tensor_method_or_property(func) -> bool:
     """Whether func is a method or property of Tensor (func(x, ...) gets x as self)."""
-    from .tensor import Tensor
     name = getattr(func, "__name__", None)
     return name is not None and (getattr(Tensor, name, None) is func
                                  or isinstance(func, property))
