@@ -57,7 +57,7 @@ def parse(graph, trace, omit_useless_nodes=True):
     """NodeDefs of an inlined traced graph (see the module docstring)."""
     from ...jit.script_module import TracedModule
     entries = {}                         # debug name -> _Entry (graph order)
-    ops = []                             # (node, scope, kind, inputs, outputs, sizes, attrs)
+    ops = []                             # [node, its scope] (scope rewritten below)
     for v in graph.inputs():
         if omit_useless_nodes and not v.uses():
             continue
