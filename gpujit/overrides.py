@@ -157,7 +157,9 @@ def _public_call(op, args):
     import gpujit
     name = op.public_name
     func = getattr(gpujit, name, None)
-    if getattr(func, "op", None) is not op:
+    if getattr(func, "op", None) is not op and (op.bind_method or not callable(func)):
+        # (an op with no method form whose gpujit.<name> is a Python wrapper, torch.where:
+        # that function, not a Tensor method of the same name with other parameters)
         meth = Tensor.__dict__.get(name, None) or getattr(Tensor, name, None)
         if isinstance(meth, property):      # (x.mT, x.T: torch passes the getter's __get__)
             meth = meth.__get__
