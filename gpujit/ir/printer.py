@@ -17,6 +17,7 @@ import math
 import sys
 
 from .. import dtypes as _dt
+from .._cpp_text import tensor_text
 from . import types as T
 
 __all__ = ["print_graph", "format_constant", "SUBGRAPH_ATTR"]
@@ -87,7 +88,6 @@ def format_constant(v, type_=None, _inside=False) -> str:
             # (ATen's C++ print of it, newlines made spaces: `value= 1  1  1  1 [
             # CPUFloatType{2,2} ]`, as TorchScript's printAttribute writes a small tensor;
             # inside a list or tuple constant it stays <Tensor>)
-            from ..runtime.script_text import tensor_text
             return tensor_text(v._data, v._dtype, v.device.type == "cpu").replace("\n", " ")
         return "<Tensor>"
     # (a bool inside a list or tuple is True / False, as IValue's printer writes it: torch

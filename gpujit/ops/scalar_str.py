@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._cpp_text import tensor_text
 from .scalar_ops import PYTHON_FORMS, PYTHON_VALUED, _binary, _scalar_op
 from .registry import op
 
@@ -442,8 +443,7 @@ def bin_int(xp, i):
 
 def _tensor_str(a):
     """str() of a raw array (NumPy, or CuPy on its GPU) in scripted code: ATen's C++
-    printer's text of the Tensor it is (`[ CPUFloatType{2} ]`; runtime/script_text.py)."""
-    from ..runtime.script_text import tensor_text
+    printer's text of the Tensor it is (`[ CPUFloatType{2} ]`; gpujit/_cpp_text.py)."""
     from .. import dtypes as _dt
     on_cpu = isinstance(a, (np.ndarray, np.generic))
     return tensor_text(a, _dt.from_numpy_dtype(a.dtype), on_cpu)
