@@ -6,15 +6,24 @@ overriding `__torch_function__` sees each call first: func, types, args, kwargs)
 `nn.Parameter` (and nn.Buffer) turn it off with `_disabled_torch_function_impl`, so their
 results are plain Tensors, as PyTorch's.
 
-Cost: nothing until a Tensor subclass with an active `__torch_function__` is defined; from
-then on a dispatch layer in front of the others (ops/registry.py's hook chain) looks at each
-op call's arguments. Scope: every registry op (functions, methods, operators, the ops the
-library's nn / functional code calls); Tensor methods that are not ops (tolist, repr,
-properties) are not routed; objects that are not Tensors reach `__torch_function__` only
-through `handle_torch_function` (their own code calling it), not from gpujit's ops.
+Where a call is seen, and as what func: a method, operator or property of a subclass
+instance where it is entered, as PyTorch's (x.tolist(): Tensor.tolist; x[0]:
+Tensor.__getitem__; x.shape: Tensor.shape.__get__; x + 1: Tensor.add; 1 - x:
+Tensor.__rsub__), through entry points installed on the subclass (plain Tensors keep their
+own attributes); the default handler runs it with the protocol off, so the calls inside are
+not seen. Every registry op call otherwise (torch.add(x, 1), the ops of gpujit's nn /
+functional Python code, ops on plain Tensors given a subclass argument) is seen by a
+dispatch layer in front of the others (ops/registry.py's hook chain), as gpujit.<name>.
+
+Cost: nothing until a Tensor subclass with an active `__torch_function__` is defined; the
+dispatch layer is there only while one exists. Not as PyTorch: gpujit's Python-level
+functions (F.mse_loss, F.normalize, torch.split ...) are not entry points themselves (their
+ops are seen; PyTorch shows the function once); objects that are not Tensors reach
+`__torch_function__` only through `handle_torch_function` (their own code calling it).
 """
 from __future__ import annotations
 
+import sys as _sys
 import threading
 import weakref
 
@@ -80,7 +89,8 @@ _live = [0]                         # how many subclasses with an active one exi
 def enable(cls):
     """Put the dispatch layer in front of the others while cls (a subclass with an active
     __torch_function__) exists: when the last such class is collected, the layer goes and
-    op calls pay nothing again."""
+    op calls pay nothing again. cls gets its Tensor entry points (_install_entries)."""
+    _install_entries(cls)
     _live[0] += 1
     weakref.finalize(cls, _class_gone)
     if _S.torch_function is None:
@@ -93,6 +103,113 @@ def _class_gone():
     if not _live[0] and _S.torch_function is not None:
         _S.torch_function = None
         _S.refresh()
+
+
+# ------------------------------------------------------------------ Tensor entry points
+# PyTorch checks __torch_function__ where a Tensor method, operator or property is entered
+# (func = that method: Tensor.tolist, Tensor.__getitem__, Tensor.shape.__get__), and the
+# default handler runs it with the protocol off, so the calls it makes are not seen. A
+# subclass with an active __torch_function__ gets such entry points in its own class dict
+# for the Tensor attributes it inherits (plain Tensors pay nothing): public methods and
+# properties (getter and setter) and the dunders PyTorch routes. An operator passes the
+# method PyTorch's passes (x + 1: Tensor.add; 1 - x: Tensor.__rsub__; x < 1: Tensor.lt).
+# Functions (torch.add(x, 1)) and ops reached from plain Tensors are seen at the op call
+# (the dispatch layer below).
+_OPERATOR_FUNCS = {
+    "__add__": "add", "__radd__": "add", "__iadd__": "add_", "__sub__": "sub",
+    "__isub__": "sub_", "__mul__": "mul", "__rmul__": "mul", "__imul__": "mul_",
+    "__truediv__": "div", "__rtruediv__": "__rdiv__", "__itruediv__": "div_", "__div__": "div",
+    "__idiv__": "div_", "__ifloordiv__": "floor_divide_", "__mod__": "remainder",
+    "__imod__": "remainder_", "__matmul__": "matmul", "__rand__": "bitwise_and",
+    "__ror__": "bitwise_or", "__rxor__": "bitwise_xor", "__ne__": "ne", "__lt__": "lt",
+    "__le__": "le", "__gt__": "gt", "__ge__": "ge", "__str__": "__repr__"}
+_ROUTED_DUNDERS = frozenset(_OPERATOR_FUNCS) | {
+    "__rsub__", "__rdiv__", "__floordiv__", "__rfloordiv__", "__rmod__", "__pow__",
+    "__rpow__", "__ipow__", "__rmatmul__", "__and__", "__iand__", "__or__", "__ior__",
+    "__xor__", "__ixor__", "__lshift__", "__rlshift__", "__ilshift__", "__rshift__",
+    "__rrshift__", "__irshift__", "__neg__", "__pos__", "__abs__", "__invert__", "__eq__",
+    "__getitem__", "__setitem__", "__len__", "__contains__", "__bool__", "__float__",
+    "__int__", "__index__", "__complex__", "__repr__", "__format__", "__array__",
+    "__deepcopy__", "__reduce_ex__", "__dir__", "__reversed__", "__dlpack__",
+    "__dlpack_device__"}
+_entries = None                     # [(name, entry)] made once, shared by the subclasses
+
+
+def _static(cls, name):
+    for k in cls.__mro__:
+        if name in k.__dict__:
+            return k.__dict__[name]
+    return None
+
+
+def _user_call() -> bool:
+    """Whether the Tensor attribute being entered was called from outside gpujit: gpujit's
+    own Python code (F.mse_loss reading input.shape) is what PyTorch runs under its
+    function's handler with the protocol off; its op calls are still seen (below)."""
+    return not _sys._getframe(2).f_globals.get("__name__", "").startswith("gpujit")
+
+
+def _method_entry(orig, func):
+    def entry(self, *args, **kwargs):
+        if not _is_disabled() and _user_call():
+            over = _overloaded((self,) + args, [], set())
+            if kwargs:
+                _overloaded(tuple(kwargs.values()), over, {type(a) for a in over})
+            if over:
+                return _call_overloaded(func, over, (self,) + args, kwargs)
+        return orig(self, *args, **kwargs)
+    entry.__name__, entry.__qualname__ = orig.__name__, orig.__qualname__
+    entry.__doc__, entry.__wrapped__ = orig.__doc__, orig
+    return entry
+
+
+def _property_entry(prop):
+    get, fget = prop.__get__, prop.fget
+
+    def getter(self):
+        if not _is_disabled() and _user_call():
+            over = _overloaded((self,), [], set())
+            if over:
+                return _call_overloaded(get, over, (self,), {})
+        return fget(self)
+    if prop.fset is None:
+        return property(getter, None, prop.fdel, prop.__doc__)
+    put, fset = prop.__set__, prop.fset
+
+    def setter(self, value):
+        if not _is_disabled() and _user_call():
+            over = _overloaded((self, value), [], set())
+            if over:
+                _call_overloaded(put, over, (self, value), {})
+                return
+        fset(self, value)
+    return property(getter, setter, prop.fdel, prop.__doc__)
+
+
+def _make_entries():
+    out = []
+    names = {n for k in Tensor.__mro__[:-1] for n in k.__dict__}
+    for name in sorted(names):
+        if name.startswith("_") and name not in _ROUTED_DUNDERS:
+            continue
+        v = _static(Tensor, name)
+        if isinstance(v, property):
+            out.append((name, _property_entry(v)))
+        elif callable(v) and not isinstance(v, (staticmethod, classmethod, type)):
+            func = _static(Tensor, _OPERATOR_FUNCS.get(name, name))
+            out.append((name, _method_entry(v, func if callable(func) else v)))
+    return out
+
+
+def _install_entries(cls):
+    """cls's entry points for the Tensor attributes it inherits unchanged (those it or a
+    class between it and Tensor defines, entry points included, stay)."""
+    global _entries
+    if _entries is None:
+        _entries = _make_entries()
+    for name, entry in _entries:
+        if _static(cls, name) is _static(Tensor, name):
+            setattr(cls, name, entry)
 
 
 def _overloaded(args, out, seen):
@@ -151,15 +268,17 @@ def _call_overloaded(func, over, args, kwargs):
 
 def _public_call(op, args):
     """(func, args, kwargs) of a registry op's call as the user's public API spells it:
-    gpujit.<name> where it is that op's function, else Tensor.<name>; positional
+    gpujit.<name> where there is one, else Tensor.<name>; positional
     parameters positional (trailing defaults dropped), keyword-only ones by name where
     they differ from their defaults."""
     import gpujit
     name = op.public_name
     func = getattr(gpujit, name, None)
-    if getattr(func, "op", None) is not op and (op.bind_method or not callable(func)):
-        # (an op with no method form whose gpujit.<name> is a Python wrapper, torch.where:
-        # that function, not a Tensor method of the same name with other parameters)
+    if not callable(func):
+        # (a method of a subclass instance is seen at its entry point, with Tensor.<name>
+        # as func; the ops seen here are function calls or calls on plain Tensors: the
+        # function gpujit.<name> where there is one, even a Python wrapper of the op, as
+        # torch.where, whose parameters are not Tensor.where's)
         meth = Tensor.__dict__.get(name, None) or getattr(Tensor, name, None)
         if isinstance(meth, property):      # (x.mT, x.T: torch passes the getter's __get__)
             meth = meth.__get__
@@ -195,8 +314,10 @@ def _convert(ret, cls):
     if isinstance(ret, Tensor) and not isinstance(ret, cls):
         return ret.as_subclass(cls)
     if isinstance(ret, (tuple, list)):
-        return type(ret)(_convert(r, cls) for r in ret) if type(ret) in (tuple, list) \
-            else type(ret)(*(_convert(r, cls) for r in ret))
+        items = [_convert(r, cls) for r in ret]
+        if all(a is b for a, b in zip(items, ret)):
+            return ret                  # (a Size, a tuple of numbers: as it is)
+        return type(ret)(items) if not hasattr(type(ret), "_fields") else type(ret)(*items)
     return ret
 
 
@@ -220,8 +341,9 @@ def get_default_nowrap_functions():
     return set(_NOWRAP)
 
 
-_NOWRAP = frozenset(f for f in (getattr(Tensor, "_base", None), getattr(Tensor, "grad", None))
-                    if f is not None)
+# (PyTorch's: the getters of _base and grad)
+_NOWRAP = frozenset(p.__get__ for p in (_static(Tensor, "_base"), _static(Tensor, "grad"))
+                    if isinstance(p, property))
 
 
 def get_ignored_functions():

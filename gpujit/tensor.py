@@ -588,6 +588,10 @@ class Tensor:
             _registry.dispatch_state.escape(self, "len")
         return self._data.shape[0]
 
+    def __reversed__(self):
+        """reversed(x): x flipped along dimension 0 (a 0-dim tensor: itself), as PyTorch."""
+        return self if self._data.ndim == 0 else self.flip(0)
+
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
@@ -617,6 +621,11 @@ class Tensor:
     def __reduce__(self):
         a = self._data if self._device is _cpu else self._data.get()
         return (_rebuild, (a, self._dtype.name, str(self._device), self.requires_grad))
+
+    def __reduce_ex__(self, protocol):
+        # (object's would call __reduce__ too; defined so that a subclass's
+        # __torch_function__ sees copy / pickle as PyTorch's: func Tensor.__reduce_ex__)
+        return self.__reduce__()
 
     def __deepcopy__(self, memo):
         t = self.clone()
