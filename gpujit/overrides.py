@@ -190,8 +190,8 @@ def _make_entries():
     out = []
     names = {n for k in Tensor.__mro__[:-1] for n in k.__dict__}
     for name in sorted(names):
-        if name.startswith("_") and name not in _ROUTED_DUNDERS:
-            continue
+        if (name.startswith("_") and name not in _ROUTED_DUNDERS) or name == "as_subclass":
+            continue            # (as PyTorch's: a handler may call x.as_subclass(Tensor))
         v = _static(Tensor, name)
         if isinstance(v, property):
             out.append((name, _property_entry(v)))

@@ -95,6 +95,7 @@ def _entry_program(torch):
         ("contains", lambda: 1.0 in x), ("setitem", lambda: x.clone().__setitem__(0, 1.0)),
         ("set requires_grad", lambda: setattr(x.clone(), "requires_grad", True)),
         ("where", lambda: torch.where(pos, x, 0.0)),
+        ("as_subclass", lambda: x.as_subclass(torch.Tensor)),
         ("deepcopy", lambda: None),
     ]
     out = []
@@ -133,7 +134,7 @@ _ENTRY_EXPECTED = [
     ("reversed", ["Tensor.__reversed__"], "L"), ("contains", ["Tensor.__contains__"], "bool"),
     ("setitem", ["Tensor.clone", "Tensor.__setitem__"], "NoneType"),
     ("set requires_grad", ["Tensor.clone", "Tensor.requires_grad.__set__"], "NoneType"),
-    ("where", ["torch.where"], "L"), ("deepcopy", [], "NoneType"),
+    ("where", ["torch.where"], "L"), ("as_subclass", [], "Tensor"), ("deepcopy", [], "NoneType"),
     ("reversed values", [2, 1], 5),
 ]
 

@@ -237,8 +237,13 @@ def _as_subclass(self, cls):
     if not (isinstance(cls, type) and issubclass(cls, Tensor)):
         raise TypeError("Creating a Tensor subclass from a class that does not inherit from "
                         "Tensor is not possible. Make sure your class inherits from Tensor.")
-    from .registry import OPS
-    r = OPS["aten::alias"].public(self)
+    from .registry import OPS, dispatch_state
+    if dispatch_state.torch_function is None:
+        r = OPS["aten::alias"].public(self)
+    else:                   # (not a call __torch_function__ sees, as PyTorch's as_subclass)
+        from ..overrides import DisableTorchFunctionSubclass
+        with DisableTorchFunctionSubclass():
+            r = OPS["aten::alias"].public(self)
     try:
         r.__class__ = cls          # a subclass without a __dict__ (Parameter ...)
         return r
