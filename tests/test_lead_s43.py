@@ -176,3 +176,44 @@ def test_plain_tensors_and_library_code_pay_nothing():
             return "own"
 
     assert N(x).tolist() == "own" if False else x.as_subclass(N).tolist() == "own"
+
+
+def _sym_program(torch):
+    out = [torch.sym_int(3.7), torch.sym_int(-3.7), torch.sym_float(3), torch.sym_max(2, 3.0),
+           torch.sym_max(True, 2), torch.sym_min(2, 3), torch.sym_min(2.0, 2),
+           torch.sym_not(True), torch.sym_not(0), torch.sym_ite(True, 1, 2),
+           torch.sym_ite(False, "a", "b"), torch.sym_sqrt(4), torch.sym_sum([1, 2, 3]),
+           torch.is_distributed(torch.ones(1)), torch.compiled_with_cxx11_abi(),
+           torch.init_num_threads(), torch.get_device_module("cpu") is torch.cpu,
+           torch.get_device_module(torch.device("cpu")) is torch.cpu]
+    out = [(type(v).__name__, v) for v in out]
+    for f in (lambda: torch.sym_max(torch.ones(1), 2), lambda: torch.get_device_module(3),
+              lambda: torch.sym_int("a")):
+        try:
+            f()
+            out.append(None)
+        except Exception as e:
+            out.append((type(e).__name__, str(e).replace("torch.Tensor", "Tensor")
+                        .replace("gpujit.Tensor", "Tensor")))
+    out.append(torch.DisableTorchFunctionSubclass is torch._C.DisableTorchFunctionSubclass)
+    F = torch.nn.functional
+    out.append(F.has_torch_function_unary(torch.ones(1)))
+    return out
+
+
+def test_sym_helpers_and_small_toplevel_queries():
+    got = _sym_program(gpujit)
+    assert got[:18] == [("int", 3), ("int", -3), ("float", 3.0), ("float", 3.0), ("int", 2),
+                        ("int", 2), ("float", 2.0), ("bool", False), ("bool", True),
+                        ("int", 1), ("str", "b"), ("float", 2.0), ("int", 6),
+                        ("bool", False), ("bool", True), ("NoneType", None),
+                        ("bool", True), ("bool", True)]
+    assert got[18][0] == "AssertionError" and got[18][1].endswith("got <class 'Tensor'>")
+    assert got[19] == ("RuntimeError", "Invalid value of device '3', expect torch.device, "
+                                       "str, or None")
+    assert got[20][0] == "ValueError" and got[21:] == [True, False]
+
+
+def test_sym_helpers_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _sym_program(gpujit) == _sym_program(torch)
