@@ -157,6 +157,7 @@ from ._sym import (sym_int, sym_float, sym_max, sym_min, sym_not,  # noqa: E402,
                    sym_ite, sym_sqrt, sym_sum, get_device_module, is_distributed,
                    compiled_with_cxx11_abi, init_num_threads)
 from .overrides import DisableTorchFunction, DisableTorchFunctionSubclass  # noqa: E402,F401
+from ._lowrank import svd_lowrank, pca_lowrank  # noqa: E402,F401
 from . import library  # noqa: E402,F401  (torch.library: user-defined ops)
 from . import multiprocessing  # noqa: E402,F401  (torch.multiprocessing: shared tensors)
 from . import futures  # noqa: E402,F401  (torch.futures)

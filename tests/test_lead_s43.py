@@ -217,3 +217,72 @@ def test_sym_helpers_and_small_toplevel_queries():
 def test_sym_helpers_match_torch():
     torch = pytest.importorskip("torch")
     assert _sym_program(gpujit) == _sym_program(torch)
+
+
+def test_svd_lowrank_recovers_a_low_rank_matrix():
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((30, 3)) @ rng.standard_normal((3, 12))     # rank 3
+    gpujit.manual_seed(0)
+    U, S, V = gpujit.svd_lowrank(gpujit.tensor(a), q=3)
+    assert tuple(U.shape) == (30, 3) and tuple(S.shape) == (3,) and tuple(V.shape) == (12, 3)
+    np.testing.assert_allclose(S.numpy(), np.linalg.svd(a, compute_uv=False)[:3], rtol=1e-10)
+    np.testing.assert_allclose((U @ gpujit.diag(S) @ V.mT).numpy(), a, atol=1e-10)
+    np.testing.assert_allclose((U.mT @ U).numpy(), np.eye(3), atol=1e-12)
+    # a wide matrix (worked on as its transpose), a batch, and M subtracted
+    U2, S2, V2 = gpujit.svd_lowrank(gpujit.tensor(a.T.copy()), q=3)
+    assert tuple(U2.shape) == (12, 3) and tuple(V2.shape) == (30, 3)
+    np.testing.assert_allclose(S2.numpy(), S.numpy(), rtol=1e-10)
+    m = rng.standard_normal(12)
+    U3, S3, V3 = gpujit.svd_lowrank(gpujit.tensor(np.stack([a + m, a + m])), q=3,
+                                    M=gpujit.tensor(m))
+    np.testing.assert_allclose(S3.numpy(), np.stack([S.numpy()] * 2), rtol=1e-9)
+
+
+def test_pca_lowrank_gives_the_principal_directions_and_torchs_errors():
+    import numpy as np
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((50, 2)) @ np.array([[3.0, 1.0, 0.0, 0.5], [0.0, 0.5, 2.0, 0.0]])
+    x = x + rng.standard_normal(4) * 10
+    gpujit.manual_seed(0)
+    U, S, V = gpujit.pca_lowrank(gpujit.tensor(x), q=2)
+    c = x - x.mean(0)
+    _, s, vt = np.linalg.svd(c, full_matrices=False)
+    np.testing.assert_allclose(S.numpy(), s[:2], rtol=1e-10)
+    np.testing.assert_allclose(np.abs(V.numpy()), np.abs(vt[:2].T), atol=1e-10)
+    assert gpujit.pca_lowrank(gpujit.tensor(x)).__len__() == 3
+    assert tuple(gpujit.pca_lowrank(gpujit.tensor(x))[1].shape) == (4,)   # min(6, m, n)
+    for kw, words in ((dict(q=5), "q(=5) must be non-negative integer and not greater than "
+                                  "min(m, n)=4"),
+                      (dict(niter=-1), "niter(=-1) must be non-negative integer")):
+        with pytest.raises(ValueError) as e:
+            gpujit.pca_lowrank(gpujit.tensor(x), **kw)
+        assert str(e.value) == words
+    sp = gpujit.pca_lowrank(gpujit.tensor(x).to_sparse(), q=2)[1]
+    np.testing.assert_allclose(sp.numpy(), s[:2], rtol=1e-9)
+
+
+def test_lowrank_draws_torchs_test_matrix():
+    torch = pytest.importorskip("torch")
+    import numpy as np
+    out = []
+    for lib in (torch, gpujit):
+        lib.manual_seed(0)
+        a = lib.randn(20, 8, dtype=lib.float64)
+        lib.manual_seed(1)
+        r = [lib.svd_lowrank(a, q=3, niter=0)[1].tolist(),
+             lib.pca_lowrank(a.float())[1].tolist(), lib.rand(1).item()]
+        out.append(r)
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-12)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-5)
+    assert out[0][2] == out[1][2]
+
+
+def test_skip_init_draws_nothing():
+    # torch builds the module on the meta device: the generator does not move
+    gpujit.manual_seed(0)
+    want = gpujit.rand(3).tolist()
+    gpujit.manual_seed(0)
+    m = gpujit.nn.utils.skip_init(gpujit.nn.Linear, 5, 4)
+    assert tuple(m.weight.shape) == (4, 5)
+    assert gpujit.rand(3).tolist() == want
