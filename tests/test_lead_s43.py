@@ -286,3 +286,34 @@ def test_skip_init_draws_nothing():
     m = gpujit.nn.utils.skip_init(gpujit.nn.Linear, 5, 4)
     assert tuple(m.weight.shape) == (4, 5)
     assert gpujit.rand(3).tolist() == want
+
+
+def _bartlett(lib):
+    lib.manual_seed(0)
+    d = lib.distributions.Wishart(lib.tensor([4.5, 7.0], dtype=lib.float64),
+                                  covariance_matrix=lib.eye(3, dtype=lib.float64) * 2)
+    return d._bartlett_sampling((2,))
+
+
+def test_wishart_bartlett_draws_in_torchs_layout():
+    # sqrt(chi2) on the diagonal, then p(p-1)/2 normals below it in tril_indices' order
+    # (gpujit drew a full (p, p) normal matrix and kept its lower part)
+    import numpy as np
+    got = _bartlett(gpujit)
+    gpujit.manual_seed(0)
+    d = gpujit.distributions.Wishart(gpujit.tensor([4.5, 7.0], dtype=gpujit.float64),
+                                     covariance_matrix=gpujit.eye(3, dtype=gpujit.float64) * 2)
+    diag = d._dist_chi2.rsample((2,)).sqrt().numpy()
+    below = gpujit.randn(2, 2, 3, dtype=gpujit.float64).numpy()
+    a = np.zeros((2, 2, 3, 3))
+    a[..., [0, 1, 2], [0, 1, 2]] = diag
+    a[..., [1, 2, 2], [0, 0, 1]] = below
+    chol = np.linalg.cholesky(np.eye(3) * 2) @ a
+    np.testing.assert_allclose(got.numpy(), chol @ np.swapaxes(chol, -1, -2), rtol=1e-12)
+
+
+def test_wishart_bartlett_draws_match_torch():
+    torch = pytest.importorskip("torch")
+    import numpy as np
+    np.testing.assert_allclose(_bartlett(gpujit).numpy(), _bartlett(torch).numpy(),
+                               rtol=1e-12)

@@ -154,11 +154,15 @@ class Wishart(ExponentialFamily):
     def _bartlett_sampling(self, sample_shape=()):
         p = self._event_shape[-1]
         sample_shape = tuple(sample_shape)
-        # L A with A lower triangular: sqrt(chi2(df - i)) on the diagonal, N(0, 1) below
-        diag = _clamp_above_eps(self._dist_chi2.rsample(sample_shape).sqrt())
-        below = _g.randn(sample_shape + tuple(self._batch_shape) + (p, p),
-                         dtype=diag.dtype, device=diag.device).tril(-1)
-        chol = self._unbroadcasted_scale_tril @ (diag.diag_embed(dim1=-2, dim2=-1) + below)
+        # L A with A lower triangular: sqrt(chi2(df - i)) on the diagonal, then p(p-1)/2
+        # N(0, 1) draws put below it row by row (tril_indices' order), as torch draws them
+        noise = _clamp_above_eps(self._dist_chi2.rsample(sample_shape).sqrt()).diag_embed(
+            dim1=-2, dim2=-1)
+        i, j = _g.tril_indices(p, p, offset=-1)
+        noise[..., i, j] = _g.randn(sample_shape + tuple(self._batch_shape)
+                                    + (p * (p - 1) // 2,), dtype=noise.dtype,
+                                    device=noise.device)
+        chol = self._unbroadcasted_scale_tril @ noise
         return chol @ chol.transpose(-2, -1)
 
     def _singular(self, sample):
@@ -168,11 +172,17 @@ class Wishart(ExponentialFamily):
         return is_singular
 
     def rsample(self, sample_shape=(), max_try_correction=None):
+        """Bartlett samples; a singular one is redrawn (up to max_try_correction times,
+        with torch's "Singular sample detected." warning). NOT as torch 2.13, whose first
+        test is support.check itself (True where a sample is positive definite): it warns
+        on every call and redraws the valid samples through an in-place masked write
+        whose mask it then changes, so its rsample's gradients raise torch's "modified by
+        an inplace operation" error; gpujit redraws only singular samples (rare), so its
+        draws after the first Bartlett draw are not torch's."""
         if max_try_correction is None:
-            max_try_correction = 10
+            max_try_correction = 3 if _g.jit.is_tracing() else 10
         sample_shape = tuple(sample_shape)
         sample = self._bartlett_sampling(sample_shape)
-        # (redraw singular samples, for numerical stability, as torch's)
         is_singular = self._singular(sample)
         if bool(is_singular.any()):
             warnings.warn("Singular sample detected.", stacklevel=2)
