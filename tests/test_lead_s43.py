@@ -317,3 +317,16 @@ def test_wishart_bartlett_draws_match_torch():
     import numpy as np
     np.testing.assert_allclose(_bartlett(gpujit).numpy(), _bartlett(torch).numpy(),
                                rtol=1e-12)
+
+
+def test_nn_modules_module_is_an_attribute_after_import():
+    # torch.nn.modules.module.register_module_forward_hook(...) without importing the
+    # submodule first (an AttributeError in gpujit)
+    seen = []
+    h = gpujit.nn.modules.module.register_module_forward_hook(
+        lambda m, i, o: seen.append(type(m).__name__))
+    try:
+        gpujit.nn.Linear(2, 2)(gpujit.ones(1, 2))
+    finally:
+        h.remove()
+    assert seen == ["Linear"] and gpujit.nn.modules.module.Module is gpujit.nn.Module

@@ -106,4 +106,4 @@ from .normalization_extra import SyncBatchNorm  # noqa: F401,E402
 __all__ += ["SyncBatchNorm"]
 # PyTorch's module paths for classes defined in other files here (torch.nn.modules.batchnorm
 # is an attribute after `import torch`; user code imports `_BatchNorm` from it)
-from . import batchnorm, instancenorm, pixelshuffle, channelshuffle  # noqa: F401,E402
+from . import batchnorm, instancenorm, pixelshuffle, channelshuffle, module  # noqa: F401,E402
