@@ -321,12 +321,27 @@ def _convert(ret, cls):
     return ret
 
 
+def _foreign(func) -> bool:
+    """Whether func is PyTorch's own (torch.add, Tensor.add's method descriptor, a getset's
+    __get__): real torch, imported beside gpujit and given a gpujit Tensor, asks its
+    __torch_function__ (its dispatcher sees the method); running func again would ask
+    again, without end."""
+    f = func.__self__ if type(func).__name__ == "method-wrapper" else func
+    if isinstance(f, type):
+        return False
+    owner = getattr(f, "__objclass__", None)
+    mod = getattr(owner if owner is not None else f, "__module__", None) or ""
+    return mod == "torch" or mod.startswith("torch.")
+
+
 def default_torch_function(cls, func, types, args=(), kwargs=None):
     """Tensor.__torch_function__: func with the protocol off, its Tensors returned as cls
-    (NotImplemented when another type in types is not a superclass of cls)."""
+    (NotImplemented when another type in types is not a superclass of cls, and for
+    PyTorch's own functions: real torch then raises its "no implementation found" TypeError
+    for a gpujit Tensor, as for any foreign tensor-like type)."""
     if kwargs is None:
         kwargs = {}
-    if not all(issubclass(cls, t) for t in types):
+    if not all(issubclass(cls, t) for t in types) or _foreign(func):
         return NotImplemented
     with DisableTorchFunctionSubclass():
         ret = func(*args, **kwargs)

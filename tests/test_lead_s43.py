@@ -330,3 +330,23 @@ def test_nn_modules_module_is_an_attribute_after_import():
     finally:
         h.remove()
     assert seen == ["Linear"] and gpujit.nn.modules.module.Module is gpujit.nn.Module
+
+
+def test_real_torch_given_a_gpujit_tensor_raises_a_type_error_not_a_recursion():
+    # gpujit.Tensor has a __torch_function__ (session 42): real torch's dispatcher asked
+    # it for torch.add(t, g) / t + g / torch.stack, the default handler ran torch.add
+    # again, which asked again: RecursionError. PyTorch's own functions now get
+    # NotImplemented, so torch raises its TypeError, as for any foreign type
+    torch = pytest.importorskip("torch")
+    g = gpujit.tensor([1.0, 2.0])
+    t = torch.tensor([1.0, 2.0])
+    for f in (lambda: torch.add(t, g), lambda: t + g, lambda: g + t,
+              lambda: torch.stack([t, g]), lambda: torch.nn.functional.relu(g)):
+        with pytest.raises(TypeError):
+            f()
+    assert torch.as_tensor(g.numpy()).tolist() == [1.0, 2.0]
+    assert gpujit.as_tensor(t).tolist() == [1.0, 2.0]
+    # a gpujit subclass's handler still runs gpujit's own functions
+    class L(gpujit.Tensor):
+        pass
+    assert type(gpujit.add(g.as_subclass(L), 1)) is L
