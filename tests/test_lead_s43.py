@@ -350,3 +350,48 @@ def test_real_torch_given_a_gpujit_tensor_raises_a_type_error_not_a_recursion():
     class L(gpujit.Tensor):
         pass
     assert type(gpujit.add(g.as_subclass(L), 1)) is L
+
+
+def _saved_program(torch):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x.relu()
+    z = x * x
+    s = x.sum()
+    sm = x.softmax(0)
+    out = [y.grad_fn._saved_result.tolist(), [k for k in dir(y.grad_fn) if k.startswith("_saved")],
+           z.grad_fn._saved_self.tolist(), z.grad_fn._saved_other is x,
+           tuple(s.grad_fn._saved_self_sym_sizes), sm.grad_fn._saved_dim,
+           sorted(k for k in dir(z.grad_fn) if k.startswith("_saved"))]
+    y.sum().backward()
+    for f in (lambda: y.grad_fn._saved_result, lambda: z.grad_fn._saved_nope):
+        try:
+            f()
+            out.append(None)
+        except Exception as e:
+            out.append((type(e).__name__, str(e)[:60]))
+    w = x * 1
+    v = w.exp()
+    torch.autograd.graph.increment_version(v)
+    try:
+        v.sum().backward()
+        out.append(None)
+    except RuntimeError as e:
+        out.append("modified by an inplace operation" in str(e))
+    a = torch.ones(1)
+    torch.autograd.graph.increment_version([a, a])
+    out.append(a._version)
+    return out
+
+
+def test_nodes_show_what_they_saved_and_increment_version():
+    got = _saved_program(gpujit)
+    assert got[:7] == [[1.0, 2.0], ["_saved_result"], [1.0, 2.0],
+                       True, (2,), 0, ["_saved_other", "_saved_self"]]
+    assert got[7][0] == "RuntimeError" and got[7][1].startswith("Trying to backward through")
+    assert got[8] == ("AttributeError", "'MulBackward0' object has no attribute '_saved_nope'")
+    assert got[9:] == [True, 2]
+
+
+def test_nodes_show_what_they_saved_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _saved_program(gpujit) == _saved_program(torch)

@@ -22,7 +22,7 @@ from .grad_mode import state as _grad_state
 from . import anomaly_mode as _anomaly
 
 __all__ = ["Node", "OpBackward", "AccumulateGrad", "SavedTensor", "backward_name", "node_class",
-           "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
+           "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks", "increment_version"]
 
 FREED = ("Trying to backward through the graph a second time (or directly access saved "
          "tensors after they have already been freed). Saved intermediate values of the "
@@ -356,6 +356,10 @@ def _tensor_params(op):
     return r
 
 
+# PyTorch's names of what gpujit's derivatives save under other names
+_SAVED_ALIASES = {"self_sym_sizes": "self_shape"}
+
+
 class OpBackward(Node):
     """The node of one registry op call. skip: positions among the derivative's `wrt`
     that have no edge (Python number operands of a Scalar overload: rsub(2, x) has one
@@ -372,6 +376,32 @@ class OpBackward(Node):
         self.inputs_meta = inputs_meta  # per wrt: (shape, dtype) or None
         self.next_functions = next_functions
         self.out_meta = out_meta
+
+    def __getattr__(self, name):
+        # what the node saved, as PyTorch's generated nodes show it: y.grad_fn._saved_result,
+        # _saved_self, _saved_other, _saved_dim, _saved_self_sym_sizes ...
+        if name.startswith("_saved_"):
+            key = _SAVED_ALIASES.get(name[7:], name[7:])
+            saved = self.__dict__.get("saved")
+            if saved is None and self.released:
+                raise RuntimeError(FREED)
+            if saved is not None and key in saved and key != "needs_grad":
+                v = saved[key]
+                if isinstance(v, SavedTensor):
+                    return v.unpack()
+                if isinstance(v, list):
+                    return [x.unpack() if isinstance(x, SavedTensor) else x for x in v]
+                if not isinstance(v, SavedOutputs):
+                    return v
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __dir__(self):
+        names = list(super().__dir__())
+        saved = self.__dict__.get("saved") or {}
+        back = {v: k for k, v in _SAVED_ALIASES.items()}
+        names += ["_saved_" + back.get(k, k) for k, v in saved.items()
+                  if k != "needs_grad" and v is not None and not isinstance(v, SavedOutputs)]
+        return names
 
     def release(self):
         # a node that saved no tensor (a dtype cast: ToCopyBackward0) can run again, as in
@@ -667,3 +697,14 @@ class disable_saved_tensors_hooks:
     def __exit__(self, *args):
         _grad_state.saved_hooks.pop()
         return False
+
+
+def increment_version(tensor) -> None:
+    """torch.autograd.graph.increment_version: count an in-place change gpujit did not see
+    (a kernel writing through data_ptr) on tensor (or each of an iterable of tensors), so
+    a backward that saved it raises instead of reading the new values; an inference
+    tensor (no version counter) is left as it is."""
+    for t in ((tensor,) if isinstance(tensor, Tensor) else tensor):
+        vc = t._vc
+        if type(vc) is not _reg.InferenceVersion:
+            vc[0] += 1
