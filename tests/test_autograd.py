@@ -233,9 +233,12 @@ def test_saved_tensors_are_freed_across_steps():
         loss.backward()
         w.grad = None
 
-    # (warm-up past tanh's backward loading ops/fma's numba ufunc, once per process, after
-    # 4 x 16384 elements of smaller float64 FMAs: 32 steps of 2048)
-    for _ in range(40):
+    # (warm-up past the one-time loads: tanh's backward loads ops/fma's numba ufunc after
+    # 4 x 16384 elements of smaller float64 FMAs (32 steps of 2048), the sum's cascade
+    # kernel (ops/reduction_cascade, a LazyKernel) after 4 x 65536 elements summed (128
+    # steps), which also imports numpy.ma: run alone, 40 steps left both inside the
+    # measured 1000)
+    for _ in range(300):
         step()
     gc.collect()
     tracemalloc.start()
