@@ -59,7 +59,8 @@ def _ufunc(args, dt, which=None):
         _ufuncs[:] = [_fma_kernels.fma_f32, _fma_kernels.fma_f64,
                       _fma_kernels.muladd_f32_via_f64]
     f = _ufuncs[which] if which is not None else _ufuncs[0] if dt == _F32 else _ufuncs[1]
-    return lambda a, b, c: np.asarray(f(a, b, c))
+    return lambda a, b, c, out=None: np.asarray(f(a, b, c)) if out is None else \
+        f(a, b, c, out=out)
 
 
 # CuPy: CUDA's own fmaf / fma (correctly rounded, one pass) as an ElementwiseKernel, made
@@ -90,18 +91,23 @@ def fma32(a, b, c, xp=None):
     return _fma_numpy32(a, b, c, xp) if k is None else k(a, b, c)
 
 
-def muladd32_via64(a, b, c, xp=None):
+def muladd32_via64(a, b, c, xp=None, out=None):
     """float32 (float64(a) * b + c) rounded to float32: the product exact in float64, the
     sum rounded to float64 and then to float32 (addcmul's float32 kernel value, which the
     fused kernels compute alike; not fma32's single rounding where the float64 sum is a tie).
-    a, b, c float32 arrays; one pass (numba's ufunc) for large NumPy calls."""
+    a, b, c float32 arrays; one pass (numba's ufunc) for large NumPy calls. out: a float32
+    array of the result's shape to write it into (then returned)."""
     xp = xp or _xp(a, b, c)
     k = _ufunc((a, b, c), _F32, 2) if xp is np else None
     if k is not None:
-        return k(a, b, c)
+        return k(a, b, c, out)
     r = xp.multiply(a, b, dtype=_F64)
     own = type(r) is xp.ndarray and r.shape == xp.shape(c)     # (0-dim: a NumPy scalar)
-    return xp.add(r, c, out=r if own else None).astype(_F32)
+    r = xp.add(r, c, out=r if own else None).astype(_F32)
+    if out is None:
+        return r
+    out[...] = r
+    return out
 
 
 def _one_pass(xp, args, dt):

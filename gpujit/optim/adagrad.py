@@ -6,7 +6,8 @@ import numpy as np
 from ..device import cpu as _cpu, xp_for
 from ..ops.registry import wrap as _wrap
 from ._flags import check_fused, check_lr
-from .optimizer import _ElementwiseOptimizer, _on_device, effective_grad, scalar_dtype
+from .optimizer import (_ElementwiseOptimizer, _on_device, add_alpha_, addcdiv_, addcmul_,
+                        effective_grad, scalar_dtype)
 
 __all__ = ["Adagrad", "Adadelta"]
 
@@ -82,13 +83,10 @@ class Adagrad(_ElementwiseOptimizer):
         g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
         clr = lr / (1 + (step - 1) * lr_decay)
         state_sum = s["sum"]
-        xp.multiply(g, g, out=tmp)
-        state_sum += tmp
+        addcmul_(xp, state_sum, g, g, 1)
         xp.sqrt(state_sum, out=tmp)
         tmp += eps
-        xp.divide(g, tmp, out=tmp)
-        tmp *= -clr
-        p += tmp
+        addcdiv_(xp, p, g, tmp, -clr, tmp)
 
 
 class Adadelta(_ElementwiseOptimizer):
@@ -136,9 +134,7 @@ class Adadelta(_ElementwiseOptimizer):
         g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
         square_avg, acc_delta = s["square_avg"], s["acc_delta"]
         square_avg *= rho
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1 - rho
-        square_avg += tmp
+        addcmul_(xp, square_avg, g, g, 1 - rho)
         std = xp.empty_like(tmp)
         xp.add(square_avg, eps, out=std)
         xp.sqrt(std, out=std)
@@ -147,9 +143,6 @@ class Adadelta(_ElementwiseOptimizer):
         tmp /= std
         tmp *= g                                   # tmp = delta
         acc_delta *= rho
-        xp.multiply(tmp, tmp, out=std)
-        std *= 1 - rho
-        acc_delta += std
-        tmp *= -lr
-        p += tmp
+        addcmul_(xp, acc_delta, tmp, tmp, 1 - rho)
+        add_alpha_(xp, p, tmp, -lr, std)
 

@@ -5,7 +5,7 @@ import math
 
 from ..tensor import Tensor
 from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_fused, check_lr
-from .optimizer import _ElementwiseOptimizer, effective_grad, lerp_
+from .optimizer import _ElementwiseOptimizer, addcdiv_, addcmul_, effective_grad, lerp_
 
 __all__ = ["Adam", "AdamW"]
 
@@ -94,9 +94,7 @@ class Adam(_ElementwiseOptimizer):
         exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
         lerp_(xp, exp_avg, g, 1 - beta1, tmp)
         exp_avg_sq *= beta2
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1 - beta2
-        exp_avg_sq += tmp
+        addcmul_(xp, exp_avg_sq, g, g, 1 - beta2)
 
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
@@ -110,9 +108,7 @@ class Adam(_ElementwiseOptimizer):
             xp.sqrt(exp_avg_sq, out=tmp)
         tmp /= bias_correction2_sqrt
         tmp += eps
-        xp.divide(exp_avg, tmp, out=tmp)
-        tmp *= -step_size
-        p += tmp
+        addcdiv_(xp, p, exp_avg, tmp, -step_size, tmp)
 
 
 class AdamW(Adam):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_lr
-from .optimizer import _ElementwiseOptimizer, effective_grad, lerp_
+from .optimizer import _ElementwiseOptimizer, addcdiv_, addcmul_, effective_grad, lerp_
 
 __all__ = ["Adamax", "NAdam", "RAdam"]
 
@@ -39,9 +39,7 @@ class _AdamFamily(_ElementwiseOptimizer):
         exp_avg, exp_avg_sq = s["exp_avg"], s["exp_avg_sq"]
         lerp_(xp, exp_avg, g, 1 - beta1, tmp)
         exp_avg_sq *= beta2
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1 - beta2
-        exp_avg_sq += tmp
+        addcmul_(xp, exp_avg_sq, g, g, 1 - beta2)
         return exp_avg, exp_avg_sq
 
     @staticmethod
@@ -90,9 +88,7 @@ class Adamax(_AdamFamily):
         tmp += eps
         xp.maximum(exp_inf, tmp, out=exp_inf)
         clr = lr / (1 - beta1 ** step)
-        xp.divide(exp_avg, exp_inf, out=tmp)
-        tmp *= -clr
-        p += tmp
+        addcdiv_(xp, p, exp_avg, exp_inf, -clr, tmp)
 
 
 class NAdam(_AdamFamily):
@@ -153,12 +149,8 @@ class NAdam(_AdamFamily):
         xp.divide(exp_avg_sq, bias_correction2, out=denom)
         xp.sqrt(denom, out=denom)
         denom += eps
-        xp.divide(g, denom, out=tmp)
-        tmp *= -lr * (1.0 - mu) / (1.0 - mu_product)
-        p += tmp
-        xp.divide(exp_avg, denom, out=tmp)
-        tmp *= (-lr * mu_next) / (1.0 - mu_product_next)
-        p += tmp
+        addcdiv_(xp, p, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product), tmp)
+        addcdiv_(xp, p, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next), tmp)
 
 
 class RAdam(_AdamFamily):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_lr
-from .optimizer import _ElementwiseOptimizer, effective_grad
+from .optimizer import _ElementwiseOptimizer, add_alpha_, effective_grad
 
 __all__ = ["ASGD", "Rprop"]
 
@@ -61,8 +61,7 @@ class ASGD(_FlagDefaults):
         eta, mu = s["eta"], s["mu"]
         eta_value = float(eta[0])
         p *= 1 - lambd * eta_value
-        xp.multiply(g, -eta_value, out=tmp)
-        p += tmp
+        add_alpha_(xp, p, g, -eta_value, tmp)
         ax = s["ax"]
         mu_value = float(mu[0])
         if mu_value != 1:

@@ -627,12 +627,57 @@ def add_alpha_(xp, a, b, alpha, tmp):
     return a
 
 
+def _muladd_(xp, coeff, x, base, out):
+    """out = coeff * x + base rounded once, as ATen's compiled multiply-adds (addcmul,
+    lerp): float32 through the exact float64 product (ops/fma.muladd32_via64, the eager
+    ops' and fused kernels' value; numba's one pass for large arrays), float64 a true
+    FMA. False (nothing written) for other dtypes."""
+    from ..ops import fma as _fma
+    if x.dtype == np.float32:
+        _fma.muladd32_via64(coeff, x, base, xp, out=out)
+        return True
+    if x.dtype == np.float64:
+        out[...] = _fma.fma64(coeff, x, base, xp)
+        return True
+    return False
+
+
+def addcmul_(xp, a, t1, t2, value, tmp=None):
+    """a.addcmul_(t1, t2, value=value) as ATen's kernel computes it (the eager op's value):
+    (value * t1) * t2 + a, the last multiply-add rounded once. Returns a."""
+    p = t1
+    if value != 1:
+        p = xp.multiply(t1, value, out=tmp if tmp is not None and tmp is not t2 else None)
+    if not _muladd_(xp, p, t2, a, a):
+        a += p * t2
+    return a
+
+
+def addcdiv_(xp, a, t1, t2, value, tmp=None):
+    """a.addcdiv_(t1, t2, value=value) in ATen's order: a + (value * t1) / t2 (value in the
+    arrays' dtype); tmp, a scratch array, may be t2 itself (then a new one is made).
+    Returns a."""
+    q = xp.multiply(t1, value, out=None if tmp is None or tmp is t2 else tmp)
+    # (of 0-dim arrays NumPy's out-of-place result is a scalar: no out= for it)
+    q = xp.divide(q, t2, out=q if isinstance(q, xp.ndarray) else None)
+    a += q
+    return a
+
+
 def lerp_(xp, a, b, weight, tmp):
-    """a.lerp_(b, weight) with torch's two-sided formula (exact at weight 0 and 1)."""
+    """a.lerp_(b, weight) as the eager op computes it (ops/pointwise_ternary._lerp): torch's
+    two-sided formula (exact at weight 0 and 1), its multiply-add rounded once for float32 /
+    float64 as ATen's compiled kernel. Returns a."""
     xp.subtract(b, a, out=tmp)
-    if abs(weight) < 0.5:
+    small = abs(weight) < 0.5
+    if a.dtype.kind == "f" and a.dtype.itemsize >= 4:
+        w = a.dtype.type(weight)
+        _muladd_(xp, w if small else w - a.dtype.type(1), tmp, a if small else b, a)
+        return a
+    if small:
         tmp *= weight
         a += tmp
     else:
         tmp *= 1 - weight
         xp.subtract(b, tmp, out=a)
+    return a

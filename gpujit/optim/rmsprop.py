@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ._flags import check_lr
-from .optimizer import _ElementwiseOptimizer, effective_grad, lerp_
+from .optimizer import (_ElementwiseOptimizer, add_alpha_, addcdiv_, addcmul_, effective_grad,
+                        lerp_)
 
 __all__ = ["RMSprop"]
 
@@ -65,25 +66,20 @@ class RMSprop(_ElementwiseOptimizer):
         g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
         square_avg = s["square_avg"]
         square_avg *= alpha
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1 - alpha
-        square_avg += tmp
+        addcmul_(xp, square_avg, g, g, 1 - alpha)
         if centered:
             grad_avg = s["grad_avg"]
             lerp_(xp, grad_avg, g, 1 - alpha, tmp)
-            xp.multiply(grad_avg, grad_avg, out=tmp)
-            xp.subtract(square_avg, tmp, out=tmp)
+            tmp[...] = square_avg
+            addcmul_(xp, tmp, grad_avg, grad_avg, -1)
             xp.sqrt(tmp, out=tmp)
         else:
             xp.sqrt(square_avg, out=tmp)
-        tmp += eps
+        tmp += eps                                          # tmp = avg
         if momentum > 0:
             buf = s["momentum_buffer"]
             buf *= momentum
-            xp.divide(g, tmp, out=tmp)
-            buf += tmp
-            xp.multiply(buf, -lr, out=tmp)
+            addcdiv_(xp, buf, g, tmp, 1, tmp)
+            add_alpha_(xp, p, buf, -lr, tmp)
         else:
-            xp.divide(g, tmp, out=tmp)
-            tmp *= -lr
-        p += tmp
+            addcdiv_(xp, p, g, tmp, -lr, tmp)
