@@ -7,6 +7,7 @@ import weakref
 from .. import dtypes as _dt
 from ..ops import registry as _reg
 from ..tensor import Tensor
+from . import forward_ad
 from . import grad_mode
 from . import views as _views
 from .graph import Node, SavedTensor, fit_gradient
@@ -24,12 +25,18 @@ class FunctionCtx:
         self._node_name = "Function"
         self._dirty = ()
 
+    def save_for_forward(self, *tensors):
+        """Tensors jvp reads (as saved_tensors) in forward-mode AD."""
+        self._saved_fwd = tensors
+
     def save_for_backward(self, *tensors):
         self._saved = [SavedTensor(t, self._node_name, i) if isinstance(t, Tensor) else t
                        for i, t in enumerate(tensors)]
 
     @property
     def saved_tensors(self):
+        if getattr(self, "_in_jvp", False):
+            return tuple(getattr(self, "_saved_fwd", ()))
         if self._saved is None:
             return ()
         if self._saved == "freed":
@@ -110,13 +117,20 @@ class Function:
     def backward(ctx, *grad_outputs):
         raise TypeError("a custom Function must define a backward staticmethod")
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        """Forward-mode AD: the outputs' tangents from the inputs' (None: no tangent)."""
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+
     @classmethod
     def apply(cls, *args):
         ctx = FunctionCtx()
         ctx._node_name = f"{cls.__name__}Backward"
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = grad_mode.state.enabled and any(ctx.needs_input_grad)
-        with grad_mode.no_grad():
+        tangents = forward_ad._tangents_of_args(args)
+        with grad_mode.no_grad(), forward_ad._Busy(tangents is not None):
             if cls.setup_context is Function.setup_context:
                 result = cls.forward(ctx, *args)
             else:
@@ -124,6 +138,8 @@ class Function:
                 cls.setup_context(ctx, args, result)
         outs = result if isinstance(result, tuple) else (result,)
         dirty = _mark_dirty(ctx, outs)
+        if tangents is not None:
+            forward_ad._function_jvp(cls, ctx, tangents, outs)
         if not record:
             return result
         activate()

@@ -75,7 +75,7 @@ class _DispatchState:
     graphs run node by node (the interpreter) follow the region too."""
     __slots__ = ("hook", "escape", "tracing", "autograd", "compute", "autocast", "inner",
                  "autocast_compute", "profiler", "inference", "grad_call", "torch_function",
-                 "below_autograd")
+                 "below_autograd", "forward_ad", "forward_ad_compute")
 
     def __init__(self):
         # below_autograd: set by an op's `traced` decomposition around a call PyTorch's
@@ -99,14 +99,20 @@ class _DispatchState:
         # torch_function: the __torch_function__ layer (gpujit/overrides.py), first of all
         # once a Tensor subclass with an active __torch_function__ exists
         self.torch_function = None
+        # forward_ad: forward-mode AD's layer (autograd/forward_ad.py) while a dual level
+        # is open: it gives the outputs of an op with a dual argument their tangents
+        self.forward_ad = None
+        self.forward_ad_compute = None
 
     def refresh(self):
         self.grad_call = self.inference or self.autograd
         self.inner = self.tracing or self.grad_call
         # (the profiler, while one records, in front of everything: it times the call)
-        self.hook = self.torch_function or self.profiler or self.autocast or self.inner
-        self.compute = (self.autocast_compute if self.autocast is not None
-                        else self.grad_call or _eager_call)
+        self.hook = (self.torch_function or self.profiler or self.forward_ad or self.autocast
+                     or self.inner)
+        self.compute = (self.forward_ad_compute or (
+            self.autocast_compute if self.autocast is not None else self.grad_call
+            or _eager_call))
 
 
 def _eager_call(op, args):

@@ -1,0 +1,331 @@
+"""torch.autograd.forward_ad (session 43): dual tensors, tangents of common ops checked
+against central finite differences (and against PyTorch when it is importable), in-place
+updates of tangents, non-differentiable outputs, custom Function.jvp, scripted functions,
+errors with PyTorch's classes and words."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpujit as gj
+import gpujit.autograd.forward_ad as fwAD
+from gpujit.ops import registry as _reg
+
+F = gj.nn.functional
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def _x():
+    return (gj.arange(24, dtype=gj.float64).reshape(2, 3, 4) / 10 - 1.05)
+
+
+def _t():
+    return gj.arange(24, dtype=gj.float64).reshape(2, 3, 4).cos()
+
+
+def _fd(f, x, t, eps=1e-6):
+    """Central difference of f at x along t (f returns one tensor)."""
+    return (f(x + eps * t) - f(x - eps * t)) / (2 * eps)
+
+
+# (name, f); f takes the (2, 3, 4) float64 input
+OPS = [
+    ("sin_mul", lambda a: a.sin() * a),
+    ("exp_sum", lambda a: a.exp().sum()),
+    ("matmul", lambda a: a @ gj.arange(20, dtype=gj.float64).reshape(4, 5).cos()),
+    ("softmax", lambda a: gj.softmax(a, -1)),
+    ("log_softmax", lambda a: a.log_softmax(1)),
+    ("layer_norm", lambda a: F.layer_norm(a, (4,))),
+    ("batch_norm", lambda a: F.batch_norm(a, None, None, training=True)),
+    ("conv1d", lambda a: F.conv1d(a, gj.arange(12, dtype=gj.float64).reshape(2, 3, 2).sin())),
+    ("linear", lambda a: F.linear(a, gj.ones(5, 4, dtype=gj.float64), gj.ones(5, dtype=gj.float64))),
+    ("amax", lambda a: a.amax(1)),
+    ("var", lambda a: a.var(1)),
+    ("cumsum", lambda a: a.cumsum(2)),
+    ("tanh_pow", lambda a: a.tanh() ** 3),
+    ("div", lambda a: 1 / (a + 3)),
+    ("gelu", lambda a: F.gelu(a)),
+    ("mse", lambda a: F.mse_loss(a, gj.zeros(2, 3, 4, dtype=gj.float64))),
+    ("cat", lambda a: gj.cat([a, a * 2], 1)),
+    ("where", lambda a: gj.where(a > 0, a * a, -a)),
+    ("gather", lambda a: a.gather(2, gj.tensor([[[1, 0]] * 3] * 2))),
+    ("transpose_contiguous", lambda a: a.transpose(0, 2).contiguous() * 1),
+    ("einsum", lambda a: gj.einsum("ijk,ijk->i", a, a)),
+    ("inv", lambda a: gj.linalg.inv(a[0, :, :3] + 3 * gj.eye(3, dtype=gj.float64))),
+]
+
+
+@pytest.mark.parametrize("name,f", OPS, ids=[n for n, _ in OPS])
+def test_tangent_matches_finite_differences(name, f):
+    x, t = _x(), _t()
+    with fwAD.dual_level():
+        out = f(fwAD.make_dual(x, t))
+        primal, tangent = fwAD.unpack_dual(out)
+    expected = _fd(f, x, t)
+    assert tangent is not None and tangent.dtype == gj.float64
+    assert tuple(tangent.shape) == tuple(primal.shape)
+    np.testing.assert_allclose(primal.numpy(), f(x).numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tangent.numpy(), expected.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,f", OPS, ids=[n for n, _ in OPS])
+def test_tangent_matches_torch(name, f):
+    torch = pytest.importorskip("torch")
+    x, t = _x(), _t()
+    with fwAD.dual_level():
+        got = fwAD.unpack_dual(f(fwAD.make_dual(x, t))).tangent
+    # the same program with torch: the module's gj and F stand for torch's while it runs
+    g = f.__globals__
+    old = g["gj"], g["F"]
+    g["gj"], g["F"] = torch, torch.nn.functional
+    try:
+        with torch.autograd.forward_ad.dual_level():
+            tx, tt = torch.tensor(x.numpy()), torch.tensor(t.numpy())
+            ref = torch.autograd.forward_ad.unpack_dual(
+                f(torch.autograd.forward_ad.make_dual(tx, tt))).tangent
+    finally:
+        g["gj"], g["F"] = old
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_make_dual_unpack_dual_basics():
+    x, t = _x(), _t()
+    assert fwAD.unpack_dual(x) == (x, None)
+    assert _reg.dispatch_state.forward_ad is None
+    with fwAD.dual_level() as level:
+        assert level == 0
+        assert _reg.dispatch_state.forward_ad is not None
+        d = fwAD.make_dual(x, t)
+        assert d._base is x and not d.requires_grad and d.grad_fn is None
+        u = fwAD.unpack_dual(d)
+        assert type(u).__name__ == "UnpackedDualTensor"
+        assert u.tangent is t                      # as it is (same layout)
+        assert u.primal._base is x
+        assert fwAD.unpack_dual(u.primal).tangent is None
+        assert fwAD.unpack_dual(d.detach()).tangent is None
+        assert fwAD.unpack_dual(x * 3).tangent is None
+        keep = d * 2
+        assert "tangent=tensor(" in repr(keep)
+    assert fwAD.unpack_dual(keep).tangent is None  # deleted with the level
+    assert "tangent" not in repr(keep)
+    assert _reg.dispatch_state.forward_ad is None
+    with fwAD.dual_level():
+        assert fwAD.unpack_dual(keep).tangent is None
+
+
+def test_errors_as_torch():
+    x, t = _x(), _t()
+    with pytest.raises(RuntimeError, match="no level exists, make sure to enter_dual_level"):
+        fwAD.make_dual(x, t)
+    with pytest.raises(RuntimeError, match="^Dual level must be a positive number.$"):
+        fwAD.exit_dual_level()
+    with fwAD.dual_level():
+        with pytest.raises(RuntimeError, match="^Nested forward mode AD is not supported"):
+            fwAD.enter_dual_level()
+        with pytest.raises(ValueError, match="Expected primal to be floating point or "
+                                             "complex, but got: .*int64"):
+            fwAD.make_dual(gj.arange(3), t[0, 0, :3])
+        with pytest.raises(ValueError, match="Expected tangent to be floating point"):
+            fwAD.make_dual(x, gj.ones(2, 3, 4, dtype=gj.int64))
+        with pytest.raises(RuntimeError, match=r"different size than that of the original "
+                                               r"Tensor.*size \[2, 3, 4\] while the given "
+                                               r"forward gradient is of size \[3\]"):
+            fwAD.make_dual(x, gj.ones(3, dtype=gj.float64))
+        d = fwAD.make_dual(x, t)
+        with pytest.raises(RuntimeError, match="already has a forward gradient at the same "
+                                               "level 0 is not supported"):
+            fwAD.make_dual(d, t)
+    torch = _torch()
+    if torch is not None:
+        with pytest.raises(RuntimeError, match="^Nested forward mode AD"):
+            with torch.autograd.forward_ad.dual_level():
+                torch.autograd.forward_ad.enter_dual_level()
+
+
+def test_non_differentiable_outputs_have_no_tangent():
+    x, t = _x(), _t()
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, t)
+        assert fwAD.unpack_dual(d.argmax()).tangent is None
+        assert fwAD.unpack_dual(d > 0).tangent is None
+        assert fwAD.unpack_dual(gj.zeros_like(d)).tangent is None
+        # an output that does not depend on the dual input through a derivative: zeros
+        w = fwAD.unpack_dual(gj.where(x > 0, d, x)).tangent
+        np.testing.assert_array_equal(w.numpy(), np.where(x.numpy() > 0, t.numpy(), 0))
+        # float32 from float64: the tangent is cast as the primal
+        f = fwAD.unpack_dual(d.float()).tangent
+        assert f.dtype == gj.float32
+        np.testing.assert_allclose(f.numpy(), t.numpy().astype(np.float32))
+
+
+def test_no_grad_and_reverse_mode_together():
+    x, t = _x(), _t()
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, t)
+        with gj.no_grad():
+            got = fwAD.unpack_dual(d * d).tangent
+        np.testing.assert_allclose(got.numpy(), 2 * x.numpy() * t.numpy())
+        w = gj.ones(4, dtype=gj.float64, requires_grad=True)
+        out = (d * w).sum()
+        assert out.requires_grad
+        assert not fwAD.unpack_dual(out).tangent.requires_grad
+        np.testing.assert_allclose(fwAD.unpack_dual(out).tangent.item(), t.sum().item())
+        (g,) = gj.autograd.grad(out, w)
+        np.testing.assert_allclose(g.numpy(), x.numpy().sum((0, 1)))
+
+
+def test_in_place_updates_the_tangent_in_place():
+    x = gj.tensor([-1.0, 0.5, 2.0], dtype=gj.float64)
+    t = gj.tensor([1.0, 2.0, 3.0], dtype=gj.float64)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x.clone(), t)
+        d += 1
+        d.relu_()
+        assert fwAD.unpack_dual(d).tangent is t         # updated in place, as PyTorch's
+        np.testing.assert_array_equal(t.numpy(), [0.0, 2.0, 3.0])
+        d.mul_(3)
+        np.testing.assert_array_equal(t.numpy(), [0.0, 6.0, 9.0])
+        # a view written without a tangent of its own: its base gets a zero tangent
+        g = gj.zeros(3, dtype=gj.float64)
+        g[1:] = d[1:] * 2
+        np.testing.assert_array_equal(fwAD.unpack_dual(g).tangent.numpy(), [0.0, 12.0, 18.0])
+        h = gj.zeros(3, dtype=gj.float64)
+        h.copy_(d)
+        np.testing.assert_array_equal(fwAD.unpack_dual(h).tangent.numpy(), [0.0, 6.0, 9.0])
+        e = x.clone()
+        de = fwAD.make_dual(e, gj.ones(3, dtype=gj.float64))
+        de[0] = 7.0
+        np.testing.assert_array_equal(fwAD.unpack_dual(de).tangent.numpy(), [0.0, 1.0, 1.0])
+        assert fwAD.unpack_dual(e).tangent is None       # (as PyTorch: make_dual's base)
+    torch = _torch()
+    if torch is not None:
+        with torch.autograd.forward_ad.dual_level():
+            tt = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+            td = torch.autograd.forward_ad.make_dual(
+                torch.tensor([-1.0, 0.5, 2.0], dtype=torch.float64), tt)
+            td += 1
+            td.relu_()
+            td.mul_(3)
+            assert tt.tolist() == [0.0, 6.0, 9.0]
+            tg = torch.zeros(3, dtype=torch.float64)
+            tg[1:] = td[1:] * 2
+            assert torch.autograd.forward_ad.unpack_dual(tg).tangent.tolist() == \
+                [0.0, 12.0, 18.0]
+
+
+def test_view_tangent_is_a_view_of_the_tangent():
+    x, t = _x(), _t()
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x.clone(), t)
+        v = d[1]
+        vt = fwAD.unpack_dual(v).tangent
+        np.testing.assert_array_equal(vt.numpy(), t[1].numpy())
+        d.mul_(2)                   # the view's tangent follows, as its primal does
+        np.testing.assert_array_equal(vt.numpy(), t[1].numpy())
+        np.testing.assert_array_equal(fwAD.unpack_dual(d).tangent.numpy(),
+                                      2 * _t().numpy())
+        parts = [fwAD.unpack_dual(p).tangent for p in d.unbind(1)]
+        np.testing.assert_array_equal(parts[2].numpy(), 2 * _t().numpy()[:, 2])
+
+
+def test_dropout_tangent_uses_the_primal_mask():
+    x, t = _x(), _t()
+    gj.manual_seed(3)
+    with fwAD.dual_level():
+        out = F.dropout(fwAD.make_dual(x, t), 0.5)
+        primal, tangent = fwAD.unpack_dual(out)
+    scale = primal.numpy() / x.numpy()
+    assert set(np.round(np.unique(scale), 12)) <= {0.0, 2.0}
+    np.testing.assert_allclose(tangent.numpy(), scale * t.numpy())
+    gj.manual_seed(3)
+    np.testing.assert_array_equal(F.dropout(x, 0.5).numpy(), primal.numpy())
+
+
+class _Square(gj.autograd.Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a * a
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return 2 * a * g
+
+
+class _SquareJvp(gj.autograd.Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_forward(a)
+        ctx.save_for_backward(a)
+        return a * a
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return 2 * a * g
+
+    @staticmethod
+    def jvp(ctx, ta):
+        (a,) = ctx.saved_tensors
+        return 3 * a * ta          # (not the derivative: shows that jvp is what is used)
+
+
+def test_custom_function_jvp():
+    x, t = _x(), _t()
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, t)
+        with pytest.raises(NotImplementedError, match="You must implement the jvp function "
+                                                      "for custom autograd.Function to use "
+                                                      "it with forward mode AD."):
+            _Square.apply(d)
+        got = fwAD.unpack_dual(_SquareJvp.apply(d)).tangent
+        np.testing.assert_allclose(got.numpy(), 3 * x.numpy() * t.numpy())
+        # no dual input: jvp is not called
+        assert fwAD.unpack_dual(_Square.apply(x)).tangent is None
+    xr = x.clone().requires_grad_()
+    _SquareJvp.apply(xr).sum().backward()
+    np.testing.assert_allclose(xr.grad.numpy(), 2 * x.numpy())
+
+
+def test_scripted_function_and_module():
+    x, t = _x(), _t()
+
+    def f(a):
+        return a.sin() * 2 + a
+
+    sf = gj.jit.script(f)
+    sf(x)
+    sf(x)
+    lin = gj.nn.Linear(4, 2).double()
+    sm = gj.jit.script(lin)
+    with fwAD.dual_level():
+        got = fwAD.unpack_dual(sf(fwAD.make_dual(x, t))).tangent
+        np.testing.assert_allclose(got.numpy(), 2 * np.cos(x.numpy()) * t.numpy() + t.numpy())
+        got = fwAD.unpack_dual(sm(fwAD.make_dual(x, t))).tangent
+        np.testing.assert_allclose(got.numpy(), t.numpy() @ lin.weight.detach().numpy().T)
+
+
+def test_dual_level_decorator_and_explicit_levels():
+    x, t = _x(), _t()
+
+    @fwAD.dual_level()
+    def jvp_of_exp(a, v):
+        return fwAD.unpack_dual(fwAD.make_dual(a, v).exp()).tangent
+
+    np.testing.assert_allclose(jvp_of_exp(x, t).numpy(), np.exp(x.numpy()) * t.numpy())
+    assert _reg.dispatch_state.forward_ad is None
+    level = fwAD.enter_dual_level()
+    try:
+        d = fwAD.make_dual(x, t, level=level)
+        assert fwAD.unpack_dual(d, level=level).tangent is t
+    finally:
+        fwAD.exit_dual_level(level=level)
+    assert fwAD.unpack_dual(d).tangent is None
