@@ -511,6 +511,9 @@ class Tensor:
         return _ops()["aten::item"].public(self)
 
     def tolist(self):
+        if _registry.dispatch_state.vmap is not None:
+            from .func._vmap import check_escape
+            check_escape(self, "tolist")
         if _registry.dispatch_state.escape is not None:
             _registry.dispatch_state.escape(self, "tolist")
         a = self._data
@@ -519,6 +522,9 @@ class Tensor:
         return a.tolist()
 
     def numpy(self, force=False):
+        if _registry.dispatch_state.vmap is not None:
+            from .func._vmap import check_escape
+            check_escape(self, "numpy")
         if _registry.dispatch_state.escape is not None:
             _registry.dispatch_state.escape(self, "numpy")
         if self._device is not _cpu:
@@ -559,6 +565,9 @@ class Tensor:
         return self.item()
 
     def __bool__(self):
+        if _registry.dispatch_state.vmap is not None:
+            from .func._vmap import check_escape
+            check_escape(self, "bool")
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is "
                                "ambiguous")

@@ -329,3 +329,99 @@ def test_dual_level_decorator_and_explicit_levels():
     finally:
         fwAD.exit_dual_level(level=level)
     assert fwAD.unpack_dual(d).tangent is None
+
+
+# ------------------------------------------------------------------ vmap's refusals
+
+_ITEM = r"^vmap: It looks like you're calling \.item\(\) on a Tensor\. We don't support vmap"
+_FLOW = r"^vmap: It looks like you're attempting to use a Tensor in some data-dependent"
+_INPLACE = (r"^vmap: inplace arithmetic\(self, \*extra_args\) is not possible because there "
+            r"exists a Tensor `other` in extra_args that has more elements than `self`")
+
+
+def _vmap_cases(lib):
+    x = lib.arange(6, dtype=lib.float64).reshape(2, 3)
+    c = lib.zeros(3, dtype=lib.float64)
+
+    def copy_into(a):
+        c.copy_(a)
+        return a
+
+    def mul_into(a):
+        c.mul_(a)
+        return a
+
+    def setitem(a):
+        c[0] = a[0]
+        return a
+
+    return x, [
+        ("item", lambda: lib.vmap(lambda a: a.sum().item())(x), _ITEM),
+        ("float", lambda: lib.vmap(lambda a: a * float(a.sum()))(x), _ITEM),
+        ("bool", lambda: lib.vmap(lambda a: a if a.sum() > 0 else -a)(x), _FLOW),
+        ("is_nonzero", lambda: lib.vmap(lambda a: a * a.sum().is_nonzero())(x), _FLOW),
+        ("copy_", lambda: lib.vmap(copy_into)(x), _INPLACE),
+        ("mul_", lambda: lib.vmap(mul_into)(x), _INPLACE),
+        ("setitem", lambda: lib.vmap(setitem)(x), _INPLACE),
+        ("nonzero", lambda: lib.vmap(lambda a: a.nonzero())(x),
+         r"^vmap: We do not support batching operators that can output dynamic shape\. "
+         r"Attempted to vmap over aten::nonzero\."),
+        ("masked_select", lambda: lib.vmap(lambda a: a.masked_select(a > 1))(x),
+         r"^vmap: Attempted to vmap over `mask` in torch\.masked_select"),
+        ("tolist", lambda: lib.vmap(lambda a: a * a.tolist()[0])(x),
+         r"^Cannot access data pointer of Tensor that doesn't have storage$"),
+        ("out=", lambda: lib.vmap(lambda a: lib.sin(a, out=c))(x),
+         r"^Batching rule not implemented for aten::sin\.out; the fallback path doesn't "
+         r"work on out= or view ops\.$"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(11))
+def test_vmap_refuses_what_a_batched_tensor_refuses(case):
+    _, cases = _vmap_cases(gj)
+    name, f, pattern = cases[case]
+    with pytest.raises(RuntimeError, match=pattern):
+        f()
+    assert _reg.dispatch_state.vmap is None       # (the layer is gone after the error)
+    torch = _torch()
+    if torch is not None:
+        _, tcases = _vmap_cases(torch)
+        with pytest.raises(RuntimeError, match=pattern):
+            tcases[case][1]()
+
+
+def test_vmap_allows_what_is_not_batched():
+    x = gj.arange(6, dtype=gj.float64).reshape(2, 3)
+    c = gj.ones(3, dtype=gj.float64)
+    # .item() / bool() of tensors that do not depend on the mapped input are fine
+    out = gj.vmap(lambda a: a * gj.tensor(2.0).item() if gj.tensor(1.0) > 0 else a)(x)
+    np.testing.assert_array_equal(out.numpy(), 2 * x.numpy())
+    # an in-place write of a batched tensor, and of an unbatched one by unbatched values
+    out = gj.vmap(lambda a: a.clone().add_(c))(x)
+    np.testing.assert_array_equal(out.numpy(), x.numpy() + 1)
+    # batch_norm's running stats (written by the op only in training) in eval mode
+    bn = F.batch_norm(x.view(2, 3, 1), gj.zeros(3, dtype=gj.float64),
+                      gj.ones(3, dtype=gj.float64))
+    out = gj.vmap(lambda a: F.batch_norm(a.view(1, 3, 1), gj.zeros(3, dtype=gj.float64),
+                                         gj.ones(3, dtype=gj.float64)))(x)
+    np.testing.assert_allclose(out.numpy().reshape(2, 3), bn.numpy().reshape(2, 3))
+    # nested: the inner vmap's element depends on the outer one's
+    with pytest.raises(RuntimeError, match=_ITEM):
+        gj.vmap(gj.vmap(lambda a: a.item()))(x)
+    assert gj.vmap(gj.vmap(lambda a: a * gj.tensor(3.0).item()))(x).tolist() == \
+        (3 * x).tolist()
+
+
+def test_vmap_out_dims_none_refuses_a_batched_output():
+    x = gj.arange(6, dtype=gj.float64).reshape(2, 3)
+    # every element gives the same zeros, but they depend on the mapped input (PyTorch
+    # refuses by batchedness, not by value)
+    with pytest.raises(ValueError, match="can not return a BatchedTensor when out_dim is None"):
+        gj.vmap(lambda a: a * 0, out_dims=None)(x)
+    ones = gj.ones(2, dtype=gj.float64)
+    a, b = gj.vmap(lambda a: (a, ones * 2), out_dims=(0, None))(x)
+    assert a.tolist() == x.tolist() and b.tolist() == [2.0, 2.0]
+    torch = _torch()
+    if torch is not None:
+        with pytest.raises(ValueError, match="can not return a BatchedTensor when out_dim"):
+            torch.vmap(lambda a: a * 0, out_dims=None)(torch.ones(2, 3))

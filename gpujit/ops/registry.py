@@ -75,7 +75,7 @@ class _DispatchState:
     graphs run node by node (the interpreter) follow the region too."""
     __slots__ = ("hook", "escape", "tracing", "autograd", "compute", "autocast", "inner",
                  "autocast_compute", "profiler", "inference", "grad_call", "torch_function",
-                 "below_autograd", "forward_ad", "forward_ad_compute")
+                 "below_autograd", "forward_ad", "forward_ad_compute", "vmap", "transforms")
 
     def __init__(self):
         # below_autograd: set by an op's `traced` decomposition around a call PyTorch's
@@ -103,13 +103,19 @@ class _DispatchState:
         # is open: it gives the outputs of an op with a dual argument their tangents
         self.forward_ad = None
         self.forward_ad_compute = None
+        # vmap: torch.func.vmap's layer while a vmap runs (func/_vmap.py): it marks what
+        # depends on the mapped inputs and refuses what PyTorch's BatchedTensor refuses
+        self.vmap = None
+        # transforms: the first of vmap's, forward AD's, autocast's layer and `inner`
+        # (what the profiler's and __torch_function__'s layers call next)
+        self.transforms = None
 
     def refresh(self):
         self.grad_call = self.inference or self.autograd
         self.inner = self.tracing or self.grad_call
         # (the profiler, while one records, in front of everything: it times the call)
-        self.hook = (self.torch_function or self.profiler or self.forward_ad or self.autocast
-                     or self.inner)
+        self.transforms = self.vmap or self.forward_ad or self.autocast or self.inner
+        self.hook = self.torch_function or self.profiler or self.transforms
         self.compute = (self.forward_ad_compute or (
             self.autocast_compute if self.autocast is not None else self.grad_call
             or _eager_call))
