@@ -501,6 +501,9 @@ class Tensor:
         if self._ag is not None:
             self._ag.grad_fn = None
             self._ag.requires_grad = False
+        if _registry.dispatch_state.forward_ad is not None:
+            from .autograd.forward_ad import _drop_tangent
+            _drop_tangent(self)         # (and its tangent, as PyTorch's detach_)
         return self
 
     # ---------------------------------------------------------------- Python values

@@ -331,6 +331,41 @@ def test_dual_level_decorator_and_explicit_levels():
     assert fwAD.unpack_dual(d).tangent is None
 
 
+def test_tangents_are_not_aliased_and_in_place_ops_without_derivative():
+    x = gj.tensor([0.5, -1.0, 2.0], dtype=gj.float64)
+    t = gj.tensor([1.0, 2.0, 3.0], dtype=gj.float64)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, t)
+        c = d.clone()
+        ct = fwAD.unpack_dual(c).tangent
+        assert ct is not t
+        c.mul_(2)                   # (clone's tangent is its own: t is left alone)
+        assert t.tolist() == [1.0, 2.0, 3.0] and ct.tolist() == [2.0, 4.0, 6.0]
+        e = d.clone()
+        e.uniform_()
+        assert fwAD.unpack_dual(e).tangent.tolist() == [0.0, 0.0, 0.0]
+        e = d.clone()
+        e.fill_(2.0)
+        assert fwAD.unpack_dual(e).tangent.tolist() == [0.0, 0.0, 0.0]
+        e = d.clone()
+        e.detach_()
+        assert fwAD.unpack_dual(e).tangent is None
+        with pytest.raises(NotImplementedError, match="^Trying to use forward AD with "
+                                                      "sin_out that does not support it "
+                                                      "because it is an out= function$"):
+            gj.sin(d, out=gj.zeros(3, dtype=gj.float64))
+    torch = _torch()
+    if torch is not None:
+        with torch.autograd.forward_ad.dual_level():
+            td = torch.autograd.forward_ad.make_dual(torch.ones(3, dtype=torch.float64),
+                                                     torch.ones(3, dtype=torch.float64))
+            with pytest.raises(NotImplementedError, match="sin_out that does not support"):
+                torch.sin(td, out=torch.zeros(3, dtype=torch.float64))
+            e = td.clone()
+            e.detach_()
+            assert torch.autograd.forward_ad.unpack_dual(e).tangent is None
+
+
 # ------------------------------------------------------------------ vmap's refusals
 
 _ITEM = r"^vmap: It looks like you're calling \.item\(\) on a Tensor\. We don't support vmap"

@@ -19,9 +19,9 @@ outputs get what its jvp returns (forward runs without tangents; no jvp: PyTorch
 NotImplementedError), and compiled code called with dual tensors runs node by node. Not
 supported: nested levels (PyTorch has one level too), tangents that are themselves
 differentiable with respect to the primals (tangents here never require grad), complex
-tensors, out= variants (no tangent). An in-place op whose other operand is the tensor it
-writes (x.mul_(x)) gets the mathematical tangent (PyTorch's reads the tangent it is
-updating)."""
+tensors; out= variants are refused (PyTorch's NotImplementedError). An in-place op whose
+other operand is the tensor it writes (x.mul_(x)) gets the mathematical tangent (PyTorch's
+reads the tangent it is updating)."""
 from __future__ import annotations
 
 import weakref
@@ -51,6 +51,11 @@ def _forget(ref, key, tangents=_TANGENTS):
     rec = tangents.get(key)
     if rec is not None and rec[0] is ref:
         del tangents[key]
+
+
+def _drop_tangent(t):
+    if _tangent_of(t) is not None:
+        del _TANGENTS[id(t)]
 
 
 def _set_tangent(t, tangent):
@@ -115,14 +120,14 @@ def _module_has_dual(module):
     return _has_dual(tensors)
 
 
-_NO_TANGENT_TAGS = frozenset({"factory", "random", "comparison", "out"})
+_NO_TANGENT_TAGS = frozenset({"factory", "random", "comparison"})
 
 
 def _differentiable(op):
     d = op.derivative
     if isinstance(d, _reg.NonDifferentiable):
         return False
-    return not (d is None and op.tags & _NO_TANGENT_TAGS) and "out" not in op.tags
+    return not (d is None and op.tags & _NO_TANGENT_TAGS)
 
 
 def _flat_outputs(result):
@@ -197,15 +202,44 @@ def _pushed(op, args, written):
                 jt = _grad([g for g, _ in pairs], us, [t for _, t in pairs],
                            allow_unused=True)
             for o, j in zip(diff, jt):
-                res[id(o)] = zeros_like(o).detach() if j is None else j.detach()
+                if j is None:
+                    j = zeros_like(o)
+                elif any(_may_alias(j, t) for t in tangents):
+                    j = j.clone()       # (clone's backward passes its gradient through)
+                res[id(o)] = j.detach()
     return [res.get(id(o)) for o in outs]
 
 
+def _may_alias(a, b):
+    if a._device != b._device:
+        return False
+    x, y = a._data, b._data
+    if x is y:
+        return True
+    import numpy as np
+    if isinstance(x, np.ndarray):
+        return np.may_share_memory(x, y)
+    import cupy
+    return cupy.may_share_memory(x, y)
+
+
 def _dual_call(op, args, nxt):
-    written = {i for i, a in enumerate(op.schema.arguments)
-               if a.type.is_write and i < len(args)}
+    arguments = op.schema.arguments
+    written = {i for i, a in enumerate(arguments) if a.type.is_write and i < len(args)}
+    if any(arguments[i].kwarg_only for i in written):
+        raise NotImplementedError(f"Trying to use forward AD with {op.schema.base_name}_out "
+                                  f"that does not support it because it is an out= "
+                                  f"function")
     if not _differentiable(op):
-        return nxt(op, args) if nxt is not None else op.eager(*args)
+        result = nxt(op, args) if nxt is not None else op.eager(*args)
+        for i in written:
+            # an in-place op without a derivative (random_): the tangent becomes zeros,
+            # as PyTorch's
+            t = _tangent_of(args[i])
+            if t is not None:
+                with _Busy():
+                    t.zero_()
+        return result
     outs_t = None if written else _view_tangents(op, args)
     state = None
     if outs_t is None:
