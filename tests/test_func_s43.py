@@ -460,3 +460,37 @@ def test_vmap_out_dims_none_refuses_a_batched_output():
     if torch is not None:
         with pytest.raises(ValueError, match="can not return a BatchedTensor when out_dim"):
             torch.vmap(lambda a: a * 0, out_dims=None)(torch.ones(2, 3))
+
+
+# ------------------------------------------------------------------ torch.func details
+
+def test_func_treespec_prints_as_torch():
+    import collections
+    from gpujit.func._tree import tree_flatten
+    P = collections.namedtuple("P", "a b")
+    dd = collections.defaultdict(list)
+    dd["k"] = 1
+    dd["j"] = (2, 3)
+    trees = [(1, 2), (1, [2, (3, 4)], {"a": 5, "b": (6,)}), P(1, (2, 3)), dd, [], (1,)]
+    expected = [
+        "TreeSpec(tuple, None, [*,\n  *])",
+        "TreeSpec(tuple, None, [*,\n  TreeSpec(list, None, [*,\n    TreeSpec(tuple, None, "
+        "[*,\n      *])]),\n  TreeSpec(dict, ['a', 'b'], [*,\n    TreeSpec(tuple, None, "
+        "[*])])])",
+        f"TreeSpec(namedtuple, {P}, [*,\n  TreeSpec(tuple, None, [*,\n    *])])",
+        "TreeSpec(defaultdict, [<class 'list'>, ['k', 'j']], [*,\n  TreeSpec(tuple, None, "
+        "[*,\n    *])])",
+        "TreeSpec(list, None, [])",
+        "TreeSpec(tuple, None, [*])",
+    ]
+    assert [repr(tree_flatten(t)[1]) for t in trees] == expected
+    torch = _torch()
+    if torch is not None:
+        from torch.utils._pytree import tree_flatten as ttf
+        assert [repr(ttf(t)[1]) for t in trees] == expected
+    x = gj.ones(3, dtype=gj.float64)
+    with pytest.raises(RuntimeError, match=r"^Expected the tangents TreeSpec\(tuple, None, "
+                                           r"\[\*,\n  \*\]\) to have the same argspec as "
+                                           r"the primals TreeSpec\(tuple, None, \[\*\]\)$"):
+        gj.func.linearize(lambda a: a.sin(), x)[1](x, x)
+
