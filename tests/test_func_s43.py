@@ -494,3 +494,46 @@ def test_func_treespec_prints_as_torch():
                                            r"the primals TreeSpec\(tuple, None, \[\*\]\)$"):
         gj.func.linearize(lambda a: a.sin(), x)[1](x, x)
 
+
+class _Tied(gj.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = gj.nn.Linear(3, 3, bias=False).double()
+        self.b = gj.nn.Linear(3, 3, bias=False).double()
+        self.b.weight = self.a.weight
+
+    def forward(self, z):
+        return self.b(self.a(z))
+
+
+def test_functional_call_refuses_different_values_for_tied_weights():
+    m = _Tied()
+    w = gj.eye(3, dtype=gj.float64) * 2
+    y = gj.arange(3, dtype=gj.float64)
+    msg = (r"^functional_call got multiple values for keys \['a.weight', 'b.weight'\], "
+           r"which are tied. Consider using tie_weights=False$")
+    with pytest.raises(ValueError, match=msg):
+        gj.func.functional_call(m, {"a.weight": w, "b.weight": w * 3}, (y,))
+    # the same tensor for both, or one of them: tied as given
+    assert gj.func.functional_call(m, {"a.weight": w, "b.weight": w}, (y,)).tolist() == \
+        [0.0, 4.0, 8.0]
+    assert gj.func.functional_call(m, {"a.weight": w}, (y,)).tolist() == [0.0, 4.0, 8.0]
+    out = gj.func.functional_call(m, {"a.weight": w, "b.weight": w * 3}, (y,),
+                                  tie_weights=False)
+    assert out.tolist() == [0.0, 12.0, 24.0]
+    torch = _torch()
+    if torch is not None:
+        class TTied(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = torch.nn.Linear(3, 3, bias=False).double()
+                self.b = torch.nn.Linear(3, 3, bias=False).double()
+                self.b.weight = self.a.weight
+
+            def forward(self, z):
+                return self.b(self.a(z))
+
+        tw = torch.eye(3, dtype=torch.float64) * 2
+        with pytest.raises(ValueError, match=msg):
+            torch.func.functional_call(TTied(), {"a.weight": tw, "b.weight": tw * 3},
+                                       (torch.arange(3, dtype=torch.float64),))

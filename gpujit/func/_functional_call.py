@@ -81,6 +81,10 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
             by_id.setdefault(id(t), []).append(n)
         for names in by_id.values():
             given = [n for n in names if n in merged]
+            if len({id(merged[n]) for n in given}) > 1:
+                raise ValueError(f"functional_call got multiple values for keys "
+                                 f"{sorted(names)}, which are tied. Consider using "
+                                 f"tie_weights=False")
             if given:
                 for n in names:
                     merged.setdefault(n, merged[given[0]])
