@@ -41,6 +41,7 @@ __all__ = ["vmap", "randomness_scope"]
 # errors (ops outside the registry and compiled code's fused kernels do not mark).
 
 _ACTIVE_LEVELS: list = []           # the levels of the vmaps running now, innermost last
+_ACTIVE_SET: set = set()            # (the same, as a set)
 _MARKS: dict = {}                   # id(tensor) -> (weak reference, frozenset of levels)
 _LEVEL_IDS = itertools.count(1)
 
@@ -56,26 +57,26 @@ _DYNAMIC = frozenset({"aten::nonzero", "aten::_unique2", "aten::unique_dim",
                       "aten::unique_consecutive", "aten::nonzero_numpy"})
 
 
-def _forget(ref, key, marks=_MARKS):
-    rec = marks.get(key)
-    if rec is not None and rec[0] is ref:
-        del marks[key]
+_NONE = frozenset()
 
 
 def _mark(t, levels):
+    # (no callback: the marks of a vmap call go when the outermost one ends; an id reused
+    # meanwhile by another tensor is told apart by the weak reference)
     key = id(t)
     old = _MARKS.get(key)
     if old is not None and old[0]() is t:
         levels = levels | old[1]
-    _MARKS[key] = (weakref.ref(t, lambda r, k=key: _forget(r, k)), levels)
+    _MARKS[key] = (weakref.ref(t), levels)
 
 
 def _levels_of(t):
     """The running vmap levels tensor t is batched at (an empty set: none)."""
     rec = _MARKS.get(id(t))
     if rec is None or rec[0]() is not t:
-        return frozenset()
-    return rec[1].intersection(_ACTIVE_LEVELS)
+        return _NONE
+    levels = rec[1]
+    return levels if levels <= _ACTIVE_SET else levels & _ACTIVE_SET
 
 
 def is_batched(t) -> bool:
@@ -102,51 +103,70 @@ def _inplace_message(op):
             f"bug report instead.")
 
 
+_CHECKS: dict = {}      # op -> _checks(op)
+
+
+def _checks(op):
+    """What _hook checks of op, worked out once: (the RuntimeError's words when any of
+    its arguments is batched, or None; the argument position whose batching alone is
+    refused (masked_select's mask), or None; whether it is an in-place method)."""
+    name = op.name
+    args = op.schema.arguments
+    msg, only = None, None
+    if name == "aten::item":
+        msg = ITEM
+    elif name == "aten::is_nonzero":
+        msg = CONTROL_FLOW
+    elif name in _DYNAMIC:
+        msg = (f"vmap: We do not support batching operators that can output dynamic shape. "
+               f"Attempted to vmap over {name.split('.')[0]}. Please file an issue at "
+               f"https://github.com/pytorch/pytorch/issues if you need this feature.")
+    elif name == "aten::masked_select":
+        msg, only = ("vmap: Attempted to vmap over `mask` in torch.masked_select(self, mask) "
+                     "We cannot support this because for each batch this would return a "
+                     "differently shaped Tensor. Please file an issue at "
+                     "https://github.com/pytorch/pytorch/issues if you need this "
+                     "feature."), 1
+    elif any(a.type.is_write and a.kwarg_only for a in args):
+        msg = (f"Batching rule not implemented for {name}; the fallback path doesn't work "
+               f"on out= or view ops.")
+    # (an in-place method's self; not an argument an op may write, batch_norm's running
+    # stats, which PyTorch's batching rules handle case by case)
+    inplace = bool(args) and args[0].type.is_write and op.schema.base_name.endswith("_")
+    return msg, only, inplace
+
+
 def _hook(op, args):
     """dispatch_state.vmap while a vmap runs."""
     s = _reg.dispatch_state
     nxt = s.forward_ad or s.autocast or s.inner
-    levels = frozenset()
-    per_arg = []
-    if _MARKS:
-        for a in args:
-            if isinstance(a, Tensor):
+    levels = _NONE
+    first = _NONE
+    marks = _MARKS
+    for k, a in enumerate(args):
+        lv = _NONE
+        if isinstance(a, Tensor):
+            if id(a) in marks:
                 lv = _levels_of(a)
-            elif type(a) in (list, tuple):
-                lv = frozenset().union(*[_levels_of(x) for x in a if isinstance(x, Tensor)])
-            else:
-                lv = frozenset()
-            per_arg.append(lv)
-            levels |= lv
+        elif type(a) in (list, tuple):
+            for x in a:
+                if isinstance(x, Tensor) and id(x) in marks:
+                    lv = lv | _levels_of(x)
+        if lv:
+            if not k:
+                first = lv
+            levels = levels | lv
     if not levels:
         return nxt(op, args) if nxt is not None else op.eager(*args)
-    name = op.name
-    if name == "aten::item":
-        raise RuntimeError(ITEM)
-    if name == "aten::is_nonzero":
-        raise RuntimeError(CONTROL_FLOW)
-    if name in _DYNAMIC:
-        raise RuntimeError(f"vmap: We do not support batching operators that can output "
-                           f"dynamic shape. Attempted to vmap over {name.split('.')[0]}. "
-                           f"Please file an issue at https://github.com/pytorch/pytorch/"
-                           f"issues if you need this feature.")
-    if name == "aten::masked_select" and len(per_arg) > 1 and per_arg[1]:
-        raise RuntimeError("vmap: Attempted to vmap over `mask` in torch.masked_select(self, "
-                           "mask) We cannot support this because for each batch this would "
-                           "return a differently shaped Tensor. Please file an issue at "
-                           "https://github.com/pytorch/pytorch/issues if you need this "
-                           "feature.")
-    arguments = op.schema.arguments
-    for i, a in enumerate(arguments[:len(args)]):
-        if not a.type.is_write:
-            continue
-        if a.kwarg_only:
-            raise RuntimeError(f"Batching rule not implemented for {name}; the fallback "
-                               f"path doesn't work on out= or view ops.")
-        # (an in-place method's self; not an argument an op may write, batch_norm's
-        # running stats, which PyTorch's batching rules handle case by case)
-        if i == 0 and op.schema.base_name.endswith("_") and not levels <= per_arg[0]:
-            raise RuntimeError(_inplace_message(op))
+    checks = _CHECKS.get(op)
+    if checks is None:
+        checks = _CHECKS[op] = _checks(op)
+    msg, only, inplace = checks
+    if msg is not None and (only is None or (len(args) > only and isinstance(
+            args[only], Tensor) and _levels_of(args[only]))):
+        raise RuntimeError(msg)
+    if inplace and not levels <= first:
+        raise RuntimeError(_inplace_message(op))
     result = nxt(op, args) if nxt is not None else op.eager(*args)
     if isinstance(result, Tensor):
         _mark(result, levels)
@@ -161,6 +181,7 @@ def _hook(op, args):
 def _level():
     level = next(_LEVEL_IDS)
     _ACTIVE_LEVELS.append(level)
+    _ACTIVE_SET.add(level)
     s = _reg.dispatch_state
     if s.vmap is None:
         s.vmap = _hook
@@ -169,6 +190,7 @@ def _level():
         yield level
     finally:
         _ACTIVE_LEVELS.remove(level)
+        _ACTIVE_SET.discard(level)
         if not _ACTIVE_LEVELS:
             _MARKS.clear()
             s.vmap = None
