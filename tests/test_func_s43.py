@@ -366,6 +366,78 @@ def test_tangents_are_not_aliased_and_in_place_ops_without_derivative():
             assert torch.autograd.forward_ad.unpack_dual(e).tangent is None
 
 
+class _ExpJvp(gj.autograd.Function):
+    """The forward-mode AD tutorial's Function: jvp reads what forward kept on ctx."""
+
+    @staticmethod
+    def forward(ctx, foo):
+        result = gj.exp(foo)
+        ctx.result = result
+        return result
+
+    @staticmethod
+    def jvp(ctx, g_in):
+        g_out = g_in * ctx.result
+        del ctx.result
+        return g_out
+
+
+class _WrongJvp(gj.autograd.Function):
+    @staticmethod
+    def forward(ctx, foo):
+        return foo * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 2
+
+    @staticmethod
+    def jvp(ctx, g):
+        return g * 3
+
+
+def test_forward_ad_tutorial_programs():
+    gj.manual_seed(0)
+    model = gj.nn.Linear(5, 5).double()
+    inp = gj.arange(80, dtype=gj.float64).reshape(16, 5).sin()
+    w, b = model.weight.detach().numpy().copy(), model.bias.detach().numpy().copy()
+    expected = inp.numpy() @ (0.5 * np.ones_like(w)).T + 0.5 * np.ones_like(b)
+    params = {name: p for name, p in model.named_parameters()}
+    tangents = {name: gj.ones_like(p) * 0.5 for name, p in params.items()}
+    with fwAD.dual_level():
+        dual = {name: fwAD.make_dual(p, tangents[name]) for name, p in params.items()}
+        out = gj.func.functional_call(model, dual, inp)
+        np.testing.assert_allclose(fwAD.unpack_dual(out).tangent.numpy(), expected)
+        assert out.requires_grad      # (the parameters require grad: reverse mode too)
+        for name, p in params.items():
+            delattr(model, name)
+            setattr(model, name, fwAD.make_dual(p, tangents[name]))
+        out = model(inp)
+        np.testing.assert_allclose(fwAD.unpack_dual(out).tangent.numpy(), expected)
+    primal = gj.arange(10, dtype=gj.float64) / 10
+    with fwAD.dual_level():
+        d = fwAD.make_dual(primal, gj.ones(10, dtype=gj.float64))
+        got = fwAD.unpack_dual(_ExpJvp.apply(d)).tangent
+    np.testing.assert_allclose(got.numpy(), np.exp(primal.numpy()))
+
+
+def test_gradcheck_check_forward_ad():
+    x = (gj.arange(10, dtype=gj.float64) / 10).requires_grad_()
+    assert gj.autograd.gradcheck(_ExpJvp.apply, (x,), check_forward_ad=True,
+                                 check_backward_ad=False, check_undefined_grad=False,
+                                 check_batched_grad=False)
+    assert gj.autograd.gradcheck(gj.sin, (x,), check_forward_ad=True)
+    # a jvp that is not the derivative: found, with PyTorch's words
+    assert not gj.autograd.gradcheck(_WrongJvp.apply, (x,), check_forward_ad=True,
+                                     raise_exception=False)
+    with pytest.raises(gj.autograd.GradcheckError,
+                       match="^Jacobian computed with forward mode mismatch for output 0 "
+                             "with respect to input 0,\nnumerical:"):
+        gj.autograd.gradcheck(_WrongJvp.apply, (x,), check_forward_ad=True)
+    # (its backward is right: reverse mode alone passes)
+    assert gj.autograd.gradcheck(_WrongJvp.apply, (x,))
+
+
 # ------------------------------------------------------------------ vmap's refusals
 
 _ITEM = r"^vmap: It looks like you're calling \.item\(\) on a Tensor\. We don't support vmap"
