@@ -49,6 +49,7 @@ OPS = [
     ("amax", lambda a: a.amax(1)),
     ("var", lambda a: a.var(1)),
     ("cumsum", lambda a: a.cumsum(2)),
+    ("logcumsumexp", lambda a: a.logcumsumexp(1)),      # (a forward formula: see ops)
     ("tanh_pow", lambda a: a.tanh() ** 3),
     ("div", lambda a: 1 / (a + 3)),
     ("gelu", lambda a: F.gelu(a)),

@@ -4,8 +4,9 @@ Inside `dual_level()`, `make_dual(x, t)` is a view of x carrying the tangent t; 
 registry op called with an argument that carries a tangent gives its floating-point
 outputs the Jacobian-vector product J t as their tangent, which `unpack_dual` returns.
 
-There are no per-op forward formulas: an op's tangent is computed from its registry
-derivative by the double-vjp trick, op by op as the program runs. The op runs once more
+An op's tangent is computed from its registry derivative by the double-vjp trick, op by
+op as the program runs (an op whose backward is singular at a zero cotangent carries a
+forward formula instead: OpDef.forward_derivative, logcumsumexp's). The op runs once more
 on detached copies of its arguments (those with tangents as fresh leaves) with autograd
 recording, its vjp u -> J^T u is taken with create_graph for a zero cotangent u that
 requires grad, and differentiating that vjp (linear in u) along the input tangents gives
@@ -240,6 +241,12 @@ def _dual_call(op, args, nxt):
                 with _Busy():
                     t.zero_()
         return result
+    if op.forward_derivative is not None and not written:
+        result = nxt(op, args) if nxt is not None else op.eager(*args)
+        tangent = _formula_tangent(op, args, result)
+        if tangent is not None and isinstance(result, Tensor):
+            _set_tangent(result, tangent)
+        return result
     outs_t = None if written else _view_tangents(op, args)
     state = None
     if outs_t is None:
@@ -260,6 +267,28 @@ def _dual_call(op, args, nxt):
                 continue
             _write_tangent(r, prev[w], t)
     return result
+
+
+def _formula_tangent(op, args, result):
+    """The tangent of op's output by its registry forward formula (forward_derivative)."""
+    import inspect
+    from .. import zeros_like
+    fn = op.forward_derivative
+    names = [a.name for a in op.schema.arguments]
+    bound = dict(zip(names, args))
+    kwargs = {}
+    with _Busy(), grad_mode.no_grad():
+        for p in inspect.signature(fn).parameters:
+            if p == "result":
+                kwargs[p] = result.detach()
+            elif p.endswith("_t") and p[:-2] in bound:
+                a = bound[p[:-2]]
+                t = _tangent_of(a) if isinstance(a, Tensor) else None
+                kwargs[p] = zeros_like(a) if t is None else t.to(a.dtype)
+            else:
+                v = bound.get(p)
+                kwargs[p] = v.detach() if isinstance(v, Tensor) else v
+        return fn(**kwargs)
 
 
 def _write_tangent(w, prev, t):

@@ -1092,6 +1092,11 @@ class OpDef:
     # native_dropout's). (Not for an op on a training loop's hot path: F.linear as t() +
     # addmm cost ~+100 us a layer.)
     composite = None
+    # forward_derivative(**named): the op's forward-mode AD formula where the generic one
+    # (autograd/forward_ad.py: the double-vjp trick on `derivative`) does not give
+    # PyTorch's values (a backward computed in log space, singular at a zero cotangent):
+    # set by derivatives.forward_derivative. None: the generic one
+    forward_derivative = None
     # traced(*args): where PyTorch's tracer does not record the op but the ATen ops it calls
     # (gen_trace_type's DONT_RECORD_TRACE: the convolutions record aten::_convolution), a
     # call while tracing runs this, whose registry calls the trace records; it returns the
