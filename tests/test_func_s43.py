@@ -610,3 +610,25 @@ def test_functional_call_refuses_different_values_for_tied_weights():
         with pytest.raises(ValueError, match=msg):
             torch.func.functional_call(TTied(), {"a.weight": tw, "b.weight": tw * 3},
                                        (torch.arange(3, dtype=torch.float64),))
+
+
+def test_jvp_and_jacfwd_refuse_integer_primals_and_tangents_as_make_dual():
+    y = gj.arange(3, dtype=gj.float64)
+    cases = [
+        (lambda lib: lib.func.jvp(lambda a: a * 2, (lib.arange(3),), (lib.ones(3),)),
+         r"^Expected primal to be floating point or complex, but got: \w+\.int64$"),
+        (lambda lib: lib.func.jvp(lambda a: a, (lib.ones(3),), (lib.arange(3),)),
+         r"^Expected tangent to be floating point or complex, but got: \w+\.int64$"),
+        (lambda lib: lib.func.jacfwd(lambda a: a * 2.0)(lib.arange(3)),
+         r"^Expected primal to be floating point or complex, but got: \w+\.int64$"),
+    ]
+    for f, pattern in cases:
+        with pytest.raises(ValueError, match=pattern):
+            f(gj)
+    assert gj.func.jvp(lambda a: a * 2, (y,), (gj.ones(3, dtype=gj.float64),))[1].tolist() \
+        == [2.0, 2.0, 2.0]
+    torch = _torch()
+    if torch is not None:
+        for f, pattern in cases:
+            with pytest.raises(ValueError, match=pattern):
+                f(torch)

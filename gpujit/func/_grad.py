@@ -200,6 +200,11 @@ def _check_tangents(primals, tangents, argnums):
                 raise RuntimeError(f"{_JVP}: Expected {name} to only contain Tensors, got "
                                    f"{type(x)}")
     for p, t in zip(flat_p, flat_t):
+        # (PyTorch's make_dual's checks, in its order)
+        for what, x in (("primal", p), ("tangent", t)):
+            if not (x.is_floating_point() or x.is_complex()):
+                raise ValueError(f"Expected {what} to be floating point or complex, but "
+                                 f"got: {x.dtype}")
         if tuple(p.shape) != tuple(t.shape):
             raise RuntimeError(f"Trying to set a forward gradient that has a different size "
                                f"than that of the original Tensor, this is not supported. "
