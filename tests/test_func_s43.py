@@ -632,3 +632,29 @@ def test_jvp_and_jacfwd_refuse_integer_primals_and_tangents_as_make_dual():
         for f, pattern in cases:
             with pytest.raises(ValueError, match=pattern):
                 f(torch)
+
+
+def test_forward_ad_computations_are_unseen_by_trace_and_vmap():
+    x = gj.arange(4, dtype=gj.float64) / 3
+
+    def f(a):
+        return a.sin() * a
+
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, gj.ones(4, dtype=gj.float64))
+        traced = gj.jit.trace(f, (d,))
+        got = fwAD.unpack_dual(traced(d)).tangent
+    # (the trace records the primal's ops only, as PyTorch's)
+    assert [n.kind() for n in traced.graph.nodes()] == ["aten::sin", "aten::mul"]
+    xn = x.numpy()
+    np.testing.assert_allclose(got.numpy(), np.cos(xn) * xn + np.sin(xn))
+
+    def tangent_of_sin(a):
+        with fwAD.dual_level():
+            dd = fwAD.make_dual(a, gj.ones_like(a))
+            out = dd.sin()
+            out.mul_(2)             # (an in-place op: its tangent is updated in place)
+            return fwAD.unpack_dual(out).tangent
+
+    got = gj.vmap(tangent_of_sin)(x.view(2, 2))
+    np.testing.assert_allclose(got.numpy(), 2 * np.cos(xn).reshape(2, 2))

@@ -39,6 +39,9 @@ _current_level = -1
 # id(tensor) -> (weak reference to it, its tangent) at the current level
 _TANGENTS: dict = {}
 _busy = [False]         # True while a tangent is being computed: ops inside pass through
+# True while forward AD's own computations run (tangents, a Function's jvp): their ops go
+# straight to autograd's layer (or the eager body), unseen by a trace, vmap or autocast
+_hidden = [False]
 
 
 def _tangent_of(t) -> Optional[Tensor]:
@@ -65,15 +68,18 @@ def _set_tangent(t, tangent):
 
 
 class _Busy:
-    def __init__(self, on=True):
-        self.on = on
+    def __init__(self, on=True, hidden=False):
+        self.on, self.hidden = on, hidden
 
     def __enter__(self):
         self.was = _busy[0]
+        self.was_hidden = _hidden[0]
         _busy[0] = self.was or self.on
+        _hidden[0] = self.was_hidden or self.hidden
 
     def __exit__(self, *exc):
         _busy[0] = self.was
+        _hidden[0] = self.was_hidden
 
 
 # ------------------------------------------------------------------- the dispatch layer
@@ -94,6 +100,9 @@ def _hook(op, args):
     """dispatch_state.forward_ad while a dual level is open: an op with a dual argument
     computes its outputs' tangents, then runs through the other layers as ever."""
     s = _reg.dispatch_state
+    if _hidden[0]:
+        g = s.grad_call
+        return g(op, args) if g is not None else op.eager(*args)
     nxt = s.autocast or s.inner
     if _busy[0] or not _TANGENTS or not _has_dual(args):
         return nxt(op, args) if nxt is not None else op.eager(*args)
@@ -104,7 +113,7 @@ def _compute(op, args):
     """dispatch_state.compute while a dual level is open (the interpreter's and the
     tracer's call): as _hook, over the compute it replaces."""
     s = _reg.dispatch_state
-    nxt = s.autocast_compute if s.autocast is not None else s.grad_call
+    nxt = s.grad_call if s.autocast is None or _hidden[0] else s.autocast_compute
     if _busy[0] or not _TANGENTS or not _has_dual(args):
         return nxt(op, args) if nxt is not None else op.eager(*args)
     return _dual_call(op, args, nxt)
@@ -183,13 +192,13 @@ def _pushed(op, args, written):
             return d.clone() if write else d
         return d.clone() if write else d
 
-    new_args = []
-    for i, a in enumerate(args):
-        if type(a) in (list, tuple):
-            new_args.append(type(a)(enter(x, False) for x in a))
-        else:
-            new_args.append(enter(a, i in written))
-    with _Busy(), grad_mode.enable_grad():
+    with _Busy(hidden=True), grad_mode.enable_grad():
+        new_args = []
+        for i, a in enumerate(args):
+            if type(a) in (list, tuple):
+                new_args.append(type(a)(enter(x, False) for x in a))
+            else:
+                new_args.append(enter(a, i in written))
         out = _reg.dispatch_state.compute(op, tuple(new_args))     # (_compute: passes)
         outs = _flat_outputs(out)
         diff = [o for o in outs if o.requires_grad and _is_diff_dtype(o)]
@@ -238,7 +247,7 @@ def _dual_call(op, args, nxt):
             # as PyTorch's
             t = _tangent_of(args[i])
             if t is not None:
-                with _Busy():
+                with _Busy(hidden=True):
                     t.zero_()
         return result
     if op.forward_derivative is not None and not written:
@@ -257,7 +266,7 @@ def _dual_call(op, args, nxt):
             _random.set_rng_state(state)
     prev = {i: _tangent_of(args[i]) for i in written}
     result = nxt(op, args) if nxt is not None else op.eager(*args)
-    with _Busy():
+    with _Busy(hidden=True):
         for r, t in zip(_flat_outputs(result), outs_t):
             if t is None:
                 continue
@@ -277,7 +286,7 @@ def _formula_tangent(op, args, result):
     names = [a.name for a in op.schema.arguments]
     bound = dict(zip(names, args))
     kwargs = {}
-    with _Busy(), grad_mode.no_grad():
+    with _Busy(hidden=True), grad_mode.no_grad():
         for p in inspect.signature(fn).parameters:
             if p == "result":
                 kwargs[p] = result.detach()
@@ -332,7 +341,7 @@ def _function_jvp(cls, ctx, tangents, outs):
     without jvp as this does."""
     ctx._in_jvp = True
     try:
-        with _Busy():
+        with _Busy(hidden=True):
             res = cls.jvp(ctx, *tangents)
     finally:
         ctx._in_jvp = False

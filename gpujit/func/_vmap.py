@@ -24,6 +24,7 @@ import functools
 import itertools
 import weakref
 
+from ..autograd.forward_ad import _hidden as _fw_hidden
 from ..ops import random as _random
 from ..ops import registry as _reg
 from ..tensor import Tensor
@@ -140,6 +141,8 @@ def _hook(op, args):
     """dispatch_state.vmap while a vmap runs."""
     s = _reg.dispatch_state
     nxt = s.forward_ad or s.autocast or s.inner
+    if _fw_hidden[0]:           # (forward AD's own computations: not f's)
+        return nxt(op, args) if nxt is not None else op.eager(*args)
     levels = _NONE
     first = _NONE
     marks = _MARKS
