@@ -658,3 +658,25 @@ def test_forward_ad_computations_are_unseen_by_trace_and_vmap():
 
     got = gj.vmap(tangent_of_sin)(x.view(2, 2))
     np.testing.assert_allclose(got.numpy(), 2 * np.cos(xn).reshape(2, 2))
+
+
+def test_forward_ad_under_autocast_takes_the_cast_tangents():
+    a = gj.arange(6, dtype=gj.float32).reshape(2, 3) / 7
+    b = gj.arange(12, dtype=gj.float32).reshape(3, 4) / 5
+    with fwAD.dual_level():
+        d = fwAD.make_dual(a, gj.ones(2, 3))
+        with gj.autocast("cpu", dtype=gj.float16):
+            primal, tangent = fwAD.unpack_dual(d @ b)
+    # (the matmul runs in float16 on float16 casts of both operands and of the tangent)
+    assert primal.dtype == gj.float16 and tangent.dtype == gj.float16
+    expected = np.ones((2, 3), np.float16) @ b.numpy().astype(np.float16)
+    np.testing.assert_allclose(tangent.numpy().astype(np.float32),
+                               expected.astype(np.float32), rtol=2e-3)
+    torch = _torch()
+    if torch is not None:
+        with torch.autograd.forward_ad.dual_level():
+            td = torch.autograd.forward_ad.make_dual(torch.tensor(a.numpy()), torch.ones(2, 3))
+            with torch.autocast("cpu", dtype=torch.float16):
+                ref = torch.autograd.forward_ad.unpack_dual(td @ torch.tensor(b.numpy()))
+        assert ref.tangent.dtype == torch.float16
+        np.testing.assert_array_equal(tangent.numpy(), ref.tangent.numpy())

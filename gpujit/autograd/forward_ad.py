@@ -97,13 +97,14 @@ def _has_dual(args):
 
 
 def _hook(op, args):
-    """dispatch_state.forward_ad while a dual level is open: an op with a dual argument
+    """dispatch_state.forward_ad while a dual level is open (below autocast's layer, which
+    casts first: tangents of the cast arguments, as PyTorch's): an op with a dual argument
     computes its outputs' tangents, then runs through the other layers as ever."""
     s = _reg.dispatch_state
     if _hidden[0]:
         g = s.grad_call
         return g(op, args) if g is not None else op.eager(*args)
-    nxt = s.autocast or s.inner
+    nxt = s.inner
     if _busy[0] or not _TANGENTS or not _has_dual(args):
         return nxt(op, args) if nxt is not None else op.eager(*args)
     return _dual_call(op, args, nxt)
@@ -111,9 +112,9 @@ def _hook(op, args):
 
 def _compute(op, args):
     """dispatch_state.compute while a dual level is open (the interpreter's and the
-    tracer's call): as _hook, over the compute it replaces."""
+    tracer's call; autocast's compute calls it): as _hook, over autograd's call."""
     s = _reg.dispatch_state
-    nxt = s.grad_call if s.autocast is None or _hidden[0] else s.autocast_compute
+    nxt = s.grad_call
     if _busy[0] or not _TANGENTS or not _has_dual(args):
         return nxt(op, args) if nxt is not None else op.eager(*args)
     return _dual_call(op, args, nxt)
@@ -199,7 +200,8 @@ def _pushed(op, args, written):
                 new_args.append(type(a)(enter(x, False) for x in a))
             else:
                 new_args.append(enter(a, i in written))
-        out = _reg.dispatch_state.compute(op, tuple(new_args))     # (_compute: passes)
+        g = _reg.dispatch_state.grad_call
+        out = g(op, tuple(new_args)) if g is not None else op.eager(*new_args)
         outs = _flat_outputs(out)
         diff = [o for o in outs if o.requires_grad and _is_diff_dtype(o)]
         res = {}

@@ -140,7 +140,7 @@ def _checks(op):
 def _hook(op, args):
     """dispatch_state.vmap while a vmap runs."""
     s = _reg.dispatch_state
-    nxt = s.forward_ad or s.autocast or s.inner
+    nxt = s.autocast or s.forward_ad or s.inner
     if _fw_hidden[0]:           # (forward AD's own computations: not f's)
         return nxt(op, args) if nxt is not None else op.eager(*args)
     levels = _NONE

@@ -106,7 +106,7 @@ class _DispatchState:
         # vmap: torch.func.vmap's layer while a vmap runs (func/_vmap.py): it marks what
         # depends on the mapped inputs and refuses what PyTorch's BatchedTensor refuses
         self.vmap = None
-        # transforms: the first of vmap's, forward AD's, autocast's layer and `inner`
+        # transforms: the first of vmap's, autocast's, forward AD's layer and `inner`
         # (what the profiler's and __torch_function__'s layers call next)
         self.transforms = None
 
@@ -114,11 +114,10 @@ class _DispatchState:
         self.grad_call = self.inference or self.autograd
         self.inner = self.tracing or self.grad_call
         # (the profiler, while one records, in front of everything: it times the call)
-        self.transforms = self.vmap or self.forward_ad or self.autocast or self.inner
+        self.transforms = self.vmap or self.autocast or self.forward_ad or self.inner
         self.hook = self.torch_function or self.profiler or self.transforms
-        self.compute = (self.forward_ad_compute or (
-            self.autocast_compute if self.autocast is not None else self.grad_call
-            or _eager_call))
+        self.compute = (self.autocast_compute if self.autocast is not None
+                        else self.forward_ad_compute or self.grad_call or _eager_call)
 
 
 def _eager_call(op, args):
