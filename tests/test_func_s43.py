@@ -680,3 +680,37 @@ def test_forward_ad_under_autocast_takes_the_cast_tangents():
                 ref = torch.autograd.forward_ad.unpack_dual(td @ torch.tensor(b.numpy()))
         assert ref.tangent.dtype == torch.float16
         np.testing.assert_array_equal(tangent.numpy(), ref.tangent.numpy())
+
+
+def test_explicit_levels_as_torch():
+    def program(lib, ad):
+        x = lib.ones(2)
+        out = [ad.unpack_dual(x, level=0).tangent, ad.unpack_dual(x, level=3).tangent]
+        for lv in (0, 1):
+            try:
+                ad.make_dual(x, x, level=lv)
+            except RuntimeError as e:
+                out.append(str(e))
+        with ad.dual_level():
+            d = ad.make_dual(x, x * 2, level=0)
+            try:
+                ad.make_dual(x, x, level=1)
+            except RuntimeError as e:
+                out.append(str(e))
+            try:
+                ad.unpack_dual(d, level=1)
+            except RuntimeError as e:
+                out.append(str(e))
+            out.append(ad.unpack_dual(d, level=-1).primal is d)
+            out.append(ad.unpack_dual(d, level=0).tangent.tolist())
+        return out
+
+    expected = [None, None,
+                "Trying to access a forward AD level with an invalid index. This index was "
+                "either not created or is already deleted.",
+                "Invalid level given to _make_dual", "Invalid level given to _make_dual",
+                "Invalid level given to _fw_primal", True, [2.0, 2.0]]
+    assert program(gj, fwAD) == expected
+    torch = _torch()
+    if torch is not None:
+        assert program(torch, torch.autograd.forward_ad) == expected

@@ -391,19 +391,11 @@ def exit_dual_level(*, level=None):
     _current_level = level - 1
 
 
-def _check_level(level):
-    if level is None:
-        level = _current_level
-    if level != _current_level and level >= 0:
-        raise RuntimeError(f"Trying to use a forward AD level {level} that does not exist "
-                           f"(the current level is {_current_level}).")
-    return level
-
-
 def make_dual(tensor, tangent, *, level=None):
     """A view of `tensor` carrying `tangent` (as it is when it has tensor's strides,
     else copied to them) at the forward grad level."""
-    level = _check_level(level)
+    if level is None:
+        level = _current_level
     if level < 0:
         raise RuntimeError("Trying to create a dual Tensor for forward AD but no level "
                            "exists, make sure to enter_dual_level() first.")
@@ -413,6 +405,11 @@ def make_dual(tensor, tangent, *, level=None):
     if not _is_diff_dtype(tangent):
         raise ValueError(f"Expected tangent to be floating point or complex, but got: "
                          f"{tangent.dtype}")
+    if level != _current_level:
+        # (PyTorch's words: level 0 is the one level there can be, >0 never exists)
+        raise RuntimeError("Trying to access a forward AD level with an invalid index. This "
+                           "index was either not created or is already deleted."
+                           if level == 0 else "Invalid level given to _make_dual")
     if tuple(tangent.shape) != tuple(tensor.shape):
         raise RuntimeError(f"Trying to set a forward gradient that has a different size "
                            f"than that of the original Tensor, this is not supported. Tensor "
@@ -439,10 +436,14 @@ class UnpackedDualTensor(NamedTuple):
 
 def unpack_dual(tensor, *, level=None):
     """(a view of tensor's primal without a tangent, its tangent as it is or None)."""
-    level = _check_level(level)
+    if level is None:
+        level = _current_level
     if level < 0:
         return UnpackedDualTensor(tensor, None)
     tangent = _tangent_of(tensor)
+    if level != _current_level:
+        if tangent is not None:
+            raise RuntimeError("Invalid level given to _fw_primal")
     with _Busy():
         primal = tensor.view_as(tensor)
     return UnpackedDualTensor(primal, tangent)
