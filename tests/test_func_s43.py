@@ -714,3 +714,34 @@ def test_explicit_levels_as_torch():
     torch = _torch()
     if torch is not None:
         assert program(torch, torch.autograd.forward_ad) == expected
+
+
+def test_functional_call_sets_a_parametrized_tensor_through_its_parametrization():
+    from gpujit.nn.utils import parametrize
+
+    class Scale(gj.nn.Module):
+        def forward(self, X):
+            return X * 2
+
+        def right_inverse(self, W):
+            return W / 2
+
+    class Sym(gj.nn.Module):
+        def forward(self, X):
+            return X.triu() + X.triu(1).T
+
+    m = gj.nn.Linear(3, 3, bias=False).double()
+    parametrize.register_parametrization(m, "weight", Scale())
+    orig = m.parametrizations.weight.original.detach().clone()
+    w = gj.arange(9, dtype=gj.float64).reshape(3, 3)
+    x = gj.ones(3, dtype=gj.float64)
+    # (the value given is the weight the module uses, as PyTorch's: through right_inverse)
+    assert gj.func.functional_call(m, {"weight": w}, (x,)).tolist() == [3.0, 12.0, 21.0]
+    assert gj.equal(m.parametrizations.weight.original, orig)
+    assert gj.func.functional_call(
+        m, {"parametrizations.weight.original": w}, (x,)).tolist() == [6.0, 24.0, 42.0]
+    m2 = gj.nn.Linear(3, 3, bias=False).double()
+    parametrize.register_parametrization(m2, "weight", Sym())
+    with pytest.raises(RuntimeError, match="^parametrization Sym does not implement "
+                                           "right_inverse.$"):
+        gj.func.functional_call(m2, {"weight": w}, (x,))

@@ -23,6 +23,12 @@ def _swap(owner, leaf, value):
             old = store[leaf]
             store[leaf] = value        # in place (keeps the order named_parameters gives)
             return kind, old
+    if isinstance(getattr(type(owner), leaf, None), property):
+        # a parametrized tensor (parametrize's property): set through it, as PyTorch's
+        # swap_tensor does (the parametrization's right_inverse writes its original)
+        old = getattr(owner, leaf)
+        setattr(owner, leaf, value)
+        return "property", old
     had = leaf in d
     old = d.get(leaf)
     d[leaf] = value
@@ -33,6 +39,9 @@ def _restore(owner, leaf, kind, old):
     d = owner.__dict__
     if kind in ("_parameters", "_buffers"):
         d[kind][leaf] = old
+        return
+    if kind == "property":
+        setattr(owner, leaf, old)
         return
     d.pop(leaf, None)
     if kind == "attr":
