@@ -745,3 +745,39 @@ def test_functional_call_sets_a_parametrized_tensor_through_its_parametrization(
     with pytest.raises(RuntimeError, match="^parametrization Sym does not implement "
                                            "right_inverse.$"):
         gj.func.functional_call(m2, {"weight": w}, (x,))
+
+
+class _Counter(gj.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("foo", gj.zeros(()))
+
+    def forward(self, x):
+        self.foo = self.foo + 1
+        return x + self.foo
+
+
+def test_functional_call_writes_reassigned_buffers_back_into_the_dict():
+    mod = _Counter()
+    a = {"foo": gj.zeros(())}
+    out = gj.func.functional_call(mod, a, gj.ones(()))
+    assert out.item() == 2.0 and mod.foo.item() == 0.0
+    assert a["foo"].item() == 1.0           # (PyTorch's documented example)
+    b = {"foo": gj.zeros(())}
+    gj.func.functional_call(mod, (b,), gj.ones(()))
+    assert b["foo"].item() == 0.0           # (a tuple of dicts: merged into a new one)
+    torch = _torch()
+    if torch is not None:
+        class Foo(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("foo", torch.zeros(()))
+
+            def forward(self, x):
+                self.foo = self.foo + 1
+                return x + self.foo
+
+        ta, tb = {"foo": torch.zeros(())}, {"foo": torch.zeros(())}
+        torch.func.functional_call(Foo(), ta, torch.ones(()))
+        torch.func.functional_call(Foo(), (tb,), torch.ones(()))
+        assert (ta["foo"].item(), tb["foo"].item()) == (1.0, 0.0)

@@ -107,11 +107,27 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
         for name, value in merged.items():
             owner, leaf = _owner(module, name)
             kind, old = _swap(owner, leaf, value)
-            swapped.append((owner, leaf, kind, old))
+            swapped.append((name, owner, leaf, kind, old))
         return module(*args, **kwargs)
     finally:
-        for owner, leaf, kind, old in reversed(swapped):
+        now = {name: _current(owner, leaf, kind) for name, owner, leaf, kind, _ in swapped}
+        for _, owner, leaf, kind, old in reversed(swapped):
             _restore(owner, leaf, kind, old)
+        if isinstance(parameter_and_buffer_dicts, dict):
+            # what the module put in their place (self.foo = self.foo + 1) goes back into
+            # the caller's dict, as PyTorch's (a tuple of dicts is merged into a new one)
+            for k in parameter_and_buffer_dicts:
+                if k in now:
+                    parameter_and_buffer_dicts[k] = now[k]
+
+
+def _current(owner, leaf, kind):
+    d = owner.__dict__
+    if kind in ("_parameters", "_buffers"):
+        return d[kind].get(leaf)
+    if kind == "property":
+        return getattr(owner, leaf)
+    return d.get(leaf)
 
 
 def _stacked_leaf(tensors, name):
