@@ -781,3 +781,29 @@ def test_functional_call_writes_reassigned_buffers_back_into_the_dict():
         torch.func.functional_call(Foo(), ta, torch.ones(()))
         torch.func.functional_call(Foo(), (tb,), torch.ones(()))
         assert (ta["foo"].item(), tb["foo"].item()) == (1.0, 0.0)
+
+
+def test_forward_over_reverse_gives_hessian_vector_products():
+    x = gj.tensor([0.5, 1.0, 2.0], dtype=gj.float64)
+    v = gj.tensor([1.0, -0.5, 0.25], dtype=gj.float64)
+
+    def f(a):
+        return (a.sin() * a.exp()).sum() + a.exp().sum() + (a * a).prod()
+
+    xn, vn = x.numpy(), v.numpy()
+    # hessian: diag(2 e^a cos a + e^a) + the product term's
+    p = np.prod(xn ** 2)
+    H = np.diag(2 * np.exp(xn) * np.cos(xn) + np.exp(xn))
+    H += 4 * p / np.outer(xn, xn) - np.diag(2 * p / xn ** 2)
+    expected = H @ vn
+    for create_graph in (True, False):
+        with fwAD.dual_level():
+            w = x.clone().requires_grad_()
+            (g,) = gj.autograd.grad(f(fwAD.make_dual(w, v)), w, create_graph=create_graph)
+            got = fwAD.unpack_dual(g).tangent
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10)
+    with fwAD.dual_level():
+        g = gj.func.grad(f)(fwAD.make_dual(x, v))      # (a transform keeps tangents)
+        np.testing.assert_allclose(fwAD.unpack_dual(g).tangent.numpy(), expected,
+                                   rtol=1e-10)
+    np.testing.assert_allclose(gj.func.hessian(f)(x).numpy(), H, rtol=1e-10)

@@ -275,9 +275,28 @@ def _dual_call(op, args, nxt):
             w = next((i for i in written if args[i] is r), None)
             if w is None:
                 _set_tangent(r, t)
+                _tangent_to_saved_output(r, t)
                 continue
             _write_tangent(r, prev[w], t)
     return result
+
+
+def _tangent_to_saved_output(r, t):
+    """Output r's node saved r for its backward (exp's result): the saved copy gets r's
+    tangent too, as PyTorch's SavedVariable keeps the forward grad, so that a backward
+    run after r is gone (forward-over-reverse) still sees it."""
+    from .graph import SavedOutputs, SavedTensor
+    ag = r._ag
+    node = ag.grad_fn if ag is not None else None
+    saved = getattr(node, "saved", None)
+    if not saved:
+        return
+    for v in saved.values():
+        items = v.items if isinstance(v, SavedOutputs) else (v,)
+        for s in items:
+            if type(s) is SavedTensor and s.out_of is not None and \
+                    s.unpack_hook is None and s._ref() is r:
+                _set_tangent(s.tensor, t)
 
 
 def _formula_tangent(op, args, result):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 
+from ..autograd import forward_ad as _fw
 from ..autograd import grad_mode
 from ..autograd.functional import _autograd_grad
 from ..autograd.graph import AccumulateGrad
@@ -42,8 +43,9 @@ class Level:
         _ACTIVE.remove(self)
 
     def leaf(self, t):
-        """A leaf of this level (not connected to anything outside it)."""
-        t = t.detach().requires_grad_(True)
+        """A leaf of this level (not connected to anything outside it; a forward-mode
+        tangent t carries stays with it, as PyTorch's wrappers keep it)."""
+        t = _keep_tangent(t, t.detach().requires_grad_(True))
         self.fresh.append(t)
         self.ids.add(id(t))
         key = id(t)
@@ -97,11 +99,20 @@ class Level:
     def unwrap(self, t):
         """t as the level's caller sees it: cut from the graph unless that leads outside."""
         if isinstance(t, Tensor) and t.requires_grad and not self.reaches_outside([t]):
-            return t.detach()
+            return _keep_tangent(t, t.detach())
         return t
 
     def unwrap_all(self, tensors):
         return tuple(self.unwrap(t) for t in tensors)
+
+
+def _keep_tangent(src, dst):
+    """dst (a detached src) with src's forward-mode tangent, if it has one."""
+    if _fw._TANGENTS:
+        t = _fw._tangent_of(src)
+        if t is not None:
+            _fw._set_tangent(dst, t)
+    return dst
 
 
 def normalize_argnum(argnum, num_args):
