@@ -807,3 +807,28 @@ def test_forward_over_reverse_gives_hessian_vector_products():
         np.testing.assert_allclose(fwAD.unpack_dual(g).tangent.numpy(), expected,
                                    rtol=1e-10)
     np.testing.assert_allclose(gj.func.hessian(f)(x).numpy(), H, rtol=1e-10)
+
+
+def test_logcumsumexp_tangent_with_leading_minus_infinities():
+    lo = gj.finfo(gj.float64).min
+    t = gj.tensor([1.0, 2.0, 3.0], dtype=gj.float64)
+    with fwAD.dual_level():
+        a = fwAD.unpack_dual(fwAD.make_dual(gj.tensor([lo, lo, -1.0], dtype=gj.float64),
+                                            t).logcumsumexp(0)).tangent
+        b = fwAD.unpack_dual(fwAD.make_dual(gj.tensor([-np.inf, -1.0, 0.5],
+                                                      dtype=gj.float64),
+                                            t).logcumsumexp(0)).tangent
+    # (nothing summed yet: zero, as PyTorch's; then the softmax-weighted tangents)
+    assert a.tolist() == [0.0, 0.0, 3.0]
+    w = np.exp([-1.0, 0.5]) / np.exp([-1.0, 0.5]).sum()
+    np.testing.assert_allclose(b.numpy(), [0.0, 2.0, w @ [2.0, 3.0]])
+    # forward over reverse through logcumsumexp's backward (which makes such entries)
+    x = gj.tensor([0.5, -1.0, 2.0], dtype=gj.float64)
+    with fwAD.dual_level():
+        w_ = x.clone().requires_grad_()
+        (g,) = gj.autograd.grad(fwAD.make_dual(w_, gj.tensor([1.0, 0.0, 0.0],
+                                                               dtype=gj.float64))
+                                .logcumsumexp(0).sum(), w_, create_graph=True)
+        got = fwAD.unpack_dual(g).tangent
+    ref = gj.autograd.functional.hessian(lambda a: a.logcumsumexp(0).sum(), x)[0]
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-12)

@@ -257,6 +257,7 @@ def _dual_call(op, args, nxt):
         tangent = _formula_tangent(op, args, result)
         if tangent is not None and isinstance(result, Tensor):
             _set_tangent(result, tangent)
+            _tangent_to_saved_output(result, tangent)
         return result
     outs_t = None if written else _view_tangents(op, args)
     state = None

@@ -801,9 +801,15 @@ def _logcumsumexp_jvp(self_t, self, dim):
     # cotangent, where the double-vjp trick differentiates it)
     if self.dim() == 0 or self.numel() == 0:
         return self_t.clone()
-    e = (self - self.amax(dim, keepdim=True)).exp()
+    import gpujit
+    m = self.amax(dim, keepdim=True)
+    e = (self - m.masked_fill(~m.isfinite(), 0.0)).exp()
     cum = e.cumsum(dim)
-    return (e * self_t).cumsum(dim).masked_fill(cum < 1e-13, 0.0) / cum
+    # (where nothing has been summed yet, -inf or lowest() leading entries: zero, as
+    # PyTorch's, not 0/0; such entries appear in logcumsumexp's own backward)
+    small = cum < 1e-13
+    return gpujit.where(small, gpujit.zeros_like(cum),
+                        (e * self_t).cumsum(dim) / cum.masked_fill(small, 1.0))
 
 
 @_derivative(nansum)
