@@ -832,3 +832,33 @@ def test_logcumsumexp_tangent_with_leading_minus_infinities():
         got = fwAD.unpack_dual(g).tangent
     ref = gj.autograd.functional.hessian(lambda a: a.logcumsumexp(0).sum(), x)[0]
     np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-12)
+
+
+def test_autograd_functional_forward_mode_strategies_use_forward_ad():
+    AF = gj.autograd.functional
+    x = gj.tensor([0.5, -1.0, 2.0], dtype=gj.float64)
+    jac = AF.jacobian(lambda a: a.logcumsumexp(0), x, vectorize=True,
+                      strategy="forward-mode")
+    xn = x.numpy()
+    expected = np.tril(np.exp(xn[None, :] - np.logaddexp.accumulate(xn)[:, None]))
+    np.testing.assert_allclose(jac.numpy(), expected, rtol=1e-12)
+    hess = AF.hessian(lambda a: a.logcumsumexp(0).sum(), x, vectorize=True,
+                      outer_jacobian_strategy="forward-mode")
+    np.testing.assert_allclose(hess.numpy(),
+                               AF.hessian(lambda a: a.logcumsumexp(0).sum(), x).numpy(),
+                               rtol=1e-12)
+    # a custom Function without jvp cannot be pushed forward, as in PyTorch
+    with pytest.raises(NotImplementedError, match="You must implement the jvp function"):
+        AF.jacobian(_Square.apply, x, vectorize=True, strategy="forward-mode")
+    np.testing.assert_allclose(
+        AF.jacobian(_SquareJvp.apply, x, vectorize=True, strategy="forward-mode").numpy(),
+        np.diag(3 * xn))
+    with pytest.raises(RuntimeError, match='`strict=True` and `strategy="forward-mode"` '
+                                           'are not supported together'):
+        AF.jacobian(lambda a: a, x, vectorize=True, strategy="forward-mode", strict=True)
+    torch = _torch()
+    if torch is not None:
+        tj = torch.autograd.functional.jacobian(
+            lambda a: a.logcumsumexp(0), torch.tensor(xn), vectorize=True,
+            strategy="forward-mode")
+        np.testing.assert_allclose(jac.numpy(), tj.numpy(), rtol=1e-12)
