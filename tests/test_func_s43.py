@@ -176,7 +176,8 @@ def test_no_grad_and_reverse_mode_together():
         w = gj.ones(4, dtype=gj.float64, requires_grad=True)
         out = (d * w).sum()
         assert out.requires_grad
-        assert not fwAD.unpack_dual(out).tangent.requires_grad
+        # (w requires grad: the tangent is differentiable, as PyTorch's)
+        assert fwAD.unpack_dual(out).tangent.requires_grad
         np.testing.assert_allclose(fwAD.unpack_dual(out).tangent.item(), t.sum().item())
         (g,) = gj.autograd.grad(out, w)
         np.testing.assert_allclose(g.numpy(), x.numpy().sum((0, 1)))
@@ -310,7 +311,7 @@ def test_scripted_function_and_module():
     with fwAD.dual_level():
         got = fwAD.unpack_dual(sf(fwAD.make_dual(x, t))).tangent
         np.testing.assert_allclose(got.numpy(), 2 * np.cos(x.numpy()) * t.numpy() + t.numpy())
-        got = fwAD.unpack_dual(sm(fwAD.make_dual(x, t))).tangent
+        got = fwAD.unpack_dual(sm(fwAD.make_dual(x, t))).tangent.detach()
         np.testing.assert_allclose(got.numpy(), t.numpy() @ lin.weight.detach().numpy().T)
 
 
@@ -800,11 +801,11 @@ def test_forward_over_reverse_gives_hessian_vector_products():
         with fwAD.dual_level():
             w = x.clone().requires_grad_()
             (g,) = gj.autograd.grad(f(fwAD.make_dual(w, v)), w, create_graph=create_graph)
-            got = fwAD.unpack_dual(g).tangent
+            got = fwAD.unpack_dual(g).tangent.detach()
         np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10)
     with fwAD.dual_level():
         g = gj.func.grad(f)(fwAD.make_dual(x, v))      # (a transform keeps tangents)
-        np.testing.assert_allclose(fwAD.unpack_dual(g).tangent.numpy(), expected,
+        np.testing.assert_allclose(fwAD.unpack_dual(g).tangent.detach().numpy(), expected,
                                    rtol=1e-10)
     np.testing.assert_allclose(gj.func.hessian(f)(x).numpy(), H, rtol=1e-10)
 
@@ -829,7 +830,7 @@ def test_logcumsumexp_tangent_with_leading_minus_infinities():
         (g,) = gj.autograd.grad(fwAD.make_dual(w_, gj.tensor([1.0, 0.0, 0.0],
                                                                dtype=gj.float64))
                                 .logcumsumexp(0).sum(), w_, create_graph=True)
-        got = fwAD.unpack_dual(g).tangent
+        got = fwAD.unpack_dual(g).tangent.detach()
     ref = gj.autograd.functional.hessian(lambda a: a.logcumsumexp(0).sum(), x)[0]
     np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-12)
 
@@ -844,7 +845,8 @@ def test_autograd_functional_forward_mode_strategies_use_forward_ad():
     np.testing.assert_allclose(jac.numpy(), expected, rtol=1e-12)
     hess = AF.hessian(lambda a: a.logcumsumexp(0).sum(), x, vectorize=True,
                       outer_jacobian_strategy="forward-mode")
-    np.testing.assert_allclose(hess.numpy(),
+    assert hess.requires_grad       # (as PyTorch's: its inner jacobian has a graph)
+    np.testing.assert_allclose(hess.detach().numpy(),
                                AF.hessian(lambda a: a.logcumsumexp(0).sum(), x).numpy(),
                                rtol=1e-12)
     # a custom Function without jvp cannot be pushed forward, as in PyTorch
@@ -862,3 +864,57 @@ def test_autograd_functional_forward_mode_strategies_use_forward_ad():
             lambda a: a.logcumsumexp(0), torch.tensor(xn), vectorize=True,
             strategy="forward-mode")
         np.testing.assert_allclose(jac.numpy(), tj.numpy(), rtol=1e-12)
+
+
+def test_reverse_over_forward_tangents_are_differentiable():
+    def f(a):
+        return (a.sin() * a.exp()).sum() + a.logcumsumexp(0).sum() + (a * a).sum()
+
+    x0 = gj.tensor([0.5, 1.0, 2.0], dtype=gj.float64)
+    v0 = gj.tensor([1.0, -0.5, 0.25], dtype=gj.float64)
+    x, v = x0.clone().requires_grad_(), v0.clone().requires_grad_()
+    with fwAD.dual_level():
+        t = fwAD.unpack_dual(f(fwAD.make_dual(x, v))).tangent
+        assert t.requires_grad
+        gx, gv = gj.autograd.grad(t, (x, v))
+    # d(J v)/dv = J (the gradient), d(J v)/dx = H v
+    # (hvp's double-backward trick is NaN for logcumsumexp, as PyTorch's: the Hessian)
+    hv = gj.autograd.functional.hessian(f, x0) @ v0
+    xr = x0.clone().requires_grad_()
+    (grad_f,) = gj.autograd.grad(f(xr), xr)
+    np.testing.assert_allclose(gv.detach().numpy(), grad_f.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gx.detach().numpy(), hv.numpy(), rtol=1e-10)
+    # nothing requires grad: tangents stay plain tensors
+    with fwAD.dual_level():
+        t = fwAD.unpack_dual(f(fwAD.make_dual(x0, v0))).tangent
+        assert not t.requires_grad and t.grad_fn is None
+    torch = _torch()
+    if torch is not None:
+        tx = torch.tensor(x0.numpy(), requires_grad=True)
+        tv = torch.tensor(v0.numpy(), requires_grad=True)
+        with torch.autograd.forward_ad.dual_level():
+            d = torch.autograd.forward_ad.make_dual(tx, tv)
+            tt = torch.autograd.forward_ad.unpack_dual((d.sin() * d).sum()).tangent
+            rx, rv = torch.autograd.grad(tt, (tx, tv))
+        x2, v2 = x0.clone().requires_grad_(), v0.clone().requires_grad_()
+        with fwAD.dual_level():
+            d = fwAD.make_dual(x2, v2)
+            gt = fwAD.unpack_dual((d.sin() * d).sum()).tangent
+            qx, qv = gj.autograd.grad(gt, (x2, v2))
+        np.testing.assert_allclose(qx.detach().numpy(), rx.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(qv.detach().numpy(), rv.numpy(), rtol=1e-12)
+
+
+def test_in_place_tangents_of_tensors_that_require_grad():
+    x = gj.tensor([0.5, 1.0, 2.0], dtype=gj.float64, requires_grad=True)
+    v = gj.tensor([1.0, 2.0, 3.0], dtype=gj.float64)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(x, v) * 1
+        d.mul_(d.detach() + 1)          # (the factor is detached: no tangent of its own)
+        d.sin_()
+        t = fwAD.unpack_dual(d).tangent
+    xn, vn = x.detach().numpy(), v.numpy()
+    np.testing.assert_allclose(t.detach().numpy(),
+                               np.cos(xn * (xn + 1)) * (xn + 1) * vn, rtol=1e-12)
+    assert t.requires_grad      # (its gradient: refused, the tangent was written in
+    # place after being saved, as PyTorch refuses such graphs)

@@ -17,12 +17,12 @@ View ops give the same view of the input's tangent, and in-place ops update the 
 they write in place (a write into a view of a tensor without a tangent gives that tensor
 a zero tangent first), as PyTorch's tangents follow views. A custom autograd.Function's
 outputs get what its jvp returns (forward runs without tangents; no jvp: PyTorch's
-NotImplementedError), and compiled code called with dual tensors runs node by node. Not
-supported: nested levels (PyTorch has one level too), tangents that are themselves
-differentiable with respect to the primals (tangents here never require grad), complex
-tensors; out= variants are refused (PyTorch's NotImplementedError). An in-place op whose
-other operand is the tensor it writes (x.mul_(x)) gets the mathematical tangent (PyTorch's
-reads the tangent it is updating)."""
+NotImplementedError), and compiled code called with dual tensors runs node by node. In
+grad mode a tangent is differentiable with respect to the primals and tangents that
+require grad (reverse over forward). Not supported: nested levels (PyTorch has one level
+too), complex tensors; out= variants are refused (PyTorch's NotImplementedError). An
+in-place op whose other operand is the tensor it writes (x.mul_(x)) gets the
+mathematical tangent (PyTorch's reads the tangent it is updating)."""
 from __future__ import annotations
 
 import weakref
@@ -163,8 +163,10 @@ def _view_tangents(op, args):
     t = _tangent_of(args[0])
     if t is None or t.stride() != args[0].stride() or t.shape != args[0].shape:
         return None
-    with _Busy():
-        return _flat_outputs(op.eager(t, *args[1:]))
+    with _Busy(hidden=True):
+        g = _reg.dispatch_state.grad_call      # (a tangent requiring grad: its view too)
+        return _flat_outputs(g(op, (t, *args[1:])) if g is not None
+                             else op.eager(t, *args[1:]))
 
 
 def _random_state(op):
@@ -176,21 +178,36 @@ def _random_state(op):
 
 def _pushed(op, args, written):
     """The tangents of op's flat outputs at args (None for an output without one): the
-    double-vjp trick on detached copies of the arguments."""
+    double-vjp trick on the arguments (detached copies; the arguments themselves where
+    one requires grad in grad mode, so that the tangent is differentiable with respect to
+    them and to tangents that require grad, as PyTorch's)."""
     from .. import zeros_like
     from .engine import grad as _grad
     leaves, tangents = [], []
+    flat = [x for a in args for x in (a if type(a) in (list, tuple) else (a,))
+            if isinstance(x, Tensor)]
+    differentiable = grad_mode.is_grad_enabled() and any(
+        x.requires_grad or (_tangent_of(x) is not None and _tangent_of(x).requires_grad)
+        for x in flat)
 
     def enter(a, write):
         if not isinstance(a, Tensor):
             return a
         t = _tangent_of(a)
+        if differentiable and a.requires_grad:
+            # an alias per use, connected to a: the op's gradient with respect to this
+            # use alone (not through another argument computed from a), whose result
+            # stays differentiable with respect to a
+            d = a.view_as(a)
+            if t is not None and _is_diff_dtype(d):
+                leaves.append(d)
+                tangents.append(t.to(d.dtype))
+            return d.clone() if write else d
         d = a.detach()
         if t is not None and _is_diff_dtype(d):
             d = d.requires_grad_(True)
             leaves.append(d)
             tangents.append(t.to(d.dtype))
-            return d.clone() if write else d
         return d.clone() if write else d
 
     with _Busy(hidden=True), grad_mode.enable_grad():
@@ -212,13 +229,13 @@ def _pushed(op, args, written):
             jt = [None] * len(us)
             if pairs:
                 jt = _grad([g for g, _ in pairs], us, [t for _, t in pairs],
-                           allow_unused=True)
+                           allow_unused=True, create_graph=differentiable)
             for o, j in zip(diff, jt):
                 if j is None:
                     j = zeros_like(o)
                 elif any(_may_alias(j, t) for t in tangents):
                     j = j.clone()       # (clone's backward passes its gradient through)
-                res[id(o)] = j.detach()
+                res[id(o)] = j if differentiable else j.detach()
     return [res.get(id(o)) for o in outs]
 
 
@@ -308,17 +325,17 @@ def _formula_tangent(op, args, result):
     names = [a.name for a in op.schema.arguments]
     bound = dict(zip(names, args))
     kwargs = {}
-    with _Busy(hidden=True), grad_mode.no_grad():
+    with _Busy(hidden=True):
+        # (in grad mode, recorded: differentiable as the generic tangents are)
         for p in inspect.signature(fn).parameters:
             if p == "result":
-                kwargs[p] = result.detach()
+                kwargs[p] = result
             elif p.endswith("_t") and p[:-2] in bound:
                 a = bound[p[:-2]]
                 t = _tangent_of(a) if isinstance(a, Tensor) else None
                 kwargs[p] = zeros_like(a) if t is None else t.to(a.dtype)
             else:
-                v = bound.get(p)
-                kwargs[p] = v.detach() if isinstance(v, Tensor) else v
+                kwargs[p] = bound.get(p)
         return fn(**kwargs)
 
 
