@@ -918,3 +918,35 @@ def test_in_place_tangents_of_tensors_that_require_grad():
                                np.cos(xn * (xn + 1)) * (xn + 1) * vn, rtol=1e-12)
     assert t.requires_grad      # (its gradient: refused, the tangent was written in
     # place after being saved, as PyTorch refuses such graphs)
+
+
+def test_vmap_randomness_refusals_as_torch():
+    def cases(lib):
+        x = lib.zeros(3, 16)
+        return [
+            ("same", lambda a: lib.bernoulli(a + 0.5), "same randomness with a batched"),
+            ("same", lambda a: lib.multinomial(a + 1, 2), "same randomness with a batched"),
+            ("different", lambda a: a + lib.zeros(16).uniform_(), "different inplace "
+                                                                 "randomness on an unbatched"),
+            ("different", lambda a: a * lib.empty(16).normal_(), "different inplace "
+                                                                 "randomness on an unbatched"),
+        ], x
+
+    for lib in [gj] + ([_torch()] if _torch() is not None else []):
+        refused, x = cases(lib)
+        for mode, f, words in refused:
+            with pytest.raises(RuntimeError, match=words):
+                lib.vmap(f, randomness=mode)(x)
+        # allowed: in-place draws into batched tensors, *_like factories, unbatched draws
+        # under 'same' (one draw for every element) and dropout either way
+        r = lib.vmap(lambda a: a.clone().uniform_(), randomness="same")(x)
+        assert bool((r[0] == r[1]).all())
+        r = lib.vmap(lambda a: a.clone().uniform_(), randomness="different")(x)
+        assert not bool((r[0] == r[1]).all())
+        r = lib.vmap(lambda a: a + lib.zeros(16).uniform_(), randomness="same")(x)
+        assert bool((r[0] == r[2]).all())
+        r = lib.vmap(lambda a: lib.randn_like(a), randomness="same")(x)
+        assert bool((r[0] == r[1]).all())
+        r = lib.vmap(lambda a: lib.nn.functional.dropout(a + 1, 0.5),
+                     randomness="different")(x)
+        assert not bool((r[0] == r[1]).all())

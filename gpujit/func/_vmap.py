@@ -54,6 +54,19 @@ CONTROL_FLOW = ("vmap: It looks like you're attempting to use a Tensor in some "
                 "data-dependent control flow. We don't support that yet, please file an "
                 "issue at https://github.com/pytorch/pytorch/issues .")
 NO_STORAGE = "Cannot access data pointer of Tensor that doesn't have storage"
+_SAME_BATCHED = ("Vmap does not currently support same randomness with a batched tensor "
+                 "input. Please file an issue with functorch")
+_DIFFERENT_INPLACE = ("vmap: Cannot ask for different inplace randomness on an unbatched "
+                      "tensor. This will appear like same randomness. If this is necessary "
+                      "for your usage, please file an issue with functorch.")
+# random ops whose tensor inputs' values parametrize the draw: with randomness='same'
+# PyTorch refuses them when such an input is batched (the *_like factories and in-place
+# draws only read a shape)
+_PARAMETRIZED_RANDOM = frozenset({
+    "aten::bernoulli", "aten::multinomial", "aten::poisson", "aten::binomial",
+    "aten::normal.Tensor_Tensor", "aten::normal.Tensor_float", "aten::normal.float_Tensor",
+    "aten::_standard_gamma", "aten::_sample_dirichlet"})
+_MODES: dict = {}       # level -> its vmap's randomness
 _DYNAMIC = frozenset({"aten::nonzero", "aten::_unique2", "aten::unique_dim",
                       "aten::unique_consecutive", "aten::nonzero_numpy"})
 
@@ -160,6 +173,9 @@ def _hook(op, args):
                 first = lv
             levels = levels | lv
     if not levels:
+        if "random" in op.tags and _ACTIVE_LEVELS:
+            checks = _CHECKS.get(op) or _checks(op)
+            _check_random(op, checks[2], levels, first)
         return nxt(op, args) if nxt is not None else op.eager(*args)
     checks = _CHECKS.get(op)
     if checks is None:
@@ -170,6 +186,8 @@ def _hook(op, args):
         raise RuntimeError(msg)
     if inplace and not levels <= first:
         raise RuntimeError(_inplace_message(op))
+    if "random" in op.tags:
+        _check_random(op, inplace, levels, first)
     result = nxt(op, args) if nxt is not None else op.eager(*args)
     if isinstance(result, Tensor):
         _mark(result, levels)
@@ -180,11 +198,23 @@ def _hook(op, args):
     return result
 
 
+def _check_random(op, inplace, levels, first):
+    """A random op under the innermost vmap: PyTorch's refusals of its randomness mode
+    ('error' is refused where the op draws, in ops/random.py)."""
+    level = _ACTIVE_LEVELS[-1]
+    mode = _MODES.get(level)
+    if mode == "same" and level in levels and op.name in _PARAMETRIZED_RANDOM:
+        raise RuntimeError(_SAME_BATCHED)
+    if mode == "different" and inplace and level not in first:
+        raise RuntimeError(_DIFFERENT_INPLACE)
+
+
 @contextlib.contextmanager
-def _level():
+def _level(randomness="error"):
     level = next(_LEVEL_IDS)
     _ACTIVE_LEVELS.append(level)
     _ACTIVE_SET.add(level)
+    _MODES[level] = randomness
     s = _reg.dispatch_state
     if s.vmap is None:
         s.vmap = _hook
@@ -194,6 +224,7 @@ def _level():
     finally:
         _ACTIVE_LEVELS.remove(level)
         _ACTIVE_SET.discard(level)
+        _MODES.pop(level, None)
         if not _ACTIVE_LEVELS:
             _MARKS.clear()
             s.vmap = None
@@ -352,7 +383,7 @@ def _vmap_impl(func, in_dims, out_dims, randomness, args, kwargs):
     _check_out_dims(out_dims, func)
     batch_size, flat_in_dims, flat_args, args_spec = _process_batched_inputs(
         in_dims, args, func)
-    with _level() as level:
+    with _level(randomness) as level:
         return _run_elements(func, out_dims, randomness, kwargs, batch_size, flat_in_dims,
                              flat_args, args_spec, level)
 
