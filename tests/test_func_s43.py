@@ -950,3 +950,28 @@ def test_vmap_randomness_refusals_as_torch():
         r = lib.vmap(lambda a: lib.nn.functional.dropout(a + 1, 0.5),
                      randomness="different")(x)
         assert not bool((r[0] == r[1]).all())
+
+
+def test_vmap_in_place_refusal_words_follow_the_op():
+    def refusals(lib):
+        x = lib.arange(6.0).reshape(2, 3)
+        out = []
+        for f in (lambda c, a: c.add_(a), lambda c, a: c.pow_(a), lambda c, a: c.fill_(a[0]),
+                  lambda c, a: c.div_(a + 1)):
+            c = lib.zeros(3)
+            try:
+                lib.vmap(lambda a: f(c, a))(x)
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+
+    got = refusals(gj)
+    assert got[0] == "output with shape [3] doesn't match the broadcast shape [2, 3]"
+    assert got[1].startswith("vmap: aten::pow_(self, *extra_args) is not possible") and \
+        "not being vmapped over at level 1. Please try to use out-of-place operators " \
+        "instead of aten::pow_." in got[1]
+    assert got[2].startswith("vmap: fill_(self, *extra_args) is not possible")
+    assert got[3].startswith("vmap: inplace arithmetic(self, *extra_args)")
+    torch = _torch()
+    if torch is not None:
+        assert refusals(torch) == got

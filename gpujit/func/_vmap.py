@@ -67,6 +67,7 @@ _PARAMETRIZED_RANDOM = frozenset({
     "aten::normal.Tensor_Tensor", "aten::normal.Tensor_float", "aten::normal.float_Tensor",
     "aten::_standard_gamma", "aten::_sample_dirichlet"})
 _MODES: dict = {}       # level -> its vmap's randomness
+_SIZES: dict = {}       # level -> its vmap's batch size
 _DYNAMIC = frozenset({"aten::nonzero", "aten::_unique2", "aten::unique_dim",
                       "aten::unique_consecutive", "aten::nonzero_numpy"})
 
@@ -103,16 +104,33 @@ def check_escape(t, what):
         raise RuntimeError(CONTROL_FLOW if what == "bool" else NO_STORAGE)
 
 
-def _inplace_message(op):
+# in-place ops whose PyTorch batching rule words the refusal as "inplace arithmetic", or
+# with the op's bare name, or as a broadcast failure; any other falls back to the
+# boxed fallback's words (aten::name, the vmap level)
+_ARITHMETIC = frozenset({"sub_", "subtract_", "mul_", "multiply_", "div_", "divide_",
+                         "true_divide_", "copy_", "masked_fill_"})
+_BARE = frozenset({"fill_", "index_add_"})
+_BROADCAST = frozenset({"add_", "atan2_", "arctan2_"})
+
+
+def _inplace_message(op, args):
     name = op.schema.base_name
-    if op.tags & {"pointwise"} or name in ("copy_", "fill_", "zero_"):
-        what = "inplace arithmetic"
+    if name in _BROADCAST:
+        from .. import broadcast_shapes
+        level = _ACTIVE_LEVELS[-1]
+        shapes = [tuple(a.shape) for a in args if isinstance(a, Tensor)]
+        return (f"output with shape {list(args[0].shape)} doesn't match the broadcast "
+                f"shape {[_SIZES.get(level, 0)] + list(broadcast_shapes(*shapes))}")
+    if name in _ARITHMETIC or name in _BARE:
+        what = "inplace arithmetic" if name in _ARITHMETIC else name
+        where = "in a vmap"
     else:
-        what = name
+        what = f"aten::{name}"
+        where = f"at level {len(_ACTIVE_LEVELS)}"
     return (f"vmap: {what}(self, *extra_args) is not possible because there exists a "
             f"Tensor `other` in extra_args that has more elements than `self`. This "
             f"happened due to `other` being vmapped over but `self` not being vmapped over "
-            f"in a vmap. Please try to use out-of-place operators instead of {what}. If "
+            f"{where}. Please try to use out-of-place operators instead of {what}. If "
             f"said operator is being called inside the PyTorch framework, please file a "
             f"bug report instead.")
 
@@ -185,7 +203,7 @@ def _hook(op, args):
             args[only], Tensor) and _levels_of(args[only]))):
         raise RuntimeError(msg)
     if inplace and not levels <= first:
-        raise RuntimeError(_inplace_message(op))
+        raise RuntimeError(_inplace_message(op, args))
     if "random" in op.tags:
         _check_random(op, inplace, levels, first)
     result = nxt(op, args) if nxt is not None else op.eager(*args)
@@ -210,8 +228,9 @@ def _check_random(op, inplace, levels, first):
 
 
 @contextlib.contextmanager
-def _level(randomness="error"):
+def _level(randomness="error", size=0):
     level = next(_LEVEL_IDS)
+    _SIZES[level] = size
     _ACTIVE_LEVELS.append(level)
     _ACTIVE_SET.add(level)
     _MODES[level] = randomness
@@ -225,6 +244,7 @@ def _level(randomness="error"):
         _ACTIVE_LEVELS.remove(level)
         _ACTIVE_SET.discard(level)
         _MODES.pop(level, None)
+        _SIZES.pop(level, None)
         if not _ACTIVE_LEVELS:
             _MARKS.clear()
             s.vmap = None
@@ -383,7 +403,7 @@ def _vmap_impl(func, in_dims, out_dims, randomness, args, kwargs):
     _check_out_dims(out_dims, func)
     batch_size, flat_in_dims, flat_args, args_spec = _process_batched_inputs(
         in_dims, args, func)
-    with _level(randomness) as level:
+    with _level(randomness, batch_size) as level:
         return _run_elements(func, out_dims, randomness, kwargs, batch_size, flat_in_dims,
                              flat_args, args_spec, level)
 
