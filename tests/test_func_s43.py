@@ -975,3 +975,69 @@ def test_vmap_in_place_refusal_words_follow_the_op():
     torch = _torch()
     if torch is not None:
         assert refusals(torch) == got
+
+
+def _square_functions(lib):
+    class Old(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return 2 * a * g
+
+    class New(lib.autograd.Function):
+        @staticmethod
+        def forward(a):
+            return a * a
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return 2 * a * g
+
+    class Gen(New):
+        generate_vmap_rule = True
+
+    return Old, New, Gen
+
+
+def test_custom_functions_under_torch_func_transforms():
+    def program(lib):
+        Old, New, Gen = _square_functions(lib)
+        x = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)
+        runs = {
+            "grad": lambda f: lib.func.grad(lambda a: f(a).sum())(x),
+            "vmap": lambda f: lib.func.vmap(f)(x.view(3, 1)),
+            "jacrev": lambda f: lib.func.jacrev(f)(x),
+            "jvp": lambda f: lib.func.jvp(f, (x,), (x,))[1],
+        }
+        out = {}
+        for name, cls in (("old", Old), ("new", New), ("gen", Gen)):
+            for tname, run in runs.items():
+                try:
+                    out[name, tname] = run(cls.apply).tolist()
+                except (RuntimeError, NotImplementedError) as e:
+                    out[name, tname] = (type(e).__name__, str(e)[:60])
+        return out
+
+    got = program(gj)
+    setup = ("RuntimeError", "In order to use an autograd.Function with functorch "
+                             "transforms (vmap, grad, jvp, jacrev, ...), it must override "
+                             "the setup_context staticmethod."[:60])
+    assert all(got["old", t] == setup for t in ("grad", "vmap", "jacrev", "jvp"))
+    assert got["new", "grad"] == [2.0, 4.0, 6.0]
+    assert got["new", "vmap"] == ("RuntimeError", "You tried to vmap over New, but it does "
+                                                  "not have vmap support. Please override"[:60])
+    assert got["gen", "vmap"] == [[1.0], [4.0], [9.0]]
+    assert got["new", "jvp"][0] == "NotImplementedError"
+    torch = _torch()
+    if torch is not None:
+        assert program(torch) == got

@@ -15,6 +15,16 @@ from .recording import activate, edge_of, mark_result
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
+# torch.func transforms running now (gpujit/func keeps the counts): grad-like levels,
+# forward (jvp-like) levels, vmap levels; a custom Function refuses what PyTorch's
+# functorch refuses under them
+FUNCTORCH = [0, 0, 0]
+
+_NEEDS_SETUP_CONTEXT = (
+    "In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, "
+    "jacrev, ...), it must override the setup_context staticmethod. For more details, "
+    "please see https://pytorch.org/docs/main/notes/extending.func.html")
+
 
 class FunctionCtx:
     def __init__(self):
@@ -117,6 +127,16 @@ class Function:
     def backward(ctx, *grad_outputs):
         raise TypeError("a custom Function must define a backward staticmethod")
 
+    # torch.func.vmap of apply: with generate_vmap_rule the Function runs per element (as
+    # any code under vmap here); without it and without a vmap staticmethod, refused
+    generate_vmap_rule = False
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise NotImplementedError("To use autograd.Function with vmap, you must either "
+                                  "override the vmap staticmethod or set "
+                                  "generate_vmap_rule=True.")
+
     @staticmethod
     def jvp(ctx, *grad_inputs):
         """Forward-mode AD: the outputs' tangents from the inputs' (None: no tangent)."""
@@ -125,6 +145,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
+        if FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]:
+            _check_functorch(cls, args)
         ctx = FunctionCtx()
         ctx._node_name = f"{cls.__name__}Backward"
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -180,6 +202,26 @@ class Function:
             slot = next(k for k, a in enumerate(args) if a is view)
             _views.copy_slices(view, base_edge, node, slot)
         return tuple(fixed) if isinstance(result, tuple) else fixed[0]
+
+
+def _check_functorch(cls, args):
+    """Under torch.func transforms, PyTorch's refusals: an old-style Function (forward
+    taking ctx, no setup_context), vmap over a Function without vmap support, jvp of one
+    without jvp."""
+    if cls.setup_context is Function.setup_context:
+        raise RuntimeError(_NEEDS_SETUP_CONTEXT)
+    if FUNCTORCH[2] and not cls.generate_vmap_rule and cls.vmap is Function.vmap:
+        from ..func._vmap import is_batched
+        if any(is_batched(a) for a in args):
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not "
+                               f"have vmap support. Please override and implement the vmap "
+                               f"staticmethod or set generate_vmap_rule=True. For more "
+                               f"details, please see "
+                               f"https://pytorch.org/docs/main/notes/extending.func.html")
+    if FUNCTORCH[1] and cls.jvp is Function.jvp and any(
+            isinstance(a, Tensor) and a.requires_grad for a in args):
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
 
 
 _NOT_RETURNED = ("Some elements marked as dirty during the forward method were not returned "

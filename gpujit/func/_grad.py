@@ -140,7 +140,7 @@ class _Linearized:
     for flat tangents t (one per differentiated input)."""
 
     def __init__(self, func, primals, argnums, has_aux, api):
-        self.level = level = Level()
+        self.level = level = Level(forward=True)
         with level, grad_mode.enable_grad():
             args, self.flat_diff, self.spec = _enter(level, primals, argnums)
             out = func(*args)

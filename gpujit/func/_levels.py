@@ -13,6 +13,7 @@ import weakref
 
 from ..autograd import forward_ad as _fw
 from ..autograd import grad_mode
+from ..autograd.function import FUNCTORCH as _FUNCTORCH
 from ..autograd.functional import _autograd_grad
 from ..autograd.graph import AccumulateGrad
 from ..autograd.recording import edge_of
@@ -30,17 +31,20 @@ _OWNER: dict = {}        # id(fresh leaf) -> (weak reference to it, the level th
 class Level:
     """Used as `with level:` around the call of the transformed function."""
 
-    def __init__(self):
+    def __init__(self, forward=False):
         self.grad_was_enabled = grad_mode.is_grad_enabled()
         self.fresh = []          # kept alive so that their ids stay theirs
         self.ids = set()
+        self.forward = forward   # (a jvp-like transform's: PyTorch's forward-mode level)
 
     def __enter__(self):
         _ACTIVE.append(self)
+        _FUNCTORCH[1 if self.forward else 0] += 1
         return self
 
     def __exit__(self, *exc):
         _ACTIVE.remove(self)
+        _FUNCTORCH[1 if self.forward else 0] -= 1
 
     def leaf(self, t):
         """A leaf of this level (not connected to anything outside it; a forward-mode

@@ -25,6 +25,7 @@ import itertools
 import weakref
 
 from ..autograd.forward_ad import _hidden as _fw_hidden
+from ..autograd.function import FUNCTORCH as _FUNCTORCH
 from ..ops import random as _random
 from ..ops import registry as _reg
 from ..tensor import Tensor
@@ -234,6 +235,7 @@ def _level(randomness="error", size=0):
     _ACTIVE_LEVELS.append(level)
     _ACTIVE_SET.add(level)
     _MODES[level] = randomness
+    _FUNCTORCH[2] += 1
     s = _reg.dispatch_state
     if s.vmap is None:
         s.vmap = _hook
@@ -243,6 +245,7 @@ def _level(randomness="error", size=0):
     finally:
         _ACTIVE_LEVELS.remove(level)
         _ACTIVE_SET.discard(level)
+        _FUNCTORCH[2] -= 1
         _MODES.pop(level, None)
         _SIZES.pop(level, None)
         if not _ACTIVE_LEVELS:
