@@ -1041,3 +1041,22 @@ def test_custom_functions_under_torch_func_transforms():
     torch = _torch()
     if torch is not None:
         assert program(torch) == got
+
+
+def test_module_with_backward_hooks_under_transforms():
+    def program(lib):
+        m = lib.nn.Linear(3, 1)
+        m.register_full_backward_hook(lambda mod, gi, go: None)
+        out = []
+        try:
+            lib.func.grad(lambda a: m(a).sum())(lib.ones(3))
+        except RuntimeError as e:
+            out.append(str(e)[:40])
+        out.append(tuple(lib.func.vmap(m)(lib.ones(2, 3)).shape))
+        return out
+
+    got = program(gj)
+    assert got == ["In order to use an autograd.Function wit", (2, 1)]
+    torch = _torch()
+    if torch is not None:
+        assert program(torch) == got
