@@ -1060,3 +1060,22 @@ def test_module_with_backward_hooks_under_transforms():
     torch = _torch()
     if torch is not None:
         assert program(torch) == got
+
+
+def test_transforms_differentiate_inside_inference_mode():
+    def program(lib):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64)
+        f = lambda a: (a ** 3).sum()                       # noqa: E731
+        with lib.inference_mode():
+            return [lib.func.grad(f)(x).tolist(),
+                    lib.func.jacrev(lambda a: a ** 3)(x).tolist(),
+                    lib.func.jvp(lambda a: a ** 3, (x,), (lib.ones(2, dtype=lib.float64),))[1]
+                    .tolist(),
+                    lib.func.hessian(f)(x).tolist()]
+
+    got = program(gj)
+    assert got == [[3.0, 12.0], [[3.0, 0.0], [0.0, 12.0]], [3.0, 12.0],
+                   [[6.0, 0.0], [0.0, 12.0]]]
+    torch = _torch()
+    if torch is not None:
+        assert program(torch) == got

@@ -20,8 +20,9 @@ from ..autograd.recording import edge_of
 from ..tensor import Tensor
 from ._tree import tree_flatten, tree_unflatten
 
-__all__ = ["Level", "slice_argnums", "normalize_argnums", "replace_args", "error_if_complex",
-           "assert_non_empty_tensor_output", "unwrap_aux", "grads_or_zeros"]
+__all__ = ["Level", "recording", "slice_argnums", "normalize_argnums", "replace_args",
+           "error_if_complex", "assert_non_empty_tensor_output", "unwrap_aux",
+           "grads_or_zeros"]
 
 
 _ACTIVE: list = []       # the levels whose function is running now, innermost last
@@ -108,6 +109,24 @@ class Level:
 
     def unwrap_all(self, tensors):
         return tuple(self.unwrap(t) for t in tensors)
+
+
+class recording:
+    """`with recording():` around a grad-like transform's call of f: grad mode on, and
+    out of inference mode when in it (PyTorch's transforms differentiate inside
+    torch.inference_mode too; its no-grad recording gave zero gradients here)."""
+
+    def __enter__(self):
+        self.inf = grad_mode.inference_mode(False) if grad_mode.state.inference else None
+        if self.inf is not None:
+            self.inf.__enter__()
+        self.en = grad_mode.enable_grad()
+        self.en.__enter__()
+
+    def __exit__(self, *exc):
+        self.en.__exit__(*exc)
+        if self.inf is not None:
+            self.inf.__exit__(*exc)
 
 
 def _keep_tangent(src, dst):
