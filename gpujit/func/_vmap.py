@@ -13,10 +13,11 @@ out_dims=None is refused when it is marked (or differs between elements). Differ
 from PyTorch that follow from the loop: a side effect on a tensor not mapped (c.mul_(2)
 with c unmapped) happens once per element; an empty batch runs f once on zeros to learn
 the output shapes; ops outside the registry and compiled code's fused kernels do not
-mark. randomness: 'error' refuses a random op
-anywhere under the vmap, 'same' rewinds the generators f drew from before each element,
-'different' lets each element draw its own numbers (not the numbers PyTorch's batched
-draw gives)."""
+mark; a marked tensor still reports requires_grad / grad_fn (a BatchedTensor reports
+False / None). randomness: 'error' refuses a random op anywhere under the vmap, 'same'
+rewinds the generators f drew from before each element (and refuses a draw parametrized
+by a marked tensor), 'different' lets each element draw its own numbers (not the numbers
+PyTorch's batched draw gives; an in-place draw into an unmarked tensor is refused)."""
 from __future__ import annotations
 
 import contextlib
