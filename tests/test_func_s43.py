@@ -1079,3 +1079,21 @@ def test_transforms_differentiate_inside_inference_mode():
     torch = _torch()
     if torch is not None:
         assert program(torch) == got
+
+
+def test_functional_call_strict_after_tying_and_accessor_errors():
+    m = _Tied()
+    w = gj.eye(3, dtype=gj.float64) * 2
+    y = gj.ones(3, dtype=gj.float64)
+    # one name of a tied pair given: the other is filled before strict's key check
+    assert gj.func.functional_call(m, {"a.weight": w}, (y,), strict=True).tolist() == \
+        [4.0, 4.0, 4.0]
+    assert gj.func.functional_call(m, {"b.weight": w}, (y,), strict=True).tolist() == \
+        [4.0, 4.0, 4.0]
+    with pytest.raises(RuntimeError, match="Missing key\\(s\\): 'b.weight'."):
+        gj.func.functional_call(m, {"a.weight": w}, (y,), strict=True, tie_weights=False)
+    with pytest.raises(AttributeError, match="^_Tied has no attribute `c`$"):
+        gj.func.functional_call(m, {"c.weight": w}, (y,))
+    with pytest.raises(TypeError, match="^3.0 is not an instance of torch.Tensor$"):
+        gj.func.functional_call(m, {"a.weight": 3.0}, (y,))
+    assert gj.equal(m.a.weight, m.b.weight)         # (restored after each call)

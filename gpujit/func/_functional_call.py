@@ -7,15 +7,27 @@ __all__ = ["functional_call", "stack_module_state"]
 
 
 def _owner(module, path):
+    """(the submodule holding path's tensor, its name there), with the errors of
+    PyTorch's NamedMemberAccessor."""
+    from ..nn.module import Module
     *prefix, leaf = path.split(".")
     m = module
     for p in prefix:
-        m = getattr(m, p)
+        try:
+            sub = getattr(m, p)
+        except AttributeError as ex:
+            raise AttributeError(f"{m._get_name()} has no attribute `{p}`") from ex
+        if not isinstance(sub, Module):
+            raise TypeError(f"{sub!r} is not an instance of torch.nn.Module")
+        m = sub
     return m, leaf
 
 
 def _swap(owner, leaf, value):
     """Put value at owner.<leaf> as a plain entry of the dict it lives in; the old entry."""
+    from ..tensor import Tensor
+    if value is not None and not isinstance(value, Tensor):
+        raise TypeError(f"{value} is not an instance of torch.Tensor")
     d = owner.__dict__
     for kind in ("_parameters", "_buffers"):
         store = d.get(kind)
@@ -69,18 +81,6 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     else:
         raise ValueError(f"Expected parameter_and_buffer_dicts to be a dict, or a list/tuple "
                          f"of dicts, but got {type(parameter_and_buffer_dicts)}")
-    if strict:
-        names = [n for n, _ in module.named_parameters(remove_duplicate=False)] + \
-            [n for n, _ in module.named_buffers(remove_duplicate=False)]
-        missing = [n for n in names if n not in merged]
-        unexpected = [k for k in merged if k not in names]
-        if missing or unexpected:
-            msg = f"Error(s) in reparametrizing for {type(module).__name__}:"
-            if unexpected:
-                msg += "\n\tUnexpected key(s): " + ", ".join(f"'{k}'" for k in unexpected) + "."
-            if missing:
-                msg += "\n\tMissing key(s): " + ", ".join(f"'{k}'" for k in missing) + "."
-            raise RuntimeError(msg)
     if tie_weights:
         # a tensor the module shares under several names (tied weights) is replaced under
         # all of them when one is given
@@ -97,6 +97,18 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
             if given:
                 for n in names:
                     merged.setdefault(n, merged[given[0]])
+    if strict:
+        names = [n for n, _ in module.named_parameters(remove_duplicate=False)] + \
+            [n for n, _ in module.named_buffers(remove_duplicate=False)]
+        missing = [n for n in names if n not in merged]
+        unexpected = [k for k in merged if k not in names]
+        if missing or unexpected:
+            msg = f"Error(s) in reparametrizing for {type(module).__name__}:"
+            if unexpected:
+                msg += "\n\tUnexpected key(s): " + ", ".join(f"'{k}'" for k in unexpected) + "."
+            if missing:
+                msg += "\n\tMissing key(s): " + ", ".join(f"'{k}'" for k in missing) + "."
+            raise RuntimeError(msg)
     if args is None:
         args = ()
     elif not isinstance(args, tuple):
