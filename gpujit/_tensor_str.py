@@ -248,6 +248,11 @@ def tensor_repr(t) -> str:
         suffixes.append(f"grad_fn=<{_grad_fn_name(grad_fn)}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
+    from .autograd import forward_ad
+    if forward_ad._TANGENTS:
+        tangent = forward_ad._tangent_of(t)
+        if tangent is not None:
+            suffixes.append(f"tangent={tangent!r}")
     return _add_suffixes(prefix + tensor_str, suffixes, indent)
 
 

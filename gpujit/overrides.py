@@ -248,7 +248,7 @@ def _dispatch(op, args):
         if over:
             func, pos, kw = _public_call(op, args)
             return _call_overloaded(func, over, pos, kw)
-    nxt = _S.profiler or _S.autocast or _S.inner
+    nxt = _S.profiler or _S.transforms
     return op.eager(*args) if nxt is None else nxt(op, args)
 
 

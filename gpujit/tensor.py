@@ -501,6 +501,9 @@ class Tensor:
         if self._ag is not None:
             self._ag.grad_fn = None
             self._ag.requires_grad = False
+        if _registry.dispatch_state.forward_ad is not None:
+            from .autograd.forward_ad import _drop_tangent
+            _drop_tangent(self)         # (and its tangent, as PyTorch's detach_)
         return self
 
     # ---------------------------------------------------------------- Python values
@@ -511,6 +514,9 @@ class Tensor:
         return _ops()["aten::item"].public(self)
 
     def tolist(self):
+        if _registry.dispatch_state.vmap is not None:
+            from .func._vmap import check_escape
+            check_escape(self, "tolist")
         if _registry.dispatch_state.escape is not None:
             _registry.dispatch_state.escape(self, "tolist")
         a = self._data
@@ -519,6 +525,9 @@ class Tensor:
         return a.tolist()
 
     def numpy(self, force=False):
+        if _registry.dispatch_state.vmap is not None:
+            from .func._vmap import check_escape
+            check_escape(self, "numpy")
         if _registry.dispatch_state.escape is not None:
             _registry.dispatch_state.escape(self, "numpy")
         if self._device is not _cpu:
@@ -559,6 +568,9 @@ class Tensor:
         return self.item()
 
     def __bool__(self):
+        if _registry.dispatch_state.vmap is not None:
+            from .func._vmap import check_escape
+            check_escape(self, "bool")
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is "
                                "ambiguous")

@@ -19,6 +19,7 @@ import threading
 import warnings
 
 from .. import dtypes as _dt
+from ..autograd.forward_ad import _hidden as _fw_hidden
 from ..ops import registry as _reg
 from ..tensor import Tensor
 from .lists import POLICIES, BANNED_MESSAGE
@@ -231,15 +232,20 @@ def _policy_args(op, args):
 
 
 def _hook(op, args):
-    args = _policy_args(op, args)
-    inner = _reg.dispatch_state.inner
+    s = _reg.dispatch_state
+    if not _fw_hidden[0]:       # (forward AD's own computations run as they are)
+        args = _policy_args(op, args)
+    # (forward AD's layer below: the tangents of the cast arguments, as PyTorch's)
+    inner = s.forward_ad or s.inner
     return inner(op, args) if inner is not None else op.eager(*args)
 
 
 def _compute(op, args):
     """dispatch_state.compute inside a region: the interpreter's and the tracer's call."""
     args = _policy_args(op, args)
-    ag = _reg.dispatch_state.grad_call     # (inference mode's layer, else autograd's)
+    ds = _reg.dispatch_state
+    # (forward AD's layer, else inference mode's, else autograd's)
+    ag = ds.forward_ad_compute or ds.grad_call
     return ag(op, args) if ag is not None else op.eager(*args)
 
 

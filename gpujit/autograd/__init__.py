@@ -12,11 +12,12 @@ from .anomaly_mode import (detect_anomaly, set_detect_anomaly, is_anomaly_enable
                            is_anomaly_check_nan_enabled)
 from . import recording as _recording
 from . import functional  # noqa: E402,F401  (torch.autograd.functional)
+from . import forward_ad  # noqa: E402,F401  (torch.autograd.forward_ad)
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled", "backward", "grad", "Function", "FunctionCtx",
            "once_differentiable", "gradcheck", "gradgradcheck", "GradcheckError", "Node",
-           "detect_anomaly", "set_detect_anomaly", "functional", "graph"]
+           "detect_anomaly", "set_detect_anomaly", "functional", "graph", "forward_ad"]
 
 from . import graph  # noqa: E402,F401  (torch.autograd.graph: Node, saved_tensors_hooks, ...)
 

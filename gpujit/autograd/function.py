@@ -7,12 +7,23 @@ import weakref
 from .. import dtypes as _dt
 from ..ops import registry as _reg
 from ..tensor import Tensor
+from . import forward_ad
 from . import grad_mode
 from . import views as _views
 from .graph import Node, SavedTensor, fit_gradient
 from .recording import activate, edge_of, mark_result
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
+
+# torch.func transforms running now (gpujit/func keeps the counts): grad-like levels,
+# forward (jvp-like) levels, vmap levels; a custom Function refuses what PyTorch's
+# functorch refuses under them
+FUNCTORCH = [0, 0, 0]
+
+_NEEDS_SETUP_CONTEXT = (
+    "In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, "
+    "jacrev, ...), it must override the setup_context staticmethod. For more details, "
+    "please see https://pytorch.org/docs/main/notes/extending.func.html")
 
 
 class FunctionCtx:
@@ -24,12 +35,18 @@ class FunctionCtx:
         self._node_name = "Function"
         self._dirty = ()
 
+    def save_for_forward(self, *tensors):
+        """Tensors jvp reads (as saved_tensors) in forward-mode AD."""
+        self._saved_fwd = tensors
+
     def save_for_backward(self, *tensors):
         self._saved = [SavedTensor(t, self._node_name, i) if isinstance(t, Tensor) else t
                        for i, t in enumerate(tensors)]
 
     @property
     def saved_tensors(self):
+        if getattr(self, "_in_jvp", False):
+            return tuple(getattr(self, "_saved_fwd", ()))
         if self._saved is None:
             return ()
         if self._saved == "freed":
@@ -110,13 +127,32 @@ class Function:
     def backward(ctx, *grad_outputs):
         raise TypeError("a custom Function must define a backward staticmethod")
 
+    # torch.func.vmap of apply: with generate_vmap_rule the Function runs per element (as
+    # any code under vmap here); without it and without a vmap staticmethod, refused
+    generate_vmap_rule = False
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise NotImplementedError("To use autograd.Function with vmap, you must either "
+                                  "override the vmap staticmethod or set "
+                                  "generate_vmap_rule=True.")
+
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        """Forward-mode AD: the outputs' tangents from the inputs' (None: no tangent)."""
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+
     @classmethod
     def apply(cls, *args):
+        if FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]:
+            _check_functorch(cls, args)
         ctx = FunctionCtx()
         ctx._node_name = f"{cls.__name__}Backward"
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = grad_mode.state.enabled and any(ctx.needs_input_grad)
-        with grad_mode.no_grad():
+        tangents = forward_ad._tangents_of_args(args)
+        with grad_mode.no_grad(), forward_ad._Busy(tangents is not None):
             if cls.setup_context is Function.setup_context:
                 result = cls.forward(ctx, *args)
             else:
@@ -124,6 +160,8 @@ class Function:
                 cls.setup_context(ctx, args, result)
         outs = result if isinstance(result, tuple) else (result,)
         dirty = _mark_dirty(ctx, outs)
+        if tangents is not None:
+            forward_ad._function_jvp(cls, ctx, tangents, outs)
         if not record:
             return result
         activate()
@@ -164,6 +202,26 @@ class Function:
             slot = next(k for k, a in enumerate(args) if a is view)
             _views.copy_slices(view, base_edge, node, slot)
         return tuple(fixed) if isinstance(result, tuple) else fixed[0]
+
+
+def _check_functorch(cls, args):
+    """Under torch.func transforms, PyTorch's refusals: an old-style Function (forward
+    taking ctx, no setup_context), vmap over a Function without vmap support, jvp of one
+    without jvp."""
+    if cls.setup_context is Function.setup_context:
+        raise RuntimeError(_NEEDS_SETUP_CONTEXT)
+    if FUNCTORCH[2] and not cls.generate_vmap_rule and cls.vmap is Function.vmap:
+        from ..func._vmap import is_batched
+        if any(is_batched(a) for a in args):
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not "
+                               f"have vmap support. Please override and implement the vmap "
+                               f"staticmethod or set generate_vmap_rule=True. For more "
+                               f"details, please see "
+                               f"https://pytorch.org/docs/main/notes/extending.func.html")
+    if FUNCTORCH[1] and cls.jvp is Function.jvp and any(
+            isinstance(a, Tensor) and a.requires_grad for a in args):
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
 
 
 _NOT_RETURNED = ("Some elements marked as dirty during the forward method were not returned "

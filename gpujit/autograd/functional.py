@@ -1,8 +1,8 @@
 """torch.autograd.functional: jacobian, hessian, vjp, jvp, hvp, vhp of a Python function,
 built on `autograd.grad` (jvp and hvp by the double-backward trick, as PyTorch does).
 Signatures, results and error messages follow PyTorch's; `vectorize=True` runs the same
-loop as vectorize=False (there is no vmap), and the forward-mode strategies are computed
-with the double-backward trick."""
+loop as vectorize=False (there is no vmap), and the forward-mode strategies use
+forward-mode AD (autograd.forward_ad), one unit tangent per input element."""
 from __future__ import annotations
 
 from ..tensor import Tensor
@@ -220,26 +220,38 @@ def _basis(t, j):
 
 
 def _jacfwd(func, inputs, strict):
-    """The Jacobian column by column: J e_j by the double-backward trick, per input
-    element."""
-    from .. import stack, zeros
+    """The Jacobian column by column by forward-mode AD (forward_ad, as PyTorch's
+    strategy="forward-mode"): func runs on dual inputs with one unit tangent per input
+    element (PyTorch: all of them at once under vmap)."""
+    from .. import stack, zeros, zeros_like
+    from . import forward_ad as fw
+    if strict:
+        raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and "
+                           '`strategy="forward-mode"` are not supported together (yet). '
+                           "Please either set `strict=False` or "
+                           '`strategy="reverse-mode"`.')
     is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
     columns, outputs, is_outputs_tuple = None, None, False
     for k, inp in enumerate(inputs):
         for j in range(inp.nelement()):
-            v = tuple(_basis(x, j) if i == k else zeros(x.shape, dtype=x.dtype,
-                                                        device=x.device)
-                      for i, x in enumerate(inputs))
-            # `inputs` as given (a tuple or not) so that func sees the same call
-            out, jv = jvp(func, inputs if is_inputs_tuple else inputs[0],
-                          v if is_inputs_tuple else v[0], strict=strict)
-            is_outputs_tuple = isinstance(out, tuple)
-            outputs = out if is_outputs_tuple else (out,)
-            jv = jv if is_outputs_tuple else (jv,)
+            with fw.dual_level():
+                duals = tuple(fw.make_dual(x, _basis(x, j) if i == k else zeros(
+                    x.shape, dtype=x.dtype, device=x.device)) for i, x in enumerate(inputs))
+                is_outputs_tuple, outs = _as_tuple(
+                    func(*duals), "outputs of the user-provided function", "jacobian")
+                outputs, jv = [], []
+                for o in outs:
+                    primal, tangent = fw.unpack_dual(o)
+                    outputs.append(primal)
+                    jv.append(zeros_like(primal) if tangent is None else tangent)
             if columns is None:
                 columns = [[[] for _ in inputs] for _ in outputs]
             for o, col in enumerate(jv):
                 columns[o][k].append(col)
+    if outputs is None:         # (no input elements: func runs once for the shapes)
+        is_outputs_tuple, outputs = _as_tuple(
+            func(*inputs), "outputs of the user-provided function", "jacobian")
+        columns = [[[] for _ in inputs] for _ in outputs]
     jac = []
     for o, out in enumerate(outputs):
         row = []

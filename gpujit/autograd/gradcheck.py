@@ -62,10 +62,33 @@ def _analytical(fn, inputs, diff, out, n_out):
     return jac
 
 
+def _forward(fn, inputs, diff, oi, n_out):
+    """The Jacobian of output oi by forward-mode AD (forward_ad): one unit tangent per
+    element of each differentiated input; {input: (numel_in, n_out)}."""
+    from .. import zeros_like
+    from . import forward_ad as fw
+    jac = {i: np.zeros((inputs[i]._data.size, n_out)) for i in diff}
+    for i in diff:
+        x = inputs[i]
+        for k in range(x._data.size):
+            t = zeros_like(x)
+            t._data[np.unravel_index(k, t._data.shape)] = 1
+            with fw.dual_level():
+                args = list(inputs)
+                args[i] = fw.make_dual(x.detach(), t)
+                out = _outputs(fn, args)[oi]
+                tangent = fw.unpack_dual(out).tangent
+            if tangent is not None:
+                jac[i][k] = np.asarray(_host(tangent), np.float64).ravel()
+    return jac
+
+
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
-              nondet_tol=0.0, check_undefined_grad=True, fast_mode=False, **kwargs):
-    """True when the gradients autograd computes for func at inputs match finite
-    differences; else raises GradcheckError (or returns False)."""
+              nondet_tol=0.0, check_undefined_grad=True, fast_mode=False,
+              check_forward_ad=False, check_backward_ad=True, **kwargs):
+    """True when the gradients autograd computes for func at inputs (reverse mode, and
+    forward mode with check_forward_ad) match finite differences; else raises
+    GradcheckError (or returns False)."""
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     diff = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not diff:
@@ -80,16 +103,22 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
         if not out.requires_grad:
             continue
         n_out = out._data.size
-        ana = _analytical(func, inputs, diff, out, n_out)
+        modes = []
+        if check_backward_ad:
+            modes.append(("", _analytical(func, inputs, diff, out, n_out)))
+        if check_forward_ad:
+            modes.append(("computed with forward mode ",
+                          _forward(func, inputs, diff, oi, n_out)))
         for i in diff:
             num = _numerical(func, inputs, i, oi, eps)
-            a = ana[i]
-            if num.shape != a.shape or not np.allclose(a, num, rtol=rtol, atol=atol):
-                msg = (f"Jacobian mismatch for output {oi} with respect to input {i},\n"
-                       f"numerical:{num}\nanalytical:{a}\n")
-                if raise_exception:
-                    raise GradcheckError(msg)
-                return False
+            for mode, ana in modes:
+                a = ana[i]
+                if num.shape != a.shape or not np.allclose(a, num, rtol=rtol, atol=atol):
+                    msg = (f"Jacobian {mode}mismatch for output {oi} with respect to input "
+                           f"{i},\nnumerical:{num}\nanalytical:{a}\n")
+                    if raise_exception:
+                        raise GradcheckError(msg)
+                    return False
     return True
 
 

@@ -158,6 +158,11 @@ class SavedTensor:
             return t
         # (create_graph: the output again, its gradient flowing to the node that saved it)
         r = _shadow(t)
+        from . import forward_ad
+        if forward_ad._TANGENTS:        # (and its forward-mode tangent, as PyTorch's)
+            tangent = forward_ad._tangent_of(t)
+            if tangent is not None:
+                forward_ad._set_tangent(r, tangent)
         ag = r._ag = _AutogradMeta()
         ag.requires_grad = True
         ag.grad_fn = node

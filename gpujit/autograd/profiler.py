@@ -234,7 +234,7 @@ def _op_hook(op, args):
     ev = _open(op.schema.name, shapes, False)
     try:
         s = _reg.dispatch_state
-        nxt = s.autocast or s.inner
+        nxt = s.transforms
         return nxt(op, args) if nxt is not None else op.eager(*args)
     finally:
         _close(ev)

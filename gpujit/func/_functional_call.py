@@ -7,15 +7,27 @@ __all__ = ["functional_call", "stack_module_state"]
 
 
 def _owner(module, path):
+    """(the submodule holding path's tensor, its name there), with the errors of
+    PyTorch's NamedMemberAccessor."""
+    from ..nn.module import Module
     *prefix, leaf = path.split(".")
     m = module
     for p in prefix:
-        m = getattr(m, p)
+        try:
+            sub = getattr(m, p)
+        except AttributeError as ex:
+            raise AttributeError(f"{m._get_name()} has no attribute `{p}`") from ex
+        if not isinstance(sub, Module):
+            raise TypeError(f"{sub!r} is not an instance of torch.nn.Module")
+        m = sub
     return m, leaf
 
 
 def _swap(owner, leaf, value):
     """Put value at owner.<leaf> as a plain entry of the dict it lives in; the old entry."""
+    from ..tensor import Tensor
+    if value is not None and not isinstance(value, Tensor):
+        raise TypeError(f"{value} is not an instance of torch.Tensor")
     d = owner.__dict__
     for kind in ("_parameters", "_buffers"):
         store = d.get(kind)
@@ -23,6 +35,12 @@ def _swap(owner, leaf, value):
             old = store[leaf]
             store[leaf] = value        # in place (keeps the order named_parameters gives)
             return kind, old
+    if isinstance(getattr(type(owner), leaf, None), property):
+        # a parametrized tensor (parametrize's property): set through it, as PyTorch's
+        # swap_tensor does (the parametrization's right_inverse writes its original)
+        old = getattr(owner, leaf)
+        setattr(owner, leaf, value)
+        return "property", old
     had = leaf in d
     old = d.get(leaf)
     d[leaf] = value
@@ -33,6 +51,9 @@ def _restore(owner, leaf, kind, old):
     d = owner.__dict__
     if kind in ("_parameters", "_buffers"):
         d[kind][leaf] = old
+        return
+    if kind == "property":
+        setattr(owner, leaf, old)
         return
     d.pop(leaf, None)
     if kind == "attr":
@@ -60,6 +81,22 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     else:
         raise ValueError(f"Expected parameter_and_buffer_dicts to be a dict, or a list/tuple "
                          f"of dicts, but got {type(parameter_and_buffer_dicts)}")
+    if tie_weights:
+        # a tensor the module shares under several names (tied weights) is replaced under
+        # all of them when one is given
+        by_id = {}
+        for n, t in list(module.named_parameters(remove_duplicate=False)) + \
+                list(module.named_buffers(remove_duplicate=False)):
+            by_id.setdefault(id(t), []).append(n)
+        for names in by_id.values():
+            given = [n for n in names if n in merged]
+            if len({id(merged[n]) for n in given}) > 1:
+                raise ValueError(f"functional_call got multiple values for keys "
+                                 f"{sorted(names)}, which are tied. Consider using "
+                                 f"tie_weights=False")
+            if given:
+                for n in names:
+                    merged.setdefault(n, merged[given[0]])
     if strict:
         names = [n for n, _ in module.named_parameters(remove_duplicate=False)] + \
             [n for n, _ in module.named_buffers(remove_duplicate=False)]
@@ -72,18 +109,6 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
             if missing:
                 msg += "\n\tMissing key(s): " + ", ".join(f"'{k}'" for k in missing) + "."
             raise RuntimeError(msg)
-    if tie_weights:
-        # a tensor the module shares under several names (tied weights) is replaced under
-        # all of them when one is given
-        by_id = {}
-        for n, t in list(module.named_parameters(remove_duplicate=False)) + \
-                list(module.named_buffers(remove_duplicate=False)):
-            by_id.setdefault(id(t), []).append(n)
-        for names in by_id.values():
-            given = [n for n in names if n in merged]
-            if given:
-                for n in names:
-                    merged.setdefault(n, merged[given[0]])
     if args is None:
         args = ()
     elif not isinstance(args, tuple):
@@ -94,11 +119,27 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
         for name, value in merged.items():
             owner, leaf = _owner(module, name)
             kind, old = _swap(owner, leaf, value)
-            swapped.append((owner, leaf, kind, old))
+            swapped.append((name, owner, leaf, kind, old))
         return module(*args, **kwargs)
     finally:
-        for owner, leaf, kind, old in reversed(swapped):
+        now = {name: _current(owner, leaf, kind) for name, owner, leaf, kind, _ in swapped}
+        for _, owner, leaf, kind, old in reversed(swapped):
             _restore(owner, leaf, kind, old)
+        if isinstance(parameter_and_buffer_dicts, dict):
+            # what the module put in their place (self.foo = self.foo + 1) goes back into
+            # the caller's dict, as PyTorch's (a tuple of dicts is merged into a new one)
+            for k in parameter_and_buffer_dicts:
+                if k in now:
+                    parameter_and_buffer_dicts[k] = now[k]
+
+
+def _current(owner, leaf, kind):
+    d = owner.__dict__
+    if kind in ("_parameters", "_buffers"):
+        return d[kind].get(leaf)
+    if kind == "property":
+        return getattr(owner, leaf)
+    return d.get(leaf)
 
 
 def _stacked_leaf(tensors, name):

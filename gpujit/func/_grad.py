@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from ._tree import tree_flatten, tree_unflatten, treespec_pprint
 from ..autograd.functional import _autograd_grad
 from ._levels import (Level, assert_non_empty_tensor_output, grads_or_zeros,
-                      replace_args, slice_argnums, unwrap_aux)
+                      recording, replace_args, slice_argnums, unwrap_aux)
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize"]
 
@@ -53,7 +53,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
     @_wraps(func)
     def wrapper(*args, **kwargs):
         level = Level()
-        with level, grad_mode.enable_grad():
+        with level, recording():
             args, flat_diff, spec = _enter(level, args, argnums)
             output = func(*args, **kwargs)
             output, aux = _split_aux(output, has_aux, "grad_and_value(f)(*args)")
@@ -92,7 +92,7 @@ def grad(func, argnums=0, has_aux=False):
 def _vjp(func, primals, argnums=None, has_aux=False):
     """vjp with the gradients taken only with respect to primals[argnums] (jacrev's)."""
     level = Level()
-    with level, grad_mode.enable_grad():
+    with level, recording():
         args, flat_diff, spec = _enter(level, primals, argnums)
         out = func(*args)
         out, aux = _split_aux(out, has_aux, "vjp(f, *primals)")
@@ -140,8 +140,8 @@ class _Linearized:
     for flat tangents t (one per differentiated input)."""
 
     def __init__(self, func, primals, argnums, has_aux, api):
-        self.level = level = Level()
-        with level, grad_mode.enable_grad():
+        self.level = level = Level(forward=True)
+        with level, recording():
             args, self.flat_diff, self.spec = _enter(level, primals, argnums)
             out = func(*args)
             out, aux = _split_aux(out, has_aux, api)
@@ -200,6 +200,11 @@ def _check_tangents(primals, tangents, argnums):
                 raise RuntimeError(f"{_JVP}: Expected {name} to only contain Tensors, got "
                                    f"{type(x)}")
     for p, t in zip(flat_p, flat_t):
+        # (PyTorch's make_dual's checks, in its order)
+        for what, x in (("primal", p), ("tangent", t)):
+            if not (x.is_floating_point() or x.is_complex()):
+                raise ValueError(f"Expected {what} to be floating point or complex, but "
+                                 f"got: {x.dtype}")
         if tuple(p.shape) != tuple(t.shape):
             raise RuntimeError(f"Trying to set a forward gradient that has a different size "
                                f"than that of the original Tensor, this is not supported. "

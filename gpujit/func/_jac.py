@@ -7,6 +7,7 @@ f runs once (under randomness='different' it runs once per column, as PyTorch's 
 would draw differently per column), then one backward-of-backward per column."""
 from __future__ import annotations
 
+from ..tensor import Tensor
 from ._tree import tree_flatten, tree_unflatten
 from ._grad import _Linearized, _jvp, _vjp, _wraps
 from ._levels import error_if_complex, slice_argnums
@@ -90,6 +91,10 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         _check_randomness_arg(randomness)          # when called, as PyTorch's vmap checks
         error_if_complex("jacfwd", args, is_input=True)
         flat_primals, primals_spec = tree_flatten(slice_argnums(args, argnums))
+        for p in flat_primals:      # (PyTorch's make_dual, of each primal, refuses)
+            if isinstance(p, Tensor) and not (p.is_floating_point() or p.is_complex()):
+                raise ValueError(f"Expected primal to be floating point or complex, but "
+                                 f"got: {p.dtype}")
         total = sum(p.numel() for p in flat_primals)
         if randomness == "different":
             def push(*basis):

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import weakref
 
+from ..autograd import forward_ad as _fw
 from ..autograd import grad_mode
+from ..autograd.function import FUNCTORCH as _FUNCTORCH
 from ..autograd.functional import _autograd_grad
 from ..autograd.graph import AccumulateGrad
 from ..autograd.recording import edge_of
 from ..tensor import Tensor
 from ._tree import tree_flatten, tree_unflatten
 
-__all__ = ["Level", "slice_argnums", "normalize_argnums", "replace_args", "error_if_complex",
-           "assert_non_empty_tensor_output", "unwrap_aux", "grads_or_zeros"]
+__all__ = ["Level", "recording", "slice_argnums", "normalize_argnums", "replace_args",
+           "error_if_complex", "assert_non_empty_tensor_output", "unwrap_aux",
+           "grads_or_zeros"]
 
 
 _ACTIVE: list = []       # the levels whose function is running now, innermost last
@@ -29,21 +32,25 @@ _OWNER: dict = {}        # id(fresh leaf) -> (weak reference to it, the level th
 class Level:
     """Used as `with level:` around the call of the transformed function."""
 
-    def __init__(self):
+    def __init__(self, forward=False):
         self.grad_was_enabled = grad_mode.is_grad_enabled()
         self.fresh = []          # kept alive so that their ids stay theirs
         self.ids = set()
+        self.forward = forward   # (a jvp-like transform's: PyTorch's forward-mode level)
 
     def __enter__(self):
         _ACTIVE.append(self)
+        _FUNCTORCH[1 if self.forward else 0] += 1
         return self
 
     def __exit__(self, *exc):
         _ACTIVE.remove(self)
+        _FUNCTORCH[1 if self.forward else 0] -= 1
 
     def leaf(self, t):
-        """A leaf of this level (not connected to anything outside it)."""
-        t = t.detach().requires_grad_(True)
+        """A leaf of this level (not connected to anything outside it; a forward-mode
+        tangent t carries stays with it, as PyTorch's wrappers keep it)."""
+        t = _keep_tangent(t, t.detach().requires_grad_(True))
         self.fresh.append(t)
         self.ids.add(id(t))
         key = id(t)
@@ -97,11 +104,38 @@ class Level:
     def unwrap(self, t):
         """t as the level's caller sees it: cut from the graph unless that leads outside."""
         if isinstance(t, Tensor) and t.requires_grad and not self.reaches_outside([t]):
-            return t.detach()
+            return _keep_tangent(t, t.detach())
         return t
 
     def unwrap_all(self, tensors):
         return tuple(self.unwrap(t) for t in tensors)
+
+
+class recording:
+    """`with recording():` around a grad-like transform's call of f: grad mode on, and
+    out of inference mode when in it (PyTorch's transforms differentiate inside
+    torch.inference_mode too; its no-grad recording gave zero gradients here)."""
+
+    def __enter__(self):
+        self.inf = grad_mode.inference_mode(False) if grad_mode.state.inference else None
+        if self.inf is not None:
+            self.inf.__enter__()
+        self.en = grad_mode.enable_grad()
+        self.en.__enter__()
+
+    def __exit__(self, *exc):
+        self.en.__exit__(*exc)
+        if self.inf is not None:
+            self.inf.__exit__(*exc)
+
+
+def _keep_tangent(src, dst):
+    """dst (a detached src) with src's forward-mode tangent, if it has one."""
+    if _fw._TANGENTS:
+        t = _fw._tangent_of(src)
+        if t is not None:
+            _fw._set_tangent(dst, t)
+    return dst
 
 
 def normalize_argnum(argnum, num_args):

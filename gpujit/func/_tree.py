@@ -73,10 +73,20 @@ class TreeSpec:
         d.update(zip(self.context[1], kids))
         return d
 
-    def __repr__(self):
-        ctx = self.context.__name__ if self.type == "namedtuple" else (
-            self.context if self.type != "defaultdict" else self.context[1])
-        return f"TreeSpec({self.type}, {ctx}, [{', '.join(map(repr, self.children_specs))}])"
+    def __repr__(self, indent=0):
+        """As torch.utils._pytree's TreeSpec prints (what torch.func's errors show): one
+        child a line after the first, indented two more per level; a namedtuple's class
+        and a defaultdict's [factory, keys] as its context."""
+        ctx = self.context
+        if self.type == "defaultdict":
+            ctx = [ctx[0], list(ctx[1])]
+        kids = self.children_specs
+        inner = ""
+        if kids:
+            indent += 2
+            inner = kids[0].__repr__(indent) + ("," if len(kids) > 1 else "")
+            inner += ",".join("\n" + " " * indent + c.__repr__(indent) for c in kids[1:])
+        return f"TreeSpec({self.type}, {ctx}, [{inner}])"
 
 
 class LeafSpec(TreeSpec):
@@ -90,7 +100,7 @@ class LeafSpec(TreeSpec):
     def _build(self, it):
         return next(it)
 
-    def __repr__(self):
+    def __repr__(self, indent=0):
         return "*"
 
 

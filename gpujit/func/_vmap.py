@@ -4,23 +4,255 @@ There are no batched tensors: f runs once per batch element on that element's sl
 (`select(in_dim, i)`, views, so an in-place write reaches the input as PyTorch's does) and
 the outputs are stacked at out_dims. Every op and every transform therefore works inside
 vmap, nested vmaps and vmap(grad(f)) included, at the cost of one call of f per element.
-Differences from PyTorch that follow: f may do what a BatchedTensor refuses (`.item()`,
-data-dependent control flow); an output with out_dims=None is refused when it differs
-between elements (PyTorch: when it depends on a mapped input at all); an empty batch runs
-f once on zeros to learn the output shapes. randomness: 'error' refuses a random op
-anywhere under the vmap, 'same' rewinds the generators f drew from before each element,
-'different' lets each element draw its own numbers (not the numbers PyTorch's batched
-draw gives)."""
+While f runs, a dispatch layer marks what depends on the mapped inputs (the element
+slices and every registry op's output computed from a marked tensor), so that what a
+BatchedTensor refuses is refused with PyTorch's errors: `.item()`, bool() (data-dependent
+control flow), tolist()/numpy(), ops with value-dependent output shapes, an in-place
+method writing an unmarked tensor with a marked operand, out= variants; an output with
+out_dims=None is refused when it is marked (or differs between elements). Differences
+from PyTorch that follow from the loop: a side effect on a tensor not mapped (c.mul_(2)
+with c unmapped) happens once per element; an empty batch runs f once on zeros to learn
+the output shapes; ops outside the registry and compiled code's fused kernels do not
+mark; a marked tensor still reports requires_grad / grad_fn (a BatchedTensor reports
+False / None). randomness: 'error' refuses a random op anywhere under the vmap, 'same'
+rewinds the generators f drew from before each element (and refuses a draw parametrized
+by a marked tensor), 'different' lets each element draw its own numbers (not the numbers
+PyTorch's batched draw gives; an in-place draw into an unmarked tensor is refused)."""
 from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
+import weakref
 
+from ..autograd.forward_ad import _hidden as _fw_hidden
+from ..autograd.function import FUNCTORCH as _FUNCTORCH
 from ..ops import random as _random
+from ..ops import registry as _reg
 from ..tensor import Tensor
 from ._tree import _broadcast_to_and_flatten, tree_flatten, tree_unflatten
 
 __all__ = ["vmap", "randomness_scope"]
+
+
+# ------------------------------------------------ what depends on the mapped inputs
+# PyTorch's vmap runs f once on BatchedTensors and refuses what cannot be batched: .item()
+# or bool() of one, an op whose output shape depends on the values, an in-place write of a
+# tensor not batched with a batched operand. Here f runs per element; while it runs, a
+# dispatch layer marks each element's slices and every op output computed from a marked
+# tensor with the vmap levels it depends on, and refuses the same things with PyTorch's
+# errors (ops outside the registry and compiled code's fused kernels do not mark).
+
+_ACTIVE_LEVELS: list = []           # the levels of the vmaps running now, innermost last
+_ACTIVE_SET: set = set()            # (the same, as a set)
+_MARKS: dict = {}                   # id(tensor) -> (weak reference, frozenset of levels)
+_LEVEL_IDS = itertools.count(1)
+
+ITEM = ("vmap: It looks like you're calling .item() on a Tensor. We don't support vmap "
+        "over calling .item() on a Tensor, please try to rewrite what you're doing with "
+        "other operations. If error is occurring somewhere inside PyTorch internals, please "
+        "file a bug report.")
+CONTROL_FLOW = ("vmap: It looks like you're attempting to use a Tensor in some "
+                "data-dependent control flow. We don't support that yet, please file an "
+                "issue at https://github.com/pytorch/pytorch/issues .")
+NO_STORAGE = "Cannot access data pointer of Tensor that doesn't have storage"
+_SAME_BATCHED = ("Vmap does not currently support same randomness with a batched tensor "
+                 "input. Please file an issue with functorch")
+_DIFFERENT_INPLACE = ("vmap: Cannot ask for different inplace randomness on an unbatched "
+                      "tensor. This will appear like same randomness. If this is necessary "
+                      "for your usage, please file an issue with functorch.")
+# random ops whose tensor inputs' values parametrize the draw: with randomness='same'
+# PyTorch refuses them when such an input is batched (the *_like factories and in-place
+# draws only read a shape)
+_PARAMETRIZED_RANDOM = frozenset({
+    "aten::bernoulli", "aten::multinomial", "aten::poisson", "aten::binomial",
+    "aten::normal.Tensor_Tensor", "aten::normal.Tensor_float", "aten::normal.float_Tensor",
+    "aten::_standard_gamma", "aten::_sample_dirichlet"})
+_MODES: dict = {}       # level -> its vmap's randomness
+_SIZES: dict = {}       # level -> its vmap's batch size
+_DYNAMIC = frozenset({"aten::nonzero", "aten::_unique2", "aten::unique_dim",
+                      "aten::unique_consecutive", "aten::nonzero_numpy"})
+
+
+_NONE = frozenset()
+
+
+def _mark(t, levels):
+    # (no callback: the marks of a vmap call go when the outermost one ends; an id reused
+    # meanwhile by another tensor is told apart by the weak reference)
+    key = id(t)
+    old = _MARKS.get(key)
+    if old is not None and old[0]() is t:
+        levels = levels | old[1]
+    _MARKS[key] = (weakref.ref(t), levels)
+
+
+def _levels_of(t):
+    """The running vmap levels tensor t is batched at (an empty set: none)."""
+    rec = _MARKS.get(id(t))
+    if rec is None or rec[0]() is not t:
+        return _NONE
+    levels = rec[1]
+    return levels if levels <= _ACTIVE_SET else levels & _ACTIVE_SET
+
+
+def is_batched(t) -> bool:
+    return bool(_MARKS) and isinstance(t, Tensor) and bool(_levels_of(t))
+
+
+def check_escape(t, what):
+    """Tensor.__bool__ / tolist / numpy inside a vmap: refused for a batched tensor."""
+    if is_batched(t):
+        raise RuntimeError(CONTROL_FLOW if what == "bool" else NO_STORAGE)
+
+
+# in-place ops whose PyTorch batching rule words the refusal as "inplace arithmetic", or
+# with the op's bare name, or as a broadcast failure; any other falls back to the
+# boxed fallback's words (aten::name, the vmap level)
+_ARITHMETIC = frozenset({"sub_", "subtract_", "mul_", "multiply_", "div_", "divide_",
+                         "true_divide_", "copy_", "masked_fill_"})
+_BARE = frozenset({"fill_", "index_add_"})
+_BROADCAST = frozenset({"add_", "atan2_", "arctan2_"})
+
+
+def _inplace_message(op, args):
+    name = op.schema.base_name
+    if name in _BROADCAST:
+        from .. import broadcast_shapes
+        level = _ACTIVE_LEVELS[-1]
+        shapes = [tuple(a.shape) for a in args if isinstance(a, Tensor)]
+        return (f"output with shape {list(args[0].shape)} doesn't match the broadcast "
+                f"shape {[_SIZES.get(level, 0)] + list(broadcast_shapes(*shapes))}")
+    if name in _ARITHMETIC or name in _BARE:
+        what = "inplace arithmetic" if name in _ARITHMETIC else name
+        where = "in a vmap"
+    else:
+        what = f"aten::{name}"
+        where = f"at level {len(_ACTIVE_LEVELS)}"
+    return (f"vmap: {what}(self, *extra_args) is not possible because there exists a "
+            f"Tensor `other` in extra_args that has more elements than `self`. This "
+            f"happened due to `other` being vmapped over but `self` not being vmapped over "
+            f"{where}. Please try to use out-of-place operators instead of {what}. If "
+            f"said operator is being called inside the PyTorch framework, please file a "
+            f"bug report instead.")
+
+
+_CHECKS: dict = {}      # op -> _checks(op)
+
+
+def _checks(op):
+    """What _hook checks of op, worked out once: (the RuntimeError's words when any of
+    its arguments is batched, or None; the argument position whose batching alone is
+    refused (masked_select's mask), or None; whether it is an in-place method)."""
+    name = op.name
+    args = op.schema.arguments
+    msg, only = None, None
+    if name == "aten::item":
+        msg = ITEM
+    elif name == "aten::is_nonzero":
+        msg = CONTROL_FLOW
+    elif name in _DYNAMIC:
+        msg = (f"vmap: We do not support batching operators that can output dynamic shape. "
+               f"Attempted to vmap over {name.split('.')[0]}. Please file an issue at "
+               f"https://github.com/pytorch/pytorch/issues if you need this feature.")
+    elif name == "aten::masked_select":
+        msg, only = ("vmap: Attempted to vmap over `mask` in torch.masked_select(self, mask) "
+                     "We cannot support this because for each batch this would return a "
+                     "differently shaped Tensor. Please file an issue at "
+                     "https://github.com/pytorch/pytorch/issues if you need this "
+                     "feature."), 1
+    elif any(a.type.is_write and a.kwarg_only for a in args):
+        msg = (f"Batching rule not implemented for {name}; the fallback path doesn't work "
+               f"on out= or view ops.")
+    # (an in-place method's self; not an argument an op may write, batch_norm's running
+    # stats, which PyTorch's batching rules handle case by case)
+    inplace = bool(args) and args[0].type.is_write and op.schema.base_name.endswith("_")
+    return msg, only, inplace
+
+
+def _hook(op, args):
+    """dispatch_state.vmap while a vmap runs."""
+    s = _reg.dispatch_state
+    nxt = s.autocast or s.forward_ad or s.inner
+    if _fw_hidden[0]:           # (forward AD's own computations: not f's)
+        return nxt(op, args) if nxt is not None else op.eager(*args)
+    levels = _NONE
+    first = _NONE
+    marks = _MARKS
+    for k, a in enumerate(args):
+        lv = _NONE
+        if isinstance(a, Tensor):
+            if id(a) in marks:
+                lv = _levels_of(a)
+        elif type(a) in (list, tuple):
+            for x in a:
+                if isinstance(x, Tensor) and id(x) in marks:
+                    lv = lv | _levels_of(x)
+        if lv:
+            if not k:
+                first = lv
+            levels = levels | lv
+    if not levels:
+        if "random" in op.tags and _ACTIVE_LEVELS:
+            checks = _CHECKS.get(op) or _checks(op)
+            _check_random(op, checks[2], levels, first)
+        return nxt(op, args) if nxt is not None else op.eager(*args)
+    checks = _CHECKS.get(op)
+    if checks is None:
+        checks = _CHECKS[op] = _checks(op)
+    msg, only, inplace = checks
+    if msg is not None and (only is None or (len(args) > only and isinstance(
+            args[only], Tensor) and _levels_of(args[only]))):
+        raise RuntimeError(msg)
+    if inplace and not levels <= first:
+        raise RuntimeError(_inplace_message(op, args))
+    if "random" in op.tags:
+        _check_random(op, inplace, levels, first)
+    result = nxt(op, args) if nxt is not None else op.eager(*args)
+    if isinstance(result, Tensor):
+        _mark(result, levels)
+    elif isinstance(result, (tuple, list)):
+        for r in result:
+            if isinstance(r, Tensor):
+                _mark(r, levels)
+    return result
+
+
+def _check_random(op, inplace, levels, first):
+    """A random op under the innermost vmap: PyTorch's refusals of its randomness mode
+    ('error' is refused where the op draws, in ops/random.py)."""
+    level = _ACTIVE_LEVELS[-1]
+    mode = _MODES.get(level)
+    if mode == "same" and level in levels and op.name in _PARAMETRIZED_RANDOM:
+        raise RuntimeError(_SAME_BATCHED)
+    if mode == "different" and inplace and level not in first:
+        raise RuntimeError(_DIFFERENT_INPLACE)
+
+
+@contextlib.contextmanager
+def _level(randomness="error", size=0):
+    level = next(_LEVEL_IDS)
+    _SIZES[level] = size
+    _ACTIVE_LEVELS.append(level)
+    _ACTIVE_SET.add(level)
+    _MODES[level] = randomness
+    _FUNCTORCH[2] += 1
+    s = _reg.dispatch_state
+    if s.vmap is None:
+        s.vmap = _hook
+        s.refresh()
+    try:
+        yield level
+    finally:
+        _ACTIVE_LEVELS.remove(level)
+        _ACTIVE_SET.discard(level)
+        _FUNCTORCH[2] -= 1
+        _MODES.pop(level, None)
+        _SIZES.pop(level, None)
+        if not _ACTIVE_LEVELS:
+            _MARKS.clear()
+            s.vmap = None
+            s.refresh()
 
 
 def _get_name(func):
@@ -135,11 +367,12 @@ def _same(a, b):
     return False
 
 
-def _combine(name, per_elem, out_dim, batch_size):
+def _combine(name, per_elem, out_dim, batch_size, level):
     """One output leaf over the batch: per-element values stacked at out_dim."""
     first = per_elem[0]
     if out_dim is None:
-        if isinstance(first, Tensor) and not all(_same(first, x) for x in per_elem[1:]):
+        if isinstance(first, Tensor) and (any(level in _levels_of(x) for x in per_elem) or
+                                          not all(_same(first, x) for x in per_elem[1:])):
             raise ValueError(f"vmap({name}, ...): `{name}` can not return a BatchedTensor "
                              f"when out_dim is None")
         return first
@@ -158,23 +391,41 @@ def _combine(name, per_elem, out_dim, batch_size):
     return stack(per_elem, dim=out_dim)
 
 
+def _elements(flat_args, flat_in_dims, level, i=None):
+    """Element i's arguments (zeros shaped like one element when i is None), the mapped
+    ones marked batched at level."""
+    out = []
+    for a, d in zip(flat_args, flat_in_dims):
+        if d is not None:
+            a = a.new_zeros(a.shape[:d] + a.shape[d + 1:]) if i is None else a.select(d, i)
+            _mark(a, frozenset((level,)))
+        out.append(a)
+    return out
+
+
 def _vmap_impl(func, in_dims, out_dims, randomness, args, kwargs):
     _check_out_dims(out_dims, func)
     batch_size, flat_in_dims, flat_args, args_spec = _process_batched_inputs(
         in_dims, args, func)
+    with _level(randomness, batch_size) as level:
+        return _run_elements(func, out_dims, randomness, kwargs, batch_size, flat_in_dims,
+                             flat_args, args_spec, level)
+
+
+def _run_elements(func, out_dims, randomness, kwargs, batch_size, flat_in_dims, flat_args,
+                  args_spec, level):
     outs = []
     with randomness_scope(randomness) as entry:
         if batch_size == 0:
             # nothing to map: f runs on zeros shaped like one element, for the output shapes
             from ..random import fork_rng
-            one = [a if d is None else a.new_zeros(a.shape[:d] + a.shape[d + 1:])
-                   for a, d in zip(flat_args, flat_in_dims)]
+            one = _elements(flat_args, flat_in_dims, level)
             with fork_rng():
                 outs.append(func(*tree_unflatten(one, args_spec), **kwargs))
         for i in range(batch_size):
             if i and randomness == "same":
                 _rewind(entry)
-            elem = [a if d is None else a.select(d, i) for a, d in zip(flat_args, flat_in_dims)]
+            elem = _elements(flat_args, flat_in_dims, level, i)
             outs.append(func(*tree_unflatten(elem, args_spec), **kwargs))
     flat_outs = []
     out_spec = None
@@ -189,7 +440,7 @@ def _vmap_impl(func, in_dims, out_dims, randomness, args, kwargs):
         flat_outs.append(flat)
     dims = _flat_out_dims(outs[0], out_dims, out_spec, func)
     name = _get_name(func)
-    leaves = [_combine(name, [f[k] for f in flat_outs], d, batch_size)
+    leaves = [_combine(name, [f[k] for f in flat_outs], d, batch_size, level)
               for k, d in enumerate(dims)]
     return tree_unflatten(leaves, out_spec)
 

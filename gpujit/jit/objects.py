@@ -237,6 +237,15 @@ class _GraphCallable:
             session.record_call(self.inlined_graph, leading[0] if leading else None,
                                 args, out, self)
             return out
+        if _reg.dispatch_state.forward_ad is not None:
+            from ..autograd import forward_ad
+            if forward_ad._has_dual(args) or (leading and forward_ad._module_has_dual(
+                    leading[0])):
+                # dual tensors in: the optimized graph runs node by node, each op giving
+                # its outputs tangents as eager ones (PyTorch's scripted ops have forward
+                # formulas too)
+                from ..runtime import interpret
+                return interpret(self._get_executable().graph, *leading, *args)
         if _autocast.active:
             # an autocast region (this thread's): its casts apply to the ops of the graph as to eager ones
             # (as PyTorch's dispatcher applies them to a scripted function's ops), so the
@@ -593,6 +602,7 @@ class ScriptFunction(_GraphCallable):
                     _strict_open[0] or exe.calls_autograd:
                 if kwargs or _Active.session is not None or _strict.depth or \
                         exe.calls_autograd or _autocast.active or _grad_state.inference or \
+                        _dispatch.forward_ad is not None or \
                         len(args) != self._arity:
                     return self._run((), args, kwargs)
                 if _dispatch.autograd is not None and (_grad_state.enabled or _enables_grad(exe)):
@@ -665,6 +675,7 @@ class ScriptMethod(_GraphCallable):
                     _strict_open[0] or exe.calls_autograd:
                 if kwargs or _Active.session is not None or _strict.depth or \
                         exe.calls_autograd or _autocast.active or _grad_state.inference or \
+                        _dispatch.forward_ad is not None or \
                         len(args) + 1 != self._arity:
                     return self._run((self.owner,), args, kwargs)
                 if _dispatch.autograd is not None and (_grad_state.enabled or _enables_grad(exe)):

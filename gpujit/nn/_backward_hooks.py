@@ -7,7 +7,7 @@ When no argument requires grad, the full hooks run from the results' node with
 grad_input all None."""
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import FUNCTORCH, Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
@@ -24,6 +24,17 @@ class _BackwardHookFunction(Function):
     @staticmethod
     def backward(ctx, *grads):
         return (None,) + tuple(ctx.on_grads(grads))
+
+
+def _requires_grad(t):
+    """t requires grad as the hooks see it: under vmap a batched tensor does not (as
+    PyTorch's BatchedTensor, so vmap of a hooked module sets up no hook Function)."""
+    if not (isinstance(t, Tensor) and t.requires_grad):
+        return False
+    if FUNCTORCH[2]:
+        from ..func._vmap import is_batched
+        return not is_batched(t)
+    return True
 
 
 def _fix_len(res, n, what):
@@ -56,8 +67,7 @@ class BackwardHook:
     def setup_input_hook(self, args):
         """args with its Tensors that require grad passed through the hook Function."""
         self.n_inputs = len(args)
-        self.input_index = [i for i, a in enumerate(args)
-                            if isinstance(a, Tensor) and a.requires_grad]
+        self.input_index = [i for i, a in enumerate(args) if _requires_grad(a)]
         if not self.input_index or not is_grad_enabled() or not self.full_hooks:
             return args
 
@@ -81,7 +91,7 @@ class BackwardHook:
         items = (result,) if single else result
         if not isinstance(items, (tuple, list)) or not is_grad_enabled():
             return result
-        index = [i for i, r in enumerate(items) if isinstance(r, Tensor) and r.requires_grad]
+        index = [i for i, r in enumerate(items) if _requires_grad(r)]
         if not index:
             return result
         n_out = len(items)

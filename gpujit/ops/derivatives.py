@@ -274,6 +274,21 @@ def not_implemented(*targets, message):
                 d.inplace_variant.derivative = d.derivative
 
 
+def forward_derivative(*targets):
+    """@forward_derivative(logcumsumexp) def _(self_t, self, dim, result): ...
+
+    The op's forward-mode AD formula (PyTorch's derivatives.yaml result:), for the ops
+    whose derivative's double-vjp does not give PyTorch's tangent: it takes, by name, the
+    op's arguments, `result` (the primal output) and `<arg>_t` (that argument's tangent,
+    zeros when it has none) and returns the output's tangent."""
+    def deco(fn):
+        for t in targets:
+            for d in _opdefs(t):
+                d.forward_derivative = fn
+        return fn
+    return deco
+
+
 def nondifferentiable(*targets, reason, inplace_error=None, untracked_inplace=False):
     """Mark ops whose outputs carry no gradient (integer-valued, random, comparisons...)."""
     for t in targets:

@@ -25,6 +25,7 @@ from .meta import TensorMeta, reduce_shape, wrap_dim
 from .reduction_cascade import cascade_sum
 from .registry import op
 from .registry import derivative as _derivative, nondifferentiable as _nondiff
+from .derivatives import forward_derivative
 
 PUBLIC = {}
 
@@ -792,6 +793,23 @@ def _logcumsumexp_grad(grad, self, result, dim):
     rp = pos.flip(dim).logcumsumexp(dim).flip(dim)
     rn = neg.flip(dim).logcumsumexp(dim).flip(dim)
     return (rp + self).exp() - (rn + self).exp()
+
+
+@forward_derivative(logcumsumexp)
+def _logcumsumexp_jvp(self_t, self, dim):
+    # (PyTorch's logcumsumexp_jvp: the backward's log-space form is singular at a zero
+    # cotangent, where the double-vjp trick differentiates it)
+    if self.dim() == 0 or self.numel() == 0:
+        return self_t.clone()
+    import gpujit
+    m = self.amax(dim, keepdim=True)
+    e = (self - m.masked_fill(~m.isfinite(), 0.0)).exp()
+    cum = e.cumsum(dim)
+    # (where nothing has been summed yet, -inf or lowest() leading entries: zero, as
+    # PyTorch's, not 0/0; such entries appear in logcumsumexp's own backward)
+    small = cum < 1e-13
+    return gpujit.where(small, gpujit.zeros_like(cum),
+                        (e * self_t).cumsum(dim) / cum.masked_fill(small, 1.0))
 
 
 @_derivative(nansum)

@@ -75,7 +75,7 @@ class _DispatchState:
     graphs run node by node (the interpreter) follow the region too."""
     __slots__ = ("hook", "escape", "tracing", "autograd", "compute", "autocast", "inner",
                  "autocast_compute", "profiler", "inference", "grad_call", "torch_function",
-                 "below_autograd")
+                 "below_autograd", "forward_ad", "forward_ad_compute", "vmap", "transforms")
 
     def __init__(self):
         # below_autograd: set by an op's `traced` decomposition around a call PyTorch's
@@ -99,14 +99,25 @@ class _DispatchState:
         # torch_function: the __torch_function__ layer (gpujit/overrides.py), first of all
         # once a Tensor subclass with an active __torch_function__ exists
         self.torch_function = None
+        # forward_ad: forward-mode AD's layer (autograd/forward_ad.py) while a dual level
+        # is open: it gives the outputs of an op with a dual argument their tangents
+        self.forward_ad = None
+        self.forward_ad_compute = None
+        # vmap: torch.func.vmap's layer while a vmap runs (func/_vmap.py): it marks what
+        # depends on the mapped inputs and refuses what PyTorch's BatchedTensor refuses
+        self.vmap = None
+        # transforms: the first of vmap's, autocast's, forward AD's layer and `inner`
+        # (what the profiler's and __torch_function__'s layers call next)
+        self.transforms = None
 
     def refresh(self):
         self.grad_call = self.inference or self.autograd
         self.inner = self.tracing or self.grad_call
         # (the profiler, while one records, in front of everything: it times the call)
-        self.hook = self.torch_function or self.profiler or self.autocast or self.inner
+        self.transforms = self.vmap or self.autocast or self.forward_ad or self.inner
+        self.hook = self.torch_function or self.profiler or self.transforms
         self.compute = (self.autocast_compute if self.autocast is not None
-                        else self.grad_call or _eager_call)
+                        else self.forward_ad_compute or self.grad_call or _eager_call)
 
 
 def _eager_call(op, args):
@@ -1080,6 +1091,11 @@ class OpDef:
     # native_dropout's). (Not for an op on a training loop's hot path: F.linear as t() +
     # addmm cost ~+100 us a layer.)
     composite = None
+    # forward_derivative(**named): the op's forward-mode AD formula where the generic one
+    # (autograd/forward_ad.py: the double-vjp trick on `derivative`) does not give
+    # PyTorch's values (a backward computed in log space, singular at a zero cotangent):
+    # set by derivatives.forward_derivative. None: the generic one
+    forward_derivative = None
     # traced(*args): where PyTorch's tracer does not record the op but the ATen ops it calls
     # (gen_trace_type's DONT_RECORD_TRACE: the convolutions record aten::_convolution), a
     # call while tracing runs this, whose registry calls the trace records; it returns the
