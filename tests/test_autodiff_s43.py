@@ -56,6 +56,8 @@ CASES = {
                    "LogSigmoidBackwardBackward0", ["AccumulateGrad", "AccumulateGrad"]),
     "hardswish": (lambda m, x: m.nn.functional.hardswish(x), "HardswishBackward0",
                   "HardswishBackwardBackward0", ["AccumulateGrad", "AccumulateGrad"]),
+    "rrelu": (lambda m, x: m.nn.functional.rrelu(x, training=False), "RreluWithNoiseBackward0",
+              "RreluWithNoiseBackwardBackward0", ["AccumulateGrad", "AccumulateGrad"]),
 }
 
 
@@ -90,6 +92,8 @@ def _first(name, x):
         return np.where((x > -0.5) & (x < 0.7), one, zero)
     if name == "leaky_relu":
         return np.where(x > 0, one, 0.2)
+    if name == "rrelu":
+        return np.where(x > 0, one, (0.125 + 1 / 3) / 2)
     if name in ("elu", "celu", "selu"):
         alpha, scale, ins = {"elu": (1.3, 1, 1), "celu": (0.7, 1, 1 / float(np.float32(0.7))),
                              "selu": (1.6732632423543772, 1.0507009873554805, 1)}[name]
@@ -174,6 +178,8 @@ def _inplace_names(lib, fn):
     (lambda m, t: m.nn.functional.leaky_relu_(t, 0.1), "LeakyReluBackward1"),
     (lambda m, t: m.nn.functional.elu_(t, 0.4), "EluBackward1"),
     (lambda m, t: m.nn.functional.celu_(t, 0.5), "CeluBackward1"),
+    (lambda m, t: m.rrelu_(t, 0.1, 0.3, False), "RreluWithNoiseBackward1"),
+    (lambda m, t: m.rrelu_(t, 0.1, 0.3, True), "RreluWithNoiseBackward1"),
 ])
 def test_inplace_forms(fn, want):
     got = _inplace_names(gpujit, fn)
@@ -181,6 +187,23 @@ def test_inplace_forms(fn, want):
     assert got[2][0].endswith("BackwardBackward0")
     if _torch is not None:
         assert got == _inplace_names(_torch, fn)
+
+
+@pytest.mark.parametrize("inplace", [False, True])
+def test_rrelu_training_multiplies_by_the_slopes_drawn(inplace):
+    x = np.array([-2., -0.5, 0.5, 2.0])
+    t = gpujit.from_numpy(x.copy()).requires_grad_()
+    w = gpujit.from_numpy(np.array([1., 2., 3., 4.])).requires_grad_()
+    y = gpujit.rrelu_(t * 1, 0.1, 0.3, True) if inplace else F.rrelu(t, 0.1, 0.3, True)
+    slopes = y.detach().numpy() / x
+    assert ((slopes[:2] >= 0.1) & (slopes[:2] <= 0.3)).all() and (slopes[2:] == 1).all()
+    g, = gpujit.autograd.grad(y, t, w, create_graph=True)
+    assert _name(g.grad_fn) == ("MulBackward0" if inplace else
+                                "RreluWithNoiseBackwardBackward0")
+    np.testing.assert_allclose(g.detach().numpy(), slopes * [1, 2, 3, 4], rtol=1e-15)
+    gx, gw = gpujit.autograd.grad(g.sum(), [t, w])
+    assert np.array_equal(gx.numpy(), np.zeros(4))
+    np.testing.assert_allclose(gw.numpy(), slopes, rtol=1e-15)
 
 
 def test_masks_select_and_nan_inputs_pass_the_gradient():
@@ -279,6 +302,7 @@ def test_inplace_negative_slope_raises_at_backward():
 
 def test_backward_ops_are_torch_ops_aten_only():
     for name in ("threshold_backward", "hardtanh_backward", "elu_backward",
+                 "rrelu_with_noise_backward",
                  "leaky_relu_backward", "softplus_backward", "log_sigmoid_backward",
                  "hardswish_backward", "hardsigmoid_backward", "hardshrink_backward",
                  "softshrink_backward"):

@@ -504,15 +504,22 @@ def _leaky_relu_grad(grad, self, negative_slope):
     return _bw("leaky_relu_backward")(grad, self, negative_slope, False)
 
 
-@_derivative(rrelu)
-def _rrelu_grad(grad, stash):
-    """rrelu_with_noise_backward: the slope each element was multiplied by (1 where the
-    input is > 0; without training, leaky_relu's (lower + upper) / 2), left by the forward
-    (the result itself is not kept: nn.RReLU then an in-place op is no error)."""
+def _rrelu_noise(stash, like):
+    """The slopes rrelu's forward drew (its stash; 1 above 0) as a tensor without gradient
+    (rrelu_with_noise's noise: derivatives.yaml's non_differentiable)."""
     from . import registry as _reg
+    return _reg.wrap_array(stash, like.device)
+
+
+@_derivative(rrelu)
+def _rrelu_grad(grad, self, stash, lower, upper, training):
+    """rrelu_with_noise_backward(grad, self, noise, lower, upper, training, false): the
+    slopes the forward drew (its stash, not its result: nn.RReLU then an in-place op is no
+    error), or without training leaky_relu's (lower + upper) / 2."""
     if stash is None:       # not stored: an empty output
         return grad
-    return (grad * _reg.wrap_array(stash, grad.device)).to(grad.dtype)
+    return _relu_bw.rrelu_grad(grad, self, _rrelu_noise(stash, grad), lower, upper,
+                               training, False).to(grad.dtype)
 
 
 @_derivative(elu)
@@ -548,13 +555,14 @@ def _leaky_relu_inplace_grad(grad, result, negative_slope):
 
 @_derivative(rrelu_)
 def _rrelu_inplace_grad(grad, result, stash, lower, upper, training):
-    """rrelu_with_noise_backward(is_result=true): rrelu_ keeps its result (a later write
-    into it is the version error, as leaky_relu_'s); training with upper - lower > 1e-6
-    multiplies by the slopes drawn, otherwise it is leaky_relu_'s derivative of the result
-    with slope (lower + upper) / 2 (a negative one raises)."""
-    if training and upper - lower > 1e-6:
-        return _rrelu_grad(grad, stash)
-    return _leaky_relu_inplace_grad(grad, result, (lower + upper) / 2)
+    """rrelu_with_noise_backward(grad, result, noise, ..., self_is_result=true): rrelu_
+    keeps its result (a later write into it is the version error, as leaky_relu_'s);
+    training multiplies by the slopes drawn, otherwise it is leaky_relu_'s derivative of the
+    result with slope (lower + upper) / 2 (a negative one raises)."""
+    if stash is None:
+        return grad
+    return _relu_bw.rrelu_grad(grad, result, _rrelu_noise(stash, grad), lower, upper,
+                               training, True).to(grad.dtype)
 
 
 @_derivative(elu.op.inplace_variant)

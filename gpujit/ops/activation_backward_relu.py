@@ -179,6 +179,33 @@ def _leaky_relu_backward_grad(grad, self, negative_slope, needs_grad):
             _zeros_like(grad) if needs_grad[1] else None)
 
 
+@op("aten::rrelu_with_noise_backward(Tensor grad_output, Tensor self, Tensor noise, "
+    "Scalar lower, Scalar upper, bool training, bool self_is_result) -> Tensor", **_BACKWARD,
+    scalar="where({training}, {noise} * {grad_output}, where({self} > 0, {grad_output}, "
+           "{grad_output} * (({lower} + {upper}) / 2)))")
+def rrelu_with_noise_backward(xp, grad_output, self, noise, lower, upper, training,
+                              self_is_result):
+    # training: noise * grad_output (the slopes drawn, 1 above 0); otherwise
+    # leaky_relu_backward with the slope (lower + upper) / 2 (of a result: >= 0 only)
+    if training:
+        return noise * grad_output
+    return leaky_relu_backward(xp, grad_output, self, (lower + upper) / 2, self_is_result)
+
+
+@_derivative(rrelu_with_noise_backward, wrt=("grad_output", "self"))
+def _rrelu_with_noise_backward_grad(grad, self, noise, lower, upper, training, needs_grad):
+    # derivatives.yaml: grad_output: rrelu_with_noise_backward(grad, self, noise, lower,
+    # upper, training, false); self: zeros_like(grad) (the noise is not differentiable)
+    return (rrelu_grad(grad, self, noise, lower, upper, training, False)
+            if needs_grad[0] else None,
+            _zeros_like(grad) if needs_grad[1] else None)
+
+
+def rrelu_grad(grad, self_or_result, noise, lower, upper, training, is_result):
+    return _public("rrelu_with_noise_backward")(grad, self_or_result, noise, lower, upper,
+                                                training, is_result)
+
+
 def relu_grad_raw(xp, grad, result):
     """relu's derivative on the arrays (Derivative.raw): threshold_backward's body."""
     if not _raw_operands(grad, result, expanded_grad=True):
@@ -369,7 +396,8 @@ for _f, _kernel in ((threshold_backward, "threshold_cpu"),
                     (softplus_backward, "softplus_backward_cpu"),
                     (log_sigmoid_backward, "log_sigmoid_backward_cpu"),
                     (hardswish_backward, "hardswish_backward_cpu"),
-                    (hardsigmoid_backward, "hardsigmoid_backward")):
+                    (hardsigmoid_backward, "hardsigmoid_backward"),
+                    (rrelu_with_noise_backward, "leaky_relu_backward_cpu")):
     _f.op.kernel = _kernel
 
 # the array operations each eager body runs (float32): a lone node still gets a kernel

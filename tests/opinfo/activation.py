@@ -557,3 +557,30 @@ OPINFOS += [
            errors=[kernel_dtype_error("shrink_backward", arr(3, dtype=I64), arr(3, dtype=I64),
                                       0.5, dt="Long")])
     for name in ("hardshrink_backward", "softshrink_backward")]
+
+
+def _rrelu_backward_ref(grad_output, self, noise, lower, upper, training, self_is_result):
+    if training:
+        return _f(noise) * _f(grad_output)
+    return _leaky_relu_backward_ref(grad_output, self, (lower + upper) / 2)
+
+
+def _rrelu_backward_samples():
+    out = []
+    for d in FLOATS:
+        g, x = _pair(d)
+        noise = np.where(x > 0, 1, arr(3, 4, dtype=d, low=0.1, high=0.3)).astype(d)
+        out += [Sample(g, x, noise, 0.1, 0.3, True, False),
+                Sample(g, x, noise, 0.1, 0.3, False, False),
+                Sample(g, x, noise, 0.1, 0.3, False, True)]
+    return out
+
+
+OPINFOS += [
+    # (the noise is not differentiable: gradcheck would perturb it)
+    OpInfo("aten::rrelu_with_noise_backward", samples=_rrelu_backward_samples,
+           ref=_rrelu_backward_ref, grad=False, errors=[
+               kernel_dtype_error("leaky_relu_backward", arr(3, dtype=I64), arr(3, dtype=I64),
+                                  arr(3, dtype=I64), 0.1, 0.3, False, False, dt="Long"),
+               ErrorSample(arr(3), arr(3), arr(3), -0.3, -0.1, False, True, exc=RuntimeError,
+                           match="^In-place leakyReLu backward calculation is triggered")])]
