@@ -362,3 +362,23 @@ def test_backward_graph_fuses_the_backward_ops_bit_for_bit(dtype, _static_strate
         outside = [n.kind for n in g.nodes if n.kind not in (
             GROUP_KIND, "prim::Constant", "prim::TupleConstruct")]
         assert not outside, g
+
+
+def _threshold_half(t):
+    return gpujit.threshold(t * 1, 0.3, 5.0) + 0
+
+
+def test_float16_threshold_forward_compares_in_float(_static_strategy):
+    # threshold's kernel compares a half in float: half(0.3) = 0.30005 is kept (eager
+    # compared in half and replaced it, while the fused kernel, computing in float, kept it)
+    x = np.array([0.3, 0.2998, 0.3003, 0.1, -0.1], np.float16)
+    want = [0.300048828125, 5.0, 0.30029296875, 5.0, 5.0]
+    t = gpujit.from_numpy(x.copy())
+    assert gpujit.threshold(t, 0.3, 5.0).tolist() == want
+    assert gpujit.threshold_(t.clone(), 0.3, 5.0).tolist() == want
+    s = gpujit.jit.script(_threshold_half)
+    for _ in range(3):
+        got = s(t)
+    assert got.tolist() == want and got.dtype == gpujit.float16
+    if _torch is not None:
+        assert _torch.threshold(_torch.from_numpy(x), 0.3, 5.0).tolist() == want

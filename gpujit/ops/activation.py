@@ -195,6 +195,10 @@ def threshold(xp, self, threshold, value):
     if self.dtype.kind in "iu":     # converted to the tensor's type (checked, as PyTorch)
         threshold = _reg.checked_arg(int(threshold), self.dtype)
         value = _reg.checked_arg(int(value), self.dtype)
+    elif self.dtype == _np.float16:
+        # compared in float, as PyTorch's kernel (opmath) and the fused kernels: half(0.3)
+        # = 0.30005 is above a threshold of 0.3 and kept
+        threshold = _np.float32(threshold)
     return xp.where(self <= threshold, value, self)
 
 
