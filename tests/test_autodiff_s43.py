@@ -292,11 +292,18 @@ def test_reduced_float_arithmetic_in_float_rounded_once():
                                    tw["elu"].numpy().astype(np.float32), rtol=1e-3)
 
 
-def test_inplace_negative_slope_raises_at_backward():
+@pytest.mark.parametrize("fn, words", [
+    (lambda t: F.leaky_relu_(t, -0.1), "^In-place leakyReLu backward calculation is "
+                                       "triggered with a negative slope"),
+    (lambda t: F.elu_(t, -0.5), "^In-place elu backward calculation is triggered with a "
+                                "negative slope which is not supported"),
+    (lambda t: F.celu_(t, -0.5), "^In-place elu backward calculation is triggered"),
+    (lambda t: gpujit.rrelu_(t, -0.3, -0.1, False), "^In-place leakyReLu backward")])
+def test_inplace_negative_slope_raises_at_backward(fn, words):
+    # (the backward op's check: leaky_relu_backward / elu_backward of a result)
     t = gpujit.tensor([-1.0, 2.0], requires_grad=True)
-    y = F.leaky_relu_(t * 1, -0.1)
-    with pytest.raises(RuntimeError, match="^In-place leakyReLu backward calculation is "
-                                           "triggered with a negative slope"):
+    y = fn(t * 1)
+    with pytest.raises(RuntimeError, match=words):
         y.sum().backward()
 
 
