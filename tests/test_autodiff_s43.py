@@ -389,3 +389,33 @@ def test_float16_threshold_forward_compares_in_float(_static_strategy):
     assert got.tolist() == want and got.dtype == gpujit.float16
     if _torch is not None:
         assert _torch.threshold(_torch.from_numpy(x), 0.3, 5.0).tolist() == want
+
+
+_BACKWARD_OPS = ("tanh_backward", "sigmoid_backward", "gelu_backward", "silu_backward",
+                 "mish_backward", "threshold_backward", "hardtanh_backward",
+                 "leaky_relu_backward", "elu_backward", "hardshrink_backward",
+                 "softshrink_backward", "softplus_backward", "log_sigmoid_backward",
+                 "hardswish_backward", "hardsigmoid_backward", "rrelu_with_noise_backward")
+
+
+def _overloads(lib, name):
+    p = getattr(lib.ops.aten, name)
+    return sorted((o, str(getattr(p, o)._schema)) for o in p.overloads())
+
+
+def test_backward_ops_out_forms_are_grad_input():
+    # native_functions.yaml: the structured backward kernels' out form is
+    # .grad_input(..., *, Tensor(a!) grad_input); hardswish_backward and
+    # rrelu_with_noise_backward have a generated .out; mish_backward has none
+    got = {n: _overloads(gpujit, n) for n in _BACKWARD_OPS}
+    assert got["threshold_backward"][1] == (
+        "grad_input", "aten::threshold_backward.grad_input(Tensor grad_output, Tensor self, "
+        "Scalar threshold, *, Tensor(a!) grad_input) -> Tensor(a!)")
+    assert [o for o, _ in got["mish_backward"]] == ["default"]
+    assert [o for o, _ in got["hardswish_backward"]] == ["default", "out"]
+    g, x, o = gpujit.ones(3), gpujit.tensor([-1.0, 0.0, 1.0]), gpujit.empty(3)
+    r = gpujit.ops.aten.threshold_backward.grad_input(g, x, 0, grad_input=o)
+    assert r is o and o.tolist() == [0.0, 0.0, 1.0]
+    if _torch is not None:
+        for n in _BACKWARD_OPS:
+            assert got[n] == _overloads(_torch, n), n
