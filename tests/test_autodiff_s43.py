@@ -419,3 +419,25 @@ def test_backward_ops_out_forms_are_grad_input():
     if _torch is not None:
         for n in _BACKWARD_OPS:
             assert got[n] == _overloads(_torch, n), n
+
+
+def test_log_sigmoid_forward_is_the_kernel_logsigmoid_differentiates():
+    x = np.array([-30.0, -1.0, 0.0, 0.5, 30.0])
+    t = gpujit.from_numpy(x.copy()).requires_grad_()
+    out, buf = gpujit.ops.aten.log_sigmoid_forward(t)
+    np.testing.assert_allclose(out.detach().numpy(), np.minimum(x, 0) - np.log1p(np.exp(-abs(x))),
+                               rtol=1e-15)
+    np.testing.assert_array_equal(buf.numpy(), np.exp(-abs(x)))
+    assert _name(out.grad_fn) == "LogSigmoidBackward0" and buf.grad_fn is None
+    assert not buf.requires_grad
+    g, = gpujit.autograd.grad(out.sum(), t, create_graph=True)
+    assert _name(g.grad_fn) == "LogSigmoidBackwardBackward0"
+    np.testing.assert_allclose(g.detach().numpy(), 1 / (1 + np.exp(x)), rtol=1e-15)
+    assert _overloads(gpujit, "log_sigmoid_forward")[1][0] == "output"
+    assert [o for o, _ in _overloads(gpujit, "relu6")] == ["default"]     # (no relu6.out)
+    if _torch is not None:
+        T = _torch.from_numpy(x.copy()).requires_grad_()
+        o, b = _torch.ops.aten.log_sigmoid_forward(T)
+        np.testing.assert_array_equal(b.numpy(), buf.numpy())
+        assert [o for o, _ in _overloads(_torch, "log_sigmoid_forward")] == ["default", "output"]
+        assert [o for o, _ in _overloads(_torch, "relu6")] == ["default"]

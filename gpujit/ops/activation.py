@@ -254,6 +254,37 @@ def log_sigmoid(xp, self):
     return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
 
 
+def _log_sigmoid_check(self):
+    from .nn import dtype_of
+    from .kernel_names import kernel_name
+    d = dtype_of(self)
+    if d not in FLOATS:
+        e = _reg.UnsupportedDtypeError(f"\"{kernel_name('log_sigmoid_cpu', self)}\" not "
+                                       f"implemented for '{d.short_name}'")
+        e.dtype = d
+        raise e
+
+
+def _log_sigmoid_forward_meta(self):
+    _log_sigmoid_check(self)
+    m = _TensorMeta(self.dtype, tuple(self.shape), self.device)
+    return m, m
+
+
+@op("aten::log_sigmoid_forward(Tensor self) -> (Tensor output, Tensor buffer)", tags={"nn"},
+    method=False, function=False, dtypes=FLOATS, meta=_log_sigmoid_forward_meta,
+    nondiff_outputs=("buffer",))
+def log_sigmoid_forward(xp, self):
+    """log_sigmoid's ATen kernel (F.logsigmoid calls it): the output and the buffer
+    exp(-|x|) its backward reads (float16: computed in float, each rounded to half)."""
+    _log_sigmoid_check(self)
+    x = _f32(self)
+    z = xp.exp(-xp.abs(x))
+    out = xp.minimum(x, 0) - xp.log1p(z)
+    return (_mf.iterator_layout(xp, out.astype(self.dtype, copy=False), (self,)),
+            _mf.iterator_layout(xp, z.astype(self.dtype, copy=False), (self,)))
+
+
 def _prelu_weight_shape(self, weight):
     """PyTorch's checks of prelu (at::prelu), in its order; the shape the weight is viewed
     as to broadcast against self along dim 1 (self and weight: arrays or TensorMetas)."""
@@ -628,6 +659,11 @@ def _log_sigmoid_grad(grad, self):
     return _bw("log_sigmoid_backward")(grad, self, _relu_bw.log_sigmoid_buffer(self))
 
 
+@_derivative(log_sigmoid_forward, wrt=("self",))
+def _log_sigmoid_forward_grad(grad, self, result):
+    return _bw("log_sigmoid_backward")(grad[0], self, result[1])
+
+
 @_derivative(_prelu_kernel)
 def _prelu_kernel_grad(grad, self, weight, needs_grad):
     pos = self > 0
@@ -664,7 +700,8 @@ for _f, _kernel in ((elu, "elu_cpu"), (selu, "elu_cpu"), (celu, "elu_cpu"),
                     (hardswish, "hardswish_cpu"), (hardsigmoid, "hardsigmoid_cpu"),
                     (leaky_relu, "leaky_relu_cpu"), (softplus, "softplus_cpu"),
                     (softshrink, "softshrink_check"), (hardshrink, "hardshrink_cpu"),
-                    (log_sigmoid, "log_sigmoid_cpu"), (threshold, "threshold_cpu")):
+                    (log_sigmoid, "log_sigmoid_cpu"), (log_sigmoid_forward, "log_sigmoid_cpu"),
+                    (threshold, "threshold_cpu")):
     _f.op.kernel = _kernel
     if _f.op.inplace_variant is not None:
         _f.op.inplace_variant.kernel = _kernel

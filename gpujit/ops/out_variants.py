@@ -46,7 +46,8 @@ _OUT_ARG = Argument("out", ArgType("Tensor", alias="a", is_write=True), kwarg_on
 _OUT_RET = Return(ArgType("Tensor", alias="a", is_write=True))
 # PyTorch's overload names of multi-result out forms where they do not follow the rule
 _NAMES = {("aten::max", "dim"): "dim_max", ("aten::min", "dim"): "dim_min",
-          ("aten::median", "dim"): "dim_values", ("aten::nanmedian", "dim"): "dim_values"}
+          ("aten::median", "dim"): "dim_values", ("aten::nanmedian", "dim"): "dim_values",
+          ("aten::log_sigmoid_forward", ""): "output"}
 
 
 # PyTorch's backward kernels whose out form is `.grad_input(..., *, Tensor(a!) grad_input)`
@@ -57,7 +58,7 @@ _GRAD_INPUT = frozenset("aten::" + n for n in (
     "hardtanh_backward leaky_relu_backward elu_backward hardshrink_backward "
     "softshrink_backward softplus_backward log_sigmoid_backward hardsigmoid_backward"
 ).split())
-_NO_OUT = frozenset({"aten::mish_backward"})
+_NO_OUT = frozenset({"aten::mish_backward", "aten::relu6"})    # (relu6: a composite)
 
 
 def eligible(d) -> bool:

@@ -584,3 +584,16 @@ OPINFOS += [
                                   arr(3, dtype=I64), 0.1, 0.3, False, False, dt="Long"),
                ErrorSample(arr(3), arr(3), arr(3), -0.3, -0.1, False, True, exc=RuntimeError,
                            match="^In-place leakyReLu backward calculation is triggered")])]
+
+
+def _log_sigmoid_forward_ref(x):
+    x = _f(x)
+    z = np.exp(-np.abs(x))
+    return np.minimum(x, 0) - np.log1p(z), z
+
+
+OPINFOS += [
+    OpInfo("aten::log_sigmoid_forward", samples=lambda: [
+        Sample(arr(3, 4, dtype=d, low=-6.0, high=6.0)) for d in FLOATS] + [Sample(arr(0))],
+        ref=_log_sigmoid_forward_ref, errors=[
+            kernel_dtype_error("log_sigmoid", arr(3, dtype=I64), dt="Long")])]
