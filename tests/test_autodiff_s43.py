@@ -441,3 +441,18 @@ def test_log_sigmoid_forward_is_the_kernel_logsigmoid_differentiates():
         np.testing.assert_array_equal(b.numpy(), buf.numpy())
         assert [o for o, _ in _overloads(_torch, "log_sigmoid_forward")] == ["default", "output"]
         assert [o for o, _ in _overloads(_torch, "relu6")] == ["default"]
+
+
+def test_hardtanh_bounds_checks_and_deprecated_keywords():
+    x = gpujit.tensor([-1.0, 0.5, 2.0])
+    with pytest.raises(ValueError, match="^min_val cannot be greater than max_val$"):
+        F.hardtanh(x, 1.0, -1.0)
+    assert F.hardtanh_(x.clone(), 1.0, -1.0).tolist() == [-1.0, -1.0, -1.0]   # (no check)
+    with pytest.raises(AssertionError, match=r"^max_val \(-1.0\) must be greater than "
+                                             r"min_val \(1.0\)$"):
+        gpujit.nn.Hardtanh(1.0, -1.0)
+    gpujit.nn.Hardtanh(float("nan"), 1.0)        # (max_val <= min_val is False)
+    with pytest.warns(FutureWarning, match="keyword argument `min_value` is deprecated") as w:
+        h = gpujit.nn.Hardtanh(min_value=-0.3, max_value=0.4)
+    assert (h.min_val, h.max_val) == (-0.3, 0.4) and len(w) == 2
+    assert w[0].filename == __file__
