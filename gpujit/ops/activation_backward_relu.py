@@ -2,8 +2,9 @@
 ops under torch.ops.aten only (torch binds them nowhere else): threshold_backward (relu's
 and threshold's), hardtanh_backward (hardtanh's, relu6's), leaky_relu_backward,
 elu_backward (elu's, selu's, celu's and their in-place forms'), hardshrink_backward,
-softshrink_backward, softplus_backward, log_sigmoid_backward, hardswish_backward and
-hardsigmoid_backward, each with derivatives.yaml's own derivative: a create_graph gradient's
+softshrink_backward, softplus_backward, log_sigmoid_backward, hardswish_backward,
+hardsigmoid_backward and rrelu_with_noise_backward (rrelu's), each with derivatives.yaml's
+own derivative: a create_graph gradient's
 grad_fn is ThresholdBackwardBackward0, EluBackwardBackward0 ... as torch 2.13's, and the
 backward graphs jit traces hold one fusible pointwise node per gradient.
 
