@@ -106,10 +106,14 @@ def add_node(g, op, inputs, example_result):
 
 # ---------------------------------------------------------------- the registry sweep
 
-SCALAR_ARGS = {"min": -0.5, "max": 0.5, "threshold": 0.25, "value": 2, "weight": 0.3}
+SCALAR_ARGS = {"min": -0.5, "max": 0.5, "threshold": 0.25, "value": 2, "weight": 0.3,
+               # (the ReLU family's backward ops)
+               "min_val": -0.5, "max_val": 0.5, "lambd": 0.3, "beta": 1.5, "alpha": 1.3,
+               "scale": 0.8, "input_scale": 0.7, "lower": 0.1, "upper": 0.3}
 VARIANTS = {"rounding_mode": (None, "trunc", "floor"), "approximate": ("none", "tanh"),
             "decimals": (1, -1), "equal_nan": (False, True), "eps": (None, 0.1),
-            "negative_slope": (0.01, 0.2), "nan": (None, 1.5)}
+            "negative_slope": (0.01, 0.2), "nan": (None, 1.5), "is_result": (False, True),
+            "self_is_result": (False, True), "training": (False, True)}
 
 
 def fusible_ops():

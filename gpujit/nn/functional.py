@@ -163,6 +163,9 @@ def mish(input, inplace=False):
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    # (F.hardtanh's own check, as PyTorch's Python function; hardtanh_ has none)
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
     return _act("hardtanh", input, inplace, min_val, max_val)
 
 

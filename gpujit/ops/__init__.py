@@ -10,7 +10,7 @@ from .registry import op, OPS, OVERLOADS, get, dispatch_state
 __all__ = ["op", "OPS", "OVERLOADS", "get", "dispatch_state", "FAMILIES"]
 
 FAMILIES = ("scalar_ops", "pointwise", "pointwise_math", "pointwise_logic",
-            "pointwise_ternary", "activation", "activation_backward", "compare", "conversion", "views", "indexing",
+            "pointwise_ternary", "activation", "activation_backward", "activation_backward_relu", "compare", "conversion", "views", "indexing",
             "creation", "random", "random_ops", "reduction", "reduction_var",
             "reduction_scans", "linalg", "linalg_einsum", "linalg_norms", "linalg_decomp",
             "linalg_lu", "linalg_ex", "linalg_spectral", "linalg_matfn", "linalg_householder", "shape", "shape_order",

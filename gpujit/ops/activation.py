@@ -195,6 +195,10 @@ def threshold(xp, self, threshold, value):
     if self.dtype.kind in "iu":     # converted to the tensor's type (checked, as PyTorch)
         threshold = _reg.checked_arg(int(threshold), self.dtype)
         value = _reg.checked_arg(int(value), self.dtype)
+    elif self.dtype == _np.float16:
+        # compared in float, as PyTorch's kernel (opmath) and the fused kernels: half(0.3)
+        # = 0.30005 is above a threshold of 0.3 and kept
+        threshold = _np.float32(threshold)
     return xp.where(self <= threshold, value, self)
 
 
@@ -248,6 +252,37 @@ def log_sigmoid(xp, self):
     """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): no overflow for any x."""
     x = _f32(self)
     return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _log_sigmoid_check(self):
+    from .nn import dtype_of
+    from .kernel_names import kernel_name
+    d = dtype_of(self)
+    if d not in FLOATS:
+        e = _reg.UnsupportedDtypeError(f"\"{kernel_name('log_sigmoid_cpu', self)}\" not "
+                                       f"implemented for '{d.short_name}'")
+        e.dtype = d
+        raise e
+
+
+def _log_sigmoid_forward_meta(self):
+    _log_sigmoid_check(self)
+    m = _TensorMeta(self.dtype, tuple(self.shape), self.device)
+    return m, m
+
+
+@op("aten::log_sigmoid_forward(Tensor self) -> (Tensor output, Tensor buffer)", tags={"nn"},
+    method=False, function=False, dtypes=FLOATS, meta=_log_sigmoid_forward_meta,
+    nondiff_outputs=("buffer",))
+def log_sigmoid_forward(xp, self):
+    """log_sigmoid's ATen kernel (F.logsigmoid calls it): the output and the buffer
+    exp(-|x|) its backward reads (float16: computed in float, each rounded to half)."""
+    _log_sigmoid_check(self)
+    x = _f32(self)
+    z = xp.exp(-xp.abs(x))
+    out = xp.minimum(x, 0) - xp.log1p(z)
+    return (_mf.iterator_layout(xp, out.astype(self.dtype, copy=False), (self,)),
+            _mf.iterator_layout(xp, z.astype(self.dtype, copy=False), (self,)))
 
 
 def _prelu_weight_shape(self, weight):
@@ -469,77 +504,67 @@ def _where(cond, a, b):
     return gpujit.where(cond, a, b)
 
 
-from .derivatives import raw_operands  # noqa: E402  (nn_loss imports it from here)
 from . import activation_backward as _act_bw  # noqa: E402
 
 
-def _relu_grad_raw(xp, grad, result):
-    # gt's and where's ufuncs as _relu_grad's registry calls run them
-    if not raw_operands(grad, result):
-        return NotImplemented
-    r = xp.where(xp.greater(result, 0), grad, 0.0)
-    return r if r.dtype == grad.dtype else r.astype(grad.dtype)
+from . import activation_backward_relu as _relu_bw  # noqa: E402
 
 
-@_derivative(relu, raw=_relu_grad_raw)
+def _bw(name):
+    return _reg.OPS[f"aten::{name}"].public
+
+
+# derivatives.yaml: relu: threshold_backward(grad, result, 0); hardtanh (relu6 is
+# hardtanh(0, 6)): hardtanh_backward; leaky_relu: leaky_relu_backward(..., false); elu, selu
+# (elu's) and celu: elu_backward(..., is_result=false, self) -- ops of their own
+# (activation_backward_relu.py), which SELECT: an inf or nan gradient where the mask is
+# 0 gives 0, a NaN input takes the gradient's branch
+@_derivative(relu, raw=_relu_bw.relu_grad_raw)
 def _relu_grad(grad, result):
-    # threshold_backward selects (an inf or nan gradient where relu is 0 gives 0, not
-    # nan: reciprocal(relu(x)) at x <= 0)
-    return _where(result > 0, grad, 0.0)
+    return _bw("threshold_backward")(grad, result, 0)
 
 
 @_derivative(hardtanh)
 def _hardtanh_grad(grad, self, min_val, max_val):
-    # hardtanh_backward: 0 at the bounds too
-    return grad.masked_fill((self <= min_val) | (self >= max_val), 0)
+    return _bw("hardtanh_backward")(grad, self, min_val, max_val)
 
 
 @_derivative(relu6)
 def _relu6_grad(grad, self):
-    return _hardtanh_grad(grad, self, 0, 6)
+    return _bw("hardtanh_backward")(grad, self, 0, 6)
 
 
 @_derivative(leaky_relu)
 def _leaky_relu_grad(grad, self, negative_slope):
-    return _where(self > 0, grad, grad * negative_slope)
+    return _bw("leaky_relu_backward")(grad, self, negative_slope, False)
 
 
-def _elu_negcoef(grad, alpha, scale):
-    """elu_backward's negcoef, alpha * scale computed in the kernel's scalar type (float
-    for float32 and the reduced floats, double for float64)."""
-    if grad.dtype == _gpujit_float64():
-        return alpha * scale
-    return _as_float32(_np.float32(alpha) * _np.float32(scale))
-
-
-def _elu_grad(grad, self, alpha, scale, input_scale):
-    """elu_backward(is_result=False): the exponential's slope at and below 0,
-    a * negiptcoef * negcoef * exp(b * negiptcoef) in that order; exp of the clamped
-    input, so a large positive x (whose branch is not taken) gives no inf."""
-    neg = grad * input_scale * _elu_negcoef(grad, alpha, scale) * (
-        self.clamp_max(0) * input_scale).exp()
-    return _where(self > 0, grad * scale, neg)
+def _rrelu_noise(stash, like):
+    """The slopes rrelu's forward drew (its stash; 1 above 0) as a tensor without gradient
+    (rrelu_with_noise's noise: derivatives.yaml's non_differentiable)."""
+    from . import registry as _reg
+    return _reg.wrap_array(stash, like.device)
 
 
 @_derivative(rrelu)
-def _rrelu_grad(grad, stash):
-    """rrelu_with_noise_backward: the slope each element was multiplied by (1 where the
-    input is > 0; without training, leaky_relu's (lower + upper) / 2), left by the forward
-    (the result itself is not kept: nn.RReLU then an in-place op is no error)."""
-    from . import registry as _reg
+def _rrelu_grad(grad, self, stash, lower, upper, training):
+    """rrelu_with_noise_backward(grad, self, noise, lower, upper, training, false): the
+    slopes the forward drew (its stash, not its result: nn.RReLU then an in-place op is no
+    error), or without training leaky_relu's (lower + upper) / 2."""
     if stash is None:       # not stored: an empty output
         return grad
-    return (grad * _reg.wrap_array(stash, grad.device)).to(grad.dtype)
+    return _relu_bw.rrelu_grad(grad, self, _rrelu_noise(stash, grad), lower, upper,
+                               training, False).to(grad.dtype)
 
 
 @_derivative(elu)
 def _elu_op_grad(grad, self, alpha, scale, input_scale):
-    return _elu_grad(grad, self, alpha, scale, input_scale)
+    return _relu_bw.elu_grad(grad, alpha, scale, input_scale, False, self)
 
 
 @_derivative(selu)
 def _selu_grad(grad, self):
-    return _elu_grad(grad, self, _SELU_ALPHA, _SELU_SCALE, 1)
+    return _relu_bw.elu_grad(grad, _SELU_ALPHA, _SELU_SCALE, 1, False, self)
 
 
 # derivatives.yaml's celu / celu_: elu_backward(grad, alpha, 1, 1.0 / alpha.toFloat(), ...):
@@ -550,94 +575,44 @@ def _celu_input_scale(alpha):
 
 @_derivative(celu)
 def _celu_grad(grad, self, alpha):
-    return _elu_grad(grad, self, alpha, 1, _celu_input_scale(alpha))
+    return _relu_bw.elu_grad(grad, alpha, 1, _celu_input_scale(alpha), False, self)
 
 
 # The in-place leaky_relu_, elu_, selu_ and celu_ keep their result, not their input
 # (derivatives.yaml's leaky_relu_ / elu_ entries: *_backward(..., is_result=true, result)):
 # an in-place op on that result before backward is the version-counter error, and a
-# negative slope (which the result cannot be inverted through) raises at backward.
-_INPLACE_LEAKY = ("In-place leakyReLu backward calculation is triggered with a negative "
-                  "slope which is not supported. This is caused by calling in-place forward "
-                  "function with a negative slope, please call out-of-place version instead. "
-                  "File an issue at https://github.com/pytorch/pytorch if you do require "
-                  "supporting in-place leakRelu backward calculation with negative slope")
-_INPLACE_ELU = ("In-place elu backward calculation is triggered with a negative slope which "
-                "is not supported. This is caused by calling in-place forward function with "
-                "a negative slope, please call out-of-place version instead.")
-
-
-def _elu_grad_of_result(grad, result, alpha, scale, input_scale):
-    """elu_backward(is_result=True): below 0 the slope is input_scale * (result + alpha *
-    scale)."""
-    if alpha < 0:
-        raise RuntimeError(_INPLACE_ELU)
-    neg = grad * input_scale * (result + _elu_negcoef(grad, alpha, scale))
-    return _where(result > 0, grad * scale, neg)
-
-
+# negative slope (which the result cannot be inverted through) raises at backward (the
+# backward op's check).
 @_derivative(leaky_relu.op.inplace_variant)
 def _leaky_relu_inplace_grad(grad, result, negative_slope):
-    if negative_slope < 0:
-        raise RuntimeError(_INPLACE_LEAKY)
-    return _where(result > 0, grad, grad * negative_slope)
+    return _bw("leaky_relu_backward")(grad, result, negative_slope, True)
 
 
 @_derivative(rrelu_)
 def _rrelu_inplace_grad(grad, result, stash, lower, upper, training):
-    """rrelu_with_noise_backward(is_result=true): rrelu_ keeps its result (a later write
-    into it is the version error, as leaky_relu_'s); training with upper - lower > 1e-6
-    multiplies by the slopes drawn, otherwise it is leaky_relu_'s derivative of the result
-    with slope (lower + upper) / 2 (a negative one raises)."""
-    if training and upper - lower > 1e-6:
-        return _rrelu_grad(grad, stash)
-    return _leaky_relu_inplace_grad(grad, result, (lower + upper) / 2)
+    """rrelu_with_noise_backward(grad, result, noise, ..., self_is_result=true): rrelu_
+    keeps its result (a later write into it is the version error, as leaky_relu_'s);
+    training multiplies by the slopes drawn, otherwise it is leaky_relu_'s derivative of the
+    result with slope (lower + upper) / 2 (a negative one raises)."""
+    if stash is None:
+        return grad
+    return _relu_bw.rrelu_grad(grad, result, _rrelu_noise(stash, grad), lower, upper,
+                               training, True).to(grad.dtype)
 
 
 @_derivative(elu.op.inplace_variant)
 def _elu_inplace_grad(grad, result, alpha, scale, input_scale):
-    return _elu_grad_of_result(grad, result, alpha, scale, input_scale)
+    return _relu_bw.elu_grad(grad, alpha, scale, input_scale, True, result)
 
 
 @_derivative(selu.op.inplace_variant)
 def _selu_inplace_grad(grad, result):
-    return _elu_grad_of_result(grad, result, _SELU_ALPHA, _SELU_SCALE, 1)
+    return _relu_bw.elu_grad(grad, _SELU_ALPHA, _SELU_SCALE, 1, True, result)
 
 
 @_derivative(celu.op.inplace_variant)
 def _celu_inplace_grad(grad, result, alpha):
-    return _elu_grad_of_result(grad, result, alpha, 1, _celu_input_scale(alpha))
-
-
-# The activation kernels' backward formulas (ATen's cpu/Activation.cpp), in their order of
-# operations; float16 computed in float and rounded once, as the kernels of the reduced
-# floats. gelu's, silu's and mish's are ops of their own (activation_backward.py:
-# gelu_backward, silu_backward, mish_backward, as torch's).
-def _in_float(formula):
-    """The derivative computed in float for float16 (grad and the tensors it reads), the
-    result rounded once to float16 (its signature stays formula's: autograd passes the
-    values it names by keyword)."""
-    import functools
-
-    @functools.wraps(formula)
-    def fn(grad, **kw):
-        import gpujit
-        if grad.dtype != gpujit.float16:
-            return formula(grad, **kw)
-        kw = {k: v.float() if isinstance(v, gpujit.Tensor) and v.dtype == gpujit.float16
-              else v for k, v in kw.items()}
-        return formula(grad.float(), **kw).to(gpujit.float16)
-    return fn
-
-
-def _as_float32(v):
-    # a constant ATen computes in float (the kernel's scalar_t) for a float32 tensor
-    return float(_np.float32(v))
-
-
-def _gpujit_float64():
-    import gpujit
-    return gpujit.float64
+    return _relu_bw.elu_grad(grad, alpha, 1, _celu_input_scale(alpha), True, result)
 
 
 _derivative(gelu)(_act_bw.gelu_grad)
@@ -645,60 +620,48 @@ _derivative(silu)(_act_bw.silu_grad)
 _derivative(mish)(_act_bw.mish_grad)
 
 
+# derivatives.yaml: softplus_backward(grad, self, beta, threshold), hardsigmoid_backward /
+# hardswish_backward(grad, self), threshold_backward(grad, self, threshold) (threshold_
+# too: of its input before the write), hardshrink_backward / softshrink_backward(grad,
+# self, lambd), log_sigmoid_backward(grad, self, buffer): ops of their own
 @_derivative(softplus)
-@_in_float
 def _softplus_grad(grad, self, beta, threshold):
-    # softplus_backward_kernel: z = exp(x * beta); x * beta > threshold ? dy : dy * z / (z + 1)
-    xb = self * beta
-    z = xb.exp()
-    return _where(xb > threshold, grad, grad * z / (z + 1))
-
-
-# PyTorch's hardsigmoid_backward kernels (CPU and CUDA) multiply by one_sixth(1.0f / 6.0f): the
-# float32 constant, in float64 too (0.1666666716337204, not 1 / 6)
-_HARDSIGMOID_ONE_SIXTH = float(_np.float32(1.0) / _np.float32(6.0))
+    return _bw("softplus_backward")(grad, self, beta, threshold)
 
 
 @_derivative(hardsigmoid)
 def _hardsigmoid_grad(grad, self):
-    return _where((self > -3) & (self < 3), grad * _HARDSIGMOID_ONE_SIXTH, 0.0)
+    return _bw("hardsigmoid_backward")(grad, self)
 
 
 @_derivative(hardswish)
 def _hardswish_grad(grad, self):
-    # hardswish_backward: 0 for x <= -3, x / 3 + 1/2 on (-3, 3), 1 for x >= 3
-    return _where(self <= -3, 0.0, _where(self < 3, grad * (self / 3 + 0.5), grad))
+    return _bw("hardswish_backward")(grad, self)
 
 
 @_derivative(threshold)
 def _threshold_grad(grad, self, threshold):
-    return grad.masked_fill(self <= threshold, 0)
-
-
-def _shrink_grad(grad, self, lambd):
-    # hardshrink_backward / softshrink_backward: 0 on [-lambd, lambd] (its ends included)
-    return grad.masked_fill((self >= -lambd) & (self <= lambd), 0)
+    return _bw("threshold_backward")(grad, self, threshold)
 
 
 @_derivative(hardshrink)
 def _hardshrink_grad(grad, self, lambd):
-    return _shrink_grad(grad, self, lambd)
+    return _bw("hardshrink_backward")(grad, self, lambd)
 
 
 @_derivative(softshrink)
 def _softshrink_grad(grad, self, lambd):
-    return _shrink_grad(grad, self, lambd)
+    return _bw("softshrink_backward")(grad, self, lambd)
 
 
 @_derivative(log_sigmoid)
-@_in_float
 def _log_sigmoid_grad(grad, self):
-    # log_sigmoid_backward_cpu_kernel with its buffer exp(-|x|):
-    # (max_deriv - sign * (b / (1 + b))) * dy, i.e. (1 - q) * dy below 0, q * dy at and
-    # above (sigmoid(-x): 1 at -inf, 0 at +inf)
-    b = (-self.abs()).exp()
-    q = b / (b + 1)
-    return _where(self < 0, 1 - q, q) * grad
+    return _bw("log_sigmoid_backward")(grad, self, _relu_bw.log_sigmoid_buffer(self))
+
+
+@_derivative(log_sigmoid_forward, wrt=("self",))
+def _log_sigmoid_forward_grad(grad, self, result):
+    return _bw("log_sigmoid_backward")(grad[0], self, result[1])
 
 
 @_derivative(_prelu_kernel)
@@ -737,7 +700,8 @@ for _f, _kernel in ((elu, "elu_cpu"), (selu, "elu_cpu"), (celu, "elu_cpu"),
                     (hardswish, "hardswish_cpu"), (hardsigmoid, "hardsigmoid_cpu"),
                     (leaky_relu, "leaky_relu_cpu"), (softplus, "softplus_cpu"),
                     (softshrink, "softshrink_check"), (hardshrink, "hardshrink_cpu"),
-                    (log_sigmoid, "log_sigmoid_cpu"), (threshold, "threshold_cpu")):
+                    (log_sigmoid, "log_sigmoid_cpu"), (log_sigmoid_forward, "log_sigmoid_cpu"),
+                    (threshold, "threshold_cpu")):
     _f.op.kernel = _kernel
     if _f.op.inplace_variant is not None:
         _f.op.inplace_variant.kernel = _kernel

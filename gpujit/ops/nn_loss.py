@@ -378,7 +378,7 @@ def _pair_grad(grad, self, target, reduction, d_loss):
 def _mse_grad_raw(xp, grad, self, target, reduction):
     # _pair_grad's registry calls on the arrays: sub's, mul's, div's and neg's ufuncs
     # (a Python number passed as it is, as their entry points pass it)
-    from .activation import raw_operands
+    from .derivatives import raw_operands
     if not raw_operands(self, target) or grad.dtype != self.dtype or (
             grad.ndim > 1 and not grad.flags.c_contiguous):
         return NotImplemented

@@ -228,6 +228,8 @@ RULES = {
     "aten::selu_": "EluBackward1",
     "aten::celu_": "CeluBackward1",
     "aten::relu6": "HardtanhBackward0",
+    "aten::threshold_": "ThresholdBackward1",
+    "aten::log_sigmoid_forward": "LogSigmoidBackward0",     # (derivatives.yaml's threshold_ entry)
     "aten::rrelu": "RreluWithNoiseBackward0",
     "aten::rrelu_": "RreluWithNoiseBackward1",     # (of its result, as leaky_relu_)
     "aten::prelu": "PreluKernelBackward0",

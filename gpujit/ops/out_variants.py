@@ -46,14 +46,26 @@ _OUT_ARG = Argument("out", ArgType("Tensor", alias="a", is_write=True), kwarg_on
 _OUT_RET = Return(ArgType("Tensor", alias="a", is_write=True))
 # PyTorch's overload names of multi-result out forms where they do not follow the rule
 _NAMES = {("aten::max", "dim"): "dim_max", ("aten::min", "dim"): "dim_min",
-          ("aten::median", "dim"): "dim_values", ("aten::nanmedian", "dim"): "dim_values"}
+          ("aten::median", "dim"): "dim_values", ("aten::nanmedian", "dim"): "dim_values",
+          ("aten::log_sigmoid_forward", ""): "output"}
+
+
+# PyTorch's backward kernels whose out form is `.grad_input(..., *, Tensor(a!) grad_input)`
+# (native_functions.yaml's structured backward ops; hardswish_backward and
+# rrelu_with_noise_backward have a generated `.out`, mish_backward none)
+_GRAD_INPUT = frozenset("aten::" + n for n in (
+    "tanh_backward sigmoid_backward gelu_backward silu_backward threshold_backward "
+    "hardtanh_backward leaky_relu_backward elu_backward hardshrink_backward "
+    "softshrink_backward softplus_backward log_sigmoid_backward hardsigmoid_backward"
+).split())
+_NO_OUT = frozenset({"aten::mish_backward", "aten::relu6"})    # (relu6: a composite)
 
 
 def eligible(d) -> bool:
     """Whether op d has an out= form: a functional op returning one new Tensor (not a view
     of an argument, not in place, without an `out` argument of its own)."""
     s = d.schema
-    if s.is_inplace or d.inplace_of is not None or not s.returns:
+    if s.is_inplace or d.inplace_of is not None or not s.returns or d.name in _NO_OUT:
         return False
     return all(r.type.is_tensor and not r.type.is_list and r.type.alias is None
                for r in s.returns) and d.out_of is None and \
@@ -107,7 +119,7 @@ def out_names(d) -> tuple:
     `indices`; `out0`, `out1`... for unnamed results)."""
     rets = d.schema.returns
     if len(rets) == 1:
-        return ("out",)
+        return ("grad_input",) if d.name in _GRAD_INPUT else ("out",)
     names = tuple(r.name or f"out{k}" for k, r in enumerate(rets))
     return names if len(set(names)) == len(names) else \
         tuple(f"out{k}" for k in range(len(rets)))
@@ -131,12 +143,14 @@ def _make(d):
     # sort -> sort.values, max.dim -> max.dim_max
     unnamed = any(o.schema.overload == "" for o in _reg.OVERLOADS.get(s.name, ()))
     names = out_names(d)
-    suffix = "values" if names == ("values", "indices") else "out"
+    suffix = "values" if names == ("values", "indices") else \
+        "grad_input" if names == ("grad_input",) else "out"
     overload = _NAMES.get((s.name, s.overload)) or (
         suffix if not s.overload or (s.overload == "Tensor" and not unnamed)
         else f"{s.overload}_{suffix}")
     if len(names) == 1:
-        outs, rets = (_OUT_ARG,), (_OUT_RET,)
+        outs = (_OUT_ARG if names == ("out",) else replace(_OUT_ARG, name=names[0]),)
+        rets = (_OUT_RET,)
     else:
         types = [ArgType("Tensor", alias=chr(ord("a") + k), is_write=True)
                  for k in range(len(names))]

@@ -420,3 +420,180 @@ OPINFOS += [
         ("gelu_backward", _gelu_backward_ref, {"approximate": "tanh"}, None, True),
         ("silu_backward", _silu_backward_ref, None, "silu_backward", False),
         ("mish_backward", _mish_backward_ref, None, "mish_backward", False))]
+
+
+# ----------------------------------- the ReLU family's backward ops (activation_backward_relu)
+
+def _select_ref(mask):
+    def ref(grad_output, self, *args):
+        return np.where(mask(_f(self), *args), 0.0, _f(grad_output))
+    return ref
+
+
+def _dtype_of(*arrays):
+    return np.result_type(*arrays)
+
+
+def _opmath_t(self, v):
+    # threshold_backward's threshold as its kernel compares it (float16's in float)
+    d = np.asarray(self).dtype
+    return float((np.float32 if d == np.float16 else d.type)(v))
+
+
+def _leaky_relu_backward_ref(grad_output, self, negative_slope, self_is_result=False):
+    return np.where(_f(self) > 0, _f(grad_output), _f(grad_output) * negative_slope)
+
+
+def _elu_backward_ref(grad_output, alpha, scale, input_scale, is_result, b):
+    g, b = _f(grad_output), _f(b)
+    if is_result:
+        neg = g * input_scale * (b + alpha * scale)
+    else:
+        neg = g * input_scale * alpha * scale * np.exp(np.minimum(b, 0) * input_scale)
+    return np.where(b <= 0, neg, g * scale)
+
+
+def _softplus_backward_ref(grad_output, self, beta, threshold):
+    xb = _f(self) * beta
+    z = np.exp(np.minimum(xb, 700))
+    return np.where(xb > threshold, _f(grad_output), _f(grad_output) * z / (z + 1))
+
+
+def _log_sigmoid_backward_ref(grad_output, self, buffer):
+    b = _f(buffer)
+    q = b / (1 + b)
+    return np.where(_f(self) < 0, 1 - q, q) * _f(grad_output)
+
+
+def _hardswish_backward_ref(grad_output, self):
+    x, g = _f(self), _f(grad_output)
+    return np.where(x <= -3, 0.0, np.where(x < 3, g * (x / 3 + 0.5), g))
+
+
+def _hardsigmoid_backward_ref(grad_output, self):
+    x = _f(self)
+    return np.where((x > -3) & (x < 3), _f(grad_output) * float(np.float32(1) / np.float32(6)),
+                    0.0)
+
+
+def _pair(d, low=-4.0, high=4.0):
+    return arr(3, 4, dtype=d), arr(3, 4, dtype=d, low=low, high=high)
+
+
+def _pair_samples(*args, low=-4.0, high=4.0, dtypes=FLOATS, **kwargs):
+    def samples():
+        out = [Sample(*_pair(d, low, high), *args, **kwargs) for d in dtypes]
+        out += [Sample(arr(2, 1), arr(3), *args, **kwargs),
+                Sample(arr(4, dtype=F32), arr(4, dtype=F64), *args, **kwargs),
+                Sample(arr(0), arr(0), *args, **kwargs)]
+        return out
+    return samples
+
+
+def _elu_backward_samples():
+    out = []
+    for d in FLOATS:
+        for alpha, scale, input_scale, is_result in ((1.0, 1.0, 1.0, False),
+                                                      (1.3, 0.7, 0.5, False),
+                                                      (0.6, 1.0, 2.0, True)):
+            out.append(Sample(arr(3, 4, dtype=d), alpha, scale, input_scale, is_result,
+                              arr(3, 4, dtype=d, low=-3.0, high=3.0)))
+    out += [Sample(arr(2, 1), 1.0, 1.0, 1.0, False, arr(3)), Sample(arr(0), 1, 1, 1, False,
+                                                                    arr(0))]
+    return out
+
+
+def _log_sigmoid_backward_samples():
+    out = []
+    for d in FLOATS:
+        x = arr(3, 4, dtype=d, low=-5.0, high=5.0)
+        out.append(Sample(arr(3, 4, dtype=d), x, np.exp(-np.abs(x))))
+    return out
+
+
+OPINFOS += [
+    OpInfo("aten::threshold_backward", samples=lambda: _pair_samples(0.3)() + [
+        Sample(arr(5, dtype=I64), arr(5, dtype=I64, low=-3, high=3), -1.5)],
+        ref=lambda g, x, t: np.where(_f(x) <= (int(t) if np.asarray(x).dtype.kind == "i"
+                                               else _opmath_t(x, t)), 0, _f(g)),
+        errors=[kernel_dtype_error("threshold", arr(3, dtype=B), arr(3, dtype=B), 0)]),
+    OpInfo("aten::hardtanh_backward", samples=_pair_samples(-0.5, 0.7),
+           ref=_select_ref(lambda x, lo, hi: (x <= lo) | (x >= hi)),
+           errors=[kernel_dtype_error("hardshrink_backward", arr(3, dtype=I64),
+                                      arr(3, dtype=I64), -1, 1, dt="Long")]),
+    OpInfo("aten::leaky_relu_backward", samples=lambda: _pair_samples(0.2, False)() + [
+        Sample(*_pair(F64), -0.2, False), Sample(*_pair(F32), 0.3, True)],
+        ref=_leaky_relu_backward_ref, errors=[
+        kernel_dtype_error("leaky_relu_backward", arr(3, dtype=I64), arr(3, dtype=I64), 0.1,
+                           False, dt="Long"),
+        ErrorSample(arr(3), arr(3), -0.1, True, exc=RuntimeError,
+                    match="^In-place leakyReLu backward calculation is triggered with a "
+                          "negative slope which is not supported")]),
+    OpInfo("aten::elu_backward", samples=_elu_backward_samples, ref=_elu_backward_ref, errors=[
+        kernel_dtype_error("elu_backward", arr(3, dtype=I64), 1, 1, 1, False,
+                           arr(3, dtype=I64), dt="Long"),
+        ErrorSample(arr(3), -1.0, 1, 1, True, arr(3), exc=RuntimeError,
+                    match="^In-place elu backward calculation is triggered with a negative "
+                          "slope which is not supported")]),
+    OpInfo("aten::softplus_backward", samples=_pair_samples(2.0, 3.0), ref=_softplus_backward_ref,
+           errors=[kernel_dtype_error("softplus_backward", arr(3, dtype=I64),
+                                      arr(3, dtype=I64), 1, 20, dt="Long")]),
+    # (the buffer is not differentiable: gradcheck would perturb it)
+    OpInfo("aten::log_sigmoid_backward", samples=_log_sigmoid_backward_samples,
+           ref=_log_sigmoid_backward_ref, grad=False, errors=[
+        kernel_dtype_error("log_sigmoid_backward", arr(3, dtype=I64), arr(3, dtype=I64),
+                           arr(3, dtype=I64), dt="Long")]),
+    OpInfo("aten::hardswish_backward", samples=_pair_samples(), ref=_hardswish_backward_ref,
+           errors=[kernel_dtype_error("hardswish_backward", arr(3, dtype=I64),
+                                      arr(3, dtype=I64), dt="Long")]),
+    # (grad=False: derivatives.yaml does not differentiate hardsigmoid_backward)
+    OpInfo("aten::hardsigmoid_backward", samples=_pair_samples(), ref=_hardsigmoid_backward_ref,
+           grad=False, errors=[ErrorSample(
+               arr(3, dtype=I64), arr(3, dtype=I64), exc=UNSUPPORTED,
+               match="^\"hardsigmoid_backward\" not implemented for 'Long'$")]),
+] + [
+    OpInfo(f"aten::{name}", samples=_pair_samples(0.5),
+           ref=_select_ref(lambda x, lam: (x >= -lam) & (x <= lam)),
+           errors=[kernel_dtype_error("shrink_backward", arr(3, dtype=I64), arr(3, dtype=I64),
+                                      0.5, dt="Long")])
+    for name in ("hardshrink_backward", "softshrink_backward")]
+
+
+def _rrelu_backward_ref(grad_output, self, noise, lower, upper, training, self_is_result):
+    if training:
+        return _f(noise) * _f(grad_output)
+    return _leaky_relu_backward_ref(grad_output, self, (lower + upper) / 2)
+
+
+def _rrelu_backward_samples():
+    out = []
+    for d in FLOATS:
+        g, x = _pair(d)
+        noise = np.where(x > 0, 1, arr(3, 4, dtype=d, low=0.1, high=0.3)).astype(d)
+        out += [Sample(g, x, noise, 0.1, 0.3, True, False),
+                Sample(g, x, noise, 0.1, 0.3, False, False),
+                Sample(g, x, noise, 0.1, 0.3, False, True)]
+    return out
+
+
+OPINFOS += [
+    # (the noise is not differentiable: gradcheck would perturb it)
+    OpInfo("aten::rrelu_with_noise_backward", samples=_rrelu_backward_samples,
+           ref=_rrelu_backward_ref, grad=False, errors=[
+               kernel_dtype_error("leaky_relu_backward", arr(3, dtype=I64), arr(3, dtype=I64),
+                                  arr(3, dtype=I64), 0.1, 0.3, False, False, dt="Long"),
+               ErrorSample(arr(3), arr(3), arr(3), -0.3, -0.1, False, True, exc=RuntimeError,
+                           match="^In-place leakyReLu backward calculation is triggered")])]
+
+
+def _log_sigmoid_forward_ref(x):
+    x = _f(x)
+    z = np.exp(-np.abs(x))
+    return np.minimum(x, 0) - np.log1p(z), z
+
+
+OPINFOS += [
+    OpInfo("aten::log_sigmoid_forward", samples=lambda: [
+        Sample(arr(3, 4, dtype=d, low=-6.0, high=6.0)) for d in FLOATS] + [Sample(arr(0))],
+        ref=_log_sigmoid_forward_ref, errors=[
+            kernel_dtype_error("log_sigmoid", arr(3, dtype=I64), dt="Long")])]

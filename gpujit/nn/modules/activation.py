@@ -7,6 +7,7 @@ import gpujit
 
 from .. import functional as F, init as _init
 from ..module import Module
+from ..._frames import warn_at_user_frame
 from ..parameter import Parameter
 from .linear import Linear as _Linear
 
@@ -55,14 +56,24 @@ class Hardtanh(Module):
     """Clamp to [min_val, max_val]."""
     __constants__ = ["min_val", "max_val", "inplace"]
 
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None,
+                 max_value=None):
         super().__init__()
+        # (PyTorch's deprecated spellings, with its FutureWarning)
+        if min_value is not None:
+            warn_at_user_frame("keyword argument `min_value` is deprecated and renamed to "
+                               "`min_val`", FutureWarning)
+            min_val = min_value
+        if max_value is not None:
+            warn_at_user_frame("keyword argument `max_value` is deprecated and renamed to "
+                               "`max_val`", FutureWarning)
+            max_val = max_value
         self.min_val = min_val
         self.max_val = max_val
         self.inplace = inplace
-        if not self.max_val > self.min_val:
-            raise AssertionError(f"Hardtanh: max_val ({max_val}) must be greater than "
-                                 f"min_val ({min_val})")
+        if self.max_val <= self.min_val:
+            raise AssertionError(f"max_val ({self.max_val}) must be greater than min_val "
+                                 f"({self.min_val})")
 
     def forward(self, input):
         return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
