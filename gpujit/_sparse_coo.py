@@ -3,7 +3,10 @@
 / torch.sparse.FloatTensor(...), the parts (indices(), values(), _nnz(), sparse_dim() ...),
 coalesce(), to_dense(), .to() / clone() / detach() / copy_(), t(), sum(), * and / by a
 number, the zero-preserving pointwise methods (abs, sqrt, tanh ...), mm of a sparse matrix
-by a dense one, repr, pickling and torch.save / torch.load in PyTorch's format. The CPU
+by a dense one, repr, pickling and torch.save / torch.load in PyTorch's format; through the
+registry's entry points (below), the function forms: torch.mm / matmul / addmm / mv / bmm /
+spmm with a sparse operand, dense + sparse, dense * sparse, sum over dims, zeros_like,
+transpose, select. The CPU
 numerics are PyTorch's kernels' own (coalesce's and to_dense's summation order, mm's fused
 multiply-adds), bit for bit.
 
@@ -13,7 +16,11 @@ its `_data` is a property that raises PyTorch's NotImplementedError for the spar
 ("Could not run 'aten::exp' with arguments from the 'SparseCPU' backend"), so every op
 without a sparse implementation refuses instead of computing a wrong answer, and the dense
 Tensor's fast paths carry no check at all (the op's name is read from the calling frame, on
-the error path only). Sparse tensors do not record autograd: one cannot require grad, and
+the error path only). That error is a registry.SparseOperand naming the op, which the
+op's public entry point catches (a `try` around its body, free when nothing is raised) to
+run the op's kernel here (_KERNELS, by op name) or re-raise PyTorch's NotImplementedError:
+torch.mm(s, d) and d.add_(s) work with no check on any dense call. Sparse tensors do not
+record autograd: one cannot require grad, and
 one made from a tensor that requires grad is refused in words (the dense operand of mm
 gets its gradient).
 """
@@ -31,9 +38,11 @@ from .overrides import _disabled_torch_function_impl
 __all__ = ["SparseCooTensor", "sparse_coo_tensor", "to_sparse", "rebuild_sparse_tensor"]
 
 _SUPPORTED = ("indices(), values(), _indices(), _values(), _nnz(), sparse_dim(), dense_dim(), "
-              "coalesce(), is_coalesced(), to_dense(), to(), clone(), detach(), t(), sum(), "
-              "* and / by a number, neg, abs and other zero-preserving pointwise methods, "
-              "x.mm() / x.matmul() / x @ / torch.sparse.mm / torch.spmm by a dense matrix")
+              "coalesce(), is_coalesced(), to_dense(), to(), clone(), detach(), t(), "
+              "transpose, s[i], sum() and sum(dims), * and / by a number, * by a dense or "
+              "sparse tensor, dense + sparse, neg, pow, abs and other zero-preserving "
+              "pointwise methods, mm / matmul / @ / addmm / mv / bmm / torch.sparse.mm / "
+              "torch.spmm with a dense matrix, zeros_like / new_zeros")
 
 
 def _backend(dev):
@@ -50,7 +59,8 @@ def _refusal(frame, dev):
             break
         op = frame.f_globals.get("_op")
         if isinstance(op, _registry.OpDef):
-            return not_implemented(op.name, dev)
+            # (the op's public entry point catches it and runs its sparse kernel, if any)
+            return _registry.SparseOperand(str(not_implemented(op.name, dev)), op)
         if frame.f_globals.get("__name__", "").startswith(_COMPILER_MODULES):
             return RuntimeError("gpujit's scripted and traced functions do not take sparse "
                                 "tensors: pass x.to_dense(), or call the function unscripted")
@@ -264,16 +274,43 @@ class SparseCooTensor(Tensor):
     def T(self):
         return self.t()
 
+    def stride(self, dim=None):
+        """Zeros (a sparse tensor has no strides; PyTorch 2.13 reports 0 for each dim)."""
+        if dim is None:
+            return (0,) * self.dim()
+        from .tensor import _wrap_dim
+        _wrap_dim(dim, self.dim(), "stride")
+        return 0
+
+    def __getitem__(self, index):
+        """s[i], s[i, j], s[:, j]: integer indices and whole-dim slices (select)."""
+        index = index if isinstance(index, tuple) else (index,)
+        if len(index) > self.dim():
+            raise IndexError(f"too many indices for tensor of dimension {self.dim()}")
+        r, d = self, 0
+        for od, x in enumerate(index):
+            if isinstance(x, slice) and x == slice(None):
+                d += 1
+            elif isinstance(x, int) and not isinstance(x, bool):
+                size = self._sp_size[od]
+                if not -size <= x < size:
+                    raise IndexError(f"index {x} is out of bounds for dimension {od} with "
+                                     f"size {size}")
+                r = _select(r, d, x)
+            else:
+                raise not_implemented("aten::as_strided", self._device)
+        return r
+
     def mm(self, mat2):
-        return sparse_mm(self, mat2)
+        return _k_mm(self, mat2)
 
     def matmul(self, other):
-        if isinstance(other, Tensor) and not isinstance(other, SparseCooTensor) \
-                and other.dim() == 1:
-            return sparse_mm(self, other.unsqueeze(1)).squeeze(1)
-        return sparse_mm(self, other)
+        return _k_matmul(self, other)
 
     __matmul__ = matmul
+
+    def __rmatmul__(self, other):
+        return _k_matmul(other, self)
 
     def numpy(self, *, force=False):
         raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() "
@@ -291,6 +328,11 @@ class SparseCooTensor(Tensor):
         if dim is None and not keepdim:
             return self._sp_v.sum(dtype=dtype)
         return Tensor.sum(self, dim, keepdim, dtype=dtype)
+
+    def floor_divide(self, other):
+        return _k_floor_divide(self, other)
+
+    __floordiv__ = floor_divide
 
     def _scaled(self, name, other, inplace=False):
         """self * number / self / number: the values scaled, the indices kept (an
@@ -331,8 +373,32 @@ class SparseCooTensor(Tensor):
     def sub(self, other, *, alpha=1):
         return self.add(other, alpha=-alpha)
 
-    __add__ = __radd__ = add_ = __iadd__ = add
+    __add__ = add_ = __iadd__ = add
     __sub__ = sub_ = __isub__ = subtract = sub
+
+    def __radd__(self, other):
+        """dense + sparse (Python asks the subclass's reflected operator first): the dense
+        sum; number + sparse: PyTorch's refusal."""
+        if isinstance(other, Tensor):
+            return _k_add(other, self)
+        return self.add(other)
+
+    def __rsub__(self, other):
+        if not isinstance(other, Tensor):
+            _same_size(_registry.wrap_array(np.asarray(0.0), self._device), self)
+        return _k_add(other, self, -1)
+
+    def pow(self, exponent):
+        """The coalesced values to a number's power (PyTorch refuses 0: a dense result)."""
+        if not _is_scalar(exponent) or isinstance(exponent, Tensor):
+            return Tensor.pow(self, exponent)
+        if exponent == 0:
+            raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would "
+                               "make the result tensor dense")
+        c = self.coalesce()
+        return _make(c._sp_i, c._sp_v.pow(exponent), c._sp_size, True)
+
+    __pow__ = pow
 
     def neg(self):
         return _make(self._sp_i, self._sp_v.neg(), self._sp_size, self._sp_coalesced)
@@ -538,41 +604,55 @@ def _warn_unchecked():
         warn_at_user_frame(_UNCHECKED)
 
 
-def sparse_mm(mat1, mat2):
-    """A sparse matrix (2 sparse dims, 0 dense) times a dense matrix: the dense product,
-    as PyTorch's CPU kernel sums it (_spmm_host); on a GPU through registry ops. mat2's
-    gradient is recorded."""
+def sparse_mm(mat1, mat2, node=None, t=None, beta=1, alpha=1, vec=False):
+    """A sparse matrix (2 sparse dims, 0 dense) times a dense matrix (a vector: vec),
+    beta * t + alpha * product when t is given (addmm): the dense result, as PyTorch's CPU
+    kernel sums it (_spmm_host); on a GPU through registry ops. The gradients of mat2 and
+    t are recorded, by a node named `node` (torch.sparse.mm's SparseAddmmBackward0;
+    torch.mm's MmBackward0 ...)."""
     if not isinstance(mat2, Tensor) or isinstance(mat2, SparseCooTensor):
         raise not_implemented("aten::mm", mat1._device)
     if mat1.sparse_dim() != 2 or mat1.dense_dim():
         raise RuntimeError(f"addmm: matrices expected, got {mat1.sparse_dim()}D sparse and "
                            f"{mat1.dense_dim()}D dense tensor")
-    if mat2.dim() != 2:
+    n, k = mat1._sp_size
+    if vec:
+        if mat2.dim() != 1 or mat2.shape[0] != k:
+            raise RuntimeError("mv: expected self.size(-1) == vec.size(-1)")
+    elif mat2.dim() != 2:
         raise IndexError(f"Dimension out of range (expected to be in range of "
                          f"[-{max(mat2.dim(), 1)}, {max(mat2.dim(), 1) - 1}], but got 1)")
     if mat2._dtype is not mat1._dtype:
         raise RuntimeError(f"expected scalar type {mat1._dtype.short_name} but found "
                            f"{mat2._dtype.short_name}")
-    n, k = mat1._sp_size
-    if mat2.shape[0] != k:
+    if not vec and mat2.shape[0] != k:
         raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {k}, got "
                            f"{mat2.shape[0]}")
+    shape = (n,) if vec else (n, mat2.shape[1])
+    if t is not None:
+        t.expand(shape)         # (PyTorch's error for a t of another size)
     if mat2._device.type != "cpu":
         from . import zeros
-        out = zeros((n, mat2.shape[1]), dtype=mat2._dtype, device=mat2._device)
-        if not mat1._nnz():
-            return out
-        rows, cols = mat1._sp_i[0], mat1._sp_i[1]
-        return out.index_add(0, rows, mat1._sp_v.unsqueeze(1) * mat2.index_select(0, cols))
-    return SparseAddmm.apply(mat2, (mat1,))
+        m2 = mat2.unsqueeze(1) if vec else mat2
+        out = zeros((n, m2.shape[1]), dtype=mat2._dtype, device=mat2._device)
+        if mat1._nnz():
+            rows, cols = mat1._sp_i[0], mat1._sp_i[1]
+            out = out.index_add(0, rows, mat1._sp_v.unsqueeze(1) * m2.index_select(0, cols))
+        out = out.squeeze(1) if vec else out
+        if alpha != 1:
+            out = out * alpha
+        return out if t is None else (t * beta if beta != 0 else t * 0) + out
+    return _SPDENSE[node or "SparseAddmmBackward0"].apply(
+        t, mat2, (mat1, beta, alpha, vec))
 
 
-def _spmm_host(i, v, b, n):
+def _spmm_host(i, v, b, n, r=None):
     """r[i0[k]] += v[k] * b[i1[k]] for k in index order, each step a fused multiply-add in
     b's dtype (PyTorch's CPU s_addmm kernel: an axpy per entry, uncoalesced as stored).
     Entries of one row run in order; the k-th entries of every row run as one vector step."""
     from .ops.fma import fma
-    r = np.zeros((n, b.shape[1]), b.dtype)
+    if r is None:
+        r = np.zeros((n, b.shape[1]), b.dtype)
     rows, cols = i[0], i[1]
     if not rows.size:
         return r
@@ -589,20 +669,84 @@ def _spmm_host(i, v, b, n):
     return r
 
 
-class SparseAddmm(_autograd_function()):
-    """A sparse COO matrix times a dense CPU matrix (mat1 passed in a tuple: it is no
-    input whose gradient is wanted); the dense operand's gradient is mat1.t() @ grad."""
+class _SparseDense(_autograd_function()):
+    """beta * t + alpha * (mat1 @ mat2), mat1 a sparse COO matrix, mat2 a dense CPU matrix
+    or vector, t dense or None (mat1 and the numbers passed in a tuple: no inputs whose
+    gradient is wanted); mat2's gradient is alpha * mat1.t() @ grad, t's beta * grad.
+    Subclassed once per node name (_SPDENSE)."""
 
     @staticmethod
-    def forward(ctx, mat2, boxed):
-        mat1, = boxed
-        ctx.mat1 = mat1
-        r = _spmm_host(_host(mat1._sp_i), _host(mat1._sp_v), _host(mat2), mat1._sp_size[0])
-        return _registry.wrap_array(r, mat2._device)
+    def forward(ctx, t, mat2, boxed):
+        mat1, beta, alpha, vec = boxed
+        ctx.boxed = boxed
+        b = _host(mat2)
+        if vec:
+            b = b[:, None]
+        n = mat1._sp_size[0]
+        r = None
+        if t is not None:
+            r = np.zeros((n, b.shape[1]), b.dtype)
+            if beta != 0:
+                r[...] = _host(t)[:, None] if vec and t.dim() == 1 else _host(t)
+                if beta != 1:
+                    r *= b.dtype.type(beta)
+        v = _host(mat1._sp_v)
+        if alpha != 1:
+            v = v * v.dtype.type(alpha)
+        r = _spmm_host(_host(mat1._sp_i), v, b, n, r)
+        return _registry.wrap_array(r[:, 0] if vec else r, mat2._device)
 
     @staticmethod
     def backward(ctx, grad):
-        return sparse_mm(ctx.mat1.t(), grad), None
+        mat1, beta, alpha, vec = ctx.boxed
+        gt = gm = None
+        if ctx.needs_input_grad[0]:
+            gt = grad * beta if beta != 1 else grad
+        if ctx.needs_input_grad[1]:
+            gm = sparse_mm(mat1.t(), grad.unsqueeze(1) if vec else grad, "MmBackward0")
+            if vec:
+                gm = gm.squeeze(1)
+            if alpha != 1:
+                gm = gm * alpha
+        return gt, gm, None
+
+
+def _named_node(name):
+    from .autograd.function import FunctionBackward
+    cls = type(name[:-len("Backward0")], (_SparseDense,), {"__module__": __name__})
+    type.__setattr__(cls, "_backward_cls", type(name, (FunctionBackward,),
+                                                {"__module__": "gpujit.autograd.graph"}))
+    return cls
+
+
+_SPDENSE = {n: _named_node(n) for n in ("SparseAddmmBackward0", "MmBackward0", "MvBackward0",
+                                        "AddmmBackward0")}
+SparseAddmm = _SPDENSE["SparseAddmmBackward0"]
+
+
+# op name -> its sparse kernel, called with the op's arguments in schema order when an
+# operand is sparse (registry.sparse_call)
+_KERNELS = {}
+
+
+def sparse_kernel(op):
+    """The kernel of registry op `op` for sparse operands, or None (PyTorch's
+    NotImplementedError then). While tracing: a RuntimeError, the tracer records no
+    sparse tensors."""
+    fn = _KERNELS.get(op.name)
+    if fn is not None and _registry.dispatch_state.tracing is not None:
+        raise RuntimeError(f"{op.public_name}: gpujit's tracer does not record sparse "
+                           f"tensors; make the sparse tensor dense (.to_dense()) or call "
+                           f"the function untraced")
+    return fn
+
+
+def _kernel(*names):
+    def deco(fn):
+        for n in names:
+            _KERNELS[n] = fn
+        return fn
+    return deco
 
 
 def rebuild_sparse_tensor(layout, data):
@@ -615,3 +759,449 @@ def rebuild_sparse_tensor(layout, data):
     # (as torch.load: built unchecked without a warning; PyTorch validates them after)
     return sparse_coo_tensor(indices, values, size, check_invariants=False,
                              is_coalesced=coalesced)
+
+
+def _is_sparse(t):
+    return isinstance(t, SparseCooTensor)
+
+
+def _dense_operand(t, what):
+    """t, a dense tensor (PyTorch's NotImplementedError for a second sparse operand
+    where gpujit has no sparse-sparse kernel)."""
+    if _is_sparse(t):
+        raise not_implemented(what, t._device)
+    return t
+
+
+# ---------------------------------------------------------------- products
+@_kernel("aten::mm")
+def _k_mm(self, mat2):
+    if _is_sparse(self):
+        if _is_sparse(mat2):
+            return _sparse_sparse_mm(self, mat2)
+        return sparse_mm(self, mat2, "MmBackward0")
+    return _DenseSparseMm.apply(self, (mat2,))
+
+
+@_kernel("aten::matmul")
+def _k_matmul(self, other):
+    if _is_sparse(self) and not _is_sparse(other) and other.dim() == 1:
+        return sparse_mm(self, other, "MvBackward0", vec=True)
+    if _is_sparse(self) and self.dim() == 3 or _is_sparse(other) and other.dim() == 3:
+        return _k_bmm(self, other)
+    return _k_mm(self, other)
+
+
+@_kernel("aten::mv")
+def _k_mv(self, vec):
+    return sparse_mm(self, _dense_operand(vec, "aten::mv"), "MvBackward0", vec=True)
+
+
+@_kernel("aten::addmm")
+def _k_addmm(self, mat1, mat2, beta=1, alpha=1):
+    if _is_sparse(self) or _is_sparse(mat1) == _is_sparse(mat2):
+        raise not_implemented("aten::addmm", self._device)
+    if _is_sparse(mat1):
+        return sparse_mm(mat1, mat2, "AddmmBackward0", t=self, beta=beta, alpha=alpha)
+    p = _k_mm(mat1, mat2)       # (dense @ sparse)
+    self.expand(p.shape)        # (PyTorch's error for a self of another size)
+    return (self * beta if beta != 0 else self * 0) + (p * alpha if alpha != 1 else p)
+
+
+@_kernel("aten::sum")
+def _k_sum(self, dtype=None):
+    return self.sum(dtype=dtype)
+
+
+@_kernel("aten::bmm")
+def _k_bmm(self, mat2):
+    """A batch of sparse matrices (3 sparse dims) times dense ones: each batch's product
+    (sparse_mm), stacked; mat2's gradient through them."""
+    from . import stack
+    if not _is_sparse(self) or _is_sparse(mat2):
+        raise not_implemented("aten::bmm", self._device)
+    if self.sparse_dim() != 3:
+        raise RuntimeError(f"bmm_sparse: Tensor 'self' must have 3 sparse dims, but has "
+                           f"{self.sparse_dim()}")
+    if mat2.dim() != 3:
+        raise RuntimeError(f"bmm_sparse: Tensor 'mat2' must have 3 dims, but has {mat2.dim()}")
+    if mat2.shape[0] != self.shape[0]:
+        raise RuntimeError(f"bmm_sparse: 'self.size(0)' and 'mat2.size(0)' must match, but "
+                           f"got {self.shape[0]} and {mat2.shape[0]}")
+    if mat2._dtype is not self._dtype:
+        raise RuntimeError(f"expected scalar type {self._dtype.short_name} but found "
+                           f"{mat2._dtype.short_name}")
+    if mat2.shape[1] != self.shape[2]:
+        raise RuntimeError(f"bmm_sparse: Expected dim 1 of 'mat2' to match dim 2 of 'self', "
+                           f"but got {mat2.shape[1]} and {self.shape[2]}")
+    mats = [_select(self, 0, b) for b in range(self.shape[0])]
+    if mat2._device.type != "cpu":
+        return stack([sparse_mm(m, mat2[b], "MmBackward0") for b, m in enumerate(mats)])
+    return _SparseBmm.apply(mat2, tuple(mats))
+
+
+class _SparseBmm(_autograd_function()):
+    """A batch of sparse matrices (passed in a tuple) times a dense CPU batch: each
+    product as _spmm_host sums it; mat2's gradient is each matrix's transpose @ grad."""
+
+    @staticmethod
+    def forward(ctx, mat2, mats):
+        ctx.mats = mats
+        b = _host(mat2)
+        r = np.stack([_spmm_host(_host(m._sp_i), _host(m._sp_v), b[k], m._sp_size[0])
+                      for k, m in enumerate(mats)]) if mats else \
+            np.zeros((0, 0, b.shape[2]), b.dtype)
+        return _registry.wrap_array(r.reshape(len(mats), -1, b.shape[2]), mat2._device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from . import stack
+        return stack([sparse_mm(m.t(), grad[k], "MmBackward0")
+                      for k, m in enumerate(ctx.mats)]), None
+
+
+def _sparse_sparse_mm(a, b):
+    """sparse @ sparse (2-D, no dense dims): the coalesced sparse product; an entry for
+    every (row, col) some pair of stored entries meets at, as PyTorch's."""
+    if a.dense_dim() or b.dense_dim() or a.sparse_dim() != 2 or b.sparse_dim() != 2:
+        raise RuntimeError("mm: sparse matrices expected")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x"
+                           f"{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"expected scalar type {a._dtype.short_name} but found "
+                           f"{b._dtype.short_name}")
+    _no_grad_operand("mm", a)
+    ai, bi = _host(a._sp_i), _host(b._sp_i)
+    hit = np.zeros((a.shape[0], a.shape[1]), np.int64)
+    np.add.at(hit, (ai[0], ai[1]), 1)
+    hb = np.zeros((b.shape[0], b.shape[1]), np.int64)
+    np.add.at(hb, (bi[0], bi[1]), 1)
+    nz = np.nonzero(hit @ hb)
+    prod = _host(a.to_dense()) @ _host(b.to_dense())
+    return _make(_device_tensor(np.stack(nz).astype(np.int64).reshape(2, -1), a._device),
+                 _device_tensor(prod[nz], a._device), (a.shape[0], b.shape[1]), True)
+
+
+class _DenseSparseMm(_autograd_function()):
+    """dense @ sparse: (sparse.t() @ dense.t()).t(); the dense operand's gradient is
+    grad @ sparse.t()."""
+
+    @staticmethod
+    def forward(ctx, mat1, boxed):
+        mat2, = boxed
+        ctx.mat2 = mat2
+        if mat2.sparse_dim() != 2 or mat2.dense_dim():
+            raise RuntimeError(f"addmm: matrices expected, got {mat2.sparse_dim()}D sparse "
+                               f"and {mat2.dense_dim()}D dense tensor")
+        if mat1.dim() != 2 or mat1.shape[1] != mat2.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x"
+                               f"{mat1.shape[-1]} and {mat2.shape[0]}x{mat2.shape[1]})")
+        return sparse_mm(mat2.t(), mat1.t(), "MmBackward0").t().contiguous()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return sparse_mm(ctx.mat2, grad.t(), "MmBackward0").t(), None
+
+
+type.__setattr__(_DenseSparseMm, "_backward_cls", _SPDENSE["MmBackward0"]._backward_cls)
+
+
+# ---------------------------------------------------------------- sums and differences
+def _same_size(self, other):
+    if tuple(self.shape) != tuple(other.shape):
+        raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has "
+                           f"size {list(self.shape)} while other has size {list(other.shape)} "
+                           f"(FYI: dense-sparse addition does not currently support "
+                           f"broadcasting)")
+
+
+def _dense_plus_sparse(self, other, alpha):
+    """dense + alpha * sparse: the dense tensor in the promoted dtype, each entry added at
+    its index in storage order (PyTorch's add_out_dense_sparse: duplicates add in turn)."""
+    from .dtypes import promote_types
+    _same_size(self, other)
+    _no_grad_operand("add", other)
+    dt = promote_types(self._dtype, other._dtype)
+    v = other._sp_v.to(dt)
+    if alpha != 1:
+        v = v * alpha
+    sd = other.sparse_dim()
+    r = _host(self.to(dt)).copy()
+    flat = r.reshape((-1,) + tuple(other.shape[sd:]))
+    np.add.at(flat, _linear(_host(other._sp_i), other.shape), _host(v))
+    return _device_tensor(r, self._device)
+
+
+class _AddDense(_autograd_function()):
+    """dense + alpha * sparse, the dense operand's gradient recorded (AddBackward0)."""
+
+    @staticmethod
+    def forward(ctx, self, boxed):
+        other, alpha = boxed
+        ctx.dt = self._dtype
+        return _dense_plus_sparse(self, other, alpha)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+def _name_node(cls, name):
+    from .autograd.function import FunctionBackward
+    type.__setattr__(cls, "_backward_cls", type(name, (FunctionBackward,),
+                                                {"__module__": "gpujit.autograd.graph"}))
+
+
+_name_node(_AddDense, "AddBackward0")
+_name_node(_SparseBmm, "BmmBackward0")
+
+
+def _sparse_plus_sparse(self, other, alpha):
+    """sparse + alpha * sparse: both parts concatenated, then coalesced when both were (as
+    PyTorch's, which merges coalesced operands and concatenates otherwise)."""
+    from . import cat
+    from .dtypes import promote_types
+    if self.sparse_dim() != other.sparse_dim():
+        raise RuntimeError(f"add: expected 'self' and 'other' to have same density, but "
+                           f"'self' has {self.sparse_dim()} sparse dimensions while 'other' "
+                           f"has {other.sparse_dim()} sparse dimensions")
+    if tuple(self.shape) != tuple(other.shape):
+        raise RuntimeError(f"add: expected sizes of 'self' and 'other' to match, but "
+                           f"{list(self.shape)} != {list(other.shape)}")
+    dt = promote_types(self._dtype, other._dtype)
+    v2 = other._sp_v.to(dt)
+    if alpha != 1:
+        v2 = v2 * alpha
+    r = _make(cat([self._sp_i, other._sp_i], 1), cat([self._sp_v.to(dt), v2]), self.shape,
+              False)
+    return r.coalesce() if self._sp_coalesced and other._sp_coalesced else r
+
+
+@_kernel("aten::add.Tensor")
+def _k_add(self, other, alpha=1):
+    if _is_sparse(self):
+        if _is_sparse(other):
+            return _sparse_plus_sparse(self, other, alpha)
+        return self.add(other, alpha=alpha)     # (PyTorch's refusal)
+    if not isinstance(self, Tensor):
+        from . import as_tensor
+        self = as_tensor(self, device=other._device)
+    if self.requires_grad:
+        _same_size(self, other)
+        return _AddDense.apply(self, (other, alpha))
+    return _dense_plus_sparse(self, other, alpha)
+
+
+@_kernel("aten::sub.Tensor")
+def _k_sub(self, other, alpha=1):
+    return _k_add(self, other, -alpha)
+
+
+@_kernel("aten::rsub.Tensor")
+def _k_rsub(self, other, alpha=1):
+    return _k_add(other, self, -alpha)
+
+
+def _inplace(fn):
+    """self.<op>_(sparse), self dense: fn's result copied into self."""
+    def kernel(self, other, *args):
+        if _is_sparse(self):
+            raise not_implemented("aten::add_.Tensor", self._device)
+        r = fn(self, other, *args)
+        return self.copy_(r.to_dense() if _is_sparse(r) else r)
+    return kernel
+
+
+_KERNELS["aten::add_.Tensor"] = _inplace(_k_add)
+_KERNELS["aten::sub_.Tensor"] = _inplace(_k_sub)
+
+
+# ---------------------------------------------------------------- products by elements
+def _mul_sparse_dense(s, d):
+    """sparse * dense: the sparse tensor's entries times the dense tensor (broadcast to
+    its size) at their indices, indices kept (coalesced as s is)."""
+    from . import broadcast_shapes
+    from .dtypes import promote_types
+    if d.requires_grad or s.requires_grad:
+        _no_grad_operand("mul", d)
+    if d.dim() == 0:
+        return _make(s._sp_i, s._sp_v * d, s.shape, s._sp_coalesced)
+    broadcast_shapes(d.shape, s.shape)
+    if s.dense_dim():
+        raise not_implemented("aten::mul.Tensor", s._device)
+    dt = promote_types(s._dtype, d._dtype)
+    full = np.broadcast_to(_host(d), tuple(s.shape))
+    idx = tuple(_host(s._sp_i))
+    v = (s._sp_v.to(dt) * _device_tensor(full[idx].astype(dt.np), s._device).to(s._device))
+    return _make(s._sp_i, v, s.shape, s._sp_coalesced)
+
+
+def _mul_sparse_sparse(a, b):
+    """sparse * sparse: the entries at the indices both have (coalesced)."""
+    from .dtypes import promote_types
+    if tuple(a.shape) != tuple(b.shape):
+        raise RuntimeError(f"mul(sparse, sparse): operands have incompatible sizes; self has "
+                           f"size {list(a.shape)} but other has size {list(b.shape)}")
+    a, b = a.coalesce(), b.coalesce()
+    sd = a.sparse_dim()
+    la, lb = _linear(_host(a._sp_i), a.shape), _linear(_host(b._sp_i), b.shape)
+    common, ia, ib = np.intersect1d(la, lb, assume_unique=True, return_indices=True)
+    dt = promote_types(a._dtype, b._dtype)
+    va = _host(a._sp_v.to(dt))[ia]
+    vb = _host(b._sp_v.to(dt))[ib]
+    i = (np.stack(np.unravel_index(common, tuple(a.shape[:sd]))) if sd
+         else np.zeros((0, common.size), np.int64)).astype(np.int64).reshape(sd, -1)
+    return _make(_device_tensor(i, a._device), _device_tensor(va * vb, a._device), a.shape,
+                 True)
+
+
+@_kernel("aten::mul.Tensor")
+def _k_mul(self, other):
+    if _is_sparse(self) and _is_sparse(other):
+        return _mul_sparse_sparse(self, other)
+    s, d = (self, other) if _is_sparse(self) else (other, self)
+    if not isinstance(d, Tensor):
+        return s.mul(d)
+    return _mul_sparse_dense(s, d)
+
+
+def _k_mul_(self, other):
+    if _is_sparse(self):
+        return self.mul_(other)
+    r = _k_mul(self, other)
+    return self.copy_(r.to_dense())
+
+
+_KERNELS["aten::mul_.Tensor"] = _k_mul_
+
+
+@_kernel("aten::floor_divide", "aten::floor_divide.Scalar")
+def _k_floor_divide(self, other):
+    if not _is_sparse(self) or not _is_scalar(other):
+        shape = list(other.shape) if isinstance(other, Tensor) else []
+        raise RuntimeError(f"Sparse floor division requires a scalar or zero-dim dense "
+                           f"tensor divisor (got shape {shape} for divisor)")
+    return _make(self._sp_i, self._sp_v.floor_divide(other), self.shape, self._sp_coalesced)
+
+
+# ---------------------------------------------------------------- reductions
+@_kernel("aten::sum.dim_IntList")
+def _k_sum_dim(self, dim, keepdim=False, dtype=None):
+    """The sum over sparse dims: the kept dims' indices, coalesced (a dense tensor when no
+    sparse dim is kept, as PyTorch's _sparse_sum); dense dims summed in the values."""
+    from .tensor import _wrap_dim
+    n, sd = self.dim(), self.sparse_dim()
+    dims = range(n) if dim is None or (isinstance(dim, (list, tuple)) and not dim) else         [dim] if isinstance(dim, int) else dim
+    dims = sorted({_wrap_dim(d, n, "sum") for d in dims})
+    v = self._sp_v
+    if dtype is not None:
+        v = v.to(dtype)
+    elif not (v._dtype.is_floating_point or v._dtype.is_complex):
+        v = v.to(_dt.int64)
+    vd = [d - sd + 1 for d in dims if d >= sd]
+    if vd:
+        v = v.sum(vd, keepdim=keepdim)
+    keep = [d for d in range(sd) if d not in dims]
+    if not keep:
+        r = v.sum(0)
+        if keepdim:
+            r = r.reshape((1,) * sd + tuple(r.shape))
+        return r
+    i = self._sp_i[keep]
+    size = [self.shape[d] for d in keep]
+    if keepdim:
+        from . import zeros
+        rows = []
+        for d in range(sd):
+            rows.append(self._sp_i[d] if d in keep else zeros(self._nnz(), dtype=_dt.int64,
+                                                               device=self._device))
+        i = rows and __import__("gpujit").stack(rows)
+        size = [1 if d in dims else self.shape[d] for d in range(sd)]
+    return _make(i, v, tuple(size) + tuple(v.shape[1:]), False).coalesce()
+
+
+# ---------------------------------------------------------------- factories
+def _empty_sparse(size, sparse_dim, dtype, device):
+    from . import zeros
+    size = tuple(size)
+    return _make(zeros((sparse_dim, 0), dtype=_dt.int64, device=device),
+                 zeros((0,) + size[sparse_dim:], dtype=dtype, device=device), size, True)
+
+
+def _factory_like(dense_name):
+    def kernel(self, *, dtype=None, layout=None, device=None, pin_memory=None,
+               memory_format=None):
+        if layout is _dt.strided:
+            import gpujit
+            return getattr(gpujit, dense_name)(self.shape, dtype=dtype or self._dtype,
+                                               device=device or self._device)
+        return _empty_sparse(self.shape, self.sparse_dim(), dtype or self._dtype,
+                             device or self._device)
+    return lambda self, dtype=None, layout=None, device=None, pin_memory=None, \
+        memory_format=None: kernel(self, dtype=dtype, layout=layout, device=device)
+
+
+def _new_factory(dense_name):
+    def kernel(self, size, dtype=None, layout=None, device=None, pin_memory=None):
+        if layout is _dt.strided:
+            import gpujit
+            return getattr(gpujit, dense_name)(size, dtype=dtype or self._dtype,
+                                               device=device or self._device)
+        return _empty_sparse(size, len(size), dtype or self._dtype, device or self._device)
+    return kernel
+
+
+_KERNELS["aten::zeros_like"] = _factory_like("zeros")
+_KERNELS["aten::empty_like"] = _factory_like("empty")
+_KERNELS["aten::new_zeros"] = _new_factory("zeros")
+_KERNELS["aten::new_empty"] = _new_factory("empty")
+
+
+# ---------------------------------------------------------------- views
+@_kernel("aten::transpose.int")
+def _k_transpose(self, dim0, dim1):
+    """Two sparse dims swapped: their index rows swapped, the result uncoalesced (as
+    PyTorch's); two dense dims: the values' dims."""
+    from .tensor import _wrap_dim
+    n, sd = self.dim(), self.sparse_dim()
+    d0, d1 = _wrap_dim(dim0, n, "transpose"), _wrap_dim(dim1, n, "transpose")
+    if d0 == d1:
+        return self.detach()
+    if (d0 < sd) != (d1 < sd):
+        raise RuntimeError(f"transpose(): sparse_dim is {sd}, but we are transposing a "
+                           f"sparse dim and a dense dim")
+    size = list(self.shape)
+    size[d0], size[d1] = size[d1], size[d0]
+    if d0 >= sd:
+        return _make(self._sp_i, self._sp_v.transpose(d0 - sd + 1, d1 - sd + 1), size,
+                     self._sp_coalesced)
+    order = list(range(sd))
+    order[d0], order[d1] = d1, d0
+    return _make(self._sp_i[order], self._sp_v, size, False)
+
+
+def _select(self, dim, index):
+    """The entries whose index along sparse dim `dim` is `index`, that dim dropped
+    (uncoalesced, as PyTorch's); with no sparse dim left, the dense tensor."""
+    from .tensor import _wrap_dim
+    n, sd = self.dim(), self.sparse_dim()
+    d = _wrap_dim(dim, n, "select")
+    size = self.shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {size}")
+    index %= size
+    if d >= sd:
+        return _make(self._sp_i, self._sp_v.select(d - sd + 1, index),
+                     self.shape[:d] + self.shape[d + 1:], self._sp_coalesced)
+    keep = np.nonzero(_host(self._sp_i[d]) == index)[0]
+    kt = _device_tensor(keep.astype(np.int64), self._device)
+    rows = [r for r in range(sd) if r != d]
+    v = self._sp_v.index_select(0, kt)
+    if not rows:
+        return v.sum(0)
+    return _make(self._sp_i[rows].index_select(1, kt), v,
+                 self.shape[:d] + self.shape[d + 1:], False)
+
+
+_KERNELS["aten::select.int"] = _select

@@ -17,6 +17,8 @@ def mm(mat1, mat2, reduce="sum"):
     from . import mm as _mm
     from ._sparse_coo import SparseCooTensor, sparse_mm
     if isinstance(mat1, SparseCooTensor) and reduce == "sum":
+        if isinstance(mat2, SparseCooTensor):
+            return mat1.mm(mat2)
         return sparse_mm(mat1, mat2)
     if reduce != "sum":
         raise RuntimeError(f"torch.sparse.mm: reduce={reduce!r} needs a sparse CSR mat1: {WHY}")
@@ -37,11 +39,12 @@ _sum_refusal = _refusing("sum", _NEEDS, "torch.sparse")
 
 
 def sum(input, dim=None, dtype=None):
-    """torch.sparse.sum of a sparse COO tensor over all its elements (a dense 0-dim tensor);
-    over dims, or of a dense tensor, a RuntimeError saying gpujit has no such kernel."""
+    """torch.sparse.sum of a sparse COO tensor over all its elements (a dense 0-dim tensor)
+    or over dims (sparse, or dense when no sparse dim is left); of a dense tensor, a
+    RuntimeError saying gpujit has no such kernel."""
     from ._sparse_coo import SparseCooTensor
-    if isinstance(input, SparseCooTensor) and dim is None:
-        return input.sum(dtype=dtype)
+    if isinstance(input, SparseCooTensor):
+        return input.sum(dtype=dtype) if dim is None else input.sum(dim, dtype=dtype)
     return _sum_refusal(input, dim, dtype)
 
 

@@ -136,9 +136,9 @@ def test_errors_in_torchs_words():
 
 @pytest.mark.parametrize("call, op", [
     (lambda s: s.exp(), "aten::exp"), (lambda s: s.cos(), "aten::cos"),
+    (lambda s: torch.exp(s), "aten::exp"),
     (lambda s: s == s, "aten::eq.Tensor"), (lambda s: s.view(6), "aten::view"),
-    (lambda s: torch.equal(s, s), "aten::equal"), (lambda s: s.cumsum(0), "aten::cumsum"),
-    (lambda s: torch.tensor(X) * s, "aten::mul.Tensor")])
+    (lambda s: torch.equal(s, s), "aten::equal"), (lambda s: s.cumsum(0), "aten::cumsum")])
 def test_ops_without_a_sparse_kernel_raise_not_implemented(call, op):
     s = torch.tensor(X).to_sparse()
     with pytest.raises(NotImplementedError,
@@ -335,8 +335,7 @@ def test_values_only_ops():
     # sum of every element: a dense 0-dim tensor
     assert s.sum().item() == -0.5 and torch.sparse.sum(s).item() == -0.5
     assert s.int().sum().dtype is torch.int64 and s.sum(dtype=torch.float64).dtype is torch.float64
-    with pytest.raises(NotImplementedError, match="Could not run 'aten::sum.dim_IntList'"):
-        s.sum(0)
+    assert s.sum(0).to_dense().tolist() == [-2.0, 1.5]    # (over dims: sparse, as torch 2.13)
     t = s.clone()
     assert t.mul_(2) is t and t._values().tolist() == [2., -4., 1.]
     assert s._values().tolist() == [1., -2., .5]

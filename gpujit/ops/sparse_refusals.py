@@ -49,7 +49,7 @@ for _name in ("smm", "sspaddmm", "saddmm"):
 def spmm(input, mat2):
     """torch.spmm: input @ mat2 for 2-D operands, `input` sparse COO or dense (mm)."""
     if isinstance(input, SparseCooTensor):
-        return sparse_mm(input, mat2)
+        return sparse_mm(input, mat2, "MmBackward0")
     from .. import mm
     return mm(input, mat2)
 

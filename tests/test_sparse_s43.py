@@ -1,0 +1,400 @@
+"""Sparse COO tensors, part 2 (session 43): the function forms programs call with a sparse
+operand (torch.mm / matmul / addmm / mv / bmm / spmm, dense + sparse, dense * sparse, sum over
+dims, zeros_like, transpose, s[i] ...), reached through the registry's entry points (a
+sparse operand's `_data` raises registry.SparseOperand, which the op's public entry point
+catches to run its sparse kernel: no check on a dense call), the autograd of the dense
+operands with PyTorch's node names, and a pygcn-like training loop. Each test checks
+hand-computed / NumPy values; where torch is importable, torch 2.13's too."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+try:
+    import torch as real
+except ImportError:         # (CI has no torch)
+    real = None
+
+needs_torch = pytest.mark.skipif(real is None, reason="compares with torch 2.13")
+
+X = [[0., 1., 0.], [2., 0., 3.]]
+W = [[0., 1.], [2., 3.], [4., 5.]]
+
+
+def _s(mod=torch):
+    return mod.tensor(X).to_sparse()
+
+
+def _dense(t):
+    return t.to_dense().tolist() if t.is_sparse else t.tolist()
+
+
+def _grad_name(t):
+    return type(t.grad_fn).__name__ if t.grad_fn is not None else None
+
+
+PRODUCTS = [
+    ("torch.mm(s, D)", "MmBackward0"), ("torch.matmul(s, D)", "MmBackward0"),
+    ("torch.spmm(s, D)", "MmBackward0"), ("torch.sparse.mm(s, D)", "SparseAddmmBackward0"),
+    ("s @ D", "MmBackward0"), ("s.mm(D)", "MmBackward0"), ("s.matmul(D)", "MmBackward0"),
+    ("torch.addmm(torch.ones(2, 2), s, D)", "AddmmBackward0"),
+    ("torch.addmm(torch.ones(2), s, D, beta=2, alpha=3)", "AddmmBackward0"),
+    ("torch.addmm(torch.ones(2, 2), s, D, beta=0)", "AddmmBackward0"),
+]
+
+
+@pytest.mark.parametrize("expr, node", PRODUCTS)
+def test_sparse_dense_products_values_grads_and_node_names(expr, node):
+    def run(mod):
+        s = _s(mod)
+        D = mod.tensor(W, requires_grad=True)
+        r = eval(expr, {"torch": mod, "s": s, "D": D})
+        r.sum().backward()
+        return r, D.grad
+    r, g = run(torch)
+    a, w = np.array(X), np.array(W)
+    beta, alpha, t = (2, 3, 1.0) if "beta=2" in expr else (0, 1, 0.0) if "beta=0" in expr \
+        else (1, 1, 1.0) if "addmm" in expr else (0, 1, 0.0)
+    assert r.tolist() == (beta * t + alpha * (a @ w)).tolist()
+    assert _grad_name(r) == node and not r.is_sparse
+    assert g.tolist() == (alpha * a.T @ np.ones((2, 2))).tolist()
+    if real is not None:
+        rr, rg = run(real)
+        assert rr.tolist() == r.tolist() and rg.tolist() == g.tolist()
+        assert _grad_name(rr) == node
+
+
+def test_mv_matmul_vector_bmm_and_dense_at_sparse():
+    s = _s()
+    v = torch.ones(3, requires_grad=True)
+    for r in (torch.mv(s, v), torch.matmul(s, v), s @ v):
+        assert r.tolist() == [1., 5.] and _grad_name(r) == "MvBackward0"
+    torch.mv(s, v).sum().backward()
+    assert v.grad.tolist() == [2., 1., 3.]
+    # a batch of sparse matrices (3 sparse dims) @ a dense batch
+    b = torch.stack([torch.tensor(X), 2 * torch.tensor(X)]).to_sparse()
+    D = torch.tensor([W, W], requires_grad=True)
+    r = torch.bmm(b, D)
+    want = np.stack([np.array(X) @ np.array(W), 2 * np.array(X) @ np.array(W)])
+    assert r.tolist() == want.tolist() and _grad_name(r) == "BmmBackward0"
+    r.sum().backward()
+    assert D.grad.tolist() == [(np.array(X).T @ np.ones((2, 2))).tolist(),
+                               (2 * np.array(X).T @ np.ones((2, 2))).tolist()]
+    # dense @ sparse: dense, the dense operand's gradient grad @ s.t()
+    E = torch.ones(2, 2, requires_grad=True)
+    r = torch.mm(E, s)
+    assert r.tolist() == [[2., 1., 3.], [2., 1., 3.]] and _grad_name(r) == "MmBackward0"
+    r.sum().backward()
+    assert E.grad.tolist() == [[1., 5.], [1., 5.]]
+    assert (torch.ones(2, 2) @ s).tolist() == [[2., 1., 3.], [2., 1., 3.]]
+    # sparse @ sparse: sparse, coalesced
+    q = torch.tensor([[1., 0.], [0., 2.]]).to_sparse()
+    for p in (q @ q, torch.mm(q, q), torch.sparse.mm(q, q)):
+        assert p.is_sparse and p.is_coalesced() and p._nnz() == 2
+        assert p.to_dense().tolist() == [[1., 0.], [0., 4.]]
+
+
+def test_product_errors_in_torch_words():
+    s = _s()
+    with pytest.raises(RuntimeError, match=r"^expected scalar type Float but found Int$"):
+        torch.mm(s, torch.tensor(W).int())
+    with pytest.raises(RuntimeError, match=r"^addmm: Argument #3 \(dense\): Expected dim 0 "
+                                           r"size 3, got 2$"):
+        torch.mm(s, torch.ones(2, 2))
+    with pytest.raises(RuntimeError, match=r"^mv: expected self.size\(-1\) == vec.size\(-1\)$"):
+        torch.mv(s, torch.ones(2))
+    with pytest.raises(RuntimeError, match="^bmm_sparse: Tensor 'self' must have 3 sparse "
+                                           "dims, but has 2$"):
+        torch.bmm(s, torch.ones(2, 3, 2))
+    with pytest.raises(RuntimeError, match=r"The expanded size of the tensor \(2\) must match "
+                                           r"the existing size \(3\)"):
+        torch.addmm(torch.ones(3), s, torch.tensor(W))
+
+
+@needs_torch
+def test_product_errors_as_torch():
+    for expr in ("torch.mm(s, torch.tensor(W).int())", "torch.mm(s, torch.ones(2, 2))",
+                 "torch.mv(s, torch.ones(2))", "torch.bmm(s, torch.ones(2, 3, 2))"):
+        msgs = []
+        for mod in (torch, real):
+            with pytest.raises(RuntimeError) as e:
+                eval(expr, {"torch": mod, "s": _s(mod), "W": W})
+            msgs.append(str(e.value).split("\n")[0])
+        assert msgs[0] == msgs[1], expr
+
+
+ADDS = ["torch.ones(2, 3) + s", "torch.ones(2, 3) - s", "torch.add(torch.ones(2, 3), s, alpha=2)",
+        "torch.ones(2, 3).sub(s, alpha=2)", "torch.sub(torch.ones(2, 3), s)",
+        "torch.ones(2, 3, dtype=torch.float64) + s", "torch.ones(2, 3, dtype=torch.int64) + s",
+        "torch.ones(2, 3).add_(s)", "torch.ones(2, 3).sub_(s)"]
+
+
+@pytest.mark.parametrize("expr", ADDS)
+def test_dense_plus_sparse_is_dense(expr):
+    r = eval(expr, {"torch": torch, "s": _s()})
+    alpha = (2 if "alpha=2" in expr else 1) * (-1 if "sub" in expr or " - " in expr else 1)
+    assert not r.is_sparse and r.tolist() == (1 + alpha * np.array(X)).tolist()
+    assert r.dtype is (torch.float64 if "float64" in expr else torch.float32)
+    if real is not None:
+        rr = eval(expr, {"torch": real, "s": _s(real)})
+        assert rr.tolist() == r.tolist() and str(rr.dtype) == str(r.dtype).replace("gpujit", "torch")
+
+
+def test_inplace_operators_and_autograd_of_dense_plus_sparse():
+    s = _s()
+    x = torch.ones(2, 3)
+    x += s
+    assert x.tolist() == (1 + np.array(X)).tolist()
+    x -= s
+    assert x.tolist() == np.ones((2, 3)).tolist()
+    x *= s
+    assert x.tolist() == X
+    d = torch.ones(2, 3, requires_grad=True)
+    r = d + s
+    assert _grad_name(r) == "AddBackward0"
+    (r * torch.tensor([[1., 2., 3.], [4., 5., 6.]])).sum().backward()
+    assert d.grad.tolist() == [[1., 2., 3.], [4., 5., 6.]]
+
+
+def test_sums_and_sparse_times_sparse():
+    s = _s()
+    assert (s + s).is_coalesced() and (s + s).to_dense().tolist() == (2 * np.array(X)).tolist()
+    assert (s - s)._nnz() == 3 and (s - s).to_dense().tolist() == np.zeros((2, 3)).tolist()
+    r = s.float() + s.double()
+    assert r.dtype is torch.float64 and r.is_sparse
+    p = s * s
+    assert p.is_coalesced() and p.to_dense().tolist() == (np.array(X) ** 2).tolist()
+    with pytest.raises(RuntimeError, match="^add: expected 'self' and 'other' to have same "
+                                           "density, but 'self' has 2 sparse dimensions while "
+                                           "'other' has 1 sparse dimensions$"):
+        s + torch.ones(2, 3).to_sparse(1)
+
+
+def test_add_errors():
+    s = _s()
+    msg = (r"^add: expected 'self' and 'other' to have same size, but self has size {} while "
+           r"other has size \[2, 3\] \(FYI: dense-sparse addition does not currently support "
+           r"broadcasting\)$")
+    with pytest.raises(RuntimeError, match=msg.format(r"\[3\]")):
+        torch.ones(3) + s
+    with pytest.raises(RuntimeError, match=msg.format(r"\[2, 2\]")):
+        torch.ones(2, 2).add_(s)
+    with pytest.raises(RuntimeError, match=msg.format(r"\[\]")):
+        2 - s
+    for f in (lambda: s + 1, lambda: 2 + s, lambda: s - 1,
+              lambda: s.to(torch.int64) + torch.ones(2, 3)):
+        with pytest.raises(RuntimeError, match=r"^add\(sparse, dense\) is not supported"):
+            f()
+
+
+MULS = ["torch.ones(2, 3) * s", "s * torch.ones(2, 3)", "torch.ones(1, 3) * s",
+        "s * torch.ones(3)", "torch.tensor(2.) * s", "torch.mul(torch.full((2, 3), 3.), s)",
+        "torch.ones(2, 3, dtype=torch.int64) * s", "s.t() * torch.ones(3, 2)", "s // 2",
+        "s.floor_divide(2)", "s // torch.tensor(2.)", "s.pow(2)", "s ** 0.5", "s.pow(-1)"]
+
+
+@pytest.mark.parametrize("expr", MULS)
+def test_products_by_elements_are_sparse(expr):
+    r = eval(expr, {"torch": torch, "s": _s()})
+    a = np.array(X)
+    f = 2 if "tensor(2.)" in expr else 3 if "full" in expr else 1
+    want = a.T if ".t()" in expr else np.floor_divide(a, 2) if "//" in expr or "floor" in expr \
+        else a ** 2 if "pow(2)" in expr else np.sqrt(a) if "0.5" in expr else \
+        np.where(a != 0, 1 / np.where(a != 0, a, 1), 0) if "-1" in expr else f * a
+    assert r.is_sparse and np.allclose(r.to_dense().tolist(), want)
+    if real is not None:
+        rr = eval(expr, {"torch": real, "s": _s(real)})
+        assert rr.is_sparse and rr.is_coalesced() == r.is_coalesced()
+        assert rr._indices().tolist() == r._indices().tolist()
+        assert rr._values().tolist() == r._values().tolist()
+
+
+def test_product_by_elements_errors():
+    s = _s()
+    with pytest.raises(RuntimeError, match=r"^Sparse floor division requires a scalar or "
+                                           r"zero-dim dense tensor divisor \(got shape \[2, 3\] "
+                                           r"for divisor\)$"):
+        s // torch.ones(2, 3)
+    with pytest.raises(RuntimeError, match="^pow: cannot raise to zeroth power on sparse "
+                                           "tensor; it would make the result tensor dense$"):
+        s.pow(0)
+    # (a dense operand that requires grad: torch's result is a sparse tensor requiring
+    # grad, which gpujit's sparse tensors cannot be: refused in words)
+    with pytest.raises(RuntimeError, match="sparse tensors do not record autograd"):
+        torch.ones(2, 3, requires_grad=True) * s
+
+
+SUMS = ["s.sum(0)", "s.sum(-1)", "s.sum((0, 1))", "s.sum(0, keepdim=True)",
+        "s.sum(dim=0, dtype=torch.float64)", "torch.sparse.sum(s, 0)",
+        "torch.sparse.sum(s, [0, 1])", "torch.sum(s)", "torch.sum(s, 0)", "s.int().sum(0)",
+        "s.sum((0, 1), keepdim=True)", "torch.ones(2, 3).to_sparse(1).sum(0)",
+        "torch.ones(2, 3).to_sparse(1).sum(1)"]
+
+
+@pytest.mark.parametrize("expr", SUMS)
+def test_sum_over_dims(expr):
+    r = eval(expr, {"torch": torch, "s": _s()})
+    a = np.ones((2, 3)) if "ones" in expr else np.array(X)
+    dims = (1,) if "-1" in expr or "sum(1)" in expr else (0, 1) if "0, 1" in expr or \
+        expr == "torch.sum(s)" else (0,)
+    want = a.sum(axis=dims, keepdims="keepdim" in expr)
+    assert np.array(_dense(r)).tolist() == want.tolist()
+    assert r.is_sparse == ("ones" not in expr and dims == (0,) or dims == (1,))
+    if "int()" in expr:
+        assert r.dtype is torch.int64
+    if real is not None:
+        rr = eval(expr, {"torch": real, "s": _s(real)})
+        assert rr.is_sparse == r.is_sparse and _dense(rr) == _dense(r)
+        assert str(rr.dtype).split(".")[1] == str(r.dtype).split(".")[1]
+        if r.is_sparse:
+            assert rr._indices().tolist() == r._indices().tolist()
+
+
+def test_factories_like_a_sparse_tensor():
+    s = _s()
+    for r, size, sd, dt in ((s.new_zeros(2, 2), [2, 2], 2, torch.float32),
+                            (s.new_zeros((4, 1), dtype=torch.int32), [4, 1], 2, torch.int32),
+                            (torch.zeros_like(s), [2, 3], 2, torch.float32),
+                            (torch.zeros_like(torch.ones(2, 3).to_sparse(1)), [2, 3], 1,
+                             torch.float32),
+                            (torch.empty_like(s), [2, 3], 2, torch.float32),
+                            (s.new_empty(2, 2), [2, 2], 2, torch.float32)):
+        assert r.is_sparse and list(r.shape) == size and r._nnz() == 0
+        assert r.sparse_dim() == sd and r.dtype is dt
+    z = torch.zeros_like(s, layout=torch.strided)
+    assert not z.is_sparse and z.tolist() == np.zeros((2, 3)).tolist()
+
+
+def test_transpose_stride_and_indexing():
+    s = _s()
+    for t in (s.transpose(0, 1), torch.transpose(s, 0, 1), s.t(), s.T, s.transpose(-1, 0)):
+        assert not t.is_coalesced() and t.to_dense().tolist() == np.array(X).T.tolist()
+    assert s.transpose(0, 0).to_dense().tolist() == X
+    assert s.stride() == (0, 0) and s.stride(-1) == 0
+    assert s[0].is_sparse and s[0].to_dense().tolist() == [0., 1., 0.]
+    assert s[-1].to_dense().tolist() == [2., 0., 3.] and not s[1].is_coalesced()
+    assert s[:, 0].to_dense().tolist() == [0., 2.]
+    assert torch.select(s, 1, 2).to_dense().tolist() == [0., 3.]
+    assert s[0, 1].item() == 1. and not s[0, 1].is_sparse and s[0][1].item() == 1.
+    assert s[1, 1].item() == 0.
+    with pytest.raises(IndexError, match="^index 5 is out of bounds for dimension 0 with size 2$"):
+        s[5]
+    with pytest.raises(IndexError, match="^index 5 is out of bounds for dimension 1 with size 3$"):
+        s[0, 5]
+    if real is not None:
+        rs = _s(real)
+        assert rs.stride() == s.stride() and rs[1]._indices().tolist() == s[1]._indices().tolist()
+        assert rs.t()._indices().tolist() == s.transpose(0, 1)._indices().tolist()
+
+
+def test_ops_without_a_sparse_kernel_raise_torchs_not_implemented_error():
+    s = _s()
+    for f, op in ((lambda: torch.exp(s), "aten::exp"), (lambda: s.unsqueeze(0), "aten::unsqueeze"),
+                  (lambda: torch.cumsum(s, 0), "aten::cumsum")):
+        with pytest.raises(NotImplementedError) as e:
+            f()
+        assert type(e.value) is NotImplementedError
+        assert str(e.value).startswith(f"Could not run '{op}' with arguments from the "
+                                       f"'SparseCPU' backend")
+
+
+def test_tracing_and_scripting_refuse_sparse_operands():
+    s = _s()
+
+    def f(x):
+        return torch.mm(s, x)
+    with pytest.raises(RuntimeError, match="tracer does not record sparse tensors"):
+        torch.jit.trace(f, torch.ones(3, 2))
+
+    @torch.jit.script
+    def g(a, x):
+        return torch.mm(a, x)
+    with pytest.raises(RuntimeError, match="do not take sparse tensors"):
+        g(s, torch.ones(3, 2))
+
+
+def _gcn_run(mod, adj_i, adj_v, feats, labels, w1, b1, w2, b2, epochs=6):
+    """pygcn's model (GraphConvolution: support = mm(input, W); out = spmm(adj, support)
+    + b), relu, log_softmax, nll_loss, Adam with weight decay: the losses."""
+    n = feats.shape[0]
+    adj = mod.sparse.FloatTensor(mod.tensor(adj_i), mod.tensor(adj_v), mod.Size([n, n]))
+    x, y = mod.tensor(feats), mod.tensor(labels)
+    params = [mod.nn.Parameter(mod.tensor(a)) for a in (w1, b1, w2, b2)]
+    opt = mod.optim.Adam(params, lr=0.01, weight_decay=5e-4)
+    losses = []
+    for _ in range(epochs):
+        opt.zero_grad()
+        h = mod.relu(mod.spmm(adj, mod.mm(x, params[0])) + params[1])
+        out = mod.spmm(adj, mod.mm(h, params[2])) + params[3]
+        loss = mod.nn.functional.nll_loss(mod.nn.functional.log_softmax(out, dim=1), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, [p.detach().numpy() for p in params]
+
+
+def test_pygcn_like_training():
+    rng = np.random.default_rng(0)
+    n, f, h, c = 20, 8, 16, 3
+    a = (rng.random((n, n)) < 0.2).astype(np.float32)
+    a = np.maximum(a, a.T) + np.eye(n, dtype=np.float32)
+    a = a / a.sum(1, keepdims=True)                   # pygcn's row normalisation
+    i = np.stack(np.nonzero(a)).astype(np.int64)
+    v = a[np.nonzero(a)].astype(np.float32)
+    feats = rng.random((n, f)).astype(np.float32)
+    labels = rng.integers(0, c, n).astype(np.int64)
+    w1 = rng.uniform(-.25, .25, (f, h)).astype(np.float32)
+    w2 = rng.uniform(-.25, .25, (h, c)).astype(np.float32)
+    b1, b2 = np.zeros(h, np.float32), np.zeros(c, np.float32)
+    losses, params = _gcn_run(torch, i, v, feats, labels, w1, b1, w2, b2)
+    assert losses[-1] < losses[0]
+    # the first loss by NumPy
+    hid = np.maximum(a @ (feats @ w1) + b1, 0)
+    out = a @ (hid @ w2) + b2
+    lsm = out - out.max(1, keepdims=True)
+    lsm = lsm - np.log(np.exp(lsm).sum(1, keepdims=True))
+    assert np.isclose(losses[0], -lsm[np.arange(n), labels].mean(), rtol=1e-5)
+    # the same training with the dense adjacency: the same losses and weights
+    dl, dp = _gcn_run_dense(a, feats, labels, w1, b1, w2, b2)
+    assert np.allclose(losses, dl, rtol=1e-5) and all(np.allclose(p, q, atol=1e-6)
+                                                      for p, q in zip(params, dp))
+    if real is not None:
+        rl, rp = _gcn_run(real, i, v, feats, labels, w1, b1, w2, b2)
+        assert np.allclose(losses, rl, rtol=1e-6, atol=0)
+        assert all(np.allclose(p, q, atol=1e-6) for p, q in zip(params, rp))
+
+
+def _gcn_run_dense(a, feats, labels, w1, b1, w2, b2, epochs=6):
+    adj, x, y = torch.tensor(a), torch.tensor(feats), torch.tensor(labels)
+    params = [torch.nn.Parameter(torch.tensor(t)) for t in (w1, b1, w2, b2)]
+    opt = torch.optim.Adam(params, lr=0.01, weight_decay=5e-4)
+    losses = []
+    for _ in range(epochs):
+        opt.zero_grad()
+        h = torch.relu(adj @ (x @ params[0]) + params[1])
+        out = adj @ (h @ params[2]) + params[3]
+        loss = torch.nn.functional.nll_loss(torch.nn.functional.log_softmax(out, dim=1), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, [p.detach().numpy() for p in params]
+
+
+@pytest.mark.cuda
+def test_function_forms_on_cuda_match_the_cpu():
+    exprs = ["torch.mm(s, D)", "torch.addmm(torch.ones(2, 2, device=dev), s, D, beta=2, alpha=3)",
+             "torch.mv(s, torch.ones(3, device=dev))", "torch.ones(2, 3, device=dev) + s",
+             "torch.ones(2, 2, device=dev) @ s", "(torch.ones(2, 3, device=dev) * s).to_dense()",
+             "s.sum(0).to_dense()", "s[1].to_dense()"]
+    for expr in exprs:
+        got = []
+        for dev in ("cpu", "cuda"):
+            s = torch.tensor(X, device=dev).to_sparse()
+            D = torch.tensor(W, device=dev, requires_grad=True)
+            r = eval(expr, {"torch": torch, "s": s, "D": D, "dev": dev})
+            assert r.device.type == dev, expr
+            got.append(r.cpu().tolist())
+            if r.requires_grad:
+                r.sum().backward()
+                got.append(D.grad.cpu().tolist())
+        assert got[:len(got) // 2] == got[len(got) // 2:], expr
