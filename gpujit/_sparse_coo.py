@@ -45,11 +45,11 @@ _SUPPORTED = ("indices(), values(), _indices(), _values(), _nnz(), sparse_dim(),
               "torch.spmm with a dense matrix, zeros_like / new_zeros")
 
 
-def _backend(dev):
-    return "SparseCUDA" if dev.type == "cuda" else "SparseCPU"
+def _backend(dev, kind="Sparse"):
+    return kind + ("CUDA" if dev.type == "cuda" else "CPU")
 
 
-def _refusal(frame, dev):
+def _refusal(frame, dev, kind="Sparse"):
     """The error for reading a sparse tensor's dense array: PyTorch's NotImplementedError
     naming the registry op whose entry point reads it (its generated code binds `_op`);
     in the script / trace runtime, that it takes no sparse tensors."""
@@ -60,20 +60,20 @@ def _refusal(frame, dev):
         op = frame.f_globals.get("_op")
         if isinstance(op, _registry.OpDef):
             # (the op's public entry point catches it and runs its sparse kernel, if any)
-            return _registry.SparseOperand(str(not_implemented(op.name, dev)), op)
+            return _registry.SparseOperand(str(not_implemented(op.name, dev, kind)), op)
         if frame.f_globals.get("__name__", "").startswith(_COMPILER_MODULES):
             return RuntimeError("gpujit's scripted and traced functions do not take sparse "
                                 "tensors: pass x.to_dense(), or call the function unscripted")
         frame = frame.f_back
-    return not_implemented(f"aten::{first.strip('_')}", dev)
+    return not_implemented(f"aten::{first.strip('_')}", dev, kind)
 
 
 _COMPILER_MODULES = ("gpujit.jit", "gpujit.runtime", "gpujit.frontend", "gpujit.ir")
 
 
-def not_implemented(name, dev):
+def not_implemented(name, dev, kind="Sparse"):
     return NotImplementedError(
-        f"Could not run '{name}' with arguments from the '{_backend(dev)}' backend. This could "
+        f"Could not run '{name}' with arguments from the '{_backend(dev, kind)}' backend. This could "
         f"be because the operator doesn't exist for this backend, or was omitted during the "
         f"selective/custom build process (if using custom build). gpujit's sparse COO tensors "
         f"have {_SUPPORTED}; call .to_dense() first")
@@ -217,6 +217,9 @@ class SparseCooTensor(Tensor):
         return _device_tensor(a.reshape(size), self._device)
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        if layout is _dt.sparse_csr and blocksize is None:
+            from ._sparse_csr import to_sparse_csr
+            return to_sparse_csr(self, dense_dim)
         if layout not in (None, _dt.sparse_coo):
             raise RuntimeError(f"to_sparse: layout={layout!r} is not available: gpujit has "
                                f"sparse COO tensors only")
@@ -505,6 +508,9 @@ def _no_grad_operand(what, t):
 def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
     """x.to_sparse(sparse_dim=x.dim()): the COO tensor of x's nonzero entries (with
     sparse_dim < x.dim(), of its nonzero slices), indices in row-major order, coalesced."""
+    if layout is _dt.sparse_csr and blocksize is None:
+        from ._sparse_csr import to_sparse_csr
+        return to_sparse_csr(self, dense_dim)
     if layout not in (None, _dt.sparse_coo):
         from .ops.sparse_refusals import WHY_COMPRESSED
         raise RuntimeError(f"to_sparse: layout={layout!r} is not available: {WHY_COMPRESSED}")
@@ -729,11 +735,16 @@ SparseAddmm = _SPDENSE["SparseAddmmBackward0"]
 _KERNELS = {}
 
 
-def sparse_kernel(op):
+def sparse_kernel(op, args=()):
     """The kernel of registry op `op` for sparse operands, or None (PyTorch's
     NotImplementedError then). While tracing: a RuntimeError, the tracer records no
-    sparse tensors."""
-    fn = _KERNELS.get(op.name)
+    sparse tensors. With a CSR operand (gpujit/_sparse_csr.py), the op's COO kernel over
+    its COO form, for the ops that take one (_CSR_OPS)."""
+    from ._sparse_csr import SparseCsrTensor
+    if any(type(a) is SparseCsrTensor for a in args):
+        fn = _CSR_OPS.get(op.name)
+    else:
+        fn = _KERNELS.get(op.name)
     if fn is not None and _registry.dispatch_state.tracing is not None:
         raise RuntimeError(f"{op.public_name}: gpujit's tracer does not record sparse "
                            f"tensors; make the sparse tensor dense (.to_dense()) or call "
@@ -750,7 +761,11 @@ def _kernel(*names):
 
 
 def rebuild_sparse_tensor(layout, data):
-    """torch._utils._rebuild_sparse_tensor for a COO tensor (what torch.save writes)."""
+    """torch._utils._rebuild_sparse_tensor for a COO or CSR tensor (what torch.save
+    writes)."""
+    if layout is _dt.sparse_csr:
+        from ._sparse_csr import _csr_rebuild
+        return _csr_rebuild(data)
     if layout is not _dt.sparse_coo:
         raise RuntimeError(f"gpujit.load: the file holds a {layout!r} tensor: gpujit has "
                            f"sparse COO tensors only")
@@ -1205,3 +1220,23 @@ def _select(self, dim, index):
 
 
 _KERNELS["aten::select.int"] = _select
+
+
+def _csr_operands(fn, swap_add=False):
+    """fn over the COO forms of its CSR operands; csr + dense (swap_add) is dense + csr,
+    a dense result, as PyTorch's."""
+    def kernel(*args):
+        from ._sparse_csr import as_coo, SparseCsrTensor
+        if swap_add and type(args[0]) is SparseCsrTensor and isinstance(args[1], Tensor) \
+                and not isinstance(args[1], (SparseCsrTensor, SparseCooTensor)):
+            other = args[1] * args[2] if args[2] != 1 else args[1]
+            return fn(other, as_coo(args[0]))
+        return fn(*(as_coo(a) for a in args))
+    return kernel
+
+
+# the ops a CSR operand takes (through its COO form): products and sums with dense tensors
+_CSR_OPS = {n: _csr_operands(_KERNELS[n]) for n in (
+    "aten::mm", "aten::matmul", "aten::mv", "aten::addmm")}
+_CSR_OPS["aten::add.Tensor"] = _csr_operands(_k_add, swap_add=True)
+_CSR_OPS["aten::add_.Tensor"] = _csr_operands(_KERNELS["aten::add_.Tensor"])

@@ -398,3 +398,154 @@ def test_function_forms_on_cuda_match_the_cpu():
                 r.sum().backward()
                 got.append(D.grad.cpu().tolist())
         assert got[:len(got) // 2] == got[len(got) // 2:], expr
+
+
+# ---------------------------------------------------------------- CSR
+REPR_CSR = ("tensor(crow_indices=tensor([0, 1, 3]),\n"
+            "       col_indices=tensor([1, 0, 2]),\n"
+            "       values=tensor([1., 2., 3.]), size=(2, 3), nnz=3,\n"
+            "       layout=torch.sparse_csr)")
+
+
+def _csr(mod=torch):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mod.tensor(X).to_sparse_csr()
+
+
+def test_csr_made_every_way_has_torchs_parts_and_repr():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        made = [torch.tensor(X).to_sparse_csr(), torch.tensor(X).to_sparse().to_sparse_csr(),
+                torch.tensor(X).to_sparse(layout=torch.sparse_csr),
+                torch.sparse_csr_tensor([0, 1, 3], [1, 0, 2], [1., 2., 3.]),
+                torch.sparse_csr_tensor(torch.tensor([0, 1, 3]), torch.tensor([1, 0, 2]),
+                                        torch.tensor([1., 2., 3.]), (2, 3))]
+    for c in made:
+        assert repr(c).replace("gpujit.", "torch.") == REPR_CSR
+        assert c.layout is torch.sparse_csr and c.is_sparse_csr and not c.is_sparse
+        assert c.crow_indices().tolist() == [0, 1, 3] and c.col_indices().tolist() == [1, 0, 2]
+        assert c.values().tolist() == [1., 2., 3.] and c._nnz() == 3
+        assert (c.sparse_dim(), c.dense_dim()) == (2, 0) and list(c.shape) == [2, 3]
+        assert c.to_dense().tolist() == X and c.crow_indices().dtype is torch.int64
+        coo = c.to_sparse_coo()
+        assert coo.is_sparse and coo.is_coalesced() and coo.indices().tolist() == [[0, 1, 1],
+                                                                                  [1, 0, 2]]
+        assert c.to_sparse().to_dense().tolist() == X
+    i32 = torch.sparse_csr_tensor(torch.tensor([0, 1, 3], dtype=torch.int32),
+                                  torch.tensor([1, 0, 2], dtype=torch.int32),
+                                  torch.tensor([1., 2., 3.]), (2, 3))
+    assert i32.crow_indices().dtype is torch.int32 and i32.to_dense().tolist() == X
+    d = _csr().double()
+    assert d.dtype is torch.float64 and "dtype=gpujit.float64,\n       layout" in repr(d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = torch.zeros(2, 3).to_sparse_csr()
+    assert e._nnz() == 0 and "col_indices=tensor([], size=(0,))" in repr(e)
+    if real is not None:
+        assert repr(_csr(real)) == REPR_CSR
+        assert repr(real.zeros(2, 3).to_sparse_csr()).replace("torch.", "") == \
+            repr(e).replace("gpujit.", "").replace("torch.", "")
+
+
+def test_csr_warns_beta_once_at_the_users_line():
+    import warnings
+    from gpujit import _sparse_csr
+    torch.set_warn_always(True)
+    try:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            torch.tensor(X).to_sparse_csr()
+    finally:
+        torch.set_warn_always(False)
+    beta = [x for x in w if "Sparse CSR tensor support is in beta state" in str(x.message)]
+    assert len(beta) == 1 and beta[0].category is UserWarning
+    assert beta[0].filename == __file__
+    assert _sparse_csr._BETA.startswith("Sparse CSR tensor support is in beta state. If you "
+                                        "miss a functionality")
+
+
+CSR_EXPRS = ["c @ torch.ones(3, 2)", "torch.mm(c, torch.ones(3, 2))",
+             "torch.matmul(c, torch.ones(3, 2))", "torch.addmm(torch.ones(2, 2), c, torch.ones(3, 2))",
+             "c @ torch.ones(3)", "torch.mv(c, torch.ones(3))", "torch.spmm(c, torch.ones(3, 2))",
+             "torch.sparse.mm(c, torch.ones(3, 2))", "c + d", "d + c", "torch.add(d, c)",
+             "torch.add(c, d)", "c.sum()", "(c * 2).to_dense()", "c.neg().to_dense()",
+             "c.abs().to_dense()", "c.to(torch.float64).to_dense()"]
+
+
+@pytest.mark.parametrize("expr", CSR_EXPRS)
+def test_csr_products_and_sums(expr):
+    r = eval(expr, {"torch": torch, "c": _csr(), "d": torch.tensor(X)})
+    a = np.array(X)
+    want = {"@ torch.ones(3, 2)": a @ np.ones((3, 2)), "torch.ones(3, 2))": a @ np.ones((3, 2)),
+            "@ torch.ones(3)": a @ np.ones(3), "torch.ones(3))": a @ np.ones(3)}
+    w = next((v for k, v in want.items() if expr.endswith(k)), None)
+    if "addmm" in expr:
+        w = 1 + w
+    elif "+" in expr or "add(" in expr:
+        w = 2 * a
+    elif "sum" in expr:
+        w = a.sum()
+    elif "* 2" in expr:
+        w = 2 * a
+    elif "neg" in expr:
+        w = -a
+    elif w is None:
+        w = a
+    assert not r.is_sparse and r.tolist() == w.tolist()
+    if real is not None:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rr = eval(expr, {"torch": real, "c": _csr(real), "d": real.tensor(X)})
+        assert rr.tolist() == r.tolist()
+
+
+def test_csr_errors_in_torch_words():
+    c = _csr()
+    for expr, exc, msg in (
+            ("c.stride()", RuntimeError, "Sparse CSR tensors do not have strides"),
+            ("c.indices()", RuntimeError,
+             "indices expected sparse coordinate tensor layout but got SparseCsr"),
+            ("c.is_coalesced()", RuntimeError,
+             "is_coalesced expected sparse coordinate tensor layout but got SparseCsr"),
+            ("c.type()", RuntimeError, "Unimplemented backend SparseCsrCPU"),
+            ("c.numpy()", TypeError,
+             "can't convert SparseCsr layout tensor to numpy. Use Tensor.to_dense() first."),
+            ("c / 2", RuntimeError, "unsupported tensor layout: SparseCsr"),
+            ("c.to_sparse(layout=torch.sparse_csc)", RuntimeError,
+             "gpujit has no CSC, BSR or BSC sparse tensors")):
+        with pytest.raises(exc) as e:
+            eval(expr, {"c": c, "torch": torch})
+        assert msg in str(e.value), str(e.value)
+        if real is not None and "gpujit" not in msg:
+            with pytest.raises(exc) as e2:
+                eval(expr, {"c": _csr(real), "torch": real})
+            assert str(e2.value).startswith(msg)
+    with pytest.raises(NotImplementedError, match="^Could not run 'aten::exp' with arguments "
+                                                  "from the 'SparseCsrCPU' backend"):
+        torch.exp(c)
+    with pytest.raises(RuntimeError, match="crow_indices.size.-1. must be equal to size.-2. "
+                                           r"\+ 1 \(that is 3\), but got: 2"):
+        torch.sparse_csr_tensor([0, 3], [1, 0, 2], [1., 2., 3.], (2, 3))
+
+
+def test_csr_save_load_with_pytorch_and_pickle(tmp_path):
+    import copy
+    import pickle
+    c = _csr()
+    assert repr(pickle.loads(pickle.dumps(c))) == repr(c) == repr(copy.deepcopy(c))
+    torch.save({"c": c.double()}, tmp_path / "g.pt")
+    back = torch.load(tmp_path / "g.pt")["c"]
+    assert back.layout is torch.sparse_csr and back.dtype is torch.float64
+    assert back.to_dense().tolist() == X
+    if real is not None:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = real.load(tmp_path / "g.pt")["c"]
+            assert t.layout is real.sparse_csr and t.to_dense().tolist() == X
+            real.save({"c": _csr(real)}, tmp_path / "t.pt")
+        assert repr(torch.load(tmp_path / "t.pt")["c"]).replace("gpujit.", "torch.") == REPR_CSR

@@ -123,7 +123,7 @@ def sparse_call(e, args):
     """op(*args) (schema order) given a sparse operand: the sparse kernel registered for
     e.op in gpujit/_sparse_coo.py, else e, PyTorch's NotImplementedError."""
     from .._sparse_coo import sparse_kernel
-    fn = sparse_kernel(e.op)
+    fn = sparse_kernel(e.op, args)
     if fn is None:
         raise NotImplementedError(e.args[0]) from None
     return fn(*args)

@@ -11,8 +11,10 @@ name; the accessors of a sparse tensor's parts (x.indices(), x.values(), x.coale
 raise PyTorch's own errors for a strided tensor."""
 from __future__ import annotations
 
+from .. import dtypes as _dt
 from .._no_complex import refusing
 from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, sparse_mm, to_sparse
+from .._sparse_csr import sparse_csr_tensor
 from ..tensor import Tensor
 from .registry import tensor_method
 
@@ -20,11 +22,13 @@ __all__ = ["WHY", "refuse_layout"]
 
 PUBLIC = {}
 
-WHY = ("gpujit's sparse tensors are COO only, made by x.to_sparse() or "
-       "torch.sparse_coo_tensor, with few ops (no sparse kernel for this)")
-# (the compressed layouts: gpujit's sparse tensors are COO only, gpujit/_sparse_coo.py)
-WHY_COMPRESSED = ("gpujit has no compressed sparse tensors (CSR, CSC, BSR, BSC); its sparse "
-                  "tensors are COO (x.to_sparse(), torch.sparse_coo_tensor)")
+WHY = ("gpujit's sparse tensors are COO and 2-D CSR, made by x.to_sparse() / "
+       "x.to_sparse_csr() or torch.sparse_coo_tensor / torch.sparse_csr_tensor, with few ops "
+       "(no sparse kernel for this)")
+# (the compressed layouts but CSR: gpujit/_sparse_coo.py, gpujit/_sparse_csr.py)
+WHY_COMPRESSED = ("gpujit has no CSC, BSR or BSC sparse tensors; its sparse tensors are COO "
+                  "(x.to_sparse(), torch.sparse_coo_tensor) and 2-D CSR (x.to_sparse_csr(), "
+                  "torch.sparse_csr_tensor)")
 
 
 def refuse_layout(op_name, layout):
@@ -39,7 +43,7 @@ def _refusing(name, what, qual="torch"):
 
 
 _MAKES = "its result would be a sparse tensor"
-for _name in ("sparse_csr_tensor", "sparse_csc_tensor",
+for _name in ("sparse_csc_tensor",
               "sparse_bsr_tensor", "sparse_bsc_tensor", "sparse_compressed_tensor", "hspmm"):
     PUBLIC[_name] = _refusing(_name, _MAKES)
 for _name in ("smm", "sspaddmm", "saddmm"):
@@ -50,6 +54,8 @@ def spmm(input, mat2):
     """torch.spmm: input @ mat2 for 2-D operands, `input` sparse COO or dense (mm)."""
     if isinstance(input, SparseCooTensor):
         return sparse_mm(input, mat2, "MmBackward0")
+    if input.layout is _dt.sparse_csr:
+        return input.mm(mat2)
     from .. import mm
     return mm(input, mat2)
 
@@ -57,6 +63,7 @@ def spmm(input, mat2):
 PUBLIC["spmm"] = spmm
 
 PUBLIC["sparse_coo_tensor"] = sparse_coo_tensor
+PUBLIC["sparse_csr_tensor"] = sparse_csr_tensor
 Tensor.to_sparse = to_sparse
 
 
@@ -68,7 +75,7 @@ def to_sparse_coo(self):
 Tensor.to_sparse_coo = to_sparse_coo
 
 # x.to_sparse_csr() & co.: their results would be compressed sparse tensors
-for _name in ("to_sparse_csr", "to_sparse_csc", "to_sparse_bsr",
+for _name in ("to_sparse_csc", "to_sparse_bsr",
               "to_sparse_bsc", "sparse_mask", "sparse_resize_", "sparse_resize_and_clear_"):
     setattr(Tensor, _name, _refusing(_name, _MAKES if _name.startswith("to_") else
                                      "it works on sparse tensors", "Tensor"))
