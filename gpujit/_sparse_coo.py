@@ -19,10 +19,18 @@ Tensor's fast paths carry no check at all (the op's name is read from the callin
 the error path only). That error is a registry.SparseOperand naming the op, which the
 op's public entry point catches (a `try` around its body, free when nothing is raised) to
 run the op's kernel here (_KERNELS, by op name) or re-raise PyTorch's NotImplementedError:
-torch.mm(s, d) and d.add_(s) work with no check on any dense call. Sparse tensors do not
-record autograd: one cannot require grad, and
-one made from a tensor that requires grad is refused in words (the dense operand of mm
-gets its gradient).
+torch.mm(s, d) and d.add_(s) work with no check on any dense call.
+
+Autograd lives on the values: a sparse tensor requires grad, has a grad_fn and is a leaf as
+its values tensor; its .grad is the values' gradient as a sparse tensor of its indices (one
+entry per index). The ops record through the values with PyTorch's node names (to_dense:
+ToDenseBackward0, torch.sparse.mm: SparseAddmmBackward0, coalesce, values(), t(),
+sparse_coo_tensor of values requiring grad, to_sparse of a dense tensor requiring grad ...);
+values-only ops (* 2, neg, pow ...) record as the dense ops they run. Where PyTorch's
+gradient for a sparse input is dense (torch.mm, addmm, mv, dense + sparse), gpujit's is the
+sparse one of the same values at the stored indices. Kernels with no gradient (sparse *
+sparse, sparse @ sparse, bmm, a dense operand of dense * sparse) refuse an input that
+requires grad in words.
 """
 from __future__ import annotations
 
@@ -136,19 +144,61 @@ class SparseCooTensor(Tensor):
     def is_sparse(self):
         return True
 
+    # autograd lives on the values: a sparse tensor requires grad, has a grad_fn, is a leaf
+    # and has a .grad (sparse, its indices) as its values tensor does; the ops record
+    # through the values (to_dense, mm ... are Functions with the values as an input)
     @property
     def requires_grad(self):
-        return False
+        return self._sp_v.requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag):
+        if flag.__class__ is not bool:
+            raise RuntimeError("requires_grad must be a bool")
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad=True):
+        v = self._sp_v
+        if requires_grad == v.requires_grad:
+            return self
         if requires_grad:
-            raise RuntimeError(_NO_AUTOGRAD + "; a sparse tensor cannot require grad (make "
-                               "the dense tensor require it: x.to_dense().requires_grad_())")
+            self._sp_v = v.detach().requires_grad_()
+        else:
+            v.requires_grad_(False)     # (PyTorch's error for a non-leaf)
         return self
+
+    @property
+    def grad_fn(self):
+        return self._sp_v.grad_fn
+
+    @property
+    def is_leaf(self):
+        return self._sp_v.grad_fn is None
+
+    @property
+    def grad(self):
+        """The gradient: a sparse tensor of self's indices (PyTorch's is sparse too)."""
+        v = self._sp_v
+        g = v.grad if v.grad_fn is None else None
+        if g is None:
+            return None
+        if not self._sp_coalesced:
+            # (an index stored twice: one entry, the gradient at it, as PyTorch's, whose
+            # gradient is the dense one masked by the coalesced tensor)
+            i = _host(self._sp_i)
+            uniq, first = np.unique(_linear(i, self._sp_size), return_index=True)
+            if uniq.size < i.shape[1]:
+                ft = _device_tensor(first.astype(np.int64), self._device)
+                return _make(self._sp_i.index_select(1, ft), g.index_select(0, ft),
+                             self._sp_size, True)
+        return _make(self._sp_i, g, self._sp_size, self._sp_coalesced)
+
+    @grad.setter
+    def grad(self, g):
+        if g is None:
+            self._sp_v.grad = None
+        else:
+            self._sp_v.grad = _gather(g.to_dense() if g.is_sparse else g, self).detach()
 
     # ------------------------------------------------------------ the parts
     def sparse_dim(self):
@@ -179,7 +229,7 @@ class SparseCooTensor(Tensor):
         if not self._sp_coalesced:
             raise RuntimeError("Cannot get values on an uncoalesced tensor, please call "
                                ".coalesce() first")
-        return self._sp_v
+        return _alias(self._sp_v, "ValuesBackward0")
 
     def coalesce(self):
         """The same tensor with its indices sorted and duplicates summed (self when it is
@@ -202,14 +252,23 @@ class SparseCooTensor(Tensor):
         np.add.at(out, inverse[rest], v[rest])
         i = (np.stack(np.unravel_index(uniq, self._sp_size[:sd])) if sd
              else np.zeros((0, uniq.size), np.int64)).astype(np.int64)
-        return _make(_device_tensor(i, self._device), _device_tensor(out, self._device),
-                     self._sp_size, True)
+        vt = _device_tensor(out, self._device)
+        if _records(self._sp_v):
+            where = np.empty(order.size, np.int64)
+            where[order] = inverse.reshape(-1)
+            vt = _Coalesce.apply(self._sp_v, (vt, _device_tensor(where, self._device)))
+        return _make(_device_tensor(i, self._device), vt, self._sp_size, True)
 
     def to_dense(self, dtype=None, *, masked_grad=None):
         """The dense tensor: zeros, each entry added at its index in storage order (as
         PyTorch's CPU kernel: duplicates of an uncoalesced tensor sum in that order)."""
         if dtype is not None:
             raise RuntimeError("dtype argument is not supported by sparse_to_dense")
+        if _records(self._sp_v):
+            return _ToDense.apply(self._sp_v, (self,))
+        return self._dense()
+
+    def _dense(self):
         size, sd = self._sp_size, self.sparse_dim()
         i, v = _host(self._sp_i), _host(self._sp_v)
         a = np.zeros((int(np.prod(size[:sd], dtype=np.int64)),) + tuple(size[sd:]), v.dtype)
@@ -260,7 +319,7 @@ class SparseCooTensor(Tensor):
                      self._sp_coalesced)
 
     def detach(self):
-        return _make(self._sp_i, self._sp_v, self._sp_size, self._sp_coalesced)
+        return _make(self._sp_i, self._sp_v.detach(), self._sp_size, self._sp_coalesced)
 
     def t(self):
         """The transpose of a matrix with 2 sparse and 0 dense dims (indices swapped,
@@ -270,8 +329,10 @@ class SparseCooTensor(Tensor):
             raise RuntimeError(f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, "
                                f"but got {sd} sparse and {dd} dense dimensions")
         if sd < 2:
-            return self.detach()
-        return _make(self._sp_i.flip(0), self._sp_v, self._sp_size[::-1], False)
+            return _make(self._sp_i, _alias(self._sp_v, "TBackward0"), self._sp_size,
+                         self._sp_coalesced)
+        return _make(self._sp_i.flip(0), _alias(self._sp_v, "TBackward0"),
+                     self._sp_size[::-1], False)
 
     @property
     def T(self):
@@ -495,14 +556,16 @@ def _make(i, v, size, coalesced):
     return s
 
 
-_NO_AUTOGRAD = "gpujit's sparse tensors do not record autograd"
+_NO_AUTOGRAD = "gpujit's sparse kernel for this op records no autograd"
 
 
 def _no_grad_operand(what, t):
+    """PyTorch records a gradient where gpujit's sparse kernel does not (a dense operand of
+    dense * sparse, sparse * sparse, sparse @ sparse, bmm, CSR): refused in words."""
     from .autograd import is_grad_enabled
     if t.requires_grad and is_grad_enabled():
-        raise RuntimeError(f"{what}: {_NO_AUTOGRAD} and the input requires grad; make it "
-                           f"from a tensor that does not (.detach()) or under torch.no_grad()")
+        raise RuntimeError(f"{what}: {_NO_AUTOGRAD} and an input requires grad; pass it "
+                           f".detach()ed or call under torch.no_grad()")
 
 
 def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
@@ -528,7 +591,6 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
     if sd == 0 and n > 0:
         raise RuntimeError("dense_to_sparse: sparse_dim argument must be in >0 when "
                            "self.dim()>0")
-    _no_grad_operand("to_sparse", self)
     a = _host(self)
     mask = a != 0
     if a.ndim > sd:
@@ -540,8 +602,10 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
     else:                       # a 0-dim tensor: one entry when it is not zero
         i = np.zeros((0, int(mask)), np.int64)
         v = a.reshape(1)[:int(mask)]
-    return _make(_device_tensor(i, self._device), _device_tensor(v, self._device),
-                 self.shape, True)
+    it, vt = _device_tensor(i, self._device), _device_tensor(v, self._device)
+    if _records(self):
+        vt = _ToSparse.apply(self, (vt, it))
+    return _make(it, vt, self.shape, True)
 
 
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
@@ -559,7 +623,6 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
         i = i.to(_dt.int64)
     if i.dim() != 2:
         raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(i.shape)}")
-    _no_grad_operand("sparse_coo_tensor", v)
     sd, nnz = i.shape
     if v.dim() == 0 or v.shape[0] != nnz:
         raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: "
@@ -586,8 +649,9 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
             if nnz and ih[d].max() >= size[d]:
                 raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is "
                                    f"{size[d]} but found index {ih[d].max()}")
+    v = _alias(v, "SparseCooTensorWithDimsAndTensorsBackward0")
     s = _make(i, v, size, is_coalesced if is_coalesced is not None else nnz <= 1)
-    return s.requires_grad_(requires_grad)
+    return s.requires_grad_() if requires_grad else s
 
 
 # torch.sparse.check_sparse_tensor_invariants' global switch: None until it is set (off,
@@ -649,7 +713,7 @@ def sparse_mm(mat1, mat2, node=None, t=None, beta=1, alpha=1, vec=False):
             out = out * alpha
         return out if t is None else (t * beta if beta != 0 else t * 0) + out
     return _SPDENSE[node or "SparseAddmmBackward0"].apply(
-        t, mat2, (mat1, beta, alpha, vec))
+        t, mat2, mat1._sp_v, (mat1, beta, alpha, vec))
 
 
 def _spmm_host(i, v, b, n, r=None):
@@ -682,9 +746,10 @@ class _SparseDense(_autograd_function()):
     Subclassed once per node name (_SPDENSE)."""
 
     @staticmethod
-    def forward(ctx, t, mat2, boxed):
+    def forward(ctx, t, mat2, values, boxed):
         mat1, beta, alpha, vec = boxed
         ctx.boxed = boxed
+        ctx.mat2 = mat2 if ctx.needs_input_grad[2] else None
         b = _host(mat2)
         if vec:
             b = b[:, None]
@@ -714,7 +779,15 @@ class _SparseDense(_autograd_function()):
                 gm = gm.squeeze(1)
             if alpha != 1:
                 gm = gm * alpha
-        return gt, gm, None
+        gv = None
+        if ctx.needs_input_grad[2]:     # (the sparse operand's values: grad[row] . mat2[col])
+            rows, cols = mat1._sp_i[0], mat1._sp_i[1]
+            m2 = ctx.mat2.unsqueeze(1) if vec else ctx.mat2
+            g = grad.unsqueeze(1) if vec else grad
+            gv = (g.index_select(0, rows) * m2.index_select(0, cols)).sum(1)
+            if alpha != 1:
+                gv = gv * alpha
+        return gt, gm, gv, None
 
 
 def _named_node(name):
@@ -795,7 +868,7 @@ def _k_mm(self, mat2):
         if _is_sparse(mat2):
             return _sparse_sparse_mm(self, mat2)
         return sparse_mm(self, mat2, "MmBackward0")
-    return _DenseSparseMm.apply(self, (mat2,))
+    return _DenseSparseMm.apply(self, mat2._sp_v, (mat2,))
 
 
 @_kernel("aten::matmul")
@@ -849,6 +922,7 @@ def _k_bmm(self, mat2):
     if mat2.shape[1] != self.shape[2]:
         raise RuntimeError(f"bmm_sparse: Expected dim 1 of 'mat2' to match dim 2 of 'self', "
                            f"but got {mat2.shape[1]} and {self.shape[2]}")
+    _no_grad_operand("bmm", self)
     mats = [_select(self, 0, b) for b in range(self.shape[0])]
     if mat2._device.type != "cpu":
         return stack([sparse_mm(m, mat2[b], "MmBackward0") for b, m in enumerate(mats)])
@@ -887,6 +961,7 @@ def _sparse_sparse_mm(a, b):
         raise RuntimeError(f"expected scalar type {a._dtype.short_name} but found "
                            f"{b._dtype.short_name}")
     _no_grad_operand("mm", a)
+    _no_grad_operand("mm", b)
     ai, bi = _host(a._sp_i), _host(b._sp_i)
     hit = np.zeros((a.shape[0], a.shape[1]), np.int64)
     np.add.at(hit, (ai[0], ai[1]), 1)
@@ -903,7 +978,7 @@ class _DenseSparseMm(_autograd_function()):
     grad @ sparse.t()."""
 
     @staticmethod
-    def forward(ctx, mat1, boxed):
+    def forward(ctx, mat1, values, boxed):
         mat2, = boxed
         ctx.mat2 = mat2
         if mat2.sparse_dim() != 2 or mat2.dense_dim():
@@ -912,11 +987,18 @@ class _DenseSparseMm(_autograd_function()):
         if mat1.dim() != 2 or mat1.shape[1] != mat2.shape[0]:
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x"
                                f"{mat1.shape[-1]} and {mat2.shape[0]}x{mat2.shape[1]})")
+        ctx.mat1 = mat1 if ctx.needs_input_grad[1] else None
         return sparse_mm(mat2.t(), mat1.t(), "MmBackward0").t().contiguous()
 
     @staticmethod
     def backward(ctx, grad):
-        return sparse_mm(ctx.mat2, grad.t(), "MmBackward0").t(), None
+        gd = gv = None
+        if ctx.needs_input_grad[0]:
+            gd = sparse_mm(ctx.mat2.detach(), grad.t(), "MmBackward0").t()
+        if ctx.needs_input_grad[1]:     # (grad[:, col] . mat1[:, row])
+            rows, cols = ctx.mat2._sp_i[0], ctx.mat2._sp_i[1]
+            gv = (grad.index_select(1, cols) * ctx.mat1.index_select(1, rows)).sum(0)
+        return gd, gv, None
 
 
 type.__setattr__(_DenseSparseMm, "_backward_cls", _SPDENSE["MmBackward0"]._backward_cls)
@@ -936,7 +1018,6 @@ def _dense_plus_sparse(self, other, alpha):
     its index in storage order (PyTorch's add_out_dense_sparse: duplicates add in turn)."""
     from .dtypes import promote_types
     _same_size(self, other)
-    _no_grad_operand("add", other)
     dt = promote_types(self._dtype, other._dtype)
     v = other._sp_v.to(dt)
     if alpha != 1:
@@ -952,14 +1033,19 @@ class _AddDense(_autograd_function()):
     """dense + alpha * sparse, the dense operand's gradient recorded (AddBackward0)."""
 
     @staticmethod
-    def forward(ctx, self, boxed):
+    def forward(ctx, self, values, boxed):
         other, alpha = boxed
-        ctx.dt = self._dtype
-        return _dense_plus_sparse(self, other, alpha)
+        ctx.other, ctx.alpha = other, alpha
+        return _dense_plus_sparse(self, other.detach(), alpha)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad, None
+        gv = None
+        if ctx.needs_input_grad[1]:
+            gv = _gather(grad, ctx.other)
+            if ctx.alpha != 1:
+                gv = gv * ctx.alpha
+        return grad, gv, None
 
 
 def _name_node(cls, name):
@@ -1002,9 +1088,9 @@ def _k_add(self, other, alpha=1):
     if not isinstance(self, Tensor):
         from . import as_tensor
         self = as_tensor(self, device=other._device)
-    if self.requires_grad:
+    if _records(self) or _records(other._sp_v):
         _same_size(self, other)
-        return _AddDense.apply(self, (other, alpha))
+        return _AddDense.apply(self, other._sp_v, (other, alpha))
     return _dense_plus_sparse(self, other, alpha)
 
 
@@ -1058,6 +1144,8 @@ def _mul_sparse_sparse(a, b):
     if tuple(a.shape) != tuple(b.shape):
         raise RuntimeError(f"mul(sparse, sparse): operands have incompatible sizes; self has "
                            f"size {list(a.shape)} but other has size {list(b.shape)}")
+    _no_grad_operand("mul", a)
+    _no_grad_operand("mul", b)
     a, b = a.coalesce(), b.coalesce()
     sd = a.sparse_dim()
     la, lb = _linear(_host(a._sp_i), a.shape), _linear(_host(b._sp_i), b.shape)
@@ -1182,7 +1270,8 @@ def _k_transpose(self, dim0, dim1):
     n, sd = self.dim(), self.sparse_dim()
     d0, d1 = _wrap_dim(dim0, n, "transpose"), _wrap_dim(dim1, n, "transpose")
     if d0 == d1:
-        return self.detach()
+        return _make(self._sp_i, _alias(self._sp_v, "TransposeBackward0"), self._sp_size,
+                     self._sp_coalesced)
     if (d0 < sd) != (d1 < sd):
         raise RuntimeError(f"transpose(): sparse_dim is {sd}, but we are transposing a "
                            f"sparse dim and a dense dim")
@@ -1193,7 +1282,7 @@ def _k_transpose(self, dim0, dim1):
                      self._sp_coalesced)
     order = list(range(sd))
     order[d0], order[d1] = d1, d0
-    return _make(self._sp_i[order], self._sp_v, size, False)
+    return _make(self._sp_i[order], _alias(self._sp_v, "TransposeBackward0"), size, False)
 
 
 def _select(self, dim, index):
@@ -1240,3 +1329,91 @@ _CSR_OPS = {n: _csr_operands(_KERNELS[n]) for n in (
     "aten::mm", "aten::matmul", "aten::mv", "aten::addmm")}
 _CSR_OPS["aten::add.Tensor"] = _csr_operands(_k_add, swap_add=True)
 _CSR_OPS["aten::add_.Tensor"] = _csr_operands(_KERNELS["aten::add_.Tensor"])
+
+
+# ---------------------------------------------------------------- autograd of the values
+def _records(t):
+    """Whether an op on t records autograd (t requires grad, grad mode on)."""
+    from .autograd import is_grad_enabled
+    return t.requires_grad and is_grad_enabled()
+
+
+def _gather(dense, s):
+    """dense's elements (dense's slices, with dense dims) at s's indices, in s's order:
+    the gradient of s's values from a dense one."""
+    sd = s.sparse_dim()
+    flat = dense.reshape((-1,) + tuple(dense.shape[sd:]))
+    lin = _device_tensor(_linear(_host(s._sp_i), s._sp_size), dense._device)
+    return flat.index_select(0, lin)
+
+
+def _named(name, forward, backward):
+    """A Function whose node is named `name` (PyTorch's node for the op)."""
+    from .autograd.function import FunctionBackward
+    cls = type(name[:name.index("Backward")], (_autograd_function(),), {
+        "__module__": __name__, "forward": staticmethod(forward),
+        "backward": staticmethod(backward)})
+    type.__setattr__(cls, "_backward_cls", type(name, (FunctionBackward,),
+                                                {"__module__": "gpujit.autograd.graph"}))
+    return cls
+
+
+def _alias_forward(ctx, v):
+    return v.view_as(v)
+
+
+def _alias_backward(ctx, grad):
+    return grad
+
+
+_ALIASES = {}
+
+
+def _alias(v, name):
+    """v, or where it records autograd an alias of it whose grad_fn is named `name`
+    (a sparse tensor's grad_fn is its values', as PyTorch names it: TBackward0 ...)."""
+    if not _records(v):
+        return v
+    fn = _ALIASES.get(name)
+    if fn is None:
+        fn = _ALIASES[name] = _named(name, _alias_forward, _alias_backward)
+    return fn.apply(v)
+
+
+def _to_dense_forward(ctx, values, boxed):
+    ctx.s = boxed[0]
+    return boxed[0]._dense()
+
+
+def _to_dense_backward(ctx, grad):
+    return _gather(grad, ctx.s), None
+
+
+def _coalesce_forward(ctx, values, boxed):
+    out, where = boxed
+    ctx.where = where
+    return out
+
+
+def _coalesce_backward(ctx, grad):
+    return grad.index_select(0, ctx.where), None
+
+
+def _to_sparse_forward(ctx, x, boxed):
+    v, i = boxed
+    ctx.i, ctx.shape = i, x.shape
+    return v
+
+
+def _to_sparse_backward(ctx, grad):
+    from . import zeros
+    g = zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
+    sd = ctx.i.shape[0]
+    if sd == 0:
+        return (g + grad.sum(0) if grad.shape[0] else g), None
+    return g.index_put(tuple(ctx.i[d] for d in range(sd)), grad), None
+
+
+_ToDense = _named("ToDenseBackward0", _to_dense_forward, _to_dense_backward)
+_Coalesce = _named("CoalesceBackward0", _coalesce_forward, _coalesce_backward)
+_ToSparse = _named("ToSparseBackward1", _to_sparse_forward, _to_sparse_backward)

@@ -65,8 +65,20 @@ class SparseCsrTensor(Tensor):
     ndim = SparseCooTensor.ndim
     numel = nelement = SparseCooTensor.numel
     __len__ = SparseCooTensor.__len__
-    requires_grad = SparseCooTensor.requires_grad
-    requires_grad_ = SparseCooTensor.requires_grad_
+    @property
+    def requires_grad(self):
+        return False
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad:
+            raise RuntimeError("gpujit's sparse CSR tensors do not record autograd; a CSR "
+                               "tensor cannot require grad (use a COO one: "
+                               "x.to_sparse_coo().requires_grad_())")
+        return self
     __format__ = SparseCooTensor.__format__
 
     def is_contiguous(self, memory_format=None):

@@ -296,5 +296,9 @@ def sparse_repr(t) -> str:
     if t._dtype not in (_dt.get_default_dtype(), _dt.int64, _dt.bool):
         suffixes.append(f"dtype={t._dtype!r}")
     suffixes.append("layout=torch.sparse_coo")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{_grad_fn_name(t.grad_fn)}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
     tensor_str = parts[0] + ",\n" + " " * indent + parts[1]
     return _add_suffixes("tensor(" + tensor_str, suffixes, indent, force_newline=True)

@@ -220,7 +220,7 @@ def test_product_by_elements_errors():
         s.pow(0)
     # (a dense operand that requires grad: torch's result is a sparse tensor requiring
     # grad, which gpujit's sparse tensors cannot be: refused in words)
-    with pytest.raises(RuntimeError, match="sparse tensors do not record autograd"):
+    with pytest.raises(RuntimeError, match="sparse kernel for this op records no autograd"):
         torch.ones(2, 3, requires_grad=True) * s
 
 
@@ -549,3 +549,106 @@ def test_csr_save_load_with_pytorch_and_pickle(tmp_path):
             assert t.layout is real.sparse_csr and t.to_dense().tolist() == X
             real.save({"c": _csr(real)}, tmp_path / "t.pt")
         assert repr(torch.load(tmp_path / "t.pt")["c"]).replace("gpujit.", "torch.") == REPR_CSR
+
+
+# ---------------------------------------------------------------- sparse autograd
+def _leaf(mod=torch):
+    return mod.sparse_coo_tensor([[0, 1, 1], [1, 0, 2]], [1., 2., 3.], (2, 3),
+                                 requires_grad=True)
+
+
+def test_sparse_leaf_requiring_grad_gets_a_sparse_grad():
+    W2 = [[0., 1., 2.], [3., 4., 5.]]
+    cases = [("torch.sparse.mm(s, D)", "SparseAddmmBackward0", [5., 1., 9.]),
+             ("s.to_dense() * torch.tensor(W2)", "MulBackward0", [1., 3., 5.]),
+             ("(s * 2).to_dense()", "ToDenseBackward0", [2., 2., 2.]),
+             ("s.coalesce().values() * torch.tensor([1., 2., 3.])", "MulBackward0", [1., 2., 3.]),
+             ("(s + s).to_dense()", "ToDenseBackward0", [2., 2., 2.]),
+             ("s.t().to_dense()", "ToDenseBackward0", [1., 1., 1.]),
+             ("s.pow(2).to_dense()", "ToDenseBackward0", [2., 4., 6.])]
+    for expr, node, want in cases:
+        got = []
+        for mod in (torch, real) if real is not None else (torch,):
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                s = _leaf(mod)
+                r = eval(expr, {"torch": mod, "s": s, "D": mod.tensor(W), "W2": W2})
+                assert type(r.grad_fn).__name__ == node, (expr, mod)
+                r.sum().backward()
+            g = s.grad
+            assert g.is_sparse, expr
+            c = g.coalesce()
+            got.append((c.indices().tolist(), c.values().tolist()))
+        assert got[0] == ([[0, 1, 1], [1, 0, 2]], want), expr
+        if len(got) == 2:
+            assert got[0] == got[1], expr
+
+
+def test_grad_fn_names_leaves_and_repr_of_sparse_tensors_requiring_grad():
+    s = _leaf()
+    assert s.is_leaf and s.grad_fn is None and s.grad is None
+    assert repr(s).endswith("layout=torch.sparse_coo, requires_grad=True)")
+    vv = torch.tensor([1., 2., 3.], requires_grad=True)
+    t = torch.sparse_coo_tensor([[0, 1, 1], [1, 0, 2]], vv, (2, 3))
+    assert not t.is_leaf and type(t.grad_fn).__name__ == \
+        "SparseCooTensorWithDimsAndTensorsBackward0"
+    assert repr(t).endswith(
+        "layout=torch.sparse_coo,\n       grad_fn=<SparseCooTensorWithDimsAndTensorsBackward0>)")
+    torch.sparse.mm(t, torch.tensor(W)).sum().backward()
+    assert vv.grad.tolist() == [5., 1., 9.]
+    names = {"s.t()": "TBackward0", "s.transpose(0, 1)": "TransposeBackward0",
+             "s.coalesce()": "CoalesceBackward0", "s.coalesce().values()": "ValuesBackward0",
+             "s * 2": "MulBackward0", "s.to_dense()": "ToDenseBackward0",
+             "torch.ones(2, 3) + s": "AddBackward0"}
+    for expr, name in names.items():
+        r = eval(expr, {"torch": torch, "s": s})
+        assert type(r.grad_fn).__name__ == name, expr
+        if real is not None:
+            rr = eval(expr, {"torch": real, "s": _leaf(real)})
+            assert type(rr.grad_fn).__name__ == name, expr
+    assert not s.detach().requires_grad and s.detach().is_leaf
+    with torch.no_grad():
+        assert torch.sparse.mm(s, torch.tensor(W)).grad_fn is None
+    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require "
+                                           "gradients"):
+        torch.sparse_coo_tensor([[0]], [1], (2,)).requires_grad_()
+
+
+def test_grad_of_an_uncoalesced_leaf_is_one_entry_per_index():
+    s = torch.sparse_coo_tensor([[0, 0], [1, 1]], [1., 2.], (2, 2), requires_grad=True)
+    (s.coalesce().to_dense() * 3).sum().backward()
+    g = s.grad
+    assert g.is_coalesced() and g.indices().tolist() == [[0], [1]] and g.values().tolist() == [3.]
+    if real is not None:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rs = real.sparse_coo_tensor([[0, 0], [1, 1]], [1., 2.], (2, 2), requires_grad=True)
+        (rs.coalesce().to_dense() * 3).sum().backward()
+        assert rs.grad.indices().tolist() == g.indices().tolist()
+        assert rs.grad.values().tolist() == g.values().tolist()
+
+
+def test_dense_products_with_a_sparse_leaf_reach_its_values():
+    # (torch's grad here is the dense gradient, every element; gpujit's is sparse over s's
+    # indices, the same values there)
+    for expr in ("torch.mm(s, D)", "torch.addmm(torch.ones(2, 2), s, D, alpha=2)",
+                 "torch.mv(s, torch.ones(3))", "torch.ones(2, 3) + s", "torch.ones(2, 2) @ s",
+                 "s.sum() * 3"):
+        got = []
+        for mod in (torch, real) if real is not None else (torch,):
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                s = _leaf(mod)
+                eval(expr, {"torch": mod, "s": s, "D": mod.tensor(W)}).sum().backward()
+            g = s.grad.to_dense() if s.grad.is_sparse else s.grad
+            got.append([g[0][1].item(), g[1][0].item(), g[1][2].item()])
+        a, w = np.array(X), np.array(W)
+        if len(got) == 2:
+            assert got[0] == got[1], expr
+        if expr == "torch.mm(s, D)":
+            full = np.ones((2, 2)) @ w.T
+            assert got[0] == [full[0, 1], full[1, 0], full[1, 2]]
+            assert a.shape == (2, 3)
