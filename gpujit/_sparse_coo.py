@@ -50,7 +50,8 @@ _SUPPORTED = ("indices(), values(), _indices(), _values(), _nnz(), sparse_dim(),
               "transpose, s[i], sum() and sum(dims), * and / by a number, * by a dense or "
               "sparse tensor, dense + sparse, neg, pow, abs and other zero-preserving "
               "pointwise methods, mm / matmul / @ / addmm / mv / bmm / torch.sparse.mm / "
-              "torch.spmm with a dense matrix, zeros_like / new_zeros")
+              "torch.spmm with a dense matrix, zeros_like / new_zeros, unsqueeze, "
+              "index_select, narrow_copy, permute, cat, stack, add_ / zero_")
 
 
 def _backend(dev, kind="Sparse"):
@@ -437,8 +438,51 @@ class SparseCooTensor(Tensor):
     def sub(self, other, *, alpha=1):
         return self.add(other, alpha=-alpha)
 
-    __add__ = add_ = __iadd__ = add
-    __sub__ = sub_ = __isub__ = subtract = sub
+    __add__ = add
+    __sub__ = subtract = sub
+
+    def add_(self, other, *, alpha=1):
+        """self += alpha * other in place (sparse + sparse; + dense is PyTorch's refusal):
+        self's parts replaced by the sum's, the values in self's dtype."""
+        r = self.add(other, alpha=alpha)
+        if r._dtype is not self._dtype and not _dt.can_cast(r._dtype, self._dtype):
+            raise RuntimeError(f"Can't convert result type {r._dtype.short_name} to output "
+                               f"{self._dtype.short_name} in add operation")
+        if self.requires_grad and self.is_leaf and _records(self._sp_v):
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        self._sp_i, self._sp_v = r._sp_i, r._sp_v.to(self._dtype)
+        self._sp_size, self._sp_coalesced = r._sp_size, r._sp_coalesced
+        self._vc[0] += 1
+        return self
+
+    def sub_(self, other, *, alpha=1):
+        return self.add_(other, alpha=-alpha)
+
+    __iadd__ = add_
+    __isub__ = sub_
+
+    def zero_(self):
+        """No entries left (nnz 0), in place."""
+        from . import zeros
+        self._sp_i = zeros((self.sparse_dim(), 0), dtype=_dt.int64, device=self._device)
+        self._sp_v = zeros((0,) + tuple(self._sp_size[self.sparse_dim():]), dtype=self._dtype,
+                           device=self._device)
+        self._sp_coalesced = True
+        self._vc[0] += 1
+        return self
+
+    def item(self):
+        return self.to_dense().item()
+
+    def __bool__(self):
+        return bool(self.to_dense())
+
+    def reshape(self, *shape):
+        raise RuntimeError("reshape is not implemented for sparse tensors")
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        raise RuntimeError("reshape is not implemented for sparse tensors")
 
     def __radd__(self, other):
         """dense + sparse (Python asks the subclass's reflected operator first): the dense
@@ -1059,9 +1103,9 @@ _name_node(_SparseBmm, "BmmBackward0")
 
 
 def _sparse_plus_sparse(self, other, alpha):
-    """sparse + alpha * sparse: both parts concatenated, then coalesced when both were (as
-    PyTorch's, which merges coalesced operands and concatenates otherwise)."""
-    from . import cat
+    """sparse + alpha * sparse as PyTorch's CPU kernel: one merge of the two entry lists
+    in storage order by index (the smaller first, equal indices summed in one entry),
+    whether or not they are coalesced; the result coalesced when both were."""
     from .dtypes import promote_types
     if self.sparse_dim() != other.sparse_dim():
         raise RuntimeError(f"add: expected 'self' and 'other' to have same density, but "
@@ -1071,12 +1115,63 @@ def _sparse_plus_sparse(self, other, alpha):
         raise RuntimeError(f"add: expected sizes of 'self' and 'other' to match, but "
                            f"{list(self.shape)} != {list(other.shape)}")
     dt = promote_types(self._dtype, other._dtype)
-    v2 = other._sp_v.to(dt)
+    a, b = _linear(_host(self._sp_i), self.shape), _linear(_host(other._sp_i), other.shape)
+    pa, pb, n = _merge(a, b)
+    sd = self.sparse_dim()
+    i = np.zeros((sd, n), np.int64)
+    i[:, pa] = _host(self._sp_i)
+    i[:, pb] = _host(other._sp_i)
+    va = _host(self._sp_v.to(dt))
+    vb = _host(other._sp_v.to(dt))
     if alpha != 1:
-        v2 = v2 * alpha
-    r = _make(cat([self._sp_i, other._sp_i], 1), cat([self._sp_v.to(dt), v2]), self.shape,
-              False)
-    return r.coalesce() if self._sp_coalesced and other._sp_coalesced else r
+        vb = vb * vb.dtype.type(alpha) if vb.dtype.kind in "fc" else vb * alpha
+    v = np.zeros((n,) + va.shape[1:], va.dtype)
+    onlyb = np.ones(n, bool)
+    onlyb[pa] = False
+    v[pa] = va
+    both = np.zeros(n, bool)
+    both[pb] = True
+    both &= ~onlyb
+    v[onlyb] = vb[onlyb[pb]]
+    if both.any():
+        v[both] = v[both] + vb[both[pb]]
+    vt = _device_tensor(v.astype(va.dtype), self._device)
+    if _records(self._sp_v) or _records(other._sp_v):
+        vt = _SparseAdd.apply(self._sp_v, other._sp_v, (vt, _device_tensor(pa, self._device),
+                                                        _device_tensor(pb, self._device),
+                                                        alpha))
+    return _make(_device_tensor(i, self._device), vt, self.shape,
+                 self._sp_coalesced and other._sp_coalesced)
+
+
+def _merge(a, b):
+    """The positions in the merged list of a's and b's entries (linear indices in storage
+    order), and its length: at each step the smaller head first, equal heads one entry."""
+    if a.size > 1 and np.all(a[1:] > a[:-1]) and (b.size < 2 or np.all(b[1:] > b[:-1])):
+        u = np.union1d(a, b)            # (both sorted and unique: the sorted union)
+        return np.searchsorted(u, a), np.searchsorted(u, b), u.size
+    pa, pb = np.empty(a.size, np.int64), np.empty(b.size, np.int64)
+    x = y = n = 0
+    al, bl = a.tolist(), b.tolist()
+    while x < len(al) and y < len(bl):
+        if al[x] < bl[y]:
+            pa[x] = n
+            x += 1
+        elif bl[y] < al[x]:
+            pb[y] = n
+            y += 1
+        else:
+            pa[x] = pb[y] = n
+            x += 1
+            y += 1
+        n += 1
+    for x in range(x, len(al)):
+        pa[x] = n
+        n += 1
+    for y in range(y, len(bl)):
+        pb[y] = n
+        n += 1
+    return pa, pb, n
 
 
 @_kernel("aten::add.Tensor")
@@ -1417,3 +1512,177 @@ def _to_sparse_backward(ctx, grad):
 _ToDense = _named("ToDenseBackward0", _to_dense_forward, _to_dense_backward)
 _Coalesce = _named("CoalesceBackward0", _coalesce_forward, _coalesce_backward)
 _ToSparse = _named("ToSparseBackward1", _to_sparse_forward, _to_sparse_backward)
+
+
+
+# ---------------------------------------------------------------- shapes
+@_kernel("aten::unsqueeze")
+def _k_unsqueeze(self, dim):
+    """A size-1 dim inserted: a zero index row where it is a sparse dim, else the values'."""
+    from . import zeros, cat
+    from .tensor import _wrap_dim
+    n, sd = self.dim(), self.sparse_dim()
+    d = _wrap_dim(dim, n + 1, "unsqueeze")
+    size = self._sp_size[:d] + (1,) + self._sp_size[d:]
+    if d > sd:
+        return _make(self._sp_i, self._sp_v.unsqueeze(d - sd + 1), size, False)
+    row = zeros((1, self._nnz()), dtype=_dt.int64, device=self._device)
+    i = cat([self._sp_i[:d], row, self._sp_i[d:]])
+    return _make(i, _alias(self._sp_v, "UnsqueezeBackward0"), size, False)
+
+
+@_kernel("aten::index_select")
+def _k_index_select(self, dim, index):
+    """The entries whose index along `dim` is in `index`, for each element of `index` in
+    turn (in storage order), renumbered by its position, as PyTorch's."""
+    from .tensor import _wrap_dim
+    if _is_sparse(index) or not _is_sparse(self):
+        raise not_implemented("aten::index_select", self._device)
+    n, sd = self.dim(), self.sparse_dim()
+    d = _wrap_dim(dim, n, "index_select")
+    if d >= sd:
+        return _make(self._sp_i, self._sp_v.index_select(d - sd + 1, index),
+                     self._sp_size[:d] + (index.numel(),) + self._sp_size[d + 1:],
+                     self._sp_coalesced)
+    ix = _host(index).reshape(-1).astype(np.int64)
+    size = self._sp_size[d]
+    if ix.size and (ix.min() < -size or ix.max() >= size):
+        bad = ix[(ix < -size) | (ix >= size)][0]
+        raise IndexError(f"index_select(): index contains {bad} that is out of range for "
+                         f"tensor of size {list(self._sp_size)} at dimension {d}")
+    ix = ix % size if size else ix
+    col = _host(self._sp_i[d])
+    order = np.argsort(col, kind="stable")
+    lo = np.searchsorted(col[order], ix, "left")
+    hi = np.searchsorted(col[order], ix, "right")
+    take = np.concatenate([order[a:b] for a, b in zip(lo, hi)] or [np.zeros(0, np.int64)])
+    pos = np.repeat(np.arange(ix.size, dtype=np.int64), hi - lo)
+    i = _host(self._sp_i)[:, take].copy()
+    i[d] = pos
+    tt = _device_tensor(take.astype(np.int64), self._device)
+    return _make(_device_tensor(i, self._device), self._sp_v.index_select(0, tt),
+                 self._sp_size[:d] + (ix.size,) + self._sp_size[d + 1:], False)
+
+
+@_kernel("aten::narrow_copy")
+def _k_narrow_copy(self, dim, start, length):
+    from .tensor import _wrap_dim
+    n, sd = self.dim(), self.sparse_dim()
+    d = _wrap_dim(dim, n, "narrow_copy")
+    size = self._sp_size[d]
+    if not (0 <= start and length >= 0 and start + length <= size):
+        raise RuntimeError(f"Invalid range to narrow. range(start, start+length) must be a "
+                           f"subset of range(0, {size}).")
+    new = self._sp_size[:d] + (length,) + self._sp_size[d + 1:]
+    if d >= sd:
+        return _make(self._sp_i, self._sp_v.narrow(d - sd + 1, start, length).clone(), new,
+                     self._sp_coalesced)
+    col = _host(self._sp_i[d])
+    keep = np.nonzero((col >= start) & (col < start + length))[0]
+    i = _host(self._sp_i)[:, keep].copy()
+    i[d] -= start
+    kt = _device_tensor(keep.astype(np.int64), self._device)
+    return _make(_device_tensor(i, self._device), self._sp_v.index_select(0, kt), new,
+                 self._sp_coalesced)
+
+
+@_kernel("aten::permute")
+def _k_permute(self, dims):
+    """Sparse dims permuted among themselves (the index rows), dense dims among
+    themselves (the values'); PyTorch's error for a permutation mixing them."""
+    from .tensor import _wrap_dim
+    n, sd = self.dim(), self.sparse_dim()
+    if len(dims) != n:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input "
+                           f"does not match the length of the desired ordering of "
+                           f"dimensions i.e. input.dim() = {n} is not equal to len(dims) = "
+                           f"{len(dims)}")
+    p = [_wrap_dim(x, n, "permute") for x in dims]
+    if len(set(p)) != n:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    if any(x >= sd for x in p[:sd]):
+        raise RuntimeError("permute(sparse_coo): transpositions between sparse and dense "
+                           "dimensions are not allowed.Only transpositions within sparse "
+                           "and dense dimensions are supported.")
+    v = self._sp_v
+    if p[sd:] != list(range(sd, n)):
+        v = v.permute([0] + [x - sd + 1 for x in p[sd:]])
+    same = p[:sd] == list(range(sd))
+    return _make(self._sp_i[p[:sd]] if not same else self._sp_i,
+                 _alias(v, "PermuteBackward0"), tuple(self._sp_size[x] for x in p),
+                 self._sp_coalesced and same)
+
+
+@_kernel("aten::cat")
+def _k_cat(tensors, dim=0):
+    """Sparse tensors joined along a dim: a sparse dim's indices offset by the sizes
+    before, a dense dim's values joined; the result uncoalesced, as PyTorch's."""
+    from . import cat
+    from .tensor import _wrap_dim
+    ts = list(tensors)
+    if not ts or not all(_is_sparse(t) for t in ts):
+        raise not_implemented("aten::cat", ts[0]._device if ts else _dt_cpu())
+    t0 = ts[0]
+    n, sd = t0.dim(), t0.sparse_dim()
+    d = _wrap_dim(dim, n, "cat")
+    for k, t in enumerate(ts[1:], 1):
+        if t.sparse_dim() != sd or t.dense_dim() != t0.dense_dim():
+            raise RuntimeError(f"All tensors must have the same sparse_dim and dense_dim: {sd}, "
+                               f"{t0.dense_dim()}, but tensor at position {k} has "
+                               f"{t.sparse_dim()}, {t.dense_dim()}.")
+        if any(a != b for k, (a, b) in enumerate(zip(t.shape, t0.shape)) if k != d):
+            raise RuntimeError(f"Sizes of tensors must match except in dimension {d}")
+    total = sum(t.shape[d] for t in ts)
+    size = t0._sp_size[:d] + (total,) + t0._sp_size[d + 1:]
+    if d >= sd:
+        raise not_implemented("aten::cat", t0._device)
+    idx, off = [], 0
+    for t in ts:
+        i = t._sp_i
+        if off:
+            shift = np.zeros((sd, 1), np.int64)
+            shift[d] = off
+            i = i + _device_tensor(shift, t._device)
+        idx.append(i)
+        off += t.shape[d]
+    return _make(cat(idx, 1), cat([t._sp_v for t in ts]), size, False)
+
+
+@_kernel("aten::stack")
+def _k_stack(tensors, dim=0):
+    ts = list(tensors)
+    return _k_cat([_k_unsqueeze(t, dim) for t in ts], dim)
+
+
+def _reshape_refusal(self, *args):
+    raise RuntimeError("reshape is not implemented for sparse tensors")
+
+
+_KERNELS["aten::reshape"] = _reshape_refusal
+
+
+def sparse_mask(self, mask):
+    """dense.sparse_mask(sparse): self's elements at mask's indices, a sparse tensor of
+    mask's indices, as PyTorch's."""
+    if not isinstance(mask, SparseCooTensor):
+        raise RuntimeError(f"sparse_mask expects mask to be sparse, got "
+                           f"{'a strided' if isinstance(mask, Tensor) else type(mask)} mask")
+    if tuple(self.shape) != tuple(mask.shape):
+        raise RuntimeError("sparse_mask(): operands have incompatible sizes; self has size "
+                           f"{list(self.shape)} but mask has size {list(mask.shape)}")
+    return _make(mask._sp_i, _gather(self, mask), mask._sp_size, mask._sp_coalesced)
+
+
+
+def _sparse_add_forward(ctx, va, vb, boxed):
+    out, pa, pb, alpha = boxed
+    ctx.pa, ctx.pb, ctx.alpha = pa, pb, alpha
+    return out
+
+
+def _sparse_add_backward(ctx, grad):
+    gb = grad.index_select(0, ctx.pb)
+    return grad.index_select(0, ctx.pa), (gb * ctx.alpha if ctx.alpha != 1 else gb), None
+
+
+_SparseAdd = _named("AddBackward0", _sparse_add_forward, _sparse_add_backward)

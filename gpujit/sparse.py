@@ -30,7 +30,7 @@ def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
     from . import addmm as _addmm
     from ._sparse_coo import SparseCooTensor, sparse_mm
     if isinstance(mat1, SparseCooTensor):
-        return mat * beta + sparse_mm(mat1, mat2) * alpha
+        return sparse_mm(mat1, mat2, "SparseAddmmBackward0", t=mat, beta=beta, alpha=alpha)
     return _addmm(mat, mat1, mat2, beta=beta, alpha=alpha)
 
 

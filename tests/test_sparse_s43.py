@@ -289,7 +289,7 @@ def test_transpose_stride_and_indexing():
 
 def test_ops_without_a_sparse_kernel_raise_torchs_not_implemented_error():
     s = _s()
-    for f, op in ((lambda: torch.exp(s), "aten::exp"), (lambda: s.unsqueeze(0), "aten::unsqueeze"),
+    for f, op in ((lambda: torch.exp(s), "aten::exp"), (lambda: torch.sigmoid(s), "aten::sigmoid"),
                   (lambda: torch.cumsum(s, 0), "aten::cumsum")):
         with pytest.raises(NotImplementedError) as e:
             f()
@@ -652,3 +652,99 @@ def test_dense_products_with_a_sparse_leaf_reach_its_values():
             full = np.ones((2, 2)) @ w.T
             assert got[0] == [full[0, 1], full[1, 0], full[1, 2]]
             assert a.shape == (2, 3)
+
+
+# ---------------------------------------------------------------- in place, shapes
+U_I, U_V = [[1, 0, 1], [2, 1, 0]], [1., 2., 3.]       # (uncoalesced: storage order kept)
+
+
+def _u(mod=torch):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mod.sparse_coo_tensor(U_I, U_V, (2, 3))
+
+
+def _parts(r):
+    return r._indices().tolist(), r._values().tolist(), tuple(r.shape), r.is_coalesced()
+
+
+def test_inplace_sparse_add_and_the_merge_order():
+    s = _s()
+    t = s
+    s += _s()
+    assert s is t and s.to_dense().tolist() == (2 * np.array(X)).tolist()
+    r = _s()
+    assert r.add_(_u()) is r
+    # torch's merge: the smaller index first, equal indices summed, in storage order
+    assert _parts(r) == ([[0, 1, 1, 0, 1], [1, 0, 2, 1, 0]], [1., 2., 4., 2., 3.], (2, 3),
+                         False)
+    q = _s()
+    q.sub_(_s())
+    assert q.to_dense().tolist() == np.zeros((2, 3)).tolist()
+    assert _parts(_u() + _u()) == (U_I, [2., 4., 6.], (2, 3), False)
+    with pytest.raises(RuntimeError, match="^Can't convert result type Float to output Int in "
+                                           "add operation$"):
+        _s().int().add_(_s())
+    leaf = _leaf()
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in "
+                                           "an in-place operation"):
+        leaf.add_(_s())
+    z = _s()
+    assert z.zero_() is z and z._nnz() == 0 and z.to_dense().tolist() == np.zeros((2, 3)).tolist()
+    one = torch.tensor([[2.]]).to_sparse()
+    assert one.item() == 2. and bool(one)
+    if real is not None:
+        rr = _s(real)
+        rr.add_(_u(real))
+        assert _parts(rr) == ([[0, 1, 1, 0, 1], [1, 0, 2, 1, 0]], [1., 2., 4., 2., 3.], (2, 3),
+                              False)
+
+
+SHAPES = ["s.unsqueeze(0)", "s.unsqueeze(2)", "u.unsqueeze(1)",
+          "s.index_select(0, torch.tensor([1, 0, 1]))", "u.index_select(1, torch.tensor([0, 2]))",
+          "torch.cat([s, u])", "torch.cat([u, s], 1)", "torch.stack([s, u], 1)",
+          "s.narrow_copy(0, 1, 1)", "s.permute(1, 0)", "s.permute(0, 1)",
+          "torch.ones(2, 3).sparse_mask(u)", "torch.arange(6.).reshape(2, 3).sparse_mask(s)",
+          "torch.ones(2, 3, 2).to_sparse(2).unsqueeze(3)",
+          "torch.ones(2, 3, 2).to_sparse(2).permute(1, 0, 2)"]
+
+
+@pytest.mark.parametrize("expr", SHAPES)
+def test_shape_ops_of_sparse_tensors(expr):
+    r = eval(expr, {"torch": torch, "s": _s(), "u": _u()})
+    dense = eval(expr.replace("s.", "s_.").replace("(s", "(s_").replace("[s", "[s_")
+                 .replace(" s]", " s_]").replace("u.", "u_.").replace("[u", "[u_")
+                 .replace(" u]", " u_]").replace("(u", "(u_").replace(".to_sparse(2)", "")
+                 .replace(".sparse_mask(u_)", " * (u_ != 0)").replace(".sparse_mask(s_)",
+                                                                       " * (s_ != 0)")
+                 .replace(".narrow_copy(", ".narrow("),
+                 {"torch": torch, "s_": torch.tensor(X), "u_": _u().to_dense()})
+    assert r.is_sparse and r.to_dense().tolist() == dense.tolist()
+    if real is not None:
+        rr = eval(expr, {"torch": real, "s": _s(real), "u": _u(real)})
+        assert _parts(rr) == _parts(r)
+
+
+def test_shape_op_errors_in_torch_words():
+    s, u = _s(), _u()
+    for expr, exc, msg in (
+            ("s.narrow_copy(1, 2, 2)", RuntimeError, "Invalid range to narrow. range(start, "
+                                                     "start+length) must be a subset of "
+                                                     "range(0, 3)."),
+            ("torch.ones(2, 3, 2).to_sparse(2).permute(2, 0, 1)", RuntimeError,
+             "permute(sparse_coo): transpositions between sparse and dense dimensions are not "
+             "allowed.Only transpositions within sparse and dense dimensions are supported."),
+            ("s.index_select(0, torch.tensor([5]))", IndexError,
+             "index_select(): index contains 5 that is out of range for tensor of size [2, 3] "
+             "at dimension 0"),
+            ("torch.cat([s, torch.ones(2, 3).to_sparse(1)])", RuntimeError,
+             "All tensors must have the same sparse_dim and dense_dim: 2, 0, but tensor at "
+             "position 1 has 1, 1."),
+            ("s.reshape(3, 2)", RuntimeError, "reshape is not implemented for sparse tensors"),
+            ("s.flatten()", RuntimeError, "reshape is not implemented for sparse tensors")):
+        for mod in (torch, real) if real is not None else (torch,):
+            with pytest.raises(exc) as e:
+                eval(expr, {"torch": mod, "s": _s(mod), "u": _u(mod)})
+            assert str(e.value) == msg, (expr, mod)
+    assert s.sum() == 6 and u.sum() == 6

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .. import dtypes as _dt
 from .._no_complex import refusing
-from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, sparse_mm, to_sparse
+from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, sparse_mm, sparse_mask, to_sparse
 from .._sparse_csr import sparse_csr_tensor
 from ..tensor import Tensor
 from .registry import tensor_method
@@ -73,10 +73,11 @@ def to_sparse_coo(self):
 
 
 Tensor.to_sparse_coo = to_sparse_coo
+Tensor.sparse_mask = sparse_mask
 
 # x.to_sparse_csr() & co.: their results would be compressed sparse tensors
 for _name in ("to_sparse_csc", "to_sparse_bsr",
-              "to_sparse_bsc", "sparse_mask", "sparse_resize_", "sparse_resize_and_clear_"):
+              "to_sparse_bsc", "sparse_resize_", "sparse_resize_and_clear_"):
     setattr(Tensor, _name, _refusing(_name, _MAKES if _name.startswith("to_") else
                                      "it works on sparse tensors", "Tensor"))
 
