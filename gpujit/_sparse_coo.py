@@ -1686,3 +1686,84 @@ def _sparse_add_backward(ctx, grad):
 
 
 _SparseAdd = _named("AddBackward0", _sparse_add_forward, _sparse_add_backward)
+
+
+def sparse_softmax(input, dim, dtype=None, log=False):
+    """torch.sparse.softmax / log_softmax of a sparse COO tensor: over each line along `dim`
+    of the coalesced tensor, its stored entries only (the others count as -inf: they stay
+    unstored); the result has the coalesced input's indices. As PyTorch's CPU kernel: the
+    line's max subtracted, exp, the sum in storage order. Recorded through the values
+    (SparseSoftmaxBackward0 / SparseLogSoftmaxBackward0)."""
+    from .tensor import _wrap_dim
+    name = "_sparse_log_softmax" if log else "_sparse_softmax"
+    if not isinstance(input, SparseCooTensor):
+        dev = input.device if isinstance(input, Tensor) else _dt_cpu()
+        raise NotImplementedError(
+            f"Could not run 'aten::{name}' with arguments from the "
+            f"'{'CUDA' if dev.type == 'cuda' else 'CPU'}' backend. This could be because the "
+            f"operator doesn't exist for this backend, or was omitted during the "
+            f"selective/custom build process (if using custom build). It takes a sparse COO "
+            f"tensor (x.to_sparse()).")
+    c = input.coalesce()
+    v = c._sp_v if dtype is None else c._sp_v.to(dtype)
+    sd = c.sparse_dim()
+    d = _wrap_dim(dim, c.dim(), name)
+    if d >= sd:
+        out = v.log_softmax(d - sd + 1) if log else v.softmax(d - sd + 1)
+        out = _alias(out, "SparseLogSoftmaxBackward0" if log else "SparseSoftmaxBackward0")
+        return _make(c._sp_i, out, c._sp_size, True)
+    i = _host(c._sp_i)
+    keep = [k for k in range(sd) if k != d]
+    key = _linear(i[keep], tuple(c.shape[k] for k in keep)) if keep else \
+        np.zeros(i.shape[1], np.int64)
+    pool = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    npool = int(pool.max()) + 1 if pool.size else 0
+    hv = _host(v)
+    # (PyTorch's CPU kernel computes in its accumulate type, double for float: the line's
+    # max, exp of the difference, their sum in storage order; softmax stores exp in the
+    # values' dtype and multiplies by 1 / sum, log_softmax is v - (max + log(sum)))
+    x = hv.astype(np.float64)
+    m = np.full((npool,) + hv.shape[1:], -np.inf)
+    np.maximum.at(m, pool, x)
+    m[np.isinf(m)] = 0
+    e = np.exp(x - m[pool])
+    total = np.zeros_like(m)
+    np.add.at(total, pool, e)
+    with np.errstate(divide="ignore"):
+        if log:
+            r = (x - (m + np.log(total))[pool]).astype(hv.dtype)
+        else:
+            r = (e.astype(hv.dtype).astype(np.float64) * (1.0 / total)[pool]).astype(hv.dtype)
+    out = _device_tensor(r, c._device)
+    if _records(v):
+        out = (_SparseLogSoftmax if log else _SparseSoftmax).apply(
+            v, (out, _device_tensor(pool, c._device), npool))
+    return _make(c._sp_i, out, c._sp_size, True)
+
+
+def _softmax_forward(ctx, values, boxed):
+    out, pool, npool = boxed
+    ctx.out, ctx.pool, ctx.npool = out, pool, npool
+    return out
+
+
+def _pool_sum(x, pool, npool):
+    from . import zeros
+    return zeros((npool,) + tuple(x.shape[1:]), dtype=x.dtype,
+                 device=x.device).index_add(0, pool, x).index_select(0, pool)
+
+
+def _softmax_backward(ctx, grad):
+    out = ctx.out
+    return out * (grad - _pool_sum(grad * out, ctx.pool, ctx.npool)), None
+
+
+def _log_softmax_backward(ctx, grad):
+    # (exp as the kernel's std::exp: correctly rounded from double, not the vectorized one)
+    o = _host(ctx.out)
+    ex = _device_tensor(np.exp(o.astype(np.float64)).astype(o.dtype), ctx.out.device)
+    return grad - ex * _pool_sum(grad, ctx.pool, ctx.npool), None
+
+
+_SparseSoftmax = _named("SparseSoftmaxBackward0", _softmax_forward, _softmax_backward)
+_SparseLogSoftmax = _named("SparseLogSoftmaxBackward0", _softmax_forward, _log_softmax_backward)

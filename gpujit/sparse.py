@@ -48,8 +48,18 @@ def sum(input, dim=None, dtype=None):
     return _sum_refusal(input, dim, dtype)
 
 
-softmax = _refusing("softmax", _NEEDS, "torch.sparse")
-log_softmax = _refusing("log_softmax", _NEEDS, "torch.sparse")
+def softmax(input, dim, *, dtype=None):
+    """torch.sparse.softmax of a sparse COO tensor (_sparse_coo.sparse_softmax)."""
+    from ._sparse_coo import sparse_softmax
+    return sparse_softmax(input, dim, dtype)
+
+
+def log_softmax(input, dim, *, dtype=None):
+    """torch.sparse.log_softmax of a sparse COO tensor (_sparse_coo.sparse_softmax)."""
+    from ._sparse_coo import sparse_softmax
+    return sparse_softmax(input, dim, dtype, log=True)
+
+
 sampled_addmm = _refusing("sampled_addmm", _NEEDS, "torch.sparse")
 spsolve = _refusing("spsolve", _NEEDS, "torch.sparse")
 spdiags = _refusing("spdiags", "its result would be a sparse tensor", "torch.sparse")

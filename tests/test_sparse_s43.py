@@ -748,3 +748,74 @@ def test_shape_op_errors_in_torch_words():
                 eval(expr, {"torch": mod, "s": _s(mod), "u": _u(mod)})
             assert str(e.value) == msg, (expr, mod)
     assert s.sum() == 6 and u.sum() == 6
+
+
+# ---------------------------------------------------------------- torch.sparse.softmax
+def _random_sparse(seed=0):
+    rng = np.random.default_rng(seed)
+    a = (rng.standard_normal((12, 17)) * 4).astype(np.float32)
+    a[rng.random((12, 17)) < 0.6] = 0
+    return a
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_sparse_softmax_values_bit_for_bit(log, dim):
+    a = _random_sparse()
+    f = torch.sparse.log_softmax if log else torch.sparse.softmax
+    r = f(torch.from_numpy(a).to_sparse(), dim)
+    i = r.indices().numpy()
+    assert r.is_sparse and r.is_coalesced() and i.tolist() == np.stack(np.nonzero(a)).tolist()
+    # NumPy: each line's stored entries, in double as PyTorch's CPU kernel
+    x = a[np.nonzero(a)].astype(np.float64)
+    pool = i[1 - (dim % 2)]
+    m = np.full(pool.max() + 1, -np.inf)
+    np.maximum.at(m, pool, x)
+    e = np.exp(x - m[pool])
+    total = np.bincount(pool, e)
+    want = (x - (m + np.log(total))[pool]) if log else \
+        e.astype(np.float32).astype(np.float64) * (1 / total)[pool]
+    assert r.values().numpy().tobytes() == want.astype(np.float32).tobytes()
+    if real is not None:
+        rr = (real.sparse.log_softmax if log else real.sparse.softmax)(
+            real.from_numpy(a).to_sparse(), dim)
+        assert rr._values().numpy().tobytes() == r.values().numpy().tobytes()
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_sparse_softmax_gradient_and_node(log):
+    a = _random_sparse(1)
+    g = np.random.default_rng(2).standard_normal(a.shape).astype(np.float32)
+    got = []
+    for mod in (torch, real) if real is not None else (torch,):
+        x = mod.from_numpy(a).to_sparse().requires_grad_()
+        y = (mod.sparse.log_softmax if log else mod.sparse.softmax)(x, 1)
+        assert type(y.grad_fn).__name__ == ("SparseLogSoftmaxBackward0" if log
+                                            else "SparseSoftmaxBackward0")
+        (y.to_dense() * mod.from_numpy(g)).sum().backward()
+        got.append(x.grad.coalesce().values().numpy())
+    i = np.nonzero(a)
+    out = (torch.sparse.log_softmax if log else torch.sparse.softmax)(
+        torch.from_numpy(a).to_sparse(), 1).values().numpy().astype(np.float64)
+    gv = g[i].astype(np.float64)
+    if log:
+        want = gv - np.exp(out) * np.bincount(i[0], gv)[i[0]]
+    else:
+        want = out * (gv - np.bincount(i[0], gv * out)[i[0]])
+    assert np.allclose(got[0], want, rtol=1e-5, atol=1e-6)
+    if len(got) == 2:
+        assert got[0].tobytes() == got[1].tobytes()
+
+
+def test_sparse_softmax_other_forms():
+    u = _u()
+    r = torch.sparse.softmax(u, 1)
+    assert r.indices().tolist() == [[0, 1, 1], [1, 0, 2]]
+    assert np.allclose(r.values().tolist(), [1.0, 1 / (1 + np.exp(-2)), 1 / (1 + np.exp(2))])
+    assert torch.sparse.softmax(u, 1, dtype=torch.float64).dtype is torch.float64
+    d = torch.ones(2, 3, 2).to_sparse(2)
+    assert torch.sparse.softmax(d, 2).values().tolist() == [[0.5, 0.5]] * 6
+    assert torch.sparse.softmax(d, 0).values().tolist() == [[0.5, 0.5]] * 6
+    with pytest.raises(NotImplementedError, match="^Could not run 'aten::_sparse_softmax' with "
+                                                  "arguments from the 'CPU' backend"):
+        torch.sparse.softmax(torch.ones(2, 2), 0)
