@@ -89,14 +89,12 @@ def test_sparse_layouts_exist_and_factories_refuse_them():
     for lay in (torch.sparse_coo, torch.sparse_csr, torch.sparse_csc, torch.sparse_bsr,
                 torch.sparse_bsc, torch.strided):
         assert pickle.loads(pickle.dumps(lay)) is lay
-    for make in (lambda: torch.zeros(2, 2, layout=torch.sparse_coo),
-                 lambda: torch.ones(2, 2, layout=torch.sparse_csr),
-                 lambda: torch.empty(2, 2, layout=torch.sparse_coo),
-                 lambda: torch.full((2,), 1.0, layout=torch.sparse_coo),
+    # (zeros / empty / zeros_like with a sparse layout make empty sparse tensors since
+    # session 43, full / ones torch's error: tests/test_sparse_s43.py)
+    for make in (lambda: torch.ones(2, 2, layout=torch.sparse_csr),
                  lambda: torch.arange(3, layout=torch.sparse_coo),
                  lambda: torch.eye(2, layout=torch.sparse_coo),
                  lambda: torch.rand(2, layout=torch.sparse_coo),
-                 lambda: torch.zeros_like(x, layout=torch.sparse_coo),
                  lambda: torch.empty_strided((2,), (1,), layout=torch.sparse_coo)):
         with pytest.raises(RuntimeError, match="gpujit's sparse tensors are COO and 2-D CSR"):
             make()

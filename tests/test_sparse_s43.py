@@ -819,3 +819,27 @@ def test_sparse_softmax_other_forms():
     with pytest.raises(NotImplementedError, match="^Could not run 'aten::_sparse_softmax' with "
                                                   "arguments from the 'CPU' backend"):
         torch.sparse.softmax(torch.ones(2, 2), 0)
+
+
+def test_factories_with_a_sparse_layout():
+    import warnings
+    cases = ["torch.zeros(2, 3, layout=torch.sparse_coo)", "torch.empty(2, 3, layout=torch.sparse_coo)",
+             "torch.zeros(2, 3, layout=torch.sparse_csr)",
+             "torch.zeros_like(torch.ones(2, 3), layout=torch.sparse_coo)",
+             "torch.empty((2, 3), layout=torch.sparse_coo, dtype=torch.float64)"]
+    for expr in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = eval(expr, {"torch": torch})
+        assert r.layout is (torch.sparse_csr if "csr" in expr else torch.sparse_coo)
+        assert r._nnz() == 0 and r.to_dense().abs().sum().item() == 0
+        if real is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rr = eval(expr, {"torch": real})
+            assert repr(rr) == repr(r).replace("gpujit.", "torch."), expr
+    for expr in ("torch.ones(2, 3, layout=torch.sparse_coo)",
+                 "torch.full((2, 3), 0., layout=torch.sparse_coo)"):
+        with pytest.raises(RuntimeError, match=r"^full\(\.\.\.\) is not implemented for sparse "
+                                               r"layout$"):
+            eval(expr, {"torch": torch})

@@ -414,9 +414,9 @@ def _gen_generic(op, fname, consts, hook=None):
     for a in s.arguments:
         if a.type.base == "ScalarType":
             L.append(f"    if {a.name} is not None: {a.name} = _to_dtype({a.name})")
-        elif a.type.base == "Layout":       # (a sparse one: gpujit has none)
+        elif a.type.base == "Layout":       # (a sparse one: sparse_refusals.sparse_factory)
             L.append(f"    if {a.name} is not None and {a.name} in _SPARSE: "
-                     f"raise _no_layout({op.public_name!r}, {a.name})")
+                     f"return _no_layout(_op, ({', '.join(names)},), dev)")
     call_args = ", ".join(f"a_{a.name}" if a.type.base == "Tensor" else a.name
                           for a in s.arguments)
     checked = s.is_inplace and "inplace_view" not in op.tags and op.on_expanded != "own" \
@@ -595,7 +595,7 @@ def _compile(op, src, fname, consts):
     from .memory_format import (iterator_layout as _iter_layout, c_layout as _c_layout,
                                 size1_strides_c as _size1_c)
     from . import overlap as _overlap
-    from .sparse_refusals import refuse_layout as _no_layout
+    from .sparse_refusals import sparse_factory as _no_layout
     ns = dict(__name__="gpujit.ops.generated", _S=_r.dispatch_state, _op=op, _impl=op.impl,
               _T=_r._Tensor, _np=np, _nd=np.ndarray, _cpu=_cpu, _defdev=_DEFDEV,
               _defdev_here=_default_device,

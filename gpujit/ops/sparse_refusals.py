@@ -38,6 +38,43 @@ def refuse_layout(op_name, layout):
                         f"use the default layout=torch.strided")
 
 
+_EMPTY = {"aten::zeros", "aten::empty.memory_format", "aten::new_zeros", "aten::new_empty",
+          "aten::zeros_like", "aten::empty_like"}
+_FULL = {"aten::ones", "aten::full", "aten::new_ones", "aten::new_full", "aten::ones_like",
+         "aten::full_like"}
+
+
+def sparse_factory(op, args, dev):
+    """A factory given a sparse layout (the generated entry points of ops with a `Layout?
+    layout` argument call it for torch.sparse_coo & co.): zeros / empty (and their new_ /
+    _like forms) make an empty sparse COO tensor (all dims sparse; a _like one the input's
+    sparse dims) or, 2-D, CSR one, as PyTorch's; ones / full PyTorch's error; the others
+    refuse in words."""
+    from .. import get_default_dtype
+    from .._sparse_coo import _empty_sparse
+    from .._sparse_csr import _make_csr, _warn_beta
+    kw = dict(zip((a.name for a in op.schema.arguments), args))
+    layout = kw["layout"]
+    if op.name in _FULL and layout is _dt.sparse_coo:
+        raise RuntimeError("full(...) is not implemented for sparse layout")
+    if op.name not in _EMPTY or layout not in (_dt.sparse_coo, _dt.sparse_csr):
+        raise refuse_layout(op.public_name, layout)
+    like = kw.get("self")
+    size = tuple(like.shape) if op.name.endswith("_like") else tuple(kw["size"])
+    dtype = kw.get("dtype") or (like.dtype if like is not None else get_default_dtype())
+    if layout is _dt.sparse_coo:
+        sd = like.sparse_dim() if op.name.endswith("_like") and like.is_sparse else len(size)
+        return _empty_sparse(size, sd, dtype, dev)
+    if len(size) != 2:
+        raise RuntimeError(f"{op.public_name}: gpujit's CSR tensors are 2-D matrices (got "
+                           f"size {list(size)})")
+    from .. import zeros
+    _warn_beta()
+    return _make_csr(zeros(size[0] + 1, dtype=_dt.int64, device=dev),
+                     zeros(0, dtype=_dt.int64, device=dev), zeros(0, dtype=dtype, device=dev),
+                     size)
+
+
 def _refusing(name, what, qual="torch"):
     return refusing(name, WHY, what, qual)
 
