@@ -548,9 +548,9 @@ def _is_scalar(v):
 def _zero_preserving(name):
     """A pointwise op with f(0) == 0, which PyTorch runs on a sparse tensor's coalesced
     values (the result coalesced)."""
-    def method(self):
+    def method(self, *args, **kwargs):
         c = self.coalesce()
-        return _make(c._sp_i, getattr(c._sp_v, name)(), c._sp_size, True)
+        return _make(c._sp_i, getattr(c._sp_v, name)(*args, **kwargs), c._sp_size, True)
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"x.{name}() of a sparse tensor: of its coalesced values."
     return method
@@ -1266,7 +1266,16 @@ def _k_mul(self, other):
 
 def _k_mul_(self, other):
     if _is_sparse(self):
-        return self.mul_(other)
+        if _is_scalar(other):
+            return self.mul_(other)
+        r = _k_mul(self, other)
+        if self.requires_grad and self.is_leaf and _records(self._sp_v):
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        self._sp_i, self._sp_v = r._sp_i, r._sp_v.to(self._dtype)
+        self._sp_coalesced = False          # (as PyTorch's in-place mul by a dense tensor)
+        self._vc[0] += 1
+        return self
     r = _k_mul(self, other)
     return self.copy_(r.to_dense())
 
@@ -1767,3 +1776,57 @@ def _log_softmax_backward(ctx, grad):
 
 _SparseSoftmax = _named("SparseSoftmaxBackward0", _softmax_forward, _softmax_backward)
 _SparseLogSoftmax = _named("SparseLogSoftmaxBackward0", _softmax_forward, _log_softmax_backward)
+
+
+
+# ---------------------------------------------------------------- function forms of the
+# values-only methods: torch.abs(s), torch.relu(s), F.relu(s), torch.pow(s, 2) ...
+def _method_kernel(name):
+    def kernel(self, *args):
+        if not isinstance(self, Tensor) or not (_is_sparse(self) or self.layout is
+                                               _dt.sparse_csr):
+            raise not_implemented(f"aten::{name}", _dt_cpu())
+        return getattr(self, name)(*args)
+    return kernel
+
+
+_VALUE_METHODS = ("abs", "sqrt", "sin", "tan", "tanh", "sinh", "asin", "atan", "asinh",
+                  "atanh", "ceil", "floor", "trunc", "sign", "sgn", "expm1", "log1p", "erf",
+                  "erfinv", "frac", "deg2rad", "rad2deg", "relu", "square", "isnan", "isinf",
+                  "signbit", "nan_to_num", "neg")
+for _name in _VALUE_METHODS:
+    _KERNELS[f"aten::{_name}"] = _CSR_OPS[f"aten::{_name}"] = _method_kernel(_name)
+
+
+@_kernel("aten::pow.Tensor_Tensor")
+def _k_pow(self, exponent):
+    if not _is_sparse(self) or not _is_scalar(exponent):
+        raise not_implemented("aten::pow.Tensor_Tensor",
+                              self._device if isinstance(self, Tensor) else _dt_cpu())
+    return self.pow(exponent)
+
+
+def _divisor(other):
+    if not _is_scalar(other):
+        shape = list(other.shape) if isinstance(other, Tensor) else []
+        raise RuntimeError(f"Sparse division requires a scalar or zero-dim dense tensor "
+                           f"divisor (got shape {shape} for divisor)")
+
+
+@_kernel("aten::div.Tensor_mode")
+def _k_div(self, other, rounding_mode=None):
+    if not _is_sparse(self):
+        raise not_implemented("aten::div.Tensor_mode", other._device)
+    _divisor(other)
+    return _make(self._sp_i, self._sp_v.div(other, rounding_mode=rounding_mode), self.shape,
+                 self._sp_coalesced)
+
+
+@_kernel("aten::div_.Tensor_mode")
+def _k_div_(self, other, rounding_mode=None):
+    if not _is_sparse(self):
+        raise not_implemented("aten::div_.Tensor_mode", other._device)
+    _divisor(other)
+    self._sp_v.div_(other, rounding_mode=rounding_mode)
+    self._vc[0] += 1
+    return self

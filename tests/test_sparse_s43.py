@@ -843,3 +843,34 @@ def test_factories_with_a_sparse_layout():
         with pytest.raises(RuntimeError, match=r"^full\(\.\.\.\) is not implemented for sparse "
                                                r"layout$"):
             eval(expr, {"torch": torch})
+
+
+FUNCS = ["torch.abs(s)", "torch.sqrt(s.abs())", "torch.neg(s)", "torch.tanh(s)", "torch.relu(s)",
+         "torch.nn.functional.relu(s)", "torch.pow(s, 2)", "torch.square(s)", "torch.isinf(s)",
+         "torch.div(s, 2)", "torch.div(s, 2, rounding_mode='floor')", "torch.true_divide(s, 2)",
+         "torch.nan_to_num(s, nan=0.)", "s.clone().div_(2)",
+         "s.clone().mul_(torch.full((2, 3), 2.))", "s * torch.tensor([[1.], [2.]])"]
+
+
+@pytest.mark.parametrize("expr", FUNCS)
+def test_function_forms_of_values_only_ops(expr):
+    a = np.array([[0., -1., 0.], [2., 0., -3.]])
+    r = eval(expr, {"torch": torch, "s": torch.tensor(a.tolist()).to_sparse()})
+    dense = eval(expr.replace(".to_sparse()", ""), {"torch": torch,
+                                                     "s": torch.tensor(a.tolist())})
+    assert r.is_sparse and r.to_dense().tolist() == dense.tolist()
+    if real is not None:
+        rr = eval(expr, {"torch": real, "s": real.tensor(a.tolist()).to_sparse()})
+        assert _parts(rr) == _parts(r), expr
+    with pytest.raises(RuntimeError, match=r"^Sparse division requires a scalar or zero-dim "
+                                           r"dense tensor divisor \(got shape \[2, 1\] for "
+                                           r"divisor\)$"):
+        _s() / torch.ones(2, 1)
+
+
+def test_function_forms_of_values_only_ops_on_csr():
+    c = _csr()
+    for f in (torch.abs, torch.relu, torch.neg, torch.tanh, torch.nn.functional.relu):
+        r = f(c)
+        assert r.layout is torch.sparse_csr and r.to_dense().tolist() == \
+            f(torch.tensor(X)).tolist()
