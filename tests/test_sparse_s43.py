@@ -874,3 +874,76 @@ def test_function_forms_of_values_only_ops_on_csr():
         r = f(c)
         assert r.layout is torch.sparse_csr and r.to_dense().tolist() == \
             f(torch.tensor(X)).tolist()
+
+
+def _gat_losses(mod, x, adj, W, a, steps=3):
+    """pyGAT's SpGraphAttentionLayer: a custom Function that builds a sparse tensor from the
+    edge values, saves it for backward, multiplies with matmul and, in backward, reads its
+    _indices() and multiplies its t(); Adam steps. The losses and the first output."""
+    F = mod.nn.functional
+
+    class SpecialSpmmFunction(mod.autograd.Function):
+        @staticmethod
+        def forward(ctx, indices, values, shape, b):
+            assert indices.requires_grad is False
+            s = mod.sparse_coo_tensor(indices, values, shape)
+            ctx.save_for_backward(s, b)
+            ctx.N = shape[0]
+            return mod.matmul(s, b)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            s, b = ctx.saved_tensors
+            grad_values = grad_b = None
+            if ctx.needs_input_grad[1]:
+                grad_a_dense = grad_output.matmul(b.t())
+                edge_idx = s._indices()[0, :] * ctx.N + s._indices()[1, :]
+                grad_values = grad_a_dense.view(-1)[edge_idx]
+            if ctx.needs_input_grad[3]:
+                grad_b = s.t().matmul(grad_output)
+            return None, grad_values, None, grad_b
+
+    Wp, ap = mod.nn.Parameter(mod.tensor(W)), mod.nn.Parameter(mod.tensor(a))
+    opt = mod.optim.Adam([Wp, ap], lr=0.01)
+    losses, first = [], None
+    for _ in range(steps):
+        opt.zero_grad()
+        inp, ad = mod.tensor(x), mod.tensor(adj)
+        n = inp.size()[0]
+        edge = ad.nonzero().t()
+        h = mod.mm(inp, Wp)
+        edge_h = mod.cat((h[edge[0, :], :], h[edge[1, :], :]), dim=1).t()
+        edge_e = mod.exp(-F.leaky_relu(ap.mm(edge_h).squeeze(), 0.2))
+        rowsum = SpecialSpmmFunction.apply(edge, edge_e, mod.Size([n, n]), mod.ones(size=(n, 1)))
+        hp = SpecialSpmmFunction.apply(edge, edge_e, mod.Size([n, n]), h).div(rowsum)
+        out = F.elu(hp)
+        if first is None:
+            first = out.detach().numpy()
+        loss = out.pow(2).sum()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses, first
+
+
+def test_pygat_sparse_attention_layer():
+    rng = np.random.default_rng(0)
+    n, f, o = 12, 5, 4
+    adj = (rng.random((n, n)) < 0.3).astype(np.float32) + np.eye(n, dtype=np.float32)
+    x = rng.random((n, f)).astype(np.float32)
+    W = (rng.standard_normal((f, o)) * 0.3).astype(np.float32)
+    a = (rng.standard_normal((1, 2 * o)) * 0.3).astype(np.float32)
+    losses, first = _gat_losses(torch, x, adj, W, a)
+    assert losses[-1] < losses[0]
+    # NumPy: attention over each row's edges, elu
+    h = x.astype(np.float64) @ W
+    r, c = np.nonzero(adj)
+    z = np.concatenate([h[r], h[c]], 1) @ a[0]
+    e = np.exp(-np.where(z > 0, z, 0.2 * z))
+    num = np.zeros((n, o))
+    np.add.at(num, r, e[:, None] * h[c])
+    hp = num / np.bincount(r, e, n)[:, None]
+    assert np.allclose(first, np.where(hp > 0, hp, np.expm1(hp)), rtol=1e-5, atol=1e-6)
+    if real is not None:
+        rl, rf = _gat_losses(real, x, adj, W, a)
+        assert np.allclose(losses, rl, rtol=1e-6) and np.allclose(first, rf, rtol=1e-6)
