@@ -481,6 +481,49 @@ class SparseCooTensor(Tensor):
     def reshape(self, *shape):
         raise RuntimeError("reshape is not implemented for sparse tensors")
 
+    def contiguous(self, memory_format=None):
+        raise RuntimeError("unsupported memory format option Contiguous")
+
+    def expand(self, *sizes, implicit=False):
+        raise RuntimeError("expand is unsupported for Sparse tensors")
+
+    @property
+    def nbytes(self):
+        raise RuntimeError("nbytes is not defined for sparse tensors.  If you want the size "
+                           "of the constituent tensors, add the nbytes of the indices and "
+                           "values.  If you want the size of the equivalent dense tensor, "
+                           "multiply numel() by element_size()")
+
+    def untyped_storage(self):
+        raise NotImplementedError("Cannot access storage of SparseTensorImpl")
+
+    storage = untyped_storage
+
+    @property
+    def mT(self):
+        return _k_transpose(self, -2, -1)
+
+    @property
+    def H(self):
+        return self.t() if not self._dtype.is_complex else self.t().conj()
+
+    def register_hook(self, hook):
+        """hook(grad) -> None or a replacement, called with the sparse gradient (self's
+        indices) when it is computed, as PyTorch's; a handle with .remove()."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        i, size, coalesced = self._sp_i, self._sp_size, self._sp_coalesced
+
+        def on_values(g):
+            r = hook(_make(i, g, size, coalesced))
+            if r is None:
+                return None
+            if isinstance(r, SparseCooTensor):
+                return r._sp_v if r._sp_i is i else _gather(r.to_dense(), self)
+            return _gather(r, self)
+        return self._sp_v.register_hook(on_values)
+
     def flatten(self, start_dim=0, end_dim=-1):
         raise RuntimeError("reshape is not implemented for sparse tensors")
 
@@ -1830,3 +1873,18 @@ def _k_div_(self, other, rounding_mode=None):
     self._sp_v.div_(other, rounding_mode=rounding_mode)
     self._vc[0] += 1
     return self
+
+
+
+_KERNELS["aten::t"] = lambda self: self.t()
+_KERNELS["aten::clone"] = lambda self, memory_format=None: self.clone()
+_KERNELS["aten::mT"] = lambda self: self.mT
+
+
+@_kernel("aten::linalg_vector_norm")
+def _k_norm(self, ord=2, dim=None, keepdim=False, dtype=None):
+    """The norm of every element (dim None): its coalesced values' norm, as PyTorch's."""
+    if dim is not None:
+        raise not_implemented("aten::linalg_vector_norm", self._device)
+    return self.coalesce()._sp_v.norm(ord, dtype=dtype) if dtype is not None else \
+        self.coalesce()._sp_v.norm(ord)

@@ -947,3 +947,32 @@ def test_pygat_sparse_attention_layer():
     if real is not None:
         rl, rf = _gat_losses(real, x, adj, W, a)
         assert np.allclose(losses, rl, rtol=1e-6) and np.allclose(first, rf, rtol=1e-6)
+
+
+def test_hooks_norm_views_and_torchs_errors():
+    seen = []
+    for mod in (torch, real) if real is not None else (torch,):
+        s = _leaf(mod)
+        h = s.register_hook(lambda g: (seen.append(g.is_sparse), g * 2)[1])
+        mod.sparse.mm(s, mod.tensor(W)).sum().backward()
+        assert s.grad.coalesce().values().tolist() == [10., 2., 18.]
+        h.remove()
+    assert all(seen)
+    s = _s()
+    assert abs(s.norm().item() - np.sqrt(14.)) < 1e-6 and abs(torch.norm(s).item() -
+                                                              np.sqrt(14.)) < 1e-6
+    for t in (torch.t(s), s.mT, s.H):
+        assert t.is_sparse and t.to_dense().tolist() == np.array(X).T.tolist()
+    assert torch.clone(s).is_sparse and torch.clone(s).to_dense().tolist() == X
+    for expr, exc, msg in (
+            ("s.contiguous()", RuntimeError, "unsupported memory format option Contiguous"),
+            ("s.expand(2, 3)", RuntimeError, "expand is unsupported for Sparse tensors"),
+            ("s.nbytes", RuntimeError, "nbytes is not defined for sparse tensors.  If you want "
+                                       "the size of the constituent tensors, add the nbytes "
+                                       "of the indices and values."),
+            ("s.untyped_storage()", NotImplementedError,
+             "Cannot access storage of SparseTensorImpl")):
+        for mod in (torch, real) if real is not None else (torch,):
+            with pytest.raises(exc) as e:
+                eval(expr, {"s": _s(mod)})
+            assert str(e.value).startswith(msg), (expr, mod)
