@@ -788,17 +788,6 @@ def sparse_mm(mat1, mat2, node=None, t=None, beta=1, alpha=1, vec=False):
     shape = (n,) if vec else (n, mat2.shape[1])
     if t is not None:
         t.expand(shape)         # (PyTorch's error for a t of another size)
-    if mat2._device.type != "cpu":
-        from . import zeros
-        m2 = mat2.unsqueeze(1) if vec else mat2
-        out = zeros((n, m2.shape[1]), dtype=mat2._dtype, device=mat2._device)
-        if mat1._nnz():
-            rows, cols = mat1._sp_i[0], mat1._sp_i[1]
-            out = out.index_add(0, rows, mat1._sp_v.unsqueeze(1) * m2.index_select(0, cols))
-        out = out.squeeze(1) if vec else out
-        if alpha != 1:
-            out = out * alpha
-        return out if t is None else (t * beta if beta != 0 else t * 0) + out
     return _SPDENSE[node or "SparseAddmmBackward0"].apply(
         t, mat2, mat1._sp_v, (mat1, beta, alpha, vec))
 
@@ -837,6 +826,18 @@ class _SparseDense(_autograd_function()):
         mat1, beta, alpha, vec = boxed
         ctx.boxed = boxed
         ctx.mat2 = mat2 if ctx.needs_input_grad[2] else None
+        if mat2._device.type != "cpu":      # (on a GPU: registry ops, in this node)
+            from . import zeros
+            m2 = mat2.unsqueeze(1) if vec else mat2
+            out = zeros((mat1._sp_size[0], m2.shape[1]), dtype=mat2._dtype,
+                        device=mat2._device)
+            if mat1._nnz():
+                rows, cols = mat1._sp_i[0], mat1._sp_i[1]
+                out = out.index_add(0, rows, values.unsqueeze(1) * m2.index_select(0, cols))
+            out = out.squeeze(1) if vec else out
+            if alpha != 1:
+                out = out * alpha
+            return out if t is None else (t * beta if beta != 0 else t * 0) + out
         b = _host(mat2)
         if vec:
             b = b[:, None]

@@ -394,10 +394,18 @@ def test_function_forms_on_cuda_match_the_cpu():
             r = eval(expr, {"torch": torch, "s": s, "D": D, "dev": dev})
             assert r.device.type == dev, expr
             got.append(r.cpu().tolist())
+            got.append(type(r.grad_fn).__name__ if r.grad_fn is not None else None)
             if r.requires_grad:
                 r.sum().backward()
                 got.append(D.grad.cpu().tolist())
         assert got[:len(got) // 2] == got[len(got) // 2:], expr
+    # a sparse operand requiring grad: the same sparse gradient on the GPU
+    grads = []
+    for dev in ("cpu", "cuda"):
+        s = torch.tensor(X, device=dev).to_sparse().requires_grad_()
+        torch.sparse.mm(s, torch.tensor(W, device=dev)).sum().backward()
+        grads.append((s.grad.is_sparse, s.grad.to_dense().cpu().tolist()))
+    assert grads[0] == grads[1]
 
 
 # ---------------------------------------------------------------- CSR
