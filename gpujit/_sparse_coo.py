@@ -104,6 +104,33 @@ class SparseCooTensor(Tensor):
         raise RuntimeError("set_data: a sparse tensor's data cannot be replaced "
                            "(gpujit's sparse tensors are made by to_sparse / sparse_coo_tensor)")
 
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, other):
+        """x.data = sparse (Module.to / .double() of a sparse parameter): other's parts,
+        the values a leaf that requires grad as self's were (its .grad kept where it fits)."""
+        if not isinstance(other, SparseCooTensor):
+            raise RuntimeError("set_data: a sparse tensor's data can be set to a sparse COO "
+                               "tensor only")
+        self._set_parts(other._sp_i, other._sp_v.detach(), other._sp_size,
+                        other._sp_coalesced)
+
+    def _set_parts(self, i, v, size, coalesced):
+        """self's parts replaced; a leaf whose values required grad keeps requiring it
+        (its .grad kept where it fits the new values)."""
+        old = self._sp_v
+        if old.requires_grad and old.grad_fn is None:
+            g = old.grad
+            v = v.requires_grad_()
+            if g is not None and g.shape == v.shape and g.dtype is v.dtype:
+                v.grad = g
+        self._sp_i, self._sp_v = i, v
+        self._sp_size, self._sp_coalesced = Size(size), coalesced
+        self._dtype, self._device = v._dtype, v._device
+
     # ------------------------------------------------------------ sizes and flags
     @property
     def shape(self):
@@ -309,9 +336,10 @@ class SparseCooTensor(Tensor):
         and values copied, the values cast to self's dtype, src's size."""
         if not isinstance(src, SparseCooTensor):
             raise not_implemented("aten::copy_", self._device)
-        self._sp_v = src._sp_v.to(dtype=self._dtype, device=self._device, copy=True)
-        self._sp_i = src._sp_i.to(self._device, copy=True)
-        self._sp_size, self._sp_coalesced = src._sp_size, src._sp_coalesced
+        self._set_parts(src._sp_i.to(self._device, copy=True),
+                        src._sp_v.detach().to(dtype=self._dtype, device=self._device,
+                                              copy=True),
+                        src._sp_size, src._sp_coalesced)
         self._vc[0] += 1
         return self
 
@@ -451,7 +479,12 @@ class SparseCooTensor(Tensor):
         if self.requires_grad and self.is_leaf and _records(self._sp_v):
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
-        self._sp_i, self._sp_v = r._sp_i, r._sp_v.to(self._dtype)
+        if r._nnz() == self._nnz() and bool((r._sp_i == self._sp_i).all()):
+            # (the same entries: the values written in place, so a leaf's values tensor,
+            # its .grad and an optimizer's reference to it stay, as PyTorch's in-place add)
+            self._sp_v.copy_(r._sp_v)
+        else:
+            self._sp_i, self._sp_v = r._sp_i, r._sp_v.to(self._dtype)
         self._sp_size, self._sp_coalesced = r._sp_size, r._sp_coalesced
         self._vc[0] += 1
         return self
@@ -573,12 +606,15 @@ class SparseCooTensor(Tensor):
         return object.__format__(self, spec)
 
     def __reduce__(self):
-        return (rebuild_sparse_tensor, (_dt.sparse_coo, (self._sp_i, self._sp_v,
+        return (rebuild_sparse_tensor, (_dt.sparse_coo, (self._sp_i, self._sp_v.detach(),
                                                          tuple(self._sp_size),
                                                          self._sp_coalesced)))
 
     def __deepcopy__(self, memo):
-        t = self.clone()
+        """A copy of the parts; a leaf requiring grad stays one (as PyTorch's)."""
+        t = self.detach().clone()
+        if self.requires_grad:
+            t.requires_grad_()
         memo[id(self)] = t
         return t
 
@@ -1889,3 +1925,45 @@ def _k_norm(self, ord=2, dim=None, keepdim=False, dtype=None):
         raise not_implemented("aten::linalg_vector_norm", self._device)
     return self.coalesce()._sp_v.norm(ord, dtype=dtype) if dtype is not None else \
         self.coalesce()._sp_v.norm(ord)
+
+
+
+_SPARSE_PARAMETER = []
+
+
+def sparse_parameter(data, requires_grad=True):
+    """nn.Parameter(sparse COO tensor): a Parameter that is a sparse tensor (its class
+    derives from both), its parts shared, its values a leaf that requires grad."""
+    if not isinstance(data, SparseCooTensor):
+        raise RuntimeError(f"nn.Parameter: a {data.layout!r} tensor cannot be a parameter in "
+                           f"gpujit (its sparse CSR tensors record no autograd); use a COO "
+                           f"one (x.to_sparse_coo())")
+    if not _SPARSE_PARAMETER:
+        from .nn.parameter import Parameter
+
+        class SparseParameter(SparseCooTensor, Parameter):
+            """A sparse COO tensor that is an nn.Parameter."""
+            __slots__ = ()
+            __module__ = "gpujit.nn"
+            __torch_function__ = _disabled_torch_function_impl
+
+            def __repr__(self):
+                from ._tensor_str import sparse_repr
+                return "Parameter containing:\n" + sparse_repr(self)
+
+            __str__ = __repr__
+
+            def __reduce__(self):
+                return (Parameter, (self.detach(), self.requires_grad))
+
+            def __deepcopy__(self, memo):
+                p = Parameter(self.detach().clone(), self.requires_grad)
+                memo[id(self)] = p
+                return p
+        _SPARSE_PARAMETER.append(SparseParameter)
+    p = object.__new__(_SPARSE_PARAMETER[0])
+    p._sp_i, p._sp_v = data._sp_i, data._sp_v.detach()
+    p._sp_size, p._sp_coalesced = data._sp_size, data._sp_coalesced
+    p._dtype, p._device = data._dtype, data._device
+    p._vc, p._ag, p._base = data._vc, None, None
+    return p.requires_grad_() if requires_grad else p

@@ -984,3 +984,53 @@ def test_hooks_norm_views_and_torchs_errors():
             with pytest.raises(exc) as e:
                 eval(expr, {"s": _s(mod)})
             assert str(e.value).startswith(msg), (expr, mod)
+
+
+class _SparseWeight(torch.nn.Module):
+    def __init__(self, mod=torch):
+        super().__init__()
+        self.w = mod.nn.Parameter(mod.tensor(X).to_sparse())
+
+    def forward(self, x):
+        return torch.sparse.mm(self.w, x)
+
+
+def test_sparse_parameter_in_a_module():
+    m = _SparseWeight()
+    assert [(n, p.is_sparse, p.requires_grad, p.is_leaf) for n, p in m.named_parameters()] == \
+        [("w", True, True, True)]
+    assert isinstance(m.w, torch.nn.Parameter) and isinstance(m.w, torch.Tensor)
+    assert repr(m.w).startswith("Parameter containing:\ntensor(indices=tensor([[0, 1, 1],")
+    assert repr(m.w).endswith("layout=torch.sparse_coo, requires_grad=True)")
+    for _ in range(2):                      # (SGD by hand, as torch's sparse examples do)
+        m.zero_grad()
+        m(torch.ones(3, 2)).sum().backward()
+        assert m.w.grad.is_sparse and m.w.grad.to_dense().tolist() == [[0., 2., 0.],
+                                                                       [2., 0., 2.]]
+        with torch.no_grad():
+            for p in m.parameters():
+                p.add_(p.grad, alpha=-0.1)
+    assert m.w.is_leaf and m.w.requires_grad and np.allclose(m.w.coalesce().values().tolist(),
+                                                            [.6, 1.6, 2.6])
+    m2 = _SparseWeight()
+    m2.load_state_dict(m.state_dict())
+    assert np.allclose(m2.w.to_dense().tolist(), m.w.to_dense().tolist())
+    assert m2.double().w.dtype is torch.float64 and m2.w.is_sparse and m2.w.requires_grad
+    m.zero_grad()
+    assert m.w.grad is None
+    with pytest.raises(RuntimeError, match="gpujit's optimizers step dense parameters only"):
+        torch.optim.SGD(m.parameters(), lr=0.1).step()
+    s = _leaf()
+    c = copy_of(s)
+    assert c.requires_grad and c.is_leaf and c.grad_fn is None
+    import io
+    buf = io.BytesIO()
+    torch.save(s, buf)
+    buf.seek(0)
+    back = torch.load(buf)
+    assert back.is_sparse and not back.requires_grad   # (as torch.load's)
+
+
+def copy_of(t):
+    import copy
+    return copy.deepcopy(t)

@@ -95,7 +95,7 @@ class _Pickler(pickle._Pickler):
             return (_Global("torch", "device"), (str(obj),))
         if isinstance(obj, SparseCooTensor):
             return (_Global("torch._utils", "_rebuild_sparse_tensor"),
-                    (obj.layout, (obj._indices(), obj._values(),
+                    (obj.layout, (obj._indices(), obj._values().detach(),
                                   _TorchSize(obj.shape), obj.is_coalesced())))
         if isinstance(obj, SparseCsrTensor):
             return (_Global("torch._utils", "_rebuild_sparse_tensor"),
