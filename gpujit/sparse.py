@@ -12,10 +12,11 @@ __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "sampled_addmm", "sps
 
 
 def mm(mat1, mat2, reduce="sum"):
-    """torch.sparse.mm: a sparse COO mat1 times a dense mat2 (sparse_coo.sparse_mm), or of
+    """torch.sparse.mm: a sparse COO mat1 times a dense mat2 (_sparse_products.sparse_mm), or of
     dense matrices mat1 @ mat2 (reduce="sum", the only reduction a dense mat1 takes)."""
     from . import mm as _mm
-    from ._sparse_coo import SparseCooTensor, sparse_mm
+    from ._sparse_coo import SparseCooTensor
+    from ._sparse_products import sparse_mm
     if isinstance(mat1, SparseCooTensor) and reduce == "sum":
         if isinstance(mat2, SparseCooTensor):
             return mat1.mm(mat2)
@@ -28,7 +29,8 @@ def mm(mat1, mat2, reduce="sum"):
 def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
     """torch.sparse.addmm: beta * mat + alpha * (mat1 @ mat2), mat1 sparse COO or dense."""
     from . import addmm as _addmm
-    from ._sparse_coo import SparseCooTensor, sparse_mm
+    from ._sparse_coo import SparseCooTensor
+    from ._sparse_products import sparse_mm
     if isinstance(mat1, SparseCooTensor):
         return sparse_mm(mat1, mat2, "SparseAddmmBackward0", t=mat, beta=beta, alpha=alpha)
     return _addmm(mat, mat1, mat2, beta=beta, alpha=alpha)
@@ -49,14 +51,14 @@ def sum(input, dim=None, dtype=None):
 
 
 def softmax(input, dim, *, dtype=None):
-    """torch.sparse.softmax of a sparse COO tensor (_sparse_coo.sparse_softmax)."""
-    from ._sparse_coo import sparse_softmax
+    """torch.sparse.softmax of a sparse COO tensor (_sparse_kernels.sparse_softmax)."""
+    from ._sparse_kernels import sparse_softmax
     return sparse_softmax(input, dim, dtype)
 
 
 def log_softmax(input, dim, *, dtype=None):
-    """torch.sparse.log_softmax of a sparse COO tensor (_sparse_coo.sparse_softmax)."""
-    from ._sparse_coo import sparse_softmax
+    """torch.sparse.log_softmax of a sparse COO tensor (_sparse_kernels.sparse_softmax)."""
+    from ._sparse_kernels import sparse_softmax
     return sparse_softmax(input, dim, dtype, log=True)
 
 

@@ -137,7 +137,8 @@ def test_dense_plus_sparse_is_dense(expr):
     assert r.dtype is (torch.float64 if "float64" in expr else torch.float32)
     if real is not None:
         rr = eval(expr, {"torch": real, "s": _s(real)})
-        assert rr.tolist() == r.tolist() and str(rr.dtype) == str(r.dtype).replace("gpujit", "torch")
+        assert rr.tolist() == r.tolist()
+        assert str(rr.dtype) == str(r.dtype).replace("gpujit", "torch")
 
 
 def test_inplace_operators_and_autograd_of_dense_plus_sparse():
@@ -476,7 +477,8 @@ def test_csr_warns_beta_once_at_the_users_line():
 
 
 CSR_EXPRS = ["c @ torch.ones(3, 2)", "torch.mm(c, torch.ones(3, 2))",
-             "torch.matmul(c, torch.ones(3, 2))", "torch.addmm(torch.ones(2, 2), c, torch.ones(3, 2))",
+             "torch.matmul(c, torch.ones(3, 2))",
+             "torch.addmm(torch.ones(2, 2), c, torch.ones(3, 2))",
              "c @ torch.ones(3)", "torch.mv(c, torch.ones(3))", "torch.spmm(c, torch.ones(3, 2))",
              "torch.sparse.mm(c, torch.ones(3, 2))", "c + d", "d + c", "torch.add(d, c)",
              "torch.add(c, d)", "c.sum()", "(c * 2).to_dense()", "c.neg().to_dense()",
@@ -831,7 +833,8 @@ def test_sparse_softmax_other_forms():
 
 def test_factories_with_a_sparse_layout():
     import warnings
-    cases = ["torch.zeros(2, 3, layout=torch.sparse_coo)", "torch.empty(2, 3, layout=torch.sparse_coo)",
+    cases = ["torch.zeros(2, 3, layout=torch.sparse_coo)",
+             "torch.empty(2, 3, layout=torch.sparse_coo)",
              "torch.zeros(2, 3, layout=torch.sparse_csr)",
              "torch.zeros_like(torch.ones(2, 3), layout=torch.sparse_coo)",
              "torch.empty((2, 3), layout=torch.sparse_coo, dtype=torch.float64)"]

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from .. import dtypes as _dt
 from .._no_complex import refusing
-from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, sparse_mm, sparse_mask, to_sparse
+from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, to_sparse
+from .._sparse_kernels import sparse_mask
+from .._sparse_products import sparse_mm
 from .._sparse_csr import sparse_csr_tensor
 from ..tensor import Tensor
 from .registry import tensor_method
@@ -51,7 +53,7 @@ def sparse_factory(op, args, dev):
     sparse dims) or, 2-D, CSR one, as PyTorch's; ones / full PyTorch's error; the others
     refuse in words."""
     from .. import get_default_dtype
-    from .._sparse_coo import _empty_sparse
+    from .._sparse_kernels import _empty_sparse
     from .._sparse_csr import _make_csr, _warn_beta
     kw = dict(zip((a.name for a in op.schema.arguments), args))
     layout = kw["layout"]
