@@ -205,12 +205,10 @@ class SparseCsrTensor(Tensor):
 
     # ------------------------------------------------------------ products and sums
     def mm(self, mat2):
-        from ._sparse_coo import _k_mm
-        return _k_mm(self.to_sparse_coo(), mat2)
+        return Tensor.mm(self, mat2)
 
     def matmul(self, other):
-        from ._sparse_coo import _k_matmul
-        return _k_matmul(self.to_sparse_coo(), other)
+        return Tensor.matmul(self, other)
 
     __matmul__ = matmul
 
@@ -235,7 +233,7 @@ class SparseCsrTensor(Tensor):
     __truediv__ = true_divide = divide = div
 
     def add(self, other, *, alpha=1):
-        """csr + dense: the dense sum (PyTorch's); csr + csr: no kernel."""
+        """csr + dense: the dense sum; csr + csr: the CSR sum (PyTorch's)."""
         from ._sparse_coo import _k_add
         if isinstance(other, Tensor) and not isinstance(other, (SparseCsrTensor,
                                                                 SparseCooTensor)):

@@ -356,21 +356,24 @@ def _k_transpose(self, dim0, dim1):
 
 
 def _csr_operands(fn, swap_add=False):
-    """fn over the COO forms of its CSR operands; csr + dense (swap_add) is dense + csr,
-    a dense result, as PyTorch's."""
+    """fn over the COO forms of its CSR operands, a sparse result made CSR again (csr *
+    dense, csr + csr, csr @ csr are CSR, as PyTorch's); csr + dense (swap_add) is dense +
+    csr, a dense result, as PyTorch's."""
     def kernel(*args):
-        from ._sparse_csr import as_coo, SparseCsrTensor
+        from ._sparse_csr import as_coo, SparseCsrTensor, to_sparse_csr
         if swap_add and type(args[0]) is SparseCsrTensor and isinstance(args[1], Tensor) \
                 and not isinstance(args[1], (SparseCsrTensor, SparseCooTensor)):
             other = args[1] * args[2] if args[2] != 1 else args[1]
             return fn(other, as_coo(args[0]))
-        return fn(*(as_coo(a) for a in args))
+        r = fn(*(as_coo(a) for a in args))
+        return to_sparse_csr(r) if isinstance(r, SparseCooTensor) else r
     return kernel
 
 
 # the ops a CSR operand takes (through its COO form): products and sums with dense tensors
+# and CSR ones, products by elements
 _CSR_OPS = {n: _csr_operands(_KERNELS[n]) for n in (
-    "aten::mm", "aten::matmul", "aten::mv", "aten::addmm")}
+    "aten::mm", "aten::matmul", "aten::mv", "aten::addmm", "aten::mul.Tensor")}
 _CSR_OPS["aten::add.Tensor"] = _csr_operands(_k_add, swap_add=True)
 _CSR_OPS["aten::add_.Tensor"] = _csr_operands(_KERNELS["aten::add_.Tensor"])
 

@@ -1037,3 +1037,29 @@ def test_sparse_parameter_in_a_module():
 def copy_of(t):
     import copy
     return copy.deepcopy(t)
+
+
+CSR_SPARSE = ["c * torch.full((2, 3), 2.)", "torch.full((2, 3), 2.) * c", "c * d", "c + d",
+              "c @ d.to_dense().t().to_sparse_csr()", "c.mul(torch.tensor(3.))",
+              "c * c.to_sparse()"]
+
+
+@pytest.mark.parametrize("expr", CSR_SPARSE)
+def test_csr_results_that_stay_csr(expr):
+    import warnings
+
+    def run(mod):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c = mod.tensor([[0., 1., 0.], [2., 0., 3.]]).to_sparse_csr()
+            d = mod.tensor([[1., 0., 2.], [0., 0., 5.]]).to_sparse_csr()
+            return eval(expr, {"torch": mod, "c": c, "d": d})
+    r = run(torch)
+    a, b = np.array([[0., 1., 0.], [2., 0., 3.]]), np.array([[1., 0., 2.], [0., 0., 5.]])
+    want = {"c * d": a * b, "c + d": a + b, "c @ d.to_dense().t().to_sparse_csr()": a @ b.T,
+            "c.mul(torch.tensor(3.))": 3 * a, "c * c.to_sparse()": a * a}.get(expr, 2 * a)
+    assert r.layout is torch.sparse_csr and r.to_dense().tolist() == want.tolist()
+    if real is not None:
+        rr = run(real)
+        assert (rr.crow_indices().tolist(), rr.col_indices().tolist(), rr.values().tolist()) \
+            == (r.crow_indices().tolist(), r.col_indices().tolist(), r.values().tolist())
