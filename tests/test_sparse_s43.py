@@ -1063,3 +1063,24 @@ def test_csr_results_that_stay_csr(expr):
         rr = run(real)
         assert (rr.crow_indices().tolist(), rr.col_indices().tolist(), rr.values().tolist()) \
             == (r.crow_indices().tolist(), r.col_indices().tolist(), r.values().tolist())
+
+
+@pytest.mark.cuda
+def test_more_sparse_kernels_on_cuda_match_the_cpu():
+    import warnings
+    exprs = ["torch.sparse.softmax(s, 1)", "torch.sparse.log_softmax(s, 0)", "s + u", "u + u",
+             "s.index_select(1, torch.tensor([2, 0], device=dev))", "torch.cat([s, u])",
+             "s.unsqueeze(0)", "s.sum(0)", "s.t()", "s * torch.ones(2, 3, device=dev)",
+             "torch.ones(2, 3, device=dev).sparse_mask(u)", "s.to_sparse_csr().to_sparse_coo()",
+             "torch.sparse.mm(s.to_sparse_csr(), torch.ones(3, 2, device=dev))"]
+    for expr in exprs:
+        got = []
+        for dev in ("cpu", "cuda"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                s = torch.tensor(X, device=dev).to_sparse()
+                u = torch.sparse_coo_tensor(U_I, U_V, (2, 3), device=dev)
+                r = eval(expr, {"torch": torch, "s": s, "u": u, "dev": dev})
+            assert r.device.type == dev, expr
+            got.append(_parts(r.cpu()) if r.is_sparse else r.cpu().tolist())
+        assert got[0] == got[1], expr
