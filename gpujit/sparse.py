@@ -64,7 +64,40 @@ def log_softmax(input, dim, *, dtype=None):
 
 sampled_addmm = _refusing("sampled_addmm", _NEEDS, "torch.sparse")
 spsolve = _refusing("spsolve", _NEEDS, "torch.sparse")
-spdiags = _refusing("spdiags", "its result would be a sparse tensor", "torch.sparse")
+def spdiags(diagonals, offsets, shape, layout=None):
+    """torch.sparse.spdiags: diagonals[k, j] at (j - offsets[k], j) for each column j the
+    k-th diagonal crosses (SciPy's convention), diagonal by diagonal, uncoalesced; a COO
+    tensor, or CSR with layout=torch.sparse_csr."""
+    import numpy as np
+    from . import as_tensor
+    from ._sparse_coo import _make, _device_tensor, _host
+    from .dtypes import sparse_csr, sparse_coo
+    d = as_tensor(diagonals)
+    o = _host(as_tensor(offsets)).reshape(-1).astype(np.int64)
+    rows, cols = (int(x) for x in shape)
+    if d.dim() != 2:
+        raise RuntimeError(f"Diagonals must be vector or matrix, got {d.dim()}-D tensor")
+    if d.shape[0] != o.size:
+        raise RuntimeError(f"Number of diagonals ({d.shape[0]}) does not match the number of "
+                           f"offsets ({o.size})")
+    if np.unique(o).size != o.size:
+        raise RuntimeError("Offset tensor contains duplicate values")
+    if layout not in (None, sparse_coo, sparse_csr):
+        raise RuntimeError(f"Only output layouts (Sparse, SparseCsr) are supported, got "
+                           f"{layout!r}")
+    ri, ci, ki = [], [], []
+    for k, off in enumerate(o.tolist()):
+        j = np.arange(max(0, off), min(cols, rows + off, d.shape[1]), dtype=np.int64)
+        ri.append(j - off)
+        ci.append(j)
+        ki.append(np.full(j.size, k, np.int64))
+    ri, ci, ki = (np.concatenate(x) if x else np.zeros(0, np.int64) for x in (ri, ci, ki))
+    v = _host(d)[ki, ci] if ci.size else np.zeros((0,), _host(d).dtype)
+    r = _make(_device_tensor(np.stack([ri, ci]), d.device), _device_tensor(v, d.device),
+              (rows, cols), False)
+    return r.to_sparse_csr() if layout is sparse_csr else r
+
+
 to_sparse_semi_structured = _refusing("to_sparse_semi_structured",
                                       "its result would be a sparse tensor", "torch.sparse")
 

@@ -1084,3 +1084,31 @@ def test_more_sparse_kernels_on_cuda_match_the_cpu():
             assert r.device.type == dev, expr
             got.append(_parts(r.cpu()) if r.is_sparse else r.cpu().tolist())
         assert got[0] == got[1], expr
+
+
+def test_spdiags():
+    d = [[1., 2., 3.], [4., 5., 6.]]
+    r = torch.sparse.spdiags(torch.tensor(d), torch.tensor([0, -1]), (3, 3))
+    assert _parts(r) == ([[0, 1, 2, 1, 2], [0, 1, 2, 0, 1]], [1., 2., 3., 4., 5.], (3, 3), False)
+    assert r.to_dense().tolist() == [[1., 0., 0.], [4., 2., 0.], [0., 5., 3.]]
+    r = torch.sparse.spdiags(torch.tensor(d), torch.tensor([1, -1]), (2, 4))
+    assert _parts(r) == ([[0, 1, 1], [1, 2, 0]], [2., 3., 4.], (2, 4), False)
+    c = torch.sparse.spdiags(torch.tensor(d), torch.tensor([0, 1]), (3, 3),
+                             layout=torch.sparse_csr)
+    assert c.layout is torch.sparse_csr and c.crow_indices().tolist() == [0, 2, 4, 5]
+    assert c.col_indices().tolist() == [0, 1, 1, 2, 2]
+    assert c.values().tolist() == [1., 5., 2., 6., 3.]
+    with pytest.raises(RuntimeError, match="^Offset tensor contains duplicate values$"):
+        torch.sparse.spdiags(torch.tensor(d), torch.tensor([0, 0]), (3, 3))
+    with pytest.raises(RuntimeError, match=r"^Number of diagonals \(2\) does not match the "
+                                           r"number of offsets \(1\)$"):
+        torch.sparse.spdiags(torch.tensor(d), torch.tensor([0]), (3, 3))
+    if real is not None:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for offs, shape in (([0, -1], (3, 3)), ([1, -1], (2, 4)), ([0, 2], (3, 3)),
+                                ([0, -1], (4, 5))):
+                rr = real.sparse.spdiags(real.tensor(d), real.tensor(offs), shape)
+                assert _parts(rr) == _parts(torch.sparse.spdiags(torch.tensor(d),
+                                                                 torch.tensor(offs), shape))
