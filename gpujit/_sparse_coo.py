@@ -28,8 +28,9 @@ entry per index). The ops record through the values with PyTorch's node names (t
 ToDenseBackward0, torch.sparse.mm: SparseAddmmBackward0, coalesce, values(), t(),
 sparse_coo_tensor of values requiring grad, to_sparse of a dense tensor requiring grad ...);
 values-only ops (* 2, neg, pow ...) record as the dense ops they run. Where PyTorch's
-gradient for a sparse input is dense (torch.mm, addmm, mv, dense + sparse), gpujit's is the
-sparse one of the same values at the stored indices. Kernels with no gradient (sparse *
+gradient for a sparse leaf is dense (torch.mm, addmm, mv, dense @ sparse, dense + sparse,
+s.sum()), the op records through a dense zero leaf kept on s (_grad_input), whose gradient
+s.grad then is. Kernels with no gradient (sparse *
 sparse, sparse @ sparse, bmm, a dense operand of dense * sparse) refuse an input that
 requires grad in words.
 """
@@ -91,7 +92,7 @@ def not_implemented(name, dev, kind="Sparse"):
 
 class SparseCooTensor(Tensor):
     """A sparse COO tensor (layout torch.sparse_coo)."""
-    __slots__ = ("_sp_i", "_sp_v", "_sp_size", "_sp_coalesced")
+    __slots__ = ("_sp_i", "_sp_v", "_sp_size", "_sp_coalesced", "_sp_shadow")
     __module__ = "gpujit"
     # (not a __torch_function__ subclass: no dispatch layer for it, gpujit/overrides.py)
     __torch_function__ = _disabled_torch_function_impl
@@ -194,6 +195,7 @@ class SparseCooTensor(Tensor):
             self._sp_v = v.detach().requires_grad_()
         else:
             v.requires_grad_(False)     # (PyTorch's error for a non-leaf)
+            self._sp_shadow = None
         return self
 
     @property
@@ -206,7 +208,17 @@ class SparseCooTensor(Tensor):
 
     @property
     def grad(self):
-        """The gradient: a sparse tensor of self's indices (PyTorch's is sparse too)."""
+        """The gradient: a sparse tensor of self's indices (the values' gradient), or dense
+        where an op whose PyTorch gradient for a sparse input is dense (torch.mm, addmm,
+        mv, dense @ sparse, dense + sparse) reached it (_grad_input's shadow)."""
+        sh = self._sp_shadow
+        dense = sh.grad if sh is not None else None
+        sparse = self._sparse_grad()
+        if dense is None or sparse is None:
+            return sparse if dense is None else dense
+        return dense + sparse
+
+    def _sparse_grad(self):
         v = self._sp_v
         g = v.grad if v.grad_fn is None else None
         if g is None:
@@ -224,10 +236,13 @@ class SparseCooTensor(Tensor):
 
     @grad.setter
     def grad(self, g):
-        if g is None:
-            self._sp_v.grad = None
+        if self._sp_shadow is not None:
+            self._sp_shadow.grad = None
+        if g is None or g.is_sparse:
+            self._sp_v.grad = None if g is None else _gather(g.to_dense(), self).detach()
         else:
-            self._sp_v.grad = _gather(g.to_dense() if g.is_sparse else g, self).detach()
+            self._sp_v.grad = None
+            _grad_input(self, force=True).grad = g.detach()
 
     # ------------------------------------------------------------ the parts
     def sparse_dim(self):
@@ -420,6 +435,9 @@ class SparseCooTensor(Tensor):
         """The sum of every element (a dense 0-dim tensor, the values' sum); over dims,
         PyTorch's sparse result, which gpujit does not compute (torch's error)."""
         if dim is None and not keepdim:
+            x = _grad_input(self)
+            if x is not self._sp_v:     # (a leaf requiring grad: torch's gradient is dense)
+                return _SumDense.apply(x, (self, dtype))
             return self._sp_v.sum(dtype=dtype)
         return Tensor.sum(self, dim, keepdim, dtype=dtype)
 
@@ -675,6 +693,7 @@ def _dt_cpu():
 def _make(i, v, size, coalesced):
     s = object.__new__(SparseCooTensor)
     s._sp_i, s._sp_v, s._sp_size, s._sp_coalesced = i, v, Size(size), bool(coalesced)
+    s._sp_shadow = None
     s._dtype, s._device = v._dtype, v._device
     s._vc, s._ag, s._base = [0], None, None
     return s
@@ -892,6 +911,23 @@ def _records(t):
     return t.requires_grad and is_grad_enabled()
 
 
+def _grad_input(s, force=False):
+    """The input through which an op whose PyTorch gradient for the sparse s is dense
+    (torch.mm, addmm, mv, dense @ sparse, dense + sparse) records it: for a leaf that
+    requires grad, a dense zero leaf of s's size kept on s (its .grad is s's dense
+    gradient); otherwise s's values (the gradient goes on to what made them)."""
+    v = s._sp_v
+    if force or (v.requires_grad and v.grad_fn is None and _records(v)):
+        sh = s._sp_shadow
+        if sh is None or tuple(sh.shape) != tuple(s.shape) or sh._dtype is not s._dtype \
+                or sh._device != s._device:
+            from . import zeros
+            sh = s._sp_shadow = zeros(tuple(s.shape), dtype=s._dtype,
+                                      device=s._device).requires_grad_()
+        return sh
+    return v
+
+
 def _gather(dense, s):
     """dense's elements (dense's slices, with dense dims) at s's indices, in s's order:
     the gradient of s's values from a dense one."""
@@ -968,6 +1004,18 @@ def _to_sparse_backward(ctx, grad):
     return g.index_put(tuple(ctx.i[d] for d in range(sd)), grad), None
 
 
+def _sum_dense_forward(ctx, shadow, boxed):
+    s, dtype = boxed
+    ctx.shape = tuple(s.shape)
+    return s._sp_v.detach().sum(dtype=dtype)
+
+
+def _sum_dense_backward(ctx, grad):
+    from . import zeros
+    return zeros(ctx.shape, dtype=grad.dtype, device=grad.device) + grad, None
+
+
+_SumDense = _named("SumBackward0", _sum_dense_forward, _sum_dense_backward)
 _ToDense = _named("ToDenseBackward0", _to_dense_forward, _to_dense_backward)
 _Coalesce = _named("CoalesceBackward0", _coalesce_forward, _coalesce_backward)
 _ToSparse = _named("ToSparseBackward1", _to_sparse_forward, _to_sparse_backward)
@@ -1008,6 +1056,7 @@ def sparse_parameter(data, requires_grad=True):
     p = object.__new__(_SPARSE_PARAMETER[0])
     p._sp_i, p._sp_v = data._sp_i, data._sp_v.detach()
     p._sp_size, p._sp_coalesced = data._sp_size, data._sp_coalesced
+    p._sp_shadow = None
     p._dtype, p._device = data._dtype, data._device
     p._vc, p._ag, p._base = data._vc, None, None
     return p.requires_grad_() if requires_grad else p

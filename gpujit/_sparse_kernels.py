@@ -10,7 +10,7 @@ import numpy as np
 from . import dtypes as _dt
 from .tensor import Tensor
 from ._sparse_coo import (SparseCooTensor, _KERNELS, _alias, _autograd_function, _dt_cpu,
-                          _device_tensor, _gather, _host, _is_scalar, _is_sparse, _kernel,
+                          _device_tensor, _gather, _grad_input, _host, _is_scalar, _is_sparse, _kernel,
                           _linear, _make, _name_node, _named, _no_grad_operand, _records,
                           not_implemented)
 
@@ -52,13 +52,14 @@ class _AddDense(_autograd_function()):
     def forward(ctx, self, values, boxed):
         other, alpha = boxed
         ctx.other, ctx.alpha = other, alpha
+        ctx.dense = values is not other._sp_v
         return _dense_plus_sparse(self, other.detach(), alpha)
 
     @staticmethod
     def backward(ctx, grad):
         gv = None
         if ctx.needs_input_grad[1]:
-            gv = _gather(grad, ctx.other)
+            gv = grad if ctx.dense else _gather(grad, ctx.other)
             if ctx.alpha != 1:
                 gv = gv * ctx.alpha
         return grad, gv, None
@@ -150,7 +151,7 @@ def _k_add(self, other, alpha=1):
         self = as_tensor(self, device=other._device)
     if _records(self) or _records(other._sp_v):
         _same_size(self, other)
-        return _AddDense.apply(self, other._sp_v, (other, alpha))
+        return _AddDense.apply(self, _grad_input(other), (other, alpha))
     return _dense_plus_sparse(self, other, alpha)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from .ops import registry as _registry
 from .tensor import Tensor
 from ._sparse_coo import (SparseCooTensor, _autograd_function, _dense_operand, _device_tensor,
-                          _host, _is_sparse, _kernel, _make, _name_node, _no_grad_operand,
+                          _grad_input, _host, _is_sparse, _kernel, _make, _name_node, _no_grad_operand,
                           _select, not_implemented)
 
 
@@ -42,8 +42,10 @@ def sparse_mm(mat1, mat2, node=None, t=None, beta=1, alpha=1, vec=False):
     shape = (n,) if vec else (n, mat2.shape[1])
     if t is not None:
         t.expand(shape)         # (PyTorch's error for a t of another size)
-    return _SPDENSE[node or "SparseAddmmBackward0"].apply(
-        t, mat2, mat1._sp_v, (mat1, beta, alpha, vec))
+    node = node or "SparseAddmmBackward0"
+    return _SPDENSE[node].apply(
+        t, mat2, mat1._sp_v if node == "SparseAddmmBackward0" else _grad_input(mat1),
+        (mat1, beta, alpha, vec))
 
 
 def _spmm_host(i, v, b, n, r=None):
@@ -80,6 +82,8 @@ class _SparseDense(_autograd_function()):
         mat1, beta, alpha, vec = boxed
         ctx.boxed = boxed
         ctx.mat2 = mat2 if ctx.needs_input_grad[2] else None
+        ctx.dense = values is not mat1._sp_v       # (a dense gradient: _grad_input)
+        values = mat1._sp_v
         if mat2._device.type != "cpu":      # (on a GPU: registry ops, in this node)
             from . import zeros
             m2 = mat2.unsqueeze(1) if vec else mat2
@@ -122,7 +126,11 @@ class _SparseDense(_autograd_function()):
             if alpha != 1:
                 gm = gm * alpha
         gv = None
-        if ctx.needs_input_grad[2]:     # (the sparse operand's values: grad[row] . mat2[col])
+        if ctx.needs_input_grad[2] and ctx.dense:     # (torch's dense gradient of mat1)
+            gv = grad.unsqueeze(1) * ctx.mat2.unsqueeze(0) if vec else grad.mm(ctx.mat2.t())
+            if alpha != 1:
+                gv = gv * alpha
+        elif ctx.needs_input_grad[2]:   # (the sparse operand's values: grad[row] . mat2[col])
             rows, cols = mat1._sp_i[0], mat1._sp_i[1]
             m2 = ctx.mat2.unsqueeze(1) if vec else ctx.mat2
             g = grad.unsqueeze(1) if vec else grad
@@ -154,7 +162,7 @@ def _k_mm(self, mat2):
         if _is_sparse(mat2):
             return _sparse_sparse_mm(self, mat2)
         return sparse_mm(self, mat2, "MmBackward0")
-    return _DenseSparseMm.apply(self, mat2._sp_v, (mat2,))
+    return _DenseSparseMm.apply(self, _grad_input(mat2), (mat2,))
 
 
 @_kernel("aten::matmul")
@@ -269,6 +277,7 @@ class _DenseSparseMm(_autograd_function()):
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x"
                                f"{mat1.shape[-1]} and {mat2.shape[0]}x{mat2.shape[1]})")
         ctx.mat1 = mat1 if ctx.needs_input_grad[1] else None
+        ctx.dense = values is not mat2._sp_v
         return sparse_mm(mat2.t(), mat1.t(), "MmBackward0").t().contiguous()
 
     @staticmethod
@@ -276,7 +285,9 @@ class _DenseSparseMm(_autograd_function()):
         gd = gv = None
         if ctx.needs_input_grad[0]:
             gd = sparse_mm(ctx.mat2.detach(), grad.t(), "MmBackward0").t()
-        if ctx.needs_input_grad[1]:     # (grad[:, col] . mat1[:, row])
+        if ctx.needs_input_grad[1] and ctx.dense:
+            gv = ctx.mat1.t().mm(grad)
+        elif ctx.needs_input_grad[1]:   # (grad[:, col] . mat1[:, row])
             rows, cols = ctx.mat2._sp_i[0], ctx.mat2._sp_i[1]
             gv = (grad.index_select(1, cols) * ctx.mat1.index_select(1, rows)).sum(0)
         return gd, gv, None

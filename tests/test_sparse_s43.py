@@ -640,12 +640,18 @@ def test_grad_of_an_uncoalesced_leaf_is_one_entry_per_index():
         assert rs.grad.values().tolist() == g.values().tolist()
 
 
-def test_dense_products_with_a_sparse_leaf_reach_its_values():
-    # (torch's grad here is the dense gradient, every element; gpujit's is sparse over s's
-    # indices, the same values there)
-    for expr in ("torch.mm(s, D)", "torch.addmm(torch.ones(2, 2), s, D, alpha=2)",
-                 "torch.mv(s, torch.ones(3))", "torch.ones(2, 3) + s", "torch.ones(2, 2) @ s",
-                 "s.sum() * 3"):
+def test_dense_gradient_of_a_sparse_leaf_where_torchs_is_dense():
+    # torch.mm / addmm / mv / dense @ sparse / dense + sparse / s.sum() give a sparse leaf
+    # the dense gradient (every element), torch.sparse.mm and to_dense a sparse one
+    a, w = np.array(X), np.array(W)
+    cases = {"torch.mm(s, D)": np.ones((2, 2)) @ w.T,
+             "torch.addmm(torch.ones(2, 2), s, D, alpha=2)": 2 * np.ones((2, 2)) @ w.T,
+             "torch.mv(s, torch.ones(3))": np.ones((2, 3)),
+             "torch.ones(2, 3) + s": np.ones((2, 3)),
+             "torch.ones(2, 2) @ s": np.full((2, 3), 2.), "s.sum() * 3": np.full((2, 3), 3.),
+             "torch.sparse.mm(s, D).sum() + torch.mm(s, D)":
+                 np.ones((2, 2)) @ w.T + 4 * (a != 0) * (np.ones((2, 2)) @ w.T)}
+    for expr, want in cases.items():
         got = []
         for mod in (torch, real) if real is not None else (torch,):
             import warnings
@@ -653,15 +659,19 @@ def test_dense_products_with_a_sparse_leaf_reach_its_values():
                 warnings.simplefilter("ignore")
                 s = _leaf(mod)
                 eval(expr, {"torch": mod, "s": s, "D": mod.tensor(W)}).sum().backward()
-            g = s.grad.to_dense() if s.grad.is_sparse else s.grad
-            got.append([g[0][1].item(), g[1][0].item(), g[1][2].item()])
-        a, w = np.array(X), np.array(W)
+            assert not s.grad.is_sparse, (expr, mod)
+            got.append(s.grad.tolist())
+        assert got[0] == want.tolist(), expr
         if len(got) == 2:
             assert got[0] == got[1], expr
-        if expr == "torch.mm(s, D)":
-            full = np.ones((2, 2)) @ w.T
-            assert got[0] == [full[0, 1], full[1, 0], full[1, 2]]
-            assert a.shape == (2, 3)
+    s = _leaf()
+    torch.mm(s, torch.tensor(W)).sum().backward()
+    s.grad = None
+    assert s.grad is None
+    s.grad = torch.ones(2, 3)
+    assert not s.grad.is_sparse and s.grad.tolist() == np.ones((2, 3)).tolist()
+    s.requires_grad_(False)
+    assert s.grad is None or not s.requires_grad
 
 
 # ---------------------------------------------------------------- in place, shapes
