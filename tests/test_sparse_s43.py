@@ -1122,3 +1122,16 @@ def test_spdiags():
                 rr = real.sparse.spdiags(real.tensor(d), real.tensor(offs), shape)
                 assert _parts(rr) == _parts(torch.sparse.spdiags(torch.tensor(d),
                                                                  torch.tensor(offs), shape))
+
+
+def test_new_factories_take_layout_and_pin_memory():
+    x = torch.ones(2)
+    assert x.new_zeros(3, layout=torch.strided).tolist() == [0., 0., 0.]
+    assert x.new_ones(3, layout=torch.strided, pin_memory=False).tolist() == [1., 1., 1.]
+    assert x.new_full((2,), 5., layout=torch.strided).tolist() == [5., 5.]
+    assert tuple(x.new_empty((2, 1), layout=torch.strided).shape) == (2, 1)
+    r = x.new_zeros((2, 3), layout=torch.sparse_coo)
+    assert r.is_sparse and r._nnz() == 0 and tuple(r.shape) == (2, 3)
+    if real is not None:
+        rr = real.ones(2).new_zeros((2, 3), layout=real.sparse_coo)
+        assert repr(rr) == repr(r).replace("gpujit.", "torch.")
