@@ -3,7 +3,10 @@
 / torch.sparse.FloatTensor(...), the parts (indices(), values(), _nnz(), sparse_dim() ...),
 coalesce(), to_dense(), .to() / clone() / detach() / copy_(), t(), sum(), * and / by a
 number, the zero-preserving pointwise methods (abs, sqrt, tanh ...), mm of a sparse matrix
-by a dense one, repr, pickling and torch.save / torch.load in PyTorch's format. The CPU
+by a dense one, repr, pickling and torch.save / torch.load in PyTorch's format; through the
+registry's entry points (below), the function forms: torch.mm / matmul / addmm / mv / bmm /
+spmm with a sparse operand, dense + sparse, dense * sparse, sum over dims, zeros_like,
+transpose, select. The CPU
 numerics are PyTorch's kernels' own (coalesce's and to_dense's summation order, mm's fused
 multiply-adds), bit for bit.
 
@@ -13,9 +16,23 @@ its `_data` is a property that raises PyTorch's NotImplementedError for the spar
 ("Could not run 'aten::exp' with arguments from the 'SparseCPU' backend"), so every op
 without a sparse implementation refuses instead of computing a wrong answer, and the dense
 Tensor's fast paths carry no check at all (the op's name is read from the calling frame, on
-the error path only). Sparse tensors do not record autograd: one cannot require grad, and
-one made from a tensor that requires grad is refused in words (the dense operand of mm
-gets its gradient).
+the error path only). That error is a registry.SparseOperand naming the op, which the
+op's public entry point catches (a `try` around its body, free when nothing is raised) to
+run the op's kernel (_KERNELS, by op name: _sparse_products.py, _sparse_kernels.py)
+or re-raise PyTorch's NotImplementedError:
+torch.mm(s, d) and d.add_(s) work with no check on any dense call.
+
+Autograd lives on the values: a sparse tensor requires grad, has a grad_fn and is a leaf as
+its values tensor; its .grad is the values' gradient as a sparse tensor of its indices (one
+entry per index). The ops record through the values with PyTorch's node names (to_dense:
+ToDenseBackward0, torch.sparse.mm: SparseAddmmBackward0, coalesce, values(), t(),
+sparse_coo_tensor of values requiring grad, to_sparse of a dense tensor requiring grad ...);
+values-only ops (* 2, neg, pow ...) record as the dense ops they run. Where PyTorch's
+gradient for a sparse leaf is dense (torch.mm, addmm, mv, dense @ sparse, dense + sparse,
+s.sum()), the op records through a dense zero leaf kept on s (_grad_input), whose gradient
+s.grad then is. Kernels with no gradient (sparse *
+sparse, sparse @ sparse, bmm, a dense operand of dense * sparse) refuse an input that
+requires grad in words.
 """
 from __future__ import annotations
 
@@ -31,16 +48,19 @@ from .overrides import _disabled_torch_function_impl
 __all__ = ["SparseCooTensor", "sparse_coo_tensor", "to_sparse", "rebuild_sparse_tensor"]
 
 _SUPPORTED = ("indices(), values(), _indices(), _values(), _nnz(), sparse_dim(), dense_dim(), "
-              "coalesce(), is_coalesced(), to_dense(), to(), clone(), detach(), t(), sum(), "
-              "* and / by a number, neg, abs and other zero-preserving pointwise methods, "
-              "x.mm() / x.matmul() / x @ / torch.sparse.mm / torch.spmm by a dense matrix")
+              "coalesce(), is_coalesced(), to_dense(), to(), clone(), detach(), t(), "
+              "transpose, s[i], sum() and sum(dims), * and / by a number, * by a dense or "
+              "sparse tensor, dense + sparse, neg, pow, abs and other zero-preserving "
+              "pointwise methods, mm / matmul / @ / addmm / mv / bmm / torch.sparse.mm / "
+              "torch.spmm with a dense matrix, zeros_like / new_zeros, unsqueeze, "
+              "index_select, narrow_copy, permute, cat, stack, add_ / zero_")
 
 
-def _backend(dev):
-    return "SparseCUDA" if dev.type == "cuda" else "SparseCPU"
+def _backend(dev, kind="Sparse"):
+    return kind + ("CUDA" if dev.type == "cuda" else "CPU")
 
 
-def _refusal(frame, dev):
+def _refusal(frame, dev, kind="Sparse"):
     """The error for reading a sparse tensor's dense array: PyTorch's NotImplementedError
     naming the registry op whose entry point reads it (its generated code binds `_op`);
     in the script / trace runtime, that it takes no sparse tensors."""
@@ -50,20 +70,21 @@ def _refusal(frame, dev):
             break
         op = frame.f_globals.get("_op")
         if isinstance(op, _registry.OpDef):
-            return not_implemented(op.name, dev)
+            # (the op's public entry point catches it and runs its sparse kernel, if any)
+            return _registry.SparseOperand(str(not_implemented(op.name, dev, kind)), op)
         if frame.f_globals.get("__name__", "").startswith(_COMPILER_MODULES):
             return RuntimeError("gpujit's scripted and traced functions do not take sparse "
                                 "tensors: pass x.to_dense(), or call the function unscripted")
         frame = frame.f_back
-    return not_implemented(f"aten::{first.strip('_')}", dev)
+    return not_implemented(f"aten::{first.strip('_')}", dev, kind)
 
 
 _COMPILER_MODULES = ("gpujit.jit", "gpujit.runtime", "gpujit.frontend", "gpujit.ir")
 
 
-def not_implemented(name, dev):
+def not_implemented(name, dev, kind="Sparse"):
     return NotImplementedError(
-        f"Could not run '{name}' with arguments from the '{_backend(dev)}' backend. This could "
+        f"Could not run '{name}' with arguments from the '{_backend(dev, kind)}' backend. This could "
         f"be because the operator doesn't exist for this backend, or was omitted during the "
         f"selective/custom build process (if using custom build). gpujit's sparse COO tensors "
         f"have {_SUPPORTED}; call .to_dense() first")
@@ -71,7 +92,7 @@ def not_implemented(name, dev):
 
 class SparseCooTensor(Tensor):
     """A sparse COO tensor (layout torch.sparse_coo)."""
-    __slots__ = ("_sp_i", "_sp_v", "_sp_size", "_sp_coalesced")
+    __slots__ = ("_sp_i", "_sp_v", "_sp_size", "_sp_coalesced", "_sp_shadow")
     __module__ = "gpujit"
     # (not a __torch_function__ subclass: no dispatch layer for it, gpujit/overrides.py)
     __torch_function__ = _disabled_torch_function_impl
@@ -84,6 +105,33 @@ class SparseCooTensor(Tensor):
     def _data(self, value):
         raise RuntimeError("set_data: a sparse tensor's data cannot be replaced "
                            "(gpujit's sparse tensors are made by to_sparse / sparse_coo_tensor)")
+
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, other):
+        """x.data = sparse (Module.to / .double() of a sparse parameter): other's parts,
+        the values a leaf that requires grad as self's were (its .grad kept where it fits)."""
+        if not isinstance(other, SparseCooTensor):
+            raise RuntimeError("set_data: a sparse tensor's data can be set to a sparse COO "
+                               "tensor only")
+        self._set_parts(other._sp_i, other._sp_v.detach(), other._sp_size,
+                        other._sp_coalesced)
+
+    def _set_parts(self, i, v, size, coalesced):
+        """self's parts replaced; a leaf whose values required grad keeps requiring it
+        (its .grad kept where it fits the new values)."""
+        old = self._sp_v
+        if old.requires_grad and old.grad_fn is None:
+            g = old.grad
+            v = v.requires_grad_()
+            if g is not None and g.shape == v.shape and g.dtype is v.dtype:
+                v.grad = g
+        self._sp_i, self._sp_v = i, v
+        self._sp_size, self._sp_coalesced = Size(size), coalesced
+        self._dtype, self._device = v._dtype, v._device
 
     # ------------------------------------------------------------ sizes and flags
     @property
@@ -126,19 +174,75 @@ class SparseCooTensor(Tensor):
     def is_sparse(self):
         return True
 
+    # autograd lives on the values: a sparse tensor requires grad, has a grad_fn, is a leaf
+    # and has a .grad (sparse, its indices) as its values tensor does; the ops record
+    # through the values (to_dense, mm ... are Functions with the values as an input)
     @property
     def requires_grad(self):
-        return False
+        return self._sp_v.requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag):
+        if flag.__class__ is not bool:
+            raise RuntimeError("requires_grad must be a bool")
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad=True):
+        v = self._sp_v
+        if requires_grad == v.requires_grad:
+            return self
         if requires_grad:
-            raise RuntimeError(_NO_AUTOGRAD + "; a sparse tensor cannot require grad (make "
-                               "the dense tensor require it: x.to_dense().requires_grad_())")
+            self._sp_v = v.detach().requires_grad_()
+        else:
+            v.requires_grad_(False)     # (PyTorch's error for a non-leaf)
+            self._sp_shadow = None
         return self
+
+    @property
+    def grad_fn(self):
+        return self._sp_v.grad_fn
+
+    @property
+    def is_leaf(self):
+        return self._sp_v.grad_fn is None
+
+    @property
+    def grad(self):
+        """The gradient: a sparse tensor of self's indices (the values' gradient), or dense
+        where an op whose PyTorch gradient for a sparse input is dense (torch.mm, addmm,
+        mv, dense @ sparse, dense + sparse) reached it (_grad_input's shadow)."""
+        sh = self._sp_shadow
+        dense = sh.grad if sh is not None else None
+        sparse = self._sparse_grad()
+        if dense is None or sparse is None:
+            return sparse if dense is None else dense
+        return dense + sparse
+
+    def _sparse_grad(self):
+        v = self._sp_v
+        g = v.grad if v.grad_fn is None else None
+        if g is None:
+            return None
+        if not self._sp_coalesced:
+            # (an index stored twice: one entry, the gradient at it, as PyTorch's, whose
+            # gradient is the dense one masked by the coalesced tensor)
+            i = _host(self._sp_i)
+            uniq, first = np.unique(_linear(i, self._sp_size), return_index=True)
+            if uniq.size < i.shape[1]:
+                ft = _device_tensor(first.astype(np.int64), self._device)
+                return _make(self._sp_i.index_select(1, ft), g.index_select(0, ft),
+                             self._sp_size, True)
+        return _make(self._sp_i, g, self._sp_size, self._sp_coalesced)
+
+    @grad.setter
+    def grad(self, g):
+        if self._sp_shadow is not None:
+            self._sp_shadow.grad = None
+        if g is None or g.is_sparse:
+            self._sp_v.grad = None if g is None else _gather(g.to_dense(), self).detach()
+        else:
+            self._sp_v.grad = None
+            _grad_input(self, force=True).grad = g.detach()
 
     # ------------------------------------------------------------ the parts
     def sparse_dim(self):
@@ -169,7 +273,7 @@ class SparseCooTensor(Tensor):
         if not self._sp_coalesced:
             raise RuntimeError("Cannot get values on an uncoalesced tensor, please call "
                                ".coalesce() first")
-        return self._sp_v
+        return _alias(self._sp_v, "ValuesBackward0")
 
     def coalesce(self):
         """The same tensor with its indices sorted and duplicates summed (self when it is
@@ -192,14 +296,23 @@ class SparseCooTensor(Tensor):
         np.add.at(out, inverse[rest], v[rest])
         i = (np.stack(np.unravel_index(uniq, self._sp_size[:sd])) if sd
              else np.zeros((0, uniq.size), np.int64)).astype(np.int64)
-        return _make(_device_tensor(i, self._device), _device_tensor(out, self._device),
-                     self._sp_size, True)
+        vt = _device_tensor(out, self._device)
+        if _records(self._sp_v):
+            where = np.empty(order.size, np.int64)
+            where[order] = inverse.reshape(-1)
+            vt = _Coalesce.apply(self._sp_v, (vt, _device_tensor(where, self._device)))
+        return _make(_device_tensor(i, self._device), vt, self._sp_size, True)
 
     def to_dense(self, dtype=None, *, masked_grad=None):
         """The dense tensor: zeros, each entry added at its index in storage order (as
         PyTorch's CPU kernel: duplicates of an uncoalesced tensor sum in that order)."""
         if dtype is not None:
             raise RuntimeError("dtype argument is not supported by sparse_to_dense")
+        if _records(self._sp_v):
+            return _ToDense.apply(self._sp_v, (self,))
+        return self._dense()
+
+    def _dense(self):
         size, sd = self._sp_size, self.sparse_dim()
         i, v = _host(self._sp_i), _host(self._sp_v)
         a = np.zeros((int(np.prod(size[:sd], dtype=np.int64)),) + tuple(size[sd:]), v.dtype)
@@ -207,6 +320,9 @@ class SparseCooTensor(Tensor):
         return _device_tensor(a.reshape(size), self._device)
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        if layout is _dt.sparse_csr and blocksize is None:
+            from ._sparse_csr import to_sparse_csr
+            return to_sparse_csr(self, dense_dim)
         if layout not in (None, _dt.sparse_coo):
             raise RuntimeError(f"to_sparse: layout={layout!r} is not available: gpujit has "
                                f"sparse COO tensors only")
@@ -236,9 +352,10 @@ class SparseCooTensor(Tensor):
         and values copied, the values cast to self's dtype, src's size."""
         if not isinstance(src, SparseCooTensor):
             raise not_implemented("aten::copy_", self._device)
-        self._sp_v = src._sp_v.to(dtype=self._dtype, device=self._device, copy=True)
-        self._sp_i = src._sp_i.to(self._device, copy=True)
-        self._sp_size, self._sp_coalesced = src._sp_size, src._sp_coalesced
+        self._set_parts(src._sp_i.to(self._device, copy=True),
+                        src._sp_v.detach().to(dtype=self._dtype, device=self._device,
+                                              copy=True),
+                        src._sp_size, src._sp_coalesced)
         self._vc[0] += 1
         return self
 
@@ -247,7 +364,7 @@ class SparseCooTensor(Tensor):
                      self._sp_coalesced)
 
     def detach(self):
-        return _make(self._sp_i, self._sp_v, self._sp_size, self._sp_coalesced)
+        return _make(self._sp_i, self._sp_v.detach(), self._sp_size, self._sp_coalesced)
 
     def t(self):
         """The transpose of a matrix with 2 sparse and 0 dense dims (indices swapped,
@@ -257,23 +374,52 @@ class SparseCooTensor(Tensor):
             raise RuntimeError(f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, "
                                f"but got {sd} sparse and {dd} dense dimensions")
         if sd < 2:
-            return self.detach()
-        return _make(self._sp_i.flip(0), self._sp_v, self._sp_size[::-1], False)
+            return _make(self._sp_i, _alias(self._sp_v, "TBackward0"), self._sp_size,
+                         self._sp_coalesced)
+        return _make(self._sp_i.flip(0), _alias(self._sp_v, "TBackward0"),
+                     self._sp_size[::-1], False)
 
     @property
     def T(self):
         return self.t()
 
+    def stride(self, dim=None):
+        """Zeros (a sparse tensor has no strides; PyTorch 2.13 reports 0 for each dim)."""
+        if dim is None:
+            return (0,) * self.dim()
+        from .tensor import _wrap_dim
+        _wrap_dim(dim, self.dim(), "stride")
+        return 0
+
+    def __getitem__(self, index):
+        """s[i], s[i, j], s[:, j]: integer indices and whole-dim slices (select)."""
+        index = index if isinstance(index, tuple) else (index,)
+        if len(index) > self.dim():
+            raise IndexError(f"too many indices for tensor of dimension {self.dim()}")
+        r, d = self, 0
+        for od, x in enumerate(index):
+            if isinstance(x, slice) and x == slice(None):
+                d += 1
+            elif isinstance(x, int) and not isinstance(x, bool):
+                size = self._sp_size[od]
+                if not -size <= x < size:
+                    raise IndexError(f"index {x} is out of bounds for dimension {od} with "
+                                     f"size {size}")
+                r = _select(r, d, x)
+            else:
+                raise not_implemented("aten::as_strided", self._device)
+        return r
+
     def mm(self, mat2):
-        return sparse_mm(self, mat2)
+        return _k_mm(self, mat2)
 
     def matmul(self, other):
-        if isinstance(other, Tensor) and not isinstance(other, SparseCooTensor) \
-                and other.dim() == 1:
-            return sparse_mm(self, other.unsqueeze(1)).squeeze(1)
-        return sparse_mm(self, other)
+        return _k_matmul(self, other)
 
     __matmul__ = matmul
+
+    def __rmatmul__(self, other):
+        return _k_matmul(other, self)
 
     def numpy(self, *, force=False):
         raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() "
@@ -289,8 +435,16 @@ class SparseCooTensor(Tensor):
         """The sum of every element (a dense 0-dim tensor, the values' sum); over dims,
         PyTorch's sparse result, which gpujit does not compute (torch's error)."""
         if dim is None and not keepdim:
+            x = _grad_input(self)
+            if x is not self._sp_v:     # (a leaf requiring grad: torch's gradient is dense)
+                return _SumDense.apply(x, (self, dtype))
             return self._sp_v.sum(dtype=dtype)
         return Tensor.sum(self, dim, keepdim, dtype=dtype)
+
+    def floor_divide(self, other):
+        return _k_floor_divide(self, other)
+
+    __floordiv__ = floor_divide
 
     def _scaled(self, name, other, inplace=False):
         """self * number / self / number: the values scaled, the indices kept (an
@@ -331,8 +485,123 @@ class SparseCooTensor(Tensor):
     def sub(self, other, *, alpha=1):
         return self.add(other, alpha=-alpha)
 
-    __add__ = __radd__ = add_ = __iadd__ = add
-    __sub__ = sub_ = __isub__ = subtract = sub
+    __add__ = add
+    __sub__ = subtract = sub
+
+    def add_(self, other, *, alpha=1):
+        """self += alpha * other in place (sparse + sparse; + dense is PyTorch's refusal):
+        self's parts replaced by the sum's, the values in self's dtype."""
+        r = self.add(other, alpha=alpha)
+        if r._dtype is not self._dtype and not _dt.can_cast(r._dtype, self._dtype):
+            raise RuntimeError(f"Can't convert result type {r._dtype.short_name} to output "
+                               f"{self._dtype.short_name} in add operation")
+        if self.requires_grad and self.is_leaf and _records(self._sp_v):
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        if r._nnz() == self._nnz() and bool((r._sp_i == self._sp_i).all()):
+            # (the same entries: the values written in place, so a leaf's values tensor,
+            # its .grad and an optimizer's reference to it stay, as PyTorch's in-place add)
+            self._sp_v.copy_(r._sp_v)
+        else:
+            self._sp_i, self._sp_v = r._sp_i, r._sp_v.to(self._dtype)
+        self._sp_size, self._sp_coalesced = r._sp_size, r._sp_coalesced
+        self._vc[0] += 1
+        return self
+
+    def sub_(self, other, *, alpha=1):
+        return self.add_(other, alpha=-alpha)
+
+    __iadd__ = add_
+    __isub__ = sub_
+
+    def zero_(self):
+        """No entries left (nnz 0), in place."""
+        from . import zeros
+        self._sp_i = zeros((self.sparse_dim(), 0), dtype=_dt.int64, device=self._device)
+        self._sp_v = zeros((0,) + tuple(self._sp_size[self.sparse_dim():]), dtype=self._dtype,
+                           device=self._device)
+        self._sp_coalesced = True
+        self._vc[0] += 1
+        return self
+
+    def item(self):
+        return self.to_dense().item()
+
+    def __bool__(self):
+        return bool(self.to_dense())
+
+    def reshape(self, *shape):
+        raise RuntimeError("reshape is not implemented for sparse tensors")
+
+    def contiguous(self, memory_format=None):
+        raise RuntimeError("unsupported memory format option Contiguous")
+
+    def expand(self, *sizes, implicit=False):
+        raise RuntimeError("expand is unsupported for Sparse tensors")
+
+    @property
+    def nbytes(self):
+        raise RuntimeError("nbytes is not defined for sparse tensors.  If you want the size "
+                           "of the constituent tensors, add the nbytes of the indices and "
+                           "values.  If you want the size of the equivalent dense tensor, "
+                           "multiply numel() by element_size()")
+
+    def untyped_storage(self):
+        raise NotImplementedError("Cannot access storage of SparseTensorImpl")
+
+    storage = untyped_storage
+
+    @property
+    def mT(self):
+        return _k_transpose(self, -2, -1)
+
+    @property
+    def H(self):
+        return self.t() if not self._dtype.is_complex else self.t().conj()
+
+    def register_hook(self, hook):
+        """hook(grad) -> None or a replacement, called with the sparse gradient (self's
+        indices) when it is computed, as PyTorch's; a handle with .remove()."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        i, size, coalesced = self._sp_i, self._sp_size, self._sp_coalesced
+
+        def on_values(g):
+            r = hook(_make(i, g, size, coalesced))
+            if r is None:
+                return None
+            if isinstance(r, SparseCooTensor):
+                return r._sp_v if r._sp_i is i else _gather(r.to_dense(), self)
+            return _gather(r, self)
+        return self._sp_v.register_hook(on_values)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        raise RuntimeError("reshape is not implemented for sparse tensors")
+
+    def __radd__(self, other):
+        """dense + sparse (Python asks the subclass's reflected operator first): the dense
+        sum; number + sparse: PyTorch's refusal."""
+        if isinstance(other, Tensor):
+            return _k_add(other, self)
+        return self.add(other)
+
+    def __rsub__(self, other):
+        if not isinstance(other, Tensor):
+            _same_size(_registry.wrap_array(np.asarray(0.0), self._device), self)
+        return _k_add(other, self, -1)
+
+    def pow(self, exponent):
+        """The coalesced values to a number's power (PyTorch refuses 0: a dense result)."""
+        if not _is_scalar(exponent) or isinstance(exponent, Tensor):
+            return Tensor.pow(self, exponent)
+        if exponent == 0:
+            raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would "
+                               "make the result tensor dense")
+        c = self.coalesce()
+        return _make(c._sp_i, c._sp_v.pow(exponent), c._sp_size, True)
+
+    __pow__ = pow
 
     def neg(self):
         return _make(self._sp_i, self._sp_v.neg(), self._sp_size, self._sp_coalesced)
@@ -356,12 +625,15 @@ class SparseCooTensor(Tensor):
         return object.__format__(self, spec)
 
     def __reduce__(self):
-        return (rebuild_sparse_tensor, (_dt.sparse_coo, (self._sp_i, self._sp_v,
+        return (rebuild_sparse_tensor, (_dt.sparse_coo, (self._sp_i, self._sp_v.detach(),
                                                          tuple(self._sp_size),
                                                          self._sp_coalesced)))
 
     def __deepcopy__(self, memo):
-        t = self.clone()
+        """A copy of the parts; a leaf requiring grad stays one (as PyTorch's)."""
+        t = self.detach().clone()
+        if self.requires_grad:
+            t.requires_grad_()
         memo[id(self)] = t
         return t
 
@@ -374,9 +646,9 @@ def _is_scalar(v):
 def _zero_preserving(name):
     """A pointwise op with f(0) == 0, which PyTorch runs on a sparse tensor's coalesced
     values (the result coalesced)."""
-    def method(self):
+    def method(self, *args, **kwargs):
         c = self.coalesce()
-        return _make(c._sp_i, getattr(c._sp_v, name)(), c._sp_size, True)
+        return _make(c._sp_i, getattr(c._sp_v, name)(*args, **kwargs), c._sp_size, True)
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"x.{name}() of a sparse tensor: of its coalesced values."
     return method
@@ -421,24 +693,30 @@ def _dt_cpu():
 def _make(i, v, size, coalesced):
     s = object.__new__(SparseCooTensor)
     s._sp_i, s._sp_v, s._sp_size, s._sp_coalesced = i, v, Size(size), bool(coalesced)
+    s._sp_shadow = None
     s._dtype, s._device = v._dtype, v._device
     s._vc, s._ag, s._base = [0], None, None
     return s
 
 
-_NO_AUTOGRAD = "gpujit's sparse tensors do not record autograd"
+_NO_AUTOGRAD = "gpujit's sparse kernel for this op records no autograd"
 
 
 def _no_grad_operand(what, t):
+    """PyTorch records a gradient where gpujit's sparse kernel does not (a dense operand of
+    dense * sparse, sparse * sparse, sparse @ sparse, bmm, CSR): refused in words."""
     from .autograd import is_grad_enabled
     if t.requires_grad and is_grad_enabled():
-        raise RuntimeError(f"{what}: {_NO_AUTOGRAD} and the input requires grad; make it "
-                           f"from a tensor that does not (.detach()) or under torch.no_grad()")
+        raise RuntimeError(f"{what}: {_NO_AUTOGRAD} and an input requires grad; pass it "
+                           f".detach()ed or call under torch.no_grad()")
 
 
 def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
     """x.to_sparse(sparse_dim=x.dim()): the COO tensor of x's nonzero entries (with
     sparse_dim < x.dim(), of its nonzero slices), indices in row-major order, coalesced."""
+    if layout is _dt.sparse_csr and blocksize is None:
+        from ._sparse_csr import to_sparse_csr
+        return to_sparse_csr(self, dense_dim)
     if layout not in (None, _dt.sparse_coo):
         from .ops.sparse_refusals import WHY_COMPRESSED
         raise RuntimeError(f"to_sparse: layout={layout!r} is not available: {WHY_COMPRESSED}")
@@ -456,7 +734,6 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
     if sd == 0 and n > 0:
         raise RuntimeError("dense_to_sparse: sparse_dim argument must be in >0 when "
                            "self.dim()>0")
-    _no_grad_operand("to_sparse", self)
     a = _host(self)
     mask = a != 0
     if a.ndim > sd:
@@ -468,8 +745,10 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
     else:                       # a 0-dim tensor: one entry when it is not zero
         i = np.zeros((0, int(mask)), np.int64)
         v = a.reshape(1)[:int(mask)]
-    return _make(_device_tensor(i, self._device), _device_tensor(v, self._device),
-                 self.shape, True)
+    it, vt = _device_tensor(i, self._device), _device_tensor(v, self._device)
+    if _records(self):
+        vt = _ToSparse.apply(self, (vt, it))
+    return _make(it, vt, self.shape, True)
 
 
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
@@ -487,7 +766,6 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
         i = i.to(_dt.int64)
     if i.dim() != 2:
         raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(i.shape)}")
-    _no_grad_operand("sparse_coo_tensor", v)
     sd, nnz = i.shape
     if v.dim() == 0 or v.shape[0] != nnz:
         raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: "
@@ -514,8 +792,9 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
             if nnz and ih[d].max() >= size[d]:
                 raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is "
                                    f"{size[d]} but found index {ih[d].max()}")
+    v = _alias(v, "SparseCooTensorWithDimsAndTensorsBackward0")
     s = _make(i, v, size, is_coalesced if is_coalesced is not None else nnz <= 1)
-    return s.requires_grad_(requires_grad)
+    return s.requires_grad_() if requires_grad else s
 
 
 # torch.sparse.check_sparse_tensor_invariants' global switch: None until it is set (off,
@@ -538,75 +817,40 @@ def _warn_unchecked():
         warn_at_user_frame(_UNCHECKED)
 
 
-def sparse_mm(mat1, mat2):
-    """A sparse matrix (2 sparse dims, 0 dense) times a dense matrix: the dense product,
-    as PyTorch's CPU kernel sums it (_spmm_host); on a GPU through registry ops. mat2's
-    gradient is recorded."""
-    if not isinstance(mat2, Tensor) or isinstance(mat2, SparseCooTensor):
-        raise not_implemented("aten::mm", mat1._device)
-    if mat1.sparse_dim() != 2 or mat1.dense_dim():
-        raise RuntimeError(f"addmm: matrices expected, got {mat1.sparse_dim()}D sparse and "
-                           f"{mat1.dense_dim()}D dense tensor")
-    if mat2.dim() != 2:
-        raise IndexError(f"Dimension out of range (expected to be in range of "
-                         f"[-{max(mat2.dim(), 1)}, {max(mat2.dim(), 1) - 1}], but got 1)")
-    if mat2._dtype is not mat1._dtype:
-        raise RuntimeError(f"expected scalar type {mat1._dtype.short_name} but found "
-                           f"{mat2._dtype.short_name}")
-    n, k = mat1._sp_size
-    if mat2.shape[0] != k:
-        raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {k}, got "
-                           f"{mat2.shape[0]}")
-    if mat2._device.type != "cpu":
-        from . import zeros
-        out = zeros((n, mat2.shape[1]), dtype=mat2._dtype, device=mat2._device)
-        if not mat1._nnz():
-            return out
-        rows, cols = mat1._sp_i[0], mat1._sp_i[1]
-        return out.index_add(0, rows, mat1._sp_v.unsqueeze(1) * mat2.index_select(0, cols))
-    return SparseAddmm.apply(mat2, (mat1,))
+_KERNELS = {}
 
 
-def _spmm_host(i, v, b, n):
-    """r[i0[k]] += v[k] * b[i1[k]] for k in index order, each step a fused multiply-add in
-    b's dtype (PyTorch's CPU s_addmm kernel: an axpy per entry, uncoalesced as stored).
-    Entries of one row run in order; the k-th entries of every row run as one vector step."""
-    from .ops.fma import fma
-    r = np.zeros((n, b.shape[1]), b.dtype)
-    rows, cols = i[0], i[1]
-    if not rows.size:
-        return r
-    order = np.argsort(rows, kind="stable")
-    counts = np.bincount(rows, minlength=n)
-    rank = np.empty_like(rows)
-    rank[order] = np.arange(rows.size) - (np.cumsum(counts) - counts)[rows[order]]
-    fused = b.dtype in (np.float32, np.float64)
-    for w in range(int(counts.max())):
-        k = np.nonzero(rank == w)[0]
-        rr, vk, bk = rows[k], v[k][:, None], b[cols[k]]
-        r[rr] = fma(np.broadcast_to(vk, bk.shape), bk, r[rr], b.dtype) if fused \
-            else r[rr] + vk * bk
-    return r
+def sparse_kernel(op, args=()):
+    """The kernel of registry op `op` for sparse operands, or None (PyTorch's
+    NotImplementedError then). While tracing: a RuntimeError, the tracer records no
+    sparse tensors. With a CSR operand (gpujit/_sparse_csr.py), the op's COO kernel over
+    its COO form, for the ops that take one (_CSR_OPS)."""
+    from ._sparse_csr import SparseCsrTensor
+    if any(type(a) is SparseCsrTensor for a in args):
+        fn = _CSR_OPS.get(op.name)
+    else:
+        fn = _KERNELS.get(op.name)
+    if fn is not None and _registry.dispatch_state.tracing is not None:
+        raise RuntimeError(f"{op.public_name}: gpujit's tracer does not record sparse "
+                           f"tensors; make the sparse tensor dense (.to_dense()) or call "
+                           f"the function untraced")
+    return fn
 
 
-class SparseAddmm(_autograd_function()):
-    """A sparse COO matrix times a dense CPU matrix (mat1 passed in a tuple: it is no
-    input whose gradient is wanted); the dense operand's gradient is mat1.t() @ grad."""
-
-    @staticmethod
-    def forward(ctx, mat2, boxed):
-        mat1, = boxed
-        ctx.mat1 = mat1
-        r = _spmm_host(_host(mat1._sp_i), _host(mat1._sp_v), _host(mat2), mat1._sp_size[0])
-        return _registry.wrap_array(r, mat2._device)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return sparse_mm(ctx.mat1.t(), grad), None
+def _kernel(*names):
+    def deco(fn):
+        for n in names:
+            _KERNELS[n] = fn
+        return fn
+    return deco
 
 
 def rebuild_sparse_tensor(layout, data):
-    """torch._utils._rebuild_sparse_tensor for a COO tensor (what torch.save writes)."""
+    """torch._utils._rebuild_sparse_tensor for a COO or CSR tensor (what torch.save
+    writes)."""
+    if layout is _dt.sparse_csr:
+        from ._sparse_csr import _csr_rebuild
+        return _csr_rebuild(data)
     if layout is not _dt.sparse_coo:
         raise RuntimeError(f"gpujit.load: the file holds a {layout!r} tensor: gpujit has "
                            f"sparse COO tensors only")
@@ -615,3 +859,211 @@ def rebuild_sparse_tensor(layout, data):
     # (as torch.load: built unchecked without a warning; PyTorch validates them after)
     return sparse_coo_tensor(indices, values, size, check_invariants=False,
                              is_coalesced=coalesced)
+
+
+def _is_sparse(t):
+    return isinstance(t, SparseCooTensor)
+
+
+def _dense_operand(t, what):
+    """t, a dense tensor (PyTorch's NotImplementedError for a second sparse operand
+    where gpujit has no sparse-sparse kernel)."""
+    if _is_sparse(t):
+        raise not_implemented(what, t._device)
+    return t
+
+
+def _name_node(cls, name):
+    from .autograd.function import FunctionBackward
+    type.__setattr__(cls, "_backward_cls", type(name, (FunctionBackward,),
+                                                {"__module__": "gpujit.autograd.graph"}))
+
+
+def _select(self, dim, index):
+    """The entries whose index along sparse dim `dim` is `index`, that dim dropped
+    (uncoalesced, as PyTorch's); with no sparse dim left, the dense tensor."""
+    from .tensor import _wrap_dim
+    n, sd = self.dim(), self.sparse_dim()
+    d = _wrap_dim(dim, n, "select")
+    size = self.shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"index {index} is out of bounds for dimension {d} with size {size}")
+    index %= size
+    if d >= sd:
+        return _make(self._sp_i, self._sp_v.select(d - sd + 1, index),
+                     self.shape[:d] + self.shape[d + 1:], self._sp_coalesced)
+    keep = np.nonzero(_host(self._sp_i[d]) == index)[0]
+    kt = _device_tensor(keep.astype(np.int64), self._device)
+    rows = [r for r in range(sd) if r != d]
+    v = self._sp_v.index_select(0, kt)
+    if not rows:
+        return v.sum(0)
+    return _make(self._sp_i[rows].index_select(1, kt), v,
+                 self.shape[:d] + self.shape[d + 1:], False)
+
+
+_KERNELS["aten::select.int"] = _select
+
+# ---------------------------------------------------------------- autograd of the values
+def _records(t):
+    """Whether an op on t records autograd (t requires grad, grad mode on)."""
+    from .autograd import is_grad_enabled
+    return t.requires_grad and is_grad_enabled()
+
+
+def _grad_input(s, force=False):
+    """The input through which an op whose PyTorch gradient for the sparse s is dense
+    (torch.mm, addmm, mv, dense @ sparse, dense + sparse) records it: for a leaf that
+    requires grad, a dense zero leaf of s's size kept on s (its .grad is s's dense
+    gradient); otherwise s's values (the gradient goes on to what made them)."""
+    v = s._sp_v
+    if force or (v.requires_grad and v.grad_fn is None and _records(v)):
+        sh = s._sp_shadow
+        if sh is None or tuple(sh.shape) != tuple(s.shape) or sh._dtype is not s._dtype \
+                or sh._device != s._device:
+            from . import zeros
+            sh = s._sp_shadow = zeros(tuple(s.shape), dtype=s._dtype,
+                                      device=s._device).requires_grad_()
+        return sh
+    return v
+
+
+def _gather(dense, s):
+    """dense's elements (dense's slices, with dense dims) at s's indices, in s's order:
+    the gradient of s's values from a dense one."""
+    sd = s.sparse_dim()
+    flat = dense.reshape((-1,) + tuple(dense.shape[sd:]))
+    lin = _device_tensor(_linear(_host(s._sp_i), s._sp_size), dense._device)
+    return flat.index_select(0, lin)
+
+
+def _named(name, forward, backward):
+    """A Function whose node is named `name` (PyTorch's node for the op)."""
+    from .autograd.function import FunctionBackward
+    cls = type(name[:name.index("Backward")], (_autograd_function(),), {
+        "__module__": __name__, "forward": staticmethod(forward),
+        "backward": staticmethod(backward)})
+    type.__setattr__(cls, "_backward_cls", type(name, (FunctionBackward,),
+                                                {"__module__": "gpujit.autograd.graph"}))
+    return cls
+
+
+def _alias_forward(ctx, v):
+    return v.view_as(v)
+
+
+def _alias_backward(ctx, grad):
+    return grad
+
+
+_ALIASES = {}
+
+
+def _alias(v, name):
+    """v, or where it records autograd an alias of it whose grad_fn is named `name`
+    (a sparse tensor's grad_fn is its values', as PyTorch names it: TBackward0 ...)."""
+    if not _records(v):
+        return v
+    fn = _ALIASES.get(name)
+    if fn is None:
+        fn = _ALIASES[name] = _named(name, _alias_forward, _alias_backward)
+    return fn.apply(v)
+
+
+def _to_dense_forward(ctx, values, boxed):
+    ctx.s = boxed[0]
+    return boxed[0]._dense()
+
+
+def _to_dense_backward(ctx, grad):
+    return _gather(grad, ctx.s), None
+
+
+def _coalesce_forward(ctx, values, boxed):
+    out, where = boxed
+    ctx.where = where
+    return out
+
+
+def _coalesce_backward(ctx, grad):
+    return grad.index_select(0, ctx.where), None
+
+
+def _to_sparse_forward(ctx, x, boxed):
+    v, i = boxed
+    ctx.i, ctx.shape = i, x.shape
+    return v
+
+
+def _to_sparse_backward(ctx, grad):
+    from . import zeros
+    g = zeros(ctx.shape, dtype=grad.dtype, device=grad.device)
+    sd = ctx.i.shape[0]
+    if sd == 0:
+        return (g + grad.sum(0) if grad.shape[0] else g), None
+    return g.index_put(tuple(ctx.i[d] for d in range(sd)), grad), None
+
+
+def _sum_dense_forward(ctx, shadow, boxed):
+    s, dtype = boxed
+    ctx.shape = tuple(s.shape)
+    return s._sp_v.detach().sum(dtype=dtype)
+
+
+def _sum_dense_backward(ctx, grad):
+    from . import zeros
+    return zeros(ctx.shape, dtype=grad.dtype, device=grad.device) + grad, None
+
+
+_SumDense = _named("SumBackward0", _sum_dense_forward, _sum_dense_backward)
+_ToDense = _named("ToDenseBackward0", _to_dense_forward, _to_dense_backward)
+_Coalesce = _named("CoalesceBackward0", _coalesce_forward, _coalesce_backward)
+_ToSparse = _named("ToSparseBackward1", _to_sparse_forward, _to_sparse_backward)
+
+_SPARSE_PARAMETER = []
+
+
+def sparse_parameter(data, requires_grad=True):
+    """nn.Parameter(sparse COO tensor): a Parameter that is a sparse tensor (its class
+    derives from both), its parts shared, its values a leaf that requires grad."""
+    if not isinstance(data, SparseCooTensor):
+        raise RuntimeError(f"nn.Parameter: a {data.layout!r} tensor cannot be a parameter in "
+                           f"gpujit (its sparse CSR tensors record no autograd); use a COO "
+                           f"one (x.to_sparse_coo())")
+    if not _SPARSE_PARAMETER:
+        from .nn.parameter import Parameter
+
+        class SparseParameter(SparseCooTensor, Parameter):
+            """A sparse COO tensor that is an nn.Parameter."""
+            __slots__ = ()
+            __module__ = "gpujit.nn"
+            __torch_function__ = _disabled_torch_function_impl
+
+            def __repr__(self):
+                from ._tensor_str import sparse_repr
+                return "Parameter containing:\n" + sparse_repr(self)
+
+            __str__ = __repr__
+
+            def __reduce__(self):
+                return (Parameter, (self.detach(), self.requires_grad))
+
+            def __deepcopy__(self, memo):
+                p = Parameter(self.detach().clone(), self.requires_grad)
+                memo[id(self)] = p
+                return p
+        _SPARSE_PARAMETER.append(SparseParameter)
+    p = object.__new__(_SPARSE_PARAMETER[0])
+    p._sp_i, p._sp_v = data._sp_i, data._sp_v.detach()
+    p._sp_size, p._sp_coalesced = data._sp_size, data._sp_coalesced
+    p._sp_shadow = None
+    p._dtype, p._device = data._dtype, data._device
+    p._vc, p._ag, p._base = data._vc, None, None
+    return p.requires_grad_() if requires_grad else p
+
+
+# the kernels (their modules register themselves in _KERNELS) and the names the methods
+# above and other modules take from here
+from ._sparse_products import _k_matmul, _k_mm  # noqa: E402
+from ._sparse_kernels import (_CSR_OPS, _k_add, _k_floor_divide, _k_transpose,  # noqa: E402
+                              _same_size)

@@ -167,46 +167,55 @@ class TensorConversions:
         return tensor(data, dtype=dtype or self._dtype, device=device or self._device,
                       requires_grad=requires_grad)
 
-    def _new_factory(self, name, size, dtype, device, requires_grad, extra=()):
+    def _new_factory(self, name, size, dtype, device, requires_grad, extra=(), layout=None,
+                     pin_memory=False):
         if not extra:       # (new_full's size is checked by _sequence_size)
             size = _method_sizes(name.split("::")[-1], size)
         elif len(size) == 1 and isinstance(size[0], (list, tuple)):
             size = tuple(size[0])
         from .ops.creation import _size_arg
-        t = _ops()[name].public(self, _size_arg(size, name), *extra, dtype=dtype, device=device)
+        t = _ops()[name].public(self, _size_arg(size, name), *extra, dtype=dtype, device=device,
+                                layout=layout, pin_memory=pin_memory)
         if requires_grad:
             t.requires_grad_(True)
         return t
 
-    def new_zeros(self, *sizes, size=_MISSING, dtype=None, device=None, requires_grad=False):
+    def new_zeros(self, *sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
+                  layout=None, pin_memory=False):
         if size is _MISSING:
             size = sizes
         else:       # (size=: PyTorch's name for the sizes)
             from .ops.creation import keyword_size
             size = keyword_size("new_zeros", sizes, size)
-        return self._new_factory("aten::new_zeros", size, dtype, device, requires_grad)
+        return self._new_factory("aten::new_zeros", size, dtype, device, requires_grad,
+                                 layout=layout, pin_memory=pin_memory)
 
-    def new_ones(self, *sizes, size=_MISSING, dtype=None, device=None, requires_grad=False):
+    def new_ones(self, *sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
+                  layout=None, pin_memory=False):
         if size is _MISSING:
             size = sizes
         else:       # (size=: PyTorch's name for the sizes)
             from .ops.creation import keyword_size
             size = keyword_size("new_ones", sizes, size)
-        return self._new_factory("aten::new_ones", size, dtype, device, requires_grad)
+        return self._new_factory("aten::new_ones", size, dtype, device, requires_grad,
+                                 layout=layout, pin_memory=pin_memory)
 
-    def new_empty(self, *sizes, size=_MISSING, dtype=None, device=None, requires_grad=False):
+    def new_empty(self, *sizes, size=_MISSING, dtype=None, device=None, requires_grad=False,
+                  layout=None, pin_memory=False):
         if size is _MISSING:
             size = sizes
         else:       # (size=: PyTorch's name for the sizes)
             from .ops.creation import keyword_size
             size = keyword_size("new_empty", sizes, size)
-        return self._new_factory("aten::new_empty", size, dtype, device, requires_grad)
+        return self._new_factory("aten::new_empty", size, dtype, device, requires_grad,
+                                 layout=layout, pin_memory=pin_memory)
 
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False,
+                 layout=None, pin_memory=False):
         from .ops.creation import _sequence_size
         _sequence_size(size, "new_full")
         return self._new_factory("aten::new_full", (size,), dtype, device, requires_grad,
-                                 (fill_value,))
+                                 (fill_value,), layout, pin_memory)
 
     def resize_(self, *sizes, memory_format=None):
         """In place, as torch's (aten::resize_): the same number of elements keeps the

@@ -12,11 +12,14 @@ __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "sampled_addmm", "sps
 
 
 def mm(mat1, mat2, reduce="sum"):
-    """torch.sparse.mm: a sparse COO mat1 times a dense mat2 (sparse_coo.sparse_mm), or of
+    """torch.sparse.mm: a sparse COO mat1 times a dense mat2 (_sparse_products.sparse_mm), or of
     dense matrices mat1 @ mat2 (reduce="sum", the only reduction a dense mat1 takes)."""
     from . import mm as _mm
-    from ._sparse_coo import SparseCooTensor, sparse_mm
+    from ._sparse_coo import SparseCooTensor
+    from ._sparse_products import sparse_mm
     if isinstance(mat1, SparseCooTensor) and reduce == "sum":
+        if isinstance(mat2, SparseCooTensor):
+            return mat1.mm(mat2)
         return sparse_mm(mat1, mat2)
     if reduce != "sum":
         raise RuntimeError(f"torch.sparse.mm: reduce={reduce!r} needs a sparse CSR mat1: {WHY}")
@@ -26,9 +29,10 @@ def mm(mat1, mat2, reduce="sum"):
 def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0):
     """torch.sparse.addmm: beta * mat + alpha * (mat1 @ mat2), mat1 sparse COO or dense."""
     from . import addmm as _addmm
-    from ._sparse_coo import SparseCooTensor, sparse_mm
+    from ._sparse_coo import SparseCooTensor
+    from ._sparse_products import sparse_mm
     if isinstance(mat1, SparseCooTensor):
-        return mat * beta + sparse_mm(mat1, mat2) * alpha
+        return sparse_mm(mat1, mat2, "SparseAddmmBackward0", t=mat, beta=beta, alpha=alpha)
     return _addmm(mat, mat1, mat2, beta=beta, alpha=alpha)
 
 
@@ -37,19 +41,63 @@ _sum_refusal = _refusing("sum", _NEEDS, "torch.sparse")
 
 
 def sum(input, dim=None, dtype=None):
-    """torch.sparse.sum of a sparse COO tensor over all its elements (a dense 0-dim tensor);
-    over dims, or of a dense tensor, a RuntimeError saying gpujit has no such kernel."""
+    """torch.sparse.sum of a sparse COO tensor over all its elements (a dense 0-dim tensor)
+    or over dims (sparse, or dense when no sparse dim is left); of a dense tensor, a
+    RuntimeError saying gpujit has no such kernel."""
     from ._sparse_coo import SparseCooTensor
-    if isinstance(input, SparseCooTensor) and dim is None:
-        return input.sum(dtype=dtype)
+    if isinstance(input, SparseCooTensor):
+        return input.sum(dtype=dtype) if dim is None else input.sum(dim, dtype=dtype)
     return _sum_refusal(input, dim, dtype)
 
 
-softmax = _refusing("softmax", _NEEDS, "torch.sparse")
-log_softmax = _refusing("log_softmax", _NEEDS, "torch.sparse")
+def softmax(input, dim, *, dtype=None):
+    """torch.sparse.softmax of a sparse COO tensor (_sparse_kernels.sparse_softmax)."""
+    from ._sparse_kernels import sparse_softmax
+    return sparse_softmax(input, dim, dtype)
+
+
+def log_softmax(input, dim, *, dtype=None):
+    """torch.sparse.log_softmax of a sparse COO tensor (_sparse_kernels.sparse_softmax)."""
+    from ._sparse_kernels import sparse_softmax
+    return sparse_softmax(input, dim, dtype, log=True)
+
+
 sampled_addmm = _refusing("sampled_addmm", _NEEDS, "torch.sparse")
 spsolve = _refusing("spsolve", _NEEDS, "torch.sparse")
-spdiags = _refusing("spdiags", "its result would be a sparse tensor", "torch.sparse")
+def spdiags(diagonals, offsets, shape, layout=None):
+    """torch.sparse.spdiags: diagonals[k, j] at (j - offsets[k], j) for each column j the
+    k-th diagonal crosses (SciPy's convention), diagonal by diagonal, uncoalesced; a COO
+    tensor, or CSR with layout=torch.sparse_csr."""
+    import numpy as np
+    from . import as_tensor
+    from ._sparse_coo import _make, _device_tensor, _host
+    from .dtypes import sparse_csr, sparse_coo
+    d = as_tensor(diagonals)
+    o = _host(as_tensor(offsets)).reshape(-1).astype(np.int64)
+    rows, cols = (int(x) for x in shape)
+    if d.dim() != 2:
+        raise RuntimeError(f"Diagonals must be vector or matrix, got {d.dim()}-D tensor")
+    if d.shape[0] != o.size:
+        raise RuntimeError(f"Number of diagonals ({d.shape[0]}) does not match the number of "
+                           f"offsets ({o.size})")
+    if np.unique(o).size != o.size:
+        raise RuntimeError("Offset tensor contains duplicate values")
+    if layout not in (None, sparse_coo, sparse_csr):
+        raise RuntimeError(f"Only output layouts (Sparse, SparseCsr) are supported, got "
+                           f"{layout!r}")
+    ri, ci, ki = [], [], []
+    for k, off in enumerate(o.tolist()):
+        j = np.arange(max(0, off), min(cols, rows + off, d.shape[1]), dtype=np.int64)
+        ri.append(j - off)
+        ci.append(j)
+        ki.append(np.full(j.size, k, np.int64))
+    ri, ci, ki = (np.concatenate(x) if x else np.zeros(0, np.int64) for x in (ri, ci, ki))
+    v = _host(d)[ki, ci] if ci.size else np.zeros((0,), _host(d).dtype)
+    r = _make(_device_tensor(np.stack([ri, ci]), d.device), _device_tensor(v, d.device),
+              (rows, cols), False)
+    return r.to_sparse_csr() if layout is sparse_csr else r
+
+
 to_sparse_semi_structured = _refusing("to_sparse_semi_structured",
                                       "its result would be a sparse tensor", "torch.sparse")
 

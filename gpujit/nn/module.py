@@ -402,10 +402,14 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
                 self._parameters[key] = new
                 continue
             # keep the Parameter object (held by optimizers), give it the converted data
-            Tensor.data.fset(param, applied)
+            # (a sparse parameter's own setter: its parts; its grad set anew)
+            type(param).data.fset(param, applied)
             if g is not None:
                 with _no_grad():
-                    Tensor.data.fset(g, fn(g))
+                    if param.is_sparse:
+                        param.grad = fn(g)
+                    else:
+                        Tensor.data.fset(g, fn(g))
         for key, buf in self._buffers.items():
             if buf is not None:
                 self._buffers[key] = fn(buf)

@@ -5,6 +5,11 @@ from ..overrides import _disabled_torch_function_impl
 from ..tensor import Tensor
 
 
+def _dt_strided():
+    from ..dtypes import strided
+    return strided
+
+
 def _sharing(cls, data):
     """A new cls object over data's array (same dtype and device and, as PyTorch's, the
     same version counter; no autograd state): what Parameter(...) and Buffer(...) wrap."""
@@ -30,6 +35,9 @@ class Parameter(Tensor):
             from ..ops.registry import type_name
             raise TypeError(f"_make_subclass(): argument 'require_grad' (position 3) must be "
                             f"bool, not {type_name(requires_grad)}")
+        if data.layout is not _dt_strided():
+            from .._sparse_coo import sparse_parameter
+            return sparse_parameter(data, requires_grad)
         p = _sharing(cls, data)
         if requires_grad:
             p._factory_requires_grad()

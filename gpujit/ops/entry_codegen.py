@@ -414,9 +414,9 @@ def _gen_generic(op, fname, consts, hook=None):
     for a in s.arguments:
         if a.type.base == "ScalarType":
             L.append(f"    if {a.name} is not None: {a.name} = _to_dtype({a.name})")
-        elif a.type.base == "Layout":       # (a sparse one: gpujit has none)
+        elif a.type.base == "Layout":       # (a sparse one: sparse_refusals.sparse_factory)
             L.append(f"    if {a.name} is not None and {a.name} in _SPARSE: "
-                     f"raise _no_layout({op.public_name!r}, {a.name})")
+                     f"return _no_layout(_op, ({', '.join(names)},), dev)")
     call_args = ", ".join(f"a_{a.name}" if a.type.base == "Tensor" else a.name
                           for a in s.arguments)
     checked = s.is_inplace and "inplace_view" not in op.tags and op.on_expanded != "own" \
@@ -574,12 +574,28 @@ def _wrap_ret(rt, expr, s, names, c_order=False, identity=False, view=None):
     return expr
 
 
+def _sparse_catch(op, src):
+    """src's body inside one `try` whose handler runs op's sparse kernel when an operand's
+    dense array was read and was a sparse tensor's (_sparse_coo: its `_data` raises
+    registry.SparseOperand for this op): torch.mm(s, d), d.add_(s), torch.addmm(d, s, d)
+    ... With nothing raised the `try` costs nothing, so a dense call pays no check. An
+    op without a sparse kernel re-raises PyTorch's NotImplementedError."""
+    head, body = src.split("\n", 1)
+    names = ", ".join(a.name for a in op.schema.arguments)
+    if len(op.schema.arguments) == 1:
+        names += ","
+    return "\n".join([head, "    try:"] + ["    " + ln for ln in body.split("\n")] + [
+        "    except _SpX as _e:",
+        "        if _e.op is not _op: raise",
+        f"        return _spcall(_e, ({names}))"])
+
+
 def _compile(op, src, fname, consts):
     from ..device import resolve
     from .memory_format import (iterator_layout as _iter_layout, c_layout as _c_layout,
                                 size1_strides_c as _size1_c)
     from . import overlap as _overlap
-    from .sparse_refusals import refuse_layout as _no_layout
+    from .sparse_refusals import sparse_factory as _no_layout
     ns = dict(__name__="gpujit.ops.generated", _S=_r.dispatch_state, _op=op, _impl=op.impl,
               _T=_r._Tensor, _np=np, _nd=np.ndarray, _cpu=_cpu, _defdev=_DEFDEV,
               _defdev_here=_default_device,
@@ -600,7 +616,8 @@ def _compile(op, src, fname, consts):
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout, _size1_c=_size1_c,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target,
-              _SPARSE=_dt.SPARSE_LAYOUTS, _no_layout=_no_layout, _quiet=_quiet)
+              _SPARSE=_dt.SPARSE_LAYOUTS, _no_layout=_no_layout, _quiet=_quiet,
+              _SpX=_r.SparseOperand, _spcall=_r.sparse_call)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
@@ -662,7 +679,7 @@ def operator_entry(op, name, reflected=False, ndarray_other=False, python_level=
             src = _gen_pointwise(op, "operator", consts, op.inplace_of is not None, hook=True)
         else:
             src = _gen_generic(op, "operator", consts, hook=True)
-        head, body = src.split("\n", 1)
+        head, body = _sparse_catch(op, src).split("\n", 1)
         fname = "operator_r" if reflected else "operator"
         args = op.schema.arguments
         pre = ["    if _a or _k: return NotImplemented"]
@@ -728,7 +745,7 @@ def _binding_entry(op, pub_src, consts):
         f"x is None for x in {a.name}): _lref(_op, {values}, binding=True)\n" for a in lists)
     hook = "    if _S.hook is not None:\n"
     assert hook in src, op.name
-    src = src.replace(hook, hook + checks, 1)
+    src = _sparse_catch(op, src.replace(hook, hook + checks, 1))
     fn = _compile(op, src.replace("def public(", "def binding(", 1), "binding", consts)
     fn.__name__ = fn.__qualname__ = op.public_name
     fn.__doc__ = op.public.__doc__
@@ -746,6 +763,8 @@ def build_entry_points(op: _r.OpDef):
     else:
         pub_src = _gen_generic(op, "public", consts)
         eager_src = _gen_generic(op, "eager", consts)
+    bound = _binding_entry(op, pub_src, consts)
+    pub_src = _sparse_catch(op, pub_src)
     op.source = pub_src
     op.public = _compile(op, pub_src, "public", consts)
     op.eager = _compile(op, eager_src, "eager", consts)
@@ -755,7 +774,6 @@ def build_entry_points(op: _r.OpDef):
     # the entry points torch.<name> and Tensor.<name> bind (the method's errors count
     # arguments without self)
     op.function_public = op.public
-    bound = _binding_entry(op, pub_src, consts)
     op.binding_source = pub_src
     if bound is not None:
         op.function_public = bound

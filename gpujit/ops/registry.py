@@ -120,6 +120,26 @@ class _DispatchState:
                         else self.forward_ad_compute or self.grad_call or _eager_call)
 
 
+class SparseOperand(NotImplementedError):
+    """Raised by a sparse tensor's `_data` (gpujit/_sparse_coo.py) read in the entry point
+    of `op`: PyTorch's NotImplementedError for the sparse backend, which the op's public
+    entry point catches to run the op's sparse kernel (`sparse_call`) where it has one."""
+
+    def __init__(self, msg, op):
+        super().__init__(msg)
+        self.op = op
+
+
+def sparse_call(e, args):
+    """op(*args) (schema order) given a sparse operand: the sparse kernel registered for
+    e.op in gpujit/_sparse_coo.py, else e, PyTorch's NotImplementedError."""
+    from .._sparse_coo import sparse_kernel
+    fn = sparse_kernel(e.op, args)
+    if fn is None:
+        raise NotImplementedError(e.args[0]) from None
+    return fn(*args)
+
+
 def _eager_call(op, args):
     return op.eager(*args)
 

@@ -11,8 +11,12 @@ name; the accessors of a sparse tensor's parts (x.indices(), x.values(), x.coale
 raise PyTorch's own errors for a strided tensor."""
 from __future__ import annotations
 
+from .. import dtypes as _dt
 from .._no_complex import refusing
-from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, sparse_mm, to_sparse
+from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, to_sparse
+from .._sparse_kernels import sparse_mask
+from .._sparse_products import sparse_mm
+from .._sparse_csr import sparse_csr_tensor
 from ..tensor import Tensor
 from .registry import tensor_method
 
@@ -20,11 +24,13 @@ __all__ = ["WHY", "refuse_layout"]
 
 PUBLIC = {}
 
-WHY = ("gpujit's sparse tensors are COO only, made by x.to_sparse() or "
-       "torch.sparse_coo_tensor, with few ops (no sparse kernel for this)")
-# (the compressed layouts: gpujit's sparse tensors are COO only, gpujit/_sparse_coo.py)
-WHY_COMPRESSED = ("gpujit has no compressed sparse tensors (CSR, CSC, BSR, BSC); its sparse "
-                  "tensors are COO (x.to_sparse(), torch.sparse_coo_tensor)")
+WHY = ("gpujit's sparse tensors are COO and 2-D CSR, made by x.to_sparse() / "
+       "x.to_sparse_csr() or torch.sparse_coo_tensor / torch.sparse_csr_tensor, with few ops "
+       "(no sparse kernel for this)")
+# (the compressed layouts but CSR: gpujit/_sparse_coo.py, gpujit/_sparse_csr.py)
+WHY_COMPRESSED = ("gpujit has no CSC, BSR or BSC sparse tensors; its sparse tensors are COO "
+                  "(x.to_sparse(), torch.sparse_coo_tensor) and 2-D CSR (x.to_sparse_csr(), "
+                  "torch.sparse_csr_tensor)")
 
 
 def refuse_layout(op_name, layout):
@@ -34,12 +40,49 @@ def refuse_layout(op_name, layout):
                         f"use the default layout=torch.strided")
 
 
+_EMPTY = {"aten::zeros", "aten::empty.memory_format", "aten::new_zeros", "aten::new_empty",
+          "aten::zeros_like", "aten::empty_like"}
+_FULL = {"aten::ones", "aten::full", "aten::new_ones", "aten::new_full", "aten::ones_like",
+         "aten::full_like"}
+
+
+def sparse_factory(op, args, dev):
+    """A factory given a sparse layout (the generated entry points of ops with a `Layout?
+    layout` argument call it for torch.sparse_coo & co.): zeros / empty (and their new_ /
+    _like forms) make an empty sparse COO tensor (all dims sparse; a _like one the input's
+    sparse dims) or, 2-D, CSR one, as PyTorch's; ones / full PyTorch's error; the others
+    refuse in words."""
+    from .. import get_default_dtype
+    from .._sparse_kernels import _empty_sparse
+    from .._sparse_csr import _make_csr, _warn_beta
+    kw = dict(zip((a.name for a in op.schema.arguments), args))
+    layout = kw["layout"]
+    if op.name in _FULL and layout is _dt.sparse_coo:
+        raise RuntimeError("full(...) is not implemented for sparse layout")
+    if op.name not in _EMPTY or layout not in (_dt.sparse_coo, _dt.sparse_csr):
+        raise refuse_layout(op.public_name, layout)
+    like = kw.get("self")
+    size = tuple(like.shape) if op.name.endswith("_like") else tuple(kw["size"])
+    dtype = kw.get("dtype") or (like.dtype if like is not None else get_default_dtype())
+    if layout is _dt.sparse_coo:
+        sd = like.sparse_dim() if op.name.endswith("_like") and like.is_sparse else len(size)
+        return _empty_sparse(size, sd, dtype, dev)
+    if len(size) != 2:
+        raise RuntimeError(f"{op.public_name}: gpujit's CSR tensors are 2-D matrices (got "
+                           f"size {list(size)})")
+    from .. import zeros
+    _warn_beta()
+    return _make_csr(zeros(size[0] + 1, dtype=_dt.int64, device=dev),
+                     zeros(0, dtype=_dt.int64, device=dev), zeros(0, dtype=dtype, device=dev),
+                     size)
+
+
 def _refusing(name, what, qual="torch"):
     return refusing(name, WHY, what, qual)
 
 
 _MAKES = "its result would be a sparse tensor"
-for _name in ("sparse_csr_tensor", "sparse_csc_tensor",
+for _name in ("sparse_csc_tensor",
               "sparse_bsr_tensor", "sparse_bsc_tensor", "sparse_compressed_tensor", "hspmm"):
     PUBLIC[_name] = _refusing(_name, _MAKES)
 for _name in ("smm", "sspaddmm", "saddmm"):
@@ -49,7 +92,9 @@ for _name in ("smm", "sspaddmm", "saddmm"):
 def spmm(input, mat2):
     """torch.spmm: input @ mat2 for 2-D operands, `input` sparse COO or dense (mm)."""
     if isinstance(input, SparseCooTensor):
-        return sparse_mm(input, mat2)
+        return sparse_mm(input, mat2, "MmBackward0")
+    if input.layout is _dt.sparse_csr:
+        return input.mm(mat2)
     from .. import mm
     return mm(input, mat2)
 
@@ -57,6 +102,7 @@ def spmm(input, mat2):
 PUBLIC["spmm"] = spmm
 
 PUBLIC["sparse_coo_tensor"] = sparse_coo_tensor
+PUBLIC["sparse_csr_tensor"] = sparse_csr_tensor
 Tensor.to_sparse = to_sparse
 
 
@@ -66,10 +112,11 @@ def to_sparse_coo(self):
 
 
 Tensor.to_sparse_coo = to_sparse_coo
+Tensor.sparse_mask = sparse_mask
 
 # x.to_sparse_csr() & co.: their results would be compressed sparse tensors
-for _name in ("to_sparse_csr", "to_sparse_csc", "to_sparse_bsr",
-              "to_sparse_bsc", "sparse_mask", "sparse_resize_", "sparse_resize_and_clear_"):
+for _name in ("to_sparse_csc", "to_sparse_bsr",
+              "to_sparse_bsc", "sparse_resize_", "sparse_resize_and_clear_"):
     setattr(Tensor, _name, _refusing(_name, _MAKES if _name.startswith("to_") else
                                      "it works on sparse tensors", "Tensor"))
 

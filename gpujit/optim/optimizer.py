@@ -513,6 +513,11 @@ class _ElementwiseOptimizer(Optimizer):
                 return buckets
         by_kind = {}
         for p in params:
+            if p.is_sparse:
+                raise RuntimeError(f"{type(self).__name__}: gpujit's optimizers step dense "
+                                   f"parameters only (their flat buffers hold each "
+                                   f"parameter's elements); a sparse parameter is not "
+                                   f"supported: keep the parameter dense")
             by_kind.setdefault((p._device, p._dtype), []).append(p)
         scalar_keys = ("step",) + self._scalar_keys if self._with_step else ()
         fills = self._fills(group)

@@ -86,6 +86,7 @@ class _Pickler(pickle._Pickler):
         from ..device import device
         from ..dtypes import layout
         from .._sparse_coo import SparseCooTensor
+        from .._sparse_csr import SparseCsrTensor
         if isinstance(obj, _Global):
             return obj.name                   # -> save_global
         if isinstance(obj, dtype):
@@ -94,8 +95,12 @@ class _Pickler(pickle._Pickler):
             return (_Global("torch", "device"), (str(obj),))
         if isinstance(obj, SparseCooTensor):
             return (_Global("torch._utils", "_rebuild_sparse_tensor"),
-                    (obj.layout, (obj._indices(), obj._values(),
+                    (obj.layout, (obj._indices(), obj._values().detach(),
                                   _TorchSize(obj.shape), obj.is_coalesced())))
+        if isinstance(obj, SparseCsrTensor):
+            return (_Global("torch._utils", "_rebuild_sparse_tensor"),
+                    (obj.layout, (obj.crow_indices(), obj.col_indices(), obj.values(),
+                                  _TorchSize(obj.shape))))
         if isinstance(obj, _TorchSize):
             return (_Global("torch", "Size"), (tuple(obj.seq),))
         if isinstance(obj, layout):         # (torch.sparse_coo: as PyTorch's save writes it)
