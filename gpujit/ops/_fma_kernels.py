@@ -7,7 +7,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from .numba_helpers import vectorize
+from .numba_helpers import njit, vectorize
 
 
 def _fma_intrinsic(llty, nbty, name):
@@ -41,3 +41,49 @@ fma_f64 = vectorize(["float64(float64, float64, float64)"], _fma64)
 # float32 a * b + c as float64 arithmetic rounded to float32 (the product is exact in
 # float64; the sum is rounded twice: addcmul's float32 value, fma.muladd32_via64)
 muladd_f32_via_f64 = vectorize(["float32(float32, float32, float32)"], _muladd32_via64)
+
+
+# the same value written into a contiguous out (which may be c itself): an explicit loop,
+# which LLVM vectorizes and which, unlike a ufunc given an output overlapping an input,
+# makes no copy (the optimizers' in-place multiply-adds: ops/fma.muladd32_via64's out=)
+def _muladd32_into_arrays(a, b, c, out):
+    for i in range(out.size):
+        out[i] = types.float32(types.float64(a[i]) * types.float64(b[i]) + types.float64(c[i]))
+
+
+def _muladd32_into_scalar(a, b, c, out):
+    af = types.float64(a)
+    for i in range(out.size):
+        out[i] = types.float32(af * types.float64(b[i]) + types.float64(c[i]))
+
+
+muladd32_into_arrays = njit(_muladd32_into_arrays)
+muladd32_into_scalar = njit(_muladd32_into_scalar)
+
+
+# the optimizers' float32 updates in one pass each (optim/optimizer.lerp_ / addcmul_): the
+# eager ops' values (ops/pointwise_ternary: lerp's two-sided formula and addcmul, their
+# multiply-adds rounded once through the exact float64 product)
+def _lerp32_small(a, b, w, out):
+    wd = types.float64(w)
+    for i in range(out.size):
+        d = b[i] - a[i]
+        out[i] = types.float32(wd * types.float64(d) + types.float64(a[i]))
+
+
+def _lerp32_large(a, b, w, out):
+    wd = types.float64(w - types.float32(1))
+    for i in range(out.size):
+        d = b[i] - a[i]
+        out[i] = types.float32(wd * types.float64(d) + types.float64(b[i]))
+
+
+def _addcmul32(s, t1, t2, value, out):
+    for i in range(out.size):
+        p = value * t1[i]
+        out[i] = types.float32(types.float64(p) * types.float64(t2[i]) + types.float64(s[i]))
+
+
+lerp32_small = njit(_lerp32_small)
+lerp32_large = njit(_lerp32_large)
+addcmul32 = njit(_addcmul32)

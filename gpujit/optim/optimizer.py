@@ -650,6 +650,10 @@ def _muladd_(xp, coeff, x, base, out):
 def addcmul_(xp, a, t1, t2, value, tmp=None):
     """a.addcmul_(t1, t2, value=value) as ATen's kernel computes it (the eager op's value):
     (value * t1) * t2 + a, the last multiply-add rounded once. Returns a."""
+    if xp is np:
+        from ..ops.fma import update32_
+        if update32_("addcmul", a, t1, t2, value):
+            return a
     p = t1
     if value != 1:
         p = xp.multiply(t1, value, out=tmp if tmp is not None and tmp is not t2 else None)
@@ -673,6 +677,10 @@ def lerp_(xp, a, b, weight, tmp):
     """a.lerp_(b, weight) as the eager op computes it (ops/pointwise_ternary._lerp): torch's
     two-sided formula (exact at weight 0 and 1), its multiply-add rounded once for float32 /
     float64 as ATen's compiled kernel. Returns a."""
+    if xp is np:
+        from ..ops.fma import update32_
+        if update32_("lerp", a, b, None, weight):
+            return a
     xp.subtract(b, a, out=tmp)
     small = abs(weight) < 0.5
     if a.dtype.kind == "f" and a.dtype.itemsize >= 4:
