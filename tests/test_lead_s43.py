@@ -435,7 +435,6 @@ def _adam_reference(n=2000, steps=8, lr=0.01, b1=0.9, b2=0.999, eps=1e-8):
 def test_adam_updates_in_torchs_order_of_operations():
     # lerp_ / addcmul_ / addcdiv_ as ATen's kernels round them (were three roundings and
     # (t1 / t2) * value: 85 of 1000 values an ulp or more off torch's after 10 steps)
-    import numpy as np
     got = _optim_run(gpujit, "Adam", dict(lr=0.01))
     assert got.tobytes() == _adam_reference().tobytes()
 
