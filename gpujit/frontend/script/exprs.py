@@ -27,7 +27,7 @@ from .slices import SliceMixin
 from .strings import StringMixin
 from .calls import describe_type
 from .errors import FrontendError, UnsupportedNodeError, unsupported_node_words
-from .variables import Var, Refined, OneBranch, ExceptionVar, NoneResult, unify  # noqa: F401 (compiler.py's names)
+from .variables import Var, Refined, OneBranch, ExceptionVar, NoneResult, PyAlias, unify  # noqa: F401 (compiler.py's names)
 
 
 def _is_const(node, value) -> bool:
@@ -263,6 +263,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             self.error("exception message cannot be used as a value", node)
         if isinstance(var, NoneResult):
             self.error("None cannot be used as a value", node)
+        if isinstance(var, PyAlias):
+            return self.python_value(var.obj, node)        # (no value: says so)
         if isinstance(var, OneBranch):
             line = self.src.range(var.where).line
             if isinstance(var.why, tuple):      # ("mismatch", true-branch Var, other Var)
@@ -271,6 +273,11 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                 self.error(f"undefined value {name}: '{name}' is first assigned inside the "
                            f"loop at line {line}, so it is not defined after the loop", node,
                            hint=f"assign '{name}' before the loop")
+            if var.why == "sugared":
+                self.error(f"undefined value {name}: '{name}' names a Python object (a "
+                           f"module, class or function) assigned inside the if at line "
+                           f"{line}, which is no value an if can merge", node,
+                           hint=f"assign '{name}' before the if")
             if var.why == "del":
                 self.error(f"undefined value '{name}': it was deleted by `del` at line "
                            f"{line}", node, hint=f"assign '{name}' again before using it")
@@ -330,7 +337,10 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         global constant, a builtin), not a scripted variable."""
         import builtins
         if isinstance(node, ast.Name):
-            if self.lookup_var(node.id) is not None:
+            var = self.lookup_var(node.id)
+            if isinstance(var, PyAlias):
+                return True, var.obj             # `backend = TorchJitBackend`
+            if var is not None:
                 return False, None
             for d in (self.closure, self.fn.__globals__, builtins.__dict__):
                 if node.id in d:

@@ -1,0 +1,160 @@
+"""einops and lucidrains' vit-pytorch under gpujit (session 43): the language features and
+ops those libraries exercised, as einops-free tests against NumPy (and PyTorch where it is
+installed), and the libraries themselves, run in a subprocess where `import torch` gives
+gpujit (skipped when einops / vit_pytorch is not installed)."""
+import math
+import os
+import textwrap
+from typing import List
+
+import numpy as np
+import pytest
+
+import gpujit
+from gpujit.frontend.script.errors import FrontendError
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# --------------------------------------------------------------------------------------
+# a name bound to a module, class or function (TorchScript's sugared value): einops'
+# apply_for_scriptable_torch does `backend = TorchJitBackend; backend.reshape(x, s)`
+
+class _Backend:
+    @staticmethod
+    def twice(x: gpujit.Tensor) -> gpujit.Tensor:
+        return x * 2
+
+    @staticmethod
+    def shape(x: gpujit.Tensor) -> List[int]:
+        return x.shape
+
+
+def _plus_one(x: gpujit.Tensor) -> gpujit.Tensor:
+    return x + 1
+
+
+def _class_alias(x: gpujit.Tensor):
+    backend = _Backend
+    other = backend                      # an alias of an alias
+    y = x
+    for _ in range(2):                   # (used inside a loop: a plain call there)
+        y = other.twice(y)
+    return y, backend.shape(x)
+
+
+def _function_aliases(x: gpujit.Tensor):
+    g = gpujit.relu                      # a registry op
+    h = _plus_one                        # a Python function, compiled
+    m = math                             # a module
+    a = b = gpujit.nn.functional
+    return a.relu(h(g(x))) * m.sqrt(4.0) + b.relu(x)
+
+
+def test_class_bound_to_a_name_calls_its_static_methods():
+    x = np.array([-1.5, 0.5, 2.0], np.float32)
+    s = gpujit.jit.script(_class_alias)
+    y, shape = s(gpujit.tensor(x))
+    np.testing.assert_array_equal(y.numpy(), x * 4)
+    assert shape == [3]
+    text = str(s.graph)
+    assert 'prim::CallFunction[name="twice"]' in text and \
+        'prim::CallFunction[name="shape"]' in text
+
+
+def test_functions_and_modules_bound_to_names():
+    x = np.array([-1.5, 0.5, 2.0], np.float32)
+    s = gpujit.jit.script(_function_aliases)
+    np.testing.assert_allclose(s(gpujit.tensor(x)).numpy(),
+                               np.maximum(np.maximum(x, 0) + 1, 0) * 2 + np.maximum(x, 0))
+    kinds = [n.kind for n in s.graph.nodes()]
+    assert "aten::relu" in kinds and "prim::CallFunction" in kinds
+
+
+def _reassign_nested(x: gpujit.Tensor, c: bool):
+    b = _Backend
+    if c:
+        b = _Backend
+    return b.twice(x)
+
+
+def _reassign_value_nested(x: gpujit.Tensor, c: bool):
+    b = math
+    if c:
+        b = x
+    return b
+
+
+def _bound_in_both_branches(x: gpujit.Tensor, c: bool):
+    if c:
+        b = _Backend
+    else:
+        b = _Backend
+    return b.twice(x)
+
+
+def _alias_as_value(x: gpujit.Tensor):
+    b = _Backend
+    return b
+
+
+@pytest.mark.parametrize("fn, words", [
+    (_reassign_nested, "Cannot re-assign 'b' to a value of type Python type because b is "
+                       "not a first-class value.  Only reassignments to first-class values "
+                       "are allowed"),
+    (_reassign_value_nested, "Cannot re-assign 'b' because it has type value of type "
+                             "'Tensor' and b is not a first-class value."),
+    (_bound_in_both_branches, "undefined value b"),
+    (_alias_as_value, "'b' is a Python type, which a scripted function cannot use as a "
+                      "value"),
+])
+def test_names_of_python_objects_are_no_values(fn, words):
+    with pytest.raises(FrontendError) as e:
+        gpujit.jit.script(fn)
+    assert words in str(e.value)
+
+
+@pytest.mark.parametrize("fn", [_class_alias, _function_aliases, _reassign_nested,
+                                _reassign_value_nested, _bound_in_both_branches])
+def test_torch_agrees_on_names_of_python_objects(fn):
+    torch = pytest.importorskip("torch")
+    import warnings
+    src = textwrap.dedent(__import__("inspect").getsource(fn)).replace(
+        "gpujit.Tensor", "torch.Tensor").replace("gpujit.", "torch.")
+
+    class _TBackend:
+        @staticmethod
+        def twice(x: torch.Tensor) -> torch.Tensor:
+            return x * 2
+
+        @staticmethod
+        def shape(x: torch.Tensor) -> List[int]:
+            return x.shape
+
+    def _plus_one(x: torch.Tensor) -> torch.Tensor:
+        return x + 1
+    # torch reads the source from a file: write it out
+    import tempfile
+    import importlib.util
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write("import math\nimport torch\nfrom typing import List\n" + src)
+    try:
+        spec = importlib.util.spec_from_file_location("_s43_mod", f.name)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        mod.__dict__.update(_Backend=_TBackend, _plus_one=_plus_one)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                getattr(torch.jit, "script")(getattr(mod, fn.__name__))
+                torch_ok = True
+            except RuntimeError:
+                torch_ok = False
+    finally:
+        os.unlink(f.name)
+    try:
+        gpujit.jit.script(fn)
+        ours_ok = True
+    except FrontendError:
+        ours_ok = False
+    assert torch_ok == ours_ok
