@@ -158,3 +158,47 @@ def test_torch_agrees_on_names_of_python_objects(fn):
     except FrontendError:
         ours_ok = False
     assert torch_ok == ours_ok
+
+
+# --------------------------------------------------------------------------------------
+# traced sizes are hashed by identity, as PyTorch's (0-dim tensors): einops caches its
+# recipe per input shape (functools.lru_cache); a hit handed one trace's sizes to another
+# trace (or to the trace check's second run), where they were constants
+
+@__import__("functools").lru_cache(16)
+def _split_heads(shape):
+    b, n = shape
+    return b, 2, n // 2
+
+
+def _heads(x):
+    return x.reshape(_split_heads(tuple(x.shape)))
+
+
+def test_a_shape_keyed_cache_does_not_bake_sizes_into_a_trace():
+    x = gpujit.tensor(np.arange(24, dtype=np.float32).reshape(3, 8))
+    first = gpujit.jit.trace(_heads, (x,))            # (the check's second run: no hit)
+    second = gpujit.jit.trace(_heads, (x,))           # a fresh trace, same shape
+    for tr in (first, second):
+        kinds = [n.kind for n in tr.graph.nodes()]
+        assert kinds.count("aten::size") == 2 and "aten::floordiv" in kinds, tr.graph
+        y = np.arange(50, dtype=np.float32).reshape(5, 10)
+        np.testing.assert_array_equal(tr(gpujit.tensor(y)).numpy(), y.reshape(5, 2, 5))
+
+
+def test_traced_sizes_are_no_dict_keys_of_their_value():
+    # (PyTorch: {3: 'a'}.get(x.size(0)) is None while tracing: a tensor hashes by id)
+    seen = []
+
+    def f(x):
+        seen.append({3: "a"}.get(x.size(0)))
+        return x * 2
+    gpujit.jit.trace(f, (gpujit.ones(3),), check_trace=False)
+    assert seen == [None]
+    torch = pytest.importorskip("torch")
+    seen.clear()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(f, (torch.ones(3),), check_trace=False)
+    assert seen == [None]
