@@ -202,3 +202,70 @@ def test_traced_sizes_are_no_dict_keys_of_their_value():
         warnings.simplefilter("ignore")
         torch.jit.trace(f, (torch.ones(3),), check_trace=False)
     assert seen == [None]
+
+
+# --------------------------------------------------------------------------------------
+# an unused random draw is dead code, as in TorchScript's DCE (Node::hasSideEffects does
+# not count a draw): scripted / traced code leaves the generator where torch 2.13 leaves
+# it (CaiT's layer-dropout mask, drawn in a trace, advanced gpujit's generator twice as
+# far as torch's and the trace check compared other layers)
+
+def _dead_rand(x):
+    gpujit.rand(3)
+    return x + 1
+
+
+def _dead_dropout(x):
+    gpujit.nn.functional.dropout(x, 0.5, True)
+    return x + 1
+
+
+def _dead_fill(x):
+    gpujit.zeros(3).uniform_(0.0, 1.0)
+    return x + 1
+
+
+def _live_fill(x):
+    return gpujit.zeros(3).uniform_(0.0, 1.0) + x.sum()
+
+
+def _next_draw(mod, f, x, how):
+    compiled = mod.jit.script(f) if how == "script" else mod.jit.trace(f, (x,))
+    out = []
+    for _ in range(2):                     # (the profiling run and an optimized one)
+        mod.manual_seed(0)
+        compiled(x)
+        out.append(float(mod.rand(1)))
+    return out
+
+
+@pytest.mark.parametrize("how", ["script", "trace"])
+@pytest.mark.parametrize("fn", [_dead_rand, _dead_dropout, _dead_fill])
+def test_an_unused_draw_does_not_advance_the_generator(fn, how):
+    import warnings
+    gpujit.manual_seed(0)
+    first = float(gpujit.rand(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _next_draw(gpujit, fn, gpujit.ones(3), how) == [first, first]
+    torch = pytest.importorskip("torch")
+    src = fn.__code__
+    tfn = type(fn)(src, {"gpujit": torch}, fn.__name__)   # the same code over torch
+    tfn.__module__ = __name__
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _next_draw(torch, tfn, torch.ones(3), how) == [first, first]
+    torch.manual_seed(0)
+    assert float(torch.rand(1)) == first
+
+
+def test_a_used_draw_still_draws():
+    x = gpujit.ones(3)
+    s = gpujit.jit.script(_live_fill)
+    gpujit.manual_seed(0)
+    expected = gpujit.zeros(3).uniform_(0.0, 1.0).numpy() + 3
+    after = float(gpujit.rand(1))
+    for _ in range(2):
+        gpujit.manual_seed(0)
+        np.testing.assert_array_equal(s(x).numpy(), expected)
+        assert float(gpujit.rand(1)) == after
