@@ -5,7 +5,7 @@ gpujit (skipped when einops / vit_pytorch is not installed)."""
 import math
 import os
 import textwrap
-from typing import List
+from typing import List, Tuple
 
 import numpy as np
 import pytest
@@ -269,3 +269,45 @@ def test_a_used_draw_still_draws():
         gpujit.manual_seed(0)
         np.testing.assert_array_equal(s(x).numpy(), expected)
         assert float(gpujit.rand(1)) == after
+
+
+# --------------------------------------------------------------------------------------
+# a starred tuple in a tuple or list display (vit_pytorch's `b, n, _, h = *x.shape,
+# self.heads` was "Starred aren't supported"; torch 2.13 unpacks a tuple there and refuses
+# a list, whose length it cannot know)
+
+def _star_displays(x: gpujit.Tensor, t: Tuple[int, int]):
+    b, *c = (*t, 3)
+    return (b, *t, *t, x), [*t, 3], c, [*(x, x)]
+
+
+def _star_list(x: gpujit.Tensor, h: int):
+    b, n, _, hh = *x.shape, h
+    return b + n + hh
+
+
+def _star_tensor(x: gpujit.Tensor):
+    return (*x,)
+
+
+def test_starred_tuples_in_displays():
+    s = gpujit.jit.script(_star_displays)
+    x = gpujit.tensor(np.array([1.5, -2.0], np.float32))
+    tup, lst, c, xs = s(x, (4, 5))
+    assert tup[:5] == (4, 4, 5, 4, 5) and tup[5] is not None
+    np.testing.assert_array_equal(tup[5].numpy(), x.numpy())
+    assert lst == [4, 5, 3] and c == (5, 3) and len(xs) == 2   # (a starred target of a
+    # tuple is a tuple in TorchScript)
+    assert "_0, _1, = t" in s.code            # prim::TupleUnpack, as torch prints it
+    kinds = [n.kind for n in s.graph.nodes()]
+    assert kinds.count("prim::TupleUnpack") == 4      # (three stars, and `b, *c = ...`)
+
+
+@pytest.mark.parametrize("fn, words", [
+    (_star_list, "cannot statically infer the expected size of a list in this context"),
+    (_star_tensor, "Tensor cannot be used as a tuple"),
+])
+def test_starred_values_that_are_no_tuples(fn, words):
+    with pytest.raises(FrontendError) as e:
+        gpujit.jit.script(fn)
+    assert words in str(e.value)

@@ -466,9 +466,29 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         exp = expected.elem if isinstance(expected, T.OptionalType) else expected
         hints = exp.elems if isinstance(exp, T.TupleType) and \
             len(exp.elems) == len(node.elts) else [None] * len(node.elts)
-        vals = [self.expr(e, expected=h) for e, h in zip(node.elts, hints)]
+        vals = self.display_values(node.elts, hints)
         return self.emit("prim::TupleConstruct", vals,
                          [T.TupleType(tuple(v.type for v in vals))]).output
+
+    def display_values(self, elts, hints):
+        """The values of a tuple or list display's elements, in order, a starred tuple's
+        elements in its place (`(*t, h)`, `[*t, 3]`: prim::TupleUnpack, as TorchScript's
+        getValues unpacks it; a list's length is unknown: torch 2.13's words)."""
+        vals = []
+        for e, h in zip(elts, hints):
+            if not isinstance(e, ast.Starred):
+                vals.append(self.expr(e, expected=h))
+                continue
+            with self.at(e):
+                v = self.expr(e.value)
+                if isinstance(v.type, T.ListType):
+                    self.error("cannot statically infer the expected size of a list in "
+                               "this context", e, hint="unpack a tuple, whose length is known")
+                if not isinstance(v.type, T.TupleType):
+                    self.error(f"{v.type.annotation()} cannot be used as a tuple", e,
+                               hint="only a tuple can be unpacked into a tuple or list")
+                vals += self.emit("prim::TupleUnpack", [v], list(v.type.elems)).outputs
+        return vals
 
     def expr_UnaryOp(self, node):
         if isinstance(node.op, ast.Not):
