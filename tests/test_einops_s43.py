@@ -311,3 +311,222 @@ def test_starred_values_that_are_no_tuples(fn, words):
     with pytest.raises(FrontendError) as e:
         gpujit.jit.script(fn)
     assert words in str(e.value)
+
+
+# --------------------------------------------------------------------------------------
+# the libraries themselves, in a subprocess where `import torch` gives gpujit
+
+_ALIAS = '''
+import importlib, importlib.abc, importlib.util, sys, types
+import gpujit
+
+class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            return importlib.util.spec_from_loader(name, self)
+    def create_module(self, spec):
+        return importlib.import_module("gpujit" + spec.name[len("torch"):])
+    def exec_module(self, module):
+        pass
+
+sys.meta_path.insert(0, _Alias())
+'''
+
+
+def _run_aliased(body, *args):
+    import subprocess
+    import sys
+    code = _ALIAS + textwrap.dedent(body)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [HERE, env.get("PYTHONPATH")] if p)
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                       env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    import json
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_einops_functions_and_layers_on_gpujit_tensors():
+    pytest.importorskip("einops")
+    out = _run_aliased('''
+        import io, json, warnings
+        import numpy as np
+        import torch
+        from einops import rearrange, reduce, repeat, pack, unpack, einsum, parse_shape
+        from einops.layers.torch import Rearrange, Reduce, EinMix
+        a = np.arange(2 * 3 * 4 * 6, dtype=np.float64).reshape(2, 3, 4, 6) % 7 - 3
+        res = {}
+        for dt in ("float32", "float64", "int64"):
+            x = torch.from_numpy(a.astype(dt))
+            res[dt] = {
+                "rearrange": rearrange(x, "b c (h p) w -> b (h w) (p c)", p=2).tolist(),
+                "max": reduce(x, "b c (h 2) w -> b c h", "max").tolist(),
+                "sum": reduce(x, "b c h w -> c", "sum").tolist(),
+                "prod": reduce(x, "b c h w -> b h", "prod").tolist(),
+                "repeat": repeat(x[0, 0], "h w -> h w r", r=2).tolist(),
+                "pack": [list(s) for s in pack([x, x[:, 0]], "b * w")[1]],
+                "unpack": unpack(pack([x, x[:, 0]], "b * w")[0], [(3, 4), (4,)],
+                                 "b * w")[1].tolist(),
+                "einsum": einsum(x, x, "b c h w, b d h w -> c d").tolist(),
+                "parse_shape": parse_shape(x, "b _ h w"),
+            }
+        perm = (np.arange(144) * 37 % 144).reshape(2, 3, 4, 6)     # (no ties for max)
+        x = torch.from_numpy(perm.astype("float32")).requires_grad_()
+        reduce(rearrange(x, "b c (h p) w -> b (c p) h w", p=2), "b c h w -> b", "max").sum(
+            ).backward()
+        res["grad"] = x.grad.tolist()
+        layers = [Rearrange("b c (h p1) (w p2) -> b (h w) (p1 p2 c)", p1=2, p2=3),
+                  Reduce("b c (h 2) (w 3) -> b c h w", "max"), Reduce("b c h w -> b c", "mean")]
+        torch.manual_seed(0)
+        layers.append(EinMix("b c h w -> b d h w", weight_shape="c d", bias_shape="d", c=3, d=5))
+        x = torch.from_numpy(a.astype("float32"))
+        res["layers"] = []
+        for layer in layers:
+            s = torch.jit.script(layer)
+            b = io.BytesIO(); torch.jit.save(s, b); b.seek(0)
+            loaded = torch.jit.load(b)
+            eager = layer(x)
+            res["layers"].append([float((s(x) - eager).abs().max()),
+                                  float((loaded(x) - eager).abs().max())])
+
+        class Heads(torch.nn.Module):
+            def forward(self, t):
+                return rearrange(t, "b n (h d) -> b h n d", h=2).softmax(-1) * 2
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            tr = torch.jit.trace(Heads(), (torch.ones(2, 3, 8),))
+        res["trace_ops"] = [n.kind for n in tr.graph.nodes()]
+        y = torch.from_numpy((np.arange(5 * 4 * 6, dtype=np.float32) / 50).reshape(5, 4, 6))
+        res["trace_new_shape"] = float((tr(y) - Heads()(y)).abs().max())
+        res["trace_out"] = list(tr(y).shape)
+        print(json.dumps(res))
+    ''')
+    a = np.arange(2 * 3 * 4 * 6, dtype=np.float64).reshape(2, 3, 4, 6) % 7 - 3
+    for dt in ("float32", "float64", "int64"):
+        r, x = out[dt], a.astype(dt)
+        np.testing.assert_array_equal(r["rearrange"], x.reshape(2, 3, 2, 2, 6).transpose(
+            0, 2, 4, 3, 1).reshape(2, 12, 6))
+        np.testing.assert_array_equal(r["max"], x.reshape(2, 3, 2, 2, 6).max(axis=(3, 4)))
+        np.testing.assert_array_equal(r["sum"], x.sum(axis=(0, 2, 3)))
+        np.testing.assert_array_equal(r["prod"], x.prod(axis=(1, 3)))
+        np.testing.assert_array_equal(r["repeat"], np.repeat(x[0, 0][..., None], 2, -1))
+        assert r["pack"] == [[3, 4], [4]]
+        np.testing.assert_array_equal(r["unpack"], x[:, 0])
+        np.testing.assert_allclose(r["einsum"], np.einsum("bchw,bdhw->cd", x, x), rtol=1e-6)
+        assert r["parse_shape"] == {"b": 2, "h": 4, "w": 6}
+    perm = (np.arange(144) * 37 % 144).reshape(2, 3, 4, 6)
+    g = np.zeros_like(a)
+    v = perm.reshape(2, 3, 2, 2, 6).transpose(0, 1, 3, 2, 4).reshape(2, -1)   # (c p) h w
+    for b in range(2):
+        k = np.argmax(v[b])
+        c, p, h, w = np.unravel_index(k, (3, 2, 2, 6))
+        g[b, c, h * 2 + p, w] = 1
+    np.testing.assert_array_equal(out["grad"], g)
+    assert all(d == [0.0, 0.0] for d in out["layers"])
+    assert out["trace_ops"].count("aten::size") == 3      # sizes stay symbolic
+    assert out["trace_new_shape"] == 0.0 and out["trace_out"] == [5, 2, 4, 3]
+
+
+_VIT = '''
+import importlib.util, sys, types
+if "vit_pytorch" not in sys.modules:       # (its __init__ imports dino: torchvision)
+    pkg = types.ModuleType("vit_pytorch")
+    pkg.__path__ = list(importlib.util.find_spec("vit_pytorch").submodule_search_locations)
+    sys.modules["vit_pytorch"] = pkg
+from vit_pytorch.vit import ViT
+from vit_pytorch.simple_vit import SimpleViT
+
+
+def build(torch, kind):
+    torch.manual_seed(0)
+    if kind == "vit":
+        return ViT(image_size=16, patch_size=4, num_classes=5, dim=32, depth=2, heads=2,
+                   mlp_dim=48, dim_head=8, dropout=0.1, emb_dropout=0.1)
+    return SimpleViT(image_size=16, patch_size=4, num_classes=5, dim=32, depth=2, heads=2,
+                     mlp_dim=48, dim_head=8)
+
+
+def run(torch, m, img):
+    import numpy as np
+    out = {}
+    m.eval()
+    out["logits"] = m(img).tolist()
+    m.train()
+    torch.manual_seed(5)
+    loss = torch.nn.functional.cross_entropy(m(img), torch.tensor([1, 3]))
+    loss.backward()
+    out["loss"] = float(loss)
+    out["grads"] = {n: p.grad.tolist() for n, p in m.named_parameters()}
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-3)
+    for i in range(3):
+        torch.manual_seed(10 + i)
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(m(img), torch.tensor([1, 3])).backward()
+        opt.step()
+    out["params"] = {n: p.tolist() for n, p in m.named_parameters()}
+    m.eval()
+    tr = torch.jit.trace(m, (img,))
+    out["traced"] = tr(img * 2).tolist()
+    out["eager"] = m(img * 2).tolist()
+    return out
+'''
+
+
+@pytest.mark.parametrize("kind", ["vit", "simple_vit"])
+def test_vit_pytorch_under_gpujit(kind, tmp_path):
+    pytest.importorskip("einops")
+    import importlib.util
+    import sys
+    if "vit_pytorch" not in sys.modules and importlib.util.find_spec("vit_pytorch") is None:
+        pytest.skip("vit_pytorch is not installed")
+    import json
+    img = (np.arange(2 * 3 * 16 * 16, dtype=np.float32).reshape(2, 3, 16, 16) % 11) / 5 - 1
+    np.save(tmp_path / "img.npy", img)
+    sd = tmp_path / "sd.pt"
+    body = _VIT + textwrap.dedent('''
+        import json, warnings
+        import numpy as np
+        import torch
+        m = build(torch, sys.argv[1])
+        init = {k: v.numpy().tolist() for k, v in m.state_dict().items()}
+        if sys.argv[2] != "-":
+            m.load_state_dict(torch.load(sys.argv[2]))
+        img = torch.from_numpy(np.load(sys.argv[3]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = run(torch, m, img)
+        out["init"] = init
+        print(json.dumps(out))
+    ''')
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    ref = None
+    if torch is not None:
+        ns = {}
+        exec(compile(_VIT, "<vit>", "exec"), ns)
+        m = ns["build"](torch, kind)
+        torch.save(m.state_dict(), sd)
+        init = {k: v.numpy().copy() for k, v in m.state_dict().items()}
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = ns["run"](torch, m, torch.from_numpy(img))
+    out = _run_aliased(body, kind, str(sd) if ref else "-",
+                       str(tmp_path / "img.npy"))
+    np.testing.assert_allclose(out["traced"], out["eager"], rtol=1e-5, atol=1e-6)
+    if ref is None:
+        assert np.isfinite(out["loss"]) and set(out["grads"]) == set(out["params"])
+        return
+    for k, v in init.items():        # gpujit's init draws are torch's, bit for bit
+        np.testing.assert_array_equal(np.asarray(out["init"][k], v.dtype), v, err_msg=k)
+    np.testing.assert_allclose(out["logits"], ref["logits"], rtol=1e-5, atol=1e-6)
+    assert abs(out["loss"] - ref["loss"]) < 1e-6
+    for n in ref["grads"]:
+        np.testing.assert_allclose(out["grads"][n], ref["grads"][n], rtol=1e-4, atol=1e-7,
+                                   err_msg=n)
+        np.testing.assert_allclose(out["params"][n], ref["params"][n], rtol=1e-4, atol=1e-5,
+                                   err_msg=n)
+    np.testing.assert_allclose(out["traced"], ref["traced"], rtol=1e-5, atol=1e-6)
+    assert json.dumps(sorted(out["params"])) == json.dumps(sorted(ref["params"]))
