@@ -530,3 +530,31 @@ def test_vit_pytorch_under_gpujit(kind, tmp_path):
                                    err_msg=n)
     np.testing.assert_allclose(out["traced"], ref["traced"], rtol=1e-5, atol=1e-6)
     assert json.dumps(sorted(out["params"])) == json.dumps(sorted(ref["params"]))
+
+
+# --------------------------------------------------------------------------------------
+# a derivative's saved values are computed outside the trace (PyTorch's autograd computes
+# them in C++): einsum's read its operands' .shape, which recorded aten::size nodes and
+# named the user's locals after them while tracing with grad, so the trace check's
+# retrace (under no_grad) differed: "Graphs differed across invocations!" (vit_pytorch's
+# RvT)
+
+def _einsum_of_locals(x, y):
+    attn = x.reshape(2, 3) * 1
+    v = y.reshape(3, 2) * 1
+    return gpujit.einsum("ij,jk->ik", attn, v)
+
+
+def test_tracing_with_grad_records_the_forward_only():
+    a = np.arange(6, dtype=np.float32)
+    x = gpujit.tensor(a, requires_grad=True)
+    y = gpujit.tensor(a[::-1].copy(), requires_grad=True)
+    tr = gpujit.jit.trace(_einsum_of_locals, (x, y))          # (the check passes)
+    with gpujit.no_grad():
+        plain = gpujit.jit.trace(_einsum_of_locals, (x, y), check_trace=False)
+    assert str(tr.graph) == str(plain.graph).replace("requires_grad=0", "requires_grad=1")
+    assert [n.kind for n in tr.graph.nodes()].count("aten::size") == 0
+    out = tr(x, y)
+    np.testing.assert_allclose(out.detach().numpy(), a.reshape(2, 3) @ a[::-1].reshape(3, 2))
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.tile(a[::-1].reshape(3, 2).sum(1), 2))
