@@ -558,3 +558,42 @@ def test_tracing_with_grad_records_the_forward_only():
     np.testing.assert_allclose(out.detach().numpy(), a.reshape(2, 3) @ a[::-1].reshape(3, 2))
     out.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.tile(a[::-1].reshape(3, 2).sum(1), 2))
+
+
+# --------------------------------------------------------------------------------------
+# freezing leaves an attribute that holds script-class objects (einops' Dict[int,
+# TransformRecipe]) a prim::GetAttr, as TorchScript's freezing does (a graph constant
+# cannot hold an object); gpujit made a constant of it that torch.jit.save refused
+
+class _Recipe:
+    def __init__(self, perm: List[int], scale: float):
+        self.perm: List[int] = perm
+        self.scale: float = scale
+
+
+class _ByRank(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.recipes = {2: _Recipe([1, 0], 2.0), 3: _Recipe([2, 0, 1], 3.0)}
+        self.w = gpujit.nn.Parameter(gpujit.ones(1))
+
+    def forward(self, x):
+        r = self.recipes[x.dim()]
+        return x.permute(r.perm) * r.scale * self.w
+
+
+def test_freezing_keeps_an_attribute_of_objects_and_saves():
+    import io
+    m = gpujit.jit.freeze(gpujit.jit.script(_ByRank().eval()))
+    kinds = [(n.kind, n.attrs.get("name")) for n in m.graph.nodes()]
+    assert ("prim::GetAttr", "recipes") in kinds               # kept, as torch keeps it
+    assert ("prim::GetAttr", "w") not in kinds                  # a tensor is folded
+    b = io.BytesIO()
+    gpujit.jit.save(m, b)
+    b.seek(0)
+    loaded = gpujit.jit.load(b)
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for f in (m, loaded):
+        np.testing.assert_array_equal(f(gpujit.tensor(a)).numpy(), a.T * 2)
+        np.testing.assert_array_equal(f(gpujit.tensor(a[None])).numpy(),
+                                      a[None].transpose(2, 0, 1) * 3)
