@@ -597,3 +597,28 @@ def test_freezing_keeps_an_attribute_of_objects_and_saves():
         np.testing.assert_array_equal(f(gpujit.tensor(a)).numpy(), a.T * 2)
         np.testing.assert_array_equal(f(gpujit.tensor(a[None])).numpy(),
                                       a[None].transpose(2, 0, 1) * 3)
+
+
+# --------------------------------------------------------------------------------------
+# a list or tuple repeated by a Tensor count: TorchScript converts the count to an int
+# (aten::IntImplicit), as for any int argument (vit_pytorch's nest.cast_tuple(val, depth)
+# with depth unannotated, a Tensor, compiled in torch 2.13 and was refused)
+
+def _cast_tuple(val, depth):
+    return val if isinstance(val, tuple) else ((val,) * depth)
+
+
+def _count_first(xs: List[int], n):
+    return n * xs
+
+
+def test_repeating_by_a_tensor_count():
+    s = gpujit.jit.script(_cast_tuple)
+    kinds = [n.kind for n in s.graph.nodes()]
+    assert "aten::IntImplicit" in kinds and "aten::mul" in kinds
+    x = gpujit.tensor([1.5])
+    out = s(x, gpujit.tensor(3))
+    assert len(out) == 3 and all(float(t) == 1.5 for t in out)
+    assert gpujit.jit.script(_count_first)([1, 2], gpujit.tensor(2)) == [1, 2, 1, 2]
+    with pytest.raises(RuntimeError):
+        s(x, gpujit.tensor([1, 2]))         # (not a 0-dim tensor: when it runs, as torch)

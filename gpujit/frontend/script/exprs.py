@@ -524,6 +524,15 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
 
     def binop(self, opcls, a, b, node, inplace=False):
         name = _BINOPS[opcls]
+        if opcls is ast.Mult and not inplace and _repeat_by_tensor(a.type, b.type):
+            # `(x,) * depth` / `[x] * n` of a Tensor count: TorchScript's schema matching
+            # converts it to the int of aten::mul.left_t (aten::IntImplicit: a 0-dim
+            # tensor's value, checked when it runs); vit_pytorch's cast_tuple
+            lst, n = (a, b) if isinstance(b.type, T.TensorType) else (b, a)
+            if isinstance(lst.type, T.TupleType):
+                lst = self.tuple_as_list(lst, "repeating with `*`")
+            return self.container_binop(opcls, lst, self.tensor_as_number(n, "IntImplicit"),
+                                        node)
         if isinstance(a.type, T.TensorType) or isinstance(b.type, T.TensorType):
             if inplace and name in _INPLACE and isinstance(a.type, T.TensorType):
                 return self.call_op(_INPLACE[name], [a, b], {}, node, method=True)
@@ -801,3 +810,10 @@ _EXPR_NAMES = {"ListComp": "a list comprehension", "DictComp": "a dict comprehen
                "JoinedStr": "an f-string", "Starred": "a starred expression",
                "NamedExpr": "`:=`", "Await": "await", "Yield": "yield",
                "YieldFrom": "yield from"}
+
+
+def _repeat_by_tensor(ta, tb) -> bool:
+    """Is `a * b` a list or tuple repeated by a Tensor count?"""
+    seqs = (T.ListType, T.TupleType)
+    return (isinstance(ta, seqs) and isinstance(tb, T.TensorType)) or \
+        (isinstance(tb, seqs) and isinstance(ta, T.TensorType))
