@@ -622,3 +622,48 @@ def test_repeating_by_a_tensor_count():
     assert gpujit.jit.script(_count_first)([1, 2], gpujit.tensor(2)) == [1, 2, 1, 2]
     with pytest.raises(RuntimeError):
         s(x, gpujit.tensor([1, 2]))         # (not a 0-dim tensor: when it runs, as torch)
+
+
+# --------------------------------------------------------------------------------------
+# range()'s argument errors in torch 2.13's words (RangeValue), in loops and
+# comprehensions alike (vit_pytorch's cct.sinusoidal_embedding: range(n_channels) of an
+# unannotated parameter)
+
+def _range_float(x, n: float):
+    return [i for i in range(n)]
+
+
+def _range_four(x, n: int):
+    s = 0
+    for i in range(1, 2, 3, 4):
+        s += i
+    return s
+
+
+def _range_none(x, n: int):
+    return [i for i in range()]
+
+
+def _range_inferred(x, n: int):
+    s = 0
+    for i in range(x):
+        s += i
+    return s
+
+
+def _range_second(x, n: int):
+    return list(range(n, 2.0))
+
+
+@pytest.mark.parametrize("fn, words", [
+    (_range_float, "all inputs of range must be ints, found float in argument 0"),
+    (_range_four, "range expected at most 3 arguments, got 4"),
+    (_range_none, "range expected at least 1 arguments, got 0"),
+    (_range_inferred, "all inputs of range must be ints, found Tensor (inferred) in "
+                      "argument 0"),
+    (_range_second, "all inputs of range must be ints, found float in argument 1"),
+])
+def test_range_argument_errors(fn, words):
+    with pytest.raises(FrontendError) as e:
+        gpujit.jit.script(fn)
+    assert words in str(e.value)
