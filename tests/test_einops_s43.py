@@ -667,3 +667,26 @@ def test_range_argument_errors(fn, words):
     with pytest.raises(FrontendError) as e:
         gpujit.jit.script(fn)
     assert words in str(e.value)
+
+
+def _no_method(d):
+    return d.keys()
+
+
+def _no_attribute(d):
+    return d.foo
+
+
+def _annotated_no_method(d: gpujit.Tensor):
+    return d.keys()
+
+
+@pytest.mark.parametrize("fn, shown", [(_no_method, "'Tensor (inferred)'"),
+                                       (_no_attribute, "'Tensor (inferred)'"),
+                                       (_annotated_no_method, "'Tensor'")])
+def test_an_unannotated_parameter_is_tensor_inferred_in_attribute_errors(fn, shown):
+    # (torch 2.13: "'Tensor (inferred)' object has no attribute or method 'keys'.":
+    # vit_pytorch's cvt.group_dict_by_key(cond, d))
+    with pytest.raises(FrontendError) as e:
+        gpujit.jit.script(fn)
+    assert str(e.value).startswith(f"{shown} object has no attribute or method")

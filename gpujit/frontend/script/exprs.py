@@ -470,6 +470,14 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         return self.emit("prim::TupleConstruct", vals,
                          [T.TupleType(tuple(v.type for v in vals))]).output
 
+    def shown_type(self, v) -> str:
+        """v's type as TorchScript's errors show it: 'Tensor (inferred)' for a parameter
+        left unannotated (so typed Tensor), else its annotation."""
+        if isinstance(v.type, T.TensorType) and v in self.graph.inputs and \
+                self.graph.inputs.index(v) in getattr(self.graph, "inferred", ()):
+            return "Tensor (inferred)"
+        return v.type.annotation()
+
     def display_values(self, elts, hints):
         """The values of a tuple or list display's elements, in order, a starred tuple's
         elements in its place (`(*t, h)`, `[*t, 3]`: prim::TupleUnpack, as TorchScript's
@@ -754,7 +762,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             return self.emit(f"prim::{node.attr}", [v], [t]).output
         if node.attr == "layout":
             return self.const(0)      # TorchScript's int for torch.strided, the only one
-        self.error(f"'{v.type.annotation()}' object has no attribute or method "
+        self.error(f"'{self.shown_type(v)}' object has no attribute or method "
                    f"'{node.attr}'.: {describe_type(v.type)} has no attribute '{node.attr}' "
                    f"in scripted code", node)
 
@@ -763,13 +771,13 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             return self.emit_op(_reg.OPS["prim::type"], [v])      # TorchScript's prim::type
         if isinstance(v.type, T.DeviceType) and node.attr == "index":
             return self.emit_op(_reg.OPS["prim::index"], [v])     # TorchScript's prim::index
-        self.error(f"'{v.type.annotation()}' object has no attribute or method "
+        self.error(f"'{self.shown_type(v)}' object has no attribute or method "
                    f"'{node.attr}'.: {describe_type(v.type)} has no attribute '{node.attr}' "
                    f"in scripted code", node)
 
     # ------------------------------------------------------------------ calls
     def class_attr(self, v, node):
-        self.error(f"'{v.type.annotation()}' object has no attribute or method "
+        self.error(f"'{self.shown_type(v)}' object has no attribute or method "
                    f"'{node.attr}'.: {describe_type(v.type)} has no attribute '{node.attr}' "
                    f"in scripted code", node)
 

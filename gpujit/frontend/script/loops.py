@@ -284,12 +284,8 @@ class LoopMixin:
         args = [self.expr(a) for a in call.args]
         for i, a in enumerate(args):
             if not isinstance(a.type, T.IntType):
-                shown = a.type.annotation()
-                if isinstance(a.type, T.TensorType) and a in self.graph.inputs and \
-                        self.graph.inputs.index(a) in getattr(self.graph, "inferred", ()):
-                    shown = "Tensor (inferred)"
-                self.error(f"all inputs of range must be ints, found {shown} in argument "
-                           f"{i}", call.args[i], hint="pass int arguments")
+                self.error(f"all inputs of range must be ints, found {self.shown_type(a)} "
+                           f"in argument {i}", call.args[i], hint="pass int arguments")
         return args
 
     def for_range(self, s, call):
