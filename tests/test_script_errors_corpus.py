@@ -368,7 +368,7 @@ def range_of_str(s: str):
     return s
 
 
-@bad("range", "int")
+@bad("range expected at most 3 arguments, got 4")     # (torch 2.13's words)
 def range_four_args(n: int):
     for i in range(1, 2, 3, n):   # HERE
         pass
@@ -699,8 +699,8 @@ def set_tensor_attribute(x):
 
 @bad("module")
 def module_as_value(x):
-    m = math   # HERE
-    return x
+    m = math     # (a name may hold a module, as TorchScript's sugared values)
+    return m   # HERE
 
 
 @bad("function")
@@ -1252,10 +1252,10 @@ def functional_relu_no_args(x):
     return F.relu()   # HERE
 
 
-@bad("module", "'F'")
+@bad("module", "'y'")
 def functional_module_as_value(x):
-    y = F   # HERE
-    return x
+    y = F
+    return x + y   # HERE
 
 
 # (min([]) is no compile error: torch 2.13 types the `[]` as the int[] of prim::min.self_int

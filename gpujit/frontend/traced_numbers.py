@@ -178,7 +178,11 @@ class TracedInt(_Traced, int):
         self._values = values
         return self
 
-    __hash__ = int.__hash__
+    # hashed by identity, as PyTorch's traced sizes (0-dim tensors) are: a cache keyed by
+    # shapes (einops' lru_cache'd recipe) must not hand one trace's numbers to another
+    # trace, or to a later call of the same trace, where they are constants (the trace
+    # check failed: "Graphs differed across invocations!")
+    __hash__ = object.__hash__
 
     def __index__(self):            # (range(n), xs[n]: silent, as in PyTorch)
         return int.__int__(self)
@@ -192,4 +196,4 @@ class TracedFloat(_Traced, float):
         self._values = values
         return self
 
-    __hash__ = float.__hash__
+    __hash__ = object.__hash__          # (as TracedInt's)

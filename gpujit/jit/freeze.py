@@ -112,6 +112,26 @@ def _is_object(value, type_) -> bool:
                                          and not isinstance(type_, T.NamedTupleType))
 
 
+def _holds_objects(type_) -> bool:
+    """Does a container type hold script-class objects (einops' Dict[int,
+    TransformRecipe])? TorchScript's freezing leaves such an attribute a prim::GetAttr (a
+    graph constant cannot hold an object: insertableIValue), and gpujit could not save
+    the constant it made of one."""
+    from ..ir import types as T
+    if isinstance(type_, T.ClassType):
+        return True
+    if isinstance(type_, T.ListType):
+        return _holds_objects(type_.elem)
+    if isinstance(type_, T.DictType):
+        return _holds_objects(type_.key) or _holds_objects(type_.value)
+    if isinstance(type_, T.OptionalType):
+        return _holds_objects(type_.elem)
+    if isinstance(type_, (T.TupleType, T.UnionType)):
+        return any(_holds_objects(t) for t in getattr(type_, "elems", None) or
+                   getattr(type_, "types", ()))
+    return False
+
+
 def _tensors_in(value, out=None):
     from ..tensor import Tensor
     out = [] if out is None else out
@@ -346,7 +366,7 @@ class _Freezer:
             if _is_object(value, n.output.type):
                 objects[n.output] = value
                 continue
-            if self._stays(owner, name):
+            if self._stays(owner, name) or _holds_objects(n.output.type):
                 continue
             c = tensors.get(id(value)) if isinstance(value, Tensor) else None
             if c is None:

@@ -1,6 +1,7 @@
 """Dead code elimination: remove nodes whose results nobody uses and that do nothing
-else (`has_side_effects` is False: no printing, raising, in-place writes, random draws or
-opaque calls), inside blocks too.
+else (`has_side_effects` is False: no printing, raising, in-place writes or opaque calls),
+inside blocks too. A random draw is no side effect here, as in TorchScript's DCE: an
+unused `torch.rand(3)` goes, and does not advance the generator.
 
 As TorchScript's DCE, it also trims control flow: an unused output of a prim::If goes with
 the matching output of both blocks, and an unused loop-carried value of a prim::Loop goes
@@ -21,8 +22,8 @@ when the memory it writes is local (no graph input's, not returned, not handed t
 opaque code) and no live value may alias it. `v = x * 2; v[:, 0] = 0.0` with v unused
 afterwards goes, with the select / slice views it wrote through, so a dead write that
 would raise (a copy_ of a mismatched shape, a ListUnpack of a traced unbind on new sizes)
-does not run. Writes that also draw random numbers, call autograd (requires_grad_,
-detach_) or have other side effects stay.
+does not run, nor does a dead random fill (`torch.zeros(3).uniform_()`). Writes that
+call autograd (requires_grad_, detach_) or have other side effects stay.
 
 A list's or dict's mutator (append, insert, `l[i] = v`, extend, clear, remove, pop,
 popitem) goes too, with what computed its arguments, when its container provably stays
@@ -75,7 +76,8 @@ class _Live:
                 self.values.add(v)
         for node in reversed(block.nodes):
             if node in self.nodes or any(o in self.values for o in node.outputs) or \
-                    (has_side_effects(node) and not self.unseen_write(node)):
+                    (has_side_effects(node) and not _only_draws(node) and
+                     not self.unseen_write(node)):
                 self.node(node)
 
     def unseen_write(self, node) -> bool:
@@ -145,11 +147,28 @@ class _Live:
 
 
 def _only_writes(node) -> bool:
-    """Is an in-place write through its schema (no blocks, no random draw, no autograd
-    call, no print / raise / opaque call) the node's only side effect?"""
+    """Is an in-place write through its schema (no blocks, no autograd call, no print /
+    raise / opaque call) the node's only side effect, with a random draw or not
+    (`torch.zeros(3).uniform_()` into a dead local goes)?"""
     return (node.op is not None and not node.blocks and node.kind not in SIDE_EFFECT_KINDS
-            and not calls_autograd(node) and not is_nondeterministic(node)
-            and is_mutating(node))
+            and not calls_autograd(node) and is_mutating(node)
+            and (not is_nondeterministic(node) or _draws(node)))
+
+
+def _only_draws(node) -> bool:
+    """Is a random draw (aten::rand, a training dropout; no write, no blocks) the node's
+    only side effect? Then it is dead when nothing uses its result: TorchScript's DCE
+    does not count a draw as a side effect (Node::hasSideEffects), so an unused
+    `torch.rand(3)` does not advance the generator in torch 2.13's scripted or traced
+    code, and the numbers drawn after it are the same as torch's."""
+    return (node.op is not None and not node.blocks and node.kind not in SIDE_EFFECT_KINDS
+            and not calls_autograd(node) and not is_mutating(node) and _draws(node))
+
+
+def _draws(node) -> bool:
+    """A random op (the registry's "random" tag): not manual_seed / seed, which set the
+    generator (side effects in TorchScript too), nor another nondeterministic op."""
+    return "random" in node.op.tags
 
 
 def _sweep_block(block, live) -> bool:

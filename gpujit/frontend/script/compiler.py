@@ -30,7 +30,7 @@ from ...passes.canonicalize_loops import canonicalize_modified_loops
 from .errors import FrontendError, NotSupportedError
 from .calls import describe_type
 from .function_calls import as_int_coded
-from .exprs import ExprCompiler, Var, Refined, OneBranch, unify
+from .exprs import ExprCompiler, Var, Refined, OneBranch, PyAlias, unify
 from .class_values import ClassValueMixin
 from .object_exprs import ObjectExprMixin
 from .enums import EnumMixin
@@ -497,6 +497,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 deleted = [v for v in live if isinstance(v, OneBranch) and (
                     v.why == "del" or isinstance(v.why, tuple))]    # del, or a type mismatch
                 where = next(v.where for v in live if v is not None)
+                if any(isinstance(v, PyAlias) for v in live):
+                    deleted = [OneBranch(where, "sugared")]   # (no value to merge)
                 # (the branch that leaves it undefined, for TorchScript's words)
                 missing = "false" if len(vals) > 1 and not isinstance(vals[1], Var) \
                     else "true"

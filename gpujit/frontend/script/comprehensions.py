@@ -140,12 +140,8 @@ class ComprehensionMixin:
     def range_loop(self, it, body, name=None):
         """range(n), range(a, b) or range(a, b, step), counted (range(n)'s counter is the
         target `name`, as TorchScript's `for i in range(3):` in its .code)."""
-        args = [self.expr(a) for a in it.args]
+        args = self.range_args(it)
         step = self.const_int(it.args[2]) if len(args) == 3 else 1
-        if it.keywords or len(args) not in (1, 2, 3) or \
-                not all(isinstance(a.type, T.IntType) for a in args):
-            self.error("range() in a comprehension takes one to three int arguments", it,
-                       hint="range(n), range(a, b) or range(a, b, 2)")
         if not step:
             # a step known only when the loop runs (or a zero one, which raises then)
             trip, elem = self.range_by_step(args[0], args[1], args[2])

@@ -205,7 +205,7 @@ class ContainerMixin:
         if isinstance(expected, T.OptionalType):
             expected = expected.elem
         hint = expected.elem if isinstance(expected, T.ListType) else None
-        vals = [self.expr(e, expected=hint) for e in node.elts]
+        vals = self.display_values(node.elts, [hint] * len(node.elts))
         if not vals:
             # an empty list is a List[Tensor] unless annotated (TorchScript's rule)
             t = expected if isinstance(expected, T.ListType) else T.ListType(T.TENSOR)

@@ -27,7 +27,7 @@ from .slices import SliceMixin
 from .strings import StringMixin
 from .calls import describe_type
 from .errors import FrontendError, UnsupportedNodeError, unsupported_node_words
-from .variables import Var, Refined, OneBranch, ExceptionVar, NoneResult, unify  # noqa: F401 (compiler.py's names)
+from .variables import Var, Refined, OneBranch, ExceptionVar, NoneResult, PyAlias, unify  # noqa: F401 (compiler.py's names)
 
 
 def _is_const(node, value) -> bool:
@@ -263,6 +263,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             self.error("exception message cannot be used as a value", node)
         if isinstance(var, NoneResult):
             self.error("None cannot be used as a value", node)
+        if isinstance(var, PyAlias):
+            return self.python_value(var.obj, node)        # (no value: says so)
         if isinstance(var, OneBranch):
             line = self.src.range(var.where).line
             if isinstance(var.why, tuple):      # ("mismatch", true-branch Var, other Var)
@@ -271,6 +273,11 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                 self.error(f"undefined value {name}: '{name}' is first assigned inside the "
                            f"loop at line {line}, so it is not defined after the loop", node,
                            hint=f"assign '{name}' before the loop")
+            if var.why == "sugared":
+                self.error(f"undefined value {name}: '{name}' names a Python object (a "
+                           f"module, class or function) assigned inside the if at line "
+                           f"{line}, which is no value an if can merge", node,
+                           hint=f"assign '{name}' before the if")
             if var.why == "del":
                 self.error(f"undefined value '{name}': it was deleted by `del` at line "
                            f"{line}", node, hint=f"assign '{name}' again before using it")
@@ -330,7 +337,10 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         global constant, a builtin), not a scripted variable."""
         import builtins
         if isinstance(node, ast.Name):
-            if self.lookup_var(node.id) is not None:
+            var = self.lookup_var(node.id)
+            if isinstance(var, PyAlias):
+                return True, var.obj             # `backend = TorchJitBackend`
+            if var is not None:
                 return False, None
             for d in (self.closure, self.fn.__globals__, builtins.__dict__):
                 if node.id in d:
@@ -456,9 +466,37 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         exp = expected.elem if isinstance(expected, T.OptionalType) else expected
         hints = exp.elems if isinstance(exp, T.TupleType) and \
             len(exp.elems) == len(node.elts) else [None] * len(node.elts)
-        vals = [self.expr(e, expected=h) for e, h in zip(node.elts, hints)]
+        vals = self.display_values(node.elts, hints)
         return self.emit("prim::TupleConstruct", vals,
                          [T.TupleType(tuple(v.type for v in vals))]).output
+
+    def shown_type(self, v) -> str:
+        """v's type as TorchScript's errors show it: 'Tensor (inferred)' for a parameter
+        left unannotated (so typed Tensor), else its annotation."""
+        if isinstance(v.type, T.TensorType) and v in self.graph.inputs and \
+                self.graph.inputs.index(v) in getattr(self.graph, "inferred", ()):
+            return "Tensor (inferred)"
+        return v.type.annotation()
+
+    def display_values(self, elts, hints):
+        """The values of a tuple or list display's elements, in order, a starred tuple's
+        elements in its place (`(*t, h)`, `[*t, 3]`: prim::TupleUnpack, as TorchScript's
+        getValues unpacks it; a list's length is unknown: torch 2.13's words)."""
+        vals = []
+        for e, h in zip(elts, hints):
+            if not isinstance(e, ast.Starred):
+                vals.append(self.expr(e, expected=h))
+                continue
+            with self.at(e):
+                v = self.expr(e.value)
+                if isinstance(v.type, T.ListType):
+                    self.error("cannot statically infer the expected size of a list in "
+                               "this context", e, hint="unpack a tuple, whose length is known")
+                if not isinstance(v.type, T.TupleType):
+                    self.error(f"{v.type.annotation()} cannot be used as a tuple", e,
+                               hint="only a tuple can be unpacked into a tuple or list")
+                vals += self.emit("prim::TupleUnpack", [v], list(v.type.elems)).outputs
+        return vals
 
     def expr_UnaryOp(self, node):
         if isinstance(node.op, ast.Not):
@@ -494,6 +532,15 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
 
     def binop(self, opcls, a, b, node, inplace=False):
         name = _BINOPS[opcls]
+        if opcls is ast.Mult and not inplace and _repeat_by_tensor(a.type, b.type):
+            # `(x,) * depth` / `[x] * n` of a Tensor count: TorchScript's schema matching
+            # converts it to the int of aten::mul.left_t (aten::IntImplicit: a 0-dim
+            # tensor's value, checked when it runs); vit_pytorch's cast_tuple
+            lst, n = (a, b) if isinstance(b.type, T.TensorType) else (b, a)
+            if isinstance(lst.type, T.TupleType):
+                lst = self.tuple_as_list(lst, "repeating with `*`")
+            return self.container_binop(opcls, lst, self.tensor_as_number(n, "IntImplicit"),
+                                        node)
         if isinstance(a.type, T.TensorType) or isinstance(b.type, T.TensorType):
             if inplace and name in _INPLACE and isinstance(a.type, T.TensorType):
                 return self.call_op(_INPLACE[name], [a, b], {}, node, method=True)
@@ -715,7 +762,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             return self.emit(f"prim::{node.attr}", [v], [t]).output
         if node.attr == "layout":
             return self.const(0)      # TorchScript's int for torch.strided, the only one
-        self.error(f"'{v.type.annotation()}' object has no attribute or method "
+        self.error(f"'{self.shown_type(v)}' object has no attribute or method "
                    f"'{node.attr}'.: {describe_type(v.type)} has no attribute '{node.attr}' "
                    f"in scripted code", node)
 
@@ -724,13 +771,13 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             return self.emit_op(_reg.OPS["prim::type"], [v])      # TorchScript's prim::type
         if isinstance(v.type, T.DeviceType) and node.attr == "index":
             return self.emit_op(_reg.OPS["prim::index"], [v])     # TorchScript's prim::index
-        self.error(f"'{v.type.annotation()}' object has no attribute or method "
+        self.error(f"'{self.shown_type(v)}' object has no attribute or method "
                    f"'{node.attr}'.: {describe_type(v.type)} has no attribute '{node.attr}' "
                    f"in scripted code", node)
 
     # ------------------------------------------------------------------ calls
     def class_attr(self, v, node):
-        self.error(f"'{v.type.annotation()}' object has no attribute or method "
+        self.error(f"'{self.shown_type(v)}' object has no attribute or method "
                    f"'{node.attr}'.: {describe_type(v.type)} has no attribute '{node.attr}' "
                    f"in scripted code", node)
 
@@ -771,3 +818,10 @@ _EXPR_NAMES = {"ListComp": "a list comprehension", "DictComp": "a dict comprehen
                "JoinedStr": "an f-string", "Starred": "a starred expression",
                "NamedExpr": "`:=`", "Await": "await", "Yield": "yield",
                "YieldFrom": "yield from"}
+
+
+def _repeat_by_tensor(ta, tb) -> bool:
+    """Is `a * b` a list or tuple repeated by a Tensor count?"""
+    seqs = (T.ListType, T.TupleType)
+    return (isinstance(ta, seqs) and isinstance(tb, T.TensorType)) or \
+        (isinstance(tb, seqs) and isinstance(ta, T.TensorType))

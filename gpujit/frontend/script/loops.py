@@ -271,13 +271,27 @@ class LoopMixin:
                        + ", ".join(describe_type(v.type) for v in vals), call)
         return out
 
+    def range_args(self, call):
+        """range(...)'s argument values, one to three ints, checked in torch 2.13's words
+        (its RangeValue; `range(n)` of an unannotated parameter: 'Tensor (inferred)')."""
+        n = len(call.args)
+        if n == 0 or n > 3:
+            self.error(f"range expected at {'least 1' if n == 0 else 'most 3'} arguments, "
+                       f"got {n}", call, hint="range(n), range(a, b) or range(a, b, step)")
+        if call.keywords:
+            self.error("range() takes no keyword arguments", call,
+                       hint="range(n), range(a, b) or range(a, b, step)")
+        args = [self.expr(a) for a in call.args]
+        for i, a in enumerate(args):
+            if not isinstance(a.type, T.IntType):
+                self.error(f"all inputs of range must be ints, found {self.shown_type(a)} "
+                           f"in argument {i}", call.args[i], hint="pass int arguments")
+        return args
+
     def for_range(self, s, call):
         if not isinstance(s.target, ast.Name):
             self.error("the target of a for loop over range must be a name", s.target)
-        args = [self.expr(a) for a in call.args]
-        if call.keywords or not 1 <= len(args) <= 3 or \
-                not all(isinstance(a.type, T.IntType) for a in args):
-            self.error("range() takes one to three int arguments", call)
+        args = self.range_args(call)
         if len(args) == 1:
             return self.loop(s, args[0], self.const(True), None, s.body, None,
                              exclude=(s.target.id,), index_name=s.target.id,

@@ -389,7 +389,8 @@ class OpCallMixin:
             ops = calls.candidates_for_function(name, functional)
         if not ops:
             where = "Tensor method" if method else "function"
-            said = f"'Tensor' object has no attribute or method '{name}'.: " if method else ""
+            said = f"'{self.shown_type(args[0]) if args else 'Tensor'}' object has no " \
+                f"attribute or method '{name}'.: " if method else ""
             self.error(f"{said}gpujit has no {where} '{name}'", node)
         if functional and "inplace" in kwargs and not any(
                 p.name == "inplace" for op in ops for p in op.schema.arguments):

@@ -10,7 +10,7 @@ from .calls import describe_type
 from .errors import FrontendError, NotSupportedError, UnsupportedNodeError
 from .classes import script_class_of
 from .exprs import Var
-from .variables import ExceptionVar, NoneResult, OneBranch, Refined
+from .variables import ExceptionVar, NoneResult, OneBranch, PyAlias, Refined
 from .loops import RAISED
 from . import static_eval
 
@@ -53,9 +53,49 @@ class StatementMixin:
             for t in s.targets:
                 self.scopes[-1][t.id] = NoneResult(s)
             return
+        obj = self.sugared_object(s.value)
+        if obj is not None and all(isinstance(t, ast.Name) for t in s.targets):
+            # `backend = TorchJitBackend`, `g = torch.relu`: the name holds the object
+            for t in s.targets:
+                self.bind_sugared(t, obj, s)
+            return
         v = self.expr(s.value, expected=self.empty_literal_hint(s))
         for t in s.targets:
             self.assign(t, v, s)
+
+    def sugared_object(self, node):
+        """The Python object a name or attribute expression names when it is no value (a
+        module, a class, a function: what TorchScript keeps as a sugared value), else
+        None (a graph value: a number, a str, a dtype, a tensor, a local variable)."""
+        import inspect
+        from ... import dtypes as _dt
+        from ...device import device as _device
+        from ...tensor import Tensor
+        if not isinstance(node, (ast.Name, ast.Attribute)):
+            return None
+        try:
+            found, obj = self.py_object(node)
+        except FrontendError:
+            return None                  # (the expression's own path reports it)
+        if not found or obj is None or isinstance(obj, (
+                bool, int, float, str, tuple, list, dict, Tensor, _dt.dtype,
+                _dt.MissingDtype, _dt.layout, _device)):
+            return None
+        return obj if inspect.ismodule(obj) or inspect.isclass(obj) or callable(obj) \
+            else None
+
+    def bind_sugared(self, target, obj, stmt):
+        """Bind the name to the Python object in this block, as TorchScript's
+        setSugaredVar, which refuses it for a name an enclosing block defines (torch
+        2.13's words)."""
+        name = target.id
+        if any(name in frame for frame in self.scopes[:-1]):
+            self.error(f"Cannot re-assign '{name}' to a value of type {sugared_kind(obj)} "
+                       f"because {name} is not a first-class value.  Only reassignments to "
+                       f"first-class values are allowed", target,
+                       hint=f"assign '{name}' once, in the block that uses it")
+        self.declared.pop(name, None)
+        self.scopes[-1][name] = PyAlias(obj, stmt)
 
     def is_print_call(self, node):
         """Is node a call of the builtin print?"""
@@ -456,6 +496,12 @@ class StatementMixin:
         return self.emit("prim::unchecked_cast", [v], [declared]).output
 
     def assign(self, target, v, stmt):
+        if isinstance(target, ast.Name) and any(
+                isinstance(frame.get(target.id), PyAlias) for frame in self.scopes[:-1]):
+            self.error(f"Cannot re-assign '{target.id}' because it has type value of type "
+                       f"'{v.type.annotation()}' and {target.id} is not a first-class "
+                       f"value.  Only reassignments to first-class values are allowed",
+                       target, hint=f"use another name than '{target.id}' here")
         if isinstance(target, ast.Name):
             v = self.reassigned(target.id, v)
             declared = self.declared.get(target.id)
@@ -558,3 +604,13 @@ def _fits_declared(t, declared) -> bool:
     for a Tensor, whatever its profiled details)?"""
     return t.is_subtype_of(declared) or (isinstance(t, T.TensorType)
                                          and isinstance(declared, T.TensorType))
+
+
+def sugared_kind(obj) -> str:
+    """TorchScript's words for a sugared value's kind (SugaredValue::kind)."""
+    import inspect
+    if inspect.ismodule(obj):
+        return "python value of type 'module'"
+    if inspect.isclass(obj):
+        return "Python type"
+    return "builtin" if getattr(obj, "op", None) is not None else "function"   # (registry op)

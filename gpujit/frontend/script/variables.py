@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ...ir import types as T
 
-__all__ = ["Var", "Refined", "OneBranch", "ExceptionVar", "NoneResult", "unify"]
+__all__ = ["Var", "Refined", "OneBranch", "ExceptionVar", "NoneResult", "PyAlias", "unify"]
 
 
 class Var:
@@ -54,6 +54,19 @@ class ExceptionVar:
 
     def __init__(self, msg, cls, where):
         self.msg, self.cls, self.where = msg, cls, where
+
+
+class PyAlias:
+    """A name bound to a Python object that is no value, `backend = TorchJitBackend`,
+    `g = torch.relu`, `m = math` (einops' scriptable layers): TorchScript's setSugaredVar
+    keeps the sugared value under the name, so `backend.reshape(x, s)` calls it as the
+    object itself would be called. Not a value, not merged after an `if` or a loop, and
+    not re-assignable in a nested block (torch 2.13: "Cannot re-assign 'b' ... because b
+    is not a first-class value")."""
+    __slots__ = ("obj", "where")
+
+    def __init__(self, obj, where):
+        self.obj, self.where = obj, where
 
 
 def unify(a, b):
