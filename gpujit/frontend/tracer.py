@@ -22,6 +22,7 @@ from .._frames import calling_frame, from_library, user_frame, warn_at_user_fram
 from ..ir import types as T
 from .qualified_names import mangled, qualified_name, unmangled
 from ..ir.schema_match import schema_arg_type
+from ..ops.memory_format import AS_INT as _MEMORY_FORMAT_INTS
 from ..ops.registry import dispatch_state as _dispatch_state
 from ..tensor import Tensor
 from .trace_futures import check_not_fork_local
@@ -236,6 +237,11 @@ class Recorder:
             # layout=torch.strided (torchvision's poolers: full_like(..., layout=...)):
             # TorchScript's Layout is an int, strided 0, as the script frontend's constant
             x = 0
+        if isinstance(x, str) and at is not None and at.base == "MemoryFormat" \
+                and x in _MEMORY_FORMAT_INTS:
+            # memory_format=torch.channels_last: c10::MemoryFormat's int, as TorchScript's
+            # tracer records it (`torch.contiguous(x, memory_format=2)`)
+            x = _MEMORY_FORMAT_INTS[x]
         if getattr(at, "is_list", False) and at.base in _NUMBER_LIST_BASES \
                 and isinstance(x, list) and all(type(e) in (int, float) for e in x):
             # an int[] / float[] argument: TorchScript's tracer records each number as a

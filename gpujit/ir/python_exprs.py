@@ -103,6 +103,11 @@ def _is_default_arg(param, v) -> bool:
             value = _dt.scalar_type_code(value) if isinstance(value, _dt.dtype) else value
         except (TypeError, KeyError, ValueError):
             return False
+    elif base == "MemoryFormat" and isinstance(default, str):
+        # (a MemoryFormat is an int in TorchScript: `memory_format=contiguous_format` is 0)
+        from ..ops.memory_format import AS_INT
+        default = AS_INT.get(default, default)
+        value = AS_INT.get(value, value) if isinstance(value, str) else value
     try:
         return _same_constant(value, default)
     except Exception:        # (a value whose == does not answer a bool: a tensor)
