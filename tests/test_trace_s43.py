@@ -86,3 +86,187 @@ def test_memory_format_constants_as_torch():
     x = torch.arange(120.).reshape(2, 3, 4, 5)
     t = _quiet_trace(torch, _formats(torch), (x,))
     assert t.code == ref.code
+
+
+# ------------------------------------------------------------------ 2. traced sizes
+# torch's tracer hands out a size as a 0-dim int64 tensor: `x.size(0)` is
+# `prim::NumToTensor(aten::size(x, 0))`; an int argument takes `aten::Int` of it (inserted
+# right after the tensor's node, for each use), a Scalar one `aten::ScalarImplicit`
+# (printed `annotate(number, _0)`), a Tensor one the tensor; arithmetic on sizes is tensor
+# arithmetic (`n * 2` is aten::mul(n, CONSTANTS.c0)); `x.size(-1)` keeps the -1. gpujit
+# recorded int Values (`torch.view(x, [torch.size(x, 0), -1])`, aten::mul.int ...).
+def _sizes_view(x):
+    B, T, C = x.size()
+    return x.view(B, T, 2, C // 2)
+
+
+_SIZES_VIEW_CODE = [
+    "B = ops.prim.NumToTensor(torch.size(x, 0))",
+    "_0 = int(B)",
+    "T = ops.prim.NumToTensor(torch.size(x, 1))",
+    "_1 = int(T)",
+    "_2 = ops.prim.NumToTensor(torch.size(x, 2))",
+    "_3 = int(torch.floor_divide(_2, CONSTANTS.c0))",
+    "return torch.view(x, [_0, _1, 2, _3])",
+]
+
+_SIZES_VIEW_GRAPH_KINDS = [
+    "prim::Constant", "aten::size", "prim::NumToTensor", "aten::Int",
+    "prim::Constant", "aten::size", "prim::NumToTensor", "aten::Int",
+    "prim::Constant", "aten::size", "prim::NumToTensor", "prim::Constant",
+    "aten::floor_divide", "aten::Int", "prim::Constant", "prim::ListConstruct", "aten::view"]
+
+
+def _arith(x):
+    n = x.size(0)
+    m = x.size(1)
+    a = 10 - n
+    b = 12 / m
+    c = n % 3
+    d = -n
+    e = n * m + 1
+    f = m / 2
+    return x * a + b + c + d + e + f
+
+
+_ARITH_CODE = [
+    "n = ops.prim.NumToTensor(torch.size(x, 0))",
+    "m = ops.prim.NumToTensor(torch.size(x, 1))",
+    "a = torch.rsub(n, 10)",
+    "b = torch.mul(torch.reciprocal(m), CONSTANTS.c0)",
+    "c = torch.remainder(n, 3)",
+    "d = torch.neg(n)",
+    "e = torch.add(torch.mul(n, m), CONSTANTS.c1)",
+    "f = torch.div(m, CONSTANTS.c2)",
+    "_0 = torch.add(torch.add(torch.mul(x, a), b), c)",
+    "_1 = torch.add(torch.add(torch.add(_0, d), e), f)",
+    "return _1",
+]
+
+
+def _arith_expected(x):
+    n, m = x.shape
+    return x * (10 - n) + 12 / m + n % 3 - n + (n * m + 1) + m / 2
+
+
+def _factories_of(tr):
+    def _factories(x):
+        n = x.size(-1)
+        return (x.new_ones(n // 2, 2 * n - 1), x.reshape(-1, n * 2),
+                tr.arange(x.size(0)) * x.sum() / x.numel() + x.size(0) * 0.1)
+    return _factories
+
+
+_FACTORIES_CODE = [
+    "n = ops.prim.NumToTensor(torch.size(x, -1))",
+    "_0 = int(torch.floor_divide(n, CONSTANTS.c0))",
+    "_1 = torch.sub(torch.mul(n, CONSTANTS.c0), CONSTANTS.c1)",
+    "_2 = torch.new_ones(x, [_0, int(_1)], dtype=None, layout=None, device=None, "
+    "pin_memory=False)",
+    "_3 = torch.reshape(x, [-1, int(torch.mul(n, CONSTANTS.c0))])",
+    "_4 = ops.prim.NumToTensor(torch.size(x, 0))",
+    "_5 = torch.arange(annotate(number, _4), dtype=None, layout=None, "
+    "device=torch.device(\"cpu\"), pin_memory=False)",
+    "_6 = torch.div(torch.mul(_5, torch.sum(x)), ops.prim.NumToTensor(torch.numel(x)))",
+    "_7 = ops.prim.NumToTensor(torch.size(x, 0))",
+    "_8 = torch.add(_6, torch.mul(_7, CONSTANTS.c2))",
+    "return (_2, _3, _8)",
+]
+
+
+def _check_factories(tr, out, x):
+    r, c = x.shape
+    ones, flat, ar = out
+    assert tuple(ones.shape) == (c // 2, 2 * c - 1) and tuple(flat.shape) == (r * c // (2 * c),
+                                                                             2 * c)
+    assert ar.dtype == tr.float32
+    want = np.arange(r, dtype=np.float32) * np.float32(x.numpy().sum()) / np.float32(r * c) \
+        + np.float32(r) * np.float32(0.1)
+    np.testing.assert_allclose(ar.numpy(), want, rtol=1e-6)
+
+
+def test_sizes_are_num_to_tensor():
+    x = torch.ones(4, 6, 8)
+    t = _quiet_trace(torch, _sizes_view, (x,))
+    assert _body(t.code) == _SIZES_VIEW_CODE
+    assert [n.kind() for n in t.graph.nodes()] == _SIZES_VIEW_GRAPH_KINDS
+    g = str(t.graph)
+    assert "%B : Long(device=cpu) = prim::NumToTensor(%2)\n  %12 : int = aten::Int(%B)\n" in g
+    assert "%14 : int = aten::Int(%11)\n  %15 : int = prim::Constant[value=2]()" in g
+    for shape in ((2, 6, 4), (3, 5, 10)):
+        y = torch.arange(float(np.prod(shape))).reshape(shape)
+        for m in (t, _round_trip(torch, t)):
+            np.testing.assert_array_equal(
+                m(y).numpy(), y.numpy().reshape(shape[0], shape[1], 2, shape[2] // 2))
+
+
+def test_sizes_as_torch():
+    tt = _torch()
+    for fn, want in ((_sizes_view, _SIZES_VIEW_CODE), (_arith, _ARITH_CODE)):
+        ref = _quiet_trace(tt, fn, (tt.ones(4, 6, 8) if fn is _sizes_view else tt.ones(4, 6),))
+        assert _body(ref.code) == want
+        got = _quiet_trace(torch, fn, (torch.ones(4, 6, 8) if fn is _sizes_view
+                                       else torch.ones(4, 6),))
+        assert got.code == ref.code
+    ref = _quiet_trace(tt, _sizes_view, (tt.ones(4, 6, 8),))
+    got = _quiet_trace(torch, _sizes_view, (torch.ones(4, 6, 8),))
+    assert [n.kind() for n in got.graph.nodes()] == [n.kind() for n in ref.graph.nodes()]
+
+
+def test_size_arithmetic_follows_shapes():
+    t = _quiet_trace(torch, _arith, (torch.ones(4, 6),))
+    assert _body(t.code) == _ARITH_CODE
+    for shape in ((2, 6), (4, 8), (6, 4)):
+        x = torch.arange(float(shape[0] * shape[1])).reshape(shape)
+        want = _arith_expected(x.numpy())
+        for m in (t, _round_trip(torch, t)):
+            y = m(x)
+            assert y.dtype == torch.float32
+            np.testing.assert_allclose(y.numpy(), want, rtol=1e-6)
+
+
+def test_size_arithmetic_as_torch_on_other_shapes():
+    tt = _torch()
+    t = _quiet_trace(torch, _arith, (torch.ones(4, 6),))
+    ref = _quiet_trace(tt, _arith, (tt.ones(4, 6),))
+    for shape in ((2, 6), (4, 8), (6, 4)):
+        x = np.arange(shape[0] * shape[1], dtype=np.float32).reshape(shape)
+        got, want = t(torch.from_numpy(x)), ref(tt.from_numpy(x))
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+def test_sizes_in_factories_and_scalars():
+    x = torch.arange(24.).reshape(4, 6)
+    t = _quiet_trace(torch, _factories_of(torch), (x,))
+    assert _body(t.code) == _FACTORIES_CODE
+    for shape in ((4, 6), (2, 8), (6, 2)):
+        y = torch.arange(float(shape[0] * shape[1])).reshape(shape)
+        for m in (t, _round_trip(torch, t)):
+            _check_factories(torch, m(y), y)
+
+
+def test_sizes_in_factories_as_torch():
+    tt = _torch()
+    ref = _quiet_trace(tt, _factories_of(tt), (tt.arange(24.).reshape(4, 6),))
+    assert _body(ref.code) == _FACTORIES_CODE
+    for shape in ((2, 8), (6, 2)):
+        x = np.arange(shape[0] * shape[1], dtype=np.float32).reshape(shape)
+        _check_factories(tt, ref(tt.from_numpy(x)), tt.from_numpy(x))
+
+
+def test_traced_size_returned_and_in_tensor_ops():
+    def f(x):
+        n = x.size(1)
+        return x * n, x / x.numel(), n
+    t = _quiet_trace(torch, f, (torch.ones(2, 3),))
+    assert _body(t.code) == [
+        "n = ops.prim.NumToTensor(torch.size(x, 1))",
+        "_0 = torch.mul(x, n)",
+        "_1 = torch.div(x, ops.prim.NumToTensor(torch.numel(x)))",
+        "return (_0, _1, n)"]
+    a, b, n = t(torch.ones(4, 5))
+    assert n.dtype == torch.int64 and n.ndim == 0 and int(n) == 5
+    np.testing.assert_array_equal(a.numpy(), np.full((4, 5), 5.0, np.float32))
+    np.testing.assert_array_equal(b.numpy(), np.full((4, 5), 1 / 20, np.float32))
+
