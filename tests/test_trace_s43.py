@@ -270,3 +270,61 @@ def test_traced_size_returned_and_in_tensor_ops():
     np.testing.assert_array_equal(a.numpy(), np.full((4, 5), 5.0, np.float32))
     np.testing.assert_array_equal(b.numpy(), np.full((4, 5), 1 / 20, np.float32))
 
+
+# ------------------------------------------------------------------ 3. submodule results named
+# torch's tracer names a value after the local that holds it where it is next used, the
+# submodule graphs being pieces of one trace: nn.Conv2d's graph returns `input` (the
+# parameter of BatchNorm2d.forward it is passed to), nn.AdaptiveAvgPool2d's `x` (the user's
+# `x = self.pool(x)`); gpujit left a finished call's output unnamed (`_0 = ...; return _0`).
+def _net(tr):
+    nn = tr.nn
+    F = nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.bn = nn.BatchNorm2d(4)
+            self.pool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            x = F.relu(self.bn(self.conv(x)))
+            x = self.pool(x)
+            x = x.view(x.size(0), -1)
+            return self.fc(x)
+    tr.manual_seed(0)
+    return Net().eval()
+
+
+_NET_SUB_CODE = {
+    "conv": "input = torch._convolution(x, weight, bias, [1, 1], [1, 1], [1, 1], False, "
+            "[0, 0], 1, False, False, True, True)\nreturn input",
+    "pool": "x = torch.adaptive_avg_pool2d(input, [1, 1])\nreturn x",
+    "fc": "return torch.linear(input, weight, bias)",
+}
+
+
+def _sub_code(t, name):
+    return "\n".join(ln for ln in _body(getattr(t, name).code)
+                     if " = self." not in ln and ":" not in ln)
+
+
+def test_submodule_results_named():
+    m = _net(torch)
+    t = _quiet_trace(torch, m, (torch.randn(2, 3, 6, 6),))
+    for name, want in _NET_SUB_CODE.items():
+        assert _sub_code(t, name) == want
+    assert "%input : Float(2, 4, 6, 6" in str(t.conv.graph)
+    x = torch.randn(3, 3, 5, 5)
+    np.testing.assert_allclose(_round_trip(torch, t)(x).detach().numpy(),
+                               m(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_submodule_results_named_as_torch():
+    tt = _torch()
+    t = _quiet_trace(tt, _net(tt), (tt.randn(2, 3, 6, 6),))
+    for name, want in _NET_SUB_CODE.items():
+        assert _sub_code(t, name) == want
+    g = _quiet_trace(torch, _net(torch), (torch.randn(2, 3, 6, 6),))
+    assert g.code == t.code

@@ -304,7 +304,11 @@ def _module_call(module, call, args, kwargs):
             s.recorders.remove(rec)
     if rec is not None:
         try:
-            rec.graph.register_output(output_value(rec, out, strict=False))
+            ov = output_value(rec, out, strict=False)
+            rec.graph.register_output(ov)
+            if isinstance(out, Tensor) and not ov.has_debug_name() and \
+                    ov.node.kind != "prim::Param":
+                s.returned.setdefault(id(out), []).append(ov)
         except RuntimeError:
             # (a result holding a number, a string...: the graph returns None until the
             # call becomes a method, which returns the values its caller reads, as

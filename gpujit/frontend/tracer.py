@@ -328,6 +328,11 @@ def _name_values(recorders, args):
                 v = rec.env.get(id(a))
                 if v is not None and not v.has_debug_name() and v.node.kind != "prim::Param":
                     unnamed.append((a, v))
+            # (a submodule call's result: its graph's output is the value torch's tracer
+            # named, the call's graph being a piece of the one trace: conv's `input`)
+            for v in recorders[0].session.returned.pop(id(a), ()) if recorders else ():
+                if not v.has_debug_name():
+                    unnamed.append((a, v))
     if not unnamed:
         return
     f = calling_frame()
@@ -341,6 +346,13 @@ def _name_values(recorders, args):
     for a, v in unnamed:
         k = names.get(id(a))
         if k is not None:
+            if v.node.kind != "prim::Param" and v in v.graph.outputs:
+                # (a finished call's output: its graph's parameters are named after the
+                # caller's values only when the call becomes a method, so a parameter
+                # still named after the forward's own (`input`) yields the name)
+                p = v.graph._names.get(k)
+                if p is not None and p.node.kind == "prim::Param":
+                    p.set_debug_name(None)
             v.set_debug_name(k)
 
 
@@ -372,6 +384,9 @@ class TraceSession:
         # ids of the constant tensors each graph records as its own (a number in arithmetic
         # on sizes: torch.mul(bsz, CONSTANTS.c0)), no value a caller computed
         self.own_constants = set()
+        # id(tensor) -> the unnamed output Values of finished submodule calls that returned
+        # it (named after the local that holds it where it is used next)
+        self.returned = {}
         self.root_module = root_module
         if root_module is not None:
             self._index_module(root_module, ())
