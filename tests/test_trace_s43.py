@@ -328,3 +328,52 @@ def test_submodule_results_named_as_torch():
         assert _sub_code(t, name) == want
     g = _quiet_trace(torch, _net(torch), (torch.randn(2, 3, 6, 6),))
     assert g.code == t.code
+
+
+# ------------------------------------------------------------------ 4. inlined submodule reads
+# torch's inlining keeps the read of a submodule whose call it inlined though nothing of it
+# is read then (a parameterless nn.ReLU): a trace's inlined_graph has
+# `%act : ...ReLU = prim::GetAttr[name="act"](%s)` (tensorboard's add_graph shows it);
+# gpujit's inliner swept it as dead code.
+def _nested(tr):
+    class Sub(tr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = tr.nn.ReLU()
+            self.l = tr.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.act(self.l(x))
+
+    class M(tr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.s = Sub()
+            self.r = tr.nn.Sigmoid()
+
+        def forward(self, x):
+            return self.r(self.s(x))
+    return M()
+
+
+def _getattrs(t):
+    return [(n.s("name"), n.output().type().annotation_str.rsplit(".", 1)[-1])
+            for n in t.inlined_graph.nodes() if n.kind() == "prim::GetAttr"]
+
+
+_NESTED_GETATTRS = [("r", "Sigmoid"), ("s", "Sub"), ("act", "ReLU"), ("l", "Linear"),
+                    ("bias", "Tensor"), ("weight", "Tensor")]
+
+
+def test_inlined_graph_keeps_submodule_reads():
+    m = _nested(torch)
+    t = _quiet_trace(torch, m, (torch.ones(1, 2),))
+    assert _getattrs(t) == _NESTED_GETATTRS
+    x = torch.randn(3, 2)
+    np.testing.assert_allclose(t(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+
+
+def test_inlined_graph_keeps_submodule_reads_as_torch():
+    tt = _torch()
+    t = _quiet_trace(tt, _nested(tt), (tt.ones(1, 2),))
+    assert _getattrs(t) == _NESTED_GETATTRS
