@@ -377,3 +377,31 @@ def test_inlined_graph_keeps_submodule_reads_as_torch():
     tt = _torch()
     t = _quiet_trace(tt, _nested(tt), (tt.ones(1, 2),))
     assert _getattrs(t) == _NESTED_GETATTRS
+
+
+# ------------------------------------------------------------------ 5. torch.tensor's constant
+# torch.tensor(3.0) in traced code: its constant carries the call's source range, as the
+# aten::to / aten::detach after it (`# f.py:10:0`); gpujit's had none.
+def _made(tr):
+    def f(x):
+        return tr.tensor(3.0) * x
+    return f
+
+
+def _constant_line(t):
+    return next(ln.strip() for ln in str(t.graph).splitlines() if "prim::Constant[value={3}]" in ln)
+
+
+def test_made_tensor_constant_has_source_range():
+    t = _quiet_trace(torch, _made(torch), (torch.ones(2),))
+    line = _constant_line(t)
+    assert line.startswith("%1 : Float(requires_grad=0, device=cpu) = prim::Constant[value={3}]()"
+                           " # ") and line.endswith("test_trace_s43.py:%d:0" % (
+                               _made.__code__.co_firstlineno + 2))
+    np.testing.assert_array_equal(t(torch.ones(3)).numpy(), np.full(3, 3.0, np.float32))
+
+
+def test_made_tensor_constant_has_source_range_as_torch():
+    tt = _torch()
+    assert _constant_line(_quiet_trace(tt, _made(tt), (tt.ones(2),))) == _constant_line(
+        _quiet_trace(torch, _made(torch), (torch.ones(2),)))

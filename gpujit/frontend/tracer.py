@@ -455,10 +455,16 @@ class TraceSession:
             steps.append(("aten::detach", ()))
         if not steps:
             return
+        here = (source_range_here(), "/".join(self.scopes) or None)
         for rec in self.recorders:
             # each graph's own constant (a submodule's call that made it stays a method
-            # call: its callers' constant would be a value it baked in)
-            self.constant_tensor(rec, base)
+            # call: its callers' constant would be a value it baked in), with the call's
+            # source range, as torch's (`# f.py:10:0` on its line)
+            rec.here = here
+            try:
+                self.constant_tensor(rec, base)
+            finally:
+                rec.here = (None, None)
         cur = base
         for i, (name, rest) in enumerate(steps):
             out = t if i == len(steps) - 1 else alias()
