@@ -405,3 +405,41 @@ def test_made_tensor_constant_has_source_range_as_torch():
     tt = _torch()
     assert _constant_line(_quiet_trace(tt, _made(tt), (tt.ones(2),))) == _constant_line(
         _quiet_trace(torch, _made(torch), (torch.ones(2),)))
+
+
+# ------------------------------------------------------------------ 6. scripted memory formats
+# torch.jit.script of x.contiguous(memory_format=torch.channels_last): TorchScript's
+# MemoryFormat is an int, `%2 : int = prim::Constant[value=2]()`, .code
+# `torch.contiguous(x, memory_format=2)`; gpujit compiled torch.channels_last as the str
+# "channels_last".
+def _scripted_formats(x):
+    a = x.contiguous(memory_format=torch.channels_last)
+    return a + x.clone(memory_format=torch.contiguous_format)
+
+
+_SCRIPTED_FORMATS_CODE = [
+    "a = torch.contiguous(x, memory_format=2)",
+    "_0 = torch.add(a, torch.clone(x, memory_format=0))",
+    "return _0",
+]
+
+
+def test_scripted_memory_formats_are_ints():
+    s = torch.jit.script(_scripted_formats)
+    assert _body(s.code) == _SCRIPTED_FORMATS_CODE
+    consts = [str(n.output().type()) for n in s.graph.nodes() if n.kind() == "prim::Constant"]
+    assert "str" not in consts
+    x = torch.arange(120.).reshape(2, 3, 4, 5)
+    for m in (s, _round_trip(torch, s)):
+        y = m(x)
+        assert y.stride() == (60, 1, 15, 3)
+        np.testing.assert_array_equal(y.numpy(), (x * 2).numpy())
+
+
+def test_scripted_memory_formats_as_torch():
+    tt = _torch()
+    src = _scripted_formats.__globals__
+    src_torch = dict(src, torch=tt)
+    import types
+    f = types.FunctionType(_scripted_formats.__code__, src_torch)
+    assert _body(tt.jit.script(f).code) == _SCRIPTED_FORMATS_CODE
