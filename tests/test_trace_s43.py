@@ -443,3 +443,42 @@ def test_scripted_memory_formats_as_torch():
     import types
     f = types.FunctionType(_scripted_formats.__code__, src_torch)
     assert _body(tt.jit.script(f).code) == _SCRIPTED_FORMATS_CODE
+
+
+# ------------------------------------------------------------------ 7. peephole of traced sizes
+# aten::Int(prim::NumToTensor(n)) -> n: the optimized graph of a traced size given for an
+# int reads the size itself (no 0-dim tensor made and read back per call).
+def test_optimized_trace_reads_sizes_directly():
+    def f(x):
+        return x.view(x.size(0), -1) * 2
+    t = _quiet_trace(torch, f, (torch.ones(4, 6, 8),))
+    assert [n.kind() for n in t.graph.nodes()].count("aten::Int") == 1
+    x = torch.ones(3, 2, 2)
+    for _ in range(3):
+        y = t(x)
+    np.testing.assert_array_equal(y.numpy(), np.full((3, 4), 2.0, np.float32))
+    kinds = [n.kind() for n in t.graph_for(x).nodes()]
+    assert "aten::Int" not in kinds and "prim::NumToTensor" not in kinds
+    assert "aten::size" in kinds
+
+
+def test_peephole_int_of_num_to_tensor():
+    from gpujit.passes.peephole import peephole_optimize
+    from gpujit.passes.dce import eliminate_dead_code
+    g = torch._C.parse_ir("""
+graph(%x : Tensor):
+  %0 : int = prim::Constant[value=0]()
+  %1 : int = aten::size(%x, %0)
+  %2 : Tensor = prim::NumToTensor(%1)
+  %3 : int = aten::Int(%2)
+  %4 : float = prim::Constant[value=2.5]()
+  %5 : Tensor = prim::NumToTensor(%4)
+  %6 : int = aten::Int(%5)
+  %7 : (int, int) = prim::TupleConstruct(%3, %6)
+  return (%7)
+""")
+    peephole_optimize(g)
+    eliminate_dead_code(g)
+    kinds = [n.kind() for n in g.nodes()]
+    # the int size's round trip goes; a float's aten::Int (a truncation) stays
+    assert kinds.count("aten::Int") == 1 and kinds.count("prim::NumToTensor") == 1
