@@ -482,3 +482,48 @@ graph(%x : Tensor):
     kinds = [n.kind() for n in g.nodes()]
     # the int size's round trip goes; a float's aten::Int (a truncation) stays
     assert kinds.count("aten::Int") == 1 and kinds.count("prim::NumToTensor") == 1
+
+
+# a submodule call right after a size is taken stays a method call when the size is used
+# after the call (its aten::Int goes right after the size's tensor, before the call)
+def _sized_block(tr):
+    class Block(tr.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_attn = tr.nn.Linear(8, 24)
+
+        def forward(self, x):
+            B, T, C = x.size()
+            q, k, v = self.c_attn(x).split(8, dim=2)
+            return (q * k + v).view(B, T, 2, C // 2)
+    tr.manual_seed(0)
+    return Block()
+
+
+_SIZED_BLOCK_CODE = [
+    "c_attn = self.c_attn",
+    "B = ops.prim.NumToTensor(torch.size(x, 0))",
+    "_0 = int(B)",
+    "T = ops.prim.NumToTensor(torch.size(x, 1))",
+    "_1 = int(T)",
+    "_2 = ops.prim.NumToTensor(torch.size(x, 2))",
+    "_3 = torch.split((c_attn).forward(x, ), 8, 2)",
+    "q, k, v, = _3",
+    "_4 = torch.add(torch.mul(q, k), v)",
+    "_5 = int(torch.floor_divide(_2, CONSTANTS.c0))",
+    "return torch.view(_4, [_0, _1, 2, _5])",
+]
+
+
+def test_call_after_size_stays_a_method():
+    m = _sized_block(torch)
+    t = _quiet_trace(torch, m, (torch.randn(2, 5, 8),))
+    assert _body(t.code)[1:] == _SIZED_BLOCK_CODE
+    x = torch.randn(3, 7, 8)
+    np.testing.assert_allclose(t(x).detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+
+
+def test_call_after_size_stays_a_method_as_torch():
+    tt = _torch()
+    t = _quiet_trace(tt, _sized_block(tt), (tt.randn(2, 5, 8),))
+    assert _body(t.code)[1:] == _SIZED_BLOCK_CODE

@@ -287,6 +287,11 @@ class Recorder:
             kind, ty = "aten::Int", T.INT
         n = self.graph.create(kind, [v], output_types=[ty])
         n.insert_after(v.node)
+        for r in self.regions:
+            # (a submodule call that starts right after the tensor's node starts after
+            # this conversion: it is the caller's, not the call's)
+            if r.prev is v.node:
+                r.prev = n
         return n.output
 
     def type_of_result(self, r):
