@@ -232,7 +232,10 @@ class Tensor:
         x.view(x.size(0), -1) is traced as depending on the input's size."""
         op = _ops()["aten::size.int"]
         if dim is not None:
-            return op.public(self, _wrap_dim(dim, self._data.ndim))
+            d = _wrap_dim(dim, self._data.ndim)
+            # (x.size(-1) records the dim as given, as PyTorch's tracer: aten::size(x, -1);
+            # x.shape[-1] reads the shape's entry, aten::size(x, 3))
+            return op.public(self, dim if dim.__class__ is int else d)
         return Size([op.public(self, d) for d in range(self._data.ndim)])
 
     @property

@@ -157,6 +157,9 @@ def output_value(rec, out, strict=True, where="output"):
                          ignored_in_library=False)
             v = rec.session.constant_tensor(rec, out)
         return v
+    if is_traced_number(out) and id(rec) in out._values and isinstance(
+            out._values[id(rec)].type, T.TensorType):
+        return out._values[id(rec)]     # a size: the 0-dim tensor the trace has for it
     if is_traced_number(out) and id(rec) in out._values:
         # a traced size returned: a 0-dim tensor of it, as PyTorch's trace returns sizes
         # (prim::NumToTensor: int64 for an int, float64 for a float)

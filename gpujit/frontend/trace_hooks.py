@@ -107,11 +107,36 @@ def _holds_traced_number(a):
 
 
 def _number_tensor(n):
-    """A traced number as the 0-dim tensor PyTorch's trace has for it (int64 for an int,
-    float64 for a float, as prim::NumToTensor), through a recorded aten::scalar_tensor."""
+    """A traced number as the 0-dim tensor PyTorch's trace has for it: a size's is the
+    tensor its Values stand for (prim::NumToTensor of aten::size, or what arithmetic on
+    such made), others (int64 for an int, float64 for a float) through a recorded
+    aten::scalar_tensor."""
     from .. import dtypes as _dt
+    t = tensor_of_number(n)
+    if t is not None:
+        return t
     return _reg.get("aten::scalar_tensor").public(
         n, dtype=_dt.int64 if isinstance(n, TracedInt) else _dt.float64)
+
+
+def tensor_of_number(n):
+    """A traced number whose Values are 0-dim tensors (sizes, and arithmetic on them): a
+    tensor of its value and dtype bound to those Values in every recorder of the session
+    (nothing recorded), or None for a number standing for an int / float Value."""
+    s = _Active.session
+    if s is None or not isinstance(n, (TracedInt, TracedFloat)):
+        return None
+    vals = [(rec, n._values.get(id(rec))) for rec in s.recorders]
+    ty = next((v.type for _, v in vals if v is not None), None)
+    if not isinstance(ty, T.TensorType) or ty.dtype is None:
+        return None
+    import numpy as np
+    t = _reg.wrap(np.asarray(plain(n), dtype=ty.dtype.np), ty.dtype, ty.device)
+    for rec, v in vals:
+        if v is not None:
+            rec.bind(t, v)
+    s.announced.add(id(t))
+    return t
 
 
 def _tensor_args(args, positions):
@@ -279,7 +304,11 @@ def _module_call(module, call, args, kwargs):
             s.recorders.remove(rec)
     if rec is not None:
         try:
-            rec.graph.register_output(output_value(rec, out, strict=False))
+            ov = output_value(rec, out, strict=False)
+            rec.graph.register_output(ov)
+            if isinstance(out, Tensor) and not ov.has_debug_name() and \
+                    ov.node.kind != "prim::Param":
+                s.returned.setdefault(id(out), []).append(ov)
         except RuntimeError:
             # (a result holding a number, a string...: the graph returns None until the
             # call becomes a method, which returns the values its caller reads, as

@@ -1,8 +1,12 @@
 """The numbers a trace follows: an int computed from a tensor's size (`x.size(0)`,
-`x.shape[1]`, `x.numel()`) is a TracedInt, and arithmetic on it is recorded (aten::mul.int,
-aten::div.int ...), so `x.view(x.size(0), -1)` and `x * (x.shape[1] / 2)` keep working for
-other shapes, as in PyTorch, whose tracer hands out sizes as 0-dim tensors. A true
-division (or arithmetic with a float) gives a TracedFloat, followed the same way.
+`x.shape[1]`, `x.numel()`) is a TracedInt, and arithmetic on it is recorded, so
+`x.view(x.size(0), -1)` and `x * (x.shape[1] / 2)` keep working for other shapes. As in
+PyTorch, whose tracer hands out sizes as 0-dim tensors, a size's Values are the int64
+tensor `prim::NumToTensor(aten::size(x, 0))` and its arithmetic is that tensor's (`n * 2`
+aten::mul(n, CONSTANTS.c0), `n // 2` aten::floor_divide ...); an op's int argument takes
+`aten::Int` of it (tracer.Recorder.number_of). A true division (or arithmetic with a
+float) gives a TracedFloat, followed the same way. A number standing for an int Value
+(`aten::Int` of a tensor) records int arithmetic (aten::mul.int ...).
 
 Turning one into a plain Python value where the user's code does it bakes the value in,
 with PyTorch's TracerWarning: `float(n)` / `math.sqrt(n)` ("a Python float"), `int(n)`
@@ -66,6 +70,92 @@ def _number(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def _tensor_of(x):
+    """The 0-dim tensor a traced size stands for in PyTorch's trace (bound to its Values),
+    or None for a number whose Values are ints / floats."""
+    from .trace_hooks import tensor_of_number
+    return tensor_of_number(x)
+
+
+def _operand(x, t):
+    """The other operand of arithmetic on a traced size t, as PyTorch's Tensor operators
+    take it: a traced number's tensor, a Python number as the 0-dim tensor the trace keeps
+    as a constant (`torch.mul(_0, CONSTANTS.c0)`). PyTorch's is a wrapped number (int64,
+    float64), which does not widen t's dtype: gpujit's constant has the dtype that keeps
+    replays computing what torch's do (a float's: t's if t is floating, else the default
+    float dtype: `x.size(0) * 0.1` is a float32 product, with 0.1 rounded to float32)."""
+    if is_traced_number(x):
+        from .trace_hooks import _number_tensor
+        return _number_tensor(x)
+    import numpy as np
+    from .. import dtypes as _dt
+    from ..device import cpu
+    from .tracer import _Active
+    if isinstance(x, bool):
+        dt = _dt.bool
+    elif isinstance(x, int):
+        dt = _dt.int64
+    else:
+        dt = t.dtype if t.dtype.is_floating_point else _dt.get_default_dtype()
+    c = _reg.wrap(np.asarray(x, dtype=dt.np), dt, cpu)
+    s = _Active.session
+    s.announced.add(id(c))
+    s.own_constants.add(id(c))
+    for rec in s.recorders:
+        rec.keep.append(c)      # (its id stays its own while the trace runs)
+    return c
+
+
+def _traced_result(r):
+    """A 0-dim tensor the trace computed from sizes as the traced number it stands for."""
+    from .tracer import _Active
+    s = _Active.session
+    values = {id(rec): rec.env[id(r)] for rec in s.recorders if id(r) in rec.env}
+    v = r._data.item()
+    out = (TracedFloat if isinstance(v, float) else TracedInt)(
+        int(v) if isinstance(v, bool) else v, values)
+    for rec in s.recorders:
+        rec.keep.append(out)
+    return out
+
+
+_NAMED = {False: frozenset({"add", "sub", "mul", "truediv", "mod"}),
+          True: frozenset({"add", "mul"})}
+
+
+def _tensor_arith(self_, t, other, name, reverse):
+    """Arithmetic on a traced size recorded as PyTorch records it, the Tensor operators of
+    the 0-dim tensor a size is there: `n * 2` aten::mul(n, c) of a constant tensor, `n // 2`
+    aten::floor_divide, `2 - n` aten::rsub(n, c), `2 / n` reciprocal(n) * c, `n ** 0.5`
+    aten::pow(n, 0.5) of the number."""
+    OPS = _reg.OPS
+    if name in _NAMED[reverse]:
+        # (torch's operator is C++ called from the user's frame, whose locals name the
+        # size; its floordiv / pow / reflected ones are Python in torch/_tensor.py)
+        from .tracer import _Active, _name_values
+        _name_values(_Active.session.recorders, (self_, other))
+    if name == "pow":
+        r = OPS["aten::pow.Tensor_Tensor"].public(
+            *((_operand(other, t), t) if reverse else (t, plain(other) if is_traced_number(
+                other) and _tensor_of(other) is None else (
+                    _operand(other, t) if is_traced_number(other) else other))))
+        return _traced_result(r)
+    if name == "mod" or (name == "sub" and reverse):
+        # (torch's `n % 3`, `3 % n` and `10 - n` pass the number as a Scalar: rsub(n, 10))
+        o = _operand(other, t) if is_traced_number(other) else other
+        op = OPS["aten::rsub.Tensor" if name == "sub" else "aten::remainder.Tensor"]
+        return _traced_result(op.public(*((o, t) if reverse and name == "mod" else (t, o))))
+    o = _operand(other, t)
+    if not reverse or name in ("add", "mul"):
+        r = {"add": lambda: t + o, "sub": lambda: t - o, "mul": lambda: t * o,
+             "truediv": lambda: t / o,
+             "floordiv": lambda: OPS["aten::floor_divide"].public(t, o)}[name]()
+    else:
+        r = {"truediv": lambda: t.reciprocal() * o,
+             "floordiv": lambda: OPS["aten::floor_divide"].public(o, t)}[name]()
+    return _traced_result(r)
+
+
 class _Traced:
     """What TracedInt and TracedFloat share: recorded arithmetic, warned conversions."""
     __slots__ = ()
@@ -74,6 +164,9 @@ class _Traced:
         base = int if isinstance(self, int) else float
         if not _number(other):
             return getattr(base, f"__{'r' if reverse else ''}{name}__")(self, other)
+        t = _tensor_of(self)
+        if t is not None:
+            return _tensor_arith(self, t, other, name, reverse)
         a, b = (other, self) if reverse else (self, other)
         if name == "truediv" and isinstance(a, int) and isinstance(b, int):
             return _rec("aten::div.int", a, b)
@@ -108,13 +201,28 @@ class _Traced:
             return pow(o, plain(self), mod)
         return self._arith(o, "pow", True)
 
+    def div(self, other, *, rounding_mode=None):
+        """Tensor.div of the 0-dim tensor a traced size is in PyTorch's trace (its
+        multi_head_attention_forward divides a traced embed_dim so:
+        `torch.div(embed_dim, CONSTANTS.c0, rounding_mode="trunc")`)."""
+        t = _tensor_of(self)
+        if t is None:
+            return self // other if rounding_mode is not None else self / other
+        return _traced_result(t.div(_operand(other, t), rounding_mode=rounding_mode))
+
     def __neg__(self):
+        t = _tensor_of(self)
+        if t is not None:
+            return _traced_result(-t)
         return _rec("aten::neg.int" if isinstance(self, int) else "aten::neg.float", self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
+        t = _tensor_of(self)
+        if t is not None:
+            return _traced_result(abs(t))
         if isinstance(self, int):
             return _rec("prim::abs.int", self)
         return self if float.__float__(self) >= 0 else -self

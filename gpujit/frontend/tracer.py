@@ -18,10 +18,12 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .. import ir
+from ..device import cpu as _CPU
 from .._frames import calling_frame, from_library, user_frame, warn_at_user_frame
 from ..ir import types as T
 from .qualified_names import mangled, qualified_name, unmangled
 from ..ir.schema_match import schema_arg_type
+from ..ops.memory_format import AS_INT as _MEMORY_FORMAT_INTS
 from ..ops.registry import dispatch_state as _dispatch_state
 from ..tensor import Tensor
 from .trace_futures import check_not_fork_local
@@ -78,6 +80,7 @@ def warn_at_user(msg, ignored_in_library=True):
 # ops whose int result the trace follows (a TracedInt): sizes, and a 0-dim tensor passed
 # where an op takes an int (recorded as aten::Int, as TorchScript's tracer does)
 _SIZE_OPS = frozenset({"aten::size.int", "aten::numel", "aten::Int.Tensor"})
+_TENSOR_SIZE_OPS = frozenset({"aten::size.int", "aten::numel"})
 
 
 class Recorder:
@@ -177,14 +180,19 @@ class Recorder:
         if is_traced_number(x):
             v = x._values.get(id(self))
             if v is not None:
-                return v
+                return self.number_of(v, x, at)
             if any(id(c) in x._values for c in self.callers):
                 self.baked_caller_value = True
             x = plain(x)
         if isinstance(x, (list, tuple)) and any(is_traced_number(e) for e in x):
             floats = any(isinstance(e, float) for e in x)
-            elems = [self.value_of(float(plain(e)) if floats and not isinstance(e, float)
-                                   else e) for e in x]
+            et = _FLOAT_ARG if floats else _INT_ARG
+            # (the traced elements' aten::Int first, then the constants: torch's argument
+            # parser converts the list before its tracer records the op's inputs)
+            traced = {i: self.value_of(e, et) for i, e in enumerate(x)
+                      if is_traced_number(e)}
+            elems = [traced[i] if i in traced else self.value_of(
+                float(e) if floats else e, et) for i, e in enumerate(x)]
             return g.insert_node("prim::ListConstruct", elems, output_types=[
                 T.ListType(T.FLOAT if floats else T.INT)]).output
         if isinstance(x, Tensor):
@@ -194,9 +202,14 @@ class Recorder:
             if v is None:
                 v = self.attr_value(x)
             if v is None:
-                if any(id(x) in c.env for c in self.callers):
+                if id(x) not in self.session.own_constants and any(
+                        id(x) in c.env for c in self.callers):
                     self.baked_caller_value = True
                 v = self.session.constant_tensor(self, x)
+                if id(x) in self.session.own_constants:
+                    # (a number of arithmetic on sizes, as PyTorch's wrapped number: the
+                    # same whatever the inputs, so a trace holding it still generalizes)
+                    v.node.meta["wrapped_number"] = True
             return v
         if isinstance(x, dict) and _holds_tensor(x):
             # a dict of tensors handed to an op or a compiled call: built in the graph
@@ -236,6 +249,11 @@ class Recorder:
             # layout=torch.strided (torchvision's poolers: full_like(..., layout=...)):
             # TorchScript's Layout is an int, strided 0, as the script frontend's constant
             x = 0
+        if isinstance(x, str) and at is not None and at.base == "MemoryFormat" \
+                and x in _MEMORY_FORMAT_INTS:
+            # memory_format=torch.channels_last: c10::MemoryFormat's int, as TorchScript's
+            # tracer records it (`torch.contiguous(x, memory_format=2)`)
+            x = _MEMORY_FORMAT_INTS[x]
         if getattr(at, "is_list", False) and at.base in _NUMBER_LIST_BASES \
                 and isinstance(x, list) and all(type(e) in (int, float) for e in x):
             # an int[] / float[] argument: TorchScript's tracer records each number as a
@@ -248,6 +266,34 @@ class Recorder:
             return self.constant(x, schema_arg_type(at))    # `[]` takes the schema's type
         return self.constant(x)
 
+    def number_of(self, v, x, at):
+        """The Value a traced number x (whose Value here is v) is given as to a parameter of
+        schema type at. A size is a 0-dim tensor in PyTorch's trace (prim::NumToTensor):
+        a Tensor parameter takes it as it is, an int one `aten::Int` of it, a float one
+        `aten::Float`, a Scalar one `aten::ScalarImplicit`, each inserted right after the
+        tensor's node for this use, as torch's ArgumentStash does."""
+        if not isinstance(v.type, T.TensorType):
+            return v
+        base = "int" if at is None else at.base
+        if base == "Tensor":
+            return v
+        if base == "Scalar":
+            kind, ty = "aten::ScalarImplicit", T.NUMBER
+        elif base == "float" or (at is None and isinstance(x, float)):
+            kind, ty = "aten::Float", T.FLOAT
+        elif base == "bool":
+            kind, ty = "aten::Bool", T.BOOL
+        else:
+            kind, ty = "aten::Int", T.INT
+        n = self.graph.create(kind, [v], output_types=[ty])
+        n.insert_after(v.node)
+        for r in self.regions:
+            # (a submodule call that starts right after the tensor's node starts after
+            # this conversion: it is the caller's, not the call's)
+            if r.prev is v.node:
+                r.prev = n
+        return n.output
+
     def type_of_result(self, r):
         if isinstance(r, Tensor):
             return T.TensorType.of(r)
@@ -257,16 +303,40 @@ class Recorder:
 _NUMBER_LIST_BASES = frozenset({"int", "SymInt", "float"})
 
 
+class _NumberArg:
+    """The schema type of an int[] / float[] list's element (Recorder.number_of)."""
+    __slots__ = ("base",)
+    is_list = False
+
+    def __init__(self, base):
+        self.base = base
+
+
+_INT_ARG, _FLOAT_ARG = _NumberArg("int"), _NumberArg("float")
+
+
 def _name_values(recorders, args):
     """Name the Values of an op's tensor arguments after the user's local variables that
     hold them (`quick_brown_fox = torch.neg(baz)` prints as %quick_brown_fox), as
     TorchScript's tracer does when a value is used."""
     unnamed = []
     for a in args:
-        if isinstance(a, Tensor):
+        if type(a) in (list, tuple):
+            # (a size in an int[]: torch's tracer names the tensor when it stashes it)
+            for e in a:
+                if is_traced_number(e):
+                    _unnamed_number(recorders, e, unnamed)
+        elif is_traced_number(a):
+            _unnamed_number(recorders, a, unnamed)
+        elif isinstance(a, Tensor):
             for rec in recorders:
                 v = rec.env.get(id(a))
                 if v is not None and not v.has_debug_name() and v.node.kind != "prim::Param":
+                    unnamed.append((a, v))
+            # (a submodule call's result: its graph's output is the value torch's tracer
+            # named, the call's graph being a piece of the one trace: conv's `input`)
+            for v in recorders[0].session.returned.pop(id(a), ()) if recorders else ():
+                if not v.has_debug_name():
                     unnamed.append((a, v))
     if not unnamed:
         return
@@ -275,12 +345,29 @@ def _name_values(recorders, args):
         return
     names = {}
     for k, x in f.f_locals.items():
-        if isinstance(x, Tensor) and k != "self" and k.isidentifier():
+        if (isinstance(x, Tensor) or is_traced_number(x)) and k != "self" \
+                and k.isidentifier():
             names.setdefault(id(x), k)
     for a, v in unnamed:
         k = names.get(id(a))
         if k is not None:
+            if v.node.kind != "prim::Param" and v in v.graph.outputs:
+                # (a finished call's output: its graph's parameters are named after the
+                # caller's values only when the call becomes a method, so a parameter
+                # still named after the forward's own (`input`) yields the name)
+                p = v.graph._names.get(k)
+                if p is not None and p.node.kind == "prim::Param":
+                    p.set_debug_name(None)
             v.set_debug_name(k)
+
+
+def _unnamed_number(recorders, a, unnamed):
+    """A traced size's tensor Values (a 0-dim tensor in PyTorch's trace, named after the
+    local holding it as a tensor is) that have no name yet."""
+    for rec in recorders:
+        v = a._values.get(id(rec))
+        if v is not None and isinstance(v.type, T.TensorType) and not v.has_debug_name():
+            unnamed.append((a, v))
 
 
 class TraceSession:
@@ -299,6 +386,12 @@ class TraceSession:
         # submodule's, nested `__module.cell/__module.cell.linear`)
         self.scopes = []
         self.announced = set()   # ids of tensors gpujit.tensor & co. made (and warned of)
+        # ids of the constant tensors each graph records as its own (a number in arithmetic
+        # on sizes: torch.mul(bsz, CONSTANTS.c0)), no value a caller computed
+        self.own_constants = set()
+        # id(tensor) -> the unnamed output Values of finished submodule calls that returned
+        # it (named after the local that holds it where it is used next)
+        self.returned = {}
         self.root_module = root_module
         if root_module is not None:
             self._index_module(root_module, ())
@@ -367,10 +460,16 @@ class TraceSession:
             steps.append(("aten::detach", ()))
         if not steps:
             return
+        here = (source_range_here(), "/".join(self.scopes) or None)
         for rec in self.recorders:
             # each graph's own constant (a submodule's call that made it stays a method
-            # call: its callers' constant would be a value it baked in)
-            self.constant_tensor(rec, base)
+            # call: its callers' constant would be a value it baked in), with the call's
+            # source range, as torch's (`# f.py:10:0` on its line)
+            rec.here = here
+            try:
+                self.constant_tensor(rec, base)
+            finally:
+                rec.here = (None, None)
         cur = base
         for i, (name, rest) in enumerate(steps):
             out = t if i == len(steps) - 1 else alias()
@@ -386,6 +485,15 @@ class TraceSession:
         _name_values(self.recorders, args)
         nodes = [(rec, self._record_into(rec, op, args, result, sr, scope))
                  for rec in self.recorders]
+        if type(result) is int and op.name in _TENSOR_SIZE_OPS:
+            # a size is a 0-dim int64 tensor in PyTorch's trace, `prim::NumToTensor` of
+            # aten::size / aten::numel: the traced number stands for that tensor
+            ty = T.TensorType(_dt.int64, (), (), _CPU)
+            for i, (rec, n) in enumerate(nodes):
+                t = rec.graph.create("prim::NumToTensor", [n.output], output_types=[ty],
+                                     scope=scope)
+                t.insert_after(n)
+                nodes[i] = (rec, t)
         if type(result) in (int, float) and (op.name in _SIZE_OPS or any(
                 is_traced_number(a) for a in args)):
             cls = TracedInt if type(result) is int else TracedFloat

@@ -37,6 +37,8 @@ _AUTOGRAD_FORMS = {"aten::grad": lambda ins: f"torch.autograd.grad({', '.join(in
                    "aten::detach_": lambda ins: f"{_primary(ins[0])}.detach_()",
                    "aten::retain_grad": lambda ins: f"{_primary(ins[0])}.retain_grad()"}
 
+_IMPLICIT_CASTS = {"aten::ScalarImplicit": "number", "aten::IntImplicit": "int",
+                   "aten::FloatImplicit": "float"}
 _SCALAR_CASTS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float",
                  "aten::str": "str"}     # (hash(x) prints torch.hash(x), as TorchScript)
 
@@ -103,6 +105,11 @@ def _is_default_arg(param, v) -> bool:
             value = _dt.scalar_type_code(value) if isinstance(value, _dt.dtype) else value
         except (TypeError, KeyError, ValueError):
             return False
+    elif base == "MemoryFormat" and isinstance(default, str):
+        # (a MemoryFormat is an int in TorchScript: `memory_format=contiguous_format` is 0)
+        from ..ops.memory_format import AS_INT
+        default = AS_INT.get(default, default)
+        value = AS_INT.get(value, value) if isinstance(value, str) else value
     try:
         return _same_constant(value, default)
     except Exception:        # (a value whose == does not answer a bool: a tensor)
@@ -230,6 +237,10 @@ class ExpressionPrinter:
             return f"unchecked_cast({out_type.annotation()}, {ins[0]})"
         if k in _SCALAR_CASTS and len(ins) == 1:
             return f"{_SCALAR_CASTS[k]}({ins[0]})"
+        if k in _IMPLICIT_CASTS and len(ins) == 1:
+            # (a tensor taken as a number: TorchScript's printer writes the implicit
+            # conversion as the annotate() its frontend compiles back into it)
+            return f"annotate({_IMPLICIT_CASTS[k]}, {ins[0]})"
         if k == "aten::__getitem__" and n.op is None and not ins[0].isidentifier():
             # an expression subscripted is parenthesized, as TorchScript's printer does:
             # `(torch.size(x))[0]`, `(d["a"])[0]`, `([1, 2, 3])[i]`

@@ -412,7 +412,7 @@ def trace_backward(walk, tensors, grads, name):
     present = tuple(g is not None for g in result)
     if not any(present) or warned or any(
             n.kind == "prim::Constant" and isinstance(n.output.type, T.TensorType)
-            for n in graph.nodes):
+            and not n.meta.get("wrapped_number") for n in graph.nodes):
         # a derivative that read its data as Python values (a branch on x.item()...)
         # or computed outside the registry ops: its trace would not generalize
         return False, result

@@ -190,7 +190,12 @@ def multi_head_attention_forward(
     if embed_dim != embed_dim_to_check:
         raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but "
                              f"got {embed_dim}")
-    head_dim = embed_dim // num_heads
+    if not _gpujit.jit.is_scripting() and type(embed_dim) is not int:
+        # (traced: a size is a 0-dim tensor in PyTorch's trace, which its
+        # multi_head_attention_forward divides with rounding_mode="trunc")
+        head_dim = embed_dim.div(num_heads, rounding_mode="trunc")
+    else:
+        head_dim = embed_dim // num_heads
     if head_dim * num_heads != embed_dim:
         raise AssertionError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
     if use_separate_proj_weight:

@@ -19,6 +19,8 @@ CHANNELS_LAST_3D = "channels_last_3d"
 
 _BY_INT = {0: CONTIGUOUS, 1: PRESERVE, 2: CHANNELS_LAST, 3: CHANNELS_LAST_3D}
 _NAMES = frozenset(_BY_INT.values())
+# c10::MemoryFormat's int of each name: what a graph records (a trace's constant)
+AS_INT = {name: i for i, name in _BY_INT.items()}
 # channels-last memory orders, outermost dim first (N, H, W, C / N, D, H, W, C), and the
 # order torch checks their strides in, innermost first
 _ORDERS = {CHANNELS_LAST: (4, (0, 2, 3, 1)), CHANNELS_LAST_3D: (5, (0, 2, 3, 4, 1))}

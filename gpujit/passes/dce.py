@@ -42,7 +42,7 @@ from .alias_analysis import CONTAINER_MUTATORS, AliasDb, local_container_aliases
 __all__ = ["eliminate_dead_code"]
 
 
-def eliminate_dead_code(graph) -> None:
+def eliminate_dead_code(graph, keep=None) -> None:
     """Remove dead nodes and dead prim::If / prim::Loop outputs, in place. (Code after a
     raise that is unconditional when the function is compiled never reaches the graph:
     the frontend stops there, as TorchScript's exit transform does; a raise that
@@ -51,7 +51,7 @@ def eliminate_dead_code(graph) -> None:
     `assert "abc".strip() == "abca,b"` after `v1 = [...][-1]` still fails at the index
     first, as in torch 2.13.)"""
     while True:
-        live = _Live(graph)
+        live = _Live(graph, keep)
         live.block(graph.block, [True] * len(graph.outputs))
         # a container that reached a dead node (a tuple, a call) counted as escaping:
         # once that node is gone, its dead mutators may go too
@@ -61,8 +61,9 @@ def eliminate_dead_code(graph) -> None:
 
 
 class _Live:
-    def __init__(self, graph):
+    def __init__(self, graph, keep=None):
         self.graph = graph
+        self.keep = keep        # nodes kept though dead (keep(node) is true)
         self.values = set()
         self.nodes = set()
         self._db = None
@@ -77,7 +78,8 @@ class _Live:
         for node in reversed(block.nodes):
             if node in self.nodes or any(o in self.values for o in node.outputs) or \
                     (has_side_effects(node) and not _only_draws(node) and
-                     not self.unseen_write(node)):
+                     not self.unseen_write(node)) or \
+                    (self.keep is not None and self.keep(node)):
                 self.node(node)
 
     def unseen_write(self, node) -> bool:

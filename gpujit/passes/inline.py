@@ -98,7 +98,10 @@ class _Inliner:
         # copy (a scripted nn.Transformer's inlining cloned 230k nodes for a graph of 26k;
         # optimized, 4.5k)
         propagate_constants(body)
-        eliminate_dead_code(body)
+        # (a submodule's read stays when its call was inlined and reads nothing of it, a
+        # parameterless nn.ReLU's `%act = prim::GetAttr[name="act"](%self)`, as torch's
+        # inlining keeps it: its inlined_graph shows it, tensorboard's add_graph a node)
+        eliminate_dead_code(body, keep=_submodule_read)
         self.done[id(callee)] = (callee, body)
         return body
 
@@ -121,6 +124,10 @@ class _Inliner:
         for out, r in zip(node.outputs, results):
             out.replace_all_uses_with(r)
         node.destroy()
+
+
+def _submodule_read(node):
+    return node.kind == "prim::GetAttr" and isinstance(node.output.type, T.ClassType)
 
 
 def _label(node):

@@ -6,6 +6,7 @@
   they stay; `int_x / 1` is a float tensor (true division), so it stays too.
 - `aten::to(x, dtype)` to the dtype x already has, without `copy=True` -> x (aten::to
   returns self then, so this is exact).
+- `aten::Int(prim::NumToTensor(n))` -> n for an int n (a traced size given for an int).
 - `aten::t(aten::t(x))` -> x for x of known rank <= 2 (t of a 3-d tensor is an error,
   which must stay).
 - `aten::conj`, `conj_physical`, `resolve_conj`, `resolve_neg`, `real` -> x: gpujit's
@@ -104,6 +105,14 @@ def _tuple_elements(node):
 def _rewrite(node):
     """The value node's output always equals, or None."""
     if len(node.outputs) != 1 or node.kind.startswith("prim::"):
+        return None
+    if node.kind == "aten::Int" and len(node.inputs) == 1:
+        # int(prim::NumToTensor(n)) -> n: a traced size's int (`x.view(x.size(0), -1)`
+        # records aten::Int of the size's 0-dim tensor, as torch's trace)
+        made = node.inputs[0].node
+        if made.kind == "prim::NumToTensor" and len(made.inputs) == 1 and \
+                isinstance(made.inputs[0].type, T.IntType):
+            return made.inputs[0]
         return None
     op = node.op
     if op is None:

@@ -31,6 +31,10 @@ _CAST_METHODS = {"float": "float32", "double": "float64", "half": "float16",
                  "byte": "uint8", "bool": "bool"}
 _STAR_TEMPS = itertools.count()
 
+# annotate(number / int / float, tensor): the conversion TorchScript inserts
+_IMPLICIT = {T.NumberType: "aten::ScalarImplicit", T.IntType: "aten::IntImplicit",
+             T.FloatType: "aten::FloatImplicit"}
+
 
 class CallExprMixin:
     """ExprCompiler's calls (self is the compiler)."""
@@ -75,6 +79,11 @@ class CallExprMixin:
                            hint="annotate(List[int], [])")
             t = self.annotation(node.args[0])
             v = self.expr(node.args[1], expected=t)
+            implicit = _IMPLICIT.get(type(t))
+            if implicit is not None and isinstance(v.type, T.TensorType):
+                # annotate(number, t) of a tensor: its value, aten::ScalarImplicit (as
+                # TorchScript converts; its printer writes the conversions so)
+                return self.emit(implicit, [v], [t], op=_reg.OPS[implicit]).output
             if not (v.type.is_subtype_of(t) or (isinstance(v.type, T.TensorType)
                                                 and isinstance(t, T.TensorType))):
                 self.error(f"annotate() says {t.annotation()} but the value is "

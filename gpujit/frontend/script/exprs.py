@@ -14,6 +14,7 @@ import inspect
 from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
 from ...ops import registry as _reg
+from ...ops.memory_format import AS_INT as _MEMORY_FORMAT_INTS
 from . import function_calls, serialized
 from .call_exprs import CallExprMixin, plain_data
 from .isinstance_exprs import IsinstanceMixin
@@ -116,6 +117,11 @@ def fallback_annotation_type(ann, globals_, src=None):
                         hint="use Tensor, int, float, bool, str, List[T], Tuple[...], "
                              "Optional[T]")
 
+
+
+def _gpujit_module():
+    import gpujit
+    return gpujit
 
 
 class _At:
@@ -391,6 +397,12 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
     def python_value(self, obj, node):
         from ... import dtypes as _dt
         from ...device import device as _device
+        if isinstance(obj, str) and obj in _MEMORY_FORMAT_INTS and \
+                isinstance(node, ast.Attribute) and node.attr == obj and \
+                self.py_object(node.value)[1] is _gpujit_module():
+            # torch.channels_last & co.: TorchScript's MemoryFormat is an int (channels_last
+            # 2: `torch.contiguous(x, memory_format=2)`); gpujit spells them as str
+            return self.const(_MEMORY_FORMAT_INTS[obj])
         if obj is None or isinstance(obj, (bool, int, float, str)):
             return self.const(obj)
         if isinstance(obj, serialized.ArchiveConstant):               # archive code only
