@@ -654,10 +654,12 @@ def _zero_preserving(name):
     return method
 
 
-for _name in ("abs", "sqrt", "sin", "tan", "tanh", "sinh", "asin", "atan", "asinh", "atanh",
-              "ceil", "floor", "round", "trunc", "sign", "sgn", "expm1", "log1p", "erf",
-              "erfinv", "frac", "deg2rad", "rad2deg", "relu", "square", "isnan", "isinf",
-              "signbit", "nan_to_num"):
+# the methods that map 0 to 0, applied to a sparse tensor's values (COO here, CSR too)
+ZERO_PRESERVING = ("abs", "sqrt", "sin", "tan", "tanh", "sinh", "asin", "atan", "asinh",
+                   "atanh", "ceil", "floor", "round", "trunc", "sign", "sgn", "expm1", "log1p",
+                   "erf", "erfinv", "frac", "deg2rad", "rad2deg", "relu", "square", "isnan",
+                   "isinf", "signbit", "nan_to_num")
+for _name in ZERO_PRESERVING:
     setattr(SparseCooTensor, _name, _zero_preserving(_name))
 SparseCooTensor.__abs__ = SparseCooTensor.abs
 

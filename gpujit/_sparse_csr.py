@@ -20,8 +20,8 @@ import sys
 import numpy as np
 
 from . import dtypes as _dt
-from ._sparse_coo import (SparseCooTensor, _host, _device_tensor, _make, _refusal,
-                          _is_scalar, _no_grad_operand, _warn_unchecked,
+from ._sparse_coo import (ZERO_PRESERVING, SparseCooTensor, _host, _device_tensor, _make,
+                          _refusal, _is_scalar, _no_grad_operand, _warn_unchecked,
                           INVARIANT_CHECKS)
 from .ops import registry as _registry
 from .tensor import Tensor, Size
@@ -280,10 +280,7 @@ def _zero_preserving(name):
     return method
 
 
-for _name in ("abs", "sqrt", "sin", "tan", "tanh", "sinh", "asin", "atan", "asinh", "atanh",
-              "ceil", "floor", "round", "trunc", "sign", "sgn", "expm1", "log1p", "erf",
-              "erfinv", "frac", "deg2rad", "rad2deg", "relu", "square", "isnan", "isinf",
-              "signbit", "nan_to_num"):
+for _name in ZERO_PRESERVING:
     setattr(SparseCsrTensor, _name, _zero_preserving(_name))
 SparseCsrTensor.__abs__ = SparseCsrTensor.abs
 

@@ -257,17 +257,15 @@ def tensor_repr(t) -> str:
 
 
 
-def compressed_repr(t) -> str:
-    """repr of a sparse CSR tensor, as PyTorch prints it: crow_indices, col_indices and
-    values, then size, nnz, a dtype not the default, layout (on the values' line while
-    they fit)."""
+def _sparse_parts(t, named_parts, layout):
+    """(parts, suffixes) of a sparse tensor's repr: each named part as `name=tensor(...)`,
+    then size, nnz, a dtype not the default and the layout, as PyTorch prints them."""
     indent = len("tensor(")
     suffixes = []
     if t._device.type != "cpu":
         suffixes.append(f"device='{t._device}'")
     parts = []
-    for name, part in (("crow_indices", t._csr_crow), ("col_indices", t._csr_col),
-                       ("values", t._csr_v)):
+    for name, part in named_parts:
         prefix = f"{name}=tensor("
         s = _tensor_str(part, indent + len(prefix))
         if part._data.size == 0:
@@ -277,33 +275,30 @@ def compressed_repr(t) -> str:
     suffixes.append(f"nnz={t._nnz()}")
     if t._dtype not in (_dt.get_default_dtype(), _dt.int64, _dt.bool):
         suffixes.append(f"dtype={t._dtype!r}")
-    suffixes.append("layout=torch.sparse_csr")
-    tensor_str = (",\n" + " " * indent).join(parts)
-    return _add_suffixes("tensor(" + tensor_str, suffixes, indent)
+    suffixes.append(f"layout=torch.{layout}")
+    return parts, suffixes
+
+
+def compressed_repr(t) -> str:
+    """repr of a sparse CSR tensor, as PyTorch prints it: crow_indices, col_indices and
+    values, then size, nnz, a dtype not the default, layout (on the values' line while
+    they fit)."""
+    indent = len("tensor(")
+    parts, suffixes = _sparse_parts(t, (("crow_indices", t._csr_crow),
+                                        ("col_indices", t._csr_col), ("values", t._csr_v)),
+                                    "sparse_csr")
+    return _add_suffixes("tensor(" + (",\n" + " " * indent).join(parts), suffixes, indent)
 
 
 def sparse_repr(t) -> str:
     """repr of a sparse COO tensor, as PyTorch prints it: its indices and values, then
     size, nnz, a dtype not the default, layout."""
     indent = len("tensor(")
-    suffixes = []
-    if t._device.type != "cpu":
-        suffixes.append(f"device='{t._device}'")
-    parts = []
-    for name, part in (("indices", t._sp_i), ("values", t._sp_v)):
-        prefix = f"{name}=tensor("
-        s = _tensor_str(part, indent + len(prefix))
-        if part._data.size == 0:
-            s += f", size={tuple(part._data.shape)}"
-        parts.append(prefix + s + ")")
-    suffixes.append(f"size={tuple(t._sp_size)}")
-    suffixes.append(f"nnz={t._nnz()}")
-    if t._dtype not in (_dt.get_default_dtype(), _dt.int64, _dt.bool):
-        suffixes.append(f"dtype={t._dtype!r}")
-    suffixes.append("layout=torch.sparse_coo")
+    parts, suffixes = _sparse_parts(t, (("indices", t._sp_i), ("values", t._sp_v)),
+                                    "sparse_coo")
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{_grad_fn_name(t.grad_fn)}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    tensor_str = parts[0] + ",\n" + " " * indent + parts[1]
-    return _add_suffixes("tensor(" + tensor_str, suffixes, indent, force_newline=True)
+    return _add_suffixes("tensor(" + (",\n" + " " * indent).join(parts), suffixes, indent,
+                         force_newline=True)
