@@ -455,3 +455,57 @@ def test_optimizer_steps_are_torchs_bits(name, kw):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     else:
         assert differ == 0, f"{differ} of {a.size} differ"
+
+
+class _CompiledInPlace(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1 = gpujit.nn.Linear(4, 8)
+
+    def forward(self, x):
+        return gpujit.tanh(self.l1(x)) * 2 + 1
+
+
+def test_module_compile_in_place():
+    # torch 2.x's nn.Module.compile(): the module itself runs compiled from then on (was an
+    # AttributeError); its hooks, parameters, state_dict keys and type stay; a pickled or
+    # copied module is not compiled (torch drops _compiled_call_impl in __getstate__)
+    import copy
+    import io
+    import warnings
+
+    import numpy as np
+
+    M = _CompiledInPlace
+    gpujit.manual_seed(0)
+    m = M()
+    x = gpujit.randn(3, 4)
+    want = m(x).detach().numpy()
+    assert m.compile() is None and type(m) is M
+    assert list(m.state_dict()) == ["l1.weight", "l1.bias"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # (scripting this module refuses nothing)
+        got = m(x)
+        got2 = m(x)
+    np.testing.assert_allclose(got2.detach().numpy(), want, rtol=1e-6, atol=1e-6)
+    assert type(m._compiled_call_impl._opt._compiled).__name__ == "RecursiveScriptModule"
+    got.sum().backward()
+    assert m.l1.weight.grad is not None
+    seen = []
+    h = m.register_forward_hook(lambda mod, i, o: seen.append(tuple(o.shape)))
+    m(x)
+    h.remove()
+    assert seen == [(3, 8)]
+    m.eval()
+    assert not m.training and tuple(m(x).shape) == (3, 8)
+    buf = io.BytesIO()
+    gpujit.save(m, buf)
+    buf.seek(0)
+    loaded = gpujit.load(buf, weights_only=False)
+    assert loaded._compiled_call_impl is None and copy.deepcopy(m)._compiled_call_impl is None
+    np.testing.assert_allclose(loaded(x).detach().numpy(), want, rtol=1e-6, atol=1e-6)
+    m3 = M()
+    m3.compile(disable=True)
+    assert m3._compiled_call_impl is None
+    with pytest.raises(RuntimeError, match="Unrecognized mode"):
+        M().compile(mode="bogus")

@@ -80,9 +80,12 @@ class OptimizedModule(Module):
     (its parameters and state_dict keys under `_orig_mod.`), calls run the scripted module,
     which shares the parameters; train()/eval() reach both."""
 
-    def __init__(self, mod, fullgraph):
+    def __init__(self, mod, fullgraph, eager=None):
         super().__init__()
         self._orig_mod = mod
+        # (Module.compile's: the module's own call with its hooks, which calling mod would
+        # bring back here)
+        object.__setattr__(self, "_eager", eager if eager is not None else mod)
         object.__setattr__(self, "_fullgraph", fullgraph)
         object.__setattr__(self, "_compiled", None)
         object.__setattr__(self, "_warned_args", False)
@@ -99,9 +102,9 @@ class OptimizedModule(Module):
                 object.__setattr__(self, "_pairs", tuple(
                     (m, scripted[name]) for name, m in mod.named_modules() if name in scripted))
         if self._compiled is False:
-            return mod(*args, **kwargs)
+            return self._eager(*args, **kwargs)
         self._sync_training()
-        return _call_or_eager(self, self._compiled, mod, args, kwargs)
+        return _call_or_eager(self, self._compiled, self._eager, args, kwargs)
 
     def _sync_training(self):
         # the scripted copy has its own `training` flags: mirror the original's
@@ -146,3 +149,37 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     if isinstance(model, Module):
         return OptimizedModule(model, fullgraph)
     return _CompiledFunction(model, fullgraph)
+
+
+class _CompiledCall:
+    """What nn.Module.compile() installs as the module's call (torch's
+    `_compiled_call_impl`): the scripted module, run as gpujit.compile(module) runs it,
+    while the module has no hooks; with hooks (or once scripting refused it) the module's
+    own call, its hooks included."""
+
+    def __init__(self, mod, fullgraph):
+        self._eager = mod._call_hooked
+        self._opt = OptimizedModule(mod, fullgraph, eager=self._eager)
+        self._mod = mod
+
+    def __call__(self, *args, **kwargs):
+        from ..nn import _module_hooks as H
+        m = self._mod
+        if (m._forward_pre_hooks or m._forward_hooks or m._backward_hooks or
+                m._backward_pre_hooks or H._global_forward_pre_hooks or
+                H._global_forward_hooks or H._global_backward_hooks or
+                H._global_backward_pre_hooks or H.call_hook.hook is not None):
+            return self._eager(*args, **kwargs)
+        return self._opt.forward(*args, **kwargs)
+
+
+def compile_module_in_place(mod, *args, **kwargs):
+    """nn.Module.compile(*args, **kwargs): gpujit.compile's arguments checked as
+    gpujit.compile checks them; the module's later calls go through the compiled call."""
+    out = compile(mod, *args, **kwargs)
+    if out is mod:                       # (disable=True, backend="eager")
+        object.__setattr__(mod, "_compiled_call_impl", None)
+        return None
+    object.__setattr__(mod, "_compiled_call_impl", _CompiledCall(mod, out._fullgraph))
+    return None
+

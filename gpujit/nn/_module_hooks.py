@@ -152,7 +152,13 @@ class ModuleHooksMixin:
             hooks.move_to_end(handle.id, last=False)
         return handle
 
+    # what Module.compile() put in place of the call (torch's _compiled_call_impl)
+    _compiled_call_impl = None
+
     def _call_impl(self, *args, **kwargs):
+        compiled = self._compiled_call_impl
+        if compiled is not None:
+            return compiled(*args, **kwargs)
         return self._call_hooked(*args, **kwargs)
 
     def _forward_call(self, args, kwargs):

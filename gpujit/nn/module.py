@@ -73,6 +73,13 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
     training: bool
     call_super_init = False
 
+
+    def compile(self, *args, **kwargs) -> None:
+        """torch.nn.Module.compile: this module's calls run compiled from now on, in place
+        (gpujit.compile's arguments; the module, its parameters, state_dict keys and
+        hooks stay as they are: a module with hooks runs them, uncompiled)."""
+        from ..jit.compile import compile_module_in_place
+        return compile_module_in_place(self, *args, **kwargs)
     def __init__(self, *args, **kwargs):
         if self.call_super_init is False and kwargs:
             raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
@@ -299,6 +306,12 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
         keys = (dir(self.__class__) + list(self.__dict__) + list(self._parameters)
                 + list(self._modules) + list(self._buffers))
         return sorted(k for k in keys if not k[0].isdigit())
+
+    def __getstate__(self):
+        # (as torch's: a compiled call is not pickled or copied; the copy runs uncompiled)
+        state = self.__dict__.copy()
+        state.pop("_compiled_call_impl", None)
+        return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
