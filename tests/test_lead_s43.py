@@ -509,3 +509,32 @@ def test_module_compile_in_place():
     assert m3._compiled_call_impl is None
     with pytest.raises(RuntimeError, match="Unrecognized mode"):
         M().compile(mode="bogus")
+
+
+def _param_subclass_program(torch):
+    import copy
+
+    class QParam(torch.nn.Parameter):
+        def __new__(cls, data=None, requires_grad=True, scale=1.0):
+            p = super().__new__(cls, data, requires_grad)
+            p.scale = scale
+            return p
+
+    lin = torch.nn.Linear(3, 2)
+    lin.weight = QParam(lin.weight.data, scale=2.0)      # (gpujit: TypeError, __init__)
+    y = lin(torch.ones(1, 3))
+    y.sum().backward()
+    c = copy.deepcopy(lin.weight)
+    return [type(lin.weight).__name__, lin.weight.scale, type(y).__name__,
+            [n for n, _ in lin.named_parameters()], type(c).__name__,
+            getattr(c, "scale", None), c.requires_grad]
+
+
+def test_parameter_subclasses_with_their_own_new_arguments():
+    assert _param_subclass_program(gpujit) == ["QParam", 2.0, "Tensor", ["weight", "bias"],
+                                               "QParam", 1.0, True]
+
+
+def test_parameter_subclasses_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _param_subclass_program(gpujit) == _param_subclass_program(torch)

@@ -43,7 +43,8 @@ class Parameter(Tensor):
             p._factory_requires_grad()
         return p
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, *args, **kwargs):
+        # (any arguments: a subclass's __new__ may take more, as torch's Tensor.__init__)
         pass
 
     def __repr__(self):
@@ -55,7 +56,8 @@ class Parameter(Tensor):
         return (Parameter, (Tensor.detach(self), self.requires_grad))
 
     def __deepcopy__(self, memo):
-        p = Parameter(Tensor.clone(self), self.requires_grad)
+        # (type(self): a subclass's copy is of the subclass, as torch's)
+        p = type(self)(Tensor.clone(self), self.requires_grad)
         memo[id(self)] = p
         return p
 
