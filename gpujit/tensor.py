@@ -106,8 +106,10 @@ class Tensor:
     # PyTorch's strides of a new empty tensor)
     # _nograd_view (set by registry.wrap_view only, read with getattr): a view made in
     # no_grad mode: _base says what it views (Tensor._base), but autograd does not adopt it
+    # (__dict__: Python attributes set on a tensor or Parameter, p._no_weight_decay = True,
+    # as on torch's; made on first use)
     __slots__ = ("_data", "_dtype", "_device", "_vc", "_ag", "_base", "_detached",
-                 "_zero_strides", "_nograd_view", "__weakref__")
+                 "_zero_strides", "_nograd_view", "__weakref__", "__dict__")
     # as torch.Tensor's: type(x) prints <class 'gpujit.Tensor'>, its public name
     __module__ = "gpujit"
     __array_priority__ = 1000   # so that ndarray + Tensor defers to Tensor.__radd__
@@ -635,7 +637,10 @@ class Tensor:
 
     def __reduce__(self):
         a = self._data if self._device is _cpu else self._data.get()
-        return (_rebuild, (a, self._dtype.name, str(self._device), self.requires_grad))
+        args = (a, self._dtype.name, str(self._device), self.requires_grad)
+        state = self.__dict__
+        # (Python attributes set on it travel along, as torch's _get_obj_state)
+        return (_rebuild, args, dict(state)) if state else (_rebuild, args)
 
     def __reduce_ex__(self, protocol):
         # (object's would call __reduce__ too; defined so that a subclass's
@@ -647,6 +652,9 @@ class Tensor:
         if self.requires_grad:
             t.requires_grad_(True)
         memo[id(self)] = t
+        if self.__dict__:                # (its Python attributes, copied as torch's)
+            import copy
+            t.__dict__.update(copy.deepcopy(self.__dict__, memo))
         return t
 
     # ---------------------------------------------------------------- DLPack

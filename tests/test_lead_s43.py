@@ -538,3 +538,28 @@ def test_parameter_subclasses_with_their_own_new_arguments():
 def test_parameter_subclasses_as_torch():
     torch = pytest.importorskip("torch")
     assert _param_subclass_program(gpujit) == _param_subclass_program(torch)
+
+
+def _attr_program(torch):
+    import copy
+    import pickle
+    p = torch.nn.Parameter(torch.ones(2))
+    p._no_weight_decay = True                 # (gpujit: AttributeError, slotted tensors)
+    t = torch.ones(2)
+    t.foo = 3
+    q = pickle.loads(pickle.dumps(p))
+    return [p._no_weight_decay, t.foo, getattr(pickle.loads(pickle.dumps(t)), "foo", None),
+            getattr(copy.deepcopy(t), "foo", None), type(q).__name__,
+            getattr(q, "_no_weight_decay", None), q.requires_grad,
+            getattr(copy.deepcopy(p), "_no_weight_decay", None), hasattr(torch.ones(1), "foo")]
+
+
+def test_tensors_and_parameters_hold_python_attributes():
+    # p._no_weight_decay = True, param.sequence_parallel = True ... (torch's tensors have a
+    # __dict__); pickling keeps them (torch's _get_obj_state), a Parameter's deepcopy not
+    assert _attr_program(gpujit) == [True, 3, 3, 3, "Parameter", True, True, None, False]
+
+
+def test_tensor_attributes_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _attr_program(gpujit) == _attr_program(torch)

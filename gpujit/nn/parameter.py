@@ -53,7 +53,10 @@ class Parameter(Tensor):
     __str__ = __repr__
 
     def __reduce__(self):
-        return (Parameter, (Tensor.detach(self), self.requires_grad))
+        # (a plain Parameter with the attributes set on it, as torch's
+        # _rebuild_parameter_with_state)
+        args = (Tensor.detach(self), self.requires_grad)
+        return (Parameter, args, dict(self.__dict__)) if self.__dict__ else (Parameter, args)
 
     def __deepcopy__(self, memo):
         # (type(self): a subclass's copy is of the subclass, as torch's)
