@@ -563,3 +563,29 @@ def test_tensors_and_parameters_hold_python_attributes():
 def test_tensor_attributes_as_torch():
     torch = pytest.importorskip("torch")
     assert _attr_program(gpujit) == _attr_program(torch)
+
+
+def test_saved_tensors_and_parameters_keep_their_attributes():
+    # torch.save writes a tensor's Python attributes (_rebuild_from_type_v2) and a
+    # Parameter's (_rebuild_parameter_with_state); gpujit wrote neither
+    import io
+    t = gpujit.ones(2)
+    t.foo = 3
+    p = gpujit.nn.Parameter(gpujit.ones(2))
+    p.bar = "x"
+    b = io.BytesIO()
+    gpujit.save({"t": t, "p": p, "plain": gpujit.zeros(1)}, b)
+    b.seek(0)
+    d = gpujit.load(b, weights_only=False)
+    assert d["t"].foo == 3 and type(d["p"]).__name__ == "Parameter" and d["p"].bar == "x"
+    assert d["plain"].__dict__ == {}
+    torch = pytest.importorskip("torch")
+    b.seek(0)
+    d = torch.load(b, weights_only=False)
+    assert d["t"].foo == 3 and d["p"].bar == "x"
+    tt = torch.ones(2)
+    tt.foo = 5
+    b = io.BytesIO()
+    torch.save({"t": tt}, b)
+    b.seek(0)
+    assert gpujit.load(b)["t"].foo == 5

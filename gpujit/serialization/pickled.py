@@ -106,13 +106,21 @@ class _Pickler(pickle._Pickler):
         if isinstance(obj, layout):         # (torch.sparse_coo: as PyTorch's save writes it)
             return (_Global("torch.serialization", "_get_layout"), (repr(obj),))
         if isinstance(obj, Parameter):
-            return (_Global("torch._utils", "_rebuild_parameter"),
-                    (Tensor.detach(obj), obj.requires_grad, self._hooks))
+            args = (Tensor.detach(obj), obj.requires_grad, self._hooks)
+            if obj.__dict__:                # (its Python attributes, as torch's save)
+                return (_Global("torch._utils", "_rebuild_parameter_with_state"),
+                        args + (dict(obj.__dict__),))
+            return (_Global("torch._utils", "_rebuild_parameter"), args)
         if isinstance(obj, Tensor):
             storage, offset = self._storage(obj)
-            return (_Global("torch._utils", "_rebuild_tensor_v2"),
-                    (storage, offset, tuple(obj.shape), tuple(obj.stride()),
-                     obj.requires_grad, self._hooks))
+            args = (storage, offset, tuple(obj.shape), tuple(obj.stride()),
+                    obj.requires_grad, self._hooks)
+            if obj.__dict__ and type(obj) is Tensor:
+                # (a tensor with Python attributes: torch's _rebuild_from_type_v2 form)
+                return (_Global("torch._tensor", "_rebuild_from_type_v2"),
+                        (_Global("torch._utils", "_rebuild_tensor_v2"),
+                         _Global("torch", "Tensor"), args, dict(obj.__dict__)))
+            return (_Global("torch._utils", "_rebuild_tensor_v2"), args)
         return NotImplemented
 
     def save_global(self, obj, name=None):
@@ -274,6 +282,19 @@ def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
     return p
 
 
+def _rebuild_from_type_v2(func, new_type, args, state):
+    """torch._tensor._rebuild_from_type_v2: func(*args) as new_type, its Python attributes
+    set from state (a dict, or torch's (dict, slots) pair)."""
+    ret = func(*args)
+    if new_type is not None and type(ret) is not new_type:
+        ret = ret.as_subclass(new_type)
+    if isinstance(state, tuple) and len(state) == 2:
+        state = {**(state[0] or {}), **(state[1] or {})}
+    for k, v in (state or {}).items():
+        setattr(ret, k, v)
+    return ret
+
+
 def _torch_globals():
     import gpujit
     from .._sparse_coo import rebuild_sparse_tensor
@@ -284,6 +305,8 @@ def _torch_globals():
          ("torch._utils", "_rebuild_sparse_tensor"): rebuild_sparse_tensor,
          ("torch.serialization", "_get_layout"): _get_layout,
          ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
+         ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
+         ("torch", "Tensor"): gpujit.Tensor,
          ("torch", "device"): gpujit.device,
          ("torch", "Size"): gpujit.Size,
          ("collections", "OrderedDict"): collections.OrderedDict,
