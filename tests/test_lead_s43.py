@@ -589,3 +589,48 @@ def test_saved_tensors_and_parameters_keep_their_attributes():
     torch.save({"t": tt}, b)
     b.seek(0)
     assert gpujit.load(b)["t"].foo == 5
+
+
+def _small_api_program(torch):
+    A = torch.autograd
+    out = [A.is_multithreading_enabled()]
+    with A.set_multithreading_enabled(False):
+        out.append(A.is_multithreading_enabled())
+    out.append(A.is_multithreading_enabled())
+
+    @A.set_multithreading_enabled(False)
+    def f():
+        return A.is_multithreading_enabled()
+    out += [f(), A.is_multithreading_enabled(), A.is_view_replay_enabled()]
+    A.set_multithreading_enabled(True)                  # (the thread's switch, put back)
+    with A._force_original_view_tracking(True):
+        out.append(A.is_view_replay_enabled())
+    out.append(A.is_view_replay_enabled())
+
+    def g(x):
+        y = x.clone()
+        y.add_(1)
+        x.mul_(2)
+        return y
+    x = torch.ones(2)
+    out += [torch.func.functionalize(g)(x).tolist(), x.tolist()]
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    r = torch.func.replace_all_batch_norm_modules_(net)
+    bn = net[1]
+    out += [r is net, bn.running_mean, bn.running_var, bn.num_batches_tracked,
+            bn.track_running_stats, sorted(net.state_dict())]
+    return out
+
+
+def test_small_autograd_and_func_apis():
+    # were AttributeErrors: autograd.set_multithreading_enabled / is_multithreading_enabled
+    # / is_view_replay_enabled, func.functionalize, func.replace_all_batch_norm_modules_
+    # (building the decorator leaves the switch off afterwards, as torch's)
+    assert _small_api_program(gpujit) == [
+        True, False, True, False, False, False, True, False, [2.0, 2.0], [2.0, 2.0], True,
+        None, None, None, False, ["0.bias", "0.weight", "1.bias", "1.weight"]]
+
+
+def test_small_autograd_and_func_apis_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _small_api_program(gpujit) == _small_api_program(torch)

@@ -3,7 +3,9 @@ records as eager does). Derivatives live with each op in the registry
 (`ops.registry.derivative`), written with registry ops so that a backward can itself be
 differentiated (create_graph=True) and, later, traced and fused."""
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
-                        is_grad_enabled, is_inference_mode_enabled)
+                        is_grad_enabled, is_inference_mode_enabled,
+                        set_multithreading_enabled, is_multithreading_enabled,
+                        is_view_replay_enabled, _force_original_view_tracking)
 from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
@@ -17,7 +19,8 @@ from . import forward_ad  # noqa: E402,F401  (torch.autograd.forward_ad)
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled", "backward", "grad", "Function", "FunctionCtx",
            "once_differentiable", "gradcheck", "gradgradcheck", "GradcheckError", "Node",
-           "detect_anomaly", "set_detect_anomaly", "functional", "graph", "forward_ad"]
+           "detect_anomaly", "set_detect_anomaly", "functional", "graph", "forward_ad",
+           "set_multithreading_enabled", "is_multithreading_enabled", "is_view_replay_enabled"]
 
 from . import graph  # noqa: E402,F401  (torch.autograd.graph: Node, saved_tensors_hooks, ...)
 

@@ -169,3 +169,60 @@ class inference_mode(_Mode):
             from .inference import exit_region
             exit_region()
         return False
+
+
+class _ThreadFlags(threading.local):
+    def __init__(self):
+        self.multithreading = True
+        self.view_replay = False
+
+
+_flags = _ThreadFlags()
+
+
+def is_multithreading_enabled() -> bool:
+    """torch.autograd.is_multithreading_enabled (this thread's switch; gpujit's backward
+    always runs on the calling thread, so it changes nothing)."""
+    return _flags.multithreading
+
+
+def is_view_replay_enabled() -> bool:
+    """torch.autograd.is_view_replay_enabled: off unless set (gpujit views replay their
+    view functions only through autograd's own view tracking)."""
+    return _flags.view_replay
+
+
+class _FlagMode(_Mode):
+    """A switch of this thread, set at once (as a call) and restored when left as a context
+    manager; as a decorator, set around each call too."""
+    _name = ""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self._prev_flag = getattr(_flags, self._name)
+        setattr(_flags, self._name, self.mode)
+
+    def _clone(self):
+        return type(self)(self.mode)
+
+    # (as a decorator the switch made by the call that built it stays set, as torch's:
+    # unlike set_grad_enabled, these do not undo it in __call__)
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        setattr(_flags, self._name, self._prev_flag)
+        return False
+
+
+class set_multithreading_enabled(_FlagMode):
+    """torch.autograd.set_multithreading_enabled(mode): kept per thread and read back by
+    is_multithreading_enabled (gpujit's backward runs on the calling thread either way)."""
+    _name = "multithreading"
+
+
+class _force_original_view_tracking(_FlagMode):
+    """torch.autograd._force_original_view_tracking(mode): view replay on or off for the
+    block (read back by is_view_replay_enabled)."""
+    _name = "view_replay"
