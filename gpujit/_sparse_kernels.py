@@ -9,10 +9,10 @@ import numpy as np
 
 from . import dtypes as _dt
 from .tensor import Tensor
-from ._sparse_coo import (SparseCooTensor, _KERNELS, _alias, _autograd_function, _dt_cpu,
-                          _device_tensor, _gather, _grad_input, _host, _is_scalar, _is_sparse, _kernel,
-                          _linear, _make, _name_node, _named, _no_grad_operand, _records,
-                          not_implemented)
+from ._sparse_coo import (ZERO_PRESERVING, SparseCooTensor, _KERNELS, _alias,
+                          _autograd_function, _dt_cpu, _device_tensor, _gather, _grad_input,
+                          _host, _is_scalar, _is_sparse, _kernel, _linear, _make, _name_node,
+                          _named, _no_grad_operand, _records, not_implemented)
 
 
 @_kernel("aten::sum")
@@ -643,10 +643,9 @@ def _method_kernel(name):
     return kernel
 
 
-_VALUE_METHODS = ("abs", "sqrt", "sin", "tan", "tanh", "sinh", "asin", "atan", "asinh",
-                  "atanh", "ceil", "floor", "trunc", "sign", "sgn", "expm1", "log1p", "erf",
-                  "erfinv", "frac", "deg2rad", "rad2deg", "relu", "square", "isnan", "isinf",
-                  "signbit", "nan_to_num", "neg")
+# (the sparse classes' zero-preserving methods, and neg; not round, whose function form
+# takes decimals=)
+_VALUE_METHODS = tuple(n for n in ZERO_PRESERVING if n != "round") + ("neg",)
 for _name in _VALUE_METHODS:
     _KERNELS[f"aten::{_name}"] = _CSR_OPS[f"aten::{_name}"] = _method_kernel(_name)
 

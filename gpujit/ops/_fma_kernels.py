@@ -43,27 +43,10 @@ fma_f64 = vectorize(["float64(float64, float64, float64)"], _fma64)
 muladd_f32_via_f64 = vectorize(["float32(float32, float32, float32)"], _muladd32_via64)
 
 
-# the same value written into a contiguous out (which may be c itself): an explicit loop,
-# which LLVM vectorizes and which, unlike a ufunc given an output overlapping an input,
-# makes no copy (the optimizers' in-place multiply-adds: ops/fma.muladd32_via64's out=)
-def _muladd32_into_arrays(a, b, c, out):
-    for i in range(out.size):
-        out[i] = types.float32(types.float64(a[i]) * types.float64(b[i]) + types.float64(c[i]))
-
-
-def _muladd32_into_scalar(a, b, c, out):
-    af = types.float64(a)
-    for i in range(out.size):
-        out[i] = types.float32(af * types.float64(b[i]) + types.float64(c[i]))
-
-
-muladd32_into_arrays = njit(_muladd32_into_arrays)
-muladd32_into_scalar = njit(_muladd32_into_scalar)
-
-
 # the optimizers' float32 updates in one pass each (optim/optimizer.lerp_ / addcmul_): the
 # eager ops' values (ops/pointwise_ternary: lerp's two-sided formula and addcmul, their
-# multiply-adds rounded once through the exact float64 product)
+# multiply-adds rounded once through the exact float64 product). Explicit loops into a
+# distinct out: LLVM vectorizes them only for memory it can tell apart (ops/fma.update32_)
 def _lerp32_small(a, b, w, out):
     wd = types.float64(w)
     for i in range(out.size):

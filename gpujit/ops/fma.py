@@ -57,9 +57,7 @@ def _ufunc(args, dt, which=None):
             return None
         from . import _fma_kernels
         _ufuncs[:] = [_fma_kernels.fma_f32, _fma_kernels.fma_f64,
-                      _fma_kernels.muladd_f32_via_f64, _fma_kernels.muladd32_into_arrays,
-                      _fma_kernels.muladd32_into_scalar, _fma_kernels.lerp32_small,
-                      _fma_kernels.lerp32_large, _fma_kernels.addcmul32]
+                      _fma_kernels.muladd_f32_via_f64]
     f = _ufuncs[which] if which is not None else _ufuncs[0] if dt == _F32 else _ufuncs[1]
     return lambda a, b, c, out=None: np.asarray(f(a, b, c)) if out is None else \
         f(a, b, c, out=out)
@@ -102,18 +100,6 @@ def muladd32_via64(a, b, c, xp=None, out=None):
     xp = xp or _xp(a, b, c)
     k = _ufunc((a, b, c), _F32, 2) if xp is np else None
     if k is not None:
-        if out is not None and _flat_alike(out, b, c):
-            scalar = type(a) is np.float32
-            if scalar or _flat_alike(out, a):
-                # (an out that is an input: written through a fresh array, as LLVM vectorizes
-                # the loop only for memory it can tell apart, ~2.4x faster with the copy)
-                into = np.empty_like(out) if out is b or out is c or out is a else out
-                f = _ufuncs[4] if scalar else _ufuncs[3]
-                f(a if scalar else a.reshape(-1), b.reshape(-1), c.reshape(-1),
-                  into.reshape(-1))
-                if into is not out:
-                    np.copyto(out, into)
-                return out
         return k(a, b, c, out)
     r = xp.multiply(a, b, dtype=_F64)
     own = type(r) is xp.ndarray and r.shape == xp.shape(c)     # (0-dim: a NumPy scalar)
@@ -219,13 +205,15 @@ def update32_(kind, out, x, y, scalar):
         return False
     if _ufunc(arrays, _F32, 2) is None:
         return False
+    from . import _fma_kernels as K       # (loaded with the ufuncs above)
     fresh = np.empty_like(out)            # (a distinct output: LLVM vectorizes the loop)
     flat = [v.reshape(-1) for v in arrays]
     w = np.float32(scalar)
     if kind == "lerp":
-        (_ufuncs[5] if -0.5 < w < 0.5 else _ufuncs[6])(flat[0], flat[1], w, fresh.reshape(-1))
+        (K.lerp32_small if -0.5 < w < 0.5 else K.lerp32_large)(flat[0], flat[1], w,
+                                                                fresh.reshape(-1))
     else:
-        _ufuncs[7](flat[0], flat[1], flat[2], w, fresh.reshape(-1))
+        K.addcmul32(flat[0], flat[1], flat[2], w, fresh.reshape(-1))
     np.copyto(out, fresh)
     return True
 
