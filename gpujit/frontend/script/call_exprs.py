@@ -375,6 +375,8 @@ class CallExprMixin:
             refused = library_functions.number_argument_refusal(name, args, kwargs)
             if refused is not None:
                 self.error(refused, node)
+            if name == "hardtanh":
+                self.hardtanh_bounds_check(args, kwargs)
         if name == "device" and owner.__name__ == "gpujit":
             return self.device_call(args, kwargs, node)
         if owner.__name__ == "gpujit" and args and isinstance(args[0].type, T.GeneratorType):
@@ -386,6 +388,25 @@ class CallExprMixin:
                 return v
         return self.call_wrapper(getattr(owner, name, None), name, args, kwargs,
                                  node, functional)
+
+    def hardtanh_bounds_check(self, args, kwargs):
+        """F.hardtanh's own check, which TorchScript compiles with the function (the op
+        aten::hardtanh has none): `if min_val > max_val: raise ValueError(...)`."""
+        bounds = list(args[1:3])
+        for i, (key, default) in enumerate((("min_val", -1.0), ("max_val", 1.0))):
+            if len(bounds) <= i:
+                bounds.append(kwargs.get(key) or self.const(default))
+        lo, hi = bounds
+        los, his = self.constant_of(lo), self.constant_of(hi)
+        if los[0] and his[0] and not los[1] > his[1]:
+            return
+        bad = self.emit("aten::gt", [lo, hi], [T.BOOL]).output
+        branch = self.emit("prim::If", [bad], [])
+        with self.in_block(branch.add_block()):
+            self.emit("prim::RaiseException", [
+                self.const("min_val cannot be greater than max_val"),
+                self.const("builtins.ValueError")], [])
+        branch.add_block()
 
     def unwrap_optional_call(self, node):
         """`torch.jit._unwrap_optional(x)`: x narrowed from Optional[T] to T, raising
