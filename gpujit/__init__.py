@@ -170,7 +170,7 @@ globals().update(_no_complex.FUNCTIONS)
 from ._spectral import stft  # noqa: E402,F401  (torch.stft, real output)
 from . import _spectral  # noqa: E402
 Tensor.stft = _spectral._stft_method
-from . import functional, torch_version  # noqa: E402,F401  (torch.functional, ...)
+from . import functional, quasirandom, torch_version  # noqa: E402,F401  (torch.functional, ...)
 __version__ = torch_version.__version__   # (a TorchVersion: compares as a version)
 
 

@@ -102,3 +102,71 @@ def test_version_order_equals_torch_packaging():
             assert (_Version(a) < _Version(b)) == (TV(a) < TV(b)), (a, b)
             assert (_Version(a) == _Version(b)) == (TV(a) == TV(b)), (a, b)
             assert (TorchVersion(a) >= b) == (torch_.torch_version.TorchVersion(a) >= b)
+
+
+# ------------------------------------------------------------------ SobolEngine
+
+def test_sobol_unscrambled_points_and_state_machine():
+    from gpujit.quasirandom import SobolEngine
+    e = SobolEngine(3)
+    assert repr(e) == "SobolEngine(dimension=3)"
+    assert e.draw(4).tolist() == [[0, 0, 0], [0.5, 0.5, 0.5], [0.75, 0.25, 0.25],
+                                  [0.25, 0.75, 0.75]]
+    e.reset()
+    first = e.draw(1)
+    assert first.dtype is torch.float32 and first.shape == (1, 3)
+    rest = e.draw(7, dtype=torch.float64)
+    assert rest.dtype is torch.float64
+    e.reset().fast_forward(1)
+    assert torch.equal(e.draw(7, dtype=torch.float64), rest)
+    e.reset()
+    out = torch.empty(0)
+    assert e.draw(2, out=out) is out and out.shape == (2, 3)
+    with pytest.raises(ValueError, match="power of 2"):
+        e.draw_base2(2)
+    assert e.reset().draw_base2(3).shape == (8, 3)
+    with pytest.raises(ValueError, match=r"\[1, 21201\]"):
+        SobolEngine(21202)
+    with pytest.raises(ValueError, match=r"\[1, 21201\]"):
+        SobolEngine(0)
+
+
+def test_sobol_last_dimensions_of_the_table():
+    e = torch.quasirandom.SobolEngine(21201)
+    x = e.draw(8, dtype=torch.float64)
+    assert x[:, -3:].tolist() == [[0.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.25, 0.75, 0.75],
+                                  [0.75, 0.25, 0.25], [0.375, 0.875, 0.625],
+                                  [0.875, 0.375, 0.125], [0.125, 0.125, 0.375],
+                                  [0.625, 0.625, 0.875]]
+    assert x.sum().item() == 74203.5
+
+
+def test_sobol_scrambled_with_a_seed_equals_torch_values():
+    e = torch.quasirandom.SobolEngine(5, scramble=True, seed=0)
+    assert repr(e) == "SobolEngine(dimension=5, scramble=True, seed=0)"
+    got = e.draw(3, dtype=torch.float64).tolist()
+    want = [[0.47510719299316406, 0.592523992061615, 0.4944792091846466,
+             0.3138517439365387, 0.9560918211936951],
+            [0.5856140609830618, 0.4016727777197957, 0.9352009184658527,
+             0.8119487203657627, 0.00011735036969184875],
+            [0.9311017263680696, 0.7998992595821619, 0.19228631909936666,
+             0.1789475902915001, 0.3696403866633773]]
+    assert got == want
+
+
+def test_sobol_equals_torch_everywhere():
+    torch_ = pytest.importorskip("torch")
+    from gpujit.quasirandom import _initial_state
+    s = torch_.zeros(21201, 30, dtype=torch_.long)
+    torch_._sobol_engine_initialize_state_(s, 21201)
+    assert (_initial_state(21201) == s.numpy()).all()
+    for dim, scramble, seed in ((1, False, None), (7, True, 3), (300, True, 11)):
+        a = torch_.quasirandom.SobolEngine(dim, scramble=scramble, seed=seed)
+        b = torch.quasirandom.SobolEngine(dim, scramble=scramble, seed=seed)
+        for step in (lambda e, m: e.draw(1), lambda e, m: e.draw(3, dtype=m.float64),
+                     lambda e, m: e.draw_base2(2), lambda e, m: e.fast_forward(6).draw(3),
+                     lambda e, m: e.reset().draw(9)):
+            x, y = step(a, torch_), step(b, torch)
+            assert x.tolist() == y.tolist()
+        assert a.sobolstate.tolist() == b.sobolstate.tolist()
+        assert a.shift.tolist() == b.shift.tolist()
