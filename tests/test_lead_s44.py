@@ -170,3 +170,42 @@ def test_sobol_equals_torch_everywhere():
             assert x.tolist() == y.tolist()
         assert a.sobolstate.tolist() == b.sobolstate.tolist()
         assert a.shift.tolist() == b.shift.tolist()
+
+
+# ------------------------------------------------------------------ torch.cond / while_loop
+
+def test_cond_runs_the_branch_taken_with_torchs_checks():
+    x = torch.tensor([-1.0, 0.0, 1.0])
+    assert torch.cond(x.sum() >= 0, lambda x: x * 2, lambda x: x - 1, (x,)).tolist() == \
+        [-2.0, 0.0, 2.0]
+    assert torch.cond(torch.tensor([0]), lambda x: x + 1, lambda x: -x, [x]).tolist() == \
+        [1.0, -0.0, -1.0]
+    assert torch.cond(True, lambda: torch.ones(2), lambda: torch.zeros(2)).tolist() == [1, 1]
+    assert torch.cond(0, lambda: 1, lambda: 2) == 2
+    with pytest.raises(RuntimeError, match="single-element tensor, but got tensor"):
+        torch.cond(torch.ones(2) > 0, lambda x: x, lambda x: x, (x,))
+    with pytest.raises(RuntimeError, match="Expected pred to be bool or tensor, but got a"):
+        torch.cond("a", lambda x: x, lambda x: x, (x,))
+    with pytest.raises(RuntimeError, match="Expect both branches to be callable"):
+        torch.cond(torch.tensor(True), 3, lambda x: x, (x,))
+    with pytest.raises(RuntimeError, match="only consists of tensor leaves"):
+        torch.cond(torch.tensor(True), lambda x, n: x, lambda x, n: x, (x, 3))
+    with pytest.raises(RuntimeError, match="do not support aliasing"):
+        torch.cond(torch.tensor(True), lambda x: x[1:], lambda x: x, (x,))
+
+
+def test_while_loop_carries_values_as_torch():
+    i, y = torch.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2),
+                            (torch.tensor(0), torch.ones(2)))
+    assert i.item() == 3 and y.tolist() == [8.0, 8.0]
+    out = torch.while_loop(lambda i, x: i < 0, lambda i, x: (i + 1, x), (torch.tensor(0), x := torch.ones(1)))
+    assert isinstance(out, tuple) and out[1] is x
+    n, z = torch.while_loop(lambda i, x: 2 * i < x.shape[0], lambda i, x: (i + 1, x + i),
+                            (0, torch.ones(4)))
+    assert n == 2 and z.tolist() == [2.0] * 4
+    lst = torch.while_loop(lambda i, x: i < 2, lambda i, x: [i + 1, x + 1], [torch.tensor(0), torch.zeros(1)])
+    assert isinstance(lst, list) and lst[1].tolist() == [2.0]
+    with pytest.raises(RuntimeError, match="tensor or int leaves"):
+        torch.while_loop(lambda i: i < 3, lambda i: (i + 1,), (1.5,))
+    with pytest.raises(RuntimeError, match="callable"):
+        torch.while_loop(1, lambda i: i, (1,))
