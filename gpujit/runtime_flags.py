@@ -79,8 +79,8 @@ def typename(obj) -> str:
 
 
 def is_storage(obj) -> bool:
-    from .ops.tensor_flags import UntypedStorage
-    return isinstance(obj, UntypedStorage)
+    from .storage import UntypedStorage, TypedStorage
+    return isinstance(obj, (UntypedStorage, TypedStorage))
 
 
 # ------------------------------------------------------------------ deterministic debug mode

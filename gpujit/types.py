@@ -31,5 +31,5 @@ _Number = (int, float, bool)            # (isinstance's tuple, as torch.types._N
 Number = Union[int, float, bool]
 Device = Union[_device_cls, str, int, None]
 FileLike = Union[str, os.PathLike, IO[bytes]]
-from .ops.tensor_flags import UntypedStorage as _Untyped, TypedStorage as _Typed  # noqa: E402
+from .storage import UntypedStorage as _Untyped, TypedStorage as _Typed  # noqa: E402
 Storage = Union[_Typed, _Untyped]

@@ -209,3 +209,85 @@ def test_while_loop_carries_values_as_torch():
         torch.while_loop(lambda i: i < 3, lambda i: (i + 1,), (1.5,))
     with pytest.raises(RuntimeError, match="callable"):
         torch.while_loop(1, lambda i: i, (1,))
+
+
+# ------------------------------------------------------------------ storages
+
+def test_storages_view_their_tensor_memory():
+    import warnings
+    x = torch.arange(4.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        st = x.storage()
+    st[0] = 9
+    assert x.tolist() == [9.0, 1.0, 2.0, 3.0]
+    assert (st.size(), st.nbytes(), st.element_size(), st.dtype) == (4, 16, 4, torch.float32)
+    assert st.tolist() == list(st) == [9.0, 1.0, 2.0, 3.0] and st[-1] == 3.0
+    assert x.storage_type() is torch.FloatStorage and x.storage_type().dtype is torch.float32
+    st.fill_(2)
+    assert x.tolist() == [2.0] * 4
+    c = st.clone()
+    c[0] = 5
+    assert st[0] == 2.0 and c[0] == 5.0
+    u = x.untyped_storage()
+    assert len(u) == 16 and u[3] == 64 and u.tolist()[:4] == [0, 0, 0, 64]
+    u[3] = 0
+    assert x[0].item() == 0.0
+    part = torch.arange(8, dtype=torch.uint8).untyped_storage()[2:6]
+    assert part.tolist() == [2, 3, 4, 5] and part.nbytes() == 4
+    assert torch.tensor([], dtype=torch.uint8).set_(part, 1, (2,)).tolist() == [3, 4]
+    with pytest.raises(RuntimeError, match="slices are only supported"):
+        st[0:1]
+    with pytest.raises(IndexError):
+        st[4]
+    with pytest.raises(RuntimeError, match="resize_ of a tensor's storage"):
+        u.resize_(0)
+
+
+def test_storage_constructors_and_legacy_classes():
+    s = torch.FloatStorage([1, 2, 3])
+    assert type(s) is torch.TypedStorage and s.tolist() == [1.0, 2.0, 3.0]
+    assert s.type() == "torch.FloatStorage" and s[1] == 2.0
+    assert isinstance(s, torch.FloatStorage) and not isinstance(s, torch.LongStorage)
+    assert isinstance(s, torch.TypedStorage) and not isinstance(s, torch.UntypedStorage)
+    assert torch.is_storage(s) and torch.is_storage(torch.UntypedStorage(1))
+    assert torch.FloatStorage(3).size() == 3
+    for cls, dt in ((torch.DoubleStorage, torch.float64), (torch.HalfStorage, torch.float16),
+                    (torch.LongStorage, torch.int64), (torch.IntStorage, torch.int32),
+                    (torch.ShortStorage, torch.int16), (torch.CharStorage, torch.int8),
+                    (torch.ByteStorage, torch.uint8), (torch.BoolStorage, torch.bool)):
+        assert cls(2).dtype is dt and cls.dtype is dt
+    assert torch.TypedStorage(2).dtype is torch.get_default_dtype()
+    assert torch.TypedStorage([1, 2], dtype=torch.int64).tolist() == [1, 2]
+    w = torch.TypedStorage(wrap_storage=torch.UntypedStorage(8), dtype=torch.int32)
+    assert w.size() == 2 and w.tolist() == [0, 0]
+    assert torch.LongStorage([1, 2]).bool().tolist() == [True, True]
+    assert torch.BoolStorage([True, False]).long().tolist() == [1, 0]
+    assert str(torch.FloatStorage([1.5, 2])) == (
+        " 1.5\n 2.0\n[torch.storage.TypedStorage(dtype=torch.float32, device=cpu) of size 2]")
+    assert str(torch.UntypedStorage(0)) == \
+        " \n[torch.storage.UntypedStorage(device=cpu) of size 0]"
+    t = torch.tensor([], dtype=torch.float32).set_(s)
+    assert t.tolist() == [1.0, 2.0, 3.0]
+    s[0] = 7
+    assert t[0].item() == 7.0
+    r = torch.UntypedStorage(2)
+    r[1] = 3
+    assert r.resize_(4).tolist() == [0, 3, 0, 0]
+    import gpujit.storage as storage_mod
+    assert storage_mod.TypedStorage is torch.TypedStorage
+
+
+def test_storage_behaviour_equals_torch():
+    torch_ = pytest.importorskip("torch")
+    import warnings
+
+    def probe(m):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x = m.arange(6.0).reshape(2, 3)
+            st = x.t().storage()
+        return (st.size(), st.tolist(), str(m.LongStorage([3, -1])),
+                m.IntStorage([5]).type(), x.storage_type().__name__,
+                m.tensor([], dtype=m.int64).set_(m.LongStorage([1, 2, 3]), 1, (2,)).tolist())
+    assert probe(torch_) == probe(torch)

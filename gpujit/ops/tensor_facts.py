@@ -59,7 +59,7 @@ def is_set_to(xp, self, tensor):
     """Whether both tensors view the same memory: same device and allocation, first
     element, sizes and strides (a registry op: scripted code calls it too; tensors on two
     devices are refused as by every op, where PyTorch answers False)."""
-    from .tensor_flags import _root
+    from ..storage import _root
     from .overlap import _ptr
     return bool(device_of_array(self) == device_of_array(tensor)
                 and _root(self)[0] == _root(tensor)[0] and _ptr(self) == _ptr(tensor)

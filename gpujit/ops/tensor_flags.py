@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import numpy as np
-
 from .._frames import warn_at_user_frame
 from ..tensor import Tensor
 from .registry import tensor_method
@@ -99,97 +97,12 @@ def run_post_accumulate_hooks(leaf):
 
 # ------------------------------------------------------------------ storages
 
-def _root(a):
-    """(start address, nbytes) of the allocation array a views."""
-    if isinstance(a, np.ndarray):
-        r = a
-        while isinstance(r, np.ndarray) and r.base is not None:
-            b = r.base
-            if not isinstance(b, np.ndarray):
-                b = getattr(b, "base", None)
-                if not isinstance(b, np.ndarray):
-                    break
-            r = b
-        return r.__array_interface__["data"][0], int(r.nbytes)
-    mem = a.data.mem
-    r = a
-    while getattr(r, "base", None) is not None:
-        r = r.base
-    # CuPy's pool rounds an allocation up (to 512-byte bins): the storage holds the bytes
-    # its root array asked for, counted from the allocation's start (torch: a 4-float
-    # CUDA tensor's storage has 16 bytes)
-    return int(mem.ptr), min(int(mem.size), int(r.data.ptr) - int(mem.ptr) + int(r.nbytes))
-
-
-class UntypedStorage:
-    """The bytes a tensor views (torch.UntypedStorage's read side: nbytes, size, data_ptr,
-    device, len)."""
-
-    def __init__(self, tensor):
-        self._tensor = tensor
-        self._ptr, self._nbytes = _root(tensor._data)
-        self.device = tensor.device
-
-    def nbytes(self):
-        return self._nbytes
-
-    def size(self):
-        return self._nbytes
-
-    def __len__(self):
-        return self._nbytes
-
-    def data_ptr(self):
-        return self._ptr
-
-    def element_size(self):
-        return 1
-
-    @property
-    def is_cuda(self):
-        return self.device.type == "cuda"
-
-    def is_shared(self):
-        return False
-
-    def __eq__(self, other):
-        return isinstance(other, UntypedStorage) and other._ptr == self._ptr
-
-    def __hash__(self):
-        return hash(self._ptr)
-
-    def __repr__(self):
-        return f"gpujit.UntypedStorage(nbytes={self._nbytes}, device={self.device})"
-
-
-class TypedStorage(UntypedStorage):
-    """tensor.storage() (deprecated in PyTorch): the allocation counted in elements of the
-    tensor's dtype."""
-
-    def __init__(self, tensor):
-        super().__init__(tensor)
-        self.dtype = tensor.dtype
-
-    def size(self):
-        return self._nbytes // self.dtype.itemsize
-
-    def __len__(self):
-        return self.size()
-
-    def element_size(self):
-        return self.dtype.itemsize
-
-    def untyped(self):
-        return UntypedStorage(self._tensor)
-
-    def __repr__(self):
-        return (f"gpujit.TypedStorage(size={self.size()}, dtype={self.dtype}, "
-                f"device={self.device})")
+from ..storage import UntypedStorage, TypedStorage, LEGACY, storage_type_of  # noqa: E402
 
 
 @tensor_method("untyped_storage")
 def _untyped_storage(self):
-    return UntypedStorage(self)
+    return UntypedStorage._of(self)
 
 
 @tensor_method("storage")
@@ -199,10 +112,16 @@ def _storage(self):
                        "matter to you if you are using storages directly.  To access "
                        "UntypedStorage directly, use tensor.untyped_storage() instead of "
                        "tensor.storage()")
-    return TypedStorage(self)
+    return TypedStorage._of(self)
 
 
-PUBLIC.update(UntypedStorage=UntypedStorage, TypedStorage=TypedStorage)
+@tensor_method("storage_type")
+def _storage_type(self):
+    """The legacy storage class of the tensor's dtype (gpujit.FloatStorage ...)."""
+    return storage_type_of(self._dtype)
+
+
+PUBLIC.update(UntypedStorage=UntypedStorage, TypedStorage=TypedStorage, **LEGACY)
 
 
 # ------------------------------------------------------------------ more of torch.Tensor

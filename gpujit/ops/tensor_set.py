@@ -80,13 +80,13 @@ def _over_storage(storage, dtype, offset, size, stride):
                            f"storage size of {need} are out of bounds for storage of size "
                            f"{nbytes}")
     byte_strides = tuple(s * item for s in stride)
+    start = offset * item + storage._offset      # (a storage slice starts inside)
     if isinstance(src, np.ndarray):
         root, _ = _root_array(src)
-        return np.ndarray(size, dtype.np, buffer=root, offset=offset * item,
-                          strides=byte_strides)
+        return np.ndarray(size, dtype.np, buffer=root, offset=start, strides=byte_strides)
     import cupy
     mem = src.data.mem
-    return cupy.ndarray(size, dtype.np, memptr=cupy.cuda.MemoryPointer(mem, offset * item),
+    return cupy.ndarray(size, dtype.np, memptr=cupy.cuda.MemoryPointer(mem, start),
                         strides=byte_strides)
 
 
@@ -115,12 +115,12 @@ def _set_(self, source=None, storage_offset=0, size=None, stride=None):
         _check_source(self, source._dtype, source._device)
         a = source._data
         if size is not None or storage_offset:     # (the offset counts from source's
-            a = _over_storage(UntypedStorage(source), self._dtype,  # first element, as
+            a = _over_storage(UntypedStorage._of(source), self._dtype,  # first element, as
                               int(storage_offset) + _elem_offset(a), size, stride)  # torch)
-    elif isinstance(source, UntypedStorage):
+    elif isinstance(source, (UntypedStorage, TypedStorage)):
         _check_source(self, source.dtype if isinstance(source, TypedStorage) else None,
                       source.device)
-        a = _over_storage(source, self._dtype, int(storage_offset), size, stride)
+        a = _over_storage(source.untyped(), self._dtype, int(storage_offset), size, stride)
     else:
         raise TypeError(f"set_() received an invalid combination of arguments - got "
                         f"({type(source).__name__}), but expected one of: (), "
