@@ -714,3 +714,82 @@ for _mode in ("bilinear", "bicubic", "lanczos"):
             Sample(rand(1, 1, 6, 4, dtype=np.float64), None, False, [0.5, 1.5]),
             Sample(rand(2, 1, 5, 5), [8, 3], True, None)]),
     ]
+
+
+# ---------------------------------------------------------------- flat-weights RNN layers
+def _ref_rnn(mode):
+    """NumPy's multi-layer (bidirectional) RNN / GRU / LSTM, PyTorch's equations."""
+    def sig(v):
+        return 1 / (1 + np.exp(-v))
+
+    def ref(x, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+            batch_first):
+        states = list(hx) if mode == "lstm" else [hx]
+        x = x.swapaxes(0, 1) if batch_first else x
+        dirs = 2 if bidirectional else 1
+        per = 4 if has_biases else 2
+        finals = [[] for _ in states]
+        for layer in range(num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                w = params[k * per:(k + 1) * per]
+                b_ih, b_hh = (w[2], w[3]) if has_biases else (0, 0)
+                st = [s[k] for s in states]
+                ys = [None] * x.shape[0]
+                for t in (range(x.shape[0] - 1, -1, -1) if d else range(x.shape[0])):
+                    gi = x[t] @ w[0].T + b_ih
+                    gh = st[0] @ w[1].T + b_hh
+                    if mode == "lstm":
+                        i, f, g, o = np.split(gi + gh, 4, -1)
+                        c = sig(f) * st[1] + sig(i) * np.tanh(g)
+                        st = [sig(o) * np.tanh(c), c]
+                    elif mode == "gru":
+                        ir, iz, in_ = np.split(gi, 3, -1)
+                        hr, hz, hn = np.split(gh, 3, -1)
+                        r, z = sig(ir + hr), sig(iz + hz)
+                        n = np.tanh(in_ + r * hn)
+                        st = [(1 - z) * n + z * st[0]]
+                    else:
+                        a = gi + gh
+                        st = [np.tanh(a) if mode == "rnn_tanh" else np.maximum(a, 0)]
+                    ys[t] = st[0]
+                outs.append(np.stack(ys))
+                for f_, s_ in zip(finals, st):
+                    f_.append(s_)
+            x = np.concatenate(outs, -1)
+        out = x.swapaxes(0, 1) if batch_first else x
+        return (out, *[np.stack(f_) for f_ in finals])
+    return ref
+
+
+def _rnn_samples(mode):
+    gates = {"lstm": 4, "gru": 3}.get(mode, 1)
+
+    def weights(layers, dirs, n_in, h, bias, dtype):
+        ws = []
+        for layer in range(layers):
+            for _ in range(dirs):
+                ws += [rand(gates * h, n_in if layer == 0 else h * dirs, dtype=dtype),
+                       rand(gates * h, h, dtype=dtype)]
+                if bias:
+                    ws += [rand(gates * h, dtype=dtype), rand(gates * h, dtype=dtype)]
+        return ws
+
+    def hx(n, b, h, dtype):
+        s = rand(n, b, h, dtype=dtype)
+        return [s, rand(n, b, h, dtype=dtype)] if mode == "lstm" else s
+
+    def samples():
+        f64 = np.float64
+        return [
+            Sample(rand(4, 2, 3, dtype=F32), hx(1, 2, 5, F32),
+                   weights(1, 1, 3, 5, True, F32), True, 1, 0.0, False, False, False),
+            Sample(rand(2, 3, 3, dtype=f64), hx(4, 2, 2, f64),
+                   weights(2, 2, 3, 2, False, f64), False, 2, 0.0, False, True, True)]
+    return samples
+
+
+OPINFOS += [OpInfo(f"aten::{m}.input", ref=_ref_rnn(m), samples=_rnn_samples(m),
+                   atol=1e-5, rtol=1e-5, noncontiguous=False)
+            for m in ("lstm", "gru", "rnn_tanh", "rnn_relu")]

@@ -3,8 +3,10 @@ RNNCell, GRUCell, LSTMCell are in `rnn_cells.py`, re-exported here as torch.nn.m
 has them) — PyTorch's equations, parameter names (weight_ih_l0, ..._reverse, weight_hr_l0)
 and initialisation (U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))). Written with registry
 ops (linear, sigmoid, tanh, chunk, stack) in a loop over time steps, so they run eagerly,
-record gradients, trace and script. The layers take PackedSequence input too (eagerly: the
-packed path is Python code, as TorchScript's forward overload for it is)."""
+record gradients, trace and script. A padded batch goes through one op, torch.lstm / gru /
+rnn_tanh / rnn_relu (ops/nn_rnn.py), as PyTorch's _VF call, so a trace records its node. The
+layers take PackedSequence input too (eagerly: the packed path is Python code, as
+TorchScript's forward overload for it is)."""
 from __future__ import annotations
 
 import copy
@@ -186,44 +188,6 @@ class RNNBase(Module):
             gh = gh + self._flat_weights[base + 3]
         return gh
 
-    def _run(self, x: Tensor, hx: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
-        """x: (L, N, H_in) time-major; hx: [h0] or [h0, c0], (layers * D, N, *)."""
-        D = 2 if self.bidirectional else 1
-        per = self._per_direction()
-        finals: List[List[Tensor]] = []
-        for _ in range(len(hx)):
-            finals.append([])
-        L = x.size(0)
-        if L == 0:
-            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
-        for layer in range(self.num_layers):
-            outs_dir: List[Tensor] = []
-            for direction in range(D):
-                idx = layer * D + direction
-                base = idx * per
-                state: List[Tensor] = []
-                for s0 in hx:
-                    state.append(s0[idx])
-                gi = self._projections(x, base)
-                outs: List[Tensor] = []
-                for s in range(L):
-                    t = s if direction == 0 else L - 1 - s
-                    state = self._cell(gi[t], self._hidden_proj(state[0], base), state, base)
-                    outs.append(state[0])
-                out = gpujit.stack(outs, 0)
-                if direction == 1:
-                    out = out.flip([0])
-                outs_dir.append(out)
-                for k in range(len(state)):
-                    finals[k].append(state[k])
-            x = outs_dir[0] if D == 1 else gpujit.cat(outs_dir, 2)
-            if self.dropout > 0.0 and self.training and layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, True)
-        hn: List[Tensor] = []
-        for f in finals:
-            hn.append(gpujit.stack(f, 0))
-        return x, hn
-
     def _run_packed(self, data: Tensor, batch_sizes: Tensor,
                     hx: List[Tensor]) -> Tuple[Tensor, List[Tensor]]:
         """The packed loop: step t runs the first batch_sizes[t] rows; rows past them keep
@@ -373,8 +337,6 @@ class _SingleStateRNN(RNNBase):
             self._init_flat_weights()
             if isinstance(input, PackedSequence):
                 return self.forward_packed(input, hx)
-            if gpujit.jit.is_tracing():
-                return self._scripted_for_trace()(input, hx)
         if input.dim() != 2 and input.dim() != 3:
             raise ValueError(f"{self._prefix()}: Expected input to be 2D or 3D, got "
                              f"{input.dim()}D tensor instead")
@@ -391,24 +353,32 @@ class _SingleStateRNN(RNNBase):
             if hx is not None and hx.dim() != 3:
                 raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got "
                                    f"{hx.dim()}-D tensor")
-        batch = input.size(0) if self.batch_first else input.size(1)
+        max_batch_size = input.size(0) if self.batch_first else input.size(1)
         D = 2 if self.bidirectional else 1
         if hx is None:
-            h0 = gpujit.zeros(self.num_layers * D, batch, self.hidden_size,
+            h0 = gpujit.zeros(self.num_layers * D, max_batch_size, self.hidden_size,
                               dtype=input.dtype, device=input.device)
         else:
             h0 = hx
         self._check_input(input, False)
-        self._check_hidden(h0, self.hidden_size, batch, "Expected hidden")
-        x = input.transpose(0, 1) if self.batch_first else input
-        out, hn = self._run(x, [h0])
-        if self.batch_first:
-            out = out.transpose(0, 1)
-        h = hn[0]
+        self._check_hidden(h0, self.hidden_size, max_batch_size, "Expected hidden")
+        # (one op, as PyTorch's _VF.gru / rnn_tanh / rnn_relu: a trace records its node)
+        if self.mode == "GRU":
+            output, hidden = gpujit.gru(input, h0, self._flat_weights, self.bias,
+                                        self.num_layers, self.dropout, self.training,
+                                        self.bidirectional, self.batch_first)
+        elif self.mode == "RNN_TANH":
+            output, hidden = gpujit.rnn_tanh(input, h0, self._flat_weights, self.bias,
+                                             self.num_layers, self.dropout, self.training,
+                                             self.bidirectional, self.batch_first)
+        else:
+            output, hidden = gpujit.rnn_relu(input, h0, self._flat_weights, self.bias,
+                                             self.num_layers, self.dropout, self.training,
+                                             self.bidirectional, self.batch_first)
         if not is_batched:
-            out = out.squeeze(batch_dim)
-            h = h.squeeze(1)
-        return out, h
+            output = output.squeeze(batch_dim)
+            hidden = hidden.squeeze(1)
+        return output, hidden
 
     def forward_packed(self, input: PackedSequence, hx: Optional[Tensor] = None
                        ) -> Tuple[PackedSequence, Tensor]:
@@ -503,8 +473,6 @@ class LSTM(RNNBase):
             self._init_flat_weights()
             if isinstance(input, PackedSequence):
                 return self.forward_packed(input, hx)
-            if gpujit.jit.is_tracing():
-                return self._scripted_for_trace()(input, hx)
         if input.dim() != 2 and input.dim() != 3:
             raise ValueError(f"LSTM: Expected input to be 2D or 3D, got {input.dim()}D "
                              f"instead")
@@ -512,42 +480,44 @@ class LSTM(RNNBase):
         batch_dim = 0 if self.batch_first else 1
         if not is_batched:
             input = input.unsqueeze(batch_dim)
-        batch = input.size(0) if self.batch_first else input.size(1)
+        max_batch_size = input.size(0) if self.batch_first else input.size(1)
         D = 2 if self.bidirectional else 1
         real = self.proj_size if self.proj_size > 0 else self.hidden_size
         if hx is None:
-            h0 = gpujit.zeros(self.num_layers * D, batch, real, dtype=input.dtype,
-                              device=input.device)
-            c0 = gpujit.zeros(self.num_layers * D, batch, self.hidden_size,
-                              dtype=input.dtype, device=input.device)
+            h_zeros = gpujit.zeros(self.num_layers * D, max_batch_size, real,
+                                   dtype=input.dtype, device=input.device)
+            c_zeros = gpujit.zeros(self.num_layers * D, max_batch_size, self.hidden_size,
+                                   dtype=input.dtype, device=input.device)
+            hx = (h_zeros, c_zeros)
         else:
-            h0, c0 = hx[0], hx[1]        # (PyTorch indexes: (h0,) is an IndexError)
+            # (PyTorch indexes: (h0,) is an IndexError; the names are torch's, which a
+            # trace's values take)
             if is_batched:
-                if h0.dim() != 3 or c0.dim() != 3:
+                if hx[0].dim() != 3 or hx[1].dim() != 3:
                     raise RuntimeError(f"For batched 3-D input, hx and cx should also be 3-D "
-                                       f"but got ({h0.dim()}-D, {c0.dim()}-D) tensors")
+                                       f"but got ({hx[0].dim()}-D, {hx[1].dim()}-D) tensors")
             else:
-                if h0.dim() != 2 or c0.dim() != 2:
+                if hx[0].dim() != 2 or hx[1].dim() != 2:
                     raise RuntimeError(f"For unbatched 2-D input, hx and cx should also be "
-                                       f"2-D but got ({h0.dim()}-D, {c0.dim()}-D) tensors")
-                h0 = h0.unsqueeze(1)
-                c0 = c0.unsqueeze(1)
+                                       f"2-D but got ({hx[0].dim()}-D, {hx[1].dim()}-D) "
+                                       f"tensors")
+                hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
         self._check_input(input, False)
-        self._check_hidden(h0, real, batch, "Expected hidden[0]")
-        self._check_hidden(c0, self.hidden_size, batch, "Expected hidden[1]")
-        if hx is not None and not gpujit.jit.is_scripting():
+        self._check_hidden(hx[0], real, max_batch_size, "Expected hidden[0]")
+        self._check_hidden(hx[1], self.hidden_size, max_batch_size, "Expected hidden[1]")
+        if not gpujit.jit.is_scripting():
             if len(hx) != 2:
                 raise RuntimeError("lstm expects two hidden states")
-        x = input.transpose(0, 1) if self.batch_first else input
-        out, hn = self._run(x, [h0, c0])
-        if self.batch_first:
-            out = out.transpose(0, 1)
-        h, c = hn[0], hn[1]
+        # (one op, as PyTorch's _VF.lstm: a trace records its node)
+        result = gpujit.lstm(input, [hx[0], hx[1]], self._flat_weights, self.bias,
+                             self.num_layers, self.dropout, self.training,
+                             self.bidirectional, self.batch_first)
+        output = result[0]
+        hidden = (result[1], result[2])
         if not is_batched:
-            out = out.squeeze(batch_dim)
-            h = h.squeeze(1)
-            c = c.squeeze(1)
-        return out, (h, c)
+            output = output.squeeze(batch_dim)
+            hidden = (hidden[0].squeeze(1), hidden[1].squeeze(1))
+        return output, hidden
 
     def forward_packed(self, input: PackedSequence, hx: Optional[Tuple[Tensor, Tensor]] = None
                        ) -> Tuple[PackedSequence, Tuple[Tensor, Tensor]]:
