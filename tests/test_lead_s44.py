@@ -291,3 +291,106 @@ def test_storage_behaviour_equals_torch():
                 m.IntStorage([5]).type(), x.storage_type().__name__,
                 m.tensor([], dtype=m.int64).set_(m.LongStorage([1, 2, 3]), 1, (2,)).tolist())
     assert probe(torch_) == probe(torch)
+
+
+# ------------------------------------------------------------------ linear_cross_entropy
+
+def _lce_numpy(X, W, B, T, CW, reduction, ignore=-100):
+    import numpy as np
+    logits = X.astype(np.float64) @ W.T.astype(np.float64) + B
+    lse = np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1)) + logits.max(1)
+    keep = T != ignore
+    t = np.where(keep, T, 0)
+    cw = np.ones(W.shape[0]) if CW is None else CW.astype(np.float64)
+    coef = np.where(keep, cw[t], 0.0)
+    rows = coef * (lse - logits[np.arange(len(T)), t])
+    return {"mean": rows.sum() / coef.sum(), "sum": rows.sum(), "none": rows}[reduction]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("chunk", [None, 5])
+def test_linear_cross_entropy_chunked_equals_reference(reduction, chunk):
+    import numpy as np
+    rng = np.random.default_rng(1)
+    N, D, C = 23, 6, 40
+    X = rng.standard_normal((N, D)).astype(np.float32)
+    W = (rng.standard_normal((C, D)) * 0.3).astype(np.float32)
+    B = (rng.standard_normal(C) * 0.1).astype(np.float32)
+    T = rng.integers(0, C, N)
+    T[2] = -100
+    CW = (rng.random(C) + 0.5).astype(np.float32)
+    opts = None if chunk is None else torch.nn.LinearCrossEntropyOptions(
+        batch_chunk_size=chunk, chunking_method=None)
+    grads = []
+    for options in (None, opts or torch.nn.LinearCrossEntropyOptions()):
+        x = torch.tensor(X, requires_grad=True)
+        w = torch.tensor(W, requires_grad=True)
+        b = torch.tensor(B, requires_grad=True)
+        loss = F.linear_cross_entropy(x, w, torch.tensor(T), linear_bias=b,
+                                      weight=torch.tensor(CW), reduction=reduction,
+                                      options=options)
+        np.testing.assert_allclose(loss.detach().numpy(),
+                                   _lce_numpy(X, W, B, T, CW, reduction), rtol=2e-5)
+        (loss.sum() if reduction == "none" else loss).backward()
+        grads.append([t.grad.numpy() for t in (x, w, b)])
+    for ref, got in zip(*grads):
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-6)
+    assert grads[0][0][2].tolist() == [0.0] * D      # (the ignored row)
+
+
+def test_linear_cross_entropy_checks_and_module():
+    import warnings
+    x, w, t = torch.randn(4, 3), torch.randn(5, 3), torch.tensor([0, 1, 2, 3])
+    with pytest.raises(RuntimeError, match="dimensionality 1 or 2, got 3"):
+        F.linear_cross_entropy(x[None], w, t)
+    with pytest.raises(RuntimeError, match=r"in_features\), got 3 and 2"):
+        F.linear_cross_entropy(x, w[:, :2], t)
+    with pytest.raises(RuntimeError, match=r"expected linear_bias shape \(5,\), got \(2,\)"):
+        F.linear_cross_entropy(x, w, t, linear_bias=torch.zeros(2))
+    with pytest.raises(ValueError, match="invalid acc_policy"):
+        torch.nn.LinearCrossEntropyOptions(acc_policy="x")
+    with pytest.raises(ValueError, match="invalid chunking_method"):
+        torch.nn.LinearCrossEntropyOptions(chunking_method="foo")
+    with pytest.raises(ValueError, match="give different chunk sizes"):
+        F.linear_cross_entropy(x, w, t, options=torch.nn.LinearCrossEntropyOptions(
+            batch_chunk_size=3, chunking_method="aspect_ratio"))
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        F.linear_cross_entropy(x, w, t, label_smoothing=0.1,
+                               options=torch.nn.LinearCrossEntropyOptions())
+    assert "``options`` ignored" in str(rec[0].message)
+    xg = torch.randn(4, 3, requires_grad=True)
+    loss = F.linear_cross_entropy(xg, w, t, options=torch.nn.LinearCrossEntropyOptions())
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="allow_retain_graph=True"):
+        loss.backward()
+    loss = F.linear_cross_entropy(xg, w, t, options=torch.nn.LinearCrossEntropyOptions(
+        allow_retain_graph=True))
+    loss.backward(retain_graph=True)
+    loss.backward()
+    m = torch.nn.LinearCrossEntropyLoss(3, 5, bias=True, out_features=(2,))
+    assert m.linear.weight.shape == (10, 3)
+    y = m(torch.randn(4, 3), torch.randint(0, 5, (4, 2)))
+    assert y.shape == () and y.requires_grad
+    assert torch.nn.LinearCrossEntropyOptions()._chunk_rows(
+        1000, 64, 5000, torch.float32, torch.device("cpu")) == 8
+
+
+def test_linear_cross_entropy_equals_torch():
+    torch_ = pytest.importorskip("torch")
+    import numpy as np
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((9, 4)).astype(np.float32)
+    W = rng.standard_normal((7, 4)).astype(np.float32)
+    T = rng.integers(0, 7, 9)
+    for options in (None, "chunked"):
+        vals = []
+        for m in (torch_, torch):
+            x = m.tensor(X, requires_grad=True)
+            o = None if options is None else m.nn.LinearCrossEntropyOptions(
+                batch_chunk_size=2, chunking_method=None)
+            loss = m.nn.functional.linear_cross_entropy(x, m.tensor(W), m.tensor(T), options=o)
+            loss.backward()
+            vals.append((loss.item(), x.grad.numpy().copy()))
+        assert abs(vals[0][0] - vals[1][0]) < 1e-5
+        np.testing.assert_allclose(vals[1][1], vals[0][1], rtol=1e-4, atol=1e-6)

@@ -97,3 +97,5 @@ from .modules.compat import DataParallel, NLLLoss2d  # noqa: F401,E402
 from . import attention, parallel  # noqa: F401,E402  (torch.nn.attention, nn.parallel)
 from . import grad, common_types  # noqa: F401,E402  (torch.nn.grad, torch.nn.common_types)
 __all__ += ["Buffer", "DataParallel", "NLLLoss2d", "attention", "parallel"]
+from .modules import LinearCrossEntropyLoss, LinearCrossEntropyOptions  # noqa: F401,E402
+__all__ += ["LinearCrossEntropyLoss", "LinearCrossEntropyOptions"]

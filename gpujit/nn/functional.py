@@ -601,6 +601,7 @@ from .functional_extra import *  # noqa: E402,F401,F403  (pdist, embedding_bag,
 #   affine_grid, grid_sample, gumbel_softmax, conv_tbc)
 from .functional_fractional import *  # noqa: E402,F401,F403  (fractional_max_pool2d/3d)
 from .functional_interpolate import *  # noqa: E402,F401,F403  (interpolate, upsample*)
+from .functional_lce import linear_cross_entropy  # noqa: E402,F401  (torch 2.13)
 from . import grad  # noqa: F401,E402  (torch.nn.functional.grad is torch.nn.grad)
 from ..overrides import (has_torch_function, has_torch_function_unary,  # noqa: E402,F401
                          has_torch_function_variadic, handle_torch_function)

@@ -107,3 +107,7 @@ __all__ += ["SyncBatchNorm"]
 # PyTorch's module paths for classes defined in other files here (torch.nn.modules.batchnorm
 # is an attribute after `import torch`; user code imports `_BatchNorm` from it)
 from . import batchnorm, instancenorm, pixelshuffle, channelshuffle, module  # noqa: F401,E402
+from .loss_extra import LinearCrossEntropyLoss  # noqa: F401,E402  (torch 2.13)
+from .linear_cross_entropy_options import LinearCrossEntropyOptions  # noqa: F401,E402
+from . import linear_cross_entropy_options  # noqa: F401,E402
+__all__ += ["LinearCrossEntropyLoss", "LinearCrossEntropyOptions"]
