@@ -56,6 +56,9 @@ class Size(tuple):
         return Size(tuple(self) + tuple(other))
 
 
+SAME_DTYPE = "same"      # (_AutogradMeta.grad_dtype's default: the tensor's dtype)
+
+
 class _AutogradMeta:
     """Per-tensor autograd state, created only when a tensor takes part in autograd.
     output_nr: which output of grad_fn this tensor is; acc: a leaf's AccumulateGrad node;
@@ -65,7 +68,8 @@ class _AutogradMeta:
     taken in no_grad mode of a tensor that requires grad (an in-place write to it with
     grad mode on is refused, as PyTorch's CreationMeta::NO_GRAD_MODE)."""
     __slots__ = ("requires_grad", "grad", "grad_fn", "retains_grad", "hooks", "output_nr",
-                 "acc", "has_views", "view_refs", "view", "post_acc_hooks", "no_grad_view")
+                 "acc", "has_views", "view_refs", "view", "post_acc_hooks", "no_grad_view",
+                 "grad_dtype")
 
     def __init__(self, requires_grad=False):
         self.requires_grad = requires_grad
@@ -80,6 +84,9 @@ class _AutogradMeta:
         self.view = None
         self.post_acc_hooks = None
         self.no_grad_view = False
+        # a leaf's grad_dtype when set (Tensor.grad_dtype): a dtype the engine casts
+        # incoming gradients to, or None (any dtype); SAME_DTYPE: the tensor's own
+        self.grad_dtype = SAME_DTYPE
 
 
 def _ops():
@@ -432,6 +439,29 @@ class Tensor:
         self._ag.grad = g
 
     @property
+    def grad_dtype(self):
+        """The dtype autograd gives this leaf's .grad: the tensor's dtype unless set; None
+        allows any dtype (PyTorch 2.13's Tensor.grad_dtype)."""
+        if self.grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be accessed on leaf tensors.")
+        ag = self._ag
+        if ag is None or ag.grad_dtype is SAME_DTYPE:
+            return self._dtype
+        return ag.grad_dtype
+
+    @grad_dtype.setter
+    def grad_dtype(self, dt):
+        if self.grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be set on leaf tensors.")
+        from . import dtypes as _dts
+        if dt is not None and not isinstance(dt, _dts.dtype):
+            raise RuntimeError(f"grad_dtype must be a torch.dtype or None, but got "
+                               f"{type(dt).__name__}")
+        if self._ag is None:
+            self._ag = _AutogradMeta()
+        self._ag.grad_dtype = dt
+
+    @property
     def grad_fn(self):
         ag = self._ag
         if ag is None:
@@ -779,11 +809,14 @@ def _check_assigned_grad(self, g):
                         f"type {type(g).__name__}")
     if g is self:
         raise RuntimeError("can't assign Variable as its own grad")
-    if g._dtype is not self._dtype:
+    want = self._dtype
+    if self._ag is not None and self._ag.grad_dtype is not SAME_DTYPE:
+        want = self._ag.grad_dtype
+    if want is not None and g._dtype is not want:
         from .dtypes import CPP_NAMES
         raise RuntimeError(
             f"attempting to assign a gradient with dtype '{CPP_NAMES.get(g._dtype.name, g._dtype.name)}'"
-            f" to a tensor with grad_dtype '{self._dtype.short_name}'. The gradient must "
+            f" to a tensor with grad_dtype '{want.short_name}'. The gradient must "
             f"match the tensor's grad_dtype (defaults to the tensor's dtype). You can set "
             f"the tensor's grad_dtype attribute with a specific dtype, or None to allow any "
             f"dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its "

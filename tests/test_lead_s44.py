@@ -394,3 +394,40 @@ def test_linear_cross_entropy_equals_torch():
             vals.append((loss.item(), x.grad.numpy().copy()))
         assert abs(vals[0][0] - vals[1][0]) < 1e-5
         np.testing.assert_allclose(vals[1][1], vals[0][1], rtol=1e-4, atol=1e-6)
+
+
+# ------------------------------------------------------------------ Tensor.grad_dtype
+
+def test_grad_dtype_casts_accumulated_gradients_as_torch():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    assert x.grad_dtype is torch.float32
+    x.grad_dtype = torch.float16
+    (x * 2).sum().backward()
+    (x * 3).sum().backward()
+    assert x.grad.dtype is torch.float16 and x.grad.tolist() == [5.0, 5.0]
+    x.grad = None
+    x.grad_dtype = None
+    assert x.grad_dtype is None
+    (x.double() * 2).sum().backward()
+    assert x.grad.dtype is torch.float32        # (ToCopyBackward casts back)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="only be accessed on leaf tensors"):
+        y.grad_dtype
+    with pytest.raises(RuntimeError, match="only be set on leaf tensors"):
+        y.grad_dtype = torch.float16
+    with pytest.raises(RuntimeError, match="must be a torch.dtype or None"):
+        x.grad_dtype = 3
+    assert torch.ones(2).grad_dtype is torch.float32
+    x2 = torch.ones(2, requires_grad=True)
+    x2.grad_dtype = torch.float64
+    with pytest.raises(RuntimeError, match="with grad_dtype 'Double'"):
+        x2.grad = torch.ones(2)
+    x2.grad = torch.ones(2, dtype=torch.float64)
+    x3 = torch.ones(2, requires_grad=True)
+    x3.grad_dtype = None
+    x3.grad = torch.ones(2, dtype=torch.float64)
+    assert x3.grad.dtype is torch.float64
+    w = torch.nn.Parameter(torch.ones(3))
+    w.grad_dtype = torch.float64
+    (w * w).sum().backward()
+    assert w.grad.dtype is torch.float64 and w.grad.tolist() == [2.0] * 3

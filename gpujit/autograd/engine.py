@@ -11,7 +11,7 @@ import numpy as _np
 
 from ..ops import registry as _reg
 from ..ops import memory_format as _mf
-from ..tensor import Tensor
+from ..tensor import SAME_DTYPE, Tensor
 from . import grad_mode
 from . import anomaly_mode as _anomaly
 from .graph import AccumulateGrad, OpBackward
@@ -282,6 +282,8 @@ def _accumulate_leaf(node, g, create_graph, handed):
     if ag is None or not ag.requires_grad:
         # (detach_ since the graph was made: its hooks only, _accumulate_into)
         return _accumulate_into(leaf, g)
+    if ag.grad_dtype is not SAME_DTYPE:
+        g = _as_grad_dtype(ag, g)
     if ag.grad is None and not create_graph and g._ag is None and not ag.hooks and \
             not ag.post_acc_hooks:
         # (_accumulate_into's first gradient of a leaf without hooks)
@@ -413,10 +415,20 @@ def _accumulate(node, g):
     _accumulate_into(leaf, g)
 
 
+def _as_grad_dtype(ag, g):
+    """g in the leaf's grad_dtype when one is set (None: any dtype)."""
+    dt = ag.grad_dtype
+    if dt is None or dt is SAME_DTYPE or g._dtype is dt:
+        return g
+    return g.to(dt)
+
+
 def _accumulate_into(leaf, g):
     ag = leaf._ag
     if ag is None:
         return
+    if ag.grad_dtype is not SAME_DTYPE:
+        g = _as_grad_dtype(ag, g)
     if ag.hooks and ag.grad_fn is None:
         for h in list(ag.hooks.values()):
             r = h(g)
