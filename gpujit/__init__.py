@@ -172,6 +172,8 @@ from . import _spectral  # noqa: E402
 Tensor.stft = _spectral._stft_method
 from . import functional, quasirandom, torch_version  # noqa: E402,F401  (torch.functional, ...)
 from ._control_flow import cond, while_loop  # noqa: E402,F401  (torch.cond, torch.while_loop)
+GradScaler = amp.GradScaler                         # torch.GradScaler
+Storage = FloatStorage  # noqa: F821  (torch.Storage: the legacy float storage class)
 __version__ = torch_version.__version__   # (a TorchVersion: compares as a version)
 
 

@@ -431,3 +431,8 @@ def test_grad_dtype_casts_accumulated_gradients_as_torch():
     w.grad_dtype = torch.float64
     (w * w).sum().backward()
     assert w.grad.dtype is torch.float64 and w.grad.tolist() == [2.0] * 3
+
+
+def test_top_level_aliases():
+    assert torch.GradScaler is torch.amp.GradScaler
+    assert torch.Storage is torch.FloatStorage
