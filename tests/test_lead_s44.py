@@ -436,3 +436,49 @@ def test_grad_dtype_casts_accumulated_gradients_as_torch():
 def test_top_level_aliases():
     assert torch.GradScaler is torch.amp.GradScaler
     assert torch.Storage is torch.FloatStorage
+
+
+# ------------------------------------------------------------------ segment_reduce
+
+def test_segment_reduce_values_gradients_and_errors():
+    d = torch.tensor([1., 2., 3., 4., 5., 6.])
+    L = torch.tensor([2, 0, 3, 1])
+    want = {"sum": [3, 0, 12, 6], "max": [2, -float("inf"), 5, 6], "min": [1, float("inf"), 3, 6],
+            "prod": [2, 1, 60, 6]}
+    for red, w in want.items():
+        assert torch.segment_reduce(d, red, lengths=L).tolist() == w
+    m = torch.segment_reduce(d, "mean", lengths=L).tolist()
+    assert m[0] == 1.5 and m[1] != m[1] and m[2:] == [4.0, 6.0]
+    assert torch.segment_reduce(d, "mean", lengths=L, initial=10.).tolist()[:2] == [6.5, 10.0]
+    assert torch.segment_reduce(d, "max", lengths=L, initial=10.).tolist() == [10.0] * 4
+    assert torch.segment_reduce(d, "sum", offsets=torch.tensor([1, 3, 4])).tolist() == [5, 4]
+    assert torch.segment_reduce(torch.arange(12.).reshape(2, 6), "sum",
+                                lengths=torch.tensor([[2, 4], [3, 3]]), axis=1).tolist() == \
+        [[1.0, 14.0], [21.0, 30.0]]
+    x = torch.tensor([3., 3., 1., 0., 2., 5.], requires_grad=True)
+    grads = {"max": [0.5, 0.5, 0, 0, 2, 4], "min": [0, 0, 1, 2, 0, 4],
+             "prod": [3, 3, 9, 4, 0, 4], "sum": [1, 1, 1, 2, 2, 4]}
+    for red, g in grads.items():
+        x.grad = None
+        y = torch.segment_reduce(x, red, lengths=torch.tensor([3, 2, 0, 1]))
+        (y * torch.tensor([1., 2., 3., 4.])).sum().backward()
+        assert x.grad.tolist() == g and y.grad_fn.name() == "SegmentReduceBackward0"
+    with pytest.raises(RuntimeError, match="sum to data.size"):
+        torch.segment_reduce(d, "sum", lengths=torch.tensor([2, 2]))
+    with pytest.raises(RuntimeError, match="reduce argument must be either"):
+        torch.segment_reduce(d, "foo", lengths=torch.tensor([6]))
+    with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
+        torch.segment_reduce(torch.tensor([1, 2]), "sum", lengths=torch.tensor([2]))
+    with pytest.raises(RuntimeError, match="axis to be the last dimension of lengths"):
+        torch.segment_reduce(torch.ones(2, 3), "sum", lengths=torch.tensor([1, 2]), axis=1)
+
+
+def _segment_script(x, lengths):
+    return torch.segment_reduce(x, "max", lengths=lengths, initial=0.5)
+
+
+def test_segment_reduce_scripted_as_torch():
+    s = torch.jit.script(_segment_script)
+    assert s(torch.tensor([1., 2., 3.]), torch.tensor([2, 1])).tolist() == [2.0, 3.0]
+    assert 'torch.segment_reduce(x, "max", lengths=lengths, indices=None, offsets=None, ' \
+           'axis=0, unsafe=False, initial=0.5)' in s.code

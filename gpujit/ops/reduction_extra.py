@@ -850,3 +850,4 @@ def _diff_grad(grad, self_shape, n, dim, prepend_shape, append_shape):
 
 _nondiff(count_nonzero, count_nonzero_dims,
          reason="integer or boolean results: counts, positions and membership tests")
+from . import segment_reduce as _segment_reduce  # noqa: E402,F401  (torch.segment_reduce)

@@ -612,3 +612,72 @@ def _inplace_of(name):
 
 
 OPINFOS += [_inplace_of("index_copy"), _inplace_of("put"), _inplace_of("scatter_reduce.two")]
+
+
+# ------------------------------------------------------------------ segment_reduce
+
+def _segment_ref(data, reduce, lengths=None, indices=None, offsets=None, axis=0,
+                 unsafe=False, initial=None):
+    """A loop over segments, from torch.segment_reduce's docs (2-D lengths / offsets: one
+    set of segments per row of data)."""
+    ref = np.asarray(lengths if lengths is not None else offsets)
+    if ref.ndim == 2:
+        return np.stack([_segment_ref(np.asarray(data)[i], reduce,
+                                      None if lengths is None else ref[i], None,
+                                      None if offsets is None else ref[i], axis - 1, unsafe,
+                                      initial) for i in range(ref.shape[0])])
+    if lengths is not None:
+        lens = np.asarray(lengths)
+        starts = np.cumsum(lens) - lens
+    else:
+        offs = np.asarray(offsets)
+        lens, starts = np.diff(offs), offs[:-1]
+    d = np.moveaxis(np.asarray(data, np.float64), axis, 0)
+    ident = {"sum": 0.0, "prod": 1.0, "max": -np.inf, "min": np.inf, "mean": np.nan}[reduce]
+    rows = []
+    for a, n in zip(starts, lens):
+        seg = d[a:a + n]
+        if n == 0:
+            r = np.full(d.shape[1:], ident if initial is None else initial)
+        else:
+            r = {"sum": seg.sum, "prod": seg.prod, "max": seg.max, "min": seg.min,
+                 "mean": seg.sum}[reduce](0)
+            if initial is not None:
+                r = {"sum": r + initial, "prod": r * initial, "max": np.maximum(r, initial),
+                     "min": np.minimum(r, initial), "mean": r + initial}[reduce]
+            if reduce == "mean":
+                r = r / n
+        rows.append(r)
+    return np.moveaxis(np.stack(rows), 0, axis).astype(np.asarray(data).dtype)
+
+
+def _segment_samples():
+    out = []
+    for dt in (F32, F64):
+        for red in ("sum", "mean", "max", "min", "prod"):
+            smp = Sample(distinct(6, dtype=dt), red, lengths=np.array([2, 0, 3, 1]))
+            # (mean of the empty segment is nan: no finite differences there)
+            out.append(smp.no_grad() if red == "mean" else smp)
+            out.append(Sample(distinct(6, 2, dtype=dt), red, lengths=np.array([4, 2]),
+                              initial=0.5))
+        out.append(Sample(distinct(3, 5, dtype=dt), "sum",
+                          offsets=np.array([[1, 3, 5], [0, 2, 5], [0, 0, 4]]), axis=1))
+    return out
+
+
+OPINFOS += [
+    OpInfo("aten::segment_reduce", ref=_segment_ref, samples=_segment_samples, errors=[
+        ErrorSample(rand(4, dtype=F32), "sum", lengths=np.array([2, 1]),
+                    match="sum to data.size"),
+        ErrorSample(rand(4, dtype=F32), "foo", lengths=np.array([4]), match="reduce argument"),
+        ErrorSample(rand(4, dtype=F32), "sum", match="Either lengths or offsets"),
+        ErrorSample(rand(4, dtype=F32), "sum", lengths=np.array([5, -1]),
+                    match="negative value")]),
+    OpInfo("aten::_segment_reduce_backward", samples=[
+        Sample(rand(2, dtype=F64), np.array([2.0, 4.0]), distinct(4), "max",
+               lengths=np.array([3, 1]))],
+        ref=lambda g, out, d, red, lengths=None, offsets=None, axis=0, initial=None:
+            np.array([0.0, 0.0, 0.0, 0.0]) * 0 + np.where(
+                np.asarray(d) == np.repeat(np.asarray(out), np.asarray(lengths)),
+                np.repeat(np.asarray(g), np.asarray(lengths)), 0.0), grad=False),
+]
