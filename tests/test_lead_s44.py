@@ -482,3 +482,29 @@ def test_segment_reduce_scripted_as_torch():
     assert s(torch.tensor([1., 2., 3.]), torch.tensor([2, 1])).tolist() == [2.0, 3.0]
     assert 'torch.segment_reduce(x, "max", lengths=lengths, indices=None, offsets=None, ' \
            'axis=0, unsafe=False, initial=0.5)' in s.code
+
+
+def test_from_file_reads_and_maps_as_torch(tmp_path):
+    import numpy as np
+    import os
+    path = str(tmp_path / "f.bin")
+    np.arange(10, dtype=np.float32).tofile(path)
+    assert torch.from_file(path, size=4).tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert torch.from_file(path, size=1, dtype=torch.int64).tolist() == [4575657221408423936]
+    t = torch.from_file(path, shared=True, size=10)
+    t[0] = 100.0
+    assert np.fromfile(path, dtype=np.float32)[0] == 100.0
+    (t * 2).sum()      # (ops on a mapped tensor)
+    del t
+    t2 = torch.from_file(path, shared=False, size=10)
+    t2[1] = 7.0
+    assert np.fromfile(path, dtype=np.float32)[1] == 1.0
+    with pytest.raises(RuntimeError, match="is smaller than the required mapping size <80>"):
+        torch.from_file(path, size=20)
+    with pytest.raises(RuntimeError, match="unable to open file"):
+        torch.from_file(str(tmp_path / "nope.bin"), size=2)
+    assert torch.from_file(path).shape == (0,)
+    new = str(tmp_path / "new.bin")
+    assert torch.from_file(new, shared=True, size=4).tolist() == [0.0] * 4
+    assert os.path.getsize(new) == 16
+    assert torch.from_file(path, size=2, requires_grad=True).requires_grad

@@ -113,6 +113,48 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
 PUBLIC["frombuffer"] = frombuffer
 
 
+def from_file(filename, shared=None, size=0, *, dtype=None, layout=None, device=None,
+              pin_memory=False, requires_grad=False):
+    """A 1-D CPU tensor of `size` elements of dtype read from the file's start (torch's
+    from_file): shared=True maps the file (writes reach it; a missing file is created,
+    zero-filled to the size), else the data is read into the tensor's own memory."""
+    from .registry import wrap, host_made
+    import os
+    dt = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
+    if device is not None:
+        import gpujit
+        if gpujit.device(device).type != "cpu":
+            raise RuntimeError("from_file: gpujit reads files into CPU tensors; move the "
+                               "result with .to(device)")
+    size = int(size)
+    need = size * dt.itemsize
+    mode = "read-write" if shared else "read-only"
+    if shared:
+        if not os.path.exists(filename):
+            with open(filename, "wb") as f:
+                f.truncate(need)
+    try:
+        have = os.path.getsize(filename)
+    except OSError as e:
+        raise RuntimeError(f"unable to open file <{filename}> in {mode} mode: "
+                           f"{e.strerror} ({e.errno})") from None
+    if have < need:
+        raise RuntimeError(f"file <{filename}> size <{have}> is smaller than the required "
+                           f"mapping size <{need}>")
+    if size == 0:
+        a = np.zeros(0, dt.np)
+    elif shared:
+        # (a plain ndarray over the mapping: it keeps the map alive as its base)
+        a = np.memmap(filename, dtype=dt.np, mode="r+", shape=(size,)).view(np.ndarray)
+    else:
+        a = np.fromfile(filename, dtype=dt.np, count=size)
+    t = host_made(wrap(a, dt, _cpu))
+    return t._factory_requires_grad() if requires_grad else t
+
+
+PUBLIC["from_file"] = from_file
+
+
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
     """A tensor of obj, sharing its memory where dtype and device allow (a Tensor itself
     when nothing changes); copy=True always copies, copy=False refuses to."""
