@@ -63,10 +63,37 @@ def _torch_name(dtype):
     return "torch." + dtype.name
 
 
-class UntypedStorage:
+class _StorageCommon:
+    """What both storage classes answer the same way (they are unrelated classes, as
+    PyTorch's)."""
+    is_sparse = False
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    def is_shared(self):
+        return False
+
+    def is_pinned(self, device="cuda"):
+        return False
+
+    def __iter__(self):
+        return iter(self.tolist())
+
+    def __deepcopy__(self, memo):
+        return memo.setdefault(id(self), self.clone())
+
+    def cpu(self):
+        return self.to(device="cpu")
+
+    def cuda(self, device=None, non_blocking=False):
+        return self.to(device="cuda" if device is None else device)
+
+
+class UntypedStorage(_StorageCommon):
     """Bytes of memory: `UntypedStorage(n, device=None)` (n zero bytes),
     `UntypedStorage([b0, b1, ...])`, or a tensor's (`x.untyped_storage()`)."""
-    is_sparse = False
     is_sparse_csr = False
 
     def __init__(self, *args, device=None):
@@ -119,16 +146,6 @@ class UntypedStorage:
     def dtype(self):
         return _dt.uint8
 
-    @property
-    def is_cuda(self):
-        return self.device.type == "cuda"
-
-    def is_shared(self):
-        return False
-
-    def is_pinned(self, device="cuda"):
-        return False
-
     def type(self, dtype=None, non_blocking=False):
         return "torch.storage.UntypedStorage"
 
@@ -163,9 +180,6 @@ class UntypedStorage:
     def tolist(self):
         return [int(v) for v in _host(self._elements(_dt.uint8))]
 
-    def __iter__(self):
-        return iter(self.tolist())
-
     def fill_(self, value):
         self._elements(_dt.uint8)[...] = value
         return self
@@ -182,12 +196,6 @@ class UntypedStorage:
     def clone(self):
         s = UntypedStorage(self._nbytes, device=self.device)
         return s.copy_(self)
-
-    def cpu(self):
-        return self.to(device="cpu")
-
-    def cuda(self, device=None, non_blocking=False):
-        return self.to(device="cuda" if device is None else device)
 
     def to(self, *, device=None, non_blocking=False):
         dev = _device_of(device)
@@ -216,9 +224,6 @@ class UntypedStorage:
     def __hash__(self):
         return hash(self._ptr)
 
-    def __deepcopy__(self, memo):
-        return memo.setdefault(id(self), self.clone())
-
     def __str__(self):
         return _pretty(self.tolist(), f"[torch.storage.UntypedStorage(device={self.device}) "
                                       f"of size {self._nbytes}]")
@@ -226,11 +231,10 @@ class UntypedStorage:
     __repr__ = __str__
 
 
-class TypedStorage:
+class TypedStorage(_StorageCommon):
     """Elements of one dtype: `TypedStorage(n, dtype=None, device=None)` (n zeros of the
     default dtype), `TypedStorage([1.0, 2.0], dtype=)`, `TypedStorage(wrap_storage=u,
     dtype=)` over an UntypedStorage, or a tensor's (`x.storage()`)."""
-    is_sparse = False
 
     def __init__(self, *args, device=None, dtype=None, wrap_storage=None, _internal=False):
         self.dtype = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
@@ -286,16 +290,6 @@ class TypedStorage:
     def data_ptr(self):
         return self._untyped_storage.data_ptr()
 
-    @property
-    def is_cuda(self):
-        return self.device.type == "cuda"
-
-    def is_shared(self):
-        return False
-
-    def is_pinned(self, device="cuda"):
-        return False
-
     def untyped(self):
         return self._untyped_storage
 
@@ -324,9 +318,6 @@ class TypedStorage:
     def tolist(self):
         return _host(self._elements()).tolist()
 
-    def __iter__(self):
-        return iter(self.tolist())
-
     def fill_(self, value):
         self._elements()[...] = value
         return self
@@ -345,12 +336,6 @@ class TypedStorage:
 
     def clone(self):
         return TypedStorage(self.size(), dtype=self.dtype, device=self.device).copy_(self)
-
-    def cpu(self):
-        return self._to_device("cpu")
-
-    def cuda(self, device=None, non_blocking=False):
-        return self._to_device("cuda" if device is None else device)
 
     def to(self, *, device=None, non_blocking=False):
         return self._to_device(device)
@@ -406,9 +391,6 @@ class TypedStorage:
 
     def __hash__(self):
         return hash((self._untyped_storage, self.dtype.name))
-
-    def __deepcopy__(self, memo):
-        return memo.setdefault(id(self), self.clone())
 
     def __str__(self):
         return _pretty(self.tolist(), f"[torch.storage.TypedStorage(dtype="
