@@ -15,24 +15,14 @@ Finds, minimised, with torch 2.13's behaviour:
    folds batch norm into a non-transposed _convolution.
 """
 import io
-import warnings
 
 import numpy as np
 import pytest
 
 import gpujit as torch
+from trace_util import quiet_trace as _quiet_trace, real_torch as _torch
 
 F = torch.nn.functional
-
-
-def _torch():
-    return pytest.importorskip("torch")
-
-
-def _quiet_trace(tr, fn, *args, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return tr.jit.trace(fn, *args, **kw)
 
 
 def _body(code):

@@ -9,35 +9,16 @@ Finds, minimised, with torch 2.13's behaviour:
    (`memory_format="channels_last"`, `%1 : str = prim::Constant[value="channels_last"]`).
    Every transformer's `.transpose(1, 2).contiguous()` shows `%4 : int = prim::Constant[value=0]`.
 """
-import io
-import warnings
 
 import numpy as np
-import pytest
 
 import gpujit as torch
-
-
-def _torch():
-    return pytest.importorskip("torch")
-
-
-def _quiet_trace(tr, fn, *args, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return tr.jit.trace(fn, *args, **kw)
+from trace_util import quiet_trace as _quiet_trace, real_torch as _torch, round_trip as _round_trip
 
 
 def _body(code):
     """The statements of a .code text (without the def line)."""
     return [ln.strip() for ln in code.strip().splitlines()[1:]]
-
-
-def _round_trip(tr, traced):
-    b = io.BytesIO()
-    tr.jit.save(traced, b)
-    b.seek(0)
-    return tr.jit.load(b)
 
 
 # ------------------------------------------------------------------ 1. memory formats

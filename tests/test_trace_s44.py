@@ -6,23 +6,12 @@
    trace held the inlined scripted time loop (~200 lines). Now the four are registry ops
    (ops/nn_rnn.py) the layers call, eagerly, scripted and traced.
 """
-import io
-import warnings
 
 import numpy as np
 import pytest
 
 import gpujit as torch
-
-
-def _torch():
-    return pytest.importorskip("torch")
-
-
-def _quiet_trace(tr, fn, *args, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return tr.jit.trace(fn, *args, **kw)
+from trace_util import quiet_trace as _quiet_trace, real_torch as _torch, round_trip as _round_trip
 
 
 def _body(code):
@@ -30,13 +19,6 @@ def _body(code):
     lines = code.strip().splitlines()
     start = next(i for i, ln in enumerate(lines) if ln.rstrip().endswith(":"))
     return [ln.strip() for ln in lines[start + 1:]]
-
-
-def _round_trip(tr, traced):
-    b = io.BytesIO()
-    tr.jit.save(traced, b)
-    b.seek(0)
-    return tr.jit.load(b)
 
 
 # ------------------------------------------------------------------ 1. recurrent layers
