@@ -1025,6 +1025,39 @@ _ToSparse = _named("ToSparseBackward1", _to_sparse_forward, _to_sparse_backward)
 _SPARSE_PARAMETER = []
 
 
+def embedding_sparse_grad(grad, indices, num_weights, padding_idx):
+    """The gradient of embedding(weight, indices, sparse=True) for weight, as PyTorch's
+    embedding_sparse_backward: uncoalesced COO, one entry per looked-up index in the
+    indices' order (those equal to padding_idx left out), its row of grad as the values."""
+    from . import int64
+    idx = indices.reshape(-1)
+    g = grad.reshape(idx.shape[0], grad.shape[-1])
+    if padding_idx >= 0:
+        keep = idx != padding_idx
+        idx, g = idx[keep], g[keep]
+    n = idx.shape[0]
+    return _make(idx.reshape(1, n).to(int64), g, (num_weights, grad.shape[-1]), n < 2)
+
+
+def sparse_grad_accumulate(acc, g, create_graph):
+    """PyTorch's AccumulateGrad where the .grad `acc` or the new gradient `g` is sparse
+    (embedding(sparse=True)): the first gradient kept as a new tensor of its parts (a
+    clone where its values are a view or non-contiguous, as PyTorch's, which takes them
+    only when it holds the last reference); then sparse .grad += sparse or dense .grad
+    += sparse in place, a sparse .grad plus a dense gradient the dense sum (create_graph:
+    out of place). Returns the new .grad."""
+    if acc is None:         # (g is sparse)
+        v = g._sp_v
+        if v._base is not None or not v.is_contiguous():
+            return g.clone()
+        return _make(g._sp_i, v, g._sp_size, g._nnz() < 2)
+    if acc.is_sparse and not g.is_sparse:
+        return g + acc
+    if create_graph:
+        return acc + g
+    return acc.add_(g)
+
+
 def sparse_parameter(data, requires_grad=True):
     """nn.Parameter(sparse COO tensor): a Parameter that is a sparse tensor (its class
     derives from both), its parts shared, its values a leaf that requires grad."""

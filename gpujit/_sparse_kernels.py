@@ -71,7 +71,10 @@ _name_node(_AddDense, "AddBackward0")
 def _sparse_plus_sparse(self, other, alpha):
     """sparse + alpha * sparse as PyTorch's CPU kernel: one merge of the two entry lists
     in storage order by index (the smaller first, equal indices summed in one entry),
-    whether or not they are coalesced; the result coalesced when both were."""
+    whether or not they are coalesced; the result coalesced when both were. Where the
+    values of either are not contiguous (an expanded gradient's), the two lists one
+    after the other (add_out_sparse_non_contiguous), coalesced only when there are more
+    entries than elements."""
     from .dtypes import promote_types
     if self.sparse_dim() != other.sparse_dim():
         raise RuntimeError(f"add: expected 'self' and 'other' to have same density, but "
@@ -81,8 +84,13 @@ def _sparse_plus_sparse(self, other, alpha):
         raise RuntimeError(f"add: expected sizes of 'self' and 'other' to match, but "
                            f"{list(self.shape)} != {list(other.shape)}")
     dt = promote_types(self._dtype, other._dtype)
-    a, b = _linear(_host(self._sp_i), self.shape), _linear(_host(other._sp_i), other.shape)
-    pa, pb, n = _merge(a, b)
+    na, nb = self._nnz(), other._nnz()
+    joined = na and nb and not (self._sp_v.is_contiguous() and other._sp_v.is_contiguous())
+    if joined:
+        pa, pb, n = np.arange(na), np.arange(na, na + nb), na + nb
+    else:
+        a = _linear(_host(self._sp_i), self.shape)
+        pa, pb, n = _merge(a, _linear(_host(other._sp_i), other.shape))
     sd = self.sparse_dim()
     i = np.zeros((sd, n), np.int64)
     i[:, pa] = _host(self._sp_i)
@@ -106,6 +114,9 @@ def _sparse_plus_sparse(self, other, alpha):
         vt = _SparseAdd.apply(self._sp_v, other._sp_v, (vt, _device_tensor(pa, self._device),
                                                         _device_tensor(pb, self._device),
                                                         alpha))
+    if joined:
+        r = _make(_device_tensor(i, self._device), vt, self.shape, n < 2)
+        return r.coalesce() if n > r.numel() else r
     return _make(_device_tensor(i, self._device), vt, self.shape,
                  self._sp_coalesced and other._sp_coalesced)
 

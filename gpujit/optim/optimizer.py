@@ -215,7 +215,11 @@ class Optimizer(OptimizerHooks):
                     g.detach_()
                 elif g.requires_grad:
                     g.requires_grad_(False)
-                g._data.fill(0)
+                try:
+                    g._data.fill(0)
+                except NotImplementedError:     # (a sparse .grad: no entries left)
+                    g.zero_()
+                    continue
                 g._vc[0] += 1
 
     def step(self, closure=None):
@@ -527,12 +531,35 @@ class _ElementwiseOptimizer(Optimizer):
         self._stores[gi] = (ids, keys, buckets)
         return buckets
 
+    def _sparse_refusal(self):
+        """PyTorch's error for a sparse gradient (embedding(sparse=True)) where the
+        optimizer has no sparse update (its _step_sparse)."""
+        return RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+
+    def _step_sparse(self, b, i, g, h):
+        raise self._sparse_refusal()
+
     def _step_bucket(self, b, h, loop):
         grads = [p.grad for p in b.params]
-        for p, g in zip(b.params, grads):
-            if g is not None and g._data.shape != p._data.shape:
+        sparse = None
+        for i, (p, g) in enumerate(zip(b.params, grads)):
+            if g is None:
+                continue
+            try:
+                gs = g._data.shape
+            except NotImplementedError:
+                # a sparse gradient: refused before any update, as PyTorch's _init_group,
+                # or stepped by the optimizer's own sparse update
+                if type(self)._step_sparse is _ElementwiseOptimizer._step_sparse:
+                    raise self._sparse_refusal() from None
+                sparse = (sparse or []) + [i]
+                grads[i] = None
+                continue
+            if gs != p._data.shape:
                 raise RuntimeError(f"a parameter's grad has shape {tuple(g._data.shape)} but "
                                    f"the parameter has shape {tuple(p._data.shape)}")
+        for i in sparse or ():
+            self._step_sparse(b, i, b.params[i].grad, h)
         start = 0
         nf = b.n_flat
         if nf and not loop and self._flat_ready(b, grads, nf):

@@ -1,0 +1,215 @@
+"""Sparse tensors, part 3 (session 44): sparse gradients (nn.Embedding / F.embedding /
+nn.EmbeddingBag with sparse=True give weight a sparse COO gradient, as PyTorch's), their
+accumulation, zero_grad and clipping, and the optimizers that step them (SGD, Adagrad,
+SparseAdam) or refuse them in PyTorch's words. Each test checks hand-computed / NumPy
+values; where torch is importable, torch 2.13's too."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+try:
+    import torch as real
+except ImportError:         # (CI has no torch)
+    real = None
+
+needs_torch = pytest.mark.skipif(real is None, reason="compares with torch 2.13")
+
+
+def _parts(g):
+    return (g._indices().tolist(), g._values().tolist(), list(g.shape), g.is_coalesced())
+
+
+def _emb_grad(mod, idx, padding_idx=None, twice=None):
+    w = mod.nn.Parameter(mod.arange(12.).reshape(6, 2))
+    out = mod.nn.functional.embedding(mod.tensor(idx), w, padding_idx=padding_idx,
+                                      sparse=True)
+    (out * 2).sum().backward()
+    if twice is not None:
+        mod.nn.functional.embedding(mod.tensor(twice), w, sparse=True).sum().backward()
+    return w.grad
+
+
+EMB = [([[1, 2], [1, 5]], None, None), ([3], None, None), ([1, 2, 1, 4], 1, None),
+       ([1, 1], 1, None), ([[1, 2, 1, 5]], None, [3, 0]), ([4, 0], None, [4])]
+
+
+@pytest.mark.parametrize("idx, pad, twice", EMB)
+def test_embedding_sparse_grad_parts(idx, pad, twice):
+    g = _emb_grad(torch, idx, pad, twice)
+    assert g.is_sparse and g.layout is torch.sparse_coo and isinstance(g, torch.Tensor)
+    flat = [i for i in np.array(idx).reshape(-1).tolist() if i != pad]
+    dense = np.zeros((6, 2))
+    for i in flat:
+        dense[i] += 2
+    for i in twice or ():
+        dense[i] += 1
+    assert g.to_dense().tolist() == dense.tolist()
+    if twice is None:
+        assert _parts(g) == ([flat], [[2., 2.]] * len(flat), [6, 2], len(flat) < 2)
+    if real is not None:
+        assert _parts(g) == _parts(_emb_grad(real, idx, pad, twice))
+
+
+def _accumulated(mod, scale):
+    w = mod.nn.Parameter(mod.arange(12.).reshape(6, 2))
+    F = mod.nn.functional
+    (F.embedding(mod.tensor([1, 2, 1, 5]), w, sparse=True) * 2).sum().backward()
+    out = F.embedding(mod.tensor([3, 0]), w, sparse=True)
+    (out if scale == 1 else out * scale).sum().backward()
+    return w.grad
+
+
+@pytest.mark.parametrize("scale, order", [(3, [1, 2, 1, 3, 0, 5]), (1, [1, 2, 1, 5, 3, 0])])
+def test_embedding_sparse_accumulation_as_torch(scale, order):
+    # .grad += new: both values contiguous, PyTorch's merge of the two entry lists by
+    # index; the new one's values a view of the expanded gradient of sum() (no * scale),
+    # the lists one after the other
+    g = _accumulated(torch, scale)
+    vals = {1: 2., 2: 2., 5: 2., 3: scale, 0: scale}
+    assert _parts(g) == ([order], [[vals[i]] * 2 for i in order], [6, 2], False)
+    if real is not None:
+        assert _parts(g) == _parts(_accumulated(real, scale))
+
+
+def _two_lookups(mod):
+    w = mod.nn.Parameter(mod.arange(12.).reshape(6, 2))
+    F = mod.nn.functional
+    out = F.embedding(mod.tensor([1, 4]), w, sparse=True) + \
+        F.embedding(mod.tensor([0, 4]), w, sparse=True)
+    out.sum().backward()
+    return w.grad
+
+
+def test_two_sparse_gradients_of_one_weight_join_as_torch():
+    # (the expanded gradient of sum(): values not contiguous, so PyTorch's sparse add puts
+    # the two entry lists one after the other, newest first)
+    g = _two_lookups(torch)
+    assert _parts(g) == ([[1, 4, 0, 4]], [[1., 1.]] * 4, [6, 2], False)
+    if real is not None:
+        assert _parts(g) == _parts(_two_lookups(real))
+
+
+def test_sparse_plus_sparse_of_noncontiguous_values_concatenates():
+    i = torch.tensor([[1, 4]])
+    v = torch.ones(2, 1).expand(2, 3)
+    a = torch.sparse_coo_tensor(i, v, (6, 3))
+    b = torch.sparse_coo_tensor(torch.tensor([[0, 4]]), torch.ones(2, 3), (6, 3))
+    r = a + b
+    assert r._indices().tolist() == [[1, 4, 0, 4]] and not r.is_coalesced()
+    r2 = b + torch.sparse_coo_tensor(i, torch.ones(2, 3), (6, 3))   # contiguous: merged
+    assert r2._indices().tolist() == [[0, 1, 4]]
+
+
+@pytest.mark.parametrize("order", ["dense_first", "sparse_first"])
+def test_dense_and_sparse_gradients_accumulate_dense(order):
+    def run(mod):
+        w = mod.nn.Parameter(mod.arange(12.).reshape(6, 2))
+        F = mod.nn.functional
+        steps = [lambda: (w * 1).sum().backward(),
+                 lambda: F.embedding(mod.tensor([1, 4]), w, sparse=True).sum().backward()]
+        if order == "sparse_first":
+            steps.reverse()
+        steps[0]()
+        g0 = w.grad
+        steps[1]()
+        return w.grad, w.grad is g0
+    g, same = run(torch)
+    want = np.ones((6, 2))
+    want[[1, 4]] += 1
+    assert not g.is_sparse and g.tolist() == want.tolist()
+    assert same == (order == "dense_first")      # (dense .grad += sparse in place)
+    if real is not None:
+        rg, rsame = run(real)
+        assert rg.tolist() == g.tolist() and rsame == same
+
+
+def test_embedding_sparse_grad_through_autograd_grad_and_hooks():
+    w = torch.nn.Parameter(torch.arange(12.).reshape(6, 2))
+    out = torch.nn.functional.embedding(torch.tensor([1, 4]), w, sparse=True)
+    g, = torch.autograd.grad(out.sum(), w)
+    assert _parts(g) == ([[1, 4]], [[1., 1.], [1., 1.]], [6, 2], False)
+    seen = []
+    w.register_hook(lambda g: seen.append(g.layout))
+    torch.nn.functional.embedding(torch.tensor([2]), w, sparse=True).sum().backward()
+    assert seen == [torch.sparse_coo] and w.grad._indices().tolist() == [[2]]
+    w.grad = None
+    w.grad = torch.sparse_coo_tensor(torch.tensor([[0]]), torch.ones(1, 2), (6, 2))
+    assert w.grad.is_sparse
+
+
+def test_embedding_sparse_scale_grad_by_freq_is_torch_error():
+    e = torch.nn.Embedding(4, 2, sparse=True, scale_grad_by_freq=True)
+    out = e(torch.tensor([0, 2, 0]))
+    with pytest.raises(RuntimeError, match="embedding_backward: scale_grad_by_freq not "
+                                           "supported with sparse gradients"):
+        out.sum().backward()
+
+
+def test_embedding_sparse_max_norm_and_double():
+    e = torch.nn.Embedding(4, 3, sparse=True, max_norm=1.0)
+    with torch.no_grad():
+        e.weight.copy_(torch.arange(12.).reshape(4, 3))
+    e(torch.tensor([0, 2])).sum().backward()
+    assert _parts(e.weight.grad) == ([[0, 2]], [[1.] * 3] * 2, [4, 3], False)
+    assert abs(float(e.weight[2].norm()) - 1) < 1e-6 and e.weight[1].tolist() == [3, 4, 5]
+    d = torch.nn.Embedding(4, 2, sparse=True).double()
+    d(torch.tensor([1])).sum().backward()
+    assert d.weight.grad.dtype is torch.float64 and d.weight.grad._indices().tolist() == [[1]]
+
+
+def _bag_grad(mod, mode, pad=None, two_d=False, psw=False):
+    e = mod.nn.EmbeddingBag(5, 2, mode=mode, sparse=True, padding_idx=pad)
+    with mod.no_grad():
+        e.weight.copy_(mod.arange(10.).reshape(5, 2))
+    if two_d:
+        out = e(mod.tensor([[0, 2], [2, 4]]))
+    else:
+        w = mod.tensor([1., 2., 3., 4., 5.]) if psw else None
+        out = e(mod.tensor([0, 2, 2, 4, 1]), mod.tensor([0, 2]), per_sample_weights=w)
+    (out * mod.tensor([[1., 2.], [3., 4.]])).sum().backward()
+    return e.weight.grad
+
+
+@pytest.mark.parametrize("mode, pad, two_d, psw", [
+    ("sum", None, False, False), ("mean", None, False, False), ("sum", 2, True, False),
+    ("mean", 2, False, False), ("sum", None, False, True)])
+def test_embedding_bag_sparse_grad(mode, pad, two_d, psw):
+    g = _bag_grad(torch, mode, pad, two_d, psw)
+    idx = [0, 2, 2, 4] if two_d else [0, 2, 2, 4, 1]
+    bags = [0, 0, 1, 1] if two_d else [0, 0, 1, 1, 1]
+    up = np.array([[1., 2.], [3., 4.]])
+    keep = [k for k, i in enumerate(idx) if i != pad]
+    count = [sum(1 for k in keep if bags[k] == b) for b in range(2)]
+    want = []
+    for k in keep:
+        v = up[bags[k]] / (count[bags[k]] if mode == "mean" else 1)
+        want.append((v * (k + 1 if psw else 1)).tolist())
+    assert g._indices().tolist() == [[idx[k] for k in keep]]
+    np.testing.assert_allclose(g._values().numpy(), np.array(want), rtol=1e-6)
+    if real is not None:
+        r = _bag_grad(real, mode, pad, two_d, psw)
+        assert g._indices().tolist() == r._indices().tolist()
+        assert g._values().tolist() == r._values().tolist()
+
+
+def test_zero_grad_of_sparse_grads():
+    m = torch.nn.Embedding(6, 2, sparse=True)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    for zero in (lambda: m.zero_grad(set_to_none=False),
+                 lambda: opt.zero_grad(set_to_none=False)):
+        m(torch.tensor([1, 3])).sum().backward()
+        g = m.weight.grad
+        zero()
+        assert m.weight.grad is g and _parts(g) == ([[]], [], [6, 2], True)
+        assert g._indices().shape == (1, 0) and g._values().shape == (0, 2)
+    m.zero_grad()
+    assert m.weight.grad is None
+
+
+def test_clip_grad_norm_of_sparse_grad_is_torch_error():
+    m = torch.nn.Embedding(6, 2, sparse=True)
+    m(torch.tensor([1, 3])).sum().backward()
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::linalg_vector_norm' "
+                                                  "with arguments from the 'SparseCPU'"):
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
