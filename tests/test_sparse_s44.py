@@ -3,6 +3,8 @@ nn.EmbeddingBag with sparse=True give weight a sparse COO gradient, as PyTorch's
 accumulation, zero_grad and clipping, and the optimizers that step them (SGD, Adagrad,
 SparseAdam) or refuse them in PyTorch's words. Each test checks hand-computed / NumPy
 values; where torch is importable, torch 2.13's too."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -213,3 +215,133 @@ def test_clip_grad_norm_of_sparse_grad_is_torch_error():
     with pytest.raises(NotImplementedError, match="Could not run 'aten::linalg_vector_norm' "
                                                   "with arguments from the 'SparseCPU'"):
         torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+
+
+# ---------------------------------------------------------------- optimizers
+
+def _train(mod, make_opts, steps=20, bag=False):
+    """A small embedding model (Embedding or EmbeddingBag(sparse=True) -> Linear) trained
+    on fixed data; its losses and final embedding weight."""
+    w0 = np.random.RandomState(0).randn(10, 4).astype(np.float32)
+    emb = mod.nn.EmbeddingBag(10, 4, sparse=True) if bag else \
+        mod.nn.Embedding(10, 4, sparse=True)
+    lin = mod.nn.Linear(4, 1)
+    with mod.no_grad():
+        emb.weight.copy_(mod.tensor(w0))
+        lin.weight.copy_(mod.tensor([[0.5, -1.0, 0.25, 2.0]]))
+        lin.bias.zero_()
+    opts = make_opts(mod, emb, lin)
+    rs = np.random.RandomState(2)
+    losses = []
+    for _ in range(steps):
+        idx = mod.tensor(rs.randint(0, 10, size=(6, 3)))
+        y = mod.tensor(rs.randn(6, 1).astype(np.float32))
+        for o in opts:
+            o.zero_grad()
+        h = emb(idx) if bag else emb(idx).mean(1)
+        loss = ((lin(h) - y) ** 2).mean()
+        loss.backward()
+        for o in opts:
+            o.step()
+        losses.append(loss.item())
+    return np.array(losses), emb.weight.detach().numpy()
+
+
+def _all(mod, e, lin):
+    return list(e.parameters()) + list(lin.parameters())
+
+
+OPTS = {
+    "sgd": lambda m, e, lin: [m.optim.SGD(_all(m, e, lin), lr=0.1)],
+    "sgd_momentum": lambda m, e, lin: [m.optim.SGD(_all(m, e, lin), lr=0.1, momentum=0.9,
+                                                   dampening=0.1)],
+    "sgd_nesterov": lambda m, e, lin: [m.optim.SGD(_all(m, e, lin), lr=0.1, momentum=0.9,
+                                                   nesterov=True, maximize=False)],
+    "adagrad": lambda m, e, lin: [m.optim.Adagrad(_all(m, e, lin), lr=0.1, lr_decay=0.01)],
+    "sparse_adam": lambda m, e, lin: [m.optim.SparseAdam(list(e.parameters()), lr=0.05),
+                                      m.optim.Adam(lin.parameters(), lr=0.05)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTS))
+@pytest.mark.parametrize("bag", [False, True])
+def test_optimizers_step_sparse_gradients(name, bag):
+    losses, w = _train(torch, OPTS[name], bag=bag)
+    assert np.all(np.isfinite(losses)) and losses[-5:].mean() < losses[:5].mean()
+    if real is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rl, rw = _train(real, OPTS[name], bag=bag)
+        np.testing.assert_allclose(losses, rl, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w, rw, rtol=1e-5, atol=1e-6)
+
+
+def test_sgd_sparse_step_touches_only_named_rows():
+    e = torch.nn.Embedding(5, 2, sparse=True)
+    with torch.no_grad():
+        e.weight.copy_(torch.arange(10.).reshape(5, 2))
+    opt = torch.optim.SGD(e.parameters(), lr=0.5)
+    (e(torch.tensor([1, 3, 1])) * torch.tensor([[1.], [2.], [4.]])).sum().backward()
+    opt.step()
+    want = np.arange(10.).reshape(5, 2)
+    want[1] -= 0.5 * 5
+    want[3] -= 0.5 * 2
+    assert e.weight.tolist() == want.tolist()
+
+
+def test_sparse_adam_formula_by_hand():
+    e = torch.nn.Embedding(4, 1, sparse=True)
+    with torch.no_grad():
+        e.weight.copy_(torch.tensor([[1.], [2.], [3.], [4.]], dtype=torch.float64))
+    e = e.double()
+    opt = torch.optim.SparseAdam(e.parameters(), lr=0.1, betas=(0.5, 0.75), eps=1e-8)
+    m, v, p = np.zeros(4), np.zeros(4), np.array([1., 2., 3., 4.])
+    for t, (rows, g) in enumerate([([2, 0, 2], [1., 2., 3.]), ([0], [-1.])], 1):
+        opt.zero_grad()
+        (e(torch.tensor(rows)).reshape(-1) * torch.tensor(g, dtype=torch.float64)).sum() \
+            .backward()
+        opt.step()
+        gd = np.zeros(4)
+        np.add.at(gd, rows, g)
+        r = sorted(set(rows))
+        m[r] += (1 - 0.5) * (gd[r] - m[r])
+        v[r] += (1 - 0.75) * (gd[r] ** 2 - v[r])
+        p[r] -= 0.1 * np.sqrt(1 - 0.75 ** t) / (1 - 0.5 ** t) * m[r] / (np.sqrt(v[r]) + 1e-8)
+        np.testing.assert_allclose(e.weight.detach().numpy().reshape(-1), p, rtol=1e-12)
+    st = opt.state[e.weight]
+    assert st["step"] == 2 and st["exp_avg"].tolist() == [[x] for x in m]
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: torch.optim.Adam([p]), "Adam does not support sparse gradients, please "
+                                      "consider SparseAdam instead"),
+    (lambda p: torch.optim.AdamW([p]), "Adam does not support sparse gradients, please "
+                                       "consider SparseAdam instead"),
+    (lambda p: torch.optim.RMSprop([p]), "RMSprop does not support sparse gradients"),
+    (lambda p: torch.optim.NAdam([p]), "NAdam does not support sparse gradients"),
+    (lambda p: torch.optim.Adadelta([p]), "Adadelta does not support sparse gradients"),
+    (lambda p: torch.optim.SGD([p], lr=0.1, weight_decay=0.1),
+     r"add\(sparse, dense\) is not supported. Use add\(dense, sparse\) instead."),
+    (lambda p: torch.optim.Adagrad([p], weight_decay=0.1),
+     "weight_decay option is not compatible with sparse gradients")])
+def test_optimizers_refuse_sparse_gradients_in_torch_words(make, words):
+    p = torch.nn.Parameter(torch.ones(4, 2))
+    opt = make(p)
+    torch.nn.functional.embedding(torch.tensor([1]), p, sparse=True).sum().backward()
+    with pytest.raises(RuntimeError, match=words):
+        opt.step()
+    assert p.tolist() == [[1., 1.]] * 4
+
+
+def test_sparse_adam_refusals():
+    with pytest.raises(ValueError, match=r"Sparse params at indices \[\[0, 0\]\]: SparseAdam "
+                                         "requires dense parameter tensors"):
+        torch.optim.SparseAdam([torch.zeros(2, 2).to_sparse().requires_grad_()])
+    with pytest.raises(ValueError, match="Invalid learning rate: 0"):
+        torch.optim.SparseAdam([torch.nn.Parameter(torch.ones(2))], lr=0)
+    p = torch.nn.Parameter(torch.ones(2))
+    opt = torch.optim.SparseAdam([p])
+    (p * 2).sum().backward()
+    with pytest.raises(RuntimeError, match="SparseAdam does not support dense gradients, "
+                                           "please consider Adam instead"):
+        opt.step()

@@ -71,3 +71,29 @@ class SGD(_ElementwiseOptimizer):
             else:
                 g = buf
         add_alpha_(xp, p, g, -lr, tmp)
+
+    def _step_sparse(self, b, i, g, h):
+        """A sparse gradient (embedding(sparse=True)) as PyTorch's single-tensor SGD steps
+        it, through the sparse ops: p += -lr * g (dense += sparse: only the rows g names
+        change); weight_decay is its error (sparse + dense). The momentum buffer stays
+        dense (PyTorch's is a sparse tensor of every row a gradient named: the same
+        values, the rows it never named zero)."""
+        from ..autograd import no_grad
+        lr, momentum, dampening, weight_decay, nesterov, maximize = h
+        p = b.params[i]
+        with no_grad():
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                g = g.add(p, alpha=weight_decay)        # (PyTorch's error)
+            if momentum != 0:
+                fresh = not b.init[i]
+                if fresh:
+                    b.initialize(self, i)
+                buf = b.views["momentum_buffer"][i]
+                if fresh:
+                    buf.zero_().add_(g)
+                else:
+                    buf.mul_(momentum).add_(g, alpha=1 - dampening)
+                g = (buf * momentum).add_(g) if nesterov else buf
+            p.add_(g, alpha=-lr)
