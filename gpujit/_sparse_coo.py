@@ -53,7 +53,8 @@ _SUPPORTED = ("indices(), values(), _indices(), _values(), _nnz(), sparse_dim(),
               "sparse tensor, dense + sparse, neg, pow, abs and other zero-preserving "
               "pointwise methods, mm / matmul / @ / addmm / mv / bmm / torch.sparse.mm / "
               "torch.spmm with a dense matrix, zeros_like / new_zeros, unsqueeze, "
-              "index_select, narrow_copy, permute, cat, stack, add_ / zero_")
+              "index_select, narrow_copy, permute, cat, stack, unbind, add_ / zero_, the "
+              "in-place zero-preserving methods, sspaddmm / smm / hspmm")
 
 
 def _backend(dev, kind="Sparse"):
@@ -527,6 +528,19 @@ class SparseCooTensor(Tensor):
     def item(self):
         return self.to_dense().item()
 
+    def any(self, dim=None, keepdim=False):
+        """Whether any stored value is nonzero (PyTorch's any of a sparse tensor: of its
+        values); over a dim, PyTorch's error."""
+        if dim is None and not keepdim:
+            return self._sp_v.any()
+        raise not_implemented("aten::any.dim", self._device)
+
+    def unbind(self, dim=0):
+        """The slices along dim (select: sparse, or dense 0-dim ones of a 1-D tensor)."""
+        from .tensor import _wrap_dim
+        dim = _wrap_dim(dim, self.dim(), "unbind")
+        return tuple(_select(self, dim, k) for k in range(self._sp_size[dim]))
+
     def __bool__(self):
         return bool(self.to_dense())
 
@@ -662,6 +676,40 @@ ZERO_PRESERVING = ("abs", "sqrt", "sin", "tan", "tanh", "sinh", "asin", "atan", 
 for _name in ZERO_PRESERVING:
     setattr(SparseCooTensor, _name, _zero_preserving(_name))
 SparseCooTensor.__abs__ = SparseCooTensor.abs
+
+
+def _zero_preserving_(name):
+    """x.<name>_() in place: PyTorch's runs on the values of a coalesced tensor only."""
+    def method(self, *args, **kwargs):
+        if not self._sp_coalesced:
+            raise RuntimeError(f"{name}_ requires coalesced input")
+        getattr(self._sp_v, name + "_")(*args, **kwargs)
+        self._dtype = self._sp_v._dtype
+        self._vc[0] += 1
+        return self
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"x.{name}_() of a coalesced sparse tensor: of its values, in place."
+    return method
+
+
+for _name in ZERO_PRESERVING:
+    if _name not in ("isnan", "isinf", "signbit", "square"):    # (no in-place form)
+        setattr(SparseCooTensor, _name + "_", _zero_preserving_(_name))
+
+
+def _neg_(self):
+    """-x in place: the values negated (linear: an uncoalesced tensor too, as PyTorch's)."""
+    self._sp_v.neg_()
+    self._vc[0] += 1
+    return self
+
+
+def _square_(self):
+    raise not_implemented("aten::pow_.Scalar", self._device)    # (PyTorch's square_ is pow_)
+
+
+SparseCooTensor.neg_ = SparseCooTensor.negative_ = _neg_
+SparseCooTensor.square_ = _square_
 
 
 def _linear(i, size):
@@ -883,7 +931,8 @@ def _name_node(cls, name):
 
 def _select(self, dim, index):
     """The entries whose index along sparse dim `dim` is `index`, that dim dropped
-    (uncoalesced, as PyTorch's); with no sparse dim left, the dense tensor."""
+    (uncoalesced but of fewer than 2 entries, as PyTorch's); with no sparse dim left, the
+    dense tensor."""
     from .tensor import _wrap_dim
     n, sd = self.dim(), self.sparse_dim()
     d = _wrap_dim(dim, n, "select")
@@ -901,10 +950,11 @@ def _select(self, dim, index):
     if not rows:
         return v.sum(0)
     return _make(self._sp_i[rows].index_select(1, kt), v,
-                 self.shape[:d] + self.shape[d + 1:], False)
+                 self.shape[:d] + self.shape[d + 1:], keep.size < 2)
 
 
 _KERNELS["aten::select.int"] = _select
+_KERNELS["aten::unbind.int"] = lambda self, dim=0: self.unbind(dim)
 
 # ---------------------------------------------------------------- autograd of the values
 def _records(t):

@@ -337,6 +337,19 @@ def _new_factory(dense_name):
     return kernel
 
 
+def _filled_like(self, fill_value, dtype=None, layout=None, device=None, pin_memory=None,
+                 memory_format=None):
+    """ones_like / full_like of a sparse tensor: dense with layout=torch.strided, else
+    PyTorch's error (its empty sparse tensor's fill_)."""
+    if layout is _dt.strided:
+        import gpujit
+        return gpujit.full(tuple(self.shape), fill_value, dtype=dtype or self._dtype,
+                           device=device or self._device)
+    raise not_implemented("aten::fill_.Scalar", self._device)
+
+
+_KERNELS["aten::ones_like"] = lambda self, *rest: _filled_like(self, 1, *rest)
+_KERNELS["aten::full_like"] = _filled_like
 _KERNELS["aten::zeros_like"] = _factory_like("zeros")
 _KERNELS["aten::empty_like"] = _factory_like("empty")
 _KERNELS["aten::new_zeros"] = _new_factory("zeros")

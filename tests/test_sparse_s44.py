@@ -345,3 +345,131 @@ def test_sparse_adam_refusals():
     with pytest.raises(RuntimeError, match="SparseAdam does not support dense gradients, "
                                            "please consider Adam instead"):
         opt.step()
+
+
+# ---------------------------------------------------------------- sparse results of products
+
+S = [[0., 1., 0.], [2., 0., 3.]]
+D = [[0., 1.], [2., 3.], [4., 5.]]
+
+
+def _sp(mod, a=S):
+    return mod.tensor(a).to_sparse()
+
+
+@pytest.mark.parametrize("expr", [
+    "torch.sspaddmm(torch.zeros(2, 2).to_sparse(), s, d)",
+    "torch.sspaddmm(torch.tensor([[1., 0.], [0., 0.]]).to_sparse(), s, d, beta=2, alpha=3)",
+    "torch.tensor([[1., 0.], [0., 0.]]).to_sparse().sspaddmm(s, d)",
+    "torch.smm(s, d)", "s.smm(d)", "torch.hspmm(s, d)",
+    "torch.sspaddmm(torch.sparse_coo_tensor([[1, 0, 1], [1, 1, 1]], [3., 1., 2.], (2, 2)), "
+    "torch.sparse_coo_tensor([[1, 0, 1], [2, 1, 0]], [3., 1., 2.], (2, 3)), d, beta=2)",
+    "torch.hspmm(torch.sparse_coo_tensor([[1, 0, 1], [2, 1, 0]], [3., 1., 2.], (2, 3)), d)",
+    "torch.smm(torch.sparse_coo_tensor(torch.zeros(2, 0, dtype=torch.long), torch.zeros(0), "
+    "(2, 3)), d)"])
+def test_sspaddmm_smm_hspmm_sparse_results(expr):
+    def run(mod):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return eval(expr, {"torch": mod, "s": _sp(mod), "d": mod.tensor(D)})
+    r = run(torch)
+    assert r.is_sparse
+    # the dense value, by NumPy
+    env = {"s": np.array(S), "d": np.array(D)}
+    ref = {"sspaddmm(torch.zeros": env["s"] @ env["d"],
+           "beta=2, alpha=3": 2 * np.array([[1., 0.], [0., 0.]]) + 3 * (env["s"] @ env["d"]),
+           ".sspaddmm(s, d)": np.array([[1., 0.], [0., 0.]]) + env["s"] @ env["d"],
+           "smm(s": env["s"] @ env["d"], "hspmm(s": env["s"] @ env["d"]}
+    for key, want in ref.items():
+        if key in expr:
+            assert r.to_dense().tolist() == want.tolist()
+    if real is not None:
+        t = run(real)
+        assert _parts(r) == _parts(t) and r.sparse_dim() == t.sparse_dim()
+
+
+def test_sspaddmm_smm_hspmm_errors_as_torch():
+    s, d = _sp(torch), torch.tensor(D)
+    with pytest.raises(RuntimeError, match="sspaddmm: expected 'mat1' to have sparse layout, "
+                                           "got 'mat1' with layout Strided"):
+        torch.sspaddmm(torch.zeros(2, 2).to_sparse(), s.to_dense(), d)
+    with pytest.raises(RuntimeError, match="sspaddmm: Argument #1: Expected dim 0 size 2, "
+                                           "got 3"):
+        torch.sspaddmm(torch.zeros(3, 2).to_sparse(), s, d)
+    with pytest.raises(RuntimeError, match="sspaddmm: Argument #3: Expected dim 0 size 3, "
+                                           "got 2"):
+        torch.sspaddmm(torch.zeros(2, 2).to_sparse(), s, d[:2])
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        torch.sspaddmm(torch.zeros(2).to_sparse(), s, d)
+    with pytest.raises(RuntimeError, match="hspmm: Argument #3: Expected dim 0 size 3, got 2"):
+        torch.hspmm(s, d[:2])
+    with pytest.raises(RuntimeError, match="expected scalar type Float but found Double"):
+        torch.smm(s, d.double())
+    assert torch.smm(s.long(), d.long())._values().tolist() == [2, 3, 12, 17]
+    assert not hasattr(s, "hspmm")
+
+
+# ---------------------------------------------------------------- small COO leftovers
+
+@pytest.mark.parametrize("name", ["abs", "sqrt", "sin", "ceil", "sign", "expm1", "relu",
+                                  "frac", "nan_to_num", "trunc", "deg2rad"])
+def test_inplace_zero_preserving_methods(name):
+    def run(mod, coalesced):
+        i = [[1, 0, 2]] if coalesced else [[1, 0, 1]]
+        s = mod.sparse_coo_tensor(i, [0.5, -0.25, 0.125], (3,))
+        if coalesced:
+            s = s.coalesce()
+        r = getattr(s, name + "_")()
+        return r is s, _parts(s)
+    with pytest.raises(RuntimeError, match=f"{name}_ requires coalesced input"):
+        run(torch, False)
+    same, parts = run(torch, True)
+    want = getattr(np, {"sign": "sign", "relu": "abs"}.get(name, "abs"))
+    assert same and parts[0] == [[0, 1, 2]] and parts[3]
+    v = np.array([-0.25, 0.5, 0.125], np.float32)
+    if name in ("abs", "sign"):
+        assert parts[1] == want(v).tolist()
+    if real is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rs, rparts = run(real, True)
+        assert rs and rparts[0] == parts[0] and rparts[3] == parts[3]
+        np.testing.assert_allclose(parts[1], rparts[1], rtol=1e-6)
+
+
+def test_neg_square_any_unbind():
+    s = torch.sparse_coo_tensor([[1, 0, 1]], [0.5, -0.25, 0.125], (3,))
+    assert s.neg_() is s and _parts(s) == ([[1, 0, 1]], [-0.5, 0.25, -0.125], [3], False)
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::pow_.Scalar' with "
+                                                  "arguments from the 'SparseCPU' backend"):
+        s.square_()
+    assert s.any().item() is True and (s * 0).any().item() is False
+    assert [t.item() for t in s.unbind()] == [0.25, -0.625, 0.0]
+    assert [t.item() for t in torch.unbind(s)] == [0.25, -0.625, 0.0]
+    cols = torch.tensor([[0., 1.], [2., 0.]]).to_sparse().unbind(1)
+    assert [_parts(c) for c in cols] == [([[1]], [2.], [2], True), ([[0]], [1.], [2], True)]
+
+
+@pytest.mark.parametrize("make, exc, words", [
+    (lambda x: torch.ones(2, 2, layout=torch.sparse_coo), RuntimeError,
+     r"full\(...\) is not implemented for sparse layout"),
+    (lambda x: torch.full((2, 2), 3., layout=torch.sparse_coo), RuntimeError,
+     r"full\(...\) is not implemented for sparse layout"),
+    (lambda x: torch.ones_like(x, layout=torch.sparse_coo), NotImplementedError,
+     "Could not run 'aten::empty_strided' with arguments from the 'SparseCPU' backend"),
+    (lambda x: torch.full_like(x, 2., layout=torch.sparse_coo), NotImplementedError,
+     "Could not run 'aten::empty_strided' with arguments from the 'SparseCPU' backend"),
+    (lambda x: x.new_ones((2, 2), layout=torch.sparse_coo), NotImplementedError,
+     "Could not run 'aten::fill_.Scalar' with arguments from the 'SparseCPU' backend"),
+    (lambda x: x.new_full((2, 2), 3., layout=torch.sparse_coo), NotImplementedError,
+     "Could not run 'aten::fill_.Scalar' with arguments from the 'SparseCPU' backend"),
+    (lambda x: torch.ones_like(x.to_sparse()), NotImplementedError,
+     "Could not run 'aten::fill_.Scalar' with arguments from the 'SparseCPU' backend"),
+    (lambda x: torch.full_like(x.to_sparse(), 2.), NotImplementedError,
+     "Could not run 'aten::fill_.Scalar' with arguments from the 'SparseCPU' backend")])
+def test_filled_factories_with_sparse_layout_errors_as_torch(make, exc, words):
+    with pytest.raises(exc, match=words):
+        make(torch.ones(2))
+    s = torch.ones(2).to_sparse()
+    assert torch.ones_like(s, layout=torch.strided).tolist() == [1., 1.]
+    assert torch.full_like(s, 2., layout=torch.strided).tolist() == [2., 2.]

@@ -15,7 +15,7 @@ from .. import dtypes as _dt
 from .._no_complex import refusing
 from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, to_sparse
 from .._sparse_kernels import sparse_mask
-from .._sparse_products import sparse_mm
+from .._sparse_products import hspmm, smm, sparse_mm, sspaddmm
 from .._sparse_csr import sparse_csr_tensor
 from ..tensor import Tensor
 from .registry import tensor_method
@@ -58,6 +58,13 @@ def sparse_factory(op, args, dev):
     kw = dict(zip((a.name for a in op.schema.arguments), args))
     layout = kw["layout"]
     if op.name in _FULL and layout is _dt.sparse_coo:
+        # (PyTorch's full refuses a sparse layout; its _like forms reach empty_strided,
+        # its new_ forms fill_ of the empty sparse tensor)
+        from .._sparse_coo import not_implemented
+        if op.name.endswith("_like"):
+            raise not_implemented("aten::empty_strided", dev)
+        if op.name.startswith("aten::new_"):
+            raise not_implemented("aten::fill_.Scalar", dev)
         raise RuntimeError("full(...) is not implemented for sparse layout")
     if op.name not in _EMPTY or layout not in (_dt.sparse_coo, _dt.sparse_csr):
         raise refuse_layout(op.public_name, layout)
@@ -83,10 +90,13 @@ def _refusing(name, what, qual="torch"):
 
 _MAKES = "its result would be a sparse tensor"
 for _name in ("sparse_csc_tensor",
-              "sparse_bsr_tensor", "sparse_bsc_tensor", "sparse_compressed_tensor", "hspmm"):
+              "sparse_bsr_tensor", "sparse_bsc_tensor", "sparse_compressed_tensor"):
     PUBLIC[_name] = _refusing(_name, _MAKES)
-for _name in ("smm", "sspaddmm", "saddmm"):
-    PUBLIC[_name] = _refusing(_name, "it takes a sparse matrix")
+PUBLIC["saddmm"] = _refusing("saddmm", "it takes a sparse matrix")
+PUBLIC.update(sspaddmm=sspaddmm, smm=smm, hspmm=hspmm)
+Tensor.sspaddmm = lambda self, mat1, mat2, *, beta=1, alpha=1: sspaddmm(
+    self, mat1, mat2, beta=beta, alpha=alpha)
+Tensor.smm = smm
 
 
 def spmm(input, mat2):
