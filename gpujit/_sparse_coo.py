@@ -321,12 +321,9 @@ class SparseCooTensor(Tensor):
         return _device_tensor(a.reshape(size), self._device)
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
-        if layout is _dt.sparse_csr and blocksize is None:
-            from ._sparse_csr import to_sparse_csr
-            return to_sparse_csr(self, dense_dim)
         if layout not in (None, _dt.sparse_coo):
-            raise RuntimeError(f"to_sparse: layout={layout!r} is not available: gpujit has "
-                               f"sparse COO tensors only")
+            from ._sparse_csr import _to_layout
+            return _to_layout(self, layout, blocksize, dense_dim)
         if sparse_dim is not None and sparse_dim != self.sparse_dim():
             raise RuntimeError("to_sparse: conversion from Sparse to Sparse with sparse_dim "
                                "argument !=self.sparse_dim() is not supported")
@@ -764,15 +761,12 @@ def _no_grad_operand(what, t):
 def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
     """x.to_sparse(sparse_dim=x.dim()): the COO tensor of x's nonzero entries (with
     sparse_dim < x.dim(), of its nonzero slices), indices in row-major order, coalesced."""
-    if layout is _dt.sparse_csr and blocksize is None:
-        from ._sparse_csr import to_sparse_csr
-        return to_sparse_csr(self, dense_dim)
     if layout not in (None, _dt.sparse_coo):
-        from .ops.sparse_refusals import WHY_COMPRESSED
-        raise RuntimeError(f"to_sparse: layout={layout!r} is not available: {WHY_COMPRESSED}")
+        from ._sparse_csr import _to_layout
+        return _to_layout(self, layout, blocksize, dense_dim)
     if blocksize is not None or dense_dim is not None:
-        raise RuntimeError("to_sparse: blocksize and dense_dim are for compressed layouts; "
-                           "gpujit has sparse COO tensors only")
+        raise RuntimeError("to_sparse: blocksize and dense_dim are for the compressed layouts "
+                           "(layout=torch.sparse_csr, sparse_csc, sparse_bsr, sparse_bsc)")
     if _registry.dispatch_state.tracing is not None:
         raise RuntimeError("to_sparse: gpujit's tracer does not record sparse tensors; "
                            "make the sparse tensor outside the traced function")
@@ -898,9 +892,9 @@ def _kernel(*names):
 def rebuild_sparse_tensor(layout, data):
     """torch._utils._rebuild_sparse_tensor for a COO or CSR tensor (what torch.save
     writes)."""
-    if layout is _dt.sparse_csr:
+    if layout in (_dt.sparse_csr, _dt.sparse_csc, _dt.sparse_bsr, _dt.sparse_bsc):
         from ._sparse_csr import _csr_rebuild
-        return _csr_rebuild(data)
+        return _csr_rebuild(data, layout)
     if layout is not _dt.sparse_coo:
         raise RuntimeError(f"gpujit.load: the file holds a {layout!r} tensor: gpujit has "
                            f"sparse COO tensors only")

@@ -380,27 +380,75 @@ def _k_transpose(self, dim0, dim1):
     return _make(self._sp_i[order], _alias(self._sp_v, "TransposeBackward0"), size, False)
 
 
-def _csr_operands(fn, swap_add=False):
-    """fn over the COO forms of its CSR operands, a sparse result made CSR again (csr *
-    dense, csr + csr, csr @ csr are CSR, as PyTorch's); csr + dense (swap_add) is dense +
-    csr, a dense result, as PyTorch's."""
+_ADDS = ("aten::add.Tensor", "aten::add_.Tensor")
+
+
+def _compressed_refusal(op, args):
+    """PyTorch's error where its kernels take a CSC / BSR / BSC operand no further than
+    CSR (None where they compute it): a product by elements with a dense tensor, a block
+    layout in a sum with a dense tensor or in a sparse @ sparse product, BSC @ dense."""
+    from ._sparse_csr import SparseCsrTensor, _BLOCK_LAYOUTS, _layout_name
+    comp = [a for a in args if type(a) is SparseCsrTensor]
+    layouts = {a.layout for a in comp}
+    dense = any(isinstance(a, Tensor) and not isinstance(a, (SparseCsrTensor, SparseCooTensor))
+                for a in args)
+    block = layouts & set(_BLOCK_LAYOUTS)
+    first = _layout_name(comp[0].layout)
+    if op == "aten::mul.Tensor" and dense:
+        if block:
+            return RuntimeError(f"empty_sparse_compressed expected sparse compressed "
+                                f"(non-block) tensor layout but got {first}")
+        return RuntimeError("Expected result Tensor to be of format CSR")
+    if op in _ADDS and dense and block:
+        return RuntimeError("src.layout() == kSparseCsr || src.layout() == kSparseCsc "
+                            "INTERNAL ASSERT FAILED: gpujit, as PyTorch, adds no block "
+                            "sparse tensor to a dense one")
+    if op in ("aten::mm", "aten::matmul", "aten::addmm", "aten::mv") and block:
+        if len(comp) > 1:
+            return RuntimeError(f"zeros_sparse_compressed expected sparse compressed "
+                                f"(non-block) tensor layout but got {first}")
+        if _dt.sparse_bsc in layouts:
+            if op == "aten::mv":
+                return RuntimeError("torch.addmv: operation not supported for mat with "
+                                    "SparseBsc layout")
+            return RuntimeError("addmm: computation on CPU is not implemented for Strided + "
+                                "SparseBsc @ Strided")
+    return None
+
+
+def _csr_operands(fn, op, swap_add=False):
+    """fn over the COO forms of its compressed operands, a sparse result made compressed
+    again (csr * dense, csr + csr, csr @ csr are CSR, csc + csc CSC, bsr + bsr BSR of the
+    same blocks, csc @ csc CSR, as PyTorch's); csr + dense (swap_add) is dense + csr, a
+    dense result, as PyTorch's; where PyTorch refuses a CSC / BSR / BSC operand, its
+    error (_compressed_refusal)."""
     def kernel(*args):
-        from ._sparse_csr import as_coo, SparseCsrTensor, to_sparse_csr
+        from ._sparse_csr import as_coo, SparseCsrTensor, _to_layout
+        comp = [a for a in args if type(a) is SparseCsrTensor]
+        if any(a.layout is not _dt.sparse_csr for a in comp):
+            e = _compressed_refusal(op, args)
+            if e is not None:
+                raise e
         if swap_add and type(args[0]) is SparseCsrTensor and isinstance(args[1], Tensor) \
                 and not isinstance(args[1], (SparseCsrTensor, SparseCooTensor)):
             other = args[1] * args[2] if args[2] != 1 else args[1]
             return fn(other, as_coo(args[0]))
         r = fn(*(as_coo(a) for a in args))
-        return to_sparse_csr(r) if isinstance(r, SparseCooTensor) else r
+        if not isinstance(r, SparseCooTensor):
+            return r
+        lay = comp[0].layout if op in _ADDS else _dt.sparse_csr
+        return _to_layout(r, lay, comp[0]._blocksize() if lay in (_dt.sparse_bsr,
+                                                                  _dt.sparse_bsc) else None)
     return kernel
 
 
-# the ops a CSR operand takes (through its COO form): products and sums with dense tensors
-# and CSR ones, products by elements
-_CSR_OPS = {n: _csr_operands(_KERNELS[n]) for n in (
+# the ops a compressed operand takes (through its COO form): products and sums with dense
+# tensors and compressed ones, products by elements
+_CSR_OPS = {n: _csr_operands(_KERNELS[n], n) for n in (
     "aten::mm", "aten::matmul", "aten::mv", "aten::addmm", "aten::mul.Tensor")}
-_CSR_OPS["aten::add.Tensor"] = _csr_operands(_k_add, swap_add=True)
-_CSR_OPS["aten::add_.Tensor"] = _csr_operands(_KERNELS["aten::add_.Tensor"])
+_CSR_OPS["aten::add.Tensor"] = _csr_operands(_k_add, "aten::add.Tensor", swap_add=True)
+_CSR_OPS["aten::add_.Tensor"] = _csr_operands(_KERNELS["aten::add_.Tensor"],
+                                             "aten::add_.Tensor")
 
 
 # ---------------------------------------------------------------- shapes

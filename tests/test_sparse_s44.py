@@ -473,3 +473,155 @@ def test_filled_factories_with_sparse_layout_errors_as_torch(make, exc, words):
     s = torch.ones(2).to_sparse()
     assert torch.ones_like(s, layout=torch.strided).tolist() == [1., 1.]
     assert torch.full_like(s, 2., layout=torch.strided).tolist() == [2., 2.]
+
+
+# ---------------------------------------------------------------- CSC, BSR, BSC
+
+M = [[0., 1., 0., 0.], [2., 0., 3., 0.], [0., 0., 0., 4.], [5., 6., 0., 0.]]
+CONVERSIONS = ["to_sparse_csc()", "to_sparse_bsr((2, 2))", "to_sparse_bsc((2, 2))",
+               "to_sparse_bsc((2, 1))", "to_sparse(layout=torch.sparse_csc)",
+               "to_sparse(layout=torch.sparse_bsr, blocksize=(1, 2))",
+               "to_sparse().to_sparse_csc()", "to_sparse_csr().to_sparse_csc()",
+               "to_sparse_csc().to_sparse_csr()", "to_sparse_csr().to_sparse_bsr((2, 2))",
+               "to_sparse_csc().to_sparse_bsc((2, 2))"]
+
+
+def _compressed_parts(c):
+    lay = str(c.layout)
+    comp, plain = (c.crow_indices(), c.col_indices()) if lay.endswith(("csr", "bsr")) \
+        else (c.ccol_indices(), c.row_indices())
+    return lay, comp.tolist(), plain.tolist(), c.values().tolist(), list(c.shape), c._nnz()
+
+
+@pytest.mark.parametrize("conv", CONVERSIONS)
+def test_compressed_layouts_parts_dense_coo_repr(conv):
+    def run(mod):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c = eval("x." + conv, {"x": mod.tensor(M), "torch": mod})
+            coo = c.to_sparse_coo()
+            return (_compressed_parts(c), c.to_dense().tolist(), _parts(coo),
+                    repr(c.double()).replace("gpujit.", "torch."), str(c.t().layout),
+                    c.t().to_dense().tolist())
+    got = run(torch)
+    assert got[1] == M and got[5] == np.array(M).T.tolist()
+    if conv.endswith(("csc()", "sparse_csc)")):
+        assert got[0] == ("torch.sparse_csc", [0, 2, 4, 5, 6], [1, 3, 0, 3, 1, 2],
+                          [2., 5., 1., 6., 3., 4.], [4, 4], 6)
+    if real is not None:
+        assert got == run(real)
+
+
+def test_compressed_constructors_and_errors():
+    c = torch.sparse_csc_tensor(torch.tensor([0, 2, 3, 4, 5]), torch.tensor([1, 3, 0, 1, 2]),
+                                torch.tensor([2., 5., 1., 3., 4.]))
+    assert c.shape == (4, 4) and c.layout is torch.sparse_csc
+    assert c.to_dense().tolist() == [[0., 1., 0., 0.], [2., 0., 3., 0.], [0., 0., 0., 4.],
+                                     [5., 0., 0., 0.]]
+    b = torch.sparse_bsr_tensor(torch.tensor([0, 1, 2]), torch.tensor([0, 1]),
+                                torch.ones(2, 2, 2))
+    assert b.shape == (4, 4) and b.to_dense().tolist() == [[1., 1., 0., 0.], [1., 1., 0., 0.],
+                                                           [0., 0., 1., 1.], [0., 0., 1., 1.]]
+    d = torch.sparse_compressed_tensor(torch.tensor([0, 1, 2]), torch.tensor([0, 1]),
+                                       torch.ones(2), (2, 2), layout=torch.sparse_csc)
+    assert d.to_dense().tolist() == [[1., 0.], [0., 1.]]
+    x = torch.tensor(M)
+    for expr, exc, msg in (
+            ("x.to_sparse_bsr((3, 2))", RuntimeError, "dense_to_sparse_bsr: tensor sparse size "
+             "(4,4) must be divisible by given blocksize (3,2)"),
+            ("x.to_sparse(layout=torch.sparse_bsr)", RuntimeError, "dense_to_sparse: conversion "
+             "from Strided to SparseBsr without blocksize argument given is not supported"),
+            ("x.to_sparse(layout=torch.sparse_csc, blocksize=(1, 1))", RuntimeError,
+             "dense_to_sparse: conversion from Strided to SparseCsc with blocksize argument "
+             "given is not supported"),
+            ("x.to_sparse_bsr((1, 1)).to_sparse_bsr((2, 2))", RuntimeError, "to_sparse_bsr: "
+             "conversion from SparseBsr to SparseBsr with blocksize changed from [1, 1] to "
+             "[2, 2] is not supported"),
+            ("x.to_sparse_bsr((2, 2)).to_sparse_csr()", RuntimeError,
+             "sparse_compressed_to_sparse_csr: expected SparseCsr or SparseCsc layout but got "
+             "SparseBsr"),
+            ("x.to_sparse_csc().crow_indices()", RuntimeError, "crow_indices expected sparse "
+             "row compressed tensor layout but got SparseCsc"),
+            ("x.to_sparse_csr().ccol_indices()", RuntimeError, "ccol_indices expected sparse "
+             "column compressed tensor layout but got SparseCsr"),
+            ("x.to_sparse_bsc((1, 1)).col_indices()", RuntimeError, "col_indices expected "
+             "sparse row compressed tensor layout but got SparseBsc"),
+            ("x.to_sparse_csc().indices()", RuntimeError, "indices expected sparse coordinate "
+             "tensor layout but got SparseCsc"),
+            ("x.to_sparse_bsr((1, 1)).stride()", RuntimeError, "Sparse BSR tensors do not "
+             "have strides"),
+            ("x.to_sparse_csc().numpy()", TypeError, "can't convert SparseCsc layout tensor to "
+             "numpy. Use Tensor.to_dense() first."),
+            ("x.to_sparse_csc() / 2", RuntimeError, "unsupported tensor layout: SparseCsc"),
+            ("torch.sparse_compressed_tensor(torch.tensor([0, 1]), torch.tensor([0]), "
+             "torch.ones(1), (1, 1), layout=torch.sparse_coo)", RuntimeError,
+             "sparse_compressed_tensor expected sparse compressed tensor layout but got "
+             "Sparse")):
+        with pytest.raises(exc) as e:
+            eval(expr, {"x": x, "torch": torch})
+        assert msg in str(e.value), str(e.value)
+        if real is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with pytest.raises(exc) as e2:
+                    eval(expr, {"x": real.tensor(M), "torch": real})
+            assert str(e2.value).startswith(msg), str(e2.value)
+    assert not x.to_sparse_csc().is_sparse_csr and x.to_sparse_csr().is_sparse_csr
+
+
+OPS = ["s * 2", "-s", "s.abs()", "s.sum()", "s + s", "torch.ones(4, 4) + s",
+       "s + torch.ones(4, 4)", "s @ torch.ones(4, 2)", "torch.mv(s, torch.ones(4))",
+       "torch.addmm(torch.ones(4, 2), s, torch.ones(4, 2))", "s @ s", "s * torch.ones(4, 4)",
+       "s.double()"]
+
+
+@pytest.mark.parametrize("layout", ["csc", "bsr", "bsc"])
+@pytest.mark.parametrize("expr", OPS)
+def test_compressed_ops_as_torch(layout, expr):
+    make = {"csc": "x.to_sparse_csc()", "bsr": "x.to_sparse_bsr((2, 2))",
+            "bsc": "x.to_sparse_bsc((2, 2))"}[layout]
+
+    def run(mod):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = eval(make, {"x": mod.tensor(M)})
+            try:
+                r = eval(expr, {"s": s, "torch": mod})
+            except RuntimeError as e:
+                return "error", str(e)[:40]
+        if r.layout is not mod.strided:
+            return str(r.layout), r.to_dense().tolist(), str(r.dtype)[-7:]
+        return "dense", r.tolist()
+    got = run(torch)
+    if got[0] != "error":
+        want = eval(expr.replace("torch.mv(s, torch.ones(4))", "s @ np.ones(4)")
+                    .replace("torch.addmm(torch.ones(4, 2), s, torch.ones(4, 2))",
+                             "np.ones((4, 2)) + s @ np.ones((4, 2))")
+                    .replace("torch.ones(4, 4)", "np.ones((4, 4))")
+                    .replace("torch.ones(4, 2)", "np.ones((4, 2))").replace("s.abs()", "abs(s)")
+                    .replace("s.double()", "s"),
+                    {"s": np.array(M), "np": np})
+        assert np.array(got[1]).tolist() == np.array(want).tolist()
+    if real is not None:
+        assert got == run(real)
+
+
+@pytest.mark.parametrize("conv", ["to_sparse_csc()", "to_sparse_bsr((2, 2))",
+                                  "to_sparse_bsc((2, 1))"])
+def test_compressed_save_load_pickle(conv, tmp_path):
+    import copy
+    import pickle
+    c = eval("x." + conv, {"x": torch.tensor(M)})
+    for back in (pickle.loads(pickle.dumps(c)), copy.deepcopy(c)):
+        assert back.layout is c.layout and _compressed_parts(back) == _compressed_parts(c)
+    torch.save({"a": c}, tmp_path / "g.pt")
+    back = torch.load(tmp_path / "g.pt")["a"]
+    assert back.layout is c.layout and _compressed_parts(back) == _compressed_parts(c)
+    if real is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = real.load(tmp_path / "g.pt")["a"]
+            assert repr(t) == repr(c) and t.to_dense().tolist() == M
+            real.save({"a": eval("x." + conv, {"x": real.tensor(M)})}, tmp_path / "t.pt")
+        back = torch.load(tmp_path / "t.pt")["a"]
+        assert repr(back) == repr(c)

@@ -16,7 +16,8 @@ from .._no_complex import refusing
 from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, to_sparse
 from .._sparse_kernels import sparse_mask
 from .._sparse_products import hspmm, smm, sparse_mm, sspaddmm
-from .._sparse_csr import sparse_csr_tensor
+from .._sparse_csr import (sparse_bsc_tensor, sparse_bsr_tensor, sparse_compressed_tensor,
+                           sparse_csc_tensor, sparse_csr_tensor)
 from ..tensor import Tensor
 from .registry import tensor_method
 
@@ -24,13 +25,9 @@ __all__ = ["WHY", "refuse_layout"]
 
 PUBLIC = {}
 
-WHY = ("gpujit's sparse tensors are COO and 2-D CSR, made by x.to_sparse() / "
-       "x.to_sparse_csr() or torch.sparse_coo_tensor / torch.sparse_csr_tensor, with few ops "
-       "(no sparse kernel for this)")
-# (the compressed layouts but CSR: gpujit/_sparse_coo.py, gpujit/_sparse_csr.py)
-WHY_COMPRESSED = ("gpujit has no CSC, BSR or BSC sparse tensors; its sparse tensors are COO "
-                  "(x.to_sparse(), torch.sparse_coo_tensor) and 2-D CSR (x.to_sparse_csr(), "
-                  "torch.sparse_csr_tensor)")
+WHY = ("gpujit's sparse tensors are COO and 2-D CSR / CSC / BSR / BSC, made by "
+       "x.to_sparse() / x.to_sparse_csr() & co. or torch.sparse_coo_tensor / "
+       "torch.sparse_csr_tensor & co., with few ops (no sparse kernel for this)")
 
 
 def refuse_layout(op_name, layout):
@@ -88,10 +85,6 @@ def _refusing(name, what, qual="torch"):
     return refusing(name, WHY, what, qual)
 
 
-_MAKES = "its result would be a sparse tensor"
-for _name in ("sparse_csc_tensor",
-              "sparse_bsr_tensor", "sparse_bsc_tensor", "sparse_compressed_tensor"):
-    PUBLIC[_name] = _refusing(_name, _MAKES)
 PUBLIC["saddmm"] = _refusing("saddmm", "it takes a sparse matrix")
 PUBLIC.update(sspaddmm=sspaddmm, smm=smm, hspmm=hspmm)
 Tensor.sspaddmm = lambda self, mat1, mat2, *, beta=1, alpha=1: sspaddmm(
@@ -112,7 +105,9 @@ def spmm(input, mat2):
 PUBLIC["spmm"] = spmm
 
 PUBLIC["sparse_coo_tensor"] = sparse_coo_tensor
-PUBLIC["sparse_csr_tensor"] = sparse_csr_tensor
+PUBLIC.update(sparse_csr_tensor=sparse_csr_tensor, sparse_csc_tensor=sparse_csc_tensor,
+              sparse_bsr_tensor=sparse_bsr_tensor, sparse_bsc_tensor=sparse_bsc_tensor,
+              sparse_compressed_tensor=sparse_compressed_tensor)
 Tensor.to_sparse = to_sparse
 
 
@@ -124,11 +119,8 @@ def to_sparse_coo(self):
 Tensor.to_sparse_coo = to_sparse_coo
 Tensor.sparse_mask = sparse_mask
 
-# x.to_sparse_csr() & co.: their results would be compressed sparse tensors
-for _name in ("to_sparse_csc", "to_sparse_bsr",
-              "to_sparse_bsc", "sparse_resize_", "sparse_resize_and_clear_"):
-    setattr(Tensor, _name, _refusing(_name, _MAKES if _name.startswith("to_") else
-                                     "it works on sparse tensors", "Tensor"))
+for _name in ("sparse_resize_", "sparse_resize_and_clear_"):
+    setattr(Tensor, _name, _refusing(_name, "it works on sparse tensors", "Tensor"))
 
 
 def _strided_error(name, layout_words):
