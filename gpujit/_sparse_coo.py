@@ -83,7 +83,26 @@ def _refusal(frame, dev, kind="Sparse"):
 _COMPILER_MODULES = ("gpujit.jit", "gpujit.runtime", "gpujit.frontend", "gpujit.ir")
 
 
+# gpujit's op -> the op PyTorch's sparse COO dispatch reaches (and names in its error):
+# merged overloads, composites and out= forms it runs through
+_TORCH_DISPATCH = {
+    "aten::mean": "aten::mean.dim", "aten::std": "aten::std.correction",
+    "aten::std.dim": "aten::std.correction", "aten::var": "aten::var.correction",
+    "aten::var.dim": "aten::var.correction", "aten::softmax.int": "aten::_softmax",
+    "aten::log_softmax.int": "aten::_log_softmax", "aten::logsumexp": "aten::logsumexp.out",
+    "aten::sort": "aten::sort.stable", "aten::argsort": "aten::sort.stable",
+    "aten::linalg_norm": "aten::linalg_vector_norm", "aten::chunk": "aten::as_strided",
+    "aten::split.Tensor": "aten::as_strided", "aten::squeeze": "aten::as_strided",
+    "aten::diff": "aten::as_strided", "aten::count_nonzero": "aten::count_nonzero.dim_IntList",
+    "aten::allclose": "aten::eq.Tensor", "aten::isclose": "aten::eq.Tensor",
+    "aten::diag": "aten::diagonal_copy", "aten::kthvalue": "aten::kthvalue.values",
+    "aten::cummax": "aten::_cummax_helper", "aten::logcumsumexp": "aten::_logcumsumexp",
+    "aten::logical_not": "aten::logical_not.out", "aten::nanmean": "aten::ne.Tensor"}
+
+
 def not_implemented(name, dev, kind="Sparse"):
+    if kind == "Sparse":
+        name = _TORCH_DISPATCH.get(name, name)
     return NotImplementedError(
         f"Could not run '{name}' with arguments from the '{_backend(dev, kind)}' backend. This could "
         f"be because the operator doesn't exist for this backend, or was omitted during the "
@@ -405,7 +424,8 @@ class SparseCooTensor(Tensor):
                                      f"size {size}")
                 r = _select(r, d, x)
             else:
-                raise not_implemented("aten::as_strided", self._device)
+                raise not_implemented("aten::index.Tensor" if isinstance(x, Tensor)
+                                      else "aten::as_strided", self._device)
         return r
 
     def mm(self, mat2):

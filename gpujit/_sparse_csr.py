@@ -269,6 +269,12 @@ class SparseCsrTensor(Tensor):
 
     T = property(t)
 
+    def transpose(self, dim0, dim1):
+        """t() when the dims differ (PyTorch's transpose of a compressed matrix), else self."""
+        from .tensor import _wrap_dim
+        return self.t() if _wrap_dim(dim0, 2, "transpose") != _wrap_dim(dim1, 2, "transpose") \
+            else self
+
     # ------------------------------------------------------------ products and sums
     def mm(self, mat2):
         return Tensor.mm(self, mat2)

@@ -348,6 +348,19 @@ def _filled_like(self, fill_value, dtype=None, layout=None, device=None, pin_mem
     raise not_implemented("aten::fill_.Scalar", self._device)
 
 
+def _torch_refusal(words):
+    """A kernel raising PyTorch's RuntimeError for an op its sparse dispatch reaches only
+    through a reshape / expand / contiguous copy of the sparse tensor."""
+    def kernel(*args):
+        raise RuntimeError(words)
+    return kernel
+
+
+_KERNELS["aten::repeat"] = _torch_refusal("expand is unsupported for Sparse tensors")
+_KERNELS["aten::outer"] = _KERNELS["aten::tensordot"] = _torch_refusal(
+    "reshape is not implemented for sparse tensors")
+_KERNELS["aten::masked_fill.Scalar"] = _KERNELS["aten::masked_fill.Tensor"] = \
+    _torch_refusal("unsupported memory format option Contiguous")
 _KERNELS["aten::ones_like"] = lambda self, *rest: _filled_like(self, 1, *rest)
 _KERNELS["aten::full_like"] = _filled_like
 _KERNELS["aten::zeros_like"] = _factory_like("zeros")
@@ -556,8 +569,9 @@ def _k_cat(tensors, dim=0):
     from . import cat
     from .tensor import _wrap_dim
     ts = list(tensors)
-    if not ts or not all(_is_sparse(t) for t in ts):
-        raise not_implemented("aten::cat", ts[0]._device if ts else _dt_cpu())
+    if not ts:
+        raise not_implemented("aten::cat", _dt_cpu())
+    _sparse_operands(ts)
     t0 = ts[0]
     n, sd = t0.dim(), t0.sparse_dim()
     d = _wrap_dim(dim, n, "cat")
@@ -584,9 +598,25 @@ def _k_cat(tensors, dim=0):
     return _make(cat(idx, 1), cat([t._sp_v for t in ts]), size, False)
 
 
+def _sparse_operands(ts):
+    """PyTorch's errors for a dense tensor among sparse ones to join: first (its _values),
+    or later; for compressed ones (their missing is_contiguous)."""
+    if not _is_sparse(ts[0]):
+        lay = ts[0].layout
+        if lay is _dt.strided:
+            raise not_implemented("aten::_values", ts[0]._device, "")
+        raise RuntimeError(f"Sparse {str(lay)[-3:].upper()} tensors do not have is_contiguous")
+    for k, t in enumerate(ts):
+        if not _is_sparse(t):
+            raise RuntimeError(f"Concatenating sparse tensors, but a dense tensor was found "
+                               f"at position {k}.")
+
+
 @_kernel("aten::stack")
 def _k_stack(tensors, dim=0):
     ts = list(tensors)
+    if ts:
+        _sparse_operands(ts)
     return _k_cat([_k_unsqueeze(t, dim) for t in ts], dim)
 
 

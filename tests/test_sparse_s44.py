@@ -625,3 +625,57 @@ def test_compressed_save_load_pickle(conv, tmp_path):
             real.save({"a": eval("x." + conv, {"x": real.tensor(M)})}, tmp_path / "t.pt")
         back = torch.load(tmp_path / "t.pt")["a"]
         assert repr(back) == repr(c)
+
+
+# ---------------------------------------------------------------- errors in torch's words
+
+@pytest.mark.parametrize("expr, exc, words", [
+    ("s.mean()", NotImplementedError, "aten::mean.dim"),
+    ("s.std()", NotImplementedError, "aten::std.correction"),
+    ("s.var(0)", NotImplementedError, "aten::var.correction"),
+    ("torch.softmax(s, 0)", NotImplementedError, "aten::_softmax"),
+    ("torch.log_softmax(s, 0)", NotImplementedError, "aten::_log_softmax"),
+    ("torch.logsumexp(s, 0)", NotImplementedError, "aten::logsumexp.out"),
+    ("torch.sort(s)", NotImplementedError, "aten::sort.stable"),
+    ("torch.argsort(s)", NotImplementedError, "aten::sort.stable"),
+    ("torch.linalg.norm(s)", NotImplementedError, "aten::linalg_vector_norm"),
+    ("torch.chunk(s, 2)", NotImplementedError, "aten::as_strided"),
+    ("s.split(1)", NotImplementedError, "aten::as_strided"),
+    ("torch.count_nonzero(s)", NotImplementedError, "aten::count_nonzero.dim_IntList"),
+    ("torch.allclose(s, s)", NotImplementedError, "aten::eq.Tensor"),
+    ("s.diag()", NotImplementedError, "aten::diagonal_copy"),
+    ("s[torch.tensor([0])]", NotImplementedError, "aten::index.Tensor"),
+    ("s.repeat(2, 1)", RuntimeError, "expand is unsupported for Sparse tensors"),
+    ("torch.outer(s[0], s[0])", RuntimeError, "reshape is not implemented for sparse tensors"),
+    ("torch.tensordot(s, torch.ones(3, 2), 1)", RuntimeError,
+     "reshape is not implemented for sparse tensors"),
+    ("s.masked_fill(torch.ones(2, 3, dtype=torch.bool), 0)", RuntimeError,
+     "unsupported memory format option Contiguous"),
+    ("torch.cat([torch.ones(2, 3), s])", NotImplementedError,
+     "Could not run 'aten::_values' with arguments from the 'CPU' backend"),
+    ("torch.stack([s, torch.ones(2, 3)])", RuntimeError,
+     "Concatenating sparse tensors, but a dense tensor was found at position 1."),
+    ("torch.stack([s.to_dense().to_sparse_csr()] * 2)", RuntimeError,
+     "Sparse CSR tensors do not have is_contiguous")])
+def test_sparse_errors_name_the_op_torch_reaches(expr, exc, words):
+    def run(mod):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = mod.tensor([[0., 1., 0.], [2., 0., 3.]]).to_sparse()
+            with pytest.raises(exc) as e:
+                eval(expr, {"s": s, "torch": mod})
+        return str(e.value)
+    msg = run(torch)
+    if exc is NotImplementedError and "'CPU'" not in words:
+        assert msg.startswith(f"Could not run '{words}' with arguments from the 'SparseCPU'")
+    else:
+        assert msg.startswith(words)
+    if real is not None:
+        assert run(real).startswith(msg[:len(words) + 60].split(" gpujit")[0][:60])
+
+
+def test_compressed_transpose():
+    c = torch.tensor(M).to_sparse_csr()
+    assert c.transpose(0, 1).layout is torch.sparse_csc and c.transpose(1, 1) is c
+    assert c.transpose(0, -1).to_dense().tolist() == np.array(M).T.tolist()
+    assert c.to_sparse_csc().transpose(1, 0).layout is torch.sparse_csr
