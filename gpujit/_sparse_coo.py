@@ -624,7 +624,9 @@ class SparseCooTensor(Tensor):
 
     def pow(self, exponent):
         """The coalesced values to a number's power (PyTorch refuses 0: a dense result)."""
-        if not _is_scalar(exponent) or isinstance(exponent, Tensor):
+        if isinstance(exponent, Tensor):        # (PyTorch's: no tensor exponent)
+            raise not_implemented("aten::pow.Tensor_Tensor", self._device)
+        if not _is_scalar(exponent):
             return Tensor.pow(self, exponent)
         if exponent == 0:
             raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would "

@@ -460,6 +460,26 @@ def _csr_operands(fn, op, swap_add=False):
 _CSR_OPS = {n: _csr_operands(_KERNELS[n], n) for n in (
     "aten::mm", "aten::matmul", "aten::mv", "aten::addmm", "aten::mul.Tensor")}
 _CSR_OPS["aten::add.Tensor"] = _csr_operands(_k_add, "aten::add.Tensor", swap_add=True)
+
+
+def _compressed_zeros_like(self, dtype=None, layout=None, device=None, pin_memory=None,
+                           memory_format=None):
+    """zeros_like of a compressed tensor: no entries, its layout, as PyTorch's (another
+    layout is its error)."""
+    from . import zeros
+    from ._sparse_csr import _make_csr, _layout_name
+    dtype, device = dtype or self._dtype, device or self._device
+    if layout is not None and layout is not self.layout:
+        raise RuntimeError(f"empty_like with different sparse layout is not supported (self "
+                           f"is {_layout_name(self.layout)} but you requested "
+                           f"{_layout_name(layout)})")
+    return _make_csr(zeros(self._csr_crow.shape[0], dtype=self._csr_crow._dtype, device=device),
+                     zeros(0, dtype=self._csr_col._dtype, device=device),
+                     zeros((0,) + tuple(self._csr_v.shape[1:]), dtype=dtype, device=device),
+                     self.shape, self.layout)
+
+
+_CSR_OPS["aten::zeros_like"] = _compressed_zeros_like
 _CSR_OPS["aten::add_.Tensor"] = _csr_operands(_KERNELS["aten::add_.Tensor"],
                                              "aten::add_.Tensor")
 

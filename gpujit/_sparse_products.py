@@ -171,6 +171,9 @@ def _k_matmul(self, other):
         return sparse_mm(self, other, "MvBackward0", vec=True)
     if _is_sparse(self) and self.dim() == 3 or _is_sparse(other) and other.dim() == 3:
         return _k_bmm(self, other)
+    if not _is_sparse(self) and isinstance(self, Tensor) and self.dim() == 1:
+        # (vector @ sparse matrix: PyTorch's mm of the row, squeezed in place)
+        return _k_mm(self.unsqueeze(0), other).squeeze_(0)
     return _k_mm(self, other)
 
 

@@ -679,3 +679,26 @@ def test_compressed_transpose():
     assert c.transpose(0, 1).layout is torch.sparse_csc and c.transpose(1, 1) is c
     assert c.transpose(0, -1).to_dense().tolist() == np.array(M).T.tolist()
     assert c.to_sparse_csc().transpose(1, 0).layout is torch.sparse_csr
+
+
+def test_pow_tensor_exponent_vector_at_sparse_and_compressed_zeros_like():
+    s = torch.tensor([[0., 1., 0.], [2., 0., 3.]]).to_sparse()
+    for call in (lambda: s.pow(torch.tensor(2.)), lambda: s ** torch.tensor(2.),
+                 lambda: torch.pow(s, torch.tensor(2.))):       # (was a RecursionError)
+        with pytest.raises(NotImplementedError, match="Could not run 'aten::pow.Tensor_Tensor' "
+                                                      "with arguments from the 'SparseCPU'"):
+            call()
+    v = torch.tensor([1., 2.], requires_grad=True)
+    r = v @ s
+    (r * torch.tensor([1., 2., 3.])).sum().backward()
+    assert r.tolist() == [4., 1., 6.] and v.grad.tolist() == [2., 11.]
+    assert r.grad_fn.name() == "SqueezeBackward4"
+    for make in ("to_sparse_csr()", "to_sparse_csc()", "to_sparse_bsr((2, 2))"):
+        c = eval("x." + make, {"x": torch.ones(4, 4)})
+        z = torch.zeros_like(c)
+        assert z.layout is c.layout and z._nnz() == 0 and z.to_dense().tolist() == [[0.] * 4] * 4
+        assert tuple(z.values().shape[1:]) == tuple(c.values().shape[1:])
+    with pytest.raises(RuntimeError, match=r"empty_like with different sparse layout is not "
+                                           r"supported \(self is SparseCsr but you requested "
+                                           r"Strided\)"):
+        torch.zeros_like(torch.ones(4, 4).to_sparse_csr(), layout=torch.strided)
