@@ -702,3 +702,30 @@ def test_pow_tensor_exponent_vector_at_sparse_and_compressed_zeros_like():
                                            r"supported \(self is SparseCsr but you requested "
                                            r"Strided\)"):
         torch.zeros_like(torch.ones(4, 4).to_sparse_csr(), layout=torch.strided)
+
+
+def test_clip_grad_value_of_sparse_grad_is_torch_error():
+    m = torch.nn.Embedding(6, 2, sparse=True)
+    m(torch.tensor([1, 3])).sum().backward()
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::clamp_min_' with "
+                                                  "arguments from the 'SparseCPU'"):
+        torch.nn.utils.clip_grad_value_(m.parameters(), 0.5)
+    assert m.weight.grad._values().tolist() == [[1., 1.], [1., 1.]]
+
+
+def test_sparse_adam_state_dict_round_trip():
+    e = torch.nn.Embedding.from_pretrained(torch.arange(8.).reshape(4, 2), freeze=False,
+                                           sparse=True)
+    e(torch.tensor([1, 3, 1])).sum().backward()
+    opt = torch.optim.SparseAdam(e.parameters(), lr=0.1)
+    opt.step()
+    sd = opt.state_dict()
+    assert sorted(sd["state"][0]) == ["exp_avg", "exp_avg_sq", "step"]
+    assert sd["state"][0]["step"] == 1
+    assert sd["param_groups"] == [{"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-08,
+                                   "maximize": False, "params": [0]}]
+    opt2 = torch.optim.SparseAdam(e.parameters(), lr=0.1)
+    opt2.load_state_dict(sd)
+    opt2.step()
+    np.testing.assert_allclose(e.weight.detach().numpy(),
+                               [[0., 1.], [1.8, 2.8], [4., 5.], [5.8, 6.8]], rtol=1e-6)

@@ -154,7 +154,13 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         g = p.grad
         if g is None:
             continue
+        try:
+            a = g._data
+        except NotImplementedError:
+            # a sparse gradient: PyTorch's clamp_min_ has no sparse kernel
+            from ..._sparse_coo import not_implemented
+            raise not_implemented("aten::clamp_min_", g._device) from None
         xp = xp_for(g._device)
         with _on_device(g._device):
-            xp.clip(g._data, -clip_value, clip_value, out=g._data)
+            xp.clip(a, -clip_value, clip_value, out=a)
         g._vc[0] += 1
