@@ -729,3 +729,13 @@ def test_sparse_adam_state_dict_round_trip():
     opt2.step()
     np.testing.assert_allclose(e.weight.detach().numpy(),
                                [[0., 1.], [1.8, 2.8], [4., 5.], [5.8, 6.8]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("offsets, total", [([0, 10], -4), ([0, -10], -4)])
+def test_spdiags_offsets_far_outside_are_torch_error(offsets, total):
+    with pytest.raises(RuntimeError, match=f"Trying to create tensor with negative dimension "
+                                           f"{total}: \\[2, {total}\\]"):
+        torch.sparse.spdiags(torch.ones(2, 3), torch.tensor(offsets), (3, 3))
+    # (offsets just outside: no entries for that diagonal, as the defined cases of torch)
+    r = torch.sparse.spdiags(torch.ones(2, 3), torch.tensor([0, 3]), (3, 3))
+    assert r._indices().tolist() == [[0, 1, 2], [0, 1, 2]]
