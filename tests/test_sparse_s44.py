@@ -739,3 +739,27 @@ def test_spdiags_offsets_far_outside_are_torch_error(offsets, total):
     # (offsets just outside: no entries for that diagonal, as the defined cases of torch)
     r = torch.sparse.spdiags(torch.ones(2, 3), torch.tensor([0, 3]), (3, 3))
     assert r._indices().tolist() == [[0, 1, 2], [0, 1, 2]]
+
+
+@pytest.mark.cuda
+def test_sparse_gradients_and_optimizers_on_cuda_match_the_cpu():
+    def train(dev, make):
+        e = torch.nn.Embedding.from_pretrained(torch.arange(12.).reshape(6, 2), freeze=False,
+                                               sparse=True).to(dev)
+        opt = make(e.parameters())
+        for idx in ([1, 3, 1], [0, 5], [3]):
+            opt.zero_grad()
+            (e(torch.tensor(idx, device=dev)) ** 2).sum().backward()
+            g = e.weight.grad
+            assert g.is_sparse and g.device.type == dev
+            opt.step()
+        return e.weight.detach().cpu().numpy()
+    for make in (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+                 lambda p: torch.optim.Adagrad(p, lr=0.1),
+                 lambda p: torch.optim.SparseAdam(p, lr=0.1)):
+        np.testing.assert_allclose(train("cuda", make), train("cpu", make), rtol=1e-6)
+    c = torch.tensor(M, device="cuda").to_sparse_csc()
+    assert c.device.type == "cuda" and c.to_dense().cpu().tolist() == M
+    b = torch.tensor(M, device="cuda").to_sparse_bsr((2, 2))
+    assert (b @ torch.ones(4, 2, device="cuda")).cpu().tolist() == \
+        (np.array(M) @ np.ones((4, 2))).tolist()
