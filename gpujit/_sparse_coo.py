@@ -100,9 +100,22 @@ _TORCH_DISPATCH = {
     "aten::logical_not": "aten::logical_not.out", "aten::nanmean": "aten::ne.Tensor"}
 
 
+# the same for the compressed layouts (their reductions run through out= forms)
+_TORCH_DISPATCH_CSR = {
+    "aten::mean": "aten::mean.out", "aten::amax": "aten::amax.out",
+    "aten::amin": "aten::amin.out", "aten::argmax": "aten::argmax.out",
+    "aten::argmin": "aten::argmin.out", "aten::all": "aten::all.all_out",
+    "aten::any": "aten::any.all_out", "aten::cumsum": "aten::cumsum.out",
+    "aten::count_nonzero": "aten::count_nonzero.dim_IntList",
+    "aten::std": "aten::std.correction", "aten::var": "aten::var.correction",
+    "aten::linalg_vector_norm": "aten::norm.out"}
+
+
 def not_implemented(name, dev, kind="Sparse"):
     if kind == "Sparse":
         name = _TORCH_DISPATCH.get(name, name)
+    elif kind == "SparseCsr":
+        name = _TORCH_DISPATCH_CSR.get(name, name)
     return NotImplementedError(
         f"Could not run '{name}' with arguments from the '{_backend(dev, kind)}' backend. This could "
         f"be because the operator doesn't exist for this backend, or was omitted during the "
@@ -892,8 +905,11 @@ def sparse_kernel(op, args=()):
     sparse tensors. With a CSR operand (gpujit/_sparse_csr.py), the op's COO kernel over
     its COO form, for the ops that take one (_CSR_OPS)."""
     from ._sparse_csr import SparseCsrTensor
-    if any(type(a) is SparseCsrTensor for a in args):
+    comp = [a for a in args if type(a) is SparseCsrTensor]
+    if comp:
         fn = _CSR_OPS.get(op.name)
+        if fn is None and "pointwise" in op.tags and op.name not in _NOT_STRUCTURED:
+            fn = _unsupported_layout(comp[0])
     else:
         fn = _KERNELS.get(op.name)
     if fn is not None and _registry.dispatch_state.tracing is not None:
@@ -901,6 +917,22 @@ def sparse_kernel(op, args=()):
                            f"tensors; make the sparse tensor dense (.to_dense()) or call "
                            f"the function untraced")
     return fn
+
+
+# pointwise ops whose PyTorch kernels are not TensorIterator ones: they reach the compressed
+# layouts' NotImplementedError (or another op's error), not 'unsupported tensor layout'
+_NOT_STRUCTURED = {"aten::where.self", "aten::floor_divide", "aten::floor_divide.Scalar",
+                   "aten::logical_not", "aten::nan_to_num"}
+
+
+def _unsupported_layout(c):
+    """PyTorch's error for a pointwise op its compressed kernels do not compute (not
+    zero-preserving: exp, comparisons, sub ...)."""
+    from ._sparse_csr import _layout_name
+
+    def kernel(*args):
+        raise RuntimeError(f"unsupported tensor layout: {_layout_name(c.layout)}")
+    return kernel
 
 
 def _kernel(*names):

@@ -26,7 +26,7 @@ import numpy as np
 from . import dtypes as _dt
 from ._sparse_coo import (ZERO_PRESERVING, SparseCooTensor, _host, _device_tensor, _make,
                           _refusal, _is_scalar, _no_grad_operand, _warn_unchecked,
-                          INVARIANT_CHECKS)
+                          INVARIANT_CHECKS, not_implemented as _not_implemented)
 from .ops import registry as _registry
 from .tensor import Tensor, Size
 from .overrides import _disabled_torch_function_impl
@@ -102,8 +102,29 @@ class SparseCsrTensor(Tensor):
         return self
     __format__ = SparseCooTensor.__format__
 
+    def _short_upper(self):
+        return _layout_name(self._csr_layout)[6:].upper()      # CSR, CSC, BSR, BSC
+
     def is_contiguous(self, memory_format=None):
-        raise RuntimeError("Tensors of type SparseCsrTensorImpl do not have is_contiguous")
+        raise RuntimeError(f"Sparse {self._short_upper()} tensors do not have is_contiguous")
+
+    contiguous = reshape = is_contiguous
+
+    def _no_strides(self, *args, **kwargs):
+        raise RuntimeError(f"Sparse {self._short_upper()} tensors do not have strides")
+
+    narrow = sort = _no_strides
+
+    def expand(self, *sizes, implicit=False):
+        raise RuntimeError(f"expand is unsupported for {_layout_name(self._csr_layout)} "
+                           f"tensors")
+
+    def storage_offset(self):
+        return 0
+
+    @property
+    def nbytes(self):
+        return self.numel() * self._dtype.itemsize
 
     @property
     def layout(self):
@@ -172,8 +193,7 @@ class SparseCsrTensor(Tensor):
         self._layout_error("coalesce")
 
     def stride(self, dim=None):
-        raise RuntimeError(f"Sparse {_layout_name(self._csr_layout)[6:].upper()} tensors do not "
-                           f"have strides")
+        raise RuntimeError(f"Sparse {self._short_upper()} tensors do not have strides")
 
     def type(self, dtype=None, non_blocking=False, **kwargs):
         if dtype is None and not kwargs:
@@ -267,7 +287,70 @@ class SparseCsrTensor(Tensor):
         return self._like(self._csr_crow, self._csr_col, v, self._sp_size[::-1],
                           _TRANSPOSED[self._csr_layout])
 
-    T = property(t)
+    @property
+    def mT(self):
+        return self.t()
+
+    @property
+    def H(self):
+        return self.t() if not self._dtype.is_complex else self.t().conj()
+
+    @property
+    def T(self):
+        raise _not_implemented("aten::as_strided", self._device, "SparseCsr")
+
+    def select(self, dim, index):
+        """A row or column: the COO tensor's select (PyTorch's result is COO too)."""
+        return self.to_sparse_coo().select(dim, index)
+
+    def __getitem__(self, index):
+        if isinstance(index, int) and not isinstance(index, bool):
+            return self.select(0, index)
+        raise _not_implemented("aten::as_strided", self._device, "SparseCsr")
+
+    # ------------------------------------------------------------ in place
+    def _set_values(self, crow, col, v):
+        self._csr_crow, self._csr_col, self._csr_v = crow, col, v
+        self._dtype = v._dtype
+        self._vc[0] += 1
+        return self
+
+    def neg_(self):
+        self._csr_v.neg_()
+        return self._set_values(self._csr_crow, self._csr_col, self._csr_v)
+
+    def fill_(self, value):
+        """The stored values set to value (the entries kept, as PyTorch's)."""
+        self._csr_v.fill_(value)
+        return self._set_values(self._csr_crow, self._csr_col, self._csr_v)
+
+    def zero_(self):
+        """No entries left (nnz 0), in place."""
+        from . import zeros
+        crow = zeros(self._csr_crow.shape[0], dtype=self._csr_crow._dtype,
+                     device=self._device)
+        return self._set_values(crow, self._csr_col[:0], self._csr_v[:0])
+
+    def mul_(self, other):
+        r = self.mul(other)
+        return self._set_values(r._csr_crow, r._csr_col, r._csr_v.to(self._dtype))
+
+    def add_(self, other, *, alpha=1):
+        """self + other of two compressed tensors of one layout, in place."""
+        if not isinstance(other, SparseCsrTensor):
+            raise _not_implemented("aten::add_.Tensor", self._device, "SparseCsr")
+        r = self.add(other, alpha=alpha)
+        return self._set_values(r._csr_crow, r._csr_col, r._csr_v.to(self._dtype))
+
+    def copy_(self, src, non_blocking=False):
+        """src's parts copied (a compressed tensor of self's layout and size)."""
+        if not isinstance(src, SparseCsrTensor) or src.layout is not self.layout or \
+                tuple(src.shape) != tuple(self.shape):
+            raise _not_implemented("aten::copy_", self._device, "SparseCsr")
+        return self._set_values(src._csr_crow.to(self._device, copy=True),
+                                src._csr_col.to(self._device, copy=True),
+                                src._csr_v.to(dtype=self._dtype, device=self._device,
+                                              copy=True))
 
     def transpose(self, dim0, dim1):
         """t() when the dims differ (PyTorch's transpose of a compressed matrix), else self."""
@@ -285,8 +368,20 @@ class SparseCsrTensor(Tensor):
     __matmul__ = matmul
 
     def sum(self, dim=None, keepdim=False, *, dtype=None):
+        """Every element's sum (dense 0-dim); over a dim, with keepdim=True, the CSR
+        matrix of the row or column sums of the lines holding entries (PyTorch's), else
+        its error."""
         if dim is None and not keepdim:
             return self._csr_v.sum(dtype=dtype)
+        if self._csr_layout is _dt.sparse_csr and dim is not None:
+            if not keepdim:
+                raise RuntimeError("reduction operations on CSR tensors with keepdim=False "
+                                   "is unsupported")
+            from .tensor import _wrap_dim
+            d = _wrap_dim(dim if isinstance(dim, int) else dim[0], 2, "sum")
+            if isinstance(dim, int) or len(dim) == 1:
+                r = self.to_sparse_coo().sum(d, dtype=dtype)
+                return _to_layout(r.unsqueeze(d), _dt.sparse_csr)
         return Tensor.sum(self, dim, keepdim, dtype=dtype)
 
     def _scaled(self, name, other):
@@ -357,8 +452,26 @@ def _zero_preserving(name):
     return method
 
 
+def _zero_preserving_(name):
+    def method(self, *args, **kwargs):
+        getattr(self._csr_v, name + "_")(*args, **kwargs)
+        return self._set_values(self._csr_crow, self._csr_col, self._csr_v)
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"x.{name}_() of a compressed sparse tensor: of its values, in place."
+    return method
+
+
+def _square(self):
+    raise RuntimeError(f"unsupported tensor layout: {_layout_name(self._csr_layout)}")
+
+
 for _name in ZERO_PRESERVING:
+    if _name == "square":       # (PyTorch's compressed kernels leave it out)
+        continue
     setattr(SparseCsrTensor, _name, _zero_preserving(_name))
+    if _name not in ("isnan", "isinf", "signbit"):
+        setattr(SparseCsrTensor, _name + "_", _zero_preserving_(_name))
+SparseCsrTensor.square = SparseCsrTensor.square_ = _square
 SparseCsrTensor.__abs__ = SparseCsrTensor.abs
 
 

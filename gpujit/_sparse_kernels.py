@@ -480,6 +480,8 @@ def _compressed_zeros_like(self, dtype=None, layout=None, device=None, pin_memor
 
 
 _CSR_OPS["aten::zeros_like"] = _compressed_zeros_like
+_CSR_OPS["aten::masked_fill.Scalar"] = _CSR_OPS["aten::masked_fill.Tensor"] = \
+    _KERNELS["aten::masked_fill.Scalar"]
 _CSR_OPS["aten::add_.Tensor"] = _csr_operands(_KERNELS["aten::add_.Tensor"],
                                              "aten::add_.Tensor")
 

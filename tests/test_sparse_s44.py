@@ -763,3 +763,73 @@ def test_sparse_gradients_and_optimizers_on_cuda_match_the_cpu():
     b = torch.tensor(M, device="cuda").to_sparse_bsr((2, 2))
     assert (b @ torch.ones(4, 2, device="cuda")).cpu().tolist() == \
         (np.array(M) @ np.ones((4, 2))).tolist()
+
+
+CSR_EXPRS = ["c.abs_()", "c.relu_()", "c.neg_()", "c.sqrt_()", "c.sign_()", "c.mul_(2)",
+             "c.add_(c)", "c.zero_()", "c.fill_(1)", "c.copy_(c * 3)", "c.mT", "c.H",
+             "c.select(0, 1)", "c.select(1, 0)", "c[1]", "c.nbytes", "c.storage_offset()",
+             "c.sum(1, keepdim=True)", "c.to_sparse_csc().abs_()",
+             "c.to_sparse_bsr((1, 1)).neg_()"]
+
+
+@pytest.mark.parametrize("expr", CSR_EXPRS)
+def test_compressed_in_place_views_and_facts_as_torch(expr):
+    def run(mod):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c = mod.tensor([[0., -1., 0.], [2., 0., 3.]]).to_sparse_csr()
+            r = eval(expr, {"c": c, "torch": mod})
+        if isinstance(r, int):
+            return r
+        return (str(r.layout), r.to_dense().tolist(), r is c, c.to_dense().tolist(), c._nnz())
+    got = run(torch)
+    a = np.array([[0., -1., 0.], [2., 0., 3.]])
+    want = {"c.abs_()": abs(a), "c.neg_()": -a, "c.mul_(2)": 2 * a, "c.add_(c)": 2 * a,
+            "c.zero_()": 0 * a, "c.copy_(c * 3)": 3 * a}.get(expr)
+    if want is not None:
+        assert got[1] == want.tolist() and got[2] and got[3] == want.tolist()
+    if expr in ("c.mT", "c.H"):
+        assert got[:2] == ("torch.sparse_csc", a.T.tolist())
+    if real is not None:
+        t = run(real)
+        assert got == t or (np.allclose(np.array(got[1]), np.array(t[1]), equal_nan=True)
+                            and got[0] == t[0] and got[2:3] == t[2:3] and got[4] == t[4])
+
+
+@pytest.mark.parametrize("expr, exc, words", [
+    ("c.exp()", RuntimeError, "unsupported tensor layout: SparseCsr"),
+    ("c > 0", RuntimeError, "unsupported tensor layout: SparseCsr"),
+    ("c - 1", RuntimeError, "unsupported tensor layout: SparseCsr"),
+    ("c.square()", RuntimeError, "unsupported tensor layout: SparseCsr"),
+    ("c.to_sparse_csc().exp()", RuntimeError, "unsupported tensor layout: SparseCsc"),
+    ("c.sum(0)", RuntimeError, "reduction operations on CSR tensors with keepdim=False is "
+                               "unsupported"),
+    ("c.expand(2, 2, 3)", RuntimeError, "expand is unsupported for SparseCsr tensors"),
+    ("c.narrow(0, 0, 1)", RuntimeError, "Sparse CSR tensors do not have strides"),
+    ("c.sort()", RuntimeError, "Sparse CSR tensors do not have strides"),
+    ("c.reshape(6)", RuntimeError, "Sparse CSR tensors do not have is_contiguous"),
+    ("c.to_sparse_csc().is_contiguous()", RuntimeError,
+     "Sparse CSC tensors do not have is_contiguous"),
+    ("c.masked_fill(torch.ones(2, 3) > 0, 0)", RuntimeError,
+     "unsupported memory format option Contiguous"),
+    ("c.T", NotImplementedError, "Could not run 'aten::as_strided' with arguments from the "
+                                 "'SparseCsrCPU'"),
+    ("c.mean()", NotImplementedError, "Could not run 'aten::mean.out'"),
+    ("c.cumsum(0)", NotImplementedError, "Could not run 'aten::cumsum.out'"),
+    ("c.any()", NotImplementedError, "Could not run 'aten::any.all_out'"),
+    ("torch.where(torch.ones(2, 3) > 0, c, c)", NotImplementedError,
+     "Could not run 'aten::where.self' with arguments from the 'SparseCsrCPU'")])
+def test_compressed_errors_as_torch(expr, exc, words):
+    def run(mod):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c = mod.tensor([[0., -1., 0.], [2., 0., 3.]]).to_sparse_csr()
+            with pytest.raises(exc) as e:
+                eval(expr, {"c": c, "torch": mod})
+        return e.value
+    err = run(torch)
+    assert str(err).startswith(words)
+    # (gpujit's SparseOperand, the entry point's signal, is not shown as the context)
+    assert err.__context__ is None or err.__suppress_context__
+    if real is not None:
+        assert str(run(real)).startswith(words)
