@@ -833,3 +833,28 @@ def test_compressed_errors_as_torch(expr, exc, words):
     assert err.__context__ is None or err.__suppress_context__
     if real is not None:
         assert str(run(real)).startswith(words)
+
+
+def test_grad_scaler_unscales_sparse_gradients():
+    def run(mod, poison):
+        e = mod.nn.Embedding.from_pretrained(mod.arange(8.).reshape(4, 2), freeze=False,
+                                             sparse=True)
+        opt = mod.optim.SGD(e.parameters(), lr=0.1)
+        sc = mod.amp.GradScaler("cpu", init_scale=4.0)
+        sc.scale(e(mod.tensor([1, 3, 1])).sum()).backward()
+        if poison:
+            with mod.no_grad():
+                e.weight.grad._values()[0, 0] = float("inf")
+        sc.unscale_(opt)
+        vals = e.weight.grad._values().tolist()
+        sc.step(opt)
+        sc.update()
+        return vals, e.weight.tolist(), sc.get_scale()
+    vals, w, scale = run(torch, False)
+    assert vals == [[1., 1.]] * 3 and scale == 4.0
+    np.testing.assert_allclose(w, [[0., 1.], [1.8, 2.8], [4., 5.], [5.9, 6.9]], rtol=1e-6)
+    vals, w, scale = run(torch, True)       # (an inf: the step skipped, the scale halved)
+    assert w == np.arange(8.).reshape(4, 2).tolist() and scale == 2.0
+    if real is not None:
+        for poison in (False, True):
+            assert run(torch, poison) == run(real, poison)
