@@ -858,3 +858,50 @@ def test_grad_scaler_unscales_sparse_gradients():
     if real is not None:
         for poison in (False, True):
             assert run(torch, poison) == run(real, poison)
+
+
+@pytest.mark.parametrize("name, make, words", [
+    ("sgd fused", lambda p: torch.optim.SGD(p, lr=0.1, fused=True),
+     "`_fused_sgd` does not support sparse gradients"),
+    ("adagrad fused", lambda p: torch.optim.Adagrad(p, lr=0.1, fused=True),
+     "`fused` does not support sparse grad or complex param"),
+    ("adafactor", lambda p: torch.optim.Adafactor(p, lr=0.1),
+     "Adafactor does not support sparse gradients"),
+    ("lbfgs", lambda p: torch.optim.LBFGS(p, lr=0.1), None),
+    ("sgd foreach momentum", lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.5, foreach=True),
+     None),
+    ("adagrad maximize", lambda p: torch.optim.Adagrad(p, lr=0.1, maximize=True), None),
+    ("sparse adam maximize", lambda p: torch.optim.SparseAdam(p, lr=0.1, maximize=True), None)])
+def test_more_optimizers_with_sparse_gradients(name, make, words):
+    def run(mod, make):
+        e = mod.nn.Embedding.from_pretrained(mod.arange(8.).reshape(4, 2), freeze=False,
+                                             sparse=True)
+        opt = make(e.parameters())
+
+        def closure():
+            opt.zero_grad()
+            loss = (e(mod.tensor([1, 3, 1])) ** 2).sum()
+            loss.backward()
+            return loss
+        for _ in range(2):
+            opt.step(closure)
+        return e.weight.detach().numpy()
+    if words is not None:
+        with pytest.raises(RuntimeError, match=words):
+            run(torch, make)
+        return
+    w = run(torch, make)
+    assert w[[0, 2]].tolist() == [[0., 1.], [4., 5.]]      # (rows never looked up: kept)
+    if name == "sgd foreach momentum":
+        np.testing.assert_allclose(w.reshape(-1), [0, 1, .32, .48, 4, 5, 3.24, 3.78],
+                                   rtol=1e-6)
+    if real is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rw = run(real, lambda p: eval(
+                {"lbfgs": "real.optim.LBFGS(p, lr=0.1)",
+                 "sgd foreach momentum": "real.optim.SGD(p, lr=0.1, momentum=0.5, foreach=True)",
+                 "adagrad maximize": "real.optim.Adagrad(p, lr=0.1, maximize=True)",
+                 "sparse adam maximize": "real.optim.SparseAdam(p, lr=0.1, maximize=True)"}[name],
+                {"real": real, "p": p}))
+        np.testing.assert_allclose(w, rw, rtol=1e-5, atol=1e-6)

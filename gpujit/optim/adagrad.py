@@ -89,6 +89,8 @@ class Adagrad(_ElementwiseOptimizer):
         addcdiv_(xp, p, g, tmp, -clr, tmp)
 
 
+    _fused_sparse_refusal = "`fused` does not support sparse grad or complex param"
+
     def _step_sparse(self, b, i, g, h):
         """A sparse gradient (embedding(sparse=True)) as PyTorch's single-tensor Adagrad
         steps it: g coalesced (the update is not linear), sum += g*g at its rows, and

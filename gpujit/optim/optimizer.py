@@ -492,6 +492,7 @@ class _ElementwiseOptimizer(Optimizer):
             fills = self._fills(group)
             for b in self._buckets(gi, group):
                 b.fills = fills
+                b.fused = group.get("fused")
                 with _on_device(b.device):
                     self._step_bucket(b, h, loop)
                 if b.dev_scalars:
@@ -531,6 +532,8 @@ class _ElementwiseOptimizer(Optimizer):
         self._stores[gi] = (ids, keys, buckets)
         return buckets
 
+    _fused_sparse_refusal = None    # (PyTorch's words where fused=True meets a sparse gradient)
+
     def _sparse_refusal(self):
         """PyTorch's error for a sparse gradient (embedding(sparse=True)) where the
         optimizer has no sparse update (its _step_sparse)."""
@@ -552,6 +555,8 @@ class _ElementwiseOptimizer(Optimizer):
                 # or stepped by the optimizer's own sparse update
                 if type(self)._step_sparse is _ElementwiseOptimizer._step_sparse:
                     raise self._sparse_refusal() from None
+                if b.fused and self._fused_sparse_refusal:
+                    raise RuntimeError(self._fused_sparse_refusal) from None
                 sparse = (sparse or []) + [i]
                 grads[i] = None
                 continue

@@ -72,6 +72,8 @@ class SGD(_ElementwiseOptimizer):
                 g = buf
         add_alpha_(xp, p, g, -lr, tmp)
 
+    _fused_sparse_refusal = "`_fused_sgd` does not support sparse gradients"
+
     def _step_sparse(self, b, i, g, h):
         """A sparse gradient (embedding(sparse=True)) as PyTorch's single-tensor SGD steps
         it, through the sparse ops: p += -lr * g (dense += sparse: only the rows g names
