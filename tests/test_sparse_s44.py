@@ -905,3 +905,44 @@ def test_more_optimizers_with_sparse_gradients(name, make, words):
                  "sparse adam maximize": "real.optim.SparseAdam(p, lr=0.1, maximize=True)"}[name],
                 {"real": real, "p": p}))
         np.testing.assert_allclose(w, rw, rtol=1e-5, atol=1e-6)
+
+
+def test_sparse_gradient_hooks_anomaly_create_graph_checkpoint():
+    F = torch.nn.functional
+
+    def weight():
+        return torch.nn.Parameter(torch.arange(6.).reshape(3, 2))
+    w = weight()
+    w.register_hook(lambda g: g * 3)
+    F.embedding(torch.tensor([1, 2]), w, sparse=True).sum().backward()
+    assert w.grad.is_sparse and w.grad._values().tolist() == [[3., 3.], [3., 3.]]
+    w = weight()
+    w.register_hook(lambda g: g.to_dense())
+    with pytest.raises(RuntimeError, match=r"hook '<lambda>' has changed the type of value "
+                                           r"\(was torch.sparse.FloatTensor got "
+                                           r"torch.FloatTensor\)"):
+        F.embedding(torch.tensor([1, 2]), w, sparse=True).sum().backward()
+    w = weight()
+    w2 = w * 1
+    w2.retain_grad()
+    with pytest.raises(RuntimeError, match="Cannot access data pointer of Tensor that doesn't "
+                                           "have storage"):     # (torch's own failure)
+        F.embedding(torch.tensor([1, 2]), w2, sparse=True).sum().backward()
+    w = weight()
+    with torch.autograd.detect_anomaly():
+        (F.embedding(torch.tensor([1, 2]), w, sparse=True) * 2).sum().backward()
+    assert w.grad._indices().tolist() == [[1, 2]]
+    w = weight()
+    g, = torch.autograd.grad((F.embedding(torch.tensor([1, 2]), w, sparse=True) ** 2).sum(), w,
+                             create_graph=True)
+    assert g.is_sparse and g.requires_grad and g._values().tolist() == [[4., 6.], [8., 10.]]
+    import gpujit.utils.checkpoint as cp
+    w = weight()
+    cp.checkpoint(lambda i: F.embedding(i, w, sparse=True), torch.tensor([1, 2]),
+                  use_reentrant=False).sum().backward()
+    assert w.grad.is_sparse and w.grad._indices().tolist() == [[1, 2]]
+    seen = []
+    w = weight()
+    w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.layout))
+    F.embedding(torch.tensor([1, 2]), w, sparse=True).sum().backward(inputs=[w])
+    assert seen == [torch.sparse_coo]

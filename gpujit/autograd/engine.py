@@ -326,7 +326,13 @@ def _tensor_hooks(node, buf):
                 buf[nr] = _hook_result(h, buf[nr], r)
         if ag.retains_grad:
             g = buf[nr]
-            if ag.grad is None and not _c_strided(g._data):
+            try:
+                ga = g._data
+            except NotImplementedError:
+                # (a sparse gradient: PyTorch's retain_grad reads its data pointer)
+                raise RuntimeError("Cannot access data pointer of Tensor that doesn't have "
+                                   "storage") from None
+            if ag.grad is None and not _c_strided(ga):
                 # PyTorch's retain_grad stores grad.clone(contiguous_format): an
                 # expanded or permuted gradient is copied C-contiguous
                 from .. import contiguous_format
@@ -342,11 +348,15 @@ def _hook_result(hook, g, r):
     check_variable_result: a Tensor of g's type, device and size."""
     if not isinstance(r, Tensor):
         raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
-    if r._dtype is not g._dtype or r._device != g._device:
+    if r._dtype is not g._dtype or r._device != g._device or r.layout is not g.layout:
         name = getattr(hook, "__name__", type(hook).__name__)
         raise RuntimeError(f"hook '{name}' has changed the type of value (was {g.type()} "
                            f"got {r.type()})")
-    if r._data.shape != g._data.shape:
+    try:
+        changed = r._data.shape != g._data.shape
+    except NotImplementedError:     # (sparse gradients: embedding(sparse=True)'s)
+        changed = tuple(r.shape) != tuple(g.shape)
+    if changed:
         name = getattr(hook, "__name__", type(hook).__name__)
         raise RuntimeError(f"hook '{name}' has changed the size of value")
     return r
