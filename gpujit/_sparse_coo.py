@@ -93,6 +93,7 @@ _TORCH_DISPATCH = {
     "aten::sort": "aten::sort.stable", "aten::argsort": "aten::sort.stable",
     "aten::linalg_norm": "aten::linalg_vector_norm", "aten::chunk": "aten::as_strided",
     "aten::split.Tensor": "aten::as_strided", "aten::squeeze": "aten::as_strided",
+    "aten::split_with_sizes": "aten::as_strided",
     "aten::diff": "aten::as_strided", "aten::count_nonzero": "aten::count_nonzero.dim_IntList",
     "aten::allclose": "aten::eq.Tensor", "aten::isclose": "aten::eq.Tensor",
     "aten::diag": "aten::diagonal_copy", "aten::kthvalue": "aten::kthvalue.values",

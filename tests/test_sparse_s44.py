@@ -946,3 +946,27 @@ def test_sparse_gradient_hooks_anomaly_create_graph_checkpoint():
     w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.layout))
     F.embedding(torch.tensor([1, 2]), w, sparse=True).sum().backward(inputs=[w])
     assert seen == [torch.sparse_coo]
+
+
+def test_assert_close_of_sparse_tensors_as_torch():
+    s = torch.tensor([[0., 1., 0.], [2., 0., 3.]]).to_sparse()
+    t = torch.tensor([[0., 1., 0.], [2., 0., 3.5]]).to_sparse()
+    u = torch.tensor([[0., 1., 0.], [2., 0., 0.]]).to_sparse()
+    shuffled = torch.sparse_coo_tensor([[1, 0, 1], [2, 1, 0]], [3., 1., 2.], (2, 3))
+    torch.testing.assert_close(s, s.clone())
+    torch.testing.assert_close([s.to_sparse_csc()], [s.to_sparse_csc()])
+    for a, b, words in (
+            (s, t, "Sparse COO values are not close!\n\nMismatched elements: 1 / 3 (33.3%)"),
+            (s, u, "The number of specified values in sparse COO tensors does not match: "
+                   "3 != 2"),
+            (s, s.to_dense(), "The values for attribute 'layout' do not match: "
+                              "torch.sparse_coo != torch.strided."),
+            (s, shuffled, "Sparse COO indices are not equal!"),     # (compared as stored)
+            (s.to_sparse_csr(), t.to_sparse_csr(), "Sparse CSR values are not close!"),
+            (s.to_sparse_csc(), t.to_sparse_csc(), "Sparse CSC values are not close!")):
+        with pytest.raises(AssertionError) as e:
+            torch.testing.assert_close(a, b)
+        assert str(e.value).startswith(words), str(e.value)
+    assert torch.atleast_2d(s) is s and torch.atleast_1d(s) is s
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::as_strided'"):
+        torch.split(s, [1, 1])
