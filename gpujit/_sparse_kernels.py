@@ -685,9 +685,11 @@ def sparse_softmax(input, dim, dtype=None, log=False):
     name = "_sparse_log_softmax" if log else "_sparse_softmax"
     if not isinstance(input, SparseCooTensor):
         dev = input.device if isinstance(input, Tensor) else _dt_cpu()
+        kind = "SparseCsr" if isinstance(input, Tensor) and input.layout is not _dt.strided \
+            else ""
         raise NotImplementedError(
             f"Could not run 'aten::{name}' with arguments from the "
-            f"'{'CUDA' if dev.type == 'cuda' else 'CPU'}' backend. This could be because the "
+            f"'{kind}{'CUDA' if dev.type == 'cuda' else 'CPU'}' backend. This could be because the "
             f"operator doesn't exist for this backend, or was omitted during the "
             f"selective/custom build process (if using custom build). It takes a sparse COO "
             f"tensor (x.to_sparse()).")

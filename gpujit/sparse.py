@@ -45,8 +45,11 @@ def sum(input, dim=None, dtype=None):
     or over dims (sparse, or dense when no sparse dim is left); of a dense tensor, a
     RuntimeError saying gpujit has no such kernel."""
     from ._sparse_coo import SparseCooTensor
+    from ._sparse_csr import SparseCsrTensor
     if isinstance(input, SparseCooTensor):
         return input.sum(dtype=dtype) if dim is None else input.sum(dim, dtype=dtype)
+    if isinstance(input, SparseCsrTensor):
+        input.coalesce()        # (PyTorch's error: its sum coalesces a COO tensor)
     return _sum_refusal(input, dim, dtype)
 
 

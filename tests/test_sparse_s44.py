@@ -970,3 +970,17 @@ def test_assert_close_of_sparse_tensors_as_torch():
     assert torch.atleast_2d(s) is s and torch.atleast_1d(s) is s
     with pytest.raises(NotImplementedError, match="Could not run 'aten::as_strided'"):
         torch.split(s, [1, 1])
+
+
+def test_sparse_namespace_with_compressed_inputs():
+    x = torch.tensor([[0., 1., 0.], [2., 0., 3.]])
+    with pytest.raises(RuntimeError, match="coalesce expected sparse coordinate tensor layout "
+                                           "but got SparseCsr"):
+        torch.sparse.sum(x.to_sparse_csr())
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::_sparse_softmax' with "
+                                                  "arguments from the 'SparseCsrCPU' backend"):
+        torch.sparse.softmax(x.to_sparse_csr(), 1)
+    want = (x.numpy() @ np.ones((3, 2))).tolist()
+    assert torch.sparse.mm(x.to_sparse_csc(), torch.ones(3, 2)).tolist() == want
+    assert torch.sparse.mm(x.to_sparse_bsr((1, 1)), torch.ones(3, 2)).tolist() == want
+    assert torch.spmm(x.to_sparse_csc(), torch.ones(3, 2)).tolist() == want
