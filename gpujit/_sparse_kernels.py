@@ -30,19 +30,50 @@ def _same_size(self, other):
 
 
 def _dense_plus_sparse(self, other, alpha):
-    """dense + alpha * sparse: the dense tensor in the promoted dtype, each entry added at
-    its index in storage order (PyTorch's add_out_dense_sparse: duplicates add in turn)."""
+    """dense + alpha * sparse: the dense tensor in the promoted dtype, as PyTorch's
+    add_out_dense_sparse_cpu sums it: each entry's axpy (alpha * v + r, one fused
+    multiply-add in float32 / float64) at its index in storage order, duplicates in turn;
+    a coalesced tensor without dense dims r + alpha * v (its scalar loop, two roundings);
+    values that are not contiguous coalesced first (then the dense add_'s fused
+    multiply-add)."""
     from .dtypes import promote_types
     _same_size(self, other)
     dt = promote_types(self._dtype, other._dtype)
-    v = other._sp_v.to(dt)
-    if alpha != 1:
-        v = v * alpha
-    sd = other.sparse_dim()
+    c = other
+    if not other._sp_v.is_contiguous():
+        c = other.coalesce()
+    v = _host(c._sp_v.to(dt))
+    sd = c.sparse_dim()
     r = _host(self.to(dt)).copy()
-    flat = r.reshape((-1,) + tuple(other.shape[sd:]))
-    np.add.at(flat, _linear(_host(other._sp_i), other.shape), _host(v))
+    flat = r.reshape((-1,) + tuple(c.shape[sd:]))
+    lin = _linear(_host(c._sp_i), c.shape)
+    scalar_loop = (c._sp_coalesced or lin.size == 1) and not c.dense_dim()
+    _axpy_entries(flat, lin, v, alpha, fused=not scalar_loop)
     return _device_tensor(r, self._device)
+
+
+def _axpy_entries(flat, lin, v, alpha, fused):
+    """flat[lin[k]] += alpha * v[k] for k in storage order (duplicates in turn): one fused
+    multiply-add per element for float32 / float64 where `fused`, else two roundings."""
+    from .ops.fma import fma
+    if not lin.size:
+        return
+    fused = fused and v.dtype in (np.float32, np.float64)
+    a = v.dtype.type(alpha) if v.dtype.kind in "fc" else alpha
+    order = np.argsort(lin, kind="stable")
+    first = np.r_[True, lin[order][1:] != lin[order][:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(lin.size), 0))
+    rank = np.empty(lin.size, np.int64)
+    rank[order] = np.arange(lin.size) - start
+    for w in range(int(rank.max()) + 1):
+        k = np.nonzero(rank == w)[0] if w or rank.max() else slice(None)
+        idx, vk = lin[k], v[k]
+        if fused:
+            flat[idx] = fma(vk, a, flat[idx], v.dtype)
+        elif alpha == 1:
+            flat[idx] += vk
+        else:
+            flat[idx] += (vk * a).astype(v.dtype, copy=False)
 
 
 class _AddDense(_autograd_function()):

@@ -984,3 +984,60 @@ def test_sparse_namespace_with_compressed_inputs():
     assert torch.sparse.mm(x.to_sparse_csc(), torch.ones(3, 2)).tolist() == want
     assert torch.sparse.mm(x.to_sparse_bsr((1, 1)), torch.ones(3, 2)).tolist() == want
     assert torch.spmm(x.to_sparse_csc(), torch.ones(3, 2)).tolist() == want
+
+
+def _dense_sparse_case(mod, case, dtype):
+    rs = np.random.RandomState(3)
+    d = mod.tensor(rs.randn(6, 4).astype(dtype))
+    i = [[1, 4, 1, 0, 4, 1]]
+    if case.startswith("scalar"):
+        s = mod.sparse_coo_tensor([[1, 4, 1, 0], [2, 3, 2, 0]],
+                                  rs.randn(4).astype(dtype), (6, 4))
+    else:
+        s = mod.sparse_coo_tensor(i, rs.randn(6, 4).astype(dtype), (6, 4))
+    if case.endswith("coalesced"):
+        s = s.coalesce()
+    if case == "hybrid_noncontiguous":
+        s = mod.sparse_coo_tensor(i, mod.tensor(rs.randn(4, 6).astype(dtype)).t(), (6, 4))
+    return d, s
+
+
+@pytest.mark.parametrize("case", ["scalar", "scalar_coalesced", "hybrid", "hybrid_coalesced",
+                                  "hybrid_noncontiguous"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_add_sparse_rounds_as_torch(case, dtype):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d, s = _dense_sparse_case(torch, case, dtype)
+        r = torch.add(d, s, alpha=-0.1)
+        d.add_(s, alpha=0.3)
+    want = _dense_sparse_case(torch, case, dtype)[0].numpy().astype(np.float64) - \
+        0.1 * s.to_dense().numpy().astype(np.float64)
+    np.testing.assert_allclose(r.numpy(), want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    if real is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            td, ts = _dense_sparse_case(real, case, dtype)
+            tr = real.add(td, ts, alpha=-0.1)
+            td.add_(ts, alpha=0.3)
+        assert r.numpy().tobytes() == tr.numpy().tobytes()
+        assert d.numpy().tobytes() == td.numpy().tobytes()
+
+
+def test_sgd_sparse_steps_bit_for_bit_with_torch():
+    def run(mod):
+        w0 = np.random.RandomState(0).randn(50, 8).astype(np.float32)
+        e = mod.nn.Embedding.from_pretrained(mod.tensor(w0), freeze=False, sparse=True)
+        opt = mod.optim.SGD(e.parameters(), lr=0.1)
+        rs = np.random.RandomState(1)
+        for _ in range(30):
+            idx = mod.tensor(rs.randint(0, 50, size=(16,)))
+            tgt = mod.tensor(rs.randn(16, 8).astype(np.float32))
+            opt.zero_grad()
+            ((e(idx) - tgt) ** 2).sum().backward()
+            opt.step()
+        return e.weight.detach().numpy()
+    w = run(torch)
+    assert np.isfinite(w).all()
+    if real is not None:
+        assert w.tobytes() == run(real).tobytes()
