@@ -127,7 +127,7 @@ def _sparse_plus_sparse(self, other, alpha):
     i[:, pa] = _host(self._sp_i)
     i[:, pb] = _host(other._sp_i)
     va = _host(self._sp_v.to(dt))
-    vb = _host(other._sp_v.to(dt))
+    vb_raw = vb = _host(other._sp_v.to(dt))
     if alpha != 1:
         vb = vb * vb.dtype.type(alpha) if vb.dtype.kind in "fc" else vb * alpha
     v = np.zeros((n,) + va.shape[1:], va.dtype)
@@ -139,7 +139,12 @@ def _sparse_plus_sparse(self, other, alpha):
     both &= ~onlyb
     v[onlyb] = vb[onlyb[pb]]
     if both.any():
-        v[both] = v[both] + vb[both[pb]]
+        if alpha != 1 and va.dtype in (np.float32, np.float64):
+            # (the kernel's axpy into the entry: alpha * other + self rounded once)
+            from .ops.fma import fma
+            v[both] = fma(vb_raw[both[pb]], va.dtype.type(alpha), v[both], va.dtype)
+        else:
+            v[both] = v[both] + vb[both[pb]]
     vt = _device_tensor(v.astype(va.dtype), self._device)
     if _records(self._sp_v) or _records(other._sp_v):
         vt = _SparseAdd.apply(self._sp_v, other._sp_v, (vt, _device_tensor(pa, self._device),

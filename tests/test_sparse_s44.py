@@ -1041,3 +1041,63 @@ def test_sgd_sparse_steps_bit_for_bit_with_torch():
     assert np.isfinite(w).all()
     if real is not None:
         assert w.tobytes() == run(real).tobytes()
+
+
+def _sgd_momentum_run(mod, nesterov=False, steps=30):
+    w0 = np.random.RandomState(0).randn(50, 8).astype(np.float32)
+    e = mod.nn.Embedding.from_pretrained(mod.tensor(w0), freeze=False, sparse=True)
+    opt = mod.optim.SGD(e.parameters(), lr=0.1, momentum=0.9,
+                        dampening=0 if nesterov else 0.1, nesterov=nesterov)
+    rs = np.random.RandomState(1)
+    for _ in range(steps):
+        idx = mod.tensor(rs.randint(0, 50, size=(16,)))
+        tgt = mod.tensor(rs.randn(16, 8).astype(np.float32))
+        opt.zero_grad()
+        ((e(idx) - tgt) ** 2).sum().backward()
+        opt.step()
+    return e, opt
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_buffer_of_sparse_gradients_is_sparse_as_torch(nesterov):
+    e, opt = _sgd_momentum_run(torch, nesterov)
+    buf = opt.state[e.weight]["momentum_buffer"]
+    assert buf.is_sparse and buf.shape == (50, 8) and not buf.is_coalesced()
+    sd = opt.state_dict()
+    assert sd["state"][0]["momentum_buffer"].is_sparse
+    if real is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            te, topt = _sgd_momentum_run(real, nesterov)
+        assert e.weight.detach().numpy().tobytes() == te.weight.detach().numpy().tobytes()
+        tb = topt.state[te.weight]["momentum_buffer"]
+        assert _parts(buf) == _parts(tb)
+    # a dense gradient meets the sparse buffer in torch's error
+    opt.zero_grad()
+    (e.weight * 2).sum().backward()
+    with pytest.raises(RuntimeError, match=r"add\(sparse, dense\) is not supported"):
+        opt.step()
+
+
+def test_sgd_sparse_momentum_state_dict_round_trip_and_mixed_group():
+    e, opt = _sgd_momentum_run(torch, steps=3)
+    e2, opt2 = _sgd_momentum_run(torch, steps=0)
+    with torch.no_grad():
+        e2.weight.copy_(e.weight)
+    opt2.load_state_dict(opt.state_dict())
+    for o, m in ((opt, e), (opt2, e2)):
+        o.zero_grad()
+        (m(torch.tensor([1, 2, 1])) ** 2).sum().backward()
+        o.step()
+    assert e.weight.tolist() == e2.weight.tolist()
+    assert opt2.state[e2.weight]["momentum_buffer"].is_sparse
+    # a dense Linear beside the embedding in one group: its buffer dense, flat as before
+    lin = torch.nn.Linear(8, 1)
+    opt3 = torch.optim.SGD(list(e.parameters()) + list(lin.parameters()), lr=0.1,
+                           momentum=0.9)
+    for _ in range(2):
+        opt3.zero_grad()
+        lin(e(torch.tensor([3, 4]))).sum().backward()
+        opt3.step()
+    assert opt3.state[e.weight]["momentum_buffer"].is_sparse
+    assert not opt3.state[lin.weight]["momentum_buffer"].is_sparse
