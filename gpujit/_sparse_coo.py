@@ -57,6 +57,13 @@ _SUPPORTED = ("indices(), values(), _indices(), _values(), _nnz(), sparse_dim(),
               "in-place zero-preserving methods, sspaddmm / smm / hspmm")
 
 
+_SUPPORTED_COMPRESSED = (
+    "compressed sparse tensors (CSR, CSC, BSR, BSC) have their parts, to_dense(), "
+    "to_sparse_coo() and the other layouts, t(), clone(), to(), * by a number, neg, abs and "
+    "other zero-preserving methods (in place too), sum(), mm / matmul / addmm / mv with a "
+    "dense matrix, + a dense tensor, zeros_like")
+
+
 def _backend(dev, kind="Sparse"):
     return kind + ("CUDA" if dev.type == "cuda" else "CPU")
 
@@ -117,11 +124,13 @@ def not_implemented(name, dev, kind="Sparse"):
         name = _TORCH_DISPATCH.get(name, name)
     elif kind == "SparseCsr":
         name = _TORCH_DISPATCH_CSR.get(name, name)
+    what = _SUPPORTED_COMPRESSED if kind == "SparseCsr" else "sparse COO tensors have " + \
+        _SUPPORTED
     return NotImplementedError(
         f"Could not run '{name}' with arguments from the '{_backend(dev, kind)}' backend. This could "
         f"be because the operator doesn't exist for this backend, or was omitted during the "
-        f"selective/custom build process (if using custom build). gpujit's sparse COO tensors "
-        f"have {_SUPPORTED}; call .to_dense() first")
+        f"selective/custom build process (if using custom build). gpujit's {what}; call "
+        f".to_dense() first")
 
 
 class SparseCooTensor(Tensor):
