@@ -1,14 +1,16 @@
-"""PyTorch's sparse tensor API beside gpujit's sparse COO tensors (gpujit/_sparse_coo.py).
+"""PyTorch's sparse tensor API beside gpujit's sparse tensors (gpujit/_sparse_coo.py, COO;
+gpujit/_sparse_csr.py, CSR / CSC / BSR / BSC).
 
-x.to_sparse() / x.to_sparse_coo() / torch.sparse_coo_tensor make a SparseCooTensor, and
-torch.spmm takes one (or a dense matrix: mm). On a dense tensor what PyTorch computes works:
-`torch.sparse.mm` / `torch.sparse.addmm` of dense operands are mm / addmm, `x.sparse_dim()`
-is 0, `x.dense_dim()` is x.dim(), `x.to_dense()` is x (tensor_flags.py). What would make or
-need a compressed sparse tensor (torch.sparse_csr_tensor, x.to_sparse_csr() ...) or a factory's
-sparse layout (torch.zeros(..., layout=torch.sparse_coo)) raises a RuntimeError that says
-so, instead of an AttributeError that reads like a typo or a dense result under a sparse
-name; the accessors of a sparse tensor's parts (x.indices(), x.values(), x.coalesce() ...)
-raise PyTorch's own errors for a strided tensor."""
+x.to_sparse() / x.to_sparse_coo() / torch.sparse_coo_tensor make a SparseCooTensor,
+torch.sparse_csr_tensor & co. and x.to_sparse_csr() & co. a compressed one; torch.spmm,
+sspaddmm, smm and hspmm take them (or a dense matrix: mm). On a dense tensor what PyTorch
+computes works: `torch.sparse.mm` / `torch.sparse.addmm` of dense operands are mm / addmm,
+`x.sparse_dim()` is 0, `x.dense_dim()` is x.dim(), `x.to_dense()` is x (tensor_flags.py).
+A factory's sparse layout (torch.zeros(..., layout=torch.sparse_coo)) makes an empty sparse
+tensor or raises PyTorch's error (sparse_factory); what gpujit has no kernel for raises a
+RuntimeError that says so, instead of an AttributeError that reads like a typo or a dense
+result under a sparse name; the accessors of a sparse tensor's parts (x.indices(),
+x.values(), x.coalesce() ...) raise PyTorch's own errors for a strided tensor."""
 from __future__ import annotations
 
 from .. import dtypes as _dt
