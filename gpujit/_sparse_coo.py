@@ -53,7 +53,15 @@ _SUPPORTED = ("indices(), values(), _indices(), _values(), _nnz(), sparse_dim(),
               "sparse tensor, dense + sparse, neg, pow, abs and other zero-preserving "
               "pointwise methods, mm / matmul / @ / addmm / mv / bmm / torch.sparse.mm / "
               "torch.spmm with a dense matrix, zeros_like / new_zeros, unsqueeze, "
-              "index_select, narrow_copy, permute, cat, stack, add_ / zero_")
+              "index_select, narrow_copy, permute, cat, stack, unbind, add_ / zero_, the "
+              "in-place zero-preserving methods, sspaddmm / smm / hspmm")
+
+
+_SUPPORTED_COMPRESSED = (
+    "compressed sparse tensors (CSR, CSC, BSR, BSC) have their parts, to_dense(), "
+    "to_sparse_coo() and the other layouts, t(), clone(), to(), * by a number, neg, abs and "
+    "other zero-preserving methods (in place too), sum(), mm / matmul / addmm / mv with a "
+    "dense matrix, + a dense tensor, zeros_like")
 
 
 def _backend(dev, kind="Sparse"):
@@ -82,12 +90,47 @@ def _refusal(frame, dev, kind="Sparse"):
 _COMPILER_MODULES = ("gpujit.jit", "gpujit.runtime", "gpujit.frontend", "gpujit.ir")
 
 
+# gpujit's op -> the op PyTorch's sparse COO dispatch reaches (and names in its error):
+# merged overloads, composites and out= forms it runs through
+_TORCH_DISPATCH = {
+    "aten::mean": "aten::mean.dim", "aten::std": "aten::std.correction",
+    "aten::std.dim": "aten::std.correction", "aten::var": "aten::var.correction",
+    "aten::var.dim": "aten::var.correction", "aten::softmax.int": "aten::_softmax",
+    "aten::log_softmax.int": "aten::_log_softmax", "aten::logsumexp": "aten::logsumexp.out",
+    "aten::sort": "aten::sort.stable", "aten::argsort": "aten::sort.stable",
+    "aten::linalg_norm": "aten::linalg_vector_norm", "aten::chunk": "aten::as_strided",
+    "aten::split.Tensor": "aten::as_strided", "aten::squeeze": "aten::as_strided",
+    "aten::split_with_sizes": "aten::as_strided",
+    "aten::diff": "aten::as_strided", "aten::count_nonzero": "aten::count_nonzero.dim_IntList",
+    "aten::allclose": "aten::eq.Tensor", "aten::isclose": "aten::eq.Tensor",
+    "aten::diag": "aten::diagonal_copy", "aten::kthvalue": "aten::kthvalue.values",
+    "aten::cummax": "aten::_cummax_helper", "aten::logcumsumexp": "aten::_logcumsumexp",
+    "aten::logical_not": "aten::logical_not.out", "aten::nanmean": "aten::ne.Tensor"}
+
+
+# the same for the compressed layouts (their reductions run through out= forms)
+_TORCH_DISPATCH_CSR = {
+    "aten::mean": "aten::mean.out", "aten::amax": "aten::amax.out",
+    "aten::amin": "aten::amin.out", "aten::argmax": "aten::argmax.out",
+    "aten::argmin": "aten::argmin.out", "aten::all": "aten::all.all_out",
+    "aten::any": "aten::any.all_out", "aten::cumsum": "aten::cumsum.out",
+    "aten::count_nonzero": "aten::count_nonzero.dim_IntList",
+    "aten::std": "aten::std.correction", "aten::var": "aten::var.correction",
+    "aten::linalg_vector_norm": "aten::norm.out"}
+
+
 def not_implemented(name, dev, kind="Sparse"):
+    if kind == "Sparse":
+        name = _TORCH_DISPATCH.get(name, name)
+    elif kind == "SparseCsr":
+        name = _TORCH_DISPATCH_CSR.get(name, name)
+    what = _SUPPORTED_COMPRESSED if kind == "SparseCsr" else "sparse COO tensors have " + \
+        _SUPPORTED
     return NotImplementedError(
         f"Could not run '{name}' with arguments from the '{_backend(dev, kind)}' backend. This could "
         f"be because the operator doesn't exist for this backend, or was omitted during the "
-        f"selective/custom build process (if using custom build). gpujit's sparse COO tensors "
-        f"have {_SUPPORTED}; call .to_dense() first")
+        f"selective/custom build process (if using custom build). gpujit's {what}; call "
+        f".to_dense() first")
 
 
 class SparseCooTensor(Tensor):
@@ -320,12 +363,9 @@ class SparseCooTensor(Tensor):
         return _device_tensor(a.reshape(size), self._device)
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
-        if layout is _dt.sparse_csr and blocksize is None:
-            from ._sparse_csr import to_sparse_csr
-            return to_sparse_csr(self, dense_dim)
         if layout not in (None, _dt.sparse_coo):
-            raise RuntimeError(f"to_sparse: layout={layout!r} is not available: gpujit has "
-                               f"sparse COO tensors only")
+            from ._sparse_csr import _to_layout
+            return _to_layout(self, layout, blocksize, dense_dim)
         if sparse_dim is not None and sparse_dim != self.sparse_dim():
             raise RuntimeError("to_sparse: conversion from Sparse to Sparse with sparse_dim "
                                "argument !=self.sparse_dim() is not supported")
@@ -407,7 +447,8 @@ class SparseCooTensor(Tensor):
                                      f"size {size}")
                 r = _select(r, d, x)
             else:
-                raise not_implemented("aten::as_strided", self._device)
+                raise not_implemented("aten::index.Tensor" if isinstance(x, Tensor)
+                                      else "aten::as_strided", self._device)
         return r
 
     def mm(self, mat2):
@@ -527,6 +568,19 @@ class SparseCooTensor(Tensor):
     def item(self):
         return self.to_dense().item()
 
+    def any(self, dim=None, keepdim=False):
+        """Whether any stored value is nonzero (PyTorch's any of a sparse tensor: of its
+        values); over a dim, PyTorch's error."""
+        if dim is None and not keepdim:
+            return self._sp_v.any()
+        raise not_implemented("aten::any.dim", self._device)
+
+    def unbind(self, dim=0):
+        """The slices along dim (select: sparse, or dense 0-dim ones of a 1-D tensor)."""
+        from .tensor import _wrap_dim
+        dim = _wrap_dim(dim, self.dim(), "unbind")
+        return tuple(_select(self, dim, k) for k in range(self._sp_size[dim]))
+
     def __bool__(self):
         return bool(self.to_dense())
 
@@ -593,7 +647,9 @@ class SparseCooTensor(Tensor):
 
     def pow(self, exponent):
         """The coalesced values to a number's power (PyTorch refuses 0: a dense result)."""
-        if not _is_scalar(exponent) or isinstance(exponent, Tensor):
+        if isinstance(exponent, Tensor):        # (PyTorch's: no tensor exponent)
+            raise not_implemented("aten::pow.Tensor_Tensor", self._device)
+        if not _is_scalar(exponent):
             return Tensor.pow(self, exponent)
         if exponent == 0:
             raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would "
@@ -664,6 +720,40 @@ for _name in ZERO_PRESERVING:
 SparseCooTensor.__abs__ = SparseCooTensor.abs
 
 
+def _zero_preserving_(name):
+    """x.<name>_() in place: PyTorch's runs on the values of a coalesced tensor only."""
+    def method(self, *args, **kwargs):
+        if not self._sp_coalesced:
+            raise RuntimeError(f"{name}_ requires coalesced input")
+        getattr(self._sp_v, name + "_")(*args, **kwargs)
+        self._dtype = self._sp_v._dtype
+        self._vc[0] += 1
+        return self
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"x.{name}_() of a coalesced sparse tensor: of its values, in place."
+    return method
+
+
+for _name in ZERO_PRESERVING:
+    if _name not in ("isnan", "isinf", "signbit", "square"):    # (no in-place form)
+        setattr(SparseCooTensor, _name + "_", _zero_preserving_(_name))
+
+
+def _neg_(self):
+    """-x in place: the values negated (linear: an uncoalesced tensor too, as PyTorch's)."""
+    self._sp_v.neg_()
+    self._vc[0] += 1
+    return self
+
+
+def _square_(self):
+    raise not_implemented("aten::pow_.Scalar", self._device)    # (PyTorch's square_ is pow_)
+
+
+SparseCooTensor.neg_ = SparseCooTensor.negative_ = _neg_
+SparseCooTensor.square_ = _square_
+
+
 def _linear(i, size):
     """The row-major linear index of each entry over the sparse dims."""
     lin = np.zeros(i.shape[1], np.int64)
@@ -716,15 +806,12 @@ def _no_grad_operand(what, t):
 def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
     """x.to_sparse(sparse_dim=x.dim()): the COO tensor of x's nonzero entries (with
     sparse_dim < x.dim(), of its nonzero slices), indices in row-major order, coalesced."""
-    if layout is _dt.sparse_csr and blocksize is None:
-        from ._sparse_csr import to_sparse_csr
-        return to_sparse_csr(self, dense_dim)
     if layout not in (None, _dt.sparse_coo):
-        from .ops.sparse_refusals import WHY_COMPRESSED
-        raise RuntimeError(f"to_sparse: layout={layout!r} is not available: {WHY_COMPRESSED}")
+        from ._sparse_csr import _to_layout
+        return _to_layout(self, layout, blocksize, dense_dim)
     if blocksize is not None or dense_dim is not None:
-        raise RuntimeError("to_sparse: blocksize and dense_dim are for compressed layouts; "
-                           "gpujit has sparse COO tensors only")
+        raise RuntimeError("to_sparse: blocksize and dense_dim are for the compressed layouts "
+                           "(layout=torch.sparse_csr, sparse_csc, sparse_bsr, sparse_bsc)")
     if _registry.dispatch_state.tracing is not None:
         raise RuntimeError("to_sparse: gpujit's tracer does not record sparse tensors; "
                            "make the sparse tensor outside the traced function")
@@ -828,8 +915,11 @@ def sparse_kernel(op, args=()):
     sparse tensors. With a CSR operand (gpujit/_sparse_csr.py), the op's COO kernel over
     its COO form, for the ops that take one (_CSR_OPS)."""
     from ._sparse_csr import SparseCsrTensor
-    if any(type(a) is SparseCsrTensor for a in args):
+    comp = [a for a in args if type(a) is SparseCsrTensor]
+    if comp:
         fn = _CSR_OPS.get(op.name)
+        if fn is None and "pointwise" in op.tags and op.name not in _NOT_STRUCTURED:
+            fn = _unsupported_layout(comp[0])
     else:
         fn = _KERNELS.get(op.name)
     if fn is not None and _registry.dispatch_state.tracing is not None:
@@ -837,6 +927,22 @@ def sparse_kernel(op, args=()):
                            f"tensors; make the sparse tensor dense (.to_dense()) or call "
                            f"the function untraced")
     return fn
+
+
+# pointwise ops whose PyTorch kernels are not TensorIterator ones: they reach the compressed
+# layouts' NotImplementedError (or another op's error), not 'unsupported tensor layout'
+_NOT_STRUCTURED = {"aten::where.self", "aten::floor_divide", "aten::floor_divide.Scalar",
+                   "aten::logical_not", "aten::nan_to_num"}
+
+
+def _unsupported_layout(c):
+    """PyTorch's error for a pointwise op its compressed kernels do not compute (not
+    zero-preserving: exp, comparisons, sub ...)."""
+    from ._sparse_csr import _layout_name
+
+    def kernel(*args):
+        raise RuntimeError(f"unsupported tensor layout: {_layout_name(c.layout)}")
+    return kernel
 
 
 def _kernel(*names):
@@ -850,9 +956,9 @@ def _kernel(*names):
 def rebuild_sparse_tensor(layout, data):
     """torch._utils._rebuild_sparse_tensor for a COO or CSR tensor (what torch.save
     writes)."""
-    if layout is _dt.sparse_csr:
+    if layout in (_dt.sparse_csr, _dt.sparse_csc, _dt.sparse_bsr, _dt.sparse_bsc):
         from ._sparse_csr import _csr_rebuild
-        return _csr_rebuild(data)
+        return _csr_rebuild(data, layout)
     if layout is not _dt.sparse_coo:
         raise RuntimeError(f"gpujit.load: the file holds a {layout!r} tensor: gpujit has "
                            f"sparse COO tensors only")
@@ -883,7 +989,8 @@ def _name_node(cls, name):
 
 def _select(self, dim, index):
     """The entries whose index along sparse dim `dim` is `index`, that dim dropped
-    (uncoalesced, as PyTorch's); with no sparse dim left, the dense tensor."""
+    (uncoalesced but of fewer than 2 entries, as PyTorch's); with no sparse dim left, the
+    dense tensor."""
     from .tensor import _wrap_dim
     n, sd = self.dim(), self.sparse_dim()
     d = _wrap_dim(dim, n, "select")
@@ -901,10 +1008,11 @@ def _select(self, dim, index):
     if not rows:
         return v.sum(0)
     return _make(self._sp_i[rows].index_select(1, kt), v,
-                 self.shape[:d] + self.shape[d + 1:], False)
+                 self.shape[:d] + self.shape[d + 1:], keep.size < 2)
 
 
 _KERNELS["aten::select.int"] = _select
+_KERNELS["aten::unbind.int"] = lambda self, dim=0: self.unbind(dim)
 
 # ---------------------------------------------------------------- autograd of the values
 def _records(t):
@@ -1023,6 +1131,39 @@ _Coalesce = _named("CoalesceBackward0", _coalesce_forward, _coalesce_backward)
 _ToSparse = _named("ToSparseBackward1", _to_sparse_forward, _to_sparse_backward)
 
 _SPARSE_PARAMETER = []
+
+
+def embedding_sparse_grad(grad, indices, num_weights, padding_idx):
+    """The gradient of embedding(weight, indices, sparse=True) for weight, as PyTorch's
+    embedding_sparse_backward: uncoalesced COO, one entry per looked-up index in the
+    indices' order (those equal to padding_idx left out), its row of grad as the values."""
+    from . import int64
+    idx = indices.reshape(-1)
+    g = grad.reshape(idx.shape[0], grad.shape[-1])
+    if padding_idx >= 0:
+        keep = idx != padding_idx
+        idx, g = idx[keep], g[keep]
+    n = idx.shape[0]
+    return _make(idx.reshape(1, n).to(int64), g, (num_weights, grad.shape[-1]), n < 2)
+
+
+def sparse_grad_accumulate(acc, g, create_graph):
+    """PyTorch's AccumulateGrad where the .grad `acc` or the new gradient `g` is sparse
+    (embedding(sparse=True)): the first gradient kept as a new tensor of its parts (a
+    clone where its values are a view or non-contiguous, as PyTorch's, which takes them
+    only when it holds the last reference); then sparse .grad += sparse or dense .grad
+    += sparse in place, a sparse .grad plus a dense gradient the dense sum (create_graph:
+    out of place). Returns the new .grad."""
+    if acc is None:         # (g is sparse)
+        v = g._sp_v
+        if v._base is not None or not v.is_contiguous():
+            return g.clone()
+        return _make(g._sp_i, v, g._sp_size, g._nnz() < 2)
+    if acc.is_sparse and not g.is_sparse:
+        return g + acc
+    if create_graph:
+        return acc + g
+    return acc.add_(g)
 
 
 def sparse_parameter(data, requires_grad=True):

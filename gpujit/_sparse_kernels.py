@@ -30,19 +30,50 @@ def _same_size(self, other):
 
 
 def _dense_plus_sparse(self, other, alpha):
-    """dense + alpha * sparse: the dense tensor in the promoted dtype, each entry added at
-    its index in storage order (PyTorch's add_out_dense_sparse: duplicates add in turn)."""
+    """dense + alpha * sparse: the dense tensor in the promoted dtype, as PyTorch's
+    add_out_dense_sparse_cpu sums it: each entry's axpy (alpha * v + r, one fused
+    multiply-add in float32 / float64) at its index in storage order, duplicates in turn;
+    a coalesced tensor without dense dims r + alpha * v (its scalar loop, two roundings);
+    values that are not contiguous coalesced first (then the dense add_'s fused
+    multiply-add)."""
     from .dtypes import promote_types
     _same_size(self, other)
     dt = promote_types(self._dtype, other._dtype)
-    v = other._sp_v.to(dt)
-    if alpha != 1:
-        v = v * alpha
-    sd = other.sparse_dim()
+    c = other
+    if not other._sp_v.is_contiguous():
+        c = other.coalesce()
+    v = _host(c._sp_v.to(dt))
+    sd = c.sparse_dim()
     r = _host(self.to(dt)).copy()
-    flat = r.reshape((-1,) + tuple(other.shape[sd:]))
-    np.add.at(flat, _linear(_host(other._sp_i), other.shape), _host(v))
+    flat = r.reshape((-1,) + tuple(c.shape[sd:]))
+    lin = _linear(_host(c._sp_i), c.shape)
+    scalar_loop = (c._sp_coalesced or lin.size == 1) and not c.dense_dim()
+    _axpy_entries(flat, lin, v, alpha, fused=not scalar_loop)
     return _device_tensor(r, self._device)
+
+
+def _axpy_entries(flat, lin, v, alpha, fused):
+    """flat[lin[k]] += alpha * v[k] for k in storage order (duplicates in turn): one fused
+    multiply-add per element for float32 / float64 where `fused`, else two roundings."""
+    from .ops.fma import fma
+    if not lin.size:
+        return
+    fused = fused and v.dtype in (np.float32, np.float64)
+    a = v.dtype.type(alpha) if v.dtype.kind in "fc" else alpha
+    order = np.argsort(lin, kind="stable")
+    first = np.r_[True, lin[order][1:] != lin[order][:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(lin.size), 0))
+    rank = np.empty(lin.size, np.int64)
+    rank[order] = np.arange(lin.size) - start
+    for w in range(int(rank.max()) + 1):
+        k = np.nonzero(rank == w)[0] if w or rank.max() else slice(None)
+        idx, vk = lin[k], v[k]
+        if fused:
+            flat[idx] = fma(vk, a, flat[idx], v.dtype)
+        elif alpha == 1:
+            flat[idx] += vk
+        else:
+            flat[idx] += (vk * a).astype(v.dtype, copy=False)
 
 
 class _AddDense(_autograd_function()):
@@ -71,7 +102,10 @@ _name_node(_AddDense, "AddBackward0")
 def _sparse_plus_sparse(self, other, alpha):
     """sparse + alpha * sparse as PyTorch's CPU kernel: one merge of the two entry lists
     in storage order by index (the smaller first, equal indices summed in one entry),
-    whether or not they are coalesced; the result coalesced when both were."""
+    whether or not they are coalesced; the result coalesced when both were. Where the
+    values of either are not contiguous (an expanded gradient's), the two lists one
+    after the other (add_out_sparse_non_contiguous), coalesced only when there are more
+    entries than elements."""
     from .dtypes import promote_types
     if self.sparse_dim() != other.sparse_dim():
         raise RuntimeError(f"add: expected 'self' and 'other' to have same density, but "
@@ -81,14 +115,19 @@ def _sparse_plus_sparse(self, other, alpha):
         raise RuntimeError(f"add: expected sizes of 'self' and 'other' to match, but "
                            f"{list(self.shape)} != {list(other.shape)}")
     dt = promote_types(self._dtype, other._dtype)
-    a, b = _linear(_host(self._sp_i), self.shape), _linear(_host(other._sp_i), other.shape)
-    pa, pb, n = _merge(a, b)
+    na, nb = self._nnz(), other._nnz()
+    joined = na and nb and not (self._sp_v.is_contiguous() and other._sp_v.is_contiguous())
+    if joined:
+        pa, pb, n = np.arange(na), np.arange(na, na + nb), na + nb
+    else:
+        a = _linear(_host(self._sp_i), self.shape)
+        pa, pb, n = _merge(a, _linear(_host(other._sp_i), other.shape))
     sd = self.sparse_dim()
     i = np.zeros((sd, n), np.int64)
     i[:, pa] = _host(self._sp_i)
     i[:, pb] = _host(other._sp_i)
     va = _host(self._sp_v.to(dt))
-    vb = _host(other._sp_v.to(dt))
+    vb_raw = vb = _host(other._sp_v.to(dt))
     if alpha != 1:
         vb = vb * vb.dtype.type(alpha) if vb.dtype.kind in "fc" else vb * alpha
     v = np.zeros((n,) + va.shape[1:], va.dtype)
@@ -100,12 +139,20 @@ def _sparse_plus_sparse(self, other, alpha):
     both &= ~onlyb
     v[onlyb] = vb[onlyb[pb]]
     if both.any():
-        v[both] = v[both] + vb[both[pb]]
+        if alpha != 1 and va.dtype in (np.float32, np.float64):
+            # (the kernel's axpy into the entry: alpha * other + self rounded once)
+            from .ops.fma import fma
+            v[both] = fma(vb_raw[both[pb]], va.dtype.type(alpha), v[both], va.dtype)
+        else:
+            v[both] = v[both] + vb[both[pb]]
     vt = _device_tensor(v.astype(va.dtype), self._device)
     if _records(self._sp_v) or _records(other._sp_v):
         vt = _SparseAdd.apply(self._sp_v, other._sp_v, (vt, _device_tensor(pa, self._device),
                                                         _device_tensor(pb, self._device),
                                                         alpha))
+    if joined:
+        r = _make(_device_tensor(i, self._device), vt, self.shape, n < 2)
+        return r.coalesce() if n > r.numel() else r
     return _make(_device_tensor(i, self._device), vt, self.shape,
                  self._sp_coalesced and other._sp_coalesced)
 
@@ -326,6 +373,32 @@ def _new_factory(dense_name):
     return kernel
 
 
+def _filled_like(self, fill_value, dtype=None, layout=None, device=None, pin_memory=None,
+                 memory_format=None):
+    """ones_like / full_like of a sparse tensor: dense with layout=torch.strided, else
+    PyTorch's error (its empty sparse tensor's fill_)."""
+    if layout is _dt.strided:
+        import gpujit
+        return gpujit.full(tuple(self.shape), fill_value, dtype=dtype or self._dtype,
+                           device=device or self._device)
+    raise not_implemented("aten::fill_.Scalar", self._device)
+
+
+def _torch_refusal(words):
+    """A kernel raising PyTorch's RuntimeError for an op its sparse dispatch reaches only
+    through a reshape / expand / contiguous copy of the sparse tensor."""
+    def kernel(*args):
+        raise RuntimeError(words)
+    return kernel
+
+
+_KERNELS["aten::repeat"] = _torch_refusal("expand is unsupported for Sparse tensors")
+_KERNELS["aten::outer"] = _KERNELS["aten::tensordot"] = _torch_refusal(
+    "reshape is not implemented for sparse tensors")
+_KERNELS["aten::masked_fill.Scalar"] = _KERNELS["aten::masked_fill.Tensor"] = \
+    _torch_refusal("unsupported memory format option Contiguous")
+_KERNELS["aten::ones_like"] = lambda self, *rest: _filled_like(self, 1, *rest)
+_KERNELS["aten::full_like"] = _filled_like
 _KERNELS["aten::zeros_like"] = _factory_like("zeros")
 _KERNELS["aten::empty_like"] = _factory_like("empty")
 _KERNELS["aten::new_zeros"] = _new_factory("zeros")
@@ -356,27 +429,97 @@ def _k_transpose(self, dim0, dim1):
     return _make(self._sp_i[order], _alias(self._sp_v, "TransposeBackward0"), size, False)
 
 
-def _csr_operands(fn, swap_add=False):
-    """fn over the COO forms of its CSR operands, a sparse result made CSR again (csr *
-    dense, csr + csr, csr @ csr are CSR, as PyTorch's); csr + dense (swap_add) is dense +
-    csr, a dense result, as PyTorch's."""
+_ADDS = ("aten::add.Tensor", "aten::add_.Tensor")
+
+
+def _compressed_refusal(op, args):
+    """PyTorch's error where its kernels take a CSC / BSR / BSC operand no further than
+    CSR (None where they compute it): a product by elements with a dense tensor, a block
+    layout in a sum with a dense tensor or in a sparse @ sparse product, BSC @ dense."""
+    from ._sparse_csr import SparseCsrTensor, _BLOCK_LAYOUTS, _layout_name
+    comp = [a for a in args if type(a) is SparseCsrTensor]
+    layouts = {a.layout for a in comp}
+    dense = any(isinstance(a, Tensor) and not isinstance(a, (SparseCsrTensor, SparseCooTensor))
+                for a in args)
+    block = layouts & set(_BLOCK_LAYOUTS)
+    first = _layout_name(comp[0].layout)
+    if op == "aten::mul.Tensor" and dense:
+        if block:
+            return RuntimeError(f"empty_sparse_compressed expected sparse compressed "
+                                f"(non-block) tensor layout but got {first}")
+        return RuntimeError("Expected result Tensor to be of format CSR")
+    if op in _ADDS and dense and block:
+        return RuntimeError("src.layout() == kSparseCsr || src.layout() == kSparseCsc "
+                            "INTERNAL ASSERT FAILED: gpujit, as PyTorch, adds no block "
+                            "sparse tensor to a dense one")
+    if op in ("aten::mm", "aten::matmul", "aten::addmm", "aten::mv") and block:
+        if len(comp) > 1:
+            return RuntimeError(f"zeros_sparse_compressed expected sparse compressed "
+                                f"(non-block) tensor layout but got {first}")
+        if _dt.sparse_bsc in layouts:
+            if op == "aten::mv":
+                return RuntimeError("torch.addmv: operation not supported for mat with "
+                                    "SparseBsc layout")
+            return RuntimeError("addmm: computation on CPU is not implemented for Strided + "
+                                "SparseBsc @ Strided")
+    return None
+
+
+def _csr_operands(fn, op, swap_add=False):
+    """fn over the COO forms of its compressed operands, a sparse result made compressed
+    again (csr * dense, csr + csr, csr @ csr are CSR, csc + csc CSC, bsr + bsr BSR of the
+    same blocks, csc @ csc CSR, as PyTorch's); csr + dense (swap_add) is dense + csr, a
+    dense result, as PyTorch's; where PyTorch refuses a CSC / BSR / BSC operand, its
+    error (_compressed_refusal)."""
     def kernel(*args):
-        from ._sparse_csr import as_coo, SparseCsrTensor, to_sparse_csr
+        from ._sparse_csr import as_coo, SparseCsrTensor, _to_layout
+        comp = [a for a in args if type(a) is SparseCsrTensor]
+        if any(a.layout is not _dt.sparse_csr for a in comp):
+            e = _compressed_refusal(op, args)
+            if e is not None:
+                raise e
         if swap_add and type(args[0]) is SparseCsrTensor and isinstance(args[1], Tensor) \
                 and not isinstance(args[1], (SparseCsrTensor, SparseCooTensor)):
             other = args[1] * args[2] if args[2] != 1 else args[1]
             return fn(other, as_coo(args[0]))
         r = fn(*(as_coo(a) for a in args))
-        return to_sparse_csr(r) if isinstance(r, SparseCooTensor) else r
+        if not isinstance(r, SparseCooTensor):
+            return r
+        lay = comp[0].layout if op in _ADDS else _dt.sparse_csr
+        return _to_layout(r, lay, comp[0]._blocksize() if lay in (_dt.sparse_bsr,
+                                                                  _dt.sparse_bsc) else None)
     return kernel
 
 
-# the ops a CSR operand takes (through its COO form): products and sums with dense tensors
-# and CSR ones, products by elements
-_CSR_OPS = {n: _csr_operands(_KERNELS[n]) for n in (
+# the ops a compressed operand takes (through its COO form): products and sums with dense
+# tensors and compressed ones, products by elements
+_CSR_OPS = {n: _csr_operands(_KERNELS[n], n) for n in (
     "aten::mm", "aten::matmul", "aten::mv", "aten::addmm", "aten::mul.Tensor")}
-_CSR_OPS["aten::add.Tensor"] = _csr_operands(_k_add, swap_add=True)
-_CSR_OPS["aten::add_.Tensor"] = _csr_operands(_KERNELS["aten::add_.Tensor"])
+_CSR_OPS["aten::add.Tensor"] = _csr_operands(_k_add, "aten::add.Tensor", swap_add=True)
+
+
+def _compressed_zeros_like(self, dtype=None, layout=None, device=None, pin_memory=None,
+                           memory_format=None):
+    """zeros_like of a compressed tensor: no entries, its layout, as PyTorch's (another
+    layout is its error)."""
+    from . import zeros
+    from ._sparse_csr import _make_csr, _layout_name
+    dtype, device = dtype or self._dtype, device or self._device
+    if layout is not None and layout is not self.layout:
+        raise RuntimeError(f"empty_like with different sparse layout is not supported (self "
+                           f"is {_layout_name(self.layout)} but you requested "
+                           f"{_layout_name(layout)})")
+    return _make_csr(zeros(self._csr_crow.shape[0], dtype=self._csr_crow._dtype, device=device),
+                     zeros(0, dtype=self._csr_col._dtype, device=device),
+                     zeros((0,) + tuple(self._csr_v.shape[1:]), dtype=dtype, device=device),
+                     self.shape, self.layout)
+
+
+_CSR_OPS["aten::zeros_like"] = _compressed_zeros_like
+_CSR_OPS["aten::masked_fill.Scalar"] = _CSR_OPS["aten::masked_fill.Tensor"] = \
+    _KERNELS["aten::masked_fill.Scalar"]
+_CSR_OPS["aten::add_.Tensor"] = _csr_operands(_KERNELS["aten::add_.Tensor"],
+                                             "aten::add_.Tensor")
 
 
 # ---------------------------------------------------------------- shapes
@@ -484,8 +627,9 @@ def _k_cat(tensors, dim=0):
     from . import cat
     from .tensor import _wrap_dim
     ts = list(tensors)
-    if not ts or not all(_is_sparse(t) for t in ts):
-        raise not_implemented("aten::cat", ts[0]._device if ts else _dt_cpu())
+    if not ts:
+        raise not_implemented("aten::cat", _dt_cpu())
+    _sparse_operands(ts)
     t0 = ts[0]
     n, sd = t0.dim(), t0.sparse_dim()
     d = _wrap_dim(dim, n, "cat")
@@ -512,9 +656,25 @@ def _k_cat(tensors, dim=0):
     return _make(cat(idx, 1), cat([t._sp_v for t in ts]), size, False)
 
 
+def _sparse_operands(ts):
+    """PyTorch's errors for a dense tensor among sparse ones to join: first (its _values),
+    or later; for compressed ones (their missing is_contiguous)."""
+    if not _is_sparse(ts[0]):
+        lay = ts[0].layout
+        if lay is _dt.strided:
+            raise not_implemented("aten::_values", ts[0]._device, "")
+        raise RuntimeError(f"Sparse {str(lay)[-3:].upper()} tensors do not have is_contiguous")
+    for k, t in enumerate(ts):
+        if not _is_sparse(t):
+            raise RuntimeError(f"Concatenating sparse tensors, but a dense tensor was found "
+                               f"at position {k}.")
+
+
 @_kernel("aten::stack")
 def _k_stack(tensors, dim=0):
     ts = list(tensors)
+    if ts:
+        _sparse_operands(ts)
     return _k_cat([_k_unsqueeze(t, dim) for t in ts], dim)
 
 
@@ -561,9 +721,11 @@ def sparse_softmax(input, dim, dtype=None, log=False):
     name = "_sparse_log_softmax" if log else "_sparse_softmax"
     if not isinstance(input, SparseCooTensor):
         dev = input.device if isinstance(input, Tensor) else _dt_cpu()
+        kind = "SparseCsr" if isinstance(input, Tensor) and input.layout is not _dt.strided \
+            else ""
         raise NotImplementedError(
             f"Could not run 'aten::{name}' with arguments from the "
-            f"'{'CUDA' if dev.type == 'cuda' else 'CPU'}' backend. This could be because the "
+            f"'{kind}{'CUDA' if dev.type == 'cuda' else 'CPU'}' backend. This could be because the "
             f"operator doesn't exist for this backend, or was omitted during the "
             f"selective/custom build process (if using custom build). It takes a sparse COO "
             f"tensor (x.to_sparse()).")

@@ -171,6 +171,9 @@ def _k_matmul(self, other):
         return sparse_mm(self, other, "MvBackward0", vec=True)
     if _is_sparse(self) and self.dim() == 3 or _is_sparse(other) and other.dim() == 3:
         return _k_bmm(self, other)
+    if not _is_sparse(self) and isinstance(self, Tensor) and self.dim() == 1:
+        # (vector @ sparse matrix: PyTorch's mm of the row, squeezed in place)
+        return _k_mm(self.unsqueeze(0), other).squeeze_(0)
     return _k_mm(self, other)
 
 
@@ -297,3 +300,91 @@ type.__setattr__(_DenseSparseMm, "_backward_cls", _SPDENSE["MmBackward0"]._backw
 
 
 _name_node(_SparseBmm, "BmmBackward0")
+
+
+# ---------------------------------------------------------------- sparse results
+def _sparse_times_dense(mat1, mat2, who):
+    """PyTorch's checks of sspaddmm / hspmm's sparse mat1 and dense mat2; mat1 coalesced
+    (their CPU kernels read it by rows) and the sizes (n, k, m)."""
+    if mat1.sparse_dim() != 2:
+        raise RuntimeError(f"{who}: Argument #2: matrices expected, got {mat1.sparse_dim()}D "
+                           f"tensor")
+    if mat1.dense_dim():
+        raise RuntimeError(f"{who}: Argument #2: scalar values expected, got "
+                           f"{mat1.dense_dim()}D values")
+    if mat2.dim() != 2:
+        raise RuntimeError(f"{who}: Argument #3: matrices expected, got {mat2.dim()}D tensor")
+    n, k = mat1._sp_size
+    if mat2.shape[0] != k:
+        raise RuntimeError(f"{who}: Argument #3: Expected dim 0 size {k}, got {mat2.shape[0]}")
+    if mat2._dtype is not mat1._dtype:
+        raise RuntimeError(f"expected scalar type {mat1._dtype.short_name} but found "
+                           f"{mat2._dtype.short_name}")
+    for t in (mat1, mat2):
+        _no_grad_operand(f"torch.{who}", t)
+    return mat1.coalesce(), n, k, mat2.shape[1]
+
+
+def sspaddmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """torch.sspaddmm: beta * input + alpha * (mat1 @ mat2), a sparse COO result as
+    PyTorch's CPU kernel lays it out: input's entries (times beta) first, then for each row
+    of mat1 holding entries one entry per column of mat2, its sum of alpha * v * mat2[col]
+    over the row's entries in index order; uncoalesced."""
+    if not _is_sparse(input):
+        raise RuntimeError("tensor.sspaddmm(...) can only be called on sparse tensors")
+    if not _is_sparse(mat1):
+        raise RuntimeError("sspaddmm: expected 'mat1' to have sparse layout, got 'mat1' "
+                           "with layout Strided")
+    s, n, _, m = _sparse_times_dense(mat1, mat2, "sspaddmm")
+    if input.size(0) != n:
+        raise RuntimeError(f"sspaddmm: Argument #1: Expected dim 0 size {n}, got "
+                           f"{input.size(0)}")
+    if input.size(1) != m:
+        raise RuntimeError(f"sspaddmm: Argument #1: Expected dim 1 size {m}, got "
+                           f"{input.size(1)}")
+    _no_grad_operand("torch.sspaddmm", input)
+    dt = mat2._dtype.np
+    ti, tv = _host(input._sp_i), _host(input._sp_v).astype(dt)
+    if tv.size and beta != 1:
+        tv = tv * dt.type(beta)
+    i, v, b = _host(s._sp_i), _host(s._sp_v), _host(mat2)
+    rows = np.unique(i[0])
+    prod = np.zeros((rows.size, m), dt)
+    a = dt.type(alpha)
+    where = np.searchsorted(rows, i[0])
+    for e in range(i.shape[1]):                 # (each entry an axpy into its row)
+        prod[where[e]] += (a * v[e]) * b[i[1, e]]
+    pi = np.stack([np.repeat(rows, m), np.tile(np.arange(m), rows.size)]).astype(np.int64)
+    out_i = np.concatenate([ti, pi], 1)
+    out_v = np.concatenate([tv, prod.reshape(-1)])
+    dev = mat2._device
+    return _make(_device_tensor(out_i, dev), _device_tensor(out_v, dev), (n, m),
+                 out_v.size < 2)
+
+
+def smm(input, mat2):
+    """torch.smm / s.smm: the sparse COO product input @ mat2 (sspaddmm of an empty
+    input)."""
+    if not _is_sparse(input):
+        raise RuntimeError("tensor.sspaddmm(...) can only be called on sparse tensors")
+    n = input._sp_size[0]
+    m = mat2.shape[1] if mat2.dim() == 2 else 0
+    empty = _make(_device_tensor(np.zeros((2, 0), np.int64), input._device),
+                  _device_tensor(np.zeros((0,), input._dtype.np), input._device), (n, m), True)
+    return sspaddmm(empty, input, mat2, beta=0, alpha=1)
+
+
+def hspmm(mat1, mat2):
+    """torch.hspmm: mat1 @ mat2 as a hybrid COO tensor of one sparse dim: the rows of mat1
+    that hold entries (sorted), each with its dense row of the product (PyTorch's s_addmm
+    sum: one fused multiply-add per entry)."""
+    if not _is_sparse(mat1):
+        raise not_implemented("aten::hspmm", mat1._device, "")
+    s, n, _, m = _sparse_times_dense(mat1, mat2, "hspmm")
+    i = _host(s._sp_i)
+    rows, where = np.unique(i[0], return_inverse=True)
+    vals = _spmm_host(np.stack([where.reshape(-1), i[1]]), _host(s._sp_v), _host(mat2),
+                      rows.size)
+    dev = mat2._device
+    return _make(_device_tensor(rows.reshape(1, -1).astype(np.int64), dev),
+                 _device_tensor(vals, dev), (n, m), rows.size < 2)

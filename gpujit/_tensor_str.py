@@ -280,13 +280,15 @@ def _sparse_parts(t, named_parts, layout):
 
 
 def compressed_repr(t) -> str:
-    """repr of a sparse CSR tensor, as PyTorch prints it: crow_indices, col_indices and
-    values, then size, nnz, a dtype not the default, layout (on the values' line while
-    they fit)."""
+    """repr of a compressed sparse tensor, as PyTorch prints it: crow_indices, col_indices
+    (ccol_indices, row_indices of CSC / BSC) and values, then size, nnz, a dtype not the
+    default, layout (on the values' line while they fit)."""
     indent = len("tensor(")
-    parts, suffixes = _sparse_parts(t, (("crow_indices", t._csr_crow),
-                                        ("col_indices", t._csr_col), ("values", t._csr_v)),
-                                    "sparse_csr")
+    layout = str(t.layout)[len("torch."):]
+    comp, plain = (("crow_indices", "col_indices") if layout in ("sparse_csr", "sparse_bsr")
+                   else ("ccol_indices", "row_indices"))
+    parts, suffixes = _sparse_parts(t, ((comp, t._csr_crow), (plain, t._csr_col),
+                                        ("values", t._csr_v)), layout)
     return _add_suffixes("tensor(" + (",\n" + " " * indent).join(parts), suffixes, indent)
 
 

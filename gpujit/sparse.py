@@ -45,8 +45,11 @@ def sum(input, dim=None, dtype=None):
     or over dims (sparse, or dense when no sparse dim is left); of a dense tensor, a
     RuntimeError saying gpujit has no such kernel."""
     from ._sparse_coo import SparseCooTensor
+    from ._sparse_csr import SparseCsrTensor
     if isinstance(input, SparseCooTensor):
         return input.sum(dtype=dtype) if dim is None else input.sum(dim, dtype=dtype)
+    if isinstance(input, SparseCsrTensor):
+        input.coalesce()        # (PyTorch's error: its sum coalesces a COO tensor)
     return _sum_refusal(input, dim, dtype)
 
 
@@ -85,6 +88,14 @@ def spdiags(diagonals, offsets, shape, layout=None):
     if layout not in (None, sparse_coo, sparse_csr):
         raise RuntimeError(f"Only output layouts (Sparse, SparseCsr) are supported, got "
                            f"{layout!r}")
+    # PyTorch's entry count (each diagonal's, negative for one that leaves the matrix): its
+    # error when the total is negative (between, its kernel reads memory it never wrote;
+    # gpujit gives such a diagonal no entries)
+    total = int(np.sum([min(off + rows, d.shape[1]) if off <= 0 else
+                        min(cols, d.shape[1]) - off for off in o.tolist()]))
+    if total < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {total}: "
+                           f"[2, {total}]")
     ri, ci, ki = [], [], []
     for k, off in enumerate(o.tolist()):
         j = np.arange(max(0, off), min(cols, rows + off, d.shape[1]), dtype=np.int64)

@@ -832,7 +832,11 @@ def _check_assigned_grad(self, g):
                                f"index '{gd.index}' to a tensor located on device with index "
                                f"'{sd.index}'. Please ensure that the gradient and the "
                                f"tensor are on the same device")
-    if g._data.shape != self._data.shape:
+    try:
+        same = g._data.shape == self._data.shape
+    except NotImplementedError:     # (a sparse gradient: embedding(sparse=True)'s)
+        same = tuple(g.shape) == tuple(self.shape)
+    if not same:
         raise RuntimeError(f"attempting to assign a gradient of size '{list(g.shape)}' to a "
                            f"tensor of size '{list(self.shape)}'. Please ensure that the "
                            f"gradient and the tensor are the same size")

@@ -124,6 +124,9 @@ def _compare(actual, expected, path, rtol, atol, equal_nan, check_dtype, check_d
             text += f"\n\nThe failure occurred for item {_fmt_path(path)}"
         raise _Mismatch(text)
 
+    if _sparse_layout(actual) or _sparse_layout(expected):
+        return _compare_sparse(actual, expected, fail, rtol, atol, equal_nan, check_dtype,
+                               check_device)
     la, le = _leaf(actual), _leaf(expected)
     if la is None and le is None:
         if actual is None or expected is None:
@@ -163,11 +166,52 @@ def _compare(actual, expected, path, rtol, atol, equal_nan, check_dtype, check_d
     _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_device)
 
 
+def _sparse_layout(x):
+    from .tensor import Tensor
+    from .dtypes import strided
+    return isinstance(x, Tensor) and x.layout is not strided
+
+
+def _compare_sparse(actual, expected, fail, rtol, atol, equal_nan, check_dtype, check_device):
+    """PyTorch's comparison of sparse tensors: the layouts, sizes and numbers of stored
+    entries, then the stored indices equal and values close as they are stored (COO:
+    indices and values; compressed: the compressed and plain indices and values)."""
+    from .tensor import Tensor
+    if not (isinstance(actual, Tensor) and isinstance(expected, Tensor)) or \
+            actual.layout is not expected.layout:
+        la = getattr(actual, "layout", type(actual).__name__)
+        le = getattr(expected, "layout", type(expected).__name__)
+        fail(f"The values for attribute 'layout' do not match: {la} != {le}.")
+    if tuple(actual.shape) != tuple(expected.shape):
+        fail(f"The values for attribute 'shape' do not match: {_size(actual.shape)} != "
+             f"{_size(expected.shape)}.")
+    lay = str(actual.layout)
+    if actual.is_sparse:
+        name, parts = "COO", (("indices", actual._indices(), expected._indices()),)
+    else:
+        name = lay[-3:].upper()
+        comp, plain = (("crow_indices", "col_indices") if name in ("CSR", "BSR")
+                       else ("ccol_indices", "row_indices"))
+        parts = ((comp, actual._csr_crow, expected._csr_crow),
+                 (plain, actual._csr_col, expected._csr_col))
+    if actual._nnz() != expected._nnz():
+        fail(f"The number of specified values in sparse {name} tensors does not match: "
+             f"{actual._nnz()} != {expected._nnz()}")
+    for part, a, e in parts:
+        _compare_leaves(_leaf(a), _leaf(e), fail, 0, 0, False, False, False,
+                        f"Sparse {name} {part}")
+    va, ve = ((actual._values(), expected._values()) if actual.is_sparse
+              else (actual.values(), expected.values()))
+    _compare_leaves(_leaf(va), _leaf(ve), fail, rtol, atol, equal_nan, check_dtype,
+                    check_device, f"Sparse {name} values")
+
+
 def _is_seq(x):
     return isinstance(x, collections.abc.Sequence) and not isinstance(x, (str, bytes))
 
 
-def _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_device):
+def _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_device,
+                    what="Tensor-likes"):
     a, e = la.array, le.array
     if a.shape != e.shape:
         fail(f"The values for attribute 'shape' do not match: {_size(a.shape)} != "
@@ -214,7 +258,7 @@ def _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_devi
         rel_diff = abs_diff / np.abs(e.reshape(-1))
         rel_diff[flat_m] = 0
         i_rel = int(np.argmax(rel_diff))
-    fail(_mismatch_msg("Tensor-likes", equality, extra,
+    fail(_mismatch_msg(what, equality, extra,
                        abs_diff[i_abs].item(), np.unravel_index(i_abs, a.shape), atol,
                        rel_diff[i_rel].item(), np.unravel_index(i_rel, a.shape), rtol))
 

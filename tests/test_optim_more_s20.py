@@ -15,8 +15,8 @@ Deliberate differences from torch, kept:
 - float16 parameters end a few float16 ulps from torch's: the update rounds to float16
   after each array operation, where torch's CPU kernels fuse some (addcmul_, addcdiv_)
   in float32.
-- SparseAdam is left out: gpujit has no sparse gradients (nn.Embedding(sparse=True) gives
-  dense ones), so it could not be real.
+- SparseAdam (with nn.Embedding(sparse=True)'s sparse gradients) is tested in
+  tests/test_sparse_s44.py.
 """
 import copy
 import pickle

@@ -472,8 +472,8 @@ def test_csr_warns_beta_once_at_the_users_line():
     beta = [x for x in w if "Sparse CSR tensor support is in beta state" in str(x.message)]
     assert len(beta) == 1 and beta[0].category is UserWarning
     assert beta[0].filename == __file__
-    assert _sparse_csr._BETA.startswith("Sparse CSR tensor support is in beta state. If you "
-                                        "miss a functionality")
+    assert _sparse_csr._BETA.format("CSR").startswith(
+        "Sparse CSR tensor support is in beta state. If you miss a functionality")
 
 
 CSR_EXPRS = ["c @ torch.ones(3, 2)", "torch.mm(c, torch.ones(3, 2))",
@@ -524,9 +524,7 @@ def test_csr_errors_in_torch_words():
             ("c.type()", RuntimeError, "Unimplemented backend SparseCsrCPU"),
             ("c.numpy()", TypeError,
              "can't convert SparseCsr layout tensor to numpy. Use Tensor.to_dense() first."),
-            ("c / 2", RuntimeError, "unsupported tensor layout: SparseCsr"),
-            ("c.to_sparse(layout=torch.sparse_csc)", RuntimeError,
-             "gpujit has no CSC, BSR or BSC sparse tensors")):
+            ("c / 2", RuntimeError, "unsupported tensor layout: SparseCsr")):
         with pytest.raises(exc) as e:
             eval(expr, {"c": c, "torch": torch})
         assert msg in str(e.value), str(e.value)
@@ -534,9 +532,12 @@ def test_csr_errors_in_torch_words():
             with pytest.raises(exc) as e2:
                 eval(expr, {"c": _csr(real), "torch": real})
             assert str(e2.value).startswith(msg)
-    with pytest.raises(NotImplementedError, match="^Could not run 'aten::exp' with arguments "
-                                                  "from the 'SparseCsrCPU' backend"):
+    # (torch 2.13's TensorIterator ops refuse a CSR operand so since session 44)
+    with pytest.raises(RuntimeError, match="^unsupported tensor layout: SparseCsr"):
         torch.exp(c)
+    with pytest.raises(NotImplementedError, match="^Could not run 'aten::cumsum.out' with "
+                                                  "arguments from the 'SparseCsrCPU' backend"):
+        c.cumsum(0)
     with pytest.raises(RuntimeError, match="crow_indices.size.-1. must be equal to size.-2. "
                                            r"\+ 1 \(that is 3\), but got: 2"):
         torch.sparse_csr_tensor([0, 3], [1, 0, 2], [1., 2., 3.], (2, 3))

@@ -129,7 +129,14 @@ class GradScaler:
                         continue
                     if not allow_fp16 and param.grad.dtype is _dt.float16:
                         raise ValueError("Attempting to unscale FP16 gradients.")
-                    per_device[param.grad.device][param.grad.dtype].append(param.grad)
+                    g = param.grad
+                    if g.is_sparse:
+                        # (PyTorch's: a sparse gradient's values, coalesced first in float16,
+                        # where summing duplicates may overflow)
+                        if g.dtype is _dt.float16:
+                            g = param.grad = g.coalesce()
+                        g = g._values()
+                    per_device[g.device][g.dtype].append(g)
             for dev, per_dtype in per_device.items():
                 f = found.get(dev)
                 if f is None:

@@ -61,7 +61,12 @@ def _plus(a, b):
     NumPy Tensors of one dtype and shape laid out C-contiguously, add.Tensor's ufunc on
     the arrays (the same sum, layout and dtype, without the op's entry point; no tracer,
     profiler or autocast hook to see it), else the op."""
-    x, y = a._data, b._data
+    try:
+        x, y = a._data, b._data
+    except NotImplementedError:
+        # a sparse gradient (embedding(sparse=True)): PyTorch's InputBuffer, out of
+        # place (outside grad mode new + old where the old one is sparse)
+        return b + a if a.is_sparse and not grad_mode.state.enabled else a + b
     if type(x) is _np.ndarray and type(y) is _np.ndarray and x.dtype == y.dtype and \
             x.shape == y.shape and x.flags.c_contiguous and y.flags.c_contiguous and \
             type(a) is Tensor and type(b) is Tensor and not grad_mode.state.enabled:
@@ -287,7 +292,10 @@ def _accumulate_leaf(node, g, create_graph, handed):
     if ag.grad is None and not create_graph and g._ag is None and not ag.hooks and \
             not ag.post_acc_hooks:
         # (_accumulate_into's first gradient of a leaf without hooks)
-        ga = g._data
+        try:
+            ga = g._data
+        except NotImplementedError:     # (a sparse gradient: _store_grad's own path)
+            return _accumulate_into(leaf, g)
         with _grad_lock:
             if ag.grad is None and getattr(ga, "base", None) is None and \
                     id(ga) not in handed and _obeys_layout(ga, leaf._data):
@@ -320,7 +328,13 @@ def _tensor_hooks(node, buf):
                 buf[nr] = _hook_result(h, buf[nr], r)
         if ag.retains_grad:
             g = buf[nr]
-            if ag.grad is None and not _c_strided(g._data):
+            try:
+                ga = g._data
+            except NotImplementedError:
+                # (a sparse gradient: PyTorch's retain_grad reads its data pointer)
+                raise RuntimeError("Cannot access data pointer of Tensor that doesn't have "
+                                   "storage") from None
+            if ag.grad is None and not _c_strided(ga):
                 # PyTorch's retain_grad stores grad.clone(contiguous_format): an
                 # expanded or permuted gradient is copied C-contiguous
                 from .. import contiguous_format
@@ -336,11 +350,15 @@ def _hook_result(hook, g, r):
     check_variable_result: a Tensor of g's type, device and size."""
     if not isinstance(r, Tensor):
         raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
-    if r._dtype is not g._dtype or r._device != g._device:
+    if r._dtype is not g._dtype or r._device != g._device or r.layout is not g.layout:
         name = getattr(hook, "__name__", type(hook).__name__)
         raise RuntimeError(f"hook '{name}' has changed the type of value (was {g.type()} "
                            f"got {r.type()})")
-    if r._data.shape != g._data.shape:
+    try:
+        changed = r._data.shape != g._data.shape
+    except NotImplementedError:     # (sparse gradients: embedding(sparse=True)'s)
+        changed = tuple(r.shape) != tuple(g.shape)
+    if changed:
         name = getattr(hook, "__name__", type(hook).__name__)
         raise RuntimeError(f"hook '{name}' has changed the size of value")
     return r
@@ -451,6 +469,16 @@ def _accumulate_into(leaf, g):
 
 
 def _store_grad(ag, leaf, g):
+    try:
+        g._data
+        if ag.grad is not None:
+            ag.grad._data
+    except NotImplementedError:
+        # a sparse gradient or .grad (embedding(sparse=True)): PyTorch's AccumulateGrad
+        # of sparse tensors
+        from .._sparse_coo import sparse_grad_accumulate
+        ag.grad = sparse_grad_accumulate(ag.grad, g, grad_mode.state.enabled)
+        return
     if ag.grad is None:
         if g._ag is not None and g._ag.requires_grad:
             ag.grad = g if _obeys_layout(g._data, leaf._data) else _copy_as(g, leaf)

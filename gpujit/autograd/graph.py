@@ -579,7 +579,10 @@ def fit_gradient(g, meta, where=None):
         raise RuntimeError(f"a derivative returned {type(g).__name__} where a Tensor "
                            f"gradient was expected")
     shape, dtype = meta
-    gs = tuple(g._data.shape)
+    try:
+        gs = tuple(g._data.shape)
+    except NotImplementedError:     # a sparse gradient (embedding(sparse=True)): as it is
+        return g
     if gs != shape:
         try:
             g = sum_to(g, shape)

@@ -270,7 +270,12 @@ def aten_embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = Fals
         # indices); its float64 kernel runs the bag to the end, as max mode does
         seg = _gpujit.where(pos < offsets[nb].to(_gpujit.int64), seg,
                             _gpujit.full_like(seg, nb))
-    emb = weight.index_select(0, idx)
+    if sparse:
+        # (weight's gradient sparse: embedding's, one entry per index but padding_idx's,
+        # as PyTorch's _embedding_bag_sparse_backward)
+        emb = _gpujit.embedding(weight, idx, pidx, scale_grad_by_freq, True)
+    else:
+        emb = weight.index_select(0, idx)
     long_opts = _gpujit.zeros([0], dtype=_gpujit.int64, device=weight.device)
     count = _gpujit.zeros([nb + 1], dtype=_gpujit.int64, device=weight.device).index_add(
         0, count_seg, _gpujit.ones([n], dtype=_gpujit.int64, device=weight.device))[:nb]

@@ -528,10 +528,17 @@ def _alpha_dropout_grad(grad, stash, p, train):
 
 
 @_derivative(embedding, wrt=("weight",))
-def _embedding_grad(grad, weight_shape, indices, padding_idx, scale_grad_by_freq):
+def _embedding_grad(grad, weight_shape, indices, padding_idx, scale_grad_by_freq, sparse):
     """Each looked-up row's gradient added to its row; padding_idx's row gets none;
-    scale_grad_by_freq divides by how often each index occurs in `indices`."""
+    scale_grad_by_freq divides by how often each index occurs in `indices`. sparse=True:
+    PyTorch's embedding_sparse_backward, a sparse COO gradient of one entry per index."""
     import gpujit
+    if sparse:
+        if scale_grad_by_freq:
+            raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with "
+                               "sparse gradients")
+        from .._sparse_coo import embedding_sparse_grad
+        return embedding_sparse_grad(grad, indices, weight_shape[0], padding_idx)
     idx = indices.reshape(-1)
     g = grad.reshape(idx.shape[0], weight_shape[1])
     if padding_idx >= 0:

@@ -137,7 +137,14 @@ def sparse_call(e, args):
     fn = sparse_kernel(e.op, args)
     if fn is None:
         raise NotImplementedError(e.args[0]) from None
-    return fn(*args)
+    try:
+        return fn(*args)
+    except BaseException as err:
+        # (raised while the entry point handles e: the SparseOperand, gpujit's own
+        # signal, stays out of the traceback the user sees)
+        if err.__context__ is e:
+            err.__suppress_context__ = True
+        raise
 
 
 def _eager_call(op, args):

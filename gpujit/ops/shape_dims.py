@@ -246,8 +246,13 @@ def _atleast(n):
     impl.__name__ = f"atleast_{n}d"
 
     def one(t):     # a tensor of n dims or more is returned itself, as PyTorch's
-        if _untraced_tensor(t) and t._data.ndim >= n:
-            return t
+        if _untraced_tensor(t):
+            try:
+                nd = t._data.ndim
+            except NotImplementedError:     # (a sparse tensor: its own dim())
+                nd = t.dim()
+            if nd >= n:
+                return t
         return impl.op.public(t)
 
     def public(*tensors):

@@ -1,22 +1,25 @@
-"""PyTorch's sparse tensor API beside gpujit's sparse COO tensors (gpujit/_sparse_coo.py).
+"""PyTorch's sparse tensor API beside gpujit's sparse tensors (gpujit/_sparse_coo.py, COO;
+gpujit/_sparse_csr.py, CSR / CSC / BSR / BSC).
 
-x.to_sparse() / x.to_sparse_coo() / torch.sparse_coo_tensor make a SparseCooTensor, and
-torch.spmm takes one (or a dense matrix: mm). On a dense tensor what PyTorch computes works:
-`torch.sparse.mm` / `torch.sparse.addmm` of dense operands are mm / addmm, `x.sparse_dim()`
-is 0, `x.dense_dim()` is x.dim(), `x.to_dense()` is x (tensor_flags.py). What would make or
-need a compressed sparse tensor (torch.sparse_csr_tensor, x.to_sparse_csr() ...) or a factory's
-sparse layout (torch.zeros(..., layout=torch.sparse_coo)) raises a RuntimeError that says
-so, instead of an AttributeError that reads like a typo or a dense result under a sparse
-name; the accessors of a sparse tensor's parts (x.indices(), x.values(), x.coalesce() ...)
-raise PyTorch's own errors for a strided tensor."""
+x.to_sparse() / x.to_sparse_coo() / torch.sparse_coo_tensor make a SparseCooTensor,
+torch.sparse_csr_tensor & co. and x.to_sparse_csr() & co. a compressed one; torch.spmm,
+sspaddmm, smm and hspmm take them (or a dense matrix: mm). On a dense tensor what PyTorch
+computes works: `torch.sparse.mm` / `torch.sparse.addmm` of dense operands are mm / addmm,
+`x.sparse_dim()` is 0, `x.dense_dim()` is x.dim(), `x.to_dense()` is x (tensor_flags.py).
+A factory's sparse layout (torch.zeros(..., layout=torch.sparse_coo)) makes an empty sparse
+tensor or raises PyTorch's error (sparse_factory); what gpujit has no kernel for raises a
+RuntimeError that says so, instead of an AttributeError that reads like a typo or a dense
+result under a sparse name; the accessors of a sparse tensor's parts (x.indices(),
+x.values(), x.coalesce() ...) raise PyTorch's own errors for a strided tensor."""
 from __future__ import annotations
 
 from .. import dtypes as _dt
 from .._no_complex import refusing
 from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, to_sparse
 from .._sparse_kernels import sparse_mask
-from .._sparse_products import sparse_mm
-from .._sparse_csr import sparse_csr_tensor
+from .._sparse_products import hspmm, smm, sparse_mm, sspaddmm
+from .._sparse_csr import (sparse_bsc_tensor, sparse_bsr_tensor, sparse_compressed_tensor,
+                           sparse_csc_tensor, sparse_csr_tensor)
 from ..tensor import Tensor
 from .registry import tensor_method
 
@@ -24,13 +27,9 @@ __all__ = ["WHY", "refuse_layout"]
 
 PUBLIC = {}
 
-WHY = ("gpujit's sparse tensors are COO and 2-D CSR, made by x.to_sparse() / "
-       "x.to_sparse_csr() or torch.sparse_coo_tensor / torch.sparse_csr_tensor, with few ops "
-       "(no sparse kernel for this)")
-# (the compressed layouts but CSR: gpujit/_sparse_coo.py, gpujit/_sparse_csr.py)
-WHY_COMPRESSED = ("gpujit has no CSC, BSR or BSC sparse tensors; its sparse tensors are COO "
-                  "(x.to_sparse(), torch.sparse_coo_tensor) and 2-D CSR (x.to_sparse_csr(), "
-                  "torch.sparse_csr_tensor)")
+WHY = ("gpujit's sparse tensors are COO and 2-D CSR / CSC / BSR / BSC, made by "
+       "x.to_sparse() / x.to_sparse_csr() & co. or torch.sparse_coo_tensor / "
+       "torch.sparse_csr_tensor & co., with few ops (no sparse kernel for this)")
 
 
 def refuse_layout(op_name, layout):
@@ -58,6 +57,13 @@ def sparse_factory(op, args, dev):
     kw = dict(zip((a.name for a in op.schema.arguments), args))
     layout = kw["layout"]
     if op.name in _FULL and layout is _dt.sparse_coo:
+        # (PyTorch's full refuses a sparse layout; its _like forms reach empty_strided,
+        # its new_ forms fill_ of the empty sparse tensor)
+        from .._sparse_coo import not_implemented
+        if op.name.endswith("_like"):
+            raise not_implemented("aten::empty_strided", dev)
+        if op.name.startswith("aten::new_"):
+            raise not_implemented("aten::fill_.Scalar", dev)
         raise RuntimeError("full(...) is not implemented for sparse layout")
     if op.name not in _EMPTY or layout not in (_dt.sparse_coo, _dt.sparse_csr):
         raise refuse_layout(op.public_name, layout)
@@ -81,12 +87,11 @@ def _refusing(name, what, qual="torch"):
     return refusing(name, WHY, what, qual)
 
 
-_MAKES = "its result would be a sparse tensor"
-for _name in ("sparse_csc_tensor",
-              "sparse_bsr_tensor", "sparse_bsc_tensor", "sparse_compressed_tensor", "hspmm"):
-    PUBLIC[_name] = _refusing(_name, _MAKES)
-for _name in ("smm", "sspaddmm", "saddmm"):
-    PUBLIC[_name] = _refusing(_name, "it takes a sparse matrix")
+PUBLIC["saddmm"] = _refusing("saddmm", "it takes a sparse matrix")
+PUBLIC.update(sspaddmm=sspaddmm, smm=smm, hspmm=hspmm)
+Tensor.sspaddmm = lambda self, mat1, mat2, *, beta=1, alpha=1: sspaddmm(
+    self, mat1, mat2, beta=beta, alpha=alpha)
+Tensor.smm = smm
 
 
 def spmm(input, mat2):
@@ -102,7 +107,9 @@ def spmm(input, mat2):
 PUBLIC["spmm"] = spmm
 
 PUBLIC["sparse_coo_tensor"] = sparse_coo_tensor
-PUBLIC["sparse_csr_tensor"] = sparse_csr_tensor
+PUBLIC.update(sparse_csr_tensor=sparse_csr_tensor, sparse_csc_tensor=sparse_csc_tensor,
+              sparse_bsr_tensor=sparse_bsr_tensor, sparse_bsc_tensor=sparse_bsc_tensor,
+              sparse_compressed_tensor=sparse_compressed_tensor)
 Tensor.to_sparse = to_sparse
 
 
@@ -114,11 +121,8 @@ def to_sparse_coo(self):
 Tensor.to_sparse_coo = to_sparse_coo
 Tensor.sparse_mask = sparse_mask
 
-# x.to_sparse_csr() & co.: their results would be compressed sparse tensors
-for _name in ("to_sparse_csc", "to_sparse_bsr",
-              "to_sparse_bsc", "sparse_resize_", "sparse_resize_and_clear_"):
-    setattr(Tensor, _name, _refusing(_name, _MAKES if _name.startswith("to_") else
-                                     "it works on sparse tensors", "Tensor"))
+for _name in ("sparse_resize_", "sparse_resize_and_clear_"):
+    setattr(Tensor, _name, _refusing(_name, "it works on sparse tensors", "Tensor"))
 
 
 def _strided_error(name, layout_words):

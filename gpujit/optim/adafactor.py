@@ -64,6 +64,9 @@ class Adafactor(Optimizer):
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
+                    if p.grad is not None and p.grad.is_sparse:
+                        raise RuntimeError("Adafactor does not support sparse gradients")
+                for p in group["params"]:
                     if p.grad is not None:
                         self._update(p, p.grad, group)
         return loss

@@ -89,6 +89,34 @@ class Adagrad(_ElementwiseOptimizer):
         addcdiv_(xp, p, g, tmp, -clr, tmp)
 
 
+    _fused_sparse_refusal = "`fused` does not support sparse grad or complex param"
+
+    def _step_sparse(self, b, i, g, h):
+        """A sparse gradient (embedding(sparse=True)) as PyTorch's single-tensor Adagrad
+        steps it: g coalesced (the update is not linear), sum += g*g at its rows, and
+        p -= clr * g / (sqrt(sum) + eps) there; weight_decay is PyTorch's error."""
+        from ..autograd import no_grad
+        from .. import sparse_coo_tensor
+        lr, lr_decay, eps, weight_decay, maximize = h
+        if not b.init[i]:
+            b.initialize(self, i)
+        b.steps[i] += 1
+        step = float(b.steps[i])
+        p, state_sum = b.params[i], b.views["sum"][i]
+        with no_grad():
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                raise RuntimeError("weight_decay option is not compatible with sparse "
+                                   "gradients")
+            clr = lr / (1 + (step - 1) * lr_decay)
+            g = g.coalesce()
+            gi, gv = g._indices(), g._values()
+            state_sum.add_(sparse_coo_tensor(gi, gv.pow(2), g.shape))
+            std_values = state_sum.sparse_mask(g)._values().sqrt_().add_(eps)
+            p.add_(sparse_coo_tensor(gi, gv / std_values, g.shape), alpha=-clr)
+
+
 class Adadelta(_ElementwiseOptimizer):
     """Adadelta, with PyTorch's update:
 

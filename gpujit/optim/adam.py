@@ -83,6 +83,10 @@ class Adam(_ElementwiseOptimizer):
                 float(group["weight_decay"]), bool(group["amsgrad"]), bool(group["maximize"]),
                 bool(group["decoupled_weight_decay"]))
 
+    def _sparse_refusal(self):
+        return RuntimeError("Adam does not support sparse gradients, please consider "
+                            "SparseAdam instead")
+
     def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
         lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled = h
         if decoupled:

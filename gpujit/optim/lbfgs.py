@@ -153,7 +153,8 @@ class LBFGS(Optimizer):
         return self._numel_cache
 
     def _gather_flat_grad(self):
-        views = [p.new_zeros(p.numel()) if p.grad is None else p.grad.reshape(-1)
+        views = [p.new_zeros(p.numel()) if p.grad is None else
+                 p.grad.to_dense().reshape(-1) if p.grad.is_sparse else p.grad.reshape(-1)
                  for p in self._params]
         return _g.cat(views, 0)
 

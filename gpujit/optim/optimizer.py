@@ -80,10 +80,14 @@ def _on_device(dev):
 
 
 def _copy_tensor(t, dtype=None, dev=None):
-    """A Tensor holding a copy of t's values, converted to dtype/device when given."""
+    """A Tensor holding a copy of t's values, converted to dtype/device when given (a
+    sparse one's parts: SGD's momentum buffer of sparse gradients)."""
     dtype = t._dtype if dtype is None else dtype
     dev = t._device if dev is None else dev
-    a = _array_on(t._data, dev)
+    try:
+        a = _array_on(t._data, dev)
+    except NotImplementedError:
+        return t.detach().to(dtype=dtype, device=dev, copy=True)
     with _on_device(dev):
         a = a.astype(dtype.np, copy=True)
     return _wrap(a, dtype, dev)
@@ -215,7 +219,11 @@ class Optimizer(OptimizerHooks):
                     g.detach_()
                 elif g.requires_grad:
                     g.requires_grad_(False)
-                g._data.fill(0)
+                try:
+                    g._data.fill(0)
+                except NotImplementedError:     # (a sparse .grad: no entries left)
+                    g.zero_()
+                    continue
                 g._vc[0] += 1
 
     def step(self, closure=None):
@@ -488,11 +496,24 @@ class _ElementwiseOptimizer(Optimizer):
             fills = self._fills(group)
             for b in self._buckets(gi, group):
                 b.fills = fills
+                b.fused = group.get("fused")
                 with _on_device(b.device):
                     self._step_bucket(b, h, loop)
                 if b.dev_scalars:
                     b.sync_scalars()
+            for p in self._stores[gi][3]:
+                if p.grad is not None:
+                    self._step_outside(p, h)
         return loss
+
+    # An optimizer whose state may hold a sparse tensor (SGD's momentum buffer of sparse
+    # gradients, as PyTorch's) steps those parameters outside the flat buckets with
+    # _step_outside(p, hyper); None: every parameter's state is dense.
+    _step_outside = None
+
+    def _outside(self, p):
+        st = self.state.get(p) if self._step_outside is not None else None
+        return bool(st) and any(getattr(v, "is_sparse", False) for v in st.values())
 
     def _device_scalar_keys(self, group):
         """The state scalars torch keeps on the parameter's device for this group (its
@@ -507,32 +528,62 @@ class _ElementwiseOptimizer(Optimizer):
         keys = self._state_keys(group)
         cached = self._stores.get(gi)
         if cached is not None:
-            c_ids, c_keys, buckets = cached
+            c_ids, c_keys, buckets, _ = cached
             same = c_ids == ids and c_keys == keys
             if all(b.is_current(self.state, same) for b in buckets):
                 return buckets
-        by_kind = {}
+        by_kind, outside = {}, []
         for p in params:
             if p.is_sparse:
                 raise RuntimeError(f"{type(self).__name__}: gpujit's optimizers step dense "
                                    f"parameters only (their flat buffers hold each "
                                    f"parameter's elements); a sparse parameter is not "
                                    f"supported: keep the parameter dense")
+            if self._outside(p):
+                outside.append(p)
+                continue
             by_kind.setdefault((p._device, p._dtype), []).append(p)
         scalar_keys = ("step",) + self._scalar_keys if self._with_step else ()
         fills = self._fills(group)
         dkeys = self._device_scalar_keys(group) if scalar_keys else ()
         buckets = [_Bucket(self, ps, keys, scalar_keys, fills, dkeys)
                    for ps in by_kind.values()]
-        self._stores[gi] = (ids, keys, buckets)
+        self._stores[gi] = (ids, keys, buckets, outside)
         return buckets
+
+    _fused_sparse_refusal = None    # (PyTorch's words where fused=True meets a sparse gradient)
+
+    def _sparse_refusal(self):
+        """PyTorch's error for a sparse gradient (embedding(sparse=True)) where the
+        optimizer has no sparse update (its _step_sparse)."""
+        return RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+
+    def _step_sparse(self, b, i, g, h):
+        raise self._sparse_refusal()
 
     def _step_bucket(self, b, h, loop):
         grads = [p.grad for p in b.params]
-        for p, g in zip(b.params, grads):
-            if g is not None and g._data.shape != p._data.shape:
+        sparse = None
+        for i, (p, g) in enumerate(zip(b.params, grads)):
+            if g is None:
+                continue
+            try:
+                gs = g._data.shape
+            except NotImplementedError:
+                # a sparse gradient: refused before any update, as PyTorch's _init_group,
+                # or stepped by the optimizer's own sparse update
+                if type(self)._step_sparse is _ElementwiseOptimizer._step_sparse:
+                    raise self._sparse_refusal() from None
+                if b.fused and self._fused_sparse_refusal:
+                    raise RuntimeError(self._fused_sparse_refusal) from None
+                sparse = (sparse or []) + [i]
+                grads[i] = None
+                continue
+            if gs != p._data.shape:
                 raise RuntimeError(f"a parameter's grad has shape {tuple(g._data.shape)} but "
                                    f"the parameter has shape {tuple(p._data.shape)}")
+        for i in sparse or ():
+            self._step_sparse(b, i, b.params[i].grad, h)
         start = 0
         nf = b.n_flat
         if nf and not loop and self._flat_ready(b, grads, nf):

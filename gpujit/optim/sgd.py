@@ -71,3 +71,49 @@ class SGD(_ElementwiseOptimizer):
             else:
                 g = buf
         add_alpha_(xp, p, g, -lr, tmp)
+
+    _fused_sparse_refusal = "`_fused_sgd` does not support sparse gradients"
+
+    def _step_sparse(self, b, i, g, h):
+        """A sparse gradient (embedding(sparse=True)) as PyTorch's single-tensor SGD steps
+        it, through the sparse ops: p += -lr * g (dense += sparse: only the rows g names
+        change); weight_decay is its error (sparse + dense). The first one's momentum
+        buffer is its sparse clone, as PyTorch's (the parameter is stepped outside the
+        flat buckets from then on: _step_outside); a dense buffer (of earlier dense
+        gradients) takes it in place."""
+        from ..autograd import no_grad
+        p = b.params[i]
+        if h[1] != 0 and not b.init[i]:
+            self.state[p]["momentum_buffer"] = None
+            return self._step_outside(p, h, g)
+        lr, momentum, dampening, weight_decay, nesterov, maximize = h
+        with no_grad():
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                g = g.add(p, alpha=weight_decay)        # (PyTorch's error)
+            if momentum != 0:
+                buf = b.views["momentum_buffer"][i]
+                buf.mul_(momentum).add_(g, alpha=1 - dampening)
+                g = g.add(buf, alpha=momentum) if nesterov else buf
+            p.add_(g, alpha=-lr)
+
+    def _step_outside(self, p, h, g=None):
+        """PyTorch's single-tensor SGD step of a parameter whose momentum buffer is sparse
+        (a dense gradient meets it in PyTorch's error for sparse + dense)."""
+        from ..autograd import no_grad
+        lr, momentum, dampening, weight_decay, nesterov, maximize = h
+        g = p.grad if g is None else g
+        state = self.state[p]
+        with no_grad():
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                g = g.add(p, alpha=weight_decay)
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = g.detach().clone()
+            else:
+                buf.mul_(momentum).add_(g, alpha=1 - dampening)
+            g = g.add(buf, alpha=momentum) if nesterov else buf
+            p.add_(g, alpha=-lr)

@@ -99,7 +99,7 @@ class _Pickler(pickle._Pickler):
                                   _TorchSize(obj.shape), obj.is_coalesced())))
         if isinstance(obj, SparseCsrTensor):
             return (_Global("torch._utils", "_rebuild_sparse_tensor"),
-                    (obj.layout, (obj.crow_indices(), obj.col_indices(), obj.values(),
+                    (obj.layout, (obj._csr_crow, obj._csr_col, obj.values(),
                                   _TorchSize(obj.shape))))
         if isinstance(obj, _TorchSize):
             return (_Global("torch", "Size"), (tuple(obj.seq),))

@@ -73,7 +73,14 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     first = tensors[0]._device
     buckets = {}
     for t in tensors:
-        buckets.setdefault((t._device, t._dtype), []).append(t._data)
+        try:
+            a = t._data
+        except NotImplementedError:
+            # a sparse gradient (embedding(sparse=True)): PyTorch's vector_norm has no
+            # sparse kernel
+            from ..._sparse_coo import not_implemented
+            raise not_implemented("aten::linalg_vector_norm", t._device) from None
+        buckets.setdefault((t._device, t._dtype), []).append(a)
     norms = []
     for (dev, _), arrays in buckets.items():
         xp = xp_for(dev)
@@ -147,7 +154,13 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
         g = p.grad
         if g is None:
             continue
+        try:
+            a = g._data
+        except NotImplementedError:
+            # a sparse gradient: PyTorch's clamp_min_ has no sparse kernel
+            from ..._sparse_coo import not_implemented
+            raise not_implemented("aten::clamp_min_", g._device) from None
         xp = xp_for(g._device)
         with _on_device(g._device):
-            xp.clip(g._data, -clip_value, clip_value, out=g._data)
+            xp.clip(a, -clip_value, clip_value, out=a)
         g._vc[0] += 1
