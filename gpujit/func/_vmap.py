@@ -9,11 +9,12 @@ slices and every registry op's output computed from a marked tensor), so that wh
 BatchedTensor refuses is refused with PyTorch's errors: `.item()`, bool() (data-dependent
 control flow), tolist()/numpy(), ops with value-dependent output shapes, an in-place
 method writing an unmarked tensor with a marked operand, out= variants; an output with
-out_dims=None is refused when it is marked (or differs between elements). Differences
-from PyTorch that follow from the loop: a side effect on a tensor not mapped (c.mul_(2)
-with c unmapped) happens once per element; an empty batch runs f once on zeros to learn
-the output shapes; ops outside the registry and compiled code's fused kernels do not
-mark; a marked tensor still reports requires_grad / grad_fn (a BatchedTensor reports
+out_dims=None is refused when it is marked (or differs between elements). A write into a
+tensor not mapped (c.mul_(2) of a captured c) happens once, as PyTorch's: each later
+element runs from the state element 0 started from. Differences from PyTorch that follow
+from the loop: Python side effects (print, appending to a list) happen once per element;
+an empty batch runs f once on zeros to learn the output shapes; ops outside the
+registry and compiled code's fused kernels do not mark (nor note writes); a marked tensor still reports requires_grad / grad_fn (a BatchedTensor reports
 False / None). randomness: 'error' refuses a random op anywhere under the vmap, 'same'
 rewinds the generators f drew from before each element (and refuses a draw parametrized
 by a marked tensor), 'different' lets each element draw its own numbers (not the numbers
@@ -167,7 +168,65 @@ def _checks(op):
     # (an in-place method's self; not an argument an op may write, batch_norm's running
     # stats, which PyTorch's batching rules handle case by case)
     inplace = bool(args) and args[0].type.is_write and op.schema.base_name.endswith("_")
-    return msg, only, inplace
+    writes = tuple(k for k, a in enumerate(args) if a.type.is_write)
+    return msg, only, inplace, writes
+
+
+# ------------------------------------------------ side effects happen once
+# PyTorch runs f once: a write into a tensor a vmap level does not batch (c.mul_(2) of a
+# captured c, all operands unbatched) happens once at that level. f runs once per element
+# here, so during element 0 each level notes the state of every tensor written that it
+# does not batch, before the first write (values, version, autograd state), and puts it
+# back before each later element, which then sees what element 0 saw and writes the same
+# values; after the last element the state element 0 left is put back (a tensor element 0
+# made, wrote and returned was rewound with the others).
+
+_ELEMENT: dict = {}     # level -> the element running now (None: the empty batch's run)
+_SNAPS: dict = {}       # level -> {id(tensor): _Snapshot}, taken during element 0
+
+
+class _Snapshot:
+    __slots__ = ("t", "before", "after")
+
+    def __init__(self, t):
+        self.t = t
+        self.before = self.state()
+        self.after = None
+
+    def state(self):
+        t = self.t
+        data = t._data
+        ags = []
+        for a in (t, getattr(t, "_base", None)):
+            ag = a._ag if a is not None else None
+            if ag is not None:
+                ags.append((ag, [getattr(ag, n) for n in ag.__slots__]))
+        return data, data.copy(), t._vc[0], ags
+
+    def put(self, state):
+        t = self.t
+        data, values, version, ags = state
+        t._data = data
+        data[...] = values
+        t._vc[0] = version
+        for ag, fields in ags:
+            for n, v in zip(ag.__slots__, fields):
+                setattr(ag, n, v)
+
+
+def _note_writes(args, writes):
+    """Before an op writes args[writes]: a snapshot at each level in element 0 that does
+    not batch the written tensor."""
+    for k in writes:
+        t = args[k] if k < len(args) else None
+        if not isinstance(t, Tensor) or not hasattr(t._data, "copy"):
+            continue
+        batched = _levels_of(t) if id(t) in _MARKS else _NONE
+        for level in _ACTIVE_LEVELS:
+            if level not in batched and _ELEMENT.get(level) == 0:
+                snaps = _SNAPS[level]
+                if id(t) not in snaps:
+                    snaps[id(t)] = _Snapshot(t)
 
 
 def _hook(op, args):
@@ -192,15 +251,16 @@ def _hook(op, args):
             if not k:
                 first = lv
             levels = levels | lv
-    if not levels:
-        if "random" in op.tags and _ACTIVE_LEVELS:
-            checks = _CHECKS.get(op) or _checks(op)
-            _check_random(op, checks[2], levels, first)
-        return nxt(op, args) if nxt is not None else op.eager(*args)
     checks = _CHECKS.get(op)
     if checks is None:
         checks = _CHECKS[op] = _checks(op)
-    msg, only, inplace = checks
+    msg, only, inplace, writes = checks
+    if not levels:
+        if "random" in op.tags and _ACTIVE_LEVELS:
+            _check_random(op, inplace, levels, first)
+        if writes:
+            _note_writes(args, writes)
+        return nxt(op, args) if nxt is not None else op.eager(*args)
     if msg is not None and (only is None or (len(args) > only and isinstance(
             args[only], Tensor) and _levels_of(args[only]))):
         raise RuntimeError(msg)
@@ -208,6 +268,8 @@ def _hook(op, args):
         raise RuntimeError(_inplace_message(op, args))
     if "random" in op.tags:
         _check_random(op, inplace, levels, first)
+    if writes:
+        _note_writes(args, writes)
     result = nxt(op, args) if nxt is not None else op.eager(*args)
     if isinstance(result, Tensor):
         _mark(result, levels)
@@ -249,6 +311,8 @@ def _level(randomness="error", size=0):
         _FUNCTORCH[2] -= 1
         _MODES.pop(level, None)
         _SIZES.pop(level, None)
+        _ELEMENT.pop(level, None)
+        _SNAPS.pop(level, None)
         if not _ACTIVE_LEVELS:
             _MARKS.clear()
             s.vmap = None
@@ -420,13 +484,24 @@ def _run_elements(func, out_dims, randomness, kwargs, batch_size, flat_in_dims, 
             # nothing to map: f runs on zeros shaped like one element, for the output shapes
             from ..random import fork_rng
             one = _elements(flat_args, flat_in_dims, level)
+            _ELEMENT[level] = None
             with fork_rng():
                 outs.append(func(*tree_unflatten(one, args_spec), **kwargs))
+        snaps = _SNAPS[level] = {}
         for i in range(batch_size):
             if i and randomness == "same":
                 _rewind(entry)
+            if i and snaps:
+                for snap in reversed(snaps.values()):
+                    if i == 1:
+                        snap.after = snap.state()
+                    snap.put(snap.before)
+            _ELEMENT[level] = i
             elem = _elements(flat_args, flat_in_dims, level, i)
             outs.append(func(*tree_unflatten(elem, args_spec), **kwargs))
+        if batch_size > 1:
+            for snap in snaps.values():
+                snap.put(snap.after)
     flat_outs = []
     out_spec = None
     for o in outs:

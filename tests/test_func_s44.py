@@ -1,0 +1,140 @@
+"""torch.func / vmap fidelity, part 2 (session 44): side effects of a vmapped function on
+tensors it does not map happen once, as PyTorch's vmap (which runs f once on batched
+tensors) does. Compared with PyTorch when it is importable, and with hand-written values."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpujit as gj
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+# ------------------------------------------------ vmap: writes into unmapped tensors
+
+def _side_effect_cases(lib):
+    """(name, thunk) pairs; each thunk returns a list of tensors to compare."""
+    vmap = lib.func.vmap
+
+    def once():
+        c = lib.ones(3)
+        r = vmap(lambda x: c.mul_(2) + x)(lib.zeros(4, 3))
+        return [c, r]
+
+    def read_before_write():
+        c = lib.ones(3)
+
+        def f(x):
+            y = c * 3
+            c.mul_(2)
+            return y + x + c
+        r = vmap(f)(lib.arange(8.).reshape(4, 2)[:, :1].expand(4, 3))
+        return [c, r]
+
+    def nested():
+        c = lib.ones(3)
+        r = vmap(vmap(lambda x: c.add_(1) + x))(lib.zeros(2, 4, 3))
+        return [c, r]
+
+    def nested_inner_call():
+        c = lib.ones(3)
+
+        def outer(y):
+            return vmap(lambda x: c.add_(1) + x)(lib.zeros(2, 3)) + y
+        return [c, vmap(outer)(lib.zeros(4, 3))]
+
+    def local_returned():
+        def f(x):
+            z = lib.zeros(3)
+            z.add_(1)
+            return z, x + z
+        return list(vmap(f, out_dims=(None, 0))(lib.zeros(4, 3))) + \
+            [vmap(lambda x: lib.zeros(2).add_(3))(lib.ones(3, 2))]
+
+    def setitem_and_out():
+        c = lib.zeros(3)
+        d = lib.zeros(3)
+
+        def f(x):
+            c[0] = 5
+            c[1] += 1
+            lib.add(d, 1, out=d)
+            return x + c + d
+        r = vmap(f)(lib.zeros(2, 3))
+        return [c, d, r, lib.tensor(c._version)]
+
+    def inner_writes_outer_row():
+        c = lib.zeros(2, 3)
+
+        def outer(row):
+            vmap(lambda x: row.add_(1) * x)(lib.zeros(4))
+            return row * 1
+        return [vmap(outer)(c), c]
+
+    def random_same():
+        lib.manual_seed(0)
+        c = lib.zeros(3)
+        r = vmap(lambda x: x + c.normal_(), randomness="same")(lib.zeros(2, 3))
+        return [r[0] == r[1], r[0] == c]
+
+    def with_grad():
+        w = lib.ones(3, requires_grad=True)
+        c = w * 1
+        r = vmap(lambda x: x * c.mul_(3))(lib.ones(2, 3))
+        r.sum().backward()
+        return [c.detach(), w.grad]
+
+    return [once, read_before_write, nested, nested_inner_call, local_returned,
+            setitem_and_out, inner_writes_outer_row, random_same, with_grad]
+
+
+_EXPECTED = {
+    "once": [[2.] * 3, [[2.] * 3] * 4],
+    # y = 3 (read before the write), c = 2 after it, x = 0, 2, 4, 6
+    "read_before_write": [[2.] * 3, [[5. + 2 * i] * 3 for i in range(4)]],
+    "nested": [[2.] * 3, [[[2.] * 3] * 4] * 2],
+    "nested_inner_call": [[2.] * 3, [[[2.] * 3] * 2] * 4],
+    "local_returned": [[1.] * 3, [[1.] * 3] * 4, [[3., 3.]] * 3],
+    # (c's version: 3 writes, as after one call of f; the element loop wrote it 6 times)
+    "setitem_and_out": [[5., 1., 0.], [1.] * 3, [[6., 2., 1.]] * 2, 3],
+    "inner_writes_outer_row": [[[1.] * 3] * 2, [[1.] * 3] * 2],
+    "random_same": [[True] * 3, [True] * 3],
+    "with_grad": [[3.] * 3, [6.] * 3],
+}
+
+
+@pytest.mark.parametrize("k", range(len(_EXPECTED)))
+def test_vmap_write_into_unmapped_tensor_happens_once(k):
+    case = _side_effect_cases(gj)[k]
+    got = case()
+    want = _EXPECTED[case.__name__]
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g.numpy(), np.array(w))
+    torch = _torch()
+    if torch is not None:
+        ref = _side_effect_cases(torch)[k]()
+        for g, r in zip(got, ref):
+            np.testing.assert_array_equal(g.numpy(), r.numpy())
+
+
+def test_vmap_write_with_mapped_operand_still_refused():
+    c = gj.ones(3)
+    with pytest.raises(RuntimeError, match="inplace arithmetic"):
+        gj.func.vmap(lambda x: c.mul_(x))(gj.zeros(4, 3))
+    # (the refusal comes before the write: c is untouched)
+    np.testing.assert_array_equal(c.numpy(), np.ones(3))
+
+
+def test_vmap_mapped_input_written_per_element():
+    # a write into the mapped input itself reaches each element's slice (not rewound)
+    x = gj.zeros(3, 2)
+    gj.func.vmap(lambda r: r.add_(gj.ones(2)))(x)
+    np.testing.assert_array_equal(x.numpy(), np.ones((3, 2)))
