@@ -138,3 +138,114 @@ def test_vmap_mapped_input_written_per_element():
     x = gj.zeros(3, 2)
     gj.func.vmap(lambda r: r.add_(gj.ones(2)))(x)
     np.testing.assert_array_equal(x.numpy(), np.ones((3, 2)))
+
+
+# ------------------------------------------------ a custom Function's vmap staticmethod
+
+def _rule_functions(lib):
+    class Mul(lib.autograd.Function):
+        @staticmethod
+        def forward(x, y):
+            return x * y
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(*inputs)
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            return g * y * 10, g * x        # (x's gradient: 10 times the true one)
+
+        @staticmethod
+        def vmap(info, in_dims, x, y):
+            xd, yd = in_dims
+            x = x.movedim(xd, 0) if xd is not None else x
+            y = y.movedim(yd, 0) if yd is not None else y
+            return x * y + 100, 0           # (not forward's value: the rule is used)
+
+    class NoPair(lib.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x * 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+        @staticmethod
+        def vmap(info, in_dims, x):
+            return x * 2
+
+    class Both(NoPair):
+        generate_vmap_rule = True
+
+        @staticmethod
+        def vmap(info, in_dims, x):
+            return x * 7, 0
+    return Mul, NoPair, Both
+
+
+def _rule_cases(lib):
+    Mul, _, _ = _rule_functions(lib)
+    vmap, grad = lib.func.vmap, lib.func.grad
+    a = lib.arange(6.).reshape(2, 3)
+    b = lib.ones(3) * 2
+
+    def backward():
+        x = a.clone().requires_grad_()
+        vmap(Mul.apply, in_dims=(0, None))(x, b).sum().backward()
+        return x.grad
+    return {
+        "both_mapped": lambda: vmap(Mul.apply)(a, a),
+        "one_mapped": lambda: vmap(Mul.apply, in_dims=(0, None))(a, b),
+        "unmapped_call": lambda: vmap(lambda x: Mul.apply(b, b) + x)(a),
+        # the vmap innermost: the rule's ops are differentiated (x * y: y)
+        "grad_of_vmap": lambda: grad(lambda x: vmap(Mul.apply, in_dims=(0, None))(x, b).sum())(a),
+        "backward": backward,
+        # a grad inside the vmap: the Function's backward (10 * y), forward by the rule
+        "vmap_of_grad": lambda: vmap(grad(lambda x, y: Mul.apply(x, y).sum()))(a, a * 0 + 2),
+    }
+
+
+_RULE_EXPECTED = {
+    "both_mapped": np.arange(6.).reshape(2, 3) ** 2 + 100,
+    "one_mapped": np.arange(6.).reshape(2, 3) * 2 + 100,
+    "unmapped_call": np.arange(6.).reshape(2, 3) + 4,
+    "grad_of_vmap": np.full((2, 3), 2.),
+    "backward": np.full((2, 3), 2.),
+    "vmap_of_grad": np.full((2, 3), 20.),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_RULE_EXPECTED))
+def test_custom_function_vmap_staticmethod_is_used(name):
+    got = _rule_cases(gj)[name]()
+    np.testing.assert_array_equal(got.numpy(), _RULE_EXPECTED[name])
+    torch = _torch()
+    if torch is not None:
+        np.testing.assert_array_equal(got.numpy(), _rule_cases(torch)[name]().numpy())
+
+
+def test_custom_function_vmap_staticmethod_errors():
+    _, NoPair, Both = _rule_functions(gj)
+    with pytest.raises(RuntimeError, match=r"^Expected the vmap staticmethod to have two "
+                       r"returns, an output and out_dims with pytree structure compatible "
+                       r"with the output. Got a <class 'gpujit.Tensor'> instead$"):
+        gj.func.vmap(NoPair.apply)(gj.ones(2, 3))
+    with pytest.raises(RuntimeError, match=r"^You tried to vmap over Both, but it has both "
+                       r"generate_vmap_rule=True and an overridden vmap staticmethod. Please "
+                       r"set generate_vmap_rule=False or delete the overridden vmap "
+                       r"staticmethod to avoid ambiguity. For more details"):
+        gj.func.vmap(Both.apply)(gj.ones(2, 3))
+    torch = _torch()
+    if torch is not None:
+        _, NoPair, Both = _rule_functions(torch)
+        with pytest.raises(RuntimeError, match="Expected the vmap staticmethod to have two"):
+            torch.func.vmap(NoPair.apply)(torch.ones(2, 3))
+        with pytest.raises(RuntimeError, match="You tried to vmap over Both, but it has both"):
+            torch.func.vmap(Both.apply)(torch.ones(2, 3))

@@ -2,6 +2,7 @@
 recording and a user-written backward, joined to the graph as one node."""
 from __future__ import annotations
 
+import itertools
 import weakref
 
 from .. import dtypes as _dt
@@ -19,6 +20,9 @@ __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 # forward (jvp-like) levels, vmap levels; a custom Function refuses what PyTorch's
 # functorch refuses under them
 FUNCTORCH = [0, 0, 0]
+# each transform level, grad-like or vmap, takes the next number when it starts: a larger
+# number is a transform nested inside (which of them handles a Function's call first)
+TRANSFORM_IDS = itertools.count(1)
 
 _NEEDS_SETUP_CONTEXT = (
     "In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, "
@@ -128,7 +132,8 @@ class Function:
         raise TypeError("a custom Function must define a backward staticmethod")
 
     # torch.func.vmap of apply: with generate_vmap_rule the Function runs per element (as
-    # any code under vmap here); without it and without a vmap staticmethod, refused
+    # any code under vmap here); with a vmap staticmethod that computes its outputs
+    # (func/_vmap.py: run_vmap_rule); without either, refused
     generate_vmap_rule = False
 
     @staticmethod
@@ -145,8 +150,16 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
+        rule = None
         if FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]:
             _check_functorch(cls, args)
+            if FUNCTORCH[2] and cls.vmap is not Function.vmap:
+                from ..func._vmap import run_vmap_rule, vmap_rule_level
+                rule = vmap_rule_level(args)
+                if rule is not None and rule[1]:
+                    # (the vmap is the innermost transform: as PyTorch's, the rule's own
+                    # ops are what the transforms around it and autograd differentiate)
+                    return run_vmap_rule(cls, args, rule[0])
         ctx = FunctionCtx()
         ctx._node_name = f"{cls.__name__}Backward"
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -156,7 +169,11 @@ class Function:
             if cls.setup_context is Function.setup_context:
                 result = cls.forward(ctx, *args)
             else:
-                result = cls.forward(*args)
+                if rule is not None:        # (a grad-like transform inside the vmap)
+                    from ..func._vmap import run_vmap_rule
+                    result = run_vmap_rule(cls, args, rule[0])
+                else:
+                    result = cls.forward(*args)
                 cls.setup_context(ctx, args, result)
         outs = result if isinstance(result, tuple) else (result,)
         dirty = _mark_dirty(ctx, outs)
@@ -210,13 +227,16 @@ def _check_functorch(cls, args):
     without jvp."""
     if cls.setup_context is Function.setup_context:
         raise RuntimeError(_NEEDS_SETUP_CONTEXT)
-    if FUNCTORCH[2] and not cls.generate_vmap_rule and cls.vmap is Function.vmap:
+    if FUNCTORCH[2] and bool(cls.generate_vmap_rule) != (cls.vmap is Function.vmap):
         from ..func._vmap import is_batched
         if any(is_batched(a) for a in args):
-            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not "
-                               f"have vmap support. Please override and implement the vmap "
-                               f"staticmethod or set generate_vmap_rule=True. For more "
-                               f"details, please see "
+            what = ("has both generate_vmap_rule=True and an overridden vmap staticmethod. "
+                    "Please set generate_vmap_rule=False or delete the overridden vmap "
+                    "staticmethod to avoid ambiguity" if cls.generate_vmap_rule else
+                    "does not have vmap support. Please override and implement the vmap "
+                    "staticmethod or set generate_vmap_rule=True")
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it {what}. For "
+                               f"more details, please see "
                                f"https://pytorch.org/docs/main/notes/extending.func.html")
     if FUNCTORCH[1] and cls.jvp is Function.jvp and any(
             isinstance(a, Tensor) and a.requires_grad for a in args):

@@ -14,6 +14,7 @@ import weakref
 from ..autograd import forward_ad as _fw
 from ..autograd import grad_mode
 from ..autograd.function import FUNCTORCH as _FUNCTORCH
+from ..autograd.function import TRANSFORM_IDS as _TRANSFORM_IDS
 from ..autograd.functional import _autograd_grad
 from ..autograd.graph import AccumulateGrad
 from ..autograd.recording import edge_of
@@ -39,6 +40,7 @@ class Level:
         self.forward = forward   # (a jvp-like transform's: PyTorch's forward-mode level)
 
     def __enter__(self):
+        self.order = next(_TRANSFORM_IDS)
         _ACTIVE.append(self)
         _FUNCTORCH[1 if self.forward else 0] += 1
         return self

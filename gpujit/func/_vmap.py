@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import itertools
 import weakref
+from collections import namedtuple
 
 from ..autograd.forward_ad import _hidden as _fw_hidden
 from ..autograd.function import FUNCTORCH as _FUNCTORCH
+from ..autograd.function import TRANSFORM_IDS as _TRANSFORM_IDS
 from ..ops import random as _random
 from ..ops import registry as _reg
 from ..tensor import Tensor
@@ -47,7 +48,6 @@ __all__ = ["vmap", "randomness_scope"]
 _ACTIVE_LEVELS: list = []           # the levels of the vmaps running now, innermost last
 _ACTIVE_SET: set = set()            # (the same, as a set)
 _MARKS: dict = {}                   # id(tensor) -> (weak reference, frozenset of levels)
-_LEVEL_IDS = itertools.count(1)
 
 ITEM = ("vmap: It looks like you're calling .item() on a Tensor. We don't support vmap "
         "over calling .item() on a Tensor, please try to rewrite what you're doing with "
@@ -291,9 +291,56 @@ def _check_random(op, inplace, levels, first):
         raise RuntimeError(_DIFFERENT_INPLACE)
 
 
+# ------------------------------------------------ a custom Function's vmap staticmethod
+
+VmapInfo = namedtuple("VmapInfo", ["batch_size", "randomness"])
+
+
+def vmap_rule_level(args):
+    """For a custom Function with a vmap staticmethod called with args: (the innermost
+    vmap level that batches one of them, whether no grad-like transform runs inside that
+    level), or None when no running vmap batches them."""
+    level = max((max(_levels_of(a)) for a in args
+                 if isinstance(a, Tensor) and is_batched(a)), default=None)
+    if level is None:
+        return None
+    from ._levels import _ACTIVE
+    return level, all(lv.order < level for lv in _ACTIVE)
+
+
+def run_vmap_rule(cls, args, level):
+    """cls.vmap(info, in_dims, *args) for this element: the arguments batched at level
+    get a batch dimension of size 1 in front (in_dims 0, None for the others;
+    info.batch_size is 1), and each output is taken at index 0 of the out_dim the rule
+    returns (None: as it is). PyTorch calls the rule once on the whole batch; a rule that
+    computes across the batch dimension gives other numbers here."""
+    in_dims = tuple(0 if isinstance(a, Tensor) and level in _levels_of(a) else None
+                    for a in args)
+    batched = [a.unsqueeze(0) if d == 0 else a for a, d in zip(args, in_dims)]
+    res = cls.vmap(VmapInfo(1, _MODES.get(level, "error")), in_dims, *batched)
+    if not (isinstance(res, tuple) and len(res) == 2):
+        got = (f"a {type(res)} of length {len(res)}" if isinstance(res, tuple) else
+               f"a {type(res)}")
+        raise RuntimeError(f"Expected the vmap staticmethod to have two returns, an output "
+                           f"and out_dims with pytree structure compatible with the output. "
+                           f"Got {got} instead")
+    output, out_dims = res
+    flat, spec = tree_flatten(output)
+    dims = _broadcast_to_and_flatten(out_dims, spec)
+    if dims is None:
+        raise RuntimeError(f"The autograd.Function's vmap staticmethod returned an "
+                           f"incompatible (output, out_dims) tuple. Expected out_dims="
+                           f"{out_dims} to be compatible with the structure of `output`. "
+                           f"out_dims has structure {tree_flatten(out_dims)[1]} but output "
+                           f"has structure {spec}.")
+    flat = [o.select(d, 0) if d is not None and isinstance(o, Tensor) else o
+            for o, d in zip(flat, dims)]
+    return tree_unflatten(flat, spec)
+
+
 @contextlib.contextmanager
 def _level(randomness="error", size=0):
-    level = next(_LEVEL_IDS)
+    level = next(_TRANSFORM_IDS)
     _SIZES[level] = size
     _ACTIVE_LEVELS.append(level)
     _ACTIVE_SET.add(level)
