@@ -249,3 +249,102 @@ def test_custom_function_vmap_staticmethod_errors():
             torch.func.vmap(NoPair.apply)(torch.ones(2, 3))
         with pytest.raises(RuntimeError, match="You tried to vmap over Both, but it has both"):
             torch.func.vmap(Both.apply)(torch.ones(2, 3))
+
+
+# ------------------------------------------------ func.jvp by forward-mode AD
+
+def _lcse_tangent(x, t):
+    """Hand tangent of logcumsumexp along dim 0: sum_{j<=i} exp(x_j - y_i) t_j."""
+    y = np.logaddexp.accumulate(x)
+    return np.array([sum(np.exp(x[j] - y[i]) * t[j] for j in range(i + 1))
+                     for i in range(len(x))])
+
+
+def test_jvp_uses_forward_formulas():
+    # the double-vjp trick gave NaN here (logcumsumexp's backward is singular at a zero
+    # cotangent); PyTorch's jvp pushes the tangent with the op's forward formula
+    xs = np.array([0.5, -1.0, 2.0])
+    ts = np.array([1.0, 0.5, -2.0])
+    x, t = gj.tensor(xs), gj.tensor(ts)
+    out, tan = gj.func.jvp(lambda a: a.logcumsumexp(0), (x,), (t,))
+    np.testing.assert_allclose(tan.numpy(), _lcse_tangent(xs, ts), rtol=1e-12)
+    np.testing.assert_allclose(out.numpy(), np.logaddexp.accumulate(xs), rtol=1e-12)
+    torch = _torch()
+    if torch is not None:
+        ref = torch.func.jvp(lambda a: a.logcumsumexp(0), (torch.tensor(xs),),
+                             (torch.tensor(ts),))
+        np.testing.assert_allclose(tan.numpy(), ref[1].numpy(), rtol=1e-12)
+
+
+def _jvp_function(lib):
+    class Twice(lib.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x * 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+        @staticmethod
+        def jvp(ctx, t):
+            return t * 100          # (not the derivative: shows which one is used)
+    return Twice
+
+
+def test_jvp_uses_custom_function_jvp():
+    x = gj.ones(2, dtype=gj.float64)
+    out, tan = gj.func.jvp(_jvp_function(gj).apply, (x,), (x,))
+    np.testing.assert_array_equal(out.numpy(), [2., 2.])
+    np.testing.assert_array_equal(tan.numpy(), [100., 100.])
+    torch = _torch()
+    if torch is not None:
+        ref = torch.func.jvp(_jvp_function(torch).apply, (torch.ones(2, dtype=torch.float64),),
+                             (torch.ones(2, dtype=torch.float64),))
+        np.testing.assert_array_equal(tan.numpy(), ref[1].numpy())
+
+
+def _jvp_compositions(lib):
+    F = lib.func
+    x = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64)
+    t = lib.tensor([1.0, 0.5, -2.0], dtype=lib.float64)
+    f = lambda a: (a.sin() * a.exp()).cumsum(0)          # noqa: E731
+    return {
+        "in_vmap": lambda: F.vmap(lambda p, q: F.jvp(f, (p,), (q,))[1])(
+            lib.stack([x, t]), lib.stack([t, x])),
+        "of_vmap": lambda: F.jvp(F.vmap(f), (lib.stack([x, t]),), (lib.stack([t, x]),))[1],
+        "grad_of_jvp": lambda: F.grad(lambda a: F.jvp(f, (a,), (t,))[1].sum())(x),
+        "hvp": lambda: F.jvp(F.grad(lambda a: (a.sin() * a).sum()), (x,), (t,))[1],
+        "nested": lambda: F.jvp(lambda a: F.jvp(f, (a,), (t,))[1], (x,), (t,))[1],
+        "aux": lambda: F.jvp(lambda a: (f(a), a * 2), (x,), (t,), has_aux=True)[2],
+    }
+
+
+def _jvp_composition_expected():
+    x = np.array([0.5, -1.0, 2.0])
+    t = np.array([1.0, 0.5, -2.0])
+    d1 = lambda a: np.exp(a) * (np.sin(a) + np.cos(a))                  # noqa: E731
+    d2 = lambda a: 2 * np.exp(a) * np.cos(a)                            # noqa: E731
+    return {
+        "in_vmap": np.stack([np.cumsum(d1(x) * t), np.cumsum(d1(t) * x)]),
+        "of_vmap": np.stack([np.cumsum(d1(x) * t), np.cumsum(d1(t) * x)]),
+        # d/dx_i of sum_k cumsum(d1(x) t)_k = d2(x_i) t_i (3 - i)
+        "grad_of_jvp": d2(x) * t * np.array([3., 2., 1.]),
+        "hvp": (2 * np.cos(x) - x * np.sin(x)) * t,
+        "nested": np.cumsum(d2(x) * t * t),
+        "aux": x * 2,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_jvp_composition_expected()))
+def test_jvp_compositions(name):
+    got = _jvp_compositions(gj)[name]()
+    np.testing.assert_allclose(got.numpy(), _jvp_composition_expected()[name], rtol=1e-12)
+    torch = _torch()
+    if torch is not None:
+        np.testing.assert_allclose(got.numpy(), _jvp_compositions(torch)[name]().numpy(),
+                                   rtol=1e-12)

@@ -1,17 +1,21 @@
-"""torch.func.grad, grad_and_value, vjp, jvp and linearize over gpujit's reverse-mode
-autograd.
+"""torch.func.grad, grad_and_value, vjp, jvp and linearize over gpujit's autograd.
 
-There is no forward-mode AD: jvp and linearize use the double-vjp trick. f runs once, its
-vjp u -> J^T u is recorded with a zero cotangent u that requires grad, and differentiating
-that (linear) vjp with respect to u in the direction of a tangent t gives J t exactly. The
-cost differs from PyTorch's: one forward, one backward with create_graph, then one
-backward of the backward per tangent (PyTorch: one forward with dual numbers); it needs
-the double backward of every op f uses (a custom Function marked once_differentiable has
-none)."""
+jvp is forward-mode AD, as PyTorch's: f runs once on dual tensors (autograd.forward_ad),
+each op pushing its tangent forward (with its forward formula where the registry has one,
+a custom Function's jvp staticmethod). forward_ad has one level, so a jvp inside another
+(or inside the user's dual_level) and a complex one take the double-vjp trick, which is
+also what linearize (and jacfwd, in _jac.py) use: f runs once, its vjp u -> J^T u is
+recorded with a zero cotangent u that requires grad, and differentiating that (linear)
+vjp with respect to u in the direction of a tangent t gives J t exactly. That costs one
+forward, one backward with create_graph, then one backward of the backward per tangent;
+it needs the double backward of every op f uses (a custom Function marked
+once_differentiable has none)."""
 from __future__ import annotations
 
+import contextlib
 import functools
 
+from ..autograd import forward_ad as _fw
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from ._tree import tree_flatten, tree_unflatten, treespec_pprint
@@ -213,8 +217,55 @@ def _check_tangents(primals, tangents, argnums):
     return flat_t
 
 
+def _forward_mode(func, primals, flat_t, argnums, strict, has_aux):
+    """jvp by forward-mode AD (autograd.forward_ad): f runs once on dual tensors, each op
+    pushing the tangents forward with its forward formula (a custom Function's jvp), as
+    PyTorch's jvp does."""
+    from .. import zeros_like
+    level = Level(forward=True)
+    # (out of inference mode, where forward AD pushes nothing, as PyTorch's jvp)
+    outside = grad_mode.inference_mode(False) if grad_mode.state.inference else \
+        contextlib.nullcontext()
+    with outside, _fw.dual_level(), level:
+        diff = primals if argnums is None else slice_argnums(primals, argnums,
+                                                              as_tuple=False)
+        flat_p, spec = tree_flatten(diff)
+        duals = [_fw.make_dual(p, t.to(p.dtype)) for p, t in zip(flat_p, flat_t)]
+        diff = tree_unflatten(duals, spec)
+        args = diff if argnums is None else replace_args(primals, diff, argnums)
+        out = func(*args)
+        out, aux = _split_aux(out, has_aux, _JVP)
+        flat_out, out_spec = tree_flatten(out)
+        assert_non_empty_tensor_output(flat_out, _JVP)
+        tangents_out = []
+        for o in flat_out:
+            t = _fw.unpack_dual(o).tangent
+            if t is None:
+                if strict:
+                    raise RuntimeError("jvp(f, primals, tangents, strict=True): The output "
+                                       "of f is independent of the inputs. This is not "
+                                       "allowed with strict=True.")
+                t = zeros_like(o)
+            tangents_out.append(t)
+        # (the outputs as PyTorch's unwrapped ones: aliases without a tangent)
+        primals_out = tree_unflatten([_fw.unpack_dual(o).primal for o in flat_out],
+                                     out_spec)
+        tangents_out = tree_unflatten(tangents_out, out_spec)
+        if has_aux:
+            flat_aux, aux_spec = tree_flatten(aux)
+            for a in flat_aux:
+                if not isinstance(a, Tensor):
+                    raise RuntimeError(f"Expected tensors, got unsupported type {type(a)}")
+            aux = tree_unflatten([_fw.unpack_dual(a).primal for a in flat_aux], aux_spec)
+    return (primals_out, tangents_out, aux) if has_aux else (primals_out, tangents_out)
+
+
 def _jvp(func, primals, tangents, argnums=None, strict=False, has_aux=False):
     flat_t = _check_tangents(primals, tangents, argnums)
+    if _fw._current_level < 0 and not any(t.is_complex() for t in flat_t):
+        # (one forward level: a jvp inside another, or inside the user's dual_level, and
+        # complex numbers, which forward_ad does not support, take the double-vjp trick)
+        return _forward_mode(func, primals, flat_t, argnums, strict, has_aux)
     lin = _Linearized(func, primals, argnums, has_aux, _JVP)
     flat_t = [t.to(p.dtype) for t, p in zip(flat_t, lin.flat_diff)]
     out = lin.tangents_out(flat_t, strict)
