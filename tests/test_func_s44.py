@@ -348,3 +348,68 @@ def test_jvp_compositions(name):
     if torch is not None:
         np.testing.assert_allclose(got.numpy(), _jvp_compositions(torch)[name]().numpy(),
                                    rtol=1e-12)
+
+
+def _lcse_jacobian(x):
+    y = np.logaddexp.accumulate(x)
+    return np.array([[np.exp(x[j] - y[i]) if j <= i else 0. for j in range(len(x))]
+                     for i in range(len(x))])
+
+
+def _forward_rule_cases(lib):
+    F = lib.func
+    x = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64)
+    t = lib.tensor([1.0, 0.5, -2.0], dtype=lib.float64)
+    lcse = lambda a: a.logcumsumexp(0)          # noqa: E731
+    twice = _jvp_function(lib).apply
+    return {
+        "jacfwd": lambda: F.jacfwd(lcse)(x),
+        "linearize": lambda: F.linearize(lcse, x)[1](t),
+        "hessian": lambda: F.hessian(lambda a: lcse(a).sum())(x),
+        "jacfwd_custom_jvp": lambda: F.jacfwd(lambda a: twice(a) + a, randomness="same")(x),
+        "linearize_custom_jvp": lambda: F.linearize(twice, x)[1](t),
+    }
+
+
+def _forward_rule_expected():
+    x = np.array([0.5, -1.0, 2.0])
+    t = np.array([1.0, 0.5, -2.0])
+    J = _lcse_jacobian(x)
+    # d2/dx_j dx_k of sum_i y_i = sum_i p_ij (delta_jk - p_ik) [k, j <= i], p = J
+    H = sum(np.diag(J[i]) - np.outer(J[i], J[i]) for i in range(3))
+    return {
+        "jacfwd": J,
+        "linearize": J @ t,
+        "hessian": H,
+        "jacfwd_custom_jvp": np.eye(3) * 101,
+        "linearize_custom_jvp": t * 100,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_forward_rule_expected()))
+def test_forward_mode_where_an_op_has_its_own_rule(name):
+    # jacfwd / linearize / hessian use the double-vjp trick, except when f's graph holds
+    # a node with a forward rule of its own (NaN for logcumsumexp before; a custom
+    # Function's jvp unused): then forward-mode AD, as PyTorch's
+    got = _forward_rule_cases(gj)[name]()
+    np.testing.assert_allclose(got.numpy(), _forward_rule_expected()[name], rtol=1e-10,
+                               atol=1e-14)
+    torch = _torch()
+    if torch is not None and "custom" not in name:
+        # (PyTorch's jacfwd / linearize of a Function also want its vmap support)
+        np.testing.assert_allclose(got.numpy(), _forward_rule_cases(torch)[name]().numpy(),
+                                   rtol=1e-10, atol=1e-14)
+
+
+def test_linearize_forward_mode_draws_what_the_recording_drew():
+    gj.manual_seed(3)
+    x = gj.tensor([0.5, -1.0, 2.0], dtype=gj.float64)
+    out, fn = gj.func.linearize(lambda a: (a * gj.rand(3, dtype=gj.float64)).logcumsumexp(0), x)
+    state = gj.get_rng_state()
+    tan = fn(gj.ones(3, dtype=gj.float64))
+    assert gj.equal(gj.get_rng_state(), state)          # (the generator did not move)
+    gj.manual_seed(3)
+    gj.rand(3, dtype=gj.float64)                         # (linearize's first run of f)
+    r = gj.rand(3, dtype=gj.float64).numpy()             # (its recording's draw)
+    xs = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(tan.numpy(), _lcse_jacobian(xs * r) @ r, rtol=1e-12)

@@ -139,11 +139,36 @@ def vjp(func, *primals, has_aux=False):
 _JVP = "jvp(f, primals, tangents)"
 
 
+def _has_forward_rule(outputs):
+    """Does the graph of outputs hold a node whose tangent PyTorch computes with a rule
+    of its own (an op with a forward formula, whose backward the double-vjp trick may
+    differentiate where it is singular: logcumsumexp's at a zero cotangent; a custom
+    Function with a jvp staticmethod)?"""
+    from ..autograd.function import Function, FunctionBackward
+    from ..autograd.graph import OpBackward
+    seen = set()
+    stack = [t.grad_fn for t in outputs if isinstance(t, Tensor) and t.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, OpBackward) and node.op.forward_derivative is not None:
+            return True
+        if isinstance(node, FunctionBackward) and node.cls.jvp is not Function.jvp:
+            return True
+        stack.extend(n for n, _ in node.next_functions if n is not None)
+    return False
+
+
 class _Linearized:
     """f run once at primals with the double-vjp trick recorded: `tangents_out(t)` is J t
     for flat tangents t (one per differentiated input)."""
 
     def __init__(self, func, primals, argnums, has_aux, api):
+        from ..random import get_rng_state
+        self.func, self.primals, self.argnums, self.has_aux = func, primals, argnums, has_aux
+        self.rng = get_rng_state()
         self.level = level = Level(forward=True)
         with level, recording():
             args, self.flat_diff, self.spec = _enter(level, primals, argnums)
@@ -160,9 +185,20 @@ class _Linearized:
                                retain_graph=True)) if g.requires_grad]
             self.aux = unwrap_aux(level, aux) if has_aux else None
         self.primals_out = tree_unflatten(level.unwrap_all(self.flat_out), self.out_spec)
+        self.forward_mode = _has_forward_rule(self.flat_out)
 
     def tangents_out(self, flat_tangents, strict=False):
         from .. import zeros_like
+        if self.forward_mode and _fw._current_level < 0 and not any(
+                t.is_complex() for t in flat_tangents):
+            # f's graph holds a node whose tangent is not the derivative of its backward:
+            # forward-mode AD for each tangent (f runs again, from the generator state
+            # the recording started from, so that it draws what the recording drew)
+            from ..random import fork_rng, set_rng_state
+            with fork_rng(devices=[]):
+                set_rng_state(self.rng)
+                return _forward_mode(self.func, self.primals, flat_tangents, self.argnums,
+                                     strict, self.has_aux)[1]
         create = grad_mode.is_grad_enabled() and (self.connected or any(
             isinstance(t, Tensor) and t.requires_grad for t in flat_tangents))
         res = (None,) * len(self.us)
