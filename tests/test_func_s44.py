@@ -413,3 +413,39 @@ def test_linearize_forward_mode_draws_what_the_recording_drew():
     r = gj.rand(3, dtype=gj.float64).numpy()             # (its recording's draw)
     xs = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(tan.numpy(), _lcse_jacobian(xs * r) @ r, rtol=1e-12)
+
+
+def _linearize_constants(lib):
+    x = lib.tensor([1.0, 2.0], dtype=lib.float64)
+    t = lib.tensor([1.0, -1.0], dtype=lib.float64)
+    res = []
+    for f in (lambda a: (a.sin(), 3), lambda a: {"a": a * 2, "b": [a.exp(), 3.5, None]},
+              lambda a: "s", lambda a: (a.logcumsumexp(0), None)):
+        out, fn = lib.func.linearize(f, x)
+        res.append((out, fn(t)))
+    return res
+
+
+def test_linearize_passes_non_tensor_outputs_through():
+    # (PyTorch's linearize traces f: what is not a tensor is a constant of the trace;
+    # gpujit refused it with jvp's "expected f(*primals) to return only tensors")
+    got = _linearize_constants(gj)
+    xs, ts = np.array([1.0, 2.0]), np.array([1.0, -1.0])
+    assert got[0][0][1] == 3 and got[0][1][1] == 3
+    np.testing.assert_allclose(got[0][1][0].numpy(), np.cos(xs) * ts)
+    assert got[1][1]["b"][1:] == [3.5, None]
+    np.testing.assert_allclose(got[1][1]["b"][0].numpy(), np.exp(xs) * ts)
+    assert got[2] == ("s", "s")
+    assert got[3][1][1] is None
+    np.testing.assert_allclose(got[3][1][0].numpy(), _lcse_jacobian(xs) @ ts)
+    torch = _torch()
+    if torch is not None:
+        for (o, j), (ro, rj) in zip(got, _linearize_constants(torch)):
+            fo, _ = gj.func._tree.tree_flatten((o, j))
+            fr = torch.utils._pytree.tree_leaves((ro, rj), is_leaf=lambda v: v is None)
+            assert len(fo) == len(fr)
+            for a, b in zip(fo, fr):
+                if isinstance(a, gj.Tensor):
+                    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+                else:
+                    assert a == b

@@ -165,8 +165,11 @@ class _Linearized:
     """f run once at primals with the double-vjp trick recorded: `tangents_out(t)` is J t
     for flat tangents t (one per differentiated input)."""
 
-    def __init__(self, func, primals, argnums, has_aux, api):
+    def __init__(self, func, primals, argnums, has_aux, api, constants=False):
+        # (constants: f may return other things than tensors, which come back as they
+        # are, as linearize's)
         from ..random import get_rng_state
+        self.constants = constants
         self.func, self.primals, self.argnums, self.has_aux = func, primals, argnums, has_aux
         self.rng = get_rng_state()
         self.level = level = Level(forward=True)
@@ -175,10 +178,12 @@ class _Linearized:
             out = func(*args)
             out, aux = _split_aux(out, has_aux, api)
             self.flat_out, self.out_spec = tree_flatten(out)
-            assert_non_empty_tensor_output(self.flat_out, api)
+            if not constants:
+                assert_non_empty_tensor_output(self.flat_out, api)
             self.connected = level.reaches_outside(self.flat_out)
             # the vjp is linear in its cotangents u: its derivative along t is J t
-            self.diff_out = [o for o in self.flat_out if o.requires_grad]
+            self.diff_out = [o for o in self.flat_out
+                             if isinstance(o, Tensor) and o.requires_grad]
             self.us = [level.leaf(o.new_zeros(o.shape)) for o in self.diff_out]
             self.vjps = [(g, k) for k, g in enumerate(
                 grads_or_zeros(self.diff_out, self.flat_diff, self.us, create_graph=True,
@@ -198,7 +203,7 @@ class _Linearized:
             with fork_rng(devices=[]):
                 set_rng_state(self.rng)
                 return _forward_mode(self.func, self.primals, flat_tangents, self.argnums,
-                                     strict, self.has_aux)[1]
+                                     strict, self.has_aux, self.constants)[1]
         create = grad_mode.is_grad_enabled() and (self.connected or any(
             isinstance(t, Tensor) and t.requires_grad for t in flat_tangents))
         res = (None,) * len(self.us)
@@ -210,7 +215,9 @@ class _Linearized:
         outs = []
         for o in self.flat_out:
             t = by_out.get(id(o))
-            if t is None:
+            if not isinstance(o, Tensor):
+                t = o
+            elif t is None:
                 if strict:
                     raise RuntimeError("jvp(f, primals, tangents, strict=True): The output "
                                        "of f is independent of the inputs. This is not "
@@ -253,7 +260,7 @@ def _check_tangents(primals, tangents, argnums):
     return flat_t
 
 
-def _forward_mode(func, primals, flat_t, argnums, strict, has_aux):
+def _forward_mode(func, primals, flat_t, argnums, strict, has_aux, constants=False):
     """jvp by forward-mode AD (autograd.forward_ad): f runs once on dual tensors, each op
     pushing the tangents forward with its forward formula (a custom Function's jvp), as
     PyTorch's jvp does."""
@@ -272,9 +279,13 @@ def _forward_mode(func, primals, flat_t, argnums, strict, has_aux):
         out = func(*args)
         out, aux = _split_aux(out, has_aux, _JVP)
         flat_out, out_spec = tree_flatten(out)
-        assert_non_empty_tensor_output(flat_out, _JVP)
+        if not constants:
+            assert_non_empty_tensor_output(flat_out, _JVP)
         tangents_out = []
         for o in flat_out:
+            if not isinstance(o, Tensor):
+                tangents_out.append(o)
+                continue
             t = _fw.unpack_dual(o).tangent
             if t is None:
                 if strict:
@@ -284,8 +295,8 @@ def _forward_mode(func, primals, flat_t, argnums, strict, has_aux):
                 t = zeros_like(o)
             tangents_out.append(t)
         # (the outputs as PyTorch's unwrapped ones: aliases without a tangent)
-        primals_out = tree_unflatten([_fw.unpack_dual(o).primal for o in flat_out],
-                                     out_spec)
+        primals_out = tree_unflatten([_fw.unpack_dual(o).primal if isinstance(o, Tensor)
+                                      else o for o in flat_out], out_spec)
         tangents_out = tree_unflatten(tangents_out, out_spec)
         if has_aux:
             flat_aux, aux_spec = tree_flatten(aux)
@@ -320,7 +331,7 @@ def linearize(func, *primals):
     for the output, once for the linearization)."""
     output = func(*primals)
     flat_p, p_spec = tree_flatten(primals)
-    lin = _Linearized(func, primals, None, False, "linearize(f, *primals)")
+    lin = _Linearized(func, primals, None, False, "linearize(f, *primals)", constants=True)
 
     def jvp_fn(*tangents):
         flat_t, t_spec = tree_flatten(tangents)
