@@ -449,3 +449,32 @@ def test_linearize_passes_non_tensor_outputs_through():
                     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
                 else:
                     assert a == b
+
+
+# ------------------------------------------------ node names of unwrapped primals
+
+def _primal_nodes(lib):
+    fw = lib.autograd.forward_ad
+    w = lib.ones(3, requires_grad=True)
+    with fw.dual_level():
+        d = fw.make_dual(w, lib.ones(3))
+        p = fw.unpack_dual(d).primal
+        q = fw.unpack_dual(d.exp()).primal
+        names = [p.grad_fn.name(), q.grad_fn.name(), p.requires_grad]
+    out = lib.func.jvp(lambda a: a.exp(), (w,), (lib.ones(3),))[0]
+    return names + [out.grad_fn.name()]
+
+
+def test_unwrapped_primal_nodes_are_pytorchs():
+    # unpack_dual's primal is aten::_fw_primal (node torch::autograd::Identity), jvp's
+    # outputs are aliases (AliasBackward0); both were ViewBackward0
+    want = ["torch::autograd::Identity", "torch::autograd::Identity", True, "AliasBackward0"]
+    assert _primal_nodes(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _primal_nodes(torch) == want
+    w = gj.ones(3, requires_grad=True)
+    with gj.autograd.forward_ad.dual_level():
+        p = gj.autograd.forward_ad.unpack_dual(w * 2).primal
+        (p * 3).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [6., 6., 6.])

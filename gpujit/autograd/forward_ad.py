@@ -482,7 +482,7 @@ def unpack_dual(tensor, *, level=None):
         if tangent is not None:
             raise RuntimeError("Invalid level given to _fw_primal")
     with _Busy():
-        primal = tensor.view_as(tensor)
+        primal = _reg.OPS["aten::_fw_primal"].public(tensor, level)
     return UnpackedDualTensor(primal, tangent)
 
 

@@ -17,6 +17,7 @@ import functools
 
 from ..autograd import forward_ad as _fw
 from ..autograd import grad_mode
+from ..ops import registry as _reg
 from ..tensor import Tensor
 from ._tree import tree_flatten, tree_unflatten, treespec_pprint
 from ..autograd.functional import _autograd_grad
@@ -260,6 +261,15 @@ def _check_tangents(primals, tangents, argnums):
     return flat_t
 
 
+def _unwrap_dual(o):
+    """A jvp output as PyTorch's transforms unwrap it: an alias (AliasBackward0) without
+    the tangent."""
+    if not isinstance(o, Tensor):
+        return o
+    with _fw._Busy():
+        return _reg.OPS["aten::alias"].public(o)
+
+
 def _forward_mode(func, primals, flat_t, argnums, strict, has_aux, constants=False):
     """jvp by forward-mode AD (autograd.forward_ad): f runs once on dual tensors, each op
     pushing the tangents forward with its forward formula (a custom Function's jvp), as
@@ -295,15 +305,14 @@ def _forward_mode(func, primals, flat_t, argnums, strict, has_aux, constants=Fal
                 t = zeros_like(o)
             tangents_out.append(t)
         # (the outputs as PyTorch's unwrapped ones: aliases without a tangent)
-        primals_out = tree_unflatten([_fw.unpack_dual(o).primal if isinstance(o, Tensor)
-                                      else o for o in flat_out], out_spec)
+        primals_out = tree_unflatten([_unwrap_dual(o) for o in flat_out], out_spec)
         tangents_out = tree_unflatten(tangents_out, out_spec)
         if has_aux:
             flat_aux, aux_spec = tree_flatten(aux)
             for a in flat_aux:
                 if not isinstance(a, Tensor):
                     raise RuntimeError(f"Expected tensors, got unsupported type {type(a)}")
-            aux = tree_unflatten([_fw.unpack_dual(a).primal for a in flat_aux], aux_spec)
+            aux = tree_unflatten([_unwrap_dual(a) for a in flat_aux], aux_spec)
     return (primals_out, tangents_out, aux) if has_aux else (primals_out, tangents_out)
 
 
