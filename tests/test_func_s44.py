@@ -478,3 +478,92 @@ def test_unwrapped_primal_nodes_are_pytorchs():
         p = gj.autograd.forward_ad.unpack_dual(w * 2).primal
         (p * 3).sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), [6., 6., 6.])
+
+
+# ------------------------------------------------ transforms are per thread
+
+def _two_threads(lib):
+    """Thread A is inside vmap(f) (randomness='error'), grad and jvp while thread B draws
+    random numbers, writes a tensor in place and runs its own vmap."""
+    import threading
+    inside, done = threading.Event(), threading.Event()
+    res = {}
+
+    def a():
+        def f(x):
+            if not inside.is_set():
+                inside.set()
+                done.wait(10)
+            return x * 2
+        res["a"] = lib.func.vmap(f)(lib.ones(3, 2)).sum().item()
+
+    def b():
+        inside.wait(10)
+        out = []
+        try:
+            out.append(list(lib.rand(2).shape))
+            c = lib.ones(3)
+            c.add_(1)
+            out.append(c.tolist())
+            out.append(lib.func.vmap(lambda r: r.sum())(lib.ones(4, 2)).tolist())
+        except Exception as e:          # noqa: BLE001
+            out.append(repr(e))
+        res["b"] = out
+        done.set()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    return res
+
+
+def test_vmap_in_one_thread_does_not_reach_another():
+    # (PyTorch's functorch levels are per thread; here thread B's random draw was refused
+    # with vmap's randomness='error' words while thread A ran a vmap)
+    want = {"a": 12.0, "b": [[2], [2.0, 2.0, 2.0], [2.0] * 4]}
+    assert _two_threads(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _two_threads(torch) == want
+
+
+def test_function_checks_are_per_thread():
+    # thread A inside jvp (a forward level): thread B's old-style Function runs outside
+    # any transform (it was refused with 'must override the setup_context staticmethod')
+    import threading
+
+    class Old(gj.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 3
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    inside, done = threading.Event(), threading.Event()
+    res = {}
+
+    def a():
+        def f(x):
+            inside.set()
+            done.wait(10)
+            return x * 2
+        res["a"] = gj.func.jvp(f, (gj.ones(2),), (gj.ones(2),))[1].tolist()
+
+    def b():
+        inside.wait(10)
+        try:
+            res["b"] = Old.apply(gj.ones(2)).tolist()
+        except Exception as e:          # noqa: BLE001
+            res["b"] = repr(e)
+        done.set()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert res == {"a": [2.0, 2.0], "b": [3.0, 3.0]}

@@ -25,6 +25,7 @@ in-place op whose other operand is the tensor it writes (x.mul_(x)) gets the
 mathematical tangent (PyTorch's reads the tangent it is updating)."""
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import NamedTuple, Optional
 
@@ -38,10 +39,18 @@ __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_du
 _current_level = -1
 # id(tensor) -> (weak reference to it, its tangent) at the current level
 _TANGENTS: dict = {}
-_busy = [False]         # True while a tangent is being computed: ops inside pass through
-# True while forward AD's own computations run (tangents, a Function's jvp): their ops go
-# straight to autograd's layer (or the eager body), unseen by a trace, vmap or autocast
-_hidden = [False]
+class _Flags(threading.local):
+    """Per thread (as PyTorch's excluded dispatch keys): busy, True while a tangent is
+    being computed (ops inside pass through); hidden, True while forward AD's own
+    computations run (tangents, a Function's jvp): their ops go straight to autograd's
+    layer (or the eager body), unseen by a trace, vmap or autocast."""
+
+    def __init__(self):
+        self.busy = False
+        self.hidden = False
+
+
+_flags = _Flags()
 
 
 def _tangent_of(t) -> Optional[Tensor]:
@@ -72,14 +81,16 @@ class _Busy:
         self.on, self.hidden = on, hidden
 
     def __enter__(self):
-        self.was = _busy[0]
-        self.was_hidden = _hidden[0]
-        _busy[0] = self.was or self.on
-        _hidden[0] = self.was_hidden or self.hidden
+        f = _flags
+        self.was = f.busy
+        self.was_hidden = f.hidden
+        f.busy = self.was or self.on
+        f.hidden = self.was_hidden or self.hidden
 
     def __exit__(self, *exc):
-        _busy[0] = self.was
-        _hidden[0] = self.was_hidden
+        f = _flags
+        f.busy = self.was
+        f.hidden = self.was_hidden
 
 
 # ------------------------------------------------------------------- the dispatch layer
@@ -101,11 +112,12 @@ def _hook(op, args):
     casts first: tangents of the cast arguments, as PyTorch's): an op with a dual argument
     computes its outputs' tangents, then runs through the other layers as ever."""
     s = _reg.dispatch_state
-    if _hidden[0]:
+    f = _flags
+    if f.hidden:
         g = s.grad_call
         return g(op, args) if g is not None else op.eager(*args)
     nxt = s.inner
-    if _busy[0] or not _TANGENTS or not _has_dual(args):
+    if f.busy or not _TANGENTS or not _has_dual(args):
         return nxt(op, args) if nxt is not None else op.eager(*args)
     return _dual_call(op, args, nxt)
 
@@ -115,7 +127,7 @@ def _compute(op, args):
     tracer's call; autocast's compute calls it): as _hook, over autograd's call."""
     s = _reg.dispatch_state
     nxt = s.grad_call
-    if _busy[0] or not _TANGENTS or not _has_dual(args):
+    if _flags.busy or not _TANGENTS or not _has_dual(args):
         return nxt(op, args) if nxt is not None else op.eager(*args)
     return _dual_call(op, args, nxt)
 
@@ -368,7 +380,7 @@ def _write_tangent(w, prev, t):
 def _tangents_of_args(args):
     """A custom Function's call: its inputs' tangents (None for one without), or None
     when none has one (no dual level, or no dual input)."""
-    if not _TANGENTS or _busy[0]:
+    if not _TANGENTS or _flags.busy:
         return None
     tangents = [_tangent_of(a) if isinstance(a, Tensor) else None for a in args]
     return tangents if any(t is not None for t in tangents) else None

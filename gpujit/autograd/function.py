@@ -3,6 +3,7 @@ recording and a user-written backward, joined to the graph as one node."""
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 
 from .. import dtypes as _dt
@@ -19,7 +20,20 @@ __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 # torch.func transforms running now (gpujit/func keeps the counts): grad-like levels,
 # forward (jvp-like) levels, vmap levels; a custom Function refuses what PyTorch's
 # functorch refuses under them
-FUNCTORCH = [0, 0, 0]
+class _TransformCounts(threading.local):
+    """FUNCTORCH[k]: per thread, as PyTorch's functorch levels."""
+
+    def __init__(self):
+        self.counts = [0, 0, 0]
+
+    def __getitem__(self, k):
+        return self.counts[k]
+
+    def __setitem__(self, k, v):
+        self.counts[k] = v
+
+
+FUNCTORCH = _TransformCounts()
 # each transform level, grad-like or vmap, takes the next number when it starts: a larger
 # number is a transform nested inside (which of them handles a Function's call first)
 TRANSFORM_IDS = itertools.count(1)

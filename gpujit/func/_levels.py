@@ -9,6 +9,7 @@ of a transform still running around it), which is when PyTorch's unwrapped resul
 still be differentiable; the leaves of a finished level are constants to the others."""
 from __future__ import annotations
 
+import threading
 import weakref
 
 from ..autograd import forward_ad as _fw
@@ -26,7 +27,12 @@ __all__ = ["Level", "recording", "slice_argnums", "normalize_argnums", "replace_
            "grads_or_zeros"]
 
 
-_ACTIVE: list = []       # the levels whose function is running now, innermost last
+class _ThreadLevels(threading.local):
+    def __init__(self):
+        self.active = []     # the levels whose function is running now, innermost last
+
+
+_T = _ThreadLevels()
 _OWNER: dict = {}        # id(fresh leaf) -> (weak reference to it, the level that made it)
 
 
@@ -41,12 +47,12 @@ class Level:
 
     def __enter__(self):
         self.order = next(_TRANSFORM_IDS)
-        _ACTIVE.append(self)
+        _T.active.append(self)
         _FUNCTORCH[1 if self.forward else 0] += 1
         return self
 
     def __exit__(self, *exc):
-        _ACTIVE.remove(self)
+        _T.active.remove(self)
         _FUNCTORCH[1 if self.forward else 0] -= 1
 
     def leaf(self, t):
@@ -69,7 +75,7 @@ class Level:
         rec = _OWNER.get(id(v))
         if rec is None or rec[0]() is not v:
             return True
-        return rec[1] in _ACTIVE
+        return rec[1] in _T.active
 
     def wrap(self, x):
         if not isinstance(x, Tensor):

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 import weakref
 from collections import namedtuple
 
-from ..autograd.forward_ad import _hidden as _fw_hidden
+from ..autograd.forward_ad import _flags as _fw_flags
 from ..autograd.function import FUNCTORCH as _FUNCTORCH
 from ..autograd.function import TRANSFORM_IDS as _TRANSFORM_IDS
 from ..ops import random as _random
@@ -45,9 +46,19 @@ __all__ = ["vmap", "randomness_scope"]
 # tensor with the vmap levels it depends on, and refuses the same things with PyTorch's
 # errors (ops outside the registry and compiled code's fused kernels do not mark).
 
-_ACTIVE_LEVELS: list = []           # the levels of the vmaps running now, innermost last
-_ACTIVE_SET: set = set()            # (the same, as a set)
-_MARKS: dict = {}                   # id(tensor) -> (weak reference, frozenset of levels)
+class _ThreadLevels(threading.local):
+    """This thread's vmaps (PyTorch's functorch levels are per thread: a vmap running in
+    one thread neither marks nor refuses what another thread computes)."""
+
+    def __init__(self):
+        self.levels = []        # the levels of the vmaps running now, innermost last
+        self.level_set = set()  # (the same, as a set)
+        self.marks = {}         # id(tensor) -> (weak reference, frozenset of levels)
+
+
+_T = _ThreadLevels()
+_RUNNING = [0]                  # vmaps running in all threads (the layer is on while > 0)
+_RUNNING_LOCK = threading.Lock()
 
 ITEM = ("vmap: It looks like you're calling .item() on a Tensor. We don't support vmap "
         "over calling .item() on a Tensor, please try to rewrite what you're doing with "
@@ -82,23 +93,25 @@ def _mark(t, levels):
     # (no callback: the marks of a vmap call go when the outermost one ends; an id reused
     # meanwhile by another tensor is told apart by the weak reference)
     key = id(t)
-    old = _MARKS.get(key)
+    marks = _T.marks
+    old = marks.get(key)
     if old is not None and old[0]() is t:
         levels = levels | old[1]
-    _MARKS[key] = (weakref.ref(t), levels)
+    marks[key] = (weakref.ref(t), levels)
 
 
 def _levels_of(t):
     """The running vmap levels tensor t is batched at (an empty set: none)."""
-    rec = _MARKS.get(id(t))
+    rec = _T.marks.get(id(t))
     if rec is None or rec[0]() is not t:
         return _NONE
     levels = rec[1]
-    return levels if levels <= _ACTIVE_SET else levels & _ACTIVE_SET
+    active = _T.level_set
+    return levels if levels <= active else levels & active
 
 
 def is_batched(t) -> bool:
-    return bool(_MARKS) and isinstance(t, Tensor) and bool(_levels_of(t))
+    return bool(_T.marks) and isinstance(t, Tensor) and bool(_levels_of(t))
 
 
 def check_escape(t, what):
@@ -120,7 +133,7 @@ def _inplace_message(op, args):
     name = op.schema.base_name
     if name in _BROADCAST:
         from .. import broadcast_shapes
-        level = _ACTIVE_LEVELS[-1]
+        level = _T.levels[-1]
         shapes = [tuple(a.shape) for a in args if isinstance(a, Tensor)]
         return (f"output with shape {list(args[0].shape)} doesn't match the broadcast "
                 f"shape {[_SIZES.get(level, 0)] + list(broadcast_shapes(*shapes))}")
@@ -129,7 +142,7 @@ def _inplace_message(op, args):
         where = "in a vmap"
     else:
         what = f"aten::{name}"
-        where = f"at level {len(_ACTIVE_LEVELS)}"
+        where = f"at level {len(_T.levels)}"
     return (f"vmap: {what}(self, *extra_args) is not possible because there exists a "
             f"Tensor `other` in extra_args that has more elements than `self`. This "
             f"happened due to `other` being vmapped over but `self` not being vmapped over "
@@ -221,8 +234,8 @@ def _note_writes(args, writes):
         t = args[k] if k < len(args) else None
         if not isinstance(t, Tensor) or not hasattr(t._data, "copy"):
             continue
-        batched = _levels_of(t) if id(t) in _MARKS else _NONE
-        for level in _ACTIVE_LEVELS:
+        batched = _levels_of(t) if id(t) in _T.marks else _NONE
+        for level in _T.levels:
             if level not in batched and _ELEMENT.get(level) == 0:
                 snaps = _SNAPS[level]
                 if id(t) not in snaps:
@@ -233,11 +246,11 @@ def _hook(op, args):
     """dispatch_state.vmap while a vmap runs."""
     s = _reg.dispatch_state
     nxt = s.autocast or s.forward_ad or s.inner
-    if _fw_hidden[0]:           # (forward AD's own computations: not f's)
+    if _fw_flags.hidden:        # (forward AD's own computations: not f's)
         return nxt(op, args) if nxt is not None else op.eager(*args)
     levels = _NONE
     first = _NONE
-    marks = _MARKS
+    marks = _T.marks
     for k, a in enumerate(args):
         lv = _NONE
         if isinstance(a, Tensor):
@@ -256,7 +269,7 @@ def _hook(op, args):
         checks = _CHECKS[op] = _checks(op)
     msg, only, inplace, writes = checks
     if not levels:
-        if "random" in op.tags and _ACTIVE_LEVELS:
+        if "random" in op.tags and _T.levels:
             _check_random(op, inplace, levels, first)
         if writes:
             _note_writes(args, writes)
@@ -283,7 +296,7 @@ def _hook(op, args):
 def _check_random(op, inplace, levels, first):
     """A random op under the innermost vmap: PyTorch's refusals of its randomness mode
     ('error' is refused where the op draws, in ops/random.py)."""
-    level = _ACTIVE_LEVELS[-1]
+    level = _T.levels[-1]
     mode = _MODES.get(level)
     if mode == "same" and level in levels and op.name in _PARAMETRIZED_RANDOM:
         raise RuntimeError(_SAME_BATCHED)
@@ -304,8 +317,8 @@ def vmap_rule_level(args):
                  if isinstance(a, Tensor) and is_batched(a)), default=None)
     if level is None:
         return None
-    from ._levels import _ACTIVE
-    return level, all(lv.order < level for lv in _ACTIVE)
+    from ._levels import _T as _grad_levels
+    return level, all(lv.order < level for lv in _grad_levels.active)
 
 
 def run_vmap_rule(cls, args, level):
@@ -342,28 +355,34 @@ def run_vmap_rule(cls, args, level):
 def _level(randomness="error", size=0):
     level = next(_TRANSFORM_IDS)
     _SIZES[level] = size
-    _ACTIVE_LEVELS.append(level)
-    _ACTIVE_SET.add(level)
+    t = _T
+    t.levels.append(level)
+    t.level_set.add(level)
     _MODES[level] = randomness
     _FUNCTORCH[2] += 1
     s = _reg.dispatch_state
-    if s.vmap is None:
-        s.vmap = _hook
-        s.refresh()
+    with _RUNNING_LOCK:
+        _RUNNING[0] += 1
+        if s.vmap is None:
+            s.vmap = _hook
+            s.refresh()
     try:
         yield level
     finally:
-        _ACTIVE_LEVELS.remove(level)
-        _ACTIVE_SET.discard(level)
+        t.levels.remove(level)
+        t.level_set.discard(level)
         _FUNCTORCH[2] -= 1
         _MODES.pop(level, None)
         _SIZES.pop(level, None)
         _ELEMENT.pop(level, None)
         _SNAPS.pop(level, None)
-        if not _ACTIVE_LEVELS:
-            _MARKS.clear()
-            s.vmap = None
-            s.refresh()
+        if not t.levels:
+            t.marks.clear()
+        with _RUNNING_LOCK:
+            _RUNNING[0] -= 1
+            if not _RUNNING[0]:
+                s.vmap = None
+                s.refresh()
 
 
 def _get_name(func):
@@ -385,11 +404,11 @@ def randomness_scope(randomness):
     """Random ops inside follow a vmap's randomness mode (the entry's dict: the state of
     each generator when 'same' first saw it draw)."""
     entry = [randomness, {} if randomness == "same" else None]
-    _random.vmap_randomness.append(entry)
+    _random._VMAP.modes.append(entry)
     try:
         yield entry
     finally:
-        _random.vmap_randomness.pop()
+        _random._VMAP.modes.pop()
 
 
 def _rewind(entry):
