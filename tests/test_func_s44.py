@@ -567,3 +567,42 @@ def test_function_checks_are_per_thread():
     for t in threads:
         t.join(20)
     assert res == {"a": [2.0, 2.0], "b": [3.0, 3.0]}
+
+
+# ------------------------------------------------ vmap's level numbers
+
+def _level_words(lib):
+    import re
+    import warnings
+    F = lib.func
+    c = lib.ones(3)
+    cases = [
+        lambda: F.vmap(lambda x: c.pow_(x))(lib.ones(2, 3)),
+        lambda: F.grad(lambda y: F.vmap(lambda x: c.pow_(x))(y).sum())(lib.ones(2, 3)),
+        lambda: F.vmap(F.vmap(lambda x: c.pow_(x)))(lib.ones(2, 2, 3)),
+        lambda: F.jvp(F.vmap(lambda x: c.pow_(x)), (lib.ones(2, 3),), (lib.ones(2, 3),)),
+        lambda: F.grad(lambda z: F.vmap(F.vmap(lambda x: c.pow_(x)))(z).sum())(
+            lib.ones(2, 2, 3)),
+        # (the operand batched at the outer vmap only: refused there)
+        lambda: F.vmap(lambda x: F.vmap(lambda y: c.pow_(x) + y)(lib.ones(4, 3)))(
+            lib.ones(2, 3)),
+    ]
+    out = []
+    for case in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # (PyTorch's fallback performance warning)
+            with pytest.raises(RuntimeError) as e:
+                case()
+        out.append(int(re.search(r"not being vmapped over at level (\d+)\.",
+                                 str(e.value)).group(1)))
+    return out
+
+
+def test_vmap_refusal_numbers_every_transform_level():
+    # PyTorch numbers the transforms running, grad and jvp levels too (gpujit counted
+    # vmaps only, and named the innermost where an outer vmap refused)
+    want = [1, 2, 2, 2, 3, 1]
+    assert _level_words(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _level_words(torch) == want

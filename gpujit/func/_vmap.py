@@ -129,11 +129,12 @@ _BARE = frozenset({"fill_", "index_add_"})
 _BROADCAST = frozenset({"add_", "atan2_", "arctan2_"})
 
 
-def _inplace_message(op, args):
+def _inplace_message(op, args, level):
+    """The refusal of in-place op writing args[0] at vmap level, which batches an operand
+    but not args[0]."""
     name = op.schema.base_name
     if name in _BROADCAST:
         from .. import broadcast_shapes
-        level = _T.levels[-1]
         shapes = [tuple(a.shape) for a in args if isinstance(a, Tensor)]
         return (f"output with shape {list(args[0].shape)} doesn't match the broadcast "
                 f"shape {[_SIZES.get(level, 0)] + list(broadcast_shapes(*shapes))}")
@@ -142,7 +143,11 @@ def _inplace_message(op, args):
         where = "in a vmap"
     else:
         what = f"aten::{name}"
-        where = f"at level {len(_T.levels)}"
+        # (PyTorch numbers every transform running, grad-like ones too, outermost 1)
+        from ._levels import _T as _grad_levels
+        depth = sum(1 for lv in _T.levels if lv <= level) + sum(
+            1 for lv in _grad_levels.active if lv.order < level)
+        where = f"at level {depth}"
     return (f"vmap: {what}(self, *extra_args) is not possible because there exists a "
             f"Tensor `other` in extra_args that has more elements than `self`. This "
             f"happened due to `other` being vmapped over but `self` not being vmapped over "
@@ -278,7 +283,7 @@ def _hook(op, args):
             args[only], Tensor) and _levels_of(args[only]))):
         raise RuntimeError(msg)
     if inplace and not levels <= first:
-        raise RuntimeError(_inplace_message(op, args))
+        raise RuntimeError(_inplace_message(op, args, max(levels - first)))
     if "random" in op.tags:
         _check_random(op, inplace, levels, first)
     if writes:
