@@ -162,7 +162,7 @@ class Tensor:
         t._data, t._dtype, t._device, t._vc, t._ag = (data._data, data._dtype, data._device,
                                                       data._vc, None)
         if require_grad:
-            t.requires_grad_(True)
+            t._set_requires_grad(True)
         return t
 
     # ---------------------------------------------------------------- properties
@@ -179,6 +179,10 @@ class Tensor:
 
     @property
     def data(self):
+        if _registry.dispatch_state.vmap is not None:
+            from .func._vmap import is_batched
+            if is_batched(self):
+                raise RuntimeError("accessing `data` under vmap transform is not allowed")
         r = self.detach()
         # (as PyTorch's: .data has a version counter of its own; of an inference tensor,
         # an inference tensor with one, which it may write and count)
@@ -364,7 +368,8 @@ class Tensor:
         self._set_requires_grad(flag, "only Tensors of floating point and complex dtype "
                                       "can require gradients")
 
-    def _set_requires_grad(self, flag, refusal):
+    def _set_requires_grad(self, flag, refusal="only Tensors of floating point dtype can "
+                                               "require gradients"):
         """Set requires_grad; `refusal` is the message for a tensor that cannot require
         gradients, which PyTorch words differently by the way it was asked: the setter,
         `requires_grad_()` and a factory's `requires_grad=True` (FACTORY_REFUSAL)."""
@@ -402,6 +407,10 @@ class Tensor:
             where = " (position 1)" if args else ""
             raise TypeError(f"requires_grad_(): argument 'requires_grad'{where} must be bool, "
                             f"not {_registry.type_name(flag)}")
+        from .autograd.function import FUNCTORCH
+        if FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]:
+            # (gpujit's own code makes its leaves with _set_requires_grad)
+            raise RuntimeError(FUNCTORCH_REQUIRES_GRAD)
         self._set_requires_grad(flag, "only Tensors of floating point dtype can "
                                       "require gradients")
         return self
@@ -650,7 +659,7 @@ class Tensor:
     def __deepcopy__(self, memo):
         t = self.clone()
         if self.requires_grad:
-            t.requires_grad_(True)
+            t._set_requires_grad(True)
         memo[id(self)] = t
         if self.__dict__:                # (its Python attributes, copied as torch's)
             import copy
@@ -703,6 +712,12 @@ def _warn_float_of_grad():
                        "to unexpected behavior.\nConsider using tensor.detach() first.")
 
 
+FUNCTORCH_REQUIRES_GRAD = (
+    "You are attempting to call Tensor.requires_grad_() (or perhaps using "
+    "torch.autograd.functional.* APIs) inside of a function being transformed by a functorch "
+    "transform. This is unsupported, please attempt to use the functorch transforms (e.g. "
+    "grad, vjp, jacrev, jacfwd, hessian) or call requires_grad_() outside of a function being "
+    "transformed instead.")
 _DETACH_VIEW = ("Can't detach views in-place. Use detach() instead. If you are using "
                 "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
                 "as True, gradients are views of DDP buckets, and hence detach_() cannot be "

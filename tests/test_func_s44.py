@@ -606,3 +606,58 @@ def test_vmap_refusal_numbers_every_transform_level():
     torch = _torch()
     if torch is not None:
         assert _level_words(torch) == want
+
+
+# ------------------------------------------------ .data and requires_grad_() under transforms
+
+_REQUIRES_GRAD_WORDS = (
+    "You are attempting to call Tensor.requires_grad_() (or perhaps using "
+    "torch.autograd.functional.* APIs) inside of a function being transformed by a functorch "
+    "transform. This is unsupported, please attempt to use the functorch transforms (e.g. "
+    "grad, vjp, jacrev, jacfwd, hessian) or call requires_grad_() outside of a function being "
+    "transformed instead.")
+
+
+def _refusals(lib):
+    F = lib.func
+    x = lib.ones(3, 2)
+    cases = {
+        "data_batched": lambda: F.vmap(lambda r: r.data)(x),
+        "requires_grad_vmap": lambda: F.vmap(lambda r: r.clone().requires_grad_())(x),
+        "requires_grad_false": lambda: F.vmap(lambda r: r.clone().requires_grad_(False))(x),
+        "requires_grad_grad": lambda: F.grad(
+            lambda r: (lib.ones(2).requires_grad_() * r).sum())(lib.ones(2)),
+        "requires_grad_jvp": lambda: F.jvp(
+            lambda r: r.detach().requires_grad_() * r, (lib.ones(2),), (lib.ones(2),)),
+        "functional_in_vmap": lambda: F.vmap(
+            lambda r: lib.autograd.functional.jacobian(lambda a: a.sin(), r))(x),
+    }
+    out = {}
+    for name, case in cases.items():
+        try:
+            case()
+            out[name] = None
+        except RuntimeError as e:
+            out[name] = str(e)
+    # allowed: .data of an unbatched tensor, factories' requires_grad=, the setter
+    out["allowed"] = [F.vmap(lambda r: r + lib.ones(2).data)(x).sum().item(),
+                      F.grad(lambda r: (r * lib.ones(2, requires_grad=True)).sum())(
+                          lib.ones(2)).tolist()]
+    return out
+
+
+def test_data_and_requires_grad_refused_as_pytorch():
+    data = "accessing `data` under vmap transform is not allowed"
+    want = {"data_batched": data, "requires_grad_vmap": _REQUIRES_GRAD_WORDS,
+            "requires_grad_false": _REQUIRES_GRAD_WORDS,
+            "requires_grad_grad": _REQUIRES_GRAD_WORDS,
+            "requires_grad_jvp": _REQUIRES_GRAD_WORDS,
+            "functional_in_vmap": _REQUIRES_GRAD_WORDS,
+            "allowed": [12.0, [1.0, 1.0]]}
+    assert _refusals(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _refusals(torch) == want
+    # outside any transform both work as ever
+    t = gj.ones(2)
+    assert t.requires_grad_().requires_grad and t.data.requires_grad is False

@@ -217,7 +217,7 @@ def _pushed(op, args, written):
             return d.clone() if write else d
         d = a.detach()
         if t is not None and _is_diff_dtype(d):
-            d = d.requires_grad_(True)
+            d._set_requires_grad(True)
             leaves.append(d)
             tangents.append(t.to(d.dtype))
         return d.clone() if write else d
@@ -235,7 +235,9 @@ def _pushed(op, args, written):
         diff = [o for o in outs if o.requires_grad and _is_diff_dtype(o)]
         res = {}
         if diff:
-            us = [zeros_like(o).requires_grad_(True) for o in diff]
+            us = [zeros_like(o) for o in diff]
+            for u in us:
+                u._set_requires_grad(True)
             gs = _grad(diff, leaves, us, create_graph=True, allow_unused=True)
             pairs = [(g, t) for g, t in zip(gs, tangents) if g is not None and g.requires_grad]
             jt = [None] * len(us)

@@ -58,7 +58,9 @@ class Level:
     def leaf(self, t):
         """A leaf of this level (not connected to anything outside it; a forward-mode
         tangent t carries stays with it, as PyTorch's wrappers keep it)."""
-        t = _keep_tangent(t, t.detach().requires_grad_(True))
+        d = t.detach()
+        d._set_requires_grad(True)
+        t = _keep_tangent(t, d)
         self.fresh.append(t)
         self.ids.add(id(t))
         key = id(t)
