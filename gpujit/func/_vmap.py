@@ -237,7 +237,12 @@ def _note_writes(args, writes):
     not batch the written tensor."""
     for k in writes:
         t = args[k] if k < len(args) else None
-        if not isinstance(t, Tensor) or not hasattr(t._data, "copy"):
+        if type(t) is not Tensor and not isinstance(t, Tensor):
+            continue
+        try:
+            if not hasattr(t._data, "copy"):
+                continue
+        except NotImplementedError:     # (a sparse tensor: no strided data to note)
             continue
         batched = _levels_of(t) if id(t) in _T.marks else _NONE
         for level in _T.levels:
