@@ -394,6 +394,12 @@ class Tensor:
         if flag:
             from .autograd.recording import activate
             activate()
+            from .autograd.function import FUNCTORCH
+            if FUNCTORCH[0] or FUNCTORCH[1]:
+                # (a leaf made inside a transformed function belongs to the innermost
+                # transform, as PyTorch's tensors made there are wrapped at its level)
+                from .func._levels import adopt
+                adopt(self)
 
     def requires_grad_(self, *args, **kwargs):
         if len(args) + len(kwargs) > 1 or (kwargs and "requires_grad" not in kwargs):

@@ -661,3 +661,35 @@ def test_data_and_requires_grad_refused_as_pytorch():
     # outside any transform both work as ever
     t = gj.ones(2)
     assert t.requires_grad_().requires_grad and t.data.requires_grad is False
+
+
+# ------------------------------------------------ leaves made inside a transformed function
+
+def _inside_leaves(lib):
+    F = lib.func
+    y0 = lib.ones(2, requires_grad=True)
+
+    def made_inside(x):
+        y = lib.ones(2, requires_grad=True)
+        return (x * y).sum()
+
+    def set_inside(x):
+        y = lib.full((2,), 3.)
+        y.requires_grad = True
+        return (x * y).sum()
+    res = [F.grad(made_inside)(lib.ones(2)), F.grad(set_inside)(lib.ones(2)),
+           F.vjp(made_inside, lib.ones(2))[1](lib.tensor(1.))[0],
+           F.grad(lambda x: lib.nn.Linear(2, 1)(x * 0).sum() * 0 + (x * x).sum())(lib.ones(2)),
+           F.grad(lambda x: (x * y0).sum())(lib.ones(2))]
+    return [(r.tolist(), r.grad_fn is not None) for r in res]
+
+
+def test_leaves_made_inside_belong_to_the_transform():
+    # (a leaf made inside f was treated as the user's: the gradient kept a graph to it)
+    want = [([1.0, 1.0], False), ([3.0, 3.0], False), ([1.0, 1.0], False),
+            ([2.0, 2.0], False),
+            ([1.0, 1.0], True)]         # (a leaf from outside: still connected)
+    assert _inside_leaves(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _inside_leaves(torch) == want

@@ -61,12 +61,15 @@ class Level:
         d = t.detach()
         d._set_requires_grad(True)
         t = _keep_tangent(t, d)
+        self.own(t)
+        return t
+
+    def own(self, t):
         self.fresh.append(t)
         self.ids.add(id(t))
         key = id(t)
         _OWNER[key] = (weakref.ref(t, lambda _r, k=key, owners=_OWNER: owners.pop(k, None)),
                        self)
-        return t
 
     def _outside(self, v):
         """Is leaf v from outside this level? A user's tensor, or one of a transform
@@ -119,6 +122,16 @@ class Level:
 
     def unwrap_all(self, tensors):
         return tuple(self.unwrap(t) for t in tensors)
+
+
+def adopt(t):
+    """Leaf t was made to require grad while a transform runs (torch.ones(2,
+    requires_grad=True) inside f): the innermost level owns it, so that its results are
+    cut there as PyTorch's (whose tensor is wrapped at that level)."""
+    active = _T.active
+    rec = _OWNER.get(id(t))
+    if active and (rec is None or rec[0]() is not t):
+        active[-1].own(t)
 
 
 class recording:
