@@ -693,3 +693,46 @@ def test_leaves_made_inside_belong_to_the_transform():
     torch = _torch()
     if torch is not None:
         assert _inside_leaves(torch) == want
+
+
+# ------------------------------------------------ running statistics under vmap
+
+def _norm_cases(lib):
+    F = lib.func
+    fn = lib.nn.functional
+    x = lib.arange(24.).reshape(4, 2, 3) / 10
+    bn = lib.nn.BatchNorm1d(3)
+    out = {}
+    for name, case in {
+        "module": lambda: F.vmap(bn)(x),
+        "functional": lambda: F.vmap(lambda r: fn.batch_norm(r, lib.zeros(3), None,
+                                                             training=True))(x),
+        "instance": lambda: F.vmap(lambda r: fn.instance_norm(
+            r[None], lib.zeros(3), lib.ones(3), use_input_stats=True))(x.transpose(1, 2)),
+    }.items():
+        try:
+            case()
+            out[name] = "ran"
+        except RuntimeError as e:
+            out[name] = str(e)
+    out["stats"] = (bn.running_mean.tolist(), int(bn.num_batches_tracked))
+    # allowed: no running stats, eval mode
+    out["no_stats"] = F.vmap(lambda r: fn.batch_norm(r, None, None, training=True))(x).shape
+    bn.eval()
+    out["eval"] = F.vmap(bn)(x).shape
+    return out
+
+
+def test_vmap_refuses_unbatched_running_stats_with_batched_input():
+    # (gpujit ran it: the running stats took element 0's batch statistics)
+    from gpujit.func._vmap import _STATS_UNBATCHED
+    got = _norm_cases(gj)
+    assert got == {"module": _STATS_UNBATCHED, "functional": _STATS_UNBATCHED,
+                   "instance": _STATS_UNBATCHED, "stats": ([0.0, 0.0, 0.0], 1),
+                   "no_stats": (4, 2, 3), "eval": (4, 2, 3)}
+    torch = _torch()
+    if torch is not None:
+        ref = _norm_cases(torch)
+        assert {k: v for k, v in ref.items() if k not in ("no_stats", "eval")} == \
+            {k: v for k, v in got.items() if k not in ("no_stats", "eval")}
+        assert tuple(ref["no_stats"]) == tuple(got["no_stats"])

@@ -187,7 +187,27 @@ def _checks(op):
     # stats, which PyTorch's batching rules handle case by case)
     inplace = bool(args) and args[0].type.is_write and op.schema.base_name.endswith("_")
     writes = tuple(k for k, a in enumerate(args) if a.type.is_write)
-    return msg, only, inplace, writes
+    return msg, only, inplace, writes, name in _RUNNING_STATS
+
+
+# ops updating running statistics in place when their argument 5 (training /
+# use_input_stats) is true: PyTorch's batching rule refuses a batched input with unbatched
+# running_mean / running_var (arguments 3 and 4)
+_RUNNING_STATS = frozenset({"aten::batch_norm", "aten::instance_norm"})
+_STATS_UNBATCHED = (
+    "Batch norm got a batched tensor as input while the running_mean or running_var, which "
+    "will be updated in place, were not batched.\nIf you are using a module and do not need "
+    "eval mode, please set `track_running_stats` to be False.If you are using a prebuilt "
+    "module and do not need eval mode, please see the functorch website for resources on "
+    "how to patch your module to work with vmap")
+
+
+def _check_running_stats(args):
+    if len(args) > 5 and args[5]:
+        batched = _levels_of(args[0]) if isinstance(args[0], Tensor) else _NONE
+        for stat in args[3:5]:
+            if isinstance(stat, Tensor) and batched - _levels_of(stat):
+                raise RuntimeError(_STATS_UNBATCHED)
 
 
 # ------------------------------------------------ side effects happen once
@@ -277,7 +297,7 @@ def _hook(op, args):
     checks = _CHECKS.get(op)
     if checks is None:
         checks = _CHECKS[op] = _checks(op)
-    msg, only, inplace, writes = checks
+    msg, only, inplace, writes, stats = checks
     if not levels:
         if "random" in op.tags and _T.levels:
             _check_random(op, inplace, levels, first)
@@ -289,6 +309,8 @@ def _hook(op, args):
         raise RuntimeError(msg)
     if inplace and not levels <= first:
         raise RuntimeError(_inplace_message(op, args, max(levels - first)))
+    if stats:
+        _check_running_stats(args)
     if "random" in op.tags:
         _check_random(op, inplace, levels, first)
     if writes:
