@@ -278,6 +278,8 @@ def test_jvp_uses_forward_formulas():
 
 def _jvp_function(lib):
     class Twice(lib.autograd.Function):
+        generate_vmap_rule = True       # (jacfwd is PyTorch's vmap over jvp)
+
         @staticmethod
         def forward(x):
             return x * 2
@@ -395,8 +397,7 @@ def test_forward_mode_where_an_op_has_its_own_rule(name):
     np.testing.assert_allclose(got.numpy(), _forward_rule_expected()[name], rtol=1e-10,
                                atol=1e-14)
     torch = _torch()
-    if torch is not None and "custom" not in name:
-        # (PyTorch's jacfwd / linearize of a Function also want its vmap support)
+    if torch is not None:
         np.testing.assert_allclose(got.numpy(), _forward_rule_cases(torch)[name]().numpy(),
                                    rtol=1e-10, atol=1e-14)
 
@@ -736,3 +737,65 @@ def test_vmap_refuses_unbatched_running_stats_with_batched_input():
         assert {k: v for k, v in ref.items() if k not in ("no_stats", "eval")} == \
             {k: v for k, v in got.items() if k not in ("no_stats", "eval")}
         assert tuple(ref["no_stats"]) == tuple(got["no_stats"])
+
+
+def _cube(lib, generate):
+    class Cube(lib.autograd.Function):
+        generate_vmap_rule = generate
+
+        @staticmethod
+        def forward(x):
+            return x ** 3
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+            ctx.save_for_forward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            return 3 * x ** 2 * g
+
+        @staticmethod
+        def jvp(ctx, t):
+            x, = ctx.saved_tensors
+            return 3 * x ** 2 * t
+    return Cube
+
+
+def _vmap_support(lib):
+    F = lib.func
+    x = lib.tensor([1., 2.], dtype=lib.float64)
+    out = {}
+    for generate in (False, True):
+        C = _cube(lib, generate)
+        for name, case in {
+            "jacfwd": lambda: F.jacfwd(C.apply)(x),
+            "jacfwd_different": lambda: F.jacfwd(C.apply, randomness="different")(x),
+            "hessian": lambda: F.hessian(lambda a: C.apply(a).sum())(x),
+            "vmap_of_jvp": lambda: F.vmap(lambda t: F.jvp(C.apply, (x,), (t,))[1])(
+                lib.eye(2, dtype=lib.float64)),
+            "jacrev": lambda: F.jacrev(C.apply)(x),      # (no vmap over the Function)
+        }.items():
+            try:
+                out[name, generate] = case().tolist()
+            except RuntimeError as e:
+                out[name, generate] = str(e)[:60]
+    return out
+
+
+def test_jacfwd_wants_vmap_support_of_a_custom_function():
+    # (PyTorch's jacfwd / hessian are vmaps over jvp: a Function without vmap support is
+    # refused there; gpujit's jacfwd, which is no vmap, ran it)
+    refusal = "You tried to vmap over Cube, but it does not have vmap suppo"
+    jac, hess = [[3.0, 0.0], [0.0, 12.0]], [[6.0, 0.0], [0.0, 12.0]]
+    want = {("jacfwd", False): refusal, ("jacfwd_different", False): refusal,
+            ("hessian", False): refusal, ("vmap_of_jvp", False): refusal,
+            ("jacrev", False): jac,
+            ("jacfwd", True): jac, ("jacfwd_different", True): jac, ("hessian", True): hess,
+            ("vmap_of_jvp", True): jac, ("jacrev", True): jac}
+    assert _vmap_support(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _vmap_support(torch) == want

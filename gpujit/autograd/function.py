@@ -242,8 +242,8 @@ def _check_functorch(cls, args):
     if cls.setup_context is Function.setup_context:
         raise RuntimeError(_NEEDS_SETUP_CONTEXT)
     if FUNCTORCH[2] and bool(cls.generate_vmap_rule) != (cls.vmap is Function.vmap):
-        from ..func._vmap import is_batched
-        if any(is_batched(a) for a in args):
+        from ..func._vmap import batched_argument
+        if any(batched_argument(a) for a in args):
             what = ("has both generate_vmap_rule=True and an overridden vmap staticmethod. "
                     "Please set generate_vmap_rule=False or delete the overridden vmap "
                     "staticmethod to avoid ambiguity" if cls.generate_vmap_rule else

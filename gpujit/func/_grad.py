@@ -166,14 +166,15 @@ class _Linearized:
     """f run once at primals with the double-vjp trick recorded: `tangents_out(t)` is J t
     for flat tangents t (one per differentiated input)."""
 
-    def __init__(self, func, primals, argnums, has_aux, api, constants=False):
+    def __init__(self, func, primals, argnums, has_aux, api, constants=False,
+                 batched=False):
         # (constants: f may return other things than tensors, which come back as they
         # are, as linearize's)
         from ..random import get_rng_state
         self.constants = constants
         self.func, self.primals, self.argnums, self.has_aux = func, primals, argnums, has_aux
         self.rng = get_rng_state()
-        self.level = level = Level(forward=True)
+        self.level = level = Level(forward=True, batched=batched)
         with level, recording():
             args, self.flat_diff, self.spec = _enter(level, primals, argnums)
             out = func(*args)

@@ -117,7 +117,8 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             flat_res = [r[0] for r in flat_res]      # one column's shape: the output's
         else:
             with randomness_scope(randomness):
-                lin = _Linearized(func, args, argnums, has_aux, "jvp(f, primals, tangents)")
+                lin = _Linearized(func, args, argnums, has_aux, "jvp(f, primals, tangents)",
+                                  batched=True)
             error_if_complex("jacfwd", lin.flat_out, is_input=False)
             # one basis tangent at a time (all of them at once would be total**2 numbers)
             cols = [tree_flatten(lin.tangents_out(_one_hots(flat_primals, k)))[0]

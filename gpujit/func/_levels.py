@@ -39,21 +39,28 @@ _OWNER: dict = {}        # id(fresh leaf) -> (weak reference to it, the level th
 class Level:
     """Used as `with level:` around the call of the transformed function."""
 
-    def __init__(self, forward=False):
+    def __init__(self, forward=False, batched=False):
         self.grad_was_enabled = grad_mode.is_grad_enabled()
         self.fresh = []          # kept alive so that their ids stay theirs
         self.ids = set()
         self.forward = forward   # (a jvp-like transform's: PyTorch's forward-mode level)
+        # (jacfwd's: PyTorch's vmap over jvp, whose batched tensors are those carrying the
+        # tangents, here what requires grad; it counts as a vmap for custom Functions)
+        self.batched = batched
 
     def __enter__(self):
         self.order = next(_TRANSFORM_IDS)
         _T.active.append(self)
         _FUNCTORCH[1 if self.forward else 0] += 1
+        if self.batched:
+            _FUNCTORCH[2] += 1
         return self
 
     def __exit__(self, *exc):
         _T.active.remove(self)
         _FUNCTORCH[1 if self.forward else 0] -= 1
+        if self.batched:
+            _FUNCTORCH[2] -= 1
 
     def leaf(self, t):
         """A leaf of this level (not connected to anything outside it; a forward-mode

@@ -114,6 +114,21 @@ def is_batched(t) -> bool:
     return bool(_T.marks) and isinstance(t, Tensor) and bool(_levels_of(t))
 
 
+def batched_argument(a) -> bool:
+    """Is a batched as a custom Function's argument sees it: marked, or carrying a marked
+    forward-mode tangent, or (inside jacfwd's linearization, PyTorch's vmap over jvp)
+    depending on what jacfwd differentiates?"""
+    if not isinstance(a, Tensor):
+        return False
+    if is_batched(a):
+        return True
+    from ..autograd import forward_ad as fw
+    if fw._TANGENTS and is_batched(fw._tangent_of(a)):
+        return True
+    from ._levels import _T as _grad_levels
+    return a.requires_grad and any(lv.batched for lv in _grad_levels.active)
+
+
 def check_escape(t, what):
     """Tensor.__bool__ / tolist / numpy inside a vmap: refused for a batched tensor."""
     if is_batched(t):
