@@ -635,7 +635,12 @@ class Tensor:
         return id(self)
 
     def __contains__(self, element):
-        return bool((self == element).any())
+        # (PyTorch's: element == self, read with .item(); other types refused)
+        import numbers
+        if not isinstance(element, (Tensor, numbers.Number)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
+                               f"passed in a {type(element)}.")
+        return bool((element == self).any().item())
 
     def __format__(self, spec):
         # a 0-dim Tensor formats as its number (f"{t}" is "1.5"), as PyTorch's; a

@@ -799,3 +799,83 @@ def test_jacfwd_wants_vmap_support_of_a_custom_function():
     torch = _torch()
     if torch is not None:
         assert _vmap_support(torch) == want
+
+
+# ------------------------------------------------ more of what vmap refuses
+
+def _more_refusals(lib):
+    import warnings
+    F = lib.func
+    x = lib.tensor([[1., -2., 3., 0.], [0., 5., -6., 7.]])
+    mask = lib.tensor([True, False, True, False])
+    cases = {
+        "bool_index": lambda r: r[r > 0],
+        "bool_index_unbatched_self": lambda r: lib.arange(4.)[r > 0],
+        "bool_setitem": lambda r: r.clone().__setitem__(r > 0, 0.),
+        "where_one_arg": lambda r: lib.where(r > 0),
+        "nonzero_tuple": lambda r: r.nonzero(as_tuple=True),
+        "tensor_split_tensor": lambda r: lib.tensor_split(r, lib.tensor([1, 2])),
+        "contains": lambda r: lib.tensor(3. in r),
+        "allclose": lambda r: lib.tensor(lib.allclose(r, lib.ones(4))),
+        "equal": lambda r: lib.tensor(lib.equal(r, r)),
+        "index_put_words": lambda r: lib.zeros(4).index_put_((lib.tensor([0, 2]),), r[:2]),
+        "index_fill_words": lambda r: lib.zeros(4).index_fill_(0, lib.tensor([0]), r[0]),
+        # allowed: an unbatched mask
+        "unbatched_mask": lambda r: r[mask].sum(),
+        "unbatched_mask_put": lambda r: r.clone().index_put_((mask,), lib.tensor(0.)).sum(),
+    }
+    out = {}
+    for name, case in cases.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                out[name] = F.vmap(case)(x).tolist()
+            except RuntimeError as e:
+                out[name] = str(e)
+    return out
+
+
+def test_vmap_refuses_more_as_pytorch():
+    mask = ("vmap: We do not support batching operators that can support dynamic shape. "
+            "Attempting to batch over indexing with a boolean mask.")
+
+    def bare(name):
+        return (f"vmap: {name}(self, *extra_args) is not possible because there exists a "
+                f"Tensor `other` in extra_args that has more elements than `self`. This "
+                f"happened due to `other` being vmapped over but `self` not being vmapped "
+                f"over in a vmap. Please try to use out-of-place operators instead of {name}. "
+                f"If said operator is being called inside the PyTorch framework, please file "
+                f"a bug report instead.")
+    want = {
+        "bool_index": mask, "bool_index_unbatched_self": mask, "bool_setitem": mask,
+        "where_one_arg": "vmap: We do not support batching operators that can output dynamic "
+                         "shape. Attempted to vmap over aten::where. Please file an issue at "
+                         "https://github.com/pytorch/pytorch/issues if you need this feature.",
+        "nonzero_tuple": "Batching rule not implemented for aten::nonzero_numpy. We could not "
+                         "generate a fallback.",
+        "tensor_split_tensor": "Batching rule not implemented for "
+                               "aten::tensor_split.tensor_indices_or_sections. We could not "
+                               "generate a fallback.",
+        "contains": "vmap: It looks like you're calling .item() on a Tensor. We don't support "
+                    "vmap over calling .item() on a Tensor, please try to rewrite what you're "
+                    "doing with other operations. If error is occurring somewhere inside "
+                    "PyTorch internals, please file a bug report.",
+        "allclose": "vmap over torch.allclose isn't supported yet. Please file an issue at "
+                    "https://github.com/pytorch/pytorch/issues if you need this feature.",
+        "equal": "Batching rule not implemented for aten::equal. We could not generate a "
+                 "fallback.",
+        "index_put_words": bare("index_put_"), "index_fill_words": bare("index_fill_"),
+        "unbatched_mask": [4.0, -6.0], "unbatched_mask_put": [-2.0, 12.0],
+    }
+    assert _more_refusals(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _more_refusals(torch) == want
+
+
+def test_contains_as_pytorch():
+    t = gj.tensor([1., 2.])
+    assert (np.float32(2) in t, 3 in t, gj.tensor(2.) in t) == (True, False, True)
+    with pytest.raises(RuntimeError, match=r"^Tensor.__contains__ only supports Tensor or "
+                       r"scalar, but you passed in a <class 'str'>.$"):
+        "a" in t                                            # noqa: B015

@@ -28,6 +28,7 @@ import weakref
 from collections import namedtuple
 
 from ..autograd.forward_ad import _flags as _fw_flags
+from .. import dtypes as _dt
 from ..autograd.function import FUNCTORCH as _FUNCTORCH
 from ..autograd.function import TRANSFORM_IDS as _TRANSFORM_IDS
 from ..ops import random as _random
@@ -83,7 +84,18 @@ _PARAMETRIZED_RANDOM = frozenset({
 _MODES: dict = {}       # level -> its vmap's randomness
 _SIZES: dict = {}       # level -> its vmap's batch size
 _DYNAMIC = frozenset({"aten::nonzero", "aten::_unique2", "aten::unique_dim",
-                      "aten::unique_consecutive", "aten::nonzero_numpy"})
+                      "aten::unique_consecutive", "aten::where"})
+# ops PyTorch has no batching rule for and whose boxed fallback cannot run them (they
+# return a list of tensors or a bool): refused whenever an argument is batched
+_NO_FALLBACK = frozenset({"aten::nonzero_numpy", "aten::tensor_split.tensor_indices_or_sections",
+                          "aten::equal"})
+_ALLCLOSE = ("vmap over torch.allclose isn't supported yet. Please file an issue at "
+             "https://github.com/pytorch/pytorch/issues if you need this feature.")
+# ops taking a list of index tensors (argument 1): a batched boolean mask among them is
+# refused, as PyTorch's (its output shape would depend on the mask's values)
+_MASK_INDEXED = frozenset({"aten::index.Tensor", "aten::index_put_", "aten::index_put"})
+_BOOLEAN_MASK = ("vmap: We do not support batching operators that can support dynamic "
+                 "shape. Attempting to batch over indexing with a boolean mask.")
 
 
 _NONE = frozenset()
@@ -140,7 +152,7 @@ def check_escape(t, what):
 # boxed fallback's words (aten::name, the vmap level)
 _ARITHMETIC = frozenset({"sub_", "subtract_", "mul_", "multiply_", "div_", "divide_",
                          "true_divide_", "copy_", "masked_fill_"})
-_BARE = frozenset({"fill_", "index_add_"})
+_BARE = frozenset({"fill_", "index_add_", "index_put_", "index_fill_"})
 _BROADCAST = frozenset({"add_", "atan2_", "arctan2_"})
 
 
@@ -189,6 +201,10 @@ def _checks(op):
         msg = (f"vmap: We do not support batching operators that can output dynamic shape. "
                f"Attempted to vmap over {name.split('.')[0]}. Please file an issue at "
                f"https://github.com/pytorch/pytorch/issues if you need this feature.")
+    elif name in _NO_FALLBACK:
+        msg = f"Batching rule not implemented for {name}. We could not generate a fallback."
+    elif name == "aten::allclose":
+        msg = _ALLCLOSE
     elif name == "aten::masked_select":
         msg, only = ("vmap: Attempted to vmap over `mask` in torch.masked_select(self, mask) "
                      "We cannot support this because for each batch this would return a "
@@ -202,7 +218,16 @@ def _checks(op):
     # stats, which PyTorch's batching rules handle case by case)
     inplace = bool(args) and args[0].type.is_write and op.schema.base_name.endswith("_")
     writes = tuple(k for k, a in enumerate(args) if a.type.is_write)
-    return msg, only, inplace, writes, name in _RUNNING_STATS
+    special = _check_running_stats if name in _RUNNING_STATS else \
+        _check_boolean_mask if name in _MASK_INDEXED else None
+    return msg, only, inplace, writes, special
+
+
+def _check_boolean_mask(args):
+    indices = args[1] if len(args) > 1 and type(args[1]) in (list, tuple) else ()
+    for i in indices:
+        if isinstance(i, Tensor) and i.dtype is _dt.bool and _levels_of(i):
+            raise RuntimeError(_BOOLEAN_MASK)
 
 
 # ops updating running statistics in place when their argument 5 (training /
@@ -312,7 +337,7 @@ def _hook(op, args):
     checks = _CHECKS.get(op)
     if checks is None:
         checks = _CHECKS[op] = _checks(op)
-    msg, only, inplace, writes, stats = checks
+    msg, only, inplace, writes, special = checks
     if not levels:
         if "random" in op.tags and _T.levels:
             _check_random(op, inplace, levels, first)
@@ -324,8 +349,8 @@ def _hook(op, args):
         raise RuntimeError(msg)
     if inplace and not levels <= first:
         raise RuntimeError(_inplace_message(op, args, max(levels - first)))
-    if stats:
-        _check_running_stats(args)
+    if special is not None:
+        special(args)
     if "random" in op.tags:
         _check_random(op, inplace, levels, first)
     if writes:
