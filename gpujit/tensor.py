@@ -324,6 +324,10 @@ class Tensor:
         a = self._data
         from .ops import memory_format as _mf      # PyTorch ignores size-1 dims' strides
         fmt = _mf.canonical(memory_format, _mf.CONTIGUOUS)
+        if fmt != _mf.CONTIGUOUS and _registry.dispatch_state.vmap is not None:
+            from .func._vmap import IS_CONTIGUOUS, is_batched
+            if is_batched(self):
+                raise RuntimeError(IS_CONTIGUOUS)
         if a.flags.c_contiguous and fmt not in (_mf.CHANNELS_LAST, _mf.CHANNELS_LAST_3D):
             return True
         return _mf.is_contiguous_as(a.shape, a.strides, self._dtype.itemsize, fmt)

@@ -879,3 +879,56 @@ def test_contains_as_pytorch():
     with pytest.raises(RuntimeError, match=r"^Tensor.__contains__ only supports Tensor or "
                        r"scalar, but you passed in a <class 'str'>.$"):
         "a" in t                                            # noqa: B015
+
+
+def _format_refusals(lib):
+    import warnings
+    F = lib.func
+    x = lib.ones(2, 3, 4, 5, 6)
+    cases = {
+        "moveaxis_int": lambda r: lib.moveaxis(r, 0, 1),
+        "chain_matmul": lambda r: lib.chain_matmul(r[0, 0], r[0, 0].T),
+        "contiguous_cl": lambda r: r.contiguous(memory_format=lib.channels_last),
+        "contiguous_preserve": lambda r: r.contiguous(memory_format=lib.preserve_format),
+        "is_contiguous_cl": lambda r: lib.tensor(r.is_contiguous(memory_format=lib.channels_last)),
+        "clone_cl": lambda r: r.clone(memory_format=lib.channels_last),
+        # allowed
+        "moveaxis_tuple": lambda r: lib.moveaxis(r, (0, 1), (1, 0)),
+        "is_contiguous": lambda r: lib.tensor(r.is_contiguous()),
+        "clone_preserve": lambda r: r.clone(memory_format=lib.preserve_format),
+        "unbatched_cl": lambda r: lib.ones(1, 2, 3, 4).contiguous(
+            memory_format=lib.channels_last) + r.sum(),
+    }
+    out = {}
+    for name, case in cases.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                out[name] = tuple(F.vmap(case)(x).shape)
+            except RuntimeError as e:
+                out[name] = str(e)
+    return out
+
+
+def test_vmap_refuses_views_and_formats_as_pytorch():
+    want = {
+        "moveaxis_int": "Batching rule not implemented for aten::moveaxis.int; the fallback "
+                        "path doesn't work on out= or view ops.",
+        "chain_matmul": "Batching rule not implemented for aten::chain_matmul. We could not "
+                        "generate a fallback.",
+        "contiguous_cl": "NYI: querying is_contiguous inside of vmap for memory_format other "
+                         "than torch.contiguous_format",
+        "contiguous_preserve": "NYI: querying is_contiguous inside of vmap for memory_format "
+                               "other than torch.contiguous_format",
+        "is_contiguous_cl": "NYI: querying is_contiguous inside of vmap for memory_format "
+                            "other than torch.contiguous_format",
+        "clone_cl": "NYI: Tensor.clone(memory_format) inside vmap is only supported with "
+                    "memory_format torch.preserve_format or torch.contiguous_format (got "
+                    "ChannelsLast)",
+        "moveaxis_tuple": (2, 4, 3, 5, 6), "is_contiguous": (2,),
+        "clone_preserve": (2, 3, 4, 5, 6), "unbatched_cl": (2, 1, 2, 3, 4),
+    }
+    assert _format_refusals(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _format_refusals(torch) == want

@@ -88,7 +88,13 @@ _DYNAMIC = frozenset({"aten::nonzero", "aten::_unique2", "aten::unique_dim",
 # ops PyTorch has no batching rule for and whose boxed fallback cannot run them (they
 # return a list of tensors or a bool): refused whenever an argument is batched
 _NO_FALLBACK = frozenset({"aten::nonzero_numpy", "aten::tensor_split.tensor_indices_or_sections",
-                          "aten::equal"})
+                          "aten::equal", "aten::chain_matmul"})
+# view ops PyTorch has no batching rule for (its fallback does not run views)
+_VIEW_NO_RULE = frozenset({"aten::moveaxis.int"})
+# memory formats a batched tensor is asked about: PyTorch's NYI refusals
+IS_CONTIGUOUS = ("NYI: querying is_contiguous inside of vmap for memory_format other than "
+                  "torch.contiguous_format")
+_FORMAT_NAMES = {"channels_last": "ChannelsLast", "channels_last_3d": "ChannelsLast3d"}
 _ALLCLOSE = ("vmap over torch.allclose isn't supported yet. Please file an issue at "
              "https://github.com/pytorch/pytorch/issues if you need this feature.")
 # ops taking a list of index tensors (argument 1): a batched boolean mask among them is
@@ -211,16 +217,34 @@ def _checks(op):
                      "differently shaped Tensor. Please file an issue at "
                      "https://github.com/pytorch/pytorch/issues if you need this "
                      "feature."), 1
-    elif any(a.type.is_write and a.kwarg_only for a in args):
+    elif any(a.type.is_write and a.kwarg_only for a in args) or name in _VIEW_NO_RULE:
         msg = (f"Batching rule not implemented for {name}; the fallback path doesn't work "
                f"on out= or view ops.")
     # (an in-place method's self; not an argument an op may write, batch_norm's running
     # stats, which PyTorch's batching rules handle case by case)
     inplace = bool(args) and args[0].type.is_write and op.schema.base_name.endswith("_")
     writes = tuple(k for k, a in enumerate(args) if a.type.is_write)
-    special = _check_running_stats if name in _RUNNING_STATS else \
-        _check_boolean_mask if name in _MASK_INDEXED else None
+    special = (_check_running_stats if name in _RUNNING_STATS else
+               _check_boolean_mask if name in _MASK_INDEXED else
+               _check_contiguous_query if name in ("aten::contiguous",
+                                                   "aten::is_contiguous.memory_format") else
+               _check_clone_format if name == "aten::clone" else None)
     return msg, only, inplace, writes, special
+
+
+def _check_contiguous_query(args):
+    from .. import contiguous_format
+    if _levels_of(args[0]) and len(args) > 1 and args[1] != contiguous_format:
+        raise RuntimeError(IS_CONTIGUOUS)
+
+
+def _check_clone_format(args):
+    from .. import contiguous_format, preserve_format
+    fmt = args[1] if len(args) > 1 else None
+    if fmt not in (None, contiguous_format, preserve_format) and _levels_of(args[0]):
+        raise RuntimeError(f"NYI: Tensor.clone(memory_format) inside vmap is only supported "
+                           f"with memory_format torch.preserve_format or "
+                           f"torch.contiguous_format (got {_FORMAT_NAMES.get(str(fmt), fmt)})")
 
 
 def _check_boolean_mask(args):
