@@ -932,3 +932,27 @@ def test_vmap_refuses_views_and_formats_as_pytorch():
     torch = _torch()
     if torch is not None:
         assert _format_refusals(torch) == want
+
+
+def _one_hot_cases(lib):
+    F = lib.func
+    idx = lib.tensor([[0, 1], [1, 0]])
+    out = []
+    for nc in (-1, 0, 3):
+        try:
+            out.append(F.vmap(lambda r: lib.nn.functional.one_hot(r, nc))(idx).tolist())
+        except RuntimeError as e:
+            out.append(str(e))
+    return out
+
+
+def test_vmap_one_hot_wants_num_classes():
+    # (without it each element's class count came from its own values: the stack failed
+    # when they differed, or gave a silently narrower result)
+    words = ("When vmap-ing torch.nn.functional.one_hot, please provide an explicit positive "
+             "num_classes argument.")
+    want = [words, words, [[[1, 0, 0], [0, 1, 0]], [[0, 1, 0], [1, 0, 0]]]]
+    assert _one_hot_cases(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _one_hot_cases(torch) == want

@@ -228,7 +228,8 @@ def _checks(op):
                _check_boolean_mask if name in _MASK_INDEXED else
                _check_contiguous_query if name in ("aten::contiguous",
                                                    "aten::is_contiguous.memory_format") else
-               _check_clone_format if name == "aten::clone" else None)
+               _check_clone_format if name == "aten::clone" else
+               _check_one_hot if name == "aten::one_hot" else None)
     return msg, only, inplace, writes, special
 
 
@@ -236,6 +237,12 @@ def _check_contiguous_query(args):
     from .. import contiguous_format
     if _levels_of(args[0]) and len(args) > 1 and args[1] != contiguous_format:
         raise RuntimeError(IS_CONTIGUOUS)
+
+
+def _check_one_hot(args):
+    if _levels_of(args[0]) and (len(args) < 2 or args[1] <= 0):
+        raise RuntimeError("When vmap-ing torch.nn.functional.one_hot, please provide an "
+                           "explicit positive num_classes argument.")
 
 
 def _check_clone_format(args):
