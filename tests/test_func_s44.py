@@ -956,3 +956,56 @@ def test_vmap_one_hot_wants_num_classes():
     torch = _torch()
     if torch is not None:
         assert _one_hot_cases(torch) == want
+
+
+# ------------------------------------------------ ops PyTorch has no forward formula for
+
+def _no_forward(lib):
+    import re
+    fw = lib.autograd.forward_ad
+    x = lib.tensor([0.5, -1.5, 2.0, 0.25], dtype=lib.float64)
+    sq = lib.tensor([[4., 1.], [1., 3.]], dtype=lib.float64)
+    cases = {
+        "unique": lambda d: lib.unique(d),
+        "histogram": lambda d: lib.histogram(d, 3),
+        "heaviside": lambda d: lib.heaviside(d, d),
+        "cholesky": lambda d: lib.cholesky(sq * d[0]),
+        "cdist": lambda d: lib.cdist(d[:, None], d[:, None]),
+        "bincount": lambda d: lib.bincount(lib.tensor([0, 1, 1, 2]), d),
+        # allowed: linalg.cholesky has one; an op without one on tensors without tangents
+        "linalg_cholesky": lambda d: lib.linalg.cholesky(sq * d[0]),
+        "cholesky_no_dual": lambda d: lib.cholesky(sq) * d[0],
+    }
+    out = {}
+    for name, case in cases.items():
+        try:
+            with fw.dual_level():
+                case(fw.make_dual(x.clone(), lib.ones(4, dtype=lib.float64)))
+            out[name] = "ok"
+        except NotImplementedError as e:
+            m = re.fullmatch(r"Trying to use forward AD with (\S+) that does not support "
+                             r"it(.*)", str(e), re.S)
+            short = m.group(2) == "."
+            assert short == m.group(1).startswith("aten::")
+            assert short or m.group(2).startswith(" because it has not been implemented "
+                                                  "yet.\nPlease file an issue to PyTorch")
+            out[name] = m.group(1)
+    try:
+        lib.func.jacfwd(lambda a: lib.cdist(a[:, None], a[:, None]))(x)
+        out["jacfwd_cdist"] = "ok"
+    except NotImplementedError:
+        out["jacfwd_cdist"] = "refused"
+    return out
+
+
+def test_forward_ad_refuses_ops_without_forward_formula():
+    # (gpujit pushed tangents through cholesky / cdist, which PyTorch has no forward
+    # formula for, and refused ops without a derivative with reverse mode's RuntimeError)
+    want = {"unique": "_unique2", "histogram": "aten::histogram",
+            "heaviside": "aten::heaviside", "cholesky": "cholesky", "cdist": "_cdist_forward",
+            "bincount": "aten::bincount", "linalg_cholesky": "ok", "cholesky_no_dual": "ok",
+            "jacfwd_cdist": "refused"}
+    assert _no_forward(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _no_forward(torch) == want

@@ -30,6 +30,7 @@ import weakref
 from typing import NamedTuple, Optional
 
 from ..ops import registry as _reg
+from ..ops.derivatives import NoForwardDerivative
 from ..tensor import Tensor
 from . import grad_mode
 
@@ -273,6 +274,17 @@ def _dual_call(op, args, nxt):
         raise NotImplementedError(f"Trying to use forward AD with {op.schema.base_name}_out "
                                   f"that does not support it because it is an out= "
                                   f"function")
+    missing = _no_forward_formula(op)
+    if missing is not None:
+        # (a derivatives.yaml not_implemented entry, named aten::<op>: the short words)
+        raise NotImplementedError(
+            f"Trying to use forward AD with {missing} that does not support it." if
+            missing.startswith("aten::") else
+            f"Trying to use forward AD with {missing} that does not support it because it "
+            f"has not been implemented yet.\nPlease file an issue to PyTorch at "
+            f"https://github.com/pytorch/pytorch/issues/new?template=feature-request.yml so "
+            f"that we can prioritize its implementation or submit a PR adding the "
+            f"implementation to derivatives.yaml")
     if not _differentiable(op):
         result = nxt(op, args) if nxt is not None else op.eager(*args)
         for i in written:
@@ -283,7 +295,8 @@ def _dual_call(op, args, nxt):
                 with _Busy(hidden=True):
                     t.zero_()
         return result
-    if op.forward_derivative is not None and not written:
+    if op.forward_derivative is not None and not written and \
+            not isinstance(op.forward_derivative, NoForwardDerivative):
         result = nxt(op, args) if nxt is not None else op.eager(*args)
         tangent = _formula_tangent(op, args, result)
         if tangent is not None and isinstance(result, Tensor):
@@ -311,6 +324,24 @@ def _dual_call(op, args, nxt):
                 continue
             _write_tangent(r, prev[w], t)
     return result
+
+
+def _no_forward_formula(op):
+    """The ATen name PyTorch's forward AD refusal gives for op, or None: an op marked
+    no_forward_derivative, or one whose derivative is not implemented (its message names
+    the op as PyTorch's does: 'aten::histogram' for a derivatives.yaml not_implemented
+    entry, '_unique2' for an op without one)."""
+    fd = op.forward_derivative
+    if isinstance(fd, NoForwardDerivative):
+        return fd.name
+    msg = getattr(op.derivative, "not_implemented", None)
+    if not isinstance(msg, str):
+        return None
+    if msg.startswith("derivative for aten::"):
+        return msg.split()[2]
+    if msg.startswith("the derivative for '"):
+        return msg.split("'")[1]
+    return None
 
 
 def _tangent_to_saved_output(r, t):
