@@ -4,21 +4,25 @@ There are no batched tensors: f runs once per batch element on that element's sl
 (`select(in_dim, i)`, views, so an in-place write reaches the input as PyTorch's does) and
 the outputs are stacked at out_dims. Every op and every transform therefore works inside
 vmap, nested vmaps and vmap(grad(f)) included, at the cost of one call of f per element.
-While f runs, a dispatch layer marks what depends on the mapped inputs (the element
-slices and every registry op's output computed from a marked tensor), so that what a
-BatchedTensor refuses is refused with PyTorch's errors: `.item()`, bool() (data-dependent
-control flow), tolist()/numpy(), ops with value-dependent output shapes, an in-place
-method writing an unmarked tensor with a marked operand, out= variants; an output with
-out_dims=None is refused when it is marked (or differs between elements). A write into a
-tensor not mapped (c.mul_(2) of a captured c) happens once, as PyTorch's: each later
-element runs from the state element 0 started from. Differences from PyTorch that follow
-from the loop: Python side effects (print, appending to a list) happen once per element;
-an empty batch runs f once on zeros to learn the output shapes; ops outside the
-registry and compiled code's fused kernels do not mark (nor note writes); a marked tensor still reports requires_grad / grad_fn (a BatchedTensor reports
-False / None). randomness: 'error' refuses a random op anywhere under the vmap, 'same'
-rewinds the generators f drew from before each element (and refuses a draw parametrized
-by a marked tensor), 'different' lets each element draw its own numbers (not the numbers
-PyTorch's batched draw gives; an in-place draw into an unmarked tensor is refused)."""
+While f runs, a dispatch layer (per thread, as functorch's levels) marks what depends on
+the mapped inputs (the element slices and every registry op's output computed from a
+marked tensor), so that what a BatchedTensor refuses is refused with PyTorch's errors:
+`.item()`, bool() (data-dependent control flow), tolist()/numpy()/.data, ops with
+value-dependent output shapes (boolean masks included), ops PyTorch has no batching rule
+for, an in-place method writing an unmarked tensor with a marked operand, running stats
+of an unmarked BatchNorm, out= variants; an output with out_dims=None is refused when it
+is marked (or differs between elements). A write into a tensor not mapped (c.mul_(2) of a
+captured c) happens once, as PyTorch's: each later element runs from the state element 0
+started from. A custom Function's vmap staticmethod runs per element with a batch of one.
+Differences from PyTorch that follow from the loop: Python side effects (print, appending
+to a list) happen once per element; an empty batch runs f once on zeros to learn the
+output shapes; ops outside the registry and compiled code's fused kernels do not mark
+(nor note writes); a marked tensor still reports requires_grad / grad_fn (a BatchedTensor
+reports False / None); a vmap staticmethod sees info.batch_size 1. randomness: 'error'
+refuses a random op anywhere under the vmap, 'same' rewinds the generators f drew from
+before each element (and refuses a draw parametrized by a marked tensor), 'different' lets
+each element draw its own numbers (not the numbers PyTorch's batched draw gives; an
+in-place draw into an unmarked tensor is refused)."""
 from __future__ import annotations
 
 import contextlib
