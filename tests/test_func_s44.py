@@ -1009,3 +1009,37 @@ def test_forward_ad_refuses_ops_without_forward_formula():
     torch = _torch()
     if torch is not None:
         assert _no_forward(torch) == want
+
+
+def _backward_inside(lib):
+    F = lib.func
+    w = lib.ones(3, requires_grad=True)
+
+    def bw(y):
+        (y * w).sum().backward()
+        return y
+    out = []
+    for case in (lambda: F.vmap(bw)(lib.ones(2, 3)),
+                 lambda: F.grad(lambda y: bw(y).sum())(lib.ones(3)),
+                 lambda: F.jvp(bw, (lib.ones(3),), (lib.ones(3),)),
+                 lambda: F.vmap(lambda y: lib.autograd.backward([(y * w).sum()], inputs=[w]))(
+                     lib.ones(2, 3))):
+        try:
+            case()
+            out.append("ran")
+        except RuntimeError as e:
+            out.append(str(e))
+    (w * 2).sum().backward()        # (outside: as ever)
+    return out, w.grad.tolist()
+
+
+def test_backward_refused_inside_transforms():
+    # (it ran, accumulating into w.grad once per vmap element)
+    words = ("backward() called inside a functorch transform. This is not supported, please "
+             "use functorch.grad or functorch.vjp instead or call backward() outside of "
+             "functorch transforms.")
+    want = ([words] * 4, [2.0, 2.0, 2.0])
+    assert _backward_inside(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _backward_inside(torch) == want
