@@ -18,6 +18,8 @@ from .device import cpu as _cpu
 from .ops import registry as _registry
 from .ops.meta import empty_strides as _empty_strides
 
+_DISPATCH = _registry.dispatch_state     # (one object for the process: read in getters)
+
 __all__ = ["Tensor", "Size"]
 
 # a factory's requires_grad=True of an integer or bool result (PyTorch's words)
@@ -351,6 +353,8 @@ class Tensor:
     # ---------------------------------------------------------------- autograd state
     @property
     def requires_grad(self):
+        if _DISPATCH.vmap is not None and _vmap_hides(self):
+            return False
         ag = self._ag
         if ag is None:      # a view whose base an in-place op with gradients wrote
             base = getattr(self, "_base", None)
@@ -452,6 +456,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if _DISPATCH.vmap is not None and _vmap_hides(self):
+            return None
         ag = self._ag
         if ag is None:
             if getattr(self, "_base", None) is None or getattr(self, "_nograd_view", False):
@@ -467,6 +473,8 @@ class Tensor:
 
     @property
     def is_leaf(self):
+        if _DISPATCH.vmap is not None and _vmap_hides(self):
+            return True
         return self.grad_fn is None
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -738,6 +746,15 @@ _DETACH_VIEW = ("Can't detach views in-place. Use detach() instead. If you are u
                 "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
                 "called on these gradients. To fix this error, please refer to the "
                 "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
+
+
+def _vmap_hides(t):
+    """Inside vmap, user code reading t's requires_grad / grad_fn / is_leaf sees what
+    PyTorch's BatchedTensor reports (False / None / True) when the innermost transform
+    batching t is a vmap; gpujit's own code (a caller in a gpujit module, two frames up)
+    reads the autograd state it records."""
+    from .func._vmap import hides_autograd
+    return hides_autograd(t)
 
 
 def _base_ptr(a):

@@ -1043,3 +1043,43 @@ def test_backward_refused_inside_transforms():
     torch = _torch()
     if torch is not None:
         assert _backward_inside(torch) == want
+
+
+# ------------------------------------------------ what user code reads of a batched tensor
+
+def _seen_inside(lib):
+    F = lib.func
+    x = lib.ones(2, 3, requires_grad=True)
+    w = lib.ones(3, requires_grad=True)
+    seen = []
+
+    def f(y):
+        z = y * w
+        seen.append(("vmap", y.requires_grad, y.grad_fn is None, y.is_leaf, z.requires_grad,
+                     z.grad_fn is None, z.is_leaf, w.requires_grad))
+        return z
+
+    def g(y):
+        seen.append(("vmap_of_grad", y.requires_grad))
+        return (y ** 2).sum()
+
+    def h(y):
+        seen.append(("grad_of_vmap", y.requires_grad))
+        return y * 2
+    out = F.vmap(f)(x * 1)
+    out.sum().backward()
+    F.vmap(F.grad(g))(x.detach())
+    F.grad(lambda a: F.vmap(h)(a).sum())(x.detach())
+    return sorted(set(seen)), out.grad_fn is not None, x.grad.tolist()
+
+
+def test_batched_tensor_reports_as_pytorchs():
+    # user code inside vmap sees PyTorch's BatchedTensor: requires_grad False, grad_fn None,
+    # is_leaf True, unless a grad-like transform runs inside the vmap (its tensors
+    # require grad); gradients still flow through the vmap (were True / a node / False)
+    want = ([("grad_of_vmap", False), ("vmap", False, True, True, False, True, True, True),
+             ("vmap_of_grad", True)], True, [[1.0] * 3] * 2)
+    assert _seen_inside(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _seen_inside(torch) == want

@@ -17,8 +17,9 @@ started from. A custom Function's vmap staticmethod runs per element with a batc
 Differences from PyTorch that follow from the loop: Python side effects (print, appending
 to a list) happen once per element; an empty batch runs f once on zeros to learn the
 output shapes; ops outside the registry and compiled code's fused kernels do not mark
-(nor note writes); a marked tensor still reports requires_grad / grad_fn (a BatchedTensor
-reports False / None); a vmap staticmethod sees info.batch_size 1. randomness: 'error'
+(nor note writes); a marked tensor reports requires_grad False / grad_fn None / is_leaf
+True to code outside gpujit only (gpujit's own code reads its autograd state); a vmap
+staticmethod sees info.batch_size 1. randomness: 'error'
 refuses a random op anywhere under the vmap, 'same' rewinds the generators f drew from
 before each element (and refuses a draw parametrized by a marked tensor), 'different' lets
 each element draw its own numbers (not the numbers PyTorch's batched draw gives; an
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 import threading
 import weakref
 from collections import namedtuple
@@ -149,6 +151,23 @@ def batched_argument(a) -> bool:
         return True
     from ._levels import _T as _grad_levels
     return a.requires_grad and any(lv.batched for lv in _grad_levels.active)
+
+
+def hides_autograd(t) -> bool:
+    """Tensor's requires_grad / grad_fn / is_leaf getters inside a vmap: is t batched at a
+    vmap with no grad-like transform inside it, read by code outside gpujit (the frame
+    calling the getter)?"""
+    if not _T.marks or not isinstance(t, Tensor):
+        return False
+    levels = _levels_of(t)
+    if not levels:
+        return False
+    from ._levels import _T as _grad_levels
+    innermost = max(levels)
+    if any(lv.order > innermost for lv in _grad_levels.active):
+        return False
+    caller = sys._getframe(3).f_globals.get("__name__", "")
+    return not (caller == "gpujit" or caller.startswith(("gpujit.", "fusers", "kernels")))
 
 
 def check_escape(t, what):
