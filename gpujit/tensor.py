@@ -488,8 +488,11 @@ class Tensor:
 
     def retain_grad(self):
         """Keep .grad of a non-leaf tensor after backward."""
-        if not self.requires_grad:
+        if not self.requires_grad or (_DISPATCH.vmap is not None and _vmap_hides(self)):
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        from .autograd.function import FUNCTORCH
+        if FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]:
+            raise RuntimeError(FUNCTORCH_RETAIN_GRAD)
         if self.grad_fn is not None:
             self._ag.retains_grad = True
 
@@ -500,7 +503,7 @@ class Tensor:
     def register_hook(self, hook):
         """hook(grad) -> None or a replacement gradient, called when this tensor's gradient
         is computed. Returns a handle with .remove()."""
-        if not self.requires_grad:
+        if not self.requires_grad or (_DISPATCH.vmap is not None and _vmap_hides(self)):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require "
                                "gradient")
         from .utils.hooks import RemovableHandle
@@ -741,6 +744,11 @@ FUNCTORCH_REQUIRES_GRAD = (
     "transform. This is unsupported, please attempt to use the functorch transforms (e.g. "
     "grad, vjp, jacrev, jacfwd, hessian) or call requires_grad_() outside of a function being "
     "transformed instead.")
+FUNCTORCH_RETAIN_GRAD = (
+    "You are attempting to call Tensor.retain_grad() inside of a function being transformed "
+    "by a functorch transform. This is unsupported, please attempt to use the functorch "
+    "transforms (e.g. grad, vjp, jacrev, jacfwd, hessian) or call retain_grad() outside of a "
+    "function being transformed instead.")
 _DETACH_VIEW = ("Can't detach views in-place. Use detach() instead. If you are using "
                 "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
                 "as True, gradients are views of DDP buckets, and hence detach_() cannot be "

@@ -1083,3 +1083,44 @@ def test_batched_tensor_reports_as_pytorchs():
     torch = _torch()
     if torch is not None:
         assert _seen_inside(torch) == want
+
+
+def _hooks_inside(lib):
+    F = lib.func
+    x = lib.ones(2, 3, requires_grad=True)
+    res = []
+
+    def attempt(y):
+        for fn in (lambda: y.retain_grad(), lambda: y.register_hook(lambda g: g)):
+            try:
+                fn()
+                res.append("ok")
+            except RuntimeError as e:
+                res.append(str(e))
+
+    def f(y):
+        attempt(y)
+        return y * 2
+
+    def g(y):
+        attempt(y)
+        return (y * 2).sum()
+    F.vmap(f)(x * 1)
+    F.vmap(F.grad(g))(x.detach())
+    y = x * 1
+    y.retain_grad()             # (outside: as ever)
+    return sorted(set(res))     # (gpujit's vmap runs f once per element)
+
+
+def test_retain_grad_and_hooks_inside_transforms():
+    want = ["can't retain_grad on Tensor that has requires_grad=False",
+            "cannot register a hook on a tensor that doesn't require gradient",
+            "You are attempting to call Tensor.retain_grad() inside of a function being "
+            "transformed by a functorch transform. This is unsupported, please attempt to use "
+            "the functorch transforms (e.g. grad, vjp, jacrev, jacfwd, hessian) or call "
+            "retain_grad() outside of a function being transformed instead.", "ok"]
+    want = sorted(want)
+    assert _hooks_inside(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _hooks_inside(torch) == want
