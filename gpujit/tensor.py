@@ -560,6 +560,7 @@ class Tensor:
         return a.tolist()
 
     def numpy(self, force=False):
+        _no_storage_in_transform()
         if _registry.dispatch_state.vmap is not None:
             from .func._vmap import check_escape
             check_escape(self, "numpy")
@@ -579,6 +580,7 @@ class Tensor:
         """np.asarray(x): x.numpy() (its memory), as PyTorch's: a tensor on a GPU or one
         requiring grad is refused with numpy()'s errors. NumPy's `copy` protocol kept
         (np.array(x) copies; copy=False where a dtype change needs one: its ValueError)."""
+        _no_storage_in_transform()
         a = self.numpy()
         if dtype is not None and a.dtype != np.dtype(dtype):
             if copy is False:
@@ -754,6 +756,19 @@ _DETACH_VIEW = ("Can't detach views in-place. Use detach() instead. If you are u
                 "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
                 "called on these gradients. To fix this error, please refer to the "
                 "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
+
+
+def _no_storage_in_transform():
+    """numpy() / np.asarray() called by user code inside a grad-like torch.func transform:
+    PyTorch's tensors there are wrappers without storage, refused whatever the tensor
+    (gpujit's own code, the caller two frames up in a gpujit module, reads its arrays)."""
+    from .autograd.function import FUNCTORCH
+    if FUNCTORCH[0] or FUNCTORCH[1]:
+        import sys
+        caller = sys._getframe(2).f_globals.get("__name__", "")
+        if not (caller == "gpujit" or caller.startswith(("gpujit.", "fusers", "kernels"))):
+            raise RuntimeError("Cannot access data pointer of Tensor that doesn't have "
+                               "storage")
 
 
 def _vmap_hides(t):

@@ -1124,3 +1124,39 @@ def test_retain_grad_and_hooks_inside_transforms():
     torch = _torch()
     if torch is not None:
         assert _hooks_inside(torch) == want
+
+
+def _numpy_inside(lib):
+    F = lib.func
+    x = lib.tensor([1., 2., 3.])
+    out = {}
+    for tname, t in (("grad", lambda g: F.grad(lambda a: g(a).sum())(x)),
+                     ("jvp", lambda g: F.jvp(g, (x,), (x,))[1]),
+                     ("jacrev", lambda g: F.jacrev(g)(x)),
+                     ("vmap", lambda g: F.vmap(g)(lib.ones(2, 3)))):
+        for gname, g in (("local", lambda a: a * float(lib.ones(2).numpy().sum())),
+                         ("captured", lambda a: a * float(np.asarray(x).sum()))):
+            try:
+                t(g)
+                out[tname, gname] = "ok"
+            except RuntimeError as e:
+                out[tname, gname] = str(e)
+    return out
+
+
+def test_numpy_refused_inside_grad_transforms():
+    # (PyTorch's tensors inside grad / jvp / jacrev are wrappers without storage; under
+    # vmap an unbatched tensor's numpy() is fine)
+    words = "Cannot access data pointer of Tensor that doesn't have storage"
+    want = {(t, g): words for t in ("grad", "jvp", "jacrev") for g in ("local", "captured")}
+    want.update({("vmap", "local"): "ok", ("vmap", "captured"): "ok"})
+    assert _numpy_inside(gj) == want
+    torch = _torch()
+    if torch is not None:
+        assert _numpy_inside(torch) == want
+    # gpujit's own code still reads arrays inside transforms (nll_loss's weights)
+    x = gj.tensor([1., 2., 3.])
+    g = gj.func.grad(lambda a: gj.nn.functional.nll_loss(
+        a[None].log_softmax(-1), gj.tensor([1]), weight=gj.ones(3)))(x)
+    p = np.exp(np.array([1., 2., 3.])) / np.exp(np.array([1., 2., 3.])).sum()
+    np.testing.assert_allclose(g.numpy(), p - np.array([0., 1., 0.]), rtol=1e-6)
