@@ -1160,3 +1160,13 @@ def test_numpy_refused_inside_grad_transforms():
         a[None].log_softmax(-1), gj.tensor([1]), weight=gj.ones(3)))(x)
     p = np.exp(np.array([1., 2., 3.])) / np.exp(np.array([1., 2., 3.])).sum()
     np.testing.assert_allclose(g.numpy(), p - np.array([0., 1., 0.]), rtol=1e-6)
+
+
+def test_vmap_bool_in_dims_as_pytorch():
+    # (PyTorch takes a bool in_dim as an int and size(True) refuses it; gpujit raised a
+    # ValueError of its own)
+    for lib in filter(None, (gj, _torch())):
+        for in_dims in (True, (False,)):
+            with pytest.raises(TypeError, match=r"^size\(\): argument 'dim' \(position 1\) "
+                               r"must be int, not bool$"):
+                lib.func.vmap(lambda a: a * 2, in_dims=in_dims)(lib.ones(2, 3))

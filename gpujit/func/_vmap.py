@@ -560,7 +560,8 @@ def _process_batched_inputs(in_dims, args, func):
                          f"compatible with the structure of `inputs`. in_dims has structure "
                          f"{tree_flatten(in_dims)[1]} but inputs has structure {args_spec}.")
     for i, (arg, d) in enumerate(zip(flat_args, flat_in_dims)):
-        if d is not None and (not isinstance(d, int) or isinstance(d, bool)):
+        # (a bool passes as PyTorch's does: size(True) refuses it below, a TypeError)
+        if d is not None and not isinstance(d, int):
             raise ValueError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got "
                              f"in_dim={d} for an input but in_dim must be either an integer "
                              f"dimension or None.")
