@@ -673,8 +673,8 @@ def _linear(i, size):
 
 
 def _autograd_function():
-    from .autograd.function import Function
-    return Function
+    from .autograd.function import OpFunction
+    return OpFunction
 
 
 def _host(t):

@@ -149,6 +149,7 @@ class Function:
     # any code under vmap here); with a vmap staticmethod that computes its outputs
     # (func/_vmap.py: run_vmap_rule); without either, refused
     generate_vmap_rule = False
+    _gpujit_op = False
 
     @staticmethod
     def vmap(info, in_dims, *args):
@@ -165,7 +166,7 @@ class Function:
     @classmethod
     def apply(cls, *args):
         rule = None
-        if FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]:
+        if (FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]) and not cls._gpujit_op:
             _check_functorch(cls, args)
             if FUNCTORCH[2] and cls.vmap is not Function.vmap:
                 from ..func._vmap import run_vmap_rule, vmap_rule_level
@@ -233,6 +234,12 @@ class Function:
             slot = next(k for k, a in enumerate(args) if a is view)
             _views.copy_slices(view, base_edge, node, slot)
         return tuple(fixed) if isinstance(result, tuple) else fixed[0]
+
+
+class OpFunction(Function):
+    """gpujit's own Functions (the sparse kernels' autograd): they stand for PyTorch's ops,
+    which torch.func transforms run, so the refusals of user Functions do not apply."""
+    _gpujit_op = True
 
 
 def _check_functorch(cls, args):
