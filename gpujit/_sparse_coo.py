@@ -169,7 +169,7 @@ class SparseCooTensor(Tensor):
         old = self._sp_v
         if old.requires_grad and old.grad_fn is None:
             g = old.grad
-            v = v.requires_grad_()
+            v._set_requires_grad(True)      # (gpujit's own: allowed under torch.func)
             if g is not None and g.shape == v.shape and g.dtype is v.dtype:
                 v.grad = g
         self._sp_i, self._sp_v = i, v
@@ -763,8 +763,8 @@ def _linear(i, size):
 
 
 def _autograd_function():
-    from .autograd.function import Function
-    return Function
+    from .autograd.function import OpFunction
+    return OpFunction
 
 
 def _host(t):
@@ -1032,8 +1032,8 @@ def _grad_input(s, force=False):
         if sh is None or tuple(sh.shape) != tuple(s.shape) or sh._dtype is not s._dtype \
                 or sh._device != s._device:
             from . import zeros
-            sh = s._sp_shadow = zeros(tuple(s.shape), dtype=s._dtype,
-                                      device=s._device).requires_grad_()
+            sh = s._sp_shadow = zeros(tuple(s.shape), dtype=s._dtype, device=s._device)
+            sh._set_requires_grad(True)     # (gpujit's own: allowed under torch.func)
         return sh
     return v
 

@@ -44,7 +44,7 @@ def _freq(name, n, d, dtype, layout, device, requires_grad, count):
         k = _g.where(k < (n + 1) // 2, k, k - n)
     out = (k.to(dtype) / (n * d)).to(dtype)
     if requires_grad:
-        out.requires_grad_(True)
+        out._factory_requires_grad()
     return out
 
 

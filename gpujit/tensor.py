@@ -18,6 +18,8 @@ from .device import cpu as _cpu
 from .ops import registry as _registry
 from .ops.meta import empty_strides as _empty_strides
 
+_DISPATCH = _registry.dispatch_state     # (one object for the process: read in getters)
+
 __all__ = ["Tensor", "Size"]
 
 # a factory's requires_grad=True of an integer or bool result (PyTorch's words)
@@ -169,7 +171,7 @@ class Tensor:
         t._data, t._dtype, t._device, t._vc, t._ag = (data._data, data._dtype, data._device,
                                                       data._vc, None)
         if require_grad:
-            t.requires_grad_(True)
+            t._set_requires_grad(True)
         return t
 
     # ---------------------------------------------------------------- properties
@@ -186,6 +188,10 @@ class Tensor:
 
     @property
     def data(self):
+        if _registry.dispatch_state.vmap is not None:
+            from .func._vmap import is_batched
+            if is_batched(self):
+                raise RuntimeError("accessing `data` under vmap transform is not allowed")
         r = self.detach()
         # (as PyTorch's: .data has a version counter of its own; of an inference tensor,
         # an inference tensor with one, which it may write and count)
@@ -327,6 +333,10 @@ class Tensor:
         a = self._data
         from .ops import memory_format as _mf      # PyTorch ignores size-1 dims' strides
         fmt = _mf.canonical(memory_format, _mf.CONTIGUOUS)
+        if fmt != _mf.CONTIGUOUS and _registry.dispatch_state.vmap is not None:
+            from .func._vmap import IS_CONTIGUOUS, is_batched
+            if is_batched(self):
+                raise RuntimeError(IS_CONTIGUOUS)
         if a.flags.c_contiguous and fmt not in (_mf.CHANNELS_LAST, _mf.CHANNELS_LAST_3D):
             return True
         return _mf.is_contiguous_as(a.shape, a.strides, self._dtype.itemsize, fmt)
@@ -350,6 +360,8 @@ class Tensor:
     # ---------------------------------------------------------------- autograd state
     @property
     def requires_grad(self):
+        if _DISPATCH.vmap is not None and _vmap_hides(self):
+            return False
         ag = self._ag
         if ag is None:      # a view whose base an in-place op with gradients wrote
             base = getattr(self, "_base", None)
@@ -371,7 +383,8 @@ class Tensor:
         self._set_requires_grad(flag, "only Tensors of floating point and complex dtype "
                                       "can require gradients")
 
-    def _set_requires_grad(self, flag, refusal):
+    def _set_requires_grad(self, flag, refusal="only Tensors of floating point dtype can "
+                                               "require gradients"):
         """Set requires_grad; `refusal` is the message for a tensor that cannot require
         gradients, which PyTorch words differently by the way it was asked: the setter,
         `requires_grad_()` and a factory's `requires_grad=True` (FACTORY_REFUSAL)."""
@@ -396,6 +409,12 @@ class Tensor:
         if flag:
             from .autograd.recording import activate
             activate()
+            from .autograd.function import FUNCTORCH
+            if FUNCTORCH[0] or FUNCTORCH[1]:
+                # (a leaf made inside a transformed function belongs to the innermost
+                # transform, as PyTorch's tensors made there are wrapped at its level)
+                from .func._levels import adopt
+                adopt(self)
 
     def requires_grad_(self, *args, **kwargs):
         if len(args) + len(kwargs) > 1 or (kwargs and "requires_grad" not in kwargs):
@@ -409,6 +428,10 @@ class Tensor:
             where = " (position 1)" if args else ""
             raise TypeError(f"requires_grad_(): argument 'requires_grad'{where} must be bool, "
                             f"not {_registry.type_name(flag)}")
+        from .autograd.function import FUNCTORCH
+        if FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]:
+            # (gpujit's own code makes its leaves with _set_requires_grad)
+            raise RuntimeError(FUNCTORCH_REQUIRES_GRAD)
         self._set_requires_grad(flag, "only Tensors of floating point dtype can "
                                       "require gradients")
         return self
@@ -463,6 +486,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if _DISPATCH.vmap is not None and _vmap_hides(self):
+            return None
         ag = self._ag
         if ag is None:
             if getattr(self, "_base", None) is None or getattr(self, "_nograd_view", False):
@@ -478,6 +503,8 @@ class Tensor:
 
     @property
     def is_leaf(self):
+        if _DISPATCH.vmap is not None and _vmap_hides(self):
+            return True
         return self.grad_fn is None
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -491,8 +518,11 @@ class Tensor:
 
     def retain_grad(self):
         """Keep .grad of a non-leaf tensor after backward."""
-        if not self.requires_grad:
+        if not self.requires_grad or (_DISPATCH.vmap is not None and _vmap_hides(self)):
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        from .autograd.function import FUNCTORCH
+        if FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]:
+            raise RuntimeError(FUNCTORCH_RETAIN_GRAD)
         if self.grad_fn is not None:
             self._ag.retains_grad = True
 
@@ -503,7 +533,7 @@ class Tensor:
     def register_hook(self, hook):
         """hook(grad) -> None or a replacement gradient, called when this tensor's gradient
         is computed. Returns a handle with .remove()."""
-        if not self.requires_grad:
+        if not self.requires_grad or (_DISPATCH.vmap is not None and _vmap_hides(self)):
             raise RuntimeError("cannot register a hook on a tensor that doesn't require "
                                "gradient")
         from .utils.hooks import RemovableHandle
@@ -560,6 +590,7 @@ class Tensor:
         return a.tolist()
 
     def numpy(self, force=False):
+        _no_storage_in_transform()
         if _registry.dispatch_state.vmap is not None:
             from .func._vmap import check_escape
             check_escape(self, "numpy")
@@ -579,6 +610,7 @@ class Tensor:
         """np.asarray(x): x.numpy() (its memory), as PyTorch's: a tensor on a GPU or one
         requiring grad is refused with numpy()'s errors. NumPy's `copy` protocol kept
         (np.array(x) copies; copy=False where a dtype change needs one: its ValueError)."""
+        _no_storage_in_transform()
         a = self.numpy()
         if dtype is not None and a.dtype != np.dtype(dtype):
             if copy is False:
@@ -650,7 +682,12 @@ class Tensor:
         return id(self)
 
     def __contains__(self, element):
-        return bool((self == element).any())
+        # (PyTorch's: element == self, read with .item(); other types refused)
+        import numbers
+        if not isinstance(element, (Tensor, numbers.Number)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
+                               f"passed in a {type(element)}.")
+        return bool((element == self).any().item())
 
     def __format__(self, spec):
         # a 0-dim Tensor formats as its number (f"{t}" is "1.5"), as PyTorch's; a
@@ -680,7 +717,7 @@ class Tensor:
     def __deepcopy__(self, memo):
         t = self.clone()
         if self.requires_grad:
-            t.requires_grad_(True)
+            t._set_requires_grad(True)
         memo[id(self)] = t
         if self.__dict__:                # (its Python attributes, copied as torch's)
             import copy
@@ -733,11 +770,44 @@ def _warn_float_of_grad():
                        "to unexpected behavior.\nConsider using tensor.detach() first.")
 
 
+FUNCTORCH_REQUIRES_GRAD = (
+    "You are attempting to call Tensor.requires_grad_() (or perhaps using "
+    "torch.autograd.functional.* APIs) inside of a function being transformed by a functorch "
+    "transform. This is unsupported, please attempt to use the functorch transforms (e.g. "
+    "grad, vjp, jacrev, jacfwd, hessian) or call requires_grad_() outside of a function being "
+    "transformed instead.")
+FUNCTORCH_RETAIN_GRAD = (
+    "You are attempting to call Tensor.retain_grad() inside of a function being transformed "
+    "by a functorch transform. This is unsupported, please attempt to use the functorch "
+    "transforms (e.g. grad, vjp, jacrev, jacfwd, hessian) or call retain_grad() outside of a "
+    "function being transformed instead.")
 _DETACH_VIEW = ("Can't detach views in-place. Use detach() instead. If you are using "
                 "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
                 "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
                 "called on these gradients. To fix this error, please refer to the "
                 "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
+
+
+def _no_storage_in_transform():
+    """numpy() / np.asarray() called by user code inside a grad-like torch.func transform:
+    PyTorch's tensors there are wrappers without storage, refused whatever the tensor
+    (gpujit's own code, the caller two frames up in a gpujit module, reads its arrays)."""
+    from .autograd.function import FUNCTORCH
+    if FUNCTORCH[0] or FUNCTORCH[1]:
+        import sys
+        caller = sys._getframe(2).f_globals.get("__name__", "")
+        if not (caller == "gpujit" or caller.startswith(("gpujit.", "fusers", "kernels"))):
+            raise RuntimeError("Cannot access data pointer of Tensor that doesn't have "
+                               "storage")
+
+
+def _vmap_hides(t):
+    """Inside vmap, user code reading t's requires_grad / grad_fn / is_leaf sees what
+    PyTorch's BatchedTensor reports (False / None / True) when the innermost transform
+    batching t is a vmap; gpujit's own code (a caller in a gpujit module, two frames up)
+    reads the autograd state it records."""
+    from .func._vmap import hides_autograd
+    return hides_autograd(t)
 
 
 def _base_ptr(a):

@@ -19,7 +19,7 @@ import threading
 import warnings
 
 from .. import dtypes as _dt
-from ..autograd.forward_ad import _hidden as _fw_hidden
+from ..autograd.forward_ad import _flags as _fw_flags
 from ..ops import registry as _reg
 from ..tensor import Tensor
 from .lists import POLICIES, BANNED_MESSAGE
@@ -233,7 +233,7 @@ def _policy_args(op, args):
 
 def _hook(op, args):
     s = _reg.dispatch_state
-    if not _fw_hidden[0]:       # (forward AD's own computations run as they are)
+    if not _fw_flags.hidden:       # (forward AD's own computations run as they are)
         args = _policy_args(op, args)
     # (forward AD's layer below: the tangents of the cast arguments, as PyTorch's)
     inner = s.forward_ad or s.inner

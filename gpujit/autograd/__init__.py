@@ -42,7 +42,7 @@ class Variable(metaclass=_VariableMeta):
                             f"{type(data).__name__}")
         out = data.detach()
         if requires_grad:
-            out.requires_grad_(True)
+            out._set_requires_grad(True)
         return out
 
 

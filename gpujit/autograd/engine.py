@@ -629,6 +629,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """torch.autograd.backward: accumulate d(sum of tensors·grad_tensors)/d(leaf) into
     every leaf's .grad (or only into `inputs`' when given)."""
+    from .function import FUNCTORCH
+    if FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]:
+        # (PyTorch's engine: accumulating into .grad inside torch.func transforms)
+        raise RuntimeError("backward() called inside a functorch transform. This is not "
+                           "supported, please use functorch.grad or functorch.vjp instead or "
+                           "call backward() outside of functorch transforms.")
     if isinstance(tensors, Tensor):
         tensors = [tensors]
     tensors = list(tensors)

@@ -25,10 +25,12 @@ in-place op whose other operand is the tensor it writes (x.mul_(x)) gets the
 mathematical tangent (PyTorch's reads the tangent it is updating)."""
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import NamedTuple, Optional
 
 from ..ops import registry as _reg
+from ..ops.derivatives import NoForwardDerivative
 from ..tensor import Tensor
 from . import grad_mode
 
@@ -38,10 +40,18 @@ __all__ = ["UnpackedDualTensor", "enter_dual_level", "exit_dual_level", "make_du
 _current_level = -1
 # id(tensor) -> (weak reference to it, its tangent) at the current level
 _TANGENTS: dict = {}
-_busy = [False]         # True while a tangent is being computed: ops inside pass through
-# True while forward AD's own computations run (tangents, a Function's jvp): their ops go
-# straight to autograd's layer (or the eager body), unseen by a trace, vmap or autocast
-_hidden = [False]
+class _Flags(threading.local):
+    """Per thread (as PyTorch's excluded dispatch keys): busy, True while a tangent is
+    being computed (ops inside pass through); hidden, True while forward AD's own
+    computations run (tangents, a Function's jvp): their ops go straight to autograd's
+    layer (or the eager body), unseen by a trace, vmap or autocast."""
+
+    def __init__(self):
+        self.busy = False
+        self.hidden = False
+
+
+_flags = _Flags()
 
 
 def _tangent_of(t) -> Optional[Tensor]:
@@ -72,14 +82,16 @@ class _Busy:
         self.on, self.hidden = on, hidden
 
     def __enter__(self):
-        self.was = _busy[0]
-        self.was_hidden = _hidden[0]
-        _busy[0] = self.was or self.on
-        _hidden[0] = self.was_hidden or self.hidden
+        f = _flags
+        self.was = f.busy
+        self.was_hidden = f.hidden
+        f.busy = self.was or self.on
+        f.hidden = self.was_hidden or self.hidden
 
     def __exit__(self, *exc):
-        _busy[0] = self.was
-        _hidden[0] = self.was_hidden
+        f = _flags
+        f.busy = self.was
+        f.hidden = self.was_hidden
 
 
 # ------------------------------------------------------------------- the dispatch layer
@@ -101,11 +113,12 @@ def _hook(op, args):
     casts first: tangents of the cast arguments, as PyTorch's): an op with a dual argument
     computes its outputs' tangents, then runs through the other layers as ever."""
     s = _reg.dispatch_state
-    if _hidden[0]:
+    f = _flags
+    if f.hidden:
         g = s.grad_call
         return g(op, args) if g is not None else op.eager(*args)
     nxt = s.inner
-    if _busy[0] or not _TANGENTS or not _has_dual(args):
+    if f.busy or not _TANGENTS or not _has_dual(args):
         return nxt(op, args) if nxt is not None else op.eager(*args)
     return _dual_call(op, args, nxt)
 
@@ -115,7 +128,7 @@ def _compute(op, args):
     tracer's call; autocast's compute calls it): as _hook, over autograd's call."""
     s = _reg.dispatch_state
     nxt = s.grad_call
-    if _busy[0] or not _TANGENTS or not _has_dual(args):
+    if _flags.busy or not _TANGENTS or not _has_dual(args):
         return nxt(op, args) if nxt is not None else op.eager(*args)
     return _dual_call(op, args, nxt)
 
@@ -205,7 +218,7 @@ def _pushed(op, args, written):
             return d.clone() if write else d
         d = a.detach()
         if t is not None and _is_diff_dtype(d):
-            d = d.requires_grad_(True)
+            d._set_requires_grad(True)
             leaves.append(d)
             tangents.append(t.to(d.dtype))
         return d.clone() if write else d
@@ -223,7 +236,9 @@ def _pushed(op, args, written):
         diff = [o for o in outs if o.requires_grad and _is_diff_dtype(o)]
         res = {}
         if diff:
-            us = [zeros_like(o).requires_grad_(True) for o in diff]
+            us = [zeros_like(o) for o in diff]
+            for u in us:
+                u._set_requires_grad(True)
             gs = _grad(diff, leaves, us, create_graph=True, allow_unused=True)
             pairs = [(g, t) for g, t in zip(gs, tangents) if g is not None and g.requires_grad]
             jt = [None] * len(us)
@@ -259,6 +274,17 @@ def _dual_call(op, args, nxt):
         raise NotImplementedError(f"Trying to use forward AD with {op.schema.base_name}_out "
                                   f"that does not support it because it is an out= "
                                   f"function")
+    missing = _no_forward_formula(op)
+    if missing is not None:
+        # (a derivatives.yaml not_implemented entry, named aten::<op>: the short words)
+        raise NotImplementedError(
+            f"Trying to use forward AD with {missing} that does not support it." if
+            missing.startswith("aten::") else
+            f"Trying to use forward AD with {missing} that does not support it because it "
+            f"has not been implemented yet.\nPlease file an issue to PyTorch at "
+            f"https://github.com/pytorch/pytorch/issues/new?template=feature-request.yml so "
+            f"that we can prioritize its implementation or submit a PR adding the "
+            f"implementation to derivatives.yaml")
     if not _differentiable(op):
         result = nxt(op, args) if nxt is not None else op.eager(*args)
         for i in written:
@@ -269,7 +295,8 @@ def _dual_call(op, args, nxt):
                 with _Busy(hidden=True):
                     t.zero_()
         return result
-    if op.forward_derivative is not None and not written:
+    if op.forward_derivative is not None and not written and \
+            not isinstance(op.forward_derivative, NoForwardDerivative):
         result = nxt(op, args) if nxt is not None else op.eager(*args)
         tangent = _formula_tangent(op, args, result)
         if tangent is not None and isinstance(result, Tensor):
@@ -297,6 +324,24 @@ def _dual_call(op, args, nxt):
                 continue
             _write_tangent(r, prev[w], t)
     return result
+
+
+def _no_forward_formula(op):
+    """The ATen name PyTorch's forward AD refusal gives for op, or None: an op marked
+    no_forward_derivative, or one whose derivative is not implemented (its message names
+    the op as PyTorch's does: 'aten::histogram' for a derivatives.yaml not_implemented
+    entry, '_unique2' for an op without one)."""
+    fd = op.forward_derivative
+    if isinstance(fd, NoForwardDerivative):
+        return fd.name
+    msg = getattr(op.derivative, "not_implemented", None)
+    if not isinstance(msg, str):
+        return None
+    if msg.startswith("derivative for aten::"):
+        return msg.split()[2]
+    if msg.startswith("the derivative for '"):
+        return msg.split("'")[1]
+    return None
 
 
 def _tangent_to_saved_output(r, t):
@@ -368,7 +413,7 @@ def _write_tangent(w, prev, t):
 def _tangents_of_args(args):
     """A custom Function's call: its inputs' tangents (None for one without), or None
     when none has one (no dual level, or no dual input)."""
-    if not _TANGENTS or _busy[0]:
+    if not _TANGENTS or _flags.busy:
         return None
     tangents = [_tangent_of(a) if isinstance(a, Tensor) else None for a in args]
     return tangents if any(t is not None for t in tangents) else None
@@ -482,7 +527,7 @@ def unpack_dual(tensor, *, level=None):
         if tangent is not None:
             raise RuntimeError("Invalid level given to _fw_primal")
     with _Busy():
-        primal = tensor.view_as(tensor)
+        primal = _reg.OPS["aten::_fw_primal"].public(tensor, level)
     return UnpackedDualTensor(primal, tangent)
 
 

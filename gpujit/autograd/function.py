@@ -2,6 +2,8 @@
 recording and a user-written backward, joined to the graph as one node."""
 from __future__ import annotations
 
+import itertools
+import threading
 import weakref
 
 from .. import dtypes as _dt
@@ -18,7 +20,23 @@ __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 # torch.func transforms running now (gpujit/func keeps the counts): grad-like levels,
 # forward (jvp-like) levels, vmap levels; a custom Function refuses what PyTorch's
 # functorch refuses under them
-FUNCTORCH = [0, 0, 0]
+class _TransformCounts(threading.local):
+    """FUNCTORCH[k]: per thread, as PyTorch's functorch levels."""
+
+    def __init__(self):
+        self.counts = [0, 0, 0]
+
+    def __getitem__(self, k):
+        return self.counts[k]
+
+    def __setitem__(self, k, v):
+        self.counts[k] = v
+
+
+FUNCTORCH = _TransformCounts()
+# each transform level, grad-like or vmap, takes the next number when it starts: a larger
+# number is a transform nested inside (which of them handles a Function's call first)
+TRANSFORM_IDS = itertools.count(1)
 
 _NEEDS_SETUP_CONTEXT = (
     "In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, "
@@ -128,8 +146,10 @@ class Function:
         raise TypeError("a custom Function must define a backward staticmethod")
 
     # torch.func.vmap of apply: with generate_vmap_rule the Function runs per element (as
-    # any code under vmap here); without it and without a vmap staticmethod, refused
+    # any code under vmap here); with a vmap staticmethod that computes its outputs
+    # (func/_vmap.py: run_vmap_rule); without either, refused
     generate_vmap_rule = False
+    _gpujit_op = False
 
     @staticmethod
     def vmap(info, in_dims, *args):
@@ -145,8 +165,16 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        if FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]:
+        rule = None
+        if (FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]) and not cls._gpujit_op:
             _check_functorch(cls, args)
+            if FUNCTORCH[2] and cls.vmap is not Function.vmap:
+                from ..func._vmap import run_vmap_rule, vmap_rule_level
+                rule = vmap_rule_level(args)
+                if rule is not None and rule[1]:
+                    # (the vmap is the innermost transform: as PyTorch's, the rule's own
+                    # ops are what the transforms around it and autograd differentiate)
+                    return run_vmap_rule(cls, args, rule[0])
         ctx = FunctionCtx()
         ctx._node_name = f"{cls.__name__}Backward"
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -156,7 +184,11 @@ class Function:
             if cls.setup_context is Function.setup_context:
                 result = cls.forward(ctx, *args)
             else:
-                result = cls.forward(*args)
+                if rule is not None:        # (a grad-like transform inside the vmap)
+                    from ..func._vmap import run_vmap_rule
+                    result = run_vmap_rule(cls, args, rule[0])
+                else:
+                    result = cls.forward(*args)
                 cls.setup_context(ctx, args, result)
         outs = result if isinstance(result, tuple) else (result,)
         dirty = _mark_dirty(ctx, outs)
@@ -204,19 +236,28 @@ class Function:
         return tuple(fixed) if isinstance(result, tuple) else fixed[0]
 
 
+class OpFunction(Function):
+    """gpujit's own Functions (the sparse kernels' autograd): they stand for PyTorch's ops,
+    which torch.func transforms run, so the refusals of user Functions do not apply."""
+    _gpujit_op = True
+
+
 def _check_functorch(cls, args):
     """Under torch.func transforms, PyTorch's refusals: an old-style Function (forward
     taking ctx, no setup_context), vmap over a Function without vmap support, jvp of one
     without jvp."""
     if cls.setup_context is Function.setup_context:
         raise RuntimeError(_NEEDS_SETUP_CONTEXT)
-    if FUNCTORCH[2] and not cls.generate_vmap_rule and cls.vmap is Function.vmap:
-        from ..func._vmap import is_batched
-        if any(is_batched(a) for a in args):
-            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not "
-                               f"have vmap support. Please override and implement the vmap "
-                               f"staticmethod or set generate_vmap_rule=True. For more "
-                               f"details, please see "
+    if FUNCTORCH[2] and bool(cls.generate_vmap_rule) != (cls.vmap is Function.vmap):
+        from ..func._vmap import batched_argument
+        if any(batched_argument(a) for a in args):
+            what = ("has both generate_vmap_rule=True and an overridden vmap staticmethod. "
+                    "Please set generate_vmap_rule=False or delete the overridden vmap "
+                    "staticmethod to avoid ambiguity" if cls.generate_vmap_rule else
+                    "does not have vmap support. Please override and implement the vmap "
+                    "staticmethod or set generate_vmap_rule=True")
+            raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it {what}. For "
+                               f"more details, please see "
                                f"https://pytorch.org/docs/main/notes/extending.func.html")
     if FUNCTORCH[1] and cls.jvp is Function.jvp and any(
             isinstance(a, Tensor) and a.requires_grad for a in args):

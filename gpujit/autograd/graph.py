@@ -41,7 +41,8 @@ def backward_name(op, bound=None, result=None) -> str:
 _NODE_CLASSES: dict = {}
 # (a node's name as the version error says it: ExpBackward0 -> Exp, PowBackward1 -> Pow1)
 _BACKWARD_SUFFIX = re.compile(r"Backward(?:0$|(?=\d+$)|$)")
-_QUALIFIED_NAMES = frozenset({"CopyBackwards", "NotImplemented", "AccumulateGrad"})
+_QUALIFIED_NAMES = frozenset({"CopyBackwards", "NotImplemented", "AccumulateGrad",
+                              "Identity"})
 
 
 def node_class(name: str) -> type:

@@ -1,18 +1,23 @@
-"""torch.func.grad, grad_and_value, vjp, jvp and linearize over gpujit's reverse-mode
-autograd.
+"""torch.func.grad, grad_and_value, vjp, jvp and linearize over gpujit's autograd.
 
-There is no forward-mode AD: jvp and linearize use the double-vjp trick. f runs once, its
-vjp u -> J^T u is recorded with a zero cotangent u that requires grad, and differentiating
-that (linear) vjp with respect to u in the direction of a tangent t gives J t exactly. The
-cost differs from PyTorch's: one forward, one backward with create_graph, then one
-backward of the backward per tangent (PyTorch: one forward with dual numbers); it needs
-the double backward of every op f uses (a custom Function marked once_differentiable has
-none)."""
+jvp is forward-mode AD, as PyTorch's: f runs once on dual tensors (autograd.forward_ad),
+each op pushing its tangent forward (with its forward formula where the registry has one,
+a custom Function's jvp staticmethod). forward_ad has one level, so a jvp inside another
+(or inside the user's dual_level) and a complex one take the double-vjp trick, which is
+also what linearize (and jacfwd, in _jac.py) use: f runs once, its vjp u -> J^T u is
+recorded with a zero cotangent u that requires grad, and differentiating that (linear)
+vjp with respect to u in the direction of a tangent t gives J t exactly. That costs one
+forward, one backward with create_graph, then one backward of the backward per tangent;
+it needs the double backward of every op f uses (a custom Function marked
+once_differentiable has none)."""
 from __future__ import annotations
 
+import contextlib
 import functools
 
+from ..autograd import forward_ad as _fw
 from ..autograd import grad_mode
+from ..ops import registry as _reg
 from ..tensor import Tensor
 from ._tree import tree_flatten, tree_unflatten, treespec_pprint
 from ..autograd.functional import _autograd_grad
@@ -135,30 +140,72 @@ def vjp(func, *primals, has_aux=False):
 _JVP = "jvp(f, primals, tangents)"
 
 
+def _has_forward_rule(outputs):
+    """Does the graph of outputs hold a node whose tangent PyTorch computes with a rule
+    of its own (an op with a forward formula, whose backward the double-vjp trick may
+    differentiate where it is singular: logcumsumexp's at a zero cotangent; a custom
+    Function with a jvp staticmethod)?"""
+    from ..autograd.function import Function, FunctionBackward
+    from ..autograd.graph import OpBackward
+    seen = set()
+    stack = [t.grad_fn for t in outputs if isinstance(t, Tensor) and t.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, OpBackward) and node.op.forward_derivative is not None:
+            return True
+        if isinstance(node, FunctionBackward) and node.cls.jvp is not Function.jvp:
+            return True
+        stack.extend(n for n, _ in node.next_functions if n is not None)
+    return False
+
+
 class _Linearized:
     """f run once at primals with the double-vjp trick recorded: `tangents_out(t)` is J t
     for flat tangents t (one per differentiated input)."""
 
-    def __init__(self, func, primals, argnums, has_aux, api):
-        self.level = level = Level(forward=True)
+    def __init__(self, func, primals, argnums, has_aux, api, constants=False,
+                 batched=False):
+        # (constants: f may return other things than tensors, which come back as they
+        # are, as linearize's)
+        from ..random import get_rng_state
+        self.constants = constants
+        self.func, self.primals, self.argnums, self.has_aux = func, primals, argnums, has_aux
+        self.rng = get_rng_state()
+        self.level = level = Level(forward=True, batched=batched)
         with level, recording():
             args, self.flat_diff, self.spec = _enter(level, primals, argnums)
             out = func(*args)
             out, aux = _split_aux(out, has_aux, api)
             self.flat_out, self.out_spec = tree_flatten(out)
-            assert_non_empty_tensor_output(self.flat_out, api)
+            if not constants:
+                assert_non_empty_tensor_output(self.flat_out, api)
             self.connected = level.reaches_outside(self.flat_out)
             # the vjp is linear in its cotangents u: its derivative along t is J t
-            self.diff_out = [o for o in self.flat_out if o.requires_grad]
+            self.diff_out = [o for o in self.flat_out
+                             if isinstance(o, Tensor) and o.requires_grad]
             self.us = [level.leaf(o.new_zeros(o.shape)) for o in self.diff_out]
             self.vjps = [(g, k) for k, g in enumerate(
                 grads_or_zeros(self.diff_out, self.flat_diff, self.us, create_graph=True,
                                retain_graph=True)) if g.requires_grad]
             self.aux = unwrap_aux(level, aux) if has_aux else None
         self.primals_out = tree_unflatten(level.unwrap_all(self.flat_out), self.out_spec)
+        self.forward_mode = _has_forward_rule(self.flat_out)
 
     def tangents_out(self, flat_tangents, strict=False):
         from .. import zeros_like
+        if self.forward_mode and _fw._current_level < 0 and not any(
+                t.is_complex() for t in flat_tangents):
+            # f's graph holds a node whose tangent is not the derivative of its backward:
+            # forward-mode AD for each tangent (f runs again, from the generator state
+            # the recording started from, so that it draws what the recording drew)
+            from ..random import fork_rng, set_rng_state
+            with fork_rng(devices=[]):
+                set_rng_state(self.rng)
+                return _forward_mode(self.func, self.primals, flat_tangents, self.argnums,
+                                     strict, self.has_aux, self.constants)[1]
         create = grad_mode.is_grad_enabled() and (self.connected or any(
             isinstance(t, Tensor) and t.requires_grad for t in flat_tangents))
         res = (None,) * len(self.us)
@@ -170,7 +217,9 @@ class _Linearized:
         outs = []
         for o in self.flat_out:
             t = by_out.get(id(o))
-            if t is None:
+            if not isinstance(o, Tensor):
+                t = o
+            elif t is None:
                 if strict:
                     raise RuntimeError("jvp(f, primals, tangents, strict=True): The output "
                                        "of f is independent of the inputs. This is not "
@@ -213,8 +262,67 @@ def _check_tangents(primals, tangents, argnums):
     return flat_t
 
 
+def _unwrap_dual(o):
+    """A jvp output as PyTorch's transforms unwrap it: an alias (AliasBackward0) without
+    the tangent."""
+    if not isinstance(o, Tensor):
+        return o
+    with _fw._Busy():
+        return _reg.OPS["aten::alias"].public(o)
+
+
+def _forward_mode(func, primals, flat_t, argnums, strict, has_aux, constants=False):
+    """jvp by forward-mode AD (autograd.forward_ad): f runs once on dual tensors, each op
+    pushing the tangents forward with its forward formula (a custom Function's jvp), as
+    PyTorch's jvp does."""
+    from .. import zeros_like
+    level = Level(forward=True)
+    # (out of inference mode, where forward AD pushes nothing, as PyTorch's jvp)
+    outside = grad_mode.inference_mode(False) if grad_mode.state.inference else \
+        contextlib.nullcontext()
+    with outside, _fw.dual_level(), level:
+        diff = primals if argnums is None else slice_argnums(primals, argnums,
+                                                              as_tuple=False)
+        flat_p, spec = tree_flatten(diff)
+        duals = [_fw.make_dual(p, t.to(p.dtype)) for p, t in zip(flat_p, flat_t)]
+        diff = tree_unflatten(duals, spec)
+        args = diff if argnums is None else replace_args(primals, diff, argnums)
+        out = func(*args)
+        out, aux = _split_aux(out, has_aux, _JVP)
+        flat_out, out_spec = tree_flatten(out)
+        if not constants:
+            assert_non_empty_tensor_output(flat_out, _JVP)
+        tangents_out = []
+        for o in flat_out:
+            if not isinstance(o, Tensor):
+                tangents_out.append(o)
+                continue
+            t = _fw.unpack_dual(o).tangent
+            if t is None:
+                if strict:
+                    raise RuntimeError("jvp(f, primals, tangents, strict=True): The output "
+                                       "of f is independent of the inputs. This is not "
+                                       "allowed with strict=True.")
+                t = zeros_like(o)
+            tangents_out.append(t)
+        # (the outputs as PyTorch's unwrapped ones: aliases without a tangent)
+        primals_out = tree_unflatten([_unwrap_dual(o) for o in flat_out], out_spec)
+        tangents_out = tree_unflatten(tangents_out, out_spec)
+        if has_aux:
+            flat_aux, aux_spec = tree_flatten(aux)
+            for a in flat_aux:
+                if not isinstance(a, Tensor):
+                    raise RuntimeError(f"Expected tensors, got unsupported type {type(a)}")
+            aux = tree_unflatten([_unwrap_dual(a) for a in flat_aux], aux_spec)
+    return (primals_out, tangents_out, aux) if has_aux else (primals_out, tangents_out)
+
+
 def _jvp(func, primals, tangents, argnums=None, strict=False, has_aux=False):
     flat_t = _check_tangents(primals, tangents, argnums)
+    if _fw._current_level < 0 and not any(t.is_complex() for t in flat_t):
+        # (one forward level: a jvp inside another, or inside the user's dual_level, and
+        # complex numbers, which forward_ad does not support, take the double-vjp trick)
+        return _forward_mode(func, primals, flat_t, argnums, strict, has_aux)
     lin = _Linearized(func, primals, argnums, has_aux, _JVP)
     flat_t = [t.to(p.dtype) for t, p in zip(flat_t, lin.flat_diff)]
     out = lin.tangents_out(flat_t, strict)
@@ -233,7 +341,7 @@ def linearize(func, *primals):
     for the output, once for the linearization)."""
     output = func(*primals)
     flat_p, p_spec = tree_flatten(primals)
-    lin = _Linearized(func, primals, None, False, "linearize(f, *primals)")
+    lin = _Linearized(func, primals, None, False, "linearize(f, *primals)", constants=True)
 
     def jvp_fn(*tangents):
         flat_t, t_spec = tree_flatten(tangents)

@@ -4,7 +4,10 @@ jacrev runs f once and pulls back one basis cotangent per output element (PyTorc
 them all back at once under vmap: same values, one backward per row here). jacfwd pushes
 one basis tangent per input element through the double-vjp trick of `_grad._Linearized`:
 f runs once (under randomness='different' it runs once per column, as PyTorch's vmap
-would draw differently per column), then one backward-of-backward per column."""
+would draw differently per column), then one backward-of-backward per column; when f's
+graph holds a node with a forward rule of its own (an op's forward formula, a custom
+Function's jvp) each column is pushed by forward-mode AD instead, f running once more per
+column."""
 from __future__ import annotations
 
 from ..tensor import Tensor
@@ -114,7 +117,8 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             flat_res = [r[0] for r in flat_res]      # one column's shape: the output's
         else:
             with randomness_scope(randomness):
-                lin = _Linearized(func, args, argnums, has_aux, "jvp(f, primals, tangents)")
+                lin = _Linearized(func, args, argnums, has_aux, "jvp(f, primals, tangents)",
+                                  batched=True)
             error_if_complex("jacfwd", lin.flat_out, is_input=False)
             # one basis tangent at a time (all of them at once would be total**2 numbers)
             cols = [tree_flatten(lin.tangents_out(_one_hots(flat_primals, k)))[0]

@@ -9,11 +9,13 @@ of a transform still running around it), which is when PyTorch's unwrapped resul
 still be differentiable; the leaves of a finished level are constants to the others."""
 from __future__ import annotations
 
+import threading
 import weakref
 
 from ..autograd import forward_ad as _fw
 from ..autograd import grad_mode
 from ..autograd.function import FUNCTORCH as _FUNCTORCH
+from ..autograd.function import TRANSFORM_IDS as _TRANSFORM_IDS
 from ..autograd.functional import _autograd_grad
 from ..autograd.graph import AccumulateGrad
 from ..autograd.recording import edge_of
@@ -25,38 +27,56 @@ __all__ = ["Level", "recording", "slice_argnums", "normalize_argnums", "replace_
            "grads_or_zeros"]
 
 
-_ACTIVE: list = []       # the levels whose function is running now, innermost last
+class _ThreadLevels(threading.local):
+    def __init__(self):
+        self.active = []     # the levels whose function is running now, innermost last
+
+
+_T = _ThreadLevels()
 _OWNER: dict = {}        # id(fresh leaf) -> (weak reference to it, the level that made it)
 
 
 class Level:
     """Used as `with level:` around the call of the transformed function."""
 
-    def __init__(self, forward=False):
+    def __init__(self, forward=False, batched=False):
         self.grad_was_enabled = grad_mode.is_grad_enabled()
         self.fresh = []          # kept alive so that their ids stay theirs
         self.ids = set()
         self.forward = forward   # (a jvp-like transform's: PyTorch's forward-mode level)
+        # (jacfwd's: PyTorch's vmap over jvp, whose batched tensors are those carrying the
+        # tangents, here what requires grad; it counts as a vmap for custom Functions)
+        self.batched = batched
 
     def __enter__(self):
-        _ACTIVE.append(self)
+        self.order = next(_TRANSFORM_IDS)
+        _T.active.append(self)
         _FUNCTORCH[1 if self.forward else 0] += 1
+        if self.batched:
+            _FUNCTORCH[2] += 1
         return self
 
     def __exit__(self, *exc):
-        _ACTIVE.remove(self)
+        _T.active.remove(self)
         _FUNCTORCH[1 if self.forward else 0] -= 1
+        if self.batched:
+            _FUNCTORCH[2] -= 1
 
     def leaf(self, t):
         """A leaf of this level (not connected to anything outside it; a forward-mode
         tangent t carries stays with it, as PyTorch's wrappers keep it)."""
-        t = _keep_tangent(t, t.detach().requires_grad_(True))
+        d = t.detach()
+        d._set_requires_grad(True)
+        t = _keep_tangent(t, d)
+        self.own(t)
+        return t
+
+    def own(self, t):
         self.fresh.append(t)
         self.ids.add(id(t))
         key = id(t)
         _OWNER[key] = (weakref.ref(t, lambda _r, k=key, owners=_OWNER: owners.pop(k, None)),
                        self)
-        return t
 
     def _outside(self, v):
         """Is leaf v from outside this level? A user's tensor, or one of a transform
@@ -67,7 +87,7 @@ class Level:
         rec = _OWNER.get(id(v))
         if rec is None or rec[0]() is not v:
             return True
-        return rec[1] in _ACTIVE
+        return rec[1] in _T.active
 
     def wrap(self, x):
         if not isinstance(x, Tensor):
@@ -109,6 +129,16 @@ class Level:
 
     def unwrap_all(self, tensors):
         return tuple(self.unwrap(t) for t in tensors)
+
+
+def adopt(t):
+    """Leaf t was made to require grad while a transform runs (torch.ones(2,
+    requires_grad=True) inside f): the innermost level owns it, so that its results are
+    cut there as PyTorch's (whose tensor is wrapped at that level)."""
+    active = _T.active
+    rec = _OWNER.get(id(t))
+    if active and (rec is None or rec[0]() is not t):
+        active[-1].own(t)
 
 
 class recording:

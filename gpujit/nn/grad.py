@@ -18,12 +18,15 @@ def _conv_grad(nd, conv, wrt_input, input, weight, grad_output, stride, padding,
     tup = (_single, _pair, _triple)[nd - 1]
     with _gpujit.enable_grad():
         # (a convolution is linear in each operand: the one differentiated can be zeros)
+        # (_set_requires_grad: PyTorch's computes this in C++, allowed under torch.func)
         if wrt_input:
-            x = grad_output.new_zeros(tuple(input)).requires_grad_()
+            x = grad_output.new_zeros(tuple(input))
+            x._set_requires_grad(True)
             w = weight.detach()
         else:
             x = input.detach()
-            w = grad_output.new_zeros(tuple(weight)).requires_grad_()
+            w = grad_output.new_zeros(tuple(weight))
+            w._set_requires_grad(True)
         out = conv(x, w, None, tup(stride), tup(padding), tup(dilation), groups)
         if tuple(out.shape) != tuple(grad_output.shape):
             raise RuntimeError(f"conv{nd}d_{'input' if wrt_input else 'weight'}: grad_output "

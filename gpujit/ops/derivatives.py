@@ -289,6 +289,23 @@ def forward_derivative(*targets):
     return deco
 
 
+class NoForwardDerivative:
+    """OpDef.forward_derivative of an op PyTorch has a backward formula for but no
+    forward one: forward-mode AD refuses it with PyTorch's NotImplementedError, naming the
+    ATen op that lacks it (`name`)."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+def no_forward_derivative(name, *targets):
+    """Mark ops whose forward-mode AD PyTorch has not implemented (derivatives.yaml has no
+    result: formula for `name`, the ATen op they reach)."""
+    for t in targets:
+        for d in _opdefs(t):
+            d.forward_derivative = NoForwardDerivative(name)
+
+
 def nondifferentiable(*targets, reason, inplace_error=None, untracked_inplace=False):
     """Mark ops whose outputs carry no gradient (integer-valued, random, comparisons...)."""
     for t in targets:

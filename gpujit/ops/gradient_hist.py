@@ -408,8 +408,10 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
                 b.requires_grad for b in bins):
             # (an edge tensor that requires grad is an input PyTorch records too; gpujit's
             # derivative inputs are the Tensor arguments: the refused backward, added)
+            leaf = input.detach()
+            leaf._set_requires_grad(True)
             hist = OPS["aten::_histogramdd_from_bin_tensors"].public(
-                input.detach().requires_grad_(), bins, density=density, **kw)
+                leaf, bins, density=density, **kw)
         return histogramdd_result(hist, tuple(bins))
     bins = [int(b) for b in bins]
     rk = {} if range is None else {"range": [float(r) for r in range]}

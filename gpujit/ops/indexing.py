@@ -557,6 +557,13 @@ def alias(xp, self):
     return self.view()
 
 
+@op("aten::_fw_primal(Tensor(a) self, int level) -> Tensor(a)", tags={"view"}, method=False,
+    function=False, meta=lambda self, level: self)
+def _fw_primal(xp, self, level):
+    """forward_ad.unpack_dual's primal: a view whose node is PyTorch's Identity."""
+    return self.view()
+
+
 @op("aten::lift_fresh(Tensor(a) self) -> Tensor(a)", tags={"view"}, method=False,
     function=False, meta=lambda self: self)
 def lift_fresh(xp, self):
@@ -570,7 +577,7 @@ def lift_fresh(xp, self):
 from .registry import derivative as _derivative  # noqa: E402
 
 
-@_derivative(alias, lift_fresh)
+@_derivative(alias, lift_fresh, _fw_primal)
 def _alias_grad(grad):
     return grad
 

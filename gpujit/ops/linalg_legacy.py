@@ -298,3 +298,9 @@ def _removed(name):
 for _name in _REMOVED:
     PUBLIC[_name] = _removed(_name)
     tensor_method(_name)(PUBLIC[_name])      # x.lstsq(A) ... raise the same
+
+
+# (PyTorch's derivatives.yaml: cholesky has a backward, no forward formula)
+from .derivatives import no_forward_derivative as _no_forward  # noqa: E402
+
+_no_forward("cholesky", "aten::cholesky")

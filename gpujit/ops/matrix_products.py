@@ -530,3 +530,9 @@ def _chain_kept(matrices, matrices_needs_grad):
 def _chain_matmul_grad(grad, matrices_shape, kept, matrices_needs_grad):
     from .linalg_matfn import _chain_backward
     return _chain_backward(grad, matrices_shape, kept, matrices_needs_grad)
+
+
+# (PyTorch's cdist reaches _cdist_forward, which has a backward but no forward formula)
+from .derivatives import no_forward_derivative as _no_forward  # noqa: E402
+
+_no_forward("_cdist_forward", "aten::cdist")

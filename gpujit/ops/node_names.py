@@ -297,6 +297,7 @@ RULES = {
     "aten::swapaxes": "TransposeBackward0", "aten::swapdims": "TransposeBackward0",
     "aten::take_along_dim": "GatherBackward0",
     "aten::kron": "UnsafeViewBackward0",
+    "aten::_fw_primal": "Identity",
     "aten::ravel": "ViewBackward0",
     "aten::unflatten.int": "ViewBackward0",
     "aten::hsplit.int": "SliceBackward0", "aten::hsplit.array": "SliceBackward0",

@@ -31,6 +31,7 @@ import math
 import os
 import struct
 import sys
+import threading
 
 import numpy as np
 
@@ -758,9 +759,16 @@ def cuda_generator(dev):
     return g
 
 
-# the randomness mode of each vmap running now, innermost last (func/_vmap.py pushes and
-# pops; "same" entries also hold the generators' states to rewind each element to)
-vmap_randomness: list = []
+class _VmapRandomness(threading.local):
+    """The randomness mode of each vmap running now in this thread, innermost last
+    (func/_vmap.py pushes and pops; "same" entries also hold the generators' states to
+    rewind each element to). Per thread, as PyTorch's functorch levels."""
+
+    def __init__(self):
+        self.modes = []
+
+
+_VMAP = _VmapRandomness()
 
 RANDOM_IN_VMAP = ("vmap: called random operation while in randomness error mode. Please "
                   "either use the 'same' or 'different' randomness flags on vmap or perform "
@@ -770,17 +778,17 @@ RANDOM_IN_VMAP = ("vmap: called random operation while in randomness error mode.
 def _vmap_draw(g):
     """A random op is about to draw from g inside a vmap: refuse it ('error' anywhere up
     the nest), or note g's state so that 'same' can rewind it for the next element."""
-    for mode in vmap_randomness:
+    for mode in _VMAP.modes:
         if mode[0] == "error":
             raise RuntimeError(RANDOM_IN_VMAP)
-    for mode in vmap_randomness:
+    for mode in _VMAP.modes:
         if mode[0] == "same" and mode[1] is not None and id(g) not in mode[1]:
             mode[1][id(g)] = (g, g.get_state())
 
 
 def generator_for(dev, generator=None):
     """The stream to draw from for an op on dev (the device's default, or `generator`)."""
-    if vmap_randomness:
+    if _VMAP.modes:
         _vmap_draw(generator if isinstance(generator, Generator) else
                    default_generator if dev is _cpu else cuda_generator(dev))
     if generator is None:

@@ -102,7 +102,8 @@ def replay_derivative(opdef, compose, wrt, params, at_forward=False):
                 leaves.append(None)
                 continue
             if not (record and t.requires_grad):
-                t = t.detach().requires_grad_()
+                t = t.detach()
+                t._set_requires_grad(True)
             args[w] = t
             leaves.append(t)
         with gpujit.enable_grad():

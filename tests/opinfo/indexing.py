@@ -96,5 +96,7 @@ ALIAS = OpInfo("aten::alias", ref=lambda x: x,
                samples=[Sample(rand(3, 4)), Sample(rand()), Sample(rand(2, dtype=B))])
 LIFT_FRESH = OpInfo("aten::lift_fresh", ref=lambda x: x,
                     samples=[Sample(rand(3, 4)), Sample(rand()), Sample(rand(2, dtype=B))])
+FW_PRIMAL = OpInfo("aten::_fw_primal", ref=lambda x, level: x,
+                   samples=[Sample(rand(3, 4), 0), Sample(rand(), 0)])
 
-OPINFOS = [INDEX, INDEX_PUT_, INDEX_PUT, ALIAS, LIFT_FRESH]
+OPINFOS = [INDEX, INDEX_PUT_, INDEX_PUT, ALIAS, LIFT_FRESH, FW_PRIMAL]
