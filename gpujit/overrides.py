@@ -15,11 +15,14 @@ not seen. Every registry op call otherwise (torch.add(x, 1), the ops of gpujit's
 functional Python code, ops on plain Tensors given a subclass argument) is seen by a
 dispatch layer in front of the others (ops/registry.py's hook chain), as gpujit.<name>.
 
+gpujit's Python-level public functions (F.mse_loss, F.normalize, torch.split ...) are
+entry points as PyTorch's: the handler sees the function once (func = the function), not
+the ops inside (gpujit/_function_entries.py puts the check in their code).
+
 Cost: nothing until a Tensor subclass with an active `__torch_function__` is defined; the
-dispatch layer is there only while one exists. Not as PyTorch: gpujit's Python-level
-functions (F.mse_loss, F.normalize, torch.split ...) are not entry points themselves (their
-ops are seen; PyTorch shows the function once); objects that are not Tensors reach
-`__torch_function__` only through `handle_torch_function` (their own code calling it).
+dispatch layer and the functions' check are there only while one exists. Not as PyTorch:
+objects that are not Tensors reach `__torch_function__` only through
+`handle_torch_function` (their own code calling it).
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ import sys as _sys
 import threading
 import weakref
 
+from . import _function_entries
 from .ops.registry import dispatch_state as _S
 from .tensor import Tensor
 
@@ -94,6 +98,7 @@ def enable(cls):
     _live[0] += 1
     weakref.finalize(cls, _class_gone)
     if _S.torch_function is None:
+        _function_entries.install()
         _S.torch_function = _dispatch
         _S.refresh()
 
@@ -103,6 +108,7 @@ def _class_gone():
     if not _live[0] and _S.torch_function is not None:
         _S.torch_function = None
         _S.refresh()
+        _function_entries.uninstall()
 
 
 # ------------------------------------------------------------------ Tensor entry points
