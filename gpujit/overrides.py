@@ -148,11 +148,18 @@ def _static(cls, name):
     return None
 
 
+# gpujit's counterparts of PyTorch's Python library: nn.Module code (BatchNorm1d's
+# input.dim()), optimizers, distributions, utils, whose Tensor calls PyTorch's handler sees
+_LIBRARY = ("gpujit.nn.", "gpujit.optim.", "gpujit.distributions.", "gpujit.utils.")
+
+
 def _user_call() -> bool:
-    """Whether the Tensor attribute being entered was called from outside gpujit: gpujit's
-    own Python code (F.mse_loss reading input.shape) is what PyTorch runs under its
-    function's handler with the protocol off; its op calls are still seen (below)."""
-    return not _sys._getframe(2).f_globals.get("__name__", "").startswith("gpujit")
+    """Whether the Tensor attribute being entered was called from user code or from
+    gpujit's counterpart of PyTorch's Python library (nn, optim ...): gpujit's plumbing (ops,
+    Tensor's Python methods) reads tensors as PyTorch's C++ does, unseen; a public function
+    (F.mse_loss reading input.shape) runs under its own handler with the protocol off."""
+    name = _sys._getframe(2).f_globals.get("__name__", "")
+    return not name.startswith("gpujit") or name.startswith(_LIBRARY)
 
 
 def _method_entry(orig, func):
@@ -354,6 +361,21 @@ def default_torch_function(cls, func, types, args=(), kwargs=None):
         if func in _NOWRAP:
             return ret
         return _convert(ret, cls)
+
+
+def name_tensor_methods():
+    """Tensor's Python methods that are defined under another name (x.split is
+    _split_method, x.flatten flatten_method) take their public one, as PyTorch's
+    (a handler logging func.__name__ sees 'split'); an alias of another public method
+    (x.absolute is x.abs) and a function that is also a public function of gpujit under its
+    own name keep theirs."""
+    import types
+    import gpujit
+    for name, v in list(vars(Tensor).items()):
+        if (name.startswith("_") or type(v) is not types.FunctionType or v.__name__ == name
+                or vars(Tensor).get(v.__name__) is v or getattr(gpujit, v.__name__, None) is v):
+            continue
+        v.__name__, v.__qualname__ = name, "Tensor." + name
 
 
 # ------------------------------------------------------------------------ torch.overrides

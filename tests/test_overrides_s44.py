@@ -219,3 +219,65 @@ def test_a_handler_error_and_disabled_protocol():
     with gpujit._C.DisableTorchFunctionSubclass():
         r = F.normalize(x, dim=0)
     assert type(r) is gpujit.Tensor and abs(r.sum().item() - 3 ** 0.5) < 1e-6
+
+
+def _training_step(torch):
+    nn, F = torch.nn, torch.nn.functional
+    log = []
+
+    class LoggingTensor(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            log.append(func.__name__)
+            return super().__torch_function__(func, types, args, kwargs)
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Dropout(0.1), nn.Linear(4, 2),
+                          nn.LayerNorm(2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x = torch.randn(5, 3).as_subclass(LoggingTensor)
+    y = torch.tensor([0, 1, 0, 1, 1])
+    out = []
+    opt.zero_grad()
+    r = model(x)
+    loss = F.cross_entropy(r, y)
+    out.append(list(log))
+    del log[:]
+    loss.backward()
+    opt.step()
+    out.append(list(log))
+    del log[:]
+    out.append((type(r).__name__, type(loss).__name__,
+                [type(p.grad).__name__ for p in model.parameters()][:2]))
+    # module code is seen (BatchNorm1d's input.dim(), nn.Flatten's input.flatten)
+    m2 = nn.Sequential(nn.Conv1d(2, 3, 2), nn.BatchNorm1d(3), nn.GELU(), nn.Flatten(),
+                       nn.Linear(6, 2))
+    r2 = m2(torch.randn(4, 2, 3).as_subclass(LoggingTensor))
+    r2.sum().backward()
+    nn.MSELoss()(r2, torch.zeros(4, 2))
+    out.append(list(log))
+    return out
+
+
+def test_training_step_logs_as_torch():
+    assert _training_step(gpujit) == [
+        ["linear", "relu", "dropout", "linear", "layer_norm", "cross_entropy"],
+        ["backward"], ("LoggingTensor", "LoggingTensor", ["Tensor", "Tensor"]),
+        ["conv1d", "dim", "dim", "batch_norm", "gelu", "flatten", "linear", "sum", "backward",
+         "mse_loss"]]
+
+
+def test_training_step_logs_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _training_step(gpujit) == _training_step(torch)
+
+
+def test_tensor_method_names_are_their_public_names():
+    # x.split / x.flatten / x.unique ... were _split_method, flatten_method, _unique_method:
+    # a handler logging func.__name__ saw those
+    T = gpujit.Tensor
+    for name in ("split", "flatten", "unique", "unique_consecutive", "where", "nonzero",
+                 "sum_to_size", "polygamma", "is_inference", "storage", "to_dense"):
+        f = getattr(T, name)
+        assert (f.__name__, f.__qualname__) == (name, "Tensor." + name)
+    assert T.absolute is T.abs and T.abs.__name__ == "abs"      # (an alias keeps its name)
