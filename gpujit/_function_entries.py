@@ -56,16 +56,17 @@ class _Check:
 
     @staticmethod
     def over(loc):
-        from .overrides import _is_disabled, _overloaded
+        from .overrides import _is_disabled, _mode_on, _overloaded
         if _is_disabled():
-            return False
+            return _mode_on()
         vals = tuple(loc.values())
         kw = [v for v in vals if type(v) is dict]     # (**kwargs)
-        return bool(_overloaded(vals + tuple(x for d in kw for x in d.values()), [], set()))
+        return bool(_overloaded(vals + tuple(x for d in kw for x in d.values()), [], set())) \
+            or _mode_on()
 
     @staticmethod
     def call(k, loc):
-        from .overrides import _call_overloaded, _overloaded
+        from .overrides import _call_overloaded, _is_disabled, _overloaded
         fn, pos, posonly, star, kwonly, starstar = _info[k]
         n_req = len(pos) - len(fn.__defaults__ or ())
         if star is not None:
@@ -78,8 +79,12 @@ class _Check:
         kwargs.update((p, loc[p]) for p in kwonly if p not in kwd or loc[p] is not kwd[p])
         if starstar is not None:
             kwargs.update(loc[starstar])
-        relevant = tuple(args) + tuple(kwargs.values())
-        return _call_overloaded(fn, _overloaded(relevant, [], set()), tuple(args), kwargs)
+        over = [] if _is_disabled() else _overloaded(tuple(args) + tuple(kwargs.values()),
+                                                     [], set())
+        # (a closure is a generic wrapper of registry ops, torch's C++ functions: their
+        # error's words)
+        return _call_overloaded(fn, over, tuple(args), kwargs,
+                                python_level=not fn.__code__.co_freevars)
 
 
 _CHECK = _Check()

@@ -20,21 +20,24 @@ entry points as PyTorch's: the handler sees the function once (func = the functi
 the ops inside (gpujit/_function_entries.py puts the check in their code).
 
 Cost: nothing until a Tensor subclass with an active `__torch_function__` is defined; the
-dispatch layer and the functions' check are there only while one exists. Not as PyTorch:
-objects that are not Tensors reach `__torch_function__` only through
-`handle_torch_function` (their own code calling it).
+dispatch layer and the functions' check are there only while one exists (or a
+TorchFunctionMode is pushed: then Tensor itself gets the entry points, so plain Tensors'
+calls are seen too). Not as PyTorch: objects that are not Tensors reach
+`__torch_function__` only through `handle_torch_function` (their own code calling it).
 """
 from __future__ import annotations
 
 import sys as _sys
 import threading
+import types as _types
 import weakref
 
 from . import _function_entries
 from .ops.registry import dispatch_state as _S
 from .tensor import Tensor
 
-__all__ = ["get_ignored_functions", "get_default_nowrap_functions", "has_torch_function",
+__all__ = ["TorchFunctionMode", "BaseTorchFunctionMode", "enable_reentrant_dispatch",
+           "get_ignored_functions", "get_default_nowrap_functions", "has_torch_function",
            "has_torch_function_unary", "has_torch_function_variadic", "handle_torch_function",
            "is_tensor_like", "is_tensor_method_or_property", "wrap_torch_function"]
 
@@ -56,11 +59,14 @@ class _DisabledTorchFunctionImpl:
 
 _disabled_torch_function_impl = _DisabledTorchFunctionImpl()
 
-_state = threading.local()          # .off: > 0 inside DisableTorchFunction(Subclass)
+# per thread: .off > 0 inside DisableTorchFunction(Subclass), .all_off > 0 inside
+# DisableTorchFunction (modes off too), .modes the TorchFunctionMode stack
+_state = threading.local()
 
 
 class DisableTorchFunctionSubclass:
-    """`with DisableTorchFunctionSubclass():` op calls inside skip __torch_function__."""
+    """`with DisableTorchFunctionSubclass():` calls inside skip Tensor subclasses'
+    __torch_function__ (a TorchFunctionMode still sees them)."""
     __slots__ = ()
 
     def __enter__(self):
@@ -73,12 +79,28 @@ class DisableTorchFunctionSubclass:
 
 
 class DisableTorchFunction(DisableTorchFunctionSubclass):
-    """As DisableTorchFunctionSubclass (gpujit has no torch function modes)."""
+    """`with DisableTorchFunction():` calls inside skip every __torch_function__, modes'
+    included."""
     __slots__ = ()
+
+    def __enter__(self):
+        _state.all_off = getattr(_state, "all_off", 0) + 1
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _state.all_off -= 1
+        return super().__exit__(*exc)
 
 
 def _is_disabled() -> bool:
+    """Whether subclasses' __torch_function__ is off."""
     return getattr(_state, "off", 0) > 0
+
+
+def _mode_on() -> bool:
+    """Whether a TorchFunctionMode sees this thread's calls."""
+    return _pushed[0] > 0 and bool(getattr(_state, "modes", None)) \
+        and not getattr(_state, "all_off", 0)
 
 
 def _active(cls) -> bool:
@@ -87,7 +109,8 @@ def _active(cls) -> bool:
 
 
 # ------------------------------------------------------------------------ the dispatch layer
-_live = [0]                         # how many subclasses with an active one exist
+_live = [0]         # how many subclasses with an active one exist, plus the modes pushed
+_pushed = [0]       # how many TorchFunctionModes are pushed (all threads)
 
 
 def enable(cls):
@@ -95,17 +118,18 @@ def enable(cls):
     __torch_function__) exists: when the last such class is collected, the layer goes and
     op calls pay nothing again. cls gets its Tensor entry points (_install_entries)."""
     _install_entries(cls)
-    _live[0] += 1
-    weakref.finalize(cls, _class_gone)
-    if _S.torch_function is None:
+    weakref.finalize(cls, _layer_needed, -1)
+    _layer_needed(1)
+
+
+def _layer_needed(n):
+    """A reason for the layer (and the public functions' check) more (1) or less (-1)."""
+    _live[0] += n
+    if _live[0] and _S.torch_function is None:
         _function_entries.install()
         _S.torch_function = _dispatch
         _S.refresh()
-
-
-def _class_gone():
-    _live[0] -= 1
-    if not _live[0] and _S.torch_function is not None:
+    elif not _live[0] and _S.torch_function is not None:
         _S.torch_function = None
         _S.refresh()
         _function_entries.uninstall()
@@ -158,42 +182,50 @@ def _user_call() -> bool:
     gpujit's counterpart of PyTorch's Python library (nn, optim ...): gpujit's plumbing (ops,
     Tensor's Python methods) reads tensors as PyTorch's C++ does, unseen; a public function
     (F.mse_loss reading input.shape) runs under its own handler with the protocol off."""
-    name = _sys._getframe(2).f_globals.get("__name__", "")
+    f = _sys._getframe(2)
+    if f.f_code is _ModeEntry.__call__.__code__:
+        f = f.f_back
+    name = f.f_globals.get("__name__", "")
     return not name.startswith("gpujit") or name.startswith(_LIBRARY)
 
 
-def _method_entry(orig, func):
+def _method_entry(orig, fname):
     def entry(self, *args, **kwargs):
-        if not _is_disabled() and _user_call():
-            over = _overloaded((self,) + args, [], set())
-            if kwargs:
-                _overloaded(tuple(kwargs.values()), over, {type(a) for a in over})
-            if over:
-                return _call_overloaded(func, over, (self,) + args, kwargs)
+        if (not _is_disabled() or _mode_on()) and _user_call():
+            over = []
+            if not _is_disabled():
+                _overloaded((self,) + args, over, set())
+                if kwargs:
+                    _overloaded(tuple(kwargs.values()), over, {type(a) for a in over})
+            if over or _mode_on():
+                # (func: Tensor's attribute now, which is this entry while a mode is on)
+                func = _static(Tensor, fname)
+                return _call_overloaded(func if callable(func) else orig, over,
+                                        (self,) + args, kwargs)
         return orig(self, *args, **kwargs)
     entry.__name__, entry.__qualname__ = orig.__name__, orig.__qualname__
     entry.__doc__, entry.__wrapped__ = orig.__doc__, orig
     return entry
 
 
-def _property_entry(prop):
-    get, fget = prop.__get__, prop.fget
+def _property_entry(name, prop):
+    fget = prop.fget
 
     def getter(self):
-        if not _is_disabled() and _user_call():
-            over = _overloaded((self,), [], set())
-            if over:
-                return _call_overloaded(get, over, (self,), {})
+        if (not _is_disabled() or _mode_on()) and _user_call():
+            over = [] if _is_disabled() else _overloaded((self,), [], set())
+            if over or _mode_on():
+                return _call_overloaded(_static(Tensor, name).__get__, over, (self,), {})
         return fget(self)
     if prop.fset is None:
         return property(getter, None, prop.fdel, prop.__doc__)
-    put, fset = prop.__set__, prop.fset
+    fset = prop.fset
 
     def setter(self, value):
-        if not _is_disabled() and _user_call():
-            over = _overloaded((self, value), [], set())
-            if over:
-                _call_overloaded(put, over, (self, value), {})
+        if (not _is_disabled() or _mode_on()) and _user_call():
+            over = [] if _is_disabled() else _overloaded((self, value), [], set())
+            if over or _mode_on():
+                _call_overloaded(_static(Tensor, name).__set__, over, (self, value), {})
                 return
         fset(self, value)
     return property(getter, setter, prop.fdel, prop.__doc__)
@@ -207,20 +239,23 @@ def _make_entries():
             continue            # (as PyTorch's: a handler may call x.as_subclass(Tensor))
         v = _static(Tensor, name)
         if isinstance(v, property):
-            out.append((name, _property_entry(v)))
+            out.append((name, _property_entry(name, v)))
         elif callable(v) and not isinstance(v, (staticmethod, classmethod, type)):
-            func = _static(Tensor, _OPERATOR_FUNCS.get(name, name))
-            out.append((name, _method_entry(v, func if callable(func) else v)))
+            out.append((name, _method_entry(v, _OPERATOR_FUNCS.get(name, name))))
     return out
+
+
+def _tensor_entries():
+    global _entries
+    if _entries is None:
+        _entries = _make_entries()
+    return _entries
 
 
 def _install_entries(cls):
     """cls's entry points for the Tensor attributes it inherits unchanged (those it or a
     class between it and Tensor defines, entry points included, stay)."""
-    global _entries
-    if _entries is None:
-        _entries = _make_entries()
-    for name, entry in _entries:
+    for name, entry in _tensor_entries():
         if _static(cls, name) is _static(Tensor, name):
             setattr(cls, name, entry)
 
@@ -256,27 +291,55 @@ def _add_in_order(out, seen, a):
 
 
 def _dispatch(op, args):
-    if not _is_disabled():
-        over = _overloaded(args, [], set())
-        if over:
-            func, pos, kw = _public_call(op, args)
-            return _call_overloaded(func, over, pos, kw)
+    over = [] if _is_disabled() else _overloaded(args, [], set())
+    if over or _mode_on():
+        func, pos, kw = _public_call(op, args)
+        return _call_overloaded(func, over, pos, kw)
     nxt = _S.profiler or _S.transforms
     return op.eager(*args) if nxt is None else nxt(op, args)
 
 
-def _call_overloaded(func, over, args, kwargs):
+def _call_overloaded(func, over, args, kwargs, python_level=False):
+    """The handlers' answer: this thread's innermost TorchFunctionMode first (popped while
+    it runs, so the calls it makes go to the modes outside it, then to the subclasses),
+    then the overloaded arguments' types in order. All NotImplemented: torch's TypeError
+    (a Python-level function's words where python_level)."""
     types = tuple(type(a) for a in over)
+    mode = None
+    if _mode_on():
+        with _pop_mode_temporarily() as mode:
+            r = mode.__torch_function__(func, types, args, kwargs)
+        if r is not NotImplemented:
+            return r
     for a in over:
         r = type(a).__torch_function__(func, types, args, kwargs)
         if r is not NotImplemented:
             return r
-    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    if python_level:
+        msg = (f"no implementation found for '{_api_name(func)}' on types that implement "
+               f"__torch_function__: {list(types)}")
+        raise TypeError(msg + (f" nor in mode {mode}" if mode is not None else ""))
+    kinds = "".join(f"  - tensor subclass {t}\n" for t in types)
+    if mode is not None:
+        kinds = f"  - mode object {mode}\n" + kinds
+    raise TypeError(f"Multiple dispatch failed for '{_api_name(func)}'; all "
+                    f"__torch_function__ handlers returned NotImplemented:\n\n{kinds}\n"
+                    "For more information, try re-running with TORCH_LOGS=not_implemented")
+
+
+def _api_name(func):
+    """func's public name as PyTorch's errors spell it: torch.add, torch.Tensor.add,
+    torch.nn.functional.mse_loss (else its module and qualified name)."""
+    name = getattr(func, "__name__", None)
+    qual = getattr(func, "__qualname__", None) or name or repr(func)
+    if qual.startswith("Tensor."):
+        return "torch." + qual
+    for modname in ("gpujit.nn.functional",) + _function_entries._NAMESPACES:
+        mod = _sys.modules.get(modname)
+        if mod is not None and name and vars(mod).get(name) is func:
+            return "torch" + modname[len("gpujit"):] + "." + name
     mod = getattr(func, "__module__", None)
-    kinds = "".join(f"  - {'tensor subclass' if issubclass(t, Tensor) else 'mode object'} "
-                    f"{t}\n" for t in types)
-    raise TypeError(f"Multiple dispatch failed for '{mod + '.' if mod else ''}{name}'; all "
-                    f"__torch_function__ handlers returned NotImplemented:\n\n{kinds}")
+    return f"{mod + '.' if mod else ''}{qual}"
 
 
 def _public_call(op, args):
@@ -378,6 +441,158 @@ def name_tensor_methods():
         v.__name__, v.__qualname__ = name, "Tensor." + name
 
 
+# ------------------------------------------------------------------------ TorchFunctionMode
+class TorchFunctionMode:
+    """torch.overrides.TorchFunctionMode: `with Mode():` its __torch_function__ sees every
+    call the protocol sees, plain Tensors' included (the innermost mode first; its own
+    calls go to the modes outside it, then to the subclasses)."""
+    inner = None
+
+    def __init__(self):
+        pass
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        raise NotImplementedError()         # (PyTorch's: a mode defines its own)
+
+    def __enter__(self):
+        _push_mode(self)
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        _pop_mode()
+
+    @classmethod
+    def push(cls, *args, **kwargs):
+        import warnings
+        warnings.warn("`Mode.push()` is no longer necessary and can be replaced with just "
+                      "`with Mode()`")
+        return cls(*args, **kwargs)
+
+
+class BaseTorchFunctionMode(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if kwargs is None:
+            kwargs = {}
+        return func(*args, **kwargs)
+
+
+def _mode_stack():
+    stack = getattr(_state, "modes", None)
+    if stack is None:
+        stack = _state.modes = []
+    return stack
+
+
+_tensor_own = None      # Tensor's own attributes while a mode has its entry points on it
+
+
+def _push_mode(mode):
+    """mode on top of this thread's stack; the first mode pushed puts the dispatch layer
+    and the entry points on Tensor itself (plain Tensors' calls are seen)."""
+    global _tensor_own
+    _mode_stack().append(mode)
+    _pushed[0] += 1
+    if _pushed[0] == 1:
+        _layer_needed(1)
+        entries = _tensor_entries()
+        _tensor_own = {n: Tensor.__dict__.get(n, _NO) for n, _ in entries}
+        for n, e in entries:
+            setattr(Tensor, n, e if isinstance(e, property) else _ModeEntry(e))
+
+
+def _pop_mode():
+    global _tensor_own
+    mode = _mode_stack().pop()
+    _pushed[0] -= 1
+    if not _pushed[0]:
+        for n, v in (_tensor_own or {}).items():
+            if v is _NO:
+                delattr(Tensor, n)
+            else:
+                setattr(Tensor, n, v)
+        _tensor_own = None
+        _layer_needed(-1)
+    return mode
+
+
+class _ModeEntry:
+    """A method's entry point on Tensor itself while a mode is on. It is what a handler
+    gets as func (Tensor.add now) and stands for the method it replaces: equal to it, with
+    its hash and attributes, so a table keyed by Tensor.add made before finds it."""
+    __slots__ = ("entry", "orig")
+
+    def __init__(self, entry):
+        self.entry, self.orig = entry, entry.__wrapped__
+
+    def __get__(self, obj, cls=None):
+        return self if obj is None else _types.MethodType(self, obj)
+
+    def __call__(self, *args, **kwargs):
+        return self.entry(*args, **kwargs)
+
+    def __eq__(self, other):
+        return other is self.orig or (type(other) is _ModeEntry and other.orig is self.orig)
+
+    def __hash__(self):
+        return hash(self.orig)
+
+    def __getattr__(self, name):
+        return getattr(self.orig, name)
+
+    def __repr__(self):
+        return repr(self.orig)
+
+
+class _pop_mode_temporarily:
+    """`with _pop_mode_temporarily() as mode:` this thread's innermost mode off the stack."""
+    __slots__ = ("mode",)
+
+    def __enter__(self):
+        self.mode = _mode_stack().pop()
+        return self.mode
+
+    def __exit__(self, *exc):
+        _mode_stack().append(self.mode)
+        return False
+
+
+def _get_current_function_mode():
+    stack = _mode_stack()
+    return stack[-1] if stack else None
+
+
+def _get_current_function_mode_stack():
+    return list(_mode_stack())
+
+
+def _len_torch_function_stack():
+    return len(_mode_stack())
+
+
+def _get_function_stack_at(i):
+    return _mode_stack()[i]
+
+
+def _is_torch_function_mode_enabled():
+    return bool(_mode_stack()) and not getattr(_state, "all_off", 0)
+
+
+_push_on_torch_function_stack, _pop_torch_function_stack = _push_mode, _pop_mode  # (torch._C's)
+
+
+def enable_reentrant_dispatch():
+    """torch.overrides.enable_reentrant_dispatch: PyTorch's restores the state of a
+    __torch_dispatch__ call, and refuses outside one; gpujit has no __torch_dispatch__."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def restore():
+        raise RuntimeError("Accessing torch dispatch state outside of '__torch_dispatch__' is "
+                           "not allowed.")
+        yield
+    return restore()
+
+
 # ------------------------------------------------------------------------ torch.overrides
 def get_default_nowrap_functions():
     """Functions whose results Tensor.__torch_function__ does not turn into the subclass."""
@@ -418,8 +633,8 @@ def _relevant(relevant_args):
 
 def has_torch_function(relevant_args) -> bool:
     """Whether one of relevant_args (an iterable) overrides __torch_function__ (and the
-    protocol is on)."""
-    return not _is_disabled() and bool(_relevant(relevant_args))
+    protocol is on), or a TorchFunctionMode is on."""
+    return _mode_on() or (not _is_disabled() and bool(_relevant(relevant_args)))
 
 
 def has_torch_function_unary(obj) -> bool:
@@ -433,8 +648,8 @@ def has_torch_function_variadic(*args) -> bool:
 def handle_torch_function(public_api, relevant_args, *args, **kwargs):
     """Call the __torch_function__ of relevant_args' overriding types in torch's order
     (what a function that checked has_torch_function calls)."""
-    over = _relevant(relevant_args)
-    return _call_overloaded(public_api, over, args, kwargs)
+    over = [] if _is_disabled() else _relevant(relevant_args)
+    return _call_overloaded(public_api, over, args, kwargs, python_level=True)
 
 
 def wrap_torch_function(dispatcher):

@@ -4,6 +4,7 @@ F.normalize, torch.split, torch.einsum ... are entry points of the protocol, as 
 sees one call with the public function as func, not the ops inside. Compared with torch
 2.13 when it is installed, and with hand-written expectations."""
 import gc
+import re
 import warnings
 
 import pytest
@@ -213,9 +214,16 @@ def test_a_handler_error_and_disabled_protocol():
             return NotImplemented
 
     x = gpujit.ones(3).as_subclass(Never)
-    with pytest.raises(TypeError, match=r"Multiple dispatch failed for '.*normalize'; all "
-                       r"__torch_function__ handlers returned NotImplemented"):
+    # (a Python-level function's words, as torch's handle_torch_function)
+    with pytest.raises(TypeError, match=r"^no implementation found for 'torch.nn.functional"
+                       r".normalize' on types that implement __torch_function__: \[<class "
+                       r"'.*Never'>\]$"):
         F.normalize(x, dim=0)
+    with pytest.raises(TypeError, match=r"Multiple dispatch failed for '.*neg'; all "
+                       r"__torch_function__ handlers returned NotImplemented:\n\n  - tensor "
+                       r"subclass <class '.*Never'>\n\nFor more information, try re-running "
+                       r"with TORCH_LOGS=not_implemented$"):
+        gpujit.neg(x)
     with gpujit._C.DisableTorchFunctionSubclass():
         r = F.normalize(x, dim=0)
     assert type(r) is gpujit.Tensor and abs(r.sum().item() - 3 ** 0.5) < 1e-6
@@ -281,3 +289,158 @@ def test_tensor_method_names_are_their_public_names():
         f = getattr(T, name)
         assert (f.__name__, f.__qualname__) == (name, "Tensor." + name)
     assert T.absolute is T.abs and T.abs.__name__ == "abs"      # (an alias keeps its name)
+
+
+def _mode_program(torch):
+    F = torch.nn.functional
+    TorchFunctionMode = torch.overrides.TorchFunctionMode
+    log = []
+
+    class M(TorchFunctionMode):
+        def __init__(self, tag="M"):
+            super().__init__()
+            self.tag = tag
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            log.append((self.tag, func.__name__, [t.__name__ for t in types]))
+            return func(*args, **(kwargs or {}))
+
+    class NI(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return NotImplemented
+
+    x, y = torch.ones(2, 3), torch.zeros(2, 3)
+
+    class S(torch.Tensor):
+        pass
+
+    s = torch.ones(3).as_subclass(S)
+    out = []
+    calls = [lambda: x.add(1), lambda: x + y, lambda: torch.add(x, y), lambda: x.shape,
+             lambda: F.mse_loss(x, y), lambda: F.normalize(x), lambda: torch.split(x, 1),
+             lambda: x.sum().item(), lambda: len(x), lambda: x[0], lambda: F.relu(x),
+             lambda: torch.einsum("ij,ij->i", x, y),
+             lambda: (s + 1, F.relu(s), torch.add(s, x[0]))]
+    for c in calls:
+        del log[:]
+        with M():
+            r = c()
+        out.append((list(log), [type(t).__name__ for t in r] if isinstance(r, tuple)
+                    and isinstance(r[0], torch.Tensor) else None))
+    del log[:]
+    with M("outer"), M("inner"):
+        F.mse_loss(x, y)
+        x.add(1)
+    m = M("same")
+    with m:
+        with m:
+            x.mul(2)
+    with M("off"):
+        with torch._C.DisableTorchFunctionSubclass():
+            x.add(1)
+        with torch._C.DisableTorchFunction():
+            x.add(2)
+    out.append(list(log))
+    for c in (lambda: torch.add(x, 1), lambda: F.mse_loss(x, y)):
+        try:
+            with NI():
+                c()
+        except TypeError as e:
+            out.append(re.sub(r"<\S+ object at 0x[0-9a-f]+>", "<NI>", str(e)))
+    with torch.overrides.BaseTorchFunctionMode():
+        out.append(type(x.add(1)).__name__)
+    try:
+        with TorchFunctionMode():
+            x.add(1)
+    except NotImplementedError:
+        out.append("NotImplementedError")
+    with M() as mm:
+        out.append((torch.overrides._get_current_function_mode() is mm,
+                    len(torch.overrides._get_current_function_mode_stack()),
+                    torch.overrides.has_torch_function((1,)),
+                    torch.overrides.has_torch_function_unary(x)))
+    out.append((torch.overrides._get_current_function_mode(),
+                torch.overrides.has_torch_function((x,))))
+    try:
+        with torch.overrides.enable_reentrant_dispatch():
+            pass
+    except RuntimeError as e:
+        out.append(str(e))
+    return out
+
+
+_MODE_EXPECTED = [
+    ([("M", "add", [])], None), ([("M", "add", [])], None), ([("M", "add", [])], None),
+    ([("M", "__get__", [])], None), ([("M", "mse_loss", [])], None),
+    ([("M", "normalize", [])], None), ([("M", "split", [])], ["Tensor", "Tensor"]),
+    ([("M", "sum", []), ("M", "item", [])], None), ([("M", "__len__", [])], None),
+    ([("M", "__getitem__", [])], None), ([("M", "relu", [])], None),
+    ([("M", "einsum", [])], None),
+    ([("M", "add", ["S"]), ("M", "relu", ["S"]), ("M", "__getitem__", []),
+      ("M", "add", ["S"])], ["S", "S", "S"]),
+    [("inner", "mse_loss", []), ("outer", "mse_loss", []), ("inner", "add", []),
+     ("outer", "add", []), ("same", "mul", []), ("same", "mul", []), ("off", "add", [])],
+    "Multiple dispatch failed for 'torch.add'; all __torch_function__ handlers returned "
+    "NotImplemented:\n\n  - mode object <NI>\n\nFor more information, try re-running "
+    "with TORCH_LOGS=not_implemented",
+    "no implementation found for 'torch.nn.functional.mse_loss' on types that implement "
+    "__torch_function__: [] nor in mode <NI>",
+    "Tensor", "NotImplementedError", (True, 1, True, True), (None, False),
+    "Accessing torch dispatch state outside of '__torch_dispatch__' is not allowed."]
+
+
+def test_torch_function_modes():
+    got = _mode_program(gpujit)
+    for i, (g, e) in enumerate(zip(got, _MODE_EXPECTED)):
+        assert (i, g) == (i, e)
+    assert len(got) == len(_MODE_EXPECTED)
+
+
+def _no_plain_types(out):
+    # (torch's types hold plain Tensor where its Python code or some C++ paths ask:
+    # x.shape, x.item(), F.mse_loss ...; gpujit's only the subclasses)
+    def clean(calls):
+        return [(a, b, [t for t in c if t != "Tensor"]) for a, b, c in calls]
+    return [(clean(o[0]), o[1]) if isinstance(o, tuple) and len(o) == 2
+            and isinstance(o[0], list) else clean(o) if isinstance(o, list) else o
+            for o in out]
+
+
+def test_torch_function_modes_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _mode_program(gpujit) == _no_plain_types(_mode_program(torch))
+
+
+def test_a_mode_leaves_tensor_as_it_was():
+    from gpujit.ops.registry import dispatch_state
+    T = gpujit.Tensor
+    gc.collect()
+    before = {n: T.__dict__.get(n) for n in ("add", "tolist", "shape", "__getitem__", "sum")}
+    seen = []
+
+    class M(gpujit.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            seen.append(func)
+            return func(*args, **(kwargs or {}))
+
+    x = gpujit.ones(2)
+    with M():
+        assert T.add is not before["add"]       # (entry points on Tensor itself)
+        x.add(1)
+        x.shape
+        r = x.tolist()
+    # (func stands for the method: equal, same hash, after the mode too)
+    assert seen[0] == gpujit.Tensor.add and seen[2] == gpujit.Tensor.tolist and r == [1.0, 1.0]
+    assert {gpujit.Tensor.add: 1}.get(seen[0]) == 1 and seen[0].__name__ == "add"
+    assert {n: T.__dict__.get(n) for n in before} == before
+    gc.collect()
+    assert dispatch_state.torch_function is None
+
+    # another thread's calls are not seen
+    import threading
+    del seen[:]
+    with M():
+        t = threading.Thread(target=lambda: x.add(1))
+        t.start()
+        t.join()
+    assert seen == []
