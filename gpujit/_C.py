@@ -37,6 +37,7 @@ from .overrides import (DisableTorchFunction, DisableTorchFunctionSubclass,
                         _disabled_torch_function_impl, _is_torch_function_mode_enabled,
                         _len_torch_function_stack, _get_function_stack_at,
                         _push_on_torch_function_stack, _pop_torch_function_stack)
+from .autograd.grad_mode import _set_grad_enabled
 from .runtime.interpreter import Error as JITException      # (torch.jit.Error is it)
 
 
@@ -51,7 +52,7 @@ __all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "JITE
            "_disabled_torch_function_impl", "_is_torch_function_enabled",
            "_is_torch_function_mode_enabled", "_len_torch_function_stack",
            "_get_function_stack_at", "_push_on_torch_function_stack",
-           "_pop_torch_function_stack",
+           "_pop_torch_function_stack", "_set_grad_enabled",
            "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
            "_jit_override_can_fuse_on_cpu", "_jit_override_can_fuse_on_gpu",
            "_jit_can_fuse_on_cpu", "_jit_can_fuse_on_gpu", "_jit_set_texpr_fuser_enabled",

@@ -27,6 +27,9 @@ import types
 
 _NAMESPACES = ("gpujit", "gpujit.nn.functional", "gpujit.linalg", "gpujit.fft",
                "gpujit.special")
+# namespaces of which PyTorch checks only some functions (the rest of torch.nn.init is
+# library code: its Tensor calls are seen)
+_ONLY = {"gpujit.nn.init": frozenset(("uniform_", "normal_", "constant_", "kaiming_uniform_"))}
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _GLOBAL = "__gpujit_torch_function__"     # the check's name in each function's module
 _FUTURE = 0
@@ -92,19 +95,21 @@ _CHECK = _Check()
 
 def routed_functions():
     """The public Python-level functions of gpujit's namespaces that are entry points (one
-    per function object: F.channel_shuffle is torch.channel_shuffle's object). Registry
-    ops' generated entry points are not among them (the dispatch layer sees their calls),
-    nor closures (the generic wrappers of ops/overloads.py, ops/out_variants.py: their
-    calls are seen as the op they call, by the same public name)."""
+    per function object: F.channel_shuffle is torch.channel_shuffle's object), the generic
+    wrappers of registry ops (ops/out_variants.py, ops/overloads.py: torch.add, torch.sum)
+    included. Registry ops' generated entry points are not among them (the dispatch layer
+    sees their calls)."""
     skip = _NOT_ROUTED
     out, seen = [], set()
-    for modname in _NAMESPACES:
+    for modname in _NAMESPACES + tuple(_ONLY):
         mod = sys.modules.get(modname)
         if mod is None:
             continue
+        only = _ONLY.get(modname)
         for name, v in list(vars(mod).items()):
             if (name.startswith("_") or name in skip or type(v) is not types.FunctionType
-                    or id(v) in seen or "checks_torch_function" in v.__dict__):
+                    or id(v) in seen or "checks_torch_function" in v.__dict__
+                    or (only is not None and name not in only)):
                 continue
             code = v.__code__
             if (code.co_flags & _NOT_PLAIN

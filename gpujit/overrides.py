@@ -33,6 +33,7 @@ import types as _types
 import weakref
 
 from . import _function_entries
+from .autograd import grad_mode as _grad_mode
 from .ops.registry import dispatch_state as _S
 from .tensor import Tensor
 
@@ -101,6 +102,9 @@ def _mode_on() -> bool:
     """Whether a TorchFunctionMode sees this thread's calls."""
     return _pushed[0] > 0 and bool(getattr(_state, "modes", None)) \
         and not getattr(_state, "all_off", 0)
+
+
+_grad_mode._mode_on[0] = _mode_on     # (torch._C._set_grad_enabled's check)
 
 
 def _active(cls) -> bool:
@@ -334,7 +338,8 @@ def _api_name(func):
     qual = getattr(func, "__qualname__", None) or name or repr(func)
     if qual.startswith("Tensor."):
         return "torch." + qual
-    for modname in ("gpujit.nn.functional",) + _function_entries._NAMESPACES:
+    for modname in (("gpujit.nn.functional",) + _function_entries._NAMESPACES
+                    + tuple(_function_entries._ONLY)):
         mod = _sys.modules.get(modname)
         if mod is not None and name and vars(mod).get(name) is func:
             return "torch" + modname[len("gpujit"):] + "." + name

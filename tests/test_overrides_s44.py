@@ -444,3 +444,49 @@ def test_a_mode_leaves_tensor_as_it_was():
         t.start()
         t.join()
     assert seen == []
+
+
+def _init_and_grad_mode_program(torch):
+    log = []
+
+    class M(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            log.append(func.__name__)
+            return func(*args, **(kwargs or {}))
+
+    init = torch.nn.init
+    w = torch.empty(4, 4)
+    out = []
+    for f, a in ((init.uniform_, ()), (init.normal_, ()), (init.constant_, (0.5,)),
+                 (init.kaiming_uniform_, ())):
+        del log[:]
+        with M():
+            r = f(w, *a)
+        out.append((list(log), r is w))
+    del log[:]
+    with M():
+        with torch.no_grad():
+            out.append(torch.is_grad_enabled())
+        with torch.enable_grad():
+            pass
+        torch.set_grad_enabled(False)
+        out.append(torch.is_grad_enabled())
+        torch.set_grad_enabled(True)
+        with torch.inference_mode():
+            pass
+    out.append((list(log), torch.is_grad_enabled()))
+    return out
+
+
+def test_nn_init_and_grad_mode_switches_under_a_mode():
+    # torch.nn.init's uniform_ / normal_ / constant_ / kaiming_uniform_ are entry points
+    # (its other functions are library code); no_grad / enable_grad / set_grad_enabled
+    # go through torch._C._set_grad_enabled, which a mode sees
+    assert _init_and_grad_mode_program(gpujit) == [
+        (["uniform_"], True), (["normal_"], True), (["constant_"], True),
+        (["kaiming_uniform_"], True), False, False, (["_set_grad_enabled"] * 6, True)]
+
+
+def test_nn_init_and_grad_mode_switches_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _init_and_grad_mode_program(gpujit) == _init_and_grad_mode_program(torch)
