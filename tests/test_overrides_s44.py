@@ -490,3 +490,34 @@ def test_nn_init_and_grad_mode_switches_under_a_mode():
 def test_nn_init_and_grad_mode_switches_match_torch():
     torch = pytest.importorskip("torch")
     assert _init_and_grad_mode_program(gpujit) == _init_and_grad_mode_program(torch)
+
+
+def _overrides_api(torch):
+    O, F = torch.overrides, torch.nn.functional
+    d = O.get_overridable_functions()
+    ign = O.get_ignored_functions()
+    return [O.resolve_name(torch.add), O.resolve_name(torch.Tensor.add),
+            O.resolve_name(torch.Tensor.__add__), O.resolve_name(F.mse_loss),
+            O.resolve_name(torch.Tensor.shape.__get__), O.resolve_name(torch.linalg.norm),
+            O.resolve_name(print),
+            torch.add in d[torch], F.mse_loss in d[F], torch.linalg.norm in d[torch.linalg],
+            torch.Tensor.add in d[torch.Tensor], torch.Tensor.__add__ in d[torch.Tensor],
+            d[torch.Tensor.shape] == [torch.Tensor.shape.__get__], torch.zeros in d[torch],
+            O.is_tensor_method_or_property(torch.Tensor.add),
+            O.is_tensor_method_or_property(torch.Tensor.shape.__get__),
+            O.is_tensor_method_or_property(torch.add),
+            torch.zeros in ign, torch.Tensor.new_zeros in ign, F.sigmoid in ign,
+            torch.add in ign, F.mse_loss in ign]
+
+
+def test_overrides_listing_functions():
+    assert _overrides_api(gpujit) == [
+        "torch.add", "torch.Tensor.add", "torch.Tensor.__add__", "torch.nn.functional.mse_loss",
+        "torch.Tensor.shape.__get__", "torch.linalg.norm", None,
+        True, True, True, True, True, True, False, True, True, False,
+        True, True, True, False, False]
+
+
+def test_overrides_listing_functions_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _overrides_api(gpujit) == _overrides_api(torch)
