@@ -264,6 +264,34 @@ def _install_entries(cls):
             setattr(cls, name, entry)
 
 
+class _ModeEntry:
+    """A method's entry point on Tensor itself while a mode is on. It is what a handler
+    gets as func (Tensor.add now) and stands for the method it replaces: equal to it, with
+    its hash and attributes, so a table keyed by Tensor.add made before finds it."""
+    __slots__ = ("entry", "orig")
+
+    def __init__(self, entry):
+        self.entry, self.orig = entry, entry.__wrapped__
+
+    def __get__(self, obj, cls=None):
+        return self if obj is None else _types.MethodType(self, obj)
+
+    def __call__(self, *args, **kwargs):
+        return self.entry(*args, **kwargs)
+
+    def __eq__(self, other):
+        return other is self.orig or (type(other) is _ModeEntry and other.orig is self.orig)
+
+    def __hash__(self):
+        return hash(self.orig)
+
+    def __getattr__(self, name):
+        return getattr(self.orig, name)
+
+    def __repr__(self):
+        return repr(self.orig)
+
+
 def _overloaded(args, out, seen):
     """The arguments (also inside lists / tuples) whose type has an active
     __torch_function__ other than plain Tensor's, in torch's order: left to right, a
@@ -448,158 +476,6 @@ def name_tensor_methods():
         v.__name__, v.__qualname__ = name, "Tensor." + name
 
 
-# ------------------------------------------------------------------------ TorchFunctionMode
-class TorchFunctionMode:
-    """torch.overrides.TorchFunctionMode: `with Mode():` its __torch_function__ sees every
-    call the protocol sees, plain Tensors' included (the innermost mode first; its own
-    calls go to the modes outside it, then to the subclasses)."""
-    inner = None
-
-    def __init__(self):
-        pass
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        raise NotImplementedError()         # (PyTorch's: a mode defines its own)
-
-    def __enter__(self):
-        _push_mode(self)
-        return self
-
-    def __exit__(self, exc_type, exc_val, exc_tb):
-        _pop_mode()
-
-    @classmethod
-    def push(cls, *args, **kwargs):
-        import warnings
-        warnings.warn("`Mode.push()` is no longer necessary and can be replaced with just "
-                      "`with Mode()`")
-        return cls(*args, **kwargs)
-
-
-class BaseTorchFunctionMode(TorchFunctionMode):
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        if kwargs is None:
-            kwargs = {}
-        return func(*args, **kwargs)
-
-
-def _mode_stack():
-    stack = getattr(_state, "modes", None)
-    if stack is None:
-        stack = _state.modes = []
-    return stack
-
-
-_tensor_own = None      # Tensor's own attributes while a mode has its entry points on it
-
-
-def _push_mode(mode):
-    """mode on top of this thread's stack; the first mode pushed puts the dispatch layer
-    and the entry points on Tensor itself (plain Tensors' calls are seen)."""
-    global _tensor_own
-    _mode_stack().append(mode)
-    _pushed[0] += 1
-    if _pushed[0] == 1:
-        _layer_needed(1)
-        entries = _tensor_entries()
-        _tensor_own = {n: Tensor.__dict__.get(n, _NO) for n, _ in entries}
-        for n, e in entries:
-            setattr(Tensor, n, e if isinstance(e, property) else _ModeEntry(e))
-
-
-def _pop_mode():
-    global _tensor_own
-    mode = _mode_stack().pop()
-    _pushed[0] -= 1
-    if not _pushed[0]:
-        for n, v in (_tensor_own or {}).items():
-            if v is _NO:
-                delattr(Tensor, n)
-            else:
-                setattr(Tensor, n, v)
-        _tensor_own = None
-        _layer_needed(-1)
-    return mode
-
-
-class _ModeEntry:
-    """A method's entry point on Tensor itself while a mode is on. It is what a handler
-    gets as func (Tensor.add now) and stands for the method it replaces: equal to it, with
-    its hash and attributes, so a table keyed by Tensor.add made before finds it."""
-    __slots__ = ("entry", "orig")
-
-    def __init__(self, entry):
-        self.entry, self.orig = entry, entry.__wrapped__
-
-    def __get__(self, obj, cls=None):
-        return self if obj is None else _types.MethodType(self, obj)
-
-    def __call__(self, *args, **kwargs):
-        return self.entry(*args, **kwargs)
-
-    def __eq__(self, other):
-        return other is self.orig or (type(other) is _ModeEntry and other.orig is self.orig)
-
-    def __hash__(self):
-        return hash(self.orig)
-
-    def __getattr__(self, name):
-        return getattr(self.orig, name)
-
-    def __repr__(self):
-        return repr(self.orig)
-
-
-class _pop_mode_temporarily:
-    """`with _pop_mode_temporarily() as mode:` this thread's innermost mode off the stack."""
-    __slots__ = ("mode",)
-
-    def __enter__(self):
-        self.mode = _mode_stack().pop()
-        return self.mode
-
-    def __exit__(self, *exc):
-        _mode_stack().append(self.mode)
-        return False
-
-
-def _get_current_function_mode():
-    stack = _mode_stack()
-    return stack[-1] if stack else None
-
-
-def _get_current_function_mode_stack():
-    return list(_mode_stack())
-
-
-def _len_torch_function_stack():
-    return len(_mode_stack())
-
-
-def _get_function_stack_at(i):
-    return _mode_stack()[i]
-
-
-def _is_torch_function_mode_enabled():
-    return bool(_mode_stack()) and not getattr(_state, "all_off", 0)
-
-
-_push_on_torch_function_stack, _pop_torch_function_stack = _push_mode, _pop_mode  # (torch._C's)
-
-
-def enable_reentrant_dispatch():
-    """torch.overrides.enable_reentrant_dispatch: PyTorch's restores the state of a
-    __torch_dispatch__ call, and refuses outside one; gpujit has no __torch_dispatch__."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def restore():
-        raise RuntimeError("Accessing torch dispatch state outside of '__torch_dispatch__' is "
-                           "not allowed.")
-        yield
-    return restore()
-
-
 # ------------------------------------------------------------------------ torch.overrides
 def get_default_nowrap_functions():
     """Functions whose results Tensor.__torch_function__ does not turn into the subclass."""
@@ -609,106 +485,6 @@ def get_default_nowrap_functions():
 # (PyTorch's: the getters of _base and grad)
 _NOWRAP = frozenset(p.__get__ for p in (_static(Tensor, "_base"), _static(Tensor, "grad"))
                     if isinstance(p, property))
-
-
-# PyTorch's get_ignored_functions(), by namespace (the names gpujit has are returned)
-_IGNORED = {
-    "gpujit": """arange are_deterministic_algorithms_enabled as_strided as_tensor asarray
-        autocast_decrement_nesting autocast_increment_nesting bartlett_window blackman_window
-        broadcast_shapes can_cast clear_autocast_cache compile cond default_generator device
-        dtype empty empty_permuted empty_strided enable_grad eye fill finfo fork from_file
-        from_numpy frombuffer full get_autocast_cpu_dtype get_autocast_dtype
-        get_autocast_gpu_dtype get_default_device get_default_dtype get_deterministic_debug_mode
-        get_device_module get_float32_matmul_precision get_num_interop_threads get_num_threads
-        get_rng_state hamming_window hann_window iinfo import_ir_module
-        import_ir_module_from_buffer inference_mode init_num_threads initial_seed
-        is_anomaly_check_nan_enabled is_anomaly_enabled is_autocast_cache_enabled
-        is_autocast_cpu_enabled is_autocast_enabled is_deterministic_algorithms_warn_only_enabled
-        is_grad_enabled is_inference_mode_enabled is_storage is_tensor is_warn_always_enabled
-        kaiser_window layout linspace load logspace manual_seed memory_format no_grad normal ones
-        parse_ir parse_schema parse_type_comment promote_types qscheme rand rand_like randint
-        randint_like randn randn_like randperm range result_type save scalar_tensor seed
-        set_anomaly_enabled set_autocast_cache_enabled set_autocast_cpu_dtype
-        set_autocast_cpu_enabled set_autocast_dtype set_autocast_enabled set_autocast_gpu_dtype
-        set_default_device set_default_tensor_type set_deterministic_debug_mode
-        set_float32_matmul_precision set_flush_denormal set_grad_enabled set_num_interop_threads
-        set_num_threads set_printoptions set_rng_state set_warn_always sparse_bsc_tensor
-        sparse_bsr_tensor sparse_compressed_tensor sparse_coo_tensor sparse_csc_tensor
-        sparse_csr_tensor sym_constrain_range sym_constrain_range_for_size tensor tril_indices
-        triu_indices typename use_deterministic_algorithms vander vmap wait zeros""",
-    "gpujit.nn.functional": """handle_torch_function hardsigmoid hardswish has_torch_function
-        has_torch_function_unary has_torch_function_variadic sigmoid tanh upsample
-        upsample_bilinear upsample_nearest""",
-    "gpujit.fft": "fftfreq rfftfreq",
-    "gpujit.Tensor": """as_subclass eig lstsq new new_empty new_empty_strided new_full new_ones
-        new_tensor new_zeros reinforce solve stride symeig to_padded_tensor to_sparse_bsc
-        to_sparse_bsr to_sparse_coo to_sparse_csc to_sparse_csr unflatten"""}
-
-
-def _namespace(name):
-    return Tensor if name == "gpujit.Tensor" else _sys.modules.get(name)
-
-
-def get_ignored_functions():
-    """PyTorch's list of public functions that are not overridable (factories, settings,
-    torch.jit's...): those of them that gpujit has. (As PyTorch's, a list, not a promise:
-    torch.fill(x, 1) and x.new_zeros(2) are seen by a handler all the same.)"""
-    out = set()
-    for ns, names in _IGNORED.items():
-        mod = _namespace(ns)
-        for n in names.split():
-            v = getattr(mod, n, None) if mod is not None else None
-            if v is not None and callable(v):
-                try:
-                    out.add(v)
-                except TypeError:       # (unhashable)
-                    pass
-    return out
-
-
-def get_overridable_functions():
-    """torch.overrides.get_overridable_functions: {namespace: [its functions a handler sees]}
-    for gpujit, gpujit.nn.functional, linalg, fft, special, nn.init and Tensor (a property:
-    {property: [its __get__]}, as PyTorch's)."""
-    import types
-    ignored = get_ignored_functions()
-    out = {}
-    for ns in ("gpujit", "gpujit.nn.functional", "gpujit.linalg", "gpujit.fft",
-               "gpujit.special", "gpujit.nn.init"):
-        mod = _sys.modules.get(ns)
-        only = _function_entries._ONLY.get(ns)
-        fns = []
-        for n, v in sorted(vars(mod).items()):
-            if (n.startswith("_") or not isinstance(v, types.FunctionType) or v in ignored
-                    or (only is not None and n not in only)
-                    or not (v.__code__.co_filename.startswith("<gpujit") or "op" in v.__dict__
-                            or v.__code__.co_filename.startswith(_function_entries._PKG_DIR))
-                    or v.__name__ in _function_entries._NOT_ROUTED):
-                continue
-            fns.append(v)
-        out[mod] = fns
-    methods = []
-    for n, e in _tensor_entries():
-        v = _static(Tensor, n)
-        if isinstance(v, property):
-            out[v] = [v.__get__]
-        elif v not in ignored:
-            methods.append(getattr(Tensor, n))
-    out[Tensor] = methods
-    return out
-
-
-def resolve_name(f):
-    """torch.overrides.resolve_name: f's public name ('torch.add', 'torch.Tensor.add',
-    'torch.nn.functional.mse_loss', 'torch.Tensor.shape.__get__'), None for a function
-    that is not gpujit's."""
-    if type(f).__name__ == "method-wrapper" and isinstance(f.__self__, property):
-        for n, _ in _tensor_entries():
-            if _static(Tensor, n) is f.__self__:
-                return f"torch.Tensor.{n}.{f.__name__}"
-        return None
-    name = _api_name(f)
-    return name if name.startswith("torch.") else None
 
 
 def is_tensor_like(inp) -> bool:
@@ -768,3 +544,12 @@ def is_tensor_method_or_property(func) -> bool:
     self), as PyTorch's."""
     name = getattr(func, "__name__", None)
     return name is not None and (getattr(Tensor, name, None) is func or name == "__get__")
+
+
+from ._torch_function_modes import (  # noqa: E402,F401  (torch.overrides' modes)
+    TorchFunctionMode, BaseTorchFunctionMode, enable_reentrant_dispatch, _push_mode, _pop_mode,
+    _pop_mode_temporarily, _get_current_function_mode, _get_current_function_mode_stack,
+    _len_torch_function_stack, _get_function_stack_at, _is_torch_function_mode_enabled,
+    _push_on_torch_function_stack, _pop_torch_function_stack)
+from ._overrides_listing import (  # noqa: E402,F401
+    get_ignored_functions, get_overridable_functions, resolve_name)
