@@ -82,12 +82,13 @@ class _Check:
         kwargs.update((p, loc[p]) for p in kwonly if p not in kwd or loc[p] is not kwd[p])
         if starstar is not None:
             kwargs.update(loc[starstar])
-        over = [] if _is_disabled() else _overloaded(tuple(args) + tuple(kwargs.values()),
-                                                     [], set())
         # (a closure is a generic wrapper of registry ops, torch's C++ functions: their
-        # error's words)
-        return _call_overloaded(fn, over, tuple(args), kwargs,
-                                python_level=not fn.__code__.co_freevars)
+        # error's words, and only subclasses in types; a Python-level function's types
+        # hold plain Tensors too)
+        python_level = not fn.__code__.co_freevars
+        over = [] if _is_disabled() else _overloaded(tuple(args) + tuple(kwargs.values()),
+                                                     [], set(), python_level)
+        return _call_overloaded(fn, over, tuple(args), kwargs, python_level=python_level)
 
 
 _CHECK = _Check()

@@ -292,16 +292,17 @@ class _ModeEntry:
         return repr(self.orig)
 
 
-def _overloaded(args, out, seen):
+def _overloaded(args, out, seen, plain=False):
     """The arguments (also inside lists / tuples) whose type has an active
-    __torch_function__ other than plain Tensor's, in torch's order: left to right, a
-    subclass before its superclass."""
+    __torch_function__ other than plain Tensor's (plain Tensors' too where `plain`: a
+    Python-level function's handle_torch_function lists them, as torch's), in torch's
+    order: left to right, a subclass before its superclass."""
     for a in args:
         t = type(a)
-        if t is Tensor or a is None or t in (int, float, bool, str):
+        if (t is Tensor and not plain) or a is None or t in (int, float, bool, str):
             continue
         if t in (list, tuple):
-            _overloaded(a, out, seen)
+            _overloaded(a, out, seen, plain)
             continue
         if t in seen or not _active(t) or not isinstance(a, Tensor):
             continue
@@ -492,11 +493,12 @@ def is_tensor_like(inp) -> bool:
     return type(inp) is Tensor or hasattr(inp, "__torch_function__")
 
 
-def _relevant(relevant_args):
+def _relevant(relevant_args, plain=False):
     out, seen = [], set()
     for a in relevant_args:
         t = type(a)
-        if t in seen or t is Tensor or not hasattr(t, "__torch_function__") or not _active(t):
+        if (t in seen or (t is Tensor and not plain) or not hasattr(t, "__torch_function__")
+                or not _active(t)):
             continue
         _add_in_order(out, seen, a)
     return out
@@ -519,7 +521,7 @@ def has_torch_function_variadic(*args) -> bool:
 def handle_torch_function(public_api, relevant_args, *args, **kwargs):
     """Call the __torch_function__ of relevant_args' overriding types in torch's order
     (what a function that checked has_torch_function calls)."""
-    over = [] if _is_disabled() else _relevant(relevant_args)
+    over = [] if _is_disabled() else _relevant(relevant_args, plain=True)
     return _call_overloaded(public_api, over, args, kwargs, python_level=True)
 
 
