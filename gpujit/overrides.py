@@ -22,8 +22,11 @@ the ops inside (gpujit/_function_entries.py puts the check in their code).
 Cost: nothing until a Tensor subclass with an active `__torch_function__` is defined; the
 dispatch layer and the functions' check are there only while one exists (or a
 TorchFunctionMode is pushed: then Tensor itself gets the entry points, so plain Tensors'
-calls are seen too). Not as PyTorch: objects that are not Tensors reach
-`__torch_function__` only through `handle_torch_function` (their own code calling it).
+calls are seen too). A tensor-like that is no Tensor (a type with a __torch_function__,
+the docs' ScalarTensor) is found where an op refuses it (ops/registry.py's
+TensorLikeOperand): its handler answers, and from then on, while its type exists, the
+layer and the functions' check are on. Not as PyTorch: a Python-level function given one
+before any op has (F.mse_loss(d, d) first) reads it as a Tensor and fails.
 """
 from __future__ import annotations
 
@@ -304,10 +307,55 @@ def _overloaded(args, out, seen, plain=False):
         if t in (list, tuple):
             _overloaded(a, out, seen, plain)
             continue
-        if t in seen or not _active(t) or not isinstance(a, Tensor):
+        if t in seen or not _active(t) or not (isinstance(a, Tensor) or _tensor_like(t)):
             continue
         _add_in_order(out, seen, a)
     return out
+
+
+def _tensor_like(t) -> bool:
+    """Whether objects of type t, which is no gpujit Tensor, are tensor-likes: an active
+    __torch_function__ of its own (real torch's Tensors and their subclasses are not:
+    their handler would run gpujit's function again, without end)."""
+    return _active(t) and not issubclass(t, Tensor) and not any(
+        (k.__module__ or "").startswith("torch") for k in t.__mro__)
+
+
+_likes = weakref.WeakSet()          # tensor-like types the dispatch layer is kept on for
+
+
+def tensor_likes(values):
+    """The tensor-likes among values (and their lists) when the protocol is on."""
+    if _is_disabled():
+        return []
+    out, seen = [], set()
+    for v in values:
+        for a in (v if type(v) in (list, tuple) else (v,)):
+            t = type(a)
+            if t not in seen and t not in (int, float, bool, str) and a is not None \
+                    and not isinstance(a, Tensor) and _tensor_like(t):
+                _add_in_order(out, seen, a)
+    return out
+
+
+def tensor_like_call(op, args):
+    """op(*args) (schema order) whose operands hold a tensor-like: its __torch_function__
+    answers, with op's public function."""
+    return tensor_like_dispatch(*_public_call(op, args))
+
+
+def tensor_like_dispatch(func, args, kwargs):
+    """func(*args, **kwargs) holding a tensor-like: the overloaded arguments' handlers
+    answer. From then on, while the tensor-like's type exists, the dispatch layer and the
+    public functions' check are on (F.mse_loss(d, d) sees it)."""
+    over = _overloaded(tuple(args) + tuple(kwargs.values()), [], set())
+    for a in over:
+        t = type(a)
+        if not isinstance(a, Tensor) and t not in _likes:
+            _likes.add(t)
+            weakref.finalize(t, _layer_needed, -1)
+            _layer_needed(1)
+    return _call_overloaded(func, over, tuple(args), kwargs)
 
 
 def _add_in_order(out, seen, a):

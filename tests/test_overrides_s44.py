@@ -572,3 +572,71 @@ def test_python_level_functions_list_plain_tensors_in_types():
 def test_python_level_functions_list_plain_tensors_in_types_match_torch():
     torch = pytest.importorskip("torch")
     assert _types_program(gpujit) == _types_program(torch)
+
+
+def _scalar_tensor_program(torch):
+    # the torch.overrides docs' "Extending torch with a Tensor-like type"
+    import functools
+    HANDLED_FUNCTIONS = {}
+
+    class ScalarTensor(object):
+        def __init__(self, N, value):
+            self._N, self._value = N, value
+
+        def __repr__(self):
+            return "ScalarTensor(N={}, value={})".format(self._N, self._value)
+
+        def tensor(self):
+            return self._value * torch.eye(self._N)
+
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            if kwargs is None:
+                kwargs = {}
+            if func not in HANDLED_FUNCTIONS or not all(
+                    issubclass(t, (torch.Tensor, ScalarTensor)) for t in types):
+                return NotImplemented
+            return HANDLED_FUNCTIONS[func](*args, **kwargs)
+
+    def implements(torch_function):
+        def decorator(func):
+            functools.update_wrapper(func, torch_function)
+            HANDLED_FUNCTIONS[torch_function] = func
+            return func
+        return decorator
+
+    @implements(torch.mean)
+    def mean(input):
+        return float(input._value) / input._N
+
+    @implements(torch.add)
+    def add(input, other):
+        if isinstance(input, ScalarTensor) and isinstance(other, ScalarTensor):
+            return ScalarTensor(input._N, input._value + other._value)
+        return input.tensor() + other
+
+    d = ScalarTensor(5, 2)
+    out = [torch.mean(d), repr(torch.add(d, d)), torch.add(d, torch.ones(5, 5)).sum().item(),
+           torch.overrides.is_tensor_like(d)]
+    for f in (lambda: torch.sum(d), lambda: torch.nn.functional.mse_loss(d, d),
+              lambda: torch.cat([d, d])):
+        try:
+            f()
+        except TypeError as e:
+            out.append(str(e).split(";")[0].split(" on types")[0])
+    return out
+
+
+def test_a_tensor_like_type():
+    # a type that is no Tensor but has __torch_function__ gets gpujit's op calls (they
+    # were refused: "mean(): argument 'input' (position 1) must be Tensor, not ScalarTensor")
+    assert _scalar_tensor_program(gpujit) == [
+        0.4, "ScalarTensor(N=5, value=4)", 35.0, True,
+        "Multiple dispatch failed for 'torch.sum'",
+        "no implementation found for 'torch.nn.functional.mse_loss'",
+        "Multiple dispatch failed for 'torch.cat'"]
+
+
+def test_a_tensor_like_type_matches_torch():
+    torch = pytest.importorskip("torch")
+    assert _scalar_tensor_program(gpujit) == _scalar_tensor_program(torch)
