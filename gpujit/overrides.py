@@ -41,9 +41,10 @@ from .ops.registry import dispatch_state as _S
 from .tensor import Tensor
 
 __all__ = ["TorchFunctionMode", "BaseTorchFunctionMode", "enable_reentrant_dispatch",
-           "get_overridable_functions", "resolve_name", "get_ignored_functions", "get_default_nowrap_functions", "has_torch_function",
-           "has_torch_function_unary", "has_torch_function_variadic", "handle_torch_function",
-           "is_tensor_like", "is_tensor_method_or_property", "wrap_torch_function"]
+           "get_overridable_functions", "resolve_name", "get_ignored_functions",
+           "get_default_nowrap_functions", "has_torch_function", "has_torch_function_unary",
+           "has_torch_function_variadic", "handle_torch_function", "is_tensor_like",
+           "is_tensor_method_or_property", "wrap_torch_function"]
 
 
 class _DisabledTorchFunctionImpl:
