@@ -108,9 +108,6 @@ def _mode_on() -> bool:
         and not getattr(_state, "all_off", 0)
 
 
-_grad_mode._mode_on[0] = _mode_on     # (torch._C._set_grad_enabled's check)
-
-
 def _active(cls) -> bool:
     tf = getattr(cls, "__torch_function__", None)
     return tf is not None and getattr(tf, "__func__", tf) is not _disabled_torch_function_impl
@@ -119,6 +116,7 @@ def _active(cls) -> bool:
 # ------------------------------------------------------------------------ the dispatch layer
 _live = [0]         # how many subclasses with an active one exist, plus the modes pushed
 _pushed = [0]       # how many TorchFunctionModes are pushed (all threads)
+_grad_mode._pushed, _grad_mode._mode_on[0] = _pushed, _mode_on   # (_set_grad_enabled's check)
 
 
 def enable(cls):

@@ -35,14 +35,14 @@ def is_inference_mode_enabled() -> bool:
     return state.inference
 
 
-_mode_on = [None]       # gpujit.overrides._mode_on (set there): whether a TorchFunctionMode is
+# gpujit.overrides' count of TorchFunctionModes pushed and its _mode_on (set there)
+_pushed, _mode_on = [0], [None]
 
 
 def _set_grad_enabled(mode):
     """torch._C._set_grad_enabled: what no_grad, enable_grad and set_grad_enabled call on
     entry and exit, as PyTorch's (a TorchFunctionMode sees those calls)."""
-    on = _mode_on[0]
-    if on is not None and on():
+    if _pushed[0] and _mode_on[0]():
         from ..overrides import handle_torch_function
         return handle_torch_function(_set_grad_enabled, (), mode)
     state.enabled = bool(mode)
