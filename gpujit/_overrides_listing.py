@@ -106,3 +106,48 @@ def resolve_name(f):
         return None
     name = _api_name(f)
     return name if name.startswith("torch.") else None
+
+
+def get_testing_overrides():
+    """torch.overrides.get_testing_overrides: {overridable function: a dummy with its
+    signature that returns -1} (a property's __get__: `lambda self: -1`), for tests of
+    __torch_function__ handlers."""
+    import inspect
+    out = {}
+    for fns in get_overridable_functions().values():
+        for f in fns:
+            if type(f).__name__ == "method-wrapper":
+                out[f] = lambda self: -1
+                continue
+            try:
+                sig = inspect.signature(f)
+            except (TypeError, ValueError):
+                continue
+            out[f] = _dummy(sig)
+    return out
+
+
+def _dummy(sig):
+    """A lambda with sig's parameters (defaults included) that returns -1."""
+    ns, parts, star = {}, [], False
+    for i, p in enumerate(sig.parameters.values()):
+        if p.kind is p.VAR_POSITIONAL:
+            parts.append("*" + p.name)
+            star = True
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            parts.append("**" + p.name)
+            continue
+        if p.kind is p.KEYWORD_ONLY and not star:
+            parts.append("*")
+            star = True
+        text = p.name
+        if p.default is not p.empty:
+            ns[f"_d{i}"] = p.default
+            text += f"=_d{i}"
+        parts.append(text)
+        if p.kind is p.POSITIONAL_ONLY and (
+                i + 1 == len(sig.parameters)
+                or list(sig.parameters.values())[i + 1].kind is not p.POSITIONAL_ONLY):
+            parts.append("/")
+    return eval(f"lambda {', '.join(parts)}: -1", ns)

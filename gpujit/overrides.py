@@ -41,7 +41,8 @@ from .ops.registry import dispatch_state as _S
 from .tensor import Tensor
 
 __all__ = ["TorchFunctionMode", "BaseTorchFunctionMode", "enable_reentrant_dispatch",
-           "get_overridable_functions", "resolve_name", "get_ignored_functions",
+           "get_overridable_functions", "get_testing_overrides", "resolve_name",
+           "get_ignored_functions",
            "get_default_nowrap_functions", "has_torch_function", "has_torch_function_unary",
            "has_torch_function_variadic", "handle_torch_function", "is_tensor_like",
            "is_tensor_method_or_property", "wrap_torch_function"]
@@ -601,4 +602,4 @@ from ._torch_function_modes import (  # noqa: E402,F401  (torch.overrides' modes
     _len_torch_function_stack, _get_function_stack_at, _is_torch_function_mode_enabled,
     _push_on_torch_function_stack, _pop_torch_function_stack)
 from ._overrides_listing import (  # noqa: E402,F401
-    get_ignored_functions, get_overridable_functions, resolve_name)
+    get_ignored_functions, get_overridable_functions, get_testing_overrides, resolve_name)

@@ -640,3 +640,22 @@ def test_a_tensor_like_type():
 def test_a_tensor_like_type_matches_torch():
     torch = pytest.importorskip("torch")
     assert _scalar_tensor_program(gpujit) == _scalar_tensor_program(torch)
+
+
+def test_testing_overrides():
+    import inspect
+    F = gpujit.nn.functional
+    t = gpujit.overrides.get_testing_overrides()
+    assert len(t) > 1000
+    assert t[F.mse_loss](1, 2) == -1 and t[gpujit.add](1, 2) == -1
+    assert t[gpujit.Tensor.shape.__get__](1) == -1 and t[gpujit.Tensor.add](1, 2) == -1
+    assert str(inspect.signature(t[F.mse_loss])) == \
+        "(input, target, size_average=None, reduce=None, reduction='mean', weight=None)"
+    assert str(inspect.signature(t[gpujit.split])) == "(tensor, split_size_or_sections, dim=0)"
+    with pytest.raises(TypeError):
+        t[F.mse_loss](1)                    # (a real signature: a missing argument fails)
+    torch = pytest.importorskip("torch")
+    want = torch.overrides.get_testing_overrides()
+    for g, w in ((F.mse_loss, torch.nn.functional.mse_loss), (gpujit.split, torch.split),
+                 (F.normalize, torch.nn.functional.normalize)):
+        assert inspect.signature(t[g]) == inspect.signature(want[w])
