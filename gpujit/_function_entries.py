@@ -3,18 +3,21 @@ F.normalize, torch.split, torch.einsum ...).
 
 PyTorch's start with `if has_torch_function(...): return handle_torch_function(<the
 function>, ...)`, so a handler sees one call, with the public function as func, not the
-ops inside. gpujit's get that check as the first statement of their own code while a
-Tensor subclass with an active __torch_function__ exists: install() compiles each
+ops inside. gpujit's get that check as the first statement of their own code while the
+protocol's dispatch layer is on (a Tensor subclass with an active __torch_function__, a
+pushed TorchFunctionMode or a tensor-like type exists): install() compiles each
 function's source again with the check in front of its body and swaps the code in
-(`fn.__code__`), uninstall() swaps the original back. The function object stays the same
-(every reference to it sees the check), no frame is added (warnings' stacklevels and the
-tracer's frames stay as they are), and plain programs run the original code.
+(`fn.__code__`; a closure's is compiled inside a function binding the same names),
+uninstall() swaps the original back. The function object stays the same (every reference
+to it sees the check), no frame is added (warnings' stacklevels and the tracer's frames
+stay as they are), and plain programs run the original code.
 
 The check reads the call's parameters (`locals()` at the top of the body) for arguments
 whose type has an active __torch_function__, as torch's code lists its Tensor parameters;
 the handler gets the required parameters positionally and those with defaults by keyword
 (as torch's functions pass them: handle_torch_function(split, (tensor,), tensor,
-split_size_or_sections, dim=dim)).
+split_size_or_sections, dim=dim)), keyword-only ones only where they are not their default
+(the generic wrappers' out=None), *args and **kwargs as they came.
 """
 from __future__ import annotations
 
