@@ -48,9 +48,13 @@ _NOT_ROUTED = frozenset((
     "get_printoptions", "ignore", "is_scripting", "script", "script_if_tracing",
     "to_dlpack", "trace_module", "unused", "has_torch_function", "has_torch_function_unary",
     "has_torch_function_variadic", "handle_torch_function", "trace", "vmap", "compile",
-    "save", "load", "as_tensor", "asarray", "tensor", "is_tensor", "is_storage", "typename",
+    "save", "load", "is_tensor", "is_storage", "typename", "from_numpy", "frombuffer",
     "upsample", "upsample_bilinear", "upsample_nearest", "sigmoid", "tanh", "set_rng_state",
     "broadcast_shapes", "set_default_dtype", "set_default_tensor_type"))
+
+# ... and those whose PyTorch counterparts a TorchFunctionMode sees but a Tensor argument
+# does not make an entry point (torch.tensor(x) reads x as data)
+_MODES_ONLY = frozenset(("tensor", "as_tensor", "asarray"))
 
 _table = None           # [(function, original code, code with the check)]
 _info = []              # index -> (function, positional names, #posonly, *args, kw-only, **kw)
@@ -59,6 +63,11 @@ _info = []              # index -> (function, positional names, #posonly, *args,
 class _Check:
     """What the inserted statement calls: `if C.over(locals()): return C.call(k, locals())`."""
     __slots__ = ()
+
+    @staticmethod
+    def mode_on():
+        from .overrides import _mode_on
+        return _mode_on()
 
     @staticmethod
     def over(loc):
@@ -89,8 +98,8 @@ class _Check:
         # error's words, and only subclasses in types; a Python-level function's types
         # hold plain Tensors too)
         python_level = not fn.__code__.co_freevars
-        over = [] if _is_disabled() else _overloaded(tuple(args) + tuple(kwargs.values()),
-                                                     [], set(), python_level)
+        over = [] if _is_disabled() or fn.__name__ in _MODES_ONLY else _overloaded(
+            tuple(args) + tuple(kwargs.values()), [], set(), python_level)
         return _call_overloaded(fn, over, tuple(args), kwargs, python_level=python_level)
 
 
@@ -173,7 +182,8 @@ def _with_check(fn, node):
     """fn's code compiled from node with the check in front of its body (None where the
     source is not the code that runs)."""
     line = node.lineno
-    check = ast.parse(f"if {_GLOBAL}.over(locals()):\n"
+    test = "mode_on()" if fn.__name__ in _MODES_ONLY else "over(locals())"
+    check = ast.parse(f"if {_GLOBAL}.{test}:\n"
                       f"    return {_GLOBAL}.call({_K!r}, locals())").body[0]
     _at(check, line, node.col_offset)
     body = list(node.body)

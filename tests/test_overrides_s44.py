@@ -659,3 +659,43 @@ def test_testing_overrides():
     for g, w in ((F.mse_loss, torch.nn.functional.mse_loss), (gpujit.split, torch.split),
                  (F.normalize, torch.nn.functional.normalize)):
         assert inspect.signature(t[g]) == inspect.signature(want[w])
+
+
+def _data_program(torch):
+    log = []
+
+    class M(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            log.append(func.__name__)
+            return func(*args, **(kwargs or {}))
+
+    class L(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            log.append("L." + func.__name__)
+            return super().__torch_function__(func, types, args, kwargs)
+
+    x, out = torch.ones(2), []
+    calls = (lambda v: torch.tensor(v), lambda v: torch.as_tensor(v),
+             lambda v: torch.asarray(v), lambda v: torch.is_tensor(v),
+             lambda v: torch.from_numpy(v.numpy()), lambda v: torch.nn.functional.tanh(v))
+    for c in calls:
+        del log[:]
+        with M():
+            c(x)
+        r = c(x.as_subclass(L))
+        out.append((list(log), type(r).__name__))
+    return out
+
+
+def test_data_functions_are_seen_by_modes_only():
+    # torch.tensor(x) / as_tensor / asarray: a mode sees the call, a subclass argument's
+    # handler does not (it saw x.clone() inside torch.tensor); from_numpy: neither
+    assert _data_program(gpujit) == [
+        (["tensor"], "Tensor"), (["as_tensor"], "L"), (["asarray"], "L"), ([], "bool"),
+        (["numpy", "L.numpy"], "Tensor"), (["tanh", "L.tanh"], "L")]
+
+
+def test_data_functions_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _data_program(gpujit) == _data_program(torch)
