@@ -50,7 +50,13 @@ _NOT_ROUTED = frozenset((
     "has_torch_function_variadic", "handle_torch_function", "trace", "vmap", "compile",
     "save", "load", "is_tensor", "is_storage", "typename", "from_numpy", "frombuffer",
     "upsample", "upsample_bilinear", "upsample_nearest", "sigmoid", "tanh", "set_rng_state",
-    "broadcast_shapes", "set_default_dtype", "set_default_tensor_type"))
+    "broadcast_shapes", "set_default_dtype", "set_default_tensor_type",
+    # (settings and RNG state: no mode sees them)
+    "manual_seed", "range", "get_device_module", "use_deterministic_algorithms",
+    "set_anomaly_enabled", "set_autocast_cache_enabled", "set_autocast_dtype",
+    "set_autocast_enabled", "get_autocast_dtype", "is_autocast_enabled", "set_default_device",
+    "set_deterministic_debug_mode", "set_float32_matmul_precision", "set_flush_denormal",
+    "set_warn_always", "set_num_interop_threads", "set_num_threads", "set_printoptions"))
 
 # ... and those whose PyTorch counterparts a TorchFunctionMode sees but a Tensor argument
 # does not make an entry point (torch.tensor(x) reads x as data)

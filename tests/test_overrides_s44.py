@@ -699,3 +699,32 @@ def test_data_functions_are_seen_by_modes_only():
 def test_data_functions_match_torch():
     torch = pytest.importorskip("torch")
     assert _data_program(gpujit) == _data_program(torch)
+
+
+def _settings_program(torch):
+    log = []
+
+    class M(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            log.append(func.__name__)
+            return func(*args, **(kwargs or {}))
+
+    with M():
+        torch.manual_seed(0)
+        torch.set_warn_always(False)
+        torch.use_deterministic_algorithms(False)
+        torch.set_default_dtype(torch.float32)
+        torch.get_rng_state()
+        torch.set_float32_matmul_precision("highest")
+        torch.zeros(2)
+        torch.promote_types(torch.float32, torch.int64)
+    return log
+
+
+def test_settings_functions_are_not_seen_by_modes():
+    assert _settings_program(gpujit) == ["zeros", "promote_types"]
+
+
+def test_settings_functions_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _settings_program(gpujit) == _settings_program(torch)
