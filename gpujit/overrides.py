@@ -566,6 +566,37 @@ def has_torch_function_variadic(*args) -> bool:
     return has_torch_function(args)
 
 
+# (torch.overrides' names of torch._C's)
+_has_torch_function, _has_torch_function_unary, _has_torch_function_variadic = (
+    has_torch_function, has_torch_function_unary, has_torch_function_variadic)
+
+
+def _get_overloaded_args(relevant_args, get_type_fn=None):
+    """torch.overrides._get_overloaded_args: the arguments whose __torch_function__ is
+    asked, in torch's order (plain Tensors' included: a subclass first, else left to
+    right; one per type), get_type_fn(arg) giving an argument's type."""
+    get_type = get_type_fn or type
+    out, types = [], []
+    for a in relevant_args:
+        t = get_type(a)
+        if t in types or not hasattr(t, "__torch_function__") or not _active(t):
+            continue
+        at = len(out)
+        for i, b in enumerate(out):
+            if issubclass(t, types[i]):
+                at = i
+                break
+        out.insert(at, a)
+        types.insert(at, t)
+    return out
+
+
+def _get_tensor_methods():
+    """The Tensor methods a handler can get as func (properties' getters not: PyTorch's
+    lists them under the property)."""
+    return set(_overrides_listing.get_overridable_functions()[Tensor])
+
+
 def handle_torch_function(public_api, relevant_args, *args, **kwargs):
     """Call the __torch_function__ of relevant_args' overriding types in torch's order
     (what a function that checked has_torch_function calls)."""
@@ -601,5 +632,6 @@ from ._torch_function_modes import (  # noqa: E402,F401  (torch.overrides' modes
     _pop_mode_temporarily, _get_current_function_mode, _get_current_function_mode_stack,
     _len_torch_function_stack, _get_function_stack_at, _is_torch_function_mode_enabled,
     _push_on_torch_function_stack, _pop_torch_function_stack)
+from . import _overrides_listing  # noqa: E402
 from ._overrides_listing import (  # noqa: E402,F401
     get_ignored_functions, get_overridable_functions, get_testing_overrides, resolve_name)

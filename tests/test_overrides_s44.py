@@ -728,3 +728,28 @@ def test_settings_functions_are_not_seen_by_modes():
 def test_settings_functions_match_torch():
     torch = pytest.importorskip("torch")
     assert _settings_program(gpujit) == _settings_program(torch)
+
+
+def _private_api(torch):
+    O = torch.overrides
+
+    class S(torch.Tensor):
+        pass
+
+    s, p = torch.ones(1).as_subclass(S), torch.ones(1)
+    w = torch.nn.Parameter(torch.ones(1))
+    return [[type(a).__name__ for a in O._get_overloaded_args([p, s, 1, p, w])],
+            [type(a).__name__ for a in O._get_overloaded_args([s], lambda a: torch.Tensor)],
+            O._has_torch_function((p,)), O._has_torch_function_unary(s),
+            O._has_torch_function_variadic(p, s),
+            torch.Tensor.add in O._get_tensor_methods(),
+            torch.Tensor.shape.__get__ in O._get_tensor_methods()]
+
+
+def test_private_overrides_helpers():
+    assert _private_api(gpujit) == [["S", "Tensor"], ["S"], False, True, True, True, False]
+
+
+def test_private_overrides_helpers_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _private_api(gpujit) == _private_api(torch)
