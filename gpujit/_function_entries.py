@@ -215,9 +215,12 @@ def _with_check(fn, node):
         made = next(c for c in made.co_consts if isinstance(c, types.CodeType))
     made = made.replace(co_firstlineno=code.co_firstlineno, co_name=code.co_name,
                         co_qualname=code.co_qualname)
-    n = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) \
-        + bool(code.co_flags & 0x08)
-    if made.co_freevars != code.co_freevars or made.co_varnames[:n] != code.co_varnames[:n]:
+    # (the text is the code that runs: the same variables, cells and names, the check's
+    # aside; a file changed since import is left as it is)
+    check_names = {_GLOBAL, "over", "mode_on", "call", "locals"}
+    if (made.co_freevars != code.co_freevars or made.co_varnames != code.co_varnames
+            or made.co_cellvars != code.co_cellvars
+            or set(made.co_names) - check_names != set(code.co_names) - check_names):
         return None
     return made
 

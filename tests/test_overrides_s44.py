@@ -753,3 +753,21 @@ def test_private_overrides_helpers():
 def test_private_overrides_helpers_match_torch():
     torch = pytest.importorskip("torch")
     assert _private_api(gpujit) == _private_api(torch)
+
+
+def test_the_check_is_not_made_from_a_changed_file(tmp_path, monkeypatch):
+    # the check's code is compiled from the function's text: where the file no longer holds
+    # the code that runs, the function is left as it is
+    import importlib
+    import linecache
+    from gpujit import _function_entries as E
+    src = tmp_path / "s44_changed_mod.py"
+    src.write_text("def f(x, y=1):\n    return helper(x) + y\n\n\ndef helper(x):\n"
+                   "    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module("s44_changed_mod")
+    assert E._with_check(mod.f, E._def_node(mod.f)) is not None
+    src.write_text("def f(x, y=1):\n    return other(x) + y\n")
+    linecache.checkcache(str(src))
+    node = E._def_node(mod.f)
+    assert node is None or E._with_check(mod.f, node) is None
