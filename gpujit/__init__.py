@@ -171,6 +171,7 @@ from ._spectral import stft  # noqa: E402,F401  (torch.stft, real output)
 from . import _spectral  # noqa: E402
 Tensor.stft = _spectral._stft_method
 overrides.name_tensor_methods()                     # (Tensor.split.__name__ is 'split')
+from . import functional  # noqa: E402,F401  (torch.functional: split, einsum, norm ...)
 
 
 def __getattr__(name):

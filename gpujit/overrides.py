@@ -417,8 +417,8 @@ def _api_name(func):
         return "torch." + qual
     if name and getattr(Tensor, name, None) is func:
         return "torch.Tensor." + name
-    for modname in (("gpujit.nn.functional",) + _function_entries._NAMESPACES
-                    + tuple(_function_entries._ONLY)):
+    for modname in (("gpujit.nn.functional", "gpujit.functional")
+                    + _function_entries._NAMESPACES + tuple(_function_entries._ONLY)):
         mod = _sys.modules.get(modname)
         if mod is not None and name and vars(mod).get(name) is func:
             return "torch" + modname[len("gpujit"):] + "." + name

@@ -771,3 +771,21 @@ def test_the_check_is_not_made_from_a_changed_file(tmp_path, monkeypatch):
     linecache.checkcache(str(src))
     node = E._def_node(mod.f)
     assert node is None or E._with_check(mod.f, node) is None
+
+
+def test_torch_functional_module():
+    # torch.functional (split, einsum, norm ...: the same objects as torch.<name>) was an
+    # AttributeError; handlers' errors and resolve_name name them there, as torch's
+    TF = gpujit.functional
+    assert TF.split is gpujit.split and TF.einsum is gpujit.einsum and TF.norm is gpujit.norm
+    assert gpujit.overrides.resolve_name(gpujit.split) == "torch.functional.split"
+
+    class Never(gpujit.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return NotImplemented
+
+    with pytest.raises(TypeError, match="no implementation found for 'torch.functional.split'"):
+        gpujit.split(gpujit.ones(2).as_subclass(Never), 1)
+    torch = pytest.importorskip("torch")
+    assert sorted(n for n in torch.functional.__all__ if n != "istft") == sorted(TF.__all__)
