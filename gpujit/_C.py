@@ -34,7 +34,10 @@ from ._filecheck import FileCheck                   # torch._C.FileCheck
 from .runtime import fusion as _fusion
 from .ops.linalg_decomp import LinAlgError as _LinAlgError   # (torch.linalg.LinAlgError)
 from .overrides import (DisableTorchFunction, DisableTorchFunctionSubclass,
-                        _disabled_torch_function_impl)
+                        _disabled_torch_function_impl, _is_torch_function_mode_enabled,
+                        _len_torch_function_stack, _get_function_stack_at,
+                        _push_on_torch_function_stack, _pop_torch_function_stack)
+from .autograd.grad_mode import _set_grad_enabled
 from .runtime.interpreter import Error as JITException      # (torch.jit.Error is it)
 
 
@@ -47,6 +50,9 @@ def _is_torch_function_enabled() -> bool:
 __all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "JITException",
            "DisableTorchFunction", "DisableTorchFunctionSubclass",
            "_disabled_torch_function_impl", "_is_torch_function_enabled",
+           "_is_torch_function_mode_enabled", "_len_torch_function_stack",
+           "_get_function_stack_at", "_push_on_torch_function_stack",
+           "_pop_torch_function_stack", "_set_grad_enabled",
            "_jit_set_num_profiled_runs", "_jit_get_num_profiled_runs",
            "_jit_override_can_fuse_on_cpu", "_jit_override_can_fuse_on_gpu",
            "_jit_can_fuse_on_cpu", "_jit_can_fuse_on_gpu", "_jit_set_texpr_fuser_enabled",

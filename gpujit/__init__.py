@@ -170,6 +170,7 @@ globals().update(_no_complex.FUNCTIONS)
 from ._spectral import stft  # noqa: E402,F401  (torch.stft, real output)
 from . import _spectral  # noqa: E402
 Tensor.stft = _spectral._stft_method
+overrides.name_tensor_methods()                     # (Tensor.split.__name__ is 'split')
 from . import functional, quasirandom, torch_version  # noqa: E402,F401  (torch.functional, ...)
 from ._control_flow import cond, while_loop  # noqa: E402,F401  (torch.cond, torch.while_loop)
 GradScaler = amp.GradScaler                         # torch.GradScaler

@@ -35,6 +35,19 @@ def is_inference_mode_enabled() -> bool:
     return state.inference
 
 
+# gpujit.overrides' count of TorchFunctionModes pushed and its _mode_on (set there)
+_pushed, _mode_on = [0], [None]
+
+
+def _set_grad_enabled(mode):
+    """torch._C._set_grad_enabled: what no_grad, enable_grad and set_grad_enabled call on
+    entry and exit, as PyTorch's (a TorchFunctionMode sees those calls)."""
+    if _pushed[0] and _mode_on[0]():
+        from ..overrides import handle_torch_function
+        return handle_torch_function(_set_grad_enabled, (), mode)
+    state.enabled = bool(mode)
+
+
 class _Mode:
     """Base: enter sets the mode, exit restores it; used as @decorator a fresh instance
     wraps each call."""
@@ -89,7 +102,16 @@ def _wrap_generator(ctx_factory, fn):
     return generator_context
 
 
-class _NoParamMode(_Mode):
+class _SetsGradMode(_Mode):
+    """A mode whose entry and exit set grad mode through _set_grad_enabled."""
+
+    def __exit__(self, *exc):
+        state.inference = self._prev[1]
+        _set_grad_enabled(self._prev[0])
+        return False
+
+
+class _NoParamMode(_SetsGradMode):
     """A mode that takes no argument, which PyTorch also lets decorate bare
     (@torch.no_grad, @torch.enable_grad)."""
 
@@ -104,23 +126,23 @@ class no_grad(_NoParamMode):
 
     def __enter__(self):
         self._prev = (state.enabled, state.inference)
-        state.enabled = False
+        _set_grad_enabled(False)
 
 
 class enable_grad(_NoParamMode):
     def __enter__(self):
         self._prev = (state.enabled, state.inference)
-        state.enabled = True
+        _set_grad_enabled(True)
 
 
-class set_grad_enabled(_Mode):
+class set_grad_enabled(_SetsGradMode):
     """set_grad_enabled(False) switches the mode at once (as a call) and restores the
     previous mode when used as a context manager and left."""
 
     def __init__(self, mode):
         self.mode = bool(mode)
         self._prev = (state.enabled, state.inference)
-        state.enabled = self.mode
+        _set_grad_enabled(self.mode)
 
     def _clone(self):
         return set_grad_enabled(self.mode)

@@ -32,15 +32,20 @@ _installs_lock = threading.Lock()
 
 
 def _describe_item_caller():
-    """What turned a tensor into a Python value (bool(), int(), float() or item())."""
+    """What turned a tensor into a Python value (bool(), int(), float() or item()): the
+    dunder among gpujit's frames above the op call (a __torch_function__ handler's frames
+    between them included) or the first frame outside."""
     f = sys._getframe(3)
-    for _ in range(4):
+    for _ in range(24):
         if f is None:
             break
         name = f.f_code.co_name
         if name in ("__bool__", "__int__", "__float__", "__index__"):
             return {"__bool__": "a Python boolean", "__int__": "a Python integer",
                     "__index__": "a Python index", "__float__": "a Python float"}[name]
+        fn = f.f_code.co_filename
+        if not (fn.startswith(_PKG_DIR) or fn.startswith("<gpujit")):
+            break
         f = f.f_back
     return "a Python number"
 

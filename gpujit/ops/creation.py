@@ -933,6 +933,15 @@ def _huge_ints(data, dt):
 def _array_from(data, dtype, dev, copy):
     """An array on dev with dtype from arbitrary data (nested lists, arrays, tensors)."""
     if isinstance(data, _reg._Tensor):
+        if type(data) is not _reg._Tensor and _reg.dispatch_state.torch_function is not None:
+            # (a subclass's __torch_function__ does not see torch.tensor(x) read x: the
+            # data of PyTorch's C++ call)
+            from ..overrides import DisableTorchFunctionSubclass
+            with DisableTorchFunctionSubclass():
+                t = data.to(device=dev or data.device, dtype=dtype or data.dtype)
+                if copy and t is data:
+                    t = t.clone()
+            return t._data, t._dtype, t._device
         t = data.to(device=dev or data.device, dtype=dtype or data.dtype)
         if copy and t is data:
             t = t.clone()

@@ -169,7 +169,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    except _Retry:")
     L.append(f"        dev = _opdev(_op, ({', '.join(list(operands) + aux)},))")
     L.append("    if dev is None:")
-    L.append("        raise TypeError(_op.public_name + '(): expected at least one Tensor argument')")
+    L.append(f"        raise _no_tensor(_op, {values})")
     kind_items = []
     for n in operands:
         opt = n in optional
@@ -605,7 +605,7 @@ def _compile(op, src, fname, consts):
               _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _wrap_untracked=_r.wrap_untracked, _devof=_device_of_array,
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
-              _checki=_r.checked_int, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error,
+              _checki=_r.checked_int, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error,
               _refused=_r.number_refused,
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,

@@ -12,7 +12,7 @@ from . import memory_format as _mf
 from .meta import TensorMeta
 from .reduction_cascade import cascade_sum
 from .linalg import _LA, _F16, _F32, _dtn, _gpujit
-from .registry import op, OPS, derivative as _derivative
+from .registry import op, OPS, derivative as _derivative, dispatch_state
 
 _CASCADE = (_F32, np.dtype(np.float64))    # (torch.sum's CPU order: reduction_cascade)
 
@@ -365,10 +365,17 @@ def einsum_public(*args):
             ops = list(ops[0])
     else:
         eq, ops = _sublist_equation(args)
+    if dispatch_state.torch_function is not None:
+        # (torch's checks the operands after reading the list and sublist forms: a handler
+        # sees einsum(equation, *operands))
+        from ..overrides import handle_torch_function, has_torch_function
+        if has_torch_function(ops):
+            return handle_torch_function(einsum_public, ops, eq, *ops)
     return OPS["aten::einsum"].public(eq, ops)
 
 
 einsum_public.__name__ = einsum_public.__qualname__ = "einsum"
+einsum_public.checks_torch_function = True       # (its own check: not _function_entries')
 PUBLIC["einsum"] = einsum_public
 
 

@@ -49,6 +49,7 @@ def block_diag_public(*tensors):
     return OPS["aten::block_diag"].public(list(tensors))
 
 
+block_diag_public.__name__ = block_diag_public.__qualname__ = "block_diag"
 PUBLIC["block_diag"] = block_diag_public
 
 
@@ -190,6 +191,7 @@ def cartesian_prod_public(*tensors):
     return OPS["aten::cartesian_prod"].public(list(tensors))
 
 
+cartesian_prod_public.__name__ = cartesian_prod_public.__qualname__ = "cartesian_prod"
 PUBLIC["cartesian_prod"] = cartesian_prod_public
 
 

@@ -209,6 +209,7 @@ def tensordot_public(a, b, dims=2, out=None):
     return r
 
 
+tensordot_public.__name__ = tensordot_public.__qualname__ = "tensordot"
 PUBLIC["tensordot"] = tensordot_public
 
 
@@ -383,6 +384,7 @@ def chain_matmul_public(*matrices, out=None):
     return r
 
 
+chain_matmul_public.__name__ = chain_matmul_public.__qualname__ = "chain_matmul"
 PUBLIC["chain_matmul"] = chain_matmul_public
 
 

@@ -178,6 +178,11 @@ def make_dispatcher(pyname, ovs, method=False, aliases=False, kw_entry=False):
             if r is not None:
                 return entry(r[0])(*args, **r[1])
         if d is None:
+            from ..overrides import tensor_likes, tensor_like_dispatch
+            if tensor_likes(args + tuple(kwargs.values())):    # (its __torch_function__)
+                import gpujit
+                return tensor_like_dispatch(
+                    getattr(tensor_cls if method else gpujit, pyname, dispatch), args, kwargs)
             # PyTorch's parser error (ops/parser_errors.py; built only here, on failure)
             from .parser_errors import parser_error
             shown = args[1:] if method and args else args     # (PyTorch leaves self out)

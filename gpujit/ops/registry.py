@@ -130,9 +130,19 @@ class SparseOperand(NotImplementedError):
         self.op = op
 
 
+class TensorLikeOperand(SparseOperand):
+    """Raised where op's entry point finds an argument that is no Tensor but a tensor-like
+    (its type has a __torch_function__: the torch.overrides docs' ScalarTensor): the entry
+    point's `except SparseOperand` hands the call to its __torch_function__ (sparse_call)."""
+
+
 def sparse_call(e, args):
     """op(*args) (schema order) given a sparse operand: the sparse kernel registered for
-    e.op in gpujit/_sparse_coo.py, else e, PyTorch's NotImplementedError."""
+    e.op in gpujit/_sparse_coo.py, else e, PyTorch's NotImplementedError. A tensor-like
+    operand: its __torch_function__'s answer."""
+    if isinstance(e, TensorLikeOperand):
+        from ..overrides import tensor_like_call
+        return tensor_like_call(e.op, args)
     from .._sparse_coo import sparse_kernel
     fn = sparse_kernel(e.op, args)
     if fn is None:
@@ -697,11 +707,31 @@ def tensor_int_list(op, n, v, method=False):
     return v if out is None else type(v)(out)
 
 
+def _tensor_like_operand(op, values):
+    """TensorLikeOperand for op where one of values (or of a list among them) is a
+    tensor-like that is no Tensor, with the protocol on; else None."""
+    from ..overrides import tensor_likes
+    if tensor_likes(values):
+        return TensorLikeOperand(f"{op.public_name}: a tensor-like operand", op)
+    return None
+
+
+def no_tensor_error(op, values):
+    """PyTorch's TypeError for a call of op without any Tensor (add(2, "a")), or the
+    TensorLikeOperand that hands it to a tensor-like's __torch_function__."""
+    return _tensor_like_operand(op, values) or TypeError(
+        f"{op.public_name}(): expected at least one Tensor argument")
+
+
 def not_tensor_error(op, values, method=False, binding=False):
     """PyTorch's TypeError for a non-Tensor (a Python number, None, a str...) where op's
     schema takes a Tensor, given the entry point's argument values in schema order; None
     when every Tensor argument holds Tensors (the AttributeError that led here is then a
-    bug of its own, re-raised). method: the call was x.op(...) (positions leave self out)."""
+    bug of its own, re-raised). method: the call was x.op(...) (positions leave self out).
+    A tensor-like among them (its type has a __torch_function__): TensorLikeOperand."""
+    e = _tensor_like_operand(op, values)
+    if e is not None:
+        return e
     name = op.public_name
     for i, (a, v) in enumerate(zip(op.schema.arguments, values)):
         if a.type.base != "Tensor" or isinstance(v, _Tensor) or (v is None and a.type.optional):
