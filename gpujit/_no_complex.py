@@ -1,29 +1,12 @@
-"""PyTorch's complex dtypes and the functions that make or read complex tensors, which
-gpujit lacks (its tensors are real: NumPy/CuPy arrays of real dtypes, README).
-
-`torch.complex64` & co. are not defined: `gpujit.complex64` is an AttributeError (so
-`hasattr(torch, "complex64")` and `getattr(torch, name, default)` keep working) whose
-message names the missing dtype. The functions whose results or inputs are complex
-(`torch.polar`, `torch.complex`, `torch.view_as_complex`, `torch.view_as_real`) exist and
-raise a RuntimeError naming the complex dtype they would need, instead of an
-AttributeError that reads like a typo."""
+"""The functions of PyTorch that make or read complex tensors which gpujit does not
+offer yet (its complex64 / complex128 tensors take the ops of ops/complex_support.py
+only, README): each exists and raises a RuntimeError saying so, instead of an
+AttributeError that reads like a typo. `refusing` is also ops/sparse_refusals.py's."""
 from __future__ import annotations
 
-__all__ = ["COMPLEX_DTYPES", "FUNCTIONS", "missing_dtype", "refusing"]
+__all__ = ["FUNCTIONS", "refusing"]
 
-# torch's complex dtypes and their aliases -> the dtype's name
-COMPLEX_DTYPES = {"complex32": "complex32", "chalf": "complex32",
-                  "complex64": "complex64", "cfloat": "complex64",
-                  "complex128": "complex128", "cdouble": "complex128"}
-
-_WHY = "gpujit has no complex dtypes (complex32, complex64, complex128)"
-
-
-def missing_dtype(module: str, name: str) -> AttributeError:
-    full = COMPLEX_DTYPES[name]
-    alias = "" if full == name else f" (torch.{full})"
-    return AttributeError(f"module '{module}' has no attribute '{name}': {_WHY}, so "
-                          f"torch.{name}{alias} is not available")
+_WHY = "gpujit does not make complex tensors here yet (complex support is partial: README)"
 
 
 def refusing(name, why, what, qual="torch"):

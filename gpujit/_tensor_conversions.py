@@ -144,6 +144,15 @@ class TensorConversions:
     def bfloat16(self):
         raise _dt.bfloat16.error()
 
+    def cfloat(self):
+        return self.to(_dt.complex64)
+
+    def cdouble(self):
+        return self.to(_dt.complex128)
+
+    def chalf(self):
+        raise _dt.complex32.error()
+
     def int(self):
         return self.to(_dt.int32)
 

@@ -171,20 +171,18 @@ def test_out_rules_match_torch():
 
 # ---------------------------------------------------------------- 3. complex dtypes
 
-def test_complex_dtypes_and_functions_say_what_is_missing():
-    assert not hasattr(torch, "complex64") and getattr(torch, "cfloat", None) is None
-    with pytest.raises(AttributeError, match=r"module 'gpujit' has no attribute 'complex64'"
-                       r": gpujit has no complex dtypes"):
-        torch.complex64
-    with pytest.raises(AttributeError, match=r"torch\.cdouble \(torch\.complex128\)"):
-        torch.cdouble
+def test_complex_functions_not_yet_offered_say_so():
+    # (the complex dtypes exist since session 44: tests/test_complex_s44.py)
+    assert torch.cfloat is torch.complex64 and torch.cdouble is torch.complex128
     with pytest.raises(AttributeError, match=r"^module 'gpujit' has no attribute 'nope'$"):
         torch.nope
     a = torch.ones(2)
     for f, args in ((torch.polar, (a, a)), (torch.complex, (a, a)),
                     (torch.view_as_complex, (torch.ones(2, 2),)), (torch.view_as_real, (a,))):
-        with pytest.raises(RuntimeError, match=rf"torch\.{f.__name__}: gpujit has no complex "
-                                               r"dtypes \(complex32, complex64, complex128\)"):
+        if not getattr(f, "__module__", "").startswith("gpujit._no_complex"):
+            continue        # (offered now)
+        with pytest.raises(RuntimeError, match=rf"torch\.{f.__name__}: gpujit does not make "
+                                               r"complex tensors here yet"):
             f(*args)
 
 

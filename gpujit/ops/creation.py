@@ -803,7 +803,7 @@ def _infer_dtype(data):
         x = stack.pop()
         t = type(x)
         if t is float:
-            kind = 2
+            kind = max(kind, 2)
         elif t is int:
             kind = max(kind, 1)
         elif t is list or t is tuple:
@@ -813,6 +813,8 @@ def _infer_dtype(data):
                 kind = max(kind, 2)
         elif t is bool:
             kind = max(kind, 0)
+        elif t is complex:
+            kind = 3
         elif isinstance(x, (_reg._Tensor, np.ndarray, np.generic)):
             slow = True
             d = x.dtype if isinstance(x, _reg._Tensor) else _dt.from_numpy_dtype(x.dtype)
@@ -826,9 +828,11 @@ def _infer_dtype(data):
         elif isinstance(x, int):
             kind = max(kind, 1)
         elif isinstance(x, float):
-            kind = 2
+            kind = max(kind, 2)
+        elif isinstance(x, complex):
+            kind = 3
         elif isinstance(x, numbers.Number):
-            raise TypeError(f"gpujit has no complex dtypes (got {x!r})")
+            raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
         elif isinstance(x, (str, bytes)):
             raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
         elif _other_sequence(x):
@@ -839,7 +843,10 @@ def _infer_dtype(data):
             other = True
         else:
             raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
-    dt = None if kind < 0 else (_dt.bool, _dt.int64, _dt.get_default_dtype())[kind]
+    dt = None if kind < 0 else (_dt.bool, _dt.int64, _dt.get_default_dtype(),
+                                _dt.get_default_complex_dtype)[kind]
+    if kind == 3:
+        dt = dt()
     for d in dtypes or ():
         dt = d if dt is None else _dt.promote_types(dt, d)
     return (dt or _dt.get_default_dtype()), other, slow
@@ -873,6 +880,8 @@ def _store_slow(data, dt):
     flat = []
 
     def leaf(x):
+        if kind == "c" and hasattr(type(x), "__complex__"):
+            return complex(x)
         if kind in "fc":
             if isinstance(x, float):
                 return x
@@ -975,11 +984,19 @@ def _array_from(data, dtype, dev, copy):
             if ragged is not None:
                 raise ragged[0](ragged[1])
             a = np.asarray(data)
+            if a.dtype.kind == "c" and not dt.cplx and dt is not _dt.bool:
+                # (PyTorch's store_scalar reads a Python complex as a double or an int)
+                raise TypeError("must be real number, not complex" if dt.category ==
+                                _dt.FLOATING else "'complex' object cannot be interpreted "
+                                "as an integer")
             if a.dtype == object or (a.dtype == np.uint64 and a.size):
                 a = _huge_ints(data, dt)
             if a.size and np.dtype(dt.np).kind in "iu" and a.dtype.kind in "fiu":
                 _check_overflow(a, dt)
     if a.dtype != dt.np:
+        if a.dtype.kind == "c" and not dt.cplx:
+            from .conversion import discard_imaginary, _convert
+            a = _convert(a, dt) if dt is _dt.bool else discard_imaginary(a)
         a = a.astype(dt.np)
     elif copy:
         a = a.copy()

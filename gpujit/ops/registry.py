@@ -863,9 +863,24 @@ class UnsupportedDtypeError(NotImplementedError, TypeError):
 
 
 def unsupported_dtype(op, dt):
+    if dt.category == _dt.COMPLEX:
+        return complex_refused(op, dt)
     ok = ", ".join(d.name for d in _dt.ALL if d in op.dtypes)
     e = UnsupportedDtypeError(f"{op.public_name} does not support dtype {dt.name} "
                               f"(supported: {ok})")
+    e.dtype = dt
+    return e
+
+
+def complex_refused(op, dt):
+    """The error of an op that has not opted in to complex tensors (ops/complex_support.py)
+    given one (or a complex dtype=): PyTorch's '"<kernel>" not implemented for
+    'ComplexFloat'' form, naming the op, with the reason."""
+    if not isinstance(dt, _dt.dtype):
+        dt = dt._dtype
+    e = UnsupportedDtypeError(f"\"{op.public_name}\" not implemented for '{dt.short_name}': "
+                              f"gpujit computes complex tensors in some ops only so far "
+                              f"(README, complex dtypes)")
     e.dtype = dt
     return e
 
@@ -888,7 +903,7 @@ def dtype_refused(op, e, dev, operands):
     if kernel is None:
         from .kernel_names import CPU_KERNELS
         kernel = CPU_KERNELS.get(op.name)
-    if kernel is None or getattr(e, "dtype", None) is None:
+    if kernel is None or getattr(e, "dtype", None) is None or e.dtype.category == _dt.COMPLEX:
         return e
     from .kernel_names import kernel_name
     r = UnsupportedDtypeError(f"\"{kernel_name(kernel, dev)}\" not implemented for "
@@ -1062,7 +1077,7 @@ def _promote_default(ct):
 
 
 def _promote_float(ct):
-    if ct.category != _dt.FLOATING:
+    if ct.category < _dt.FLOATING:      # (complex stays complex: exp of complex64)
         ct = _dt._default_float
     return ct, ct
 
@@ -1218,6 +1233,12 @@ class OpDef:
         self.derivative = None       # filled by the autograd issue
         self.promote = promote
         self.dtypes = frozenset(dtypes) if dtypes is not None else frozenset(_dt.ALL)
+        # complex tensors: only the ops listed in ops/complex_support.py take them (their
+        # entry points refuse a complex Tensor or dtype= otherwise)
+        from .complex_support import opted_in
+        self.takes_complex = opted_in(schema.qualified_name)
+        if self.takes_complex:
+            self.dtypes |= frozenset(_dt.COMPLEX_TYPES)
         tensor_args = [a.name for a in schema.arguments
                        if a.type.base in ("Tensor",) and not a.type.is_list]
         self.operands = tuple(operands) if operands is not None else tuple(tensor_args)

@@ -36,8 +36,9 @@ __all__ = ["save", "load"]
 
 _STORAGE_DTYPES = {"Bool": "bool", "Byte": "uint8", "Char": "int8", "Short": "int16",
                    "Int": "int32", "Long": "int64", "Half": "float16", "Float": "float32",
-                   "Double": "float64"}
-_UNSUPPORTED_STORAGES = ("BFloat16", "ComplexFloat", "ComplexDouble", "QInt8", "QUInt8",
+                   "Double": "float64", "ComplexFloat": "complex64",
+                   "ComplexDouble": "complex128"}
+_UNSUPPORTED_STORAGES = ("BFloat16", "ComplexHalf", "QInt8", "QUInt8",
                          "QInt32", "Float8_e4m3fn", "Float8_e5m2")
 
 

@@ -1,0 +1,279 @@
+"""Complex dtypes, part 1 (session 44): complex64 / complex128 tensors, their promotion,
+creation, conversion, printing and save/load, and the refusal of every op that has not
+opted in to them (ops/complex_support.py). Compared with NumPy everywhere and with PyTorch
+where it is installed."""
+from __future__ import annotations
+
+import math
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _warns_real_part(fn):
+    """fn() with PyTorch's complex -> real warning recorded: (result, [messages])."""
+    was = gpujit.is_warn_always_enabled()
+    gpujit.set_warn_always(True)
+    try:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            r = fn()
+    finally:
+        gpujit.set_warn_always(was)
+    return r, [(x.category, str(x.message), x.filename) for x in w]
+
+
+# ---------------------------------------------------------------- dtypes and promotion
+
+def test_dtypes_and_their_facts():
+    g = gpujit
+    assert g.cfloat is g.complex64 and g.cdouble is g.complex128
+    assert g.complex64.is_complex and not g.complex64.is_floating_point
+    assert g.complex64.to_real() is g.float32 and g.complex128.to_real() is g.float64
+    assert g.float32.to_complex() is g.complex64
+    assert g.complex64.itemsize == 8 and g.complex128.itemsize == 16
+    assert g.complex64 not in g.dtypes.ALL         # every op refuses it until it opts in
+    assert g.finfo(g.complex64).dtype == "float32" and g.finfo(g.complex128).eps == \
+        np.finfo(np.float64).eps
+    assert g.dtypes.to_dtype("torch.complex64") is g.complex64
+    assert g.dtypes.scalar_type_arg(9) is g.complex64 and g.dtypes.scalar_type_code(
+        g.complex128) == 10
+    with pytest.raises(TypeError, match="no complex32 tensors .*NumPy has no complex32"):
+        g.zeros(2, dtype=g.chalf)
+    with pytest.raises(TypeError, match="only floating-point types are supported"):
+        g.set_default_dtype(g.complex64)
+
+
+def test_promotion_as_torch():
+    g = gpujit
+    pt = [(g.complex64, g.float64, g.complex128), (g.complex128, g.float32, g.complex128),
+          (g.int8, g.complex64, g.complex64), (g.bool, g.complex128, g.complex128),
+          (g.complex64, g.float16, g.complex64), (g.complex64, g.complex128, g.complex128)]
+    for a, b, r in pt:
+        assert g.promote_types(a, b) is r and g.promote_types(b, a) is r
+    f32, f64, i32 = g.ones(2), g.ones(2, dtype=g.float64), g.ones(2, dtype=g.int32)
+    assert g.result_type(f32, 1j) is g.complex64          # a Python complex: category only
+    assert g.result_type(f64, 1j) is g.complex128
+    assert g.result_type(i32, 1j) is g.complex64
+    c128_0d = g.tensor(1j, dtype=g.complex128)
+    assert g.result_type(f32, c128_0d) is g.complex64     # a 0-dim one keeps the float's width
+    assert g.result_type(i32, c128_0d) is g.complex128
+    assert g.result_type(g.tensor([1j]), 1.5) is g.complex64
+    assert not g.can_cast(g.complex64, g.float64) and g.can_cast(g.float64, g.complex64)
+    with pytest.raises(TypeError, match="complex32"):
+        g.result_type(g.ones(2, dtype=g.float16), 1j)
+    g.set_default_dtype(g.float64)
+    try:
+        assert g.tensor([1j]).dtype is g.complex128 and g.result_type(i32, 1j) is g.complex128
+    finally:
+        g.set_default_dtype(g.float32)
+    torch = _torch()
+    for a, b, r in pt:
+        assert str(torch.promote_types(getattr(torch, a.name), getattr(torch, b.name))) == \
+            "torch." + r.name
+
+
+# ---------------------------------------------------------------- creation and conversion
+
+def test_tensor_from_python_and_numpy():
+    x = gpujit.tensor([1 + 2j, 3])
+    assert x.dtype is gpujit.complex64 and x.is_complex() and not x.is_floating_point()
+    assert gpujit.is_complex(x) and x.element_size() == 8
+    np.testing.assert_array_equal(x.numpy(), np.array([1 + 2j, 3], np.complex64))
+    a = np.array([[1 + 1j, -2j]], np.complex128)
+    y = gpujit.from_numpy(a)
+    assert y.dtype is gpujit.complex128 and np.shares_memory(y.numpy(), a)
+    assert gpujit.as_tensor(a.astype(np.complex64)).dtype is gpujit.complex64
+    assert gpujit.tensor([1, 2], dtype=gpujit.cdouble).numpy().tolist() == [1 + 0j, 2 + 0j]
+    assert gpujit.tensor([np.complex64(1j), 2]).dtype is gpujit.complex64
+    assert x.tolist() == [1 + 2j, 3 + 0j]
+    with pytest.raises(TypeError, match="must be real number, not complex"):
+        gpujit.tensor([1.5, 1j], dtype=gpujit.float64)
+    with pytest.raises(TypeError, match="'complex' object cannot be interpreted as an integer"):
+        gpujit.tensor([1j], dtype=gpujit.int64)
+    assert gpujit.tensor([0j, 1j], dtype=gpujit.bool).tolist() == [False, True]
+
+
+def test_factories():
+    g = gpujit
+    for dt in (g.complex64, g.complex128):
+        assert g.zeros(2, dtype=dt).numpy().dtype == dt.np and \
+            g.ones(3, dtype=dt).numpy().tolist() == [1 + 0j] * 3
+        assert g.empty(2, 3, dtype=dt).shape == (2, 3)
+    assert g.full((2,), 1 + 1j).dtype is g.complex64           # the default complex dtype
+    assert g.full((2,), 2.0, dtype=g.cfloat).numpy().tolist() == [2 + 0j, 2 + 0j]
+    assert g.zeros(2, dtype=g.complex64).fill_(1 + 2j).numpy().tolist() == [1 + 2j] * 2
+    assert g.zeros_like(g.tensor([1j])).dtype is g.complex64
+    assert g.ones_like(g.tensor([1j]), dtype=g.float32).dtype is g.float32
+    assert g.scalar_tensor(1 + 2j, dtype=g.complex64).item() == 1 + 2j
+    with pytest.raises(RuntimeError, match="value cannot be converted to type float without "
+                                           "overflow"):
+        g.zeros(2).fill_(1 + 2j)
+    with pytest.raises(RuntimeError, match="value cannot be converted to type float"):
+        g.scalar_tensor(1 + 2j)
+
+
+def test_random_factories_draw_the_real_view_as_torch():
+    """randn complex: the (…, 2) real view drawn as normal_(0, 1/sqrt(2)); rand: uniform_
+    of it (ATen's normal_impl_ / uniform_impl_), bit for bit PyTorch's stream."""
+    g = gpujit
+    g.manual_seed(0)
+    z = g.randn(20000, dtype=g.complex64).numpy()
+    assert z.dtype == np.complex64
+    assert abs(z.real.std() - 1 / math.sqrt(2)) < 0.02 and abs(z.imag.std() - 0.7071) < 0.02
+    g.manual_seed(0)
+    r = g.randn(20000, 2, dtype=g.float32).numpy().reshape(-1)
+    g.manual_seed(0)
+    r2 = g.normal(0.0, 1 / math.sqrt(2), (20000, 2)).numpy().reshape(-1)
+    np.testing.assert_array_equal(z.view(np.float32), r2)
+    assert not np.array_equal(z.view(np.float32), r)
+    g.manual_seed(0)
+    u = g.rand(5, dtype=g.complex128).numpy()
+    g.manual_seed(0)
+    np.testing.assert_array_equal(u.view(np.float64), g.rand(10, dtype=g.float64).numpy())
+    torch = _torch()
+    for n in (3, 20):
+        for name in ("complex64", "complex128"):
+            for f in ("randn", "rand"):
+                torch.manual_seed(0)
+                g.manual_seed(0)
+                a = getattr(torch, f)(n, dtype=getattr(torch, name)).numpy()
+                b = getattr(g, f)(n, dtype=getattr(g, name)).numpy()
+                np.testing.assert_array_equal(a, b)
+            torch.manual_seed(0)
+            g.manual_seed(0)
+            np.testing.assert_array_equal(
+                torch.randn_like(torch.zeros(n, dtype=getattr(torch, name))).numpy(),
+                g.randn_like(g.zeros(n, dtype=getattr(g, name))).numpy())
+
+
+def test_conversions_and_the_discarded_imaginary_part():
+    x = gpujit.tensor([1 + 2j, 3])
+    r, w = _warns_real_part(lambda: x.to(gpujit.float32))
+    assert r.dtype is gpujit.float32 and r.numpy().tolist() == [1.0, 3.0]
+    assert w == [(UserWarning, "Casting complex values to real discards the imaginary part",
+                  __file__)]
+    r, w = _warns_real_part(lambda: x.to(gpujit.int64))
+    assert r.numpy().tolist() == [1, 3] and len(w) == 1
+    r, w = _warns_real_part(lambda: gpujit.zeros(2).copy_(x))
+    assert r.numpy().tolist() == [1.0, 3.0] and len(w) == 1
+    strided = gpujit.from_numpy(np.array([[1 + 2j, 3]], np.complex64).T)
+    r, w = _warns_real_part(lambda: strided.double())
+    assert r.numpy().tolist() == [[1.0], [3.0]] and len(w) == 1
+    assert gpujit.tensor([0j, 1j]).to(gpujit.bool).numpy().tolist() == [False, True]
+    assert gpujit.ones(2).cfloat().dtype is gpujit.complex64 and \
+        gpujit.ones(2).cdouble().dtype is gpujit.complex128
+    c = gpujit.zeros(2, dtype=gpujit.complex64).copy_(gpujit.ones(2))
+    assert c.numpy().tolist() == [1 + 0j, 1 + 0j]
+    assert x.type() == "torch.ComplexFloatTensor"
+
+
+def test_python_numbers_of_a_complex_tensor():
+    assert gpujit.tensor(1 + 2j).item() == 1 + 2j and type(gpujit.tensor(1j).item()) is complex
+    assert complex(gpujit.tensor(1 + 2j)) == 1 + 2j
+    assert float(gpujit.tensor(2 + 0j)) == 2.0 and bool(gpujit.tensor(1j))
+    with pytest.raises(RuntimeError, match="value cannot be converted to type double without "
+                                           "overflow"):
+        float(gpujit.tensor(1 + 2j))
+    with pytest.raises(RuntimeError, match="to type int64_t without overflow"):
+        int(gpujit.tensor(1 + 2j))
+    with pytest.raises(TypeError, match="only integer tensors of a single element"):
+        [0, 1][gpujit.tensor(1 + 0j)]
+
+
+# ---------------------------------------------------------------- printing
+
+REPRS = [
+    ("[1+2j, 3]", None, "tensor([1.+2.j, 3.+0.j])"),
+    ("[1+2j]", "complex128", "tensor([1.+2.j], dtype=torch.complex128)"),
+    ("[1.123456789+1e-5j, 1e5+2j, -3j]", None,
+     "tensor([1.1235e+00+1.0000e-05j, 1.0000e+05+2.0000e+00j, -0.0000e+00-3.0000e+00j])"),
+    ("[1e10+1j, 1e-10]", None, "tensor([1.0000e+10+1.j, 1.0000e-10+0.j])"),
+    ("[1+2j, 3-4j, 100j]", None, "tensor([1.+2.j, 3.-4.j, 0.+100.j])"),
+    ("[complex(float('nan'), 1), complex(1, float('inf'))]", None, "tensor([nan+1.j, 1.+infj])"),
+    ("1+2j", None, "tensor(1.+2.j)"),
+    ("-1.5-2j", None, "tensor(-1.5000-2.j)"),
+    ("[[1+2j, 3], [4j, -5.5]]", None,
+     "tensor([[ 1.0000+2.j,  3.0000+0.j],\n        [ 0.0000+4.j, -5.5000+0.j]])"),
+]
+
+
+@pytest.mark.parametrize("data,dt,expected", REPRS)
+def test_repr_as_torch(data, dt, expected):
+    x = gpujit.tensor(eval(data), dtype=getattr(gpujit, dt) if dt else None)
+    assert repr(x) == expected.replace("torch.", "gpujit.")
+    assert str(x) == repr(x)
+
+
+def test_repr_matches_torch_wide_and_summarized():
+    torch = _torch()
+    a = (np.arange(30) * 1.37 - 7).astype(np.float32) + 1j * (np.arange(30) % 7 - 3)
+    for arr in (a, a.reshape(5, 6), np.tile(a, 50), a.astype(np.complex128)):
+        assert repr(gpujit.from_numpy(arr.copy())) == \
+            repr(torch.from_numpy(arr.copy())).replace("torch.", "gpujit.")
+    gpujit.set_default_dtype(gpujit.float64)
+    try:
+        assert repr(gpujit.tensor([1j])) == "tensor([0.+1.j])"
+        assert repr(gpujit.tensor([1j], dtype=gpujit.complex64)) == \
+            "tensor([0.+1.j], dtype=gpujit.complex64)"
+    finally:
+        gpujit.set_default_dtype(gpujit.float32)
+
+
+# ---------------------------------------------------------------- save / load
+
+def test_save_load_round_trips(tmp_path):
+    x = gpujit.tensor([[1 + 2j, 3], [4j, -1]])
+    y = x.to(gpujit.complex128)
+    p = tmp_path / "g.pt"
+    gpujit.save({"a": x, "b": y}, p)
+    d = gpujit.load(p)
+    assert d["a"].dtype is gpujit.complex64 and d["b"].dtype is gpujit.complex128
+    np.testing.assert_array_equal(d["a"].numpy(), x.numpy())
+    np.testing.assert_array_equal(d["b"].numpy(), y.numpy())
+    z = pickle.loads(pickle.dumps(x))
+    np.testing.assert_array_equal(z.numpy(), x.numpy())
+    torch = _torch()
+    d = torch.load(p)
+    assert d["a"].dtype == torch.complex64 and d["b"].dtype == torch.complex128
+    np.testing.assert_array_equal(d["a"].numpy(), x.numpy())
+    q = tmp_path / "t.pt"
+    torch.save({"a": torch.tensor([1 + 2j, 3]),
+                "b": torch.tensor([[1j, 2]], dtype=torch.complex128).t()}, q)
+    d = gpujit.load(q)
+    assert d["a"].dtype is gpujit.complex64 and d["b"].shape == (2, 1)
+    assert d["b"].numpy().tolist() == [[1j], [2 + 0j]]
+
+
+# ---------------------------------------------------------------- refusals
+
+def test_ops_not_opted_in_refuse_complex_in_words():
+    x = gpujit.tensor([1 + 2j, 3])
+    for f in (lambda: x.sort(), lambda: gpujit.ones(2).sum(dtype=gpujit.complex64),
+              lambda: gpujit.clamp(gpujit.ones(2), min=1j), lambda: x.cummax(0),
+              lambda: gpujit.nn.functional.relu(x)):
+        with pytest.raises(NotImplementedError, match=r"not implemented for 'ComplexFloat': "
+                                                      r"gpujit computes complex tensors in "
+                                                      r"some ops only"):
+            f()
+    with pytest.raises(RuntimeError, match="not implemented for 'ComplexDouble'"):
+        x.to(gpujit.complex128).argmax()
+
+
+def test_autograd_refuses_complex():
+    with pytest.raises(RuntimeError, match="does not differentiate complex tensors yet"):
+        gpujit.zeros(2, dtype=gpujit.complex64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="does not differentiate complex tensors yet"):
+        gpujit.zeros(2, dtype=gpujit.complex64).requires_grad_()
+    w = gpujit.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="to: gpujit does not differentiate complex"):
+        w.to(gpujit.complex64)
+    assert w.to(gpujit.float64).grad_fn is not None          # (real: recorded as before)
