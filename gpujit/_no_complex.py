@@ -24,14 +24,8 @@ def _function(name, what):
 
 
 FUNCTIONS = {
-    "polar": _function("polar", "its result would be a complex64/complex128 tensor"),
-    "complex": _function("complex", "its result would be a complex64/complex128 tensor"),
-    "view_as_complex": _function("view_as_complex", "its result would be a complex "
-                                                    "tensor (complex64/complex128)"),
     "view_as_complex_copy": _function("view_as_complex_copy", "its result would be a "
                                       "complex tensor (complex64/complex128)"),
-    "view_as_real": _function("view_as_real", "it reads a complex tensor "
-                                              "(complex64/complex128)"),
     "view_as_real_copy": _function("view_as_real_copy", "it reads a complex tensor "
                                    "(complex64/complex128)"),
 }

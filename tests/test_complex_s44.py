@@ -277,3 +277,192 @@ def test_autograd_refuses_complex():
     with pytest.raises(RuntimeError, match="to: gpujit does not differentiate complex"):
         w.to(gpujit.complex64)
     assert w.to(gpujit.float64).grad_fn is not None          # (real: recorded as before)
+
+
+# ---------------------------------------------------------------- views and shape ops
+
+def _c(rows):
+    return np.array(rows, np.complex64)
+
+
+X = [[1 + 2j, 3 - 1j, -2j], [4, 5 + 5j, 0.5j]]
+
+
+def test_views_and_shape_ops_move_complex_elements():
+    a = _c(X)
+    x = gpujit.tensor(X)
+    checks = [
+        (x.reshape(3, 2), a.reshape(3, 2)), (x.view(-1), a.reshape(-1)), (x.t(), a.T),
+        (x.permute(1, 0), a.T), (x.flatten(), a.reshape(-1)), (x.unsqueeze(0), a[None]),
+        (x[1], a[1]), (x[:, 1:], a[:, 1:]), (x[0, 1], a[0, 1]), (x[[1, 0]], a[[1, 0]]),
+        (x[x.real > 1], a[a.real > 1]), (gpujit.cat([x, x]), np.concatenate([a, a])),
+        (gpujit.cat([x, gpujit.ones(1, 3)]), np.concatenate([a, np.ones((1, 3))])),
+        (gpujit.stack([x[0], x[1]]), a), (x.t().contiguous(), a.T), (x.flip(1), a[:, ::-1]),
+        (x.roll(1, 1), np.roll(a, 1, 1)), (x[0:1].expand(3, 3), np.repeat(a[:1], 3, 0)),
+        (x.index_select(1, gpujit.tensor([2, 0])), a[:, [2, 0]]),
+        (x.gather(1, gpujit.tensor([[0], [2]])), a[[[0], [1]], [[0], [2]]]),
+        (x.diagonal(), np.diagonal(a)), (x.narrow(1, 1, 2), a[:, 1:]),
+        (x.movedim(0, 1), a.T), (x[0].repeat(2), np.tile(a[0], 2)),
+        (gpujit.tensor([0j, 1j, 1]).nonzero(), np.array([[1], [2]])),
+    ]
+    for got, want in checks:
+        assert got.dtype is (gpujit.complex64 if want.dtype.kind == "c" else gpujit.int64)
+        np.testing.assert_array_equal(got.numpy(), want)
+    for part, want in zip(x.chunk(3, 1), np.split(a, 3, 1)):
+        np.testing.assert_array_equal(part.numpy(), want)
+    m = gpujit.tensor([[True, False, True], [False, False, True]])
+    np.testing.assert_array_equal(x.masked_fill(m, 1j).numpy(), np.where(m.numpy(), 1j, a))
+    np.testing.assert_array_equal(x.masked_fill(m, 2.5).numpy(), np.where(m.numpy(), 2.5, a))
+    np.testing.assert_array_equal(gpujit.where(m, x, gpujit.zeros(2, 3)).numpy(),
+                                  np.where(m.numpy(), a, 0))
+    with pytest.raises(RuntimeError, match="value cannot be converted to type float without "
+                                           "overflow"):
+        gpujit.zeros(2, 3).masked_fill(m, 1j)
+
+
+def test_setitem():
+    y = gpujit.tensor(X)
+    y[0, 0] = 7 + 1j
+    y[1] = gpujit.tensor([1j, 2j, 3j])
+    y[:, 2] = 5
+    assert y.numpy().tolist() == [[7 + 1j, 3 - 1j, 5], [1j, 2j, 5]]
+    z = gpujit.zeros(3, dtype=gpujit.complex64)
+    z[1:] = gpujit.tensor([1.0, 2.0])
+    z[gpujit.tensor([0])] = gpujit.tensor([3j])
+    assert z.numpy().tolist() == [3j, 1, 2]
+    with pytest.raises(RuntimeError, match="Index put requires the source and destination "
+                                           "dtypes match, got ComplexFloat for the destination "
+                                           "and Float for the source"):
+        z[gpujit.tensor([0, 2])] = gpujit.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="value cannot be converted to type float without "
+                                           "overflow"):
+        gpujit.zeros(3)[0] = 1j
+
+
+def test_real_and_imag_are_views():
+    x = gpujit.tensor(X)
+    a = _c(X)
+    np.testing.assert_array_equal(x.real.numpy(), a.real)
+    np.testing.assert_array_equal(x.imag.numpy(), a.imag)
+    assert x.real.dtype is gpujit.float32 and x.real._base is x and x.imag._base is x
+    assert x.real.stride() == (6, 2) and x.imag.storage_offset() == 1
+    assert x.imag.data_ptr() - x.data_ptr() == 4
+    y = x.clone()
+    y.real[0] = 5
+    y.imag[1, 1] = -9
+    assert y.numpy().tolist() == [[5 + 2j, 5 - 1j, 5 - 2j], [4, 5 - 9j, 0.5j]]
+    t = gpujit.ones(2)
+    assert t.real is t and gpujit.real(t) is t
+    with pytest.raises(RuntimeError, match="imag is not implemented for tensors with "
+                                           "non-complex dtypes"):
+        t.imag
+
+
+def test_view_as_real_and_view_as_complex():
+    x = gpujit.tensor(X)
+    r = gpujit.view_as_real(x)
+    assert r.shape == (2, 3, 2) and r.stride() == (6, 2, 1) and r._base is x
+    assert gpujit.view_as_real(x.t()).stride() == (2, 6, 1)
+    np.testing.assert_array_equal(r.numpy(), _c(X).view(np.float32).reshape(2, 3, 2))
+    c = gpujit.view_as_complex(gpujit.arange(8.).reshape(2, 2, 2))
+    assert c.numpy().tolist() == [[1j, 2 + 3j], [4 + 5j, 6 + 7j]]
+    a = gpujit.zeros(2, 2)
+    gpujit.view_as_complex(a)[0] = 1 + 2j            # a view: writes reach a
+    assert a.numpy().tolist() == [[1, 2], [0, 0]]
+    s = gpujit.view_as_complex(gpujit.arange(12.).reshape(3, 4)[:, 2:])
+    assert s.numpy().tolist() == [2 + 3j, 6 + 7j, 10 + 11j]
+    assert gpujit.view_as_complex(gpujit.tensor([1., 2.])).item() == 1 + 2j
+    back = gpujit.view_as_real(gpujit.view_as_complex(gpujit.arange(8.).reshape(4, 2))[1:3])
+    assert back.numpy().tolist() == [[2, 3], [4, 5]]
+    for bad, msg in (
+            (gpujit.arange(9.).reshape(3, 3), "Tensor must have a last dimension of size 2"),
+            (gpujit.arange(8.).reshape(2, 2, 2).transpose(0, 2),
+             "Tensor must have a last dimension with stride 1"),
+            (gpujit.arange(12.).as_strided((2, 2), (3, 1)),
+             "Tensor must have a stride divisible by 2 for all but last dimension"),
+            (gpujit.arange(12.)[1:5].reshape(2, 2),
+             "Tensor must have a storage_offset divisible by 2"),
+            (gpujit.arange(8).reshape(4, 2), "view_as_complex is only supported for half, "
+                                             "float and double tensors, but got a tensor of "
+                                             "scalar type: Long")):
+        with pytest.raises(RuntimeError, match=msg):
+            gpujit.view_as_complex(bad)
+    with pytest.raises(RuntimeError, match="view_as_real is only supported for complex "
+                                           "tensors"):
+        gpujit.view_as_real(gpujit.ones(2))
+
+
+def test_complex_polar_and_parts():
+    inf = float("inf")
+    c = gpujit.complex(gpujit.tensor([1., 2.]), gpujit.tensor([3., inf]))
+    assert c.dtype is gpujit.complex64 and c.numpy().tolist() == [1 + 3j, complex(2, inf)]
+    c = gpujit.complex(gpujit.tensor([[1.], [2.]], dtype=gpujit.float64),
+                       gpujit.tensor([3., 4.], dtype=gpujit.float64))
+    assert c.dtype is gpujit.complex128 and c.numpy().tolist() == [[1 + 3j, 1 + 4j],
+                                                                   [2 + 3j, 2 + 4j]]
+    with pytest.raises(RuntimeError, match="Expected object of scalar type Float but got "
+                                           "scalar type Double for second argument"):
+        gpujit.complex(gpujit.ones(1), gpujit.ones(1, dtype=gpujit.float64))
+    with pytest.raises(RuntimeError, match="Expected both inputs to be Half, Float or Double "
+                                           "tensors but got Long and Long"):
+        gpujit.complex(gpujit.tensor([1]), gpujit.tensor([3]))
+    r, th = np.array([1., 2., 0.5], np.float32), np.array([0., 1.5707, -2.], np.float32)
+    p = gpujit.polar(gpujit.from_numpy(r), gpujit.from_numpy(th)).numpy()
+    np.testing.assert_allclose(p, r * np.exp(1j * th.astype(np.float64)), rtol=1e-6, atol=1e-7)
+    x = gpujit.tensor(X)
+    a = _c(X)
+    np.testing.assert_array_equal(x.conj().numpy(), a.conj())
+    np.testing.assert_array_equal(gpujit.conj_physical(x).numpy(), a.conj())
+    assert not x.conj().is_conj() and x.resolve_conj() is x    # (no conjugate bit)
+    np.testing.assert_array_equal(x.mH.numpy(), a.conj().T)
+    np.testing.assert_array_equal(x.adjoint().numpy(), a.conj().T)
+    np.testing.assert_array_equal(x.H.numpy(), a.conj().T)
+    np.testing.assert_allclose(x.angle().numpy(), np.angle(a), rtol=1e-6)
+    assert x.angle().dtype is gpujit.float32 and x.abs().dtype is gpujit.float32
+    np.testing.assert_allclose(x.abs().numpy(), np.abs(a), rtol=1e-6)
+    assert x.to(gpujit.complex128).abs().dtype is gpujit.float64
+    s = gpujit.tensor([0j, 3 + 4j, -2j]).sgn().numpy()
+    assert s.tolist() == [0j, 0.6 + 0.8j, -1j] or np.allclose(s, [0, 0.6 + 0.8j, -1j])
+    with pytest.raises(NotImplementedError, match="Unlike NumPy, torch.sign is not intended "
+                                                  "to support complex numbers"):
+        x.sign()
+    y = x.clone()
+    y.conj_physical_()
+    np.testing.assert_array_equal(y.numpy(), a.conj())
+
+
+def test_views_and_parts_match_torch():
+    torch = _torch()
+    xt = torch.tensor(X)
+    xg = gpujit.tensor(X)
+    for f in (lambda t, m: t.real, lambda t, m: t.imag, lambda t, m: m.view_as_real(t),
+              lambda t, m: m.view_as_real(t.t()), lambda t, m: t.conj().resolve_conj(),
+              lambda t, m: t.angle(), lambda t, m: t.abs(), lambda t, m: t.sgn(),
+              lambda t, m: m.polar(t.abs(), t.angle()), lambda t, m: t.mH.resolve_conj(),
+              lambda t, m: m.complex(t.real, t.imag), lambda t, m: t[t.real > 1],
+              lambda t, m: m.cat([t, m.ones(1, 3)])):
+        a, b = f(xt, torch), f(xg, gpujit)
+        assert str(a.dtype).split(".")[1] == b.dtype.name and tuple(a.shape) == b.shape
+        assert tuple(a.stride()) == b.stride()
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=2e-7, atol=0)
+    assert repr(gpujit.view_as_real(xg)) == repr(torch.view_as_real(xt))
+
+
+def _conj_twice(x):
+    return x.conj() * 2
+
+
+def _conj(x):
+    return x.conj()
+
+
+def test_scripted_conj_of_a_real_tensor_still_fuses_and_of_a_complex_one_conjugates():
+    f = gpujit.jit.script(_conj_twice)
+    for _ in range(3):
+        f(gpujit.ones(3))
+    assert not any(n.kind == "aten::conj" for n in f.graph_for(gpujit.ones(3)).walk())
+    g = gpujit.jit.script(_conj)
+    c = gpujit.tensor([1 + 2j, -1j])
+    for _ in range(3):
+        assert g(c).numpy().tolist() == [1 - 2j, 1j]
+        assert g(gpujit.ones(2)).numpy().tolist() == [1, 1]

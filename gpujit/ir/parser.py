@@ -60,7 +60,7 @@ _SCALAR_TYPES = {}
 def _scalar_types():
     if not _SCALAR_TYPES:
         from .. import dtypes as _dt
-        _SCALAR_TYPES.update({d.short_name: d for d in _dt.ALL})
+        _SCALAR_TYPES.update({d.short_name: d for d in _dt.EVERY})
     return _SCALAR_TYPES
 
 

@@ -17,6 +17,28 @@ COMPLEX_OPS = frozenset({
     "aten::to", "aten::_to_copy", "aten::clone", "aten::contiguous", "aten::copy_",
     "aten::fill_", "aten::zero_", "aten::is_complex", "aten::element_size",
     "aten::is_floating_point", "aten::item", "aten::detach", "aten::type_as",
+    # views and shape ops: they move elements, whatever their type
+    "aten::view", "aten::view_as", "aten::reshape", "aten::reshape_as", "aten::transpose",
+    "aten::transpose_", "aten::permute", "aten::flatten", "aten::unflatten", "aten::ravel",
+    "aten::unsqueeze", "aten::unsqueeze_", "aten::squeeze", "aten::squeeze_", "aten::t",
+    "aten::t_", "aten::numpy_T", "aten::mT", "aten::select", "aten::slice", "aten::narrow",
+    "aten::expand", "aten::expand_as", "aten::broadcast_to", "aten::broadcast_tensors",
+    "aten::chunk", "aten::split", "aten::split_with_sizes", "aten::tensor_split",
+    "aten::hsplit", "aten::vsplit", "aten::dsplit", "aten::unbind", "aten::movedim",
+    "aten::moveaxis", "aten::swapaxes", "aten::swapdims", "aten::alias", "aten::as_strided",
+    "aten::atleast_1d", "aten::atleast_2d", "aten::atleast_3d", "aten::unfold",
+    "aten::diagonal", "aten::cat", "aten::concat", "aten::concatenate", "aten::stack",
+    "aten::hstack", "aten::vstack", "aten::dstack", "aten::column_stack", "aten::flip",
+    "aten::fliplr", "aten::flipud", "aten::roll", "aten::repeat", "aten::tile",
+    "aten::index", "aten::index_put", "aten::index_put_", "aten::index_select",
+    "aten::gather", "aten::take", "aten::take_along_dim", "aten::masked_select",
+    "aten::is_contiguous", "aten::lift_fresh", "aten::is_conj", "aten::is_neg",
+    "aten::mH", "aten::matrix_H", "aten::adjoint", "aten::masked_fill", "aten::masked_fill_",
+    "aten::where", "aten::nonzero", "aten::argwhere",
+    # the complex parts (ops/complex_parts.py)
+    "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
+    "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical",
+    "aten::resolve_conj", "aten::resolve_neg", "aten::angle", "aten::abs", "aten::sgn",
 })
 
 

@@ -566,8 +566,9 @@ def neg(xp, self):
 
 
 @op("aten::abs(Tensor self) -> Tensor", tags=_PW, inplace=True, dtypes=NO_BOOL,
-    scalar="abs({self})")
+    scalar="abs({self})", promote="real")
 def abs(xp, self):
+    """|x|; of a complex tensor its modulus, real (hypot, as PyTorch's std::abs)."""
     return xp.abs(self)
 
 
@@ -600,8 +601,27 @@ def _sign(xp, self):
 @op("aten::sgn(Tensor self) -> Tensor", tags=_PW, inplace=True,
     scalar="where({self} > 0, 1, 0) - where({self} < 0, 1, 0)")
 def sgn(xp, self):
-    """sign(x) for real dtypes (x / |x| is for complex numbers, which gpujit has not)."""
-    return _sign(xp, self)
+    """sign(x) for real dtypes; x / |x| for complex ones (0 at 0), each part divided by
+    the real |x| as ATen's `z / std::abs(z)` (NumPy's complex division would multiply by
+    a reciprocal)."""
+    if self.dtype.kind != "c":
+        return _sign(xp, self)
+    a = xp.abs(self)
+    zero = a == 0
+    a = xp.where(zero, 1, a)
+    out = xp.empty_like(self)
+    out.real[...] = xp.where(zero, 0, self.real / a)
+    out.imag[...] = xp.where(zero, 0, self.imag / a)
+    return out
+
+
+def _no_complex_sign(kinds):
+    if kinds[0][0].cplx:
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex "
+                           "numbers. Please use torch.sgn instead.")
+
+
+sign.op.check_kinds = sign.op.inplace_variant.check_kinds = _no_complex_sign
 
 
 @op("aten::positive(Tensor(a) self) -> Tensor(a)", tags=_PW, dtypes=NO_BOOL,

@@ -1086,8 +1086,20 @@ def _promote_compare(ct):
     return ct, _dt.bool
 
 
+def _promote_real(ct):
+    # (abs: a complex number's is real)
+    return ct, ct.to_real()
+
+
+def _promote_float_real(ct):
+    # (angle: an integer tensor's is of the default float dtype, a complex one's real)
+    ct = _promote_float(ct)[0]
+    return ct, ct.to_real()
+
+
 PROMOTE_MODES = {"default": _promote_default, "float": _promote_float,
-                 "compare": _promote_compare}
+                 "compare": _promote_compare, "real": _promote_real,
+                 "float_real": _promote_float_real}
 
 
 # --------------------------------------------------------------------------------------

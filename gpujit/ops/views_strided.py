@@ -2,7 +2,8 @@
 
 `as_strided` reads its strides and storage offset relative to the tensor's storage (the
 array that owns the memory), as PyTorch does, and returns a view of that storage. gpujit
-has no complex dtypes, so the conjugating transposes (`H`, `mH`, `adjoint`) transpose.
+has no conjugate bit, so the conjugating transposes (`H`, `mH`, `adjoint`) of a complex
+tensor are new tensors (of a real one, views).
 """
 from __future__ import annotations
 
@@ -64,6 +65,12 @@ def _swap(xp, a):
     return xp.swapaxes(a, -1, -2)
 
 
+def _swap_conj(xp, a):
+    """The conjugate transpose: of a complex tensor a new tensor (gpujit has no conjugate
+    bit: ops/complex_parts.py), of a real one the transposing view."""
+    return xp.conj(_swap(xp, a)) if a.dtype.kind == "c" else _swap(xp, a)
+
+
 @op("aten::mT(Tensor(a) self) -> Tensor(a)", tags=_VIEW | {"returns_input"}, method=False,
     function=False, meta=_mt_meta("mT"))
 def mT(xp, self):
@@ -77,7 +84,7 @@ def mT(xp, self):
 def mH(xp, self):
     if _matrix_check(self.ndim, "mH"):
         return self     # (0-dim: PyTorch hands back self itself, after its warning)
-    return _swap(xp, self)
+    return _swap_conj(xp, self)
 
 
 @op("aten::matrix_H(Tensor(a) self) -> Tensor(a)", tags=_VIEW | {"returns_input"}, method=False,
@@ -85,7 +92,7 @@ def mH(xp, self):
 def matrix_H(xp, self):
     if _matrix_check(self.ndim, "H", batched=False):
         return self     # (0-dim: PyTorch hands back self itself, after its warning)
-    return _swap(xp, self)
+    return _swap_conj(xp, self)
 
 
 @op("aten::adjoint(Tensor(a) self) -> Tensor(a)", tags=_VIEW | {"returns_input"},
@@ -93,7 +100,7 @@ def matrix_H(xp, self):
 def adjoint(xp, self):
     if _matrix_check(self.ndim, "adjoint"):
         return self     # (0-dim: PyTorch hands back self itself, after its warning)
-    return _swap(xp, self)
+    return _swap_conj(xp, self)
 
 
 # ------------------------------------------------------------------ as_strided

@@ -316,9 +316,9 @@ def _torch_globals():
          ("builtins", "bytearray"): bytearray, ("_codecs", "encode"): _codecs_encode}
     for kind in list(_STORAGE_DTYPES) + list(_UNSUPPORTED_STORAGES) + ["Untyped"]:
         g[("torch", kind + "Storage")] = kind + "Storage"     # made lazily: see find_class
-    for d in _dt.ALL:
+    for d in _dt.EVERY:
         g[("torch", d.name)] = d
-    for alias in ("half", "float", "double", "short", "int", "long"):
+    for alias in ("half", "float", "double", "short", "int", "long", "cfloat", "cdouble"):
         g[("torch", alias)] = getattr(_dt, alias)
     return g
 
