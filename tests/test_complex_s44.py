@@ -257,7 +257,7 @@ def test_save_load_round_trips(tmp_path):
 
 def test_ops_not_opted_in_refuse_complex_in_words():
     x = gpujit.tensor([1 + 2j, 3])
-    for f in (lambda: x.sort(), lambda: gpujit.ones(2).sum(dtype=gpujit.complex64),
+    for f in (lambda: x.sort(), lambda: gpujit.ones(2).softmax(0, dtype=gpujit.complex64),
               lambda: gpujit.clamp(gpujit.ones(2), min=1j), lambda: x.cummax(0),
               lambda: gpujit.nn.functional.relu(x)):
         with pytest.raises(NotImplementedError, match=r"not implemented for 'ComplexFloat': "
@@ -466,3 +466,129 @@ def test_scripted_conj_of_a_real_tensor_still_fuses_and_of_a_complex_one_conjuga
     for _ in range(3):
         assert g(c).numpy().tolist() == [1 - 2j, 1j]
         assert g(gpujit.ones(2)).numpy().tolist() == [1, 1]
+
+
+# ---------------------------------------------------------------- arithmetic and math
+
+def _pair(dt=np.complex64, shape=(5, 7), seed=0):
+    rng = np.random.default_rng(seed)
+    r = np.float32 if dt == np.complex64 else np.float64
+    mk = lambda: (rng.standard_normal(shape).astype(r)  # noqa: E731
+                  + 1j * rng.standard_normal(shape).astype(r)).astype(dt)
+    return mk(), mk()
+
+
+MATH = {
+    "add": (lambda m, x, y: x + y, lambda x, y: x + y),
+    "sub": (lambda m, x, y: x - y, lambda x, y: x - y),
+    "mul": (lambda m, x, y: x * y, lambda x, y: x * y),
+    "div": (lambda m, x, y: x / y, lambda x, y: x / y),
+    "rdiv": (lambda m, x, y: 1 / x, lambda x, y: 1 / x),
+    "neg": (lambda m, x, y: -x, lambda x, y: -x),
+    "pow2": (lambda m, x, y: x ** 2, lambda x, y: x * x),
+    "pow_half": (lambda m, x, y: x ** 0.5, lambda x, y: np.sqrt(x)),
+    "pow_c": (lambda m, x, y: x ** y, lambda x, y: x ** y),
+    "reciprocal": (lambda m, x, y: x.reciprocal(), lambda x, y: 1 / x),
+    "exp": (lambda m, x, y: x.exp(), np.exp), "log": (lambda m, x, y: x.log(), np.log),
+    "sqrt": (lambda m, x, y: x.sqrt(), np.sqrt),
+    "rsqrt": (lambda m, x, y: x.rsqrt(), lambda x, y: 1 / np.sqrt(x)),
+    "sin": (lambda m, x, y: x.sin(), np.sin), "cos": (lambda m, x, y: x.cos(), np.cos),
+    "tanh": (lambda m, x, y: x.tanh(), np.tanh),
+    "sigmoid": (lambda m, x, y: x.sigmoid(), lambda x, y: 1 / (1 + np.exp(-x))),
+    "mul_1j": (lambda m, x, y: x.real * 1j, lambda x, y: x.real * 1j),
+    "exp_i_theta": (lambda m, x, y: m.exp(1j * x.real), lambda x, y: np.exp(1j * x.real)),
+    "sum": (lambda m, x, y: x.sum(), lambda x, y: x.sum()),
+    "sum0": (lambda m, x, y: x.sum(0), lambda x, y: x.sum(0)),
+    "mean": (lambda m, x, y: x.mean(1), lambda x, y: x.mean(1)),
+    "prod": (lambda m, x, y: x[:3].prod(0), lambda x, y: x[:3].prod(0)),
+    "cumsum": (lambda m, x, y: x.cumsum(1), lambda x, y: x.cumsum(1)),
+    "matmul": (lambda m, x, y: x @ y.t(), lambda x, y: x @ y.T),
+    "bmm": (lambda m, x, y: m.bmm(x[None], y.t()[None]), lambda x, y: (x @ y.T)[None]),
+    "einsum": (lambda m, x, y: m.einsum("ij,kj->ik", x, y), lambda x, y: x @ y.T),
+    "outer": (lambda m, x, y: m.outer(x[0], y[0]), lambda x, y: np.outer(x[0], y[0])),
+    "vdot": (lambda m, x, y: m.vdot(x[0], y[0]), lambda x, y: np.vdot(x[0], y[0])),
+    "abs": (lambda m, x, y: x.abs(), lambda x, y: np.abs(x)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MATH))
+@pytest.mark.parametrize("dt", [np.complex64, np.complex128])
+def test_math_against_numpy_and_torch(name, dt):
+    f, ref = MATH[name]
+    a, b = _pair(dt)
+    got = f(gpujit, gpujit.from_numpy(a.copy()), gpujit.from_numpy(b.copy())).numpy()
+    want = ref(a.astype(np.complex128), b.astype(np.complex128))
+    assert got.dtype == (np.dtype(dt) if np.iscomplexobj(want) else np.dtype(dt).type(0).real.dtype)
+    tol = 2e-5 if dt == np.complex64 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    torch = pytest.importorskip("torch")
+    t = f(torch, torch.from_numpy(a.copy()), torch.from_numpy(b.copy())).numpy()
+    assert t.dtype == got.dtype
+    np.testing.assert_allclose(got, t, rtol=tol, atol=tol)
+
+
+def test_python_complex_scalars_and_mixed_dtypes():
+    f = gpujit.tensor([1., 2.])
+    assert (f * 1j).dtype is gpujit.complex64 and (f * 1j).numpy().tolist() == [1j, 2j]
+    assert (1j + f).numpy().tolist() == [1 + 1j, 2 + 1j]
+    assert (f.double() * 1j).dtype is gpujit.complex128
+    assert (gpujit.tensor([1, 2]) * 1j).dtype is gpujit.complex64
+    x = gpujit.tensor([1 + 1j, 2])
+    assert (x + gpujit.ones(2, dtype=gpujit.float64)).dtype is gpujit.complex128
+    assert gpujit.add(x, x, alpha=2j).numpy().tolist() == [-1 + 3j, 2 + 4j]
+    assert (1 / gpujit.tensor([4 + 0j])).numpy().view(np.float32).tolist() == [0.25, 0.0]
+    assert math.copysign(1, gpujit.tensor([4 + 0j]).reciprocal().numpy()[0].imag) == 1
+    assert x.clone().mul_(1j).numpy().tolist() == [-1 + 1j, 2j]
+    with pytest.raises(RuntimeError, match="result type ComplexFloat can't be cast to the "
+                                           "desired output type Float"):
+        gpujit.ones(2).add_(x)
+    with pytest.raises(RuntimeError, match="In-place abs is not supported for complex "
+                                           "tensors"):
+        x.clone().abs_()
+    with pytest.raises(NotImplementedError, match="\"div_trunc_cpu\" not implemented for "
+                                                  "'ComplexFloat'"):
+        gpujit.div(x, x, rounding_mode="trunc")
+
+
+def test_comparisons_and_predicates():
+    nan, inf = float("nan"), float("inf")
+    x = gpujit.tensor([1 + 2j, 3, complex(nan, 1), complex(0, -inf)])
+    y = gpujit.tensor([1 + 2j, 3 + 1j, 0, 0])
+    assert (x == y).numpy().tolist() == [True, False, False, False]
+    assert (x != 3).numpy().tolist() == [True, False, True, True]
+    assert x.isnan().numpy().tolist() == [False, False, True, False]
+    assert x.isinf().numpy().tolist() == [False, False, False, True]
+    assert x.isfinite().numpy().tolist() == [True, True, False, False]
+    assert gpujit.tensor([1 + 0j, 1j]).isreal().numpy().tolist() == [True, False]
+    assert gpujit.isclose(y[:2], y[:2] + 1e-7j).all() and gpujit.allclose(y, y + 1e-9j)
+    assert gpujit.isclose(y, y + 1e-7j).numpy().tolist() == [True, True, False, False]
+    assert not gpujit.allclose(y, y + 1e-3j)
+    assert gpujit.isclose(x, x, equal_nan=True).numpy().tolist() == [True] * 4
+    assert gpujit.equal(y, y.clone()) and not gpujit.equal(y, y.conj())
+    gpujit.testing.assert_close(y, y + 1e-7j)
+    with pytest.raises(AssertionError, match="Tensor-likes are not close"):
+        gpujit.testing.assert_close(y, y + 1e-2j)
+    for f, msg in ((lambda: x < y, '"lt_cpu" not implemented for \'ComplexFloat\''),
+                   (lambda: x >= 1, '"ge_cpu" not implemented for \'ComplexFloat\''),
+                   (lambda: x.max(), "not implemented for 'ComplexFloat'")):
+        with pytest.raises(NotImplementedError, match=msg):
+            f()
+
+
+def test_reductions_with_dtype():
+    x = gpujit.tensor([1 + 1j, 2])
+    assert x.sum(dtype=gpujit.complex128).dtype is gpujit.complex128
+    assert gpujit.ones(2, dtype=gpujit.int32).sum(dtype=gpujit.complex64).item() == 2
+    assert gpujit.tensor([1j, 2]).mean(dtype=gpujit.complex128).item() == 1 + 0.5j
+    r, w = _warns_real_part(lambda: x.sum(dtype=gpujit.float32))
+    assert r.item() == 3.0 and len(w) == 1
+
+
+def test_matmul_of_mixed_dtypes_refuses_as_torch():
+    x, f = gpujit.tensor([[1 + 1j, 2]]), gpujit.ones(2, 1)
+    with pytest.raises(RuntimeError, match=r"expected m1 and m2 to have the same dtype, but "
+                                           r"got: c10::complex<float> != float"):
+        x @ f
+    with pytest.raises(RuntimeError, match="dot : expected both vectors to have same dtype, "
+                                           "but found ComplexFloat and Float"):
+        gpujit.dot(x[0], f[:, 0])

@@ -4,7 +4,9 @@ The complex dtypes are outside dtypes.ALL, so every op refuses them (its entry p
 raises '"<op>" not implemented for 'ComplexFloat'', registry.complex_refused) unless it is
 named here: an op opts in once its eager body computes complex values right (NumPy's and
 CuPy's complex arithmetic) and its dtype rule gives PyTorch's result dtype for them. A
-name without an overload ('aten::zeros') takes in every overload."""
+name without an overload ('aten::zeros') takes in every overload. The in-place variant of a
+pointwise op listed here takes them too (registry._declare_inplace_variant), unless its
+result is real (abs_)."""
 from __future__ import annotations
 
 __all__ = ["COMPLEX_OPS", "opted_in"]
@@ -39,6 +41,18 @@ COMPLEX_OPS = frozenset({
     "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
     "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical",
     "aten::resolve_conj", "aten::resolve_neg", "aten::angle", "aten::abs", "aten::sgn",
+    # arithmetic and math
+    "aten::add", "aten::sub", "aten::mul", "aten::div", "aten::neg", "aten::pow",
+    "aten::reciprocal", "aten::exp", "aten::log", "aten::sqrt", "aten::rsqrt", "aten::sin",
+    "aten::cos", "aten::tan", "aten::tanh", "aten::sinh", "aten::cosh", "aten::sigmoid",
+    "aten::square", "aten::rsub", "aten::true_divide", "aten::multiply", "aten::subtract",
+    "aten::divide", "aten::negative", "aten::positive", "aten::log10", "aten::log2",
+    "aten::expm1", "aten::log1p", "aten::exp2",
+    "aten::eq", "aten::ne", "aten::isnan", "aten::isfinite", "aten::isinf", "aten::isclose",
+    "aten::allclose", "aten::equal", "aten::isreal",
+    "aten::sum", "aten::mean", "aten::prod", "aten::cumsum", "aten::cumprod",
+    "aten::matmul", "aten::mm", "aten::bmm", "aten::mv", "aten::dot", "aten::vdot",
+    "aten::einsum", "aten::outer", "aten::ger", "aten::inner", "aten::tensordot",
 })
 
 

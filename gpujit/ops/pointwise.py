@@ -331,11 +331,15 @@ def mul(xp, self, other):
 
 
 def _div_types(ct, rounding_mode):
-    if rounding_mode is None and ct.category != _dt.FLOATING:
+    if rounding_mode is None and ct.category < _dt.FLOATING:
         ct = _dt.get_default_dtype()
     if rounding_mode not in (None, "trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found {rounding_mode!r}")
+    if rounding_mode is not None and ct.cplx:
+        # (PyTorch's kernels div_trunc / div_floor take no complex numbers)
+        raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for '
+                                  f"'{ct.short_name}'")
     return ct, ct
 
 
@@ -573,6 +577,14 @@ def abs(xp, self):
 
 
 abs.op.kernel = abs.op.inplace_variant.kernel = "abs_cpu"     # (its error for a bool)
+
+
+def _no_complex_abs_(kinds):
+    if kinds[0][0].cplx:
+        raise RuntimeError("In-place abs is not supported for complex tensors.")
+
+
+abs.op.inplace_variant.check_kinds = _no_complex_abs_
 
 
 def _no_bool_negation(kinds):

@@ -57,6 +57,8 @@ def sigmoid(xp, self):
     t = xp.negative(x)
     xp.exp(t, out=t)
     t += _one_of(t.dtype)
+    if t.dtype.kind == "c":     # (1 / t, as reciprocal's)
+        return xp.true_divide(t.dtype.type(1), t, out=t)
     return xp.reciprocal(t, out=t)
 
 
@@ -103,6 +105,10 @@ def rsqrt(xp, self):
 @op("aten::reciprocal(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     scalar="1 / {self}")
 def reciprocal(xp, self):
+    if self.dtype.kind == "c":
+        # (ATen's 1 / z, a complex division: NumPy's reciprocal, conj(z) / |z|^2, gives
+        # 1 / (4 + 0j) a -0 imaginary part)
+        return xp.true_divide(self.dtype.type(1), self)
     return xp.reciprocal(self)
 
 

@@ -903,7 +903,7 @@ def dtype_refused(op, e, dev, operands):
     if kernel is None:
         from .kernel_names import CPU_KERNELS
         kernel = CPU_KERNELS.get(op.name)
-    if kernel is None or getattr(e, "dtype", None) is None or e.dtype.category == _dt.COMPLEX:
+    if kernel is None or getattr(e, "dtype", None) is None:
         return e
     from .kernel_names import kernel_name
     r = UnsupportedDtypeError(f"\"{kernel_name(kernel, dev)}\" not implemented for "
@@ -1251,6 +1251,8 @@ class OpDef:
         self.takes_complex = opted_in(schema.qualified_name)
         if self.takes_complex:
             self.dtypes |= frozenset(_dt.COMPLEX_TYPES)
+        else:
+            self.dtypes -= frozenset(_dt.COMPLEX_TYPES)
         tensor_args = [a.name for a in schema.arguments
                        if a.type.base in ("Tensor",) and not a.type.is_list]
         self.operands = tuple(operands) if operands is not None else tuple(tensor_args)
@@ -1413,6 +1415,11 @@ def _declare_inplace_variant(d):
               own_dtype=d.own_dtype)
     v.inplace_of = d
     d.inplace_variant = v
+    if d.takes_complex and not v.takes_complex and d.promote not in ("real", "float_real"):
+        # (x.mul_(y) takes a complex x where x.mul(y) does; abs_ does not: its result
+        # would be real)
+        v.takes_complex = True
+        v.dtypes |= frozenset(_dt.COMPLEX_TYPES)
     register(v)
 
 
