@@ -5,6 +5,7 @@ where it is installed."""
 from __future__ import annotations
 
 import math
+from typing import List
 import pickle
 import warnings
 
@@ -592,3 +593,99 @@ def test_matmul_of_mixed_dtypes_refuses_as_torch():
     with pytest.raises(RuntimeError, match="dot : expected both vectors to have same dtype, "
                                            "but found ComplexFloat and Float"):
         gpujit.dot(x[0], f[:, 0])
+
+
+# ---------------------------------------------------------------- programs: LLaMA's RoPE
+
+def precompute_freqs_cis(dim: int, end: int, theta: float = 10000.0):
+    freqs = 1.0 / (theta ** (gpujit.arange(0, dim, 2)[: (dim // 2)].float() / dim))
+    t = gpujit.arange(end, device=freqs.device)
+    freqs = gpujit.outer(t, freqs).float()
+    freqs_cis = gpujit.polar(gpujit.ones_like(freqs), freqs)
+    return freqs_cis
+
+
+def apply_rotary_emb(xq: gpujit.Tensor, xk: gpujit.Tensor, freqs_cis: gpujit.Tensor):
+    shp: List[int] = xq.shape[:-1]
+    xq_ = gpujit.view_as_complex(xq.float().reshape(shp + [-1, 2]))
+    xk_ = gpujit.view_as_complex(xk.float().reshape(shp + [-1, 2]))
+    freqs_cis = freqs_cis.view(1, xq.shape[1], 1, xq_.shape[-1])
+    xq_out = gpujit.view_as_real(xq_ * freqs_cis).flatten(3)
+    xk_out = gpujit.view_as_real(xk_ * freqs_cis).flatten(3)
+    return xq_out.type_as(xq), xk_out.type_as(xk)
+
+
+def _rope_reference(x, dim, seqlen, theta=10000.0):
+    """NumPy: pairs (x0, x1) rotated by angle t * theta ** (-2i / dim), in float64."""
+    i = np.arange(0, dim, 2)[: dim // 2].astype(np.float32)
+    freqs = (1.0 / (np.float32(theta) ** (i / np.float32(dim)))).astype(np.float64)
+    ang = np.outer(np.arange(seqlen), freqs)
+    c = x.astype(np.float64).reshape(*x.shape[:-1], -1, 2)
+    z = (c[..., 0] + 1j * c[..., 1]) * np.exp(1j * ang)[None, :, None, :]
+    return np.stack([z.real, z.imag], -1).reshape(x.shape)
+
+
+def test_llama_rope_eager_scripted_and_traced():
+    rng = np.random.default_rng(0)
+    xq = rng.standard_normal((2, 5, 3, 8)).astype(np.float32)
+    xk = rng.standard_normal((2, 5, 3, 8)).astype(np.float32)
+    fc = precompute_freqs_cis(8, 10)[:5]
+    assert fc.dtype is gpujit.complex64 and fc.shape == (5, 4)
+    q, k = apply_rotary_emb(gpujit.from_numpy(xq), gpujit.from_numpy(xk), fc)
+    assert q.dtype is gpujit.float32 and q.shape == (2, 5, 3, 8)
+    np.testing.assert_allclose(q.numpy(), _rope_reference(xq, 8, 5), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(k.numpy(), _rope_reference(xk, 8, 5), rtol=1e-5, atol=1e-5)
+    pf = gpujit.jit.script(precompute_freqs_cis)
+    ar = gpujit.jit.script(apply_rotary_emb)
+    for _ in range(3):
+        fcs = pf(8, 10)[:5]
+        qs, ks = ar(gpujit.from_numpy(xq), gpujit.from_numpy(xk), fcs)
+    np.testing.assert_array_equal(fcs.numpy(), fc.numpy())
+    np.testing.assert_array_equal(qs.numpy(), q.numpy())
+    np.testing.assert_array_equal(ks.numpy(), k.numpy())
+    g = str(ar.graph_for(gpujit.from_numpy(xq), gpujit.from_numpy(xk), fcs))
+    assert "ComplexFloat(2, 5, 3, 4" in g and "aten::view_as_complex" in g
+    tr = gpujit.jit.trace(apply_rotary_emb, (gpujit.from_numpy(xq), gpujit.from_numpy(xk), fc))
+    np.testing.assert_array_equal(tr(gpujit.from_numpy(xq), gpujit.from_numpy(xk), fc)[0].numpy(),
+                                  q.numpy())
+    torch = pytest.importorskip("torch")
+    t_fc = torch.polar(torch.ones(5, 4), torch.from_numpy(np.angle(fc.numpy())))
+    tq = torch.view_as_real(torch.view_as_complex(torch.from_numpy(xq).reshape(2, 5, 3, 4, 2))
+                            * t_fc.view(1, 5, 1, 4)).flatten(3)
+    np.testing.assert_allclose(q.numpy(), tq.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def _complex_chain(x, y):
+    return (x * y + x).exp() * 2 - y
+
+
+def test_scripted_complex_chain_runs_unfused_and_after_a_real_specialization():
+    from fusion_asserts import find_fusion_groups
+    f = gpujit.jit.script(_complex_chain)
+    a = gpujit.tensor([1 + 1j, 2 - 0.5j, -1j])
+    b = gpujit.tensor([0.5j, 1, 2 + 2j])
+    an, bn = a.numpy(), b.numpy()
+    want = np.exp(an * bn + an) * 2 - bn
+    for _ in range(3):
+        np.testing.assert_allclose(f(a, b).numpy(), want, rtol=1e-6)
+    assert find_fusion_groups(f.graph_for(a, b)) == []      # complex never fuses
+    x = gpujit.ones(3)
+    for _ in range(3):
+        f(x, x)
+    assert len(find_fusion_groups(f.graph_for(x, x))) == 1
+    np.testing.assert_allclose(f(a, b).numpy(), want, rtol=1e-6)   # the guard falls back
+
+
+def _complex_dtypes_in_script(x):
+    y = x.to(gpujit.complex64) * 2
+    z = gpujit.zeros(2, dtype=gpujit.cdouble)
+    return y, y.dtype == gpujit.complex64, y.real, y.is_complex(), z, y.dtype
+
+
+def test_complex_dtype_constants_in_script():
+    f = gpujit.jit.script(_complex_dtypes_in_script)
+    for _ in range(3):
+        y, same, re, isc, z, dt = f(gpujit.ones(2))
+    assert y.numpy().tolist() == [2, 2] and same and isc and z.dtype is gpujit.complex128
+    assert re.dtype is gpujit.float32 and dt == 9
+    assert "torch.to(x, 9)" in f.code and "dtype=10" in f.code
