@@ -689,3 +689,90 @@ def test_complex_dtype_constants_in_script():
     assert y.numpy().tolist() == [2, 2] and same and isc and z.dtype is gpujit.complex128
     assert re.dtype is gpujit.float32 and dt == 9
     assert "torch.to(x, 9)" in f.code and "dtype=10" in f.code
+
+
+# ---------------------------------------------------------------- torch.fft
+
+def _fft_inputs():
+    rng = np.random.default_rng(1)
+    xr = rng.standard_normal((4, 6, 5)).astype(np.float32)
+    xc = (rng.standard_normal((4, 6, 5)) + 1j * rng.standard_normal((4, 6, 5))).astype(
+        np.complex64)
+    return xr, xc
+
+
+_SWAP = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}
+
+
+def _np_fft(name, x, kw):
+    """NumPy's transform named as torch's (ihfft2/ihfftn and hfft2/hfftn from rfftn /
+    irfftn), in double precision."""
+    one = name[-1] not in "2n"
+    nkw = {("axis" if one else "axes") if k == "dim" else k: v for k, v in kw.items()}
+    x = x.astype(np.complex128 if x.dtype.kind == "c" else np.float64)
+    base = name.rstrip("2n") if not one else name
+    if not one and "axes" not in nkw:
+        nkw["axes"] = (-2, -1) if name.endswith("2") else (
+            tuple(range(-len(nkw["s"]), 0)) if "s" in nkw else None)
+    if base == "ihfft":
+        norm = _SWAP[nkw.pop("norm", None)]
+        f = np.fft.rfft if one else np.fft.rfftn
+        return np.conj(f(x, **nkw, norm=norm))
+    if base == "hfft" and not one:
+        return np.fft.irfftn(np.conj(x), **{**nkw, "norm": _SWAP[nkw.get("norm")]})
+    return getattr(np.fft, name)(x, **nkw)
+
+
+FFT_CASES = [(n, kw) for n in ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft")
+             for kw in ({}, {"n": 8}, {"dim": 0}, {"dim": 1, "norm": "ortho"},
+                        {"norm": "forward", "n": 7, "dim": -2})] + \
+    [(n, kw) for n in ("fft2", "ifft2", "rfft2", "irfft2", "hfft2", "ihfft2", "fftn", "ifftn",
+                       "rfftn", "irfftn", "hfftn", "ihfftn")
+     for kw in ({}, {"s": (3, 8)}, {"dim": (2, 0), "norm": "ortho"}, {"norm": "forward"})]
+
+
+@pytest.mark.parametrize("name,kw", FFT_CASES, ids=[f"{n}-{i}" for i, (n, _) in
+                                                    enumerate(FFT_CASES)])
+def test_fft_against_numpy_and_torch(name, kw):
+    xr, xc = _fft_inputs()
+    real_only = name.startswith(("rfft", "ihfft"))
+    for x in ((xr,) if real_only else (xr, xc)):
+        got = getattr(gpujit.fft, name)(gpujit.from_numpy(x.copy()), **kw)
+        want = _np_fft(name, x, kw)
+        c2r = name.startswith(("irfft", "hfft"))
+        assert got.dtype is (gpujit.float32 if c2r else gpujit.complex64)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got.numpy(), want, rtol=2e-5,
+                                   atol=2e-5 * max(1.0, np.abs(want).max()))
+        torch = pytest.importorskip("torch")
+        t = getattr(torch.fft, name)(torch.from_numpy(x.copy()), **kw).resolve_conj()
+        assert tuple(t.stride()) == got.stride()
+        np.testing.assert_allclose(got.numpy(), t.numpy(), rtol=2e-6,
+                                   atol=2e-6 * max(1.0, np.abs(want).max()))
+
+
+def test_fft_dtypes_and_errors():
+    assert gpujit.fft.fft(gpujit.arange(3)).dtype is gpujit.complex64
+    assert gpujit.fft.fft(gpujit.ones(3, dtype=gpujit.float64)).dtype is gpujit.complex128
+    assert gpujit.fft.irfft(gpujit.ones(3, dtype=gpujit.complex128)).dtype is gpujit.float64
+    assert gpujit.fft.fftn(gpujit.ones(3), dim=[]).numpy().tolist() == [1, 1, 1]
+    # hfft of a complex input conjugates it (numpy.fft.hfft)
+    h = gpujit.fft.hfft(gpujit.tensor([1 + 1j, 2 - 1j, 3])).numpy()
+    np.testing.assert_allclose(h, np.fft.hfft(np.array([1 + 1j, 2 - 1j, 3])), atol=1e-5)
+    for f, msg in ((lambda: gpujit.fft.rfft(gpujit.ones(3, dtype=gpujit.cfloat)),
+                    "rfft expects a real input tensor, but got ComplexFloat"),
+                   (lambda: gpujit.fft.rfft2(gpujit.ones(2, 2, dtype=gpujit.cfloat)),
+                    "rfftn expects a real-valued input tensor, but got ComplexFloat"),
+                   (lambda: gpujit.fft.ihfftn(gpujit.ones(2, 2, dtype=gpujit.cfloat)),
+                    "Only supports floating-point dtypes, but found: ComplexFloat"),
+                   (lambda: gpujit.fft.fft(gpujit.ones(3, dtype=gpujit.half)),
+                    "Unsupported dtype Half"),
+                   (lambda: gpujit.fft.fft(gpujit.ones(3), norm="bad"),
+                    'Invalid normalization mode: "bad"'),
+                   (lambda: gpujit.fft.fft(gpujit.ones(3), n=0),
+                    r"Invalid number of data points \(0\) specified")):
+        with pytest.raises(RuntimeError, match=msg):
+            f()
+    w = gpujit.ones(4, requires_grad=True)
+    with pytest.raises(RuntimeError, match="does not differentiate complex tensors"):
+        gpujit.fft.fft(w)

@@ -61,6 +61,12 @@ COMPLEX_OPS = frozenset({
     "aten::sum", "aten::mean", "aten::prod", "aten::cumsum", "aten::cumprod",
     "aten::matmul", "aten::mm", "aten::bmm", "aten::mv", "aten::dot", "aten::vdot",
     "aten::einsum", "aten::outer", "aten::ger", "aten::inner", "aten::tensordot",
+    # torch.fft (ops/fft_ops.py)
+    "aten::fft_fft", "aten::fft_ifft", "aten::fft_fft2", "aten::fft_ifft2", "aten::fft_fftn",
+    "aten::fft_ifftn", "aten::fft_rfft", "aten::fft_rfft2", "aten::fft_rfftn",
+    "aten::fft_irfft", "aten::fft_irfft2", "aten::fft_irfftn", "aten::fft_hfft",
+    "aten::fft_hfft2", "aten::fft_hfftn", "aten::fft_ihfft", "aten::fft_ihfft2",
+    "aten::fft_ihfftn",
 })
 
 

@@ -59,3 +59,55 @@ OPINFOS = [
                    ErrorSample(rand(2, 2, dtype=np.int64), match="view_as_complex is only "
                                "supported for half, float and double tensors")]),
 ]
+
+
+# ------------------------------------------------------------------ torch.fft, complex parts
+
+_SWAP = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}
+
+
+def _ihfftn(x, s=None, axes=None, norm=None):
+    return np.conj(np.fft.rfftn(x, s=s, axes=axes, norm=_SWAP[norm]))
+
+
+def _fft_ref(name):
+    f = getattr(np.fft, name) if hasattr(np.fft, name) else _ihfftn
+    if name == "ihfft2":
+        f = lambda x, s=None, axes=(-2, -1), norm=None: _ihfftn(x, s, axes, norm)  # noqa: E731
+
+    def ref(x, *args, **kw):
+        nkw = {}
+        one = name[-1] not in "2n"
+        if args:
+            nkw["n" if one else "s"] = args[0]
+        for k, v in kw.items():
+            nkw[{"dim": "axis" if one else "axes"}.get(k, k)] = v
+        if not one and nkw.get("s") is not None and nkw.get("axes") is None:
+            nkw["axes"] = list(range(x.ndim - len(nkw["s"]), x.ndim))
+        return f(x.astype(np.complex128) if x.dtype.kind == "c" else x.astype(np.float64), **nkw)
+    return ref
+
+
+def _fft_samples(name):
+    one = name[-1] not in "2n"
+    real_in = name.lstrip("i").startswith(("rfft", "hfft")) and name.startswith(("r", "ih"))
+    c2r = name.startswith(("irfft", "hfft"))
+    x = rand(4, 6) if real_in else crand(4, 6)
+    out = [Sample(x).tol(2e-5, 2e-5), Sample(rand(3, 6, dtype=F64)),
+           Sample(x, norm="ortho").tol(2e-5, 2e-5)]
+    if one:
+        out.append(Sample(x, 5, dim=0, norm="forward").tol(2e-5, 2e-5))
+    else:
+        out.append(Sample(x, (3, 8) if not c2r else (3, 6), dim=(0, 1)).tol(2e-5, 2e-5))
+    if not real_in:
+        out.append(Sample(crand(5, dtype=C128) if one else crand(2, 3, dtype=C128)))
+    return out
+
+
+OPINFOS += [
+    OpInfo(f"aten::fft_{n}", ref=_fft_ref(n), samples=_fft_samples(n), grad=False)
+    for n in ("fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "rfft2", "rfftn",
+              "ihfft", "ihfft2", "ihfftn")
+]
+OPINFOS[-6].errors = [ErrorSample(crand(3), match="rfft expects a real input tensor, but "
+                                                  "got ComplexFloat")]
