@@ -167,9 +167,10 @@ from .jit.futures import Future  # noqa: E402,F401  (torch.Future)
 vmap = func.vmap                                    # torch.vmap
 from . import _no_complex  # noqa: E402  (torch.polar, torch.complex...: not yet)
 globals().update(_no_complex.FUNCTIONS)
-from ._spectral import stft  # noqa: E402,F401  (torch.stft, real output)
+from ._spectral import stft, istft  # noqa: E402,F401  (torch.stft, torch.istft)
 from . import _spectral  # noqa: E402
 Tensor.stft = _spectral._stft_method
+Tensor.istft = _spectral._istft_method
 
 
 def __getattr__(name):

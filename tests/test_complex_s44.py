@@ -776,3 +776,100 @@ def test_fft_dtypes_and_errors():
     w = gpujit.ones(4, requires_grad=True)
     with pytest.raises(RuntimeError, match="does not differentiate complex tensors"):
         gpujit.fft.fft(w)
+
+
+# ---------------------------------------------------------------- stft / istft / Whisper
+
+def _np_stft(x, n_fft, hop, window):
+    """NumPy's reference: reflect-pad n_fft // 2, frames every hop, windowed, rfft."""
+    p = np.pad(x.astype(np.float64), n_fft // 2, mode="reflect")
+    n = 1 + (len(p) - n_fft) // hop
+    frames = np.stack([p[i * hop: i * hop + n_fft] for i in range(n)]) * window
+    return np.fft.rfft(frames, axis=-1).T
+
+
+def test_stft_complex_and_istft_round_trip():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(1000).astype(np.float32)
+    w = gpujit.hann_window(64)
+    s = gpujit.stft(gpujit.from_numpy(a), 64, 16, window=w, return_complex=True)
+    assert s.dtype is gpujit.complex64 and s.shape == (33, 63) and s.stride() == (1, 33)
+    np.testing.assert_allclose(s.numpy(), _np_stft(a, 64, 16, w.numpy().astype(np.float64)),
+                               rtol=1e-4, atol=1e-4)
+    r = gpujit.stft(gpujit.from_numpy(a), 64, 16, window=w, return_complex=False)
+    np.testing.assert_array_equal(gpujit.view_as_real(s).numpy(), r.numpy())
+    y = gpujit.istft(s, 64, 16, window=w)
+    assert y.shape == (992,) and y.dtype is gpujit.float32
+    np.testing.assert_allclose(y.numpy(), a[:992], rtol=1e-4, atol=1e-5)
+    y = s.istft(64, 16, window=w, length=1000)
+    np.testing.assert_allclose(y.numpy(), a, rtol=1e-4, atol=1e-5)
+    two = gpujit.stft(gpujit.from_numpy(a), 64, 16, window=w, return_complex=True,
+                      onesided=False)
+    np.testing.assert_allclose(gpujit.istft(two, 64, 16, window=w).numpy(), a[:992],
+                               rtol=1e-4, atol=1e-5)
+    c = gpujit.from_numpy(a).to(gpujit.cfloat) * (1 + 0.5j)
+    sc = gpujit.stft(c, 64, 16, window=w, return_complex=True)
+    assert sc.shape == (64, 63)
+    yc = gpujit.istft(sc, 64, 16, window=w, return_complex=True)
+    np.testing.assert_allclose(yc.numpy(), (a[:992] * (1 + 0.5j)), rtol=1e-4, atol=1e-5)
+    with pytest.raises(RuntimeError, match="Cannot have onesided output if window or input "
+                                           "is complex"):
+        gpujit.stft(c, 64, 16, window=w, return_complex=True, onesided=True)
+    with pytest.raises(RuntimeError, match="istft requires a complex-valued input tensor"):
+        gpujit.istft(gpujit.ones(33, 10), 64)
+    bad = gpujit.stft(gpujit.from_numpy(a), 64, 16, window=w, return_complex=True,
+                      center=False)
+    with pytest.raises(RuntimeError, match=r"istft\(CPUComplexFloatType\[33, 59\], n_fft=64, "
+                                           r"hop_length=16, .*window overlap add min: 1"):
+        gpujit.istft(bad, 64, 16, window=w, center=False)
+    x = gpujit.from_numpy(a).requires_grad_()
+    with pytest.raises(RuntimeError, match="does not differentiate complex tensors"):
+        gpujit.stft(x, 64, 16, window=w, return_complex=True)
+
+
+def test_stft_and_istft_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((2, 900)).astype(np.float32)
+    for kw in ({}, {"normalized": True, "center": False}, {"win_length": 48}):
+        wl = kw.get("win_length", 64)
+        args = dict(n_fft=64, hop_length=16, return_complex=True, **kw)
+        t = torch.stft(torch.from_numpy(a), window=torch.hann_window(wl), **args)
+        g = gpujit.stft(gpujit.from_numpy(a), window=gpujit.hann_window(wl), **args)
+        assert tuple(t.shape) == g.shape and tuple(t.stride()) == g.stride()
+        np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=1e-5, atol=2e-5)
+        if kw.get("center", True):
+            ikw = {k: v for k, v in kw.items() if k != "center"}
+            ti = torch.istft(t, 64, 16, window=torch.hann_window(wl), **ikw)
+            gi = gpujit.istft(g, 64, 16, window=gpujit.hann_window(wl), **ikw)
+            np.testing.assert_allclose(gi.numpy(), ti.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def _log_mel_spectrogram(m, audio, filters):
+    """openai/whisper's whisper/audio.py log_mel_spectrogram (N_FFT 400, HOP_LENGTH 160),
+    its mel filters given."""
+    audio = m.nn.functional.pad(audio, (0, 480))
+    window = m.hann_window(400).to(audio.device)
+    stft = m.stft(audio, 400, 160, window=window, return_complex=True)
+    magnitudes = stft[..., :-1].abs() ** 2
+    mel_spec = filters @ magnitudes
+    log_spec = m.clamp(mel_spec, min=1e-10).log10()
+    log_spec = m.maximum(log_spec, log_spec.max() - 8.0)
+    return (log_spec + 4.0) / 4.0
+
+
+def test_whisper_log_mel_spectrogram():
+    rng = np.random.default_rng(5)
+    audio = (rng.standard_normal(16000) * 0.1).astype(np.float32)
+    filters = (np.abs(rng.standard_normal((80, 201))) * 0.01).astype(np.float32)
+    g = _log_mel_spectrogram(gpujit, gpujit.from_numpy(audio), gpujit.from_numpy(filters))
+    assert g.shape == (80, 103) and g.dtype is gpujit.float32
+    spec = _np_stft(np.pad(audio, (0, 480)), 400, 160,
+                    gpujit.hann_window(400).numpy().astype(np.float64))
+    mel = filters.astype(np.float64) @ (np.abs(spec[..., :-1]) ** 2)
+    ref = np.log10(np.maximum(mel, 1e-10))
+    ref = (np.maximum(ref, ref.max() - 8.0) + 4.0) / 4.0
+    np.testing.assert_allclose(g.numpy(), ref, rtol=1e-5, atol=1e-5)
+    torch = pytest.importorskip("torch")
+    t = _log_mel_spectrogram(torch, torch.from_numpy(audio), torch.from_numpy(filters))
+    np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=1e-6, atol=1e-6)

@@ -44,7 +44,8 @@ COMPLEX_OPS = frozenset({
     "aten::gather", "aten::take", "aten::take_along_dim", "aten::masked_select",
     "aten::is_contiguous", "aten::lift_fresh", "aten::is_conj", "aten::is_neg",
     "aten::mH", "aten::matrix_H", "aten::adjoint", "aten::masked_fill", "aten::masked_fill_",
-    "aten::where", "aten::nonzero", "aten::argwhere",
+    "aten::where", "aten::nonzero", "aten::argwhere", "aten::pad", "aten::constant_pad_nd",
+    "aten::index_add", "aten::index_add_",
     # the complex parts (ops/complex_parts.py)
     "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
     "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical",
