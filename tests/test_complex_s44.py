@@ -267,6 +267,11 @@ def test_ops_not_opted_in_refuse_complex_in_words():
             f()
     with pytest.raises(RuntimeError, match="not implemented for 'ComplexDouble'"):
         x.to(gpujit.complex128).argmax()
+    # (a pointwise op whose promotion maps every dtype to a real one: refused, not computed
+    # on the real parts)
+    with pytest.raises(RuntimeError, match="\"float_power\" not implemented for "
+                                           "'ComplexFloat'"):
+        gpujit.float_power(x, x)
 
 
 def test_autograd_refuses_complex():

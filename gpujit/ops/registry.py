@@ -1327,6 +1327,12 @@ class OpDef:
             return r
         if self.check_kinds is not None:        # (kinds that fail are never cached)
             self.check_kinds(kinds)
+        if not self.takes_complex:
+            # (a complex operand of an op whose promotion maps it to a real type,
+            # float_power's float64: refused, not computed as its real part)
+            for k in kinds:
+                if k[0].cplx:
+                    raise complex_refused(self, k[0])
         ct = _dt.result_type_from_kinds(kinds)
         if callable(self.promote):
             r = self.promote(ct, *extras)
