@@ -175,6 +175,8 @@ def test_conversions_and_the_discarded_imaginary_part():
     c = gpujit.zeros(2, dtype=gpujit.complex64).copy_(gpujit.ones(2))
     assert c.numpy().tolist() == [1 + 0j, 1 + 0j]
     assert x.type() == "torch.ComplexFloatTensor"
+    assert x.type("torch.ComplexDoubleTensor").dtype is gpujit.complex128
+    assert gpujit.ones(1).type("torch.ComplexFloatTensor").dtype is gpujit.complex64
 
 
 def test_python_numbers_of_a_complex_tensor():
@@ -878,3 +880,37 @@ def test_whisper_log_mel_spectrogram():
     torch = pytest.importorskip("torch")
     t = _log_mel_spectrogram(torch, torch.from_numpy(audio), torch.from_numpy(filters))
     np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=1e-6, atol=1e-6)
+
+
+# ---------------------------------------------------------------- CUDA (CuPy) paths
+
+@pytest.mark.cuda
+def test_complex_on_cuda_matches_the_cpu():
+    rng = np.random.default_rng(6)
+    a = (rng.standard_normal((4, 6)) + 1j * rng.standard_normal((4, 6))).astype(np.complex64)
+    c, g = gpujit.from_numpy(a.copy()), gpujit.from_numpy(a.copy()).to("cuda")
+    fs = [lambda x: x * x.conj() + 1j, lambda x: x.abs(), lambda x: x.angle(),
+          lambda x: x.sgn(), lambda x: x.real.clone(), lambda x: x.imag.clone(),
+          lambda x: gpujit.view_as_real(x).clone(), lambda x: x.exp().sum(0),
+          lambda x: x @ x.mH, lambda x: gpujit.fft.fft(x), lambda x: gpujit.fft.irfft(x),
+          lambda x: gpujit.fft.rfft2(x.real), lambda x: x.masked_fill(x.real > 0, 2j),
+          lambda x: gpujit.polar(x.abs(), x.angle()), lambda x: x.reciprocal(),
+          lambda x: gpujit.view_as_complex(gpujit.view_as_real(x).contiguous())]
+    for f in fs:
+        np.testing.assert_allclose(f(g).cpu().numpy(), f(c).numpy(), rtol=1e-5, atol=1e-5)
+    y = g.clone()
+    y.real[0] = 5
+    assert y.cpu().numpy()[0].real.tolist() == [5.0] * 6
+    gpujit.manual_seed(0)
+    r = gpujit.randn(1000, dtype=gpujit.complex64, device="cuda")
+    assert r.dtype is gpujit.complex64 and abs(float(r.real.std()) - 0.7071) < 0.1
+    assert repr(g[0, :2]).startswith("tensor([") and "device='cuda:0'" in repr(g[0, :2])
+    w = gpujit.hann_window(64, device="cuda")
+    s = gpujit.stft(g[0].real.repeat(40), 64, 16, window=w, return_complex=True)
+    np.testing.assert_allclose(gpujit.istft(s, 64, 16, window=w).cpu().numpy(),
+                               np.tile(a[0].real, 40), rtol=1e-4, atol=1e-4)
+
+
+def test_the_cuda_paths_against_a_numpy_backed_cupy(tmp_path):
+    from test_fake_gpu import run_fake_tier
+    run_fake_tier(tmp_path, ["test_complex_s44.py::test_complex_on_cuda_matches_the_cpu"])
