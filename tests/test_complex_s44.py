@@ -914,3 +914,38 @@ def test_complex_on_cuda_matches_the_cpu():
 def test_the_cuda_paths_against_a_numpy_backed_cupy(tmp_path):
     from test_fake_gpu import run_fake_tier
     run_fake_tier(tmp_path, ["test_complex_s44.py::test_complex_on_cuda_matches_the_cpu"])
+
+
+# ---------------------------------------------------------------- traced constants, jit.save
+
+_C = None
+
+
+def _times_constant(x):
+    return x * _C
+
+
+class _ComplexBuffer(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("c", gpujit.tensor([1j, 2]))
+
+    def forward(self, x):
+        return gpujit.view_as_real(x.to(gpujit.complex64) * self.c)
+
+
+def test_traced_complex_constant_prints_as_torch_and_script_module_saves(tmp_path):
+    global _C
+    _C = gpujit.tensor([1j, 2.5 - 1j])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tr = gpujit.jit.trace(_times_constant, (gpujit.ones(2),))
+    # (at::print of a complex tensor shows the real parts, as torch's graph does)
+    assert "prim::Constant[value= 0.0000  2.5000 [ CPUComplexFloatType{2} ]]()" in str(tr.graph)
+    assert tr(gpujit.ones(2)).numpy().tolist() == [1j, 2.5 - 1j]
+    m = gpujit.jit.script(_ComplexBuffer())
+    p = tmp_path / "m.pt"
+    gpujit.jit.save(m, str(p))
+    m2 = gpujit.jit.load(str(p))
+    assert m2.c.dtype is gpujit.complex64
+    np.testing.assert_array_equal(m2(gpujit.ones(2)).numpy(), [[0, 1], [2, 0]])
