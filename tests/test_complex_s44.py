@@ -949,3 +949,37 @@ def test_traced_complex_constant_prints_as_torch_and_script_module_saves(tmp_pat
     m2 = gpujit.jit.load(str(p))
     assert m2.c.dtype is gpujit.complex64
     np.testing.assert_array_equal(m2(gpujit.ones(2)).numpy(), [[0, 1], [2, 0]])
+
+
+# ---------------------------------------------------------------- more structural ops, norms
+
+def test_structural_ops_and_vector_norm():
+    a = np.array([[1 + 2j, 3 - 1j, -2j], [4, 5 + 5j, 0.5j], [1, 2j, -1]], np.complex64)
+    x = gpujit.from_numpy(a.copy())
+    checks = [(gpujit.eye(3, dtype=gpujit.cfloat), np.eye(3)), (x.tril(), np.tril(a)),
+              (gpujit.triu(x, 1), np.triu(a, 1)), (x.diag(), np.diag(a)),
+              (gpujit.diag(x[0]), np.diag(a[0])), (gpujit.diagflat(x[0]), np.diagflat(a[0])),
+              (gpujit.kron(x[:2, :2], x[:2, :2]), np.kron(a[:2, :2], a[:2, :2])),
+              (x.rot90(), np.rot90(a)), (gpujit.diff(x), np.diff(a)),
+              (x[0].repeat_interleave(2), np.repeat(a[0], 2)),
+              (x.index_fill(0, gpujit.tensor([1]), 2j), np.where(np.arange(3)[:, None] == 1,
+                                                                   2j, a)),
+              (gpujit.full_like(x, 2j), np.full((3, 3), 2j)),
+              (gpujit.linalg.vector_norm(x), np.linalg.norm(a.ravel())),
+              (x.norm(), np.linalg.norm(a.ravel())),
+              (gpujit.linalg.vector_norm(x, ord=1, dim=0), np.abs(a).sum(0)),
+              (gpujit.linalg.vector_norm(x, ord=float("inf")), np.abs(a).max())]
+    for got, want in checks:
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-6)
+    assert gpujit.linalg.vector_norm(x).dtype is gpujit.float32
+    assert gpujit.linalg.vector_norm(x, dtype=gpujit.cdouble).dtype is gpujit.float64
+    for f in (lambda: x.trace(), lambda: x.var(), lambda: gpujit.linalg.norm(x, "fro")):
+        with pytest.raises(NotImplementedError, match="not implemented for 'ComplexFloat'"):
+            f()
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(a.copy())
+    for f in (lambda m, v: m.linalg.vector_norm(v, ord=3, dim=1), lambda m, v: v.norm(),
+              lambda m, v: m.block_diag(v, m.ones(2, 2)), lambda m, v: m.diag_embed(v)):
+        r, g = f(torch, t), f(gpujit, x)
+        assert str(r.dtype).split(".")[1] == g.dtype.name
+        np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-6, atol=1e-6)
