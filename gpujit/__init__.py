@@ -165,8 +165,6 @@ from . import types, version, __config__  # noqa: E402,F401  (torch.types, ...)
 from . import overrides  # noqa: E402,F401  (torch.overrides: __torch_function__)
 from .jit.futures import Future  # noqa: E402,F401  (torch.Future)
 vmap = func.vmap                                    # torch.vmap
-from . import _no_complex  # noqa: E402  (torch.polar, torch.complex...: not yet)
-globals().update(_no_complex.FUNCTIONS)
 from ._spectral import stft, istft  # noqa: E402,F401  (torch.stft, torch.istft)
 from . import _spectral  # noqa: E402
 Tensor.stft = _spectral._stft_method

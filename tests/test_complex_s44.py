@@ -359,6 +359,12 @@ def test_real_and_imag_are_views():
     y.real[0] = 5
     y.imag[1, 1] = -9
     assert y.numpy().tolist() == [[5 + 2j, 5 - 1j, 5 - 2j], [4, 5 - 9j, 0.5j]]
+    z = gpujit.zeros(2, dtype=gpujit.cfloat)
+    z.real = gpujit.ones(2)                     # (the setters copy, as torch's)
+    z.imag = gpujit.tensor([3., 4.])
+    assert z.numpy().tolist() == [1 + 3j, 1 + 4j]
+    assert gpujit.view_as_real_copy(z).numpy().tolist() == [[1, 3], [1, 4]]
+    assert gpujit.view_as_complex_copy(gpujit.ones(2, 2)).is_contiguous()
     t = gpujit.ones(2)
     assert t.real is t and gpujit.real(t) is t
     with pytest.raises(RuntimeError, match="imag is not implemented for tensors with "

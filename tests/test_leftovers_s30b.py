@@ -171,19 +171,16 @@ def test_out_rules_match_torch():
 
 # ---------------------------------------------------------------- 3. complex dtypes
 
-def test_complex_functions_not_yet_offered_say_so():
-    # (the complex dtypes exist since session 44: tests/test_complex_s44.py)
+def test_complex_functions_exist():
+    # (the complex dtypes and functions exist since session 44: tests/test_complex_s44.py)
     assert torch.cfloat is torch.complex64 and torch.cdouble is torch.complex128
     with pytest.raises(AttributeError, match=r"^module 'gpujit' has no attribute 'nope'$"):
         torch.nope
     a = torch.ones(2)
-    for f, args in ((torch.polar, (a, a)), (torch.complex, (a, a)),
-                    (torch.view_as_complex, (torch.ones(2, 2),)), (torch.view_as_real, (a,))):
-        if not getattr(f, "__module__", "").startswith("gpujit._no_complex"):
-            continue        # (offered now)
-        with pytest.raises(RuntimeError, match=rf"torch\.{f.__name__}: gpujit does not make "
-                                               r"complex tensors here yet"):
-            f(*args)
+    assert torch.polar(a, a * 0).numpy().tolist() == [1, 1]
+    assert torch.complex(a, a).numpy().tolist() == [1 + 1j, 1 + 1j]
+    assert torch.view_as_complex(torch.ones(2, 2)).shape == (2,)
+    assert torch.view_as_real_copy(torch.complex(a, a)).shape == (2, 2)
 
 
 # ---------------------------------------------------------------- 4. scripted-call errors

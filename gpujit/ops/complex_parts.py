@@ -221,9 +221,36 @@ def polar(xp, abs, angle):
     return _from_parts(xp, abs * xp.cos(angle), abs * xp.sin(angle), dt)
 
 
+def _set_real(self, value):
+    OPS["aten::copy_"].public(_real_property(self), value)
+
+
+def _set_imag(self, value):
+    OPS["aten::copy_"].public(_imag_property(self), value)
+
+
+def view_as_real_copy(input):
+    """torch.view_as_real_copy: view_as_real's values, a new contiguous tensor."""
+    return view_as_real.op.public(input).clone(memory_format=_contiguous())
+
+
+def view_as_complex_copy(input):
+    """torch.view_as_complex_copy: view_as_complex's values, a new contiguous tensor."""
+    return view_as_complex.op.public(input).clone(memory_format=_contiguous())
+
+
+def _contiguous():
+    from .. import contiguous_format
+    return contiguous_format
+
+
 PUBLIC["imag"] = imag.op.public
+PUBLIC["view_as_real_copy"] = view_as_real_copy
+PUBLIC["view_as_complex_copy"] = view_as_complex_copy
 real = OPS["aten::real"]
-Tensor.real = property(_real_property, doc="The real parts: the tensor itself when it is "
-                                           "real, else a view of them.")
-Tensor.imag = property(_imag_property, doc="The view of the imaginary parts of a complex "
-                                           "tensor (PyTorch's error for a real one).")
+# (x.real = y / x.imag = y copy y into the parts, as PyTorch's setters)
+Tensor.real = property(_real_property, _set_real, doc="The real parts: the tensor itself "
+                                                      "when it is real, else a view of them.")
+Tensor.imag = property(_imag_property, _set_imag, doc="The view of the imaginary parts of a "
+                                                      "complex tensor (PyTorch's error for a "
+                                                      "real one).")
