@@ -989,3 +989,34 @@ def test_structural_ops_and_vector_norm():
         r, g = f(torch, t), f(gpujit, x)
         assert str(r.dtype).split(".")[1] == g.dtype.name
         np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def _times_1j(x):
+    return x * 1j + (2.5 - 1j)
+
+
+def test_traced_python_complex_is_torchs_wrapped_complexdouble_constant(tmp_path):
+    from gpujit.ir import parse_ir
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # (no TracerWarning, no discarded imaginary part)
+        tr = gpujit.jit.trace(_times_1j, (gpujit.ones(2),))
+    g = str(tr.graph)
+    assert "ComplexDouble(requires_grad=0, device=cpu) = prim::Constant[value={(0,1)}]()" in g
+    assert "prim::Constant[value={(2.5,-1)}]()" in g
+    assert "ComplexFloat(2, strides=[1], requires_grad=0, device=cpu) = aten::mul" in g
+    back = parse_ir(g)          # (the constant reads back as a complex tensor)
+    assert "{(0,1)}" in str(back) and "{(2.5,-1)}" in str(back)
+    r = tr(gpujit.arange(3.))
+    assert r.dtype is gpujit.complex64 and r.numpy().tolist() == [2.5 - 1j, 2.5, 2.5 + 1j]
+    p = tmp_path / "t.pt"
+    gpujit.jit.save(tr, str(p))
+    assert gpujit.jit.load(str(p))(gpujit.ones(1)).numpy().tolist() == [2.5]
+    torch = pytest.importorskip("torch")
+    t = torch.jit.trace(_torch_times_1j(torch), (torch.ones(2),))
+    assert str(t.graph).split("\n")[1].split("#")[0] == g.split("\n")[1].split("#")[0]
+
+
+def _torch_times_1j(torch):
+    def f(x):
+        return x * 1j + (2.5 - 1j)
+    return f

@@ -308,7 +308,10 @@ def _coerce(v, t):
         from .. import tensor as _tensor_fn
         dtype = t.dtype if isinstance(t, T.TensorType) else None
         dev = t.device if isinstance(t, T.TensorType) else None
-        out = _tensor_fn(v[1], dtype=dtype, device=dev)
+        item = v[1]
+        if isinstance(item, tuple) and len(item) == 2:     # `{(0,1)}`: a complex item
+            item = complex(*item)
+        out = _tensor_fn(item, dtype=dtype, device=dev)
         sizes = t.sizes if isinstance(t, T.TensorType) else None
         if sizes is not None and None not in sizes and math.prod(sizes) == 1:
             out = out.reshape(tuple(sizes))     # `Long(1, ...) = ...[value={0}]`: 1-D

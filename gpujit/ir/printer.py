@@ -56,6 +56,8 @@ def _tensor_item_text(x) -> str:
         return str(int(x))
     if isinstance(x, float):
         return "%g" % x
+    if isinstance(x, complex):          # (c10::complex's stream: `(0,1)`, `(2.5,-1)`)
+        return f"({x.real:g},{x.imag:g})"
     return format_constant(x)
 
 
