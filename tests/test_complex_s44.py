@@ -1020,3 +1020,36 @@ def _torch_times_1j(torch):
     def f(x):
         return x * 1j + (2.5 - 1j)
     return f
+
+
+def _script_literals(x):
+    return x * 1j + gpujit.tensor(2.5 - 1j) * (1 - 2j)
+
+
+def test_scripted_complex_literals(tmp_path):
+    f = gpujit.jit.script(_script_literals)
+    g = str(f.graph)
+    assert "complex = prim::Constant[value=0.+1.j]()" in g
+    assert "complex = prim::Constant[value=2.5-1.j]()" in g and "value=1.-2.j" in g
+    assert "torch.mul(x, 0.+1.j)" in f.code and "torch.tensor(2.5-1.j)" in f.code
+    want = np.arange(3.) * 1j + (2.5 - 1j) * (1 - 2j)
+    for _ in range(3):
+        r = f(gpujit.arange(3.))
+    assert r.dtype is gpujit.complex64
+    np.testing.assert_allclose(r.numpy(), want, rtol=1e-6)
+    from gpujit.ir import parse_ir
+    assert "value=0.+1.j" in str(parse_ir(g))
+    p = tmp_path / "f.pt"
+    gpujit.jit.save(f, str(p))
+    np.testing.assert_allclose(gpujit.jit.load(str(p))(gpujit.arange(3.)).numpy(), want,
+                               rtol=1e-6)
+    torch = pytest.importorskip("torch")
+    t = torch.jit.script(_torch_literals(torch))
+    assert t.code.replace("def f(", "def _script_literals(") == f.code
+    np.testing.assert_allclose(t(torch.arange(3.)).numpy(), r.numpy(), rtol=1e-6)
+
+
+def _torch_literals(torch):
+    def f(x):
+        return x * 1j + torch.tensor(2.5 - 1j) * (1 - 2j)
+    return f

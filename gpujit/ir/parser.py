@@ -52,6 +52,7 @@ class Opaque:
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?:::[A-Za-z_][A-Za-z0-9_.]*)?")
 _VALUE = re.compile(r"%([A-Za-z0-9_.]+)")
 _NUMBER = re.compile(r"-?(?:inf|nan|\d+\.?\d*(?:[eE][+-]?\d+)?)")
+_IMAG = re.compile(r"([+-])(inf|nan|\d+\.?\d*(?:[eE][+-]?\d+)?)j")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _DEVICE = re.compile(r"[a-z]+(?::\d+)?")
 _SCALAR_TYPES = {}
@@ -296,6 +297,10 @@ def _constant(c: _Cursor):
     if c.at("Tensor") or any(c.at(n + "(") for n in _scalar_types()):
         return _type(c)             # a TypeCheck's types=[Float(4, 4, ...), ...]
     tok = c.match(_NUMBER, "a constant").group(0)
+    m = _IMAG.match(c.s, c.i)
+    if m is not None:                   # `0.+1.j`: a complex constant (printer.format_complex)
+        c.i = m.end()
+        return complex(float(tok), float(m.group(1) + m.group(2)))
     if any(ch in tok for ch in ".eEna") or tok == "-0":    # ({-0}: a float tensor's -0.)
         return float(tok)
     return int(tok)

@@ -257,7 +257,14 @@ def _full(xp, size, fill_value, dtype=None, layout=None, device=None, pin_memory
 # `torch.tensor(x)` / `torch.as_tensor(x)` in scripted code, on a number or a list of
 # numbers (gpujit.tensor itself takes any data in Python): the overload fixes the dtype
 # rule, as PyTorch infers it (float -> the default float dtype, int -> int64, bool -> bool)
-_TENSOR_KINDS = {"bool": _dt.bool, "int": _dt.int64, "float": None}   # a float accepts an int
+# (a float accepts an int; "complex": the default complex dtype, read at call time)
+_TENSOR_KINDS = {"bool": _dt.bool, "int": _dt.int64, "float": None, "complex": "complex"}
+
+
+def _inferred_dtype(inferred):
+    if inferred == "complex":
+        return _dt.get_default_complex_dtype()
+    return inferred or _dt.get_default_dtype()
 
 
 def c_cast_int(v, npdt):
@@ -275,7 +282,7 @@ def c_cast_int(v, npdt):
 def _tensor_data(xp, t, dtype, inferred):
     """The array of torch.tensor(t, dtype=dtype) in scripted code for a number or a flat
     list t whose elements' kind gives the dtype `inferred` (None: the default dtype)."""
-    dt = dtype if dtype is not None else (inferred or _dt.get_default_dtype())
+    dt = dtype if dtype is not None else _inferred_dtype(inferred)
     if inferred is _dt.int64 and dtype is None and isinstance(t, list) and not t:
         # (torch 2.13's TORCH_WARN in register_special_ops.cpp, its words as they are)
         import warnings
@@ -353,7 +360,7 @@ def _declare_tensor_ops():
 
             def meta(t, dtype=None, device=None, requires_grad=False, _inferred=inferred,
                      _is_list=is_list):
-                dt = dtype if dtype is not None else (_inferred or _dt.get_default_dtype())
+                dt = dtype if dtype is not None else _inferred_dtype(_inferred)
                 return TensorMeta(dt, (len(t),) if _is_list else (), device or _cpu)
 
             def impl(xp, t, dtype=None, device=None, requires_grad=False,

@@ -111,3 +111,18 @@ OPINFOS += [
 ]
 OPINFOS[-6].errors = [ErrorSample(crand(3), match="rfft expects a real input tensor, but "
                                                   "got ComplexFloat")]
+
+
+# ------------------------------------------------------------------ scripted torch.tensor(1j)
+
+def _complex_tensor_info(name, samples):
+    def ref(t, dtype=None, **kw):
+        return np.asarray(t, dtype=C64 if dtype is None else dtype.np)
+    return OpInfo(f"aten::{name}", ref=ref, samples=samples, grad=False)
+
+
+OPINFOS += [
+    _complex_tensor_info(f"{fn}.complex{suffix}", samples)
+    for fn in ("tensor", "as_tensor")
+    for suffix, samples in (("", [Sample(1 + 2j), Sample(2.5 - 1j)]),
+                            ("_list", [Sample([1j, 2 + 0j]), Sample([3 - 1j])]))]
