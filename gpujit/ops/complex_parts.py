@@ -254,3 +254,10 @@ Tensor.real = property(_real_property, _set_real, doc="The real parts: the tenso
 Tensor.imag = property(_imag_property, _set_imag, doc="The view of the imaginary parts of a "
                                                       "complex tensor (PyTorch's error for a "
                                                       "real one).")
+
+
+from .derivatives import nondifferentiable as _nondifferentiable  # noqa: E402
+
+# (their input is complex, which never requires grad here: tensor.COMPLEX_GRAD_REFUSAL)
+_nondifferentiable(imag, view_as_real, reason="complex input: gpujit does not differentiate "
+                                              "complex tensors yet")
