@@ -559,6 +559,12 @@ def test_python_complex_scalars_and_mixed_dtypes():
     with pytest.raises(RuntimeError, match="In-place abs is not supported for complex "
                                            "tensors"):
         x.clone().abs_()
+    # (abs's out= takes the real dtype or the input's, as ATen's complex-to-float unary op)
+    assert gpujit.abs(x, out=gpujit.empty(2)).numpy().tolist() == [np.float32(math.sqrt(2)), 2]
+    assert gpujit.abs(x, out=gpujit.empty(2, dtype=gpujit.cfloat)).dtype is gpujit.complex64
+    with pytest.raises(RuntimeError, match="result type ComplexFloat can't be cast to the "
+                                           "desired output type Float"):
+        gpujit.add(x, x, out=gpujit.empty(2))
     with pytest.raises(NotImplementedError, match="\"div_trunc_cpu\" not implemented for "
                                                   "'ComplexFloat'"):
         gpujit.div(x, x, rounding_mode="trunc")
