@@ -985,7 +985,8 @@ def test_structural_ops_and_vector_norm():
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-6)
     assert gpujit.linalg.vector_norm(x).dtype is gpujit.float32
     assert gpujit.linalg.vector_norm(x, dtype=gpujit.cdouble).dtype is gpujit.float64
-    for f in (lambda: x.trace(), lambda: x.var(), lambda: gpujit.linalg.norm(x, "fro")):
+    assert x.trace().item() == a.trace() and x.trace().dtype is gpujit.complex64
+    for f in (lambda: x.var(), lambda: gpujit.linalg.norm(x, "fro")):
         with pytest.raises(NotImplementedError, match="not implemented for 'ComplexFloat'"):
             f()
     torch = pytest.importorskip("torch")

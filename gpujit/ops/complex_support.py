@@ -47,7 +47,7 @@ COMPLEX_OPS = frozenset({
     "aten::where", "aten::nonzero", "aten::argwhere", "aten::pad", "aten::constant_pad_nd",
     "aten::index_add", "aten::index_add_", "aten::eye", "aten::tril", "aten::triu",
     "aten::diag", "aten::diag_embed", "aten::diagflat", "aten::block_diag", "aten::kron",
-    "aten::linalg_vector_norm", "aten::squeeze_copy", "aten::unsqueeze_copy",
+    "aten::linalg_vector_norm", "aten::trace", "aten::squeeze_copy", "aten::unsqueeze_copy",
     "aten::expand_copy", "aten::permute_copy", "aten::t_copy", "aten::transpose_copy",
     "aten::view_copy", "aten::select_copy", "aten::slice_copy", "aten::diagonal_copy",
     "aten::split_copy", "aten::unbind_copy", "aten::narrow_copy", "aten::alias_copy",
