@@ -431,6 +431,10 @@ def test_complex_polar_and_parts():
     np.testing.assert_array_equal(x.mH.numpy(), a.conj().T)
     np.testing.assert_array_equal(x.adjoint().numpy(), a.conj().T)
     np.testing.assert_array_equal(x.H.numpy(), a.conj().T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")         # (the 0-dim deprecation warnings)
+        assert gpujit.tensor(1 + 1j).mH.item() == 1 - 1j
+        assert gpujit.tensor(1 + 1j).adjoint().item() == 1 - 1j
     np.testing.assert_allclose(x.angle().numpy(), np.angle(a), rtol=1e-6)
     assert x.angle().dtype is gpujit.float32 and x.abs().dtype is gpujit.float32
     np.testing.assert_allclose(x.abs().numpy(), np.abs(a), rtol=1e-6)

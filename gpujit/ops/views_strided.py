@@ -32,8 +32,8 @@ _ZERO_D = {"mT": "Tensor.mT is deprecated on 0-D tensors. This function is the i
 
 
 def _matrix_check(nd, what, batched=True, warn=True):
-    """True for a 0-dim tensor: PyTorch still takes it (the identity: no complex dtype
-    here, so conj() is too), with its deprecation warning."""
+    """True for a 0-dim tensor: PyTorch still takes it (the identity; mH / H / adjoint of
+    a complex one conjugate), with its deprecation warning."""
     if nd == 0:
         if warn:
             import warnings
@@ -83,7 +83,8 @@ def mT(xp, self):
     function=False, meta=_mt_meta("mH"))
 def mH(xp, self):
     if _matrix_check(self.ndim, "mH"):
-        return self     # (0-dim: PyTorch hands back self itself, after its warning)
+        # (0-dim: PyTorch hands back self itself, after its warning; a complex one's conj)
+        return xp.conj(self) if self.dtype.kind == "c" else self
     return _swap_conj(xp, self)
 
 
@@ -91,7 +92,8 @@ def mH(xp, self):
     function=False, meta=_mt_meta("H", batched=False))
 def matrix_H(xp, self):
     if _matrix_check(self.ndim, "H", batched=False):
-        return self     # (0-dim: PyTorch hands back self itself, after its warning)
+        # (0-dim: PyTorch hands back self itself, after its warning; a complex one's conj)
+        return xp.conj(self) if self.dtype.kind == "c" else self
     return _swap_conj(xp, self)
 
 
@@ -99,7 +101,8 @@ def matrix_H(xp, self):
     meta=_mt_meta("adjoint"))
 def adjoint(xp, self):
     if _matrix_check(self.ndim, "adjoint"):
-        return self     # (0-dim: PyTorch hands back self itself, after its warning)
+        # (0-dim: PyTorch hands back self itself, after its warning; a complex one's conj)
+        return xp.conj(self) if self.dtype.kind == "c" else self
     return _swap_conj(xp, self)
 
 
