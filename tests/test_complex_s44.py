@@ -1064,3 +1064,29 @@ def _torch_literals(torch):
     def f(x):
         return x * 1j + torch.tensor(2.5 - 1j) * (1 - 2j)
     return f
+
+
+def test_complex_pow_as_torch():
+    """c10's exp(y * log(x)) after ATen's scalar-exponent shortcuts: 0 ** 0 of complex
+    tensors is nan (NumPy: 1), 0 ** -1 is inf + nan j, x ** 2 is x * x."""
+    nan, inf = float("nan"), float("inf")
+    z = gpujit.tensor([0j, 1 + 1j])
+    r = (z ** z).numpy()
+    assert np.isnan(r[0].real) and np.isnan(r[0].imag)
+    np.testing.assert_allclose(r[1], (1 + 1j) ** (1 + 1j), rtol=1e-6)
+    r = (z ** -1).numpy()
+    assert r[0].real == inf and np.isnan(r[0].imag) and r[1] == 0.5 - 0.5j
+    assert (z ** 0).numpy().tolist() == [1, 1] and (z ** 2).numpy().tolist() == [0, 2j]
+    assert (z ** 1).numpy().tolist() == [0, 1 + 1j]
+    np.testing.assert_allclose((2 ** z).numpy(), [1, 2 ** (1 + 1j)], rtol=1e-6)
+    torch = pytest.importorskip("torch")
+    a = np.array([0j, 1 + 1j, -2 + 0.5j, -0j, 3, -1, 1e-3j, complex(inf, 0), -2j],
+                 np.complex64)
+    for e in (2, 3, 0.5, -1, -2, -0.5, 2.5, 0, 1, 1j, 2 + 0j):
+        np.testing.assert_allclose((gpujit.from_numpy(a.copy()) ** e).numpy(),
+                                   (torch.from_numpy(a.copy()) ** e).numpy(),
+                                   rtol=2e-6, atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose((gpujit.from_numpy(a.copy()) ** gpujit.from_numpy(a[::-1].copy())
+                                ).numpy(), (torch.from_numpy(a.copy()) **
+                                            torch.from_numpy(a[::-1].copy())).numpy(),
+                               rtol=2e-6, atol=1e-6, equal_nan=True)

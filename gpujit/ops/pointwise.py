@@ -511,6 +511,9 @@ def power(xp, self, exponent):
             inv = xp.where(self == 1, 1, xp.where(self == -1, xp.where(odd, -1, 1), 0))
             # (inv is int64 from the Python numbers: the result keeps r's dtype)
             return xp.where(neg, inv.astype(r.dtype, copy=False), r)
+    if getattr(getattr(self, "dtype", None), "kind", "") == "c" or \
+            getattr(getattr(exponent, "dtype", None), "kind", "") == "c":
+        return _complex_power(xp, self, exponent)
     floating = getattr(getattr(self, "dtype", None), "kind", "") == "f"
     # PyTorch's CPU kernel for float16 is plain pow (pow(-0, 0.5) = +0); its CUDA kernel
     # takes the special cases for every float dtype
@@ -527,6 +530,27 @@ def power(xp, self, exponent):
         if fix.any():
             r = xp.where(fix, xp.abs(self), r)
     return r
+
+
+def _complex_power(xp, self, exponent):
+    """pow with a complex operand as PyTorch computes it: c10's exp(exponent * log(self))
+    (0 ** 0 is nan + nan j there, NumPy's 1), after the scalar-exponent shortcuts of
+    ATen's pow_tensor_scalar (2: x * x, 3: x * x * x, 0.5: sqrt, -0.5: 1 / sqrt, -1:
+    1 / x, -2: 1 / (x * x), 0: ones, 1: x)."""
+    if not hasattr(exponent, "dtype"):
+        e = complex(exponent)
+        one = self.dtype.type(1)
+        if e.imag == 0:
+            shortcut = {2.0: lambda: self * self, 3.0: lambda: self * self * self,
+                        0.5: lambda: xp.sqrt(self), -0.5: lambda: one / xp.sqrt(self),
+                        -1.0: lambda: one / self, -2.0: lambda: one / (self * self),
+                        0.0: lambda: xp.ones_like(self), 1.0: lambda: self.copy()}.get(e.real)
+            if shortcut is not None:
+                return shortcut()
+        return xp.exp(self.dtype.type(e) * xp.log(self))
+    if not hasattr(self, "dtype"):          # (a number's power: 2 ** x)
+        return xp.exp(exponent * xp.log(exponent.dtype.type(self)))
+    return xp.exp(exponent * xp.log(self))
 
 
 def _bool_power(kinds):
