@@ -984,19 +984,25 @@ def test_structural_ops_and_vector_norm():
               (gpujit.linalg.vector_norm(x), np.linalg.norm(a.ravel())),
               (x.norm(), np.linalg.norm(a.ravel())),
               (gpujit.linalg.vector_norm(x, ord=1, dim=0), np.abs(a).sum(0)),
-              (gpujit.linalg.vector_norm(x, ord=float("inf")), np.abs(a).max())]
+              (gpujit.linalg.vector_norm(x, ord=float("inf")), np.abs(a).max()),
+              (x.var(), a.real.var(ddof=1) + a.imag.var(ddof=1)),
+              (x.std(0), np.sqrt(a.real.var(0, ddof=1) + a.imag.var(0, ddof=1))),
+              (gpujit.var_mean(x, 1)[1], a.mean(1))]
     for got, want in checks:
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-6)
     assert gpujit.linalg.vector_norm(x).dtype is gpujit.float32
     assert gpujit.linalg.vector_norm(x, dtype=gpujit.cdouble).dtype is gpujit.float64
     assert x.trace().item() == a.trace() and x.trace().dtype is gpujit.complex64
-    for f in (lambda: x.var(), lambda: gpujit.linalg.norm(x, "fro")):
+    for f in (lambda: gpujit.linalg.norm(x, "fro"),):
         with pytest.raises(NotImplementedError, match="not implemented for 'ComplexFloat'"):
             f()
     torch = pytest.importorskip("torch")
     t = torch.from_numpy(a.copy())
     for f in (lambda m, v: m.linalg.vector_norm(v, ord=3, dim=1), lambda m, v: v.norm(),
-              lambda m, v: m.block_diag(v, m.ones(2, 2)), lambda m, v: m.diag_embed(v)):
+              lambda m, v: m.block_diag(v, m.ones(2, 2)), lambda m, v: m.diag_embed(v),
+              lambda m, v: v.var(), lambda m, v: v.std(dim=0),
+              lambda m, v: m.var_mean(v, 1)[0], lambda m, v: m.var_mean(v, 1)[1],
+              lambda m, v: m.std_mean(v, correction=0)[0]):
         r, g = f(torch, t), f(gpujit, x)
         assert str(r.dtype).split(".")[1] == g.dtype.name
         np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-6, atol=1e-6)

@@ -148,7 +148,7 @@ def _float_dtype(self):
 
 def _var_check(self_dtype, name=None):
     """var / std refuse integers in one message; var_mean / std_mean name themselves."""
-    if self_dtype.category != _dt.FLOATING:
+    if self_dtype.category < _dt.FLOATING:
         what = name if name in ("var_mean", "std_mean") else "std and var"
         raise RuntimeError(f"{what} only support floating point and complex dtypes")
 
