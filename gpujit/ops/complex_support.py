@@ -14,7 +14,7 @@ __all__ = ["COMPLEX_OPS", "opted_in"]
 COMPLEX_OPS = frozenset({
     # creation, conversion and facts
     "aten::tensor", "aten::as_tensor", "aten::scalar_tensor", "aten::zeros", "aten::ones",
-    "aten::full", "aten::empty", "aten::zeros_like", "aten::ones_like", "aten::full_like",
+    "aten::full", "aten::empty", "aten::linspace", "aten::zeros_like", "aten::ones_like", "aten::full_like",
     "aten::empty_like", "aten::rand", "aten::randn", "aten::rand_like", "aten::randn_like",
     "aten::to", "aten::_to_copy", "aten::clone", "aten::contiguous", "aten::copy_",
     "aten::fill_", "aten::zero_", "aten::is_complex", "aten::element_size",

@@ -710,10 +710,21 @@ def arange(start=_MISSING, end=None, step=_NO_STEP, *_a, dtype=None, device=None
                                                out=out, requires_grad=requires_grad))
 
 
+def _linspace_dtype(start, end, dtype):
+    """dtype, else the default dtype; a complex start or end: the default complex one."""
+    if isinstance(start, complex) or isinstance(end, complex):
+        if dtype is None:
+            return _dt.get_default_complex_dtype()
+        if not dtype.is_complex:
+            raise RuntimeError(f"torch.linspace(): inferred dtype c10::complex<float> can't be "
+                               f"safely cast to passed dtype {dtype.short_name}")
+    return _default(dtype)
+
+
 @op(f"aten::linspace(Scalar start, Scalar end, int steps, *, {_FACTORY_TAIL}",
     tags={"factory"}, function=False, method=False,
     meta=lambda start, end, steps, dtype=None, layout=None, device=None, pin_memory=None:
-    TensorMeta(_default(dtype), (steps,), device or _cpu))
+    TensorMeta(_linspace_dtype(start, end, dtype), (steps,), device or _cpu))
 def _linspace(xp, start, end, steps, dtype=None, layout=None, device=None, pin_memory=None):
     """ATen's linspace kernel: the first half counts up from `start`, the second down from
     `end`, each value `start + step * i` with the multiply-add rounded once (x86 builds and
@@ -721,10 +732,22 @@ def _linspace(xp, start, end, steps, dtype=None, layout=None, device=None, pin_m
     each operation, as c10::Half), integers in double and truncate."""
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    dt = _dt.to_dtype(_default(dtype))
+    dt = _dt.to_dtype(_linspace_dtype(start, end, dtype))
     npt = dt.np
     if npt.kind == "b":
         raise _kernel_names.not_implemented("linspace_cpu", xp, "Bool")
+    if npt.kind == "c":
+        # (ATen's complex kernel: step = (end - start) / (steps - 1) and start + step * i
+        # / end - step * (steps - i - 1), in complex arithmetic)
+        t = npt.type
+        s, e = t(complex(start)), t(complex(end))
+        if steps <= 1:
+            return xp.full(steps, s if steps else 0, dtype=npt)
+        step = (e - s) / t(steps - 1)
+        half = steps // 2
+        up = xp.arange(half).astype(npt)
+        down = xp.arange(steps - half - 1, -1, -1).astype(npt)
+        return xp.concatenate([s + step * up, e - step * down])
     if steps <= 1:                      # (fill_(start): `end` is never converted)
         return xp.full(steps, scalar_to(start, npt) if steps else 0, dtype=npt)
     s, e = scalar_to(start, npt), scalar_to(end, npt)
