@@ -1096,3 +1096,17 @@ def test_complex_pow_as_torch():
                                 ).numpy(), (torch.from_numpy(a.copy()) **
                                             torch.from_numpy(a[::-1].copy())).numpy(),
                                rtol=2e-6, atol=1e-6, equal_nan=True)
+
+
+def test_make_tensor_complex():
+    gpujit.manual_seed(0)
+    a = gpujit.testing.make_tensor(3, 2, dtype=gpujit.cfloat, device="cpu")
+    assert a.dtype is gpujit.complex64 and a.shape == (3, 2)
+    assert (np.abs(a.numpy().real) <= 9).all() and (np.abs(a.numpy().imag) <= 9).all()
+    b = gpujit.testing.make_tensor(4, dtype=gpujit.cdouble, device="cpu", low=-1, high=1,
+                                   noncontiguous=True)
+    assert not b.is_contiguous() and (np.abs(gpujit.view_as_real(b).numpy()) <= 1).all()
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    t = torch.testing.make_tensor(3, 2, dtype=torch.cfloat, device="cpu")
+    np.testing.assert_array_equal(a.numpy(), t.numpy())     # (the same stream, as torch's)
