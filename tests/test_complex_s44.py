@@ -1110,3 +1110,15 @@ def test_make_tensor_complex():
     torch.manual_seed(0)
     t = torch.testing.make_tensor(3, 2, dtype=torch.cfloat, device="cpu")
     np.testing.assert_array_equal(a.numpy(), t.numpy())     # (the same stream, as torch's)
+
+
+def test_complex_log1p_keeps_small_values():
+    """c10's complex log1p (NumPy's is log(1 + z): log1p(1e-8 + 0j) was 0)."""
+    a = np.array([1e-8, 1e-4j, -1e-5 + 2e-5j, 1e20, 0.3 + 0.3j], np.complex64)
+    got = gpujit.log1p(gpujit.from_numpy(a)).numpy()
+    # (|1 + 1e-4 j| = sqrt(1 + 1e-8): a real part of 0.5 log1p(1e-8))
+    for i, want in ((0, 1e-8), (1, 0.5 * np.log1p(1e-8) + 1e-4j), (3, np.log(1e20)),
+                    (4, np.log(1.3 + 0.3j))):
+        np.testing.assert_allclose(got[i], want, rtol=1e-6)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(got, torch.log1p(torch.from_numpy(a)).numpy(), rtol=3e-7)
