@@ -509,7 +509,7 @@ def _complex_refusal(tensor_args, scalars):
             L.append(f"    if a_{n} is not None:")
             L.append(f"        for _x in a_{n}:")
             L.append("            if _x is not None and _x.dtype.kind == 'c': "
-                     f"raise _cxr(_op, _dtm.from_numpy_dtype(_x.dtype))")
+                     "raise _cxr(_op, _dtm.from_numpy_dtype(_x.dtype))")
         else:
             L.append(f"    if isinstance({n}, _T) and {n}._dtype.cplx: raise _cxr(_op, {n})")
     return L
