@@ -35,7 +35,8 @@ __all__ = ["GROUP_KIND", "UNSQUEEZE", "SUPPORTED_DTYPES", "unfusible_reason", "n
 
 GROUP_KIND = "prim::TensorExprGroup"
 
-# every gpujit dtype: float16/32/64, the integer types and bool (no complex types exist)
+# the real dtypes: float16/32/64, the integer types and bool (complex64 / complex128 are
+# not fusible: a graph on them runs unfused)
 SUPPORTED_DTYPES = frozenset(_dt.ALL)
 
 _NUMBER_TYPES = (T.IntType, T.FloatType, T.BoolType)

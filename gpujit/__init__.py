@@ -20,7 +20,7 @@ from .dtypes import (  # noqa: F401
     float,
     double, short, int, long, promote_types, result_type, can_cast, get_default_dtype,
     set_default_dtype, iinfo, finfo, layout, strided, sparse_coo, sparse_csr, sparse_csc,
-    sparse_bsr, sparse_bsc,
+    sparse_bsr, sparse_bsc, complex64, complex128, cfloat, cdouble, complex32, chalf,
 )
 from .device import device  # noqa: F401
 from .tensor import Tensor, Size  # noqa: F401
@@ -165,11 +165,10 @@ from . import types, version, __config__  # noqa: E402,F401  (torch.types, ...)
 from . import overrides  # noqa: E402,F401  (torch.overrides: __torch_function__)
 from .jit.futures import Future  # noqa: E402,F401  (torch.Future)
 vmap = func.vmap                                    # torch.vmap
-from . import _no_complex  # noqa: E402  (torch.polar, torch.complex64...: gpujit has none)
-globals().update(_no_complex.FUNCTIONS)
-from ._spectral import stft  # noqa: E402,F401  (torch.stft, real output)
+from ._spectral import stft, istft  # noqa: E402,F401  (torch.stft, torch.istft)
 from . import _spectral  # noqa: E402
 Tensor.stft = _spectral._stft_method
+Tensor.istft = _spectral._istft_method
 overrides.name_tensor_methods()                     # (Tensor.split.__name__ is 'split')
 from . import functional, quasirandom, torch_version  # noqa: E402,F401  (torch.functional, ...)
 from ._control_flow import cond, while_loop  # noqa: E402,F401  (torch.cond, torch.while_loop)
@@ -179,7 +178,4 @@ __version__ = torch_version.__version__   # (a TorchVersion: compares as a versi
 
 
 def __getattr__(name):
-    # torch.complex64 & co.: an AttributeError naming the missing complex dtype
-    if name in _no_complex.COMPLEX_DTYPES:
-        raise _no_complex.missing_dtype(__name__, name)
     raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

@@ -98,7 +98,9 @@ def tensor_text(data, dtype, on_cpu=True, linesize=80) -> str:
     `data` (NumPy or CuPy) of gpujit dtype `dtype`; see the module's doc."""
     if not isinstance(data, (np.ndarray, np.generic)):
         data = data.get()                       # (a CuPy array: its values on the host)
-    vals = np.asarray(data).astype(np.float64)
+    vals = np.asarray(data)
+    # (a complex tensor prints its real parts: at::print reads the values as doubles)
+    vals = (vals.real if vals.dtype.kind == "c" else vals).astype(np.float64)
     name = f"{'CPU' if on_cpu else 'CUDA'}{dtype.short_name}Type"
     shape = vals.shape
     out = []

@@ -34,7 +34,9 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad=False,
         shape = shape[0]
     shape = tuple(int(s) for s in shape)
     name = dtype.name
-    is_bool, is_float = name == "bool", name in _FLOATING
+    is_bool = name == "bool"
+    is_complex = name in ("complex64", "complex128")
+    is_float = name in _FLOATING or is_complex     # (complex: its real view drawn)
     is_int = not is_bool and not is_float and name in ("uint8", "int8", "int16", "int32", "int64")
     if not (is_bool or is_int or is_float):
         raise TypeError(f"The requested dtype '{dtype}' is not supported by "
@@ -83,10 +85,12 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad=False,
         fmax = _dt.finfo(dtype).max
         lo, hi = bounds(-fmax, fmax, -9, 9)
         result = _g.empty(shape, device=device, dtype=dtype)
+        # (a complex tensor: its view_as_real drawn, real and imaginary parts alike)
+        drawn = _g.view_as_real(result) if is_complex else result
         if hi - lo >= fmax:      # the width overflows: draw over half and double
-            result.uniform_(lo / 2, hi / 2).mul_(2)
+            drawn.uniform_(lo / 2, hi / 2).mul_(2)
         else:
-            result.uniform_(lo, hi)
+            drawn.uniform_(lo, hi)
     if noncontiguous:
         result = result[..., 1::2]
     elif memory_format is not None:

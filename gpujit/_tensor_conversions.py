@@ -22,7 +22,7 @@ def _ops():
 
 # Tensor.type()'s strings: "torch.FloatTensor", "torch.cuda.FloatTensor" (and gpujit.*)
 _TYPE_STRINGS = {f"{mod}.{'cuda.' if cuda else ''}{d.short_name}Tensor": (d, cuda)
-                 for d in _dt.ALL for cuda in (False, True) for mod in ("torch", "gpujit")}
+                 for d in _dt.EVERY for cuda in (False, True) for mod in ("torch", "gpujit")}
 
 
 _MISSING = object()     # (new_zeros(size=...) not given)
@@ -143,6 +143,15 @@ class TensorConversions:
 
     def bfloat16(self):
         raise _dt.bfloat16.error()
+
+    def cfloat(self):
+        return self.to(_dt.complex64)
+
+    def cdouble(self):
+        return self.to(_dt.complex128)
+
+    def chalf(self):
+        raise _dt.complex32.error()
 
     def int(self):
         return self.to(_dt.int32)

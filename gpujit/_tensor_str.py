@@ -131,6 +131,26 @@ class _Formatter:
         return (self.max_width - len(ret)) * " " + ret
 
 
+class _ComplexFormatter:
+    """PyTorch's two formatters of a complex tensor, one chosen from the real parts, one
+    from the imaginary parts: an element prints as `real+imagj` (the imaginary part's
+    padding dropped, its sign joining the two)."""
+
+    def __init__(self, values: np.ndarray):
+        self.real = _Formatter(values.real, True)
+        self.imag = _Formatter(values.imag, True)
+
+    def width(self):
+        return self.real.width() + self.imag.width() + 1     # (+1: the 'j')
+
+    def format(self, value):
+        real_str = self.real.format(value.real)
+        imag_str = (self.imag.format(value.imag) + "j").lstrip()
+        if imag_str[0] in "+-":
+            return real_str + imag_str
+        return real_str + "+" + imag_str
+
+
 def _summarized(a, edge):
     """The elements that a summarized print shows: along every dim longer than 2*edge,
     the first and last `edge` entries (NumPy or CuPy array in, same kind out)."""
@@ -192,7 +212,10 @@ def _tensor_str(t, indent):
     shown = _host(_summarized(arr, PRINT_OPTS.edgeitems) if summarize else arr)
     if t._dtype is _dt.float16:
         shown = shown.astype(np.float32)
-    fmt = _Formatter(shown, t._dtype.category == _dt.FLOATING)
+    if t._dtype.cplx:
+        fmt = _ComplexFormatter(shown)
+    else:
+        fmt = _Formatter(shown, t._dtype.category == _dt.FLOATING)
     return _tensor_str_with_formatter(shown, shape, indent, summarize, fmt)
 
 
@@ -231,6 +254,8 @@ def tensor_repr(t) -> str:
         suffixes.append(f"device='{dev}'")
     dt = t._dtype
     default = _dt.get_default_dtype()
+    # (a complex tensor of the default complex dtype shows none either)
+    default_complex = _dt.complex128 if default is _dt.float64 else _dt.complex64
     if t._data.size == 0:
         if t._data.ndim != 1:
             suffixes.append(f"size={tuple(t._data.shape)}")
@@ -240,7 +265,7 @@ def tensor_repr(t) -> str:
     else:
         if not PRINT_OPTS.edgeitems:
             suffixes.append(f"size={tuple(t._data.shape)}")
-        if dt not in (default, _dt.int64, _dt.bool):
+        if dt not in (default, default_complex, _dt.int64, _dt.bool):
             suffixes.append(f"dtype={dt!r}")
         tensor_str = _tensor_str(t, indent)
     grad_fn = t.grad_fn

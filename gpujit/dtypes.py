@@ -15,17 +15,20 @@ __all__ = [
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",
     "float64", "bfloat16", "half", "float", "double", "short", "int", "long", "promote_types",
     "result_type", "can_cast", "get_default_dtype", "set_default_dtype", "from_numpy_dtype",
-    "to_dtype", "iinfo", "finfo",
+    "to_dtype", "iinfo", "finfo", "complex64", "complex128", "cfloat", "cdouble",
+    "complex32", "chalf",
 ]
 
 _builtin_bool, _builtin_int, _builtin_float = bool, int, float
 
-# category: 0 bool, 1 integral, 2 floating
-BOOL, INTEGRAL, FLOATING = 0, 1, 2
+# category: 0 bool, 1 integral, 2 floating, 3 complex (PyTorch's order: a higher category
+# wins promotion)
+BOOL, INTEGRAL, FLOATING, COMPLEX = 0, 1, 2, 3
 
 
 class dtype:
-    __slots__ = ("name", "np", "category", "itemsize", "is_signed", "_rank", "short_name")
+    __slots__ = ("name", "np", "category", "itemsize", "is_signed", "_rank", "short_name",
+                 "cplx")
 
     def __init__(self, name, np_dtype, category, rank, short_name):
         self.name = name
@@ -35,6 +38,7 @@ class dtype:
         self.is_signed = category != BOOL and name != "uint8"
         self._rank = rank          # order of width inside a category
         self.short_name = short_name   # PyTorch's ScalarType name: Float, Long, ...
+        self.cplx = category == COMPLEX   # (the entry points' test: ops/entry_codegen.py)
 
     @property
     def is_floating_point(self):
@@ -42,10 +46,23 @@ class dtype:
 
     @property
     def is_complex(self):
-        return False
+        return self.category == COMPLEX
 
     def to_real(self):
-        return self
+        """The real dtype of a complex one (complex64 -> float32); a real dtype itself."""
+        return _REAL_OF.get(self, self)
+
+    def to_complex(self):
+        """The complex dtype of a floating one (float32 -> complex64), as PyTorch's
+        toComplexType; float16's (complex32) is missing: its TypeError."""
+        if self.category == COMPLEX:
+            return self
+        c = _COMPLEX_OF.get(self)
+        if c is None:
+            if self is float16:
+                raise complex32.error()
+            raise TypeError(f"{self!r} has no complex counterpart")
+        return c
 
     def __repr__(self):
         return "gpujit." + self.name
@@ -64,24 +81,36 @@ float16 = dtype("float16", np.float16, FLOATING, 1, "Half")
 float32 = dtype("float32", np.float32, FLOATING, 2, "Float")
 float64 = dtype("float64", np.float64, FLOATING, 3, "Double")
 
+complex64 = dtype("complex64", np.complex64, COMPLEX, 2, "ComplexFloat")
+complex128 = dtype("complex128", np.complex128, COMPLEX, 3, "ComplexDouble")
+
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
+cfloat, cdouble = complex64, complex128
 
+# the real dtypes: every registry op takes these unless it names its own (ops/registry.py).
+# The complex ones are outside ALL on purpose: an op refuses them until it opts in
+# (dtypes=ALL + COMPLEX_TYPES), so that no op computes a complex tensor as a real one.
 ALL = (bool, uint8, int8, int16, int32, int64, float16, float32, float64)
 INTEGRAL_TYPES = (uint8, int8, int16, int32, int64)
 FLOATING_TYPES = (float16, float32, float64)
+COMPLEX_TYPES = (complex64, complex128)
+EVERY = ALL + COMPLEX_TYPES
+_REAL_OF = {complex64: float32, complex128: float64}
+_COMPLEX_OF = {float32: complex64, float64: complex128}
 
-_BY_NAME = {d.name: d for d in ALL}
+_BY_NAME = {d.name: d for d in EVERY}
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32,
-                long=int64)
-_FROM_NP = {d.np: d for d in ALL}
+                long=int64, cfloat=complex64, cdouble=complex128)
+_FROM_NP = {d.np: d for d in EVERY}
 
 # c10 TypeMeta names of the dtypes, which PyTorch's dtype-mismatch errors print
 # ("Expected out tensor to have dtype long int, but got int instead")
 CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
              "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-             "uint8": "unsigned char", "bool": "bool"}
-for _d in ALL:
+             "uint8": "unsigned char", "bool": "bool",
+             "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+for _d in EVERY:
     _FROM_NP[_d.np.type] = _d
 
 
@@ -91,17 +120,19 @@ class MissingDtype:
     torch.bfloat16}[name]`, `torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else ...`)
     run as long as they do not make such tensors; any use as a dtype (a factory's dtype=,
     .to(), finfo, promotion...) raises a TypeError that says so."""
-    __slots__ = ("name", "itemsize", "short_name", "_why")
-    is_floating_point = True
-    is_complex = False
+    __slots__ = ("name", "itemsize", "short_name", "_why", "_instead", "is_floating_point",
+                 "is_complex")
     is_signed = True
 
-    def __init__(self, name, itemsize, short_name, why):
+    def __init__(self, name, itemsize, short_name, why, instead="gpujit.float16 or gpujit.float32",
+                 is_complex=False):
         self.name, self.itemsize, self.short_name, self._why = name, itemsize, short_name, why
+        self._instead = instead
+        self.is_complex, self.is_floating_point = is_complex, not is_complex
 
     def error(self) -> TypeError:
-        return TypeError(f"gpujit has no {self.name} tensors ({self._why}): use gpujit.float16 "
-                         f"or gpujit.float32 instead of gpujit.{self.name}")
+        return TypeError(f"gpujit has no {self.name} tensors ({self._why}): use {self._instead} "
+                         f"instead of gpujit.{self.name}")
 
     def __getattr__(self, name):
         # what code reads of a real dtype (np, category, _rank...): the error above
@@ -120,7 +151,9 @@ class MissingDtype:
 
 
 bfloat16 = MissingDtype("bfloat16", 2, "BFloat16", "NumPy has no bfloat16 type")
-MISSING = {"bfloat16": bfloat16}
+complex32 = chalf = MissingDtype("complex32", 4, "ComplexHalf", "NumPy has no complex32 type",
+                                 "gpujit.complex64", is_complex=True)
+MISSING = {"bfloat16": bfloat16, "complex32": complex32, "chalf": complex32}
 
 
 def _missing_dtype(name):
@@ -138,7 +171,7 @@ def from_numpy_dtype(np_dtype) -> dtype:
     except (KeyError, TypeError):
         raise TypeError(
             f"gpujit has no dtype for NumPy dtype {np_dtype!r}; supported: "
-            + ", ".join(d.name for d in ALL)) from None
+            + ", ".join(d.name for d in EVERY)) from None
 
 
 def to_dtype(spec) -> dtype:
@@ -167,15 +200,15 @@ def to_dtype(spec) -> dtype:
         return from_numpy_dtype(spec)
     except TypeError:
         raise TypeError(f"{spec!r} is not a dtype gpujit knows; use one of "
-                        + ", ".join("gpujit." + d.name for d in ALL)) from None
+                        + ", ".join("gpujit." + d.name for d in EVERY)) from None
 
 
 # TorchScript's ScalarType codes (c10::ScalarType): a graph's dtype argument is an int
 # there (`%6 : int = prim::Constant[value=6]()` for float32; `torch.zeros(y, dtype=6)`)
 SCALAR_TYPE_CODES = {0: uint8, 1: int8, 2: int16, 3: int32, 4: int64, 5: float16,
-                     6: float32, 7: float64, 11: bool}
+                     6: float32, 7: float64, 9: complex64, 10: complex128, 11: bool}
 _CODE_OF = {d: c for c, d in SCALAR_TYPE_CODES.items()}
-_SCALAR_TYPE_NAMES = {8: "ComplexHalf", 9: "ComplexFloat", 10: "ComplexDouble",
+_SCALAR_TYPE_NAMES = {8: "ComplexHalf",
                       12: "QInt8", 13: "QUInt8", 14: "QInt32", 15: "BFloat16"}
 
 
@@ -194,7 +227,7 @@ def scalar_type_arg(spec) -> dtype:
         name = _SCALAR_TYPE_NAMES.get(spec)
         raise TypeError(f"ScalarType {spec}" + (f" ({name})" if name else "") +
                         " is not a dtype gpujit has; use one of " +
-                        ", ".join("gpujit." + d.name for d in ALL))
+                        ", ".join("gpujit." + d.name for d in EVERY))
     return to_dtype(spec)
 
 
@@ -203,6 +236,15 @@ _default_float = float32
 
 def get_default_dtype() -> dtype:
     return _default_float
+
+
+def get_default_complex_dtype() -> dtype:
+    """The complex dtype of a Python complex number (torch's: complex64 while the default
+    dtype is float32, complex128 under float64)."""
+    c = _COMPLEX_OF.get(_default_float)
+    if c is None:                       # (float16's: complex32)
+        raise complex32.error()
+    return c
 
 
 def set_default_dtype(d) -> None:
@@ -227,9 +269,13 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
     if ca != cb:
         if ca < cb:
             a, b, ca, cb = b, a, cb, ca
+        if ca == COMPLEX:
+            # complex beats the rest, at the wider of the two value types
+            # (complex64 + float64 is complex128)
+            return a if cb != FLOATING or a._rank >= b._rank else b.to_complex()
         if ca == FLOATING or cb == BOOL:
             return a   # float beats int/bool whatever the width; int beats bool
-    if ca == FLOATING:
+    if ca >= FLOATING:
         return a if a._rank >= b._rank else b
     # both integral
     if a is uint8 or b is uint8:
@@ -243,6 +289,12 @@ def _combine_categories(higher, lower):
         return lower
     if lower is None:
         return higher
+    # (c10's combine_categories: a complex operand of a lower priority keeps a floating
+    # higher's value type, float32 tensor * 1j is complex64)
+    if higher.category == COMPLEX:
+        return higher
+    if lower.category == COMPLEX:
+        return higher.to_complex() if higher.category == FLOATING else lower
     if higher.category == FLOATING:
         return higher
     if higher is bool or lower.category == FLOATING:
@@ -258,6 +310,8 @@ def _scalar_dtype(x):
         return _default_float
     if isinstance(x, (_builtin_int, np.integer)):
         return int64
+    if isinstance(x, (complex, np.complexfloating)):
+        return get_default_complex_dtype()
     raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")
 
 
@@ -309,7 +363,7 @@ def can_cast(from_: dtype, to: dtype) -> _builtin_bool:
 class iinfo:
     def __init__(self, d):
         d = to_dtype(d)
-        if d.category == FLOATING:
+        if d.category >= FLOATING:
             raise TypeError(f"iinfo takes an integer dtype, got {d!r}")
         info = np.iinfo(d.np) if d is not bool else None
         self.bits = d.itemsize * 8
@@ -321,8 +375,9 @@ class iinfo:
 class finfo:
     def __init__(self, d=None):
         d = to_dtype(d) if d is not None else _default_float
-        if d.category != FLOATING:
+        if d.category < FLOATING:
             raise TypeError(f"finfo takes a floating-point dtype, got {d!r}")
+        d = d.to_real()     # (torch.finfo(torch.complex64) is float32's)
         info = np.finfo(d.np)
         self.bits = d.itemsize * 8
         self.eps = _builtin_float(info.eps)

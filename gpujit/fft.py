@@ -1,12 +1,8 @@
-"""`gpujit.fft`: PyTorch's `torch.fft` namespace, the parts gpujit's dtypes can express.
-
-gpujit has no complex dtype, so the transforms whose results are complex tensors (fft,
-ifft, rfft, ihfft and their 2-D / n-D forms) are not offered: calling one raises a
-RuntimeError that says so. What is real-valued is here: `irfft`/`irfft2`/`irfftn` and
-`hfft`/`hfft2`/`hfftn` of real inputs (registry ops, gpujit/ops/fft_ops.py, with their
-derivatives), `fftfreq`, `rfftfreq` (the sample frequencies, `arange` scaled),
-`fftshift`, `ifftshift` (a `roll` of each dim by half its size; compiled from source in
-scripted code).
+"""`gpujit.fft`: PyTorch's `torch.fft` namespace: the transforms (registry ops,
+gpujit/ops/fft_ops.py) fft / ifft / rfft / irfft / hfft / ihfft and their 2-D and n-D
+forms with PyTorch's n / s, dim and norm rules, `fftfreq`, `rfftfreq` (the sample
+frequencies, `arange` scaled), `fftshift`, `ifftshift` (a `roll` of each dim by half its
+size; compiled from source in scripted code).
 """
 from __future__ import annotations
 
@@ -16,19 +12,22 @@ import gpujit as _g
 from gpujit.nn.functional import _from_source
 from gpujit.ops import registry as _reg
 
-__all__ = ["fftfreq", "rfftfreq", "fftshift", "ifftshift", "irfft", "irfft2", "irfftn",
-           "hfft", "hfft2", "hfftn"]
+__all__ = ["fftfreq", "rfftfreq", "fftshift", "ifftshift", "fft", "ifft", "rfft", "irfft",
+           "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "hfft2", "ihfft2", "fftn",
+           "ifftn", "rfftn", "irfftn", "hfftn", "ihfftn"]
 
-_COMPLEX = ("fft", "ifft", "rfft", "ihfft", "fft2", "ifft2", "rfft2", "ihfft2", "fftn",
-            "ifftn", "rfftn", "ihfftn")
 
-# the complex-to-real transforms, for real inputs (registry ops: gpujit/ops/fft_ops.py)
-irfft = _reg.OPS["aten::fft_irfft"].public
-irfft2 = _reg.OPS["aten::fft_irfft2"].public
-irfftn = _reg.OPS["aten::fft_irfftn"].public
-hfft = _reg.OPS["aten::fft_hfft"].public
-hfft2 = _reg.OPS["aten::fft_hfft2"].public
-hfftn = _reg.OPS["aten::fft_hfftn"].public
+
+def _t(name):
+    return _reg.OPS[f"aten::fft_{name}"].public
+
+
+fft, ifft, rfft, irfft, hfft, ihfft = (_t(n) for n in ("fft", "ifft", "rfft", "irfft",
+                                                       "hfft", "ihfft"))
+fft2, ifft2, rfft2, irfft2, hfft2, ihfft2 = (_t(n) for n in ("fft2", "ifft2", "rfft2",
+                                                             "irfft2", "hfft2", "ihfft2"))
+fftn, ifftn, rfftn, irfftn, hfftn, ihfftn = (_t(n) for n in ("fftn", "ifftn", "rfftn",
+                                                             "irfftn", "hfftn", "ihfftn"))
 
 
 def _freq(name, n, d, dtype, layout, device, requires_grad, count):
@@ -105,20 +104,3 @@ def ifftshift(input, dim: Optional[List[int]] = None):
     if not _g.jit.is_scripting() and isinstance(dim, int):
         return _shift(input, _int_dims(dim), -1)
     return _shift(input, list(dim), -1)
-
-
-def _no_complex(name):
-    def f(*args, **kwargs):
-        raise RuntimeError(
-            f"gpujit.fft.{name}: gpujit has no complex dtypes, so the complex-valued FFTs "
-            "(fft, ifft, rfft, ihfft and their 2-D / n-D forms) are not available; "
-            "gpujit.fft offers irfft*, hfft* of real inputs, fftfreq, rfftfreq, fftshift "
-            "and ifftshift")
-    f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"torch.fft.{name}: needs complex tensors, which gpujit does not have."
-    return f
-
-
-for _n in _COMPLEX:
-    globals()[_n] = _no_complex(_n)
-del _n

@@ -24,6 +24,12 @@ __all__ = ["Tensor", "Size"]
 
 # a factory's requires_grad=True of an integer or bool result (PyTorch's words)
 FACTORY_REFUSAL = "Only Tensors of floating point and complex dtype can require gradients"
+# (PyTorch differentiates complex tensors by Wirtinger calculus; gpujit's derivatives are
+# not conjugate-aware yet, so none is recorded rather than a wrong gradient)
+COMPLEX_GRAD_REFUSAL = ("gpujit does not differentiate complex tensors yet (its derivatives "
+                        "are not conjugate-aware): a complex tensor cannot require "
+                        "gradients, nor can a complex result be computed from tensors that "
+                        "require them")
 NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
     "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
@@ -352,7 +358,7 @@ class Tensor:
         return self._dtype.category == _dt.FLOATING
 
     def is_complex(self):
-        return False
+        return self._dtype.cplx
 
     def is_signed(self):
         return self._dtype.is_signed
@@ -390,6 +396,8 @@ class Tensor:
         `requires_grad_()` and a factory's `requires_grad=True` (FACTORY_REFUSAL)."""
         flag = bool(flag)
         if flag and self._dtype.category != _dt.FLOATING:
+            if self._dtype.cplx:
+                raise RuntimeError(COMPLEX_GRAD_REFUSAL)
             raise RuntimeError(refusal)
         if flag and isinstance(self._vc, _registry.InferenceVersion):
             from .autograd import grad_mode
@@ -632,7 +640,15 @@ class Tensor:
         if self._data.size != 1:
             # (ValueError, as PyTorch's Python conversions; .item() raises RuntimeError)
             raise ValueError("only one element tensors can be converted to Python scalars")
-        return self.item()
+        v = self.item()
+        if kind != "complex" and type(v) is complex:
+            # (PyTorch's checked conversion: a nonzero imaginary part does not fit)
+            if v.imag:
+                raise RuntimeError(f"value cannot be converted to type "
+                                   f"{'double' if kind == 'float' else 'int64_t'} without "
+                                   f"overflow")
+            return v.real
+        return v
 
     def __bool__(self):
         if _registry.dispatch_state.vmap is not None:
@@ -652,7 +668,7 @@ class Tensor:
         return float(self._scalar_value("float"))
 
     def __index__(self):
-        if self._dtype.is_floating_point or self._data.size != 1:   # (bool ones pass)
+        if self._dtype.category >= _dt.FLOATING or self._data.size != 1:   # (bool ones pass)
             raise TypeError("only integer tensors of a single element can be converted to an "
                             "index")
         return int(self.item())

@@ -675,12 +675,6 @@ def bytes_literal(x):
     return x
 
 
-@bad("complex")
-def complex_literal(x):
-    c = 1j   # HERE
-    return x
-
-
 @bad("raise")
 def raise_int(x):
     raise 3   # HERE

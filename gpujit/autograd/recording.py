@@ -107,6 +107,30 @@ def autograd_call(op, args):
                 break
     if not needs:
         return op.eager(*args)
+    if op.takes_complex:
+        return _complex_checked(op, args)
+    return _recorded_call(op, args)
+
+
+def _complex_checked(op, args):
+    """An op that takes complex tensors (ops/complex_support.py), called with an argument
+    that requires grad: refused where a complex tensor is an operand or a result
+    (tensor.COMPLEX_GRAD_REFUSAL: gpujit's derivatives are not conjugate-aware), never
+    recorded with a wrong derivative."""
+    from ..tensor import COMPLEX_GRAD_REFUSAL
+    for a in args:
+        for x in (a if type(a) in (list, tuple) else (a,)):
+            if isinstance(x, Tensor) and x._dtype.cplx:
+                raise RuntimeError(f"{op.public_name}: {COMPLEX_GRAD_REFUSAL}")
+    r = _recorded_call(op, args)
+    for x in (r if type(r) in (list, tuple) or isinstance(r, tuple) else (r,)):
+        if isinstance(x, Tensor) and x._dtype.cplx:
+            raise RuntimeError(f"{op.public_name}: {COMPLEX_GRAD_REFUSAL}")
+    return r
+
+
+def _recorded_call(op, args):
+    """autograd_call's recording path: some argument requires grad."""
     if _reg.InferenceVersion.live[0] and _only_inference_operands(op, args):
         return _inference_operands_call(op, args)
     if op.composite is not None and _reg.dispatch_state.tracing is None:

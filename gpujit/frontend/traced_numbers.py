@@ -106,6 +106,23 @@ def _operand(x, t):
     return c
 
 
+def wrapped_complex(x):
+    """A Python complex number a traced op was given, as the tensor PyTorch's tracer
+    records for it: 0-dim complex128 (a wrapped number: its dtype does not widen a
+    tensor's), owned by the trace (no TracerWarning)."""
+    import numpy as np
+    from .. import dtypes as _dt
+    from ..device import cpu
+    from .tracer import _Active
+    c = _reg.wrap(np.asarray(x, dtype=np.complex128), _dt.complex128, cpu)
+    s = _Active.session
+    s.announced.add(id(c))
+    s.own_constants.add(id(c))
+    for rec in s.recorders:
+        rec.keep.append(c)      # (its id stays its own while the trace runs)
+    return c
+
+
 def _traced_result(r):
     """A 0-dim tensor the trace computed from sizes as the traced number it stands for."""
     from .tracer import _Active

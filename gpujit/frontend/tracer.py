@@ -239,6 +239,11 @@ class Recorder:
         if x is None:
             # NoneType, as TorchScript's tracer types it (and leaves without a source range)
             return self.graph.insert_constant(None, T.NONE)
+        if isinstance(x, complex):
+            # a Python complex operand: PyTorch's tracer records the wrapped number, a
+            # 0-dim ComplexDouble tensor constant (`prim::Constant[value={(0,1)}]`)
+            from .traced_numbers import wrapped_complex
+            return self.value_of(wrapped_complex(x))
         if isinstance(x, tuple):
             x = list(x)
         if at is not None and at.base == "float" and isinstance(x, int) and not at.is_list:

@@ -52,6 +52,7 @@ class Opaque:
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?:::[A-Za-z_][A-Za-z0-9_.]*)?")
 _VALUE = re.compile(r"%([A-Za-z0-9_.]+)")
 _NUMBER = re.compile(r"-?(?:inf|nan|\d+\.?\d*(?:[eE][+-]?\d+)?)")
+_IMAG = re.compile(r"([+-])(inf|nan|\d+\.?\d*(?:[eE][+-]?\d+)?)j")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _DEVICE = re.compile(r"[a-z]+(?::\d+)?")
 _SCALAR_TYPES = {}
@@ -60,7 +61,7 @@ _SCALAR_TYPES = {}
 def _scalar_types():
     if not _SCALAR_TYPES:
         from .. import dtypes as _dt
-        _SCALAR_TYPES.update({d.short_name: d for d in _dt.ALL})
+        _SCALAR_TYPES.update({d.short_name: d for d in _dt.EVERY})
     return _SCALAR_TYPES
 
 
@@ -296,6 +297,10 @@ def _constant(c: _Cursor):
     if c.at("Tensor") or any(c.at(n + "(") for n in _scalar_types()):
         return _type(c)             # a TypeCheck's types=[Float(4, 4, ...), ...]
     tok = c.match(_NUMBER, "a constant").group(0)
+    m = _IMAG.match(c.s, c.i)
+    if m is not None:                   # `0.+1.j`: a complex constant (printer.format_complex)
+        c.i = m.end()
+        return complex(float(tok), float(m.group(1) + m.group(2)))
     if any(ch in tok for ch in ".eEna") or tok == "-0":    # ({-0}: a float tensor's -0.)
         return float(tok)
     return int(tok)
@@ -308,7 +313,10 @@ def _coerce(v, t):
         from .. import tensor as _tensor_fn
         dtype = t.dtype if isinstance(t, T.TensorType) else None
         dev = t.device if isinstance(t, T.TensorType) else None
-        out = _tensor_fn(v[1], dtype=dtype, device=dev)
+        item = v[1]
+        if isinstance(item, tuple) and len(item) == 2:     # `{(0,1)}`: a complex item
+            item = complex(*item)
+        out = _tensor_fn(item, dtype=dtype, device=dev)
         sizes = t.sizes if isinstance(t, T.TensorType) else None
         if sizes is not None and None not in sizes and math.prod(sizes) == 1:
             out = out.reshape(tuple(sizes))     # `Long(1, ...) = ...[value={0}]`: 1-D

@@ -38,6 +38,14 @@ def format_float(v: float) -> str:
     return "%.17g" % v
 
 
+def format_complex(v: complex) -> str:
+    """A complex number as TorchScript writes one: `0.+1.j`, `2.5-1.j` (each part as
+    format_float, the imaginary part's sign between them)."""
+    imag = v.imag
+    sign = "-" if imag < 0 or (imag == 0 and math.copysign(1.0, imag) < 0) else "+"
+    return f"{format_float(v.real)}{sign}{format_float(abs(imag))}j"
+
+
 # torch/csrc/jit/ir/ir.cpp's max_tensor_display_size: a tensor constant of more elements
 # prints as <Tensor>
 _MAX_TENSOR_DISPLAY_SIZE = 10
@@ -56,6 +64,8 @@ def _tensor_item_text(x) -> str:
         return str(int(x))
     if isinstance(x, float):
         return "%g" % x
+    if isinstance(x, complex):          # (c10::complex's stream: `(0,1)`, `(2.5,-1)`)
+        return f"({x.real:g},{x.imag:g})"
     return format_constant(x)
 
 
@@ -73,6 +83,8 @@ def format_constant(v, type_=None, _inside=False) -> str:
         return str(v)
     if isinstance(v, float):
         return format_float(v)
+    if isinstance(v, complex):
+        return format_complex(v)
     if isinstance(v, str):
         return json.dumps(v)
     if isinstance(v, device):

@@ -14,7 +14,7 @@ import re
 
 from . import types as T
 from .graph import Graph
-from .printer import SUBGRAPH_ATTR, format_float
+from .printer import SUBGRAPH_ATTR, format_complex, format_float
 from ..device import device as _device
 
 _SUFFIX = re.compile(r"^(.*)\.(\d+)$")
@@ -333,6 +333,8 @@ class ExpressionPrinter:
             # (TorchScript writes 1e16 as `10000000000000000`, which would compile back as
             # an int: the code keeps it a float)
             return text if any(c in text for c in ".e") else text + "."
+        if isinstance(v, complex):                    # (TorchScript's `0.+1.j`)
+            return format_complex(v)
         if isinstance(v, int):
             return str(v)
         if isinstance(v, str):

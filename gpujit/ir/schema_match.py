@@ -24,7 +24,7 @@ SIDE_EFFECT_KINDS = frozenset({
     "aten::set_grad_enabled",
     "prim::AddStatValue", "prim::TimePoint"}) | AUTOGRAD_KINDS     # (the grad mode: nothing moves across)
 
-_NUM = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+_NUM = (T.IntType, T.FloatType, T.ComplexType, T.BoolType, T.NumberType)
 
 
 def is_number_type(t) -> bool:
@@ -35,6 +35,7 @@ def is_number_type(t) -> bool:
 
 
 _BASE_TYPES = {"Tensor": T.TENSOR, "int": T.INT, "SymInt": T.INT, "float": T.FLOAT,
+               "complex": T.COMPLEX,
                "bool": T.BOOL, "str": T.STR, "Scalar": T.NUMBER, "ScalarType": T.SCALAR_TYPE,
                "Device": T.DEVICE, "Layout": T.LayoutType(), "MemoryFormat": T.INT,
                "Generator": T.GeneratorType()}
@@ -64,6 +65,8 @@ def _base_matches(base: str, t) -> bool:
         return isinstance(t, T.IntType)
     if base == "float":
         return isinstance(t, (T.FloatType, T.IntType))
+    if base == "complex":
+        return isinstance(t, (T.ComplexType, T.FloatType, T.IntType))
     if base == "bool":
         return isinstance(t, T.BoolType)
     if base == "Scalar":

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from .. import dtypes as _dt
 
-__all__ = ["Type", "TensorType", "IntType", "FloatType", "BoolType", "StrType", "NoneType",
+__all__ = ["Type", "TensorType", "IntType", "FloatType", "ComplexType", "BoolType", "StrType",
+           "NoneType",
            "DeviceType", "ScalarTypeType", "NumberType", "LayoutType", "AnyType",
            "GeneratorType", "FunctionType", "ListType", "FutureType", "AwaitType", "TupleType", "DictType", "SetType", "OptionalType",
            "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "EnumType", "interface_mismatch",
@@ -79,7 +80,7 @@ class Type:
         if isinstance(other, UnionType):
             return any(self.is_subtype_of(t) for t in other.types)
         if isinstance(other, NumberType):
-            return isinstance(self, (IntType, FloatType, BoolType))
+            return isinstance(self, (IntType, FloatType, ComplexType, BoolType))
         if isinstance(self, TensorType) and isinstance(other, TensorType):
             return other == TENSOR
         return False
@@ -99,6 +100,7 @@ def _simple(name, annotation=None):
 
 IntType = _simple("int")
 FloatType = _simple("float")
+ComplexType = _simple("complex")
 BoolType = _simple("bool")
 StrType = _simple("str")
 NoneType = _simple("NoneType")
@@ -109,7 +111,8 @@ LayoutType = _simple("Layout", "int")
 GeneratorType = _simple("Generator")
 AnyType = _simple("Any")
 FunctionType = _simple("Function")      # a function value (graph_for's fallback call)
-for _cls, _n in ((IntType, "IntType"), (FloatType, "FloatType"), (BoolType, "BoolType"),
+for _cls, _n in ((IntType, "IntType"), (FloatType, "FloatType"), (ComplexType, "ComplexType"),
+                 (BoolType, "BoolType"),
                  (StrType, "StrType"), (NoneType, "NoneType"), (DeviceType, "DeviceType"),
                  (ScalarTypeType, "ScalarTypeType"), (NumberType, "NumberType"),
                  (LayoutType, "LayoutType"), (GeneratorType, "GeneratorType"),
@@ -509,6 +512,7 @@ class EnumType(Type):
 
 
 INT, FLOAT, BOOL, STR, NONE = IntType(), FloatType(), BoolType(), StrType(), NoneType()
+COMPLEX = ComplexType()
 DEVICE, SCALAR_TYPE, NUMBER, ANY = DeviceType(), ScalarTypeType(), NumberType(), AnyType()
 FUNCTION = FunctionType()
 TENSOR = TensorType()
@@ -599,8 +603,10 @@ def leaf_value_matches(v, t: Type):
         return isinstance(v, int) and not isinstance(v, bool)
     if isinstance(t, FloatType):
         return isinstance(v, float)
+    if isinstance(t, ComplexType):
+        return isinstance(v, complex)
     if isinstance(t, NumberType):
-        return isinstance(v, (int, float))
+        return isinstance(v, (int, float, complex))
     if isinstance(t, StrType):
         return isinstance(v, str)
     if isinstance(t, DeviceType):
@@ -628,6 +634,8 @@ def type_of_value(v) -> Type:
         return INT
     if isinstance(v, float):
         return FLOAT
+    if isinstance(v, complex):
+        return COMPLEX
     if isinstance(v, str):
         return STR
     if isinstance(v, _device):

@@ -226,7 +226,7 @@ def _compare_outputs(traced, eager, tol, graph):
 
 
 def _mismatch(a, b, tol):
-    """PyTorch's comparison of a check's outputs: both as float64, rtol the
+    """PyTorch's comparison of a check's outputs: both as float64 (complex128), rtol the
     check tolerance, atol the dtypes' default (1e-5 for float32, 1e-7 for float64, 0 for
     integers); the assert_close message when they differ, else None."""
     from ..testing import assert_close, default_tolerances
@@ -236,7 +236,10 @@ def _mismatch(a, b, tol):
         rtol = atol = None
     else:
         rtol, atol = tol, default_tolerances(a.dtype, b.dtype)[1]
-        x, y = x.to(_dt.float64), y.to(_dt.float64)
+        # (complex outputs as complex128, as PyTorch's check compares them: not their
+        # real parts)
+        wide = _dt.complex128 if a.dtype.is_complex or b.dtype.is_complex else _dt.float64
+        x, y = x.to(wide), y.to(wide)
     try:
         assert_close(x, y, rtol=rtol, atol=atol, equal_nan=True)
     except AssertionError as e:

@@ -74,7 +74,8 @@ def to_dtype(xp, self, dtype, non_blocking=False, copy=False, memory_format=None
 def _plain_cast(a, dtype):
     """Whether a's values convert to dtype as an assignment converts them (not to bool,
     not float64 -> float16 (through float32), not CuPy's saturating float -> int)."""
-    if dtype is _dt.bool or (dtype is _dt.float16 and a.dtype == np.float64):
+    if dtype is _dt.bool or (dtype is _dt.float16 and a.dtype == np.float64) or (
+            a.dtype.kind == "c" and not dtype.cplx):
         return False
     return isinstance(a, np.ndarray) or not (a.dtype.kind == "f" and
                                              dtype.category == _dt.INTEGRAL)
@@ -84,9 +85,26 @@ def _convert(a, dtype):
     return a != 0 if dtype is _dt.bool else _astype(a, dtype)
 
 
+_warned_complex = []
+
+
+def discard_imaginary(a):
+    """The real part of complex array a, for a conversion to a real dtype, with PyTorch's
+    warning (ATen's copy_, TORCH_WARN_ONCE: once per process unless set_warn_always(True),
+    pointing at the user's line); NumPy's ComplexWarning is not PyTorch's."""
+    from ..runtime_flags import is_warn_always_enabled
+    if not _warned_complex or is_warn_always_enabled():
+        _warned_complex.append(True)
+        from .._frames import warn_at_user_frame
+        warn_at_user_frame("Casting complex values to real discards the imaginary part")
+    return a.real
+
+
 def _astype(a, dtype):
     """a as dtype; float64 -> float16 through float32, as PyTorch (and the fused kernels)
     convert: one rounding less would differ where the float32 rounding decides a tie."""
+    if a.dtype.kind == "c" and not dtype.cplx:
+        a = discard_imaginary(a)
     if dtype is _dt.float16 and a.dtype == np.float64:
         a = a.astype(np.float32)
     if (a.dtype.kind == "f" and dtype.category == _dt.INTEGRAL and _dt.HOST_X86_CONVERSIONS
@@ -280,6 +298,8 @@ def copy_(xp, self, src, non_blocking=False):
         src = xp.broadcast_to(src, self.shape)
     if src.dtype != self.dtype and self.dtype == np.bool_:
         src = src != 0
+    elif src.dtype.kind == "c" and self.dtype.kind != "c":
+        src = discard_imaginary(src)
     if xp is np:
         try:
             np.copyto(self, src, casting="unsafe")

@@ -257,7 +257,14 @@ def _full(xp, size, fill_value, dtype=None, layout=None, device=None, pin_memory
 # `torch.tensor(x)` / `torch.as_tensor(x)` in scripted code, on a number or a list of
 # numbers (gpujit.tensor itself takes any data in Python): the overload fixes the dtype
 # rule, as PyTorch infers it (float -> the default float dtype, int -> int64, bool -> bool)
-_TENSOR_KINDS = {"bool": _dt.bool, "int": _dt.int64, "float": None}   # a float accepts an int
+# (a float accepts an int; "complex": the default complex dtype, read at call time)
+_TENSOR_KINDS = {"bool": _dt.bool, "int": _dt.int64, "float": None, "complex": "complex"}
+
+
+def _inferred_dtype(inferred):
+    if inferred == "complex":
+        return _dt.get_default_complex_dtype()
+    return inferred or _dt.get_default_dtype()
 
 
 def c_cast_int(v, npdt):
@@ -275,7 +282,7 @@ def c_cast_int(v, npdt):
 def _tensor_data(xp, t, dtype, inferred):
     """The array of torch.tensor(t, dtype=dtype) in scripted code for a number or a flat
     list t whose elements' kind gives the dtype `inferred` (None: the default dtype)."""
-    dt = dtype if dtype is not None else (inferred or _dt.get_default_dtype())
+    dt = dtype if dtype is not None else _inferred_dtype(inferred)
     if inferred is _dt.int64 and dtype is None and isinstance(t, list) and not t:
         # (torch 2.13's TORCH_WARN in register_special_ops.cpp, its words as they are)
         import warnings
@@ -353,7 +360,7 @@ def _declare_tensor_ops():
 
             def meta(t, dtype=None, device=None, requires_grad=False, _inferred=inferred,
                      _is_list=is_list):
-                dt = dtype if dtype is not None else (_inferred or _dt.get_default_dtype())
+                dt = dtype if dtype is not None else _inferred_dtype(_inferred)
                 return TensorMeta(dt, (len(t),) if _is_list else (), device or _cpu)
 
             def impl(xp, t, dtype=None, device=None, requires_grad=False,
@@ -703,10 +710,21 @@ def arange(start=_MISSING, end=None, step=_NO_STEP, *_a, dtype=None, device=None
                                                out=out, requires_grad=requires_grad))
 
 
+def _linspace_dtype(start, end, dtype):
+    """dtype, else the default dtype; a complex start or end: the default complex one."""
+    if isinstance(start, complex) or isinstance(end, complex):
+        if dtype is None:
+            return _dt.get_default_complex_dtype()
+        if not dtype.is_complex:
+            raise RuntimeError(f"torch.linspace(): inferred dtype c10::complex<float> can't be "
+                               f"safely cast to passed dtype {dtype.short_name}")
+    return _default(dtype)
+
+
 @op(f"aten::linspace(Scalar start, Scalar end, int steps, *, {_FACTORY_TAIL}",
     tags={"factory"}, function=False, method=False,
     meta=lambda start, end, steps, dtype=None, layout=None, device=None, pin_memory=None:
-    TensorMeta(_default(dtype), (steps,), device or _cpu))
+    TensorMeta(_linspace_dtype(start, end, dtype), (steps,), device or _cpu))
 def _linspace(xp, start, end, steps, dtype=None, layout=None, device=None, pin_memory=None):
     """ATen's linspace kernel: the first half counts up from `start`, the second down from
     `end`, each value `start + step * i` with the multiply-add rounded once (x86 builds and
@@ -714,10 +732,22 @@ def _linspace(xp, start, end, steps, dtype=None, layout=None, device=None, pin_m
     each operation, as c10::Half), integers in double and truncate."""
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    dt = _dt.to_dtype(_default(dtype))
+    dt = _dt.to_dtype(_linspace_dtype(start, end, dtype))
     npt = dt.np
     if npt.kind == "b":
         raise _kernel_names.not_implemented("linspace_cpu", xp, "Bool")
+    if npt.kind == "c":
+        # (ATen's complex kernel: step = (end - start) / (steps - 1) and start + step * i
+        # / end - step * (steps - i - 1), in complex arithmetic)
+        t = npt.type
+        s, e = t(complex(start)), t(complex(end))
+        if steps <= 1:
+            return xp.full(steps, s if steps else 0, dtype=npt)
+        step = (e - s) / t(steps - 1)
+        half = steps // 2
+        up = xp.arange(half).astype(npt)
+        down = xp.arange(steps - half - 1, -1, -1).astype(npt)
+        return xp.concatenate([s + step * up, e - step * down])
     if steps <= 1:                      # (fill_(start): `end` is never converted)
         return xp.full(steps, scalar_to(start, npt) if steps else 0, dtype=npt)
     s, e = scalar_to(start, npt), scalar_to(end, npt)
@@ -803,7 +833,7 @@ def _infer_dtype(data):
         x = stack.pop()
         t = type(x)
         if t is float:
-            kind = 2
+            kind = max(kind, 2)
         elif t is int:
             kind = max(kind, 1)
         elif t is list or t is tuple:
@@ -813,6 +843,8 @@ def _infer_dtype(data):
                 kind = max(kind, 2)
         elif t is bool:
             kind = max(kind, 0)
+        elif t is complex:
+            kind = 3
         elif isinstance(x, (_reg._Tensor, np.ndarray, np.generic)):
             slow = True
             d = x.dtype if isinstance(x, _reg._Tensor) else _dt.from_numpy_dtype(x.dtype)
@@ -826,9 +858,11 @@ def _infer_dtype(data):
         elif isinstance(x, int):
             kind = max(kind, 1)
         elif isinstance(x, float):
-            kind = 2
+            kind = max(kind, 2)
+        elif isinstance(x, complex):
+            kind = 3
         elif isinstance(x, numbers.Number):
-            raise TypeError(f"gpujit has no complex dtypes (got {x!r})")
+            raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
         elif isinstance(x, (str, bytes)):
             raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
         elif _other_sequence(x):
@@ -839,7 +873,10 @@ def _infer_dtype(data):
             other = True
         else:
             raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
-    dt = None if kind < 0 else (_dt.bool, _dt.int64, _dt.get_default_dtype())[kind]
+    dt = None if kind < 0 else (_dt.bool, _dt.int64, _dt.get_default_dtype(),
+                                _dt.get_default_complex_dtype)[kind]
+    if kind == 3:
+        dt = dt()
     for d in dtypes or ():
         dt = d if dt is None else _dt.promote_types(dt, d)
     return (dt or _dt.get_default_dtype()), other, slow
@@ -873,6 +910,8 @@ def _store_slow(data, dt):
     flat = []
 
     def leaf(x):
+        if kind == "c" and hasattr(type(x), "__complex__"):
+            return complex(x)
         if kind in "fc":
             if isinstance(x, float):
                 return x
@@ -984,11 +1023,19 @@ def _array_from(data, dtype, dev, copy):
             if ragged is not None:
                 raise ragged[0](ragged[1])
             a = np.asarray(data)
+            if a.dtype.kind == "c" and not dt.cplx and dt is not _dt.bool:
+                # (PyTorch's store_scalar reads a Python complex as a double or an int)
+                raise TypeError("must be real number, not complex" if dt.category ==
+                                _dt.FLOATING else "'complex' object cannot be interpreted "
+                                "as an integer")
             if a.dtype == object or (a.dtype == np.uint64 and a.size):
                 a = _huge_ints(data, dt)
             if a.size and np.dtype(dt.np).kind in "iu" and a.dtype.kind in "fiu":
                 _check_overflow(a, dt)
     if a.dtype != dt.np:
+        if a.dtype.kind == "c" and not dt.cplx:
+            from .conversion import discard_imaginary, _convert
+            a = _convert(a, dt) if dt is _dt.bool else discard_imaginary(a)
         a = a.astype(dt.np)
     elif copy:
         a = a.copy()

@@ -407,6 +407,10 @@ def _gen_generic(op, fname, consts, hook=None):
         L.append(f"    if {dev_arg} is not None:")
         L.append(f"        {dev_arg} = _resolve({dev_arg})")
         L.append(f"        dev = {dev_arg}")
+    if not op.takes_complex:
+        L.extend(_complex_refusal(tensor_args, [a.name for a in s.arguments
+                                                if a.type.base == "Scalar"
+                                                and not a.type.is_list]))
     L.append("    if dev is None:")
     L.append("        dev = _defdev[0] and _defdev_here() or _cpu" if dev_arg
              else "        dev = _cpu")
@@ -414,6 +418,9 @@ def _gen_generic(op, fname, consts, hook=None):
     for a in s.arguments:
         if a.type.base == "ScalarType":
             L.append(f"    if {a.name} is not None: {a.name} = _to_dtype({a.name})")
+            if not op.takes_complex:
+                L.append(f"    if {a.name} is not None and {a.name}.cplx: "
+                         f"raise _cxr(_op, {a.name})")
         elif a.type.base == "Layout":       # (a sparse one: sparse_refusals.sparse_factory)
             L.append(f"    if {a.name} is not None and {a.name} in _SPARSE: "
                      f"return _no_layout(_op, ({', '.join(names)},), dev)")
@@ -489,6 +496,23 @@ def _gen_generic(op, fname, consts, hook=None):
         else:
             L.append(f"    return ({items},)")
     return "\n".join(L)
+
+
+def _complex_refusal(tensor_args, scalars):
+    """Lines refusing a complex Tensor or Scalar argument of an op that has not opted in to
+    complex tensors (ops/complex_support.py): its body would compute it as a real one."""
+    L = [f"    if type({n}) is complex: raise _cxr(_op, _dtm.get_default_complex_dtype())"
+         for n in scalars]
+    for a in tensor_args:
+        n = a.name
+        if a.type.is_list:
+            L.append(f"    if a_{n} is not None:")
+            L.append(f"        for _x in a_{n}:")
+            L.append("            if _x is not None and _x.dtype.kind == 'c': "
+                     "raise _cxr(_op, _dtm.from_numpy_dtype(_x.dtype))")
+        else:
+            L.append(f"    if isinstance({n}, _T) and {n}._dtype.cplx: raise _cxr(_op, {n})")
+    return L
 
 
 def _takes_requires_grad(s) -> bool:
@@ -607,7 +631,7 @@ def _compile(op, src, fname, consts):
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error,
               _refused=_r.number_refused,
-              _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError,
+              _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError, _cxr=_r.complex_refused,
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
               _numarg=_r.number_arg, _boolarg=_r.bool_refused, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,

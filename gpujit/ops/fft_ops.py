@@ -1,14 +1,18 @@
-"""torch.fft's complex-to-real transforms for the inputs gpujit can hold: real ones.
+"""torch.fft's transforms: c2c (fft, ifft and their 2-D / n-D forms: a real or complex
+input, a complex result), r2c (rfft*, ihfft*: a real input, the non-negative frequencies,
+complex) and c2r (irfft*, hfft*: a complex or real input, a real result; a real input is a
+complex one with zero imaginary part). The eager bodies are NumPy's / CuPy's `xp.fft`
+(pocketfft, in the input's precision: complex64 / float32 stay single), laid out as
+PyTorch's results (`_layout`); hfft* is irfft* of the conjugate with the normalization
+swapped, ihfft* the conjugate of rfft* likewise. Integer inputs transform in the default
+dtype; float16 is PyTorch's CPU error.
 
-gpujit has no complex dtype, so of torch.fft only the transforms with a real result can
-exist here: `irfft`/`irfft2`/`irfftn` and `hfft`/`hfft2`/`hfftn`, which PyTorch also
-accepts real inputs for (a real input is a complex one with zero imaginary part). Their
-eager bodies are NumPy's / CuPy's `xp.fft.irfftn` (hfft* is irfftn with the normalization
-swapped: the conjugate of a real input is itself). The result is real-linear in the input,
-so the derivative is the adjoint map (`aten::_gpujit_irfftn_backward`: an rfft along the
-last transformed dim, the Hermitian weights, an unnormalized FFT along the others, the real
-part, the normalization, and the crop / zero-pad back to the input's sizes), whose own
-derivative is irfftn again.
+The c2r transforms of a real input are real-linear, so their derivative is the adjoint map
+(`aten::_gpujit_irfftn_backward`: an rfft along the last transformed dim, the Hermitian
+weights, an unnormalized FFT along the others, the real part, the normalization, and the
+crop / zero-pad back to the input's sizes), whose own derivative is irfftn again. The
+transforms with a complex input or result record no derivative (gpujit refuses complex
+gradients: tensor.COMPLEX_GRAD_REFUSAL).
 """
 from __future__ import annotations
 
@@ -33,8 +37,11 @@ def _check_norm(norm):
 
 
 def _out_dtype(dt):
+    """The real dtype of a transform of dt (a complex dt's real one)."""
     if dt is _dt.float16:
         raise RuntimeError("Unsupported dtype Half")
+    if dt.is_complex:
+        return dt.to_real()
     return dt if dt.is_floating_point else _dt.get_default_dtype()
 
 
@@ -58,6 +65,8 @@ def _resolve(shape, s, dim, last_default):
     else:
         dims = list(range(nd))
     if not dims:
+        if last_default is _same:          # (c2c over no dim: the input, as complex)
+            return [], []
         raise RuntimeError("irfftn must transform at least one axis")
     if s is None:
         s = [shape[d] for d in dims[:-1]] + [last_default(shape[dims[-1]])]
@@ -81,15 +90,89 @@ def _out_shape(shape, s, dims):
     return tuple(out)
 
 
-def _irfftn_body(xp, self, s, dims, norm):
+def _same(L):
+    return L
+
+
+def _irfftn_body(xp, self, s, dims, norm, conj=False):
     """The transform, laid out as PyTorch's c2r result: the untransformed dims outermost,
     then the other transformed ones, each group in dim order, the last transformed dim
-    (the halved one) innermost (irfft(x, dim=0) of a 4x6 x has strides (1, 6))."""
+    (the halved one) innermost (irfft(x, dim=0) of a 4x6 x has strides (1, 6)).
+    conj: of the input's conjugate (hfft*)."""
     dt = _out_dtype(_dt.from_numpy_dtype(self.dtype))
-    x = self.astype(dt.np, copy=False)
+    x = self.astype(dt.to_complex().np if self.dtype.kind == "c" else dt.np, copy=False)
+    if conj and x.dtype.kind == "c":
+        x = xp.conj(x)
     r = xp.fft.irfftn(x, s=s, axes=dims, norm=norm).astype(dt.np, copy=False)
     order = [d for d in range(r.ndim) if d not in dims] + sorted(dims[:-1]) + [dims[-1]]
     return _mf.copy_in(xp, r, order)
+
+
+def _layout(xp, r, self, dims, halved):
+    """r laid out as PyTorch's c2c / r2c result: the untransformed dims outermost, in the
+    order of the input's strides, then the transformed ones in dim order; rfftn's halved
+    dim (the last of dims) innermost (halved "last"), ihfftn's first of the transformed
+    (halved "first": its c2c passes over the others come after the r2c one)."""
+    st = self.strides
+    rest = sorted((d for d in range(r.ndim) if d not in dims), key=lambda d: -abs(st[d]))
+    if halved == "last":
+        inner = sorted(dims[:-1]) + [dims[-1]]
+    elif halved == "first":
+        inner = [dims[-1]] + sorted(dims[:-1])
+    else:
+        inner = sorted(dims)
+    return _mf.copy_in(xp, r, rest + inner)
+
+
+def _c2c_body(xp, self, s, dims, norm, inverse):
+    dt = _out_dtype(_dt.from_numpy_dtype(self.dtype)).to_complex()
+    x = self.astype(dt.np, copy=False)
+    if not dims:
+        return x.copy()
+    f = xp.fft.ifftn if inverse else xp.fft.fftn
+    r = f(x, s=s, axes=dims, norm=norm).astype(dt.np, copy=False)
+    return _layout(xp, r, self, dims, None)
+
+
+def _real_input_check(dt, name):
+    """PyTorch's refusal of a complex input to rfft / rfftn / ihfft / ihfftn."""
+    if dt.is_complex:
+        if name.startswith("ihfft") and name != "ihfft":
+            raise RuntimeError(f"Only supports floating-point dtypes, but found: "
+                               f"{dt.short_name}")
+        what = "a real input tensor" if name in ("rfft", "ihfft") else \
+            "a real-valued input tensor"
+        raise RuntimeError(f"{name[:-1] + 'n' if name.endswith('2') else name} expects "
+                           f"{what}, but got {dt.short_name}")
+
+
+def _r2c_body(xp, self, s, dims, norm, name, inverse):
+    """rfftn (inverse False) or ihfftn: the conjugate of rfftn, the normalization swapped."""
+    _real_input_check(_dt.from_numpy_dtype(self.dtype), name)
+    dt = _out_dtype(_dt.from_numpy_dtype(self.dtype))
+    x = self.astype(dt.np, copy=False)
+    r = xp.fft.rfftn(x, s=s, axes=dims, norm=_SWAP[norm] if inverse else norm)
+    if inverse:
+        r = xp.conj(r)
+    r = r.astype(dt.to_complex().np, copy=False)
+    return _layout(xp, r, self, dims, "first" if inverse else "last")
+
+
+def _r2c_shape(shape, s, dims):
+    out = list(_out_shape(shape, s, dims))
+    out[dims[-1]] = s[-1] // 2 + 1
+    return tuple(out)
+
+
+def _c_meta(self, s, dims):
+    return TensorMeta(_out_dtype(self.dtype).to_complex(),
+                      _out_shape(tuple(self.shape), s, dims), self.device)
+
+
+def _r2c_meta(self, s, dims, name):
+    _real_input_check(self.dtype, name)
+    return TensorMeta(_out_dtype(self.dtype).to_complex(),
+                      _r2c_shape(tuple(self.shape), s, dims), self.device)
 
 
 def _meta(self, s, dims):
@@ -136,7 +219,7 @@ def fft_irfftn(xp, self, s=None, dim=None, norm=None):
 def fft_hfft(xp, self, n=None, dim=-1, norm=None):
     """The FFT of a Hermitian-symmetric signal given by its first half (real here)."""
     s, dims = _resolve(self.shape, *_one(n, dim), _last)
-    return _irfftn_body(xp, self, s, dims, _SWAP[_check_norm(norm)])
+    return _irfftn_body(xp, self, s, dims, _SWAP[_check_norm(norm)], conj=True)
 
 
 @op("aten::fft_hfft2(Tensor self, SymInt[1]? s=None, int[1] dim=[-2, -1], str? norm=None)"
@@ -144,7 +227,7 @@ def fft_hfft(xp, self, n=None, dim=-1, norm=None):
         self, *_resolve(tuple(self.shape), s, dim, _last)), **_KW)
 def fft_hfft2(xp, self, s=None, dim=(-2, -1), norm=None):
     s, dims = _resolve(self.shape, s, dim, _last)
-    return _irfftn_body(xp, self, s, dims, _SWAP[_check_norm(norm)])
+    return _irfftn_body(xp, self, s, dims, _SWAP[_check_norm(norm)], conj=True)
 
 
 @op("aten::fft_hfftn(Tensor self, SymInt[1]? s=None, int[1]? dim=None, str? norm=None)"
@@ -152,7 +235,69 @@ def fft_hfft2(xp, self, s=None, dim=(-2, -1), norm=None):
         self, *_resolve(tuple(self.shape), s, dim, _last)), **_KW)
 def fft_hfftn(xp, self, s=None, dim=None, norm=None):
     s, dims = _resolve(self.shape, s, dim, _last)
-    return _irfftn_body(xp, self, s, dims, _SWAP[_check_norm(norm)])
+    return _irfftn_body(xp, self, s, dims, _SWAP[_check_norm(norm)], conj=True)
+
+
+# ------------------------------------------------------------------ fft*, ifft*: c2c
+
+def _schema_of(name):
+    """(schema, args): the schema of torch.fft.<name> (1-D: n, dim; 2-D / n-D: s, dim) and
+    its (s, dims) arguments as _resolve takes them."""
+    if name.endswith(("2", "n")) and name not in ("fft", "ifft"):
+        default = "[-2, -1]" if name.endswith("2") else "None"
+        opt = "" if name.endswith("2") else "?"
+        return (f"aten::fft_{name}(Tensor self, SymInt[1]? s=None, int[1]{opt} dim={default}, "
+                f"str? norm=None) -> Tensor"), lambda s, dim: (s, dim)
+    return (f"aten::fft_{name}(Tensor self, SymInt? n=None, int dim=-1, str? norm=None) -> "
+            f"Tensor"), _one
+
+
+def _declare(name, meta_of, body_of, doc):
+    """The registry op torch.fft.<name>, its parameters named as the schema's."""
+    schema, args = _schema_of(name)
+    if "SymInt? n" in schema:
+        def meta(self, n=None, dim=-1, norm=None):
+            return meta_of(self, *_resolve(tuple(self.shape), *args(n, dim), _same))
+
+        def body(xp, self, n=None, dim=-1, norm=None):
+            return body_of(xp, self, *_resolve(self.shape, *args(n, dim), _same),
+                           _check_norm(norm))
+    else:
+        two = name.endswith("2")
+
+        def meta(self, s=None, dim=(-2, -1) if two else None, norm=None):
+            return meta_of(self, *_resolve(tuple(self.shape), *args(s, dim), _same))
+
+        def body(xp, self, s=None, dim=(-2, -1) if two else None, norm=None):
+            return body_of(xp, self, *_resolve(self.shape, *args(s, dim), _same),
+                           _check_norm(norm))
+    body.__name__ = f"fft_{name}"
+    body.__doc__ = doc
+    return op(schema, meta=meta, **_KW)(body)
+
+
+def _declare_c2c(name, inverse):
+    _declare(name, _c_meta,
+             lambda xp, self, s, dims, norm: _c2c_body(xp, self, s, dims, norm, inverse),
+             f"torch.fft.{name}: the {'inverse ' if inverse else ''}discrete Fourier "
+             f"transform, a complex result.")
+
+
+def _declare_r2c(name, inverse):
+    _declare(name, lambda self, s, dims: _r2c_meta(self, s, dims, name),
+             lambda xp, self, s, dims, norm: _r2c_body(xp, self, s, dims, norm, name, inverse),
+             f"torch.fft.{name}: of a real input, the non-negative frequencies"
+             + (" of the inverse transform (conjugated)." if inverse else "."))
+
+
+for _name in ("fft", "fft2", "fftn"):
+    _declare_c2c(_name, False)
+    _declare_c2c("i" + _name, True)
+for _name in ("rfft", "rfft2", "rfftn"):
+    _declare_r2c(_name, False)
+for _name in ("ihfft", "ihfft2", "ihfftn"):
+    _declare_r2c(_name, True)
+del _name
 
 
 # ------------------------------------------------------------------ the adjoint

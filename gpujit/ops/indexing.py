@@ -502,7 +502,8 @@ def _select(t, d, i):
 
 def setitem(t, index, value):
     view, indices = _decompose(t, index)
-    number = not isinstance(value, _reg._Tensor) and isinstance(value, (bool, int, float))
+    number = not isinstance(value, _reg._Tensor) and isinstance(value, (bool, int, float,
+                                                                         complex))
     if number:
         value = _number_value(t, value)
     elif not isinstance(value, _reg._Tensor):

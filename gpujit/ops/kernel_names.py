@@ -60,7 +60,10 @@ for _names, _k in ((("ceil",), "ceil_vml_cpu"), (("floor",), "floor_vml_cpu"),
                    (("sigmoid_backward",), "sigmoid_backward_cpu"),
                    (("gelu_backward",), "GeluBackwardKernelImpl"),
                    (("silu_backward",), "silu_backward_cpu"),
-                   (("mish_backward",), "mish_backward_cpu")):
+                   (("mish_backward",), "mish_backward_cpu"),
+                   # (comparisons take every real dtype: their kernels refuse complex)
+                   (("lt.Tensor", "lt.Scalar"), "lt_cpu"), (("le.Tensor", "le.Scalar"), "le_cpu"),
+                   (("gt.Tensor", "gt.Scalar"), "gt_cpu"), (("ge.Tensor", "ge.Scalar"), "ge_cpu")):
     for _n in _names:
         base, _, ov = _n.partition(".")
         CPU_KERNELS["aten::" + _n] = _k

@@ -174,7 +174,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     if k > mn:
         raise RuntimeError("torch.ormqr: tau.shape[-1] must be less than or equal to "
                            "input.shape[-2]")
-    if input.dtype not in (g.float32, g.float64):      # (gpujit has no complex dtypes)
+    if input.dtype not in (g.float32, g.float64):      # (complex: not opted in yet)
         # its kernel's error, not householder_product's ("orgmr_cuda" on cuda, as ATen)
         raise NotImplementedError(f"\"{linalg_kernel_name('ormqr_cpu', input)}\" not "
                                   f"implemented for '{input.dtype.short_name}'")

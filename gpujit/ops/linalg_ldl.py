@@ -9,7 +9,7 @@ result: idamax picks the first NaN (as the BLAS PyTorch links), Fortran's MAX(Na
 dsyr does nothing for alpha == 0 and skips the columns where x is 0, dger the columns
 where y is 0. LAPACK's blocked dsytrf takes the same pivots; its values differ by
 rounding only. LD's strict upper triangle is zero, as PyTorch's. `hermitian` changes
-nothing for real dtypes (gpujit has no complex ones).
+nothing for real dtypes (complex ones are refused: ops/complex_support.py).
 """
 from __future__ import annotations
 

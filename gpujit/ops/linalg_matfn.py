@@ -197,7 +197,7 @@ def _trace_check(shape, d):
     if len(shape) != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {len(shape)}")
     _la._not_bool("trace", d)
-    return d if d.category == _dt.FLOATING else _dt.int64
+    return d if d.category >= _dt.FLOATING else _dt.int64       # (complex: its own)
 
 
 @op("aten::trace(Tensor self) -> Tensor", tags=_LA | {"reduction"},

@@ -21,7 +21,7 @@ PUBLIC = {}
 
 def _norm_dtype(self_dtype, dtype, name, low_precision=True):
     d = self_dtype if dtype is None else _dt.to_dtype(dtype)
-    if self_dtype.category != _dt.FLOATING:
+    if self_dtype.category < _dt.FLOATING:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
                            f"Got {self_dtype.short_name}")
     if not low_precision and self_dtype is _dt.float16:
@@ -29,7 +29,7 @@ def _norm_dtype(self_dtype, dtype, name, low_precision=True):
         # low_precision=false, of the input's dtype whatever dtype= says)
         raise RuntimeError(f"{name}: Low precision dtypes not supported. Got Half")
     if dtype is not None:
-        if d.category != _dt.FLOATING:
+        if d.category < _dt.FLOATING:
             raise RuntimeError(f"{name}: dtype should be floating point or complex, but got "
                                f"{d.short_name}")
         if _dt.promote_types(self_dtype, d) is not d:
@@ -41,7 +41,7 @@ def _norm_dtype(self_dtype, dtype, name, low_precision=True):
 
 def _vnorm_meta(self, ord=2, dim=None, keepdim=False, dtype=None):
     from .meta import reduce_shape
-    d = _norm_dtype(self.dtype, dtype, "linalg.vector_norm")
+    d = _norm_dtype(self.dtype, dtype, "linalg.vector_norm").to_real()
     return TensorMeta(d, reduce_shape(tuple(self.shape), dim, keepdim), self.device)
 
 
@@ -49,7 +49,10 @@ def _vnorm_meta(self, ord=2, dim=None, keepdim=False, dtype=None):
     "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
     function=False, method=False, meta=_vnorm_meta)
 def linalg_vector_norm(xp, self, ord=2, dim=None, keepdim=False, dtype=None):
-    out = _norm_dtype(_dtn(self.dtype), dtype, "linalg.vector_norm").np
+    d = _norm_dtype(_dtn(self.dtype), dtype, "linalg.vector_norm")
+    out = d.to_real().np
+    if d.is_complex:        # (of a complex tensor: the norm of its moduli, real)
+        self = xp.abs(self.astype(d.np, copy=False))
     x = self.astype(_F32 if out == _F16 else out, copy=False)
     axes = _axes(dim, x.ndim)
     ord = float(ord)

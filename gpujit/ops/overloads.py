@@ -66,7 +66,7 @@ def _value_matches(t, v, loose=True):
         # min_t gets its gradient; and only where no overload takes it as a Tensor
         # (PyTorch's parser tries Tensor overloads first: bool_t.clamp(min=t0) is
         # clamp.Tensor, which takes bool, not clamp's Scalar overload, which refuses it)
-        return isinstance(v, (int, float, bool, np.number, np.bool_)) or (
+        return isinstance(v, (int, float, bool, complex, np.number, np.bool_)) or (
             loose and isinstance(v, _reg._Tensor) and v._data.ndim == 0
             and not v.requires_grad)
     if b == "str":

@@ -331,11 +331,15 @@ def mul(xp, self, other):
 
 
 def _div_types(ct, rounding_mode):
-    if rounding_mode is None and ct.category != _dt.FLOATING:
+    if rounding_mode is None and ct.category < _dt.FLOATING:
         ct = _dt.get_default_dtype()
     if rounding_mode not in (None, "trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found {rounding_mode!r}")
+    if rounding_mode is not None and ct.cplx:
+        # (PyTorch's kernels div_trunc / div_floor take no complex numbers)
+        raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for '
+                                  f"'{ct.short_name}'")
     return ct, ct
 
 
@@ -507,6 +511,9 @@ def power(xp, self, exponent):
             inv = xp.where(self == 1, 1, xp.where(self == -1, xp.where(odd, -1, 1), 0))
             # (inv is int64 from the Python numbers: the result keeps r's dtype)
             return xp.where(neg, inv.astype(r.dtype, copy=False), r)
+    if getattr(getattr(self, "dtype", None), "kind", "") == "c" or \
+            getattr(getattr(exponent, "dtype", None), "kind", "") == "c":
+        return _complex_power(xp, self, exponent)
     floating = getattr(getattr(self, "dtype", None), "kind", "") == "f"
     # PyTorch's CPU kernel for float16 is plain pow (pow(-0, 0.5) = +0); its CUDA kernel
     # takes the special cases for every float dtype
@@ -523,6 +530,27 @@ def power(xp, self, exponent):
         if fix.any():
             r = xp.where(fix, xp.abs(self), r)
     return r
+
+
+def _complex_power(xp, self, exponent):
+    """pow with a complex operand as PyTorch computes it: c10's exp(exponent * log(self))
+    (0 ** 0 is nan + nan j there, NumPy's 1), after the scalar-exponent shortcuts of
+    ATen's pow_tensor_scalar (2: x * x, 3: x * x * x, 0.5: sqrt, -0.5: 1 / sqrt, -1:
+    1 / x, -2: 1 / (x * x), 0: ones, 1: x)."""
+    if not hasattr(exponent, "dtype"):
+        e = complex(exponent)
+        one = self.dtype.type(1)
+        if e.imag == 0:
+            shortcut = {2.0: lambda: self * self, 3.0: lambda: self * self * self,
+                        0.5: lambda: xp.sqrt(self), -0.5: lambda: one / xp.sqrt(self),
+                        -1.0: lambda: one / self, -2.0: lambda: one / (self * self),
+                        0.0: lambda: xp.ones_like(self), 1.0: lambda: self.copy()}.get(e.real)
+            if shortcut is not None:
+                return shortcut()
+        return xp.exp(self.dtype.type(e) * xp.log(self))
+    if not hasattr(self, "dtype"):          # (a number's power: 2 ** x)
+        return xp.exp(exponent * xp.log(exponent.dtype.type(self)))
+    return xp.exp(exponent * xp.log(self))
 
 
 def _bool_power(kinds):
@@ -566,12 +594,21 @@ def neg(xp, self):
 
 
 @op("aten::abs(Tensor self) -> Tensor", tags=_PW, inplace=True, dtypes=NO_BOOL,
-    scalar="abs({self})")
+    scalar="abs({self})", promote="real")
 def abs(xp, self):
+    """|x|; of a complex tensor its modulus, real (hypot, as PyTorch's std::abs)."""
     return xp.abs(self)
 
 
 abs.op.kernel = abs.op.inplace_variant.kernel = "abs_cpu"     # (its error for a bool)
+
+
+def _no_complex_abs_(kinds):
+    if kinds[0][0].cplx:
+        raise RuntimeError("In-place abs is not supported for complex tensors.")
+
+
+abs.op.inplace_variant.check_kinds = _no_complex_abs_
 
 
 def _no_bool_negation(kinds):
@@ -600,8 +637,27 @@ def _sign(xp, self):
 @op("aten::sgn(Tensor self) -> Tensor", tags=_PW, inplace=True,
     scalar="where({self} > 0, 1, 0) - where({self} < 0, 1, 0)")
 def sgn(xp, self):
-    """sign(x) for real dtypes (x / |x| is for complex numbers, which gpujit has not)."""
-    return _sign(xp, self)
+    """sign(x) for real dtypes; x / |x| for complex ones (0 at 0), each part divided by
+    the real |x| as ATen's `z / std::abs(z)` (NumPy's complex division would multiply by
+    a reciprocal)."""
+    if self.dtype.kind != "c":
+        return _sign(xp, self)
+    a = xp.abs(self)
+    zero = a == 0
+    a = xp.where(zero, 1, a)
+    out = xp.empty_like(self)
+    out.real[...] = xp.where(zero, 0, self.real / a)
+    out.imag[...] = xp.where(zero, 0, self.imag / a)
+    return out
+
+
+def _no_complex_sign(kinds):
+    if kinds[0][0].cplx:
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex "
+                           "numbers. Please use torch.sgn instead.")
+
+
+sign.op.check_kinds = sign.op.inplace_variant.check_kinds = _no_complex_sign
 
 
 @op("aten::positive(Tensor(a) self) -> Tensor(a)", tags=_PW, dtypes=NO_BOOL,

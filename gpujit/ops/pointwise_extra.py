@@ -185,7 +185,9 @@ def special_i1e(xp, self):
     meta=lambda self: TensorMeta(_dt.bool, tuple(self.shape), self.device))
 def isreal(xp, self):
     """All True for a real dtype: PyTorch's ones_like(self, kBool), laid out as self (a
-    transposed input gives a transposed result)."""
+    transposed input gives a transposed result); of a complex one, imag == 0."""
+    if self.dtype.kind == "c":
+        return self.imag == 0
     from .creation import _like_filled
     return _like_filled(xp, self, bool, None, True)
 

@@ -57,6 +57,8 @@ def sigmoid(xp, self):
     t = xp.negative(x)
     xp.exp(t, out=t)
     t += _one_of(t.dtype)
+    if t.dtype.kind == "c":     # (1 / t, as reciprocal's)
+        return xp.true_divide(t.dtype.type(1), t, out=t)
     return xp.reciprocal(t, out=t)
 
 
@@ -74,9 +76,27 @@ def _unary_float(name, ufunc, scalar):
     @op(f"aten::{name}(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
         scalar=scalar)
     def impl(xp, self):
+        if name == "log1p" and self.dtype.kind == "c":
+            return _complex_log1p(xp, self)
         return getattr(xp, ufunc)(self)
     impl.__name__ = name
     return impl
+
+
+def _complex_log1p(xp, z):
+    """log1p of complex z as c10's: real part 0.5 * log1p(x (2 + x) + y^2) for |z| < 0.5
+    (x where that underflows to 0), else log(hypot(1 + x, y)); imaginary part
+    atan2(y, 1 + x). NumPy's complex log1p is log(1 + z), which loses the small values
+    (log1p(1e-8 + 0j) was 0)."""
+    x, y = z.real, z.imag
+    with _np.errstate(all="ignore"):
+        r = x * (2 + x) + y * y
+        small = xp.where(r == 0, x, 0.5 * xp.log1p(r))
+        big = xp.log(xp.hypot(x + 1, y))
+        out = xp.empty_like(z)
+        out.real[...] = xp.where(xp.abs(z) < 0.5, small, big)
+        out.imag[...] = xp.arctan2(y, x + 1)
+    return out
 
 
 for _name, _ufunc, _fn in (
@@ -103,6 +123,10 @@ def rsqrt(xp, self):
 @op("aten::reciprocal(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     scalar="1 / {self}")
 def reciprocal(xp, self):
+    if self.dtype.kind == "c":
+        # (ATen's 1 / z, a complex division: NumPy's reciprocal, conj(z) / |z|^2, gives
+        # 1 / (4 + 0j) a -0 imaginary part)
+        return xp.true_divide(self.dtype.type(1), self)
     return xp.reciprocal(self)
 
 

@@ -59,6 +59,14 @@ def _masked_fill(xp, self, mask, value):
         # (c10's TypeMeta name: "unsigned char", "long int", "float")
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
                            f"dtype {_dt.CPP_NAMES[_dt.from_numpy_dtype(mask.dtype).name]}")
+    if self.dtype.kind == "c" or isinstance(value, complex) or \
+            getattr(value, "dtype", _np.dtype("f4")).kind == "c":
+        # (a complex self or value: c10's checked conversion of the value to self's type,
+        # a complex value with an imaginary part refused by a real self)
+        from .shape_index import cast_scalar
+        v = cast_scalar(value.item() if getattr(value, "ndim", None) == 0 else value,
+                        self.dtype)
+        return xp.where(mask, xp.asarray(v, self.dtype), self)
     # the registry casts to self's dtype (a Python int converted as PyTorch's, checked);
     # an integral self takes the value in its own dtype first: where() with a float value
     # would compute in float64 and round self's unmasked int64 values beyond 2**53

@@ -5,6 +5,8 @@ ops/random.py); Python wrappers with PyTorch's varargs sizes are in `PUBLIC`.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .kernel_names import kernel_name, not_implemented
@@ -40,9 +42,25 @@ _UNIFORM_KERNEL = "check_uniform_bounds"
 
 def _float_dtype(dtype, kernel):
     dt = _dt.get_default_dtype() if dtype is None else dtype
-    if dt.category != _dt.FLOATING:
+    if dt.category < _dt.FLOATING:
         raise NotImplementedError(f'"{kernel}" not implemented for \'{dt.short_name}\'')
     return dt
+
+
+_COMPLEX_STD = 1.0 / math.sqrt(2.0)
+
+
+def _draw(sample, shape, dt, **kw):
+    """sample(shape, npdtype, **kw) in dtype dt; a complex dt as PyTorch's normal_ /
+    uniform_ fill a complex tensor: its view_as_real (shape + (2,), the real dtype) drawn
+    in order, a normal one with std / sqrt(2) (randn complex: real and imaginary parts
+    each N(0, 1/2))."""
+    if not dt.cplx:
+        return sample(shape, dt.np, **kw)
+    if sample.__name__ == "normal":
+        kw["std"] = kw.get("std", 1.0) * _COMPLEX_STD
+    v = sample(tuple(shape) + (2,), dt.to_real().np, **kw)
+    return v.view(dt.np).reshape(shape)
 
 
 
@@ -129,7 +147,7 @@ def generator_initial_seed(xp, self):
     TensorMeta(_float_dtype(dtype, _UNIFORM_KERNEL), tuple(size), _meta_dev(device)))
 def _rand(xp, size, generator=None, dtype=None, layout=None, device=None, pin_memory=None):
     dt = _float_dtype(dtype, _UNIFORM_KERNEL)
-    return _gen(device, generator).uniform(tuple(check_sizes(size)), dt.np)
+    return _draw(_gen(device, generator).uniform, tuple(check_sizes(size)), dt)
 
 
 @op(f"aten::randn.generator(SymInt[] size, *, {_GTAIL}) -> Tensor", tags=_RF, function=False,
@@ -138,7 +156,7 @@ def _rand(xp, size, generator=None, dtype=None, layout=None, device=None, pin_me
     TensorMeta(_float_dtype(dtype, _NORMAL_KERNEL), tuple(size), _meta_dev(device)))
 def _randn(xp, size, generator=None, dtype=None, layout=None, device=None, pin_memory=None):
     dt = _float_dtype(dtype, _NORMAL_KERNEL)
-    return _gen(device, generator).normal(tuple(check_sizes(size)), dt.np)
+    return _draw(_gen(device, generator).normal, tuple(check_sizes(size)), dt)
 
 
 def _check_range(low, high):
@@ -204,8 +222,8 @@ def _like_meta(dtype_rule, low_high=0):
 def rand_like(xp, self, generator=None, dtype=None, layout=None, device=None,
               pin_memory=None, memory_format=None):
     dt = _float_dtype(dtype or _dt.from_numpy_dtype(self.dtype), _UNIFORM_KERNEL)
-    return like_alloc(xp, lambda s: _gen_like(self, device, generator).uniform(s, dt.np), self,
-                      memory_format)
+    return like_alloc(xp, lambda s: _draw(_gen_like(self, device, generator).uniform, s, dt),
+                      self, memory_format)
 
 
 @op(f"aten::randn_like.generator(Tensor self, *, {_GLIKE_TAIL}) -> Tensor", tags=_RF, method=False,
@@ -216,8 +234,8 @@ def randn_like(xp, self, generator=None, dtype=None, layout=None, device=None,
     # (PyTorch's empty_like(self).normal_(): a permuted (channels_last, transposed) result
     # is no contiguous tensor, so its values come from the scalar sampler)
     contiguous = like_contiguous(self, memory_format)
-    return like_alloc(xp, lambda s: _gen_like(self, device, generator).normal(
-        s, dt.np, contiguous=contiguous), self, memory_format)
+    return like_alloc(xp, lambda s: _draw(_gen_like(self, device, generator).normal, s, dt,
+                                          contiguous=contiguous), self, memory_format)
 
 
 def _randint_like(xp, self, low, high, generator, dtype, device, memory_format):

@@ -76,6 +76,9 @@ def _as_dtype(a, dtype):
     if dtype is None:
         return a
     d = _dt.to_dtype(dtype).np
+    if a.dtype.kind == "c" and d.kind != "c":
+        from .conversion import discard_imaginary     # (PyTorch's copy_ warning)
+        a = discard_imaginary(a)
     return a if a.dtype == d else a.astype(d)
 
 
@@ -127,12 +130,12 @@ def _dtype_or(dtype, default):
 def _acc_dtype(self, dtype):
     if dtype is not None:
         return _dt.to_dtype(dtype)
-    return self.dtype if self.dtype.category == _dt.FLOATING else _dt.int64
+    return self.dtype if self.dtype.category >= _dt.FLOATING else _dt.int64
 
 
 def _mean_dtype(self_dtype, dtype, name="mean"):
     d = self_dtype if dtype is None else _dt.to_dtype(dtype)
-    if d.category != _dt.FLOATING:
+    if d.category < _dt.FLOATING:
         which = "Input" if dtype is None else "Optional"
         raise RuntimeError(f"{name}(): could not infer output dtype. {which} dtype must be "
                            f"either a floating point or complex dtype. Got: {d.short_name}")
@@ -145,7 +148,7 @@ def _float_dtype(self):
 
 def _var_check(self_dtype, name=None):
     """var / std refuse integers in one message; var_mean / std_mean name themselves."""
-    if self_dtype.category != _dt.FLOATING:
+    if self_dtype.category < _dt.FLOATING:
         what = name if name in ("var_mean", "std_mean") else "std and var"
         raise RuntimeError(f"{what} only support floating point and complex dtypes")
 

@@ -37,6 +37,15 @@ def _welford_mean(xp, x, axes, m):
 def _var_mean(xp, a, dim, correction, keepdim, sqrt, with_mean=False):
     """(variance or its sqrt, mean) with divisor max(N - correction, 0), as torch."""
     _var_check(_dt._FROM_NP[a.dtype], ("std" if sqrt else "var") + "_mean" * with_mean)
+    if a.dtype.kind == "c":
+        # (ATen's std_var_out of a complex tensor: the variances of the real and the
+        # imaginary parts, each as a real tensor's, added; real; the mean complex)
+        vr, mr = _var_mean(xp, a.real, dim, correction, keepdim, False, with_mean)
+        vi, mi = _var_mean(xp, a.imag, dim, correction, keepdim, False, with_mean)
+        v = vr + vi
+        m = xp.empty(mr.shape, a.dtype)
+        m.real[...], m.imag[...] = mr, mi
+        return (xp.sqrt(v) if sqrt else v), m
     axes = _axes(dim, a.ndim)
     out = a.dtype
     # PyTorch's CPU kernel accumulates float32 in double (its acc_type): squares of
@@ -60,7 +69,7 @@ def _var_mean(xp, a, dim, correction, keepdim, sqrt, with_mean=False):
 
 def _var_meta(self, dim=None, keepdim=False, name=None):
     _var_check(self.dtype, name)
-    return _meta(self, self.dtype, dim, keepdim)
+    return _meta(self, self.dtype.to_real(), dim, keepdim)      # (of complex: real)
 
 
 def _declare_var(name):
@@ -75,7 +84,7 @@ def _declare_var(name):
 
     def meta(self, dim=None, keepdim=False):
         m = _var_meta(self, dim, keepdim, name)
-        return (m, m) if with_mean else m
+        return (m, _meta(self, self.dtype, dim, keepdim)) if with_mean else m
 
     @op(f"aten::{name}(Tensor self, bool unbiased=True) -> {tail}", tags=_RED,
         meta=lambda self, unbiased=True: meta(self), **pub)

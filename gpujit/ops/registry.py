@@ -900,9 +900,24 @@ class UnsupportedDtypeError(NotImplementedError, TypeError):
 
 
 def unsupported_dtype(op, dt):
+    if dt.category == _dt.COMPLEX:
+        return complex_refused(op, dt)
     ok = ", ".join(d.name for d in _dt.ALL if d in op.dtypes)
     e = UnsupportedDtypeError(f"{op.public_name} does not support dtype {dt.name} "
                               f"(supported: {ok})")
+    e.dtype = dt
+    return e
+
+
+def complex_refused(op, dt):
+    """The error of an op that has not opted in to complex tensors (ops/complex_support.py)
+    given one (or a complex dtype=): PyTorch's '"<kernel>" not implemented for
+    'ComplexFloat'' form, naming the op, with the reason."""
+    if not isinstance(dt, _dt.dtype):
+        dt = dt._dtype
+    e = UnsupportedDtypeError(f"\"{op.public_name}\" not implemented for '{dt.short_name}': "
+                              f"gpujit computes complex tensors in some ops only so far "
+                              f"(README, complex dtypes)")
     e.dtype = dt
     return e
 
@@ -1099,7 +1114,7 @@ def _promote_default(ct):
 
 
 def _promote_float(ct):
-    if ct.category != _dt.FLOATING:
+    if ct.category < _dt.FLOATING:      # (complex stays complex: exp of complex64)
         ct = _dt._default_float
     return ct, ct
 
@@ -1108,8 +1123,20 @@ def _promote_compare(ct):
     return ct, _dt.bool
 
 
+def _promote_real(ct):
+    # (abs: a complex number's is real)
+    return ct, ct.to_real()
+
+
+def _promote_float_real(ct):
+    # (angle: an integer tensor's is of the default float dtype, a complex one's real)
+    ct = _promote_float(ct)[0]
+    return ct, ct.to_real()
+
+
 PROMOTE_MODES = {"default": _promote_default, "float": _promote_float,
-                 "compare": _promote_compare}
+                 "compare": _promote_compare, "real": _promote_real,
+                 "float_real": _promote_float_real}
 
 
 # --------------------------------------------------------------------------------------
@@ -1255,6 +1282,14 @@ class OpDef:
         self.derivative = None       # filled by the autograd issue
         self.promote = promote
         self.dtypes = frozenset(dtypes) if dtypes is not None else frozenset(_dt.ALL)
+        # complex tensors: only the ops listed in ops/complex_support.py take them (their
+        # entry points refuse a complex Tensor or dtype= otherwise)
+        from .complex_support import opted_in
+        self.takes_complex = opted_in(schema.qualified_name)
+        if self.takes_complex:
+            self.dtypes |= frozenset(_dt.COMPLEX_TYPES)
+        else:
+            self.dtypes -= frozenset(_dt.COMPLEX_TYPES)
         tensor_args = [a.name for a in schema.arguments
                        if a.type.base in ("Tensor",) and not a.type.is_list]
         self.operands = tuple(operands) if operands is not None else tuple(tensor_args)
@@ -1329,6 +1364,12 @@ class OpDef:
             return r
         if self.check_kinds is not None:        # (kinds that fail are never cached)
             self.check_kinds(kinds)
+        if not self.takes_complex:
+            # (a complex operand of an op whose promotion maps it to a real type,
+            # float_power's float64: refused, not computed as its real part)
+            for k in kinds:
+                if k[0].cplx:
+                    raise complex_refused(self, k[0])
         ct = _dt.result_type_from_kinds(kinds)
         if callable(self.promote):
             r = self.promote(ct, *extras)
@@ -1417,6 +1458,11 @@ def _declare_inplace_variant(d):
               own_dtype=d.own_dtype)
     v.inplace_of = d
     d.inplace_variant = v
+    if d.takes_complex and not v.takes_complex and d.promote not in ("real", "float_real"):
+        # (x.mul_(y) takes a complex x where x.mul(y) does; abs_ does not: its result
+        # would be real)
+        v.takes_complex = True
+        v.dtypes |= frozenset(_dt.COMPLEX_TYPES)
     register(v)
 
 

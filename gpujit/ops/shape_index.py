@@ -46,6 +46,13 @@ def cast_scalar(value, npdtype):
     if npdtype == np.bool_:
         return bool(value)
     npdtype = np.dtype(npdtype)
+    if isinstance(value, (complex, np.complexfloating)):
+        if npdtype.kind == "c":
+            return complex(value)
+        if value.imag:      # (c10's checked conversion of a complex to a real type)
+            raise RuntimeError(f"value cannot be converted to type "
+                               f"{_C10_NAMES[npdtype.name]} without overflow")
+        value = value.real
     if _overflows(value, npdtype):
         raise RuntimeError(f"value cannot be converted to type {_C10_NAMES[npdtype.name]} "
                            f"without overflow")

@@ -14,7 +14,6 @@ x.values(), x.coalesce() ...) raise PyTorch's own errors for a strided tensor.""
 from __future__ import annotations
 
 from .. import dtypes as _dt
-from .._no_complex import refusing
 from .._sparse_coo import SparseCooTensor, sparse_coo_tensor, to_sparse
 from .._sparse_kernels import sparse_mask
 from .._sparse_products import hspmm, smm, sparse_mm, sspaddmm
@@ -81,6 +80,16 @@ def sparse_factory(op, args, dev):
     return _make_csr(zeros(size[0] + 1, dtype=_dt.int64, device=dev),
                      zeros(0, dtype=_dt.int64, device=dev), zeros(0, dtype=dtype, device=dev),
                      size)
+
+
+def refusing(name, why, what, qual="torch"):
+    """A stand-in for `qual.name`, which gpujit lacks (why): it raises a RuntimeError
+    saying so."""
+    def f(*args, **kwargs):
+        raise RuntimeError(f"{qual}.{name}: {why}; {what}")
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"{qual}.{name}: {what}; not available in gpujit ({why})."
+    return f
 
 
 def _refusing(name, what, qual="torch"):

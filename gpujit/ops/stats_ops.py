@@ -195,9 +195,11 @@ def _vdot_meta(self, other):
 
 @op("aten::vdot(Tensor self, Tensor other) -> Tensor", tags=_LA, meta=_vdot_meta)
 def vdot(xp, self, other):
-    """The dot product (of real vectors: no conjugation to do)."""
+    """The dot product, self conjugated (of real vectors: no conjugation to do)."""
     _vdot_meta(TensorMeta(_dtn(self.dtype), self.shape, None),
                TensorMeta(_dtn(other.dtype), other.shape, None))
+    if self.dtype.kind == "c":
+        self = xp.conj(self)
     return OPS["aten::dot"].impl(xp, self, other)
 
 

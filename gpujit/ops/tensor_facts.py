@@ -72,11 +72,12 @@ def is_signed(xp, self):
     return _dtn(self.dtype).is_signed
 
 
-# gpujit has no complex dtypes, conjugate or negative bits: these are False for every tensor
 @_fact("aten::is_complex(Tensor self) -> bool")
 def is_complex(xp, self):
-    return False
+    return self.dtype.kind == "c"
 
+
+# gpujit has no conjugate or negative bits: these are False for every tensor
 
 @_fact("aten::is_conj(Tensor self) -> bool")
 def is_conj(xp, self):

@@ -2,7 +2,8 @@
 
 `as_strided` reads its strides and storage offset relative to the tensor's storage (the
 array that owns the memory), as PyTorch does, and returns a view of that storage. gpujit
-has no complex dtypes, so the conjugating transposes (`H`, `mH`, `adjoint`) transpose.
+has no conjugate bit, so the conjugating transposes (`H`, `mH`, `adjoint`) of a complex
+tensor are new tensors (of a real one, views).
 """
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ _ZERO_D = {"mT": "Tensor.mT is deprecated on 0-D tensors. This function is the i
 
 
 def _matrix_check(nd, what, batched=True, warn=True):
-    """True for a 0-dim tensor: PyTorch still takes it (the identity: no complex dtype
-    here, so conj() is too), with its deprecation warning."""
+    """True for a 0-dim tensor: PyTorch still takes it (the identity; mH / H / adjoint of
+    a complex one conjugate), with its deprecation warning."""
     if nd == 0:
         if warn:
             import warnings
@@ -64,6 +65,12 @@ def _swap(xp, a):
     return xp.swapaxes(a, -1, -2)
 
 
+def _swap_conj(xp, a):
+    """The conjugate transpose: of a complex tensor a new tensor (gpujit has no conjugate
+    bit: ops/complex_parts.py), of a real one the transposing view."""
+    return xp.conj(_swap(xp, a)) if a.dtype.kind == "c" else _swap(xp, a)
+
+
 @op("aten::mT(Tensor(a) self) -> Tensor(a)", tags=_VIEW | {"returns_input"}, method=False,
     function=False, meta=_mt_meta("mT"))
 def mT(xp, self):
@@ -76,24 +83,27 @@ def mT(xp, self):
     function=False, meta=_mt_meta("mH"))
 def mH(xp, self):
     if _matrix_check(self.ndim, "mH"):
-        return self     # (0-dim: PyTorch hands back self itself, after its warning)
-    return _swap(xp, self)
+        # (0-dim: PyTorch hands back self itself, after its warning; a complex one's conj)
+        return xp.conj(self) if self.dtype.kind == "c" else self
+    return _swap_conj(xp, self)
 
 
 @op("aten::matrix_H(Tensor(a) self) -> Tensor(a)", tags=_VIEW | {"returns_input"}, method=False,
     function=False, meta=_mt_meta("H", batched=False))
 def matrix_H(xp, self):
     if _matrix_check(self.ndim, "H", batched=False):
-        return self     # (0-dim: PyTorch hands back self itself, after its warning)
-    return _swap(xp, self)
+        # (0-dim: PyTorch hands back self itself, after its warning; a complex one's conj)
+        return xp.conj(self) if self.dtype.kind == "c" else self
+    return _swap_conj(xp, self)
 
 
 @op("aten::adjoint(Tensor(a) self) -> Tensor(a)", tags=_VIEW | {"returns_input"},
     meta=_mt_meta("adjoint"))
 def adjoint(xp, self):
     if _matrix_check(self.ndim, "adjoint"):
-        return self     # (0-dim: PyTorch hands back self itself, after its warning)
-    return _swap(xp, self)
+        # (0-dim: PyTorch hands back self itself, after its warning; a complex one's conj)
+        return xp.conj(self) if self.dtype.kind == "c" else self
+    return _swap_conj(xp, self)
 
 
 # ------------------------------------------------------------------ as_strided

@@ -9,8 +9,8 @@
 - `aten::Int(prim::NumToTensor(n))` -> n for an int n (a traced size given for an int).
 - `aten::t(aten::t(x))` -> x for x of known rank <= 2 (t of a 3-d tensor is an error,
   which must stay).
-- `aten::conj`, `conj_physical`, `resolve_conj`, `resolve_neg`, `real` -> x: gpujit's
-  tensors are real, for which these hand back x itself (ops/complex_parts.py), so
+- `aten::conj`, `conj_physical`, `resolve_conj`, `resolve_neg`, `real` -> x for x of a
+  known real dtype, for which these hand back x itself (ops/complex_parts.py), so
   `x.conj() * y` fuses.
 - `prim::TupleUnpack(prim::TupleConstruct(a, b, ...))` -> a, b, ... and
   `prim::TupleIndex(prim::TupleConstruct(...), i)` -> element i of a constant i (tuples are
@@ -121,7 +121,11 @@ def _rewrite(node):
     if name == "aten::to.dtype":
         return same_dtype_to(node)
     if name in _REAL_IDENTITIES:
-        return node.inputs[0]
+        # (of a complex tensor conj conjugates and real is a view of other numbers: only
+        # a tensor known to be real is its own conj)
+        x = node.inputs[0]
+        dt = getattr(x.type, "dtype", None)
+        return x if dt is not None and not dt.is_complex else None
     if name == "aten::t":
         inner = node.inputs[0].node
         x = inner.inputs[0] if inner.kind == "aten::t" and inner.inputs else None

@@ -165,6 +165,8 @@ def python_literal(v):
         return repr(v)
     if isinstance(v, float) and math.isfinite(v):
         return repr(v)
+    if isinstance(v, complex) and math.isfinite(v.real) and math.isfinite(v.imag):
+        return repr(v)
     return None
 
 

@@ -176,6 +176,7 @@ def fuse_profiled(graph, profile):
     _lower_type_as(fg)
     _fold_dtypes(fg)
     _drop_same_device_to(fg)
+    _drop_real_identities(fg)
     _drop_detach_of_constants(fg)
     merged = _type_as_last_run(fg, graph, profile)
     groups = fusers.fuse(fg, min_group_size=2 if fusion_group_inlining() else 1)
@@ -325,6 +326,25 @@ def _takes_scalar_type(use):
         return False
     p = params[use.offset].type
     return p.base == "ScalarType" and not p.is_list
+
+
+def _drop_real_identities(graph):
+    """`x.conj()`, `x.real`, `resolve_conj` ... of an x profiled real (and not
+    flow-dependent) is x itself (passes.peephole's rule, which needs a known dtype), so
+    `x.conj() * y` fuses; of a complex x they stay."""
+    from ..passes.peephole import _REAL_IDENTITIES
+    dep = None
+    for n in list(graph.walk()):
+        if n.kind not in _REAL_IDENTITIES or not n.inputs:
+            continue
+        x = n.inputs[0]
+        dt = getattr(x.type, "dtype", None)
+        if dt is None or dt.is_complex:
+            continue
+        dep = _flow_dependent(graph) if dep is None else dep
+        if x not in dep:
+            n.output.replace_all_uses_with(x)
+            n.destroy()
 
 
 def _drop_same_device_to(graph):

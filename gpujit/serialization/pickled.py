@@ -36,8 +36,9 @@ __all__ = ["save", "load"]
 
 _STORAGE_DTYPES = {"Bool": "bool", "Byte": "uint8", "Char": "int8", "Short": "int16",
                    "Int": "int32", "Long": "int64", "Half": "float16", "Float": "float32",
-                   "Double": "float64"}
-_UNSUPPORTED_STORAGES = ("BFloat16", "ComplexFloat", "ComplexDouble", "QInt8", "QUInt8",
+                   "Double": "float64", "ComplexFloat": "complex64",
+                   "ComplexDouble": "complex128"}
+_UNSUPPORTED_STORAGES = ("BFloat16", "ComplexHalf", "QInt8", "QUInt8",
                          "QInt32", "Float8_e4m3fn", "Float8_e5m2")
 
 
@@ -315,9 +316,9 @@ def _torch_globals():
          ("builtins", "bytearray"): bytearray, ("_codecs", "encode"): _codecs_encode}
     for kind in list(_STORAGE_DTYPES) + list(_UNSUPPORTED_STORAGES) + ["Untyped"]:
         g[("torch", kind + "Storage")] = kind + "Storage"     # made lazily: see find_class
-    for d in _dt.ALL:
+    for d in _dt.EVERY:
         g[("torch", d.name)] = d
-    for alias in ("half", "float", "double", "short", "int", "long"):
+    for alias in ("half", "float", "double", "short", "int", "long", "cfloat", "cdouble"):
         g[("torch", alias)] = getattr(_dt, alias)
     return g
 

@@ -464,7 +464,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             # -9223372036854775808 is refused too)
             self.error("Integral constant out of range (must fit in a signed 64 bit "
                        "integer)", node)
-        if v is None or isinstance(v, (bool, int, float, str)):
+        if v is None or isinstance(v, (bool, int, float, complex, str)):
             return self.const(v)
         self.error(f"a constant of type {type(v).__name__} is not supported", node)
 
