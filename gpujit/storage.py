@@ -447,7 +447,8 @@ LEGACY = {name: _legacy(name, dt) for name, dt in (
     ("DoubleStorage", _dt.float64), ("FloatStorage", _dt.float32),
     ("HalfStorage", _dt.float16), ("LongStorage", _dt.int64), ("IntStorage", _dt.int32),
     ("ShortStorage", _dt.int16), ("CharStorage", _dt.int8), ("ByteStorage", _dt.uint8),
-    ("BoolStorage", _dt.bool))}
+    ("BoolStorage", _dt.bool), ("ComplexFloatStorage", _dt.complex64),
+    ("ComplexDoubleStorage", _dt.complex128))}
 _LEGACY_BY_DTYPE = {cls.dtype: cls for cls in LEGACY.values()}
 
 

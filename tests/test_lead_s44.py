@@ -508,3 +508,14 @@ def test_from_file_reads_and_maps_as_torch(tmp_path):
     assert torch.from_file(new, shared=True, size=4).tolist() == [0.0] * 4
     assert os.path.getsize(new) == 16
     assert torch.from_file(path, size=2, requires_grad=True).requires_grad
+
+
+def test_complex_storages():
+    import warnings
+    x = torch.tensor([1 + 2j, 3j])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = x.storage()
+    assert x.storage_type() is torch.ComplexFloatStorage and s.type() == "torch.ComplexFloatStorage"
+    assert s[0] == 1 + 2j and s.tolist() == [1 + 2j, 3j]
+    assert torch.ComplexDoubleStorage([1j]).dtype is torch.complex128

@@ -788,4 +788,4 @@ def test_torch_functional_module():
     with pytest.raises(TypeError, match="no implementation found for 'torch.functional.split'"):
         gpujit.split(gpujit.ones(2).as_subclass(Never), 1)
     torch = pytest.importorskip("torch")
-    assert sorted(n for n in torch.functional.__all__ if n != "istft") == sorted(TF.__all__)
+    assert sorted(torch.functional.__all__) == sorted(TF.__all__)   # (istft too: complex)

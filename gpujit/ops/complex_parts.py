@@ -164,7 +164,7 @@ def view_as_complex(xp, self):
     if any(st % (2 * isz) for st in self.strides[:-1]):
         raise RuntimeError("Tensor must have a stride divisible by 2 for all but last "
                            "dimension")
-    from .tensor_flags import _root
+    from ..storage import _root
     from .overlap import _ptr
     if (_ptr(self) - _root(self)[0]) // isz % 2:
         raise RuntimeError("Tensor must have a storage_offset divisible by 2")
