@@ -173,3 +173,53 @@ def test_div_overloads_eager():
     a = x.clone()
     a.div_(2, rounding_mode="floor")
     assert a.tolist() == [2, -3]
+
+
+# ------------------------------------------------------------------ 3. inf / nan in .code
+
+_INF_SOURCE = """
+from typing import List
+
+
+def infs(x: Tensor):
+    l: List[float] = [float("inf"), -float("inf"), float("nan"), 1.0]
+    return (torch.mul(x, float("inf")), torch.clamp(x, float("-inf"), 0.5),
+            x + float("nan"), l)
+"""
+
+_INF_CODE = ["l = [inf, -inf, nan, 1.]",
+             "_0 = (torch.mul(x, inf), torch.clamp(x, -inf, 0.5), torch.add(x, nan), l)",
+             "return _0"]
+
+
+def _check_infs(r):
+    a, b, c, lst = r
+    np.testing.assert_array_equal(a.numpy(), [np.inf, np.nan, -np.inf])   # (0 * inf)
+    assert b.tolist() == [0.5, 0.0, -1.0]
+    assert all(v != v for v in c.tolist())
+    assert lst[:2] == [float("inf"), float("-inf")] and lst[2] != lst[2] and lst[3] == 1.0
+
+
+def test_inf_nan_print_as_torchscript_names(tmp_path):
+    # (TorchScript's printer writes the names inf / nan, which its code reader resolves;
+    # gpujit wrote float("inf"))
+    s = torch.jit.script(_programs(tmp_path, torch, _INF_SOURCE).infs)
+    assert _body(s.code) == _INF_CODE
+    x = torch.tensor([1.0, 0.0, -1.0])
+    _check_infs(s(x))
+    loaded = _round_trip(torch, s)       # (the archive's code compiles back)
+    assert _body(loaded.code) == _INF_CODE
+    _check_infs(loaded(x))
+
+
+def test_inf_nan_code_matches_torch(tmp_path):
+    t = _torch()
+    s = t.jit.script(_programs(tmp_path, t, _INF_SOURCE).infs)
+    assert _body(s.code) == _INF_CODE
+
+
+def test_inf_in_traced_code():
+    x = torch.tensor([1.0, 0.0, -1.0])
+    tr = _quiet_trace(torch, lambda a: torch.clamp(a, float("-inf"), 0.5), (x,))
+    assert _body(tr.code) == ["return torch.clamp(a, -inf, 0.5)"]
+    assert _round_trip(torch, tr)(x).tolist() == [0.5, 0.0, -1.0]
