@@ -827,23 +827,33 @@ def _divisor(other):
                            f"divisor (got shape {shape} for divisor)")
 
 
-@_kernel("aten::div.Tensor_mode")
-def _k_div(self, other, rounding_mode=None):
-    if not _is_sparse(self):
-        raise not_implemented("aten::div.Tensor_mode", other._device)
-    _divisor(other)
-    return _make(self._sp_i, self._sp_v.div(other, rounding_mode=rounding_mode), self.shape,
-                 self._sp_coalesced)
+def _mode(mode):
+    return {"rounding_mode": mode[0]} if mode else {}
 
 
-@_kernel("aten::div_.Tensor_mode")
-def _k_div_(self, other, rounding_mode=None):
-    if not _is_sparse(self):
-        raise not_implemented("aten::div_.Tensor_mode", other._device)
-    _divisor(other)
-    self._sp_v.div_(other, rounding_mode=rounding_mode)
-    self._vc[0] += 1
-    return self
+def _div_kernels(overload):
+    name, name_ = f"aten::div.{overload}", f"aten::div_.{overload}"
+
+    @_kernel(name)
+    def _k_div(self, other, *mode):
+        if not _is_sparse(self):
+            raise not_implemented(name, other._device)
+        _divisor(other)
+        return _make(self._sp_i, self._sp_v.div(other, **_mode(mode)), self.shape,
+                     self._sp_coalesced)
+
+    @_kernel(name_)
+    def _k_div_(self, other, *mode):
+        if not _is_sparse(self):
+            raise not_implemented(name_, other._device)
+        _divisor(other)
+        self._sp_v.div_(other, **_mode(mode))
+        self._vc[0] += 1
+        return self
+
+
+_div_kernels("Tensor")          # (x / 2)
+_div_kernels("Tensor_mode")     # (torch.div(x, 2, rounding_mode=...))
 
 
 _KERNELS["aten::t"] = lambda self: self.t()

@@ -594,7 +594,7 @@ graph(%x : Tensor):
     # (a dtype is its ScalarType number, as TorchScript's .code: float32 is 6)
     assert body_lines(code(ir, "f")) == [
         '  _0 = ops.prim.Show(6, torch.device("cpu"), "a\\"b", None, 1., '
-        '1.0000000000000001e-05, float("inf"), -3, True, [3, 4], '
+        '1.0000000000000001e-05, inf, -3, True, [3, 4], '
         'annotate(List[int], []))',
         "  return _0"]
 
@@ -632,7 +632,7 @@ graph(%x : Tensor):
     # is reached with getattr
     assert body_lines(code(ir, "f")) == [
         '  _0 = getattr(torch, "lambda")(CONSTANTS.c0, CONSTANTS.c1, CONSTANTS.c1)',
-        '  return (_0, ((1, 2.))[-float("inf")])']     # (TorchScript's `(t)[i]`)
+        '  return (_0, ((1, 2.))[-inf])']     # (TorchScript's `(t)[i]`)
 
 
 # ---------------------------------------------------------------------------- names

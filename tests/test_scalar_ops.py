@@ -36,7 +36,7 @@ RESOLVE = """graph(%x : Tensor, %i : int, %j : int, %f : float, %b : bool, %l : 
 
 # (an int < a float: TorchScript's aten::lt.int_float, as torch 2.13 resolves it)
 WANT = ["aten::add.Tensor", "aten::add.Tensor", "aten::add.Tensor", "aten::add.int",
-        "aten::add.float", "aten::add.float", "aten::div.int", "aten::div.Tensor_mode",
+        "aten::add.float", "aten::add.float", "aten::div.int", "aten::div.Tensor",
         "aten::neg.int", "aten::neg", "aten::lt.int_float", "aten::lt.Tensor", "aten::eq.bool",
         "aten::Int.Tensor", "aten::size.int", "aten::size", "aten::len.t",
         "aten::mul.Tensor"]

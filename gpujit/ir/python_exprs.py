@@ -1,7 +1,7 @@
 """The right-hand sides of python_source's statements: how one node prints as a Python
 expression (`torch.add(x, y, alpha=1)`, `self.linear.weight`, `[a, b]`, `x[0]`,
 `ops.prim.unchecked_cast(x, Optional[Tensor])`, ...) and how a constant prints as a literal
-(`float("inf")`, `torch.device("cpu")`, `CONSTANTS.c0` for a tensor). ExpressionPrinter is
+(`inf`, `torch.device("cpu")`, `CONSTANTS.c0` for a tensor). ExpressionPrinter is
 a mixin of python_printer's function printer, which names values and lays out statements
 and blocks."""
 from __future__ import annotations
@@ -325,10 +325,10 @@ class ExpressionPrinter:
             return "True" if v else "False"
         if isinstance(v, float) or (isinstance(v, int) and isinstance(t, T.FloatType)):
             v = float(v)
-            if math.isnan(v):
-                return 'float("nan")'
+            if math.isnan(v):       # (TorchScript's names, which its code reader knows)
+                return "nan"
             if math.isinf(v):
-                return 'float("inf")' if v > 0 else '-float("inf")'
+                return "inf" if v > 0 else "-inf"
             text = format_float(v)
             # (TorchScript writes 1e16 as `10000000000000000`, which would compile back as
             # an int: the code keeps it a float)

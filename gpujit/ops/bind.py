@@ -266,8 +266,11 @@ def bind(namespace: dict, tensor_cls, functional_ns: dict):
             # PyTorch's operators return NotImplemented on a TypeError (x + "a", x == "a":
             # Python's own error, or identity for == and !=), in the op's entry point
             # itself (no wrapping frame): entry_codegen.operator_entry
-            op = getattr(fn, "op", None)
-            assert op is not None and not hasattr(fn, "overloads"), dunder
+            # (an operator is the overload over (self, other) alone: `/` is div.Tensor,
+            # not div.Tensor_mode)
+            op = getattr(fn, "op", None) if not hasattr(fn, "overloads") else next(
+                (d for d in fn.overloads if len(d.schema.arguments) == 2), None)
+            assert op is not None, dunder
             # ("rev", "py": torch's Python-level operators over (self, other) only)
             fn = operator_entry(op, OPERATOR_NAMES.get(dunder, dunder), reflected=how == "rev",
                                 python_level=how in ("rev", "py"))

@@ -210,8 +210,7 @@ RULES = {
     "aten::square": "PowBackward0",
     # a number divided by a tensor: PyTorch multiplies by the reciprocal
     "aten::div.Tensor": _div,
-    "aten::div.Tensor_mode": lambda b, r: _div(b, r) if b.get("rounding_mode") is None
-    else "DivBackward2",
+    "aten::div.Tensor_mode": "DivBackward2",      # (rounding_mode=None given too)
     # (a dim of size 0: torch's chunk runs split_with_sizes of zeros)
     "aten::chunk": lambda b, r: "SplitWithSizesBackward0"
     if b["self"]._data.shape[b.get("dim", 0)] == 0 else "SplitBackward0",
@@ -467,9 +466,7 @@ def _numbers_rule(op, base, overload):
                                                                         complex))}
         if not numbers:
             return None
-        # (the registry's div.Tensor_mode serves div.Tensor: rounding_mode None)
-        plain = base == "div" and b.get("rounding_mode") is None
-        ov = _scalar_overload(base, "Tensor" if plain else overload, numbers)
+        ov = _scalar_overload(base, overload, numbers)
         if ov is None or (f"{base}.{ov}" in NO_PYTHON_BINDING and not SCRIPTED.on):
             return None
         return camel(base) + f"Backward{DERIVATIVE_OVERLOADS[base].index(ov)}"

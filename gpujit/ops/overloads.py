@@ -8,6 +8,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..device import cpu as _cpu
 from . import registry as _reg
+from .number_operands import number_operands as _number_operands
 from .registry import wrap
 
 __all__ = ["match_overload", "make_dispatcher"]
@@ -94,8 +95,13 @@ def _match(ovs, args, kwargs, loose):
             continue
         ok = True
         given = set()
+        # (loose: a Python number for the Tensor parameters PyTorch's parser wraps it for,
+        # torch.div(x, 2, rounding_mode="floor"))
+        numbers = _number_operands(d.schema) if loose else ()
         for p, v in zip(params, args):
-            if not _value_matches(p.type, v, loose):
+            if not (_value_matches(p.type, v, loose) or (
+                    p.name in numbers and isinstance(v, (int, float, complex, np.number))
+                    and not p.type.is_list)):
                 ok = False
                 break
             given.add(p.name)

@@ -348,7 +348,16 @@ _TRUNC_DIV = ("({self} // {other} + where((({self} % {other}) != 0) & "
               "(({self} < 0) ^ ({other} < 0)), 1, 0))")
 
 
-@op("aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode=None) -> Tensor",
+# Two overloads, as PyTorch's: div.Tensor (x / y, torch.div(x, y)) and div.Tensor_mode,
+# whose rounding_mode has no default (torch.div(x, y, rounding_mode=None) records it;
+# TorchScript's printer then keeps `rounding_mode=None`)
+@op("aten::div.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW, inplace=True,
+    promote="float", dtypes=NO_BOOL, opmath_scalars=True, scalar="{self} / {other}")
+def true_div(xp, self, other):
+    return xp.true_divide(self, other)
+
+
+@op("aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor",
     tags=_PW, inplace=True, promote=_div_types, dtypes=NO_BOOL, opmath_scalars=True,
     scalar=f"where({{rounding_mode}} == 'trunc', {_TRUNC_DIV}, where({{rounding_mode}} == "
            f"'floor', {{self}} // {{other}}, {{self}} / {{other}}))")
@@ -797,14 +806,19 @@ def _rsub_grad(grad, alpha):
     return (-grad if alpha == 1 else grad * -alpha), grad
 
 
-@_derivative(div, reads={"self": ("other",), "other": ("self", "other")})
-def _div_grad(grad, self, other, rounding_mode, needs_grad):
-    if rounding_mode is not None:           # trunc / floor: piecewise constant
-        return _zero_grad(grad), _zero_grad(grad)
+@_derivative(true_div, reads={"self": ("other",), "other": ("self", "other")})
+def _true_div_grad(grad, self, other, needs_grad):
     # (div_tensor_other_backward: -grad * ((self / other) / other); (-grad * self) /
     # (other * other) was an ulp off in ~45% of values)
     return (grad / other if needs_grad[0] else None,
             -grad * (self / other / other) if needs_grad[1] else None)
+
+
+@_derivative(div, reads={"self": ("other",), "other": ("self", "other")})
+def _div_grad(grad, self, other, rounding_mode, needs_grad):
+    if rounding_mode is not None:           # trunc / floor: piecewise constant
+        return _zero_grad(grad), _zero_grad(grad)
+    return _true_div_grad(grad, self, other, needs_grad)
 
 
 # (PyTorch records floor_divide -- `x // 2` too -- with its output requiring grad and

@@ -165,6 +165,7 @@ _IDENTITIES = {
     "aten::mul.Tensor": (1, ((0, 1), (1, 0)), None),
     "aten::add.Tensor": (0, ((0, 1), (1, 0)), _alpha_one),
     "aten::sub.Tensor": (0, ((0, 1),), _alpha_one),
+    "aten::div.Tensor": (1, ((0, 1),), None),
     "aten::div.Tensor_mode": (1, ((0, 1),), _no_rounding),
 }
 

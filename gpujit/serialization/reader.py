@@ -429,7 +429,7 @@ def _namespace(loader):
     import gpujit
     from ..jit.script import annotate
     ns = {"torch": gpujit, "Tensor": gpujit.Tensor, "annotate": annotate,
-          "math": math}
+          "math": math, "inf": math.inf, "nan": math.nan}     # (`torch.clamp(x, -inf)`)
     for k in ("List", "Tuple", "Dict", "Optional", "Union", "Any"):
         ns[k] = getattr(typing, k)
     from ..frontend.script import serialized as _ser

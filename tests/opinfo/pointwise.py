@@ -185,11 +185,19 @@ def _div_out(mode):
 
 
 def _div_samples():
+    """div.Tensor's (x / y): no rounding_mode."""
+    return binary_samples(ALL, _div_out(None), rhs=nonzero, bool_operands=True) + [
+        Sample(arr(3, dtype=I32), np.zeros(3, I32)).expect_dtype(G.float32)]  # -> inf/nan
+
+
+def _div_mode_samples():
+    """div.Tensor_mode's: rounding_mode given (None too: true division)."""
     s = []
     for mode in (None, "trunc", "floor"):
         s += binary_samples(NO_BOOL if mode else ALL, _div_out(mode), rhs=nonzero,
                             rounding_mode=mode, bool_operands=mode is None)
-    s += [Sample(arr(3, dtype=I32), np.zeros(3, I32)).expect_dtype(G.float32),  # -> inf/nan
+    s += [Sample(arr(3, dtype=I32), np.zeros(3, I32), rounding_mode=None
+                 ).expect_dtype(G.float32),
           Sample(np.array([-7, 7, -8, 9], I64), np.array([2, -2, 3, 3], I64),
                  rounding_mode="trunc").expect_dtype(G.int64),
           Sample(np.array([-7.5, 7.5], F32), -2.0, rounding_mode="floor")]
@@ -261,14 +269,16 @@ ARITH = [
         lambda a, b, alpha=1: _sub_ref(b, a, alpha)),
     info("aten::mul.Tensor", binary_samples(ALL, _same), np.multiply,
          errors=[shape_error(arr(2, 3), arr(4))]),
-    info("aten::div.Tensor_mode", _div_samples(), _div_ref,
+    info("aten::div.Tensor", _div_samples(), _div_ref,
+         errors=[shape_error(arr(2, 3), arr(4))]),
+    info("aten::div.Tensor_mode", _div_mode_samples(), _div_ref,
          errors=[ErrorSample(arr(3), arr(3), rounding_mode="round", exc=RuntimeError,
                              match="rounding_mode"),
                  ErrorSample(arr(3, dtype=I32), 0, rounding_mode="floor",
                              exc=ZeroDivisionError),
                  ErrorSample(arr(3, dtype=I32), np.array([1, 0, 1], I32),
                              rounding_mode="trunc", exc=ZeroDivisionError),
-                 shape_error(arr(2, 3), arr(4))]),
+                 shape_error(arr(2, 3), arr(4), rounding_mode="floor")]),
 ]
 for _name, _ref in (("floor_divide", lambda a, b: np.floor(_true_div(a, b))),
                     ("remainder.Tensor", _mod_ref), ("fmod.Tensor", _fmod_ref)):
