@@ -49,7 +49,7 @@ def _programs(tmp_path, tr, source):
     _n[0] += 1
     name = f"trace_s44b_prog{_n[0]}"
     path = tmp_path / f"{name}.py"
-    path.write_text(f"import {tr.__name__} as torch\nfrom torch import Tensor\n" + source)
+    path.write_text(f"import {tr.__name__} as torch\nfrom {tr.__name__} import Tensor\n" + source)
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
