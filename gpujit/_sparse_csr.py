@@ -241,17 +241,7 @@ class SparseCsrTensor(Tensor):
             return self.to_sparse_coo()
         return _to_layout(self, layout, blocksize, dense_dim)
 
-    def to_sparse_csr(self, dense_dim=None):
-        return _to_layout(self, _dt.sparse_csr, None, dense_dim)
-
-    def to_sparse_csc(self, dense_dim=None):
-        return _to_layout(self, _dt.sparse_csc, None, dense_dim)
-
-    def to_sparse_bsr(self, blocksize, dense_dim=None):
-        return _to_layout(self, _dt.sparse_bsr, blocksize, dense_dim)
-
-    def to_sparse_bsc(self, blocksize, dense_dim=None):
-        return _to_layout(self, _dt.sparse_bsc, blocksize, dense_dim)
+    # (to_sparse_csr / csc / bsr / bsc: the module's functions, bound below the class)
 
     def _like(self, crow, col, v, size=None, layout=None):
         return _make_csr(crow, col, v, self._sp_size if size is None else size,
@@ -586,6 +576,10 @@ def to_sparse_bsc(self, blocksize, dense_dim=None):
     """x.to_sparse_bsc(blocksize): the blocks holding nonzero entries, by block column."""
     return _to_layout(self, _dt.sparse_bsc, blocksize, dense_dim)
 
+
+for _f in (to_sparse_csr, to_sparse_csc, to_sparse_bsr, to_sparse_bsc):
+    setattr(SparseCsrTensor, _f.__name__, _f)   # (a compressed tensor converts as a dense one)
+del _f
 
 _PARTS = {_dt.sparse_csr: ("crow_indices", "col_indices"),
           _dt.sparse_csc: ("ccol_indices", "row_indices"),
