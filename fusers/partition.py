@@ -52,12 +52,60 @@ def fuse(graph, *, min_group_size=2) -> list:
             or min_group_size < 1:
         raise ValueError(f"min_group_size must be a positive int, got {min_group_size!r}")
     functionalize_inplace(graph)
+    place_scalar_constants(graph)
     to_constant_chunks(graph)
     to_fused_concats(graph)
     groups = _Partitioner(graph, min_group_size).run()
     restore(graph)              # the chunks and cats no group took
     restore_unfused_writes(graph)   # the in-place ops no group took
     return groups
+
+
+def _zero_dim_cpu_constant(v):
+    """The value of a prim::Constant holding a 0-dim CPU tensor (a traced Python number, as
+    torch's tracer records `x // 2`), else None."""
+    n = v.node
+    if n.kind != "prim::Constant" or not isinstance(v.type, TensorType):
+        return None
+    t = n.attrs.get("value")
+    if getattr(t, "ndim", None) != 0 or getattr(getattr(t, "device", None), "type", None) \
+            != "cpu" or t.requires_grad:
+        return None
+    return t
+
+
+def place_scalar_constants(graph) -> None:
+    """A 0-dim CPU tensor constant read by a pointwise op on a CUDA device is given to it
+    as a 0-dim tensor on that device (one copy per constant and device): eagerly PyTorch
+    takes the CPU scalar tensor there with the same promotion as a 0-dim tensor of the
+    op's device, and the fuser puts ops on one device only, so the CPU constant kept
+    `x // 2`, `torch.div(x, 2, rounding_mode=...)`, `torch.add(2, x)` of a CUDA trace
+    out of the fusion groups."""
+    placed = {}
+    for node in list(graph.walk()):
+        op = node.op
+        if op is None or not op.is_pointwise:
+            continue
+        devices = {v.type.device for v in list(node.inputs) + list(node.outputs)
+                   if isinstance(v.type, TensorType) and v.type.device is not None
+                   and v.type.device.type == "cuda"}
+        if len(devices) != 1:
+            continue
+        dev = devices.pop()
+        for i, v in enumerate(node.inputs):
+            t = _zero_dim_cpu_constant(v)
+            if t is None:
+                continue
+            key = (v, dev, node.owning_block)    # (defined where its first reader is)
+            if key not in placed:
+                moved = t.to(dev)
+                with graph.inserting_before(node):
+                    placed[key] = graph.insert_constant(moved, TensorType.of(moved),
+                                                        v.node.source_range)
+            node.replace_input(i, placed[key])
+    for v, _, _ in placed:
+        if not v.uses:
+            v.node.destroy()
 
 
 def _free_inputs(node):

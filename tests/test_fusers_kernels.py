@@ -109,3 +109,38 @@ def test_cuda_kernels_on_the_gpu():
         np.testing.assert_allclose(out.get(), reference(x, y, 0.5), rtol=2e-6, atol=2e-6)
     assert [s.kind for s in group.specializations] == ["STATIC", "DYNAMIC"]
     assert group.fallback_calls == 0 and group.kernel_failures == 0
+
+
+def _scalar_tensor_constants(x):
+    import gpujit
+    return x * gpujit.tensor(2.5) + gpujit.tensor(1.0) - x.sigmoid()
+
+
+@pytest.mark.cuda
+def test_zero_dim_cpu_tensor_constants_fuse_into_cuda_groups():
+    # a trace's 0-dim CPU tensor constants (torch.tensor(2.5)) read by ops on a CUDA tensor:
+    # eagerly they promote as 0-dim tensors of the op's device; the fuser now reads them
+    # as such (fusers.partition.place_scalar_constants) instead of leaving the ops unfused
+    # for "mixed devices"
+    import warnings
+    import gpujit
+    x = gpujit.arange(8.0, device="cuda")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = gpujit.jit.trace(_scalar_tensor_constants, (x,))
+    for _ in range(3):
+        y = t(x)
+    assert y.cpu().tolist() == _scalar_tensor_constants(x.cpu()).tolist()
+    g = str(t.graph_for(x))
+    assert "device=cpu" not in g
+    body = g.split("with prim::TensorExprGroup_0")[1]
+    for kind in ("aten::mul", "aten::add", "aten::sub", "aten::sigmoid"):
+        assert kind in body, (kind, g)
+    xi = (gpujit.arange(8) - 3).to("cuda")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ti = gpujit.jit.trace(lambda v: v * gpujit.tensor(2.5) + 1, (xi,))
+    for _ in range(3):
+        yi = ti(xi)
+    want = (gpujit.arange(8) - 3) * gpujit.tensor(2.5) + 1
+    assert yi.dtype is want.dtype and yi.cpu().tolist() == want.tolist()
