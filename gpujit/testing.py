@@ -33,10 +33,11 @@ _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5),
 
 class _Leaf:
     """One tensor-like value on the host, with the dtype and device it came with."""
-    __slots__ = ("array", "dtype", "device", "scalar")
+    __slots__ = ("array", "dtype", "device", "scalar", "tensor")
 
-    def __init__(self, array, dtype, device, scalar=False):
+    def __init__(self, array, dtype, device, scalar=False, tensor=False):
         self.array, self.dtype, self.device, self.scalar = array, dtype, device, scalar
+        self.tensor = tensor        # a gpujit or torch Tensor (not an array, not a number)
 
     @property
     def dtype_name(self):
@@ -55,7 +56,7 @@ def _leaf(x):
     from .tensor import Tensor
     if isinstance(x, Tensor):
         a = x._data
-        return _Leaf(a if x._device is _cpu else a.get(), x._dtype, x._device)
+        return _Leaf(a if x._device is _cpu else a.get(), x._dtype, x._device, tensor=True)
     if isinstance(x, (np.ndarray, np.generic)):
         a = np.asarray(x)
         return _Leaf(a, _gp_dtype(a.dtype), _cpu)
@@ -66,8 +67,8 @@ def _leaf(x):
         dev = _device(str(t.device)) if t.device.type in ("cpu", "cuda") else _cpu
         name = str(t.dtype).rpartition(".")[2]
         if name == "bfloat16":
-            return _Leaf(t.float().cpu().numpy(), name, dev)
-        return _Leaf(t.cpu().numpy(), _gp_dtype(name), dev)
+            return _Leaf(t.float().cpu().numpy(), name, dev, tensor=True)
+        return _Leaf(t.cpu().numpy(), _gp_dtype(name), dev, tensor=True)
     if isinstance(x, bool):
         return _Leaf(np.asarray(x), _dt.bool, _cpu, scalar=True)
     if isinstance(x, int):
@@ -97,10 +98,13 @@ def _fmt_path(path):
 
 
 def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=False,
-                 check_dtype=False, check_device=False, msg=None):
+                 check_dtype=True, check_device=True, msg=None):
     """Assert that `actual` and `expected` are close: |actual - expected| <= atol +
     rtol * |expected| elementwise, with PyTorch's per-dtype default tolerances taken from
-    the less precise of the two dtypes. Raises AssertionError with a report of how many
+    the less precise of the two dtypes. As PyTorch's, two tensors must also have one dtype
+    and device (check_dtype / check_device), two numbers one type; a tensor may also be
+    compared with a NumPy array, a (nested) list or a number (values only), which
+    PyTorch's refuses. Raises AssertionError with a report of how many
     elements differ, the greatest absolute and relative differences and where they are.
 
     `msg` replaces the report (a str) or rewrites it (a callable taking the report)."""
@@ -166,6 +170,11 @@ def _compare(actual, expected, path, rtol, atol, equal_nan, check_dtype, check_d
     _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_device)
 
 
+def _number_type(leaf):
+    return {"bool": "<class 'bool'>", "int64": "<class 'int'>"}.get(leaf.dtype_name,
+                                                                   "<class 'float'>")
+
+
 def _sparse_layout(x):
     from .tensor import Tensor
     from .dtypes import strided
@@ -216,11 +225,18 @@ def _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_devi
     if a.shape != e.shape:
         fail(f"The values for attribute 'shape' do not match: {_size(a.shape)} != "
              f"{_size(e.shape)}.")
-    if check_device and la.device is not le.device:
+    # (devices and dtypes are compared between two tensors, and dtypes between two numbers,
+    # as PyTorch's pairs do; a tensor against a NumPy array, a list or a number — which
+    # PyTorch refuses to compare — is gpujit's extension and compares values only)
+    tensors = la.tensor and le.tensor
+    if check_device and tensors and la.device != le.device:
         fail(f"The values for attribute 'device' do not match: {la.device} != {le.device}.")
     if check_dtype and la.dtype_name != le.dtype_name:
-        fail(f"The values for attribute 'dtype' do not match: {_dtype_str(la.dtype)} != "
-             f"{_dtype_str(le.dtype)}.")
+        if tensors:
+            fail(f"The values for attribute 'dtype' do not match: {_dtype_str(la.dtype)} != "
+                 f"{_dtype_str(le.dtype)}.")
+        if la.scalar and le.scalar:
+            fail(f"The (d)types do not match: {_number_type(la)} != {_number_type(le)}.")
     if rtol is None:
         rtol, atol = default_tolerances(la.dtype, le.dtype)
     ct = np.result_type(a.dtype, e.dtype)

@@ -82,7 +82,7 @@ def test_tolerances_come_from_the_less_precise_dtype():
     assert default_tolerances(gpujit.int64, gpujit.bool) == (0.0, 0.0)
     # 1e-6 relative is fine for float32 against float64, not for float64 alone
     x64 = t([1.0], dtype=gpujit.float64)
-    assert_close(t([1.000001]), x64)
+    assert_close(t([1.000001]), x64, check_dtype=False)
     assert "up to 1e-07 allowed" in failure(t([1.000001], dtype=gpujit.float64), x64)
     # float16 tolerances
     assert_close(t([1.0005], dtype=gpujit.float16), t([1.0], dtype=gpujit.float16))
@@ -109,12 +109,33 @@ def test_shape_dtype_device_checks():
     assert failure(t([1.0, 2.0]), t([1.0, 2.0, 3.0])) == (
         "The values for attribute 'shape' do not match: gpujit.Size([2]) != "
         "gpujit.Size([3]).")
-    # dtype differences pass by default and are reported when asked for
-    assert_close(t([1.0]), t([1.0], dtype=gpujit.float64))
-    assert failure(t([1.0]), t([1.0], dtype=gpujit.float64), check_dtype=True) == (
+    # dtype differences of two tensors fail by default, as PyTorch's (they passed before:
+    # a float32 result checked against a float64 expectation was silently accepted)
+    assert failure(t([1.0]), t([1.0], dtype=gpujit.float64)) == (
         "The values for attribute 'dtype' do not match: gpujit.float32 != gpujit.float64.")
-    assert_close(t([1.0]), np.array([1.0], dtype=np.float32), check_dtype=True,
-                 check_device=True)
+    assert_close(t([1.0]), t([1.0], dtype=gpujit.float64), check_dtype=False)
+    assert failure(1, 1.0) == "The (d)types do not match: <class 'int'> != <class 'float'>."
+    assert_close(1, 1.0, check_dtype=False)
+    # a tensor against an array / list / number (gpujit's extension): values only
+    assert_close(t([1.0]), np.array([1.0], dtype=np.float64))
+    assert_close(t([1.0]), [1.0])
+
+
+def test_assert_close_defaults_equal_torch():
+    torch = pytest.importorskip("torch")
+    import inspect
+    ps = inspect.signature(torch.testing.assert_close).parameters
+    mine = inspect.signature(assert_close).parameters
+    for name in ("check_dtype", "check_device", "equal_nan", "rtol", "atol"):
+        assert mine[name].default == ps[name].default, name
+    for a, b in ((torch.ones(2), torch.ones(2, dtype=torch.float64)), (1, 1.0)):
+        with pytest.raises(AssertionError) as want:
+            torch.testing.assert_close(a, b)
+        ga = gpujit.tensor(a.numpy()) if hasattr(a, "numpy") else a
+        gb = gpujit.tensor(b.numpy()) if hasattr(b, "numpy") else b
+        with pytest.raises(AssertionError) as got:
+            assert_close(ga, gb)
+        assert str(got.value).replace("gpujit.", "torch.") == str(want.value)
 
 
 def test_nested_structures_name_the_failing_item():
