@@ -389,7 +389,7 @@ def assert_consistent(fn, *inputs, rtol=None, atol=None):
             raise AssertionError(f"the CUDA run{which} returned tensors that are not on "
                                  f"CUDA: {where}")
         assert_close(results[gpu][k], results[_cpu][k], rtol=rtol, atol=atol,
-                     check_dtype=True, equal_nan=True,
+                     check_dtype=True, check_device=False, equal_nan=True,
                      msg=lambda m: f"CUDA result{which} (actual) differs from CPU result "
                      f"(expected):\n\n" + m)
 
