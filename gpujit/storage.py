@@ -236,7 +236,7 @@ class TypedStorage(_StorageCommon):
     default dtype), `TypedStorage([1.0, 2.0], dtype=)`, `TypedStorage(wrap_storage=u,
     dtype=)` over an UntypedStorage, or a tensor's (`x.storage()`)."""
 
-    def __init__(self, *args, device=None, dtype=None, wrap_storage=None, _internal=False):
+    def __init__(self, *args, device=None, dtype=None, wrap_storage=None):
         self.dtype = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
         if wrap_storage is not None:
             if args:

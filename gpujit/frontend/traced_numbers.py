@@ -90,19 +90,24 @@ def _operand(x, t):
     import numpy as np
     from .. import dtypes as _dt
     from ..device import cpu
-    from .tracer import _Active
     if isinstance(x, bool):
         dt = _dt.bool
     elif isinstance(x, int):
         dt = _dt.int64
     else:
         dt = t.dtype if t.dtype.is_floating_point else _dt.get_default_dtype()
-    c = _reg.wrap(np.asarray(x, dtype=dt.np), dt, cpu)
+    return _own_constant(_reg.wrap(np.asarray(x, dtype=dt.np), dt, cpu))
+
+
+def _own_constant(c):
+    """c, a tensor the trace made for a Python number, registered as the trace's own
+    constant (no TracerWarning; kept alive so its id stays its own while the trace runs)."""
+    from .tracer import _Active
     s = _Active.session
     s.announced.add(id(c))
     s.own_constants.add(id(c))
     for rec in s.recorders:
-        rec.keep.append(c)      # (its id stays its own while the trace runs)
+        rec.keep.append(c)
     return c
 
 
@@ -113,14 +118,7 @@ def wrapped_complex(x):
     import numpy as np
     from .. import dtypes as _dt
     from ..device import cpu
-    from .tracer import _Active
-    c = _reg.wrap(np.asarray(x, dtype=np.complex128), _dt.complex128, cpu)
-    s = _Active.session
-    s.announced.add(id(c))
-    s.own_constants.add(id(c))
-    for rec in s.recorders:
-        rec.keep.append(c)      # (its id stays its own while the trace runs)
-    return c
+    return _own_constant(_reg.wrap(np.asarray(x, dtype=np.complex128), _dt.complex128, cpu))
 
 
 def _traced_result(r):
