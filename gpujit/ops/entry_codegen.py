@@ -490,7 +490,12 @@ def _gen_generic(op, fname, consts, hook=None):
     elif len(rets) == 0:
         L.append("    return None")
     else:
-        items = ", ".join(_wrap_ret(rt, f"r[{i}]", s, names, c) for i, rt in enumerate(rets))
+        items = [_wrap_ret(rt, f"r[{i}]", s, names, c) for i, rt in enumerate(rets)]
+        if "undefined_results" in op.tags:
+            # an undefined Tensor result (aten::_native_multi_head_attention's weights when
+            # not asked for) is None, as PyTorch's Python binding gives it
+            items = [f"(None if r[{i}] is None else {e})" for i, e in enumerate(items)]
+        items = ", ".join(items)
         if op.namedtuple is not None:
             L.append(f"    return _nt({items})")
         else:

@@ -53,6 +53,7 @@ TAGS = frozenset({"pointwise", "reduction", "view", "inplace", "random", "nondet
                   "returns_input",  # a view op that may hand back its input itself (flatten)
                   "untracked_view",  # results share self's memory, no views to autograd
                   #                    (unsafe_split; registry.wrap_untracked)
+                  "undefined_results",  # a Tensor result may be undefined: None
                   "out"})           # out= variants (out_variants.py)
 
 OPS: dict = {}           # qualified name 'aten::add.Tensor' -> OpDef

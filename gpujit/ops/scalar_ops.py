@@ -1038,6 +1038,19 @@ def is_grad_enabled(xp):
 PYTHON_VALUED.add("aten::is_grad_enabled")
 
 
+@op("aten::is_autocast_enabled() -> bool", meta=_META["bool"], function=False, method=False,
+    tags={"nondeterministic"})      # (never folded: the region changes)
+def is_autocast_enabled(xp):
+    """Scripted `torch.is_autocast_enabled()` (no device: CUDA's, as PyTorch's): whether
+    an autocast region is active when the call runs (nn.MultiheadAttention's fast-path
+    check in archives torch.jit.save wrote)."""
+    from ..amp.autocast_mode import is_autocast_enabled as enabled
+    return enabled("cuda")
+
+
+PYTHON_VALUED.add("aten::is_autocast_enabled")
+
+
 @op("aten::set_grad_enabled(bool val) -> ()", meta=lambda val: None, function=False,
     method=False, tags={"nondeterministic"})     # (never folded, merged or dropped)
 def set_grad_enabled(xp, val):

@@ -337,7 +337,11 @@ def _codecs_encode(s, encoding="latin1"):
     return codecs.encode(s, encoding)
 
 
-class _Unpickler(pickle.Unpickler):
+class UnpicklerMixin:
+    """torch.save's tensors, storages and globals for an Unpickler class: pickle's C
+    Unpickler (_Unpickler below) or its Python one (TorchScript archives, whose pickles
+    need a REDUCE of their own: serialization/torch_archive.py)."""
+
     def __init__(self, file, archive, restore, weights_only):
         super().__init__(file, encoding="utf-8")
         self._archive, self._restore, self._weights_only = archive, restore, weights_only
@@ -377,6 +381,10 @@ class _Unpickler(pickle.Unpickler):
                                  count=int(numel)).astype(dt)
             self._loaded[key] = self._restore(_LoadedStorage(flat, _cpu()), str(location))
         return self._loaded[key]
+
+
+class _Unpickler(UnpicklerMixin, pickle.Unpickler):
+    pass
 
 
 def _cpu():
@@ -457,8 +465,12 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                 "_use_new_zipfile_serialization=False are not supported")
         fh.seek(0)
         with zipfile.ZipFile(fh) as z:
-            if any(n.endswith("/manifest.json") and n.count("/") == 1 for n in z.namelist()) \
-                    and not any(n.endswith("/data.pkl") for n in z.namelist()):
+            from .torch_archive import is_torch_archive
+            names = z.namelist()
+            top = {n.split("/", 1)[0] for n in names if "/" in n}
+            if (any(n.endswith("/manifest.json") and n.count("/") == 1 for n in names)
+                    and not any(n.endswith("/data.pkl") for n in names)) or \
+                    (len(top) == 1 and is_torch_archive(names, next(iter(top)))):
                 warnings.warn("'gpujit.load' received a zip file that looks like a "
                               "TorchScript archive dispatching to 'gpujit.jit.load' (call "
                               "'gpujit.jit.load' directly to silence this warning)",

@@ -2,7 +2,7 @@
 code is parsed (only `def`s are accepted), its functions are made from the compiled code
 objects without being called, and the script frontend compiles them; tensors come from
 .npy entries read with allow_pickle=False; every entry is checked against the manifest's
-SHA-256."""
+SHA-256. Archives PyTorch's torch.jit.save wrote are read by torch_archive.py."""
 from __future__ import annotations
 
 import ast
@@ -469,18 +469,18 @@ def load(f, map_location=None, _extra_files=None):
             raise ArchiveError(f"{label} is not a gpujit archive (expected one top folder, "
                                f"found {sorted(prefixes)[:4]})")
         prefix = prefixes.pop()
+        from . import torch_archive
+        if f"{prefix}/manifest.json" not in names and \
+                torch_archive.is_torch_archive(names, prefix):     # torch.jit.save's
+            return torch_archive.load(z, prefix, label, map_location, _extra_files)
         try:
             version = z.read(f"{prefix}/version").decode().strip()
             raw = z.read(f"{prefix}/manifest.json")
         except KeyError as e:
-            if f"{prefix}/data.pkl" in names or any(n.startswith(f"{prefix}/code/")
-                                                    for n in names):
+            if f"{prefix}/data.pkl" in names:
                 raise ArchiveError(
-                    f"{label} is a TorchScript archive written by PyTorch: gpujit loads "
-                    "only archives gpujit.jit.save wrote (its code is TorchScript's "
-                    "serialized Python and its tensors PyTorch's pickles). Save the "
-                    "model's state_dict with torch.save, load it with gpujit.load into "
-                    "the same module built with gpujit, and script that") from None
+                    f"{label} holds no code: it is a file torch.save / gpujit.save wrote "
+                    f"(load it with gpujit.load)") from None
             raise ArchiveError(f"{label} is not a gpujit archive ({e.args[0]})") from None
         except (zipfile.BadZipFile, OSError, EOFError) as e:
             raise ArchiveError(f"{label} is damaged or truncated ({e})") from None

@@ -501,6 +501,10 @@ class ContainerMixin:
         loads back. None when aten::<name> is no container op or a registry op takes
         the arguments (`torch.add(x, 1)` stays a Tensor add)."""
         from ...runtime.interpreter import CONTAINER_OPS
+        if name in ("any", "all") and len(args) == 1 and isinstance(args[0].type,
+                                                                     T.ListType):
+            # `torch.all(xs)`: TorchScript's aten::all.bool / all.int ... of `all(xs)`
+            return self.any_all(args, name == "any", {}, node)
         kind = f"aten::{name}"
         if kind not in CONTAINER_OPS or not args or isinstance(args[0].type, T.TensorType) \
                 or (any(isinstance(a.type, T.TensorType) for a in args) and not isinstance(

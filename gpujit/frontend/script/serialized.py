@@ -126,6 +126,9 @@ _RULES = {
 }
 
 
+_ATEN_SPELLED = {"prim::is_nested": "aten::is_nested"}    # (`x.is_nested`)
+
+
 _IDENTITY = {"__is__": "aten::__is__", "__isnot__": "aten::__isnot__",
              "__contains__": "aten::__contains__", "wait": "aten::wait"}
 
@@ -190,6 +193,11 @@ def compile_prim_call(c, fn: PrimFunction, node: ast.Call):
         return c.contains(c.expr(node.args[0]), c.expr(node.args[1]), node)
     rule = _RULES.get(kind)
     from ...ops import registry as _reg
+    if kind in _ATEN_SPELLED and not node.keywords:
+        # a prim:: node of TorchScript that is an aten:: op of gpujit's registry
+        kind = _ATEN_SPELLED[kind]
+        return c.emit_call(list(_reg.OVERLOADS[kind]), [c.expr(a) for a in node.args], {},
+                           node, kind)
     if rule is None and kind in _reg.OVERLOADS and not node.keywords:
         # a registry op named prim:: (prim::index of a Device): chosen by the arguments
         return c.emit_call(list(_reg.OVERLOADS[kind]), [c.expr(a) for a in node.args], {},

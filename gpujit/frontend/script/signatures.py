@@ -60,8 +60,10 @@ def _signature(fn, self_type=None):
                 f"gpujit.script does not support {star}{p.name} parameters "
                 f"(in {fn.__name__})", src.param_range(p.name) if src else None,
                 hint="give every parameter a name, or pass a List / Dict")
-    user_code = not (getattr(fn, "__module__", None) or "").startswith("gpujit.")
-    for p in plist:       # (gpujit's own functional code never mutates its defaults)
+    user_code = not (getattr(fn, "__module__", None) or "").startswith("gpujit.") and \
+        getattr(fn, "__module__", None) != "__archive__"
+    for p in plist:       # (gpujit's own functional code and the code of archives, where
+        #                    TorchScript writes `padding: List[int]=[0, 0]`, never mutate them)
         if user_code and isinstance(p.default, (list, dict, set)):
             raise FrontendError(
                 f"Mutable default parameters are not supported because Python binds them "

@@ -1,0 +1,514 @@
+"""gpujit.jit.load of the archives PyTorch's torch.jit.save writes (scripted and traced
+modules, saved script functions), so that a TorchScript model saved by PyTorch runs on
+gpujit without its Python source.
+
+Such an archive holds `data.pkl` (the module tree: each module pickled as an object of its
+class `__torch__.<qualified name>` whose state is a dict of attributes, tensors as
+`torch._utils._rebuild_tensor_v2` over storages in `data/`), `constants.pkl` (the tensors
+the code names `CONSTANTS.c<k>`, storages in `constants/`), `code/__torch__/**.py` (every
+class and function as TorchScript's serialized Python: `class Linear(Module):` with its
+`__parameters__`, `__buffers__`, attribute annotations, `Final` constants and methods) and
+`extra/` files.
+
+Nothing in the archive runs as Python: the pickle is read by gpujit's restricted
+unpickler (only tensors, storages, containers and the archive's own classes, whose objects
+are plain records here), the code is parsed with `ast` and only `class` / `def` statements
+are accepted; each function is made from its compiled code object without being called,
+its default values are literals, and gpujit's script frontend compiles it. The module tree
+is rebuilt as gpujit modules and scripted, so the result is a RecursiveScriptModule as
+gpujit.jit.load gives for its own archives. What PyTorch archives can hold and gpujit
+refuses, in words: objects with their own __getstate__ / __setstate__, custom C++ classes
+(`__torch__.torch.classes`), dtypes gpujit lacks.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import io
+import linecache
+import types
+import zipfile
+
+from ..ir import types as T
+from .archive import ArchiveError
+
+__all__ = ["is_torch_archive", "load"]
+
+
+def is_torch_archive(names, prefix) -> bool:
+    """Is the zip (its entry names, its one top folder) an archive torch.jit.save wrote?"""
+    return f"{prefix}/data.pkl" in names and any(
+        n.startswith(f"{prefix}/code/__torch__") for n in names)
+
+
+# ---------------------------------------------------------------------- pickled records
+
+class _Record:
+    """An object of one of the archive's classes as the pickle gives it: its class's
+    qualified name and its state (the dict of attributes)."""
+    qualified = "?"
+
+    def __init__(self, *args):
+        self.state = None
+
+    def __setstate__(self, state):
+        self.state = state
+
+
+def _restore_type_tag(value, type_str):
+    """torch.jit._pickle.restore_type_tag: a list / dict with its element types' text
+    (the attribute's annotation says the type here)."""
+    return value
+
+
+def _identity_list(data):
+    return list(data)
+
+
+_JIT_PICKLE = {"restore_type_tag": _restore_type_tag, "build_intlist": _identity_list,
+               "build_floatlist": _identity_list, "build_boollist": _identity_list,
+               "build_doublelist": _identity_list, "build_tensorlist": _identity_list}
+
+
+class _EnumValue:
+    """An enum member as the pickle gives it (its class, then its value)."""
+
+    def __init__(self, qualified, value):
+        self.qualified, self.value = qualified, value
+
+
+def _unpickle(archive, rel, storage_dir):
+    """The object pickled in entry rel, its storages read from storage_dir/."""
+    import pickle
+    from .pickled import UnpicklerMixin, _restore_location
+
+    records = {}
+
+    class Unpickler(UnpicklerMixin, pickle._Unpickler):
+        dispatch = dict(pickle._Unpickler.dispatch)
+
+        def load_reduce(self):
+            # TorchScript pickles an enum member as its class and its bare value
+            args = self.stack.pop()
+            func = self.stack[-1]
+            if isinstance(func, type) and issubclass(func, _Record) and \
+                    not isinstance(args, tuple):
+                self.stack[-1] = _EnumValue(func.qualified, args)
+                return
+            self.stack[-1] = func(*args)
+        dispatch[pickle.REDUCE[0]] = load_reduce
+
+        def find_class(self, module, name):
+            if module == "__torch__" or module.startswith("__torch__."):
+                q = f"{module}.{name}"
+                if q.startswith("__torch__.torch.classes."):
+                    raise ArchiveError(f"{archive.label}: the archive holds an object of the "
+                                       f"custom C++ class {q[len('__torch__.'):]}, which "
+                                       f"gpujit cannot load")
+                cls = records.get(q)
+                if cls is None:
+                    cls = records[q] = type(name, (_Record,), {"qualified": q})
+                return cls
+            if module == "torch.jit._pickle" and name in _JIT_PICKLE:
+                return _JIT_PICKLE[name]
+            return super().find_class(module, name)
+
+    data = archive.read(rel)
+    up = Unpickler(io.BytesIO(data), archive.storages(storage_dir),
+                   _restore_location(archive.map_location), weights_only=True)
+    try:
+        return up.load()
+    except ArchiveError:
+        raise
+    except Exception as e:
+        raise ArchiveError(f"{archive.label}: {rel} cannot be read ({type(e).__name__}: "
+                           f"{e})") from None
+
+
+class _StorageReader:
+    """What pickled._Unpickler reads storages through: `data/<key>` of the archive,
+    redirected to the folder the pickle's storages live in."""
+
+    def __init__(self, archive, folder):
+        self.archive, self.folder = archive, folder
+        self.byteorder = archive.byteorder
+
+    def read(self, rec):
+        key = rec.split("/", 1)[1]
+        return self.archive.read(f"{self.folder}/{key}")
+
+
+# ---------------------------------------------------------------------- code
+
+class _ClassInfo:
+    """A class of the archive's code: its kind (module, class, namedtuple, enum,
+    interface), parameters and buffers, attribute annotations, Final constants, methods."""
+
+    def __init__(self, qualified, cdef, filename):
+        self.qualified, self.cdef, self.filename = qualified, cdef, filename
+        self.name = cdef.name
+        bases = [ast.unparse(b) for b in cdef.bases]
+        self.kind = {"Module": "module", "NamedTuple": "namedtuple", "Enum": "enum",
+                     "Interface": "interface", "ModuleInterface": "interface"}.get(
+            bases[0] if bases else "", "class" if not bases else None)
+        if self.kind is None or len(bases) > 1:
+            raise ArchiveError(f"{filename} line {cdef.lineno}: class {cdef.name} has bases "
+                               f"{bases}, which a TorchScript archive does not write")
+        self.module_interface = bases == ["ModuleInterface"]
+        self.parameters, self.buffers = [], []
+        self.annotations = {}        # attribute -> annotation AST
+        self.finals = {}             # Final attribute -> (annotation AST, value AST)
+        self.members = []            # enum members: (name, value AST)
+        self.methods = []            # FunctionDef nodes
+        for stmt in cdef.body:
+            self._statement(stmt)
+
+    def _statement(self, stmt):
+        if isinstance(stmt, ast.FunctionDef):
+            self.methods.append(stmt)
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            ann = stmt.annotation
+            if isinstance(ann, ast.Subscript) and ast.unparse(ann.value) == "Final":
+                if stmt.value is None:
+                    raise self._bad(stmt, "a Final attribute without a value")
+                self.finals[stmt.target.id] = (ann.slice, stmt.value)
+            else:
+                self.annotations[stmt.target.id] = ann
+        elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            tgt = stmt.targets[0]
+            if isinstance(tgt, ast.Name) and tgt.id in ("__parameters__", "__buffers__"):
+                names = _literal(stmt.value, self.filename)
+                getattr(self, tgt.id.strip("_")).extend(names)
+            elif isinstance(tgt, ast.Subscript) and ast.unparse(tgt.value) == \
+                    "__annotations__" and isinstance(tgt.slice, ast.Constant):
+                self.annotations[tgt.slice.value] = stmt.value   # `__annotations__["0"] = T`
+            elif isinstance(tgt, ast.Name) and self.kind == "enum":
+                self.members.append((tgt.id, stmt.value))
+            else:
+                raise self._bad(stmt, ast.unparse(stmt)[:60])
+        elif isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and
+                                             isinstance(stmt.value, ast.Constant)):
+            pass
+        else:
+            raise self._bad(stmt, type(stmt).__name__)
+
+    def _bad(self, stmt, what):
+        return ArchiveError(f"{self.filename} line {stmt.lineno}: class {self.name}: "
+                            f"{what} is not something a TorchScript archive writes")
+
+
+def _literal(node, filename):
+    """A default value or a Final constant: a literal (numbers, strings, None, tuples and
+    lists of them, inf / nan), never evaluated code."""
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        pass
+    text = ast.unparse(node)
+    special = {"inf": float("inf"), "-inf": float("-inf"), "nan": float("nan")}
+    if text in special:
+        return special[text]
+    if isinstance(node, (ast.Tuple, ast.List)):
+        vals = [_literal(e, filename) for e in node.elts]
+        return tuple(vals) if isinstance(node, ast.Tuple) else vals
+    m = node
+    if isinstance(m, ast.Call) and ast.unparse(m.func) == "torch.device" and \
+            len(m.args) == 1 and not m.keywords:
+        import gpujit
+        return gpujit.device(_literal(m.args[0], filename))
+    raise ArchiveError(f"{filename} line {node.lineno}: the value {text!r} is not a "
+                       f"literal gpujit can read")
+
+
+class _Code:
+    """Every code file of the archive, parsed: qualified name -> _ClassInfo or
+    (FunctionDef, filename)."""
+
+    def __init__(self, archive):
+        self.archive = archive
+        self.classes, self.functions = {}, {}
+        for rel in archive.code_files():
+            self._file(rel)
+
+    def _file(self, rel):
+        text = self.archive.read(rel).decode("utf-8", errors="strict")
+        label = self.archive.label
+        filename = f"<{label}:{rel}>"
+        try:
+            tree = ast.parse(text, filename)
+        except SyntaxError as e:
+            raise ArchiveError(f"{label}: {rel} is not valid code ({e.msg}, line "
+                               f"{e.lineno})") from None
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        module = rel[len("code/"):-len(".py")].replace("/", ".")
+        for stmt in tree.body:
+            if isinstance(stmt, ast.ClassDef) and not stmt.decorator_list:
+                q = f"{module}.{stmt.name}"
+                self.classes[q] = _ClassInfo(q, stmt, filename)
+            elif isinstance(stmt, ast.FunctionDef) and not stmt.decorator_list:
+                self.functions[f"{module}.{stmt.name}"] = (stmt, filename)
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)) and all(
+                    a.name.split(".")[0] in ("__torch__", "torch") for a in stmt.names):
+                pass                 # `import __torch__.x` in older archives
+            elif isinstance(stmt, ast.Assign) and ast.unparse(stmt.targets[0]) == \
+                    "op_version_set":
+                pass
+            else:
+                raise ArchiveError(f"{label}: {rel} line {stmt.lineno}: the archive's code "
+                                   f"may only define classes and functions (found "
+                                   f"{type(stmt).__name__})")
+
+
+def _function(fdef, filename, ns, method):
+    """The function of a def, made from its compiled code object (nothing runs); its
+    defaults are the def's literals; a method's `self` loses its annotation."""
+    from .reader import _annotations
+    fdef = copy.deepcopy(fdef)
+    a = fdef.args
+    defaults = tuple(_literal(d, filename) for d in a.defaults)
+    kwdefaults = {k.arg: _literal(d, filename) for k, d in zip(a.kwonlyargs, a.kw_defaults)
+                  if d is not None}
+    a.defaults, a.kw_defaults = [], [None] * len(a.kwonlyargs)
+    if method and a.args:
+        a.args[0].annotation = None
+    code = compile(ast.Module(body=[fdef], type_ignores=[]), filename, "exec",
+                   dont_inherit=True)
+    fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    fn = types.FunctionType(fcode, ns, fcode.co_name, defaults or None)
+    if kwdefaults:
+        fn.__kwdefaults__ = kwdefaults
+    fn.__module__ = "__archive__"
+    fn.__annotations__ = _annotations(fdef)
+    return fn
+
+
+# ---------------------------------------------------------------------- the loader
+
+class _TorchArchive:
+    def __init__(self, z, prefix, label, map_location):
+        self.z, self.prefix, self.label = z, prefix, label
+        self.map_location = map_location
+        names = z.namelist()
+        self.names = names
+        bo = f"{prefix}/byteorder"
+        self.byteorder = "<" if bo not in names or z.read(bo).strip() == b"little" else ">"
+        self.parameters = {}          # id(tensor) -> its Parameter (tied weights)
+
+    def read(self, rel) -> bytes:
+        try:
+            return self.z.read(f"{self.prefix}/{rel}")
+        except KeyError:
+            raise ArchiveError(f"{self.label}: {rel!r} is missing from the archive") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            raise ArchiveError(f"{self.label}: {rel!r} cannot be read ({e}); the archive "
+                               f"is damaged or truncated") from None
+
+    def storages(self, folder):
+        return _StorageReader(self, folder)
+
+    def code_files(self):
+        head = f"{self.prefix}/"
+        return sorted(n[len(head):] for n in self.names
+                      if n.startswith(f"{head}code/") and n.endswith(".py"))
+
+    # ---- namespace
+    def namespace(self, constants):
+        from .reader import _namespace
+        self.constants = constants
+        ns = _namespace(self)
+        self.root_ns = types.ModuleType("__torch__")
+        ns["__torch__"] = self.root_ns
+        return ns
+
+    def bind(self, qualified, obj):
+        """Make `__torch__.a.b.Name` resolve to obj in the code's namespace."""
+        parts = qualified.split(".")
+        mod = self.root_ns
+        for i, p in enumerate(parts[1:-1], 1):
+            sub = getattr(mod, p, None)
+            if sub is None:
+                sub = types.ModuleType(".".join(parts[:i + 1]))
+                setattr(mod, p, sub)
+            mod = sub
+        setattr(mod, parts[-1], obj)
+
+    # ---- classes and functions
+    def build(self, code, ns):
+        import collections
+        import enum
+        self.code, self.ns = code, ns
+        self.script_classes, self.module_classes = {}, {}
+        for q, (fdef, filename) in code.functions.items():
+            fn = _function(fdef, filename, ns, method=False)
+            fn._jit_override_qualname = q
+            self.bind(q, fn)
+        for q, info in code.classes.items():
+            if info.kind == "module":
+                continue
+            if info.kind == "namedtuple":
+                cls = collections.namedtuple(info.name, list(info.annotations))
+                cls.__module__ = "__archive__"
+            elif info.kind == "enum":
+                members = [(k, _literal(v, info.filename)) for k, v in info.members]
+                live = T.class_type(q)
+                if isinstance(live, T.EnumType) and live.py_class is not None and \
+                        [(m.name, m.value) for m in live.py_class] == members:
+                    cls = live.py_class
+                else:
+                    cls = enum.Enum(info.name, members, module="__archive__")
+            elif info.kind == "interface":
+                from ..nn.module import Module
+                cls = type(info.name, (Module,) if info.module_interface else (),
+                           {"__module__": "__archive__", "__qualname__": info.name})
+                cls.__gpujit_interface__ = T.InterfaceType(
+                    q, py_class=cls, is_module=info.module_interface)
+            else:
+                body = {"__module__": "__archive__", "__qualname__": info.name}
+                for fdef in info.methods:
+                    fn = _function(fdef, info.filename, ns, method=True)
+                    fn.__qualname__ = f"{info.name}.{fdef.name}"
+                    body[fdef.name] = fn
+                cls = type(info.name, (), body)
+            if cls.__module__ == "__archive__":
+                cls._jit_override_qualname = q
+            self.script_classes[q] = cls
+            self.bind(q, cls)
+        for q, cls in self.script_classes.items():      # typed once all exist
+            info = code.classes[q]
+            if info.kind in ("namedtuple", "class"):
+                cls.__annotations__ = {k: self.type_of(a, info, k)
+                                       for k, a in info.annotations.items()}
+            elif info.kind == "interface":
+                t = cls.__gpujit_interface__
+                from ..frontend.script.signatures import signature_types
+                for fdef in info.methods:
+                    fn = _function(fdef, info.filename, ns, method=True)
+                    params, ret = signature_types(fn, self_type=t)
+                    t.signatures[fdef.name] = ([p for p, _ in params[1:]],
+                                               [ty for _, ty in params[1:]], ret)
+                T.register_class_type(t)
+
+    def type_of(self, ann, info, what):
+        from ..frontend.script.types import annotation_type
+        try:
+            return annotation_type(ast.unparse(ann), self.ns)
+        except Exception as e:
+            raise ArchiveError(f"{self.label}: {info.filename}: the type of {info.name}."
+                               f"{what} ({ast.unparse(ann)}) cannot be read ({e})") from None
+
+    # ---- values
+    def value(self, v, path):
+        """An attribute's pickled value as gpujit's: modules and objects of the archive's
+        classes built, containers converted element by element."""
+        if isinstance(v, _Record):
+            info = self.code.classes.get(v.qualified)
+            if info is None:
+                raise ArchiveError(f"{self.label}: {path} is an object of "
+                                   f"{v.qualified}, whose code is not in the archive")
+            if info.kind == "module":
+                return self.module(v, path)
+            return self.object(v, info, path)
+        if isinstance(v, _EnumValue):
+            cls = self.script_classes.get(v.qualified)
+            if cls is None or self.code.classes[v.qualified].kind != "enum":
+                raise ArchiveError(f"{self.label}: {path} is a member of {v.qualified}, "
+                                   f"which is not an enum of the archive's code")
+            return cls(self.value(v.value, path))
+        if isinstance(v, list):
+            return [self.value(e, f"{path}[{i}]") for i, e in enumerate(v)]
+        if isinstance(v, tuple):
+            return tuple(self.value(e, f"{path}[{i}]") for i, e in enumerate(v))
+        if isinstance(v, dict):
+            return {k: self.value(e, f"{path}[{k!r}]") for k, e in v.items()}
+        return v
+
+    def object(self, rec, info, path):
+        cls = self.script_classes[info.qualified]
+        state = rec.state
+        if info.kind == "namedtuple":
+            if not isinstance(state, (tuple, list)):
+                raise ArchiveError(f"{self.label}: {path}: a {info.name} without its fields")
+            return cls(*[self.value(e, path) for e in state])
+        if not isinstance(state, dict):
+            raise ArchiveError(f"{self.label}: {path} is an object of {info.name} saved "
+                               f"through its own __getstate__, which gpujit cannot load")
+        obj = object.__new__(cls)
+        for k, e in state.items():
+            object.__setattr__(obj, k, self.value(e, f"{path}.{k}"))
+        return obj
+
+    def module(self, rec, path):
+        from ..nn.module import Module
+        from ..nn.parameter import Parameter
+        info = self.code.classes[rec.qualified]
+        state = rec.state
+        if not isinstance(state, dict):
+            raise ArchiveError(f"{self.label}: {path} ({info.name}) was saved through its "
+                               f"own __getstate__, which gpujit cannot load")
+        params, buffers, attrs, subs, annotations = {}, {}, {}, {}, {}
+        for k, v in state.items():
+            if k in ("training", "_is_full_backward_hook"):
+                continue
+            if k in info.parameters:
+                if v is not None:
+                    p = self.parameters.get(id(v))
+                    if p is None:
+                        p = self.parameters[id(v)] = Parameter(v, requires_grad=v.requires_grad)
+                    v = p
+                params[k] = v
+            elif k in info.buffers:
+                buffers[k] = v
+            elif isinstance(v, _Record) and self.code.classes.get(v.qualified) is not None \
+                    and self.code.classes[v.qualified].kind == "module":
+                subs[k] = self.module(v, f"{path}.{k}")
+            else:
+                attrs[k] = self.value(v, f"{path}.{k}")
+                if k in info.annotations:
+                    annotations[k] = self.type_of(info.annotations[k], info, k)
+        consts = {k: _literal(val, info.filename) for k, (_, val) in info.finals.items()}
+        cls = self.module_classes.get(info.qualified)
+        if cls is None:       # one class per type of the archive (its modules share it)
+            body = {"__annotations__": annotations, "__constants__": list(consts),
+                    "__module__": "__archive__", "__qualname__": info.name,
+                    "original_name": info.name, "_jit_override_qualname": info.qualified}
+            for fdef in info.methods:
+                fn = _function(fdef, info.filename, self.ns, method=True)
+                fn.__qualname__ = f"{info.name}.{fdef.name}"
+                if fdef.name != "forward":
+                    fn._gpujit_export = True
+                body[fdef.name] = fn
+            cls = self.module_classes[info.qualified] = type(info.name, (Module,), body)
+        mod = Module.__new__(cls)
+        Module.__init__(mod)
+        mod.training = bool(state.get("training", True))
+        mod._parameters.update(params)
+        mod._buffers.update(buffers)
+        for k, v in {**consts, **attrs}.items():
+            object.__setattr__(mod, k, v)
+        mod._modules.update(subs)
+        return mod
+
+
+def load(z, prefix, label, map_location=None, _extra_files=None):
+    """The RecursiveScriptModule of a PyTorch TorchScript archive (opened as z, its entries
+    under prefix/)."""
+    ar = _TorchArchive(z, prefix, label, map_location)
+    if _extra_files is not None:
+        for k in list(_extra_files):
+            rel = f"{prefix}/extra/{k}"
+            _extra_files[k] = z.read(rel) if rel in ar.names else b""
+    consts = ()
+    if f"{prefix}/constants.pkl" in ar.names:
+        consts = _unpickle(ar, "constants.pkl", "constants")
+    if not isinstance(consts, tuple):
+        raise ArchiveError(f"{label}: constants.pkl does not hold a tuple of constants")
+    ns = ar.namespace({f"c{i}": c for i, c in enumerate(consts)})
+    code = _Code(ar)
+    ar.build(code, ns)
+    root = _unpickle(ar, "data.pkl", "data")
+    if not (isinstance(root, _Record) and root.qualified in code.classes and
+            code.classes[root.qualified].kind == "module"):
+        raise ArchiveError(f"{label}: data.pkl does not hold a module of the archive's code")
+    mod = ar.module(root, "root")
+    from ..frontend.script.modules import script_module
+    return script_module(mod)

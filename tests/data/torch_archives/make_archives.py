@@ -1,0 +1,288 @@
+"""Writes the TorchScript archives tests/test_torch_archive_s45.py loads: run with PyTorch
+(`python tests/data/torch_archives/make_archives.py`, torch 2.13 made the committed files).
+Each case is saved with torch.jit.save (the `.debug_pkl` entries dropped: gpujit does not
+read them and torch.jit.load does not need them) and its inputs, outputs and, for the
+`grad` cases, the gradients of out.sum() w.r.t. every parameter go to io.pt."""
+import enum
+import os
+import zipfile
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+torch.manual_seed(0)
+
+
+def helper(x: torch.Tensor, k: int = 2) -> torch.Tensor:
+    return x * k + 1
+
+
+@torch.jit.script
+class Acc:
+    def __init__(self, v: float):
+        self.v = v
+
+    def add(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.v
+
+
+class NT(NamedTuple):
+    a: torch.Tensor
+    b: int
+
+
+class Sub(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.bn = nn.BatchNorm2d(2)
+        self.register_buffer("mask", torch.tril(torch.ones(3, 3)))
+
+    def forward(self, x):
+        return F.relu(self.bn(self.conv(x)))
+
+
+class Tree(nn.Module):
+    """Submodules, containers, a script class, a NamedTuple, a free function, list / dict /
+    float / Optional attributes, an exported method, an int argument with a default."""
+    scale: float
+    names: List[str]
+
+    def __init__(self):
+        super().__init__()
+        self.sub = Sub()
+        self.lin = nn.Linear(8, 4)
+        self.seq = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+        self.ml = nn.ModuleList([nn.Linear(4, 4) for _ in range(2)])
+        self.scale = 0.5
+        self.names = ["a", "b"]
+        self.d = {"x": 3}
+        self.opt: Optional[torch.Tensor] = None
+
+    def forward(self, x, n: int = 3) -> Tuple[torch.Tensor, NT]:
+        y = self.lin(self.sub(x).flatten(1))
+        y = self.seq(y)
+        for m in self.ml:
+            y = m(y)
+        y = Acc(self.scale).add(helper(y, n))
+        if self.opt is not None:
+            y = y + self.opt
+        return y * self.d["x"], NT(y, len(self.names))
+
+    @torch.jit.export
+    def other(self, x: torch.Tensor) -> List[torch.Tensor]:
+        return [x, x.sum(dim=0)]
+
+
+class Color(enum.Enum):
+    RED = 1
+    GREEN = 2
+
+
+@torch.jit.interface
+class Act(nn.Module):
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        pass
+
+
+@torch.jit.script
+class Box:
+    def __init__(self, lo: float, hi: float):
+        self.lo = lo
+        self.hi = hi
+
+    def clip(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clamp(self.lo, self.hi)
+
+
+class Misc(nn.Module):
+    """An enum attribute, an interface-typed submodule, a script-class object attribute,
+    tied weights, a frozen parameter, a non-persistent buffer, a dict of lists, an
+    f-string raise, a dict result."""
+    act: Act
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 4)
+        self.head = nn.Linear(4, 10, bias=False)
+        self.head.weight = self.emb.weight
+        self.act = nn.GELU()
+        self.box = Box(-0.5, 0.5)
+        self.shape = (2, 3)
+        self.color = Color.GREEN
+        self.register_buffer("idx", torch.arange(4), persistent=False)
+        self.frozen = nn.Parameter(torch.ones(4) * 1.5, requires_grad=False)
+        self.table: Dict[int, List[float]] = {1: [1.0, 2.0]}
+
+    def forward(self, tokens: torch.Tensor, scale: float = 1.0) -> Dict[str, torch.Tensor]:
+        h = self.emb(tokens) * self.frozen
+        h = self.box.clip(self.act(h))
+        if self.color == Color.GREEN:
+            h = h * scale
+        out: Dict[str, torch.Tensor] = {}
+        logits = self.head(h)
+        if tokens.dim() != 2:
+            raise ValueError(f"expected 2D tokens, got {tokens.dim()}D")
+        out["logits"] = logits
+        out["loss"] = F.cross_entropy(logits.view(-1, 10), tokens.view(-1))
+        acc = 0
+        for i in range(self.shape[0]):
+            acc += i
+        out["acc"] = torch.tensor(acc + len(self.table[1]))
+        return out
+
+
+class Block(nn.Module):
+    """nanoGPT's causal self-attention with a LayerNorm."""
+
+    def __init__(self):
+        super().__init__()
+        self.ln = nn.LayerNorm(8)
+        self.attn = nn.Linear(8, 24)
+        self.register_buffer("bias", torch.tril(torch.ones(5, 5)).view(1, 1, 5, 5))
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.attn(self.ln(x)).split(8, dim=2)
+        q = q.view(B, T, 2, 4).transpose(1, 2)
+        k = k.view(B, T, 2, 4).transpose(1, 2)
+        v = v.view(B, T, 2, 4).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / 2.0)
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float('-inf'))
+        att = F.softmax(att, dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        return x + y
+
+
+class Conv(nn.Module):
+    def __init__(self, dropout=0.1):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(4, 4, 3, stride=2, padding=1, bias=False), nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(4, 3))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class SelfAttn(nn.Module):
+    """nn.MultiheadAttention called as self-attention (its fast path in eval without
+    gradients: aten::_native_multi_head_attention) with a key padding mask."""
+
+    def __init__(self):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x, pad: torch.Tensor):
+        y, w = self.mha(x, x, x, key_padding_mask=pad)
+        return y, w
+
+
+@torch.jit.script
+def fn_loop(x: torch.Tensor, n: int) -> List[torch.Tensor]:
+    out: List[torch.Tensor] = []
+    for i in range(n):
+        x = torch.sigmoid(x) * 2 - 1
+        out.append(x)
+    return out
+
+
+@torch.jit.script
+def fn_default(x: torch.Tensor, y: int = 3) -> torch.Tensor:
+    return helper(x, y).relu()
+
+
+def traced_fn(x, y):
+    return torch.where(x > y, x, y).sum(0), x.int() * 3
+
+
+class Const(nn.Module):
+    def forward(self, x):
+        return x * torch.tensor([2.0, 3.0]) + x.size(0)
+
+
+def cases():
+    x4 = torch.randn(2, 1, 4, 4)
+    img = torch.randn(2, 3, 8, 8)
+    seq = torch.randn(2, 5, 8)
+    pad = torch.tensor([[False, False, False, True, True], [False] * 5])
+    enc = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                     batch_first=True).eval()
+    enc_nf = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                        batch_first=True, norm_first=True,
+                                        activation="gelu").eval()
+    yield "tree", torch.jit.script(Tree().eval()), (x4,), False
+    yield "tree_sub_traced", torch.jit.trace(Sub().eval(), x4), (x4,), False
+    yield "const_traced", torch.jit.trace(Const(), torch.randn(3, 2)), (torch.randn(3, 2),), False
+    yield "fn_default", fn_default, (torch.randn(4), 3), False
+    yield "misc", torch.jit.script(Misc()), (torch.randint(0, 10, (2, 5)),), False
+    yield "lstm_traced", torch.jit.trace(nn.LSTM(4, 6, num_layers=2, batch_first=True),
+                                         torch.randn(2, 3, 4)), (torch.randn(2, 3, 4),), False
+    yield "gru_traced", torch.jit.trace(nn.GRU(4, 5), torch.randn(3, 2, 4)), \
+        (torch.randn(3, 2, 4),), False
+    yield "encoder", torch.jit.script(enc), (seq,), False
+    yield "encoder_norm_first_pad", torch.jit.script(enc_nf), (seq, None, pad), False
+    yield "mha_fast", torch.jit.script(SelfAttn().eval()), (seq, pad), False
+    yield "mha_train", torch.jit.script(SelfAttn()), (seq, pad), True
+    yield "block_traced", torch.jit.trace(Block(), seq), (seq,), True
+    yield "block_scripted", torch.jit.script(Block()), (seq,), True
+    yield "conv_eval", torch.jit.script(Conv().eval()), (img,), False
+    yield "conv_train", torch.jit.script(Conv(0.0)), (img,), True
+    yield "conv_traced", torch.jit.trace(Conv().eval(), img), (img,), False
+    yield "fn_loop", fn_loop, (torch.randn(3), 4), False
+    yield "traced_fn", torch.jit.trace(traced_fn, (torch.randn(3, 2), torch.randn(3, 2))), \
+        (torch.randn(3, 2), torch.randn(3, 2)), False
+
+
+def strip_debug(path):
+    with zipfile.ZipFile(path) as z:
+        entries = [(i, z.read(i.filename)) for i in z.infolist()
+                   if not i.filename.endswith(".debug_pkl")]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for info, data in entries:
+            z.writestr(info, data)
+
+
+def plain(o):
+    """Outputs without the script's NamedTuple classes (torch.save cannot pickle them)."""
+    if isinstance(o, tuple):
+        return tuple(plain(e) for e in o)
+    if isinstance(o, list):
+        return [plain(e) for e in o]
+    if isinstance(o, dict):
+        return {k: plain(e) for k, e in o.items()}
+    return o.detach() if isinstance(o, torch.Tensor) else o
+
+
+def main():
+    io_all = {}
+    for name, m, args, grad in cases():
+        path = os.path.join(HERE, f"{name}.pt")
+        extra = {"meta.txt": f"case {name}"} if name == "tree" else None
+        torch.jit.save(m, path, _extra_files=extra) if extra else m.save(path)
+        strip_debug(path)
+        m = torch.jit.load(path)             # (still loads without the debug entries)
+        rec = {"args": args}
+        if grad:
+            out = m(*args)
+            first = out[0] if isinstance(out, tuple) else out
+            first.sum().backward()
+            rec["grads"] = {k: p.grad.clone() for k, p in m.named_parameters()
+                            if p.grad is not None}
+            rec["out"] = plain(out)
+        else:
+            with torch.no_grad():
+                rec["out"] = plain(m(*args))
+        if name == "tree":
+            with torch.no_grad():
+                rec["other"] = m.other(args[0])
+        io_all[name] = rec
+    torch.save(io_all, os.path.join(HERE, "io.pt"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""gpujit.jit.load of TorchScript archives PyTorch's torch.jit.save wrote
+(gpujit/serialization/torch_archive.py). The committed archives in
+tests/data/torch_archives/ were written by torch 2.13 (make_archives.py there), with the
+inputs, outputs and gradients PyTorch computed (io.pt), so these tests run without torch;
+the ones marked with importorskip also write archives with the installed torch."""
+import io
+import os
+import re
+import zipfile
+
+import numpy as np
+import pytest
+
+import gpujit
+from gpujit.jit import ArchiveError
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "torch_archives")
+IO = gpujit.load(os.path.join(HERE, "io.pt"), weights_only=False)
+
+
+def _flat(o):
+    if isinstance(o, (list, tuple)):
+        return [z for e in o for z in _flat(e)]
+    if isinstance(o, dict):
+        return [z for k in sorted(o) for z in _flat(o[k])]
+    return [o]
+
+
+def _close(got, want, tol=2e-6):
+    g, w = _flat(got), _flat(want)
+    assert len(g) == len(w)
+    for a, b in zip(g, w):
+        if isinstance(b, gpujit.Tensor):
+            assert isinstance(a, gpujit.Tensor)
+            assert a.dtype == b.dtype and tuple(a.shape) == tuple(b.shape)
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=tol,
+                                       atol=tol)
+        else:
+            assert a == b
+
+
+CASES = sorted(IO)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_loads_and_runs_as_torch(name):
+    """Every archive loads into a RecursiveScriptModule whose results equal PyTorch's (and
+    whose gradients do, for the cases saved with them); a second and third call run the
+    optimized graph and agree."""
+    rec = IO[name]
+    m = gpujit.jit.load(os.path.join(HERE, f"{name}.pt"))
+    assert type(m).__name__ == "RecursiveScriptModule"
+    if "grads" in rec:
+        out = m(*rec["args"])
+        _close(out, rec["out"], 1e-5)
+        (out[0] if isinstance(out, tuple) else out).sum().backward()
+        params = dict(m.named_parameters())
+        assert set(rec["grads"]) <= set(params)
+        for k, g in rec["grads"].items():
+            np.testing.assert_allclose(params[k].grad.numpy(), g.numpy(), rtol=1e-4,
+                                       atol=1e-5, err_msg=k)
+        return
+    with gpujit.no_grad():
+        for _ in range(3):
+            _close(m(*rec["args"]), rec["out"])
+
+
+def test_module_tree_state_and_methods():
+    m = gpujit.jit.load(os.path.join(HERE, "tree.pt"))
+    assert m.original_name == "Tree" and not m.training
+    assert m.sub.bn.original_name == "BatchNorm2d"
+    assert m.sub.bn.momentum == 0.1 and m.sub.conv.kernel_size == (3, 3)   # Final consts
+    assert m.scale == 0.5 and m.names == ["a", "b"] and m.d == {"x": 3} and m.opt is None
+    assert isinstance(m.lin.weight, gpujit.nn.Parameter) and m.lin.weight.requires_grad
+    assert list(m.state_dict()) == [
+        "sub.mask", "sub.conv.weight", "sub.conv.bias", "sub.bn.weight", "sub.bn.bias",
+        "sub.bn.running_mean", "sub.bn.running_var", "sub.bn.num_batches_tracked",
+        "lin.weight", "lin.bias", "seq.0.weight", "seq.0.bias", "ml.0.weight", "ml.0.bias",
+        "ml.1.weight", "ml.1.bias"]
+    x = IO["tree"]["args"][0]
+    _close(m.other(x), IO["tree"]["other"])
+    y, nt = m(x, 3)
+    assert type(nt).__name__ == "NT" and nt.b == 2
+    # the int argument's default (n: int=3) was kept: no argument gives the same
+    _close(m(x)[0], y)
+    # types print with PyTorch's qualified names; the script class and function too
+    # (a class name another load in this process holds already gets TorchScript's mangle)
+    g = str(m.graph)
+    assert re.search(r"__torch__\.(___torch_mangle_\d+\.)?Acc = prim::CreateObject", g)
+    assert re.search(r"%lin : __torch__\.torch\.nn\.modules\.linear\.(___torch_mangle_\d+"
+                     r"\.)?Linear", g)
+    assert "prim::CallFunction" in g
+
+
+def test_extra_files_and_map_location():
+    extra = {"meta.txt": "", "absent.txt": ""}
+    m = gpujit.jit.load(os.path.join(HERE, "tree.pt"), map_location="cpu",
+                        _extra_files=extra)
+    assert extra == {"meta.txt": b"case tree", "absent.txt": b""}
+    assert m.lin.weight.device.type == "cpu"
+    seen = []
+
+    def loc(storage, location):
+        seen.append(location)
+        return storage
+    gpujit.jit.load(os.path.join(HERE, "conv_eval.pt"), map_location=loc)
+    assert seen and set(seen) == {"cpu"}
+
+
+def test_tied_and_frozen_parameters():
+    m = gpujit.jit.load(os.path.join(HERE, "misc.pt"))
+    assert m.head.weight is m.emb.weight           # one Parameter, as saved
+    assert not m.frozen.requires_grad and m.emb.weight.requires_grad
+    assert "idx" in dict(m.named_buffers())
+    assert m.color.name == "GREEN" and m.shape == (2, 3) and m.table == {1: [1.0, 2.0]}
+    assert (m.box.lo, m.box.hi) == (-0.5, 0.5)
+    with pytest.raises(Exception, match="expected 2D tokens, got 1D"):
+        m(gpujit.tensor([1, 2]))
+
+
+def test_function_archive_is_a_module():
+    """A saved script function loads as PyTorch's does: a module whose forward is it."""
+    m = gpujit.jit.load(os.path.join(HERE, "fn_default.pt"))
+    x = IO["fn_default"]["args"][0]
+    _close(m(x, 3), IO["fn_default"]["out"])
+    assert "__torch__.helper(x, y, )" in m.code
+
+
+def test_fast_path_ops_match_the_slow_path():
+    """The eval-mode fast path (aten::_native_multi_head_attention) equals the same
+    archive run with gradients (the Python path of nn.MultiheadAttention)."""
+    m = gpujit.jit.load(os.path.join(HERE, "mha_fast.pt"))
+    x, pad = IO["mha_fast"]["args"]
+    with gpujit.no_grad():
+        fast = m(x, pad)
+    slow = m(x.clone().requires_grad_(), pad)
+    _close(fast, slow, 1e-5)
+    w = gpujit.nn.MultiheadAttention(8, 2, batch_first=True)
+    w.load_state_dict(m.mha.state_dict())
+    w.eval()
+    _close(w(x, x, x, key_padding_mask=pad), fast, 1e-5)
+
+
+def test_native_mha_op_masks_and_weights():
+    """aten::_native_multi_head_attention's masks (key padding, attention, both merged),
+    need_weights / average_attn_weights, against a NumPy reference; a fully masked row
+    is NaN as PyTorch's."""
+    rng = np.random.default_rng(0)
+    B, T, D, H = 2, 4, 8, 2
+    x = rng.standard_normal((B, T, D)).astype(np.float32)
+    w = (rng.standard_normal((3 * D, D)) * 0.3).astype(np.float32)
+    b = (rng.standard_normal(3 * D) * 0.1).astype(np.float32)
+    pw = (rng.standard_normal((D, D)) * 0.3).astype(np.float32)
+    pb = (rng.standard_normal(D) * 0.1).astype(np.float32)
+
+    def ref(mask4):
+        qkv = x @ w.T + b
+        q, k, v = np.split(qkv, 3, -1)
+        q = q / np.sqrt(D // H)
+        sh = lambda t: t.reshape(B, T, H, D // H).transpose(0, 2, 1, 3)   # noqa: E731
+        s = sh(q) @ sh(k).transpose(0, 1, 3, 2)
+        s = np.where(mask4, -np.inf, s)
+        with np.errstate(invalid="ignore"):
+            p = np.exp(s - s.max(-1, keepdims=True))
+            p = p / p.sum(-1, keepdims=True)
+        o = (p @ sh(v)).transpose(0, 2, 1, 3).reshape(B, T, D)
+        return o @ pw.T + pb, p
+    t = gpujit.from_numpy
+    kpm = np.array([[False, False, True, True], [False, True, False, False]])
+    causal = np.triu(np.ones((T, T), bool), 1)
+    for mask, mtype, m4 in [(None, None, np.zeros((1, 1, T, T), bool)),
+                            (kpm, 1, kpm[:, None, None, :]),
+                            (causal, 0, causal[None, None]),
+                            (np.broadcast_to(causal | kpm[:, None, None, :], (B, H, T, T)),
+                             2, causal | kpm[:, None, None, :])]:
+        want_o, want_p = ref(m4)
+        for need, avg in [(True, True), (True, False), (False, True)]:
+            mt = None if mask is None else t(np.ascontiguousarray(mask))
+            o, p = gpujit._native_multi_head_attention(
+                t(x), t(x), t(x), D, H, t(w), t(b), t(pw), t(pb), mt, need, avg, mtype)
+            np.testing.assert_allclose(o.numpy(), want_o, rtol=1e-5, atol=1e-5)
+            if not need:
+                assert p is None
+            else:
+                np.testing.assert_allclose(p.numpy(), want_p.mean(1) if avg else want_p,
+                                           rtol=1e-5, atol=1e-6)
+    full = np.array([[True] * T, [False] * T])
+    o, _ = gpujit._native_multi_head_attention(t(x), t(x), t(x), D, H, t(w), t(b), t(pw),
+                                               t(pb), t(full), True, True, 1)
+    assert np.isnan(o.numpy()[0]).all() and not np.isnan(o.numpy()[1]).any()
+
+
+def test_resave_with_gpujit_and_reload(tmp_path):
+    """A loaded PyTorch archive saves as a gpujit archive and loads back, same results."""
+    for name in ("tree", "misc", "encoder", "block_scripted"):
+        m = gpujit.jit.load(os.path.join(HERE, f"{name}.pt"))
+        p = tmp_path / f"{name}.pt"
+        gpujit.jit.save(m, str(p))
+        m2 = gpujit.jit.load(str(p))
+        with gpujit.no_grad():
+            _close(m2(*IO[name]["args"]), IO[name]["out"], 1e-5)
+
+
+def test_gpujit_load_dispatches_as_torch_load():
+    """torch.load of a TorchScript archive warns and dispatches to torch.jit.load (with
+    weights_only=False); with weights_only (the default) it refuses, as PyTorch 2.6+."""
+    p = os.path.join(HERE, "conv_eval.pt")
+    with pytest.warns(UserWarning, match="TorchScript archive"):
+        m = gpujit.load(p, weights_only=False)
+    assert type(m).__name__ == "RecursiveScriptModule"
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="weights_only"):
+        gpujit.load(p)
+
+
+def _rewritten(name, change):
+    """The bytes of archive `name` with change(entry, data) -> data applied."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(os.path.join(HERE, f"{name}.pt")) as z, \
+            zipfile.ZipFile(buf, "w") as out:
+        for info in z.infolist():
+            out.writestr(info, change(info.filename, z.read(info.filename)))
+    buf.seek(0)
+    return buf
+
+
+def test_code_other_than_classes_and_defs_is_refused():
+    """Nothing in the archive runs as Python: a statement other than a class or a def is
+    refused, and so is a default value that is not a literal."""
+    def add_statement(n, data):
+        if n.endswith("code/__torch__.py"):
+            return b"import os\nos.system('echo hi')\n" + data
+        return data
+    with pytest.raises(ArchiveError, match="may only define classes and functions"):
+        gpujit.jit.load(_rewritten("fn_default", add_statement))
+
+    def bad_default(n, data):
+        if n.endswith("code/__torch__.py"):
+            return data.replace(b"k: int=2", b"k: int=__import__('os').getpid()")
+        return data
+    with pytest.raises(ArchiveError, match="not a literal"):
+        gpujit.jit.load(_rewritten("fn_default", bad_default))
+
+
+def test_pickle_globals_are_restricted():
+    """data.pkl may only name tensors, containers and the archive's own classes."""
+    def evil(n, data):
+        if n.endswith("/data.pkl"):     # os.system("hi")
+            return b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00hiq\x01\x85q\x02Rq\x03."
+        return data
+    with pytest.raises(ArchiveError, match="data.pkl cannot be read"):
+        gpujit.jit.load(_rewritten("fn_default", evil))
+
+
+def test_missing_code_for_an_object():
+    def drop_class(n, data):
+        if n.endswith("code/__torch__.py"):
+            return data.replace(b"class PlaceholderModule", b"class Other")
+        return data
+    with pytest.raises(ArchiveError, match="data.pkl does not hold a module"):
+        gpujit.jit.load(_rewritten("fn_default", drop_class))
+
+
+# ---------------------------------------------------------------- with PyTorch installed
+
+def test_fresh_archives_from_installed_torch(tmp_path):
+    """Archives written now by the installed PyTorch: a scripted TransformerEncoder stack
+    in train mode (dropout 0) and its gradients, and a traced nanoGPT-style block."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(1)
+    layer = torch.nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True)
+    enc = torch.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+    s = torch.jit.script(enc)
+    p = tmp_path / "enc.pt"
+    s.save(str(p))
+    x = torch.randn(3, 6, 16)
+    out = s(x)
+    out.sum().backward()
+    m = gpujit.jit.load(str(p))
+    gx = gpujit.from_numpy(x.numpy().copy())
+    got = m(gx)
+    np.testing.assert_allclose(got.detach().numpy(), out.detach().numpy(), rtol=1e-5,
+                               atol=1e-5)
+    got.sum().backward()
+    tp = dict(s.named_parameters())
+    for k, gp in m.named_parameters():
+        np.testing.assert_allclose(gp.grad.numpy(), tp[k].grad.numpy(), rtol=1e-4,
+                                   atol=1e-5, err_msg=k)
+    s.eval()
+    s.save(str(p))
+    m = gpujit.jit.load(str(p))
+    with torch.no_grad(), gpujit.no_grad():
+        np.testing.assert_allclose(m(gx).numpy(), s(x).numpy(), rtol=1e-5, atol=1e-5)
