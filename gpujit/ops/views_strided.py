@@ -112,8 +112,15 @@ def storage_of(a):
     elements). The storage is the array that owns the memory (NumPy/CuPy `base`)."""
     import numpy as np
     root = a
-    while type(getattr(root, "base", None)) is type(a):
-        root = root.base
+    while True:
+        b = getattr(root, "base", None)
+        if type(b) is not type(a):
+            # np.lib.stride_tricks.as_strided's result (gpujit.load rebuilds tensors so)
+            # has a DummyArray base whose own base is the array it views
+            b = getattr(b, "base", None) if b is not None else None
+            if type(b) is not type(a):
+                break
+        root = b
     if not (root.flags.c_contiguous or root.flags.f_contiguous):
         root = a if (a.flags.c_contiguous or a.flags.f_contiguous) else a.copy()
     flat = root.reshape(-1, order="A")
