@@ -626,16 +626,16 @@ class ScriptFunction(_GraphCallable):
             _raise_as_runtime_error(e)
             raise
 
-    def save(self, f, _extra_files=None):
+    def save(self, f, _extra_files=None, *, format="gpujit"):
         """Save to a path or binary file object (see gpujit.jit.save)."""
         from ..serialization import save
-        save(self, f, _extra_files=_extra_files)
+        save(self, f, _extra_files=_extra_files, format=format)
 
-    def save_to_buffer(self, _extra_files=None):
+    def save_to_buffer(self, _extra_files=None, *, format="gpujit"):
         """The bytes that save() would write (gpujit.jit.load reads them from a BytesIO)."""
         import io
         buf = io.BytesIO()
-        self.save(buf, _extra_files=_extra_files)
+        self.save(buf, _extra_files=_extra_files, format=format)
         return buf.getvalue()
 
     def __repr__(self):

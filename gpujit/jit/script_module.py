@@ -349,16 +349,16 @@ class ScriptModule(Module):
     def fusion_report(self, *args, **kwargs):
         return self._method().fusion_report(*args, **kwargs)
 
-    def save(self, f, _extra_files=None):
+    def save(self, f, _extra_files=None, *, format="gpujit"):
         """Save to a path or binary file object (see gpujit.jit.save)."""
         from ..serialization import save
-        save(self, f, _extra_files=_extra_files)
+        save(self, f, _extra_files=_extra_files, format=format)
 
-    def save_to_buffer(self, _extra_files=None):
+    def save_to_buffer(self, _extra_files=None, *, format="gpujit"):
         """The bytes that save() would write (gpujit.jit.load reads them from a BytesIO)."""
         import io
         buf = io.BytesIO()
-        self.save(buf, _extra_files=_extra_files)
+        self.save(buf, _extra_files=_extra_files, format=format)
         return buf.getvalue()
 
     def _get_name(self):

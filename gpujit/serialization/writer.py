@@ -391,9 +391,17 @@ def _refuse_python_ops(m, path):
         raise ArchiveError(f"cannot save this model: {reason}")
 
 
-def save(m, f, _extra_files=None):
+def save(m, f, _extra_files=None, *, format="gpujit"):
     """Save a scripted or traced module (or a ScriptFunction) to f (a path or a binary
-    file object) as a zip archive that gpujit.jit.load reads back in any process."""
+    file object) as a zip archive that gpujit.jit.load reads back in any process.
+    format="pytorch" writes torch.jit.save's format instead (torch_writer.py), which
+    PyTorch's torch.jit.load reads too."""
+    if format == "pytorch":
+        from .torch_writer import save as save_pytorch
+        return save_pytorch(m, f, _extra_files)
+    if format != "gpujit":
+        raise ValueError(f"gpujit.jit.save: format must be 'gpujit' or 'pytorch', not "
+                         f"{format!r}")
     name = "archive"
     if isinstance(f, (str, os.PathLike)):
         base = os.path.splitext(os.path.basename(os.fspath(f)))[0]

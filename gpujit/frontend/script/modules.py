@@ -168,7 +168,9 @@ class _Context:
         name = shared_type_name(mod, _concrete_key(mod, sm, info, kind))
         shared = T.module_type(name)
         if shared is not None and shared.py_class is cls_type.py_class and \
+                hasattr(shared, "_instances") and \
                 not recompile and not mod.__dict__.get("_defined_methods"):
+            # (a type of scripted modules: a traced module's type of the same name is not)
             # an earlier scripted module of this concrete type is alive: its type, and the
             # methods compiled on it, are this one's, as TorchScript shares one ClassType
             # (`m.blocks[0].helper(5)` runs where only blocks[1].helper was compiled;
