@@ -6,7 +6,7 @@ read them and torch.jit.load does not need them) and its inputs, outputs and, fo
 import enum
 import os
 import zipfile
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -205,6 +205,91 @@ class Const(nn.Module):
         return x * torch.tensor([2.0, 3.0]) + x.size(0)
 
 
+class Fork(nn.Module):
+    """torch.jit.fork / wait of a method."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+
+    def helper(self, x: torch.Tensor) -> torch.Tensor:
+        return self.a(x).relu()
+
+    def forward(self, x):
+        fut = torch.jit.fork(self.helper, x)
+        return torch.jit.wait(fut) + x * 2
+
+
+class Unused(nn.Module):
+    """An @unused method (its body raises when called)."""
+
+    @torch.jit.unused
+    def debug(self, x):
+        import pdb  # noqa: F401
+        return x
+
+    def forward(self, x, flag: bool = False):
+        if flag:
+            return self.debug(x)
+        return x + 1
+
+
+class Features(nn.Module):
+    """Optional / Union refinement, strings, dicts, list methods, while, sorted, indexing
+    assignment, a ModuleDict and an enumerated ModuleList."""
+
+    def __init__(self):
+        super().__init__()
+        self.d = nn.ModuleDict({"a": nn.Linear(3, 3), "b": nn.Tanh()})
+        self.l = nn.ModuleList([nn.Linear(3, 3), nn.Linear(3, 3)])
+
+    def forward(self, x: torch.Tensor, y: Optional[torch.Tensor] = None,
+                u: Union[int, float] = 2, s: str = "ab"
+                ) -> Tuple[torch.Tensor, List[int], str, Dict[str, float]]:
+        if y is not None:
+            x = x + y
+        if isinstance(u, int):
+            x = x * u
+        else:
+            x = x / u
+        for k, m in self.d.items():
+            x = m(x)
+        for i, m in enumerate(self.l):
+            x = m(x) * (i + 1)
+        sizes = [d * 2 for d in x.shape]
+        parts = s.split("b") + [s.upper(), s[::-1]]
+        d: Dict[str, float] = {}
+        for i, p in enumerate(parts):
+            d[p] = float(i) + 0.5
+        t = torch.zeros(3, dtype=torch.int64)
+        t[1] = 5
+        z = torch.where(x > 0, x, torch.zeros_like(x)).sum() + t.sum()
+        while len(sizes) < 4:
+            sizes.append(-1)
+        return z * max(sizes), sorted(sizes), "-".join(parts), d
+
+
+class Counter(nn.Module):
+    """A buffer mutated in forward; a loop with continue; a constant."""
+    __constants__ = ["k"]
+
+    def __init__(self):
+        super().__init__()
+        self.k = 3
+        self.register_buffer("count", torch.zeros((), dtype=torch.long))
+
+    def forward(self, x: torch.Tensor, n: int):
+        self.count += 1
+        outs: List[torch.Tensor] = []
+        h = torch.zeros_like(x[0])
+        for i in range(n + self.k):
+            h = torch.tanh(h + x[i % x.size(0)])
+            if i % 2 == 0:
+                continue
+            outs.append(h)
+        return torch.stack(outs), len(outs), self.count.clone()
+
+
 def cases():
     x4 = torch.randn(2, 1, 4, 4)
     img = torch.randn(2, 3, 8, 8)
@@ -234,6 +319,11 @@ def cases():
     yield "conv_train", torch.jit.script(Conv(0.0)), (img,), True
     yield "conv_traced", torch.jit.trace(Conv().eval(), img), (img,), False
     yield "fn_loop", fn_loop, (torch.randn(3), 4), False
+    yield "fork", torch.jit.script(Fork()), (torch.randn(2, 4),), False
+    yield "unused", torch.jit.script(Unused()), (torch.randn(3),), False
+    yield "features", torch.jit.script(Features()), (torch.randn(2, 3), torch.randn(2, 3)), \
+        False
+    yield "counter", torch.jit.script(Counter()), (torch.randn(4, 3), 3), False
     yield "traced_fn", torch.jit.trace(traced_fn, (torch.randn(3, 2), torch.randn(3, 2))), \
         (torch.randn(3, 2), torch.randn(3, 2)), False
 
