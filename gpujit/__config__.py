@@ -18,8 +18,8 @@ def _dist_version(name):
 
 
 def show() -> str:
-    from . import __version__
-    lines = [f"gpujit {__version__} built with:",
+    from .version import gpujit_version
+    lines = [f"gpujit {gpujit_version} built with:",
              f"  - Python {platform.python_version()} ({platform.machine()})"]
     for name, dist in (("NumPy", "numpy"), ("numba", "numba"), ("llvmlite", "llvmlite"),
                        ("numba-cuda", "numba-cuda"), ("CuPy", None)):

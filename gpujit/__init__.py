@@ -174,7 +174,8 @@ from . import functional, quasirandom, torch_version  # noqa: E402,F401  (torch.
 from ._control_flow import cond, while_loop  # noqa: E402,F401  (torch.cond, torch.while_loop)
 GradScaler = amp.GradScaler                         # torch.GradScaler
 Storage = FloatStorage  # noqa: F821  (torch.Storage: the legacy float storage class)
-__version__ = torch_version.__version__   # (a TorchVersion: compares as a version)
+__version__ = torch_version.__version__   # (a TorchVersion: "2.13.0+gpujit.0.1.0")
+version.__version__ = __version__         # (torch.version.__version__ is torch.__version__)
 
 
 def __getattr__(name):

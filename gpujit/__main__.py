@@ -21,7 +21,7 @@ def _version(dist):
 
 
 def versions_line():
-    parts = [f"gpujit {torch.__version__}"]
+    parts = [f"gpujit {torch.version.gpujit_version} (PyTorch {torch.torch_version.TORCH_API_VERSION} API)"]
     for name, dists in (("numpy", ["numpy"]), ("numba", ["numba"]),
                         ("numba-cuda", ["numba-cuda"]),
                         ("cupy", ["cupy", "cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x"])):

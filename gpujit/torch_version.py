@@ -116,4 +116,9 @@ for _method in ("__gt__", "__lt__", "__eq__", "__ge__", "__le__"):
     setattr(TorchVersion, _method, lambda x, y, method=_method: x._cmp_wrapper(y, method))
 TorchVersion.__hash__ = str.__hash__
 
-__version__ = TorchVersion(internal_version)
+# `torch.__version__`: the PyTorch release whose behaviour gpujit follows (its tests compare
+# with it), gpujit's own version as the local label: "2.13.0+gpujit.0.1.0". Programs that
+# branch on the version (`torch.__version__ >= "2.0"`, `version.parse(torch.__version__)`)
+# take their PyTorch 2.13 path; gpujit's own version is gpujit.version.gpujit_version.
+TORCH_API_VERSION = "2.13.0"
+__version__ = TorchVersion(f"{TORCH_API_VERSION}+gpujit.{internal_version}")

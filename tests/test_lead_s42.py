@@ -40,7 +40,7 @@ def test_types_module_against_torch_names():
 
 def test_config_reports():
     s = gpujit.__config__.show()
-    assert s.startswith(f"gpujit {gpujit.__version__} built with:\n")
+    assert s.startswith(f"gpujit {gpujit.version.gpujit_version} built with:\n")
     assert "  - NumPy " in s and "  - numba " in s and "CPU capability usage: " in s
     p = gpujit.__config__.parallel_info()
     assert f"gpujit.get_num_threads() : {gpujit.get_num_threads()}" in p

@@ -63,8 +63,10 @@ def test_torch_functional_module_holds_the_top_level_functions():
 
 def test_version_is_a_torch_version_comparing_as_versions():
     v = torch.__version__
-    assert isinstance(v, TorchVersion) and isinstance(v, str) and v == "0.1.0"
-    assert v >= "0.1" and v < "0.10" and v > (0, 0, 9) and v <= (0, 1)
+    # (session 45: the PyTorch API version gpujit follows, gpujit's own as the local label)
+    assert isinstance(v, TorchVersion) and isinstance(v, str) and v == "2.13.0+gpujit.0.1.0"
+    assert v >= "2.0" and v >= "2.13" and v < "2.14" and v > (2, 12) and v <= (2, 13, 1)
+    assert torch.version.__version__ is v and torch.version.gpujit_version == "0.1.0"
     t = TorchVersion("2.13.0+cpu")
     assert t < "2.14" and t > (2, 13) and t != "2.13.0" and t > "2.9"   # not string order
     assert not t == (2, 13, 0)
