@@ -462,3 +462,20 @@ def test_pytorch_reads_gpujit_archives():
         if name == "writer":
             assert tm.head.weight is tm.emb.weight
             assert tm.embed(to_torch(args[0])).shape == (2, 5, 8)
+
+
+def test_archive_saved_from_cuda_needs_map_location_without_a_gpu():
+    """Storages saved from a GPU (location 'cuda:0') load onto it, or, without one,
+    raise PyTorch's error; map_location='cpu' loads them on the CPU."""
+    if gpujit.cuda.is_available():
+        pytest.skip("the machine has a GPU: the archive would load onto it")
+
+    def on_cuda(n, data):
+        if n.endswith("/data.pkl"):
+            return data.replace(b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0")
+        return data
+    with pytest.raises(RuntimeError, match="torch.cuda.is_available.. is False"):
+        gpujit.jit.load(_rewritten("conv_eval", on_cuda))
+    m = gpujit.jit.load(_rewritten("conv_eval", on_cuda), map_location="cpu")
+    with gpujit.no_grad():
+        _close(m(*IO["conv_eval"]["args"]), IO["conv_eval"]["out"])
