@@ -172,13 +172,30 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
                (".storage_alignment", b"64")]
     if not _disable_byteorder_record:
         records.append(("byteorder", sys.byteorder.encode()))
+    records += storage_records(pickler, "data")
+    records.append(("version", b"3\n"))
+    write_records(f, name, records)
+
+
+def storage_records(pickler, folder):
+    """[(folder/<key>, little-endian bytes)] of the storages a _Pickler wrote."""
+    out = []
     for s in pickler.storages.values():
         flat = s.flat
         host = flat if s.location == "cpu" else flat.get()
-        records.append((f"data/{s.key}", host.astype(host.dtype.newbyteorder("<"),
+        out.append((f"{folder}/{s.key}", host.astype(host.dtype.newbyteorder("<"),
                                                       copy=False).tobytes()))
-    records.append(("version", b"3\n"))
+    return out
+
+
+def write_records(f, name, records, check_parent=False):
+    """A zip of (entry, bytes) records under name/ to f (a path or a binary file), each
+    entry's data 64-byte aligned as PyTorch's writer does."""
     opened = isinstance(f, (str, os.PathLike))
+    if opened and check_parent:
+        parent = os.path.dirname(os.fspath(f))
+        if parent and not os.path.isdir(parent):
+            raise RuntimeError(f"Parent directory {parent} does not exist.")
     fh = open(f, "wb") if opened else f
     try:
         with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as z:

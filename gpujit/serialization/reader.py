@@ -185,13 +185,7 @@ class _Loader:
     def functions_from(self, rel, namespace, what):
         """The functions defined in an archive code file, made from their compiled code
         objects without running anything (only `def` statements are accepted)."""
-        text = self.read(rel).decode("utf-8", errors="strict")
-        filename = f"<{self.label}:{rel}>"
-        try:
-            tree = ast.parse(text, filename)
-        except SyntaxError as e:
-            raise ArchiveError(f"{self.label}: {rel} is not valid code ({e.msg}, line "
-                               f"{e.lineno})") from None
+        tree, filename = parse_code(self.read(rel), self.label, rel)
         for stmt in tree.body:
             if not isinstance(stmt, ast.FunctionDef) or stmt.decorator_list:
                 what = "a decorator" if isinstance(stmt, ast.FunctionDef) else \
@@ -204,7 +198,6 @@ class _Loader:
                 raise ArchiveError(f"{self.label}: {rel} line {stmt.lineno}: a default "
                                    f"value in the code (gpujit keeps defaults in the "
                                    f"manifest); it was not written by gpujit")
-        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         code = compile(tree, filename, "exec", dont_inherit=True)
         defs = {d.name: d for d in tree.body}
         out = {}
@@ -401,6 +394,20 @@ class _Loader:
                                        f"{hname!r}")
                 register(hook_fns[hname])
         return mod
+
+
+def parse_code(data: bytes, label, rel):
+    """(AST, file name) of an archive's code entry; its text goes to linecache under that
+    name, so compiled functions show their source lines in errors. Nothing is run."""
+    text = data.decode("utf-8", errors="strict")
+    filename = f"<{label}:{rel}>"
+    try:
+        tree = ast.parse(text, filename)
+    except SyntaxError as e:
+        raise ArchiveError(f"{label}: {rel} is not valid code ({e.msg}, line "
+                           f"{e.lineno})") from None
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    return tree, filename
 
 
 def _type_annotation(rec):

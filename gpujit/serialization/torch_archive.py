@@ -25,7 +25,6 @@ from __future__ import annotations
 import ast
 import copy
 import io
-import linecache
 import types
 import zipfile
 
@@ -231,15 +230,9 @@ class _Code:
             self._file(rel)
 
     def _file(self, rel):
-        text = self.archive.read(rel).decode("utf-8", errors="strict")
+        from .reader import parse_code
         label = self.archive.label
-        filename = f"<{label}:{rel}>"
-        try:
-            tree = ast.parse(text, filename)
-        except SyntaxError as e:
-            raise ArchiveError(f"{label}: {rel} is not valid code ({e.msg}, line "
-                               f"{e.lineno})") from None
-        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        tree, filename = parse_code(self.archive.read(rel), label, rel)
         module = rel[len("code/"):-len(".py")].replace("/", ".")
         for stmt in tree.body:
             if isinstance(stmt, ast.ClassDef) and not stmt.decorator_list:

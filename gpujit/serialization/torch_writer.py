@@ -22,11 +22,10 @@ import os
 import pickle
 import re
 import sys
-import zipfile
 
 from ..ir import types as T
 from .archive import ArchiveError, class_types
-from .pickled import _Global, _Pickler, _write_aligned
+from .pickled import _Global, _Pickler, storage_records, write_records
 
 __all__ = ["save"]
 
@@ -455,13 +454,7 @@ def _pickled(obj, folder):
     buf = io.BytesIO()
     p = _ArchivePickler(buf, 2)
     p.dump(obj)
-    storages = []
-    for s in p.storages.values():
-        flat = s.flat
-        host = flat if s.location == "cpu" else flat.get()
-        storages.append((f"{folder}/{s.key}",
-                         host.astype(host.dtype.newbyteorder("<"), copy=False).tobytes()))
-    return buf.getvalue(), storages
+    return buf.getvalue(), storage_records(p, folder)
 
 
 def save(m, f, _extra_files=None):
@@ -506,16 +499,4 @@ def save(m, f, _extra_files=None):
                f"{w.version}\n".encode())
     records += const_storages + [("constants.pkl", consts), version,
                                  ("byteorder", sys.byteorder.encode())]
-    own = isinstance(f, (str, os.PathLike))
-    if own:
-        parent = os.path.dirname(os.fspath(f))
-        if parent and not os.path.isdir(parent):
-            raise RuntimeError(f"Parent directory {parent} does not exist.")
-    fh = open(f, "wb") if own else f
-    try:
-        with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as z:
-            for rel, blob in records:
-                _write_aligned(z, f"{name}/{rel}", blob)
-    finally:
-        if own:
-            fh.close()
+    write_records(f, name, records, check_parent=True)
