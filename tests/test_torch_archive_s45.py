@@ -479,3 +479,31 @@ def test_archive_saved_from_cuda_needs_map_location_without_a_gpu():
     m = gpujit.jit.load(_rewritten("conv_eval", on_cuda), map_location="cpu")
     with gpujit.no_grad():
         _close(m(*IO["conv_eval"]["args"]), IO["conv_eval"]["out"])
+
+
+@pytest.mark.cuda
+def test_torch_archive_loads_onto_the_gpu_and_saves_back():
+    """map_location='cuda' puts every parameter, buffer and constant on the GPU; the
+    module runs there (fused where it fuses) and agrees with PyTorch's CPU results; saved
+    in PyTorch's format from the GPU it loads back on the CPU with map_location."""
+    # (a trace pins its tensor constants' device, `torch.to(CONSTANTS.c0, torch.device("cpu"),
+    # 6)`: PyTorch's loaded trace mixes devices too)
+    m = gpujit.jit.load(os.path.join(HERE, "const_traced.pt"), map_location="cuda")
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        m(IO["const_traced"]["args"][0].cuda())
+    for name in ("conv_eval", "block_scripted", "tree", "encoder"):
+        m = gpujit.jit.load(os.path.join(HERE, f"{name}.pt"), map_location="cuda")
+        assert all(t.device.type == "cuda" for t in m.state_dict().values())
+        args = [a.cuda() if isinstance(a, gpujit.Tensor) else a for a in IO[name]["args"]]
+        with gpujit.no_grad():
+            for _ in range(3):
+                out = m(*args)
+                g = [t.cpu() if isinstance(t, gpujit.Tensor) else t for t in _flat(out)]
+                _close(g, IO[name]["out"], 1e-5)
+        buf = io.BytesIO()
+        m.save(buf, format="pytorch")
+        buf.seek(0)
+        back = gpujit.jit.load(buf, map_location="cpu")
+        assert all(t.device.type == "cpu" for t in back.state_dict().values())
+        with gpujit.no_grad():
+            _close(back(*IO[name]["args"]), IO[name]["out"], 1e-5)
