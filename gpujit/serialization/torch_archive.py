@@ -196,14 +196,17 @@ class _ClassInfo:
                             f"{what} is not something a TorchScript archive writes")
 
 
-def _literal(node, filename):
+def _literal(node, filename, constants=None):
     """A default value or a Final constant: a literal (numbers, strings, None, tuples and
-    lists of them, inf / nan), never evaluated code."""
+    lists of them, inf / nan, a tensor of the archive's constants `CONSTANTS.c<k>`), never
+    evaluated code."""
     try:
         return ast.literal_eval(node)
     except ValueError:
         pass
     text = ast.unparse(node)
+    if constants is not None and text.startswith("CONSTANTS.") and text[10:] in constants:
+        return constants[text[10:]]
     special = {"inf": float("inf"), "-inf": float("-inf"), "nan": float("nan")}
     if text in special:
         return special[text]
@@ -254,13 +257,16 @@ class _Code:
 
 def _function(fdef, filename, ns, method):
     """The function of a def, made from its compiled code object (nothing runs); its
-    defaults are the def's literals; a method's `self` loses its annotation."""
+    defaults are the def's literals (or tensors of the archive's constants); a method's
+    `self` loses its annotation."""
     from .reader import _annotations
     fdef = copy.deepcopy(fdef)
     a = fdef.args
-    defaults = tuple(_literal(d, filename) for d in a.defaults)
-    kwdefaults = {k.arg: _literal(d, filename) for k, d in zip(a.kwonlyargs, a.kw_defaults)
-                  if d is not None}
+    consts = {k: c.value for k, c in vars(ns["CONSTANTS"]).items()
+              if not k.startswith("__")}
+    defaults = tuple(_literal(d, filename, consts) for d in a.defaults)
+    kwdefaults = {k.arg: _literal(d, filename, consts)
+                  for k, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None}
     a.defaults, a.kw_defaults = [], [None] * len(a.kwonlyargs)
     if method and a.args:
         a.args[0].annotation = None
@@ -339,6 +345,15 @@ class _TorchArchive:
             if info.kind == "module":
                 continue
             if info.kind == "namedtuple":
+                live = T.class_type(q)
+                if isinstance(live, T.NamedTupleType) and live.py_class is not None and \
+                        tuple(live.fields) == tuple(info.annotations):
+                    # the NamedTuple of that name this process knows (gpujit's own
+                    # PackedSequence, or one an earlier load made): one type, as
+                    # TorchScript finds the class by its qualified name
+                    self.script_classes[q] = live.py_class
+                    self.bind(q, live.py_class)
+                    continue
                 cls = collections.namedtuple(info.name, list(info.annotations))
                 cls.__module__ = "__archive__"
             elif info.kind == "enum":
@@ -368,6 +383,8 @@ class _TorchArchive:
             self.bind(q, cls)
         for q, cls in self.script_classes.items():      # typed once all exist
             info = code.classes[q]
+            if cls.__module__ != "__archive__":
+                continue                    # (a live class of this process: typed)
             if info.kind in ("namedtuple", "class"):
                 cls.__annotations__ = {k: self.type_of(a, info, k)
                                        for k, a in info.annotations.items()}

@@ -373,7 +373,7 @@ class _Writer:
                 lines.append(f"  {k} : Final[{_constant_type(v)}] = {_literal(v)}\n")
             for name, sm in m._script_methods.items():
                 lines.append(self.graph_code(sm.graph, name, True, q,
-                                             _defaults_of(sm)))
+                                             _defaults_of(sm, self.constants)))
             self.put(q, "".join(lines))
         obj = _object(q, state)
         self.modules[id(m)] = obj
@@ -400,11 +400,16 @@ class _Writer:
         if isinstance(t, T.TupleType):
             return tuple(self.value(e, et, f"{path}[{i}]")
                          for i, (e, et) in enumerate(zip(v, t.elems)))
-        if isinstance(t, T.ClassType) and not isinstance(t, T.InterfaceType) and \
-                _is_script_class(t):
-            self.add_class(t)
-            return _object(t.name, {k: self.value(getattr(v, k), a, f"{path}.{k}")
-                                    for k, a in t.attributes.items()})
+        if isinstance(t, T.InterfaceType) or (isinstance(t, T.ClassType) and
+                                               _is_script_class(t)):
+            # (an attribute typed by a class interface holds an object of its own class)
+            ct = T.class_type_of_object(v) if isinstance(t, T.InterfaceType) else t
+            if ct is None or not _is_script_class(ct):
+                raise ArchiveError(f"cannot save {path} in PyTorch's archive format: its "
+                                   f"value {type(v).__name__} is no TorchScript class object")
+            self.add_class(ct)
+            return _object(ct.name, {k: self.value(getattr(v, k), a, f"{path}.{k}")
+                                     for k, a in ct.attributes.items()})
         return v
 
     # ---- the archive
@@ -435,14 +440,20 @@ def _is_script_class(t) -> bool:
     return script_class_of(t) is not None
 
 
-def _defaults_of(sm):
-    """{input index: default text} of a method, as `.code` prints them."""
+def _defaults_of(sm, constants):
+    """{input index: default text} of a method, as `.code` prints them; a Tensor default
+    is `CONSTANTS.c<k>`, the tensor added to constants (as TorchScript writes it)."""
     from ..jit.objects import _plain, _schema_default
+    from ..tensor import Tensor
     out = {}
     for i, v in enumerate(sm.graph.inputs):
         name = _plain(v.debug_name)
         if name in sm._defaults:
             value = sm._defaults[name]
+            if isinstance(value, Tensor):
+                out[i] = f"CONSTANTS.c{len(constants)}"
+                constants.append(value)
+                continue
             if i in sm.graph.broadcast and not isinstance(value, (list, tuple)):
                 value = [value] * sm.graph.broadcast[i]     # (as `.code`: the whole list)
             out[i] = _schema_default(value)
@@ -473,7 +484,8 @@ def save(m, f, _extra_files=None):
     elif isinstance(m, ScriptFunction):
         _refuse_python_ops(m, m.name)
         q = "__torch__.PlaceholderModule"
-        code = w.graph_code(m.graph, "forward", False, defaults=_defaults_of(m))
+        code = w.graph_code(m.graph, "forward", False,
+                            defaults=_defaults_of(m, w.constants))
         code = code.replace("def forward(", "def forward(self" + (
             ",\n    " if m.graph.inputs else ""), 1)
         w.written.add(q)
