@@ -324,3 +324,22 @@ def _jit_pass_lint(graph) -> None:
     """Checks the graph's invariants (each use after its definition, ...): raises if one
     does not hold."""
     graph.lint()
+
+
+# torch._C._nn: the nn.functional functions PyTorch binds from there (F.linear is
+# torch._C._nn.linear; torch.fx's generated code names them so)
+_NN_NAMES = ("avg_pool2d", "avg_pool3d", "elu_", "gelu", "hardtanh_", "leaky_relu_", "linear",
+             "logsigmoid", "one_hot", "scaled_dot_product_attention", "softplus",
+             "softshrink")
+
+
+def __getattr__(name):
+    if name == "_nn":
+        import types
+        from .nn import functional as F
+        mod = types.ModuleType(__name__ + "._nn")
+        for n in _NN_NAMES:
+            setattr(mod, n, getattr(F, n))
+        globals()["_nn"] = mod
+        return mod
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

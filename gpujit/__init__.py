@@ -178,4 +178,7 @@ __version__ = torch_version.__version__   # (a TorchVersion: compares as a versi
 
 
 def __getattr__(name):
+    if name == "fx":                  # torch.fx, imported when first used
+        import importlib
+        return importlib.import_module(".fx", __name__)
     raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

@@ -58,6 +58,10 @@ _NOT_ROUTED = frozenset((
     "set_deterministic_debug_mode", "set_float32_matmul_precision", "set_flush_denormal",
     "set_warn_always", "set_num_interop_threads", "set_num_threads", "set_printoptions"))
 
+# private functions that are entry points in PyTorch (torch._assert(proxy == 1, msg):
+# torch.fx records the call)
+_PRIVATE_ROUTED = frozenset(("_assert",))
+
 # ... and those whose PyTorch counterparts a TorchFunctionMode sees but a Tensor argument
 # does not make an entry point (torch.tensor(x) reads x as data)
 _MODES_ONLY = frozenset(("tensor", "as_tensor", "asarray"))
@@ -126,7 +130,7 @@ def routed_functions():
             continue
         only = _ONLY.get(modname)
         for name, v in list(vars(mod).items()):
-            if (name.startswith("_") or name in skip or type(v) is not types.FunctionType
+            if ((name.startswith("_") and name not in _PRIVATE_ROUTED) or name in skip or type(v) is not types.FunctionType
                     or id(v) in seen or "checks_torch_function" in v.__dict__
                     or (only is not None and name not in only)):
                 continue

@@ -1,0 +1,375 @@
+"""torch.fx for gpujit (session 45): symbolic_trace, Graph / Node, GraphModule's generated
+code, Interpreter / Transformer, ShapeProp, replace_pattern. The same programs traced by
+torch 2.13's torch.fx print the same graph and code text (when torch is installed), and
+pinned texts let the tests run without torch."""
+import copy
+import math
+import operator
+import pickle
+
+import numpy as np
+import pytest
+
+import gpujit
+import gpujit.fx
+
+
+def _my_leaf(x, y):             # kept as one node (fx.wrap below)
+    return x * 2 + y
+
+
+gpujit.fx.wrap("_my_leaf")
+try:                            # (torch.fx's own registration, for the comparisons)
+    import torch as _torch
+    _torch.fx.wrap("_my_leaf")
+except ImportError:
+    pass
+
+
+def _models(torch):
+    """name -> (root, inputs) written once for torch and gpujit."""
+    nn, F = torch.nn, torch.nn.functional
+
+    class Sub(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 5)
+            self.p = nn.Parameter(torch.ones(5))
+
+        def forward(self, x):
+            return self.lin(x) + self.p
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.sub = Sub()
+            self.register_buffer("b", torch.zeros(5))
+
+        def forward(self, x, y=2):
+            z = self.sub(x).relu() + 1
+            z = torch.relu(z) * y
+            w = F.linear(x, torch.ones(3, 4))
+            a = z.sum(dim=-1, keepdim=True)
+            t = x.shape[0]
+            return {"z": z + self.b, "w": w, "a": (a, t), "s": z.size(1), "i": z[:, 1:3],
+                    "c": torch.cat([z, z], 1)}
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.bn = nn.BatchNorm2d(4)
+            self.seq = nn.Sequential(nn.ReLU(), nn.Flatten(), nn.Linear(4 * 5 * 5, 6))
+
+        def forward(self, x):
+            x = F.max_pool2d(self.bn(self.conv(x)), 1)
+            x = self.seq(x)
+            return F.softmax(x, dim=-1), -x, abs(x), x @ x.t(), x.view(-1).neg()
+
+    def fn(a, b):
+        c = a * b - 1.5 / a
+        d = torch.sigmoid(c) ** 2
+        return torch.where(d > 0.5, d, -d).mean(0), c.max(dim=1).values, F.gelu(c)
+
+    def fn_wrapped(x, y):
+        return _my_leaf(x, y) + math.sqrt(x.size(0))
+
+    g = torch.Generator().manual_seed(0)
+    return {
+        "module": (M(), (torch.randn(2, 4, generator=g),)),
+        "net": (Net().eval(), (torch.randn(2, 3, 5, 5, generator=g),)),
+        "fn": (fn, (torch.rand(3, 4, generator=g) + 0.5, torch.randn(3, 4, generator=g))),
+        "wrapped": (fn_wrapped, (torch.randn(3, generator=g), torch.randn(3, generator=g))),
+    }
+
+
+def _trace_all(torch):
+    out = {}
+    for name, (root, inputs) in _models(torch).items():
+        gm = torch.fx.symbolic_trace(root)
+        nodes = [(n.op, n.name, n.target if isinstance(n.target, str) else n.target.__name__,
+                  [u.name for u in n.users]) for n in gm.graph.nodes]
+        out[name] = (str(gm.graph), gm.code, nodes, str(gm), gm.print_readable(False))
+    return out
+
+
+_MODULE_GRAPH = """graph():
+    %x : [num_users=3] = placeholder[target=x]
+    %y : [num_users=1] = placeholder[target=y](default=2)
+    %sub_lin : [num_users=1] = call_module[target=sub.lin](args = (%x,), kwargs = {})
+    %sub_p : [num_users=1] = get_attr[target=sub.p]
+    %add : [num_users=1] = call_function[target=operator.add](args = (%sub_lin, %sub_p), kwargs = {})
+    %relu : [num_users=1] = call_method[target=relu](args = (%add,), kwargs = {})
+    %add_1 : [num_users=1] = call_function[target=operator.add](args = (%relu, 1), kwargs = {})
+    %relu_1 : [num_users=1] = call_function[target=torch.relu](args = (%add_1,), kwargs = {})
+    %mul : [num_users=5] = call_function[target=operator.mul](args = (%relu_1, %y), kwargs = {})
+    %_tensor_constant0 : [num_users=1] = get_attr[target=_tensor_constant0]
+    %linear : [num_users=1] = call_function[target=torch._C._nn.linear](args = (%x, %_tensor_constant0), kwargs = {})
+    %sum_1 : [num_users=1] = call_method[target=sum](args = (%mul,), kwargs = {dim: -1, keepdim: True})
+    %getattr_1 : [num_users=1] = call_function[target=builtins.getattr](args = (%x, shape), kwargs = {})
+    %getitem : [num_users=1] = call_function[target=operator.getitem](args = (%getattr_1, 0), kwargs = {})
+    %b : [num_users=1] = get_attr[target=b]
+    %add_2 : [num_users=1] = call_function[target=operator.add](args = (%mul, %b), kwargs = {})
+    %size : [num_users=1] = call_method[target=size](args = (%mul, 1), kwargs = {})
+    %getitem_1 : [num_users=1] = call_function[target=operator.getitem](args = (%mul, (slice(None, None, None), slice(1, 3, None))), kwargs = {})
+    %cat : [num_users=1] = call_function[target=torch.cat](args = ([%mul, %mul], 1), kwargs = {})
+    return {'z': add_2, 'w': linear, 'a': (sum_1, getitem), 's': size, 'i': getitem_1, 'c': cat}"""
+
+_MODULE_CODE = """
+
+
+def forward(self, x, y = 2):
+    sub_lin = self.sub.lin(x)
+    sub_p = self.sub.p
+    add = sub_lin + sub_p;  sub_lin = sub_p = None
+    relu = add.relu();  add = None
+    add_1 = relu + 1;  relu = None
+    relu_1 = torch.relu(add_1);  add_1 = None
+    mul = relu_1 * y;  relu_1 = y = None
+    _tensor_constant0 = self._tensor_constant0
+    linear = torch._C._nn.linear(x, _tensor_constant0);  _tensor_constant0 = None
+    sum_1 = mul.sum(dim = -1, keepdim = True)
+    getattr_1 = x.shape;  x = None
+    getitem = getattr_1[0];  getattr_1 = None
+    b = self.b
+    add_2 = mul + b;  b = None
+    size = mul.size(1)
+    getitem_1 = mul[(slice(None, None, None), slice(1, 3, None))]
+    cat = torch.cat([mul, mul], 1);  mul = None
+    return {'z': add_2, 'w': linear, 'a': (sum_1, getitem), 's': size, 'i': getitem_1, 'c': cat}
+    """
+
+
+def test_graph_and_code_text():
+    gm = gpujit.fx.symbolic_trace(_models(gpujit)["module"][0])
+    assert str(gm.graph) == _MODULE_GRAPH
+    assert gm.code == _MODULE_CODE
+    assert str(gm) == ("M(\n  (sub): Module(\n    (lin): Linear(in_features=4, "
+                       "out_features=5, bias=True)\n  )\n)\n" + _MODULE_CODE +
+                       "\n# To see more debug info, please use "
+                       "`graph_module.print_readable()`")
+    assert type(gm).__name__ == "M" and isinstance(gm, gpujit.fx.GraphModule)
+    assert list(gm.state_dict()) == ["_tensor_constant0", "b", "sub.p", "sub.lin.weight",
+                                     "sub.lin.bias"]
+    x = [n for n in gm.graph.nodes][0]
+    assert [u.name for u in x.users] == ["sub_lin", "linear", "getattr_1"]
+
+
+def test_graph_and_code_text_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _trace_all(gpujit) == _trace_all(torch)
+
+
+def test_traced_module_gives_the_modules_results():
+    for name, (root, inputs) in _models(gpujit).items():
+        gm = gpujit.fx.symbolic_trace(root)
+        expected, got = root(*inputs), gm(*inputs)
+        flat_e, flat_g = gpujit.utils._pytree.tree_leaves(expected), \
+            gpujit.utils._pytree.tree_leaves(got)
+        assert len(flat_e) == len(flat_g), name
+        for e, g in zip(flat_e, flat_g):
+            if isinstance(e, gpujit.Tensor):
+                np.testing.assert_array_equal(g.detach().numpy(), e.detach().numpy())
+            else:
+                assert g == e
+
+
+def test_wrapped_and_autowrapped_functions_are_one_node():
+    gm = gpujit.fx.symbolic_trace(_models(gpujit)["wrapped"][0])
+    assert [(n.op, str(n.target) if isinstance(n.target, str) else n.target.__name__)
+            for n in gm.graph.nodes] == [
+        ("placeholder", "x"), ("placeholder", "y"), ("call_function", "_my_leaf"),
+        ("call_method", "size"), ("call_function", "sqrt"), ("call_function", "add"),
+        ("output", "output")]
+    assert gm.code.startswith('\ntorch.fx._symbolic_trace.wrap("test_fx_s45__my_leaf")\n'
+                              'torch.fx._symbolic_trace.wrap("math_sqrt")\n\n'
+                              'def forward(self, x, y):\n'
+                              '    _my_leaf = test_fx_s45__my_leaf(x, y);  y = None\n')
+
+
+def _control_flow_errors(torch):
+    def branch(x):
+        if x.sum() > 0:
+            return x
+        return -x
+
+    def loop(x):
+        return [t for t in x]
+
+    def length(x):
+        return len(x)
+    out = []
+    for f in (branch, loop, length):
+        with pytest.raises(Exception) as e:
+            torch.fx.symbolic_trace(f)
+        out.append((type(e.value).__name__, str(e.value)))
+    return out
+
+
+def test_control_flow_on_proxies_raises():
+    errs = _control_flow_errors(gpujit)
+    assert errs[0] == ("TraceError", "symbolically traced variables cannot be used as "
+                       "inputs to control flow")
+    assert issubclass(gpujit.fx.proxy.TraceError, ValueError)
+    assert errs[1][0] == "TraceError" and errs[1][1].startswith("Proxy object cannot be iterated")
+    assert errs[2] == ("RuntimeError", "'len' is not supported in symbolic tracing by "
+                       "default. If you want this call to be recorded, please call "
+                       "torch.fx.wrap('len') at module scope")
+
+
+def test_control_flow_on_proxies_raises_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _control_flow_errors(gpujit) == _control_flow_errors(torch)
+
+
+def _concrete_and_leaves(torch):
+    nn = torch.nn
+
+    def f(x, flag, scale=None):
+        if flag:
+            x = x + 1
+        if scale is not None:
+            x = x * scale
+        return x
+
+    out = [torch.fx.symbolic_trace(f, concrete_args={"flag": True, "scale": None}).code]
+
+    class Inner(nn.Module):
+        def forward(self, x):
+            return x.tanh()
+
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = Inner()
+            self.lin = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.lin(self.inner(x)).unsqueeze(0)
+
+    class LeafInner(torch.fx.Tracer):
+        def is_leaf_module(self, m, qualname):
+            return isinstance(m, Inner) or super().is_leaf_module(m, qualname)
+
+    class NoLeaf(torch.fx.Tracer):
+        def is_leaf_module(self, m, qualname):
+            return False
+
+    out.append(str(torch.fx.symbolic_trace(Outer()).graph))
+    out.append(str(LeafInner().trace(Outer())))
+    out.append(str(NoLeaf().trace(Outer())))
+    return out
+
+
+def test_concrete_args_and_leaf_modules():
+    code, default, leaf, noleaf = _concrete_and_leaves(gpujit)
+    assert "torch._assert(eq, 'flag has been specialized to have value True but got " \
+           "another value')" in code and "_assert_is_none" in code
+    assert "call_method[target=tanh]" in default and "call_module[target=lin]" in default
+    assert "call_module[target=inner]" in leaf
+    assert "call_function[target=torch._C._nn.linear](args = (%tanh, %lin_weight, " \
+           "%lin_bias)" in noleaf
+
+
+def test_concrete_args_and_leaf_modules_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _concrete_and_leaves(gpujit) == _concrete_and_leaves(torch)
+
+
+def _graph_editing(torch):
+    """Graph built by hand and changed: names, users, insertion, erasure, DCE, lint."""
+    fx = torch.fx
+    g = fx.Graph()
+    x = g.placeholder("x")
+    s = g.call_function(torch.sin, (x,))
+    a1 = g.call_function(operator.add, (s, 1))
+    a2 = g.call_function(operator.add, (a1, x))
+    dead = g.call_method("sum", (a2,))
+    g.output(a2)
+    out = [str(g), dead.name, sorted(u.name for u in x.users)]
+    with g.inserting_after(s):
+        c = g.call_function(torch.cos, (s,))
+    s.replace_all_uses_with(c, delete_user_cb=lambda u: u is not c)
+    out.append(str(g))
+    out.append(g.eliminate_dead_code())
+    out.append(str(g))
+    with pytest.raises(RuntimeError) as e:
+        g.erase_node(c)
+    out.append(str(e.value))
+    with g.inserting_before(a1):
+        bad = g.call_function(torch.neg, (a2,))
+    with pytest.raises(RuntimeError) as e:
+        g.lint()
+    out.append(str(e.value).split("\n")[0])
+    g.erase_node(bad)
+    g.lint()
+    g2 = copy.deepcopy(g)
+    out.append(str(g2))
+    out.append(str(fx.GraphModule(torch.nn.Module(), g2).code))
+    return out
+
+
+def test_graph_editing():
+    out = _graph_editing(gpujit)
+    assert out[0] == """graph():
+    %x : [num_users=2] = placeholder[target=x]
+    %sin : [num_users=1] = call_function[target=torch.sin](args = (%x,), kwargs = {})
+    %add : [num_users=1] = call_function[target=operator.add](args = (%sin, 1), kwargs = {})
+    %add_1 : [num_users=2] = call_function[target=operator.add](args = (%add, %x), kwargs = {})
+    %sum_1 : [num_users=0] = call_method[target=sum](args = (%add_1,), kwargs = {})
+    return add_1"""
+    assert out[1:3] == ["sum_1", ["add_1", "sin"]]
+    assert out[4] is True and "sum_1" not in out[5] and "%cos" in out[5]
+    assert out[6].startswith("Tried to erase Node cos but it still had 1 users in the graph")
+    assert out[7] == ("Argument 'add_1' of Node 'neg' was used before it has been defined! "
+                      "Please check that Nodes in the graph are topologically ordered")
+    assert out[9] == """
+
+
+def forward(self, x):
+    sin = torch.sin(x)
+    cos = torch.cos(sin);  sin = None
+    add = cos + 1;  cos = None
+    add_1 = add + x;  add = x = None
+    return add_1
+    """
+
+
+def test_graph_editing_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _graph_editing(gpujit) == _graph_editing(torch)
+
+
+def test_replace_add_with_mul_and_recompile():
+    """The docs' first transform: every torch.add / operator.add becomes torch.mul."""
+    def f(x, y):
+        return torch_add(x, y) + x
+    torch_add = gpujit.add
+    gm = gpujit.fx.symbolic_trace(f)
+    for n in gm.graph.nodes:
+        if n.op == "call_function" and n.target in (gpujit.add, operator.add):
+            n.target = gpujit.mul
+    gm.recompile()
+    x, y = gpujit.tensor([1.0, 2.0]), gpujit.tensor([3.0, 4.0])
+    np.testing.assert_array_equal(gm(x, y).detach().numpy(), [3.0, 16.0])
+    assert "add = torch.mul(x, y)" in gm.code and "add_1 = torch.mul(add, x)" in gm.code
+
+
+def test_pickle_and_deepcopy_round_trip():
+    root, inputs = _models(gpujit)["module"]
+    gm = gpujit.fx.symbolic_trace(root)
+    for g2 in (copy.deepcopy(gm), pickle.loads(pickle.dumps(gm))):
+        assert g2.code == gm.code and str(g2.graph) == str(gm.graph)
+        np.testing.assert_array_equal(g2(*inputs)["z"].detach().numpy(), root(*inputs)["z"].detach().numpy())
+    assert type(copy.deepcopy(gm)).__name__ == "GraphModule"     # (as torch's)
+    assert type(pickle.loads(pickle.dumps(gm))).__name__ == "GraphModule"
+    assert copy.deepcopy(gm).sub.lin.weight is not gm.sub.lin.weight
+
+
+def test_fx_is_an_attribute_of_the_package():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", "import gpujit as torch; "
+                        "print(torch.fx.symbolic_trace(lambda x: x + 1).code.strip())"],
+                       capture_output=True, text=True)
+    assert r.stdout.strip() == "def forward(self, x):\n    add = x + 1;  x = None\n    return add"
