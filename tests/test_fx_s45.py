@@ -373,3 +373,191 @@ def test_fx_is_an_attribute_of_the_package():
                         "print(torch.fx.symbolic_trace(lambda x: x + 1).code.strip())"],
                        capture_output=True, text=True)
     assert r.stdout.strip() == "def forward(self, x):\n    add = x + 1;  x = None\n    return add"
+
+
+def _passes(torch):
+    """The docs' replace_pattern, Transformer and Interpreter examples."""
+    import importlib
+    fx = importlib.import_module(torch.__name__ + ".fx")
+    out = []
+
+    class M(torch.nn.Module):
+        def forward(self, x, w1, w2):
+            m1 = torch.cat([w1, w2]).sum()
+            m2 = torch.cat([w1, w2]).sum()
+            return x + torch.max(m1) + torch.max(m2)
+
+    def pattern(w1, w2):
+        return torch.cat([w1, w2]).sum()
+
+    def replacement(w1, w2):
+        return torch.stack([w1, w2])
+
+    tm = fx.symbolic_trace(M())
+    ms = fx.replace_pattern(tm, pattern, replacement)
+    out.append(tm.code)
+    out.append([(m.anchor.name, sorted((k.name, v.name) for k, v in m.nodes_map.items()))
+                for m in ms])
+    w = torch.tensor([[1.0, 2.0]])
+    out.append(tm(torch.tensor(0.5), w, w * 3).tolist())
+
+    class NegSigmSwap(fx.Transformer):
+        def call_function(self, target, args, kwargs):
+            if target == torch.sigmoid:
+                return torch.neg(*args, **kwargs)
+            return super().call_function(target, args, kwargs)
+
+        def call_method(self, target, args, kwargs):
+            if target == "neg":
+                call_self, *args_tail = args
+                return call_self.sigmoid(*args_tail, **kwargs)
+            return super().call_method(target, args, kwargs)
+
+    class NegSigmInterp(fx.Interpreter):
+        def call_function(self, target, args, kwargs):
+            if target == torch.sigmoid:
+                return torch.neg(*args, **kwargs)
+            return super().call_function(target, args, kwargs)
+
+    def fn(x):
+        return torch.sigmoid(x).neg()
+
+    g2 = NegSigmSwap(fx.symbolic_trace(fn)).transform()
+    x = torch.tensor([0.5, -1.0])
+    out += [g2.code, g2(x).tolist(), fx.Interpreter(fx.symbolic_trace(fn)).run(x).tolist(),
+            NegSigmInterp(fx.symbolic_trace(fn)).run(x).tolist()]
+    with pytest.raises(RuntimeError) as e:
+        fx.Interpreter(fx.symbolic_trace(lambda a, b: a @ b)).run(torch.ones(2, 3),
+                                                                   torch.ones(2, 3))
+    out.append(str(e.value).split("\n\n")[1].split("\n")[0])
+    return out
+
+
+def test_replace_pattern_transformer_interpreter():
+    out = _passes(gpujit)
+    assert out[0] == """
+
+
+def forward(self, x, w1, w2):
+    stack = torch.stack([w1, w2])
+    max_1 = torch.max(stack);  stack = None
+    add = x + max_1;  x = max_1 = None
+    stack_1 = torch.stack([w1, w2]);  w1 = w2 = None
+    max_2 = torch.max(stack_1);  stack_1 = None
+    add_1 = add + max_2;  add = max_2 = None
+    return add_1
+    """
+    assert out[1] == [("sum_1", [("cat", "cat"), ("sum_1", "sum_1"), ("w1", "w1"), ("w2", "w2")]),
+                      ("sum_1", [("cat", "cat_1"), ("sum_1", "sum_2"), ("w1", "w1"),
+                                 ("w2", "w2")])]
+    assert out[2] == 12.5
+    assert "neg = torch.neg(x)" in out[3] and "sigmoid = neg.sigmoid()" in out[3]
+    s = 1 / (1 + np.exp(-np.array([-0.5, 1.0])))
+    np.testing.assert_allclose(out[4], s, rtol=1e-6)
+    np.testing.assert_allclose(out[5], -1 / (1 + np.exp(-np.array([0.5, -1.0]))), rtol=1e-6)
+    assert out[6] == [0.5, -1.0]
+    assert out[7] == ("While executing %matmul : [num_users=1] = call_function[target="
+                      "operator.matmul](args = (%a, %b), kwargs = {})")
+
+
+def test_replace_pattern_transformer_interpreter_match_torch():
+    torch = pytest.importorskip("torch")
+    a, b = _passes(gpujit), _passes(torch)
+    assert a[:4] + a[6:] == b[:4] + b[6:]
+    np.testing.assert_allclose(a[4:6], b[4:6], rtol=1e-6)
+
+
+def test_shape_prop_records_tensor_metadata():
+    from gpujit.fx.passes.shape_prop import ShapeProp, TensorMetadata
+    nn = gpujit.nn
+
+    class TwoLayerNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear1 = nn.Linear(6, 4)
+            self.linear2 = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.linear2(self.linear1(x).clamp(min=0)), x.t(), x.size(0)
+
+    gm = gpujit.fx.symbolic_trace(TwoLayerNet())
+    r = ShapeProp(gm).propagate(gpujit.randn(5, 6))
+    assert r[2] == 5
+    metas = {n.name: n.meta.get("tensor_meta") for n in gm.graph.nodes}
+    assert metas["x"] == TensorMetadata(gpujit.Size([5, 6]), gpujit.float32, False, (6, 1),
+                                        gpujit.contiguous_format, False, {})
+    assert metas["linear1"].shape == (5, 4) and metas["linear1"].requires_grad
+    assert metas["linear2"].stride == (3, 1)
+    assert metas["t"].stride == (1, 6) and metas["t"].memory_format is None
+    assert metas["size"] is None and [n.meta["type"] for n in gm.graph.nodes][-2] is int
+    out = metas["output"]
+    assert isinstance(out, tuple) and out[0].shape == (5, 3) and out[2] == 5
+
+
+def _fuse_conv_bn(torch, model):
+    """The conv/bn fusion example of the torch.fx documentation."""
+    import importlib
+    fx = importlib.import_module(torch.__name__ + ".fx")
+    fusion = importlib.import_module(torch.__name__ + ".nn.utils.fusion")
+    model = copy.deepcopy(model)
+    fx_model = fx.symbolic_trace(model)
+    modules = dict(fx_model.named_modules())
+    for node in fx_model.graph.nodes:
+        if node.op != "call_module":
+            continue
+        if type(modules[node.target]) is torch.nn.BatchNorm2d and \
+                type(modules[node.args[0].target]) is torch.nn.Conv2d:
+            if len(node.args[0].users) > 1:
+                continue
+            conv, bn = modules[node.args[0].target], modules[node.target]
+            parent, _, name = node.args[0].target.rpartition(".")
+            setattr(modules[parent], name, fusion.fuse_conv_bn_eval(conv, bn))
+            node.replace_all_uses_with(node.args[0])
+            fx_model.graph.erase_node(node)
+    fx_model.graph.lint()
+    fx_model.recompile()
+    return fx_model
+
+
+def _conv_bn_model(torch):
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.bn = nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            return torch.relu(self.bn(self.conv(x)))
+
+    m = nn.Sequential(Block(), nn.Conv2d(4, 2, 1), nn.BatchNorm2d(2))
+    with torch.no_grad():
+        for bn in (m[0].bn, m[2]):
+            bn.running_mean.copy_(torch.arange(bn.num_features) * 0.1)
+            bn.running_var.copy_(torch.arange(bn.num_features) * 0.2 + 0.5)
+    return m.eval()
+
+
+def test_conv_bn_fusion():
+    m = _conv_bn_model(gpujit)
+    fused = _fuse_conv_bn(gpujit, m)
+    assert fused.code == """
+
+
+def forward(self, input):
+    input_1 = input
+    _0_conv = getattr(self, "0").conv(input_1);  input_1 = None
+    relu = torch.relu(_0_conv);  _0_conv = None
+    _1 = getattr(self, "1")(relu);  relu = None
+    return _1
+    """
+    x = gpujit.randn(2, 3, 5, 5)
+    with gpujit.no_grad():
+        np.testing.assert_allclose(fused(x).numpy(), m(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_conv_bn_fusion_matches_torch():
+    torch = pytest.importorskip("torch")
+    assert _fuse_conv_bn(gpujit, _conv_bn_model(gpujit)).code == \
+        _fuse_conv_bn(torch, _conv_bn_model(torch)).code

@@ -74,6 +74,12 @@ def _assign_attr(from_obj, to_module, target):
         setattr(to_module, field, from_obj)
 
 
+def _get_attr(model, attr_name):
+    for atom in attr_name.split("."):
+        model = getattr(model, atom)
+    return model
+
+
 class _CodeOnlyModule(nn.Module):
     def __init__(self, body):
         super().__init__()
