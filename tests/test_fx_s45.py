@@ -561,3 +561,53 @@ def test_conv_bn_fusion_matches_torch():
     torch = pytest.importorskip("torch")
     assert _fuse_conv_bn(gpujit, _conv_bn_model(gpujit)).code == \
         _fuse_conv_bn(torch, _conv_bn_model(torch)).code
+
+
+def _cpp_function_calls(torch):
+    """torch's C++ functions (torch.flatten, F.avg_pool2d, F.scaled_dot_product_attention)
+    hand __torch_function__ the call's own arguments; its Python-level ones (F.dropout)
+    their parameters."""
+    F = torch.nn.functional
+    log = []
+
+    class M(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            log.append((func.__name__, len(args), sorted(kwargs or {})))
+            return func(*args, **(kwargs or {}))
+
+    x = torch.ones(1, 2, 4, 4)
+    calls = [lambda: torch.flatten(x, 1), lambda: torch.flatten(x, 0, -1),
+             lambda: torch.flatten(x, 1, 2), lambda: F.avg_pool2d(x, 2),
+             lambda: F.avg_pool2d(x, 2, ceil_mode=True),
+             lambda: F.scaled_dot_product_attention(x, x, x),
+             lambda: F.dropout(x, 0.5, training=False)]
+    out = []
+    for c in calls:
+        del log[:]
+        with M():
+            c()
+        out.append(log[0])
+    gm = torch.fx.symbolic_trace(lambda x: F.avg_pool2d(torch.flatten(x, 2)[:, None], 1))
+    return out, gm.code
+
+
+def test_cpp_functions_get_the_calls_arguments():
+    out, code = _cpp_function_calls(gpujit)
+    assert out == [("flatten", 2, []), ("flatten", 1, []), ("flatten", 3, []),
+                   ("avg_pool2d", 2, []), ("avg_pool2d", 5, []),
+                   ("scaled_dot_product_attention", 3, []),
+                   ("dropout", 1, ["inplace", "p", "training"])]
+    assert "flatten = torch.flatten(x, 2);  x = None" in code
+    assert "avg_pool2d = torch._C._nn.avg_pool2d(getitem, 1);  getitem = None" in code
+
+
+def test_cpp_functions_get_the_calls_arguments_match_torch():
+    torch = pytest.importorskip("torch")
+    a, b = _cpp_function_calls(gpujit), _cpp_function_calls(torch)
+    # (not as torch: gpujit cannot tell how the caller passed an argument; it passes them
+    # positionally up to the last one that is not its default: torch.flatten(x, 0, -1)
+    # gives 1 argument where torch's gives 3, F.avg_pool2d(x, 2, ceil_mode=True) 5
+    # positional where torch's gives ceil_mode by keyword)
+    same = [0, 2, 3, 5, 6]
+    assert [a[0][i] for i in same] == [b[0][i] for i in same] and a[1] == b[1]
+    assert b[0][1] == ("flatten", 3, []) and b[0][4] == ("avg_pool2d", 2, ["ceil_mode"])
