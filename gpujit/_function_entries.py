@@ -100,7 +100,7 @@ class _Check:
         # generic wrappers of registry ops, torch.flatten, F.conv2d ...) pass the call's
         # arguments: positional ones up to the last that is not its default
         python_level = id(fn) in _python_level_ids()
-        if star is not None:
+        if star is not None and (python_level or loc[star]):
             args = [loc[p] for p in pos] + list(loc[star])
             kwargs = {}
         elif python_level:

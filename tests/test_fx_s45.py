@@ -74,8 +74,16 @@ def _models(torch):
     def fn_wrapped(x, y):
         return _my_leaf(x, y) + math.sqrt(x.size(0))
 
+    def fn_names(x, w):
+        y = F.conv2d(x, w).flatten(1).to(torch.float64)
+        a, b = torch.split(y, [8, 8], dim=1)
+        return torch.einsum("ij,ij->i", a, b) + torch.arange(x.size(0)), \
+            torch.zeros_like(x, dtype=torch.int32)
+
     g = torch.Generator().manual_seed(0)
     return {
+        "names": (fn_names, (torch.randn(2, 1, 2, 2, generator=g),
+                             torch.randn(4, 1, 1, 1, generator=g))),
         "module": (M(), (torch.randn(2, 4, generator=g),)),
         "net": (Net().eval(), (torch.randn(2, 3, 5, 5, generator=g),)),
         "fn": (fn, (torch.rand(3, 4, generator=g) + 0.5, torch.randn(3, 4, generator=g))),
@@ -611,3 +619,30 @@ def test_cpp_functions_get_the_calls_arguments_match_torch():
     same = [0, 2, 3, 5, 6]
     assert [a[0][i] for i in same] == [b[0][i] for i in same] and a[1] == b[1]
     assert b[0][1] == ("flatten", 3, []) and b[0][4] == ("avg_pool2d", 2, ["ceil_mode"])
+
+
+def test_dtypes_and_torch_names_in_generated_code():
+    """dtypes print as torch.float64 (gpujit's own print is gpujit.float64: the generated
+    code failed with NameError), F.conv2d is torch.conv2d, torch.split and torch.einsum
+    are torch.functional's, torch.arange(proxy) traces (a sentinel default reached the
+    graph)."""
+    gm = gpujit.fx.symbolic_trace(_models(gpujit)["names"][0])
+    assert gm.code == """
+
+
+def forward(self, x, w):
+    conv2d = torch.conv2d(x, w);  w = None
+    flatten = conv2d.flatten(1);  conv2d = None
+    to = flatten.to(torch.float64);  flatten = None
+    split = torch.functional.split(to, [8, 8], dim = 1);  to = None
+    getitem = split[0]
+    getitem_1 = split[1];  split = None
+    einsum = torch.functional.einsum('ij,ij->i', getitem, getitem_1);  getitem = getitem_1 = None
+    size = x.size(0)
+    arange = torch.arange(size);  size = None
+    add = einsum + arange;  einsum = arange = None
+    zeros_like = torch.zeros_like(x, dtype = torch.int32);  x = None
+    return (add, zeros_like)
+    """
+    assert "call_method[target=to](args = (%flatten, torch.float64), kwargs = {})" in \
+        str(gm.graph)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import gpujit
 
-from .node import (Node, _format_arg, _get_qualified_name, _is_from_torch, _type_repr,
+from .node import (Node, _dtype_text, _format_arg, _get_qualified_name, _is_from_torch, _type_repr,
                    map_arg)
 
 _LEGAL_OPS = ("call_function", "call_method", "get_attr", "call_module", "placeholder",
@@ -397,9 +397,7 @@ def _gen_python_code(graph, root_module):
             return "[" + ", ".join(get_repr(a) for a in arg) + "]"
         if isinstance(arg, slice):
             return f"slice({get_repr(arg.start)}, {get_repr(arg.stop)}, {get_repr(arg.step)})"
-        if isinstance(arg, gpujit.dtype):
-            return str(arg)
-        return repr(arg)
+        return _dtype_text(arg) or repr(arg)
 
     def format_args(args, kwargs):
         return ", ".join([get_repr(a) for a in args] +

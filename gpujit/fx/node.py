@@ -10,6 +10,17 @@ import types
 _LEGAL_OPS = ("placeholder", "get_attr", "call_function", "call_method", "call_module",
               "output")
 _public_names = None
+# nn.functional's functions that are torch's own in PyTorch (F.conv2d is torch.conv2d)
+_F_FROM_TORCH = (
+    "adaptive_avg_pool1d avg_pool1d bilinear celu_ channel_shuffle conv1d conv2d conv3d "
+    "conv_tbc conv_transpose1d conv_transpose2d conv_transpose3d cosine_similarity hardshrink "
+    "native_channel_shuffle pairwise_distance pdist pixel_shuffle pixel_unshuffle prelu relu_ "
+    "rrelu_ selu_ threshold_").split()
+# torch's functions defined in torch/functional.py (named torch.functional.split)
+_TORCH_FUNCTIONAL = (
+    "atleast_1d atleast_2d atleast_3d block_diag broadcast_shapes broadcast_tensors "
+    "cartesian_prod cdist chain_matmul einsum lu meshgrid norm split stft tensordot unique "
+    "unique_consecutive unravel_index").split()
 
 
 def _public_name_table():
@@ -30,6 +41,12 @@ def _public_name_table():
         for name, v in vars(gpujit._C._nn).items():
             if callable(v):
                 table[id(v)] = f"torch._C._nn.{name}"
+        for name in _F_FROM_TORCH:              # F.conv2d is torch.conv2d in torch
+            if hasattr(F, name) and hasattr(gpujit, name):
+                table[id(getattr(F, name))] = f"torch.{name}"
+        for name in _TORCH_FUNCTIONAL:          # torch.split's module is torch.functional
+            if hasattr(gpujit, name):
+                table[id(getattr(gpujit, name))] = f"torch.functional.{name}"
         _public_names = table
     return _public_names
 
@@ -100,7 +117,16 @@ def _format_arg(arg):
         return "{" + ", ".join(f"{k}: {_format_arg(v)}" for k, v in arg.items()) + "}"
     if isinstance(arg, Node):
         return "%" + str(arg)
-    return str(arg)
+    return _dtype_text(arg) or str(arg)
+
+
+def _dtype_text(arg):
+    """A dtype as torch writes it (torch.float64; gpujit's print as gpujit.float64), so
+    generated code finds it through its `torch` global; None for anything else."""
+    import gpujit
+    if isinstance(arg, gpujit.dtype):
+        return "torch." + str(arg).rsplit(".", 1)[-1]
+    return None
 
 
 def map_aggregate(a, fn):
