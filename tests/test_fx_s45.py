@@ -646,3 +646,131 @@ def forward(self, x, w):
     """
     assert "call_method[target=to](args = (%flatten, torch.float64), kwargs = {})" in \
         str(gm.graph)
+
+
+def _module_and_graph_api(torch):
+    """A ResNet-like block with ModuleList, Sequential, MultiheadAttention, a buffer;
+    Tracer options; the Graph / Node API; GraphModule from a dict."""
+    import importlib
+    nn, F = torch.nn, torch.nn.functional
+    fx = importlib.import_module(torch.__name__ + ".fx")
+    class Block(nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.conv1 = nn.Conv2d(4, 4, 3, padding=1, bias=False); s.bn1 = nn.BatchNorm2d(4)
+            s.relu = nn.ReLU(inplace=True)
+            s.layers = nn.ModuleList([nn.Linear(4, 4), nn.Linear(4, 4)])
+            s.seq = nn.Sequential(nn.Linear(4, 4), nn.GELU())
+            s.ln = nn.LayerNorm(4)
+            s.mha = nn.MultiheadAttention(4, 2, batch_first=True)
+            s.register_buffer("scale", torch.tensor(2.0))
+        def forward(s, x):
+            idt = x
+            out = s.relu(s.bn1(s.conv1(x)))
+            out = out + idt
+            out = torch.flatten(F.adaptive_avg_pool2d(out, (1, 1)), 1)
+            for l in s.layers:
+                out = l(out)
+            out = s.seq(out) * s.scale
+            out = s.layers[0](out)
+            q = s.ln(out).unsqueeze(1)
+            a, w = s.mha(q, q, q)
+            return a.squeeze(1), w, out.shape, out.dtype
+    out = {}
+    m = Block().eval()
+    gm = fx.symbolic_trace(m)
+    out["block"] = str(gm.graph) + gm.code
+    out["block_mod"] = str(gm)
+    class T2(fx.Tracer):
+        pass
+    t = T2(param_shapes_constant=True)
+    class P(nn.Module):
+        def __init__(s):
+            super().__init__(); s.w = nn.Parameter(torch.ones(3, 2))
+        def forward(s, x):
+            return x @ s.w.t() if s.w.shape[0] == 3 else x, s.w.size(), s.w.dim()
+    out["param_const"] = str(t.trace(P()))
+    class BufT(fx.Tracer):
+        proxy_buffer_attributes = True
+    class B(nn.Module):
+        def __init__(s):
+            super().__init__(); s.register_buffer("b", torch.ones(2))
+        def forward(s, x):
+            return x + s.b + s.b
+    out["buf"] = str(BufT().trace(B()))
+    out["buf_default"] = str(fx.symbolic_trace(B()).graph)
+    # graph api
+    g = gm.graph
+    nodes = list(g.nodes)
+    n = nodes[3]
+    out["api"] = [repr(n), n.prev.name, n.next.name, [a.name for a in n.all_input_nodes],
+                  n.format_node(), len(g.nodes), [x.name for x in g.find_nodes(op="call_module")][:4],
+                  str(fx.map_arg((n, [n, 1]), lambda a: a.name))]
+    # dict root
+    g2 = fx.Graph()
+    x = g2.placeholder("x")
+    l = g2.call_module("foo.lin", (x,))
+    g2.output(l)
+    gm2 = fx.GraphModule({"foo.lin": nn.Linear(2, 2)}, g2, "Dicty")
+    out["dict_root"] = str(gm2) 
+    try:
+        fx.GraphModule({}, g2)
+    except Exception as e:
+        out["dict_root_err"] = (type(e).__name__, str(e))
+    gm3 = fx.GraphModule(nn.Module(), fx.Graph())
+    out["empty"] = gm3.code
+    g4 = fx.Graph()
+    a = g4.placeholder("a"); 
+    try:
+        g4.create_node("call_function", "notcallable", (a,))
+    except Exception as e:
+        out["bad_target"] = (type(e).__name__, str(e).split("] ")[-1])
+    y = g4.call_function(operator.add, (a, a), name="y")
+    y2 = g4.call_function(operator.add, (a, a), name="y")
+    z = g4.call_method("view", (y, -1))
+    g4.output((y2, z))
+    out["names"] = str(g4)
+    gm4 = fx.GraphModule(nn.Module(), g4)
+    out["names_code"] = gm4.code
+    with g4.inserting_before(z):
+        nn_ = g4.call_function(torch.relu, (y,))
+    z.replace_input_with(y, nn_)
+    gm4.recompile()
+    out["replace_input"] = gm4.code
+    try:
+        gm4.graph.erase_node(z)
+    except Exception as e:
+        out["erase_used"] = (type(e).__name__, str(e))
+    try:
+        gm4.graph.lint()
+    except Exception as e:
+        out["lint_erased"] = (type(e).__name__, str(e).split("\n")[0])
+    return out
+
+
+def test_module_and_graph_api():
+    out = _module_and_graph_api(gpujit)
+    assert "%layers_0 : [num_users=1] = call_module[target=layers.0](args = (%flatten,)" \
+        in out["block"] and "%seq_0 : " in out["block"] and "%mha : [num_users=2]" in \
+        out["block"]
+    assert out["param_const"].endswith("return (matmul, (3, 2), 2)")
+    assert "%b : [num_users=2] = get_attr[target=b]" in out["buf"]
+    assert out["api"] == ["relu", "bn1", "add", ["bn1"], "%relu : [num_users=1] = "
+                          "call_module[target=relu](args = (%bn1,), kwargs = {})", 23,
+                          ["conv1", "bn1", "relu", "layers_0"], "('relu', ['relu', 1])"]
+    assert out["dict_root_err"] == ("RuntimeError", "Node foo_lin referenced target foo.lin "
+                                    "but that target was not provided in ``root``!")
+    assert out["empty"] == "\n\n\ndef forward(self):\n    pass\n    "
+    assert out["bad_target"] == ("ValueError", "target notcallable has type str but a "
+                                 "Callable is expected")
+    assert out["names_code"] == ("\n\n\ndef forward(self, a):\n    y = a + a\n    y_1 = a + a;"
+                                 "  a = None\n    view = y.view(-1);  y = None\n    return "
+                                 "(y_1, view)\n    ")
+    assert "relu = torch.relu(y);  y = None\n    view = relu.view(-1)" in out["replace_input"]
+    assert out["erase_used"] == ("RuntimeError", "Tried to erase Node view but it still had "
+                                 "1 users in the graph: {output: None}!")
+
+
+def test_module_and_graph_api_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _module_and_graph_api(gpujit) == _module_and_graph_api(torch)

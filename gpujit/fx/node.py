@@ -158,12 +158,13 @@ class Node:
     def __init__(self, graph, name, op, target, args, kwargs, return_type=None):
         if op not in _LEGAL_OPS:
             raise AssertionError(f"Unknown op {op!r}")
+        from gpujit import typename
         if op == "call_function" and not callable(target):
             raise ValueError(f"Node [graph = {graph}, name = '{name}'] target {target} has "
-                             f"type {type(target)} but a Callable is expected")
+                             f"type {typename(target)} but a Callable is expected")
         if op != "call_function" and not isinstance(target, str):
             raise ValueError(f"Node [graph = {graph}, name = '{name}'] target {target} has "
-                             f"type {type(target)} but a str is expected")
+                             f"type {typename(target)} but a str is expected")
         self.graph = graph
         self.name = name
         self.op = op
@@ -243,10 +244,13 @@ class Node:
         for old in self._input_nodes:
             old.users.pop(self)
         self._input_nodes = {}
-        map_arg(new_args, lambda n: self._input_nodes.setdefault(n))
-        map_arg(new_kwargs, lambda n: self._input_nodes.setdefault(n))
-        self._args = tuple(new_args) if not isinstance(new_args, tuple) else new_args
-        self._kwargs = dict(new_kwargs)
+
+        def record(a):          # (and tuple subclasses, torch.Size, become tuples)
+            if isinstance(a, Node):
+                self._input_nodes.setdefault(a)
+            return a
+        self._args = map_aggregate(tuple(new_args), record)
+        self._kwargs = map_aggregate(dict(new_kwargs), record)
         for n in self._input_nodes:
             n.users.setdefault(self)
 
