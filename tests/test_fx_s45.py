@@ -774,3 +774,117 @@ def test_module_and_graph_api():
 def test_module_and_graph_api_match_torch():
     torch = pytest.importorskip("torch")
     assert _module_and_graph_api(gpujit) == _module_and_graph_api(torch)
+
+
+def _signatures_and_operators(torch):
+    """Annotations, *args / keyword-only parameters, operators, in-place calls, asserts."""
+    import importlib
+    import typing
+    nn, F = torch.nn, torch.nn.functional
+    fx = importlib.import_module(torch.__name__ + ".fx")
+    out = {}
+    def ann(x: torch.Tensor, n: int = 2, s: typing.List[int] = None) -> torch.Tensor:
+        return x * n
+    gm = fx.symbolic_trace(ann)
+    out["ann"] = str(gm.graph) + gm.code
+    def var(x, *args, **kwargs):
+        return x + args[0] + kwargs["k"]
+    try:
+        gm = fx.symbolic_trace(var)
+        out["var"] = str(gm.graph) + gm.code
+    except Exception as e:
+        out["var"] = (type(e).__name__, str(e))
+    def kwonly(x, *, y=3):
+        return x + y
+    gm = fx.symbolic_trace(kwonly)
+    out["kwonly"] = str(gm.graph) + gm.code
+    class M(nn.Module):
+        def __init__(s):
+            super().__init__(); s.mha = nn.MultiheadAttention(4, 2)
+            s.c = torch.nn.Parameter(torch.ones(2))
+        def forward(s, x, mask=None):
+            a, _ = s.mha(x, x, x, need_weights=False)
+            y = a[0].T @ a[1]
+            return y.shape, y.size(), x.ndim, len(s.c), [x, y], {"a": x}, x.new_ones(2), x.T.mT
+    try:
+        gm = fx.symbolic_trace(M())
+        out["mha"] = str(gm.graph) + gm.code
+    except Exception as e:
+        out["mha"] = (type(e).__name__, str(e))
+    def lst(x):
+        return torch.cat([x, torch.ones(1, 3)], 0), torch.stack([torch.zeros(3)] * 2) + x
+    gm = fx.symbolic_trace(lst)
+    out["lst"] = str(gm.graph) + gm.code
+    def inplace(x):
+        y = x.clone()
+        y += 1
+        pass
+        y.add_(x)
+        return y
+    gm = fx.symbolic_trace(inplace)
+    out["inplace"] = str(gm.graph) + gm.code
+    out["inplace_run"] = gm(torch.ones(2, 2)).tolist()
+    def cmp(x):
+        return (x > 0) & (x < 1) | ~(x == 0), x.float() % 2, -x, +x, abs(x), x ** 2, 2 - x, x // 3, x << 1 if False else x
+    gm = fx.symbolic_trace(cmp)
+    out["cmp"] = str(gm.graph) + gm.code
+    def tensor_default(x, y=torch.ones(2)):
+        return x + y
+    try:
+        gm = fx.symbolic_trace(tensor_default)
+        out["tdef"] = str(gm.graph) + gm.code
+    except Exception as e:
+        out["tdef"] = (type(e).__name__, str(e))
+    def nested(x):
+        return getattr(x, "shape"), x.__class__ if False else x.dtype == torch.float32
+    try:
+        gm = fx.symbolic_trace(nested)
+        out["nested"] = str(gm.graph) + gm.code
+    except Exception as e:
+        out["nested"] = (type(e).__name__, str(e))
+    def setattr_f(x):
+        return x.relu_()
+    out["relu_"] = fx.symbolic_trace(setattr_f).code
+    def mp(x):
+        return F.max_pool2d(x, 2, return_indices=True)
+    out["mp"] = fx.symbolic_trace(mp).code
+    ns = {}                 # (exec: pytest rewrites the asserts of a test module)
+    exec("def bool_proxy(x):\n    assert x.sum() > 0, 'msg'\n    return x\n", ns)
+    bool_proxy = ns["bool_proxy"]
+    try:
+        fx.symbolic_trace(bool_proxy)
+    except Exception as e:
+        out["assert"] = (type(e).__name__, str(e))
+    class AT(fx.Tracer):
+        trace_asserts = True
+    try:
+        out["assert_traced"] = str(AT().trace(bool_proxy))
+    except Exception as e:
+        out["assert_traced"] = (type(e).__name__, str(e))
+    return out
+
+
+def test_signatures_and_operators():
+    out = _signatures_and_operators(gpujit)
+    assert out["ann"].endswith("def forward(self, x : torch.Tensor, n : int = 2, "
+                               "s : typing_List[int] = None) -> torch.Tensor:\n"
+                               "    mul = x * n;  x = n = None\n    return mul\n    ")
+    assert "%s : typing.List[int] [num_users=0] = placeholder[target=s](default=None)" \
+        in out["ann"]
+    assert out["inplace_run"] == [[3.0, 3.0], [3.0, 3.0]]
+    assert "def forward(self, x, *args, **kwargs):" in out["var"]
+    # (trace_asserts: an assert on a proxy becomes torch.fx.proxy.assert_fn; torch 2.13 on
+    # Python 3.11 misses the jump instruction and raises TraceError instead)
+    assert "%assert_fn : [num_users=0] = call_function[target=torch.fx.proxy.assert_fn]" \
+        "(args = (%gt,), kwargs = {})" in out["assert_traced"]
+
+
+def test_signatures_and_operators_match_torch():
+    torch = pytest.importorskip("torch")
+    a, b = _signatures_and_operators(gpujit), _signatures_and_operators(torch)
+    # not as torch: a plain Tensor on the left of an operator with a Proxy records
+    # torch.add (call_function) where torch records Tensor.add (call_method); F.max_pool2d
+    # with return_indices=True records max_pool2d, torch's max_pool2d_with_indices
+    for k in ("lst", "mp", "assert_traced"):
+        a.pop(k), b.pop(k)
+    assert a == b

@@ -8,6 +8,7 @@ import copy
 import keyword
 import math
 import re
+import typing
 import warnings
 from contextlib import contextmanager
 
@@ -34,6 +35,8 @@ inplace_methods = {
     "ipow": "{} **= {}", "irshift": "{} >>= {}", "isub": "{} -= {}",
     "itruediv": "{} /= {}", "ixor": "{} ^= {}", "setitem": "{}[{}] = {}"}
 
+_ORIGIN_TYPES = {list: typing.List, dict: typing.Dict, set: typing.Set,
+                 frozenset: typing.FrozenSet, tuple: typing.Tuple}
 _snake_case_sub = re.compile(r"(?<=[a-z])([A-Z])")
 _illegal_char_regex = re.compile("[^0-9a-zA-Z_]+")
 _name_regex = re.compile(r"^([a-zA-Z_][0-9a-zA-Z_]*?)(?:_(\d+))?$")
@@ -380,6 +383,15 @@ def _gen_python_code(graph, root_module):
         add_global(name, obj)
 
     def type_repr(o):
+        if o == ():
+            return "()"
+        origin = getattr(o, "__origin__", None)
+        if origin is not None:          # list[int], typing.List[int]
+            if isinstance(o, typing._GenericAlias):
+                origin = _ORIGIN_TYPES.get(origin, origin)
+            name = add_global(_type_repr(origin), origin)
+            args = typing.get_args(o)
+            return f"{name}[{','.join(type_repr(a) for a in args)}]" if args else name
         return add_global(_type_repr(o), o)
 
     def get_repr(arg):

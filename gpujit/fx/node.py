@@ -36,7 +36,8 @@ def _public_name_table():
                            ("torch.linalg", linalg), ("torch.nn.functional", F),
                            ("torch", gpujit)):      # later wins: torch.conv2d over F's
             for name, v in vars(ns).items():
-                if callable(v) and not isinstance(v, (type, types.ModuleType)):
+                if callable(v) and not isinstance(v, (type, types.ModuleType)) and \
+                        (getattr(v, "__module__", None) or "").split(".")[0] == "gpujit":
                     table[id(v)] = f"{prefix}.{name}"
         for name, v in vars(gpujit._C._nn).items():
             if callable(v):

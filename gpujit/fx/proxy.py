@@ -163,7 +163,7 @@ class Proxy:
                 first = insts[cur + 1]
                 if first.opname == "LOAD_ASSERTION_ERROR" or (
                         first.opname == "LOAD_GLOBAL" and first.argval == "AssertionError"):
-                    self.tracer.create_proxy("call_function", _assert_fn, (self,), {})
+                    self.tracer.create_proxy("call_function", assert_fn, (self,), {})
                     return True
         return self.tracer.to_bool(self)
 
@@ -196,8 +196,9 @@ class Proxy:
                                    name=tracer.graph._target_to_str(orig_method.__name__))
 
 
-def _assert_fn(x):
-    assert x
+def assert_fn(x):
+    if not x:
+        raise AssertionError("Assertion failed")
 
 
 class Attribute(Proxy):
