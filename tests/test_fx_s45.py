@@ -437,7 +437,7 @@ def _passes(torch):
     with pytest.raises(RuntimeError) as e:
         fx.Interpreter(fx.symbolic_trace(lambda a, b: a @ b)).run(torch.ones(2, 3),
                                                                    torch.ones(2, 3))
-    out.append(str(e.value).split("\n\n")[1].split("\n")[0])
+    out.append(str(e.value).split("\n\n", 1)[1])
     return out
 
 
@@ -465,7 +465,9 @@ def forward(self, x, w1, w2):
     np.testing.assert_allclose(out[5], -1 / (1 + np.exp(-np.array([0.5, -1.0]))), rtol=1e-6)
     assert out[6] == [0.5, -1.0]
     assert out[7] == ("While executing %matmul : [num_users=1] = call_function[target="
-                      "operator.matmul](args = (%a, %b), kwargs = {})")
+                      "operator.matmul](args = (%a, %b), kwargs = {})\nOriginal traceback:\n"
+                      "None\nUse tlparse to see full graph. (https://github.com/pytorch/"
+                      "tlparse?tab=readme-ov-file#tlparse-parse-structured-pt2-logs)")
 
 
 def test_replace_pattern_transformer_interpreter_match_torch():
@@ -888,3 +890,20 @@ def test_signatures_and_operators_match_torch():
     for k in ("lst", "mp", "assert_traced"):
         a.pop(k), b.pop(k)
     assert a == b
+
+
+def test_the_dispatch_layer_is_off_once_the_proxies_are_gone():
+    """Proxies keep __torch_function__'s dispatch layer on while they live; a traced
+    GraphModule runs plain gpujit ops (no cost left behind)."""
+    from gpujit import overrides
+    before = overrides._live[0]
+    gm = gpujit.fx.symbolic_trace(_models(gpujit)["fn"][0])
+    assert overrides._live[0] == before
+    p = gpujit.fx.Proxy(next(iter(gm.graph.nodes)))
+    assert overrides._live[0] == before + 1
+    r = gpujit.nn.functional.mse_loss(p, p)        # (a Python-level function: seen at once)
+    assert r.node.target is gpujit.nn.functional.mse_loss
+    del p, r
+    import gc
+    gc.collect()
+    assert overrides._live[0] == before

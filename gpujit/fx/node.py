@@ -180,6 +180,15 @@ class Node:
         self._kwargs = {}
         self.__update_args_kwargs(args, kwargs)
 
+    @property
+    def stack_trace(self):
+        """Where the traced program made this node (recorded by tracers that record it)."""
+        return self.meta.get("stack_trace", None)
+
+    @stack_trace.setter
+    def stack_trace(self, trace):
+        self.meta["stack_trace"] = trace
+
     # -------------------------------------------------------------- linked list
     @property
     def next(self):
