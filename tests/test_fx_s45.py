@@ -907,3 +907,45 @@ def test_the_dispatch_layer_is_off_once_the_proxies_are_gone():
     import gc
     gc.collect()
     assert overrides._live[0] == before
+
+
+def _builtin_names(torch):
+    F = torch.nn.functional
+
+    def f(x, y):
+        return (torch.linalg.norm(x), torch.linalg.vector_norm(x, 1), torch.fft.rfft(x),
+                torch.special.ndtr(x), F.logsigmoid(x), torch.hinge_embedding_loss(x, y, 0.5, 2),
+                torch.rms_norm(x, [3]), torch.svd_lowrank(x, 1), F.softplus(x))
+    gm = torch.fx.symbolic_trace(f)
+    x, y = torch.tensor([[1.0, -2.0, 0.5]]), torch.tensor([[1.0, -1.0, 1.0]])
+    r = gm(x, y)
+    return gm.code, [v.shape for v in r[:7]]
+
+
+def test_builtin_names():
+    """torch's C++ builtins' names: torch._C._linalg.linalg_norm, torch._C._fft.fft_rfft,
+    torch._C._special.special_ndtr, torch._C._nn.log_sigmoid, torch._lowrank.svd_lowrank;
+    node names as torch's (hinge_embedding_loss, not gpujit's aten_hinge_embedding_loss)."""
+    code, shapes = _builtin_names(gpujit)
+    assert code == """
+
+
+def forward(self, x, y):
+    linalg_norm = torch._C._linalg.linalg_norm(x)
+    linalg_vector_norm = torch._C._linalg.linalg_vector_norm(x, 1)
+    fft_rfft = torch._C._fft.fft_rfft(x)
+    special_ndtr = torch._C._special.special_ndtr(x)
+    log_sigmoid = torch._C._nn.log_sigmoid(x)
+    hinge_embedding_loss = torch.hinge_embedding_loss(x, y, 0.5, 2);  y = None
+    rms_norm = torch.rms_norm(x, [3])
+    svd_lowrank = torch._lowrank.svd_lowrank(x, q = 1, niter = 2, M = None)
+    softplus = torch._C._nn.softplus(x);  x = None
+    return (linalg_norm, linalg_vector_norm, fft_rfft, special_ndtr, log_sigmoid, hinge_embedding_loss, rms_norm, svd_lowrank, softplus)
+    """
+    assert shapes == [(), (), (1, 2), (1, 3), (1, 3), (), (1, 3)]
+
+
+def test_builtin_names_match_torch():
+    torch = pytest.importorskip("torch")
+    a, b = _builtin_names(gpujit), _builtin_names(torch)
+    assert a[0] == b[0] and [tuple(s) for s in a[1]] == [tuple(s) for s in b[1]]

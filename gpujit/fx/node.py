@@ -29,11 +29,12 @@ def _public_name_table():
     global _public_names
     if _public_names is None:
         import gpujit
-        from gpujit import fft, linalg, special
         from gpujit.nn import functional as F
         table = {}
-        for prefix, ns in (("torch.special", special), ("torch.fft", fft),
-                           ("torch.linalg", linalg), ("torch.nn.functional", F),
+        for ns in ("_special", "_fft", "_linalg"):     # torch._C._linalg.linalg_norm ...
+            for name, v in vars(getattr(gpujit._C, ns)).items():
+                table[id(v)] = f"torch._C.{ns}.{name}"
+        for prefix, ns in (("torch.nn.functional", F),
                            ("torch", gpujit)):      # later wins: torch.conv2d over F's
             for name, v in vars(ns).items():
                 if callable(v) and not isinstance(v, (type, types.ModuleType)) and \
@@ -42,6 +43,8 @@ def _public_name_table():
         for name, v in vars(gpujit._C._nn).items():
             if callable(v):
                 table[id(v)] = f"torch._C._nn.{name}"
+        for name in ("svd_lowrank", "pca_lowrank"):
+            table[id(getattr(gpujit, name))] = f"torch._lowrank.{name}"
         for name in _F_FROM_TORCH:              # F.conv2d is torch.conv2d in torch
             if hasattr(F, name) and hasattr(gpujit, name):
                 table[id(getattr(F, name))] = f"torch.{name}"
@@ -56,6 +59,13 @@ def _is_from_torch(obj):
     """Whether generated code names obj through the `torch` global (gpujit's functions)."""
     return id(obj) in _public_name_table() or \
         (getattr(obj, "__module__", None) or "").split(".")[0] == "gpujit"
+
+
+def _torch_function_name(func):
+    """func's name in PyTorch (the node name torch.fx gives its call): linalg_norm for
+    torch.linalg.norm, hinge_embedding_loss for gpujit's aten_hinge_embedding_loss."""
+    public = _public_name_table().get(id(func))
+    return public.rsplit(".", 1)[-1] if public is not None else func.__name__
 
 
 def _get_qualified_name(func):

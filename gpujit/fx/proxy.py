@@ -12,7 +12,7 @@ import gpujit
 
 from .. import overrides as _overrides
 from .graph import Graph, magic_methods, reflectable_magic_methods
-from .node import Node, map_aggregate
+from .node import Node, _torch_function_name, map_aggregate
 
 
 _BASE_TYPES = (str, int, float, bool, complex, gpujit.dtype, gpujit.device, gpujit.layout,
@@ -193,7 +193,8 @@ class Proxy:
         if _overrides.is_tensor_method_or_property(orig_method):
             return tracer.create_proxy("call_method", orig_method.__name__, args, kwargs)
         return tracer.create_proxy("call_function", orig_method, args, kwargs,
-                                   name=tracer.graph._target_to_str(orig_method.__name__))
+                                   name=tracer.graph._target_to_str(
+                                       _torch_function_name(orig_method)))
 
 
 def assert_fn(x):
