@@ -949,3 +949,37 @@ def test_builtin_names_match_torch():
     torch = pytest.importorskip("torch")
     a, b = _builtin_names(gpujit), _builtin_names(torch)
     assert a[0] == b[0] and [tuple(s) for s in a[1]] == [tuple(s) for s in b[1]]
+
+
+def _einsum_entry(torch):
+    x = torch.ones(2, 2)
+    out = [torch.fx.symbolic_trace(lambda a, b: torch.einsum(a, b)).code]
+    for args in [(3, x), ([0, 1], x), (None,), (), (x,), ("ij,jk", [x, x]),
+                 ("ij", x, x), (x, [0, 1], x, [1, 2])]:
+        try:
+            out.append(tuple(torch.einsum(*args).shape))
+        except Exception as e:
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+def test_einsum_entry_point():
+    """torch.einsum reads the sublist form only when the first argument is a Tensor
+    (einsum(proxy, proxy) failed: gpujit iterated the proxy as a sublist); fewer than two
+    arguments is a ValueError and a non-str equation torch's TypeError."""
+    out = _einsum_entry(gpujit)
+    assert "einsum = torch.functional.einsum(a, b);  a = b = None" in out[0]
+    assert out[1:] == [
+        ("TypeError", "einsum(): argument 'equation' (position 1) must be str, not int"),
+        ("TypeError", "einsum(): argument 'equation' (position 1) must be str, not list"),
+        ("ValueError", "einsum(): must specify the equation string and at least one operand, "
+                       "or at least one operand and its subscripts list")] + [
+        ("ValueError", "einsum(): must specify the equation string and at least one operand, "
+                       "or at least one operand and its subscripts list")] * 2 + [
+        (2, 2), ("RuntimeError", "einsum(): more operands were provided than specified in "
+                                 "the equation"), (2, 2)]
+
+
+def test_einsum_entry_point_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _einsum_entry(gpujit) == _einsum_entry(torch)
