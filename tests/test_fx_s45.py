@@ -983,3 +983,47 @@ def test_einsum_entry_point():
 def test_einsum_entry_point_match_torch():
     torch = pytest.importorskip("torch")
     assert _einsum_entry(gpujit) == _einsum_entry(torch)
+
+
+def _module_stacks(torch):
+    nn = torch.nn
+
+    class Inner(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.l(x).relu()
+
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = Inner()
+            self.b = nn.Sequential(nn.ReLU(), Inner())
+
+        def forward(self, x):
+            return self.b(self.a(x) + self.a(x))
+
+    t = torch.fx.Tracer()
+    g = t.trace(Outer())
+    return ([(n.name, {k: (v[0], v[1].__name__) for k, v in
+                       n.meta.get("nn_module_stack", {}).items()}) for n in g.nodes],
+            {k: (v[0], getattr(v[1], "__name__", v[1])) for k, v in t.node_name_to_scope.items()})
+
+
+def test_nn_module_stack_and_scopes():
+    """node.meta['nn_module_stack'] (module call key -> (qualified name, type)) and
+    Tracer.node_name_to_scope, as torch's tracer records them."""
+    stacks, scopes = _module_stacks(gpujit)
+    assert stacks[1] == ("a_l", {"a": ("a", "Inner"), "a.l": ("a.l", "Linear")})
+    assert stacks[4] == ("relu_1", {"a@1": ("a", "Inner")})
+    assert stacks[7] == ("b_1_l", {"b": ("b", "Sequential"), "b.1": ("b.1", "Inner"),
+                                   "b.1.l": ("b.1.l", "Linear")})
+    assert stacks[5] == ("add", {}) and scopes["add"] == ("", None)
+    assert scopes["relu_2"] == ("b.1", "Inner")
+
+
+def test_nn_module_stack_and_scopes_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _module_stacks(gpujit) == _module_stacks(torch)

@@ -16,7 +16,7 @@ from .. import nn
 from ..tensor import Tensor
 from .graph import Graph
 from .node import map_aggregate
-from .proxy import ParameterProxy, Proxy, TracerBase
+from .proxy import ParameterProxy, Proxy, Scope, ScopeContextManager, TracerBase
 
 _is_fx_tracing_flag = False
 _wrapped_fns_to_patch = {}          # (id(globals), name) -> that module's globals
@@ -52,6 +52,9 @@ class Tracer(TracerBase):
         self.param_shapes_constant = param_shapes_constant
         self.submodule_paths = None
         self.root_module_name = ""
+        self.scope = Scope("", None)
+        self.module_stack = collections.OrderedDict()   # the module calls being traced
+        self.node_name_to_scope = {}
         self.num_calls = {}
         self._qualname_counter = collections.defaultdict(int)
 
@@ -112,10 +115,19 @@ class Tracer(TracerBase):
 
     def call_module(self, m, forward, args, kwargs):
         name = self.path_of_module(m)
-        self.num_calls[name] = self.num_calls.get(name, 0) + 1
-        if not self.is_leaf_module(m, name):
-            return forward(*args, **kwargs)
-        return self.create_proxy("call_module", name, args, kwargs)
+        with ScopeContextManager(self.scope, Scope(name, type(m))) as scope:
+            num_calls = self.num_calls.get(name, 0)
+            key = f"{scope.module_path}@{num_calls}" if num_calls > 0 else scope.module_path
+            self.module_stack[key] = (name, scope.module_type)
+            self.num_calls[name] = num_calls + 1
+            if not self.is_leaf_module(m, name):
+                ret = forward(*args, **kwargs)
+            else:
+                ret = self.create_proxy("call_module", name, args, kwargs)
+            popped, _ = self.module_stack.popitem(last=True)
+            if popped != key:
+                raise AssertionError(f"Unexpected key {popped}, expected {key}")
+        return ret
 
     def getattr(self, attr, attr_val, parameter_proxy_cache):
         def proxy_for(collection):

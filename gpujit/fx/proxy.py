@@ -3,6 +3,8 @@ torch functions (torch.relu(x), through __torch_function__) record nodes in the 
 graph instead of running."""
 from __future__ import annotations
 
+import collections
+import copy
 import dis
 import enum
 import inspect
@@ -33,7 +35,13 @@ class TracerBase:
     traced_func_name = "forward"
 
     def create_node(self, kind, target, args, kwargs, name=None, type_expr=None):
-        return self.graph.create_node(kind, target, args, kwargs, name, type_expr)
+        node = self.graph.create_node(kind, target, args, kwargs, name, type_expr)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            self.node_name_to_scope[node.name] = (scope.module_path, scope.module_type)
+        if getattr(self, "module_stack", None):
+            node.meta["nn_module_stack"] = copy.copy(self.module_stack)
+        return node
 
     def proxy(self, node):
         return Proxy(node, self)
@@ -96,12 +104,39 @@ def _no_nodes(arg):
                            f"Node. Got key: {arg}")
 
 
+class Scope:
+    """The module whose forward is being traced: its qualified name and type."""
+
+    def __init__(self, module_path, module_type):
+        self.module_path = module_path
+        self.module_type = module_type
+
+
+class ScopeContextManager:
+    """Sets scope to current_scope for a module call, puts the previous one back after."""
+
+    def __init__(self, scope, current_scope):
+        self._prev = (scope.module_path, scope.module_type)
+        scope.module_path, scope.module_type = current_scope.module_path, \
+            current_scope.module_type
+        self._scope = scope
+
+    def __enter__(self):
+        return self._scope
+
+    def __exit__(self, *args):
+        self._scope.module_path, self._scope.module_type = self._prev
+
+
 class GraphAppendingTracer(TracerBase):
     """The tracer of a Proxy made from a bare Node: appends to that node's graph."""
 
     def __init__(self, graph):
         super().__init__()
         self.graph = graph
+        self.scope = Scope("", None)
+        self.module_stack = collections.OrderedDict()
+        self.node_name_to_scope = {}
 
 
 def _calling_instruction(frame):
