@@ -1027,3 +1027,26 @@ def test_nn_module_stack_and_scopes():
 def test_nn_module_stack_and_scopes_match_torch():
     torch = pytest.importorskip("torch")
     assert _module_stacks(gpujit) == _module_stacks(torch)
+
+
+def test_error_in_generated_code_shows_its_lines(capsys):
+    """An error raised in a GraphModule's generated forward is shown with the generated
+    lines around it on stderr, and the file name says where the traced function came
+    from, as torch's."""
+    def f(x, y):
+        a = x.relu()
+        b = a + y
+        return b * 2
+    gm = gpujit.fx.symbolic_trace(f)
+    for n in gm.graph.nodes:
+        if n.target is operator.add:
+            n.target = operator.truediv
+    gm.recompile()
+    with pytest.raises(TypeError, match="unsupported operand type"):
+        gm(gpujit.ones(2), "s")
+    err = capsys.readouterr().err
+    assert "Call using an FX-traced Module, line 6 of the traced Module's generated forward " \
+           "function:\n    relu = x.relu();  x = None\n    add = relu / y;  relu = y = None\n" \
+           "\n~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~ <--- HERE\n    mul = add * 2;  add = None\n" in err
+    assert f" from {__file__}:{f.__code__.co_firstlineno} in f\", line 6, in forward" in err
+    np.testing.assert_array_equal(gm(gpujit.ones(2), gpujit.full((2,), 2.0)).numpy(), [1.0, 1.0])

@@ -231,6 +231,11 @@ class Tracer(TracerBase):
                 self.root = nn.Module()
                 fn = root
             self.graph = Graph(tracer_cls=getattr(self, "__class__", None))
+            if hasattr(fn, "__code__"):
+                code = fn.__code__
+                self.graph._co_fields = {"co_name": code.co_name,
+                                         "co_filename": code.co_filename,
+                                         "co_firstlineno": code.co_firstlineno}
             self.tensor_attrs = {}
 
             def collect_tensor_attrs(m, prefix):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import copy
 import itertools
 import linecache
+import sys
+import traceback
 
 from .. import nn
 from ..tensor import Tensor
@@ -18,16 +20,21 @@ _IMPORTS = {"inf": "from math import inf", "nan": "from math import nan",
             "device": "from gpujit import device"}
 
 
-def _exec_with_source(src, globals_):
-    """exec src with its text in linecache, so tracebacks show the generated lines."""
+def _exec_with_source(src, globals_, co_fields=None):
+    """exec src with its text in linecache, so tracebacks show the generated lines; the
+    file name says where the traced function came from, as torch's."""
     key = f"<eval_with_key>.{next(_next_id)}"
+    if co_fields and "co_filename" in co_fields:
+        key = co_fields["co_filename"] if not {"co_firstlineno", "co_name"} <= set(co_fields) \
+            else (f"{key} from {co_fields['co_filename']}:{co_fields['co_firstlineno']} in "
+                  f"{co_fields['co_name']}")
     linecache.cache[key] = (len(src), None, src.splitlines(True), key)
     exec(compile(src, key, "exec"), globals_)
 
 
-def _forward_from_src(src, globals_):
+def _forward_from_src(src, globals_, co_fields=None):
     globals_ = dict(globals_)
-    _exec_with_source(src, globals_)
+    _exec_with_source(src, globals_, co_fields)
     return globals_["forward"]
 
 
@@ -110,6 +117,36 @@ def reduce_graph_module(body, import_block):
     return _deserialize_graph_module(_forward_from_src(import_block + fn_src, {}), body)
 
 
+class _WrappedCall:
+    """A GraphModule's call: an error raised in its generated forward is shown with the
+    generated lines around it (on stderr), as torch's."""
+
+    def __init__(self, cls, cls_call):
+        self.cls = cls
+        self.cls_call = cls_call
+
+    @staticmethod
+    def _generate_error_message(frame_summary):
+        lineno, line = frame_summary.lineno, frame_summary.line
+        src = linecache.getlines(frame_summary.filename)
+        msg = ("Call using an FX-traced Module, "
+               f"line {lineno} of the traced Module's generated forward function:")
+        return "\n".join([traceback.format_exc(), msg, "".join(src[lineno - 2:lineno]),
+                          "~" * len(line) + "~~~ <--- HERE", "\n".join(src[lineno:lineno + 2])])
+
+    def __call__(self, obj, *args, **kwargs):
+        try:
+            if self.cls_call is not None:
+                return self.cls_call(obj, *args, **kwargs)
+            return super(self.cls, obj).__call__(*args, **kwargs)
+        except Exception as e:
+            top = traceback.StackSummary.extract(traceback.walk_tb(e.__traceback__))[-1]
+            if "eval_with_key" in top.filename:
+                print(_WrappedCall._generate_error_message(top), file=sys.stderr)
+                raise e.with_traceback(None)  # noqa: B904
+            raise
+
+
 class GraphModule(nn.Module):
     """GraphModule(root, graph, class_name='GraphModule'): root is the module (or a dict
     of qualified name -> object) that the graph's get_attr / call_module nodes read."""
@@ -184,7 +221,15 @@ class GraphModule(nn.Module):
         python_code = self._graph.python_code(root_module="self")
         self._code = python_code.src
         cls = type(self)
-        cls.forward = _forward_from_src(self._code, python_code.globals)
+        cls.forward = _forward_from_src(self._code, python_code.globals,
+                                        self._graph._co_fields)
+        cls_call = cls.__call__ if "__call__" in vars(cls) else None
+        if "_wrapped_call" not in vars(cls):
+            cls._wrapped_call = _WrappedCall(cls, cls_call)
+
+        def call_wrapped(self, *args, **kwargs):
+            return self._wrapped_call(self, *args, **kwargs)
+        cls.__call__ = call_wrapped
         return python_code
 
     # ---------------------------------------------------------------- submodules
