@@ -1050,3 +1050,51 @@ def test_error_in_generated_code_shows_its_lines(capsys):
            "\n~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~ <--- HERE\n    mul = add * 2;  add = None\n" in err
     assert f" from {__file__}:{f.__code__.co_firstlineno} in f\", line 6, in forward" in err
     np.testing.assert_array_equal(gm(gpujit.ones(2), gpujit.full((2,), 2.0)).numpy(), [1.0, 1.0])
+
+
+def _optimization(torch):
+    import importlib
+    opt = importlib.import_module(torch.__name__ + ".fx.experimental.optimization")
+    nn = torch.nn
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout(0.5),
+                      nn.Flatten(), nn.Linear(4 * 9, 5), nn.BatchNorm1d(5)).eval()
+    with torch.no_grad():
+        m[1].running_mean.fill_(0.3)
+        m[1].running_var.fill_(2.0)
+        m[6].running_mean.fill_(-0.1)
+    f = opt.fuse(m)
+    r = opt.remove_dropout(m)
+    x = torch.ones(2, 3, 5, 5)
+    with torch.no_grad():
+        err = (f(x) - m(x)).abs().max().item()
+    nodes = list(r.graph.nodes)
+    sub = opt.extract_subgraph(r, nodes[1:3], [nodes[0]], [nodes[2]])
+    return f.code, r.code, err < 1e-4, sub.code, str(f)
+
+
+def test_experimental_optimization():
+    """torch.fx.experimental.optimization.fuse folds BatchNorms into the Conv / Linear
+    before them (same values), remove_dropout drops nn.Dropout, extract_subgraph."""
+    fcode, rcode, close, subcode, text = _optimization(gpujit)
+    assert close
+    assert fcode == """
+
+
+def forward(self, input):
+    input_1 = input
+    _0 = getattr(self, "0")(input_1);  input_1 = None
+    _2 = getattr(self, "2")(_0);  _0 = None
+    _3 = getattr(self, "3")(_2);  _2 = None
+    _4 = getattr(self, "4")(_3);  _3 = None
+    _5 = getattr(self, "5")(_4);  _4 = None
+    return _5
+    """
+    assert '_3 = getattr(self, "3")' not in rcode and '_4 = getattr(self, "4")(_2)' in rcode
+    assert subcode.startswith("\n\n\ndef forward(self, input_1):\n")
+    assert "(0): Conv2d(3, 4, kernel_size=(3, 3), stride=(1, 1))" in text
+
+
+def test_experimental_optimization_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _optimization(gpujit) == _optimization(torch)
