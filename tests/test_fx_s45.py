@@ -1098,3 +1098,58 @@ def forward(self, input):
 def test_experimental_optimization_match_torch():
     torch = pytest.importorskip("torch")
     assert _optimization(gpujit) == _optimization(torch)
+
+
+def _gpt_block(torch):
+    """A GPT-style block: x.size() unpacked, split, view/transpose, @, masked_fill with a
+    buffer, F.softmax, ModuleDict, a TransformerEncoderLayer leaf."""
+    nn, F = torch.nn, torch.nn.functional
+    class Attn(nn.Module):
+        def __init__(s, c=8, h=2):
+            super().__init__(); s.qkv = nn.Linear(c, 3 * c); s.proj = nn.Linear(c, c); s.h = h
+            s.register_buffer("mask", torch.tril(torch.ones(4, 4)).view(1, 1, 4, 4))
+        def forward(s, x):
+            B, T, C = x.size()
+            q, k, v = s.qkv(x).split(C, dim=2)
+            q = q.view(B, T, s.h, C // s.h).transpose(1, 2)
+            k = k.view(B, T, s.h, C // s.h).transpose(1, 2)
+            v = v.view(B, T, s.h, C // s.h).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(s.mask == 0, float("-inf"))
+            att = F.softmax(att, dim=-1)
+            y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+            return s.proj(y)
+    class Block(nn.Module):
+        def __init__(s):
+            super().__init__(); s.ln1 = nn.LayerNorm(8); s.attn = Attn(); s.ln2 = nn.LayerNorm(8)
+            s.mlp = nn.ModuleDict(dict(fc=nn.Linear(8, 32), act=nn.GELU(), proj=nn.Linear(32, 8)))
+            s.enc = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+        def forward(s, x):
+            x = x + s.attn(s.ln1(x))
+            m = s.mlp
+            x = x + m.proj(m.act(m.fc(s.ln2(x))))
+            return s.enc(x)
+    torch.manual_seed(0)
+    b = Block().eval()
+    gm = torch.fx.symbolic_trace(b)
+    x = torch.randn(2, 4, 8)
+    with torch.no_grad():
+        ok = (gm(x) - b(x)).abs().max().item() < 1e-5
+    return str(gm.graph), gm.code, ok
+
+
+def test_gpt_block():
+    graph, code, close = _gpt_block(gpujit)
+    assert close
+    assert "getattr_1 = x.size()" not in code and "size = ln1.size()" in code
+    assert "getitem = size[0]\n    getitem_1 = size[1]\n    getitem_2 = size[2];  size = None" \
+        in code
+    assert "split = attn_qkv.split(getitem_2, dim = 2);  attn_qkv = None" in code
+    assert "softmax = torch.nn.functional.softmax(masked_fill, dim = -1, _stacklevel = 3, " \
+        "dtype = None);  masked_fill = None" in code
+    assert "enc = self.enc(add_1);  add_1 = None" in code
+
+
+def test_gpt_block_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _gpt_block(gpujit) == _gpt_block(torch)
