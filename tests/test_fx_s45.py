@@ -1153,3 +1153,45 @@ def test_gpt_block():
 def test_gpt_block_match_torch():
     torch = pytest.importorskip("torch")
     assert _gpt_block(gpujit) == _gpt_block(torch)
+
+
+def _decomposition(torch):
+    """The docs' Proxy/retracing example: F.relu decomposed through Proxies of a
+    GraphAppendingTracer."""
+    import importlib
+    fx = importlib.import_module(torch.__name__ + ".fx")
+    F = torch.nn.functional
+    def relu_decomposition(x):
+        return (x > 0) * x
+    rules = {F.relu: relu_decomposition}
+    def decompose(model, tracer_class=fx.Tracer):
+        graph = tracer_class().trace(model)
+        new_graph = fx.Graph()
+        env = {}
+        tracer = fx.proxy.GraphAppendingTracer(new_graph)
+        for node in graph.nodes:
+            if node.op == "call_function" and node.target in rules:
+                proxy_args = [fx.Proxy(env[x.name], tracer) if isinstance(x, fx.Node) else x for x in node.args]
+                output_proxy = rules[node.target](*proxy_args)
+                env[node.name] = output_proxy.node
+            else:
+                env[node.name] = new_graph.node_copy(node, lambda x: env[x.name])
+        return fx.GraphModule(model, new_graph)
+    class M(torch.nn.Module):
+        def forward(self, x):
+            return F.relu(x) + 1
+    gm = decompose(M())
+    x = torch.tensor([-1.0, 2.0])
+    return gm.code, gm(x).tolist()
+
+
+def test_proxy_retracing_decomposition():
+    code, values = _decomposition(gpujit)
+    assert code == ("\n\n\ndef forward(self, x):\n    gt = x > 0\n    mul = gt * x;  gt = x = None"
+                    "\n    add = mul + 1;  mul = None\n    return add\n    ")
+    assert values == [1.0, 3.0]
+
+
+def test_proxy_retracing_decomposition_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _decomposition(gpujit) == _decomposition(torch)
