@@ -13,6 +13,7 @@ import types
 import warnings
 
 from .. import nn
+from .. import overrides as _overrides
 from ..tensor import Tensor
 from .graph import Graph
 from .node import map_aggregate
@@ -218,6 +219,7 @@ class Tracer(TracerBase):
     def trace(self, root, concrete_args=None):
         global _is_fx_tracing_flag
         old_flag, _is_fx_tracing_flag = _is_fx_tracing_flag, True
+        _overrides._layer_needed(1)         # (on for the whole trace, not per Proxy)
         try:
             if isinstance(root, nn.Module):
                 self.root = root
@@ -277,6 +279,7 @@ class Tracer(TracerBase):
             self.submodule_paths = None
         finally:
             _is_fx_tracing_flag = old_flag
+            _overrides._layer_needed(-1)
         return self.graph
 
 

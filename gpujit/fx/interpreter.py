@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+from .. import overrides as _overrides
 from ._symbolic_trace import Tracer
 from .graph import Graph
 from .graph_module import GraphModule
@@ -155,7 +156,11 @@ class Transformer(Interpreter):
         return self.tracer.create_proxy("call_function", target, args, kwargs)
 
     def transform(self):
-        result = super().run(enable_io_processing=False)
+        _overrides._layer_needed(1)         # (on for the whole walk, not per Proxy)
+        try:
+            result = super().run(enable_io_processing=False)
+        finally:
+            _overrides._layer_needed(-1)
         if result is not None:
             new_out = self.new_graph.output(
                 map_aggregate(result, lambda a: a.node if isinstance(a, Proxy) else a))

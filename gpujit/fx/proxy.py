@@ -134,6 +134,9 @@ class GraphAppendingTracer(TracerBase):
     def __init__(self, graph):
         super().__init__()
         self.graph = graph
+        # (its Proxies come and go one by one in a rewrite loop: the tracer keeps the
+        # dispatch layer on meanwhile, so it is not put in place and removed per Proxy)
+        _overrides._keep_layer_while(self)
         self.scope = Scope("", None)
         self.module_stack = collections.OrderedDict()
         self.node_name_to_scope = {}
