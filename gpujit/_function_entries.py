@@ -112,7 +112,10 @@ class _Check:
                 n -= 1
             args, kwargs = [loc[p] for p in pos[:n]], {}
         kwd = fn.__kwdefaults__ or {}
-        kwargs.update((p, loc[p]) for p in kwonly if p not in kwd or loc[p] is not kwd[p])
+        # (torch's Python-level functions pass their keyword-only parameters too:
+        # meshgrid(*tensors, indexing=indexing); its builtins only those given)
+        kwargs.update((p, loc[p]) for p in kwonly
+                      if python_level or p not in kwd or loc[p] is not kwd[p])
         if starstar is not None:
             kwargs.update(loc[starstar])
         # (torch's C++ functions: their error's words, and only subclasses in types; a

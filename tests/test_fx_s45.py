@@ -1212,3 +1212,34 @@ def test_proxies_of_one_tracer_do_not_switch_the_layer_each(monkeypatch):
         q = gpujit.relu(p)
         del p, q
     assert len(calls) <= 1 and len(g.nodes) == 6
+
+
+def _python_level_keyword_only(torch):
+    F = torch.nn.functional
+    log = []
+
+    class M(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            log.append((func.__name__, len(args), sorted(kwargs or {})))
+            return func(*args, **(kwargs or {}))
+
+    x = torch.ones(3)
+    with M():
+        torch.meshgrid(x, x)
+        F.triplet_margin_with_distance_loss(x[None], x[None], x[None])
+    return [entry for entry in log if entry[0] in ("meshgrid",
+                                                  "triplet_margin_with_distance_loss")]
+
+
+def test_python_level_functions_pass_their_keyword_only_parameters():
+    """torch's Python-level functions hand the handler their keyword-only parameters
+    (meshgrid(*tensors, indexing=indexing)), defaults included."""
+    assert _python_level_keyword_only(gpujit) == [
+        ("meshgrid", 2, ["indexing"]),
+        ("triplet_margin_with_distance_loss", 3, ["distance_function", "margin",
+                                                  "reduction", "swap"])]
+
+
+def test_python_level_functions_pass_their_keyword_only_parameters_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _python_level_keyword_only(gpujit) == _python_level_keyword_only(torch)
