@@ -122,7 +122,15 @@ class _Check:
         # Python-level function's types hold plain Tensors too)
         over = [] if _is_disabled() or fn.__name__ in _MODES_ONLY else _overloaded(
             tuple(args) + tuple(kwargs.values()), [], set(), python_level)
+        if loc.get("return_indices") is True and fn.__name__ in _WITH_INDICES:
+            # (torch's F.max_pool2d & co. are boolean_dispatch: return_indices=True calls
+            # max_pool2d_with_indices, whose check the handler sees; same parameters)
+            fn = fn.__globals__.get(fn.__name__ + "_with_indices", fn)
         return _call_overloaded(fn, over, tuple(args), kwargs, python_level=python_level)
+
+
+_WITH_INDICES = frozenset(f"{kind}max_pool{d}d" for kind in ("", "adaptive_") for d in (1, 2, 3)) \
+    | {"fractional_max_pool2d", "fractional_max_pool3d"}
 
 
 _CHECK = _Check()
