@@ -151,8 +151,8 @@ _TORCH_PYTHON_LEVEL = {
         "elu embedding embedding_bag feature_alpha_dropout fold fractional_max_pool2d "
         "fractional_max_pool2d_with_indices fractional_max_pool3d "
         "fractional_max_pool3d_with_indices gaussian_nll_loss glu grid_sample gumbel_softmax "
-        "hardsigmoid hardswish hardtanh hinge_embedding_loss huber_loss instance_norm "
-        "interpolate kl_div l1_loss leaky_relu linear_cross_entropy "
+        "group_norm hardsigmoid hardswish hardtanh hinge_embedding_loss huber_loss "
+        "instance_norm interpolate kl_div l1_loss layer_norm leaky_relu linear_cross_entropy "
         "local_response_norm log_softmax lp_pool1d lp_pool2d lp_pool3d margin_ranking_loss "
         "max_pool1d max_pool1d_with_indices max_pool2d max_pool2d_with_indices max_pool3d "
         "max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mish mse_loss "
@@ -195,7 +195,8 @@ def routed_functions():
             continue
         only = _ONLY.get(modname)
         for name, v in list(vars(mod).items()):
-            if ((name.startswith("_") and name not in _PRIVATE_ROUTED) or name in skip or type(v) is not types.FunctionType
+            if ((name.startswith("_") and name not in _PRIVATE_ROUTED) or name in skip
+                    or type(v) is not types.FunctionType
                     or id(v) in seen or "checks_torch_function" in v.__dict__
                     or (only is not None and name not in only)):
                 continue

@@ -1246,3 +1246,33 @@ def test_python_level_functions_pass_their_keyword_only_parameters():
 def test_python_level_functions_pass_their_keyword_only_parameters_match_torch():
     torch = pytest.importorskip("torch")
     assert _python_level_keyword_only(gpujit) == _python_level_keyword_only(torch)
+
+
+def _norm_functions(torch):
+    F = torch.nn.functional
+    gm = torch.fx.symbolic_trace(lambda x: F.layer_norm(x, [4]) + F.group_norm(x, 2, eps=1e-3))
+    x = torch.arange(12.0).reshape(3, 4)
+    with pytest.raises(TypeError):
+        F.layer_norm(x, [4], cudnn_enable=False)
+    return gm.code, [round(v, 4) for v in gm(x).reshape(-1).tolist()]
+
+
+def test_layer_norm_and_group_norm_are_python_level():
+    """F.layer_norm / F.group_norm are torch's Python-level functions (the handler and the
+    fx graph see F.layer_norm(x, shape, weight=None, bias=None, eps=1e-05)); they were the
+    registry's bindings, seen as torch.layer_norm(x, shape), and took cudnn_enable."""
+    code, values = _norm_functions(gpujit)
+    assert "layer_norm = torch.nn.functional.layer_norm(x, [4], weight = None, bias = None, " \
+           "eps = 1e-05)" in code
+    assert "group_norm = torch.nn.functional.group_norm(x, 2, weight = None, bias = None, " \
+           "eps = 0.001);  x = None" in code
+    x = np.arange(12.0).reshape(3, 4)
+    ln = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + 1e-5)
+    g = x.reshape(3, 2, 2)
+    gn = ((g - g.mean(2, keepdims=True)) / np.sqrt(g.var(2, keepdims=True) + 1e-3)).reshape(3, 4)
+    np.testing.assert_allclose(values, (ln + gn).reshape(-1), atol=1e-4)
+
+
+def test_layer_norm_and_group_norm_are_python_level_match_torch():
+    torch = pytest.importorskip("torch")
+    assert _norm_functions(gpujit) == _norm_functions(torch)
