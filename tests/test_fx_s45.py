@@ -368,7 +368,8 @@ def test_pickle_and_deepcopy_round_trip():
     gm = gpujit.fx.symbolic_trace(root)
     for g2 in (copy.deepcopy(gm), pickle.loads(pickle.dumps(gm))):
         assert g2.code == gm.code and str(g2.graph) == str(gm.graph)
-        np.testing.assert_array_equal(g2(*inputs)["z"].detach().numpy(), root(*inputs)["z"].detach().numpy())
+        np.testing.assert_array_equal(g2(*inputs)["z"].detach().numpy(),
+                                      root(*inputs)["z"].detach().numpy())
     assert type(copy.deepcopy(gm)).__name__ == "GraphModule"     # (as torch's)
     assert type(pickle.loads(pickle.dumps(gm))).__name__ == "GraphModule"
     assert copy.deepcopy(gm).sub.lin.weight is not gm.sub.lin.weight
@@ -706,7 +707,8 @@ def _module_and_graph_api(torch):
     nodes = list(g.nodes)
     n = nodes[3]
     out["api"] = [repr(n), n.prev.name, n.next.name, [a.name for a in n.all_input_nodes],
-                  n.format_node(), len(g.nodes), [x.name for x in g.find_nodes(op="call_module")][:4],
+                  n.format_node(), len(g.nodes),
+                  [x.name for x in g.find_nodes(op="call_module")][:4],
                   str(fx.map_arg((n, [n, 1]), lambda a: a.name))]
     # dict root
     g2 = fx.Graph()
@@ -827,7 +829,8 @@ def _signatures_and_operators(torch):
     out["inplace"] = str(gm.graph) + gm.code
     out["inplace_run"] = gm(torch.ones(2, 2)).tolist()
     def cmp(x):
-        return (x > 0) & (x < 1) | ~(x == 0), x.float() % 2, -x, +x, abs(x), x ** 2, 2 - x, x // 3, x << 1 if False else x
+        return ((x > 0) & (x < 1) | ~(x == 0), x.float() % 2, -x, +x, abs(x), x ** 2, 2 - x,
+                x // 3)
     gm = fx.symbolic_trace(cmp)
     out["cmp"] = str(gm.graph) + gm.code
     def tensor_default(x, y=torch.ones(2)):
@@ -1174,7 +1177,8 @@ def _decomposition(torch):
         tracer = fx.proxy.GraphAppendingTracer(new_graph)
         for node in graph.nodes:
             if node.op == "call_function" and node.target in rules:
-                proxy_args = [fx.Proxy(env[x.name], tracer) if isinstance(x, fx.Node) else x for x in node.args]
+                proxy_args = [fx.Proxy(env[x.name], tracer) if isinstance(x, fx.Node) else x
+                              for x in node.args]
                 output_proxy = rules[node.target](*proxy_args)
                 env[node.name] = output_proxy.node
             else:

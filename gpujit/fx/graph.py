@@ -448,8 +448,8 @@ def _gen_python_code(graph, root_module):
                 body.append(f"{repr(node)} = {raw_name}\n")
             continue
         if node.op == "call_method":
-            body.append(f"{repr(node)}{ann} = {_format_target(get_repr(node.args[0]), node.target)}"
-                        f"({format_args(node.args[1:], node.kwargs)})")
+            method = _format_target(get_repr(node.args[0]), node.target)
+            body.append(f"{repr(node)}{ann} = {method}({format_args(node.args[1:], node.kwargs)})")
         elif node.op == "call_function":
             t = node.target
             tname = getattr(t, "__name__", "")
@@ -466,7 +466,8 @@ def _gen_python_code(graph, root_module):
                     body.append(f"{repr(node)}{ann} = "
                                 f"{_format_target(get_repr(node.args[0]), node.args[1])}")
                 else:
-                    body.append(f"{repr(node)}{ann} = {gname}({format_args(node.args, node.kwargs)})")
+                    call = f"{gname}({format_args(node.args, node.kwargs)})"
+                    body.append(f"{repr(node)}{ann} = {call}")
                     if node.meta.get("is_wrapped", False):
                         wrapped_fns.setdefault(gname)
         elif node.op == "call_module":
