@@ -324,3 +324,33 @@ def _jit_pass_lint(graph) -> None:
     """Checks the graph's invariants (each use after its definition, ...): raises if one
     does not hold."""
     graph.lint()
+
+
+# torch._C._nn: the nn.functional functions PyTorch binds from there (F.linear is
+# torch._C._nn.linear; torch.fx's generated code names them so); torch._C._linalg,
+# _special and _fft: torch.linalg.norm is torch._C._linalg.linalg_norm ...
+_NN_NAMES = {"avg_pool2d": "avg_pool2d", "avg_pool3d": "avg_pool3d", "elu_": "elu_",
+             "gelu": "gelu", "hardtanh_": "hardtanh_", "leaky_relu_": "leaky_relu_",
+             "linear": "linear", "log_sigmoid": "logsigmoid", "one_hot": "one_hot",
+             "scaled_dot_product_attention": "scaled_dot_product_attention",
+             "softplus": "softplus", "softshrink": "softshrink"}
+
+
+def __getattr__(name):
+    import types
+    if name == "_nn":
+        from .nn import functional as F
+        entries = {n: getattr(F, f) for n, f in _NN_NAMES.items()}
+    elif name in ("_linalg", "_special", "_fft"):
+        import importlib
+        ns = importlib.import_module("gpujit." + name[1:])
+        entries = {f"{name[1:]}_{n}": v for n, v in vars(ns).items()
+                   if not n.startswith("_") and callable(v) and not isinstance(v, type)
+                   and (getattr(v, "__module__", None) or "").startswith("gpujit")}
+    else:
+        raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
+    mod = types.ModuleType(__name__ + "." + name)
+    for n, v in entries.items():
+        setattr(mod, n, v)
+    globals()[name] = mod
+    return mod

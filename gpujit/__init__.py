@@ -179,4 +179,7 @@ version.__version__ = __version__         # (torch.version.__version__ is torch.
 
 
 def __getattr__(name):
+    if name == "fx":                  # torch.fx, imported when first used
+        import importlib
+        return importlib.import_module(".fx", __name__)
     raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

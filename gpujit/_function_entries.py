@@ -58,6 +58,10 @@ _NOT_ROUTED = frozenset((
     "set_deterministic_debug_mode", "set_float32_matmul_precision", "set_flush_denormal",
     "set_warn_always", "set_num_interop_threads", "set_num_threads", "set_printoptions"))
 
+# private functions that are entry points in PyTorch (torch._assert(proxy == 1, msg):
+# torch.fx records the call)
+_PRIVATE_ROUTED = frozenset(("_assert",))
+
 # ... and those whose PyTorch counterparts a TorchFunctionMode sees but a Tensor argument
 # does not make an entry point (torch.tensor(x) reads x as data)
 _MODES_ONLY = frozenset(("tensor", "as_tensor", "asarray"))
@@ -89,27 +93,92 @@ class _Check:
     def call(k, loc):
         from .overrides import _call_overloaded, _is_disabled, _overloaded
         fn, pos, posonly, star, kwonly, starstar = _info[k]
-        n_req = len(pos) - len(fn.__defaults__ or ())
-        if star is not None:
+        defaults = fn.__defaults__ or ()
+        n_req = len(pos) - len(defaults)
+        # torch's Python-level functions pass their parameters to the handler themselves
+        # (required ones positionally, the others by keyword); its C++ functions (the
+        # generic wrappers of registry ops, torch.flatten, F.conv2d ...) pass the call's
+        # arguments: positional ones up to the last that is not its default
+        python_level = id(fn) in _python_level_ids()
+        if star is not None and (python_level or loc[star]):
             args = [loc[p] for p in pos] + list(loc[star])
             kwargs = {}
-        else:
+        elif python_level:
             args = [loc[p] for p in pos[:max(n_req, posonly)]]
             kwargs = {p: loc[p] for p in pos[max(n_req, posonly):]}
+        else:
+            n = len(pos)
+            while n > n_req and _is_default(loc[pos[n - 1]], defaults[n - 1 - n_req]):
+                n -= 1
+            args, kwargs = [loc[p] for p in pos[:n]], {}
         kwd = fn.__kwdefaults__ or {}
-        kwargs.update((p, loc[p]) for p in kwonly if p not in kwd or loc[p] is not kwd[p])
+        # (torch's Python-level functions pass their keyword-only parameters too:
+        # meshgrid(*tensors, indexing=indexing); its builtins only those given)
+        kwargs.update((p, loc[p]) for p in kwonly
+                      if python_level or p not in kwd or loc[p] is not kwd[p])
         if starstar is not None:
             kwargs.update(loc[starstar])
-        # (a closure is a generic wrapper of registry ops, torch's C++ functions: their
-        # error's words, and only subclasses in types; a Python-level function's types
-        # hold plain Tensors too)
-        python_level = not fn.__code__.co_freevars
+        # (torch's C++ functions: their error's words, and only subclasses in types; a
+        # Python-level function's types hold plain Tensors too)
         over = [] if _is_disabled() or fn.__name__ in _MODES_ONLY else _overloaded(
             tuple(args) + tuple(kwargs.values()), [], set(), python_level)
+        if loc.get("return_indices") is True and fn.__name__ in _WITH_INDICES:
+            # (torch's F.max_pool2d & co. are boolean_dispatch: return_indices=True calls
+            # max_pool2d_with_indices, whose check the handler sees; same parameters)
+            fn = fn.__globals__.get(fn.__name__ + "_with_indices", fn)
         return _call_overloaded(fn, over, tuple(args), kwargs, python_level=python_level)
 
 
+_WITH_INDICES = frozenset(f"{kind}max_pool{d}d" for kind in ("", "adaptive_") for d in (1, 2, 3)) \
+    | {"fractional_max_pool2d", "fractional_max_pool3d"}
+
+
 _CHECK = _Check()
+
+# the functions that are Python-level in torch 2.13 (the rest are C++ builtins there)
+_TORCH_PYTHON_LEVEL = {
+    "gpujit": (
+        "_assert atleast_1d atleast_2d atleast_3d block_diag broadcast_tensors cartesian_prod "
+        "chain_matmul cond eig lstsq lu matrix_rank meshgrid norm pca_lowrank solve split "
+        "stft svd_lowrank sym_float sym_int sym_ite sym_max sym_min sym_not sym_sqrt sym_sum "
+        "symeig tensordot unique unique_consecutive unravel_index while_loop"),
+    "gpujit.nn.functional": (
+        "adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d "
+        "adaptive_max_pool1d_with_indices adaptive_max_pool2d adaptive_max_pool2d_with_indices "
+        "adaptive_max_pool3d adaptive_max_pool3d_with_indices affine_grid alpha_dropout "
+        "batch_norm binary_cross_entropy binary_cross_entropy_with_logits celu "
+        "cosine_embedding_loss cross_entropy ctc_loss dropout dropout1d dropout2d dropout3d "
+        "elu embedding embedding_bag feature_alpha_dropout fold fractional_max_pool2d "
+        "fractional_max_pool2d_with_indices fractional_max_pool3d "
+        "fractional_max_pool3d_with_indices gaussian_nll_loss glu grid_sample gumbel_softmax "
+        "group_norm hardsigmoid hardswish hardtanh hinge_embedding_loss huber_loss "
+        "instance_norm interpolate kl_div l1_loss layer_norm leaky_relu linear_cross_entropy "
+        "local_response_norm log_softmax lp_pool1d lp_pool2d lp_pool3d margin_ranking_loss "
+        "max_pool1d max_pool1d_with_indices max_pool2d max_pool2d_with_indices max_pool3d "
+        "max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mish mse_loss "
+        "multi_head_attention_forward multi_margin_loss multilabel_margin_loss "
+        "multilabel_soft_margin_loss nll_loss normalize pad poisson_nll_loss relu relu6 "
+        "rms_norm rrelu selu silu smooth_l1_loss soft_margin_loss softmax softmin softsign "
+        "tanhshrink threshold triplet_margin_loss triplet_margin_with_distance_loss unfold"),
+    "gpujit.nn.init": "constant_ kaiming_uniform_ normal_ uniform_"}
+_py_ids = None
+
+
+def _python_level_ids():
+    global _py_ids
+    if _py_ids is None:
+        _py_ids = {id(getattr(sys.modules[ns], n)) for ns, names in _TORCH_PYTHON_LEVEL.items()
+                   if ns in sys.modules for n in names.split() if hasattr(sys.modules[ns], n)}
+    return _py_ids
+
+
+def _is_default(v, d):
+    if v is d:
+        return True
+    try:
+        return type(v) is type(d) and bool(v == d)
+    except Exception:
+        return False
 
 
 def routed_functions():
@@ -126,7 +195,8 @@ def routed_functions():
             continue
         only = _ONLY.get(modname)
         for name, v in list(vars(mod).items()):
-            if (name.startswith("_") or name in skip or type(v) is not types.FunctionType
+            if ((name.startswith("_") and name not in _PRIVATE_ROUTED) or name in skip
+                    or type(v) is not types.FunctionType
                     or id(v) in seen or "checks_torch_function" in v.__dict__
                     or (only is not None and name not in only)):
                 continue

@@ -129,6 +129,14 @@ def enable(cls):
     _layer_needed(1)
 
 
+def _keep_layer_while(obj):
+    """Keep the dispatch layer (and the public functions' check) on while obj lives: a
+    tensor-like that gpujit itself makes (torch.fx's Proxy), so torch.relu(proxy) and
+    F.mse_loss(proxy, y) reach its handler from the first call."""
+    weakref.finalize(obj, _layer_needed, -1)
+    _layer_needed(1)
+
+
 def _layer_needed(n):
     """A reason for the layer (and the public functions' check) more (1) or less (-1)."""
     _live[0] += n

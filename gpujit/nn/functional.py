@@ -587,7 +587,18 @@ def pad(input, pad, mode="constant", value=None):
     return _op("aten::pad")(input, pad, mode, value)
 
 
-for _f, _name in ((avg_pool2d, "aten::avg_pool2d"),
+# (Python-level in torch, as their __torch_function__ handlers see: F.layer_norm(x, shape,
+# weight=None, bias=None, eps=1e-05); torch.layer_norm is the op's own)
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
+    return _op("aten::layer_norm")(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
+    return _op("aten::group_norm")(input, num_groups, weight, bias, eps)
+
+
+for _f, _name in ((avg_pool2d, "aten::avg_pool2d"), (layer_norm, "aten::layer_norm"),
+                  (group_norm, "aten::group_norm"),
                   (adaptive_avg_pool1d, "aten::adaptive_avg_pool1d"),
                   (adaptive_avg_pool2d, "aten::adaptive_avg_pool2d"),
                   (adaptive_avg_pool3d, "aten::adaptive_avg_pool3d"), (pad, "aten::pad")):

@@ -12,6 +12,7 @@ from . import memory_format as _mf
 from .meta import TensorMeta
 from .reduction_cascade import cascade_sum
 from .linalg import _LA, _F16, _F32, _dtn, _gpujit
+from . import registry as _registry
 from .registry import op, OPS, derivative as _derivative, dispatch_state
 
 _CASCADE = (_F32, np.dtype(np.float64))    # (torch.sum's CPU order: reduction_cascade)
@@ -356,21 +357,26 @@ def _sublist_equation(args):
 def einsum_public(*args):
     """gpujit.einsum(equation, *operands), einsum(equation, [operands]) or the sublist form
     einsum(op1, sublist1, op2, sublist2, ..., [sublist_out])."""
-    if not args:
-        raise TypeError("einsum(): must specify the equation string and at least one operand, "
-                        "or at least one operand and its subscripts list")
-    if isinstance(args[0], str):
-        eq, ops = args[0], list(args[1:])
-        if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
-            ops = list(ops[0])
-    else:
+    if len(args) < 2:
+        raise ValueError("einsum(): must specify the equation string and at least one operand, "
+                         "or at least one operand and its subscripts list")
+    # (torch's reads the sublist form only when the first argument is a Tensor: anything
+    # else is the equation, so einsum(proxy, proxy) reaches the proxy's handler)
+    if isinstance(args[0], _registry._Tensor):
         eq, ops = _sublist_equation(args)
+    else:
+        eq, ops = args[0], list(args[1:])
     if dispatch_state.torch_function is not None:
-        # (torch's checks the operands after reading the list and sublist forms: a handler
-        # sees einsum(equation, *operands))
+        # (torch's checks the operands after reading the sublist form and again after
+        # unpacking a list of operands: a handler sees einsum(equation, *operands))
         from ..overrides import handle_torch_function, has_torch_function
         if has_torch_function(ops):
             return handle_torch_function(einsum_public, ops, eq, *ops)
+    if len(ops) == 1 and isinstance(ops[0], (list, tuple)):
+        return einsum_public(eq, *ops[0])
+    if not isinstance(eq, str):
+        raise TypeError("einsum(): argument 'equation' (position 1) must be str, not "
+                        f"{type(eq).__name__}")
     return OPS["aten::einsum"].public(eq, ops)
 
 

@@ -1,0 +1,1 @@
+"""torch.fx.experimental: optimization (fuse, remove_dropout, extract_subgraph)."""
