@@ -66,7 +66,8 @@ def _check_index_arrays(self, indices):
         if i is None:
             out.append(slice(None))
             continue
-        if i.dtype.kind not in "iub":
+        if i.dtype.kind not in "iub" or i.dtype.itemsize > 1 and i.dtype.kind == "u":
+            # (nor uint16 / uint32 / uint64: PyTorch's index check refuses them)
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if i.dtype == np.uint8:
             i = i.astype(bool)
@@ -179,7 +180,7 @@ def _index_put_error(self, indices, values):
             used += 1
             continue
         d = _gdt(i.dtype)
-        if d.category != _dt.INTEGRAL and d is not _dt.bool:
+        if d.category != _dt.INTEGRAL and d is not _dt.bool or d in _dt.UNSIGNED_TYPES:
             return IndexError("tensors used as indices must be long, int, byte or bool "
                               "tensors")
         if d is _dt.bool or d is _dt.uint8:

@@ -902,6 +902,8 @@ class UnsupportedDtypeError(NotImplementedError, TypeError):
 def unsupported_dtype(op, dt):
     if dt.category == _dt.COMPLEX:
         return complex_refused(op, dt)
+    if dt in _dt.UNSIGNED_TYPES:
+        return unsigned_refused(op, dt)
     ok = ", ".join(d.name for d in _dt.ALL if d in op.dtypes)
     e = UnsupportedDtypeError(f"{op.public_name} does not support dtype {dt.name} "
                               f"(supported: {ok})")
@@ -918,6 +920,20 @@ def complex_refused(op, dt):
     e = UnsupportedDtypeError(f"\"{op.public_name}\" not implemented for '{dt.short_name}': "
                               f"gpujit computes complex tensors in some ops only so far "
                               f"(README, complex dtypes)")
+    e.dtype = dt
+    return e
+
+
+def unsigned_refused(op, dt, kernel=None):
+    """The error of an op that PyTorch does not compute on uint16 / uint32 / uint64 (not
+    in ops/unsigned_support.py) given such a tensor or dtype=: its NotImplementedError
+    naming its CPU kernel ('"add_stub" not implemented for 'UInt16'')."""
+    if not isinstance(dt, _dt.dtype):
+        dt = dt._dtype
+    if kernel is None:
+        from .unsigned_support import kernel_of
+        kernel = kernel_of(op)
+    e = UnsupportedDtypeError(f"\"{kernel}\" not implemented for '{dt.short_name}'")
     e.dtype = dt
     return e
 
@@ -1019,6 +1035,9 @@ def finish_inplace(op, self, r, out_dt, inputs=()):
 
 _NARROW = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max), 1 << (8 * np.dtype(t).itemsize))
            for t in (np.int8, np.int16, np.int32, np.uint8)}
+# (and the unsigned types of limited support: u16 * 70000 and u64 * -1 wrap, as PyTorch's)
+_NARROW.update({np.dtype(t): (0, int(np.iinfo(t).max), 1 << (8 * np.dtype(t).itemsize))
+                for t in (np.uint16, np.uint32, np.uint64)})
 
 
 def _wrap_int(v, npt):
@@ -1290,6 +1309,13 @@ class OpDef:
             self.dtypes |= frozenset(_dt.COMPLEX_TYPES)
         else:
             self.dtypes -= frozenset(_dt.COMPLEX_TYPES)
+        # uint16 / uint32 / uint64: only the ops listed in ops/unsigned_support.py
+        from .unsigned_support import takes_unsigned
+        self.takes_unsigned = takes_unsigned(schema.qualified_name)
+        if self.takes_unsigned:
+            self.dtypes |= frozenset(_dt.UNSIGNED_TYPES)
+        else:
+            self.dtypes -= frozenset(_dt.UNSIGNED_TYPES)
         tensor_args = [a.name for a in schema.arguments
                        if a.type.base in ("Tensor",) and not a.type.is_list]
         self.operands = tuple(operands) if operands is not None else tuple(tensor_args)
@@ -1463,6 +1489,9 @@ def _declare_inplace_variant(d):
         # would be real)
         v.takes_complex = True
         v.dtypes |= frozenset(_dt.COMPLEX_TYPES)
+    if d.takes_unsigned and not v.takes_unsigned:
+        v.takes_unsigned = True
+        v.dtypes |= frozenset(_dt.UNSIGNED_TYPES)
     register(v)
 
 

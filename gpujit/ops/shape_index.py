@@ -63,6 +63,7 @@ def cast_scalar(value, npdtype):
 _C10_NAMES = {"float16": "c10::Half", "float32": "float", "float64": "double",
               "uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int",
               "int64": "int64_t"}
+_C10_NAMES.update(uint16="uint16_t", uint32="uint32_t", uint64="uint64_t")
 
 
 def _overflows(value, npdtype) -> bool:

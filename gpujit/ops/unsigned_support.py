@@ -1,0 +1,155 @@
+"""The registry ops that take uint16 / uint32 / uint64 tensors (PyTorch's "limited support"
+unsigned types, dtypes.UNSIGNED_TYPES).
+
+The unsigned types are outside dtypes.ALL, so every op refuses them (its entry point raises
+PyTorch's '"<kernel>" not implemented for 'UInt16'', registry.unsigned_refused) unless it
+is named here. The list is PyTorch 2.13's, probed op by op on the CPU: it computes few ops
+on them (mul, sum, sort, eq, the bitwise and / or / xor, the conversions, views and copies),
+and refuses most (add and sub, the other comparisons, max / min, neg, abs, matmul,
+gather / scatter, masked_fill...). A pointwise op whose computation dtype is floating (sqrt,
+x / 2, x * 1.5) needs no entry: it computes in float32 whatever the operand's type. A name
+without an overload ('aten::zeros') takes in every overload; an in-place variant takes them
+when its op does (registry._declare_inplace_variant)."""
+from __future__ import annotations
+
+__all__ = ["UNSIGNED_OPS", "KERNELS", "NO_UNSIGNED_DTYPE_ARG", "takes_unsigned",
+           "kernel_of"]
+
+UNSIGNED_OPS = frozenset({
+    # creation, conversion and facts
+    "aten::tensor", "aten::as_tensor", "aten::scalar_tensor", "aten::zeros", "aten::ones",
+    "aten::full", "aten::empty", "aten::empty_strided", "aten::zeros_like",
+    "aten::ones_like", "aten::full_like", "aten::empty_like", "aten::randint",
+    "aten::randint_like", "aten::random_", "aten::to", "aten::_to_copy", "aten::clone",
+    "aten::contiguous", "aten::copy_", "aten::fill_", "aten::zero_", "aten::is_complex",
+    "aten::element_size", "aten::is_floating_point", "aten::item", "aten::detach",
+    "aten::detach_", "aten::type_as", "aten::dim", "aten::numel", "aten::size",
+    "aten::stride", "aten::storage_offset", "aten::len", "aten::is_cpu", "aten::is_cuda",
+    "aten::is_pinned", "aten::get_device", "aten::is_inference", "aten::is_nonzero",
+    "aten::is_same_size", "aten::is_set_to", "aten::is_signed", "aten::new_empty_strided",
+    "aten::_shape_as_tensor", "aten::is_ipu", "aten::is_maia", "aten::is_meta",
+    "aten::is_mkldnn", "aten::is_mps", "aten::is_mtia", "aten::is_nested",
+    "aten::is_quantized", "aten::is_sparse", "aten::is_sparse_csr", "aten::is_vulkan",
+    "aten::is_xla", "aten::is_xpu", "aten::new_zeros", "aten::new_ones", "aten::new_empty",
+    "aten::new_full", "aten::new_tensor", "aten::lift_fresh", "aten::is_contiguous",
+    "aten::is_conj", "aten::is_neg", "aten::conj", "aten::conj_physical",
+    "aten::resolve_conj", "aten::resolve_neg", "aten::real", "aten::positive",
+    # views and shape ops that move elements
+    "aten::view", "aten::view_as", "aten::reshape", "aten::reshape_as", "aten::transpose",
+    "aten::transpose_", "aten::permute", "aten::flatten", "aten::unflatten", "aten::ravel",
+    "aten::unsqueeze", "aten::unsqueeze_", "aten::squeeze", "aten::squeeze_", "aten::t",
+    "aten::t_", "aten::numpy_T", "aten::mT", "aten::mH", "aten::matrix_H", "aten::adjoint",
+    "aten::select", "aten::slice", "aten::narrow", "aten::expand", "aten::expand_as",
+    "aten::broadcast_to", "aten::broadcast_tensors", "aten::chunk", "aten::split",
+    "aten::split_with_sizes", "aten::tensor_split", "aten::hsplit", "aten::vsplit",
+    "aten::dsplit", "aten::unbind", "aten::movedim", "aten::moveaxis", "aten::swapaxes",
+    "aten::swapdims", "aten::alias", "aten::as_strided", "aten::atleast_1d",
+    "aten::atleast_2d", "aten::atleast_3d", "aten::unfold", "aten::diagonal", "aten::cat",
+    "aten::concat", "aten::concatenate", "aten::stack", "aten::hstack", "aten::vstack",
+    "aten::dstack", "aten::column_stack", "aten::roll", "aten::repeat", "aten::tile",
+    "aten::index", "aten::index_select", "aten::pad", "aten::constant_pad_nd",
+    "aten::diag", "aten::diag_embed", "aten::diagflat", "aten::block_diag", "aten::kron",
+    "aten::repeat_interleave", "aten::meshgrid", "aten::where", "aten::squeeze_copy",
+    "aten::unsqueeze_copy", "aten::expand_copy", "aten::permute_copy", "aten::t_copy",
+    "aten::transpose_copy", "aten::view_copy", "aten::select_copy", "aten::slice_copy",
+    "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy", "aten::narrow_copy",
+    "aten::alias_copy", "aten::unfold_copy",
+    # sorting and sets
+    "aten::sort", "aten::argsort", "aten::msort", "aten::unique", "aten::_unique",
+    "aten::_unique2", "aten::unique_dim", "aten::unique_consecutive",
+    # arithmetic that PyTorch computes in the unsigned type (wrapping modulo 2**bits)
+    "aten::mul", "aten::multiply", "aten::outer", "aten::ger", "aten::bitwise_and",
+    "aten::bitwise_or", "aten::bitwise_xor", "aten::__and__", "aten::__or__",
+    "aten::__xor__", "aten::eq", "aten::ne", "aten::not_equal", "aten::floor", "aten::ceil",
+    "aten::round", "aten::trunc", "aten::fix", "aten::isnan", "aten::isinf",
+    "aten::isfinite", "aten::isposinf", "aten::isneginf", "aten::isreal", "aten::signbit",
+    "aten::nan_to_num", "aten::isclose", "aten::allclose", "aten::equal",
+    # reductions to int64 (or bool)
+    "aten::sum", "aten::nansum", "aten::prod", "aten::cumsum", "aten::cumprod", "aten::any",
+    "aten::all",
+    # floating results of integer inputs
+    "aten::logsumexp",
+    # a number of a one-element tensor (int(u16[0]), an index)
+    "aten::Int", "aten::Float", "aten::Bool", "aten::IntImplicit", "aten::FloatImplicit",
+    "aten::ScalarImplicit",
+    # ops whose own dtype check refuses integer inputs in PyTorch's words ("std and var only
+    # support floating point and complex dtypes")
+    "aten::mean", "aten::var", "aten::std", "aten::var_mean", "aten::std_mean",
+    "aten::linalg_vector_norm", "aten::one_hot", "aten::embedding", "aten::multinomial",
+})
+
+# the ops above whose dtype= may not be an unsigned type (PyTorch's reductions compute in
+# int64: u16.sum(dtype=torch.uint16) is '"sum_cpu" not implemented for 'UInt16'')
+NO_UNSIGNED_DTYPE_ARG = {"aten::sum": "sum_cpu", "aten::nansum": "sum_cpu",
+                         "aten::prod": "prod_out_cpu", "aten::cumsum": "cumsum_out_cpu",
+                         "aten::cumprod": "cumprod_out_cpu"}
+
+# the CPU kernels PyTorch's errors name for an unsigned tensor ('"add_stub" not implemented
+# for 'UInt16''), by op (an in-place variant's name without its '_' finds its op's);
+# an op not here is named by its public name
+KERNELS = {
+    "add": "add_stub", "sub": "add_stub", "subtract": "add_stub", "rsub": "add_stub",
+    "diff": "add_stub", "dist": "add_stub", "floor_divide": "div_floor_cpu",
+    "remainder": "remainder_cpu", "fmod": "fmod_cpu", "pow": "pow", "square": "pow",
+    "neg": "neg_cpu", "negative": "neg_cpu", "abs": "abs_cpu", "absolute": "abs_cpu",
+    "sign": "sign_cpu", "sgn": "sign_cpu", "lt": "lt_cpu", "le": "le_cpu", "gt": "gt_cpu",
+    "ge": "ge_cpu", "less": "lt_cpu", "less_equal": "le_cpu", "greater": "gt_cpu",
+    "greater_equal": "ge_cpu", "bitwise_not": "bitwise_not_cpu",
+    "__lshift__": "lshift_cpu", "bitwise_left_shift": "lshift_cpu",
+    "__rshift__": "rshift_cpu", "bitwise_right_shift": "rshift_cpu",
+    "max": "max_all", "max.dim": "max_cpu", "min": "min_all", "min.dim": "min_cpu",
+    "amax": "max_values_cpu", "amin": "min_values_cpu", "argmax": "argmax_cpu",
+    "argmin": "argmin_cpu", "aminmax": "aminmax_cpu", "histc": "aminmax_cpu",
+    "maximum": "maximum_cpu", "minimum": "minimum_cpu", "fmax": "fmax_cpu",
+    "fmin": "fmin_cpu", "topk": "topk_cpu", "kthvalue": "kthvalue_cpu",
+    "median": "median_cpu", "nanmedian": "nanmedian_cpu", "mode": "mode_cpu",
+    "cummax": "cummax_cpu", "cummin": "cummin_cpu", "gather": "scatter_gather_tensor_cpu",
+    "scatter": "scatter_gather_tensor_cpu", "scatter_add": "scatter_gather_tensor_cpu",
+    "scatter_reduce": "scatter_gather_tensor_cpu", "index_add": "scatter_gather_tensor_cpu",
+    "take_along_dim": "scatter_gather_tensor_cpu", "index_fill": "index_fill_cpu",
+    "index_copy": "index_copy_cpu", "index_put": "index_put", "_index_put_impl": "index_put",
+    "masked_fill": "masked_fill", "masked_scatter": "masked_scatter",
+    "masked_select": "masked_select", "nonzero": "nonzero_count_cpu",
+    "count_nonzero": "nonzero_count_cpu", "argwhere": "nonzero_count_cpu",
+    "take": "take_cpu", "put": "take_put_cpu", "tril": "tril", "triu": "triu",
+    "trace": "trace", "flip": "flip_cpu", "fliplr": "flip_cpu", "flipud": "flip_cpu",
+    "rot90": "flip_cpu", "arange": "arange_cpu", "linspace": "linspace_cpu",
+    "logspace": "logspace_cpu", "eye": "eye", "randperm": "randperm",
+    "rand": "check_uniform_bounds", "rand_like": "check_uniform_bounds",
+    "uniform": "check_uniform_bounds", "randn": "normal_kernel_cpu",
+    "randn_like": "normal_kernel_cpu", "normal": "normal_kernel_cpu",
+    "clamp": "clamp_scalar_cpu", "clamp.Tensor": "clamp_cpu", "clip": "clamp_scalar_cpu",
+    "clip.Tensor": "clamp_cpu", "clamp_min": "clamp_min_scalar_cpu",
+    "clamp_max": "clamp_max_scalar_cpu", "relu": "clamp_min_scalar_cpu",
+    "mm": "addmm_impl_cpu_", "addmm": "addmm_impl_cpu_", "matmul": "addmm_impl_cpu_",
+    "tensordot": "addmm_impl_cpu_", "mv": "addmv_impl_cpu", "dot": "dot", "vdot": "dot",
+    "inner": "dot", "bmm": "bmm", "baddbmm": "bmm", "einsum": "bmm",
+    "bincount": "bincount_cpu", "logical_not": "logical_not_cpu",
+    "logical_and": "logical_and_cpu", "logical_or": "logical_or_cpu",
+    "logical_xor": "logical_xor_cpu", "lerp": "lerp_kernel_scalar",
+    "lerp.Tensor": "lerp_kernel_tensor", "addcmul": "addcmul_cpu_out",
+    "searchsorted": "searchsorted_out_cpu", "bucketize": "searchsorted_out_cpu",
+    "softmax": "softmax_kernel_impl", "log_softmax": "log_softmax_lastdim_kernel_impl",
+    "gcd": "gcd_cpu", "lcm": "lcm_cpu", "cross": "cross", "linalg_cross": "cross",
+    "isin": "isin_default_cpu", "histogram": "histogramdd", "bernoulli": "bernoulli_tensor_cpu_self_",
+    "max_pool1d": "max_pool1d_impl", "nextafter": "nextafter_cpu",
+    "heaviside": "heaviside_cpu", "frac": "frac_cpu", "hypot": "hypot_cpu",
+    "logaddexp": "logaddexp_cpu", "logaddexp2": "logaddexp2_cpu", "hash_tensor": "xor_sum_cpu",
+}
+
+
+def takes_unsigned(qualified_name: str) -> bool:
+    return (qualified_name in UNSIGNED_OPS
+            or qualified_name.split(".", 1)[0] in UNSIGNED_OPS)
+
+
+def kernel_of(op) -> str:
+    """The kernel PyTorch's error names for op given an unsigned tensor."""
+    name = op.name[len("aten::"):] if op.name.startswith("aten::") else op.name
+    if op.inplace_of is not None:
+        name = op.inplace_of.name[len("aten::"):]
+    base, _, overload = name.partition(".")
+    k = KERNELS.get(f"{base}.{overload}") or KERNELS.get(base)
+    if k is None and base.endswith("_"):
+        k = KERNELS.get(base.rstrip("_"))
+    return k or op.public_name
