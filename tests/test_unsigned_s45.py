@@ -457,3 +457,100 @@ def test_save_load_with_torch(name, tmp_path):
     r = gpujit.load(tmp_path / "t.pt")
     assert r["a"].dtype is a.dtype and r["a"][0, 0].item() == 2 ** BITS[name] - 1
     assert r["row"].tolist() == a[1].tolist()
+
+
+# ------------------------------------------------------------------- torch.hash_tensor
+
+def _np_hash(a, axis=None):
+    """NumPy's xor of the elements' 64-bit patterns (float64 / int64 / value)."""
+    k = a.dtype.kind
+    b = (a.astype(np.float64).view(np.uint64) if k == "f" else
+         a.astype(np.int64).view(np.uint64) if k == "i" else a.astype(np.uint64))
+    return np.bitwise_xor.reduce(b, axis=axis)
+
+
+def test_hash_tensor_values():
+    x = np.array([[1.5, -2.0, 3.25], [0.0, -0.0, 7.0]], np.float32)
+    t = gpujit.from_numpy(x)
+    h = gpujit.hash_tensor(t)
+    assert h.dtype is gpujit.uint64 and h.shape == () and h.item() == int(_np_hash(x))
+    assert h.item() == 9218305487273984000
+    assert gpujit.hash_tensor(t, 0).tolist() == _np_hash(x, 0).tolist()
+    assert gpujit.hash_tensor(t, 1, keepdim=True).tolist() == \
+        _np_hash(x, 1)[:, None].tolist()
+    assert gpujit.hash_tensor(t.t(), 1).tolist() == _np_hash(x.T, 1).tolist()
+    assert t.hash_tensor().item() == h.item()
+    i = np.array([[1, 2, 3], [-1, 5, 6]])
+    assert gpujit.hash_tensor(gpujit.from_numpy(i)).item() == 2 ** 64 - 4
+    assert gpujit.hash_tensor(gpujit.tensor([-3, 4], dtype=gpujit.int8)).item() == \
+        int(_np_hash(np.array([-3, 4], np.int8)))
+    assert gpujit.hash_tensor(gpujit.tensor([1, 2], dtype=gpujit.uint8)).item() == 3
+    assert gpujit.hash_tensor(gpujit.tensor([True, False, True])).item() == 0
+    assert gpujit.hash_tensor(gpujit.tensor(5)).shape == ()
+    assert gpujit.hash_tensor(gpujit.tensor([float("nan")])).item() == 0x7FF8000000000000
+    a = np.arange(24.0).reshape(2, 3, 4)
+    assert gpujit.hash_tensor(gpujit.from_numpy(a), (0, 2)).tolist() == \
+        _np_hash(a, (0, 2)).tolist()
+    assert gpujit.hash_tensor(gpujit.tensor([1.0, 2.0], requires_grad=True)).grad_fn is None
+
+
+def test_hash_tensor_errors():
+    x = gpujit.ones(2, 3)
+    with pytest.raises(RuntimeError, match="Unknown hash_tensor mode: 1"):
+        gpujit.hash_tensor(x, mode=1)
+    with pytest.raises(RuntimeError, match="hash_tensor: Expected reduction dim to be "
+                                           "specified for input.numel\\(\\) == 0"):
+        gpujit.hash_tensor(gpujit.tensor([]))
+    with pytest.raises(IndexError, match="hash_tensor: Expected reduction dim 1 to have "
+                                         "non-zero size"):
+        gpujit.hash_tensor(gpujit.zeros(2, 0), 1)
+    assert gpujit.hash_tensor(gpujit.zeros(2, 0), 0).shape == (0,)
+    with pytest.raises(RuntimeError, match="Expected result to be of dtype uint64, but got "
+                                           "Long"):
+        gpujit.hash_tensor(x, out=gpujit.empty(0, dtype=gpujit.int64))
+    with pytest.raises(NotImplementedError, match="\"xor_sum_cpu\" not implemented for "
+                                                  "'UInt16'"):
+        gpujit.hash_tensor(gpujit.tensor([1], dtype=gpujit.uint16))
+
+
+def test_hash_tensor_scripted_and_traced():
+    def h(x):
+        return gpujit.hash_tensor(x, [1])
+    x = gpujit.tensor([[1.5, -2.0, 3.25], [0.0, -0.0, 7.0]])
+    s = gpujit.jit.script(h)
+    assert "aten::hash_tensor(%x, %3, %4, %5)" in str(s.graph)
+    assert s(x).tolist() == gpujit.hash_tensor(x, 1).tolist()
+    t = gpujit.jit.trace(h, (x,))
+    assert "UInt64(2, strides=[1], requires_grad=0, device=cpu) = aten::hash_tensor" in \
+        str(t.graph)
+
+
+_HASH_PROBE = [
+    "t.hash_tensor(x)", "t.hash_tensor(x, 0)", "t.hash_tensor(x, 1, keepdim=True)",
+    "t.hash_tensor(x, (0, 1))", "t.hash_tensor(i)", "t.hash_tensor(i, 1)",
+    "t.hash_tensor(t.tensor([]))", "t.hash_tensor(t.tensor([]), 0)", "t.hash_tensor(t.tensor(5))",
+    "t.hash_tensor(t.tensor(5.0), 0)", "t.hash_tensor(x, mode=1)", "t.hash_tensor(x.t(), 1)",
+    "t.hash_tensor(t.tensor([float('nan'), float('inf')]))",
+    "t.hash_tensor(t.tensor([2 ** 63 - 1, -2 ** 63]))", "t.hash_tensor(t.zeros(2, 0), 1)",
+    "t.hash_tensor(t.zeros(2, 0), 0)", "t.hash_tensor(x, 2)", "t.hash_tensor(x, (0, 0))",
+    "t.hash_tensor(x, -1, keepdim=True)", "x.hash_tensor()",
+    "t.hash_tensor(x, out=t.empty(0, dtype=t.uint64))",
+    "t.hash_tensor(x, out=t.empty(0, dtype=t.int64))",
+    "t.hash_tensor(t.tensor([1, 2], dtype=t.uint8))",
+    "t.hash_tensor(t.tensor([1, 2], dtype=t.uint32))",
+    "t.hash_tensor(t.tensor([True, False, True]))",
+    "t.hash_tensor(t.tensor([1.5, -2], dtype=t.float16))",
+    "t.hash_tensor(t.tensor([-3, 4], dtype=t.int8))",
+    "t.hash_tensor(t.arange(24.).reshape(2, 3, 4), (0, 2))",
+    "t.hash_tensor(t.arange(24).reshape(2, 3, 4), (2, 0), keepdim=True)",
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("expr", _HASH_PROBE)
+def test_hash_tensor_as_torch(expr):
+    def run(t):
+        x = t.tensor([[1.5, -2.0, 3.25], [0.0, -0.0, 7.0]])
+        i = t.tensor([[1, 2, 3], [-1, 5, 6]])
+        return _outcome(lambda: _probe_value(eval(expr, {"t": t, "x": x, "i": i})))
+    assert run(gpujit) == run(torch)
