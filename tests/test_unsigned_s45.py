@@ -554,3 +554,28 @@ def test_hash_tensor_as_torch(expr):
         i = t.tensor([[1, 2, 3], [-1, 5, 6]])
         return _outcome(lambda: _probe_value(eval(expr, {"t": t, "x": x, "i": i})))
     assert run(gpujit) == run(torch)
+
+
+def test_float_to_wide_unsigned_on_cupy(monkeypatch):
+    """The CuPy path of float -> uint32 / uint64 (CuPy's astype saturates; gpujit converts
+    as x86 does, as NumPy and PyTorch's CPU): its arithmetic, run on NumPy arrays under a
+    stand-in cupy module of where()."""
+    import sys
+    import types
+    from gpujit.ops import conversion
+    monkeypatch.setitem(sys.modules, "cupy", types.SimpleNamespace(where=np.where))
+    f = np.array([0.0, 1.5, 3e9, 4294967295.0, -1.5], np.float64)
+    r = conversion._float_to_int_as_host(f, gpujit.uint32)
+    assert r.dtype == np.uint32 and r.tolist() == [0, 1, 3000000000, 4294967295, 4294967295]
+    g = np.array([1.5, -1.5, 1e19, 2.0 ** 63, 2e19, 2.0 ** 64 - 2048], np.float64)
+    r = conversion._float_to_int_as_host(g, gpujit.uint64)
+    assert r.dtype == np.uint64
+    assert r.tolist() == [1, 2 ** 64 - 1, 10 ** 19, 2 ** 63, 0, 2 ** 64 - 2048]
+    g32 = np.array([1e19, 3e9], np.float32)
+    assert conversion._float_to_int_as_host(g32, gpujit.uint64).tolist() == \
+        [9999999980506447872, 3000000000]
+    # the CPU's conversions, which NumPy's astype makes
+    assert gpujit.from_numpy(g).to(gpujit.uint64).tolist() == \
+        [1, 2 ** 64 - 1, 10 ** 19, 2 ** 63, 0, 2 ** 64 - 2048]
+    assert gpujit.from_numpy(f).to(gpujit.uint32).tolist() == \
+        [0, 1, 3000000000, 4294967295, 4294967295]
