@@ -579,3 +579,32 @@ def test_float_to_wide_unsigned_on_cupy(monkeypatch):
         [1, 2 ** 64 - 1, 10 ** 19, 2 ** 63, 0, 2 ** 64 - 2048]
     assert gpujit.from_numpy(f).to(gpujit.uint32).tolist() == \
         [0, 1, 3000000000, 4294967295, 4294967295]
+
+
+# ------------------------------------------- randint / random_ streams of wide ranges
+
+def test_randint_wide_range_takes_64_bit_words():
+    # torch 2.13 draws random64() for a range >= 2**28 (random() below)
+    gpujit.manual_seed(3)
+    assert gpujit.randint(0, 2 ** 31, (3,)).tolist() == [303761048, 1460070019, 521102280]
+    gpujit.manual_seed(3)
+    assert gpujit.randint(0, 2 ** 28, (3,)).tolist() == [35325592, 117892739, 252666824]
+    gpujit.manual_seed(3)
+    assert gpujit.randint(0, 2 ** 28 - 1, (3,)).tolist() == [218175346, 35325593, 88681732]
+    gpujit.manual_seed(3)
+    assert gpujit.zeros(3, dtype=gpujit.int32).random_(0, 2 ** 30).tolist() == \
+        [303761048, 386328195, 521102280]
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint32", "uint64", "float64"])
+@pytest.mark.parametrize("high", [10, 2 ** 24, 2 ** 28 - 1, 2 ** 28, 2 ** 30 + 3, 2 ** 31])
+def test_random_streams_as_torch(dtype, high):
+    def run(t):
+        t.manual_seed(7)
+        a = t.zeros(5, dtype=getattr(t, dtype)).random_(0, high).tolist()
+        t.manual_seed(7)
+        return a, t.randint(0, high, (2, 3), dtype=getattr(t, dtype)).tolist()
+    if dtype == "int32" and high > 2 ** 31 - 1:
+        return
+    assert run(gpujit) == run(torch)
