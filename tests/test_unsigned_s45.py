@@ -608,3 +608,60 @@ def test_random_streams_as_torch(dtype, high):
     if dtype == "int32" and high > 2 ** 31 - 1:
         return
     assert run(gpujit) == run(torch)
+
+
+_RANDOM_BOUNDS = [("int16", (5, 2 ** 40), "to - 1 is out of bounds for short int"),
+                  ("int16", (-2 ** 20, 3), "from is out of bounds for short int"),
+                  ("uint8", (-1, 5), "from is out of bounds for unsigned char"),
+                  ("uint8", (0, 257), "to - 1 is out of bounds for unsigned char"),
+                  ("bool", (0, 3), "to - 1 is out of bounds for bool"),
+                  ("uint16", (0, 2 ** 16 + 1), "to - 1 is out of bounds for short unsigned int"),
+                  ("uint32", (0, 2 ** 32 + 1), "to - 1 is out of bounds for unsigned int"),
+                  ("uint64", (0, None), "to - 1 is out of bounds for long unsigned int"),
+                  ("uint64", (-1, 5), "from is out of bounds for long unsigned int"),
+                  ("float16", (0, 70000), "to - 1 is out of bounds for c10::Half"),
+                  ("int32", (2 ** 33, None), "from is out of bounds for int")]
+
+
+@pytest.mark.parametrize("dtype,args,words", _RANDOM_BOUNDS)
+def test_random_bounds_checked(dtype, args, words):
+    t = gpujit.zeros(3, dtype=getattr(gpujit, dtype))
+    with pytest.raises(RuntimeError, match=words):
+        t.random_(*args)
+
+
+def test_random_on_unsigned_types():
+    u = gpujit.zeros(3, dtype=gpujit.uint16)
+    with pytest.raises(NotImplementedError, match="\"random_kernel_cpu\" not implemented for "
+                                                  "'UInt16'"):
+        u.random_()
+    gpujit.manual_seed(3)
+    assert u.random_(10).tolist() == [6, 8, 7]
+    gpujit.manual_seed(3)
+    assert u.random_(0, None).tolist() == [5994, 1688, 11513]
+    gpujit.manual_seed(3)
+    assert gpujit.zeros(3, dtype=gpujit.uint64).random_(5, 2 ** 40).tolist() == \
+        [455616498704, 1073113814116, 790819487604]
+    with pytest.warns(UserWarning, match=r"to - 1 is out of bounds \[-\(2\^24\), 2\^24\]. Due "
+                                         r"to precision limitations float can support"):
+        gpujit.zeros(2).random_(0, 2 ** 25)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["int16", "uint8", "bool", "int64", "uint16", "uint32",
+                                   "uint64", "float16", "float64"])
+def test_random_bounds_as_torch(dtype):
+    import warnings
+    calls = [(5, 2 ** 40), (-1, 5), (0, 2 ** 16 + 1), (0, 2 ** 16), (0, 2 ** 32 + 1), (0, None),
+             (2 ** 33, None), (2 ** 62, 2 ** 63 - 1), (2 ** 31,), (0,), (3, 2)]
+
+    def run(t):
+        out = []
+        for args in calls:
+            t.manual_seed(3)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out.append(_outcome(lambda: t.zeros(3, dtype=getattr(t, dtype)).random_(
+                    *args).tolist()))
+        return out
+    assert run(gpujit) == run(torch)

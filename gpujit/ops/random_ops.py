@@ -536,6 +536,37 @@ def _random_fill(self, low, high, generator):
                          .astype(self.dtype))
 
 
+def _check_from_to_in_range(from_, to_inc, npdt):
+    """ATen's check_from_to_in_range: from and to - 1 within the dtype's range (uint64's
+    taken as [0, int64 max]: its max as an int64 is -1, so random_(0) of a uint64 tensor is
+    refused), and its warning for a float range past the mantissa's exact integers."""
+    dt = _dt.from_numpy_dtype(npdt)
+    name = _dt.CPP_NAMES.get(dt.name, dt.name)
+    if npdt.kind == "f":
+        info = np.finfo(npdt)
+        lo, hi = float(info.min), float(info.max)
+    elif npdt == np.uint64:
+        lo, hi = 0, (1 << 63) - 1
+    elif npdt.kind == "b":
+        lo, hi = 0, 1
+    else:
+        info = np.iinfo(npdt)
+        lo, hi = int(info.min), int(info.max)
+    for v, what in ((from_, "from"), (to_inc, "to - 1")):
+        if not lo <= v <= hi:
+            raise RuntimeError(f"{what} is out of bounds for {name}")
+    if npdt.kind == "f":
+        digits = np.finfo(npdt).nmant + 1
+        for v, what in ((from_, "from"), (to_inc, "to - 1")):
+            if not -(1 << digits) <= v <= 1 << digits:
+                from .._frames import warn_at_user_frame
+                warn_at_user_frame(
+                    f"{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision "
+                    f"limitations {name} can support discrete uniform distribution only "
+                    f"within this range. This warning will become an error in version 1.7 "
+                    f"release, please fix the code in advance")
+
+
 @op("aten::random_(Tensor(a!) self, *, Generator? generator=None) -> Tensor(a!)", tags=_RI,
     function=False, meta=same_as(0))
 def random_(xp, self, generator=None):
@@ -545,13 +576,26 @@ def random_(xp, self, generator=None):
 @op("aten::random_.from(Tensor(a!) self, int from_, int? to, *, Generator? generator=None) "
     "-> Tensor(a!)", tags=_RI, function=False, name="random_", meta=same_as(0))
 def random_from(xp, self, from_, to, generator=None):
-    high = _random_bounds(self.dtype)[1] if to is None else to
+    if to is None:
+        high = _random_bounds(self.dtype)[1]
+        # (ATen's to_inc: the type's max as an int64, 2**digits for a float)
+        _check_from_to_in_range(from_, _as_int64(high - 1), self.dtype)
+    else:
+        _check_range(from_, to)
+        high = to
+        _check_from_to_in_range(from_, to - 1, self.dtype)
     return _random_fill(self, from_, high, generator)
+
+
+def _as_int64(v):
+    return v - (1 << 64) if v >= 1 << 63 else v
 
 
 @op("aten::random_.to(Tensor(a!) self, int to, *, Generator? generator=None) -> Tensor(a!)",
     tags=_RI, function=False, name="random_", meta=same_as(0))
 def random_to(xp, self, to, generator=None):
+    _check_range(0, to)
+    _check_from_to_in_range(0, to - 1, self.dtype)
     return _random_fill(self, 0, to, generator)
 
 

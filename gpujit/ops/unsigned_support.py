@@ -20,7 +20,7 @@ UNSIGNED_OPS = frozenset({
     "aten::tensor", "aten::as_tensor", "aten::scalar_tensor", "aten::zeros", "aten::ones",
     "aten::full", "aten::empty", "aten::empty_strided", "aten::zeros_like",
     "aten::ones_like", "aten::full_like", "aten::empty_like", "aten::randint",
-    "aten::randint_like", "aten::random_", "aten::to", "aten::_to_copy", "aten::clone",
+    "aten::randint_like", "aten::random_.from", "aten::random_.to", "aten::to", "aten::_to_copy", "aten::clone",
     "aten::contiguous", "aten::copy_", "aten::fill_", "aten::zero_", "aten::is_complex",
     "aten::element_size", "aten::is_floating_point", "aten::item", "aten::detach",
     "aten::detach_", "aten::type_as", "aten::dim", "aten::numel", "aten::size",
@@ -134,7 +134,7 @@ KERNELS = {
     "isin": "isin_default_cpu", "histogram": "histogramdd", "bernoulli": "bernoulli_tensor_cpu_self_",
     "max_pool1d": "max_pool1d_impl", "nextafter": "nextafter_cpu",
     "heaviside": "heaviside_cpu", "frac": "frac_cpu", "hypot": "hypot_cpu",
-    "logaddexp": "logaddexp_cpu", "logaddexp2": "logaddexp2_cpu", "hash_tensor": "xor_sum_cpu",
+    "random_": "random_kernel_cpu", "logaddexp": "logaddexp_cpu", "logaddexp2": "logaddexp2_cpu", "hash_tensor": "xor_sum_cpu",
 }
 
 
