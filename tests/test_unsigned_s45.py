@@ -403,14 +403,16 @@ _PROBE = [
     "t.tensor([-1.5, 70000.7, 3.9, 3e9]).to(a.dtype)", "t.tensor([-1, 70000, 2 ** 40]).to(a.dtype)",
     "t.tensor([-1], dtype=a.dtype)", "t.tensor([70000], dtype=a.dtype)",
     "t.full((1,), 70000, dtype=a.dtype)", "t.full((1,), -1.0, dtype=a.dtype)",
+    # flip: refused ("flip_cpu") but where PyTorch copies rows with memcpy
+    "a.flip(0)", "a.flip(1)", "a[0].flip(0)", "a.t().flip(0)", "a.t().flip(1)", "a.flip(0, 1)",
+    "a[:1].flip(0)", "a.flipud()", "a.fliplr()", "a[:, :1].fliplr()", "a[:, ::2].flip(0)",
+    "a.reshape(2, 3, 1).flip(0)", "a.reshape(1, 2, 3).flip(1)",
+    "a.reshape(2, 1, 3).permute(1, 2, 0).flip(1)",
+    # matmul: the kernel of the ranks
+    "a[0] @ b[0]", "a @ b[0]", "a[0] @ b.t()", "a[None] @ b.t()[None]", "a[None] @ b.t()",
+    "a[None] @ b[0]", "a[0] @ b.t()[None]",
 ]
 
-_NOT_AS_TORCH = {
-    # known differences (see the session report): PyTorch's CPU flip of the rows of a 2-D
-    # tensor is a memcpy that takes any dtype (flip_cpu refuses 1-D ones); its clamp(min=)
-    # names clamp_min_scalar_cpu; a 1-D @ 1-D is dot; MKL's atan2 / exp differ by an ulp
-    "a.flip(0)", "a.clamp(min=1)", "a[0] @ b[0]",
-}
 
 
 def _probe_value(r):

@@ -413,6 +413,14 @@ def _gen_generic(op, fname, consts, hook=None):
                                                 and not a.type.is_list]))
     if not op.takes_unsigned:
         L.extend(_unsigned_refusal(tensor_args))
+    else:
+        from .unsigned_support import CONDITIONS
+        if op.name in CONDITIONS:   # (refused or not by the arguments: flip, matmul)
+            t = [a.name for a in tensor_args if not a.type.is_list]
+            L.append(f"    if {' or '.join(f'{n}._dtype in _UNS' for n in t)}:")
+            L.append(f"        _k = _UNSC[_op.name]({', '.join(names)})")
+            L.append(f"        if _k: raise _unsr(_op, next(_x for _x in ({', '.join(t)},) "
+                     f"if _x._dtype in _UNS), _k)")
     L.append("    if dev is None:")
     L.append("        dev = _defdev[0] and _defdev_here() or _cpu" if dev_arg
              else "        dev = _cpu")
@@ -519,6 +527,11 @@ def _complex_refusal(tensor_args, scalars):
         else:
             L.append(f"    if isinstance({n}, _T) and {n}._dtype.cplx: raise _cxr(_op, {n})")
     return L
+
+
+def _unsigned_conditions():
+    from .unsigned_support import CONDITIONS
+    return CONDITIONS
 
 
 def _unsigned_refusal(tensor_args):
@@ -656,7 +669,7 @@ def _compile(op, src, fname, consts):
               _checki=_r.checked_int, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error,
               _refused=_r.number_refused,
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError, _cxr=_r.complex_refused, _unsr=_r.unsigned_refused,
-              _UNS=frozenset(_dt.UNSIGNED_TYPES), _UNSNP=frozenset(d.np for d in _dt.UNSIGNED_TYPES),
+              _UNS=frozenset(_dt.UNSIGNED_TYPES), _UNSC=_unsigned_conditions(), _UNSNP=frozenset(d.np for d in _dt.UNSIGNED_TYPES),
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
               _numarg=_r.number_arg, _boolarg=_r.bool_refused, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,

@@ -12,7 +12,7 @@ without an overload ('aten::zeros') takes in every overload; an in-place variant
 when its op does (registry._declare_inplace_variant)."""
 from __future__ import annotations
 
-__all__ = ["UNSIGNED_OPS", "KERNELS", "NO_UNSIGNED_DTYPE_ARG", "takes_unsigned",
+__all__ = ["UNSIGNED_OPS", "KERNELS", "NO_UNSIGNED_DTYPE_ARG", "CONDITIONS", "takes_unsigned",
            "kernel_of"]
 
 UNSIGNED_OPS = frozenset({
@@ -138,8 +138,45 @@ KERNELS = {
 }
 
 
+def _flip_kernel(self, dims):
+    """PyTorch's CPU flip refuses the unsigned types ("flip_cpu") but for the cases it runs
+    without its typed kernel: nothing to flip (only dims of size 1), or one dim flipped
+    that is not the innermost in memory, which is contiguous (cpu_vflip_memcpy copies
+    rows: u16[2, 3].flip(0), flipud; not flip(1), not a 1-D flip, not x.t().flip(0))."""
+    nd = self.dim()
+    dims = [dims] if isinstance(dims, int) else list(dims)
+    shape, strides = tuple(self.shape), self.stride()
+    flipped = {d % nd for d in dims if nd and shape[d % nd] > 1}
+    if not flipped or self.numel() <= 1:
+        return None
+    kept = [i for i in range(nd) if shape[i] > 1]
+    inner = min(reversed(kept), key=lambda i: abs(strides[i]))
+    if len(flipped) == 1 and inner not in flipped and strides[inner] == 1:
+        return None
+    return "flip_cpu"
+
+
+def _matmul_kernel(self, other):
+    """The kernel torch.matmul of unsigned tensors reaches (and refuses) by the ranks."""
+    a, b = self.dim(), other.dim()
+    if a == 1 and b == 1:
+        return "dot"
+    if b == 1:
+        return "addmv_impl_cpu"
+    if a <= 2 and b == 2 or a > 2 and b == 2:
+        return "addmm_impl_cpu_"
+    return "bmm"
+
+
+# ops whose PyTorch kernel depends on the arguments: f(*args) gives the kernel refusing
+# them (its NotImplementedError), or None where PyTorch computes them
+CONDITIONS = {"aten::flip": _flip_kernel, "aten::flipud": lambda self: _flip_kernel(self, 0),
+              "aten::fliplr": lambda self: _flip_kernel(self, 1),
+              "aten::matmul": _matmul_kernel}
+
+
 def takes_unsigned(qualified_name: str) -> bool:
-    return (qualified_name in UNSIGNED_OPS
+    return (qualified_name in UNSIGNED_OPS or qualified_name in CONDITIONS
             or qualified_name.split(".", 1)[0] in UNSIGNED_OPS)
 
 
