@@ -411,6 +411,9 @@ _PROBE = [
     # matmul: the kernel of the ranks
     "a[0] @ b[0]", "a @ b[0]", "a[0] @ b.t()", "a[None] @ b.t()[None]", "a[None] @ b.t()",
     "a[None] @ b[0]", "a[0] @ b.t()[None]",
+    # clamp: the kernel of the bounds given
+    "a.clamp(min=1)", "a.clamp(max=1)", "a.clamp(b)", "a.clamp(max=b)", "a.clone().clamp_(min=1)",
+    "a.clip(max=3)", "a.clip(b, b)", "t.clamp(a, min=0.5)",
 ]
 
 

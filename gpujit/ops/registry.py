@@ -952,6 +952,11 @@ def dtype_refused(op, e, dev, operands):
             broadcast_shapes(*shapes)
         except RuntimeError as b:
             return broadcast_error(op, operands, b)
+    if getattr(e, "dtype", None) in _dt.UNSIGNED_TYPES:      # (clamp(min=) / clamp(max=))
+        from .unsigned_support import operand_kernel
+        k = operand_kernel(op, operands)
+        if k is not None:
+            return unsigned_refused(op, e.dtype, k)
     kernel = getattr(op, "kernel", None)
     if kernel is None:
         from .kernel_names import CPU_KERNELS

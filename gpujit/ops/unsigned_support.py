@@ -12,8 +12,8 @@ without an overload ('aten::zeros') takes in every overload; an in-place variant
 when its op does (registry._declare_inplace_variant)."""
 from __future__ import annotations
 
-__all__ = ["UNSIGNED_OPS", "KERNELS", "NO_UNSIGNED_DTYPE_ARG", "CONDITIONS", "takes_unsigned",
-           "kernel_of"]
+__all__ = ["UNSIGNED_OPS", "KERNELS", "NO_UNSIGNED_DTYPE_ARG", "CONDITIONS",
+           "OPERAND_KERNELS", "takes_unsigned", "kernel_of", "operand_kernel"]
 
 UNSIGNED_OPS = frozenset({
     # creation, conversion and facts
@@ -173,6 +173,30 @@ def _matmul_kernel(self, other):
 CONDITIONS = {"aten::flip": _flip_kernel, "aten::flipud": lambda self: _flip_kernel(self, 0),
               "aten::fliplr": lambda self: _flip_kernel(self, 1),
               "aten::matmul": _matmul_kernel}
+
+
+def _clamp_kernel(self, min=None, max=None):
+    return ("clamp_scalar_cpu" if min is not None and max is not None else
+            "clamp_min_scalar_cpu" if min is not None else "clamp_max_scalar_cpu")
+
+
+def _clamp_tensor_kernel(self, min=None, max=None):
+    return ("clamp_cpu" if min is not None and max is not None else
+            "maximum_cpu" if min is not None else "minimum_cpu")
+
+
+# pointwise ops whose refusing kernel depends on which operands are given:
+# f(*operands) gives it (registry.dtype_refused)
+OPERAND_KERNELS = {"aten::clamp": _clamp_kernel, "aten::clip": _clamp_kernel,
+                   "aten::clamp.Tensor": _clamp_tensor_kernel,
+                   "aten::clip.Tensor": _clamp_tensor_kernel}
+
+
+def operand_kernel(op, operands):
+    """The kernel of OPERAND_KERNELS for op (its in-place variant too), or None."""
+    name = (op.inplace_of or op).name
+    f = OPERAND_KERNELS.get(name)
+    return f(*operands) if f is not None else None
 
 
 def takes_unsigned(qualified_name: str) -> bool:
