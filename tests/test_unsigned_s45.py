@@ -414,6 +414,18 @@ _PROBE = [
     # clamp: the kernel of the bounds given
     "a.clamp(min=1)", "a.clamp(max=1)", "a.clamp(b)", "a.clamp(max=b)", "a.clone().clamp_(min=1)",
     "a.clip(max=3)", "a.clip(b, b)", "t.clamp(a, min=0.5)",
+    # more ops, computed or refused by argument
+    "t.nn.functional.linear(a, a)", "t.nn.functional.pad(a, (1, 1), mode='reflect')",
+    "t.nn.functional.pad(a[None], (1, 1), mode='replicate')",
+    "t.nn.functional.pad(a[None], (1, 1), mode='circular')",
+    "t.nn.functional.interpolate(a[None], scale_factor=2)", "a.logcumsumexp(0)",
+    "t.bincount(t.tensor([0, 1, 1]), weights=a[0])", "a.quantile(0.5)", "t.trapezoid(a)",
+    "t.cdist(a, a)", "t.searchsorted(t.tensor([1, 2, 3]), a)", "t.searchsorted(a[0], b[0])",
+    "a.median(0)", "a.nanmedian()", "t.combinations(a[0])", "t.cartesian_prod(a[0], b[0])",
+    "t.rot90(a, 3)", "t.rot90(a, 0)", "t.rot90(a, 2)", "t.rot90(a, -1)",
+    "a.clone().__setitem__(a == 1, 9)", "a.clone().__setitem__(a == 1, b[0, :1])",
+    "a.clone().index_put_((a == 1,), t.tensor(1, dtype=a.dtype), accumulate=True)",
+    "t.nn.functional.conv1d(a[None], a.t()[:, :, None])", "t.nn.functional.avg_pool1d(a[None], 2)",
 ]
 
 

@@ -417,10 +417,12 @@ def _gen_generic(op, fname, consts, hook=None):
         from .unsigned_support import CONDITIONS
         if op.name in CONDITIONS:   # (refused or not by the arguments: flip, matmul)
             t = [a.name for a in tensor_args if not a.type.is_list]
-            L.append(f"    if {' or '.join(f'{n}._dtype in _UNS' for n in t)}:")
+            # (the first unsigned one, in one expression: matmul and index_put_ are hot)
+            L.append("    _u = " + " else ".join(f"{n} if isinstance({n}, _T) and {n}._dtype "
+                                                 f"in _UNS" for n in t) + " else None")
+            L.append("    if _u is not None:")
             L.append(f"        _k = _UNSC[_op.name]({', '.join(names)})")
-            L.append(f"        if _k: raise _unsr(_op, next(_x for _x in ({', '.join(t)},) "
-                     f"if _x._dtype in _UNS), _k)")
+            L.append("        if _k: raise _unsr(_op, _u, _k)")
     L.append("    if dev is None:")
     L.append("        dev = _defdev[0] and _defdev_here() or _cpu" if dev_arg
              else "        dev = _cpu")

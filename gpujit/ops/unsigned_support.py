@@ -47,7 +47,7 @@ UNSIGNED_OPS = frozenset({
     "aten::atleast_2d", "aten::atleast_3d", "aten::unfold", "aten::diagonal", "aten::cat",
     "aten::concat", "aten::concatenate", "aten::stack", "aten::hstack", "aten::vstack",
     "aten::dstack", "aten::column_stack", "aten::roll", "aten::repeat", "aten::tile",
-    "aten::index", "aten::index_select", "aten::pad", "aten::constant_pad_nd",
+    "aten::index", "aten::index_select", "aten::constant_pad_nd",
     "aten::diag", "aten::diag_embed", "aten::diagflat", "aten::block_diag", "aten::kron",
     "aten::repeat_interleave", "aten::meshgrid", "aten::where", "aten::squeeze_copy",
     "aten::unsqueeze_copy", "aten::expand_copy", "aten::permute_copy", "aten::t_copy",
@@ -76,6 +76,9 @@ UNSIGNED_OPS = frozenset({
     # support floating point and complex dtypes")
     "aten::mean", "aten::var", "aten::std", "aten::var_mean", "aten::std_mean",
     "aten::linalg_vector_norm", "aten::one_hot", "aten::embedding", "aten::multinomial",
+    "aten::quantile", "aten::nanquantile", "aten::cdist",
+    # composites of ops that take them (meshgrid, stack)
+    "aten::cartesian_prod",
 })
 
 # the ops above whose dtype= may not be an unsigned type (PyTorch's reductions compute in
@@ -102,7 +105,7 @@ KERNELS = {
     "argmin": "argmin_cpu", "aminmax": "aminmax_cpu", "histc": "aminmax_cpu",
     "maximum": "maximum_cpu", "minimum": "minimum_cpu", "fmax": "fmax_cpu",
     "fmin": "fmin_cpu", "topk": "topk_cpu", "kthvalue": "kthvalue_cpu",
-    "median": "median_cpu", "nanmedian": "nanmedian_cpu", "mode": "mode_cpu",
+    "median": "median_cpu", "mode": "mode_cpu",
     "cummax": "cummax_cpu", "cummin": "cummin_cpu", "gather": "scatter_gather_tensor_cpu",
     "scatter": "scatter_gather_tensor_cpu", "scatter_add": "scatter_gather_tensor_cpu",
     "scatter_reduce": "scatter_gather_tensor_cpu", "index_add": "scatter_gather_tensor_cpu",
@@ -131,10 +134,18 @@ KERNELS = {
     "searchsorted": "searchsorted_out_cpu", "bucketize": "searchsorted_out_cpu",
     "softmax": "softmax_kernel_impl", "log_softmax": "log_softmax_lastdim_kernel_impl",
     "gcd": "gcd_cpu", "lcm": "lcm_cpu", "cross": "cross", "linalg_cross": "cross",
-    "isin": "isin_default_cpu", "histogram": "histogramdd", "bernoulli": "bernoulli_tensor_cpu_self_",
-    "max_pool1d": "max_pool1d_impl", "nextafter": "nextafter_cpu",
-    "heaviside": "heaviside_cpu", "frac": "frac_cpu", "hypot": "hypot_cpu",
-    "random_": "random_kernel_cpu", "logaddexp": "logaddexp_cpu", "logaddexp2": "logaddexp2_cpu", "hash_tensor": "xor_sum_cpu",
+    "isin": "isin_default_cpu", "histogram": "histogramdd",
+    "bernoulli": "bernoulli_tensor_cpu_self_", "max_pool1d": "max_pool1d_impl",
+    "nextafter": "nextafter_cpu", "heaviside": "heaviside_cpu", "frac": "frac_cpu",
+    "hypot": "hypot_cpu", "random_": "random_kernel_cpu", "logaddexp": "logaddexp_cpu",
+    "logaddexp2": "logaddexp2_cpu", "hash_tensor": "xor_sum_cpu", "linear": "addmm_impl_cpu_",
+    "upsample_nearest1d": "compute_indices_weights_nearest",
+    "upsample_nearest2d": "compute_indices_weights_nearest",
+    "upsample_nearest3d": "compute_indices_weights_nearest",
+    "logcumsumexp": "logcumsumexp_out_cpu", "trapezoid": "add_stub", "median.dim": "median_out",
+    "nanmedian": "median_cpu", "combinations": "masked_select", "conv1d": "slow_conv2d_cpu",
+    "conv2d": "slow_conv2d_cpu", "avg_pool1d": "avg_pool2d", "avg_pool2d": "avg_pool2d",
+    "max_pool2d": "max_pool2d", "upsample_linear1d": "compute_indices_weights_linear",
 }
 
 
@@ -168,11 +179,63 @@ def _matmul_kernel(self, other):
     return "bmm"
 
 
+def _pad_kernel(self, pad, mode="constant", value=None):
+    """F.pad: constant and circular padding copy (any dtype); reflect / replicate run
+    typed kernels that refuse the unsigned types."""
+    n = len(pad) // 2
+    if mode == "reflect":
+        return f"reflection_pad{n}d"
+    if mode == "replicate":
+        return f"replication_pad{n}d"
+    return None
+
+
+def _rot90_kernel(self, k=1, dims=(0, 1)):
+    """rot90 is flips and a transpose (k = 1: dims[1]; 2: both; 3: dims[0]; 0: a copy)."""
+    dims = list(dims)
+    if len(dims) != 2 or self.dim() < 2:
+        return None                          # (rot90's own errors)
+    k %= 4
+    return None if k == 0 else _flip_kernel(self, [dims[1]] if k == 1 else
+                                            dims if k == 2 else [dims[0]])
+
+
+def _bincount_kernel(self, weights=None, minlength=0):
+    """bincount counts any weights (its result is float64), not unsigned values."""
+    return "bincount_cpu" if self._dtype in _unsigned() else None
+
+
+def _index_put_kernel(self, indices, values, accumulate=False):
+    """x[mask] = v (one bool mask, a one-element value) is PyTorch's masked_fill."""
+    idx = [i for i in indices if i is not None]
+    if (len(indices) == 1 and len(idx) == 1 and idx[0].dtype.name == "bool"
+            and values.numel() == 1 and not accumulate):
+        return "masked_fill"
+    return "index_put"
+
+
+def _searchsorted_kernel(sorted_sequence, self, *args, **kwargs):
+    """searchsorted promotes the sequence with the values first (their promotion error)."""
+    from .. import dtypes as _dt
+    if hasattr(self, "_dtype") and self._dtype is not sorted_sequence._dtype:
+        _dt.promote_types(sorted_sequence._dtype, self._dtype)
+    return "searchsorted_out_cpu"
+
+
+def _unsigned():
+    from .. import dtypes as _dt
+    return _dt.UNSIGNED_TYPES
+
+
 # ops whose PyTorch kernel depends on the arguments: f(*args) gives the kernel refusing
 # them (its NotImplementedError), or None where PyTorch computes them
 CONDITIONS = {"aten::flip": _flip_kernel, "aten::flipud": lambda self: _flip_kernel(self, 0),
               "aten::fliplr": lambda self: _flip_kernel(self, 1),
-              "aten::matmul": _matmul_kernel}
+              "aten::matmul": _matmul_kernel, "aten::pad": _pad_kernel,
+              "aten::rot90": _rot90_kernel, "aten::bincount": _bincount_kernel,
+              "aten::index_put": _index_put_kernel, "aten::index_put_": _index_put_kernel,
+              "aten::searchsorted.Tensor": _searchsorted_kernel,
+              "aten::searchsorted.Scalar": _searchsorted_kernel}
 
 
 def _clamp_kernel(self, min=None, max=None):
