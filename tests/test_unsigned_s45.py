@@ -682,3 +682,16 @@ def test_random_bounds_as_torch(dtype):
                     *args).tolist()))
         return out
     assert run(gpujit) == run(torch)
+
+
+@pytest.mark.parametrize("name", UNSIGNED)
+def test_make_tensor_of_unsigned_types(name):
+    d = getattr(gpujit, name)
+    gpujit.manual_seed(0)
+    t = gpujit.testing.make_tensor((4,), dtype=d, device="cpu")
+    assert t.dtype is d and t.tolist() == [4, 9, 3, 0]      # (torch's, seed 0)
+    gpujit.manual_seed(0)
+    assert gpujit.testing.make_tensor((4,), dtype=d, device="cpu", low=-5, high=3).tolist() \
+        == [2, 0, 2, 0]
+    with pytest.raises(ValueError, match="The value interval specified by `low` and `high`"):
+        gpujit.testing.make_tensor((4,), dtype=d, device="cpu", low=-9, high=-1)
