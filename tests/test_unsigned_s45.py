@@ -695,3 +695,15 @@ def test_make_tensor_of_unsigned_types(name):
         == [2, 0, 2, 0]
     with pytest.raises(ValueError, match="The value interval specified by `low` and `high`"):
         gpujit.testing.make_tensor((4,), dtype=d, device="cpu", low=-9, high=-1)
+
+
+@pytest.mark.parametrize("name", ["int8", "int16", "uint8", "uint16", "uint32", "uint64"])
+def test_python_int_past_uint64_refused_as_torchs_parser(name):
+    t = gpujit.tensor([1], dtype=getattr(gpujit, name))
+    with pytest.raises(OverflowError, match="int too big to convert"):
+        t * 2 ** 64
+    with pytest.raises(OverflowError, match="can't convert negative int to unsigned"):
+        t == -2 ** 63 - 1
+    bits = np.iinfo(name).bits
+    assert (t * (2 ** 64 - 1)).tolist() == [2 ** bits - 1 if name[0] == "u" else -1]
+    assert (t | 2 ** 63).tolist() == [2 ** 63 + 1 if name == "uint64" else 1]

@@ -1046,9 +1046,15 @@ _NARROW.update({np.dtype(t): (0, int(np.iinfo(t).max), 1 << (8 * np.dtype(t).ite
 
 
 def _wrap_int(v, npt):
-    """Python int v as a value of the narrow integer dtype npt (two's complement)."""
+    """Python int v as a value of the narrow integer dtype npt (two's complement); past
+    int64 and uint64 both, PyTorch's parser refuses it (big_int_operand's words)."""
     lo, hi, span = _NARROW[npt]
-    return v if lo <= v <= hi else (v - lo) % span + lo
+    if lo <= v <= hi:
+        return v
+    if not -(1 << 63) <= v < 1 << 64:
+        raise OverflowError("can't convert negative int to unsigned" if v < 0 else
+                            "int too big to convert")
+    return (v - lo) % span + lo
 
 
 def big_int_operand(op, name, v, npt):
