@@ -707,3 +707,18 @@ def test_python_int_past_uint64_refused_as_torchs_parser(name):
     bits = np.iinfo(name).bits
     assert (t * (2 ** 64 - 1)).tolist() == [2 ** bits - 1 if name[0] == "u" else -1]
     assert (t | 2 ** 63).tolist() == [2 ** 63 + 1 if name == "uint64" else 1]
+
+
+@pytest.mark.parametrize("name", ["int16", "uint8", "uint64", "int64", "float32"])
+def test_scalar_ints_past_64_bits(name):
+    d = getattr(gpujit, name)
+    for f in (lambda v: gpujit.full((1,), v, dtype=d), lambda v: gpujit.zeros(1, dtype=d).fill_(v)):
+        with pytest.raises(OverflowError, match="int too big to convert"):
+            f(2 ** 64)
+        with pytest.raises(OverflowError, match="can't convert negative int to unsigned"):
+            f(-2 ** 63 - 1)
+    # x[i] = v reads v as an int64 (PyTorch's valueToTensor), whatever x's dtype
+    for v in (2 ** 63, 2 ** 64 - 1, -2 ** 63 - 1):
+        with pytest.raises(ValueError, match="Overflow when unpacking long long"):
+            gpujit.zeros(1, dtype=d)[0] = v
+    assert gpujit.full((1,), 2 ** 63, dtype=gpujit.uint64).tolist() == [2 ** 63]

@@ -86,6 +86,10 @@ def _number_args(op, skip=()):
             # x.select(True, 0), and number_arg raises its TypeError)
             pyn = "_PYI" if t.base in ("int", "SymInt") else "_PYN"
             L.append(f"    if {n}.__class__ not in {pyn}: {n} = _numarg(_op, {i}, {n}, {npy})")
+            if t.base == "Scalar":
+                # (an int past int64 and uint64: PyTorch's parser OverflowError)
+                L.append(f"    elif {n}.__class__ is int and not -9223372036854775808 <= {n} "
+                         f"<= 18446744073709551615: raise _bigsc({n})")
         elif t.base in ("int", "SymInt"):
             # (a bare int for an unsized int[] is PyTorch's TypeError: _tlist raises it)
             ind = "    "
@@ -670,7 +674,7 @@ def _compile(op, src, fname, consts):
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error,
               _refused=_r.number_refused,
-              _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError, _cxr=_r.complex_refused, _unsr=_r.unsigned_refused,
+              _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError, _cxr=_r.complex_refused, _unsr=_r.unsigned_refused, _bigsc=_r.scalar_overflow,
               _UNS=frozenset(_dt.UNSIGNED_TYPES), _UNSC=_unsigned_conditions(), _UNSNP=frozenset(d.np for d in _dt.UNSIGNED_TYPES),
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),

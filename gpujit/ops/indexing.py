@@ -541,6 +541,9 @@ def _number_value(t, value):
     valueToTensor / scalarToTensor, which a trace records as a tensor constant,
     `prim::Constant[value={2}]`, unwarned), with c10's overflow check (uint8 300 is its
     error; float16 1e10 is inf, unchecked there)."""
+    if type(value) is int and not -(1 << 63) <= value < 1 << 63:
+        # (PyTorch reads the number as an int64, whatever x's dtype)
+        raise ValueError("Overflow when unpacking long long")
     if t._dtype is _dt.float16:
         with np.errstate(over="ignore"):
             a = np.asarray(value, dtype=np.float16)

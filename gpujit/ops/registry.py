@@ -1045,6 +1045,13 @@ _NARROW.update({np.dtype(t): (0, int(np.iinfo(t).max), 1 << (8 * np.dtype(t).ite
                 for t in (np.uint16, np.uint32, np.uint64)})
 
 
+def scalar_overflow(v):
+    """PyTorch's parser error for a Python int given for a Scalar that fits neither int64
+    nor uint64 (CPython's PyLong_AsUnsignedLongLong words)."""
+    return OverflowError("can't convert negative int to unsigned" if v < 0 else
+                         "int too big to convert")
+
+
 def _wrap_int(v, npt):
     """Python int v as a value of the narrow integer dtype npt (two's complement); past
     int64 and uint64 both, PyTorch's parser refuses it (big_int_operand's words)."""
@@ -1052,8 +1059,7 @@ def _wrap_int(v, npt):
     if lo <= v <= hi:
         return v
     if not -(1 << 63) <= v < 1 << 64:
-        raise OverflowError("can't convert negative int to unsigned" if v < 0 else
-                            "int too big to convert")
+        raise scalar_overflow(v)
     return (v - lo) % span + lo
 
 
