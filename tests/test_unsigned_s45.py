@@ -142,6 +142,7 @@ def test_creation_and_reading(name):
     assert repr(t) == f"tensor([{top}, {pad}0, {pad}7]{sep}dtype=gpujit.{name})"
     assert repr(gpujit.tensor(5, dtype=d)) == f"tensor(5, dtype=gpujit.{name})"
     assert t.type() == f"torch.UInt{BITS[name]}Tensor"
+    assert t.storage_type() is None          # (no legacy storage class, as PyTorch's)
     assert gpujit.zeros(2, dtype=d).tolist() == [0, 0]
     assert gpujit.ones(2, dtype=d).dtype is d
     assert gpujit.full((2,), -1, dtype=d).tolist() == [top, top]     # (an int wraps)
