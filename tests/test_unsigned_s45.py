@@ -321,6 +321,10 @@ def test_not_fused_and_scripted():
         r = f(u, u)
     assert r.dtype is gpujit.uint16 and r.tolist() == [(60000 ** 2 * 3) % 2 ** 16, 3, 12]
     assert "TensorExprGroup" not in str(f.graph_for(u, u))
+    i = gpujit.tensor([6, 1, 2], dtype=gpujit.int16)
+    for _ in range(3):
+        f(i, i)
+    assert "TensorExprGroup" in str(f.graph_for(i, i))      # (int16: fused)
     with pytest.raises(NotImplementedError, match="\"add_stub\" not implemented for 'UInt16'"):
         g(u, u)
     s = gpujit.jit.script(_to_u32)
