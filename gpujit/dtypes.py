@@ -396,11 +396,18 @@ class iinfo:
         d = to_dtype(d)
         if d.category >= FLOATING:
             raise TypeError(f"iinfo takes an integer dtype, got {d!r}")
-        info = np.iinfo(d.np) if d is not bool else None
+        if d is bool:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        info = np.iinfo(d.np)
         self.bits = d.itemsize * 8
-        self.min = _builtin_int(info.min) if info else 0
-        self.max = _builtin_int(info.max) if info else 1
+        self.min = _builtin_int(info.min)
+        self.max = _builtin_int(info.max)
         self.dtype = d.name
+
+    def __repr__(self):
+        # (PyTorch prints the bounds as C++'s ostream does a double: 6 significant digits)
+        return (f"iinfo(min={_builtin_float(self.min):.6g}, max={_builtin_float(self.max):.6g}, "
+                f"dtype={self.dtype})")
 
 
 class finfo:

@@ -727,3 +727,22 @@ def test_scalar_ints_past_64_bits(name):
         with pytest.raises(ValueError, match="Overflow when unpacking long long"):
             gpujit.zeros(1, dtype=d)[0] = v
     assert gpujit.full((1,), 2 ** 63, dtype=gpujit.uint64).tolist() == [2 ** 63]
+
+
+def test_iinfo_repr_and_bool():
+    assert repr(gpujit.iinfo(gpujit.uint16)) == "iinfo(min=0, max=65535, dtype=uint16)"
+    assert str(gpujit.iinfo(gpujit.uint32)) == "iinfo(min=0, max=4.29497e+09, dtype=uint32)"
+    assert repr(gpujit.iinfo(gpujit.int64)) == \
+        "iinfo(min=-9.22337e+18, max=9.22337e+18, dtype=int64)"
+    with pytest.raises(TypeError, match="torch.bool is not supported by torch.iinfo"):
+        gpujit.iinfo(gpujit.bool)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64", "uint16",
+                                  "uint32", "uint64", "bool"])
+def test_iinfo_as_torch(name):
+    def run(t):
+        return _outcome(lambda: (repr(t.iinfo(getattr(t, name))), t.iinfo(getattr(t, name)).max,
+                                 t.iinfo(getattr(t, name)).bits))
+    assert run(gpujit) == run(torch)
