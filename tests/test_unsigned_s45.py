@@ -431,6 +431,13 @@ _PROBE = [
     "a.clone().__setitem__(a == 1, 9)", "a.clone().__setitem__(a == 1, b[0, :1])",
     "a.clone().index_put_((a == 1,), t.tensor(1, dtype=a.dtype), accumulate=True)",
     "t.nn.functional.conv1d(a[None], a.t()[:, :, None])", "t.nn.functional.avg_pool1d(a[None], 2)",
+    # einsum: computed unless a contraction needs bmm
+    "t.einsum('ij->j', a)", "t.einsum('ij->ji', a)", "t.einsum('ij->', a)",
+    "t.einsum('ij,ij->ij', a, b)", "t.einsum('ij,kj->ik', a, b)", "t.einsum('i,j->ij', a[0], b[0])",
+    "t.einsum('i,i->', a[0], b[0])", "t.einsum('ij,j->i', a, b[0])", "t.einsum('ij,ij', a, b)",
+    "t.einsum('i,j', a[0], b[0])", "t.einsum('ij,ij,ij->ij', a, b, a)",
+    "t.einsum('ij,ij,ij->', a, b, a)", "t.einsum('...j->j', a)", "t.einsum('ij,ik->ijk', a, b)",
+    "t.einsum('ij,ij->ij', a, b.float())",
 ]
 
 

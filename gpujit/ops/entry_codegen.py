@@ -423,7 +423,13 @@ def _gen_generic(op, fname, consts, hook=None):
             t = [a.name for a in tensor_args if not a.type.is_list]
             # (the first unsigned one, in one expression: matmul and index_put_ are hot)
             L.append("    _u = " + " else ".join(f"{n} if isinstance({n}, _T) and {n}._dtype "
-                                                 f"in _UNS" for n in t) + " else None")
+                                                 f"in _UNS" for n in t) + " else None"
+                     if t else "    _u = None")
+            for a in tensor_args:           # (a Tensor[] argument: einsum's operands)
+                if a.type.is_list and a.name != "indices":
+                    L.append(f"    if _u is None and {a.name} is not None: _u = next((_x for "
+                             f"_x in {a.name} if isinstance(_x, _T) and _x._dtype in _UNS), "
+                             f"None)")
             L.append("    if _u is not None:")
             L.append(f"        _k = _UNSC[_op.name]({', '.join(names)})")
             L.append("        if _k: raise _unsr(_op, _u, _k)")

@@ -222,6 +222,20 @@ def _searchsorted_kernel(sorted_sequence, self, *args, **kwargs):
     return "searchsorted_out_cpu"
 
 
+def _einsum_kernel(equation, tensors, path=None):
+    """einsum computes what needs no matrix product: one operand (permutes, diagonals, sums
+    to int64), products without a contracted label (ij,ij->ij; i,j->ij); a label two
+    operands share and the output drops is a bmm, which refuses them."""
+    lhs, arrow, rhs = equation.replace(" ", "").partition("->")
+    terms = lhs.split(",")
+    if len(terms) < 2:
+        return None
+    if not arrow:                   # (the implicit output: the labels seen once)
+        rhs = "".join(c for c in set(lhs) if c.isalpha() and lhs.count(c) == 1)
+    shared = [c for c in set(lhs) if c.isalpha() and sum(c in t for t in terms) > 1]
+    return "bmm" if any(c not in rhs for c in shared) else None
+
+
 def _unsigned():
     from .. import dtypes as _dt
     return _dt.UNSIGNED_TYPES
@@ -234,6 +248,7 @@ CONDITIONS = {"aten::flip": _flip_kernel, "aten::flipud": lambda self: _flip_ker
               "aten::matmul": _matmul_kernel, "aten::pad": _pad_kernel,
               "aten::rot90": _rot90_kernel, "aten::bincount": _bincount_kernel,
               "aten::index_put": _index_put_kernel, "aten::index_put_": _index_put_kernel,
+              "aten::einsum": _einsum_kernel,
               "aten::searchsorted.Tensor": _searchsorted_kernel,
               "aten::searchsorted.Scalar": _searchsorted_kernel}
 
