@@ -753,3 +753,15 @@ def test_iinfo_as_torch(name):
         return _outcome(lambda: (repr(t.iinfo(getattr(t, name))), t.iinfo(getattr(t, name)).max,
                                  t.iinfo(getattr(t, name)).bits))
     assert run(gpujit) == run(torch)
+
+
+def test_random_bounds_past_int64():
+    u = gpujit.zeros(2, dtype=gpujit.uint64)
+    for f in (lambda: gpujit.randint(0, 2 ** 63, (2,)), lambda: gpujit.randint(2 ** 63, (2,)),
+              lambda: gpujit.randint(-2 ** 63 - 1, 0, (2,)),
+              lambda: gpujit.randint_like(u, 2 ** 63), lambda: u.random_(0, 2 ** 63),
+              lambda: u.random_(2 ** 63)):
+        with pytest.raises(ValueError, match="Overflow when unpacking long long"):
+            f()
+    assert gpujit.randint(0, 2 ** 63 - 1, (2,), dtype=gpujit.uint64).dtype is gpujit.uint64
+    assert gpujit.zeros(2, dtype=gpujit.int64).random_().dtype is gpujit.int64

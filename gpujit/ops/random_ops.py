@@ -159,6 +159,14 @@ def _randn(xp, size, generator=None, dtype=None, layout=None, device=None, pin_m
     return _draw(_gen(device, generator).normal, tuple(check_sizes(size)), dt)
 
 
+def _int64_args(*vals):
+    """PyTorch's parser reads an int / SymInt argument as an int64 (randint's bounds,
+    random_'s from / to): past it, its ValueError."""
+    for v in vals:
+        if v.__class__ is int and not -(1 << 63) <= v < 1 << 63:
+            raise ValueError("Overflow when unpacking long long")
+
+
 def _check_range(low, high):
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
@@ -177,6 +185,7 @@ def _int_dtype(dtype):
         _int_dtype(dtype), tuple(size), _meta_dev(device)))[1])
 def _randint(xp, low, high, size, generator=None, dtype="long", layout=None, device=None,
              pin_memory=None):
+    _int64_args(low, high)
     _check_range(low, high)
     v = _gen(device, generator).integers(int(low), int(high), tuple(check_sizes(size)))
     return v.astype(_int_dtype(dtype).np, copy=False)
@@ -239,6 +248,7 @@ def randn_like(xp, self, generator=None, dtype=None, layout=None, device=None,
 
 
 def _randint_like(xp, self, low, high, generator, dtype, device, memory_format):
+    _int64_args(low, high)
     _check_range(low, high)
     dt = dtype.np if dtype is not None else self.dtype
     return like_alloc(xp, lambda s: _gen_like(self, device, generator).integers(
@@ -576,6 +586,7 @@ def random_(xp, self, generator=None):
 @op("aten::random_.from(Tensor(a!) self, int from_, int? to, *, Generator? generator=None) "
     "-> Tensor(a!)", tags=_RI, function=False, name="random_", meta=same_as(0))
 def random_from(xp, self, from_, to, generator=None):
+    _int64_args(from_, to)
     if to is None:
         high = _random_bounds(self.dtype)[1]
         # (ATen's to_inc: the type's max as an int64, 2**digits for a float)
@@ -594,6 +605,7 @@ def _as_int64(v):
 @op("aten::random_.to(Tensor(a!) self, int to, *, Generator? generator=None) -> Tensor(a!)",
     tags=_RI, function=False, name="random_", meta=same_as(0))
 def random_to(xp, self, to, generator=None):
+    _int64_args(to)
     _check_range(0, to)
     _check_from_to_in_range(0, to - 1, self.dtype)
     return _random_fill(self, 0, to, generator)
