@@ -765,3 +765,15 @@ def test_random_bounds_past_int64():
             f()
     assert gpujit.randint(0, 2 ** 63 - 1, (2,), dtype=gpujit.uint64).dtype is gpujit.uint64
     assert gpujit.zeros(2, dtype=gpujit.int64).random_().dtype is gpujit.int64
+
+
+@pytest.mark.parametrize("name", ["int8", "int16", "uint16", "uint32", "uint64"])
+def test_index_tensor_dtypes_as_torchs_check(name):
+    a = gpujit.arange(5)
+    i = gpujit.tensor([1, 0], dtype=getattr(gpujit, name))
+    with pytest.raises(IndexError, match="tensors used as indices must be long, int, byte or "
+                                         "bool tensors"):
+        a[i]
+    with pytest.raises(IndexError, match="tensors used as indices must be"):
+        a.clone()[i] = 7
+    assert a[i.to(gpujit.int32)].tolist() == [1, 0]

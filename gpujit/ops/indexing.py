@@ -60,14 +60,19 @@ def _index_meta(self, indices):
                       self.device)
 
 
+# the dtypes of index tensors: "long, int, byte or bool tensors"
+_INDEX_DTYPES = frozenset({_dt.int64, _dt.int32, _dt.uint8, _dt.bool})
+_INDEX_NP = frozenset(d.np for d in _INDEX_DTYPES)
+
+
 def _check_index_arrays(self, indices):
     out = []
     for k, i in enumerate(indices):
         if i is None:
             out.append(slice(None))
             continue
-        if i.dtype.kind not in "iub" or i.dtype.itemsize > 1 and i.dtype.kind == "u":
-            # (nor uint16 / uint32 / uint64: PyTorch's index check refuses them)
+        if i.dtype not in _INDEX_NP:
+            # (PyTorch's index check: int8 / int16 and uint16 / uint32 / uint64 refused)
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if i.dtype == np.uint8:
             i = i.astype(bool)
@@ -180,7 +185,7 @@ def _index_put_error(self, indices, values):
             used += 1
             continue
         d = _gdt(i.dtype)
-        if d.category != _dt.INTEGRAL and d is not _dt.bool or d in _dt.UNSIGNED_TYPES:
+        if d not in _INDEX_DTYPES:
             return IndexError("tensors used as indices must be long, int, byte or bool "
                               "tensors")
         if d is _dt.bool or d is _dt.uint8:
