@@ -777,3 +777,13 @@ def test_index_tensor_dtypes_as_torchs_check(name):
     with pytest.raises(IndexError, match="tensors used as indices must be"):
         a.clone()[i] = 7
     assert a[i.to(gpujit.int32)].tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("name,shown", [("int16", "torch.ShortTensor"), ("uint16", "CPUUInt16Type"),
+                                        ("bool", "CPUBoolType"), ("float32", "torch.FloatTensor"),
+                                        ("uint64", "CPUUInt64Type")])
+def test_embedding_index_type_named_as_aten(name, shown):
+    idx = gpujit.tensor([1, 0]).to(getattr(gpujit, name))
+    with pytest.raises(RuntimeError, match=f"scalar types: Long, Int; but got {shown} instead "
+                                           f"\\(while checking arguments for embedding\\)"):
+        gpujit.nn.functional.embedding(idx, gpujit.ones(3, 2))
