@@ -414,7 +414,8 @@ class finfo:
     def __init__(self, d=None):
         d = to_dtype(d) if d is not None else _default_float
         if d.category < FLOATING:
-            raise TypeError(f"finfo takes a floating-point dtype, got {d!r}")
+            raise TypeError("torch.finfo() requires a floating point input type. Use "
+                            "torch.iinfo to handle 'torch.finfo'")
         d = d.to_real()     # (torch.finfo(torch.complex64) is float32's)
         info = np.finfo(d.np)
         self.bits = d.itemsize * 8
@@ -422,8 +423,16 @@ class finfo:
         self.max = _builtin_float(info.max)
         self.min = _builtin_float(info.min)
         self.tiny = self.smallest_normal = _builtin_float(info.tiny)
-        self.resolution = _builtin_float(info.resolution)
+        # (10 ** -digits10 in double, as c10's: NumPy's float16 one is a float16, 0.0010004)
+        self.resolution = 10.0 ** -info.precision
         self.dtype = d.name
+
+    def __repr__(self):
+        # (as PyTorch's: each value as C++ prints a double, 6 significant digits)
+        return (f"finfo(resolution={self.resolution:.6g}, min={self.min:.6g}, "
+                f"max={self.max:.6g}, eps={self.eps:.6g}, "
+                f"smallest_normal={self.smallest_normal:.6g}, tiny={self.tiny:.6g}, "
+                f"dtype={self.dtype})")
 
 
 # ------------------------------------------------------------------ float -> int

@@ -787,3 +787,27 @@ def test_embedding_index_type_named_as_aten(name, shown):
     with pytest.raises(RuntimeError, match=f"scalar types: Long, Int; but got {shown} instead "
                                            f"\\(while checking arguments for embedding\\)"):
         gpujit.nn.functional.embedding(idx, gpujit.ones(3, 2))
+
+
+def test_finfo_repr_resolution_and_integer_refusal():
+    f = gpujit.finfo(gpujit.float16)
+    assert f.resolution == 0.001            # (10 ** -3 in double, not float16's 0.0010004)
+    assert repr(f) == ("finfo(resolution=0.001, min=-65504, max=65504, eps=0.000976562, "
+                       "smallest_normal=6.10352e-05, tiny=6.10352e-05, dtype=float16)")
+    assert repr(gpujit.finfo()) == ("finfo(resolution=1e-06, min=-3.40282e+38, max=3.40282e+38, "
+                                    "eps=1.19209e-07, smallest_normal=1.17549e-38, "
+                                    "tiny=1.17549e-38, dtype=float32)")
+    for d in (gpujit.int64, gpujit.uint16, gpujit.bool):
+        with pytest.raises(TypeError, match=r"torch.finfo\(\) requires a floating point input "
+                                            r"type. Use torch.iinfo to handle 'torch.finfo'"):
+            gpujit.finfo(d)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["float16", "float32", "float64", "complex64", "complex128"])
+def test_finfo_as_torch(name):
+    def run(t):
+        f = t.finfo(getattr(t, name))
+        return (repr(f), f.resolution, f.eps, f.max, f.min, f.tiny, f.smallest_normal, f.bits,
+                f.dtype)
+    assert run(gpujit) == run(torch)
