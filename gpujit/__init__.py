@@ -22,6 +22,7 @@ from .dtypes import (  # noqa: F401
     set_default_dtype, iinfo, finfo, layout, strided, sparse_coo, sparse_csr, sparse_csc,
     sparse_bsr, sparse_bsc, complex64, complex128, cfloat, cdouble, complex32, chalf,
 )
+from .dtypes import uint16, uint32, uint64  # noqa: F401
 from .device import device  # noqa: F401
 from .tensor import Tensor, Size  # noqa: F401
 import importlib as _importlib

@@ -37,7 +37,8 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad=False,
     is_bool = name == "bool"
     is_complex = name in ("complex64", "complex128")
     is_float = name in _FLOATING or is_complex     # (complex: its real view drawn)
-    is_int = not is_bool and not is_float and name in ("uint8", "int8", "int16", "int32", "int64")
+    is_int = not is_bool and not is_float and name in ("uint8", "int8", "int16", "int32", "int64",
+                                                       "uint16", "uint32", "uint64")
     if not (is_bool or is_int or is_float):
         raise TypeError(f"The requested dtype '{dtype}' is not supported by "
                         f"gpujit.testing.make_tensor().")

@@ -18,6 +18,7 @@ __all__ = [
     "to_dtype", "iinfo", "finfo", "complex64", "complex128", "cfloat", "cdouble",
     "complex32", "chalf",
 ]
+__all__ += ["uint16", "uint32", "uint64"]
 
 _builtin_bool, _builtin_int, _builtin_float = bool, int, float
 
@@ -99,6 +100,20 @@ EVERY = ALL + COMPLEX_TYPES
 _REAL_OF = {complex64: float32, complex128: float64}
 _COMPLEX_OF = {float32: complex64, float64: complex128}
 
+# ---- the unsigned integer types of PyTorch's "limited support" (torch.uint16 / uint32 /
+# uint64, PyTorch 2.3+): outside ALL, as the complex ones, so that an op takes them only when
+# named in ops/unsigned_support.py (PyTorch computes few ops on them: mul, sum, sort, eq,
+# bitwise and / or / xor, conversions, views...). They promote with nothing but their own
+# dtype and the floating types (c10's promoteTypes: UInt16 + Long is an error).
+uint16 = dtype("uint16", np.uint16, INTEGRAL, 2, "UInt16")
+uint32 = dtype("uint32", np.uint32, INTEGRAL, 3, "UInt32")
+uint64 = dtype("uint64", np.uint64, INTEGRAL, 4, "UInt64")
+UNSIGNED_TYPES = (uint16, uint32, uint64)
+for _d in UNSIGNED_TYPES:
+    _d.is_signed = False
+EVERY = EVERY + UNSIGNED_TYPES
+# ---- (end of the unsigned types' block)
+
 _BY_NAME = {d.name: d for d in EVERY}
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32,
                 long=int64, cfloat=complex64, cdouble=complex128)
@@ -110,6 +125,8 @@ CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
              "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
              "uint8": "unsigned char", "bool": "bool",
              "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+CPP_NAMES.update(uint16="short unsigned int", uint32="unsigned int",
+                 uint64="long unsigned int")
 for _d in EVERY:
     _FROM_NP[_d.np.type] = _d
 
@@ -207,6 +224,7 @@ def to_dtype(spec) -> dtype:
 # there (`%6 : int = prim::Constant[value=6]()` for float32; `torch.zeros(y, dtype=6)`)
 SCALAR_TYPE_CODES = {0: uint8, 1: int8, 2: int16, 3: int32, 4: int64, 5: float16,
                      6: float32, 7: float64, 9: complex64, 10: complex128, 11: bool}
+SCALAR_TYPE_CODES.update({27: uint16, 28: uint32, 29: uint64})
 _CODE_OF = {d: c for c, d in SCALAR_TYPE_CODES.items()}
 _SCALAR_TYPE_NAMES = {8: "ComplexHalf",
                       12: "QInt8", 13: "QUInt8", 14: "QInt32", 15: "BFloat16"}
@@ -265,6 +283,8 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
     a, b = type1, type2
     if a is b:
         return a
+    if a in UNSIGNED_TYPES or b in UNSIGNED_TYPES:
+        return _promote_unsigned(a, b)
     ca, cb = a.category, b.category
     if ca != cb:
         if ca < cb:
@@ -282,6 +302,17 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
         other = b if a is uint8 else a
         return other if other._rank > 1 else int16   # uint8 + int8 -> int16
     return a if a._rank >= b._rank else b
+
+
+def _promote_unsigned(a, b):
+    """c10's promoteTypes for uint16 / uint32 / uint64 with another dtype: a floating one
+    wins, anything else is PyTorch's RuntimeError."""
+    if a.category == FLOATING:
+        return a
+    if b.category == FLOATING:
+        return b
+    raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, "
+                       f"attempted to promote {a.short_name} and {b.short_name}")
 
 
 def _combine_categories(higher, lower):
@@ -365,18 +396,26 @@ class iinfo:
         d = to_dtype(d)
         if d.category >= FLOATING:
             raise TypeError(f"iinfo takes an integer dtype, got {d!r}")
-        info = np.iinfo(d.np) if d is not bool else None
+        if d is bool:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        info = np.iinfo(d.np)
         self.bits = d.itemsize * 8
-        self.min = _builtin_int(info.min) if info else 0
-        self.max = _builtin_int(info.max) if info else 1
+        self.min = _builtin_int(info.min)
+        self.max = _builtin_int(info.max)
         self.dtype = d.name
+
+    def __repr__(self):
+        # (PyTorch prints the bounds as C++'s ostream does a double: 6 significant digits)
+        return (f"iinfo(min={_builtin_float(self.min):.6g}, max={_builtin_float(self.max):.6g}, "
+                f"dtype={self.dtype})")
 
 
 class finfo:
     def __init__(self, d=None):
         d = to_dtype(d) if d is not None else _default_float
         if d.category < FLOATING:
-            raise TypeError(f"finfo takes a floating-point dtype, got {d!r}")
+            raise TypeError("torch.finfo() requires a floating point input type. Use "
+                            "torch.iinfo to handle 'torch.finfo'")
         d = d.to_real()     # (torch.finfo(torch.complex64) is float32's)
         info = np.finfo(d.np)
         self.bits = d.itemsize * 8
@@ -384,8 +423,16 @@ class finfo:
         self.max = _builtin_float(info.max)
         self.min = _builtin_float(info.min)
         self.tiny = self.smallest_normal = _builtin_float(info.tiny)
-        self.resolution = _builtin_float(info.resolution)
+        # (10 ** -digits10 in double, as c10's: NumPy's float16 one is a float16, 0.0010004)
+        self.resolution = 10.0 ** -info.precision
         self.dtype = d.name
+
+    def __repr__(self):
+        # (as PyTorch's: each value as C++ prints a double, 6 significant digits)
+        return (f"finfo(resolution={self.resolution:.6g}, min={self.min:.6g}, "
+                f"max={self.max:.6g}, eps={self.eps:.6g}, "
+                f"smallest_normal={self.smallest_normal:.6g}, tiny={self.tiny:.6g}, "
+                f"dtype={self.dtype})")
 
 
 # ------------------------------------------------------------------ float -> int

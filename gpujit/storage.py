@@ -453,5 +453,6 @@ _LEGACY_BY_DTYPE = {cls.dtype: cls for cls in LEGACY.values()}
 
 
 def storage_type_of(dtype):
-    """The legacy storage class of a dtype (Tensor.storage_type())."""
-    return _LEGACY_BY_DTYPE[dtype]
+    """The legacy storage class of a dtype (Tensor.storage_type()); None for one that has
+    none (uint16 / uint32 / uint64, as PyTorch's)."""
+    return _LEGACY_BY_DTYPE.get(dtype)

@@ -20,6 +20,7 @@ FAMILIES = ("scalar_ops", "pointwise", "pointwise_math", "pointwise_logic",
             "view_copies", "stats_ops", "linalg_extra", "linalg_ldl", "inplace_extra", "tensor_facts", "linalg_legacy",
             "host_functions", "tensor_flags", "sparse_refusals", "tensor_set", "gradient_hist", "legacy_extra", "complex_parts",
             "dlpack", "device_checks",
+            "hash_ops",
             "aliases")     # (last: it binds other names to the ops declared above)
 
 

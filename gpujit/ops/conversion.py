@@ -118,9 +118,24 @@ def _float_to_int_as_host(a, dtype):
     (dtypes.HOST_X86_CONVERSIONS): CuPy's astype saturates (-1.5 -> uint8 is 0 on the GPU,
     255 on the CPU and in PyTorch on either device)."""
     import cupy
+    if dtype is _dt.uint32 or dtype is _dt.uint64:
+        return _float_to_wide_unsigned(cupy, a, dtype)
     wide, lo, hi, indefinite = _dt.x86_conversion_range(dtype.np)
     fits = (a > lo) & (a < hi)                  # False for nan
     return cupy.where(fits, a.astype(wide), wide(indefinite)).astype(dtype.np)
+
+
+def _float_to_wide_unsigned(cupy, a, dtype):
+    """CuPy array a (floats) as uint32 / uint64 the way x86 code converts (NumPy's and
+    PyTorch's CPU): uint32 through int64 (3e9 is 3000000000, where int32's conversion gives
+    its indefinite value), uint64 as compilers convert, cvtt of x - 2**63 with the top bit
+    set for x >= 2**63 (1e19 is 10**19, 2e19 wraps to 0)."""
+    i64 = _float_to_int_as_host(a, _dt.int64)
+    if dtype is _dt.uint32:
+        return i64.astype(np.uint32)
+    big = a >= 2.0 ** 63
+    hi = _float_to_int_as_host(cupy.where(big, a - 2.0 ** 63, a), _dt.int64)
+    return cupy.where(big, hi.view(np.uint64) ^ np.uint64(1 << 63), i64.view(np.uint64))
 
 
 def _to_device_meta(self, device, dtype=None, non_blocking=False, copy=False,

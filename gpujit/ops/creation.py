@@ -969,6 +969,21 @@ def _huge_ints(data, dt):
                      "lists)")
 
 
+def _uint64_array(data):
+    """Python numbers (nested lists) stored as uint64, as PyTorch stores them: through
+    CPython's PyLong_AsUnsignedLongLong (its OverflowErrors for a negative int or one past
+    2**64, its TypeError for a float)."""
+    o = np.asarray(data, dtype=object)
+    for v in o.ravel():
+        if isinstance(v, (float, np.floating)):
+            raise TypeError("an integer is required")
+        if v < 0:
+            raise OverflowError("can't convert negative int to unsigned")
+        if int(v) >> 64:
+            raise OverflowError("int too big to convert")
+    return np.array([int(v) for v in o.ravel()], dtype=np.uint64).reshape(o.shape)
+
+
 def _array_from(data, dtype, dev, copy):
     """An array on dev with dtype from arbitrary data (nested lists, arrays, tensors)."""
     if isinstance(data, _reg._Tensor):
@@ -1022,13 +1037,13 @@ def _array_from(data, dtype, dev, copy):
             ragged = _ragged(data)
             if ragged is not None:
                 raise ragged[0](ragged[1])
-            a = np.asarray(data)
+            a = np.asarray(data) if dt is not _dt.uint64 else _uint64_array(data)
             if a.dtype.kind == "c" and not dt.cplx and dt is not _dt.bool:
                 # (PyTorch's store_scalar reads a Python complex as a double or an int)
                 raise TypeError("must be real number, not complex" if dt.category ==
                                 _dt.FLOATING else "'complex' object cannot be interpreted "
                                 "as an integer")
-            if a.dtype == object or (a.dtype == np.uint64 and a.size):
+            if a.dtype == object or (a.dtype == np.uint64 and a.size and dt is not _dt.uint64):
                 a = _huge_ints(data, dt)
             if a.size and np.dtype(dt.np).kind in "iu" and a.dtype.kind in "fiu":
                 _check_overflow(a, dt)

@@ -86,6 +86,10 @@ def _number_args(op, skip=()):
             # x.select(True, 0), and number_arg raises its TypeError)
             pyn = "_PYI" if t.base in ("int", "SymInt") else "_PYN"
             L.append(f"    if {n}.__class__ not in {pyn}: {n} = _numarg(_op, {i}, {n}, {npy})")
+            if t.base == "Scalar":
+                # (an int past int64 and uint64: PyTorch's parser OverflowError)
+                L.append(f"    elif {n}.__class__ is int and not -9223372036854775808 <= {n} "
+                         f"<= 18446744073709551615: raise _bigsc({n})")
         elif t.base in ("int", "SymInt"):
             # (a bare int for an unsized int[] is PyTorch's TypeError: _tlist raises it)
             ind = "    "
@@ -411,6 +415,24 @@ def _gen_generic(op, fname, consts, hook=None):
         L.extend(_complex_refusal(tensor_args, [a.name for a in s.arguments
                                                 if a.type.base == "Scalar"
                                                 and not a.type.is_list]))
+    if not op.takes_unsigned:
+        L.extend(_unsigned_refusal(tensor_args))
+    else:
+        from .unsigned_support import CONDITIONS
+        if op.name in CONDITIONS:   # (refused or not by the arguments: flip, matmul)
+            t = [a.name for a in tensor_args if not a.type.is_list]
+            # (the first unsigned one, in one expression: matmul and index_put_ are hot)
+            L.append("    _u = " + " else ".join(f"{n} if isinstance({n}, _T) and {n}._dtype "
+                                                 f"in _UNS" for n in t) + " else None"
+                     if t else "    _u = None")
+            for a in tensor_args:           # (a Tensor[] argument: einsum's operands)
+                if a.type.is_list and a.name != "indices":
+                    L.append(f"    if _u is None and {a.name} is not None: _u = next((_x for "
+                             f"_x in {a.name} if isinstance(_x, _T) and _x._dtype in _UNS), "
+                             f"None)")
+            L.append("    if _u is not None:")
+            L.append(f"        _k = _UNSC[_op.name]({', '.join(names)})")
+            L.append("        if _k: raise _unsr(_op, _u, _k)")
     L.append("    if dev is None:")
     L.append("        dev = _defdev[0] and _defdev_here() or _cpu" if dev_arg
              else "        dev = _cpu")
@@ -421,6 +443,10 @@ def _gen_generic(op, fname, consts, hook=None):
             if not op.takes_complex:
                 L.append(f"    if {a.name} is not None and {a.name}.cplx: "
                          f"raise _cxr(_op, {a.name})")
+            from .unsigned_support import NO_UNSIGNED_DTYPE_ARG
+            k = NO_UNSIGNED_DTYPE_ARG.get(op.name.split(".")[0])
+            if not op.takes_unsigned or k:
+                L.append(f"    if {a.name} in _UNS: raise _unsr(_op, {a.name}, {k!r})")
         elif a.type.base == "Layout":       # (a sparse one: sparse_refusals.sparse_factory)
             L.append(f"    if {a.name} is not None and {a.name} in _SPARSE: "
                      f"return _no_layout(_op, ({', '.join(names)},), dev)")
@@ -517,6 +543,29 @@ def _complex_refusal(tensor_args, scalars):
                      "raise _cxr(_op, _dtm.from_numpy_dtype(_x.dtype))")
         else:
             L.append(f"    if isinstance({n}, _T) and {n}._dtype.cplx: raise _cxr(_op, {n})")
+    return L
+
+
+def _unsigned_conditions():
+    from .unsigned_support import CONDITIONS
+    return CONDITIONS
+
+
+def _unsigned_refusal(tensor_args):
+    """Lines refusing a uint16 / uint32 / uint64 Tensor argument of an op that PyTorch does
+    not compute on them (ops/unsigned_support.py), in its kernel's words."""
+    L = []
+    for a in tensor_args:
+        n = a.name
+        if a.type.is_list and n == "indices":
+            continue        # (index tensors: the op's own IndexError, as PyTorch's)
+        if a.type.is_list:
+            L.append(f"    if a_{n} is not None:")
+            L.append(f"        for _x in a_{n}:")
+            L.append("            if _x is not None and _x.dtype in _UNSNP: "
+                     "raise _unsr(_op, _dtm.from_numpy_dtype(_x.dtype))")
+        else:
+            L.append(f"    if isinstance({n}, _T) and {n}._dtype in _UNS: raise _unsr(_op, {n})")
     return L
 
 
@@ -636,7 +685,8 @@ def _compile(op, src, fname, consts):
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
               _checki=_r.checked_int, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error,
               _refused=_r.number_refused,
-              _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError, _cxr=_r.complex_refused,
+              _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError, _cxr=_r.complex_refused, _unsr=_r.unsigned_refused, _bigsc=_r.scalar_overflow,
+              _UNS=frozenset(_dt.UNSIGNED_TYPES), _UNSC=_unsigned_conditions(), _UNSNP=frozenset(d.np for d in _dt.UNSIGNED_TYPES),
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
               _numarg=_r.number_arg, _boolarg=_r.bool_refused, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,

@@ -60,13 +60,19 @@ def _index_meta(self, indices):
                       self.device)
 
 
+# the dtypes of index tensors: "long, int, byte or bool tensors"
+_INDEX_DTYPES = frozenset({_dt.int64, _dt.int32, _dt.uint8, _dt.bool})
+_INDEX_NP = frozenset(d.np for d in _INDEX_DTYPES)
+
+
 def _check_index_arrays(self, indices):
     out = []
     for k, i in enumerate(indices):
         if i is None:
             out.append(slice(None))
             continue
-        if i.dtype.kind not in "iub":
+        if i.dtype not in _INDEX_NP:
+            # (PyTorch's index check: int8 / int16 and uint16 / uint32 / uint64 refused)
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if i.dtype == np.uint8:
             i = i.astype(bool)
@@ -179,7 +185,7 @@ def _index_put_error(self, indices, values):
             used += 1
             continue
         d = _gdt(i.dtype)
-        if d.category != _dt.INTEGRAL and d is not _dt.bool:
+        if d not in _INDEX_DTYPES:
             return IndexError("tensors used as indices must be long, int, byte or bool "
                               "tensors")
         if d is _dt.bool or d is _dt.uint8:
@@ -540,6 +546,9 @@ def _number_value(t, value):
     valueToTensor / scalarToTensor, which a trace records as a tensor constant,
     `prim::Constant[value={2}]`, unwarned), with c10's overflow check (uint8 300 is its
     error; float16 1e10 is inf, unchecked there)."""
+    if type(value) is int and not -(1 << 63) <= value < 1 << 63:
+        # (PyTorch reads the number as an int64, whatever x's dtype)
+        raise ValueError("Overflow when unpacking long long")
     if t._dtype is _dt.float16:
         with np.errstate(over="ignore"):
             a = np.asarray(value, dtype=np.float16)

@@ -249,9 +249,16 @@ def _type_str(a):
 
 
 
+# the dtypes with a legacy tensor class (torch.FloatTensor ...); ATen prints the others'
+# type as CPUBFloat16Type, CPUBoolType, CPUComplexFloatType, CPUUInt16Type
+_LEGACY_TYPE_NAMES = frozenset({"Float", "Double", "Half", "Byte", "Char", "Short", "Int",
+                                "Long"})
+
+
 def _legacy_type(d):
-    """A CPU tensor type's legacy name, as ATen's mkldnn check prints it."""
-    return "CPUBFloat16Type" if d.short_name == "BFloat16" else f"torch.{d.short_name}Tensor"
+    """A CPU tensor type's legacy name, as ATen's checks print it (mkldnn's, embedding's)."""
+    n = d.short_name
+    return f"torch.{n}Tensor" if n in _LEGACY_TYPE_NAMES else f"CPU{n}Type"
 
 
 def check_conv_types(inp, weight, bias, padding=None, transposed_nd=0):

@@ -9,7 +9,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..device import device_of_array
 from .meta import TensorMeta
-from .nn import _NN, compute_dtype, dtype_of, sizes
+from .nn import _NN, _legacy_type, compute_dtype, dtype_of, sizes
 from .nn_norm import _same
 from . import registry as _reg
 from .registry import op, derivative as _derivative, nondifferentiable as _nondifferentiable
@@ -295,7 +295,7 @@ def _emb_check(weight, indices):
     if di not in (_dt.int64, _dt.int32):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the "
                            f"following scalar types: Long, Int; but got "
-                           f"{'torch.' + di.short_name}Tensor instead (while checking "
+                           f"{_legacy_type(di)} instead (while checking "
                            f"arguments for embedding)")
     if len(weight.shape) != 2:
         raise RuntimeError("'weight' must be 2-D")

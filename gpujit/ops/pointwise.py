@@ -336,8 +336,9 @@ def _div_types(ct, rounding_mode):
     if rounding_mode not in (None, "trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found {rounding_mode!r}")
-    if rounding_mode is not None and ct.cplx:
-        # (PyTorch's kernels div_trunc / div_floor take no complex numbers)
+    if rounding_mode is not None and (ct.cplx or ct in _dt.UNSIGNED_TYPES):
+        # (PyTorch's kernels div_trunc / div_floor take no complex numbers, nor uint16 /
+        # uint32 / uint64)
         raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for '
                                   f"'{ct.short_name}'")
     return ct, ct

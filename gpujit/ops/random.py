@@ -291,9 +291,11 @@ class _CpuStream:
         return out.astype(dt, copy=False).reshape(shape)
 
     def integers(self, low, high, shape):
-        """random_(from, to): random() % range + from (random64() when range >= 2^32)."""
+        """random_(from, to): random() % range + from; random64() when range >= 2^28, as
+        torch 2.13's uniform_int_from_to_distribution draws (measured: randint(0, 2**28)
+        takes 64-bit words, randint(0, 2**28 - 1) 32-bit ones; 2^32 before)."""
         n, rng = _numel(shape), int(high) - int(low)
-        v = self.raw64(n) if rng >= 1 << 32 else self.raw(n)
+        v = self.raw64(n) if rng >= 1 << 28 else self.raw(n)
         v = (v % np.uint64(rng)).astype(np.int64)
         return (v + np.int64(low) if low else v).reshape(shape)
 

@@ -159,6 +159,14 @@ def _randn(xp, size, generator=None, dtype=None, layout=None, device=None, pin_m
     return _draw(_gen(device, generator).normal, tuple(check_sizes(size)), dt)
 
 
+def _int64_args(*vals):
+    """PyTorch's parser reads an int / SymInt argument as an int64 (randint's bounds,
+    random_'s from / to): past it, its ValueError."""
+    for v in vals:
+        if v.__class__ is int and not -(1 << 63) <= v < 1 << 63:
+            raise ValueError("Overflow when unpacking long long")
+
+
 def _check_range(low, high):
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
@@ -177,6 +185,7 @@ def _int_dtype(dtype):
         _int_dtype(dtype), tuple(size), _meta_dev(device)))[1])
 def _randint(xp, low, high, size, generator=None, dtype="long", layout=None, device=None,
              pin_memory=None):
+    _int64_args(low, high)
     _check_range(low, high)
     v = _gen(device, generator).integers(int(low), int(high), tuple(check_sizes(size)))
     return v.astype(_int_dtype(dtype).np, copy=False)
@@ -239,6 +248,7 @@ def randn_like(xp, self, generator=None, dtype=None, layout=None, device=None,
 
 
 def _randint_like(xp, self, low, high, generator, dtype, device, memory_format):
+    _int64_args(low, high)
     _check_range(low, high)
     dt = dtype.np if dtype is not None else self.dtype
     return like_alloc(xp, lambda s: _gen_like(self, device, generator).integers(
@@ -536,6 +546,37 @@ def _random_fill(self, low, high, generator):
                          .astype(self.dtype))
 
 
+def _check_from_to_in_range(from_, to_inc, npdt):
+    """ATen's check_from_to_in_range: from and to - 1 within the dtype's range (uint64's
+    taken as [0, int64 max]: its max as an int64 is -1, so random_(0) of a uint64 tensor is
+    refused), and its warning for a float range past the mantissa's exact integers."""
+    dt = _dt.from_numpy_dtype(npdt)
+    name = _dt.CPP_NAMES.get(dt.name, dt.name)
+    if npdt.kind == "f":
+        info = np.finfo(npdt)
+        lo, hi = float(info.min), float(info.max)
+    elif npdt == np.uint64:
+        lo, hi = 0, (1 << 63) - 1
+    elif npdt.kind == "b":
+        lo, hi = 0, 1
+    else:
+        info = np.iinfo(npdt)
+        lo, hi = int(info.min), int(info.max)
+    for v, what in ((from_, "from"), (to_inc, "to - 1")):
+        if not lo <= v <= hi:
+            raise RuntimeError(f"{what} is out of bounds for {name}")
+    if npdt.kind == "f":
+        digits = np.finfo(npdt).nmant + 1
+        for v, what in ((from_, "from"), (to_inc, "to - 1")):
+            if not -(1 << digits) <= v <= 1 << digits:
+                from .._frames import warn_at_user_frame
+                warn_at_user_frame(
+                    f"{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision "
+                    f"limitations {name} can support discrete uniform distribution only "
+                    f"within this range. This warning will become an error in version 1.7 "
+                    f"release, please fix the code in advance")
+
+
 @op("aten::random_(Tensor(a!) self, *, Generator? generator=None) -> Tensor(a!)", tags=_RI,
     function=False, meta=same_as(0))
 def random_(xp, self, generator=None):
@@ -545,13 +586,28 @@ def random_(xp, self, generator=None):
 @op("aten::random_.from(Tensor(a!) self, int from_, int? to, *, Generator? generator=None) "
     "-> Tensor(a!)", tags=_RI, function=False, name="random_", meta=same_as(0))
 def random_from(xp, self, from_, to, generator=None):
-    high = _random_bounds(self.dtype)[1] if to is None else to
+    _int64_args(from_, to)
+    if to is None:
+        high = _random_bounds(self.dtype)[1]
+        # (ATen's to_inc: the type's max as an int64, 2**digits for a float)
+        _check_from_to_in_range(from_, _as_int64(high - 1), self.dtype)
+    else:
+        _check_range(from_, to)
+        high = to
+        _check_from_to_in_range(from_, to - 1, self.dtype)
     return _random_fill(self, from_, high, generator)
+
+
+def _as_int64(v):
+    return v - (1 << 64) if v >= 1 << 63 else v
 
 
 @op("aten::random_.to(Tensor(a!) self, int to, *, Generator? generator=None) -> Tensor(a!)",
     tags=_RI, function=False, name="random_", meta=same_as(0))
 def random_to(xp, self, to, generator=None):
+    _int64_args(to)
+    _check_range(0, to)
+    _check_from_to_in_range(0, to - 1, self.dtype)
     return _random_fill(self, 0, to, generator)
 
 

@@ -30,6 +30,8 @@ _CASCADE = (np.dtype(np.float32), np.dtype(np.float64))    # (PyTorch's cascade_
 # sum/prod/cumsum of bool and integer inputs are int64, as in PyTorch
 _ACC_OUT = {np.dtype(t): _LONG for t in (np.bool_, np.uint8, np.int8, np.int16, np.int32,
                                          np.int64)}
+# (uint16 / uint32 / uint64 too: PyTorch's sum, prod and scans of them are int64, wrapping)
+_ACC_OUT.update({np.dtype(t): _LONG for t in (np.uint16, np.uint32, np.uint64)})
 
 
 def _name(npdt):

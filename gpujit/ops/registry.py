@@ -903,6 +903,8 @@ class UnsupportedDtypeError(NotImplementedError, TypeError):
 def unsupported_dtype(op, dt):
     if dt.category == _dt.COMPLEX:
         return complex_refused(op, dt)
+    if dt in _dt.UNSIGNED_TYPES:
+        return unsigned_refused(op, dt)
     ok = ", ".join(d.name for d in _dt.ALL if d in op.dtypes)
     e = UnsupportedDtypeError(f"{op.public_name} does not support dtype {dt.name} "
                               f"(supported: {ok})")
@@ -923,6 +925,20 @@ def complex_refused(op, dt):
     return e
 
 
+def unsigned_refused(op, dt, kernel=None):
+    """The error of an op that PyTorch does not compute on uint16 / uint32 / uint64 (not
+    in ops/unsigned_support.py) given such a tensor or dtype=: its NotImplementedError
+    naming its CPU kernel ('"add_stub" not implemented for 'UInt16'')."""
+    if not isinstance(dt, _dt.dtype):
+        dt = dt._dtype
+    if kernel is None:
+        from .unsigned_support import kernel_of
+        kernel = kernel_of(op)
+    e = UnsupportedDtypeError(f"\"{kernel}\" not implemented for '{dt.short_name}'")
+    e.dtype = dt
+    return e
+
+
 def dtype_refused(op, e, dev, operands):
     """The error of a pointwise op whose compute dtype it refuses (e: compute_types'
     UnsupportedDtypeError), as PyTorch's: operands that do not broadcast first
@@ -937,6 +953,11 @@ def dtype_refused(op, e, dev, operands):
             broadcast_shapes(*shapes)
         except RuntimeError as b:
             return broadcast_error(op, operands, b)
+    if getattr(e, "dtype", None) in _dt.UNSIGNED_TYPES:      # (clamp(min=) / clamp(max=))
+        from .unsigned_support import operand_kernel
+        k = operand_kernel(op, operands)
+        if k is not None:
+            return unsigned_refused(op, e.dtype, k)
     kernel = getattr(op, "kernel", None)
     if kernel is None:
         from .kernel_names import CPU_KERNELS
@@ -1020,12 +1041,27 @@ def finish_inplace(op, self, r, out_dt, inputs=()):
 
 _NARROW = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max), 1 << (8 * np.dtype(t).itemsize))
            for t in (np.int8, np.int16, np.int32, np.uint8)}
+# (and the unsigned types of limited support: u16 * 70000 and u64 * -1 wrap, as PyTorch's)
+_NARROW.update({np.dtype(t): (0, int(np.iinfo(t).max), 1 << (8 * np.dtype(t).itemsize))
+                for t in (np.uint16, np.uint32, np.uint64)})
+
+
+def scalar_overflow(v):
+    """PyTorch's parser error for a Python int given for a Scalar that fits neither int64
+    nor uint64 (CPython's PyLong_AsUnsignedLongLong words)."""
+    return OverflowError("can't convert negative int to unsigned" if v < 0 else
+                         "int too big to convert")
 
 
 def _wrap_int(v, npt):
-    """Python int v as a value of the narrow integer dtype npt (two's complement)."""
+    """Python int v as a value of the narrow integer dtype npt (two's complement); past
+    int64 and uint64 both, PyTorch's parser refuses it (big_int_operand's words)."""
     lo, hi, span = _NARROW[npt]
-    return v if lo <= v <= hi else (v - lo) % span + lo
+    if lo <= v <= hi:
+        return v
+    if not -(1 << 63) <= v < 1 << 64:
+        raise scalar_overflow(v)
+    return (v - lo) % span + lo
 
 
 def big_int_operand(op, name, v, npt):
@@ -1291,6 +1327,13 @@ class OpDef:
             self.dtypes |= frozenset(_dt.COMPLEX_TYPES)
         else:
             self.dtypes -= frozenset(_dt.COMPLEX_TYPES)
+        # uint16 / uint32 / uint64: only the ops listed in ops/unsigned_support.py
+        from .unsigned_support import takes_unsigned
+        self.takes_unsigned = takes_unsigned(schema.qualified_name)
+        if self.takes_unsigned:
+            self.dtypes |= frozenset(_dt.UNSIGNED_TYPES)
+        else:
+            self.dtypes -= frozenset(_dt.UNSIGNED_TYPES)
         tensor_args = [a.name for a in schema.arguments
                        if a.type.base in ("Tensor",) and not a.type.is_list]
         self.operands = tuple(operands) if operands is not None else tuple(tensor_args)
@@ -1464,6 +1507,9 @@ def _declare_inplace_variant(d):
         # would be real)
         v.takes_complex = True
         v.dtypes |= frozenset(_dt.COMPLEX_TYPES)
+    if d.takes_unsigned and not v.takes_unsigned:
+        v.takes_unsigned = True
+        v.dtypes |= frozenset(_dt.UNSIGNED_TYPES)
     register(v)
 
 

@@ -63,6 +63,7 @@ def cast_scalar(value, npdtype):
 _C10_NAMES = {"float16": "c10::Half", "float32": "float", "float64": "double",
               "uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int",
               "int64": "int64_t"}
+_C10_NAMES.update(uint16="uint16_t", uint32="uint32_t", uint64="uint64_t")
 
 
 def _overflows(value, npdtype) -> bool:
@@ -81,9 +82,9 @@ def _overflows(value, npdtype) -> bool:
         if value != value or value in (float("inf"), float("-inf")):
             return True
         # (c10 compares in double, where int64's max rounds up to 2 ** 63: 2.0 ** 63
-        # passes and converts to -2 ** 63, as torch's index_fill(0, i, 2.0 ** 63))
-        if info.min != 0 or value >= 0:
-            return not float(info.min) <= value <= float(info.max)
+        # passes and converts to -2 ** 63, as torch's index_fill(0, i, 2.0 ** 63); a
+        # negative float never fits an unsigned type: only an int wraps there)
+        return not float(info.min) <= value <= float(info.max)
     if info.min == 0 and value < 0:             # unsigned: -1 is all ones
         return -value > info.max
     return not info.min <= value <= info.max

@@ -38,6 +38,10 @@ _STORAGE_DTYPES = {"Bool": "bool", "Byte": "uint8", "Char": "int8", "Short": "in
                    "Int": "int32", "Long": "int64", "Half": "float16", "Float": "float32",
                    "Double": "float64", "ComplexFloat": "complex64",
                    "ComplexDouble": "complex128"}
+# the dtypes without a legacy storage class (torch.UInt16Storage does not exist): PyTorch's
+# save writes their storages as UntypedStorage (bytes) and their tensors as
+# torch._utils._rebuild_tensor_v3(..., dtype)
+_UNTYPED_SAVED = frozenset({"UInt16", "UInt32", "UInt64"})
 _UNSUPPORTED_STORAGES = ("BFloat16", "ComplexHalf", "QInt8", "QUInt8",
                          "QInt32", "Float8_e4m3fn", "Float8_e5m2")
 
@@ -75,6 +79,10 @@ class _Pickler(pickle._Pickler):
         self._hooks = collections.OrderedDict()
 
     def persistent_id(self, obj):
+        if isinstance(obj, _SavedStorage) and obj.type_name in _UNTYPED_SAVED:
+            # (no legacy storage class: PyTorch writes an UntypedStorage of bytes)
+            return ("storage", _Global("torch.storage", "UntypedStorage"), obj.key,
+                    obj.location, int(obj.flat.nbytes))
         if isinstance(obj, _SavedStorage):
             return ("storage", _Global("torch", obj.type_name + "Storage"), obj.key,
                     obj.location, int(obj.flat.size))
@@ -121,6 +129,8 @@ class _Pickler(pickle._Pickler):
                 return (_Global("torch._tensor", "_rebuild_from_type_v2"),
                         (_Global("torch._utils", "_rebuild_tensor_v2"),
                          _Global("torch", "Tensor"), args, dict(obj.__dict__)))
+            if obj.dtype.short_name in _UNTYPED_SAVED:     # (its dtype is an argument)
+                return (_Global("torch._utils", "_rebuild_tensor_v3"), args + (obj.dtype,))
             return (_Global("torch._utils", "_rebuild_tensor_v2"), args)
         return NotImplemented
 
@@ -284,6 +294,16 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, bac
     return t
 
 
+def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                       dtype, metadata=None):
+    """torch._utils._rebuild_tensor_v3: an untyped (bytes) storage read as dtype."""
+    flat = storage.flat
+    if flat.dtype != dtype.np:
+        storage = _LoadedStorage(flat.view(dtype.np), storage.device)
+    return _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad,
+                              backward_hooks, metadata)
+
+
 def _rebuild_tensor(storage, storage_offset, size, stride):
     return _rebuild_tensor_v2(storage, storage_offset, size, stride, False, None)
 
@@ -319,6 +339,8 @@ def _torch_globals():
     from .. import dtypes as _dt
     g = {("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
          ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+         ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
+         ("torch.storage", "UntypedStorage"): "UntypedStorage",
          ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
          ("torch._utils", "_rebuild_sparse_tensor"): rebuild_sparse_tensor,
          ("torch.serialization", "_get_layout"): _get_layout,
