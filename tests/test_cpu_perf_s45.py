@@ -89,3 +89,89 @@ def test_causal_mask_group_matches_torch():
         got = fn(att, mask).numpy()
     want = _masked_scores(torch.from_numpy(a), torch.from_numpy(keep)).numpy()
     np.testing.assert_array_equal(got, want)
+
+
+# ------------------------------------------------------------- scripted code on the fast path
+# The executor's generated code calls an op's impl directly when the profile fixes every
+# input's type, else the op's boxed eager entry (`_op_<name>(...)`: argument binding,
+# promotion, wrapping), and everything downstream of an unknown value went that way too.
+
+def _ops_called_boxed(fn):
+    src = fn._executable.specializations[-1].source
+    return sorted({w.split("(")[0] for w in src.split("= _op_")[1:]})
+
+
+def _causal_scores(x):
+    keep = gpujit.ones([x.size(-2), x.size(-1)], dtype=gpujit.bool, device=x.device).tril()
+    return (x * 0.5).masked_fill(keep.logical_not(), float("-inf")).softmax(-1) @ x
+
+
+def test_a_device_read_from_a_tensor_is_a_constant_of_the_optimized_graph():
+    s = gpujit.jit.script(_causal_scores)
+    a = _R.standard_normal((2, 3, 8, 8)).astype(np.float32)
+    x = gpujit.from_numpy(a)
+    with gpujit.no_grad():
+        outs = [s(x) for _ in range(3)]
+    assert _ops_called_boxed(s) == []        # (ones(device=x.device) and all after it were)
+    keep = np.tril(np.ones((8, 8), bool))
+    sc = np.where(keep, a * np.float32(0.5), np.float32(-np.inf))
+    e = np.exp(sc - sc.max(-1, keepdims=True))
+    want = (e / e.sum(-1, keepdims=True)) @ a
+    for out in outs:
+        np.testing.assert_array_equal(out.numpy(), _causal_scores(x).numpy())
+        np.testing.assert_allclose(out.numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_scripted_causal_sdpa_runs_on_the_fast_path():
+    F = gpujit.nn.functional
+
+    def attend(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    s = gpujit.jit.script(attend)
+    q, k, v = (gpujit.from_numpy(_R.standard_normal((2, 2, 16, 8)).astype(np.float32))
+               for _ in range(3))
+    with gpujit.no_grad():
+        outs = [s(q, k, v) for _ in range(3)]
+    boxed = _ops_called_boxed(s)
+    # (what is left is in the argument checks' raising branches, never profiled)
+    assert not {"ones", "tril", "softmax", "matmul"} & set(boxed), boxed
+    for out in outs:
+        np.testing.assert_array_equal(out.numpy(), attend(q, k, v).numpy())
+
+
+def _scaled(x, n: int):
+    if n > 0:
+        s = 1.0 / float(n)
+    else:
+        s = 1.0
+    return ((x * s).relu() - x * 0.5).cumsum(0)
+
+
+def test_a_number_from_a_branch_not_profiled_keeps_its_type():
+    s = gpujit.jit.script(_scaled)
+    a = _R.standard_normal(64).astype(np.float32)
+    x = gpujit.from_numpy(a)
+    for n in (4, 4, 4):
+        np.testing.assert_array_equal(s(x, n).numpy(), _scaled(x, n).numpy())
+    assert _ops_called_boxed(s) == []        # (the float s was unknown: cumsum boxed)
+    for n in (0, 0, 3, 0):                   # the other branch: a new profile, same values
+        got = s(x, n).numpy()
+        np.testing.assert_array_equal(got, _scaled(x, n).numpy())
+        sv = np.float32(1.0 / n if n > 0 else 1.0)
+        v = np.maximum(a * sv, np.float32(0)) - a * np.float32(0.5)
+        # (a float32 cumsum accumulates in double, as ATen's CPU kernel)
+        np.testing.assert_array_equal(got, np.cumsum(v.astype(np.float64)).astype(np.float32))
+
+
+def test_scripted_causal_sdpa_matches_torch():
+    torch = pytest.importorskip("torch")
+    qs = [_R.standard_normal((2, 2, 16, 8)).astype(np.float32) for _ in range(3)]
+
+    def attend(q, k, v):
+        return gpujit.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    s = gpujit.jit.script(attend)
+    for _ in range(3):
+        got = s(*[gpujit.from_numpy(a) for a in qs]).numpy()
+    want = torch.nn.functional.scaled_dot_product_attention(
+        *[torch.from_numpy(a) for a in qs], is_causal=True).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
