@@ -175,3 +175,118 @@ def test_scripted_causal_sdpa_matches_torch():
     want = torch.nn.functional.scaled_dot_product_attention(
         *[torch.from_numpy(a) for a in qs], is_causal=True).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------- layer_norm: PyTorch's CPU order
+# float32 layer_norm follows ATen's CPU kernel (ops/_layer_norm_kernel.py): Welford moments
+# over 8 lanes in chunks of 16 vectors, rstd = 1 / sqrt(var + eps), y = fma((x - mean) * rstd,
+# gamma, beta). Exact for rows of one chunk (fewer than 136 elements).
+
+def _ln_args(M, N, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((M, N)) * 2 + 0.5).astype(np.float32)
+    w = rng.standard_normal(N).astype(np.float32)
+    b = rng.standard_normal(N).astype(np.float32)
+    return x, w, b
+
+
+def _ln_reference(x, w, b, eps=1e-5):
+    # the same order of operations written out in NumPy for one-chunk rows (N < 136):
+    # 8 lanes of Welford (each step one FMA: float64 products of float32s are exact, and
+    # the rare double rounding does not occur on these inputs), the tail, the lanes merged
+    f32, f64 = np.float32, np.float64
+
+    def fma(a, b_, c):
+        return (np.asarray(a, f64) * np.asarray(b_, f64) + np.asarray(c, f64)).astype(f32)
+    M, N = x.shape
+    n = N // 8
+    m1v = np.zeros((M, 8), f32)
+    m2v = np.zeros((M, 8), f32)
+    for j in range(n):
+        xv = x[:, j * 8:(j + 1) * 8]
+        d = xv - m1v
+        m1v = fma(d, f32(1) / f32(j + 1), m1v)
+        m2v = fma(d, xv - m1v, m2v)
+    m0, m1, m2 = 0, np.zeros(M, f32), np.zeros(M, f32)
+    for i in range(n * 8, N):
+        d = x[:, i] - m1
+        m0 += 1
+        m1 = m1 + d / f32(m0)
+        m2 = m2 + d * (x[:, i] - m1)
+    for lane in range(8):
+        t = m0 + n
+        c = f32(0) if t == 0 else f32(n) / f32(t)
+        d = m1v[:, lane] - m1
+        m2 = m2 + fma(d * d * c, f32(m0), m2v[:, lane])
+        m1 = fma(c, d, m1)
+        m0 = t
+    rstd = f32(1) / np.sqrt(m2 / f32(N) + f32(eps))
+    return fma((x - m1[:, None]) * rstd[:, None], w, b)
+
+
+@pytest.mark.parametrize("N", [5, 8, 16, 17, 64, 100, 128, 135])
+def test_layer_norm_float32_in_atens_order(N):
+    x, w, b = _ln_args(300, N)
+    got = gpujit.nn.functional.layer_norm(gpujit.from_numpy(x), [N], gpujit.from_numpy(w),
+                                          gpujit.from_numpy(b)).numpy()
+    np.testing.assert_array_equal(got, _ln_reference(x, w, b))
+    plain = gpujit.nn.functional.layer_norm(gpujit.from_numpy(x), [N]).numpy()
+    np.testing.assert_array_equal(plain, _ln_reference(x, np.ones(N, np.float32),
+                                                       np.zeros(N, np.float32)))
+    x64 = x.astype(np.float64)          # and close to the exact normalization
+    exact = (x64 - x64.mean(1, keepdims=True)) / np.sqrt(x64.var(1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(got, exact * w + b, rtol=1e-5, atol=1e-5)
+
+
+def test_layer_norm_pinned_values():
+    x = np.array([[0.1, -1.7, 2.3, 0.45, 3.125, -0.6, 1.9, -2.2, 0.7, 1.1]], np.float32)
+    got = gpujit.nn.functional.layer_norm(gpujit.from_numpy(x), [10]).numpy()
+    # torch 2.13 CPU: torch.nn.functional.layer_norm(torch.tensor(x), [10])
+    want = np.array([[-0.25897151231765747, -1.375495433807373, 1.1056686639785767,
+                      -0.04186967760324478, 1.6174088716506958, -0.6931752562522888,
+                      0.8575522303581238, -1.6856409311294556, 0.11320307105779648,
+                      0.36131948232650757]], np.float32)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape, ns", [((4, 32, 64), (64,)), ((2, 3, 40), (40,)),
+                                       ((2, 6, 4, 5), (4, 5)), ((50, 128), (128,)),
+                                       ((7, 9), (9,))])
+def test_layer_norm_float32_equals_torch(shape, ns):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(shape) * 3 - 1).astype(np.float32)
+    w = rng.standard_normal(ns).astype(np.float32)
+    b = rng.standard_normal(ns).astype(np.float32)
+    for W, B in ((None, None), (w, None), (w, b)):
+        got = gpujit.nn.functional.layer_norm(
+            gpujit.from_numpy(x), list(ns), None if W is None else gpujit.from_numpy(W),
+            None if B is None else gpujit.from_numpy(B)).numpy()
+        want = torch.nn.functional.layer_norm(
+            torch.from_numpy(x), list(ns), None if W is None else torch.from_numpy(W),
+            None if B is None else torch.from_numpy(B)).numpy()
+        np.testing.assert_array_equal(got, want)
+
+
+def test_layer_norm_long_rows_close_to_torch():
+    torch = pytest.importorskip("torch")
+    x, w, b = _ln_args(200, 768, seed=5)
+    got = gpujit.nn.functional.layer_norm(gpujit.from_numpy(x), [768], gpujit.from_numpy(w),
+                                          gpujit.from_numpy(b)).numpy()
+    want = torch.nn.functional.layer_norm(torch.from_numpy(x), [768], torch.from_numpy(w),
+                                          torch.from_numpy(b)).numpy()
+    # several chunks per row: most rows equal, a few a couple of ulp off (see the kernel's
+    # docstring); NumPy's formula before differed in ~40% of the values
+    assert (got != want).any(1).mean() < 0.1
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-6)
+
+
+def test_layer_norm_traced_and_scripted_equal_eager():
+    m = gpujit.nn.LayerNorm(64)
+    with gpujit.no_grad():
+        m.weight.copy_(gpujit.from_numpy(np.linspace(0.5, 1.5, 64, dtype=np.float32)))
+    x = gpujit.from_numpy(_ln_args(32, 64, seed=7)[0].reshape(4, 8, 64))
+    want = m(x).detach().numpy()
+    for f in (gpujit.jit.trace(m, (x,)), gpujit.jit.script(m)):
+        for _ in range(3):
+            np.testing.assert_array_equal(f(x).detach().numpy(), want)
