@@ -4,15 +4,16 @@
 ATen's LayerNormKernelImplInternal (aten/src/ATen/native/cpu/layer_norm_kernel.cpp) is
 registered without an AVX512 build, so x86 CPUs run its AVX2 build: Vectorized<float>
 holds 8 lanes. Per row, RowwiseMoments (moments_utils.h): Welford over chunks of 16
-vectors (the update loop compiled with FMA contraction: m1 += d * (1/(j+1)) and
-m2 += d * (x - m1) each rounded once), chunks merged into a cascade stack by AddMomentsVec
-(m1's update not contracted: measured), the tail past the last whole vector sequentially
-(not contracted), then the 8 lanes merged in order by the scalar AddMoments (m1 += c * d
-and m2_add + d * d * c * m0 contracted); var = m2 / N, rstd = 1 / sqrt(var + eps), and
-y = fma((x - mean) * rstd, gamma, beta). Checked against torch 2.13 on this machine:
-every value equal for rows of fewer than 136 elements (one chunk: 5000 rows of each length
-tried); longer rows (several chunks) differ in var by 1-2 ulp on ~1-2% of rows (how their
-chunk merge rounds is not known yet; gpujit's NumPy form before: 40-55% of all values). Imported when first wanted (numba is imported then)."""
+vectors (UpdateMomentsVec: m1 = fmadd(1/(j+1), d, m1), m2 = fmadd(d, x - m1, m2)), each
+chunk merged into a cascade stack by AddMomentsVec (m1 + c * d and
+fmadd(d * m0, c * d, m2 + m2_add)), the tail past the last whole vector sequentially (not
+contracted), then the 8 lanes merged in order by the scalar AddMoments (compiled with FMA
+contraction: m1 += c * d and m2_add + d * d * c * m0 each rounded once); var = m2 / N,
+rstd = 1 / sqrt(var + eps), y = fma((x - mean) * rstd, gamma, beta) (vec::map3's lambda,
+contracted). Checked against torch 2.13 on this machine: every value equal, for every
+row length from 1 to 135 (5000 rows each) and 55 lengths up to 40000 (several chunks and
+stack levels); gpujit's NumPy form before differed in 40-55% of the values. Imported when
+first wanted (numba is imported then)."""
 import numpy as np
 from numba.core import types
 
@@ -35,15 +36,15 @@ def _ceil_log2(m):
 
 
 def _add_vec(m0_add, m1_add, m2_add, m0s, m1s, m2s, k):
-    # AddMomentsVec into stack level k: m1 += c * d unfused; m2 as the best of the forms
-    # measured (fma(d * d * c, m0, m2 + m2_add): the rows that still differ are here)
+    # AddMomentsVec into stack level k: m1 + c * d, fmadd(d * m0, c * d, m2 + m2_add)
     n = m0s[k] + m0_add
     c = types.float32(0) if n == 0 else types.float32(m0_add) / types.float32(n)
     f0 = types.float32(m0s[k])
     for lane in range(8):
         d = m1_add[lane] - m1s[k, lane]
-        m1s[k, lane] = m1s[k, lane] + c * d
-        m2s[k, lane] = _fma_f32(d * d * c, f0, m2s[k, lane] + m2_add[lane])
+        cd = c * d
+        m2s[k, lane] = _fma_f32(d * f0, cd, m2s[k, lane] + m2_add[lane])
+        m1s[k, lane] = m1s[k, lane] + cd
     m0s[k] = n
 
 
