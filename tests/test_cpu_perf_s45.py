@@ -178,8 +178,8 @@ def test_scripted_causal_sdpa_matches_torch():
 
 
 # ------------------------------------------------------------- layer_norm: PyTorch's CPU order
-# float32 layer_norm follows ATen's CPU kernel (ops/_layer_norm_kernel.py): Welford moments
-# over 8 lanes in chunks of 16 vectors, rstd = 1 / sqrt(var + eps), y = fma((x - mean) * rstd,
+# float32 / float64 layer_norm follow ATen's CPU kernel (ops/_layer_norm_kernel.py): Welford
+# moments over 8 lanes (float64: 4) in chunks of 16 vectors, rstd = 1 / sqrt(var + eps), y = fma((x - mean) * rstd,
 # gamma, beta). The NumPy transcription below covers rows of one chunk (< 136 elements).
 
 def _ln_args(M, N, seed=0):
@@ -249,15 +249,16 @@ def test_layer_norm_pinned_values():
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
 @pytest.mark.parametrize("shape, ns", [((4, 32, 64), (64,)), ((2, 3, 40), (40,)),
                                        ((2, 6, 4, 5), (4, 5)), ((50, 128), (128,)),
-                                       ((7, 9), (9,))])
-def test_layer_norm_float32_equals_torch(shape, ns):
+                                       ((7, 9), (9,)), ((20, 300), (300,))])
+def test_layer_norm_equals_torch(shape, ns, dt):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
-    x = (rng.standard_normal(shape) * 3 - 1).astype(np.float32)
-    w = rng.standard_normal(ns).astype(np.float32)
-    b = rng.standard_normal(ns).astype(np.float32)
+    x = (rng.standard_normal(shape) * 3 - 1).astype(dt)
+    w = rng.standard_normal(ns).astype(dt)
+    b = rng.standard_normal(ns).astype(dt)
     for W, B in ((None, None), (w, None), (w, b)):
         got = gpujit.nn.functional.layer_norm(
             gpujit.from_numpy(x), list(ns), None if W is None else gpujit.from_numpy(W),
@@ -287,6 +288,19 @@ def test_layer_norm_long_rows_close_to_numpy():
     x64 = x.astype(np.float64)
     exact = (x64 - x64.mean(1, keepdims=True)) / np.sqrt(x64.var(1, keepdims=True) + 1e-5)
     np.testing.assert_allclose(got, exact * w + b, rtol=1e-5, atol=1e-5)
+
+
+def test_layer_norm_float64_pinned_values():
+    x = np.array([[0.1, -1.7, 2.3, 0.45, 3.125, -0.6, 1.9, -2.2, 0.7, 1.1]])
+    got = gpujit.nn.functional.layer_norm(gpujit.from_numpy(x), [10]).numpy()
+    # torch 2.13 CPU: torch.nn.functional.layer_norm(torch.tensor(x), [10]), float64
+    want = np.array([[-0.2589715060168957, -1.3754953642933323, 1.10566876520986,
+                      -0.041869644685366345, 1.6174088669198938, -0.6931752286799544,
+                      0.8575523522595409, -1.6856408804812317, 0.11320311340858316,
+                      0.3613195263589025]])
+    np.testing.assert_array_equal(got, want)
+    x64 = x - x.mean()
+    np.testing.assert_allclose(got, x64 / np.sqrt((x64 * x64).mean() + 1e-5), rtol=1e-14)
 
 
 def test_layer_norm_traced_and_scripted_equal_eager():

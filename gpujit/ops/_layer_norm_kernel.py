@@ -1,9 +1,9 @@
-"""float32 layer_norm forward in PyTorch 2.13's CPU order of operations, compiled by numba
-(ops/nn_norm.py uses it for float32 inputs and parameters on NumPy).
+"""float32 / float64 layer_norm forward in PyTorch 2.13's CPU order of operations, compiled
+by numba (ops/nn_norm.py uses it for float32 and float64 inputs and parameters on NumPy).
 
 ATen's LayerNormKernelImplInternal (aten/src/ATen/native/cpu/layer_norm_kernel.cpp) is
 registered without an AVX512 build, so x86 CPUs run its AVX2 build: Vectorized<float>
-holds 8 lanes. Per row, RowwiseMoments (moments_utils.h): Welford over chunks of 16
+holds 8 lanes, Vectorized<double> 4. Per row, RowwiseMoments (moments_utils.h): Welford over chunks of 16
 vectors (UpdateMomentsVec: m1 = fmadd(1/(j+1), d, m1), m2 = fmadd(d, x - m1, m2)), each
 chunk merged into a cascade stack by AddMomentsVec (m1 + c * d and
 fmadd(d * m0, c * d, m2 + m2_add)), the tail past the last whole vector sequentially (not
@@ -16,12 +16,35 @@ stack levels); gpujit's NumPy form before differed in 40-55% of the values. Impo
 first wanted (numba is imported then)."""
 import numpy as np
 from numba.core import types
+from numba.extending import overload
 
-from ._fma_intrinsics import fma_f32 as _fma_f32
+from ._fma_intrinsics import fma_f32, fma_f64
 from .numba_helpers import njit
 
-_LANES = 8      # Vectorized<float>::size() of the AVX2 build
-_CHUNK = 16     # moments_utils.h kChunkSize
+LANES = {np.dtype(np.float32): 8, np.dtype(np.float64): 4}   # Vectorized<T>::size(), AVX2
+
+
+def _as(v, like):
+    """v converted to like's float type (numba: float32 or float64)."""
+    return float(v)
+
+
+@overload(_as)
+def _as_impl(v, like):
+    if like == types.float32:
+        return lambda v, like: types.float32(v)
+    return lambda v, like: types.float64(v)
+
+
+def _fma(a, b, c):
+    return a * b + c
+
+
+@overload(_fma)
+def _fma_impl(a, b, c):
+    if a == types.float32:
+        return lambda a, b, c: fma_f32(a, b, c)
+    return lambda a, b, c: fma_f64(a, b, c)
 
 
 def _ceil_log2(m):
@@ -37,46 +60,49 @@ def _ceil_log2(m):
 
 def _add_vec(m0_add, m1_add, m2_add, m0s, m1s, m2s, k):
     # AddMomentsVec into stack level k: m1 + c * d, fmadd(d * m0, c * d, m2 + m2_add)
+    one = m1_add[0]
     n = m0s[k] + m0_add
-    c = types.float32(0) if n == 0 else types.float32(m0_add) / types.float32(n)
-    f0 = types.float32(m0s[k])
-    for lane in range(8):
+    c = _as(0, one) if n == 0 else _as(m0_add, one) / _as(n, one)
+    f0 = _as(m0s[k], one)
+    for lane in range(m1_add.shape[0]):
         d = m1_add[lane] - m1s[k, lane]
         cd = c * d
-        m2s[k, lane] = _fma_f32(d * f0, cd, m2s[k, lane] + m2_add[lane])
+        m2s[k, lane] = _fma(d * f0, cd, m2s[k, lane] + m2_add[lane])
         m1s[k, lane] = m1s[k, lane] + cd
     m0s[k] = n
 
 
 def _moments(x, N, m0s, m1s, m2s, m1v, m2v, recip):
-    n = N // 8
+    L = m1v.shape[0]
+    one = recip[0]
+    n = N // L
     m = (n + 15) // 16
     depth = _ceil_log2(m)
     for k in range(depth):
         m0s[k] = 0
-        for lane in range(8):
+        for lane in range(L):
             m1s[k, lane] = 0
             m2s[k, lane] = 0
     for i in range(m):
-        base = i * 128
+        base = i * 16 * L
         cnt = min(16, n - i * 16)
-        for lane in range(8):
+        for lane in range(L):
             m1v[lane] = 0
             m2v[lane] = 0
-        for j in range(cnt):
+        for j in range(cnt):       # UpdateMomentsVec
             cj = recip[j]
-            for lane in range(8):
-                xv = x[base + j * 8 + lane]
+            for lane in range(L):
+                xv = x[base + j * L + lane]
                 d = xv - m1v[lane]
-                m1v[lane] = _fma_f32(d, cj, m1v[lane])
-                m2v[lane] = _fma_f32(d, xv - m1v[lane], m2v[lane])
+                m1v[lane] = _fma(cj, d, m1v[lane])
+                m2v[lane] = _fma(d, xv - m1v[lane], m2v[lane])
         _add_vec(cnt, m1v, m2v, m0s, m1s, m2s, 0)
         mask = i + 1
         k = 1
         while k < depth and (mask & 1) == 0:
             _add_vec(m0s[k - 1], m1s[k - 1], m2s[k - 1], m0s, m1s, m2s, k)
             m0s[k - 1] = 0
-            for lane in range(8):
+            for lane in range(L):
                 m1s[k - 1, lane] = 0
                 m2s[k - 1, lane] = 0
             mask >>= 1
@@ -84,46 +110,46 @@ def _moments(x, N, m0s, m1s, m2s, m1v, m2v, recip):
     for k in range(1, depth):
         _add_vec(m0s[k], m1s[k], m2s[k], m0s, m1s, m2s, 0)
     m0 = 0
-    m1 = types.float32(0)
-    m2 = types.float32(0)
-    for i in range(n * 8, N):
+    m1 = _as(0, one)
+    m2 = _as(0, one)
+    for i in range(n * L, N):
         xv = x[i]
         d = xv - m1
         m0 += 1
-        m1 = m1 + d / types.float32(m0)
+        m1 = m1 + d / _as(m0, one)
         m2 = m2 + d * (xv - m1)
-    for lane in range(8):      # AddMoments(n, lane's m1, m2, m0, m1, m2), contracted
+    for lane in range(L):      # AddMoments(n, lane's m1, m2, m0, m1, m2), contracted
         t = m0 + n
-        c = types.float32(0) if t == 0 else types.float32(n) / types.float32(t)
+        c = _as(0, one) if t == 0 else _as(n, one) / _as(t, one)
         d = m1s[0, lane] - m1
-        m2 = m2 + _fma_f32(d * d * c, types.float32(m0), m2s[0, lane])
-        m1 = _fma_f32(c, d, m1)
+        m2 = m2 + _fma(d * d * c, _as(m0, one), m2s[0, lane])
+        m1 = _fma(c, d, m1)
         m0 = t
-    return m1, m2 / types.float32(N)
+    return m1, m2 / _as(N, one)
 
 
-def _layer_norm32(x, gamma, beta, eps, y):
-    """x, y: (M, N) C-contiguous float32; gamma, beta: (N,) float32 (ones / zeros when
-    not given); eps: float32."""
+def _layer_norm(x, gamma, beta, eps, y, lanes):
+    """x, y: (M, N) C-contiguous float32 or float64; gamma, beta: (N,) of that dtype (ones /
+    zeros when not given); eps: of that dtype; lanes: LANES[dtype]."""
     M, N = x.shape
-    recip = np.empty(16, np.float32)
+    recip = np.empty(16, x.dtype)
     for j in range(16):
-        recip[j] = types.float32(1) / types.float32(j + 1)
+        recip[j] = _as(1, eps) / _as(j + 1, eps)
     m0s = np.zeros(64, np.int64)
-    m1s = np.zeros((64, 8), np.float32)
-    m2s = np.zeros((64, 8), np.float32)
-    m1v = np.zeros(8, np.float32)
-    m2v = np.zeros(8, np.float32)
+    m1s = np.zeros((64, lanes), x.dtype)
+    m2s = np.zeros((64, lanes), x.dtype)
+    m1v = np.zeros(lanes, x.dtype)
+    m2v = np.zeros(lanes, x.dtype)
     for r in range(M):
         row = x[r]
         mean, var = _moments(row, N, m0s, m1s, m2s, m1v, m2v, recip)
-        rstd = types.float32(1) / np.sqrt(var + eps)
+        rstd = _as(1, eps) / np.sqrt(var + eps)
         out = y[r]
         for j in range(N):
-            out[j] = _fma_f32((row[j] - mean) * rstd, gamma[j], beta[j])
+            out[j] = _fma((row[j] - mean) * rstd, gamma[j], beta[j])
 
 
 _ceil_log2 = njit(_ceil_log2)
 _add_vec = njit(_add_vec)
 _moments = njit(_moments)
-layer_norm32 = njit(_layer_norm32)
+layer_norm = njit(_layer_norm)

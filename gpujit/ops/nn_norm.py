@@ -204,9 +204,9 @@ def layer_norm(xp, input, normalized_shape, weight=None, bias=None, eps=1e-05,
     ns = _ln_check(input, normalized_shape, weight, bias)
     if input.size == 0:
         return input.copy()
-    if xp is np and input.dtype == np.float32 and all(
-            t is None or t.dtype == np.float32 for t in (weight, bias)):
-        return _layer_norm32(input, ns, weight, bias, eps)
+    if xp is np and input.dtype in _LN_NATIVE and all(
+            t is None or t.dtype == input.dtype for t in (weight, bias)):
+        return _layer_norm_native(input, ns, weight, bias, eps)
     ct = compute_dtype(xp, input)
     nd = input.ndim
     out = _normalize(xp, input.astype(ct, copy=False), tuple(range(nd - len(ns), nd)), eps)
@@ -217,17 +217,22 @@ def layer_norm(xp, input, normalized_shape, weight=None, bias=None, eps=1e-05,
     return out.astype(input.dtype, copy=False)
 
 
-def _layer_norm32(input, ns, weight, bias, eps):
-    """float32 on NumPy: PyTorch's CPU kernel's order of operations (ops/_layer_norm_kernel)."""
-    from ._layer_norm_kernel import layer_norm32
+_LN_NATIVE = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _layer_norm_native(input, ns, weight, bias, eps):
+    """float32 / float64 on NumPy: PyTorch's CPU kernel's order of operations
+    (ops/_layer_norm_kernel)."""
+    from ._layer_norm_kernel import LANES, layer_norm
+    dt = input.dtype
     n = 1
     for s in ns:
         n *= s
     x = np.ascontiguousarray(input).reshape(-1, n)
-    g = np.ones(n, np.float32) if weight is None else np.ascontiguousarray(weight).reshape(n)
-    b = np.zeros(n, np.float32) if bias is None else np.ascontiguousarray(bias).reshape(n)
+    g = np.ones(n, dt) if weight is None else np.ascontiguousarray(weight).reshape(n)
+    b = np.zeros(n, dt) if bias is None else np.ascontiguousarray(bias).reshape(n)
     y = np.empty_like(x)
-    layer_norm32(x, g, b, np.float32(eps), y)
+    layer_norm(x, g, b, dt.type(eps), y, LANES[dt])
     return y.reshape(input.shape)
 
 
