@@ -312,3 +312,56 @@ def test_layer_norm_traced_and_scripted_equal_eager():
     for f in (gpujit.jit.trace(m, (x,)), gpujit.jit.script(m)):
         for _ in range(3):
             np.testing.assert_array_equal(f(x).detach().numpy(), want)
+
+
+# ------------------------------------------------------------- group_norm: PyTorch's CPU order
+# the same moments per (sample, group); rstd in double rounded once; affine as two FMAs
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, G", [((4, 8, 5, 5), 2), ((2, 32, 16, 16), 8), ((8, 64, 10), 4),
+                                      ((6, 12), 3), ((2, 6, 30, 30), 3)])
+def test_group_norm_equals_torch(shape, G, dt):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal(shape) * 2 + 0.5).astype(dt)
+    w = rng.standard_normal(shape[1]).astype(dt)
+    b = rng.standard_normal(shape[1]).astype(dt)
+    for W, B in ((None, None), (w, None), (None, b), (w, b)):
+        got = gpujit.nn.functional.group_norm(
+            gpujit.from_numpy(x), G, None if W is None else gpujit.from_numpy(W),
+            None if B is None else gpujit.from_numpy(B)).numpy()
+        want = torch.nn.functional.group_norm(
+            torch.from_numpy(x), G, None if W is None else torch.from_numpy(W),
+            None if B is None else torch.from_numpy(B)).numpy()
+        np.testing.assert_array_equal(got, want)
+
+
+def test_group_norm_pinned_values_and_numpy():
+    x = (np.arange(24, dtype=np.float32).reshape(2, 4, 3) * np.float32(0.37)
+         - np.float32(2.1)) ** 2
+    w = np.array([0.5, -1.5, 2.0, 1.0], np.float32)
+    b = np.array([0.25, 0.0, -1.0, 3.0], np.float32)
+    got = gpujit.nn.functional.group_norm(gpujit.from_numpy(x), 2, gpujit.from_numpy(w),
+                                          gpujit.from_numpy(b)).numpy()
+    # torch 2.13 CPU: torch.nn.functional.group_norm(torch.tensor(x), 2, w, b)
+    want = np.array([1.113048791885376, 0.6480345129966736, 0.27286624908447266,
+                     0.7873675227165222, 1.373795509338379, 1.6906851530075073,
+                     -3.165407180786133, -2.8344929218292236, -2.102142572402954,
+                     3.015822172164917, 3.7834343910217285, 4.75176477432251,
+                     -0.42432332038879395, -0.198680117726326, 0.06002802401781082,
+                     -0.3054008483886719, -1.2799115180969238, -2.3536157608032227,
+                     -3.792651414871216, -2.780792474746704, -1.6900328397750854,
+                     3.239813804626465, 3.86409592628479, 4.527827739715576], np.float32).reshape(2, 4, 3)
+    np.testing.assert_array_equal(got, want)
+    g = x.astype(np.float64).reshape(2, 2, 6)
+    norm = ((g - g.mean(2, keepdims=True)) / np.sqrt(g.var(2, keepdims=True) + 1e-5))
+    np.testing.assert_allclose(got, norm.reshape(2, 4, 3) * w[:, None] + b[:, None],
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_group_norm_channels_last_keeps_its_layout():
+    x = gpujit.randn(2, 4, 3, 3).contiguous(memory_format=gpujit.channels_last)
+    y = gpujit.nn.functional.group_norm(x, 2)
+    assert y.is_contiguous(memory_format=gpujit.channels_last)
+    np.testing.assert_allclose(y.numpy(), gpujit.nn.functional.group_norm(
+        x.contiguous(), 2).numpy(), rtol=1e-5, atol=1e-6)

@@ -12,8 +12,13 @@ contraction: m1 += c * d and m2_add + d * d * c * m0 each rounded once); var = m
 rstd = 1 / sqrt(var + eps), y = fma((x - mean) * rstd, gamma, beta) (vec::map3's lambda,
 contracted). Checked against torch 2.13 on this machine: every value equal, for every
 row length from 1 to 135 (5000 rows each) and 55 lengths up to 40000 (several chunks and
-stack levels); gpujit's NumPy form before differed in 40-55% of the values. Imported when
-first wanted (numba is imported then)."""
+stack levels); gpujit's NumPy form before differed in 40-55% of the values.
+
+group_norm (GroupNormKernelImplInternal, group_norm_kernel.cpp, a C-contiguous input):
+the same RowwiseMoments over each (sample, group)'s D * HxW values, rstd = 1 / sqrt(max(var,
+0) + eps) computed in double (eps is a double there) and rounded once; without weight and
+bias y = (x - mean) * rstd, else per channel scale = rstd * gamma, bias = fma(-scale,
+mean, beta), y = fma(scale, x, bias). Imported when first wanted (numba is imported then)."""
 import numpy as np
 from numba.core import types
 from numba.extending import overload
@@ -149,7 +154,41 @@ def _layer_norm(x, gamma, beta, eps, y, lanes):
             out[j] = _fma((row[j] - mean) * rstd, gamma[j], beta[j])
 
 
+def _group_norm(x, gamma, beta, eps, y, lanes, D, affine):
+    """x, y: (N * G, D * HxW) C-contiguous rows of one (sample, group) each; gamma, beta:
+    (C,) (ones / zeros when one is not given); eps: float64; affine: either was given."""
+    R, K = x.shape
+    G = gamma.shape[0] // D
+    HW = K // D
+    one = x[0, 0] - x[0, 0]
+    recip = np.empty(16, x.dtype)
+    for j in range(16):
+        recip[j] = _as(1, one) / _as(j + 1, one)
+    m0s = np.zeros(64, np.int64)
+    m1s = np.zeros((64, lanes), x.dtype)
+    m2s = np.zeros((64, lanes), x.dtype)
+    m1v = np.zeros(lanes, x.dtype)
+    m2v = np.zeros(lanes, x.dtype)
+    for r in range(R):
+        row = x[r]
+        mean, var = _moments(row, K, m0s, m1s, m2s, m1v, m2v, recip)
+        rstd = _as(1.0 / np.sqrt(types.float64(max(var, _as(0, one))) + eps), one)
+        out = y[r]
+        if not affine:
+            for j in range(K):
+                out[j] = (row[j] - mean) * rstd
+            continue
+        g = r % G
+        for d in range(D):
+            c = g * D + d
+            scale = rstd * gamma[c]
+            bias = _fma(-scale, mean, beta[c])
+            for k in range(d * HW, (d + 1) * HW):
+                out[k] = _fma(scale, row[k], bias)
+
+
 _ceil_log2 = njit(_ceil_log2)
 _add_vec = njit(_add_vec)
 _moments = njit(_moments)
 layer_norm = njit(_layer_norm)
+group_norm = njit(_group_norm)

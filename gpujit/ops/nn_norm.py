@@ -265,8 +265,18 @@ def group_norm(xp, input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_e
     _gn_check(input, num_groups, weight, bias)
     if input.size == 0:
         return input.copy()
-    ct = compute_dtype(xp, input)
     n, c = input.shape[:2]
+    if xp is np and input.dtype in _LN_NATIVE and input.flags.c_contiguous and all(
+            t is None or t.dtype == input.dtype for t in (weight, bias)):
+        from ._layer_norm_kernel import LANES, group_norm as _gn
+        dt = input.dtype
+        x = input.reshape(n * num_groups, -1)
+        y = np.empty_like(x)
+        _gn(x, np.ones(c, dt) if weight is None else np.ascontiguousarray(weight),
+            np.zeros(c, dt) if bias is None else np.ascontiguousarray(bias), float(eps), y,
+            LANES[dt], c // num_groups, weight is not None or bias is not None)
+        return y.reshape(input.shape)
+    ct = compute_dtype(xp, input)
     x = input.astype(ct, copy=False).reshape(n, num_groups, -1)
     out = _normalize(xp, x, (2,), eps).reshape(input.shape)
     shape = (1, c) + (1,) * (input.ndim - 2)
