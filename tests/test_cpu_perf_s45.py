@@ -365,3 +365,38 @@ def test_group_norm_channels_last_keeps_its_layout():
     assert y.is_contiguous(memory_format=gpujit.channels_last)
     np.testing.assert_allclose(y.numpy(), gpujit.nn.functional.group_norm(
         x.contiguous(), 2).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _native_ln(x, w, b):
+    return gpujit.native_layer_norm(x, [40], w, b, 1e-5)
+
+
+def test_native_layer_norm_output_is_layer_norms():
+    x, w, b = (gpujit.from_numpy(a) for a in _ln_args(16, 40, seed=8))
+    x.requires_grad_()
+    out, mean, rstd = gpujit.native_layer_norm(x, [40], w, b, 1e-5)
+    assert out.grad_fn.name() == "NativeLayerNormBackward0"      # (torch's; was AddBackward0)
+    assert not mean.requires_grad and not rstd.requires_grad
+    np.testing.assert_array_equal(out.detach().numpy(),
+                                  gpujit.nn.functional.layer_norm(x, [40], w, b).detach().numpy())
+    x64 = x.detach().numpy().astype(np.float64)
+    np.testing.assert_allclose(mean.numpy(), x64.mean(1, keepdims=True), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(rstd.numpy(), 1 / np.sqrt(x64.var(1, keepdims=True) + 1e-5),
+                               rtol=1e-5)
+    s = gpujit.jit.script(_native_ln)
+    for _ in range(3):
+        got = s(x.detach(), w, b)
+    for g, e in zip(got, gpujit.native_layer_norm(x.detach(), [40], w, b, 1e-5)):
+        np.testing.assert_array_equal(g.numpy(), e.numpy())
+
+
+def test_native_layer_norm_output_equals_torch():
+    torch = pytest.importorskip("torch")
+    x, w, b = _ln_args(16, 40, seed=8)
+    got = gpujit.native_layer_norm(gpujit.from_numpy(x), [40], gpujit.from_numpy(w),
+                                   gpujit.from_numpy(b), 1e-5)
+    want = torch.native_layer_norm(torch.from_numpy(x), [40], torch.from_numpy(w),
+                                   torch.from_numpy(b), 1e-5)
+    np.testing.assert_array_equal(got[0].numpy(), want[0].numpy())
+    for g, t in zip(got[1:], want[1:]):
+        np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=1e-6, atol=1e-6)

@@ -58,16 +58,15 @@ def native_layer_norm(input, normalized_shape: List[int], weight: Optional[Tenso
                            + ", ".join([str(d) for d in normalized_shape])
                            + "], but got input of size" + str(list(input.size())))
     dims: List[int] = [axis + i for i in range(nd)]
-    mean = input.mean(dims, keepdim=True)
-    xc = input - mean
+    # the output is layer_norm's (ATen's one kernel: its values, NativeLayerNormBackward0);
+    # mean and rstd are recomputed here, equal to the kernel's within rounding
+    out = _gpujit.layer_norm(input, normalized_shape, weight, bias, eps)
+    x = input.detach()
+    mean = x.mean(dims, keepdim=True)
+    xc = x - mean
     rstd = _gpujit.rsqrt((xc * xc).mean(dims, keepdim=True) + eps)
-    out = xc * rstd
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
     # (mean and rstd carry no gradient: ATen's output_differentiability [True, False, False])
-    return out, mean.detach(), rstd.detach()
+    return out, mean, rstd
 
 
 @_from_source
