@@ -400,3 +400,34 @@ def test_native_layer_norm_output_equals_torch():
     np.testing.assert_array_equal(got[0].numpy(), want[0].numpy())
     for g, t in zip(got[1:], want[1:]):
         np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_native_group_norm():
+    rng = np.random.default_rng(4)
+    a = (rng.standard_normal((2, 6, 5)) * 2 + 1).astype(np.float32)
+    w = rng.standard_normal(6).astype(np.float32)
+    x, W = gpujit.from_numpy(a), gpujit.from_numpy(w)
+    out, mean, rstd = gpujit.native_group_norm(x.requires_grad_(), W, None, 2, 6, 5, 3, 1e-5)
+    assert out.grad_fn.name() == "NativeGroupNormBackward0"
+    assert tuple(mean.shape) == (2, 3) and tuple(rstd.shape) == (2, 3)
+    np.testing.assert_array_equal(out.detach().numpy(), gpujit.nn.functional.group_norm(
+        x, 3, W).detach().numpy())
+    g = a.astype(np.float64).reshape(2, 3, 10)
+    np.testing.assert_allclose(mean.numpy(), g.mean(2), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(rstd.numpy(), 1 / np.sqrt(g.var(2) + 1e-5), rtol=1e-5)
+    with pytest.raises(RuntimeError, match=r"Expected X.numel\(\) == N \* C \* HxW to be true"):
+        gpujit.native_group_norm(x, None, None, 2, 6, 4, 3, 1e-5)
+
+
+def test_native_group_norm_equals_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    a = (rng.standard_normal((2, 6, 5)) * 2 + 1).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    got = gpujit.native_group_norm(gpujit.from_numpy(a), None, gpujit.from_numpy(b), 2, 6, 5,
+                                   3, 1e-5)
+    want = torch.native_group_norm(torch.from_numpy(a), None, torch.from_numpy(b), 2, 6, 5, 3,
+                                   1e-5)
+    np.testing.assert_array_equal(got[0].numpy(), want[0].numpy())
+    for g, t in zip(got[1:], want[1:]):
+        np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=1e-6, atol=1e-6)
