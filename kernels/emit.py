@@ -46,7 +46,10 @@ _NP_NAME = {"boolean": "np.bool_", "uint8": "np.uint8", "int8": "np.int8", "int1
             "int32": "np.int32", "int64": "np.int64", "float16": "np.float16",
             "float32": "np.float32", "float64": "np.float64"}
 _WEAK = {_dt.float64: "float", _dt.int64: "int", _dt.bool: "bool"}
-PARALLEL_MIN = 1 << 14        # elements; smaller CPU launches run on the calling thread
+# elements; smaller CPU launches run on the calling thread. ATen's grain size
+# (at::internal::GRAIN_SIZE): torch's CPU pointwise kernels run serially below it too,
+# and a 2^14-element launch (~5 us of work) lost more to handing half to a worker than it saved
+PARALLEL_MIN = 1 << 15
 
 
 @dataclass

@@ -9,8 +9,9 @@ launches of 2^16–2^20 elements (tens of µs each on a 2-core VM).
 The pool keeps one launch at a time in global slots, guarded like a sequence lock: the
 launch counter `gen` is odd while a launch is being written, and a worker registers in
 `busy` before it reads a launch, so a writer waits for `busy` to drain and a worker that
-sees an odd or an old counter backs off. Idle workers spin ~0.25 ms watching `gen`, then
-sleep on a condition variable (woken only when one sleeps). Kernels differ in their
+sees an odd or an old counter backs off. Idle workers watch `gen` ~0.25 ms (4096 reads,
+then a sched_yield each round, so a worker sharing a core with the caller gives it back),
+then sleep on a condition variable (woken only when one sleeps). Kernels differ in their
 parameters: a per-signature trampoline unpacks a launch's arguments from 8-byte slots.
 
 `set_num_threads` / `get_num_threads` (also `gpujit.set_num_threads`, as
@@ -30,7 +31,8 @@ __all__ = ["get_num_threads", "set_num_threads", "run_chunks"]
 
 _ALIGN = 64           # chunk boundaries at multiples of this many elements (cache lines)
 _MIN_CHUNK = 1 << 12  # elements: smaller chunks cost more to hand out than they save
-_SPIN = 1_000_000     # reads (~0.25 ms) an idle worker makes before it sleeps
+_SPIN = 6_000         # rounds (~0.25 ms: 4096 reads, then sched_yield calls) an idle
+                      # worker watches for a launch before it sleeps
 
 
 def _default_threads():
@@ -154,20 +156,27 @@ out:
   ret void
 }
 
-; until a launch newer than `seen` is ready: spin a while, then sleep
+; until a launch newer than `seen` is ready: spin a while (after 4096 reads giving the
+; CPU away each round), then sleep
 define internal void @await(i64 %seen) {
 entry:
   %limit = load i64, ptr @spin_limit
   br label %spin
 spin:
-  %i = phi i64 [0, %entry], [%i1, %again]
+  %i = phi i64 [0, %entry], [%i1, %pace], [%i1, %yield]
   %g = load atomic i64, ptr @gen seq_cst, align 8
   %ok = call i1 @ready(i64 %g, i64 %seen)
   br i1 %ok, label %out, label %again
 again:
   %i1 = add i64 %i, 1
   %more = icmp ult i64 %i1, %limit
-  br i1 %more, label %spin, label %sleep
+  br i1 %more, label %pace, label %sleep
+pace:
+  %long = icmp ugt i64 %i1, 4096
+  br i1 %long, label %yield, label %spin
+yield:
+  %y = call i32 @sched_yield()
+  br label %spin
 sleep:
   %l = call i32 @pthread_mutex_lock(ptr @mutex)
   %s0 = atomicrmw add ptr @sleepers, i64 1 seq_cst

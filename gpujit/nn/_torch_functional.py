@@ -9,7 +9,8 @@ import gpujit as _gpujit
 from gpujit.tensor import Tensor
 from . import functional as F
 
-PUBLIC_NAMES = ["native_dropout", "native_layer_norm", "native_batch_norm", "rms_norm",
+PUBLIC_NAMES = ["native_dropout", "native_layer_norm", "native_group_norm", "native_batch_norm",
+                "rms_norm",
                 "convolution", "channel_shuffle", "native_channel_shuffle",
                 "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
                 "triplet_margin_loss", "poisson_nll_loss", "ctc_loss", "embedding_bag"]
@@ -58,16 +59,34 @@ def native_layer_norm(input, normalized_shape: List[int], weight: Optional[Tenso
                            + ", ".join([str(d) for d in normalized_shape])
                            + "], but got input of size" + str(list(input.size())))
     dims: List[int] = [axis + i for i in range(nd)]
-    mean = input.mean(dims, keepdim=True)
-    xc = input - mean
+    # the output is layer_norm's (ATen's one kernel: its values, NativeLayerNormBackward0);
+    # mean and rstd are recomputed here, equal to the kernel's within rounding
+    out = _gpujit.layer_norm(input, normalized_shape, weight, bias, eps)
+    x = input.detach()
+    mean = x.mean(dims, keepdim=True)
+    xc = x - mean
     rstd = _gpujit.rsqrt((xc * xc).mean(dims, keepdim=True) + eps)
-    out = xc * rstd
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
     # (mean and rstd carry no gradient: ATen's output_differentiability [True, False, False])
-    return out, mean.detach(), rstd.detach()
+    return out, mean, rstd
+
+
+@_from_source
+def native_group_norm(input, weight: Optional[Tensor], bias: Optional[Tensor], N: int, C: int,
+                      HxW: int, group: int, eps: float) -> Tuple[Tensor, Tensor, Tensor]:
+    """torch.native_group_norm: (output, mean, rstd), mean and rstd of shape (N, group); the
+    output is group_norm's (ATen's one kernel: its values, NativeGroupNormBackward0), mean
+    and rstd recomputed here (within rounding of the kernel's)."""
+    if input.numel() != N * C * HxW:
+        raise RuntimeError("Expected X.numel() == N * C * HxW to be true, but got false.  "
+                           "(Could this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
+    out = _gpujit.group_norm(input, group, weight, bias, eps)
+    x = input.detach().reshape([N, group, -1])
+    mean = x.mean(2)
+    xc = x - mean.unsqueeze(2)
+    rstd = _gpujit.rsqrt((xc * xc).mean(2) + eps)
+    # (mean and rstd carry no gradient, as ATen's)
+    return out, mean, rstd
 
 
 @_from_source

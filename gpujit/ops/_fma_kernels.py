@@ -3,25 +3,10 @@ CPU arrays; its NumPy arithmetic, ~15 passes, for small ones: the same values): 
 llvm.fma intrinsics, correctly rounded whether or not the CPU has an FMA unit.
 
 Imported only when the ufunc is first wanted (numba is imported then)."""
-from llvmlite import ir
-from numba.core import cgutils, types
-from numba.extending import intrinsic
+from numba.core import types
 
+from ._fma_intrinsics import fma_f32 as _fma_f32, fma_f64 as _fma_f64
 from .numba_helpers import njit, vectorize
-
-
-def _fma_intrinsic(llty, nbty, name):
-    def typer(typingctx, a, b, c):
-        def codegen(context, builder, sig, args):
-            fn = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(llty, [llty] * 3), name)
-            return builder.call(fn, args)
-        return nbty(nbty, nbty, nbty), codegen
-    return intrinsic(typer)
-
-
-_fma_f32 = _fma_intrinsic(ir.FloatType(), types.float32, "llvm.fma.f32")
-_fma_f64 = _fma_intrinsic(ir.DoubleType(), types.float64, "llvm.fma.f64")
 
 
 def _fma32(a, b, c):

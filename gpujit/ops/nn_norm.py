@@ -204,6 +204,9 @@ def layer_norm(xp, input, normalized_shape, weight=None, bias=None, eps=1e-05,
     ns = _ln_check(input, normalized_shape, weight, bias)
     if input.size == 0:
         return input.copy()
+    if xp is np and input.dtype in _LN_NATIVE and all(
+            t is None or t.dtype == input.dtype for t in (weight, bias)):
+        return _layer_norm_native(input, ns, weight, bias, eps)
     ct = compute_dtype(xp, input)
     nd = input.ndim
     out = _normalize(xp, input.astype(ct, copy=False), tuple(range(nd - len(ns), nd)), eps)
@@ -212,6 +215,25 @@ def layer_norm(xp, input, normalized_shape, weight=None, bias=None, eps=1e-05,
     if bias is not None:
         out = xp.add(out, bias.astype(ct, copy=False), out=out)
     return out.astype(input.dtype, copy=False)
+
+
+_LN_NATIVE = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _layer_norm_native(input, ns, weight, bias, eps):
+    """float32 / float64 on NumPy: PyTorch's CPU kernel's order of operations
+    (ops/_layer_norm_kernel)."""
+    from ._layer_norm_kernel import LANES, layer_norm
+    dt = input.dtype
+    n = 1
+    for s in ns:
+        n *= s
+    x = np.ascontiguousarray(input).reshape(-1, n)
+    g = np.ones(n, dt) if weight is None else np.ascontiguousarray(weight).reshape(n)
+    b = np.zeros(n, dt) if bias is None else np.ascontiguousarray(bias).reshape(n)
+    y = np.empty_like(x)
+    layer_norm(x, g, b, dt.type(eps), y, LANES[dt])
+    return y.reshape(input.shape)
 
 
 def _gn_check(input, num_groups, weight, bias):
@@ -243,8 +265,18 @@ def group_norm(xp, input, num_groups, weight=None, bias=None, eps=1e-05, cudnn_e
     _gn_check(input, num_groups, weight, bias)
     if input.size == 0:
         return input.copy()
-    ct = compute_dtype(xp, input)
     n, c = input.shape[:2]
+    if xp is np and input.dtype in _LN_NATIVE and input.flags.c_contiguous and all(
+            t is None or t.dtype == input.dtype for t in (weight, bias)):
+        from ._layer_norm_kernel import LANES, group_norm as _gn
+        dt = input.dtype
+        x = input.reshape(n * num_groups, -1)
+        y = np.empty_like(x)
+        _gn(x, np.ones(c, dt) if weight is None else np.ascontiguousarray(weight),
+            np.zeros(c, dt) if bias is None else np.ascontiguousarray(bias), float(eps), y,
+            LANES[dt], c // num_groups, weight is not None or bias is not None)
+        return y.reshape(input.shape)
+    ct = compute_dtype(xp, input)
     x = input.astype(ct, copy=False).reshape(n, num_groups, -1)
     out = _normalize(xp, x, (2,), eps).reshape(input.shape)
     shape = (1, c) + (1,) * (input.ndim - 2)

@@ -13,7 +13,8 @@ so it may rely only on what that key determines:
   constants, guarded module attributes and pointwise ops (the broadcast of their
   operands). Elsewhere the rank can follow runtime sizes or values (`squeeze`, `view`), so
   it is left unknown (ndim None);
-- an If output is known when every branch that can finish was profiled and they agree; a
+- an If output is known when every branch that can finish was profiled and they agree (an
+  int, float, bool or str output also when a branch did not run: its type fixes it); a
   Loop's carried values are known when the entry values and every iteration agree;
 - module attribute reads (prim::GetAttr chains from the module input, when the graph never
   sets that attribute) are hoisted to the function entry and guarded there.
@@ -94,6 +95,18 @@ def _rank_free(spec):
     if isinstance(spec, ListSpec):
         return ListSpec(_rank_free(spec.elem))
     return spec
+
+
+_PLAIN = ((T.BoolType, bool), (T.IntType, int), (T.FloatType, float), (T.StrType, str))
+
+
+def _typed(v):
+    """The spec v's static type alone fixes (a TorchScript int, float, bool or str is
+    always that Python type), else None."""
+    for cls, py in _PLAIN:
+        if type(v.type) is cls:
+            return ValueSpec(py)
+    return None
 
 
 def known(spec) -> bool:
@@ -202,9 +215,8 @@ class _Assumptions:
                 self.block(b, False)
                 continue
             bo = self.block(b, True)
-            if bo is None:                   # a branch that can finish never ran
-                outs = [None] * len(n.outputs)
-                continue
+            if bo is None:                   # a branch that can finish never ran: only
+                bo = [_typed(v) for v in n.outputs]     # an int/float/bool/str is known
             outs = bo if outs is None else [merge(a, c) for a, c in zip(outs, bo)]
         if outs is None:
             return None

@@ -175,6 +175,7 @@ def fuse_profiled(graph, profile):
     ran = remap_profile(profile, graph, fg).blocks if profile.runs else None
     _lower_type_as(fg)
     _fold_dtypes(fg)
+    _fold_devices(fg)
     _drop_same_device_to(fg)
     _drop_real_identities(fg)
     _drop_detach_of_constants(fg)
@@ -312,6 +313,27 @@ def _fold_dtypes(graph):
                 with graph.inserting_before(n):
                     c = graph.insert_constant(t.dtype, n.output.type)
                 n.output.replace_all_uses_with(c)
+            n.destroy()
+            _drop_if_dead(producer)
+
+
+def _fold_devices(graph):
+    """`prim::device(%v)` of a tensor whose profiled device is known becomes that constant
+    (`torch.ones(n, device=x.device)`, F.scaled_dot_product_attention's causal mask), for
+    the reasons _fold_dtypes gives: the code generator's static paths take a Device
+    argument only as a constant (else the op ran through its boxed eager entry, and so did
+    every op whose input it fed)."""
+    dep = None
+    for n in list(graph.walk()):
+        if n.kind != "prim::device":
+            continue
+        dep = _flow_dependent(graph) if dep is None else dep
+        t = n.inputs[0].type
+        if isinstance(t, T.TensorType) and t.device is not None and n.inputs[0] not in dep:
+            producer = n.inputs[0].node
+            with graph.inserting_before(n):
+                c = graph.insert_constant(t.device, T.DEVICE)
+            n.output.replace_all_uses_with(c)
             n.destroy()
             _drop_if_dead(producer)
 
