@@ -5,9 +5,13 @@ true_divide is wrapped by PyTorch's argument parser in a 0-dim CPU tensor marked
 is_wrapped_number, which promotes as the number (int64 x * it is float32); a trace records
 it as a tensor constant and its replay keeps the mark, a saved and loaded trace does not.
 """
+import builtins
 import copy
+import io
 import pickle
+import warnings
 
+import numpy as np
 import pytest
 
 import gpujit
@@ -85,3 +89,164 @@ def test_wrapped_mark_is_not_copied():
     t = gpujit.tensor(1.0)
     t.note = 3
     assert copy.deepcopy(t).note == 3 and pickle.loads(pickle.dumps(t)).note == 3
+
+
+# ------------------------------------------------------------------ traced replays
+
+def _forms(L):
+    """name -> f(x, n): the ops that wrap a number, number second and first, as functions,
+    operators and in-place methods."""
+    F = {}
+    for name in ("add", "sub", "mul", "div", "floor_divide", "true_divide", "rsub",
+                 "remainder"):
+        F[name] = (lambda name: lambda x, n: getattr(L, name)(x, n))(name)
+        if name != "rsub":
+            F[name + "_1st"] = (lambda name: lambda x, n: getattr(L, name)(n, x))(name)
+    ops = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+           "/": lambda a, b: a / b, "//": lambda a, b: a // b, "%": lambda a, b: a % b}
+    for k, f in ops.items():
+        F["x" + k + "n"] = (lambda f: lambda x, n: f(x, n))(f)
+        F["n" + k + "x"] = (lambda f: lambda x, n: f(n, x))(f)
+    for name in ("add_", "sub_", "mul_", "div_", "floor_divide_", "true_divide_",
+                 "remainder_"):
+        F[name] = (lambda name: lambda x, n: getattr(x.clone(), name)(n))(name)
+    F["div_trunc"] = lambda x, n: L.div(x, n, rounding_mode="trunc")
+    F["div_floor_1st"] = lambda x, n: L.div(n, x, rounding_mode="floor")
+    F["add_alpha"] = lambda x, n: L.add(x, n, alpha=2)
+    return F
+
+
+GRID_NUMBERS = [2, 2.5, True, -3]
+
+
+def _result(fn, *args):
+    try:
+        r = fn(*args)
+    except Exception as e:      # noqa: BLE001 - the error's class is what is compared
+        return _error(e)
+    return (str(r.dtype).split(".")[-1], r.tolist())
+
+
+def _error(e):
+    # (its first built-in class: gpujit's UnsupportedDtypeError is a NotImplementedError)
+    return ("error", next(c.__name__ for c in type(e).__mro__
+                          if getattr(builtins, c.__name__, None) is c))
+
+
+def _replays(L, f, dt, save=False, calls=3):
+    """f traced on one input, replayed `calls` times on another (profiling runs, then the
+    optimized and fused graph), after a save / load round trip if asked."""
+    x = L.arange(1, 7).to(getattr(L, dt))
+    x2 = L.arange(3, 9).to(getattr(L, dt))
+    eager = _result(f, x2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            tr = L.jit.trace(f, (x,), check_trace=False)
+        except Exception as e:      # noqa: BLE001
+            return eager, [_error(e)] * calls
+        if save:
+            b = io.BytesIO()
+            L.jit.save(tr, b)
+            b.seek(0)
+            tr = L.jit.load(b)
+        return eager, [_result(tr, x2) for _ in range(calls)]
+
+
+def _grid(L, dt, save=False):
+    out = {}
+    for name, fn in _forms(L).items():
+        for n in GRID_NUMBERS:
+            out[name, n] = _replays(L, (lambda fn, n: lambda x: fn(x, n))(fn, n), dt, save)
+    return out
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_traced_numbers_replay_as_eager(dt):
+    # the replay (profiling runs, the optimized graph, fused groups) of a trace holding a
+    # number wrapped as a tensor constant computes what eager gpujit computes
+    for key, (eager, replays) in _grid(gpujit, dt).items():
+        for r in replays:
+            assert r == eager, (dt, key)
+
+
+def _torch_grid_agrees(dt, save):
+    torch = pytest.importorskip("torch")
+    mine, theirs = _grid(gpujit, dt, save), _grid(torch, dt, save)
+    for key, (eager, replays) in mine.items():
+        t_eager, t_replays = theirs[key]
+        assert eager == t_eager, (dt, key)
+        if key[1] is True and t_replays[0][0] == "error":
+            # torch 2.13 fails its own replay of a traced bool number where the optimized
+            # graph gives add / mul / div / remainder a `bool` Scalar ("INTERNAL ASSERT
+            # FAILED ... We don't have an op for aten::add"); gpujit's computes eager's
+            assert replays[0] == eager
+            continue
+        assert replays == t_replays, (dt, key, save)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_traced_numbers_replay_as_torch(dt):
+    _torch_grid_agrees(dt, save=False)
+
+
+@pytest.mark.parametrize("dt", ["int64", "uint8", "bool", "float16"])
+def test_loaded_traced_numbers_replay_as_torch(dt):
+    # torch's archive keeps no wrapped-number mark: after jit.load int64 x // 2.5 is
+    # float64 (a 0-dim float64 tensor), x * 2.5 float32 (the optimized graph's number)
+    _torch_grid_agrees(dt, save=True)
+
+
+def _dtypes_of(tr, x, calls=3):
+    return [str(tr(x).dtype).split(".")[-1] for _ in range(calls)]
+
+
+def test_traced_numbers_hand_checked():
+    # the cases found wrong in session 44: a traced number promotes as the number
+    fs = [lambda x: x // 2.5, lambda x: gpujit.div(x, 2.5, rounding_mode="trunc"),
+          lambda x: gpujit.mul(2.5, x), lambda x: gpujit.add(2.5, x), lambda x: x * 2.5]
+    x = gpujit.arange(1, 5)
+    for f in fs:
+        tr = gpujit.jit.trace(f, (x,), check_trace=False)
+        assert _dtypes_of(tr, x) == ["float32"] * 3
+        assert _dtypes_of(tr, x.half()) == ["float16"] * 3
+        b = io.BytesIO()
+        gpujit.jit.save(tr, b)
+        b.seek(0)
+        ld = gpujit.jit.load(b)
+        # (loaded: no mark; only add / sub / mul / div's `other` becomes a number)
+        want = "float32" if f is fs[-1] else "float64"
+        assert _dtypes_of(ld, x) == [want] * 3
+    tr = gpujit.jit.trace(fs[0], (x,), check_trace=False)
+    assert tr(gpujit.tensor([5, -5, 7])).tolist() == [2.0, -2.0, 2.0]
+    g = str(tr.graph)
+    assert "Double(requires_grad=0, device=cpu) = prim::Constant[value={2.5}]()" in g
+    assert "torch.floor_divide(x, CONSTANTS.c0)" in tr.code
+
+
+def test_traced_numbers_fuse_as_eager():
+    # fused groups take the number (registry.wrapped_constant): int64 x // 0.1 computes
+    # in float32 as eager, not in float64 as the 0-dim float64 array would
+    fs = [lambda x: (x // 0.1) * 3 + gpujit.mul(0.1, x).sin(),
+          lambda x: gpujit.div(x, 0.3, rounding_mode="trunc") * 7 - x,
+          lambda x: gpujit.mul(0.1, x) + gpujit.add(0.7, x) * 2,
+          lambda x: (x.half() // 0.1) * 3 + gpujit.mul(0.1, x.half())]
+    x = gpujit.arange(1, 2000)
+    for f in fs:
+        tr = gpujit.jit.trace(f, (x,), check_trace=False)
+        want = f(x)
+        for _ in range(4):
+            got = tr(x)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+        assert "TensorExprGroup" in str(tr.graph_for(x))
+    was = gpujit._C._jit_texpr_fuser_enabled()
+    gpujit._C._jit_set_texpr_fuser_enabled(False)
+    try:                                    # (the unfused graph's generated code)
+        for f in fs:
+            tr = gpujit.jit.trace(f, (x,), check_trace=False)
+            for _ in range(4):
+                np.testing.assert_array_equal(tr(x).numpy(), f(x).numpy())
+            assert "TensorExprGroup" not in str(tr.graph_for(x))
+    finally:
+        gpujit._C._jit_set_texpr_fuser_enabled(was)

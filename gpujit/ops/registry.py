@@ -501,6 +501,20 @@ def unwrap_number(x):
     return x
 
 
+def wrapped_constant(op, i, c):
+    """The Python number a graph's constant c (a prim::Constant's value) stands for as op's
+    i-th argument when c is a wrapped number (a trace's `x // 2.5`) given where op takes a
+    number (an operand of number_operands, not an in-place op's self), else None. Graph
+    code (runtime codegen, fused kernels) takes that number, as the entry point does."""
+    if not (isinstance(c, _Tensor) and c._wrapped_number and op.is_pointwise):
+        return None
+    params = op.schema.arguments
+    if i >= len(params) or params[i].name not in op.number_operands or (
+            i == 0 and op.inplace_of is not None):
+        return None
+    return c._data.item()
+
+
 _NUMBER_TYPES = frozenset({int, float, bool, complex})
 NUMPY_NUMBERS = (np.number, np.bool_)
 
