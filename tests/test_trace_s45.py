@@ -250,3 +250,26 @@ def test_traced_numbers_fuse_as_eager():
             assert "TensorExprGroup" not in str(tr.graph_for(x))
     finally:
         gpujit._C._jit_set_texpr_fuser_enabled(was)
+
+
+@pytest.mark.cuda
+def test_traced_numbers_fuse_into_cuda_groups():
+    # on a CUDA tensor the wrapped numbers become the groups' literals (no CPU constant is
+    # left beside the CUDA group, no float64 0-dim operand): dtypes and values of eager
+    xs = [gpujit.arange(1, 100, device="cuda"), gpujit.arange(1.0, 100.0, device="cuda")]
+    fs = [lambda x: (x // 2.5) * 3 + gpujit.mul(0.1, x),
+          lambda x: gpujit.div(x, 0.3, rounding_mode="trunc") * 7 - x]
+    for x in xs:
+        for f in fs:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tr = gpujit.jit.trace(f, (x,), check_trace=False)
+            for _ in range(3):
+                got = tr(x)
+            want = f(x)
+            assert got.dtype == want.dtype == gpujit.float32
+            np.testing.assert_array_equal(got.cpu().numpy(), want.cpu().numpy())
+            g = str(tr.graph_for(x))
+            assert "device=cpu" not in g and "TensorExprGroup_0" in g
+            body = g.split("with prim::TensorExprGroup_0")[1]
+            assert "float = prim::Constant" in body
