@@ -273,3 +273,65 @@ def test_traced_numbers_fuse_into_cuda_groups():
             assert "device=cpu" not in g and "TensorExprGroup_0" in g
             body = g.split("with prim::TensorExprGroup_0")[1]
             assert "float = prim::Constant" in body
+
+
+# ------------------------------------------------------------------ value names
+
+def _reassigned(x):
+    a = x + 1
+    a = a * 2
+    a = a - 3
+    a = a / 4
+    return a.relu()
+
+
+def _reassigned_param(x, h):
+    x = x * 2
+    x = x + h
+    return x.relu()
+
+
+def _item_and_bool(x):
+    if bool(x.sum() > 0):
+        x = x * 2
+    v = float(x.mean()) + x.sum().item()
+    return x * v
+
+
+def _graph_lines(L, f, *shapes):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tr = L.jit.trace(f, tuple(L.ones(*s) for s in shapes), check_trace=False)
+    return [ln.split(" # ")[0] for ln in str(tr.graph).splitlines()]
+
+
+def test_traced_reassigned_locals_rename_the_older_values():
+    # TorchScript's Value::setDebugName: the value taking a name renames the older holder
+    # (base.N, N = 1, 3, 5 ... from the graph's counter): the last assignment is `%a`
+    g = _graph_lines(gpujit, _reassigned, (2,))
+    assert [ln.split(" : ")[0].strip() for ln in g[1:-1]] == [
+        "%1", "%2", "%a.1", "%4", "%a.3", "%6", "%7", "%a.5", "%9", "%a", "%11"]
+    assert g[3].endswith("aten::add(%x, %1, %2)") and g[5].endswith("aten::mul(%a.1, %4)")
+    assert g[10].endswith("aten::div(%a.5, %9)") and g[11].endswith("aten::relu(%a)")
+    g = _graph_lines(gpujit, _reassigned_param, (3,), (3,))
+    assert g[0] == "graph(%x.1 : Float(3, strides=[1], requires_grad=0, device=cpu),"
+    assert g[3].startswith("  %x.3 : ") and g[3].endswith("aten::mul(%x.1, %2)")
+    assert g[5].startswith("  %x : ") and g[5].endswith("aten::add(%x.3, %h, %4)")
+
+
+def test_traced_item_and_bool_record_nothing():
+    # a tensor turned into a Python number (bool(), float(), .item()) records no node, as
+    # torch's tracer: the numbers of the values that follow are torch's
+    g = _graph_lines(gpujit, _item_and_bool, (3,))
+    assert "aten::item" not in "\n".join(g)
+    assert [ln.split(" : ")[0].strip() for ln in g[:-1]] == [
+        "graph(%x.1", "%5", "%x", "%11", "%12"]
+    assert g[4].endswith("aten::mul(%x, %11)")
+
+
+@pytest.mark.parametrize("f, shapes", [(_reassigned, [(2,)]),
+                                       (_reassigned_param, [(3,), (3,)]),
+                                       (_item_and_bool, [(3,)])])
+def test_traced_value_names_as_torch(f, shapes):
+    torch = pytest.importorskip("torch")
+    assert _graph_lines(gpujit, f, *shapes) == _graph_lines(torch, f, *shapes)

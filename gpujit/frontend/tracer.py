@@ -378,7 +378,9 @@ def _name_values(recorders, args):
                 p = v.graph._names.get(k)
                 if p is not None and p.node.kind == "prim::Param":
                     p.set_debug_name(None)
-            v.set_debug_name(k)
+            # (as torch's: an older value of that name, the local's earlier value or the
+            # parameter it reassigns, becomes `%k.1`, `%k.3` ...; this one is `%k`)
+            v.graph.take_name(v, k)
 
 
 def _unnamed_number(recorders, a, unnamed):
