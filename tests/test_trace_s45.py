@@ -335,3 +335,51 @@ def test_traced_item_and_bool_record_nothing():
 def test_traced_value_names_as_torch(f, shapes):
     torch = pytest.importorskip("torch")
     assert _graph_lines(gpujit, f, *shapes) == _graph_lines(torch, f, *shapes)
+
+
+# ------------------------------------------------------------------ parser messages
+
+_DIV_CALLS = {
+    "div()": lambda L, x: L.div(x),
+    "x.div()": lambda L, x: x.div(),
+    "x.div_()": lambda L, x: x.div_(),
+    "x.div(1, 2)": lambda L, x: x.div(1, 2),
+    "div(x, 2, 'floor')": lambda L, x: L.div(x, 2, "floor"),
+    "divide()": lambda L, x: L.divide(x),
+    "x.divide()": lambda L, x: x.divide(),
+    "x.divide(1, 2)": lambda L, x: x.divide(1, 2),
+    "true_divide()": lambda L, x: L.true_divide(x),
+    "x.true_divide()": lambda L, x: x.true_divide(),
+    "x.true_divide_()": lambda L, x: x.true_divide_(),
+    "x.true_divide(1, 2)": lambda L, x: x.true_divide(1, 2),
+}
+
+
+def _message(L, call):
+    with pytest.raises(TypeError) as ei:
+        call(L, L.ones(2))
+    return str(ei.value)
+
+
+def test_div_parser_messages_list_torchs_signatures():
+    # PyTorch's Python binding keeps div.Scalar_mode, divide.Scalar(_mode) and
+    # true_divide.Scalar (only div.Scalar is skipped); true_divide has no rounding_mode
+    assert _message(gpujit, _DIV_CALLS["div()"]) == (
+        "div() received an invalid combination of arguments - got (Tensor), but expected "
+        "one of:\n * (Tensor input, Tensor other, *, Tensor out = None)\n"
+        " * (Tensor input, Tensor other, *, str rounding_mode, Tensor out = None)\n"
+        " * (Tensor input, Number other, *, str rounding_mode)\n")
+    assert _message(gpujit, _DIV_CALLS["x.div(1, 2)"]) == (
+        "div() received an invalid combination of arguments - got (int, int), but expected "
+        "one of:\n * (Tensor other)\n * (Tensor other, *, str rounding_mode)\n"
+        " * (Number other, *, str rounding_mode)\n")
+    assert _message(gpujit, _DIV_CALLS["true_divide()"]) == (
+        "true_divide() received an invalid combination of arguments - got (Tensor), but "
+        "expected one of:\n * (Tensor input, Tensor other, *, Tensor out = None)\n"
+        " * (Tensor input, Number other)\n")
+
+
+@pytest.mark.parametrize("call", sorted(_DIV_CALLS))
+def test_div_parser_messages_as_torch(call):
+    torch = pytest.importorskip("torch")
+    assert _message(gpujit, _DIV_CALLS[call]) == _message(torch, _DIV_CALLS[call])
