@@ -383,3 +383,33 @@ def test_div_parser_messages_list_torchs_signatures():
 def test_div_parser_messages_as_torch(call):
     torch = pytest.importorskip("torch")
     assert _message(gpujit, _DIV_CALLS[call]) == _message(torch, _DIV_CALLS[call])
+
+
+# ------------------------------------------------------------------ copy_ of a number
+
+_COPY_NUMBERS = (-3, 300, 2.7, -2.7, True, 70000, 2 ** 40, -1)
+_COPY_WANT = {   # torch 2.13's (C's casts of the wrapped int64 / float64 / bool)
+    "uint8": [253, 44, 2, 254, 1, 112, 0, 255],
+    "int8": [-3, 44, 2, -2, 1, 112, 0, -1],
+    "int16": [-3, 300, 2, -2, 1, 4464, 0, -1],
+    "int32": [-3, 300, 2, -2, 1, 70000, 0, -1],
+    "int64": [-3, 300, 2, -2, 1, 70000, 2 ** 40, -1],
+    "bool": [True] * 8,
+}
+
+
+def _copied(L, dt):
+    return [L.zeros(2, dtype=getattr(L, dt)).copy_(n).tolist()[0] for n in _COPY_NUMBERS]
+
+
+@pytest.mark.parametrize("dt", sorted(_COPY_WANT))
+def test_copy_of_a_number_casts_as_torch(dt):
+    # x.copy_(n) copies the tensor PyTorch wraps n in: uint8 x.copy_(-3) is 253 (gpujit
+    # raised NumPy's OverflowError)
+    assert _copied(gpujit, dt) == _COPY_WANT[dt]
+
+
+def test_copy_of_a_number_as_torch():
+    torch = pytest.importorskip("torch")
+    for dt in list(_COPY_WANT) + ["float16", "float32", "float64"]:
+        assert _copied(gpujit, dt) == _copied(torch, dt), dt
