@@ -413,3 +413,32 @@ def test_copy_of_a_number_as_torch():
     torch = pytest.importorskip("torch")
     for dt in list(_COPY_WANT) + ["float16", "float32", "float64"]:
         assert _copied(gpujit, dt) == _copied(torch, dt), dt
+
+
+# ------------------------------------------------------------------ trace outputs
+
+_NOT_OUTPUTS = [lambda x: 1.5, lambda x: (x, 2), lambda x: "s", lambda x: [x, None],
+                lambda x: (x, x.sum().item())]
+_NOT_OUTPUT_WORDS = ("Only tensors, lists, tuples of tensors, or dictionary of tensors can "
+                     "be output from traced functions")
+
+
+@pytest.mark.parametrize("k", range(len(_NOT_OUTPUTS)))
+def test_trace_output_refusal_words(k):
+    # torch 2.13's words exactly (gpujit added "(got float)", "(got a list holding ...)")
+    msgs = []
+    for L in filter(None, (gpujit, _torch_or_none())):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(RuntimeError) as ei:
+                L.jit.trace(_NOT_OUTPUTS[k], (L.ones(2),), check_trace=False)
+        msgs.append(str(ei.value))
+    assert all(m == _NOT_OUTPUT_WORDS for m in msgs), msgs
+
+
+def _torch_or_none():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
