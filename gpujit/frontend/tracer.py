@@ -703,6 +703,11 @@ def _record_call(self, graph, module, args, result, fn=None):
     the scripted copy an eager module runs as (nn.LSTM & co.) or a module the trace does
     not reach by attributes, its body is copied into every recorder, so its control flow
     survives."""
+    # (a function's arguments' constants carry the call's source range, as torch's
+    # tracer records them: `%1 : int = prim::Constant[value=3]() # f.py:14:0`; a method
+    # call's point into torch's Module._call_impl: none here)
+    here = (source_range_here(), "/".join(self.scopes) or None) if module is None else \
+        (None, None)
     for rec in self.recorders:
         g = rec.graph
         inputs = []
@@ -726,8 +731,12 @@ def _record_call(self, graph, module, args, result, fn=None):
         # a size given for a number argument is baked in as a constant, as PyTorch 2.13's
         # tracer passes Python numbers to a scripted call (script_if_tracing too)
         args = [_plain_numbers(a) for a in args]
-        inputs += [_typed_arg(rec, a, p.type) for a, p in zip(args, params)]
-        inputs += [rec.value_of(a) for a in args[len(params):]]
+        rec.here = here
+        try:
+            inputs += [_typed_arg(rec, a, p.type) for a, p in zip(args, params)]
+            inputs += [rec.value_of(a) for a in args[len(params):]]
+        finally:
+            rec.here = (None, None)
         if keep:
             ty = rec.type_of_result(result) if isinstance(result, Tensor) else \
                 T.without_shapes(callee.outputs[0].type)
@@ -757,7 +766,7 @@ def _typed_arg(rec, a, ty):
     when the trace is printed and compiled back."""
     g = rec.graph
     if a is None and isinstance(ty, T.OptionalType):
-        return g.insert_constant(None, ty)
+        return rec.constant(None, ty)
     if isinstance(a, tuple) and isinstance(ty, T.TupleType) and len(a) == len(ty.elems) \
             and any(e is None for e in a):
         elems = [_typed_arg(rec, e, et) for e, et in zip(a, ty.elems)]
