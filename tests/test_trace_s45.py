@@ -490,3 +490,37 @@ def test_traced_scripted_call_constants_as_torch():
                       str(tr.graph).splitlines() if "prim::Constant[value" in ln or
                       "prim::Constant()" in ln])
     assert texts[0] == texts[1]
+
+
+# ------------------------------------------------------------------ source columns
+
+def _parenthesized(x, y):
+    a = (x + 1) * 2
+    b = (x + 1).relu()
+    d = ((x)) * 2
+    g = (x + y).sum(0) + (a - b)
+    return a + b + d + g
+
+
+def _columns(L, fn):
+    s = L.jit.script(fn)
+    out = {}
+    for ln in str(s.graph).splitlines():
+        if " # " in ln and " = aten::" in ln:
+            kind = ln.split(" = ")[1].split("(")[0]
+            out.setdefault(kind, []).append(ln.rsplit(":", 2)[-2:])
+    return out
+
+
+def test_scripted_ranges_leave_parentheses_out():
+    # TorchScript's parser starts `(x + 1) * 2` at `x` (Python's ast at the `(`)
+    line = _parenthesized.__code__.co_firstlineno
+    cols = _columns(gpujit, _parenthesized)
+    assert cols["aten::mul"] == [[str(line + 1), "9"], [str(line + 3), "10"]]
+    assert cols["aten::relu"] == [[str(line + 2), "9"]]
+    assert cols["aten::sum"] == [[str(line + 4), "9"]]
+
+
+def test_scripted_ranges_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _columns(gpujit, _parenthesized) == _columns(torch, _parenthesized)
