@@ -353,6 +353,14 @@ _DIV_CALLS = {
     "x.true_divide()": lambda L, x: x.true_divide(),
     "x.true_divide_()": lambda L, x: x.true_divide_(),
     "x.true_divide(1, 2)": lambda L, x: x.true_divide(1, 2),
+    "floor_divide()": lambda L, x: L.floor_divide(x),
+    "x.floor_divide()": lambda L, x: x.floor_divide(),
+    "x.floor_divide_()": lambda L, x: x.floor_divide_(),
+    "floor_divide(x, None)": lambda L, x: L.floor_divide(x, None),
+    "remainder()": lambda L, x: L.remainder(x),
+    "x.remainder()": lambda L, x: x.remainder(),
+    "x.remainder(1, 2)": lambda L, x: x.remainder(1, 2),
+    "remainder(x, 'a')": lambda L, x: L.remainder(x, "a"),
 }
 
 
@@ -378,6 +386,23 @@ def test_div_parser_messages_list_torchs_signatures():
         "true_divide() received an invalid combination of arguments - got (Tensor), but "
         "expected one of:\n * (Tensor input, Tensor other, *, Tensor out = None)\n"
         " * (Tensor input, Number other)\n")
+
+
+def test_floor_divide_remainder_parser_messages():
+    # their Scalar overloads (floor_divide.Scalar; remainder.Scalar with out=, and
+    # remainder.Scalar_Tensor) are PyTorch signatures too: a call no signature takes is
+    # the invalid combination (gpujit gave Python's "missing 1 required positional
+    # argument: 'other'")
+    assert _message(gpujit, _DIV_CALLS["remainder()"]) == (
+        "remainder() received an invalid combination of arguments - got (Tensor), but "
+        "expected one of:\n * (Tensor input, Tensor other, *, Tensor out = None)\n"
+        " * (Number self, Tensor other)\n * (Tensor input, Number other, *, Tensor out = "
+        "None)\n")
+    assert _message(gpujit, _DIV_CALLS["x.floor_divide_()"]) == (
+        "floor_divide_() received an invalid combination of arguments - got (), but "
+        "expected one of:\n * (Tensor other)\n * (Number other)\n")
+    assert gpujit.remainder(gpujit.tensor([5., -5.]), 3).tolist() == [2.0, 1.0]
+    assert gpujit.floor_divide(7, gpujit.tensor([2, -2])).tolist() == [3, -4]
 
 
 @pytest.mark.parametrize("call", sorted(_DIV_CALLS))

@@ -560,36 +560,64 @@ def signature_error(name, args, kwargs):
 # PyTorch's Python signatures of a name that gpujit's overloads (whose number operands
 # take Python numbers themselves) do not have: Scalar overloads its Python binding keeps
 # (tools/autograd/gen_python_functions.py skips only add / sub / mul / div.Scalar), by
-# the Python name, for the parser's errors; none takes out=. A name's overloads that
-# take a parameter of _DROPPED (an alias's: true_divide has no rounding_mode) are not
-# its signatures.
+# the Python name, for the parser's errors: (schema, whether the function takes out=); a
+# method has those with a Tensor self. A name's overloads that take a parameter of
+# _DROPPED (an alias's: true_divide has no rounding_mode) are not its signatures.
 _SCALAR_TWINS = {
-    "div": ("div.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> Tensor",),
-    "divide": ("divide.Scalar(Tensor self, Scalar other) -> Tensor",
-               "divide.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> Tensor"),
-    "true_divide": ("true_divide.Scalar(Tensor self, Scalar other) -> Tensor",),
+    "div": (("div.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> Tensor",
+             False),),
+    "divide": (("divide.Scalar(Tensor self, Scalar other) -> Tensor", False),
+               ("divide.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> "
+                "Tensor", False)),
+    "true_divide": (("true_divide.Scalar(Tensor self, Scalar other) -> Tensor", False),),
+    "floor_divide": (("floor_divide.Scalar(Tensor self, Scalar other) -> Tensor", False),),
+    "remainder": (("remainder.Scalar(Tensor self, Scalar other) -> Tensor", True),
+                  ("remainder.Scalar_Tensor(Scalar self, Tensor other) -> Tensor", False)),
 }
 _DROPPED = {"true_divide": "rounding_mode"}
 
 
+def _twins_of(pyname, method):
+    """The name whose _SCALAR_TWINS a call of pyname lists (x.div_() lists x.div()'s), or
+    None."""
+    if pyname in _SCALAR_TWINS:
+        return pyname
+    if method and pyname.endswith("_") and pyname[:-1] in _SCALAR_TWINS:
+        return pyname[:-1]
+    return None
+
+
+def has_scalar_twins(pyname, method):
+    return _twins_of(pyname, method) is not None
+
+
 def _python_overloads(pyname, ovs, method):
     """ovs with the Scalar overloads of PyTorch's Python signatures for pyname, in the
-    codegen's order (the in-place method's twins are the function's, x.div_() as x.div())."""
-    base = pyname[:-1] if method and pyname.endswith("_") and \
-        pyname[:-1] in _SCALAR_TWINS else pyname
+    codegen's order."""
+    base = _twins_of(pyname, method) or pyname
     drop = _DROPPED.get(base)
     if drop is not None:
         ovs = [d for d in ovs if all(a.name != drop for a in d.schema.arguments)]
-    twins = _SCALAR_TWINS.get(base, ())
-    return sorted_overloads(list(ovs) + [_Sig("aten::" + t, False) for t in twins], method)
+    twins = [_Sig("aten::" + t, out) for t, out in _SCALAR_TWINS.get(base, ())]
+    if method:          # (a method's self is the Tensor)
+        twins = [d for d in twins if d.schema.arguments[0].type.base == "Tensor"]
+    return sorted_overloads(list(ovs) + twins, method)
+
+
+def _params(d, method, with_out):
+    if not isinstance(d, _Sig):
+        return signature_params(d, method, with_out)
+    params = signature_params(d, method, False)
+    if with_out and d.out and not method:
+        params.append(_P("out", ArgType("Tensor"), "Tensor", "None", True, True))
+    return params
 
 
 def parser_error(pyname, ovs, args, kwargs, method, with_out):
     """The TypeError PyTorch's parser raises for a call (args without self for a method)
     that none of ovs takes."""
     name = torch_name(pyname, ovs)
-    sigs = [signature_params(d, method, with_out and not isinstance(d, _Sig))
-            for d in _python_overloads(pyname, ovs, method)]
+    sigs = [_params(d, method, with_out) for d in _python_overloads(pyname, ovs, method)]
     return _error_for(name, sigs, args, kwargs)
 
 
