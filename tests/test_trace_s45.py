@@ -549,3 +549,38 @@ def test_scripted_ranges_leave_parentheses_out():
 def test_scripted_ranges_as_torch():
     torch = pytest.importorskip("torch")
     assert _columns(gpujit, _parenthesized) == _columns(torch, _parenthesized)
+
+
+_TWIN_NAMES = ["bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift",
+               "bitwise_xor", "copysign", "eq", "float_power", "fmod", "ge", "gt", "le", "lt",
+               "ne", "pow", "rsub", "xlogy", "remainder", "floor_divide", "true_divide"]
+
+
+def _missing_messages(L, name):
+    x = L.ones(2)
+    out = []
+    for call in (lambda: getattr(L, name)(x), lambda: getattr(x, name)()):
+        try:
+            call()
+        except (TypeError, AttributeError) as e:    # (no Tensor.rsub in either)
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+@pytest.mark.parametrize("name", _TWIN_NAMES)
+def test_missing_argument_messages_as_torch(name):
+    # torch.<name>(x) names every Python signature, Scalar overloads included (pow and
+    # float_power's methods excepted: gpujit gives Python's words there)
+    torch = pytest.importorskip("torch")
+    mine, theirs = _missing_messages(gpujit, name), _missing_messages(torch, name)
+    if name in ("pow", "float_power"):
+        mine, theirs = mine[:1], theirs[:1]
+    assert mine == theirs
+
+
+def test_rsub_takes_no_out():
+    # (torch 2.13's Python rsub has no out=: the invalid combination)
+    x = gpujit.ones(2)
+    with pytest.raises(TypeError, match=r"rsub\(\) received an invalid combination of "
+                                        r"arguments - got \(Tensor, Tensor, out=Tensor\)"):
+        gpujit.rsub(x, x, out=gpujit.empty(2))

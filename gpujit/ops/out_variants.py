@@ -96,7 +96,7 @@ _NO_PYTHON_OUT = frozenset({"aten::var_mean", "aten::std_mean", "aten::_unique2"
         "pixel_unshuffle poisson prelu put roll rot90 rrelu scalar_tensor select_scatter "
         "tile tril_indices triu_indices vander zeros_like "
         "conv1d conv2d conv3d cumulative_trapezoid fill index_fill masked_fill "
-        "repeat_interleave trapezoid trapz").split()})
+        "repeat_interleave rsub trapezoid trapz").split()})
 
 
 # single overloads PyTorch's Python binding lists without `out=` (torch.sum(x, out=o) and

@@ -573,7 +573,21 @@ _SCALAR_TWINS = {
     "floor_divide": (("floor_divide.Scalar(Tensor self, Scalar other) -> Tensor", False),),
     "remainder": (("remainder.Scalar(Tensor self, Scalar other) -> Tensor", True),
                   ("remainder.Scalar_Tensor(Scalar self, Tensor other) -> Tensor", False)),
+    "rsub": (("rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", False),),
 }
+# (a Tensor-Scalar overload with out=, and for some a Scalar-Tensor one, as torch 2.13's)
+for _name in ("copysign", "eq", "fmod", "ge", "gt", "le", "lt", "ne"):
+    _SCALAR_TWINS[_name] = ((f"{_name}.Scalar(Tensor self, Scalar other) -> Tensor", True),)
+for _name in ("bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift",
+              "bitwise_xor", "xlogy"):
+    _SCALAR_TWINS[_name] = (
+        (f"{_name}.Scalar(Tensor self, Scalar other) -> Tensor", True),
+        (f"{_name}.Scalar_Tensor(Scalar self, Tensor other) -> Tensor", _name == "xlogy"))
+for _name in ("pow", "float_power"):
+    _SCALAR_TWINS[_name] = (
+        (f"{_name}.Scalar(Tensor self, Scalar exponent) -> Tensor", True),
+        (f"{_name}.Scalar_Tensor(Scalar self, Tensor exponent) -> Tensor", True))
+del _name
 _DROPPED = {"true_divide": "rounding_mode"}
 
 
