@@ -27,7 +27,8 @@ Each node outside a group gets `node.meta["fusion"]`: why it was not fused.
 """
 from __future__ import annotations
 
-from ..ir.types import TensorType
+from ..ir.types import TensorType, type_of_value
+from ..ops.registry import wrapped_constant
 from ..passes.alias_analysis import AliasDb, is_mutable_type
 from ..ir.schema_match import SIDE_EFFECT_KINDS, is_nondeterministic
 from .chunks import (restore, space_shapes, to_constant_chunks,
@@ -52,6 +53,7 @@ def fuse(graph, *, min_group_size=2) -> list:
             or min_group_size < 1:
         raise ValueError(f"min_group_size must be a positive int, got {min_group_size!r}")
     functionalize_inplace(graph)
+    unwrap_number_constants(graph)
     place_scalar_constants(graph)
     to_constant_chunks(graph)
     to_fused_concats(graph)
@@ -72,6 +74,28 @@ def _zero_dim_cpu_constant(v):
             != "cpu" or t.requires_grad:
         return None
     return t
+
+
+def unwrap_number_constants(graph) -> None:
+    """A wrapped-number constant (a trace's `x // 2.5`, `torch.mul(2.5, x)`: a 0-dim CPU
+    tensor marked as PyTorch's wrapped number) read by a pointwise op where it takes a
+    number is given that number (a constant of its own per reader). A fused kernel takes
+    its inputs as arrays, which carry no mark: int64 x // it computed in float64 there,
+    in float32 eagerly, as PyTorch's."""
+    for node in list(graph.walk()):
+        if node.op is None:
+            continue
+        for i, v in enumerate(node.inputs):
+            if v.node.kind != "prim::Constant":
+                continue
+            x = wrapped_constant(node.op, i, v.node.attrs.get("value"))
+            if x is None:
+                continue
+            with graph.inserting_before(node):
+                c = graph.insert_constant(x, type_of_value(x), v.node.source_range)
+            node.replace_input(i, c)
+            if not v.uses:
+                v.node.destroy()
 
 
 def place_scalar_constants(graph) -> None:

@@ -372,7 +372,11 @@ def operand_kind(x):
     """(dtype, kind) of an operand: a Tensor-like with .dtype/.dim(), or a Python number."""
     d = getattr(x, "_dtype", None)
     if d is not None:
-        return (d, ZERO_DIM if x._data.ndim == 0 else DIM)
+        if x._data.ndim:
+            return (d, DIM)
+        if getattr(x, "_wrapped_number", False):    # (a number's: registry.wrapped_number)
+            return (_scalar_dtype(x._data.item()), SCALAR)
+        return (d, ZERO_DIM)
     if isinstance(x, dtype):
         raise TypeError("a dtype is not an operand")
     # a Python scalar: float scalars take the default dtype at promotion time

@@ -125,6 +125,11 @@ class Tensor:
     # as on torch's; made on first use)
     __slots__ = ("_data", "_dtype", "_device", "_vc", "_ag", "_base", "_detached",
                  "_zero_strides", "_nograd_view", "__weakref__", "__dict__")
+    # _wrapped_number (True in the instance's __dict__ of a 0-dim CPU tensor that stands
+    # for a Python number, as at::TensorImpl::is_wrapped_number: a trace's constant for
+    # `x * 2.5`, registry.wrapped_number): it promotes as the number would (int64 x * it
+    # is float32, float16 x stays float16); never copied, pickled or saved, as PyTorch's
+    _wrapped_number = False
     # as torch.Tensor's: type(x) prints <class 'gpujit.Tensor'>, its public name
     __module__ = "gpujit"
     __array_priority__ = 1000   # so that ndarray + Tensor defers to Tensor.__radd__
@@ -721,9 +726,9 @@ class Tensor:
     def __reduce__(self):
         a = self._data if self._device is _cpu else self._data.get()
         args = (a, self._dtype.name, str(self._device), self.requires_grad)
-        state = self.__dict__
+        state = _own_attrs(self)
         # (Python attributes set on it travel along, as torch's _get_obj_state)
-        return (_rebuild, args, dict(state)) if state else (_rebuild, args)
+        return (_rebuild, args, state) if state else (_rebuild, args)
 
     def __reduce_ex__(self, protocol):
         # (object's would call __reduce__ too; defined so that a subclass's
@@ -735,9 +740,10 @@ class Tensor:
         if self.requires_grad:
             t._set_requires_grad(True)
         memo[id(self)] = t
-        if self.__dict__:                # (its Python attributes, copied as torch's)
+        state = _own_attrs(self)
+        if state:                        # (its Python attributes, copied as torch's)
             import copy
-            t.__dict__.update(copy.deepcopy(self.__dict__, memo))
+            t.__dict__.update(copy.deepcopy(state, memo))
         return t
 
     # ---------------------------------------------------------------- DLPack
@@ -865,6 +871,15 @@ def _wrap_dim(dim, ndim, name="size"):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {dim})")
     return dim + n if dim < 0 else dim
+
+
+def _own_attrs(t):
+    """The Python attributes set on t (its __dict__) that copies and pickles carry: not the
+    wrapped-number mark, which PyTorch keeps in the TensorImpl and never copies."""
+    d = t.__dict__
+    if "_wrapped_number" in d:
+        d = {k: v for k, v in d.items() if k != "_wrapped_number"}
+    return dict(d) if d else None
 
 
 def _rebuild(data, dtype_name, dev, requires_grad):

@@ -106,9 +106,7 @@ _REFUSED = [
     (lambda: gpujit.atan2(_X, 2), "atan2"), (lambda: gpujit.arctan2(_X, 2), "atan2"),
     (lambda: gpujit.ldexp(_X, 2), "ldexp"), (lambda: gpujit.hypot(_X, 2), "hypot"),
     (lambda: gpujit.nextafter(_X, 2.0), "nextafter"), (lambda: gpujit.igamma(_X, 2), "igamma"),
-    (lambda: gpujit.copysign(2, _X), "copysign(): argument 'input'"),
-    (lambda: gpujit.eq(2, _X), "eq(): argument 'input'"), (lambda: gpujit.lt(2, _X), "lt"),
-    (lambda: gpujit.fmod(2, _X), "fmod"), (lambda: gpujit.rsub(2, _X), "rsub"),
+    (lambda: gpujit.rsub(2, _X), "rsub"),
     (lambda: gpujit.logical_and(_X, True), "logical_and"),
     (lambda: gpujit.isclose(_X, 1.5), "isclose"),
     (lambda: gpujit.gcd(gpujit.tensor([4]), 2), "gcd"),
@@ -126,6 +124,22 @@ def test_number_for_tensor_only_parameter_is_type_error(i):
         f()
     with pytest.raises(TypeError, match=match.replace("(", r"\(").replace(")", r"\)")):
         f()
+
+
+# (session 45) ops with a Tensor-Scalar overload only: a number first matches none of
+# their signatures, PyTorch's "invalid combination" (parser_errors._SCALAR_TWINS)
+_REFUSED_COMBINATION = [lambda: gpujit.copysign(2, _X), lambda: gpujit.eq(2, _X),
+                        lambda: gpujit.lt(2, _X), lambda: gpujit.fmod(2, _X)]
+
+
+@pytest.mark.parametrize("i", range(len(_REFUSED_COMBINATION)))
+def test_number_first_is_the_invalid_combination(i):
+    with pytest.raises(TypeError) as ei:
+        _REFUSED_COMBINATION[i]()
+    msg = str(ei.value)
+    assert "() received an invalid combination of arguments - got (int, Tensor), but " \
+        "expected one of:\n * (Tensor input, Tensor other, *, Tensor out = None)\n" in msg
+    assert msg.endswith(" * (Tensor input, Number other, *, Tensor out = None)\n")
 
 
 def test_numbers_where_pytorch_takes_them():

@@ -23,6 +23,7 @@ from gpujit import dtypes as dt
 from gpujit import kernels as K
 from gpujit.ir import Graph, TensorType, Value, FLOAT, INT, BOOL
 from gpujit.ops import registry
+from gpujit.fusers.partition import unwrap_number_constants
 from gpujit.runtime.interpreter import interpret
 
 TOL = {dt.float16: (1e-2, 1e-3), dt.float32: (1e-5, 1e-6), dt.float64: (1e-12, 1e-14)}
@@ -87,6 +88,9 @@ def traced(fn, *examples):
     t = gpujit.jit.trace(fn, tuple(gpujit.from_numpy(np.array(a)) for a in examples),
                          check_trace=False)
     g = t.graph
+    # (a traced number is a 0-dim tensor constant, as torch's wrapped number; the fuser
+    # gives the ops that take a number that number before fusing: the same here)
+    unwrap_number_constants(g)
     out = g.outputs[0]
     if out.node.kind == "prim::TupleConstruct":
         node, vals = out.node, list(out.node.inputs)

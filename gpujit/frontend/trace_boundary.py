@@ -183,9 +183,7 @@ def output_value(rec, out, strict=True, where="output"):
                              output_types=[T.ListType(elems[0].type)]).output
     if isinstance(out, list):
         if not all(isinstance(x, Tensor) for x in out):
-            raise RuntimeError(f"Only tensors, lists, tuples of tensors, or dictionary of "
-                               f"tensors can be output from traced functions (got a list "
-                               f"holding {', '.join(sorted({type(x).__name__ for x in out}))})")
+            raise RuntimeError(_NOT_AN_OUTPUT)
         if strict:
             # (torch's tracer warns for a list, where it refuses a dict)
             from .tracer import warn_at_user
@@ -230,5 +228,9 @@ def output_value(rec, out, strict=True, where="output"):
                                f"function's dict output needs values of one type")
         return g.insert_node("prim::DictConstruct", items,
                              output_types=[T.DictType(kt, vt)]).output
-    raise RuntimeError(f"Only tensors, lists, tuples of tensors, or dictionary of tensors "
-                       f"can be output from traced functions (got {type(out).__name__})")
+    raise RuntimeError(_NOT_AN_OUTPUT)
+
+
+# (torch 2.13's words, which name neither the value nor its type)
+_NOT_AN_OUTPUT = ("Only tensors, lists, tuples of tensors, or dictionary of tensors can be "
+                  "output from traced functions")

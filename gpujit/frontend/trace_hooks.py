@@ -61,6 +61,10 @@ def _hook(op, args):
         extra = (" (a tensor used as a condition, e.g. in an `if`, is the same thing)"
                  if what == "a Python boolean" else "")
         warn_at_user(conversion_warning(what) + extra)
+    if op.name == "aten::item":
+        # (not recorded, as torch's tracer records nothing for it: the Python number is
+        # baked into what uses it, and a node would only take a value number)
+        return _reg.dispatch_state.compute(op, args)
     if _reg_is_inplace(op) and s.force_outplace:
         # PyTorch's ensureUniqueIfOutOfPlaced warns only when the trace turns in-place
         # ops out of place (_force_outplace, ONNX export's): a plain torch.jit.trace of

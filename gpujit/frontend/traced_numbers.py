@@ -115,10 +115,7 @@ def wrapped_complex(x):
     """A Python complex number a traced op was given, as the tensor PyTorch's tracer
     records for it: 0-dim complex128 (a wrapped number: its dtype does not widen a
     tensor's), owned by the trace (no TracerWarning)."""
-    import numpy as np
-    from .. import dtypes as _dt
-    from ..device import cpu
-    return _own_constant(_reg.wrap(np.asarray(x, dtype=np.complex128), _dt.complex128, cpu))
+    return _own_constant(_reg.wrapped_number(x))
 
 
 def _traced_result(r):

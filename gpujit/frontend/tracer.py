@@ -24,6 +24,7 @@ from ..ir import types as T
 from .qualified_names import mangled, qualified_name, unmangled
 from ..ir.schema_match import schema_arg_type
 from ..ops.memory_format import AS_INT as _MEMORY_FORMAT_INTS
+from ..ops.number_operands import NUMBERS_AS_TENSORS
 from ..ops.registry import dispatch_state as _dispatch_state
 from ..tensor import Tensor
 from .trace_futures import check_not_fork_local
@@ -271,6 +272,20 @@ class Recorder:
             return self.constant(x, schema_arg_type(at))    # `[]` takes the schema's type
         return self.constant(x)
 
+    def wrapped_number(self, x):
+        """A Python number given for a Tensor parameter of add / sub / mul / div ...: as
+        PyTorch's argument parser wraps it (a 0-dim CPU tensor, float64 for a float,
+        int64 for an int), its tracer records that tensor as a constant (`Double(
+        requires_grad=0, device=cpu) = prim::Constant[value={2.5}]`, `torch.mul(x,
+        CONSTANTS.c0)`). It is marked a wrapped number (registry.wrapped_number), so a
+        replay promotes as the number did (int64 x // 2.5 is float32); a saved and loaded
+        trace's constant is a plain 0-dim tensor, as PyTorch's."""
+        from ..ops.registry import wrapped_number
+        t = wrapped_number(x)
+        v = self.constant(t, T.TensorType.of(t))
+        v.node.meta["wrapped_number"] = True    # (a trace holding it generalizes)
+        return v
+
     def number_of(self, v, x, at):
         """The Value a traced number x (whose Value here is v) is given as to a parameter of
         schema type at. A size is a 0-dim tensor in PyTorch's trace (prim::NumToTensor):
@@ -363,7 +378,9 @@ def _name_values(recorders, args):
                 p = v.graph._names.get(k)
                 if p is not None and p.node.kind == "prim::Param":
                     p.set_debug_name(None)
-            v.set_debug_name(k)
+            # (as torch's: an older value of that name, the local's earlier value or the
+            # parameter it reassigns, becomes `%k.1`, `%k.3` ...; this one is `%k`)
+            v.graph.take_name(v, k)
 
 
 def _unnamed_number(recorders, a, unnamed):
@@ -514,7 +531,9 @@ class TraceSession:
             args = _factory_args(op, params, args, result)
         rec.here = (sr, scope)
         try:
-            inputs = [rec.value_of(a, p.type) for a, p in zip(args, params)]
+            wraps = _wraps_numbers(op)
+            inputs = [rec.wrapped_number(a) if wraps and _number_for_tensor(a, p.type)
+                      else rec.value_of(a, p.type) for a, p in zip(args, params)]
         finally:
             rec.here = (None, None)
         rets = op.schema.returns
@@ -537,6 +556,20 @@ class TraceSession:
                 for x, uv in zip(r, un.outputs):
                     rec.bind(x, uv)
         return n
+
+
+def _wraps_numbers(op) -> bool:
+    """Does PyTorch's Python binding of op wrap a number given for a Tensor parameter in
+    a tensor (number_operands.NUMBERS_AS_TENSORS: add, sub, mul, div, ... and their
+    in-place forms)?"""
+    name = op.schema.name.split("::", 1)[-1]
+    return name in NUMBERS_AS_TENSORS or (name.endswith("_") and
+                                          name[:-1] in NUMBERS_AS_TENSORS)
+
+
+def _number_for_tensor(a, at) -> bool:
+    return at.base == "Tensor" and not at.is_list and not is_traced_number(a) and \
+        isinstance(a, (bool, int, float, np.integer, np.floating, np.bool_))
 
 
 def _factory_args(op, params, args, result):
@@ -670,6 +703,11 @@ def _record_call(self, graph, module, args, result, fn=None):
     the scripted copy an eager module runs as (nn.LSTM & co.) or a module the trace does
     not reach by attributes, its body is copied into every recorder, so its control flow
     survives."""
+    # (a function's arguments' constants carry the call's source range, as torch's
+    # tracer records them: `%1 : int = prim::Constant[value=3]() # f.py:14:0`; a method
+    # call's point into torch's Module._call_impl: none here)
+    here = (source_range_here(), "/".join(self.scopes) or None) if module is None else \
+        (None, None)
     for rec in self.recorders:
         g = rec.graph
         inputs = []
@@ -693,8 +731,12 @@ def _record_call(self, graph, module, args, result, fn=None):
         # a size given for a number argument is baked in as a constant, as PyTorch 2.13's
         # tracer passes Python numbers to a scripted call (script_if_tracing too)
         args = [_plain_numbers(a) for a in args]
-        inputs += [_typed_arg(rec, a, p.type) for a, p in zip(args, params)]
-        inputs += [rec.value_of(a) for a in args[len(params):]]
+        rec.here = here
+        try:
+            inputs += [_typed_arg(rec, a, p.type) for a, p in zip(args, params)]
+            inputs += [rec.value_of(a) for a in args[len(params):]]
+        finally:
+            rec.here = (None, None)
         if keep:
             ty = rec.type_of_result(result) if isinstance(result, Tensor) else \
                 T.without_shapes(callee.outputs[0].type)
@@ -724,7 +766,7 @@ def _typed_arg(rec, a, ty):
     when the trace is printed and compiled back."""
     g = rec.graph
     if a is None and isinstance(ty, T.OptionalType):
-        return g.insert_constant(None, ty)
+        return rec.constant(None, ty)
     if isinstance(a, tuple) and isinstance(ty, T.TupleType) and len(a) == len(ty.elems) \
             and any(e is None for e in a):
         elems = [_typed_arg(rec, e, et) for e, et in zip(a, ty.elems)]

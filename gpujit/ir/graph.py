@@ -339,6 +339,7 @@ class Graph(GraphCNames):
         self._unique = 0
         self._names: dict[str, Value] = {}
         self._suffix: dict[str, int] = {}
+        self._taken: dict[str, int] = {}     # (take_name's counters, as torch's)
         self.block = Block(self, None)
         self._insert = None      # (block, before-node or None for the end)
 
@@ -375,6 +376,27 @@ class Graph(GraphCNames):
             name = cand
         v._name = name
         self._names[name] = v
+
+    def take_name(self, v: Value, name: str):
+        """v named `name` as TorchScript's Value::setDebugName names it: a value already
+        holding the name gives it up and is renamed `base.N` (N past the graph's last
+        for that base: x.1, x.3, x.5 as torch's counter goes), so the newest value is
+        `%x` and the older ones `%x.1`, `%x.3` (the tracer's names of a reassigned local)."""
+        old = self._names.get(name)
+        if old is not None and old is not v:
+            m = _SUFFIX.match(name)
+            base, k = (m.group(1), int(m.group(2))) if m else (name, 1)
+            last = self._taken.get(base)
+            if last is not None:
+                k = max(k, last + 1)
+            while True:
+                cand = f"{base}.{k}"
+                k += 1
+                if cand not in self._names:
+                    break
+            self._taken[base] = k
+            self._rename(old, cand)
+        self._rename(v, name)
 
     def _forget(self, v: Value):
         if v._name is not None and self._names.get(v._name) is v:
@@ -492,6 +514,7 @@ class Graph(GraphCNames):
             g.register_output(vmap[v])
         g._unique = self._unique
         g._suffix = dict(self._suffix)
+        g._taken = dict(self._taken)
         g.kwarg_only = self.kwarg_only
         g.broadcast = self.broadcast
         g.inferred = self.inferred

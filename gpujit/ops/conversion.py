@@ -294,8 +294,14 @@ def item(xp, self):
     tags={"inplace"}, function=False, cross_device=True, meta=same_as(0))
 def copy_(xp, self, src, non_blocking=False):
     if not hasattr(src, "dtype"):
-        self[...] = src
-        return self
+        # a number: the tensor PyTorch's parser wraps it in (int64, float64, bool,
+        # complex128), copied with C's casts (uint8 x.copy_(-3) is 253, int8 300 is 44;
+        # NumPy's assignment of the Python int raised OverflowError)
+        src = np.asarray(src, dtype=np.bool_ if isinstance(src, (bool, np.bool_)) else
+                         np.complex128 if isinstance(src, complex) else
+                         np.float64 if isinstance(src, float) else np.int64)
+        if xp is not np:
+            src = xp.asarray(src)
     if type(src) is type(self):
         if _same_data(self, src):
             # ATen's copy_ returns first (is_same / is_same_data): nothing is written, so

@@ -175,21 +175,31 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    if dev is None:")
     L.append(f"        raise _no_tensor(_op, {values})")
     kind_items = []
+    numbers = [n for k, n in enumerate(operands) if (
+        n in op.number_operands or n not in tensor_params) and not (inplace and k == 0)]
     for n in operands:
         opt = n in optional
         # (a Python int's or float's kind inline: registry.scalar_kind's first tests)
         sk = (f"_SKI if {n}.__class__ is int else (_dtm._default_float, _SCALAR) if "
               f"{n}.__class__ is float else ")
+        # (where a number may stand, a 0-dim tensor's kind through _zkn: a wrapped number
+        # raises, and the entry takes the number itself: registry.zero_dim_operand_kind)
+        tk = (f"(({n}._dtype, False) if {n}._data.ndim else _zkn({n})) if isinstance({n}, _T) "
+              f"else " if n in numbers else
+              f"({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else ")
         if opt:
-            kind_items.append(f"(({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else "
-                              f"{sk}(_sk({n}) if {n} is not None else None))")
+            kind_items.append(f"({tk}{sk}(_sk({n}) if {n} is not None else None))")
         else:
-            kind_items.append(f"(({n}._dtype, {n}._data.ndim == 0) if isinstance({n}, _T) else "
-                              f"{sk}_sk({n}))")
+            kind_items.append(f"({tk}{sk}_sk({n}))")
     # (a str / list where a Scalar operand may stand: _sk's TypeError becomes PyTorch's,
     # "add(): argument 'other' (position 2) must be Tensor, not str")
     L.append("    try:")
     L.append(f"        kinds = ({', '.join(kind_items)},)")
+    if numbers:
+        L.append("    except _WrappedOperand:")
+        for n in numbers:
+            L.append(f"        {n} = _unwn({n})")
+        L.append(f"        kinds = ({', '.join(kind_items)},)")
     L.append("    except TypeError:")
     L.append(f"        _e = _not_tensor(_op, {values})")
     L.append("        if _e is None: raise")
@@ -679,7 +689,8 @@ def _compile(op, src, fname, consts):
               _defdev_here=_default_device,
               _xp_for=_xp_for, _join=_r._join_device, _Retry=_r._DevMismatchRetry,
               _opdev=_r._operand_device, _index_devices=_r._index_devices,
-              _sk=_r.scalar_kind, _cache=op._cache, _unwrap_for=_r.unwrap_for,
+              _sk=_r.scalar_kind, _zkn=_r.zero_dim_operand_kind,
+              _WrappedOperand=_r.WrappedOperand, _unwn=_r.unwrap_number, _cache=op._cache, _unwrap_for=_r.unwrap_for,
               _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _wrap_untracked=_r.wrap_untracked, _devof=_device_of_array,
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,

@@ -154,7 +154,8 @@ def _call_error(op, plain, method, values, kw, extra):
     `cumsum() takes 1 positional argument but 2 were given`, `unsqueeze() missing 1
     required positional arguments: "dim"`, `sum() got an unexpected keyword argument
     'axis'`."""
-    from .parser_errors import _parse, signature_params, torch_name
+    from .parser_errors import _parse, signature_params, torch_name, has_scalar_twins, \
+        parser_error
     pos, named, prefix = [], {}, True
     for a, v in zip(op.schema.arguments, values):
         pn = python_name(a, method)
@@ -169,6 +170,10 @@ def _call_error(op, plain, method, values, kw, extra):
             named[pn] = v
     named.update(kw)
     pos.extend(extra)
+    if has_scalar_twins(op.public_name, method):
+        # (PyTorch's signatures include Scalar overloads gpujit's op has not: its parser
+        # names the invalid combination of them all, x.floor_divide())
+        return parser_error(op.public_name, [op], pos, named, method, not method)
     e = _parse(torch_name(op.public_name, [op]), signature_params(op, method, not method),
                pos, named, True)
     if isinstance(e, TypeError):

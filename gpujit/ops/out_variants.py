@@ -96,7 +96,7 @@ _NO_PYTHON_OUT = frozenset({"aten::var_mean", "aten::std_mean", "aten::_unique2"
         "pixel_unshuffle poisson prelu put roll rot90 rrelu scalar_tensor select_scatter "
         "tile tril_indices triu_indices vander zeros_like "
         "conv1d conv2d conv3d cumulative_trapezoid fill index_fill masked_fill "
-        "repeat_interleave trapezoid trapz").split()})
+        "repeat_interleave rsub trapezoid trapz").split()})
 
 
 # single overloads PyTorch's Python binding lists without `out=` (torch.sum(x, out=o) and
@@ -402,6 +402,8 @@ def with_out(pyname, fn, ovs):
         self_keyword_error
     with_outs = [d for d in ovs if python_out(d)]
     no_self = self_is_input(ovs)
+    from .parser_errors import has_scalar_twins
+    twins = has_scalar_twins(pyname, False)
 
     def function(*args, out=None, **kwargs):
         if kwargs and no_self and "self" in kwargs:
@@ -416,6 +418,11 @@ def with_out(pyname, fn, ovs):
                 # for the parameters (ops/numpy_aliases.py), renamed only now
                 kw = renamed_kwargs(ovs[0], False, len(args), kwargs) if kwargs else None
                 if kw is None:
+                    if twins and match_overload(ovs, args, kwargs) is None:
+                        # (PyTorch's parser names the invalid combination of its
+                        # signatures, Scalar overloads gpujit's op has not included)
+                        from .parser_errors import parser_error
+                        raise parser_error(pyname, ovs, args, kwargs, False, True) from None
                     raise
             return fn(*args, **kw)
         # (among the overloads that take out=: torch.var(x, out=o) is var.correction's)

@@ -557,11 +557,81 @@ def signature_error(name, args, kwargs):
     return _error_for(name, sigs, args, kwargs)
 
 
+# PyTorch's Python signatures of a name that gpujit's overloads (whose number operands
+# take Python numbers themselves) do not have: Scalar overloads its Python binding keeps
+# (tools/autograd/gen_python_functions.py skips only add / sub / mul / div.Scalar), by
+# the Python name, for the parser's errors: (schema, whether the function takes out=); a
+# method has those with a Tensor self. A name's overloads that take a parameter of
+# _DROPPED (an alias's: true_divide has no rounding_mode) are not its signatures.
+_SCALAR_TWINS = {
+    "div": (("div.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> Tensor",
+             False),),
+    "divide": (("divide.Scalar(Tensor self, Scalar other) -> Tensor", False),
+               ("divide.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> "
+                "Tensor", False)),
+    "true_divide": (("true_divide.Scalar(Tensor self, Scalar other) -> Tensor", False),),
+    "floor_divide": (("floor_divide.Scalar(Tensor self, Scalar other) -> Tensor", False),),
+    "remainder": (("remainder.Scalar(Tensor self, Scalar other) -> Tensor", True),
+                  ("remainder.Scalar_Tensor(Scalar self, Tensor other) -> Tensor", False)),
+    "rsub": (("rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", False),),
+}
+# (a Tensor-Scalar overload with out=, and for some a Scalar-Tensor one, as torch 2.13's)
+for _name in ("copysign", "eq", "fmod", "ge", "gt", "le", "lt", "ne"):
+    _SCALAR_TWINS[_name] = ((f"{_name}.Scalar(Tensor self, Scalar other) -> Tensor", True),)
+for _name in ("bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift",
+              "bitwise_xor", "xlogy"):
+    _SCALAR_TWINS[_name] = (
+        (f"{_name}.Scalar(Tensor self, Scalar other) -> Tensor", True),
+        (f"{_name}.Scalar_Tensor(Scalar self, Tensor other) -> Tensor", _name == "xlogy"))
+for _name in ("pow", "float_power"):
+    _SCALAR_TWINS[_name] = (
+        (f"{_name}.Scalar(Tensor self, Scalar exponent) -> Tensor", True),
+        (f"{_name}.Scalar_Tensor(Scalar self, Tensor exponent) -> Tensor", True))
+del _name
+_DROPPED = {"true_divide": "rounding_mode"}
+
+
+def _twins_of(pyname, method):
+    """The name whose _SCALAR_TWINS a call of pyname lists (x.div_() lists x.div()'s), or
+    None."""
+    if pyname in _SCALAR_TWINS:
+        return pyname
+    if method and pyname.endswith("_") and pyname[:-1] in _SCALAR_TWINS:
+        return pyname[:-1]
+    return None
+
+
+def has_scalar_twins(pyname, method):
+    return _twins_of(pyname, method) is not None
+
+
+def _python_overloads(pyname, ovs, method):
+    """ovs with the Scalar overloads of PyTorch's Python signatures for pyname, in the
+    codegen's order."""
+    base = _twins_of(pyname, method) or pyname
+    drop = _DROPPED.get(base)
+    if drop is not None:
+        ovs = [d for d in ovs if all(a.name != drop for a in d.schema.arguments)]
+    twins = [_Sig("aten::" + t, out) for t, out in _SCALAR_TWINS.get(base, ())]
+    if method:          # (a method's self is the Tensor)
+        twins = [d for d in twins if d.schema.arguments[0].type.base == "Tensor"]
+    return sorted_overloads(list(ovs) + twins, method)
+
+
+def _params(d, method, with_out):
+    if not isinstance(d, _Sig):
+        return signature_params(d, method, with_out)
+    params = signature_params(d, method, False)
+    if with_out and d.out and not method:
+        params.append(_P("out", ArgType("Tensor"), "Tensor", "None", True, True))
+    return params
+
+
 def parser_error(pyname, ovs, args, kwargs, method, with_out):
     """The TypeError PyTorch's parser raises for a call (args without self for a method)
     that none of ovs takes."""
     name = torch_name(pyname, ovs)
-    sigs = [signature_params(d, method, with_out) for d in sorted_overloads(ovs, method)]
+    sigs = [_params(d, method, with_out) for d in _python_overloads(pyname, ovs, method)]
     return _error_for(name, sigs, args, kwargs)
 
 

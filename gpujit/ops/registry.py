@@ -464,6 +464,58 @@ def scalar_kind(x):
     return (_dt._scalar_dtype(x), _dt.SCALAR)
 
 
+def wrapped_number(x):
+    """A Python number as the tensor PyTorch's argument parser wraps it in for a Tensor
+    parameter (scalar_to_tensor, marked is_wrapped_number): 0-dim on the CPU, float64 for
+    a float, int64 for an int, bool, complex128 for a complex. It promotes as the number
+    (zero_dim_operand_kind); a trace records it as a constant (`Double(requires_grad=0,
+    device=cpu) = prim::Constant[value={2.5}]`)."""
+    t = type(x)
+    d = _dt.bool if t is bool or t is np.bool_ else _dt.complex128 if isinstance(
+        x, (complex, np.complexfloating)) else _dt.float64 if isinstance(
+        x, (float, np.floating)) else _dt.int64
+    r = wrap(np.asarray(x, dtype=d.np), d, _cpu)
+    r._wrapped_number = True
+    return r
+
+
+class WrappedOperand(Exception):
+    """Raised by zero_dim_operand_kind: an entry point's operand is a wrapped number, which
+    it takes as the number itself (unwrap_number)."""
+
+
+def zero_dim_operand_kind(t):
+    """(dtype, ZERO_DIM) of a 0-dim tensor given for an operand that may be a Python
+    number; a wrapped number (wrapped_number) raises WrappedOperand, and the entry point
+    takes its number instead (unwrap_number): it promotes and computes exactly as the
+    number (int64 x * wrapped 2.5 is float32, not float64; a narrow int's wrap-around), as
+    PyTorch's result_type treats a wrapped number."""
+    if t._wrapped_number:
+        raise WrappedOperand
+    return (t._dtype, _dt.ZERO_DIM)
+
+
+def unwrap_number(x):
+    """x, or the Python number a wrapped-number tensor stands for."""
+    if isinstance(x, _Tensor) and x._wrapped_number:
+        return x._data.item()
+    return x
+
+
+def wrapped_constant(op, i, c):
+    """The Python number a graph's constant c (a prim::Constant's value) stands for as op's
+    i-th argument when c is a wrapped number (a trace's `x // 2.5`) given where op takes a
+    number (an operand of number_operands, not an in-place op's self), else None. Graph
+    code (runtime codegen, fused kernels) takes that number, as the entry point does."""
+    if not (isinstance(c, _Tensor) and c._wrapped_number and op.is_pointwise):
+        return None
+    params = op.schema.arguments
+    if i >= len(params) or params[i].name not in op.number_operands or (
+            i == 0 and op.inplace_of is not None):
+        return None
+    return c._data.item()
+
+
 _NUMBER_TYPES = frozenset({int, float, bool, complex})
 NUMPY_NUMBERS = (np.number, np.bool_)
 

@@ -4,6 +4,9 @@
   mode) -> x, when x's dtype is known and the op's own promotion of (x, the constant)
   gives x's dtype back: `int_x * 1.0` is a float tensor and `bool_x + 0` an int64 one, so
   they stay; `int_x / 1` is a float tensor (true division), so it stays too.
+- `aten::mul(x, c)` (add / sub / mul / div.Tensor) of a 0-dim CPU tensor constant c ->
+  `aten::mul(x, c.item())`, as in torch 2.13's optimized graph of a trace or a loaded one
+  (a traced Python number is a 0-dim tensor there, as PyTorch's).
 - `aten::to(x, dtype)` to the dtype x already has, without `copy=True` -> x (aten::to
   returns self then, so this is exact).
 - `aten::Int(prim::NumToTensor(n))` -> n for an int n (a traced size given for an int).
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 from .. import dtypes as _dt
 from ..ir import types as T
+from ..tensor import Tensor
 from ..ops.registry import scalar_kind
 from .alias_analysis import AliasDb
 from .constant_propagation import constant_value
@@ -56,11 +60,40 @@ def peephole_optimize(graph) -> None:
                 out.replace_all_uses_with(v)
             node.destroy()
             continue
+        _unwrap_number(graph, node)
         same = _rewrite(node)
         if same is None:
             continue
         node.output.replace_all_uses_with(same)
         node.destroy()
+
+
+# the functional ops whose `other` TorchScript's optimized graph takes as a number when it
+# is a 0-dim CPU tensor constant (a traced Python number: tracer.wrapped_number)
+_NUMBER_OTHER = frozenset(("aten::add.Tensor", "aten::sub.Tensor", "aten::mul.Tensor",
+                           "aten::div.Tensor"))
+
+
+def _unwrap_number(graph, node) -> None:
+    """`aten::mul(x, c)` with c a 0-dim CPU tensor constant -> `aten::mul(x, c.item())`,
+    as torch 2.13's optimized graph of a trace (`%1 : float = prim::Constant[value=2.5]()`).
+    Only add / sub / mul / div.Tensor's `other`, as torch's: in-place forms, div with a
+    rounding mode, floor_divide and a number first keep the tensor. A trace's own constant
+    is a wrapped number (registry.wrapped_number), which promotes as the number either
+    way; a loaded trace's is a plain 0-dim tensor (PyTorch saves no mark), so after
+    jit.load int64 x * 2.5 is float32 (rewritten here) and x // 2.5 float64, as torch's."""
+    op = node.op
+    if op is None or op.name not in _NUMBER_OTHER or len(node.inputs) < 2:
+        return
+    c = node.inputs[1].node
+    t = c.attrs.get("value") if c.kind == "prim::Constant" else None
+    if not (isinstance(t, Tensor) and t.dim() == 0 and t.device.type == "cpu"
+            and not t.requires_grad):
+        return
+    x = t.item()
+    with graph.inserting_before(node):
+        n = graph.insert_constant(x, T.type_of_value(x), c.source_range)
+    node.replace_input(1, n)
 
 
 def _list_idiom(graph, node, db) -> bool:

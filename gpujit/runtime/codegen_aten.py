@@ -28,6 +28,7 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, resolve as _resolve
 from ..ir import types as _T
 from ..ops import overlap as _overlap, registry as _reg
+from ..ops.registry import wrapped_constant
 from ..ops.scalar_ops import (GUARDED_CONSTANTS, GUARDED_FORMS, INT64_WRAPPED,
                               PYTHON_FORMS, PYTHON_VALUED)
 from .assume import NO_CONSTANT, constant_of, known
@@ -45,8 +46,17 @@ def _args(cg, n, op):
     from .codegen import python_literal
     out = []
     params = op.schema.arguments
-    for p, v in zip(params, n.inputs):
-        out.append(_Arg(p.name, p.type, v, cg.ref(v), cg.specs.get(v), constant_of(v)))
+    for i, (p, v) in enumerate(zip(params, n.inputs)):
+        c = constant_of(v)
+        x = wrapped_constant(op, i, c)
+        if x is not None:
+            # (a wrapped number where the op takes a number: that number, as the eager
+            # entry point takes it: registry.zero_dim_operand_kind)
+            lit = python_literal(x)
+            out.append(_Arg(p.name, p.type, v, lit if lit is not None else cg.bind(
+                x, f"n_{p.name}"), ValueSpec(type(x)), x))
+            continue
+        out.append(_Arg(p.name, p.type, v, cg.ref(v), cg.specs.get(v), c))
     for p in params[len(n.inputs):]:
         lit = python_literal(p.default)
         expr = lit if lit is not None else cg.bind(p.default, f"d_{p.name}")

@@ -92,6 +92,7 @@ class FunctionSource:
         self.name = fn.__name__
 
     def range(self, node) -> SourceRange:
+        node = _unparenthesized(node)
         line = getattr(node, "lineno", 1)
         text = self.file_lines[line - 1] if 0 < line <= len(self.file_lines) else ""
         return SourceRange(self.filename, line + self.start - 1,
@@ -101,6 +102,32 @@ class FunctionSource:
         if getattr(node, "end_lineno", None) == getattr(node, "lineno", None):
             return node.end_col_offset + self.indent
         return None
+
+
+def _unparenthesized(node):
+    """The node whose start is an expression's start as TorchScript's parser places it:
+    its ranges do not take in parentheses, so `(x + 1) * 2` and `(x + 1).relu()` start at
+    `x` (Python's ast starts them at the `(`): the leftmost operand's start, where a
+    parenthesis comes before it."""
+    start = getattr(node, "lineno", None), getattr(node, "col_offset", None)
+    cur = node
+    while True:
+        left = _LEFTMOST.get(type(cur))
+        if left is None:
+            break
+        child = left(cur)
+        if getattr(child, "lineno", None) is None:
+            break
+        cur = child
+    if cur is node or (cur.lineno, cur.col_offset) == start:
+        return node
+    return cur
+
+
+_LEFTMOST = {ast.BinOp: lambda n: n.left, ast.Compare: lambda n: n.left,
+             ast.BoolOp: lambda n: n.values[0], ast.Attribute: lambda n: n.value,
+             ast.Subscript: lambda n: n.value, ast.Call: lambda n: n.func,
+             ast.IfExp: lambda n: n.body}
 
 
 _UNSUPPORTED_STMTS = {
