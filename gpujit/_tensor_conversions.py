@@ -142,7 +142,7 @@ class TensorConversions:
         return self.to(_dt.float16)
 
     def bfloat16(self):
-        raise _dt.bfloat16.error()
+        return self.to(_dt.bfloat16)
 
     def cfloat(self):
         return self.to(_dt.complex64)

@@ -112,8 +112,15 @@ def storage_of(a):
     elements). The storage is the array that owns the memory (NumPy/CuPy `base`)."""
     import numpy as np
     root = a
-    while type(getattr(root, "base", None)) is type(a):
-        root = root.base
+    while True:
+        b = getattr(root, "base", None)
+        if type(b) is not type(a):
+            # (NumPy's as_strided views its array through a DummyArray holding it: what
+            # torch.load's rebuild makes of a saved view)
+            b = getattr(b, "base", None)
+            if type(b) is not type(a):
+                break
+        root = b
     if not (root.flags.c_contiguous or root.flags.f_contiguous):
         root = a if (a.flags.c_contiguous or a.flags.f_contiguous) else a.copy()
     flat = root.reshape(-1, order="A")

@@ -1,0 +1,216 @@
+"""bfloat16 tensors: their representation, the registry ops that take them, and the
+rounding every bfloat16 result goes through.
+
+Representation. NumPy and CuPy have no bfloat16 type, so a bfloat16 tensor's array is a
+float32 array whose values are always bfloat16-exact (each element's low 16 bits zero);
+Tensor._dtype says bfloat16. This float32 carrier was chosen over a uint16 array of the
+bits because (1) every op that yields bfloat16 computes in float32 anyway, as ATen's CPU
+kernels compute in their "opmath" type, and rounds its result once, so the carrier needs
+no conversion in or out of an op; (2) view and shape ops (reshape, transpose, slicing,
+cat, index ...) move float32 elements untouched and stay views; (3) an op that forgets
+bfloat16 computes right values of the wrong dtype rather than integer arithmetic on bit
+patterns. The price: the array holds 4 bytes an element where PyTorch's storage holds 2,
+so what exposes memory converts: element_size() / nbytes / untyped_storage() count 2
+bytes, torch.save writes 2-byte storages, and x.view(torch.int16) of a bfloat16 tensor
+is a copy of the bits (not a view of the same memory).
+
+Rounding is c10's round_to_nearest_even: the float32 bits u become (u + 0x7FFF +
+((u >> 16) & 1)) with the low 16 bits cleared (ties to even; past the largest bfloat16
+to inf), a NaN becomes 0x7FC0 (c10::BFloat16's scalar conversion), except where a float32
+tensor is converted by ATen's vectorized copy (x.to(torch.bfloat16)), whose NaN is 0xFFFF.
+
+Opt-in. bfloat16 is outside dtypes.ALL: an op takes it only when named in BF16_OPS (a
+name without an overload takes every overload); any other op's entry point refuses a
+bfloat16 Tensor, Tensor[] element or dtype= with '"<op>" not implemented for
+'BFloat16'' (registry.bf16_refused), never computing a float32 answer. A pointwise op
+that opts in computes in float32 (its compute dtype's array type) and its bfloat16 result
+is rounded once (entry_codegen); any other opted-in op's float32 results are rounded and
+labelled bfloat16 by `finish` when its floating tensor operands are all bfloat16 (or its
+dtype= says bfloat16). The fusers refuse bfloat16 (not a fusible dtype yet): scripted code
+on bfloat16 tensors runs unfused.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+
+__all__ = ["BF16_OPS", "opted_in", "round_bf16", "finish", "bits_of", "from_bits"]
+
+BF16 = _dt.bfloat16
+
+BF16_OPS = frozenset({
+    # creation, conversion and facts
+    "aten::tensor", "aten::as_tensor", "aten::scalar_tensor", "aten::zeros", "aten::ones",
+    "aten::full", "aten::empty", "aten::arange", "aten::zeros_like",
+    "aten::ones_like", "aten::full_like", "aten::empty_like", "aten::rand",
+    "aten::rand_like", "aten::to", "aten::_to_copy", "aten::clone",
+    "aten::contiguous", "aten::copy_", "aten::fill_", "aten::zero_", "aten::is_complex",
+    "aten::element_size", "aten::is_floating_point", "aten::item", "aten::detach",
+    "aten::type_as", "aten::dim", "aten::numel", "aten::size", "aten::stride",
+    "aten::storage_offset", "aten::len", "aten::is_cpu", "aten::is_cuda", "aten::is_pinned",
+    "aten::get_device", "aten::is_inference", "aten::is_nonzero", "aten::is_same_size",
+    "aten::is_set_to", "aten::is_signed", "aten::new_empty_strided", "aten::_shape_as_tensor",
+    "aten::is_ipu", "aten::is_maia", "aten::is_meta", "aten::is_mkldnn", "aten::is_mps",
+    "aten::is_mtia", "aten::is_nested", "aten::is_quantized", "aten::is_sparse",
+    "aten::is_sparse_csr", "aten::is_vulkan", "aten::is_xla", "aten::is_xpu",
+    "aten::new_zeros", "aten::new_ones", "aten::new_empty", "aten::new_full",
+    "aten::new_tensor", "aten::is_contiguous", "aten::lift_fresh", "aten::is_conj",
+    "aten::is_neg", "aten::requires_grad_", "aten::view.dtype",
+})
+
+
+def opted_in(qualified_name: str) -> bool:
+    return (qualified_name in BF16_OPS
+            or qualified_name.split(".", 1)[0] in BF16_OPS)
+
+
+def round_bf16(xp, a, nan=0x7FC0):
+    """A new float32 array: a's values (any real dtype) rounded to bfloat16 (c10's
+    round_to_nearest_even; float64 and integers through float32 first, as c10's
+    BFloat16(float) constructor is given them), NaN as the bits `nan`."""
+    f = xp.asarray(a)
+    if f.dtype != np.float32:
+        f = f.astype(np.float32)
+    u = xp.ascontiguousarray(f).view(np.uint32)
+    r = (u + (((u >> 16) & 1) + 0x7FFF)) & np.uint32(0xFFFF0000)
+    isnan = f != f
+    if isnan.any():
+        r = xp.where(isnan.reshape(r.shape), np.uint32(nan << 16), r)
+    return r.view(np.float32).reshape(f.shape)
+
+
+def bits_of(xp, a):
+    """The bfloat16 bit patterns (uint16) of a bfloat16 tensor's float32 array."""
+    return (xp.ascontiguousarray(a).view(np.uint32) >> 16).astype(np.uint16).reshape(a.shape)
+
+
+def from_bits(xp, bits):
+    """The float32 array of bfloat16 bit patterns (any 2-byte integer array)."""
+    u = xp.ascontiguousarray(bits).view(np.uint16).astype(np.uint32) << 16
+    return u.view(np.float32).reshape(bits.shape)
+
+
+def _promoted(tensors, explicit):
+    """bfloat16 when the op's floating operands are all bfloat16 (or its dtype= says so)."""
+    if explicit is not None:
+        return explicit is BF16
+    found = False
+    for t in tensors:
+        d = getattr(t, "_dtype", None)
+        if d is None:
+            if isinstance(t, (list, tuple)):
+                for x in t:
+                    d = getattr(x, "_dtype", None)
+                    if d is not None and d.category == _dt.FLOATING:
+                        if d is not BF16:
+                            return False
+                        found = True
+            continue
+        if d.category == _dt.FLOATING:
+            if d is not BF16:
+                return False
+            found = True
+    return found
+
+
+def finish(res, tensors, explicit=None):
+    """The result of an opted-in, non-pointwise op called with bfloat16 operands (or
+    dtype=bfloat16): its float32 tensors, when the op's floating operands are all
+    bfloat16 (or explicit, its dtype=, is bfloat16), become bfloat16 ones, rounded once
+    unless they are views of a bfloat16 operand, whose values are exact already. An
+    operand handed back as the result (a conversion's shortcut: the same array) is never
+    relabelled: the result is a new tensor of the asked dtype."""
+    to_bf16 = _promoted(tensors, explicit)
+    inputs = {}
+    for t in tensors:
+        for x in (t if isinstance(t, (list, tuple)) else (t,)):
+            if getattr(x, "_dtype", None) is not None:
+                inputs[id(x)] = x
+    return _fix(res, to_bf16, explicit, inputs)
+
+
+def _fix(res, to_bf16, explicit, inputs):
+    if isinstance(res, tuple):
+        fixed = [_fix(r, to_bf16, explicit, inputs) for r in res]
+        return type(res)(*fixed) if hasattr(res, "_fields") else tuple(fixed)
+    if isinstance(res, list):
+        return [_fix(r, to_bf16, explicit, inputs) for r in res]
+    d = getattr(res, "_dtype", None)
+    if d is None or res.__class__.__name__ != "Tensor":
+        return res
+    if id(res) in inputs:       # (an operand itself: conversions' shortcut)
+        if to_bf16 and d is _dt.float32:
+            return _new_tensor(res, round_bf16(_xp(res._data), res._data), BF16)
+        if d is BF16 and explicit is not None and explicit is not BF16:
+            return _new_tensor(res, res._data.astype(explicit.np), explicit)
+        return res
+    if to_bf16 and d is _dt.float32:
+        res._dtype = BF16
+        if not any(res._vc is x._vc for x in inputs.values() if x._dtype is BF16):
+            res._data = round_bf16(_xp(res._data), res._data)
+            res._vc = [0]
+            res._base = None
+    return res
+
+
+def _new_tensor(like, a, dt):
+    from .registry import wrap
+    return wrap(a, dt, like._device)
+
+
+def _xp(a):
+    if type(a) is np.ndarray:
+        return np
+    import cupy
+    return cupy
+
+
+def refused_error(op_name, error_cls):
+    e = error_cls(f"\"{op_name}\" not implemented for 'BFloat16': gpujit computes bfloat16 "
+                  f"tensors in some ops only so far (README, bfloat16)")
+    e.dtype = BF16
+    return e
+
+
+def round_in_place(a):
+    """Round the float32 array a of a bfloat16 tensor an op wrote (copy_, fill_,
+    index_put_ ...) to bfloat16 where it stands."""
+    xp = _xp(a)
+    a[...] = round_bf16(xp, a)
+
+
+def _view_dtype(self, dtype):
+    """x.view(dtype) where x or dtype is bfloat16: the bits read as the other dtype, as
+    PyTorch's view of the same bytes; a copy here (the float32 carrier holds other bytes),
+    so writes through it do not reach x."""
+    from .registry import wrap
+    if dtype is self._dtype:
+        return NotImplemented
+    a, dev = self._data, self._device
+    xp = _xp(a)
+    if self._dtype is BF16:
+        bits = bits_of(xp, a).view(np.int16)
+        t = wrap(bits, _dt.int16, dev)
+        return t if dtype is _dt.int16 else t.view(dtype)
+    # (another dtype read as bfloat16: its bytes as int16 first, with view(dtype)'s rules)
+    t = self if self._dtype is _dt.int16 else self.view(_dt.int16)
+    return wrap(from_bits(xp, t._data), BF16, dev)
+
+
+def _to_dtype(self, dtype, non_blocking=False, copy=False, memory_format=None):
+    """x.to(torch.bfloat16) of a real non-bfloat16 tensor: in x's layout (preserve_format),
+    rounded as ATen's copy kernel rounds; its vectorized float32 conversion makes every NaN
+    0xFFFF, the scalar one of other dtypes 0x7FC0."""
+    if dtype is not BF16 or self._dtype is BF16 or memory_format is not None \
+            or self._dtype.cplx:
+        return NotImplemented
+    from .conversion import to_dtype
+    a = self._data
+    xp = _xp(a)
+    f = to_dtype(xp, a, _dt.float32, copy=True)     # (a new array, self's layout)
+    f[...] = round_bf16(xp, f, 0xFFFF if self._dtype is _dt.float32 else 0x7FC0)
+    return _new_tensor(self, f, BF16)
+
+
+TENSOR_IMPLS = {"aten::view.dtype": _view_dtype, "aten::to.dtype": _to_dtype}

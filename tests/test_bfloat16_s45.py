@@ -1,0 +1,238 @@
+"""bfloat16 tensors (ops/bfloat16_support.py): the dtype, conversions bit for bit as
+c10's round-to-nearest-even, factories, printing, views of the bits, save/load with
+PyTorch, the refusal of ops that have not opted in, unfused scripted code. Expected values
+are computed here by hand / NumPy (CI has no torch) and, where torch is importable,
+compared with it."""
+import io
+import math
+
+import numpy as np
+import pytest
+
+import gpujit
+from gpujit.ops.bfloat16_support import round_bf16, bits_of, from_bits
+
+bf = gpujit.bfloat16
+
+
+def _bits(t):
+    return t.view(gpujit.int16).tolist()
+
+
+def _ref_bits(values, nan=0x7FC0):
+    """c10's round_to_nearest_even of float32 values, written out per element."""
+    out = []
+    for v in np.asarray(values, np.float32):
+        if v != v:
+            b = nan
+        else:
+            u = int(np.float32(v).view(np.uint32))
+            b = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16) & 0xFFFF
+        out.append(b - 0x10000 if b >= 0x8000 else b)
+    return out
+
+
+EDGE = [1.0, 2.5, 1.00390625, 1.01171875, -0.0, 1e-40, 3.4e38, 3.39e38, math.inf, -math.inf,
+        math.nan, 0.1, -3.14159, 65504.0, 1.0 + 2.0 ** -8 + 2.0 ** -20]
+
+
+def test_dtype_facts():
+    assert bf.is_floating_point and not bf.is_complex and bf.is_signed and bf.itemsize == 2
+    assert bf not in gpujit.dtypes.ALL          # opt-in: outside ALL
+    assert gpujit.promote_types(bf, gpujit.float16) is gpujit.float32
+    assert gpujit.promote_types(gpujit.float16, bf) is gpujit.float32
+    assert gpujit.promote_types(bf, gpujit.int64) is bf
+    assert gpujit.promote_types(bf, gpujit.float32) is gpujit.float32
+    assert gpujit.promote_types(bf, gpujit.float64) is gpujit.float64
+    assert gpujit.promote_types(gpujit.bool, bf) is bf
+    assert gpujit.can_cast(gpujit.float64, bf) and not gpujit.can_cast(bf, gpujit.int32)
+    fi = gpujit.finfo(bf)
+    assert (fi.bits, fi.eps, fi.tiny, fi.smallest_normal, fi.resolution) == (
+        16, 0.0078125, 2.0 ** -126, 2.0 ** -126, 0.01)
+    assert fi.max == (2 - 2.0 ** -7) * 2.0 ** 127 == -fi.min
+    assert gpujit.dtypes.to_dtype("torch.bfloat16") is bf
+    assert gpujit.dtypes.scalar_type_arg(15) is bf
+
+
+def test_round_helpers_by_hand():
+    a = np.array(EDGE, np.float32)
+    r = round_bf16(np, a)
+    assert bits_of(np, r).view(np.int16).tolist() == _ref_bits(a)
+    assert np.array_equal(from_bits(np, bits_of(np, r)).view(np.uint32), r.view(np.uint32))
+    # ties to even, overflow to inf, subnormals kept
+    assert round_bf16(np, np.float32([1.00390625, 1.01171875, 3.39e38]))[:2].tolist() == [
+        1.0, 1.015625]
+    assert math.isinf(float(round_bf16(np, np.float32([3.4e38]))[0]))
+
+
+def test_conversions_bit_exact():
+    x = gpujit.tensor(EDGE)
+    b = x.bfloat16()
+    assert b.dtype is bf and b.element_size() == 2 and b.nbytes == 2 * len(EDGE)
+    # (x.to(bfloat16) of float32: ATen's vectorized copy, whose NaN is 0xFFFF)
+    assert _bits(b) == _ref_bits(EDGE, nan=0xFFFF)
+    assert _bits(x.double().to(bf)) == _ref_bits(EDGE)      # through float32: c10's NaN
+    assert _bits(gpujit.tensor(EDGE, dtype=bf)) == _ref_bits(EDGE)
+    assert b.float().tolist()[:3] == [1.0, 2.5, 1.0]
+    f = b.float()
+    assert f.dtype is gpujit.float32 and f._data is not b._data
+    assert b.to(bf) is b
+    assert gpujit.tensor([16777217, 257], dtype=gpujit.int64).to(bf).tolist() == [16777216.0, 256.0]
+    assert gpujit.tensor(3.14159, dtype=bf).item() == 3.140625
+    assert gpujit.tensor([3.14159, 2.0], dtype=bf).tolist() == [3.140625, 2.0]
+    assert float(gpujit.tensor(2.5, dtype=bf)) == 2.5
+
+
+def test_grad_through_conversion():
+    x = gpujit.ones(3, requires_grad=True)
+    y = x.bfloat16()
+    assert type(y.grad_fn).__name__ == "ToCopyBackward0" and y.dtype is bf
+    (y.float() * 3).sum().backward()
+    assert x.grad.dtype is gpujit.float32 and x.grad.tolist() == [3.0, 3.0, 3.0]
+
+
+def test_factories():
+    assert _bits(gpujit.full((2,), 1 / 3, dtype=bf)) == _ref_bits([1 / 3] * 2)
+    assert gpujit.zeros(2, 2, dtype=bf).dtype is bf and gpujit.ones(3, dtype=bf).tolist() == [1.0] * 3
+    assert gpujit.empty(2, dtype=bf).dtype is bf
+    assert _bits(gpujit.arange(250, 270, dtype=bf)) == _ref_bits(np.arange(250, 270))
+    assert _bits(gpujit.arange(0, 5, 0.3, dtype=bf)) == _ref_bits(
+        np.arange(17, dtype=np.float32) * np.float32(0.3))
+    t = gpujit.ones(2, dtype=bf)
+    assert t.new_zeros(3).dtype is bf and gpujit.zeros_like(t).dtype is bf
+
+
+def test_repr_and_numpy():
+    assert repr(gpujit.tensor([1.0, 2.5], dtype=bf)) == \
+        "tensor([1.0000, 2.5000], dtype=gpujit.bfloat16)"
+    assert repr(gpujit.tensor([1e10, 3.0], dtype=bf)) == \
+        "tensor([9.9992e+09, 3.0000e+00], dtype=gpujit.bfloat16)"
+    assert repr(gpujit.tensor(1 / 3, dtype=bf)) == "tensor(0.3340, dtype=gpujit.bfloat16)"
+    with pytest.raises(TypeError, match="Got unsupported ScalarType BFloat16"):
+        gpujit.ones(2, dtype=bf).numpy()
+    with pytest.raises(TypeError, match="Got unsupported ScalarType BFloat16"):
+        np.asarray(gpujit.ones(2, dtype=bf))
+
+
+def test_view_bits():
+    b = gpujit.tensor([1.0, -0.0, 2.5], dtype=bf)
+    v = b.view(gpujit.int16)
+    assert v.dtype is gpujit.int16 and v.tolist() == [16256, -32768, 16416]
+    assert b.view(gpujit.uint8).tolist() == [128, 63, 0, 128, 32, 64]
+    back = gpujit.tensor([1, -32768, 16256, 32704], dtype=gpujit.int16).view(bf)
+    assert back.dtype is bf and back.float().tolist()[1:3] == [-0.0, 1.0]
+    assert math.isnan(back.float().tolist()[3])
+    assert gpujit.ones(4, dtype=bf).view(gpujit.float32).tolist() == [1.0019378662109375] * 2
+    assert b.view(bf) is not b and b.view(bf).dtype is bf
+
+
+def test_strides_are_elements():
+    b = gpujit.ones(2, 3).t().bfloat16()
+    assert b.stride() == (1, 3) and b.is_contiguous() is False
+
+
+def test_refused_in_torch_words():
+    x = gpujit.ones(2, dtype=bf)
+    with pytest.raises(NotImplementedError, match="\"gcd_cpu\" not implemented for 'BFloat16'"):
+        gpujit.gcd(x, x)
+    with pytest.raises(NotImplementedError, match="not implemented for 'BFloat16'"):
+        gpujit.special.zeta(x, x)
+    with pytest.raises(NotImplementedError, match="not implemented for 'BFloat16'"):
+        gpujit.linalg.inv(gpujit.ones(2, 2, dtype=bf))
+    with pytest.raises(NotImplementedError, match="not implemented for 'BFloat16'"):
+        gpujit.randn(3, dtype=bf)       # (not ATen's bfloat16 stream yet: refused)
+
+
+def test_save_load_roundtrip_gpujit():
+    sd = {"w": gpujit.tensor([[1.0, math.nan], [-0.0, 3.14159]]).bfloat16(),
+          "v": gpujit.arange(24.0).reshape(4, 6)[:, 1:3].bfloat16()}
+    buf = io.BytesIO()
+    gpujit.save(sd, buf)
+    buf.seek(0)
+    back = gpujit.load(buf)
+    for k in sd:
+        assert back[k].dtype is bf and back[k].stride() == sd[k].stride()
+        assert _bits(back[k]) == _bits(sd[k])
+
+
+def test_scripted_unfused(tmp_path):
+    src = tmp_path / "bf_script.py"
+    src.write_text("import gpujit\n"
+                   "@gpujit.jit.script\n"
+                   "def f(x, y):\n"
+                   "    return (x.float() * 2 + y).sigmoid() * y\n")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bf_script", src)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    x = gpujit.tensor([1.5, 3.0, -1.0], dtype=bf)
+    y = gpujit.tensor([1.0, 2.0, 3.0])
+    for _ in range(3):
+        r = m.f(x, y)
+    want = 1 / (1 + np.exp(-(np.float32([1.5, 3.0, -1.0]) * 2 + np.float32([1, 2, 3]))))
+    np.testing.assert_allclose(r.numpy(), want * np.float32([1, 2, 3]), rtol=1e-6)
+    g = str(gpujit.jit.last_executed_optimized_graph())
+    assert "BFloat16(3" in g
+    # the bfloat16 value itself is never a fusion group's input
+    fused = [ln for ln in g.splitlines() if "TensorExprGroup" in ln and "%x" in ln]
+    assert not fused
+
+
+# ---------------------------------------------------------------- against PyTorch
+
+def test_against_torch_conversions():
+    torch = pytest.importorskip("torch")
+    x = torch.tensor(EDGE)
+    g = gpujit.tensor(EDGE)
+    assert _bits(g.bfloat16()) == x.bfloat16().view(torch.int16).tolist()
+    assert _bits(g.double().bfloat16()) == x.double().bfloat16().view(torch.int16).tolist()
+    assert _bits(g.half().bfloat16()) == x.half().bfloat16().view(torch.int16).tolist()
+    assert _bits(gpujit.tensor(EDGE, dtype=bf)) == \
+        torch.tensor(EDGE, dtype=torch.bfloat16).view(torch.int16).tolist()
+    for n in (3, 20, 37):
+        torch.manual_seed(5)
+        gpujit.manual_seed(5)
+        assert _bits(gpujit.rand(n, dtype=bf)) == \
+            torch.rand(n, dtype=torch.bfloat16).view(torch.int16).tolist()
+    assert repr(gpujit.tensor([[1, 2], [3, 4]], dtype=bf)).replace("gpujit.", "torch.") == \
+        repr(torch.tensor([[1, 2], [3, 4]], dtype=torch.bfloat16))
+    fi, ft = gpujit.finfo(bf), torch.finfo(torch.bfloat16)
+    assert (fi.eps, fi.max, fi.min, fi.tiny, fi.resolution, fi.bits) == (
+        ft.eps, ft.max, ft.min, ft.tiny, ft.resolution, ft.bits)
+
+
+def test_against_torch_save_load_both_ways():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    sd = {"w": torch.randn(3, 4).bfloat16(),
+          "b": torch.tensor([1.0, float("nan"), -0.0], dtype=torch.bfloat16),
+          "t": torch.randn(4, 6).bfloat16()[:, 1:3]}
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    buf.seek(0)
+    g = gpujit.load(buf)
+    for k in sd:
+        assert g[k].dtype is bf and g[k].stride() == sd[k].stride()
+        assert _bits(g[k]) == sd[k].view(torch.int16).tolist()
+    buf2 = io.BytesIO()
+    gpujit.save(g, buf2)
+    buf2.seek(0)
+    t = torch.load(buf2)
+    for k in sd:
+        assert t[k].dtype == torch.bfloat16 and t[k].stride() == sd[k].stride()
+        assert torch.equal(t[k].view(torch.int16), sd[k].view(torch.int16))
+
+
+def test_resave_of_a_loaded_view_keeps_its_offset():
+    # (a view rebuilt by load is NumPy's as_strided, whose base is a DummyArray: the saved
+    # storage must be the whole one, the offset the view's)
+    x = gpujit.arange(24.0).reshape(4, 6)[:, 1:3]
+    buf = io.BytesIO()
+    gpujit.save({"x": x}, buf)
+    buf.seek(0)
+    y = gpujit.load(buf)["x"]
+    buf2 = io.BytesIO()
+    gpujit.save({"y": y}, buf2)
+    buf2.seek(0)
+    z = gpujit.load(buf2)["y"]
+    assert z.tolist() == x.tolist() and z.storage_offset() == 1 and z.stride() == (6, 1)
