@@ -236,3 +236,79 @@ def test_resave_of_a_loaded_view_keeps_its_offset():
     buf2.seek(0)
     z = gpujit.load(buf2)["y"]
     assert z.tolist() == x.tolist() and z.storage_offset() == 1 and z.stride() == (6, 1)
+
+
+# ---------------------------------------------------------------- part 2: views, shape ops, modules
+
+def _x():
+    return gpujit.tensor([[1.0, 2.5, 3.3], [4.1, -5.7, 6.0]]).bfloat16()
+
+
+def test_views_and_shape_ops_keep_bfloat16():
+    x = _x()
+    xb = _bits(x)
+    assert xb == [_ref_bits([1.0, 2.5, 3.3]), _ref_bits([4.1, -5.7, 6.0])]
+    assert _bits(x.reshape(3, 2)) == np.array(xb).reshape(3, 2).tolist()
+    assert x.t().stride() == (1, 3) and not x.t().is_contiguous()
+    assert _bits(x[1]) == xb[1] and _bits(x[:, 1:]) == [r[1:] for r in xb]
+    assert x[:, 1:].storage_offset() == 1
+    assert _bits(x[[1, 0]]) == [xb[1], xb[0]]
+    assert _bits(gpujit.cat([x, x])) == xb + xb and gpujit.stack([x, x]).dtype is bf
+    assert gpujit.cat([x, x.float()]).dtype is gpujit.float32      # (cat promotes)
+    assert [t.dtype for t in x.unbind(0)] == [bf, bf]
+    assert _bits(x.flip(0)) == [xb[1], xb[0]] and x.permute(1, 0).flatten().dtype is bf
+    assert _bits(x.gather(1, gpujit.tensor([[0], [2]]))) == [[xb[0][0]], [xb[1][2]]]
+    v = x.view(6)
+    assert v._vc is x._vc and v.dtype is bf            # (a view: relabelled, not copied)
+
+
+def test_writes_round_to_bfloat16():
+    x = _x()
+    y = x.clone()
+    y[0] = 0.1
+    assert _bits(y)[0] == _ref_bits([0.1] * 3)
+    assert _bits(x.masked_fill(gpujit.tensor([True, False, True]), 1 / 3))[0] == \
+        _ref_bits([1 / 3, 2.5, 1 / 3])
+    y = x.clone()
+    y.copy_(gpujit.tensor([[0.1, 0.2, 0.3], [1e10, 1e10, -1e-40]]))
+    assert _bits(y) == [_ref_bits([0.1, 0.2, 0.3]), _ref_bits([1e10, 1e10, -1e-40])]
+    z = gpujit.zeros(2, 3)
+    z.copy_(x)
+    assert z.dtype is gpujit.float32 and z.tolist() == x.float().tolist()
+
+
+def test_module_to_bfloat16_and_back():
+    m = gpujit.nn.Linear(3, 2)
+    w = m.weight.detach().clone()
+    m.bfloat16()
+    assert [p.dtype for p in m.parameters()] == [bf, bf]
+    assert _bits(m.weight) == _bits(w.bfloat16())
+    m.to(gpujit.float32)
+    assert [p.dtype for p in m.parameters()] == [gpujit.float32] * 2
+    m.to(bf)
+    assert m.bias.dtype is bf and isinstance(m.weight, gpujit.nn.Parameter)
+    sd = gpujit.nn.Linear(3, 2).state_dict()
+    f = gpujit.nn.Linear(3, 2)
+    f.load_state_dict({k: v.bfloat16() for k, v in sd.items()})    # copy_ converts
+    assert f.weight.dtype is gpujit.float32
+    assert f.weight.tolist() == sd["weight"].bfloat16().float().tolist()
+    g = gpujit.nn.Linear(3, 2).bfloat16()
+    g.load_state_dict(sd)
+    assert g.weight.dtype is bf and _bits(g.weight) == _bits(sd["weight"].bfloat16())
+
+
+def test_part2_against_torch():
+    torch = pytest.importorskip("torch")
+    data = [[1.0, 2.5, 3.3], [4.1, -5.7, 6.0]]
+    t, g = torch.tensor(data).bfloat16(), gpujit.tensor(data).bfloat16()
+
+    def same(a, b):
+        assert _bits(b) == a.view(torch.int16).tolist()
+    same(t.t().reshape(6), g.t().reshape(6))
+    same(torch.cat([t, t[:1]]), gpujit.cat([g, g[:1]]))
+    same(t.masked_fill(torch.tensor([True, False, True]), 1 / 3),
+         g.masked_fill(gpujit.tensor([True, False, True]), 1 / 3))
+    same(torch.where(torch.tensor([[True, False, True]]), t, torch.zeros(2, 3, dtype=torch.bfloat16)),
+         gpujit.where(gpujit.tensor([[True, False, True]]), g, gpujit.zeros(2, 3, dtype=bf)))
+    src = [[0.1, 0.2, 0.3], [1e10, 7.7, -1e-40]]
+    same(t.clone().copy_(torch.tensor(src)), g.clone().copy_(gpujit.tensor(src)))

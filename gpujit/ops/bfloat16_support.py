@@ -57,6 +57,18 @@ BF16_OPS = frozenset({
     "aten::new_zeros", "aten::new_ones", "aten::new_empty", "aten::new_full",
     "aten::new_tensor", "aten::is_contiguous", "aten::lift_fresh", "aten::is_conj",
     "aten::is_neg", "aten::requires_grad_", "aten::view.dtype",
+    # views and shape ops: they move float32 elements, which stay bfloat16-exact
+    "aten::view", "aten::view_as", "aten::reshape", "aten::reshape_as", "aten::transpose",
+    "aten::transpose_", "aten::permute", "aten::flatten", "aten::unflatten", "aten::ravel",
+    "aten::unsqueeze", "aten::unsqueeze_", "aten::squeeze", "aten::squeeze_", "aten::t",
+    "aten::t_", "aten::numpy_T", "aten::mT", "aten::select", "aten::slice", "aten::narrow",
+    "aten::expand", "aten::expand_as", "aten::broadcast_to", "aten::broadcast_tensors",
+    "aten::chunk", "aten::split", "aten::split_with_sizes", "aten::tensor_split",
+    "aten::unbind", "aten::movedim", "aten::swapaxes", "aten::swapdims", "aten::alias",
+    "aten::as_strided", "aten::unfold", "aten::diagonal", "aten::cat", "aten::concat",
+    "aten::stack", "aten::flip", "aten::roll", "aten::repeat", "aten::tile", "aten::index",
+    "aten::index_put", "aten::index_put_", "aten::index_select", "aten::gather",
+    "aten::masked_fill", "aten::masked_fill_", "aten::where", "aten::_unsafe_view",
 })
 
 
@@ -137,7 +149,7 @@ def _fix(res, to_bf16, explicit, inputs):
     if isinstance(res, list):
         return [_fix(r, to_bf16, explicit, inputs) for r in res]
     d = getattr(res, "_dtype", None)
-    if d is None or res.__class__.__name__ != "Tensor":
+    if d is None or not hasattr(res, "_vc"):     # (a Tensor, a Parameter: _vc; a dtype: no)
         return res
     if id(res) in inputs:       # (an operand itself: conversions' shortcut)
         if to_bf16 and d is _dt.float32:
