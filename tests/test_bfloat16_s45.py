@@ -312,3 +312,144 @@ def test_part2_against_torch():
          gpujit.where(gpujit.tensor([[True, False, True]]), g, gpujit.zeros(2, 3, dtype=bf)))
     src = [[0.1, 0.2, 0.3], [1e10, 7.7, -1e-40]]
     same(t.clone().copy_(torch.tensor(src)), g.clone().copy_(gpujit.tensor(src)))
+
+
+# ---------------------------------------------------------------- part 3: arithmetic, math, nn
+
+def _rb(a):
+    """float32 values of the bfloat16 rounding of a (NumPy reference)."""
+    return round_bf16(np, np.asarray(a, np.float32))
+
+
+VALS = [0.1 * i - 3.3 for i in range(70)] + [0.0, -0.0, 1e30, -1e30, math.inf, -math.inf]
+
+
+def _pair():
+    x = gpujit.tensor(VALS).bfloat16()
+    y = gpujit.tensor(list(reversed(VALS))).bfloat16()
+    return x, y
+
+
+def _same_values(t, ref):
+    """bfloat16 t equals the float32 reference ref bit for bit (any NaN equal to any NaN)."""
+    assert t.dtype is bf
+    a, b = t.float()._data, np.asarray(ref, np.float32)
+    assert np.array_equal(a, b, equal_nan=True), np.flatnonzero(~((a == b) | (a != a) & (b != b)))
+
+
+def test_pointwise_compute_in_float32_round_once():
+    x, y = _pair()
+    xf, yf = x.float()._data, y.float()._data
+    with np.errstate(all="ignore"):
+        _same_values(x + y, _rb(xf + yf))
+        _same_values(x * y, _rb(xf * yf))
+        _same_values(x / y, _rb(xf / yf))
+        _same_values(-x, -xf)
+        _same_values(gpujit.maximum(x, y), _rb(np.maximum(xf, yf)))
+        _same_values(x.clamp(-1.1, 2.3), np.clip(xf, _rb(-1.1), _rb(2.3)))
+    assert (x < y).dtype is gpujit.bool and (x < y).tolist() == (xf < yf).tolist()
+    z = x.clone()
+    z.mul_(y)
+    assert z.dtype is bf and _bits(z) == _bits(x * y)
+    w = x.clone()
+    w.add_(y.float() * 0.1)          # (a float32 result written into bfloat16: rounded)
+    with np.errstate(all="ignore"):
+        _same_values(w, _rb(xf + (yf * np.float32(0.1))))
+
+
+def test_operands_cast_to_bfloat16_first():
+    x = gpujit.tensor([1.0, -2.59375, 3.0]).bfloat16()
+    # x + 1.7: 1.7 cast to bfloat16 (1.703125) first, as ATen's add kernel
+    _same_values(x + 1.7, _rb(np.float32([1.0, -2.59375, 3.0]) + np.float32(1.703125)))
+    # x * 0.1 and x / 3: mul / div keep a one-element second operand at its value
+    _same_values(x * 0.1, _rb(np.float32([1.0, -2.59375, 3.0]) * np.float32(0.1)))
+    _same_values(x * gpujit.tensor(257), _rb(np.float32([257.0, -2.59375 * 257, 771.0])))
+    # a tensor of another dtype is cast to bfloat16: 257 -> 256
+    _same_values(x + gpujit.tensor([257, 257, 257]), _rb(np.float32([257.0, 253.0, 259.0])))
+    # promotion
+    assert (x + x.half()).dtype is gpujit.float32 and (x + x.float()).dtype is gpujit.float32
+    assert (x * 2.5).dtype is bf and (x + gpujit.arange(3)).dtype is bf
+    assert (x * gpujit.tensor(2.5)).dtype is bf
+
+
+def test_reductions_and_nn_in_bfloat16():
+    v = [math.sin(i * 1.3) * 3 for i in range(240)]
+    x = gpujit.tensor(v).reshape(8, 30).bfloat16()
+    xf = x.float()
+    for r, ref in ((x.sum(), xf.sum()), (x.sum(1), xf.sum(1)), (x.mean(1), xf.mean(1)),
+                   (x.softmax(1), xf.softmax(1)), (x.amax(1), xf.amax(1))):
+        assert r.dtype is bf and _bits(r) == _bits(ref.bfloat16())
+    assert x.sum(dtype=gpujit.float32).dtype is gpujit.float32
+    assert x.argmax(1).tolist() == xf.argmax(1).tolist()
+    w = gpujit.tensor([math.cos(i * 0.7) for i in range(480)]).reshape(16, 30).bfloat16()
+    mm = x @ w.t()
+    assert mm.dtype is bf and _bits(mm) == _bits((xf @ w.float().t()).bfloat16())
+    ln = gpujit.nn.functional.layer_norm(x, (30,))
+    assert _bits(ln) == _bits(gpujit.nn.functional.layer_norm(xf, (30,)).bfloat16())
+    g = gpujit.nn.functional.gelu(x)
+    assert _bits(g) == _bits(gpujit.nn.functional.gelu(xf).bfloat16())
+    e = gpujit.nn.functional.embedding(gpujit.tensor([[1, 3], [15, 0]]), w)
+    assert e.dtype is bf and _bits(e) == _bits(w[[1, 3, 15, 0]].reshape(2, 2, 30))
+    with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype, but got: "
+                                           "c10::BFloat16 != float"):
+        x @ w.t().float()
+    with pytest.raises(RuntimeError, match="expected scalar type BFloat16 but found Float"):
+        gpujit.bmm(x[None], w.t().float()[None])
+
+
+def test_autograd_in_bfloat16():
+    x = gpujit.tensor([[0.5, -1.25, 2.0]]).bfloat16()
+    w = gpujit.tensor([[0.25, 0.5, -0.75], [1.0, -0.5, 0.125]]).bfloat16().requires_grad_()
+    out = gpujit.nn.functional.gelu(x @ w.t())
+    out.sum().backward()
+    assert w.grad.dtype is bf and out.dtype is bf
+    # d/dw of sum(gelu(x w^T)) = gelu'(x w^T)^T x (exact inputs here; float32 then rounded)
+    xf, wf = x.float(), w.detach().float()
+    h = (xf @ wf.t()).requires_grad_()
+    gpujit.nn.functional.gelu(h).sum().backward()
+    want = (h.grad.t() @ xf)
+    np.testing.assert_allclose(w.grad.float()._data, want._data, rtol=2 ** -7, atol=1e-6)
+
+
+def test_part3_against_torch():
+    torch = pytest.importorskip("torch")
+    F, G = torch.nn.functional, gpujit.nn.functional
+    vals = VALS + [math.nan]
+
+    def both(f, g=None):
+        a = f(torch, torch.tensor(vals).bfloat16(), torch.tensor(vals[::-1]).bfloat16())
+        b = (g or f)(gpujit, gpujit.tensor(vals).bfloat16(), gpujit.tensor(vals[::-1]).bfloat16())
+        ta, tb = a.view(torch.int16).tolist(), _bits(b)
+        bad = [i for i, (p, q) in enumerate(zip(ta, tb)) if p != q
+               and not ((p & 0x7F80) == 0x7F80 and p & 0x7F and (q & 0x7F80) == 0x7F80 and q & 0x7F)]
+        assert not bad, (bad, [ta[i] for i in bad], [tb[i] for i in bad])
+    for name in ("exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "log1p",
+                 "expm1", "floor", "round", "abs", "reciprocal"):
+        both(lambda m, x, y: getattr(m, name)(x))
+    for name in ("add", "sub", "mul", "div", "minimum", "maximum", "atan2", "pow"):
+        both(lambda m, x, y: getattr(m, name)(x, y))
+    both(lambda m, x, y: x + 1.7)
+    both(lambda m, x, y: x * 0.1)
+    both(lambda m, x, y: x / 3)
+    both(lambda m, x, y: 2.5 - x)
+    both(lambda m, x, y: x * m.tensor(257))
+    both(lambda m, x, y: x + m.arange(len(vals)))
+    both(lambda m, x, y: x.clamp(-1.1, 2.3))
+    both(lambda m, x, y: m.lerp(x, y, 0.3))
+    both(lambda m, x, y: m.addcmul(x, x, y, value=0.1))
+    # (ATen's bfloat16 gelu gives NaN for +inf, its float32 one inf: finite values only)
+    both(lambda m, x, y: F.gelu(x.clamp(-1e30, 1e30)),
+         lambda m, x, y: G.gelu(x.clamp(-1e30, 1e30)))
+    both(lambda m, x, y: F.silu(x), lambda m, x, y: G.silu(x))
+    v = [math.sin(i * 1.3) * 3 for i in range(240)]
+    w = [math.cos(i * 0.7) for i in range(480)]
+    t = torch.tensor(v).reshape(8, 30).bfloat16()
+    g = gpujit.tensor(v).reshape(8, 30).bfloat16()
+    tw, gw = torch.tensor(w).reshape(16, 30).bfloat16(), gpujit.tensor(w).reshape(16, 30).bfloat16()
+    for f in (lambda m, F, x, w: x.sum(), lambda m, F, x, w: x.sum(0),
+              lambda m, F, x, w: x.mean(1), lambda m, F, x, w: x.softmax(1),
+              lambda m, F, x, w: F.linear(x, w, w[0, :16]), lambda m, F, x, w: x @ w.t(),
+              lambda m, F, x, w: F.layer_norm(x, (30,), w[0], w[1]),
+              lambda m, F, x, w: x.cumsum(1), lambda m, F, x, w: F.embedding(
+                  m.tensor([[1, 3], [15, 0]]), w)):
+        assert _bits(f(gpujit, G, g, gw)) == f(torch, F, t, tw).view(torch.int16).tolist()

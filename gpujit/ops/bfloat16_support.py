@@ -69,6 +69,41 @@ BF16_OPS = frozenset({
     "aten::stack", "aten::flip", "aten::roll", "aten::repeat", "aten::tile", "aten::index",
     "aten::index_put", "aten::index_put_", "aten::index_select", "aten::gather",
     "aten::masked_fill", "aten::masked_fill_", "aten::where", "aten::_unsafe_view",
+    # pointwise arithmetic and math: computed in float32, rounded once (ATen's CPU
+    # kernels convert bfloat16 to float, compute, and convert back); their in-place
+    # variants (add_ ...) too
+    "aten::add", "aten::sub", "aten::mul", "aten::div", "aten::neg", "aten::pow",
+    "aten::reciprocal", "aten::exp", "aten::log", "aten::sqrt", "aten::rsqrt", "aten::sin",
+    "aten::cos", "aten::tan", "aten::tanh", "aten::sinh", "aten::cosh", "aten::sigmoid",
+    "aten::square", "aten::rsub", "aten::true_divide", "aten::multiply", "aten::subtract",
+    "aten::divide", "aten::negative", "aten::positive", "aten::log10", "aten::log2",
+    "aten::expm1", "aten::log1p", "aten::exp2", "aten::abs", "aten::absolute", "aten::sign",
+    "aten::relu", "aten::clamp", "aten::clamp_min", "aten::clamp_max", "aten::clip",
+    "aten::minimum", "aten::maximum", "aten::fmin", "aten::fmax", "aten::floor",
+    "aten::ceil", "aten::round", "aten::trunc", "aten::frac", "aten::erf", "aten::erfc",
+    "aten::atan", "aten::asin", "aten::acos", "aten::atan2", "aten::lerp", "aten::addcmul",
+    "aten::addcdiv", "aten::hypot", "aten::fmod", "aten::remainder", "aten::logaddexp",
+    "aten::eq", "aten::ne", "aten::lt", "aten::le", "aten::gt", "aten::ge", "aten::isnan",
+    "aten::isinf", "aten::isfinite", "aten::isposinf", "aten::isneginf", "aten::signbit",
+    "aten::logical_not", "aten::logical_and", "aten::logical_or", "aten::logical_xor",
+    "aten::isclose", "aten::allclose", "aten::equal",
+    # activations (pointwise: computed in float32, rounded once)
+    "aten::gelu", "aten::silu", "aten::relu6", "aten::leaky_relu", "aten::elu",
+    "aten::hardtanh", "aten::softplus", "aten::mish", "aten::hardswish", "aten::hardsigmoid",
+    "aten::threshold",
+    # reductions, products, nn: float32 results rounded once by finish (ATen accumulates
+    # bfloat16 in float)
+    "aten::sum", "aten::mean", "aten::amax", "aten::amin", "aten::max", "aten::min",
+    "aten::argmax", "aten::argmin", "aten::softmax", "aten::log_softmax", "aten::_softmax",
+    "aten::_log_softmax", "aten::matmul", "aten::mm", "aten::bmm", "aten::mv",
+    "aten::dot", "aten::addmm", "aten::linear", "aten::layer_norm", "aten::embedding",
+    "aten::cross_entropy_loss", "aten::nll_loss", "aten::nll_loss_nd", "aten::dropout",
+    "aten::topk", "aten::sort", "aten::cumsum",
+    # the activations' backward ops (autograd of the above)
+    "aten::gelu_backward", "aten::silu_backward", "aten::elu_backward",
+    "aten::hardsigmoid_backward", "aten::hardswish_backward", "aten::hardtanh_backward",
+    "aten::leaky_relu_backward", "aten::mish_backward", "aten::sigmoid_backward",
+    "aten::softplus_backward", "aten::tanh_backward", "aten::threshold_backward",
 })
 
 
@@ -225,4 +260,87 @@ def _to_dtype(self, dtype, non_blocking=False, copy=False, memory_format=None):
     return _new_tensor(self, f, BF16)
 
 
-TENSOR_IMPLS = {"aten::view.dtype": _view_dtype, "aten::to.dtype": _to_dtype}
+def _same_dtype(message):
+    """A check, before a matrix product's array impl (which sees float32 for bfloat16), that
+    its tensors have one dtype, with the product's own error words (message(d1, d2))."""
+    def check(*args):
+        ds = [a._dtype for a in args if hasattr(a, "_dtype")]
+        for d in ds[1:]:
+            if d is not ds[0]:
+                raise RuntimeError(message(ds[0], d))
+        return NotImplemented
+    return check
+
+
+def _cpp(d):
+    return _dt.CPP_NAMES[d.name]
+
+
+_MM = _same_dtype(lambda a, b: f"expected m1 and m2 to have the same dtype, but got: "
+                               f"{_cpp(a)} != {_cpp(b)}")
+
+def _cross_entropy(self, target, weight=None, reduction=1, ignore_index=-100,
+                   label_smoothing=0.0):
+    """cross_entropy of bfloat16 logits with class indices as ATen's composite runs it:
+    log_softmax rounded to bfloat16, then nll_loss of that (accumulated in float, rounded
+    once)."""
+    if label_smoothing or target._dtype.category == _dt.FLOATING or self._data.ndim == 0:
+        return NotImplemented
+    from .registry import OPS
+    lsm = OPS["aten::log_softmax.int"].eager(self, 1 if self._data.ndim > 1 else 0)
+    return OPS["aten::nll_loss_nd"].eager(lsm, target, weight, reduction, ignore_index)
+
+
+TENSOR_IMPLS = {
+    "aten::cross_entropy_loss": _cross_entropy,
+    "aten::view.dtype": _view_dtype, "aten::to.dtype": _to_dtype,
+    "aten::mm": _MM, "aten::matmul": _MM, "aten::linear": _MM,
+    "aten::bmm": _same_dtype(lambda a, b: f"expected scalar type {a.short_name} but found "
+                                          f"{b.short_name}"),
+    "aten::dot": _same_dtype(lambda a, b: f"dot : expected both vectors to have same dtype, "
+                                          f"but found {a.short_name} and {b.short_name}"),
+    "aten::addmm": _same_dtype(lambda a, b: f"self and mat2 must have the same dtype, but got "
+                                            f"{a.short_name} and {b.short_name}"),
+}
+
+
+# ATen's CPU mul / div with a bfloat16 common dtype take a one-element second operand at
+# its original value in float (iter.original_scalar_value<opmath_t>), not cast to bfloat16
+_OPMATH_SECOND = frozenset({"aten::mul", "aten::div", "aten::true_divide", "aten::multiply",
+                            "aten::divide"})
+
+
+def operands(op, dev, originals, arrays):
+    """The operands of a pointwise op whose compute dtype is bfloat16, as TensorIterator
+    gives them to its kernel: each cast to bfloat16 (a float32 tensor, an int tensor, a
+    Python float: rounded), except mul / div's one-element second operand."""
+    xp = _xp_of_device(dev)
+    base = op.name.split(".")[0].rstrip("_")
+    out = []
+    for i, (o, a) in enumerate(zip(originals, arrays)):
+        if a is None or getattr(o, "_dtype", None) is BF16:
+            out.append(a)
+        elif i == 1 and base in _OPMATH_SECOND and (
+                not hasattr(o, "_data") or o._data.size == 1):
+            out.append(a)
+        elif isinstance(a, (int, float)):
+            r = float(round_bf16(np, np.float32(a))[()]) if not isinstance(a, bool) else a
+            out.append(a if r == a else r)
+        else:
+            out.append(round_bf16(xp, a))
+    return tuple(out)
+
+
+def alpha_product(dev, other, alpha):
+    """add / sub's alpha as ATen's vectorized bfloat16 kernel takes it (ufunc add, `self +
+    alpha * other` over Vectorized<BFloat16>): cast to bfloat16, the sum computed in float
+    and rounded once. (Its scalar tail, the last n % (2 * vector width) elements, rounds
+    alpha * other first: those may differ by one bfloat16 ulp.)"""
+    return other, float(round_bf16(np, np.float32(alpha))[()])
+
+
+def _xp_of_device(dev):
+    if dev.type == "cpu":
+        return np
+    import cupy
+    return cupy

@@ -250,6 +250,17 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
             L.append(f"    if isinstance({n}, _T) and a_{n}.ndim > 1 and "
                      f"not (a_{n}.flags.c_contiguous and a_{n}.size):")
             L.append("        lay = True")
+    if op.takes_bf16:
+        # (TensorIterator casts the operands to bfloat16 first, ATen's opmath scalars and
+        # add's alpha aside: bfloat16_support.operands)
+        ops_ = ", ".join(operands) + ("," if len(operands) == 1 else "")
+        arrs = ", ".join(f"a_{n}" for n in operands) + ("," if len(operands) == 1 else "")
+        L.append("    if ct is _BF:")
+        L.append(f"        ({arrs}) = _bfops(_op, dev, ({ops_}), ({arrs}))")
+        if "alpha" in names and len(operands) == 2 and op.name.split(".")[0].rstrip("_") in (
+                "aten::add", "aten::sub"):
+            L.append(f"        if type(alpha) is not int or alpha != 1: a_{operands[1]}, alpha = "
+                     f"_bfalpha(dev, a_{operands[1]}, alpha)")
     L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
     call_args = ", ".join(f"a_{n}" if n in operands or n in aux else n for n in names)
     L.append("    try:")
@@ -690,7 +701,7 @@ def _compile(op, src, fname, consts):
               _SpX=_r.SparseOperand, _spcall=_r.sparse_call)
     from . import bfloat16_support as _bfs
     ns.update(_BF=_dt.bfloat16, _bfx=_r.bf16_refused, _bff=_bfs.finish, _bfr=_bfs.round_bf16,
-              _bfw=_bfs.round_in_place)
+              _bfw=_bfs.round_in_place, _bfops=_bfs.operands, _bfalpha=_bfs.alpha_product)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)

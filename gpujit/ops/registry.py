@@ -1492,6 +1492,8 @@ def _declare_inplace_variant(d):
         # would be real)
         v.takes_complex = True
         v.dtypes |= frozenset(_dt.COMPLEX_TYPES)
+    if d.takes_bf16 and not v.takes_bf16:       # (x.mul_(y) of a bfloat16 x, likewise)
+        v.takes_bf16 = True
     register(v)
 
 
