@@ -453,3 +453,127 @@ def test_part3_against_torch():
               lambda m, F, x, w: x.cumsum(1), lambda m, F, x, w: F.embedding(
                   m.tensor([[1, 3], [15, 0]]), w)):
         assert _bits(f(gpujit, G, g, gw)) == f(torch, F, t, tw).view(torch.int16).tolist()
+
+
+# ---------------------------------------------------------------- part 4: CPU autocast, attention
+
+def _mlp_inputs():
+    x = gpujit.tensor([math.sin(i * 0.37) for i in range(48)]).reshape(6, 8)
+    w = gpujit.tensor([math.cos(i * 0.11) * 0.3 for i in range(128)]).reshape(16, 8)
+    return x, w.requires_grad_()
+
+
+def test_cpu_autocast_defaults_to_bfloat16():
+    assert gpujit.get_autocast_dtype("cpu") is bf
+    x, w = _mlp_inputs()
+    with gpujit.autocast("cpu"):
+        assert gpujit.is_autocast_enabled("cpu")
+        h = gpujit.nn.functional.linear(x, w)            # lower: bfloat16
+        s = h.softmax(-1)                                # (CPU list: the input's dtype)
+        loss = gpujit.nn.functional.cross_entropy(h, gpujit.tensor([0, 1, 2, 3, 4, 5]))
+        c = gpujit.cat([h, x], 1)                        # promote: float32
+    assert (h.dtype, s.dtype, loss.dtype, c.dtype) == (bf, bf, gpujit.float32, gpujit.float32)
+    assert _bits(h) == _bits((x.bfloat16().float() @ w.detach().bfloat16().float().t()).bfloat16())
+    loss.backward()
+    assert w.grad.dtype is gpujit.float32
+    with gpujit.autocast("cpu", dtype=gpujit.float16):
+        assert gpujit.mm(x, w.t()).dtype is gpujit.float16
+
+
+def test_scripted_cpu_autocast_region_is_bfloat16(tmp_path):
+    src = tmp_path / "bf_ac.py"
+    src.write_text("import gpujit\n"
+                   "@gpujit.jit.script\n"
+                   "def f(a, b):\n"
+                   "    with gpujit.autocast('cpu'):\n"
+                   "        return gpujit.mm(a, b)\n")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bf_ac", src)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    x, w = _mlp_inputs()
+    w = w.detach()
+    with gpujit.autocast("cpu"):
+        want = gpujit.mm(x, w.t())
+    for _ in range(3):
+        r = m.f(x, w.t())
+    assert r.dtype is bf and _bits(r) == _bits(want)
+
+
+def _attn_inputs(ev=8):
+    q = gpujit.tensor([math.sin(i * 0.3) for i in range(240)]).reshape(2, 3, 5, 8).bfloat16()
+    k = gpujit.tensor([math.cos(i * 0.7) for i in range(336)]).reshape(2, 3, 7, 8).bfloat16()
+    v = gpujit.tensor([math.sin(i * 1.1) for i in range(42 * ev)]).reshape(2, 3, 7, ev).bfloat16()
+    return q, k, v
+
+
+def test_sdpa_bfloat16_as_atens_cpu_kernels():
+    F = gpujit.nn.functional
+    q, k, v = _attn_inputs()
+    qf, kf, vf = q.float()._data, k.float()._data, v.float()._data
+    s = qf @ kf.swapaxes(-1, -2) * np.float32(1 / math.sqrt(8))
+    e = np.exp(s - s.max(-1, keepdims=True))
+    # flash kernel: the unnormalized exp rounded to bfloat16 before the product with v
+    want = _rb((_rb(e) @ vf) / e.sum(-1, keepdims=True))
+    r = F.scaled_dot_product_attention(q, k, v)
+    assert r.dtype is bf
+    np.testing.assert_array_equal(r.float()._data, want)
+    # value of another head size: the math backend, in float32, rounded once
+    q, k, v6 = _attn_inputs(6)
+    r6 = F.scaled_dot_product_attention(q, k, v6)
+    want6 = F.scaled_dot_product_attention(q.float(), k.float(), v6.float()).bfloat16()
+    assert _bits(r6) == _bits(want6)
+    qq = q.clone().requires_grad_()
+    F.scaled_dot_product_attention(qq, k, v, is_causal=True).float().sum().backward()
+    assert qq.grad.dtype is bf
+
+
+def test_part4_against_torch():
+    torch = pytest.importorskip("torch")
+    F, G = torch.nn.functional, gpujit.nn.functional
+    vals_x = [math.sin(i * 0.37) for i in range(48)]
+    vals_w = [math.cos(i * 0.11) * 0.3 for i in range(128)]
+    out = []
+    for m, f in ((torch, F), (gpujit, G)):
+        x = m.tensor(vals_x).reshape(6, 8)
+        w = m.tensor(vals_w).reshape(16, 8).requires_grad_()
+        with m.autocast("cpu"):
+            h = f.linear(x, w)
+            s = h.softmax(-1)
+        (h.float().sum() + s.float().sum()).backward()
+        out.append((h.view(m.int16).tolist(), s.view(m.int16).tolist(), w.grad.tolist()))
+    assert out[0] == out[1]
+    q, k, v = (torch.tensor(t.float().tolist()).bfloat16() for t in _attn_inputs())
+    gq, gk, gv = _attn_inputs()
+    m = [[True, False, True, True, False, True, True]] * 5
+    for kw in ({}, {"is_causal": True}, {"scale": 0.3}):
+        assert _bits(G.scaled_dot_product_attention(gq, gk, gv, **kw)) == \
+            F.scaled_dot_product_attention(q, k, v, **kw).view(torch.int16).tolist()
+    assert _bits(G.scaled_dot_product_attention(gq, gk, gv, attn_mask=gpujit.tensor(m))) == \
+        F.scaled_dot_product_attention(q, k, v, attn_mask=torch.tensor(m)).view(torch.int16).tolist()
+    v6 = torch.tensor(_attn_inputs(6)[2].float().tolist()).bfloat16()
+    assert _bits(G.scaled_dot_product_attention(gq, gk, _attn_inputs(6)[2])) == \
+        F.scaled_dot_product_attention(q, k, v6).view(torch.int16).tolist()
+
+
+def test_scripted_bfloat16_runs_op_by_op_and_right(tmp_path):
+    # (the generated code passes raw arrays between nodes, which lose bfloat16: a
+    # specialization holding bfloat16 runs the graph op by op, with no warning)
+    src = tmp_path / "bf_mm.py"
+    src.write_text("import gpujit\n"
+                   "@gpujit.jit.script\n"
+                   "def f(a, b):\n"
+                   "    return gpujit.mm(a, b) * 0.1 + a.float().sum().bfloat16()\n")
+    import importlib.util
+    import warnings
+    spec = importlib.util.spec_from_file_location("bf_mm", src)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    x, w = _mlp_inputs()
+    a, b = x.bfloat16(), w.detach().t().bfloat16()
+    want = gpujit.mm(a, b) * 0.1 + a.float().sum().bfloat16()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(4):
+            r = m.f(a, b)
+            assert r.dtype is bf and _bits(r) == _bits(want)

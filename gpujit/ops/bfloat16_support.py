@@ -98,7 +98,10 @@ BF16_OPS = frozenset({
     "aten::_log_softmax", "aten::matmul", "aten::mm", "aten::bmm", "aten::mv",
     "aten::dot", "aten::addmm", "aten::linear", "aten::layer_norm", "aten::embedding",
     "aten::cross_entropy_loss", "aten::nll_loss", "aten::nll_loss_nd", "aten::dropout",
-    "aten::topk", "aten::sort", "aten::cumsum",
+    "aten::topk", "aten::sort", "aten::cumsum", "aten::conv1d", "aten::conv2d",
+    "aten::conv3d", "aten::convolution", "aten::_convolution", "aten::baddbmm",
+    "aten::addbmm", "aten::_autocast_to_reduced_precision",
+    "aten::_autocast_to_full_precision",
     # the activations' backward ops (autograd of the above)
     "aten::gelu_backward", "aten::silu_backward", "aten::elu_backward",
     "aten::hardsigmoid_backward", "aten::hardswish_backward", "aten::hardtanh_backward",
@@ -291,7 +294,30 @@ def _cross_entropy(self, target, weight=None, reduction=1, ignore_index=-100,
     return OPS["aten::nll_loss_nd"].eager(lsm, target, weight, reduction, ignore_index)
 
 
+def _autocast_reduced(self, cuda_enabled, cpu_enabled, cuda_dtype, cpu_dtype):
+    """A scripted autocast region's cast of a float32 tensor to its bfloat16 (the array
+    impl cannot tell the carrier's float32 from float32)."""
+    cuda = self._device.type == "cuda"
+    to = cuda_dtype if cuda else cpu_dtype
+    if to is not BF16 and self._dtype is not BF16:
+        return NotImplemented
+    if not (cuda_enabled if cuda else cpu_enabled) or self._dtype is not _dt.float32:
+        return self
+    return _to_dtype(self, BF16)
+
+
+def _autocast_full(self, cuda_enabled, cpu_enabled):
+    """A region's cast back to float32: bfloat16 tensors too, as ATen's."""
+    if self._dtype is not BF16:
+        return NotImplemented
+    if not (cuda_enabled if self._device.type == "cuda" else cpu_enabled):
+        return self
+    return _new_tensor(self, self._data.copy(), _dt.float32)
+
+
 TENSOR_IMPLS = {
+    "aten::_autocast_to_reduced_precision": _autocast_reduced,
+    "aten::_autocast_to_full_precision": _autocast_full,
     "aten::cross_entropy_loss": _cross_entropy,
     "aten::view.dtype": _view_dtype, "aten::to.dtype": _to_dtype,
     "aten::mm": _MM, "aten::matmul": _MM, "aten::linear": _MM,
