@@ -577,3 +577,112 @@ def test_scripted_bfloat16_runs_op_by_op_and_right(tmp_path):
         for _ in range(4):
             r = m.f(a, b)
             assert r.dtype is bf and _bits(r) == _bits(want)
+
+
+# ---------------------------------------------------------------- training a bfloat16 model
+
+def test_index_add_rounds_each_add_in_turn():
+    a = gpujit.ones(2, dtype=bf) * 256
+    r = a.index_add(0, gpujit.tensor([0, 0, 0, 1]), gpujit.ones(4, dtype=bf))
+    assert r.tolist() == [256.0, 256.0]        # (256 + 1 rounds back to 256, three times)
+    b = gpujit.zeros(3, 2, dtype=bf)
+    v = b._vc[0]
+    b.index_add_(0, gpujit.tensor([2, 0, 2]), gpujit.full((3, 2), 0.1, dtype=bf))
+    assert b._vc[0] == v + 1
+    one = float(_rb(0.1))
+    assert b.float().tolist() == [[one] * 2, [0.0] * 2, [float(_rb(one + one))] * 2]
+    with pytest.raises(RuntimeError, match=r"index_add_\(\): self \(BFloat16\) and source "
+                                           r"\(Float\) must have the same scalar type"):
+        b.index_add_(0, gpujit.tensor([0]), gpujit.ones(1, 2))
+
+
+def _train(m, opt_name, steps=3):
+    nn, F = m.nn, m.nn.functional
+
+    class Net(nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.emb, s.ln = nn.Embedding(11, 16), nn.LayerNorm(16)
+            s.fc, s.out = nn.Linear(16, 32), nn.Linear(32, 11, bias=False)
+
+        def forward(s, idx):
+            return s.out(F.gelu(s.fc(s.ln(s.emb(idx)))))
+    net = Net()
+    with m.no_grad():
+        for i, p in enumerate(net.parameters()):
+            p.copy_(m.tensor([math.sin(j * 0.37 + i) * 0.2 for j in range(p.numel())])
+                    .reshape(p.shape))
+    net = net.to(m.bfloat16)
+    opt = (m.optim.AdamW(net.parameters(), lr=1e-2, weight_decay=0.1) if opt_name == "adamw"
+           else m.optim.SGD(net.parameters(), lr=0.1, momentum=0.9))
+    idx, tgt = m.tensor([[1, 2, 3, 4], [5, 6, 7, 8]]), m.tensor([[2, 3, 4, 5], [6, 7, 8, 9]])
+    losses = []
+    for _ in range(steps):
+        loss = F.cross_entropy(net(idx).view(-1, 11), tgt.view(-1))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        m.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        losses.append(loss.float().item())
+    return losses, net
+
+
+def test_train_a_bfloat16_model():
+    losses, net = _train(gpujit, "adamw")
+    assert all(p.dtype is bf for p in net.parameters())
+    assert losses[2] < losses[0]
+
+
+def test_train_against_torch():
+    torch = pytest.importorskip("torch")
+    for opt in ("adamw", "sgd"):
+        lt, nt = _train(torch, opt)
+        lg, ng = _train(gpujit, opt)
+        assert lg == lt                         # (the losses bit for bit)
+        # weights within a few bfloat16 ulps: gradients are computed in float32 here,
+        # through bfloat16 intermediates in torch
+        for pg, pt in zip(ng.parameters(), nt.parameters()):
+            np.testing.assert_allclose(pg.float().tolist(), pt.float().tolist(),
+                                       rtol=2 ** -5, atol=2e-3)
+
+
+def test_softmax_and_nll_loss_round_as_aten():
+    v = [math.sin(i * 1.3) * 3 for i in range(240)]
+    x = gpujit.tensor(v).reshape(8, 30).bfloat16()
+    a = x.float()._data
+    m = a.max(1, keepdims=True)
+    e = np.exp(a - m)
+    s = e.sum(1, keepdims=True, dtype=np.float32)
+    # last dim: log_softmax keeps the sum and its log in bfloat16
+    _same_values(x.log_softmax(1), _rb(a - m - _rb(np.log(_rb(s)))))
+    _same_values(x.softmax(1), _rb(e / s))
+    # another dim: softmax keeps exp(x - max) in bfloat16
+    m0 = a.max(0, keepdims=True)
+    e0 = np.exp(a - m0)
+    _same_values(x.softmax(0), _rb(_rb(e0) / e0.sum(0, keepdims=True, dtype=np.float32)))
+    # nll_loss adds in bfloat16 over ATen's cascade: row 0's 256 goes to the top level,
+    # the seventeen 1s to the lower ones: 256 + 17 -> 272 (one at a time it stays 256)
+    lp = gpujit.full((18, 2), -1.0, dtype=bf)
+    lp[0, 0] = -256.0
+    tgt = gpujit.zeros(18, dtype=gpujit.int64)
+    F = gpujit.nn.functional
+    assert F.nll_loss(lp, tgt, reduction="sum").item() == 272.0
+    assert F.nll_loss(lp, tgt).item() == float(_rb(np.float32(272.0) / np.float32(18.0)))
+
+
+def test_softmax_nll_against_torch():
+    torch = pytest.importorskip("torch")
+    v = [math.sin(i * 1.3) * 3 for i in range(240)]
+    t, g = torch.tensor(v).reshape(8, 30).bfloat16(), gpujit.tensor(v).reshape(8, 30).bfloat16()
+    for d in (0, 1):
+        assert _bits(g.softmax(d)) == t.softmax(d).view(torch.int16).tolist()
+        assert _bits(g.log_softmax(d)) == t.log_softmax(d).view(torch.int16).tolist()
+    torch.manual_seed(0)
+    for n in (5, 17, 40, 300):
+        lt = torch.randn(n, 11).log_softmax(1).bfloat16()
+        tt = torch.randint(0, 11, (n,))
+        tt[3] = -100
+        lg, tg = gpujit.tensor(lt.float().tolist()).bfloat16(), gpujit.tensor(tt.tolist())
+        for red in ("mean", "sum"):
+            assert gpujit.nn.functional.nll_loss(lg, tg, reduction=red).float().item() == \
+                torch.nn.functional.nll_loss(lt, tt, reduction=red).float().item()

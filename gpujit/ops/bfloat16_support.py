@@ -100,7 +100,8 @@ BF16_OPS = frozenset({
     "aten::cross_entropy_loss", "aten::nll_loss", "aten::nll_loss_nd", "aten::dropout",
     "aten::topk", "aten::sort", "aten::cumsum", "aten::conv1d", "aten::conv2d",
     "aten::conv3d", "aten::convolution", "aten::_convolution", "aten::baddbmm",
-    "aten::addbmm", "aten::_autocast_to_reduced_precision",
+    "aten::addbmm", "aten::_autocast_to_reduced_precision", "aten::index_add",
+    "aten::index_add_",
     "aten::_autocast_to_full_precision",
     # the activations' backward ops (autograd of the above)
     "aten::gelu_backward", "aten::silu_backward", "aten::elu_backward",
@@ -315,7 +316,133 @@ def _autocast_full(self, cuda_enabled, cpu_enabled):
     return _new_tensor(self, self._data.copy(), _dt.float32)
 
 
+def _index_add_into(a, dim, index, source, alpha):
+    """ATen's CPU index_add_ of bfloat16: self's slice at index[i] += alpha * source's
+    slice i, one at a time, each sum rounded (a repeated index adds in turn: 256 + 1 + 1
+    stays 256); done here in rounds of distinct indices, which keeps that order."""
+    xp = _xp(a)
+    idx = index._data
+    idx = (idx if xp is np else idx.get()).reshape(-1).astype(np.int64)
+    n = a.shape[dim] if a.ndim else 1
+    idx = np.where(idx < 0, idx + n, idx)
+    dst = xp.moveaxis(a, dim, 0) if a.ndim else a.reshape(1)
+    src = source._data
+    src = xp.moveaxis(src, dim, 0) if src.ndim else src.reshape(1)
+    al = np.float32(round_bf16(np, np.float32(alpha))[()])
+    order = np.argsort(idx, kind="stable")
+    sorted_idx = idx[order]
+    first = np.r_[0, np.flatnonzero(np.diff(sorted_idx)) + 1]
+    rank = np.empty(len(idx), np.int64)     # which occurrence of its index each i is
+    rank[order] = np.arange(len(idx)) - np.repeat(first, np.diff(np.r_[first, len(idx)]))
+    for r in range(int(rank.max()) + 1 if len(idx) else 0):
+        sel = np.flatnonzero(rank == r)
+        at = idx[sel]
+        sel_x, at_x = (sel, at) if xp is np else (xp.asarray(sel), xp.asarray(at))
+        dst[at_x] = round_bf16(xp, dst[at_x] + src[sel_x] * al)
+
+
+def _index_add(self, dim, index, source, alpha=1):
+    if self._dtype is not BF16 or getattr(source, "_dtype", None) is not BF16:
+        if getattr(source, "_dtype", BF16) is not self._dtype:
+            raise RuntimeError(f"index_add(): self ({self._dtype.short_name}) and source "
+                               f"({source._dtype.short_name}) must have the same scalar type")
+        return NotImplemented
+    a = self._data.copy()
+    _index_add_into(a, dim, index, source, alpha)
+    return _new_tensor(self, a, BF16)
+
+
+def _index_add_(self, dim, index, source, alpha=1):
+    if self._dtype is not BF16 or getattr(source, "_dtype", None) is not BF16:
+        if getattr(source, "_dtype", BF16) is not self._dtype:
+            raise RuntimeError(f"index_add_(): self ({self._dtype.short_name}) and source "
+                               f"({source._dtype.short_name}) must have the same scalar type")
+        return NotImplemented
+    _index_add_into(self._data, dim, index, source, alpha)
+    self._vc[0] += 1
+    return self
+
+
+def _softmax(self, dim, dtype=None, log=False):
+    """softmax / log_softmax of bfloat16 as ATen's CPU kernels round: over the last dim
+    (inner size 1) softmax is exp(x - max) / sum in float, rounded once, and log_softmax
+    stores the sum and its log in bfloat16 (x - max - bf16(log(bf16(sum)))); over another
+    dim softmax stores exp(x - max) in bfloat16 before dividing by the float sum, and
+    log_softmax is x - max - log(sum) rounded once."""
+    if self._dtype is not BF16 or (dtype is not None and dtype is not BF16):
+        return NotImplemented
+    a = self._data
+    if a.ndim == 0 or a.size == 0 or type(dim) is not int:
+        return NotImplemented
+    xp = _xp(a)
+    d = dim % a.ndim
+    last = int(np.prod(a.shape[d + 1:])) == 1
+    with np.errstate(all="ignore"):
+        m = a.max(d, keepdims=True)
+        e = xp.exp(a - m)
+        s = e.sum(d, keepdims=True, dtype=np.float32)
+        if log:
+            ls = round_bf16(xp, xp.log(round_bf16(xp, s))) if last else xp.log(s)
+            out = a - m - ls
+        else:
+            out = (e if last else round_bf16(xp, e)) / s
+    return _new_tensor(self, round_bf16(xp, out), BF16)
+
+
+def _log_softmax(self, dim, dtype=None):
+    return _softmax(self, dim, dtype, log=True)
+
+
+def _rb(x):
+    """A Python float rounded to float32, then to bfloat16 (c10::BFloat16 arithmetic)."""
+    return float(round_bf16(np, np.float32(x))[()])
+
+
+def _nll_loss(self, target, weight=None, reduction=1, ignore_index=-100):
+    """nll_loss of bfloat16 log-probabilities (N, C), mean or sum, as ATen's CPU
+    nll_loss_out_frame adds them: in bfloat16, each add rounded, over its cascade of
+    partial sums (8 levels; level j flushed into level j + 1 where the batch index's
+    bits j*p .. (j+1)*p - 1 are zero, p = max(4, ceil(log2 N) / 4))."""
+    if (self._dtype is not BF16 or weight is not None or reduction not in (1, 2)
+            or self._data.ndim != 2 or getattr(target, "_dtype", None) is None):
+        return NotImplemented
+    a = self._data if type(self._data) is np.ndarray else self._data.get()
+    t = target._data if type(target._data) is np.ndarray else target._data.get()
+    n = a.shape[0]
+    if t.shape != (n,) or not n:
+        return NotImplemented
+    t = t.astype(np.int64)
+    ok = t != ignore_index
+    if ((t[ok] < 0) | (t[ok] >= a.shape[1])).any():
+        return NotImplemented           # (the op's own error)
+    picked = a[np.arange(n), np.where(ok, t, 0)].astype(np.float64).tolist()
+    ok = ok.tolist()
+    levels = 8
+    power = max(4, (int(n - 1).bit_length() if n > 1 else 0) // 4)
+    mask = (1 << power) - 1
+    part = [0.0] * levels
+    for b in range(n):
+        if not ok[b]:
+            continue
+        part[0] = _rb(part[0] - picked[b])
+        for j in range(levels - 1):
+            if b & (mask << (j * power)):
+                break
+            part[j + 1] = _rb(part[j + 1] + part[j])
+            part[j] = 0.0
+    out = 0.0
+    for v in part:
+        out = _rb(out + v)
+    if reduction == 1:
+        out = _rb(out / _rb(float(sum(ok))))
+    xp = _xp(self._data)
+    return _new_tensor(self, xp.asarray(np.float32(out)), BF16)
+
+
 TENSOR_IMPLS = {
+    "aten::nll_loss": _nll_loss, "aten::nll_loss_nd": _nll_loss,
+    "aten::softmax.int": _softmax, "aten::log_softmax.int": _log_softmax,
+    "aten::index_add": _index_add, "aten::index_add_": _index_add_,
     "aten::_autocast_to_reduced_precision": _autocast_reduced,
     "aten::_autocast_to_full_precision": _autocast_full,
     "aten::cross_entropy_loss": _cross_entropy,
