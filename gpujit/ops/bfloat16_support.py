@@ -43,7 +43,8 @@ BF16_OPS = frozenset({
     # creation, conversion and facts
     "aten::tensor", "aten::as_tensor", "aten::scalar_tensor", "aten::zeros", "aten::ones",
     "aten::full", "aten::empty", "aten::arange", "aten::zeros_like",
-    "aten::ones_like", "aten::full_like", "aten::empty_like", "aten::rand",
+    "aten::ones_like", "aten::full_like", "aten::empty_like", "aten::rand", "aten::randn",
+    "aten::randn_like",
     "aten::rand_like", "aten::to", "aten::_to_copy", "aten::clone",
     "aten::contiguous", "aten::copy_", "aten::fill_", "aten::zero_", "aten::is_complex",
     "aten::element_size", "aten::is_floating_point", "aten::item", "aten::detach",
@@ -439,7 +440,24 @@ def _nll_loss(self, target, weight=None, reduction=1, ignore_index=-100):
     return _new_tensor(self, xp.asarray(np.float32(out)), BF16)
 
 
+def _like(name, dtype_at):
+    """rand_like / randn_like of a bfloat16 tensor: drawn as dtype=bfloat16 (the impl
+    would read its float32 array's dtype: ATen's float stream, not its bfloat16 one)."""
+    def like(*args):
+        if args[0]._dtype is not BF16 or args[dtype_at] is not None:
+            return NotImplemented
+        from .registry import OPS
+        args = list(args)
+        args[dtype_at] = BF16
+        return OPS[name].eager(*args)
+    return like
+
+
 TENSOR_IMPLS = {
+    "aten::rand_like": _like("aten::rand_like", 1),
+    "aten::randn_like": _like("aten::randn_like", 1),
+    "aten::rand_like.generator": _like("aten::rand_like.generator", 2),
+    "aten::randn_like.generator": _like("aten::randn_like.generator", 2),
     "aten::nll_loss": _nll_loss, "aten::nll_loss_nd": _nll_loss,
     "aten::softmax.int": _softmax, "aten::log_softmax.int": _log_softmax,
     "aten::index_add": _index_add, "aten::index_add_": _index_add_,
