@@ -721,3 +721,27 @@ def test_random_streams_against_torch():
     t, g = torch.ones(40, dtype=torch.bfloat16), gpujit.ones(40, dtype=bf)
     assert _bits(gpujit.randn_like(g)) == torch.randn_like(t).view(torch.int16).tolist()
     assert _bits(gpujit.rand_like(g)) == torch.rand_like(t).view(torch.int16).tolist()
+
+
+def test_traced_bfloat16_module_runs_saves_and_loads():
+    class M(gpujit.nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.lin = gpujit.nn.Linear(4, 3)
+
+        def forward(s, x):
+            return gpujit.nn.functional.gelu(s.lin(x)).softmax(-1)
+    m = M().bfloat16()
+    x = gpujit.full((2, 4), 0.3, dtype=bf)
+    t = gpujit.jit.trace(m, x)
+    assert "BFloat16(2, 3" in str(t.graph)
+    for _ in range(3):
+        r = t(x)
+    assert r.dtype is bf and _bits(r) == _bits(m(x))
+    buf = io.BytesIO()
+    gpujit.jit.save(t, buf)
+    buf.seek(0)
+    t2 = gpujit.jit.load(buf)
+    assert _bits(t2(x)) == _bits(r)
+    p = dict(t2.named_parameters())["lin.weight"]
+    assert p.dtype is bf and _bits(p) == _bits(m.lin.weight)
