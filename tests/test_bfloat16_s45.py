@@ -745,3 +745,40 @@ def test_traced_bfloat16_module_runs_saves_and_loads():
     assert _bits(t2(x)) == _bits(r)
     p = dict(t2.named_parameters())["lin.weight"]
     assert p.dtype is bf and _bits(p) == _bits(m.lin.weight)
+
+
+def test_more_ops_in_bfloat16():
+    v = [math.sin(i * 1.3) * 3 for i in range(240)]
+    x = gpujit.tensor(v).reshape(8, 30).bfloat16()
+    y = gpujit.tensor(v[::-1]).reshape(8, 30).bfloat16()
+    a, b = x.float()._data, y.float()._data
+    F = gpujit.nn.functional
+    # mse_loss(reduction='none'): the difference rounded, then its square
+    _same_values(F.mse_loss(x, y, reduction="none"), _rb(_rb(a - b) ** 2))
+    # prod: rounded after each factor
+    want = a[:, 0]
+    for j in range(1, 5):
+        want = _rb(want * a[:, j])
+    _same_values(x[:, :5].prod(1), want)
+    _same_values(x.var(1), _rb(a.var(1, ddof=1)))
+    assert x.triu().dtype is bf and _bits(x.triu()) == _bits(x.float().triu().bfloat16())
+    assert gpujit.unique(x[0].round()).dtype is bf
+    _same_values(gpujit.nn.functional.pad(x, (1, 2), value=1 / 3)[:, 0], _rb([1 / 3] * 8))
+
+
+def test_more_ops_against_torch():
+    torch = pytest.importorskip("torch")
+    v = [math.sin(i * 1.3) * 3 for i in range(240)]
+    fs = [lambda m, F, x, y: x.var(1), lambda m, F, x, y: x.std(0),
+          lambda m, F, x, y: x.norm(dim=1), lambda m, F, x, y: m.linalg.vector_norm(x, 1, dim=1),
+          lambda m, F, x, y: F.mse_loss(x, y), lambda m, F, x, y: F.mse_loss(x, y, reduction="none"),
+          lambda m, F, x, y: F.l1_loss(x, y), lambda m, F, x, y: F.smooth_l1_loss(x, y),
+          lambda m, F, x, y: x.logsumexp(1), lambda m, F, x, y: x[:, :5].prod(1),
+          lambda m, F, x, y: x[:2, :6].prod(), lambda m, F, x, y: F.normalize(x, dim=1),
+          lambda m, F, x, y: m.einsum("ij,kj->ik", x, y), lambda m, F, x, y: m.outer(x[0], y[0]),
+          lambda m, F, x, y: x.cumsum(0), lambda m, F, x, y: x.triu(1)]
+    t, tt = torch.tensor(v).reshape(8, 30).bfloat16(), torch.tensor(v[::-1]).reshape(8, 30).bfloat16()
+    g, gg = gpujit.tensor(v).reshape(8, 30).bfloat16(), gpujit.tensor(v[::-1]).reshape(8, 30).bfloat16()
+    for f in fs:
+        assert _bits(f(gpujit, gpujit.nn.functional, g, gg)) == \
+            f(torch, torch.nn.functional, t, tt).view(torch.int16).tolist()

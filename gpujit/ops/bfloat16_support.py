@@ -101,6 +101,15 @@ BF16_OPS = frozenset({
     "aten::cross_entropy_loss", "aten::nll_loss", "aten::nll_loss_nd", "aten::dropout",
     "aten::topk", "aten::sort", "aten::cumsum", "aten::conv1d", "aten::conv2d",
     "aten::conv3d", "aten::convolution", "aten::_convolution", "aten::baddbmm",
+    "aten::tril", "aten::triu", "aten::_unique2", "aten::unique_dim",
+    "aten::unique_consecutive", "aten::var", "aten::std", "aten::var_mean",
+    "aten::std_mean", "aten::linalg_vector_norm", "aten::norm", "aten::mse_loss",
+    "aten::l1_loss", "aten::smooth_l1_loss", "aten::logsumexp", "aten::prod",
+    "aten::all", "aten::any", "aten::count_nonzero", "aten::nonzero", "aten::argwhere",
+    "aten::masked_select", "aten::take", "aten::take_along_dim", "aten::scatter",
+    "aten::scatter_", "aten::scatter_add", "aten::scatter_add_", "aten::repeat_interleave",
+    "aten::diag", "aten::diag_embed", "aten::pad", "aten::constant_pad_nd", "aten::outer",
+    "aten::einsum", "aten::tensordot", "aten::baddbmm",
     "aten::addbmm", "aten::_autocast_to_reduced_precision", "aten::index_add",
     "aten::index_add_",
     "aten::_autocast_to_full_precision",
@@ -453,7 +462,72 @@ def _like(name, dtype_at):
     return like
 
 
+def _mse_loss(self, target, reduction=1):
+    """mse_loss(reduction='none') of bfloat16: (x - y) rounded, then squared and rounded
+    (ATen's composite in bfloat16); the reductions' fused kernel rounds once."""
+    if reduction != 0 or self._dtype is not BF16 or getattr(target, "_dtype", None) is not BF16:
+        return NotImplemented
+    a, b = self._data, target._data
+    xp = _xp(a)
+    try:
+        d = round_bf16(xp, a - b)
+    except ValueError:
+        return NotImplemented           # (shapes: the op's own error)
+    return _new_tensor(self, round_bf16(xp, d * d), BF16)
+
+
+def _logsumexp(self, dim, keepdim=False):
+    """logsumexp of bfloat16 as ATen's composite runs it, each step rounded: max,
+    x - max, exp, sum (in float), log, + max."""
+    if self._dtype is not BF16 or self._data.size == 0 or self._data.ndim == 0:
+        return NotImplemented
+    a = self._data
+    xp = _xp(a)
+    dims = tuple(d % a.ndim for d in (dim if isinstance(dim, (list, tuple)) else [dim]))
+    if not dims:
+        return NotImplemented
+    with np.errstate(all="ignore"):
+        m = a.max(dims, keepdims=True)
+        m = xp.where(xp.isinf(m), np.float32(0), m)
+        e = round_bf16(xp, xp.exp(round_bf16(xp, a - m)))
+        s = round_bf16(xp, e.sum(dims, keepdims=True, dtype=np.float32))
+        r = round_bf16(xp, round_bf16(xp, xp.log(s)) + m)
+    if not keepdim:
+        r = r.reshape([n for i, n in enumerate(a.shape) if i not in dims])
+    return _new_tensor(self, r, BF16)
+
+
+def _prod_along(xp, a, axis):
+    out = a.take(0, axis=axis)
+    for j in range(1, a.shape[axis]):
+        out = round_bf16(xp, out * a.take(j, axis=axis))
+    return out
+
+
+def _prod(self, dtype=None):
+    """prod of bfloat16: a product rounded after each factor, in order (ATen's bfloat16
+    reduction multiplies in bfloat16)."""
+    if self._dtype is not BF16 or dtype not in (None, BF16) or not self._data.size:
+        return NotImplemented
+    a = self._data
+    xp = _xp(a)
+    return _new_tensor(self, xp.asarray(_prod_along(xp, a.reshape(-1), 0)), BF16)
+
+
+def _prod_dim(self, dim, keepdim=False, dtype=None):
+    if self._dtype is not BF16 or dtype not in (None, BF16) or not self._data.size \
+            or self._data.ndim == 0:
+        return NotImplemented
+    a = self._data
+    xp = _xp(a)
+    d = dim % a.ndim
+    r = _prod_along(xp, a, d)
+    return _new_tensor(self, xp.expand_dims(r, d) if keepdim else r, BF16)
+
+
 TENSOR_IMPLS = {
+    "aten::mse_loss": _mse_loss, "aten::logsumexp": _logsumexp, "aten::prod": _prod,
+    "aten::prod.dim_int": _prod_dim,
     "aten::rand_like": _like("aten::rand_like", 1),
     "aten::randn_like": _like("aten::randn_like", 1),
     "aten::rand_like.generator": _like("aten::rand_like.generator", 2),
