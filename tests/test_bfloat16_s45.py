@@ -782,3 +782,38 @@ def test_more_ops_against_torch():
     for f in fs:
         assert _bits(f(gpujit, gpujit.nn.functional, g, gg)) == \
             f(torch, torch.nn.functional, t, tt).view(torch.int16).tolist()
+
+
+def test_is_bf16_supported():
+    assert gpujit.cuda.is_bf16_supported() is gpujit.cuda.is_available()
+
+
+@pytest.mark.cuda
+def test_bfloat16_on_cuda_matches_the_cpu():
+    """The CuPy paths (rounding, bits, factories, ops, modules, save/load) against the CPU;
+    the fake-GPU tier (ci/fake_gpu.sh) runs it without a GPU."""
+    assert gpujit.cuda.is_bf16_supported()
+    vals = [1.0, 2.5, 1.00390625, -0.0, 3.14159, 1e-40, 7.77]
+    xc = gpujit.tensor(vals).bfloat16()
+    xg = gpujit.tensor(vals, device="cuda").bfloat16()
+    assert xg.device.type == "cuda" and xg.dtype is bf
+    assert _bits(xg.cpu()) == _bits(xc)
+    assert _bits((xg * 0.1 + xg.exp()).cpu()) == _bits(xc * 0.1 + xc.exp())
+    assert _bits(xg.sum().cpu()) == _bits(xc.sum())
+    m = gpujit.nn.Linear(7, 3).bfloat16()
+    mg = gpujit.nn.Linear(7, 3).cuda().bfloat16()
+    mg.load_state_dict(m.state_dict())
+    h = mg(xg[None])
+    assert h.dtype is bf and _bits(h.cpu()) == _bits(m(xc[None]))
+    h.float().sum().backward()
+    assert mg.weight.grad.dtype is bf and mg.weight.grad.device.type == "cuda"
+    assert gpujit.randn(20, dtype=bf, device="cuda").dtype is bf
+    u = gpujit.rand(1000, dtype=bf, device="cuda")
+    assert u.dtype is bf and u.max().item() < 1.0
+    buf = io.BytesIO()
+    gpujit.save({"x": xg}, buf)
+    buf.seek(0)
+    back = gpujit.load(buf)["x"]
+    assert back.device.type == "cuda" and _bits(back.cpu()) == _bits(xc)
+    with gpujit.autocast("cuda", dtype=bf):
+        assert mg(xg[None].float()).dtype is bf

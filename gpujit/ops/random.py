@@ -645,6 +645,14 @@ class _CudaStream:
             if dt == _F16:
                 u = self.rs.random_sample(shape, dtype=np.float32)
                 u = (cp.floor(u * np.float32(2048)) * np.float32(1 / 2048)).astype(_F16)
+            elif dt is BF16:        # (float draws rounded to bfloat16, 1.0 -> 0 as ATen's)
+                from .bfloat16_support import round_bf16
+                u = round_bf16(cp, self.rs.random_sample(shape, dtype=np.float32))
+                u[u == np.float32(1.0)] = np.float32(0.0)
+                if (low, high) != (0.0, 1.0):
+                    u = round_bf16(cp, u * np.float32(float(high) - float(low))
+                                   + np.float32(low))
+                return u
             else:
                 u = self.rs.random_sample(shape, dtype=dt)
             if (low, high) != (0.0, 1.0):
@@ -658,6 +666,12 @@ class _CudaStream:
             self._start(self._n(shape))
             if dt == _F16:
                 v = self.rs.standard_normal(shape, dtype=np.float32).astype(_F16)
+            elif dt is BF16:        # (float draws, rounded to bfloat16)
+                from .bfloat16_support import round_bf16
+                v = self.rs.standard_normal(shape, dtype=np.float32)
+                if (mean, std) != (0.0, 1.0):
+                    v = v * np.float32(std) + np.float32(mean)
+                return round_bf16(cp, v)
             else:
                 v = self.rs.standard_normal(shape, dtype=dt)
             if (mean, std) != (0.0, 1.0):
