@@ -817,3 +817,42 @@ def test_bfloat16_on_cuda_matches_the_cpu():
     assert back.device.type == "cuda" and _bits(back.cpu()) == _bits(xc)
     with gpujit.autocast("cuda", dtype=bf):
         assert mg(xg[None].float()).dtype is bf
+
+
+def test_vision_and_selection_ops_in_bfloat16():
+    v = [math.sin(i * 1.3) * 3 for i in range(384)]
+    x = gpujit.tensor(v).reshape(2, 3, 8, 8).bfloat16()
+    a = x.float()._data
+    F = gpujit.nn.functional
+    mp = F.max_pool2d(x, 2)
+    assert mp.dtype is bf and mp.float().tolist() == F.max_pool2d(x.float(), 2).tolist()
+    _same_values(F.avg_pool2d(x, 2), _rb(a.reshape(2, 3, 4, 2, 4, 2).mean((3, 5))))
+    _same_values(F.interpolate(x, scale_factor=2, mode="nearest"),
+                 a.repeat(2, axis=2).repeat(2, axis=3))
+    y = x.reshape(6, 64)
+    vals, idx = y.median(1)
+    assert vals.dtype is bf and idx.dtype is gpujit.int64
+    order = np.take_along_axis(y.float()._data, y.argsort(1)._data, 1)
+    assert (np.diff(order, axis=1) >= 0).all()
+    _same_values(y // 1.5, _rb(np.floor(y.float()._data / np.float32(1.5))))
+
+
+def test_vision_and_selection_ops_against_torch():
+    torch = pytest.importorskip("torch")
+    v = [math.sin(i * 1.3) * 3 for i in range(384)]
+    fs = [lambda m, F, x: F.batch_norm(x, m.zeros(3).bfloat16(), m.ones(3).bfloat16(),
+                                       m.ones(3).bfloat16() * 0.5, m.ones(3).bfloat16() * 0.5),
+          lambda m, F, x: F.group_norm(x, 3), lambda m, F, x: F.max_pool2d(x, 2),
+          lambda m, F, x: F.avg_pool2d(x, 2), lambda m, F, x: F.adaptive_avg_pool2d(x, 1),
+          lambda m, F, x: F.interpolate(x, scale_factor=2, mode="nearest"),
+          lambda m, F, x: F.interpolate(x, scale_factor=2, mode="bilinear"),
+          lambda m, F, x: F.unfold(x, 2), lambda m, F, x: (x / 4).erfinv(),
+          lambda m, F, x: x.reshape(6, 64).median(1)[0],
+          lambda m, F, x: x.reshape(6, 64).cummax(1)[0], lambda m, F, x: x // 1.5,
+          lambda m, F, x: F.kl_div(F.log_softmax(x, 1), F.softmax(x.flip(1), 1),
+                                   reduction="batchmean"),
+          lambda m, F, x: m.addmv(x.reshape(6, 64)[:, 0], x.reshape(6, 64), x.reshape(6, 64)[0])]
+    t, g = torch.tensor(v).reshape(2, 3, 8, 8).bfloat16(), gpujit.tensor(v).reshape(2, 3, 8, 8).bfloat16()
+    for f in fs:
+        assert _bits(f(gpujit, gpujit.nn.functional, g)) == \
+            f(torch, torch.nn.functional, t).view(torch.int16).tolist()
