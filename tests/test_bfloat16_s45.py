@@ -856,3 +856,16 @@ def test_vision_and_selection_ops_against_torch():
     for f in fs:
         assert _bits(f(gpujit, gpujit.nn.functional, g)) == \
             f(torch, torch.nn.functional, t).view(torch.int16).tolist()
+
+
+def test_copy_nan_bits_and_index_put_dtype_error():
+    y = gpujit.zeros(3, dtype=bf)
+    y.copy_(gpujit.tensor([1.0, math.nan, 0.1]))
+    assert _bits(y) == _ref_bits([1.0, math.nan, 0.1], nan=0xFFFF)   # (as x.to(bfloat16))
+    x = gpujit.zeros(2, 3, dtype=bf)
+    x[0] = gpujit.tensor([0.1, 0.2, 0.3])          # (select + copy_: converts)
+    assert _bits(x)[0] == _ref_bits([0.1, 0.2, 0.3], nan=0xFFFF)
+    with pytest.raises(RuntimeError, match="Index put requires the source and destination "
+                                           "dtypes match, got BFloat16 for the destination "
+                                           "and Float for the source."):
+        x[gpujit.tensor([1])] = gpujit.tensor([0.1, 0.2, 0.3])

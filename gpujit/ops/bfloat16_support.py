@@ -538,7 +538,38 @@ def _prod_dim(self, dim, keepdim=False, dtype=None):
     return _new_tensor(self, xp.expand_dims(r, d) if keepdim else r, BF16)
 
 
+def _index_put(self, indices, values, accumulate=False):
+    """index_put(_) with bfloat16 on one side only: PyTorch's dtype error (the arrays'
+    float32 carrier hid it)."""
+    vd = getattr(values, "_dtype", None)
+    if vd is not None and vd is not self._dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, "
+                           f"got {self._dtype.short_name} for the destination and "
+                           f"{vd.short_name} for the source.")
+    return NotImplemented
+
+
+def _copy_(self, src, non_blocking=False):
+    """x.copy_(float32 tensor) into bfloat16 x: rounded as ATen's vectorized copy (a NaN
+    becomes 0xFFFF, as x.to(torch.bfloat16))."""
+    if (self._dtype is not BF16 or getattr(src, "_dtype", None) is not _dt.float32
+            or src._device is not self._device):
+        return NotImplemented
+    a = self._data
+    if 0 in a.strides or not a.size:
+        return NotImplemented           # (an expanded self, no elements: the op's checks)
+    xp = _xp(a)
+    try:
+        b = xp.broadcast_to(src._data, a.shape)
+    except ValueError:
+        return NotImplemented           # (the op's own error)
+    a[...] = round_bf16(xp, b, 0xFFFF)
+    self._vc[0] += 1
+    return self
+
+
 TENSOR_IMPLS = {
+    "aten::index_put": _index_put, "aten::index_put_": _index_put, "aten::copy_": _copy_,
     "aten::mse_loss": _mse_loss, "aten::logsumexp": _logsumexp, "aten::prod": _prod,
     "aten::prod.dim_int": _prod_dim,
     "aten::rand_like": _like("aten::rand_like", 1),
