@@ -744,6 +744,9 @@ class Tensor:
 
     # ---------------------------------------------------------------- DLPack
     def __dlpack__(self, *args, **kwargs):
+        if self._dtype is _dt.bfloat16:     # (a float32 carrier: ops/bfloat16_support.py)
+            from .ops.dlpack import bfloat16_export_error
+            raise bfloat16_export_error()
         return self._data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):

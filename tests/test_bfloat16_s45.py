@@ -869,3 +869,21 @@ def test_copy_nan_bits_and_index_put_dtype_error():
                                            "dtypes match, got BFloat16 for the destination "
                                            "and Float for the source."):
         x[gpujit.tensor([1])] = gpujit.tensor([0.1, 0.2, 0.3])
+
+
+def test_dlpack_export_refuses_bfloat16():
+    x = gpujit.tensor([1.5], dtype=bf)
+    with pytest.raises(BufferError, match="DLPack cannot export it as bfloat16"):
+        x.__dlpack__()
+    with pytest.raises(BufferError, match="DLPack cannot export it as bfloat16"):
+        gpujit.utils.dlpack.to_dlpack(x)
+
+
+def test_torch_bfloat16_tensors_come_in():
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([1.5, 2.25, float("nan"), -0.0, 3.14159], dtype=torch.bfloat16)
+    for f in (gpujit.tensor, gpujit.from_dlpack, gpujit.as_tensor):
+        g = f(t)
+        assert g.dtype is bf and _bits(g) == t.view(torch.int16).tolist()
+    with pytest.raises(BufferError):
+        torch.from_dlpack(gpujit.tensor([1.5], dtype=bf))   # (not a float32 in disguise)
