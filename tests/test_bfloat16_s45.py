@@ -887,3 +887,10 @@ def test_torch_bfloat16_tensors_come_in():
         assert g.dtype is bf and _bits(g) == t.view(torch.int16).tolist()
     with pytest.raises(BufferError):
         torch.from_dlpack(gpujit.tensor([1.5], dtype=bf))   # (not a float32 in disguise)
+
+
+def test_legacy_type_strings_and_storage_class():
+    x = gpujit.ones(2, dtype=bf)
+    assert x.type() == "torch.BFloat16Tensor"
+    assert gpujit.ones(2).type("torch.BFloat16Tensor").dtype is bf
+    assert x.storage_type() is gpujit.BFloat16Storage
