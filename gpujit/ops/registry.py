@@ -1273,7 +1273,7 @@ class OpDef:
         self.unchanged_when = None
         # a Tensor-level implementation for calls with bfloat16 operands (or dtype=), where
         # the array-level impl cannot tell bfloat16 from float32 (view(dtype)):
-        # bfloat16_support.TENSOR_IMPLS; NotImplemented from it runs the impl
+        # bfloat16_kernels.TENSOR_IMPLS; NotImplemented from it runs the impl
         self.bf16_impl = None
         # untracked_when(*args): a test that the call's result carries no gradient though
         # its inputs require one (PyTorch's composite returns fresh zeros there:
@@ -1311,7 +1311,7 @@ class OpDef:
         from .bfloat16_support import opted_in as _bf16_opted_in
         self.takes_bf16 = _bf16_opted_in(schema.qualified_name)
         if self.takes_bf16:
-            from .bfloat16_support import TENSOR_IMPLS
+            from .bfloat16_kernels import TENSOR_IMPLS
             self.bf16_impl = TENSOR_IMPLS.get(schema.qualified_name)
         if self.takes_bf16 and _dt.float32 in self.dtypes:
             self.dtypes |= frozenset((_dt.bfloat16,))
