@@ -140,7 +140,7 @@ def test_refused_in_torch_words():
     with pytest.raises(NotImplementedError, match="not implemented for 'BFloat16'"):
         gpujit.linalg.inv(gpujit.ones(2, 2, dtype=bf))
     with pytest.raises(NotImplementedError, match="not implemented for 'BFloat16'"):
-        gpujit.linspace(0, 1, 5, dtype=bf)   # (ATen's per-op bfloat16 steps: not yet)
+        gpujit.digamma(x)                    # (not opted in yet: refused, never float32)
 
 
 def test_save_load_roundtrip_gpujit():
@@ -894,3 +894,22 @@ def test_legacy_type_strings_and_storage_class():
     assert x.type() == "torch.BFloat16Tensor"
     assert gpujit.ones(2).type("torch.BFloat16Tensor").dtype is bf
     assert x.storage_type() is gpujit.BFloat16Storage
+
+
+def test_linspace_in_bfloat16_arithmetic():
+    # (ATen's kernel: step = (end - start) / (steps - 1) in bfloat16, each value
+    # start + step * i or end - step * (steps - i - 1), every operation rounded)
+    r = gpujit.linspace(0, 1, 7, dtype=bf)
+    step = float(_rb(_rb(1.0) / np.float32(6)))
+    want = [float(_rb(step * i)) if i < 3 else float(_rb(1.0 - float(_rb(step * (6 - i)))))
+            for i in range(7)]
+    assert r.dtype is bf and r.float().tolist() == want
+    assert _bits(r)[4] == 16170            # (0.6640625: the float32 formula gives 16171)
+
+
+def test_linspace_against_torch():
+    torch = pytest.importorskip("torch")
+    for a, b, n in ((0, 1, 7), (0, 1, 100), (-3.3, 7.7, 65), (2, -5, 200), (0, 1000, 131),
+                    (1, 1, 5), (0, 1, 1), (0, 1, 0), (-1, 1, 257)):
+        assert _bits(gpujit.linspace(a, b, n, dtype=bf)) == \
+            torch.linspace(a, b, n, dtype=torch.bfloat16).view(torch.int16).tolist()

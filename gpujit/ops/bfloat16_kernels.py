@@ -328,7 +328,44 @@ def _copy_(self, src, non_blocking=False):
     return self
 
 
+def _bf(x):
+    """c10::BFloat16 of a Python number (through float)."""
+    return float(round_bf16(np, np.float32(x))[()])
+
+
+def _linspace(start, end, steps, dtype=None, layout=None, device=None, pin_memory=None):
+    """linspace(dtype=bfloat16) as ATen's CPU kernel: start, end and step in bfloat16
+    arithmetic (each operation rounded, an int operand cast to bfloat16 first: step =
+    (end - start) / (steps - 1)), each value start + step * i below halfway and
+    end - step * (steps - i - 1) from there (bit for bit torch's, whole vectors included)."""
+    if dtype is not BF16 or isinstance(start, complex) or isinstance(end, complex) or \
+            hasattr(start, "_data") or hasattr(end, "_data") or steps < 0:
+        return NotImplemented
+    s, e = _bf(float(start)), _bf(float(end))
+    out = np.empty(steps, np.float32)
+    if steps == 1:
+        out[0] = s
+    elif steps > 1:
+        step = _bf(_bf(e - s) / _bf(steps - 1))
+        half = steps // 2
+        i = np.arange(steps)
+        lo = round_bf16(np, np.float32(s) + round_bf16(np, np.float32(step) * round_bf16(
+            np, i.astype(np.float32))))
+        hi = round_bf16(np, np.float32(e) - round_bf16(np, np.float32(step) * round_bf16(
+            np, (steps - i - 1).astype(np.float32))))
+        out[...] = np.where(i < half, lo, hi)
+    from ..device import resolve, cpu
+    from .registry import wrap
+    dev = cpu if device is None else resolve(device)
+    if dev is not cpu:
+        import cupy
+        with cupy.cuda.Device(dev.index):
+            return wrap(cupy.asarray(out), BF16, dev)
+    return wrap(out, BF16, dev)
+
+
 TENSOR_IMPLS = {
+    "aten::linspace": _linspace,
     "aten::index_put": _index_put, "aten::index_put_": _index_put, "aten::copy_": _copy_,
     "aten::mse_loss": _mse_loss, "aten::logsumexp": _logsumexp, "aten::prod": _prod,
     "aten::prod.dim_int": _prod_dim,

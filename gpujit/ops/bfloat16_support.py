@@ -48,7 +48,7 @@ BF16 = _dt.bfloat16
 BF16_OPS = frozenset({
     # creation, conversion and facts
     "aten::tensor", "aten::as_tensor", "aten::scalar_tensor", "aten::zeros", "aten::ones",
-    "aten::full", "aten::empty", "aten::arange", "aten::zeros_like",
+    "aten::full", "aten::empty", "aten::arange", "aten::linspace", "aten::zeros_like",
     "aten::ones_like", "aten::full_like", "aten::empty_like", "aten::rand", "aten::randn",
     "aten::randn_like",
     "aten::rand_like", "aten::to", "aten::_to_copy", "aten::clone",
