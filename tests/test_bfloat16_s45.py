@@ -913,3 +913,34 @@ def test_linspace_against_torch():
                     (1, 1, 5), (0, 1, 1), (0, 1, 0), (-1, 1, 257)):
         assert _bits(gpujit.linspace(a, b, n, dtype=bf)) == \
             torch.linspace(a, b, n, dtype=torch.bfloat16).view(torch.int16).tolist()
+
+
+def test_rms_norm_reduced_precision_as_atens():
+    # (upcast to float; with a weight of the input's dtype ATen's fused kernel multiplies
+    # in float and rounds once -- float16 as well)
+    v = [math.sin(i * 1.3) * 3 for i in range(6 * 64)]
+    w = [1 + 0.01 * i for i in range(64)]
+    for dt in (bf, gpujit.float16):
+        x, g = gpujit.tensor(v).reshape(6, 64).to(dt), gpujit.tensor(w).to(dt)
+        a, b = x.float()._data, g.float()._data
+        rr = 1 / np.sqrt((a * a).mean(-1, keepdims=True) + np.float32(1.1920928955078125e-07))
+        want = (a * rr.astype(np.float32) * b)
+        got = gpujit.nn.functional.rms_norm(x, (64,), g).float()._data
+        np.testing.assert_allclose(got, want, rtol=2 ** -7 if dt is bf else 2 ** -10)
+        assert gpujit.nn.functional.rms_norm(x, (64,), g).dtype is dt
+
+
+def test_rms_norm_against_torch():
+    torch = pytest.importorskip("torch")
+    v = [math.sin(i * 1.3) * 3 for i in range(6 * 64)]
+    w = [1 + 0.01 * i for i in range(64)]
+    for name in ("bfloat16", "float16"):
+        t, tw = torch.tensor(v).reshape(6, 64).to(getattr(torch, name)), \
+            torch.tensor(w).to(getattr(torch, name))
+        g, gw = gpujit.tensor(v).reshape(6, 64).to(getattr(gpujit, name)), \
+            gpujit.tensor(w).to(getattr(gpujit, name))
+        for args in ((), (None, 1e-6)):
+            assert gpujit.nn.functional.rms_norm(g, (64,), *args).float().tolist() == \
+                torch.nn.functional.rms_norm(t, (64,), *args).float().tolist()
+        assert gpujit.nn.functional.rms_norm(g, (64,), gw).float().tolist() == \
+            torch.nn.functional.rms_norm(t, (64,), tw).float().tolist()
