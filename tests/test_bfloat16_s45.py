@@ -944,3 +944,34 @@ def test_rms_norm_against_torch():
                 torch.nn.functional.rms_norm(t, (64,), *args).float().tolist()
         assert gpujit.nn.functional.rms_norm(g, (64,), gw).float().tolist() == \
             torch.nn.functional.rms_norm(t, (64,), tw).float().tolist()
+
+
+def test_in_place_random_fills_of_bfloat16():
+    gpujit.manual_seed(3)
+    x = gpujit.empty(20, dtype=bf)
+    v = x._vc[0]
+    assert x.normal_() is x and x._vc[0] == v + 1
+    assert _bits(x) == _RANDN20                      # (randn's stream: the same fill)
+    w = gpujit.empty(16, 8, dtype=bf)
+    gpujit.nn.init.normal_(w, std=0.02)
+    assert w.dtype is bf and abs(w.float().std().item() - 0.02) < 0.01
+    gpujit.nn.init.uniform_(w, -0.1, 0.1)
+    assert w.dtype is bf and w.abs().max().item() <= 0.1
+
+
+def test_in_place_random_fills_against_torch():
+    torch = pytest.importorskip("torch")
+    for n in (5, 20, 100):
+        for kind, args in (("normal_", (0.0, 0.02)), ("normal_", (1.5, 0.3)),
+                           ("uniform_", (-0.1, 0.1))):
+            torch.manual_seed(7)
+            gpujit.manual_seed(7)
+            t = getattr(torch.empty(n, dtype=torch.bfloat16), kind)(*args)
+            g = getattr(gpujit.empty(n, dtype=bf), kind)(*args)
+            assert _bits(g) == t.view(torch.int16).tolist()
+    torch.manual_seed(3)
+    gpujit.manual_seed(3)
+    t, g = torch.empty(16, 8, dtype=torch.bfloat16), gpujit.empty(16, 8, dtype=bf)
+    torch.nn.init.xavier_uniform_(t)
+    gpujit.nn.init.xavier_uniform_(g)
+    assert _bits(g) == t.view(torch.int16).tolist()

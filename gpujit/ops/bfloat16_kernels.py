@@ -364,7 +364,41 @@ def _linspace(start, end, steps, dtype=None, layout=None, device=None, pin_memor
     return wrap(out, BF16, dev)
 
 
+def _normal_(self, mean=0, std=1, generator=None):
+    """normal_ of a bfloat16 tensor: ATen's bfloat16 stream (ops/random.py's BF16), in
+    the order TensorIterator walks self."""
+    if self._dtype is not BF16:
+        return NotImplemented
+    from . import random_ops as R
+    from .random import BF16 as MARK
+    R._check_std(std)
+    a = self._data
+    g = R._gen_like(a, None, generator)
+    contiguous = bool(a.flags.c_contiguous)
+    R._write_serial(a, lambda s: g.normal(s, MARK, float(mean), float(std),
+                                          contiguous=contiguous))
+    self._vc[0] += 1
+    return self
+
+
+def _uniform_(self, from_=0, to=1, generator=None):
+    """uniform_ of a bfloat16 tensor: float uniforms rounded (ops/random.py's BF16)."""
+    if self._dtype is not BF16:
+        return NotImplemented
+    from . import random_ops as R
+    from .random import BF16 as MARK
+    if from_ > to:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                           f"from={from_} > to={to}")
+    a = self._data
+    g = R._gen_like(a, None, generator)
+    R._write_serial(a, lambda s: g.uniform(s, MARK, float(from_), float(to)))
+    self._vc[0] += 1
+    return self
+
+
 TENSOR_IMPLS = {
+    "aten::normal_": _normal_, "aten::uniform_": _uniform_,
     "aten::linspace": _linspace,
     "aten::index_put": _index_put, "aten::index_put_": _index_put, "aten::copy_": _copy_,
     "aten::mse_loss": _mse_loss, "aten::logsumexp": _logsumexp, "aten::prod": _prod,

@@ -50,7 +50,7 @@ BF16_OPS = frozenset({
     "aten::tensor", "aten::as_tensor", "aten::scalar_tensor", "aten::zeros", "aten::ones",
     "aten::full", "aten::empty", "aten::arange", "aten::linspace", "aten::zeros_like",
     "aten::ones_like", "aten::full_like", "aten::empty_like", "aten::rand", "aten::randn",
-    "aten::randn_like",
+    "aten::randn_like", "aten::normal_", "aten::uniform_",
     "aten::rand_like", "aten::to", "aten::_to_copy", "aten::clone",
     "aten::contiguous", "aten::copy_", "aten::fill_", "aten::zero_", "aten::is_complex",
     "aten::element_size", "aten::is_floating_point", "aten::item", "aten::detach",
