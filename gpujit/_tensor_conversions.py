@@ -22,7 +22,8 @@ def _ops():
 
 # Tensor.type()'s strings: "torch.FloatTensor", "torch.cuda.FloatTensor" (and gpujit.*)
 _TYPE_STRINGS = {f"{mod}.{'cuda.' if cuda else ''}{d.short_name}Tensor": (d, cuda)
-                 for d in _dt.EVERY for cuda in (False, True) for mod in ("torch", "gpujit")}
+                 for d in _dt.EVERY + (_dt.bfloat16,) for cuda in (False, True)
+                 for mod in ("torch", "gpujit")}
 
 
 _MISSING = object()     # (new_zeros(size=...) not given)
@@ -142,7 +143,7 @@ class TensorConversions:
         return self.to(_dt.float16)
 
     def bfloat16(self):
-        raise _dt.bfloat16.error()
+        return self.to(_dt.bfloat16)
 
     def cfloat(self):
         return self.to(_dt.complex64)

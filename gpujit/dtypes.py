@@ -131,6 +131,19 @@ for _d in EVERY:
     _FROM_NP[_d.np.type] = _d
 
 
+# bfloat16 (ops/bfloat16_support.py): NumPy has no bfloat16 type, so a bfloat16 tensor's
+# array is a float32 one whose values are always bfloat16-exact (the upper 16 bits of each
+# float32); the dtype is outside ALL and _FROM_NP: an op takes it only when it opts in, and
+# an array alone never says bfloat16 (Tensor._dtype does).
+bfloat16 = dtype("bfloat16", np.float32, FLOATING, 1, "BFloat16")
+bfloat16.itemsize = 2
+_BY_NAME["bfloat16"] = bfloat16
+CPP_NAMES["bfloat16"] = "c10::BFloat16"
+# (torch.finfo(torch.bfloat16): 8 significand bits, float32's exponent range)
+_BF16_FINFO = dict(bits=16, eps=2.0 ** -7, max=(2 - 2.0 ** -7) * 2.0 ** 127,
+                   tiny=2.0 ** -126, resolution=0.01)
+
+
 class MissingDtype:
     """A dtype of PyTorch that gpujit has no tensors of (bfloat16: NumPy has no such type).
     It exists so that programs naming it (`{"float32": torch.float32, "bfloat16":
@@ -167,10 +180,9 @@ class MissingDtype:
         return (_missing_dtype, (self.name,))
 
 
-bfloat16 = MissingDtype("bfloat16", 2, "BFloat16", "NumPy has no bfloat16 type")
 complex32 = chalf = MissingDtype("complex32", 4, "ComplexHalf", "NumPy has no complex32 type",
                                  "gpujit.complex64", is_complex=True)
-MISSING = {"bfloat16": bfloat16, "complex32": complex32, "chalf": complex32}
+MISSING = {"complex32": complex32, "chalf": complex32}
 
 
 def _missing_dtype(name):
@@ -223,11 +235,12 @@ def to_dtype(spec) -> dtype:
 # TorchScript's ScalarType codes (c10::ScalarType): a graph's dtype argument is an int
 # there (`%6 : int = prim::Constant[value=6]()` for float32; `torch.zeros(y, dtype=6)`)
 SCALAR_TYPE_CODES = {0: uint8, 1: int8, 2: int16, 3: int32, 4: int64, 5: float16,
-                     6: float32, 7: float64, 9: complex64, 10: complex128, 11: bool}
+                      6: float32, 7: float64, 9: complex64, 10: complex128, 11: bool,
+                      15: bfloat16}
 SCALAR_TYPE_CODES.update({27: uint16, 28: uint32, 29: uint64})
 _CODE_OF = {d: c for c, d in SCALAR_TYPE_CODES.items()}
 _SCALAR_TYPE_NAMES = {8: "ComplexHalf",
-                      12: "QInt8", 13: "QUInt8", 14: "QInt32", 15: "BFloat16"}
+                      12: "QInt8", 13: "QUInt8", 14: "QInt32"}
 
 
 def scalar_type_code(d: dtype) -> int:
@@ -271,6 +284,9 @@ def set_default_dtype(d) -> None:
     if d.category != FLOATING:
         raise TypeError(f"only floating-point types are supported as the default type, "
                         f"got {d!r}")
+    if d is bfloat16:       # (every op would meet it through Python floats: not yet)
+        raise TypeError("gpujit does not take bfloat16 as the default dtype yet (its ops "
+                        "take bfloat16 tensors only where opted in: README, bfloat16)")
     _default_float = d
     _RESULT_CACHE.clear()
     for cache in DEFAULT_DTYPE_CACHES:      # the ops' promotion caches (ops.registry)
@@ -285,6 +301,8 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
         return a
     if a in UNSIGNED_TYPES or b in UNSIGNED_TYPES:
         return _promote_unsigned(a, b)
+    if (a is bfloat16 and b is float16) or (a is float16 and b is bfloat16):
+        return float32      # (neither holds the other's values)
     ca, cb = a.category, b.category
     if ca != cb:
         if ca < cb:
@@ -421,6 +439,10 @@ class finfo:
             raise TypeError("torch.finfo() requires a floating point input type. Use "
                             "torch.iinfo to handle 'torch.finfo'")
         d = d.to_real()     # (torch.finfo(torch.complex64) is float32's)
+        if d is bfloat16:
+            self.__dict__.update(_BF16_FINFO, min=-_BF16_FINFO["max"], dtype="bfloat16",
+                                 smallest_normal=_BF16_FINFO["tiny"])
+            return
         info = np.finfo(d.np)
         self.bits = d.itemsize * 8
         self.eps = _builtin_float(info.eps)

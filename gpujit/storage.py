@@ -449,6 +449,7 @@ LEGACY = {name: _legacy(name, dt) for name, dt in (
     ("ShortStorage", _dt.int16), ("CharStorage", _dt.int8), ("ByteStorage", _dt.uint8),
     ("BoolStorage", _dt.bool), ("ComplexFloatStorage", _dt.complex64),
     ("ComplexDoubleStorage", _dt.complex128))}
+LEGACY["BFloat16Storage"] = _legacy("BFloat16Storage", _dt.bfloat16)
 _LEGACY_BY_DTYPE = {cls.dtype: cls for cls in LEGACY.values()}
 
 

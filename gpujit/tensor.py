@@ -309,8 +309,8 @@ class Tensor:
         return int(self._data.size) * self._dtype.itemsize
 
     def stride(self, dim=None, *, axis=None):
-        isz = self._dtype.itemsize
         a = self._data
+        isz = a.itemsize        # (the array's: bfloat16's float32 carrier is 4 bytes)
         st = tuple(s // isz for s in a.strides)
         if not a.size and a.ndim and not any(st) and not getattr(self, "_zero_strides", False):
             st = _empty_strides(a.shape)    # NumPy's new empty arrays say 0: torch's rule
@@ -332,9 +332,9 @@ class Tensor:
     def storage_offset(self):
         a = self._data
         if isinstance(a, np.ndarray):
-            return (a.__array_interface__["data"][0] - _base_ptr(a)) // self._dtype.itemsize
+            return (a.__array_interface__["data"][0] - _base_ptr(a)) // a.itemsize
         # (CuPy: where the array starts in its allocation; as_strided's arrays have no base)
-        return (a.data.ptr - a.data.mem.ptr) // self._dtype.itemsize
+        return (a.data.ptr - a.data.mem.ptr) // a.itemsize
 
     def data_ptr(self):
         a = self._data
@@ -350,7 +350,7 @@ class Tensor:
                 raise RuntimeError(IS_CONTIGUOUS)
         if a.flags.c_contiguous and fmt not in (_mf.CHANNELS_LAST, _mf.CHANNELS_LAST_3D):
             return True
-        return _mf.is_contiguous_as(a.shape, a.strides, self._dtype.itemsize, fmt)
+        return _mf.is_contiguous_as(a.shape, a.strides, a.itemsize, fmt)
 
     def contiguous(self, memory_format="contiguous_format"):
         """self itself when it is contiguous in memory_format (as PyTorch: x.contiguous()
@@ -617,6 +617,8 @@ class Tensor:
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        if self._dtype is _dt.bfloat16:     # (NumPy has no bfloat16)
+            raise TypeError("Got unsupported ScalarType BFloat16")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
@@ -748,6 +750,9 @@ class Tensor:
 
     # ---------------------------------------------------------------- DLPack
     def __dlpack__(self, *args, **kwargs):
+        if self._dtype is _dt.bfloat16:     # (a float32 carrier: ops/bfloat16_support.py)
+            from .ops.dlpack import bfloat16_export_error
+            raise bfloat16_export_error()
         return self._data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):

@@ -8,7 +8,7 @@ Deliberate differences (see gpujit/cuda/__init__.py):
     build: RuntimeError "NVTX functions not installed"; a CUDA build without a GPU works);
   * the "no GPU" error is an AssertionError and a RuntimeError, naming the CUDA extra;
   * memory_stats reports the amounts CuPy's pool knows (allocated/active/reserved/
-    inactive bytes), all under "all" and "large_pool"; is_bf16_supported is False.
+    inactive bytes), all under "all" and "large_pool".
 """
 import gc
 
@@ -320,7 +320,8 @@ def test_misc_calls_with_a_gpu():
     major, minor = C.get_device_capability()
     assert C.get_arch_list() == [f"sm_{major}{minor}"]
     assert C.get_gencode_flags() == f"-gencode compute=compute_{major}{minor},code=sm_{major}{minor}"
-    assert C.is_bf16_supported() is False
+    assert C.is_bf16_supported() is True        # (bfloat16 tensors since session 45)
+    assert C.is_bf16_supported(including_emulation=False) is (major >= 8)
     assert C.is_tf32_supported() is (major >= 8)
     x = gpujit.ones(2, device="cuda")
     with C.device_of(x):

@@ -482,9 +482,12 @@ def test_scalar_type_int_codes_in_parsed_ir():
 
 
 def test_scalar_type_code_gpujit_lacks():
-    cu = torch.jit.CompilationUnit("def f():\n    return torch.zeros([2], dtype=15)\n")
-    with pytest.raises(TypeError, match=r"ScalarType 15 \(BFloat16\)"):
+    cu = torch.jit.CompilationUnit("def f():\n    return torch.zeros([2], dtype=12)\n")
+    with pytest.raises(TypeError, match=r"ScalarType 12 \(QInt8\)"):
         cu.f()
+    # (15, BFloat16, is a dtype since session 45)
+    cu = torch.jit.CompilationUnit("def f():\n    return torch.zeros([2], dtype=15)\n")
+    assert cu.f().dtype is torch.bfloat16
 
 
 # ------------------------------------------------------------------ 8. to's memory_format

@@ -9,8 +9,8 @@ calls pay nothing. The state is per thread, as PyTorch's: the hook is installed 
 thread has a region enabled, and in the other threads it changes nothing (each thread
 starts with autocast off and PyTorch's default dtypes).
 
-gpujit has no bfloat16: CPU autocast, whose default dtype in PyTorch is bfloat16, needs
-`dtype=gpujit.float16` and raises naming bfloat16 without it.
+CPU autocast's default dtype is bfloat16, as PyTorch's (ops/bfloat16_support.py: the ops
+its lists lower to bfloat16 take it); float16 works too.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class _AutocastState(threading.local):
 
     def __init__(self):
         self.enabled = {"cpu": False, "cuda": False}
-        self.dtype = {"cpu": None, "cuda": _dt.float16}   # cpu: PyTorch's bfloat16, absent here
+        self.dtype = {"cpu": _dt.bfloat16, "cuda": _dt.float16}
         self.cache_enabled = True
         self.nesting = 0
         self.cache = {}     # id(weight) -> (weight, its cast): leaf weights cast once a region
@@ -56,12 +56,6 @@ _state = _AutocastState()
 _regions = [0]              # threads with a region enabled: the hook is installed while any has
 _regions_lock = threading.Lock()
 _base = {}                  # op.name -> 'aten::name' without the overload
-
-
-def _bfloat16_error():
-    return RuntimeError("CPU autocast defaults to torch.bfloat16, which gpujit does not "
-                        "have; pass dtype=gpujit.float16 (torch.autocast('cpu', "
-                        "dtype=torch.float16))")
 
 
 def _check_device_type(device_type):
@@ -95,10 +89,7 @@ def set_autocast_enabled(device_type, enabled=None):
 
 def get_autocast_dtype(device_type: str):
     _check_device_type(device_type)
-    d = _state.dtype[device_type]
-    if d is None:
-        raise _bfloat16_error()
-    return d
+    return _state.dtype[device_type]
 
 
 def set_autocast_dtype(device_type, dtype):
@@ -270,8 +261,8 @@ class autocast:
                  cache_enabled=None):
         _check_device_type(device_type)
         self.device = device_type
-        if dtype is None:       # cpu's default is bfloat16: an enabled region raises
-            dtype = get_autocast_dtype(device_type) if enabled else _state.dtype[device_type]
+        if dtype is None:       # (cpu's default: bfloat16, as PyTorch's)
+            dtype = get_autocast_dtype(device_type)
         self.fast_dtype = dtype
         self._cache_enabled = (is_autocast_cache_enabled() if cache_enabled is None
                                else cache_enabled)
@@ -284,7 +275,7 @@ class autocast:
                     warnings.warn("CUDA is not available or torch_xla is imported. "
                                   "Disabling autocast.", stacklevel=2)
                     enabled = False
-            elif dtype is not _dt.float16:
+            elif dtype is not _dt.float16 and dtype is not _dt.bfloat16:
                 warnings.warn(f"In {name} autocast, but the target dtype is not supported. "
                               f"Disabling autocast.\n{name} Autocast only supports dtypes of "
                               f"torch.bfloat16, torch.float16 currently.", stacklevel=2)

@@ -166,8 +166,12 @@ def get_gencode_flags() -> str:
 
 
 def is_bf16_supported(including_emulation: bool = True) -> bool:
-    """False: gpujit has no bfloat16 dtype."""
-    return False
+    """As torch.cuda.is_bf16_supported: False without CUDA; True on an Ampere or newer
+    GPU, and on an older one with including_emulation (gpujit's bfloat16 tensors compute
+    in float32 anywhere: ops/bfloat16_support.py)."""
+    if not is_available():
+        return False
+    return including_emulation or get_device_properties().major >= 8
 
 
 def is_tf32_supported() -> bool:

@@ -62,6 +62,7 @@ def _scalar_types():
     if not _SCALAR_TYPES:
         from .. import dtypes as _dt
         _SCALAR_TYPES.update({d.short_name: d for d in _dt.EVERY})
+        _SCALAR_TYPES[_dt.bfloat16.short_name] = _dt.bfloat16
     return _SCALAR_TYPES
 
 

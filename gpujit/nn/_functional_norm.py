@@ -53,14 +53,19 @@ def rms_norm(input, normalized_shape: List[int], weight: Optional[_gpujit.Tensor
         raise NotImplementedError("\"rms_norm\" not implemented for '"
                                   + short_dtype_name(input.dtype) + "'")
     x = input
-    if input.dtype == _gpujit.float16:
+    if input.dtype == _gpujit.float16 or input.dtype == _gpujit.bfloat16:
         x = input.float()
     if eps is None:     # numeric_limits<opmath_t>::epsilon()
         e = 2.220446049250313e-16 if x.dtype == _gpujit.float64 else 1.1920928955078125e-07
     else:
         e = eps
     dims = [input.dim() - 1 - i for i in range(nd)]
-    out = (x * (x.pow(2).mean(dims, keepdim=True) + e).rsqrt()).to(input.dtype)
+    rr = (x.pow(2).mean(dims, keepdim=True) + e).rsqrt()
+    if x.dtype != input.dtype and weight is not None and weight.dtype == input.dtype:
+        # (ATen's fused CPU kernel for a float16 / bfloat16 input and weight of its dtype:
+        # x * rsqrt * weight in float, rounded once)
+        return (x * rr * weight.float()).to(input.dtype)
+    out = (x * rr).to(input.dtype)
     if weight is not None:
         out = (out * weight).to(out.dtype)      # (ATen: result.mul(weight).type_as(result))
     return out

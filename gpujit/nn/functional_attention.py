@@ -51,6 +51,18 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
         s = 1.0 / _math.sqrt(query.size(-1)) if query.size(-1) > 0 else 1.0
     else:
         s = scale
+    # bfloat16 as ATen's CPU backends compute it, in float: its math backend rounds the
+    # result once; its flash kernel (4-D operands of one head size, no dropout) also
+    # rounds the unnormalized exp to bfloat16 for the product with value (its bfloat16
+    # GEMM), divided by the float sum of exp at the end
+    lowp = query.dtype == _gpujit.bfloat16
+    flash = (lowp and dropout_p == 0.0 and query.dim() == 4 and key.dim() == 4
+             and value.dim() == 4 and query.size(-1) == key.size(-1)
+             and key.size(-1) == value.size(-1) and query.size(-2) > 0 and key.size(-2) > 0)
+    if lowp:
+        query = query.float()
+        key = key.float()
+        value = value.float()
     attn = query.matmul(key.transpose(-2, -1)) * s
     L = query.size(-2)
     S = key.size(-2)
@@ -68,11 +80,22 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
                                f"and  query.dtype: {query.dtype} instead.")
         # a row masked everywhere: zeros, not NaN (nor NaN gradients)
         dead = (attn == float("-inf")).all(-1, keepdim=True)
+        if flash:
+            attn = attn.masked_fill(dead, 0.0)
+            e = (attn - attn.amax(-1, keepdim=True)).exp().masked_fill(dead, 0.0)
+            den = e.sum(-1, keepdim=True).masked_fill(dead, 1.0)
+            return (e.to(_gpujit.bfloat16).float().matmul(value) / den).to(_gpujit.bfloat16)
         attn = attn.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
+    elif flash:
+        e = (attn - attn.amax(-1, keepdim=True)).exp()
+        return (e.to(_gpujit.bfloat16).float().matmul(value)
+                / e.sum(-1, keepdim=True)).to(_gpujit.bfloat16)
     else:
         attn = attn.softmax(-1)
     if dropout_p > 0.0:
         attn = _gpujit.dropout(attn, dropout_p, True)
+    if lowp:
+        return attn.matmul(value).to(_gpujit.bfloat16)
     return attn.matmul(value)
 
 

@@ -487,7 +487,7 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
         return self._apply(lambda t: t.half() if t.is_floating_point() else t)
 
     def bfloat16(self):
-        raise _dt.bfloat16.error()
+        return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
     # ------------------------------------------------------------------ modes and grads
     def train(self, mode=True):

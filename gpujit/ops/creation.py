@@ -986,6 +986,15 @@ def _uint64_array(data):
 
 def _array_from(data, dtype, dev, copy):
     """An array on dev with dtype from arbitrary data (nested lists, arrays, tensors)."""
+    a, dt, d = _array_of(data, dtype, dev, copy)
+    if dt is _dt.bfloat16 and not isinstance(data, _reg._Tensor):
+        # (numbers stored as c10's BFloat16(float(x)): ops/bfloat16_support.py)
+        from .bfloat16_support import round_bf16
+        a = round_bf16(np if d is _cpu else xp_for(d), a)
+    return a, dt, d
+
+
+def _array_of(data, dtype, dev, copy):
     if isinstance(data, _reg._Tensor):
         if type(data) is not _reg._Tensor and _reg.dispatch_state.torch_function is not None:
             # (a subclass's __torch_function__ does not see torch.tensor(x) read x: the
@@ -1020,7 +1029,7 @@ def _array_from(data, dtype, dev, copy):
         a = _store_slow(data, dt)
     elif type(data).__module__ == "torch":
         from .dlpack import from_dlpack
-        return _array_from(from_dlpack(data), dtype, dev, copy)
+        return _array_of(from_dlpack(data), dtype, dev, copy)
     else:
         try:
             inferred, other, slow = _infer_dtype(data)

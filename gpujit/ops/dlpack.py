@@ -67,6 +67,14 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
     capsule); `device=` moves it, `copy=True` copies it."""
     if isinstance(ext_tensor, _reg._Tensor):
         t = ext_tensor
+    elif type(ext_tensor).__module__ == "torch" and str(getattr(ext_tensor, "dtype", "")) \
+            == "torch.bfloat16":
+        # (NumPy / CuPy take no bfloat16 DLPack: its bits as int16, read into a new
+        # bfloat16 tensor's float32 carrier -- a copy, not shared memory)
+        from .bfloat16_support import from_bits
+        b = from_dlpack(ext_tensor.view(_torch_int16(ext_tensor)))
+        xp = np if b._device is _cpu else require_cupy("DLPack CUDA tensors")
+        t = _reg.wrap(from_bits(xp, b._data), _dt.bfloat16, b._device)
     else:
         ext = _Capsule(ext_tensor) if isinstance(ext_tensor, _CAPSULE_TYPE) else ext_tensor
         dev_type, dev_id = ext.__dlpack_device__()
@@ -85,11 +93,24 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
     return moved.clone() if copy and moved is t else moved     # (a move copied already)
 
 
+def _torch_int16(t):
+    import sys
+    return sys.modules["torch"].int16
+
+
+def bfloat16_export_error():
+    return BufferError("a gpujit bfloat16 tensor's array is float32 holding bfloat16 values "
+                       "(NumPy has no bfloat16): DLPack cannot export it as bfloat16; use "
+                       "x.view(torch.int16) (its bits) or x.float()")
+
+
 def to_dlpack(tensor):
     """A DLPack capsule of the tensor's memory (consumed once by a from_dlpack)."""
     if not isinstance(tensor, _reg._Tensor):
         raise TypeError(f"to_dlpack(): argument 'data' (position 1) must be Tensor, not "
                         f"{type(tensor).__name__}")
+    if tensor._dtype is _dt.bfloat16:
+        raise bfloat16_export_error()
     return tensor._data.__dlpack__()
 
 

@@ -264,6 +264,17 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
             L.append(f"    if isinstance({n}, _T) and a_{n}.ndim > 1 and "
                      f"not (a_{n}.flags.c_contiguous and a_{n}.size):")
             L.append("        lay = True")
+    if op.takes_bf16:
+        # (TensorIterator casts the operands to bfloat16 first, ATen's opmath scalars and
+        # add's alpha aside: bfloat16_support.operands)
+        ops_ = ", ".join(operands) + ("," if len(operands) == 1 else "")
+        arrs = ", ".join(f"a_{n}" for n in operands) + ("," if len(operands) == 1 else "")
+        L.append("    if ct is _BF:")
+        L.append(f"        ({arrs}) = _bfops(_op, dev, ({ops_}), ({arrs}))")
+        if "alpha" in names and len(operands) == 2 and op.name.split(".")[0].rstrip("_") in (
+                "aten::add", "aten::sub"):
+            L.append(f"        if type(alpha) is not int or alpha != 1: a_{operands[1]}, alpha = "
+                     f"_bfalpha(dev, a_{operands[1]}, alpha)")
     L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
     call_args = ", ".join(f"a_{n}" if n in operands or n in aux else n for n in names)
     L.append("    try:")
@@ -295,6 +306,8 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("        r = _np.asarray(r)")
     L.append("    if r.dtype != ot.np:")
     L.append("        r = r.astype(ot.np)")
+    if op.takes_bf16:       # (computed in float32: rounded once)
+        L.append("    if ot is _BF: r = _bfr(xp, r)")
     if not inplace and _returns_input(op):  # (positive: PyTorch hands back its input)
         L.append(f"    if isinstance({names[0]}, _T) and r is {names[0]}._data and "
                  f"_S.tracing is None:")
@@ -460,6 +473,7 @@ def _gen_generic(op, fname, consts, hook=None):
         elif a.type.base == "Layout":       # (a sparse one: sparse_refusals.sparse_factory)
             L.append(f"    if {a.name} is not None and {a.name} in _SPARSE: "
                      f"return _no_layout(_op, ({', '.join(names)},), dev)")
+    L.extend(_bf16_lines(op, tensor_args))
     call_args = ", ".join(f"a_{a.name}" if a.type.base == "Tensor" else a.name
                           for a in s.arguments)
     checked = s.is_inplace and "inplace_view" not in op.tags and op.on_expanded != "own" \
@@ -505,6 +519,11 @@ def _gen_generic(op, fname, consts, hook=None):
     if checked:
         L.append("    if _whole is not None and _op.on_expanded == 'changes':")
         L.append(f"        _changes(_whole, r, {s.name.split('::')[-1]!r})")
+    if op.takes_bf16:
+        written = [a.name for a in s.arguments if a.type.is_write and a.type.base == "Tensor"
+                   and not a.type.is_list]
+        for w in written:
+            L.append(f"    if _bfm and isinstance({w}, _T) and {w}._dtype is _BF: _bfw({w}._data)")
     rets = s.returns
     if s.is_inplace:    # an impl that wrote nothing returns UNCHANGED: no new version
         L.append(f"    if r is _UNCHANGED: return {names[0]}")
@@ -516,13 +535,16 @@ def _gen_generic(op, fname, consts, hook=None):
     # PyTorch's reductions, scans and softmaxes return C-contiguous results whatever the
     # input's layout (NumPy's keep the order of the input's dims)
     c = op.contiguous_result
+    ret = _bf16_ret(op, tensor_args) if op.takes_bf16 else "    return {}".format
     if len(rets) == 1 and _takes_requires_grad(s):
         # a factory's `bool requires_grad` (aten::tensor): the result requires grad
         L.append("    r = " + _wrap_ret(rets[0], "r", s, names, c))
+        if op.takes_bf16:
+            L.append(ret("r").replace("return ", "r = ", 1))
         L.append("    return r._factory_requires_grad() if requires_grad else r")
     elif len(rets) == 1:
-        L.append("    return " + _wrap_ret(rets[0], "r", s, names, c, _returns_input(op),
-                                         _unannotated_view(op)))
+        L.append(ret(_wrap_ret(rets[0], "r", s, names, c, _returns_input(op),
+                               _unannotated_view(op))))
     elif len(rets) == 0:
         L.append("    return None")
     else:
@@ -533,9 +555,9 @@ def _gen_generic(op, fname, consts, hook=None):
             items = [f"(None if r[{i}] is None else {e})" for i, e in enumerate(items)]
         items = ", ".join(items)
         if op.namedtuple is not None:
-            L.append(f"    return _nt({items})")
+            L.append(ret(f"_nt({items})"))
         else:
-            L.append(f"    return ({items},)")
+            L.append(ret(f"({items},)"))
     return "\n".join(L)
 
 
@@ -577,6 +599,41 @@ def _unsigned_refusal(tensor_args):
         else:
             L.append(f"    if isinstance({n}, _T) and {n}._dtype in _UNS: raise _unsr(_op, {n})")
     return L
+
+
+def _bf16_lines(op, tensor_args):
+    """bfloat16 (ops/bfloat16_support.py) in a generic entry point: an op that has not
+    opted in refuses a bfloat16 Tensor, Tensor[] element or dtype=; one that has sets
+    `_bfm` (a bfloat16 operand or dtype=) for _bf16_ret and the in-place rounding."""
+    s = op.schema
+    dtype_args = [a.name for a in s.arguments if a.type.base == "ScalarType"]
+    conds = []
+    for a in tensor_args:
+        n = a.name
+        if a.type.is_list:
+            conds.append(f"({n} is not None and any([isinstance(_x, _T) and _x._dtype is _BF "
+                         f"for _x in {n}]))")
+        else:
+            conds.append(f"(isinstance({n}, _T) and {n}._dtype is _BF)")
+    conds += [f"{n} is _BF" for n in dtype_args]
+    if op.takes_bf16:
+        L = [f"    _bfm = {' or '.join(conds) if conds else 'False'}"]
+        if op.bf16_impl is not None:
+            names = ", ".join(a.name for a in s.arguments)
+            L.append("    if _bfm:")
+            L.append(f"        _r = _op.bf16_impl({names})")
+            L.append("        if _r is not NotImplemented: return _r")
+        return L
+    return [f"    if {c}: raise _bfx(_op)" for c in conds]
+
+
+def _bf16_ret(op, tensor_args):
+    """The return line of a generic entry point of an op that takes bfloat16: its result
+    through bfloat16_support.finish when _bfm."""
+    dtype_args = [a.name for a in op.schema.arguments if a.type.base == "ScalarType"]
+    tensors = "".join(f"{a.name}, " for a in tensor_args)
+    explicit = dtype_args[0] if dtype_args else "None"
+    return (lambda e: f"    return _bff({e}, ({tensors}), {explicit}) if _bfm else {e}")
 
 
 def _takes_requires_grad(s) -> bool:
@@ -708,6 +765,9 @@ def _compile(op, src, fname, consts):
               _changes=_overlap.write_changes, _writable=_overlap.writable_target,
               _SPARSE=_dt.SPARSE_LAYOUTS, _no_layout=_no_layout, _quiet=_quiet,
               _SpX=_r.SparseOperand, _spcall=_r.sparse_call)
+    from . import bfloat16_support as _bfs
+    ns.update(_BF=_dt.bfloat16, _bfx=_r.bf16_refused, _bff=_bfs.finish, _bfr=_bfs.round_bf16,
+              _bfw=_bfs.round_in_place, _bfops=_bfs.operands, _bfalpha=_bfs.alpha_product)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)

@@ -46,6 +46,24 @@ _U64 = (1 << 64) - 1
 _F16, _F32, _F64 = np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
 
 
+class _BFloat16:
+    """The `dt` the samplers take for bfloat16 (ops/bfloat16_support.py: a float32
+    carrier): drawn as float16 is (ATen's reduced-float paths), rounded to bfloat16."""
+    def __repr__(self):
+        return "bfloat16"
+
+
+BF16 = _BFloat16()
+
+
+def _as_dt(v, dt):
+    """v (float32 / float64 draws) as dtype dt, bfloat16's rounding for BF16."""
+    if dt is BF16:
+        from .bfloat16_support import round_bf16
+        return round_bf16(np, v)
+    return v.astype(dt, copy=False)
+
+
 def _norm_seed(seed):
     seed = int(seed)
     if not -(1 << 63) <= seed <= _U64:
@@ -169,8 +187,9 @@ class _CpuStream:
             f, t = np.float32(low), np.float32(high)
             u = (u.astype(_F64) * np.float64(t - f) + np.float64(f)).astype(_F32)
         if dt != _F32:
-            u = u.astype(dt)
-            u[u == dt.type(high)] = dt.type(low)
+            u = _as_dt(u, dt)
+            hi = np.float32(_as_dt(np.float32([high]), dt)[0]) if dt is BF16 else dt.type(high)
+            u[u == hi] = np.float32(low) if dt is BF16 else dt.type(low)
         return u.reshape(shape)
 
     def normal_serial(self, n):
@@ -256,7 +275,7 @@ class _CpuStream:
             else:
                 from .fma import fma64                  # `v * std + mean`, contracted
                 v = fma64(v, float(std), float(mean))
-            return v.astype(dt).reshape(shape)
+            return _as_dt(v, dt).reshape(shape)
         nb, tail = divmod(n, 16)
         if dt == _F64:
             u = self.u53(n)
@@ -288,7 +307,7 @@ class _CpuStream:
             out[:nb * 16] = v[:nb * 16]
             if tail:
                 out[n - 16:] = v[nb * 16:]
-        return out.astype(dt, copy=False).reshape(shape)
+        return _as_dt(out, dt).reshape(shape)
 
     def integers(self, low, high, shape):
         """random_(from, to): random() % range + from; random64() when range >= 2^28, as
@@ -628,6 +647,14 @@ class _CudaStream:
             if dt == _F16:
                 u = self.rs.random_sample(shape, dtype=np.float32)
                 u = (cp.floor(u * np.float32(2048)) * np.float32(1 / 2048)).astype(_F16)
+            elif dt is BF16:        # (float draws rounded to bfloat16, 1.0 -> 0 as ATen's)
+                from .bfloat16_support import round_bf16
+                u = round_bf16(cp, self.rs.random_sample(shape, dtype=np.float32))
+                u[u == np.float32(1.0)] = np.float32(0.0)
+                if (low, high) != (0.0, 1.0):
+                    u = round_bf16(cp, u * np.float32(float(high) - float(low))
+                                   + np.float32(low))
+                return u
             else:
                 u = self.rs.random_sample(shape, dtype=dt)
             if (low, high) != (0.0, 1.0):
@@ -641,6 +668,12 @@ class _CudaStream:
             self._start(self._n(shape))
             if dt == _F16:
                 v = self.rs.standard_normal(shape, dtype=np.float32).astype(_F16)
+            elif dt is BF16:        # (float draws, rounded to bfloat16)
+                from .bfloat16_support import round_bf16
+                v = self.rs.standard_normal(shape, dtype=np.float32)
+                if (mean, std) != (0.0, 1.0):
+                    v = v * np.float32(std) + np.float32(mean)
+                return round_bf16(cp, v)
             else:
                 v = self.rs.standard_normal(shape, dtype=dt)
             if (mean, std) != (0.0, 1.0):

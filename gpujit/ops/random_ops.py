@@ -55,6 +55,9 @@ def _draw(sample, shape, dt, **kw):
     uniform_ fill a complex tensor: its view_as_real (shape + (2,), the real dtype) drawn
     in order, a normal one with std / sqrt(2) (randn complex: real and imaginary parts
     each N(0, 1/2))."""
+    if dt is _dt.bfloat16:     # (ATen's reduced-float draws: ops/random.py's BF16)
+        from .random import BF16
+        return sample(shape, BF16, **kw)
     if not dt.cplx:
         return sample(shape, dt.np, **kw)
     if sample.__name__ == "normal":

@@ -957,11 +957,21 @@ def unsupported_dtype(op, dt):
         return complex_refused(op, dt)
     if dt in _dt.UNSIGNED_TYPES:
         return unsigned_refused(op, dt)
+    if dt is _dt.bfloat16:
+        return bf16_refused(op)
     ok = ", ".join(d.name for d in _dt.ALL if d in op.dtypes)
     e = UnsupportedDtypeError(f"{op.public_name} does not support dtype {dt.name} "
                               f"(supported: {ok})")
     e.dtype = dt
     return e
+
+
+def bf16_refused(op, dt=None):
+    """The error of an op that has not opted in to bfloat16 (ops/bfloat16_support.py)
+    given a bfloat16 tensor or dtype=: '"<op>" not implemented for 'BFloat16'', as
+    PyTorch's kernels without a bfloat16 instance say."""
+    from .bfloat16_support import refused_error
+    return refused_error(op.public_name, UnsupportedDtypeError)
 
 
 def complex_refused(op, dt):
@@ -1072,6 +1082,9 @@ def finish_inplace(op, self, r, out_dt, inputs=()):
     sd = self._dtype
     if out_dt is not sd and (op.inplace_exact_dtype or not _dt.can_cast(out_dt, sd)):
         raise inplace_dtype_error(op, out_dt, sd)
+    if sd is _dt.bfloat16 and out_dt is not sd:     # (a float32 result written to bfloat16)
+        from .bfloat16_support import round_bf16
+        r = round_bf16(np if type(r) is np.ndarray else _xp_for(self._device), r)
     if r.shape != a.shape:
         raise RuntimeError(f"output with shape {list(a.shape)} doesn't match the broadcast "
                            f"shape {list(r.shape)}")       # (PyTorch's words name no op)
@@ -1347,6 +1360,10 @@ class OpDef:
         # unchanged_when(*args): an in-place op's test that the call leaves self as it is
         # (its impl then returns UNCHANGED); autograd skips its in-place checks for it
         self.unchanged_when = None
+        # a Tensor-level implementation for calls with bfloat16 operands (or dtype=), where
+        # the array-level impl cannot tell bfloat16 from float32 (view(dtype)):
+        # bfloat16_kernels.TENSOR_IMPLS; NotImplemented from it runs the impl
+        self.bf16_impl = None
         # untracked_when(*args): a test that the call's result carries no gradient though
         # its inputs require one (PyTorch's composite returns fresh zeros there:
         # trapezoid of no samples); autograd then runs the op without recording it
@@ -1386,6 +1403,14 @@ class OpDef:
             self.dtypes |= frozenset(_dt.UNSIGNED_TYPES)
         else:
             self.dtypes -= frozenset(_dt.UNSIGNED_TYPES)
+        # bfloat16 likewise: ops/bfloat16_support.py
+        from .bfloat16_support import opted_in as _bf16_opted_in
+        self.takes_bf16 = _bf16_opted_in(schema.qualified_name)
+        if self.takes_bf16:
+            from .bfloat16_kernels import TENSOR_IMPLS
+            self.bf16_impl = TENSOR_IMPLS.get(schema.qualified_name)
+        if self.takes_bf16 and _dt.float32 in self.dtypes:
+            self.dtypes |= frozenset((_dt.bfloat16,))
         tensor_args = [a.name for a in schema.arguments
                        if a.type.base in ("Tensor",) and not a.type.is_list]
         self.operands = tuple(operands) if operands is not None else tuple(tensor_args)
@@ -1466,6 +1491,10 @@ class OpDef:
             for k in kinds:
                 if k[0].cplx:
                     raise complex_refused(self, k[0])
+        if not self.takes_bf16:
+            for k in kinds:
+                if k[0] is _dt.bfloat16:
+                    raise bf16_refused(self)
         ct = _dt.result_type_from_kinds(kinds)
         if callable(self.promote):
             r = self.promote(ct, *extras)
@@ -1562,6 +1591,8 @@ def _declare_inplace_variant(d):
     if d.takes_unsigned and not v.takes_unsigned:
         v.takes_unsigned = True
         v.dtypes |= frozenset(_dt.UNSIGNED_TYPES)
+    if d.takes_bf16 and not v.takes_bf16:       # (x.mul_(y) of a bfloat16 x, likewise)
+        v.takes_bf16 = True
     register(v)
 
 

@@ -335,6 +335,22 @@ def _writes_nothing(node) -> bool:
         node.attrs.get("name") in _MARKER_REGIONS
 
 
+def _holds_bfloat16(key, profile):
+    """Does a specialization's input key or profile hold a bfloat16 tensor?"""
+    from .profile import ListSpec, TensorSpec, TupleSpec
+
+    def bf(spec):
+        if isinstance(spec, TensorSpec):
+            return spec.dtype is _dt.bfloat16
+        if isinstance(spec, ListSpec):
+            return bf(spec.elem)
+        if isinstance(spec, TupleSpec):
+            return any(bf(e) for e in spec.elems)
+        return False
+    return (any(type(k) is tuple and _dt.bfloat16 in k for k in key)
+            or any(bf(s) for s in profile.specs.values()))
+
+
 class Specialization:
     """One generated function: the key it serves, its profile, source and graph."""
 
@@ -663,6 +679,10 @@ class Executable:
         _COUNTERS[self.name] = k + 1
         spec = Specialization(self, key, f"{self.name}_{k}", profile)
         graph, prof, hoisted = self.graph, profile, self._hoisted
+        if _holds_bfloat16(key, profile):
+            # (the generated code passes raw arrays between nodes: a bfloat16 tensor's is
+            # a float32 array, its dtype and roundings would be lost; ops/bfloat16_support)
+            return self._interpreting(spec, "it holds bfloat16 tensors", warn=False)
         if self.fuse and self.fusion_budget is None:
             from .. import fusers
             # a function keeps the strategy in force when it first compiles (documented)
@@ -711,7 +731,7 @@ class Executable:
         sys.stdout.flush()
         return spec
 
-    def _interpreting(self, spec, err):
+    def _interpreting(self, spec, err, warn=True):
         """A specialization whose graph the code generator cannot serve (CodeGenError:
         e.g. an out= or in-place view write into a tensor held in a container argument,
         whose Tensor object the array code does not have): it runs the graph op by op,
@@ -720,7 +740,8 @@ class Executable:
         from ..fusers.group import _warn, _dump
         msg = f"{self.name} runs unfused, op by op: {err}"
         _dump(msg)
-        _warn(f"gpujit: {msg}")
+        if warn:
+            _warn(f"gpujit: {msg}")
         graph = self.graph
         spec.fn = lambda *args: interpret(graph, *args)
         spec.unfused = _unfused(graph) if self.fuse else ()

@@ -37,12 +37,12 @@ __all__ = ["save", "load"]
 _STORAGE_DTYPES = {"Bool": "bool", "Byte": "uint8", "Char": "int8", "Short": "int16",
                    "Int": "int32", "Long": "int64", "Half": "float16", "Float": "float32",
                    "Double": "float64", "ComplexFloat": "complex64",
-                   "ComplexDouble": "complex128"}
+                   "ComplexDouble": "complex128", "BFloat16": "bfloat16"}
 # the dtypes without a legacy storage class (torch.UInt16Storage does not exist): PyTorch's
 # save writes their storages as UntypedStorage (bytes) and their tensors as
 # torch._utils._rebuild_tensor_v3(..., dtype)
 _UNTYPED_SAVED = frozenset({"UInt16", "UInt32", "UInt64"})
-_UNSUPPORTED_STORAGES = ("BFloat16", "ComplexHalf", "QInt8", "QUInt8",
+_UNSUPPORTED_STORAGES = ("ComplexHalf", "QInt8", "QUInt8",
                          "QInt32", "Float8_e4m3fn", "Float8_e5m2")
 
 
@@ -193,6 +193,10 @@ def storage_records(pickler, folder):
     for s in pickler.storages.values():
         flat = s.flat
         host = flat if s.location == "cpu" else flat.get()
+        if s.type_name == "BFloat16":       # (2-byte storages: the bits of the float32
+            import numpy as np                              # carrier, ops/bfloat16_support)
+            from ..ops.bfloat16_support import bits_of
+            host = bits_of(np, host)
         out.append((f"{folder}/{s.key}", host.astype(host.dtype.newbyteorder("<"),
                                                       copy=False).tobytes()))
     return out
@@ -238,14 +242,19 @@ class _StorageType:
                 f"gpujit.load: the file holds a {kind} tensor (torch.{name}); gpujit has no "
                 f"{kind} dtype")
         self.dtype_name = _STORAGE_DTYPES.get(kind, "uint8")   # UntypedStorage: bytes
+        self.bf16 = self.dtype_name == "bfloat16"
+        if self.bf16:
+            self.dtype_name = "int16"       # (the bits; the tensor's values: float32 carrier)
 
 
 class _LoadedStorage:
     """A storage read from the file: a flat array on its device. `map_location` callables
     get one of these, as PyTorch's get a storage, and may return it or `.cpu()`/`.cuda()`."""
 
-    def __init__(self, flat, device):
+    def __init__(self, flat, device, dtype=None):
+        from .. import dtypes as _dt
         self.flat, self.device = flat, device
+        self.dtype = dtype or _dt.from_numpy_dtype(flat.dtype)   # (bfloat16: a float32 flat)
 
     def _moved(self, device):
         from ..device import resolve
@@ -253,9 +262,8 @@ class _LoadedStorage:
         if dev is self.device:
             return self
         from ..ops.registry import wrap
-        from .. import dtypes as _dt
-        t = wrap(self.flat, _dt.from_numpy_dtype(self.flat.dtype), self.device).to(dev)
-        return _LoadedStorage(t._data, dev)
+        t = wrap(self.flat, self.dtype, self.device).to(dev)
+        return _LoadedStorage(t._data, dev, self.dtype)
 
     def cpu(self):
         return self._moved("cpu")
@@ -288,7 +296,8 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, bac
     xp = sys.modules["cupy"] if storage.device.type == "cuda" else __import__("numpy")
     a = xp.lib.stride_tricks.as_strided(start, shape=size,
                                         strides=tuple(s * isz for s in stride))
-    t = host_made(wrap(a, _dt.from_numpy_dtype(flat.dtype), storage.device))
+    t = host_made(wrap(a, getattr(storage, "dtype", None) or _dt.from_numpy_dtype(flat.dtype),
+                       storage.device))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -355,7 +364,7 @@ def _torch_globals():
          ("builtins", "bytearray"): bytearray, ("_codecs", "encode"): _codecs_encode}
     for kind in list(_STORAGE_DTYPES) + list(_UNSUPPORTED_STORAGES) + ["Untyped"]:
         g[("torch", kind + "Storage")] = kind + "Storage"     # made lazily: see find_class
-    for d in _dt.EVERY:
+    for d in _dt.EVERY + (_dt.bfloat16,):
         g[("torch", d.name)] = d
     for alias in ("half", "float", "double", "short", "int", "long", "cfloat", "cdouble"):
         g[("torch", alias)] = getattr(_dt, alias)
@@ -418,7 +427,12 @@ class UnpicklerMixin:
                                    f"{int(numel) * dt.itemsize} expected (a truncated file?)")
             flat = np.frombuffer(data, dtype=dt.newbyteorder(self._archive.byteorder),
                                  count=int(numel)).astype(dt)
-            self._loaded[key] = self._restore(_LoadedStorage(flat, _cpu()), str(location))
+            dtype = None
+            if stype.bf16:
+                from ..ops.bfloat16_support import from_bits
+                from .. import dtypes as _dt
+                flat, dtype = from_bits(np, flat), _dt.bfloat16
+            self._loaded[key] = self._restore(_LoadedStorage(flat, _cpu(), dtype), str(location))
         return self._loaded[key]
 
 

@@ -78,6 +78,16 @@ class _Loader:
         known = self.tensors.get(key) if key is not None else None
         if known is not None:
             return known
+        if isinstance(rel, dict) and "bfloat16" in rel:
+            # (a bfloat16 tensor: its float32 carrier's entry, relabelled over the same
+            # memory; writer._tensor_entry)
+            from .. import dtypes as _dt
+            from ..ops.registry import wrap
+            c = self.tensor(rel["bfloat16"])
+            t = wrap(c._data, _dt.bfloat16, c._device)
+            if key is not None:
+                self.tensors[key] = t
+            return t
         if isinstance(rel, dict):
             t = self._view_tensor(rel)
             self.tensors[key] = t

@@ -99,9 +99,7 @@ class AutocastMixin:
             dtype = _am._state.dtype[device]
         elif not isinstance(dtype, _dt.dtype):
             self.error(f"{what}: autocast's dtype must be a torch.dtype", call)
-        if enabled and dtype is None:
-            self.error(f"{what}: {_am._bfloat16_error()}", call)
-        if enabled and dtype is not _dt.float16 and device == "cpu":
+        if enabled and dtype not in (_dt.float16, _dt.bfloat16) and device == "cpu":
             enabled = False         # eager autocast warns and disables such a region
         return {"device_type": device, "dtype": (dtype or _dt.float16).name,
                 "enabled": enabled}

@@ -1,0 +1,302 @@
+"""bfloat16 tensors: their representation, the registry ops that take them, and the
+rounding every bfloat16 result goes through.
+
+Representation. NumPy and CuPy have no bfloat16 type, so a bfloat16 tensor's array is a
+float32 array whose values are always bfloat16-exact (each element's low 16 bits zero);
+Tensor._dtype says bfloat16. This float32 carrier was chosen over a uint16 array of the
+bits because (1) every op that yields bfloat16 computes in float32 anyway, as ATen's CPU
+kernels compute in their "opmath" type, and rounds its result once, so the carrier needs
+no conversion in or out of an op; (2) view and shape ops (reshape, transpose, slicing,
+cat, index ...) move float32 elements untouched and stay views; (3) an op that forgets
+bfloat16 computes right values of the wrong dtype rather than integer arithmetic on bit
+patterns. The price: the array holds 4 bytes an element where PyTorch's storage holds 2,
+so what exposes memory converts: element_size() / nbytes / untyped_storage() count 2
+bytes, torch.save writes 2-byte storages, and x.view(torch.int16) of a bfloat16 tensor
+is a copy of the bits (not a view of the same memory).
+
+Rounding is c10's round_to_nearest_even: the float32 bits u become (u + 0x7FFF +
+((u >> 16) & 1)) with the low 16 bits cleared (ties to even; past the largest bfloat16
+to inf), a NaN becomes 0x7FC0 (c10::BFloat16's scalar conversion), except where a float32
+tensor is converted by ATen's vectorized copy (x.to(torch.bfloat16)), whose NaN is 0xFFFF.
+
+Opt-in. bfloat16 is outside dtypes.ALL: an op takes it only when named in BF16_OPS (a
+name without an overload takes every overload); any other op's entry point refuses a
+bfloat16 Tensor, Tensor[] element or dtype= with '"<op>" not implemented for
+'BFloat16'' (registry.bf16_refused), never computing a float32 answer. A pointwise op
+that opts in computes in float32 (its compute dtype's array type) and its bfloat16 result
+is rounded once (entry_codegen); any other opted-in op's float32 results are rounded and
+labelled bfloat16 by `finish` when its floating tensor operands are all bfloat16 (or its
+dtype= says bfloat16). Operands of a pointwise op are cast to bfloat16 first, as
+TensorIterator casts them (`operands`). Where ATen's bfloat16 kernel rounds between steps
+(index_add, nll_loss, logsumexp, prod, softmax's stored sums ...) or where the array-level
+impl cannot tell bfloat16 from float32 (view(dtype), to(), rand_like), a Tensor-level
+implementation runs instead: ops/bfloat16_kernels.py. The fusers refuse bfloat16 (not a
+fusible dtype yet), and compiled code holding bfloat16 tensors runs op by op
+(runtime/executor.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+
+__all__ = ["BF16_OPS", "opted_in", "round_bf16", "finish", "bits_of", "from_bits",
+           "operands", "alpha_product", "round_in_place", "refused_error"]
+
+BF16 = _dt.bfloat16
+
+BF16_OPS = frozenset({
+    # creation, conversion and facts
+    "aten::tensor", "aten::as_tensor", "aten::scalar_tensor", "aten::zeros", "aten::ones",
+    "aten::full", "aten::empty", "aten::arange", "aten::linspace", "aten::zeros_like",
+    "aten::ones_like", "aten::full_like", "aten::empty_like", "aten::rand", "aten::randn",
+    "aten::randn_like", "aten::normal_", "aten::uniform_",
+    "aten::rand_like", "aten::to", "aten::_to_copy", "aten::clone",
+    "aten::contiguous", "aten::copy_", "aten::fill_", "aten::zero_", "aten::is_complex",
+    "aten::element_size", "aten::is_floating_point", "aten::item", "aten::detach",
+    "aten::type_as", "aten::dim", "aten::numel", "aten::size", "aten::stride",
+    "aten::storage_offset", "aten::len", "aten::is_cpu", "aten::is_cuda", "aten::is_pinned",
+    "aten::get_device", "aten::is_inference", "aten::is_nonzero", "aten::is_same_size",
+    "aten::is_set_to", "aten::is_signed", "aten::new_empty_strided", "aten::_shape_as_tensor",
+    "aten::is_ipu", "aten::is_maia", "aten::is_meta", "aten::is_mkldnn", "aten::is_mps",
+    "aten::is_mtia", "aten::is_nested", "aten::is_quantized", "aten::is_sparse",
+    "aten::is_sparse_csr", "aten::is_vulkan", "aten::is_xla", "aten::is_xpu",
+    "aten::new_zeros", "aten::new_ones", "aten::new_empty", "aten::new_full",
+    "aten::new_tensor", "aten::is_contiguous", "aten::lift_fresh", "aten::is_conj",
+    "aten::is_neg", "aten::requires_grad_", "aten::view.dtype",
+    # views and shape ops: they move float32 elements, which stay bfloat16-exact
+    "aten::view", "aten::view_as", "aten::reshape", "aten::reshape_as", "aten::transpose",
+    "aten::transpose_", "aten::permute", "aten::flatten", "aten::unflatten", "aten::ravel",
+    "aten::unsqueeze", "aten::unsqueeze_", "aten::squeeze", "aten::squeeze_", "aten::t",
+    "aten::t_", "aten::numpy_T", "aten::mT", "aten::select", "aten::slice", "aten::narrow",
+    "aten::expand", "aten::expand_as", "aten::broadcast_to", "aten::broadcast_tensors",
+    "aten::chunk", "aten::split", "aten::split_with_sizes", "aten::tensor_split",
+    "aten::unbind", "aten::movedim", "aten::swapaxes", "aten::swapdims", "aten::alias",
+    "aten::as_strided", "aten::unfold", "aten::diagonal", "aten::cat", "aten::concat",
+    "aten::stack", "aten::flip", "aten::roll", "aten::repeat", "aten::tile", "aten::index",
+    "aten::index_put", "aten::index_put_", "aten::index_select", "aten::gather",
+    "aten::masked_fill", "aten::masked_fill_", "aten::where", "aten::_unsafe_view",
+    # pointwise arithmetic and math: computed in float32, rounded once (ATen's CPU
+    # kernels convert bfloat16 to float, compute, and convert back); their in-place
+    # variants (add_ ...) too
+    "aten::add", "aten::sub", "aten::mul", "aten::div", "aten::neg", "aten::pow",
+    "aten::reciprocal", "aten::exp", "aten::log", "aten::sqrt", "aten::rsqrt", "aten::sin",
+    "aten::cos", "aten::tan", "aten::tanh", "aten::sinh", "aten::cosh", "aten::sigmoid",
+    "aten::square", "aten::rsub", "aten::true_divide", "aten::multiply", "aten::subtract",
+    "aten::divide", "aten::negative", "aten::positive", "aten::log10", "aten::log2",
+    "aten::expm1", "aten::log1p", "aten::exp2", "aten::abs", "aten::absolute", "aten::sign",
+    "aten::relu", "aten::clamp", "aten::clamp_min", "aten::clamp_max", "aten::clip",
+    "aten::minimum", "aten::maximum", "aten::fmin", "aten::fmax", "aten::floor",
+    "aten::ceil", "aten::round", "aten::trunc", "aten::frac", "aten::erf", "aten::erfc",
+    "aten::atan", "aten::asin", "aten::acos", "aten::atan2", "aten::lerp", "aten::addcmul",
+    "aten::addcdiv", "aten::hypot", "aten::fmod", "aten::remainder", "aten::logaddexp",
+    "aten::eq", "aten::ne", "aten::lt", "aten::le", "aten::gt", "aten::ge", "aten::isnan",
+    "aten::isinf", "aten::isfinite", "aten::isposinf", "aten::isneginf", "aten::signbit",
+    "aten::logical_not", "aten::logical_and", "aten::logical_or", "aten::logical_xor",
+    "aten::isclose", "aten::allclose", "aten::equal",
+    # activations (pointwise: computed in float32, rounded once)
+    "aten::gelu", "aten::silu", "aten::relu6", "aten::leaky_relu", "aten::elu",
+    "aten::hardtanh", "aten::softplus", "aten::mish", "aten::hardswish", "aten::hardsigmoid",
+    "aten::threshold",
+    # reductions, products, nn: float32 results rounded once by finish (ATen accumulates
+    # bfloat16 in float)
+    "aten::sum", "aten::mean", "aten::amax", "aten::amin", "aten::max", "aten::min",
+    "aten::argmax", "aten::argmin", "aten::softmax", "aten::log_softmax", "aten::_softmax",
+    "aten::_log_softmax", "aten::matmul", "aten::mm", "aten::bmm", "aten::mv",
+    "aten::dot", "aten::addmm", "aten::linear", "aten::layer_norm", "aten::embedding",
+    "aten::cross_entropy_loss", "aten::nll_loss", "aten::nll_loss_nd", "aten::dropout",
+    "aten::topk", "aten::sort", "aten::cumsum", "aten::conv1d", "aten::conv2d",
+    "aten::conv3d", "aten::convolution", "aten::_convolution", "aten::baddbmm",
+    "aten::tril", "aten::triu", "aten::_unique2", "aten::unique_dim",
+    "aten::unique_consecutive", "aten::var", "aten::std", "aten::var_mean",
+    "aten::std_mean", "aten::linalg_vector_norm", "aten::norm", "aten::mse_loss",
+    "aten::l1_loss", "aten::smooth_l1_loss", "aten::logsumexp", "aten::prod",
+    "aten::all", "aten::any", "aten::count_nonzero", "aten::nonzero", "aten::argwhere",
+    "aten::masked_select", "aten::take", "aten::take_along_dim", "aten::scatter",
+    "aten::scatter_", "aten::scatter_add", "aten::scatter_add_", "aten::repeat_interleave",
+    "aten::diag", "aten::diag_embed", "aten::pad", "aten::constant_pad_nd", "aten::outer",
+    "aten::einsum", "aten::tensordot", "aten::baddbmm",
+    "aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d",
+    "aten::max_pool1d_with_indices", "aten::max_pool2d_with_indices",
+    "aten::max_pool3d_with_indices", "aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d",
+    "aten::adaptive_max_pool3d", "aten::argsort", "aten::median", "aten::nanmedian",
+    "aten::kthvalue", "aten::mode", "aten::cummax", "aten::cummin", "aten::pixel_shuffle",
+    "aten::pixel_unshuffle", "aten::im2col", "aten::col2im", "aten::upsample_nearest1d",
+    "aten::upsample_nearest2d", "aten::upsample_nearest3d", "aten::_upsample_nearest_exact1d",
+    "aten::_upsample_nearest_exact2d", "aten::_upsample_nearest_exact3d", "aten::heaviside",
+    "aten::floor_divide", "aten::erfinv", "aten::avg_pool1d", "aten::avg_pool2d",
+    "aten::avg_pool3d", "aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d",
+    "aten::adaptive_avg_pool3d", "aten::batch_norm", "aten::group_norm",
+    "aten::upsample_bilinear2d", "aten::upsample_linear1d", "aten::cosine_similarity",
+    "aten::kl_div", "aten::binary_cross_entropy_with_logits", "aten::addmv",
+    "aten::addbmm", "aten::_autocast_to_reduced_precision", "aten::index_add",
+    "aten::index_add_",
+    "aten::_autocast_to_full_precision",
+    # the activations' backward ops (autograd of the above)
+    "aten::gelu_backward", "aten::silu_backward", "aten::elu_backward",
+    "aten::hardsigmoid_backward", "aten::hardswish_backward", "aten::hardtanh_backward",
+    "aten::leaky_relu_backward", "aten::mish_backward", "aten::sigmoid_backward",
+    "aten::softplus_backward", "aten::tanh_backward", "aten::threshold_backward",
+})
+
+
+def opted_in(qualified_name: str) -> bool:
+    return (qualified_name in BF16_OPS
+            or qualified_name.split(".", 1)[0] in BF16_OPS)
+
+
+def round_bf16(xp, a, nan=0x7FC0):
+    """A new float32 array: a's values (any real dtype) rounded to bfloat16 (c10's
+    round_to_nearest_even; float64 and integers through float32 first, as c10's
+    BFloat16(float) constructor is given them), NaN as the bits `nan`."""
+    f = xp.asarray(a)
+    if f.dtype != np.float32:
+        f = f.astype(np.float32)
+    u = xp.ascontiguousarray(f).view(np.uint32)
+    r = (u + (((u >> 16) & 1) + 0x7FFF)) & np.uint32(0xFFFF0000)
+    isnan = f != f
+    if isnan.any():
+        r = xp.where(isnan.reshape(r.shape), np.uint32(nan << 16), r)
+    return r.view(np.float32).reshape(f.shape)
+
+
+def bits_of(xp, a):
+    """The bfloat16 bit patterns (uint16) of a bfloat16 tensor's float32 array."""
+    return (xp.ascontiguousarray(a).view(np.uint32) >> 16).astype(np.uint16).reshape(a.shape)
+
+
+def from_bits(xp, bits):
+    """The float32 array of bfloat16 bit patterns (any 2-byte integer array)."""
+    u = xp.ascontiguousarray(bits).view(np.uint16).astype(np.uint32) << 16
+    return u.view(np.float32).reshape(bits.shape)
+
+
+def _promoted(tensors, explicit):
+    """bfloat16 when the op's floating operands are all bfloat16 (or its dtype= says so)."""
+    if explicit is not None:
+        return explicit is BF16
+    found = False
+    for t in tensors:
+        d = getattr(t, "_dtype", None)
+        if d is None:
+            if isinstance(t, (list, tuple)):
+                for x in t:
+                    d = getattr(x, "_dtype", None)
+                    if d is not None and d.category == _dt.FLOATING:
+                        if d is not BF16:
+                            return False
+                        found = True
+            continue
+        if d.category == _dt.FLOATING:
+            if d is not BF16:
+                return False
+            found = True
+    return found
+
+
+def finish(res, tensors, explicit=None):
+    """The result of an opted-in, non-pointwise op called with bfloat16 operands (or
+    dtype=bfloat16): its float32 tensors, when the op's floating operands are all
+    bfloat16 (or explicit, its dtype=, is bfloat16), become bfloat16 ones, rounded once
+    unless they are views of a bfloat16 operand, whose values are exact already. An
+    operand handed back as the result (a conversion's shortcut: the same array) is never
+    relabelled: the result is a new tensor of the asked dtype."""
+    to_bf16 = _promoted(tensors, explicit)
+    inputs = {}
+    for t in tensors:
+        for x in (t if isinstance(t, (list, tuple)) else (t,)):
+            if getattr(x, "_dtype", None) is not None:
+                inputs[id(x)] = x
+    return _fix(res, to_bf16, explicit, inputs)
+
+
+def _fix(res, to_bf16, explicit, inputs):
+    if isinstance(res, tuple):
+        fixed = [_fix(r, to_bf16, explicit, inputs) for r in res]
+        return type(res)(*fixed) if hasattr(res, "_fields") else tuple(fixed)
+    if isinstance(res, list):
+        return [_fix(r, to_bf16, explicit, inputs) for r in res]
+    d = getattr(res, "_dtype", None)
+    if d is None or not hasattr(res, "_vc"):     # (a Tensor, a Parameter: _vc; a dtype: no)
+        return res
+    if id(res) in inputs:       # (an operand itself: conversions' shortcut)
+        if to_bf16 and d is _dt.float32:
+            return _new_tensor(res, round_bf16(_xp(res._data), res._data), BF16)
+        if d is BF16 and explicit is not None and explicit is not BF16:
+            return _new_tensor(res, res._data.astype(explicit.np), explicit)
+        return res
+    if to_bf16 and d is _dt.float32:
+        res._dtype = BF16
+        if not any(res._vc is x._vc for x in inputs.values() if x._dtype is BF16):
+            res._data = round_bf16(_xp(res._data), res._data)
+            res._vc = [0]
+            res._base = None
+    return res
+
+
+def _new_tensor(like, a, dt):
+    from .registry import wrap
+    return wrap(a, dt, like._device)
+
+
+def _xp(a):
+    if type(a) is np.ndarray:
+        return np
+    import cupy
+    return cupy
+
+
+def refused_error(op_name, error_cls):
+    e = error_cls(f"\"{op_name}\" not implemented for 'BFloat16': gpujit computes bfloat16 "
+                  f"tensors in some ops only so far (README, bfloat16)")
+    e.dtype = BF16
+    return e
+
+
+def round_in_place(a):
+    """Round the float32 array a of a bfloat16 tensor an op wrote (copy_, fill_,
+    index_put_ ...) to bfloat16 where it stands."""
+    xp = _xp(a)
+    a[...] = round_bf16(xp, a)
+
+
+# ATen's CPU mul / div with a bfloat16 common dtype take a one-element second operand at
+# its original value in float (iter.original_scalar_value<opmath_t>), not cast to bfloat16
+_OPMATH_SECOND = frozenset({"aten::mul", "aten::div", "aten::true_divide", "aten::multiply",
+                            "aten::divide"})
+
+
+def operands(op, dev, originals, arrays):
+    """The operands of a pointwise op whose compute dtype is bfloat16, as TensorIterator
+    gives them to its kernel: each cast to bfloat16 (a float32 tensor, an int tensor, a
+    Python float: rounded), except mul / div's one-element second operand."""
+    xp = _xp_of_device(dev)
+    base = op.name.split(".")[0].rstrip("_")
+    out = []
+    for i, (o, a) in enumerate(zip(originals, arrays)):
+        if a is None or getattr(o, "_dtype", None) is BF16:
+            out.append(a)
+        elif i == 1 and base in _OPMATH_SECOND and (
+                not hasattr(o, "_data") or o._data.size == 1):
+            out.append(a)
+        elif isinstance(a, (int, float)):
+            r = float(round_bf16(np, np.float32(a))[()]) if not isinstance(a, bool) else a
+            out.append(a if r == a else r)
+        else:
+            out.append(round_bf16(xp, a))
+    return tuple(out)
+
+
+def alpha_product(dev, other, alpha):
+    """add / sub's alpha as ATen's vectorized bfloat16 kernel takes it (ufunc add, `self +
+    alpha * other` over Vectorized<BFloat16>): cast to bfloat16, the sum computed in float
+    and rounded once. (Its scalar tail, the last n % (2 * vector width) elements, rounds
+    alpha * other first: those may differ by one bfloat16 ulp.)"""
+    return other, float(round_bf16(np, np.float32(alpha))[()])
+
+
+def _xp_of_device(dev):
+    if dev.type == "cpu":
+        return np
+    import cupy
+    return cupy
