@@ -20,7 +20,8 @@ FAMILIES = ("scalar_ops", "pointwise", "pointwise_math", "pointwise_logic",
             "view_copies", "stats_ops", "linalg_extra", "linalg_ldl", "inplace_extra", "tensor_facts", "linalg_legacy",
             "host_functions", "tensor_flags", "sparse_refusals", "tensor_set", "gradient_hist", "legacy_extra", "complex_parts",
             "dlpack", "device_checks",
-            "aliases")     # (last: it binds other names to the ops declared above)
+            "aliases",     # (it binds other names to the ops declared above)
+            "complex_autograd")     # (after every derivative it makes conjugate-aware)
 
 
 def __getattr__(name):

@@ -78,6 +78,8 @@ COMPLEX_OPS = frozenset({
     "aten::fft_irfft", "aten::fft_irfft2", "aten::fft_irfftn", "aten::fft_hfft",
     "aten::fft_hfft2", "aten::fft_hfftn", "aten::fft_ihfft", "aten::fft_ihfft2",
     "aten::fft_ihfftn",
+    # the backward kernels and helpers complex gradients run through (ops/complex_autograd.py)
+    "aten::tanh_backward", "aten::sigmoid_backward", "aten::scatter_add", "aten::_unsafe_view",
 })
 
 

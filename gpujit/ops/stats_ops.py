@@ -205,7 +205,8 @@ def vdot(xp, self, other):
 
 @_derivative(vdot, reads={"self": ("other",), "other": ("self",)})
 def _vdot_grad(grad, self, other, needs_grad):
-    return (grad * other if needs_grad[0] else None,
+    # (vdot conjugates self: its gradient is grad.conj() * other, derivatives.yaml's)
+    return ((grad.conj() if grad._dtype.cplx else grad) * other if needs_grad[0] else None,
             grad * self if needs_grad[1] else None)
 
 

@@ -1,0 +1,350 @@
+"""Complex dtypes, part 2 (session 45): complex autograd (PyTorch's convention: a tensor's
+gradient is the conjugate Wirtinger derivative dL/dz* of a real loss; ops opt in through
+ops/complex_autograd.py, the others refuse), ... Each gradient is checked against central
+differences of gpujit's own forward (NumPy, runs without torch) and against PyTorch where
+it is installed."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _c(rng, *shape):
+    return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
+def _r(rng, *shape):
+    return rng.standard_normal(shape)
+
+
+# ---------------------------------------------------------------- complex autograd
+
+# (name, f(module, *inputs), input kinds: 'c' complex128 / 'r' float64 / 'p' positive
+# float64, and shapes)
+GRAD_CASES = [
+    ("add_alpha", lambda m, a, b: m.add(a, b, alpha=2 - 1j), [("c", 3), ("c", 3)]),
+    ("sub_real", lambda m, a, b: a - b, [("c", 3), ("r", 3)]),
+    ("rsub", lambda m, a: 1j - a, [("c", 3)]),
+    ("mul", lambda m, a, b: a * b, [("c", 3), ("c", 3)]),
+    ("mul_real_complex", lambda m, a, b: a * b, [("r", 3), ("c", 3)]),
+    ("mul_number", lambda m, a: a * (2 + 3j), [("c", 3)]),
+    ("real_times_number", lambda m, a: a * (2 + 3j), [("r", 3)]),
+    ("div", lambda m, a, b: a / b, [("c", 3), ("c", 3)]),
+    ("div_real_complex", lambda m, a, b: a / b, [("r", 3), ("c", 3)]),
+    ("neg", lambda m, a: -a, [("c", 3)]),
+    ("reciprocal", lambda m, a: a.reciprocal(), [("c", 3)]),
+    ("square", lambda m, a: a.square(), [("c", 3)]),
+    ("exp", lambda m, a: a.exp(), [("c", 3)]),
+    ("exp2", lambda m, a: m.exp2(a), [("c", 3)]),
+    ("expm1", lambda m, a: a.expm1(), [("c", 3)]),
+    ("log", lambda m, a: a.log(), [("c", 3)]),
+    ("log2", lambda m, a: a.log2(), [("c", 3)]),
+    ("log10", lambda m, a: a.log10(), [("c", 3)]),
+    ("log1p", lambda m, a: a.log1p(), [("c", 3)]),
+    ("sqrt", lambda m, a: a.sqrt(), [("c", 3)]),
+    ("rsqrt", lambda m, a: a.rsqrt(), [("c", 3)]),
+    ("sin", lambda m, a: a.sin(), [("c", 3)]),
+    ("cos", lambda m, a: a.cos(), [("c", 3)]),
+    ("tan", lambda m, a: a.tan(), [("c", 3)]),
+    ("sinh", lambda m, a: a.sinh(), [("c", 3)]),
+    ("cosh", lambda m, a: a.cosh(), [("c", 3)]),
+    ("tanh", lambda m, a: a.tanh(), [("c", 3)]),
+    ("sigmoid", lambda m, a: a.sigmoid(), [("c", 3)]),
+    ("pow_2", lambda m, a: a ** 2, [("c", 3)]),
+    ("pow_half", lambda m, a: a ** 0.5, [("c", 3)]),
+    ("pow_complex_number", lambda m, a: a ** (1 + 1j), [("c", 3)]),
+    ("pow_tensors", lambda m, a, b: a ** b, [("c", 3), ("c", 3)]),
+    ("pow_real_base", lambda m, a, b: a ** b, [("r", 3), ("c", 3)]),
+    ("number_pow", lambda m, a: 2 ** a, [("c", 3)]),
+    ("abs", lambda m, a: a.abs(), [("c", 3)]),
+    ("angle", lambda m, a: a.angle(), [("c", 3)]),
+    ("sgn", lambda m, a: a.sgn(), [("c", 3)]),
+    ("real", lambda m, a: a.real, [("c", 3)]),
+    ("imag", lambda m, a: a.imag, [("c", 3)]),
+    ("view_as_real", lambda m, a: m.view_as_real(a), [("c", 3)]),
+    ("view_as_complex", lambda m, a: m.view_as_complex(a), [("r", 3, 2)]),
+    ("complex", lambda m, a, b: m.complex(a, b), [("r", 3), ("r", 3)]),
+    # (a positive abs: PyTorch's polar_backward reads sgn(result), -e^{i angle} for abs < 0)
+    ("polar", lambda m, a, b: m.polar(a, b), [("p", 3), ("r", 3)]),
+    ("conj", lambda m, a: a.conj() * 2, [("c", 3)]),
+    ("conj_physical", lambda m, a: m.conj_physical(a), [("c", 3)]),
+    ("mH", lambda m, a: a.mH * 1, [("c", 2, 3)]),
+    ("adjoint", lambda m, a: a.adjoint() * 1, [("c", 2, 3)]),
+    ("sum_dim", lambda m, a: a.sum(0), [("c", 2, 3)]),
+    ("mean", lambda m, a: a.mean(), [("c", 2, 3)]),
+    ("prod", lambda m, a: a.prod(), [("c", 4)]),
+    ("prod_dim", lambda m, a: a.prod(1), [("c", 2, 3)]),
+    ("cumsum", lambda m, a: a.cumsum(0), [("c", 4)]),
+    ("matmul", lambda m, a, b: a @ b, [("c", 2, 3), ("c", 3, 4)]),
+    ("matmul_vector", lambda m, a, b: a @ b, [("c", 3), ("c", 3, 4)]),
+    ("mm", lambda m, a, b: a.mm(b), [("c", 2, 3), ("c", 3, 4)]),
+    ("bmm", lambda m, a, b: a.bmm(b), [("c", 2, 2, 3), ("c", 2, 3, 4)]),
+    ("mv", lambda m, a, b: a.mv(b), [("c", 2, 3), ("c", 3)]),
+    ("dot", lambda m, a, b: a.dot(b), [("c", 3), ("c", 3)]),
+    ("vdot", lambda m, a, b: a.vdot(b), [("c", 3), ("c", 3)]),
+    ("outer", lambda m, a, b: m.outer(a, b), [("c", 3), ("c", 2)]),
+    ("inner", lambda m, a, b: m.inner(a, b), [("c", 3), ("c", 3)]),
+    ("kron", lambda m, a, b: m.kron(a, b), [("c", 2, 2), ("c", 2, 2)]),
+    ("einsum", lambda m, a, b: m.einsum("ij,jk->ik", a, b), [("c", 2, 3), ("c", 3, 4)]),
+    ("tensordot", lambda m, a, b: m.tensordot(a, b, 1), [("c", 2, 3), ("c", 3, 4)]),
+    ("views", lambda m, a: a.reshape(3, 2).permute(1, 0)[0], [("c", 2, 3)]),
+    ("cat_flip_roll", lambda m, a, b: m.cat([a, b]).flip(0).roll(1), [("c", 3), ("c", 3)]),
+    ("index", lambda m, a: a[[0, 0, 2]], [("c", 3)]),
+    ("where", lambda m, a, b: m.where(m.tensor([True, False, True]), a, b),
+     [("c", 3), ("c", 3)]),
+    ("masked_fill", lambda m, a: a.masked_fill(m.tensor([True, False, True]), 2j), [("c", 3)]),
+    ("to_complex", lambda m, a: a.to(m.complex128) * (1 + 2j), [("r", 3)]),
+    ("to_complex_real", lambda m, a: a.to(m.complex128).real, [("r", 3)]),
+    ("tril", lambda m, a: a.tril(), [("c", 3, 3)]),
+    ("trace", lambda m, a: a.trace(), [("c", 3, 3)]),
+    ("gather", lambda m, a: a.gather(0, m.tensor([0, 0, 1])), [("c", 3)]),
+    ("expand", lambda m, a: a.expand(2, 3), [("c", 3)]),
+    ("diag", lambda m, a: m.diag(a), [("c", 3)]),
+    ("pad", lambda m, a: m.nn.functional.pad(a, (1, 2)), [("c", 3)]),
+    ("index_put", lambda m, a, b: a.index_put((m.tensor([0, 2]),), b), [("c", 3), ("c", 2)]),
+    ("stack", lambda m, a, b: m.stack([a, b], 1), [("c", 3), ("c", 3)]),
+    ("var", lambda m, a: a.var(), [("c", 4)]),
+    ("std", lambda m, a: a.std(), [("c", 4)]),
+    ("vector_norm", lambda m, a: m.linalg.vector_norm(a), [("c", 4)]),
+    ("fft", lambda m, a: m.fft.fft(a), [("c", 4)]),
+    ("fft_of_real_padded", lambda m, a: m.fft.fft(a, n=6), [("r", 4)]),
+    ("fft_cropped_ortho", lambda m, a: m.fft.fft(a, n=3, norm="ortho"), [("c", 4)]),
+    ("ifft", lambda m, a: m.fft.ifft(a), [("c", 4)]),
+    ("ifft_forward", lambda m, a: m.fft.ifft(a, norm="forward"), [("c", 4)]),
+    ("fft2", lambda m, a: m.fft.fft2(a), [("c", 3, 4)]),
+    ("ifftn_s", lambda m, a: m.fft.ifftn(a, s=(2, 5)), [("c", 3, 4)]),
+    ("rfft", lambda m, a: m.fft.rfft(a), [("r", 5)]),
+    ("rfft_padded_ortho", lambda m, a: m.fft.rfft(a, n=8, norm="ortho"), [("r", 5)]),
+    ("rfft2", lambda m, a: m.fft.rfft2(a), [("r", 3, 4)]),
+    ("irfft_of_complex", lambda m, a: m.fft.irfft(a), [("c", 4)]),
+    ("irfftn_of_complex", lambda m, a: m.fft.irfftn(a, s=(3, 5)), [("c", 3, 4)]),
+    ("hfft_of_complex", lambda m, a: m.fft.hfft(a, n=5), [("c", 4)]),
+    ("ihfft", lambda m, a: m.fft.ihfft(a), [("r", 5)]),
+]
+
+
+def _inputs(kinds, seed):
+    rng = np.random.default_rng(seed)
+    return [_c(rng, *k[1:]) if k[0] == "c" else abs(_r(rng, *k[1:])) + 0.1 if k[0] == "p"
+            else _r(rng, *k[1:]) for k in kinds]
+
+
+def _cotangent(value, seed):
+    rng = np.random.default_rng(seed + 1000)
+    v = rng.standard_normal(value.shape)
+    return v + 1j * rng.standard_normal(value.shape) if np.iscomplexobj(value) else v
+
+
+def _gpujit_grads(f, arrays, cot):
+    ins = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+    out = f(gpujit, *ins)
+    gs = gpujit.autograd.grad(out, ins, gpujit.tensor(cot))
+    return out, [np.asarray(g.numpy()) for g in gs]
+
+
+def _numeric_grads(f, arrays, cot, eps=1e-6):
+    """dL/dx + 1j dL/dy of L = Re(sum(conj(cot) * f(...))) by central differences of
+    gpujit's forward (a real input: dL/dx): PyTorch's gradient convention."""
+    def loss(args):
+        with gpujit.no_grad():
+            y = np.asarray(f(gpujit, *[gpujit.tensor(a) for a in args]).numpy())
+        return float(np.real(np.sum(np.conj(cot) * y)))
+    grads = []
+    for i, a in enumerate(arrays):
+        g = np.zeros(a.shape, a.dtype)
+        for idx in np.ndindex(a.shape):
+            for unit in ((1, 1j) if np.iscomplexobj(a) else (1,)):
+                hi = [x.copy() for x in arrays]
+                lo = [x.copy() for x in arrays]
+                hi[i][idx] += eps * unit
+                lo[i][idx] -= eps * unit
+                g[idx] += unit * (loss(hi) - loss(lo)) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+@pytest.mark.parametrize("name,f,kinds", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
+def test_complex_gradients_match_central_differences(name, f, kinds):
+    arrays = _inputs(kinds, 7)
+    with gpujit.no_grad():
+        y = np.asarray(f(gpujit, *[gpujit.tensor(a) for a in arrays]).numpy())
+    cot = _cotangent(y, 7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # (no cast warning on the way back)
+        _, got = _gpujit_grads(f, arrays, cot)
+    want = _numeric_grads(f, arrays, cot)
+    for a, g, w in zip(arrays, got, want):
+        assert g.dtype == a.dtype               # (a real input's gradient is real)
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,f,kinds", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
+def test_complex_gradients_match_torch(name, f, kinds):
+    torch = _torch()
+    arrays = _inputs(kinds, 11)
+    tin = [torch.tensor(a, requires_grad=True) for a in arrays]
+    tout = f(torch, *tin)
+    cot = _cotangent(tout.detach().resolve_conj().numpy(), 11)
+    want = torch.autograd.grad(tout, tin, torch.tensor(cot))
+    out, got = _gpujit_grads(f, arrays, cot)
+    for w, g in zip(want, got):
+        w = w.resolve_conj().numpy()
+        assert g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
+    assert type(out.grad_fn).__name__ == type(tout.grad_fn).__name__ or name == "einsum"
+
+
+def test_power_spectrum_gradient_of_a_real_signal():
+    # sum |fft(x)|^2 = n sum x^2 (Parseval): the gradient is 2 n x, real
+    x = np.random.default_rng(0).standard_normal(8)
+    t = gpujit.tensor(x, requires_grad=True)
+    (gpujit.fft.fft(t).abs() ** 2).sum().backward()
+    assert t.grad.dtype is gpujit.float64
+    np.testing.assert_allclose(t.grad.numpy(), 2 * 8 * x, rtol=1e-12)
+    t32 = gpujit.tensor(x.astype(np.float32), requires_grad=True)
+    (gpujit.fft.rfft(t32).abs() ** 2).sum().backward()
+    assert t32.grad.dtype is gpujit.float32
+    torch = pytest.importorskip("torch")
+    u = torch.tensor(x.astype(np.float32), requires_grad=True)
+    (torch.fft.rfft(u).abs() ** 2).sum().backward()
+    np.testing.assert_allclose(t32.grad.numpy(), u.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_polar_leaves_get_their_gradients():
+    rng = np.random.default_rng(3)
+    r, th, v = rng.random(4) + 0.5, rng.standard_normal(4), _c(rng, 4)
+    a = gpujit.tensor(r, requires_grad=True)
+    b = gpujit.tensor(th, requires_grad=True)
+    z = gpujit.polar(a, b)
+    assert type(z.grad_fn).__name__ == "PolarBackward0"
+    z.backward(gpujit.tensor(v))
+    e = np.exp(1j * th)
+    # L = Re(sum conj(v) r e^{i th}): dL/dr = Re(conj(v) e^{i th}), dL/dth = Re(conj(v) i r e^{i th})
+    np.testing.assert_allclose(a.grad.numpy(), np.real(np.conj(v) * e), rtol=1e-12)
+    np.testing.assert_allclose(b.grad.numpy(), np.real(np.conj(v) * 1j * r * e), rtol=1e-12)
+
+
+def _rope(m, xq, xk, freqs_cis):
+    """LLaMA's apply_rotary_emb (facebookresearch/llama model.py)."""
+    xq_ = m.view_as_complex(xq.float().reshape(*xq.shape[:-1], -1, 2))
+    xk_ = m.view_as_complex(xk.float().reshape(*xk.shape[:-1], -1, 2))
+    fc = freqs_cis.view(1, xq_.shape[1], 1, xq_.shape[-1])
+    xq_out = m.view_as_real(xq_ * fc).flatten(3)
+    xk_out = m.view_as_real(xk_ * fc).flatten(3)
+    return xq_out.type_as(xq), xk_out.type_as(xk)
+
+
+def _freqs(m, dim, end):
+    freqs = 1.0 / (10000.0 ** (m.arange(0, dim, 2)[: (dim // 2)].float() / dim))
+    freqs = m.outer(m.arange(end).float(), freqs)
+    return m.polar(m.ones_like(freqs), freqs)
+
+
+def test_rope_with_gradients_matches_rotation():
+    rng = np.random.default_rng(5)
+    q, k = rng.standard_normal((2, 3, 2, 4)), rng.standard_normal((2, 3, 2, 4))
+    wq, wk = rng.standard_normal((2, 3, 2, 4)), rng.standard_normal((2, 3, 2, 4))
+    tq = gpujit.tensor(q, dtype=gpujit.float32, requires_grad=True)
+    tk = gpujit.tensor(k, dtype=gpujit.float32, requires_grad=True)
+    oq, ok = _rope(gpujit, tq, tk, _freqs(gpujit, 4, 3))
+    ((oq * gpujit.tensor(wq, dtype=gpujit.float32)).sum() +
+     (ok * gpujit.tensor(wk, dtype=gpujit.float32)).sum()).backward()
+    # the rotation is orthogonal: the gradient is the weights rotated back by -angle
+    ang = np.outer(np.arange(3), 1.0 / 10000.0 ** (np.arange(0, 4, 2) / 4))   # (3, 2)
+    rot = np.exp(-1j * ang)[None, :, None, :]
+
+    def back(w):
+        c = (w[..., 0::2] + 1j * w[..., 1::2]) * rot
+        return np.stack([c.real, c.imag], -1).reshape(w.shape)
+    assert tq.grad.dtype is gpujit.float32
+    np.testing.assert_allclose(tq.grad.numpy(), back(wq), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tk.grad.numpy(), back(wk), rtol=1e-5, atol=1e-6)
+    torch = pytest.importorskip("torch")
+    uq = torch.tensor(q, dtype=torch.float32, requires_grad=True)
+    uk = torch.tensor(k, dtype=torch.float32, requires_grad=True)
+    pq, pk = _rope(torch, uq, uk, _freqs(torch, 4, 3))
+    ((pq * torch.tensor(wq, dtype=torch.float32)).sum() +
+     (pk * torch.tensor(wk, dtype=torch.float32)).sum()).backward()
+    np.testing.assert_allclose(tq.grad.numpy(), uq.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tk.grad.numpy(), uk.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_complex_leaf_grad_accumulates_and_backward_needs_real_scalar():
+    z = gpujit.tensor([1 + 2j, -0.5j], requires_grad=True)
+    assert z.requires_grad and z.is_leaf
+    (z * (2 - 1j)).abs().sum().backward()
+    first = z.grad.clone()
+    assert z.grad.dtype is gpujit.complex64
+    (z * (2 - 1j)).abs().sum().backward()
+    np.testing.assert_allclose(z.grad.numpy(), 2 * first.numpy(), rtol=1e-6)
+    # d|c z|/dz* = c conj(c z) / |c z| ... = |c| sgn(z)
+    np.testing.assert_allclose(first.numpy(), abs(2 - 1j) * np.array([1 + 2j, -1j]) /
+                               np.abs([1 + 2j, -1j]), rtol=1e-6)
+    with pytest.raises(RuntimeError, match=r"^grad can be implicitly created only for real "
+                                           r"scalar outputs but got gpujit.complex64$"):
+        (z.sum() * 2).backward()
+
+
+def test_complex_refusal_of_ops_not_conjugate_aware_yet():
+    z = gpujit.tensor([1 + 2j, -0.5j], requires_grad=True)
+    with pytest.raises(RuntimeError, match="cumprod: gpujit does not differentiate this op "
+                                           "for complex tensors yet"):
+        z.cumprod(0)
+    # create_graph through tanh: tanh_backward's own derivative is not conjugate-aware
+    y = z.tanh().abs().sum()
+    with pytest.raises(RuntimeError, match="does not differentiate this op for complex"):
+        gpujit.autograd.grad(y, z, create_graph=True)
+
+
+def test_complex_double_backward_of_holomorphic_chain():
+    # g(z) = |z^2 * w|^2 summed; gradient and a second derivative (Hessian-vector product)
+    rng = np.random.default_rng(9)
+    zv, wv, vv = _c(rng, 3), _c(rng, 3), _c(rng, 3)
+
+    def hvp(m):
+        z = m.tensor(zv, requires_grad=True)
+        w = m.tensor(wv)
+        y = ((z * z * w).abs() ** 2).sum()
+        (g,) = m.autograd.grad(y, z, create_graph=True)
+        (h,) = m.autograd.grad((g * m.tensor(vv).conj()).real.sum(), z)
+        return g.detach().resolve_conj().numpy(), h.resolve_conj().numpy()
+    g, h = hvp(gpujit)
+    # y = |w|^2 |z|^4: dy/dx + i dy/dy = 2 dy/dz* = 4 |w|^2 |z|^2 z
+    np.testing.assert_allclose(g, 4 * abs(wv) ** 2 * abs(zv) ** 2 * zv, rtol=1e-12)
+    try:
+        import torch
+    except ImportError:
+        return
+    tg, th = hvp(torch)
+    np.testing.assert_allclose(g, tg, rtol=1e-12)
+    np.testing.assert_allclose(h, th, rtol=1e-10)
+
+
+def test_tanh_and_sigmoid_backward_kernels_conjugate_complex_outputs():
+    y = np.array([0.3 + 0.4j, -1 + 2j], np.complex64)
+    g = np.array([1 - 1j, 0.5j], np.complex64)
+    tb = gpujit.ops.aten.tanh_backward(gpujit.tensor(g), gpujit.tensor(y))
+    sb = gpujit.ops.aten.sigmoid_backward(gpujit.tensor(g), gpujit.tensor(y))
+    np.testing.assert_allclose(tb.numpy(), g * np.conj(1 - y * y), rtol=1e-6)
+    np.testing.assert_allclose(sb.numpy(), g * np.conj((1 - y) * y), rtol=1e-6)
+
+
+def test_stft_power_gradient_matches_torch():
+    a = np.random.default_rng(1).standard_normal(400)
+    w = np.hanning(64)
+    x = gpujit.tensor(a, requires_grad=True)
+    s = gpujit.stft(x, 64, 16, window=gpujit.tensor(w), return_complex=True)
+    (s.abs() ** 2).sum().backward()
+    torch = _torch()
+    u = torch.tensor(a, requires_grad=True)
+    (torch.stft(u, 64, 16, window=torch.tensor(w), return_complex=True).abs() ** 2
+     ).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), u.grad.numpy(), rtol=1e-10, atol=1e-10)
