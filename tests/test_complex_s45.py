@@ -348,3 +348,33 @@ def test_stft_power_gradient_matches_torch():
     (torch.stft(u, 64, 16, window=torch.tensor(w), return_complex=True).abs() ** 2
      ).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), u.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_gradcheck_checks_complex_inputs_and_outputs():
+    rng = np.random.default_rng(4)
+    z = gpujit.tensor(_c(rng, 3), requires_grad=True)
+    x = gpujit.tensor(_r(rng, 3), requires_grad=True)
+    gc = gpujit.autograd.gradcheck
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # (complex128 is double precision: no warning)
+        assert gc(lambda a: (a * a).exp(), (z,))
+    assert gc(lambda a: a.conj() * a * a, (z,))          # (not holomorphic)
+    assert gc(lambda a: a.abs(), (z,))                   # (complex in, real out)
+    assert gc(lambda a: gpujit.fft.rfft(a), (x,))        # (real in, complex out)
+    assert gc(lambda a, b: a * b, (z, x))
+    assert gpujit.autograd.gradgradcheck(lambda a: (a * a).exp(), (z,))
+
+    class Unconjugated(gpujit.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return 2 * g * a          # (a holomorphic derivative must be conjugated)
+    assert gc(Unconjugated.apply, (z,), raise_exception=False) is False
+    with pytest.raises(RuntimeError, match="Jacobian mismatch for output 0 with respect to "
+                                           "input 0"):
+        gc(Unconjugated.apply, (z,))
