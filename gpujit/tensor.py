@@ -210,7 +210,7 @@ class Tensor:
             raise TypeError(f"Variable data has to be a tensor, but got "
                             f"{type(other).__name__}")
         if self._ag is not None and self._ag.requires_grad and \
-                other._dtype.category != _dt.FLOATING:
+                other._dtype.category < _dt.FLOATING:
             # (PyTorch's VariableHooks::set_data)
             raise RuntimeError("data set to a tensor that requires gradients must be "
                                "floating point or complex dtype")

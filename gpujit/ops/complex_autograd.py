@@ -67,6 +67,7 @@ CONJUGATED = frozenset({
     "aten::sinh", "aten::cosh", "aten::prod",
     "aten::matmul", "aten::mm", "aten::bmm", "aten::mv", "aten::dot", "aten::outer",
     "aten::ger", "aten::inner", "aten::kron", "aten::tensordot", "aten::einsum",
+    "aten::linear", "aten::addmm",
 })
 
 OWN = frozenset({

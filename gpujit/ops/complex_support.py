@@ -80,6 +80,8 @@ COMPLEX_OPS = frozenset({
     "aten::fft_ihfftn",
     # the backward kernels and helpers complex gradients run through (ops/complex_autograd.py)
     "aten::tanh_backward", "aten::sigmoid_backward", "aten::scatter_add", "aten::_unsafe_view",
+    # nn.Linear of a complex module (Module.to(cfloat))
+    "aten::linear", "aten::addmm",
 })
 
 
