@@ -996,9 +996,10 @@ def test_structural_ops_and_vector_norm():
     assert gpujit.linalg.vector_norm(x).dtype is gpujit.float32
     assert gpujit.linalg.vector_norm(x, dtype=gpujit.cdouble).dtype is gpujit.float64
     assert x.trace().item() == a.trace() and x.trace().dtype is gpujit.complex64
-    for f in (lambda: gpujit.linalg.norm(x, "fro"),):
-        with pytest.raises(NotImplementedError, match="not implemented for 'ComplexFloat'"):
-            f()
+    # (session 45: matrix norms of complex matrices, real: tests/test_complex_s45.py)
+    fro = gpujit.linalg.norm(x, "fro")
+    assert fro.dtype is gpujit.float32
+    np.testing.assert_allclose(fro.item(), np.linalg.norm(a), rtol=1e-6)
     torch = pytest.importorskip("torch")
     t = torch.from_numpy(a.copy())
     for f in (lambda m, v: m.linalg.vector_norm(v, ord=3, dim=1), lambda m, v: v.norm(),

@@ -114,6 +114,19 @@ GRAD_CASES = [
     ("var", lambda m, a: a.var(), [("c", 4)]),
     ("std", lambda m, a: a.std(), [("c", 4)]),
     ("vector_norm", lambda m, a: m.linalg.vector_norm(a), [("c", 4)]),
+    ("linalg_vecdot", lambda m, a, b: m.linalg.vecdot(a, b), [("c", 2, 3), ("c", 2, 3)]),
+    ("linalg_vecdot_1d", lambda m, a, b: m.linalg.vecdot(a, b), [("c", 3), ("c", 3)]),
+    ("matrix_power", lambda m, a: m.linalg.matrix_power(a, 3), [("c", 3, 3)]),
+    ("linalg_norm_vector", lambda m, a: m.linalg.norm(a), [("c", 2, 3)]),
+    ("vector_norm_1", lambda m, a: m.linalg.vector_norm(a, 1), [("c", 4)]),
+    ("vector_norm_inf", lambda m, a: m.linalg.vector_norm(a, float("inf")), [("c", 4)]),
+    ("vector_norm_3", lambda m, a: m.linalg.vector_norm(a, 3), [("c", 4)]),
+    ("linalg_diagonal", lambda m, a: m.linalg.diagonal(a), [("c", 3, 3)]),
+    ("linalg_cross", lambda m, a, b: m.linalg.cross(a, b), [("c", 2, 3), ("c", 2, 3)]),
+    ("multi_dot", lambda m, a, b, c: m.linalg.multi_dot([a, b, c]),
+     [("c", 2, 3), ("c", 3, 3), ("c", 3, 2)]),
+    ("linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b),
+     [("c", 4, 3), ("c", 2, 3), ("c", 2)]),
     ("fft", lambda m, a: m.fft.fft(a), [("c", 4)]),
     ("fft_of_real_padded", lambda m, a: m.fft.fft(a, n=6), [("r", 4)]),
     ("fft_cropped_ortho", lambda m, a: m.fft.fft(a, n=3, norm="ortho"), [("c", 4)]),
@@ -199,7 +212,10 @@ def test_complex_gradients_match_torch(name, f, kinds):
         w = w.resolve_conj().numpy()
         assert g.dtype == w.dtype
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
-    assert type(out.grad_fn).__name__ == type(tout.grad_fn).__name__ or name == "einsum"
+    # (einsum / multi_dot: torch's composites end in a view, of real inputs too: gpujit
+    # records one node)
+    assert type(out.grad_fn).__name__ == type(tout.grad_fn).__name__ or \
+        name in ("einsum", "multi_dot")
 
 
 def test_power_spectrum_gradient_of_a_real_signal():
@@ -458,3 +474,155 @@ def test_complex_module_linear_and_clip_grad_norm():
     np.testing.assert_allclose(total.item(), np.sqrt(np.sum(np.abs(g) ** 2)), rtol=1e-12)
     np.testing.assert_allclose(gpujit.linalg.vector_norm(lin.weight.grad).item(),
                                np.linalg.norm(lin.weight.grad.numpy()), rtol=1e-9)
+
+
+# ---------------------------------------------------------------- torch.linalg on complex
+
+def _mats():
+    rng = np.random.default_rng(21)
+    A = _c(rng, 3, 3)
+    return {"A": A, "B": _c(rng, 3, 2), "H": A @ A.conj().T + 3 * np.eye(3),
+            "R": _c(rng, 4, 3), "v": _c(rng, 2, 3), "w": _c(rng, 2, 3), "b3": _c(rng, 3)}
+
+
+def _np(x):
+    return np.asarray(x.detach().resolve_conj().numpy() if hasattr(x, "resolve_conj")
+                      else x.numpy())
+
+
+# (name, f(module, arrays) -> tensor or tuple, NumPy's expected value of f(gpujit, ...) or
+# None where only the invariant checks below apply)
+LINALG_CASES = [
+    ("solve", lambda m, d: m.linalg.solve(m.tensor(d["A"]), m.tensor(d["B"])),
+     lambda d: np.linalg.solve(d["A"], d["B"])),
+    ("solve_left_false", lambda m, d: m.linalg.solve(m.tensor(d["A"]), m.tensor(d["B"].T),
+                                                     left=False),
+     lambda d: np.linalg.solve(d["A"].T, d["B"]).T),
+    ("solve_vector", lambda m, d: m.linalg.solve(m.tensor(d["A"]), m.tensor(d["b3"])),
+     lambda d: np.linalg.solve(d["A"], d["b3"])),
+    ("inv", lambda m, d: m.linalg.inv(m.tensor(d["A"])), lambda d: np.linalg.inv(d["A"])),
+    ("inv_ex", lambda m, d: m.linalg.inv_ex(m.tensor(d["A"]))[0],
+     lambda d: np.linalg.inv(d["A"])),
+    ("det", lambda m, d: m.linalg.det(m.tensor(d["A"])), lambda d: np.linalg.det(d["A"])),
+    ("slogdet", lambda m, d: tuple(m.linalg.slogdet(m.tensor(d["A"]))),
+     lambda d: tuple(np.linalg.slogdet(d["A"]))),
+    ("logdet", lambda m, d: m.logdet(m.tensor(d["H"])),
+     lambda d: np.log(np.linalg.det(d["H"]))),
+    ("eigvalsh", lambda m, d: m.linalg.eigvalsh(m.tensor(d["H"])),
+     lambda d: np.linalg.eigvalsh(d["H"])),
+    ("eigh_values_upper", lambda m, d: m.linalg.eigh(m.tensor(d["H"]), UPLO="U")[0],
+     lambda d: np.linalg.eigvalsh(d["H"], UPLO="U")),
+    ("svdvals", lambda m, d: m.linalg.svdvals(m.tensor(d["R"])),
+     lambda d: np.linalg.svd(d["R"], compute_uv=False)),
+    ("svd_S", lambda m, d: m.linalg.svd(m.tensor(d["R"]), full_matrices=False)[1],
+     lambda d: np.linalg.svd(d["R"], compute_uv=False)),
+    ("cholesky", lambda m, d: m.linalg.cholesky(m.tensor(d["H"])),
+     lambda d: np.linalg.cholesky(d["H"])),
+    ("cholesky_upper", lambda m, d: m.linalg.cholesky(m.tensor(d["H"]), upper=True),
+     lambda d: np.linalg.cholesky(d["H"]).conj().T),
+    ("cholesky_ex", lambda m, d: m.linalg.cholesky_ex(m.tensor(d["H"]))[0],
+     lambda d: np.linalg.cholesky(d["H"])),
+    ("pinv", lambda m, d: m.linalg.pinv(m.tensor(d["R"])), lambda d: np.linalg.pinv(d["R"])),
+    ("pinv_hermitian", lambda m, d: m.linalg.pinv(m.tensor(d["H"]), hermitian=True),
+     lambda d: np.linalg.pinv(d["H"], hermitian=True)),
+    ("pinverse", lambda m, d: m.pinverse(m.tensor(d["R"])), lambda d: np.linalg.pinv(d["R"])),
+    ("matrix_norm_fro", lambda m, d: m.linalg.matrix_norm(m.tensor(d["A"])),
+     lambda d: np.linalg.norm(d["A"], "fro")),
+    ("matrix_norm_nuc", lambda m, d: m.linalg.matrix_norm(m.tensor(d["A"]), "nuc"),
+     lambda d: np.linalg.norm(d["A"], "nuc")),
+    ("matrix_norm_2", lambda m, d: m.linalg.matrix_norm(m.tensor(d["A"]), 2),
+     lambda d: np.linalg.norm(d["A"], 2)),
+    ("matrix_norm_-2", lambda m, d: m.linalg.matrix_norm(m.tensor(d["A"]), -2),
+     lambda d: np.linalg.norm(d["A"], -2)),
+    ("matrix_norm_inf", lambda m, d: m.linalg.matrix_norm(m.tensor(d["A"]), float("inf")),
+     lambda d: np.linalg.norm(d["A"], np.inf)),
+    ("matrix_norm_1", lambda m, d: m.linalg.matrix_norm(m.tensor(d["A"]), 1),
+     lambda d: np.linalg.norm(d["A"], 1)),
+    ("linalg_norm_nuc", lambda m, d: m.linalg.norm(m.tensor(d["A"]), "nuc"),
+     lambda d: np.linalg.norm(d["A"], "nuc")),
+    ("cond", lambda m, d: m.linalg.cond(m.tensor(d["A"])), lambda d: np.linalg.cond(d["A"])),
+    ("cond_fro", lambda m, d: m.linalg.cond(m.tensor(d["A"]), "fro"),
+     lambda d: np.linalg.cond(d["A"], "fro")),
+    ("cond_1", lambda m, d: m.linalg.cond(m.tensor(d["A"]), 1),
+     lambda d: np.linalg.cond(d["A"], 1)),
+    ("matrix_exp", lambda m, d: m.linalg.matrix_exp(m.tensor(d["A"])), None),
+    ("matrix_power", lambda m, d: m.linalg.matrix_power(m.tensor(d["A"]), 3),
+     lambda d: np.linalg.matrix_power(d["A"], 3)),
+    ("matrix_power_negative", lambda m, d: m.linalg.matrix_power(m.tensor(d["A"]), -2),
+     lambda d: np.linalg.matrix_power(d["A"], -2)),
+    ("cross", lambda m, d: m.linalg.cross(m.tensor(d["v"]), m.tensor(d["w"])),
+     lambda d: np.cross(d["v"], d["w"])),
+    ("vecdot", lambda m, d: m.linalg.vecdot(m.tensor(d["v"]), m.tensor(d["w"])),
+     lambda d: (d["v"].conj() * d["w"]).sum(-1)),
+    ("multi_dot", lambda m, d: m.linalg.multi_dot([m.tensor(d["A"]), m.tensor(d["A"]),
+                                                   m.tensor(d["B"])]),
+     lambda d: d["A"] @ d["A"] @ d["B"]),
+    ("tensorsolve", lambda m, d: m.linalg.tensorsolve(m.tensor(d["A"]), m.tensor(d["b3"])),
+     lambda d: np.linalg.tensorsolve(d["A"], d["b3"])),
+    ("tensorinv", lambda m, d: m.linalg.tensorinv(m.tensor(d["A"]), 1),
+     lambda d: np.linalg.tensorinv(d["A"], 1)),
+    ("diagonal", lambda m, d: m.linalg.diagonal(m.tensor(d["A"])),
+     lambda d: np.diagonal(d["A"])),
+]
+
+
+def _as_tuple(x):
+    return x if isinstance(x, tuple) else (x,)
+
+
+@pytest.mark.parametrize("name,f,expected", LINALG_CASES, ids=[c[0] for c in LINALG_CASES])
+def test_linalg_of_complex_matrices(name, f, expected):
+    d = _mats()
+    got = [_np(x) for x in _as_tuple(f(gpujit, d))]
+    if expected is not None:
+        for g, w in zip(got, _as_tuple(expected(d))):
+            w = np.asarray(w)
+            # (a result that is real for a complex input: the real dtype, as torch's)
+            assert g.dtype == (w.real.dtype if not np.iscomplexobj(w) else np.complex128)
+            np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+    torch = pytest.importorskip("torch")
+    want = [x.detach().resolve_conj().numpy() for x in _as_tuple(f(torch, d))]
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
+
+
+def test_complex_decompositions_reconstruct():
+    d = _mats()
+    A, H, R = (gpujit.tensor(d[k]) for k in ("A", "H", "R"))
+    u, s, vh = gpujit.linalg.svd(R, full_matrices=False)
+    assert s.dtype is gpujit.float64 and u.dtype is gpujit.complex128
+    np.testing.assert_allclose(_np(u @ gpujit.diag(s).to(u.dtype) @ vh), d["R"], atol=1e-12)
+    u2, s2, v2 = gpujit.svd(R)                   # (torch.svd: V = Vh^H)
+    np.testing.assert_allclose(_np(u2 @ gpujit.diag(s2).to(u2.dtype) @ v2.mH), d["R"],
+                               atol=1e-12)
+    w, v = gpujit.linalg.eigh(H)
+    assert w.dtype is gpujit.float64
+    np.testing.assert_allclose(_np(v @ gpujit.diag(w).to(v.dtype) @ v.mH), d["H"], atol=1e-12)
+    for mode in ("reduced", "complete"):
+        q, r = gpujit.linalg.qr(gpujit.tensor(d["R"]), mode=mode)
+        np.testing.assert_allclose(_np(q @ r), d["R"], atol=1e-12)
+        np.testing.assert_allclose(_np(q.mH @ q), np.eye(q.shape[-1]), atol=1e-12)
+        assert np.allclose(np.tril(_np(r), -1), 0)
+    e = gpujit.linalg.matrix_exp(A)
+    # exp(A) exp(-A) = I, and exp of a diagonal matrix
+    np.testing.assert_allclose(_np(e @ gpujit.linalg.matrix_exp(-A)), np.eye(3), atol=1e-10)
+    dg = np.diag([1j, 2 - 1j, 0.5])
+    np.testing.assert_allclose(_np(gpujit.linalg.matrix_exp(gpujit.tensor(dg))),
+                               np.diag(np.exp(np.diag(dg))), rtol=1e-12)
+    # complex64 stays single precision, its real results float32
+    A32 = gpujit.tensor(d["A"].astype(np.complex64))
+    assert gpujit.linalg.inv(A32).dtype is gpujit.complex64
+    assert gpujit.linalg.svdvals(A32).dtype is gpujit.float32
+    assert gpujit.linalg.slogdet(A32)[1].dtype is gpujit.float32
+    assert gpujit.linalg.matrix_norm(A32).dtype is gpujit.float32
+    assert gpujit.linalg.cond(A32).dtype is gpujit.float32
+
+
+def test_complex_linalg_gradients_refuse_until_conjugate_aware():
+    A = gpujit.tensor(_mats()["A"], requires_grad=True)
+    for f in (gpujit.linalg.det, gpujit.linalg.inv, gpujit.linalg.svdvals,
+              gpujit.linalg.matrix_norm, gpujit.linalg.eigvalsh, gpujit.linalg.matrix_exp):
+        with pytest.raises(RuntimeError, match="does not differentiate this op for complex "
+                                               "tensors yet"):
+            f(A)

@@ -52,7 +52,9 @@ AS_WRITTEN = frozenset({
     "aten::clone", "aten::contiguous", "aten::to", "aten::_to_copy", "aten::type_as",
     "aten::lift_fresh", "aten::positive", "aten::neg", "aten::negative",
     "aten::sum", "aten::mean", "aten::cumsum", "aten::trace", "aten::var", "aten::std",
-    "aten::var_mean", "aten::std_mean", "aten::linalg_vector_norm",
+    "aten::var_mean", "aten::std_mean", "aten::linalg_vector_norm", "aten::linalg_diagonal",
+    # (composites: their recorded ops differentiate, or refuse)
+    "aten::linalg_vecdot", "aten::linalg_matrix_power", "aten::linalg_norm",
     "aten::squeeze_copy", "aten::unsqueeze_copy", "aten::expand_copy", "aten::permute_copy",
     "aten::t_copy", "aten::transpose_copy", "aten::view_copy", "aten::select_copy",
     "aten::slice_copy", "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy",
@@ -67,7 +69,7 @@ CONJUGATED = frozenset({
     "aten::sinh", "aten::cosh", "aten::prod",
     "aten::matmul", "aten::mm", "aten::bmm", "aten::mv", "aten::dot", "aten::outer",
     "aten::ger", "aten::inner", "aten::kron", "aten::tensordot", "aten::einsum",
-    "aten::linear", "aten::addmm",
+    "aten::linear", "aten::addmm", "aten::linalg_cross", "aten::linalg_multi_dot",
 })
 
 OWN = frozenset({

@@ -80,8 +80,19 @@ COMPLEX_OPS = frozenset({
     "aten::fft_ihfftn",
     # the backward kernels and helpers complex gradients run through (ops/complex_autograd.py)
     "aten::tanh_backward", "aten::sigmoid_backward", "aten::scatter_add", "aten::_unsafe_view",
+    "aten::diagonal_backward",
     # nn.Linear of a complex module (Module.to(cfloat))
     "aten::linear", "aten::addmm",
+    # torch.linalg (LAPACK's complex routines through NumPy / CuPy)
+    "aten::linalg_solve", "aten::linalg_solve_ex", "aten::linalg_inv", "aten::linalg_inv_ex",
+    "aten::linalg_det", "aten::det", "aten::linalg_slogdet", "aten::slogdet", "aten::logdet",
+    "aten::linalg_eigh", "aten::linalg_eigvalsh", "aten::linalg_svd", "aten::svd",
+    "aten::linalg_svdvals", "aten::linalg_qr", "aten::linalg_cholesky", "aten::linalg_cholesky_ex",
+    "aten::linalg_pinv", "aten::pinverse", "aten::linalg_matrix_norm", "aten::linalg_norm",
+    "aten::linalg_matrix_exp", "aten::matrix_exp", "aten::linalg_matrix_power", "aten::matrix_power",
+    "aten::linalg_cross", "aten::linalg_vecdot", "aten::linalg_cond",
+    "aten::linalg_multi_dot", "aten::linalg_tensorsolve", "aten::linalg_tensorinv",
+    "aten::linalg_diagonal",
 })
 
 

@@ -64,7 +64,7 @@ _KERNEL_CHECKS_ALL = {"linalg.eigh", "linalg.eigvalsh", "torch.geqrf",
 def _check_float(name, d, where=None, shape=(), **facts):
     """d: gpujit dtype; where: the input (its device names the kernel), shape its shape,
     facts what else picks the CUDA kernel (kernel_names.linalg_kernel_name)."""
-    if d.category != _dt.FLOATING:
+    if d.category < _dt.FLOATING:
         if name in _KERNEL_CHECKS_ALL:
             raise NotImplementedError(
                 f"\"{linalg_kernel_name(_KERNEL[name], where, shape, **facts)}\" not "
@@ -101,13 +101,14 @@ def _echeck(name, a, square=True, **facts):
     _check(name, a.shape, _dtn(a.dtype), square, a, **facts)
 
 
-def _meta1(name, square=True, shape=None):
-    """meta of an op of one matrix argument returning one tensor of the same dtype."""
+def _meta1(name, square=True, shape=None, real=False):
+    """meta of an op of one matrix argument returning one tensor of the same dtype (real:
+    its real dtype, a complex matrix's singular values)."""
     def meta(A, *args, **kwargs):
         _check(name, A.shape, A.dtype, square, A,
                **({"driver": kwargs["driver"]} if kwargs.get("driver") else {}))
         s = tuple(A.shape) if shape is None else shape(tuple(A.shape))
-        return TensorMeta(A.dtype, s, A.device)
+        return TensorMeta(A.dtype.to_real() if real else A.dtype, s, A.device)
     return meta
 
 
@@ -267,15 +268,17 @@ def linalg_det(xp, A):
 
 
 def _slogdet(xp, A):
+    # (a complex matrix's sign is complex, of modulus 1; logabsdet is real)
+    real = np.empty(0, A.dtype).real.dtype
     if A.shape[-1] == 0:
-        return xp.ones(A.shape[:-2], A.dtype), xp.zeros(A.shape[:-2], A.dtype)
+        return xp.ones(A.shape[:-2], A.dtype), xp.zeros(A.shape[:-2], real)
     s, l = xp.linalg.slogdet(A)
-    return xp.asarray(s).astype(A.dtype, copy=False), xp.asarray(l).astype(A.dtype, copy=False)
+    return xp.asarray(s).astype(A.dtype, copy=False), xp.asarray(l).astype(real, copy=False)
 
 
 def _slogdet_meta(A):
     m = _meta1("linalg.slogdet", shape=_batch)(A)
-    return m, m
+    return m, TensorMeta(m.dtype.to_real(), m.shape, m.device)
 
 
 @op("aten::linalg_slogdet(Tensor A) -> (Tensor sign, Tensor logabsdet)", tags=_LA,
@@ -391,7 +394,8 @@ def _cholesky(xp, self, upper, name):
     L = _call(xp, cholesky_factor, xp, self, error=lambda: _not_pd_error(name, self))
     if not upper:
         return L
-    return xp.ascontiguousarray(_mT(L))
+    # (upper=True: the conjugate transpose of the lower factor)
+    return xp.ascontiguousarray(_mT(xp.conj(L) if L.dtype.kind == "c" else L))
 
 
 # ------------------------------------------------------------------ qr

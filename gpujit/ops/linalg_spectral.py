@@ -36,16 +36,25 @@ def _svd(xp, A, full):
         if full:
             u = u + xp.eye(su[-1], dtype=A.dtype) if u.size else u
             v = v + xp.eye(sv[-1], dtype=A.dtype) if v.size else v
-        return u, xp.zeros(ss, A.dtype), v
+        return u, xp.zeros(ss, _real_np(A.dtype)), v
     u, s, vh = la_svd(xp, A, full_matrices=full)
-    return (u.astype(A.dtype, copy=False), s.astype(A.dtype, copy=False),
+    return (u.astype(A.dtype, copy=False), s.astype(_real_np(A.dtype), copy=False),
             vh.astype(A.dtype, copy=False))
+
+
+def _real_np(dt):
+    """The real dtype of a NumPy dtype (a complex matrix's singular values are real)."""
+    return np.empty(0, dt).real.dtype
+
+
+def _svd_metas(A, shapes):
+    return tuple(TensorMeta(A.dtype.to_real() if k == 1 else A.dtype, s, A.device)
+                 for k, s in enumerate(shapes))
 
 
 def _svd_meta(A, full_matrices=True, driver=None):
     _check("linalg.svd", A.shape, A.dtype, False, A, driver=driver)
-    return tuple(TensorMeta(A.dtype, s, A.device)
-                 for s in _svd_shapes(tuple(A.shape), full_matrices))
+    return _svd_metas(A, _svd_shapes(tuple(A.shape), full_matrices))
 
 
 @op("aten::linalg_svd(Tensor A, bool full_matrices=True, *, str? driver=None) -> "
@@ -58,13 +67,14 @@ def linalg_svd(xp, A, full_matrices=True, driver=None):
 
 def _svdvals(xp, A):
     if A.size == 0:
-        return xp.zeros(_svd_shapes(A.shape, False)[1], A.dtype)
-    return la_svd(xp, A, compute_uv=False).astype(A.dtype, copy=False)
+        return xp.zeros(_svd_shapes(A.shape, False)[1], _real_np(A.dtype))
+    return la_svd(xp, A, compute_uv=False).astype(_real_np(A.dtype), copy=False)
 
 
 @op("aten::linalg_svdvals(Tensor A, *, str? driver=None) -> Tensor", tags=_LA, method=False,
     function=False,
-    meta=_meta1("linalg.svdvals", square=False, shape=lambda s: _svd_shapes(s, False)[1]))
+    meta=_meta1("linalg.svdvals", square=False, shape=lambda s: _svd_shapes(s, False)[1],
+                real=True))
 def linalg_svdvals(xp, A, driver=None):
     _echeck("linalg.svdvals", A, square=False, driver=driver)
     return _svdvals(xp, A)
@@ -77,8 +87,7 @@ def _old_svd_shapes(shape, some, compute_uv):
 
 def _old_svd_meta(self, some=True, compute_uv=True):
     _check("linalg.svd", self.shape, self.dtype, False, self)
-    return tuple(TensorMeta(self.dtype, s, self.device)
-                 for s in _old_svd_shapes(tuple(self.shape), some, compute_uv))
+    return _svd_metas(self, _old_svd_shapes(tuple(self.shape), some, compute_uv))
 
 
 @op("aten::svd(Tensor self, bool some=True, bool compute_uv=True) -> (Tensor U, Tensor S, "
@@ -92,7 +101,7 @@ def svd(xp, self, some=True, compute_uv=True):
         su, ss, sv = _old_svd_shapes(self.shape, some, False)
         return xp.zeros(su, self.dtype), _svdvals(xp, self), xp.zeros(sv, self.dtype)
     u, s, vh = _svd(xp, self, not some)
-    return u, s, xp.ascontiguousarray(_mT(vh))
+    return u, s, xp.ascontiguousarray(_mT(xp.conj(vh) if vh.dtype.kind == "c" else vh))
 
 
 def _svd_composite(self, some=True, compute_uv=True):
@@ -120,7 +129,8 @@ def _uplo(UPLO):
 def _eigh_meta(self, UPLO="L"):
     _check("linalg.eigh", self.shape, self.dtype, True, self)
     _uplo(UPLO)
-    return (TensorMeta(self.dtype, tuple(self.shape[:-1]), self.device),
+    # (a Hermitian matrix's eigenvalues are real)
+    return (TensorMeta(self.dtype.to_real(), tuple(self.shape[:-1]), self.device),
             TensorMeta(self.dtype, tuple(self.shape), self.device))
 
 
@@ -131,9 +141,9 @@ def linalg_eigh(xp, self, UPLO="L"):
     _echeck("linalg.eigh", self)
     _uplo(UPLO)
     if self.size == 0:
-        return xp.zeros(self.shape[:-1], self.dtype), self.copy()
+        return xp.zeros(self.shape[:-1], _real_np(self.dtype)), self.copy()
     w, v = la_eigh(xp, self, UPLO=UPLO)
-    return w.astype(self.dtype, copy=False), v.astype(self.dtype, copy=False)
+    return w.astype(_real_np(self.dtype), copy=False), v.astype(self.dtype, copy=False)
 
 
 def _eigvalsh_meta(self, UPLO="L"):
@@ -146,8 +156,8 @@ def linalg_eigvalsh(xp, self, UPLO="L"):
     _echeck("linalg.eigvalsh", self)
     _uplo(UPLO)
     if self.size == 0:
-        return xp.zeros(self.shape[:-1], self.dtype)
-    return la_eigh(xp, self, True, UPLO=UPLO).astype(self.dtype, copy=False)
+        return xp.zeros(self.shape[:-1], _real_np(self.dtype))
+    return la_eigh(xp, self, True, UPLO=UPLO).astype(_real_np(self.dtype), copy=False)
 
 
 # ------------------------------------------------------------------ pinv, matrix_rank
@@ -163,9 +173,14 @@ def _spectrum(xp, A, hermitian):
     """(values whose magnitudes are the singular values, left factor, right factor)."""
     if hermitian:
         w, v = la_eigh(xp, A)
-        return w, v, _mT(v)
+        return w, v, _mH(xp, v)
     u, s, vh = la_svd(xp, A, full_matrices=False)
     return s, u, vh
+
+
+def _mH(xp, a):
+    """The conjugate transpose (the transpose of a real matrix)."""
+    return xp.conj(_mT(a)) if a.dtype.kind == "c" else _mT(a)
 
 
 def _pinv(xp, A, atol, rtol, hermitian):
@@ -178,7 +193,7 @@ def _pinv(xp, A, atol, rtol, hermitian):
     tol = xp.maximum(atol, rtol * mag.max(-1, keepdims=True))
     with np.errstate(divide="ignore"):
         sinv = xp.where(mag > tol, 1 / xp.where(mag > tol, s, 1), 0)
-    r = xp.matmul(_mT(vh) * sinv[..., None, :], _mT(u))
+    r = xp.matmul(_mH(xp, vh) * sinv[..., None, :], _mH(xp, u))
     return r.astype(A.dtype, copy=False)
 
 
@@ -192,7 +207,7 @@ def _pinv_meta(self, atol=None, rtol=None, hermitian=False):
 
 
 def _check_pinv(shape, d, name="linalg.pinv"):
-    if len(shape) < 2 or d not in (_dt.float32, _dt.float64):
+    if len(shape) < 2 or d not in (_dt.float32, _dt.float64, _dt.complex64, _dt.complex128):
         dims = ", ".join(str(x) for x in shape)
         raise RuntimeError(f"{name}({d.short_name}{{[{dims}]}}): expected a tensor with 2 or "
                            f"more dimensions of float, double, cfloat or cdouble types")
