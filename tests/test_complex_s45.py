@@ -626,3 +626,41 @@ def test_complex_linalg_gradients_refuse_until_conjugate_aware():
         with pytest.raises(RuntimeError, match="does not differentiate this op for complex "
                                                "tensors yet"):
             f(A)
+
+
+def test_linalg_eig_and_eigvals():
+    rng = np.random.default_rng(8)
+    for a in (rng.standard_normal((3, 3)), rng.standard_normal((2, 4, 4)).astype(np.float32),
+              _c(rng, 3, 3)):
+        w, v = gpujit.linalg.eig(gpujit.tensor(a))
+        c = np.complex64 if a.dtype == np.float32 else np.complex128
+        assert _np(w).dtype == c and _np(v).dtype == c      # (complex from a real matrix too)
+        wn, vn = _np(w), _np(v)
+        tol = 1e-4 if c == np.complex64 else 1e-10
+        # A V = V diag(w), unit eigenvectors; the eigenvalues are NumPy's (geev)
+        np.testing.assert_allclose(a @ vn, vn * wn[..., None, :], atol=tol)
+        np.testing.assert_allclose(np.linalg.norm(vn, axis=-2), 1, rtol=tol)
+        np.testing.assert_allclose(wn, np.linalg.eigvals(a), rtol=tol, atol=tol)
+        np.testing.assert_allclose(_np(gpujit.linalg.eigvals(gpujit.tensor(a))), wn, rtol=tol)
+        assert v.stride() == (() if v.dim() == 2 else (v.shape[-1] ** 2,)) + (1, v.shape[-1])
+    assert gpujit.linalg.eig(gpujit.zeros(2, 0, 0, dtype=gpujit.float64))[1].shape == (2, 0, 0)
+    assert gpujit.linalg.eigvals(gpujit.zeros(0, 0)).dtype is gpujit.complex64
+    with pytest.raises(RuntimeError, match="^linalg.eig: A must be batches of square matrices, "
+                                           "but they are 2 by 3 matrices$"):
+        gpujit.linalg.eig(gpujit.ones(2, 3))
+    with pytest.raises(RuntimeError, match="^linalg.eigvals: The input tensor A must have at "
+                                           "least 2 dimensions.$"):
+        gpujit.linalg.eigvals(gpujit.ones(3))
+    with pytest.raises(RuntimeError, match="^Unknown Complex ScalarType for Long$"):
+        gpujit.linalg.eig(gpujit.ones(2, 2, dtype=gpujit.int64))
+    with pytest.raises(RuntimeError, match="input tensor should not contain infs or NaNs"):
+        gpujit.linalg.eigvals(gpujit.tensor([[float("nan"), 1.0], [1.0, 1.0]]))
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((2, 4, 4))
+    tw = torch.linalg.eigvals(torch.tensor(a)).numpy()
+    np.testing.assert_allclose(_np(gpujit.linalg.eigvals(gpujit.tensor(a))), tw, rtol=1e-10)
+    tv = torch.linalg.eig(torch.tensor(a)).eigenvectors.numpy()
+    gv = _np(gpujit.linalg.eig(gpujit.tensor(a)).eigenvectors)
+    # (each eigenvector up to a phase: LAPACK builds differ in its sign)
+    phase = (np.conj(gv) * tv).sum(-2)
+    np.testing.assert_allclose(np.abs(phase), 1, rtol=1e-10)

@@ -92,7 +92,7 @@ COMPLEX_OPS = frozenset({
     "aten::linalg_matrix_exp", "aten::matrix_exp", "aten::linalg_matrix_power", "aten::matrix_power",
     "aten::linalg_cross", "aten::linalg_vecdot", "aten::linalg_cond",
     "aten::linalg_multi_dot", "aten::linalg_tensorsolve", "aten::linalg_tensorinv",
-    "aten::linalg_diagonal",
+    "aten::linalg_diagonal", "aten::linalg_eig", "aten::linalg_eigvals",
 })
 
 
