@@ -46,13 +46,11 @@ def _geev(xp, A, vectors):
                 xp.zeros(A.shape, c) if vectors else None)
     if not bool(xp.isfinite(A).all()):
         raise RuntimeError("torch.linalg.eig: input tensor should not contain infs or NaNs.")
-    on_host = xp is not np and not hasattr(xp.linalg, "eig")
+    name = "eig" if vectors else "eigvals"
+    on_host = xp is not np and not hasattr(xp.linalg, name)
     a = A.get() if on_host else A           # (its dtype kept: a complex matrix stays one)
-    lib = np if on_host else xp
-    if vectors:
-        w, v = lib.linalg.eig(a)
-    else:
-        w, v = lib.linalg.eigvals(a), None
+    r = getattr((np if on_host else xp).linalg, name)(a)
+    w, v = r if vectors else (r, None)
     w = w.astype(c, copy=False)
     v = None if v is None else v.astype(c, copy=False)
     if on_host:
