@@ -664,3 +664,65 @@ def test_linalg_eig_and_eigvals():
     # (each eigenvector up to a phase: LAPACK builds differ in its sign)
     phase = (np.conj(gv) * tv).sum(-2)
     np.testing.assert_allclose(np.abs(phase), 1, rtol=1e-10)
+
+
+# ---------------------------------------------------------------- part 3: corners
+
+INF, NAN = float("inf"), float("nan")
+
+
+def _same_complex(got, want):
+    """Equal values, NaNs in the same parts (assert_equal treats a complex NaN as one)."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype
+    for part in (np.real, np.imag):
+        np.testing.assert_array_equal(np.isnan(part(got)), np.isnan(part(want)))
+        np.testing.assert_array_equal(np.nan_to_num(part(got)), np.nan_to_num(part(want)))
+
+
+def test_complex_add_sub_multiply_by_alpha_as_aten():
+    # ATen's add kernel is a + alpha * b with alpha (1 too) a complex number: an infinite
+    # part of b meets alpha's zero imaginary part (0 * inf = nan)
+    a = np.array([1 + 1j, complex(-0.0, 0), 2j], np.complex64)
+    b = np.array([complex(INF, 0), 1, complex(0, INF)], np.complex64)
+    t = gpujit.tensor(a)
+    naive = lambda x, y, al: x + np.complex64(al) * y      # noqa: E731  (NumPy: the same formula)
+    with np.errstate(invalid="ignore"):
+        _same_complex((t + gpujit.tensor(b)).numpy(), naive(a, b, 1))
+        _same_complex((t - gpujit.tensor(b)).numpy(), naive(a, b, -1))
+        _same_complex((t + INF).numpy(), naive(a, np.complex64(INF), 1))
+        _same_complex(gpujit.sub(t, gpujit.tensor(b), alpha=2).numpy(), naive(a, b, -2))
+        _same_complex(gpujit.rsub(t, complex(INF, 0)).numpy(),
+                      naive(np.complex64(INF), a, -1))
+    assert np.isnan((t + INF).numpy().imag).all()           # (inf + nan j, as torch's)
+    np.testing.assert_array_equal((t + gpujit.tensor([1.0, 2.0, 3.0])).numpy(),
+                                  a + np.array([1, 2, 3]))
+    torch = pytest.importorskip("torch")
+    u = torch.from_numpy(a)
+    for got, want in ((t + gpujit.tensor(b), u + torch.from_numpy(b)), (t + INF, u + INF),
+                      (t - INF, u - INF), (gpujit.rsub(t, complex(INF, 0)),
+                                           torch.rsub(u, complex(INF, 0)))):
+        _same_complex(got.numpy(), want.numpy())
+
+
+def test_complex_sgn_of_infinite_and_cumprod_from_one():
+    z = gpujit.tensor([complex(INF, 1), 0j, 3 + 4j, complex(INF, INF)])
+    _same_complex(z.sgn().numpy(), np.array([complex(NAN, NAN), 0, 0.6 + 0.8j,
+                                             complex(NAN, NAN)], np.complex64))
+    # (ATen's scan starts from 1 + 0j: (1 + 0j) * (inf + 0j) is inf + nan j)
+    c = gpujit.tensor([complex(INF, 0), 1j, 2]).cumprod(0)
+    _same_complex(c.numpy(), np.array([complex(INF, NAN), complex(NAN, NAN),
+                                       complex(NAN, NAN)], np.complex64))
+    # complex64 scans accumulate in complex128, as torch's CPU acc_type
+    rng = np.random.default_rng(0)
+    v = (rng.standard_normal(200) * 0.3 + 1 + 1j * rng.standard_normal(200) * 0.3).astype(
+        np.complex64)
+    np.testing.assert_array_equal(gpujit.tensor(v).cumsum(0).numpy(),
+                                  np.cumsum(v.astype(np.complex128)).astype(np.complex64))
+    np.testing.assert_array_equal(gpujit.tensor(v).cumprod(0).numpy(),
+                                  np.cumprod(v.astype(np.complex128)).astype(np.complex64))
+    torch = pytest.importorskip("torch")
+    u = torch.from_numpy(v)
+    np.testing.assert_array_equal(gpujit.tensor(v).cumprod(0).numpy(), u.cumprod(0).numpy())
+    np.testing.assert_array_equal(gpujit.tensor(v).cumsum(0).numpy(), u.cumsum(0).numpy())
+    _same_complex(z.sgn().numpy(), torch.tensor(z.numpy()).sgn().numpy())

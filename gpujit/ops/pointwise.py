@@ -240,9 +240,23 @@ def _as32(xp, v, dt=None):
     return v.astype(_np.float32) if d != _np.float32 else v
 
 
+def _complex_operands(self, other):
+    return any(type(v) is complex or getattr(getattr(v, "dtype", None), "kind", "") == "c"
+               for v in (self, other))
+
+
+def _complex_add(xp, a, b, alpha):
+    """a + alpha * b of complex operands as ATen's add kernel: alpha (1 too) times b as a
+    complex product, so an infinite part of b meets alpha's zero imaginary part
+    ((1 + 0j) * (inf + 0j) is inf + nan j: torch's x + inf is inf + nan j)."""
+    return xp.add(a, xp.multiply(complex(alpha), b))
+
+
 @op("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     inplace=True, scalar="{self} + {alpha} * {other}")
 def add(xp, self, other, alpha=1):
+    if _complex_operands(self, other):
+        return _complex_add(xp, self, other, 1 if alpha is _ONE else alpha)
     if alpha is _ONE:
         return xp.add(self, other)
     alpha = _check_alpha(self, other, alpha)
@@ -253,6 +267,8 @@ def add(xp, self, other, alpha=1):
 @op("aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     inplace=True, dtypes=NO_BOOL, scalar="{self} - {alpha} * {other}")
 def sub(xp, self, other, alpha=1):
+    if _complex_operands(self, other):      # (PyTorch's sub is add with -alpha)
+        return _complex_add(xp, self, other, -(1 if alpha is _ONE else alpha))
     if alpha is _ONE:
         return xp.subtract(self, other)
     alpha = _check_alpha(self, other, alpha)
@@ -263,6 +279,8 @@ def sub(xp, self, other, alpha=1):
 @op("aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     dtypes=NO_BOOL, method=False, scalar="{other} - {alpha} * {self}")
 def rsub(xp, self, other, alpha=1):
+    if _complex_operands(self, other):
+        return _complex_add(xp, other, self, -(1 if alpha is _ONE else alpha))
     if alpha is _ONE:
         return xp.subtract(other, self)
     alpha = _check_alpha(self, other, alpha)
@@ -648,15 +666,17 @@ def _sign(xp, self):
 def sgn(xp, self):
     """sign(x) for real dtypes; x / |x| for complex ones (0 at 0), each part divided by
     the real |x| as ATen's `z / std::abs(z)` (NumPy's complex division would multiply by
-    a reciprocal)."""
+    a reciprocal); nan + nan j where |x| is infinite, as torch's."""
     if self.dtype.kind != "c":
         return _sign(xp, self)
     a = xp.abs(self)
     zero = a == 0
     a = xp.where(zero, 1, a)
     out = xp.empty_like(self)
-    out.real[...] = xp.where(zero, 0, self.real / a)
-    out.imag[...] = xp.where(zero, 0, self.imag / a)
+    # (an infinite |z|: c10's complex division by |z| + 0j gives nan + nan j)
+    inf = xp.isinf(a)
+    out.real[...] = xp.where(zero, 0, xp.where(inf, xp.nan, self.real / a))
+    out.imag[...] = xp.where(zero, 0, xp.where(inf, xp.nan, self.imag / a))
     return out
 
 
