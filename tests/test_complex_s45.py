@@ -127,6 +127,13 @@ GRAD_CASES = [
      [("c", 2, 3), ("c", 3, 3), ("c", 3, 2)]),
     ("linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b),
      [("c", 4, 3), ("c", 2, 3), ("c", 2)]),
+    ("trapezoid", lambda m, a: m.trapezoid(a), [("c", 2, 4)]),
+    ("trapezoid_x", lambda m, a, x: m.trapezoid(a, x), [("c", 4), ("r", 4)]),
+    ("trapezoid_complex_x", lambda m, a, x: m.trapezoid(a, x), [("r", 4), ("c", 4)]),
+    ("cumulative_trapezoid", lambda m, a: m.cumulative_trapezoid(a, dx=0.5), [("c", 4)]),
+    ("cumulative_trapezoid_x", lambda m, a, x: m.cumulative_trapezoid(a, x),
+     [("c", 4), ("r", 4)]),
+    ("trapz", lambda m, a: m.trapz(a, dx=2.0), [("c", 4)]),
     ("fft", lambda m, a: m.fft.fft(a), [("c", 4)]),
     ("fft_of_real_padded", lambda m, a: m.fft.fft(a, n=6), [("r", 4)]),
     ("fft_cropped_ortho", lambda m, a: m.fft.fft(a, n=3, norm="ortho"), [("c", 4)]),
@@ -726,3 +733,38 @@ def test_complex_sgn_of_infinite_and_cumprod_from_one():
     np.testing.assert_array_equal(gpujit.tensor(v).cumprod(0).numpy(), u.cumprod(0).numpy())
     np.testing.assert_array_equal(gpujit.tensor(v).cumsum(0).numpy(), u.cumsum(0).numpy())
     _same_complex(z.sgn().numpy(), torch.tensor(z.numpy()).sgn().numpy())
+
+
+def test_trapezoid_of_complex_samples():
+    y = np.array([1 + 2j, 3 - 1j, -2j, 0.5 + 0.5j])
+    x = np.array([0.0, 1.0, 3.0, 4.5])
+    g = gpujit
+    assert g.trapezoid(g.tensor(y)).dtype is g.complex128
+    np.testing.assert_allclose(g.trapezoid(g.tensor(y)).item(), np.trapezoid(y), rtol=1e-15)
+    np.testing.assert_allclose(g.trapezoid(g.tensor(y), g.tensor(x)).item(),
+                               np.trapezoid(y, x), rtol=1e-15)
+    np.testing.assert_allclose(g.trapezoid(g.tensor(x), g.tensor(y)).item(),
+                               np.trapezoid(x, y), rtol=1e-15)
+    np.testing.assert_allclose(g.trapz(g.tensor(y), dx=0.5).item(), np.trapezoid(y, dx=0.5))
+    cum = g.cumulative_trapezoid(g.tensor(y), g.tensor(x)).numpy()
+    np.testing.assert_allclose(cum, [np.trapezoid(y[:k + 1], x[:k + 1]) for k in range(1, 4)])
+
+
+def test_logspace_complex():
+    g = gpujit
+    r = g.logspace(0, 1 + 1j, 4)
+    assert r.dtype is g.complex64                           # (the default complex dtype)
+    want = np.exp(np.linspace(0, 1 + 1j, 4) * np.log(10))
+    np.testing.assert_allclose(r.numpy(), want, rtol=1e-5)
+    d = g.logspace(0.5, 1 - 1j, 5, dtype=g.cdouble, base=2)
+    np.testing.assert_allclose(d.numpy(), 2 ** np.linspace(0.5, 1 - 1j, 5), rtol=1e-13)
+    np.testing.assert_allclose(g.logspace(1j, 2, 1).numpy(), [10 ** 1j], rtol=1e-6)
+    assert g.logspace(1j, 2, 0).dtype is g.complex64
+    with pytest.raises(RuntimeError, match=r"^torch.logspace\(\): inferred dtype "
+                                           r"c10::complex<float> can't be safely cast to "
+                                           r"passed dtype Float$"):
+        g.logspace(0, 1 + 1j, 4, dtype=g.float32)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(r.numpy(), torch.logspace(0, 1 + 1j, 4).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(d.numpy(), torch.logspace(0.5, 1 - 1j, 5, dtype=torch.cdouble,
+                                                         base=2).numpy(), rtol=1e-13)

@@ -55,6 +55,7 @@ AS_WRITTEN = frozenset({
     "aten::var_mean", "aten::std_mean", "aten::linalg_vector_norm", "aten::linalg_diagonal",
     # (composites: their recorded ops differentiate, or refuse)
     "aten::linalg_vecdot", "aten::linalg_matrix_power", "aten::linalg_norm",
+    "aten::trapezoid", "aten::cumulative_trapezoid", "aten::trapz",
     "aten::squeeze_copy", "aten::unsqueeze_copy", "aten::expand_copy", "aten::permute_copy",
     "aten::t_copy", "aten::transpose_copy", "aten::view_copy", "aten::select_copy",
     "aten::slice_copy", "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy",

@@ -512,7 +512,7 @@ def _msort_grad(grad, self_shape, idx):
 # ------------------------------------------------------------------ trapezoid
 
 def _trap_dtype(d):
-    return d if d.category == _dt.FLOATING else _dt.get_default_dtype()
+    return d if d.category >= _dt.FLOATING else _dt.get_default_dtype()    # (complex kept)
 
 
 def _trap_empty(cumulative, y, dim):
