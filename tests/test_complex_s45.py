@@ -768,3 +768,51 @@ def test_logspace_complex():
     np.testing.assert_allclose(r.numpy(), torch.logspace(0, 1 + 1j, 4).numpy(), rtol=1e-5)
     np.testing.assert_allclose(d.numpy(), torch.logspace(0.5, 1 - 1j, 5, dtype=torch.cdouble,
                                                          base=2).numpy(), rtol=1e-13)
+
+
+def test_fft_out_and_mean_out_of_complex():
+    g = gpujit
+    v = np.array([1 + 2j, 3 - 1j, -2j, 0.5 + 0.5j])
+    o = g.empty(4, dtype=g.cdouble)
+    assert g.fft.fft(g.tensor(v), out=o) is o
+    np.testing.assert_allclose(o.numpy(), np.fft.fft(v), rtol=1e-14)
+    o32 = g.empty(4, dtype=g.cfloat)                       # (a narrower complex out: cast)
+    g.fft.fft(g.tensor(v), out=o32)
+    np.testing.assert_allclose(o32.numpy(), np.fft.fft(v), rtol=1e-6)
+    r = g.empty(6, dtype=g.float64)
+    g.fft.irfft(g.tensor(v), out=r)
+    np.testing.assert_allclose(r.numpy(), np.fft.irfft(v), rtol=1e-14)
+    for f, out, msg in (
+            (lambda o: g.fft.fft(g.tensor(v), out=o), g.empty(4, dtype=g.float64),
+             "fft expects a complex output tensor, but got Double"),
+            (lambda o: g.fft.fft2(g.tensor(v.reshape(2, 2)), out=o), g.empty(2, 2),
+             "fftn expects a complex output tensor, but got Float"),
+            (lambda o: g.fft.rfft(g.tensor(v.real), out=o), g.empty(3, dtype=g.int64),
+             "rfft expects a complex output tensor, but got Long"),
+            (lambda o: g.fft.irfft(g.tensor(v), out=o), g.empty(6, dtype=g.cdouble),
+             "irfft expects a floating point output tensor, but got ComplexDouble"),
+            (lambda o: g.fft.hfft(g.tensor(v), out=o), g.empty(6, dtype=g.cdouble),
+             "hfft expects a floating point output tensor, but got ComplexDouble")):
+        with pytest.raises(RuntimeError, match=f"^{msg}$"):
+            f(out)
+    # mean.out as ATen's: sum_out into out, then the division: a floating out of a complex
+    # mean takes its real part (copy_'s warning); an integral one fails in the division
+    m = g.empty((), dtype=g.float64)
+    was = g.is_warn_always_enabled()
+    g.set_warn_always(True)
+    try:
+        with pytest.warns(UserWarning, match="Casting complex values to real discards the "
+                                             "imaginary part"):
+            g.mean(g.tensor(v), 0, out=m)
+    finally:
+        g.set_warn_always(was)
+    assert m.item() == np.mean(v.real)
+    with pytest.raises(RuntimeError, match=r"^mean.dtype_out\(\): input types can't be cast "
+                                           r"to the desired output type Double$"):
+        g.mean(g.tensor(v), out=g.empty((), dtype=g.float64))
+    with pytest.raises(RuntimeError, match="^result type Float can't be cast to the desired "
+                                           "output type Long$"):
+        g.mean(g.tensor(v), 0, out=g.empty((), dtype=g.int64))
+    with pytest.raises(RuntimeError, match="^result type Float can't be cast to the desired "
+                                           "output type Long$"):
+        g.mean(g.tensor([1.0, 2.0], dtype=g.float64), 0, out=g.empty((), dtype=g.int64))
