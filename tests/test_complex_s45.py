@@ -5,6 +5,12 @@ differences of gpujit's own forward (NumPy, runs without torch) and against PyTo
 it is installed."""
 from __future__ import annotations
 
+import importlib.util
+import inspect
+import io
+import os
+import tempfile
+from typing import List
 import warnings
 
 import numpy as np
@@ -816,3 +822,117 @@ def test_fft_out_and_mean_out_of_complex():
     with pytest.raises(RuntimeError, match="^result type Float can't be cast to the desired "
                                            "output type Long$"):
         g.mean(g.tensor([1.0, 2.0], dtype=g.float64), 0, out=g.empty((), dtype=g.int64))
+
+
+# ---------------------------------------------------------------- part 4: scripted complex
+
+def _complex_program(x: complex, xs: List[complex], a: float, t: gpujit.Tensor) -> complex:
+    s = complex(a, 2.0) * x
+    for y in xs:
+        s = s + y
+    if abs(s) > 1.0 and s != x:
+        s = -s
+    return s + t[0].item() * 0 + complex(t.sum().item())
+
+
+def _complex_ops(c: complex, d: complex, i: int, f: float):
+    return (c - i, i * c, 2.0 ** c, c ** d, c / d, c == 2.0, f != c, complex(i), str(c),
+            abs(c))
+
+
+class _ComplexAttr(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = 1 + 1j
+
+    def forward(self, x: gpujit.Tensor) -> gpujit.Tensor:
+        return x * self.c
+
+
+def test_scripted_complex_numbers():
+    s = gpujit.jit.script(_complex_program)
+    args = (1 + 2j, [1j, 2 + 0j], 0.5, gpujit.tensor([1.0, 2.0]))
+    want = _complex_program(*args)
+    assert s(*args) == want
+    g = str(s.graph)
+    assert "graph(%x : complex,\n      %xs : complex[]," in g
+    assert "complex = aten::Complex(%a, %" in g and "float = prim::abs(" in g
+    # (a Scalar returned where a complex is declared: aten::Complex of it, as TorchScript)
+    assert s.code.rstrip().endswith("return torch.Complex(torch.add(_3, _4))")
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    buf.seek(0)
+    loaded = gpujit.jit.load(buf)
+    assert loaded(*args) == want
+    o = gpujit.jit.script(_complex_ops)(1 + 1j, 0.5j, 3, 1.5)
+    assert o[:2] == (-2 + 1j, 3 + 3j) and o[5:9] == (False, True, 3 + 0j, "1.+1.j")
+    np.testing.assert_allclose(o[2], 2.0 ** (1 + 1j), rtol=1e-15)
+    np.testing.assert_allclose(o[3], np.exp(0.5j * np.log(1 + 1j)), rtol=1e-15)
+    assert o[4] == (1 + 1j) / 0.5j and o[9] == abs(1 + 1j)
+    m = gpujit.jit.script(_ComplexAttr())
+    np.testing.assert_array_equal(m(gpujit.ones(2)).numpy(), [1 + 1j, 1 + 1j])
+    buf = io.BytesIO()
+    gpujit.jit.save(m, buf)
+    buf.seek(0)
+    np.testing.assert_array_equal(gpujit.jit.load(buf)(gpujit.ones(2)).numpy(), [1 + 1j] * 2)
+    torch = pytest.importorskip("torch")
+    ts = torch.jit.script(_complex_program_torch())
+    targs = (1 + 2j, [1j, 2 + 0j], 0.5, torch.tensor([1.0, 2.0]))
+    assert ts(*targs) == want
+    assert ts.code.rstrip().endswith("return torch.Complex(torch.add(_3, _4))")
+
+
+def _complex_program_torch():
+    src = inspect.getsource(_complex_program).replace("gpujit.Tensor", "torch.Tensor")
+    path = os.path.join(tempfile.mkdtemp(), "complex_program_s45.py")
+    with open(path, "w") as f:
+        f.write("from typing import List\nimport torch\n" + src)
+    spec = importlib.util.spec_from_file_location("complex_program_s45", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod._complex_program
+
+
+def _real_of_complex(c: complex) -> float:
+    return c.real
+
+
+def _complex_over_float(c: complex, d: float) -> complex:
+    return c / d
+
+
+def _complex_int_pow(c: complex) -> complex:
+    return c ** 2
+
+
+def test_scripted_complex_errors_as_torchscript():
+    # TorchScript has no .real / .imag / conjugate() of a complex number; `/` of a complex
+    # and a float and `**` of a complex and an int are its Scalar overloads, floats
+    with pytest.raises(RuntimeError, match="'complex' object has no attribute or method "
+                                           "'real'"):
+        gpujit.jit.script(_real_of_complex)
+    for f in (_complex_over_float, _complex_int_pow):
+        with pytest.raises(RuntimeError, match="Return value was annotated as having type "
+                                               "complex but is actually of type float"):
+            gpujit.jit.script(f)
+
+
+def _scripted_rope(xq: gpujit.Tensor, freqs_cis: gpujit.Tensor) -> gpujit.Tensor:
+    xq_ = gpujit.view_as_complex(xq.float().reshape(xq.shape[0], xq.shape[1], -1, 2))
+    return gpujit.view_as_real(xq_ * freqs_cis).flatten(2)
+
+
+def test_scripted_rope_with_gradients():
+    rng = np.random.default_rng(12)
+    q, w = rng.standard_normal((3, 2, 4)), rng.standard_normal((3, 2, 4))
+    ang = rng.standard_normal((3, 1, 2))
+    fc = gpujit.polar(gpujit.ones(3, 1, 2, dtype=gpujit.float64), gpujit.tensor(ang))
+    s = gpujit.jit.script(_scripted_rope)
+    for _ in range(3):              # (the profiling runs and the optimized one)
+        x = gpujit.tensor(q, requires_grad=True)
+        (s(x, fc) * gpujit.tensor(w)).sum().backward()
+        c = (w[..., 0::2] + 1j * w[..., 1::2]) * np.exp(-1j * ang)
+        # (xq.float(): the rotation in float32)
+        np.testing.assert_allclose(x.grad.numpy(),
+                                   np.stack([c.real, c.imag], -1).reshape(w.shape),
+                                   rtol=1e-6, atol=1e-6)

@@ -9,7 +9,7 @@ from .registry import op, OPS, OVERLOADS, get, dispatch_state
 
 __all__ = ["op", "OPS", "OVERLOADS", "get", "dispatch_state", "FAMILIES"]
 
-FAMILIES = ("scalar_ops", "pointwise", "pointwise_math", "pointwise_logic",
+FAMILIES = ("scalar_ops", "scalar_complex", "pointwise", "pointwise_math", "pointwise_logic",
             "pointwise_ternary", "activation", "activation_backward", "activation_backward_relu", "compare", "conversion", "views", "indexing",
             "creation", "random", "random_ops", "reduction", "reduction_var",
             "reduction_scans", "linalg", "linalg_einsum", "linalg_norms", "linalg_decomp",

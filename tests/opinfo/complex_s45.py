@@ -1,6 +1,7 @@
 """OpInfos of the ops of session 45 (complex, part 2): torch.linalg.eig / eigvals
-(gpujit/ops/linalg_eig.py). No gradient checks: their derivatives are not conjugate-aware
-yet (refused; tests/test_complex_s45.py)."""
+(gpujit/ops/linalg_eig.py; no gradient checks: their derivatives are not conjugate-aware
+yet, refused, tests/test_complex_s45.py) and the complex-number ops of scripted code
+(gpujit/ops/scalar_complex.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,3 +37,47 @@ OPINFOS = [
            np.zeros(a.shape[:-1], np.complex64 if a.dtype == F32 else np.complex128),
            rtol=1e-4, atol=1e-5),
 ]
+
+
+# ---- the complex numbers of scripted code (gpujit/ops/scalar_complex.py): Python values,
+# Python's own arithmetic as the reference (c10's division and pow: NumPy's algorithms)
+import operator  # noqa: E402
+
+_C = [(1 + 2j, 3 - 1j), (-0.5j, 2 + 0j), (1e10 + 1j, -1e-10 - 1j)]
+_MIXED = {"complex_int": [(1 + 2j, 3), (-1j, -2)], "int_complex": [(3, 1 + 2j), (0, 2j)],
+          "complex_float": [(1 + 2j, 2.5), (1j, -0.5)],
+          "float_complex": [(2.5, 1 + 2j), (-0.5, 1j)], "complex": _C}
+
+
+def _scalar(name, ref, sig, pairs, **kw):
+    return OpInfo(f"{name}.{sig}", ref=ref, samples=[Sample(a, b) for a, b in pairs],
+                  noncontiguous=False, **kw)
+
+
+for _n, _f in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul)):
+    OPINFOS += [_scalar(f"aten::{_n}", _f, s, p) for s, p in _MIXED.items()]
+_EQUAL = {"complex": (2 + 0j, 2 + 0j), "complex_float": (2 + 0j, 2.0),
+          "float_complex": (2.0, 2 + 0j)}
+for _n, _f in (("eq", operator.eq), ("ne", operator.ne)):
+    OPINFOS += [_scalar(f"aten::{_n}", _f, s, _MIXED[s] + [_EQUAL[s]]) for s in _EQUAL]
+OPINFOS.append(_scalar("aten::div", lambda a, b: complex(np.complex128(a) / np.complex128(b)),
+                       "complex", _C))
+for _s in ("complex", "complex_float", "float_complex"):
+    OPINFOS.append(_scalar("aten::pow", lambda a, b: complex(np.exp(np.complex128(b) *
+                                                                 np.log(np.complex128(a)))),
+                           _s, _MIXED[_s]))
+OPINFOS += [
+    OpInfo("aten::neg.complex", ref=operator.neg, samples=[Sample(1 + 2j), Sample(-0.5j)],
+           noncontiguous=False),
+    OpInfo("prim::abs.complex", ref=abs, samples=[Sample(3 + 4j), Sample(-1j)],
+           noncontiguous=False),
+    OpInfo("aten::Complex.Scalar", ref=complex, samples=[Sample(2), Sample(2.5), Sample(1j)],
+           noncontiguous=False),
+]
+_PARTS = {"int": 3, "float": -2.5, "bool": True, "Tensor": np.array(1.5)}
+for _x, _vx in _PARTS.items():
+    for _y, _vy in _PARTS.items():
+        OPINFOS.append(OpInfo(f"aten::Complex.{_x}_{_y}", noncontiguous=False,
+                              ref=lambda a, b: complex(float(a), float(b)),
+                              samples=[Sample(_vx, _vy)]))
+del _n, _f, _s, _x, _y, _vx, _vy
