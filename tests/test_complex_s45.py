@@ -140,6 +140,16 @@ GRAD_CASES = [
     ("cumulative_trapezoid_x", lambda m, a, x: m.cumulative_trapezoid(a, x),
      [("c", 4), ("r", 4)]),
     ("trapz", lambda m, a: m.trapz(a, dx=2.0), [("c", 4)]),
+    ("linalg_inv", lambda m, a: m.linalg.inv(a), [("c", 3, 3)]),
+    ("linalg_inv_ex", lambda m, a: m.linalg.inv_ex(a)[0], [("c", 2, 3, 3)]),
+    ("linalg_det", lambda m, a: m.linalg.det(a), [("c", 2, 3, 3)]),
+    ("linalg_solve", lambda m, a, b: m.linalg.solve(a, b), [("c", 3, 3), ("c", 3, 2)]),
+    ("linalg_solve_right", lambda m, a, b: m.linalg.solve(a, b, left=False),
+     [("c", 3, 3), ("c", 2, 3)]),
+    ("linalg_solve_ex", lambda m, a, b: m.linalg.solve_ex(a, b)[0], [("c", 3, 3), ("c", 3)]),
+    ("matrix_exp", lambda m, a: m.linalg.matrix_exp(a * 0.3), [("c", 2, 3, 3)]),
+    ("matrix_norm_fro", lambda m, a: m.linalg.matrix_norm(a), [("c", 2, 3, 3)]),
+    ("matrix_norm_inf", lambda m, a: m.linalg.matrix_norm(a, float("inf")), [("c", 3, 3)]),
     ("fft", lambda m, a: m.fft.fft(a), [("c", 4)]),
     ("fft_of_real_padded", lambda m, a: m.fft.fft(a, n=6), [("r", 4)]),
     ("fft_cropped_ortho", lambda m, a: m.fft.fft(a, n=3, norm="ortho"), [("c", 4)]),
@@ -634,8 +644,9 @@ def test_complex_decompositions_reconstruct():
 
 def test_complex_linalg_gradients_refuse_until_conjugate_aware():
     A = gpujit.tensor(_mats()["A"], requires_grad=True)
-    for f in (gpujit.linalg.det, gpujit.linalg.inv, gpujit.linalg.svdvals,
-              gpujit.linalg.matrix_norm, gpujit.linalg.eigvalsh, gpujit.linalg.matrix_exp):
+    for f in (gpujit.linalg.svdvals, gpujit.linalg.eigvalsh, gpujit.linalg.slogdet,
+              gpujit.linalg.cholesky, gpujit.linalg.qr, gpujit.linalg.pinv,
+              lambda a: gpujit.linalg.matrix_norm(a, "nuc")):
         with pytest.raises(RuntimeError, match="does not differentiate this op for complex "
                                                "tensors yet"):
             f(A)

@@ -56,6 +56,7 @@ AS_WRITTEN = frozenset({
     # (composites: their recorded ops differentiate, or refuse)
     "aten::linalg_vecdot", "aten::linalg_matrix_power", "aten::linalg_norm",
     "aten::trapezoid", "aten::cumulative_trapezoid", "aten::trapz",
+    "aten::linalg_matrix_norm",
     "aten::squeeze_copy", "aten::unsqueeze_copy", "aten::expand_copy", "aten::permute_copy",
     "aten::t_copy", "aten::transpose_copy", "aten::view_copy", "aten::select_copy",
     "aten::slice_copy", "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy",
@@ -71,6 +72,9 @@ CONJUGATED = frozenset({
     "aten::matmul", "aten::mm", "aten::bmm", "aten::mv", "aten::dot", "aten::outer",
     "aten::ger", "aten::inner", "aten::kron", "aten::tensordot", "aten::einsum",
     "aten::linear", "aten::addmm", "aten::linalg_cross", "aten::linalg_multi_dot",
+    # (torch's complex formulas are the real ones with A^H for A^T: inv's -A^-H g A^-H)
+    "aten::linalg_inv", "aten::linalg_inv_ex", "aten::linalg_det", "aten::linalg_solve",
+    "aten::linalg_solve_ex", "aten::linalg_matrix_exp", "aten::matrix_exp",
 })
 
 OWN = frozenset({
@@ -114,7 +118,7 @@ def _is_complex(v):
         return True
     if isinstance(v, Tensor):
         return v._dtype.cplx
-    if type(v) in (list, tuple):
+    if isinstance(v, (list, tuple)):        # (a named tuple too: linalg_inv_ex's result)
         return any(_is_complex(x) for x in v)
     return False
 
@@ -124,8 +128,9 @@ def _conjugated(v):
         return v.conjugate()
     if isinstance(v, Tensor):
         return v.conj() if v._dtype.cplx else v
-    if type(v) in (list, tuple):
-        return type(v)(_conjugated(x) for x in v)
+    if isinstance(v, (list, tuple)):
+        items = [_conjugated(x) for x in v]
+        return type(v)(*items) if hasattr(type(v), "_fields") else type(v)(items)
     return v
 
 
