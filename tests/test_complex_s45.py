@@ -947,3 +947,24 @@ def test_scripted_rope_with_gradients():
         np.testing.assert_allclose(x.grad.numpy(),
                                    np.stack([c.real, c.imag], -1).reshape(w.shape),
                                    rtol=1e-6, atol=1e-6)
+
+
+def test_complex_sum_and_mean_in_torchs_cascade_order():
+    # complex sums add in ATen's cascade_sum order (Vectorized<complex> lanes), as float
+    # ones: bit for bit torch's; mean is that sum divided by n
+    rng = np.random.default_rng(4)
+    for dt in (np.complex64, np.complex128):
+        for n in (7, 1000, 40000):
+            z = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(dt)
+            from gpujit.ops.reduction_cascade import cascade_sum, lanes
+            if not lanes(dt):
+                pytest.skip("not x86: NumPy's order")
+            want = cascade_sum(z, (0,), False)
+            assert gpujit.tensor(z).sum().numpy() == want
+            assert gpujit.tensor(z).mean().numpy() == want / dt(n)
+            torch = pytest.importorskip("torch")
+            assert gpujit.tensor(z).sum().numpy() == torch.from_numpy(z).sum().numpy()
+            assert gpujit.tensor(z).mean().numpy() == torch.from_numpy(z).mean().numpy()
+            z2 = z[:n // 2 * 2].reshape(2, -1)
+            np.testing.assert_array_equal(gpujit.tensor(z2).sum(1).numpy(),
+                                          torch.from_numpy(z2).sum(1).numpy())
