@@ -666,17 +666,16 @@ def _sign(xp, self):
 def sgn(xp, self):
     """sign(x) for real dtypes; x / |x| for complex ones (0 at 0), each part divided by
     the real |x| as ATen's `z / std::abs(z)` (NumPy's complex division would multiply by
-    a reciprocal); nan + nan j where |x| is infinite, as torch's."""
+    a reciprocal): ATen's vectorized loop (its scalar tail divides as complex numbers,
+    sgn(inf + 1j) nan + nan j there, nan + 0j here)."""
     if self.dtype.kind != "c":
         return _sign(xp, self)
     a = xp.abs(self)
     zero = a == 0
     a = xp.where(zero, 1, a)
     out = xp.empty_like(self)
-    # (an infinite |z|: c10's complex division by |z| + 0j gives nan + nan j)
-    inf = xp.isinf(a)
-    out.real[...] = xp.where(zero, 0, xp.where(inf, xp.nan, self.real / a))
-    out.imag[...] = xp.where(zero, 0, xp.where(inf, xp.nan, self.imag / a))
+    out.real[...] = xp.where(zero, 0, self.real / a)
+    out.imag[...] = xp.where(zero, 0, self.imag / a)
     return out
 
 
