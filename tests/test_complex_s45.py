@@ -964,3 +964,20 @@ def test_complex_sum_and_mean_in_torchs_cascade_order():
             z2 = z[:n // 2 * 2].reshape(2, -1)
             np.testing.assert_array_equal(gpujit.tensor(z2).sum(1).numpy(),
                                           torch.from_numpy(z2).sum(1).numpy())
+
+
+def _add_sub(x: gpujit.Tensor, y: gpujit.Tensor):
+    return x + y, x - y, x + 1
+
+
+def test_scripted_complex_add_as_eager_and_real_add_a_direct_call():
+    from gpujit.runtime.impl_facts import direct_call
+    from gpujit.ops.pointwise import add
+    assert direct_call(add.op, {"alpha": 1}) == ("add", ["self", "other"])
+    s = gpujit.jit.script(_add_sub)
+    a = gpujit.tensor([1 + 1j, 2j])
+    b = gpujit.tensor([complex(INF, 0), 1 + 0j])
+    for _ in range(3):          # (profiling runs, then the generated code)
+        for got, want in zip(s(a, b), _add_sub(a, b)):
+            _same_complex(got.numpy(), want.numpy())
+    assert np.isnan(s(a, b)[0].numpy()[0].imag)

@@ -245,6 +245,9 @@ def _complex_operands(self, other):
                for v in (self, other))
 
 
+_complex_operands.complex_guard = True     # (runtime/impl_facts: not a direct call's path)
+
+
 def _complex_add(xp, a, b, alpha):
     """a + alpha * b of complex operands as ATen's add kernel: alpha (1 too) times b as a
     complex product, so an infinite part of b meets alpha's zero imaginary part
