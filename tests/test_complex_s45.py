@@ -610,6 +610,21 @@ def test_linalg_of_complex_matrices(name, f, expected):
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
 
 
+def test_matrix_rank_of_complex_matrices():
+    rng = np.random.default_rng(13)
+    a = _c(rng, 4, 3)
+    r = a @ a.conj().T                      # rank 3
+    g = gpujit.linalg
+    assert g.matrix_rank(gpujit.tensor(r)).item() == np.linalg.matrix_rank(r) == 3
+    assert g.matrix_rank(gpujit.tensor(r), hermitian=True).item() == 3
+    assert g.matrix_rank(gpujit.tensor(a.astype(np.complex64))).item() == 3
+    s = np.linalg.svd(r, compute_uv=False)
+    assert g.matrix_rank(gpujit.tensor(r), atol=float(s[1]) + 1e-9, rtol=0.0).item() == 1
+    torch = pytest.importorskip("torch")
+    assert torch.linalg.matrix_rank(torch.tensor(r), atol=float(s[1]) + 1e-9,
+                                    rtol=0.0).item() == 1
+
+
 def test_complex_decompositions_reconstruct():
     d = _mats()
     A, H, R = (gpujit.tensor(d[k]) for k in ("A", "H", "R"))

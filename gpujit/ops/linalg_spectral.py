@@ -236,7 +236,7 @@ def _rank_check(shape, d):
     if len(shape) < 2:
         raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at "
                            "least 2 dimensions.")
-    if d not in (_dt.float32, _dt.float64):
+    if d not in (_dt.float32, _dt.float64, _dt.complex64, _dt.complex128):
         raise RuntimeError("This function doesn't handle types other than float and double")
 
 
