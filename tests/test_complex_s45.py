@@ -586,6 +586,21 @@ LINALG_CASES = [
      lambda d: np.linalg.tensorinv(d["A"], 1)),
     ("diagonal", lambda m, d: m.linalg.diagonal(m.tensor(d["A"])),
      lambda d: np.diagonal(d["A"])),
+    ("solve_triangular", lambda m, d: m.linalg.solve_triangular(
+        m.tensor(np.triu(d["A"]) + 2 * np.eye(3)), m.tensor(d["B"]), upper=True),
+     lambda d: np.linalg.solve(np.triu(d["A"]) + 2 * np.eye(3), d["B"])),
+    ("solve_triangular_right_unit", lambda m, d: m.linalg.solve_triangular(
+        m.tensor(np.tril(d["A"])), m.tensor(d["B"].T.copy()), upper=False, left=False,
+        unitriangular=True),
+     lambda d: np.linalg.solve((np.tril(d["A"], -1) + np.eye(3)).T, d["B"]).T),
+    ("cholesky_solve", lambda m, d: m.cholesky_solve(m.tensor(d["B"]),
+                                                     m.linalg.cholesky(m.tensor(d["H"]))),
+     lambda d: np.linalg.solve(d["H"], d["B"])),
+    ("cholesky_solve_upper", lambda m, d: m.cholesky_solve(
+        m.tensor(d["B"]), m.linalg.cholesky(m.tensor(d["H"]), upper=True), upper=True),
+     lambda d: np.linalg.solve(d["H"], d["B"])),
+    ("cholesky_inverse", lambda m, d: m.cholesky_inverse(m.linalg.cholesky(m.tensor(d["H"]))),
+     lambda d: np.linalg.inv(d["H"])),
 ]
 
 
