@@ -625,6 +625,30 @@ def test_linalg_of_complex_matrices(name, f, expected):
         np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("driver", [None, "gels", "gelsd"])
+def test_lstsq_of_complex_systems(driver):
+    rng = np.random.default_rng(14)
+    a, b = _c(rng, 5, 3), _c(rng, 5, 2)
+    r = gpujit.linalg.lstsq(gpujit.tensor(a), gpujit.tensor(b), driver=driver)
+    x = np.linalg.lstsq(a, b, rcond=None)[0]
+    np.testing.assert_allclose(r.solution.numpy(), x, rtol=1e-10, atol=1e-12)
+    if driver != "gels":
+        assert r.rank.tolist() == 3
+    if driver in ("gels", "gelsd"):             # (real residuals: |A x - b|^2)
+        assert r.residuals.dtype is gpujit.float64
+        np.testing.assert_allclose(r.residuals.numpy(),
+                                   (np.abs(a @ x - b) ** 2).sum(0), rtol=1e-10)
+    if driver == "gelsd":
+        assert r.singular_values.dtype is gpujit.float64
+        np.testing.assert_allclose(r.singular_values.numpy(),
+                                   np.linalg.svd(a, compute_uv=False), rtol=1e-12)
+    torch = pytest.importorskip("torch")
+    t = torch.linalg.lstsq(torch.tensor(a), torch.tensor(b), driver=driver)
+    for got, want in zip(r, t):
+        assert str(got.dtype)[7:] == str(want.dtype)[6:]
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-9, atol=1e-12)
+
+
 def test_matrix_rank_of_complex_matrices():
     rng = np.random.default_rng(13)
     a = _c(rng, 4, 3)

@@ -94,7 +94,7 @@ COMPLEX_OPS = frozenset({
     "aten::linalg_multi_dot", "aten::linalg_tensorsolve", "aten::linalg_tensorinv",
     "aten::linalg_diagonal", "aten::linalg_eig", "aten::linalg_eigvals",
     "aten::linalg_matrix_rank", "aten::linalg_solve_triangular", "aten::cholesky_solve",
-    "aten::cholesky_inverse",
+    "aten::cholesky_inverse", "aten::linalg_lstsq",
     "aten::trapezoid", "aten::cumulative_trapezoid", "aten::trapz", "aten::logspace",
     # scripted code's complex numbers (ops/scalar_complex.py): complex(t.item())
     "aten::Complex",

@@ -267,8 +267,11 @@ def linalg_matrix_rank(xp, input, atol=None, rtol=None, hermitian=False):
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
+_LSTSQ_DTYPES = (_dt.float32, _dt.float64, _dt.complex64, _dt.complex128)
+
+
 def _lstsq_check(sa, sb, da, db, driver):
-    if da not in (_dt.float32, _dt.float64) or db not in (_dt.float32, _dt.float64):
+    if da not in _LSTSQ_DTYPES or db not in _LSTSQ_DTYPES:
         raise RuntimeError("This function doesn't handle types other than float and double")
     if da is not db:
         raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
@@ -308,8 +311,9 @@ def _lstsq_meta(self, b, rcond=None, driver=None):
     d = self.dtype
     # residuals stay empty at run time for a rank-deficient input: their size is unknown
     res = res if res == (0,) else tuple(None for _ in res)
-    return (TensorMeta(d, sol, self.device), TensorMeta(d, res, self.device),
-            TensorMeta(_dt.int64, rank, self.device), TensorMeta(d, sv, self.device))
+    # (a complex system's residuals and singular values are real)
+    return (TensorMeta(d, sol, self.device), TensorMeta(d.to_real(), res, self.device),
+            TensorMeta(_dt.int64, rank, self.device), TensorMeta(d.to_real(), sv, self.device))
 
 
 @op("aten::linalg_lstsq(Tensor self, Tensor b, float? rcond=None, *, str? driver=None) -> "
@@ -333,25 +337,27 @@ def linalg_lstsq(xp, self, b, rcond=None, driver=None):
     B = xp.broadcast_to(B, batch + (m, k))
     if rcond is None or rcond < 0:
         rcond = float(np.finfo(self.dtype).eps) * max(m, n)
+    real = _real_np(self.dtype)
     if A.size == 0:
-        s = xp.zeros(A.shape[:-2] + (min(m, n),), self.dtype)
+        s = xp.zeros(A.shape[:-2] + (min(m, n),), real)
         X = xp.zeros(batch + (n, k), self.dtype)
         r = xp.zeros(A.shape[:-2], np.int64)
     else:
         u, s, vh = la_svd(xp, A, full_matrices=False)
         keep = s > rcond * s.max(-1, keepdims=True)
         sinv = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
-        X = xp.matmul(_mT(vh) * sinv[..., None, :], xp.matmul(_mT(u), B))
+        X = xp.matmul(_mH(xp, vh) * sinv[..., None, :], xp.matmul(_mH(xp, u), B))
         X = xp.broadcast_to(X, batch + (n, k))
         r = keep.sum(-1).astype(np.int64)
     X = X.astype(self.dtype, copy=False)
-    e = xp.zeros((0,), self.dtype)
+    e = xp.zeros((0,), real)
     residuals = e
     if res != (0,) and (driver == "gels" or bool(_host((r == n).all()))):
         d = xp.matmul(A, X) - B
-        residuals = (d * d).sum(-2).astype(self.dtype, copy=False)
+        d = xp.abs(d) if d.dtype.kind == "c" else d         # (|d|^2, real)
+        residuals = (d * d).sum(-2).astype(real, copy=False)
     rank = xp.zeros((0,), np.int64) if driver == "gels" else xp.asarray(r)
-    sv = s.astype(self.dtype, copy=False) if sv_s != (0,) else e.copy()
+    sv = s.astype(real, copy=False) if sv_s != (0,) else e.copy()
     # the solution as PyTorch's LAPACK leaves it: the top n rows of its column-major
     # (..., max(m, n), k) right-hand side buffer; the other results C-contiguous
     if vec:         # (the top n of the (..., max(m, n)) buffer)
