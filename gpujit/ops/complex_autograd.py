@@ -68,7 +68,7 @@ CONJUGATED = frozenset({
     "aten::div", "aten::divide", "aten::true_divide", "aten::reciprocal", "aten::square",
     "aten::exp", "aten::exp2", "aten::expm1", "aten::log", "aten::log2", "aten::log10",
     "aten::log1p", "aten::sqrt", "aten::rsqrt", "aten::sin", "aten::cos", "aten::tan",
-    "aten::sinh", "aten::cosh", "aten::prod",
+    "aten::sinh", "aten::cosh", "aten::prod", "aten::cumprod",
     "aten::matmul", "aten::mm", "aten::bmm", "aten::mv", "aten::dot", "aten::outer",
     "aten::ger", "aten::inner", "aten::kron", "aten::tensordot", "aten::einsum",
     "aten::linear", "aten::addmm", "aten::linalg_cross", "aten::linalg_multi_dot",
