@@ -157,6 +157,9 @@ GRAD_CASES = [
      [("c", 4), ("r", 4)]),
     ("trapz", lambda m, a: m.trapz(a, dx=2.0), [("c", 4)]),
     ("linalg_inv", lambda m, a: m.linalg.inv(a), [("c", 3, 3)]),
+    ("slogdet_logabsdet", lambda m, a: m.linalg.slogdet(a)[1], [("c", 2, 3, 3)]),
+    ("slogdet_sign", lambda m, a: m.linalg.slogdet(a)[0], [("c", 3, 3)]),
+    ("slogdet_both", lambda m, a: (lambda s, l: s * l)(*m.linalg.slogdet(a)), [("c", 3, 3)]),
     ("linalg_inv_ex", lambda m, a: m.linalg.inv_ex(a)[0], [("c", 2, 3, 3)]),
     ("linalg_det", lambda m, a: m.linalg.det(a), [("c", 2, 3, 3)]),
     ("linalg_solve", lambda m, a, b: m.linalg.solve(a, b), [("c", 3, 3), ("c", 3, 2)]),
@@ -714,7 +717,7 @@ def test_complex_decompositions_reconstruct():
 
 def test_complex_linalg_gradients_refuse_until_conjugate_aware():
     A = gpujit.tensor(_mats()["A"], requires_grad=True)
-    for f in (gpujit.linalg.svdvals, gpujit.linalg.eigvalsh, gpujit.linalg.slogdet,
+    for f in (gpujit.linalg.svdvals, gpujit.linalg.eigvalsh, gpujit.logdet,
               gpujit.linalg.cholesky, gpujit.linalg.qr, gpujit.linalg.pinv,
               lambda a: gpujit.linalg.matrix_norm(a, "nuc")):
         with pytest.raises(RuntimeError, match="does not differentiate this op for complex "

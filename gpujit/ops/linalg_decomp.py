@@ -481,10 +481,16 @@ def _det_grad(grad, A, result):
     return (grad * result).unsqueeze(-1).unsqueeze(-1) * _inv(A).mT
 
 
-@_derivative(linalg_slogdet)
-def _slogdet_grad(grad, A):
-    g = grad[1]       # the sign is piecewise constant
-    return g.unsqueeze(-1).unsqueeze(-1) * _inv(A).mT
+@_derivative(linalg_slogdet, computes={
+    "sign": lambda A, result: result[0] if A.is_complex() else None})
+def _slogdet_grad(grad, A, sign=None):
+    g = grad[1]       # the sign of a real A is piecewise constant
+    if sign is None:
+        return g.unsqueeze(-1).unsqueeze(-1) * _inv(A).mT
+    # a complex A's sign moves with its phase (PyTorch's slogdet_backward): (g_logabsdet +
+    # i Im(g_sign conj(sign))) A^-H
+    g = g + 1j * (grad[0] * sign.conj()).imag
+    return g.unsqueeze(-1).unsqueeze(-1) * _inv(A).mH
 
 
 # PyTorch's logdet is where(sign == -1, nan, logabsdet) of slogdet: a negative
