@@ -158,6 +158,12 @@ GRAD_CASES = [
     ("trapz", lambda m, a: m.trapz(a, dx=2.0), [("c", 4)]),
     ("linalg_inv", lambda m, a: m.linalg.inv(a), [("c", 3, 3)]),
     ("slogdet_logabsdet", lambda m, a: m.linalg.slogdet(a)[1], [("c", 2, 3, 3)]),
+    ("eigvalsh", lambda m, a: m.linalg.eigvalsh(a + a.mH), [("c", 2, 3, 3)]),
+    # (a loss that does not depend on the eigenvectors' phases: |V|^2)
+    ("eigh", lambda m, a: (lambda w, v: (v.abs() ** 2) * w.unsqueeze(-2))(
+        *m.linalg.eigh(a + a.mH)), [("c", 3, 3)]),
+    ("eigh_upper", lambda m, a: (lambda w, v: v @ v.mH * 2 + w.sum())(
+        *m.linalg.eigh(a + a.mH, UPLO="U")), [("c", 3, 3)]),
     ("slogdet_sign", lambda m, a: m.linalg.slogdet(a)[0], [("c", 3, 3)]),
     ("slogdet_both", lambda m, a: (lambda s, l: s * l)(*m.linalg.slogdet(a)), [("c", 3, 3)]),
     ("linalg_inv_ex", lambda m, a: m.linalg.inv_ex(a)[0], [("c", 2, 3, 3)]),
@@ -715,9 +721,18 @@ def test_complex_decompositions_reconstruct():
     assert gpujit.linalg.cond(A32).dtype is gpujit.float32
 
 
+def test_complex_eigh_gradient_refuses_a_phase_dependent_loss():
+    a = gpujit.tensor(_mats()["A"], requires_grad=True)
+    w, v = gpujit.linalg.eigh(a + a.mH)
+    with pytest.raises(RuntimeError, match="^linalg_eigh_backward: The eigenvectors in the "
+                                           "complex case are specified up to multiplication "
+                                           "by e\\^\\{i phi\\}"):
+        gpujit.autograd.grad(v.sum().real, a)
+
+
 def test_complex_linalg_gradients_refuse_until_conjugate_aware():
     A = gpujit.tensor(_mats()["A"], requires_grad=True)
-    for f in (gpujit.linalg.svdvals, gpujit.linalg.eigvalsh, gpujit.logdet,
+    for f in (gpujit.linalg.svdvals, gpujit.logdet,
               gpujit.linalg.cholesky, gpujit.linalg.qr, gpujit.linalg.pinv,
               lambda a: gpujit.linalg.matrix_norm(a, "nuc")):
         with pytest.raises(RuntimeError, match="does not differentiate this op for complex "

@@ -81,7 +81,8 @@ OWN = frozenset({
     # (tanh / sigmoid: their formulas call tanh_backward / sigmoid_backward, whose complex
     # kernels conjugate, as ATen's)
     "aten::tanh", "aten::sigmoid",
-    "aten::abs", "aten::angle", "aten::linalg_slogdet", "aten::sgn", "aten::pow", "aten::vdot",
+    "aten::abs", "aten::angle", "aten::linalg_slogdet", "aten::linalg_eigh",
+    "aten::linalg_eigvalsh", "aten::sgn", "aten::pow", "aten::vdot",
     "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
     "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical",
     "aten::resolve_conj", "aten::resolve_neg", "aten::mH", "aten::matrix_H", "aten::adjoint",

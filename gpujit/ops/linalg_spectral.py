@@ -374,16 +374,25 @@ def linalg_lstsq(xp, self, b, rcond=None, driver=None):
 
 
 def _eigh_backward(gL, gV, L, V):
-    """V (diag(gL) + skew(V^T gV) / (L_j - L_i)) V^T (gV None: eigenvalues only)."""
+    """V (diag(gL) + skew(V^H gV) / (L_j - L_i)) V^H (gV None: eigenvalues only); of a
+    complex V (Hermitian A) PyTorch's check that the loss does not depend on the
+    eigenvectors' phases (the imaginary diagonal of V^H gV)."""
     inner = _diag(gL) if gL is not None else None
+    if inner is not None and V._dtype.cplx:
+        inner = inner.to(V.dtype)
     if gV is not None:
-        vg = V.mT.matmul(gV)
+        vg = V.mH.matmul(gV)
+        if V._dtype.cplx and not bool((vg.diagonal(0, -2, -1).imag.abs() <= 1e-2).all()):
+            raise RuntimeError("linalg_eigh_backward: The eigenvectors in the complex case "
+                               "are specified up to multiplication by e^{i phi}. The "
+                               "specified loss function depends on this quantity, so it is "
+                               "ill-defined.")
         E = L.unsqueeze(-2) - L.unsqueeze(-1)
-        eye = _eye_like(V)
+        eye = _eye_like(L.unsqueeze(-1).expand(*L.shape, L.shape[-1]))
         F = (eye == 0) / (E + eye)
-        t = 0.5 * (vg - vg.mT) * F
+        t = 0.5 * (vg - vg.mH) * F
         inner = t if inner is None else inner + t
-    return V.matmul(inner).matmul(V.mT)
+    return V.matmul(inner).matmul(V.mH)
 
 
 @_derivative(linalg_eigh)
@@ -399,7 +408,8 @@ def _eigh_grad(grad, result):
 @_derivative(linalg_eigvalsh, computes={
     "V": lambda self, UPLO: OPS["aten::linalg_eigh"].public(self, UPLO)[1]})
 def _eigvalsh_grad(grad, V, result):
-    return V.matmul(_diag(grad)).matmul(V.mT)
+    d = _diag(grad)
+    return V.matmul(d.to(V.dtype) if V._dtype.cplx else d).matmul(V.mH)
 
 
 @_derivative(linalg_svdvals, computes={
