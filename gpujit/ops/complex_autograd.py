@@ -19,8 +19,9 @@ complex tensors (ops/complex_support.py) refuses to record a complex operand or 
   derivative is the other factor, so calling the formula with every complex saved value
   (and complex number argument: add's alpha) conjugated gives derivatives.yaml's
   grad * f'(z).conj() (mm: grad @ other.mH). The formula of a real call runs unchanged.
-- The complex-aware formulas written beside their ops (abs, angle, sgn, vdot, pow, the
-  complex parts of complex_parts.py, the transposes' conjugation below, torch.fft's).
+- OWN: the complex-aware formulas written beside their ops (abs, angle, sgn, vdot, pow,
+  slogdet, eigh / eigvalsh, tanh / sigmoid's backward kernels, the complex parts of
+  complex_parts.py, the transposes' conjugation below, torch.fft's).
 """
 from __future__ import annotations
 
