@@ -1069,3 +1069,36 @@ def test_scripted_complex_add_as_eager_and_real_add_a_direct_call():
         for got, want in zip(s(a, b), _add_sub(a, b)):
             _same_complex(got.numpy(), want.numpy())
     assert np.isnan(s(a, b)[0].numpy()[0].imag)
+
+
+_W3 = np.array([0.5, -1.0, 2.0])
+
+# in-place writes through the real parts of a complex tensor (x.real / x.imag /
+# view_as_real are views of other dtype: CopySlices over the base's parts, as torch's)
+INPLACE_PART_CASES = [
+    ("real_mul_", lambda m, z: (lambda y: (y.real.mul_(3), y)[1])(z * 1)),
+    ("imag_add_", lambda m, z: (lambda y: (y.imag.add_(m.tensor(_W3)), y)[1])(z * 1)),
+    ("real_copy_", lambda m, z: (lambda y: (y.real.copy_(z.imag * 2), y)[1])(z * 1)),
+    ("view_as_real_column", lambda m, z: (lambda y: (m.view_as_real(y)[:, 1].mul_(2), y)[1])(
+        z * (1 + 1j))),
+    ("real_slice_exp_", lambda m, z: (lambda y: (y.real[1:].exp_(), y)[1])(z * 1)),
+    ("read_after_write", lambda m, z: (lambda y: (y.real.mul_(2), y.real * y.imag)[1])(z * 1)),
+]
+
+
+@pytest.mark.parametrize("name,f", INPLACE_PART_CASES, ids=[c[0] for c in INPLACE_PART_CASES])
+def test_inplace_writes_through_complex_parts(name, f):
+    arrays = _inputs([("c", 3)], 21)
+
+    def g(m, z):
+        return f(m, z)
+    with gpujit.no_grad():
+        y = np.asarray(g(gpujit, gpujit.tensor(arrays[0])).numpy())
+    cot = _cotangent(y, 21)
+    out, got = _gpujit_grads(g, arrays, cot)
+    assert type(out.grad_fn).__name__ in ("CopySlices", "MulBackward0")
+    np.testing.assert_allclose(got[0], _numeric_grads(g, arrays, cot)[0], rtol=1e-5, atol=1e-6)
+    torch = pytest.importorskip("torch")
+    z = torch.tensor(arrays[0], requires_grad=True)
+    (want,) = torch.autograd.grad(f(torch, z), z, torch.tensor(cot))
+    np.testing.assert_allclose(got[0], want.resolve_conj().numpy(), rtol=1e-10, atol=1e-12)
