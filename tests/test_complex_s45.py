@@ -159,6 +159,11 @@ GRAD_CASES = [
     ("linalg_inv", lambda m, a: m.linalg.inv(a), [("c", 3, 3)]),
     ("slogdet_logabsdet", lambda m, a: m.linalg.slogdet(a)[1], [("c", 2, 3, 3)]),
     ("eigvalsh", lambda m, a: m.linalg.eigvalsh(a + a.mH), [("c", 2, 3, 3)]),
+    ("cholesky", lambda m, a: m.linalg.cholesky(a @ a.mH + 3 * m.eye(3)), [("c", 2, 3, 3)]),
+    ("cholesky_upper", lambda m, a: m.linalg.cholesky(a @ a.mH + 3 * m.eye(3), upper=True),
+     [("c", 3, 3)]),
+    ("cholesky_ex", lambda m, a: m.linalg.cholesky_ex(a @ a.mH + 3 * m.eye(3))[0],
+     [("c", 3, 3)]),
     # (a loss that does not depend on the eigenvectors' phases: |V|^2)
     ("eigh", lambda m, a: (lambda w, v: (v.abs() ** 2) * w.unsqueeze(-2))(
         *m.linalg.eigh(a + a.mH)), [("c", 3, 3)]),
@@ -733,7 +738,7 @@ def test_complex_eigh_gradient_refuses_a_phase_dependent_loss():
 def test_complex_linalg_gradients_refuse_until_conjugate_aware():
     A = gpujit.tensor(_mats()["A"], requires_grad=True)
     for f in (gpujit.linalg.svdvals, gpujit.logdet,
-              gpujit.linalg.cholesky, gpujit.linalg.qr, gpujit.linalg.pinv,
+              gpujit.linalg.qr, gpujit.linalg.pinv,
               lambda a: gpujit.linalg.matrix_norm(a, "nuc")):
         with pytest.raises(RuntimeError, match="does not differentiate this op for complex "
                                                "tensors yet"):

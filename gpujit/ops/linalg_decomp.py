@@ -517,12 +517,25 @@ def _solve_grad(grad, A, B_shape, result, left, needs_grad):
 
 @_derivative(linalg_cholesky)
 def _cholesky_grad(grad, result, upper):
+    if result._dtype.cplx:
+        return _complex_cholesky_grad(grad, result, upper)
     L, gL = (result.mT, grad.mT) if upper else (result, grad)
     phi = L.mT.matmul(gL).tril()
     phi = phi - 0.5 * phi * _eye_like(phi)
     Linv = _inv(L)
     gA = Linv.mT.matmul(phi).matmul(Linv)
     return 0.5 * (gA + gA.mT)
+
+
+def _complex_cholesky_grad(grad, result, upper):
+    """PyTorch's cholesky_backward (Iain Murray, arXiv 1602.07527) for a complex L:
+    tril(L^H gL), halved off the diagonal into its Hermitian part, then L^-H (.) L^-1."""
+    L, gL = (result.mH, grad.mH) if upper else (result, grad)
+    gA = L.mH.matmul(gL).tril()
+    gA = 0.5 * (gA + gA.tril(-1).mH)
+    st = OPS["aten::linalg_solve_triangular"].public
+    gA = st(L.mH, gA, upper=True, left=True)
+    return st(L, gA, upper=False, left=False)
 
 
 @_derivative(linalg_qr)
