@@ -159,6 +159,16 @@ GRAD_CASES = [
     ("linalg_inv", lambda m, a: m.linalg.inv(a), [("c", 3, 3)]),
     ("slogdet_logabsdet", lambda m, a: m.linalg.slogdet(a)[1], [("c", 2, 3, 3)]),
     ("eigvalsh", lambda m, a: m.linalg.eigvalsh(a + a.mH), [("c", 2, 3, 3)]),
+    ("svdvals", lambda m, a: m.linalg.svdvals(a), [("c", 2, 4, 3)]),
+    ("svd_reconstruction", lambda m, a: (lambda u, s, vh: u @ m.diag_embed(s).to(u.dtype) @ vh)(
+        *m.linalg.svd(a, full_matrices=False)), [("c", 3, 4)]),
+    # (invariant under the joint phases u e^{i phi}, vh e^{-i phi}: the phase term)
+    ("svd_first_pair", lambda m, a: (lambda u, s, vh: (u[..., :1] @ vh[..., :1, :]).abs())(
+        *m.linalg.svd(a, full_matrices=False)), [("c", 4, 3)]),
+    ("old_svd", lambda m, a: (lambda u, s, v: u @ m.diag(s).to(u.dtype) @ v.mH)(*m.svd(a)),
+     [("c", 3, 3)]),
+    ("matrix_norm_nuc", lambda m, a: m.linalg.matrix_norm(a, "nuc"), [("c", 3, 3)]),
+    ("matrix_norm_2", lambda m, a: m.linalg.matrix_norm(a, 2), [("c", 3, 3)]),
     ("cholesky", lambda m, a: m.linalg.cholesky(a @ a.mH + 3 * m.eye(3)), [("c", 2, 3, 3)]),
     ("cholesky_upper", lambda m, a: m.linalg.cholesky(a @ a.mH + 3 * m.eye(3), upper=True),
      [("c", 3, 3)]),
@@ -726,6 +736,15 @@ def test_complex_decompositions_reconstruct():
     assert gpujit.linalg.cond(A32).dtype is gpujit.float32
 
 
+def test_complex_svd_gradient_refuses_a_phase_dependent_loss():
+    a = gpujit.tensor(_mats()["A"], requires_grad=True)
+    u, s, vh = gpujit.linalg.svd(a)
+    with pytest.raises(RuntimeError, match="^svd_backward: The singular vectors in the "
+                                           "complex case are specified up to multiplication "
+                                           "by e\\^\\{i phi\\}"):
+        gpujit.autograd.grad(u.sum().real, a)
+
+
 def test_complex_eigh_gradient_refuses_a_phase_dependent_loss():
     a = gpujit.tensor(_mats()["A"], requires_grad=True)
     w, v = gpujit.linalg.eigh(a + a.mH)
@@ -737,9 +756,7 @@ def test_complex_eigh_gradient_refuses_a_phase_dependent_loss():
 
 def test_complex_linalg_gradients_refuse_until_conjugate_aware():
     A = gpujit.tensor(_mats()["A"], requires_grad=True)
-    for f in (gpujit.linalg.svdvals, gpujit.logdet,
-              gpujit.linalg.qr, gpujit.linalg.pinv,
-              lambda a: gpujit.linalg.matrix_norm(a, "nuc")):
+    for f in (gpujit.logdet, gpujit.linalg.qr, gpujit.linalg.pinv):
         with pytest.raises(RuntimeError, match="does not differentiate this op for complex "
                                                "tensors yet"):
             f(A)

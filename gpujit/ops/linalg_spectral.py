@@ -420,29 +420,46 @@ def _svdvals_grad(grad, uv, result):
 
 
 def _svd_backward(gU, gS, gVh, U, S, Vh, full_matrices):
-    """PyTorch's svd_backward (real case), for the reduced SVD."""
+    """PyTorch's svd_backward for the reduced SVD (a complex one: conjugate transposes,
+    the phase check and the i Im(diag(U^H gU)) / S term of its diagonal)."""
     m, n = U.shape[-2], Vh.shape[-1]
     if full_matrices and m != n:
         raise RuntimeError("linalg.svd: the derivative of the SVD with full_matrices=True "
                            "of a non-square matrix is not defined (PyTorch: use "
                            "full_matrices=False)")
+    cplx = U._dtype.cplx
     if gU is None and gVh is None:
-        return U.matmul(_diag(gS)).matmul(Vh)
-    V = Vh.mT
-    gV = gVh.mT if gVh is not None else None
+        d = _diag(gS)
+        return U.matmul(d.to(U.dtype) if cplx else d).matmul(Vh)
+    V = Vh.mH
+    gV = gVh.mH if gVh is not None else None
     k = S.shape[-1]
-    UhgU = U.mT.matmul(gU) if gU is not None else None
+    UhgU = U.mH.matmul(gU) if gU is not None else None
     VhgV = Vh.matmul(gV) if gV is not None else None
+    if cplx:
+        # (PyTorch's check: the loss must not depend on the singular vectors' phases)
+        im = 0
+        if UhgU is not None:
+            im = UhgU.diagonal(0, -2, -1).imag
+        if VhgV is not None:
+            im = im + VhgV.diagonal(0, -2, -1).imag
+        if not bool((_G().as_tensor(im).abs() <= 1e-2).all()):
+            raise RuntimeError("svd_backward: The singular vectors in the complex case are "
+                               "specified up to multiplication by e^{i phi}. The specified "
+                               "loss function depends on this phase term, making it "
+                               "ill-defined.")
     S2 = S * S
     E = S2.unsqueeze(-2) - S2.unsqueeze(-1)
     eye = _G().eye(k, dtype=S.dtype, device=S.device)
     E = E + eye               # the diagonal is not used (skew parts vanish there)
     ret = None
     if gU is not None:
-        skew_u = UhgU - UhgU.mT
+        skew_u = UhgU - UhgU.mH
         ret = (skew_u * S.unsqueeze(-2)) / E * (eye == 0)
+        if cplx:        # (the phase part of the diagonal: i Im(diag(U^H gU)) / S)
+            ret = ret + _diag(UhgU.diagonal(0, -2, -1).imag / S) * 1j
     if gV is not None:
-        skew_v = VhgV - VhgV.mT
+        skew_v = VhgV - VhgV.mH
         t = (S.unsqueeze(-1) * skew_v) / E * (eye == 0)
         ret = t if ret is None else ret + t
     if gS is not None:
@@ -452,7 +469,7 @@ def _svd_backward(gU, gS, gVh, U, S, Vh, full_matrices):
     if gU is not None and m > k:
         gA = gA + (gU - U.matmul(UhgU)).matmul(Sinv.unsqueeze(-1) * Vh)
     if gV is not None and n > k:
-        gA = gA + (U * Sinv.unsqueeze(-2)).matmul((gV - V.matmul(VhgV)).mT)
+        gA = gA + (U * Sinv.unsqueeze(-2)).matmul((gV - V.matmul(VhgV)).mH)
     return gA
 
 
@@ -470,7 +487,7 @@ def _old_svd_grad(grad, result, some, compute_uv):
                            "use torch.svd(compute_uv=True)")
     U, S, V = result
     gV = grad[2]
-    return _svd_backward(grad[0], grad[1], None if gV is None else gV.mT, U, S, V.mT,
+    return _svd_backward(grad[0], grad[1], None if gV is None else gV.mH, U, S, V.mH,
                          not some)
 
 
