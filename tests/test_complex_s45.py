@@ -168,6 +168,12 @@ GRAD_CASES = [
     ("old_svd", lambda m, a: (lambda u, s, v: u @ m.diag(s).to(u.dtype) @ v.mH)(*m.svd(a)),
      [("c", 3, 3)]),
     ("matrix_norm_nuc", lambda m, a: m.linalg.matrix_norm(a, "nuc"), [("c", 3, 3)]),
+    ("qr", lambda m, a: (lambda q, r: q + r.sum())(*m.linalg.qr(a)), [("c", 4, 3)]),
+    ("qr_batch", lambda m, a: (lambda q, r: q @ r.abs().to(q.dtype))(*m.linalg.qr(a)),
+     [("c", 2, 3, 3)]),
+    ("pinv_wide", lambda m, a: m.linalg.pinv(a), [("c", 2, 3)]),
+    ("pinv_tall", lambda m, a: m.linalg.pinv(a), [("c", 4, 3)]),
+    ("pinverse", lambda m, a: m.pinverse(a), [("c", 3, 3)]),
     ("matrix_norm_2", lambda m, a: m.linalg.matrix_norm(a, 2), [("c", 3, 3)]),
     ("cholesky", lambda m, a: m.linalg.cholesky(a @ a.mH + 3 * m.eye(3)), [("c", 2, 3, 3)]),
     ("cholesky_upper", lambda m, a: m.linalg.cholesky(a @ a.mH + 3 * m.eye(3), upper=True),
@@ -756,7 +762,9 @@ def test_complex_eigh_gradient_refuses_a_phase_dependent_loss():
 
 def test_complex_linalg_gradients_refuse_until_conjugate_aware():
     A = gpujit.tensor(_mats()["A"], requires_grad=True)
-    for f in (gpujit.logdet, gpujit.linalg.qr, gpujit.linalg.pinv):
+    for f in (gpujit.logdet, gpujit.linalg.eigvals, lambda a: gpujit.linalg.lstsq(a, a),
+              lambda a: gpujit.linalg.solve_triangular(a, a, upper=True),
+              lambda a: gpujit.cholesky_solve(a, a)):
         with pytest.raises(RuntimeError, match="does not differentiate this op for complex "
                                                "tensors yet"):
             f(A)

@@ -20,8 +20,9 @@ complex tensors (ops/complex_support.py) refuses to record a complex operand or 
   (and complex number argument: add's alpha) conjugated gives derivatives.yaml's
   grad * f'(z).conj() (mm: grad @ other.mH). The formula of a real call runs unchanged.
 - OWN: the complex-aware formulas written beside their ops (abs, angle, sgn, vdot, pow,
-  slogdet, eigh / eigvalsh, cholesky, svd / svdvals, tanh / sigmoid's backward kernels, the complex parts of
-  complex_parts.py, the transposes' conjugation below, torch.fft's).
+  slogdet, eigh / eigvalsh, cholesky, svd / svdvals, qr, pinv, tanh / sigmoid's backward
+  kernels, the complex parts of complex_parts.py, the transposes' conjugation below,
+  torch.fft's).
 """
 from __future__ import annotations
 
@@ -84,7 +85,8 @@ OWN = frozenset({
     "aten::tanh", "aten::sigmoid",
     "aten::abs", "aten::angle", "aten::linalg_slogdet", "aten::linalg_eigh",
     "aten::linalg_eigvalsh", "aten::linalg_cholesky", "aten::linalg_cholesky_ex",
-    "aten::linalg_svd", "aten::linalg_svdvals", "aten::svd",
+    "aten::linalg_svd", "aten::linalg_svdvals", "aten::svd", "aten::linalg_qr",
+    "aten::linalg_pinv", "aten::pinverse",
     "aten::sgn", "aten::pow", "aten::vdot",
     "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
     "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical",

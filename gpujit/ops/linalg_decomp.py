@@ -555,9 +555,13 @@ def _qr_grad(grad, A_shape, result, mode):
     if m < n:
         raise RuntimeError("linalg.qr: gpujit differentiates the QR decomposition only for "
                            "inputs with at least as many rows as columns")
-    # gA = [gQ + Q copyltu(M)] R^{-H}, M = R gR^H - gQ^H Q
-    M = R.matmul(gR.mT) - gQ.mT.matmul(Q)
+    # gA = [gQ + Q copyltu(M)] R^{-H}, M = R gR^H - gQ^H Q (of a complex Q, R: the
+    # Hermitian copy, the real part of M's diagonal; mH is a real matrix's transpose)
+    M = R.matmul(gR.mH) - gQ.mH.matmul(Q)
     low = M.tril(-1)
-    M = low + low.mT + M * _eye_like(M)
+    diag = M * _eye_like(M)
+    if diag._dtype.cplx:
+        diag = diag.real.to(M.dtype)
+    M = low + low.mH + diag
     b = gQ + Q.matmul(M)
-    return b.matmul(_inv(R).mT)
+    return b.matmul(_inv(R).mH)

@@ -492,17 +492,18 @@ def _old_svd_grad(grad, result, some, compute_uv):
 
 
 def _pinv_backward(grad, pinvA, A):
+    # (conjugate transposes, torch's pinv_backward: a real matrix's mH is its transpose)
     m, n = A.shape[-2], A.shape[-1]
-    pinvAh = pinvA.mT
-    gradh = grad.mT
+    pinvAh = pinvA.mH
+    gradh = grad.mH
     if m <= n:
         K = gradh.matmul(pinvA)
         KpinvAh = K.matmul(pinvAh)
-        return (-(pinvA.matmul(K)).mT + KpinvAh - A.matmul(pinvA).matmul(KpinvAh)
+        return (-(pinvA.matmul(K)).mH + KpinvAh - A.matmul(pinvA).matmul(KpinvAh)
                 + pinvAh.matmul(pinvA).matmul(gradh - K.matmul(A)))
     K = pinvA.matmul(gradh)
     pinvAhK = pinvAh.matmul(K)
-    return (-(K.matmul(pinvA)).mT + (gradh - A.matmul(K)).matmul(pinvA).matmul(pinvAh)
+    return (-(K.matmul(pinvA)).mH + (gradh - A.matmul(K)).matmul(pinvA).matmul(pinvAh)
             + pinvAhK - pinvAhK.matmul(pinvA).matmul(A))
 
 
