@@ -174,6 +174,15 @@ GRAD_CASES = [
     ("pinv_wide", lambda m, a: m.linalg.pinv(a), [("c", 2, 3)]),
     ("pinv_tall", lambda m, a: m.linalg.pinv(a), [("c", 4, 3)]),
     ("pinverse", lambda m, a: m.pinverse(a), [("c", 3, 3)]),
+    ("solve_triangular", lambda m, a, b: m.linalg.solve_triangular(
+        a.triu() + 3 * m.eye(3), b, upper=True), [("c", 3, 3), ("c", 3, 2)]),
+    ("solve_triangular_right_unit", lambda m, a, b: m.linalg.solve_triangular(
+        a.tril(), b, upper=False, left=False, unitriangular=True), [("c", 3, 3), ("c", 2, 3)]),
+    ("tensorsolve", lambda m, a, b: m.linalg.tensorsolve(a + 3 * m.eye(3), b),
+     [("c", 3, 3), ("c", 3)]),
+    ("tensorinv", lambda m, a: m.linalg.tensorinv(a + 3 * m.eye(3), 1), [("c", 3, 3)]),
+    ("cond", lambda m, a: m.linalg.cond(a), [("c", 3, 3)]),
+    ("cond_nuc", lambda m, a: m.linalg.cond(a, "nuc"), [("c", 3, 3)]),
     ("matrix_norm_2", lambda m, a: m.linalg.matrix_norm(a, 2), [("c", 3, 3)]),
     ("cholesky", lambda m, a: m.linalg.cholesky(a @ a.mH + 3 * m.eye(3)), [("c", 2, 3, 3)]),
     ("cholesky_upper", lambda m, a: m.linalg.cholesky(a @ a.mH + 3 * m.eye(3), upper=True),
@@ -763,8 +772,7 @@ def test_complex_eigh_gradient_refuses_a_phase_dependent_loss():
 def test_complex_linalg_gradients_refuse_until_conjugate_aware():
     A = gpujit.tensor(_mats()["A"], requires_grad=True)
     for f in (gpujit.logdet, gpujit.linalg.eigvals, lambda a: gpujit.linalg.lstsq(a, a),
-              lambda a: gpujit.linalg.solve_triangular(a, a, upper=True),
-              lambda a: gpujit.cholesky_solve(a, a)):
+              lambda a: gpujit.cholesky_solve(a, a), lambda a: gpujit.cholesky_inverse(a)):
         with pytest.raises(RuntimeError, match="does not differentiate this op for complex "
                                                "tensors yet"):
             f(A)

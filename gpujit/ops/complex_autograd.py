@@ -58,7 +58,8 @@ AS_WRITTEN = frozenset({
     # (composites: their recorded ops differentiate, or refuse)
     "aten::linalg_vecdot", "aten::linalg_matrix_power", "aten::linalg_norm",
     "aten::trapezoid", "aten::cumulative_trapezoid", "aten::trapz",
-    "aten::linalg_matrix_norm",
+    "aten::linalg_matrix_norm", "aten::linalg_tensorsolve", "aten::linalg_tensorinv",
+    "aten::linalg_cond",
     "aten::squeeze_copy", "aten::unsqueeze_copy", "aten::expand_copy", "aten::permute_copy",
     "aten::t_copy", "aten::transpose_copy", "aten::view_copy", "aten::select_copy",
     "aten::slice_copy", "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy",
@@ -77,6 +78,7 @@ CONJUGATED = frozenset({
     # (torch's complex formulas are the real ones with A^H for A^T: inv's -A^-H g A^-H)
     "aten::linalg_inv", "aten::linalg_inv_ex", "aten::linalg_det", "aten::linalg_solve",
     "aten::linalg_solve_ex", "aten::linalg_matrix_exp", "aten::matrix_exp",
+    "aten::linalg_solve_triangular",
 })
 
 OWN = frozenset({
