@@ -59,7 +59,7 @@ AS_WRITTEN = frozenset({
     "aten::linalg_vecdot", "aten::linalg_matrix_power", "aten::linalg_norm",
     "aten::trapezoid", "aten::cumulative_trapezoid", "aten::trapz",
     "aten::linalg_matrix_norm", "aten::linalg_tensorsolve", "aten::linalg_tensorinv",
-    "aten::linalg_cond",
+    "aten::linalg_cond", "aten::logdet",
     "aten::squeeze_copy", "aten::unsqueeze_copy", "aten::expand_copy", "aten::permute_copy",
     "aten::t_copy", "aten::transpose_copy", "aten::view_copy", "aten::select_copy",
     "aten::slice_copy", "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy",

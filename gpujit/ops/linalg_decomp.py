@@ -292,6 +292,9 @@ def linalg_slogdet(xp, A):
 def logdet(xp, self):
     _echeck("logdet", self)
     s, l = _slogdet(xp, self)
+    if self.dtype.kind == "c":          # (PyTorch: sign.log() + logabsdet, complex)
+        with np.errstate(divide="ignore"):
+            return (xp.log(s) + l).astype(self.dtype, copy=False)
     # log of a negative determinant is NaN; of a zero one -inf (slogdet's logabsdet)
     return xp.where(s < 0, xp.asarray(np.nan, self.dtype), l).astype(self.dtype, copy=False)
 
@@ -302,6 +305,8 @@ def _logdet_composite(self):
     logdet.op.meta(self)
     from .registry import OPS
     sign, logabsdet = OPS["aten::linalg_slogdet"].public(self)
+    if self._dtype.cplx:
+        return sign.log() + logabsdet
     return OPS["aten::where.self"].public(sign == -1.0, float("nan"), logabsdet)
 
 
