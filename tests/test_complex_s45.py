@@ -1143,3 +1143,19 @@ def test_inplace_writes_through_complex_parts(name, f):
     z = torch.tensor(arrays[0], requires_grad=True)
     (want,) = torch.autograd.grad(f(torch, z), z, torch.tensor(cot))
     np.testing.assert_allclose(got[0], want.resolve_conj().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_cholesky_upper_reads_the_upper_triangle():
+    # (LAPACK's potrf('U'), torch's: the lower triangle of a non-Hermitian input is not read)
+    rng = np.random.default_rng(15)
+    for a in (rng.standard_normal((3, 3)) + 5 * np.eye(3), _c(rng, 2, 3, 3) + 5 * np.eye(3)):
+        up = np.triu(a)
+        h = up + np.conj(np.swapaxes(np.triu(a, 1), -1, -2))   # the Hermitian matrix read
+        want = np.conj(np.swapaxes(np.linalg.cholesky(h), -1, -2))
+        for f in (lambda t: gpujit.linalg.cholesky(t, upper=True),
+                  lambda t: gpujit.linalg.cholesky_ex(t, upper=True)[0]):
+            np.testing.assert_allclose(f(gpujit.tensor(a)).numpy(), want, rtol=1e-12)
+        torch = pytest.importorskip("torch")
+        np.testing.assert_allclose(gpujit.linalg.cholesky(gpujit.tensor(a), upper=True).numpy(),
+                                   torch.linalg.cholesky(torch.tensor(a), upper=True).numpy(),
+                                   rtol=1e-12)

@@ -396,10 +396,12 @@ def _cholesky(xp, self, upper, name):
     _echeck("linalg.cholesky", self)
     if self.size == 0:
         return self.copy()
-    L = _call(xp, cholesky_factor, xp, self, error=lambda: _not_pd_error(name, self))
+    # (upper=True reads the upper triangle, as LAPACK's potrf('U'): the lower factor of A^H,
+    # conjugate-transposed)
+    a = self if not upper else _mT(xp.conj(self) if self.dtype.kind == "c" else self)
+    L = _call(xp, cholesky_factor, xp, a, error=lambda: _not_pd_error(name, a))
     if not upper:
         return L
-    # (upper=True: the conjugate transpose of the lower factor)
     return xp.ascontiguousarray(_mT(xp.conj(L) if L.dtype.kind == "c" else L))
 
 

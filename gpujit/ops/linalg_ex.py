@@ -97,18 +97,22 @@ def linalg_cholesky_ex(xp, self, upper=False, check_errors=False):
     batch = self.shape[:-2]
     if self.size == 0:
         return self.copy(), xp.zeros(batch, np.int32)
+    # (upper=True reads the upper triangle, as LAPACK's potrf('U'): the lower factor of
+    # A^H, conjugate-transposed)
+    mh = (lambda m: xp.conj(_mT(m))) if self.dtype.kind == "c" else _mT
+    a = mh(self) if upper else self
     try:
         with _raising(xp):
-            L = cholesky_factor(xp, self)
+            L = cholesky_factor(xp, a)
         info = xp.zeros(batch, np.int32)
     except np.linalg.LinAlgError:
         if check_errors:
-            raise _not_pd_error("linalg.cholesky_ex", self) from None
+            raise _not_pd_error("linalg.cholesky_ex", a) from None
         n = self.shape[-1]
-        L, info = _chol_partial(xp, self.reshape((-1, n, n)))
+        L, info = _chol_partial(xp, xp.ascontiguousarray(a).reshape((-1, n, n)))
         L, info = L.reshape(self.shape), _info_of(xp, info, batch)
     L = L.astype(self.dtype, copy=False)
-    return (xp.ascontiguousarray(_mT(L)) if upper else L), info
+    return (xp.ascontiguousarray(mh(L)) if upper else L), info
 
 
 def _solve_ex_meta(A, B, left=True, check_errors=False):
