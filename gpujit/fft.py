@@ -11,6 +11,7 @@ from typing import List, Optional
 import gpujit as _g
 from gpujit.nn.functional import _from_source
 from gpujit.ops import registry as _reg
+from gpujit.ops.out_variants import with_out as _with_out
 
 __all__ = ["fftfreq", "rfftfreq", "fftshift", "ifftshift", "fft", "ifft", "rfft", "irfft",
            "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "hfft2", "ihfft2", "fftn",
@@ -19,7 +20,11 @@ __all__ = ["fftfreq", "rfftfreq", "fftshift", "ifftshift", "fft", "ifft", "rfft"
 
 
 def _t(name):
-    return _reg.OPS[f"aten::fft_{name}"].public
+    # (torch.fft.fft(x, out=o): the .out overload, ops/out_variants.py)
+    op = _reg.OPS[f"aten::fft_{name}"]
+    fn = _with_out(f"fft_{name}", op.public, [op])
+    fn.__doc__ = op.public.__doc__
+    return fn
 
 
 fft, ifft, rfft, irfft, hfft, ihfft = (_t(n) for n in ("fft", "ifft", "rfft", "irfft",

@@ -24,12 +24,12 @@ __all__ = ["Tensor", "Size"]
 
 # a factory's requires_grad=True of an integer or bool result (PyTorch's words)
 FACTORY_REFUSAL = "Only Tensors of floating point and complex dtype can require gradients"
-# (PyTorch differentiates complex tensors by Wirtinger calculus; gpujit's derivatives are
-# not conjugate-aware yet, so none is recorded rather than a wrong gradient)
-COMPLEX_GRAD_REFUSAL = ("gpujit does not differentiate complex tensors yet (its derivatives "
-                        "are not conjugate-aware): a complex tensor cannot require "
-                        "gradients, nor can a complex result be computed from tensors that "
-                        "require them")
+# (PyTorch differentiates complex tensors by Wirtinger calculus; an op whose derivative is
+# not conjugate-aware yet, not listed in ops/complex_autograd.py, records none rather than
+# a wrong gradient)
+COMPLEX_GRAD_REFUSAL = ("gpujit does not differentiate this op for complex tensors yet (its "
+                        "derivative is not conjugate-aware): no complex operand or result "
+                        "of it can require gradients")
 NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
     "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
@@ -215,7 +215,7 @@ class Tensor:
             raise TypeError(f"Variable data has to be a tensor, but got "
                             f"{type(other).__name__}")
         if self._ag is not None and self._ag.requires_grad and \
-                other._dtype.category != _dt.FLOATING:
+                other._dtype.category < _dt.FLOATING:
             # (PyTorch's VariableHooks::set_data)
             raise RuntimeError("data set to a tensor that requires gradients must be "
                                "floating point or complex dtype")
@@ -400,9 +400,7 @@ class Tensor:
         gradients, which PyTorch words differently by the way it was asked: the setter,
         `requires_grad_()` and a factory's `requires_grad=True` (FACTORY_REFUSAL)."""
         flag = bool(flag)
-        if flag and self._dtype.category != _dt.FLOATING:
-            if self._dtype.cplx:
-                raise RuntimeError(COMPLEX_GRAD_REFUSAL)
+        if flag and self._dtype.category < _dt.FLOATING:
             raise RuntimeError(refusal)
         if flag and isinstance(self._vc, _registry.InferenceVersion):
             from .autograd import grad_mode

@@ -41,6 +41,9 @@ def _make_grads(outputs, grad_outputs):
         if g is None:
             if o._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if o._dtype.cplx:
+                raise RuntimeError(f"grad can be implicitly created only for real scalar "
+                                   f"outputs but got {o._dtype}")
             g = _ones_like(o)
         elif not isinstance(g, Tensor):
             raise TypeError(f"gradient for output {i} must be a Tensor or None, got "

@@ -1,5 +1,9 @@
 """gradcheck / gradgradcheck: analytical gradients against central finite differences (in
-float64), as torch.autograd.gradcheck."""
+float64), as torch.autograd.gradcheck. A complex input or output counts as its real and
+imaginary parts (the real Jacobian: both Wirtinger derivatives checked, as torch's): a
+complex input is nudged by eps and by eps j, a complex output's vector-Jacobian products
+are taken with cotangents 1 and 1j (PyTorch's gradient dL/dx + i dL/dy of L = Re(conj(v)
+out) gives the real part's and the imaginary part's rows)."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +22,21 @@ class GradcheckError(RuntimeError):
 def _outputs(fn, inputs):
     out = fn(*inputs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return [o for o in outs if isinstance(o, Tensor) and o.is_floating_point()]
+    return [o for o in outs if isinstance(o, Tensor) and (o.is_floating_point() or
+                                                          o.is_complex())]
+
+
+def _real_parts(a):
+    """An array's values as float64, a complex one's as (real, imaginary) pairs."""
+    a = np.asarray(a)
+    if a.dtype.kind == "c":
+        return np.stack([a.real, a.imag], -1).astype(np.float64).ravel()
+    return np.array(a, np.float64).ravel()
+
+
+def _units(a):
+    """The nudges of one element: 1, and 1j for a complex array."""
+    return (1, 1j) if a.dtype.kind == "c" else (1,)
 
 
 def _numerical(fn, inputs, i, out_index, eps):
@@ -31,15 +49,16 @@ def _numerical(fn, inputs, i, out_index, eps):
         for k in range(a.size):
             pos = np.unravel_index(k, a.shape)
             orig = a[pos].item()
-            a[pos] = orig + eps
-            plus = np.array(_host(_outputs(fn, inputs)[out_index]), np.float64).ravel()
-            a[pos] = orig - eps
-            minus = np.array(_host(_outputs(fn, inputs)[out_index]), np.float64).ravel()
-            a[pos] = orig
-            cols.append((plus - minus) / (2 * eps))
+            for unit in _units(a):
+                a[pos] = orig + eps * unit
+                plus = _real_parts(_host(_outputs(fn, inputs)[out_index]))
+                a[pos] = orig - eps * unit
+                minus = _real_parts(_host(_outputs(fn, inputs)[out_index]))
+                a[pos] = orig
+                cols.append((plus - minus) / (2 * eps))
     if cols:
         return np.stack(cols)
-    return np.zeros((0, _outputs(fn, inputs)[out_index]._data.size))
+    return np.zeros((0, _real_parts(_host(_outputs(fn, inputs)[out_index])).size))
 
 
 def _host(t):
@@ -50,15 +69,18 @@ def _host(t):
 def _analytical(fn, inputs, diff, out, n_out):
     """Rows of the Jacobian of one output by vector-Jacobian products with unit vectors."""
     from .. import zeros_like
-    jac = {i: np.zeros((inputs[i]._data.size, n_out)) for i in diff}
+    jac = {i: np.zeros((inputs[i]._data.size * len(_units(inputs[i]._data)), n_out))
+           for i in diff}
+    units = _units(out._data)
     for k in range(n_out):
         g = zeros_like(out)
-        g._data[np.unravel_index(k, g._data.shape)] = 1   # (g has out's layout: no reshape)
+        # (g has out's layout: no reshape)
+        g._data[np.unravel_index(k // len(units), g._data.shape)] = units[k % len(units)]
         grads = _grad([out], [inputs[i] for i in diff], [g], retain_graph=True,
                       allow_unused=True)
         for i, gi in zip(diff, grads):
             if gi is not None:
-                jac[i][:, k] = np.asarray(_host(gi), np.float64).ravel()
+                jac[i][:, k] = _real_parts(_host(gi))
     return jac
 
 
@@ -67,19 +89,21 @@ def _forward(fn, inputs, diff, oi, n_out):
     element of each differentiated input; {input: (numel_in, n_out)}."""
     from .. import zeros_like
     from . import forward_ad as fw
-    jac = {i: np.zeros((inputs[i]._data.size, n_out)) for i in diff}
+    jac = {i: np.zeros((inputs[i]._data.size * len(_units(inputs[i]._data)), n_out))
+           for i in diff}
     for i in diff:
         x = inputs[i]
-        for k in range(x._data.size):
+        units = _units(x._data)
+        for k in range(x._data.size * len(units)):
             t = zeros_like(x)
-            t._data[np.unravel_index(k, t._data.shape)] = 1
+            t._data[np.unravel_index(k // len(units), t._data.shape)] = units[k % len(units)]
             with fw.dual_level():
                 args = list(inputs)
                 args[i] = fw.make_dual(x.detach(), t)
                 out = _outputs(fn, args)[oi]
                 tangent = fw.unpack_dual(out).tangent
             if tangent is not None:
-                jac[i][k] = np.asarray(_host(tangent), np.float64).ravel()
+                jac[i][k] = _real_parts(_host(tangent))
     return jac
 
 
@@ -94,7 +118,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     if not diff:
         raise ValueError("gradcheck expects at least one input tensor to require gradient")
     for i in diff:
-        if inputs[i].dtype.name != "float64":
+        if inputs[i].dtype.name not in ("float64", "complex128"):
             import warnings
             warnings.warn(f"input {i} is not float64: gradcheck's finite differences are "
                           f"only reliable in double precision")
@@ -102,7 +126,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     for oi, out in enumerate(outs):
         if not out.requires_grad:
             continue
-        n_out = out._data.size
+        n_out = out._data.size * len(_units(out._data))
         modes = []
         if check_backward_ad:
             modes.append(("", _analytical(func, inputs, diff, out, n_out)))

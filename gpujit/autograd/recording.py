@@ -114,9 +114,11 @@ def autograd_call(op, args):
 
 def _complex_checked(op, args):
     """An op that takes complex tensors (ops/complex_support.py), called with an argument
-    that requires grad: refused where a complex tensor is an operand or a result
-    (tensor.COMPLEX_GRAD_REFUSAL: gpujit's derivatives are not conjugate-aware), never
-    recorded with a wrong derivative."""
+    that requires grad: recorded where its derivative holds for complex values
+    (ops/complex_autograd.py), else refused where a complex tensor is an operand or a
+    result (tensor.COMPLEX_GRAD_REFUSAL), never recorded with a wrong derivative."""
+    if _differentiates(op):
+        return _recorded_call(op, args)
     from ..tensor import COMPLEX_GRAD_REFUSAL
     for a in args:
         for x in (a if type(a) in (list, tuple) else (a,)):
@@ -127,6 +129,11 @@ def _complex_checked(op, args):
         if isinstance(x, Tensor) and x._dtype.cplx:
             raise RuntimeError(f"{op.public_name}: {COMPLEX_GRAD_REFUSAL}")
     return r
+
+
+def _differentiates(op):
+    from ..ops.complex_autograd import differentiates
+    return differentiates(op)
 
 
 def _recorded_call(op, args):
@@ -486,7 +493,7 @@ def _record_planned(op, args, plan):
     for k, v in pre.items():
         saved[k] = v if v is None or type(v) in _PLAIN else \
             SavedTensor(v, node_name, 0, True) if type(v) is Tensor else _save(v, node_name)
-    if isinstance(result, Tensor) and result._dtype.category == _dt.FLOATING:
+    if isinstance(result, Tensor) and result._dtype.category >= _dt.FLOATING:
         ag = result._ag
         if ag is None:
             ag = result._ag = _AutogradMeta()
@@ -701,7 +708,7 @@ def _record_op(op, args, d, inplace, names, bound):
         return _no_grad_result(op, args)
     if d is None:
         result = op.eager(*args)
-        if not any(isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING
+        if not any(isinstance(r, Tensor) and r._dtype.category >= _dt.FLOATING
                    for r in _as_tuple(result)):
             return result               # integer / bool outputs carry no gradient
         raise RuntimeError(f"the derivative for '{op.name}' is not implemented "
@@ -822,7 +829,7 @@ def _record_op(op, args, d, inplace, names, bound):
     # that input does, as PyTorch's per-tensor expands)
     per_input = args[0] if "output_per_input" in op.tags else None
     if per_input is None and len(outs) == 1 and type(result) is Tensor and \
-            result._dtype.category == _dt.FLOATING and 0 not in op.nondiff_outputs:
+            result._dtype.category >= _dt.FLOATING and 0 not in op.nondiff_outputs:
         # (one floating output, the common case: mark_result inline)
         ag = result._ag
         if ag is None:
@@ -836,7 +843,7 @@ def _record_op(op, args, d, inplace, names, bound):
         for i, r in enumerate(outs):
             if per_input is not None and not _requires(per_input[i]):
                 refs.append(None)
-            elif isinstance(r, Tensor) and r._dtype.category == _dt.FLOATING \
+            elif isinstance(r, Tensor) and r._dtype.category >= _dt.FLOATING \
                     and i not in op.nondiff_outputs:
                 mark_result(r, node, i)
                 refs.append(weakref.ref(r))
@@ -989,7 +996,7 @@ def mark_not_implemented(name, tensors, outs):
         return
     refs = []
     for i, o in enumerate(outs):
-        if o._dtype.category == _dt.FLOATING:
+        if o._dtype.category >= _dt.FLOATING:
             mark_result(o, node, i)
             refs.append(weakref.ref(o))
         else:

@@ -88,10 +88,17 @@ def _byte_offsets(a, xp):
 
 def _positions(v, b, device):
     xp = _xp(b)
-    if v.dtype.itemsize != b.dtype.itemsize:
+    if _parts_view(v, b):
+        # a real view of a complex base (x.real, x.imag, view_as_real): positions among
+        # the base's (real, imaginary) parts, view_as_real(base) flattened
+        half = v.dtype.itemsize
+        off = _byte_offsets(b, xp)[..., None] + xp.asarray([0, half], dtype=xp.int64)
+        base_off = off.reshape(-1)
+    elif v.dtype.itemsize != b.dtype.itemsize:
         raise RuntimeError("an in-place operation on a view of another dtype "
                            "(Tensor.view(dtype)) cannot be differentiated")
-    base_off = _byte_offsets(b, xp).reshape(-1)
+    else:
+        base_off = _byte_offsets(b, xp).reshape(-1)
     order = xp.argsort(base_off)          # (a base's elements have distinct offsets)
     ordered = base_off[order]
     want = (_byte_offsets(v, xp) + (_ptr(v) - _ptr(b))).reshape(-1)
@@ -101,6 +108,23 @@ def _positions(v, b, device):
                            "not elements of its base; clone() the view first")
     pos = order[i].reshape(v.shape)
     return _reg.wrap(pos, _dt.int64, device)
+
+
+def _parts_view(v, b) -> bool:
+    """Is array v a real view of complex array b's parts?"""
+    return b.dtype.kind == "c" and v.dtype.kind == "f" and \
+        2 * v.dtype.itemsize == b.dtype.itemsize
+
+
+def _as_parts(g):
+    """A complex gradient as the flat view_as_real of it (the positions' numbering)."""
+    from ..ops.registry import OPS
+    return OPS["aten::view_as_real"].public(g.contiguous()).reshape(-1)
+
+
+def _from_parts(flat, shape):
+    from ..ops.registry import OPS
+    return OPS["aten::view_as_complex"].public(flat.reshape(tuple(shape) + (2,)))
 
 
 def _shares_memory(a, b):
@@ -186,6 +210,7 @@ class AsStridedBackward0(Node):
         super().__init__()
         self.pos = info.positions(view)
         self.base_meta = _meta(info.base)
+        self.parts = _parts_view(view._data, info.base._data)
         self.next_functions = (base_edge,)
         self.out_meta = (_meta(view),)
 
@@ -196,10 +221,13 @@ class AsStridedBackward0(Node):
         import gpujit
         g = grads[0]
         shape, dtype, device = self.base_meta
-        flat = gpujit.zeros(int(_numel(shape)), dtype=g.dtype, device=device)
+        n = int(_numel(shape)) * (2 if self.parts else 1)
+        flat = gpujit.zeros(n, dtype=g.dtype, device=device)
         # (accumulated: elements of an expanded or unfolded view share a base element,
         # which gets the sum of their gradients)
         flat = flat.index_put((self.pos.reshape(-1),), g.reshape(-1), True)
+        if self.parts:
+            return [_from_parts(flat, shape)]
         return [flat.reshape(shape).to(dtype)]
 
 
@@ -215,9 +243,10 @@ class CopySlices(Node):
     the op's own backward node (recorded on the view), `self_slot` where the view's old
     value sits among its next_functions (None when the op does not depend on it)."""
 
-    def __init__(self, base, base_edge, pos, op_node, self_slot):
+    def __init__(self, base, base_edge, pos, op_node, self_slot, parts=False):
         super().__init__()
         self.pos = pos
+        self.parts = parts      # (a real view of a complex base: positions among its parts)
         self.op_node = op_node
         self.self_slot = self_slot
         others = tuple(e for k, e in enumerate(op_node.next_functions) if k != self_slot)
@@ -240,7 +269,7 @@ class CopySlices(Node):
         g = grads[0]
         shape = self.out_meta[0][0]
         idx = self.pos.reshape(-1)
-        flat = g.reshape(-1)
+        flat = _as_parts(g) if self.parts else g.reshape(-1)
         gv = flat.index_select(0, idx).reshape(tuple(self.pos._data.shape))
         res = list(self.op_node.apply([gv]))
         self_grad = res[self.self_slot] if self.self_slot is not None else None
@@ -249,7 +278,7 @@ class CopySlices(Node):
             self_grad = gpujit.zeros_like(gv)
         flat = flat.index_put((idx,), self_grad.reshape(-1).to(flat.dtype))
         others = [r for k, r in enumerate(res) if k != self.self_slot]
-        return [flat.reshape(shape)] + others
+        return [_from_parts(flat, shape) if self.parts else flat.reshape(shape)] + others
 
 
 def self_slot(op_node, op):
@@ -272,7 +301,7 @@ def copy_slices(view, base_edge, op_node, slot):
     base = info.base
     pos = info.positions(view)
     node = CopySlices(base, base_edge if base_edge is not None else (None, 0), pos,
-                      op_node, slot)
+                      op_node, slot, _parts_view(view._data, base._data))
     from .recording import mark_result
     mark_result(base, node, 0)
     node.out_refs = [weakref.ref(base)]

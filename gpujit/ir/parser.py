@@ -70,6 +70,7 @@ _SIMPLE = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "str": T.STR, "NoneTy
            "Device": T.DEVICE, "ScalarType": T.SCALAR_TYPE, "Scalar": T.NUMBER,
            "number": T.NUMBER, "Layout": T.LayoutType(), "Generator": T.GeneratorType(),
            "Any": T.ANY, "Tensor": T.TENSOR, "Function": T.FUNCTION}
+_SIMPLE["complex"] = T.COMPLEX      # (a Python complex: `%c : complex`, `complex[]`)
 
 
 class _Cursor:

@@ -66,7 +66,8 @@ def _base_matches(base: str, t) -> bool:
     if base == "float":
         return isinstance(t, (T.FloatType, T.IntType))
     if base == "complex":
-        return isinstance(t, (T.ComplexType, T.FloatType, T.IntType))
+        # (a complex only, as TorchScript's: 1j / 2.0 is div's Scalar overload, a float)
+        return isinstance(t, T.ComplexType)
     if base == "bool":
         return isinstance(t, T.BoolType)
     if base == "Scalar":

@@ -65,6 +65,14 @@ def _parse_to(args, kwargs):
     return dev, dtype, non_blocking, memory_format
 
 
+# (torch.nn.Module.to's warning for a complex dtype, in its words)
+_COMPLEX_MODULES = ("Complex modules are a new feature under active development whose design "
+                    "may change, and some modules might not work as expected when using "
+                    "complex tensors as parameters or buffers. Please file an issue at "
+                    "https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml "
+                    "if a complex module does not work as expected.")
+
+
 class Module(ModuleStateMixin, ModuleHooksMixin):
     """Base class for all neural network modules (torch.nn.Module)."""
 
@@ -438,15 +446,18 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
         dev, dtype, non_blocking, memory_format = _parse_to(args, dict(kwargs))
         if dtype is not None:
             dtype = _dt.to_dtype(dtype)
-            if dtype.category != _dt.FLOATING:
+            if dtype.category < _dt.FLOATING:
                 raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, "
                                 f"but got desired dtype={dtype}")
+            if dtype.cplx:
+                import warnings
+                warnings.warn(_COMPLEX_MODULES, UserWarning, stacklevel=2)
 
         def convert(t):
             kw = {}
             if dev is not None:
                 kw["device"] = dev
-            if dtype is not None and t.is_floating_point():
+            if dtype is not None and (t.is_floating_point() or t.is_complex()):
                 kw["dtype"] = dtype
             if memory_format is not None and t.dim() in (4, 5):   # as PyTorch: 4-d, 5-d only
                 kw["memory_format"] = memory_format

@@ -9,11 +9,11 @@ from .registry import op, OPS, OVERLOADS, get, dispatch_state
 
 __all__ = ["op", "OPS", "OVERLOADS", "get", "dispatch_state", "FAMILIES"]
 
-FAMILIES = ("scalar_ops", "pointwise", "pointwise_math", "pointwise_logic",
+FAMILIES = ("scalar_ops", "scalar_complex", "pointwise", "pointwise_math", "pointwise_logic",
             "pointwise_ternary", "activation", "activation_backward", "activation_backward_relu", "compare", "conversion", "views", "indexing",
             "creation", "random", "random_ops", "reduction", "reduction_var",
             "reduction_scans", "linalg", "linalg_einsum", "linalg_norms", "linalg_decomp",
-            "linalg_lu", "linalg_ex", "linalg_spectral", "linalg_matfn", "linalg_householder", "shape", "shape_order",
+            "linalg_lu", "linalg_ex", "linalg_spectral", "linalg_eig", "linalg_matfn", "linalg_householder", "shape", "shape_order",
             "shape_index", "reduction_extra", "unique_search",
             "split_scatter", "factory_extra", "windows", "pointwise_extra", "special_more", "views_strided", "nn",
             "nn_norm", "nn_loss", "matrix_shape", "matrix_grids", "matrix_products",
@@ -21,7 +21,8 @@ FAMILIES = ("scalar_ops", "pointwise", "pointwise_math", "pointwise_logic",
             "host_functions", "tensor_flags", "sparse_refusals", "tensor_set", "gradient_hist", "legacy_extra", "complex_parts",
             "dlpack", "device_checks",
             "hash_ops",
-            "aliases")     # (last: it binds other names to the ops declared above)
+            "aliases",     # (it binds other names to the ops declared above)
+            "complex_autograd")     # (after every derivative it makes conjugate-aware)
 
 
 def __getattr__(name):

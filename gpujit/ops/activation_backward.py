@@ -40,6 +40,8 @@ def _one_minus_square(xp, y):
 @op("aten::tanh_backward(Tensor grad_output, Tensor output) -> Tensor", **_BACKWARD,
     scalar="{grad_output} * (1 - {output} * {output})")
 def tanh_backward(xp, grad_output, output):
+    if output.dtype.kind == "c":        # (ATen's complex kernel: a * conj(1 - b * b))
+        return grad_output * xp.conj(1 - output * output)
     if output.dtype == _np.float16:         # in float, rounded once
         t = _one_minus_square(xp, output.astype(_np.float32))
         return (grad_output.astype(_np.float32) * t).astype(_np.float16)
@@ -63,6 +65,8 @@ tanh_backward.op.scalar_for = _tanh_backward_expression
 @op("aten::sigmoid_backward(Tensor grad_output, Tensor output) -> Tensor", **_BACKWARD,
     scalar="{grad_output} * (1 - {output}) * {output}")
 def sigmoid_backward(xp, grad_output, output):
+    if output.dtype.kind == "c":        # (ATen's complex kernel: a * conj((1 - b) * b))
+        return grad_output * xp.conj((1 - output) * output)
     # (float16 too: each step rounded to half, as torch 2.13's CPU kernel)
     return grad_output * (1 - output) * output
 

@@ -37,10 +37,13 @@ def angle(xp, self):
 
 
 @_derivative(angle)
-def _angle_grad(grad):
-    """Piecewise constant on the reals: zero gradient, as PyTorch's angle_backward."""
-    from .. import zeros_like
-    return zeros_like(grad)
+def _angle_grad(grad, self):
+    """Piecewise constant on the reals: zero gradient, as PyTorch's angle_backward; of a
+    complex z: grad * z / |z|^2 * 1j, 0 where z is 0."""
+    from .. import zeros_like, where
+    if not self._dtype.cplx:
+        return zeros_like(grad)
+    return where(self == 0, 0.0, grad * self / self.abs().pow(2) * 1j)
 
 
 _CONJUGATING = frozenset({"conj", "conj_physical"})
@@ -256,8 +259,40 @@ Tensor.imag = property(_imag_property, _set_imag, doc="The view of the imaginary
                                                       "real one).")
 
 
-from .derivatives import nondifferentiable as _nondifferentiable  # noqa: E402
+# --------------------------------------------------------------------------------------
+# derivatives, as derivatives.yaml's (PyTorch's convention: a tensor's gradient is the
+# conjugate Wirtinger derivative; a real gradient reaching a complex input is cast to it)
 
-# (their input is complex, which never requires grad here: tensor.COMPLEX_GRAD_REFUSAL)
-_nondifferentiable(imag, view_as_real, reason="complex input: gpujit does not differentiate "
-                                              "complex tensors yet")
+@_derivative("aten::conj", "aten::conj_physical")
+def _conj_grad(grad):
+    return grad.conj() if grad._dtype.cplx else grad
+
+
+@_derivative(imag)
+def _imag_grad(grad):
+    """The imaginary parts' gradient lands in the imaginary parts: 0 + grad j."""
+    return OPS["aten::complex"].public(grad.new_zeros(()), grad)
+
+
+@_derivative(view_as_real)
+def _view_as_real_grad(grad):
+    return OPS["aten::view_as_complex"].public(grad.contiguous())
+
+
+@_derivative(view_as_complex)
+def _view_as_complex_grad(grad):
+    return OPS["aten::view_as_real"].public(grad)
+
+
+@_derivative(complex)
+def _complex_grad(grad, needs_grad):
+    return (grad.real if needs_grad[0] else None,
+            OPS["aten::imag"].public(grad) if needs_grad[1] else None)
+
+
+@_derivative(polar)
+def _polar_grad(grad, result):
+    """PyTorch's polar_backward: Re(conj(grad) * sgn(result)) for abs, Re(conj(grad) *
+    result * 1j) for angle."""
+    gc = grad.conj()
+    return (gc * result.sgn()).real, (gc * (result * 1j)).real

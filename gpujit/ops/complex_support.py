@@ -78,6 +78,26 @@ COMPLEX_OPS = frozenset({
     "aten::fft_irfft", "aten::fft_irfft2", "aten::fft_irfftn", "aten::fft_hfft",
     "aten::fft_hfft2", "aten::fft_hfftn", "aten::fft_ihfft", "aten::fft_ihfft2",
     "aten::fft_ihfftn",
+    # the backward kernels and helpers complex gradients run through (ops/complex_autograd.py)
+    "aten::tanh_backward", "aten::sigmoid_backward", "aten::scatter_add", "aten::_unsafe_view",
+    "aten::diagonal_backward",
+    # nn.Linear of a complex module (Module.to(cfloat))
+    "aten::linear", "aten::addmm",
+    # torch.linalg (LAPACK's complex routines through NumPy / CuPy)
+    "aten::linalg_solve", "aten::linalg_solve_ex", "aten::linalg_inv", "aten::linalg_inv_ex",
+    "aten::linalg_det", "aten::det", "aten::linalg_slogdet", "aten::slogdet", "aten::logdet",
+    "aten::linalg_eigh", "aten::linalg_eigvalsh", "aten::linalg_svd", "aten::svd",
+    "aten::linalg_svdvals", "aten::linalg_qr", "aten::linalg_cholesky", "aten::linalg_cholesky_ex",
+    "aten::linalg_pinv", "aten::pinverse", "aten::linalg_matrix_norm", "aten::linalg_norm",
+    "aten::linalg_matrix_exp", "aten::matrix_exp", "aten::linalg_matrix_power", "aten::matrix_power",
+    "aten::linalg_cross", "aten::linalg_vecdot", "aten::linalg_cond",
+    "aten::linalg_multi_dot", "aten::linalg_tensorsolve", "aten::linalg_tensorinv",
+    "aten::linalg_diagonal", "aten::linalg_eig", "aten::linalg_eigvals",
+    "aten::linalg_matrix_rank", "aten::linalg_solve_triangular", "aten::cholesky_solve",
+    "aten::cholesky_inverse", "aten::linalg_lstsq",
+    "aten::trapezoid", "aten::cumulative_trapezoid", "aten::trapz", "aten::logspace",
+    # scripted code's complex numbers (ops/scalar_complex.py): complex(t.item())
+    "aten::Complex",
 })
 
 

@@ -27,7 +27,7 @@ def _default(dtype):
 @op(f"aten::logspace(Scalar start, Scalar end, int steps, float base=10.0, *, "
     f"{_FACTORY_TAIL}", tags={"factory"}, function=False, method=False,
     meta=lambda start, end, steps, base=10.0, dtype=None, layout=None, device=None,
-    pin_memory=None: TensorMeta(_default(dtype), (steps,), device or _cpu))
+    pin_memory=None: TensorMeta(_logspace_dtype(start, end, dtype), (steps,), device or _cpu))
 def _logspace(xp, start, end, steps, base=10.0, dtype=None, layout=None, device=None,
               pin_memory=None):
     """ATen's CPU logspace: pow(double base, start + step * i), start and end first converted to the dtype (as linspace),
@@ -36,9 +36,15 @@ def _logspace(xp, start, end, steps, base=10.0, dtype=None, layout=None, device=
     from .creation import _truncate
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    npt = _default(dtype).np
+    npt = _logspace_dtype(start, end, dtype).np
     if npt.kind == "b":
         raise not_implemented("logspace_cpu", xp, "Bool")
+    if npt.kind == "c":
+        # (ATen's complex kernel, in the complex dtype: pow(base, start + step * i) below
+        # halfway, pow(base, end - step * (steps - i - 1)) above, step = (end - start) /
+        # (steps - 1); pow as exp(exponent * log(base)))
+        expo = OPS["aten::linspace"].impl(xp, start, end, steps, dtype=_dt.from_numpy_dtype(npt))
+        return xp.exp(expo * xp.log(npt.type(base))).astype(npt, copy=False)
     if steps <= 1:
         v = _c_pow_ufunc()(float(base), float(start)) if steps else 0.0
         return xp.full(steps, scalar_to(v, npt), dtype=npt)
@@ -58,6 +64,19 @@ def _logspace(xp, start, end, steps, base=10.0, dtype=None, layout=None, device=
         return _truncate(r, npt, xp)
     # (c10::Half's conversion from double goes through float)
     return (r.astype(np.float32) if npt.itemsize == 2 else r).astype(npt)
+
+
+def _logspace_dtype(start, end, dtype):
+    """dtype, else the default dtype; a complex start or end: the default complex one
+    (torch's error for a real dtype, in its logspace words)."""
+    if isinstance(start, complex) or isinstance(end, complex):
+        if dtype is None:
+            return _dt.get_default_complex_dtype()
+        dtype = _dt.to_dtype(dtype)
+        if not dtype.is_complex:
+            raise RuntimeError(f"torch.logspace(): inferred dtype c10::complex<float> can't be "
+                               f"safely cast to passed dtype {dtype.short_name}")
+    return _default(dtype)
 
 
 def _c_pow_ufunc():

@@ -10,9 +10,9 @@ dtype; float16 is PyTorch's CPU error.
 The c2r transforms of a real input are real-linear, so their derivative is the adjoint map
 (`aten::_gpujit_irfftn_backward`: an rfft along the last transformed dim, the Hermitian
 weights, an unnormalized FFT along the others, the real part, the normalization, and the
-crop / zero-pad back to the input's sizes), whose own derivative is irfftn again. The
-transforms with a complex input or result record no derivative (gpujit refuses complex
-gradients: tensor.COMPLEX_GRAD_REFUSAL).
+crop / zero-pad back to the input's sizes), whose own derivative is irfftn again. Of a
+complex input, and of the c2c and r2c transforms, the derivatives are PyTorch's
+fft_c2r / fft_c2c / fft_r2c backward (complex gradients: ops/complex_autograd.py).
 """
 from __future__ import annotations
 
@@ -340,34 +340,110 @@ def _gpujit_irfftn_backward(xp, gy, self_sizes, s, dim, norm):
     return xp.ascontiguousarray(r.astype(gy.dtype))
 
 
-def _irfftn_grad(grad, self_shape, s, dims, norm):
+def _irfftn_grad(grad, self_shape, s, dims, norm, cplx=False):
+    """The gradient of irfftn(self, s, dims, norm): of a real self the adjoint map; of a
+    complex one PyTorch's fft_c2r_backward: the r2c transform of grad (scaled as the c2r
+    was), the entries 1 .. n - (n // 2 + 1) along the last dim doubled (their mirror images
+    were read from them), cropped or zero-padded back to self's sizes."""
     from .registry import OPS
-    return OPS["aten::_gpujit_irfftn_backward"].public(
-        grad, list(self_shape), list(s), list(dims), norm)
+    if not cplx:
+        return OPS["aten::_gpujit_irfftn_backward"].public(
+            grad, list(self_shape), list(s), list(dims), norm)
+    g = OPS["aten::fft_rfftn"].public(grad, None, list(dims), _SWAP[norm])
+    last, n = dims[-1], s[-1]
+    m = g.shape[last]
+    if n - m > 0:
+        w = [1.0] * m
+        w[1:n - m + 1] = [2.0] * (n - m)
+        shape = [1] * g.dim()
+        shape[last] = m
+        g = g * g.new_tensor(w).real.reshape(shape)
+    return _fit_to(g, self_shape, dims)
 
 
-@_derivative(fft_irfft, wrt=("self",))
-def _irfft_grad(grad, self_shape, n, dim, norm):
+def _fit_to(g, self_shape, dims):
+    """g cropped or zero-padded along dims to self's sizes (the forward's n / s padded or
+    cropped self)."""
+    from .registry import OPS
+    for d in dims:
+        have, want = g.shape[d], self_shape[d]
+        if have > want:
+            g = g.narrow(d, 0, want)
+        elif have < want:
+            g = OPS["aten::constant_pad_nd"].public(
+                g, [0, 0] * (g.dim() - 1 - d) + [0, want - have], 0)
+    return g
+
+
+_IS_COMPLEX = {"cplx": lambda self: self.is_complex()}
+
+
+@_derivative(fft_irfft, wrt=("self",), computes=_IS_COMPLEX)
+def _irfft_grad(grad, self_shape, n, dim, norm, cplx):
     s, dims = _resolve(tuple(self_shape), *_one(n, dim), _last)
-    return _irfftn_grad(grad, self_shape, s, dims, _check_norm(norm))
+    return _irfftn_grad(grad, self_shape, s, dims, _check_norm(norm), cplx)
 
 
-@_derivative(fft_hfft, wrt=("self",))
-def _hfft_grad(grad, self_shape, n, dim, norm):
+@_derivative(fft_hfft, wrt=("self",), computes=_IS_COMPLEX)
+def _hfft_grad(grad, self_shape, n, dim, norm, cplx):
     s, dims = _resolve(tuple(self_shape), *_one(n, dim), _last)
-    return _irfftn_grad(grad, self_shape, s, dims, _SWAP[_check_norm(norm)])
+    g = _irfftn_grad(grad, self_shape, s, dims, _SWAP[_check_norm(norm)], cplx)
+    return g.conj() if cplx else g          # (hfft is irfft of the conjugate)
 
 
-@_derivative(fft_irfft2, fft_irfftn, wrt=("self",))
-def _irfftn_grad_n(grad, self_shape, s, dim, norm):
+@_derivative(fft_irfft2, fft_irfftn, wrt=("self",), computes=_IS_COMPLEX)
+def _irfftn_grad_n(grad, self_shape, s, dim, norm, cplx):
     s, dims = _resolve(tuple(self_shape), s, dim, _last)
-    return _irfftn_grad(grad, self_shape, s, dims, _check_norm(norm))
+    return _irfftn_grad(grad, self_shape, s, dims, _check_norm(norm), cplx)
 
 
-@_derivative(fft_hfft2, fft_hfftn, wrt=("self",))
-def _hfftn_grad_n(grad, self_shape, s, dim, norm):
+@_derivative(fft_hfft2, fft_hfftn, wrt=("self",), computes=_IS_COMPLEX)
+def _hfftn_grad_n(grad, self_shape, s, dim, norm, cplx):
     s, dims = _resolve(tuple(self_shape), s, dim, _last)
-    return _irfftn_grad(grad, self_shape, s, dims, _SWAP[_check_norm(norm)])
+    g = _irfftn_grad(grad, self_shape, s, dims, _SWAP[_check_norm(norm)], cplx)
+    return g.conj() if cplx else g
+
+
+def _transform_grad(name, grad, self_shape, s, dim, norm):
+    """The gradient of the c2c / r2c transform `name` (PyTorch's fft_c2c / fft_r2c
+    backward): the transform's adjoint, the opposite transform with the normalization
+    swapped (an r2c's grad first zero-padded to the full last dim: its other half was
+    dropped; ihfft's conjugated first: it is the conjugate of an rfft), cropped or
+    zero-padded back to self's sizes; a real self's gradient is its real part (autograd
+    takes it)."""
+    from .registry import OPS
+    s, dims = _resolve(tuple(self_shape), s, dim, _same)
+    norm = _check_norm(norm)
+    base = name.rstrip("2n")
+    if base in ("rfft", "ihfft"):
+        if base == "ihfft":
+            grad, norm = grad.conj(), _SWAP[norm]
+        last = dims[-1]
+        if s[-1] > grad.shape[last]:
+            grad = OPS["aten::constant_pad_nd"].public(
+                grad, [0, 0] * (grad.dim() - 1 - last) + [0, s[-1] - grad.shape[last]], 0)
+        inverse = True
+    else:
+        inverse = base == "fft"
+    g = OPS["aten::fft_ifftn" if inverse else "aten::fft_fftn"].public(
+        grad, None, list(dims), _SWAP[norm])
+    return _fit_to(g, self_shape, dims)
+
+
+def _declare_transform_grad(name):
+    if name in ("fft", "ifft", "rfft", "ihfft"):
+        def fn(grad, self_shape, n, dim, norm):
+            return _transform_grad(name, grad, self_shape, *_one(n, dim), norm)
+    else:
+        def fn(grad, self_shape, s, dim, norm):
+            return _transform_grad(name, grad, self_shape, s, dim, norm)
+    _derivative(f"aten::fft_{name}", wrt=("self",))(fn)
+
+
+for _name in ("fft", "fft2", "fftn", "ifft", "ifft2", "ifftn", "rfft", "rfft2", "rfftn",
+              "ihfft", "ihfft2", "ihfftn"):
+    _declare_transform_grad(_name)
+del _name
 
 
 @_derivative(_gpujit_irfftn_backward, wrt=("gy",))

@@ -64,7 +64,7 @@ _KERNEL_CHECKS_ALL = {"linalg.eigh", "linalg.eigvalsh", "torch.geqrf",
 def _check_float(name, d, where=None, shape=(), **facts):
     """d: gpujit dtype; where: the input (its device names the kernel), shape its shape,
     facts what else picks the CUDA kernel (kernel_names.linalg_kernel_name)."""
-    if d.category != _dt.FLOATING:
+    if d.category < _dt.FLOATING:
         if name in _KERNEL_CHECKS_ALL:
             raise NotImplementedError(
                 f"\"{linalg_kernel_name(_KERNEL[name], where, shape, **facts)}\" not "
@@ -101,13 +101,14 @@ def _echeck(name, a, square=True, **facts):
     _check(name, a.shape, _dtn(a.dtype), square, a, **facts)
 
 
-def _meta1(name, square=True, shape=None):
-    """meta of an op of one matrix argument returning one tensor of the same dtype."""
+def _meta1(name, square=True, shape=None, real=False):
+    """meta of an op of one matrix argument returning one tensor of the same dtype (real:
+    its real dtype, a complex matrix's singular values)."""
     def meta(A, *args, **kwargs):
         _check(name, A.shape, A.dtype, square, A,
                **({"driver": kwargs["driver"]} if kwargs.get("driver") else {}))
         s = tuple(A.shape) if shape is None else shape(tuple(A.shape))
-        return TensorMeta(A.dtype, s, A.device)
+        return TensorMeta(A.dtype.to_real() if real else A.dtype, s, A.device)
     return meta
 
 
@@ -267,15 +268,17 @@ def linalg_det(xp, A):
 
 
 def _slogdet(xp, A):
+    # (a complex matrix's sign is complex, of modulus 1; logabsdet is real)
+    real = np.empty(0, A.dtype).real.dtype
     if A.shape[-1] == 0:
-        return xp.ones(A.shape[:-2], A.dtype), xp.zeros(A.shape[:-2], A.dtype)
+        return xp.ones(A.shape[:-2], A.dtype), xp.zeros(A.shape[:-2], real)
     s, l = xp.linalg.slogdet(A)
-    return xp.asarray(s).astype(A.dtype, copy=False), xp.asarray(l).astype(A.dtype, copy=False)
+    return xp.asarray(s).astype(A.dtype, copy=False), xp.asarray(l).astype(real, copy=False)
 
 
 def _slogdet_meta(A):
     m = _meta1("linalg.slogdet", shape=_batch)(A)
-    return m, m
+    return m, TensorMeta(m.dtype.to_real(), m.shape, m.device)
 
 
 @op("aten::linalg_slogdet(Tensor A) -> (Tensor sign, Tensor logabsdet)", tags=_LA,
@@ -289,6 +292,9 @@ def linalg_slogdet(xp, A):
 def logdet(xp, self):
     _echeck("logdet", self)
     s, l = _slogdet(xp, self)
+    if self.dtype.kind == "c":          # (PyTorch: sign.log() + logabsdet, complex)
+        with np.errstate(divide="ignore"):
+            return (xp.log(s) + l).astype(self.dtype, copy=False)
     # log of a negative determinant is NaN; of a zero one -inf (slogdet's logabsdet)
     return xp.where(s < 0, xp.asarray(np.nan, self.dtype), l).astype(self.dtype, copy=False)
 
@@ -299,6 +305,8 @@ def _logdet_composite(self):
     logdet.op.meta(self)
     from .registry import OPS
     sign, logabsdet = OPS["aten::linalg_slogdet"].public(self)
+    if self._dtype.cplx:
+        return sign.log() + logabsdet
     return OPS["aten::where.self"].public(sign == -1.0, float("nan"), logabsdet)
 
 
@@ -388,10 +396,13 @@ def _cholesky(xp, self, upper, name):
     _echeck("linalg.cholesky", self)
     if self.size == 0:
         return self.copy()
-    L = _call(xp, cholesky_factor, xp, self, error=lambda: _not_pd_error(name, self))
+    # (upper=True reads the upper triangle, as LAPACK's potrf('U'): the lower factor of A^H,
+    # conjugate-transposed)
+    a = self if not upper else _mT(xp.conj(self) if self.dtype.kind == "c" else self)
+    L = _call(xp, cholesky_factor, xp, a, error=lambda: _not_pd_error(name, a))
     if not upper:
         return L
-    return xp.ascontiguousarray(_mT(L))
+    return xp.ascontiguousarray(_mT(xp.conj(L) if L.dtype.kind == "c" else L))
 
 
 # ------------------------------------------------------------------ qr
@@ -477,10 +488,16 @@ def _det_grad(grad, A, result):
     return (grad * result).unsqueeze(-1).unsqueeze(-1) * _inv(A).mT
 
 
-@_derivative(linalg_slogdet)
-def _slogdet_grad(grad, A):
-    g = grad[1]       # the sign is piecewise constant
-    return g.unsqueeze(-1).unsqueeze(-1) * _inv(A).mT
+@_derivative(linalg_slogdet, computes={
+    "sign": lambda A, result: result[0] if A.is_complex() else None})
+def _slogdet_grad(grad, A, sign=None):
+    g = grad[1]       # the sign of a real A is piecewise constant
+    if sign is None:
+        return g.unsqueeze(-1).unsqueeze(-1) * _inv(A).mT
+    # a complex A's sign moves with its phase (PyTorch's slogdet_backward): (g_logabsdet +
+    # i Im(g_sign conj(sign))) A^-H
+    g = g + 1j * (grad[0] * sign.conj()).imag
+    return g.unsqueeze(-1).unsqueeze(-1) * _inv(A).mH
 
 
 # PyTorch's logdet is where(sign == -1, nan, logabsdet) of slogdet: a negative
@@ -507,12 +524,25 @@ def _solve_grad(grad, A, B_shape, result, left, needs_grad):
 
 @_derivative(linalg_cholesky)
 def _cholesky_grad(grad, result, upper):
+    if result._dtype.cplx:
+        return _complex_cholesky_grad(grad, result, upper)
     L, gL = (result.mT, grad.mT) if upper else (result, grad)
     phi = L.mT.matmul(gL).tril()
     phi = phi - 0.5 * phi * _eye_like(phi)
     Linv = _inv(L)
     gA = Linv.mT.matmul(phi).matmul(Linv)
     return 0.5 * (gA + gA.mT)
+
+
+def _complex_cholesky_grad(grad, result, upper):
+    """PyTorch's cholesky_backward (Iain Murray, arXiv 1602.07527) for a complex L:
+    tril(L^H gL), halved off the diagonal into its Hermitian part, then L^-H (.) L^-1."""
+    L, gL = (result.mH, grad.mH) if upper else (result, grad)
+    gA = L.mH.matmul(gL).tril()
+    gA = 0.5 * (gA + gA.tril(-1).mH)
+    st = OPS["aten::linalg_solve_triangular"].public
+    gA = st(L.mH, gA, upper=True, left=True)
+    return st(L, gA, upper=False, left=False)
 
 
 @_derivative(linalg_qr)
@@ -532,9 +562,13 @@ def _qr_grad(grad, A_shape, result, mode):
     if m < n:
         raise RuntimeError("linalg.qr: gpujit differentiates the QR decomposition only for "
                            "inputs with at least as many rows as columns")
-    # gA = [gQ + Q copyltu(M)] R^{-H}, M = R gR^H - gQ^H Q
-    M = R.matmul(gR.mT) - gQ.mT.matmul(Q)
+    # gA = [gQ + Q copyltu(M)] R^{-H}, M = R gR^H - gQ^H Q (of a complex Q, R: the
+    # Hermitian copy, the real part of M's diagonal; mH is a real matrix's transpose)
+    M = R.matmul(gR.mH) - gQ.mH.matmul(Q)
     low = M.tril(-1)
-    M = low + low.mT + M * _eye_like(M)
+    diag = M * _eye_like(M)
+    if diag._dtype.cplx:
+        diag = diag.real.to(M.dtype)
+    M = low + low.mH + diag
     b = gQ + Q.matmul(M)
-    return b.matmul(_inv(R).mT)
+    return b.matmul(_inv(R).mH)

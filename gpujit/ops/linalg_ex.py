@@ -97,18 +97,22 @@ def linalg_cholesky_ex(xp, self, upper=False, check_errors=False):
     batch = self.shape[:-2]
     if self.size == 0:
         return self.copy(), xp.zeros(batch, np.int32)
+    # (upper=True reads the upper triangle, as LAPACK's potrf('U'): the lower factor of
+    # A^H, conjugate-transposed)
+    mh = (lambda m: xp.conj(_mT(m))) if self.dtype.kind == "c" else _mT
+    a = mh(self) if upper else self
     try:
         with _raising(xp):
-            L = cholesky_factor(xp, self)
+            L = cholesky_factor(xp, a)
         info = xp.zeros(batch, np.int32)
     except np.linalg.LinAlgError:
         if check_errors:
-            raise _not_pd_error("linalg.cholesky_ex", self) from None
+            raise _not_pd_error("linalg.cholesky_ex", a) from None
         n = self.shape[-1]
-        L, info = _chol_partial(xp, self.reshape((-1, n, n)))
+        L, info = _chol_partial(xp, xp.ascontiguousarray(a).reshape((-1, n, n)))
         L, info = L.reshape(self.shape), _info_of(xp, info, batch)
     L = L.astype(self.dtype, copy=False)
-    return (xp.ascontiguousarray(_mT(L)) if upper else L), info
+    return (xp.ascontiguousarray(mh(L)) if upper else L), info
 
 
 def _solve_ex_meta(A, B, left=True, check_errors=False):
@@ -159,7 +163,8 @@ def _chol_solve_check(sb, sa, db, da, where=None):
         raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is "
                            f"{sa[-2]} by {sa[-1]} but each b matrix is {sb[-2]} by {sb[-1]}")
     shape = broadcast_shapes(tuple(sb[:-2]), tuple(sa[:-2])) + tuple(sb[-2:])
-    _not_impl("cholesky_solve_cpu", da, where, shape)    # on cuda: by B's batch count
+    if not da.cplx:
+        _not_impl("cholesky_solve_cpu", da, where, shape)    # on cuda: by B's batch count
     return shape
 
 
@@ -172,10 +177,12 @@ def _chol_solve_meta(self, input2, upper=False):
 def _chol_solve(xp, b, L, upper):
     """(L L^T)^{-1} b from the lower factor L (U^T U with upper: L = U^T); one triangle of
     the factor is read."""
+    # (a complex factor: A = L L^H, U^H U with upper)
+    mh = (lambda m: xp.conj(_mT(m))) if L.dtype.kind == "c" else _mT
     if upper:
-        L = _mT(L)
+        L = mh(L)
     y = _trisolve(xp, L, b, False, False)
-    return _trisolve(xp, _mT(L), y, True, False)
+    return _trisolve(xp, mh(L), y, True, False)
 
 
 @op("aten::cholesky_solve(Tensor self, Tensor input2, bool upper=False) -> Tensor",
@@ -195,7 +202,8 @@ def cholesky_solve(xp, self, input2, upper=False):
 def _chol_inverse_check(shape, d, where=None):
     _check_matrix("cholesky_inverse", shape)
     _check_square("cholesky_inverse", shape)
-    _not_impl("cholesky_inverse_out_cpu", d, where, shape)
+    if not d.cplx:
+        _not_impl("cholesky_inverse_out_cpu", d, where, shape)
 
 
 @op("aten::cholesky_inverse(Tensor self, bool upper=False) -> Tensor", tags=_LA, fortran=(0,),

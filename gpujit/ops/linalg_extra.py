@@ -137,19 +137,21 @@ def _cond_meta_check(shape, dtype, p, where=None):
         _check_square(_cond_square_name(p), shape)
     _check_float("linalg.svd" if not isinstance(p, str) and abs(p) == 2 or p == "nuc"
                  else "linalg.inv", dtype, where, shape)
-    if dtype not in (_dt.float32, _dt.float64):
+    if dtype not in (_dt.float32, _dt.float64, _dt.complex64, _dt.complex128):
         raise RuntimeError(f"\"linalg_cond\" not implemented for '{dtype.short_name}'")
     return False
 
 
 def _cond_meta(self, p=None):
     _cond_meta_check(tuple(self.shape), self.dtype, 2 if p is None else p, self)
-    return TensorMeta(self.dtype, tuple(self.shape[:-2]), self.device)
+    # (a complex matrix's condition number is real)
+    return TensorMeta(self.dtype.to_real(), tuple(self.shape[:-2]), self.device)
 
 
 def _cond_eager(xp, A, p):
+    real = np.empty(0, A.dtype).real.dtype
     if _cond_meta_check(A.shape, _dtn(A.dtype), p, A):
-        return xp.zeros(A.shape[:-2], A.dtype)
+        return xp.zeros(A.shape[:-2], real)
     from .linalg_norms import linalg_matrix_norm as _mnorm_str
     from .linalg_matfn import linalg_matrix_norm as _mnorm_num
     if p == "nuc" or (not isinstance(p, str) and abs(p) == 2):
@@ -158,7 +160,7 @@ def _cond_eager(xp, A, p):
             r = s.sum(-1) * (1 / s).sum(-1)
         else:
             r = s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]
-        return xp.asarray(r).astype(A.dtype, copy=False)
+        return xp.asarray(r).astype(real, copy=False)
     inv, info = linalg_inv_ex(xp, A)
     inv = xp.where((info > 0)[..., None, None], xp.asarray(np.inf, A.dtype), inv)
     norm = _mnorm_str if isinstance(p, str) else _mnorm_num

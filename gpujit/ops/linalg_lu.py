@@ -71,7 +71,8 @@ def _st_shapes(sa, sb, left, name="linalg.solve_triangular"):
 
 
 def _st_meta(self, B, upper, left=True, unitriangular=False):
-    _not_impl("triangular_solve_cpu", self.dtype, self)
+    if not self.dtype.cplx:         # (complex: the substitution below as for reals)
+        _not_impl("triangular_solve_cpu", self.dtype, self)
     return TensorMeta(self.dtype, _st_shapes(self.shape, B.shape, left), self.device)
 
 
@@ -80,7 +81,8 @@ def _st_meta(self, B, upper, left=True, unitriangular=False):
     meta=_st_meta)
 def linalg_solve_triangular(xp, self, B, upper, left=True, unitriangular=False):
     """A X = B (or X A = B) for a triangular A; B is cast to A's dtype (PyTorch)."""
-    _not_impl("triangular_solve_cpu", _dtn(self.dtype), self)
+    if self.dtype.kind != "c":
+        _not_impl("triangular_solve_cpu", _dtn(self.dtype), self)
     shape = _st_shapes(self.shape, B.shape, left)
     A, B = self, B.astype(self.dtype, copy=False)
     if not left:                 # X A = B  <=>  A^T X^T = B^T

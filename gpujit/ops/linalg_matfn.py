@@ -177,6 +177,8 @@ def linalg_vecdot(xp, x, y, dim=-1):
         x, y = x.astype(np.float32), y.astype(np.float32)
         return xp.asarray((x * y).sum(d)).astype(np.float16)
     # (PyTorch: x.conj().mul(y).sum(dim), the sum in its CPU order: reduction_cascade)
+    if x.dtype.kind == "c":
+        x = xp.conj(x)
     return xp.asarray(_reduce_sum(x * y, (d,), x.dtype)).astype(x.dtype, copy=False)
 
 
@@ -187,7 +189,7 @@ def _vecdot_composite(x, y, dim=-1):
     _vecdot_check(x.shape, y.shape, x.dtype, y.dtype, dim)
     if x.dim() == 1 and y.dim() == 1:
         return OPS["aten::vdot"].public(x, y)
-    return (x * y).sum(dim)
+    return ((x.conj() if x._dtype.cplx else x) * y).sum(dim)
 
 
 linalg_vecdot.op.composite = _vecdot_composite
@@ -351,10 +353,11 @@ def linalg_matrix_norm(xp, self, ord, dim=(-2, -1), keepdim=False, dtype=None):
     _mnorm_num_check(ord)
     if self.ndim < 2:
         _ln._mnorm_dims(dim, self.ndim)
-    out = _ln._norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm",
-                          abs(float(ord)) != 2).np
+    cd = _ln._norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm", abs(float(ord)) != 2)
+    out = cd.to_real().np                   # (a complex matrix's norm is real)
     d = _ln._mnorm_dims(dim, self.ndim)
-    x = self.astype(np.float32 if out == np.float16 else out, copy=False)
+    x = self.astype(cd.np if cd.is_complex else np.float32 if out == np.float16 else out,
+                    copy=False)
     if x.size == 0:     # PyTorch 2.x: the norms of empty matrices are 0 (max-based ords)
         if float(ord) < 0:      # (a minimum over nothing)
             raise IndexError("amin(): Expected reduction dim -1 to have non-zero size.")
@@ -530,7 +533,7 @@ def _expm(xp, A):
 
 def _matrix_exp_check(name, shape, d):
     _check_matrix(name, shape)
-    if d.category != _dt.FLOATING:
+    if d.category < _dt.FLOATING:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
                            f"Got {d.short_name}")
     _check_square(name, shape)

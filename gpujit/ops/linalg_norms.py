@@ -96,7 +96,7 @@ def _mnorm_meta(self, ord="fro", dim=(-2, -1), keepdim=False, dtype=None, svd=No
     dims = _mnorm_dims(dim, len(self.shape))
     shape = tuple(1 if i in dims else s for i, s in enumerate(self.shape) if keepdim or
                   i not in dims)
-    return TensorMeta(d, shape, self.device)
+    return TensorMeta(d.to_real(), shape, self.device)      # (a complex matrix's: real)
 
 
 def _mnorm_check_ord(ord):
@@ -111,9 +111,12 @@ def linalg_matrix_norm(xp, self, ord="fro", dim=(-2, -1), keepdim=False, dtype=N
     _mnorm_check_ord(ord)
     if self.ndim < 2:
         _mnorm_dims(dim, self.ndim)
-    out = _norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm", ord != "nuc").np
+    cd = _norm_dtype(_dtn(self.dtype), dtype, "linalg.matrix_norm", ord != "nuc")
+    out = cd.to_real().np
     d = _mnorm_dims(dim, self.ndim)
-    x = self.astype(_F32 if out == _F16 else out, copy=False)
+    x = self.astype(cd.np if cd.is_complex else _F32 if out == _F16 else out, copy=False)
+    if ord == "fro" and cd.is_complex:      # (of the moduli)
+        x = xp.abs(x)
     if ord == "fro":
         r = xp.sqrt((x * x).sum(d, keepdims=keepdim))
     else:
@@ -165,17 +168,18 @@ def _vector_norm_backward(grad, self, norm, ord, dim, keepdim):
     p = float(ord)
     if p == 0:
         return _gpujit().zeros_like(self)
+    sign = self.sgn if self._dtype.cplx else self.sign      # (sgn: z / |z|, as torch's)
     if p == 1:
-        return self.sign() * g
+        return sign() * g
     if p == 2:
         return g * (self / n).masked_fill(n == 0, 0)
     a = self.abs()
     if math.isinf(p):
         mask = (a == n).logical_or(a.isnan())
-        return self.sign() * mask * (g / mask.sum(_reduced(nd, dim), keepdim=True))
+        return sign() * mask * (g / mask.sum(_reduced(nd, dim), keepdim=True))
     if p < 1:
-        return self.sign() * a.pow(p - 1).masked_fill(self == 0, 0) * g * n.pow(1 - p)
-    scaled = self.sign() * a.pow(p - 1) if p < 2 else self * a.pow(p - 2)
+        return sign() * a.pow(p - 1).masked_fill(self == 0, 0) * g * n.pow(1 - p)
+    scaled = sign() * a.pow(p - 1) if p < 2 else self * a.pow(p - 2)
     return scaled * (g / n.pow(p - 1)).masked_fill(n == 0, 0)
 
 

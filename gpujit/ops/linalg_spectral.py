@@ -36,16 +36,25 @@ def _svd(xp, A, full):
         if full:
             u = u + xp.eye(su[-1], dtype=A.dtype) if u.size else u
             v = v + xp.eye(sv[-1], dtype=A.dtype) if v.size else v
-        return u, xp.zeros(ss, A.dtype), v
+        return u, xp.zeros(ss, _real_np(A.dtype)), v
     u, s, vh = la_svd(xp, A, full_matrices=full)
-    return (u.astype(A.dtype, copy=False), s.astype(A.dtype, copy=False),
+    return (u.astype(A.dtype, copy=False), s.astype(_real_np(A.dtype), copy=False),
             vh.astype(A.dtype, copy=False))
+
+
+def _real_np(dt):
+    """The real dtype of a NumPy dtype (a complex matrix's singular values are real)."""
+    return np.empty(0, dt).real.dtype
+
+
+def _svd_metas(A, shapes):
+    return tuple(TensorMeta(A.dtype.to_real() if k == 1 else A.dtype, s, A.device)
+                 for k, s in enumerate(shapes))
 
 
 def _svd_meta(A, full_matrices=True, driver=None):
     _check("linalg.svd", A.shape, A.dtype, False, A, driver=driver)
-    return tuple(TensorMeta(A.dtype, s, A.device)
-                 for s in _svd_shapes(tuple(A.shape), full_matrices))
+    return _svd_metas(A, _svd_shapes(tuple(A.shape), full_matrices))
 
 
 @op("aten::linalg_svd(Tensor A, bool full_matrices=True, *, str? driver=None) -> "
@@ -58,13 +67,14 @@ def linalg_svd(xp, A, full_matrices=True, driver=None):
 
 def _svdvals(xp, A):
     if A.size == 0:
-        return xp.zeros(_svd_shapes(A.shape, False)[1], A.dtype)
-    return la_svd(xp, A, compute_uv=False).astype(A.dtype, copy=False)
+        return xp.zeros(_svd_shapes(A.shape, False)[1], _real_np(A.dtype))
+    return la_svd(xp, A, compute_uv=False).astype(_real_np(A.dtype), copy=False)
 
 
 @op("aten::linalg_svdvals(Tensor A, *, str? driver=None) -> Tensor", tags=_LA, method=False,
     function=False,
-    meta=_meta1("linalg.svdvals", square=False, shape=lambda s: _svd_shapes(s, False)[1]))
+    meta=_meta1("linalg.svdvals", square=False, shape=lambda s: _svd_shapes(s, False)[1],
+                real=True))
 def linalg_svdvals(xp, A, driver=None):
     _echeck("linalg.svdvals", A, square=False, driver=driver)
     return _svdvals(xp, A)
@@ -77,8 +87,7 @@ def _old_svd_shapes(shape, some, compute_uv):
 
 def _old_svd_meta(self, some=True, compute_uv=True):
     _check("linalg.svd", self.shape, self.dtype, False, self)
-    return tuple(TensorMeta(self.dtype, s, self.device)
-                 for s in _old_svd_shapes(tuple(self.shape), some, compute_uv))
+    return _svd_metas(self, _old_svd_shapes(tuple(self.shape), some, compute_uv))
 
 
 @op("aten::svd(Tensor self, bool some=True, bool compute_uv=True) -> (Tensor U, Tensor S, "
@@ -92,7 +101,7 @@ def svd(xp, self, some=True, compute_uv=True):
         su, ss, sv = _old_svd_shapes(self.shape, some, False)
         return xp.zeros(su, self.dtype), _svdvals(xp, self), xp.zeros(sv, self.dtype)
     u, s, vh = _svd(xp, self, not some)
-    return u, s, xp.ascontiguousarray(_mT(vh))
+    return u, s, xp.ascontiguousarray(_mT(xp.conj(vh) if vh.dtype.kind == "c" else vh))
 
 
 def _svd_composite(self, some=True, compute_uv=True):
@@ -120,7 +129,8 @@ def _uplo(UPLO):
 def _eigh_meta(self, UPLO="L"):
     _check("linalg.eigh", self.shape, self.dtype, True, self)
     _uplo(UPLO)
-    return (TensorMeta(self.dtype, tuple(self.shape[:-1]), self.device),
+    # (a Hermitian matrix's eigenvalues are real)
+    return (TensorMeta(self.dtype.to_real(), tuple(self.shape[:-1]), self.device),
             TensorMeta(self.dtype, tuple(self.shape), self.device))
 
 
@@ -131,9 +141,9 @@ def linalg_eigh(xp, self, UPLO="L"):
     _echeck("linalg.eigh", self)
     _uplo(UPLO)
     if self.size == 0:
-        return xp.zeros(self.shape[:-1], self.dtype), self.copy()
+        return xp.zeros(self.shape[:-1], _real_np(self.dtype)), self.copy()
     w, v = la_eigh(xp, self, UPLO=UPLO)
-    return w.astype(self.dtype, copy=False), v.astype(self.dtype, copy=False)
+    return w.astype(_real_np(self.dtype), copy=False), v.astype(self.dtype, copy=False)
 
 
 def _eigvalsh_meta(self, UPLO="L"):
@@ -146,8 +156,8 @@ def linalg_eigvalsh(xp, self, UPLO="L"):
     _echeck("linalg.eigvalsh", self)
     _uplo(UPLO)
     if self.size == 0:
-        return xp.zeros(self.shape[:-1], self.dtype)
-    return la_eigh(xp, self, True, UPLO=UPLO).astype(self.dtype, copy=False)
+        return xp.zeros(self.shape[:-1], _real_np(self.dtype))
+    return la_eigh(xp, self, True, UPLO=UPLO).astype(_real_np(self.dtype), copy=False)
 
 
 # ------------------------------------------------------------------ pinv, matrix_rank
@@ -163,9 +173,14 @@ def _spectrum(xp, A, hermitian):
     """(values whose magnitudes are the singular values, left factor, right factor)."""
     if hermitian:
         w, v = la_eigh(xp, A)
-        return w, v, _mT(v)
+        return w, v, _mH(xp, v)
     u, s, vh = la_svd(xp, A, full_matrices=False)
     return s, u, vh
+
+
+def _mH(xp, a):
+    """The conjugate transpose (the transpose of a real matrix)."""
+    return xp.conj(_mT(a)) if a.dtype.kind == "c" else _mT(a)
 
 
 def _pinv(xp, A, atol, rtol, hermitian):
@@ -178,7 +193,7 @@ def _pinv(xp, A, atol, rtol, hermitian):
     tol = xp.maximum(atol, rtol * mag.max(-1, keepdims=True))
     with np.errstate(divide="ignore"):
         sinv = xp.where(mag > tol, 1 / xp.where(mag > tol, s, 1), 0)
-    r = xp.matmul(_mT(vh) * sinv[..., None, :], _mT(u))
+    r = xp.matmul(_mH(xp, vh) * sinv[..., None, :], _mH(xp, u))
     return r.astype(A.dtype, copy=False)
 
 
@@ -192,7 +207,7 @@ def _pinv_meta(self, atol=None, rtol=None, hermitian=False):
 
 
 def _check_pinv(shape, d, name="linalg.pinv"):
-    if len(shape) < 2 or d not in (_dt.float32, _dt.float64):
+    if len(shape) < 2 or d not in (_dt.float32, _dt.float64, _dt.complex64, _dt.complex128):
         dims = ", ".join(str(x) for x in shape)
         raise RuntimeError(f"{name}({d.short_name}{{[{dims}]}}): expected a tensor with 2 or "
                            f"more dimensions of float, double, cfloat or cdouble types")
@@ -221,7 +236,7 @@ def _rank_check(shape, d):
     if len(shape) < 2:
         raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at "
                            "least 2 dimensions.")
-    if d not in (_dt.float32, _dt.float64):
+    if d not in (_dt.float32, _dt.float64, _dt.complex64, _dt.complex128):
         raise RuntimeError("This function doesn't handle types other than float and double")
 
 
@@ -252,8 +267,11 @@ def linalg_matrix_rank(xp, input, atol=None, rtol=None, hermitian=False):
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
+_LSTSQ_DTYPES = (_dt.float32, _dt.float64, _dt.complex64, _dt.complex128)
+
+
 def _lstsq_check(sa, sb, da, db, driver):
-    if da not in (_dt.float32, _dt.float64) or db not in (_dt.float32, _dt.float64):
+    if da not in _LSTSQ_DTYPES or db not in _LSTSQ_DTYPES:
         raise RuntimeError("This function doesn't handle types other than float and double")
     if da is not db:
         raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
@@ -293,8 +311,9 @@ def _lstsq_meta(self, b, rcond=None, driver=None):
     d = self.dtype
     # residuals stay empty at run time for a rank-deficient input: their size is unknown
     res = res if res == (0,) else tuple(None for _ in res)
-    return (TensorMeta(d, sol, self.device), TensorMeta(d, res, self.device),
-            TensorMeta(_dt.int64, rank, self.device), TensorMeta(d, sv, self.device))
+    # (a complex system's residuals and singular values are real)
+    return (TensorMeta(d, sol, self.device), TensorMeta(d.to_real(), res, self.device),
+            TensorMeta(_dt.int64, rank, self.device), TensorMeta(d.to_real(), sv, self.device))
 
 
 @op("aten::linalg_lstsq(Tensor self, Tensor b, float? rcond=None, *, str? driver=None) -> "
@@ -318,25 +337,27 @@ def linalg_lstsq(xp, self, b, rcond=None, driver=None):
     B = xp.broadcast_to(B, batch + (m, k))
     if rcond is None or rcond < 0:
         rcond = float(np.finfo(self.dtype).eps) * max(m, n)
+    real = _real_np(self.dtype)
     if A.size == 0:
-        s = xp.zeros(A.shape[:-2] + (min(m, n),), self.dtype)
+        s = xp.zeros(A.shape[:-2] + (min(m, n),), real)
         X = xp.zeros(batch + (n, k), self.dtype)
         r = xp.zeros(A.shape[:-2], np.int64)
     else:
         u, s, vh = la_svd(xp, A, full_matrices=False)
         keep = s > rcond * s.max(-1, keepdims=True)
         sinv = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
-        X = xp.matmul(_mT(vh) * sinv[..., None, :], xp.matmul(_mT(u), B))
+        X = xp.matmul(_mH(xp, vh) * sinv[..., None, :], xp.matmul(_mH(xp, u), B))
         X = xp.broadcast_to(X, batch + (n, k))
         r = keep.sum(-1).astype(np.int64)
     X = X.astype(self.dtype, copy=False)
-    e = xp.zeros((0,), self.dtype)
+    e = xp.zeros((0,), real)
     residuals = e
     if res != (0,) and (driver == "gels" or bool(_host((r == n).all()))):
         d = xp.matmul(A, X) - B
-        residuals = (d * d).sum(-2).astype(self.dtype, copy=False)
+        d = xp.abs(d) if d.dtype.kind == "c" else d         # (|d|^2, real)
+        residuals = (d * d).sum(-2).astype(real, copy=False)
     rank = xp.zeros((0,), np.int64) if driver == "gels" else xp.asarray(r)
-    sv = s.astype(self.dtype, copy=False) if sv_s != (0,) else e.copy()
+    sv = s.astype(real, copy=False) if sv_s != (0,) else e.copy()
     # the solution as PyTorch's LAPACK leaves it: the top n rows of its column-major
     # (..., max(m, n), k) right-hand side buffer; the other results C-contiguous
     if vec:         # (the top n of the (..., max(m, n)) buffer)
@@ -353,16 +374,25 @@ def linalg_lstsq(xp, self, b, rcond=None, driver=None):
 
 
 def _eigh_backward(gL, gV, L, V):
-    """V (diag(gL) + skew(V^T gV) / (L_j - L_i)) V^T (gV None: eigenvalues only)."""
+    """V (diag(gL) + skew(V^H gV) / (L_j - L_i)) V^H (gV None: eigenvalues only); of a
+    complex V (Hermitian A) PyTorch's check that the loss does not depend on the
+    eigenvectors' phases (the imaginary diagonal of V^H gV)."""
     inner = _diag(gL) if gL is not None else None
+    if inner is not None and V._dtype.cplx:
+        inner = inner.to(V.dtype)
     if gV is not None:
-        vg = V.mT.matmul(gV)
+        vg = V.mH.matmul(gV)
+        if V._dtype.cplx and not bool((vg.diagonal(0, -2, -1).imag.abs() <= 1e-2).all()):
+            raise RuntimeError("linalg_eigh_backward: The eigenvectors in the complex case "
+                               "are specified up to multiplication by e^{i phi}. The "
+                               "specified loss function depends on this quantity, so it is "
+                               "ill-defined.")
         E = L.unsqueeze(-2) - L.unsqueeze(-1)
-        eye = _eye_like(V)
+        eye = _eye_like(L.unsqueeze(-1).expand(*L.shape, L.shape[-1]))
         F = (eye == 0) / (E + eye)
-        t = 0.5 * (vg - vg.mT) * F
+        t = 0.5 * (vg - vg.mH) * F
         inner = t if inner is None else inner + t
-    return V.matmul(inner).matmul(V.mT)
+    return V.matmul(inner).matmul(V.mH)
 
 
 @_derivative(linalg_eigh)
@@ -378,7 +408,8 @@ def _eigh_grad(grad, result):
 @_derivative(linalg_eigvalsh, computes={
     "V": lambda self, UPLO: OPS["aten::linalg_eigh"].public(self, UPLO)[1]})
 def _eigvalsh_grad(grad, V, result):
-    return V.matmul(_diag(grad)).matmul(V.mT)
+    d = _diag(grad)
+    return V.matmul(d.to(V.dtype) if V._dtype.cplx else d).matmul(V.mH)
 
 
 @_derivative(linalg_svdvals, computes={
@@ -389,29 +420,46 @@ def _svdvals_grad(grad, uv, result):
 
 
 def _svd_backward(gU, gS, gVh, U, S, Vh, full_matrices):
-    """PyTorch's svd_backward (real case), for the reduced SVD."""
+    """PyTorch's svd_backward for the reduced SVD (a complex one: conjugate transposes,
+    the phase check and the i Im(diag(U^H gU)) / S term of its diagonal)."""
     m, n = U.shape[-2], Vh.shape[-1]
     if full_matrices and m != n:
         raise RuntimeError("linalg.svd: the derivative of the SVD with full_matrices=True "
                            "of a non-square matrix is not defined (PyTorch: use "
                            "full_matrices=False)")
+    cplx = U._dtype.cplx
     if gU is None and gVh is None:
-        return U.matmul(_diag(gS)).matmul(Vh)
-    V = Vh.mT
-    gV = gVh.mT if gVh is not None else None
+        d = _diag(gS)
+        return U.matmul(d.to(U.dtype) if cplx else d).matmul(Vh)
+    V = Vh.mH
+    gV = gVh.mH if gVh is not None else None
     k = S.shape[-1]
-    UhgU = U.mT.matmul(gU) if gU is not None else None
+    UhgU = U.mH.matmul(gU) if gU is not None else None
     VhgV = Vh.matmul(gV) if gV is not None else None
+    if cplx:
+        # (PyTorch's check: the loss must not depend on the singular vectors' phases)
+        im = 0
+        if UhgU is not None:
+            im = UhgU.diagonal(0, -2, -1).imag
+        if VhgV is not None:
+            im = im + VhgV.diagonal(0, -2, -1).imag
+        if not bool((_G().as_tensor(im).abs() <= 1e-2).all()):
+            raise RuntimeError("svd_backward: The singular vectors in the complex case are "
+                               "specified up to multiplication by e^{i phi}. The specified "
+                               "loss function depends on this phase term, making it "
+                               "ill-defined.")
     S2 = S * S
     E = S2.unsqueeze(-2) - S2.unsqueeze(-1)
     eye = _G().eye(k, dtype=S.dtype, device=S.device)
     E = E + eye               # the diagonal is not used (skew parts vanish there)
     ret = None
     if gU is not None:
-        skew_u = UhgU - UhgU.mT
+        skew_u = UhgU - UhgU.mH
         ret = (skew_u * S.unsqueeze(-2)) / E * (eye == 0)
+        if cplx:        # (the phase part of the diagonal: i Im(diag(U^H gU)) / S)
+            ret = ret + _diag(UhgU.diagonal(0, -2, -1).imag / S) * 1j
     if gV is not None:
-        skew_v = VhgV - VhgV.mT
+        skew_v = VhgV - VhgV.mH
         t = (S.unsqueeze(-1) * skew_v) / E * (eye == 0)
         ret = t if ret is None else ret + t
     if gS is not None:
@@ -421,7 +469,7 @@ def _svd_backward(gU, gS, gVh, U, S, Vh, full_matrices):
     if gU is not None and m > k:
         gA = gA + (gU - U.matmul(UhgU)).matmul(Sinv.unsqueeze(-1) * Vh)
     if gV is not None and n > k:
-        gA = gA + (U * Sinv.unsqueeze(-2)).matmul((gV - V.matmul(VhgV)).mT)
+        gA = gA + (U * Sinv.unsqueeze(-2)).matmul((gV - V.matmul(VhgV)).mH)
     return gA
 
 
@@ -439,22 +487,23 @@ def _old_svd_grad(grad, result, some, compute_uv):
                            "use torch.svd(compute_uv=True)")
     U, S, V = result
     gV = grad[2]
-    return _svd_backward(grad[0], grad[1], None if gV is None else gV.mT, U, S, V.mT,
+    return _svd_backward(grad[0], grad[1], None if gV is None else gV.mH, U, S, V.mH,
                          not some)
 
 
 def _pinv_backward(grad, pinvA, A):
+    # (conjugate transposes, torch's pinv_backward: a real matrix's mH is its transpose)
     m, n = A.shape[-2], A.shape[-1]
-    pinvAh = pinvA.mT
-    gradh = grad.mT
+    pinvAh = pinvA.mH
+    gradh = grad.mH
     if m <= n:
         K = gradh.matmul(pinvA)
         KpinvAh = K.matmul(pinvAh)
-        return (-(pinvA.matmul(K)).mT + KpinvAh - A.matmul(pinvA).matmul(KpinvAh)
+        return (-(pinvA.matmul(K)).mH + KpinvAh - A.matmul(pinvA).matmul(KpinvAh)
                 + pinvAh.matmul(pinvA).matmul(gradh - K.matmul(A)))
     K = pinvA.matmul(gradh)
     pinvAhK = pinvAh.matmul(K)
-    return (-(K.matmul(pinvA)).mT + (gradh - A.matmul(K)).matmul(pinvA).matmul(pinvAh)
+    return (-(K.matmul(pinvA)).mH + (gradh - A.matmul(K)).matmul(pinvA).matmul(pinvAh)
             + pinvAhK - pinvAhK.matmul(pinvA).matmul(A))
 
 

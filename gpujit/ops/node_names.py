@@ -244,9 +244,14 @@ RULES = {
     "aten::feature_dropout_": "MulBackward0",
     "aten::numpy_T": "PermuteBackward0",
     "aten::mT": "TransposeBackward0",
-    "aten::mH": "TransposeBackward0",
-    "aten::adjoint": "TransposeBackward0",
-    "aten::matrix_H": "TransposeBackward0",
+    # (a complex tensor's: the conjugate view of its transpose)
+    "aten::mH": lambda b, r: "ConjBackward0" if b["self"]._dtype.cplx else "TransposeBackward0",
+    "aten::adjoint": lambda b, r: "ConjBackward0" if b["self"]._dtype.cplx
+    else "TransposeBackward0",
+    "aten::matrix_H": lambda b, r: "ConjBackward0" if b["self"]._dtype.cplx
+    else "TransposeBackward0",
+    "aten::real": "SelectBackward0",    # (view_as_real(z).select(-1, 0 / 1) in torch)
+    "aten::imag": "SelectBackward0",
     "aten::linear": _linear,
     "aten::matmul": _matmul,
     "aten::reshape": _view_or_copy,
@@ -354,6 +359,13 @@ RULES.update({
     # (the complex-to-real transforms: ATen's _fft_c2r, of a complex copy of the input)
     **{f"aten::fft_{n}": "FftC2RBackward0"
        for n in ("irfft", "irfft2", "irfftn", "hfft", "hfft2", "hfftn")},
+    # (c2c of a complex input, r2c of a real one: ATen's _fft_c2c / _fft_r2c; ihfft* is
+    # the conjugate of an r2c)
+    **{f"aten::fft_{n}": lambda b, r: "FftC2CBackward0" if b["self"]._dtype.cplx
+       else "FftR2CBackward0"
+       for n in ("fft", "fft2", "fftn", "ifft", "ifft2", "ifftn")},
+    **{f"aten::fft_{n}": "FftR2CBackward0" for n in ("rfft", "rfft2", "rfftn")},
+    **{f"aten::fft_{n}": "ConjBackward0" for n in ("ihfft", "ihfft2", "ihfftn")},
     "aten::_autocast_to_full_precision": "ToCopyBackward0",
     "aten::_autocast_to_reduced_precision": "ToCopyBackward0",
     # (old names of linalg functions: the linalg op's node)

@@ -208,6 +208,44 @@ _INDICES = {
 }
 
 
+
+def _fft_out(kind):
+    """torch.fft's out= checks (ATen's fft_c2c / fft_r2c / fft_c2r out): a complex out for
+    the c2c and r2c transforms, a floating one for the c2r (irfft, hfft); the 2-D forms
+    are named as their n-D kernels."""
+    def rule(name, inputs, r, o):
+        base = name[4:].rstrip("2n")
+        if base != name[4:]:
+            base += "n"
+        ok = o.dtype.is_complex if kind == "complex" else o.dtype.is_floating_point
+        if not ok:
+            return RuntimeError, (f"{base} expects a {kind} output tensor, but got "
+                                  f"{o.dtype.short_name}")
+    return rule
+
+
+_RULES.update({f"fft_{n}{s}": _fft_out("complex") for n in ("fft", "ifft", "rfft", "ihfft")
+               for s in ("", "2", "n")})
+_RULES.update({f"fft_{n}{s}": _fft_out("floating point") for n in ("irfft", "hfft")
+               for s in ("", "2", "n")})
+
+
+def _mean_out(name, inputs, r, o):
+    """torch.mean(x, out=o) without dims (its mean.dtype_out): the result must cast to
+    out's dtype (mean.dim's out takes a complex mean's real part: out_variants)."""
+    if len(inputs) == 2 and r is not None and not _dt.can_cast(r.dtype, o.dtype):
+        return RuntimeError, (f"mean.dtype_out(): input types can't be cast to the desired "
+                              f"output type {o.dtype.short_name}")
+    if len(inputs) > 2 and o.dtype.category < _dt.FLOATING:
+        # (ATen's mean_out: the sum into out, then its true division, of the default
+        # dtype, fails to go back into an integral out)
+        return RuntimeError, (f"result type {_dt.get_default_dtype().short_name} can't be "
+                              f"cast to the desired output type {o.dtype.short_name}")
+
+
+_RULES["mean"] = _mean_out
+
+
 # the rules that read no result: checked before the op runs, as PyTorch's kernels do
 # (histc(x_with_nan, out=long_tensor) is the dtype error, multinomial draws nothing)
 _BEFORE = frozenset({"signbit", "isposinf", "isneginf", "nonzero", "nonzero_static",

@@ -240,9 +240,26 @@ def _as32(xp, v, dt=None):
     return v.astype(_np.float32) if d != _np.float32 else v
 
 
+def _complex_operands(self, other):
+    return any(type(v) is complex or getattr(getattr(v, "dtype", None), "kind", "") == "c"
+               for v in (self, other))
+
+
+_complex_operands.complex_guard = True     # (runtime/impl_facts: not a direct call's path)
+
+
+def _complex_add(xp, a, b, alpha):
+    """a + alpha * b of complex operands as ATen's add kernel: alpha (1 too) times b as a
+    complex product, so an infinite part of b meets alpha's zero imaginary part
+    ((1 + 0j) * (inf + 0j) is inf + nan j: torch's x + inf is inf + nan j)."""
+    return xp.add(a, xp.multiply(complex(alpha), b))
+
+
 @op("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     inplace=True, scalar="{self} + {alpha} * {other}")
 def add(xp, self, other, alpha=1):
+    if _complex_operands(self, other):
+        return _complex_add(xp, self, other, 1 if alpha is _ONE else alpha)
     if alpha is _ONE:
         return xp.add(self, other)
     alpha = _check_alpha(self, other, alpha)
@@ -253,6 +270,8 @@ def add(xp, self, other, alpha=1):
 @op("aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     inplace=True, dtypes=NO_BOOL, scalar="{self} - {alpha} * {other}")
 def sub(xp, self, other, alpha=1):
+    if _complex_operands(self, other):      # (PyTorch's sub is add with -alpha)
+        return _complex_add(xp, self, other, -(1 if alpha is _ONE else alpha))
     if alpha is _ONE:
         return xp.subtract(self, other)
     alpha = _check_alpha(self, other, alpha)
@@ -263,6 +282,8 @@ def sub(xp, self, other, alpha=1):
 @op("aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     dtypes=NO_BOOL, method=False, scalar="{other} - {alpha} * {self}")
 def rsub(xp, self, other, alpha=1):
+    if _complex_operands(self, other):
+        return _complex_add(xp, other, self, -(1 if alpha is _ONE else alpha))
     if alpha is _ONE:
         return xp.subtract(other, self)
     alpha = _check_alpha(self, other, alpha)
@@ -649,7 +670,8 @@ def _sign(xp, self):
 def sgn(xp, self):
     """sign(x) for real dtypes; x / |x| for complex ones (0 at 0), each part divided by
     the real |x| as ATen's `z / std::abs(z)` (NumPy's complex division would multiply by
-    a reciprocal)."""
+    a reciprocal): ATen's vectorized loop (its scalar tail divides as complex numbers,
+    sgn(inf + 1j) nan + nan j there, nan + 0j here)."""
     if self.dtype.kind != "c":
         return _sign(xp, self)
     a = xp.abs(self)
@@ -853,6 +875,8 @@ def _pow_grad(grad, self, exponent, result, needs_grad):
     is no error when x alone needs a gradient, as PyTorch's PowBackward0 keeps self)."""
     g = _gpujit()
     g_self = None
+    if _is_complex_operand(self) or _is_complex_operand(exponent):
+        return _complex_pow_grad(grad, self, exponent, result, needs_grad)
     if _is_tensor(self) and self.is_floating_point():    # an integer base takes none
         if not _is_tensor(exponent):
             # (pow_backward's order: grad * (exponent * self.pow(exponent - 1)))
@@ -868,16 +892,53 @@ def _pow_grad(grad, self, exponent, result, needs_grad):
     return g_self, g_exp
 
 
+def _is_complex_operand(v):
+    return type(v) is complex or (_is_tensor(v) and v._dtype.cplx)
+
+
+def _complex_pow_grad(grad, self, exponent, result, needs_grad):
+    """pow_backward_self / pow_backward_exponent of complex operands: grad times the
+    conjugated derivative; no gradient to the base where the exponent is 0, none to the
+    exponent where the base is 0 and the exponent real and >= 0."""
+    g = _gpujit()
+    g_self = g_exp = None
+    if _is_tensor(self) and needs_grad[0]:
+        if not _is_tensor(exponent):
+            g_self = (_zero_grad(grad) if exponent == 0
+                      else grad * (exponent * self ** (exponent - 1)).conj())
+        else:
+            g_self = g.where(exponent == 0, 0.0,
+                             grad * (exponent * self ** (exponent - 1)).conj())
+    if _is_tensor(exponent) and result is not None and needs_grad[-1]:
+        base = self.to(result.dtype) if _is_tensor(self) else g.full_like(result, self)
+        e_real = exponent.real if exponent._dtype.cplx else exponent
+        zero_ok = (exponent.imag == 0) & (e_real >= 0) if exponent._dtype.cplx \
+            else e_real >= 0
+        g_exp = grad * g.where((base == 0) & zero_ok, 0.0, (result * base.log()).conj())
+    return g_self, g_exp
+
+
 # one-line derivatives of the unary ops: name -> fn(grad, self | result)
 _UNARY_GRADS = {
-    "abs": lambda grad, self: grad * self.sign(),           # 0 at 0
+    # 0 at 0; a complex self's: grad * self.sgn() (derivatives.yaml's abs_backward)
+    "abs": lambda grad, self: grad * (self.sgn() if self._dtype.cplx else self.sign()),
     "positive": lambda grad: grad,
     "frac": lambda grad: grad,
     "square": lambda grad, self: grad * 2 * self,
 }
 for _name, _fn in _UNARY_GRADS.items():
     _derivative(f"aten::{_name}")(_fn)
-_derivative(floor, ceil, trunc, round_, round_decimals, sign, sgn)(_zero_grad)
+_derivative(floor, ceil, trunc, round_, round_decimals, sign)(_zero_grad)
+
+
+@_derivative(sgn)
+def _sgn_grad(grad, self, result):
+    """Zero on the reals; of a complex z, PyTorch's sgn_backward: (g - sgn * Re(g / sgn))
+    / |z|, 0 where z is 0 (|sgn| = 1 elsewhere, so Re(g / sgn) = Re(g * sgn.conj()))."""
+    if not self._dtype.cplx:
+        return _zero_grad(grad)
+    a = self.abs()
+    return ((grad - result * (grad * result.conj()).real) / a).masked_fill(a == 0, 0)
 
 
 from . import pointwise_clamp  # noqa: E402,F401  (clamp, clip, maximum, minimum: after these)

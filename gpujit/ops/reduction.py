@@ -26,7 +26,8 @@ _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
 _BOOL = np.dtype(np.bool_)
 _U8 = np.dtype(np.uint8)
-_CASCADE = (np.dtype(np.float32), np.dtype(np.float64))    # (PyTorch's cascade_sum order)
+_CASCADE = (np.dtype(np.float32), np.dtype(np.float64),    # (PyTorch's cascade_sum order;
+            np.dtype(np.complex64), np.dtype(np.complex128))   # complex: its own lanes)
 # sum/prod/cumsum of bool and integer inputs are int64, as in PyTorch
 _ACC_OUT = {np.dtype(t): _LONG for t in (np.bool_, np.uint8, np.int8, np.int16, np.int32,
                                          np.int64)}

@@ -34,6 +34,15 @@ def _scan(xp, a, dim, dtype, method):
         # PyTorch's CPU scan accumulates in at::acc_type<scalar_t, /*is_cuda=*/false>:
         # double for float32 (float for float16), rounding each partial result once
         acc = np.dtype(np.float64)
+    if np.dtype(out).kind == "c":
+        if out == np.complex64 and xp is np:
+            acc = np.dtype(np.complex128)       # (complex<double>, as float32's double)
+        if method == "cumprod" and a.shape[d]:
+            # (ATen's scan starts from 1 + 0j: the first product is (1 + 0j) * x0, where
+            # an infinite part meets the zero: inf + 0j gives inf + nan j, as torch's)
+            a = a.astype(acc, copy=True)
+            first = (slice(None),) * d + (slice(0, 1),)
+            a[first] = xp.multiply(complex(1), a[first])
     r = getattr(a, method)(axis=d, dtype=acc)
     return r if acc == out else r.astype(out)
 

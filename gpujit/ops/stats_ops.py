@@ -205,7 +205,8 @@ def vdot(xp, self, other):
 
 @_derivative(vdot, reads={"self": ("other",), "other": ("self",)})
 def _vdot_grad(grad, self, other, needs_grad):
-    return (grad * other if needs_grad[0] else None,
+    # (vdot conjugates self: its gradient is grad.conj() * other, derivatives.yaml's)
+    return ((grad.conj() if grad._dtype.cplx else grad) * other if needs_grad[0] else None,
             grad * self if needs_grad[1] else None)
 
 
@@ -511,7 +512,7 @@ def _msort_grad(grad, self_shape, idx):
 # ------------------------------------------------------------------ trapezoid
 
 def _trap_dtype(d):
-    return d if d.category == _dt.FLOATING else _dt.get_default_dtype()
+    return d if d.category >= _dt.FLOATING else _dt.get_default_dtype()    # (complex kept)
 
 
 def _trap_empty(cumulative, y, dim):

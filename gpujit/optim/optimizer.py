@@ -618,7 +618,12 @@ class _ElementwiseOptimizer(Optimizer):
         xp.concatenate([p._data.reshape(-1) for p in params], out=b.pbuf)
         state = dict(b.flat_state)
         state.update((k, a[:nf]) for k, a in b.scalars.items() if k != "step")
-        self._update(xp, b.pbuf, b.gbuf, True, state, b.tbuf, h, step, fresh)
+        if b.dtype.cplx:
+            state = {k: _real_view(xp, a) for k, a in state.items()}
+            self._update(xp, _real_view(xp, b.pbuf), _real_view(xp, b.gbuf), True, state,
+                         _real_view(xp, b.tbuf), h, step, fresh)
+        else:
+            self._update(xp, b.pbuf, b.gbuf, True, state, b.tbuf, h, step, fresh)
         off, pbuf = b.offsets, b.pbuf
         for i, p in enumerate(params):
             xp.copyto(p._data, pbuf[off[i]:off[i + 1]].reshape(b.shapes[i]))
@@ -635,8 +640,27 @@ class _ElementwiseOptimizer(Optimizer):
             step = float(b.steps[i])
         p = b.params[i]
         tmp = xp.empty(b.shapes[i], dtype=b.dtype.np)
-        self._update(xp, p._data, g._data, False, b.state_arrays(i), tmp, h, step, fresh)
+        if b.dtype.cplx:
+            pa = p._data if p._data.flags.c_contiguous else xp.ascontiguousarray(p._data)
+            self._update(xp, _real_view(xp, pa), _real_view(xp, xp.ascontiguousarray(g._data)),
+                         False, {k: _real_view(xp, a) for k, a in b.state_arrays(i).items()},
+                         _real_view(xp, tmp), h, step, fresh)
+            if pa is not p._data:
+                xp.copyto(p._data, pa)
+        else:
+            self._update(xp, p._data, g._data, False, b.state_arrays(i), tmp, h, step, fresh)
         _bump(p)
+
+
+def _real_view(xp, a):
+    """A complex array as the real array of its (real, imaginary) pairs, sharing memory:
+    PyTorch's optimizers step a complex parameter, its gradient and its state through
+    view_as_real (Adam's second moments are per part, not g * g of complex numbers)."""
+    if a.dtype.kind != "c":
+        return a
+    if a.ndim == 0:
+        a = a[None]
+    return a.view(a.real.dtype)
 
 
 def _bump(p):

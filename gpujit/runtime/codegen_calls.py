@@ -64,7 +64,11 @@ def _move(cg, e, dev):
 
 def _call_expr(cg, op, dev, args, exprs):
     consts = {a.name: a.const for a in args}
-    dc = direct_call(op, consts)
+    # (complex operands take the impl's own path: add's alpha times other as a complex
+    # product, ops/pointwise._complex_add)
+    dc = None if any(type(a.const) is complex or getattr(
+        getattr(a.spec, "dtype", None), "cplx", False) for a in args) else \
+        direct_call(op, consts)
     if dc is not None:
         fname, params = dc
         xp = np if dev is _cpu else cg.ns[cg.xp_name(dev)]

@@ -69,6 +69,16 @@ def _test_shape(node, params, names):
     return params[node.left.id], kind, value
 
 
+def _complex_guard(stmt, names) -> bool:
+    """Is stmt an impl's `if <complex guard>(...): ...` (a function marked complex_guard,
+    ops/pointwise._complex_operands): a path for complex operands only, which the shape of
+    real calls skips (codegen_calls makes no direct call for complex operands)?"""
+    if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Call) or \
+            not isinstance(stmt.test.func, ast.Name):
+        return False
+    return getattr(names.get(stmt.test.func.id), "complex_guard", False)
+
+
 def _shape(impl):
     if impl in _SHAPES:
         return _SHAPES[impl]
@@ -96,6 +106,8 @@ def _shape(impl):
             body = body[1:]                                   # the docstring
         entries = []
         for stmt in body:
+            if _complex_guard(stmt, names):
+                continue        # (complex operands: the codegen calls the impl for them)
             if isinstance(stmt, ast.Return):
                 call = _call_shape(stmt.value, xp, params, names)
                 if call is not None:

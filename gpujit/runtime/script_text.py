@@ -45,6 +45,8 @@ def _item(v) -> str:
         return v
     if isinstance(v, float):
         return float_text(v)
+    if isinstance(v, complex):      # (c10's printComplex: `1.+2.j`, `0.-1.j`)
+        return f"{float_text(v.real)}{'+' if v.imag >= 0 else '-'}{float_text(abs(v.imag))}j"
     if isinstance(v, (bool, int)) or v is None:
         return str(v)
     if isinstance(v, enum.Enum):

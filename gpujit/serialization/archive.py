@@ -43,6 +43,8 @@ def encode(v, saver, declared=None):
         return {"int": str(v)} if abs(v) >= 2 ** 53 else v
     if isinstance(v, float):
         return v if math.isfinite(v) else {"float": repr(v)}
+    if isinstance(v, complex):          # (a complex attribute: self.c = 1 + 1j)
+        return {"complex": [encode(v.real, saver), encode(v.imag, saver)]}
     if isinstance(v, Tensor):
         return {"tensor": saver.tensor(v)}
     if isinstance(v, enum.Enum):                     # a member of a TorchScript Enum
@@ -105,6 +107,9 @@ def decode(j, loader):
             return float(x)
         if tag == "tensor":
             return loader.tensor(x)
+        if tag == "complex":
+            re, im = (decode(e, loader) for e in expect(x, list, tag))
+            return complex(re, im)
         if tag in ("tuple", "list", "set"):
             items = [decode(e, loader) for e in expect(x, list, tag)]
             return tuple(items) if tag == "tuple" else set(items) if tag == "set" else items

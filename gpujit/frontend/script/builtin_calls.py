@@ -30,6 +30,7 @@ _KEYWORDS = {"sorted": ("reverse",), "dict": None,      # None: any keyword
 _USAGE = {"len": "len(a list, dict, set, str, tuple or Tensor)",
           "int": "int(a number, str or one-element Tensor)",
           "float": "float(a number, str or one-element Tensor)",
+          "complex": "complex(a number) or complex(real, imag)",
           "bool": "bool(a number, container or one-element Tensor)", "str": "str(x)",
           "list": "list(a list, tuple, set, str or dict)", "set": "set(a list of ints, floats, "
           "bools or strs)", "sorted": "sorted(a list, reverse=False)",
@@ -216,6 +217,15 @@ class BuiltinMixin:
 
     def builtin_float(self, args, kw, node):
         return self.number_conversion("float", args, node)
+
+    def builtin_complex(self, args, kw, node):
+        """complex(x) / complex(re, im): aten::Complex (a complex stays itself)."""
+        if len(args) == 1 and isinstance(args[0].type, T.ComplexType):
+            return args[0]
+        if not 1 <= len(args) <= 2:
+            return None
+        return self.emit_call(list(_reg.OVERLOADS["aten::Complex"]), args, {}, node,
+                              "complex")
 
     def builtin_bool(self, args, kw, node):
         if len(args) == 1:

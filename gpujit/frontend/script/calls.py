@@ -197,9 +197,18 @@ def _int_for_tensor_op_float(p, t, op) -> bool:
                                             for a in op.schema.arguments)
 
 
+def _int_for_complex_op_float(p, t, op) -> bool:
+    """Is t an int given for p's `float` of an op on complex numbers (pow.complex_float)?
+    TorchScript declares the int forms it has (sub.complex_int); where it has none, `c **
+    2` is pow's Scalar overload (a float), not pow.complex_float."""
+    return p.type.base == "float" and not p.type.is_list and isinstance(t, T.IntType) and \
+        any(a.type.base == "complex" for a in op.schema.arguments)
+
+
 def _fits(p, t, op, convert=False, lenient=True) -> bool:
     if type_matches(p.type, t):
-        return not _int_for_float(p, t) and not _int_for_tensor_op_float(p, t, op)
+        return not _int_for_float(p, t) and not _int_for_tensor_op_float(p, t, op) and \
+            not _int_for_complex_op_float(p, t, op)
     if convert and isinstance(t, T.BoolType) and not p.type.is_list and \
             p.type.base in ("int", "SymInt", "float"):
         return True          # TorchScript's implicit aten::Int / aten::Float of a bool

@@ -609,7 +609,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         if isinstance(ta, T.BoolType) and isinstance(tb, T.BoolType) and \
                 opcls in (ast.BitAnd, ast.BitOr, ast.BitXor):
             return a, b
-        nums = (T.IntType, T.FloatType, T.BoolType, T.NumberType)
+        nums = (T.IntType, T.FloatType, T.BoolType, T.NumberType, T.ComplexType)
         if not (isinstance(ta, nums) and isinstance(tb, nums)):
             return a, b                  # [True] * 2, a bool with a container
         to = "Float" if isinstance(ta, T.FloatType) or isinstance(tb, T.FloatType) else "Int"

@@ -44,7 +44,7 @@ def _value_type(v):
     from ...tensor import Tensor
     if isinstance(v, Tensor):
         return T.TENSOR
-    if isinstance(v, (bool, int, float, str, enum.Enum)):    # (an Enum member: its Enum)
+    if isinstance(v, (bool, int, float, complex, str, enum.Enum)):   # (an Enum member: its Enum)
         return T.type_of_value(v)
     from ... import dtypes as _dt
     from ...device import device

@@ -560,12 +560,6 @@ class OpCallMixin:
 
     def emit_op(self, op, inputs):
         rets = [calls.schema_arg_type(r.type) for r in op.schema.returns]
-        if len(rets) == 1 and isinstance(rets[0], (T.NumberType, T.FloatType)) and any(
-                isinstance(getattr(v, "type", None), T.ComplexType) for v in inputs) and \
-                not any(isinstance(getattr(v, "type", None), T.TensorType) for v in inputs):
-            # (number arithmetic with a complex operand, 2.5 - 1j: a complex, as
-            # TorchScript's aten::sub.float_complex)
-            rets = [T.COMPLEX]
         n = self.emit(op.schema.name, inputs, rets, op=op)
         if len(rets) == 1:
             # an op's ScalarType result (torch.result_type) is an int in scripted code

@@ -372,8 +372,10 @@ class StatementMixin:
     def number_as(self, v, declared):
         """A `number` (x.item(), a Scalar) where an int or float is declared is converted,
         as Python would hand it over: `def acc(...) -> float: return t.mean().item()`."""
-        if isinstance(v.type, T.NumberType) and isinstance(declared, (T.IntType, T.FloatType)):
-            name = "Int" if isinstance(declared, T.IntType) else "Float"
+        if isinstance(v.type, T.NumberType) and isinstance(declared, (T.IntType, T.FloatType,
+                                                                      T.ComplexType)):
+            name = "Int" if isinstance(declared, T.IntType) else "Float" if isinstance(
+                declared, T.FloatType) else "Complex"
             return self.scalar(name, v)
         if isinstance(v.type, T.TupleType) and isinstance(declared, T.TupleType) and \
                 len(v.type.elems) == len(declared.elems) and any(

@@ -144,7 +144,8 @@ class _Resolver:
                        "Dict[K, V], Optional[T] or a NamedTuple class")
 
     def class_type(self, cls) -> T.Type:
-        prim = {int: T.INT, float: T.FLOAT, bool: T.BOOL, str: T.STR}.get(cls)
+        prim = {int: T.INT, float: T.FLOAT, bool: T.BOOL, str: T.STR,
+                complex: T.COMPLEX}.get(cls)
         if prim is not None:
             return prim
         if issubclass(cls, Tensor) or _is_torch_class(cls, "Tensor"):
@@ -161,9 +162,6 @@ class _Resolver:
         if issubclass(cls, enum.Enum):
             from .enums import enum_type
             return enum_type(cls, self.sr)
-        if cls is complex:
-            self.fail("complex numbers are not supported by gpujit.script",
-                      hint="use two floats, or a Tensor")
         iface = vars(cls).get("__gpujit_interface__")     # @gpujit.jit.interface
         if iface is not None:
             return iface

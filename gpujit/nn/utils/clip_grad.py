@@ -46,6 +46,8 @@ def _vector_norm(xp, a, norm_type):
     """The norm of all elements of `a` as a 0-dim array of a's dtype (float16 accumulates
     in float32, as PyTorch does)."""
     x = a.astype(np.float32) if a.dtype == np.float16 else a
+    # (a complex tensor's norm is real, its moduli's norm, as torch's vector_norm)
+    real = a.real.dtype if a.dtype.kind == "c" else a.dtype
     if norm_type == math.inf:
         r = xp.abs(x).max() if x.size else xp.zeros((), x.dtype)
     elif norm_type == -math.inf:
@@ -55,10 +57,10 @@ def _vector_norm(xp, a, norm_type):
     elif norm_type == 1:
         r = xp.abs(x).sum()
     elif norm_type == 2:
-        r = xp.sqrt(xp.vdot(x.ravel(), x.ravel()))
+        r = xp.sqrt(xp.vdot(x.ravel(), x.ravel()).real)
     else:
         r = (xp.abs(x) ** norm_type).sum() ** (1.0 / norm_type)
-    return xp.asarray(r, dtype=a.dtype)
+    return xp.asarray(r, dtype=real)
 
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
