@@ -53,7 +53,8 @@ def rms_norm(input, normalized_shape: List[int], weight: Optional[_gpujit.Tensor
         raise NotImplementedError("\"rms_norm\" not implemented for '"
                                   + short_dtype_name(input.dtype) + "'")
     x = input
-    if input.dtype == _gpujit.float16 or input.dtype == _gpujit.bfloat16:
+    low = input.dtype == _gpujit.float16 or input.dtype == _gpujit.bfloat16
+    if low:
         x = input.float()
     if eps is None:     # numeric_limits<opmath_t>::epsilon()
         e = 2.220446049250313e-16 if x.dtype == _gpujit.float64 else 1.1920928955078125e-07
@@ -61,7 +62,10 @@ def rms_norm(input, normalized_shape: List[int], weight: Optional[_gpujit.Tensor
         e = eps
     dims = [input.dim() - 1 - i for i in range(nd)]
     rr = (x.pow(2).mean(dims, keepdim=True) + e).rsqrt()
-    if x.dtype != input.dtype and weight is not None and weight.dtype == input.dtype:
+    if not _gpujit.jit.is_scripting() and low and weight is not None and \
+            weight.dtype == input.dtype:
+        # (scripted code folds this test away: an early return would leave the float
+        # path's ops after it untyped; a float16 group computes in float and rounds once)
         # (ATen's fused CPU kernel for a float16 / bfloat16 input and weight of its dtype:
         # x * rsqrt * weight in float, rounded once)
         return (x * rr * weight.float()).to(input.dtype)

@@ -20,15 +20,12 @@ __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward", "_can
 # ---------------------------------------------------------------------- attention
 
 @_from_source
-def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.Tensor] = None,
+def _sdpa_bfloat16(query, key, value, attn_mask: Optional[_gpujit.Tensor] = None,
                                  dropout_p: float = 0.0, is_causal: bool = False,
                                  scale: Optional[float] = None, enable_gqa: bool = False):
-    """softmax(query @ key^T * scale + bias) @ value over the last two dims (batch dims
-    broadcast), as PyTorch's CPU kernels compute it: scale defaults to 1/sqrt(E); a bool
-    attn_mask keeps where True, a float one is added; is_causal masks above the diagonal
-    (with attn_mask too: both apply); a row masked everywhere gives zeros (PyTorch's safe
-    softmax); dropout_p > 0 drops attention weights whatever the mode (as PyTorch: modules
-    pass 0.0 in eval); enable_gqa repeats key/value heads (dim -3) to query's."""
+    """scaled_dot_product_attention of bfloat16 operands (see it): its own function, so
+    that the float path's scripted graph holds no bfloat16 branch (its early returns left
+    the float ops after them untyped: the executor's boxed path)."""
     if query.dtype != key.dtype or query.dtype != value.dtype:
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
                            f"query.dtype: {query.dtype} key.dtype: {key.dtype} and "
@@ -96,6 +93,70 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
         attn = _gpujit.dropout(attn, dropout_p, True)
     if lowp:
         return attn.matmul(value).to(_gpujit.bfloat16)
+    return attn.matmul(value)
+
+
+
+@_from_source
+def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.Tensor] = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False,
+                                 scale: Optional[float] = None, enable_gqa: bool = False):
+    """softmax(query @ key^T * scale + bias) @ value over the last two dims (batch dims
+    broadcast), as PyTorch's CPU kernels compute it: scale defaults to 1/sqrt(E); a bool
+    attn_mask keeps where True, a float one is added; is_causal masks above the diagonal
+    (with attn_mask too: both apply); a row masked everywhere gives zeros (PyTorch's safe
+    softmax); dropout_p > 0 drops attention weights whatever the mode (as PyTorch: modules
+    pass 0.0 in eval); enable_gqa repeats key/value heads (dim -3) to query's."""
+    if query.dtype != key.dtype or query.dtype != value.dtype:
+        raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
+                           f"query.dtype: {query.dtype} key.dtype: {key.dtype} and "
+                           f"value.dtype: {value.dtype} instead.")
+    if not _gpujit.jit.is_scripting() and query.dtype == _gpujit.bfloat16:
+        # (eager bfloat16: ATen's rounding steps. Scripted code folds this test away, so
+        # the float path's graph has no early return leaving its ops untyped; a compiled
+        # graph holding bfloat16 runs op by op, each op rounding once)
+        return _sdpa_bfloat16(query, key, value, attn_mask, dropout_p, is_causal, scale,
+                              enable_gqa)
+    if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
+        raise RuntimeError(f"Expected query, key, and value to all be  at least 2 "
+                           f"dimensional, but got query.dim: {query.dim()} key.dim: "
+                           f"{key.dim()} and value.dim: {value.dim()} instead.")
+    if enable_gqa and query.dim() >= 3 and key.dim() >= 3:
+        hq = query.size(-3)
+        hk = key.size(-3)
+        if hk != hq:
+            if hk == 0 or hq % hk != 0 or value.size(-3) != hk:
+                raise RuntimeError(f"Number of heads in key and value must divide the "
+                                   f"number of heads in query (got {hq} query heads, {hk} "
+                                   f"key heads and {value.size(-3)} value heads)")
+            key = key.repeat_interleave(hq // hk, -3)
+            value = value.repeat_interleave(hq // hk, -3)
+    if scale is None:
+        s = 1.0 / _math.sqrt(query.size(-1)) if query.size(-1) > 0 else 1.0
+    else:
+        s = scale
+    attn = query.matmul(key.transpose(-2, -1)) * s
+    L = query.size(-2)
+    S = key.size(-2)
+    if is_causal:
+        keep = _gpujit.ones([L, S], dtype=_gpujit.bool, device=query.device).tril()
+        attn = attn.masked_fill(keep.logical_not(), float("-inf"))
+    if attn_mask is not None:
+        if attn_mask.dtype == _gpujit.bool:
+            attn = attn.masked_fill(attn_mask.logical_not(), float("-inf"))
+        elif attn_mask.dtype == query.dtype or attn_mask.is_floating_point():
+            attn = attn + attn_mask
+        else:
+            raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match "
+                               f"query dtype, but got attn_mask.dtype: {attn_mask.dtype} "
+                               f"and  query.dtype: {query.dtype} instead.")
+        # a row masked everywhere: zeros, not NaN (nor NaN gradients)
+        dead = (attn == float("-inf")).all(-1, keepdim=True)
+        attn = attn.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
+    else:
+        attn = attn.softmax(-1)
+    if dropout_p > 0.0:
+        attn = _gpujit.dropout(attn, dropout_p, True)
     return attn.matmul(value)
 
 

@@ -607,24 +607,30 @@ def _bf16_lines(op, tensor_args):
     `_bfm` (a bfloat16 operand or dtype=) for _bf16_ret and the in-place rounding."""
     s = op.schema
     dtype_args = [a.name for a in s.arguments if a.type.base == "ScalarType"]
-    conds = []
+    conds, pre = [], []
     for a in tensor_args:
         n = a.name
         if a.type.is_list:
-            conds.append(f"({n} is not None and any([isinstance(_x, _T) and _x._dtype is _BF "
-                         f"for _x in {n}]))")
+            # (a loop, not any([...]): a comprehension is a Python frame per call of cat)
+            pre += [f"    _bfl_{n} = False",
+                    f"    if {n} is not None:",
+                    f"        for _x in {n}:",
+                    f"            if isinstance(_x, _T) and _x._dtype is _BF:",
+                    f"                _bfl_{n} = True",
+                    "                break"]
+            conds.append(f"_bfl_{n}")
         else:
             conds.append(f"(isinstance({n}, _T) and {n}._dtype is _BF)")
     conds += [f"{n} is _BF" for n in dtype_args]
     if op.takes_bf16:
-        L = [f"    _bfm = {' or '.join(conds) if conds else 'False'}"]
+        L = pre + [f"    _bfm = {' or '.join(conds) if conds else 'False'}"]
         if op.bf16_impl is not None:
             names = ", ".join(a.name for a in s.arguments)
             L.append("    if _bfm:")
             L.append(f"        _r = _op.bf16_impl({names})")
             L.append("        if _r is not NotImplemented: return _r")
         return L
-    return [f"    if {c}: raise _bfx(_op)" for c in conds]
+    return pre + [f"    if {c}: raise _bfx(_op)" for c in conds]
 
 
 def _bf16_ret(op, tensor_args):

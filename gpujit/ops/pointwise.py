@@ -240,12 +240,11 @@ def _as32(xp, v, dt=None):
     return v.astype(_np.float32) if d != _np.float32 else v
 
 
-def _complex_operands(self, other):
-    return any(type(v) is complex or getattr(getattr(v, "dtype", None), "kind", "") == "c"
-               for v in (self, other))
-
-
-_complex_operands.complex_guard = True     # (runtime/impl_facts: not a direct call's path)
+# add / sub / rsub test their operands for complex inline (no call: they are the hottest
+# ops, and a call is a Python frame per add): `if self.dtype.kind == "c" or
+# getattr(other, "dtype", _REAL).kind == "c" or type(other) is complex:` — runtime/
+# impl_facts knows that test as a guard of the complex path (not a direct call's path)
+_REAL = _np.dtype(_np.float64)
 
 
 def _complex_add(xp, a, b, alpha):
@@ -258,7 +257,8 @@ def _complex_add(xp, a, b, alpha):
 @op("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     inplace=True, scalar="{self} + {alpha} * {other}")
 def add(xp, self, other, alpha=1):
-    if _complex_operands(self, other):
+    if getattr(self, "dtype", _REAL).kind == "c" or getattr(other, "dtype", _REAL).kind == "c" \
+            or type(other) is complex or type(self) is complex:
         return _complex_add(xp, self, other, 1 if alpha is _ONE else alpha)
     if alpha is _ONE:
         return xp.add(self, other)
@@ -270,7 +270,8 @@ def add(xp, self, other, alpha=1):
 @op("aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     inplace=True, dtypes=NO_BOOL, scalar="{self} - {alpha} * {other}")
 def sub(xp, self, other, alpha=1):
-    if _complex_operands(self, other):      # (PyTorch's sub is add with -alpha)
+    if getattr(self, "dtype", _REAL).kind == "c" or getattr(other, "dtype", _REAL).kind == "c" \
+            or type(other) is complex or type(self) is complex:     # (sub: add with -alpha)
         return _complex_add(xp, self, other, -(1 if alpha is _ONE else alpha))
     if alpha is _ONE:
         return xp.subtract(self, other)
@@ -282,7 +283,8 @@ def sub(xp, self, other, alpha=1):
 @op("aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
     dtypes=NO_BOOL, method=False, scalar="{other} - {alpha} * {self}")
 def rsub(xp, self, other, alpha=1):
-    if _complex_operands(self, other):
+    if getattr(self, "dtype", _REAL).kind == "c" or getattr(other, "dtype", _REAL).kind == "c" \
+            or type(other) is complex or type(self) is complex:
         return _complex_add(xp, other, self, -(1 if alpha is _ONE else alpha))
     if alpha is _ONE:
         return xp.subtract(other, self)

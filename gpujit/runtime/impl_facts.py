@@ -70,13 +70,17 @@ def _test_shape(node, params, names):
 
 
 def _complex_guard(stmt, names) -> bool:
-    """Is stmt an impl's `if <complex guard>(...): ...` (a function marked complex_guard,
-    ops/pointwise._complex_operands): a path for complex operands only, which the shape of
-    real calls skips (codegen_calls makes no direct call for complex operands)?"""
-    if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Call) or \
-            not isinstance(stmt.test.func, ast.Name):
+    """Is stmt an impl's `if <x.dtype.kind == "c"> or ...: ...` (ops/pointwise.add's test
+    of complex operands): a path for complex operands only, which the shape of real calls
+    skips (codegen_calls makes no direct call for complex operands)?"""
+    if not isinstance(stmt, ast.If):
         return False
-    return getattr(names.get(stmt.test.func.id), "complex_guard", False)
+    tests = stmt.test.values if isinstance(stmt.test, ast.BoolOp) and \
+        isinstance(stmt.test.op, ast.Or) else [stmt.test]
+    return any(isinstance(t, ast.Compare) and isinstance(t.left, ast.Attribute) and
+               t.left.attr == "kind" and len(t.comparators) == 1 and
+               isinstance(t.comparators[0], ast.Constant) and t.comparators[0].value == "c"
+               for t in tests)
 
 
 def _shape(impl):
