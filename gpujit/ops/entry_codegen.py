@@ -615,7 +615,7 @@ def _bf16_lines(op, tensor_args):
             pre += [f"    _bfl_{n} = False",
                     f"    if {n} is not None:",
                     f"        for _x in {n}:",
-                    f"            if isinstance(_x, _T) and _x._dtype is _BF:",
+                    "            if isinstance(_x, _T) and _x._dtype is _BF:",
                     f"                _bfl_{n} = True",
                     "                break"]
             conds.append(f"_bfl_{n}")
