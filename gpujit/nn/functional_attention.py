@@ -20,34 +20,12 @@ __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward", "_can
 # ---------------------------------------------------------------------- attention
 
 @_from_source
-def _sdpa_bfloat16(query, key, value, attn_mask: Optional[_gpujit.Tensor] = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False,
-                                 scale: Optional[float] = None, enable_gqa: bool = False):
-    """scaled_dot_product_attention of bfloat16 operands (see it): its own function, so
-    that the float path's scripted graph holds no bfloat16 branch (its early returns left
-    the float ops after them untyped: the executor's boxed path)."""
-    if query.dtype != key.dtype or query.dtype != value.dtype:
-        raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
-                           f"query.dtype: {query.dtype} key.dtype: {key.dtype} and "
-                           f"value.dtype: {value.dtype} instead.")
-    if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
-        raise RuntimeError(f"Expected query, key, and value to all be  at least 2 "
-                           f"dimensional, but got query.dim: {query.dim()} key.dim: "
-                           f"{key.dim()} and value.dim: {value.dim()} instead.")
-    if enable_gqa and query.dim() >= 3 and key.dim() >= 3:
-        hq = query.size(-3)
-        hk = key.size(-3)
-        if hk != hq:
-            if hk == 0 or hq % hk != 0 or value.size(-3) != hk:
-                raise RuntimeError(f"Number of heads in key and value must divide the "
-                                   f"number of heads in query (got {hq} query heads, {hk} "
-                                   f"key heads and {value.size(-3)} value heads)")
-            key = key.repeat_interleave(hq // hk, -3)
-            value = value.repeat_interleave(hq // hk, -3)
-    if scale is None:
-        s = 1.0 / _math.sqrt(query.size(-1)) if query.size(-1) > 0 else 1.0
-    else:
-        s = scale
+def _sdpa_bfloat16(query, key, value, attn_mask: Optional[_gpujit.Tensor], dropout_p: float,
+                   is_causal: bool, s: float):
+    """scaled_dot_product_attention of bfloat16 operands, after its checks (key / value
+    with their heads repeated, s the scale): its own function, called eagerly only, so
+    that the float path's scripted graph holds no bfloat16 branch (early returns there
+    left the float ops after them untyped: the executor's boxed path)."""
     # bfloat16 as ATen's CPU backends compute it, in float: its math backend rounds the
     # result once; its flash kernel (4-D operands of one head size, no dropout) also
     # rounds the unnormalized exp to bfloat16 for the product with value (its bfloat16
@@ -111,12 +89,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got "
                            f"query.dtype: {query.dtype} key.dtype: {key.dtype} and "
                            f"value.dtype: {value.dtype} instead.")
-    if not _gpujit.jit.is_scripting() and query.dtype == _gpujit.bfloat16:
-        # (eager bfloat16: ATen's rounding steps. Scripted code folds this test away, so
-        # the float path's graph has no early return leaving its ops untyped; a compiled
-        # graph holding bfloat16 runs op by op, each op rounding once)
-        return _sdpa_bfloat16(query, key, value, attn_mask, dropout_p, is_causal, scale,
-                              enable_gqa)
     if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
         raise RuntimeError(f"Expected query, key, and value to all be  at least 2 "
                            f"dimensional, but got query.dim: {query.dim()} key.dim: "
@@ -135,6 +107,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
         s = 1.0 / _math.sqrt(query.size(-1)) if query.size(-1) > 0 else 1.0
     else:
         s = scale
+    if not _gpujit.jit.is_scripting() and query.dtype == _gpujit.bfloat16:
+        # (eager bfloat16: ATen's rounding steps. Scripted code folds this test away, so
+        # the float path's graph has no early return leaving its ops untyped; a compiled
+        # graph holding bfloat16 runs op by op, each op rounding once)
+        return _sdpa_bfloat16(query, key, value, attn_mask, dropout_p, is_causal, s)
     attn = query.matmul(key.transpose(-2, -1)) * s
     L = query.size(-2)
     S = key.size(-2)
