@@ -39,82 +39,62 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from .dtype_optin import EVERY_LIMITED_DTYPE, listed
 
 __all__ = ["BF16_OPS", "opted_in", "round_bf16", "finish", "bits_of", "from_bits",
            "operands", "alpha_product", "round_in_place", "refused_error"]
 
 BF16 = _dt.bfloat16
 
-BF16_OPS = frozenset({
+BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     # creation, conversion and facts
-    "aten::tensor", "aten::as_tensor", "aten::scalar_tensor", "aten::zeros", "aten::ones",
-    "aten::full", "aten::empty", "aten::arange", "aten::linspace", "aten::zeros_like",
-    "aten::ones_like", "aten::full_like", "aten::empty_like", "aten::rand", "aten::randn",
+    "aten::arange", "aten::linspace",
+    "aten::rand", "aten::randn",
     "aten::randn_like", "aten::normal_", "aten::uniform_",
-    "aten::rand_like", "aten::to", "aten::_to_copy", "aten::clone",
-    "aten::contiguous", "aten::copy_", "aten::fill_", "aten::zero_", "aten::is_complex",
-    "aten::element_size", "aten::is_floating_point", "aten::item", "aten::detach",
-    "aten::type_as", "aten::dim", "aten::numel", "aten::size", "aten::stride",
-    "aten::storage_offset", "aten::len", "aten::is_cpu", "aten::is_cuda", "aten::is_pinned",
-    "aten::get_device", "aten::is_inference", "aten::is_nonzero", "aten::is_same_size",
-    "aten::is_set_to", "aten::is_signed", "aten::new_empty_strided", "aten::_shape_as_tensor",
-    "aten::is_ipu", "aten::is_maia", "aten::is_meta", "aten::is_mkldnn", "aten::is_mps",
-    "aten::is_mtia", "aten::is_nested", "aten::is_quantized", "aten::is_sparse",
-    "aten::is_sparse_csr", "aten::is_vulkan", "aten::is_xla", "aten::is_xpu",
-    "aten::new_zeros", "aten::new_ones", "aten::new_empty", "aten::new_full",
-    "aten::new_tensor", "aten::is_contiguous", "aten::lift_fresh", "aten::is_conj",
-    "aten::is_neg", "aten::requires_grad_", "aten::view.dtype",
+    "aten::rand_like",
+    "aten::requires_grad_", "aten::view.dtype",
     # views and shape ops: they move float32 elements, which stay bfloat16-exact
-    "aten::view", "aten::view_as", "aten::reshape", "aten::reshape_as", "aten::transpose",
-    "aten::transpose_", "aten::permute", "aten::flatten", "aten::unflatten", "aten::ravel",
-    "aten::unsqueeze", "aten::unsqueeze_", "aten::squeeze", "aten::squeeze_", "aten::t",
-    "aten::t_", "aten::numpy_T", "aten::mT", "aten::select", "aten::slice", "aten::narrow",
-    "aten::expand", "aten::expand_as", "aten::broadcast_to", "aten::broadcast_tensors",
-    "aten::chunk", "aten::split", "aten::split_with_sizes", "aten::tensor_split",
-    "aten::unbind", "aten::movedim", "aten::swapaxes", "aten::swapdims", "aten::alias",
-    "aten::as_strided", "aten::unfold", "aten::diagonal", "aten::cat", "aten::concat",
-    "aten::stack", "aten::flip", "aten::roll", "aten::repeat", "aten::tile", "aten::index",
-    "aten::index_put", "aten::index_put_", "aten::index_select", "aten::gather",
-    "aten::masked_fill", "aten::masked_fill_", "aten::where", "aten::_unsafe_view",
+    "aten::flip",
+    "aten::index_put", "aten::index_put_", "aten::gather",
+    "aten::masked_fill", "aten::masked_fill_", "aten::_unsafe_view",
     # pointwise arithmetic and math: computed in float32, rounded once (ATen's CPU
     # kernels convert bfloat16 to float, compute, and convert back); their in-place
     # variants (add_ ...) too
-    "aten::add", "aten::sub", "aten::mul", "aten::div", "aten::neg", "aten::pow",
+    "aten::add", "aten::sub", "aten::div", "aten::neg", "aten::pow",
     "aten::reciprocal", "aten::exp", "aten::log", "aten::sqrt", "aten::rsqrt", "aten::sin",
     "aten::cos", "aten::tan", "aten::tanh", "aten::sinh", "aten::cosh", "aten::sigmoid",
-    "aten::square", "aten::rsub", "aten::true_divide", "aten::multiply", "aten::subtract",
-    "aten::divide", "aten::negative", "aten::positive", "aten::log10", "aten::log2",
+    "aten::square", "aten::rsub", "aten::true_divide", "aten::subtract",
+    "aten::divide", "aten::negative", "aten::log10", "aten::log2",
     "aten::expm1", "aten::log1p", "aten::exp2", "aten::abs", "aten::absolute", "aten::sign",
     "aten::relu", "aten::clamp", "aten::clamp_min", "aten::clamp_max", "aten::clip",
     "aten::minimum", "aten::maximum", "aten::fmin", "aten::fmax", "aten::floor",
     "aten::ceil", "aten::round", "aten::trunc", "aten::frac", "aten::erf", "aten::erfc",
     "aten::atan", "aten::asin", "aten::acos", "aten::atan2", "aten::lerp", "aten::addcmul",
     "aten::addcdiv", "aten::hypot", "aten::fmod", "aten::remainder", "aten::logaddexp",
-    "aten::eq", "aten::ne", "aten::lt", "aten::le", "aten::gt", "aten::ge", "aten::isnan",
-    "aten::isinf", "aten::isfinite", "aten::isposinf", "aten::isneginf", "aten::signbit",
+    "aten::lt", "aten::le", "aten::gt", "aten::ge",
+    "aten::isposinf", "aten::isneginf", "aten::signbit",
     "aten::logical_not", "aten::logical_and", "aten::logical_or", "aten::logical_xor",
-    "aten::isclose", "aten::allclose", "aten::equal",
     # activations (pointwise: computed in float32, rounded once)
     "aten::gelu", "aten::silu", "aten::relu6", "aten::leaky_relu", "aten::elu",
     "aten::hardtanh", "aten::softplus", "aten::mish", "aten::hardswish", "aten::hardsigmoid",
     "aten::threshold",
     # reductions, products, nn: float32 results rounded once by finish (ATen accumulates
     # bfloat16 in float)
-    "aten::sum", "aten::mean", "aten::amax", "aten::amin", "aten::max", "aten::min",
+    "aten::amax", "aten::amin", "aten::max", "aten::min",
     "aten::argmax", "aten::argmin", "aten::softmax", "aten::log_softmax", "aten::_softmax",
     "aten::_log_softmax", "aten::matmul", "aten::mm", "aten::bmm", "aten::mv",
     "aten::dot", "aten::addmm", "aten::linear", "aten::layer_norm", "aten::embedding",
     "aten::cross_entropy_loss", "aten::nll_loss", "aten::nll_loss_nd", "aten::dropout",
-    "aten::topk", "aten::sort", "aten::cumsum", "aten::conv1d", "aten::conv2d",
+    "aten::topk", "aten::sort", "aten::conv1d", "aten::conv2d",
     "aten::conv3d", "aten::convolution", "aten::_convolution", "aten::baddbmm",
     "aten::tril", "aten::triu", "aten::_unique2", "aten::unique_dim",
-    "aten::unique_consecutive", "aten::var", "aten::std", "aten::var_mean",
-    "aten::std_mean", "aten::linalg_vector_norm", "aten::norm", "aten::mse_loss",
-    "aten::l1_loss", "aten::smooth_l1_loss", "aten::logsumexp", "aten::prod",
+    "aten::unique_consecutive",
+    "aten::norm", "aten::mse_loss",
+    "aten::l1_loss", "aten::smooth_l1_loss", "aten::logsumexp",
     "aten::all", "aten::any", "aten::count_nonzero", "aten::nonzero", "aten::argwhere",
     "aten::masked_select", "aten::take", "aten::take_along_dim", "aten::scatter",
-    "aten::scatter_", "aten::scatter_add", "aten::scatter_add_", "aten::repeat_interleave",
-    "aten::diag", "aten::diag_embed", "aten::pad", "aten::constant_pad_nd", "aten::outer",
+    "aten::scatter_", "aten::scatter_add", "aten::scatter_add_",
+    "aten::pad",
     "aten::einsum", "aten::tensordot", "aten::baddbmm",
     "aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d",
     "aten::max_pool1d_with_indices", "aten::max_pool2d_with_indices",
@@ -141,8 +121,7 @@ BF16_OPS = frozenset({
 
 
 def opted_in(qualified_name: str) -> bool:
-    return (qualified_name in BF16_OPS
-            or qualified_name.split(".", 1)[0] in BF16_OPS)
+    return listed(qualified_name, BF16_OPS)
 
 
 def round_bf16(xp, a, nan=0x7FC0):

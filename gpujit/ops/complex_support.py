@@ -9,69 +9,51 @@ pointwise op listed here takes them too (registry._declare_inplace_variant), unl
 result is real (abs_)."""
 from __future__ import annotations
 
+from .dtype_optin import EVERY_LIMITED_DTYPE, listed
+
 __all__ = ["COMPLEX_OPS", "opted_in"]
 
-COMPLEX_OPS = frozenset({
+COMPLEX_OPS = EVERY_LIMITED_DTYPE | frozenset({
     # creation, conversion and facts
-    "aten::tensor", "aten::as_tensor", "aten::scalar_tensor", "aten::zeros", "aten::ones",
-    "aten::full", "aten::empty", "aten::linspace", "aten::zeros_like", "aten::ones_like", "aten::full_like",
-    "aten::empty_like", "aten::rand", "aten::randn", "aten::rand_like", "aten::randn_like",
-    "aten::to", "aten::_to_copy", "aten::clone", "aten::contiguous", "aten::copy_",
-    "aten::fill_", "aten::zero_", "aten::is_complex", "aten::element_size",
-    "aten::is_floating_point", "aten::item", "aten::detach", "aten::type_as",
-    "aten::dim", "aten::numel", "aten::size", "aten::stride", "aten::storage_offset",
-    "aten::len", "aten::is_cpu", "aten::is_cuda", "aten::is_pinned", "aten::get_device",
-    "aten::is_inference", "aten::is_nonzero", "aten::is_same_size", "aten::is_set_to",
-    "aten::is_signed", "aten::new_empty_strided", "aten::_shape_as_tensor", "aten::is_ipu",
-    "aten::is_maia", "aten::is_meta", "aten::is_mkldnn", "aten::is_mps", "aten::is_mtia",
-    "aten::is_nested", "aten::is_quantized", "aten::is_sparse", "aten::is_sparse_csr",
-    "aten::is_vulkan", "aten::is_xla", "aten::is_xpu", "aten::new_zeros", "aten::new_ones",
-    "aten::new_empty", "aten::new_full", "aten::new_tensor",
+    "aten::linspace",
+    "aten::rand", "aten::randn", "aten::rand_like", "aten::randn_like",
     # views and shape ops: they move elements, whatever their type
-    "aten::view", "aten::view_as", "aten::reshape", "aten::reshape_as", "aten::transpose",
-    "aten::transpose_", "aten::permute", "aten::flatten", "aten::unflatten", "aten::ravel",
-    "aten::unsqueeze", "aten::unsqueeze_", "aten::squeeze", "aten::squeeze_", "aten::t",
-    "aten::t_", "aten::numpy_T", "aten::mT", "aten::select", "aten::slice", "aten::narrow",
-    "aten::expand", "aten::expand_as", "aten::broadcast_to", "aten::broadcast_tensors",
-    "aten::chunk", "aten::split", "aten::split_with_sizes", "aten::tensor_split",
-    "aten::hsplit", "aten::vsplit", "aten::dsplit", "aten::unbind", "aten::movedim",
-    "aten::moveaxis", "aten::swapaxes", "aten::swapdims", "aten::alias", "aten::as_strided",
-    "aten::atleast_1d", "aten::atleast_2d", "aten::atleast_3d", "aten::unfold",
-    "aten::diagonal", "aten::cat", "aten::concat", "aten::concatenate", "aten::stack",
+    "aten::hsplit", "aten::vsplit", "aten::dsplit",
+    "aten::moveaxis",
+    "aten::atleast_1d", "aten::atleast_2d", "aten::atleast_3d",
+    "aten::concatenate",
     "aten::hstack", "aten::vstack", "aten::dstack", "aten::column_stack", "aten::flip",
-    "aten::fliplr", "aten::flipud", "aten::roll", "aten::repeat", "aten::tile",
-    "aten::index", "aten::index_put", "aten::index_put_", "aten::index_select",
+    "aten::fliplr", "aten::flipud",
+    "aten::index_put", "aten::index_put_",
     "aten::gather", "aten::take", "aten::take_along_dim", "aten::masked_select",
-    "aten::is_contiguous", "aten::lift_fresh", "aten::is_conj", "aten::is_neg",
     "aten::mH", "aten::matrix_H", "aten::adjoint", "aten::masked_fill", "aten::masked_fill_",
-    "aten::where", "aten::nonzero", "aten::argwhere", "aten::pad", "aten::constant_pad_nd",
+    "aten::nonzero", "aten::argwhere", "aten::pad",
     "aten::index_add", "aten::index_add_", "aten::eye", "aten::tril", "aten::triu",
-    "aten::diag", "aten::diag_embed", "aten::diagflat", "aten::block_diag", "aten::kron",
-    "aten::linalg_vector_norm", "aten::trace", "aten::var", "aten::std", "aten::var_mean",
-    "aten::std_mean", "aten::squeeze_copy", "aten::unsqueeze_copy",
+    "aten::diagflat", "aten::block_diag", "aten::kron",
+    "aten::trace",
+    "aten::squeeze_copy", "aten::unsqueeze_copy",
     "aten::expand_copy", "aten::permute_copy", "aten::t_copy", "aten::transpose_copy",
     "aten::view_copy", "aten::select_copy", "aten::slice_copy", "aten::diagonal_copy",
     "aten::split_copy", "aten::unbind_copy", "aten::narrow_copy", "aten::alias_copy",
     "aten::unfold_copy", "aten::scatter", "aten::scatter_", "aten::index_fill",
     "aten::index_fill_", "aten::index_copy", "aten::index_copy_", "aten::masked_scatter",
-    "aten::masked_scatter_", "aten::put", "aten::put_", "aten::repeat_interleave",
+    "aten::masked_scatter_", "aten::put", "aten::put_",
     "aten::rot90", "aten::diff",
     # the complex parts (ops/complex_parts.py)
     "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
     "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical",
     "aten::resolve_conj", "aten::resolve_neg", "aten::angle", "aten::abs", "aten::sgn",
     # arithmetic and math
-    "aten::add", "aten::sub", "aten::mul", "aten::div", "aten::neg", "aten::pow",
+    "aten::add", "aten::sub", "aten::div", "aten::neg", "aten::pow",
     "aten::reciprocal", "aten::exp", "aten::log", "aten::sqrt", "aten::rsqrt", "aten::sin",
     "aten::cos", "aten::tan", "aten::tanh", "aten::sinh", "aten::cosh", "aten::sigmoid",
-    "aten::square", "aten::rsub", "aten::true_divide", "aten::multiply", "aten::subtract",
-    "aten::divide", "aten::negative", "aten::positive", "aten::log10", "aten::log2",
+    "aten::square", "aten::rsub", "aten::true_divide", "aten::subtract",
+    "aten::divide", "aten::negative", "aten::log10", "aten::log2",
     "aten::expm1", "aten::log1p", "aten::exp2",
-    "aten::eq", "aten::ne", "aten::isnan", "aten::isfinite", "aten::isinf", "aten::isclose",
-    "aten::allclose", "aten::equal", "aten::isreal",
-    "aten::sum", "aten::mean", "aten::prod", "aten::cumsum", "aten::cumprod",
+    "aten::isreal",
+    "aten::cumprod",
     "aten::matmul", "aten::mm", "aten::bmm", "aten::mv", "aten::dot", "aten::vdot",
-    "aten::einsum", "aten::outer", "aten::ger", "aten::inner", "aten::tensordot",
+    "aten::einsum", "aten::ger", "aten::inner", "aten::tensordot",
     # torch.fft (ops/fft_ops.py)
     "aten::fft_fft", "aten::fft_ifft", "aten::fft_fft2", "aten::fft_ifft2", "aten::fft_fftn",
     "aten::fft_ifftn", "aten::fft_rfft", "aten::fft_rfft2", "aten::fft_rfftn",
@@ -102,5 +84,4 @@ COMPLEX_OPS = frozenset({
 
 
 def opted_in(qualified_name: str) -> bool:
-    return (qualified_name in COMPLEX_OPS
-            or qualified_name.split(".", 1)[0] in COMPLEX_OPS)
+    return listed(qualified_name, COMPLEX_OPS)

@@ -12,44 +12,29 @@ without an overload ('aten::zeros') takes in every overload; an in-place variant
 when its op does (registry._declare_inplace_variant)."""
 from __future__ import annotations
 
+from .dtype_optin import EVERY_LIMITED_DTYPE, listed
+
 __all__ = ["UNSIGNED_OPS", "KERNELS", "NO_UNSIGNED_DTYPE_ARG", "CONDITIONS",
            "OPERAND_KERNELS", "takes_unsigned", "kernel_of", "operand_kernel"]
 
-UNSIGNED_OPS = frozenset({
+UNSIGNED_OPS = EVERY_LIMITED_DTYPE | frozenset({
     # creation, conversion and facts
-    "aten::tensor", "aten::as_tensor", "aten::scalar_tensor", "aten::zeros", "aten::ones",
-    "aten::full", "aten::empty", "aten::empty_strided", "aten::zeros_like",
-    "aten::ones_like", "aten::full_like", "aten::empty_like", "aten::randint",
-    "aten::randint_like", "aten::random_.from", "aten::random_.to", "aten::to", "aten::_to_copy", "aten::clone",
-    "aten::contiguous", "aten::copy_", "aten::fill_", "aten::zero_", "aten::is_complex",
-    "aten::element_size", "aten::is_floating_point", "aten::item", "aten::detach",
-    "aten::detach_", "aten::type_as", "aten::dim", "aten::numel", "aten::size",
-    "aten::stride", "aten::storage_offset", "aten::len", "aten::is_cpu", "aten::is_cuda",
-    "aten::is_pinned", "aten::get_device", "aten::is_inference", "aten::is_nonzero",
-    "aten::is_same_size", "aten::is_set_to", "aten::is_signed", "aten::new_empty_strided",
-    "aten::_shape_as_tensor", "aten::is_ipu", "aten::is_maia", "aten::is_meta",
-    "aten::is_mkldnn", "aten::is_mps", "aten::is_mtia", "aten::is_nested",
-    "aten::is_quantized", "aten::is_sparse", "aten::is_sparse_csr", "aten::is_vulkan",
-    "aten::is_xla", "aten::is_xpu", "aten::new_zeros", "aten::new_ones", "aten::new_empty",
-    "aten::new_full", "aten::new_tensor", "aten::lift_fresh", "aten::is_contiguous",
-    "aten::is_conj", "aten::is_neg", "aten::conj", "aten::conj_physical",
-    "aten::resolve_conj", "aten::resolve_neg", "aten::real", "aten::positive",
+    "aten::empty_strided",
+    "aten::randint",
+    "aten::randint_like", "aten::random_.from", "aten::random_.to",
+    "aten::detach_",
+    "aten::conj", "aten::conj_physical",
+    "aten::resolve_conj", "aten::resolve_neg", "aten::real",
     # views and shape ops that move elements
-    "aten::view", "aten::view_as", "aten::reshape", "aten::reshape_as", "aten::transpose",
-    "aten::transpose_", "aten::permute", "aten::flatten", "aten::unflatten", "aten::ravel",
-    "aten::unsqueeze", "aten::unsqueeze_", "aten::squeeze", "aten::squeeze_", "aten::t",
-    "aten::t_", "aten::numpy_T", "aten::mT", "aten::mH", "aten::matrix_H", "aten::adjoint",
-    "aten::select", "aten::slice", "aten::narrow", "aten::expand", "aten::expand_as",
-    "aten::broadcast_to", "aten::broadcast_tensors", "aten::chunk", "aten::split",
-    "aten::split_with_sizes", "aten::tensor_split", "aten::hsplit", "aten::vsplit",
-    "aten::dsplit", "aten::unbind", "aten::movedim", "aten::moveaxis", "aten::swapaxes",
-    "aten::swapdims", "aten::alias", "aten::as_strided", "aten::atleast_1d",
-    "aten::atleast_2d", "aten::atleast_3d", "aten::unfold", "aten::diagonal", "aten::cat",
-    "aten::concat", "aten::concatenate", "aten::stack", "aten::hstack", "aten::vstack",
-    "aten::dstack", "aten::column_stack", "aten::roll", "aten::repeat", "aten::tile",
-    "aten::index", "aten::index_select", "aten::constant_pad_nd",
-    "aten::diag", "aten::diag_embed", "aten::diagflat", "aten::block_diag", "aten::kron",
-    "aten::repeat_interleave", "aten::meshgrid", "aten::where", "aten::squeeze_copy",
+    "aten::mH", "aten::matrix_H", "aten::adjoint",
+    "aten::hsplit", "aten::vsplit",
+    "aten::dsplit", "aten::moveaxis",
+    "aten::atleast_1d",
+    "aten::atleast_2d", "aten::atleast_3d",
+    "aten::concatenate", "aten::hstack", "aten::vstack",
+    "aten::dstack", "aten::column_stack",
+    "aten::diagflat", "aten::block_diag", "aten::kron",
+    "aten::meshgrid", "aten::squeeze_copy",
     "aten::unsqueeze_copy", "aten::expand_copy", "aten::permute_copy", "aten::t_copy",
     "aten::transpose_copy", "aten::view_copy", "aten::select_copy", "aten::slice_copy",
     "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy", "aten::narrow_copy",
@@ -58,14 +43,14 @@ UNSIGNED_OPS = frozenset({
     "aten::sort", "aten::argsort", "aten::msort", "aten::unique", "aten::_unique",
     "aten::_unique2", "aten::unique_dim", "aten::unique_consecutive",
     # arithmetic that PyTorch computes in the unsigned type (wrapping modulo 2**bits)
-    "aten::mul", "aten::multiply", "aten::outer", "aten::ger", "aten::bitwise_and",
+    "aten::ger", "aten::bitwise_and",
     "aten::bitwise_or", "aten::bitwise_xor", "aten::__and__", "aten::__or__",
-    "aten::__xor__", "aten::eq", "aten::ne", "aten::not_equal", "aten::floor", "aten::ceil",
-    "aten::round", "aten::trunc", "aten::fix", "aten::isnan", "aten::isinf",
-    "aten::isfinite", "aten::isposinf", "aten::isneginf", "aten::isreal", "aten::signbit",
-    "aten::nan_to_num", "aten::isclose", "aten::allclose", "aten::equal",
+    "aten::__xor__", "aten::not_equal", "aten::floor", "aten::ceil",
+    "aten::round", "aten::trunc", "aten::fix",
+    "aten::isposinf", "aten::isneginf", "aten::isreal", "aten::signbit",
+    "aten::nan_to_num",
     # reductions to int64 (or bool)
-    "aten::sum", "aten::nansum", "aten::prod", "aten::cumsum", "aten::cumprod", "aten::any",
+    "aten::nansum", "aten::cumprod", "aten::any",
     "aten::all",
     # floating results of integer inputs
     "aten::logsumexp",
@@ -74,8 +59,7 @@ UNSIGNED_OPS = frozenset({
     "aten::ScalarImplicit",
     # ops whose own dtype check refuses integer inputs in PyTorch's words ("std and var only
     # support floating point and complex dtypes")
-    "aten::mean", "aten::var", "aten::std", "aten::var_mean", "aten::std_mean",
-    "aten::linalg_vector_norm", "aten::one_hot", "aten::embedding", "aten::multinomial",
+    "aten::one_hot", "aten::embedding", "aten::multinomial",
     "aten::quantile", "aten::nanquantile", "aten::cdist",
     # composites of ops that take them (meshgrid, stack)
     "aten::cartesian_prod",
@@ -278,8 +262,7 @@ def operand_kernel(op, operands):
 
 
 def takes_unsigned(qualified_name: str) -> bool:
-    return (qualified_name in UNSIGNED_OPS or qualified_name in CONDITIONS
-            or qualified_name.split(".", 1)[0] in UNSIGNED_OPS)
+    return qualified_name in CONDITIONS or listed(qualified_name, UNSIGNED_OPS)
 
 
 def kernel_of(op) -> str:
