@@ -20,24 +20,10 @@ __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward", "_can
 # ---------------------------------------------------------------------- attention
 
 @_from_source
-def _sdpa_bfloat16(query, key, value, attn_mask: Optional[_gpujit.Tensor], dropout_p: float,
-                   is_causal: bool, s: float):
-    """scaled_dot_product_attention of bfloat16 operands, after its checks (key / value
-    with their heads repeated, s the scale): its own function, called eagerly only, so
-    that the float path's scripted graph holds no bfloat16 branch (early returns there
-    left the float ops after them untyped: the executor's boxed path)."""
-    # bfloat16 as ATen's CPU backends compute it, in float: its math backend rounds the
-    # result once; its flash kernel (4-D operands of one head size, no dropout) also
-    # rounds the unnormalized exp to bfloat16 for the product with value (its bfloat16
-    # GEMM), divided by the float sum of exp at the end
-    lowp = query.dtype == _gpujit.bfloat16
-    flash = (lowp and dropout_p == 0.0 and query.dim() == 4 and key.dim() == 4
-             and value.dim() == 4 and query.size(-1) == key.size(-1)
-             and key.size(-1) == value.size(-1) and query.size(-2) > 0 and key.size(-2) > 0)
-    if lowp:
-        query = query.float()
-        key = key.float()
-        value = value.float()
+def _masked_scores(query, key, attn_mask: Optional[_gpujit.Tensor], is_causal: bool, s: float,
+                   dtype: _dtype):
+    """query @ key^T * s with is_causal's and attn_mask's -inf (or added) entries, for
+    scaled_dot_product_attention (dtype: the query's, as its error names it)."""
     attn = query.matmul(key.transpose(-2, -1)) * s
     L = query.size(-2)
     S = key.size(-2)
@@ -47,12 +33,29 @@ def _sdpa_bfloat16(query, key, value, attn_mask: Optional[_gpujit.Tensor], dropo
     if attn_mask is not None:
         if attn_mask.dtype == _gpujit.bool:
             attn = attn.masked_fill(attn_mask.logical_not(), float("-inf"))
-        elif attn_mask.dtype == query.dtype or attn_mask.is_floating_point():
+        elif attn_mask.dtype == dtype or attn_mask.is_floating_point():
             attn = attn + attn_mask
         else:
             raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match "
                                f"query dtype, but got attn_mask.dtype: {attn_mask.dtype} "
-                               f"and  query.dtype: {query.dtype} instead.")
+                               f"and  query.dtype: {dtype} instead.")
+    return attn
+
+
+def _sdpa_bfloat16(query, key, value, attn_mask, dropout_p, is_causal, s):
+    """scaled_dot_product_attention of bfloat16 operands, after its checks (key / value
+    with their heads repeated, s the scale), called eagerly only (the float path's
+    scripted graph holds no bfloat16 branch: early returns there left the float ops after
+    them untyped, the executor's boxed path). As ATen's CPU backends compute it, in float:
+    its math backend rounds the result once; its flash kernel (4-D operands of one head
+    size, no dropout) also rounds the unnormalized exp to bfloat16 for the product with
+    value (its bfloat16 GEMM), divided by the float sum of exp at the end."""
+    flash = (dropout_p == 0.0 and query.dim() == 4 and key.dim() == 4
+             and value.dim() == 4 and query.size(-1) == key.size(-1)
+             and key.size(-1) == value.size(-1) and query.size(-2) > 0 and key.size(-2) > 0)
+    attn = _masked_scores(query.float(), key.float(), attn_mask, is_causal, s, query.dtype)
+    value = value.float()
+    if attn_mask is not None:
         # a row masked everywhere: zeros, not NaN (nor NaN gradients)
         dead = (attn == float("-inf")).all(-1, keepdim=True)
         if flash:
@@ -69,10 +72,7 @@ def _sdpa_bfloat16(query, key, value, attn_mask: Optional[_gpujit.Tensor], dropo
         attn = attn.softmax(-1)
     if dropout_p > 0.0:
         attn = _gpujit.dropout(attn, dropout_p, True)
-    if lowp:
-        return attn.matmul(value).to(_gpujit.bfloat16)
-    return attn.matmul(value)
-
+    return attn.matmul(value).to(_gpujit.bfloat16)
 
 
 @_from_source
@@ -112,21 +112,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
         # the float path's graph has no early return leaving its ops untyped; a compiled
         # graph holding bfloat16 runs op by op, each op rounding once)
         return _sdpa_bfloat16(query, key, value, attn_mask, dropout_p, is_causal, s)
-    attn = query.matmul(key.transpose(-2, -1)) * s
-    L = query.size(-2)
-    S = key.size(-2)
-    if is_causal:
-        keep = _gpujit.ones([L, S], dtype=_gpujit.bool, device=query.device).tril()
-        attn = attn.masked_fill(keep.logical_not(), float("-inf"))
+    attn = _masked_scores(query, key, attn_mask, is_causal, s, query.dtype)
     if attn_mask is not None:
-        if attn_mask.dtype == _gpujit.bool:
-            attn = attn.masked_fill(attn_mask.logical_not(), float("-inf"))
-        elif attn_mask.dtype == query.dtype or attn_mask.is_floating_point():
-            attn = attn + attn_mask
-        else:
-            raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match "
-                               f"query dtype, but got attn_mask.dtype: {attn_mask.dtype} "
-                               f"and  query.dtype: {query.dtype} instead.")
         # a row masked everywhere: zeros, not NaN (nor NaN gradients)
         dead = (attn == float("-inf")).all(-1, keepdim=True)
         attn = attn.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
