@@ -281,40 +281,49 @@ def _lower_type_as(graph):
         n.destroy()
 
 
+def _profiled_reads(graph, kind, field):
+    """(node, tensor type) of the `kind(%v)` nodes (prim::dtype / prim::device) whose
+    tensor's profiled `field` is known and does not depend on control flow
+    (`_flow_dependent`): what _fold_dtypes and _fold_devices make constants."""
+    dep = None
+    for n in list(graph.walk()):
+        if n.kind != kind:
+            continue
+        dep = _flow_dependent(graph) if dep is None else dep
+        t = n.inputs[0].type
+        if isinstance(t, T.TensorType) and getattr(t, field) is not None and \
+                n.inputs[0] not in dep:
+            yield n, t
+
+
 def _fold_dtypes(graph):
     """`prim::dtype(%v)` of a tensor whose profiled dtype is known becomes that constant
     (scripted `x.type_as(y)` and `x.to(y.dtype)`), so the cast can fuse: an optimized graph
     serves only inputs of the dtypes it was profiled with (the executor's key), and every
     tensor's dtype follows from those, but for values that depend on control flow
     (`_flow_dependent`), whose prim::dtype stays a run-time read."""
-    dep = None
-    for n in list(graph.walk()):
-        if n.kind != "prim::dtype":
-            continue
-        dep = _flow_dependent(graph) if dep is None else dep
-        t = n.inputs[0].type
-        if isinstance(t, T.TensorType) and t.dtype is not None and n.inputs[0] not in dep:
-            producer = n.inputs[0].node
-            if isinstance(n.output.type, T.IntType):
-                # scripted x.dtype, TorchScript's int: the dtype constant where an op takes
-                # a ScalarType (so the cast fuses), the int code elsewhere
-                with graph.inserting_before(n):
-                    code = graph.insert_constant(_dt.scalar_type_code(t.dtype), T.INT)
-                    dt = None
-                    for u in list(n.output.uses):
-                        if _takes_scalar_type(u):
-                            if dt is None:
-                                dt = graph.insert_constant(t.dtype, T.SCALAR_TYPE)
-                            u.user.replace_input(u.offset, dt)
-                n.output.replace_all_uses_with(code)
-                if not code.uses:
-                    code.node.destroy()
-            else:
-                with graph.inserting_before(n):
-                    c = graph.insert_constant(t.dtype, n.output.type)
-                n.output.replace_all_uses_with(c)
-            n.destroy()
-            _drop_if_dead(producer)
+    for n, t in _profiled_reads(graph, "prim::dtype", "dtype"):
+        producer = n.inputs[0].node
+        if isinstance(n.output.type, T.IntType):
+            # scripted x.dtype, TorchScript's int: the dtype constant where an op takes
+            # a ScalarType (so the cast fuses), the int code elsewhere
+            with graph.inserting_before(n):
+                code = graph.insert_constant(_dt.scalar_type_code(t.dtype), T.INT)
+                dt = None
+                for u in list(n.output.uses):
+                    if _takes_scalar_type(u):
+                        if dt is None:
+                            dt = graph.insert_constant(t.dtype, T.SCALAR_TYPE)
+                        u.user.replace_input(u.offset, dt)
+            n.output.replace_all_uses_with(code)
+            if not code.uses:
+                code.node.destroy()
+        else:
+            with graph.inserting_before(n):
+                c = graph.insert_constant(t.dtype, n.output.type)
+            n.output.replace_all_uses_with(c)
+        n.destroy()
+        _drop_if_dead(producer)
 
 
 def _fold_devices(graph):
@@ -323,19 +332,13 @@ def _fold_devices(graph):
     the reasons _fold_dtypes gives: the code generator's static paths take a Device
     argument only as a constant (else the op ran through its boxed eager entry, and so did
     every op whose input it fed)."""
-    dep = None
-    for n in list(graph.walk()):
-        if n.kind != "prim::device":
-            continue
-        dep = _flow_dependent(graph) if dep is None else dep
-        t = n.inputs[0].type
-        if isinstance(t, T.TensorType) and t.device is not None and n.inputs[0] not in dep:
-            producer = n.inputs[0].node
-            with graph.inserting_before(n):
-                c = graph.insert_constant(t.device, T.DEVICE)
-            n.output.replace_all_uses_with(c)
-            n.destroy()
-            _drop_if_dead(producer)
+    for n, t in _profiled_reads(graph, "prim::device", "device"):
+        producer = n.inputs[0].node
+        with graph.inserting_before(n):
+            c = graph.insert_constant(t.device, T.DEVICE)
+        n.output.replace_all_uses_with(c)
+        n.destroy()
+        _drop_if_dead(producer)
 
 
 def _takes_scalar_type(use):
