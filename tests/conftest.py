@@ -154,7 +154,7 @@ def _check_saves_and_loads(m):
     buf = io.BytesIO()
     # GPUJIT_TEST_SAVE_FORMAT=pytorch: every compiled object round-trips through PyTorch's
     # archive format instead (gpujit/serialization/torch_writer.py, torch_archive.py)
-    fmt = os.environ.get("GPUJIT_TEST_SAVE_FORMAT", "gpujit")
+    fmt = os.environ.get("GPUJIT_TEST_SAVE_FORMAT") or None
     try:
         gpujit.jit.save(m, buf, format=fmt)
     except gpujit.jit.ArchiveError as e:

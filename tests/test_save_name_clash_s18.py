@@ -9,6 +9,8 @@ import numpy as np
 
 import gpujit as torch
 
+FORMAT = "gpujit"          # (the names gpujit's own format gives; PyTorch's: test_lead_s46.py)
+
 
 def _make_a():
     def normalize(x):
@@ -61,7 +63,7 @@ outer_a, outer_b = _make_outer(0), _make_outer(1)
 
 def _save(m):
     buf = io.BytesIO()
-    torch.jit.save(m, buf)
+    torch.jit.save(m, buf, format=FORMAT)
     return buf.getvalue()
 
 
@@ -79,7 +81,8 @@ def _roundtrip(m):
     """The loaded module, after checking that saving it again gives the same archive."""
     data = _save(m)
     loaded = torch.jit.load(io.BytesIO(data))
-    assert _entries(_save(loaded)) == _entries(data)
+    if FORMAT == "gpujit":
+        assert _entries(_save(loaded)) == _entries(data)
     return loaded, data
 
 

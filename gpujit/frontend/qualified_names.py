@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 import re
+import weakref
 
-__all__ = ["qualified_name", "mangled", "unmangled", "unused_name"]
+__all__ = ["qualified_name", "function_name", "mangled", "unmangled", "unused_name"]
 
 # gpujit nn classes PyTorch defines in another module of torch.nn than gpujit's file of the
 # same name (gpujit.nn.modules.normalization holds BatchNorm1d, torch's is
@@ -83,4 +84,36 @@ def unused_name(cls, taken) -> str:
     name = base = qualified_name(cls)
     while taken(name):
         name = mangled(base)
+    return name
+
+
+# the functions scripted code has called, by the name each was given, and back
+_FUNCTION_NAMES = weakref.WeakKeyDictionary()
+_FUNCTION_OWNERS = {}
+
+
+def function_name(fn) -> str:
+    """The qualified name TorchScript gives the Python function fn in graphs, .code and
+    archives: qualified_name(fn), mangled when another live function took it first (two
+    closures both named `normalize`: `__torch__.m.normalize` and
+    `__torch__.m.___torch_mangle_0.normalize`, as PyTorch's compilation unit names them).
+    The same function object keeps its name; a function loaded from an archive keeps the
+    name the archive gave it (`_jit_override_qualname`: its own compilation unit)."""
+    override = getattr(fn, "_jit_override_qualname", None)
+    if isinstance(override, str):
+        return override
+    try:
+        name = _FUNCTION_NAMES.get(fn)
+    except TypeError:                              # (not weakly referenceable)
+        return qualified_name(fn)
+    if name is not None:
+        return name
+    name = base = qualified_name(fn)
+    while True:
+        owner = _FUNCTION_OWNERS.get(name)
+        if owner is None or owner() is None:
+            break
+        name = mangled(base)
+    _FUNCTION_NAMES[fn] = name
+    _FUNCTION_OWNERS[name] = weakref.ref(fn)
     return name

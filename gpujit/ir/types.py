@@ -31,8 +31,10 @@ ARCHIVE_CLASS_NAMES: contextvars.ContextVar = contextvars.ContextVar(
 
 
 # True while `.code` prints: types name classes by their qualified name there, as
-# TorchScript's code does (`x: __torch__.P`); elsewhere (messages, archive code) by the
-# short name
+# TorchScript's code does (`x: __torch__.P`), except a class a gpujit archive loaded
+# (`__torch__.__archive__.P` prints P); "all" while PyTorch's archive format is written
+# (every class by its qualified name: that archive's loader finds them so); elsewhere
+# (messages, gpujit's archive code) by the short name
 QUALIFIED_CLASS_NAMES: contextvars.ContextVar = contextvars.ContextVar(
     "gpujit_qualified_class_names", default=False)
 
@@ -45,9 +47,10 @@ def _short_name(qualified: str) -> str:
         mapped = names.get(qualified)
         if mapped is not None:
             return mapped
-    if QUALIFIED_CLASS_NAMES.get() and qualified.startswith("__torch__.") and \
-            not qualified.startswith("__torch__.__archive__."):    # (a loaded archive's
-        return qualified                                          # class: its own name)
+    which = QUALIFIED_CLASS_NAMES.get()
+    if which and qualified.startswith("__torch__.") and (
+            which == "all" or not qualified.startswith("__torch__.__archive__.")):
+        return qualified
     return qualified.rsplit(".", 1)[-1]
 
 

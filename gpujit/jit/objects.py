@@ -554,11 +554,11 @@ class ScriptFunction(_GraphCallable):
     def qualified_name(self):
         """TorchScript's qualified name of the function: `__torch__.f` for one of the
         script being run, `__torch__.pkg.mod.f` for one imported (torch 2.13)."""
-        from ..frontend.qualified_names import qualified_name
+        from ..frontend.qualified_names import function_name
         fn = self._original if self._original is not None else None
         if fn is None:
             return f"__torch__.{self.__name__}"
-        return qualified_name(fn)
+        return function_name(fn)
 
     def _detached(self):
         """A copy without the Python function (what gpujit.script's cache keeps: it holds
@@ -626,12 +626,12 @@ class ScriptFunction(_GraphCallable):
             _raise_as_runtime_error(e)
             raise
 
-    def save(self, f, _extra_files=None, *, format="gpujit"):
+    def save(self, f, _extra_files=None, *, format=None):
         """Save to a path or binary file object (see gpujit.jit.save)."""
         from ..serialization import save
         save(self, f, _extra_files=_extra_files, format=format)
 
-    def save_to_buffer(self, _extra_files=None, *, format="gpujit"):
+    def save_to_buffer(self, _extra_files=None, *, format=None):
         """The bytes that save() would write (gpujit.jit.load reads them from a BytesIO)."""
         import io
         buf = io.BytesIO()

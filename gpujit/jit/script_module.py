@@ -349,12 +349,12 @@ class ScriptModule(Module):
     def fusion_report(self, *args, **kwargs):
         return self._method().fusion_report(*args, **kwargs)
 
-    def save(self, f, _extra_files=None, *, format="gpujit"):
+    def save(self, f, _extra_files=None, *, format=None):
         """Save to a path or binary file object (see gpujit.jit.save)."""
         from ..serialization import save
         save(self, f, _extra_files=_extra_files, format=format)
 
-    def save_to_buffer(self, _extra_files=None, *, format="gpujit"):
+    def save_to_buffer(self, _extra_files=None, *, format=None):
         """The bytes that save() would write (gpujit.jit.load reads them from a BytesIO)."""
         import io
         buf = io.BytesIO()

@@ -215,6 +215,9 @@ class _Loader:
             if isinstance(c, types.CodeType):
                 fn = types.FunctionType(c, namespace, c.co_name)
                 fn.__module__ = "__archive__"
+                # (the archive is its own compilation unit: two loads of it, or of two
+                # archives with a function of one name, do not mangle each other's)
+                fn._jit_override_qualname = f"__torch__.__archive__.{c.co_name}"
                 fn.__annotations__ = _annotations(defs[c.co_name])
                 out[c.co_name] = fn
         return out

@@ -119,7 +119,7 @@ class _ArchivePickler(_Pickler):
 def _annotation(t) -> str:
     """A type as TorchScript's class bodies and signatures write it (qualified class
     names)."""
-    token = T.QUALIFIED_CLASS_NAMES.set(True)
+    token = T.QUALIFIED_CLASS_NAMES.set("all")
     try:
         if isinstance(t, (T.ClassType, T.EnumType, T.NamedTupleType)) and \
                 not isinstance(t, T.InterfaceType):
@@ -219,7 +219,7 @@ class _Writer:
     def graph_code(self, g, name, is_method, qualified=None, defaults=None):
         from ..ir.python_printer import python_source
         self.note_graph(g)
-        token = T.QUALIFIED_CLASS_NAMES.set(True)
+        token = T.QUALIFIED_CLASS_NAMES.set("all")
         try:
             code = python_source(g, name=name, is_method=is_method, constants=self.constants,
                                  defaults=defaults or None)

@@ -398,17 +398,35 @@ def _refuse_python_ops(m, path):
         raise ArchiveError(f"cannot save this model: {reason}")
 
 
-def save(m, f, _extra_files=None, *, format="gpujit"):
+def save(m, f, _extra_files=None, *, format=None):
     """Save a scripted or traced module (or a ScriptFunction) to f (a path or a binary
     file object) as a zip archive that gpujit.jit.load reads back in any process.
-    format="pytorch" writes torch.jit.save's format instead (torch_writer.py), which
-    PyTorch's torch.jit.load reads too."""
+
+    By default the archive is in torch.jit.save's format (torch_writer.py), so PyTorch's
+    torch.jit.load (and libtorch) reads it too; a model that format cannot hold (forward
+    hooks, NamedTuple attribute values) is written in gpujit's own format instead, which
+    only gpujit reads. format="pytorch" insists on PyTorch's format (ArchiveError when
+    the model cannot be written in it); format="gpujit" writes gpujit's own."""
+    if format is None:
+        from .torch_writer import save as save_pytorch
+        try:
+            return save_pytorch(m, f, _extra_files)
+        except ArchiveError:
+            # (nothing was written: torch_writer builds the whole archive first) gpujit's
+            # format holds hooks and NamedTuple values; what neither format holds raises
+            # gpujit's error below
+            pass
+        return _save_gpujit(m, f, _extra_files)
     if format == "pytorch":
         from .torch_writer import save as save_pytorch
         return save_pytorch(m, f, _extra_files)
     if format != "gpujit":
         raise ValueError(f"gpujit.jit.save: format must be 'gpujit' or 'pytorch', not "
                          f"{format!r}")
+    return _save_gpujit(m, f, _extra_files)
+
+
+def _save_gpujit(m, f, _extra_files):
     name = "archive"
     if isinstance(f, (str, os.PathLike)):
         base = os.path.splitext(os.path.basename(os.fspath(f)))[0]

@@ -210,8 +210,8 @@ class FunctionCallMixin:
         outs = [_generalized(o.type) for o in graph.outputs]
         n = self.emit("prim::CallFunction", values, outs, attrs={"name": name})
         n.meta["callee"] = graph
-        from ..qualified_names import qualified_name
-        n.meta["qualified_name"] = qualified_name(fn)    # (.code: `__torch__.helper(x, )`)
+        from ..qualified_names import function_name
+        n.meta["qualified_name"] = function_name(fn)    # (.code: `__torch__.helper(x, )`)
         if len(outs) == 1:
             return n.output
         return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(outs))]).output

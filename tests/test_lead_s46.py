@@ -1,0 +1,249 @@
+"""Session 46 (lead): gpujit.jit.save writes PyTorch's archive format by default (what
+torch.jit.load reads), falling back to gpujit's own format for what PyTorch's cannot hold
+(forward hooks, NamedTuple attributes); distinct Python functions with one qualified name
+are mangled as TorchScript's compilation unit mangles them (a wrong-answer bug of the
+PyTorch-format archive: both were written under one name)."""
+import io
+import re
+import zipfile
+from typing import NamedTuple, Tuple
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit import nn
+
+
+def _names(data):
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return z.namelist()
+
+
+def _save(m, **kw):
+    buf = io.BytesIO()
+    torch.jit.save(m, buf, **kw)
+    return buf.getvalue()
+
+
+def _load(data):
+    return torch.jit.load(io.BytesIO(data))
+
+
+class _Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return torch.relu(self.lin(x)) * 2.0
+
+
+def _np(t):
+    return np.asarray(t.detach().numpy())
+
+
+# ---------------------------------------------------------------------- the default format
+
+def test_default_save_writes_pytorchs_format_and_loads_back():
+    torch.manual_seed(0)
+    m = torch.jit.script(_Net())
+    data = _save(m)
+    names = _names(data)
+    assert "archive/data.pkl" in names and "archive/constants.pkl" in names
+    assert not any(n.endswith("manifest.json") for n in names)
+    assert any(n.startswith("archive/code/__torch__/") for n in names)
+    x = torch.rand(4, 3)
+    np.testing.assert_array_equal(_np(_load(data)(x)), _np(m(x)))
+    # the same bytes as format="pytorch"; format="gpujit" is gpujit's own manifest
+    assert _names(_save(m, format="pytorch")) == names
+    assert "archive/manifest.json" in _names(_save(m, format="gpujit"))
+    for meth in (m.save_to_buffer(), ):
+        assert "archive/data.pkl" in _names(meth)
+    with pytest.raises(ValueError, match="format must be 'gpujit' or 'pytorch'"):
+        _save(m, format="onnx")
+
+
+def test_default_save_is_read_by_pytorch():
+    real = pytest.importorskip("torch")
+    torch.manual_seed(1)
+    m = torch.jit.trace(_Net(), torch.rand(2, 3))
+    data = _save(m)
+    t = real.jit.load(io.BytesIO(data))
+    x = np.random.default_rng(0).random((5, 3), dtype=np.float32)
+    np.testing.assert_allclose(t(real.from_numpy(x)).detach().numpy(),
+                               _np(m(torch.from_numpy(x))),
+                               rtol=1e-6, atol=1e-6)
+
+
+class _Hooked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+def _double(mod, inp: Tuple[torch.Tensor], out: torch.Tensor):
+    return out * 2.0
+
+
+class _Pt(NamedTuple):
+    x: torch.Tensor
+    n: int
+
+
+class _HoldsPoint(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.p = _Pt(torch.ones(2), 3)
+
+    def forward(self, x):
+        return x * self.p.x + self.p.n
+
+
+def test_what_pytorchs_format_cannot_hold_falls_back_to_gpujits():
+    torch.manual_seed(2)
+    h = _Hooked()
+    h.register_forward_hook(_double)
+    m = torch.jit.script(h)
+    x = torch.rand(2, 3)
+    data = _save(m)
+    assert "archive/manifest.json" in _names(data)       # gpujit's format, hooks kept
+    np.testing.assert_array_equal(_np(_load(data)(x)), _np(m(x)))
+    np.testing.assert_allclose(_np(_load(data)(x)), _np(h.lin(x)) * 2.0, rtol=1e-6)
+    with pytest.raises(torch.jit.ArchiveError, match="forward hooks"):
+        _save(m, format="pytorch")
+
+    p = torch.jit.script(_HoldsPoint())
+    data = _save(p)
+    assert "archive/manifest.json" in _names(data)
+    np.testing.assert_array_equal(_np(_load(data)(torch.ones(2))), [4.0, 4.0])
+    with pytest.raises(torch.jit.ArchiveError, match="NamedTuple attribute"):
+        _save(p, format="pytorch")
+
+
+def test_what_neither_format_holds_raises_gpujits_error():
+    def py(x):
+        return x + 1
+
+    class CallsPython(nn.Module):
+        @torch.jit.ignore
+        def helper(self, x):
+            return py(x)
+
+        def forward(self, x):
+            return self.helper(x)
+    m = torch.jit.script(CallsPython())
+    with pytest.raises(torch.jit.ArchiveError, match="helper"):
+        _save(m)
+    buf = io.BytesIO()
+    with pytest.raises(torch.jit.ArchiveError):
+        torch.jit.save(m, buf)
+    assert buf.getvalue() == b""                         # nothing half-written
+
+
+def test_saving_to_a_path_writes_the_whole_archive_once(tmp_path):
+    m = torch.jit.script(_Net())
+    path = tmp_path / "net.pt"
+    torch.jit.save(m, str(path))
+    assert "net/data.pkl" in zipfile.ZipFile(path).namelist()
+    h = _Hooked()
+    h.register_forward_hook(_double)
+    torch.jit.save(torch.jit.script(h), str(path))         # (fallback overwrites the file)
+    assert "net/manifest.json" in zipfile.ZipFile(path).namelist()
+    assert torch.jit.load(str(path))(torch.ones(1, 3)).shape == (1, 3)
+
+
+# ---------------------------------------------------------------------- function names
+
+def _make_norm(kind):
+    if kind == 0:
+        def normalize(x):
+            return x / x.sum()
+    else:
+        def normalize(x):
+            return x - x.mean()
+    return normalize
+
+
+norm_a, norm_b = _make_norm(0), _make_norm(1)
+
+
+def both(x):
+    return norm_a(x) * 10.0 + norm_b(x)
+
+
+_MANGLED = r"__torch__\.test_lead_s46\.___torch_mangle_\d+\.normalize"
+
+
+def test_functions_of_one_name_are_mangled_as_torchscript_and_round_trip():
+    f = torch.jit.script(both)
+    # first seen keeps the bare name, the other is mangled (torch: ___torch_mangle_<n>)
+    assert "__torch__.test_lead_s46.normalize(x, )" in f.code
+    assert re.search(_MANGLED, f.code)
+    x = torch.tensor([1.0, 2.0, 5.0])
+    expect = (x / x.sum()) * 10.0 + (x - x.mean())
+    np.testing.assert_allclose(_np(f(x)), _np(expect), rtol=1e-6)
+    for fmt in (None, "pytorch", "gpujit"):
+        kw = {} if fmt is None else {"format": fmt}
+        loaded = _load(_save(f, **kw))
+        np.testing.assert_allclose(_np(loaded(x)), _np(expect), rtol=1e-6)
+    # a loaded archive is its own compilation unit: loading it twice mangles nothing more
+    data = _save(f)
+    c1, c2 = _load(data).code, _load(data).code
+    assert c1 == c2 and "__torch__.test_lead_s46.normalize(x, )" in c1
+    assert len(re.findall(r"___torch_mangle_\d+", c1)) == 1
+
+
+def test_one_function_keeps_one_name():
+    def twice(x):
+        return norm_a(x) + norm_a(x * 2.0)
+    code = torch.jit.script(twice).code
+    names = set(re.findall(r"__torch__\.test_lead_s46\.[\w.]*normalize", code))
+    assert len(names) == 1
+    assert names == set(re.findall(r"__torch__\.test_lead_s46\.[\w.]*normalize",
+                                   torch.jit.script(both).code)) & names
+
+
+def test_mangled_names_load_in_pytorch_with_the_right_functions():
+    real = pytest.importorskip("torch")
+    f = torch.jit.script(both)
+    t = real.jit.load(io.BytesIO(_save(f)))
+    x = np.array([1.0, 2.0, 5.0], dtype=np.float32)
+    expect = (x / x.sum()) * 10.0 + (x - x.mean())
+    np.testing.assert_allclose(t(real.from_numpy(x)).numpy(), expect, rtol=1e-6)
+
+
+@torch.jit.script
+class _Inner:
+    def __init__(self, y):
+        self.y = y
+
+
+@torch.jit.script
+class _Holder:
+    def __init__(self, y):
+        self.inner = _Inner(y)
+        self.z = self.inner.y * 2.0
+
+
+class _UsesHolder(nn.Module):
+    def forward(self, a):
+        return _Holder(a).z + 1.0
+
+
+def test_a_module_loaded_from_gpujits_format_saves_in_pytorchs():
+    # (its classes are `__torch__.__archive__._Inner`...: written by their qualified names,
+    # the short names code prints for them elsewhere would not resolve in the archive)
+    m = torch.jit.script(_UsesHolder())
+    loaded = _load(_save(m, format="gpujit"))
+    data = _save(loaded, format="pytorch")
+    assert "archive/code/__torch__/__archive__.py" in _names(data)
+    again = _load(data)
+    x = torch.tensor([1.0, -2.0])
+    np.testing.assert_array_equal(_np(again(x)), [3.0, -3.0])
+    real = pytest.importorskip("torch")
+    t = real.jit.load(io.BytesIO(data))
+    np.testing.assert_array_equal(t(real.tensor([1.0, -2.0])).numpy(), [3.0, -3.0])
