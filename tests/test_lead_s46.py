@@ -247,3 +247,109 @@ def test_a_module_loaded_from_gpujits_format_saves_in_pytorchs():
     real = pytest.importorskip("torch")
     t = real.jit.load(io.BytesIO(data))
     np.testing.assert_array_equal(t(real.tensor([1.0, -2.0])).numpy(), [3.0, -3.0])
+
+
+# ---------------------------------------------------------------------- torch.optim.Muon
+
+def _bf16(a):
+    """float32 values rounded to bfloat16 (nearest even), as float32."""
+    u = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
+    return u.astype(np.uint32).view(np.float32).reshape(np.shape(a))
+
+
+def _ns_reference(g, steps, a=3.4445, b=-4.775, c=2.0315, eps=1e-7):
+    x = _bf16(g)
+    tall = g.shape[0] > g.shape[1]
+    if tall:
+        x = x.T
+    norm = _bf16(np.float32(np.sqrt(np.sum(x.astype(np.float64) ** 2))))
+    x = _bf16(x / max(norm, np.float32(eps)))
+    for _ in range(steps):
+        gram = _bf16(x @ x.T)
+        upd = _bf16(np.float32(b) * gram + np.float32(c) * (gram @ gram))
+        x = _bf16(np.float32(a) * x + upd @ x)
+    return x.T if tall else x
+
+
+def test_muon_newton_schulz_orthogonalizes_in_bfloat16():
+    from gpujit.optim.muon import _zeropower_via_newtonschulz
+    rng = np.random.default_rng(0)
+    for shape in [(6, 4), (4, 6), (12, 12)]:
+        g = rng.standard_normal(shape).astype(np.float32)
+        out = _zeropower_via_newtonschulz(torch.from_numpy(g), (3.4445, -4.775, 2.0315), 5,
+                                          1e-7)
+        assert out.dtype == torch.bfloat16 and tuple(out.shape) == shape
+        o = out.float().numpy()
+        ref = _ns_reference(g, 5)
+        # (within one bfloat16 ulp of a float32-accumulated reference)
+        np.testing.assert_allclose(o, ref, rtol=2 ** -7, atol=1e-6)
+        s = np.linalg.svd(o.astype(np.float64), compute_uv=False)
+        assert s.min() > 0.3 and s.max() < 1.6, s        # U S' V^T, S' near 1
+    with pytest.raises(ValueError, match="2D matrix"):
+        _zeropower_via_newtonschulz(torch.ones(3), (1.0, 1.0, 1.0), 1, 1e-7)
+    with pytest.raises(ValueError, match="less than 100"):
+        _zeropower_via_newtonschulz(torch.ones(2, 2), (1.0, 1.0, 1.0), 100, 1e-7)
+    with pytest.raises(ValueError, match="exactly 3"):
+        _zeropower_via_newtonschulz(torch.ones(2, 2), (1.0, 1.0), 1, 1e-7)
+
+
+def _muon_run(T, steps=4, shape=(6, 4), **kw):
+    T.manual_seed(0)
+    lin = T.nn.Linear(shape[1], shape[0], bias=False)
+    opt = T.optim.Muon(lin.parameters(), lr=0.02, **kw)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, shape[1])).astype(np.float32)
+    y = rng.standard_normal((8, shape[0])).astype(np.float32)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = ((lin(T.from_numpy(x)) - T.from_numpy(y)) ** 2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return lin.weight.detach().numpy().copy(), losses, opt
+
+
+def test_muon_trains_and_checks_its_arguments():
+    w, losses, opt = _muon_run(torch, steps=12)
+    assert losses[-1] < losses[0]
+    st = opt.state_dict()
+    assert list(st["state"][0]) == ["momentum_buffer"]
+    assert st["param_groups"][0]["ns_steps"] == 5 and st["param_groups"][0]["nesterov"]
+    assert st["state"][0]["momentum_buffer"].dtype == torch.float32
+    # one step by hand: buffer, nesterov update, NS, decoupled decay, shape-adjusted lr
+    torch.manual_seed(3)
+    p = torch.nn.Parameter(torch.randn(6, 4))
+    p0 = p.detach().numpy().copy()
+    g = np.random.default_rng(2).standard_normal((6, 4)).astype(np.float32)
+    p.grad = torch.from_numpy(g.copy())
+    torch.optim.Muon([p], lr=0.1, weight_decay=0.2, momentum=0.9).step()
+    buf = np.float32(0.1) * g                       # lerp(0, g, 1 - 0.9)
+    upd = g + np.float32(0.9) * (buf - g)           # g.lerp(buf, 0.9)
+    o = _ns_reference(upd, 5)
+    expect = p0 * np.float32(1 - 0.1 * 0.2) - np.float32(0.1 * np.sqrt(6 / 4)) * o
+    np.testing.assert_allclose(p.detach().numpy(), expect, rtol=1e-2, atol=2e-3)
+    bad = torch.nn.Parameter(torch.zeros(2, 2))
+    for kw, msg in [({"lr": -1.0}, "Learning rate should be >= 0 but is: -1.0"),
+                    ({"momentum": -1.0}, "momentum should be >= 0"),
+                    ({"weight_decay": -1.0}, "weight decay should be >= 0"),
+                    ({"adjust_lr_fn": "x"}, "Adjust learning rate function x is not")]:
+        with pytest.raises(ValueError, match=msg):
+            torch.optim.Muon([bad], **kw)
+    with pytest.raises(ValueError, match=r"Muon only supports 2D parameters whereas we found "
+                                         r"a parameter with size: gpujit.Size\(\[2\]\)"):
+        torch.optim.Muon([torch.nn.Parameter(torch.zeros(2))])
+
+
+@pytest.mark.parametrize("kw", [{}, {"nesterov": False}, {"adjust_lr_fn": "match_rms_adamw"},
+                                {"shape": (4, 6)}, {"shape": (16, 16), "steps": 3},
+                                {"weight_decay": 0.0, "momentum": 0.0}])
+def test_muon_matches_torch_bit_for_bit(kw):
+    real = pytest.importorskip("torch")
+    if not hasattr(real.optim, "Muon"):
+        pytest.skip("this torch has no optim.Muon")
+    a, la, _ = _muon_run(real, **kw)
+    b, lb, _ = _muon_run(torch, **kw)
+    np.testing.assert_array_equal(b, a)
+    assert la == lb
