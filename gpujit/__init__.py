@@ -56,10 +56,9 @@ from . import linalg  # noqa: E402,F401  (torch.linalg)
 from . import optim  # noqa: E402,F401
 from .nn import Parameter  # noqa: E402,F401
 
-contiguous_format = "contiguous_format"
-preserve_format = "preserve_format"
-channels_last = "channels_last"
-channels_last_3d = "channels_last_3d"
+from .ops.memory_format import (memory_format, CONTIGUOUS as contiguous_format,  # noqa: E402
+                                PRESERVE as preserve_format, CHANNELS_LAST as channels_last,
+                                CHANNELS_LAST_3D as channels_last_3d)
 
 # torch.pi, torch.e, torch.inf, torch.nan, torch.newaxis (Python floats / None, as torch)
 import math as _math  # noqa: E402

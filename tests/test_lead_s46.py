@@ -353,3 +353,35 @@ def test_muon_matches_torch_bit_for_bit(kw):
     b, lb, _ = _muon_run(torch, **kw)
     np.testing.assert_array_equal(b, a)
     assert la == lb
+
+
+# ---------------------------------------------------------------------- torch.memory_format
+
+def test_memory_formats_are_torch_memory_format_objects():
+    import copy
+    import pickle
+    fmts = [torch.contiguous_format, torch.preserve_format, torch.channels_last,
+            torch.channels_last_3d]
+    assert [repr(f) for f in fmts] == ["torch.contiguous_format", "torch.preserve_format",
+                                       "torch.channels_last", "torch.channels_last_3d"]
+    assert [str(f) for f in fmts] == [repr(f) for f in fmts]
+    for f in fmts:
+        assert isinstance(f, torch.memory_format)
+        assert pickle.loads(pickle.dumps(f)) is f
+        assert copy.deepcopy(f) is f and copy.copy(f) is f
+    assert f"{torch.channels_last}" == "torch.channels_last"
+    x = torch.ones(2, 3, 4, 5).to(memory_format=torch.channels_last)
+    assert x.stride() == (60, 1, 15, 3)
+    assert x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last "
+                                           "format"):
+        torch.ones(2, 3).to(memory_format=torch.channels_last)
+
+    def f(x):
+        return x.contiguous(memory_format=torch.channels_last) * 2.0
+    s = torch.jit.script(f)
+    assert "memory_format=2" in s.code
+    np.testing.assert_array_equal(_np(s(x)), _np(x) * 2.0)
+    assert s(torch.ones(2, 3, 4, 5)).stride() == (60, 1, 15, 3)
+    t = torch.jit.trace(f, torch.ones(2, 3, 4, 5))
+    assert "memory_format=2" in t.code

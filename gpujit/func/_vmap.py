@@ -274,7 +274,7 @@ def _check_clone_format(args):
     if fmt not in (None, contiguous_format, preserve_format) and _levels_of(args[0]):
         raise RuntimeError(f"NYI: Tensor.clone(memory_format) inside vmap is only supported "
                            f"with memory_format torch.preserve_format or "
-                           f"torch.contiguous_format (got {_FORMAT_NAMES.get(str(fmt), fmt)})")
+                           f"torch.contiguous_format (got {_FORMAT_NAMES.get(str.__str__(fmt), fmt)})")
 
 
 def _check_boolean_mask(args):

@@ -12,13 +12,42 @@ An array is laid out in `order` when it is `a.transpose(order)` of a C-contiguou
 """
 from __future__ import annotations
 
-CONTIGUOUS = "contiguous_format"
-PRESERVE = "preserve_format"
-CHANNELS_LAST = "channels_last"
-CHANNELS_LAST_3D = "channels_last_3d"
+
+
+class memory_format(str):
+    """torch.memory_format: `torch.channels_last` & co. print as torch's
+    (`torch.channels_last`), pickle and copy as the same object; a str equal to its name
+    (`"channels_last"`), which gpujit's ops compare."""
+    __slots__ = ()
+    __module__ = "gpujit"
+
+    @property
+    def _name(self):
+        return str.__str__(self)
+
+    def __repr__(self):
+        return f"torch.{str.__str__(self)}"
+
+    __str__ = __repr__
+
+    def __reduce__(self):                       # (gpujit.channels_last, as torch's)
+        return str.__str__(self)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+CONTIGUOUS = memory_format("contiguous_format")
+PRESERVE = memory_format("preserve_format")
+CHANNELS_LAST = memory_format("channels_last")
+CHANNELS_LAST_3D = memory_format("channels_last_3d")
 
 _BY_INT = {0: CONTIGUOUS, 1: PRESERVE, 2: CHANNELS_LAST, 3: CHANNELS_LAST_3D}
 _NAMES = frozenset(_BY_INT.values())
+_CANONICAL = {str.__str__(f): f for f in _NAMES}
 # c10::MemoryFormat's int of each name: what a graph records (a trace's constant)
 AS_INT = {name: i for i, name in _BY_INT.items()}
 # channels-last memory orders, outermost dim first (N, H, W, C / N, D, H, W, C), and the
@@ -33,7 +62,7 @@ def canonical(fmt, default=PRESERVE):
     if fmt is None:
         return default
     if isinstance(fmt, str) and fmt in _NAMES:
-        return fmt
+        return _CANONICAL[fmt]
     if isinstance(fmt, int) and not isinstance(fmt, bool) and fmt in _BY_INT:
         return _BY_INT[fmt]
     raise TypeError(f"memory_format must be a memory format (gpujit.contiguous_format, "
@@ -42,7 +71,8 @@ def canonical(fmt, default=PRESERVE):
 
 def check_rank(fmt, ndim):
     if fmt in _ORDERS and ndim != _ORDERS[fmt][0]:
-        raise RuntimeError(f"required rank {_ORDERS[fmt][0]} tensor to use {fmt} format")
+        raise RuntimeError(f"required rank {_ORDERS[fmt][0]} tensor to use "
+                           f"{str.__str__(fmt)} format")
 
 
 def format_order(fmt, ndim):

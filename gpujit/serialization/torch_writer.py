@@ -24,7 +24,7 @@ import re
 import sys
 
 from ..ir import types as T
-from .archive import ArchiveError, class_types
+from .archive import ArchiveError, UnsaveableValueError, class_types
 from .pickled import _Global, _Pickler, storage_records, write_records
 
 __all__ = ["save"]
@@ -410,7 +410,15 @@ class _Writer:
             self.add_class(ct)
             return _object(ct.name, {k: self.value(getattr(v, k), a, f"{path}.{k}")
                                      for k, a in ct.attributes.items()})
-        return v
+        from ..device import device
+        from ..dtypes import dtype
+        from ..tensor import Tensor
+        if v is None or isinstance(v, (bool, int, float, str, complex, Tensor, device, dtype)):
+            return v
+        # (TorchScript's pickler: a torch.Generator attribute and any other object)
+        raise UnsaveableValueError(f"Unknown IValue type for pickling: {type(v).__name__} "
+                                   f"(gpujit cannot save {path}, a value of Python type "
+                                   f"{type(v).__name__}: {v!r})")
 
     # ---- the archive
     def code_entries(self):
