@@ -6,7 +6,7 @@ PyTorch-format archive: both were written under one name)."""
 import io
 import re
 import zipfile
-from typing import NamedTuple, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -385,3 +385,37 @@ def test_memory_formats_are_torch_memory_format_objects():
     assert s(torch.ones(2, 3, 4, 5)).stride() == (60, 1, 15, 3)
     t = torch.jit.trace(f, torch.ones(2, 3, 4, 5))
     assert "memory_format=2" in t.code
+
+
+class _Attrs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dt = torch.float16
+        self.dev = torch.device("cpu")
+        self.d: Dict[str, torch.Tensor] = {"a": torch.ones(2)}
+        self.l: List[int] = [1, 2]
+        self.t: Tuple[int, float] = (1, 2.5)
+        self.o: Optional[torch.Tensor] = None
+        self.s = "hi"
+        self.c = 1 + 2j
+
+    def forward(self, x):
+        y = x.to(self.dt).float() + self.d["a"] * self.l[1] * self.t[1]
+        if self.o is not None:
+            y = y + self.o
+        return y.to(self.dev), self.s, self.c
+
+
+def test_attribute_values_in_pytorchs_format():
+    m = torch.jit.script(_Attrs())
+    data = _save(m)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        pkl = z.read("archive/data.pkl")
+    assert b"builtins\ncomplex" in pkl and b"__builtin__" not in pkl
+    out = _load(data)(torch.ones(2))
+    np.testing.assert_array_equal(_np(out[0]), [6.0, 6.0])
+    assert out[1:] == ("hi", 1 + 2j)
+    real = pytest.importorskip("torch")
+    t = real.jit.load(io.BytesIO(data))(real.ones(2))
+    np.testing.assert_array_equal(t[0].numpy(), [6.0, 6.0])
+    assert t[1:] == ("hi", 1 + 2j)

@@ -73,8 +73,8 @@ class _Pickler(pickle._Pickler):
     """The pure-Python pickler (its save_global can be overridden) writing gpujit tensors,
     parameters, dtypes and devices as PyTorch's save does."""
 
-    def __init__(self, file, protocol):
-        super().__init__(file, protocol)
+    def __init__(self, file, protocol, fix_imports=True):
+        super().__init__(file, protocol, fix_imports=fix_imports)
         self.storages = {}            # (address, dtype name) -> _SavedStorage
         self._hooks = collections.OrderedDict()
 

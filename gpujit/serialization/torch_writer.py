@@ -471,7 +471,8 @@ def _defaults_of(sm, constants):
 def _pickled(obj, folder):
     """(pickle bytes, [(entry, bytes)] of its storages under folder/)."""
     buf = io.BytesIO()
-    p = _ArchivePickler(buf, 2)
+    p = _ArchivePickler(buf, 2, fix_imports=False)  # (`builtins complex`: TorchScript's
+    #                                                   reader knows no `__builtin__`)
     p.dump(obj)
     return buf.getvalue(), storage_records(p, folder)
 
