@@ -419,3 +419,36 @@ def test_attribute_values_in_pytorchs_format():
     t = real.jit.load(io.BytesIO(data))(real.ones(2))
     np.testing.assert_array_equal(t[0].numpy(), [6.0, 6.0])
     assert t[1:] == ("hi", 1 + 2j)
+
+
+class _WithGen(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gen = torch.Generator().manual_seed(3)
+
+    def forward(self, x):
+        return x + torch.rand(x.shape, generator=self.gen)
+
+
+class _WithSet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tags = {"a", "b"}
+
+    def forward(self, x):
+        return x * float(len(self.tags))
+
+
+@pytest.mark.no_save_roundtrip
+def test_values_pytorchs_format_has_no_spelling_for():
+    g = torch.jit.script(_WithGen())
+    for fmt in (None, "pytorch", "gpujit"):
+        kw = {} if fmt is None else {"format": fmt}
+        with pytest.raises(RuntimeError, match="Unknown IValue type for pickling: Generator"):
+            _save(g, **kw)
+    s = torch.jit.script(_WithSet())
+    data = _save(s)                                   # (gpujit's format keeps a set)
+    assert "archive/manifest.json" in _names(data)
+    np.testing.assert_array_equal(_np(_load(data)(torch.ones(2))), [2.0, 2.0])
+    with pytest.raises(torch.jit.ArchiveError, match="PyTorch's archive format"):
+        _save(s, format="pytorch")

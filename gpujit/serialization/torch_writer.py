@@ -24,7 +24,7 @@ import re
 import sys
 
 from ..ir import types as T
-from .archive import ArchiveError, UnsaveableValueError, class_types
+from .archive import ArchiveError, class_types
 from .pickled import _Global, _Pickler, storage_records, write_records
 
 __all__ = ["save"]
@@ -415,10 +415,11 @@ class _Writer:
         from ..tensor import Tensor
         if v is None or isinstance(v, (bool, int, float, str, complex, Tensor, device, dtype)):
             return v
-        # (TorchScript's pickler: a torch.Generator attribute and any other object)
-        raise UnsaveableValueError(f"Unknown IValue type for pickling: {type(v).__name__} "
-                                   f"(gpujit cannot save {path}, a value of Python type "
-                                   f"{type(v).__name__}: {v!r})")
+        # (TorchScript's pickler: a torch.Generator attribute; a set, which gpujit's own
+        # format keeps)
+        raise ArchiveError(f"Unknown IValue type for pickling: {type(v).__name__} (cannot "
+                           f"save {path} in PyTorch's archive format: a value of Python type "
+                           f"{type(v).__name__}: {v!r})")
 
     # ---- the archive
     def code_entries(self):
