@@ -1570,7 +1570,11 @@ def _declare_inplace_variant(d):
     from dataclasses import replace
     self_t = replace(args[0].type, alias="a", is_write=True)
     args[0] = replace(args[0], type=self_t)
-    s2 = Schema(s.name + "_", s.overload, tuple(args),
+    # (a string inplace= that is a Python operator's name, __iand__, names the schema too:
+    # torch's aten::__iand__ is the in-place op of aten::__and__)
+    dunder = isinstance(d.inplace_name, str) and d.inplace_name.startswith("__")
+    s2 = Schema(s.name.split("::")[0] + "::" + d.inplace_name if dunder else s.name + "_",
+                s.overload, tuple(args),
                 (replace(s.returns[0], type=replace(s.returns[0].type, alias="a",
                                                     is_write=True)),),
                 False, "")

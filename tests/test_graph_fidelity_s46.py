@@ -1,0 +1,234 @@
+"""Graph fidelity with torch 2.13 (session 46): the ops the Python operators record
+(x & y is aten::__and__, x <<= y aten::__ilshift__ ...), in traced and scripted graphs, their
+code, fusion and archives. Expected text and values are pinned here (CI has no torch);
+where torch is importable the same programs are compared with it."""
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+import gpujit
+
+
+def _kinds(graph):
+    return [n.kind() for n in graph.nodes()
+            if n.kind() not in ("prim::Constant", "prim::TupleConstruct", "prim::ListConstruct")]
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+# ---------------------------------------------------------------- bitwise / shift operators
+
+def _operators(x, y):
+    return x & y, x | y, x ^ y, x << y, x >> y
+
+
+def _operators_scalar(x):
+    return x & 3, x | 2, x ^ 1, x << 2, x >> 1
+
+
+def _reflected(x):
+    return 3 & x, 2 | x, 1 ^ x, 2 << x, 64 >> x
+
+
+def _augmented(x, y):
+    x = x.clone()
+    x &= y
+    x |= y
+    x ^= y
+    x <<= y
+    x >>= y
+    x &= 1
+    x |= 2
+    return x
+
+
+def _np_augmented(x, y):
+    return ((((((x & y) | y) ^ y) << y) >> y) & 1) | 2
+
+
+OPERATOR_KINDS = ["aten::__and__", "aten::__or__", "aten::__xor__", "aten::__lshift__",
+                  "aten::__rshift__"]
+TRACED = [
+    (_operators, 2, OPERATOR_KINDS),
+    (_operators_scalar, 1, OPERATOR_KINDS),
+    # (torch 2.13's Tensor.__rand__ ... record the bitwise op, its __rlshift__ the
+    # bitwise_left_shift(Scalar, Tensor) overload)
+    (_reflected, 1, ["aten::bitwise_and", "aten::bitwise_or", "aten::bitwise_xor",
+                     "aten::bitwise_left_shift", "aten::bitwise_right_shift"]),
+    (_augmented, 2, ["aten::clone", "aten::__iand__", "aten::__ior__", "aten::__ixor__",
+                     "aten::__ilshift__", "aten::__irshift__", "aten::__iand__",
+                     "aten::__ior__"]),
+]
+
+
+def _args(torch, n):
+    a = [torch.tensor([1, 2, 3, 12]), torch.tensor([1, 0, 2, 3])]
+    return a[:n]
+
+
+@pytest.mark.parametrize("fn, n, kinds", TRACED, ids=lambda v: getattr(v, "__name__", ""))
+def test_traced_operators_record_torchs_ops(fn, n, kinds):
+    args = _args(gpujit, n)
+    tr = gpujit.jit.trace(fn, tuple(args))
+    assert _kinds(tr.graph) == kinds
+    arrays = [a.numpy().copy() for a in args]
+    want = fn(*arrays) if fn is not _augmented else _np_augmented(*arrays)
+    got = tr(*args)
+    for g, w in zip(got if isinstance(got, tuple) else (got,),
+                    want if isinstance(want, tuple) else (want,)):
+        np.testing.assert_array_equal(g.numpy(), w)
+
+
+@pytest.mark.parametrize("fn, n, kinds", TRACED, ids=lambda v: getattr(v, "__name__", ""))
+def test_traced_operators_as_torch(fn, n, kinds):
+    torch = _torch()
+    assert _kinds(torch.jit.trace(fn, tuple(_args(torch, n))).graph) == kinds
+
+
+def _scripted(x, y, n: int):
+    a = x & y
+    b = x | n
+    c = x ^ y
+    d = x << y
+    e = x >> 1
+    x <<= 2
+    x >>= y
+    x &= y
+    x |= n
+    x ^= 1
+    return a, b, c, d, e, x, n & 3, n << 1
+
+
+SCRIPTED_CODE = """\
+def _scripted(x: Tensor,
+    y: Tensor,
+    n: int) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int, int]:
+  a = torch.__and__(x, y)
+  b = torch.__or__(x, n)
+  c = torch.__xor__(x, y)
+  d = torch.__lshift__(x, y)
+  e = torch.__rshift__(x, 1)
+  x0 = torch.__ilshift__(x, 2)
+  x1 = torch.__irshift__(x0, y)
+  x2 = torch.bitwise_and(x1, y)
+  x3 = torch.bitwise_or(x2, n)
+  x4 = torch.bitwise_xor(x3, 1)
+  _0 = (a, b, c, d, e, x4, torch.__and__(n, 3), torch.__lshift__(n, 1))
+  return _0
+"""
+# (TorchScript's `x &= y`, `x |= y`, `x ^= y` of a Tensor are bitwise_and / or / xor, a
+# new Tensor; `x <<= y`, `x >>= y` its in-place __ilshift__ / __irshift__)
+SCRIPTED_KINDS = ["aten::__and__", "aten::__or__", "aten::__xor__", "aten::__lshift__",
+                  "aten::__rshift__", "aten::__ilshift__", "aten::__irshift__",
+                  "aten::bitwise_and", "aten::bitwise_or", "aten::bitwise_xor",
+                  "aten::__and__", "aten::__lshift__"]
+
+
+def _check_scripted_values(s, torchlike):
+    x, y = torchlike.tensor([1, 2, 3, 12]), torchlike.tensor([1, 0, 2, 3])
+    got = s(x.clone(), y, 6)
+    xn, yn = x.numpy(), y.numpy()
+    xi = ((xn << 2) >> yn)
+    want = (xn & yn, xn | 6, xn ^ yn, xn << yn, xn >> 1, ((xi & yn) | 6) ^ 1, 6 & 3, 12)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g.numpy() if hasattr(g, "numpy") else g, w)
+
+
+def test_scripted_operators_code_and_values():
+    s = gpujit.jit.script(_scripted)
+    assert s.code == SCRIPTED_CODE
+    assert _kinds(s.graph) == SCRIPTED_KINDS
+    for _ in range(3):                  # profiling, then optimized calls
+        _check_scripted_values(s, gpujit)
+
+
+def test_scripted_operators_as_torch():
+    torch = _torch()
+    s = torch.jit.script(_scripted)
+    assert s.code == SCRIPTED_CODE
+    assert _kinds(s.graph) == SCRIPTED_KINDS
+
+
+def _fusible(x, y):
+    a = (x & y) | 3
+    b = (a ^ y) << 1
+    c = b >> y
+    return c + a
+
+
+def test_operators_fuse_and_equal_eager():
+    s = gpujit.jit.script(_fusible)
+    x = gpujit.tensor([1, 2, 3, 7, -9, 1 << 40])
+    y = gpujit.tensor([1, 0, 2, 3, 5, 4])
+    want = _fusible(x.numpy(), y.numpy())
+    for _ in range(3):
+        np.testing.assert_array_equal(s(x, y).numpy(), want)
+    g = gpujit.jit.last_executed_optimized_graph()
+    groups = [n for n in g.nodes() if n.kind() == "prim::If"]
+    inner = [m.kind() for n in groups for b in n.blocks() for m in b.nodes()]
+    assert "prim::TensorExprGroup" in " ".join(inner), str(g)
+    assert "aten::__and__" in str(g) and "aten::__lshift__" in str(g)
+    # the unfused (eager) path computes the same
+    with gpujit.jit.fuser("none"):
+        np.testing.assert_array_equal(gpujit.jit.script(_fusible)(x, y).numpy(), want)
+
+
+def test_operator_methods_as_torch():
+    x, f = gpujit.tensor([1, 2, 3]), gpujit.tensor([1., 2.])
+    assert gpujit.Tensor.__and__.__name__ == "__and__"
+    assert gpujit.Tensor.__iand__.__name__ == "__iand__"
+    assert x.__and__("a") is NotImplemented
+    assert (x.__and__(other=x)).tolist() == [1, 2, 3]
+    with pytest.raises(NotImplementedError, match="\"bitwise_and_cpu\" not implemented for 'Float'"):
+        f & f
+    with pytest.raises(NotImplementedError, match="\"lshift_cpu\" not implemented for 'Float'"):
+        f.__ilshift__(1)
+    with pytest.raises(RuntimeError, match="result type Long can't be cast to the desired "
+                                           "output type Bool"):
+        gpujit.tensor([True]).__iand__(gpujit.tensor([1]))
+    assert not hasattr(gpujit, "__and__")       # (torch has no torch.__and__ function)
+    assert gpujit.ops.aten.__and__.Tensor(x, x).tolist() == [1, 2, 3]
+    assert gpujit.ops.aten.__lshift__.Scalar(x, 1).tolist() == [2, 4, 6]
+
+
+def _saved_code(buf):
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        return "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".py"))
+
+
+def _archive(fmt):
+    s = gpujit.jit.script(_scripted)
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf, **({"format": fmt} if fmt else {}))
+    return buf
+
+
+@pytest.mark.parametrize("fmt", [None, "pytorch"])
+def test_operators_save_and_load(fmt):
+    buf = _archive(fmt)
+    if fmt == "pytorch":
+        code = _saved_code(buf)
+        assert "torch.__and__(x, y)" in code and "torch.__ilshift__(x, 2)" in code
+    buf.seek(0)
+    m = gpujit.jit.load(buf)
+    assert _kinds(m.graph)[-len(SCRIPTED_KINDS):] == SCRIPTED_KINDS
+    _check_scripted_values(m, gpujit)
+
+
+def test_torch_reads_gpujit_archive_and_gpujit_reads_torchs():
+    torch = _torch()
+    buf = _archive("pytorch")
+    buf.seek(0)
+    m = torch.jit.load(buf)
+    _check_scripted_values(m, torch)
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.trace(_augmented, tuple(_args(torch, 2))), buf)
+    buf.seek(0)
+    g = gpujit.jit.load(buf)
+    x, y = _args(gpujit, 2)
+    assert "aten::__iand__" in str(g.graph) and "aten::__ilshift__" in str(g.graph)
+    np.testing.assert_array_equal(g(x, y).numpy(), _np_augmented(x.numpy(), y.numpy()))
