@@ -232,3 +232,105 @@ def test_torch_reads_gpujit_archive_and_gpujit_reads_torchs():
     x, y = _args(gpujit, 2)
     assert "aten::__iand__" in str(g.graph) and "aten::__ilshift__" in str(g.graph)
     np.testing.assert_array_equal(g(x, y).numpy(), _np_augmented(x.numpy(), y.numpy()))
+
+
+# ---------------------------------------------------------------- torch.<loss>'s reduction default
+
+# torch 2.13's Python bindings read a schema's `int reduction=Mean` as 0: torch.kl_div(x, y)
+# ... are unreduced in eager code (and a trace records 0), the mean in scripted code (the
+# schema's default); F.<loss> keeps its own 'mean'
+_X = [[0.2, -0.5, 1.0], [0.3, 0.1, -0.7]]
+_Y = [[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]]
+
+
+def _loss_calls(torch):
+    x, y = torch.tensor(_X), torch.tensor(_Y)
+    t = torch.tensor([[1., 0., 1.], [0., 1., 1.]])
+    s, a, ym = torch.tensor([1., -1.]), torch.tensor([0.5, -0.2]), torch.tensor([1., -1., 1.])
+    return {
+        "kl_div": (lambda r=None: torch.kl_div(x, y) if r is None else torch.kl_div(x, y, r)),
+        "bce_with_logits": (lambda r=None: torch.binary_cross_entropy_with_logits(x, t) if r is None
+                            else torch.binary_cross_entropy_with_logits(x, t, None, None, r)),
+        "hinge": (lambda r=None: torch.hinge_embedding_loss(x, ym) if r is None
+                  else torch.hinge_embedding_loss(x, ym, 1.0, r)),
+        "margin_ranking": (lambda r=None: torch.margin_ranking_loss(a, s, s) if r is None
+                           else torch.margin_ranking_loss(a, s, s, 0.0, r)),
+        "cosine_embedding": (lambda r=None: torch.cosine_embedding_loss(x, y, s) if r is None
+                             else torch.cosine_embedding_loss(x, y, s, 0.0, r)),
+        "triplet_margin": (lambda r=None: torch.triplet_margin_loss(x, y, t) if r is None
+                           else torch.triplet_margin_loss(x, y, t, 1.0, 2.0, 1e-6, False, r)),
+    }
+
+
+def _np_losses():
+    x, y = np.array(_X), np.array(_Y)
+    t = np.array([[1., 0., 1.], [0., 1., 1.]])
+    s, a, ym = np.array([1., -1.]), np.array([0.5, -0.2]), np.array([1., -1., 1.])
+    cos = (x * y).sum(1) / np.sqrt((x * x).sum(1) * (y * y).sum(1))
+
+    def dist(u, v):
+        return np.sqrt(((u - v + 1e-6) ** 2).sum(1))
+    return {
+        "kl_div": y * (np.log(y) - x),
+        "bce_with_logits": (1 - t) * x + np.log1p(np.exp(-x)),
+        "hinge": np.where(ym == 1, x, np.maximum(0, 1 - x)),
+        "margin_ranking": np.maximum(0, -s * (a - s)),
+        "cosine_embedding": np.where(s == 1, 1 - cos, np.maximum(0, cos)),
+        "triplet_margin": np.maximum(dist(x, y) - dist(x, t) + 1.0, 0),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_np_losses()))
+def test_torch_level_losses_are_unreduced_by_default(name):
+    call, want = _loss_calls(gpujit)[name], _np_losses()[name]
+    np.testing.assert_allclose(call().numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(call(0).numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(float(call(1)), want.mean(), rtol=1e-5)
+    np.testing.assert_allclose(float(call(2)), want.sum(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(_np_losses()))
+def test_torch_level_losses_as_torch(name):
+    torch = _torch()
+    for r in (None, 0, 1, 2):
+        w = _loss_calls(torch)[name](*(() if r is None else (r,)))
+        g = _loss_calls(gpujit)[name](*(() if r is None else (r,)))
+        assert tuple(g.shape) == tuple(w.shape)
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _scripted_losses(x, y):
+    return torch_.kl_div(x, y), torch_.hinge_embedding_loss(x, y), \
+        torch_.binary_cross_entropy_with_logits(x, y)
+
+
+torch_ = gpujit          # (the module _scripted_losses calls; torch's in the torch test)
+
+
+def test_scripted_torch_level_losses_take_the_mean():
+    x, y = gpujit.tensor(_X), gpujit.tensor(_Y)
+    s = gpujit.jit.script(_scripted_losses)
+    eager = _scripted_losses(x, y)
+    for got, e in zip(s(x, y), eager):
+        assert got.dim() == 0
+        np.testing.assert_allclose(float(got), e.numpy().mean(), rtol=1e-5)
+    assert [n.kind() for n in s.graph.nodes() if n.kind().startswith("aten::")][0] == \
+        "aten::kl_div"
+    kl = next(n for n in s.graph.nodes() if n.kind() == "aten::kl_div")
+    assert kl.inputsAt(2).toIValue() == 1            # (the schema's Mean)
+    # a trace records the binding's 0, as torch's
+    tr = gpujit.jit.trace(lambda x, y: gpujit.kl_div(x, y), (x, y))
+    kl = next(n for n in tr.graph.nodes() if n.kind() == "aten::kl_div")
+    assert kl.inputsAt(2).toIValue() == 0 and kl.inputsAt(2).type().kind() == "IntType"
+
+
+def test_scripted_torch_level_losses_as_torch():
+    global torch_
+    torch = _torch()
+    torch_ = torch
+    try:
+        s = torch.jit.script(_scripted_losses)
+        x, y = torch.tensor(_X), torch.tensor(_Y)
+        assert all(r.dim() == 0 for r in s(x, y))
+    finally:
+        torch_ = gpujit

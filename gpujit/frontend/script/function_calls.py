@@ -15,7 +15,8 @@ from ...ops import registry as _reg
 from .calls import describe_type, is_empty_list_literal, union_hint
 
 __all__ = ["FunctionCallMixin", "alias_target", "boolean_dispatch", "NOT_LITERAL",
-           "compiled_from_source", "is_compiled_function", "as_int_coded", "interface_why"]
+           "compiled_from_source", "script_source", "is_compiled_function", "as_int_coded",
+           "interface_why"]
 
 
 def alias_target(module, name):
@@ -97,7 +98,15 @@ def interface_why(t, want) -> str:
 def compiled_from_source(obj) -> bool:
     """Is obj a gpujit Python function that scripted code compiles from its own source
     (nn.functional's composites of ops, marked by `_from_source` there: F.tanhshrink)?"""
-    return inspect.isfunction(obj) and getattr(obj, "__gpujit_script_source__", False)
+    return inspect.isfunction(obj) and bool(getattr(obj, "__gpujit_script_source__", False))
+
+
+def script_source(obj):
+    """The function whose source scripted code compiles for obj: obj itself, or the one
+    its __gpujit_script_source__ names where PyTorch's Python binding and its TorchScript
+    builtin differ (torch.hinge_embedding_loss: unreduced by default in eager code only)."""
+    src = getattr(obj, "__gpujit_script_source__", None)
+    return src if inspect.isfunction(src) else obj
 
 
 def _int_coded(t):
