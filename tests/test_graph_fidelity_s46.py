@@ -334,3 +334,65 @@ def test_scripted_torch_level_losses_as_torch():
         assert all(r.dim() == 0 for r in s(x, y))
     finally:
         torch_ = gpujit
+
+
+# ---------------------------------------------------------------- __torch_function__ of methods
+
+class _Seen:
+    """A tensor-like: records the func its __torch_function__ receives."""
+    funcs = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        cls.funcs.append((func, kwargs or {}))
+        return 1
+
+
+@pytest.mark.parametrize("expr, name", [
+    ("c + p", "add"), ("c * p", "mul"), ("c & p", "__and__"), ("c < p", "lt"),
+    ("c.add(p, alpha=2)", "add"), ("c.clamp(p)", "clamp")])
+def test_a_tensor_method_with_a_tensor_like_passes_the_method(expr, name):
+    """x + p, x.add(p) of a plain Tensor x and a tensor-like p: the handler receives
+    Tensor.add, as PyTorch's TensorBase.add (gpujit passed the function torch.add)."""
+    _Seen.funcs = []
+    eval(expr, {"c": gpujit.ones(3), "p": _Seen()})
+    assert _Seen.funcs[-1][0] is getattr(gpujit.Tensor, name)
+    _Seen.funcs = []
+    gpujit.add(gpujit.ones(3), _Seen())
+    assert _Seen.funcs[-1][0] is gpujit.add
+
+
+@pytest.mark.parametrize("expr, name", [("c + p", "add"), ("c.add(p, alpha=2)", "add")])
+def test_a_tensor_method_with_a_tensor_like_as_torch(expr, name):
+    torch = _torch()
+    _Seen.funcs = []
+    eval(expr, {"c": torch.ones(3), "p": _Seen()})
+    assert _Seen.funcs[-1][0] is getattr(torch.Tensor, name)
+
+
+def test_fx_tensor_left_operand_is_a_call_method():
+    class M(gpujit.nn.Module):
+        def forward(self, x):
+            c = gpujit.ones(3)
+            return c + x, gpujit.add(c, x)
+
+    gm = gpujit.fx.symbolic_trace(M())
+    ops = [(n.op, n.target) for n in gm.graph.nodes if n.op.startswith("call")]
+    assert ops == [("call_method", "add"), ("call_function", gpujit.add)]
+    assert "add = _tensor_constant0.add(x)" in gm.code
+    x = gpujit.tensor([1., 2., 3.])
+    assert [t.tolist() for t in gm(x)] == [[2., 3., 4.], [2., 3., 4.]]
+
+
+def test_fx_tensor_left_operand_as_torch():
+    torch = _torch()
+
+    class M(torch.nn.Module):
+        def forward(self, x):
+            c = torch.ones(3)
+            return c + x, torch.add(c, x)
+
+    gm = torch.fx.symbolic_trace(M())
+    ops = [(n.op, n.target) for n in gm.graph.nodes if n.op.startswith("call")]
+    assert ops == [("call_method", "add"), ("call_function", torch.add)]
+    assert "add = _tensor_constant0.add(x)" in gm.code

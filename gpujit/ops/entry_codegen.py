@@ -793,6 +793,9 @@ def _method_ns(ns):
               "_tensor_for_list"):
         ns[k] = partial(ns[k], method=True)
     ns["_renum"] = _r.method_positions
+    # (read by the __torch_function__ layer, overrides._dispatch, from its caller's
+    # frame: the call was Tensor.<name>, whose method PyTorch's handlers receive)
+    ns["_METHOD"] = True
     return ns
 
 
