@@ -396,3 +396,75 @@ def test_fx_tensor_left_operand_as_torch():
     ops = [(n.op, n.target) for n in gm.graph.nodes if n.op.startswith("call")]
     assert ops == [("call_method", "add"), ("call_function", torch.add)]
     assert "add = _tensor_constant0.add(x)" in gm.code
+
+
+# ---------------------------------------------------------------- F signature defaults
+
+# torch 2.13's defaults, as inspect.signature shows them (an int where torch writes one:
+# `margin: float = 0`, `dilation: BroadcastingList2[int] = 1`)
+F_DEFAULTS = {
+    "margin_ranking_loss": {"margin": 0}, "cosine_embedding_loss": {"margin": 0},
+    "gumbel_softmax": {"tau": 1}, "embedding_bag": {"norm_type": 2},
+    "unfold": {"dilation": 1, "padding": 0, "stride": 1},
+    "fold": {"dilation": 1, "padding": 0, "stride": 1},
+    "max_unpool1d": {"padding": 0}, "max_unpool2d": {"padding": 0},
+    "max_unpool3d": {"padding": 0},
+}
+
+
+def _defaults(fn):
+    import inspect
+    return {n: p.default for n, p in inspect.signature(fn).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+@pytest.mark.parametrize("name", sorted(F_DEFAULTS))
+def test_functional_defaults_as_torch(name):
+    got = _defaults(getattr(gpujit.nn.functional, name))
+    for k, v in F_DEFAULTS[name].items():
+        assert got[k] == v and type(got[k]) is type(v), (k, got[k])
+
+
+@pytest.mark.parametrize("name", sorted(F_DEFAULTS))
+def test_functional_defaults_equal_torchs(name):
+    torch = _torch()
+    want = _defaults(getattr(torch.nn.functional, name))
+    got = _defaults(getattr(gpujit.nn.functional, name))
+    assert {k: (v, type(v)) for k, v in got.items()} == \
+        {k: (v, type(v)) for k, v in want.items()}
+
+
+class _FoldUnfold(gpujit.nn.Module):
+    def forward(self, x):
+        u = gpujit.nn.functional.unfold(x, 2)
+        p, i = gpujit.nn.functional.max_pool1d(x[0], 2, return_indices=True)
+        return gpujit.nn.functional.fold(u, [4, 4], 2), \
+            gpujit.nn.functional.max_unpool1d(p, i, 2)
+
+
+def test_scripted_broadcasting_defaults_and_numbers():
+    """A broadcasting list parameter's one-number default, and a number passed for it,
+    are n copies of it in scripted calls (F.unfold(x, 2): [2, 2], dilation [1, 1]), as
+    TorchScript's; the eager and scripted results agree."""
+    m = _FoldUnfold()
+    s = gpujit.jit.script(m)
+    x = gpujit.arange(32.).reshape(1, 2, 4, 4)
+    for a, b in zip(s(x), m(x)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    unfold = next(n for n in s.graph.nodes() if n.kind() == "prim::CallFunction")
+    consts = [v.node() for v in list(unfold.inputs())[1:]]
+    assert [c.kind() for c in consts][0] == "prim::ListConstruct"
+    assert len(list(consts[0].inputs())) == 2                  # kernel_size [2, 2]
+    assert [c.output().toIValue() for c in consts[1:]] == [[1, 1], [0, 0], [1, 1]]
+
+
+def test_torch_loads_scripted_fold_unfold():
+    torch = _torch()
+    s = gpujit.jit.script(_FoldUnfold())
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf, format="pytorch")
+    buf.seek(0)
+    t = torch.jit.load(buf)            # (kernel_size was saved as [2]: im2col's error)
+    x = gpujit.arange(32.).reshape(1, 2, 4, 4)
+    for a, b in zip(t(torch.arange(32.).reshape(1, 2, 4, 4)), s(x)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
