@@ -346,10 +346,10 @@ def tensor_likes(values):
     return out
 
 
-def tensor_like_call(op, args):
+def tensor_like_call(op, args, method=False):
     """op(*args) (schema order) whose operands hold a tensor-like: its __torch_function__
-    answers, with op's public function."""
-    return tensor_like_dispatch(*_public_call(op, args))
+    answers, with op's public function (its Tensor method where the call was one)."""
+    return tensor_like_dispatch(*_public_call(op, args, method))
 
 
 def tensor_like_dispatch(func, args, kwargs):
@@ -382,7 +382,10 @@ def _add_in_order(out, seen, a):
 def _dispatch(op, args):
     over = [] if _is_disabled() else _overloaded(args, [], set())
     if over or _mode_on():
-        func, pos, kw = _public_call(op, args)
+        # (a Tensor method's or operator's entry point, entry_codegen._method_ns, calls
+        # this: the handlers get the method, x + p's Tensor.add, as PyTorch's)
+        method = _sys._getframe(1).f_globals.get("_METHOD", False)
+        func, pos, kw = _public_call(op, args, method)
         return _call_overloaded(func, over, pos, kw)
     nxt = _S.profiler or _S.transforms
     return op.eager(*args) if nxt is None else nxt(op, args)
@@ -434,14 +437,14 @@ def _api_name(func):
     return f"{mod + '.' if mod else ''}{qual}"
 
 
-def _public_call(op, args):
+def _public_call(op, args, method=False):
     """(func, args, kwargs) of a registry op's call as the user's public API spells it:
-    gpujit.<name> where there is one, else Tensor.<name>; positional
-    parameters positional (trailing defaults dropped), keyword-only ones by name where
-    they differ from their defaults."""
+    gpujit.<name> where there is one (unless `method`: the call was Tensor.<name>), else
+    Tensor.<name>; positional parameters positional (trailing defaults dropped),
+    keyword-only ones by name where they differ from their defaults."""
     import gpujit
     name = op.public_name
-    func = getattr(gpujit, name, None)
+    func = None if method else getattr(gpujit, name, None)
     if not callable(func):
         # (a method of a subclass instance is seen at its entry point, with Tensor.<name>
         # as func; the ops seen here are function calls or calls on plain Tensors: the

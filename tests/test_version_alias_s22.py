@@ -109,7 +109,7 @@ def test_scripted_shift_augmented_assignment_writes_the_callers_tensor():
         r = f(a)
         assert a.tolist() == [0, 2, 4, 6] and a._version == 2
         assert r.tolist() == [8, 10, 12, 14]
-    assert "bitwise_left_shift_" in str(f.graph) and "bitwise_right_shift_" in str(f.graph)
+    assert "aten::__ilshift__" in str(f.graph) and "aten::__irshift__" in str(f.graph)
 
 
 # ------------------------------------------------------------------ out= and resize

@@ -96,7 +96,7 @@ def kl_div(input, target, size_average: Optional[bool] = None, reduce: Optional[
 
 
 @_from_source
-def margin_ranking_loss(input1, input2, target, margin: float = 0.0,
+def margin_ranking_loss(input1, input2, target, margin: float = 0,
                         size_average: Optional[bool] = None, reduce: Optional[bool] = None,
                         reduction: str = "mean"):
     """max(0, -target * (input1 - input2) + margin)."""
@@ -124,7 +124,7 @@ def hinge_embedding_loss(input, target, margin: float = 1.0,
 
 
 @_from_source
-def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
+def cosine_embedding_loss(input1, input2, target, margin: float = 0,
                           size_average: Optional[bool] = None, reduce: Optional[bool] = None,
                           reduction: str = "mean"):
     """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1."""

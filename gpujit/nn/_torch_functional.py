@@ -219,9 +219,10 @@ def aten_poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float
                               _reduction_from_enum(reduction))
 
 
-def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1,
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0,
              zero_infinity=False):
-    """torch.ctc_loss: lengths as int lists or tensors, reduction as an int."""
+    """torch.ctc_loss: lengths as int lists or tensors, reduction as an int (by default 0,
+    unreduced: _python_binding)."""
     def lengths(v):
         return v if isinstance(v, Tensor) else _gpujit.tensor(list(v), dtype=_gpujit.long)
     return F.ctc_loss(log_probs, targets, lengths(input_lengths), lengths(target_lengths),
@@ -330,6 +331,30 @@ def aten_embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = Fals
 native_channel_shuffle = channel_shuffle
 
 
+def _python_binding(fn, name):
+    """torch.<name> for a loss whose ATen schema says `int reduction=Mean`, as torch 2.13's
+    Python binding: its parser reads that default (at::Reduction::Mean, no number to it) as
+    0, so torch.hinge_embedding_loss(x, y) is unreduced, while scripted code takes the
+    schema's default, the mean, and compiles fn itself (its __gpujit_script_source__)."""
+    import inspect
+    sig = inspect.signature(fn)
+    at = list(sig.parameters).index("reduction")
+
+    def binding(*args, **kwargs):
+        if len(args) <= at and "reduction" not in kwargs:
+            kwargs["reduction"] = 0
+        return fn(*args, **kwargs)
+    binding.__name__ = binding.__qualname__ = name
+    binding.__doc__ = fn.__doc__
+    binding.__signature__ = sig.replace(parameters=[
+        p.replace(default=0) if p.name == "reduction" else p for p in sig.parameters.values()])
+    binding.__gpujit_script_source__ = fn
+    return binding
+
+
 PUBLIC = {n: globals()["aten_" + n] if "aten_" + n in globals() else globals()[n]
           for n in PUBLIC_NAMES}
+PUBLIC.update({n: _python_binding(PUBLIC[n], n) for n in (
+    "hinge_embedding_loss", "margin_ranking_loss", "cosine_embedding_loss",
+    "triplet_margin_loss")})
 __all__ = ["PUBLIC"]

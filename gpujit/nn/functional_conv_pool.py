@@ -8,6 +8,7 @@ from typing import List, Optional, Union
 import gpujit as _gpujit
 
 from ..ops.registry import OPS as _OPS
+from .._jit_internal import BroadcastingList1, BroadcastingList2, BroadcastingList3
 from .functional import max_pool2d as _max_pool2d_fn  # (functional.py imports this last)
 from .functional import _sizes_with_default
 
@@ -219,8 +220,9 @@ def _unpool_list(v: List[int], nd: int) -> List[int]:
     return [int(e) for e in v]
 
 
-def max_unpool1d(input, indices, kernel_size: List[int], stride: Optional[List[int]] = None,
-                 padding: List[int] = [0], output_size: Optional[List[int]] = None):  # noqa: B006
+def max_unpool1d(input, indices, kernel_size: BroadcastingList1[int],
+                 stride: Optional[List[int]] = None, padding: BroadcastingList1[int] = 0,
+                 output_size: Optional[List[int]] = None):
     """Partial inverse of max_pool1d: values put back at their indices, zeros elsewhere."""
     k = _unpool_list(kernel_size, 1)
     s = k if stride is None else _unpool_list(stride, 1)
@@ -228,8 +230,9 @@ def max_unpool1d(input, indices, kernel_size: List[int], stride: Optional[List[i
     return _unpool2d(input.unsqueeze(-1), indices.unsqueeze(-1), size + [1]).squeeze(-1)
 
 
-def max_unpool2d(input, indices, kernel_size: List[int], stride: Optional[List[int]] = None,
-                 padding: List[int] = [0], output_size: Optional[List[int]] = None):  # noqa: B006
+def max_unpool2d(input, indices, kernel_size: BroadcastingList2[int],
+                 stride: Optional[List[int]] = None, padding: BroadcastingList2[int] = 0,
+                 output_size: Optional[List[int]] = None):
     """Partial inverse of max_pool2d."""
     k = _unpool_list(kernel_size, 2)
     s = k if stride is None else _unpool_list(stride, 2)
@@ -237,8 +240,9 @@ def max_unpool2d(input, indices, kernel_size: List[int], stride: Optional[List[i
     return _unpool2d(input, indices, size)
 
 
-def max_unpool3d(input, indices, kernel_size: List[int], stride: Optional[List[int]] = None,
-                 padding: List[int] = [0], output_size: Optional[List[int]] = None):  # noqa: B006
+def max_unpool3d(input, indices, kernel_size: BroadcastingList3[int],
+                 stride: Optional[List[int]] = None, padding: BroadcastingList3[int] = 0,
+                 output_size: Optional[List[int]] = None):
     """Partial inverse of max_pool3d."""
     k = _unpool_list(kernel_size, 3)
     s = k if stride is None else _unpool_list(stride, 3)
@@ -252,15 +256,15 @@ for _f in (_unpool_output_size, _unpool_list, max_unpool1d, max_unpool2d, max_un
     _f.__gpujit_script_source__ = True
 
 
-def unfold(input, kernel_size: List[int], dilation: List[int] = [1],  # noqa: B006
-           padding: List[int] = [0], stride: List[int] = [1]):                # noqa: B006
+def unfold(input, kernel_size: BroadcastingList2[int], dilation: BroadcastingList2[int] = 1,
+           padding: BroadcastingList2[int] = 0, stride: BroadcastingList2[int] = 1):
     """Sliding local blocks: (N, C, H, W) -> (N, C * prod(kernel_size), L)."""
     return _im2col(input, kernel_size, dilation, padding, stride)
 
 
-def fold(input, output_size: List[int], kernel_size: List[int],
-         dilation: List[int] = [1], padding: List[int] = [0],    # noqa: B006
-         stride: List[int] = [1]):                                # noqa: B006
+def fold(input, output_size: BroadcastingList2[int], kernel_size: BroadcastingList2[int],
+         dilation: BroadcastingList2[int] = 1, padding: BroadcastingList2[int] = 0,
+         stride: BroadcastingList2[int] = 1):
     """Sums sliding local blocks (N, C * prod(kernel_size), L) into (N, C, *output_size)."""
     return _col2im(input, output_size, kernel_size, dilation, padding, stride)
 

@@ -61,7 +61,7 @@ def pdist(input, p: float = 2.0):
 
 @_from_source
 def embedding_bag(input, weight, offsets: Optional[_gpujit.Tensor] = None,
-                  max_norm: Optional[float] = None, norm_type: float = 2.0,
+                  max_norm: Optional[float] = None, norm_type: float = 2,
                   scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
                   per_sample_weights: Optional[_gpujit.Tensor] = None,
                   include_last_offset: bool = False, padding_idx: Optional[int] = None):
@@ -201,7 +201,7 @@ def affine_grid(theta, size: List[int], align_corners: Optional[bool] = None):
 # ---------------------------------------------------------------------- gumbel_softmax
 
 @_from_source
-def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+def gumbel_softmax(logits, tau: float = 1, hard: bool = False, eps: float = 1e-10,
                    dim: int = -1):
     """softmax((logits + Gumbel(0, 1) noise) / tau); hard=True: the one-hot of its argmax,
     with the soft sample's gradient (straight-through)."""

@@ -18,10 +18,10 @@ OPERATORS = {
     "__mod__": ("remainder", "fwd"), "__rmod__": ("remainder", "rev"),
     "__pow__": ("pow", "fwd"), "__rpow__": ("pow", "rev"),
     "__matmul__": ("matmul", "fwd"), "__rmatmul__": ("matmul", "rev"),
-    "__and__": ("bitwise_and", "fwd"), "__rand__": ("bitwise_and", "fwd"),
-    "__or__": ("bitwise_or", "fwd"), "__ror__": ("bitwise_or", "fwd"),
-    "__xor__": ("bitwise_xor", "fwd"), "__rxor__": ("bitwise_xor", "fwd"),
-    "__lshift__": ("bitwise_left_shift", "fwd"), "__rshift__": ("bitwise_right_shift", "fwd"),
+    "__and__": ("__and__", "fwd"), "__rand__": ("bitwise_and", "fwd"),
+    "__or__": ("__or__", "fwd"), "__ror__": ("bitwise_or", "fwd"),
+    "__xor__": ("__xor__", "fwd"), "__rxor__": ("bitwise_xor", "fwd"),
+    "__lshift__": ("__lshift__", "fwd"), "__rshift__": ("__rshift__", "fwd"),
     "__rlshift__": ("bitwise_left_shift", "rev"), "__rrshift__": ("bitwise_right_shift", "rev"),
     "__lt__": ("lt", "fwd"), "__le__": ("le", "fwd"), "__gt__": ("gt", "fwd"),
     "__ge__": ("ge", "fwd"),
@@ -30,9 +30,9 @@ OPERATORS = {
     "__iadd__": ("add_", "fwd"), "__isub__": ("sub_", "fwd"), "__imul__": ("mul_", "fwd"),
     "__itruediv__": ("div_", "fwd"), "__ifloordiv__": ("floor_divide_", "fwd"),
     "__imod__": ("remainder_", "fwd"), "__ipow__": ("pow_", "fwd"),
-    "__iand__": ("bitwise_and_", "fwd"), "__ior__": ("bitwise_or_", "fwd"),
-    "__ixor__": ("bitwise_xor_", "fwd"),
-    "__ilshift__": ("bitwise_left_shift_", "fwd"), "__irshift__": ("bitwise_right_shift_", "fwd"),
+    "__iand__": ("__iand__", "fwd"), "__ior__": ("__ior__", "fwd"),
+    "__ixor__": ("__ixor__", "fwd"),
+    "__ilshift__": ("__ilshift__", "fwd"), "__irshift__": ("__irshift__", "fwd"),
 }
 
 # the __name__ of torch 2.13's operator where it is not the dunder's own (its

@@ -793,6 +793,9 @@ def _method_ns(ns):
               "_tensor_for_list"):
         ns[k] = partial(ns[k], method=True)
     ns["_renum"] = _r.method_positions
+    # (read by the __torch_function__ layer, overrides._dispatch, from its caller's
+    # frame: the call was Tensor.<name>, whose method PyTorch's handlers receive)
+    ns["_METHOD"] = True
     return ns
 
 
@@ -885,15 +888,24 @@ def _binding_entry(op, pub_src, consts):
     elements the Python parser refuses (x.index_put((None, i), v): "expected Tensor as
     element 0 in argument 0, but got NoneType") while the schema, as torch.ops.aten's
     and TorchScript's, takes them. A separate compile, so no call pays for the check
-    but on the hook's path (autograd, tracing), which walks the list once. None when
-    op has no such argument or is not bound."""
+    but on the hook's path (autograd, tracing), which walks the list once. An
+    `int reduction=Mean` default is 0 there: torch 2.13's parser reads at::Reduction::Mean
+    as no number, 0 (torch.kl_div(x, y) is unreduced; scripted code and torch.ops.aten
+    take the mean). None when op has no such argument or is not bound."""
+    if not (op.bind_function or op.bind_method):
+        return None
+    src = pub_src
+    head, body = src.split("\n", 1)
+    for a in op.schema.arguments:
+        if _reduction_mean(a):
+            head = head.replace(f"{a.name}='mean'", f"{a.name}=0")
+    src = head + "\n" + body
     lists = [a for a in op.schema.arguments if a.type.base == "Tensor" and a.type.is_list
              and a.type.elem_optional]
-    if not lists or not (op.bind_function or op.bind_method) or "None if _x is None else _lref(" \
-            not in pub_src:
-        return None
+    if not lists or "None if _x is None else _lref(" not in src:
+        return None if src == pub_src else _compile_binding(op, _sparse_catch(op, src), consts)
     import re
-    src = pub_src.replace("None if _x is None else _lref(", "_lref(")
+    src = src.replace("None if _x is None else _lref(", "_lref(")
     src = re.sub(r"_lref\(_op, (\([^()]*\))\)", r"_lref(_op, \1, binding=True)", src)
     values = re.search(r"_lref\(_op, (\([^()]*\)), binding=True\)", src).group(1)
     checks = "".join(
@@ -901,10 +913,22 @@ def _binding_entry(op, pub_src, consts):
         f"x is None for x in {a.name}): _lref(_op, {values}, binding=True)\n" for a in lists)
     hook = "    if _S.hook is not None:\n"
     assert hook in src, op.name
-    src = _sparse_catch(op, src.replace(hook, hook + checks, 1))
+    return _compile_binding(op, _sparse_catch(op, src.replace(hook, hook + checks, 1)), consts)
+
+
+def _reduction_mean(a) -> bool:
+    """Is schema argument a an `int reduction=Mean` (0 in PyTorch's Python binding)?"""
+    return a.has_default and a.default == "mean" and a.type.base == "int"
+
+
+def _binding_default(name, a, consts):
+    """_py_default as PyTorch's Python binding has it (_binding_entry)."""
+    return f"{name}=0" if _reduction_mean(a) else _py_default(name, a, consts)
+
+
+def _compile_binding(op, src, consts):
     fn = _compile(op, src.replace("def public(", "def binding(", 1), "binding", consts)
     fn.__name__ = fn.__qualname__ = op.public_name
-    fn.__doc__ = op.public.__doc__
     fn.op = op
     fn.source = src
     return fn
@@ -932,6 +956,7 @@ def build_entry_points(op: _r.OpDef):
     op.function_public = op.public
     op.binding_source = pub_src
     if bound is not None:
+        bound.__doc__ = op.public.__doc__
         op.function_public = bound
         op.binding_source = bound.source
     op.method_public = op.public
@@ -981,7 +1006,7 @@ def numpy_entry(op, method):
                 parts.append(f"{pname}=_NA")
                 unset.append(a.name)
             else:
-                parts.append(_py_default(pname, a, consts))
+                parts.append(_binding_default(pname, a, consts))
         if not star:
             parts.append("*_a")
         parts.append("**_kw")

@@ -25,6 +25,10 @@ NUMBERS_AS_TENSORS = frozenset({
 
 # schema name -> the Tensor parameters a PyTorch overload takes a number for
 SCALAR_PLACES = {
+    "__and__": ("other",), "__iand__": ("other",), "__or__": ("other",),
+    "__ior__": ("other",), "__xor__": ("other",), "__ixor__": ("other",),
+    "__lshift__": ("other",), "__ilshift__": ("other",), "__rshift__": ("other",),
+    "__irshift__": ("other",),
     "bernoulli_": ("p",),
     "bitwise_and": ("other", "self"),
     "bitwise_left_shift": ("other", "self"),

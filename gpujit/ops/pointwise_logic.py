@@ -126,3 +126,28 @@ for _f, _kernel in ((bitwise_and, "bitwise_and_cpu"), (bitwise_or, "bitwise_or_c
     _f.op.kernel = _kernel
     _reg.OPS[_f.op.name.replace(".", "_.", 1) if "." in _f.op.name
              else _f.op.name + "_"].kernel = _kernel
+
+
+# the Python operators' own ops: torch 2.13 records x & y, x | y, x ^ y, x << y, x >> y
+# (Tensor.__and__ ...) as aten::__and__ / __or__ / __xor__ / __lshift__ / __rshift__ and
+# x &= y ... as aten::__iand__ ..., not as bitwise_and (which torch.bitwise_and and the
+# reflected 3 & x record): the same kernels under their own names, a Python number taken
+# for `other` only (their .Scalar overloads)
+def _operator(dunder, of):
+    d = of.op
+
+    @op(f"aten::{dunder}.Tensor(Tensor self, Tensor other) -> Tensor", tags=_PW,
+        dtypes=d.dtypes, scalar=d.scalar, function=False,
+        inplace=dunder.replace("__", "__i", 1))
+    def impl(xp, self, other):
+        return d.impl(xp, self, other)
+    impl.__name__ = dunder
+    impl.op.kernel = impl.op.inplace_variant.kernel = d.kernel
+    return impl
+
+
+and_ = _operator("__and__", bitwise_and)
+or_ = _operator("__or__", bitwise_or)
+xor_ = _operator("__xor__", bitwise_xor)
+lshift = _operator("__lshift__", bitwise_left_shift)
+rshift = _operator("__rshift__", bitwise_right_shift)

@@ -134,7 +134,13 @@ class SparseOperand(NotImplementedError):
 class TensorLikeOperand(SparseOperand):
     """Raised where op's entry point finds an argument that is no Tensor but a tensor-like
     (its type has a __torch_function__: the torch.overrides docs' ScalarTensor): the entry
-    point's `except SparseOperand` hands the call to its __torch_function__ (sparse_call)."""
+    point's `except SparseOperand` hands the call to its __torch_function__ (sparse_call).
+    `method`: the entry point was Tensor.<name> (x.add(p), x + p), whose method the
+    handler receives as func, as PyTorch's (TensorBase.add), not the function torch.add."""
+
+    def __init__(self, msg, op, method=False):
+        super().__init__(msg, op)
+        self.method = method
 
 
 def sparse_call(e, args):
@@ -143,7 +149,7 @@ def sparse_call(e, args):
     operand: its __torch_function__'s answer."""
     if isinstance(e, TensorLikeOperand):
         from ..overrides import tensor_like_call
-        return tensor_like_call(e.op, args)
+        return tensor_like_call(e.op, args, e.method)
     from .._sparse_coo import sparse_kernel
     fn = sparse_kernel(e.op, args)
     if fn is None:
@@ -760,12 +766,12 @@ def tensor_int_list(op, n, v, method=False):
     return v if out is None else type(v)(out)
 
 
-def _tensor_like_operand(op, values):
+def _tensor_like_operand(op, values, method=False):
     """TensorLikeOperand for op where one of values (or of a list among them) is a
     tensor-like that is no Tensor, with the protocol on; else None."""
     from ..overrides import tensor_likes
     if tensor_likes(values):
-        return TensorLikeOperand(f"{op.public_name}: a tensor-like operand", op)
+        return TensorLikeOperand(f"{op.public_name}: a tensor-like operand", op, method)
     return None
 
 
@@ -782,7 +788,7 @@ def not_tensor_error(op, values, method=False, binding=False):
     when every Tensor argument holds Tensors (the AttributeError that led here is then a
     bug of its own, re-raised). method: the call was x.op(...) (positions leave self out).
     A tensor-like among them (its type has a __torch_function__): TensorLikeOperand."""
-    e = _tensor_like_operand(op, values)
+    e = _tensor_like_operand(op, values, method)
     if e is not None:
         return e
     name = op.public_name
@@ -1570,7 +1576,11 @@ def _declare_inplace_variant(d):
     from dataclasses import replace
     self_t = replace(args[0].type, alias="a", is_write=True)
     args[0] = replace(args[0], type=self_t)
-    s2 = Schema(s.name + "_", s.overload, tuple(args),
+    # (a string inplace= that is a Python operator's name, __iand__, names the schema too:
+    # torch's aten::__iand__ is the in-place op of aten::__and__)
+    dunder = isinstance(d.inplace_name, str) and d.inplace_name.startswith("__")
+    s2 = Schema(s.name.split("::")[0] + "::" + d.inplace_name if dunder else s.name + "_",
+                s.overload, tuple(args),
                 (replace(s.returns[0], type=replace(s.returns[0].type, alias="a",
                                                     is_write=True)),),
                 False, "")

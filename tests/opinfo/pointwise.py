@@ -572,6 +572,22 @@ LOGICAL += [
 ]
 
 
+def _operator_info(dunder, of, kernel):
+    """x & y, x << y ... (torch 2.13's aten::__and__, __lshift__ ...): the samples of the
+    bitwise op they compute, a Python number taken for `other` only."""
+    base = next(i for i in LOGICAL if i.name == of)
+    return info(f"aten::{dunder}.Tensor",
+                [s for s in base.get_samples() if isinstance(s.args[0], np.ndarray)],
+                base.ref, errors=[kernel_dtype_error(kernel, arr(3), arr(3), dt="Float"),
+                                  shape_error(arr(2, 3, dtype=I32), arr(4, dtype=I32))])
+
+
+LOGICAL += [_operator_info(d, f"aten::{n}.Tensor", k) for d, n, k in (
+    ("__and__", "bitwise_and", "bitwise_and"), ("__or__", "bitwise_or", "bitwise_or"),
+    ("__xor__", "bitwise_xor", "bitwise_xor"), ("__lshift__", "bitwise_left_shift", "lshift"),
+    ("__rshift__", "bitwise_right_shift", "rshift"))]
+
+
 # ---------------------------------------------------------------- selection, blends
 
 def _mask(*shape):

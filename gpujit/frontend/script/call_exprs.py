@@ -247,7 +247,7 @@ class CallExprMixin:
         function, a scripted function, or a module's function attribute), or None when
         scripted code cannot call it."""
         if function_calls.compiled_from_source(obj):
-            return self.call_python_function(obj, node)
+            return self.call_python_function(function_calls.script_source(obj), node)
         if isinstance(obj, _tensor_types.tensortype):      # torch.LongTensor(...)
             return self.legacy_constructor_call(obj, node)
         if getattr(obj, "op", None) is not None:
@@ -363,7 +363,7 @@ class CallExprMixin:
             self.error(f"'{name}': its bool flags must be literals (True/False) in "
                        f"scripted code: they decide the type it returns", node)
         if function_calls.compiled_from_source(target):
-            return self.call_python_function(target, node)
+            return self.call_python_function(function_calls.script_source(target), node)
         if isinstance(target, _tensor_types.tensortype):   # torch.LongTensor(...)
             return self.legacy_constructor_call(target, node)
         name, owner = function_calls.alias_target(owner, name)   # special.expit: sigmoid

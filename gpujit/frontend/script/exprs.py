@@ -58,15 +58,15 @@ _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div",
            ast.MatMult: "matmul", ast.BitAnd: "__and__", ast.BitOr: "__or__",
            ast.BitXor: "__xor__", ast.LShift: "__lshift__", ast.RShift: "__rshift__"}
 # the Tensor op of an operator whose scalar op has another name
-_TENSOR_NAMES = {"floordiv": "floor_divide", "__and__": "bitwise_and",
-                 "__or__": "bitwise_or", "__xor__": "bitwise_xor",
-                 "__lshift__": "bitwise_left_shift", "__rshift__": "bitwise_right_shift"}
+_TENSOR_NAMES = {"floordiv": "floor_divide"}
 # the augmented assignments TorchScript writes in place on a Tensor (`x <<= 1` is its
 # __ilshift__; `x |= y`, `x **= y` rebind x to a new Tensor). `x %= y` writes in place
 # there too, but as fmod_ (C's sign): gpujit's is Python's, remainder_, as eager's
 _INPLACE = {"add": "add_", "sub": "sub_", "mul": "mul_", "div": "div_",
-            "remainder": "remainder_",
-            "__lshift__": "bitwise_left_shift_", "__rshift__": "bitwise_right_shift_"}
+            "remainder": "remainder_", "__lshift__": "__ilshift__", "__rshift__": "__irshift__"}
+# `x &= y`, `x |= y`, `x ^= y` of a Tensor x: TorchScript's aug-assignment ops are
+# bitwise_and / or / xor (ir_emitter's getAugOp), where `x & y` is aten::__and__
+_AUG_NAMES = {"__and__": "bitwise_and", "__or__": "bitwise_or", "__xor__": "bitwise_xor"}
 _NUMS = (T.IntType, T.FloatType)
 # a number on the left of a Tensor: the op with the Tensor first (as TorchScript emits)
 _SWAPPED = {"add": "add", "mul": "mul", "sub": "rsub"}
@@ -572,6 +572,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                 return self.call_op("mul", [r, a], {}, node)
             if not isinstance(a.type, T.TensorType) and name in _SWAPPED:
                 a, b, name = b, a, _SWAPPED[name]    # 2 * x -> mul(x, 2)
+            if inplace and name in _AUG_NAMES:
+                name = _AUG_NAMES[name]
             return self.call_op(_TENSOR_NAMES.get(name, name), [a, b], {}, node)
         a, b = self.bools_as_numbers(opcls, a, b, node)
         # (no `str * int`: TorchScript's aten::mul has no str variant, its schema error)

@@ -15,7 +15,8 @@ from ...ops import registry as _reg
 from .calls import describe_type, is_empty_list_literal, union_hint
 
 __all__ = ["FunctionCallMixin", "alias_target", "boolean_dispatch", "NOT_LITERAL",
-           "compiled_from_source", "is_compiled_function", "as_int_coded", "interface_why"]
+           "compiled_from_source", "script_source", "is_compiled_function", "as_int_coded",
+           "interface_why"]
 
 
 def alias_target(module, name):
@@ -97,7 +98,15 @@ def interface_why(t, want) -> str:
 def compiled_from_source(obj) -> bool:
     """Is obj a gpujit Python function that scripted code compiles from its own source
     (nn.functional's composites of ops, marked by `_from_source` there: F.tanhshrink)?"""
-    return inspect.isfunction(obj) and getattr(obj, "__gpujit_script_source__", False)
+    return inspect.isfunction(obj) and bool(getattr(obj, "__gpujit_script_source__", False))
+
+
+def script_source(obj):
+    """The function whose source scripted code compiles for obj: obj itself, or the one
+    its __gpujit_script_source__ names where PyTorch's Python binding and its TorchScript
+    builtin differ (torch.hinge_embedding_loss: unreduced by default in eager code only)."""
+    src = getattr(obj, "__gpujit_script_source__", None)
+    return src if inspect.isfunction(src) else obj
 
 
 def _int_coded(t):
@@ -161,6 +170,7 @@ class FunctionCallMixin:
         except (TypeError, ValueError):
             sig = None
         if sig is not None and len(sig.parameters) == len(params):
+            from .signatures import broadcast_lengths
             try:
                 bound = sig.bind(*args, **kwargs)
             except TypeError as e:
@@ -172,17 +182,20 @@ class FunctionCallMixin:
                 else:
                     k = len(values)
                     t = params[k].type
-                    values.append(self.const(_default_as(p.default, t),
-                                             t if p.default is None else None))
+                    values.append(self.const(
+                        _default_as(p.default, t, broadcast_lengths(original).get(p_name)),
+                        t if p.default is None else None))
         else:
             if kwargs or len(args) != len(params):
                 self.error(f"'{name}' takes {len(params)} positional arguments but "
                            f"{len(args)}{' and keywords' if kwargs else ''} were given", node)
             values = args
+        # (a number for a broadcasting list parameter is n copies of it, before a library
+        # composite's List[int] takes it as a one-element list)
+        values = [self.broadcast_for_param(v, p) for v, p in zip(values, params)]
         values = [self.tuple_for_list_param(v, p.type, compiled_from_source(fn))
                   for v, p in zip(values, params)]
-        values = [self.broadcast_for_param(self.empty_list_for_param(v, p.type), p)
-                  for v, p in zip(values, params)]
+        values = [self.empty_list_for_param(v, p.type) for v, p in zip(values, params)]
         from .future_calls import implicit_wait        # an Await[T] passed for a T
         values = [v if isinstance(p.type, (T.AwaitType, T.AnyType)) else implicit_wait(self, v)
                   for v, p in zip(values, params)]
@@ -288,11 +301,15 @@ def _frontend_error():
 _generalized = T.without_shapes
 
 
-def _default_as(value, t):
+def _default_as(value, t, broadcast=None):
     """A parameter's default converted to its declared type, as TorchScript converts
-    it when it compiles the signature (``p: float = 2`` is the float 2.0)."""
+    it when it compiles the signature (``p: float = 2`` is the float 2.0; a broadcasting
+    list's one element, `BroadcastingList2[int] = 1`, the list [1, 1])."""
     if isinstance(t, T.OptionalType):
         t = t.elem
+    if broadcast is not None and isinstance(t, T.ListType) and \
+            not isinstance(value, (list, tuple)) and value is not None:
+        return [_default_as(value, t.elem)] * broadcast
     if isinstance(value, int) and not isinstance(value, bool) and \
             isinstance(t, T.FloatType):
         return float(value)

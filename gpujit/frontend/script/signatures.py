@@ -104,7 +104,7 @@ def _signature(fn, self_type=None):
             if not p.annotated:
                 p.type = t
     for p, q in zip(params[start:], plist[start:]):
-        _check_default(fn, p, q.default)
+        _check_default(fn, p, q.default, broadcast.get(p.name))
     try:
         _BROADCAST[fn] = broadcast
         _INFERRED[fn] = frozenset(p.name for p in params[start:]
@@ -139,10 +139,14 @@ def broadcast_lengths(fn) -> dict:
         return {}
 
 
-def _check_default(fn, p, default):
+def _check_default(fn, p, default, broadcast=None):
     """A default value must be of its parameter's type (TorchScript rejects the function
-    otherwise): `n: int = "a"`, `n: int = []`, a lambda default."""
+    otherwise): `n: int = "a"`, `n: int = []`, a lambda default. A broadcasting list's
+    may be one element (`dilation: BroadcastingList2[int] = 1`: [1, 1], as TorchScript)."""
     if default is inspect.Parameter.empty:
+        return
+    if broadcast is not None and isinstance(p.type, T.ListType) and \
+            not isinstance(default, (list, tuple)) and _default_fits(default, p.type.elem):
         return
     if p.annotated:
         if _default_fits(default, p.type):
