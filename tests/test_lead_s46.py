@@ -6,7 +6,7 @@ PyTorch-format archive: both were written under one name)."""
 import io
 import re
 import zipfile
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -452,3 +452,70 @@ def test_values_pytorchs_format_has_no_spelling_for():
     np.testing.assert_array_equal(_np(_load(data)(torch.ones(2))), [2.0, 2.0])
     with pytest.raises(torch.jit.ArchiveError, match="PyTorch's archive format"):
         _save(s, format="pytorch")
+
+
+# ---------------------------------------------------------------------- `with obj:` in .code
+
+@torch.jit.script
+class _Scale:
+    def __init__(self, k: float):
+        self.k = k
+        self.depth = 0
+
+    def __enter__(self) -> float:
+        self.depth += 1
+        return self.k
+
+    def __exit__(self, a: Any, b: Any, c: Any):
+        self.depth -= 1
+
+
+class _UsesWith(nn.Module):
+    def forward(self, x):
+        s = _Scale(2.0)
+        with s as k:
+            y = x * k
+        with s:
+            y = y + 1.0
+        return y, s.depth
+
+
+def test_with_over_an_object_prints_as_a_with_statement():
+    m = torch.jit.script(_UsesWith())
+    code = m.code
+    assert "with s as k:" in code and "with s:" in code
+    assert "__enter__" not in code and "__exit__" not in code and "prim.Enter" not in code
+    x = torch.tensor([1.0, 2.0])
+    for fmt in (None, "gpujit"):
+        kw = {} if fmt is None else {"format": fmt}
+        y, depth = _load(_save(m, **kw))(x)
+        np.testing.assert_array_equal(_np(y), [3.0, 5.0])
+        assert depth == 0
+    real = pytest.importorskip("torch")
+    y, depth = real.jit.load(io.BytesIO(_save(m)))(real.tensor([1.0, 2.0]))
+    np.testing.assert_array_equal(y.numpy(), [3.0, 5.0])
+    assert depth == 0
+
+
+def test_torchscripts_grad_mode_objects_load_as_no_grad_regions():
+    class G(nn.Module):
+        def forward(self, x):
+            with torch.no_grad():
+                y = x * 2.0
+            with torch.enable_grad():
+                z = x * 3.0
+            return y, z
+    m = torch.jit.script(G())
+    data = _save(m)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        src = "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".py"))
+    assert "grad_mode.no_grad.__new__" in src and "with _grad_mode" in src
+    loaded = _load(data)
+    assert "with torch.no_grad():" in loaded.code
+    assert "with torch.enable_grad():" in loaded.code and "grad_mode" not in loaded.code
+    x = torch.ones(2, requires_grad=True)
+    y, z = loaded(x)
+    assert not y.requires_grad and z.requires_grad
+    # saved again, loaded again: still the regions (no object form creeps in)
+    again = _load(_save(loaded))
+    assert "with torch.no_grad():" in again.code

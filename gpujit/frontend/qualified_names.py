@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import types
 import weakref
 
 __all__ = ["qualified_name", "function_name", "mangled", "unmangled", "unused_name"]
@@ -45,6 +46,8 @@ for _mod, _names in {
         _TORCH_MODULE[_n] = _mod
 
 _MANGLE = itertools.count()
+# the gpujit files torch.nn.functional's functions (and their helpers) are defined in
+_F_MODULE = re.compile(r"gpujit\.nn\.(_?functional(_\w+)?|_torch_functional)")
 
 
 def qualified_name(cls) -> str:
@@ -59,6 +62,8 @@ def qualified_name(cls) -> str:
     if module == "gpujit" or module.startswith("gpujit."):
         if module.startswith("gpujit.nn.") and name in _TORCH_MODULE:
             module = _TORCH_MODULE[name]
+        elif _F_MODULE.fullmatch(module):
+            module = "torch.nn.functional"     # (F.interpolate, from functional_interpolate)
         else:
             module = "torch" + module[len("gpujit"):]
     return "__torch__." + name if module == "__main__" else f"__torch__.{module}.{name}"
@@ -92,28 +97,34 @@ _FUNCTION_NAMES = weakref.WeakKeyDictionary()
 _FUNCTION_OWNERS = {}
 
 
-def function_name(fn) -> str:
+def function_name(fn, overload=None) -> str:
     """The qualified name TorchScript gives the Python function fn in graphs, .code and
     archives: qualified_name(fn), mangled when another live function took it first (two
     closures both named `normalize`: `__torch__.m.normalize` and
     `__torch__.m.___torch_mangle_0.normalize`, as PyTorch's compilation unit names them).
     The same function object keeps its name; a function loaded from an archive keeps the
-    name the archive gave it (`_jit_override_qualname`: its own compilation unit)."""
+    name the archive gave it (`_jit_override_qualname`: its own compilation unit).
+    overload: the @_overload declaration a call compiled fn for; each is a function of its
+    own, always mangled (`__torch__.torch.nn.functional.___torch_mangle_3.interpolate`)."""
     override = getattr(fn, "_jit_override_qualname", None)
     if isinstance(override, str):
         return override
-    try:
-        name = _FUNCTION_NAMES.get(fn)
-    except TypeError:                              # (not weakly referenceable)
+    fn = getattr(fn, "_original", None) or fn         # (a ScriptFunction: its function)
+    if not isinstance(fn, types.FunctionType):
         return qualified_name(fn)
+    key = fn if overload is None else overload
+    name = _FUNCTION_NAMES.get(key)
     if name is not None:
         return name
     name = base = qualified_name(fn)
-    while True:
-        owner = _FUNCTION_OWNERS.get(name)
-        if owner is None or owner() is None:
-            break
+    while overload is not None or _taken(name):
         name = mangled(base)
-    _FUNCTION_NAMES[fn] = name
-    _FUNCTION_OWNERS[name] = weakref.ref(fn)
+        overload = None
+    _FUNCTION_NAMES[key] = name
+    _FUNCTION_OWNERS[name] = weakref.ref(key)
     return name
+
+
+def _taken(name):
+    owner = _FUNCTION_OWNERS.get(name)
+    return owner is not None and owner() is not None

@@ -66,6 +66,11 @@ _REGIONS = {"strict_fusion": "torch.jit.strict_fusion()", "no_grad": "torch.no_g
             "enable_grad": "torch.enable_grad()"}
 
 
+# the prim::Enter / prim::Exit name of `with obj:` over a script class object (the
+# runtime's OBJECT_REGION)
+_OBJECT_REGION = "with"
+
+
 def _region_call(n, use=None):
     """The call a `with` region's prim::Enter prints as."""
     a = n.attrs
@@ -150,7 +155,9 @@ class _FunctionPrinter(ExpressionPrinter):
         self.position: dict = {}       # Node -> index in its block (return node: len)
         self.tensor_constants: list = []
         self.new_objects: dict = {}    # prim::CreateObject output -> class, until __init__
-        self.regions: list = []        # open `with` regions: (block, first line)
+        self.regions: list = []        # open `with` regions: (block, first line, object)
+        self.hidden: set = set()       # ids of the __enter__ / __exit__ calls `with` prints
+        self.entered: dict = {}        # id(an object region's prim::Enter) -> __enter__'s value
         self.defaults: dict = {}       # input index -> its default's text (`.code`)
 
     # ------------------------------------------------------------------ names
@@ -382,6 +389,7 @@ class _FunctionPrinter(ExpressionPrinter):
         """Print block's nodes; `pass` when nothing printed and nothing follows.
         Returns whether any line was printed."""
         start = len(self.lines)
+        self.find_object_regions(block)
         for n in block.nodes:
             self.print_node(n)
         while self.regions and self.regions[-1][0] is block:     # a region that raised
@@ -390,8 +398,44 @@ class _FunctionPrinter(ExpressionPrinter):
             self.line("pass")
         return len(self.lines) > start
 
+    def find_object_regions(self, block):
+        """`with obj:` as TorchScript's code spells it: the __enter__ call before the
+        region's prim::Enter and the __exit__ call after its prim::Exit print as the
+        `with` statement itself (`with obj as x:` when the body uses __enter__'s value)."""
+        nodes = list(block.nodes)
+        for i, n in enumerate(nodes):
+            if n.kind not in ("prim::Enter", "prim::Exit") or \
+                    n.attrs.get("name") != _OBJECT_REGION or len(n.inputs) != 1:
+                continue
+            call = nodes[i - 1] if n.kind == "prim::Enter" and i else \
+                nodes[i + 1] if n.kind == "prim::Exit" and i + 1 < len(nodes) else None
+            method = "__enter__" if n.kind == "prim::Enter" else "__exit__"
+            if call is not None and call.kind == "prim::CallMethod" and \
+                    call.attrs.get("name") == method and call.inputs and \
+                    call.inputs[0] is n.inputs[0]:
+                self.hidden.add(id(call))
+                if method == "__enter__":
+                    self.entered[id(n)] = call.outputs[0] if call.outputs else None
+
     def print_node(self, n, print_const=False):
         if n.kind == "prim::Constant" and not print_const:
+            return
+        if id(n) in self.hidden:
+            return
+        if n.kind == "prim::Exit" and n.attrs.get("name") == _OBJECT_REGION and \
+                self.regions and self.regions[-1][0] is n.owning_block and \
+                self.regions[-1][2] is not None and n.inputs[0] is self.regions[-1][2]:
+            self.close_region()
+            return
+        if n.kind == "prim::Enter" and id(n) in self.entered:
+            obj, out = n.inputs[0], self.entered.pop(id(n))
+            head = f"with {self.use(obj)}"
+            if out is not None and out.uses:
+                self.assign_names([out])
+                head += f" as {self.exprs[out]}"
+            self.line(head + ":")
+            self.level += 1
+            self.regions.append((n.owning_block, len(self.lines), obj))
             return
         k = n.kind
         if k == "prim::CreateObject" and len(n.outputs) == 1:
@@ -412,7 +456,7 @@ class _FunctionPrinter(ExpressionPrinter):
             if k == "prim::Enter":
                 self.line(f"with {_region_call(n, self.use)}:")
                 self.level += 1
-                self.regions.append((n.owning_block, len(self.lines)))
+                self.regions.append((n.owning_block, len(self.lines), None))
             elif self.regions and self.regions[-1][0] is n.owning_block:
                 self.close_region()
         elif k == "prim::If":
@@ -459,7 +503,7 @@ class _FunctionPrinter(ExpressionPrinter):
                     self.split_long_inline(n.outputs[0])
 
     def close_region(self):
-        _, first = self.regions.pop()
+        _, first, _ = self.regions.pop()
         if len(self.lines) == first:
             self.line("pass")
         self.level -= 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import copy
 import io
+import re
 import types
 import zipfile
 
@@ -235,7 +236,7 @@ class _Code:
     def _file(self, rel):
         from .reader import parse_code
         label = self.archive.label
-        tree, filename = parse_code(self.archive.read(rel), label, rel)
+        tree, filename = parse_code(_grad_mode_regions(self.archive.read(rel)), label, rel)
         module = rel[len("code/"):-len(".py")].replace("/", ".")
         for stmt in tree.body:
             if isinstance(stmt, ast.ClassDef) and not stmt.decorator_list:
@@ -253,6 +254,23 @@ class _Code:
                 raise ArchiveError(f"{label}: {rel} line {stmt.lineno}: the archive's code "
                                    f"may only define classes and functions (found "
                                    f"{type(stmt).__name__})")
+
+
+# how TorchScript's code spells `with torch.no_grad():` (and enable_grad): an object of
+# its grad_mode class made and entered
+_GRAD_MODE_REGION = re.compile(
+    rb"^([ \t]*)(\w+) = __torch__\.torch\.autograd\.grad_mode\.(no_grad|enable_grad)"
+    rb"\.__new__\(__torch__\.torch\.autograd\.grad_mode\.\3\)\r?\n"
+    rb"\1\w+ = \(\2\)\.__init__\(\)\r?\n"
+    rb"\1with \2:", re.M)
+
+
+def _grad_mode_regions(data: bytes) -> bytes:
+    """The code with TorchScript's grad-mode objects as `with torch.no_grad():` /
+    `with torch.enable_grad():` regions again (gpujit's regions: they fuse, strict_fusion
+    sees them, `.code` prints them as written), on the same lines."""
+    return _GRAD_MODE_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" +
+                                 m.group(1) + b"with torch." + m.group(3) + b"():", data)
 
 
 def _function(fdef, filename, ns, method):
@@ -430,7 +448,22 @@ class _TorchArchive:
             return tuple(self.value(e, f"{path}[{i}]") for i, e in enumerate(v))
         if isinstance(v, dict):
             return {k: self.value(e, f"{path}[{k!r}]") for k, e in v.items()}
-        return v
+        # (a parameter held in an attribute too, as an RNN's _flat_weights: the Parameter)
+        return self.parameters.get(id(v), v)
+
+    def collect_parameters(self, rec):
+        """Every module's parameters as Parameters, before any attribute is read: a list
+        attribute holding them (an RNN's _flat_weights, anywhere in the tree) then holds
+        the module's Parameter objects, as the one tensor TorchScript's pickler shares."""
+        from ..nn.parameter import Parameter
+        info = self.code.classes.get(rec.qualified)
+        if info is None or info.kind != "module" or not isinstance(rec.state, dict):
+            return
+        for k, v in rec.state.items():
+            if k in info.parameters and v is not None and id(v) not in self.parameters:
+                self.parameters[id(v)] = Parameter(v, requires_grad=v.requires_grad)
+            elif isinstance(v, _Record):
+                self.collect_parameters(v)
 
     def object(self, rec, info, path):
         cls = self.script_classes[info.qualified]
@@ -449,7 +482,6 @@ class _TorchArchive:
 
     def module(self, rec, path):
         from ..nn.module import Module
-        from ..nn.parameter import Parameter
         info = self.code.classes[rec.qualified]
         state = rec.state
         if not isinstance(state, dict):
@@ -460,12 +492,7 @@ class _TorchArchive:
             if k in ("training", "_is_full_backward_hook"):
                 continue
             if k in info.parameters:
-                if v is not None:
-                    p = self.parameters.get(id(v))
-                    if p is None:
-                        p = self.parameters[id(v)] = Parameter(v, requires_grad=v.requires_grad)
-                    v = p
-                params[k] = v
+                params[k] = None if v is None else self.parameters[id(v)]
             elif k in info.buffers:
                 buffers[k] = v
             elif isinstance(v, _Record) and self.code.classes.get(v.qualified) is not None \
@@ -519,6 +546,7 @@ def load(z, prefix, label, map_location=None, _extra_files=None):
     if not (isinstance(root, _Record) and root.qualified in code.classes and
             code.classes[root.qualified].kind == "module"):
         raise ArchiveError(f"{label}: data.pkl does not hold a module of the archive's code")
+    ar.collect_parameters(root)
     mod = ar.module(root, "root")
     from ..frontend.script.modules import script_module
     return script_module(mod)

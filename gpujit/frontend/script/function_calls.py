@@ -155,13 +155,14 @@ class FunctionCallMixin:
                 e.args = (f"{e.args[0]}\n  (in '{fn.__name__}', called from "
                           f"'{self.src.name}' at {where.filename}:{where.line})",)
             raise
-        return self.call_function(fn, graph, name, node, call_args)
+        return self.call_function(fn, graph, name, node, call_args, overload=decl)
 
-    def call_function(self, fn, graph, name, node, call_args=None):
+    def call_function(self, fn, graph, name, node, call_args=None, overload=None):
         """prim::CallFunction[name=...](*args) with the callee graph in node.meta["callee"]
         (the inliner, executor and interpreter call it from there). Arguments bind by
         the Python signature when there is one (keywords, defaults); call_args: the
-        (args, kwargs) values when the caller has evaluated them already."""
+        (args, kwargs) values when the caller has evaluated them already; overload: the
+        @_overload declaration the callee was compiled for (its own qualified name)."""
         args, kwargs = call_args if call_args is not None else self.call_args(node)
         params = list(graph.inputs)
         original = getattr(fn, "_original", fn)
@@ -224,7 +225,7 @@ class FunctionCallMixin:
         n = self.emit("prim::CallFunction", values, outs, attrs={"name": name})
         n.meta["callee"] = graph
         from ..qualified_names import function_name
-        n.meta["qualified_name"] = function_name(fn)    # (.code: `__torch__.helper(x, )`)
+        n.meta["qualified_name"] = function_name(fn, overload)    # (.code: `__torch__.helper(x, )`)
         if len(outs) == 1:
             return n.output
         return self.emit("prim::TupleConstruct", n.outputs, [T.TupleType(tuple(outs))]).output
