@@ -349,7 +349,19 @@ def tensor_likes(values):
 def tensor_like_call(op, args, method=False):
     """op(*args) (schema order) whose operands hold a tensor-like: its __torch_function__
     answers, with op's public function (its Tensor method where the call was one)."""
-    return tensor_like_dispatch(*_public_call(op, args, method))
+    return tensor_like_dispatch(*_public_call(op, args, method or _called_as_method()))
+
+
+def _called_as_method():
+    """Whether the innermost registry entry point on the stack is a Tensor method's (its
+    globals carry _METHOD: entry_codegen._method_ns). Read only when a handler answers;
+    the entry may be a few frames up (the autograd, vmap or profiler layer between)."""
+    f = _sys._getframe(2)
+    while f is not None:
+        if f.f_code.co_filename.startswith("<gpujit op "):
+            return f.f_globals.get("_METHOD", False)
+        f = f.f_back
+    return False
 
 
 def tensor_like_dispatch(func, args, kwargs):
@@ -384,7 +396,7 @@ def _dispatch(op, args):
     if over or _mode_on():
         # (a Tensor method's or operator's entry point, entry_codegen._method_ns, calls
         # this: the handlers get the method, x + p's Tensor.add, as PyTorch's)
-        method = _sys._getframe(1).f_globals.get("_METHOD", False)
+        method = _called_as_method()
         func, pos, kw = _public_call(op, args, method)
         return _call_overloaded(func, over, pos, kw)
     nxt = _S.profiler or _S.transforms

@@ -338,20 +338,31 @@ def test_scripted_torch_level_losses_as_torch():
 
 # ---------------------------------------------------------------- __torch_function__ of methods
 
-class _Seen:
-    """A tensor-like: records the func its __torch_function__ receives."""
-    funcs = []
+def _seen_type():
+    """A tensor-like type: records the func its __torch_function__ receives. Made per test
+    and collected after it (a live tensor-like type keeps gpujit's dispatch layer on, which
+    tests of that layer elsewhere check is off)."""
+    class _Seen:
+        funcs = []
 
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        cls.funcs.append((func, kwargs or {}))
-        return 1
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            cls.funcs.append((func, kwargs or {}))
+            return 1
+    return _Seen
+
+
+@pytest.fixture
+def _Seen():
+    import gc
+    yield _seen_type()
+    gc.collect()
 
 
 @pytest.mark.parametrize("expr, name", [
     ("c + p", "add"), ("c * p", "mul"), ("c & p", "__and__"), ("c < p", "lt"),
     ("c.add(p, alpha=2)", "add"), ("c.clamp(p)", "clamp")])
-def test_a_tensor_method_with_a_tensor_like_passes_the_method(expr, name):
+def test_a_tensor_method_with_a_tensor_like_passes_the_method(expr, name, _Seen):
     """x + p, x.add(p) of a plain Tensor x and a tensor-like p: the handler receives
     Tensor.add, as PyTorch's TensorBase.add (gpujit passed the function torch.add)."""
     _Seen.funcs = []
@@ -363,7 +374,7 @@ def test_a_tensor_method_with_a_tensor_like_passes_the_method(expr, name):
 
 
 @pytest.mark.parametrize("expr, name", [("c + p", "add"), ("c.add(p, alpha=2)", "add")])
-def test_a_tensor_method_with_a_tensor_like_as_torch(expr, name):
+def test_a_tensor_method_with_a_tensor_like_as_torch(expr, name, _Seen):
     torch = _torch()
     _Seen.funcs = []
     eval(expr, {"c": torch.ones(3), "p": _Seen()})

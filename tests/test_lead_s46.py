@@ -519,3 +519,24 @@ def test_torchscripts_grad_mode_objects_load_as_no_grad_regions():
     # saved again, loaded again: still the regions (no object form creeps in)
     again = _load(_save(loaded))
     assert "with torch.no_grad():" in again.code
+
+
+def test_a_method_with_a_tensor_like_passes_the_method_while_autograd_records():
+    # (a live leaf that requires grad puts the autograd layer between the entry point and
+    # the handler: the method was lost there, and the handler got the function torch.add)
+    import gc
+    funcs = []
+
+    class SeenLike:               # (a local type: the dispatch layer goes off with it)
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            funcs.append(func)
+            return 1
+    w = torch.ones(2, requires_grad=True)
+    torch.ones(3) + SeenLike()
+    torch.ones(3).add(SeenLike())
+    torch.add(torch.ones(3), SeenLike())
+    assert funcs == [torch.Tensor.add, torch.Tensor.add, torch.add]
+    assert w.requires_grad
+    del SeenLike
+    gc.collect()
