@@ -89,6 +89,9 @@ OWN = frozenset({
     "aten::linalg_eigvalsh", "aten::linalg_cholesky", "aten::linalg_cholesky_ex",
     "aten::linalg_svd", "aten::linalg_svdvals", "aten::svd", "aten::linalg_qr",
     "aten::linalg_pinv", "aten::pinverse",
+    # (s46: their formulas with conjugate transposes)
+    "aten::cholesky_solve", "aten::cholesky_inverse", "aten::linalg_lstsq",
+    "aten::linalg_eig", "aten::linalg_eigvals",
     "aten::sgn", "aten::pow", "aten::vdot",
     "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
     "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical",

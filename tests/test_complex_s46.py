@@ -1,0 +1,123 @@
+"""Complex dtypes, part 3 (session 46): complex gradients of the linalg ops that refused them
+(linalg.eig / eigvals, lstsq, cholesky_solve / cholesky_inverse, the LU family, ...),
+complex forward-mode AD, and corners. Each gradient is checked against central differences
+of gpujit's own forward (NumPy, runs without torch) and against PyTorch where it is
+installed."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpujit
+from test_complex_s45 import _c, _cotangent, _gpujit_grads, _inputs, _numeric_grads
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _eig_loss(m, a):
+    # (a loss that does not depend on the eigenvectors' phases)
+    w, v = m.linalg.eig(a)
+    return (v.abs() ** 2) * w.unsqueeze(-2) + w.unsqueeze(-1) ** 2
+
+
+def _chol(m, a):
+    """A Cholesky factor: lower triangular, real positive diagonal."""
+    n = a.shape[-1]
+    return a.tril(-1) + m.eye(n, dtype=a.dtype) * (a.diagonal(0, -2, -1).abs() + 1
+                                                    ).unsqueeze(-1)
+
+
+# (name, f(module, *inputs), input kinds: 'c' complex128 / 'r' float64, and shapes)
+GRAD_CASES = [
+    ("eigvals", lambda m, a: m.linalg.eigvals(a), [("c", 3, 3)]),
+    ("eigvals_batched", lambda m, a: m.linalg.eigvals(a), [("c", 2, 3, 3)]),
+    ("eigvals_of_real", lambda m, a: m.linalg.eigvals(a), [("r", 3, 3)]),
+    ("eig_values", lambda m, a: m.linalg.eig(a)[0], [("c", 3, 3)]),
+    ("eig_vectors_abs", lambda m, a: m.linalg.eig(a)[1].abs(), [("c", 3, 3)]),
+    ("eig_both", _eig_loss, [("c", 2, 3, 3)]),
+    ("eig_both_of_real", _eig_loss, [("r", 4, 4)]),
+    ("lstsq", lambda m, a, b: m.linalg.lstsq(a, b).solution, [("c", 4, 3), ("c", 4, 2)]),
+    ("lstsq_vector", lambda m, a, b: m.linalg.lstsq(a, b).solution, [("c", 3, 3), ("c", 3)]),
+    ("lstsq_residuals", lambda m, a, b: m.linalg.lstsq(a, b, driver="gelsd").residuals,
+     [("c", 4, 2), ("c", 4, 2)]),
+    ("lstsq_wide", lambda m, a, b: m.linalg.lstsq(a, b, driver="gelsd").solution,
+     [("c", 2, 3), ("c", 2, 2)]),
+    ("cholesky_solve", lambda m, b, a: m.cholesky_solve(b, _chol(m, a)),
+     [("c", 3, 2), ("c", 3, 3)]),
+    ("cholesky_solve_upper", lambda m, b, a: m.cholesky_solve(b, _chol(m, a).mH, upper=True),
+     [("c", 2, 3, 2), ("c", 3, 3)]),
+    ("cholesky_inverse", lambda m, a: m.cholesky_inverse(_chol(m, a)), [("c", 3, 3)]),
+    ("cholesky_inverse_upper", lambda m, a: m.cholesky_inverse(_chol(m, a).mH, upper=True),
+     [("c", 3, 3)]),
+]
+
+
+@pytest.mark.parametrize("name,f,kinds", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
+def test_complex_gradients_match_central_differences(name, f, kinds):
+    arrays = _inputs(kinds, 7)
+    with gpujit.no_grad():
+        y = np.asarray(f(gpujit, *[gpujit.tensor(a) for a in arrays]).numpy())
+    cot = _cotangent(y, 7)
+    _, got = _gpujit_grads(f, arrays, cot)
+    want = _numeric_grads(f, arrays, cot)
+    for a, g, w in zip(arrays, got, want):
+        assert g.dtype == a.dtype               # (a real input's gradient is real)
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,f,kinds", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
+def test_complex_gradients_match_torch(name, f, kinds):
+    torch = _torch()
+    arrays = _inputs(kinds, 11)
+    tin = [torch.tensor(a, requires_grad=True) for a in arrays]
+    tout = f(torch, *tin)
+    cot = _cotangent(tout.detach().resolve_conj().numpy(), 11)
+    want = torch.autograd.grad(tout, tin, torch.tensor(cot))
+    out, got = _gpujit_grads(f, arrays, cot)
+    for w, g in zip(want, got):
+        w = w.resolve_conj().numpy()
+        assert g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-8, atol=1e-10)
+    assert type(out.grad_fn).__name__ == type(tout.grad_fn).__name__
+
+
+def test_eig_gradient_refuses_a_phase_dependent_loss():
+    a = gpujit.tensor(_c(np.random.default_rng(3), 3, 3), requires_grad=True)
+    w, v = gpujit.linalg.eig(a)
+    with pytest.raises(RuntimeError, match="^linalg_eig_backward: The eigenvectors in the "
+                                           "complex case are specified up to multiplication "
+                                           "by e\\^\\{i phi\\}. The specified loss function "
+                                           "depends on this quantity, so it is ill-defined.$"):
+        gpujit.autograd.grad(v.sum().real, a)
+    # (the eigenvalues alone, or |V|, are fine: no phase)
+    assert gpujit.autograd.grad(v.abs().sum() + w.real.sum(), a)[0].dtype is gpujit.complex128
+
+
+def test_eig_gradcheck_and_eigvals_node():
+    rng = np.random.default_rng(5)
+    a = gpujit.tensor(_c(rng, 3, 3), requires_grad=True)
+    assert gpujit.autograd.gradcheck(lambda x: gpujit.linalg.eigvals(x), (a,))
+    assert gpujit.autograd.gradcheck(lambda x: _eig_loss(gpujit, x), (a,))
+    r = gpujit.tensor(rng.standard_normal((3, 3)), requires_grad=True)
+    assert gpujit.autograd.gradcheck(lambda x: gpujit.linalg.eigvals(x), (r,))
+    assert type(gpujit.linalg.eigvals(a).grad_fn).__name__ == "LinalgEigBackward0"
+    # (a write into A after eigvals is no error: the eigenvectors are kept, not A)
+    b = a * 1
+    w = gpujit.linalg.eigvals(b)
+    b.mul_(2)
+    w.abs().sum().backward()
+    assert a.grad is not None
+
+
+def test_lstsq_cholesky_gradcheck():
+    rng = np.random.default_rng(6)
+    a = gpujit.tensor(_c(rng, 4, 3), requires_grad=True)
+    b = gpujit.tensor(_c(rng, 4, 2), requires_grad=True)
+    gc = gpujit.autograd.gradcheck
+    assert gc(lambda x, y: gpujit.linalg.lstsq(x, y).solution, (a, b))
+    L = gpujit.tensor(_c(rng, 3, 3), requires_grad=True)
+    assert gc(lambda x, y: gpujit.cholesky_solve(x, _chol(gpujit, y)), (b[:3].detach()
+                                                                          .requires_grad_(), L))
+    assert gc(lambda y: gpujit.cholesky_inverse(_chol(gpujit, y).mH, upper=True), (L,))
