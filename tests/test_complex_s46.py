@@ -5,6 +5,8 @@ of gpujit's own forward (NumPy, runs without torch) and against PyTorch where it
 installed."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -51,11 +53,32 @@ GRAD_CASES = [
     ("cholesky_inverse", lambda m, a: m.cholesky_inverse(_chol(m, a)), [("c", 3, 3)]),
     ("cholesky_inverse_upper", lambda m, a: m.cholesky_inverse(_chol(m, a).mH, upper=True),
      [("c", 3, 3)]),
+    ("lu_factor", lambda m, a: m.linalg.lu_factor(a).LU, [("c", 2, 3, 3)]),
+    ("lu_factor_ex", lambda m, a: m.linalg.lu_factor_ex(a).LU, [("c", 3, 3)]),
+    ("lu_square", lambda m, a: (lambda p, l, u: l * 2 + u)(*m.linalg.lu(a)), [("c", 3, 3)]),
+    ("lu_wide_U", lambda m, a: m.linalg.lu(a).U, [("c", 2, 4)]),
+    ("lu_wide_L", lambda m, a: m.linalg.lu(a).L, [("c", 3, 5)]),
+    ("lu_tall", lambda m, a: (lambda p, l, u: l.sum(-1) + u.sum())(*m.linalg.lu(a)),
+     [("c", 4, 2)]),
+    ("lu_unpack", lambda m, a: (lambda p, l, u: l @ u)(*m.lu_unpack(*m.linalg.lu_factor(a))),
+     [("c", 3, 3)]),
+    ("lu_of_real", lambda m, a: m.linalg.lu(a).U * (1 + 2j), [("r", 3, 3)]),
+    ("torch_lu", lambda m, a: m.lu(a)[0], [("c", 3, 3)]),
+] + [
+    (f"lu_solve_{'left' if left else 'right'}{'_adjoint' if adjoint else ''}",
+     lambda m, a, b, left=left, adjoint=adjoint: m.linalg.lu_solve(
+         *m.linalg.lu_factor(a), b if left else b.mT, left=left, adjoint=adjoint),
+     [("c", 3, 3), ("c", 2, 3, 2)])
+    for left in (True, False) for adjoint in (False, True)
+] + [
+    ("torch_lu_solve", lambda m, a, b: m.lu_solve(b, *m.linalg.lu_factor(a)),
+     [("c", 3, 3), ("c", 3, 2)]),
 ]
 
 
 @pytest.mark.parametrize("name,f,kinds", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
 def test_complex_gradients_match_central_differences(name, f, kinds):
+    warnings.filterwarnings("ignore", "torch.lu", UserWarning)   # (torch.lu's deprecation)
     arrays = _inputs(kinds, 7)
     with gpujit.no_grad():
         y = np.asarray(f(gpujit, *[gpujit.tensor(a) for a in arrays]).numpy())
@@ -70,6 +93,7 @@ def test_complex_gradients_match_central_differences(name, f, kinds):
 @pytest.mark.parametrize("name,f,kinds", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
 def test_complex_gradients_match_torch(name, f, kinds):
     torch = _torch()
+    warnings.filterwarnings("ignore", "torch.lu", UserWarning)
     arrays = _inputs(kinds, 11)
     tin = [torch.tensor(a, requires_grad=True) for a in arrays]
     tout = f(torch, *tin)
@@ -121,3 +145,45 @@ def test_lstsq_cholesky_gradcheck():
     assert gc(lambda x, y: gpujit.cholesky_solve(x, _chol(gpujit, y)), (b[:3].detach()
                                                                           .requires_grad_(), L))
     assert gc(lambda y: gpujit.cholesky_inverse(_chol(gpujit, y).mH, upper=True), (L,))
+
+
+def test_complex_lu_pivots_as_lapack():
+    # getrf's pivot is i?amax's: of complex numbers the largest |Re| + |Im| (cabs1), not |z|
+    # (|3| > |2 + 1.5j| but 3 < 3.5)
+    a = np.array([[3, 1], [2 + 1.5j, 1j]])
+    LU, piv = gpujit.linalg.lu_factor(gpujit.tensor(a))
+    assert piv.tolist() == [2, 2]
+    l = 3 / (2 + 1.5j)
+    np.testing.assert_allclose(LU.numpy(), [[2 + 1.5j, 1j], [l, 1 - l * 1j]], rtol=1e-15)
+    rng = np.random.default_rng(1)
+    for shape in ((2, 4, 4), (3, 5), (5, 3)):
+        A = _c(rng, *shape)
+        P, L, U = (x.numpy() for x in gpujit.linalg.lu(gpujit.tensor(A)))
+        np.testing.assert_allclose(P @ L @ U, A, atol=1e-14)
+        A32 = gpujit.tensor(A.astype(np.complex64))
+        r = gpujit.linalg.lu_factor_ex(A32)
+        assert r.LU.dtype is gpujit.complex64 and r.info.dtype is gpujit.int32
+    A = _c(rng, 2, 4, 4)
+    B = _c(rng, 2, 4, 3)
+    LU, piv = gpujit.linalg.lu_factor(gpujit.tensor(A))
+    for left in (True, False):
+        for adjoint in (False, True):
+            Bx = B if left else np.swapaxes(B, -1, -2)
+            X = gpujit.linalg.lu_solve(LU, piv, gpujit.tensor(Bx), left=left,
+                                       adjoint=adjoint).numpy()
+            opA = np.conj(np.swapaxes(A, -1, -2)) if adjoint else A
+            np.testing.assert_allclose(opA @ X if left else X @ opA, Bx, atol=1e-13)
+    torch = pytest.importorskip("torch")
+    for left in (True, False):
+        for adjoint in (False, True):
+            Bx = B if left else np.swapaxes(B, -1, -2)
+            t = torch.linalg.lu_solve(*torch.linalg.lu_factor(torch.tensor(A)),
+                                      torch.tensor(Bx), left=left, adjoint=adjoint)
+            g = gpujit.linalg.lu_solve(LU, piv, gpujit.tensor(Bx), left=left, adjoint=adjoint)
+            np.testing.assert_allclose(g.numpy(), t.resolve_conj().numpy(), atol=1e-13)
+    for shape in ((2, 4, 4), (3, 5), (5, 3)):
+        A = _c(rng, *shape)
+        t = torch.linalg.lu_factor_ex(torch.tensor(A))
+        g = gpujit.linalg.lu_factor_ex(gpujit.tensor(A))
+        np.testing.assert_allclose(g.LU.numpy(), t.LU.numpy(), atol=1e-14)
+        assert g.pivots.tolist() == t.pivots.tolist() and g.info.tolist() == t.info.tolist()

@@ -60,6 +60,7 @@ AS_WRITTEN = frozenset({
     "aten::trapezoid", "aten::cumulative_trapezoid", "aten::trapz",
     "aten::linalg_matrix_norm", "aten::linalg_tensorsolve", "aten::linalg_tensorinv",
     "aten::linalg_cond", "aten::logdet",
+    "aten::lu_unpack", "aten::lu_solve",
     "aten::squeeze_copy", "aten::unsqueeze_copy", "aten::expand_copy", "aten::permute_copy",
     "aten::t_copy", "aten::transpose_copy", "aten::view_copy", "aten::select_copy",
     "aten::slice_copy", "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy",
@@ -92,6 +93,8 @@ OWN = frozenset({
     # (s46: their formulas with conjugate transposes)
     "aten::cholesky_solve", "aten::cholesky_inverse", "aten::linalg_lstsq",
     "aten::linalg_eig", "aten::linalg_eigvals",
+    "aten::linalg_lu", "aten::linalg_lu_factor", "aten::linalg_lu_factor_ex",
+    "aten::_lu_with_info", "aten::linalg_lu_solve",
     "aten::sgn", "aten::pow", "aten::vdot",
     "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
     "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical",
