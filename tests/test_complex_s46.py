@@ -64,6 +64,26 @@ GRAD_CASES = [
      [("c", 3, 3)]),
     ("lu_of_real", lambda m, a: m.linalg.lu(a).U * (1 + 2j), [("r", 3, 3)]),
     ("torch_lu", lambda m, a: m.lu(a)[0], [("c", 3, 3)]),
+    ("linalg_vander", lambda m, a: m.linalg.vander(a), [("c", 2, 3)]),
+    ("linalg_vander_N", lambda m, a: m.linalg.vander(a, N=5), [("c", 3)]),
+    ("linalg_vander_of_real", lambda m, a: m.linalg.vander(a) * 1j, [("r", 3)]),
+    ("slogdet_legacy", lambda m, a: (lambda s, l: s * l)(*m.slogdet(a)), [("c", 3, 3)]),
+    ("copy_into_complex", lambda m, a, b: (a * 1).copy_(b), [("c", 3), ("c", 3)]),
+    ("copy_real_into_complex", lambda m, a, b: (a * 1).copy_(b), [("c", 2, 3), ("r", 3)]),
+    ("fill_", lambda m, a: (a * 2).fill_(1j) + a, [("c", 3)]),
+    ("fill_tensor", lambda m, a, b: (a * 2).fill_(b.sum()) * a, [("c", 3), ("c", 2)]),
+    ("zero_", lambda m, a: (a * 2).zero_() + a.exp(), [("c", 3)]),
+    ("index_put_into_slice", lambda m, a, b: (lambda y: (y.__setitem__(slice(1, 3), b), y)[1])(
+        a * 1j), [("c", 4), ("c", 2)]),
+    ("scatter_src", lambda m, a, b: a.scatter(0, m.tensor([2, 0]), b), [("c", 3), ("c", 2)]),
+    ("scatter_value", lambda m, a: a.scatter(0, m.tensor([2, 0]), 1.5), [("c", 3)]),
+    ("scatter_add", lambda m, a, b: a.scatter_add(0, m.tensor([2, 2]), b),
+     [("c", 3), ("c", 2)]),
+    ("masked_scatter", lambda m, a, b: a.masked_scatter(m.tensor([True, False, True]), b),
+     [("c", 3), ("c", 4)]),
+    ("put", lambda m, a, b: a.put(m.tensor([4, 0]), b, accumulate=True),
+     [("c", 2, 3), ("c", 2)]),
+    ("as_strided", lambda m, a: a.as_strided((2, 2), (1, 2), 1), [("c", 6)]),
 ] + [
     (f"lu_solve_{'left' if left else 'right'}{'_adjoint' if adjoint else ''}",
      lambda m, a, b, left=left, adjoint=adjoint: m.linalg.lu_solve(
@@ -187,3 +207,32 @@ def test_complex_lu_pivots_as_lapack():
         g = gpujit.linalg.lu_factor_ex(gpujit.tensor(A))
         np.testing.assert_allclose(g.LU.numpy(), t.LU.numpy(), atol=1e-14)
         assert g.pivots.tolist() == t.pivots.tolist() and g.info.tolist() == t.info.tolist()
+
+
+def test_vander_of_complex_as_torch():
+    rng = np.random.default_rng(2)
+    x = _c(rng, 6)
+    cases = [(lambda m, t: m.linalg.vander(t), np.arange(6)),
+             (lambda m, t: m.vander(t), np.arange(6)[::-1]),
+             (lambda m, t: m.vander(t, 4, increasing=True), np.arange(4))]
+    for f, powers in cases:
+        for dt in (np.complex64, np.complex128):
+            got = f(gpujit, gpujit.tensor(x.astype(dt))).numpy()
+            assert got.dtype == dt
+            np.testing.assert_allclose(got, x.astype(dt)[:, None] ** powers,
+                                       rtol=1e-5 if dt == np.complex64 else 1e-12)
+    # torch.vander's backward fails in torch itself (its cumprod saves a result it then
+    # overwrites); gpujit raises the same
+    z = gpujit.tensor(x[:3], requires_grad=True)
+    with pytest.raises(RuntimeError, match="one of the variables needed for gradient "
+                                           "computation has been modified by an inplace "
+                                           "operation: \\[gpujit.ComplexDoubleTensor \\[3, 2\\]\\]"):
+        gpujit.vander(z).abs().sum().backward()
+    torch = pytest.importorskip("torch")
+    for dt in (np.float32, np.complex64):
+        a = (x.real * 1.7).astype(dt) if dt == np.float32 else (x * 1.7).astype(dt)
+        for name in ("linalg.vander", "vander"):
+            tf = eval("torch." + name)
+            gf = eval("gpujit." + name)
+            # (cumprod's kernel: float32 accumulated in float64, complex64 in complex128)
+            np.testing.assert_array_equal(gf(gpujit.tensor(a)).numpy(), tf(torch.tensor(a)).numpy())

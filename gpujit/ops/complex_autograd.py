@@ -61,6 +61,10 @@ AS_WRITTEN = frozenset({
     "aten::linalg_matrix_norm", "aten::linalg_tensorsolve", "aten::linalg_tensorinv",
     "aten::linalg_cond", "aten::logdet",
     "aten::lu_unpack", "aten::lu_solve",
+    "aten::linalg_vander", "aten::vander",
+    # (adjoints of real-linear maps: an overwrite, a scatter, a strided view)
+    "aten::copy_", "aten::fill_", "aten::zero_", "aten::scatter", "aten::scatter_add",
+    "aten::masked_scatter", "aten::put", "aten::as_strided",
     "aten::squeeze_copy", "aten::unsqueeze_copy", "aten::expand_copy", "aten::permute_copy",
     "aten::t_copy", "aten::transpose_copy", "aten::view_copy", "aten::select_copy",
     "aten::slice_copy", "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy",
@@ -93,6 +97,7 @@ OWN = frozenset({
     # (s46: their formulas with conjugate transposes)
     "aten::cholesky_solve", "aten::cholesky_inverse", "aten::linalg_lstsq",
     "aten::linalg_eig", "aten::linalg_eigvals",
+    "aten::slogdet",
     "aten::linalg_lu", "aten::linalg_lu_factor", "aten::linalg_lu_factor_ex",
     "aten::_lu_with_info", "aten::linalg_lu_solve",
     "aten::sgn", "aten::pow", "aten::vdot",
