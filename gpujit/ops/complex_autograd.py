@@ -31,7 +31,7 @@ from .registry import OPS, OVERLOADS
 from .registry import derivative as _derivative
 from .derivatives import NonDifferentiable
 
-__all__ = ["AS_WRITTEN", "CONJUGATED", "OWN", "differentiates"]
+__all__ = ["AS_WRITTEN", "CONJUGATED", "OWN", "TORCH_REFUSES", "differentiates", "refusal"]
 
 AS_WRITTEN = frozenset({
     "aten::view", "aten::view_as", "aten::reshape", "aten::reshape_as", "aten::transpose",
@@ -100,6 +100,7 @@ OWN = frozenset({
     "aten::slogdet",
     "aten::linalg_lu", "aten::linalg_lu_factor", "aten::linalg_lu_factor_ex",
     "aten::_lu_with_info", "aten::linalg_lu_solve",
+    "aten::linalg_householder_product", "aten::orgqr",
     "aten::sgn", "aten::pow", "aten::vdot",
     "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
     "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical",
@@ -111,8 +112,23 @@ OWN = frozenset({
     "aten::fft_hfftn",
 })
 
+# ops whose complex gradient PyTorch itself refuses (its autograd codegen's
+# throw_error_for_complex_autograd, for ops outside GRADIENT_IMPLEMENTED_FOR_COMPLEX):
+# refused in its words
+TORCH_REFUSES = frozenset({"aten::geqrf"})
+
 _ALL = AS_WRITTEN | CONJUGATED | OWN
 _KNOWN: dict = {}
+
+
+def refusal(op) -> str:
+    """The error for recording op with a complex operand or result (an op not listed)."""
+    name = op.schema.qualified_name.split(".", 1)[0]
+    if name in TORCH_REFUSES:
+        return (f"{name[len('aten::'):]} does not support automatic differentiation for "
+                f"outputs with complex dtype.")
+    from ..tensor import COMPLEX_GRAD_REFUSAL
+    return f"{op.public_name}: {COMPLEX_GRAD_REFUSAL}"
 
 
 def differentiates(op) -> bool:

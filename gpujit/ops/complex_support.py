@@ -82,6 +82,7 @@ COMPLEX_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::linalg_lu_factor", "aten::linalg_lu_factor_ex", "aten::linalg_lu", "aten::lu_unpack",
     "aten::linalg_lu_solve", "aten::_lu_with_info", "aten::lu_solve",
     "aten::linalg_vander", "aten::vander",
+    "aten::geqrf", "aten::linalg_householder_product", "aten::orgqr",
     # scripted code's complex numbers (ops/scalar_complex.py): complex(t.item())
     "aten::Complex",
 })
