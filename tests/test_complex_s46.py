@@ -274,3 +274,93 @@ def test_complex_householder_as_lapack():
         np.testing.assert_allclose(gpujit.ormqr(a, tau, gpujit.tensor(C), **kw).numpy(),
                                    torch.ormqr(ta, ttau, torch.tensor(C), **kw).numpy(),
                                    atol=1e-13)
+
+
+# ---------------------------------------------------------------- forward-mode AD
+
+def _fwd_cases():
+    import test_complex_s45 as s45
+    return s45.GRAD_CASES + GRAD_CASES
+
+
+# (where torch's forward AD differs: its pow jvp takes a real base's contribution real
+# (handle_r_to_c of the backward formula it reuses), its cholesky_inverse jvp disagrees
+# with central differences for real matrices too, its ormqr has none)
+_TORCH_JVP_DIFFERS = {"pow_real_base", "cholesky_inverse", "cholesky_inverse_upper",
+                      "ormqr_transpose"}
+
+
+def _jvp_inputs(kinds, seed):
+    arrays = _inputs(kinds, seed)
+    return arrays, [_cotangent(a, seed + 5 + i) for i, a in enumerate(arrays)]
+
+
+@pytest.mark.parametrize("name,f,kinds", _fwd_cases(), ids=[c[0] for c in _fwd_cases()])
+def test_complex_jvp_matches_central_differences(name, f, kinds):
+    warnings.filterwarnings("ignore", "torch.lu", UserWarning)
+    arrays, tangents = _jvp_inputs(kinds, 3)
+    _, got = gpujit.func.jvp(lambda *a: f(gpujit, *a), tuple(gpujit.tensor(a) for a in arrays),
+                             tuple(gpujit.tensor(t) for t in tangents))
+    eps = 1e-6
+
+    def at(s):
+        with gpujit.no_grad():
+            return np.asarray(f(gpujit, *[gpujit.tensor(a + s * t) for a, t in
+                                          zip(arrays, tangents)]).numpy())
+    want = (at(eps) - at(-eps)) / (2 * eps)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,f,kinds", _fwd_cases(), ids=[c[0] for c in _fwd_cases()])
+def test_complex_jvp_matches_torch(name, f, kinds):
+    torch = _torch()
+    if name in _TORCH_JVP_DIFFERS:
+        pytest.skip("torch's forward AD differs here (see _TORCH_JVP_DIFFERS)")
+    warnings.filterwarnings("ignore", "torch.lu", UserWarning)
+    arrays, tangents = _jvp_inputs(kinds, 4)
+    _, want = torch.func.jvp(lambda *a: f(torch, *a), tuple(torch.tensor(a) for a in arrays),
+                             tuple(torch.tensor(t) for t in tangents))
+    _, got = gpujit.func.jvp(lambda *a: f(gpujit, *a), tuple(gpujit.tensor(a) for a in arrays),
+                             tuple(gpujit.tensor(t) for t in tangents))
+    want = want.resolve_conj().numpy()
+    assert got.numpy().dtype == want.dtype
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-8, atol=1e-10)
+
+
+def test_complex_dual_numbers():
+    import gpujit.autograd.forward_ad as fwAD
+    rng = np.random.default_rng(12)
+    x, t = _c(rng, 3), _c(rng, 3)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(gpujit.tensor(x), gpujit.tensor(t))
+        y = (d * d.conj()).exp() + d.sin()
+        p, tan = fwAD.unpack_dual(y)
+        assert p.dtype is gpujit.complex128 and tan.dtype is gpujit.complex128
+        np.testing.assert_allclose(p.numpy(), np.exp(x * x.conj()) + np.sin(x), rtol=1e-13)
+        # d/ds of exp(|x + s t|^2) + sin(x + s t) at s = 0
+        want = np.exp(abs(x) ** 2) * 2 * (x.conj() * t).real + np.cos(x) * t
+        np.testing.assert_allclose(tan.numpy(), want, rtol=1e-12)
+        assert fwAD.unpack_dual(p).tangent is None
+
+
+def test_bool_and_integer_results_of_complex_tensors_requiring_grad():
+    # (they refused as 'not conjugate-aware': there is no gradient to get wrong)
+    z = gpujit.tensor([[1 + 1j, float("nan")], [0, 2j]], requires_grad=True)
+    assert gpujit.isnan(z).tolist() == [[False, True], [False, False]]
+    assert gpujit.isfinite(z).tolist() == [[True, False], [True, True]]
+    assert not gpujit.isinf(z).any()
+    assert gpujit.nonzero(z).tolist() == [[0, 0], [0, 1], [1, 1]]
+    assert gpujit.argwhere(z).shape == (3, 2)
+    r = gpujit.linalg.matrix_rank(gpujit.tensor([[1, 1j], [1j, -1]], requires_grad=True))
+    assert r.item() == 1 and not r.requires_grad
+
+
+def test_tanh_sigmoid_double_backward_of_complex():
+    rng = np.random.default_rng(13)
+    z = gpujit.tensor(_c(rng, 3) * 0.5, requires_grad=True)
+    assert gpujit.autograd.gradgradcheck(lambda a: a.tanh(), (z,))
+    assert gpujit.autograd.gradgradcheck(lambda a: a.sigmoid(), (z,))
+    go = gpujit.tensor(_c(rng, 3), requires_grad=True)
+    assert gpujit.autograd.gradcheck(lambda g, y: gpujit.ops.aten.tanh_backward(g, y), (go, z))
+    assert gpujit.autograd.gradcheck(lambda g, y: gpujit.ops.aten.sigmoid_backward(g, y),
+                                     (go, z))

@@ -21,8 +21,13 @@ complex tensors (ops/complex_support.py) refuses to record a complex operand or 
   grad * f'(z).conj() (mm: grad @ other.mH). The formula of a real call runs unchanged.
 - OWN: the complex-aware formulas written beside their ops (abs, angle, sgn, vdot, pow,
   slogdet, eigh / eigvalsh, cholesky, svd / svdvals, qr, pinv, tanh / sigmoid's backward
-  kernels, the complex parts of complex_parts.py, the transposes' conjugation below,
-  torch.fft's).
+  kernels and their own derivatives (double backward), the complex parts of
+  complex_parts.py, the transposes' conjugation below, torch.fft's; eig / eigvals, lstsq,
+  cholesky_solve / cholesky_inverse, the LU family and householder_product with conjugate
+  transposes).
+
+INTEGRAL_RESULTS (isnan, nonzero, matrix_rank ...) record nothing to get wrong; an op of
+TORCH_REFUSES is refused in PyTorch's own words.
 """
 from __future__ import annotations
 
@@ -69,6 +74,7 @@ AS_WRITTEN = frozenset({
     "aten::t_copy", "aten::transpose_copy", "aten::view_copy", "aten::select_copy",
     "aten::slice_copy", "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy",
     "aten::narrow_copy", "aten::alias_copy", "aten::unfold_copy", "aten::_unsafe_view",
+    "aten::_fw_primal", "aten::diagonal_backward",
 })
 
 CONJUGATED = frozenset({
@@ -89,7 +95,7 @@ CONJUGATED = frozenset({
 OWN = frozenset({
     # (tanh / sigmoid: their formulas call tanh_backward / sigmoid_backward, whose complex
     # kernels conjugate, as ATen's)
-    "aten::tanh", "aten::sigmoid",
+    "aten::tanh", "aten::sigmoid", "aten::tanh_backward", "aten::sigmoid_backward",
     "aten::abs", "aten::angle", "aten::linalg_slogdet", "aten::linalg_eigh",
     "aten::linalg_eigvalsh", "aten::linalg_cholesky", "aten::linalg_cholesky_ex",
     "aten::linalg_svd", "aten::linalg_svdvals", "aten::svd", "aten::linalg_qr",
@@ -112,12 +118,18 @@ OWN = frozenset({
     "aten::fft_hfftn",
 })
 
+# ops whose results are bool or integer whatever their operands: no gradient to get wrong
+INTEGRAL_RESULTS = frozenset({
+    "aten::isnan", "aten::isinf", "aten::isfinite", "aten::nonzero", "aten::argwhere",
+    "aten::linalg_matrix_rank",
+})
+
 # ops whose complex gradient PyTorch itself refuses (its autograd codegen's
 # throw_error_for_complex_autograd, for ops outside GRADIENT_IMPLEMENTED_FOR_COMPLEX):
 # refused in its words
 TORCH_REFUSES = frozenset({"aten::geqrf"})
 
-_ALL = AS_WRITTEN | CONJUGATED | OWN
+_ALL = AS_WRITTEN | CONJUGATED | OWN | INTEGRAL_RESULTS
 _KNOWN: dict = {}
 
 

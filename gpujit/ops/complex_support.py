@@ -83,6 +83,8 @@ COMPLEX_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::linalg_lu_solve", "aten::_lu_with_info", "aten::lu_solve",
     "aten::linalg_vander", "aten::vander",
     "aten::geqrf", "aten::linalg_householder_product", "aten::orgqr",
+    # (forward AD: unpack_dual's primal view)
+    "aten::_fw_primal",
     # scripted code's complex numbers (ops/scalar_complex.py): complex(t.item())
     "aten::Complex",
 })
