@@ -364,3 +364,48 @@ def test_tanh_sigmoid_double_backward_of_complex():
     assert gpujit.autograd.gradcheck(lambda g, y: gpujit.ops.aten.tanh_backward(g, y), (go, z))
     assert gpujit.autograd.gradcheck(lambda g, y: gpujit.ops.aten.sigmoid_backward(g, y),
                                      (go, z))
+
+
+# ---------------------------------------------------------------- corners
+
+def _naive_product(a, b):
+    """(ac - bd) + (ad + bc) i, each product rounded once (no FMA)."""
+    out = np.empty(np.broadcast(a, b).shape, np.result_type(a, b))
+    a, b = np.asarray(a, out.dtype), np.asarray(b, out.dtype)
+    out.real = a.real * b.real - a.imag * b.imag
+    out.imag = a.real * b.imag + a.imag * b.real
+    return out
+
+
+def test_complex_multiply_as_aten():
+    rng = np.random.default_rng(21)
+    for dt in (np.complex64, np.complex128):
+        a = _c(rng, 1024).astype(dt)
+        b = _c(rng, 1024).astype(dt)
+        r = rng.standard_normal(1024).astype(np.float32)
+        for x, y in ((a, b), (a, r), (r, a), (a.reshape(32, 32), b[:32]), (a, b[:1])):
+            got = (gpujit.tensor(x) * gpujit.tensor(y)).numpy()
+            np.testing.assert_array_equal(got, _naive_product(x, y))
+        got = gpujit.tensor(a).mul(1 + 2j).numpy()
+        np.testing.assert_array_equal(got, _naive_product(a, np.asarray(1 + 2j, dt)))
+    # an infinite part meets the other factor's zero, as ATen's product
+    z = np.array([complex(np.inf, 0), complex(0, np.inf), 1 + 1j])
+    got = (gpujit.tensor(z) * (1 + 1j)).numpy()
+    _same = np.testing.assert_array_equal
+    _same(got.real, [np.inf, -np.inf, 0])
+    _same(got.imag, [np.inf, np.inf, 2])
+    got = (gpujit.tensor(z) * 2.5).numpy()          # (2.5 is 2.5 + 0j)
+    assert np.isnan(got.real[1]) and got.imag[1] == np.inf and np.isnan(got.imag[0])
+    torch = pytest.importorskip("torch")
+    for dt in (np.complex64, np.complex128):
+        n = 1024        # (a multiple of ATen's vector loop: its scalar tail may use FMAs)
+        a = _c(rng, n).astype(dt)
+        b = _c(rng, n).astype(dt)
+        for x, y in ((a, b), (a, b.real.copy()), (a, b[:1])):
+            np.testing.assert_array_equal((gpujit.tensor(x) * gpujit.tensor(y)).numpy(),
+                                          (torch.tensor(x) * torch.tensor(y)).numpy())
+        for s in (2.5, 1 + 2j, 3):
+            np.testing.assert_array_equal((gpujit.tensor(a) * s).numpy(),
+                                          (torch.tensor(a) * s).numpy())
+    np.testing.assert_array_equal((gpujit.tensor(z) * (1 + 1j)).numpy(),
+                                  (torch.tensor(z) * (1 + 1j)).numpy())
