@@ -409,3 +409,20 @@ def test_complex_multiply_as_aten():
                                           (torch.tensor(a) * s).numpy())
     np.testing.assert_array_equal((gpujit.tensor(z) * (1 + 1j)).numpy(),
                                   (torch.tensor(z) * (1 + 1j)).numpy())
+
+
+def _two_equal_complex_literals(z):
+    return z.sin() + 1j - 1j
+
+
+def test_scripted_complex_constants_pooled_and_hoisted():
+    # (complex constants had no pooling key: each literal stayed a constant of its own,
+    # where it was written; TorchScript's ConstantPooling keeps one, at the top)
+    g = gpujit.jit.script(_two_equal_complex_literals).graph
+    consts = [n for n in g.nodes() if n.kind() == "prim::Constant"]
+    assert [str(n.output().type()) for n in consts].count("complex") == 1
+    nodes = list(g.nodes())
+    assert all(n.kind() == "prim::Constant" for n in nodes[:len(consts)])
+    z = gpujit.tensor([1 + 1j, -2j])
+    np.testing.assert_array_equal(gpujit.jit.script(_two_equal_complex_literals)(z).numpy(),
+                                  _two_equal_complex_literals(z).numpy())
