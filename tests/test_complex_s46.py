@@ -426,3 +426,27 @@ def test_scripted_complex_constants_pooled_and_hoisted():
     z = gpujit.tensor([1 + 1j, -2j])
     np.testing.assert_array_equal(gpujit.jit.script(_two_equal_complex_literals)(z).numpy(),
                                   _two_equal_complex_literals(z).numpy())
+
+
+def _conjugates(z):
+    return z.conj() * 2 + gpujit.conj(z)
+
+
+def test_traced_conj_of_complex_records_aten_conj_underscore():
+    # (Tensor.conj of a complex tensor is ATen's _conj, which torch.jit.trace records;
+    # scripted code keeps aten::conj; a real tensor's conj is itself, recorded nothing)
+    z = gpujit.tensor([1 + 2j, 3j])
+    t = gpujit.jit.trace(_conjugates, z)
+    kinds = [n.kind() for n in t.graph.nodes()]
+    assert kinds.count("aten::_conj") == 2 and "aten::conj" not in kinds
+    assert "torch._conj(z)" in t.code
+    np.testing.assert_array_equal(t(z).numpy(), 3 * np.conj(z.numpy()))
+    assert [n.kind() for n in gpujit.jit.script(_conjugates).graph.nodes()].count(
+        "aten::conj") == 2
+    r = gpujit.tensor([1.0, 2.0])
+    assert "conj" not in str(gpujit.jit.trace(_conjugates, r).graph)
+    w = gpujit.tensor([1 + 2j, 3j], requires_grad=True)
+    assert type(w.conj().grad_fn).__name__ == "ConjBackward0"
+    torch = pytest.importorskip("torch")
+    tt = torch.jit.trace(lambda a: a.conj() * 2 + torch.conj(a), torch.tensor([1 + 2j, 3j]))
+    assert [n.kind() for n in tt.graph.nodes()].count("aten::_conj") == 2

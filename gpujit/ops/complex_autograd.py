@@ -109,7 +109,7 @@ OWN = frozenset({
     "aten::linalg_householder_product", "aten::orgqr",
     "aten::sgn", "aten::pow", "aten::vdot",
     "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
-    "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical",
+    "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical", "aten::_conj",
     "aten::resolve_conj", "aten::resolve_neg", "aten::mH", "aten::matrix_H", "aten::adjoint",
     "aten::fft_fft", "aten::fft_ifft", "aten::fft_fft2", "aten::fft_ifft2", "aten::fft_fftn",
     "aten::fft_ifftn", "aten::fft_rfft", "aten::fft_rfft2", "aten::fft_rfftn",

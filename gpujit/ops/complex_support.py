@@ -84,7 +84,7 @@ COMPLEX_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::linalg_vander", "aten::vander",
     "aten::geqrf", "aten::linalg_householder_product", "aten::orgqr",
     # (forward AD: unpack_dual's primal view)
-    "aten::_fw_primal",
+    "aten::_fw_primal", "aten::_conj",
     # scripted code's complex numbers (ops/scalar_complex.py): complex(t.item())
     "aten::Complex",
 })
