@@ -528,3 +528,47 @@ def test_complex_layers_train_as_torch():
     want = _train(torch, 32)
     assert got[0] > got[4] and got[5] > got[9]         # (both learn)
     np.testing.assert_allclose(got, want, rtol=1e-11)
+
+
+# ---------------------------------------------------------------- complex LDL
+
+def test_complex_ldl_factor_and_solve():
+    rng = np.random.default_rng(41)
+    cases = []
+    for trial in range(12):
+        A = _c(rng, 5, 5)
+        if trial % 2:
+            np.fill_diagonal(A, A.diagonal() * 0.05)      # (2 x 2 pivots)
+        for herm in (False, True):
+            cases.append((A + (A.conj().T if herm else A.T), herm))
+    twos = 0
+    for M, herm in cases:
+        B = _c(rng, 5, 2)
+        LD, piv, info = gpujit.linalg.ldl_factor_ex(gpujit.tensor(M), hermitian=herm)
+        assert LD.dtype is gpujit.complex128 and info.item() == 0
+        twos += int((piv.numpy() < 0).any())
+        X = gpujit.linalg.ldl_solve(LD, piv, gpujit.tensor(B), hermitian=herm).numpy()
+        np.testing.assert_allclose(M @ X, B, atol=1e-10)
+        assert not np.triu(LD.numpy(), 1).any()
+        if herm:        # (D's 1 x 1 blocks are real)
+            d = LD.numpy().diagonal()[piv.numpy() > 0]
+            assert not d.imag.any()
+    assert twos >= 4
+    LD32 = gpujit.linalg.ldl_factor(gpujit.tensor(cases[0][0].astype(np.complex64))).LD
+    assert LD32.dtype is gpujit.complex64
+    # (their backward is PyTorch's not-implemented error, as for real matrices)
+    z = gpujit.tensor(cases[0][0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="^derivative for aten::linalg_ldl_factor_ex is not "
+                                           "implemented$"):
+        gpujit.linalg.ldl_factor(z).LD.abs().sum().backward()
+    torch = pytest.importorskip("torch")
+    for M, herm in cases:
+        t = torch.linalg.ldl_factor_ex(torch.tensor(M), hermitian=herm)
+        g = gpujit.linalg.ldl_factor_ex(gpujit.tensor(M), hermitian=herm)
+        assert g.pivots.tolist() == t.pivots.tolist()
+        np.testing.assert_allclose(g.LD.numpy(), t.LD.numpy(), atol=1e-12)
+        B = _c(rng, 2, 5, 3)
+        np.testing.assert_allclose(
+            gpujit.linalg.ldl_solve(g.LD, g.pivots, gpujit.tensor(B), hermitian=herm).numpy(),
+            torch.linalg.ldl_solve(t.LD, t.pivots, torch.tensor(B), hermitian=herm).numpy(),
+            atol=1e-10)

@@ -151,8 +151,10 @@ def differentiates(op) -> bool:
         name = op.schema.qualified_name.split(".", 1)[0]
         got = _KNOWN[op] = (
             name in _ALL or (name.endswith("_") and name[:-1] in _ALL)
-            # (no gradient to get wrong: detach, comparisons, facts, new tensors)
+            # (no gradient to get wrong: detach, comparisons, facts, new tensors, and ops
+            # whose backward raises PyTorch's not-implemented error: ldl_factor's)
             or isinstance(op.derivative, NonDifferentiable)
+            or getattr(op.derivative, "not_implemented", None) is not None
             or bool(op.tags & {"factory", "random", "comparison"})
             or not any(r.type.base == "Tensor" for r in op.schema.returns))
     return got

@@ -85,6 +85,7 @@ COMPLEX_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::geqrf", "aten::linalg_householder_product", "aten::orgqr",
     # (forward AD: unpack_dual's primal view)
     "aten::_fw_primal", "aten::_conj",
+    "aten::linalg_ldl_factor", "aten::linalg_ldl_factor_ex", "aten::linalg_ldl_solve",
     # scripted code's complex numbers (ops/scalar_complex.py): complex(t.item())
     "aten::Complex",
 })
