@@ -572,3 +572,53 @@ def test_complex_ldl_factor_and_solve():
             gpujit.linalg.ldl_solve(g.LD, g.pivots, gpujit.tensor(B), hermitian=herm).numpy(),
             torch.linalg.ldl_solve(t.LD, t.pivots, torch.tensor(B), hermitian=herm).numpy(),
             atol=1e-10)
+
+
+def _exact_fma(x, y, z):
+    """x * y + z rounded once (float64), by exact rational arithmetic."""
+    from fractions import Fraction
+    return float(Fraction(x) * Fraction(y) + Fraction(z))
+
+
+def _c10_division(a, b):
+    """c10::complex<double>'s division (Smith's) with GCC's FMA contractions, by hand."""
+    ar, ai, c, d = a.real, a.imag, b.real, b.imag
+    if abs(c) >= abs(d):
+        rat = d / c
+        scl = 1 / _exact_fma(d, rat, c)
+        return complex(_exact_fma(ai, rat, ar) * scl, _exact_fma(-ar, rat, ai) * scl)
+    rat = c / d
+    scl = 1 / _exact_fma(c, rat, d)
+    return complex(_exact_fma(ar, rat, ai) * scl, _exact_fma(ai, rat, -ar) * scl)
+
+
+def test_complex_division_and_reciprocal_as_aten():
+    rng = np.random.default_rng(22)
+    a, b = _c(rng, 200), _c(rng, 200)
+    got = (gpujit.tensor(a) / gpujit.tensor(b)).numpy()
+    np.testing.assert_array_equal(got, [_c10_division(x, y) for x, y in zip(a, b)])
+    got = gpujit.tensor(b).reciprocal().numpy()
+    np.testing.assert_array_equal(got, [_c10_division(1 + 0j, y) for y in b])
+    assert (1 / gpujit.tensor([4 + 0j], dtype=gpujit.complex128)).numpy()[0].imag == 0.0
+    # 0 / 0 divides each part by zero
+    q = (gpujit.tensor([1 + 0j, 0j]) / gpujit.tensor([0j, 0j])).numpy()
+    assert q[0].real == np.inf and np.isnan(q[0].imag) and np.isnan(q[1]).all()
+    torch = pytest.importorskip("torch")
+    for dt in (np.complex64, np.complex128):
+        n = 1024        # (a multiple of ATen's vector loop: its scalar tail differs)
+        x, y = _c(rng, n).astype(dt), _c(rng, n).astype(dt)
+        r = rng.standard_normal(n).astype(np.float32)
+        for p, q in ((x, y), (x, r), (r, y), (x.reshape(32, 32), y[:32])):
+            np.testing.assert_array_equal((gpujit.tensor(p) / gpujit.tensor(q)).numpy(),
+                                          (torch.tensor(p) / torch.tensor(q)).numpy())
+        for s in (2.5, 1 + 2j):
+            np.testing.assert_array_equal((gpujit.tensor(x) / s).numpy(),
+                                          (torch.tensor(x) / s).numpy())
+            np.testing.assert_array_equal((s / gpujit.tensor(x)).numpy(),
+                                          (s / torch.tensor(x)).numpy())
+        np.testing.assert_array_equal(gpujit.tensor(x).reciprocal().numpy(),
+                                      torch.tensor(x).reciprocal().numpy())
+    z = np.array([np.inf + 0j, complex(0, np.inf), complex(np.nan, 1), 1 + 1j, 0j])
+    w = np.array([0j, 1 + 1j, 2 + 0j, complex(np.inf, 1), 0j])
+    np.testing.assert_array_equal((gpujit.tensor(z) / gpujit.tensor(w)).numpy(),
+                                  (torch.tensor(z) / torch.tensor(w)).numpy())

@@ -124,9 +124,10 @@ def rsqrt(xp, self):
     scalar="1 / {self}")
 def reciprocal(xp, self):
     if self.dtype.kind == "c":
-        # (ATen's 1 / z, a complex division: NumPy's reciprocal, conj(z) / |z|^2, gives
-        # 1 / (4 + 0j) a -0 imaginary part)
-        return xp.true_divide(self.dtype.type(1), self)
+        # (ATen's 1 / z, c10's complex division with its FMAs: NumPy's reciprocal,
+        # conj(z) / |z|^2, gives 1 / (4 + 0j) a -0 imaginary part)
+        from .pointwise import _complex_div
+        return _complex_div(xp, self.dtype.type(1), self)
     return xp.reciprocal(self)
 
 
