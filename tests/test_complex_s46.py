@@ -622,3 +622,39 @@ def test_complex_division_and_reciprocal_as_aten():
     w = np.array([0j, 1 + 1j, 2 + 0j, complex(np.inf, 1), 0j])
     np.testing.assert_array_equal((gpujit.tensor(z) / gpujit.tensor(w)).numpy(),
                                   (torch.tensor(z) / torch.tensor(w)).numpy())
+
+
+def test_complex_abs_square_pow_rsqrt_sigmoid_as_aten():
+    rng = np.random.default_rng(23)
+    z = _c(rng, 512)
+    t = gpujit.tensor(z)
+    # |z| is hypot(re, im), as std::abs; sgn z / |z| part-wise; square and ** 2 are z * z
+    np.testing.assert_array_equal(t.abs().numpy(), np.hypot(z.real, z.imag))
+    a = np.hypot(z.real, z.imag)
+    np.testing.assert_array_equal(t.sgn().numpy(), z.real / a + 1j * (z.imag / a))
+    np.testing.assert_array_equal(t.square().numpy(), _naive_product(z, z))
+    np.testing.assert_array_equal((t ** 2).numpy(), _naive_product(z, z))
+    np.testing.assert_array_equal((t ** -1).numpy(), [_c10_division(1 + 0j, x) for x in z])
+    np.testing.assert_array_equal(t.rsqrt().numpy(),
+                                  [_c10_division(1 + 0j, x) for x in np.sqrt(z)])
+    # (vector_norm's moduli are abs's: its inf norm's backward finds the maximum again)
+    v = gpujit.tensor(z[:6], requires_grad=True)
+    n = gpujit.linalg.vector_norm(v, float("inf"))
+    (g,) = gpujit.autograd.grad(n, v, create_graph=True)
+    assert np.isfinite(g.detach().numpy()).all() and n.item() == a[:6].max()
+    torch = pytest.importorskip("torch")
+    for dt in (np.complex64, np.complex128):
+        x = _c(rng, 1024).astype(dt)
+        moduli = (lambda m, u: u.abs(), lambda m, u: u.sgn(),
+                  lambda m, u: m.linalg.vector_norm(u, float("inf")))
+        for f in moduli + (
+                lambda m, u: u.square(), lambda m, u: u ** 2, lambda m, u: u ** 3,
+                lambda m, u: u ** -2, lambda m, u: u ** -0.5, lambda m, u: u.rsqrt(),
+                lambda m, u: u.sigmoid()):
+            got = f(gpujit, gpujit.tensor(x)).numpy()
+            want = f(torch, torch.tensor(x)).numpy()
+            if dt == np.complex128 and f in moduli:
+                # (hypot: libm's here, SLEEF's 0.5-ulp one in ATen's vector loop)
+                np.testing.assert_allclose(got, want, rtol=5e-16)
+            else:
+                np.testing.assert_array_equal(got, want)

@@ -57,8 +57,9 @@ def sigmoid(xp, self):
     t = xp.negative(x)
     xp.exp(t, out=t)
     t += _one_of(t.dtype)
-    if t.dtype.kind == "c":     # (1 / t, as reciprocal's)
-        return xp.true_divide(t.dtype.type(1), t, out=t)
+    if t.dtype.kind == "c":     # (1 / t, as reciprocal's: c10's complex division)
+        from .pointwise import _complex_div
+        return _complex_div(xp, t.dtype.type(1), t)
     return xp.reciprocal(t, out=t)
 
 
@@ -117,6 +118,9 @@ def rsqrt(xp, self):
     run % 32 elements, and every element of a strided run, as 1 / std::sqrt(c10::Half),
     the root rounded to half first: one ulp apart on some; gpujit keeps one rounding
     everywhere, which its fused kernels give too.)"""
+    if self.dtype.kind == "c":      # (1 / sqrt(z): c10's complex division)
+        from .pointwise import _complex_div
+        return _complex_div(xp, self.dtype.type(1), xp.sqrt(self))
     return 1 / xp.sqrt(_f32(self))
 
 
