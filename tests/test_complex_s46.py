@@ -658,3 +658,19 @@ def test_complex_abs_square_pow_rsqrt_sigmoid_as_aten():
                 np.testing.assert_allclose(got, want, rtol=5e-16)
             else:
                 np.testing.assert_array_equal(got, want)
+
+
+def test_complex_log2_log10_as_aten():
+    # (log(z) / log(base) part by part, as ATen's Vectorized<complex>::log2 / log10)
+    rng = np.random.default_rng(24)
+    z = _c(rng, 256)
+    for name, base in (("log2", 2), ("log10", 10)):
+        lz = np.log(z)
+        want = lz.real / np.log(base) + 1j * (lz.imag / np.log(base))
+        np.testing.assert_array_equal(getattr(gpujit, name)(gpujit.tensor(z)).numpy(), want)
+    torch = pytest.importorskip("torch")
+    for dt in (np.complex64, np.complex128):
+        x = _c(rng, 1024).astype(dt)
+        for name in ("log2", "log10"):
+            np.testing.assert_array_equal(getattr(gpujit, name)(gpujit.tensor(x)).numpy(),
+                                          getattr(torch, name)(torch.tensor(x)).numpy())
