@@ -674,3 +674,26 @@ def test_complex_log2_log10_as_aten():
         for name in ("log2", "log10"):
             np.testing.assert_array_equal(getattr(gpujit, name)(gpujit.tensor(x)).numpy(),
                                           getattr(torch, name)(torch.tensor(x)).numpy())
+
+
+def test_stft_ends_as_aten_nodes_and_strides():
+    # ATen's stft ends in place: transpose_ (TransposeBackward1), squeeze_ of a 1-D input
+    # (SqueezeBackward4), view_as_real for return_complex=False (ViewAsRealBackward0)
+    rng = np.random.default_rng(25)
+    w = gpujit.hann_window(16, dtype=gpujit.float64)
+    x = gpujit.tensor(rng.standard_normal(200), requires_grad=True)
+    xb = gpujit.tensor(rng.standard_normal((2, 200)), requires_grad=True)
+    s = gpujit.stft(x, 16, 4, window=w, return_complex=True)
+    assert type(s.grad_fn).__name__ == "SqueezeBackward4"
+    assert s.shape == (9, 51) and s.stride() == (1, 9)
+    r = gpujit.stft(x, 16, 4, window=w, return_complex=False)
+    assert type(r.grad_fn).__name__ == "ViewAsRealBackward0" and r.stride() == (2, 18, 1)
+    np.testing.assert_array_equal(r.detach().numpy()[..., 1], s.detach().numpy().imag)
+    sb = gpujit.stft(xb, 16, 4, window=w, return_complex=True)
+    assert type(sb.grad_fn).__name__ == "TransposeBackward1"
+    # the spectrum's values: NumPy's FFT of the (centered, reflect-padded) frames
+    frames = np.pad(x.detach().numpy(), 8, mode="reflect")
+    want = np.stack([np.fft.rfft(frames[i:i + 16] * w.numpy()) for i in range(0, 201, 4)], 1)
+    np.testing.assert_allclose(s.detach().numpy(), want, atol=1e-12)
+    (s.abs() ** 2).sum().backward()
+    assert x.grad.shape == (200,)
