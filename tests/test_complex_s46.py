@@ -697,3 +697,28 @@ def test_stft_ends_as_aten_nodes_and_strides():
     np.testing.assert_allclose(s.detach().numpy(), want, atol=1e-12)
     (s.abs() ** 2).sum().backward()
     assert x.grad.shape == (200,)
+
+
+def _complex_chain(z, w, x):
+    y = (z * w).exp() / (z + 1.5) - z.conj() * 2j
+    return y.abs() + x * 2.0, y.sgn(), y.square().real
+
+
+def test_scripted_and_traced_complex_never_fuse_and_equal_eager():
+    rng = np.random.default_rng(26)
+    z = gpujit.tensor(_c(rng, 64).astype(np.complex64))
+    w = gpujit.tensor(_c(rng, 64).astype(np.complex64))
+    x = gpujit.tensor(rng.standard_normal(64).astype(np.float32))
+    want = [t.numpy() for t in _complex_chain(z, w, x)]
+    s = gpujit.jit.script(_complex_chain)
+    t = gpujit.jit.trace(_complex_chain, (z, w, x))
+    for f in (s, t):
+        for _ in range(3):          # (profiling runs, then the optimized graph)
+            got = f(z, w, x)
+            for g, e in zip(got, want):
+                np.testing.assert_array_equal(g.numpy(), e)
+        g = str(f.graph_for(z, w, x))
+        # a fusion group takes no complex value (its real part fuses: abs(y) + x * 2)
+        head, sep, groups = g.partition("with prim::TensorExprGroup_")
+        assert sep and "aten::mul" in groups and "Complex" not in groups
+        assert "ComplexFloat" in head and "= aten::div(" in head
