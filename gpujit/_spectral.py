@@ -95,19 +95,20 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
         out = frames.matmul(dft)                                       # (B, T, F)
         if normalized:
             out = out * (1.0 / math.sqrt(n_fft))
-        out = out.transpose(1, 2)                                      # (B, F, T)
-        if not return_complex:
-            out = _gpujit.view_as_real(out)
-        return out if input.dim() == 2 else out.squeeze(0)
-    cos = _gpujit.from_numpy(np.cos(angle)).to(device=input.device, dtype=dt)
-    sin = _gpujit.from_numpy(-np.sin(angle)).to(device=input.device, dtype=dt)
-    out = _gpujit.stack([frames.matmul(cos), frames.matmul(sin)], -1)   # (B, T, F, 2)
-    if normalized:
-        out = out * (1.0 / math.sqrt(n_fft))
-    out = out.transpose(1, 2)                                          # (B, F, T, 2)
-    if return_complex:      # (the same memory, complex: strides (F T, 1, F), as torch's)
-        out = _gpujit.view_as_complex(out)
-    return out if input.dim() == 2 else out.squeeze(0)
+    else:
+        cos = _gpujit.from_numpy(np.cos(angle)).to(device=input.device, dtype=dt)
+        sin = _gpujit.from_numpy(-np.sin(angle)).to(device=input.device, dtype=dt)
+        out = _gpujit.stack([frames.matmul(cos), frames.matmul(sin)], -1)   # (B, T, F, 2)
+        if normalized:
+            out = out * (1.0 / math.sqrt(n_fft))
+        out = _gpujit.view_as_complex(out)                             # (B, T, F)
+    # ATen's ending, in place: transpose_ (strides (F T, 1, F)), squeeze_ of an unbatched
+    # input, then view_as_real for return_complex=False (their nodes: TransposeBackward1,
+    # SqueezeBackward4, ViewAsRealBackward0)
+    out.transpose_(1, 2)                                               # (B, F, T)
+    if input.dim() != 2:
+        out.squeeze_(0)
+    return out if return_complex else _gpujit.view_as_real(out)
 
 
 def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=True,

@@ -119,15 +119,15 @@ def _complex_checked(op, args):
     result (tensor.COMPLEX_GRAD_REFUSAL), never recorded with a wrong derivative."""
     if _differentiates(op):
         return _recorded_call(op, args)
-    from ..tensor import COMPLEX_GRAD_REFUSAL
+    from ..ops.complex_autograd import refusal
     for a in args:
         for x in (a if type(a) in (list, tuple) else (a,)):
             if isinstance(x, Tensor) and x._dtype.cplx:
-                raise RuntimeError(f"{op.public_name}: {COMPLEX_GRAD_REFUSAL}")
+                raise RuntimeError(refusal(op))
     r = _recorded_call(op, args)
     for x in (r if type(r) in (list, tuple) or isinstance(r, tuple) else (r,)):
         if isinstance(x, Tensor) and x._dtype.cplx:
-            raise RuntimeError(f"{op.public_name}: {COMPLEX_GRAD_REFUSAL}")
+            raise RuntimeError(refusal(op))
     return r
 
 

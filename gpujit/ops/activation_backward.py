@@ -110,6 +110,11 @@ sigmoid_grad_raw = _raw(sigmoid_backward)
 @_derivative(tanh_backward, reads={"grad_output": ("output",),
                                    "output": ("output", "grad_output")})
 def _tanh_backward_grad(grad, grad_output, output, needs_grad):
+    if output.is_complex():
+        # (go conj(1 - y^2): complex-linear in go, antiholomorphic in y, as torch's
+        # derivatives.yaml: tanh_backward(grad, y.conj()), grad.conj() * -2 go conj(y))
+        return (tanh_grad(grad, output.conj()) if needs_grad[0] else None,
+                grad.conj() * (output.conj() * -2 * grad_output) if needs_grad[1] else None)
     return (tanh_grad(grad, output) if needs_grad[0] else None,
             grad * (output * -2 * grad_output) if needs_grad[1] else None)
 
@@ -117,6 +122,10 @@ def _tanh_backward_grad(grad, grad_output, output, needs_grad):
 @_derivative(sigmoid_backward, reads={"grad_output": ("output",),
                                       "output": ("output", "grad_output")})
 def _sigmoid_backward_grad(grad, grad_output, output, needs_grad):
+    if output.is_complex():     # (go conj((1 - y) y): as tanh_backward's above)
+        return (sigmoid_grad(grad, output.conj()) if needs_grad[0] else None,
+                grad.conj() * grad_output * (output.conj() * -2 + 1) if needs_grad[1]
+                else None)
     return (sigmoid_grad(grad, output) if needs_grad[0] else None,
             grad * grad_output * (output * -2 + 1) if needs_grad[1] else None)
 

@@ -21,8 +21,13 @@ complex tensors (ops/complex_support.py) refuses to record a complex operand or 
   grad * f'(z).conj() (mm: grad @ other.mH). The formula of a real call runs unchanged.
 - OWN: the complex-aware formulas written beside their ops (abs, angle, sgn, vdot, pow,
   slogdet, eigh / eigvalsh, cholesky, svd / svdvals, qr, pinv, tanh / sigmoid's backward
-  kernels, the complex parts of complex_parts.py, the transposes' conjugation below,
-  torch.fft's).
+  kernels and their own derivatives (double backward), the complex parts of
+  complex_parts.py, the transposes' conjugation below, torch.fft's; eig / eigvals, lstsq,
+  cholesky_solve / cholesky_inverse, the LU family and householder_product with conjugate
+  transposes).
+
+INTEGRAL_RESULTS (isnan, nonzero, matrix_rank ...) record nothing to get wrong; an op of
+TORCH_REFUSES is refused in PyTorch's own words.
 """
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ from .registry import OPS, OVERLOADS
 from .registry import derivative as _derivative
 from .derivatives import NonDifferentiable
 
-__all__ = ["AS_WRITTEN", "CONJUGATED", "OWN", "differentiates"]
+__all__ = ["AS_WRITTEN", "CONJUGATED", "OWN", "TORCH_REFUSES", "differentiates", "refusal"]
 
 AS_WRITTEN = frozenset({
     "aten::view", "aten::view_as", "aten::reshape", "aten::reshape_as", "aten::transpose",
@@ -60,10 +65,16 @@ AS_WRITTEN = frozenset({
     "aten::trapezoid", "aten::cumulative_trapezoid", "aten::trapz",
     "aten::linalg_matrix_norm", "aten::linalg_tensorsolve", "aten::linalg_tensorinv",
     "aten::linalg_cond", "aten::logdet",
+    "aten::lu_unpack", "aten::lu_solve",
+    "aten::linalg_vander", "aten::vander",
+    # (adjoints of real-linear maps: an overwrite, a scatter, a strided view)
+    "aten::copy_", "aten::fill_", "aten::zero_", "aten::scatter", "aten::scatter_add",
+    "aten::masked_scatter", "aten::put", "aten::as_strided",
     "aten::squeeze_copy", "aten::unsqueeze_copy", "aten::expand_copy", "aten::permute_copy",
     "aten::t_copy", "aten::transpose_copy", "aten::view_copy", "aten::select_copy",
     "aten::slice_copy", "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy",
     "aten::narrow_copy", "aten::alias_copy", "aten::unfold_copy", "aten::_unsafe_view",
+    "aten::_fw_primal", "aten::diagonal_backward",
 })
 
 CONJUGATED = frozenset({
@@ -84,14 +95,21 @@ CONJUGATED = frozenset({
 OWN = frozenset({
     # (tanh / sigmoid: their formulas call tanh_backward / sigmoid_backward, whose complex
     # kernels conjugate, as ATen's)
-    "aten::tanh", "aten::sigmoid",
+    "aten::tanh", "aten::sigmoid", "aten::tanh_backward", "aten::sigmoid_backward",
     "aten::abs", "aten::angle", "aten::linalg_slogdet", "aten::linalg_eigh",
     "aten::linalg_eigvalsh", "aten::linalg_cholesky", "aten::linalg_cholesky_ex",
     "aten::linalg_svd", "aten::linalg_svdvals", "aten::svd", "aten::linalg_qr",
     "aten::linalg_pinv", "aten::pinverse",
+    # (s46: their formulas with conjugate transposes)
+    "aten::cholesky_solve", "aten::cholesky_inverse", "aten::linalg_lstsq",
+    "aten::linalg_eig", "aten::linalg_eigvals",
+    "aten::slogdet",
+    "aten::linalg_lu", "aten::linalg_lu_factor", "aten::linalg_lu_factor_ex",
+    "aten::_lu_with_info", "aten::linalg_lu_solve",
+    "aten::linalg_householder_product", "aten::orgqr",
     "aten::sgn", "aten::pow", "aten::vdot",
     "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
-    "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical",
+    "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical", "aten::_conj",
     "aten::resolve_conj", "aten::resolve_neg", "aten::mH", "aten::matrix_H", "aten::adjoint",
     "aten::fft_fft", "aten::fft_ifft", "aten::fft_fft2", "aten::fft_ifft2", "aten::fft_fftn",
     "aten::fft_ifftn", "aten::fft_rfft", "aten::fft_rfft2", "aten::fft_rfftn",
@@ -100,8 +118,29 @@ OWN = frozenset({
     "aten::fft_hfftn",
 })
 
-_ALL = AS_WRITTEN | CONJUGATED | OWN
+# ops whose results are bool or integer whatever their operands: no gradient to get wrong
+INTEGRAL_RESULTS = frozenset({
+    "aten::isnan", "aten::isinf", "aten::isfinite", "aten::nonzero", "aten::argwhere",
+    "aten::linalg_matrix_rank",
+})
+
+# ops whose complex gradient PyTorch itself refuses (its autograd codegen's
+# throw_error_for_complex_autograd, for ops outside GRADIENT_IMPLEMENTED_FOR_COMPLEX):
+# refused in its words
+TORCH_REFUSES = frozenset({"aten::geqrf"})
+
+_ALL = AS_WRITTEN | CONJUGATED | OWN | INTEGRAL_RESULTS
 _KNOWN: dict = {}
+
+
+def refusal(op) -> str:
+    """The error for recording op with a complex operand or result (an op not listed)."""
+    name = op.schema.qualified_name.split(".", 1)[0]
+    if name in TORCH_REFUSES:
+        return (f"{name[len('aten::'):]} does not support automatic differentiation for "
+                f"outputs with complex dtype.")
+    from ..tensor import COMPLEX_GRAD_REFUSAL
+    return f"{op.public_name}: {COMPLEX_GRAD_REFUSAL}"
 
 
 def differentiates(op) -> bool:
@@ -112,8 +151,10 @@ def differentiates(op) -> bool:
         name = op.schema.qualified_name.split(".", 1)[0]
         got = _KNOWN[op] = (
             name in _ALL or (name.endswith("_") and name[:-1] in _ALL)
-            # (no gradient to get wrong: detach, comparisons, facts, new tensors)
+            # (no gradient to get wrong: detach, comparisons, facts, new tensors, and ops
+            # whose backward raises PyTorch's not-implemented error: ldl_factor's)
             or isinstance(op.derivative, NonDifferentiable)
+            or getattr(op.derivative, "not_implemented", None) is not None
             or bool(op.tags & {"factory", "random", "comparison"})
             or not any(r.type.base == "Tensor" for r in op.schema.returns))
     return got

@@ -71,7 +71,8 @@ def _identity_op(name):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
                             f"{type(input).__name__}")
         if input._dtype.cplx and (name in _CONJUGATING or name == "real"):
-            return op_def.public(input)
+            # (Tensor.conj of a complex tensor is ATen's _conj: what a trace records)
+            return (_conj.op if name == "conj" else op_def).public(input)
         return input
     eager.__name__ = eager.__qualname__ = name
     eager.__doc__ = (f"torch.{name}: a real tensor is its own {name} (returned itself); "
@@ -84,6 +85,14 @@ def _identity_op(name):
 
 def _real_meta(self):
     return TensorMeta(self.dtype.to_real(), tuple(self.shape), self.device)
+
+
+@op("aten::_conj(Tensor(a) self) -> Tensor(a)", tags={"view"}, meta=same_as(0), method=False,
+    function=False)
+def _conj(xp, self):
+    """The conjugate (a new tensor: no conjugate bit) that Tensor.conj / torch.conj of a
+    complex tensor run, as ATen's conj, a composite, calls _conj (traces record it)."""
+    return xp.conj(self) if self.dtype.kind == "c" else self.view()
 
 
 for _name in ("conj", "conj_physical", "resolve_conj", "resolve_neg", "real"):
@@ -263,7 +272,7 @@ Tensor.imag = property(_imag_property, _set_imag, doc="The view of the imaginary
 # derivatives, as derivatives.yaml's (PyTorch's convention: a tensor's gradient is the
 # conjugate Wirtinger derivative; a real gradient reaching a complex input is cast to it)
 
-@_derivative("aten::conj", "aten::conj_physical")
+@_derivative("aten::conj", "aten::conj_physical", "aten::_conj")
 def _conj_grad(grad):
     return grad.conj() if grad._dtype.cplx else grad
 

@@ -78,6 +78,14 @@ COMPLEX_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::linalg_matrix_rank", "aten::linalg_solve_triangular", "aten::cholesky_solve",
     "aten::cholesky_inverse", "aten::linalg_lstsq",
     "aten::trapezoid", "aten::cumulative_trapezoid", "aten::trapz", "aten::logspace",
+    # (s46: LU through getrf's substitution, cabs1 pivots as LAPACK's)
+    "aten::linalg_lu_factor", "aten::linalg_lu_factor_ex", "aten::linalg_lu", "aten::lu_unpack",
+    "aten::linalg_lu_solve", "aten::_lu_with_info", "aten::lu_solve",
+    "aten::linalg_vander", "aten::vander",
+    "aten::geqrf", "aten::linalg_householder_product", "aten::orgqr",
+    # (forward AD: unpack_dual's primal view)
+    "aten::_fw_primal", "aten::_conj",
+    "aten::linalg_ldl_factor", "aten::linalg_ldl_factor_ex", "aten::linalg_ldl_solve",
     # scripted code's complex numbers (ops/scalar_complex.py): complex(t.item())
     "aten::Complex",
 })

@@ -3,16 +3,17 @@ whatever the input (a real matrix's eigenvalues come in conjugate pairs): float3
 complex64, float64 complex128, as PyTorch's. LAPACK's geev through NumPy (CuPy's
 cusolver geev where it has one, else on the host, as PyTorch's CUDA eig runs MAGMA's on
 the CPU): the eigenvectors are geev's, each of unit norm with its largest component
-real, as PyTorch's. Their gradients are not conjugate-aware yet: a result that requires
-grad is refused (ops/complex_autograd.py)."""
+real, as PyTorch's. Their gradient is PyTorch's linalg_eig_backward (eigvals records
+linalg_eig's node, as torch's composite, which runs linalg_eig when a gradient is needed)."""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import dtypes as _dt
-from .linalg_decomp import _check_square, _dtn
+from .linalg_decomp import _G, _check_square, _diag, _dtn
 from .meta import TensorMeta
-from .registry import op
+from .registry import op, OPS
+from .registry import derivative as _derivative
 
 _LA = {"linalg"}
 
@@ -72,3 +73,46 @@ def linalg_eig(xp, self):
 def linalg_eigvals(xp, self):
     """The eigenvalues of square matrices, complex."""
     return _geev(xp, self, False)[0]
+
+
+# --------------------------------------------------------------------------------------
+# derivatives: PyTorch's linalg_eig_backward (FunctionsManual.cpp), with registry ops
+
+
+def _eig_backward(gL, gV, L, V):
+    """gA = V^-H (diag(gL) + (V^H gV - V^H V Re(diag(V^H gV))) / conj(L_j - L_i)) V^H
+    (off the diagonal); eigenvalues only: V^-H diag(gL) V^H. A loss that depends on the
+    eigenvectors' phases (the imaginary diagonal of V^H gV) is refused in PyTorch's
+    words. Complex whatever A's dtype (autograd takes a real A's real part)."""
+    solve = OPS["aten::linalg_solve"].public
+    Vh = V.mH
+    if gV is None:
+        return solve(Vh, gL.unsqueeze(-1) * Vh)
+    VhgV = Vh.matmul(gV)
+    d = VhgV.diagonal(0, -2, -1)
+    if not bool((d.imag.abs() <= 1e-2).all()):
+        raise RuntimeError("linalg_eig_backward: The eigenvectors in the complex case are "
+                           "specified up to multiplication by e^{i phi}. The specified loss "
+                           "function depends on this quantity, so it is ill-defined.")
+    # (the projection onto the tangent space of matrices with columns of norm 1)
+    VhgV = VhgV - Vh.matmul(V * d.real.unsqueeze(-2))
+    Lc = L.conj()
+    E = Lc.unsqueeze(-2) - Lc.unsqueeze(-1)
+    eye = _G().eye(L.shape[-1], dtype=L.dtype, device=L.device)
+    off = eye == 0
+    gA = (VhgV / (E + eye)) * off            # (the diagonal: 1 in E, gL's below)
+    gA = gA + _diag(gL) if gL is not None else gA + VhgV * ~off
+    return solve(Vh, gA.matmul(Vh))
+
+
+@_derivative(linalg_eig)
+def _eig_grad(grad, result, grads_defined):
+    L, V = result
+    return _eig_backward(grad[0] if grads_defined[0] else None,
+                         grad[1] if grads_defined[1] else None, L, V)
+
+
+@_derivative(linalg_eigvals, computes={
+    "V": lambda self: OPS["aten::linalg_eig"].public(self)[1]})
+def _eigvals_grad(grad, V, result):
+    return _eig_backward(grad, None, result, V)

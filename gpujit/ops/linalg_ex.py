@@ -253,19 +253,20 @@ def _solve_ex_grad(grad, A, B_shape, result, left, needs_grad):
 
 @_derivative(cholesky_solve)
 def _cholesky_solve_grad(grad, input2, result, upper, needs_grad):
-    """PyTorch's cholesky_solve_backward."""
+    """PyTorch's cholesky_solve_backward (conjugate transposes: a real matrix's mH is its
+    transpose)."""
     gB = OPS["aten::cholesky_solve"].public(grad, input2, upper)
     gL = None
     if needs_grad[1]:
-        c = gB.matmul(result.mT)
-        c = c + c.mT
+        c = gB.matmul(result.mH)
+        c = c + c.mH
         gL = -(input2.matmul(c)) if upper else -(c.matmul(input2))
     return gB, gL
 
 
 @_derivative(cholesky_inverse)
 def _cholesky_inverse_grad(grad, self, result, upper):
-    """PyTorch's cholesky_inverse_backward."""
-    c = grad + grad.mT
+    """PyTorch's cholesky_inverse_backward (grad + grad^H)."""
+    c = grad + grad.mH
     c = result.matmul(c).matmul(result)
     return -(self.matmul(c)) if upper else -(c.matmul(self))

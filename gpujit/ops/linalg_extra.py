@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .meta import TensorMeta
-from .registry import op
+from .registry import op, OPS
 from .registry import derivative as _derivative
 from .linalg_decomp import (_check_float, _check_matrix, _check_square, _dtn,
                             _host, _singular_error, la_svd)
@@ -42,8 +42,9 @@ def _prod(shape):
 # ------------------------------------------------------------------ vander
 
 def _vander_dtype(d):
-    if d in (_dt.float32, _dt.float64) or (d.category == _dt.INTEGRAL and d is not _dt.bool):
-        return d if d.category == _dt.FLOATING else _dt.int64    # (cumprod of integers)
+    if d in (_dt.float32, _dt.float64) or d.cplx or (d.category == _dt.INTEGRAL and
+                                                      d is not _dt.bool):
+        return d if d.category == _dt.FLOATING or d.cplx else _dt.int64  # (ints: cumprod's)
     raise RuntimeError(f"linalg.vander supports floating point, complex, and integer "
                        f"tensors, but got {d.short_name}")
 
@@ -63,13 +64,15 @@ def _vander_meta(x, N=None):
 @op("aten::linalg_vander(Tensor x, *, SymInt? N=None) -> Tensor", tags=_LA, method=False,
     function=False, meta=_vander_meta)
 def linalg_vander(xp, x, N=None):
-    """The powers x^0 ... x^(N-1) of each element, along a new last dim (N = x.size(-1))."""
+    """The powers x^0 ... x^(N-1) of each element, along a new last dim (N = x.size(-1)):
+    cumprod's kernel (float32 accumulated in float64, complex64 in complex128), as
+    PyTorch's x.unsqueeze(-1).expand(..., N - 1).cumprod(-1)."""
     dt = _vander_dtype(_dtn(x.dtype)).np
     shape = _vander_shape(x.shape, N)
     x = x.reshape(shape[:-1]).astype(dt, copy=False)
-    powers = xp.cumprod(xp.broadcast_to(x[..., None], shape[:-1] + (shape[-1] - 1,)), -1,
-                        dtype=dt)
-    return xp.concatenate([xp.ones(shape[:-1] + (1,), dt), powers], -1)
+    powers = OPS["aten::cumprod"].impl(
+        xp, xp.broadcast_to(x[..., None], shape[:-1] + (shape[-1] - 1,)), -1)
+    return xp.concatenate([xp.ones(shape[:-1] + (1,), dt), powers.astype(dt, copy=False)], -1)
 
 
 def _vander_compose(x, N):

@@ -1,8 +1,8 @@
 """Householder reflectors, as LAPACK stores them: torch.geqrf (the QR factorization in
 reflector form: R on and above the diagonal, the reflectors' vectors below it, and their
 scalars tau), linalg.householder_product / orgqr (Q = H_1 ... H_k, its first n columns)
-and ormqr (Q or Q^T times a matrix), with H_i = I - tau_i v_i v_i^T, v_i = e_i + the
-entries of column i below the diagonal.
+and ormqr (Q or Q^H times a matrix), with H_i = I - tau_i v_i v_i^H, v_i = e_i + the
+entries of column i below the diagonal (of real matrices v_i^H = v_i^T).
 
 geqrf runs NumPy's / CuPy's `qr(mode="raw")` (LAPACK's geqrf); the products apply the
 reflectors one by one (k small matrix-vector steps per batch). householder_product has
@@ -84,9 +84,14 @@ def _reflector(xp, a, i, **device):
     return xp.where(rows > i, a[..., :, i], one)
 
 
+def _cplx(a):
+    return a.is_complex() if hasattr(a, "is_complex") else a.dtype.kind == "c"
+
+
 def _apply(xp, v, t, x):
-    """(I - t v v^T) x for a batch: v (..., m), t (...), x (..., m, n)."""
-    return x - (t[..., None, None] * v[..., :, None]) * (v[..., None, :] @ x)
+    """(I - t v v^H) x for a batch: v (..., m), t (...), x (..., m, n)."""
+    vh = v[..., None, :]
+    return x - (t[..., None, None] * v[..., :, None]) * ((vh.conj() if _cplx(v) else vh) @ x)
 
 
 def _householder(xp, input, tau, name):
@@ -119,11 +124,16 @@ def orgqr(xp, self, input2):
 
 
 def _householder_grad(grad, input, tau, needs_grad):
-    """Q = P_i H_i S_i (P_i = H_0..H_{i-1}, S_i = H_{i+1}..H_{k-1} E): with A_i = P_i^T G,
-    dL/dH_i = A_i S_i^T, so dtau_i = -(v^T A_i)(S_i^T v) and
-    dv = -tau_i (A_i (S_i^T v) + S_i (A_i^T v)); the stored column below the diagonal is
-    v's free part (PyTorch's householder_product_backward, by reflector)."""
+    """Q = P_i H_i S_i (P_i = H_0..H_{i-1}, S_i = H_{i+1}..H_{k-1} E): with A_i = P_i^H G,
+    dL/dH_i = A_i S_i^H, so dtau_i = -(A_i^H v)^H (S_i^H v) and
+    dv = -(conj(tau_i) A_i (S_i^H v) + tau_i S_i (A_i^H v)); the stored column below the
+    diagonal is v's free part (PyTorch's householder_product_backward, by reflector; of
+    real matrices ^H is ^T and conj the identity)."""
     import gpujit as g
+    cplx = input.is_complex()
+
+    def h(x):
+        return x.conj() if cplx else x
     m, n = input.shape[-2:]
     k = tau.shape[-1]
     vs = [_reflector(g, input, i, device=input.device) for i in range(k)]
@@ -136,12 +146,12 @@ def _householder_grad(grad, input, tau, needs_grad):
     dvs, dtaus = [], []
     for i in range(k):
         v, t = vs[i], tau[..., i]
-        Av = (v.unsqueeze(-2) @ A).squeeze(-2)             # v^T A_i   (..., n)
-        Sv = (v.unsqueeze(-2) @ S[i]).squeeze(-2)          # S_i^T v   (..., n)
-        dtaus.append(-(Av * Sv).sum(-1))
-        dvs.append(-t.unsqueeze(-1) * ((A @ Sv.unsqueeze(-1)).squeeze(-1)
-                                       + (S[i] @ Av.unsqueeze(-1)).squeeze(-1)))
-        A = _apply(g, v, t, A)                             # A_{i+1} = H_i A_i
+        Av = (h(v).unsqueeze(-2) @ A).squeeze(-2)          # v^H A_i   (..., n)
+        Sv = (h(v).unsqueeze(-2) @ S[i]).squeeze(-2)       # v^H S_i   (..., n)
+        dtaus.append(-(Av * h(Sv)).sum(-1))
+        dvs.append(-(h(t).unsqueeze(-1) * (A @ h(Sv).unsqueeze(-1)).squeeze(-1)
+                     + t.unsqueeze(-1) * (S[i] @ h(Av).unsqueeze(-1)).squeeze(-1)))
+        A = _apply(g, v, h(t), A)                          # A_{i+1} = H_i^H A_i
     g_input = g.stack(dvs, -1).tril(-1) if k else g.zeros_like(input)[..., :0]
     if k < n:
         g_input = g.cat([g_input, g.zeros(*input.shape[:-1], n - k, dtype=input.dtype,
@@ -159,7 +169,7 @@ _derivative(orgqr)(
 # ------------------------------------------------------------------ ormqr
 
 def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
-    """Q @ other (Q^T with transpose=True; other @ Q with left=False), Q the full square
+    """Q @ other (Q^H with transpose=True; other @ Q with left=False), Q the full square
     product of the reflectors in (input, tau) as geqrf stores them (a composition of
     registry ops: differentiable, eager)."""
     import gpujit as g
@@ -174,7 +184,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     if k > mn:
         raise RuntimeError("torch.ormqr: tau.shape[-1] must be less than or equal to "
                            "input.shape[-2]")
-    if input.dtype not in (g.float32, g.float64):      # (complex: not opted in yet)
+    if input.dtype not in (g.float32, g.float64) and not input.is_complex():
         # its kernel's error, not householder_product's ("orgmr_cuda" on cuda, as ATen)
         raise NotImplementedError(f"\"{linalg_kernel_name('ormqr_cpu', input)}\" not "
                                   f"implemented for '{input.dtype.short_name}'")
@@ -185,7 +195,7 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
         tau = g.cat([tau, g.zeros(*tau.shape[:-1], mn - k, dtype=tau.dtype,
                                   device=tau.device)], -1)
     q = OPS["aten::linalg_householder_product"].public(a, tau)
-    q = q.mT if transpose else q
+    q = q.mH if transpose else q
     r = q @ other if left else other @ q
     r = r.mT.contiguous().mT        # column-major per matrix, as PyTorch's LAPACK result
     if out is not None:

@@ -9,7 +9,10 @@ result: idamax picks the first NaN (as the BLAS PyTorch links), Fortran's MAX(Na
 dsyr does nothing for alpha == 0 and skips the columns where x is 0, dger the columns
 where y is 0. LAPACK's blocked dsytrf takes the same pivots; its values differ by
 rounding only. LD's strict upper triangle is zero, as PyTorch's. `hermitian` changes
-nothing for real dtypes (complex ones are refused: ops/complex_support.py).
+nothing for real dtypes. Complex matrices: zsytf2 / zsytrs (symmetric, A = L D L^T) or,
+with hermitian=True, zhetf2 / zhetrs (A = L D L^H: D's diagonal real, conjugates in the
+swaps, the updates and the solves); izamax and the pivot tests measure |Re| + |Im|
+(LAPACK's cabs1), zhetf2 the diagonal by |Re|.
 """
 from __future__ import annotations
 
@@ -28,9 +31,15 @@ _LA = {"linalg"}
 _ALPHA = (1.0 + math.sqrt(17.0)) / 8.0
 
 
+def _cabs1(v):
+    """|v| of reals; |Re v| + |Im v| of complex numbers (LAPACK's CABS1)."""
+    v = np.asarray(v)
+    return np.abs(v.real) + np.abs(v.imag) if v.dtype.kind == "c" else np.abs(v)
+
+
 def _iamax(v):
-    """BLAS idamax, 0-based: the first largest |v|, a NaN before any number."""
-    return int(np.argmax(np.abs(v)))
+    """BLAS i?amax, 0-based: the first largest cabs1(v), a NaN before any number."""
+    return int(np.argmax(_cabs1(v)))
 
 
 def _fmax(x, y):
@@ -38,41 +47,47 @@ def _fmax(x, y):
     return x if x > y else y
 
 
-def _sytf2(a):
-    """dsytf2 (uplo='L') in place on the square array a (its lower triangle read and
-    written): (1-based pivots as int32, info: the 1-based index of the first exactly
-    singular diagonal block, 0 if none)."""
+def _sytf2(a, herm=False):
+    """dsytf2 / zsytf2, zhetf2 with herm (uplo='L') in place on the square array a (its
+    lower triangle read and written): (1-based pivots as int32, info: the 1-based index
+    of the first exactly singular diagonal block, 0 if none)."""
     n = a.shape[0]
     ipiv = np.zeros(n, np.int32)
     info = 0
-    alpha = a.dtype.type(_ALPHA)
+    herm = herm and a.dtype.kind == "c"
+    real = a.real.dtype.type
+    alpha = real(_ALPHA)
+    # (the diagonal's measure: zhetf2 |Re|, else cabs1)
+    dabs = (lambda x: abs(x.real)) if herm else (lambda x: real(_cabs1(x)))
     k = 0
     with np.errstate(all="ignore"):
         while k < n:
             kstep = 1
-            absakk = abs(a[k, k])
+            absakk = dabs(a[k, k])
             if k < n - 1:
                 imax = k + 1 + _iamax(a[k + 1:, k])
-                colmax = abs(a[imax, k])
+                colmax = real(_cabs1(a[imax, k]))
             else:
-                imax, colmax = k, a.dtype.type(0)
-            if _fmax(absakk, colmax) == 0:
+                imax, colmax = k, real(0)
+            if _fmax(absakk, colmax) == 0 or (herm and absakk != absakk):
                 if info == 0:
                     info = k + 1
                 kp = k
+                if herm:
+                    a[k, k] = a[k, k].real
             else:
                 if absakk >= alpha * colmax:
                     kp = k
                 else:
                     # the largest off-diagonal |a| in row / column imax
                     jmax = k + _iamax(a[imax, k:imax])
-                    rowmax = abs(a[imax, jmax])
+                    rowmax = real(_cabs1(a[imax, jmax]))
                     if imax < n - 1:
                         jmax = imax + 1 + _iamax(a[imax + 1:, imax])
-                        rowmax = _fmax(rowmax, abs(a[jmax, imax]))
+                        rowmax = _fmax(rowmax, real(_cabs1(a[jmax, imax])))
                     if absakk >= alpha * colmax * (colmax / rowmax):
                         kp = k
-                    elif abs(a[imax, imax]) >= alpha * rowmax:
+                    elif dabs(a[imax, imax]) >= alpha * rowmax:
                         kp = imax
                     else:
                         kp, kstep = imax, 2
@@ -83,12 +98,26 @@ def _sytf2(a):
                         a[kp + 1:, kk] = a[kp + 1:, kp]
                         a[kp + 1:, kp] = t
                     t = a[kk + 1:kp, kk].copy()
-                    a[kk + 1:kp, kk] = a[kp, kk + 1:kp]
-                    a[kp, kk + 1:kp] = t
-                    a[kk, kk], a[kp, kp] = a[kp, kp], a[kk, kk]
+                    if herm:      # (the segment crosses the diagonal: conjugated)
+                        a[kk + 1:kp, kk] = np.conj(a[kp, kk + 1:kp])
+                        a[kp, kk + 1:kp] = np.conj(t)
+                        a[kp, kk] = np.conj(a[kp, kk])
+                        a[kk, kk], a[kp, kp] = a[kp, kp].real, a[kk, kk].real
+                    else:
+                        a[kk + 1:kp, kk] = a[kp, kk + 1:kp]
+                        a[kp, kk + 1:kp] = t
+                        a[kk, kk], a[kp, kp] = a[kp, kp], a[kk, kk]
                     if kstep == 2:
+                        if herm:
+                            a[k, k] = a[k, k].real
                         a[k + 1, k], a[kp, k] = a[kp, k], a[k + 1, k]
-                if kstep == 1:
+                elif herm:
+                    a[k, k] = a[k, k].real
+                    if kstep == 2:
+                        a[k + 1, k + 1] = a[k + 1, k + 1].real
+                if herm:
+                    _hetf2_step(a, k, kstep)
+                elif kstep == 1:
                     if k < n - 1:
                         d11 = 1 / a[k, k]
                         x = a[k + 1:, k].copy()
@@ -121,6 +150,40 @@ def _sytf2(a):
     return ipiv, info
 
 
+def _hetf2_step(a, k, kstep):
+    """zhetf2's elimination of the pivot block at k (real diagonal, zher's conjugates)."""
+    n = a.shape[0]
+    if kstep == 1:
+        if k < n - 1:
+            d11 = 1 / a[k, k].real
+            x = a[k + 1:, k].copy()
+            # zher(-d11, x): A22 += x (-d11 conj(x))^T, its diagonal kept real; a column
+            # where x is 0 is skipped (its diagonal made real)
+            t = (-d11) * np.conj(x)
+            nz = x != 0
+            sub = a[k + 1:, k + 1:]
+            sub[:, nz] += np.outer(x, t[nz])
+            idx = np.arange(n - k - 1)
+            sub[idx, idx] = sub[idx, idx].real
+            a[k + 1:, k] = x * d11
+    elif k < n - 2:
+        d = np.hypot(a[k + 1, k].real, a[k + 1, k].imag)
+        d11 = a[k + 1, k + 1].real / d
+        d22 = a[k, k].real / d
+        tt = 1 / (d11 * d22 - 1)
+        d21 = a[k + 1, k] / d
+        d = tt / d
+        ak, ak1 = a[k + 2:, k].copy(), a[k + 2:, k + 1].copy()
+        wk = d * (d11 * ak - d21 * ak1)
+        wkp1 = d * (d22 * ak1 - np.conj(d21) * ak)
+        a[k + 2:, k + 2:] = (a[k + 2:, k + 2:] - np.outer(ak, np.conj(wk))
+                             - np.outer(ak1, np.conj(wkp1)))
+        a[k + 2:, k] = wk
+        a[k + 2:, k + 1] = wkp1
+        idx = np.arange(k + 2, n)
+        a[idx, idx] = a[idx, idx].real
+
+
 def _ger(b, x, y):
     """dger(-1, x, y) into b: b -= x y^T, skipping the columns where y is 0."""
     nz = y != 0
@@ -130,10 +193,12 @@ def _ger(b, x, y):
         b[:, nz] -= np.outer(x, y[nz])
 
 
-def _sytrs(a, ipiv, b):
-    """dsytrs (uplo='L'): b (n, nrhs) overwritten by the solution of A X = B, A's factors
-    as _sytf2 left them in a."""
+def _sytrs(a, ipiv, b, herm=False):
+    """dsytrs / zsytrs, zhetrs with herm (uplo='L'): b (n, nrhs) overwritten by the
+    solution of A X = B, A's factors as _sytf2 left them in a."""
     n = a.shape[0]
+    herm = herm and a.dtype.kind == "c"
+    cj = np.conj if herm else (lambda x: x)
     with np.errstate(all="ignore"):
         k = 0
         while k < n:                         # L D X = B
@@ -143,7 +208,7 @@ def _sytrs(a, ipiv, b):
                     b[[k, kp]] = b[[kp, k]]
                 if k < n - 1:
                     _ger(b[k + 1:], a[k + 1:, k], b[k])
-                b[k] *= 1 / a[k, k]
+                b[k] *= 1 / (a[k, k].real if herm else a[k, k])
                 k += 1
             else:
                 kp = -ipiv[k] - 1
@@ -153,27 +218,27 @@ def _sytrs(a, ipiv, b):
                     _ger(b[k + 2:], a[k + 2:, k], b[k])
                     _ger(b[k + 2:], a[k + 2:, k + 1], b[k + 1])
                 akm1k = a[k + 1, k]
-                akm1 = a[k, k] / akm1k
+                akm1 = a[k, k] / cj(akm1k)
                 ak = a[k + 1, k + 1] / akm1k
                 denom = akm1 * ak - 1
-                bkm1 = b[k] / akm1k
+                bkm1 = b[k] / cj(akm1k)
                 bk = b[k + 1] / akm1k
                 b[k] = (ak * bkm1 - bk) / denom
                 b[k + 1] = (akm1 * bk - bkm1) / denom
                 k += 2
         k = n - 1
-        while k >= 0:                        # L^T X = B
+        while k >= 0:                        # L^T X = B (L^H X = B)
             if ipiv[k] > 0:
                 if k < n - 1:
-                    b[k] -= b[k + 1:].T @ a[k + 1:, k]
+                    b[k] -= b[k + 1:].T @ cj(a[k + 1:, k])
                 kp = ipiv[k] - 1
                 if kp != k:
                     b[[k, kp]] = b[[kp, k]]
                 k -= 1
             else:
                 if k < n - 1:
-                    b[k] -= b[k + 1:].T @ a[k + 1:, k]
-                    b[k - 1] -= b[k + 1:].T @ a[k + 1:, k - 1]
+                    b[k] -= b[k + 1:].T @ cj(a[k + 1:, k])
+                    b[k - 1] -= b[k + 1:].T @ cj(a[k + 1:, k - 1])
                 kp = -ipiv[k] - 1
                 if kp != k:
                     b[[k, kp]] = b[[kp, k]]
@@ -188,15 +253,15 @@ def _to_host(a):
 def _factor_check(name, shape, d, where):
     _check_matrix(f"torch.linalg.{name}", shape)
     _check_square(f"torch.linalg.{name}", shape)
-    if d.category != _dt.FLOATING:
+    if d.category != _dt.FLOATING and not d.cplx:
         raise RuntimeError(f"torch.linalg.{name}: Expected a floating point or complex tensor "
                            f"as input. Got {d.short_name}")
-    if d not in (_dt.float32, _dt.float64):
+    if d not in (_dt.float32, _dt.float64) and not d.cplx:
         raise NotImplementedError(f"\"{kernel_name('ldl_factor_kernel_cpu', where)}\" not "
                                   f"implemented for '{d.short_name}'")
 
 
-def _ldl(xp, A, name, check_errors):
+def _ldl(xp, A, name, check_errors, hermitian=False):
     # (ldl_factor is ldl_factor_ex in PyTorch: its checks name that)
     _factor_check("ldl_factor_ex", A.shape, _dtn(A.dtype), A)
     h = _to_host(A)
@@ -206,7 +271,7 @@ def _ldl(xp, A, name, check_errors):
     piv = np.zeros((flat.shape[0], n), np.int32)
     info = np.zeros(flat.shape[0], np.int32)
     for i in range(flat.shape[0]):
-        piv[i], info[i] = _sytf2(flat[i])
+        piv[i], info[i] = _sytf2(flat[i], hermitian)
     LD = np.tril(flat).reshape(h.shape)
     if check_errors:
         bad = np.flatnonzero(info)
@@ -238,7 +303,7 @@ def _factor_meta(ex):
 def linalg_ldl_factor_ex(xp, self, hermitian=False, check_errors=False):
     """LAPACK sytrf's compact LDL^T (L's unit diagonal implied, D's 2x2 blocks on the
     diagonal and subdiagonal), its pivots and its info (no error unless check_errors)."""
-    return _ldl(xp, self, "ldl_factor_ex", check_errors)
+    return _ldl(xp, self, "ldl_factor_ex", check_errors, hermitian)
 
 
 @op("aten::linalg_ldl_factor(Tensor self, *, bool hermitian=False) -> (Tensor LD, "
@@ -246,7 +311,7 @@ def linalg_ldl_factor_ex(xp, self, hermitian=False, check_errors=False):
     meta=_factor_meta(False), namedtuple_name="linalg_ldl_factor")
 def linalg_ldl_factor(xp, self, hermitian=False):
     """linalg.ldl_factor_ex without info: an exactly singular D is PyTorch's error."""
-    LD, piv, _ = _ldl(xp, self, "ldl_factor", True)
+    LD, piv, _ = _ldl(xp, self, "ldl_factor", True, hermitian)
     return LD, piv
 
 
@@ -254,7 +319,7 @@ def _solve_check(sl, sp, sb, dl, dp, db, where):
     name = "torch.linalg.ldl_solve"
     _check_matrix(name, sl)
     _check_square(name, sl)
-    if dl.category != _dt.FLOATING:
+    if dl.category != _dt.FLOATING and not dl.cplx:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
                            f"Got {dl.short_name}")
     if len(sb) < 2:
@@ -272,7 +337,7 @@ def _solve_check(sl, sp, sb, dl, dp, db, where):
     if db is not dl:
         raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
                            f"{db.short_name} and A of type {dl.short_name} instead.")
-    if dl not in (_dt.float32, _dt.float64):
+    if dl not in (_dt.float32, _dt.float64) and not dl.cplx:
         raise NotImplementedError(f"\"{kernel_name('ldl_solve_kernel_cpu', where)}\" not "
                                   f"implemented for '{dl.short_name}'")
     return broadcast_shapes(tuple(sl[:-2]), tuple(sb[:-2])) + tuple(sb[-2:])
@@ -299,7 +364,7 @@ def linalg_ldl_solve(xp, LD, pivots, B, hermitian=False):
     b = np.array(np.broadcast_to(_to_host(B), out), copy=True).reshape((nb,) + out[-2:])
     if b.size:
         for i in range(b.shape[0]):
-            _sytrs(a[i], p[i].astype(np.int64), b[i])
+            _sytrs(a[i], p[i].astype(np.int64), b[i], hermitian)
     r = b.reshape(out)
     return r if xp is np else xp.asarray(r)
 

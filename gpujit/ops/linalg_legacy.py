@@ -89,8 +89,11 @@ def slogdet(xp, self):
     return _SLOGDET.impl(xp, self)
 
 
-slogdet.op.derivative = Derivative(lambda grad, self: _SLOGDET.derivative.fn(grad, A=self),
-                                   ("self",), ("self",))
+# (linalg.slogdet's; a complex input's sign kept as linalg.slogdet keeps it)
+slogdet.op.derivative = Derivative(
+    lambda grad, self, sign: _SLOGDET.derivative.fn(grad, A=self, sign=sign), ("self",),
+    ("self", "sign"), computes={
+        "sign": lambda self, result: result[0] if self.is_complex() else None})
 
 _CHOL = OPS["aten::linalg_cholesky"]
 

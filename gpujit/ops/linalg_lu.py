@@ -99,6 +99,7 @@ def _lu(xp, A):
     Returns (LU, pivots int32 1-based (..., min(m, n)), info (batch,): the 1-based column of
     the first zero pivot, 0 if none)."""
     m, n = A.shape[-2:]
+    cplx = A.dtype.kind == "c"
     k = min(m, n)
     a = _flat(xp, A)
     nb = a.shape[0]
@@ -106,7 +107,9 @@ def _lu(xp, A):
     piv = xp.zeros((nb, k), np.int32)
     info = xp.zeros((nb,), np.int64)
     for j in range(k):
-        p = j + xp.argmax(xp.abs(a[:, j:, j]), axis=1)
+        col = a[:, j:, j]
+        # (i?amax: |x|, of a complex x |Re x| + |Im x|, LAPACK's cabs1)
+        p = j + xp.argmax(xp.abs(col.real) + xp.abs(col.imag) if cplx else xp.abs(col), axis=1)
         piv[:, j] = (p + 1).astype(np.int32)
         rj = a[:, j, :].copy()
         a[:, j, :] = a[bi, p, :]
@@ -154,7 +157,8 @@ def _unpack(xp, LU):
 
 
 def _lu_check(name, shape, d, kernel="lu_cpu", where=None):
-    _not_impl(kernel, d, where, shape)
+    if not d.cplx:          # (complex: getrf as for reals, cabs1 pivots)
+        _not_impl(kernel, d, where, shape)
     if len(shape) < 2:
         raise RuntimeError(f"torch.{name}: Expected tensor with 2 or more dimensions. Got "
                            f"size: [{', '.join(str(s) for s in shape)}] instead")
@@ -276,7 +280,7 @@ def _lu_solve_check(sl, sp, sb, dl, dp, db, left, adjoint=False, where=None):
         raise RuntimeError("linalg.lu_solve: Number of pivots per batch should be same as the "
                            "dimension of the matrix")
     shape = _st_shapes(sl, sb, left, "linalg.lu_solve")
-    if math.prod(shape) and dl not in (_dt.float32, _dt.float64):
+    if math.prod(shape) and dl not in (_dt.float32, _dt.float64) and not dl.cplx:
         # the kernel (no B: no call); on cuda by sizes: n, B's (B^H's) columns and batch
         _not_impl("linalg.lu_solve_cpu", dl, where, sl, k=shape[-1] if left else shape[-2],
                   b=math.prod(shape[:-2]), trans=adjoint == left)
@@ -313,8 +317,13 @@ def linalg_lu_solve(xp, LU, pivots, B, left=True, adjoint=False):
     A = P L U."""
     shape = _lu_solve_check(LU.shape, pivots.shape, B.shape, _dtn(LU.dtype),
                             _dtn(pivots.dtype), _dtn(B.dtype), left, adjoint, LU)
-    if not left:     # X op(A) = B  <=>  op(A)^T X^T = B^T
-        B, adjoint = _mT(B), not adjoint
+    # LAPACK getrs' trans: "N" A X = B, "T" A^T X = B, "C" A^H X = B (of a real A: "T")
+    trans = "C" if adjoint else "N"
+    cplx = LU.dtype.kind == "c"
+    if not left:     # X A = B <=> A^T X^T = B^T; X A^H = B <=> A conj(X^T) = conj(B^T)
+        B, trans = _mT(B), "N" if adjoint else "T"
+        if adjoint and cplx:
+            B = B.conj()
     bshape = shape if left else shape[:-2] + (shape[-1], shape[-2])
     batch = bshape[:-2]
     n = LU.shape[-1]
@@ -324,14 +333,16 @@ def linalg_lu_solve(xp, LU, pivots, B, left=True, adjoint=False):
     lu = xp.broadcast_to(LU, batch + (n, n)).reshape((math.prod(batch), n, n))
     p = xp.broadcast_to(pivots, batch + (n,)).reshape((math.prod(batch), n)).astype(np.int64) - 1
     b = _flat(xp, xp.broadcast_to(B, bshape))
-    if not adjoint:       # U X = L^{-1} P^T B
+    if trans == "N":       # U X = L^{-1} P^T B
         y = _trisolve(xp, lu, _swap_rows(xp, b, p, False), False, True)
         x = _trisolve(xp, lu, y, True, False)
-    else:                 # A^T = U^T L^T P^T: X = P L^{-T} U^{-T} B
-        luT = _mT(lu)
+    else:                 # A^T = U^T L^T P^T: X = P L^{-T} U^{-T} B (A^H: L^{-H} U^{-H})
+        luT = _mT(lu).conj() if trans == "C" and cplx else _mT(lu)
         y = _trisolve(xp, luT, b, False, False)
         x = _swap_rows(xp, _trisolve(xp, luT, y, True, True), p, True)
     x = x.reshape(bshape)
+    if not left and adjoint and cplx:
+        x = x.conj()
     return xp.ascontiguousarray(x if left else _mT(x))
 
 
@@ -358,27 +369,28 @@ def _solve_triangular_grad(grad, self, result, upper, left, unitriangular, needs
 
 
 def _lu_backward(gL, gU, P, L, U):
-    """PyTorch's linalg_lu_backward (pivot=True, real case)."""
+    """PyTorch's linalg_lu_backward (pivot=True; conjugate transposes: a real matrix's mH
+    is its transpose)."""
     m, n = L.shape[-2], U.shape[-1]
     k = min(m, n)
     G = _G()
     gL, gU = gL.tril(-1), gU.triu()      # L's unit diagonal and U's zeros are constants
     if m == n:
-        gA = L.mT.matmul(gL).tril(-1) + gU.matmul(U.mT).triu()
-        gA = _st(U.mT, gA, upper=False, left=False)
-        gA = _st(L.mT, gA, upper=True, unitriangular=True)
+        gA = L.mH.matmul(gL).tril(-1) + gU.matmul(U.mH).triu()
+        gA = _st(U.mH, gA, upper=False, left=False)
+        gA = _st(L.mH, gA, upper=True, unitriangular=True)
     elif m < n:        # wide: U = [U1 U2]
         U1 = U.narrow(-1, 0, k)
-        gA = L.mT.matmul(gL) - gU.triu().matmul(U.mT)
-        gA = _st(U1.mT, gA.tril(-1), upper=False, left=False)
+        gA = L.mH.matmul(gL) - gU.triu().matmul(U.mH)
+        gA = _st(U1.mH, gA.tril(-1), upper=False, left=False)
         gA = G.cat([gA + gU.narrow(-1, 0, k).triu(), gU.narrow(-1, k, n - k)], -1)
-        gA = _st(L.mT, gA, upper=True, unitriangular=True)
+        gA = _st(L.mH, gA, upper=True, unitriangular=True)
     else:              # tall: L = [L1; L2]
         L1 = L.narrow(-2, 0, k)
-        gA = gU.matmul(U.mT) - L.mT.matmul(gL)
-        gA = _st(L1.mT, gA.triu(), upper=True, unitriangular=True)
+        gA = gU.matmul(U.mH) - L.mH.matmul(gL)
+        gA = _st(L1.mH, gA.triu(), upper=True, unitriangular=True)
         gA = G.cat([gA + gL.narrow(-2, 0, k).tril(-1), gL.narrow(-2, k, m - k)], -2)
-        gA = _st(U.mT, gA, upper=False, left=False)
+        gA = _st(U.mH, gA, upper=False, left=False)
     return P.matmul(gA)
 
 
@@ -419,7 +431,8 @@ def _lu_unpack_grad(grad, LU_data_shape, unpack_data):
 
 @_derivative(linalg_lu_solve, wrt=("LU", "B"))
 def _lu_solve_grad(grad, LU, pivots, result, left, adjoint, needs_grad):
-    """PyTorch's linalg_lu_solve_LU (LU's gradient) and lu_solve(..., !adjoint) (B's)."""
+    """PyTorch's linalg_lu_solve_LU (LU's gradient) and lu_solve(..., !adjoint) (B's), with
+    conjugate transposes (P is real)."""
     solve = OPS["aten::linalg_lu_solve"].public
     gB = solve(LU, pivots, grad, left=left, adjoint=not adjoint) if needs_grad[1] else None
     if not needs_grad[0]:
@@ -427,12 +440,12 @@ def _lu_solve_grad(grad, LU, pivots, result, left, adjoint, needs_grad):
     X, gX = result, grad
     P, L, U = OPS["aten::lu_unpack"].public(LU.detach(), pivots)
     if left != adjoint:
-        gR = _st(U.mT, -((gX if left else gX.mT).matmul(X.mT if left else X)), upper=False)
-        gL = _st(L.mT, gR.matmul(U.mT), upper=True, unitriangular=True).tril(-1)
+        gR = _st(U.mH, -((gX if left else gX.mH).matmul(X.mH if left else X)), upper=False)
+        gL = _st(L.mH, gR.matmul(U.mH), upper=True, unitriangular=True).tril(-1)
         gLU = gL + gR.triu()
     else:
-        gR = -(P.mT.matmul(X if left else X.mT).matmul(gX.mT if left else gX).matmul(P))
-        gR = _st(L.mT, gR, upper=True, left=False, unitriangular=True)
-        gU = _st(U.mT, L.mT.matmul(gR), upper=False, left=False).triu()
+        gR = -(P.mT.matmul(X if left else X.mH).matmul(gX.mH if left else gX).matmul(P))
+        gR = _st(L.mH, gR, upper=True, left=False, unitriangular=True)
+        gU = _st(U.mH, L.mH.matmul(gR), upper=False, left=False).triu()
         gLU = gR.tril(-1) + gU
     return gLU, gB

@@ -51,8 +51,9 @@ def _vnorm_meta(self, ord=2, dim=None, keepdim=False, dtype=None):
 def linalg_vector_norm(xp, self, ord=2, dim=None, keepdim=False, dtype=None):
     d = _norm_dtype(_dtn(self.dtype), dtype, "linalg.vector_norm")
     out = d.to_real().np
-    if d.is_complex:        # (of a complex tensor: the norm of its moduli, real)
-        self = xp.abs(self.astype(d.np, copy=False))
+    if d.is_complex:        # (of a complex tensor: the norm of its moduli, real, abs's)
+        from .pointwise import _complex_abs
+        self = _complex_abs(xp, self.astype(d.np, copy=False))
     x = self.astype(_F32 if out == _F16 else out, copy=False)
     axes = _axes(dim, x.ndim)
     ord = float(ord)
@@ -115,8 +116,9 @@ def linalg_matrix_norm(xp, self, ord="fro", dim=(-2, -1), keepdim=False, dtype=N
     out = cd.to_real().np
     d = _mnorm_dims(dim, self.ndim)
     x = self.astype(cd.np if cd.is_complex else _F32 if out == _F16 else out, copy=False)
-    if ord == "fro" and cd.is_complex:      # (of the moduli)
-        x = xp.abs(x)
+    if ord == "fro" and cd.is_complex:      # (of the moduli, abs's)
+        from .pointwise import _complex_abs
+        x = _complex_abs(xp, x)
     if ord == "fro":
         r = xp.sqrt((x * x).sum(d, keepdims=keepdim))
     else:

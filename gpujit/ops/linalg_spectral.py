@@ -520,29 +520,24 @@ def _pinverse_grad(grad, self, result):
 @_derivative(linalg_lstsq, wrt=("self", "b"))
 def _lstsq_grad(grad, self, b, result, needs_grad):
     """PyTorch's linalg_lstsq_backward through pinv(A), plus the residuals' gradient (at
-    the least-squares solution d residual / dX = 0): 2 (AX - B) gL X^T and -2 (AX - B) gL,
-    and the singular values' (as linalg.svdvals)."""
+    the least-squares solution d residual / dX = 0): 2 (AX - B) gL X^H and -2 (AX - B) gL;
+    conjugate transposes (a real matrix's mH is its transpose)."""
     gX, gL = grad[0], grad[1]
     vec, *_ = _lstsq_shapes(tuple(self.shape), tuple(b.shape), self.dtype, b.dtype, None)
     X, B = result[0], b
     if vec:
         gX, X, B = gX.unsqueeze(-1), X.unsqueeze(-1), B.unsqueeze(-1)
     pinvA = OPS["aten::linalg_pinv"].public(self)
-    gA = _pinv_backward(gX.matmul(B.mT), pinvA, self) if needs_grad[0] else None
-    gB = pinvA.mT.matmul(gX) if needs_grad[1] else None
+    gA = _pinv_backward(gX.matmul(B.mH), pinvA, self) if needs_grad[0] else None
+    gB = pinvA.mH.matmul(gX) if needs_grad[1] else None
     if gL is not None and gL.numel() and tuple(gL.shape) != (0,):
         r = self.matmul(X) - B
         w = r * gL.unsqueeze(-2)
         if needs_grad[0]:
-            gA = gA + 2 * w.matmul(X.mT)
+            gA = gA + 2 * w.matmul(X.mH)
         if needs_grad[1]:
             gB = gB - 2 * w
-    gS = grad[3]
-    if needs_grad[0] and gS is not None and gS.numel():
-        # PyTorch leaves singular_values without a gradient; gpujit gives svdvals' (its
-        # autograd has no per-output differentiability)
-        U, _, Vh = OPS["aten::linalg_svd"].public(self.detach(), False)
-        gA = gA + U.matmul(_diag(gS)).matmul(Vh)
+    # (singular_values is not differentiable, as PyTorch's: grad[3] is always zeros)
     if vec and gB is not None:
         gB = gB.squeeze(-1)
     return gA, gB

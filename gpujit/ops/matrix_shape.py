@@ -281,7 +281,7 @@ def _vander_rule(shape, dtype, N):
         N = shape[0]
     elif N < 0:
         raise RuntimeError("N must be non-negative.")
-    dt = dtype if dtype.category == _dt.FLOATING else _dt.int64
+    dt = dtype if dtype.category == _dt.FLOATING or dtype.cplx else _dt.int64
     return dt, (shape[0], N)
 
 
@@ -295,8 +295,10 @@ def vander(xp, x, N=None, increasing=False):
     n, N = shape
     out = xp.ones(shape, dt.np)
     if N > 1:
-        out[:, 1:] = x.astype(dt.np)[:, None]
-        out = xp.cumprod(out, axis=1).astype(dt.np, copy=False)
+        # (cumprod's kernel, as PyTorch's: float32 accumulated in float64, complex64 in
+        # complex128)
+        out[:, 1:] = OPS["aten::cumprod"].impl(xp, xp.broadcast_to(
+            x.astype(dt.np)[:, None], (n, N - 1)), 1).astype(dt.np, copy=False)
     if not increasing:
         out = xp.flip(out, 1).copy()
     return out

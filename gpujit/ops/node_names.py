@@ -385,6 +385,7 @@ RULES.update({
     "aten::linalg_cholesky": "LinalgCholeskyExBackward0",
     "aten::linalg_lu_factor": "LinalgLuFactorExBackward0",
     "aten::linalg_eigvalsh": "LinalgEighBackward0",
+    "aten::linalg_eigvals": "LinalgEigBackward0",
     "aten::linalg_diagonal": "DiagonalBackward0",
     "aten::clamp_max.Tensor": "ClampMaxBackward1",
     "aten::clamp_min.Tensor": "ClampMinBackward1",

@@ -37,6 +37,8 @@ def value_key(v):
         return (type(v).__name__, v)
     if isinstance(v, float):        # (nan and -nan differ: scripted str() writes the sign)
         return ("float", repr(v), v != v and math.copysign(1.0, v) < 0)
+    if isinstance(v, complex):
+        return ("complex", value_key(v.real), value_key(v.imag))
     if isinstance(v, _dt.dtype):
         return ("dtype", v.name)
     if isinstance(v, device):
