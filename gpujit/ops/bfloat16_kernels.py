@@ -16,8 +16,8 @@ __all__ = ["TENSOR_IMPLS"]
 
 def _view_dtype(self, dtype):
     """x.view(dtype) where x or dtype is bfloat16: the bits read as the other dtype, as
-    PyTorch's view of the same bytes; a copy here (the float32 carrier holds other bytes),
-    so writes through it do not reach x."""
+    PyTorch's view of the same bytes; a copy here (the float32 carrier holds other bytes:
+    bfloat16_support's docstring), so writes through it do not reach x."""
     from .registry import wrap
     if dtype is self._dtype:
         return NotImplemented

@@ -1,0 +1,195 @@
+"""bfloat16, part 2 (session 46): storages of bfloat16 tensors (2 bytes an element, the
+bits; shared with the tensor), frombuffer, ... Expected values are computed by hand /
+NumPy (CI has no torch) and, where torch is importable, compared with it."""
+import io
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit
+from gpujit.ops.bfloat16_support import round_bf16
+
+bf = gpujit.bfloat16
+
+
+def _bits(values):
+    """bfloat16 bits (uint16) of float32 values (already bfloat16-exact or rounded here)."""
+    f = round_bf16(np, np.asarray(values, np.float32))
+    return (f.view(np.uint32) >> 16).astype(np.uint16)
+
+
+def _le_bytes(values):
+    return list(_bits(values).astype("<u2").tobytes())
+
+
+VALS = [[1.5, -2.0, 3.0], [0.1, 7.0, 1e30]]
+
+
+def _storage_program(torch):
+    """What a program sees of a bfloat16 tensor's storages; every write goes through one
+    object and is read through another."""
+    out = []
+    x = torch.tensor(VALS, dtype=torch.bfloat16)
+    s = x.untyped_storage()
+    out.append((s.nbytes(), s.size(), len(s), s.element_size(), x.nbytes,
+                x.element_size()))
+    out.append(s.tolist())
+    out.append(s[3:7].tolist())
+    out.append((x[0, 1:].data_ptr() - x.data_ptr(), x[1].storage_offset(),
+                x[1].untyped_storage().data_ptr() == x.data_ptr()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        st = x.storage()
+    out.append((st.size(), st.nbytes(), st.element_size(), st.type(), st.tolist()))
+    st[2] = 3.3                      # (rounded to bfloat16 as it is written)
+    out.append(x.tolist())
+    st.fill_(0.3)
+    out.append(x.tolist())
+    s.fill_(0x41)
+    out.append(x.tolist())
+    s[1:4] = 0x3F
+    out.append(x.tolist())
+    s[5] = 0x80
+    out.append((x.tolist(), s.tolist()))
+    x[1, 2] = -1.25                  # (the tensor's write, seen by its storage)
+    out.append(s.tolist())
+    out.append(torch.BFloat16Storage(3).fill_(0).tolist())
+    out.append(torch.BFloat16Storage([1.1, 2.2]).tolist())
+    out.append(torch.FloatStorage([1.1, 2.2]).bfloat16().tolist())
+    out.append(torch.BFloat16Storage([1.1, 2.2]).float().tolist())
+    out.append(torch.TypedStorage([1.1, 2.2], dtype=torch.bfloat16).untyped().tolist())
+    u = torch.UntypedStorage(6).fill_(0)      # (torch's is uninitialized)
+    ts = torch.TypedStorage(wrap_storage=u, dtype=torch.bfloat16)
+    ts[1] = 2.7
+    out.append((u.tolist(), ts.tolist()))
+    y = torch.empty(0, dtype=torch.bfloat16)
+    y.set_(x.untyped_storage(), 2, (2, 2), (1, 2))
+    out.append((y.tolist(), y.stride(), y.storage_offset()))
+    y.mul_(2)
+    out.append(x.tolist())
+    z = torch.empty(0, dtype=torch.int16)
+    z.set_(x.untyped_storage(), 1, (3,), (1,))
+    out.append(z.tolist())
+    z[0] = 0x4040                    # (an int16 view of the bits: writes reach x)
+    out.append(x.tolist())
+    c = x.untyped_storage().clone()
+    c.fill_(0)
+    out.append((c.tolist()[:4], x.untyped_storage().tolist()[:4]))
+    return out
+
+
+def _expected_storage_program():
+    """The same program's results written out by hand (the bits of each value)."""
+    e = []
+    v = [1.5, -2.0, 3.0, 0.1, 7.0, 1e30]
+    e.append((12, 12, 12, 1, 12, 2))
+    e.append(_le_bytes(v))
+    e.append(_le_bytes(v)[3:7])
+    e.append((2, 3, True))
+    r = [float(f) for f in round_bf16(np, np.float32(v))]
+    e.append((6, 12, 2, "torch.BFloat16Storage", list(r)))
+    r[2] = float(round_bf16(np, np.float32(3.3)))
+    e.append([r[:3], r[3:]])
+    r = [float(round_bf16(np, np.float32(0.3)))] * 6
+    e.append([r[:3], r[3:]])
+    b = np.full(12, 0x41, np.uint8)
+    e.append(np.frombuffer(b.tobytes(), "<u2").astype(np.uint32).__lshift__(16)
+             .astype(np.uint32).view(np.float32).reshape(2, 3).tolist())
+    b[1:4] = 0x3F
+    f = (np.frombuffer(b.tobytes(), "<u2").astype(np.uint32) << 16).view(np.float32)
+    e.append(f.reshape(2, 3).tolist())
+    b[5] = 0x80
+    f = (np.frombuffer(b.tobytes(), "<u2").astype(np.uint32) << 16).view(np.float32)
+    e.append((f.reshape(2, 3).tolist(), b.tolist()))
+    b[10:12] = _le_bytes([-1.25])
+    e.append(b.tolist())
+    e.append([0.0, 0.0, 0.0])
+    e.append([float(f) for f in round_bf16(np, np.float32([1.1, 2.2]))])
+    e.append([float(f) for f in round_bf16(np, np.float32([1.1, 2.2]))])
+    e.append([float(f) for f in round_bf16(np, np.float32([1.1, 2.2]))])
+    e.append(_le_bytes([1.1, 2.2]))
+    e.append(([0, 0] + _le_bytes([2.7]) + [0, 0],
+              [0.0, float(round_bf16(np, np.float32(2.7))), 0.0]))
+    x = (np.frombuffer(b.tobytes(), "<u2").astype(np.uint32) << 16).view(np.float32).copy()
+    e.append(([[x[2], x[4]], [x[3], x[5]]], (1, 2), 2))
+    x[2:6] = round_bf16(np, x[2:6] * 2)
+    e.append(x.reshape(2, 3).tolist())
+    bits = _bits(x).astype(np.int16)
+    e.append(bits[1:4].tolist())
+    x[1] = 3.0                       # (0x4040)
+    e.append(x.reshape(2, 3).tolist())
+    e.append(([0, 0, 0, 0], _le_bytes(x)[:4]))
+    return e
+
+
+def test_storage_of_a_bfloat16_tensor_is_its_bits_and_shares_it():
+    got = _storage_program(gpujit)
+    want = _expected_storage_program()
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert g == w, (i, g, w)
+    assert len(got) == len(want)
+
+
+def test_storage_of_a_bfloat16_tensor_against_torch():
+    torch = pytest.importorskip("torch")
+    got, ref = _storage_program(gpujit), _storage_program(torch)
+    for i, (g, w) in enumerate(zip(got, ref)):
+        assert g == w, (i, g, w)
+
+
+def test_set_refuses_what_cannot_share_a_bfloat16_carrier():
+    x = gpujit.tensor([1.0, 2.0], dtype=bf)
+    with pytest.raises(RuntimeError, match="cannot view a bfloat16 storage as float32"):
+        gpujit.empty(0).set_(x.untyped_storage(), 0, (1,), (1,))
+    with pytest.raises(RuntimeError, match="cannot view this storage as bfloat16"):
+        gpujit.empty(0, dtype=bf).set_(gpujit.UntypedStorage(8), 0, (2,), (1,))
+
+
+def _frombuffer_program(torch):
+    out = []
+    raw = bytearray(b"\xc0\x3f\x00\x40\x80\x7f\xc1\xff")
+    out.append(torch.frombuffer(raw, dtype=torch.bfloat16).view(torch.int16).tolist())
+    out.append(torch.frombuffer(raw, dtype=torch.bfloat16, count=2, offset=2).tolist())
+    for kw in (dict(offset=3), dict(count=5), dict(offset=8), dict(count=0)):
+        try:
+            torch.frombuffer(raw if kw.get("offset") != 3 else raw[:6],
+                             dtype=torch.bfloat16, **kw)
+        except ValueError as e:
+            out.append(str(e))
+    try:
+        torch.frombuffer(bytearray(0), dtype=torch.float32)
+    except ValueError as e:
+        out.append(str(e))
+    return out
+
+
+def test_frombuffer_of_bfloat16_reads_the_bits():
+    got = _frombuffer_program(gpujit)
+    assert got[0] == [0x3FC0, 0x4000, 0x7F80, -63]
+    assert got[1] == [2.0, float("inf")]
+    assert got[2:] == [
+        "buffer length (3 bytes) after offset (3 bytes) must be a multiple of element size (2)",
+        "requested buffer length (5 * 2 bytes) after offset (0 bytes) must not be greater "
+        "than actual buffer length (8 bytes)",
+        "offset (8 bytes) must be non-negative and no greater than buffer length (8 bytes) "
+        "minus 1",
+        "both buffer length (8) and count (0) must not be 0",
+        "both buffer length (0) and count (-1) must not be 0"]
+
+
+def test_frombuffer_against_torch():
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _frombuffer_program(gpujit) == _frombuffer_program(torch)
+
+
+def test_saved_bfloat16_slice_round_trip():
+    x = gpujit.tensor(VALS, dtype=bf)
+    b = io.BytesIO()
+    gpujit.save(x[1:], b)
+    b.seek(0)
+    y = gpujit.load(b)
+    assert y.dtype is bf and y.tolist() == x[1:].tolist()
+    assert y.untyped_storage().nbytes() == 12 and y.storage_offset() == 3
