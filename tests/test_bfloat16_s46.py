@@ -193,3 +193,95 @@ def test_saved_bfloat16_slice_round_trip():
     y = gpujit.load(b)
     assert y.dtype is bf and y.tolist() == x[1:].tolist()
     assert y.untyped_storage().nbytes() == 12 and y.storage_offset() == 3
+
+
+# ---------------------------------------------------------------- bfloat16 as the default
+
+def _rb(v):
+    return float(round_bf16(np, np.float32(v)))
+
+
+def _default_dtype_program(torch):
+    out = []
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        out.append(str(torch.get_default_dtype()).split(".")[-1])
+        for make in (lambda: torch.tensor([1.3]), lambda: torch.tensor(1.3),
+                     lambda: torch.zeros(2), lambda: torch.ones(2, 1), lambda: torch.empty(2).zero_(),
+                     lambda: torch.full((2,), 1.3), lambda: torch.full((2,), 1),
+                     lambda: torch.full((1,), True), lambda: torch.arange(3.0),
+                     lambda: torch.arange(0, 1, 0.1), lambda: torch.arange(3),
+                     lambda: torch.linspace(0, 1, 7), lambda: torch.eye(2, 3),
+                     lambda: torch.scalar_tensor(0.1), lambda: torch.as_tensor([0.1]),
+                     lambda: torch.Tensor([0.1, 1 / 3]), lambda: torch.tensor([1, 2]) / 3,
+                     lambda: torch.tensor([1, 2]) * 0.1, lambda: torch.tensor(3) ** 0.5,
+                     lambda: torch.sigmoid(torch.tensor([1, 2])),
+                     lambda: torch.tensor([1, 2], dtype=torch.float32) * 0.1,
+                     lambda: torch.empty_strided((2, 2), (1, 2)).fill_(0.3),
+                     lambda: torch.zeros(2, dtype=torch.float32),
+                     lambda: torch.randint(0, 5, (3,)) * 0):
+            t = make()
+            out.append((str(t.dtype).split(".")[-1], t.tolist()))
+        out.append(repr(torch.tensor([0.5, 1.5])))
+        out.append(str(torch.nn.Linear(3, 2).weight.dtype).split(".")[-1])
+        torch.manual_seed(3)
+        a = torch.rand(5).tolist(), torch.randn(20).tolist()
+        torch.manual_seed(3)
+        b = (torch.rand(5, dtype=torch.bfloat16).tolist(),
+             torch.randn(20, dtype=torch.bfloat16).tolist())
+        out.append(a == b)
+        try:
+            torch.tensor([1 + 1j])
+        except RuntimeError as e:
+            out.append(str(e))
+
+        def f(n: int):
+            return torch.zeros(n) + 0.1, torch.arange(n), torch.full((n,), 0.3), \
+                torch.linspace(0.0, 1.0, n)
+        res = torch.jit.script(f)(3)
+        out.append([(str(t.dtype).split(".")[-1], t.tolist()) for t in res])
+    finally:
+        torch.set_default_dtype(old)
+    out.append(str(torch.tensor([1.3]).dtype).split(".")[-1])
+    try:
+        torch.set_default_dtype(torch.int32)
+    except TypeError as e:
+        out.append(str(e))
+    return out
+
+
+def test_bfloat16_as_the_default_dtype():
+    got = _default_dtype_program(gpujit)
+    b = "bfloat16"
+    assert got[0] == b
+    lin = [0.0, 0.1669921875, 0.333984375, 0.5, 0.6640625, 0.83203125, 1.0]
+    want = [(b, [_rb(1.3)]), (b, _rb(1.3)), (b, [0.0, 0.0]), (b, [[1.0], [1.0]]),
+            (b, [0.0, 0.0]), (b, [_rb(1.3)] * 2), ("int64", [1, 1]), ("bool", [True]),
+            (b, [0.0, 1.0, 2.0]), None, ("int64", [0, 1, 2]), (b, lin),
+            (b, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (b, _rb(0.1)), (b, [_rb(0.1)]),
+            (b, [_rb(0.1), _rb(1 / 3)]), (b, [_rb(1 / 3), _rb(_rb(2) / _rb(3))]),
+            (b, [_rb(0.1), _rb(_rb(2) * 0.1)]), (b, _rb(3 ** 0.5)),
+            (b, [_rb(1 / (1 + np.exp(-1.0))), _rb(1 / (1 + np.exp(-2.0)))]),
+            ("float32", [float(np.float32(0.1)), float(np.float32(2) * np.float32(0.1))]),
+            (b, [[_rb(0.3)] * 2] * 2), ("float32", [0.0, 0.0]), ("int64", [0, 0, 0])]
+    for i, (g, w) in enumerate(zip(got[1:], want)):
+        if w is None:
+            assert g[0] == b, i
+        else:
+            assert g == w, (i, g, w)
+    rest = got[1 + len(want):]
+    assert rest[0] == "tensor([0.5000, 1.5000])"      # (the default dtype: not printed)
+    assert rest[1] == b and rest[2] is True
+    assert rest[3] == "invalid default scalar type for complex"
+    assert rest[4] == [(b, [_rb(0.1)] * 3), ("int64", [0, 1, 2]), (b, [_rb(0.3)] * 3),
+                       (b, [0.0, 0.5, 1.0])]
+    assert rest[5] == "float32"
+    assert rest[6] == "only floating-point types are supported as the default type"
+    assert gpujit.get_default_dtype() is gpujit.float32
+
+
+def test_bfloat16_as_the_default_dtype_against_torch():
+    torch = pytest.importorskip("torch")
+    got, ref = _default_dtype_program(gpujit), _default_dtype_program(torch)
+    assert got == ref

@@ -124,6 +124,9 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::hardsigmoid_backward", "aten::hardswish_backward", "aten::hardtanh_backward",
     "aten::leaky_relu_backward", "aten::mish_backward", "aten::sigmoid_backward",
     "aten::softplus_backward", "aten::tanh_backward", "aten::threshold_backward",
+}) | frozenset({
+    # session 46: factories of exact values (bfloat16 as the default dtype makes them)
+    "aten::eye", "aten::empty_strided", "aten::empty_permuted",
 })
 
 
@@ -286,3 +289,34 @@ def _xp_of_device(dev):
         return np
     import cupy
     return cupy
+
+
+# torch.set_default_dtype(torch.bfloat16): the factories whose dtype=None result is the
+# default dtype (always, or for the arguments default_is_bf16 says) take dtype=bfloat16
+# then (the generated entry point's dtype line), and so compute as dtype=bfloat16 does
+DEFAULT_DTYPE_FACTORIES = frozenset({
+    "aten::zeros", "aten::ones", "aten::empty.memory_format", "aten::empty_strided",
+    "aten::empty_permuted", "aten::eye", "aten::eye.m", "aten::rand", "aten::rand.generator",
+    "aten::randn", "aten::randn.generator", "aten::linspace", "aten::logspace",
+    "aten::scalar_tensor", "aten::full", "aten::arange", "aten::arange.start",
+    "aten::arange.start_step", "aten::range.step", "aten::tensor.float",
+    "aten::as_tensor.float", "aten::tensor.float_list", "aten::as_tensor.float_list",
+    "aten::normal.float_float", "aten::bartlett_window", "aten::blackman_window",
+    "aten::hamming_window", "aten::hann_window", "aten::kaiser_window",
+})
+
+# (those that infer their dtype from their values: the default dtype for a float one)
+_INFERRED = {"aten::full": (1,), "aten::arange": (0,), "aten::arange.start": (0, 1),
+             "aten::arange.start_step": (0, 1, 2)}
+
+
+def default_is_bf16(op, args):
+    """Does a call of a DEFAULT_DTYPE_FACTORIES op with dtype=None make the default dtype
+    (bfloat16 now)? Yes, unless its dtype is inferred from int / bool values (full(size,
+    1), arange(3)) or a complex one (the default complex dtype's error)."""
+    at = _INFERRED.get(op.name)
+    if at is None:
+        return True
+    vals = [getattr(args[i], "_data", args[i]) for i in at]
+    return any(isinstance(v, float) or getattr(getattr(v, "dtype", None), "kind", "") == "f"
+               for v in vals)
