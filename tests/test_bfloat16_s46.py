@@ -285,3 +285,52 @@ def test_bfloat16_as_the_default_dtype_against_torch():
     torch = pytest.importorskip("torch")
     got, ref = _default_dtype_program(gpujit), _default_dtype_program(torch)
     assert got == ref
+
+
+# ---------------------------------------------------------------- NaN bits
+
+def _nan_bits_program(torch):
+    """Ops that move bfloat16 values keep a NaN's bits (0x7F81 and 0xFFFF stay what they
+    are, as ATen's kernels copy them)."""
+    bfd = torch.bfloat16
+    x = torch.tensor([0x7F81, 0x3F80, -1, 0x4000] * 10, dtype=torch.int16).view(bfd)
+    m = x.reshape(8, 5)
+    idx = torch.arange(40)
+    z = torch.zeros(40, dtype=bfd)
+
+    def setitem():
+        y = torch.zeros(40, dtype=bfd)
+        y[:] = x
+        return y
+    cases = [x.clone(), m.t().contiguous(), torch.where(x == x, x, x), torch.cat([x, x]),
+             torch.stack([x, x]), x.index_select(0, idx), x.gather(0, idx), x[idx],
+             x[torch.ones(40, dtype=torch.bool)], x.flip(0), x.roll(1), x.repeat(2),
+             x.sort().values, m.max(1).values, m.min(1).values, x.masked_select(x != 2),
+             x.take(idx), z.index_put((idx,), x), setitem(), z.clone().copy_(x),
+             torch.nn.functional.pad(x, (1, 1)), m.tril(), x.unfold(0, 4, 4).contiguous(),
+             x.masked_fill(x == 2, 1.0), x.clamp(min=-1e30), x.relu(),
+             x[:1].expand(40).contiguous(), x.repeat_interleave(2), torch.unique(x),
+             m.median(1).values, x.cummax(0).values,
+             torch.nn.functional.embedding(torch.arange(8), m),
+             torch.nn.functional.pixel_shuffle(x.reshape(1, 4, 10, 1), 2)]
+    return [sorted(set(v & 0xFFFF for v in t.reshape(-1).view(torch.int16).tolist()))
+            for t in cases]
+
+
+def test_ops_that_move_bfloat16_values_keep_nan_bits():
+    got = _nan_bits_program(gpujit)
+    for i, g in enumerate(got):
+        assert {0x7F81, 0xFFFF} <= set(g) or g in ([0x7F81], [0x7F81, 0xFFFF]), (i, g)
+        assert 0x7FC0 not in g, (i, g)
+    # (ops that compute keep c10's 0x7FC0: a sum, an add)
+    n = gpujit.tensor([-1] * 4, dtype=gpujit.int16).view(bf)
+    assert (n.sum().view(gpujit.int16).item() & 0xFFFF) == 0x7FC0
+    assert gpujit.full((3,), float("nan"), dtype=bf).view(gpujit.int16).tolist() == [0x7FC0] * 3
+    x = gpujit.tensor([0.1, 1.5], dtype=gpujit.float32)
+    y = gpujit.zeros(2, dtype=bf).masked_fill(gpujit.tensor([True, False]), 0.1)
+    assert y.tolist() == [_rb(0.1), 0.0] and x.dtype is gpujit.float32
+
+
+def test_nan_bits_against_torch():
+    torch = pytest.importorskip("torch")
+    assert _nan_bits_program(gpujit) == _nan_bits_program(torch)

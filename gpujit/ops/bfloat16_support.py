@@ -183,7 +183,7 @@ def _promoted(tensors, explicit):
     return found
 
 
-def finish(res, tensors, explicit=None):
+def finish(res, tensors, explicit=None, rounding=None):
     """The result of an opted-in, non-pointwise op called with bfloat16 operands (or
     dtype=bfloat16): its float32 tensors, when the op's floating operands are all
     bfloat16 (or explicit, its dtype=, is bfloat16), become bfloat16 ones, rounded once
@@ -196,28 +196,28 @@ def finish(res, tensors, explicit=None):
         for x in (t if isinstance(t, (list, tuple)) else (t,)):
             if getattr(x, "_dtype", None) is not None:
                 inputs[id(x)] = x
-    return _fix(res, to_bf16, explicit, inputs)
+    return _fix(res, to_bf16, explicit, inputs, rounding or round_bf16)
 
 
-def _fix(res, to_bf16, explicit, inputs):
+def _fix(res, to_bf16, explicit, inputs, rounding):
     if isinstance(res, tuple):
-        fixed = [_fix(r, to_bf16, explicit, inputs) for r in res]
+        fixed = [_fix(r, to_bf16, explicit, inputs, rounding) for r in res]
         return type(res)(*fixed) if hasattr(res, "_fields") else tuple(fixed)
     if isinstance(res, list):
-        return [_fix(r, to_bf16, explicit, inputs) for r in res]
+        return [_fix(r, to_bf16, explicit, inputs, rounding) for r in res]
     d = getattr(res, "_dtype", None)
     if d is None or not hasattr(res, "_vc"):     # (a Tensor, a Parameter: _vc; a dtype: no)
         return res
     if id(res) in inputs:       # (an operand itself: conversions' shortcut)
         if to_bf16 and d is _dt.float32:
-            return _new_tensor(res, round_bf16(_xp(res._data), res._data), BF16)
+            return _new_tensor(res, rounding(_xp(res._data), res._data), BF16)
         if d is BF16 and explicit is not None and explicit is not BF16:
             return _new_tensor(res, res._data.astype(explicit.np), explicit)
         return res
     if to_bf16 and d is _dt.float32:
         res._dtype = BF16
         if not any(res._vc is x._vc for x in inputs.values() if x._dtype is BF16):
-            res._data = round_bf16(_xp(res._data), res._data)
+            res._data = rounding(_xp(res._data), res._data)
             res._vc = [0]
             res._base = None
     return res
@@ -320,3 +320,66 @@ def default_is_bf16(op, args):
     vals = [getattr(args[i], "_data", args[i]) for i in at]
     return any(isinstance(v, float) or getattr(getattr(v, "dtype", None), "kind", "") == "f"
                for v in vals)
+
+
+# Ops whose bfloat16 results are values of their operands (moved, selected, compared),
+# which ATen's kernels copy as they are: a NaN keeps its bits (clone of 0x7F81 is 0x7F81),
+# where "round once" would make every NaN 0x7FC0. Their results go through round_keeping
+# (the same value for every number: only a NaN's bits differ). Ops that compute keep
+# c10's 0x7FC0 (ATen's vectorized body converts a NaN to 0xFFFF, its scalar tail to 0x7FC0:
+# which elements are which depends on the machine's vector width).
+EXACT_OPS = frozenset({
+    "aten::clone", "aten::contiguous", "aten::cat", "aten::stack", "aten::hstack",
+    "aten::vstack", "aten::index_select", "aten::gather", "aten::index", "aten::masked_select",
+    "aten::take", "aten::take_along_dim", "aten::flip", "aten::roll", "aten::repeat",
+    "aten::tile", "aten::sort", "aten::max.dim", "aten::min.dim", "aten::median.dim",
+    "aten::nanmedian.dim", "aten::kthvalue", "aten::mode", "aten::cummax", "aten::cummin",
+    "aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d",
+    "aten::max_pool1d_with_indices", "aten::max_pool2d_with_indices",
+    "aten::max_pool3d_with_indices", "aten::adaptive_max_pool1d",
+    "aten::adaptive_max_pool2d", "aten::adaptive_max_pool3d", "aten::pad",
+    "aten::constant_pad_nd", "aten::tril", "aten::triu", "aten::diag", "aten::diag_embed",
+    "aten::diagonal", "aten::narrow_copy", "aten::repeat_interleave", "aten::_unique2",
+    "aten::unique_dim", "aten::unique_consecutive", "aten::pixel_shuffle",
+    "aten::pixel_unshuffle", "aten::embedding", "aten::scatter", "aten::scatter_",
+    "aten::index_put", "aten::index_put_", "aten::masked_fill", "aten::masked_fill_",
+    "aten::copy_", "aten::where", "aten::relu", "aten::clamp", "aten::clamp_min",
+    "aten::clamp_max", "aten::clip", "aten::hardtanh", "aten::threshold", "aten::to",
+    "aten::_to_copy", "aten::upsample_nearest1d", "aten::upsample_nearest2d",
+    "aten::upsample_nearest3d", "aten::_upsample_nearest_exact1d",
+    "aten::_upsample_nearest_exact2d", "aten::_upsample_nearest_exact3d", "aten::im2col",
+    "aten::fill_", "aten::full", "aten::full_like", "aten::new_full", "aten::unfold",
+    "aten::expand_copy", "aten::permute_copy", "aten::t_copy", "aten::select_scatter",
+    "aten::slice_scatter", "aten::diagonal_scatter", "aten::block_diag", "aten::flatten",
+    "aten::reshape", "aten::movedim", "aten::split_with_sizes_copy",
+})
+
+
+def round_keeping(xp, a, nan=0x7FC0):
+    """round_bf16, except that a value already bfloat16 (its low 16 bits zero) keeps its
+    bits: a NaN stays the NaN it is (every number rounds to itself anyway)."""
+    f = xp.asarray(a)
+    if f.dtype == np.float32:
+        u = xp.ascontiguousarray(f).view(np.uint32)
+        low = u & np.uint32(0xFFFF)
+        if not low.any():
+            return f
+        r = round_bf16(xp, f, nan)
+        return xp.where(low.reshape(f.shape) == 0, f, r)
+    return round_bf16(xp, f, nan)
+
+
+def _finish_keeping(res, tensors, explicit=None):
+    return finish(res, tensors, explicit, rounding=round_keeping)
+
+
+def _round_in_place_keeping(a):
+    a[...] = round_keeping(_xp(a), a)
+
+
+def exact_bindings(op_name):
+    """The names a generated entry point of op_name rounds bfloat16 results with
+    (entry_codegen's _bff / _bfr / _bfw): round_keeping's for EXACT_OPS, none otherwise."""
+    if not listed(op_name, EXACT_OPS):
+        return {}
+    return {"_bff": _finish_keeping, "_bfr": round_keeping, "_bfw": _round_in_place_keeping}
