@@ -557,8 +557,8 @@ def test_part4_against_torch():
 
 
 def test_scripted_bfloat16_runs_op_by_op_and_right(tmp_path):
-    # (the generated code passes raw arrays between nodes, which lose bfloat16: a
-    # specialization holding bfloat16 runs the graph op by op, with no warning)
+    # (the generated code passes raw arrays between nodes, which lose bfloat16: its
+    # bfloat16 values stay Tensors and their nodes run eagerly (s46), with no warning)
     src = tmp_path / "bf_mm.py"
     src.write_text("import gpujit\n"
                    "@gpujit.jit.script\n"

@@ -334,3 +334,102 @@ def test_ops_that_move_bfloat16_values_keep_nan_bits():
 def test_nan_bits_against_torch():
     torch = pytest.importorskip("torch")
     assert _nan_bits_program(gpujit) == _nan_bits_program(torch)
+
+
+# ---------------------------------------------------------------- compiled code
+
+def _bits_of(t):
+    return t.view(gpujit.int16).tolist() if t.dtype is bf else t.tolist()
+
+
+def test_compiled_graph_fuses_its_float_parts_and_runs_bfloat16_nodes_eagerly(tmp_path):
+    src = tmp_path / "bf_mixed.py"
+    src.write_text(
+        "import gpujit\n"
+        "from typing import List\n"
+        "@gpujit.jit.script\n"
+        "def f(x, y):\n"
+        "    a = x * 2 + 1\n"
+        "    b = a.relu() * a - y\n"
+        "    c = b.to(gpujit.bfloat16)\n"
+        "    d = c * c + 1\n"
+        "    if bool(d.sum() > 0):\n"
+        "        d = d * 0.5\n"
+        "    e = d.float() + a\n"
+        "    return (e.relu() * 3 - y).abs(), d, d.dtype, d.shape[0]\n"
+        "@gpujit.jit.script\n"
+        "def g(xs: List[gpujit.Tensor]):\n"
+        "    acc = gpujit.zeros(3, dtype=gpujit.bfloat16)\n"
+        "    for x in xs:\n"
+        "        acc = acc + x\n"
+        "    return acc, gpujit.cat(xs).float().sum()\n")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bf_mixed", src)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    gpujit.manual_seed(0)
+    x, y = gpujit.randn(64), gpujit.randn(64)
+    a = x * 2 + 1
+    b = a.relu() * a - y
+    d = b.to(bf) * b.to(bf) + 1
+    if bool(d.sum() > 0):
+        d = d * 0.5
+    want = ((d.float() + a).relu() * 3 - y).abs()
+    for _ in range(4):
+        r = m.f(x, y)
+        assert _bits_of(r[0]) == _bits_of(want) and r[0].dtype is gpujit.float32
+        assert r[1].dtype is bf and _bits_of(r[1]) == _bits_of(d)
+        assert r[2] == 15 and r[3] == 64            # (a dtype is an int in scripted code)
+    g = gpujit.jit.last_executed_optimized_graph().str()
+    groups = g.split("with prim::TensorExprGroup")
+    assert len(groups) >= 3                          # (the float parts fused)
+    assert all("BFloat16" not in part for part in groups[1:])   # (bfloat16 never fused)
+    xs = [gpujit.randn(3).to(bf) for _ in range(3)]
+    acc = gpujit.zeros(3, dtype=bf)
+    for t in xs:
+        acc = acc + t
+    for _ in range(3):
+        r = m.g(xs)
+        assert r[0].dtype is bf and _bits_of(r[0]) == _bits_of(acc)
+        assert r[1].item() == gpujit.cat(xs).float().sum().item()
+
+
+def test_no_profiling_runs_keeps_bfloat16_made_inside():
+    prev = gpujit._C._jit_set_num_profiled_runs(0)
+    try:
+        @gpujit.jit.script
+        def f(x):
+            y = x.to(gpujit.bfloat16) * 3
+            return y, y.float() + 1
+        x = gpujit.tensor([0.1, 1.7, -2.3])
+        y = x.to(bf) * 3
+        for _ in range(2):
+            r = f(x)
+            assert r[0].dtype is bf and _bits_of(r[0]) == _bits_of(y)
+            assert r[1].tolist() == (y.float() + 1).tolist()
+    finally:
+        gpujit._C._jit_set_num_profiled_runs(prev)
+
+
+def test_scripted_bfloat16_module_trains_as_eager():
+    import copy
+
+    class M(gpujit.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = gpujit.nn.Linear(8, 16)
+            self.l2 = gpujit.nn.Linear(16, 4)
+
+        def forward(self, x):
+            h = gpujit.nn.functional.gelu(self.l1(x))
+            return self.l2(h).float().log_softmax(-1)
+    gpujit.manual_seed(0)
+    m = M().to(bf)
+    ms = gpujit.jit.script(copy.deepcopy(m))
+    x, t = gpujit.randn(5, 8).to(bf), gpujit.tensor([0, 1, 2, 3, 0])
+    for _ in range(3):
+        for mod in (m, ms):
+            mod.zero_grad()
+            gpujit.nn.functional.nll_loss(mod(x), t).backward()
+        for p, q in zip(m.parameters(), ms.parameters()):
+            assert q.grad.dtype is bf and _bits_of(p.grad) == _bits_of(q.grad)

@@ -38,8 +38,10 @@ TensorIterator casts them (`operands`). Where ATen's bfloat16 kernel rounds betw
 (index_add, nll_loss, logsumexp, prod, softmax's stored sums ...) or where the array-level
 impl cannot tell bfloat16 from float32 (view(dtype), to(), rand_like), a Tensor-level
 implementation runs instead: ops/bfloat16_kernels.py. The fusers refuse bfloat16 (not a
-fusible dtype yet), and compiled code holding bfloat16 tensors runs op by op
-(runtime/executor.py).
+fusible dtype yet); in compiled code bfloat16 values are unknown to the code generator
+(runtime/executor.py's _bfloat16_unknown): they stay Tensors and the nodes reading or
+making them run their eager entry points, while the graph's other nodes are generated
+and fused as usual.
 """
 from __future__ import annotations
 
