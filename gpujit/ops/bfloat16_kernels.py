@@ -422,3 +422,28 @@ TENSOR_IMPLS = {
     "aten::addmm": _same_dtype(lambda a, b: f"self and mat2 must have the same dtype, but got "
                                             f"{a.short_name} and {b.short_name}"),
 }
+
+
+# ---------------------------------------------------------------- session 46
+
+def _scan(name):
+    """cumsum / logcumsumexp of bfloat16 as ATen's CPU scan: accumulated in float from
+    +0 (or -inf), in order, each partial result rounded (gpujit's float32 rule accumulates
+    in double; a first element -0.0 gave -0.0, ATen's 0 + -0.0 is +0.0)."""
+    def scan(self, dim, dtype=None):
+        if self._dtype is not BF16 or dtype not in (None, BF16) or self._data.ndim == 0:
+            return NotImplemented
+        a = self._data
+        xp = _xp(a)
+        d = dim % a.ndim
+        with np.errstate(all="ignore"):
+            if name == "cumsum":
+                r = xp.cumsum(a, axis=d, dtype=np.float32)
+            else:
+                r = xp.logaddexp.accumulate(a, axis=d, dtype=np.float32)
+            r = r + np.float32(0)
+        return _new_tensor(self, round_bf16(xp, r), BF16)
+    return scan
+
+
+TENSOR_IMPLS.update({"aten::cumsum": _scan("cumsum"), "aten::logcumsumexp": _scan("lcse")})

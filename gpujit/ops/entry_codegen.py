@@ -779,7 +779,7 @@ def _compile(op, src, fname, consts):
     ns.update(_bfdef=_bfs.default_is_bf16)
     ns.update(_BF=_dt.bfloat16, _bfx=_r.bf16_refused, _bff=_bfs.finish, _bfr=_bfs.round_bf16,
               _bfw=_bfs.round_in_place, _bfops=_bfs.operands, _bfalpha=_bfs.alpha_product)
-    ns.update(_bfs.exact_bindings(op.name))     # (ops that move bfloat16 values: NaN bits kept)
+    ns.update(_bfs.exact_bindings(op))      # (bfloat16 as ATen rounds it: NaN bits, steps)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
