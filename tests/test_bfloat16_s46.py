@@ -525,3 +525,46 @@ def test_special_functions_torch_refuses():
         with pytest.raises(NotImplementedError) as e:
             f(x)
         assert str(e.value) == f"\"{kernel}\" not implemented for 'BFloat16'"
+
+
+def _refusal_program(torch):
+    bfd = torch.bfloat16
+    x = torch.linspace(-1, 1, 8).to(bfd)
+    m = x.reshape(2, 4)
+    out = []
+    calls = [lambda: torch.fft.fft(x), lambda: torch.fft.rfft(x), lambda: torch.fft.irfft(x),
+             lambda: torch.fft.ihfft(x), lambda: torch.fft.fft2(m), lambda: torch.fft.rfftn(m),
+             lambda: torch.fft.irfft2(m), lambda: torch.stft(torch.ones(32, dtype=bfd), 8,
+                                                              window=torch.ones(8, dtype=bfd),
+                                                              return_complex=True),
+             lambda: torch.cdist(m, m), lambda: torch.nn.functional.pdist(m),
+             lambda: torch.nn.functional.avg_pool3d(torch.ones(1, 1, 2, 2, 2, dtype=bfd), 2),
+             lambda: torch.nn.functional.local_response_norm(torch.ones(1, 2, 2, 2,
+                                                                        dtype=bfd), 2)]
+    for f in calls:
+        try:
+            f()
+            out.append(None)
+        except (RuntimeError, NotImplementedError) as e:
+            out.append((isinstance(e, NotImplementedError), str(e)))
+    out.append(torch.fft.fftshift(x).tolist())
+    lrn = torch.nn.functional.local_response_norm(m.reshape(1, 2, 4) * 3, 2)
+    out.append((str(lrn.dtype).split(".")[-1], lrn.view(torch.int16).tolist()))
+    return out
+
+
+def test_ops_torch_refuses_in_bfloat16_raise_its_errors():
+    got = _refusal_program(gpujit)
+    fft = (False, "Unsupported dtype BFloat16")
+    assert got[:7] == [fft] * 7
+    assert got[7] == (False, "MKL FFT doesn't support tensors of type: BFloat16")
+    assert got[8:12] == [(True, "\"cdist\" not implemented for 'BFloat16'"),
+                         (True, "\"pdist\" not implemented for 'BFloat16'"),
+                         (True, "\"avg_pool3d_out_frame\" not implemented for 'BFloat16'"),
+                         (True, "\"avg_pool3d_out_frame\" not implemented for 'BFloat16'")]
+    assert got[13][0] == "bfloat16"
+
+
+def test_ops_torch_refuses_against_torch():
+    torch = pytest.importorskip("torch")
+    assert _refusal_program(gpujit) == _refusal_program(torch)

@@ -447,3 +447,25 @@ def _scan(name):
 
 
 TENSOR_IMPLS.update({"aten::cumsum": _scan("cumsum"), "aten::logcumsumexp": _scan("lcse")})
+
+
+def _refuses(error, message, cpu_only=True):
+    """An op ATen has no bfloat16 kernel for (on the CPU: cpu_only): its own error."""
+    def refuse(self, *args):
+        if cpu_only and getattr(self, "_device", None) is not None and \
+                self._device.type != "cpu":
+            return NotImplemented
+        raise error(message)
+    return refuse
+
+
+_FFT_REFUSES = _refuses(RuntimeError, "Unsupported dtype BFloat16", cpu_only=False)
+TORCH_REFUSES = {
+    "aten::cdist": _refuses(NotImplementedError, "\"cdist\" not implemented for 'BFloat16'"),
+    "aten::avg_pool3d": _refuses(NotImplementedError,
+                                 "\"avg_pool3d_out_frame\" not implemented for 'BFloat16'"),
+}
+TORCH_REFUSES.update({f"aten::fft_{n}": _FFT_REFUSES for n in (
+    "fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2",
+    "hfft2", "ihfft2", "fftn", "ifftn", "rfftn", "irfftn", "hfftn", "ihfftn")})
+TENSOR_IMPLS.update(TORCH_REFUSES)

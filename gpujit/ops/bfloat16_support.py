@@ -150,6 +150,13 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::softshrink_backward", "aten::hardshrink_backward", "aten::log_sigmoid_backward",
     "aten::cumprod", "aten::logcumsumexp", "aten::nextafter", "aten::ldexp",
     "aten::float_power", "aten::frexp",
+    # ops ATen refuses bfloat16 in (on the CPU), opted in to raise its own error
+    # (bfloat16_kernels.TORCH_REFUSES)
+    "aten::fft_fft", "aten::fft_ifft", "aten::fft_rfft", "aten::fft_irfft", "aten::fft_hfft",
+    "aten::fft_ihfft", "aten::fft_fft2", "aten::fft_ifft2", "aten::fft_rfft2",
+    "aten::fft_irfft2", "aten::fft_hfft2", "aten::fft_ihfft2", "aten::fft_fftn",
+    "aten::fft_ifftn", "aten::fft_rfftn", "aten::fft_irfftn", "aten::fft_hfftn",
+    "aten::fft_ihfftn", "aten::cdist",
 })
 
 
