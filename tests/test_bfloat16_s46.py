@@ -568,3 +568,49 @@ def test_ops_torch_refuses_in_bfloat16_raise_its_errors():
 def test_ops_torch_refuses_against_torch():
     torch = pytest.importorskip("torch")
     assert _refusal_program(gpujit) == _refusal_program(torch)
+
+
+# ---------------------------------------------------------------- losses
+
+def _smoothed_ce_program(lib):
+    out = []
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        n, c = int(rng.integers(1, 30)), int(rng.integers(2, 40))
+        x = (rng.standard_normal((n, c)) * 3).astype(np.float32)
+        t = rng.integers(0, c, n)
+        if seed % 3 == 0:
+            t[: n // 3] = -100
+        ls = float(rng.choice([0.1, 0.05, 0.3]))
+        xb, tt = lib.tensor(x.tolist()).to(lib.bfloat16), lib.tensor(t.tolist())
+        for red in ("mean", "sum", "none"):
+            r = lib.nn.functional.cross_entropy(xb, tt, reduction=red, label_smoothing=ls)
+            out.append((str(r.dtype).split(".")[-1], r.view(lib.int16).tolist()))
+    return out
+
+
+def _smoothed_ce_by_hand(x, t, ls):
+    """ATen's composite, each step rounded to bfloat16 (mean reduction, no ignored)."""
+    rb = lambda a: round_bf16(np, np.asarray(a, np.float32))     # noqa: E731
+    xb = rb(x)
+    m = xb.max(1, keepdims=True)
+    s = rb(np.log(rb(np.exp(xb - m).sum(1, keepdims=True, dtype=np.float32))))
+    lsm = rb(xb - m - s)
+    nll = rb(rb(-lsm[np.arange(len(t)), t].astype(np.float64).sum()) / np.float32(len(t)))
+    smooth = rb(-rb(lsm.sum(1, dtype=np.float32)))
+    sm = rb(rb(smooth.sum(dtype=np.float32)) / np.float32(len(t)))
+    return rb(rb(np.float32(1 - ls) * nll) + rb(sm * np.float32(ls / x.shape[1])))
+
+
+def test_cross_entropy_label_smoothing_in_bfloat16_steps():
+    x = np.array([[1.0, 2.0, 0.5, -1.0], [0.25, -0.5, 3.0, 1.5]], np.float32)
+    t = np.array([1, 2])
+    got = gpujit.nn.functional.cross_entropy(gpujit.tensor(x).to(bf), gpujit.tensor(t),
+                                             label_smoothing=0.1)
+    assert got.dtype is bf
+    assert got.item() == float(_smoothed_ce_by_hand(x, t, 0.1))
+
+
+def test_cross_entropy_label_smoothing_against_torch():
+    torch = pytest.importorskip("torch")
+    assert _smoothed_ce_program(gpujit) == _smoothed_ce_program(torch)
