@@ -614,3 +614,41 @@ def test_cross_entropy_label_smoothing_in_bfloat16_steps():
 def test_cross_entropy_label_smoothing_against_torch():
     torch = pytest.importorskip("torch")
     assert _smoothed_ce_program(gpujit) == _smoothed_ce_program(torch)
+
+
+# ---------------------------------------------------------------- factories
+
+def _factories_program(lib):
+    import warnings as w
+    out = []
+    with w.catch_warnings():
+        w.simplefilter("ignore")
+        for s, e, st in [(0, 1, 0.1), (-3.3, 7.7, 0.7), (0, 100, 1), (1, 2, 0.001),
+                         (5, 0, -0.25)]:
+            out.append(lib.range(s, e, st, dtype=lib.bfloat16).view(lib.int16).tolist())
+    for s, e, n, b in [(0, 2, 5, 10.0), (-2, 3, 17, 10.0), (0, 1, 100, 2.0), (1, 5, 33, 3.3),
+                       (0, 40, 7, 10.0), (3, 3, 1, 10.0), (0, 1, 0, 10.0)]:
+        out.append(lib.logspace(s, e, n, b, dtype=lib.bfloat16).view(lib.int16).tolist())
+    lib.manual_seed(5)
+    a = lib.normal(0.5, 2.0, (37,), dtype=lib.bfloat16)
+    lib.manual_seed(5)
+    b = lib.empty(37, dtype=lib.bfloat16).normal_(0.5, 2.0)
+    out.append((a.view(lib.int16).tolist(), a.equal(b)))
+    return out
+
+
+def test_range_logspace_normal_in_bfloat16():
+    got = _factories_program(gpujit)
+    # range's size and values in float (ATen's accscalar_t for bfloat16): 1000 elements
+    assert len(got[3]) == 1000
+    f = np.float32(1) + np.arange(1000, dtype=np.float32) * np.float32(0.001)
+    assert got[3] == _bits(f).astype(np.int16).tolist()
+    # logspace(0, 2, 5): 10 ** (0, 0.5, 1, 1.5, 2) through float to bfloat16
+    assert got[5] == _bits(np.float32([1.0, 10 ** 0.5, 10.0, 10 ** 1.5, 100.0])).astype(
+        np.int16).tolist()
+    assert got[-1][1] is True
+
+
+def test_range_logspace_normal_against_torch():
+    torch = pytest.importorskip("torch")
+    assert _factories_program(gpujit) == _factories_program(torch)

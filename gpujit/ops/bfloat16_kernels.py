@@ -496,3 +496,74 @@ def _cross_entropy_smoothed(self, target, weight=None, reduction=1, ignore_index
 
 
 TENSOR_IMPLS["aten::cross_entropy_loss"] = _cross_entropy_smoothed
+
+
+def _normal_float_float(mean, std, size, generator=None, dtype=None, layout=None,
+                        device=None, pin_memory=None):
+    """normal(mean, std, size, dtype=bfloat16): empty(size).normal_(mean, std), as ATen."""
+    if dtype is not BF16:
+        return NotImplemented
+    from .registry import OPS
+    t = OPS["aten::zeros"].eager(size, dtype=BF16, device=device)
+    return _normal_(t, mean, std, generator)
+
+
+def _range_step(start, end, step=1, dtype=None, layout=None, device=None, pin_memory=None):
+    """range(dtype=bfloat16): ATen's range_cpu in its accscalar_t, float for bfloat16: the
+    size (end - start) / step + 1 in float (range(1, 2, 0.001) has 1000 elements, float32's
+    1001), start + i * step in float, each value rounded once; the errors the float32
+    op's."""
+    if dtype is not BF16:
+        return NotImplemented
+    from .registry import OPS
+    t = OPS["aten::range.step"].eager(start, end, step, dtype=_dt.float32, device=device)
+    xp = _xp(t._data)
+    f = [np.float32(float(getattr(v, "item", lambda: v)())) for v in (start, end, step)]
+    with np.errstate(all="ignore"):
+        n = int((f[1] - f[0]) / f[2] + np.float32(1))
+    i = xp.arange(max(n, 0), dtype=np.float32)
+    return _new_tensor(t, round_bf16(xp, f[0] + i * f[2]), BF16)
+
+
+def _logspace(start, end, steps, base=10.0, dtype=None, layout=None, device=None,
+              pin_memory=None):
+    """logspace(dtype=bfloat16) as ATen's logspace_cpu: start and end as bfloat16, the
+    step (end - start, in bfloat16) / (steps - 1) in double, pow(base, start + step * i)
+    below halfway and pow(base, end - step * (steps - i - 1)) from there in double, each
+    value through float to bfloat16."""
+    if dtype is not BF16 or hasattr(start, "_data") or hasattr(end, "_data") or \
+            isinstance(start, complex) or isinstance(end, complex) or steps < 0:
+        return NotImplemented
+    import math
+    s, e = _bf(float(start)), _bf(float(end))
+    b = float(base)
+    vals = []
+    if steps == 1:
+        vals = [math.pow(b, s)]
+    elif steps > 1:
+        step = _bf(e - s) / (steps - 1)
+        half = steps // 2
+        for i in range(steps):
+            x = s + step * i if i < half else e - step * (steps - i - 1)
+            try:
+                vals.append(math.pow(b, x))
+            except OverflowError:
+                vals.append(math.inf)
+            except ValueError:
+                vals.append(math.nan)
+    with np.errstate(all="ignore"):
+        out = round_bf16(np, np.asarray(vals, np.float64).astype(np.float32))
+    from ..device import resolve, cpu
+    from .registry import wrap
+    dev = cpu if device is None else resolve(device)
+    if dev is not cpu:
+        import cupy
+        with cupy.cuda.Device(dev.index):
+            return wrap(cupy.asarray(out), BF16, dev)
+    return wrap(out, BF16, dev)
+
+
+TENSOR_IMPLS.update({
+    "aten::normal.float_float": _normal_float_float, "aten::range.step": _range_step,
+    "aten::logspace": _logspace,
+})

@@ -150,6 +150,7 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::softshrink_backward", "aten::hardshrink_backward", "aten::log_sigmoid_backward",
     "aten::cumprod", "aten::logcumsumexp", "aten::nextafter", "aten::ldexp",
     "aten::float_power", "aten::frexp",
+    "aten::normal.float_float", "aten::range.step", "aten::logspace",
     # ops ATen refuses bfloat16 in (on the CPU), opted in to raise its own error
     # (bfloat16_kernels.TORCH_REFUSES)
     "aten::fft_fft", "aten::fft_ifft", "aten::fft_rfft", "aten::fft_irfft", "aten::fft_hfft",
