@@ -652,3 +652,60 @@ def test_range_logspace_normal_in_bfloat16():
 def test_range_logspace_normal_against_torch():
     torch = pytest.importorskip("torch")
     assert _factories_program(gpujit) == _factories_program(torch)
+
+
+# ---------------------------------------------------------------- selection, indexing, nn
+
+BATCH2 = {
+    "rot90": lambda L, x, y: x.rot90(1, (0, 1)),
+    "index_copy": lambda L, x, y: x.index_copy(0, L.tensor([1, 0]), y[:2]),
+    "index_fill": lambda L, x, y: x.index_fill(1, L.tensor([0, 2]), 0.3),
+    "put": lambda L, x, y: x.put(L.tensor([0, 3]), y.reshape(-1)[:2]),
+    "masked_scatter": lambda L, x, y: x.masked_scatter(x > 0, y),
+    "aminmax": lambda L, x, y: L.aminmax(x, dim=1),
+    "bucketize": lambda L, x, y: L.bucketize(x, L.tensor([-1.0, 0.0, 1.5], dtype=L.bfloat16)),
+    "searchsorted": lambda L, x, y: L.searchsorted(x.sort(1).values, y),
+    "kron": lambda L, x, y: L.kron(x[:3, :3], y[:2, :4]),
+    "trace": lambda L, x, y: x.trace(),
+    "diff": lambda L, x, y: x.diff(dim=1),
+    "nansum": lambda L, x, y: x.nansum(1),
+    "glu": lambda L, x, y: L.nn.functional.glu(L.cat([x, y], 1), 1),
+    "prelu": lambda L, x, y: L.nn.functional.prelu(x, L.tensor([0.25], dtype=L.bfloat16)),
+    "matrix_norm": lambda L, x, y: L.linalg.matrix_norm(x),
+    "linalg_norm": lambda L, x, y: L.linalg.norm(x),
+}
+
+
+def _batch2(lib, name, shape, seed):
+    r = np.random.default_rng(seed)
+    x, y = [lib.tensor((r.standard_normal(shape) * 2).astype(np.float32).tolist()).to(
+        lib.bfloat16) for _ in range(2)]
+    out = BATCH2[name](lib, x, y)
+    outs = out if isinstance(out, tuple) else (out,)
+    return [(str(t.dtype).split(".")[-1],
+             t.view(lib.int16).tolist() if t.dtype == lib.bfloat16 else t.tolist())
+            for t in outs]
+
+
+@pytest.mark.parametrize("name", sorted(BATCH2))
+def test_batch2_against_torch(name):
+    torch = pytest.importorskip("torch")
+    for shape in ((7, 5), (40, 33), (3, 130)):
+        for seed in range(2):
+            assert _batch2(gpujit, name, shape, seed) == _batch2(torch, name, shape, seed)
+
+
+def test_batch2_by_hand():
+    x = gpujit.tensor([[0.1, 0.2, 0.3], [1.5, -2.0, 0.7]], dtype=bf)
+    f = [[_rb(v) for v in row] for row in [[0.1, 0.2, 0.3], [1.5, -2.0, 0.7]]]
+    assert x.rot90(1, (0, 1)).tolist() == [[f[0][2], f[1][2]], [f[0][1], f[1][1]],
+                                           [f[0][0], f[1][0]]]
+    assert x.index_fill(1, gpujit.tensor([0]), 0.3).tolist()[0][0] == _rb(0.3)
+    assert x.trace().item() == _rb(np.float32(f[0][0]) + np.float32(f[1][1]))
+    assert x.diff(dim=1).tolist()[0] == [_rb(np.float32(f[0][1]) - np.float32(f[0][0])),
+                                         _rb(np.float32(f[0][2]) - np.float32(f[0][1]))]
+    k = gpujit.kron(x[:1, :2], x[1:, :2])
+    assert k.dtype is bf and k.tolist() == [[_rb(np.float32(a) * np.float32(b))
+                                             for a in f[0][:2] for b in f[1][:2]]]
+    n = gpujit.tensor([float("nan"), 1.5], dtype=bf)
+    assert n.nansum().item() == 1.5 and gpujit.aminmax(x)[1].item() == 1.5

@@ -151,6 +151,13 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::cumprod", "aten::logcumsumexp", "aten::nextafter", "aten::ldexp",
     "aten::float_power", "aten::frexp",
     "aten::normal.float_float", "aten::range.step", "aten::logspace",
+    # selection, indexing, reductions and nn ops (batch 2)
+    "aten::rot90", "aten::index_copy", "aten::index_copy_", "aten::index_fill",
+    "aten::index_fill_", "aten::put", "aten::put_", "aten::masked_scatter",
+    "aten::masked_scatter_", "aten::aminmax", "aten::bucketize", "aten::searchsorted",
+    "aten::kron", "aten::trace", "aten::diff", "aten::nansum", "aten::glu", "aten::prelu",
+    "aten::_prelu_kernel", "aten::linalg_matrix_norm", "aten::linalg_norm",
+    "aten::frobenius_norm", "aten::randint_like",
     # ops ATen refuses bfloat16 in (on the CPU), opted in to raise its own error
     # (bfloat16_kernels.TORCH_REFUSES)
     "aten::fft_fft", "aten::fft_ifft", "aten::fft_rfft", "aten::fft_irfft", "aten::fft_hfft",
@@ -382,6 +389,9 @@ EXACT_OPS = frozenset({
     "aten::fill_", "aten::full", "aten::full_like", "aten::new_full", "aten::unfold",
     "aten::expand_copy", "aten::permute_copy", "aten::t_copy", "aten::select_scatter",
     "aten::slice_scatter", "aten::diagonal_scatter", "aten::block_diag", "aten::flatten",
+    "aten::rot90", "aten::index_copy", "aten::index_copy_", "aten::index_fill",
+    "aten::index_fill_", "aten::put", "aten::put_", "aten::masked_scatter",
+    "aten::masked_scatter_", "aten::aminmax",
     "aten::reshape", "aten::movedim", "aten::split_with_sizes_copy",
 })
 
