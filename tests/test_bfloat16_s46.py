@@ -669,6 +669,8 @@ BATCH2 = {
     "trace": lambda L, x, y: x.trace(),
     "diff": lambda L, x, y: x.diff(dim=1),
     "nansum": lambda L, x, y: x.nansum(1),
+    "nanmean": lambda L, x, y: (x / (x > -1)).nanmean(1),
+    "nanmean all": lambda L, x, y: (x / (x > -1)).nanmean(),
     "glu": lambda L, x, y: L.nn.functional.glu(L.cat([x, y], 1), 1),
     "prelu": lambda L, x, y: L.nn.functional.prelu(x, L.tensor([0.25], dtype=L.bfloat16)),
     "matrix_norm": lambda L, x, y: L.linalg.matrix_norm(x),
@@ -709,3 +711,9 @@ def test_batch2_by_hand():
                                              for a in f[0][:2] for b in f[1][:2]]]
     n = gpujit.tensor([float("nan"), 1.5], dtype=bf)
     assert n.nansum().item() == 1.5 and gpujit.aminmax(x)[1].item() == 1.5
+
+
+def test_nanmean_rounds_the_sum_then_divides():
+    x = gpujit.tensor([1.5, 1.5, 0.01171875, float("nan")], dtype=bf)
+    # nansum 3.01171875 rounds to 3.015625, / 3 = 1.0078125; divided first: 1.0
+    assert x.nansum().item() == 3.015625 and x.nanmean().item() == 1.0078125

@@ -567,3 +567,19 @@ TENSOR_IMPLS.update({
     "aten::normal.float_float": _normal_float_float, "aten::range.step": _range_step,
     "aten::logspace": _logspace,
 })
+
+
+def _nanmean(self, dim=None, keepdim=False, dtype=None):
+    """nanmean of bfloat16 as ATen composes it: nansum (rounded to bfloat16) divided by the
+    count of non-NaN elements (an int64 tensor), rounded again (gpujit's float32 rule
+    divided before rounding: 1 ulp off)."""
+    if self._dtype is not BF16 or dtype not in (None, BF16):
+        return NotImplemented
+    from .registry import OPS
+    s = OPS["aten::nansum"].eager(self, dim, keepdim)
+    ok = OPS["aten::logical_not"].eager(OPS["aten::isnan"].eager(self))
+    n = OPS["aten::sum.dim_IntList"].eager(ok, dim, keepdim)
+    return OPS["aten::div.Tensor"].eager(s, n)
+
+
+TENSOR_IMPLS["aten::nanmean"] = _nanmean

@@ -155,7 +155,8 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::rot90", "aten::index_copy", "aten::index_copy_", "aten::index_fill",
     "aten::index_fill_", "aten::put", "aten::put_", "aten::masked_scatter",
     "aten::masked_scatter_", "aten::aminmax", "aten::bucketize", "aten::searchsorted",
-    "aten::kron", "aten::trace", "aten::diff", "aten::nansum", "aten::glu", "aten::prelu",
+    "aten::kron", "aten::trace", "aten::diff", "aten::nansum", "aten::nanmean", "aten::glu",
+    "aten::prelu",
     "aten::_prelu_kernel", "aten::linalg_matrix_norm", "aten::linalg_norm",
     "aten::frobenius_norm", "aten::randint_like",
     # ops ATen refuses bfloat16 in (on the CPU), opted in to raise its own error
