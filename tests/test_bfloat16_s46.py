@@ -674,6 +674,8 @@ BATCH2 = {
     "glu": lambda L, x, y: L.nn.functional.glu(L.cat([x, y], 1), 1),
     "prelu": lambda L, x, y: L.nn.functional.prelu(x, L.tensor([0.25], dtype=L.bfloat16)),
     "matrix_norm": lambda L, x, y: L.linalg.matrix_norm(x),
+    "linalg_cross": lambda L, x, y: L.linalg.cross(x[:, :3], y[:, :3]),
+    "cross_dim0": lambda L, x, y: L.cross(x[:3], y[:3], dim=0),
     "linalg_norm": lambda L, x, y: L.linalg.norm(x),
 }
 
@@ -717,3 +719,20 @@ def test_nanmean_rounds_the_sum_then_divides():
     x = gpujit.tensor([1.5, 1.5, 0.01171875, float("nan")], dtype=bf)
     # nansum 3.01171875 rounds to 3.015625, / 3 = 1.0078125; divided first: 1.0
     assert x.nansum().item() == 3.015625 and x.nanmean().item() == 1.0078125
+
+
+def test_cross_rounds_each_product():
+    a = gpujit.tensor([[1.0078125, 3.0, 0.3]], dtype=bf)
+    b = gpujit.tensor([[0.7, 1.0078125, 3.0]], dtype=bf)
+    fa = [_rb(v) for v in (1.0078125, 3.0, 0.3)]
+    fb = [_rb(v) for v in (0.7, 1.0078125, 3.0)]
+    i, j = [1, 2, 0], [2, 0, 1]
+    want = [_rb(np.float32(_rb(np.float32(fa[i[k]]) * np.float32(fb[j[k]])))
+                - np.float32(_rb(np.float32(fa[j[k]]) * np.float32(fb[i[k]]))))
+            for k in range(3)]
+    assert gpujit.linalg.cross(a, b).tolist() == [want]
+    import warnings
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        r = gpujit.cross(a.expand(3, 3), b.expand(3, 3))
+    assert r.shape == (3, 3) and w and w[0].filename == __file__

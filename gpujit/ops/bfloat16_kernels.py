@@ -583,3 +583,37 @@ def _nanmean(self, dim=None, keepdim=False, dtype=None):
 
 
 TENSOR_IMPLS["aten::nanmean"] = _nanmean
+
+
+def _cross(self, other, dim=-1, legacy=False):
+    """cross of bfloat16 as ATen's cross kernel computes it in c10::BFloat16: each of
+    a[i] * b[j] and a[j] * b[i] rounded, then their difference (rounding once is 1 ulp
+    off); broadcasting, the dim checks and errors the op's own (its float32 result's
+    shape)."""
+    if self._dtype is not BF16 or getattr(other, "_dtype", None) is not BF16:
+        return NotImplemented
+    from .registry import OPS
+    if legacy and dim is None:      # (torch.cross's deprecated default: the first size 3)
+        from .linalg_matfn import _cross_default_dim
+        from .._frames import warn_at_user_frame
+        dim = _cross_default_dim(self.shape, other.shape)
+        warn_at_user_frame("Using torch.cross without specifying the dim arg is deprecated."
+                           "\nPlease either pass the dim explicitly or simply use "
+                           "torch.linalg.cross.\nThe default value of dim will change to "
+                           "agree with that of linalg.cross in a future release.")
+    ref = OPS["aten::linalg_cross"].eager(self.float(), other.float(), dim)   # (checks)
+    a, b = self._data, other._data
+    xp = _xp(a)
+    a, b = xp.broadcast_arrays(a, b)
+    d = dim % a.ndim
+    a, b = xp.moveaxis(a, d, -1), xp.moveaxis(b, d, -1)
+    i, j = [1, 2, 0], [2, 0, 1]
+    r = round_bf16(xp, round_bf16(xp, a[..., i] * b[..., j]) -
+                   round_bf16(xp, a[..., j] * b[..., i]))
+    r = xp.ascontiguousarray(xp.moveaxis(r, -1, d))
+    assert r.shape == ref._data.shape
+    return _new_tensor(self, r, BF16)
+
+
+TENSOR_IMPLS["aten::linalg_cross"] = _cross
+TENSOR_IMPLS["aten::cross"] = lambda self, other, dim=None: _cross(self, other, dim, True)
