@@ -736,3 +736,47 @@ def test_cross_rounds_each_product():
         warnings.simplefilter("always")
         r = gpujit.cross(a.expand(3, 3), b.expand(3, 3))
     assert r.shape == (3, 3) and w and w[0].filename == __file__
+
+
+def _losses_program(lib):
+    out = []
+    F = lib.nn.functional
+    for seed in range(3):
+        r = np.random.default_rng(seed)
+        for sh in [(7,), (40, 33)]:
+            a = (r.standard_normal(sh) * 2).astype(np.float32)
+            b = (r.standard_normal(sh) * 2).astype(np.float32)
+            w = r.random(sh).astype(np.float32)
+            xa, xb = lib.tensor(a.tolist()).bfloat16(), lib.tensor(b.tolist()).bfloat16()
+            pa, pb = xa.float().sigmoid().bfloat16(), xb.float().sigmoid().bfloat16()
+            wt = lib.tensor(w.tolist()).bfloat16()
+            for red in ("none", "mean", "sum"):
+                for r_ in (F.huber_loss(xa, xb, reduction=red, delta=0.7),
+                           F.binary_cross_entropy(pa, pb, reduction=red),
+                           F.binary_cross_entropy(pa, pb, wt, reduction=red)):
+                    out.append(r_.view(lib.int16).tolist())
+    return out
+
+
+def test_huber_and_bce_in_bfloat16_steps():
+    rb = lambda a: round_bf16(np, np.asarray(a, np.float32))     # noqa: E731
+    a = rb([0.3, -1.7, 2.5, 0.05])
+    b = rb([0.1, 0.4, -0.6, 0.0])
+    d = np.float32(_rb(0.7))
+    z = rb(np.abs(rb(a - b)))
+    want = np.where(z < d, rb(rb(np.float32(0.5) * z) * z), rb(d * rb(z - rb(np.float32(0.5) * d))))
+    got = gpujit.nn.functional.huber_loss(gpujit.tensor(a).bfloat16(), gpujit.tensor(b).bfloat16(),
+                                          reduction="none", delta=0.7)
+    assert got.tolist() == want.tolist()
+    x, y = rb([0.2, 0.9, 0.55]), rb([0.1, 0.7, 1.0])
+    with np.errstate(all="ignore"):
+        want = rb(rb(rb(y - 1) * np.maximum(rb(np.log1p(-x)), -100))
+                  - rb(y * np.maximum(rb(np.log(x)), -100)))
+    got = gpujit.nn.functional.binary_cross_entropy(gpujit.tensor(x).bfloat16(),
+                                                    gpujit.tensor(y).bfloat16(), reduction="none")
+    assert got.tolist() == want.tolist()
+
+
+def test_huber_and_bce_against_torch():
+    torch = pytest.importorskip("torch")
+    assert _losses_program(gpujit) == _losses_program(torch)

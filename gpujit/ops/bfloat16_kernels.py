@@ -617,3 +617,59 @@ def _cross(self, other, dim=-1, legacy=False):
 
 TENSOR_IMPLS["aten::linalg_cross"] = _cross
 TENSOR_IMPLS["aten::cross"] = lambda self, other, dim=None: _cross(self, other, dim, True)
+
+
+def _reduced(loss, reduction):
+    """apply_loss_reduction: the elementwise bfloat16 loss, its mean or sum (accumulated
+    in float, rounded once)."""
+    from .registry import OPS
+    if reduction == 1:
+        return OPS["aten::mean"].eager(loss)
+    if reduction == 2:
+        return OPS["aten::sum"].eager(loss)
+    return loss
+
+
+def _huber_loss(self, target, reduction=1, delta=1.0):
+    """huber_loss of bfloat16 as ATen's kernel computes it in c10::BFloat16 (delta cast to
+    bfloat16; z = |x - y|; z < delta: 0.5 * z * z, else delta * (z - 0.5 * delta), each
+    step rounded), then the reduction."""
+    if self._dtype is not BF16 or getattr(target, "_dtype", None) is not BF16:
+        return NotImplemented
+    a, b = self._data, target._data
+    xp = _xp(a)
+    try:
+        a, b = xp.broadcast_arrays(a, b)
+    except ValueError:
+        return NotImplemented
+    d = np.float32(_bf(delta))
+    h = np.float32(0.5)
+    with np.errstate(all="ignore"):
+        z = round_bf16(xp, xp.abs(round_bf16(xp, a - b)))
+        v = xp.where(z < d, round_bf16(xp, round_bf16(xp, h * z) * z),
+                     round_bf16(xp, d * round_bf16(xp, z - round_bf16(xp, h * d))))
+    return _reduced(_new_tensor(self, v.astype(np.float32), BF16), reduction)
+
+
+def _bce(self, target, weight=None, reduction=1):
+    """binary_cross_entropy of bfloat16 as ATen's kernel computes it in c10::BFloat16:
+    (y - 1) * max(log1p(-x), -100) - y * max(log(x), -100), each step rounded; times the
+    weight (rounded), then the reduction. Out-of-range inputs: the op's own error."""
+    if self._dtype is not BF16 or getattr(target, "_dtype", None) is not BF16 or \
+            (weight is not None and weight._dtype is not BF16):
+        return NotImplemented
+    x, y = self._data, target._data
+    xp = _xp(x)
+    if x.shape != y.shape or bool(((x < 0) | (x > 1) | (x != x)).any()):
+        return NotImplemented
+    one, floor = np.float32(1), np.float32(-100)
+    with np.errstate(all="ignore"):
+        v = round_bf16(xp, round_bf16(xp, round_bf16(xp, y - one) *
+                                      xp.maximum(round_bf16(xp, xp.log1p(-x)), floor)) -
+                       round_bf16(xp, y * xp.maximum(round_bf16(xp, xp.log(x)), floor)))
+        if weight is not None:
+            v = round_bf16(xp, v * weight._data)
+    return _reduced(_new_tensor(self, v.astype(np.float32), BF16), reduction)
+
+
+TENSOR_IMPLS.update({"aten::huber_loss": _huber_loss, "aten::binary_cross_entropy": _bce})
