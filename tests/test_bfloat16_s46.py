@@ -780,3 +780,27 @@ def test_huber_and_bce_in_bfloat16_steps():
 def test_huber_and_bce_against_torch():
     torch = pytest.importorskip("torch")
     assert _losses_program(gpujit) == _losses_program(torch)
+
+
+@pytest.mark.cuda
+def test_bfloat16_s46_ops_on_cuda_match_the_cpu():
+    """Session 46's bfloat16 paths on CuPy arrays against the CPU (the fake-GPU tier,
+    ci/fake_gpu.sh, runs it without a GPU)."""
+    vals = [0.3, 0.7, 0.01171875, 2.5, float("inf"), -float("inf"), 0.0]
+    xc = gpujit.tensor(vals).bfloat16()
+    xg = gpujit.tensor(vals, device="cuda").bfloat16()
+    for f in (lambda x: gpujit.logit(x[:3]), lambda x: gpujit.special.entr(x),
+              lambda x: gpujit.xlogy(x, x.flip(0)), gpujit.nan_to_num,
+              lambda x: gpujit.nextafter(x, x.flip(0)), lambda x: x[:4].cumsum(0),
+              lambda x: x.clone(), lambda x: gpujit.linalg.cross(x[:3], x[1:4], dim=0),
+              lambda x: gpujit.nn.functional.huber_loss(x[:4], x[1:5].nan_to_num(),
+                                                        reduction="none")):
+        rc, rg = f(xc), f(xg)
+        assert rg.device.type == "cuda" and rg.dtype is bf
+        assert _bits_of(rg.cpu()) == _bits_of(rc)
+    prev = gpujit.get_default_dtype()
+    gpujit.set_default_dtype(bf)
+    try:
+        assert gpujit.zeros(2, device="cuda").dtype is bf
+    finally:
+        gpujit.set_default_dtype(prev)
