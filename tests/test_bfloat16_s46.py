@@ -675,6 +675,8 @@ BATCH2 = {
     "prelu": lambda L, x, y: L.nn.functional.prelu(x, L.tensor([0.25], dtype=L.bfloat16)),
     "matrix_norm": lambda L, x, y: L.linalg.matrix_norm(x),
     "linalg_cross": lambda L, x, y: L.linalg.cross(x[:, :3], y[:, :3]),
+    "trapezoid": lambda L, x, y: L.trapezoid(x, dx=0.3, dim=0),
+    "cumulative_trapezoid": lambda L, x, y: L.cumulative_trapezoid(x, dim=1),
     "cross_dim0": lambda L, x, y: L.cross(x[:3], y[:3], dim=0),
     "linalg_norm": lambda L, x, y: L.linalg.norm(x),
 }
@@ -804,3 +806,20 @@ def test_bfloat16_s46_ops_on_cuda_match_the_cpu():
         assert gpujit.zeros(2, device="cuda").dtype is bf
     finally:
         gpujit.set_default_dtype(prev)
+
+
+def test_trapezoid_in_bfloat16_ops():
+    y = gpujit.tensor([0.1, 0.7, 1.3, 2.9], dtype=bf)
+    f = [np.float32(_rb(v)) for v in (0.1, 0.7, 1.3, 2.9)]
+    s = _rb(sum(f, np.float32(0)))
+    want = _rb(np.float32(_rb(np.float32(s) - np.float32(_rb(np.float32(_rb(f[0] + f[3])) *
+                                                                  np.float32(0.5)))))
+               * np.float32(0.3))
+    assert gpujit.trapezoid(y, dx=0.3).item() == want
+    c = gpujit.cumulative_trapezoid(y)
+    pair = [_rb(np.float32(0.5) * np.float32(_rb(f[i] + f[i + 1]))) for i in range(3)]
+    acc, out = np.float32(0), []
+    for p in pair:
+        acc = np.float32(acc + np.float32(p))
+        out.append(_rb(acc))
+    assert c.tolist() == out
