@@ -676,6 +676,8 @@ BATCH2 = {
     "matrix_norm": lambda L, x, y: L.linalg.matrix_norm(x),
     "linalg_cross": lambda L, x, y: L.linalg.cross(x[:, :3], y[:, :3]),
     "trapezoid": lambda L, x, y: L.trapezoid(x, dx=0.3, dim=0),
+    "addr": lambda L, x, y: L.addr(x, y[:, 0], x[0], beta=0.5, alpha=1.3),
+    "addr_beta0": lambda L, x, y: L.addr(x, y[:, 0], x[0], beta=0),
     "cumulative_trapezoid": lambda L, x, y: L.cumulative_trapezoid(x, dim=1),
     "cross_dim0": lambda L, x, y: L.cross(x[:3], y[:3], dim=0),
     "linalg_norm": lambda L, x, y: L.linalg.norm(x),
@@ -823,3 +825,16 @@ def test_trapezoid_in_bfloat16_ops():
         acc = np.float32(acc + np.float32(p))
         out.append(_rb(acc))
     assert c.tolist() == out
+
+
+def test_addr_in_bfloat16_steps():
+    m = gpujit.tensor([[0.7, 1.3], [float("nan"), 2.1]], dtype=bf)
+    u = gpujit.tensor([1.1, -0.9], dtype=bf)
+    v = gpujit.tensor([0.3, 3.7], dtype=bf)
+    rb = lambda a: round_bf16(np, np.asarray(a, np.float32))     # noqa: E731
+    M, U, V = rb([[0.7, 1.3], [np.nan, 2.1]]), rb([1.1, -0.9]), rb([0.3, 3.7])
+    b, a = np.float32(_rb(0.5)), np.float32(_rb(1.3))
+    want = rb(rb(b * M) + rb(rb(a * U)[:, None] * V[None, :]))
+    got = gpujit.addr(m, u, v, beta=0.5, alpha=1.3)
+    np.testing.assert_array_equal(np.array(got.tolist(), np.float32), want)
+    assert gpujit.addr(m, u, v, beta=0).tolist()[1][0] == float(rb(U[1] * V[0]))   # (no NaN)

@@ -694,3 +694,26 @@ def _trapezoid(cumulative):
 
 TENSOR_IMPLS.update({"aten::trapezoid.dx": _trapezoid(False), "aten::trapz.dx": _trapezoid(False),
                      "aten::cumulative_trapezoid.dx": _trapezoid(True)})
+
+
+def _addr(self, vec1, vec2, beta=1, alpha=1):
+    """addr of bfloat16 as ATen's addr kernel computes it in c10::BFloat16: beta and alpha
+    cast to bfloat16, beta * self + (alpha * vec1) * vec2, each step rounded (beta == 0:
+    self ignored, NaN included); the op's own checks on a float32 copy first."""
+    if any(getattr(t, "_dtype", None) is not BF16 for t in (self, vec1, vec2)) or \
+            isinstance(beta, complex) or isinstance(alpha, complex):
+        return NotImplemented
+    from .registry import OPS
+    ref = OPS["aten::addr"].eager(self.float(), vec1.float(), vec2.float(), beta=beta,
+                                  alpha=alpha)                  # (checks, shape)
+    xp = _xp(self._data)
+    r = lambda a: round_bf16(xp, a)     # noqa: E731
+    b, a = np.float32(_bf(float(beta))), np.float32(_bf(float(alpha)))
+    with np.errstate(all="ignore"):
+        prod = r(r(a * vec1._data)[:, None] * vec2._data[None, :])
+        out = prod if beta == 0 else r(r(b * self._data) + prod)
+    out = xp.ascontiguousarray(xp.broadcast_to(out, ref._data.shape)).astype(np.float32)
+    return _new_tensor(self, out, BF16)
+
+
+TENSOR_IMPLS["aten::addr"] = _addr
