@@ -677,6 +677,9 @@ BATCH2 = {
     "linalg_cross": lambda L, x, y: L.linalg.cross(x[:, :3], y[:, :3]),
     "trapezoid": lambda L, x, y: L.trapezoid(x, dx=0.3, dim=0),
     "addr": lambda L, x, y: L.addr(x, y[:, 0], x[0], beta=0.5, alpha=1.3),
+    "renorm": lambda L, x, y: x.renorm(2, 0, 1.0),
+    "renorm_inf": lambda L, x, y: x.renorm(float("inf"), 1, 0.7),
+    "renorm_": lambda L, x, y: x.clone().renorm_(1, 1, 2.5),
     "addr_beta0": lambda L, x, y: L.addr(x, y[:, 0], x[0], beta=0),
     "cumulative_trapezoid": lambda L, x, y: L.cumulative_trapezoid(x, dim=1),
     "cross_dim0": lambda L, x, y: L.cross(x[:3], y[:3], dim=0),
@@ -838,3 +841,12 @@ def test_addr_in_bfloat16_steps():
     got = gpujit.addr(m, u, v, beta=0.5, alpha=1.3)
     np.testing.assert_array_equal(np.array(got.tolist(), np.float32), want)
     assert gpujit.addr(m, u, v, beta=0).tolist()[1][0] == float(rb(U[1] * V[0]))   # (no NaN)
+
+
+def test_renorm_rounds_its_factor():
+    rb = lambda a: round_bf16(np, np.asarray(a, np.float32))     # noqa: E731
+    x = rb([[3.0, 4.0], [0.3, 0.1]])
+    got = gpujit.tensor(x).bfloat16().renorm(2, 0, 1.0)
+    nrm = np.sqrt((x * x).sum(1, keepdims=True, dtype=np.float32)).astype(np.float32)
+    fac = rb(np.where(nrm > 1, np.float32(1) / (nrm + np.float32(1e-7)), np.float32(1)))
+    assert got.tolist() == rb(x * fac).tolist()

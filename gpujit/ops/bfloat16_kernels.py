@@ -717,3 +717,50 @@ def _addr(self, vec1, vec2, beta=1, alpha=1):
 
 
 TENSOR_IMPLS["aten::addr"] = _addr
+
+
+def _renorm_factor(self, p, dim, maxnorm):
+    """ATen's renorm of bfloat16: each slice's p-norm in float, the factor maxnorm /
+    (norm + 1e-7) where it exceeds maxnorm (else 1) computed in float and rounded to
+    bfloat16, the slice times it rounded. None where another path must run."""
+    import math
+    a = self._data
+    p = float(p)
+    if self._dtype is not BF16 or a.ndim < 2 or not a.size or not (p > 0) or \
+            isinstance(maxnorm, complex):
+        return None
+    xp = _xp(a)
+    d = dim % a.ndim
+    other = tuple(i for i in range(a.ndim) if i != d)
+    with np.errstate(all="ignore"):
+        if math.isinf(p):
+            nrm = xp.abs(a).max(other, keepdims=True)
+        else:
+            nrm = ((xp.abs(a) ** np.float32(p)).sum(other, keepdims=True, dtype=np.float32)
+                   ** np.float32(1 / p)).astype(np.float32)
+        mx = np.float32(float(maxnorm))
+        fac = xp.where(nrm > mx, mx / (nrm + np.float32(1e-7)), np.float32(1))
+        return round_bf16(xp, a * round_bf16(xp, fac.astype(np.float32)))
+
+
+def _renorm(self, p, dim, maxnorm):
+    r = _renorm_factor(self, p, dim, maxnorm)
+    if r is None:
+        return NotImplemented
+    from .registry import OPS
+    OPS["aten::renorm"].eager(self.float(), p, dim, maxnorm)      # (the op's checks)
+    return _new_tensor(self, r, BF16)
+
+
+def _renorm_(self, p, dim, maxnorm):
+    r = _renorm_factor(self, p, dim, maxnorm)
+    if r is None:
+        return NotImplemented
+    from .registry import OPS
+    OPS["aten::renorm"].eager(self.float(), p, dim, maxnorm)      # (the op's checks)
+    self._data[...] = r
+    self._vc[0] += 1
+    return self
+
+
+TENSOR_IMPLS.update({"aten::renorm": _renorm, "aten::renorm_": _renorm_})
