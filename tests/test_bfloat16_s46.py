@@ -850,3 +850,29 @@ def test_renorm_rounds_its_factor():
     nrm = np.sqrt((x * x).sum(1, keepdims=True, dtype=np.float32)).astype(np.float32)
     fac = rb(np.where(nrm > 1, np.float32(1) / (nrm + np.float32(1e-7)), np.float32(1)))
     assert got.tolist() == rb(x * fac).tolist()
+
+
+def _multi_dot_program(lib):
+    out = []
+    for seed in range(3):
+        r = np.random.default_rng(seed)
+        for shapes in [[(5, 7), (7, 30), (30, 4)], [(40, 3), (3, 50), (50, 2)],
+                       [(7,), (7, 9), (9, 4), (4, 11), (11,)]]:
+            ts = [lib.tensor(r.standard_normal(s).astype(np.float32).tolist()).bfloat16()
+                  for s in shapes]
+            out.append(lib.linalg.multi_dot(ts).view(lib.int16).tolist())
+    return out
+
+
+def test_multi_dot_rounds_each_product():
+    a = gpujit.tensor([[1.0, 0.3]], dtype=bf)
+    b = gpujit.tensor([[0.7, 1.1], [2.3, 0.9]], dtype=bf)
+    c = gpujit.tensor([[1.3], [0.6]], dtype=bf)
+    # (a b) c: the cheaper order for these shapes; each product rounded to bfloat16
+    assert gpujit.linalg.multi_dot([a, b, c]).tolist() == gpujit.mm(gpujit.mm(a, b), c).tolist()
+    assert gpujit.linalg.multi_dot([a, b, c]).dtype is bf
+
+
+def test_multi_dot_against_torch():
+    torch = pytest.importorskip("torch")
+    assert _multi_dot_program(gpujit) == _multi_dot_program(torch)

@@ -764,3 +764,26 @@ def _renorm_(self, p, dim, maxnorm):
 
 
 TENSOR_IMPLS.update({"aten::renorm": _renorm, "aten::renorm_": _renorm_})
+
+
+def _multi_dot(tensors):
+    """linalg.multi_dot of bfloat16 matrices in ATen's order (linalg_matfn._chain_order),
+    each product a bfloat16 mm (rounded), as ATen multiplies them (the float32 chain
+    rounded once was off)."""
+    if not tensors or any(getattr(t, "_dtype", None) is not BF16 for t in tensors):
+        return NotImplemented
+    from .linalg_matfn import _multi_dot_check, _chain_order, _as_matrices
+    from .registry import OPS
+    shape = _multi_dot_check([tuple(t.shape) for t in tensors], [t._dtype for t in tensors])
+    mats = _as_matrices(list(tensors), lambda t, d: t.unsqueeze(d))
+    if any(0 in tuple(m.shape) for m in mats):
+        return NotImplemented           # (no elements: the op's own zeros)
+    mm = OPS["aten::mm"].eager
+
+    def product(node):
+        return mats[node] if isinstance(node, int) else mm(product(node[0]),
+                                                           product(node[1]))
+    return product(_chain_order([tuple(m.shape) for m in mats])).reshape(shape)
+
+
+TENSOR_IMPLS["aten::linalg_multi_dot"] = _multi_dot
