@@ -876,3 +876,31 @@ def test_multi_dot_rounds_each_product():
 def test_multi_dot_against_torch():
     torch = pytest.importorskip("torch")
     assert _multi_dot_program(gpujit) == _multi_dot_program(torch)
+
+
+def _vision_program(lib):
+    out = []
+    F = lib.nn.functional
+    for seed in range(3):
+        r = np.random.default_rng(seed)
+        t = lambda a: lib.tensor(a.astype(np.float32).tolist()).bfloat16()    # noqa: E731
+        img = t(r.standard_normal((2, 3, 9, 11)) * 2)
+        w = t(r.standard_normal((3, 4, 3, 3)) * 0.5)
+        x1, w1 = t(r.standard_normal((2, 3, 20))), t(r.standard_normal((3, 2, 4)) * 0.5)
+        for res in (F.interpolate(img, scale_factor=2, mode="bicubic"),
+                    F.conv_transpose2d(img, w, stride=2), F.conv_transpose1d(x1, w1)):
+            out.append((str(res.dtype).split(".")[-1], res.view(lib.int16).tolist()))
+    return out
+
+
+def test_bicubic_and_conv_transpose_in_bfloat16():
+    got = _vision_program(gpujit)
+    assert all(d == "bfloat16" for d, _ in got)
+    x = gpujit.ones(1, 1, 2, 2, dtype=bf)
+    with pytest.raises(NotImplementedError, match="not implemented for 'BFloat16'"):
+        gpujit.nn.functional.interpolate(x, scale_factor=2, mode="bicubic", align_corners=True)
+
+
+def test_bicubic_and_conv_transpose_against_torch():
+    torch = pytest.importorskip("torch")
+    assert _vision_program(gpujit) == _vision_program(torch)
