@@ -904,3 +904,27 @@ def test_bicubic_and_conv_transpose_in_bfloat16():
 def test_bicubic_and_conv_transpose_against_torch():
     torch = pytest.importorskip("torch")
     assert _vision_program(gpujit) == _vision_program(torch)
+
+
+def _histc_program(lib):
+    out = []
+    for seed in range(4):
+        r = np.random.default_rng(seed)
+        x = lib.tensor((r.standard_normal(int(r.integers(5, 600))) * 2).astype(
+            np.float32).tolist()).bfloat16()
+        for bins, lo, hi in ((7, 0, 0), (10, -1, 1), (5, -3.3, 2.7), (4, 1, 1)):
+            out.append(lib.histc(x, bins, lo, hi).view(lib.int16).tolist())
+    return out
+
+
+def test_histc_bins_in_bfloat16_arithmetic():
+    # 7 bins over [0, 3.3] (3.296875 in bfloat16): 0.470703125 * 7 = 3.294921875 rounds to
+    # 3.296875, / 3.296875 = 1.0: bin 1 (in float, 0.99940... : bin 0); 1.40625: bin 3
+    x = gpujit.tensor([0.470703125, 1.40625, 3.0], dtype=bf)
+    h = gpujit.histc(x, 7, 0, 3.3)
+    assert h.dtype is bf and h.tolist() == [0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+
+
+def test_histc_against_torch():
+    torch = pytest.importorskip("torch")
+    assert _histc_program(gpujit) == _histc_program(torch)
