@@ -674,6 +674,9 @@ BATCH2 = {
     "glu": lambda L, x, y: L.nn.functional.glu(L.cat([x, y], 1), 1),
     "prelu": lambda L, x, y: L.nn.functional.prelu(x, L.tensor([0.25], dtype=L.bfloat16)),
     "matrix_norm": lambda L, x, y: L.linalg.matrix_norm(x),
+    "bilinear": lambda L, x, y: L.nn.functional.bilinear(x[:4, :5], y[:4, :3],
+                                                         x[:2, :5].unsqueeze(-1) * y[:2, :3]
+                                                         .unsqueeze(1), x[0, :2]),
     "linalg_cross": lambda L, x, y: L.linalg.cross(x[:, :3], y[:, :3]),
     "trapezoid": lambda L, x, y: L.trapezoid(x, dx=0.3, dim=0),
     "addr": lambda L, x, y: L.addr(x, y[:, 0], x[0], beta=0.5, alpha=1.3),
@@ -928,3 +931,14 @@ def test_histc_bins_in_bfloat16_arithmetic():
 def test_histc_against_torch():
     torch = pytest.importorskip("torch")
     assert _histc_program(gpujit) == _histc_program(torch)
+
+
+def test_bilinear_rounds_after_each_product():
+    rb = lambda a: round_bf16(np, np.asarray(a, np.float32))     # noqa: E731
+    r = np.random.default_rng(3)
+    a, b = rb(r.standard_normal((3, 4))), rb(r.standard_normal((3, 5)))
+    w, c = rb(r.standard_normal((2, 4, 5)) * 0.3), rb(r.standard_normal(2))
+    t1 = rb(np.einsum("bi,oij->boj", a, w).astype(np.float32))
+    want = rb(rb(np.einsum("boj,bj->bo", t1, b).astype(np.float32)) + c)
+    got = gpujit.nn.functional.bilinear(*[gpujit.tensor(v).bfloat16() for v in (a, b, w, c)])
+    np.testing.assert_array_equal(np.array(got.tolist(), np.float32), want)

@@ -430,3 +430,28 @@ def _histc(self, bins=100, min=0, max=0):
 
 
 TENSOR_IMPLS["aten::histc"] = _histc
+
+
+def _bilinear(input1, input2, weight, bias=None):
+    """F.bilinear of bfloat16 as ATen's _trilinear runs it: input1 with the weight first
+    (a product accumulated in float, rounded to bfloat16), then with input2 (rounded), then
+    the bias added (rounded); the op's checks and shape from a float32 copy."""
+    ts = (input1, input2, weight) + (() if bias is None else (bias,))
+    if any(getattr(t, "_dtype", None) is not BF16 for t in ts):
+        return NotImplemented
+    from .registry import OPS
+    ref = OPS["aten::bilinear"].eager(*[t.float() for t in (input1, input2, weight)],
+                                      None if bias is None else bias.float())
+    xp = _xp(input1._data)
+    a = input1._data.reshape(-1, input1._data.shape[-1])
+    b = input2._data.reshape(-1, input2._data.shape[-1])
+    w = weight._data
+    with np.errstate(all="ignore"):
+        t1 = round_bf16(xp, xp.einsum("bi,oij->boj", a, w).astype(np.float32))
+        out = round_bf16(xp, xp.einsum("boj,bj->bo", t1, b).astype(np.float32))
+        if bias is not None:
+            out = round_bf16(xp, out + bias._data)
+    return _new_tensor(ref, out.reshape(ref._data.shape).astype(np.float32), BF16)
+
+
+TENSOR_IMPLS["aten::bilinear"] = _bilinear

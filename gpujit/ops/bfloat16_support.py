@@ -162,7 +162,7 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::huber_loss", "aten::binary_cross_entropy", "aten::trapezoid.dx", "aten::trapz.dx",
     "aten::cumulative_trapezoid.dx", "aten::addr", "aten::renorm", "aten::renorm_",
     "aten::linalg_multi_dot", "aten::upsample_bicubic2d", "aten::conv_transpose1d", "aten::histc",
-    "aten::conv_transpose2d", "aten::conv_transpose3d",
+    "aten::conv_transpose2d", "aten::conv_transpose3d", "aten::bilinear",
     # ops ATen refuses bfloat16 in (on the CPU), opted in to raise its own error
     # (bfloat16_kernels.TORCH_REFUSES)
     "aten::fft_fft", "aten::fft_ifft", "aten::fft_rfft", "aten::fft_irfft", "aten::fft_hfft",
