@@ -85,6 +85,8 @@ def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=Tru
         left = (n_fft - win) // 2
         window = _gpujit.nn.functional.pad(window, [left, n_fft - win - left])
     dt = input.dtype
+    if dt == _gpujit.bfloat16 or window.dtype == _gpujit.bfloat16:
+        raise RuntimeError("MKL FFT doesn't support tensors of type: BFloat16")
     frames = x.unfold(-1, n_fft, hop) * window.to(dt)                 # (B, T, n_fft)
     n_freq = n_fft // 2 + 1 if not cplx and (onesided is None or onesided) else n_fft
     k = np.arange(n_fft)[:, None] * np.arange(n_freq)[None, :] % n_fft

@@ -273,8 +273,10 @@ def get_default_complex_dtype() -> dtype:
     """The complex dtype of a Python complex number (torch's: complex64 while the default
     dtype is float32, complex128 under float64)."""
     c = _COMPLEX_OF.get(_default_float)
-    if c is None:                       # (float16's: complex32)
-        raise complex32.error()
+    if c is None:
+        if _default_float is bfloat16:  # (c10 has no complex bfloat16)
+            raise RuntimeError("invalid default scalar type for complex")
+        raise complex32.error()         # (float16's: complex32)
     return c
 
 
@@ -282,11 +284,7 @@ def set_default_dtype(d) -> None:
     global _default_float
     d = to_dtype(d)
     if d.category != FLOATING:
-        raise TypeError(f"only floating-point types are supported as the default type, "
-                        f"got {d!r}")
-    if d is bfloat16:       # (every op would meet it through Python floats: not yet)
-        raise TypeError("gpujit does not take bfloat16 as the default dtype yet (its ops "
-                        "take bfloat16 tensors only where opted in: README, bfloat16)")
+        raise TypeError("only floating-point types are supported as the default type")
     _default_float = d
     _RESULT_CACHE.clear()
     for cache in DEFAULT_DTYPE_CACHES:      # the ops' promotion caches (ops.registry)

@@ -7,6 +7,11 @@ classes `FloatStorage(n)` / `LongStorage([1, 2])` ... (`gpujit.FloatStorage` &c.
 make TypedStorages of their dtype; `isinstance(s, FloatStorage)` checks the dtype), and a
 tensor is put on one with `Tensor.set_(storage, offset, size, stride)`.
 
+A bfloat16 tensor's storage is 2 bytes an element, the bits: the high halves of its
+float32 carrier (ops/bfloat16_support.py), read and written in place where an array can
+view them (bfloat16 elements, 2-byte ones), through a copy written back where none can
+(its bytes).
+
 A storage's memory is one NumPy / CuPy allocation (the root array the tensor views): its
 size is fixed. `resize_` works on a storage that no tensor views yet (made by a
 constructor); on a tensor's storage it refuses (PyTorch reallocates it under every tensor
@@ -114,6 +119,10 @@ class UntypedStorage(_StorageCommon):
     def _attach(self, tensor, owned, span=None):
         self._tensor = tensor
         self._ptr, self._nbytes = _root(tensor._data)
+        # a bfloat16 tensor's: 2 bytes an element, the high halves of its float32 carrier
+        self._half = tensor._dtype is _dt.bfloat16
+        if self._half:
+            self._nbytes //= 2
         self._offset = 0             # where this storage starts in the allocation (bytes)
         if span is not None:         # (a slice of a storage: start, nbytes)
             self._offset, self._nbytes = span
@@ -122,9 +131,56 @@ class UntypedStorage(_StorageCommon):
         self._owned = owned          # made by a constructor: no tensor views it yet
 
     def _elements(self, dtype):
-        """An array of dtype over the whole allocation (its last partial element dropped)."""
+        """An array of dtype over the whole allocation (its last partial element dropped);
+        a copy where no array can view it as dtype (_over_storage: bytes of a bfloat16
+        storage, bfloat16 elements of another), which _mutate writes back."""
         from .ops.tensor_set import _over_storage
-        return _over_storage(self, dtype, 0, (self._nbytes // dtype.itemsize,), (1,))
+        n = self._nbytes // dtype.itemsize
+        a = _over_storage(self, dtype, 0, (n,), (1,))
+        if a is not None:
+            return a
+        from .ops.bfloat16_support import from_bits
+        raw = self._bytes()[:n * dtype.itemsize]
+        if dtype is _dt.bfloat16:
+            return from_bits(_xp_of(raw), raw.view(np.uint16))
+        return raw.view(dtype.np)
+
+    def _bytes(self):
+        """This storage's bytes: a view (an ordinary storage), or a copy of the bfloat16
+        bits of a bfloat16 tensor's float32 carrier."""
+        from .ops.tensor_set import _over_storage
+        if not self._half:
+            return _over_storage(self, _dt.uint8, 0, (self._nbytes,), (1,))
+        return self._bit_pairs().reshape(-1)[self._offset:self._offset + self._nbytes]
+
+    def _bit_pairs(self):
+        """(elements, 2) uint8 view of the bits of the whole allocation of a bfloat16
+        storage (its float32 carrier's high halves)."""
+        from .ops.tensor_set import _over_storage, _HIGH
+        whole = UntypedStorage._of(self._tensor)
+        carrier = _over_storage(whole, _dt.bfloat16, 0, (whole._nbytes // 2,), (1,))
+        return carrier.view(np.uint8).reshape(-1, 4)[:, _HIGH:_HIGH + 2]
+
+    def _mutate(self, dtype, change):
+        """change(a) on the array of dtype over this storage; a copy's changes are written
+        back (bytes of a bfloat16 storage, bfloat16 values of another; bfloat16 values
+        rounded)."""
+        from .ops.bfloat16_support import bits_of, round_in_place
+        from .ops.tensor_set import _over_storage
+        a = self._elements(dtype)
+        change(a)
+        if dtype is _dt.bfloat16:
+            round_in_place(a)
+        if _over_storage(self, dtype, 0, (self._nbytes // dtype.itemsize,), (1,)) is not None:
+            return                                      # (a view: written in place)
+        raw = (bits_of(_xp_of(a), a) if dtype is _dt.bfloat16 else a).view(np.uint8)
+        if not self._half:
+            self._bytes()[:raw.size] = raw
+            return
+        pairs = self._bit_pairs()
+        flat = pairs.reshape(-1)
+        flat[self._offset:self._offset + raw.size] = raw
+        pairs[...] = flat.reshape(pairs.shape)
 
     # ---- sizes and addresses
     def nbytes(self):
@@ -174,14 +230,19 @@ class UntypedStorage(_StorageCommon):
         return int(a[self._index(idx, self._nbytes)])
 
     def __setitem__(self, idx, value):
-        a = self._elements(_dt.uint8)
-        a[idx if isinstance(idx, slice) else self._index(idx, self._nbytes)] = value
+        at = idx if isinstance(idx, slice) else self._index(idx, self._nbytes)
+
+        def put(a):
+            a[at] = value
+        self._mutate(_dt.uint8, put)
 
     def tolist(self):
         return [int(v) for v in _host(self._elements(_dt.uint8))]
 
     def fill_(self, value):
-        self._elements(_dt.uint8)[...] = value
+        def fill(a):
+            a[...] = value
+        self._mutate(_dt.uint8, fill)
         return self
 
     def copy_(self, source, non_blocking=None):
@@ -189,8 +250,10 @@ class UntypedStorage(_StorageCommon):
             raise RuntimeError(f"size mismatch, this storage has {self._nbytes} bytes and "
                                f"the source {source.nbytes()}")
         src = source.untyped()._elements(_dt.uint8)
-        dst = self._elements(_dt.uint8)
-        dst[...] = src if type(src) is type(dst) else _to_xp(src, dst)
+
+        def copy(dst):
+            dst[...] = src if type(src) is type(dst) else _to_xp(src, dst)
+        self._mutate(_dt.uint8, copy)
         return self
 
     def clone(self):
@@ -309,17 +372,19 @@ class TypedStorage(_StorageCommon):
         return _python(_host(self._elements()[self._untyped_storage._index(idx, n)]))
 
     def __setitem__(self, idx, value):
-        a = self._elements()
-        if isinstance(idx, slice):
-            a[idx] = value
-        else:
-            a[self._untyped_storage._index(idx, self.size())] = value
+        at = idx if isinstance(idx, slice) else self._untyped_storage._index(idx, self.size())
+
+        def put(a):
+            a[at] = value
+        self._untyped_storage._mutate(self.dtype, put)
 
     def tolist(self):
         return _host(self._elements()).tolist()
 
     def fill_(self, value):
-        self._elements()[...] = value
+        def fill(a):
+            a[...] = value
+        self._untyped_storage._mutate(self.dtype, fill)
         return self
 
     def copy_(self, source, non_blocking=None):
@@ -327,9 +392,12 @@ class TypedStorage(_StorageCommon):
             raise RuntimeError(f"size mismatch, this storage has {self.size()} elements "
                                f"and the source {source.size()}")
         if isinstance(source, TypedStorage):
-            src, dst = source._elements(), self._elements()
-            dst[...] = (src if type(src) is type(dst) else _to_xp(src, dst)).astype(
-                self.dtype.np, copy=False)
+            src = source._elements()
+
+            def copy(dst):
+                dst[...] = (src if type(src) is type(dst) else _to_xp(src, dst)).astype(
+                    self.dtype.np, copy=False)
+            self._untyped_storage._mutate(self.dtype, copy)
         else:
             self._untyped_storage.copy_(source)
         return self
@@ -351,8 +419,7 @@ class TypedStorage(_StorageCommon):
         if dtype is self.dtype:
             return self
         out = TypedStorage(self.size(), dtype=dtype, device=self.device)
-        out._elements()[...] = self._elements().astype(dtype.np)
-        return out
+        return out.copy_(self)
 
     def double(self):
         return self._cast(_dt.float64)
@@ -362,6 +429,9 @@ class TypedStorage(_StorageCommon):
 
     def half(self):
         return self._cast(_dt.float16)
+
+    def bfloat16(self):
+        return self._cast(_dt.bfloat16)
 
     def long(self):
         return self._cast(_dt.int64)
@@ -403,6 +473,13 @@ class TypedStorage(_StorageCommon):
 def _pretty(values, tail):
     """PyTorch's str of a storage: one element a line, then what it is."""
     return " " + "\n ".join(str(v) for v in values) + "\n" + tail
+
+
+def _xp_of(a):
+    if isinstance(a, np.ndarray):
+        return np
+    import cupy
+    return cupy
 
 
 def _host(a):

@@ -338,7 +338,11 @@ class Tensor:
 
     def data_ptr(self):
         a = self._data
-        return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
+        p = a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
+        if self._dtype is _dt.bfloat16:     # (2 bytes an element of its storage, whose
+            base = _base_ptr(a) if isinstance(a, np.ndarray) else a.data.mem.ptr  # float32
+            return base + (p - base) // 2                       # carrier has 4)
+        return p
 
     def is_contiguous(self, memory_format=None):
         a = self._data

@@ -30,6 +30,8 @@ def short_dtype_name(dtype: _gpujit.dtype) -> str:
         return "Half"
     if dtype == _gpujit.float64:
         return "Double"
+    if dtype == _gpujit.bfloat16:
+        return "BFloat16"
     return "Float"
 
 

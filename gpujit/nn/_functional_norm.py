@@ -83,7 +83,8 @@ def _lrn_pool_check(input):
     dt = input.dtype
     if dt == _gpujit.float32 or dt == _gpujit.float64 or dt == _gpujit.int64:
         return
-    if dt == _gpujit.float16 and (input.dim() == 3 or input.is_cuda):
+    if (dt == _gpujit.float16 or dt == _gpujit.bfloat16) and (input.dim() == 3 or
+                                                                 input.is_cuda):
         return
     if input.dim() == 3:
         kernel = "avg_pool2d_out_cuda_frame" if input.is_cuda else "avg_pool2d"

@@ -110,7 +110,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
     if not _gpujit.jit.is_scripting() and query.dtype == _gpujit.bfloat16:
         # (eager bfloat16: ATen's rounding steps. Scripted code folds this test away, so
         # the float path's graph has no early return leaving its ops untyped; a compiled
-        # graph holding bfloat16 runs op by op, each op rounding once)
+        # graph runs its bfloat16 nodes eagerly, each op rounding once)
         return _sdpa_bfloat16(query, key, value, attn_mask, dropout_p, is_causal, s)
     attn = _masked_scores(query, key, attn_mask, is_causal, s, query.dtype)
     if attn_mask is not None:

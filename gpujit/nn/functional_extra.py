@@ -36,6 +36,8 @@ def pdist(input, p: float = 2.0):
         raise RuntimeError("pdist only supports non-negative p values")
     if not input.is_cuda and input.dtype == _gpujit.float16:
         raise NotImplementedError("\"pdist\" not implemented for 'Half'")   # (CPU kernel)
+    if not input.is_cuda and input.dtype == _gpujit.bfloat16:
+        raise NotImplementedError("\"pdist\" not implemented for 'BFloat16'")
     n = input.size(0)
     ij = _gpujit.triu_indices(n, n, 1, device=input.device)
     d = input.index_select(0, ij[0]) - input.index_select(0, ij[1])

@@ -3,7 +3,8 @@ once" (ops/bfloat16_support.py's rule), or where the array-level impl cannot tel
 from its float32 carrier: Tensor-level implementations the generated entry point of an
 opted-in op runs first for a call with bfloat16 operands or dtype= (TENSOR_IMPLS, by
 qualified op name; NotImplemented from one runs the op's own impl). Each says which ATen
-behaviour it follows; tests/test_bfloat16_s45.py compares them with torch 2.13."""
+behaviour it follows; tests/test_bfloat16_s45.py compares them with torch 2.13. More live
+in bfloat16_composites.py (session 46), whose TENSOR_IMPLS this one takes in."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,8 @@ __all__ = ["TENSOR_IMPLS"]
 
 def _view_dtype(self, dtype):
     """x.view(dtype) where x or dtype is bfloat16: the bits read as the other dtype, as
-    PyTorch's view of the same bytes; a copy here (the float32 carrier holds other bytes),
-    so writes through it do not reach x."""
+    PyTorch's view of the same bytes; a copy here (the float32 carrier holds other bytes:
+    bfloat16_support's docstring), so writes through it do not reach x."""
     from .registry import wrap
     if dtype is self._dtype:
         return NotImplemented
@@ -422,3 +423,8 @@ TENSOR_IMPLS = {
     "aten::addmm": _same_dtype(lambda a, b: f"self and mat2 must have the same dtype, but got "
                                             f"{a.short_name} and {b.short_name}"),
 }
+
+
+
+from .bfloat16_composites import TENSOR_IMPLS as _COMPOSITES     # noqa: E402
+TENSOR_IMPLS.update(_COMPOSITES)

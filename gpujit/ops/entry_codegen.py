@@ -463,6 +463,10 @@ def _gen_generic(op, fname, consts, hook=None):
     for a in s.arguments:
         if a.type.base == "ScalarType":
             L.append(f"    if {a.name} is not None: {a.name} = _to_dtype({a.name})")
+            from .bfloat16_support import DEFAULT_DTYPE_FACTORIES
+            if op.name in DEFAULT_DTYPE_FACTORIES:      # (bfloat16 as the default dtype)
+                L.append(f"    elif _dtm._default_float is _BF and _bfdef(_op, ({', '.join(names)},)):"
+                         f" {a.name} = _BF")
             if not op.takes_complex:
                 L.append(f"    if {a.name} is not None and {a.name}.cplx: "
                          f"raise _cxr(_op, {a.name})")
@@ -772,8 +776,10 @@ def _compile(op, src, fname, consts):
               _SPARSE=_dt.SPARSE_LAYOUTS, _no_layout=_no_layout, _quiet=_quiet,
               _SpX=_r.SparseOperand, _spcall=_r.sparse_call)
     from . import bfloat16_support as _bfs
+    ns.update(_bfdef=_bfs.default_is_bf16)
     ns.update(_BF=_dt.bfloat16, _bfx=_r.bf16_refused, _bff=_bfs.finish, _bfr=_bfs.round_bf16,
               _bfw=_bfs.round_in_place, _bfops=_bfs.operands, _bfalpha=_bfs.alpha_product)
+    ns.update(_bfs.exact_bindings(op))      # (bfloat16 as ATen rounds it: NaN bits, steps)
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)

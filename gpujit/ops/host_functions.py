@@ -85,15 +85,15 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     dt = _dt.to_dtype(dtype)
     mv = memoryview(buffer)
     nbytes = mv.nbytes
-    if nbytes <= 0 or offset < 0 or offset >= nbytes:
-        raise ValueError(f"both buffer length ({nbytes}) and offset ({offset}) must be "
-                         f"positive and offset must be less than buffer length"
-                         if nbytes <= 0 or offset >= nbytes else
-                         f"offset ({offset}) must be non-negative")
-    item = dt.np.itemsize
+    if nbytes <= 0 or count == 0:
+        raise ValueError(f"both buffer length ({nbytes}) and count ({count}) must not be 0")
+    if offset < 0 or offset >= nbytes:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than "
+                         f"buffer length ({nbytes} bytes) minus 1")
+    item = dt.itemsize
     if count <= 0 and (nbytes - offset) % item:
-        raise ValueError(f"buffer length ({nbytes - offset} after offset) must be a multiple "
-                         f"of element size ({item})")
+        raise ValueError(f"buffer length ({nbytes - offset} bytes) after offset ({offset} "
+                         f"bytes) must be a multiple of element size ({item})")
     if count > 0 and offset + count * item > nbytes:
         raise ValueError(f"requested buffer length ({count} * {item} bytes) after offset "
                          f"({offset} bytes) must not be greater than actual buffer length "
@@ -105,7 +105,13 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
                            "to copy the buffer to protect its data or make it writable "
                            "before converting it to a tensor. This type of warning will be "
                            "suppressed for the rest of this program.")
-    a = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
+    if dt is _dt.bfloat16:
+        # (the bits, read into a bfloat16 tensor's float32 carrier: a copy of the buffer,
+        # which PyTorch's tensor shares; ops/bfloat16_support.py)
+        from .bfloat16_support import from_bits
+        a = from_bits(np, np.frombuffer(buffer, dtype=np.uint16, count=count, offset=offset))
+    else:
+        a = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
     t = host_made(wrap(a, dt, _cpu))
     return t._factory_requires_grad() if requires_grad else t
 

@@ -8,6 +8,7 @@ tensor with a recorded graph, where PyTorch leaves a grad_fn that fails in backw
 from __future__ import annotations
 
 import copyreg
+import sys
 import weakref
 
 import numpy as np
@@ -52,9 +53,14 @@ def _elem_offset(a):
     return (a.data.ptr - a.data.mem.ptr) // a.itemsize
 
 
+_HIGH = 2 if sys.byteorder == "little" else 0    # (where a float32's high 2 bytes are)
+
+
 def _over_storage(storage, dtype, offset, size, stride):
     """An array of `dtype` over storage's allocation: `size` elements `stride` apart
-    (in elements), starting `offset` elements in (PyTorch's setStorage checks)."""
+    (in elements), starting `offset` elements in (PyTorch's setStorage checks); None
+    where no array can view that memory as dtype (bfloat16 elements over 2-byte memory
+    that is no bfloat16 tensor's carrier, another dtype's over a bfloat16 storage)."""
     src = storage._tensor._data
     item = dtype.itemsize
     nbytes = storage.nbytes()
@@ -81,6 +87,16 @@ def _over_storage(storage, dtype, offset, size, stride):
                            f"{nbytes}")
     byte_strides = tuple(s * item for s in stride)
     start = offset * item + storage._offset      # (a storage slice starts inside)
+    if storage._half:
+        # (a bfloat16 tensor's storage: 2 bytes an element over a float32 carrier, whose
+        # high half of each 4 bytes holds the bits (ops/bfloat16_support.py); bfloat16
+        # elements are the carrier's, a 2-byte dtype's its high halves; both share it)
+        if item != 2 or start % 2:
+            return None
+        byte_strides = tuple(s * 4 for s in stride)
+        start = start * 2 + (0 if dtype is _dt.bfloat16 else _HIGH)
+    elif dtype is _dt.bfloat16:
+        return None
     if isinstance(src, np.ndarray):
         root, _ = _root_array(src)
         return np.ndarray(size, dtype.np, buffer=root, offset=start, strides=byte_strides)
@@ -88,6 +104,15 @@ def _over_storage(storage, dtype, offset, size, stride):
     mem = src.data.mem
     return cupy.ndarray(size, dtype.np, memptr=cupy.cuda.MemoryPointer(mem, start),
                         strides=byte_strides)
+
+
+def _check_viewable(a, dtype, storage_dtype):
+    if a is None:
+        what = "a bfloat16 storage" if storage_dtype is _dt.bfloat16 else "this storage"
+        raise RuntimeError(
+            f"set_: gpujit cannot view {what} as {dtype.name} elements: a bfloat16 tensor's "
+            f"memory is a float32 array of bfloat16-exact values (README, bfloat16), which "
+            f"only bfloat16 and 2-byte dtypes view, and only it is viewed as bfloat16")
 
 
 def _check_source(self, dtype, device):
@@ -117,10 +142,12 @@ def _set_(self, source=None, storage_offset=0, size=None, stride=None):
         if size is not None or storage_offset:     # (the offset counts from source's
             a = _over_storage(UntypedStorage._of(source), self._dtype,  # first element, as
                               int(storage_offset) + _elem_offset(a), size, stride)  # torch)
+            _check_viewable(a, self._dtype, source._dtype)
     elif isinstance(source, (UntypedStorage, TypedStorage)):
         _check_source(self, source.dtype if isinstance(source, TypedStorage) else None,
                       source.device)
         a = _over_storage(source.untyped(), self._dtype, int(storage_offset), size, stride)
+        _check_viewable(a, self._dtype, _dt.bfloat16 if source.untyped()._half else None)
     else:
         raise TypeError(f"set_() received an invalid combination of arguments - got "
                         f"({type(source).__name__}), but expected one of: (), "

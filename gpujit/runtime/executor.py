@@ -23,6 +23,7 @@ before anything ran (a deopt) and choose or make the specialization that fits th
 """
 from __future__ import annotations
 
+import copy
 import functools
 import keyword
 import linecache
@@ -335,20 +336,33 @@ def _writes_nothing(node) -> bool:
         node.attrs.get("name") in _MARKER_REGIONS
 
 
-def _holds_bfloat16(key, profile):
-    """Does a specialization's input key or profile hold a bfloat16 tensor?"""
+def _holds_bf16(spec):
     from .profile import ListSpec, TensorSpec, TupleSpec
+    if isinstance(spec, TensorSpec):
+        return spec.dtype is _dt.bfloat16
+    if isinstance(spec, ListSpec):
+        return _holds_bf16(spec.elem)
+    if isinstance(spec, TupleSpec):
+        return any(_holds_bf16(e) for e in spec.elems)
+    return False
 
-    def bf(spec):
-        if isinstance(spec, TensorSpec):
-            return spec.dtype is _dt.bfloat16
-        if isinstance(spec, ListSpec):
-            return bf(spec.elem)
-        if isinstance(spec, TupleSpec):
-            return any(bf(e) for e in spec.elems)
-        return False
-    return (any(type(k) is tuple and _dt.bfloat16 in k for k in key)
-            or any(bf(s) for s in profile.specs.values()))
+
+def _bfloat16_unknown(profile):
+    """The profile with every spec that holds a bfloat16 tensor made unknown (None): the
+    generated code passes raw arrays between nodes, and a bfloat16 tensor's is a float32
+    array (ops/bfloat16_support.py), so those values stay Tensors (support.unbox keeps
+    them) and the nodes that read or make them run their eager entry points (the code
+    generator's fallback), which compute as eager bfloat16 does; the rest of the graph is
+    generated and fused as usual (the fusers take no unknown spec). The profile itself
+    unchanged when it holds none."""
+    bf = [v for v, s in profile.specs.items() if _holds_bf16(s)]
+    if not bf:
+        return profile
+    out = copy.copy(profile)
+    out.specs = dict(profile.specs)
+    for v in bf:
+        out.specs[v] = None
+    return out
 
 
 class Specialization:
@@ -678,11 +692,8 @@ class Executable:
         k = _COUNTERS.get(self.name, 0)
         _COUNTERS[self.name] = k + 1
         spec = Specialization(self, key, f"{self.name}_{k}", profile)
+        profile = _bfloat16_unknown(profile)    # (bfloat16 values: unknown, boxed)
         graph, prof, hoisted = self.graph, profile, self._hoisted
-        if _holds_bfloat16(key, profile):
-            # (the generated code passes raw arrays between nodes: a bfloat16 tensor's is
-            # a float32 array, its dtype and roundings would be lost; ops/bfloat16_support)
-            return self._interpreting(spec, "it holds bfloat16 tensors", warn=False)
         if self.fuse and self.fusion_budget is None:
             from .. import fusers
             # a function keeps the strategy in force when it first compiles (documented)

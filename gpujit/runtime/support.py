@@ -20,6 +20,7 @@ __all__ = ["box", "unbox", "passed_input", "call_op", "item", "broadcast_failure
 
 _nd = np.ndarray
 _FROM_NP = _dt._FROM_NP
+_BF16 = _dt.bfloat16
 
 
 def _is_gpu_array(v):
@@ -131,9 +132,10 @@ def unbox(v):
     """Tensors to their arrays, containers recursed; other values unchanged. A container
     with nothing to unbox is returned itself, so the code that mutates it (`xs.append`,
     `self.counts[k] = n`) mutates the caller's (or the module attribute's) object, as
-    Python would."""
+    Python would. A bfloat16 Tensor stays boxed (its array is a float32 carrier: the
+    generated code treats its values as unknown and runs the ops on them eagerly)."""
     if isinstance(v, _reg._Tensor):
-        return v._data
+        return v if v._dtype is _BF16 else v._data
     t = type(v)
     if t is list:
         out = [unbox(x) for x in v]
@@ -181,8 +183,11 @@ def inplace_shape_error(op, self, r):
 
 
 def dtype_of(a):
-    return _FROM_NP[a.dtype]
+    try:
+        return _FROM_NP[a.dtype]
+    except KeyError:            # (a bfloat16 Tensor, boxed: unbox)
+        return a._dtype
 
 
 def device_of(a):
-    return device_of_array(a)
+    return a._device if isinstance(a, _reg._Tensor) else device_of_array(a)
