@@ -107,16 +107,22 @@ for _fn in ("floor", "ceil", "trunc", "rint", "nextafter"):
         _define(f"_{_fn}_{_s}", {"cpu": f"_{_fn}_{_s} = np.{_fn}\n", "cuda": cuda,
                                  "sim": f"_{_fn}_{_s} = np.{_fn}\n"})
 
-# the vectorizable float32 exp and tanh on the CPU (cpu_math.py); libdevice elsewhere
-_define("_vexp_f32", {"cpu": cpu_math.source("_vexp_f32")}, deps=("_i32_as_f32",),
-        targets=("cpu",))
-_define("_vtanh_f32", {"cpu": cpu_math.source("_vtanh_f32")}, deps=("_vexp_f32",),
-        targets=("cpu",))
-_define("_i32_as_f32", {"cpu": cpu_math.source("_i32_as_f32")}, targets=("cpu",))
-_define("_exp_f32", {"cpu": "_exp_f32 = _vexp_f32\n", "cuda": "_exp_f32 = math.exp\n",
-                     "sim": "_exp_f32 = np.exp\n"}, deps=("_vexp_f32",))
-_define("_tanh_f32", {"cpu": "_tanh_f32 = _vtanh_f32\n", "cuda": "_tanh_f32 = math.tanh\n",
-                      "sim": "_tanh_f32 = np.tanh\n"}, deps=("_vtanh_f32",))
+# the CPU's float32 exp / log and float32 / float64 tanh: NumPy's own vector algorithms
+# (cpu_math.py) where this host's NumPy runs them, so that a fused kernel gives eager's
+# bits (and the loop vectorizes: PyPI's llvmlite has no SVML); libm where NumPy calls libm
+# too. libdevice on CUDA, NumPy's functions in the simulator.
+_define("_llvm_helpers", {"cpu": cpu_math.source("_llvm_helpers")}, targets=("cpu",))
+for _v in ("_vexp_f32", "_vlog_f32", "_vtanh_f32", "_vtanh_f64"):
+    _define(_v, {"cpu": cpu_math.source(_v)}, deps=("_llvm_helpers",), targets=("cpu",))
+for _fn, _s, _np_simd in (("exp", "f32", cpu_math.NUMPY_SIMD_EXP_LOG_F32),
+                          ("log", "f32", cpu_math.NUMPY_SIMD_EXP_LOG_F32),
+                          ("tanh", "f32", cpu_math.NUMPY_SIMD_TANH),
+                          ("tanh", "f64", cpu_math.NUMPY_SIMD_TANH)):
+    _define(f"_{_fn}_{_s}", {"cpu": (f"_{_fn}_{_s} = _v{_fn}_{_s}\n" if _np_simd
+                                     else f"_{_fn}_{_s} = math.{_fn}\n"),
+                             "cuda": f"_{_fn}_{_s} = math.{_fn}\n",
+                             "sim": f"_{_fn}_{_s} = np.{_fn}\n"},
+            deps=(f"_v{_fn}_{_s}",) if _np_simd else ())
 
 # NumPy's floor division and remainder of floats (npy_divmod): the quotient snapped to
 # an integer, the remainder with the divisor's sign (a zero remainder with the dividend's,

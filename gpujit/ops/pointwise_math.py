@@ -47,6 +47,18 @@ def tanh(xp, self):
     return r
 
 
+def _tanh_expression(form):
+    """float32: eager's 1.0 (with x's sign) above 9.0109 in the fused kernels too (whose
+    CPU tanh is NumPy's: kernels/cpu_math.py)."""
+    if form.ct is _dt.float32:
+        return ("where(abs({self}) > cast_float32(9.0109), copysign(cast_float32(1), {self}), "
+                "tanh({self}))")
+    return None
+
+
+tanh.op.scalar_for = _tanh_expression
+
+
 @op("aten::sigmoid(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     scalar="1 / (1 + exp(-{self}))")
 def sigmoid(xp, self):

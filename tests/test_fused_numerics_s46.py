@@ -1,0 +1,169 @@
+"""Fused CPU kernels give eager's bits for transcendental float ops (session 46).
+
+Eager code computes exp, log, tanh ... with NumPy, whose ufuncs run their own vector
+algorithms on x86 with AVX2 + FMA3 (float32 exp / log, float32 / float64 tanh); the CPU
+kernels compute the same operations (kernels/cpu_math.py), so a scripted function, once
+profiled and fused, returns what it returned unfused, bit for bit, over a wide sample:
+random bit patterns (denormals, huge values, NaNs, infinities), uniform ranges, the
+overflow / underflow edges. Composites built on them (sigmoid, silu, gelu's tanh form,
+tanhshrink, logit, xlogy) compute eager in the kernels' order
+of operations. Functions NumPy takes from Intel SVML on AVX512 hosts (log1p, expm1,
+float64 exp ...) are checked only where NumPy calls libm, as the kernels do.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+from gpujit import Tensor
+from gpujit.nn import functional as F
+from gpujit.kernels import cpu_math
+
+_FEATS = getattr(getattr(np, "_core", None), "_multiarray_umath", None)
+_FEATS = getattr(_FEATS, "__cpu_features__", {})
+# NumPy computes these with SVML on AVX512 (Skylake-X and later) hosts, libm elsewhere
+_SVML = bool(_FEATS.get("AVX512_SKX"))
+
+
+def _sample(dt, n=6000, seed=0):
+    if dt == "float16":
+        return np.arange(0, 1 << 16, dtype=np.uint16).view(np.float16)
+    dt = np.dtype(dt)
+    ut = np.uint32 if dt == np.float32 else np.uint64
+    rng = np.random.default_rng(seed)
+    return np.concatenate([
+        rng.integers(0, np.iinfo(ut).max, n, dtype=ut, endpoint=True).view(dt),
+        rng.uniform(-20, 20, n).astype(dt), rng.uniform(-1, 1, n).astype(dt),
+        rng.uniform(-100, 100, n).astype(dt), rng.uniform(-0.01, 0.01, n).astype(dt),
+        rng.integers(1, 1000, 50, dtype=ut).view(dt),
+        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 88.72283, 88.72284, 89.0,
+                  -87.4, -103.97, -104.0, 709.7, 710.0, -745.0, 9.0109, 9.011, -9.5, 1e-30,
+                  -1e-30, 19.06, 20.0, 20.1], dt)])
+
+
+def exp_(x: Tensor):
+    return torch.exp(x * 1.0)
+
+
+def log_(x: Tensor):
+    return torch.log(x * 1.0)
+
+
+def tanh_(x: Tensor):
+    return torch.tanh(x * 1.0)
+
+
+def sigmoid_(x: Tensor):
+    return torch.sigmoid(x * 1.0)
+
+
+def silu_(x: Tensor):
+    return F.silu(x * 1.0)
+
+
+def gelu_tanh_(x: Tensor):
+    return F.gelu(x * 1.0, approximate="tanh")
+
+
+def tanhshrink_(x: Tensor):
+    return F.tanhshrink(x * 1.0)
+
+
+def logit_(x: Tensor):
+    return torch.logit(x * 1.0)
+
+
+def xlogy_(x: Tensor):
+    return torch.xlogy(x * 1.0, x.flip(0))
+
+
+def erf_gelu_(x: Tensor):
+    return torch.erf(x * 1.0) + F.gelu(x * 1.0)
+
+
+_FNS = {f.__name__: f for f in (exp_, log_, tanh_, sigmoid_, silu_, gelu_tanh_, tanhshrink_,
+                                 logit_, xlogy_, erf_gelu_)}
+# (name, dtype): equal on every host where kernels/cpu_math.py's flags hold
+_EVERYWHERE = [(n, "float32") for n in _FNS] + [
+    ("tanh_", "float64"), ("gelu_tanh_", "float64"), ("tanhshrink_", "float64"),
+    ("erf_gelu_", "float64"), ("tanh_", "float16"), ("sigmoid_", "float16"), ("silu_", "float16"),
+    ("gelu_tanh_", "float16"), ("erf_gelu_", "float16")]
+# NumPy's float32 log1p / pow and float64 exp / log: SVML on AVX512
+_LIBM_HOSTS = {("xlogy_", "float32")}
+_LIBM_HOSTS_TOO = [("sigmoid_", "float64"), ("silu_", "float64"), ("logit_", "float64")]
+
+
+def _bits(a):
+    return a.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[a.dtype.itemsize])
+
+
+def _fused_equals_eager(name, dt):
+    fn = _FNS[name]
+    x = torch.from_numpy(_sample(dt))
+    eager = fn(x).numpy()
+    f = torch.jit.script(fn)
+    outs = [f(x).numpy() for _ in range(3)]
+    assert "TensorExprGroup" in str(f.graph_for(x))
+    for call, out in enumerate(outs):
+        both_nan = np.isnan(out) & np.isnan(eager)
+        bad = (_bits(out) != _bits(eager)) & ~both_nan
+        assert not bad.any(), (f"call {call + 1}: {int(bad.sum())} of {bad.size} differ",
+                               x.numpy()[bad][:4], eager[bad][:4], out[bad][:4])
+    return eager
+
+
+def _needs(name, dt):
+    if name in ("exp_", "log_", "sigmoid_", "silu_", "logit_", "xlogy_", "softplus_",
+                "mish_", "logaddexp_") and dt == "float32" and \
+            not cpu_math.NUMPY_SIMD_EXP_LOG_F32:
+        pytest.skip("this host's NumPy computes float32 exp / log with libm")
+    if "tanh" in name or name == "mish_":
+        if not cpu_math.NUMPY_SIMD_TANH:
+            pytest.skip("this host's NumPy computes tanh with libm")
+    if (name, dt) in _LIBM_HOSTS and _SVML:
+        pytest.skip("this host's NumPy computes log1p / pow with SVML")
+
+
+@pytest.mark.parametrize("name,dt", _EVERYWHERE)
+def test_fused_transcendentals_give_eagers_bits(name, dt):
+    _needs(name, dt)
+    _fused_equals_eager(name, dt)
+
+
+@pytest.mark.skipif(_SVML, reason="NumPy computes these with SVML on this host")
+@pytest.mark.parametrize("name,dt", _LIBM_HOSTS_TOO)
+def test_fused_libm_functions_give_eagers_bits(name, dt):
+    _fused_equals_eager(name, dt)
+
+
+@pytest.mark.skipif(not cpu_math.NUMPY_SIMD_EXP_LOG_F32, reason="NumPy's exp / log: libm")
+def test_float32_exp_and_log_are_numpys_fused_and_eager():
+    """Both give np.exp's / np.log's bits (not the correctly rounded values: NumPy's
+    exp is within 2.52 ulps), NaN included, -NaN for log of a negative."""
+    x = _sample("float32")
+    with np.errstate(all="ignore"):
+        want_exp, want_log = np.exp(x), np.log(x)
+    f_exp, f_log = torch.jit.script(exp_), torch.jit.script(log_)
+    t = torch.from_numpy(x)
+    for _ in range(3):
+        got_exp, got_log = f_exp(t).numpy(), f_log(t).numpy()
+    assert (_bits(got_exp) == _bits(want_exp)).all()
+    assert (_bits(got_log) == _bits(want_log)).all()
+    assert np.signbit(got_log[x < 0]).all() and np.isnan(got_log[x < 0]).all()
+    # a value where NumPy's exp is not the correctly rounded one (which is 1.4181671)
+    assert got_exp[np.flatnonzero(x == np.float32(0.34936523))].tolist() in (
+        [], [np.float32(1.4181669)])
+    assert np.exp(np.float32([0.34936523]))[0] == np.float32(1.4181669)
+
+
+def test_float32_tanh_saturates_to_one_fused_as_eager():
+    """eager's float32 tanh is 1.0 (with x's sign) above 9.0109 (PyTorch's correctly
+    rounded value: NumPy's vector tanh gives 0.99999994 up to ~9.7); fused too."""
+    x = torch.tensor([9.0, 9.0109, 9.012, 9.5, -9.5, 15.0, float("inf"), float("nan")])
+    f = torch.jit.script(tanh_)
+    for _ in range(3):
+        got = f(x)
+    assert got.tolist()[3:7] == [1.0, -1.0, 1.0, 1.0]
+    assert got.tolist()[:6] == tanh_(x).tolist()[:6]
+    assert np.isnan(got.tolist()[7])
