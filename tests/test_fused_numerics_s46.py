@@ -6,7 +6,7 @@ kernels compute the same operations (kernels/cpu_math.py), so a scripted functio
 profiled and fused, returns what it returned unfused, bit for bit, over a wide sample:
 random bit patterns (denormals, huge values, NaNs, infinities), uniform ranges, the
 overflow / underflow edges. Composites built on them (sigmoid, silu, gelu's tanh form,
-tanhshrink, logit, xlogy) compute eager in the kernels' order
+tanhshrink, softplus, mish, logaddexp, logit, xlogy) compute eager in the kernels' order
 of operations. Functions NumPy takes from Intel SVML on AVX512 hosts (log1p, expm1,
 float64 exp ...) are checked only where NumPy calls libm, as the kernels do.
 """
@@ -78,20 +78,36 @@ def xlogy_(x: Tensor):
     return torch.xlogy(x * 1.0, x.flip(0))
 
 
+def softplus_(x: Tensor):
+    return F.softplus(x * 1.0) + F.softplus(x * 1.0, beta=2.0, threshold=5.0)
+
+
+def mish_(x: Tensor):
+    return F.mish(x * 1.0)
+
+
+def logaddexp_(x: Tensor):
+    return torch.logaddexp(x * 1.0, x.flip(0))
+
+
 def erf_gelu_(x: Tensor):
     return torch.erf(x * 1.0) + F.gelu(x * 1.0)
 
 
 _FNS = {f.__name__: f for f in (exp_, log_, tanh_, sigmoid_, silu_, gelu_tanh_, tanhshrink_,
-                                 logit_, xlogy_, erf_gelu_)}
+                                 logit_, xlogy_, softplus_, mish_, logaddexp_, erf_gelu_)}
 # (name, dtype): equal on every host where kernels/cpu_math.py's flags hold
 _EVERYWHERE = [(n, "float32") for n in _FNS] + [
     ("tanh_", "float64"), ("gelu_tanh_", "float64"), ("tanhshrink_", "float64"),
-    ("erf_gelu_", "float64"), ("tanh_", "float16"), ("sigmoid_", "float16"), ("silu_", "float16"),
-    ("gelu_tanh_", "float16"), ("erf_gelu_", "float16")]
-# NumPy's float32 log1p / pow and float64 exp / log: SVML on AVX512
-_LIBM_HOSTS = {("xlogy_", "float32")}
-_LIBM_HOSTS_TOO = [("sigmoid_", "float64"), ("silu_", "float64"), ("logit_", "float64")]
+    ("softplus_", "float64"), ("logaddexp_", "float64"), ("erf_gelu_", "float64"),
+    ("tanh_", "float16"), ("sigmoid_", "float16"), ("silu_", "float16"),
+    ("gelu_tanh_", "float16"), ("logaddexp_", "float16"),
+    ("erf_gelu_", "float16")]
+# NumPy's float32 pow, mish's log1p and float64 exp / log1p / tanh chains: SVML on AVX512
+_LIBM_HOSTS = {("mish_", "float32"), ("softplus_", "float32"),
+               ("logaddexp_", "float32"), ("xlogy_", "float32")}
+_LIBM_HOSTS_TOO = [("sigmoid_", "float64"), ("silu_", "float64"), ("mish_", "float64"),
+                   ("logit_", "float64")]
 
 
 def _bits(a):
@@ -167,3 +183,23 @@ def test_float32_tanh_saturates_to_one_fused_as_eager():
     assert got.tolist()[3:7] == [1.0, -1.0, 1.0, 1.0]
     assert got.tolist()[:6] == tanh_(x).tolist()[:6]
     assert np.isnan(got.tolist()[7])
+
+
+@pytest.mark.parametrize("name", ["softplus_", "mish_", "logaddexp_"])
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16"])
+def test_softplus_mish_logaddexp_eager_close_to_pytorch(name, dt):
+    """The eager rewrite (the kernels' formula) stays PyTorch's value within its
+    rounding: relative 1e-6 (float32), 1e-14 (float64), 1e-3 (float16)."""
+    real = pytest.importorskip("torch")
+    if real is torch:
+        pytest.skip("torch is gpujit here")
+    x = _sample(dt, n=500)
+    x = x[np.isfinite(x) & (np.abs(x.astype(np.float64)) < 1e4)]
+    got = _FNS[name](torch.from_numpy(x)).numpy().astype(np.float64)
+    ref = {"softplus_": lambda t: real.nn.functional.softplus(t * 1.0) +
+           real.nn.functional.softplus(t * 1.0, beta=2.0, threshold=5.0),
+           "mish_": lambda t: real.nn.functional.mish(t * 1.0),
+           "logaddexp_": lambda t: real.logaddexp(t * 1.0, t.flip(0))}[name]
+    want = ref(real.from_numpy(x.copy())).numpy().astype(np.float64)
+    tol = {"float32": 1e-6, "float64": 1e-14, "float16": 1e-3}[dt]
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 1e-3)

@@ -300,8 +300,16 @@ fmin = _nan_ignoring("fmin", "fmin", "minimum")
     "maximum({self}, {other}) + log1p(exp(-abs({self} - {other}))))")
 def logaddexp(xp, self, other):
     """In the operands' promoted dtype: floating point only (PyTorch's CPU kernel has no
-    integer or bool version: "logaddexp_cpu" not implemented for 'Long')."""
-    return xp.logaddexp(self, other)
+    integer or bool version: "logaddexp_cpu" not implemented for 'Long'). The fused
+    kernels' expression is NumPy's logaddexp operation for operation; for float32 (float16
+    computes in it, rounded once) eager calls np.exp / np.log1p, the vector functions the
+    kernels share (kernels/cpu_math.py), where NumPy's logaddexp calls libm's per element,
+    which the kernels call for float64."""
+    a, b = _f32(self), _f32(other)
+    if xp is not _np or _np.result_type(a, b) != _np.float32:
+        return xp.logaddexp(self, other)
+    r = xp.maximum(a, b) + xp.log1p(xp.exp(-xp.abs(a - b)))
+    return xp.where(a == b, a + _np.float32(_math.log(2)), r)
 
 
 @op("aten::logaddexp2(Tensor self, Tensor other) -> Tensor", tags=_PW,
