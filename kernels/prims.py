@@ -310,14 +310,18 @@ def _fma_f64(a, b, c):
         return np.float64(r)
 """})
 # x ** e of a float16 x (held in float32) and a Python-number exponent e: PyTorch's CPU
-# kernel for float16 is plain pow (pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf), its CUDA
+# kernel for float16 is plain pow (pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf) of e rounded
+# to float16 (as NumPy's: x ** 1.7 is x ** 1.7001953125; a float64 e reaches float16
+# through float32 here, which can differ only at a float16 tie), its CUDA
 # kernel takes sqrt, rsqrt and 1/x for 0.5, -0.5 and -1 as for every float dtype (as
 # eager gpujit: NumPy arrays, CuPy arrays); the simulator's reference is eager NumPy
 # (NumPy's float32 power takes sqrt for 0.5: the simulator computes in float16)
-_define("_hpow_f32", {"cpu": "_hpow_f32 = _pow_f32\n", "cuda": "_hpow_f32 = _spow_f32\n",
+_define("_hpow_f32", {"cpu": "@DEVICE\ndef _hpow_f32(x, e):\n"
+                             "    return _pow_f32(x, _rh(_f32(e)))\n",
+                      "cuda": "_hpow_f32 = _spow_f32\n",
                       "sim": "@DEVICE\ndef _hpow_f32(x, e):\n"
                              "    return _f32(np.power(_f16(x), _f16(e)))\n"},
-        deps=("_pow_f32", "_spow_f32"))
+        deps=("_pow_f32", "_spow_f32", "_rh"))
 
 # the float16 after x in the direction of y, x and y float16 values held in float32
 _define("_nextafter_f16", """

@@ -293,8 +293,11 @@ class ScalarCodegen:
         """A ** b for a Python-number exponent b (B: its code as T): PyTorch's special
         cases (0.5 is sqrt, -1 a reciprocal...), as eager computes them."""
         s, F = SUFFIX[T], "_f32" if SUFFIX[T] == "f32" else "_f64"
-        if self._half_out and T in (_dt.float16, _dt.float32) and (
-                not b.known or float(b.const) in (0.5, -0.5)):
+        if self._half_out and T in (_dt.float16, _dt.float32):
+            # float16 (as eager and PyTorch's CPU kernel): plain pow, no special cases, of
+            # the exponent rounded to float16 (x ** 1.7 is x ** 1.7001953125)
+            if b.known:
+                B = literal(b.const, _dt.float16)
             return E(f"_f32({self.use('_hpow_f32')}({A}, {B}))", _opmath(T))
         if not b.known:
             return E(f"{self.use('_spow_' + s)}({A}, {B})", _opmath(T))

@@ -90,24 +90,29 @@ def logaddexp_(x: Tensor):
     return torch.logaddexp(x * 1.0, x.flip(0))
 
 
+def pow_(x: Tensor):
+    return (x * 1.0) ** 1.7 + (x * 1.0) ** 3.0
+
+
 def erf_gelu_(x: Tensor):
     return torch.erf(x * 1.0) + F.gelu(x * 1.0)
 
 
 _FNS = {f.__name__: f for f in (exp_, log_, tanh_, sigmoid_, silu_, gelu_tanh_, tanhshrink_,
-                                 logit_, xlogy_, softplus_, mish_, logaddexp_, erf_gelu_)}
+                                 logit_, xlogy_, softplus_, mish_, logaddexp_, pow_,
+                                 erf_gelu_)}
 # (name, dtype): equal on every host where kernels/cpu_math.py's flags hold
 _EVERYWHERE = [(n, "float32") for n in _FNS] + [
     ("tanh_", "float64"), ("gelu_tanh_", "float64"), ("tanhshrink_", "float64"),
     ("softplus_", "float64"), ("logaddexp_", "float64"), ("erf_gelu_", "float64"),
     ("tanh_", "float16"), ("sigmoid_", "float16"), ("silu_", "float16"),
-    ("gelu_tanh_", "float16"), ("logaddexp_", "float16"),
+    ("gelu_tanh_", "float16"), ("pow_", "float16"), ("logaddexp_", "float16"),
     ("erf_gelu_", "float16")]
 # NumPy's float32 pow, mish's log1p and float64 exp / log1p / tanh chains: SVML on AVX512
-_LIBM_HOSTS = {("mish_", "float32"), ("softplus_", "float32"),
+_LIBM_HOSTS = {("pow_", "float32"), ("mish_", "float32"), ("softplus_", "float32"),
                ("logaddexp_", "float32"), ("xlogy_", "float32")}
 _LIBM_HOSTS_TOO = [("sigmoid_", "float64"), ("silu_", "float64"), ("mish_", "float64"),
-                   ("logit_", "float64")]
+                   ("pow_", "float64"), ("logit_", "float64")]
 
 
 def _bits(a):
@@ -183,6 +188,29 @@ def test_float32_tanh_saturates_to_one_fused_as_eager():
     assert got.tolist()[3:7] == [1.0, -1.0, 1.0, 1.0]
     assert got.tolist()[:6] == tanh_(x).tolist()[:6]
     assert np.isnan(got.tolist()[7])
+
+
+def test_float16_pow_rounds_the_exponent_to_float16_fused_as_eager():
+    """x ** 1.7 of a float16 x is x ** float16(1.7) = x ** 1.7001953125 in float, rounded
+    once (PyTorch's CPU kernel, NumPy's half power): 3.743e-05 ** 1.7 is 0 there, the
+    smallest denormal with the exponent 1.7 (the fused kernel gave it)."""
+    x = torch.tensor([3.743e-05, 0.5, 3.0, 100.0], dtype=torch.float16)
+    want = (np.float16([3.743e-05, 0.5, 3.0, 100.0]).astype(np.float32) **
+            np.float32(np.float16(1.7))).astype(np.float16)
+    assert want[0] == 0
+    assert (x ** 1.7).numpy().tolist() == want.tolist()
+    f = torch.jit.script(pow_)
+    for _ in range(3):
+        got = f(x)
+    np.testing.assert_array_equal(got.numpy(), pow_(x).numpy())
+    try:
+        import torch as real
+    except ImportError:
+        return
+    if real is torch:
+        return
+    t = real.tensor([3.743e-05, 0.5, 3.0, 100.0], dtype=real.float16)
+    assert (x ** 1.7).numpy().tolist() == (t ** 1.7).numpy().tolist()
 
 
 @pytest.mark.parametrize("name", ["softplus_", "mish_", "logaddexp_"])
