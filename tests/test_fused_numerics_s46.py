@@ -231,3 +231,54 @@ def test_softplus_mish_logaddexp_eager_close_to_pytorch(name, dt):
     want = ref(real.from_numpy(x.copy())).numpy().astype(np.float64)
     tol = {"float32": 1e-6, "float64": 1e-14, "float16": 1e-3}[dt]
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 1e-3)
+
+
+# ---------------------------------------------------------------- entry points (part 2)
+
+def test_generated_entry_points_test_each_tensor_argument_once_for_limited_dtypes():
+    """A generic entry point looks at each Tensor argument's dtype once (one set lookup:
+    complex, uint16/32/64 where the op has not opted in, bfloat16 always); the detailed
+    refusals and the bfloat16 tests run only when that finds one (ops/entry_codegen.py
+    _limited_test). Before, dist paid three tests per argument, mm two."""
+    from gpujit.ops import registry
+    for name, n_args, refused in (("aten::mm", 2, "_LIM_BU"), ("aten::dist", 2, "_LIM_BCU"),
+                                  ("aten::matmul", 2, "_LIM_BU")):
+        src = registry.OPS[name].source
+        lines = src.splitlines()
+        lm = next(i for i, line in enumerate(lines) if line.strip().startswith("_lm = "))
+        assert lines[lm].count(f"._dtype in {refused})") == n_args, lines[lm]
+        depth = len(lines[lm]) - len(lines[lm].lstrip())
+        for line in lines[lm + 1:]:
+            if "._dtype.cplx" in line or "._dtype in _UNS" in line:
+                assert len(line) - len(line.lstrip()) > depth or " if _lm" in line, line
+            if "._dtype is _BF" in line:
+                assert "_lm and" in line, line
+
+
+@pytest.mark.parametrize("call,words", [
+    (lambda: torch.dist(torch.ones(3, dtype=torch.complex64), torch.ones(3)),
+     "\"dist\" not implemented for 'ComplexFloat'"),
+    (lambda: torch.dist(torch.ones(3, dtype=torch.uint16), torch.ones(3, dtype=torch.complex64)),
+     "\"dist\" not implemented for 'ComplexFloat'"),
+    (lambda: torch.dist(torch.ones(3, dtype=torch.bfloat16), torch.ones(3)),
+     "\"dist\" not implemented for 'BFloat16'"),
+    (lambda: torch.cross(torch.ones(3, dtype=torch.bfloat16), torch.ones(3, dtype=torch.uint16),
+                         dim=0), "\"cross\" not implemented for 'UInt16'"),
+    (lambda: torch.mm(torch.ones(2, 2, dtype=torch.uint16), torch.ones(2, 2)),
+     "\"addmm_impl_cpu_\" not implemented for 'UInt16'"),
+    (lambda: torch.ones(2, 2) @ torch.ones(2, 2, dtype=torch.uint32),
+     "\"addmm_impl_cpu_\" not implemented for 'UInt32'"),
+    (lambda: torch.mm(torch.ones(2, 2, dtype=torch.bfloat16), torch.ones(2, 2)),
+     "expected m1 and m2 to have the same dtype, but got: c10::BFloat16 != float"),
+])
+def test_limited_dtype_refusals_keep_their_order_and_words(call, words):
+    with pytest.raises((RuntimeError, NotImplementedError), match=words.replace("(", r"\(")):
+        call()
+
+
+def test_limited_dtypes_still_computed_where_opted_in():
+    a = torch.ones(2, 2, dtype=torch.bfloat16)
+    assert torch.mm(a, a).dtype is torch.bfloat16
+    assert torch.mm(a, a).tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    c = torch.ones(2, 2, dtype=torch.complex64)
+    assert (c @ c).dtype is torch.complex64
