@@ -1,26 +1,31 @@
-"""The CPU target's float32 exp / log and float32 / float64 tanh: NumPy's own algorithms.
+"""The CPU target's float32 exp / log / sin / cos and float32 / float64 tanh: NumPy's own
+algorithms.
 
 Eager code computes these with NumPy, whose ufuncs run their own vector algorithms on x86
-with AVX2 + FMA3 (or AVX512F): float32 exp and log (loops_exponent_log.dispatch.c.src)
-and tanh (loops_hyperbolic.dispatch.cpp.src, Intel SVML's algorithm in Highway). A fused
-kernel must give eager's bits, so it computes the same operations in the same order:
-the same range reductions, polynomials (each step one fused multiply-add, through
-`llvm.fma`), tables and special cases. They also keep the kernel's loop vectorizable
-(PyPI's llvmlite has no SVML, so a libm call per element keeps it scalar, ~10x slower
-than NumPy). Checked bit for bit against NumPy over every 97th float32 bit pattern and a
-million float64 values (tests/test_fused_numerics_s46.py). Where this host's NumPy calls
-libm instead (`NUMPY_SIMD_EXP_LOG_F32` / `NUMPY_SIMD_TANH` false), kernels/prims.py binds
-libm's functions, which is again what eager computes.
+with AVX2 + FMA3 (or AVX512F): float32 exp and log (loops_exponent_log.dispatch.c.src),
+float32 sin and cos (loops_trigonometric.dispatch.cpp) and tanh
+(loops_hyperbolic.dispatch.cpp.src, Intel SVML's algorithm in Highway). A fused kernel
+must give eager's bits, so it computes the same operations in the same order: the same
+range reductions, polynomials (each step one fused multiply-add, through `llvm.fma`; one
+FMA too where GCC contracted NumPy's multiply and add: sin / cos's x 2/pi + 1.5 2^23),
+tables and special cases. They also keep the kernel's loop vectorizable (PyPI's llvmlite
+has no SVML, so a libm call per element keeps it scalar, ~10x slower than NumPy); sin and
+cos keep NumPy's libm fallback for large |x| in a branch, so their loops stay scalar
+(still cheaper than libm's sinf / cosf for every element). Checked bit for bit against
+NumPy over every 97th float32 bit pattern and a million float64 values
+(tests/test_kernels_cpu_math.py, tests/test_fused_numerics_s46.py). Where this host's NumPy
+calls libm instead (`NUMPY_SIMD_EXP_LOG_F32`, `NUMPY_SIMD_TANH` (tanh, sin, cos) false),
+kernels/prims.py binds libm's functions, which is again what eager computes.
 
 They are numba intrinsics that emit their LLVM instructions at each call, so the loop
 body holds their code before LLVM sees it: left to LLVM's inliner, a call that grows past
 its threshold stays in the loop and keeps it scalar (10x slower). (They were @njit
 functions with `inline='always'` before: numba's IR-level inlining took ~0.3 s per call
 site, 8 s to compile one backward kernel of an LSTM cell.) Their arithmetic carries no
-fast-math flag (NumPy's C is compiled without contraction beyond its explicit FMAs), nor
-do the kernels: contraction across two ops skipped the rounding between them (x * 2 - x
-of a float16 or float32 x near its largest value gave x where eager's rounded x * 2
-overflows to inf; tests/test_fuzz_finds_s27.py).
+fast-math flag (contractions are explicit FMAs), nor do the kernels: contraction across
+two ops skipped the rounding between them (x * 2 - x of a float16 or float32 x near its
+largest value gave x where eager's rounded x * 2 overflows to inf;
+tests/test_fuzz_finds_s27.py).
 
 The text below is what kernels embed (each generated module is self-contained, so the
 on-disk cache key, a hash of the module text, covers these functions too); `namespace()`
@@ -40,7 +45,8 @@ def _numpy_simd():
     """Whether this host's NumPy computes float32 exp / log and tanh with its own vector
     algorithms (which the functions below reproduce) rather than libm's: float32 exp / log
     on x86 with AVX2 + FMA3 or AVX512F (loops_exponent_log's targets), tanh on x86 with
-    AVX2 + FMA3 (loops_hyperbolic's, Highway's native-FMA targets)."""
+    AVX2 + FMA3 (loops_hyperbolic's and loops_trigonometric's: Highway's native-FMA
+    targets; float32 sin / cos too)."""
     try:
         feats = _np._core._multiarray_umath.__cpu_features__
     except AttributeError:      # (a NumPy without the table: assume libm)
@@ -353,6 +359,62 @@ def _vlog_f32(typingctx, x):
         return builder.select(inf, cf(float('inf')), r)
     return sig, codegen
 """,
+    # NumPy's float32 sin / cos (simd_sincos_f32 of loops_trigonometric.dispatch.cpp, on
+    # every CPU with FMA): |x| up to 117435.992 (sin) / 71476.0625 (cos) reduced by
+    # Cody-Waite with q = rint(x 2/pi) (three FMAs), both polynomials (FMAs), the one the
+    # quadrant picks, negated as 0 - v in quadrants 2 and 3; larger |x| (and inf) libm's
+    # sinf / cosf, as NumPy's fallback, in a branch; NaN the default NaN
+    **{f"_v{_fn}_f32": f"""
+@intrinsic
+def _v{_fn}_f32(typingctx, x):
+    sig = _nbt.float32(_nbt.float32)
+
+    def codegen(context, builder, signature, args):
+        f32, i32 = _llir.FloatType(), _llir.IntType(32)
+        cf = lambda v: _llir.Constant(f32, float(_f32(v)))
+        ci = lambda v: _llir.Constant(i32, v)
+        fma = lambda a, b, c: _llvm_fma(builder, a, b, c)
+        fty = _llir.FunctionType(f32, [f32])
+        fabs = _cgutils.get_or_insert_function(builder.module, fty, "llvm.fabs.f32")
+        x = args[0]
+        nan = builder.fcmp_unordered('uno', x, x)
+        x = builder.select(nan, cf(0.0), x)
+        small = builder.fcmp_ordered('<=', builder.call(fabs, [x]), cf({_max}))
+        xs = builder.select(small, x, cf(0.0))
+        # (x 2/pi + 1.5 2^23 as one FMA: GCC contracts NumPy's Mul and Add)
+        q = fma(xs, cf(float.fromhex('0x1.45f306p-1')), cf(12582912.0))
+        q = builder.fsub(q, cf(12582912.0))
+        r = fma(q, cf(float.fromhex('-0x1.921fb0p+00')), xs)
+        r = fma(q, cf(float.fromhex('-0x1.5110b4p-22')), r)
+        r = fma(q, cf(float.fromhex('-0x1.846988p-48')), r)
+        r2 = builder.fmul(r, r)
+        c = fma(cf(float.fromhex('0x1.98e616p-16')), r2, cf(float.fromhex('-0x1.6c06dcp-10')))
+        c = fma(c, r2, cf(float.fromhex('0x1.55553cp-05')))
+        c = fma(c, r2, cf(-0.5))
+        c = fma(c, r2, cf(1.0))
+        s = fma(cf(float.fromhex('0x1.7d3bbcp-19')), r2, cf(float.fromhex('-0x1.a06bbap-13')))
+        s = fma(s, r2, cf(float.fromhex('0x1.11119ap-07')))
+        s = fma(s, r2, cf(float.fromhex('-0x1.555556p-03')))
+        s = fma(s, r2, cf(0.0))
+        s = fma(s, r, r)
+        iq = builder.fptosi(q, i32)
+        if {_cos}:
+            iq = builder.add(iq, ci(1))
+        v = builder.select(builder.icmp_signed('==', builder.and_(iq, ci(1)), ci(0)), s, c)
+        neg = builder.icmp_signed('==', builder.and_(iq, ci(2)), ci(2))
+        v = builder.select(neg, builder.fsub(cf(0.0), v), v)
+        v = builder.select(nan, cf(float('nan')), v)
+        pre = builder.block
+        with builder.if_then(builder.not_(small), likely=False):
+            libm = _cgutils.get_or_insert_function(builder.module, fty, "{_fn}f")
+            big = builder.call(libm, [x])
+            then = builder.block
+        out = builder.phi(f32)
+        out.add_incoming(v, pre)
+        out.add_incoming(big, then)
+        return out
+    return sig, codegen
+""" for _fn, _max, _cos in (("sin", 117435.992, False), ("cos", 71476.0625, True))},
     # NumPy's tanh (simd_tanh_f32 / simd_tanh_f64 of loops_hyperbolic.dispatch.cpp.src,
     # Intel SVML's algorithm, on every CPU with FMA): |x| picks one of 32 (float64: 16)
     # intervals by its exponent bits, whose polynomial in y = |x| - b (degree 6; float64

@@ -107,15 +107,17 @@ for _fn in ("floor", "ceil", "trunc", "rint", "nextafter"):
         _define(f"_{_fn}_{_s}", {"cpu": f"_{_fn}_{_s} = np.{_fn}\n", "cuda": cuda,
                                  "sim": f"_{_fn}_{_s} = np.{_fn}\n"})
 
-# the CPU's float32 exp / log and float32 / float64 tanh: NumPy's own vector algorithms
+# the CPU's float32 exp / log / sin / cos, float32 / float64 tanh: NumPy's own algorithms
 # (cpu_math.py) where this host's NumPy runs them, so that a fused kernel gives eager's
 # bits (and the loop vectorizes: PyPI's llvmlite has no SVML); libm where NumPy calls libm
 # too. libdevice on CUDA, NumPy's functions in the simulator.
 _define("_llvm_helpers", {"cpu": cpu_math.source("_llvm_helpers")}, targets=("cpu",))
-for _v in ("_vexp_f32", "_vlog_f32", "_vtanh_f32", "_vtanh_f64"):
+for _v in ("_vexp_f32", "_vlog_f32", "_vtanh_f32", "_vtanh_f64", "_vsin_f32", "_vcos_f32"):
     _define(_v, {"cpu": cpu_math.source(_v)}, deps=("_llvm_helpers",), targets=("cpu",))
 for _fn, _s, _np_simd in (("exp", "f32", cpu_math.NUMPY_SIMD_EXP_LOG_F32),
                           ("log", "f32", cpu_math.NUMPY_SIMD_EXP_LOG_F32),
+                          ("sin", "f32", cpu_math.NUMPY_SIMD_TANH),
+                          ("cos", "f32", cpu_math.NUMPY_SIMD_TANH),
                           ("tanh", "f32", cpu_math.NUMPY_SIMD_TANH),
                           ("tanh", "f64", cpu_math.NUMPY_SIMD_TANH)):
     _define(f"_{_fn}_{_s}", {"cpu": (f"_{_fn}_{_s} = _v{_fn}_{_s}\n" if _np_simd

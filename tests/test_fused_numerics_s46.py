@@ -94,17 +94,26 @@ def pow_(x: Tensor):
     return (x * 1.0) ** 1.7 + (x * 1.0) ** 3.0
 
 
+def sin_cos_(x: Tensor):
+    return torch.sin(x * 1.0) + torch.cos(x * 1.0) * 3.0
+
+
+def sinc_(x: Tensor):
+    return torch.sinc(x * 1.0)
+
+
 def erf_gelu_(x: Tensor):
     return torch.erf(x * 1.0) + F.gelu(x * 1.0)
 
 
 _FNS = {f.__name__: f for f in (exp_, log_, tanh_, sigmoid_, silu_, gelu_tanh_, tanhshrink_,
                                  logit_, xlogy_, softplus_, mish_, logaddexp_, pow_,
-                                 erf_gelu_)}
+                                 sin_cos_, sinc_, erf_gelu_)}
 # (name, dtype): equal on every host where kernels/cpu_math.py's flags hold
 _EVERYWHERE = [(n, "float32") for n in _FNS] + [
     ("tanh_", "float64"), ("gelu_tanh_", "float64"), ("tanhshrink_", "float64"),
     ("softplus_", "float64"), ("logaddexp_", "float64"), ("erf_gelu_", "float64"),
+    ("sin_cos_", "float64"), ("sinc_", "float64"),
     ("tanh_", "float16"), ("sigmoid_", "float16"), ("silu_", "float16"),
     ("gelu_tanh_", "float16"), ("pow_", "float16"), ("logaddexp_", "float16"),
     ("erf_gelu_", "float16")]
@@ -139,9 +148,9 @@ def _needs(name, dt):
                 "mish_", "logaddexp_") and dt == "float32" and \
             not cpu_math.NUMPY_SIMD_EXP_LOG_F32:
         pytest.skip("this host's NumPy computes float32 exp / log with libm")
-    if "tanh" in name or name == "mish_":
+    if "tanh" in name or name in ("mish_", "sin_cos_", "sinc_"):
         if not cpu_math.NUMPY_SIMD_TANH:
-            pytest.skip("this host's NumPy computes tanh with libm")
+            pytest.skip("this host's NumPy computes tanh / sin / cos with libm")
     if (name, dt) in _LIBM_HOSTS and _SVML:
         pytest.skip("this host's NumPy computes log1p / pow with SVML")
 

@@ -55,6 +55,30 @@ def test_exp_and_log_are_numpys_bit_for_bit(fns):
 
 
 @pytest.mark.skipif(not cpu_math.NUMPY_SIMD_TANH,
+                    reason="this host's NumPy computes sin / cos with libm")
+def test_sin_and_cos_are_numpys_bit_for_bit():
+    """Cody-Waite up to 117435.992 / 71476.0625, libm's sinf / cosf above (and inf)."""
+    from numba import njit
+    ns = cpu_math.namespace()
+    vsin, vcos = ns["_vsin_f32"], ns["_vcos_f32"]
+
+    @njit
+    def apply(a):
+        s, c = np.empty_like(a), np.empty_like(a)
+        for i in range(a.size):
+            s[i] = vsin(a[i])
+            c[i] = vcos(a[i])
+        return s, c
+    x = _inputs()
+    x = np.concatenate([x, np.float32([117435.992, 117436.0, 71476.0625, 71476.07, 520.719,
+                                       1438.0641, -2730.8296, 1e10, -3e38])])
+    s, c = apply(x)
+    with np.errstate(all="ignore"):
+        assert _same_bits(s, np.sin(x))[0] == 0, _same_bits(s, np.sin(x))
+        assert _same_bits(c, np.cos(x))[0] == 0, _same_bits(c, np.cos(x))
+
+
+@pytest.mark.skipif(not cpu_math.NUMPY_SIMD_TANH,
                     reason="this host's NumPy computes tanh with libm")
 def test_tanh_is_numpys_bit_for_bit_float32_and_float64(fns):
     x = _inputs()
