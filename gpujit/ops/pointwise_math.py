@@ -47,13 +47,18 @@ def tanh(xp, self):
     return r
 
 
+def saturated_tanh(arg):
+    """The scalar expression of tanh(arg) as eager's float32 tanh computes it: 1.0 with
+    arg's sign above 9.0109 (the fused kernels' CPU tanh is NumPy's: kernels/cpu_math.py).
+    For the tanh op and the composites whose eager body calls it in float32 (float16
+    computing in float: mish_backward, gelu_backward's tanh form)."""
+    return (f"where(abs({arg}) > cast_float32(9.0109), copysign(cast_float32(1), {arg}), "
+            f"tanh({arg}))")
+
+
 def _tanh_expression(form):
-    """float32: eager's 1.0 (with x's sign) above 9.0109 in the fused kernels too (whose
-    CPU tanh is NumPy's: kernels/cpu_math.py)."""
-    if form.ct is _dt.float32:
-        return ("where(abs({self}) > cast_float32(9.0109), copysign(cast_float32(1), {self}), "
-                "tanh({self}))")
-    return None
+    """float32: eager's 1.0 (with x's sign) above 9.0109 in the fused kernels too."""
+    return saturated_tanh("{self}") if form.ct is _dt.float32 else None
 
 
 tanh.op.scalar_for = _tanh_expression
