@@ -324,3 +324,29 @@ def test_backward_ops_through_tanh_give_eagers_bits(name, dt):
     assert "TensorExprGroup" in str(f.graph_for(x, g))
     bad = (_bits(out) != _bits(eager)) & ~(np.isnan(out) & np.isnan(eager))
     assert not bad.any(), (int(bad.sum()), xs[bad][:4], eager[bad][:4], out[bad][:4])
+
+
+def entr_(x: Tensor):
+    return torch.special.entr(x * 1.0)
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16"])
+def test_entr_of_negative_zero_is_positive_zero_eager_and_fused(dt):
+    """torch.special.entr(-0.) is +0. (PyTorch's kernel returns 0 for x == 0; eager gave
+    -0. from x * 0, the fused kernel +0.)."""
+    x = torch.tensor([-0.0, 0.0, -1.0, float("nan"), 2.0, 0.3], dtype=getattr(torch, dt))
+    eager = entr_(x).numpy()
+    assert not np.signbit(eager[:2]).any()
+    assert np.isnan(eager[3]) and eager[2] == -np.inf
+    f = torch.jit.script(entr_)
+    for _ in range(3):
+        out = f(x).numpy()
+    assert (_bits(out) == _bits(eager)).all() or np.array_equal(out, eager, equal_nan=True)
+    assert not np.signbit(out[:2]).any()
+    real = pytest.importorskip("torch")
+    if real is not torch:
+        want = real.special.entr(real.tensor([-0.0, 0.0, -1.0, float("nan"), 2.0, 0.3],
+                                             dtype=getattr(real, dt))).numpy()
+        assert (_bits(eager) == _bits(want)).all() or np.array_equal(eager, want,
+                                                                      equal_nan=True)
+        assert not np.signbit(want[:2]).any()

@@ -393,7 +393,8 @@ def special_entr(xp, self):
         lg = xp.log(xp.where(x > 0, x, 1))
         if self.dtype == _np.float16:
             lg = lg.astype(_np.float16).astype(_np.float32)
-        out = xp.where(x > 0, -x * lg, x * 0)
+        # (x * 0 + 0: +0 at -0 as PyTorch's and the fused where()'s 0; NaN stays NaN)
+        out = xp.where(x > 0, -x * lg, x * 0 + 0)
         return xp.where(x < 0, -_np.inf, out).astype(x.dtype)
 
 
