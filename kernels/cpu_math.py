@@ -38,7 +38,7 @@ import platform as _platform
 import numpy as _np
 
 __all__ = ["source", "namespace", "INTRINSIC_IMPORTS", "NUMPY_SIMD_EXP_LOG_F32",
-           "NUMPY_SIMD_TANH"]
+           "NUMPY_SIMD_TANH", "SVML"]
 
 
 def _numpy_simd():
@@ -57,6 +57,50 @@ def _numpy_simd():
 
 
 NUMPY_SIMD_EXP_LOG_F32, NUMPY_SIMD_TANH = _numpy_simd()
+
+# NumPy's functions from Intel SVML (loops_umath_fp.dispatch.c.src: contiguous float32 /
+# float64 arrays on AVX512 Skylake-X and later, where NumPy links SVML): scalar-language
+# name -> SVML's name. float64 exp and log too (loops_exponent_log).
+_SVML_UNARY = {"exp2": "exp2", "log2": "log2", "log10": "log10", "expm1": "expm1",
+               "log1p": "log1p", "tan": "tan", "asin": "asin", "acos": "acos", "atan": "atan",
+               "sinh": "sinh", "cosh": "cosh", "asinh": "asinh", "acosh": "acosh",
+               "atanh": "atanh"}
+_SVML_F64_ONLY = {"exp": "exp", "log": "log"}
+_SVML_BINARY = {"pow": "pow", "atan2": "atan2"}
+
+
+def _svml_symbol(fn, s):
+    return f"__svml_{fn}f16" if s == "f32" else f"__svml_{fn}8_ha"
+
+
+def _svml_functions():
+    """{(name, 'f32' | 'f64'): (SVML symbol, arity)} of the SVML functions this host's NumPy
+    calls, each registered with LLVM at its address in NumPy's extension module (which
+    exports them); empty where NumPy does not use SVML (no AVX512_SKX, or a build without
+    it), so the kernels call libm as NumPy then does."""
+    try:
+        feats = _np._core._multiarray_umath.__cpu_features__
+        if not feats.get("AVX512_SKX"):
+            return {}
+        import ctypes
+        from llvmlite import binding as _llb
+        lib = ctypes.CDLL(_np._core._multiarray_umath.__file__)
+        out = {}
+        for table, arity, sfx in ((_SVML_UNARY, 1, ("f32", "f64")),
+                                  (_SVML_F64_ONLY, 1, ("f64",)),
+                                  (_SVML_BINARY, 2, ("f32", "f64"))):
+            for name, fn in table.items():
+                for s in sfx:
+                    sym = _svml_symbol(fn, s)
+                    addr = ctypes.cast(getattr(lib, sym), ctypes.c_void_p).value
+                    _llb.add_symbol(sym, addr)
+                    out[(name, s)] = (sym, arity)
+        return out
+    except (AttributeError, OSError, ImportError):
+        return {}
+
+
+SVML = _svml_functions()
 
 INTRINSIC_IMPORTS = ("from numba.extending import intrinsic\n"
                      "from numba.core import cgutils as _cgutils\n"
@@ -465,6 +509,36 @@ def _vtanh_{_s}(typingctx, x):
          0x3FC00000, 0x780000, 19, 18, 0, 17, tuple(range(16, 0, -1)),
          0x8000000000000000 - (1 << 64)))},
 }
+
+
+# One SVML function on one element: x (and y) in lane 0 of a 16 x float32 / 8 x float64
+# vector, the rest 0 (NumPy pads partial vectors likewise; lanes are independent), lane 0
+# of the result. float64 expm1 replaces a NaN input by 1 and returns the NaN, as NumPy
+# does around SVML's expm1 (its invalid-value workaround).
+for (_name, _s), (_sym, _arity) in SVML.items():
+    _SOURCES[f"_svml_{_name}_{_s}"] = f"""
+@intrinsic
+def _svml_{_name}_{_s}(typingctx, {', '.join('xy'[:_arity])}):
+    sig = _nbt.{'float32' if _s == 'f32' else 'float64'}({', '.join(['_nbt.' + ('float32' if _s == 'f32' else 'float64')] * _arity)})
+
+    def codegen(context, builder, signature, args):
+        ft = _llir.{'FloatType' if _s == 'f32' else 'DoubleType'}()
+        vt = _llir.VectorType(ft, {16 if _s == 'f32' else 8})
+        fn = _cgutils.get_or_insert_function(builder.module,
+                                             _llir.FunctionType(vt, [vt] * {_arity}), "{_sym}")
+        zero = _llir.Constant(vt, [_llir.Constant(ft, 0.0)] * {16 if _s == 'f32' else 8})
+        lane = _llir.Constant(_llir.IntType(32), 0)
+        ins = list(args)
+        if {(_name, _s) == ('expm1', 'f64')}:
+            nan = builder.fcmp_unordered('uno', args[0], args[0])
+            ins[0] = builder.select(nan, _llir.Constant(ft, 1.0), args[0])
+        r = builder.call(fn, [builder.insert_element(zero, a, lane) for a in ins])
+        r = builder.extract_element(r, lane)
+        if {(_name, _s) == ('expm1', 'f64')}:
+            r = builder.select(nan, args[0], r)
+        return r
+    return sig, codegen
+"""
 
 
 def source(name: str) -> str:

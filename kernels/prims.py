@@ -126,6 +126,20 @@ for _fn, _s, _np_simd in (("exp", "f32", cpu_math.NUMPY_SIMD_EXP_LOG_F32),
                              "sim": f"_{_fn}_{_s} = np.{_fn}\n"},
             deps=(f"_v{_fn}_{_s}",) if _np_simd else ())
 
+# NumPy's SVML functions (cpu_math.SVML: AVX512 hosts, where NumPy computes them so),
+# one call per element: eager's bits (the loop stays scalar, as with libm's)
+for (_fn, _s) in cpu_math.SVML:
+    _v = f"_svml_{_fn}_{_s}"
+    _define(_v, {"cpu": cpu_math.source(_v)}, targets=("cpu",))
+    _old = _DEFS[f"_{_fn}_{_s}"][1]
+    _define(f"_{_fn}_{_s}", {**_old, "cpu": f"_{_fn}_{_s} = {_v}\n"}, deps=(_v,))
+
+# float16 pow / atan2 (held in float32): NumPy's half loops call libm's powf / atan2f (SVML
+# serves its float32 / float64 loops only)
+for _fn in ("pow", "atan2"):
+    _define(f"_{_fn}_h", {"cpu": f"_{_fn}_h = math.{_fn}\n", "cuda": f"_{_fn}_h = math.{_fn}\n",
+                          "sim": f"_{_fn}_h = np.{_MATH[_fn][1]}\n"})
+
 # NumPy's floor division and remainder of floats (npy_divmod): the quotient snapped to
 # an integer, the remainder with the divisor's sign (a zero remainder with the dividend's,
 # as PyTorch's)
@@ -319,11 +333,11 @@ def _fma_f64(a, b, c):
 # eager gpujit: NumPy arrays, CuPy arrays); the simulator's reference is eager NumPy
 # (NumPy's float32 power takes sqrt for 0.5: the simulator computes in float16)
 _define("_hpow_f32", {"cpu": "@DEVICE\ndef _hpow_f32(x, e):\n"
-                             "    return _pow_f32(x, _rh(_f32(e)))\n",
+                             "    return _pow_h(x, _rh(_f32(e)))\n",
                       "cuda": "_hpow_f32 = _spow_f32\n",
                       "sim": "@DEVICE\ndef _hpow_f32(x, e):\n"
                              "    return _f32(np.power(_f16(x), _f16(e)))\n"},
-        deps=("_pow_f32", "_spow_f32", "_rh"))
+        deps=("_pow_h", "_spow_f32", "_rh"))
 
 # the float16 after x in the direction of y, x and y float16 values held in float32
 _define("_nextafter_f16", """

@@ -164,3 +164,38 @@ def test_float16_conversions_round_to_nearest_even(fns):
     np.testing.assert_array_equal(h[ok], want[ok].view(np.uint16))
     np.testing.assert_array_equal(back[ok], want[ok].astype(np.float32))
     assert np.isnan(r[~ok]).all() and np.isnan(back[~ok]).all()
+
+
+@pytest.mark.skipif(not cpu_math.SVML, reason="this host's NumPy does not call SVML")
+def test_svml_functions_are_numpys_bit_for_bit():
+    """On AVX512 hosts NumPy's float32 / float64 expm1, log1p, tan, atan2, pow ... are
+    Intel SVML's; the kernels call the same functions (cpu_math.SVML), one element per
+    call: np.<ufunc>'s bits, NaN payloads aside."""
+    from numba import njit
+    ns = cpu_math.namespace()
+    np_names = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh",
+                "acosh": "arccosh", "atanh": "arctanh", "atan2": "arctan2", "pow": "power"}
+    rng = np.random.default_rng(0)
+    checked = 0
+    for (name, s), (_sym, arity) in sorted(cpu_math.SVML.items()):
+        dt = np.float32 if s == "f32" else np.float64
+        ut = np.uint32 if s == "f32" else np.uint64
+        x = np.concatenate([rng.integers(0, np.iinfo(ut).max, 4000, dtype=ut).view(dt),
+                            rng.uniform(-3, 3, 4000).astype(dt),
+                            np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan], dt)])
+        y = rng.uniform(-3, 3, x.size).astype(dt)
+        fn = ns[f"_svml_{name}_{s}"]
+        if arity == 1:
+            apply = njit(lambda a, b, f=fn: np.array([f(v) for v in a]))
+            got = apply(x, y)
+            with np.errstate(all="ignore"):
+                want = getattr(np, np_names.get(name, name))(x)
+        else:
+            apply = njit(lambda a, b, f=fn: np.array([f(a[i], b[i]) for i in range(a.size)]))
+            got = apply(x, y)
+            with np.errstate(all="ignore"):
+                want = getattr(np, np_names.get(name, name))(x, y)
+        bad = (got.view(ut) != want.view(ut)) & ~(np.isnan(got) & np.isnan(want))
+        assert not bad.any(), (name, s, x[bad][:3], got[bad][:3], want[bad][:3])
+        checked += 1
+    assert checked == len(cpu_math.SVML) >= 30

@@ -152,12 +152,12 @@ def mish(xp, self):
 def softplus(xp, self, beta=1, threshold=20):
     """log1p(exp(x beta)) / beta without overflow: the fused kernels' expression,
     (log1p(exp(-|xb|)) + max(xb, 0)) / beta, which is NumPy's logaddexp(xb, 0) operation
-    for operation. float32 (float16 computes in it) calls np.exp / np.log1p, the vector
-    functions the kernels share (kernels/cpu_math.py); NumPy's logaddexp calls libm's
-    per element, which the kernels call for float64."""
+    for operation, with np.exp / np.log1p, the functions the kernels share
+    (kernels/cpu_math.py; NumPy's logaddexp calls libm's per element instead). float16
+    computes in float32."""
     x = _f32(self)
     xb = x * beta
-    if xp is _np and x.dtype == _np.float32:
+    if xp is _np:
         soft = (xp.log1p(xp.exp(-xp.abs(xb))) + xp.maximum(xb, 0)) / beta
     else:
         soft = xp.logaddexp(xb, 0) / beta

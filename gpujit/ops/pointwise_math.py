@@ -306,12 +306,11 @@ fmin = _nan_ignoring("fmin", "fmin", "minimum")
 def logaddexp(xp, self, other):
     """In the operands' promoted dtype: floating point only (PyTorch's CPU kernel has no
     integer or bool version: "logaddexp_cpu" not implemented for 'Long'). The fused
-    kernels' expression is NumPy's logaddexp operation for operation; for float32 (float16
-    computes in it, rounded once) eager calls np.exp / np.log1p, the vector functions the
-    kernels share (kernels/cpu_math.py), where NumPy's logaddexp calls libm's per element,
-    which the kernels call for float64."""
+    kernels' expression is NumPy's logaddexp operation for operation; eager calls np.exp /
+    np.log1p, the functions the kernels share (kernels/cpu_math.py), where NumPy's logaddexp
+    calls libm's per element. float16 computes in float32, rounded once."""
     a, b = _f32(self), _f32(other)
-    if xp is not _np or _np.result_type(a, b) != _np.float32:
+    if xp is not _np:
         return xp.logaddexp(self, other)
     r = xp.maximum(a, b) + xp.log1p(xp.exp(-xp.abs(a - b)))
     return xp.where(a == b, a + _np.float32(_math.log(2)), r)
