@@ -516,10 +516,11 @@ def _vtanh_{_s}(typingctx, x):
 # of the result. float64 expm1 replaces a NaN input by 1 and returns the NaN, as NumPy
 # does around SVML's expm1 (its invalid-value workaround).
 for (_name, _s), (_sym, _arity) in SVML.items():
+    _t = "_nbt.float32" if _s == "f32" else "_nbt.float64"
     _SOURCES[f"_svml_{_name}_{_s}"] = f"""
 @intrinsic
 def _svml_{_name}_{_s}(typingctx, {', '.join('xy'[:_arity])}):
-    sig = _nbt.{'float32' if _s == 'f32' else 'float64'}({', '.join(['_nbt.' + ('float32' if _s == 'f32' else 'float64')] * _arity)})
+    sig = {_t}({', '.join([_t] * _arity)})
 
     def codegen(context, builder, signature, args):
         ft = _llir.{'FloatType' if _s == 'f32' else 'DoubleType'}()
