@@ -107,16 +107,38 @@ for _fn in ("floor", "ceil", "trunc", "rint", "nextafter"):
         _define(f"_{_fn}_{_s}", {"cpu": f"_{_fn}_{_s} = np.{_fn}\n", "cuda": cuda,
                                  "sim": f"_{_fn}_{_s} = np.{_fn}\n"})
 
-# the vectorizable float32 exp and tanh on the CPU (cpu_math.py); libdevice elsewhere
-_define("_vexp_f32", {"cpu": cpu_math.source("_vexp_f32")}, deps=("_i32_as_f32",),
-        targets=("cpu",))
-_define("_vtanh_f32", {"cpu": cpu_math.source("_vtanh_f32")}, deps=("_vexp_f32",),
-        targets=("cpu",))
-_define("_i32_as_f32", {"cpu": cpu_math.source("_i32_as_f32")}, targets=("cpu",))
-_define("_exp_f32", {"cpu": "_exp_f32 = _vexp_f32\n", "cuda": "_exp_f32 = math.exp\n",
-                     "sim": "_exp_f32 = np.exp\n"}, deps=("_vexp_f32",))
-_define("_tanh_f32", {"cpu": "_tanh_f32 = _vtanh_f32\n", "cuda": "_tanh_f32 = math.tanh\n",
-                      "sim": "_tanh_f32 = np.tanh\n"}, deps=("_vtanh_f32",))
+# the CPU's float32 exp / log / sin / cos, float32 / float64 tanh: NumPy's own algorithms
+# (cpu_math.py) where this host's NumPy runs them, so that a fused kernel gives eager's
+# bits (and the loop vectorizes: PyPI's llvmlite has no SVML); libm where NumPy calls libm
+# too. libdevice on CUDA, NumPy's functions in the simulator.
+_define("_llvm_helpers", {"cpu": cpu_math.source("_llvm_helpers")}, targets=("cpu",))
+for _v in ("_vexp_f32", "_vlog_f32", "_vtanh_f32", "_vtanh_f64", "_vsin_f32", "_vcos_f32"):
+    _define(_v, {"cpu": cpu_math.source(_v)}, deps=("_llvm_helpers",), targets=("cpu",))
+for _fn, _s, _np_simd in (("exp", "f32", cpu_math.NUMPY_SIMD_EXP_LOG_F32),
+                          ("log", "f32", cpu_math.NUMPY_SIMD_EXP_LOG_F32),
+                          ("sin", "f32", cpu_math.NUMPY_SIMD_TANH),
+                          ("cos", "f32", cpu_math.NUMPY_SIMD_TANH),
+                          ("tanh", "f32", cpu_math.NUMPY_SIMD_TANH),
+                          ("tanh", "f64", cpu_math.NUMPY_SIMD_TANH)):
+    _define(f"_{_fn}_{_s}", {"cpu": (f"_{_fn}_{_s} = _v{_fn}_{_s}\n" if _np_simd
+                                     else f"_{_fn}_{_s} = math.{_fn}\n"),
+                             "cuda": f"_{_fn}_{_s} = math.{_fn}\n",
+                             "sim": f"_{_fn}_{_s} = np.{_fn}\n"},
+            deps=(f"_v{_fn}_{_s}",) if _np_simd else ())
+
+# NumPy's SVML functions (cpu_math.SVML: AVX512 hosts, where NumPy computes them so),
+# one call per element: eager's bits (the loop stays scalar, as with libm's)
+for (_fn, _s) in cpu_math.SVML:
+    _v = f"_svml_{_fn}_{_s}"
+    _define(_v, {"cpu": cpu_math.source(_v)}, targets=("cpu",))
+    _old = _DEFS[f"_{_fn}_{_s}"][1]
+    _define(f"_{_fn}_{_s}", {**_old, "cpu": f"_{_fn}_{_s} = {_v}\n"}, deps=(_v,))
+
+# float16 pow / atan2 (held in float32): NumPy's half loops call libm's powf / atan2f (SVML
+# serves its float32 / float64 loops only)
+for _fn in ("pow", "atan2"):
+    _define(f"_{_fn}_h", {"cpu": f"_{_fn}_h = math.{_fn}\n", "cuda": f"_{_fn}_h = math.{_fn}\n",
+                          "sim": f"_{_fn}_h = np.{_MATH[_fn][1]}\n"})
 
 # NumPy's floor division and remainder of floats (npy_divmod): the quotient snapped to
 # an integer, the remainder with the divisor's sign (a zero remainder with the dividend's,
@@ -304,14 +326,18 @@ def _fma_f64(a, b, c):
         return np.float64(r)
 """})
 # x ** e of a float16 x (held in float32) and a Python-number exponent e: PyTorch's CPU
-# kernel for float16 is plain pow (pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf), its CUDA
+# kernel for float16 is plain pow (pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf) of e rounded
+# to float16 (as NumPy's: x ** 1.7 is x ** 1.7001953125; a float64 e reaches float16
+# through float32 here, which can differ only at a float16 tie), its CUDA
 # kernel takes sqrt, rsqrt and 1/x for 0.5, -0.5 and -1 as for every float dtype (as
 # eager gpujit: NumPy arrays, CuPy arrays); the simulator's reference is eager NumPy
 # (NumPy's float32 power takes sqrt for 0.5: the simulator computes in float16)
-_define("_hpow_f32", {"cpu": "_hpow_f32 = _pow_f32\n", "cuda": "_hpow_f32 = _spow_f32\n",
+_define("_hpow_f32", {"cpu": "@DEVICE\ndef _hpow_f32(x, e):\n"
+                             "    return _pow_h(x, _rh(_f32(e)))\n",
+                      "cuda": "_hpow_f32 = _spow_f32\n",
                       "sim": "@DEVICE\ndef _hpow_f32(x, e):\n"
                              "    return _f32(np.power(_f16(x), _f16(e)))\n"},
-        deps=("_pow_f32", "_spow_f32"))
+        deps=("_pow_h", "_spow_f32", "_rh"))
 
 # the float16 after x in the direction of y, x and y float16 values held in float32
 _define("_nextafter_f16", """

@@ -293,8 +293,11 @@ class ScalarCodegen:
         """A ** b for a Python-number exponent b (B: its code as T): PyTorch's special
         cases (0.5 is sqrt, -1 a reciprocal...), as eager computes them."""
         s, F = SUFFIX[T], "_f32" if SUFFIX[T] == "f32" else "_f64"
-        if self._half_out and T in (_dt.float16, _dt.float32) and (
-                not b.known or float(b.const) in (0.5, -0.5)):
+        if self._half_out and T in (_dt.float16, _dt.float32):
+            # float16 (as eager and PyTorch's CPU kernel): plain pow, no special cases, of
+            # the exponent rounded to float16 (x ** 1.7 is x ** 1.7001953125)
+            if b.known:
+                B = literal(b.const, _dt.float16)
             return E(f"_f32({self.use('_hpow_f32')}({A}, {B}))", _opmath(T))
         if not b.known:
             return E(f"{self.use('_spow_' + s)}({A}, {B})", _opmath(T))
@@ -341,6 +344,9 @@ class ScalarCodegen:
                 return E(f"({A} {sym} {B})", T)
             if is_float and name == "Pow" and b.ty in ("float", "int"):
                 return self.scalar_power(A, b, B, T)
+            if is_float and name == "Pow" and self._half and _opmath(T) is _dt.float32:
+                # (NumPy's float16 power: libm's powf, not the float32 loop's SVML)
+                return E(f"_f32({self.use('_pow_h')}({A}, {B}))", _dt.float32)
             if is_float:
                 prim = {"FloorDiv": "_floordiv", "Mod": "_remainder", "Pow": "_pow"}[name]
                 return E(f"{self.use(f'{prim}_{SUFFIX[T]}')}({A}, {B})", _opmath(T))
@@ -507,6 +513,10 @@ class ScalarCodegen:
         if _is_concrete(T) and T.category != _dt.FLOATING and fname == "pow":
             return self.binary("Pow", a, b)
         T = self.float_type(T) if _is_concrete(T) else _dt.float64
+        if fname in ("pow", "atan2") and self._half and T is _dt.float32:
+            # (NumPy's float16 loops: libm's float function, not the float32 loop's SVML)
+            return E(f"_f32({self.use('_' + fname + '_h')}({self.as_type(a, T)}, "
+                     f"{self.as_type(b, T)}))", T)
         if fname == "nextafter" and self._half:
             # the next float16, not the next float32 (nan_to_num's largest finite value)
             return E(f"{self.use('_nextafter_f16')}({self.as_type(a, T)}, "

@@ -139,8 +139,10 @@ def silu(xp, self):
 @op("aten::mish(Tensor self) -> Tensor", **_ACT, inplace=True, dtypes=FLOATS,
     scalar="{self} * tanh(log1p(exp({self})))")
 def mish(xp, self):
+    """x tanh(log1p(exp(x))) as written (PyTorch's formula, and the fused kernels': the
+    same exp, log1p and tanh, so fused == eager; exp(x) = inf above 88 gives x)."""
     x = _f32(self)
-    return x * xp.tanh(xp.logaddexp(x, 0))      # log1p(exp(x)) without overflow
+    return x * xp.tanh(xp.log1p(xp.exp(x)))
 
 
 @op("aten::softplus(Tensor self, Scalar beta=1, Scalar threshold=20) -> Tensor", **_ACT,
@@ -148,9 +150,18 @@ def mish(xp, self):
     scalar="where({self} * {beta} > {threshold}, {self}, (log1p(exp(-abs({self} * {beta}))) "
            "+ maximum({self} * {beta}, 0)) / {beta})")   # log1p(exp(.)) without overflow
 def softplus(xp, self, beta=1, threshold=20):
+    """log1p(exp(x beta)) / beta without overflow: the fused kernels' expression,
+    (log1p(exp(-|xb|)) + max(xb, 0)) / beta, which is NumPy's logaddexp(xb, 0) operation
+    for operation, with np.exp / np.log1p, the functions the kernels share
+    (kernels/cpu_math.py; NumPy's logaddexp calls libm's per element instead). float16
+    computes in float32."""
     x = _f32(self)
     xb = x * beta
-    return xp.where(xb > threshold, x, xp.logaddexp(xb, 0) / beta)
+    if xp is _np:
+        soft = (xp.log1p(xp.exp(-xp.abs(xb))) + xp.maximum(xb, 0)) / beta
+    else:
+        soft = xp.logaddexp(xb, 0) / beta
+    return xp.where(xb > threshold, x, soft)
 
 
 def _int_bounds(a, lo, hi, name):

@@ -221,13 +221,20 @@ def _gelu_backward_body(xp, grad_output, self, approximate="none"):
     return grad_output * t
 
 
+def _saturated_tanh(arg):
+    # (eager's float32 tanh, which these bodies call: pointwise_math.saturated_tanh)
+    from .pointwise_math import saturated_tanh
+    return saturated_tanh(arg)
+
+
 def _gelu_backward_text(ct, approximate):
     """gelu_backward's scalar expression as eager computes it in ct (each step the op eager
     runs; the multiply-adds rounded once)."""
     x, g = "{self}", "{grad_output}"
     if approximate == "tanh":
         three_kappa = _three_kappa(_np.float64 if ct is _dt.float64 else _np.float32)
-        t = f"tanh(({x} * {x} * {x} * {_GELU_KAPPA!r} + {x}) * {_GELU_TANH_BETA!r})"
+        t = f"(({x} * {x} * {x} * {_GELU_KAPPA!r} + {x}) * {_GELU_TANH_BETA!r})"
+        t = _saturated_tanh(t) if ct in (_dt.float16, _dt.float32) else f"tanh{t}"
         left = f"(({t} + 1) * 0.5)"
         inner = f"({_fma_expr(ct, f'({x} * {x})', repr(three_kappa), 1)} * {_GELU_TANH_BETA!r})"
         right = f"({x} * 0.5 * {_fma_expr(ct, f'(-{t})', t, 1)} * {inner})"
@@ -298,7 +305,8 @@ def _mish_backward_expression(form):
     ct = form.ct
     if ct not in (_dt.float16, _dt.float32, _dt.float64):
         return None
-    t = "tanh(log1p(exp({self})))"
+    t = "log1p(exp({self}))"
+    t = _saturated_tanh(t) if ct in (_dt.float16, _dt.float32) else f"tanh({t})"
     s = "(1 / (exp(-{self}) + 1))"
     return (f"{{grad_output}} * "
             f"{_fma_expr(ct, f'({{self}} * {s})', _fma_expr(ct, f'(-{t})', t, 1), t)}")

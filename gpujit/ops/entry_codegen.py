@@ -434,20 +434,24 @@ def _gen_generic(op, fname, consts, hook=None):
         L.append(f"    if {dev_arg} is not None:")
         L.append(f"        {dev_arg} = _resolve({dev_arg})")
         L.append(f"        dev = {dev_arg}")
+    L.extend(_limited_test(op, tensor_args))
+    refusals = []
     if not op.takes_complex:
-        L.extend(_complex_refusal(tensor_args, [a.name for a in s.arguments
-                                                if a.type.base == "Scalar"
-                                                and not a.type.is_list]))
+        refusals += _complex_refusal(tensor_args, [a.name for a in s.arguments
+                                                   if a.type.base == "Scalar"
+                                                   and not a.type.is_list])
     if not op.takes_unsigned:
-        L.extend(_unsigned_refusal(tensor_args))
-    else:
+        refusals += _unsigned_refusal(tensor_args)
+    L.extend(_guarded(refusals))
+    if op.takes_unsigned:
         from .unsigned_support import CONDITIONS
         if op.name in CONDITIONS:   # (refused or not by the arguments: flip, matmul)
             t = [a.name for a in tensor_args if not a.type.is_list]
-            # (the first unsigned one, in one expression: matmul and index_put_ are hot)
-            L.append("    _u = " + " else ".join(f"{n} if isinstance({n}, _T) and {n}._dtype "
-                                                 f"in _UNS" for n in t) + " else None"
-                     if t else "    _u = None")
+            # (the first unsigned one, in one expression: matmul and index_put_ are hot;
+            # looked for only where _lm)
+            L.append("    _u = (" + " else ".join(f"{n} if isinstance({n}, _T) and {n}._dtype "
+                                                  f"in _UNS" for n in t) +
+                     " else None) if _lm else None" if t else "    _u = None")
             for a in tensor_args:           # (a Tensor[] argument: einsum's operands)
                 if a.type.is_list and a.name != "indices":
                     L.append(f"    if _u is None and {a.name} is not None: _u = next((_x for "
@@ -565,20 +569,57 @@ def _gen_generic(op, fname, consts, hook=None):
     return "\n".join(L)
 
 
+def _limited_test(op, tensor_args):
+    """One test per Tensor argument for the dtypes an op may not take as they come
+    (complex, uint16/32/64 where it has not opted in; bfloat16 always: refused, or
+    computed by the op's bfloat16 path): `_lm`, true when one of them holds such a
+    tensor. The refusals below (their order, words and opt-in rules as before) and the
+    bfloat16 tests run only then: one set lookup per argument instead of three tests
+    (mm's entry point paid ~30-40 ns per test). Tensor[] arguments keep their loops."""
+    single = [a.name for a in tensor_args if not a.type.is_list]
+    if not single:
+        return []
+    from .unsigned_support import CONDITIONS
+    lim = "_LIM_B" + ("" if op.takes_complex else "C") + (
+        "" if op.takes_unsigned and op.name not in CONDITIONS else "U")
+    return ["    _lm = " + " or ".join(f"(isinstance({n}, _T) and {n}._dtype in {lim})"
+                                       for n in single)]
+
+
+def _limited_sets():
+    """_limited_test's sets by name: bfloat16 (B), complex (C), uint16/32/64 (U)."""
+    b, c, u = {_dt.bfloat16}, set(_dt.COMPLEX_TYPES), set(_dt.UNSIGNED_TYPES)
+    return {"_LIM_B": frozenset(b), "_LIM_BC": frozenset(b | c), "_LIM_BU": frozenset(b | u),
+            "_LIM_BCU": frozenset(b | c | u)}
+
+
+def _guarded(lines):
+    """(guarded, line) pairs -> lines, each run of guarded ones under `if _lm:`."""
+    L, inside = [], False
+    for g, line in lines:
+        if g and not inside:
+            L.append("    if _lm:")
+        inside = g
+        L.append("    " + line if g else line)
+    return L
+
+
 def _complex_refusal(tensor_args, scalars):
     """Lines refusing a complex Tensor or Scalar argument of an op that has not opted in to
-    complex tensors (ops/complex_support.py): its body would compute it as a real one."""
-    L = [f"    if type({n}) is complex: raise _cxr(_op, _dtm.get_default_complex_dtype())"
-         for n in scalars]
+    complex tensors (ops/complex_support.py): its body would compute it as a real one.
+    (guarded, line) pairs for _guarded."""
+    L = [(False, f"    if type({n}) is complex: raise _cxr(_op, "
+                 "_dtm.get_default_complex_dtype())") for n in scalars]
     for a in tensor_args:
         n = a.name
         if a.type.is_list:
-            L.append(f"    if a_{n} is not None:")
-            L.append(f"        for _x in a_{n}:")
-            L.append("            if _x is not None and _x.dtype.kind == 'c': "
-                     "raise _cxr(_op, _dtm.from_numpy_dtype(_x.dtype))")
+            L.append((False, f"    if a_{n} is not None:"))
+            L.append((False, f"        for _x in a_{n}:"))
+            L.append((False, "            if _x is not None and _x.dtype.kind == 'c': "
+                             "raise _cxr(_op, _dtm.from_numpy_dtype(_x.dtype))"))
         else:
-            L.append(f"    if isinstance({n}, _T) and {n}._dtype.cplx: raise _cxr(_op, {n})")
+            L.append((True, f"    if isinstance({n}, _T) and {n}._dtype.cplx: "
+                            f"raise _cxr(_op, {n})"))
     return L
 
 
@@ -589,19 +630,21 @@ def _unsigned_conditions():
 
 def _unsigned_refusal(tensor_args):
     """Lines refusing a uint16 / uint32 / uint64 Tensor argument of an op that PyTorch does
-    not compute on them (ops/unsigned_support.py), in its kernel's words."""
+    not compute on them (ops/unsigned_support.py), in its kernel's words. (guarded, line)
+    pairs for _guarded."""
     L = []
     for a in tensor_args:
         n = a.name
         if a.type.is_list and n == "indices":
             continue        # (index tensors: the op's own IndexError, as PyTorch's)
         if a.type.is_list:
-            L.append(f"    if a_{n} is not None:")
-            L.append(f"        for _x in a_{n}:")
-            L.append("            if _x is not None and _x.dtype in _UNSNP: "
-                     "raise _unsr(_op, _dtm.from_numpy_dtype(_x.dtype))")
+            L.append((False, f"    if a_{n} is not None:"))
+            L.append((False, f"        for _x in a_{n}:"))
+            L.append((False, "            if _x is not None and _x.dtype in _UNSNP: "
+                             "raise _unsr(_op, _dtm.from_numpy_dtype(_x.dtype))"))
         else:
-            L.append(f"    if isinstance({n}, _T) and {n}._dtype in _UNS: raise _unsr(_op, {n})")
+            L.append((True, f"    if isinstance({n}, _T) and {n}._dtype in _UNS: "
+                            f"raise _unsr(_op, {n})"))
     return L
 
 
@@ -611,10 +654,12 @@ def _bf16_lines(op, tensor_args):
     `_bfm` (a bfloat16 operand or dtype=) for _bf16_ret and the in-place rounding."""
     s = op.schema
     dtype_args = [a.name for a in s.arguments if a.type.base == "ScalarType"]
-    conds, pre = [], []
+    conds, pre, single = [], [], []
     for a in tensor_args:
         n = a.name
-        if a.type.is_list:
+        if not a.type.is_list:      # (only where _lm: _limited_test)
+            single.append(f"(isinstance({n}, _T) and {n}._dtype is _BF)")
+        elif a.type.is_list:
             # (a loop, not any([...]): a comprehension is a Python frame per call of cat)
             pre += [f"    _bfl_{n} = False",
                     f"    if {n} is not None:",
@@ -623,8 +668,9 @@ def _bf16_lines(op, tensor_args):
                     f"                _bfl_{n} = True",
                     "                break"]
             conds.append(f"_bfl_{n}")
-        else:
-            conds.append(f"(isinstance({n}, _T) and {n}._dtype is _BF)")
+    if single:
+        conds.insert(0, f"(_lm and ({' or '.join(single)}))" if len(single) > 1
+                     else f"(_lm and {single[0]})")
     conds += [f"{n} is _BF" for n in dtype_args]
     if op.takes_bf16:
         L = pre + [f"    _bfm = {' or '.join(conds) if conds else 'False'}"]
@@ -780,6 +826,7 @@ def _compile(op, src, fname, consts):
     ns.update(_BF=_dt.bfloat16, _bfx=_r.bf16_refused, _bff=_bfs.finish, _bfr=_bfs.round_bf16,
               _bfw=_bfs.round_in_place, _bfops=_bfs.operands, _bfalpha=_bfs.alpha_product)
     ns.update(_bfs.exact_bindings(op))      # (bfloat16 as ATen rounds it: NaN bits, steps)
+    ns.update(_limited_sets())
     ns.update(consts)
     filename = f"<gpujit op {op.name}:{fname}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)

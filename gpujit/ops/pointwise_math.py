@@ -47,6 +47,23 @@ def tanh(xp, self):
     return r
 
 
+def saturated_tanh(arg):
+    """The scalar expression of tanh(arg) as eager's float32 tanh computes it: 1.0 with
+    arg's sign above 9.0109 (the fused kernels' CPU tanh is NumPy's: kernels/cpu_math.py).
+    For the tanh op and the composites whose eager body calls it in float32 (float16
+    computing in float: mish_backward, gelu_backward's tanh form)."""
+    return (f"where(abs({arg}) > cast_float32(9.0109), copysign(cast_float32(1), {arg}), "
+            f"tanh({arg}))")
+
+
+def _tanh_expression(form):
+    """float32: eager's 1.0 (with x's sign) above 9.0109 in the fused kernels too."""
+    return saturated_tanh("{self}") if form.ct is _dt.float32 else None
+
+
+tanh.op.scalar_for = _tanh_expression
+
+
 @op("aten::sigmoid(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     scalar="1 / (1 + exp(-{self}))")
 def sigmoid(xp, self):
@@ -311,8 +328,15 @@ fmin = _nan_ignoring("fmin", "fmin", "minimum")
     "maximum({self}, {other}) + log1p(exp(-abs({self} - {other}))))")
 def logaddexp(xp, self, other):
     """In the operands' promoted dtype: floating point only (PyTorch's CPU kernel has no
-    integer or bool version: "logaddexp_cpu" not implemented for 'Long')."""
-    return xp.logaddexp(self, other)
+    integer or bool version: "logaddexp_cpu" not implemented for 'Long'). The fused
+    kernels' expression is NumPy's logaddexp operation for operation; eager calls np.exp /
+    np.log1p, the functions the kernels share (kernels/cpu_math.py), where NumPy's logaddexp
+    calls libm's per element. float16 computes in float32, rounded once."""
+    a, b = _f32(self), _f32(other)
+    if xp is not _np:
+        return xp.logaddexp(self, other)
+    r = xp.maximum(a, b) + xp.log1p(xp.exp(-xp.abs(a - b)))
+    return xp.where(a == b, a + _np.float32(_math.log(2)), r)
 
 
 @op("aten::logaddexp2(Tensor self, Tensor other) -> Tensor", tags=_PW,
@@ -391,7 +415,8 @@ def special_entr(xp, self):
         lg = xp.log(xp.where(x > 0, x, 1))
         if self.dtype == _np.float16:
             lg = lg.astype(_np.float16).astype(_np.float32)
-        out = xp.where(x > 0, -x * lg, x * 0)
+        # (x * 0 + 0: +0 at -0 as PyTorch's and the fused where()'s 0; NaN stays NaN)
+        out = xp.where(x > 0, -x * lg, x * 0 + 0)
         return xp.where(x < 0, -_np.inf, out).astype(x.dtype)
 
 
