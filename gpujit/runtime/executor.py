@@ -43,6 +43,7 @@ from . import fusion
 from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
+from .key_facts import fold_key_facts
 from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, read_attr, \
     callee_graph, call_inputs, compute_scripted, dynamic_callee
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
@@ -679,6 +680,10 @@ class Executable:
         _COUNTERS[self.name] = k + 1
         spec = Specialization(self, key, f"{self.name}_{k}", profile)
         graph, prof, hoisted = self.graph, profile, self._hoisted
+        base, profile = fold_key_facts(graph, profile, key)    # (what the key decides)
+        if base is not graph:
+            graph, prof, hoisted = base, profile, hoisted_attrs(base)
+            spec.profile, spec._exe_graph = profile, base
         if _holds_bfloat16(key, profile):
             # (the generated code passes raw arrays between nodes: a bfloat16 tensor's is
             # a float32 array, its dtype and roundings would be lost; ops/bfloat16_support)
@@ -694,7 +699,7 @@ class Executable:
             check_strict_regions(graph, reason=off)
         report = graph
         if fusing:
-            graph, prof, groups, report = fusion.fuse_profiled(self.graph, profile)
+            graph, prof, groups, report = fusion.fuse_profiled(base, profile)
             if groups:
                 hoisted = hoisted_attrs(graph)
                 spec.profile, spec._exe_graph, spec._graph = prof, graph, graph
@@ -714,7 +719,7 @@ class Executable:
         except CodeGenError as e:
             return self._interpreting(spec, e)
         spec.groups = cg.groups
-        spec.unfused = _unfused(report, fusion.remap_profile(profile, self.graph, report).blocks
+        spec.unfused = _unfused(report, fusion.remap_profile(profile, base, report).blocks
                                 if fusing and profiled else None) if self.fuse else ()
         spec.unfused_reason = off
         spec.source = source
