@@ -4,7 +4,7 @@ rank, `x is x`) is folded into the specialization's graph (runtime/key_facts.py)
 branches it decides are gone and the code after them stays typed and fused."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import pytest
@@ -131,3 +131,174 @@ def test_identity_of_one_tensor_value_is_true():
     for _ in range(3):
         np.testing.assert_allclose(g(x).numpy(), np.exp(x.numpy() * 3), rtol=1e-6)
     assert "prim::If" not in _kinds(g, x)
+
+
+# ------------------------------------------------------------------ untaken branches
+# An If (outside loops) whose branch the profiling run did not take is typed from the
+# branches that ran; the untaken branch's end checks that its outputs fit those types
+# and otherwise finishes the call op by op (runtime/resume.py).
+
+def _cast_or_scale(x, flag: bool, k: float):
+    if flag:
+        y = x.double() * k
+    else:
+        y = x * k
+    return (y + 1.0).sin() * y
+
+
+def _ref_cast_or_scale(a, flag, k):
+    y = a.astype(np.float64) * k if flag else a * np.float32(k)
+    return np.sin(y + 1) * y
+
+
+def test_code_after_an_untaken_branch_is_typed_and_fused():
+    s = gpujit.jit.script(_cast_or_scale)
+    x = gpujit.randn(4, 5)
+    for _ in range(3):
+        s(x, False, 2.0)
+    src = _src(s)
+    # the generic ops are the untaken branch's; the code after the If is one fused group
+    assert _boxed(s) == ["mul", "to"], src
+    assert src.index("_op_mul(") < src.index("_fits(") < src.index("else:") < \
+        src.index("_group.call(")
+    assert "prim::TensorExprGroup" in _kinds(s, x, False, 2.0)
+
+
+@pytest.fixture
+def resumes(monkeypatch):
+    """The calls finished op by op (Resume.__call__), as a list of If nodes."""
+    from gpujit.runtime import resume
+    seen = []
+    call = resume.Resume.__call__
+
+    def counted(self, values, outs):
+        seen.append(self.node)
+        return call(self, values, outs)
+    monkeypatch.setattr(resume.Resume, "__call__", counted)
+    return seen
+
+
+def test_an_untaken_branch_of_another_dtype_finishes_op_by_op(resumes):
+    s = gpujit.jit.script(_cast_or_scale)
+    x = gpujit.randn(4, 5)
+    a = x.numpy()
+    for _ in range(3):
+        got = s(x, False, 2.0)
+    np.testing.assert_allclose(got.numpy(), _ref_cast_or_scale(a, False, 2.0), rtol=1e-5)
+    assert got.dtype == gpujit.float32
+    stale = _exe(s).stats["stale"]
+    got = s(x, True, 3.0)           # float64 where the profile saw float32: resumed
+    assert got.dtype == gpujit.float64 and len(resumes) == 1
+    np.testing.assert_allclose(got.numpy(), _ref_cast_or_scale(a, True, 3.0), rtol=1e-12)
+    assert _exe(s).stats["stale"] == stale + 1
+    for flag in (True, False, True):        # re-profiled: code for both paths
+        got = s(x, flag, 1.5)
+        assert got.dtype == (gpujit.float64 if flag else gpujit.float32)
+        np.testing.assert_allclose(got.numpy(), _ref_cast_or_scale(a, flag, 1.5),
+                                   rtol=1e-5)
+    assert "_stale()" not in _src(s) and len(resumes) == 1
+
+
+def test_an_untaken_branch_of_the_profiled_types_stays_in_the_code(resumes):
+    s = gpujit.jit.script(_cast_or_scale)
+    x = gpujit.randn(4, 5).double()
+    for _ in range(3):
+        s(x, False, 2.0)
+    stale = _exe(s).stats["stale"]
+    got = s(x, True, 3.0)      # x.double() of a float64 x: the same types
+    np.testing.assert_allclose(got.numpy(), _ref_cast_or_scale(x.numpy(), True, 3.0),
+                               rtol=1e-12)
+    assert resumes == [] and _exe(s).stats["stale"] == stale + 1
+
+
+def test_untaken_branch_matches_torch():
+    torch = pytest.importorskip("torch")
+
+    def _cast_or_scale(x, flag: bool, k: float):
+        if flag:
+            y = x.double() * k
+        else:
+            y = x * k
+        return (y + 1.0).sin() * y
+    ts = torch.jit.script(_cast_or_scale)
+    s = gpujit.jit.script(globals()["_cast_or_scale"])
+    a = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32)
+    for flag in (False, False, False, True, True, False):
+        want = ts(torch.from_numpy(a), flag, 2.0)
+        got = s(gpujit.from_numpy(a), flag, 2.0)
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _maybe_mask(x, flag: bool):
+    m: Optional[Tensor] = None
+    if flag:
+        m = x > 0
+    if m is None:
+        return x.relu() * 2.0
+    return x.masked_fill(m, 0.0) * 2.0
+
+
+def test_untaken_branch_giving_a_tensor_where_none_was_seen(resumes):
+    s = gpujit.jit.script(_maybe_mask)
+    x = gpujit.randn(6)
+    a = x.numpy()
+    for _ in range(3):
+        np.testing.assert_allclose(s(x, False).numpy(), np.maximum(a, 0) * 2)
+    np.testing.assert_allclose(s(x, True).numpy(), np.where(a > 0, 0, a) * 2)
+    assert len(resumes) == 1
+    for flag in (True, False):
+        want = np.where(a > 0, 0, a) * 2 if flag else np.maximum(a, 0) * 2
+        np.testing.assert_allclose(s(x, flag).numpy(), want)
+
+
+def _nested_with_effects(x, xs: List[int], a: int, b: int):
+    xs.append(1)
+    y = x * 2.0
+    if a > 0:
+        if b > 0:
+            y = y.long()
+        z = y + 1
+        xs.append(2)
+    else:
+        z = y - 1
+    w = z * 3
+    return w, (xs, w.sum())
+
+
+def test_resumed_call_runs_nothing_twice_and_leaves_nested_ifs(resumes):
+    # (a List[int] argument is a copy in TorchScript: the returned list shows the appends)
+    s = gpujit.jit.script(_nested_with_effects)
+    x = gpujit.tensor([1.5, -2.0, 3.0])
+    for _ in range(3):
+        w, (ys, t) = s(x, [], 1, 0)
+        assert ys == [1, 2]
+    np.testing.assert_allclose(w.numpy(), (np.float32([1.5, -2, 3]) * 2 + 1) * 3)
+    w, (ys, t) = s(x, [], 1, 1)     # int64 from the untaken inner branch
+    assert ys == [1, 2] and len(resumes) == 1
+    assert w.dtype == gpujit.int64
+    np.testing.assert_array_equal(w.numpy(), (np.int64([3, -4, 6]) + 1) * 3)
+    assert t.item() == int(((np.int64([3, -4, 6]) + 1) * 3).sum())
+    w, (ys, _) = s(x, [], -1, 1)
+    assert ys == [1] and w.dtype == gpujit.float32
+    np.testing.assert_allclose(w.numpy(), (np.float32([1.5, -2, 3]) * 2 - 1) * 3)
+
+
+def _early_tuple(x, flag: bool):
+    t = (x.sum(), x.amax())
+    y = x * 2.0
+    if flag:
+        y = y.long()
+    return (y + 1) * 3, t
+
+
+def test_resumed_call_rebuilds_a_tuple_made_for_the_return(resumes):
+    s = gpujit.jit.script(_early_tuple)
+    x = gpujit.tensor([1.5, -2.0, 3.0])
+    a = x.numpy()
+    for _ in range(3):
+        s(x, False)
+    y, (total, top) = s(x, True)
+    assert len(resumes) == 1 and y.dtype == gpujit.int64
+    np.testing.assert_array_equal(y.numpy(), (np.int64([3, -4, 6]) + 1) * 3)
+    np.testing.assert_allclose([total.item(), top.item()], [a.sum(), a.max()])

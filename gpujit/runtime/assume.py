@@ -16,6 +16,12 @@ so it may rely only on what that key determines:
 - an If output is known when every branch that can finish was profiled and they agree (an
   int, float, bool or str output also when a branch did not run: its type fixes it); a
   Loop's carried values are known when the entry values and every iteration agree;
+- an If outside loops (and `with` regions) whose branch did not run takes its outputs
+  from the branches that did: the code checks, at the end of the branch that did not run,
+  that what it computed fits (`checked`), and if not, finishes the call op by op
+  (runtime/resume.py), as TorchScript's bailouts leave optimized code where its profiled
+  types stop holding. So one untaken branch (`if self.training:`, a mask given or not)
+  does not leave the rest of the function untyped, generic and unfused;
 - module attribute reads (prim::GetAttr chains from the module input, when the graph never
   sets that attribute) are hoisted to the function entry and guarded there.
 """
@@ -24,7 +30,8 @@ from __future__ import annotations
 from ..ir import types as T
 from .profile import TensorSpec, ValueSpec, TupleSpec, ListSpec, EMPTY, merge, spec_of
 
-__all__ = ["assume", "hoisted_attrs", "constant_of", "always_raises", "specialized_graph",
+__all__ = ["assume", "assumptions", "hoisted_attrs", "typed_by_annotation", "constant_of",
+           "always_raises", "specialized_graph",
            "NO_CONSTANT", "known"]
 
 NO_CONSTANT = object()
@@ -100,7 +107,7 @@ def _rank_free(spec):
 _PLAIN = ((T.BoolType, bool), (T.IntType, int), (T.FloatType, float), (T.StrType, str))
 
 
-def _typed(v):
+def typed_by_annotation(v):
     """The spec v's static type alone fixes (a TorchScript int, float, bool or str is
     always that Python type), else None."""
     for cls, py in _PLAIN:
@@ -125,6 +132,11 @@ class _Assumptions:
         self.profile = profile
         self.hoisted = set(hoisted)
         self.specs = {}
+        self.checked = {}       # If node -> its branches that did not run (see if_)
+        # (the generated code leaves a `with` region's bookkeeping to its own try/except:
+        # a call finished op by op from inside one could not exit it)
+        self.may_resume = not any(n.kind in ("prim::Enter", "prim::Exit")
+                                  for n in graph.walk())
 
     def run(self, graph):
         for v in graph.inputs:
@@ -210,17 +222,27 @@ class _Assumptions:
 
     def if_(self, n):
         outs = None
+        unrun = []
+        resumable = self.may_resume and _outside_loops(n)
         for b in n.blocks:
             if always_raises(b):            # never finishes: contributes no outputs
                 self.block(b, False)
                 continue
             bo = self.block(b, True)
-            if bo is None:                   # a branch that can finish never ran: only
-                bo = [_typed(v) for v in n.outputs]     # an int/float/bool/str is known
+            if bo is None:                   # a branch that can finish never ran: an
+                # int/float/bool/str is known from its type; the rest, when the branch's
+                # end can check them, from the branches that ran (EMPTY merges to them)
+                unrun.append(b)
+                bo = [typed_by_annotation(v) or (EMPTY if resumable else None)
+                      for v in n.outputs]
             outs = bo if outs is None else [merge(a, c) for a, c in zip(outs, bo)]
         if outs is None:
             return None
-        return [s if known(s) else None for s in outs]
+        outs = [s if s is not EMPTY and known(s) else None for s in outs]
+        if unrun and resumable and any(s is not None and typed_by_annotation(v) is None
+                                       for v, s in zip(n.outputs, outs)):
+            self.checked[n] = unrun
+        return outs
 
     def loop(self, n):
         body = n.blocks[0]
@@ -272,7 +294,24 @@ class _Assumptions:
 
 def assume(graph, profile, hoisted=()):
     """{Value: spec or None}: what code generated from this profile may rely on."""
-    return _Assumptions(graph, profile, hoisted).run(graph)
+    return assumptions(graph, profile, hoisted)[0]
+
+
+def assumptions(graph, profile, hoisted=()):
+    """(assume's specs, {If node: its branches that did not run, whose end must check
+    that the outputs fit their specs}); see the module docstring."""
+    a = _Assumptions(graph, profile, hoisted)
+    return a.run(graph), a.checked
+
+
+def _outside_loops(n) -> bool:
+    """Is every block around n a branch of a prim::If (no loop body)?"""
+    b = n.owning_block
+    while b is not None and b.owning_node is not None:
+        if b.owning_node.kind != "prim::If":
+            return False
+        b = b.owning_node.owning_block
+    return True
 
 
 def specialized_graph(graph, profile):

@@ -186,20 +186,62 @@ def _set_attr(cg, n):
 def _if(cg, n):
     cond = cg.ref(n.inputs[0])
     outs = [cg.define(v) for v in n.outputs]
+    unrun = cg.checked.get(n, ())
     cg.emit(f"if {cond}:")
     for i, b in enumerate(n.blocks):
         if i == 1:
-            if not b.nodes and all(cg.names.get(v) == t for v, t in zip(b.outputs, outs)):
+            if not b.nodes and b not in unrun and \
+                    all(cg.names.get(v) == t for v, t in zip(b.outputs, outs)):
                 break
             cg.emit("else:")
         cg.depth += 1
         start = len(cg.lines)
         cg.emit_block(b)
+        if b in unrun:
+            _check_unrun_outputs(cg, n, b)
         if not always_raises(b):
             cg.assign(outs, b.outputs)
         if len(cg.lines) == start:
             cg.emit("pass")
         cg.depth -= 1
+
+
+def _check_unrun_outputs(cg, n, b):
+    """The end of branch b of If n, which the profile never saw: the code after n was
+    made for the outputs the other branches gave (assume.if_); if b's do not fit those
+    types, the call is finished op by op from here (runtime/resume.py)."""
+    from .resume import Resume, continuation_reads
+    from .assume import typed_by_annotation
+    # (an int / float / bool / str output is known from its type alone, as before)
+    idx = [i for i, v in enumerate(n.outputs)
+           if cg.specs.get(v) is not None and typed_by_annotation(v) is None]
+    specs = cg.bind(tuple(cg.specs[n.outputs[i]] for i in idx), "specs")
+    got = "".join(cg.ref(b.outputs[i]) + ", " for i in idx)
+    reads, prelude, exprs = [], [], []
+    todo = list(continuation_reads(n))
+    while todo:
+        v = todo.pop(0)
+        m = v.node
+        if m.kind == "prim::Constant":
+            prelude.insert(0, m)
+            continue
+        if v not in cg.names and m.kind in ("prim::TupleConstruct", "prim::ListConstruct"):
+            prelude.insert(0, m)     # (built at the return only: rebuilt op by op)
+            todo.extend(x for x in m.inputs if x not in reads and x not in todo)
+            continue
+        reads.append(v)
+        obj = cg.obj(v) if v in cg.objs else None   # (an input keeps its Tensor object)
+        exprs.append(obj or cg.ref(v))
+    resume = cg.bind(Resume(n, reads, prelude), "resume")
+    cg.ns.setdefault("_fits", _fits_fn())
+    outs = "".join(cg.ref(v) + ", " for v in b.outputs)
+    cg.emit(f"if not _fits(({got}), {specs}):     # not the profiled types: op by op")
+    cg.emit(f"    return {resume}(({''.join(e + ', ' for e in exprs)}), ({outs}))")
+
+
+def _fits_fn():
+    from .resume import fits
+    return fits
 
 
 def _loop(cg, n):

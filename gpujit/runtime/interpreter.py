@@ -79,7 +79,13 @@ def pack_outputs(outs):
 def _run_block(block, env, profile):
     if profile is not None:
         profile.enter(block)
-    for node in block.nodes:
+    run_nodes(block.nodes, env, profile)
+    return [env[v] for v in block.outputs]
+
+
+def run_nodes(nodes, env, profile=None):
+    """Run nodes (of one block, in order) on env, which they extend."""
+    for node in nodes:
         handler = PRIM_HANDLERS.get(node.kind)
         if handler is not None:
             results = handler(node, env, profile)
@@ -93,7 +99,6 @@ def _run_block(block, env, profile):
                 env[v] = r
                 if profile is not None:
                     profile.observe(v, r)
-    return [env[v] for v in block.outputs]
 
 
 def compute_scripted(op, args):

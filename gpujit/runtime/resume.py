@@ -1,0 +1,125 @@
+"""Leaving generated code where its profiled types stop holding: the bailout of an If
+branch the profiling run did not take.
+
+The code generator types the outputs of such an If (outside loops) from the branches
+that ran (assume.assumptions: `checked`), so the code after it stays on the direct,
+fused path. At the end of the untaken branch the generated code checks that what it
+computed fits those types (`fits`); if it does not (a float64 tensor where the profile
+saw float32, a Tensor where it saw None), the call is finished by the interpreter from
+that point (`resume_after`): the rest of the branch's block, then each enclosing If's
+block after it, up to the graph's return. Nothing runs twice. The branch's entry has
+already asked for a new profile (the `_stale()` call), so the next call with these
+input types makes code that covers both paths.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..device import cpu as _cpu, device_of_array
+from ..dtypes import _FROM_NP
+from .interpreter import pack_outputs, run_nodes
+from .profile import EMPTY, ListSpec, TensorSpec, TupleSpec, ValueSpec
+from .support import _is_gpu_array, box
+
+__all__ = ["fits", "continuation_reads", "Resume"]
+
+
+def fits(values, specs) -> bool:
+    """Do the raw values (as the generated code holds them) have these specs?"""
+    return all(_fits(v, s) for v, s in zip(values, specs))
+
+
+def _fits(v, s) -> bool:
+    t = type(s)
+    if t is TensorSpec:
+        if type(v) is np.ndarray or isinstance(v, np.generic):
+            dev = _cpu
+        elif _is_gpu_array(v):
+            dev = device_of_array(v)
+        else:
+            return False
+        return (_FROM_NP.get(v.dtype) is s.dtype and dev is s.device
+                and (s.ndim is None or v.ndim == s.ndim))
+    if t is ValueSpec:
+        return type(v) is s.pytype
+    if t is TupleSpec:
+        return type(v) is tuple and len(v) == len(s.elems) and fits(v, s.elems)
+    if t is ListSpec:
+        if type(v) is not list:
+            return False
+        if s.elem is EMPTY:
+            return not v
+        return s.elem is None or all(_fits(x, s.elem) for x in v)
+    return s is None
+
+
+def _continuation(node):
+    """The nodes that run after node's If when a call resumes there, innermost block
+    first, and the blocks whose outputs they hand on."""
+    out = []
+    while node.owning_block is not None:
+        block = node.owning_block
+        i = block.nodes.index(node)
+        out.append((block.nodes[i + 1:], block))
+        if block.owning_node is None:
+            break
+        node = block.owning_node
+    return out
+
+
+def continuation_reads(node) -> list:
+    """The Values the continuation of node reads that are defined before it (what the
+    generated code hands to resume_after), in a fixed order."""
+    defined = set(node.outputs)
+    seen, order = set(), []
+
+    def read(v):
+        if v not in defined and v not in seen:
+            seen.add(v)
+            order.append(v)
+
+    def walk(nodes):
+        for m in nodes:
+            for v in m.inputs:
+                read(v)
+            for b in m.blocks:
+                defined.update(b.inputs)
+                walk(b.nodes)
+                for v in b.outputs:
+                    read(v)
+            defined.update(m.outputs)
+
+    for nodes, block in _continuation(node):
+        walk(nodes)
+        for v in block.outputs:
+            read(v)
+        if block.owning_node is not None:
+            defined.update(block.owning_node.outputs)
+    return order
+
+
+class Resume:
+    """`resume(values, outs)`: finish a call op by op after If node `node`, from the
+    values the continuation reads (`reads`, as the generated code holds them: raw arrays
+    are boxed, Tensor objects kept) and the outputs the branch computed. `prelude`: nodes
+    before node that the generated code did not compute (a tuple built only for the
+    return), run first."""
+
+    def __init__(self, node, reads, prelude=()):
+        self.node, self.reads, self.prelude = node, list(reads), list(prelude)
+
+    def __call__(self, values, outs):
+        env = {v: box(x) for v, x in zip(self.reads, values)}
+        run_nodes(self.prelude, env)
+        node = self.node
+        for v, x in zip(node.outputs, outs):
+            env[v] = box(x)
+        for nodes, block in _continuation(node):
+            run_nodes(nodes, env)
+            results = [env[v] for v in block.outputs]
+            owner = block.owning_node
+            if owner is None:
+                return pack_outputs(results)
+            for v, r in zip(owner.outputs, results):
+                env[v] = r
+        raise AssertionError("unreachable: a continuation ends at the graph's return")
