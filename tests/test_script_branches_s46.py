@@ -302,3 +302,20 @@ def test_resumed_call_rebuilds_a_tuple_made_for_the_return(resumes):
     assert len(resumes) == 1 and y.dtype == gpujit.int64
     np.testing.assert_array_equal(y.numpy(), (np.int64([3, -4, 6]) + 1) * 3)
     np.testing.assert_allclose([total.item(), top.item()], [a.sum(), a.max()])
+
+
+def _pick(x, other, flag: bool):
+    if flag:
+        y = other
+    else:
+        y = x * 2.0
+    return y
+
+
+def test_resumed_call_hands_back_an_input_itself(resumes):
+    s = gpujit.jit.script(_pick)
+    x = gpujit.randn(3)
+    other = gpujit.randn(3).double()
+    for _ in range(3):
+        s(x, other, False)
+    assert s(x, other, True) is other and len(resumes) == 1

@@ -230,13 +230,18 @@ def _check_unrun_outputs(cg, n, b):
             todo.extend(x for x in m.inputs if x not in reads and x not in todo)
             continue
         reads.append(v)
-        obj = cg.obj(v) if v in cg.objs else None   # (an input keeps its Tensor object)
-        exprs.append(obj or cg.ref(v))
+        exprs.append(_object_or_ref(cg, v))
     resume = cg.bind(Resume(n, reads, prelude), "resume")
     cg.ns.setdefault("_fits", _fits_fn())
-    outs = "".join(cg.ref(v) + ", " for v in b.outputs)
+    outs = "".join(_object_or_ref(cg, v) + ", " for v in b.outputs)
     cg.emit(f"if not _fits(({got}), {specs}):     # not the profiled types: op by op")
     cg.emit(f"    return {resume}(({''.join(e + ', ' for e in exprs)}), ({outs}))")
+
+
+def _object_or_ref(cg, v):
+    """What the interpreter gets for v: an input's (or module attribute's) Tensor object
+    itself, so `is` and a returned input stay that object; else the raw value."""
+    return (cg.obj(v) if v in cg.objs else None) or cg.ref(v)
 
 
 def _fits_fn():
