@@ -319,3 +319,29 @@ def test_resumed_call_hands_back_an_input_itself(resumes):
     for _ in range(3):
         s(x, other, False)
     assert s(x, other, True) is other and len(resumes) == 1
+
+
+def _full_of_branch_dtype(x, flag: bool):
+    if flag:
+        y = x.double() + 1.0
+    else:
+        y = x * 2.0
+    m = gpujit.full([y.size(0)], 0.5, dtype=y.dtype, device=y.device)
+    return (y * m).tanh() + m
+
+
+def test_dtype_and_device_reads_after_an_untaken_branch_are_known(resumes):
+    # (y's prim::dtype / prim::device stay run-time reads in the graph, y depending on
+    # the branch taken; the code writes them as the literals its types fix, so full()
+    # and the ops after it take the direct path)
+    s = gpujit.jit.script(_full_of_branch_dtype)
+    x = gpujit.randn(5)
+    a = x.numpy()
+    for _ in range(3):
+        got = s(x, False)
+    np.testing.assert_allclose(got.numpy(), np.tanh(a * 2 * 0.5) + 0.5, rtol=1e-6)
+    assert "full" not in _boxed(s) and "tanh" not in _boxed(s), _src(s)
+    got = s(x, True)
+    assert got.dtype == gpujit.float64 and len(resumes) == 1
+    np.testing.assert_allclose(got.numpy(), np.tanh((a.astype(np.float64) + 1) * 0.5) + 0.5,
+                               rtol=1e-12)

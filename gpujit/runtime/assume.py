@@ -31,8 +31,7 @@ from ..ir import types as T
 from .profile import TensorSpec, ValueSpec, TupleSpec, ListSpec, EMPTY, merge, spec_of
 
 __all__ = ["assume", "assumptions", "hoisted_attrs", "typed_by_annotation", "constant_of",
-           "always_raises", "specialized_graph",
-           "NO_CONSTANT", "known"]
+           "static_value", "always_raises", "specialized_graph", "NO_CONSTANT", "known"]
 
 NO_CONSTANT = object()
 
@@ -45,6 +44,26 @@ def constant_of(v):
     n = v.node
     if n.kind == "prim::Constant":
         return n.attrs.get("value")
+    return NO_CONSTANT
+
+
+def static_value(v, specs):
+    """The value of v known when the code is made: a prim::Constant's, or what a
+    prim::dtype / prim::device reads of a tensor whose spec fixes it (the code writes
+    those as literals, codegen_prim._dtype: `torch.full(n, x, dtype=src.dtype,
+    device=src.device)` after an untaken branch made src's reads stay in the graph);
+    else NO_CONSTANT."""
+    n = v.node
+    if n.kind == "prim::Constant":
+        return n.attrs.get("value")
+    if n.kind in ("prim::dtype", "prim::device") and n.inputs:
+        s = specs.get(n.inputs[0])
+        if isinstance(s, TensorSpec):
+            if n.kind == "prim::device":
+                return s.device
+            from .. import dtypes as _dt
+            return _dt.scalar_type_code(s.dtype) if isinstance(v.type, T.IntType) \
+                else s.dtype
     return NO_CONSTANT
 
 
@@ -270,7 +289,7 @@ class _Assumptions:
         for a, v in zip(args, n.inputs):
             must_be_constant = a.type.base in _TYPE_SETTING or (
                 callable_promote and a.name not in op.operands and not a.type.is_tensor)
-            if must_be_constant and constant_of(v) is NO_CONSTANT:
+            if must_be_constant and static_value(v, self.specs) is NO_CONSTANT:
                 return None
         outs = [self.profile.get(v) for v in n.outputs]
         if any(not self.profile.seen(v) or not known(s) for v, s in zip(n.outputs, outs)):
