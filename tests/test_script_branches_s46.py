@@ -345,3 +345,79 @@ def test_dtype_and_device_reads_after_an_untaken_branch_are_known(resumes):
     assert got.dtype == gpujit.float64 and len(resumes) == 1
     np.testing.assert_allclose(got.numpy(), np.tanh((a.astype(np.float64) + 1) * 0.5) + 0.5,
                                rtol=1e-12)
+
+
+def _loop_branch(x, n: int, k: int):
+    y = x
+    for i in range(n):
+        if i == k:
+            y = y.double()
+        y = y * 1.5 + 1.0
+    return y.sum(), y
+
+
+def _ref_loop_branch(a, n, k):
+    y = a
+    for i in range(n):
+        if i == k:
+            y = y.astype(np.float64)
+        y = y * (y.dtype.type(1.5)) + 1
+    return y
+
+
+def test_untaken_branch_in_a_loop_resumes_the_remaining_trips(resumes):
+    s = gpujit.jit.script(_loop_branch)
+    x = gpujit.tensor([1.0, -2.0, 0.5])
+    a = x.numpy()
+    for _ in range(3):
+        t, y = s(x, 4, -1)
+    np.testing.assert_allclose(y.numpy(), _ref_loop_branch(a, 4, -1), rtol=1e-6)
+    assert "_fits(" in _src(s) and "_op_mul" not in _src(s).split("_fits(")[1]
+    t, y = s(x, 5, 2)           # float64 from the third trip on: resumed there
+    assert len(resumes) == 1 and y.dtype == gpujit.float64 and t.dtype == gpujit.float64
+    want = _ref_loop_branch(a, 5, 2)
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(t.item(), want.sum(), rtol=1e-12)
+
+
+def _while_branch(x, k: int):
+    i = 0
+    while bool(x.sum() < 100.0):
+        if i == k:
+            x = x.double()
+        x = x * 2.0
+        i += 1
+    return x, i
+
+
+def test_untaken_branch_in_a_while_loop_resumes(resumes):
+    s = gpujit.jit.script(_while_branch)
+    x = gpujit.tensor([1.0, 2.0])
+    for _ in range(3):
+        y, i = s(x, -1)
+    assert i == 6 and y.dtype == gpujit.float32
+    np.testing.assert_allclose(y.numpy(), [64.0, 128.0])
+    y, i = s(x, 3)
+    assert len(resumes) == 1 and i == 6 and y.dtype == gpujit.float64
+    np.testing.assert_allclose(y.numpy(), [64.0, 128.0])
+
+
+def test_loop_resume_matches_torch():
+    torch = pytest.importorskip("torch")
+
+    def _loop_branch(x, n: int, k: int):
+        y = x
+        for i in range(n):
+            if i == k:
+                y = y.double()
+            y = y * 1.5 + 1.0
+        return y.sum(), y
+    ts = torch.jit.script(_loop_branch)
+    s = gpujit.jit.script(globals()["_loop_branch"])
+    a = np.float32([0.25, -1.0, 3.0])
+    for n, k in ((3, -1), (3, -1), (3, -1), (6, 4), (2, 0), (3, -1)):
+        wt, wy = ts(torch.from_numpy(a), n, k)
+        gt, gy = s(gpujit.from_numpy(a), n, k)
+        assert str(gy.dtype).split(".")[-1] == str(wy.dtype).split(".")[-1]
+        np.testing.assert_allclose(gy.numpy(), wy.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(gt.item(), wt.item(), rtol=1e-6)

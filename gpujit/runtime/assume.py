@@ -16,7 +16,7 @@ so it may rely only on what that key determines:
 - an If output is known when every branch that can finish was profiled and they agree (an
   int, float, bool or str output also when a branch did not run: its type fixes it); a
   Loop's carried values are known when the entry values and every iteration agree;
-- an If outside loops (and `with` regions) whose branch did not run takes its outputs
+- an If (outside `with` regions) whose branch did not run takes its outputs
   from the branches that did: the code checks, at the end of the branch that did not run,
   that what it computed fits (`checked`), and if not, finishes the call op by op
   (runtime/resume.py), as TorchScript's bailouts leave optimized code where its profiled
@@ -242,7 +242,7 @@ class _Assumptions:
     def if_(self, n):
         outs = None
         unrun = []
-        resumable = self.may_resume and _outside_loops(n)
+        resumable = self.may_resume and _in_ifs_and_loops(n)
         for b in n.blocks:
             if always_raises(b):            # never finishes: contributes no outputs
                 self.block(b, False)
@@ -323,11 +323,12 @@ def assumptions(graph, profile, hoisted=()):
     return a.run(graph), a.checked
 
 
-def _outside_loops(n) -> bool:
-    """Is every block around n a branch of a prim::If (no loop body)?"""
+def _in_ifs_and_loops(n) -> bool:
+    """Is every block around n a branch of a prim::If or a prim::Loop's body (what
+    resume.Resume can finish a call from)?"""
     b = n.owning_block
     while b is not None and b.owning_node is not None:
-        if b.owning_node.kind != "prim::If":
+        if b.owning_node.kind not in ("prim::If", "prim::Loop"):
             return False
         b = b.owning_node.owning_block
     return True

@@ -208,6 +208,7 @@ class CodeGenerator:
         self.specs, self.checked = assumptions(graph, profile, hoisted)
         if stale is None:       # (nothing profiled: no types to check against)
             self.checked = {}
+        self.uncounted = set()      # counters of loops that keep no count (codegen_prim)
         self.ns = {"__name__": GENERATED_MODULE, "_MISSING": _MISSING, "_np": np,
                    "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap_checked, "_dtof": _dt._FROM_NP.__getitem__, "_T": Tensor, "_new": object.__new__, "_empty_layout": empty_layout,
                    "_passed": support.passed_input, "_share_vc": support.share_counter,

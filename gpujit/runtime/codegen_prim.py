@@ -240,7 +240,11 @@ def _check_unrun_outputs(cg, n, b):
 
 def _object_or_ref(cg, v):
     """What the interpreter gets for v: an input's (or module attribute's) Tensor object
-    itself, so `is` and a returned input stay that object; else the raw value."""
+    itself, so `is` and a returned input stay that object; else the raw value (0 for the
+    counter of an endless loop that does not count its trips: any trip is below its
+    bound)."""
+    if v in cg.uncounted:
+        return "0"
     return (cg.obj(v) if v in cg.objs else None) or cg.ref(v)
 
 
@@ -275,6 +279,8 @@ def _loop(cg, n):
     count = not endless or bool(body.inputs[0].uses)
     if count:
         cg.emit(f"{i} = 0")
+    else:
+        cg.uncounted.add(body.inputs[0])
     cg.emit(f"while {c}:" if endless else f"while {c} and {i} < {cg.ref(trip)}:")
     cg.depth += 1
     cg.emit_block(body)

@@ -6,8 +6,9 @@ that ran (assume.assumptions: `checked`), so the code after it stays on the dire
 fused path. At the end of the untaken branch the generated code checks that what it
 computed fits those types (`fits`); if it does not (a float64 tensor where the profile
 saw float32, a Tensor where it saw None), the call is finished by the interpreter from
-that point (`resume_after`): the rest of the branch's block, then each enclosing If's
-block after it, up to the graph's return. Nothing runs twice. The branch's entry has
+that point (`Resume`): the rest of the branch's block, then each enclosing block after
+the If or Loop that holds it (a loop's remaining trips first), up to the graph's return.
+Nothing runs twice. The branch's entry has
 already asked for a new profile (the `_stale()` call), so the next call with these
 input types makes code that covers both paths.
 """
@@ -17,7 +18,7 @@ import numpy as np
 
 from ..device import cpu as _cpu, device_of_array
 from ..dtypes import _FROM_NP
-from .interpreter import pack_outputs, run_nodes
+from .interpreter import _run_block, pack_outputs, run_nodes
 from .profile import EMPTY, ListSpec, TensorSpec, TupleSpec, ValueSpec
 from .support import _is_gpu_array, box
 
@@ -69,7 +70,8 @@ def _continuation(node):
 
 def continuation_reads(node) -> list:
     """The Values the continuation of node reads that are defined before it (what the
-    generated code hands to resume_after), in a fixed order."""
+    generated code hands to Resume), in a fixed order. Around a loop body: the loop's
+    trip count, the current trip's counter, and all the body reads (it runs again)."""
     defined = set(node.outputs)
     seen, order = set(), []
 
@@ -93,9 +95,35 @@ def continuation_reads(node) -> list:
         walk(nodes)
         for v in block.outputs:
             read(v)
-        if block.owning_node is not None:
-            defined.update(block.owning_node.outputs)
+        owner = block.owning_node
+        if owner is not None and owner.kind == "prim::Loop":
+            read(owner.inputs[0])
+            read(block.inputs[0])
+            defined.update(block.inputs)
+            walk(block.nodes)
+            for v in block.outputs:
+                read(v)
+        if owner is not None:
+            defined.update(owner.outputs)
     return order
+
+
+def _finish_loop(loop, env, outs):
+    """The carried values after loop's remaining trips, the current one having given
+    outs (its body's outputs: the condition, then the carried values); as the
+    interpreter's prim::Loop."""
+    body = loop.blocks[0]
+    trip = env[loop.inputs[0]]
+    i = env[body.inputs[0]] + 1
+    cond, carried = outs[0], outs[1:]
+    while cond and i < trip:
+        env[body.inputs[0]] = i
+        for v, c in zip(body.inputs[1:], carried):
+            env[v] = c
+        outs = _run_block(body, env, None)
+        cond, carried = outs[0], outs[1:]
+        i += 1
+    return carried
 
 
 class Resume:
@@ -120,6 +148,8 @@ class Resume:
             owner = block.owning_node
             if owner is None:
                 return pack_outputs(results)
+            if owner.kind == "prim::Loop":
+                results = _finish_loop(owner, env, results)
             for v, r in zip(owner.outputs, results):
                 env[v] = r
         raise AssertionError("unreachable: a continuation ends at the graph's return")
