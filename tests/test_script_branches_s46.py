@@ -4,7 +4,7 @@ rank, `x is x`) is folded into the specialization's graph (runtime/key_facts.py)
 branches it decides are gone and the code after them stays typed and fused."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 import pytest
@@ -171,9 +171,9 @@ def resumes(monkeypatch):
     seen = []
     call = resume.Resume.__call__
 
-    def counted(self, values, outs):
+    def counted(self, values, outs, *entered):
         seen.append(self.node)
-        return call(self, values, outs)
+        return call(self, values, outs, *entered)
     monkeypatch.setattr(resume.Resume, "__call__", counted)
     return seen
 
@@ -421,3 +421,75 @@ def test_loop_resume_matches_torch():
         assert str(gy.dtype).split(".")[-1] == str(wy.dtype).split(".")[-1]
         np.testing.assert_allclose(gy.numpy(), wy.numpy(), rtol=1e-6)
         np.testing.assert_allclose(gt.item(), wt.item(), rtol=1e-6)
+
+
+
+@gpujit.jit.script
+class _Tally(object):
+    """A context manager counting its entries (+1) and exits (+10) in a tensor (in place:
+    seen outside the call)."""
+
+    def __init__(self, count: Tensor):
+        self.count = count
+
+    def __enter__(self):
+        self.count.add_(1)
+
+    def __exit__(self, type: Any, value: Any, tb: Any):
+        self.count.add_(10)
+
+
+def _with_branch(x, count, flag: bool, boom: bool):
+    with _Tally(count):
+        if flag:
+            y = x.double() * 2.0
+        else:
+            y = x * 2.0
+        y = y + 1.0
+        if boom:
+            raise ValueError("boom")
+    return y * 3.0
+
+
+def test_untaken_branch_in_a_with_body_resumes_and_exits_once(resumes):
+    s = gpujit.jit.script(_with_branch)
+    x = gpujit.tensor([1.0, -0.5])
+    count = gpujit.zeros([1], dtype=gpujit.int64)
+    for _ in range(3):
+        y = s(x, count, False, False)
+    assert count.item() == 33 and y.dtype == gpujit.float32
+    assert "_fits(" in _src(s)
+    y = s(x, count, True, False)
+    assert len(resumes) == 1 and count.item() == 44 and y.dtype == gpujit.float64
+    np.testing.assert_allclose(y.numpy(), (np.float64([1.0, -0.5]) * 2 + 1) * 3)
+
+
+def test_resumed_with_body_that_raises_exits_once(resumes):
+    s = gpujit.jit.script(_with_branch)
+    x = gpujit.tensor([1.0, -0.5])
+    count = gpujit.zeros([1], dtype=gpujit.int64)
+    for _ in range(3):
+        s(x, count, False, False)
+    with pytest.raises(ValueError, match="boom"):
+        s(x, count, True, True)
+    assert len(resumes) == 1 and count.item() == 33 + 11
+
+
+def _no_grad_branch(x, flag: bool):
+    with gpujit.no_grad():
+        if flag:
+            y = x.double() * 2.0
+        else:
+            y = x * 2.0
+        z = y + 1.0
+    return z * 3.0
+
+
+def test_untaken_branch_in_a_no_grad_body_resumes(resumes):
+    s = gpujit.jit.script(_no_grad_branch)
+    x = gpujit.tensor([1.0, 2.0])
+    for _ in range(3):
+        s(x, False)
+    z = s(x, True)
+    assert len(resumes) == 1 and z.dtype == gpujit.float64 and gpujit.is_grad_enabled()
+    np.testing.assert_allclose(z.numpy(), (np.float64([1.0, 2.0]) * 2 + 1) * 3)

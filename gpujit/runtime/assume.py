@@ -16,7 +16,7 @@ so it may rely only on what that key determines:
 - an If output is known when every branch that can finish was profiled and they agree (an
   int, float, bool or str output also when a branch did not run: its type fixes it); a
   Loop's carried values are known when the entry values and every iteration agree;
-- an If (outside `with` regions) whose branch did not run takes its outputs
+- an If whose branch did not run takes its outputs
   from the branches that did: the code checks, at the end of the branch that did not run,
   that what it computed fits (`checked`), and if not, finishes the call op by op
   (runtime/resume.py), as TorchScript's bailouts leave optimized code where its profiled
@@ -152,10 +152,6 @@ class _Assumptions:
         self.hoisted = set(hoisted)
         self.specs = {}
         self.checked = {}       # If node -> its branches that did not run (see if_)
-        # (the generated code leaves a `with` region's bookkeeping to its own try/except:
-        # a call finished op by op from inside one could not exit it)
-        self.may_resume = not any(n.kind in ("prim::Enter", "prim::Exit")
-                                  for n in graph.walk())
 
     def run(self, graph):
         for v in graph.inputs:
@@ -242,7 +238,7 @@ class _Assumptions:
     def if_(self, n):
         outs = None
         unrun = []
-        resumable = self.may_resume and _in_ifs_and_loops(n)
+        resumable = _in_ifs_and_loops(n)
         for b in n.blocks:
             if always_raises(b):            # never finishes: contributes no outputs
                 self.block(b, False)

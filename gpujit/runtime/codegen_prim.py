@@ -235,7 +235,8 @@ def _check_unrun_outputs(cg, n, b):
     cg.ns.setdefault("_fits", _fits_fn())
     outs = "".join(_object_or_ref(cg, v) + ", " for v in b.outputs)
     cg.emit(f"if not _fits(({got}), {specs}):     # not the profiled types: op by op")
-    cg.emit(f"    return {resume}(({''.join(e + ', ' for e in exprs)}), ({outs}))")
+    entered = f", {cg.entered}" if cg.entered is not None else ""     # (`with` bodies)
+    cg.emit(f"    return {resume}(({''.join(e + ', ' for e in exprs)}), ({outs}){entered})")
 
 
 def _object_or_ref(cg, v):

@@ -17,7 +17,7 @@ inside strict_fusion such a call raises). A specialization whose code meets a pa
 profile never saw keeps running it generically and asks for a new profile on the next call
 with its key (the profiles merge; its fusion groups are typed as the latest run saw their
 values, fusion._type_as_last_run, so code after the new path stays fused); the code after
-an untaken If branch (outside `with` regions) is made for the types the taken branches gave, and
+an untaken If branch is made for the types the taken branches gave, and
 the untaken branch, when it runs, checks its outputs against them at its end and finishes
 the call op by op if they differ (assume.py, resume.py); what the key itself fixes (an
 Optional input's None-ness, a tensor input's rank) is folded first (key_facts.py); module

@@ -54,19 +54,24 @@ def interpret(graph, *args, profile=None):
     try:
         outs = _run_block(graph.block, env, profile)
     except BaseException:
-        from .objects import ENTERED, unwind_with
-        if env.get(ENTERED):            # `with obj:` bodies left by the exception
-            unwind_with(env[ENTERED])
-        if env.get("grad_modes"):       # no_grad / enable_grad regions left by it: the
-            from ..autograd.grad_mode import state      # mode before the outermost one
-            state.enabled = env["grad_modes"][0]
-        if env.get("autocast_states"):  # autocast regions left by the exception
-            from .objects import unwind_autocast
-            unwind_autocast(env["autocast_states"])
+        unwind_regions(env)
         raise
     # (a scripted torch.set_grad_enabled(b) outlives the call, as eager's and
     # TorchScript's do)
     return pack_outputs(outs)
+
+
+def unwind_regions(env):
+    """A call run on env raised: leave the regions it is inside."""
+    from .objects import ENTERED, unwind_with
+    if env.get(ENTERED):            # `with obj:` bodies left by the exception
+        unwind_with(env[ENTERED])
+    if env.get("grad_modes"):       # no_grad / enable_grad regions left by it: the
+        from ..autograd.grad_mode import state      # mode before the outermost one
+        state.enabled = env["grad_modes"][0]
+    if env.get("autocast_states"):  # autocast regions left by the exception
+        from .objects import unwind_autocast
+        unwind_autocast(env["autocast_states"])
 
 
 def pack_outputs(outs):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..device import cpu as _cpu, device_of_array
 from ..dtypes import _FROM_NP
-from .interpreter import _run_block, pack_outputs, run_nodes
+from .interpreter import _run_block, pack_outputs, run_nodes, unwind_regions
 from .profile import EMPTY, ListSpec, TensorSpec, TupleSpec, ValueSpec
 from .support import _is_gpu_array, box
 
@@ -127,17 +127,29 @@ def _finish_loop(loop, env, outs):
 
 
 class Resume:
-    """`resume(values, outs)`: finish a call op by op after If node `node`, from the
-    values the continuation reads (`reads`, as the generated code holds them: raw arrays
-    are boxed, Tensor objects kept) and the outputs the branch computed. `prelude`: nodes
-    before node that the generated code did not compute (a tuple built only for the
-    return), run first."""
+    """`resume(values, outs[, entered])`: finish a call op by op after If node `node`,
+    from the values the continuation reads (`reads`, as the generated code holds them:
+    raw arrays are boxed, Tensor objects kept) and the outputs the branch computed.
+    `prelude`: nodes before node that the generated code did not compute (constants, a
+    tuple built only for the return), run first. `entered`: the generated code's list of
+    the `with` objects it is inside, which the interpreter's prim::Exit pops (one list:
+    if the rest raises, whoever unwinds it first exits each object once)."""
 
     def __init__(self, node, reads, prelude=()):
         self.node, self.reads, self.prelude = node, list(reads), list(prelude)
 
-    def __call__(self, values, outs):
+    def __call__(self, values, outs, entered=None):
         env = {v: box(x) for v, x in zip(self.reads, values)}
+        if entered is not None:
+            from .objects import ENTERED
+            env[ENTERED] = entered
+        try:
+            return self._finish(env, outs)
+        except BaseException:
+            unwind_regions(env)
+            raise
+
+    def _finish(self, env, outs):
         run_nodes(self.prelude, env)
         node = self.node
         for v, x in zip(node.outputs, outs):
