@@ -187,10 +187,15 @@ def test_an_untaken_branch_of_another_dtype_finishes_op_by_op(resumes):
     np.testing.assert_allclose(got.numpy(), _ref_cast_or_scale(a, False, 2.0), rtol=1e-5)
     assert got.dtype == gpujit.float32
     stale = _exe(s).stats["stale"]
+    spec = _exe(s).specializations[-1]
+    group, = spec.groups
+    kernels = len(group.specializations)
     got = s(x, True, 3.0)           # float64 where the profile saw float32: resumed
     assert got.dtype == gpujit.float64 and len(resumes) == 1
     np.testing.assert_allclose(got.numpy(), _ref_cast_or_scale(a, True, 3.0), rtol=1e-12)
     assert _exe(s).stats["stale"] == stale + 1
+    # the rest of the resumed call ran its fusion group as the code does: a float64 kernel
+    assert len(group.specializations) == kernels + 1 and group.fallback_calls == 0
     for flag in (True, False, True):        # re-profiled: code for both paths
         got = s(x, flag, 1.5)
         assert got.dtype == (gpujit.float64 if flag else gpujit.float32)

@@ -198,6 +198,7 @@ class CodeGenerator:
         self.graph = graph
         self.fusion_budget = fusion_budget   # shared by the function's fusion groups
         self.groups = []                     # the FusedGroups the code calls
+        self.group_of = {}                   # group node -> its FusedGroup
         self.profile = profile
         self.fname = fname
         self.hoisted = list(hoisted)

@@ -231,7 +231,7 @@ def _check_unrun_outputs(cg, n, b):
             continue
         reads.append(v)
         exprs.append(_object_or_ref(cg, v))
-    resume = cg.bind(Resume(n, reads, prelude), "resume")
+    resume = cg.bind(Resume(n, reads, prelude, cg.group_of), "resume")
     cg.ns.setdefault("_fits", _fits_fn())
     outs = "".join(_object_or_ref(cg, v) + ", " for v in b.outputs)
     cg.emit(f"if not _fits(({got}), {specs}):     # not the profiled types: op by op")

@@ -648,6 +648,10 @@ def _tensor_expr_group(node, env, profile):
     runner = node.meta.get(GROUP_RUNNER)
     if runner is not None:
         return runner(args)
+    group = env.get(RESUMED_GROUPS, {}).get(node)
+    if group is not None:       # a call resumed from generated code: its FusedGroup
+        from .support import box, unbox
+        return tuple(box(o) for o in group.call(*[unbox(a) for a in args]))
     sub = node.meta.get(_EAGER_SUBGRAPH)
     if sub is None:
         # (its in-place ops that functionalize made out-of-place run in place on copies,
@@ -664,6 +668,9 @@ _EAGER_SUBGRAPH = "eager_subgraph"  # node.meta key: a group's subgraph as eager
 
 
 GROUP_RUNNER = "group_runner"      # node.meta key of a group node's runner
+# env key of {group node: FusedGroup} in a call resumed from generated code (resume.py):
+# its groups run as the generated code runs them (guards, kernels, strict_fusion)
+RESUMED_GROUPS = object()
 
 
 PRIM_HANDLERS = {

@@ -18,7 +18,8 @@ import numpy as np
 
 from ..device import cpu as _cpu, device_of_array
 from ..dtypes import _FROM_NP
-from .interpreter import _run_block, pack_outputs, run_nodes, unwind_regions
+from .interpreter import RESUMED_GROUPS, _run_block, pack_outputs, run_nodes, \
+    unwind_regions
 from .profile import EMPTY, ListSpec, TensorSpec, TupleSpec, ValueSpec
 from .support import _is_gpu_array, box
 
@@ -133,13 +134,18 @@ class Resume:
     `prelude`: nodes before node that the generated code did not compute (constants, a
     tuple built only for the return), run first. `entered`: the generated code's list of
     the `with` objects it is inside, which the interpreter's prim::Exit pops (one list:
-    if the rest raises, whoever unwinds it first exits each object once)."""
+    if the rest raises, whoever unwinds it first exits each object once). `groups`: the
+    generated code's {group node: FusedGroup} (filled as its code is made), through which
+    the fusion groups of the rest run, as in the generated code (guards, specialized
+    kernels, strict_fusion's errors), not op by op."""
 
-    def __init__(self, node, reads, prelude=()):
+    def __init__(self, node, reads, prelude=(), groups=None):
         self.node, self.reads, self.prelude = node, list(reads), list(prelude)
+        self.groups = groups if groups is not None else {}
 
     def __call__(self, values, outs, entered=None):
         env = {v: box(x) for v, x in zip(self.reads, values)}
+        env[RESUMED_GROUPS] = self.groups
         if entered is not None:
             from .objects import ENTERED
             env[ENTERED] = entered
