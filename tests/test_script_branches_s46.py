@@ -57,11 +57,25 @@ def test_optional_input_given_none_folds_its_branch():
         got = s(x, m)
     want = np.maximum(np.sin(x.numpy() + m.numpy()) * 3.0, 0)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-6)
-    assert "prim::If" not in _kinds(s, x, m)
+    kinds = _kinds(s, x, m)
+    assert "prim::If" not in kinds and "prim::unchecked_cast" not in kinds
     assert _exe(s).stats["stale"] == 0
     # and None again: the first specialization
     np.testing.assert_allclose(s(x, None).numpy(), np.maximum(
         np.sin(x.numpy() * 2.0) * 3.0, 0), rtol=1e-6, atol=1e-6)
+
+
+def test_optional_folding_keeps_gradients():
+    s = gpujit.jit.script(_optional_mask)
+    a = np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32)
+    for m in (None, a[::-1].copy()):
+        grads = []
+        for fn in (_optional_mask, s, s, s):
+            x = gpujit.from_numpy(a).requires_grad_()
+            fn(x, None if m is None else gpujit.from_numpy(m)).sum().backward()
+            grads.append(x.grad.numpy())
+        for g in grads[1:]:
+            np.testing.assert_allclose(g, grads[0], rtol=1e-5, atol=1e-6)
 
 
 def test_optional_folding_matches_torch():

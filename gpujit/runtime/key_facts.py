@@ -5,7 +5,8 @@ tensor's dtype, device and rank, the Python type of everything else), and the di
 checks that key on every call. So in its graph:
 
 - an Optional input the key says is None is the constant None, and one the key says is a
-  Tensor is not None (`if attn_mask is not None:`, `if key_padding_mask is None:`);
+  Tensor is a Tensor (`if attn_mask is not None:`, `if key_padding_mask is None:`; its
+  `prim::unchecked_cast`s go);
 - `x.dim()` of a tensor input is the key's rank (`is_batched = query.dim() == 3`);
 - `x is x` of a tensor is True (`if query is key:` in MultiheadAttention called as
   `self_attn(x, x, x)`).
@@ -72,22 +73,14 @@ def fold_key_facts(graph, profile, key):
     blocks = {graph.block: g.block}
     for a, b in zip(_block_owners(graph), _block_owners(g)):
         blocks.update(zip(a.blocks, b.blocks))
-    aliases = {}        # the cast of an Optional input known to be a Tensor -> the input
     for v, k in _facts(g, key):
         if k is None:
             with _at_top(g):
                 none = g.insert_constant(None, T.NONE)
             v.replace_all_uses_with(none)
             continue
-        if isinstance(v.type, T.OptionalType):      # a Tensor: uses see a Tensor
-            with _at_top(g):
-                cast = g.insert_node("prim::unchecked_cast", [v],
-                                     output_types=[T.TensorType()])
-            for u in list(v.uses):
-                if u.user is not cast:
-                    u.user.replace_input(u.offset, cast.output)
-            aliases[cast.output.unique] = v.unique
-            v = cast.output
+        if isinstance(v.type, T.OptionalType):      # a Tensor here (its uses take one)
+            v.type = v.type.elem
         for u in list(v.uses):
             n = u.user
             if n.kind == "aten::dim" and len(n.inputs) == 1:
@@ -102,32 +95,36 @@ def fold_key_facts(graph, profile, key):
             n.output.replace_all_uses_with(c)
             n.destroy()
     propagate_constants(g)
+    for n in list(g.walk()):    # (`m = unchecked_cast(mask)` of a mask now a Tensor: mask)
+        if n.kind == "prim::unchecked_cast" and n.inputs[0].type.is_subtype_of(
+                n.output.type):
+            n.output.replace_all_uses_with(n.inputs[0])
+            n.destroy()
     eliminate_dead_code(g)
     g.lint()
-    return g, _rekeyed(profile, graph, g, blocks, aliases)
+    return g, _rekeyed(profile, graph, g, blocks)
 
 
-def _rekeyed(profile, src, dst, blocks, aliases) -> Profile:
+def _rekeyed(profile, src, dst, blocks) -> Profile:
     """profile (of src) for dst, a copy of src that folding changed: Values by their
-    unique number (a cast of an input, `aliases`, as the input), blocks through `blocks`
-    (src block -> its copy; a copy whose If was folded away is gone, its nodes now sit in
-    the block around it)."""
-    by_unique = {}
-    for w in dst.all_values():
-        by_unique.setdefault(aliases.get(w.unique, w.unique), []).append(w)
+    unique number, blocks through `blocks` (src block -> its copy; a copy whose If was
+    folded away is gone, its nodes now sit in the block around it)."""
+    by_unique = {w.unique: w for w in dst.all_values()}
     alive = {dst.block} | {b for n in dst.walk() for b in n.blocks}
     p = Profile()
     p.runs = profile.runs
     if hasattr(profile, "without_grad"):
         p.without_grad = profile.without_grad
     for v in src.all_values():
-        for w in by_unique.get(v.unique, ()):
-            if v in profile.specs:
-                p.specs[w] = profile.specs[v]
-            if v in profile.types:
-                p.types[w] = profile.types[v]
-            if v in profile._last:
-                p._last[w] = profile._last[v]
+        w = by_unique.get(v.unique)
+        if w is None:
+            continue
+        if v in profile.specs:
+            p.specs[w] = profile.specs[v]
+        if v in profile.types:
+            p.types[w] = profile.types[v]
+        if v in profile._last:
+            p._last[w] = profile._last[v]
     for b, c in blocks.items():
         if c not in alive:
             continue
