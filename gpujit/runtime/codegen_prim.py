@@ -232,9 +232,9 @@ def _check_unrun_outputs(cg, n, b):
         reads.append(v)
         exprs.append(_object_or_ref(cg, v))
     resume = cg.bind(Resume(n, reads, prelude, cg.group_of), "resume")
-    cg.ns.setdefault("_fits", _fits_fn())
+    fits = cg.bind(_fits_fn(), "fits")
     outs = "".join(_object_or_ref(cg, v) + ", " for v in b.outputs)
-    cg.emit(f"if not _fits(({got}), {specs}):     # not the profiled types: op by op")
+    cg.emit(f"if not {fits}(({got}), {specs}):     # not the profiled types: op by op")
     entered = f", {cg.entered}" if cg.entered is not None else ""     # (`with` bodies)
     cg.emit(f"    return {resume}(({''.join(e + ', ' for e in exprs)}), ({outs}){entered})")
 

@@ -1,15 +1,15 @@
 """Leaving generated code where its profiled types stop holding: the bailout of an If
 branch the profiling run did not take.
 
-The code generator types the outputs of such an If (outside loops) from the branches
-that ran (assume.assumptions: `checked`), so the code after it stays on the direct,
-fused path. At the end of the untaken branch the generated code checks that what it
-computed fits those types (`fits`); if it does not (a float64 tensor where the profile
-saw float32, a Tensor where it saw None), the call is finished by the interpreter from
-that point (`Resume`): the rest of the branch's block, then each enclosing block after
-the If or Loop that holds it (a loop's remaining trips first), up to the graph's return.
-Nothing runs twice. The branch's entry has
-already asked for a new profile (the `_stale()` call), so the next call with these
+The code generator types the outputs of such an If from the branches that ran
+(assume.assumptions: `checked`), so the code after it stays on the direct, fused path.
+At the end of the untaken branch the generated code checks that what it computed fits
+those types (`fits`); if it does not (a float64 tensor where the profile saw float32, a
+Tensor where it saw None), the call is finished by the interpreter from that point
+(`Resume`): the rest of the branch's block, then each enclosing block after the If or
+Loop that holds it (a loop's remaining trips first), up to the graph's return, its
+fusion groups through the code's own FusedGroups. Nothing runs twice. The branch's entry
+has already asked for a new profile (the `_stale()` call), so the next call with these
 input types makes code that covers both paths.
 """
 from __future__ import annotations
