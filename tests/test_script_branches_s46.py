@@ -4,7 +4,7 @@ rank, `x is x`) is folded into the specialization's graph (runtime/key_facts.py)
 branches it decides are gone and the code after them stays typed and fused."""
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List, NamedTuple, Optional
 
 import numpy as np
 import pytest
@@ -554,3 +554,53 @@ def test_scripted_encoder_layer_runs_typed_after_its_untaken_branches():
             got = s(x, src_key_padding_mask=pad)
         np.testing.assert_allclose(got.numpy(), m(x, src_key_padding_mask=pad).numpy(),
                                    rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------ NamedTuple results
+
+class _Pair(NamedTuple):
+    a: Tensor
+    b: Tensor
+
+
+def _pair(x) -> _Pair:
+    return _Pair(x * 2.0, x.sin())
+
+
+def test_namedtuple_result_of_a_call_recording_gradients_keeps_its_class():
+    # (calls that record gradients run a recording plan, and the whole graph as one
+    # differentiable region: both built a plain tuple; torch 2.13 returns the NamedTuple)
+    s = gpujit.jit.script(_pair)
+    a = np.float32([0.5, -1.0, 2.0])
+    for _ in range(3):
+        x = gpujit.from_numpy(a).requires_grad_()
+        out = s(x)
+        assert type(out) is _Pair
+        (out.a.sum() + out.b.sum()).backward()
+        np.testing.assert_allclose(x.grad.numpy(), 2 + np.cos(a), rtol=1e-6)
+
+
+def test_namedtuple_with_an_optional_field_after_a_folded_branch():
+    class _Out(NamedTuple):
+        logits: Tensor
+        loss: Optional[Tensor]
+
+    class _Classifier(gpujit.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = gpujit.nn.Linear(4, 3)
+
+        def forward(self, x, target: Optional[Tensor] = None) -> _Out:
+            logits = self.head(x)
+            loss: Optional[Tensor] = None
+            if target is not None:
+                loss = gpujit.nn.functional.cross_entropy(logits, target)
+            return _Out(logits, loss)
+    m = _Classifier()
+    s = gpujit.jit.script(m)
+    x = gpujit.randn(5, 4)
+    for _ in range(3):
+        got = s(x)
+        assert type(got).__name__ == "_Out" and got.loss is None
+        np.testing.assert_allclose(got.logits.detach().numpy(), m(x).logits.detach().numpy(),
+                                   rtol=1e-6)

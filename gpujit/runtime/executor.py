@@ -48,6 +48,7 @@ from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
 from .key_facts import fold_key_facts
+from .objects import namedtuple_class
 from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, read_attr, \
     callee_graph, call_inputs, compute_scripted, dynamic_callee
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
@@ -167,7 +168,10 @@ def _recording_plan(graph, runner, attr_specs=None):
                     return False
                 step = (0, run, ins, None)
             elif kind in ("prim::TupleConstruct", "prim::ListConstruct"):
-                step = (2 if kind == "prim::TupleConstruct" else 3, None, ins, None)
+                # (a NamedTuple's class builds it, as the interpreter's TupleConstruct)
+                cls = namedtuple_class(node.output.type) if kind == "prim::TupleConstruct" \
+                    else None
+                step = (2 if kind == "prim::TupleConstruct" else 3, cls, ins, None)
             elif kind in PRIM_HANDLERS or node.op is None or calls_autograd(node):
                 # (an aten:: kind without registry op is a container op: sum of a list)
                 return False
@@ -229,7 +233,8 @@ def _run_steps(steps, env):
                 for i, x in zip(outs, r):
                     env[i] = x
         elif kind == 2:
-            env[outs[0]] = tuple([env[i] for i in ins])
+            env[outs[0]] = tuple([env[i] for i in ins]) if f is None else \
+                f(*[env[i] for i in ins])
         elif kind == 3:
             env[outs[0]] = [env[i] for i in ins]
         elif kind == 4:      # (an if: the branch's steps, then its values)
