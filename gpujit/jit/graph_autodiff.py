@@ -237,8 +237,9 @@ class GraphDiff:
                     else:
                         for i, x in zip(outs, r):
                             env[i] = x
-                else:       # (the tuple returned)
-                    env[outs[0]] = tuple([env[i] for i in ins])
+                else:       # (the tuple returned; a NamedTuple's class builds it)
+                    env[outs[0]] = tuple([env[i] for i in ins]) if f is None else \
+                        f(*[env[i] for i in ins])
         finally:
             state.enabled, state.inference = prev
         args = [env[i] for i in self.in_slots]

@@ -16,6 +16,12 @@ so it may rely only on what that key determines:
 - an If output is known when every branch that can finish was profiled and they agree (an
   int, float, bool or str output also when a branch did not run: its type fixes it); a
   Loop's carried values are known when the entry values and every iteration agree;
+- an If whose branch did not run takes its outputs
+  from the branches that did: the code checks, at the end of the branch that did not run,
+  that what it computed fits (`checked`), and if not, finishes the call op by op
+  (runtime/resume.py), as TorchScript's bailouts leave optimized code where its profiled
+  types stop holding. So one untaken branch (`if self.training:`, a mask given or not)
+  does not leave the rest of the function untyped, generic and unfused;
 - module attribute reads (prim::GetAttr chains from the module input, when the graph never
   sets that attribute) are hoisted to the function entry and guarded there.
 """
@@ -24,8 +30,8 @@ from __future__ import annotations
 from ..ir import types as T
 from .profile import TensorSpec, ValueSpec, TupleSpec, ListSpec, EMPTY, merge, spec_of
 
-__all__ = ["assume", "hoisted_attrs", "constant_of", "always_raises", "specialized_graph",
-           "NO_CONSTANT", "known"]
+__all__ = ["assume", "assumptions", "hoisted_attrs", "typed_by_annotation", "constant_of",
+           "static_value", "always_raises", "specialized_graph", "NO_CONSTANT", "known"]
 
 NO_CONSTANT = object()
 
@@ -38,6 +44,26 @@ def constant_of(v):
     n = v.node
     if n.kind == "prim::Constant":
         return n.attrs.get("value")
+    return NO_CONSTANT
+
+
+def static_value(v, specs):
+    """The value of v known when the code is made: a prim::Constant's, or what a
+    prim::dtype / prim::device reads of a tensor whose spec fixes it (the code writes
+    those as literals, codegen_prim._dtype: `torch.full(n, x, dtype=src.dtype,
+    device=src.device)` after an untaken branch made src's reads stay in the graph);
+    else NO_CONSTANT."""
+    n = v.node
+    if n.kind == "prim::Constant":
+        return n.attrs.get("value")
+    if n.kind in ("prim::dtype", "prim::device") and n.inputs:
+        s = specs.get(n.inputs[0])
+        if isinstance(s, TensorSpec):
+            if n.kind == "prim::device":
+                return s.device
+            from .. import dtypes as _dt
+            return _dt.scalar_type_code(s.dtype) if isinstance(v.type, T.IntType) \
+                else s.dtype
     return NO_CONSTANT
 
 
@@ -100,7 +126,7 @@ def _rank_free(spec):
 _PLAIN = ((T.BoolType, bool), (T.IntType, int), (T.FloatType, float), (T.StrType, str))
 
 
-def _typed(v):
+def typed_by_annotation(v):
     """The spec v's static type alone fixes (a TorchScript int, float, bool or str is
     always that Python type), else None."""
     for cls, py in _PLAIN:
@@ -125,6 +151,7 @@ class _Assumptions:
         self.profile = profile
         self.hoisted = set(hoisted)
         self.specs = {}
+        self.checked = {}       # If node -> its branches that did not run (see if_)
 
     def run(self, graph):
         for v in graph.inputs:
@@ -210,17 +237,27 @@ class _Assumptions:
 
     def if_(self, n):
         outs = None
+        unrun = []
+        resumable = _in_ifs_and_loops(n)
         for b in n.blocks:
             if always_raises(b):            # never finishes: contributes no outputs
                 self.block(b, False)
                 continue
             bo = self.block(b, True)
-            if bo is None:                   # a branch that can finish never ran: only
-                bo = [_typed(v) for v in n.outputs]     # an int/float/bool/str is known
+            if bo is None:                   # a branch that can finish never ran: an
+                # int/float/bool/str is known from its type; the rest, when the branch's
+                # end can check them, from the branches that ran (EMPTY merges to them)
+                unrun.append(b)
+                bo = [typed_by_annotation(v) or (EMPTY if resumable else None)
+                      for v in n.outputs]
             outs = bo if outs is None else [merge(a, c) for a, c in zip(outs, bo)]
         if outs is None:
             return None
-        return [s if known(s) else None for s in outs]
+        outs = [s if s is not EMPTY and known(s) else None for s in outs]
+        if unrun and resumable and any(s is not None and typed_by_annotation(v) is None
+                                       for v, s in zip(n.outputs, outs)):
+            self.checked[n] = unrun
+        return outs
 
     def loop(self, n):
         body = n.blocks[0]
@@ -248,7 +285,7 @@ class _Assumptions:
         for a, v in zip(args, n.inputs):
             must_be_constant = a.type.base in _TYPE_SETTING or (
                 callable_promote and a.name not in op.operands and not a.type.is_tensor)
-            if must_be_constant and constant_of(v) is NO_CONSTANT:
+            if must_be_constant and static_value(v, self.specs) is NO_CONSTANT:
                 return None
         outs = [self.profile.get(v) for v in n.outputs]
         if any(not self.profile.seen(v) or not known(s) for v, s in zip(n.outputs, outs)):
@@ -272,7 +309,25 @@ class _Assumptions:
 
 def assume(graph, profile, hoisted=()):
     """{Value: spec or None}: what code generated from this profile may rely on."""
-    return _Assumptions(graph, profile, hoisted).run(graph)
+    return assumptions(graph, profile, hoisted)[0]
+
+
+def assumptions(graph, profile, hoisted=()):
+    """(assume's specs, {If node: its branches that did not run, whose end must check
+    that the outputs fit their specs}); see the module docstring."""
+    a = _Assumptions(graph, profile, hoisted)
+    return a.run(graph), a.checked
+
+
+def _in_ifs_and_loops(n) -> bool:
+    """Is every block around n a branch of a prim::If or a prim::Loop's body (what
+    resume.Resume can finish a call from)?"""
+    b = n.owning_block
+    while b is not None and b.owning_node is not None:
+        if b.owning_node.kind not in ("prim::If", "prim::Loop"):
+            return False
+        b = b.owning_node.owning_block
+    return True
 
 
 def specialized_graph(graph, profile):

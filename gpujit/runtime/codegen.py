@@ -33,7 +33,7 @@ from ..ops.scalar_ops import FORM_HELPERS
 from ..tensor import Tensor
 from ..ir import types as T
 from .arguments import COPIED_ON_READ, live_attr, set_live_attr
-from .assume import assume, always_raises
+from .assume import assumptions, always_raises
 from .interpreter import emit_warning, exception_for, num_to_tensor
 from .objects import unwind_with
 from .profile import TensorSpec, ValueSpec, TupleSpec, ListSpec
@@ -198,12 +198,18 @@ class CodeGenerator:
         self.graph = graph
         self.fusion_budget = fusion_budget   # shared by the function's fusion groups
         self.groups = []                     # the FusedGroups the code calls
+        self.group_of = {}                   # group node -> its FusedGroup
         self.profile = profile
         self.fname = fname
         self.hoisted = list(hoisted)
         self.hoisted_set = set(hoisted)
         self.module = module       # the profiled call's module: where its attributes live
-        self.specs = assume(graph, profile, hoisted)
+        # checked: If node -> its branches the profile did not see, whose end checks
+        # that the outputs fit the types the code after the If was made for (resume.py)
+        self.specs, self.checked = assumptions(graph, profile, hoisted)
+        if stale is None:       # (nothing profiled: no types to check against)
+            self.checked = {}
+        self.uncounted = set()      # counters of loops that keep no count (codegen_prim)
         self.ns = {"__name__": GENERATED_MODULE, "_MISSING": _MISSING, "_np": np,
                    "_asarray": np.asarray, "_copyto": np.copyto, "_wrap": wrap_checked, "_dtof": _dt._FROM_NP.__getitem__, "_T": Tensor, "_new": object.__new__, "_empty_layout": empty_layout,
                    "_passed": support.passed_input, "_share_vc": support.share_counter,

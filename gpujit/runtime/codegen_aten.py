@@ -31,7 +31,7 @@ from ..ops import overlap as _overlap, registry as _reg
 from ..ops.registry import wrapped_constant
 from ..ops.scalar_ops import (GUARDED_CONSTANTS, GUARDED_FORMS, INT64_WRAPPED,
                               PYTHON_FORMS, PYTHON_VALUED)
-from .assume import NO_CONSTANT, constant_of, known
+from .assume import NO_CONSTANT, known, static_value
 from .profile import TensorSpec, ValueSpec, ListSpec, TupleSpec, EMPTY, spec_of
 from .codegen_calls import _NONE, _Arg, _join_devices, _move, _call_expr
 from .codegen_pointwise import _pointwise
@@ -47,7 +47,7 @@ def _args(cg, n, op):
     out = []
     params = op.schema.arguments
     for i, (p, v) in enumerate(zip(params, n.inputs)):
-        c = constant_of(v)
+        c = static_value(v, cg.specs)
         x = wrapped_constant(op, i, c)
         if x is not None:
             # (a wrapped number where the op takes a number: that number, as the eager

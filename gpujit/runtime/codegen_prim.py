@@ -186,20 +186,72 @@ def _set_attr(cg, n):
 def _if(cg, n):
     cond = cg.ref(n.inputs[0])
     outs = [cg.define(v) for v in n.outputs]
+    unrun = cg.checked.get(n, ())
     cg.emit(f"if {cond}:")
     for i, b in enumerate(n.blocks):
         if i == 1:
-            if not b.nodes and all(cg.names.get(v) == t for v, t in zip(b.outputs, outs)):
+            if not b.nodes and b not in unrun and \
+                    all(cg.names.get(v) == t for v, t in zip(b.outputs, outs)):
                 break
             cg.emit("else:")
         cg.depth += 1
         start = len(cg.lines)
         cg.emit_block(b)
+        if b in unrun:
+            _check_unrun_outputs(cg, n, b)
         if not always_raises(b):
             cg.assign(outs, b.outputs)
         if len(cg.lines) == start:
             cg.emit("pass")
         cg.depth -= 1
+
+
+def _check_unrun_outputs(cg, n, b):
+    """The end of branch b of If n, which the profile never saw: the code after n was
+    made for the outputs the other branches gave (assume.if_); if b's do not fit those
+    types, the call is finished op by op from here (runtime/resume.py)."""
+    from .resume import Resume, continuation_reads
+    from .assume import typed_by_annotation
+    # (an int / float / bool / str output is known from its type alone, as before)
+    idx = [i for i, v in enumerate(n.outputs)
+           if cg.specs.get(v) is not None and typed_by_annotation(v) is None]
+    specs = cg.bind(tuple(cg.specs[n.outputs[i]] for i in idx), "specs")
+    got = "".join(cg.ref(b.outputs[i]) + ", " for i in idx)
+    reads, prelude, exprs = [], [], []
+    todo = list(continuation_reads(n))
+    while todo:
+        v = todo.pop(0)
+        m = v.node
+        if m.kind == "prim::Constant":
+            prelude.insert(0, m)
+            continue
+        if v not in cg.names and m.kind in ("prim::TupleConstruct", "prim::ListConstruct"):
+            prelude.insert(0, m)     # (built at the return only: rebuilt op by op)
+            todo.extend(x for x in m.inputs if x not in reads and x not in todo)
+            continue
+        reads.append(v)
+        exprs.append(_object_or_ref(cg, v))
+    resume = cg.bind(Resume(n, reads, prelude, cg.group_of), "resume")
+    fits = cg.bind(_fits_fn(), "fits")
+    outs = "".join(_object_or_ref(cg, v) + ", " for v in b.outputs)
+    cg.emit(f"if not {fits}(({got}), {specs}):     # not the profiled types: op by op")
+    entered = f", {cg.entered}" if cg.entered is not None else ""     # (`with` bodies)
+    cg.emit(f"    return {resume}(({''.join(e + ', ' for e in exprs)}), ({outs}){entered})")
+
+
+def _object_or_ref(cg, v):
+    """What the interpreter gets for v: an input's (or module attribute's) Tensor object
+    itself, so `is` and a returned input stay that object; else the raw value (0 for the
+    counter of an endless loop that does not count its trips: any trip is below its
+    bound)."""
+    if v in cg.uncounted:
+        return "0"
+    return (cg.obj(v) if v in cg.objs else None) or cg.ref(v)
+
+
+def _fits_fn():
+    from .resume import fits
+    return fits
 
 
 def _loop(cg, n):
@@ -228,6 +280,8 @@ def _loop(cg, n):
     count = not endless or bool(body.inputs[0].uses)
     if count:
         cg.emit(f"{i} = 0")
+    else:
+        cg.uncounted.add(body.inputs[0])
     cg.emit(f"while {c}:" if endless else f"while {c} and {i} < {cg.ref(trip)}:")
     cg.depth += 1
     cg.emit_block(body)

@@ -16,7 +16,11 @@ run in the interpreter (same answers, eager speed; a FusionWarning says so once,
 inside strict_fusion such a call raises). A specialization whose code meets a path the
 profile never saw keeps running it generically and asks for a new profile on the next call
 with its key (the profiles merge; its fusion groups are typed as the latest run saw their
-values, fusion._type_as_last_run, so code after the new path stays fused); module
+values, fusion._type_as_last_run, so code after the new path stays fused); the code after
+an untaken If branch is made for the types the taken branches gave, and
+the untaken branch, when it runs, checks its outputs against them at its end and finishes
+the call op by op if they differ (assume.py, resume.py); what the key itself fixes (an
+Optional input's None-ness, a tensor input's rank) is folded first (key_facts.py); module
 attributes whose type changed (model.double()) make the call leave the generated code
 before anything ran (a deopt) and choose or make the specialization that fits them.
 `GPUJIT_DUMP=graph,code` prints each new specialization's graph and source.
@@ -44,6 +48,8 @@ from . import fusion
 from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
+from .key_facts import fold_key_facts
+from .objects import namedtuple_class
 from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, read_attr, \
     callee_graph, call_inputs, compute_scripted, dynamic_callee
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
@@ -163,7 +169,10 @@ def _recording_plan(graph, runner, attr_specs=None):
                     return False
                 step = (0, run, ins, None)
             elif kind in ("prim::TupleConstruct", "prim::ListConstruct"):
-                step = (2 if kind == "prim::TupleConstruct" else 3, None, ins, None)
+                # (a NamedTuple's class builds it, as the interpreter's TupleConstruct)
+                cls = namedtuple_class(node.output.type) if kind == "prim::TupleConstruct" \
+                    else None
+                step = (2 if kind == "prim::TupleConstruct" else 3, cls, ins, None)
             elif kind in PRIM_HANDLERS or node.op is None or calls_autograd(node):
                 # (an aten:: kind without registry op is a container op: sum of a list)
                 return False
@@ -225,7 +234,8 @@ def _run_steps(steps, env):
                 for i, x in zip(outs, r):
                     env[i] = x
         elif kind == 2:
-            env[outs[0]] = tuple([env[i] for i in ins])
+            env[outs[0]] = tuple([env[i] for i in ins]) if f is None else \
+                f(*[env[i] for i in ins])
         elif kind == 3:
             env[outs[0]] = [env[i] for i in ins]
         elif kind == 4:      # (an if: the branch's steps, then its values)
@@ -694,6 +704,10 @@ class Executable:
         spec = Specialization(self, key, f"{self.name}_{k}", profile)
         profile = _bfloat16_unknown(profile)    # (bfloat16 values: unknown, boxed)
         graph, prof, hoisted = self.graph, profile, self._hoisted
+        base, profile = fold_key_facts(graph, profile, key)    # (what the key decides)
+        if base is not graph:
+            graph, prof, hoisted = base, profile, hoisted_attrs(base)
+            spec.profile, spec._exe_graph = profile, base
         if self.fuse and self.fusion_budget is None:
             from .. import fusers
             # a function keeps the strategy in force when it first compiles (documented)
@@ -705,7 +719,7 @@ class Executable:
             check_strict_regions(graph, reason=off)
         report = graph
         if fusing:
-            graph, prof, groups, report = fusion.fuse_profiled(self.graph, profile)
+            graph, prof, groups, report = fusion.fuse_profiled(base, profile)
             if groups:
                 hoisted = hoisted_attrs(graph)
                 spec.profile, spec._exe_graph, spec._graph = prof, graph, graph
@@ -725,7 +739,7 @@ class Executable:
         except CodeGenError as e:
             return self._interpreting(spec, e)
         spec.groups = cg.groups
-        spec.unfused = _unfused(report, fusion.remap_profile(profile, self.graph, report).blocks
+        spec.unfused = _unfused(report, fusion.remap_profile(profile, base, report).blocks
                                 if fusing and profiled else None) if self.fuse else ()
         spec.unfused_reason = off
         spec.source = source

@@ -483,6 +483,7 @@ def emit_group(cg, n):
     group.budget_key = len(cg.groups)     # the k-th group of every specialization shares
     name = cg.bind(group, "group")
     cg.groups.append(group)
+    cg.group_of[n] = group      # (what a resumed call runs the node with: resume.py)
     args = ", ".join(cg.ref(v) for v in n.inputs)
     outs = [cg.define(v) for v in n.outputs]
     lhs = outs[0] + "," if len(outs) == 1 else ", ".join(outs)

@@ -54,19 +54,24 @@ def interpret(graph, *args, profile=None):
     try:
         outs = _run_block(graph.block, env, profile)
     except BaseException:
-        from .objects import ENTERED, unwind_with
-        if env.get(ENTERED):            # `with obj:` bodies left by the exception
-            unwind_with(env[ENTERED])
-        if env.get("grad_modes"):       # no_grad / enable_grad regions left by it: the
-            from ..autograd.grad_mode import state      # mode before the outermost one
-            state.enabled = env["grad_modes"][0]
-        if env.get("autocast_states"):  # autocast regions left by the exception
-            from .objects import unwind_autocast
-            unwind_autocast(env["autocast_states"])
+        unwind_regions(env)
         raise
     # (a scripted torch.set_grad_enabled(b) outlives the call, as eager's and
     # TorchScript's do)
     return pack_outputs(outs)
+
+
+def unwind_regions(env):
+    """A call run on env raised: leave the regions it is inside."""
+    from .objects import ENTERED, unwind_with
+    if env.get(ENTERED):            # `with obj:` bodies left by the exception
+        unwind_with(env[ENTERED])
+    if env.get("grad_modes"):       # no_grad / enable_grad regions left by it: the
+        from ..autograd.grad_mode import state      # mode before the outermost one
+        state.enabled = env["grad_modes"][0]
+    if env.get("autocast_states"):  # autocast regions left by the exception
+        from .objects import unwind_autocast
+        unwind_autocast(env["autocast_states"])
 
 
 def pack_outputs(outs):
@@ -79,7 +84,13 @@ def pack_outputs(outs):
 def _run_block(block, env, profile):
     if profile is not None:
         profile.enter(block)
-    for node in block.nodes:
+    run_nodes(block.nodes, env, profile)
+    return [env[v] for v in block.outputs]
+
+
+def run_nodes(nodes, env, profile=None):
+    """Run nodes (of one block, in order) on env, which they extend."""
+    for node in nodes:
         handler = PRIM_HANDLERS.get(node.kind)
         if handler is not None:
             results = handler(node, env, profile)
@@ -93,7 +104,6 @@ def _run_block(block, env, profile):
                 env[v] = r
                 if profile is not None:
                     profile.observe(v, r)
-    return [env[v] for v in block.outputs]
 
 
 def compute_scripted(op, args):
@@ -638,6 +648,10 @@ def _tensor_expr_group(node, env, profile):
     runner = node.meta.get(GROUP_RUNNER)
     if runner is not None:
         return runner(args)
+    group = env.get(RESUMED_GROUPS, {}).get(node)
+    if group is not None:       # a call resumed from generated code: its FusedGroup
+        from .support import box, unbox
+        return tuple(box(o) for o in group.call(*[unbox(a) for a in args]))
     sub = node.meta.get(_EAGER_SUBGRAPH)
     if sub is None:
         # (its in-place ops that functionalize made out-of-place run in place on copies,
@@ -654,6 +668,9 @@ _EAGER_SUBGRAPH = "eager_subgraph"  # node.meta key: a group's subgraph as eager
 
 
 GROUP_RUNNER = "group_runner"      # node.meta key of a group node's runner
+# env key of {group node: FusedGroup} in a call resumed from generated code (resume.py):
+# its groups run as the generated code runs them (guards, kernels, strict_fusion)
+RESUMED_GROUPS = object()
 
 
 PRIM_HANDLERS = {
