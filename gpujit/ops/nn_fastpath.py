@@ -166,10 +166,12 @@ _nondifferentiable(native_multi_head_attention, transformer_encoder_layer_fwd, s
 
 # ---------------------------------------------------------------- nested-tensor entry points
 # TransformerEncoder's inference fast path turns a padded batch with a left-aligned padding
-# mask into a nested tensor (eval, no gradients, enable_nested_tensor). gpujit's own
+# mask into a nested tensor (eval, no gradients, enable_nested_tensor) and back. gpujit's own
 # TransformerEncoder computes that path's result on the padded batch (nn/modules/
-# transformer.py); code scripted by PyTorch calls these ops, and gpujit has no nested
-# tensors: the test of the mask computes, the conversion refuses in words.
+# transformer.py); code scripted by PyTorch calls these ops. The ops that make or take a
+# nested tensor hand the call to their nested kernel (gpujit/nested/_ops.py): a nested
+# operand's array read raises registry.NestedOperand, and so does the impl of an op whose
+# result is nested (no array can hold it).
 
 @op("aten::_nested_tensor_from_mask_left_aligned(Tensor t, Tensor mask) -> bool",
     meta=lambda t, mask: bool, method=False)
@@ -186,18 +188,19 @@ def nested_tensor_from_mask_left_aligned(xp, t, mask):
     return not bool((mask[:, 1:] & ~mask[:, :-1]).any())
 
 
-_NESTED = ("gpujit has no nested tensors: this code takes PyTorch's nested-tensor fast path "
-           "(nn.TransformerEncoder in eval mode without gradients, given a "
-           "src_key_padding_mask, built with enable_nested_tensor=True). Save the model "
-           "with enable_nested_tensor=False (the results are the same up to the padded "
-           "positions, which the nested path sets to 0), or build it with gpujit")
+def _nested_result(op_name):
+    from .registry import NestedOperand, OPS
+    from ..nested._tensor import not_implemented
+    from ..device import cpu
+    return NestedOperand(str(not_implemented(op_name, cpu)), OPS[op_name])
 
 
 @op("aten::_nested_tensor_from_mask(Tensor t, Tensor mask, bool mask_check=True) -> Tensor",
     meta=lambda t, mask, mask_check=True: TensorMeta(t.dtype, tuple(t.shape), t.device),
     method=False)
 def nested_tensor_from_mask(xp, t, mask, mask_check=True):
-    raise RuntimeError(_NESTED)
+    """torch._nested_tensor_from_mask: a nested tensor (nested/_ops.from_mask)."""
+    raise _nested_result("aten::_nested_tensor_from_mask")
 
 
 @op("aten::to_padded_tensor(Tensor self, float padding, int[]? output_size=None) -> Tensor",
@@ -205,7 +208,8 @@ def nested_tensor_from_mask(xp, t, mask, mask_check=True):
                                                              self.device),
     function=False)
 def to_padded_tensor(xp, self, padding, output_size=None):
-    """x.to_padded_tensor(...): a method of nested tensors only (gpujit has none)."""
-    raise NotImplementedError("Could not run 'aten::to_padded_tensor' with arguments from "
-                              "the 'CPU' backend: it takes nested tensors, which gpujit "
-                              "does not have")
+    """x.to_padded_tensor(...): of nested tensors only (nested/_ops.to_padded_tensor); a
+    dense tensor reaches this body, PyTorch's NotImplementedError for its backend."""
+    from ..nested._ops import dense_refusal
+    from ..device import device_of_array
+    raise dense_refusal(device_of_array(self))

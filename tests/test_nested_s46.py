@@ -1,0 +1,362 @@
+"""torch.nested, strided layout (gpujit/nested/): construction, facts, repr, errors in
+torch 2.13's words, the ops of PyTorch's NestedTensorCPU backend the Transformer fast path
+and ragged code use, autograd through the buffer, and scripted functions with nested
+inputs (run op by op, never fused). Expected values are NumPy / hand-written so the tests
+run without torch; the ones marked importorskip compare with torch too."""
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit
+import gpujit.nn.functional as F
+
+pytestmark = pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
+
+A0 = np.arange(6, dtype=np.float32).reshape(2, 3)
+A1 = np.arange(3, dtype=np.float32).reshape(1, 3)
+
+
+def _nt(*arrays, mod=gpujit, **kw):
+    return mod.nested.nested_tensor([mod.tensor(a) for a in arrays], **kw)
+
+
+def _parts(nt):
+    return [c.detach().numpy() for c in nt.unbind()]
+
+
+def _same_parts(nt, expected, **tol):
+    got = _parts(nt)
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert g.shape == np.shape(e) and g.dtype == np.asarray(e).dtype
+        np.testing.assert_allclose(g, e, **tol)
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+# ---------------------------------------------------------------- construction and facts
+def test_facts_of_a_nested_tensor():
+    a = _nt(A0, A1)
+    assert a.is_nested and not gpujit.ones(2).is_nested
+    assert a.dim() == 3 and a.ndim == 3 and a.size(0) == 2 and a.size(2) == 3
+    assert a.size(-1) == 3 and a.numel() == 9 and a.layout is gpujit.strided
+    assert a.dtype is gpujit.float32 and a.is_contiguous()
+    assert a._nested_tensor_size().tolist() == [[2, 3], [1, 3]]
+    assert a._nested_tensor_strides().tolist() == [[3, 1], [3, 1]]
+    assert a._nested_tensor_storage_offsets().tolist() == [0, 6]
+    assert a.values().tolist() == [0, 1, 2, 3, 4, 5, 0, 1, 2]
+    _same_parts(a, [A0, A1])
+    np.testing.assert_array_equal(a[1].numpy(), A1)
+
+
+@pytest.mark.parametrize("call, exc, words", [
+    (lambda a: a.size(1), RuntimeError, "Given dimension 1 is irregular and does not have a size."),
+    (lambda a: a.size(), RuntimeError, "NestedTensorImpl doesn't support sizes"),
+    (lambda a: a.shape, RuntimeError, "NestedTensorImpl doesn't support sizes"),
+    (lambda a: a.stride(), RuntimeError, "NestedTensorImpl doesn't support strides"),
+    (lambda a: len(a), RuntimeError, "NestedTensorImpl doesn't support sizes"),
+    (lambda a: a.size(3), IndexError, r"range of \[-3, 2\], but got 3"),
+    (lambda a: a.unbind(1), RuntimeError, "can only be unbound along dimension 0 got dimension 1"),
+    (lambda a: a.exp(), NotImplementedError, "Could not run 'aten::exp' with arguments from "
+                                             "the 'NestedTensorCPU' backend"),
+    (lambda a: a.sigmoid(), NotImplementedError, "'aten::sigmoid'"),
+    (lambda a: a[:, 0], NotImplementedError, "'aten::slice.Tensor'"),
+    (lambda a: 1 - a, NotImplementedError, "'aten::rsub.Scalar'"),
+    (lambda a: 2 / a, NotImplementedError, "'aten::reciprocal'"),
+    (lambda a: a < 1, NotImplementedError, "'aten::lt.Scalar'"),
+])
+def test_refusals_in_torch_words(call, exc, words):
+    a = _nt(A0, A1)
+    with pytest.raises(exc, match=words):
+        call(a)
+
+
+def test_refusals_match_torch():
+    torch = _torch()
+    calls = [lambda a: a.size(1), lambda a: a.size(), lambda a: a.unbind(-3),
+             lambda a: a.exp(), lambda a: a + a.transpose(1, 2), lambda a: a.softmax(0),
+             lambda a: a.transpose(0, 1), lambda a: a.unsqueeze(0),
+             lambda a: a.to_padded_tensor(0., (2, 3)), lambda a: a.to_padded_tensor(0., (1, 1, 1)),
+             lambda a, m=None: None]
+    for call in calls[:-1]:
+        outcomes = []
+        for mod in (torch, gpujit):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                a = _nt(A0, A1, mod=mod)
+                try:
+                    call(a)
+                    outcomes.append(None)
+                except Exception as e:      # noqa: BLE001 -- compared below
+                    outcomes.append((isinstance(e, NotImplementedError), str(e).split(
+                        " This could be")[0]))
+        assert outcomes[0] == outcomes[1]
+
+
+def test_construction_rules():
+    b = gpujit.nested.nested_tensor([[1, 2], [3]])
+    assert b.dtype is gpujit.int64 and _parts(b)[1].tolist() == [3]
+    c = gpujit.nested.nested_tensor([gpujit.ones(2), gpujit.ones(3, dtype=gpujit.int64)])
+    assert c.dtype is gpujit.float32        # (the first component's dtype)
+    d = gpujit.nested.nested_tensor([gpujit.arange(3), gpujit.arange(2)], dtype=gpujit.float64,
+                                    requires_grad=True)
+    assert d.dtype is gpujit.float64 and d.requires_grad and d.is_leaf
+    with pytest.raises(RuntimeError, match="must have the same dimension. Found dimension 2 "
+                                           "for Tensor at index 1 and dimension 1"):
+        gpujit.nested.nested_tensor([gpujit.ones(2), gpujit.ones(2, 2)])
+    with pytest.raises(TypeError, match=r"Only lists \(List\[Tensor\]"):
+        gpujit.nested.nested_tensor(gpujit.ones(2, 3))
+    with pytest.raises(RuntimeError, match="Specified layout is unsupported for nested "
+                                           "tensors: torch.sparse_coo"):
+        gpujit.nested.nested_tensor([gpujit.ones(2)], layout=gpujit.sparse_coo)
+    with pytest.raises(RuntimeError, match="floating point and complex dtype"):
+        gpujit.nested.nested_tensor([gpujit.ones(2, dtype=gpujit.int64)], requires_grad=True)
+    # nested_tensor copies; as_nested_tensor of a dense batch keeps its memory
+    src = gpujit.ones(2, 3)
+    n = gpujit.nested.nested_tensor([src])
+    src.add_(1)
+    assert _parts(n)[0].tolist() == [[1.0] * 3] * 2
+    dense = gpujit.arange(6.).reshape(2, 3)
+    v = gpujit.nested.as_nested_tensor(dense)
+    assert v._nested_tensor_size().tolist() == [[3], [3]]
+    _same_parts(v, [np.array([0., 1, 2], np.float32), np.array([3., 4, 5], np.float32)])
+    with pytest.raises(RuntimeError, match=r"Expected tensor argument to have dim\(\) > 1"):
+        gpujit.nested.as_nested_tensor(gpujit.ones(3))
+    f = gpujit._nested_tensor_from_tensor_list([gpujit.ones(2), gpujit.ones(3)])
+    assert f._nested_tensor_size().tolist() == [[2], [3]]
+
+
+def test_unbind_views_share_the_buffer():
+    a = _nt(A0, A1)
+    first = a.unbind()[0]
+    first.mul_(10)
+    assert a.to_padded_tensor(0.)[0].tolist() == (A0 * 10).tolist()
+    assert a.unbind()[1].storage_offset() == 6
+
+
+def test_prototype_warning_once_and_always():
+    gpujit.set_warn_always(True)
+    try:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            gpujit.nested.nested_tensor([gpujit.ones(2)])
+        msgs = [str(x.message) for x in w]
+        assert any(m.startswith("The PyTorch API of nested tensors is in prototype stage")
+                   for m in msgs)
+        assert all(x.category is UserWarning for x in w)
+    finally:
+        gpujit.set_warn_always(False)
+
+
+# ---------------------------------------------------------------- repr
+def test_repr_as_torch_prints_it():
+    a = _nt(A0, A1)
+    assert repr(a) == ("nested_tensor([\n  tensor([[0., 1., 2.],\n          [3., 4., 5.]]),\n"
+                       "  tensor([[0., 1., 2.]])\n])")
+    x = gpujit.nested.nested_tensor([gpujit.ones(2)], dtype=gpujit.float64,
+                                    requires_grad=True)
+    assert repr(x).endswith("], requires_grad=True)")
+    assert "requires_grad=True),\n" not in repr(x) and "requires_grad=True)\n]" in repr(x)
+    assert repr(x * 2).endswith("], grad_fn=<MulBackward0>)")
+
+
+def test_repr_matches_torch():
+    torch = _torch()
+    for build in (lambda m: _nt(A0, A1, mod=m),
+                  lambda m: m.nested.nested_tensor([m.ones(2), m.ones(3)], dtype=m.float64,
+                                                   requires_grad=True),
+                  lambda m: m.nested.nested_tensor([[1, 2], [3]]),
+                  lambda m: m.nested.nested_tensor([m.ones(2, 2, dtype=m.int32)])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = repr(build(torch)).replace("torch.", "")
+            got = repr(build(gpujit)).replace("gpujit.", "")
+        assert got == want
+
+
+# ---------------------------------------------------------------- to_padded_tensor
+def test_to_padded_tensor():
+    a = _nt(A0, A1)
+    p = a.to_padded_tensor(0.0)
+    want = np.zeros((2, 2, 3), np.float32)
+    want[0], want[1, :1] = A0, A1
+    np.testing.assert_array_equal(p.numpy(), want)
+    q = gpujit.nested.to_padded_tensor(a, -1.0, (2, 3, 4))
+    want = np.full((2, 3, 4), -1, np.float32)
+    want[0, :2, :3], want[1, :1, :3] = A0, A1
+    np.testing.assert_array_equal(q.numpy(), want)
+    with pytest.raises(RuntimeError, match="Truncation is not supported"):
+        a.to_padded_tensor(0.0, (1, 1, 1))
+    with pytest.raises(RuntimeError, match="Length of output_size does not match NestedTensor "
+                                           "dims. Broadcasting is not supported."):
+        a.to_padded_tensor(0.0, (2, 3))
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::to_padded_tensor' "
+                                                  "with arguments from the 'CPU' backend"):
+        gpujit.ones(2, 3).to_padded_tensor(0.0)
+
+
+# ---------------------------------------------------------------- _nested_tensor_from_mask
+def test_nested_tensor_from_mask():
+    t = gpujit.arange(12.).reshape(2, 3, 2)
+    m = gpujit.tensor([[True, True, False], [True, False, False]])
+    nt = gpujit._nested_tensor_from_mask(t, m)
+    _same_parts(nt, [np.array([[0., 1], [2, 3]], np.float32), np.array([[6., 7]], np.float32)])
+    gap = gpujit.tensor([[True, False, True], [True, False, False]])
+    with pytest.raises(RuntimeError, match="Mask must be left-aligned without gaps"):
+        gpujit._nested_tensor_from_mask(t, gap)
+    # (mask_check=False: the first mask.sum(1) tokens of each row, as torch's)
+    nt = gpujit._nested_tensor_from_mask(t, gap, mask_check=False)
+    assert nt._nested_tensor_size().tolist() == [[2, 2], [1, 2]]
+    with pytest.raises(RuntimeError, match="Expected mask to be of ScalarType Bool, but got "
+                                           "Long instead."):
+        gpujit._nested_tensor_from_mask(t, gpujit.ones(2, 3, dtype=gpujit.int64))
+    with pytest.raises(RuntimeError, match="Mask size should match input size"):
+        gpujit._nested_tensor_from_mask(t, gpujit.ones(2, 4, dtype=gpujit.bool))
+
+
+# ---------------------------------------------------------------- ops
+def test_pointwise_with_numbers_and_nested():
+    a = _nt(A0, A1)
+    _same_parts(a + 1, [A0 + 1, A1 + 1])
+    _same_parts(2 * a, [A0 * 2, A1 * 2])
+    _same_parts(a * a - a, [A0 * A0 - A0, A1 * A1 - A1])
+    _same_parts(a / 2, [A0 / 2, A1 / 2])
+    _same_parts(a * gpujit.tensor(3.0), [A0 * 3, A1 * 3])
+    _same_parts(a == 1, [A0 == 1, A1 == 1])
+    _same_parts(a.relu(), [A0, A1])
+    _same_parts(a.neg().abs(), [A0, A1])
+    _same_parts(gpujit.tanh(a), [np.tanh(A0), np.tanh(A1)], rtol=1e-6)
+    with pytest.raises(RuntimeError, match="add does not support broadcasting when given a "
+                                           "NestedTensor"):
+        a + a.transpose(1, 2)
+    with pytest.raises(RuntimeError, match="Expected both self and other to be nested, but "
+                                           "got a nested self and non-nested other"):
+        a + gpujit.ones(3)
+    with pytest.raises(RuntimeError, match="but got a non-nested self and nested other"):
+        gpujit.ones(3) + a
+    b = _nt(A0, A1)
+    b.mul_(2).add_(1)
+    _same_parts(b, [A0 * 2 + 1, A1 * 2 + 1])
+
+
+def _softmax(x, axis):
+    e = np.exp(x - x.max(axis, keepdims=True))
+    return e / e.sum(axis, keepdims=True)
+
+
+def test_nn_ops_per_component():
+    a = _nt(A0, A1)
+    _same_parts(a.softmax(-1), [_softmax(A0, -1), _softmax(A1, -1)], rtol=1e-6)
+    _same_parts(F.softmax(a, 1), [_softmax(A0, 0), _softmax(A1, 0)], rtol=1e-6)
+    with pytest.raises(RuntimeError, match="Cannot apply softmax across nested dimension 0"):
+        a.softmax(0)
+    w = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
+    bias = np.array([1, 2, 3, 4], np.float32)
+    y = F.linear(a, gpujit.tensor(w), gpujit.tensor(bias))
+    _same_parts(y, [A0 @ w.T + bias, A1 @ w.T + bias], rtol=1e-6)
+    assert y._nested_tensor_size().tolist() == [[2, 4], [1, 4]]
+    with pytest.raises(RuntimeError, match="Linear requires nested_tensor.dim == 3 and "
+                                           "dense_matrix.dim == 2. Nested tensor dim: 2"):
+        F.linear(gpujit.nested.nested_tensor([gpujit.ones(3)]), gpujit.ones(4, 3))
+    b = _nt(A0.T.copy(), A1.T.copy())
+    _same_parts(gpujit.matmul(a, b), [A0 @ A0.T, A1 @ A1.T])
+    _same_parts(gpujit.bmm(a, b), [A0 @ A0.T, A1 @ A1.T])
+    with pytest.raises(RuntimeError, match="Expected both to be nested, but got a nested self "
+                                           "and non-nested other"):
+        gpujit.matmul(a, gpujit.ones(3, 4))
+    ln = F.layer_norm(a, (3,), gpujit.ones(3), gpujit.zeros(3))
+    m = A0 - A0.mean(-1, keepdims=True)
+    _same_parts(ln, [m / np.sqrt((m * m).mean(-1, keepdims=True) + 1e-5),
+                 (A1 - A1.mean()) / np.sqrt(((A1 - A1.mean()) ** 2).mean() + 1e-5)],
+                rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="NestedTensor layer_norm requires weight and bias"):
+        F.layer_norm(a, (3,))
+    with pytest.raises(RuntimeError, match="normalized_shape extends into irregular dimensions"):
+        F.layer_norm(a, (2, 3), gpujit.ones(2, 3), gpujit.zeros(2, 3))
+    _same_parts(F.dropout(a, 0.5, training=False), [A0, A1])
+    _same_parts(F.gelu(a, approximate="tanh"), [F.gelu(gpujit.tensor(A0), approximate="tanh")
+                                                .numpy(), F.gelu(gpujit.tensor(A1),
+                                                                 approximate="tanh").numpy()])
+
+
+def test_transpose_is_a_view_of_the_buffer():
+    a = _nt(A0, A1)
+    t = a.transpose(1, 2)
+    assert t._nested_tensor_size().tolist() == [[3, 2], [3, 1]]
+    assert t._nested_tensor_strides().tolist() == [[1, 3], [1, 3]]
+    assert not t.is_contiguous() and t.contiguous().is_contiguous()
+    _same_parts(t, [A0.T, A1.T])
+    with pytest.raises(RuntimeError, match="Nested tensor dimension 0 cannot be transposed"):
+        a.transpose(0, 1)
+    four = gpujit.nested.nested_tensor([gpujit.arange(24.).reshape(2, 3, 4),
+                                        gpujit.arange(12.).reshape(1, 3, 4)])
+    x = four.transpose(1, 2)
+    assert x._nested_tensor_size().tolist() == [[3, 2, 4], [3, 1, 4]]
+    _same_parts(x, [np.arange(24, dtype=np.float32).reshape(2, 3, 4).transpose(1, 0, 2),
+                    np.arange(12, dtype=np.float32).reshape(1, 3, 4).transpose(1, 0, 2)])
+    u = a.unsqueeze(-1)
+    assert u._nested_tensor_size().tolist() == [[2, 3, 1], [1, 3, 1]]
+
+
+def test_ops_match_torch():
+    torch = _torch()
+    w = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+
+    def run(m):
+        a = _nt(A0, A1, mod=m)
+        wt = m.tensor(w)
+        y = m.nn.functional.linear(a, wt, m.ones(4)).relu() * 0.5 + 1
+        y = m.nn.functional.softmax(y, -1)
+        y = m.nn.functional.layer_norm(y, (4,), m.ones(4), m.zeros(4))
+        z = m.matmul(y, y.transpose(1, 2))
+        return [y.to_padded_tensor(0.0), z.to_padded_tensor(-1.0),
+                y._nested_tensor_strides(), z._nested_tensor_size()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want, got = run(torch), run(gpujit)
+    for g, e in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- autograd
+def test_gradients_through_the_buffer():
+    x = gpujit.nested.nested_tensor([gpujit.ones(2, 3), gpujit.ones(1, 3)], requires_grad=True)
+    y = (x * 3).relu()
+    assert type(y.grad_fn).__name__ == "ReluBackward0" and not y.is_leaf and x.is_leaf
+    w = gpujit.arange(12.).reshape(4, 3).requires_grad_()
+    F.linear(y, w).to_padded_tensor(0.0).sum().backward()
+    g = x.grad
+    assert g.is_nested
+    col = w.detach().numpy().sum(0) * 3
+    _same_parts(g, [np.tile(col, (2, 1)), np.tile(col, (1, 1))])
+    np.testing.assert_allclose(w.grad.numpy(), np.full((4, 3), 9.0))   # 3 rows of 3s
+
+
+# ---------------------------------------------------------------- scripted functions
+def test_scripted_function_with_nested_inputs_runs_unfused():
+    @gpujit.jit.script
+    def f(x: gpujit.Tensor, w: gpujit.Tensor) -> gpujit.Tensor:
+        y = F.linear(x, w).relu() * 2.0 + 1.0
+        return F.softmax(y, -1).to_padded_tensor(0.0)
+
+    x = _nt(A0, A1)
+    w = gpujit.ones(4, 3) / 3
+    want = np.zeros((2, 2, 4), np.float32)
+    want[0], want[1, 0] = 0.25, 0.25
+    for _ in range(3):      # (profiling runs, then the specialization)
+        np.testing.assert_allclose(f(x, w).numpy(), want, rtol=1e-6)
+    assert "TensorExprGroup" not in str(f.graph_for(x, w))
+    # (the same function's dense calls still fuse)
+    @gpujit.jit.script
+    def g(x: gpujit.Tensor, w: gpujit.Tensor) -> gpujit.Tensor:
+        return F.softmax(F.linear(x, w).relu() * 2.0 + 1.0, -1)
+    d = gpujit.ones(2, 2, 3)
+    for _ in range(3):
+        g(d, w)
+    assert "TensorExprGroup" in str(g.graph_for(d, w))
+    for _ in range(3):
+        np.testing.assert_allclose(g(x, w).to_padded_tensor(0.0).numpy(), want, rtol=1e-6)
+    assert "TensorExprGroup" not in str(g.graph_for(x, w))
