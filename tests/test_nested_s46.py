@@ -3,6 +3,7 @@ torch 2.13's words, the ops of PyTorch's NestedTensorCPU backend the Transformer
 and ragged code use, autograd through the buffer, and scripted functions with nested
 inputs (run op by op, never fused). Expected values are NumPy / hand-written so the tests
 run without torch; the ones marked importorskip compare with torch too."""
+import os
 import warnings
 
 import numpy as np
@@ -360,3 +361,74 @@ def test_scripted_function_with_nested_inputs_runs_unfused():
     for _ in range(3):
         np.testing.assert_allclose(g(x, w).to_padded_tensor(0.0).numpy(), want, rtol=1e-6)
     assert "TensorExprGroup" not in str(g.graph_for(x, w))
+
+
+# ---------------------------------------------------------------- TransformerEncoder fast path
+_ARCHIVES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "torch_archives")
+
+
+def _encoder_case():
+    io = gpujit.load(os.path.join(_ARCHIVES, "io_nested.pt"), weights_only=False)
+    return os.path.join(_ARCHIVES, "encoder_nested.pt"), io["encoder_nested"]
+
+
+def test_torch_archive_of_transformer_encoder_takes_the_nested_path():
+    """nn.TransformerEncoder(enable_nested_tensor=True) scripted and saved by torch 2.13:
+    in eval without gradients, given a padding mask, its code converts the batch with
+    aten::_nested_tensor_from_mask, runs aten::_transformer_encoder_layer_fwd on the nested
+    batch and pads back with aten::to_padded_tensor; gpujit's results are torch's, the
+    padded positions 0."""
+    path, rec = _encoder_case()
+    m = gpujit.jit.load(path)
+    assert "_nested_tensor_from_mask" in m.code and "to_padded_tensor" in m.code
+    src, _, pad = rec["args"]
+    with gpujit.no_grad():
+        for _ in range(3):
+            out = m(*rec["args"])
+            np.testing.assert_allclose(out.numpy(), rec["out"].numpy(), rtol=1e-5, atol=2e-6)
+    padded = pad.numpy()
+    assert (out.numpy()[padded] == 0).all() and (rec["out"].numpy()[padded] == 0).all()
+    # with gradients the archive takes the layers' Python path (no nested tensors): the
+    # same values at the real tokens
+    with_grad = m(*rec["args"])
+    assert with_grad.requires_grad
+    np.testing.assert_allclose(with_grad.detach().numpy()[~padded],
+                               rec["out"].numpy()[~padded], rtol=1e-5, atol=2e-6)
+
+
+def test_gpujit_transformer_encoder_matches_the_nested_path():
+    """gpujit's own nn.TransformerEncoder (its padded computation) with the archive's
+    weights gives torch's nested-path output, zeros at the padded positions included."""
+    path, rec = _encoder_case()
+    arch = gpujit.jit.load(path)
+    layer = gpujit.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                              batch_first=True)
+    enc = gpujit.nn.TransformerEncoder(layer, 2, enable_nested_tensor=True).eval()
+    enc.load_state_dict(arch.state_dict())
+    src, _, pad = rec["args"]
+    with gpujit.no_grad():
+        out = enc(src, src_key_padding_mask=pad)
+    np.testing.assert_allclose(out.numpy(), rec["out"].numpy(), rtol=1e-5, atol=2e-6)
+
+
+def test_encoder_layer_fast_path_op_on_a_nested_batch():
+    """aten::_transformer_encoder_layer_fwd of a nested batch: each sequence attends to its
+    own tokens only (the same as the dense op on each sequence alone)."""
+    rng = np.random.default_rng(1)
+    D, H, FF = 8, 2, 16
+
+    def r(*s):
+        return gpujit.tensor(rng.standard_normal(s).astype(np.float32) * 0.3)
+    w = [r(3 * D, D), r(3 * D), r(D, D), r(D), gpujit.ones(D), gpujit.zeros(D),
+         gpujit.ones(D), gpujit.zeros(D), r(FF, D), r(FF), r(D, FF), r(D)]
+    seqs = [r(4, D), r(2, D)]
+    nt = gpujit.nested.nested_tensor(seqs)
+    fwd = gpujit._transformer_encoder_layer_fwd
+    out = fwd(nt, D, H, *w[:4], False, False, 1e-5, *w[4:], None, None)
+    assert out.is_nested and out._nested_tensor_size().tolist() == [[4, D], [2, D]]
+    for got, s in zip(out.unbind(), seqs):
+        alone = fwd(s.unsqueeze(0), D, H, *w[:4], False, False, 1e-5, *w[4:], None, None)
+        np.testing.assert_allclose(got.numpy(), alone[0].numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(RuntimeError, match="not supported with NestedTensor input"):
+        fwd(nt, D, H, *w[:4], False, False, 1e-5, *w[4:], gpujit.zeros(2, 4, dtype=gpujit.bool),
+            1)
