@@ -432,3 +432,103 @@ def test_encoder_layer_fast_path_op_on_a_nested_batch():
     with pytest.raises(RuntimeError, match="not supported with NestedTensor input"):
         fwd(nt, D, H, *w[:4], False, False, 1e-5, *w[4:], gpujit.zeros(2, 4, dtype=gpujit.bool),
             1)
+
+
+# ---------------------------------------------------------------- reshape, view, sum, masked_fill
+B0 = np.arange(8, dtype=np.float32).reshape(2, 4)
+B1 = np.arange(4, dtype=np.float32).reshape(1, 4)
+
+
+def test_reshape_and_view_keep_the_batch_and_inherit_minus_one():
+    a = _nt(B0, B1)
+    v = a.view(2, -1, 2, 2)
+    assert v._nested_tensor_size().tolist() == [[2, 2, 2], [1, 2, 2]]
+    assert v._nested_tensor_strides().tolist() == [[4, 2, 1], [4, 2, 1]]
+    _same_parts(v, [B0.reshape(2, 2, 2), B1.reshape(1, 2, 2)])
+    v.unbind()[0].zero_()               # (a view: the buffer is written)
+    assert a.unbind()[0].abs().sum().item() == 0
+    a = _nt(B0, B1)
+    t = a.reshape(2, -1, 2, 2).transpose(1, 2)      # (B, H, T, Dh)
+    back = t.transpose(1, 2).reshape(2, -1, 4)
+    _same_parts(back, [B0, B1])
+    r = a.transpose(1, 2).reshape(2, 4, -1)     # (same shape: a view, strides kept)
+    assert r._nested_tensor_strides().tolist() == [[1, 4], [1, 4]]
+    for call, words in [(lambda: a.reshape(-1, 2, 4), "nested reshape cannot change or infer "
+                                                      "the implicit batch dimension"),
+                        (lambda: a.view(3, -1, 4), "nested view cannot change"),
+                        (lambda: a.reshape(2, 2, 4), r"shape '\[2, 2, 4\]' is invalid for "
+                                                     r"input of size 4"),
+                        (lambda: a.reshape(2, -1, 2, -1), "nested tensor does not infer shape")]:
+        with pytest.raises(RuntimeError, match=words):
+            call()
+
+
+def test_sum_over_the_last_dim_and_masked_fill():
+    a = _nt(B0, B1)
+    _same_parts(a.sum(-1, keepdim=True), [B0.sum(-1, keepdims=True), B1.sum(-1, keepdims=True)])
+    for call, words in [(lambda: a.sum(-1), "always requires keepdim=True"),
+                        (lambda: a.sum(1, keepdim=True), "can only be reduced across the last "
+                                                         "dimension for now got dimension 1"),
+                        (lambda: a.sum((1, 2)), "only allows reduction of a single dimension"),
+                        (lambda: a.sum(-1, True, dtype=gpujit.float64), "does not support dtype")]:
+        with pytest.raises(RuntimeError, match=words):
+            call()
+    _same_parts(a.masked_fill(a > 2, 0.0), [np.where(B0 > 2, 0, B0), np.where(B1 > 2, 0, B1)])
+    with pytest.raises(RuntimeError, match="but got a nested self and non-nested other"):
+        a.masked_fill(gpujit.ones(4, dtype=gpujit.bool), 0.0)
+
+
+# ---------------------------------------------------------------- autograd: backward, node names
+def test_backward_of_a_nested_tensor():
+    a1 = gpujit.arange(3.).requires_grad_()
+    b1 = gpujit.arange(5.).requires_grad_()
+    nt = gpujit.nested.as_nested_tensor([a1, b1])
+    assert not nt.is_leaf and type(nt.grad_fn).__name__ == "NestedTensorFromTensorListBackward0"
+    nt.backward(gpujit.nested.nested_tensor([gpujit.ones(3), gpujit.zeros(5)]))
+    assert a1.grad.tolist() == [1, 1, 1] and b1.grad.tolist() == [0] * 5
+    x = gpujit.nested.nested_tensor([gpujit.ones(2, 4), gpujit.ones(1, 4)], requires_grad=True)
+    (x * 2).transpose(1, 2).backward(gpujit.nested.nested_tensor([gpujit.ones(4, 2),
+                                                                  gpujit.ones(4, 1)]))
+    _same_parts(x.grad, [np.full((2, 4), 2, np.float32), np.full((1, 4), 2, np.float32)])
+
+
+def test_node_names_match_torch():
+    torch = _torch()
+
+    def names(m):
+        x = m.nested.nested_tensor([m.ones(2, 4), m.ones(1, 4)], requires_grad=True)
+        F_ = m.nn.functional
+        ys = [x.softmax(-1), F_.linear(x, m.ones(3, 4)), x * 2, x + x, x.relu(),
+              F_.layer_norm(x, (4,), m.ones(4), m.zeros(4)), m.matmul(x, x.transpose(1, 2)),
+              m.bmm(x, x.transpose(1, 2)), x.transpose(1, 2), x.reshape(2, -1, 2, 2),
+              x.clone(), x.unsqueeze(1), x.to(m.float64), x.sum(-1, keepdim=True),
+              x.masked_fill(x > 0, 1.0), F_.dropout(x, 0.5, training=False),
+              F_.gelu(x), m.nested.as_nested_tensor([m.ones(2, requires_grad=True)])]
+        return [type(y.grad_fn).__name__ for y in ys]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert names(gpujit) == names(torch)
+
+
+# ---------------------------------------------------------------- save / load
+def test_save_and_load_round_trip(tmp_path):
+    a = _nt(A0, A1).transpose(1, 2)
+    p = tmp_path / "nt.pt"
+    gpujit.save({"nt": a}, p)
+    b = gpujit.load(p)["nt"]            # (weights_only: torch's rebuild function is allowed)
+    assert b.is_nested and b._nested_tensor_strides().tolist() == [[1, 3], [1, 3]]
+    _same_parts(b, [A0.T, A1.T])
+
+
+def test_save_and_load_with_torch(tmp_path):
+    torch = _torch()
+    p = tmp_path / "g.pt"
+    gpujit.save(_nt(A0, A1), p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = torch.load(p)
+        assert t.is_nested and [c.tolist() for c in t.unbind()] == [A0.tolist(), A1.tolist()]
+        q = tmp_path / "t.pt"
+        torch.save(torch.nested.nested_tensor([torch.ones(2), torch.zeros(3)]), q)
+    g = gpujit.load(q)
+    _same_parts(g, [np.ones(2, np.float32), np.zeros(3, np.float32)])

@@ -143,8 +143,18 @@ def as_nested_tensor(ts, dtype=None, device=None, layout=None):
         nt = make_nested(buf, sizes, _contiguous_strides(sizes), offsets)
     else:
         nt = _from_list(list(ts), dtype, device, copy=False)
+        _name_list_node(nt)
     _warn_prototype(sys._getframe())
     return nt
+
+
+def _name_list_node(nt):
+    """The node of a nested tensor made from a list of tensors that require grad, as
+    PyTorch's (NestedTensorFromTensorListBackward0; its gradient flows to each tensor)."""
+    from ..autograd.graph import OpBackward, node_class
+    gf = nt._nt_buf.grad_fn
+    if isinstance(gf, OpBackward):
+        gf.__class__ = node_class("NestedTensorFromTensorListBackward0")
 
 
 def to_padded_tensor(input, padding, output_size=None, out=None):
@@ -164,5 +174,6 @@ def _nested_tensor_from_tensor_list(list, dtype=None, layout=None, device=None,
         raise TypeError("_nested_tensor_from_tensor_list(): argument 'list' (position 1) must "
                         "be tuple of Tensors")
     nt = _from_list(list, dtype, device, copy=False)
+    _name_list_node(nt)
     _warn_prototype()
     return nt

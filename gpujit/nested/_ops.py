@@ -52,11 +52,41 @@ def nested_call(e, args):
         dev = next(a._device for a in args if isinstance(a, NestedTensor))
         raise not_implemented(name, dev) from None
     try:
-        return fn(op, *args)
+        r = fn(op, *args)
     except BaseException as err:
         if err.__context__ is e:
             err.__suppress_context__ = True
         raise
+    if isinstance(r, NestedTensor) and r._nt_buf._ag is not None:
+        _name_node(r, op, args)
+    return r
+
+
+# PyTorch's node of a nested op where it is not the dense op's (gpujit/autograd/graph's
+# backward_name names the others)
+_NODE_NAMES = {"aten::linear": "LinearBackward0", "aten::layer_norm": "NativeLayerNormBackward0",
+               "aten::view": "ViewBackwardAutogradNestedTensor0",
+               "aten::reshape": "ViewBackwardAutogradNestedTensor0",
+               "aten::dropout": "NativeDropoutBackward0", "aten::to.dtype": "ToCopyBackward0",
+               "aten::to.device": "ToCopyBackward0", "aten::to.dtype_layout": "ToCopyBackward0",
+               "aten::contiguous": "CloneBackward0", "aten::sum.dim_IntList": "SumBackwardAutogradNestedTensor1",
+               "aten::matmul": "MatmulBackward0", "aten::bmm": "BmmBackward0"}
+
+
+def _name_node(r, op, args):
+    """r's grad_fn, the node that gathers a nested op's result (the concatenation of its
+    components' results, or the view of the buffer), named as PyTorch's node of the op
+    (SoftmaxBackward0, LinearBackward0 ...): what y.grad_fn and repr(y) show. Its
+    gradient flows as gpujit computed it (per component)."""
+    from ..autograd.graph import OpBackward, backward_name, node_class
+    gf = r._nt_buf.grad_fn
+    if not isinstance(gf, OpBackward) or any(
+            isinstance(a, NestedTensor) and a._nt_buf.grad_fn is gf for a in args):
+        return
+    name = _NODE_NAMES.get(op.name) or backward_name(op, {a.name: v for a, v in zip(
+        op.schema.arguments, args)})
+    if type(gf).__name__ != name:
+        gf.__class__ = node_class(name)
 
 
 # ---------------------------------------------------------------- helpers
@@ -283,6 +313,84 @@ def _unsqueeze(op, self, dim):
                                                                         np.int64)
     return make_nested(_alias(self._nt_buf), np.insert(sizes, j, 1, axis=1),
                        np.insert(strides, j, st, axis=1), self._nt_offsets)
+
+
+def _new_sizes(op_word, nt, shape):
+    """Each component's sizes for nt.reshape(shape) / view(shape), PyTorch's rules: the
+    batch dimension stays, a -1 keeps the component's size at that dimension."""
+    shape = [int(x) for x in shape]
+    n = nt._nt_sizes.shape[0]
+    if not shape or shape[0] != n:
+        raise RuntimeError(f"{op_word}: For now nested {op_word} cannot change or infer the "
+                           f"implicit batch dimension")
+    out = []
+    for old in nt._nt_sizes:
+        new = []
+        for j, s in enumerate(shape[1:]):
+            if s == -1:
+                if j >= len(old):
+                    raise RuntimeError("nested tensor does not infer shape")
+                s = int(old[j])
+            new.append(s)
+        numel = int(np.prod(old))
+        if int(np.prod(new)) != numel:
+            raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
+        out.append(new)
+    return out
+
+
+def _views(nt, parts):
+    """A nested tensor over nt's buffer whose components are parts (views of it)."""
+    base = nt._nt_buf.storage_offset()
+    sizes = np.array([tuple(p.shape) for p in parts], np.int64).reshape(len(parts), -1) \
+        if parts else np.zeros((0, 0), np.int64)
+    strides = np.array([p.stride() for p in parts], np.int64).reshape(sizes.shape)
+    offsets = np.array([p.storage_offset() - base for p in parts], np.int64)
+    return make_nested(_alias(nt._nt_buf), sizes, strides, offsets)
+
+
+@_kernel("aten::view")
+def _view(op, self, size):
+    new = _new_sizes("view", self, size)
+    return _views(self, [c.view(s) for c, s in zip(components(self), new)])
+
+
+@_kernel("aten::reshape")
+def _reshape(op, self, shape):
+    new = _new_sizes("reshape", self, shape)
+    cs = components(self)
+    try:
+        return _views(self, [c.view(s) for c, s in zip(cs, new)])
+    except RuntimeError:        # (a component that no view gives: copies, as PyTorch's)
+        return from_components([c.reshape(s) for c, s in zip(cs, new)])
+
+
+@_kernel("aten::sum.dim_IntList")
+def _sum(op, self, dim, keepdim=False, dtype=None):
+    dims = [dim] if isinstance(dim, int) else list(dim or ())
+    if len(dims) != 1:
+        raise RuntimeError("NestedTensor only allows reduction of a single dimension for now.")
+    d = _wrap(dims[0], self.dim())
+    if d != self.dim() - 1:
+        raise RuntimeError(f"NestedTensor can only be reduced across the last dimension for "
+                           f"now got dimension {d} instead.")
+    if not keepdim:
+        raise RuntimeError("NestedTensor always requires keepdim=True for now.")
+    if dtype is not None:
+        raise RuntimeError("NestedTensor does not support dtype argument for now.")
+    return _map(self, lambda c: c.sum(d - 1, keepdim=True))
+
+
+@_kernel("aten::masked_fill.Scalar")
+def _masked_fill(op, self, mask, value):
+    if not isinstance(mask, NestedTensor):
+        raise RuntimeError("Expected both self and other to be nested, but got a nested self "
+                           "and non-nested other")
+    if not np.array_equal(self._nt_sizes, mask._nt_sizes):
+        raise RuntimeError("masked_fill does not support broadcasting when given a "
+                           "NestedTensor")
+    return from_components([c.masked_fill(m, value) for c, m in
+                            zip(components(self), components(mask))])
 
 
 @_kernel("aten::unbind.int")

@@ -28,7 +28,8 @@ from ..ops import registry as _registry
 from ..overrides import _disabled_torch_function_impl
 from ..tensor import Tensor
 
-__all__ = ["NestedTensor", "make_nested", "from_components", "components"]
+__all__ = ["NestedTensor", "make_nested", "from_components", "components",
+           "rebuild_nested_tensor"]
 
 _NO_SIZES = "Internal error: NestedTensorImpl doesn't support sizes. Please file an issue."
 _NO_STRIDES = "Internal error: NestedTensorImpl doesn't support strides. Please file an issue."
@@ -233,9 +234,30 @@ class NestedTensor(Tensor):
     def detach(self):
         return _like(self, self._nt_buf.detach())
 
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """The gradient (a nested tensor of self's sizes) flows to self's inputs."""
+        from ..autograd import backward
+        if gradient is None:
+            backward([self._nt_buf], None, retain_graph, create_graph, inputs=inputs)
+            return
+        if not isinstance(gradient, NestedTensor) or \
+                not np.array_equal(gradient._nt_sizes, self._nt_sizes):
+            raise RuntimeError("The gradient of a nested tensor must be a nested tensor of "
+                               "the same sizes")
+        if self.is_contiguous() and gradient.is_contiguous() and \
+                self._nt_buf.numel() == gradient._nt_buf.numel() == self.numel():
+            backward([self._nt_buf], [gradient._nt_buf], retain_graph, create_graph,
+                     inputs=inputs)
+        else:
+            backward(components(self), components(gradient), retain_graph, create_graph,
+                     inputs=inputs)
+
     def __reduce__(self):
-        raise RuntimeError("gpujit cannot pickle or save nested tensors yet; save "
-                           "x.unbind() (a tuple of dense tensors) instead")
+        """pickle / torch.save: torch._utils._rebuild_nested_tensor(buffer, sizes,
+        strides, offsets), as PyTorch's (gpujit/serialization writes that name)."""
+        return (rebuild_nested_tensor, (self._nt_buf.detach(), self._nested_tensor_size(),
+                                        self._nested_tensor_strides(),
+                                        self._nested_tensor_storage_offsets()))
 
     def __reduce_ex__(self, protocol):
         return self.__reduce__()
@@ -301,6 +323,13 @@ def from_components(tensors, dtype=None, device=None):
     if dtype is not None or device is not None:
         buf = buf.to(device=device, dtype=dtype)
     return make_nested(buf, sizes, _contiguous_strides(sizes), offsets)
+
+
+def rebuild_nested_tensor(buffer, sizes, strides, storage_offsets):
+    """torch._utils._rebuild_nested_tensor: the nested tensor over buffer."""
+    def host(t):
+        return np.asarray(t.numpy() if isinstance(t, Tensor) else t, np.int64)
+    return make_nested(buffer, host(sizes), host(strides), host(storage_offsets))
 
 
 def components(nt):
