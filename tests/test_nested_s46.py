@@ -532,3 +532,102 @@ def test_save_and_load_with_torch(tmp_path):
         torch.save(torch.nested.nested_tensor([torch.ones(2), torch.zeros(3)]), q)
     g = gpujit.load(q)
     _same_parts(g, [np.ones(2, np.float32), np.zeros(3, np.float32)])
+
+
+# ---------------------------------------------------------------- views, selection, attention
+def test_select_narrow_chunk_split_squeeze_cat_where_copy():
+    a = _nt(B0, B1)
+    np.testing.assert_array_equal(a.select(0, 1).numpy(), B1)
+    s = a.select(-1, 1)
+    assert s._nested_tensor_strides().tolist() == [[4], [4]]
+    _same_parts(s, [B0[:, 1], B1[:, 1]])
+    n = a.narrow(0, 1, 1)
+    assert n._nested_tensor_storage_offsets().tolist() == [8]
+    _same_parts(n, [B1])
+    with pytest.raises(RuntimeError, match="only dim=0 supported for nested tensors, but got: -1"):
+        a.narrow(-1, 1, 2)
+    c0, c1 = a.chunk(2, -1)
+    assert c0._nested_tensor_strides().tolist() == [[4, 1], [4, 1]]
+    _same_parts(c1, [B0[:, 2:], B1[:, 2:]])
+    with pytest.raises(RuntimeError, match="only supported for the last dimension"):
+        a.chunk(2, 1)
+    with pytest.raises(RuntimeError, match=r"divisible by chunks, got: 4 % 3 != 0"):
+        a.chunk(3, -1)
+    p0, p1 = a.split([1, 3], -1)
+    _same_parts(p0, [B0[:, :1], B1[:, :1]])
+    _same_parts(p1, [B0[:, 1:], B1[:, 1:]])
+    assert a.unsqueeze(1).squeeze(1)._nested_tensor_strides().tolist() == [[4, 1], [4, 1]]
+    with pytest.raises(RuntimeError, match="squeezing dimension 0 is not supported"):
+        a.squeeze(0)
+    with pytest.raises(RuntimeError, match="squeeze without the dim argument is not supported"):
+        a.squeeze()
+    _same_parts(gpujit.cat([a, a], -1), [np.concatenate([B0, B0], -1),
+                                         np.concatenate([B1, B1], -1)])
+    with pytest.raises(RuntimeError, match="Expected each tensor in given list to be nested."):
+        gpujit.cat([a, gpujit.ones(2, 4)], 0)
+    z = _nt(np.zeros_like(B0), np.zeros_like(B1))
+    _same_parts(gpujit.where(a > 2, a, z), [np.where(B0 > 2, B0, 0), np.where(B1 > 2, B1, 0)])
+    with pytest.raises(RuntimeError, match="other must be nested"):
+        gpujit.where(a > 2, a, 0.0)
+    _same_parts((a > 1).all(-1), [(B0 > 1).all(-1), (B1 > 1).all(-1)])
+    with pytest.raises(RuntimeError, match="all only supports bool tensor for result, got: Float"):
+        a.all(-1)
+    with pytest.raises(RuntimeError, match="eq does not support nested tensor as other value."):
+        a.eq(a)
+    z.copy_(a)
+    _same_parts(z, [B0, B1])
+    with pytest.raises(RuntimeError, match="get_nested_tensor_impl requires a NestedTensor."):
+        z.copy_(gpujit.ones(4))
+    z.fill_(gpujit.tensor(2.0))
+    _same_parts(z, [np.full_like(B0, 2), np.full_like(B1, 2)])
+    assert a.data_ptr() == a.values().data_ptr() and a.storage_offset() == 0
+
+
+def _attention_block(m, x, w_qkv, w_o, heads):
+    """What nn.MultiheadAttention's nested path does: qkv projection, heads split off,
+    attention per sequence, heads merged, output projection."""
+    F_ = m.nn.functional
+    B, D = x.size(0), x.size(-1)
+    q, k, v = F_.linear(x, w_qkv).chunk(3, -1)
+    split = [t.reshape(B, -1, heads, D // heads).transpose(1, 2).contiguous()
+             for t in (q, k, v)]
+    o = F_.scaled_dot_product_attention(*split)
+    return F_.linear(o.transpose(1, 2).reshape(B, -1, D), w_o)
+
+
+def test_attention_over_a_ragged_batch():
+    rng = np.random.default_rng(3)
+    seqs = [rng.standard_normal((n, 8)).astype(np.float32) for n in (3, 1, 5)]
+    w_qkv = rng.standard_normal((24, 8)).astype(np.float32) * 0.3
+    w_o = rng.standard_normal((8, 8)).astype(np.float32) * 0.3
+    x = gpujit.nested.nested_tensor([gpujit.tensor(s) for s in seqs])
+    y = _attention_block(gpujit, x, gpujit.tensor(w_qkv), gpujit.tensor(w_o), 2)
+    assert y._nested_tensor_size().tolist() == [[3, 8], [1, 8], [5, 8]]
+    for got, s in zip(y.unbind(), seqs):       # (each sequence alone, by NumPy)
+        q, k, v = np.split(s @ w_qkv.T, 3, -1)
+        heads = [t.reshape(len(s), 2, 4).transpose(1, 0, 2) for t in (q, k, v)]
+        att = _softmax(heads[0] @ heads[1].transpose(0, 2, 1) / 2.0, -1) @ heads[2]
+        want = att.transpose(1, 0, 2).reshape(len(s), 8) @ w_o.T
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-4, atol=1e-5)
+    with pytest.raises(RuntimeError, match="not supported when is_causal=True"):
+        F.scaled_dot_product_attention(x.unsqueeze(1), x.unsqueeze(1), x.unsqueeze(1),
+                                       is_causal=True)
+    t = x.unsqueeze(1).transpose(1, 2)
+    with pytest.raises(RuntimeError, match="If inputs are nested tensors they must be "
+                                           "contiguous"):
+        F.scaled_dot_product_attention(t, t, t)
+
+
+def test_attention_over_a_ragged_batch_matches_torch():
+    torch = _torch()
+    rng = np.random.default_rng(4)
+    seqs = [rng.standard_normal((n, 8)).astype(np.float32) for n in (3, 1, 5)]
+    w = [rng.standard_normal(s).astype(np.float32) * 0.3 for s in ((24, 8), (8, 8))]
+
+    def run(m):
+        x = m.nested.nested_tensor([m.tensor(s) for s in seqs])
+        return _attention_block(m, x, m.tensor(w[0]), m.tensor(w[1]), 2).to_padded_tensor(0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(run(gpujit).numpy(), run(torch).numpy(), rtol=1e-5,
+                                   atol=1e-6)

@@ -47,10 +47,13 @@ def nested_call(e, args):
                            f"them op by op)")
     if fn is None:
         name = op.name
-        if name.endswith(".Tensor") and len(args) > 1 and _is_number(args[1]):
+        if name.endswith(".Tensor") and "pointwise" in op.tags and len(args) > 1 and \
+                _is_number(args[1]):
             name = name[:-len(".Tensor")] + ".Scalar"       # (the overload torch reaches)
-        dev = next(a._device for a in args if isinstance(a, NestedTensor))
-        raise not_implemented(name, dev) from None
+        nested = [a for a in args if isinstance(a, NestedTensor)] + [
+            x for a in args if isinstance(a, (list, tuple)) for x in a
+            if isinstance(x, NestedTensor)]
+        raise not_implemented(name, nested[0]._device) from None
     try:
         r = fn(op, *args)
     except BaseException as err:
@@ -136,7 +139,7 @@ def _unary(op, self, *rest):
 
 
 @_kernel("aten::relu_", "aten::gelu_", "aten::silu_", "aten::tanh_", "aten::abs_",
-         "aten::neg_", "aten::zero_", "aten::fill_.Scalar")
+         "aten::neg_", "aten::zero_", "aten::fill_.Scalar", "aten::fill_.Tensor")
 def _unary_inplace(op, self, *rest):
     if _packed(self):
         _call(op, self._nt_buf, *rest)
@@ -170,6 +173,8 @@ def _binary_operands(op, self, other):
     if b_n:
         if op.name in _SCALAR_ONLY:
             raise not_implemented(op.name, self._device)
+        if op.name == "aten::eq.Tensor":
+            raise RuntimeError("eq does not support nested tensor as other value.")
         if not np.array_equal(self._nt_sizes, other._nt_sizes):
             raise RuntimeError(f"{_BINARY_NAMES[op.name]} does not support broadcasting "
                                f"when given a NestedTensor")
@@ -393,16 +398,133 @@ def _masked_fill(op, self, mask, value):
                             zip(components(self), components(mask))])
 
 
+@_kernel("aten::select.int")
+def _select(op, self, dim, index):
+    d = _wrap(dim, self.dim())
+    if d == 0:
+        return self[index]
+    return _views(self, [c.select(d - 1, index) for c in components(self)])
+
+
+@_kernel("aten::narrow")
+def _narrow(op, self, dim, start, length):
+    if dim != 0:
+        raise RuntimeError(f"narrow(): only dim=0 supported for nested tensors, but got: "
+                           f"{dim}")
+    n = self._nt_sizes.shape[0]
+    start = start + n if start < 0 else start
+    if not 0 <= start <= n or length < 0 or start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                           f"({n}).")
+    k = slice(start, start + length)
+    return make_nested(_alias(self._nt_buf), self._nt_sizes[k], self._nt_strides[k],
+                       self._nt_offsets[k])
+
+
+def _last_dim_only(self, dim, words):
+    d = _wrap(dim, self.dim())
+    if d != self.dim() - 1:
+        raise RuntimeError(f"{words} for nested tensors is currently only supported for the "
+                           f"last dimension.")
+    return d
+
+
+@_kernel("aten::chunk")
+def _chunk(op, self, chunks, dim=0):
+    d = _last_dim_only(self, dim, "Chunk")
+    size = self.size(d)
+    if size % chunks:
+        raise RuntimeError(f"Chunk for nested tensors is only supported for nested tensors "
+                           f"with trailing dimension divisible by chunks, got: {size} % "
+                           f"{chunks} != 0")
+    parts = [c.chunk(chunks, d - 1) for c in components(self)]
+    return tuple(_views(self, list(p)) for p in zip(*parts))
+
+
+@_kernel("aten::split_with_sizes")
+def _split_with_sizes(op, self, split_sizes, dim=0):
+    d = _last_dim_only(self, dim, "split_with_sizes")
+    parts = [c.split_with_sizes(list(split_sizes), d - 1) for c in components(self)]
+    return tuple(_views(self, list(p)) for p in zip(*parts))
+
+
+_SQUEEZE_0 = ("squeeze(): For nested tensors, squeezing dimension 0 is not supported at the "
+              "moment if you need this feature, please open an issue on github describing "
+              "your use case.")
+
+
+@_kernel("aten::squeeze")
+def _squeeze_all(op, self):
+    raise RuntimeError("squeeze(): For nested tensors, squeeze without the dim argument is not "
+                       "supported at the moment, however you can use squeeze(Tensor self, int "
+                       "dim) instead if you need this feature, please open an issue on github "
+                       "describing your use case.")
+
+
+@_kernel("aten::squeeze.dim", "aten::squeeze.dims")
+def _squeeze(op, self, dim):
+    n = self.dim()
+    dims = sorted({_wrap(d, n) for d in ([dim] if isinstance(dim, int) else dim)},
+                  reverse=True)
+    if 0 in dims:
+        raise RuntimeError(_SQUEEZE_0)
+    sizes, strides = self._nt_sizes, self._nt_strides
+    for d in dims:
+        if (sizes[:, d - 1] == 1).all():
+            sizes, strides = np.delete(sizes, d - 1, 1), np.delete(strides, d - 1, 1)
+    return make_nested(_alias(self._nt_buf), sizes, strides, self._nt_offsets)
+
+
+@_kernel("aten::cat")
+def _cat(op, tensors, dim=0):
+    ts = list(tensors)
+    if not all(isinstance(t, NestedTensor) for t in ts):
+        raise RuntimeError("Expected each tensor in given list to be nested.")
+    d = _wrap(dim, ts[0].dim())
+    if d == 0:          # (the components of each, one after the other)
+        return from_components([c for t in ts for c in components(t)])
+    if len({t._nt_sizes.shape[0] for t in ts}) != 1:
+        raise RuntimeError("Expected all nested tensors to have the same number of components")
+    return from_components([op.public(list(cs), d - 1) for cs in
+                            zip(*[components(t) for t in ts])])
+
+
+@_kernel("aten::where.self")
+def _where(op, condition, self, other):
+    for name, t in (("condition", condition), ("self", self), ("other", other)):
+        if not isinstance(t, NestedTensor):
+            raise RuntimeError(f"{name} must be nested")
+    return from_components([op.public(c, a, b) for c, a, b in zip(
+        components(condition), components(self), components(other))])
+
+
+@_kernel("aten::all.dim")
+def _all(op, self, dim, keepdim=False):
+    if self.dtype.name != "bool":
+        raise RuntimeError(f"all only supports bool tensor for result, got: "
+                           f"{self.dtype.short_name}")
+    d = _wrap(dim, self.dim())
+    if d != self.dim() - 1:
+        raise RuntimeError(f"NestedTensor can only be reduced across the last dimension for "
+                           f"now got dimension {d} instead.")
+    return _map(self, lambda c: c.all(d - 1, keepdim))
+
+
+@_kernel("aten::copy_")
+def _copy(op, self, src, non_blocking=False):
+    if not (isinstance(self, NestedTensor) and isinstance(src, NestedTensor)):
+        raise RuntimeError("get_nested_tensor_impl requires a NestedTensor.")
+    if not np.array_equal(self._nt_sizes, src._nt_sizes):
+        raise RuntimeError("copy_ only supports tensors that are the same size for Nested "
+                           "implementations")
+    for a, b in zip(components(self), components(src)):
+        a.copy_(b)
+    return self
+
+
 @_kernel("aten::unbind.int")
 def _unbind(op, self, dim=0):
     return self.unbind(dim)
-
-
-@_kernel("aten::select.int")
-def _select(op, self, dim, index):
-    if _wrap(dim, self.dim()) != 0:
-        raise not_implemented("aten::select.int", self._device)
-    return self[index]
 
 
 @_kernel("aten::clone", "aten::contiguous")
@@ -540,3 +662,28 @@ def _encoder_layer(op, src, *rest):
     rest[-2], rest[-1] = pad, 1
     out = layer(padded, *rest)
     return from_components([out[i, :n] for i, n in enumerate(lengths)])
+
+
+# ---------------------------------------------------------------- attention
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None):
+    """F.scaled_dot_product_attention of nested query / key / value (B, heads, *, E): each
+    component's attention over its own keys, as PyTorch's math path for nested tensors."""
+    from ..nn import functional as F
+    if is_causal:
+        raise RuntimeError("_scaled_dot_product_attention: Nested tensors for query / key "
+                           "are not supported when is_causal=True")
+    if attn_mask is not None:
+        raise RuntimeError("Scaled_dot_product_attention: Nested tensors for query / key are "
+                           "not supported when an explicit attn_mask is set")
+    for t in (query, key, value):
+        if not isinstance(t, NestedTensor):
+            raise RuntimeError("Expected both to be nested, but got a nested self and "
+                               "non-nested other")
+    if not all(t.is_contiguous() for t in (query, key, value)):
+        raise RuntimeError("scaled_dot_product_attention: If inputs are nested tensors they "
+                           "must be contiguous")
+    return from_components([F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p,
+                                                           scale=scale)
+                            for q, k, v in zip(components(query), components(key),
+                                               components(value))])

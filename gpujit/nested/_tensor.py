@@ -148,6 +148,22 @@ class NestedTensor(Tensor):
         ends = offsets + np.prod(sizes, axis=1)
         return int(offsets[0]) == 0 and np.array_equal(offsets[1:], ends[:-1])
 
+    def data_ptr(self):
+        return self._nt_buf.data_ptr()
+
+    def storage_offset(self):
+        return 0
+
+    def untyped_storage(self):
+        return self._nt_buf.untyped_storage()
+
+    def item(self):
+        raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to "
+                           f"Scalar")
+
+    def tolist(self):
+        raise NestedDataError(_NO_STRIDES)
+
     def _nested_tensor_size(self):
         return _host_tensor(self._nt_sizes)
 
