@@ -631,3 +631,78 @@ def test_attention_over_a_ragged_batch_matches_torch():
         warnings.simplefilter("ignore")
         np.testing.assert_allclose(run(gpujit).numpy(), run(torch).numpy(), rtol=1e-5,
                                    atol=1e-6)
+
+
+# ---------------------------------------------------------------- nn modules with nested inputs
+def _modules(m, seed=5):
+    """An attention, an encoder layer and an encoder of m (gpujit or torch) with the same
+    weights (NumPy's)."""
+    nn = m.nn
+    mha = nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True).eval()
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0,
+                                                           batch_first=True), 2,
+                                enable_nested_tensor=False).eval()
+    rng = np.random.default_rng(seed)
+    with m.no_grad():
+        for mod in (mha, layer, enc):
+            for p in mod.parameters():
+                p.copy_(m.tensor(rng.standard_normal(tuple(p.shape)).astype(np.float32) * 0.3))
+    return mha, layer, enc
+
+
+_SEQS = [np.random.default_rng(6).standard_normal((n, 8)).astype(np.float32) for n in (3, 1, 4)]
+
+
+def test_modules_take_the_nested_fast_path():
+    mha, layer, enc = _modules(gpujit)
+    x = gpujit.nested.nested_tensor([gpujit.tensor(s) for s in _SEQS])
+    with gpujit.no_grad():
+        out, w = mha(x, x, x)
+        assert out.is_nested and not w.is_nested and tuple(w.shape) == (3, 4, 4)
+        for i, s in enumerate(_SEQS):       # (each sequence alone, the dense module)
+            t = gpujit.tensor(s).unsqueeze(0)
+            o1, w1 = mha(t, t, t)
+            np.testing.assert_allclose(out.unbind()[i].numpy(), o1[0].numpy(), rtol=1e-5,
+                                       atol=1e-6)
+            n = len(s)
+            np.testing.assert_allclose(w[i, :n, :n].numpy(), w1[0].numpy(), rtol=1e-5,
+                                       atol=1e-6)
+            assert w[i, n:].abs().sum().item() == 0 and w[i, :, n:].abs().sum().item() == 0
+            np.testing.assert_allclose(layer(x).unbind()[i].numpy(), layer(t)[0].numpy(),
+                                       rtol=1e-5, atol=1e-6)
+        y = enc(x)
+        assert y.is_nested and y._nested_tensor_size().tolist() == [[3, 8], [1, 8], [4, 8]]
+    with pytest.raises(AssertionError, match="MultiheadAttention does not support NestedTensor "
+                                             "outside of its fast path. The fast path was not "
+                                             "hit because grad is enabled"):
+        mha(x, x, x)
+    with pytest.raises(AssertionError, match="because grad is enabled"):
+        layer(x)            # (not fast: the Python path, whose attention refuses it)
+    mha.train()
+    with gpujit.no_grad(), pytest.raises(AssertionError, match="training is enabled"):
+        mha(x, x, x)
+    emb = gpujit.nn.Embedding(5, 4)
+    idx = gpujit.nested.nested_tensor([gpujit.tensor([0, 2, 1]), gpujit.tensor([3])])
+    e = emb(idx)
+    _same_parts(e, [emb.weight.detach().numpy()[[0, 2, 1]], emb.weight.detach().numpy()[[3]]])
+
+
+def test_modules_with_nested_inputs_match_torch():
+    torch = _torch()
+
+    def run(m):
+        mha, layer, enc = _modules(m)
+        x = m.nested.nested_tensor([m.tensor(s) for s in _SEQS])
+        with m.no_grad():
+            o, w = mha(x, x, x)
+            o2, w2 = mha(x, x, x, need_weights=False)
+            return [o.to_padded_tensor(0.0), w, o2.to_padded_tensor(0.0),
+                    layer(x).to_padded_tensor(0.0), enc(x).to_padded_tensor(0.0)], w2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want, w2_t = run(torch)
+        got, w2_g = run(gpujit)
+    assert w2_t is None and w2_g is None
+    for g, e in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=2e-6)

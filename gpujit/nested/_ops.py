@@ -687,3 +687,37 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                                            scale=scale)
                             for q, k, v in zip(components(query), components(key),
                                                components(value))])
+
+
+@_kernel("aten::_native_multi_head_attention")
+def _mha(op, query, key, value, embed_dim, num_head, *rest):
+    """The attention fast path on a nested batch: each sequence attends to its own tokens;
+    the weights (need_weights) dense, zero-padded, as PyTorch's."""
+    import gpujit
+    from ..ops.nn_fastpath import _mha as dense
+    for t in (query, key, value):
+        if not isinstance(t, NestedTensor):
+            raise RuntimeError("Expected both to be nested, but got a nested self and "
+                               "non-nested other")
+    *weights, mask, need_weights, average, mask_type = rest
+    outs, attn = [], []
+    for q, k, v in zip(components(query), components(key), components(value)):
+        o, w = dense(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), embed_dim, num_head,
+                     *weights, mask, need_weights, average, mask_type)
+        outs.append(o[0])
+        attn.append(w)
+    out = from_components(outs)
+    if not need_weights:
+        return out, None
+    T = max([w.size(-2) for w in attn] or [0])
+    S = max([w.size(-1) for w in attn] or [0])
+    from ..nn import functional as F
+    padded = [F.pad(w[0], [0, S - w.size(-1), 0, T - w.size(-2)]) for w in attn]
+    return out, gpujit.stack(padded)
+
+
+@_kernel("aten::embedding")
+def _embedding(op, weight, indices, *rest):
+    if isinstance(weight, NestedTensor):
+        raise not_implemented("aten::embedding", weight._device)
+    return _map(indices, lambda c: _call(op, weight, c, *rest))
