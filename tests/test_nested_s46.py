@@ -503,7 +503,8 @@ def test_node_names_match_torch():
               m.bmm(x, x.transpose(1, 2)), x.transpose(1, 2), x.reshape(2, -1, 2, 2),
               x.clone(), x.unsqueeze(1), x.to(m.float64), x.sum(-1, keepdim=True),
               x.masked_fill(x > 0, 1.0), F_.dropout(x, 0.5, training=False),
-              F_.gelu(x), m.nested.as_nested_tensor([m.ones(2, requires_grad=True)])]
+              F_.gelu(x), m.nested.as_nested_tensor([m.ones(2, requires_grad=True)]),
+              x.to_padded_tensor(0.0), (x * 1).to_padded_tensor(0.0, (2, 3, 5))]
         return [type(y.grad_fn).__name__ for y in ys]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -706,3 +707,26 @@ def test_modules_with_nested_inputs_match_torch():
     assert w2_t is None and w2_g is None
     for g, e in zip(got, want):
         np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=2e-6)
+
+
+def test_tracing_refuses_nested_inputs_in_words():
+    x = _nt(A0, A1)
+    with pytest.raises(RuntimeError, match="gpujit.jit.trace does not record nested tensors"):
+        gpujit.jit.trace(lambda a: a.relu(), (x,))
+
+
+def test_scripted_facts_of_a_nested_tensor():
+    @gpujit.jit.script
+    def f(a):
+        parts = a.unbind()
+        return a.is_nested, a.size(0), a.dim(), len(parts), parts[1], a.to_padded_tensor(
+            1.0, [2, 3, 4])
+
+    x = _nt(A0, A1)
+    for _ in range(3):
+        nested, n, d, k, p1, padded = f(x)
+        assert (nested, n, d, k) == (True, 2, 3, 2)
+        np.testing.assert_array_equal(p1.numpy(), A1)
+        want = np.ones((2, 3, 4), np.float32)
+        want[0, :2, :3], want[1, :1, :3] = A0, A1
+        np.testing.assert_array_equal(padded.numpy(), want)

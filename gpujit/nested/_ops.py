@@ -615,7 +615,12 @@ def to_padded_tensor(nt, padding, output_size=None):
         parts += [gpujit.full(full[1:], padding, dtype=nt._dtype, device=nt._device)] * extra
     if not parts:
         return gpujit.full(full, padding, dtype=nt._dtype, device=nt._device)
-    return gpujit.stack(parts)
+    out = gpujit.stack(parts)
+    gf = out.grad_fn
+    from ..autograd.graph import OpBackward, node_class
+    if isinstance(gf, OpBackward):      # (named as PyTorch's node: _name_node's reason)
+        gf.__class__ = node_class("ToPaddedTensorBackward0")
+    return out
 
 
 # ---------------------------------------------------------------- from a padded batch
