@@ -730,3 +730,33 @@ def test_scripted_facts_of_a_nested_tensor():
         want = np.ones((2, 3, 4), np.float32)
         want[0, :2, :3], want[1, :1, :3] = A0, A1
         np.testing.assert_array_equal(padded.numpy(), want)
+
+
+def test_more_facts_and_refusals_in_torch_words():
+    a = _nt(B0, B1)
+    try:
+        a.flatten()
+    except RuntimeError as e:       # (shown as torch's RuntimeError)
+        assert type(e).__name__ == "RuntimeError" and "doesn't support sizes" in str(e)
+    else:
+        raise AssertionError("flatten of a nested tensor did not raise")
+    with pytest.raises(RuntimeError, match="Boolean value of Tensor with more than one value "
+                                           "is ambiguous"):
+        bool(a)
+    with pytest.raises(NotImplementedError, match="'aten::pow.Tensor_Scalar'"):
+        a ** 2
+    with pytest.raises(NotImplementedError, match="'aten::div_.Tensor'"):
+        a.clone().div_(2)
+    with pytest.raises(NotImplementedError, match="'aten::_log_softmax'"):
+        a.log_softmax(-1)
+    with pytest.raises(NotImplementedError, match="'aten::permute'"):
+        a.T
+    _same_parts(a.mT, [B0.T, B1.T])
+    n = gpujit.nested.narrow(gpujit.arange(12.).reshape(3, 4), 0, 1, 2)
+    _same_parts(n, [np.arange(4, 8, dtype=np.float32), np.arange(8, 12, dtype=np.float32)])
+    with pytest.raises(RuntimeError, match="only dim=0 supported for nested tensors"):
+        gpujit.nested.narrow(gpujit.arange(12.).reshape(3, 4), 1, 1, 2)
+    with pytest.raises(RuntimeError, match="start must be an integer or a tensor"):
+        gpujit.nested.narrow(gpujit.arange(12.).reshape(3, 4), 0, 1.0, 2)
+    with pytest.raises(RuntimeError, match="must be integers for the strided layout NT impl"):
+        gpujit.nested.narrow(gpujit.arange(12.).reshape(3, 4), 0, gpujit.tensor([0, 1, 2]), 2)

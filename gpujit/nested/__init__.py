@@ -37,7 +37,7 @@ from ..tensor import Tensor
 from ._tensor import NestedTensor, from_components, make_nested, _contiguous_strides
 from ._ops import to_padded_tensor as _to_padded
 
-__all__ = ["to_padded_tensor", "as_nested_tensor", "nested_tensor"]
+__all__ = ["to_padded_tensor", "as_nested_tensor", "nested_tensor", "narrow"]
 
 _PROTOTYPE = ("The PyTorch API of nested tensors is in prototype stage and will change in the "
               "near future. We recommend specifying layout=torch.jagged when constructing a "
@@ -177,3 +177,19 @@ def _nested_tensor_from_tensor_list(list, dtype=None, layout=None, device=None,
     _name_list_node(nt)
     _warn_prototype()
     return nt
+
+
+def narrow(tensor, dim, start, length, layout=None):
+    """torch.nested.narrow, strided layout: the nested tensor of tensor's rows, each
+    narrowed along dim by (start, length) -- ints only (PyTorch's strided narrow)."""
+    import operator
+    for name, v in (("start", start), ("length", length)):
+        if not isinstance(v, Tensor):
+            try:
+                operator.index(v)
+            except TypeError:
+                raise RuntimeError(f"{name} must be an integer or a tensor") from None
+    _check_layout(layout)
+    if isinstance(start, Tensor) or isinstance(length, Tensor):
+        raise RuntimeError("start and length must be integers for the strided layout NT impl")
+    return as_nested_tensor(list(tensor.unbind(0))).narrow(dim, start, length)

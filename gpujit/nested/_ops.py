@@ -46,10 +46,13 @@ def nested_call(e, args):
                            f"tensors; call the function untraced (torch.jit.script runs "
                            f"them op by op)")
     if fn is None:
-        name = op.name
-        if name.endswith(".Tensor") and "pointwise" in op.tags and len(args) > 1 and \
-                _is_number(args[1]):
-            name = name[:-len(".Tensor")] + ".Scalar"       # (the overload torch reaches)
+        name = _TORCH_DISPATCH.get(op.name, op.name)
+        if "pointwise" in op.tags and op.inplace_of is None and len(args) > 1 and \
+                _is_number(args[1]):        # (the Scalar overload torch reaches)
+            if name.endswith(".Tensor"):
+                name = name[:-len(".Tensor")] + ".Scalar"
+            elif name.endswith(".Tensor_Tensor"):
+                name = name[:-len("_Tensor")] + "_Scalar"
         nested = [a for a in args if isinstance(a, NestedTensor)] + [
             x for a in args if isinstance(a, (list, tuple)) for x in a
             if isinstance(x, NestedTensor)]
@@ -90,6 +93,11 @@ def _name_node(r, op, args):
         op.schema.arguments, args)})
     if type(gf).__name__ != name:
         gf.__class__ = node_class(name)
+
+
+# gpujit's op -> the op PyTorch's nested dispatch reaches (and names in its error)
+_TORCH_DISPATCH = {"aten::log_softmax.int": "aten::_log_softmax",
+                   "aten::numpy_T": "aten::permute"}
 
 
 # ---------------------------------------------------------------- helpers
@@ -299,6 +307,14 @@ def _transpose(op, self, dim0, dim1):
     sizes[:, [a - 1, b - 1]] = sizes[:, [b - 1, a - 1]]
     strides[:, [a - 1, b - 1]] = strides[:, [b - 1, a - 1]]
     return make_nested(_alias(self._nt_buf), sizes, strides, self._nt_offsets)
+
+
+@_kernel("aten::mT")
+def _mT(op, self):
+    if self.dim() < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. "
+                           f"Got {self.dim()}-D tensor.")
+    return _transpose(op, self, -2, -1)
 
 
 def _alias(buf):

@@ -37,7 +37,12 @@ _NO_STRIDES = "Internal error: NestedTensorImpl doesn't support strides. Please 
 
 class NestedDataError(RuntimeError, AttributeError):
     """PyTorch's RuntimeError for what a nested tensor does not have (sizes, strides);
-    an AttributeError as well, so a probe for a dense array sees none."""
+    an AttributeError as well, so a probe for a dense array sees none. A traceback shows
+    it as PyTorch's: `RuntimeError: Internal error: NestedTensorImpl doesn't support ...`."""
+
+
+NestedDataError.__module__ = "builtins"
+NestedDataError.__name__ = NestedDataError.__qualname__ = "RuntimeError"
 
 
 def _backend(dev):
@@ -156,6 +161,11 @@ class NestedTensor(Tensor):
 
     def untyped_storage(self):
         return self._nt_buf.untyped_storage()
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(components(self)[int(np.argmax(np.prod(self._nt_sizes, axis=1)))].item())
 
     def item(self):
         raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to "
