@@ -760,3 +760,51 @@ def test_more_facts_and_refusals_in_torch_words():
         gpujit.nested.narrow(gpujit.arange(12.).reshape(3, 4), 0, 1.0, 2)
     with pytest.raises(RuntimeError, match="must be integers for the strided layout NT impl"):
         gpujit.nested.narrow(gpujit.arange(12.).reshape(3, 4), 0, gpujit.tensor([0, 1, 2]), 2)
+
+
+def _ragged_chain(m, x, w, wo, g, b):
+    """attention + residual + layer_norm + softmax over a (possibly nested) batch x."""
+    F_ = m.nn.functional
+    B, D = x.size(0), 8
+    q, k, v = F_.linear(x, w[:8]), F_.linear(x, w[8:16]), F_.linear(x, w[16:])
+    sp = [t.reshape(B, -1, 2, 4).transpose(1, 2).contiguous() for t in (q, k, v)]
+    o = F_.scaled_dot_product_attention(*sp).transpose(1, 2).reshape(B, -1, D)
+    return F_.softmax(F_.layer_norm(F_.linear(o, wo).relu() + x, (D,), g, b) * 2, -1)
+
+
+def _chain_grads(m, nested):
+    rng = np.random.default_rng(0)
+    seqs = [rng.standard_normal((n, 8)).astype(np.float32) for n in (3, 1, 4)]
+    params = [m.tensor(rng.standard_normal(s).astype(np.float32) * 0.3).requires_grad_()
+              for s in ((24, 8), (8, 8))] + [m.ones(8).requires_grad_(),
+                                             m.zeros(8).requires_grad_()]
+    if nested:
+        x = m.nested.nested_tensor([m.tensor(s) for s in seqs], requires_grad=True)
+        y = _ragged_chain(m, x, *params).to_padded_tensor(0.0)
+        (y * m.arange(y.numel()).reshape(y.shape).float()).sum().backward()
+        xg = [c.numpy() for c in x.grad.unbind()]
+    else:       # (each sequence alone, dense, weighted as its rows of the padded result)
+        xs = [m.tensor(s).unsqueeze(0).requires_grad_() for s in seqs]
+        T = max(len(s) for s in seqs)
+        for i, xi in enumerate(xs):
+            y = _ragged_chain(m, xi, *params)[0]
+            n = y.size(0)
+            wt = m.arange(3 * T * 8).reshape(3, T, 8)[i, :n].float()
+            (y * wt).sum().backward()
+        xg = [xi.grad[0].numpy() for xi in xs]
+    return [p.grad.numpy() for p in params], xg
+
+
+def test_gradients_of_a_ragged_block_equal_per_sequence_dense_ones():
+    (pn, xn), (pd, xd) = _chain_grads(gpujit, True), _chain_grads(gpujit, False)
+    for a, b in zip(pn + xn, pd + xd):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_gradients_of_a_ragged_block_match_torch():
+    torch = _torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (pt, xt), (pg, xg) = _chain_grads(torch, True), _chain_grads(gpujit, True)
+    for a, b in zip(pg + xg, pt + xt):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
