@@ -808,3 +808,20 @@ def test_gradients_of_a_ragged_block_match_torch():
         (pt, xt), (pg, xg) = _chain_grads(torch, True), _chain_grads(gpujit, True)
     for a, b in zip(pg + xg, pt + xt):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_torch_archive_called_with_a_nested_batch():
+    """A torch-scripted TransformerEncoderLayer (gelu) called with a nested batch (loaded
+    from torch.save's file, as torch wrote it): its code takes the fast path on the nested
+    input; gpujit's results are torch's, nested."""
+    io = gpujit.load(os.path.join(_ARCHIVES, "io_nested.pt"), weights_only=False)
+    rec = io["layer_nested_input"]
+    (x,) = rec["args"]
+    assert x.is_nested and x._nested_tensor_size().tolist() == [[3, 8], [1, 8], [4, 8]]
+    m = gpujit.jit.load(os.path.join(_ARCHIVES, "layer_nested_input.pt"))
+    with gpujit.no_grad():
+        for _ in range(3):
+            out = m(x)
+            assert out.is_nested
+            for g, w in zip(out.unbind(), rec["out"].unbind()):
+                np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=2e-6)

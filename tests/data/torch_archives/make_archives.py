@@ -341,6 +341,12 @@ def nested_cases():
     pad = torch.tensor([[False, False, False, True, True], [False] * 5,
                         [False, True, True, True, True]])
     yield "encoder_nested", torch.jit.script(enc), (seq, None, pad), False
+    # (a nested batch as the input: the layer's fast path takes it; io_nested.pt holds
+    # nested tensors, as torch.save writes them)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                       batch_first=True, activation="gelu").eval()
+    x = torch.nested.nested_tensor([torch.randn(3, 8), torch.randn(1, 8), torch.randn(4, 8)])
+    yield "layer_nested_input", torch.jit.script(layer), (x,), False
 
 
 def strip_debug(path):
