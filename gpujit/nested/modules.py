@@ -2,7 +2,7 @@
 as torch 2.13's modules take them: with a nested input, in eval mode, without gradients and
 with the module's settings the fused ops take, the module calls its fused op
 (aten::_native_multi_head_attention / aten::_transformer_encoder_layer_fwd, whose nested
-kernels are in gpujit/nested/_ops.py); otherwise MultiheadAttention raises PyTorch's
+kernels are in gpujit/nested/_nn.py); otherwise MultiheadAttention raises PyTorch's
 AssertionError naming the reason (its Python path takes no nested tensors). gpujit's
 modules call these only for a nested input (eager), so dense inputs keep their path.
 """

@@ -76,7 +76,7 @@ def _sdpa_bfloat16(query, key, value, attn_mask, dropout_p, is_causal, s):
 
 
 def _nested_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale):
-    from ..nested._ops import scaled_dot_product_attention
+    from ..nested._nn import scaled_dot_product_attention
     return scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal,
                                         scale)
 

@@ -1,0 +1,165 @@
+"""Nested kernels of the nn ops (registered in _ops._KERNELS): softmax over a regular dim,
+linear (one product over the buffer's rows), matmul / bmm, layer_norm, dropout, embedding,
+scaled_dot_product_attention and the fast paths of MultiheadAttention and
+TransformerEncoderLayer (each sequence attends to its own tokens, as PyTorch's).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._tensor import NestedTensor, make_nested, from_components, components, _like, \
+    not_implemented
+from ._ops import _kernel, _call, _map, _wrap, _packed, _elementwise, to_padded_tensor
+
+# ---------------------------------------------------------------- nn
+@_kernel("aten::softmax.int")
+def _softmax(op, self, dim, dtype=None):
+    d = _wrap(dim, self.dim())
+    if d == 0:
+        raise RuntimeError("Cannot apply softmax across nested dimension 0")
+    return _map(self, lambda c: _call(op, c, d - 1, dtype))
+
+
+@_kernel("aten::linear")
+def _linear(op, input, weight, bias=None):
+    if isinstance(weight, NestedTensor):
+        raise not_implemented("aten::linear", weight._device)
+    if input.dim() != 3 or weight.dim() != 2:
+        raise RuntimeError(f"Linear requires nested_tensor.dim == 3 and dense_matrix.dim == "
+                           f"2. Nested tensor dim: {input.dim()}. Dense tensor dim: "
+                           f"{weight.dim()}")
+    last = input.size(2)
+    if last != weight.size(1):
+        raise RuntimeError(f"Shape mismatch for NestedTensor Linear: Expected input's (a "
+                           f"nested tensor) 'last_dim' to equal 'weight.size(1), but got: "
+                           f"last_dim = {last}, and weight.size(1) = {weight.size(1)}")
+    if not _packed(input):
+        return _map(input, lambda c: op.public(c, weight, bias))
+    # (the buffer's rows at once, as PyTorch's nested linear: one matrix product)
+    out = op.public(input._nt_buf.view(-1, last), weight, bias).reshape(-1)
+    sizes = input._nt_sizes.copy()
+    sizes[:, -1] = weight.size(0)
+    from ._tensor import _contiguous_strides
+    counts = np.prod(sizes, axis=1)
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return make_nested(out, sizes, _contiguous_strides(sizes), offsets)
+
+
+@_kernel("aten::matmul", "aten::bmm")
+def _matmul(op, self, other):
+    if not (isinstance(self, NestedTensor) and isinstance(other, NestedTensor)):
+        if op.name == "aten::bmm":
+            dense = other if isinstance(self, NestedTensor) else self
+            if dense.dim() != 3:
+                raise RuntimeError(f"batch{2 if dense is other else 1} must be a 3D tensor")
+        which = "a nested self and non-nested other" if isinstance(self, NestedTensor) \
+            else "a non-nested self and nested other"
+        raise RuntimeError(f"Expected both to be nested, but got {which}")
+    if self._nt_sizes.shape[0] != other._nt_sizes.shape[0]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{self._nt_sizes.shape[0]}, {int(self._nt_sizes[0, -1])}] but "
+                           f"got: [{other._nt_sizes.shape[0]}, "
+                           f"{int(other._nt_sizes[0, 0])}].")
+    f = op.public if op.name == "aten::matmul" else (lambda a, b: a.matmul(b))
+    return from_components([f(a, b) for a, b in zip(components(self), components(other))])
+
+
+@_kernel("aten::layer_norm")
+def _layer_norm(op, input, normalized_shape, weight=None, bias=None, eps=1e-5,
+                cudnn_enable=True):
+    if weight is None or bias is None:
+        raise ValueError("NestedTensor layer_norm requires weight and bias")
+    n = len(normalized_shape)
+    sizes = input._nt_sizes
+    if n > sizes.shape[1] or any((sizes[:, -n + j] != s).any()
+                                 for j, s in enumerate(normalized_shape)):
+        raise RuntimeError("normalized_shape extends into irregular dimensions for the "
+                           "nested tensor")
+    return _map(input, lambda c: _call(op, c, normalized_shape, weight, bias, eps))
+
+
+@_kernel("aten::dropout")
+def _dropout(op, input, p, train):
+    if not train or p == 0:
+        return _like(input, input._nt_buf.view(-1)) if _packed(input) else input.clone()
+    return _elementwise(input, lambda b: _call(op, b, p, train))
+
+
+@_kernel("aten::_transformer_encoder_layer_fwd")
+def _encoder_layer(op, src, *rest):
+    """The encoder layer's fast path on a nested batch: each sequence attends to its own
+    tokens only, as PyTorch's (computed on the zero-padded batch with a key padding mask
+    of the padded positions, which are then dropped)."""
+    import gpujit
+    from ..ops.nn_fastpath import _encoder_layer as layer
+    lengths = [int(x) for x in src._nt_sizes[:, 0]]
+    padded = to_padded_tensor(src, 0.0)
+    T = padded.size(1)
+    pad = gpujit.arange(T, device=src._device).unsqueeze(0) >= \
+        gpujit.tensor(lengths, device=src._device).unsqueeze(1)
+    rest = list(rest)
+    if rest[-2] is not None:
+        raise RuntimeError("neither src_key_padding_mask nor src_mask are not supported "
+                           "with NestedTensor input")
+    rest[-2], rest[-1] = pad, 1
+    out = layer(padded, *rest)
+    return from_components([out[i, :n] for i, n in enumerate(lengths)])
+
+
+# ---------------------------------------------------------------- attention
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None):
+    """F.scaled_dot_product_attention of nested query / key / value (B, heads, *, E): each
+    component's attention over its own keys, as PyTorch's math path for nested tensors."""
+    from ..nn import functional as F
+    if is_causal:
+        raise RuntimeError("_scaled_dot_product_attention: Nested tensors for query / key "
+                           "are not supported when is_causal=True")
+    if attn_mask is not None:
+        raise RuntimeError("Scaled_dot_product_attention: Nested tensors for query / key are "
+                           "not supported when an explicit attn_mask is set")
+    for t in (query, key, value):
+        if not isinstance(t, NestedTensor):
+            raise RuntimeError("Expected both to be nested, but got a nested self and "
+                               "non-nested other")
+    if not all(t.is_contiguous() for t in (query, key, value)):
+        raise RuntimeError("scaled_dot_product_attention: If inputs are nested tensors they "
+                           "must be contiguous")
+    return from_components([F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p,
+                                                           scale=scale)
+                            for q, k, v in zip(components(query), components(key),
+                                               components(value))])
+
+
+@_kernel("aten::_native_multi_head_attention")
+def _mha(op, query, key, value, embed_dim, num_head, *rest):
+    """The attention fast path on a nested batch: each sequence attends to its own tokens;
+    the weights (need_weights) dense, zero-padded, as PyTorch's."""
+    import gpujit
+    from ..ops.nn_fastpath import _mha as dense
+    for t in (query, key, value):
+        if not isinstance(t, NestedTensor):
+            raise RuntimeError("Expected both to be nested, but got a nested self and "
+                               "non-nested other")
+    *weights, mask, need_weights, average, mask_type = rest
+    outs, attn = [], []
+    for q, k, v in zip(components(query), components(key), components(value)):
+        o, w = dense(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), embed_dim, num_head,
+                     *weights, mask, need_weights, average, mask_type)
+        outs.append(o[0])
+        attn.append(w)
+    out = from_components(outs)
+    if not need_weights:
+        return out, None
+    T = max([w.size(-2) for w in attn] or [0])
+    S = max([w.size(-1) for w in attn] or [0])
+    from ..nn import functional as F
+    padded = [F.pad(w[0], [0, S - w.size(-1), 0, T - w.size(-2)]) for w in attn]
+    return out, gpujit.stack(padded)
+
+
+@_kernel("aten::embedding")
+def _embedding(op, weight, indices, *rest):
+    if isinstance(weight, NestedTensor):
+        raise not_implemented("aten::embedding", weight._device)
+    return _map(indices, lambda c: _call(op, weight, c, *rest))
