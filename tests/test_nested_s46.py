@@ -709,10 +709,42 @@ def test_modules_with_nested_inputs_match_torch():
         np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=2e-6)
 
 
-def test_tracing_refuses_nested_inputs_in_words():
-    x = _nt(A0, A1)
-    with pytest.raises(RuntimeError, match="gpujit.jit.trace does not record nested tensors"):
-        gpujit.jit.trace(lambda a: a.relu(), (x,))
+def test_tracing_records_nested_ops_as_torch():
+    """A trace with a nested input records the nested ops themselves (their kernels run
+    unrecorded); nested values are typed FloatTensor(...) without sizes, as PyTorch's."""
+    x = gpujit.nested.nested_tensor([gpujit.ones(2, 3), gpujit.ones(1, 3)])
+    w = gpujit.ones(4, 3)
+    f = gpujit.jit.trace(lambda a, w: F.linear(a, w).relu().softmax(-1).to_padded_tensor(0.0),
+                         (x, w))
+    g = str(f.graph)
+    assert "graph(%a : FloatTensor(requires_grad=0, device=cpu)," in g
+    assert "%4 : FloatTensor(requires_grad=0, device=cpu) = aten::relu(%3)" in g
+    assert "Float(2, 2, 4, strides=[8, 4, 1], requires_grad=0, device=cpu) = " \
+           "aten::to_padded_tensor(%7, %8, %9)" in g
+    assert "aten::pad" not in g and "aten::cat" not in g        # (no kernel internals)
+    want = np.zeros((2, 2, 4), np.float32)
+    want[0], want[1, 0] = 0.25, 0.25
+    for _ in range(3):
+        np.testing.assert_allclose(f(x, w).numpy(), want, rtol=1e-6)
+    assert "TensorExprGroup" not in str(f.graph_for(x, w))
+    f3 = gpujit.jit.trace(lambda a: a.unbind()[1] + a[0].sum(), (x,))
+    g3 = str(f3.graph)
+    assert "%2 : Tensor[] = aten::unbind(%a, %1)" in g3 and "aten::select(%a, %5, %6)" in g3
+    assert f3(x).tolist() == [[7.0, 7.0, 7.0]]
+
+
+def test_traced_graph_matches_torch():
+    torch = _torch()
+    import re
+
+    def graph(m):
+        x = m.nested.nested_tensor([m.ones(2, 3), m.ones(1, 3)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = m.jit.trace(lambda a, w: m.nn.functional.linear(a, w).relu().softmax(-1)
+                            .to_padded_tensor(0.0), (x, m.ones(4, 3)))
+        return re.sub(r" # .*", "", str(f.graph))
+    assert graph(gpujit) == graph(torch)
 
 
 def test_scripted_facts_of_a_nested_tensor():

@@ -64,10 +64,6 @@ def input_type(a, top=True):
     trace fixes but whose elements may change, hold shapeless `Tensor`s. Raises
     RuntimeError with TorchScript's words for what cannot be traced."""
     if isinstance(a, Tensor):
-        if a.is_nested:     # (no sizes to record; gpujit/nested)
-            raise RuntimeError("gpujit.jit.trace does not record nested tensors "
-                               "(torch.nested): script the function instead "
-                               "(gpujit.jit.script runs them op by op) or call it untraced")
         return T.TensorType.of(a) if top else T.TENSOR
     if isinstance(a, tuple):
         return T.TupleType(tuple(input_type(x, top) for x in a))

@@ -35,7 +35,6 @@ import warnings
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from ._tensor import NestedTensor, from_components, make_nested, _contiguous_strides
-from ._ops import to_padded_tensor as _to_padded
 
 __all__ = ["to_padded_tensor", "as_nested_tensor", "nested_tensor", "narrow"]
 
@@ -159,7 +158,8 @@ def _name_list_node(nt):
 
 def to_padded_tensor(input, padding, output_size=None, out=None):
     """The padded dense tensor of nested tensor input (x.to_padded_tensor)."""
-    r = _to_padded(input, padding, output_size)
+    from ..ops.registry import OPS
+    r = OPS["aten::to_padded_tensor"].public(input, padding, output_size)
     if out is not None:
         out.resize_(r.shape).copy_(r)
         return out

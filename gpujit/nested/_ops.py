@@ -37,13 +37,8 @@ def _is_number(x):
 def nested_call(e, args):
     """op(*args) given a nested operand (registry.sparse_call's branch for NestedOperand):
     the op's nested kernel, else PyTorch's NotImplementedError for the nested backend."""
-    from ..ops import registry as _registry
     op = e.op
     fn = _KERNELS.get(op.name)
-    if fn is not None and _registry.dispatch_state.tracing is not None:
-        raise RuntimeError(f"{op.public_name}: gpujit's tracer does not record nested "
-                           f"tensors; call the function untraced (torch.jit.script runs "
-                           f"them op by op)")
     if fn is None:
         name = _TORCH_DISPATCH.get(op.name, op.name)
         if "pointwise" in op.tags and op.inplace_of is None and len(args) > 1 and \

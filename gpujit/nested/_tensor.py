@@ -188,12 +188,10 @@ class NestedTensor(Tensor):
         return self._nt_buf
 
     # ------------------------------------------------------------ components
+    # (the methods below call their registry ops, so a trace records aten::unbind,
+    # aten::select, aten::to_padded_tensor as PyTorch's does; the kernels are in _ops)
     def unbind(self, dim=0):
-        # (PyTorch checks the dim as given: unbind(-3) of a 3-d one is refused too)
-        if dim != 0:
-            raise RuntimeError(f"NestedTensor can only be unbound along dimension 0 got "
-                               f"dimension {dim} instead.")
-        return tuple(components(self))
+        return _registry.OPS["aten::unbind.int"].public(self, dim)
 
     def __getitem__(self, index):
         import operator
@@ -202,14 +200,10 @@ class NestedTensor(Tensor):
         except TypeError:
             raise not_implemented("aten::slice.Tensor" if isinstance(index, (slice, tuple))
                                   else "aten::index.Tensor", self._device) from None
-        n = self._nt_sizes.shape[0]
-        if not -n <= i < n:
-            raise IndexError(f"index {i} is out of bounds for dimension 0 with size {n}")
-        return components(self)[i]
+        return _registry.OPS["aten::select.int"].public(self, 0, i)
 
     def to_padded_tensor(self, padding, output_size=None):
-        from ._ops import to_padded_tensor
-        return to_padded_tensor(self, padding, output_size)
+        return _registry.OPS["aten::to_padded_tensor"].public(self, padding, output_size)
 
     def __repr__(self):
         return nested_repr(self)
@@ -356,6 +350,22 @@ def rebuild_nested_tensor(buffer, sizes, strides, storage_offsets):
     def host(t):
         return np.asarray(t.numpy() if isinstance(t, Tensor) else t, np.int64)
     return make_nested(buffer, host(sizes), host(strides), host(storage_offsets))
+
+
+def component(nt, i):
+    """Component i of nt (PyTorch's select(0, i) of a nested tensor: its errors)."""
+    n = nt._nt_sizes.shape[0]
+    if not -n <= i < n:
+        raise IndexError(f"index {i} is out of bounds for dimension 0 with size {n}")
+    return components(nt)[i]
+
+
+def unbind(nt, dim=0):
+    # (PyTorch checks the dim as given: unbind(-3) of a 3-d one is refused too)
+    if dim != 0:
+        raise RuntimeError(f"NestedTensor can only be unbound along dimension 0 got "
+                           f"dimension {dim} instead.")
+    return tuple(components(nt))
 
 
 def components(nt):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._tensor import NestedTensor, make_nested, from_components, components, _like
+from ._tensor import (NestedTensor, make_nested, from_components, components, _like,
+                      component, unbind)
 from ._ops import _kernel, _call, _map, _wrap
 
 # ---------------------------------------------------------------- views and copies
@@ -132,7 +133,7 @@ def _masked_fill(op, self, mask, value):
 def _select(op, self, dim, index):
     d = _wrap(dim, self.dim())
     if d == 0:
-        return self[index]
+        return component(self, index)
     return _views(self, [c.select(d - 1, index) for c in components(self)])
 
 
@@ -254,7 +255,7 @@ def _copy(op, self, src, non_blocking=False):
 
 @_kernel("aten::unbind.int")
 def _unbind(op, self, dim=0):
-    return self.unbind(dim)
+    return unbind(self, dim)
 
 
 @_kernel("aten::clone", "aten::contiguous")
