@@ -857,3 +857,23 @@ def test_torch_archive_called_with_a_nested_batch():
             assert out.is_nested
             for g, w in zip(out.unbind(), rec["out"].unbind()):
                 np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=2e-6)
+
+
+def test_small_facts_retain_grad_and_random_fill():
+    a = _nt(B0, B1)
+    assert a.is_same_size(_nt(B0 * 0, B1 * 0)) and not a.is_same_size(a.transpose(1, 2))
+    with pytest.raises(RuntimeError, match="Self is nested. While Other is not nested."):
+        a.is_same_size(gpujit.ones(2, 4))
+    assert a.nbytes == 48 and not a.is_pinned() and not a.is_shared() and a.get_device() == -1
+    assert a.to(gpujit.ones(1, dtype=gpujit.float64)).dtype is gpujit.float64
+    r = a.clone().normal_()
+    assert r.is_nested and r._nested_tensor_size().tolist() == [[2, 4], [1, 4]]
+    x = a.detach().requires_grad_() * 2
+    x.retain_grad()
+    x.to_padded_tensor(0.0).sum().backward()
+    assert x.retains_grad
+    _same_parts(x.grad, [np.ones_like(B0), np.ones_like(B1)])
+    import copy
+    import pickle
+    for c in (copy.deepcopy(a), pickle.loads(pickle.dumps(a))):
+        _same_parts(c, [B0, B1])

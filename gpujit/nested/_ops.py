@@ -143,7 +143,8 @@ def _unary(op, self, *rest):
 
 
 @_kernel("aten::relu_", "aten::gelu_", "aten::silu_", "aten::tanh_", "aten::abs_",
-         "aten::neg_", "aten::zero_", "aten::fill_.Scalar", "aten::fill_.Tensor")
+         "aten::neg_", "aten::zero_", "aten::fill_.Scalar", "aten::fill_.Tensor",
+         "aten::normal_")
 def _unary_inplace(op, self, *rest):
     if _packed(self):
         _call(op, self._nt_buf, *rest)
@@ -237,6 +238,16 @@ def _numel(op, self):
 @_kernel("aten::size.int")
 def _size(op, self, dim):
     return self.size(dim)
+
+
+@_kernel("aten::is_same_size")
+def _is_same_size(op, self, other):
+    a, b = isinstance(self, NestedTensor), isinstance(other, NestedTensor)
+    if not (a and b):
+        raise RuntimeError(f"Expected both self and other to be nested tensors. Self is "
+                           f"{'' if a else 'not '}nested. While Other is "
+                           f"{'' if b else 'not '}nested.")
+    return np.array_equal(self._nt_sizes, other._nt_sizes)
 
 
 @_kernel("aten::is_contiguous", "aten::is_contiguous.memory_format")

@@ -156,6 +156,19 @@ class NestedTensor(Tensor):
     def data_ptr(self):
         return self._nt_buf.data_ptr()
 
+    @property
+    def nbytes(self):
+        return self.numel() * self.element_size()
+
+    def is_pinned(self, device=None):
+        return self._nt_buf.is_pinned()
+
+    def is_shared(self):
+        return self._nt_buf.is_shared()
+
+    def get_device(self):
+        return self._nt_buf.get_device()
+
     def storage_offset(self):
         return 0
 
@@ -244,8 +257,17 @@ class NestedTensor(Tensor):
 
     @property
     def grad(self):
-        g = self._nt_buf.grad if self._nt_buf.grad_fn is None else None
+        b = self._nt_buf
+        keeps = b.grad_fn is None or (b._ag is not None and b._ag.retains_grad)
+        g = b.grad if keeps else None
         return None if g is None else _like(self, g)
+
+    def retain_grad(self):
+        self._nt_buf.retain_grad()
+
+    @property
+    def retains_grad(self):
+        return self._nt_buf.retains_grad
 
     @grad.setter
     def grad(self, g):
