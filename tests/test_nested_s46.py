@@ -5,6 +5,7 @@ inputs (run op by op, never fused). Expected values are NumPy / hand-written so 
 run without torch; the ones marked importorskip compare with torch too."""
 import os
 import warnings
+from typing import List
 
 import numpy as np
 import pytest
@@ -877,3 +878,18 @@ def test_small_facts_retain_grad_and_random_fill():
     import pickle
     for c in (copy.deepcopy(a), pickle.loads(pickle.dumps(a))):
         _same_parts(c, [B0, B1])
+
+
+def test_scripted_nested_tensor_from_tensor_list():
+    """torch._nested_tensor_from_tensor_list is a registry op: scripted code calls it as
+    TorchScript's graph does."""
+    @gpujit.jit.script
+    def k(xs: List[gpujit.Tensor]):
+        return gpujit._nested_tensor_from_tensor_list(xs).to_padded_tensor(0.0)
+
+    assert "aten::_nested_tensor_from_tensor_list(%xs, %2, %2, %2, %2)" in str(k.graph)
+    for _ in range(3):
+        assert k([gpujit.ones(2), gpujit.ones(3)]).tolist() == [[1, 1, 0], [1, 1, 1]]
+    with pytest.raises(TypeError, match=r"argument 'list' \(position 1\) must be tuple of "
+                                        r"Tensors, not Tensor"):
+        gpujit._nested_tensor_from_tensor_list(gpujit.ones(2))

@@ -35,6 +35,7 @@ import warnings
 from .. import dtypes as _dt
 from ..tensor import Tensor
 from ._tensor import NestedTensor, from_components, make_nested, _contiguous_strides
+from ._ops import _kernel
 
 __all__ = ["to_padded_tensor", "as_nested_tensor", "nested_tensor", "narrow"]
 
@@ -166,13 +167,11 @@ def to_padded_tensor(input, padding, output_size=None, out=None):
     return r
 
 
-def _nested_tensor_from_tensor_list(list, dtype=None, layout=None, device=None,
-                                    pin_memory=None):
-    """torch._nested_tensor_from_tensor_list: the nested tensor of the tensors (autograd
-    history kept)."""
-    if not isinstance(list, (tuple, type([]))) or not all(isinstance(t, Tensor) for t in list):
-        raise TypeError("_nested_tensor_from_tensor_list(): argument 'list' (position 1) must "
-                        "be tuple of Tensors")
+@_kernel("aten::_nested_tensor_from_tensor_list")
+def _from_tensor_list_op(op, list, dtype=None, layout=None, device=None, pin_memory=None):
+    """torch._nested_tensor_from_tensor_list (a registry op, so scripts call it too): the
+    nested tensor of the tensors (autograd history kept)."""
+    _check_layout(layout)
     nt = _from_list(list, dtype, device, copy=False)
     _name_list_node(nt)
     _warn_prototype()

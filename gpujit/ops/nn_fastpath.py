@@ -203,6 +203,22 @@ def nested_tensor_from_mask(xp, t, mask, mask_check=True):
     raise _nested_result("aten::_nested_tensor_from_mask")
 
 
+def _from_list_meta(list, dtype=None, layout=None, device=None, pin_memory=None):
+    first = list[0] if list else None
+    return TensorMeta(dtype or (first.dtype if first is not None else None),
+                      (len(list),) + (tuple(first.shape) if first is not None else ()),
+                      device or (first.device if first is not None else None))
+
+
+@op("aten::_nested_tensor_from_tensor_list(Tensor[] list, ScalarType? dtype=None, "
+    "Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor",
+    meta=_from_list_meta, method=False)
+def nested_tensor_from_tensor_list(xp, list, dtype=None, layout=None, device=None,
+                                   pin_memory=None):
+    """torch._nested_tensor_from_tensor_list: a nested tensor (gpujit/nested)."""
+    raise _nested_result("aten::_nested_tensor_from_tensor_list")
+
+
 @op("aten::to_padded_tensor(Tensor self, float padding, int[]? output_size=None) -> Tensor",
     meta=lambda self, padding, output_size=None: TensorMeta(self.dtype, tuple(self.shape),
                                                              self.device),

@@ -146,6 +146,9 @@ OPINFOS = [
         ErrorSample(rand(2, 3, 4), np.array([[True, False, True]] * 2),
                     match="Mask must be left-aligned without gaps"),
         ErrorSample(rand(2, 3, 4), np.ones((2, 3), F32), match="ScalarType Bool")]),
+    OpInfo("aten::_nested_tensor_from_tensor_list", samples=[
+        ErrorSample([rand(2), rand(2, 2)], match="All Tensors given to nested_tensor must "
+                                                 "have the same dimension")]),
     OpInfo("aten::to_padded_tensor", samples=[
         ErrorSample(rand(2, 3), 0.0, exc=NotImplementedError,
                     match="Could not run 'aten::to_padded_tensor' with arguments from the "
