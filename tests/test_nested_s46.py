@@ -893,3 +893,13 @@ def test_scripted_nested_tensor_from_tensor_list():
     with pytest.raises(TypeError, match=r"argument 'list' \(position 1\) must be tuple of "
                                         r"Tensors, not Tensor"):
         gpujit._nested_tensor_from_tensor_list(gpujit.ones(2))
+
+
+def test_sizes_errors_are_runtime_errors_as_torch():
+    a = _nt(A0, A1)
+    with pytest.raises(RuntimeError, match="doesn't support sizes"):
+        hasattr(a, "shape")         # (torch's RuntimeError escapes hasattr)
+    for call in (lambda: a.size(), lambda: a.stride(), lambda: len(a)):
+        with pytest.raises(RuntimeError) as info:
+            call()
+        assert not isinstance(info.value, AttributeError)

@@ -13,8 +13,8 @@ It has no dense array: its `_data` raises registry.NestedOperand naming the regi
 whose entry point reads it, which the entry point catches (the `try` that serves sparse
 operands, free when nothing is raised) to run the op's nested kernel (gpujit/nested/
 _ops.py) or raise PyTorch's NotImplementedError for the NestedTensorCPU backend. Read
-anywhere else it raises PyTorch's "NestedTensorImpl doesn't support sizes" (an
-AttributeError too, so code that probes for a dense array -- the script dispatcher's
+anywhere else it raises PyTorch's "NestedTensorImpl doesn't support sizes" (NestedDataError,
+an AttributeError too, so code that probes for a dense array -- the script dispatcher's
 guards -- takes its generic path).
 """
 from __future__ import annotations
@@ -36,9 +36,12 @@ _NO_STRIDES = "Internal error: NestedTensorImpl doesn't support strides. Please 
 
 
 class NestedDataError(RuntimeError, AttributeError):
-    """PyTorch's RuntimeError for what a nested tensor does not have (sizes, strides);
-    an AttributeError as well, so a probe for a dense array sees none. A traceback shows
-    it as PyTorch's: `RuntimeError: Internal error: NestedTensorImpl doesn't support ...`."""
+    """PyTorch's RuntimeError for reading a nested tensor's sizes, raised by `_data` (the
+    dense array it does not have): an AttributeError as well, so gpujit's probes for a
+    dense array (the script dispatcher's guards) see none. A traceback shows it as
+    PyTorch's: `RuntimeError: Internal error: NestedTensorImpl doesn't support sizes`.
+    (x.shape, x.size(), x.stride() raise a plain RuntimeError, as PyTorch's: hasattr(x,
+    "shape") raises too.)"""
 
 
 NestedDataError.__module__ = "builtins"
@@ -101,7 +104,7 @@ class NestedTensor(Tensor):
 
     @property
     def shape(self):
-        raise NestedDataError(_NO_SIZES)
+        raise RuntimeError(_NO_SIZES)
 
     def dim(self):
         return 1 + self._nt_sizes.shape[1]
@@ -114,7 +117,7 @@ class NestedTensor(Tensor):
 
     def size(self, dim=None):
         if dim is None:
-            raise NestedDataError(_NO_SIZES)
+            raise RuntimeError(_NO_SIZES)
         from ..tensor import _wrap_dim
         if dim.__class__ is not int:
             import operator
@@ -132,7 +135,7 @@ class NestedTensor(Tensor):
         return int(col[0]) if col.size else 0
 
     def stride(self, dim=None):
-        raise NestedDataError(_NO_STRIDES)
+        raise RuntimeError(_NO_STRIDES)
 
     def numel(self):
         return int(np.prod(self._nt_sizes, axis=1).sum()) if self._nt_sizes.size else 0
@@ -140,7 +143,7 @@ class NestedTensor(Tensor):
     nelement = numel
 
     def __len__(self):
-        raise NestedDataError(_NO_SIZES)
+        raise RuntimeError(_NO_SIZES)
 
     def is_contiguous(self, memory_format=None):
         """Components packed one after the other in the buffer, each contiguous."""
@@ -185,7 +188,7 @@ class NestedTensor(Tensor):
                            f"Scalar")
 
     def tolist(self):
-        raise NestedDataError(_NO_STRIDES)
+        raise RuntimeError(_NO_STRIDES)
 
     def _nested_tensor_size(self):
         return _host_tensor(self._nt_sizes)
