@@ -867,6 +867,12 @@ def test_small_facts_retain_grad_and_random_fill():
         a.is_same_size(gpujit.ones(2, 4))
     assert a.nbytes == 48 and not a.is_pinned() and not a.is_shared() and a.get_device() == -1
     assert a.to(gpujit.ones(1, dtype=gpujit.float64)).dtype is gpujit.float64
+    s = _nt(B0 - 4, B1 - 4)
+    _same_parts(s.clone().sgn_(), [np.sign(B0 - 4), np.sign(B1 - 4)])
+    _same_parts(s.clone().logical_not_(), [(B0 == 4).astype(np.float32),
+                                           (B1 == 4).astype(np.float32)])
+    with pytest.raises(NotImplementedError, match="'aten::sqrt_'"):
+        s.clone().sqrt_()
     r = a.clone().normal_()
     assert r.is_nested and r._nested_tensor_size().tolist() == [[2, 4], [1, 4]]
     x = a.detach().requires_grad_() * 2

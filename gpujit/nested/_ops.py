@@ -144,7 +144,7 @@ def _unary(op, self, *rest):
 
 @_kernel("aten::relu_", "aten::gelu_", "aten::silu_", "aten::tanh_", "aten::abs_",
          "aten::neg_", "aten::zero_", "aten::fill_.Scalar", "aten::fill_.Tensor",
-         "aten::normal_")
+         "aten::normal_", "aten::sgn_", "aten::logical_not_")
 def _unary_inplace(op, self, *rest):
     if _packed(self):
         _call(op, self._nt_buf, *rest)
