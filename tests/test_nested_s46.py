@@ -909,3 +909,21 @@ def test_sizes_errors_are_runtime_errors_as_torch():
         with pytest.raises(RuntimeError) as info:
             call()
         assert not isinstance(info.value, AttributeError)
+
+
+def test_torch_nested_to_padded_tensor_is_its_own_op_in_graphs():
+    """torch.nested.to_padded_tensor is aten::nested_to_padded_tensor in scripted and
+    traced graphs, as torch's (x.to_padded_tensor is aten::to_padded_tensor)."""
+    @gpujit.jit.script
+    def p(x):
+        return gpujit.nested.to_padded_tensor(x, 0.0)
+
+    x = _nt(A0, A1)
+    assert "aten::nested_to_padded_tensor(%x, " in str(p.graph)
+    t = gpujit.jit.trace(lambda a: gpujit.nested.to_padded_tensor(a, 0.0), (x,))
+    assert "aten::nested_to_padded_tensor(%a, %1, %2)" in str(t.graph)
+    want = np.zeros((2, 2, 3), np.float32)
+    want[0], want[1, :1] = A0, A1
+    for _ in range(3):
+        np.testing.assert_array_equal(p(x).numpy(), want)
+        np.testing.assert_array_equal(t(x).numpy(), want)

@@ -36,6 +36,7 @@ from .. import dtypes as _dt
 from ..tensor import Tensor
 from ._tensor import NestedTensor, from_components, make_nested, _contiguous_strides
 from ._ops import _kernel
+from ..ops import registry as _registry
 
 __all__ = ["to_padded_tensor", "as_nested_tensor", "nested_tensor", "narrow"]
 
@@ -158,13 +159,20 @@ def _name_list_node(nt):
 
 
 def to_padded_tensor(input, padding, output_size=None, out=None):
-    """The padded dense tensor of nested tensor input (x.to_padded_tensor)."""
+    """The padded dense tensor of nested tensor input (x.to_padded_tensor); in scripted
+    code aten::nested_to_padded_tensor, as TorchScript's."""
     from ..ops.registry import OPS
-    r = OPS["aten::to_padded_tensor"].public(input, padding, output_size)
+    r = OPS["aten::nested_to_padded_tensor"].public(input, padding, output_size)
     if out is not None:
         out.resize_(r.shape).copy_(r)
         return out
     return r
+
+
+# (a scripted torch.nested.to_padded_tensor(...) calls this op: the frontend's
+# alias_target follows a function's __name__ and op)
+to_padded_tensor.__name__ = "nested_to_padded_tensor"
+to_padded_tensor.op = _registry.OPS["aten::nested_to_padded_tensor"]
 
 
 @_kernel("aten::_nested_tensor_from_tensor_list")

@@ -256,7 +256,7 @@ def _is_contiguous(op, self, memory_format=None):
 
 
 # ---------------------------------------------------------------- padding
-@_kernel("aten::to_padded_tensor")
+@_kernel("aten::to_padded_tensor", "aten::nested_to_padded_tensor")
 def _to_padded_op(op, self, padding, output_size=None):
     return to_padded_tensor(self, padding, output_size)
 

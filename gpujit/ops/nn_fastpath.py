@@ -229,3 +229,13 @@ def to_padded_tensor(xp, self, padding, output_size=None):
     from ..nested._ops import dense_refusal
     from ..device import device_of_array
     raise dense_refusal(device_of_array(self))
+
+
+@op("aten::nested_to_padded_tensor(Tensor self, float padding, int[]? output_size=None) -> "
+    "Tensor", meta=lambda self, padding, output_size=None: TensorMeta(
+        self.dtype, tuple(self.shape), self.device), method=False, function=False)
+def nested_to_padded_tensor(xp, self, padding, output_size=None):
+    """torch.nested.to_padded_tensor (its scripted form): to_padded_tensor's, by name."""
+    from ..nested._ops import dense_refusal
+    from ..device import device_of_array
+    raise dense_refusal(device_of_array(self))

@@ -149,6 +149,10 @@ OPINFOS = [
     OpInfo("aten::_nested_tensor_from_tensor_list", samples=[
         ErrorSample([rand(2), rand(2, 2)], match="All Tensors given to nested_tensor must "
                                                  "have the same dimension")]),
+    OpInfo("aten::nested_to_padded_tensor", samples=[
+        ErrorSample(rand(2, 3), 0.0, exc=NotImplementedError,
+                    match="Could not run 'aten::to_padded_tensor' with arguments from the "
+                          "'CPU' backend")]),
     OpInfo("aten::to_padded_tensor", samples=[
         ErrorSample(rand(2, 3), 0.0, exc=NotImplementedError,
                     match="Could not run 'aten::to_padded_tensor' with arguments from the "
