@@ -149,6 +149,14 @@ def test_prototype_warning_once_and_always():
         assert any(m.startswith("The PyTorch API of nested tensors is in prototype stage")
                    for m in msgs)
         assert all(x.category is UserWarning for x in w)
+        # (torch.nested's own line, as torch's points at torch/nested/__init__.py)
+        assert w[-1].filename.endswith(os.path.join("gpujit", "nested", "__init__.py"))
+        a = _nt(A0, A1)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            a + 1                   # (each nested tensor made warns, as torch's)
+            a.relu()
+        assert len(w) == 2 and all(x.filename == __file__ for x in w)
     finally:
         gpujit.set_warn_always(False)
 

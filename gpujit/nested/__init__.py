@@ -30,42 +30,15 @@ A nested tensor never fuses: a scripted function that meets one runs op by op
 from __future__ import annotations
 
 import sys
-import warnings
 
 from .. import dtypes as _dt
 from ..tensor import Tensor
-from ._tensor import NestedTensor, from_components, make_nested, _contiguous_strides
+from ._tensor import (NestedTensor, from_components, make_nested, _contiguous_strides,
+                      constructor_frame)
 from ._ops import _kernel
 from ..ops import registry as _registry
 
 __all__ = ["to_padded_tensor", "as_nested_tensor", "nested_tensor", "narrow"]
-
-_PROTOTYPE = ("The PyTorch API of nested tensors is in prototype stage and will change in the "
-              "near future. We recommend specifying layout=torch.jagged when constructing a "
-              "nested tensor, as this layout receives active development, has better "
-              "operator coverage, and works with torch.compile.")
-_warned = []
-
-
-def _warn_prototype(frame=None):
-    """PyTorch's once-per-process UserWarning (TORCH_WARN_ONCE in NestedTensorImpl's
-    constructor) when the first strided nested tensor is made; it points at the Python
-    line that called into the constructor (torch.nested.nested_tensor's own, or the
-    caller's of a private constructor)."""
-    from ..runtime_flags import is_warn_always_enabled
-    if _warned and not is_warn_always_enabled():
-        return
-    _warned.append(True)
-    if frame is None:
-        from .._frames import calling_frame
-        frame = calling_frame()
-    if frame is None:
-        warnings.warn(_PROTOTYPE, UserWarning, stacklevel=3)
-        return
-    warnings.warn_explicit(_PROTOTYPE, UserWarning, frame.f_code.co_filename, frame.f_lineno,
-                           module=frame.f_globals.get("__name__"),
-                           registry=frame.f_globals.setdefault("__warningregistry__", {}))
-
 
 def _check_layout(layout):
     if layout is None or layout is _dt.strided:
@@ -108,13 +81,13 @@ def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires
     if not isinstance(tensor_list, (list, tuple)):
         raise TypeError("Only lists (List[Tensor] and List[List...[Scalar]]) are accepted in "
                         "nested_tensor")
-    nt = _from_list(tensor_list, dtype, device, copy=True)
+    with constructor_frame(sys._getframe()):
+        nt = _from_list(tensor_list, dtype, device, copy=True)
     if requires_grad:
         if nt._dtype.category < _dt.FLOATING:
             raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                                "gradients")
         nt.requires_grad_(True)
-    _warn_prototype(sys._getframe())
     return nt
 
 
@@ -134,6 +107,11 @@ def as_nested_tensor(ts, dtype=None, device=None, layout=None):
     if isinstance(ts, Tensor) and ts.dim() < 2:
         raise RuntimeError("as_nested_tensor(): Expected tensor argument to have dim() > 1")
     _check_layout(layout)
+    with constructor_frame(sys._getframe()):
+        return _as_nested(ts, dtype, device)
+
+
+def _as_nested(ts, dtype, device):
     if isinstance(ts, Tensor):
         import numpy as np
         buf = ts.reshape(-1).to(device=device, dtype=dtype)
@@ -145,7 +123,6 @@ def as_nested_tensor(ts, dtype=None, device=None, layout=None):
     else:
         nt = _from_list(list(ts), dtype, device, copy=False)
         _name_list_node(nt)
-    _warn_prototype(sys._getframe())
     return nt
 
 
@@ -182,7 +159,6 @@ def _from_tensor_list_op(op, list, dtype=None, layout=None, device=None, pin_mem
     _check_layout(layout)
     nt = _from_list(list, dtype, device, copy=False)
     _name_list_node(nt)
-    _warn_prototype()
     return nt
 
 

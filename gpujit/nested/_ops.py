@@ -329,8 +329,6 @@ def from_mask(t, mask, mask_check=True):
         raise RuntimeError("Mask must be left-aligned without gaps")
     lengths = mask.sum(1).tolist()
     nt = from_components([t[i, :n] for i, n in enumerate(lengths)])
-    from . import _warn_prototype
-    _warn_prototype()
     return nt
 
 

@@ -20,6 +20,7 @@ guards -- takes its generic path).
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 
@@ -33,6 +34,51 @@ __all__ = ["NestedTensor", "make_nested", "from_components", "components",
 
 _NO_SIZES = "Internal error: NestedTensorImpl doesn't support sizes. Please file an issue."
 _NO_STRIDES = "Internal error: NestedTensorImpl doesn't support strides. Please file an issue."
+
+
+_PROTOTYPE = ("The PyTorch API of nested tensors is in prototype stage and will change in the "
+              "near future. We recommend specifying layout=torch.jagged when constructing a "
+              "nested tensor, as this layout receives active development, has better "
+              "operator coverage, and works with torch.compile.")
+_warned = []
+
+
+_constructor = [None]
+
+
+class constructor_frame:
+    """While torch.nested.nested_tensor / as_nested_tensor build: the frame the warning
+    points at (their own line, as PyTorch's points at torch/nested/__init__.py)."""
+
+    def __init__(self, frame):
+        self.frame = frame
+
+    def __enter__(self):
+        self.saved, _constructor[0] = _constructor[0], self.frame
+
+    def __exit__(self, *exc):
+        _constructor[0] = self.saved
+
+
+def _warn_prototype():
+    """PyTorch's UserWarning of NestedTensorImpl's constructor (TORCH_WARN_ONCE: once per
+    process, or for every nested tensor made while set_warn_always(True)); it points at the
+    Python line that called into the constructor: torch.nested.nested_tensor's own, or the
+    user's line of the op that made it."""
+    from ..runtime_flags import is_warn_always_enabled
+    if _warned and not is_warn_always_enabled():
+        return
+    _warned.append(True)
+    frame = _constructor[0]
+    if frame is None:
+        from .._frames import calling_frame
+        frame = calling_frame()
+    if frame is None:
+        warnings.warn(_PROTOTYPE, UserWarning, stacklevel=3)
+        return
+    warnings.warn_explicit(_PROTOTYPE, UserWarning, frame.f_code.co_filename, frame.f_lineno,
+                           module=frame.f_globals.get("__name__"),
+                           registry=frame.f_globals.setdefault("__warningregistry__", {}))
 
 
 class NestedDataError(RuntimeError, AttributeError):
@@ -341,7 +387,14 @@ def make_nested(buf, sizes, strides, offsets):
     t._nt_offsets = np.asarray(offsets, np.int64)
     t._dtype, t._device = buf._dtype, buf._device
     t._vc, t._ag, t._base = buf._vc, None, None
+    if not _warned or _warn_always():
+        _warn_prototype()
     return t
+
+
+def _warn_always():
+    from ..runtime_flags import is_warn_always_enabled
+    return is_warn_always_enabled()
 
 
 def _like(nt, buf):
