@@ -935,3 +935,28 @@ def test_torch_nested_to_padded_tensor_is_its_own_op_in_graphs():
     for _ in range(3):
         np.testing.assert_array_equal(p(x).numpy(), want)
         np.testing.assert_array_equal(t(x).numpy(), want)
+
+
+def test_bmm_with_a_dense_batch_and_products_errors_as_torch():
+    a = _nt(B0, B1)
+    d = np.arange(24, dtype=np.float32).reshape(2, 4, 3)
+    _same_parts(gpujit.bmm(a, gpujit.tensor(d)), [B0 @ d[0], B1 @ d[1]])
+    w = _nt(np.ones((4, 3), np.float32), np.ones((4, 2), np.float32))
+    s = np.ones((2, 2, 4), np.float32)
+    _same_parts(gpujit.bmm(gpujit.tensor(s), w), [s[0] @ np.ones((4, 3), np.float32),
+                                                 s[1] @ np.ones((4, 2), np.float32)])
+    one = _nt(np.ones((4, 3), np.float32))
+    for call, words in [
+            (lambda: gpujit.bmm(a, one), "Expected size for the 1st dimension of batch2 tensor "
+                                         "to be: 2 but got: 1."),
+            (lambda: gpujit.matmul(a, one), "matmul: Expected size for the 1st dimension of 2nd "
+                                            "input tensor to be: 2 but got: 1."),
+            (lambda: gpujit.bmm(a, a), r"0-th nested matrices in batch cannot be multiplied "
+                                       r"\(2x4 and 2x4\)"),
+            (lambda: gpujit.bmm(a.unsqueeze(1), w.unsqueeze(1)), "batch1 must be a 3D tensor"),
+            (lambda: F.linear(a.transpose(1, 2), gpujit.ones(3, 2)),
+             "for now linear only supports contiguous nested tensor")]:
+        with pytest.raises(RuntimeError, match=words):
+            call()
+    with pytest.raises(NotImplementedError, match="'aten::div.Tensor_mode'"):
+        gpujit.div(a, 2, rounding_mode="floor")

@@ -28,6 +28,8 @@ def _linear(op, input, weight, bias=None):
         raise RuntimeError(f"Linear requires nested_tensor.dim == 3 and dense_matrix.dim == "
                            f"2. Nested tensor dim: {input.dim()}. Dense tensor dim: "
                            f"{weight.dim()}")
+    if not input.is_contiguous():
+        raise RuntimeError("for now linear only supports contiguous nested tensor")
     last = input.size(2)
     if last != weight.size(1):
         raise RuntimeError(f"Shape mismatch for NestedTensor Linear: Expected input's (a "
@@ -45,23 +47,41 @@ def _linear(op, input, weight, bias=None):
     return make_nested(out, sizes, _contiguous_strides(sizes), offsets)
 
 
-@_kernel("aten::matmul", "aten::bmm")
+@_kernel("aten::matmul")
 def _matmul(op, self, other):
     if not (isinstance(self, NestedTensor) and isinstance(other, NestedTensor)):
-        if op.name == "aten::bmm":
-            dense = other if isinstance(self, NestedTensor) else self
-            if dense.dim() != 3:
-                raise RuntimeError(f"batch{2 if dense is other else 1} must be a 3D tensor")
         which = "a nested self and non-nested other" if isinstance(self, NestedTensor) \
             else "a non-nested self and nested other"
         raise RuntimeError(f"Expected both to be nested, but got {which}")
-    if self._nt_sizes.shape[0] != other._nt_sizes.shape[0]:
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{self._nt_sizes.shape[0]}, {int(self._nt_sizes[0, -1])}] but "
-                           f"got: [{other._nt_sizes.shape[0]}, "
-                           f"{int(other._nt_sizes[0, 0])}].")
-    f = op.public if op.name == "aten::matmul" else (lambda a, b: a.matmul(b))
-    return from_components([f(a, b) for a, b in zip(components(self), components(other))])
+    n, m = self._nt_sizes.shape[0], other._nt_sizes.shape[0]
+    if n != m:
+        raise RuntimeError(f"matmul: Expected size for the 1st dimension of 2nd input tensor "
+                           f"to be: {n} but got: {m}.")
+    return from_components([op.public(a, b) for a, b in zip(components(self),
+                                                             components(other))])
+
+
+@_kernel("aten::bmm")
+def _bmm(op, self, other):
+    """A nested batch times a nested one, or times a dense (B, K, N) one (either side):
+    each component by its own matrix, as PyTorch's nested bmm."""
+    for i, t in enumerate((self, other), 1):
+        if t.dim() != 3:
+            raise RuntimeError(f"batch{i} must be a 3D tensor")
+    a = components(self) if isinstance(self, NestedTensor) else None
+    b = components(other) if isinstance(other, NestedTensor) else None
+    n = len(a) if a is not None else self.size(0)
+    m = len(b) if b is not None else other.size(0)
+    if n != m:
+        raise RuntimeError(f"Expected size for the 1st dimension of batch2 tensor to be: {n} "
+                           f"but got: {m}.")
+    a = a if a is not None else list(self.unbind(0))
+    b = b if b is not None else list(other.unbind(0))
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x.size(-1) != y.size(0):
+            raise RuntimeError(f"{i}-th nested matrices in batch cannot be multiplied "
+                               f"({x.size(0)}x{x.size(1)} and {y.size(0)}x{y.size(1)})")
+    return from_components([x.matmul(y) for x, y in zip(a, b)])
 
 
 @_kernel("aten::layer_norm")

@@ -155,8 +155,7 @@ def _unary_inplace(op, self, *rest):
 
 
 _BINARY_NAMES = {"aten::add.Tensor": "add", "aten::sub.Tensor": "sub",
-                 "aten::mul.Tensor": "mul", "aten::div.Tensor": "div",
-                 "aten::div.Tensor_mode": "div", "aten::eq.Tensor": "eq",
+                 "aten::mul.Tensor": "mul", "aten::div.Tensor": "div", "aten::eq.Tensor": "eq",
                  "aten::ge.Tensor": "ge", "aten::gt.Tensor": "gt"}
 # (the comparisons PyTorch's nested backend has for a number only; eq for two nested too)
 _SCALAR_ONLY = {"aten::ge.Tensor", "aten::gt.Tensor"}
