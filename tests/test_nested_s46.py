@@ -960,3 +960,26 @@ def test_bmm_with_a_dense_batch_and_products_errors_as_torch():
             call()
     with pytest.raises(NotImplementedError, match="'aten::div.Tensor_mode'"):
         gpujit.div(a, 2, rounding_mode="floor")
+
+
+def test_non_contiguous_nested_tensors_as_torch():
+    """Ops PyTorch computes on the whole buffer refuse a non-contiguous nested tensor
+    (transposed, narrowed) in its words; a number operand and clone keep the layout."""
+    a = _nt(B0, B1)
+    t = a.transpose(1, 2)
+    for call in (lambda: t.relu(), lambda: a.narrow(0, 1, 1).relu(),
+                 lambda: t.to(gpujit.float64)):
+        with pytest.raises(RuntimeError, match="NestedTensor must be contiguous to get buffer."):
+            call()
+    assert t.to(gpujit.float32) is t
+    m = t * 2
+    assert m._nested_tensor_strides().tolist() == [[1, 4], [1, 4]]
+    _same_parts(m, [B0.T * 2, B1.T * 2])
+    c = t.clone()
+    assert c._nested_tensor_strides().tolist() == [[1, 4], [1, 4]]
+    _same_parts(c, [B0.T, B1.T])
+    assert t.contiguous()._nested_tensor_strides().tolist() == [[2, 1], [1, 1]]
+    assert t.softmax(-1)._nested_tensor_strides().tolist() == [[2, 1], [1, 1]]
+    with pytest.raises(RuntimeError,
+                       match=r"Expected nested_tensor_impl_is_contiguous\(nt_input\)"):
+        F.layer_norm(t, (2,), gpujit.ones(2), gpujit.zeros(2))

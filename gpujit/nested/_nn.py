@@ -89,6 +89,10 @@ def _layer_norm(op, input, normalized_shape, weight=None, bias=None, eps=1e-5,
                 cudnn_enable=True):
     if weight is None or bias is None:
         raise ValueError("NestedTensor layer_norm requires weight and bias")
+    if not input.is_contiguous():
+        raise RuntimeError("Expected nested_tensor_impl_is_contiguous(nt_input) to be true, "
+                           "but got false.  (Could this error message be improved?  If so, "
+                           "please report an enhancement request to PyTorch.)")
     n = len(normalized_shape)
     sizes = input._nt_sizes
     if n > sizes.shape[1] or any((sizes[:, -n + j] != s).any()

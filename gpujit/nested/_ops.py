@@ -125,6 +125,14 @@ def _elementwise(nt, fn):
     return _map(nt, fn)
 
 
+def buffer_of(nt):
+    """nt's buffer, for the ops PyTorch computes on it whole (its get_buffer: contiguous
+    nested tensors only, in its words otherwise)."""
+    if not nt.is_contiguous():
+        raise RuntimeError("NestedTensor must be contiguous to get buffer.")
+    return nt._nt_buf
+
+
 def _wrap(d, ndim, name="dim"):
     from ..tensor import _wrap_dim
     return _wrap_dim(d, ndim, name)
@@ -133,12 +141,16 @@ def _wrap(d, ndim, name="dim"):
 # ---------------------------------------------------------------- pointwise
 _UNARY = ("aten::relu", "aten::gelu", "aten::silu", "aten::tanh", "aten::abs", "aten::neg",
           "aten::sgn", "aten::sqrt", "aten::sin", "aten::cos", "aten::logical_not",
-          "aten::isnan", "aten::isinf", "aten::isposinf", "aten::isneginf",
-          "aten::ones_like", "aten::zeros_like", "aten::empty_like")
+          "aten::isnan", "aten::isinf", "aten::isposinf", "aten::isneginf")
 
 
 @_kernel(*_UNARY)
 def _unary(op, self, *rest):
+    return _like(self, _call(op, buffer_of(self), *rest))
+
+
+@_kernel("aten::ones_like", "aten::zeros_like", "aten::empty_like")
+def _like_op(op, self, *rest):
     return _elementwise(self, lambda b: _call(op, b, *rest))
 
 
@@ -198,7 +210,8 @@ def _binary(op, self, other, *rest):
         if _packed(nt) and _packed(o):
             return _like(nt, call(nt._nt_buf, o._nt_buf))
         return from_components([call(a, b) for a, b in zip(components(nt), components(o))])
-    return _elementwise(nt, lambda b: call(b, o))
+    # (with a number: over the whole storage, the layout kept, as PyTorch's)
+    return _like(nt, call(nt._nt_buf, o))
 
 
 @_kernel("aten::add_.Tensor", "aten::mul_.Tensor")

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._tensor import (NestedTensor, make_nested, from_components, components, _like,
                       component, unbind)
-from ._ops import _kernel, _call, _map, _wrap
+from ._ops import _kernel, _call, _map, _wrap, buffer_of
 
 # ---------------------------------------------------------------- views and copies
 @_kernel("aten::transpose.int")
@@ -258,15 +258,27 @@ def _unbind(op, self, dim=0):
     return unbind(self, dim)
 
 
-@_kernel("aten::clone", "aten::contiguous")
+@_kernel("aten::clone")
 def _clone(op, self, memory_format=None):
+    """A copy; its layout kept (preserve_format, as PyTorch's), or packed."""
+    from ..ops import memory_format as _mf
+    if memory_format is None or _mf.canonical(memory_format, _mf.PRESERVE) == _mf.PRESERVE:
+        return _like(self, self._nt_buf.clone())
+    return _map(self, lambda c: c.clone())
+
+
+@_kernel("aten::contiguous")
+def _contiguous(op, self, memory_format=None):
     return _map(self, lambda c: c.clone())
 
 
 @_kernel("aten::to.dtype", "aten::to.device", "aten::to.dtype_layout")
 def _to(op, self, *rest):
     b = _call(op, self._nt_buf, *rest)
-    return self if b is self._nt_buf else _like(self, b)
+    if b is self._nt_buf:
+        return self
+    buffer_of(self)         # (a conversion: of contiguous nested tensors only, as torch's)
+    return _like(self, b)
 
 
 @_kernel("aten::detach")
