@@ -968,7 +968,9 @@ def test_non_contiguous_nested_tensors_as_torch():
     a = _nt(B0, B1)
     t = a.transpose(1, 2)
     for call in (lambda: t.relu(), lambda: a.narrow(0, 1, 1).relu(),
-                 lambda: t.to(gpujit.float64)):
+                 lambda: t.to(gpujit.float64), lambda: t.relu_(), lambda: t.mul_(2),
+                 lambda: t.add_(t), lambda: t.fill_(1.0), lambda: t.copy_(t.clone()),
+                 lambda: t.zero_()):
         with pytest.raises(RuntimeError, match="NestedTensor must be contiguous to get buffer."):
             call()
     assert t.to(gpujit.float32) is t

@@ -158,9 +158,10 @@ def _like_op(op, self, *rest):
          "aten::neg_", "aten::zero_", "aten::fill_.Scalar", "aten::fill_.Tensor",
          "aten::normal_", "aten::sgn_", "aten::logical_not_")
 def _unary_inplace(op, self, *rest):
+    buffer_of(self)         # (contiguous ones only, as PyTorch's)
     if _packed(self):
         _call(op, self._nt_buf, *rest)
-    else:
+    else:                   # (a narrowed one: its own elements only)
         for c in components(self):
             _call(op, c, *rest)
     return self
@@ -220,7 +221,9 @@ def _binary_inplace(op, self, other, *rest):
         raise RuntimeError("Expected both self and other to be nested, but got a "
                            "non-nested self and nested other")
     _binary_operands(op.inplace_of or op, self, other)
+    buffer_of(self)
     if isinstance(other, NestedTensor):
+        buffer_of(other)
         for a, b in zip(components(self), components(other)):
             _call(op, a, b, *rest)
     elif _packed(self):

@@ -248,6 +248,8 @@ def _copy(op, self, src, non_blocking=False):
     if not np.array_equal(self._nt_sizes, src._nt_sizes):
         raise RuntimeError("copy_ only supports tensors that are the same size for Nested "
                            "implementations")
+    buffer_of(self)
+    buffer_of(src)
     for a, b in zip(components(self), components(src)):
         a.copy_(b)
     return self
