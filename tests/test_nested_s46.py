@@ -985,3 +985,27 @@ def test_non_contiguous_nested_tensors_as_torch():
     with pytest.raises(RuntimeError,
                        match=r"Expected nested_tensor_impl_is_contiguous\(nt_input\)"):
         F.layer_norm(t, (2,), gpujit.ones(2), gpujit.zeros(2))
+
+
+def test_scripted_sizes_of_a_nested_tensor_refused_as_torch():
+    @gpujit.jit.script
+    def sizes(x):
+        return x.size()
+
+    @gpujit.jit.script
+    def length(x):
+        return len(x)
+
+    @gpujit.jit.script
+    def loop(x):
+        out: List[gpujit.Tensor] = []
+        for c in x.unbind():
+            out.append(c.sum(0))
+        return gpujit.stack(out)
+
+    x = _nt(A0, A1)
+    for f in (sizes, length):
+        with pytest.raises(RuntimeError, match="NestedTensorImpl doesn't support sizes"):
+            f(x)
+    for _ in range(3):
+        np.testing.assert_array_equal(loop(x).numpy(), np.stack([A0.sum(0), A1.sum(0)]))

@@ -250,6 +250,16 @@ def _numel(op, self):
     return self.numel()
 
 
+@_kernel("aten::size", "aten::len.Tensor")
+def _no_sizes(op, self):
+    return self.size()              # (PyTorch's "NestedTensorImpl doesn't support sizes")
+
+
+@_kernel("aten::stride", "aten::stride.int")
+def _no_strides(op, self, dim=None):
+    return self.stride()            # (... "doesn't support strides")
+
+
 @_kernel("aten::size.int")
 def _size(op, self, dim):
     return self.size(dim)
