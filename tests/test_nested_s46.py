@@ -336,6 +336,11 @@ def test_gradients_through_the_buffer():
     x = gpujit.nested.nested_tensor([gpujit.ones(2, 3), gpujit.ones(1, 3)], requires_grad=True)
     y = (x * 3).relu()
     assert type(y.grad_fn).__name__ == "ReluBackward0" and not y.is_leaf and x.is_leaf
+    # (node names as torch's, also where the dense op's name reads its operands: div)
+    assert [type(t.grad_fn).__name__ for t in (x / 2, x.softmax(-1), x.unbind()[0],
+                                               x.chunk(3, -1)[0])] == [
+        "DivBackward0", "SoftmaxBackward0", "UnbindBackwardAutogradNestedTensor0",
+        "ChunkBackwardAutogradNestedTensor0"]
     w = gpujit.arange(12.).reshape(4, 3).requires_grad_()
     F.linear(y, w).to_padded_tensor(0.0).sum().backward()
     g = x.grad
@@ -513,7 +518,12 @@ def test_node_names_match_torch():
               x.clone(), x.unsqueeze(1), x.to(m.float64), x.sum(-1, keepdim=True),
               x.masked_fill(x > 0, 1.0), F_.dropout(x, 0.5, training=False),
               F_.gelu(x), m.nested.as_nested_tensor([m.ones(2, requires_grad=True)]),
-              x.to_padded_tensor(0.0), (x * 1).to_padded_tensor(0.0, (2, 3, 5))]
+              x.to_padded_tensor(0.0), (x * 1).to_padded_tensor(0.0, (2, 3, 5)),
+              x / 2, x - 1, x.select(0, 1), x.select(2, 1), x.mT,
+              x.unsqueeze(1).squeeze(1), x.view(2, -1, 2, 2),
+              F_.scaled_dot_product_attention(x.unsqueeze(1), x.unsqueeze(1),
+                                              x.unsqueeze(1))]
+        ys += list(x.chunk(2, -1)) + list(x.split([1, 3], -1)) + list(x.unbind())
         return [type(y.grad_fn).__name__ for y in ys]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -149,10 +149,14 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if not all(t.is_contiguous() for t in (query, key, value)):
         raise RuntimeError("scaled_dot_product_attention: If inputs are nested tensors they "
                            "must be contiguous")
-    return from_components([F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p,
-                                                           scale=scale)
-                            for q, k, v in zip(components(query), components(key),
-                                               components(value))])
+    out = from_components([F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p,
+                                                          scale=scale)
+                           for q, k, v in zip(components(query), components(key),
+                                              components(value))])
+    from ..autograd.graph import OpBackward, node_class
+    if isinstance(out.grad_fn, OpBackward):     # (PyTorch's math path ends in a matmul)
+        out.grad_fn.__class__ = node_class("MatmulBackward0")
+    return out
 
 
 @_kernel("aten::_native_multi_head_attention")

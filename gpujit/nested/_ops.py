@@ -57,7 +57,8 @@ def nested_call(e, args):
         if err.__context__ is e:
             err.__suppress_context__ = True
         raise
-    if isinstance(r, NestedTensor) and r._nt_buf._ag is not None:
+    if op.name in _VIEW_NODE_NAMES or (isinstance(r, NestedTensor) and
+                                       r._nt_buf._ag is not None):
         _name_node(r, op, args)
     return r
 
@@ -76,19 +77,34 @@ _NODE_NAMES = {
 
 
 def _name_node(r, op, args):
-    """r's grad_fn, the node that gathers a nested op's result (the concatenation of its
-    components' results, or the view of the buffer), named as PyTorch's node of the op
-    (SoftmaxBackward0, LinearBackward0 ...): what y.grad_fn and repr(y) show. Its
-    gradient flows as gpujit computed it (per component)."""
+    """The node of r (a nested op's result, or each of its results: a tuple) that gathers
+    it -- the concatenation of the components' results, the view of the buffer, a
+    component's view -- named as PyTorch's node of the op (SoftmaxBackward0,
+    LinearBackward0, UnbindBackwardAutogradNestedTensor0 ...): what y.grad_fn and repr(y)
+    show. Its gradient flows as gpujit computed it (per component)."""
     from ..autograd.graph import OpBackward, backward_name, node_class
-    gf = r._nt_buf.grad_fn
-    if not isinstance(gf, OpBackward) or any(
-            isinstance(a, NestedTensor) and a._nt_buf.grad_fn is gf for a in args):
-        return
-    name = _NODE_NAMES.get(op.name) or backward_name(op, {a.name: v for a, v in zip(
-        op.schema.arguments, args)})
-    if type(gf).__name__ != name:
-        gf.__class__ = node_class(name)
+    name = _NODE_NAMES.get(op.name)
+    if name is None:
+        if op.name in _VIEW_NODE_NAMES:
+            name = _VIEW_NODE_NAMES[op.name]
+        else:       # (the dense op's name, told the buffers for the nested operands)
+            name = backward_name(op, {a.name: v._nt_buf if isinstance(v, NestedTensor) else v
+                                      for a, v in zip(op.schema.arguments, args)})
+    taken = {id(a._nt_buf.grad_fn) for a in args if isinstance(a, NestedTensor)}
+    for t in (r if isinstance(r, tuple) else (r,)):
+        gf = (t._nt_buf if isinstance(t, NestedTensor) else t).grad_fn
+        if isinstance(gf, OpBackward) and id(gf) not in taken and type(gf).__name__ != name:
+            gf.__class__ = node_class(name)
+
+
+# the views whose nodes PyTorch's nested autograd names for itself
+_VIEW_NODE_NAMES = {
+    "aten::select.int": "SelectBackwardAutogradNestedTensor0",
+    "aten::chunk": "ChunkBackwardAutogradNestedTensor0",
+    "aten::split_with_sizes": "SplitWithSizesBackwardAutogradNestedTensor0",
+    "aten::squeeze.dim": "SqueezeBackwardAutogradNestedTensor0",
+    "aten::squeeze.dims": "SqueezeBackwardAutogradNestedTensor0",
+    "aten::unbind.int": "UnbindBackwardAutogradNestedTensor0"}
 
 
 # gpujit's op -> the op PyTorch's nested dispatch reaches (and names in its error)
