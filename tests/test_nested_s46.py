@@ -596,6 +596,10 @@ def test_select_narrow_chunk_split_squeeze_cat_where_copy():
         a.eq(a)
     z.copy_(a)
     _same_parts(z, [B0, B1])
+    leaf = _nt(B0, B1).requires_grad_()
+    with pytest.raises(RuntimeError, match="^a leaf Variable that requires grad is being "
+                                           "used in an in-place operation."):
+        leaf.copy_(a)
     with pytest.raises(RuntimeError, match="get_nested_tensor_impl requires a NestedTensor."):
         z.copy_(gpujit.ones(4))
     z.fill_(gpujit.tensor(2.0))

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._tensor import (NestedTensor, make_nested, from_components, components, _like,
                       component, unbind)
-from ._ops import _kernel, _call, _map, _wrap, buffer_of
+from ._ops import _kernel, _call, _map, _wrap, _packed, buffer_of
 
 # ---------------------------------------------------------------- views and copies
 @_kernel("aten::transpose.int")
@@ -250,6 +250,9 @@ def _copy(op, self, src, non_blocking=False):
                            "implementations")
     buffer_of(self)
     buffer_of(src)
+    if _packed(self) and _packed(src):
+        self._nt_buf.copy_(src._nt_buf)
+        return self
     for a, b in zip(components(self), components(src)):
         a.copy_(b)
     return self
