@@ -1023,3 +1023,23 @@ def test_scripted_sizes_of_a_nested_tensor_refused_as_torch():
             f(x)
     for _ in range(3):
         np.testing.assert_array_equal(loop(x).numpy(), np.stack([A0.sum(0), A1.sum(0)]))
+
+
+def test_in_place_ops_on_a_leaf_that_requires_grad_refused_first():
+    """PyTorch's autograd refuses an in-place op on a nested leaf that requires grad (or a
+    view of one) before its nested dispatch: exp_ (no nested kernel) says so too."""
+    x = _nt(B0, B1).requires_grad_()
+    for call in (lambda: x.relu_(), lambda: x.exp_(), lambda: x.zero_(), lambda: x.mul_(2),
+                 lambda: x.fill_(1.0), lambda: x.copy_(x.detach())):
+        with pytest.raises(RuntimeError, match="^a leaf Variable that requires grad is being "
+                                               "used in an in-place operation."):
+            call()
+    t = x.transpose(1, 2)
+    for call in (lambda: t.relu_(), lambda: t.zero_(), lambda: t.normal_()):
+        with pytest.raises(RuntimeError, match="^a view of a leaf Variable that requires grad"):
+            call()
+    with pytest.raises(RuntimeError, match="NestedTensor must be contiguous to get buffer."):
+        (t > 0).logical_not_()      # (no gradient: no autograd check first)
+    with gpujit.no_grad():
+        x.mul_(2)
+    _same_parts(x.detach(), [B0 * 2, B1 * 2])

@@ -38,6 +38,8 @@ def nested_call(e, args):
     """op(*args) given a nested operand (registry.sparse_call's branch for NestedOperand):
     the op's nested kernel, else PyTorch's NotImplementedError for the nested backend."""
     op = e.op
+    if args and isinstance(args[0], NestedTensor) and _writes_self(op):
+        _check_inplace_leaf(args[0])
     fn = _KERNELS.get(op.name)
     if fn is None:
         name = _TORCH_DISPATCH.get(op.name, op.name)
@@ -61,6 +63,29 @@ def nested_call(e, args):
                                        r._nt_buf._ag is not None):
         _name_node(r, op, args)
     return r
+
+
+def _writes_self(op):
+    """A differentiable op writing its self in place (relu_, exp_, zero_, fill_, copy_ ...:
+    PyTorch's autograd checks its operand first)."""
+    from ..ops.derivatives import NonDifferentiable
+    return op.schema.name.endswith("_") and not isinstance(op.derivative, NonDifferentiable)
+
+
+def _check_inplace_leaf(nt):
+    """PyTorch's autograd refusal of an in-place op on a nested leaf that requires grad (or
+    a view of one), which comes before its nested dispatch (exp_ too)."""
+    from ..autograd.grad_mode import is_grad_enabled
+    b = nt._nt_buf
+    if not (b.requires_grad and is_grad_enabled()):
+        return
+    base = getattr(b, "_base", None)
+    if b.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if base is not None and base.requires_grad and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
 
 
 # PyTorch's node of a nested op where it is not the dense op's (gpujit/autograd/graph's
