@@ -8,11 +8,12 @@
 What is here: nested_tensor / as_nested_tensor / to_padded_tensor, torch's private
 constructors (_nested_tensor_from_tensor_list, _nested_tensor_from_mask), the facts
 (is_nested, dim, size(i), numel, _nested_tensor_size/strides/storage_offsets, values(),
-unbind, repr), and the ops PyTorch's NestedTensorCPU backend has that the Transformer fast
-path and simple ragged code use (gpujit/nested/_ops.py); an op PyTorch's nested backend
-lacks raises its NotImplementedError ("Could not run 'aten::exp' with arguments from the
-'NestedTensorCPU' backend"), sizes and strides PyTorch's "NestedTensorImpl doesn't support
-sizes". torch.jagged is not here yet.
+unbind, repr), the ops PyTorch's NestedTensorCPU backend has that the Transformer fast
+path and simple ragged code use (gpujit/nested/_ops.py, _views.py, _nn.py), and the nested
+paths of nn.MultiheadAttention / TransformerEncoderLayer (modules.py); an op PyTorch's
+nested backend lacks raises its NotImplementedError ("Could not run 'aten::exp' with
+arguments from the 'NestedTensorCPU' backend"), sizes and strides PyTorch's
+"NestedTensorImpl doesn't support sizes". torch.jagged is not here yet.
 
 The representation, decided by what PyTorch's strided NestedTensorImpl shows its users:
 one contiguous 1-D buffer Tensor plus, per component, sizes, strides and a storage offset
@@ -25,7 +26,9 @@ buffer (the result's grad_fn is the op's: MulBackward0, ReluBackward0). Autograd
 the buffer (gpujit/nested/_tensor.py).
 
 A nested tensor never fuses: a scripted function that meets one runs op by op
-(gpujit/runtime/executor.py), through the ops' nested kernels.
+(gpujit/runtime/executor.py), through the ops' nested kernels; a trace records the nested
+ops themselves, their values typed `FloatTensor(...)` without sizes, as PyTorch's tracer.
+torch.save / gpujit.load write and read them as PyTorch's _rebuild_nested_tensor.
 """
 from __future__ import annotations
 
