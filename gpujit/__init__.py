@@ -147,6 +147,7 @@ cuda.amp = amp.cuda_amp
 OutOfMemoryError = cuda.OutOfMemoryError   # (torch.OutOfMemoryError)
 from . import fft  # noqa: E402,F401  (torch.fft: the real-valued parts)
 from . import sparse  # noqa: E402,F401  (torch.sparse: dense mm / addmm, refusals)
+from . import nested  # noqa: E402,F401  (torch.nested: strided nested tensors)
 from . import distributions  # noqa: E402,F401  (torch.distributions)
 from .nn import _torch_functional as _torch_nn  # noqa: E402  (torch.native_layer_norm, ...)
 globals().update(_torch_nn.PUBLIC)

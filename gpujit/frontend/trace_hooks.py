@@ -83,8 +83,15 @@ def _hook(op, args):
         args = _int_args(op, args, ints)
     # the op computes on plain ints (a TracedInt's own arithmetic would record again);
     # through autograd when it is on, so a traced run records gradients as eager does
-    result = _reg.dispatch_state.compute(
-        op, [plain(a) for a in args])
+    try:
+        result = _reg.dispatch_state.compute(op, [plain(a) for a in args])
+    except _reg.NestedOperand as e:
+        # (a nested operand or result: the op's nested kernel runs unrecorded, gpujit/
+        # nested; the trace records the op itself, as PyTorch's tracer does)
+        if e.op is not op:
+            raise
+        with paused(s):
+            result = _reg.sparse_call(e, [plain(a) for a in args])
     if s.force_outplace and op.inplace_of is not None:
         # trace(..., _force_outplace=True): the write runs, the graph records the op's
         # out-of-place form, whose result stands for the written tensor from here on

@@ -154,7 +154,10 @@ class TensorType(Type):
 
     @classmethod
     def of(cls, t) -> "TensorType":
-        """The complete type of a real Tensor, as the tracer records it."""
+        """The complete type of a real Tensor, as the tracer records it (of a nested one:
+        its dtype, device and requires_grad, no sizes, as PyTorch's `FloatTensor(...)`)."""
+        if t.is_nested:
+            return cls(t._dtype, None, None, t._device, bool(t.requires_grad))
         a = t._data
         item = a.itemsize
         strides = tuple(s // item for s in a.strides) if a.ndim else ()

@@ -43,6 +43,9 @@ def _indent(s):
 
 def clone_inputs(x):
     if isinstance(x, Tensor):
+        if x.is_nested:         # (gpujit/nested: a packed copy of its components)
+            c = x.detach().clone()
+            return c.requires_grad_(True) if x.requires_grad else c
         # a fresh leaf, unrecorded, laid out as x (as x.clone(): a channels-last input stays so)
         c = _reg.wrap(x._data.copy(order="K"), x._dtype, x._device)
         if type(x) is not Tensor:
@@ -174,7 +177,7 @@ def _tensor_constants_diff(a, b):
 
 def _flatten(x):
     if isinstance(x, Tensor):
-        return [x]
+        return list(x.unbind()) if x.is_nested else [x]     # (a nested one: its components)
     if isinstance(x, (tuple, list)):
         return [t for e in x for t in _flatten(e)]
     if isinstance(x, dict):

@@ -363,9 +363,11 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Zero elements with probability p and scale the rest by 1/(1-p) when training."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if (not training or p == 0) and _registry.dispatch_state.tracing is None:
+    if (not training or p == 0) and _registry.dispatch_state.tracing is None and \
+            not input.is_nested:
         return input    # the input itself, untouched (ATen's early return; a trace records
-        # the call, aten::dropout(input, p, False), as TorchScript's tracer does)
+        # the call, aten::dropout(input, p, False), as TorchScript's tracer does; a nested
+        # tensor goes through native_dropout, a new tensor, as ATen's)
     if inplace:
         return _op("aten::dropout_")(input, p, training)
     return _op("aten::dropout")(input, p, training)

@@ -75,6 +75,12 @@ def _sdpa_bfloat16(query, key, value, attn_mask, dropout_p, is_causal, s):
     return attn.matmul(value).to(_gpujit.bfloat16)
 
 
+def _nested_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale):
+    from ..nested._nn import scaled_dot_product_attention
+    return scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal,
+                                        scale)
+
+
 @_from_source
 def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.Tensor] = None,
                                  dropout_p: float = 0.0, is_causal: bool = False,
@@ -93,6 +99,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
         raise RuntimeError(f"Expected query, key, and value to all be  at least 2 "
                            f"dimensional, but got query.dim: {query.dim()} key.dim: "
                            f"{key.dim()} and value.dim: {value.dim()} instead.")
+    if not _gpujit.jit.is_scripting() and (query.is_nested or key.is_nested or
+                                           value.is_nested):
+        # (eager nested tensors: each sequence attends to its own keys, gpujit/nested)
+        return _nested_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale)
     if enable_gqa and query.dim() >= 3 and key.dim() >= 3:
         hq = query.size(-3)
         hk = key.size(-3)

@@ -166,10 +166,12 @@ _nondifferentiable(native_multi_head_attention, transformer_encoder_layer_fwd, s
 
 # ---------------------------------------------------------------- nested-tensor entry points
 # TransformerEncoder's inference fast path turns a padded batch with a left-aligned padding
-# mask into a nested tensor (eval, no gradients, enable_nested_tensor). gpujit's own
+# mask into a nested tensor (eval, no gradients, enable_nested_tensor) and back. gpujit's own
 # TransformerEncoder computes that path's result on the padded batch (nn/modules/
-# transformer.py); code scripted by PyTorch calls these ops, and gpujit has no nested
-# tensors: the test of the mask computes, the conversion refuses in words.
+# transformer.py); code scripted by PyTorch calls these ops. The ops that make or take a
+# nested tensor hand the call to their nested kernel (gpujit/nested/_ops.py): a nested
+# operand's array read raises registry.NestedOperand, and so does the impl of an op whose
+# result is nested (no array can hold it).
 
 @op("aten::_nested_tensor_from_mask_left_aligned(Tensor t, Tensor mask) -> bool",
     meta=lambda t, mask: bool, method=False)
@@ -186,18 +188,35 @@ def nested_tensor_from_mask_left_aligned(xp, t, mask):
     return not bool((mask[:, 1:] & ~mask[:, :-1]).any())
 
 
-_NESTED = ("gpujit has no nested tensors: this code takes PyTorch's nested-tensor fast path "
-           "(nn.TransformerEncoder in eval mode without gradients, given a "
-           "src_key_padding_mask, built with enable_nested_tensor=True). Save the model "
-           "with enable_nested_tensor=False (the results are the same up to the padded "
-           "positions, which the nested path sets to 0), or build it with gpujit")
+def _nested_result(op_name):
+    from .registry import NestedOperand, OPS
+    from ..nested._tensor import not_implemented
+    from ..device import cpu
+    return NestedOperand(str(not_implemented(op_name, cpu)), OPS[op_name])
 
 
 @op("aten::_nested_tensor_from_mask(Tensor t, Tensor mask, bool mask_check=True) -> Tensor",
     meta=lambda t, mask, mask_check=True: TensorMeta(t.dtype, tuple(t.shape), t.device),
     method=False)
 def nested_tensor_from_mask(xp, t, mask, mask_check=True):
-    raise RuntimeError(_NESTED)
+    """torch._nested_tensor_from_mask: a nested tensor (nested/_ops.from_mask)."""
+    raise _nested_result("aten::_nested_tensor_from_mask")
+
+
+def _from_list_meta(list, dtype=None, layout=None, device=None, pin_memory=None):
+    first = list[0] if list else None
+    return TensorMeta(dtype or (first.dtype if first is not None else None),
+                      (len(list),) + (tuple(first.shape) if first is not None else ()),
+                      device or (first.device if first is not None else None))
+
+
+@op("aten::_nested_tensor_from_tensor_list(Tensor[] list, ScalarType? dtype=None, "
+    "Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor",
+    meta=_from_list_meta, method=False)
+def nested_tensor_from_tensor_list(xp, list, dtype=None, layout=None, device=None,
+                                   pin_memory=None):
+    """torch._nested_tensor_from_tensor_list: a nested tensor (gpujit/nested)."""
+    raise _nested_result("aten::_nested_tensor_from_tensor_list")
 
 
 @op("aten::to_padded_tensor(Tensor self, float padding, int[]? output_size=None) -> Tensor",
@@ -205,7 +224,18 @@ def nested_tensor_from_mask(xp, t, mask, mask_check=True):
                                                              self.device),
     function=False)
 def to_padded_tensor(xp, self, padding, output_size=None):
-    """x.to_padded_tensor(...): a method of nested tensors only (gpujit has none)."""
-    raise NotImplementedError("Could not run 'aten::to_padded_tensor' with arguments from "
-                              "the 'CPU' backend: it takes nested tensors, which gpujit "
-                              "does not have")
+    """x.to_padded_tensor(...): of nested tensors only (nested/_ops.to_padded_tensor); a
+    dense tensor reaches this body, PyTorch's NotImplementedError for its backend."""
+    from ..nested._ops import dense_refusal
+    from ..device import device_of_array
+    raise dense_refusal(device_of_array(self))
+
+
+@op("aten::nested_to_padded_tensor(Tensor self, float padding, int[]? output_size=None) -> "
+    "Tensor", meta=lambda self, padding, output_size=None: TensorMeta(
+        self.dtype, tuple(self.shape), self.device), method=False, function=False)
+def nested_to_padded_tensor(xp, self, padding, output_size=None):
+    """torch.nested.to_padded_tensor (its scripted form): to_padded_tensor's, by name."""
+    from ..nested._ops import dense_refusal
+    from ..device import device_of_array
+    raise dense_refusal(device_of_array(self))

@@ -143,6 +143,12 @@ class TensorLikeOperand(SparseOperand):
         self.method = method
 
 
+class NestedOperand(SparseOperand):
+    """Raised by a nested tensor's `_data` (gpujit/nested/_tensor.py) read in the entry
+    point of `op`: the entry point's `except SparseOperand` runs op's nested kernel
+    (sparse_call: gpujit/nested/_ops.py), or raises PyTorch's NotImplementedError."""
+
+
 def sparse_call(e, args):
     """op(*args) (schema order) given a sparse operand: the sparse kernel registered for
     e.op in gpujit/_sparse_coo.py, else e, PyTorch's NotImplementedError. A tensor-like
@@ -150,6 +156,9 @@ def sparse_call(e, args):
     if isinstance(e, TensorLikeOperand):
         from ..overrides import tensor_like_call
         return tensor_like_call(e.op, args, e.method)
+    if isinstance(e, NestedOperand):
+        from ..nested._ops import nested_call
+        return nested_call(e, args)
     from .._sparse_coo import sparse_kernel
     fn = sparse_kernel(e.op, args)
     if fn is None:

@@ -375,6 +375,22 @@ def _bfloat16_unknown(profile):
     return out
 
 
+def _holds_nested(key, profile):
+    """Does a specialization's input key or profile hold a nested tensor?"""
+    from .profile import ListSpec, TupleSpec, ValueSpec
+
+    def nested(spec):
+        if isinstance(spec, ValueSpec):
+            return getattr(spec.pytype, "_nested_layout", False)
+        if isinstance(spec, ListSpec):
+            return nested(spec.elem)
+        if isinstance(spec, TupleSpec):
+            return any(nested(e) for e in spec.elems)
+        return False
+    return (any(type(k) is tuple and len(k) == 4 and isinstance(k[0], type) for k in key)
+            or any(nested(s) for s in profile.specs.values()))
+
+
 class Specialization:
     """One generated function: the key it serves, its profile, source and graph."""
 
@@ -708,6 +724,9 @@ class Executable:
         if base is not graph:
             graph, prof, hoisted = base, profile, hoisted_attrs(base)
             spec.profile, spec._exe_graph = profile, base
+        if _holds_nested(key, profile):
+            # (the generated code passes raw arrays between nodes: a nested tensor has none)
+            return self._interpreting(spec, "it holds nested tensors", warn=False)
         if self.fuse and self.fusion_budget is None:
             from .. import fusers
             # a function keeps the strategy in force when it first compiles (documented)

@@ -110,17 +110,23 @@ def compute_scripted(op, args):
     """The registry op on args (schema order, defaults filled in) as scripted code runs it:
     eager, recording gradients when on; with a number operand recorded as PyTorch names the
     node of the Scalar overload TorchScript's matching picks (x * 2 is mul.Scalar's
-    MulBackward1, eager's is mul.Tensor's MulBackward0: ops/node_names.py)."""
+    MulBackward1, eager's is mul.Tensor's MulBackward0: ops/node_names.py). A nested
+    operand (or result) runs the op's nested kernel, as the public entry point does."""
     ds = _reg.dispatch_state
-    if ds.autograd is not None:
-        for a in args:      # (a loop: no list made per call)
-            if type(a) in _NUMBERS:
-                was, _SCRIPTED.on = _SCRIPTED.on, True
-                try:
-                    return ds.compute(op, args)
-                finally:
-                    _SCRIPTED.on = was
-    return ds.compute(op, args)
+    try:
+        if ds.autograd is not None:
+            for a in args:      # (a loop: no list made per call)
+                if type(a) in _NUMBERS:
+                    was, _SCRIPTED.on = _SCRIPTED.on, True
+                    try:
+                        return ds.compute(op, args)
+                    finally:
+                        _SCRIPTED.on = was
+        return ds.compute(op, args)
+    except _reg.NestedOperand as e:
+        if e.op is not op:
+            raise
+        return _reg.sparse_call(e, args)
 
 
 def _run_aten(node, env):

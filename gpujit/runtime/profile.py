@@ -71,6 +71,8 @@ _LONG_LIST = 64
 
 def spec_of(v):
     if isinstance(v, _reg._Tensor):
+        if v.is_nested:     # (no sizes: a nested tensor's graph runs op by op)
+            return ValueSpec(type(v))
         shape = v._data.shape
         return TensorSpec(v._dtype, v._device, len(shape), tuple(shape))
     t = type(v)
@@ -180,6 +182,8 @@ def input_key(v):
     ndim) of a Tensor, the Python type of anything else, element-wise for tuples/lists,
     by the set of key/value kinds for dicts."""
     if isinstance(v, _reg._Tensor):
+        if v.is_nested:     # (a key no Tensor guard takes: its call goes through _miss)
+            return (type(v), v._dtype, v._device, v.dim())
         return (v._dtype, v._device, v._data.ndim)
     t = type(v)
     if t is tuple or t is list or (isinstance(v, tuple) and hasattr(t, "_fields")):

@@ -110,6 +110,8 @@ class _Pickler(pickle._Pickler):
             return (_Global("torch._utils", "_rebuild_sparse_tensor"),
                     (obj.layout, (obj._csr_crow, obj._csr_col, obj.values(),
                                   _TorchSize(obj.shape))))
+        if getattr(type(obj), "_nested_layout", False):      # (gpujit/nested)
+            return (_Global("torch._utils", "_rebuild_nested_tensor"), obj.__reduce__()[1])
         if isinstance(obj, _TorchSize):
             return (_Global("torch", "Size"), (tuple(obj.seq),))
         if isinstance(obj, layout):         # (torch.sparse_coo: as PyTorch's save writes it)
@@ -345,6 +347,7 @@ def _rebuild_from_type_v2(func, new_type, args, state):
 def _torch_globals():
     import gpujit
     from .._sparse_coo import rebuild_sparse_tensor
+    from ..nested._tensor import rebuild_nested_tensor
     from .. import dtypes as _dt
     g = {("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
          ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
@@ -352,6 +355,7 @@ def _torch_globals():
          ("torch.storage", "UntypedStorage"): "UntypedStorage",
          ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
          ("torch._utils", "_rebuild_sparse_tensor"): rebuild_sparse_tensor,
+         ("torch._utils", "_rebuild_nested_tensor"): rebuild_nested_tensor,
          ("torch.serialization", "_get_layout"): _get_layout,
          ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
          ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,

@@ -140,11 +140,23 @@ OPINFOS = [
            errors=[ErrorSample(rand(2, 3), np.ones((2, 3), bool), match="3D tensor"),
                    ErrorSample(rand(2, 3, 4), np.ones((2, 4), bool), match="Mask size"),
                    ErrorSample(rand(2, 3, 4), np.ones((2, 3), F32), match="ScalarType Bool")]),
-    # (always refused: gpujit has no nested tensors)
+    # (their results and operands are nested tensors: tests/test_nested_s46.py; here the
+    # refusals of dense operands, in PyTorch's words)
     OpInfo("aten::_nested_tensor_from_mask", samples=[
-        ErrorSample(rand(2, 3, 4), np.ones((2, 3), bool), match="gpujit has no nested tensors")]),
+        ErrorSample(rand(2, 3, 4), np.array([[True, False, True]] * 2),
+                    match="Mask must be left-aligned without gaps"),
+        ErrorSample(rand(2, 3, 4), np.ones((2, 3), F32), match="ScalarType Bool")]),
+    OpInfo("aten::_nested_tensor_from_tensor_list", samples=[
+        ErrorSample([rand(2), rand(2, 2)], match="All Tensors given to nested_tensor must "
+                                                 "have the same dimension")]),
+    OpInfo("aten::nested_to_padded_tensor", samples=[
+        ErrorSample(rand(2, 3), 0.0, exc=NotImplementedError,
+                    match="Could not run 'aten::to_padded_tensor' with arguments from the "
+                          "'CPU' backend")]),
     OpInfo("aten::to_padded_tensor", samples=[
-        ErrorSample(rand(2, 3), 0.0, exc=NotImplementedError, match="takes nested tensors")]),
+        ErrorSample(rand(2, 3), 0.0, exc=NotImplementedError,
+                    match="Could not run 'aten::to_padded_tensor' with arguments from the "
+                          "'CPU' backend")]),
     # (the tests run outside autocast regions; tests/test_torch_archive_s45.py checks one)
     OpInfo("aten::is_autocast_enabled", ref=lambda: False, samples=[Sample()]),
 ]

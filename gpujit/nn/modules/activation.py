@@ -411,6 +411,12 @@ class NonDynamicallyQuantizableLinear(_Linear):
     """MultiheadAttention's out_proj (PyTorch's name for it; a Linear)."""
 
 
+def _nested_attention(m, *args):
+    """(eager nested inputs: PyTorch's fast path or its AssertionError, gpujit/nested)"""
+    from ...nested.modules import multi_head_attention
+    return multi_head_attention(m, *args)
+
+
 class MultiheadAttention(Module):
     """Multi-head attention as torch.nn.MultiheadAttention: the same parameters
     (in_proj_weight/in_proj_bias or q/k/v_proj_weight when kdim/vdim differ, out_proj,
@@ -478,6 +484,10 @@ class MultiheadAttention(Module):
                 key_padding_mask: Optional[gpujit.Tensor] = None, need_weights: bool = True,
                 attn_mask: Optional[gpujit.Tensor] = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> Tuple[gpujit.Tensor, Optional[gpujit.Tensor]]:
+        if not gpujit.jit.is_scripting() and (query.is_nested or key.is_nested or
+                                              value.is_nested):
+            return _nested_attention(self, query, key, value, key_padding_mask,
+                                     need_weights, attn_mask, average_attn_weights)
         is_batched = query.dim() == 3
         key_padding_mask = F._canonical_mask(key_padding_mask, "key_padding_mask",
                                              F._none_or_dtype(attn_mask), "attn_mask",

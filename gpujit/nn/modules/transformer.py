@@ -63,6 +63,8 @@ def _detect_is_causal_mask(mask: Optional[Tensor], is_causal: Optional[bool] = N
 
 @F._from_source
 def _get_seq_len(src: Tensor, batch_first: bool) -> Optional[int]:
+    if src.is_nested:
+        return None
     if src.dim() == 2:
         return src.size(0)
     return src.size(1) if batch_first else src.size(0)
@@ -74,6 +76,12 @@ def _relu_or_gelu(activation):
     if activation is F.gelu or isinstance(activation, GELU):
         return 2
     return 0
+
+
+def _nested_layer(layer, src, src_mask, src_key_padding_mask):
+    """(eager nested src: PyTorch's fast path when its layer takes it, gpujit/nested)"""
+    from ...nested.modules import encoder_layer
+    return encoder_layer(layer, src, src_mask, src_key_padding_mask)
 
 
 class TransformerEncoderLayer(Module):
@@ -108,6 +116,10 @@ class TransformerEncoderLayer(Module):
                                                  F._none_or_dtype(src_mask), "src_mask",
                                                  src.dtype)
         src_mask = F._canonical_mask(src_mask, "src_mask", None, "", src.dtype, False)
+        if not gpujit.jit.is_scripting() and src.is_nested:
+            fast = _nested_layer(self, src, src_mask, src_key_padding_mask)
+            if fast is not None:
+                return fast
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)

@@ -2,7 +2,8 @@
 (`python tests/data/torch_archives/make_archives.py`, torch 2.13 made the committed files).
 Each case is saved with torch.jit.save (the `.debug_pkl` entries dropped: gpujit does not
 read them and torch.jit.load does not need them) and its inputs, outputs and, for the
-`grad` cases, the gradients of out.sum() w.r.t. every parameter go to io.pt."""
+`grad` cases, the gradients of out.sum() w.r.t. every parameter go to io.pt (the nested-tensor
+cases' to io_nested.pt: `python make_archives.py nested` writes those only)."""
 import enum
 import os
 import zipfile
@@ -328,6 +329,26 @@ def cases():
         (torch.randn(3, 2), torch.randn(3, 2)), False
 
 
+def nested_cases():
+    """Archives whose PyTorch run takes the nested-tensor fast path (their inputs and
+    outputs go to io_nested.pt, so that io.pt stays as it was; a seed of their own, so
+    they come out the same written alone or after cases())."""
+    torch.manual_seed(46)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                       batch_first=True)
+    enc = nn.TransformerEncoder(layer, 2, enable_nested_tensor=True).eval()
+    seq = torch.randn(3, 5, 8)
+    pad = torch.tensor([[False, False, False, True, True], [False] * 5,
+                        [False, True, True, True, True]])
+    yield "encoder_nested", torch.jit.script(enc), (seq, None, pad), False
+    # (a nested batch as the input: the layer's fast path takes it; io_nested.pt holds
+    # nested tensors, as torch.save writes them)
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                       batch_first=True, activation="gelu").eval()
+    x = torch.nested.nested_tensor([torch.randn(3, 8), torch.randn(1, 8), torch.randn(4, 8)])
+    yield "layer_nested_input", torch.jit.script(layer), (x,), False
+
+
 def strip_debug(path):
     with zipfile.ZipFile(path) as z:
         entries = [(i, z.read(i.filename)) for i in z.infolist()
@@ -348,9 +369,16 @@ def plain(o):
     return o.detach() if isinstance(o, torch.Tensor) else o
 
 
-def main():
+def main(which=None):
+    if which is None:
+        write(cases(), "io.pt")
+    if which in (None, "nested"):
+        write(nested_cases(), "io_nested.pt")
+
+
+def write(cases, io_name):
     io_all = {}
-    for name, m, args, grad in cases():
+    for name, m, args, grad in cases:
         path = os.path.join(HERE, f"{name}.pt")
         extra = {"meta.txt": f"case {name}"} if name == "tree" else None
         torch.jit.save(m, path, _extra_files=extra) if extra else m.save(path)
@@ -371,8 +399,9 @@ def main():
             with torch.no_grad():
                 rec["other"] = m.other(args[0])
         io_all[name] = rec
-    torch.save(io_all, os.path.join(HERE, "io.pt"))
+    torch.save(io_all, os.path.join(HERE, io_name))
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    main(sys.argv[1] if len(sys.argv) > 1 else None)     # ("nested": those cases only)
