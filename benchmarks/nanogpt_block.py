@@ -183,45 +183,46 @@ def _forms(lib_mod, mod, attention, shape, state=None):
     return blk, x, forms
 
 
-def run(device, repeats):
-    import warnings
+def libraries():
+    """{"gpujit": gpujit} and "torch" where PyTorch is installed (the peer)."""
     import gpujit
-    warnings.simplefilter("ignore")     # the tracer's warnings (x.size() read as ints)
     libs = {"gpujit": gpujit}
     try:
         import torch
         libs["torch"] = torch
     except ImportError:
         pass
-    results = []
-    load = [os.getloadavg()[0]]          # (the machine may be shared)
-    with tempfile.TemporaryDirectory() as folder:
-        mods = {lib: _import(folder, lib) for lib in libs}
-        for attention in ("sdpa", "masked"):
-            for shape in SHAPES:
-                blk, x, forms = _forms(gpujit, mods["gpujit"], attention, shape)
-                state = {k: v.detach().numpy() for k, v in blk.state_dict().items()}
-                x_of = dict.fromkeys(forms, x)
-                with gpujit.no_grad():
-                    ref = blk(x).numpy()
-                    err = {k: float(np.abs(f(x).numpy() - ref).max()) for k, f in forms.items()}
-                all_forms = {f"gpujit_{k}": f for k, f in forms.items()}
-                x_of = {f"gpujit_{k}": x for k in forms}
-                if "torch" in libs:
-                    tblk, tx, tforms = _forms(torch, mods["torch"], attention, shape, state)
-                    with torch.no_grad():
-                        err["torch_eager_vs_gpujit"] = float(np.abs(tblk(tx).numpy() - ref).max())
-                    all_forms.update({f"torch_{k}": f for k, f in tforms.items()})
-                    x_of.update({f"torch_{k}": tx for k in tforms})
-                with gpujit.no_grad(), (torch.no_grad() if "torch" in libs else gpujit.no_grad()):
-                    us = _interleaved_us(all_forms, x_of, repeats)
-                eager = us["gpujit_eager"]
-                results.append({
-                    "attention": attention, "shape": list(shape),
-                    "us": {k: round(v, 1) for k, v in us.items()},
-                    "vs_eager": {k: round(v / eager, 3) for k, v in us.items()},
-                    "max_abs_diff": err})
-    return {"benchmark": "nanogpt_block", "device": device,
+    return libs
+
+
+def compare(libs, forms, x, ref, torch_forms, repeats):
+    """(µs per call of each form, max |difference| from ref): gpujit's forms on x, and
+    PyTorch's where installed (torch_forms() -> its eager module, input and forms),
+    timed interleaved in one process."""
+    import gpujit
+    with gpujit.no_grad():
+        err = {k: float(np.abs(f(x).numpy() - ref).max()) for k, f in forms.items()}
+    all_forms = {f"gpujit_{k}": f for k, f in forms.items()}
+    x_of = {f"gpujit_{k}": x for k in forms}
+    torch = libs.get("torch")
+    if torch is not None:
+        tm, tx, tforms = torch_forms()
+        with torch.no_grad():
+            err["torch_eager_vs_gpujit"] = float(np.abs(tm(tx).numpy() - ref).max())
+        all_forms.update({f"torch_{k}": f for k, f in tforms.items()})
+        x_of.update({f"torch_{k}": tx for k in tforms})
+    with gpujit.no_grad(), (torch.no_grad() if torch is not None else gpujit.no_grad()):
+        us = _interleaved_us(all_forms, x_of, repeats)
+    eager = us["gpujit_eager"]
+    return {"us": {k: round(v, 1) for k, v in us.items()},
+            "vs_eager": {k: round(v / eager, 3) for k, v in us.items()},
+            "max_abs_diff": err}
+
+
+def report(benchmark, device, libs, load, repeats, results):
+    """The JSON report: the machine, versions, threads and load around the run."""
+    import gpujit
+    return {"benchmark": benchmark, "device": device,
             "machine": _machine(gpujit.device(device)),
             "versions": {"gpujit": _version("gpujit"), "numpy": _version("numpy"),
                          "numba": _version("numba"), "torch": _version("torch")},
@@ -229,10 +230,31 @@ def run(device, repeats):
                         "torch": libs["torch"].get_num_threads() if "torch" in libs else None,
                         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
                         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS")},
-            "load_average_1min": {"start": round(load[0], 2),
+            "load_average_1min": {"start": round(load, 2),
                                   "end": round(os.getloadavg()[0], 2)},
             "date": datetime.date.today().isoformat(), "repeats": repeats,
             "results": results}
+
+
+def run(device, repeats):
+    import warnings
+    import gpujit
+    warnings.simplefilter("ignore")     # the tracer's warnings (x.size() read as ints)
+    libs = libraries()
+    results = []
+    load = os.getloadavg()[0]            # (the machine may be shared)
+    with tempfile.TemporaryDirectory() as folder:
+        mods = {lib: _import(folder, lib) for lib in libs}
+        for attention in ("sdpa", "masked"):
+            for shape in SHAPES:
+                blk, x, forms = _forms(gpujit, mods["gpujit"], attention, shape)
+                state = {k: v.detach().numpy() for k, v in blk.state_dict().items()}
+                with gpujit.no_grad():
+                    ref = blk(x).numpy()
+                row = compare(libs, forms, x, ref, lambda: _forms(
+                    libs["torch"], mods["torch"], attention, shape, state), repeats)
+                results.append({"attention": attention, "shape": list(shape), **row})
+    return report("nanogpt_block", device, libs, load, repeats, results)
 
 
 def print_table(report):

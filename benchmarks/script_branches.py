@@ -31,7 +31,6 @@ Writes benchmarks/results/script_branches-cpu.json and prints a table.
 """
 from __future__ import annotations
 
-import datetime
 import importlib.util
 import os
 import sys
@@ -40,8 +39,8 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eager import _machine, _version, cli  # noqa: E402
-from nanogpt_block import _interleaved_us  # noqa: E402
+from eager import cli  # noqa: E402
+from nanogpt_block import compare, libraries, report  # noqa: E402
 
 MODELS = '''
 import math
@@ -151,14 +150,9 @@ def run(device, repeats):
     import warnings
     import gpujit
     warnings.simplefilter("ignore")     # the tracer's warnings
-    libs = {"gpujit": gpujit}
-    try:
-        import torch
-        libs["torch"] = torch
-    except ImportError:
-        pass
+    libs = libraries()
     results = []
-    load = [os.getloadavg()[0]]
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         mods = {lib: _import(folder, lib) for lib in libs}
         for name in NAMES:
@@ -166,35 +160,10 @@ def run(device, repeats):
             state = {k: v.detach().numpy() for k, v in m.state_dict().items()}
             with gpujit.no_grad():
                 ref = m(x).numpy()
-                err = {k: float(np.abs(f(x).numpy() - ref).max()) for k, f in forms.items()}
-            all_forms = {f"gpujit_{k}": f for k, f in forms.items()}
-            x_of = {f"gpujit_{k}": x for k in forms}
-            if "torch" in libs:
-                tm, tx, tforms = _forms(torch, mods["torch"], name, state)
-                with torch.no_grad():
-                    err["torch_eager_vs_gpujit"] = float(np.abs(tm(tx).numpy() - ref).max())
-                all_forms.update({f"torch_{k}": f for k, f in tforms.items()})
-                x_of.update({f"torch_{k}": tx for k in tforms})
-            with gpujit.no_grad(), (torch.no_grad() if "torch" in libs else gpujit.no_grad()):
-                us = _interleaved_us(all_forms, x_of, repeats)
-            eager = us["gpujit_eager"]
-            results.append({
-                "model": name, "shape": list(SHAPE),
-                "us": {k: round(v, 1) for k, v in us.items()},
-                "vs_eager": {k: round(v / eager, 3) for k, v in us.items()},
-                "max_abs_diff": err})
-    return {"benchmark": "script_branches", "device": device,
-            "machine": _machine(gpujit.device(device)),
-            "versions": {"gpujit": _version("gpujit"), "numpy": _version("numpy"),
-                         "numba": _version("numba"), "torch": _version("torch")},
-            "threads": {"gpujit": gpujit.get_num_threads(),
-                        "torch": libs["torch"].get_num_threads() if "torch" in libs else None,
-                        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-                        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS")},
-            "load_average_1min": {"start": round(load[0], 2),
-                                  "end": round(os.getloadavg()[0], 2)},
-            "date": datetime.date.today().isoformat(), "repeats": repeats,
-            "results": results}
+            row = compare(libs, forms, x, ref, lambda: _forms(
+                libs["torch"], mods["torch"], name, state), repeats)
+            results.append({"model": name, "shape": list(SHAPE), **row})
+    return report("script_branches", device, libs, load, repeats, results)
 
 
 def print_table(report):
