@@ -540,3 +540,11 @@ def test_a_method_with_a_tensor_like_passes_the_method_while_autograd_records():
     assert w.requires_grad
     del SeenLike
     gc.collect()
+
+
+def test_an_int_reduction_for_F_losses_is_torchs_value_error():
+    x, y = torch.rand(3).log(), torch.rand(3)
+    with pytest.raises(ValueError, match="^1 is not a valid value for reduction$"):
+        torch.nn.functional.kl_div(x, y, reduction=1)
+    with pytest.raises(ValueError, match="^avg is not a valid value for reduction$"):
+        torch.nn.functional.mse_loss(x, y, reduction="avg")

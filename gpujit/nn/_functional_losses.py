@@ -56,7 +56,7 @@ def _enum(reduction: str) -> int:
         return 1
     if reduction == "sum":
         return 2
-    raise ValueError(reduction + " is not a valid value for reduction")
+    raise ValueError(str(reduction) + " is not a valid value for reduction")
 
 
 @_from_source
@@ -68,7 +68,7 @@ def _reduce(loss, reduction: str):
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
-    raise ValueError(reduction + " is not a valid value for reduction")
+    raise ValueError(str(reduction) + " is not a valid value for reduction")
 
 
 @_from_source
@@ -261,7 +261,7 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
     otherwise; full adds Stirling's approximation of log(target!) where target > 1."""
     reduction = _reduction(size_average, reduce, reduction)
     if reduction != "none" and reduction != "mean" and reduction != "sum":
-        raise ValueError(reduction + " is not a valid value for reduction")
+        raise ValueError(str(reduction) + " is not a valid value for reduction")
     if log_input:
         loss = input.exp() - target * input
     else:
