@@ -156,7 +156,11 @@ def test_a_warm_process_runs_fused_code_without_importing_numba(tmp_path):
     (cold, cold_numba, _, t_cold), (warm, warm_numba, s, t_warm) = runs
     assert cold[2] == 1 and cold_numba                  # compiled: numba was needed
     entry, = [kcache.read_verified_json(p) for p in tmp_path.glob("**/cpu/*.json")]
-    assert {"sinf", "expm1f", "numba_nextafterf"} <= set(entry["undefined"])
+    undefined = set(entry["undefined"])
+    assert {"sinf", "numba_nextafterf"} <= undefined
+    # (expm1f: libm's, or on an AVX512 host the SVML function NumPy's own loop calls,
+    # which the kernel calls too to give eager's bits: kernels/cpu_math.py)
+    assert "expm1f" in undefined or any(u.startswith("__svml_expm1f") for u in undefined)
     assert warm[2:] == (0, 1) and not warm_numba        # loaded: numba never imported
     assert abs(t_cold - t_warm) < 1e-3
     print(f"first two calls in a warm process: {s * 1e3:.0f} ms")

@@ -548,3 +548,52 @@ def test_an_int_reduction_for_F_losses_is_torchs_value_error():
         torch.nn.functional.kl_div(x, y, reduction=1)
     with pytest.raises(ValueError, match="^avg is not a valid value for reduction$"):
         torch.nn.functional.mse_loss(x, y, reduction="avg")
+
+
+@torch.jit.interface
+class _AddIface(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pass
+
+
+class _AddOne(nn.Module):
+    def forward(self, x):
+        return x + 1.0
+
+
+class _AddTwo(nn.Module):
+    def forward(self, x):
+        return x + 2.0
+
+
+class _HoldsIface(nn.Module):
+    impl: _AddIface
+
+    def __init__(self):
+        super().__init__()
+        self.impl = _AddOne()
+
+    def forward(self, x):
+        return self.impl(x) * 2.0
+
+
+def test_an_interface_typed_submodule_stays_an_interface_in_pytorchs_format():
+    m = torch.jit.script(_HoldsIface())
+    data = _save(m)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        src = z.read("archive/code/__torch__/test_lead_s46.py").decode()
+    assert "  impl : __torch__.test_lead_s46._AddIface\n" in src
+    loaded = _load(data)
+    loaded.impl = torch.jit.script(_AddTwo())          # any module implementing it
+    np.testing.assert_array_equal(_np(loaded(torch.ones(2))), [6.0, 6.0])
+    real = pytest.importorskip("torch")
+    t = real.jit.load(io.BytesIO(data))
+    np.testing.assert_array_equal(t(real.ones(2)).numpy(), [4.0, 4.0])
+
+
+def test_functions_of_a_compilation_unit_save_under_torch_names():
+    cu = torch.jit.CompilationUnit("def twice(a):\n    return a + a\n\n"
+                                   "def f(a):\n    return twice(a) * 3.0\n")
+    data = _save(cu.f)
+    assert all(">" not in n and "<" not in n for n in _names(data))
+    np.testing.assert_array_equal(_np(_load(data)(torch.ones(2))), [6.0, 6.0])

@@ -59,6 +59,8 @@ def qualified_name(cls) -> str:
     if name == "<lambda>":
         name = "_lambda"
     module = getattr(cls, "__module__", None) or "__main__"
+    if not all(part.isidentifier() for part in module.split(".")):
+        module = "__main__"          # (a CompilationUnit's source: `__torch__.f`, as torch)
     if module == "gpujit" or module.startswith("gpujit."):
         if module.startswith("gpujit.nn.") and name in _TORCH_MODULE:
             module = _TORCH_MODULE[name]

@@ -498,6 +498,11 @@ class _TorchArchive:
             elif isinstance(v, _Record) and self.code.classes.get(v.qualified) is not None \
                     and self.code.classes[v.qualified].kind == "module":
                 subs[k] = self.module(v, f"{path}.{k}")
+                declared = self.code.classes.get(ast.unparse(info.annotations[k])) \
+                    if k in info.annotations else None
+                if declared is not None and declared.kind == "interface":
+                    # (`proxy_mod : ModInterface`: any scripted module implementing it)
+                    annotations[k] = self.type_of(info.annotations[k], info, k)
             else:
                 attrs[k] = self.value(v, f"{path}.{k}")
                 if k in info.annotations:

@@ -364,6 +364,12 @@ class _Writer:
                         k not in m._modules and k != "training":
                     attr_lines.append((k, _annotation(t)))
             for k, c in m._modules.items():
+                declared = (m.__dict__.get("_interface_attrs") or {}).get(k)
+                if isinstance(declared, T.InterfaceType):
+                    # (`proxy_mod: ModInterface`: any module implementing it may be set)
+                    self.add_class(declared)
+                    attr_lines.append((k, declared.name))
+                    continue
                 attr_lines.append((k, "NoneType" if c is None else
                                    _class_type(c, f"{path}.{k}").name))
             for k, a in attr_lines:
