@@ -597,3 +597,23 @@ def test_functions_of_a_compilation_unit_save_under_torch_names():
     data = _save(cu.f)
     assert all(">" not in n and "<" not in n for n in _names(data))
     np.testing.assert_array_equal(_np(_load(data)(torch.ones(2))), [6.0, 6.0])
+
+
+def _tensor_facts(x: torch.Tensor) -> int:
+    s = 0
+    if x.is_cuda or x.is_cpu or x.is_leaf or x.is_nested or x.retains_grad:
+        s += 1
+    return s
+
+
+def test_tensor_fact_ops_print_in_torchscripts_namespaces():
+    s = torch.jit.script(_tensor_facts)
+    code = s.code
+    for spelled in ("ops.prim.is_cuda(x)", "ops.prim.is_cpu(x)", "torch.is_leaf(x)",
+                    "ops.prim.is_nested(x)", "torch.retains_grad(x)"):
+        assert spelled in code, spelled
+    for fmt in (None, "gpujit"):
+        kw = {} if fmt is None else {"format": fmt}
+        assert _load(_save(s, **kw))(torch.ones(2)) == 1
+    real = pytest.importorskip("torch")
+    assert real.jit.load(io.BytesIO(_save(s)))(real.ones(2)) == 1

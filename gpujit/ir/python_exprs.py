@@ -43,6 +43,13 @@ _SCALAR_CASTS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float
                  "aten::str": "str"}     # (hash(x) prints torch.hash(x), as TorchScript)
 
 
+# ops whose namespace in TorchScript differs from gpujit's kind: torch's `x.is_cuda` is
+# prim::is_cuda (`ops.prim.is_cuda(x)` in .code), its `x.is_leaf` aten::is_leaf
+_TORCH_SPELLING = {f"aten::{n}": f"ops.prim.{n}" for n in (
+    "is_cuda", "is_cpu", "is_xla", "is_xpu", "is_ipu", "is_mps", "is_maia", "is_mtia", "is_meta",
+    "is_mkldnn", "is_quantized", "is_sparse", "is_sparse_csr", "is_vulkan", "is_nested")}
+_TORCH_SPELLING.update({"prim::is_leaf": "torch.is_leaf", "prim::retains_grad": "torch.retains_grad"})
+
 def _widens(src, dst) -> bool:
     """A cast of a src to a wider dst (Tensor -> Optional[Tensor]), not a refinement."""
     return src != dst and src.is_subtype_of(dst)
@@ -267,6 +274,9 @@ class ExpressionPrinter:
 
     @staticmethod
     def op_name(kind: str) -> str:
+        spelled = _TORCH_SPELLING.get(kind)
+        if spelled is not None:
+            return spelled
         ns, _, name = kind.partition("::")
         module = "torch" if ns == "aten" else f"ops.{ns}"
         if name.isidentifier() and not keyword.iskeyword(name):

@@ -126,11 +126,16 @@ _RULES = {
 }
 
 
-_ATEN_SPELLED = {"prim::is_nested": "aten::is_nested"}    # (`x.is_nested`)
+# prim:: ops of TorchScript that are aten:: ops of gpujit's registry (`ops.prim.is_cuda(x)`)
+_ATEN_SPELLED = {f"prim::{n}": f"aten::{n}" for n in (
+    "is_cuda", "is_cpu", "is_xla", "is_xpu", "is_ipu", "is_mps", "is_maia", "is_mtia", "is_meta",
+    "is_mkldnn", "is_quantized", "is_sparse", "is_sparse_csr", "is_vulkan", "is_nested")}
 
 
 _IDENTITY = {"__is__": "aten::__is__", "__isnot__": "aten::__isnot__",
-             "__contains__": "aten::__contains__", "wait": "aten::wait"}
+             "__contains__": "aten::__contains__", "wait": "aten::wait",
+             # (TorchScript's aten::is_leaf / retains_grad: gpujit's prim:: ops)
+             "is_leaf": "prim::is_leaf", "retains_grad": "prim::retains_grad"}
 
 
 def is_archive_code(c) -> bool:
