@@ -99,6 +99,20 @@ class _ArchivePickler(_Pickler):
         return super().reducer_override(obj)
 
     def save(self, obj, save_persistent_id=True):
+        if isinstance(obj, _Object):
+            # TorchScript's order: class, NEWOBJ, state, BUILD, and only then the memo
+            # entry (a module shared under two names is a BINGET of the built object; a
+            # memo entry made before BUILD hit torch's 'isObject() INTERNAL ASSERT')
+            x = self.memo.get(id(obj))
+            if x is not None:
+                self.write(self.get(x[0]))
+                return
+            self.save(type(obj))
+            self.write(pickle.EMPTY_TUPLE + pickle.NEWOBJ)
+            self.save(obj.state)
+            self.write(pickle.BUILD)
+            self.memoize(obj)
+            return
         if isinstance(obj, _EnumValue):
             # TorchScript's spelling of an enum member: its class, its value, REDUCE
             self.save(_object_class(obj.qualified))
