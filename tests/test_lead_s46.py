@@ -617,3 +617,29 @@ def test_tensor_fact_ops_print_in_torchscripts_namespaces():
         assert _load(_save(s, **kw))(torch.ones(2)) == 1
     real = pytest.importorskip("torch")
     assert real.jit.load(io.BytesIO(_save(s)))(real.ones(2)) == 1
+
+
+class _Autocasts(nn.Module):
+    def forward(self, x, w):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y = torch.mm(x, w)
+        return y.float() + 1.0
+
+
+def test_autocast_regions_in_pytorchs_format():
+    m = torch.jit.script(_Autocasts())
+    data = _save(m)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        src = z.read("archive/code/__torch__/test_lead_s46.py").decode()
+        assert "archive/code/__torch__/torch/amp/autocast_mode.py" in z.namelist()
+    assert '.__init__("cpu", 15, True, None, )' in src      # (bfloat16's ScalarType 15)
+    loaded = _load(data)
+    assert 'with torch.autocast("cpu", dtype=torch.bfloat16, enabled=True):' in loaded.code
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 4), dtype=np.float32)
+    w = rng.random((4, 4), dtype=np.float32)
+    want = _np(m(torch.from_numpy(x), torch.from_numpy(w)))
+    np.testing.assert_array_equal(_np(loaded(torch.from_numpy(x), torch.from_numpy(w))), want)
+    real = pytest.importorskip("torch")
+    t = real.jit.load(io.BytesIO(data))
+    np.testing.assert_array_equal(t(real.from_numpy(x), real.from_numpy(w)).numpy(), want)

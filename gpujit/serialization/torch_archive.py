@@ -265,12 +265,35 @@ _GRAD_MODE_REGION = re.compile(
     rb"\1with \2:", re.M)
 
 
+# and `with torch.autocast("cpu", dtype=torch.bfloat16):`: an object of its autocast
+# class, __init__(device, ScalarType int, enabled, cache_enabled), entered
+_AUTOCAST_REGION = re.compile(
+    rb"^([ \t]*)(\w+) = __torch__\.torch\.amp\.autocast_mode\.autocast\.__new__\("
+    rb"__torch__\.torch\.amp\.autocast_mode\.autocast\)\r?\n"
+    rb"\1\w+ = \(\2\)\.__init__\(\"(\w+)\", (\d+), (True|False), None, \)\r?\n"
+    rb"\1with \2:", re.M)
+
+
 def _grad_mode_regions(data: bytes) -> bytes:
-    """The code with TorchScript's grad-mode objects as `with torch.no_grad():` /
-    `with torch.enable_grad():` regions again (gpujit's regions: they fuse, strict_fusion
-    sees them, `.code` prints them as written), on the same lines."""
-    return _GRAD_MODE_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" +
+    """The code with TorchScript's grad-mode and autocast objects as `with
+    torch.no_grad():` / `with torch.enable_grad():` / `with torch.autocast(...):` regions
+    again (gpujit's regions: they fuse, strict_fusion sees them, `.code` prints them as
+    written), on the same lines."""
+    from .. import dtypes as _dt
+
+    def autocast(m):
+        indent, device, code, enabled = m.group(1), m.group(3), int(m.group(4)), m.group(5)
+        name = next((d.name for d in _dt.ALL if _dt.scalar_type_code(d) == code), None)
+        if name is None and code == _dt.scalar_type_code(_dt.bfloat16):
+            name = "bfloat16"
+        if name is None:
+            return m.group(0)       # (compiled as the object it is)
+        return (indent + b"\n" + indent + b"\n" + indent + b"with torch.autocast(\"" +
+                device + b"\", dtype=torch." + name.encode() + b", enabled=" + enabled +
+                b"):")
+    data = _GRAD_MODE_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" +
                                  m.group(1) + b"with torch." + m.group(3) + b"():", data)
+    return _AUTOCAST_REGION.sub(autocast, data)
 
 
 def _function(fdef, filename, ns, method):

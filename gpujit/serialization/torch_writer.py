@@ -188,6 +188,41 @@ def _constant_type(v) -> str:
 _SELF = re.compile(r"^def (\w+)\(self(?=[,)])")
 _GRAD_REGION = re.compile(r"^(\s*)with torch\.(no_grad|enable_grad)\(\):$", re.M)
 _GRAD_MODE = "__torch__.torch.autograd.grad_mode"
+_AUTOCAST_REGION = re.compile(r'^(\s*)with torch\.autocast\("(\w+)", dtype=torch\.(\w+), '
+                              r'enabled=(True|False)\):$', re.M)
+_AUTOCAST = "__torch__.torch.amp.autocast_mode.autocast"
+# TorchScript's class behind `with torch.autocast(...)` (what torch.jit.save writes: the
+# region itself is TorchScript's autocast pass's, keyed on the `with` of this class)
+_AUTOCAST_CLASS = """class autocast:
+  fast_dtype : int
+  _enabled : bool
+  device : str
+  def __call__(self: {q},
+    func: Tensor) -> Tensor:
+    return func
+  def __enter__(self: {q}) -> {q}:
+    return self
+  def __exit__(self: {q},
+    exc_type: Any,
+    exc_val: Any,
+    exc_tb: Any) -> NoneType:
+    return None
+  def __init__(self: {q},
+    device_type: str,
+    dtype: Optional[int]=None,
+    enabled: bool=True,
+    cache_enabled: Optional[bool]=None) -> NoneType:
+    device_type0 = unchecked_cast(str, device_type)
+    if torch.__is__(dtype, None):
+      _1 = torch.get_autocast_dtype(device_type0)
+      _0 = _1
+    else:
+      _0 = unchecked_cast(int, dtype)
+    self.fast_dtype = _0
+    self._enabled = enabled
+    self.device = device_type0
+    return None
+"""
 # TorchScript's classes behind `with torch.no_grad():` (what torch.jit.save writes for them)
 _GRAD_CLASS = """class {name}:
   prev : bool
@@ -256,7 +291,24 @@ class _Writer:
             v = f"_grad_mode{self.regions}"
             return (f"{indent}{v} = {q}.__new__({q})\n{indent}_ = ({v}).__init__()\n"
                     f"{indent}with {v}:")
-        return _GRAD_REGION.sub(region, code)
+        code = _GRAD_REGION.sub(region, code)
+        return _AUTOCAST_REGION.sub(self.autocast_region, code)
+
+    def autocast_region(self, m):
+        """`with torch.autocast("cpu", dtype=torch.bfloat16, enabled=True):` as
+        TorchScript's code spells it: an object of its torch.amp.autocast_mode.autocast
+        class (the dtype as its ScalarType int), then `with` it."""
+        from .. import dtypes as _dt
+        indent, device, dtype, enabled = m.groups()
+        if _AUTOCAST not in self.written:
+            self.written.add(_AUTOCAST)
+            self.put(_AUTOCAST, _AUTOCAST_CLASS.format(q=_AUTOCAST))
+        self.regions += 1
+        v = f"_autocast{self.regions}"
+        code = _dt.scalar_type_code(getattr(_dt, dtype))
+        return (f"{indent}{v} = {_AUTOCAST}.__new__({_AUTOCAST})\n"
+                f"{indent}_ = ({v}).__init__(\"{device}\", {code}, {enabled}, None, )\n"
+                f"{indent}with {v}:")
 
     def note_graph(self, g):
         """Write the classes and functions a graph uses."""
