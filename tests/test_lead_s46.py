@@ -643,3 +643,24 @@ def test_autocast_regions_in_pytorchs_format():
     real = pytest.importorskip("torch")
     t = real.jit.load(io.BytesIO(data))
     np.testing.assert_array_equal(t(real.from_numpy(x), real.from_numpy(w)).numpy(), want)
+
+
+def _strict(x: torch.Tensor):
+    with torch.jit.strict_fusion():
+        y = x * 2.0 + 1.0
+    return y
+
+
+def test_strict_fusion_regions_in_pytorchs_format():
+    s = torch.jit.script(_strict)
+    data = _save(s)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert "archive/code/__torch__/torch/jit.py" in z.namelist()
+        assert "with _strict_fusion1:" in z.read("archive/code/__torch__.py").decode()
+    loaded = _load(data)
+    assert "with torch.jit.strict_fusion():" in loaded.code      # gpujit's region again
+    x = torch.tensor([1.0, 2.0])
+    np.testing.assert_array_equal(_np(loaded(x)), [3.0, 5.0])
+    real = pytest.importorskip("torch")
+    t = real.jit.load(io.BytesIO(data))
+    np.testing.assert_array_equal(t(real.tensor([1.0, 2.0])).numpy(), [3.0, 5.0])

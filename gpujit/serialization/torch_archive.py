@@ -265,6 +265,12 @@ _GRAD_MODE_REGION = re.compile(
     rb"\1with \2:", re.M)
 
 
+# and `with torch.jit.strict_fusion():`
+_STRICT_REGION = re.compile(
+    rb"^([ \t]*)(\w+) = __torch__\.torch\.jit\.strict_fusion\.__new__\("
+    rb"__torch__\.torch\.jit\.strict_fusion\)\r?\n"
+    rb"\1\w+ = \(\2\)\.__init__\(\)\r?\n"
+    rb"\1with \2:", re.M)
 # and `with torch.autocast("cpu", dtype=torch.bfloat16):`: an object of its autocast
 # class, __init__(device, ScalarType int, enabled, cache_enabled), entered
 _AUTOCAST_REGION = re.compile(
@@ -293,6 +299,8 @@ def _grad_mode_regions(data: bytes) -> bytes:
                 b"):")
     data = _GRAD_MODE_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" +
                                  m.group(1) + b"with torch." + m.group(3) + b"():", data)
+    data = _STRICT_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" +
+                              m.group(1) + b"with torch.jit.strict_fusion():", data)
     return _AUTOCAST_REGION.sub(autocast, data)
 
 

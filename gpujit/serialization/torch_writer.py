@@ -191,6 +191,19 @@ _GRAD_MODE = "__torch__.torch.autograd.grad_mode"
 _AUTOCAST_REGION = re.compile(r'^(\s*)with torch\.autocast\("(\w+)", dtype=torch\.(\w+), '
                               r'enabled=(True|False)\):$', re.M)
 _AUTOCAST = "__torch__.torch.amp.autocast_mode.autocast"
+_STRICT_REGION = re.compile(r"^(\s*)with torch\.jit\.strict_fusion\(\):$", re.M)
+_STRICT = "__torch__.torch.jit.strict_fusion"
+_STRICT_CLASS = """class strict_fusion:
+  def __enter__(self: {q}) -> NoneType:
+    return None
+  def __exit__(self: {q},
+    type: Any,
+    value: Any,
+    tb: Any) -> NoneType:
+    return None
+  def __init__(self: {q}) -> NoneType:
+    return None
+"""
 # TorchScript's class behind `with torch.autocast(...)` (what torch.jit.save writes: the
 # region itself is TorchScript's autocast pass's, keyed on the `with` of this class)
 _AUTOCAST_CLASS = """class autocast:
@@ -292,7 +305,20 @@ class _Writer:
             return (f"{indent}{v} = {q}.__new__({q})\n{indent}_ = ({v}).__init__()\n"
                     f"{indent}with {v}:")
         code = _GRAD_REGION.sub(region, code)
+        code = _STRICT_REGION.sub(self.strict_region, code)
         return _AUTOCAST_REGION.sub(self.autocast_region, code)
+
+    def strict_region(self, m):
+        """`with torch.jit.strict_fusion():` as TorchScript's code spells it: an object of
+        its torch.jit.strict_fusion class, then `with` it."""
+        indent = m.group(1)
+        if _STRICT not in self.written:
+            self.written.add(_STRICT)
+            self.put(_STRICT, _STRICT_CLASS.format(q=_STRICT))
+        self.regions += 1
+        v = f"_strict_fusion{self.regions}"
+        return (f"{indent}{v} = {_STRICT}.__new__({_STRICT})" + "\n" +
+                f"{indent}_ = ({v}).__init__()" + "\n" + f"{indent}with {v}:")
 
     def autocast_region(self, m):
         """`with torch.autocast("cpu", dtype=torch.bfloat16, enabled=True):` as
