@@ -256,21 +256,16 @@ class _Code:
                                    f"{type(stmt).__name__})")
 
 
-# how TorchScript's code spells `with torch.no_grad():` (and enable_grad): an object of
-# its grad_mode class made and entered
-_GRAD_MODE_REGION = re.compile(
-    rb"^([ \t]*)(\w+) = __torch__\.torch\.autograd\.grad_mode\.(no_grad|enable_grad)"
-    rb"\.__new__\(__torch__\.torch\.autograd\.grad_mode\.\3\)\r?\n"
+# how TorchScript's code spells `with torch.no_grad():` (and enable_grad, strict_fusion): an
+# object of its class made and entered
+_PLAIN_REGION = re.compile(
+    rb"^([ \t]*)(\w+) = (__torch__\.torch\.(?:autograd\.grad_mode\.(?:no_grad|enable_grad)|"
+    rb"jit\.strict_fusion))\.__new__\(\3\)\r?\n"
     rb"\1\w+ = \(\2\)\.__init__\(\)\r?\n"
     rb"\1with \2:", re.M)
-
-
-# and `with torch.jit.strict_fusion():`
-_STRICT_REGION = re.compile(
-    rb"^([ \t]*)(\w+) = __torch__\.torch\.jit\.strict_fusion\.__new__\("
-    rb"__torch__\.torch\.jit\.strict_fusion\)\r?\n"
-    rb"\1\w+ = \(\2\)\.__init__\(\)\r?\n"
-    rb"\1with \2:", re.M)
+_PLAIN_CALL = {b"__torch__.torch.autograd.grad_mode.no_grad": b"torch.no_grad()",
+               b"__torch__.torch.autograd.grad_mode.enable_grad": b"torch.enable_grad()",
+               b"__torch__.torch.jit.strict_fusion": b"torch.jit.strict_fusion()"}
 # and `with torch.autocast("cpu", dtype=torch.bfloat16):`: an object of its autocast
 # class, __init__(device, ScalarType int, enabled, cache_enabled), entered
 _AUTOCAST_REGION = re.compile(
@@ -297,10 +292,8 @@ def _grad_mode_regions(data: bytes) -> bytes:
         return (indent + b"\n" + indent + b"\n" + indent + b"with torch.autocast(\"" +
                 device + b"\", dtype=torch." + name.encode() + b", enabled=" + enabled +
                 b"):")
-    data = _GRAD_MODE_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" +
-                                 m.group(1) + b"with torch." + m.group(3) + b"():", data)
-    data = _STRICT_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" +
-                              m.group(1) + b"with torch.jit.strict_fusion():", data)
+    data = _PLAIN_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" +
+                             m.group(1) + b"with " + _PLAIN_CALL[m.group(3)] + b":", data)
     return _AUTOCAST_REGION.sub(autocast, data)
 
 

@@ -186,12 +186,12 @@ def _constant_type(v) -> str:
 
 
 _SELF = re.compile(r"^def (\w+)\(self(?=[,)])")
-_GRAD_REGION = re.compile(r"^(\s*)with torch\.(no_grad|enable_grad)\(\):$", re.M)
+_PLAIN_REGION = re.compile(r"^(\s*)with torch\.(no_grad|enable_grad|jit\.strict_fusion)\(\):$",
+                           re.M)
 _GRAD_MODE = "__torch__.torch.autograd.grad_mode"
 _AUTOCAST_REGION = re.compile(r'^(\s*)with torch\.autocast\("(\w+)", dtype=torch\.(\w+), '
                               r'enabled=(True|False)\):$', re.M)
 _AUTOCAST = "__torch__.torch.amp.autocast_mode.autocast"
-_STRICT_REGION = re.compile(r"^(\s*)with torch\.jit\.strict_fusion\(\):$", re.M)
 _STRICT = "__torch__.torch.jit.strict_fusion"
 _STRICT_CLASS = """class strict_fusion:
   def __enter__(self: {q}) -> NoneType:
@@ -254,6 +254,13 @@ _GRAD_CLASS = """class {name}:
     self.prev = False
     return None
 """
+# the region's name in `with torch.<name>():` -> (its TorchScript class, that class's code,
+# the variable code names its object)
+_PLAIN_REGIONS = {
+    name: (f"{_GRAD_MODE}.{name}", _GRAD_CLASS.format(name=name, q=f"{_GRAD_MODE}.{name}",
+                                                      on=str(name == "enable_grad")),
+           "_grad_mode") for name in ("no_grad", "enable_grad")}
+_PLAIN_REGIONS["jit.strict_fusion"] = (_STRICT, _STRICT_CLASS.format(q=_STRICT), "_strict_fusion")
 
 
 def _method_text(code, qualified) -> str:
@@ -291,34 +298,22 @@ class _Writer:
         return _method_text(code, qualified) if is_method else code
 
     def grad_regions(self, code):
-        """`with torch.no_grad():` as TorchScript's code spells it: an object of the class
-        torch.autograd.grad_mode.no_grad (written once), then `with` it."""
+        """`with torch.no_grad():`, `with torch.enable_grad():` and `with
+        torch.jit.strict_fusion():` as TorchScript's code spells them: an object of its class
+        (torch.autograd.grad_mode.no_grad ..., written once), then `with` it; `with
+        torch.autocast(...)` likewise (autocast_region)."""
         def region(m):
             indent, name = m.group(1), m.group(2)
-            q = f"{_GRAD_MODE}.{name}"
+            q, text, var = _PLAIN_REGIONS[name]
             if q not in self.written:
                 self.written.add(q)
-                self.put(q, _GRAD_CLASS.format(name=name, q=q,
-                                               on="False" if name == "no_grad" else "True"))
+                self.put(q, text)
             self.regions += 1
-            v = f"_grad_mode{self.regions}"
-            return (f"{indent}{v} = {q}.__new__({q})\n{indent}_ = ({v}).__init__()\n"
-                    f"{indent}with {v}:")
-        code = _GRAD_REGION.sub(region, code)
-        code = _STRICT_REGION.sub(self.strict_region, code)
+            v = f"{var}{self.regions}"
+            return (f"{indent}{v} = {q}.__new__({q})" + "\n" + f"{indent}_ = ({v}).__init__()"
+                    + "\n" + f"{indent}with {v}:")
+        code = _PLAIN_REGION.sub(region, code)
         return _AUTOCAST_REGION.sub(self.autocast_region, code)
-
-    def strict_region(self, m):
-        """`with torch.jit.strict_fusion():` as TorchScript's code spells it: an object of
-        its torch.jit.strict_fusion class, then `with` it."""
-        indent = m.group(1)
-        if _STRICT not in self.written:
-            self.written.add(_STRICT)
-            self.put(_STRICT, _STRICT_CLASS.format(q=_STRICT))
-        self.regions += 1
-        v = f"_strict_fusion{self.regions}"
-        return (f"{indent}{v} = {_STRICT}.__new__({_STRICT})" + "\n" +
-                f"{indent}_ = ({v}).__init__()" + "\n" + f"{indent}with {v}:")
 
     def autocast_region(self, m):
         """`with torch.autocast("cpu", dtype=torch.bfloat16, enabled=True):` as
