@@ -336,11 +336,46 @@ _NN_NAMES = {"avg_pool2d": "avg_pool2d", "avg_pool3d": "avg_pool3d", "elu_": "el
              "softplus": "softplus", "softshrink": "softshrink"}
 
 
+_NN_ATEN = ("adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",
+            "adaptive_max_pool3d", "binary_cross_entropy", "col2im", "cross_entropy_loss", "elu",
+            "gelu_", "glu", "hardsigmoid", "hardsigmoid_", "hardswish", "hardswish_", "hardtanh",
+            "huber_loss", "im2col", "l1_loss", "leaky_relu", "max_pool2d_with_indices",
+            "max_pool3d_with_indices", "max_unpool2d", "max_unpool3d", "mish", "mish_", "mse_loss",
+            "multi_margin_loss", "multilabel_margin_loss", "nll_loss", "nll_loss_nd", "pad",
+            "relu6", "relu6_", "silu", "silu_", "smooth_l1_loss", "soft_margin_loss",
+            "upsample_bicubic2d", "upsample_bilinear2d", "upsample_linear1d",
+            "upsample_nearest1d", "upsample_nearest2d", "upsample_nearest3d",
+            "upsample_trilinear3d")
+
+
+def _nn_binding(name, packet):
+    """torch._C._nn.<name>: the op's schema, but a `reduction` left out is 0 (unreduced),
+    as torch 2.13's Python parser reads the schema's default at::Reduction::Mean."""
+    from .ops import registry
+    args = registry.get("aten::" + name).schema.arguments
+    at = next((i for i, a in enumerate(args) if a.name == "reduction" and a.has_default
+               and a.default == "mean"), None)
+    if at is None:
+        return packet
+
+    def binding(*a, **kw):
+        if len(a) <= at and "reduction" not in kw:
+            kw["reduction"] = 0
+        return packet(*a, **kw)
+    binding.__name__ = binding.__qualname__ = name
+    return binding
+
+
 def __getattr__(name):
     import types
     if name == "_nn":
         from .nn import functional as F
+        from .ops import aten
         entries = {n: getattr(F, f) for n, f in _NN_NAMES.items()}
+        # the rest take ATen's arguments (mse_loss(x, y, 1): an int reduction) as the
+        # registry's ops do
+        for n in _NN_ATEN:
+            entries[n] = _nn_binding(n, getattr(aten, n))
     elif name in ("_linalg", "_special", "_fft"):
         import importlib
         ns = importlib.import_module("gpujit." + name[1:])

@@ -172,7 +172,13 @@ def channel_shuffle(input, groups: int):
 # ---------------------------------------------------------------------- losses
 
 @_from_source
-def _reduction_from_enum(reduction: int) -> str:
+def _reduction_from_enum(reduction: int, fn: str = "", position: int = 0) -> str:
+    """ATen's reduction enum's name; the Python parser's TypeError where the eager call
+    gave no int (torch.hinge_embedding_loss(x, y, 1.0, "mean"): fn's argument at
+    `position`; scripted calls are typed, the check falls away)."""
+    if not isinstance(reduction, int) or isinstance(reduction, bool):
+        raise TypeError(fn + "(): argument 'reduction' (position " + str(position)
+                        + ") must be int, not " + type(reduction).__name__)
     if reduction == 0:
         return "none"
     if reduction == 1:
@@ -185,21 +191,21 @@ def _reduction_from_enum(reduction: int) -> str:
 @_from_source
 def aten_hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 1):
     """torch.hinge_embedding_loss (reduction as an int: 0 none, 1 mean, 2 sum)."""
-    return F.hinge_embedding_loss(input, target, margin, None, None, _reduction_from_enum(reduction))
+    return F.hinge_embedding_loss(input, target, margin, None, None, _reduction_from_enum(reduction, "hinge_embedding_loss", 4))
 
 
 @_from_source
 def aten_margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
     """torch.margin_ranking_loss (reduction as an int)."""
     return F.margin_ranking_loss(input1, input2, target, margin, None, None,
-                                 _reduction_from_enum(reduction))
+                                 _reduction_from_enum(reduction, "margin_ranking_loss", 5))
 
 
 @_from_source
 def aten_cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction: int = 1):
     """torch.cosine_embedding_loss (reduction as an int)."""
     return F.cosine_embedding_loss(input1, input2, target, margin, None, None,
-                                   _reduction_from_enum(reduction))
+                                   _reduction_from_enum(reduction, "cosine_embedding_loss", 5))
 
 
 @_from_source
@@ -207,7 +213,7 @@ def aten_triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p:
                         eps: float = 1e-6, swap: bool = False, reduction: int = 1):
     """torch.triplet_margin_loss (reduction as an int)."""
     return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, None,
-                                 None, _reduction_from_enum(reduction))
+                                 None, _reduction_from_enum(reduction, "triplet_margin_loss", 8))
 
 
 @_from_source
@@ -216,7 +222,7 @@ def aten_poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float
     """torch.poisson_nll_loss(input, target, log_input, full, eps, reduction): every
     argument required, as ATen's."""
     return F.poisson_nll_loss(input, target, log_input, full, None, eps, None,
-                              _reduction_from_enum(reduction))
+                              _reduction_from_enum(reduction, "poisson_nll_loss", 6))
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0,
@@ -226,7 +232,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     def lengths(v):
         return v if isinstance(v, Tensor) else _gpujit.tensor(list(v), dtype=_gpujit.long)
     return F.ctc_loss(log_probs, targets, lengths(input_lengths), lengths(target_lengths),
-                      blank, _reduction_from_enum(reduction), zero_infinity)
+                      blank, _reduction_from_enum(reduction, "ctc_loss", 6), zero_infinity)
 
 
 

@@ -11,6 +11,7 @@ unwrap_for, the device joins, broadcast_error, finish_inplace ...) stay in regis
 from __future__ import annotations
 
 import linecache
+import re
 
 import numpy as np
 
@@ -815,6 +816,7 @@ def _compile(op, src, fname, consts):
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
               _numarg=_r.number_arg, _boolarg=_r.bool_refused, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
+              _rdx=_r.reduction_refused,
               _tensor_for_list=_r.tensor_for_list,
               _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout, _size1_c=_size1_c,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
@@ -952,19 +954,24 @@ def _binding_entry(op, pub_src, consts):
     for a in op.schema.arguments:
         if _reduction_mean(a):
             head = head.replace(f"{a.name}='mean'", f"{a.name}=0")
-    src = head + "\n" + body
+    hook = "    if _S.hook is not None:\n"
+    at = re.search(r"^( +)if _S\.hook is not None:$", body, re.M)
+    reductions = "".join(
+        f"{at.group(1)}if {a.name}.__class__ is not int: _rdx(_op, {i}, {a.name})\n"
+        for i, a in enumerate(op.schema.arguments) if _reduction_mean(a)) if at else ""
+    # (a name given for ATen's int reduction: the Python parser's TypeError)
+    src = head + "\n" + body[:at.start()] + reductions + body[at.start():] if reductions \
+        else head + "\n" + body
     lists = [a for a in op.schema.arguments if a.type.base == "Tensor" and a.type.is_list
              and a.type.elem_optional]
     if not lists or "None if _x is None else _lref(" not in src:
         return None if src == pub_src else _compile_binding(op, _sparse_catch(op, src), consts)
-    import re
     src = src.replace("None if _x is None else _lref(", "_lref(")
     src = re.sub(r"_lref\(_op, (\([^()]*\))\)", r"_lref(_op, \1, binding=True)", src)
     values = re.search(r"_lref\(_op, (\([^()]*\)), binding=True\)", src).group(1)
     checks = "".join(
         f"        if {a.name} is not None and not isinstance({a.name}, _T) and any("
         f"x is None for x in {a.name}): _lref(_op, {values}, binding=True)\n" for a in lists)
-    hook = "    if _S.hook is not None:\n"
     assert hook in src, op.name
     return _compile_binding(op, _sparse_catch(op, src.replace(hook, hook + checks, 1)), consts)
 

@@ -561,6 +561,13 @@ def number_arg(op, n, v, numpy=False, method=False):
     return v
 
 
+def reduction_refused(op, n, v):
+    """PyTorch's TypeError for v, no int, given for op's `int reduction` parameter n in
+    its Python binding (torch.kl_div(x, y, "mean"): the parser takes no reduction name;
+    F.kl_div does)."""
+    raise TypeError(f"{_arg_where(op, n)} must be int, not {type_name(v)}")
+
+
 def bool_refused(op, n, v, method=False):
     """PyTorch's TypeError for v, no Python bool, given for op's bool parameter n (its
     parser takes no int, NumPy bool, Tensor or None there)."""

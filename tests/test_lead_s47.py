@@ -1,0 +1,98 @@
+"""Session 47 (lead): ATen-level loss bindings refuse a reduction name as torch 2.13's
+Python parser does; torch._C._nn's ATen-argument functions."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def _xy():
+    x = torch.tensor([[0.5, 1.5, 2.0], [0.25, 3.0, 1.0]])
+    y = torch.tensor([[0.2, 0.4, 0.6], [0.8, 0.1, 0.3]])
+    return x, y
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda x, y: torch.kl_div(x, y, "mean"),
+     "kl_div(): argument 'reduction' (position 3) must be int, not str"),
+    (lambda x, y: torch.kl_div(x, y, reduction="sum"),
+     "kl_div(): argument 'reduction' must be int, not str"),
+    (lambda x, y: torch.kl_div(x, y, True),
+     "kl_div(): argument 'reduction' (position 3) must be int, not bool"),
+    (lambda x, y: torch.binary_cross_entropy_with_logits(x, y, None, None, "mean"),
+     "binary_cross_entropy_with_logits(): argument 'reduction' (position 5) must be int, "
+     "not str"),
+    (lambda x, y: torch.hinge_embedding_loss(x, y, 1.0, "mean"),
+     "hinge_embedding_loss(): argument 'reduction' (position 4) must be int, not str"),
+    (lambda x, y: torch.margin_ranking_loss(x, y, y, 0.0, "sum"),
+     "margin_ranking_loss(): argument 'reduction' (position 5) must be int, not str"),
+    (lambda x, y: torch.cosine_embedding_loss(x, y, torch.tensor([1., -1.]), 0.0, "none"),
+     "cosine_embedding_loss(): argument 'reduction' (position 5) must be int, not str"),
+    (lambda x, y: torch.poisson_nll_loss(x, y, True, False, 1e-8, "mean"),
+     "poisson_nll_loss(): argument 'reduction' (position 6) must be int, not str"),
+    (lambda x, y: torch.triplet_margin_loss(x, y, x, 1.0, 2.0, 1e-6, False, "mean"),
+     "triplet_margin_loss(): argument 'reduction' (position 8) must be int, not str"),
+    (lambda x, y: torch.hinge_embedding_loss(x, y, 1.0, True),
+     "hinge_embedding_loss(): argument 'reduction' (position 4) must be int, not bool"),
+])
+def test_aten_losses_refuse_reduction_names(call, words):
+    x, y = _xy()
+    with pytest.raises(TypeError) as e:
+        call(x, y)
+    assert str(e.value) == words
+
+
+def test_aten_losses_take_int_reductions_and_f_takes_names():
+    x, y = _xy()
+    xn, yn = x.numpy().astype(np.float64), y.numpy().astype(np.float64)
+    kl = yn * (np.log(yn) - xn)
+    np.testing.assert_allclose(torch.kl_div(x, y, 2).item(), kl.sum(), rtol=1e-6)
+    np.testing.assert_allclose(torch.kl_div(x, y).numpy(), kl, rtol=1e-6)  # (binding: 0)
+    np.testing.assert_allclose(torch.nn.functional.kl_div(x, y, reduction="sum").item(),
+                               kl.sum(), rtol=1e-6)
+    h = torch.hinge_embedding_loss(x, torch.tensor([[1., -1., 1.], [-1., 1., -1.]]), 1.0, 0)
+    np.testing.assert_allclose(h.numpy(), [[0.5, 0.0, 2.0], [0.75, 3.0, 0.0]])
+
+
+def test_scripted_aten_loss_keeps_int_reduction():
+    @torch.jit.script
+    def f(x, y):
+        return torch.hinge_embedding_loss(x, y, 1.0, 2)
+
+    x, y = _xy()
+    t = torch.tensor([[1., -1., 1.], [-1., 1., -1.]])
+    assert f(x, t).item() == pytest.approx(6.25)
+    assert "TypeError" not in str(f.graph)
+
+
+def test_c_nn_functions_take_aten_arguments():
+    x, y = _xy()
+    N = torch._C._nn
+    d = (x.numpy().astype(np.float64) - y.numpy()) ** 2
+    assert N.mse_loss(x, y, 1).item() == pytest.approx(d.mean(), rel=1e-6)
+    assert N.mse_loss(x, y, 2).item() == pytest.approx(d.sum(), rel=1e-6)
+    # a reduction left out is 0 there, as torch 2.13's parser reads at::Reduction::Mean
+    np.testing.assert_allclose(N.mse_loss(x, y).numpy(), d, rtol=1e-6)
+    np.testing.assert_allclose(N.l1_loss(x, y, reduction=0).numpy(), np.sqrt(d), rtol=1e-6)
+    np.testing.assert_allclose(N.hardtanh(x, -1.0, 1.0).numpy(), np.clip(x.numpy(), -1, 1))
+    np.testing.assert_allclose(N.elu(torch.tensor([-1.0, 2.0])).numpy(),
+                               [np.expm1(-1.0), 2.0], rtol=1e-6)
+    v, i = N.max_pool2d_with_indices(x.reshape(1, 1, 2, 3), [2, 2])
+    assert v.flatten().tolist() == [3.0] and i.flatten().tolist() == [4]
+
+
+def test_c_nn_matches_torch():
+    real = pytest.importorskip("torch")
+    for mod in (real, torch):
+        mod.manual_seed(0)
+    out = []
+    for mod in (real, torch):
+        mod.manual_seed(0)
+        x = mod.randn(2, 3, 4, 4)
+        y = mod.rand(2, 3, 4, 4)
+        N = mod._C._nn
+        out.append([N.mse_loss(x, y, 1), N.mse_loss(x, y), N.smooth_l1_loss(x, y, 0, 1.0),
+                    N.adaptive_avg_pool2d(x, [2, 2]), N.upsample_nearest2d(x, [8, 8]),
+                    N.pad(x, [1, 1], "constant", 0.0), N.glu(x, 2), N.silu(x)])
+    for a, b in zip(*out):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6, atol=1e-7)
