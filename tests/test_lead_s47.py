@@ -96,3 +96,25 @@ def test_c_nn_matches_torch():
                     N.pad(x, [1, 1], "constant", 0.0), N.glu(x, 2), N.silu(x)])
     for a, b in zip(*out):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def _floordiv_in_place(x: int, y: int):
+    x //= y + 1
+    return x
+
+
+def _matmul_in_place(a, b):
+    a @= b
+    return a
+
+
+@pytest.mark.parametrize("fn, op, hint", [
+    (_floordiv_in_place, "FloorDiv", "x = x // (y + 1)"),
+    (_matmul_in_place, "MatMult", "a = a @ b"),
+])
+def test_augmented_assignment_torchscript_lacks_hints_the_users_statement(fn, op, hint):
+    with pytest.raises(torch.jit.frontend.NotSupportedError) as e:
+        torch.jit.script(fn)
+    text = str(e.value)
+    assert f"unsupported kind of augmented assignment: {op}" in text
+    assert f"Hint: write it out: {hint}" in text

@@ -177,7 +177,8 @@ class StatementMixin:
         if isinstance(s.op, (ast.FloorDiv, ast.MatMult)):
             # TorchScript's frontend has no `//=` and `@=` (its augassign_map)
             self.error(f"unsupported kind of augmented assignment: {type(s.op).__name__}",
-                       s, cls=NotSupportedError, hint="write it out: x = x // y (x @ y)")
+                       s, cls=NotSupportedError, hint="write it out: " + ast.unparse(ast.fix_missing_locations(
+                           ast.Assign([s.target], ast.BinOp(s.target, s.op, s.value)))))
         if isinstance(s.target, ast.Subscript):
             box = self.expr(s.target.value)
             if isinstance(box.type, (T.TupleType, T.StrType)):   # (TorchScript's words)
