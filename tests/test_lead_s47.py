@@ -1,5 +1,8 @@
 """Session 47 (lead): ATen-level loss bindings refuse a reduction name as torch 2.13's
 Python parser does; torch._C._nn's ATen-argument functions."""
+import inspect
+from typing import List
+
 import numpy as np
 import pytest
 
@@ -118,3 +121,93 @@ def test_augmented_assignment_torchscript_lacks_hints_the_users_statement(fn, op
     text = str(e.value)
     assert f"unsupported kind of augmented assignment: {op}" in text
     assert f"Hint: write it out: {hint}" in text
+
+
+# ---------------------------------------------------------------- run-time errors show
+# the scripted source line (TorchScript's "Traceback of TorchScript"), as a note
+
+
+def _scripted_note(e):
+    notes = [n for n in getattr(e, "__notes__", ()) if n.startswith(
+        "Traceback of the scripted code")]
+    assert len(notes) == 1, getattr(e, "__notes__", None)
+    return notes[0]
+
+
+def _view_in_branch(y, xs: List[int]):
+    if bool(y.sum() > 0):
+        z = y.view(xs)
+    else:
+        z = y
+    return z
+
+
+def _calls_view(x, n: int, xs: List[int]):
+    y = x * n
+    return _view_in_branch(y, xs) + 1
+
+
+class _Indexing(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 4)
+
+    def forward(self, x):
+        h = self.lin(x)
+        return h[:, 10] * 2
+
+
+@pytest.mark.parametrize("warm", [0, 3])
+def test_runtime_error_note_names_the_scripted_line(warm):
+    f = torch.jit.script(_calls_view)
+    for _ in range(warm):       # (0: the profiling interpreter; 3: generated code)
+        assert f(torch.ones(3), 2, [3]).tolist() == [3.0, 3.0, 3.0]
+    with pytest.raises(RuntimeError) as e:
+        f(torch.ones(3), 2, [4])
+    assert str(e.value) == "shape '[4]' is invalid for input of size 3"   # (the op's own)
+    note = _scripted_note(e.value)
+    line = inspect.getsourcelines(_view_in_branch)[1] + 2
+    assert f'File "{__file__}", line {line}, in _view_in_branch' in note
+    assert note.endswith("z = y.view(xs)\n                ~~~~~~~~~~ <--- HERE")
+    assert "if bool(" not in note       # (the If around it is not a frame)
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_runtime_error_note_in_a_scripted_module(requires_grad):
+    m = torch.jit.script(_Indexing())
+    x = torch.ones(2, 3, requires_grad=requires_grad)
+    with pytest.raises(IndexError) as e:
+        m(x)
+    assert isinstance(e.value, RuntimeError)
+    note = _scripted_note(e.value)
+    assert "in forward" in note and "return h[:, 10] * 2" in note
+    with pytest.raises(IndexError) as e2:      # (again: one note, not two)
+        m(x)
+    _scripted_note(e2.value)
+
+
+def test_no_note_for_eager_errors_or_errors_before_the_graph_runs():
+    with pytest.raises(RuntimeError) as e:
+        torch.ones(3).view([4])
+    assert not getattr(e.value, "__notes__", None)
+    f = torch.jit.script(_calls_view)
+    with pytest.raises(RuntimeError) as e:
+        f(torch.ones(3), "a", [3])          # (the call's own argument check)
+    assert not any(n.startswith("Traceback of the scripted code")
+                   for n in getattr(e.value, "__notes__", ()))
+
+
+def test_generated_code_lines_map_to_their_nodes():
+    from gpujit.runtime import script_traceback as stb
+    f = torch.jit.script(_calls_view)
+    for _ in range(3):
+        f(torch.ones(3), 2, [3])
+    spec = f._get_executable().specializations[-1]
+    lines = stb._SOURCE_NODES[spec.filename]
+    src = spec.source.splitlines()
+    kinds = {lines[i].kind for i in lines}
+    assert "aten::view" in kinds and "aten::mul" in kinds
+    for i, n in lines.items():        # every mapped line is a line of the source
+        assert 1 <= i <= len(src)
+    view_lines = [src[i - 1] for i, n in lines.items() if n.kind == "aten::view"]
+    assert any("view" in s for s in view_lines), view_lines

@@ -241,6 +241,8 @@ class CodeGenerator:
         self.entered = None    # the name of the list of objects `with obj:` has entered
         self._alias_db = None  # the graph's AliasDb, built when a return needs it
         self.lines = []
+        self.line_nodes = []   # per line of self.lines: the node emitting it (errors)
+        self._emitting = None
         self.depth = 1
 
     # ------------------------------------------------------------------ names
@@ -336,6 +338,7 @@ class CodeGenerator:
     # ------------------------------------------------------------------ emission
     def emit(self, line):
         self.lines.append("    " * self.depth + line)
+        self.line_nodes.append(self._emitting)
 
     def assign(self, targets, values):
         pairs = [(t, self.ref(v)) for t, v in zip(targets, values)]
@@ -384,6 +387,7 @@ class CodeGenerator:
             body = ["    try:"] + ["    " + line for line in body] + [
                 "    except BaseException:",
                 f"        _unwind_with({self.entered})", "        raise"]
+        self._unwrap = unwrap
         src = [f"def {self.fname}({args}):"] + pre + unwrap + body
         return "\n".join(src) + "\n"
 
@@ -418,13 +422,31 @@ class CodeGenerator:
         k = n.kind
         if k == "prim::Constant" or n in self.hoisted_set:
             return
-        emitter = PRIM_EMITTERS.get(k)
-        if emitter is not None:
-            emitter(self, n)
-        elif k.startswith("aten::") or n.op is not None:      # (prim::max: a registry op)
-            codegen_aten.emit_aten(self, n)
-        else:
-            raise CodeGenError(f"the executor cannot run {k} nodes ({n!r})")
+        outer, self._emitting = self._emitting, n
+        try:
+            emitter = PRIM_EMITTERS.get(k)
+            if emitter is not None:
+                emitter(self, n)
+            elif k.startswith("aten::") or n.op is not None:      # (prim::max: a registry op)
+                codegen_aten.emit_aten(self, n)
+            else:
+                raise CodeGenError(f"the executor cannot run {k} nodes ({n!r})")
+        finally:
+            self._emitting = outer
+
+    def node_lines(self):
+        """{line of the generated source: the node that emitted it} (_assemble's layout:
+        the def line, the entry reads, the unwrapping, a `try:` around a with-body)."""
+        at = 2 + sum(line.count("\n") + 1 for line in self.pre + self._unwrap) + (
+            self.entered is not None)
+        out = {}
+        for line, n in zip(self.lines, self.line_nodes):
+            k = line.count("\n") + 1        # (an emitted line may hold several)
+            if n is not None:
+                for j in range(k):
+                    out[at + j] = n
+            at += k
+        return out
 
     # ------------------------------------------------------------------ the boundary
     def wrap_expr(self, v, counts=None):

@@ -45,6 +45,7 @@ from ..ir import types as T
 from ..ir.schema_match import calls_autograd
 from ..tensor import Tensor
 from . import fusion
+from . import script_traceback as _script_tb
 from .arguments import coerce_args
 from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
@@ -765,6 +766,8 @@ class Executable:
         spec.fn = compile_source(source, spec.filename, ns, spec.name)
         spec.attr_specs = tuple((n, cg.specs.get(n.output)) for n in hoisted)
         weakref.finalize(spec, linecache.cache.pop, spec.filename, None)
+        _script_tb.register_source(spec.filename, cg.node_lines())
+        weakref.finalize(spec, _script_tb.forget, spec.filename)
         self.specializations.append(spec)
         self.stats["compiles"] += 1
         flags = dump_flags()

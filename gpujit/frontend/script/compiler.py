@@ -96,7 +96,7 @@ class FunctionSource:
         line = getattr(node, "lineno", 1)
         text = self.file_lines[line - 1] if 0 < line <= len(self.file_lines) else ""
         return SourceRange(self.filename, line + self.start - 1,
-                           getattr(node, "col_offset", 0) + self.indent, text)
+                           getattr(node, "col_offset", 0) + self.indent, text, self.name)
 
     def end_col(self, node):
         if getattr(node, "end_lineno", None) == getattr(node, "lineno", None):
