@@ -211,3 +211,44 @@ def test_generated_code_lines_map_to_their_nodes():
         assert 1 <= i <= len(src)
     view_lines = [src[i - 1] for i, n in lines.items() if n.kind == "aten::view"]
     assert any("view" in s for s in view_lines), view_lines
+
+
+class _GatesThenIndex(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 4)
+
+    def forward(self, x, i: int):
+        h = torch.tanh(self.lin(x)) * 2 + 1
+        return h.sigmoid()[:, i]
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_runtime_error_note_after_warm_up_of_a_module_with_parameters(requires_grad):
+    # (parameters that require grad: the executor's recording plan runs the nodes)
+    m = torch.jit.script(_GatesThenIndex())
+    x = torch.ones(2, 3, requires_grad=requires_grad)
+    for _ in range(4):
+        m(x, 1)
+    with pytest.raises(IndexError) as e:
+        m(x, 10)
+    note = _scripted_note(e.value)
+    assert "in forward" in note and "return h.sigmoid()[:, i]" in note
+
+
+def _traced_add(x, y):
+    z = x * 2
+    return z + y
+
+
+def test_runtime_error_note_of_a_traced_function_underlines_the_statement():
+    t = torch.jit.trace(_traced_add, (torch.ones(2, 3), torch.ones(2, 3)))
+    for _ in range(3):
+        t(torch.ones(2, 3), torch.ones(2, 3))
+    with pytest.raises(RuntimeError) as e:
+        t(torch.ones(2, 3), torch.ones(2, 4))
+    assert "must match the size of tensor b (4)" in str(e.value)
+    note = _scripted_note(e.value)
+    line = inspect.getsourcelines(_traced_add)[1] + 2
+    assert f"line {line}, in _traced_add" in note
+    assert note.endswith("    return z + y\n        ~~~~~~~~~~~~ <--- HERE")

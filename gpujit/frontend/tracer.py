@@ -53,7 +53,8 @@ def source_range_here():
     line = f.f_lineno
     # column 0, as TorchScript's tracer records a Python frame's place (`# f.py:9:0`)
     return ir.SourceRange(f.f_code.co_filename, line, 0,
-                          linecache.getline(f.f_code.co_filename, line).rstrip("\n"))
+                          linecache.getline(f.f_code.co_filename, line).rstrip("\n"),
+                          f.f_code.co_name)
 
 
 def conversion_warning(what):

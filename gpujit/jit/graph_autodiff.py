@@ -33,6 +33,7 @@ from ..autograd.recording import edge_of
 from ..frontend import tracer as _tracer
 from ..ir import types as T
 from ..ir.schema_match import calls_autograd
+from ..runtime import script_traceback as _script_tb
 from ..ops import registry as _reg
 from ..tensor import Tensor
 from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _call, _attr_key, _may_float, _reads,
@@ -225,7 +226,7 @@ class GraphDiff:
         prev = state.enabled, state.inference
         state.enabled = False
         try:
-            for kind, f, ins, outs, extra in steps:
+            for kind, f, ins, outs, extra, node in steps:
                 if kind == 1:
                     a = [env[i] for i in ins]
                     defaults, unpack = extra
@@ -405,3 +406,6 @@ class GraphBackward(Node):
 
 
 GraphBackward.__name__ = GraphBackward.__qualname__ = "CppFunction"
+
+
+_script_tb.register_node_loop(GraphDiff.run.__code__)

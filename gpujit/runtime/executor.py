@@ -107,7 +107,8 @@ def _recording_plan(graph, runner, attr_specs=None):
     A step is (kind, callee, input slots, output slots, extra): kind 0 a group's runner,
     1 a registry op (extra: its filled-in defaults and how its result is unpacked), 2 a
     tuple, 3 a list, 4 a prim::If (extra: per branch, its steps and output slots), 5 a
-    prim::Loop (extra: its body's steps, input slots and output slots)."""
+    prim::Loop (extra: its body's steps, input slots and output slots); then the node
+    (what an error's note names: runtime/script_traceback)."""
     slots = {v: i for i, v in enumerate(graph.inputs)}
     specs = dict(attr_specs or ())
     reads, consts, steps = [], [], []
@@ -193,7 +194,7 @@ def _recording_plan(graph, runner, attr_specs=None):
             for v in node.outputs:
                 slots[v] = len(slots)
                 outs.append(slots[v])
-            steps.append(step[:3] + (tuple(outs), step[3]))
+            steps.append(step[:3] + (tuple(outs), step[3], node))   # (node: errors' note)
         return True
 
     if not build(graph.nodes, steps):
@@ -215,7 +216,7 @@ _read_attr = read_attr         # (a parameter, buffer or submodule from its dict
 
 
 def _run_steps(steps, env):
-    for kind, f, ins, outs, extra in steps:
+    for kind, f, ins, outs, extra, node in steps:
         if kind == 0:
             for i, r in zip(outs, f([env[i] for i in ins])):
                 env[i] = r
@@ -1003,3 +1004,4 @@ class CallSite:
         return unbox(self._exe(*args))
 
 
+_script_tb.register_node_loop(_run_steps.__code__)

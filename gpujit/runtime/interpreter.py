@@ -22,6 +22,7 @@ from ..device import cpu as _cpu
 from ..ir import types as T
 from ..ops.registry import wrap as _wrap
 from ..ops.node_names import SCRIPTED as _SCRIPTED
+from . import script_traceback as _script_tb
 from .arguments import COPIED_ON_READ, set_live_attr
 from .container_ops import CONTAINER_OPS, KeyErrorAt, container_op, node_location, tuple_item
 from .isinstance_kinds import isinstance_test
@@ -701,3 +702,6 @@ PRIM_HANDLERS = {
     "aten::retain_grad": _retain_grad,
     **_future_nodes.HANDLERS,
 }
+
+
+_script_tb.register_node_loop(run_nodes.__code__)

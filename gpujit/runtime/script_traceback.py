@@ -15,12 +15,21 @@ Python prints shows the note. Nothing is done on the success path: the maps are 
 when code is generated, read only when an exception leaves scripted code."""
 from __future__ import annotations
 
-__all__ = ["register_source", "scripted_nodes", "add_scripted_traceback", "HEADER"]
+__all__ = ["register_source", "register_node_loop", "scripted_nodes", "add_scripted_traceback",
+           "HEADER"]
 
 HEADER = "Traceback of the scripted code (most recent call last):"
 
 # generated code's filename -> {line number: the node that emitted that line}
 _SOURCE_NODES: dict = {}
+# code objects of the loops that run a graph's nodes one by one, their current node in
+# the local `node` (the interpreter's run_nodes, the executor's recording plan)
+_NODE_LOOPS: set = set()
+
+
+def register_node_loop(code):
+    """Frames running `code` hold the node they run in their local `node`."""
+    _NODE_LOOPS.add(code)
 
 
 def register_source(filename, node_lines):
@@ -33,16 +42,10 @@ def forget(filename):
     _SOURCE_NODES.pop(filename, None)
 
 
-def _interpreter_code():
-    from .interpreter import run_nodes
-    return run_nodes.__code__
-
-
 def scripted_nodes(tb):
     """The graph nodes the frames of traceback tb were running, outermost first: lines
     of generated code, the interpreter's current node; control-flow nodes (If, Loop)
     dropped where a node inside them follows, repeats once."""
-    run_code = _interpreter_code()
     out = []
     while tb is not None:
         f = tb.tb_frame
@@ -51,7 +54,7 @@ def scripted_nodes(tb):
         lines = _SOURCE_NODES.get(code.co_filename)
         if lines is not None:
             node = lines.get(tb.tb_lineno)
-        elif code is run_code:
+        elif code in _NODE_LOOPS:
             node = f.f_locals.get("node")
         if node is not None and getattr(node, "source_range", None) is not None:
             if out and out[-1].blocks and out[-1] is not node:
@@ -68,6 +71,12 @@ def _frame_text(sr):
         where += f", in {sr.function}"
     if not sr.text:
         return where
+    text = sr.text.rstrip()
+    if sr.col >= len(text) or text[sr.col].isspace():
+        # (a traced node's range is the line, column 0: the statement underlined)
+        start = len(text) - len(text.lstrip())
+        return (f"{where}\n    {text}\n    {' ' * start}{'~' * (len(text) - start)}"
+                f" <--- HERE")
     return where + "\n" + "\n".join(sr.highlight().split("\n")[1:])
 
 
