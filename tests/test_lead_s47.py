@@ -169,6 +169,11 @@ def test_runtime_error_note_names_the_scripted_line(warm):
     line = inspect.getsourcelines(_view_in_branch)[1] + 2
     assert f'File "{__file__}", line {line}, in _view_in_branch' in note
     assert note.endswith("z = y.view(xs)\n                ~~~~~~~~~~ <--- HERE")
+    # the inlined function's call site first, as TorchScript's inlined call stack
+    call = inspect.getsourcelines(_calls_view)[1] + 2
+    assert note.index(f"line {call}, in _calls_view") < note.index(
+        f"line {line}, in _view_in_branch")
+    assert "return _view_in_branch(y, xs) + 1" in note
     assert "if bool(" not in note       # (the If around it is not a frame)
 
 

@@ -89,7 +89,12 @@ def add_scripted_traceback(e):
         return
     if not nodes:
         return
-    note = HEADER + "\n" + "\n".join(_frame_text(n.source_range) for n in nodes)
+    ranges = []
+    for n in nodes:     # (an inlined function's node: its call sites first, outermost first)
+        for sr in (*reversed(n.meta.get("inlined_at", ())), n.source_range):
+            if sr is not None and (not ranges or ranges[-1] != sr):
+                ranges.append(sr)
+    note = HEADER + "\n" + "\n".join(_frame_text(sr) for sr in ranges)
     notes = getattr(e, "__notes__", None)
     if notes is not None:
         for i, n in enumerate(notes):
