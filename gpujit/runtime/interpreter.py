@@ -338,20 +338,6 @@ def as_runtime_error(e):
     new.__cause__ = e.__cause__
     new.__suppress_context__ = True
     return new.with_traceback(e.__traceback__)
-    sub = _AS_RUNTIME.get(cls)
-    if sub is None:
-        try:
-            sub = type(cls.__name__, (cls, RuntimeError),
-                       {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
-        except TypeError:       # (a class that cannot be combined: left as it is)
-            sub = cls
-        sub = _AS_RUNTIME.setdefault(cls, sub)
-    if sub is not cls:
-        try:
-            e.__class__ = sub
-        except TypeError:
-            pass
-    return e
 
 
 _RAISED: dict = {}      # builtin exception class -> its subclass that is also an Error
