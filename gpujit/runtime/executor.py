@@ -50,6 +50,7 @@ from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
 from .key_facts import fold_key_facts
 from .objects import namedtuple_class
+from .container_ops import CONTAINER_OPS, container_op
 from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, read_attr, \
     callee_graph, call_inputs, compute_scripted, dynamic_callee
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
@@ -89,6 +90,17 @@ _whole_graph = [os.environ.get("GPUJIT_GRAPH_AUTODIFF", "1") != "0"]
 
 _UNFIT = object()       # _run_recording_plan: a module attribute not of the type the code was made for
 
+# prim:: nodes whose interpreter handler reads only the node and its inputs' values (no
+# regions, attributes written, calls or per-call state): a recording plan runs them as a
+# step (the checks of F.scaled_dot_product_attention and MultiheadAttention: x.dtype,
+# `raise`, unpacking a list, `key is value`) instead of leaving the whole graph to the
+# interpreter
+_VALUE_PRIMS = frozenset((
+    "prim::TupleUnpack", "prim::ListUnpack", "prim::TupleIndex", "prim::unchecked_cast",
+    "prim::Uninitialized", "prim::dtype", "prim::device", "prim::requires_grad",
+    "prim::is_leaf", "prim::itemsize", "prim::nbytes", "prim::RaiseException",
+    "prim::isinstance", "prim::EnumName", "prim::EnumValue", "prim::DictConstruct"))
+
 
 def _recording_plan(graph, runner, attr_specs=None):
     """A call_recording of a graph (reads of the module's attributes,
@@ -106,7 +118,9 @@ def _recording_plan(graph, runner, attr_specs=None):
     A step is (kind, callee, input slots, output slots, extra): kind 0 a group's runner,
     1 a registry op (extra: its filled-in defaults and how its result is unpacked), 2 a
     tuple, 3 a list, 4 a prim::If (extra: per branch, its steps and output slots), 5 a
-    prim::Loop (extra: its body's steps, input slots and output slots)."""
+    prim::Loop (extra: its body's steps, input slots and output slots), 6 a prim node of
+    _VALUE_PRIMS (callee: the interpreter's handler, extra: the node), 7 a container op
+    (callee: its function)."""
     slots = {v: i for i, v in enumerate(graph.inputs)}
     specs = dict(attr_specs or ())
     reads, consts, steps = [], [], []
@@ -173,8 +187,12 @@ def _recording_plan(graph, runner, attr_specs=None):
                 cls = namedtuple_class(node.output.type) if kind == "prim::TupleConstruct" \
                     else None
                 step = (2 if kind == "prim::TupleConstruct" else 3, cls, ins, None)
+            elif kind in _VALUE_PRIMS:
+                step = (6, PRIM_HANDLERS[kind], ins, node)
+            elif node.op is None and kind in CONTAINER_OPS:
+                # (an aten:: kind without registry op: sum of a list, `a is b`, format)
+                step = (7, container_op(node)[0], ins, None)
             elif kind in PRIM_HANDLERS or node.op is None or calls_autograd(node):
-                # (an aten:: kind without registry op is a container op: sum of a list)
                 return False
             else:
                 op = node.op
@@ -243,6 +261,15 @@ def _run_steps(steps, env):
             _run_steps(bsteps, env)
             for i, o in zip(outs, bouts):
                 env[i] = env[o]
+        elif kind == 6:      # (the interpreter's handler, on the node's inputs)
+            r = f(extra, dict(zip(extra.inputs, [env[i] for i in ins])), None)
+            if r is not None:
+                for i, x in zip(outs, r):
+                    env[i] = x
+        elif kind == 7:
+            r = f(*[env[i] for i in ins])
+            if outs:
+                env[outs[0]] = r
         else:               # (a loop, as the interpreter's _loop)
             bsteps, bins, bouts = extra
             trip, cond = env[ins[0]], env[ins[1]]
