@@ -177,3 +177,62 @@ def test_encoder_layer_training_matches_torch():
     assert math.isclose(loss.item(), losses[-1], rel_tol=1e-5)
     for (name, p), g in zip(ts.named_parameters(), grads):
         np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+# ------------------------------------------------ calls recording op by op (no profile)
+
+class _Cell(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        B, _ = x.size()                 # (the trace's size arithmetic: NumToTensor)
+        new_h = gpujit.tanh(self.linear(x) + h).view(B, -1)
+        return new_h, new_h
+
+
+def _cell_calls(tr, xs, h):
+    out = []
+    for x in xs:
+        for p in tr.parameters():
+            p.grad = None
+        a, _ = tr(x, h)
+        out.append(type(a.grad_fn).__name__)
+        a.sum().backward()
+        out.append(a.detach().numpy().copy())
+        out.extend(p.grad.numpy().copy() for p in tr.parameters())
+    return out
+
+
+def test_traced_module_profiled_without_grad_records_op_by_op_through_a_plan(monkeypatch):
+    # (trace's check_trace runs the trace under no_grad, as PyTorch's: that run is the
+    # profiling run, and later calls recording gradients run op by op, as TorchScript's
+    # fallback graph; they ran through the node-by-node interpreter)
+    rng = np.random.default_rng(4)
+    xs = [gpujit.from_numpy(rng.standard_normal((3, 4)).astype(np.float32))
+          for _ in range(3)]
+    h = gpujit.from_numpy(rng.standard_normal((3, 4)).astype(np.float32))
+
+    def traced():
+        gpujit.manual_seed(0)
+        return gpujit.jit.trace(_Cell(), (xs[0], h))
+    tr = traced()
+    got = _cell_calls(tr, xs, h)
+    exe = tr.forward._executable
+    assert exe.stats["profiling_runs"] == 1 and exe.specializations[-1].profiled_without_grad
+    plan = exe._op_by_op_plan
+    assert plan and 6 in _kinds(plan) and 4 not in _kinds(plan)
+    monkeypatch.setattr(_ex.Executable, "_op_by_op", lambda self, args:
+                        _ex.interpret(self.graph, *args))
+    ref = _cell_calls(traced(), xs, h)
+    monkeypatch.undo()
+    assert got[0] == ref[0] == "ViewBackward0"        # (op by op, as torch 2.13's)
+    for a, b in zip(got, ref):
+        np.testing.assert_array_equal(a, b)
+    # against the hand-written step
+    gpujit.manual_seed(0)
+    w, b = (p.detach().numpy() for p in _Cell().parameters())
+    t = np.tanh(xs[-1].numpy() @ w.T + b + h.numpy())
+    np.testing.assert_allclose(got[-3], t, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[-2], (1 - t * t).T @ xs[-1].numpy(), rtol=1e-4, atol=1e-5)

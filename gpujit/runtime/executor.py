@@ -99,10 +99,11 @@ _VALUE_PRIMS = frozenset((
     "prim::TupleUnpack", "prim::ListUnpack", "prim::TupleIndex", "prim::unchecked_cast",
     "prim::Uninitialized", "prim::dtype", "prim::device", "prim::requires_grad",
     "prim::is_leaf", "prim::itemsize", "prim::nbytes", "prim::RaiseException",
-    "prim::isinstance", "prim::EnumName", "prim::EnumValue", "prim::DictConstruct"))
+    "prim::isinstance", "prim::EnumName", "prim::EnumValue", "prim::DictConstruct",
+    "prim::NumToTensor"))
 
 
-def _recording_plan(graph, runner, attr_specs=None):
+def _recording_plan(graph, runner, attr_specs=None, in_order=False):
     """A call_recording of a graph (reads of the module's attributes,
     constants, registry ops, fusion groups run through their runners, tuples and lists
     built): (runner, slots in all, attribute reads, constants' (slot, value), steps,
@@ -115,6 +116,8 @@ def _recording_plan(graph, runner, attr_specs=None):
     reads at entry with the types it was made for: each read (slot of the object read,
     name, spec, slot of the value), done before any op runs (the graph
     sets no attribute and calls nothing that could), checks the type as attrs_fit does.
+    in_order: a graph not specialized (no attr_specs): each prim::GetAttr is a step of
+    its own where the graph reads it, as the interpreter reads it (no type check).
     A step is (kind, callee, input slots, output slots, extra): kind 0 a group's runner,
     1 a registry op (extra: its filled-in defaults and how its result is unpacked), 2 a
     tuple, 3 a list, 4 a prim::If (extra: per branch, its steps and output slots), 5 a
@@ -136,7 +139,7 @@ def _recording_plan(graph, runner, attr_specs=None):
                 value = node.attrs.get("value")
                 consts.append((slots[node.output], value))
                 continue
-            if kind == "prim::GetAttr":
+            if kind == "prim::GetAttr" and not in_order:
                 src = slots.get(node.inputs[0])
                 if node not in specs or src is None or src not in objects:
                     return False
@@ -187,7 +190,7 @@ def _recording_plan(graph, runner, attr_specs=None):
                 cls = namedtuple_class(node.output.type) if kind == "prim::TupleConstruct" \
                     else None
                 step = (2 if kind == "prim::TupleConstruct" else 3, cls, ins, None)
-            elif kind in _VALUE_PRIMS:
+            elif kind in _VALUE_PRIMS or kind == "prim::GetAttr":
                 step = (6, PRIM_HANDLERS[kind], ins, node)
             elif node.op is None and kind in CONTAINER_OPS:
                 # (an aten:: kind without registry op: sum of a list, `a is b`, format)
@@ -572,6 +575,7 @@ class Executable:
         self._hoisted = hoisted_attrs(g)
         self._tensor_params = None     # (call_recording) all parameters Tensors, none broadcast
         self._module_seen = None       # (call_recording) the last module argument coerced
+        self._op_by_op_plan = None     # (call_recording) the graph's plan, not optimized
         self._has_strict_regions = None   # does g hold a scripted strict_fusion region?
         # one thread profiles and compiles a new key; the others wait and then call its
         # code (without it, 8 threads calling a new function made 8 specializations of one
@@ -653,7 +657,7 @@ class Executable:
                 if spec is None:
                     return self._specialize(key, args)
         if spec.profiled_without_grad:
-            return interpret(self.graph, *args)
+            return self._op_by_op(args)
         plan = spec.recording
         if plan is not None and plan[0] is runner and (
                 spec.grad_pattern is None or spec.grad_pattern == _grad_pattern(args)):
@@ -693,6 +697,21 @@ class Executable:
             if out is not _UNFIT:
                 return out
         return interpret(spec._exe_graph, *args)
+
+    def _op_by_op(self, args):
+        """interpret(self.graph, *args), a call that records gradients op by op (its
+        specialization was profiled with grad mode off, as TorchScript's fallback graph
+        when the profiled requires_grad differs), through a recording plan of the graph
+        as it was made: the same ops, each recording its own node, without the
+        interpreter's per-node dispatch (a traced model's training calls after
+        check_trace ran 2.7x slower than the scripted one)."""
+        plan = self._op_by_op_plan
+        if plan is None:
+            plan = self._op_by_op_plan = _recording_plan(self.graph, None, in_order=True) \
+                or False
+        if plan is False:
+            return interpret(self.graph, *args)
+        return _run_recording_plan(plan, args)
 
     def _specialize(self, key, args):
         if len(self.specializations) >= self.max_specializations:
