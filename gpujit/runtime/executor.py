@@ -43,6 +43,7 @@ from .._gc import gc_paused
 from ..autograd import grad_mode as _grad_mode
 from ..ir import types as T
 from ..ir.schema_match import calls_autograd
+from ..ops import registry as _reg
 from ..tensor import Tensor
 from . import fusion
 from .arguments import coerce_args
@@ -123,7 +124,8 @@ def _recording_plan(graph, runner, attr_specs=None, in_order=False):
     tuple, 3 a list, 4 a prim::If (extra: per branch, its steps and output slots), 5 a
     prim::Loop (extra: its body's steps, input slots and output slots), 6 a prim node of
     _VALUE_PRIMS (callee: the interpreter's handler, extra: the node), 7 a container op
-    (callee: its function)."""
+    (callee: its function), 8 a registry op that gives no Tensor (as 1, its eager body
+    called without the autograd layer: `x.size(0)`, `n // h`)."""
     slots = {v: i for i, v in enumerate(graph.inputs)}
     specs = dict(attr_specs or ())
     reads, consts, steps = [], [], []
@@ -208,7 +210,7 @@ def _recording_plan(graph, runner, attr_specs=None, in_order=False):
                 # output
                 unpack = (0 if n == 0 else 4 if n > 1 else 2 if len(rets) > 1 else
                           3 if rets[0].type.is_list else 1)
-                step = (1, op, ins, (defaults, unpack))
+                step = (8 if _untracked(op) else 1, op, ins, (defaults, unpack))
             outs = []
             for v in node.outputs:
                 slots[v] = len(slots)
@@ -234,6 +236,16 @@ def _recording_plan(graph, runner, attr_specs=None, in_order=False):
 _read_attr = read_attr         # (a parameter, buffer or submodule from its dict)
 
 
+def _untracked(op) -> bool:
+    """Does the op give no Tensor and write none, so that autograd has nothing to record
+    (its layer would call the eager body: x.size(0), x.dim(), int arithmetic, the
+    checks of MultiheadAttention; ~1.5-3 us a call through it)?"""
+    rets = op.schema.returns
+    return bool(rets) and op.composite is None and op.refuse_grad is None and \
+        op.inplace_of is None and all(r.type.base != "Tensor" for r in rets) and \
+        not any(a.type.is_write or a.type.base == "Generator" for a in op.schema.arguments)
+
+
 def _run_steps(steps, env):
     for kind, f, ins, outs, extra in steps:
         if kind == 0:
@@ -245,6 +257,24 @@ def _run_steps(steps, env):
             if defaults:
                 a += defaults
             r = compute_scripted(f, a)
+            if unpack == 1:
+                env[outs[0]] = r
+            elif unpack == 2:
+                env[outs[0]] = tuple(r)
+            elif unpack == 3:
+                env[outs[0]] = list(r) if type(r) is tuple else r
+            elif unpack == 4:
+                for i, x in zip(outs, r):
+                    env[i] = x
+        elif kind == 8:
+            a = [env[i] for i in ins]
+            defaults, unpack = extra
+            if defaults:
+                a += defaults
+            try:
+                r = f.eager(*a)
+            except _reg.NestedOperand:
+                r = compute_scripted(f, a)      # (a nested tensor's kernel)
             if unpack == 1:
                 env[outs[0]] = r
             elif unpack == 2:
