@@ -238,3 +238,45 @@ def test_traced_module_profiled_without_grad_records_op_by_op_through_a_plan(mon
     np.testing.assert_allclose(got[-3], t, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got[-2], (1 - t * t).T @ xs[-1].numpy(), rtol=1e-4, atol=1e-5)
 
+
+
+# ------------------------------------------------ ranks the key fixes, through views
+
+def _batched(x):
+    q = x.transpose(0, 1)
+    if q.dim() != 3:
+        raise ValueError("expected a batch, got {} dims".format(q.dim()))
+    v = q.unsqueeze(0).view(2, 3, -1, 1)
+    u = x.squeeze(0)                    # (its rank depends on a size: stays read)
+    return v.relu() * float(v.dim()) + float(u.dim())
+
+
+def test_rank_of_a_view_of_an_input_is_a_constant_of_its_specialization():
+    s = gpujit.jit.script(_batched)
+    a = np.random.default_rng(5).standard_normal((3, 2, 4)).astype(np.float32)
+    x = gpujit.from_numpy(a)
+    for _ in range(3):
+        out = s(x)
+    kinds = [n.kind for n in _spec(s)._exe_graph.walk()]
+    assert kinds.count("aten::dim") == 1 and "prim::RaiseException" not in kinds
+    want = np.maximum(a.transpose(1, 0, 2)[None].reshape(2, 3, -1, 1), 0) * 4 + 3
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-6)
+    # (another rank is another specialization: the check raises there)
+    with pytest.raises(ValueError, match="expected a batch, got 2 dims"):
+        s(gpujit.from_numpy(a[0]))
+
+
+def test_batch_first_encoder_layer_graph_reads_no_rank():
+    # (MultiheadAttention's is_batched and shape checks of query.transpose(1, 0), and the
+    # `query is key` branches they guard: gone from the specialization)
+    gpujit.manual_seed(0)
+    s = gpujit.jit.script(_encoder())
+    x = gpujit.from_numpy(_X)
+    with gpujit.no_grad():
+        for _ in range(3):
+            y = s(x)
+    kinds = [n.kind for n in _spec(s)._exe_graph.walk()]
+    assert "aten::dim" not in kinds and "aten::__is__" not in kinds
+    gpujit.manual_seed(0)
+    with gpujit.no_grad():
+        np.testing.assert_allclose(y.numpy(), _encoder()(x).numpy(), rtol=1e-5, atol=1e-6)
