@@ -43,6 +43,7 @@ from .._gc import gc_paused
 from ..autograd import grad_mode as _grad_mode
 from ..ir import types as T
 from ..ir.schema_match import calls_autograd
+from ..ops import registry as _reg
 from ..tensor import Tensor
 from . import fusion
 from . import script_traceback as _script_tb
@@ -51,6 +52,7 @@ from .assume import hoisted_attrs, specialized_graph
 from .codegen import CodeGenerator, CodeGenError
 from .key_facts import fold_key_facts
 from .objects import namedtuple_class
+from .container_ops import CONTAINER_OPS, container_op
 from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, read_attr, \
     callee_graph, call_inputs, compute_scripted, dynamic_callee
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
@@ -90,8 +92,20 @@ _whole_graph = [os.environ.get("GPUJIT_GRAPH_AUTODIFF", "1") != "0"]
 
 _UNFIT = object()       # _run_recording_plan: a module attribute not of the type the code was made for
 
+# prim:: nodes whose interpreter handler reads only the node and its inputs' values (no
+# regions, attributes written, calls or per-call state): a recording plan runs them as a
+# step (the checks of F.scaled_dot_product_attention and MultiheadAttention: x.dtype,
+# `raise`, unpacking a list, `key is value`) instead of leaving the whole graph to the
+# interpreter
+_VALUE_PRIMS = frozenset((
+    "prim::TupleUnpack", "prim::ListUnpack", "prim::TupleIndex", "prim::unchecked_cast",
+    "prim::Uninitialized", "prim::dtype", "prim::device", "prim::requires_grad",
+    "prim::is_leaf", "prim::itemsize", "prim::nbytes", "prim::RaiseException",
+    "prim::isinstance", "prim::EnumName", "prim::EnumValue", "prim::DictConstruct",
+    "prim::NumToTensor"))
 
-def _recording_plan(graph, runner, attr_specs=None):
+
+def _recording_plan(graph, runner, attr_specs=None, in_order=False):
     """A call_recording of a graph (reads of the module's attributes,
     constants, registry ops, fusion groups run through their runners, tuples and lists
     built): (runner, slots in all, attribute reads, constants' (slot, value), steps,
@@ -104,11 +118,16 @@ def _recording_plan(graph, runner, attr_specs=None):
     reads at entry with the types it was made for: each read (slot of the object read,
     name, spec, slot of the value), done before any op runs (the graph
     sets no attribute and calls nothing that could), checks the type as attrs_fit does.
+    in_order: a graph not specialized (no attr_specs): each prim::GetAttr is a step of
+    its own where the graph reads it, as the interpreter reads it (no type check).
     A step is (kind, callee, input slots, output slots, extra): kind 0 a group's runner,
     1 a registry op (extra: its filled-in defaults and how its result is unpacked), 2 a
     tuple, 3 a list, 4 a prim::If (extra: per branch, its steps and output slots), 5 a
-    prim::Loop (extra: its body's steps, input slots and output slots); then the node
-    (what an error's note names: runtime/script_traceback)."""
+    prim::Loop (extra: its body's steps, input slots and output slots), 6 a prim node of
+    _VALUE_PRIMS (callee: the interpreter's handler, extra: the node), 7 a container op
+    (callee: its function), 8 a registry op that gives no Tensor (as 1, its eager body
+    called without the autograd layer: `x.size(0)`, `n // h`); then the node (what an
+    error's note names: runtime/script_traceback)."""
     slots = {v: i for i, v in enumerate(graph.inputs)}
     specs = dict(attr_specs or ())
     reads, consts, steps = [], [], []
@@ -124,7 +143,7 @@ def _recording_plan(graph, runner, attr_specs=None):
                 value = node.attrs.get("value")
                 consts.append((slots[node.output], value))
                 continue
-            if kind == "prim::GetAttr":
+            if kind == "prim::GetAttr" and not in_order:
                 src = slots.get(node.inputs[0])
                 if node not in specs or src is None or src not in objects:
                     return False
@@ -175,8 +194,12 @@ def _recording_plan(graph, runner, attr_specs=None):
                 cls = namedtuple_class(node.output.type) if kind == "prim::TupleConstruct" \
                     else None
                 step = (2 if kind == "prim::TupleConstruct" else 3, cls, ins, None)
+            elif kind in _VALUE_PRIMS or kind == "prim::GetAttr":
+                step = (6, PRIM_HANDLERS[kind], ins, node)
+            elif node.op is None and kind in CONTAINER_OPS:
+                # (an aten:: kind without registry op: sum of a list, `a is b`, format)
+                step = (7, container_op(node)[0], ins, None)
             elif kind in PRIM_HANDLERS or node.op is None or calls_autograd(node):
-                # (an aten:: kind without registry op is a container op: sum of a list)
                 return False
             else:
                 op = node.op
@@ -189,7 +212,7 @@ def _recording_plan(graph, runner, attr_specs=None):
                 # output
                 unpack = (0 if n == 0 else 4 if n > 1 else 2 if len(rets) > 1 else
                           3 if rets[0].type.is_list else 1)
-                step = (1, op, ins, (defaults, unpack))
+                step = (8 if _untracked(op) else 1, op, ins, (defaults, unpack))
             outs = []
             for v in node.outputs:
                 slots[v] = len(slots)
@@ -215,6 +238,16 @@ def _recording_plan(graph, runner, attr_specs=None):
 _read_attr = read_attr         # (a parameter, buffer or submodule from its dict)
 
 
+def _untracked(op) -> bool:
+    """Does the op give no Tensor and write none, so that autograd has nothing to record
+    (its layer would call the eager body: x.size(0), x.dim(), int arithmetic, the
+    checks of MultiheadAttention; ~1.5-3 us a call through it)?"""
+    rets = op.schema.returns
+    return bool(rets) and op.composite is None and op.refuse_grad is None and \
+        op.inplace_of is None and all(r.type.base != "Tensor" for r in rets) and \
+        not any(a.type.is_write or a.type.base == "Generator" for a in op.schema.arguments)
+
+
 def _run_steps(steps, env):
     for kind, f, ins, outs, extra, node in steps:
         if kind == 0:
@@ -235,6 +268,24 @@ def _run_steps(steps, env):
             elif unpack == 4:
                 for i, x in zip(outs, r):
                     env[i] = x
+        elif kind == 8:
+            a = [env[i] for i in ins]
+            defaults, unpack = extra
+            if defaults:
+                a += defaults
+            try:
+                r = f.eager(*a)
+            except _reg.NestedOperand:
+                r = compute_scripted(f, a)      # (a nested tensor's kernel)
+            if unpack == 1:
+                env[outs[0]] = r
+            elif unpack == 2:
+                env[outs[0]] = tuple(r)
+            elif unpack == 3:
+                env[outs[0]] = list(r) if type(r) is tuple else r
+            elif unpack == 4:
+                for i, x in zip(outs, r):
+                    env[i] = x
         elif kind == 2:
             env[outs[0]] = tuple([env[i] for i in ins]) if f is None else \
                 f(*[env[i] for i in ins])
@@ -245,6 +296,15 @@ def _run_steps(steps, env):
             _run_steps(bsteps, env)
             for i, o in zip(outs, bouts):
                 env[i] = env[o]
+        elif kind == 6:      # (the interpreter's handler, on the node's inputs)
+            r = f(extra, dict(zip(extra.inputs, [env[i] for i in ins])), None)
+            if r is not None:
+                for i, x in zip(outs, r):
+                    env[i] = x
+        elif kind == 7:
+            r = f(*[env[i] for i in ins])
+            if outs:
+                env[outs[0]] = r
         else:               # (a loop, as the interpreter's _loop)
             bsteps, bins, bouts = extra
             trip, cond = env[ins[0]], env[ins[1]]
@@ -547,6 +607,7 @@ class Executable:
         self._hoisted = hoisted_attrs(g)
         self._tensor_params = None     # (call_recording) all parameters Tensors, none broadcast
         self._module_seen = None       # (call_recording) the last module argument coerced
+        self._op_by_op_plan = None     # (call_recording) the graph's plan, not optimized
         self._has_strict_regions = None   # does g hold a scripted strict_fusion region?
         # one thread profiles and compiles a new key; the others wait and then call its
         # code (without it, 8 threads calling a new function made 8 specializations of one
@@ -628,7 +689,7 @@ class Executable:
                 if spec is None:
                     return self._specialize(key, args)
         if spec.profiled_without_grad:
-            return interpret(self.graph, *args)
+            return self._op_by_op(args)
         plan = spec.recording
         if plan is not None and plan[0] is runner and (
                 spec.grad_pattern is None or spec.grad_pattern == _grad_pattern(args)):
@@ -668,6 +729,21 @@ class Executable:
             if out is not _UNFIT:
                 return out
         return interpret(spec._exe_graph, *args)
+
+    def _op_by_op(self, args):
+        """interpret(self.graph, *args), a call that records gradients op by op (its
+        specialization was profiled with grad mode off, as TorchScript's fallback graph
+        when the profiled requires_grad differs), through a recording plan of the graph
+        as it was made: the same ops, each recording its own node, without the
+        interpreter's per-node dispatch (a traced model's training calls after
+        check_trace ran 2.7x slower than the scripted one)."""
+        plan = self._op_by_op_plan
+        if plan is None:
+            plan = self._op_by_op_plan = _recording_plan(self.graph, None, in_order=True) \
+                or False
+        if plan is False:
+            return interpret(self.graph, *args)
+        return _run_recording_plan(plan, args)
 
     def _specialize(self, key, args):
         if len(self.specializations) >= self.max_specializations:

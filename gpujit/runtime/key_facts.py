@@ -7,7 +7,10 @@ checks that key on every call. So in its graph:
 - an Optional input the key says is None is the constant None, and one the key says is a
   Tensor is a Tensor (`if attn_mask is not None:`, `if key_padding_mask is None:`; its
   `prim::unchecked_cast`s go);
-- `x.dim()` of a tensor input is the key's rank (`is_batched = query.dim() == 3`);
+- `x.dim()` of a tensor input is the key's rank (`is_batched = query.dim() == 3`), and
+  so is that of a tensor the graph made from one by ops whose result's rank follows from
+  their operand's (`query.transpose(1, 0).dim()` in MultiheadAttention with
+  batch_first, x.unsqueeze(0), x.view(a, b, c): _RANK_RULES);
 - `x is x` of a tensor is True (`if query is key:` in MultiheadAttention called as
   `self_attn(x, x, x)`).
 
@@ -48,6 +51,63 @@ def _facts(graph, key):
     return out
 
 
+# kind -> the rank of its Tensor result from its first operand's rank r (None where not
+# known) and the node; None where it does not follow
+def _same(n, r):
+    return r
+
+
+def _listed(n, r):
+    """view / reshape to a size list built in the graph: its length."""
+    src = n.inputs[1].node
+    if src.kind == "prim::ListConstruct":
+        return len(src.inputs)
+    if src.kind == "prim::Constant" and isinstance(src.attrs.get("value"), (list, tuple)):
+        return len(src.attrs["value"])
+    return None
+
+
+_RANK_RULES = {
+    **{k: _same for k in ("aten::transpose", "aten::permute", "aten::contiguous",
+                          "aten::clone", "aten::detach", "aten::to", "aten::type_as",
+                          "aten::relu", "aten::gelu", "aten::tanh", "aten::sigmoid",
+                          "aten::neg", "aten::dropout", "aten::softmax",
+                          "aten::log_softmax", "aten::layer_norm")},
+    "aten::unsqueeze": lambda n, r: None if r is None else r + 1,
+    "aten::select": lambda n, r: r - 1 if r else None,
+    "aten::view": _listed,
+    "aten::reshape": _listed,
+}
+
+
+def _ranks(graph, key):
+    """{Tensor Value: its rank} the key fixes: the tensor inputs' ranks, carried through
+    the ops of _RANK_RULES (nested blocks included), and the ranks of views to a size list
+    of known length."""
+    ranks = {}
+    for v, k in zip(graph.inputs, key[1:]):
+        t = v.type
+        if _tensor_key(k) and (isinstance(t, T.TensorType) or (
+                isinstance(t, T.OptionalType) and isinstance(t.elem, T.TensorType))):
+            ranks[v] = k[2]
+    for n in graph.walk():
+        rule = _RANK_RULES.get(n.kind)
+        if rule is None or len(n.outputs) != 1 or not n.inputs or \
+                not isinstance(n.output.type, T.TensorType):
+            continue
+        r = rule(n, ranks.get(n.inputs[0]))
+        if r is not None:
+            ranks[n.output] = r
+    return ranks
+
+
+def _rank_reads(graph, ranks):
+    """The aten::dim nodes of a Value whose rank is known (not an input's: _facts's)."""
+    inputs = set(graph.inputs)
+    return [n for n in graph.walk() if n.kind == "aten::dim" and len(n.inputs) == 1 and
+            n.inputs[0] in ranks and n.inputs[0] not in inputs]
+
+
 def _self_identity(n) -> bool:
     return n.kind in ("aten::__is__", "aten::__isnot__") and len(n.inputs) == 2 and \
         n.inputs[0] is n.inputs[1] and isinstance(n.inputs[0].type, T.TensorType)
@@ -66,7 +126,8 @@ def fold_key_facts(graph, profile, key):
     """(graph, profile) for the specialization of `key`: a copy of graph with the facts
     of the module docstring folded and the profile re-keyed onto it, or the pair itself
     when nothing folds."""
-    if not _facts(graph, key) and not any(_self_identity(n) for n in graph.walk()):
+    if not _facts(graph, key) and not any(_self_identity(n) for n in graph.walk()) and \
+            not _rank_reads(graph, _ranks(graph, key)):
         return graph, profile
     from ..passes import eliminate_dead_code, propagate_constants
     g = graph.copy()
@@ -88,13 +149,29 @@ def fold_key_facts(graph, profile, key):
                     c = g.insert_constant(k[2], T.INT)
                 n.output.replace_all_uses_with(c)
                 n.destroy()
-    for n in list(g.walk()):
-        if _self_identity(n) and n.owning_block is not None:
+    first = True
+    while True:
+        # (a rank read or `x is x` of a value an If gives, `query = query.transpose(1, 0)`
+        # in a branch, folds once the branches the facts before decide are gone)
+        folded = False
+        for n in list(g.walk()):
+            if _self_identity(n) and n.owning_block is not None:
+                with g.inserting_before(n):
+                    c = g.insert_constant(n.kind == "aten::__is__", T.BOOL)
+                n.output.replace_all_uses_with(c)
+                n.destroy()
+                folded = True
+        ranks = _ranks(g, key)
+        for n in _rank_reads(g, ranks):
             with g.inserting_before(n):
-                c = g.insert_constant(n.kind == "aten::__is__", T.BOOL)
+                c = g.insert_constant(ranks[n.inputs[0]], T.INT)
             n.output.replace_all_uses_with(c)
             n.destroy()
-    propagate_constants(g)
+            folded = True
+        if not (folded or first):
+            break
+        first = False
+        propagate_constants(g)
     for n in list(g.walk()):    # (`m = unchecked_cast(mask)` of a mask now a Tensor: mask)
         if n.kind == "prim::unchecked_cast" and n.inputs[0].type.is_subtype_of(
                 n.output.type):
