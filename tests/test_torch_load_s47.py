@@ -11,6 +11,7 @@ them too).
 """
 import io
 import re
+import zipfile
 from typing import Dict, List, Tuple
 
 import numpy as np
@@ -263,3 +264,69 @@ def test_a_module_container_zipped_with_a_list_is_torchscripts_error():
         torch.jit.script(_Mixed())
     assert "Can not iterate over a module list or tuple with a value that does not have a " \
            "statically determinable length" in str(ei.value)
+
+
+# ---------------------------------------------------------------------- 2. record_function
+def _with_rf(x: torch.Tensor, y: torch.Tensor, name: str) -> torch.Tensor:
+    with torch.autograd.profiler.record_function("foo"):
+        with torch.autograd.profiler.record_function(name + "_inner"):
+            a = x + y
+        b = a * 2.0
+    return b
+
+
+def _events(prof_module, fn, *args):
+    with prof_module.autograd.profiler.profile() as p:
+        out = fn(*args)
+    return out, p.function_events
+
+
+def test_record_function_regions_in_pytorchs_format():
+    s = torch.jit.script(_with_rf)
+    data = _save(s)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = z.namelist()
+        src = z.read("archive/code/__torch__.py").decode()
+    assert "archive/code/__torch__/torch/autograd/profiler.py" in names
+    assert "archive/code/__torch__/torch/classes/profiler.py" in names
+    # TorchScript's spelling: an object of its record_function class, __init__(name, None)
+    assert ".__init__(\"foo\", None, )" in src and "with _record_function1:" in src
+    assert "record_function(" not in src.replace(".record_function.", ".")
+    loaded = _load(data)
+    assert 'with torch.autograd.profiler.record_function("foo"):' in loaded.code
+    x = torch.ones(2)
+    out, events = _events(torch, loaded, x, x, "n")
+    np.testing.assert_array_equal(out.numpy(), [4.0, 4.0])
+    (foo,) = [e for e in events if e.name == "foo"]
+    assert [e for e in events if e.name == "n_inner"][0] in foo.cpu_children
+    real = _real()
+    t = _real_load(data)
+    out, events = _events(real, t, real.ones(2), real.ones(2), "n")
+    np.testing.assert_array_equal(out.numpy(), [4.0, 4.0])
+    assert {"foo", "n_inner"} <= {e.name for e in events}
+
+
+_TORCH_RF_SOURCE = '''
+import torch
+def f(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    with torch.autograd.profiler.record_function("foo"):
+        with torch.autograd.profiler.record_function("nested"):
+            a = x + y
+        b = a * 2
+    return b
+'''
+
+
+def test_torchs_own_record_function_archive_loads_as_regions(tmp_path, monkeypatch):
+    real = _real()
+    import importlib
+    (tmp_path / "_rf_s47_src.py").write_text(_TORCH_RF_SOURCE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    src = importlib.import_module("_rf_s47_src")
+    buf = io.BytesIO()
+    real.jit.save(real.jit.script(src.f), buf)
+    loaded = _load(buf.getvalue())
+    assert 'with torch.autograd.profiler.record_function("nested"):' in loaded.code
+    out, events = _events(torch, loaded, torch.ones(2), torch.ones(2))
+    np.testing.assert_array_equal(out.numpy(), [4.0, 4.0])
+    assert {"foo", "nested"} <= {e.name for e in events}
