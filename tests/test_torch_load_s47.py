@@ -330,3 +330,77 @@ def test_torchs_own_record_function_archive_loads_as_regions(tmp_path, monkeypat
     out, events = _events(torch, loaded, torch.ones(2), torch.ones(2))
     np.testing.assert_array_equal(out.numpy(), [4.0, 4.0])
     assert {"foo", "nested"} <= {e.name for e in events}
+
+
+# ---------------------------------------------------------------------- 3. awaits / fork
+def _delayed(z: int) -> torch.Tensor:
+    return torch.eye(2) + z
+
+
+def _multi(x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+    return x + 1, [x * 2]
+
+
+def _takes(aw: torch.jit._Await[torch.Tensor]) -> torch.Tensor:
+    return torch.jit._awaitable_wait(aw) * 3
+
+
+def _awaits(x: torch.Tensor) -> torch.Tensor:
+    aw = torch.jit._awaitable(_delayed, 99)
+    aw2 = torch.jit._awaitable_nowait(x + 2)
+    aw3 = torch.jit._awaitable(_multi, x)
+    a, lst = torch.jit._awaitable_wait(aw3)
+    b = torch.jit._awaitable_wait(aw)
+    fut = torch.jit.fork(_delayed, 3)
+    c = torch.jit.wait(fut)
+    return b + c + torch.jit._awaitable_wait(aw2) + a + lst[0] + _takes(aw2)
+
+
+def _awaits_expected(x):
+    eye = np.eye(2, dtype=np.float32)
+    return (eye + 99) + (eye + 3) + (x + 2) + (x + 1) + x * 2 + (x + 2) * 3
+
+
+# (torch.jit.script's .code of the same function in a module of this name, torch 2.13)
+_AWAITS_CODE = """def _awaits(x: Tensor) -> Tensor:
+  def __awaitable_function():
+    _0 = __torch__.test_torch_load_s47._delayed
+    return _0(99, )
+  aw = awaitable(__awaitable_function)
+  aw2 = ops.prim.awaitable_nowait(torch.add(x, 2))
+  def __awaitable_function0():
+    _1 = __torch__.test_torch_load_s47._multi
+    return _1(x, )
+  aw3 = awaitable(__awaitable_function0)
+  a, lst, = ops.prim.awaitable_wait(aw3)
+  b = ops.prim.awaitable_wait(aw)
+  def __forked_function():
+    _2 = __torch__.test_torch_load_s47._delayed
+    return _2(3, )
+  fut = fork(__forked_function)
+  c = torch.wait(fut)
+  _3 = torch.add(torch.add(b, c), ops.prim.awaitable_wait(aw2))
+  _4 = torch.add(torch.add(_3, a), lst[0])
+  _5 = __torch__.test_torch_load_s47._takes(aw2, )
+  return torch.add(_4, _5)
+"""
+
+
+def test_awaits_print_as_torchscripts_closures():
+    s = torch.jit.script(_awaits)
+    assert s.code == _AWAITS_CODE
+    assert "torch.jit._awaitable" not in s.code
+
+
+def test_awaits_round_trip_and_load_in_pytorch():
+    s = torch.jit.script(_awaits)
+    x = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
+    want = _awaits_expected(x)
+    np.testing.assert_array_equal(s(torch.from_numpy(x)).numpy(), want)
+    data = _save(s)
+    loaded = _load(data)
+    np.testing.assert_array_equal(loaded(torch.from_numpy(x)).numpy(), want)
+    assert "awaitable(__awaitable_function)" in loaded.code
+    real = _real()
+    t = _real_load(data)
+    np.testing.assert_array_equal(t(real.from_numpy(x)).numpy(), want)

@@ -232,7 +232,7 @@ class ExpressionPrinter:
         if k == "aten::wait":
             return f"torch.wait({ins[0]})"          # (TorchScript's .code spelling)
         if k in ("prim::awaitable_wait", "prim::awaitable_nowait"):
-            return f"torch.jit._{k[6:]}({ins[0]})"
+            return f"ops.prim.{k[6:]}({ins[0]})"      # (TorchScript's .code spelling)
         if k == "prim::Uninitialized":
             return f"uninitialized({out_type.annotation()})"
         if k == "prim::isinstance":
