@@ -12,7 +12,7 @@ them too).
 import io
 import re
 import zipfile
-from typing import Dict, List, Tuple
+from typing import Dict, List, Tuple, Union
 
 import numpy as np
 import pytest
@@ -404,3 +404,28 @@ def test_awaits_round_trip_and_load_in_pytorch():
     real = _real()
     t = _real_load(data)
     np.testing.assert_array_equal(t(real.from_numpy(x)).numpy(), want)
+
+
+# ---------------------------------------------------------------------- 4. Union constants
+def _union_none(flag: bool) -> Tuple[str, Union[int, None, str]]:
+    x: Union[int, str, None] = None
+    if flag:
+        y = "foo"
+        assert y == "foo"
+    if isinstance(x, str):
+        r = x
+    else:
+        r = "bar"
+    z: Union[int, None, str] = None
+    return r, z
+
+
+def test_a_none_of_a_union_type_is_torchscripts_plain_none():
+    s = torch.jit.script(_union_none)
+    assert "annotate(Union" not in s.code
+    assert s(True) == ("bar", None)
+    data = _save(s)
+    loaded = _load(data)
+    assert loaded(True) == ("bar", None) and loaded(False) == ("bar", None)
+    t = _real_load(data)
+    assert t(True) == ("bar", None)

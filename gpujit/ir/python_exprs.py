@@ -191,7 +191,7 @@ class ExpressionPrinter:
                 # a None in an Optional slot says its type, as a variable would, or
                 # `a, b = (x, None)` compiles back with b NoneType (its `is None` tests
                 # then fold and the else branch's refinement is lost)
-                ins = [f"annotate({t.annotation()}, None)" if _is_none_constant(v) and
+                ins = [_typed_none(t) if _is_none_constant(v) and
                        isinstance(t, (T.OptionalType, T.UnionType)) else a
                        for a, v, t in zip(ins, n.inputs, out_type.elems)]
             text = f"({ins[0]},)" if len(ins) == 1 else f"({', '.join(ins)})"
@@ -326,9 +326,8 @@ class ExpressionPrinter:
         """A constant as a Python literal."""
         from ..device import device
         from .. import dtypes as _dt
-        if v is None:           # a None of a Union type keeps it (compiles back the same)
-            return f"annotate({t.annotation()}, None)" if isinstance(t, T.UnionType) \
-                else "None"
+        if v is None:           # (an Optional's None keeps its type: _typed_none)
+            return _typed_none(t) if isinstance(t, T.UnionType) else "None"
         if isinstance(v, _enum.Enum):                 # Color.RED
             return f"{T.type_of_value(v).annotation()}.{v.name}"
         if isinstance(v, bool) or (isinstance(v, int) and isinstance(t, T.BoolType)):
@@ -392,3 +391,13 @@ def _equal_tensors(a, b):
         return False
     xa, xb = a._data, b._data
     return bool((xa == xb).all())
+
+
+def _typed_none(t) -> str:
+    """None as a value of the Optional or Union type t: `annotate(Optional[int], None)`;
+    of a Union, plain None, as TorchScript's frontend types every None constant (it makes
+    no constant of a Union type: torch.jit.load refused annotate() of one, 'constant
+    literal not supported for: Union(int, NoneType, str)')."""
+    if isinstance(t, T.UnionType) and not isinstance(t, T.OptionalType):
+        return "None"
+    return f"annotate({t.annotation()}, None)"
