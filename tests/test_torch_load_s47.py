@@ -429,3 +429,27 @@ def test_a_none_of_a_union_type_is_torchscripts_plain_none():
     assert loaded(True) == ("bar", None) and loaded(False) == ("bar", None)
     t = _real_load(data)
     assert t(True) == ("bar", None)
+
+
+# ---------------------------------------------------------------------- 5. sorted()
+def _sorts(xs: List[float], ns: List[int]) -> Tuple[List[float], List[int], List[float]]:
+    ys = sorted(xs)
+    ms = sorted(ns)
+    ms.sort(reverse=True)
+    zs = xs.copy()
+    zs.sort(reverse=False)
+    return ys, ms, zs
+
+
+def test_sorted_is_torchscripts_one_argument_call():
+    s = torch.jit.script(_sorts)
+    # (aten::sorted.float(float[](a) input): the list only, `sorted(xs)` in .code)
+    assert "ys = sorted(xs)" in s.code and "ms = sorted(ns)" in s.code
+    want = ([-1.5, 0.5, 2.0], [3, 2, 1], [-1.5, 0.5, 2.0])
+    args = ([2.0, -1.5, 0.5], [1, 3, 2])
+    assert s(*args) == want
+    data = _save(s)
+    assert _load(data)(*args) == want
+    real = _real()
+    assert _real_load(data)(*args) == want
+    assert s.code == real.jit.script(_sorts).code

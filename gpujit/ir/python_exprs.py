@@ -231,6 +231,8 @@ class ExpressionPrinter:
             return f"print({', '.join(ins)})"
         if k == "aten::wait":
             return f"torch.wait({ins[0]})"          # (TorchScript's .code spelling)
+        if k == "aten::sorted" and len(ins) == 1:
+            return f"sorted({ins[0]})"              # (TorchScript's .code spelling)
         if k in ("prim::awaitable_wait", "prim::awaitable_nowait"):
             return f"ops.prim.{k[6:]}({ins[0]})"      # (TorchScript's .code spelling)
         if k == "prim::Uninitialized":
