@@ -453,3 +453,27 @@ def test_sorted_is_torchscripts_one_argument_call():
     real = _real()
     assert _real_load(data)(*args) == want
     assert s.code == real.jit.script(_sorts).code
+
+
+# ---------------------------------------------------------------------- 6. non-ASCII strs
+def _unicode(x: float, s: str) -> Tuple[str, str, bool]:
+    a = "{} é {}".format(x, s)
+    b = f"ü{int(x)}ß"
+    return a, b, s == "é"
+
+
+@pytest.mark.parametrize("fmt", [None, "gpujit"])
+def test_a_str_that_is_not_ascii_is_a_constant_of_the_table(fmt):
+    s = torch.jit.script(_unicode)
+    # (TorchScript's containsNonASCIIString: its code reader knows no \u escape)
+    assert "CONSTANTS.c0" in s.code and "CONSTANTS.c2" in s.code and "\\u" not in s.code
+    want = ("1.5 é ö", "ü1ß", False)
+    assert s(1.5, "ö") == want
+    buf = io.BytesIO()
+    torch.jit.save(s, buf, format=fmt)
+    loaded = _load(buf.getvalue())
+    assert loaded(1.5, "ö") == want and loaded(0.0, "é")[2] is True
+    if fmt is None:
+        real = _real()
+        assert _real_load(buf.getvalue())(1.5, "ö") == want
+        assert s.code == real.jit.script(_unicode).code

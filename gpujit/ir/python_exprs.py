@@ -349,7 +349,15 @@ class ExpressionPrinter:
         if isinstance(v, int):
             return str(v)
         if isinstance(v, str):
-            return json.dumps(v)
+            if v.isascii():
+                return json.dumps(v)
+            # TorchScript's containsNonASCIIString: its code reader knows no \u escape, so a
+            # str with other characters lives in the constants table, as a tensor does
+            for i, c in enumerate(self.tensor_constants):
+                if type(c) is str and c == v:
+                    return f"CONSTANTS.c{i}"
+            self.tensor_constants.append(v)
+            return f"CONSTANTS.c{len(self.tensor_constants) - 1}"
         if isinstance(v, device):
             return f"torch.device({json.dumps(str(v))})"
         if isinstance(v, _dt.dtype):       # TorchScript's ScalarType is an int: torch.to(x, 7)

@@ -688,7 +688,7 @@ def save(m, f, _extra_files=None):
                         f"(gpujit.jit.script / gpujit.jit.trace), got {type(m).__name__}")
     from ..tensor import Tensor
     for c in w.constants:
-        if not isinstance(c, Tensor):
+        if not isinstance(c, (Tensor, str)):        # (a str: not ASCII, as TorchScript's)
             raise ArchiveError(f"cannot save a graph constant of Python type "
                                f"{type(c).__name__} ({c!r})")
     data, data_storages = _pickled(root, "data")

@@ -407,7 +407,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         if obj is None or isinstance(obj, (bool, int, float, str)):
             return self.const(obj)
         if isinstance(obj, serialized.ArchiveConstant):               # archive code only
-            return self.const(obj.value, T.TENSOR)
+            return self.const(obj.value, T.STR if isinstance(obj.value, str) else T.TENSOR)
         if isinstance(obj, _dt.dtype):
             return self.dtype_const(obj)
         if isinstance(obj, _dt.MissingDtype):     # torch.bfloat16

@@ -31,7 +31,8 @@ class PrimFunction:
 
 
 class ArchiveConstant:
-    """A tensor the code names as `CONSTANTS.c<k>`: a prim::Constant of the graph."""
+    """A tensor (or a str that is not ASCII) the code names as `CONSTANTS.c<k>`: a
+    prim::Constant of the graph."""
 
     def __init__(self, value):
         self.value = value
