@@ -477,3 +477,45 @@ def test_a_str_that_is_not_ascii_is_a_constant_of_the_table(fmt):
         real = _real()
         assert _real_load(buf.getvalue())(1.5, "ö") == want
         assert s.code == real.jit.script(_unicode).code
+
+
+# ---------------------------------------------------------------------- 7. bools and `in`
+def _any_all(bs: List[bool], ns: List[int], b: bool) -> Tuple[bool, bool, bool, bool]:
+    return any(bs), all(bs), any(ns) or all(ns), b in []
+
+
+def test_any_all_of_bools_and_a_bool_in_an_empty_list_are_torchscripts():
+    s = torch.jit.script(_any_all)
+    # (aten::any.bool / all.bool, `torch.any(xs)` in .code; `b in []`: int_list's
+    # __contains__ of aten::Int(b))
+    kinds = _kinds(s.graph)
+    assert kinds.count("aten::__contains__") == 1 and "aten::Int" in kinds
+    assert "torch.any(bs)" in s.code and "torch.all(bs)" in s.code
+    cases = [(([True, False], [0, 2], True), (True, False, True, False)),
+             (([], [], False), (False, True, True, False)),
+             (([True], [0], True), (True, True, False, False))]
+    data = _save(s)
+    loaded = _load(data)
+    for args, want in cases:
+        assert s(*args) == want and loaded(*args) == want
+    real = _real()
+    t = _real_load(data)
+    for args, want in cases:
+        assert t(*args) == want
+    assert s.code == real.jit.script(_any_all).code
+
+
+def _bool_in(b: bool, bs: List[bool]) -> bool:
+    return b in bs
+
+
+def test_a_bool_in_a_list_of_bools_is_torchscripts_error():
+    # (aten::__contains__ has no List[bool] overload: torch.jit.script refuses it)
+    with pytest.raises(RuntimeError) as ei:
+        torch.jit.script(_bool_in)
+    msg = str(ei.value)
+    assert msg.startswith("Arguments for call are not valid.\nThe following variants are "
+                          "available:\n  \n  aten::__contains__.int_list(int[] l, int item) "
+                          "-> bool:\n  Expected a value of type 'List[int]' for argument 'l' "
+                          "but instead found type 'List[bool]'.")
+    assert "Cannot match a dict to List[bool]." in msg and "return b in bs" in msg

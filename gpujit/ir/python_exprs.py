@@ -256,8 +256,10 @@ class ExpressionPrinter:
             return _CONTAINER_FORMS[k].format(f"({ins[0]})", *ins[1:])
         if k in _CONTAINER_FORMS and n.op is None:
             return _CONTAINER_FORMS[k].format(*ins)
-        if k in ("aten::min", "aten::max", "aten::any", "aten::all") and n.op is None:
-            # min(xs), min(xs, ys), any(xs)
+        if k in ("aten::any", "aten::all") and n.op is None:
+            return f"torch.{k[6:]}({', '.join(ins)})"   # (TorchScript's .code: aten::any.int)
+        if k in ("aten::min", "aten::max") and n.op is None:
+            # min(xs), min(xs, ys)
             return f"{k[6:]}({', '.join(ins)})"
         if k == "aten::tolist" and n.op is None:     # its type must be written
             return f"annotate({out_type.annotation()}, {_primary(ins[0])}.tolist())"

@@ -394,8 +394,8 @@ class BuiltinMixin:
                    node)
 
     def builtin_any(self, args, kw, node):
-        """any(bools) is `True in bools`; all(bools) is `False not in bools`; of ints,
-        floats or strs, Python's any / all (TorchScript's aten::any.int, ...)."""
+        """any(xs) / all(xs) of bools, ints, floats or strs: Python's any / all
+        (TorchScript's aten::any.bool, aten::any.int, ...)."""
         return self.any_all(args, True, kw, node)
 
     def builtin_all(self, args, kw, node):
@@ -418,11 +418,8 @@ class BuiltinMixin:
                 not isinstance(args[0].type.elem, (T.BoolType, T.IntType, T.FloatType,
                                                    T.StrType)):
             return None
-        if not isinstance(args[0].type.elem, T.BoolType):     # any(ints): by truthiness
-            return self.emit(f"aten::{'any' if is_any else 'all'}", args, [T.BOOL]).output
-        found = self.emit("aten::__contains__", [args[0], self.const(is_any)],
-                          [T.BOOL]).output
-        return found if is_any else self.scalar("__not__", found)
+        # (by truthiness; of bools TorchScript's aten::any.bool / all.bool)
+        return self.emit(f"aten::{'any' if is_any else 'all'}", args, [T.BOOL]).output
 
     def builtin_divmod(self, args, kw, node):
         if len(args) != 2 or not all(_is_num(a.type) for a in args):
