@@ -191,7 +191,7 @@ class ExpressionPrinter:
                 # a None in an Optional slot says its type, as a variable would, or
                 # `a, b = (x, None)` compiles back with b NoneType (its `is None` tests
                 # then fold and the else branch's refinement is lost)
-                ins = [f"annotate({t.annotation()}, None)" if _is_none_constant(v) and
+                ins = [_typed_none(t) if _is_none_constant(v) and
                        isinstance(t, (T.OptionalType, T.UnionType)) else a
                        for a, v, t in zip(ins, n.inputs, out_type.elems)]
             text = f"({ins[0]},)" if len(ins) == 1 else f"({', '.join(ins)})"
@@ -231,8 +231,10 @@ class ExpressionPrinter:
             return f"print({', '.join(ins)})"
         if k == "aten::wait":
             return f"torch.wait({ins[0]})"          # (TorchScript's .code spelling)
+        if k == "aten::sorted" and len(ins) == 1:
+            return f"sorted({ins[0]})"              # (TorchScript's .code spelling)
         if k in ("prim::awaitable_wait", "prim::awaitable_nowait"):
-            return f"torch.jit._{k[6:]}({ins[0]})"
+            return f"ops.prim.{k[6:]}({ins[0]})"      # (TorchScript's .code spelling)
         if k == "prim::Uninitialized":
             return f"uninitialized({out_type.annotation()})"
         if k == "prim::isinstance":
@@ -254,8 +256,10 @@ class ExpressionPrinter:
             return _CONTAINER_FORMS[k].format(f"({ins[0]})", *ins[1:])
         if k in _CONTAINER_FORMS and n.op is None:
             return _CONTAINER_FORMS[k].format(*ins)
-        if k in ("aten::min", "aten::max", "aten::any", "aten::all") and n.op is None:
-            # min(xs), min(xs, ys), any(xs)
+        if k in ("aten::any", "aten::all") and n.op is None:
+            return f"torch.{k[6:]}({', '.join(ins)})"   # (TorchScript's .code: aten::any.int)
+        if k in ("aten::min", "aten::max") and n.op is None:
+            # min(xs), min(xs, ys)
             return f"{k[6:]}({', '.join(ins)})"
         if k == "aten::tolist" and n.op is None:     # its type must be written
             return f"annotate({out_type.annotation()}, {_primary(ins[0])}.tolist())"
@@ -326,9 +330,8 @@ class ExpressionPrinter:
         """A constant as a Python literal."""
         from ..device import device
         from .. import dtypes as _dt
-        if v is None:           # a None of a Union type keeps it (compiles back the same)
-            return f"annotate({t.annotation()}, None)" if isinstance(t, T.UnionType) \
-                else "None"
+        if v is None:           # (an Optional's None keeps its type: _typed_none)
+            return _typed_none(t) if isinstance(t, T.UnionType) else "None"
         if isinstance(v, _enum.Enum):                 # Color.RED
             return f"{T.type_of_value(v).annotation()}.{v.name}"
         if isinstance(v, bool) or (isinstance(v, int) and isinstance(t, T.BoolType)):
@@ -348,7 +351,15 @@ class ExpressionPrinter:
         if isinstance(v, int):
             return str(v)
         if isinstance(v, str):
-            return json.dumps(v)
+            if v.isascii():
+                return json.dumps(v)
+            # TorchScript's containsNonASCIIString: its code reader knows no \u escape, so a
+            # str with other characters lives in the constants table, as a tensor does
+            for i, c in enumerate(self.tensor_constants):
+                if type(c) is str and c == v:
+                    return f"CONSTANTS.c{i}"
+            self.tensor_constants.append(v)
+            return f"CONSTANTS.c{len(self.tensor_constants) - 1}"
         if isinstance(v, device):
             return f"torch.device({json.dumps(str(v))})"
         if isinstance(v, _dt.dtype):       # TorchScript's ScalarType is an int: torch.to(x, 7)
@@ -392,3 +403,13 @@ def _equal_tensors(a, b):
         return False
     xa, xb = a._data, b._data
     return bool((xa == xb).all())
+
+
+def _typed_none(t) -> str:
+    """None as a value of the Optional or Union type t: `annotate(Optional[int], None)`;
+    of a Union, plain None, as TorchScript's frontend types every None constant (it makes
+    no constant of a Union type: torch.jit.load refused annotate() of one, 'constant
+    literal not supported for: Union(int, NoneType, str)')."""
+    if isinstance(t, T.UnionType) and not isinstance(t, T.OptionalType):
+        return "None"
+    return f"annotate({t.annotation()}, None)"

@@ -49,6 +49,7 @@ _RESERVED = frozenset(keyword.kwlist) | {
     "_", "aten", "attribute", "CONSTANTS", "fork", "getattr", "inf", "nan", "ops",
     "__torch__", "torch", "annotate", "uninitialized", "bool", "int", "float", "str",
     "range", "print", "isinstance"}
+_RESERVED = _RESERVED | {"awaitable"}     # (an Await's closure: `aw = awaitable(f)`)
 
 # container mutators whose node output is the container itself (gpujit rebinds the
 # variable to it): TorchScript's call statement, `_0 = torch.append(xs, x)`,
@@ -180,7 +181,7 @@ class _FunctionPrinter(ExpressionPrinter):
                         n.meta.get("qualified_name") and \
                         n.meta["qualified_name"] not in seen:
                     seen.append(n.meta["qualified_name"])
-                if n.kind != "prim::fork":
+                if n.kind not in ("prim::fork", "prim::awaitable"):     # (their own)
                     for sub in n.blocks:
                         scan(sub)
         scan(block)
@@ -627,12 +628,15 @@ class _FunctionPrinter(ExpressionPrinter):
     def print_fork(self, n):
         """prim::fork: its block as a local function, forked (`fut =
         fork(__forked_function)`), as TorchScript prints a fork's closure; the frontend
-        compiles it back. A prim::awaitable's block takes the node's inputs as its
-        parameters: `aw = torch.jit._awaitable(_block, x)`."""
+        compiles it back. A prim::awaitable's likewise (`aw =
+        awaitable(__awaitable_function)`), its block's inputs written as the node's
+        inputs are (TorchScript's assignValue of the subgraph's inputs)."""
         b = n.blocks[0]
-        fn = self.gen_name("__forked_function" if n.kind == "prim::fork" else "_block")
-        self.assign_names(b.inputs)
-        self.line(f"def {fn}({', '.join(self.use(v) for v in b.inputs)}):")
+        fork = n.kind == "prim::fork"
+        fn = self.gen_name("__forked_function" if fork else "__awaitable_function")
+        for v, outer in zip(b.inputs, n.inputs):
+            self.exprs[v] = self.use(outer)
+        self.line(f"def {fn}():")
         self.level += 1
         outer = self.hoisted
         self.hoist_callees(b)           # (the closure's own function constants)
@@ -640,11 +644,7 @@ class _FunctionPrinter(ExpressionPrinter):
         self.line(f"return {self.use(b.outputs[0])}")
         self.hoisted = outer
         self.level -= 1
-        if n.kind == "prim::fork":
-            self.print_definition(n, f"fork({fn})")
-        else:
-            args = "".join(f", {self.use(v)}" for v in n.inputs)
-            self.print_definition(n, f"torch.jit._awaitable({fn}{args})")
+        self.print_definition(n, f"{'fork' if fork else 'awaitable'}({fn})")
 
     def print_block_call(self, n):
         """A node with blocks other than If/Loop (prim::With, prim::Closure, ...): each block

@@ -524,6 +524,9 @@ def load(f, map_location=None, _extra_files=None):
         for k, rel in expect(manifest.get("tensor_constants", {}), dict, "constants").items():
             if not (isinstance(k, str) and k.isidentifier()):
                 raise ArchiveError(f"{label}: bad constant name {k!r}")
+            if isinstance(rel, dict) and set(rel) == {"str"} and isinstance(rel["str"], str):
+                ld.constants[k] = rel["str"]        # (a str that is not ASCII)
+                continue
             ld.constants[k] = ld.tensor(rel)
         ns = _namespace(ld)
         ld.build_classes(manifest.get("classes", {}), ns)

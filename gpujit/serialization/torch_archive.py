@@ -241,7 +241,8 @@ class _Code:
         for stmt in tree.body:
             if isinstance(stmt, ast.ClassDef) and not stmt.decorator_list:
                 q = f"{module}.{stmt.name}"
-                self.classes[q] = _ClassInfo(q, stmt, filename)
+                if q not in _PROFILER_CLASSES:
+                    self.classes[q] = _ClassInfo(q, stmt, filename)
             elif isinstance(stmt, ast.FunctionDef) and not stmt.decorator_list:
                 self.functions[f"{module}.{stmt.name}"] = (stmt, filename)
             elif isinstance(stmt, (ast.Import, ast.ImportFrom)) and all(
@@ -275,9 +276,25 @@ _AUTOCAST_REGION = re.compile(
     rb"\1with \2:", re.M)
 
 
+# and `with torch.autograd.profiler.record_function(name):`: an object of its class,
+# __init__(name, None), entered
+_RECORD_REGION = re.compile(
+    rb"^([ \t]*)(\w+) = __torch__\.torch\.autograd\.profiler\.record_function\.__new__\("
+    rb"__torch__\.torch\.autograd\.profiler\.record_function\)\r?\n"
+    rb"\1\w+ = \(\2\)\.__init__\((.*), None, \)\r?\n"
+    rb"\1with \2:", re.M)
+
+
+# TorchScript's classes behind record_function (its object holds a C++ _RecordFunction):
+# not built, its regions read back as gpujit's record_function regions
+_PROFILER_CLASSES = frozenset({"__torch__.torch.autograd.profiler.record_function",
+                               "__torch__.torch.classes.profiler._RecordFunction"})
+
+
 def _grad_mode_regions(data: bytes) -> bytes:
-    """The code with TorchScript's grad-mode and autocast objects as `with
-    torch.no_grad():` / `with torch.enable_grad():` / `with torch.autocast(...):` regions
+    """The code with TorchScript's grad-mode, autocast and record_function objects as `with
+    torch.no_grad():` / `with torch.enable_grad():` / `with torch.autocast(...):` / `with
+    torch.autograd.profiler.record_function(name):` regions
     again (gpujit's regions: they fuse, strict_fusion sees them, `.code` prints them as
     written), on the same lines."""
     from .. import dtypes as _dt
@@ -294,6 +311,9 @@ def _grad_mode_regions(data: bytes) -> bytes:
                 b"):")
     data = _PLAIN_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" +
                              m.group(1) + b"with " + _PLAIN_CALL[m.group(3)] + b":", data)
+    data = _RECORD_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" + m.group(1) +
+                              b"with torch.autograd.profiler.record_function(" + m.group(3) +
+                              b"):", data)
     return _AUTOCAST_REGION.sub(autocast, data)
 
 

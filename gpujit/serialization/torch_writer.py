@@ -263,6 +263,77 @@ _PLAIN_REGIONS = {
 _PLAIN_REGIONS["jit.strict_fusion"] = (_STRICT, _STRICT_CLASS.format(q=_STRICT), "_strict_fusion")
 
 
+# `with torch.autograd.profiler.record_function(name):` and TorchScript's class behind it
+# (what torch.jit.save writes: its `record` an object of the torch.classes.profiler class)
+_RECORD_REGION = re.compile(r"^(\s*)with torch\.autograd\.profiler\.record_function\((.*)\):$",
+                            re.M)
+_RECORD = "__torch__.torch.autograd.profiler.record_function"
+_RECORD_FUNCTION = "__torch__.torch.classes.profiler._RecordFunction"
+_RECORD_CLASS = """class record_function:
+  name : str
+  args : Optional[str]
+  run_callbacks_on_exit : bool
+  record : Optional[{r}]
+  _cupti_monitor_external_id : NoneType
+  def __enter__(self: {q}) -> {q}:
+    name = self.name
+    args = self.args
+    _0 = ops.profiler._record_function_enter_new(name, args)
+    self.record = _0
+    return self
+  def __exit__(self: {q},
+    exc_type: Any,
+    exc_value: Any,
+    traceback: Any) -> NoneType:
+    _1 = "AssertionError: Expected record to be set"
+    _2 = uninitialized({r})
+    run_callbacks_on_exit = self.run_callbacks_on_exit
+    _3 = torch.__not__(run_callbacks_on_exit)
+    if _3:
+      pass
+    else:
+      record = self.record
+      if torch.__is__(record, None):
+        ops.prim.RaiseException(_1)
+        record0 = _2
+      else:
+        record1 = unchecked_cast({r}, record)
+        record0 = record1
+      ops.profiler._record_function_exit(record0)
+    return None
+  def __init__(self: {q},
+    name: str,
+    args: Optional[str]=None) -> NoneType:
+    self.name = name
+    self.args = args
+    self.run_callbacks_on_exit = True
+    self.record = None
+    self._cupti_monitor_external_id = None
+    return None
+  def _call_end_callbacks_on_future(self: {q},
+    fut: Future[Any]) -> Future[Any]:
+    _4 = "_call_end_callbacks_on_future can only be called once."
+    _5 = "AssertionError: Expected record to be set"
+    _6 = uninitialized({r})
+    run_callbacks_on_exit = self.run_callbacks_on_exit
+    _7 = torch.__not__(run_callbacks_on_exit)
+    if _7:
+      ops.prim.RaiseException(_4, "builtins.RuntimeError")
+    else:
+      pass
+    self.run_callbacks_on_exit = False
+    record = self.record
+    if torch.__is__(record, None):
+      ops.prim.RaiseException(_5)
+      record2 = _6
+    else:
+      record3 = unchecked_cast({r}, record)
+      record2 = record3
+    profiled_future = ops.profiler._call_end_callbacks_on_jit_fut(record2, fut)
+    return profiled_future
+""".format(q=_RECORD, r=_RECORD_FUNCTION)
+
+
 def _method_text(code, qualified) -> str:
     """A method's `.code` inside its class: `self` annotated with the class, indented."""
     code = _SELF.sub(lambda m: f"def {m.group(1)}(self: {qualified}", code, count=1)
@@ -301,7 +372,8 @@ class _Writer:
         """`with torch.no_grad():`, `with torch.enable_grad():` and `with
         torch.jit.strict_fusion():` as TorchScript's code spells them: an object of its class
         (torch.autograd.grad_mode.no_grad ..., written once), then `with` it; `with
-        torch.autocast(...)` likewise (autocast_region)."""
+        torch.autocast(...)` (autocast_region) and record_function (record_region)
+        likewise."""
         def region(m):
             indent, name = m.group(1), m.group(2)
             q, text, var = _PLAIN_REGIONS[name]
@@ -313,7 +385,23 @@ class _Writer:
             return (f"{indent}{v} = {q}.__new__({q})" + "\n" + f"{indent}_ = ({v}).__init__()"
                     + "\n" + f"{indent}with {v}:")
         code = _PLAIN_REGION.sub(region, code)
+        code = _RECORD_REGION.sub(self.record_region, code)
         return _AUTOCAST_REGION.sub(self.autocast_region, code)
+
+    def record_region(self, m):
+        """`with torch.autograd.profiler.record_function(name):` as TorchScript's code
+        spells it: an object of its torch.autograd.profiler.record_function class, __init__
+        with the name and args None, then `with` it."""
+        indent, name = m.groups()
+        if _RECORD not in self.written:
+            self.written.update((_RECORD, _RECORD_FUNCTION))
+            self.put(_RECORD, _RECORD_CLASS)
+            self.put(_RECORD_FUNCTION, "class _RecordFunction:\n  capsule : Capsule\n")
+        self.regions += 1
+        v = f"_record_function{self.regions}"
+        return (f"{indent}{v} = {_RECORD}.__new__({_RECORD})\n"
+                f"{indent}_ = ({v}).__init__({name}, None, )\n"
+                f"{indent}with {v}:")
 
     def autocast_region(self, m):
         """`with torch.autocast("cpu", dtype=torch.bfloat16, enabled=True):` as
@@ -600,7 +688,7 @@ def save(m, f, _extra_files=None):
                         f"(gpujit.jit.script / gpujit.jit.trace), got {type(m).__name__}")
     from ..tensor import Tensor
     for c in w.constants:
-        if not isinstance(c, Tensor):
+        if not isinstance(c, (Tensor, str)):        # (a str: not ASCII, as TorchScript's)
             raise ArchiveError(f"cannot save a graph constant of Python type "
                                f"{type(c).__name__} ({c!r})")
     data, data_storages = _pickled(root, "data")

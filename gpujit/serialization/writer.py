@@ -478,6 +478,9 @@ def _archive(s, m, _extra_files):
     consts = {}
     for i, c in enumerate(s.constants):
         from ..tensor import Tensor
+        if isinstance(c, str):          # (a str that is not ASCII, as TorchScript keeps it)
+            consts[f"c{i}"] = {"str": c}
+            continue
         if not isinstance(c, Tensor):
             raise ArchiveError(f"cannot save a graph constant of Python type "
                                f"{type(c).__name__} ({c!r})")

@@ -16,6 +16,7 @@ from ...ir.schema_match import is_number_type
 from ...ops import registry as _reg
 from . import calls
 from .calls import describe_type
+from .iterables import is_iterable_call
 
 __all__ = ["BuiltinMixin"]
 
@@ -263,8 +264,9 @@ class BuiltinMixin:
         lst = self.as_list(args[0], "list() of")
         if lst is None:
             return None
-        if isinstance(args[0].type, T.TupleType):
-            return lst                      # a new list already
+        if isinstance(args[0].type, T.TupleType) or (
+                node.args and is_iterable_call(self, node.args[0])):
+            return lst                      # a new list already (list(zip(a, b)))
         return self.emit("aten::list", [lst], [lst.type]).output
 
     def builtin_tuple(self, args, kw, node):
@@ -344,28 +346,25 @@ class BuiltinMixin:
             if start is None:
                 self.error("enumerate() of modules needs an int constant start", node)
             return self.enumerate_modules(args[0], start, node)
-        lst = self.iterable_list(args[0], "enumerate() of", node) if len(args) in (1, 2) \
-            else None
-        if lst is None or (len(args) == 2 and not isinstance(args[1].type, T.IntType)):
+        if len(args) not in (1, 2) or (len(args) == 2 and
+                                       not isinstance(args[1].type, T.IntType)):
             return None
-        start = args[1] if len(args) == 2 else self.const(0)
-        t = T.ListType(T.TupleType((T.INT, lst.type.elem)))
-        return self.emit("aten::enumerate", [lst, start], [t]).output
-
-    def iterable_list(self, v, use, node):
-        """as_list(v), and a Tensor's rows (its unbind(0)): enumerate(x) / zip(x, ys) of a
-        Tensor x iterate its first dimension, as `for row in x` does (TorchScript)."""
-        if isinstance(v.type, T.TensorType):
-            return self.call_op("unbind", [v, self.const(0)], {}, node)
-        return self.as_list(v, use)
+        leaf = self.value_leaf(args[0], "enumerate() of")
+        if leaf is None:
+            return None
+        start = args[1] if len(args) == 2 else None
+        static = None if start is None else self.const_int(start_node) if \
+            start_node is not None else None
+        # (the list of the (index, element) tuples a loop appends: iterables.py)
+        return self.iterable_as_list(self.counted(start, static, node, leaf), node)
 
     def builtin_zip(self, args, kw, node):
-        """zip(xs, ys, ...) as the list of its tuples."""
-        lists = [self.iterable_list(a, "zip() of", node) for a in args]
-        if not lists or any(lst is None for lst in lists):
+        """zip(xs, ys, ...) as the list of its tuples (appended by a loop over the index:
+        iterables.py)."""
+        leaves = [self.value_leaf(a, "zip() of") for a in args]
+        if not leaves or any(x is None for x in leaves) or kw:
             return None
-        t = T.ListType(T.TupleType(tuple(lst.type.elem for lst in lists)))
-        return self.emit("aten::zip", lists, [t]).output
+        return self.iterable_as_list(self.zipped(leaves), node)
 
     def builtin_sorted(self, args, kw, node):
         """sorted(xs): TorchScript's aten::sorted takes the list only; a keyword
@@ -395,8 +394,8 @@ class BuiltinMixin:
                    node)
 
     def builtin_any(self, args, kw, node):
-        """any(bools) is `True in bools`; all(bools) is `False not in bools`; of ints,
-        floats or strs, Python's any / all (TorchScript's aten::any.int, ...)."""
+        """any(xs) / all(xs) of bools, ints, floats or strs: Python's any / all
+        (TorchScript's aten::any.bool, aten::any.int, ...)."""
         return self.any_all(args, True, kw, node)
 
     def builtin_all(self, args, kw, node):
@@ -419,11 +418,8 @@ class BuiltinMixin:
                 not isinstance(args[0].type.elem, (T.BoolType, T.IntType, T.FloatType,
                                                    T.StrType)):
             return None
-        if not isinstance(args[0].type.elem, T.BoolType):     # any(ints): by truthiness
-            return self.emit(f"aten::{'any' if is_any else 'all'}", args, [T.BOOL]).output
-        found = self.emit("aten::__contains__", [args[0], self.const(is_any)],
-                          [T.BOOL]).output
-        return found if is_any else self.scalar("__not__", found)
+        # (by truthiness; of bools TorchScript's aten::any.bool / all.bool)
+        return self.emit(f"aten::{'any' if is_any else 'all'}", args, [T.BOOL]).output
 
     def builtin_divmod(self, args, kw, node):
         if len(args) != 2 or not all(_is_num(a.type) for a in args):

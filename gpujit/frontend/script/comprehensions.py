@@ -115,6 +115,18 @@ class ComprehensionMixin:
             self.range_loop(it, body, gen.target.id if isinstance(gen.target, ast.Name)
                             else None)
             return
+        tree = self.iterable_tree(it, None)     # enumerate() / zip(): iterables.py
+        if tree is not None:
+            n = self.static_length(tree, it)
+            if n is None:
+                self.index_loop(self.tree_length(tree, None),
+                                lambda i: self.tree_item(tree, i, None), body,
+                                self.index_target(gen.target, tree))
+                return
+            for k in range(n):
+                with self.scope():
+                    body(self.tree_static_item(tree, k))
+            return
         v = self.expr(it)
         if isinstance(v.type, T.TensorType):     # [f(row) for row in x]: x's dim 0
             self.index_loop(self.scalar("len", v, node=it), lambda i: self.call_op(

@@ -394,9 +394,14 @@ class ContainerMixin:
         if isinstance(t, T.ListType) and calls.is_empty_list_literal(c) and \
                 isinstance(xt, (T.IntType, T.FloatType, T.BoolType, T.StrType)):
             # `"a" in []`: the literal takes the element's list type (TorchScript's
-            # prim::EmptyListLiteral matched against aten::__contains__.str_list ...)
-            c = self.empty_list_for_param(c, T.ListType(xt))
+            # prim::EmptyListLiteral matched against aten::__contains__.str_list ...; a bool
+            # is int_list's item, aten::Int of it, as torch 2.13 compiles `b in []`)
+            c = self.empty_list_for_param(c, T.ListType(
+                T.INT if isinstance(xt, T.BoolType) else xt))
             t = c.type
+            if isinstance(xt, T.BoolType):
+                x = self.scalar("Int", x, node=node)
+                xt = x.type
         if isinstance(t, T.ClassType):
             keys = self.module_keys(c, node)
             if keys is not None:     # `"name" in self.blocks` (a ModuleDict)
@@ -428,6 +433,10 @@ class ContainerMixin:
                 isinstance(xt, T.TensorType):
             # aten::__contains__.Tensor: a Dict[Tensor, t] keys its tensors by identity
             return self.emit("aten::__contains__", [c, x], [T.BOOL]).output
+        if isinstance(t, T.ListType) and isinstance(t.elem, T.BoolType):
+            # TorchScript's aten::__contains__ has no List[bool] overload
+            self.error(_contains_not_valid(t), node,
+                       hint="any(xs) / all(xs), or compare the elements with ==")
         if not isinstance(xt, _HASHABLE) or not any(
                 isinstance(e, _HASHABLE) and (_unify(e, xt) is not None or
                                               (isinstance(e, nums) and isinstance(xt, nums)))
@@ -663,3 +672,31 @@ def _container_result(name, types):
     if name == "sum" and isinstance(t0, T.ListType):
         return T.FLOAT if isinstance(t0.elem, T.FloatType) else T.INT
     return None
+
+
+def _contains_not_valid(t) -> str:
+    """torch 2.13's words for `x in c` of a list c that no aten::__contains__ overload
+    takes (a List[bool])."""
+    a = t.annotation()
+    out = ["Arguments for call are not valid.", "The following variants are available:"]
+    for name, sig, why in (
+            ("int_list", "int[] l, int item", "List[int]"),
+            ("str_list", "str[] l, str item", "List[str]"),
+            ("str", "Dict(str, t) dict, str key", "Dict[str, t]"),
+            ("int", "Dict(int, t) dict, int key", "Dict[int, t]"),
+            ("bool", "Dict(bool, t) dict, bool key", "Dict[bool, t]"),
+            ("float", "Dict(float, t) dict, float key", "Dict[float, t]"),
+            ("complex", "Dict(complex, t) dict, complex key", "Dict[complex, t]"),
+            ("Tensor", "Dict(Tensor, t) dict, Tensor key", "Dict[Tensor, t]"),
+            ("float_list", "float[] l, float item", "List[float]")):
+        out += ["  ", f"  aten::__contains__.{name}({sig}) -> bool:"]
+        if why.startswith("List"):
+            out.append(f"  Expected a value of type '{why}' for argument 'l' but instead "
+                       f"found type '{a}'.")
+        else:
+            out.append(f"  Could not match type {a} to {why} in argument 'dict': Cannot "
+                       f"match a dict to {a}.")
+    out += ["  ", "  __contains__(str self, str key) -> bool:",
+            f"  Expected a value of type 'str' for argument 'self' but instead found type "
+            f"'{a}'.", ""]
+    return "\n".join(out)

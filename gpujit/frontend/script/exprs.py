@@ -21,6 +21,7 @@ from .isinstance_exprs import IsinstanceMixin
 from .conditions import ConditionMixin, op_text as _op_text
 from .builtin_calls import BuiltinMixin
 from .comprehensions import ComprehensionMixin
+from .iterables import IterableMixin
 from .container_methods import ContainerMethodsMixin
 from .containers import ContainerMixin
 from .op_calls import OpCallMixin
@@ -172,7 +173,7 @@ _TENSOR_PRIM_ATTRS = {"data": T.TENSOR, "grad": T.TENSOR, "is_leaf": T.BOOL,
 
 class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, IsinstanceMixin,
                    OpCallMixin, ConditionMixin, ContainerMixin, ContainerMethodsMixin,
-                   ComprehensionMixin, BuiltinMixin, StringMixin):
+                   ComprehensionMixin, BuiltinMixin, StringMixin, IterableMixin):
     """Emitting nodes, the variable environment, and expressions."""
 
     def __init__(self, fn, src):
@@ -406,7 +407,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         if obj is None or isinstance(obj, (bool, int, float, str)):
             return self.const(obj)
         if isinstance(obj, serialized.ArchiveConstant):               # archive code only
-            return self.const(obj.value, T.TENSOR)
+            return self.const(obj.value, T.STR if isinstance(obj.value, str) else T.TENSOR)
         if isinstance(obj, _dt.dtype):
             return self.dtype_const(obj)
         if isinstance(obj, _dt.MissingDtype):     # torch.bfloat16

@@ -146,19 +146,6 @@ def has_return(stmts) -> bool:
     return any(isinstance(n, ast.Return) for s in stmts for n in ast.walk(s))
 
 
-def _enumerate_of_zip(c, it) -> bool:
-    """Is `it` enumerate(zip(a, b, ...)[, start]) of the builtins (no keywords, no starred
-    arguments)?"""
-    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and
-            it.func.id == "enumerate" and c.is_builtin("enumerate") and
-            len(it.args) in (1, 2) and not it.keywords):
-        return False
-    z = it.args[0]
-    return isinstance(z, ast.Call) and isinstance(z.func, ast.Name) and z.func.id == "zip" \
-        and c.is_builtin("zip") and bool(z.args) and not z.keywords and \
-        not any(isinstance(a, ast.Starred) for a in z.args)
-
-
 def own_loop_exits(stmts):
     """The break and continue statements of a loop body that belong to that loop (not to
     a loop nested in it)."""
@@ -198,29 +185,10 @@ class LoopMixin:
                        s.target, hint="unpack inside the loop body")
         if isinstance(it, ast.Tuple):
             return self.unroll(s, [lambda e=e: self.expr(e) for e in it.elts])
-        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
-                it.func.id == "zip" and self.is_builtin("zip") and it.args and \
-                not it.keywords and not any(isinstance(a, ast.Starred) for a in it.args):
-            seq = self.zip_for_loop(it)
-            if isinstance(seq, list):           # of module containers: unrolled
-                return self.unroll(s, seq)
-        elif _enumerate_of_zip(self, it):
-            # enumerate(zip(self.convs, self.bns)): of module containers the (index,
-            # (module, module)) pairs of an unrolled loop, as TorchScript (timm's Res2Net);
-            # else enumerate() of the list zip() makes
-            start = self.const_int(it.args[1]) if len(it.args) == 2 else 0
-            seq = self.zip_for_loop(it.args[0])
-            if isinstance(seq, list):
-                if start is None:
-                    self.error("enumerate() of modules needs an int constant start", it)
-                return self.unroll(s, [lambda k=k, e=e: (self.const(start + k), e())
-                                       for k, e in enumerate(seq)])
-            starts = [self.expr(it.args[1])] if len(it.args) == 2 else []
-            seq = self.builtin_enumerate([seq] + starts, {}, it)
-            if seq is None:
-                self.error("enumerate() takes a list and an int start", it)
-        else:
-            seq = self.expr(it)
+        tree = self.iterable_tree(it, s)        # enumerate() / zip(): iterables.py
+        if tree is not None:
+            return self.for_tree(s, tree)
+        seq = self.expr(it)
         lst = self.as_list(seq)             # a dict's keys, a set's elements, a str's chars
         if lst is not None:
             seq = lst
@@ -257,19 +225,18 @@ class LoopMixin:
                          exclude=tuple(_targets(s.target)),
                          target_types=_target_types(s.target, elem_t))
 
-    def zip_for_loop(self, call):
-        """What `for ... in zip(a, b, ...)` runs over: of module containers (and their
-        .values() / .items()), the element tuples of an unrolled loop; else the list of
-        tuples that zip() makes."""
-        vals = [self.expr(a) for a in call.args]
-        if all(isinstance(v.type, T.ClassType) for v in vals):
-            elems = [self.class_elements(v, a) for v, a in zip(vals, call.args)]
-            return [lambda es=es: tuple(e() for e in es) for es in zip(*elems)]
-        out = self.builtin_zip(vals, {}, call)
-        if out is None:
-            self.error("zip() in a for loop takes lists, tuples or module containers, got "
-                       + ", ".join(describe_type(v.type) for v in vals), call)
-        return out
+    def for_tree(self, s, tree):
+        """`for ... in enumerate(...)` / `zip(...)`: unrolled when every base iterable has a
+        length known when compiling, else a prim::Loop over the index (iterables.py)."""
+        n = self.static_length(tree, s.iter)
+        if n is not None:
+            return self.unroll(s, [lambda k=k: self.tree_static_item(tree, k)
+                                   for k in range(n)])
+        trip = self.tree_length(tree, s)
+        return self.loop(s, trip, self.const(True), lambda i: self.tree_item(tree, i, s),
+                         s.body, None, exclude=tuple(_targets(s.target)),
+                         index_name=self.index_target(s.target, tree),
+                         target_types=_target_types(s.target, self.tree_type(tree)))
 
     def range_args(self, call):
         """range(...)'s argument values, one to three ints, checked in torch 2.13's words
@@ -443,7 +410,7 @@ class LoopMixin:
                 frame[n] = Var(block.add_input(t, n), v0.where)
             if elem is not None:
                 with self.at(s.iter if isinstance(s, ast.For) else s):
-                    self.assign(s.target, elem(i), s)
+                    self.bind_unrolled_target(s.target, elem(i), s)
             elif index_name is not None:
                 frame[index_name] = Var(i, s)
             outs = self.path(list(body), on_exit, names)

@@ -31,7 +31,8 @@ class PrimFunction:
 
 
 class ArchiveConstant:
-    """A tensor the code names as `CONSTANTS.c<k>`: a prim::Constant of the graph."""
+    """A tensor (or a str that is not ASCII) the code names as `CONSTANTS.c<k>`: a
+    prim::Constant of the graph."""
 
     def __init__(self, value):
         self.value = value
@@ -63,10 +64,11 @@ class _OpsNamespace(types.ModuleType):
 
 def archive_names() -> dict:
     from ...jit.futures import Future, fork
-    from ...jit.awaits import _Await
+    from ...jit.awaits import _Await, _awaitable
     return {"ops": _OpsNamespace(), "uninitialized": PrimFunction("prim::Uninitialized"),
             "unchecked_cast": PrimFunction("prim::unchecked_cast"),
-            "fork": fork, "Future": Future, "Await": _Await}
+            "fork": fork, "Future": Future, "Await": _Await,
+            "awaitable": _awaitable}     # (`aw = awaitable(__awaitable_function)`)
 
 
 def _unchecked_cast(c, args, node):
@@ -104,7 +106,18 @@ def _wait(c, args, node):
     return [fut.type.elem]
 
 
+def _awaitable_wait(c, args, node):
+    (aw,) = args
+    if not isinstance(aw.type, T.AwaitType):
+        t = aw.type.annotation()
+        c.error(f"prim::awaitable_wait(Await(t) self) -> t: Could not match type {t} to "
+                f"Await[t] in argument 'self': Cannot match an Await to {t}", node)
+    return [aw.type.elem]
+
+
 _RULES = {
+    "prim::awaitable_wait": (1, _awaitable_wait),
+    "prim::awaitable_nowait": (1, lambda c, a, n: [T.AwaitType(a[0].type)]),
     "prim::unchecked_cast": (1, _unchecked_cast),
     "prim::unchecked_unwrap_optional": (1, _unchecked_cast),
     "aten::__is__": (2, lambda c, a, n: [T.BOOL]),
