@@ -1,0 +1,162 @@
+"""Session 47 (b): fake quantization (ops/fake_quantize.py) and float8 dtypes, compared
+with NumPy references written here and, where torch is installed, with torch 2.13."""
+import numpy as np
+import pytest
+
+import gpujit
+
+try:
+    import torch
+except ImportError:         # (CI has no torch: the NumPy references still run)
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
+
+
+# ------------------------------------------------------------------ fake quantization
+
+def _fq_ref(x, scale, zp, lo, hi):
+    """NumPy reference of ATen's per-tensor kernel for float32 x."""
+    inv = np.float32(1) / np.float32(scale)
+    q = np.rint(x.astype(np.float32) * inv) + np.float32(zp)
+    c = np.fmin(np.fmax(q.astype(np.float64), lo), hi)
+    return (c - zp).astype(np.float32) * np.float32(scale), (q >= lo) & (q <= hi)
+
+
+def test_fake_quantize_per_tensor_values_and_straight_through_grad():
+    x = np.array([-3., -1.26, -0.25, 0., 0.24999, 0.25, 0.75, 1.26, 2.5, 10., np.nan, np.inf,
+                  -np.inf, 1e30], np.float32)
+    t = gpujit.tensor(x, requires_grad=True)
+    y = gpujit.fake_quantize_per_tensor_affine(t, 0.5, 3, 0, 10)
+    ref, mask = _fq_ref(x, 0.5, 3, 0, 10)
+    # (ties to even: 0.25 / 0.5 = 0.5 -> 0; NaN -> quant_min, inf -> quant_max)
+    assert y.detach().numpy().tolist() == ref.tolist() == [
+        -1.5, -1.5, 0., 0., 0., 0., 1., 1.5, 2.5, 3.5, -1.5, 3.5, -1.5, 3.5]
+    assert type(y.grad_fn).__name__ == "FakeQuantizePerTensorAffineCachemaskBackward0"
+    y.backward(gpujit.arange(14.))
+    assert t.grad.numpy().tolist() == np.where(mask, np.arange(14.), 0).tolist()
+
+
+def test_fake_quantize_large_zero_point_rounds_in_float32():
+    # zero_point + nearbyint(x * inv_scale) is a float32 sum in ATen's kernel
+    x = gpujit.tensor([0.3, 1., 2., 3., 100.7])
+    got = gpujit.fake_quantize_per_tensor_affine(x, 1.0, 2 ** 25 + 1, 0, 2 ** 26)
+    assert got.tolist() == [-1., -1., -1., 3., 99.]
+    got64 = gpujit.fake_quantize_per_tensor_affine(x.double(), 1.0, 2 ** 25 + 1, 0, 2 ** 26)
+    assert got64.tolist() == [0., 1., 2., 3., 101.]
+
+
+def test_fake_quantize_per_channel_int_and_float_zero_point():
+    w = gpujit.tensor([[0.26, -1.3, 100.], [0.26, -1.3, np.nan]])
+    s = gpujit.tensor([0.5, 0.1])
+    y = gpujit.fake_quantize_per_channel_affine(w, s, gpujit.tensor([0, 1], dtype=gpujit.int32),
+                                                0, -128, 127)
+    row1 = ((np.clip(np.rint(np.float32([0.26, -1.3]) / np.float32(0.1)) + 1, -128, 127) - 1)
+            * np.float64(np.float32(0.1))).astype(np.float32)
+    assert y.numpy()[0].tolist() == [0.5, -1.5, 63.5]
+    # (NaN: the int64 conversion's INT64_MIN, so quant_min)
+    assert y.numpy()[1].tolist() == row1.tolist() + [np.float32((-128 - 1) * np.float32(0.1))]
+    yf = gpujit.fake_quantize_per_channel_affine(w, s, gpujit.tensor([0.3, 1.6]), 0, -128, 127)
+    zp = np.float32(1.6)
+    q = np.rint(np.float32(-1.3) * (np.float32(1) / np.float32(0.1)) + zp)
+    assert yf.numpy()[1, 1] == np.float32((q - np.float64(zp)) * np.float64(np.float32(0.1)))
+    # (lrint's integer has no sign: -0.1 quantizes to +0, not -0)
+    z0 = gpujit.fake_quantize_per_channel_affine(gpujit.tensor([[-0.1]]), gpujit.tensor([1.]),
+                                                 gpujit.tensor([0.]), 0, -5, 5)
+    assert np.signbit(z0.numpy()).tolist() == [[False]]
+
+
+def test_fake_quantize_errors_in_torch_words():
+    x = gpujit.tensor([1., 2.])
+    with pytest.raises(RuntimeError, match="`quant_min` should be less than or         equal"):
+        gpujit.fake_quantize_per_tensor_affine(x, 0.5, 3, 10, 0)
+    with pytest.raises(RuntimeError, match="`zero_point` must be between"):
+        gpujit.fake_quantize_per_tensor_affine(x, 0.5, 11, 0, 10)
+    with pytest.raises(NotImplementedError, match="\"fake_quantize_tensor_cachemask_kernel_"
+                                                  "type_handling\" not implemented for 'Int'"):
+        gpujit.fake_quantize_per_tensor_affine(x.int(), 0.5, 1, 0, 10)
+    w = x.reshape(1, 2)
+    s, z = gpujit.tensor([0.5]), gpujit.tensor([0], dtype=gpujit.int32)
+    with pytest.raises(RuntimeError, match="Scale must be Float or BFloat16, found Double"):
+        gpujit.fake_quantize_per_channel_affine(w, s.double(), z.long(), 0, -5, 5)
+    with pytest.raises(RuntimeError, match="Zero-point must be Int32, Float or Half, found Long"):
+        gpujit.fake_quantize_per_channel_affine(w, s, z.long(), 0, -5, 5)
+    with pytest.raises(RuntimeError, match="not consistent with input tensor"):
+        gpujit.fake_quantize_per_channel_affine(w, s, z, 1, -5, 5)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        gpujit.fake_quantize_per_channel_affine(w, s, z, 2, -5, 5)
+    with pytest.raises(RuntimeError, match="`axis` must be between 0 and number"):
+        gpujit.fake_quantize_per_channel_affine(w, gpujit.ones(2), gpujit.zeros(2, dtype=gpujit.int32),
+                                                -1, -5, 5)
+
+
+def test_fake_quantize_tensor_qparams_and_cachemask_ops():
+    x = gpujit.tensor([0.3, 1.7, -2.2, 8.0], requires_grad=True)
+    y = gpujit.fake_quantize_per_tensor_affine(x, gpujit.tensor([0.5]), gpujit.tensor([1.7]), -5, 5)
+    assert y.tolist() == [0.5, 1.5, -2.0, 2.0]      # (a floating zero point truncates)
+    assert type(y.grad_fn).__name__ == "FakeQuantizePerTensorAffineCachemaskTensorQparamsBackward0"
+    r = gpujit._fake_quantize_per_tensor_affine_cachemask_tensor_qparams(
+        x, gpujit.tensor([0.5]), gpujit.tensor([1]), gpujit.tensor([0]), -5, 5)
+    assert type(r).__name__ == "_fake_quantize_per_tensor_affine_cachemask_tensor_qparams"
+    assert r.output.tolist() == x.tolist() and r.mask.all().item()      # (disabled)
+    out, mask = gpujit.ops.aten.fake_quantize_per_tensor_affine_cachemask(x, 0.5, 1, -5, 5)
+    assert mask.tolist() == [True, True, True, False] and not mask.requires_grad
+    g = gpujit.ops.aten.fake_quantize_per_tensor_affine_cachemask_backward(gpujit.ones(4), mask)
+    assert g.tolist() == [1., 1., 1., 0.]
+
+
+def test_fake_quantize_scripted_and_traced():
+    def f(x, s, z):
+        return (gpujit.fake_quantize_per_tensor_affine(x, 0.5, 1, -5, 5)
+                + gpujit.fake_quantize_per_channel_affine(x, s, z, 1, -128, 127))
+    sf = gpujit.jit.script(f)
+    assert "aten::fake_quantize_per_channel_affine(%x, %s, %z" in str(sf.graph)
+    x = gpujit.tensor([[0.3, -1.7, 9.0]], requires_grad=True)
+    s, z = gpujit.tensor([0.5, 0.1, 1.0]), gpujit.tensor([0, 1, 2], dtype=gpujit.int32)
+    for _ in range(3):
+        y = sf(x, s, z)
+    assert y.tolist() == f(x, s, z).tolist() == [[1.0, -3.200000047683716, 11.0]]
+    y.sum().backward()
+    assert x.grad.tolist() == [[2., 2., 1.]]
+    tr = gpujit.jit.trace(f, (x, s, z))
+    assert "aten::fake_quantize_per_tensor_affine" in str(tr.graph)
+
+
+@needs_torch
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16"])
+def test_fake_quantize_bits_match_torch(dt):
+    rng = np.random.default_rng(1)
+    special = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, 0., -0., 0.25, 0.75, 2.5],
+                       np.float32)
+    with np.errstate(over="ignore"):
+        x = np.concatenate([(rng.standard_normal(1000) * 5).astype(np.float32),
+                            special]).astype(dt)
+    for sc, zp, lo, hi in [(0.1, 5, -128, 127), (0.37, 0, 0, 255), (1e-3, 2 ** 25 + 1, 0, 2 ** 26),
+                           (0.0, 0, -5, 5), (-0.5, 1, -5, 5), (0.013, 0, -2 ** 31, 2 ** 31 - 1)]:
+        a = torch.fake_quantize_per_tensor_affine(torch.from_numpy(x), sc, zp, lo, hi).numpy()
+        b = gpujit.fake_quantize_per_tensor_affine(gpujit.from_numpy(x), sc, zp, lo, hi).numpy()
+        assert a.dtype == b.dtype and a.view(np.uint8).tolist() == b.view(np.uint8).tolist()
+    w = x[:1000].reshape(4, 250)
+    s = np.array([0.1, 0.007, 3.0, 0.5], np.float32)
+    for z in (np.array([0, 1, -1, 3], np.int32), np.array([0.3, 1.6, -1.2, 0], np.float32),
+              np.array([0.3, 1.6, -1.2, 0], np.float16)):
+        for axis, ww in ((0, w), (1, w.T.copy())):
+            a = torch.fake_quantize_per_channel_affine(torch.from_numpy(ww), torch.from_numpy(s),
+                                                       torch.from_numpy(z), axis, -128, 127)
+            b = gpujit.fake_quantize_per_channel_affine(gpujit.from_numpy(ww), gpujit.from_numpy(s),
+                                                        gpujit.from_numpy(z), axis, -128, 127)
+            assert a.numpy().view(np.uint8).tolist() == b.numpy().view(np.uint8).tolist()
+            assert a.stride() == b.stride()
+
+
+@needs_torch
+def test_fake_quantize_layout_and_grad_match_torch():
+    for lib in (torch, gpujit):
+        t = lib.arange(12.).reshape(3, 4).t()
+        assert lib.fake_quantize_per_tensor_affine(t, 0.5, 1, -5, 5).stride() == (1, 4)
+        x = lib.tensor([[-3., 0.2, 0.7, 8., float("nan")]], requires_grad=True)
+        y = lib.fake_quantize_per_channel_affine(x, lib.tensor([0.5]),
+                                                 lib.tensor([1], dtype=lib.int32), 0, -5, 5)
+        assert type(y.grad_fn).__name__ == "FakeQuantizePerChannelAffineCachemaskBackward0"
+        y.sum().backward()
+        assert x.grad.tolist() == [[1., 1., 1., 0., 0.]]
