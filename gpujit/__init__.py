@@ -23,6 +23,8 @@ from .dtypes import (  # noqa: F401
     sparse_bsr, sparse_bsc, complex64, complex128, cfloat, cdouble, complex32, chalf,
 )
 from .dtypes import uint16, uint32, uint64  # noqa: F401
+from .dtypes import (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz,  # noqa: F401
+                     float8_e8m0fnu)
 from .device import device  # noqa: F401
 from .tensor import Tensor, Size  # noqa: F401
 import importlib as _importlib

@@ -160,3 +160,159 @@ def test_fake_quantize_layout_and_grad_match_torch():
         assert type(y.grad_fn).__name__ == "FakeQuantizePerChannelAffineCachemaskBackward0"
         y.sum().backward()
         assert x.grad.tolist() == [[1., 1., 1., 0., 0.]]
+
+
+# ------------------------------------------------------------------ float8 dtypes
+
+F8_NAMES = ["float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
+            "float8_e8m0fnu"]
+# (sign-magnitude formats: exponent bits, mantissa bits, bias, finite maximum, overflow)
+_FORMATS = {"float8_e4m3fn": (4, 3, 7, 448.0, "saturate"),
+            "float8_e5m2": (5, 2, 15, 57344.0, "inf"),
+            "float8_e4m3fnuz": (4, 3, 8, 240.0, "nan"),
+            "float8_e5m2fnuz": (5, 2, 16, 57344.0, "nan")}
+
+
+def _ref_value(name, code):
+    """The value of a float8 code, from the format's definition (plain Python floats)."""
+    if name == "float8_e8m0fnu":
+        return float("nan") if code == 255 else 2.0 ** (code - 127)
+    e_bits, m_bits, bias, _, _ = _FORMATS[name]
+    sign, e, m = code >> 7, (code >> m_bits) & ((1 << e_bits) - 1), code & ((1 << m_bits) - 1)
+    if name.endswith("fnuz") and code == 0x80:
+        return float("nan")
+    if name == "float8_e4m3fn" and e == 15 and m == 7:
+        return float("nan")
+    if name == "float8_e5m2" and e == 31:
+        return float("nan") if m else (-1) ** sign * float("inf")
+    v = (m / 2 ** m_bits) * 2.0 ** (1 - bias) if e == 0 else (1 + m / 2 ** m_bits) * 2.0 ** (e - bias)
+    return -v if sign else v
+
+
+def _ref_code(name, x):
+    """The code nearest to float x, ties to the even code, by brute force over the codes."""
+    if name == "float8_e8m0fnu":
+        return None
+    _, _, _, hi, overflow = _FORMATS[name]
+    if x != x:
+        return 0x80 if name.endswith("fnuz") else 0x7F | (0x80 if np.signbit(x) else 0)
+    codes = [c for c in range(128) if _ref_value(name, c) == _ref_value(name, c)
+             and abs(_ref_value(name, c)) != float("inf")]
+    a = abs(x)
+    step = _ref_value(name, codes[-1]) - _ref_value(name, codes[-2])
+    if a >= hi + step / 2 and not (a == hi + step / 2 and codes[-1] % 2 == 0):
+        c = {"saturate": codes[-1], "inf": 0x7C, "nan": 0x80}[overflow]
+    else:
+        c = min(codes, key=lambda k: (abs(_ref_value(name, k) - a), k % 2))
+    if overflow == "nan" and (c == 0x80 or c == 0):
+        return c
+    return c | 0x80 if np.signbit(x) else c
+
+
+@pytest.mark.parametrize("name", F8_NAMES)
+def test_float8_all_codes_decode(name):
+    d = getattr(gpujit, name)
+    got = gpujit.arange(256, dtype=gpujit.uint8).view(d).float().tolist()
+    want = [_ref_value(name, c) for c in range(256)]
+    assert [g if g == g else "nan" for g in got] == [w if w == w else "nan" for w in want]
+
+
+@pytest.mark.parametrize("name", [n for n in F8_NAMES if n != "float8_e8m0fnu"])
+def test_float8_encode_nearest_ties_even(name):
+    d = getattr(gpujit, name)
+    vals = [_ref_value(name, c) for c in range(128) if _ref_value(name, c) == _ref_value(name, c)]
+    xs = [0.0, -0.0, float("nan"), float("inf"), -float("inf"), 1e-9, -1e-9, 1e30, 470.0,
+          479.9, 480.0, 500.0, 60000.0, 61440.0, 1.3, -2.7, 3.3]
+    finite = [v for v in vals if abs(v) != float("inf")]
+    xs += [(a + b) / 2 for a, b in zip(finite, finite[1:])]     # (every tie)
+    xs += [-x for x in xs]
+    xs = [float(np.float32(x)) for x in xs]
+    got = gpujit.tensor(xs).to(d).view(gpujit.uint8).tolist()
+    assert got == [_ref_code(name, x) for x in xs]
+
+
+def test_float8_e8m0_rounding_and_facts():
+    d = gpujit.float8_e8m0fnu
+    got = gpujit.tensor([0., 1., -1.5, 500., 1e6, float("inf"), float("nan"), 1e-9, 3.3]).to(d)
+    assert got.view(gpujit.uint8).tolist() == [0, 127, 128, 136, 147, 255, 255, 97, 129]
+    assert not d.is_signed and d.itemsize == 1 and d.is_floating_point
+    fi = gpujit.finfo(d)
+    assert (fi.max, fi.min, fi.eps, fi.tiny, fi.bits) == (2.0 ** 127, 2.0 ** -127, 1.0, 2.0 ** -127, 8)
+    assert gpujit.finfo(gpujit.float8_e4m3fn).max == 448.0
+
+
+def test_float8_ops_and_refusals():
+    d = gpujit.float8_e4m3fn
+    x = gpujit.tensor([1.5, -2.0, 300.], dtype=d)
+    assert x.view(gpujit.uint8).tolist() == [60, 192, 121] and x.element_size() == 1
+    assert (x * x).float().tolist() == [2.25, 4.0, 448.0]       # (saturated)
+    assert (x == x).tolist() == [True] * 3 and x.abs().float().tolist() == [1.5, 2.0, 288.0]
+    assert gpujit.cat([x, x[:1]]).dtype is d and x[1].item() == -2.0
+    assert gpujit.ones(2, dtype=d).view(gpujit.uint8).tolist() == [56, 56]
+    assert gpujit.full((2,), 2.5, dtype=d).float().tolist() == [2.5, 2.5]
+    y = x.clone()
+    y[0] = 3.3
+    y.view(gpujit.uint8)[2] = 56        # (the bits are shared with the uint8 view)
+    assert y.float().tolist() == [3.25, -2.0, 1.0]
+    assert repr(x) == "tensor([  1.5000,  -2.0000, 288.0000], dtype=gpujit.float8_e4m3fn)"
+    with pytest.raises(NotImplementedError, match="\"add_stub\" not implemented for 'Float8_e4m3fn'"):
+        x + x
+    with pytest.raises(NotImplementedError, match="\"neg_cpu\" not implemented for 'Float8_e4m3fn'"):
+        -x
+    with pytest.raises(NotImplementedError, match="\"mul_cpu_reduced_float\" not implemented"):
+        x * 2
+    with pytest.raises(RuntimeError, match="Promotion for Float8 Types is not supported, "
+                                           "attempted to promote Float8_e4m3fn and Float"):
+        x + x.float()
+    with pytest.raises(TypeError, match="Got unsupported ScalarType Float8_e4m3fn"):
+        x.numpy()
+    with pytest.raises(NotImplementedError, match="\"abs_cpu\" not implemented for 'Float8_e8m0fnu'"):
+        x.to(gpujit.float8_e8m0fnu).abs()
+
+
+def test_float8_scripted_and_traced():
+    def f(x, y):
+        z = gpujit.cat([x, y]) * gpujit.cat([y, x])
+        return z.to(gpujit.float32), z == z
+    x = gpujit.tensor([1.5, -2.0, 300.], dtype=gpujit.float8_e4m3fn)
+    y = gpujit.tensor([0.25, 3.0, 1.0], dtype=gpujit.float8_e4m3fn)
+    want = [0.375, -6.0, 288.0] * 2
+    sf = gpujit.jit.script(f)
+    for _ in range(3):
+        assert sf(x, y)[0].tolist() == want
+    tr = gpujit.jit.trace(f, (x, y))
+    assert "Float8_e4m3fn(6, strides=[1]" in str(tr.graph)
+    assert tr(x, y)[0].tolist() == want
+
+    @gpujit.jit.script
+    def g(n: int):
+        return gpujit.zeros(n, dtype=gpujit.float8_e5m2), gpujit.ones(n, dtype=gpujit.float8_e4m3fn).dtype
+    z, code = g(2)
+    assert z.dtype is gpujit.float8_e5m2 and code == 24
+
+
+@needs_torch
+@pytest.mark.parametrize("name", F8_NAMES)
+def test_float8_conversions_match_torch(name):
+    td, gd = getattr(torch, name), getattr(gpujit, name)
+    for m in ("float", "double", "half", "bfloat16"):
+        a = getattr(torch.arange(256, dtype=torch.uint8).view(td), m)()
+        b = getattr(gpujit.arange(256, dtype=gpujit.uint8).view(gd), m)()
+        wide = {"double": (torch.int64, gpujit.int64), "float": (torch.int32, gpujit.int32)}
+        ti, gi = wide.get(m, (torch.int16, gpujit.int16))
+        assert a.view(ti).tolist() == b.view(gi).tolist(), m
+    rng = np.random.default_rng(0)
+    hi = np.arange(1 << 13, dtype=np.uint32) << 19
+    low = np.array([0, 1, 0x3FFFF, 0x40000, 0x40001, 0x7FFFF], np.uint32)
+    f = np.concatenate([(hi[:, None] | low[None, :]).ravel().view(np.float32),
+                        rng.standard_normal(20000).astype(np.float32) * 100])
+    with np.errstate(over="ignore", invalid="ignore"):
+        for src in (f, f.astype(np.float64) * (1 + 1e-12), f[:20000].astype(np.float16)):
+            a = torch.from_numpy(src).to(td).view(torch.uint8).numpy()
+            b = gpujit.from_numpy(src).to(gd).view(gpujit.uint8).numpy()
+            assert a.tolist() == b.tolist()
+    for other in F8_NAMES:
+        a = torch.arange(256, dtype=torch.uint8).view(td).to(getattr(torch, other))
+        b = gpujit.arange(256, dtype=gpujit.uint8).view(gd).to(getattr(gpujit, other))
+        assert a.view(torch.uint8).tolist() == b.view(gpujit.uint8).tolist()
+    assert str(torch.finfo(td)) == str(gpujit.finfo(gd))

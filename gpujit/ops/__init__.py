@@ -22,6 +22,7 @@ FAMILIES = ("scalar_ops", "scalar_complex", "pointwise", "pointwise_math", "poin
             "dlpack", "device_checks",
             "hash_ops",
             "fake_quantize",
+            "float8",
             "aliases",     # (it binds other names to the ops declared above)
             "complex_autograd")     # (after every derivative it makes conjugate-aware)
 
