@@ -316,3 +316,28 @@ def test_float8_conversions_match_torch(name):
         b = gpujit.arange(256, dtype=gpujit.uint8).view(gd).to(getattr(gpujit, other))
         assert a.view(torch.uint8).tolist() == b.view(gpujit.uint8).tolist()
     assert str(torch.finfo(td)) == str(gpujit.finfo(gd))
+
+
+def test_float8_save_load_and_pickle(tmp_path):
+    import copy
+    import pickle
+    x = gpujit.tensor([[1.5, -2.0], [300., 0.1]], dtype=gpujit.float8_e4m3fn)
+    gpujit.save({"a": x, "b": x.t()}, tmp_path / "f8.pt")
+    got = gpujit.load(tmp_path / "f8.pt")
+    assert got["a"].dtype is gpujit.float8_e4m3fn and got["b"].stride() == (1, 2)
+    assert got["a"].view(gpujit.uint8).tolist() == [[60, 192], [121, 29]]
+    for y in (pickle.loads(pickle.dumps(x)), copy.deepcopy(x)):
+        assert y.dtype is x.dtype and y.view(gpujit.uint8).tolist() == [[60, 192], [121, 29]]
+
+
+@needs_torch
+def test_float8_archives_read_by_torch_and_back(tmp_path):
+    x = gpujit.tensor([0.3, -7.0, 1e6], dtype=gpujit.float8_e5m2)
+    gpujit.save(x, tmp_path / "g.pt")
+    t = torch.load(tmp_path / "g.pt")
+    assert t.dtype == torch.float8_e5m2 and t.view(torch.uint8).tolist() == \
+        x.view(gpujit.uint8).tolist()
+    torch.save(t.to(torch.float8_e4m3fnuz), tmp_path / "t.pt")
+    back = gpujit.load(tmp_path / "t.pt")
+    assert back.dtype is gpujit.float8_e4m3fnuz
+    assert back.view(gpujit.uint8).tolist() == t.to(torch.float8_e4m3fnuz).view(torch.uint8).tolist()
