@@ -341,3 +341,19 @@ def test_float8_archives_read_by_torch_and_back(tmp_path):
     back = gpujit.load(tmp_path / "t.pt")
     assert back.dtype is gpujit.float8_e4m3fnuz
     assert back.view(gpujit.uint8).tolist() == t.to(torch.float8_e4m3fnuz).view(torch.uint8).tolist()
+
+
+def test_float8_fill_overflow_check_and_copy_into_float32():
+    d = gpujit.float8_e4m3fn
+    with pytest.raises(RuntimeError, match="value cannot be converted to type "
+                                           "c10::Float8_e4m3fn without overflow"):
+        gpujit.full((2,), 500.0, dtype=d)
+    with pytest.raises(RuntimeError, match="c10::Float8_e8m0fnu without overflow"):
+        gpujit.zeros(2, dtype=gpujit.float8_e8m0fnu).fill_(-1.0)
+    # (one element is copied unchecked: saturated; e5m2 has an inf)
+    assert gpujit.full((1,), 500.0, dtype=d).view(gpujit.uint8).tolist() == [126]
+    assert gpujit.full((2,), float("inf"), dtype=gpujit.float8_e5m2).view(
+        gpujit.uint8).tolist() == [124, 124]
+    x = gpujit.tensor([1.5, 300.], dtype=d)
+    y = gpujit.zeros(2).copy_(x)
+    assert y.dtype is gpujit.float32 and y.tolist() == [1.5, 288.0]

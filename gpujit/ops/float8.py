@@ -327,7 +327,8 @@ KERNELS = {
     "aten::maximum": "maximum_cpu", "aten::minimum": "minimum_cpu", "aten::dot": "dot",
     "aten::bmm": "bmm", "aten::unique": "unique", "aten::_unique2": "unique",
     "aten::tril": "tril", "aten::triu": "triu", "aten::isinf": "isinf",
-    "aten::isfinite": "isfinite",
+    "aten::isfinite": "isfinite", "aten::softmax": "softmax_kernel_impl",
+    "aten::_softmax": "softmax_kernel_impl",
 }
 # ops PyTorch runs for some float8 dtypes only: the others' refusal kernel
 _ONLY = {
@@ -489,8 +490,11 @@ def _valued(op, args, dts, d):
     if target is None:
         target = d
     written = args[0] if s.is_inplace and isinstance(args[0], Float8Tensor) else None
+    _check_fill_value(op, args, target)
     plain = _map(args, lambda t: _decoded(t) if isinstance(t, Float8Tensor) else t)
     r = op.eager(*plain)
+    if s.is_inplace and written is None:
+        return r            # (a float32 self.copy_(float8): self's dtype)
     if written is not None:
         from ..device import xp_for
         xp = np if written._device.type == "cpu" else xp_for(written._device)
@@ -502,6 +506,38 @@ def _valued(op, args, dts, d):
             _reduced_nans(r, plain[0])
         return r
     return _encode_results(r, target)
+
+
+_FILL_VALUES = {"aten::fill_": "value", "aten::full": "fill_value", "aten::full_like": "fill_value",
+                "aten::new_full": "fill_value", "aten::constant_pad_nd": "value", "aten::pad": "value"}
+
+
+def _check_fill_value(op, args, d):
+    """c10's checked_convert of a fill's Scalar (ATen's fill kernel; one element is copied
+    unchecked): a value past the type's range, or inf where it has none, is an error."""
+    name = _FILL_VALUES.get(op.schema.name)
+    if name is None or d not in _F8:
+        return
+    pos = [a.name for a in op.schema.arguments].index(name)
+    v = args[pos] if pos < len(args) else None
+    if v is None or isinstance(v, _reg._Tensor) or isinstance(v, complex):
+        return
+    v = float(v)
+    if op.schema.name in ("aten::fill_",) and args[0]._f8bits.size == 1:
+        return
+    if op.schema.name in ("aten::full", "aten::new_full"):
+        size = args[0] if op.schema.name == "aten::full" else args[1]
+        if int(np.prod(size)) == 1:
+            return
+    if op.schema.name == "aten::full_like" and args[0]._f8bits.size == 1:
+        return
+    eps, hi, tiny = _dt._F8_FINFO[d]
+    lo = tiny if d is E8M0 else -hi
+    if v != v or (d is E5M2 and v in (float("inf"), -float("inf"))):
+        return
+    if v < lo or v > hi:
+        raise RuntimeError(f"value cannot be converted to type c10::{d.short_name} without "
+                           f"overflow")
 
 
 def _reduced_nans(r, src):
