@@ -149,6 +149,31 @@ def test_fake_quantize_bits_match_torch(dt):
             assert a.stride() == b.stride()
 
 
+def test_fake_quantize_bfloat16_computes_in_float():
+    x = gpujit.tensor([0.3, 1.7, -2.2, 8.0]).bfloat16()
+    for y in (gpujit.fake_quantize_per_tensor_affine(x, 0.1, 0, -128, 127),
+              gpujit.fake_quantize_per_tensor_affine(x, gpujit.tensor([0.1]), gpujit.tensor([0]),
+                                                     -128, 127)):
+        ref = _fq_ref(x.float().numpy(), 0.1, 0, -128, 127)[0]
+        assert y.dtype is gpujit.bfloat16 and y.tolist() == gpujit.tensor(ref).bfloat16().tolist()
+
+
+@needs_torch
+def test_fake_quantize_bfloat16_matches_torch():
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(2000) * 5).astype(np.float32)
+    tb, gb = torch.from_numpy(x).bfloat16(), gpujit.from_numpy(x).bfloat16()
+    a = torch.fake_quantize_per_tensor_affine(tb, 0.013, 3, 0, 255)
+    b = gpujit.fake_quantize_per_tensor_affine(gb, 0.013, 3, 0, 255)
+    assert a.view(torch.int16).tolist() == b.view(gpujit.int16).tolist()
+    s, z = np.array([0.1, 0.007], np.float32), np.array([0.3, -1.2], np.float32)
+    a = torch.fake_quantize_per_channel_affine(tb.reshape(2, 1000), torch.from_numpy(s),
+                                               torch.from_numpy(z), 0, -128, 127)
+    b = gpujit.fake_quantize_per_channel_affine(gb.reshape(2, 1000), gpujit.from_numpy(s),
+                                                gpujit.from_numpy(z), 0, -128, 127)
+    assert a.view(torch.int16).tolist() == b.view(gpujit.int16).tolist()
+
+
 @needs_torch
 def test_fake_quantize_layout_and_grad_match_torch():
     for lib in (torch, gpujit):

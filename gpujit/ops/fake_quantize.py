@@ -31,6 +31,32 @@ from .derivatives import derivative
 from .node_names import RULES
 from .registry import op
 
+def _bf16_through_float(name):
+    """A bfloat16 self (ops/bfloat16_support.py): ATen's kernels compute it in float and
+    round the result once; the scale and zero point keep their dtypes (so the result's
+    dtype is self's, which bfloat16_support.finish's rule would not give)."""
+    def impl(self, *rest):
+        if getattr(self, "_dtype", None) is not _dt.bfloat16:
+            return NotImplemented
+        r = _reg.OPS[name].eager(self.float(), *rest)
+        if isinstance(r, tuple):
+            return type(r)(*((r[0].bfloat16(),) + tuple(r[1:])))
+        return r.bfloat16()
+    return impl
+
+
+def _declare_bf16_impls():
+    from .bfloat16_kernels import TENSOR_IMPLS
+    for name in ("aten::fake_quantize_per_tensor_affine",
+                 "aten::fake_quantize_per_tensor_affine.tensor_qparams",
+                 "aten::fake_quantize_per_tensor_affine_cachemask",
+                 "aten::_fake_quantize_per_tensor_affine_cachemask_tensor_qparams",
+                 "aten::fake_quantize_per_channel_affine",
+                 "aten::fake_quantize_per_channel_affine_cachemask"):
+        TENSOR_IMPLS[name] = _bf16_through_float(name)
+
+
+_declare_bf16_impls()
 _INT64_MIN = -2.0 ** 63
 _PER_TENSOR_KERNEL = "fake_quantize_tensor_cachemask_kernel_type_handling"
 _PER_CHANNEL_KERNEL = "fake_quantize_channel_cachemask_cpu_type_handling"
