@@ -242,6 +242,55 @@ def _missing_dtype(name):
     return MISSING[name]
 
 
+# ---- the quantized dtypes (session 47): torch.qint8 / quint8 / qint32 / quint4x2 / quint2x4
+# and the qschemes exist, so that quantization code naming them (observers' dtype= and
+# qscheme=, `dtype == torch.quint8` tests) runs; gpujit has no quantized tensors (their use
+# as a tensor's dtype is MissingDtype's error; fake quantization: ops/fake_quantize.py).
+class _QuantizedDtype(MissingDtype):
+    __slots__ = ()
+
+    @property
+    def is_signed(self):
+        raise RuntimeError("isSignedType not supported for quantized types")
+
+
+_Q_WHY = "quantized tensors are not implemented"
+_Q_INSTEAD = ("fake_quantize_per_tensor_affine / fake_quantize_per_channel_affine (values on "
+              "the quantized grid) or an integer dtype")
+qint8, quint8, qint32, quint4x2, quint2x4 = (
+    _QuantizedDtype(n, size, short, _Q_WHY, _Q_INSTEAD) for n, size, short in (
+        ("qint8", 1, "QInt8"), ("quint8", 1, "QUInt8"), ("qint32", 4, "QInt32"),
+        ("quint4x2", 1, "QUInt4x2"), ("quint2x4", 1, "QUInt2x4")))
+QUANTIZED_TYPES = (qint8, quint8, qint32, quint4x2, quint2x4)
+for _d in QUANTIZED_TYPES:
+    _d.is_floating_point = False
+    MISSING[_d.name] = _d
+__all__ += [_d.name for _d in QUANTIZED_TYPES]
+
+
+class qscheme:
+    """A quantization scheme (torch.qscheme): torch.per_tensor_affine & co."""
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+per_tensor_affine, per_channel_affine, per_tensor_symmetric, per_channel_symmetric, \
+    per_channel_affine_float_qparams = (
+        qscheme(n) for n in ("per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
+                             "per_channel_symmetric", "per_channel_affine_float_qparams"))
+__all__ += ["qscheme", "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
+            "per_channel_symmetric", "per_channel_affine_float_qparams"]
+# ---- (end of the quantized dtypes' block)
+
+
 def from_numpy_dtype(np_dtype) -> dtype:
     """The gpujit dtype of a NumPy/CuPy dtype; a clear error for one gpujit does not have."""
     try:

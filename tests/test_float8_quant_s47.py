@@ -382,3 +382,33 @@ def test_float8_fill_overflow_check_and_copy_into_float32():
     x = gpujit.tensor([1.5, 300.], dtype=d)
     y = gpujit.zeros(2).copy_(x)
     assert y.dtype is gpujit.float32 and y.tolist() == [1.5, 288.0]
+
+
+def test_quantized_dtype_tags_and_qschemes():
+    import pickle
+    sizes = {"qint8": 1, "quint8": 1, "qint32": 4, "quint4x2": 1, "quint2x4": 1}
+    for name, size in sizes.items():
+        d = getattr(gpujit, name)
+        assert repr(d) == f"gpujit.{name}" and d.itemsize == size
+        assert not d.is_floating_point and not d.is_complex
+        assert pickle.loads(pickle.dumps(d)) is d
+    with pytest.raises(RuntimeError, match="isSignedType not supported for quantized types"):
+        gpujit.qint8.is_signed
+    with pytest.raises(TypeError, match="gpujit has no quint8 tensors"):
+        gpujit.zeros(2, dtype=gpujit.quint8)
+    q = gpujit.per_tensor_affine
+    assert repr(q) == "torch.per_tensor_affine" and isinstance(q, gpujit.qscheme)
+    assert pickle.loads(pickle.dumps(q)) is q
+    assert {gpujit.per_channel_affine, gpujit.per_tensor_symmetric, gpujit.per_channel_symmetric,
+            gpujit.per_channel_affine_float_qparams, q} and q is not gpujit.per_channel_affine
+
+
+@needs_torch
+def test_quantized_dtype_tags_match_torch():
+    for name in ("qint8", "quint8", "qint32", "quint4x2", "quint2x4"):
+        t, g = getattr(torch, name), getattr(gpujit, name)
+        assert (t.itemsize, t.is_floating_point, t.is_complex) == \
+            (g.itemsize, g.is_floating_point, g.is_complex)
+    for name in ("per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
+                 "per_channel_symmetric", "per_channel_affine_float_qparams"):
+        assert repr(getattr(torch, name)) == repr(getattr(gpujit, name))
