@@ -144,6 +144,59 @@ _BF16_FINFO = dict(bits=16, eps=2.0 ** -7, max=(2 - 2.0 ** -7) * 2.0 ** 127,
                    tiny=2.0 ** -126, resolution=0.01)
 
 
+# ---- float8 (session 47, ops/float8.py): torch.float8_e4m3fn / e5m2 / e4m3fnuz / e5m2fnuz /
+# e8m0fnu. NumPy has none: a float8 tensor is an ops.float8.Float8Tensor whose carrier is a
+# uint8 array of the bits (so `np` is uint8 and itemsize 1, views, storages and torch.save
+# move the bits as they are); outside ALL and _FROM_NP, as bfloat16: an array alone never
+# says float8. c10's promoteTypes refuses every mix with another dtype.
+FLOAT8_NP_HOOK = [None]     # (set by ops/float8.py)
+
+
+class _Float8(dtype):
+    """A float8 dtype: its `np` is the uint8 carrier's, except when an op's eager body reads
+    it to make an array of this dtype (a factory's dtype=, .to(float8)): ops/float8.py's
+    hook raises there, and the op's entry point runs the op float8's way."""
+    __slots__ = ("_carrier",)
+
+    def _get_np(self):
+        hook = FLOAT8_NP_HOOK[0]
+        if hook is not None:
+            hook(self)
+        return self._carrier
+
+    def _set_np(self, value):
+        self._carrier = value
+
+    np = property(_get_np, _set_np)
+
+
+float8_e4m3fn = _Float8("float8_e4m3fn", np.uint8, FLOATING, 0, "Float8_e4m3fn")
+float8_e5m2 = _Float8("float8_e5m2", np.uint8, FLOATING, 0, "Float8_e5m2")
+float8_e4m3fnuz = _Float8("float8_e4m3fnuz", np.uint8, FLOATING, 0, "Float8_e4m3fnuz")
+float8_e5m2fnuz = _Float8("float8_e5m2fnuz", np.uint8, FLOATING, 0, "Float8_e5m2fnuz")
+float8_e8m0fnu = _Float8("float8_e8m0fnu", np.uint8, FLOATING, 0, "Float8_e8m0fnu")
+float8_e8m0fnu.is_signed = False
+FLOAT8_TYPES = (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu)
+_FLOAT8 = frozenset(FLOAT8_TYPES)
+for _d in FLOAT8_TYPES:
+    _BY_NAME[_d.name] = _d
+    CPP_NAMES[_d.name] = "c10::" + _d.short_name
+__all__ += [_d.name for _d in FLOAT8_TYPES]
+# torch.finfo of each (c10's numeric_limits): eps, max, smallest normal; min is -max
+# (e8m0fnu: no sign, its min is its smallest value 2**-127)
+_F8_FINFO = {float8_e4m3fn: (2.0 ** -3, 448.0, 2.0 ** -6),
+             float8_e5m2: (2.0 ** -2, 57344.0, 2.0 ** -14),
+             float8_e4m3fnuz: (2.0 ** -3, 240.0, 2.0 ** -7),
+             float8_e5m2fnuz: (2.0 ** -3, 57344.0, 2.0 ** -15),
+             float8_e8m0fnu: (1.0, 2.0 ** 127, 2.0 ** -127)}
+
+
+def _float8_promotion(a, b):
+    return RuntimeError(f"Promotion for Float8 Types is not supported, attempted to promote "
+                        f"{a.short_name} and {b.short_name}")
+# ---- (end of the float8 block)
+
+
 class MissingDtype:
     """A dtype of PyTorch that gpujit has no tensors of (bfloat16: NumPy has no such type).
     It exists so that programs naming it (`{"float32": torch.float32, "bfloat16":
@@ -187,6 +240,55 @@ MISSING = {"complex32": complex32, "chalf": complex32}
 
 def _missing_dtype(name):
     return MISSING[name]
+
+
+# ---- the quantized dtypes (session 47): torch.qint8 / quint8 / qint32 / quint4x2 / quint2x4
+# and the qschemes exist, so that quantization code naming them (observers' dtype= and
+# qscheme=, `dtype == torch.quint8` tests) runs; gpujit has no quantized tensors (their use
+# as a tensor's dtype is MissingDtype's error; fake quantization: ops/fake_quantize.py).
+class _QuantizedDtype(MissingDtype):
+    __slots__ = ()
+
+    @property
+    def is_signed(self):
+        raise RuntimeError("isSignedType not supported for quantized types")
+
+
+_Q_WHY = "quantized tensors are not implemented"
+_Q_INSTEAD = ("fake_quantize_per_tensor_affine / fake_quantize_per_channel_affine (values on "
+              "the quantized grid) or an integer dtype")
+qint8, quint8, qint32, quint4x2, quint2x4 = (
+    _QuantizedDtype(n, size, short, _Q_WHY, _Q_INSTEAD) for n, size, short in (
+        ("qint8", 1, "QInt8"), ("quint8", 1, "QUInt8"), ("qint32", 4, "QInt32"),
+        ("quint4x2", 1, "QUInt4x2"), ("quint2x4", 1, "QUInt2x4")))
+QUANTIZED_TYPES = (qint8, quint8, qint32, quint4x2, quint2x4)
+for _d in QUANTIZED_TYPES:
+    _d.is_floating_point = False
+    MISSING[_d.name] = _d
+__all__ += [_d.name for _d in QUANTIZED_TYPES]
+
+
+class qscheme:
+    """A quantization scheme (torch.qscheme): torch.per_tensor_affine & co."""
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+per_tensor_affine, per_channel_affine, per_tensor_symmetric, per_channel_symmetric, \
+    per_channel_affine_float_qparams = (
+        qscheme(n) for n in ("per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
+                             "per_channel_symmetric", "per_channel_affine_float_qparams"))
+__all__ += ["qscheme", "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
+            "per_channel_symmetric", "per_channel_affine_float_qparams"]
+# ---- (end of the quantized dtypes' block)
 
 
 def from_numpy_dtype(np_dtype) -> dtype:
@@ -238,6 +340,8 @@ SCALAR_TYPE_CODES = {0: uint8, 1: int8, 2: int16, 3: int32, 4: int64, 5: float16
                       6: float32, 7: float64, 9: complex64, 10: complex128, 11: bool,
                       15: bfloat16}
 SCALAR_TYPE_CODES.update({27: uint16, 28: uint32, 29: uint64})
+SCALAR_TYPE_CODES.update({23: float8_e5m2, 24: float8_e4m3fn, 25: float8_e5m2fnuz,     # (float8)
+                          26: float8_e4m3fnuz, 44: float8_e8m0fnu})
 _CODE_OF = {d: c for c, d in SCALAR_TYPE_CODES.items()}
 _SCALAR_TYPE_NAMES = {8: "ComplexHalf",
                       12: "QInt8", 13: "QUInt8", 14: "QInt32"}
@@ -297,6 +401,8 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
     a, b = type1, type2
     if a is b:
         return a
+    if a in _FLOAT8 or b in _FLOAT8:
+        raise _float8_promotion(a, b)
     if a in UNSIGNED_TYPES or b in UNSIGNED_TYPES:
         return _promote_unsigned(a, b)
     if (a is bfloat16 and b is float16) or (a is float16 and b is bfloat16):
@@ -440,6 +546,12 @@ class finfo:
         if d is bfloat16:
             self.__dict__.update(_BF16_FINFO, min=-_BF16_FINFO["max"], dtype="bfloat16",
                                  smallest_normal=_BF16_FINFO["tiny"])
+            return
+        if d in _FLOAT8:
+            eps, hi, tiny = _F8_FINFO[d]
+            self.__dict__.update(bits=8, eps=eps, max=hi, tiny=tiny, smallest_normal=tiny,
+                                 min=tiny if d is float8_e8m0fnu else -hi, resolution=1.0,
+                                 dtype=d.name)
             return
         info = np.finfo(d.np)
         self.bits = d.itemsize * 8

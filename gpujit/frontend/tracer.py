@@ -469,10 +469,12 @@ class TraceSession:
         (`torch.detach(torch.to(CONSTANTS.c0, torch.device("cpu"), 6))`), whose result is
         t (one that requires grad too: the graph's is detached)."""
         from ..ops import registry as _reg
+        from ..ops.float8 import make as _f8make
         if what not in ("torch.tensor", "torch.as_tensor", "torch.from_numpy") or any(
                 id(t) in rec.env for rec in self.recorders):
             return      # (torch.tensor of a traced size: recorded as aten::scalar_tensor)
-        alias = lambda: _reg.wrap(t._data, t._dtype, t.device)     # noqa: E731
+        alias = lambda: _reg.wrap(t._data, t._dtype, t.device) if not getattr(  # noqa: E731
+            t, "_float8_layout", False) else _f8make(t._f8bits, t._dtype, t.device)
         base = alias()          # the constant's value (no grad, no recorded op)
         self.announced.add(id(base))
         steps = [("aten::lift_fresh", ())] if lifted else []

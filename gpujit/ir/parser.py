@@ -63,6 +63,7 @@ def _scalar_types():
         from .. import dtypes as _dt
         _SCALAR_TYPES.update({d.short_name: d for d in _dt.EVERY})
         _SCALAR_TYPES[_dt.bfloat16.short_name] = _dt.bfloat16
+        _SCALAR_TYPES.update({d.short_name: d for d in _dt.FLOAT8_TYPES})
     return _SCALAR_TYPES
 
 

@@ -43,7 +43,8 @@ def _indent(s):
 
 def clone_inputs(x):
     if isinstance(x, Tensor):
-        if x.is_nested:         # (gpujit/nested: a packed copy of its components)
+        if x.is_nested or getattr(x, "_float8_layout", False):
+            # (gpujit/nested: a packed copy of its components; float8: ops/float8.py)
             c = x.detach().clone()
             return c.requires_grad_(True) if x.requires_grad else c
         # a fresh leaf, unrecorded, laid out as x (as x.clone(): a channels-last input stays so)

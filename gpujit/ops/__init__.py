@@ -21,6 +21,8 @@ FAMILIES = ("scalar_ops", "scalar_complex", "pointwise", "pointwise_math", "poin
             "host_functions", "tensor_flags", "sparse_refusals", "tensor_set", "gradient_hist", "legacy_extra", "complex_parts",
             "dlpack", "device_checks",
             "hash_ops",
+            "fake_quantize",
+            "float8",
             "aliases",     # (it binds other names to the ops declared above)
             "complex_autograd")     # (after every derivative it makes conjugate-aware)
 

@@ -170,6 +170,14 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::fft_irfft2", "aten::fft_hfft2", "aten::fft_ihfft2", "aten::fft_fftn",
     "aten::fft_ifftn", "aten::fft_rfftn", "aten::fft_irfftn", "aten::fft_hfftn",
     "aten::fft_ihfftn", "aten::cdist",
+}) | frozenset({
+    # session 47: fake quantization (ops/fake_quantize.py), computed in float32 as ATen's
+    # kernels compute a bfloat16 input, the result rounded once
+    "aten::fake_quantize_per_tensor_affine", "aten::fake_quantize_per_tensor_affine_cachemask",
+    "aten::_fake_quantize_per_tensor_affine_cachemask_tensor_qparams",
+    "aten::fake_quantize_per_channel_affine", "aten::fake_quantize_per_channel_affine_cachemask",
+    "aten::fake_quantize_per_tensor_affine_cachemask_backward",
+    "aten::fake_quantize_per_channel_affine_cachemask_backward",
 })
 
 

@@ -1138,6 +1138,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
             data, dtype=dtype or (_dt.int64 if isinstance(data, int)
                                   else _dt.get_default_dtype()), device=dev)
         return _announce(_finish(t, requires_grad), "torch.tensor")
+    if dtype in _dt.FLOAT8_TYPES:     # (the values through float32: ops/float8.py)
+        from .float8 import from_values
+        t = from_values(tensor(data, dtype=_dt.float32, device=dev), dtype)
+        return _announce(_finish(t, requires_grad), "torch.tensor")
     a, dt, d = _array_from(data, dtype, dev, copy=True)
     return _announce(_finish(_reg.wrap(a, dt, d), requires_grad), "torch.tensor",
                      isinstance(data, np.ndarray))
@@ -1164,6 +1168,8 @@ def as_tensor(data, dtype=None, device=None):
     dev = _default_device() if device is None else _resolve(device)
     if isinstance(data, _reg._Tensor):
         return data.to(device=dev or data.device, dtype=dtype or data.dtype)
+    if dtype in _dt.FLOAT8_TYPES:     # (ops/float8.py)
+        return tensor(data, dtype=dtype, device=dev)
     a, dt, d = _array_from(data, dtype, dev, copy=False)
     return _announce(_reg.wrap(a, dt, d), "torch.as_tensor", isinstance(data, np.ndarray))
 

@@ -549,6 +549,9 @@ def _number_value(t, value):
     if type(value) is int and not -(1 << 63) <= value < 1 << 63:
         # (PyTorch reads the number as an int64, whatever x's dtype)
         raise ValueError("Overflow when unpacking long long")
+    if t._dtype in _dt.FLOAT8_TYPES:        # (the number's float8 bits: ops/float8.py)
+        from .float8 import scalar
+        return scalar(value, t._dtype, t._device)
     if t._dtype is _dt.float16:
         with np.errstate(over="ignore"):
             a = np.asarray(value, dtype=np.float16)

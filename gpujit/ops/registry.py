@@ -157,6 +157,9 @@ def sparse_call(e, args):
         from ..overrides import tensor_like_call
         return tensor_like_call(e.op, args, e.method)
     if isinstance(e, NestedOperand):
+        from .float8 import Float8Operand, float8_call      # (a float8 operand: ops/float8.py)
+        if isinstance(e, Float8Operand):
+            return float8_call(e, args)
         from ..nested._ops import nested_call
         return nested_call(e, args)
     from .._sparse_coo import sparse_kernel

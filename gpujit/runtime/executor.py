@@ -442,6 +442,8 @@ def _holds_nested(key, profile):
     from .profile import ListSpec, TupleSpec, ValueSpec
 
     def nested(spec):
+        if getattr(spec, "dtype", None) in _dt.FLOAT8_TYPES:
+            return True     # (float8 tensors too: their arrays are the bits, ops/float8.py)
         if isinstance(spec, ValueSpec):
             return getattr(spec.pytype, "_nested_layout", False)
         if isinstance(spec, ListSpec):

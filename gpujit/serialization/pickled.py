@@ -42,6 +42,9 @@ _STORAGE_DTYPES = {"Bool": "bool", "Byte": "uint8", "Char": "int8", "Short": "in
 # save writes their storages as UntypedStorage (bytes) and their tensors as
 # torch._utils._rebuild_tensor_v3(..., dtype)
 _UNTYPED_SAVED = frozenset({"UInt16", "UInt32", "UInt64"})
+# (float8 too: its bits, read back into an ops.float8.Float8Tensor)
+_UNTYPED_SAVED |= {"Float8_e4m3fn", "Float8_e5m2", "Float8_e4m3fnuz", "Float8_e5m2fnuz",
+                   "Float8_e8m0fnu"}
 _UNSUPPORTED_STORAGES = ("ComplexHalf", "QInt8", "QUInt8",
                          "QInt32", "Float8_e4m3fn", "Float8_e5m2")
 
@@ -309,6 +312,13 @@ def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, bac
                        dtype, metadata=None):
     """torch._utils._rebuild_tensor_v3: an untyped (bytes) storage read as dtype."""
     flat = storage.flat
+    from .. import dtypes as _dt
+    if dtype in _dt.FLOAT8_TYPES:       # (the bytes are the bits: ops/float8.py)
+        from ..ops.float8 import make
+        t = _rebuild_tensor_v2(_LoadedStorage(flat.view("uint8"), storage.device),
+                               storage_offset, size, stride, False, backward_hooks, metadata)
+        t = make(t._data, dtype, t._device)
+        return t.requires_grad_(True) if requires_grad else t
     if flat.dtype != dtype.np:
         storage = _LoadedStorage(flat.view(dtype.np), storage.device)
     return _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad,
@@ -368,7 +378,7 @@ def _torch_globals():
          ("builtins", "bytearray"): bytearray, ("_codecs", "encode"): _codecs_encode}
     for kind in list(_STORAGE_DTYPES) + list(_UNSUPPORTED_STORAGES) + ["Untyped"]:
         g[("torch", kind + "Storage")] = kind + "Storage"     # made lazily: see find_class
-    for d in _dt.EVERY + (_dt.bfloat16,):
+    for d in _dt.EVERY + (_dt.bfloat16,) + _dt.FLOAT8_TYPES:
         g[("torch", d.name)] = d
     for alias in ("half", "float", "double", "short", "int", "long", "cfloat", "cdouble"):
         g[("torch", alias)] = getattr(_dt, alias)
