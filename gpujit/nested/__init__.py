@@ -9,8 +9,9 @@ What is here: nested_tensor / as_nested_tensor / to_padded_tensor, torch's priva
 constructors (_nested_tensor_from_tensor_list, _nested_tensor_from_mask), the facts
 (is_nested, dim, size(i), numel, _nested_tensor_size/strides/storage_offsets, values(),
 unbind, repr), the ops PyTorch's NestedTensorCPU backend has that the Transformer fast
-path and simple ragged code use (gpujit/nested/_ops.py, _views.py, _nn.py), and the nested
-paths of nn.MultiheadAttention / TransformerEncoderLayer (modules.py); an op PyTorch's
+path and simple ragged code use (gpujit/nested/_ops.py, _views.py, _nn.py; the nested
+fast paths of nn.MultiheadAttention / TransformerEncoderLayer are their modules' own
+scriptable methods, which call the fused ops these kernels serve); an op PyTorch's
 nested backend lacks raises its NotImplementedError ("Could not run 'aten::exp' with
 arguments from the 'NestedTensorCPU' backend"), sizes and strides PyTorch's
 "NestedTensorImpl doesn't support sizes". torch.jagged is not here yet.

@@ -8,6 +8,8 @@ checks that key on every call. So in its graph:
   Tensor is a Tensor (`if attn_mask is not None:`, `if key_padding_mask is None:`; its
   `prim::unchecked_cast`s go);
 - `x.dim()` of a tensor input is the key's rank (`is_batched = query.dim() == 3`);
+- `x.is_nested` of a tensor input is False (a nested tensor's key is not a tensor key:
+  `if query.is_nested:` of nn.MultiheadAttention's nested fast path goes);
 - `x is x` of a tensor is True (`if query is key:` in MultiheadAttention called as
   `self_attn(x, x, x)`).
 
@@ -43,9 +45,13 @@ def _facts(graph, key):
             elif _tensor_key(k) and isinstance(t.elem, T.TensorType):
                 out.append((v, k))
         elif isinstance(t, T.TensorType) and _tensor_key(k) and any(
-                u.user.kind == "aten::dim" for u in v.uses):
+                u.user.kind in _KEYED for u in v.uses):
             out.append((v, k))
     return out
+
+
+# the ops of a tensor input whose result its key fixes
+_KEYED = ("aten::dim", "aten::is_nested")
 
 
 def _self_identity(n) -> bool:
@@ -83,9 +89,10 @@ def fold_key_facts(graph, profile, key):
             v.type = v.type.elem
         for u in list(v.uses):
             n = u.user
-            if n.kind == "aten::dim" and len(n.inputs) == 1:
+            if n.kind in _KEYED and len(n.inputs) == 1:
                 with g.inserting_before(n):
-                    c = g.insert_constant(k[2], T.INT)
+                    c = g.insert_constant(k[2], T.INT) if n.kind == "aten::dim" else \
+                        g.insert_constant(False, T.BOOL)
                 n.output.replace_all_uses_with(c)
                 n.destroy()
     for n in list(g.walk()):
