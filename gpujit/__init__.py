@@ -23,6 +23,7 @@ from .dtypes import (  # noqa: F401
     sparse_bsr, sparse_bsc, complex64, complex128, cfloat, cdouble, complex32, chalf,
 )
 from .dtypes import uint16, uint32, uint64  # noqa: F401
+from .dtypes import jagged  # noqa: F401  (torch.jagged: gpujit/nested/_jagged.py)
 from .device import device  # noqa: F401
 from .tensor import Tensor, Size  # noqa: F401
 import importlib as _importlib
