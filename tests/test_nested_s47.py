@@ -404,3 +404,54 @@ def test_jagged_matches_torch():
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     for key in ("sum1", "pad", "grad"):
         np.testing.assert_allclose(g[key], t[key], rtol=1e-5, atol=1e-6)
+
+
+def _same_jagged(a, b):
+    assert a.layout is gpujit.jagged and a._ragged_idx == b._ragged_idx
+    assert a.offsets().tolist() == b.offsets().tolist()
+    assert (a.lengths() is None) == (b.lengths() is None)
+    for x, y in zip(a.unbind(), b.unbind()):
+        np.testing.assert_array_equal(x.detach().numpy(), y.detach().numpy())
+
+
+def test_jagged_save_load(tmp_path):
+    """gpujit.save writes a jagged nested tensor as torch.save does
+    (torch._tensor._rebuild_from_type_v2 of torch.nested._internal.nested_tensor's
+    _rebuild_njt and NestedTensor); gpujit.load reads it back (weights_only=False, as
+    torch's: weights_only refuses it in torch's words)."""
+    nt = _jagged(requires_grad=True)
+    base = gpujit.arange(30.0).reshape(3, 5, 2)
+    holes = gpujit.nested.narrow(base, 1, gpujit.tensor([0, 1, 2]), gpujit.tensor([2, 3, 1]),
+                                 layout=gpujit.jagged)
+    for x in (nt, holes, nt.transpose(1, 2).detach()):
+        path = str(tmp_path / "njt.pt")
+        gpujit.save(x, path)
+        back = gpujit.load(path, weights_only=False)
+        _same_jagged(back, x)
+        assert back.requires_grad == x.requires_grad
+    import zipfile
+    data = [zipfile.ZipFile(path).read(n) for n in zipfile.ZipFile(path).namelist()
+            if n.endswith("data.pkl")][0]
+    assert b"_rebuild_njt" in data and b"torch.nested._internal.nested_tensor" in data
+    with pytest.raises(Exception, match="must be imported to load nested jagged tensors"):
+        gpujit.load(path)
+
+
+def test_jagged_save_load_with_torch(tmp_path):
+    torch = _torch()
+    mine, theirs = str(tmp_path / "g.pt"), str(tmp_path / "t.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gpujit.save(_jagged(), mine)
+        t = torch.load(mine, weights_only=False)
+        assert t.layout == torch.jagged and t.offsets().tolist() == [0, 2, 6]
+        for x, want in zip(t.unbind(), (A, B)):
+            np.testing.assert_array_equal(x.numpy(), want)
+        base = torch.arange(30.0).reshape(3, 5, 2)
+        torch.save(torch.nested.narrow(base, 1, torch.tensor([0, 1, 2]),
+                                       torch.tensor([2, 3, 1]), layout=torch.jagged), theirs)
+        g = gpujit.load(theirs, weights_only=False)
+    assert g.lengths().tolist() == [2, 3, 1] and g.offsets().tolist() == [0, 6, 12, 13]
+    b = np.arange(30.0, dtype=np.float32).reshape(3, 5, 2)
+    for x, want in zip(g.unbind(), (b[0, 0:2], b[1, 1:4], b[2, 2:3])):
+        np.testing.assert_array_equal(x.numpy(), want)
