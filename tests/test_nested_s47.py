@@ -455,3 +455,78 @@ def test_jagged_save_load_with_torch(tmp_path):
     b = np.arange(30.0, dtype=np.float32).reshape(3, 5, 2)
     for x, want in zip(g.unbind(), (b[0, 0:2], b[1, 1:4], b[2, 2:3])):
         np.testing.assert_array_equal(x.numpy(), want)
+
+
+def test_jagged_more_ops():
+    nt = _jagged()
+    j = nt.size(1)
+    a, b = A, B
+    m, i = nt.max(-1)
+    assert m.size(1) == j and [p.tolist() for p in i.unbind()] == [[2, 2], [2, 2, 2, 2]]
+    np.testing.assert_array_equal(nt.argmax(1).numpy(), [[1, 1, 1], [3, 3, 3]])
+    assert (nt > 4).any().item() and not (nt > 100).any().item()
+    r = gpujit.randn_like(nt)
+    assert r.size(1) == j and tuple(r.values().shape) == (6, 3)
+    assert gpujit.full_like(nt, 2.0).values().tolist() == [[2.0] * 3] * 6
+    p = nt.permute(0, 2, 1)
+    assert p._ragged_idx == 2 and str(p.shape) == f"gpujit.Size([2, 3, {j}])"
+    np.testing.assert_array_equal(p.unbind()[1].numpy(), b.T)
+    w = gpujit.tensor(np.arange(12, dtype=np.float32).reshape(3, 4))
+    mm = gpujit.matmul(nt, w)
+    assert mm.size(1) == j
+    for got, want in zip(_parts(mm), (a, b)):
+        np.testing.assert_array_equal(got, want @ w.numpy())
+    per = gpujit.bmm(nt, gpujit.stack([w, w * 2]))
+    np.testing.assert_array_equal(per.unbind()[1].numpy(), b @ (w.numpy() * 2))
+    dense = gpujit.matmul(nt.transpose(1, 2), nt)       # (B, 3, j) x (B, j, 3): dense
+    np.testing.assert_array_equal(dense.numpy(), np.stack([a.T @ a, b.T @ b]))
+    with pytest.raises(RuntimeError, match=r"matmul\(\): not supported between inputs of "
+                                           r"shapes \(2, j\d+, 3\) and torch.Size\(\[2, 3, "
+                                           r"j\d+\]\)"):
+        gpujit.matmul(nt, nt.transpose(1, 2))
+    four = gpujit.nested.nested_tensor([gpujit.ones(2, 3, 2), gpujit.ones(1, 3, 2)],
+                                       layout=gpujit.jagged)
+    assert str(four.flatten(-2, -1).shape) == f"gpujit.Size([2, {four.size(1)}, 6])"
+    with pytest.raises(RuntimeError, match="flatten\\(\\): not supported for NestedTensor on "
+                                           "ragged dim"):
+        four.flatten(1, 2)
+    with pytest.raises(NotImplementedError, match="^aten.cumsum.default$"):
+        nt.cumsum(-1)
+
+
+def test_jagged_input_to_attention_modules_is_refused_as_torch():
+    """torch's jagged NestedTensor is a __torch_function__ subclass: nn.MultiheadAttention
+    and TransformerEncoderLayer never take their fast path with it, and the Python path
+    refuses nested input."""
+    mha, layer, _ = _modules(gpujit)
+    x = gpujit.nested.nested_tensor([gpujit.tensor(s) for s in _SEQS], layout=gpujit.jagged)
+    words = "The fast path was not hit because some Tensor argument has_torch_function"
+    with gpujit.no_grad():
+        with pytest.raises(AssertionError, match=words):
+            mha(x, x, x)
+        with pytest.raises(AssertionError, match=words):
+            layer(x)
+
+
+def test_jagged_more_ops_match_torch():
+    torch = _torch()
+
+    def run(m):
+        nt = _jagged(m)
+        w = m.tensor(np.arange(12, dtype=np.float32).reshape(3, 4))
+        return {"max": [c.numpy() for c in nt.max(-1)[0].unbind()],
+                "argmax1": nt.argmax(1).numpy(),
+                "perm": [c.numpy() for c in nt.permute(0, 2, 1).unbind()],
+                "mm": [c.numpy() for c in m.matmul(nt, w).unbind()],
+                "dense": m.matmul(nt.transpose(1, 2), nt).numpy(),
+                "ragged_idx": (nt.permute(0, 2, 1)._ragged_idx,
+                               m.matmul(nt, w)._ragged_idx)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g, t = run(gpujit), run(torch)
+    assert g["ragged_idx"] == t["ragged_idx"]
+    for key in ("max", "perm", "mm"):
+        for x, y in zip(g[key], t[key]):
+            np.testing.assert_allclose(x, y, rtol=1e-6)
+    for key in ("argmax1", "dense"):
+        np.testing.assert_allclose(g[key], t[key], rtol=1e-6)

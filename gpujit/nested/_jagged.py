@@ -138,6 +138,9 @@ class JaggedTensor(NestedTensor):
             raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
         return NestedTensor.__getitem__(self, index)
 
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _flatten(None, self, start_dim, end_dim)
+
     @property
     def grad(self):
         g = NestedTensor.grad.fget(self)
@@ -465,15 +468,19 @@ def _wrap0(dim, t):
     return _wrap_dim(dim, t.dim(), "dim")
 
 
-_REDUCTIONS = ("aten::sum.dim_IntList", "aten::mean.dim", "aten::amax", "aten::amin")
+# reductions over one dim: op name -> whether its dim argument is a list
+_REDUCTIONS = {"aten::sum.dim_IntList": True, "aten::mean.dim": True, "aten::amax": True,
+               "aten::amin": True, "aten::max.dim": False, "aten::min.dim": False,
+               "aten::argmax": False, "aten::argmin": False}
 
 
 def _reduce(op, self, dim, keepdim=False, *rest):
     """A reduction over one dim of a jagged tensor: a regular dim on values (the offsets
     kept, the ragged dim moving down when the reduced one was before it); the ragged dim
-    per component, the dense (B, ...) result stacked, as PyTorch's."""
+    per component, the dense (B, ...) results stacked, as PyTorch's."""
     import gpujit
     from ._ops import _call
+    listed = _REDUCTIONS[op.name]
     dims = [dim] if isinstance(dim, int) else list(dim or ())
     if len(dims) != 1:
         return None
@@ -481,11 +488,20 @@ def _reduce(op, self, dim, keepdim=False, *rest):
     r = self._jg_ragged_idx
     if d == 0:
         return None
+
+    def at(vd):
+        return [vd] if listed else vd
     if d == r:
-        return gpujit.stack([_call(op, c, [d - 1], keepdim, *rest) for c in components(self)])
-    v = _call(op, self.values(), [d - 1], keepdim, *rest)
-    return make_jagged(v, self._jg_offsets, self._jg_lengths,
-                       r if (keepdim or d > r) else r - 1, self._jg_j)
+        parts = [_call(op, c, at(d - 1), keepdim, *rest) for c in components(self)]
+        if isinstance(parts[0], tuple):
+            return tuple(gpujit.stack(list(p)) for p in zip(*parts))
+        return gpujit.stack(parts)
+    v = _call(op, self.values(), at(d - 1), keepdim, *rest)
+    ri = r if (keepdim or d > r) else r - 1
+    if isinstance(v, tuple):
+        return tuple(make_jagged(x, self._jg_offsets, self._jg_lengths, ri, self._jg_j)
+                     for x in v)
+    return make_jagged(v, self._jg_offsets, self._jg_lengths, ri, self._jg_j)
 
 
 def _on_values(op, args):
@@ -507,16 +523,103 @@ def _on_values(op, args):
         v = _call(op, self.values(), _wrap0(args[1], self) - 1, *args[2:])
     elif name == "aten::dropout":
         v = _call(op, self.values(), *args[1:])
-    elif name == "aten::matmul" and isinstance(args[1], Tensor) and args[1].dim() == 2 and \
-            r != last:
-        v = _call(op, self.values(), args[1])
+    elif name in _LIKE_OPS:
+        v = _call(op, self.values(), *args[1:])
     else:
         return None
     return make_jagged(v, self._jg_offsets, self._jg_lengths, r, self._jg_j)
 
 
+# the factories of a tensor's shape: on values, the offsets kept
+_LIKE_OPS = ("aten::ones_like", "aten::zeros_like", "aten::empty_like", "aten::full_like",
+             "aten::randn_like", "aten::rand_like")
 _VALUE_OPS = ("aten::linear", "aten::layer_norm", "aten::softmax.int",
-              "aten::log_softmax.int", "aten::dropout", "aten::matmul")
+              "aten::log_softmax.int", "aten::dropout") + _LIKE_OPS
+
+
+def _matmul(op, a, b):
+    """matmul / bmm with a jagged operand, the cases PyTorch's jagged layout has (each
+    component by its own matrix, a dense matrix on values, two jagged of one j), else its
+    refusal."""
+    import gpujit
+    from ._ops import _call
+    mm = _ops_by_name("aten::matmul")
+    ja, jb = isinstance(a, JaggedTensor), isinstance(b, JaggedTensor)
+    if ja and not jb:
+        if a.dim() >= 3 and a.dim() == b.dim() and a._jg_ragged_idx < a.dim() - 1:
+            return as_jagged(from_components([mm(c, b[i]) for i, c in
+                                              enumerate(components(a))]), a)
+        if b.dim() == 2 and a.dim() > 2 and a._jg_ragged_idx < a.dim() - 1:
+            return make_jagged(mm(a.values(), b), a._jg_offsets, a._jg_lengths,
+                               a._jg_ragged_idx, a._jg_j)
+    elif jb and not ja:
+        if b.dim() >= 3 and b.dim() == a.dim() and b._jg_ragged_idx >= 2:
+            return as_jagged(from_components([mm(a[i], c) for i, c in
+                                              enumerate(components(b))]), b)
+        if a.dim() == 2 and b.dim() > 2 and b._jg_ragged_idx >= 2:
+            return make_jagged(mm(a, b.values()), b._jg_offsets, b._jg_lengths,
+                               b._jg_ragged_idx, b._jg_j)
+    elif ja and jb:
+        if a.dim() > 3 and b.dim() > 3 and a._jg_j == b._jg_j and \
+                a._jg_ragged_idx == b._jg_ragged_idx:
+            return make_jagged(mm(a.values(), b.values()), a._jg_offsets, a._jg_lengths,
+                               a._jg_ragged_idx, a._jg_j)
+        if a.dim() == 3 and b.dim() == 3 and a._jg_ragged_idx == 2 and \
+                b._jg_ragged_idx == 1 and a._jg_j == b._jg_j:
+            return gpujit.stack([mm(x, y) for x, y in zip(components(a), components(b))])
+    del _call
+    raise RuntimeError(f"matmul(): not supported between inputs of shapes "
+                       f"{_shape_words(a) if ja else _shape_words(a, True)} and "
+                       f"{_shape_words(b, True)}")
+
+
+def _ops_by_name(name):
+    from ..ops.registry import OPS
+    return OPS[name].public
+
+
+def _permute(op, self, dims):
+    """A view with the component dims permuted (the batch dim stays first)."""
+    from ._views import _views
+    n = self.dim()
+    dims = [_wrap0(d, self) for d in dims]
+    if len(dims) != n or sorted(dims) != list(range(n)):
+        raise RuntimeError("permute(): number of dimensions in the tensor input does not "
+                           "match the length of the desired ordering of dimensions i.e. "
+                           f"input.dim() = {n} is not equal to len(dims) = {len(dims)}")
+    if self._jg_lengths is not None:
+        raise RuntimeError("permute(): not supported on jagged layout nested tensor with "
+                           "holes")
+    if dims[0] != 0:
+        raise RuntimeError("permute(): not supported on NestedTensor for batch dim")
+    inner = [d - 1 for d in dims[1:]]
+    return as_jagged(_views(self, [c.permute(inner) for c in components(self)]), self)
+
+
+def _flatten(op, self, start_dim=0, end_dim=-1):
+    """flatten of regular dims: a reshape (PyTorch's jagged flatten)."""
+    r = self._jg_ragged_idx
+    a, b = _wrap0(start_dim, self), _wrap0(end_dim, self)
+    for d in (a, b):
+        if d == 0:
+            raise RuntimeError("flatten(): not supported for NestedTensor on dim=0")
+        if d == r:
+            raise RuntimeError("flatten(): not supported for NestedTensor on ragged dim")
+    if a == b:
+        return self
+    if a < r < b:
+        raise RuntimeError("flatten(): not supported for NestedTensor on ragged dim")
+    shape = list(self.shape)
+    prod = 1
+    for x in shape[a:b + 1]:
+        prod *= x
+    new = shape[:a] + [prod] + shape[b + 1:]
+    new[r if r < a else r - (b - a)] = -1
+    return self.reshape(new)
+
+
+_FULL_REDUCTIONS = ("aten::sum", "aten::mean", "aten::amax", "aten::max", "aten::min",
+                    "aten::any", "aten::all")
 
 
 def _full_reduction(op, self, *rest):
@@ -525,6 +628,13 @@ def _full_reduction(op, self, *rest):
     from ._ops import _call
     flat = gpujit.cat([c.reshape(-1) for c in components(self)])
     return _call(op, flat, *rest)
+
+
+def _overload_name(op):
+    """aten.cumsum.default: the name PyTorch's jagged layout gives an op it lacks."""
+    from ._ops import _TORCH_DISPATCH
+    name = _TORCH_DISPATCH.get(op.name, op.name)[len("aten::"):]
+    return "aten." + (name if "." in name else name + ".default")
 
 
 def jagged_call(op, args, strided_call):
@@ -538,18 +648,29 @@ def jagged_call(op, args, strided_call):
         with quiet_nested():
             return _pointwise(op, args)
     r = None
-    if op.name in _REDUCTIONS and isinstance(args[0], JaggedTensor) and len(args) > 1:
+    if op.name in _REDUCTIONS and isinstance(args[0], JaggedTensor) and len(args) > 1 and \
+            args[1] is not None:
         r = _reduce(op, *args)
-    elif op.name in ("aten::sum", "aten::mean", "aten::amax", "aten::max", "aten::min") \
-            and isinstance(args[0], JaggedTensor):
+    elif op.name in _FULL_REDUCTIONS and isinstance(args[0], JaggedTensor):
         r = _full_reduction(op, *args)
     elif op.name in _VALUE_OPS:
         r = _on_values(op, args)
+    elif op.name in ("aten::matmul", "aten::bmm"):
+        with quiet_nested():
+            return _matmul(op, *args[:2])
+    elif op.name == "aten::permute" and isinstance(args[0], JaggedTensor):
+        with quiet_nested():
+            r = _permute(op, *args)
+    elif op.name == "aten::flatten.using_ints" and isinstance(args[0], JaggedTensor):
+        return _flatten(op, *args)
     if r is not None:
         if isinstance(r, NestedTensor):
             from ._ops import _name_node
             _name_node(r, op, args)
         return r
+    from ._ops import _KERNELS
+    if op.name not in _KERNELS:         # (PyTorch's jagged dispatch names the op overload)
+        raise NotImplementedError(_overload_name(op))
     with quiet_nested():
         r = strided_call()
         src = jag[0]

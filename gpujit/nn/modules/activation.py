@@ -416,6 +416,10 @@ def _fastpath_enabled() -> bool:
     return get_fastpath_enabled()
 
 
+def _jagged(*tensors) -> bool:
+    return any(t.layout is gpujit.jagged for t in tensors)
+
+
 @F._from_source
 def _requires_grad(t: Optional[gpujit.Tensor]) -> bool:
     return t is not None and t.requires_grad
@@ -542,8 +546,10 @@ class MultiheadAttention(Module):
         Python path takes no nested tensors). A scripted call takes the fast path with
         the switch off too, as PyTorch's (get_fastpath_enabled() is True when scripting)."""
         fast_path_enabled = True
+        jagged = False
         if not gpujit.jit.is_scripting():
             fast_path_enabled = _fastpath_enabled()
+            jagged = _jagged(query, key, value)
         in_proj_weight = self.in_proj_weight
         in_proj_bias = self.in_proj_bias
         why = ""
@@ -583,6 +589,8 @@ class MultiheadAttention(Module):
                    "                                 is not supported with NestedTensor input")
         elif gpujit.is_autocast_enabled():
             why = "autocast is enabled"
+        elif jagged:        # (torch's jagged layout is a __torch_function__ subclass)
+            why = "some Tensor argument has_torch_function"
         elif gpujit.is_grad_enabled() and (
                 query.requires_grad or key.requires_grad or value.requires_grad or
                 _requires_grad(in_proj_weight) or _requires_grad(in_proj_bias) or

@@ -140,10 +140,11 @@ class TransformerEncoderLayer(Module):
         refuses the nested input in PyTorch's words). Scripted, the switch reads True and
         hooks are not looked at, as PyTorch's."""
         fast_path_enabled = True
-        hooks = False
+        python_only = False
         if not gpujit.jit.is_scripting():
             fast_path_enabled = _fastpath_enabled()
-            hooks = _has_hooks(self)
+            # (hooks, or torch's jagged layout, a __torch_function__ subclass)
+            python_only = _has_hooks(self) or src.layout is gpujit.jagged
         sa = self.self_attn
         in_proj_weight = sa.in_proj_weight
         in_proj_bias = sa.in_proj_bias
@@ -152,7 +153,7 @@ class TransformerEncoderLayer(Module):
                 not sa._qkv_same_embed_dim or self.activation_relu_or_gelu == 0 or \
                 self.norm1.eps != self.norm2.eps or src_key_padding_mask is not None or \
                 src_mask is not None or sa.num_heads % 2 == 1 or \
-                gpujit.is_autocast_enabled() or hooks:
+                gpujit.is_autocast_enabled() or python_only:
             return None
         norm1_weight, norm1_bias = self.norm1.weight, self.norm1.bias
         norm2_weight, norm2_bias = self.norm2.weight, self.norm2.bias
