@@ -44,8 +44,10 @@ class Size(tuple):
     def __new__(cls, sizes=()):
         if type(sizes) is tuple:          # an array's shape: ints already
             return tuple.__new__(cls, sizes)
-        # int subclasses stay themselves (a traced size keeps its graph value)
-        return tuple.__new__(cls, (s if isinstance(s, int) else int(s) for s in sizes))
+        # int subclasses stay themselves (a traced size keeps its graph value), and so does
+        # a jagged nested tensor's ragged size (gpujit/nested/_jagged.NestedInt)
+        return tuple.__new__(cls, (s if isinstance(s, int) or hasattr(s, "_nested_int")
+                                   else int(s) for s in sizes))
 
     def numel(self):
         n = 1

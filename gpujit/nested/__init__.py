@@ -9,11 +9,14 @@ What is here: nested_tensor / as_nested_tensor / to_padded_tensor, torch's priva
 constructors (_nested_tensor_from_tensor_list, _nested_tensor_from_mask), the facts
 (is_nested, dim, size(i), numel, _nested_tensor_size/strides/storage_offsets, values(),
 unbind, repr), the ops PyTorch's NestedTensorCPU backend has that the Transformer fast
-path and simple ragged code use (gpujit/nested/_ops.py, _views.py, _nn.py), and the nested
-paths of nn.MultiheadAttention / TransformerEncoderLayer (modules.py); an op PyTorch's
+path and simple ragged code use (gpujit/nested/_ops.py, _views.py, _nn.py; the nested
+fast paths of nn.MultiheadAttention / TransformerEncoderLayer are their modules' own
+scriptable methods, which call the fused ops these kernels serve); an op PyTorch's
 nested backend lacks raises its NotImplementedError ("Could not run 'aten::exp' with
 arguments from the 'NestedTensorCPU' backend"), sizes and strides PyTorch's
-"NestedTensorImpl doesn't support sizes". torch.jagged is not here yet.
+"NestedTensorImpl doesn't support sizes". The jagged layout (layout=torch.jagged,
+nested_tensor_from_jagged, masked_select, narrow(..., layout=torch.jagged)) is
+gpujit/nested/_jagged.py's, computed by the same kernels.
 
 The representation, decided by what PyTorch's strided NestedTensorImpl shows its users:
 one contiguous 1-D buffer Tensor plus, per component, sizes, strides and a storage offset
@@ -39,16 +42,15 @@ from ..tensor import Tensor
 from ._tensor import (NestedTensor, from_components, make_nested, _contiguous_strides,
                       constructor_frame)
 from ._ops import _kernel
+from ._jagged import make_jagged, jagged_from_list
 from ..ops import registry as _registry
 
-__all__ = ["to_padded_tensor", "as_nested_tensor", "nested_tensor", "narrow"]
+__all__ = ["to_padded_tensor", "as_nested_tensor", "nested_tensor", "narrow",
+           "nested_tensor_from_jagged", "masked_select"]
 
 def _check_layout(layout):
-    if layout is None or layout is _dt.strided:
+    if layout is None or layout is _dt.strided or layout is _dt.jagged:
         return
-    if str(layout) == "torch.jagged":
-        raise RuntimeError("gpujit's nested tensors have the strided layout only "
-                           "(torch.jagged is not supported yet): pass layout=torch.strided")
     raise RuntimeError(f"Specified layout is unsupported for nested tensors: {layout}")
 
 
@@ -84,6 +86,12 @@ def nested_tensor(tensor_list, *, dtype=None, layout=None, device=None, requires
     if not isinstance(tensor_list, (list, tuple)):
         raise TypeError("Only lists (List[Tensor] and List[List...[Scalar]]) are accepted in "
                         "nested_tensor")
+    if layout is _dt.jagged:
+        import gpujit
+        ts = [t if isinstance(t, Tensor) else gpujit.as_tensor(t) for t in tensor_list]
+        with gpujit.no_grad():
+            nt = jagged_from_list(ts, dtype, device)
+        return nt.requires_grad_(requires_grad)
     with constructor_frame(sys._getframe()):
         nt = _from_list(tensor_list, dtype, device, copy=True)
     if requires_grad:
@@ -102,14 +110,16 @@ def as_nested_tensor(ts, dtype=None, device=None, layout=None):
     if not isinstance(ts, Tensor) and not is_list:
         raise TypeError("as_nested_tensor(): Expected first argument to be a tensor or a list "
                         "/ tuple of tensors ")
+    if isinstance(ts, Tensor) and ts.dim() < 2:
+        raise RuntimeError("as_nested_tensor(): Expected tensor argument to have dim() > 1")
     if isinstance(ts, NestedTensor):
-        if layout is None or layout is _dt.strided:
+        if layout is ts.layout:
             return ts.to(device=device, dtype=dtype)
         raise RuntimeError("as_nested_tensor(): Converting between nested tensor layouts is "
                            "not supported")
-    if isinstance(ts, Tensor) and ts.dim() < 2:
-        raise RuntimeError("as_nested_tensor(): Expected tensor argument to have dim() > 1")
     _check_layout(layout)
+    if layout is _dt.jagged:
+        return _as_jagged(ts, dtype, device)
     with constructor_frame(sys._getframe()):
         return _as_nested(ts, dtype, device)
 
@@ -127,6 +137,66 @@ def _as_nested(ts, dtype, device):
         nt = _from_list(list(ts), dtype, device, copy=False)
         _name_list_node(nt)
     return nt
+
+
+def _as_jagged(ts, dtype, device):
+    """as_nested_tensor(ts, layout=torch.jagged): of a list of tensors (copied into one
+    values tensor, their gradients flowing back), or of a dense (B, L, ...) tensor (B
+    components of L rows: its memory when contiguous)."""
+    import gpujit
+    if isinstance(ts, Tensor):
+        device = device if device is not None else ts.device
+        values = ts.contiguous().flatten(0, 1).to(device=device, dtype=dtype)
+        B, L = ts.shape[0], ts.shape[1]
+        offsets = gpujit.arange(0, B * L + 1, L, device=device, dtype=_dt.int64)
+        nt = make_jagged(values, offsets)
+    else:
+        nt = jagged_from_list(list(ts), dtype, device)
+    _name_jagged_node(nt)
+    return nt
+
+
+def _name_jagged_node(nt):
+    """PyTorch's node of a jagged nested tensor viewing values that require grad."""
+    from ..autograd.graph import OpBackward, node_class
+    gf = nt._nt_buf.grad_fn
+    if isinstance(gf, OpBackward):
+        gf.__class__ = node_class("NestedViewFromJaggedBackward0")
+
+
+def nested_tensor_from_jagged(values, offsets=None, lengths=None, jagged_dim=None,
+                              min_seqlen=None, max_seqlen=None):
+    """A jagged nested tensor viewing values (component i: values' rows offsets[i] ... along
+    dim jagged_dim - 1, lengths[i] of them when given, else up to offsets[i + 1]); its
+    gradient flows to values."""
+    if offsets is None:
+        if lengths is None:
+            raise RuntimeError("nested_tensor_from_jagged(): At least one of offsets or "
+                               "lengths is required.")
+        from ..nn import functional as F
+        offsets, lengths = F.pad(lengths.cumsum(0), (1, 0)), None
+    if jagged_dim is None:
+        jagged_dim = 1
+    elif jagged_dim < 1:
+        raise ValueError(f"Expected jagged_dim >=1, but got {jagged_dim}.")
+    nt = make_jagged(values, offsets, lengths, jagged_dim)
+    _name_jagged_node(nt)
+    return nt
+
+
+def masked_select(tensor, mask):
+    """A jagged nested tensor of tensor's elements where mask is True, one component per
+    row of its last dim (mask broadcast to tensor's shape)."""
+    from ..nn import functional as F
+    if tensor.layout is not _dt.strided:
+        raise RuntimeError(f"torch.nested.masked_select requires a strided tensor, given "
+                           f"{tensor.layout}")
+    if mask.layout is not _dt.strided:
+        raise RuntimeError(f"torch.nested.masked_select requires a strided mask, given: "
+                           f"{mask.layout}")
+    values = tensor.masked_select(mask)
+    lengths = mask.expand(tensor.shape).sum(dim=tensor.dim() - 1).view(-1)
+    return make_jagged(values, F.pad(lengths.cumsum(dim=0), (1, 0)))
 
 
 def _name_list_node(nt):
@@ -175,7 +245,41 @@ def narrow(tensor, dim, start, length, layout=None):
                 operator.index(v)
             except TypeError:
                 raise RuntimeError(f"{name} must be an integer or a tensor") from None
-    _check_layout(layout)
+    if layout is _dt.jagged:
+        return _narrow_jagged(tensor, dim, start, length)
+    if layout is not None and layout is not _dt.strided:
+        raise RuntimeError(f"Specified layout is unsupported for nested narrow: {layout}")
     if isinstance(start, Tensor) or isinstance(length, Tensor):
         raise RuntimeError("start and length must be integers for the strided layout NT impl")
     return as_nested_tensor(list(tensor.unbind(0))).narrow(dim, start, length)
+
+
+def _narrow_jagged(tensor, dim, start, length):
+    """torch.nested.narrow(..., layout=torch.jagged): a view of tensor (B, L, ...) whose
+    component i is tensor[i, start[i] : start[i] + length[i]] (start, length: ints or
+    tensors broadcasting to B)."""
+    import gpujit
+    if dim != 1:
+        raise RuntimeError("jagged layout only supports dim=1")
+    dev = tensor.device
+    start = start if isinstance(start, Tensor) else gpujit.tensor([int(start)], device=dev)
+    length = length if isinstance(length, Tensor) else gpujit.tensor([int(length)],
+                                                                    device=dev)
+    B = tensor.shape[0]
+    try:
+        start, length = start.expand(B), length.expand(B)
+    except RuntimeError:
+        raise RuntimeError("When constructing a jagged nested tensor using narrow(), your "
+                           "start and length must be Tensors that broadcast to "
+                           "input.shape[0]") from None
+    if tensor.dim() < 2:
+        raise AssertionError("tensor must at least be 2D for the nested narrow op to work")
+    L = tensor.shape[1]
+    s, n = start.tolist(), length.tolist()
+    starts = [s[i] + i * L for i in range(B)]
+    offsets = gpujit.tensor(starts + [starts[-1] + n[-1]], dtype=_dt.int64, device=dev)
+    values = tensor.view(-1, *tensor.shape[2:]) if tensor.dim() > 2 else tensor.view(-1)
+    packed = all(starts[i] + n[i] == starts[i + 1] for i in range(B - 1))
+    if packed:
+        return make_jagged(values[starts[0]:starts[-1] + n[-1]], offsets - starts[0])
+    return make_jagged(values, offsets, length)

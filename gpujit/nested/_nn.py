@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._tensor import NestedTensor, make_nested, from_components, components, _like, \
-    not_implemented
+    not_implemented, quiet_nested
 from ._ops import _kernel, _call, _map, _wrap, _packed, _elementwise, to_padded_tensor
 
 # ---------------------------------------------------------------- nn
@@ -146,17 +146,34 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if not isinstance(t, NestedTensor):
             raise RuntimeError("Expected both to be nested, but got a nested self and "
                                "non-nested other")
-    if not all(t.is_contiguous() for t in (query, key, value)):
+    jagged = query._nested_layout_name == "jagged"
+    if not jagged and not all(t.is_contiguous() for t in (query, key, value)):
         raise RuntimeError("scaled_dot_product_attention: If inputs are nested tensors they "
                            "must be contiguous")
-    out = from_components([F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p,
-                                                          scale=scale)
-                           for q, k, v in zip(components(query), components(key),
-                                              components(value))])
+    with quiet_nested():
+        out = from_components([F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p,
+                                                              scale=scale)
+                               for q, k, v in zip(components(query), components(key),
+                                                  components(value))])
+    if jagged:
+        return _jagged_attention_out(out, query)
     from ..autograd.graph import OpBackward, node_class
     if isinstance(out.grad_fn, OpBackward):     # (PyTorch's math path ends in a matmul)
         out.grad_fn.__class__ = node_class("MatmulBackward0")
     return out
+
+
+def _jagged_attention_out(out, query):
+    """The attention result of a jagged query (B, heads, j, E) as PyTorch's: a (B, j,
+    heads, E) jagged tensor of query's offsets (its j) transposed, so that
+    out.transpose(1, 2) is contiguous for the heads to be merged."""
+    import gpujit
+    from ._jagged import as_jagged, make_jagged
+    if query.dim() != 4 or query._ragged_idx != 2 or query.lengths() is not None or \
+            int(query.offsets()[0]) != 0:
+        return as_jagged(out, query)
+    values = gpujit.cat([c.transpose(0, 1) for c in components(out)])
+    return make_jagged(values, query.offsets(), None, 1, query._jg_j).transpose(1, 2)
 
 
 @_kernel("aten::_native_multi_head_attention")

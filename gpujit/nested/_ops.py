@@ -40,6 +40,20 @@ def nested_call(e, args):
     op = e.op
     if args and isinstance(args[0], NestedTensor) and _writes_self(op):
         _check_inplace_leaf(args[0])
+    if any(a._nested_layout_name == "jagged" for a in _nested_args(args)):
+        from ._jagged import jagged_call
+        return jagged_call(op, args, lambda: _strided_call(e, op, args))
+    return _strided_call(e, op, args)
+
+
+def _nested_args(args):
+    return [a for a in args if isinstance(a, NestedTensor)] + [
+        x for a in args if isinstance(a, (list, tuple)) for x in a
+        if isinstance(x, NestedTensor)]
+
+
+def _strided_call(e, op, args):
+    """op's strided nested kernel on args, else PyTorch's NotImplementedError."""
     fn = _KERNELS.get(op.name)
     if fn is None:
         name = _TORCH_DISPATCH.get(op.name, op.name)
@@ -49,10 +63,7 @@ def nested_call(e, args):
                 name = name[:-len(".Tensor")] + ".Scalar"
             elif name.endswith(".Tensor_Tensor"):
                 name = name[:-len("_Tensor")] + "_Scalar"
-        nested = [a for a in args if isinstance(a, NestedTensor)] + [
-            x for a in args if isinstance(a, (list, tuple)) for x in a
-            if isinstance(x, NestedTensor)]
-        raise not_implemented(name, nested[0]._device) from None
+        raise not_implemented(name, _nested_args(args)[0]._device) from None
     try:
         r = fn(op, *args)
     except BaseException as err:
@@ -151,7 +162,13 @@ def _call(op, *args):
 
 def _packed(nt):
     """Whether nt's buffer holds exactly its components, packed and contiguous."""
-    return nt.is_contiguous() and nt._nt_buf.numel() == nt.numel()
+    return _strided_contiguous(nt) and nt._nt_buf.numel() == nt.numel()
+
+
+def _strided_contiguous(nt):
+    """Components packed one after the other in the buffer, each contiguous (a jagged
+    nested tensor's own is_contiguous() speaks of its values)."""
+    return NestedTensor.is_contiguous(nt)
 
 
 def _map(nt, fn):
@@ -169,7 +186,7 @@ def _elementwise(nt, fn):
 def buffer_of(nt):
     """nt's buffer, for the ops PyTorch computes on it whole (its get_buffer: contiguous
     nested tensors only, in its words otherwise)."""
-    if not nt.is_contiguous():
+    if not _strided_contiguous(nt):
         raise RuntimeError("NestedTensor must be contiguous to get buffer.")
     return nt._nt_buf
 

@@ -30,7 +30,7 @@ from ..overrides import _disabled_torch_function_impl
 from ..tensor import Tensor
 
 __all__ = ["NestedTensor", "make_nested", "from_components", "components",
-           "rebuild_nested_tensor"]
+           "rebuild_nested_tensor", "quiet_nested"]
 
 _NO_SIZES = "Internal error: NestedTensorImpl doesn't support sizes. Please file an issue."
 _NO_STRIDES = "Internal error: NestedTensorImpl doesn't support strides. Please file an issue."
@@ -126,6 +126,7 @@ class NestedTensor(Tensor):
     # (not a __torch_function__ subclass: no dispatch layer for it, gpujit/overrides.py)
     __torch_function__ = _disabled_torch_function_impl
     _nested_layout = True       # (the runtime's mark: a graph holding one runs op by op)
+    _nested_layout_name = "strided"     # ("jagged": gpujit/nested/_jagged.py's)
 
     @property
     def _data(self):
@@ -387,9 +388,24 @@ def make_nested(buf, sizes, strides, offsets):
     t._nt_offsets = np.asarray(offsets, np.int64)
     t._dtype, t._device = buf._dtype, buf._device
     t._vc, t._ag, t._base = buf._vc, None, None
-    if not _warned or _warn_always():
+    if (not _warned or _warn_always()) and not _quiet:
         _warn_prototype()
     return t
+
+
+_quiet = []
+
+
+class quiet_nested:
+    """While the strided kernels compute a jagged nested tensor's op (gpujit/nested/
+    _jagged.py): their strided intermediates are no strided nested tensors the user made,
+    and PyTorch's jagged layout does not warn."""
+
+    def __enter__(self):
+        _quiet.append(True)
+
+    def __exit__(self, *exc):
+        _quiet.pop()
 
 
 def _warn_always():

@@ -11,6 +11,8 @@ checks that key on every call. So in its graph:
   so is that of a tensor the graph made from one by ops whose result's rank follows from
   their operand's (`query.transpose(1, 0).dim()` in MultiheadAttention with
   batch_first, x.unsqueeze(0), x.view(a, b, c): _RANK_RULES);
+- `x.is_nested` of a tensor input is False (a nested tensor's key is not a tensor key:
+  `if query.is_nested:` of nn.MultiheadAttention's nested fast path goes);
 - `x is x` of a tensor is True (`if query is key:` in MultiheadAttention called as
   `self_attn(x, x, x)`).
 
@@ -46,9 +48,13 @@ def _facts(graph, key):
             elif _tensor_key(k) and isinstance(t.elem, T.TensorType):
                 out.append((v, k))
         elif isinstance(t, T.TensorType) and _tensor_key(k) and any(
-                u.user.kind == "aten::dim" for u in v.uses):
+                u.user.kind in _KEYED for u in v.uses):
             out.append((v, k))
     return out
+
+
+# the ops of a tensor input whose result its key fixes
+_KEYED = ("aten::dim", "aten::is_nested")
 
 
 # kind -> the rank of its Tensor result from its first operand's rank r (None where not
@@ -144,9 +150,10 @@ def fold_key_facts(graph, profile, key):
             v.type = v.type.elem
         for u in list(v.uses):
             n = u.user
-            if n.kind == "aten::dim" and len(n.inputs) == 1:
+            if n.kind in _KEYED and len(n.inputs) == 1:
                 with g.inserting_before(n):
-                    c = g.insert_constant(k[2], T.INT)
+                    c = g.insert_constant(k[2], T.INT) if n.kind == "aten::dim" else \
+                        g.insert_constant(False, T.BOOL)
                 n.output.replace_all_uses_with(c)
                 n.destroy()
     first = True

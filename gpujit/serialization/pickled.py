@@ -113,6 +113,15 @@ class _Pickler(pickle._Pickler):
             return (_Global("torch._utils", "_rebuild_sparse_tensor"),
                     (obj.layout, (obj._csr_crow, obj._csr_col, obj.values(),
                                   _TorchSize(obj.shape))))
+        if getattr(type(obj), "_nested_layout_name", None) == "jagged":
+            # (torch's NestedTensor.__reduce_ex__: its class rebuilt from its values,
+            # offsets, lengths and ragged dim; an empty metadata cache)
+            values, offsets, lengths, ragged_idx = obj.__reduce__()[1]
+            return (_Global("torch._tensor", "_rebuild_from_type_v2"), (
+                _Global(_NJT, "_rebuild_njt"), _Global(_NJT, "NestedTensor"),
+                ({"values": values, "offsets": offsets, "lengths": lengths,
+                  "_ragged_idx": ragged_idx, "_metadata_cache": {},
+                  "requires_grad": obj.requires_grad},), {}))
         if getattr(type(obj), "_nested_layout", False):      # (gpujit/nested)
             return (_Global("torch._utils", "_rebuild_nested_tensor"), obj.__reduce__()[1])
         if isinstance(obj, _TorchSize):
@@ -345,6 +354,8 @@ def _rebuild_from_type_v2(func, new_type, args, state):
     """torch._tensor._rebuild_from_type_v2: func(*args) as new_type, its Python attributes
     set from state (a dict, or torch's (dict, slots) pair)."""
     ret = func(*args)
+    if getattr(type(ret), "_nested_layout", False):
+        return ret          # (torch's jagged NestedTensor: its state is its own internals)
     if new_type is not None and type(ret) is not new_type:
         ret = ret.as_subclass(new_type)
     if isinstance(state, tuple) and len(state) == 2:
@@ -354,10 +365,37 @@ def _rebuild_from_type_v2(func, new_type, args, state):
     return ret
 
 
+_NJT = "torch.nested._internal.nested_tensor"       # (torch's jagged NestedTensor's module)
+
+
+def _rebuild_njt(kwargs):
+    """torch.nested._internal.nested_tensor._rebuild_njt: the jagged nested tensor of the
+    saved values, offsets, lengths and ragged dim (its metadata cache dropped)."""
+    from ..nested._jagged import make_jagged
+    nt = make_jagged(kwargs["values"], kwargs["offsets"], kwargs.get("lengths"),
+                     kwargs.get("_ragged_idx", 1))
+    return nt.requires_grad_(bool(kwargs.get("requires_grad", False)))
+
+
+class _DimRange:
+    """torch._dynamo.decorators._DimRange, which torch's saved jagged tensors carry in
+    their metadata cache (dropped on load): its state is kept, unused."""
+
+    def __setstate__(self, state):
+        self.state = state
+
+
+# the globals of torch's saved jagged tensors, which torch.load(weights_only=True) refuses
+# in these words
+_NJT_GLOBALS = {(_NJT, "_rebuild_njt"), (_NJT, "NestedTensor"),
+                ("torch._dynamo.decorators", "_DimRange")}
+
+
 def _torch_globals():
     import gpujit
     from .._sparse_coo import rebuild_sparse_tensor
     from ..nested._tensor import rebuild_nested_tensor
+    from ..nested._jagged import JaggedTensor
     from .. import dtypes as _dt
     g = {("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
          ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
@@ -369,6 +407,8 @@ def _torch_globals():
          ("torch.serialization", "_get_layout"): _get_layout,
          ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter_with_state,
          ("torch._tensor", "_rebuild_from_type_v2"): _rebuild_from_type_v2,
+         (_NJT, "_rebuild_njt"): _rebuild_njt, (_NJT, "NestedTensor"): JaggedTensor,
+         ("torch._dynamo.decorators", "_DimRange"): _DimRange,
          ("torch", "Tensor"): gpujit.Tensor,
          ("torch", "device"): gpujit.device,
          ("torch", "Size"): gpujit.Size,
@@ -414,6 +454,10 @@ class UnpicklerMixin:
         if module == "__builtin__":          # protocol 2's name (Python 2) for builtins
             module = "builtins"
         v = self._globals.get((module, name))
+        if self._weights_only and (module, name) in _NJT_GLOBALS:
+            raise pickle.UnpicklingError(
+                "Weights only load failed. ``torch.nested`` and ``torch._dynamo`` must be "
+                "imported to load nested jagged tensors (NJTs)")
         if isinstance(v, str):
             return _StorageType(v)
         if v is not None:

@@ -411,10 +411,18 @@ class NonDynamicallyQuantizableLinear(_Linear):
     """MultiheadAttention's out_proj (PyTorch's name for it; a Linear)."""
 
 
-def _nested_attention(m, *args):
-    """(eager nested inputs: PyTorch's fast path or its AssertionError, gpujit/nested)"""
-    from ...nested.modules import multi_head_attention
-    return multi_head_attention(m, *args)
+def _fastpath_enabled() -> bool:
+    from ...backends.mha import get_fastpath_enabled
+    return get_fastpath_enabled()
+
+
+def _jagged(*tensors) -> bool:
+    return any(t.layout is gpujit.jagged for t in tensors)
+
+
+@F._from_source
+def _requires_grad(t: Optional[gpujit.Tensor]) -> bool:
+    return t is not None and t.requires_grad
 
 
 class MultiheadAttention(Module):
@@ -484,10 +492,9 @@ class MultiheadAttention(Module):
                 key_padding_mask: Optional[gpujit.Tensor] = None, need_weights: bool = True,
                 attn_mask: Optional[gpujit.Tensor] = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> Tuple[gpujit.Tensor, Optional[gpujit.Tensor]]:
-        if not gpujit.jit.is_scripting() and (query.is_nested or key.is_nested or
-                                              value.is_nested):
-            return _nested_attention(self, query, key, value, key_padding_mask,
-                                     need_weights, attn_mask, average_attn_weights)
+        if query.is_nested or key.is_nested or value.is_nested:
+            return self._nested_forward(query, key, value, key_padding_mask, need_weights,
+                                        attn_mask, average_attn_weights)
         is_batched = query.dim() == 3
         key_padding_mask = F._canonical_mask(key_padding_mask, "key_padding_mask",
                                              F._none_or_dtype(attn_mask), "attn_mask",
@@ -528,3 +535,72 @@ class MultiheadAttention(Module):
         if self.batch_first and is_batched:
             return attn_output.transpose(1, 0), attn_output_weights
         return attn_output, attn_output_weights
+
+    def _nested_forward(self, query: gpujit.Tensor, key: gpujit.Tensor, value: gpujit.Tensor,
+                        key_padding_mask: Optional[gpujit.Tensor], need_weights: bool,
+                        attn_mask: Optional[gpujit.Tensor], average_attn_weights: bool
+                        ) -> Tuple[gpujit.Tensor, Optional[gpujit.Tensor]]:
+        """forward of a nested query, key or value, eager and scripted: PyTorch's fast path
+        (aten::_native_multi_head_attention, whose nested kernel is gpujit/nested/_nn.py's)
+        when its conditions hold, else its AssertionError naming the first that fails (its
+        Python path takes no nested tensors). A scripted call takes the fast path with
+        the switch off too, as PyTorch's (get_fastpath_enabled() is True when scripting)."""
+        fast_path_enabled = True
+        jagged = False
+        if not gpujit.jit.is_scripting():
+            fast_path_enabled = _fastpath_enabled()
+            jagged = _jagged(query, key, value)
+        in_proj_weight = self.in_proj_weight
+        in_proj_bias = self.in_proj_bias
+        why = ""
+        if (attn_mask is not None and attn_mask.is_floating_point()) or \
+                (key_padding_mask is not None and key_padding_mask.is_floating_point()):
+            why = "floating-point masks are not supported for fast path."
+        elif not fast_path_enabled:
+            why = "torch.backends.mha.get_fastpath_enabled() was not True"
+        elif query.dim() != 3:
+            why = f"input not batched; expected query.dim() of 3 but got {query.dim()}"
+        elif query is not key or key is not value:
+            why = "non-self attention was used (query, key, and value are not the same Tensor)"
+        elif in_proj_bias is not None and query.dtype != in_proj_bias.dtype:
+            why = (f"dtypes of query ({query.dtype}) and self.in_proj_bias "
+                   f"({in_proj_bias.dtype}) don't match")
+        elif in_proj_weight is None:
+            why = "in_proj_weight was None"
+        elif query.dtype != in_proj_weight.dtype:
+            why = (f"dtypes of query ({query.dtype}) and self.in_proj_weight "
+                   f"({in_proj_weight.dtype}) don't match")
+        elif self.training:
+            why = "training is enabled"
+        elif self.num_heads % 2 != 0:
+            why = "self.num_heads is not even"
+        elif not self.batch_first:
+            why = "batch_first was not True"
+        elif self.bias_k is not None:
+            why = "self.bias_k was not None"
+        elif self.bias_v is not None:
+            why = "self.bias_v was not None"
+        elif self.add_zero_attn:
+            why = "add_zero_attn was enabled"
+        elif not self._qkv_same_embed_dim:
+            why = "_qkv_same_embed_dim was not True"
+        elif query.is_nested and (key_padding_mask is not None or attn_mask is not None):
+            why = ("supplying both src_key_padding_mask and src_mask at the same time \\\n"
+                   "                                 is not supported with NestedTensor input")
+        elif gpujit.is_autocast_enabled():
+            why = "autocast is enabled"
+        elif jagged:        # (torch's jagged layout is a __torch_function__ subclass)
+            why = "some Tensor argument has_torch_function"
+        elif gpujit.is_grad_enabled() and (
+                query.requires_grad or key.requires_grad or value.requires_grad or
+                _requires_grad(in_proj_weight) or _requires_grad(in_proj_bias) or
+                self.out_proj.weight.requires_grad or _requires_grad(self.out_proj.bias)):
+            why = ("grad is enabled and at least one of query or the input/output projection "
+                   "weights or biases requires_grad")
+        if why == "" and in_proj_bias is not None and in_proj_weight is not None:
+            return gpujit._native_multi_head_attention(
+                query, key, value, self.embed_dim, self.num_heads, in_proj_weight,
+                in_proj_bias, self.out_proj.weight, self.out_proj.bias, None, need_weights,
+                average_attn_weights, None)
+        raise AssertionError("MultiheadAttention does not support NestedTensor outside of "
+                             "its fast path. The fast path was not hit because " + why)

@@ -15,7 +15,7 @@ import gpujit
 from ...tensor import Tensor
 from .. import functional as F, init
 from ..module import Module
-from .activation import MultiheadAttention, ReLU, GELU
+from .activation import MultiheadAttention, ReLU, GELU, _requires_grad
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
@@ -78,10 +78,13 @@ def _relu_or_gelu(activation):
     return 0
 
 
-def _nested_layer(layer, src, src_mask, src_key_padding_mask):
-    """(eager nested src: PyTorch's fast path when its layer takes it, gpujit/nested)"""
-    from ...nested.modules import encoder_layer
-    return encoder_layer(layer, src, src_mask, src_key_padding_mask)
+def _fastpath_enabled() -> bool:
+    from ...backends.mha import get_fastpath_enabled
+    return get_fastpath_enabled()
+
+
+def _has_hooks(layer) -> bool:
+    return any(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in layer.modules())
 
 
 class TransformerEncoderLayer(Module):
@@ -116,8 +119,8 @@ class TransformerEncoderLayer(Module):
                                                  F._none_or_dtype(src_mask), "src_mask",
                                                  src.dtype)
         src_mask = F._canonical_mask(src_mask, "src_mask", None, "", src.dtype, False)
-        if not gpujit.jit.is_scripting() and src.is_nested:
-            fast = _nested_layer(self, src, src_mask, src_key_padding_mask)
+        if src.is_nested:
+            fast = self._nested_fast_path(src, src_mask, src_key_padding_mask)
             if fast is not None:
                 return fast
         x = src
@@ -128,6 +131,51 @@ class TransformerEncoderLayer(Module):
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._ff_block(x))
         return x
+
+    def _nested_fast_path(self, src: Tensor, src_mask: Optional[Tensor],
+                          src_key_padding_mask: Optional[Tensor]) -> Optional[Tensor]:
+        """forward's fast path of a nested src, eager and scripted, as PyTorch's layer takes
+        it (aten::_transformer_encoder_layer_fwd, whose nested kernel is gpujit/nested/
+        _nn.py's), or None when it does not (the Python path then runs, whose attention
+        refuses the nested input in PyTorch's words). Scripted, the switch reads True and
+        hooks are not looked at, as PyTorch's."""
+        fast_path_enabled = True
+        python_only = False
+        if not gpujit.jit.is_scripting():
+            fast_path_enabled = _fastpath_enabled()
+            # (hooks, or torch's jagged layout, a __torch_function__ subclass)
+            python_only = _has_hooks(self) or src.layout is gpujit.jagged
+        sa = self.self_attn
+        in_proj_weight = sa.in_proj_weight
+        in_proj_bias = sa.in_proj_bias
+        if not fast_path_enabled or src.dim() != 3 or self.training or not sa.batch_first or \
+                in_proj_bias is None or in_proj_weight is None or \
+                not sa._qkv_same_embed_dim or self.activation_relu_or_gelu == 0 or \
+                self.norm1.eps != self.norm2.eps or src_key_padding_mask is not None or \
+                src_mask is not None or sa.num_heads % 2 == 1 or \
+                gpujit.is_autocast_enabled() or python_only:
+            return None
+        norm1_weight, norm1_bias = self.norm1.weight, self.norm1.bias
+        norm2_weight, norm2_bias = self.norm2.weight, self.norm2.bias
+        linear1_bias, linear2_bias = self.linear1.bias, self.linear2.bias
+        if norm1_weight is None or norm1_bias is None or norm2_weight is None or \
+                norm2_bias is None:
+            return None
+        if gpujit.is_grad_enabled() and (
+                src.requires_grad or in_proj_weight.requires_grad or
+                in_proj_bias.requires_grad or sa.out_proj.weight.requires_grad or
+                _requires_grad(sa.out_proj.bias) or norm1_weight.requires_grad or
+                norm1_bias.requires_grad or norm2_weight.requires_grad or
+                norm2_bias.requires_grad or self.linear1.weight.requires_grad or
+                _requires_grad(linear1_bias) or self.linear2.weight.requires_grad or
+                _requires_grad(linear2_bias)):
+            return None
+        return gpujit._transformer_encoder_layer_fwd(
+            src, sa.embed_dim, sa.num_heads, in_proj_weight, in_proj_bias,
+            sa.out_proj.weight, sa.out_proj.bias, self.activation_relu_or_gelu == 2,
+            self.norm_first, self.norm1.eps, norm1_weight, norm1_bias, norm2_weight,
+            norm2_bias, self.linear1.weight, linear1_bias, self.linear2.weight,
+            linear2_bias, None, None)
 
     def _sa_block(self, x: Tensor, attn_mask: Optional[Tensor],
                   key_padding_mask: Optional[Tensor], is_causal: bool = False) -> Tensor:

@@ -1,0 +1,532 @@
+"""torch.nested, part 2 (s47): scripted modules with nested inputs, the jagged layout and
+the facts code checks on a nested tensor. Expected values are NumPy / hand-written so the
+tests run without torch; the ones marked importorskip compare with torch 2.13 too."""
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit
+
+pytestmark = pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+# ---------------------------------------------------------------- scripted nn modules
+_SEQS = [np.random.default_rng(7).standard_normal((n, 8)).astype(np.float32) for n in (3, 1, 4)]
+
+
+def _modules(m, seed=8):
+    """An attention, an encoder layer and an encoder of m (gpujit or torch), eval mode, with
+    the same weights (NumPy's)."""
+    nn = m.nn
+    mha = nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True).eval()
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0,
+                                                           batch_first=True), 2,
+                                enable_nested_tensor=False).eval()
+    rng = np.random.default_rng(seed)
+    with m.no_grad():
+        for mod in (mha, layer, enc):
+            for p in mod.parameters():
+                p.copy_(m.tensor(rng.standard_normal(tuple(p.shape)).astype(np.float32) * 0.3))
+    return mha, layer, enc
+
+
+def _nested(m, seqs=_SEQS):
+    return m.nested.nested_tensor([m.tensor(s) for s in seqs])
+
+
+def test_scripted_modules_take_the_nested_fast_path():
+    """A scripted nn.MultiheadAttention / TransformerEncoderLayer / TransformerEncoder called
+    with a nested batch without gradients gives eager's nested result (each sequence as the
+    dense module on it alone); before, the scripted forward took the dense Python path and
+    failed ('Nested tensor dimension 0 cannot be transposed')."""
+    mods = _modules(gpujit)
+    x = _nested(gpujit)
+    with gpujit.no_grad():
+        for m in mods:
+            s = gpujit.jit.script(m)
+            for _ in range(3):      # (profiling run, then the optimized one)
+                got = s(x, x, x)[0] if m is mods[0] else s(x)
+                want = m(x, x, x)[0] if m is mods[0] else m(x)
+                assert got.is_nested
+                assert got._nested_tensor_size().tolist() == [[3, 8], [1, 8], [4, 8]]
+                for g, w in zip(got.unbind(), want.unbind()):
+                    np.testing.assert_array_equal(g.numpy(), w.numpy())
+        mha, layer = mods[0], mods[1]
+        for i, seq in enumerate(_SEQS):
+            t = gpujit.tensor(seq).unsqueeze(0)
+            np.testing.assert_allclose(gpujit.jit.script(mha)(x, x, x)[0].unbind()[i].numpy(),
+                                       mha(t, t, t)[0][0].numpy(), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(gpujit.jit.script(layer)(x).unbind()[i].numpy(),
+                                       layer(t)[0].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_scripted_attention_refuses_nested_outside_its_fast_path():
+    mha, layer, _ = _modules(gpujit)
+    x = _nested(gpujit)
+    s = gpujit.jit.script(mha)
+    with pytest.raises(AssertionError, match="The fast path was not hit because grad is "
+                                             "enabled and at least one of query"):
+        s(x, x, x)
+    mha.train()
+    with gpujit.no_grad(), pytest.raises(AssertionError, match="training is enabled"):
+        gpujit.jit.script(mha)(x, x, x)
+    layer.train()      # (not the layer's fast path: its attention refuses the nested input)
+    with gpujit.no_grad(), pytest.raises(AssertionError, match="training is enabled"):
+        gpujit.jit.script(layer)(x)
+
+
+def test_scripted_modules_with_nested_inputs_match_torch():
+    torch = _torch()
+
+    def run(m):
+        out = []
+        x = _nested(m)
+        with m.no_grad():
+            for mod in _modules(m):
+                s = m.jit.script(mod)
+                for _ in range(2):
+                    y = s(x, x, x)[0] if isinstance(mod, m.nn.MultiheadAttention) else s(x)
+                out.append([c.numpy() for c in y.unbind()])
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for g, t in zip(run(gpujit), run(torch)):
+            for a, b in zip(g, t):
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=2e-6)
+
+
+def test_dense_specialization_folds_is_nested():
+    """`x.is_nested` of a dense tensor input is False in the specialization its key picks
+    (the nested branch goes, and with it its If): the scripted attention's optimized graph
+    for a dense batch holds no aten::is_nested; a nested call still takes the branch."""
+    @gpujit.jit.script
+    def f(x):
+        if x.is_nested:
+            return x.relu()
+        return (x * 2 + 1).sigmoid()
+    x = gpujit.randn(4, 4)
+    for _ in range(3):
+        f(x)
+    g = str(gpujit.jit.last_executed_optimized_graph())
+    assert "aten::is_nested" not in g and "prim::TensorExprGroup" in g
+    np.testing.assert_allclose(f(x).numpy(), 1 / (1 + np.exp(-(x.numpy() * 2 + 1))),
+                               rtol=1e-6)
+    nt = gpujit.nested.nested_tensor([gpujit.tensor([[-1.0, 2.0]]), gpujit.tensor([[3.0, -4.0]])])
+    assert [c.tolist() for c in f(nt).unbind()] == [[[0.0, 2.0]], [[3.0, 0.0]]]
+    mha = _modules(gpujit)[0]
+    s = gpujit.jit.script(mha)
+    t = gpujit.randn(2, 3, 8)
+    with gpujit.no_grad():
+        for _ in range(3):
+            s(t, t, t)
+    assert "aten::is_nested" not in str(gpujit.jit.last_executed_optimized_graph())
+
+
+# ---------------------------------------------------------------- the jagged layout
+A = np.arange(6, dtype=np.float32).reshape(2, 3)
+B = np.arange(12, dtype=np.float32).reshape(4, 3)
+
+
+def _jagged(m=gpujit, arrays=(A, B), **kw):
+    return m.nested.nested_tensor([m.tensor(a) for a in arrays], layout=m.jagged, **kw)
+
+
+def _parts(nt):
+    return [c.detach().numpy() for c in nt.unbind()]
+
+
+def _j(nt, dim=1):
+    return str(nt.size(dim))
+
+
+def test_jagged_facts():
+    nt = _jagged()
+    assert type(nt).__name__ == "NestedTensor" and isinstance(nt, gpujit.Tensor)
+    assert type(nt).__module__ == "gpujit.nested._internal.nested_tensor"
+    assert nt.layout is gpujit.jagged and repr(gpujit.jagged) == "torch.jagged"
+    assert nt.is_nested and nt.dim() == 3 and len(nt) == 2 and nt.numel() == 18
+    j = nt.size(1)
+    assert str(j).startswith("j") and nt.shape == gpujit.Size([2, j, 3])
+    assert repr(nt.shape) == f"gpujit.Size([2, {j}, 3])"
+    assert nt.size(0) == 2 and nt.size(-1) == 3 and nt.stride() == (3 * j, 3, 1)
+    assert str(nt.stride(0)) == f"3*{j}"
+    assert nt.offsets().tolist() == [0, 2, 6] and nt.lengths() is None
+    assert nt._ragged_idx == 1 and nt.is_contiguous()
+    np.testing.assert_array_equal(nt.values().numpy(), np.concatenate([A, B]))
+    assert repr(nt) == f"NestedTensor(size=(2, {j}, 3), offsets=tensor([0, 2, 6]), " \
+                       f"contiguous=True)"
+    for got, want in zip(_parts(nt), (A, B)):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(nt[1].numpy(), B)
+    pad = nt.to_padded_tensor(-1.0).numpy()
+    assert pad.shape == (2, 4, 3) and (pad[0, 2:] == -1).all()
+    np.testing.assert_array_equal(pad[0, :2], A)
+    np.testing.assert_array_equal(gpujit.nested.to_padded_tensor(nt, 0.0, (2, 5, 3)).numpy()[1, :4], B)
+    # (a second nested tensor: a new j; one made from the first's offsets: the same j)
+    other = _jagged()
+    assert other.size(1) != j and (nt * 2).size(1) == j and nt.size(1) == j
+    same = gpujit.nested.nested_tensor_from_jagged(nt.values(), nt.offsets())
+    assert same.size(1) == j
+
+
+def test_jagged_components_view_values():
+    v = gpujit.arange(12.0).reshape(4, 3)
+    nt = gpujit.nested.nested_tensor_from_jagged(v, gpujit.tensor([0, 1, 4]))
+    assert nt.values().data_ptr() == v.data_ptr()
+    nt.unbind()[1][0, 0] = 100.0            # (a view of values)
+    assert v[1, 0].item() == 100.0
+    holes = gpujit.nested.nested_tensor_from_jagged(v, gpujit.tensor([0, 2, 4]),
+                                                    lengths=gpujit.tensor([1, 2]))
+    assert not holes.is_contiguous() and holes.lengths().tolist() == [1, 2]
+    assert [tuple(c.shape) for c in holes.unbind()] == [(1, 3), (2, 3)]
+    assert "contiguous=False" in repr(holes)
+    with pytest.raises(RuntimeError, match="not supported for nested tensors with holes"):
+        holes.to_padded_tensor(0.0)
+    lens = gpujit.nested.nested_tensor_from_jagged(gpujit.arange(6.0).reshape(3, 2),
+                                                   lengths=gpujit.tensor([1, 2]))
+    assert lens.offsets().tolist() == [0, 1, 3] and lens.lengths() is None
+    with pytest.raises(RuntimeError, match="At least one of offsets or lengths is required"):
+        gpujit.nested.nested_tensor_from_jagged(v)
+    with pytest.raises(ValueError, match="Expected jagged_dim >=1, but got 0"):
+        gpujit.nested.nested_tensor_from_jagged(v, gpujit.tensor([0, 4]), jagged_dim=0)
+    v3 = gpujit.arange(24.0).reshape(2, 6, 2)
+    j2 = gpujit.nested.nested_tensor_from_jagged(v3, gpujit.tensor([0, 2, 6]), jagged_dim=2)
+    assert j2._ragged_idx == 2 and str(j2.shape).endswith(f"[2, 2, {j2.size(2)}, 2])")
+    np.testing.assert_array_equal(j2.unbind()[1].numpy(), v3.numpy()[:, 2:6])
+
+
+def test_jagged_constructors():
+    nt = gpujit.nested.nested_tensor([[1, 2], [3]], layout=gpujit.jagged, dtype=gpujit.int32)
+    assert nt.dtype is gpujit.int32 and nt.offsets().tolist() == [0, 2, 3] and nt.dim() == 2
+    col = gpujit.nested.nested_tensor([gpujit.ones(2, 3), gpujit.ones(2, 4)],
+                                      layout=gpujit.jagged)
+    assert col._ragged_idx == 2 and col.offsets().tolist() == [0, 3, 7] and col.is_contiguous()
+    with pytest.raises(RuntimeError, match="Cannot construct a nested tensor from an empty "
+                                           "tensor list"):
+        gpujit.nested.nested_tensor([], layout=gpujit.jagged)
+    dense = gpujit.arange(24.0).reshape(2, 3, 4)
+    a = gpujit.nested.as_nested_tensor(dense, layout=gpujit.jagged)
+    assert a.offsets().tolist() == [0, 3, 6] and a.values().data_ptr() == dense.data_ptr()
+    with pytest.raises(RuntimeError, match="Converting between nested tensor layouts"):
+        gpujit.nested.as_nested_tensor(a, layout=gpujit.strided)
+    with pytest.raises(RuntimeError, match="Converting between nested tensor layouts"):
+        gpujit.nested.as_nested_tensor(_jagged())
+    x = gpujit.ones(2, 3, requires_grad=True)
+    g = gpujit.nested.as_nested_tensor([x, x * 2], layout=gpujit.jagged)
+    assert g.grad_fn.name() == "NestedViewFromJaggedBackward0"
+    g.values().sum().backward()
+    assert x.grad.tolist() == [[3.0] * 3] * 2
+    leaf = _jagged(requires_grad=True)
+    assert leaf.is_leaf and leaf.grad_fn is None and "requires_grad=True" in repr(leaf)
+    ms = gpujit.nested.masked_select(gpujit.arange(9.0).reshape(3, 3), gpujit.tensor(
+        [[False, False, True], [True, False, True], [False, False, True]]))
+    assert ms.offsets().tolist() == [0, 1, 3, 4]
+    assert [p.tolist() for p in ms.unbind()] == [[2.0], [3.0, 5.0], [8.0]]
+
+
+def test_jagged_narrow():
+    base = gpujit.arange(30.0).reshape(3, 5, 2)
+    nt = gpujit.nested.narrow(base, 1, gpujit.tensor([0, 1, 2]), gpujit.tensor([2, 3, 1]),
+                              layout=gpujit.jagged)
+    assert not nt.is_contiguous() and nt.offsets().tolist() == [0, 6, 12, 13]
+    assert nt.values().data_ptr() == base.data_ptr()
+    b = base.numpy()
+    for got, want in zip(_parts(nt), (b[0, 0:2], b[1, 1:4], b[2, 2:3])):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(_parts(nt * 2), (b[0, 0:2], b[1, 1:4], b[2, 2:3])):
+        np.testing.assert_array_equal(got, want * 2)
+    assert (nt * 2).size(1) == nt.size(1)
+    c = nt.contiguous()         # (packed: new offsets, a new j, as torch's)
+    assert c.is_contiguous() and c.offsets().tolist() == [0, 2, 5, 6] and c.size(1) != nt.size(1)
+    with pytest.raises(ValueError, match=r"NestedTensor linear_default\(input: jt, weight: t, "
+                                         r"bias: t\?\): expected input to be a contiguous"):
+        gpujit.nn.functional.linear(nt, gpujit.ones(4, 2))
+    with pytest.raises(RuntimeError, match="sum\\(\\): reducing across the ragged dimension "
+                                           "is not supported for non-contiguous"):
+        nt.sum(1)
+    full = gpujit.nested.narrow(base, 1, 0, 5, layout=gpujit.jagged)
+    assert full.is_contiguous() and full.offsets().tolist() == [0, 5, 10, 15]
+    with pytest.raises(RuntimeError, match="jagged layout only supports dim=1"):
+        gpujit.nested.narrow(base, 2, 0, 1, layout=gpujit.jagged)
+
+
+def test_jagged_ops():
+    nt = _jagged()
+    a, b = A, B
+    j = nt.size(1)
+    for y, f in [(nt * 2 + 1, lambda x: x * 2 + 1), (nt.sin(), np.sin), (nt.exp(), np.exp),
+                 (gpujit.sigmoid(nt), lambda x: 1 / (1 + np.exp(-x))),
+                 (nt + gpujit.tensor([1.0, 2.0, 3.0]), lambda x: x + [1, 2, 3]),
+                 (nt + nt, lambda x: 2 * x), (nt.relu(), lambda x: np.maximum(x, 0))]:
+        assert y.layout is gpujit.jagged and y.size(1) == j
+        for got, want in zip(_parts(y), (a, b)):
+            np.testing.assert_allclose(got, f(want), rtol=1e-6)
+    sm = nt.softmax(-1)
+    assert sm.size(1) == j
+    for got, want in zip(_parts(sm), (a, b)):
+        e = np.exp(want - want.max(-1, keepdims=True))
+        np.testing.assert_allclose(got, e / e.sum(-1, keepdims=True), rtol=1e-6)
+    over_ragged = nt.softmax(1)
+    for got, want in zip(_parts(over_ragged), (a, b)):
+        e = np.exp(want - want.max(0, keepdims=True))
+        np.testing.assert_allclose(got, e / e.sum(0, keepdims=True), rtol=1e-6)
+    w = gpujit.tensor(np.arange(15, dtype=np.float32).reshape(5, 3) / 10)
+    lin = gpujit.nn.functional.linear(nt, w)
+    assert str(lin.shape) == f"gpujit.Size([2, {j}, 5])"
+    for got, want in zip(_parts(lin), (a, b)):
+        np.testing.assert_allclose(got, want @ w.numpy().T, rtol=1e-6)
+    s = nt.sum(-1)
+    assert str(s.shape) == f"gpujit.Size([2, {j}])" and s.size(1) == j
+    assert [p.tolist() for p in s.unbind()] == [a.sum(-1).tolist(), b.sum(-1).tolist()]
+    np.testing.assert_array_equal(nt.sum(1).numpy(), np.stack([a.sum(0), b.sum(0)]))
+    assert nt.sum().item() == a.sum() + b.sum()
+    assert str(nt.mean(-1, keepdim=True).shape) == f"gpujit.Size([2, {j}, 1])"
+    t = nt.transpose(1, 2)
+    assert t._ragged_idx == 2 and not t.is_contiguous() and str(t.shape).endswith(f"[2, 3, {j}])")
+    assert tuple(t.values().shape) == (3, 6)
+    np.testing.assert_array_equal(t.unbind()[1].numpy(), b.T)
+    assert str(nt.unsqueeze(-1).shape) == f"gpujit.Size([2, {j}, 3, 1])"
+
+
+def test_jagged_refusals_in_torch_words():
+    nt, other = _jagged(), _jagged()
+    cases = [
+        (lambda: nt + other, RuntimeError, r"cannot call binary pointwise function add.Tensor "
+                                           r"with inputs of shapes \(2, j\d+, 3\) and "
+                                           r"\(2, j\d+, 3\)"),
+        (lambda: nt + gpujit.ones(2, 3), RuntimeError,
+         r"shapes torch.Size\(\[2, j\d+, 3\]\) and torch.Size\(\[2, 3\]\)"),
+        (lambda: nt.softmax(0), RuntimeError, "softmax\\(\\): not supported when reducing "
+                                              "across the batch dimension for NestedTensor"),
+        (lambda: nt.unbind(1), RuntimeError, "unbind\\(\\): only supported for NestedTensor "
+                                             "on dim=0"),
+        (lambda: gpujit.cat([nt, nt]), RuntimeError, "cat\\(\\): not supported for "
+                                                     "NestedTensor on dim=0"),
+        (lambda: nt[:, 0], RuntimeError, "slice\\(\\): not supported for NestedTensor on dim=0"),
+        (lambda: nt.select(1, 0), RuntimeError, "select\\(\\): not supported for NestedTensor "
+                                                "on ragged dim"),
+        (lambda: nt._nested_tensor_size(), NotImplementedError, "aten._nested_tensor_size"),
+    ]
+    for call, exc, words in cases:
+        with pytest.raises(exc, match=words):
+            call()
+
+
+def test_jagged_autograd_through_values():
+    v = gpujit.tensor(np.arange(12, dtype=np.float32).reshape(4, 3) / 10, requires_grad=True)
+    nt = gpujit.nested.nested_tensor_from_jagged(v, gpujit.tensor([0, 1, 4]))
+    assert nt.grad_fn.name() == "NestedViewFromJaggedBackward0"
+    y = nt.sin() * nt
+    assert y.grad_fn.name() == "MulBackward0"
+    assert y.values().grad_fn.name() == "NestedGetValuesBackward0"
+    y.values().sum().backward()
+    x = v.detach().numpy()
+    np.testing.assert_allclose(v.grad.numpy(), np.sin(x) + x * np.cos(x), rtol=1e-6)
+    leaf = _jagged(requires_grad=True)
+    w = gpujit.tensor(np.ones((2, 3), np.float32))
+    (gpujit.nn.functional.linear(leaf, w).relu() * 3).to_padded_tensor(0.0).sum().backward()
+    assert leaf.grad.layout is gpujit.jagged and leaf.grad.size(1) == leaf.size(1)
+    np.testing.assert_array_equal(leaf.grad.values().numpy(), np.full((6, 3), 6.0))
+
+
+def test_jagged_attention_block():
+    """An attention block over a jagged batch (projections, heads split off with view and
+    transpose, SDPA, heads merged): each sequence's result is the dense block's on it alone,
+    and the gradient reaches the input's values."""
+    rng = np.random.default_rng(3)
+    seqs = [rng.standard_normal((n, 8)).astype(np.float32) for n in (3, 5)]
+    W = [gpujit.tensor(rng.standard_normal((8, 8)).astype(np.float32) * 0.3) for _ in range(4)]
+    F = gpujit.nn.functional
+
+    def block(x, B):
+        def split(t):
+            return t.view(B, -1, 2, 4).transpose(1, 2)
+        q, k, v = (split(F.linear(x, w)) for w in W[:3])
+        o = F.scaled_dot_product_attention(q, k, v)
+        return F.linear(o.transpose(1, 2).reshape(B, -1, 8), W[3]), q, o
+    nt = gpujit.nested.nested_tensor([gpujit.tensor(s) for s in seqs], layout=gpujit.jagged,
+                                     requires_grad=True)
+    out, q, o = block(nt, 2)
+    assert q._ragged_idx == 2 and o._ragged_idx == 2 and o.size(2) == nt.size(1)
+    assert o.transpose(1, 2).is_contiguous() and out.size(1) == nt.size(1)
+    for got, s in zip(out.unbind(), seqs):
+        want = block(gpujit.tensor(s).unsqueeze(0), 1)[0][0]
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+    out.to_padded_tensor(0.0).sum().backward()
+    assert nt.grad is not None and tuple(nt.grad.values().shape) == (8, 8)
+    assert np.isfinite(nt.grad.values().numpy()).all()
+
+
+def test_jagged_matches_torch():
+    torch = _torch()
+
+    def run(m):
+        F = m.nn.functional
+        nt = _jagged(m, requires_grad=True)
+        w = m.tensor(np.arange(15, dtype=np.float32).reshape(5, 3) / 10)
+        out = {}
+        out["shape"] = str(tuple(nt.shape))
+        out["stride"] = str(nt.stride())
+        y = F.linear(nt.sin() * 2, w).softmax(-1)
+        out["y"] = [c.detach().numpy() for c in y.unbind()]
+        out["names"] = [y.grad_fn.name(), (nt + 1).grad_fn.name(), nt.sum(-1).grad_fn.name(),
+                        nt.transpose(1, 2).grad_fn.name()]
+        out["sum1"] = nt.sum(1).detach().numpy()
+        out["pad"] = y.to_padded_tensor(-1.0).detach().numpy()
+        y.to_padded_tensor(0.0).pow(2).sum().backward()
+        out["grad"] = nt.grad.values().numpy()
+        base = m.arange(30.0).reshape(3, 5, 2)
+        n = m.nested.narrow(base, 1, m.tensor([0, 1, 2]), m.tensor([2, 3, 1]),
+                            layout=m.jagged)
+        out["narrow"] = [c.numpy() for c in (n * 3).unbind()]
+        out["narrow_facts"] = (n.offsets().tolist(), n.lengths().tolist(), n.is_contiguous())
+        ms = m.nested.masked_select(m.arange(6.0).reshape(2, 3),
+                                    m.tensor([[True, False, True], [False, False, True]]))
+        out["ms"] = ([c.tolist() for c in ms.unbind()], ms.offsets().tolist())
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g, t = run(gpujit), run(torch)
+    import re
+    assert re.sub(r"j\d+", "j", g["shape"]) == re.sub(r"j\d+", "j", t["shape"])
+    assert re.sub(r"j\d+", "j", g["stride"]) == re.sub(r"j\d+", "j", t["stride"])
+    assert g["names"] == t["names"]
+    assert g["narrow_facts"] == t["narrow_facts"] and g["ms"] == t["ms"]
+    for key in ("y", "narrow"):
+        for a, b in zip(g[key], t[key]):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for key in ("sum1", "pad", "grad"):
+        np.testing.assert_allclose(g[key], t[key], rtol=1e-5, atol=1e-6)
+
+
+def _same_jagged(a, b):
+    assert a.layout is gpujit.jagged and a._ragged_idx == b._ragged_idx
+    assert a.offsets().tolist() == b.offsets().tolist()
+    assert (a.lengths() is None) == (b.lengths() is None)
+    for x, y in zip(a.unbind(), b.unbind()):
+        np.testing.assert_array_equal(x.detach().numpy(), y.detach().numpy())
+
+
+def test_jagged_save_load(tmp_path):
+    """gpujit.save writes a jagged nested tensor as torch.save does
+    (torch._tensor._rebuild_from_type_v2 of torch.nested._internal.nested_tensor's
+    _rebuild_njt and NestedTensor); gpujit.load reads it back (weights_only=False, as
+    torch's: weights_only refuses it in torch's words)."""
+    nt = _jagged(requires_grad=True)
+    base = gpujit.arange(30.0).reshape(3, 5, 2)
+    holes = gpujit.nested.narrow(base, 1, gpujit.tensor([0, 1, 2]), gpujit.tensor([2, 3, 1]),
+                                 layout=gpujit.jagged)
+    for x in (nt, holes, nt.transpose(1, 2).detach()):
+        path = str(tmp_path / "njt.pt")
+        gpujit.save(x, path)
+        back = gpujit.load(path, weights_only=False)
+        _same_jagged(back, x)
+        assert back.requires_grad == x.requires_grad
+    import zipfile
+    data = [zipfile.ZipFile(path).read(n) for n in zipfile.ZipFile(path).namelist()
+            if n.endswith("data.pkl")][0]
+    assert b"_rebuild_njt" in data and b"torch.nested._internal.nested_tensor" in data
+    with pytest.raises(Exception, match="must be imported to load nested jagged tensors"):
+        gpujit.load(path)
+
+
+def test_jagged_save_load_with_torch(tmp_path):
+    torch = _torch()
+    mine, theirs = str(tmp_path / "g.pt"), str(tmp_path / "t.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gpujit.save(_jagged(), mine)
+        t = torch.load(mine, weights_only=False)
+        assert t.layout == torch.jagged and t.offsets().tolist() == [0, 2, 6]
+        for x, want in zip(t.unbind(), (A, B)):
+            np.testing.assert_array_equal(x.numpy(), want)
+        base = torch.arange(30.0).reshape(3, 5, 2)
+        torch.save(torch.nested.narrow(base, 1, torch.tensor([0, 1, 2]),
+                                       torch.tensor([2, 3, 1]), layout=torch.jagged), theirs)
+        g = gpujit.load(theirs, weights_only=False)
+    assert g.lengths().tolist() == [2, 3, 1] and g.offsets().tolist() == [0, 6, 12, 13]
+    b = np.arange(30.0, dtype=np.float32).reshape(3, 5, 2)
+    for x, want in zip(g.unbind(), (b[0, 0:2], b[1, 1:4], b[2, 2:3])):
+        np.testing.assert_array_equal(x.numpy(), want)
+
+
+def test_jagged_more_ops():
+    nt = _jagged()
+    j = nt.size(1)
+    a, b = A, B
+    m, i = nt.max(-1)
+    assert m.size(1) == j and [p.tolist() for p in i.unbind()] == [[2, 2], [2, 2, 2, 2]]
+    np.testing.assert_array_equal(nt.argmax(1).numpy(), [[1, 1, 1], [3, 3, 3]])
+    assert (nt > 4).any().item() and not (nt > 100).any().item()
+    r = gpujit.randn_like(nt)
+    assert r.size(1) == j and tuple(r.values().shape) == (6, 3)
+    assert gpujit.full_like(nt, 2.0).values().tolist() == [[2.0] * 3] * 6
+    p = nt.permute(0, 2, 1)
+    assert p._ragged_idx == 2 and str(p.shape) == f"gpujit.Size([2, 3, {j}])"
+    np.testing.assert_array_equal(p.unbind()[1].numpy(), b.T)
+    w = gpujit.tensor(np.arange(12, dtype=np.float32).reshape(3, 4))
+    mm = gpujit.matmul(nt, w)
+    assert mm.size(1) == j
+    for got, want in zip(_parts(mm), (a, b)):
+        np.testing.assert_array_equal(got, want @ w.numpy())
+    per = gpujit.bmm(nt, gpujit.stack([w, w * 2]))
+    np.testing.assert_array_equal(per.unbind()[1].numpy(), b @ (w.numpy() * 2))
+    dense = gpujit.matmul(nt.transpose(1, 2), nt)       # (B, 3, j) x (B, j, 3): dense
+    np.testing.assert_array_equal(dense.numpy(), np.stack([a.T @ a, b.T @ b]))
+    with pytest.raises(RuntimeError, match=r"matmul\(\): not supported between inputs of "
+                                           r"shapes \(2, j\d+, 3\) and torch.Size\(\[2, 3, "
+                                           r"j\d+\]\)"):
+        gpujit.matmul(nt, nt.transpose(1, 2))
+    four = gpujit.nested.nested_tensor([gpujit.ones(2, 3, 2), gpujit.ones(1, 3, 2)],
+                                       layout=gpujit.jagged)
+    assert str(four.flatten(-2, -1).shape) == f"gpujit.Size([2, {four.size(1)}, 6])"
+    with pytest.raises(RuntimeError, match="flatten\\(\\): not supported for NestedTensor on "
+                                           "ragged dim"):
+        four.flatten(1, 2)
+    with pytest.raises(NotImplementedError, match="^aten.cumsum.default$"):
+        nt.cumsum(-1)
+
+
+def test_jagged_input_to_attention_modules_is_refused_as_torch():
+    """torch's jagged NestedTensor is a __torch_function__ subclass: nn.MultiheadAttention
+    and TransformerEncoderLayer never take their fast path with it, and the Python path
+    refuses nested input."""
+    mha, layer, _ = _modules(gpujit)
+    x = gpujit.nested.nested_tensor([gpujit.tensor(s) for s in _SEQS], layout=gpujit.jagged)
+    words = "The fast path was not hit because some Tensor argument has_torch_function"
+    with gpujit.no_grad():
+        with pytest.raises(AssertionError, match=words):
+            mha(x, x, x)
+        with pytest.raises(AssertionError, match=words):
+            layer(x)
+
+
+def test_jagged_more_ops_match_torch():
+    torch = _torch()
+
+    def run(m):
+        nt = _jagged(m)
+        w = m.tensor(np.arange(12, dtype=np.float32).reshape(3, 4))
+        return {"max": [c.numpy() for c in nt.max(-1)[0].unbind()],
+                "argmax1": nt.argmax(1).numpy(),
+                "perm": [c.numpy() for c in nt.permute(0, 2, 1).unbind()],
+                "mm": [c.numpy() for c in m.matmul(nt, w).unbind()],
+                "dense": m.matmul(nt.transpose(1, 2), nt).numpy(),
+                "ragged_idx": (nt.permute(0, 2, 1)._ragged_idx,
+                               m.matmul(nt, w)._ragged_idx)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g, t = run(gpujit), run(torch)
+    assert g["ragged_idx"] == t["ragged_idx"]
+    for key in ("max", "perm", "mm"):
+        for x, y in zip(g[key], t[key]):
+            np.testing.assert_allclose(x, y, rtol=1e-6)
+    for key in ("argmax1", "dense"):
+        np.testing.assert_allclose(g[key], t[key], rtol=1e-6)
