@@ -21,6 +21,7 @@ import numpy as np
 
 from . import cpu_math
 from .native import DATA_OFFSET
+from gpujit.ops.half_libm import FUNCTIONS as _HALF_LIBM
 
 __all__ = ["prelude", "HEADERS"]
 
@@ -139,6 +140,15 @@ for (_fn, _s) in cpu_math.SVML:
 for _fn in ("pow", "atan2"):
     _define(f"_{_fn}_h", {"cpu": f"_{_fn}_h = math.{_fn}\n", "cuda": f"_{_fn}_h = math.{_fn}\n",
                           "sim": f"_{_fn}_h = np.{_MATH[_fn][1]}\n"})
+
+# the float16 ops of ops/half_libm.OPS (exp, log, sin ... held in float32): libm's float
+# functions, as eager (PyTorch's halves; not NumPy's SVML half loops nor its float32 ones)
+for _fn in _HALF_LIBM:
+    _define(f"_{_fn}_h", {"cpu": (f"_{_fn}_h = _exp2_f32\n" if _fn == "exp2"
+                                  else f"_{_fn}_h = math.{_fn}\n"),
+                          "cuda": f"_{_fn}_h = math.{_fn}\n",
+                          "sim": f"_{_fn}_h = np.{_MATH[_fn][1]}\n"},
+            deps=("_exp2_f32",) if _fn == "exp2" else ())
 
 # NumPy's floor division and remainder of floats (npy_divmod): the quotient snapped to
 # an integer, the remainder with the divisor's sign (a zero remainder with the dividend's,

@@ -14,6 +14,7 @@ from .. import dtypes as _dt
 from . import registry as _reg
 from . import memory_format as _mf
 from . import special as _special
+from . import half_libm as _half_libm
 from . import activation_backward as _act_bw
 from .meta import TensorMeta
 from .registry import op
@@ -29,12 +30,16 @@ from .pointwise import (FLOATS, NO_BOOL, _LOGIT, _PW, _f32, _gpujit, _is_tensor,
 @op("aten::exp(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     scalar="exp({self})")
 def exp(xp, self):
+    if self.dtype == _np.float16:        # (libm's expf, rounded: ops/half_libm.py)
+        return _half_libm.call(xp, "exp", self)
     return xp.exp(self)
 
 
 @op("aten::tanh(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     scalar="tanh({self})")
 def tanh(xp, self):
+    if self.dtype == _np.float16:
+        return _half_libm.call(xp, "tanh", self)
     r = xp.tanh(self)
     if xp is _np and r.dtype == _np.float32 and r.size:
         r = _np.asarray(r)      # (a 0-dim input gives a NumPy scalar, which copyto refuses)
@@ -96,6 +101,8 @@ def _unary_float(name, ufunc, scalar):
     def impl(xp, self):
         if self.dtype.kind == "c" and name in _COMPLEX_FORMS:
             return _COMPLEX_FORMS[name](xp, self)
+        if self.dtype == _np.float16 and name in _half_libm.FUNCTIONS:
+            return _half_libm.call(xp, name, self)
         return getattr(xp, ufunc)(self)
     impl.__name__ = name
     return impl
@@ -261,7 +268,7 @@ def logit(xp, self, eps=None):
         with _np.errstate(all="ignore"):
             hi = t(1) - lo              # rounded in self's dtype, as PyTorch's
         x = xp.where(x < lo, lo, xp.where(x > hi, hi, x))
-    return xp.log(x / (1 - x))
+    return _half_libm.call(xp, "log", x / (1 - x))    # (float16: libm's logf, rounded)
 
 
 def _logit_expression(form):
