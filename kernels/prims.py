@@ -275,9 +275,47 @@ def _digamma_{s}(x):
         y = z * p
     return result + _f64(_log_f64(xd)) - 0.5 / xd - y - refl
 """
+# ATen's calc_digamma(float) (as gpujit.ops.special._digamma_f32_scalar): float32 steps,
+# libm's logf (_log_h), the reflection's tan of a double libm's (math.tan)
+_DIGAMMA_F32 = """
+@DEVICE
+def _digamma_f32(x):
+    x = _f32(x)
+    if x == 0.0:
+        return _f32(_copysign_f32(math.inf, -x))
+    refl = _f32(0.0)
+    if x < 0.0:
+        xd = _f64(x)
+        t = _f64(_trunc_f64(xd))
+        if xd == t:
+            return _f32(math.nan)
+        refl = _f32(math.pi / _f64(math.tan(math.pi * (xd - t))))
+        x = _f32(_f32(1.0) - x)
+    result = _f32(0.0)
+    while x < _f32(10.0):
+        result = _f32(result - _f32(_f32(1.0) / x))
+        x = _f32(x + _f32(1.0))
+    if x == _f32(10.0):
+        return _f32(_f32(result + _f32(2.25175258906672110764)) - refl)
+    y = _f32(0.0)
+    if x < _f32(1.0e17):
+        z = _f32(_f32(1.0) / _f32(x * x))
+        p = _f32(8.33333333333333333333E-2)
+        p = _f32(p * z + _f32(-2.10927960927960927961E-2))
+        p = _f32(p * z + _f32(7.57575757575757575758E-3))
+        p = _f32(p * z + _f32(-4.16666666666666666667E-3))
+        p = _f32(p * z + _f32(3.96825396825396825397E-3))
+        p = _f32(p * z + _f32(-8.33333333333333333333E-3))
+        p = _f32(p * z + _f32(8.33333333333333333333E-2))
+        y = _f32(z * p)
+    r = _f32(_f32(result + _f32(_log_h(x))) - _f32(_f32(0.5) / x))
+    return _f32(_f32(r - y) - refl)
+"""
+_define("_digamma_f32", _DIGAMMA_F32, deps=("_log_h", "_trunc_f64", "_copysign_f32"))
 for _s, _F in (("f32", "_f32"), ("f64", "_f64")):
-    _define(f"_digamma_{_s}", _DIGAMMA.format(s=_s),
-            deps=("_log_f64", "_tan_f64", "_trunc_f64", "_copysign_f64"))
+    if _s == "f64":
+        _define(f"_digamma_{_s}", _DIGAMMA.format(s=_s),
+                deps=("_log_f64", "_tan_f64", "_trunc_f64", "_copysign_f64"))
     _define(f"_floordiv_{_s}", _FLOORDIV.format(s=_s, F=_F),
             deps=(f"_fmod_{_s}", f"_floor_{_s}", f"_copysign_{_s}"))
     _define(f"_remainder_{_s}", _REMAINDER.format(s=_s, F=_F), deps=(f"_fmod_{_s}",))
