@@ -373,6 +373,47 @@ def _fma_f64(a, b, c):
     except OverflowError:
         return np.float64(r)
 """})
+# float16 erf on the CPU: ATen's vectorized float erf (as gpujit.ops._aten_erf_kernel):
+# Abramowitz and Stegun 7.1.26 by FMAs, exp(-x^2) Sleef's expf_u10; CUDA's erff elsewhere
+_define("_fma_f32", {"cpu": cpu_math.source("_fma_f32")}, targets=("cpu",))
+_define("_sleef_expf_h", {"cpu": """
+@DEVICE
+def _sleef_expf_h(d):
+    if d != d:
+        return d
+    if d < _f32(-104.0):
+        return _f32(0.0)
+    if d > _f32(100.0):
+        return _f32(math.inf)
+    q = np.int32(np.rint(_f32(d * _f32(1.442695040888963407359924681001892137426645954152985934))))
+    qf = _f32(q)
+    s = _fma_f32(qf, _f32(-0.693145751953125), d)
+    s = _fma_f32(qf, _f32(-1.428606765330187045e-06), s)
+    u = _f32(0.000198527617612853646278381)
+    u = _fma_f32(u, s, _f32(0.00139304355252534151077271))
+    u = _fma_f32(u, s, _f32(0.00833336077630519866943359))
+    u = _fma_f32(u, s, _f32(0.0416664853692054748535156))
+    u = _fma_f32(u, s, _f32(0.166666671633720397949219))
+    u = _fma_f32(u, s, _f32(0.5))
+    u = _f32(_f32(1.0) + _fma_f32(_f32(s * s), u, s))
+    q1 = q >> 1
+    u = _f32(u * _f32(math.ldexp(1.0, q1)))
+    return _f32(u * _f32(math.ldexp(1.0, q - q1)))
+"""}, deps=("_fma_f32",), targets=("cpu",))
+_define("_erf_h", {"cpu": """
+@DEVICE
+def _erf_h(x):
+    x = _f32(x)
+    t = _f32(_f32(1.0) / _fma_f32(_f32(0.3275911), abs(x), _f32(1.0)))
+    r = _fma_f32(_f32(1.061405429), t, _f32(-1.453152027))
+    r = _fma_f32(r, t, _f32(1.421413741))
+    r = _fma_f32(r, t, _f32(-0.284496736))
+    r = _fma_f32(r, t, _f32(0.254829592))
+    e = _sleef_expf_h(-_f32(x * x))
+    v = _fma_f32(_f32(-e * t), r, _f32(1.0))
+    return _f32(math.copysign(v, x))
+""", "cuda": "_erf_h = math.erf\n", "sim": "_erf_h = math.erf\n"},
+        deps=("_fma_f32", "_sleef_expf_h"))
 # x ** e of a float16 x (held in float32) and a Python-number exponent e: PyTorch's CPU
 # kernel for float16 is plain pow (pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf) of e rounded
 # to float16 (as NumPy's: x ** 1.7 is x ** 1.7001953125; a float64 e reaches float16

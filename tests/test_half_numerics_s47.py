@@ -268,3 +268,64 @@ def test_digamma_erfinv_match_pytorch(name, dt):
         assert bad.mean() < 0.01
         return
     assert not bad.any(), (x[bad][:4], got[bad][:4], want[bad][:4])
+
+
+# ---------------------------------------------------------------- erf (float16, bfloat16)
+
+def erf_(x: Tensor):
+    return torch.erf(x * 1.0)
+
+
+def _aten_vec_erf_reference(x):
+    """ATen's vectorized float erf in float64-checked NumPy steps: Abramowitz and Stegun
+    7.1.26 with exp(-x^2) (within a float32 ulp of Sleef's), for a tolerance check."""
+    x = x.astype(np.float64)
+    t = 1.0 / (0.3275911 * np.abs(x) + 1.0)
+    r = (((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t \
+        + 0.254829592
+    return np.copysign(1.0 - r * t * np.exp(-x * x), x)
+
+
+def test_float16_erf_is_atens_vectorized_erf_eager_and_fused():
+    """erf(0.0001644) of a half is 0.0001856 in torch 2.13 (Abramowitz and Stegun's
+    formula, ~3e-7 off near 0), not erff's 0.0001855 rounded; fused == eager on every half."""
+    x = torch.from_numpy(ALL_HALVES.copy())
+    eager = torch.erf(x).numpy()
+    f = torch.jit.script(erf_)
+    for _ in range(3):
+        out = f(x).numpy()
+    assert "TensorExprGroup" in str(f.graph_for(x))
+    assert _mismatches(out, eager).size == 0
+    fin = np.isfinite(ALL_HALVES)
+    ref = _aten_vec_erf_reference(ALL_HALVES[fin])
+    np.testing.assert_allclose(eager[fin].astype(np.float64), ref, rtol=2e-3, atol=4e-7)
+    small = torch.tensor([0.0001644, -0.0001644], dtype=torch.float16)
+    assert torch.erf(small).tolist() == [0.0001856088638305664, -0.0001856088638305664]
+    assert f(small).tolist() == [0.0001856088638305664, -0.0001856088638305664]
+    assert math.erf(float(small[0])) < 0.000185549
+    specials = torch.tensor([0.0, -0.0, float("inf"), float("-inf"), float("nan")],
+                            dtype=torch.float16)
+    got = torch.erf(specials).tolist()
+    assert got[:4] == [0.0, -0.0, 1.0, -1.0] and math.isnan(got[4])
+    assert math.copysign(1, got[1]) == -1
+
+
+def test_bfloat16_erf_is_atens_vectorized_erf():
+    x = torch.tensor([0.00016784668, -0.00016784668, 0.5, -1.25, 3.0], dtype=torch.bfloat16)
+    assert torch.erf(x).tolist() == [0.0001888275146484375, -0.0001888275146484375,
+                                     0.51953125, -0.921875, 1.0]
+    y = x.clone()
+    y.erf_()
+    assert y.tolist() == torch.erf(x).tolist()
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_erf_matches_pytorch_on_every_value(dt):
+    real = _real_torch()
+    bits = np.arange(1 << 16, dtype=np.uint16).view(np.int16)
+    g = torch.from_numpy(bits.copy()).view(getattr(torch, dt))
+    t = real.from_numpy(bits.copy()).view(getattr(real, dt))
+    got = torch.erf(g).float().numpy()
+    want = real.erf(t).float().numpy()
+    bad = (got.view(np.uint32) != want.view(np.uint32)) & ~(np.isnan(got) & np.isnan(want))
+    assert not bad.any(), (bits[bad][:4], got[bad][:4], want[bad][:4])

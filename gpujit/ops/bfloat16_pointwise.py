@@ -92,7 +92,15 @@ def _nextafter(xp, x, y):
     return xp.where((x != x) | (y != y), np.float32(np.nan), out).astype(np.float32)
 
 
+def _erf(xp, x):
+    # erf_kernel's Vectorized<BFloat16>: ATen's vectorized float erf (Abramowitz and Stegun
+    # with Sleef's expf), not libm's erff, on the value in float, rounded once
+    from .special import aten_vec_erf
+    return round_bf16(xp, aten_vec_erf(xp, x))
+
+
 STEPPED = {
+    "aten::erf": _erf, "aten::erf_": _erf,
     "aten::nextafter": _nextafter,
     "aten::special_erfcx": _torch_refuses("erfcx_cpu"),
     "aten::special_ndtri": _torch_refuses("ndtri_cpu"),

@@ -13,8 +13,8 @@ host except sin and asin (2 each, where ATen's Sleef functions are not correctly
 rounded); the fused kernels call the same functions for these ops in float16
 (kernels/prims.py `_<fn>_h`, kernels/scalar_codegen.py), so fused == eager bit for bit.
 
-OPS: the registry ops (qualified name -> the libm function their float16 expression calls)
-computed so in float16.
+OPS: the registry ops (qualified name -> the function their float16 expression calls) whose
+fused float16 form calls the kernels' `_<fn>_h` (libm's float function; erf's is ATen's).
 """
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ __all__ = ["OPS", "FUNCTIONS", "call"]
 FUNCTIONS = ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan",
              "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh")
 OPS = {**{f"aten::{f}": f for f in FUNCTIONS},
-       "aten::logit": "log"}        # (its float16 steps rounded to half, then the log)
+       "aten::logit": "log",        # (its float16 steps rounded to half, then the log)
+       # (not libm's: ATen's vectorized float erf, ops/special.aten_vec_erf, prims._erf_h)
+       "aten::erf": "erf"}
 
 
 def call(xp, name, a):
