@@ -329,3 +329,40 @@ def test_erf_matches_pytorch_on_every_value(dt):
     want = real.erf(t).float().numpy()
     bad = (got.view(np.uint32) != want.view(np.uint32)) & ~(np.isnan(got) & np.isnan(want))
     assert not bad.any(), (bits[bad][:4], got[bad][:4], want[bad][:4])
+
+
+# ---------------------------------------------------------------- bfloat16 windows
+
+_WINDOWS = ("hann_window", "hamming_window", "blackman_window", "bartlett_window",
+            "kaiser_window")
+
+
+def _bf16_rounded(a):
+    from gpujit.ops.bfloat16_support import round_bf16
+    return round_bf16(np, np.asarray(a, np.float32))
+
+
+def test_bfloat16_hann_window_rounds_each_step():
+    """hann_window(5, periodic=False) in bfloat16: arange(5) * bf16(2 pi / 4), cos, * -0.5
+    + 0.5, each step rounded to bfloat16 (as torch 2.13's factory ops)."""
+    w = torch.hann_window(5, periodic=False, dtype=torch.bfloat16)
+    assert w.dtype is torch.bfloat16
+    k = np.arange(5, dtype=np.float32)
+    step = _bf16_rounded(np.float32(_bf16_rounded(math.pi * 2.0 / 4)) * k)
+    c = _bf16_rounded(np.cos(step.astype(np.float64)))
+    want = _bf16_rounded(_bf16_rounded(c * np.float32(-0.5)) + np.float32(0.5))
+    assert w.float().numpy().tolist() == want.tolist()
+    for name in _WINDOWS:
+        for n in (0, 1):
+            t = getattr(torch, name)(n, dtype=torch.bfloat16)
+            assert t.dtype is torch.bfloat16 and t.tolist() == [1.0] * n
+
+
+@pytest.mark.parametrize("name", _WINDOWS)
+def test_bfloat16_windows_match_pytorch(name):
+    real = _real_torch()
+    for n in list(range(2, 70)) + [255, 256, 257, 300, 1000]:
+        for periodic in (True, False):
+            got = getattr(torch, name)(n, periodic, dtype=torch.bfloat16).float().numpy()
+            want = getattr(real, name)(n, periodic, dtype=real.bfloat16).float().numpy()
+            assert got.tolist() == want.tolist(), (n, periodic)

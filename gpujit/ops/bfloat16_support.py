@@ -170,6 +170,11 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::fft_irfft2", "aten::fft_hfft2", "aten::fft_ihfft2", "aten::fft_fftn",
     "aten::fft_ifftn", "aten::fft_rfftn", "aten::fft_irfftn", "aten::fft_hfftn",
     "aten::fft_ihfftn", "aten::cdist",
+}) | frozenset({
+    # session 47 (d47): window factories in bfloat16 steps (ops/windows.py), bit for bit
+    # torch 2.13 for every length up to 300 (tests/test_half_numerics_s47.py)
+    "aten::hann_window", "aten::hamming_window", "aten::blackman_window",
+    "aten::bartlett_window", "aten::kaiser_window",
 })
 
 
