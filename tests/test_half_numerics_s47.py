@@ -366,3 +366,48 @@ def test_bfloat16_windows_match_pytorch(name):
             got = getattr(torch, name)(n, periodic, dtype=torch.bfloat16).float().numpy()
             want = getattr(real, name)(n, periodic, dtype=real.bfloat16).float().numpy()
             assert got.tolist() == want.tolist(), (n, periodic)
+
+
+# ---------------------------------------------------------------- special.ndtr
+
+def ndtr_(x: Tensor):
+    return torch.special.ndtr(x * 1.0)
+
+
+def test_float16_ndtr_takes_the_float16_erf_eager_and_fused():
+    x = torch.from_numpy(ALL_HALVES.copy())
+    eager = torch.special.ndtr(x).numpy()
+    f = torch.jit.script(ndtr_)
+    for _ in range(3):
+        out = f(x).numpy()
+    assert "TensorExprGroup" in str(f.graph_for(x))
+    assert _mismatches(out, eager).size == 0
+    # (1 + erf(half(x / sqrt 2))) * 0.5, each step a half, erf the float16 erf op's
+    z = (ALL_HALVES.astype(np.float32) * np.float32(0.7071067811865476)).astype(np.float16)
+    e = torch.erf(torch.from_numpy(z)).numpy()
+    with np.errstate(all="ignore"):
+        want = (np.float16(1) + e) * np.float16(0.5)
+    assert _mismatches(eager, want).size == 0
+
+
+def test_bfloat16_ndtr_in_bfloat16_steps():
+    x = torch.tensor([2.5, -4.0, 0.0, 0.3, float("inf"), float("-inf")], dtype=torch.bfloat16)
+    got = torch.special.ndtr(x)
+    assert got.dtype is torch.bfloat16
+    k = x.float().numpy()
+    t = _bf16_rounded(k * np.float32(0.7071067811865476))
+    e = torch.erf(torch.from_numpy(t).to(torch.bfloat16)).float().numpy()
+    want = _bf16_rounded(_bf16_rounded(np.float32(1) + e) * np.float32(0.5))
+    assert got.float().numpy().tolist() == want.tolist()
+    assert got.tolist()[4:] == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_ndtr_matches_pytorch_on_every_value(dt):
+    real = _real_torch()
+    bits = np.arange(1 << 16, dtype=np.uint16).view(np.int16)
+    got = torch.special.ndtr(torch.from_numpy(bits.copy()).view(getattr(torch, dt)))
+    want = real.special.ndtr(real.from_numpy(bits.copy()).view(getattr(real, dt)))
+    got, want = got.float().numpy(), want.float().numpy()
+    bad = (got.view(np.uint32) != want.view(np.uint32)) & ~(np.isnan(got) & np.isnan(want))
+    assert not bad.any(), (bits[bad][:4], got[bad][:4], want[bad][:4])

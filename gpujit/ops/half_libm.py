@@ -27,7 +27,7 @@ FUNCTIONS = ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "co
 OPS = {**{f"aten::{f}": f for f in FUNCTIONS},
        "aten::logit": "log",        # (its float16 steps rounded to half, then the log)
        # (not libm's: ATen's vectorized float erf, ops/special.aten_vec_erf, prims._erf_h)
-       "aten::erf": "erf"}
+       "aten::erf": "erf", "aten::special_ndtr": "erf"}
 
 
 def call(xp, name, a):
