@@ -239,6 +239,19 @@ def _fma_f64(typingctx, a, b, c):
         return builder.call(fn, args)
     return sig, codegen
 ''',
+    # float32 a * b + c rounded once (ATen's vectorized erf, prims._erf_h)
+    "_fma_f32": '''
+@intrinsic
+def _fma_f32(typingctx, a, b, c):
+    sig = _nbt.float32(_nbt.float32, _nbt.float32, _nbt.float32)
+
+    def codegen(context, builder, signature, args):
+        f = _llir.FloatType()
+        fn = _cgutils.get_or_insert_function(builder.module,
+                                             _llir.FunctionType(f, [f, f, f]), "llvm.fma.f32")
+        return builder.call(fn, args)
+    return sig, codegen
+''',
     "_rh": '''
 @intrinsic
 def _rh(typingctx, x):

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import cpu_math
 from .native import DATA_OFFSET
+from gpujit.ops.half_libm import FUNCTIONS as _HALF_LIBM
 
 __all__ = ["prelude", "HEADERS"]
 
@@ -139,6 +140,15 @@ for (_fn, _s) in cpu_math.SVML:
 for _fn in ("pow", "atan2"):
     _define(f"_{_fn}_h", {"cpu": f"_{_fn}_h = math.{_fn}\n", "cuda": f"_{_fn}_h = math.{_fn}\n",
                           "sim": f"_{_fn}_h = np.{_MATH[_fn][1]}\n"})
+
+# the float16 ops of ops/half_libm.OPS (exp, log, sin ... held in float32): libm's float
+# functions, as eager (PyTorch's halves; not NumPy's SVML half loops nor its float32 ones)
+for _fn in _HALF_LIBM:
+    _define(f"_{_fn}_h", {"cpu": (f"_{_fn}_h = _exp2_f32\n" if _fn == "exp2"
+                                  else f"_{_fn}_h = math.{_fn}\n"),
+                          "cuda": f"_{_fn}_h = math.{_fn}\n",
+                          "sim": f"_{_fn}_h = np.{_MATH[_fn][1]}\n"},
+            deps=("_exp2_f32",) if _fn == "exp2" else ())
 
 # NumPy's floor division and remainder of floats (npy_divmod): the quotient snapped to
 # an integer, the remainder with the divisor's sign (a zero remainder with the dividend's,
@@ -265,9 +275,47 @@ def _digamma_{s}(x):
         y = z * p
     return result + _f64(_log_f64(xd)) - 0.5 / xd - y - refl
 """
+# ATen's calc_digamma(float) (as gpujit.ops.special._digamma_f32_scalar): float32 steps,
+# libm's logf (_log_h), the reflection's tan of a double libm's (math.tan)
+_DIGAMMA_F32 = """
+@DEVICE
+def _digamma_f32(x):
+    x = _f32(x)
+    if x == 0.0:
+        return _f32(_copysign_f32(math.inf, -x))
+    refl = _f32(0.0)
+    if x < 0.0:
+        xd = _f64(x)
+        t = _f64(_trunc_f64(xd))
+        if xd == t:
+            return _f32(math.nan)
+        refl = _f32(math.pi / _f64(math.tan(math.pi * (xd - t))))
+        x = _f32(_f32(1.0) - x)
+    result = _f32(0.0)
+    while x < _f32(10.0):
+        result = _f32(result - _f32(_f32(1.0) / x))
+        x = _f32(x + _f32(1.0))
+    if x == _f32(10.0):
+        return _f32(_f32(result + _f32(2.25175258906672110764)) - refl)
+    y = _f32(0.0)
+    if x < _f32(1.0e17):
+        z = _f32(_f32(1.0) / _f32(x * x))
+        p = _f32(8.33333333333333333333E-2)
+        p = _f32(p * z + _f32(-2.10927960927960927961E-2))
+        p = _f32(p * z + _f32(7.57575757575757575758E-3))
+        p = _f32(p * z + _f32(-4.16666666666666666667E-3))
+        p = _f32(p * z + _f32(3.96825396825396825397E-3))
+        p = _f32(p * z + _f32(-8.33333333333333333333E-3))
+        p = _f32(p * z + _f32(8.33333333333333333333E-2))
+        y = _f32(z * p)
+    r = _f32(_f32(result + _f32(_log_h(x))) - _f32(_f32(0.5) / x))
+    return _f32(_f32(r - y) - refl)
+"""
+_define("_digamma_f32", _DIGAMMA_F32, deps=("_log_h", "_trunc_f64", "_copysign_f32"))
 for _s, _F in (("f32", "_f32"), ("f64", "_f64")):
-    _define(f"_digamma_{_s}", _DIGAMMA.format(s=_s),
-            deps=("_log_f64", "_tan_f64", "_trunc_f64", "_copysign_f64"))
+    if _s == "f64":
+        _define(f"_digamma_{_s}", _DIGAMMA.format(s=_s),
+                deps=("_log_f64", "_tan_f64", "_trunc_f64", "_copysign_f64"))
     _define(f"_floordiv_{_s}", _FLOORDIV.format(s=_s, F=_F),
             deps=(f"_fmod_{_s}", f"_floor_{_s}", f"_copysign_{_s}"))
     _define(f"_remainder_{_s}", _REMAINDER.format(s=_s, F=_F), deps=(f"_fmod_{_s}",))
@@ -325,6 +373,47 @@ def _fma_f64(a, b, c):
     except OverflowError:
         return np.float64(r)
 """})
+# float16 erf on the CPU: ATen's vectorized float erf (as gpujit.ops._aten_erf_kernel):
+# Abramowitz and Stegun 7.1.26 by FMAs, exp(-x^2) Sleef's expf_u10; CUDA's erff elsewhere
+_define("_fma_f32", {"cpu": cpu_math.source("_fma_f32")}, targets=("cpu",))
+_define("_sleef_expf_h", {"cpu": """
+@DEVICE
+def _sleef_expf_h(d):
+    if d != d:
+        return d
+    if d < _f32(-104.0):
+        return _f32(0.0)
+    if d > _f32(100.0):
+        return _f32(math.inf)
+    q = np.int32(np.rint(_f32(d * _f32(1.442695040888963407359924681001892137426645954152985934))))
+    qf = _f32(q)
+    s = _fma_f32(qf, _f32(-0.693145751953125), d)
+    s = _fma_f32(qf, _f32(-1.428606765330187045e-06), s)
+    u = _f32(0.000198527617612853646278381)
+    u = _fma_f32(u, s, _f32(0.00139304355252534151077271))
+    u = _fma_f32(u, s, _f32(0.00833336077630519866943359))
+    u = _fma_f32(u, s, _f32(0.0416664853692054748535156))
+    u = _fma_f32(u, s, _f32(0.166666671633720397949219))
+    u = _fma_f32(u, s, _f32(0.5))
+    u = _f32(_f32(1.0) + _fma_f32(_f32(s * s), u, s))
+    q1 = q >> 1
+    u = _f32(u * _f32(math.ldexp(1.0, q1)))
+    return _f32(u * _f32(math.ldexp(1.0, q - q1)))
+"""}, deps=("_fma_f32",), targets=("cpu",))
+_define("_erf_h", {"cpu": """
+@DEVICE
+def _erf_h(x):
+    x = _f32(x)
+    t = _f32(_f32(1.0) / _fma_f32(_f32(0.3275911), abs(x), _f32(1.0)))
+    r = _fma_f32(_f32(1.061405429), t, _f32(-1.453152027))
+    r = _fma_f32(r, t, _f32(1.421413741))
+    r = _fma_f32(r, t, _f32(-0.284496736))
+    r = _fma_f32(r, t, _f32(0.254829592))
+    e = _sleef_expf_h(-_f32(x * x))
+    v = _fma_f32(_f32(-e * t), r, _f32(1.0))
+    return _f32(math.copysign(v, x))
+""", "cuda": "_erf_h = math.erf\n", "sim": "_erf_h = math.erf\n"},
+        deps=("_fma_f32", "_sleef_expf_h"))
 # x ** e of a float16 x (held in float32) and a Python-number exponent e: PyTorch's CPU
 # kernel for float16 is plain pow (pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf) of e rounded
 # to float16 (as NumPy's: x ** 1.7 is x ** 1.7001953125; a float64 e reaches float16

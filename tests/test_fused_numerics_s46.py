@@ -152,10 +152,9 @@ def _fused_equals_eager(name, dt):
     return eager
 
 
-# float16 exp / log / sin / cos: NumPy's half loops call SVML's float32 functions (AVX512
-# hosts) or libm's (elsewhere), the kernels NumPy's float32 algorithms: 1-4 halves of 65536
-# differ (not fixed: the report)
-_HALF_LEFT = {"exp_", "log_", "logit_", "sin_cos_"}
+# (float16 exp / log / sin / cos / logit: libm's float functions both sides since session
+# 47, ops/half_libm.py; before, NumPy's half loops eager, 1-4 halves of 65536 differed)
+_HALF_LEFT: set = set()
 
 
 @pytest.mark.parametrize("name,dt", _EVERYWHERE)

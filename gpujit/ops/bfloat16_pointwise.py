@@ -92,7 +92,24 @@ def _nextafter(xp, x, y):
     return xp.where((x != x) | (y != y), np.float32(np.nan), out).astype(np.float32)
 
 
+def _erf(xp, x):
+    # erf_kernel's Vectorized<BFloat16>: ATen's vectorized float erf (Abramowitz and Stegun
+    # with Sleef's expf), not libm's erff, on the value in float, rounded once
+    from .special import aten_vec_erf
+    return round_bf16(xp, aten_vec_erf(xp, x))
+
+
+def _ndtr(xp, x):
+    # calc_ndtr in BFloat16 steps: t = x * sqrt(1/2) (the float constant), erf(t) (the
+    # vectorized erf above), (1 + erf) * 0.5, each rounded
+    r = lambda a: round_bf16(xp, a)     # noqa: E731
+    t = r(x * np.float32(0.7071067811865476))
+    return r(r(np.float32(1) + _erf(xp, t)) * np.float32(0.5))
+
+
 STEPPED = {
+    "aten::special_ndtr": _ndtr,
+    "aten::erf": _erf, "aten::erf_": _erf,
     "aten::nextafter": _nextafter,
     "aten::special_erfcx": _torch_refuses("erfcx_cpu"),
     "aten::special_ndtri": _torch_refuses("ndtri_cpu"),

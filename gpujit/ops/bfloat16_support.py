@@ -178,6 +178,12 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::fake_quantize_per_channel_affine", "aten::fake_quantize_per_channel_affine_cachemask",
     "aten::fake_quantize_per_tensor_affine_cachemask_backward",
     "aten::fake_quantize_per_channel_affine_cachemask_backward",
+    # session 47 (d47): window factories in bfloat16 steps (ops/windows.py), bit for bit
+    # torch 2.13 for every length up to 300 (tests/test_half_numerics_s47.py)
+    "aten::hann_window", "aten::hamming_window", "aten::blackman_window",
+    "aten::bartlett_window", "aten::kaiser_window",
+    # special.ndtr in ATen's bfloat16 steps (bfloat16_pointwise.STEPPED)
+    "aten::special_ndtr",
 })
 
 

@@ -14,6 +14,7 @@ from .. import dtypes as _dt
 from . import registry as _reg
 from . import memory_format as _mf
 from . import special as _special
+from . import half_libm as _half_libm
 from . import activation_backward as _act_bw
 from .meta import TensorMeta
 from .registry import op
@@ -29,12 +30,16 @@ from .pointwise import (FLOATS, NO_BOOL, _LOGIT, _PW, _f32, _gpujit, _is_tensor,
 @op("aten::exp(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     scalar="exp({self})")
 def exp(xp, self):
+    if self.dtype == _np.float16:        # (libm's expf, rounded: ops/half_libm.py)
+        return _half_libm.call(xp, "exp", self)
     return xp.exp(self)
 
 
 @op("aten::tanh(Tensor self) -> Tensor", tags=_PW, inplace=True, promote="float",
     scalar="tanh({self})")
 def tanh(xp, self):
+    if self.dtype == _np.float16:
+        return _half_libm.call(xp, "tanh", self)
     r = xp.tanh(self)
     if xp is _np and r.dtype == _np.float32 and r.size:
         r = _np.asarray(r)      # (a 0-dim input gives a NumPy scalar, which copyto refuses)
@@ -96,6 +101,8 @@ def _unary_float(name, ufunc, scalar):
     def impl(xp, self):
         if self.dtype.kind == "c" and name in _COMPLEX_FORMS:
             return _COMPLEX_FORMS[name](xp, self)
+        if self.dtype == _np.float16 and name in _half_libm.FUNCTIONS:
+            return _half_libm.call(xp, name, self)
         return getattr(xp, ufunc)(self)
     impl.__name__ = name
     return impl
@@ -261,7 +268,7 @@ def logit(xp, self, eps=None):
         with _np.errstate(all="ignore"):
             hi = t(1) - lo              # rounded in self's dtype, as PyTorch's
         x = xp.where(x < lo, lo, xp.where(x > hi, hi, x))
-    return xp.log(x / (1 - x))
+    return _half_libm.call(xp, "log", x / (1 - x))    # (float16: libm's logf, rounded)
 
 
 def _logit_expression(form):
@@ -434,7 +441,8 @@ special_entr.op.scalar_for = _entr_expression
 # the standard normal CDF as PyTorch computes it, (1 + erf(x / sqrt 2)) * 0.5 in the
 # tensor's dtype (not erfc(-x / sqrt 2) / 2: torch's cancels for x << 0, ndtr(-4.) of
 # float16 is 0); float16 rounds every step to half (PyTorch's Half kernel: ndtr(2.5) is
-# 0.99414, the float32 computation's 0.99365)
+# 0.99414, the float32 computation's 0.99365), its erf the float16 erf op's (ATen's
+# vectorized erf: libm's erff gave 3 halves of 65536 otherwise)
 @op("aten::special_ndtr(Tensor self) -> Tensor", **_SPECIAL,
     scalar="(1 + erf({self} * 0.7071067811865476)) * 0.5")
 def special_ndtr(xp, self):
@@ -442,7 +450,7 @@ def special_ndtr(xp, self):
     if dt == _np.float16:
         f32 = _np.float32
         z = (self.astype(f32) * f32(0.7071067811865476)).astype(dt)
-        e = _special.erf(xp, z.astype(f32)).astype(dt)
+        e = _special.erf(xp, z)     # (float16 erf: ATen's vectorized erf, rounded)
         return (1 + e) * dt.type(0.5)
     return (1 + _special.erf(xp, self * dt.type(0.7071067811865476))) * dt.type(0.5)
 

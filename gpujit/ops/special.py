@@ -9,7 +9,9 @@ not when gpujit is imported) and cached under gpujit's cache directory; float16 
 
 digamma and polygamma are PyTorch's algorithms (ATen's Math.h, from Cephes) written once
 as array code over `xp`, in float64, so NumPy and CuPy compute them alike (and the fused
-kernels' `_digamma_*` primitive, kernels/prims.py, is the same formula per element).
+kernels' `_digamma_*` primitive, kernels/prims.py, is the same formula per element);
+float32 and float16 digamma on NumPy are ATen's float version, in float32 arithmetic
+(a numba ufunc; the kernels' `_digamma_f32`).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import math
 
 import numpy as np
 
-__all__ = ["erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma"]
+__all__ = ["erf", "aten_vec_erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma"]
 
 _UFUNCS: dict = {}
 
@@ -34,7 +36,47 @@ def _lgamma_scalar(x):
     return math.lgamma(x)
 
 
-_SCALAR = {"erf": _erf_scalar, "erfc": _erfc_scalar, "lgamma": _lgamma_scalar}
+_F32 = np.float32
+
+
+def _digamma_f32_scalar(x):
+    """ATen's calc_digamma(float) (Math.h), float32 arithmetic step by step (no
+    contraction), C's logf and the reflection's tan in double: PyTorch's float32 digamma
+    (float16 and bfloat16 rounding it) bit for bit. The float64 formula below, rounded to
+    float32, differed from it on 58% of float32 values, 13 of the 65536 halves."""
+    if x == 0:
+        return math.copysign(math.inf, -x)
+    refl = _F32(0.0)
+    if x < 0:
+        if x == np.trunc(x):        # (math.trunc gives an int64: wrong past 2^63)
+            return math.nan
+        xd = np.float64(x)
+        refl = _F32(math.pi / math.tan(math.pi * (xd - np.trunc(xd))))
+        x = _F32(_F32(1.0) - x)
+    result = _F32(0.0)
+    while x < _F32(10.0):
+        result = _F32(result - _F32(_F32(1.0) / x))
+        x = _F32(x + _F32(1.0))
+    if x == _F32(10.0):
+        return _F32(_F32(result + _F32(_PSI_10)) - refl)
+    y = _F32(0.0)
+    if x < _F32(1.0e17):
+        z = _F32(_F32(1.0) / _F32(x * x))
+        p = _F32(_PSI_A[0])
+        p = _F32(p * z + _F32(_PSI_A[1]))
+        p = _F32(p * z + _F32(_PSI_A[2]))
+        p = _F32(p * z + _F32(_PSI_A[3]))
+        p = _F32(p * z + _F32(_PSI_A[4]))
+        p = _F32(p * z + _F32(_PSI_A[5]))
+        p = _F32(p * z + _F32(_PSI_A[6]))
+        y = _F32(z * p)
+    r = _F32(_F32(result + _F32(math.log(x))) - _F32(_F32(0.5) / x))
+    return _F32(_F32(r - y) - refl)
+
+
+_SCALAR = {"erf": _erf_scalar, "erfc": _erfc_scalar, "lgamma": _lgamma_scalar,
+           "digamma_f32": _digamma_f32_scalar}
+_SIGNATURES = {"digamma_f32": ["float32(float32)"]}
 
 
 def _ufunc(name):
@@ -43,7 +85,8 @@ def _ufunc(name):
         # lazy: the first erf call pays numba's import and the compile (or the load from
         # gpujit's cache directory, ops/numba_helpers.py)
         from .numba_helpers import vectorize
-        u = vectorize(["float32(float32)", "float64(float64)"], _SCALAR[name])
+        u = vectorize(_SIGNATURES.get(name, ["float32(float32)", "float64(float64)"]),
+                      _SCALAR[name])
         _UFUNCS[name] = u
     return u
 
@@ -64,7 +107,22 @@ def erf(xp, a):
     if xp is not np:
         from cupyx.scipy.special import erf as f
         return f(a)
+    if getattr(a, "dtype", None) == np.float16:
+        return aten_vec_erf(xp, a).astype(np.float16)
     return _numpy_apply("erf", a)
+
+
+def aten_vec_erf(xp, a):
+    """erf as PyTorch's CPU kernels compute it for float16 and bfloat16: ATen's vectorized
+    float erf (Abramowitz and Stegun 7.1.26 with Sleef's expf, ops/_aten_erf_kernel.py) of
+    the value in float32, a float32 result for the caller to round (libm's erff rounded
+    differed from torch on 6584 of the 65536 halves, 28690 bfloat16 values). float32
+    itself is MKL's vsErf in torch (not this). CuPy: its erf."""
+    if xp is not np:
+        return erf(xp, a)
+    from ._aten_erf_kernel import aten_erf
+    with np.errstate(all="ignore"):
+        return np.asarray(aten_erf(np.asarray(a).astype(np.float32, copy=False)))
 
 
 def erfc(xp, a):
@@ -118,6 +176,10 @@ def erfinv(xp, a):
             y = np.where(finite, y - step, y)
         # |x| == 1 gives +-inf, |x| > 1 and NaN give NaN (the log above already does)
         y = np.where(np.abs(x) == 1.0, np.copysign(np.inf, x), y)
+    if out_dt == np.float16:
+        # (through float32, as the fused kernels and PyTorch's Half kernel round: its
+        # float value, then half; float64 straight to half differed at 2 of 65536 halves)
+        y = y.astype(np.float32)
     return y.astype(out_dt, copy=False)
 
 
@@ -137,6 +199,11 @@ def _float_out(a):
 def digamma(xp, a):
     a = xp.asarray(a)
     out_dt = _float_out(a)
+    if xp is np and out_dt in (np.float32, np.float16):
+        # (float32 arithmetic as ATen's float kernel; float16 rounds its float32 value)
+        with np.errstate(all="ignore"):
+            r = _ufunc("digamma_f32")(a.astype(np.float32, copy=False))
+        return np.asarray(r).astype(out_dt, copy=False)
     x = a.astype(np.float64)
     with np.errstate(all="ignore"):
         trunc = xp.trunc(x)

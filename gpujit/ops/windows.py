@@ -43,32 +43,54 @@ def _symmetric(xp, name, n, periodic, body, dt):
     k = arange(m) in dt, m = n (+1 if periodic), the last point dropped when periodic."""
     _check_length(name, n)
     if n <= 1:
-        return xp.ones(n, dt)
+        return xp.ones(n, np.float32 if dt is _dt.bfloat16 else dt)
     m = n + 1 if periodic else n
+    if dt is _dt.bfloat16:          # (the arange rounded to bfloat16, then bfloat16 steps)
+        k = _round_to(np.arange(m, dtype=np.float32), np.empty(0).view(_BF16Array))
+        w = np.asarray(body(np, k, m), np.float32).view(np.ndarray)
+        return w[:n] if periodic else w
     w = body(xp, xp.arange(m, dtype=dt), m)
     return w[:n] if periodic else w
 
 
+class _BF16Array(np.ndarray):
+    """A bfloat16 window's values in their float32 carrier (ops/bfloat16_support.py),
+    marked so that each step below rounds to bfloat16 as PyTorch's bfloat16 factory ops
+    do (a plain float32 array would round to float32)."""
+
+
+def _round_to(x, like):
+    """x (an array or number) rounded to the window dtype of array `like`."""
+    if isinstance(like, _BF16Array):
+        from .bfloat16_support import round_bf16
+        return round_bf16(np, np.asarray(x, np.float32)).view(_BF16Array)
+    if isinstance(x, (int, float)):
+        return like.dtype.type(x)
+    return x.astype(like.dtype)
+
+
 def _opmath(x):
-    """x widened as PyTorch's CPU arithmetic on it (float16: float32)."""
+    """x widened as PyTorch's CPU arithmetic on it (float16: float32; bfloat16's float32
+    carrier: itself)."""
+    if isinstance(x, _BF16Array):
+        return x.view(np.ndarray)
     return x.astype(np.float32) if x.dtype == np.float16 else x
 
 
 def _scaled(x, s, c=None):
     """x * s (+ c) with Python numbers s (and c), each step rounded to x's dtype, as
     PyTorch's window factories compute x.mul_(s).add_(c): the scalars rounded to x's
-    dtype (float16 too), the arithmetic in the opmath type."""
-    dt = x.dtype
-    r = (_opmath(x) * _opmath(dt.type(s))).astype(dt)
+    dtype (float16 and bfloat16 too), the arithmetic in the opmath type."""
+    r = _round_to(_opmath(x) * _opmath(np.asarray(_round_to(s, x))), x)
     if c is not None:
-        r = (_opmath(r) + _opmath(dt.type(c))).astype(dt)
+        r = _round_to(_opmath(r) + _opmath(np.asarray(_round_to(c, x))), x)
     return r
 
 
 def _cos(xp, x):
     """cos of x in x's dtype (computed in float64 and rounded once; PyTorch's vectorized
     float32 cos may differ in the last place)."""
-    return xp.cos(x.astype(np.float64)).astype(x.dtype)
+    return _round_to(xp.cos(_opmath(x).astype(np.float64)), x)
 
 
 def _hamming(alpha, beta):
@@ -84,7 +106,7 @@ def _blackman(xp, k, m):
     w = _scaled(k, math.pi / (m - 1))
     a = _scaled(_cos(xp, _scaled(w, 4)), 0.08)
     b = _scaled(_cos(xp, _scaled(w, 2)), 0.5)
-    return _scaled((_opmath(a) - _opmath(b)).astype(k.dtype), 1, 0.42)
+    return _scaled(_round_to(_opmath(a) - _opmath(b), k), 1, 0.42)
 
 
 def _bartlett(xp, k, m):
@@ -115,7 +137,7 @@ def _declare(name, extra_schema, body_of):
         args, tail = rest[:nextra], rest[nextra:]
         d = _dtype(name, tail[0] if tail else factory.get("dtype"))
         return _symmetric(xp, name, int(window_length), bool(periodic), body_of(*args),
-                          d.np)
+                          d if d is _dt.bfloat16 else d.np)
     impl.__name__ = f"_{name}"
 
     extras = [(a.split()[1].split("=")[0], float(a.split("=")[1]))
@@ -152,9 +174,9 @@ def _kaiser_body(beta=12.0):
         from .pointwise_extra import _bessel
         om = np.dtype(np.float32) if k.dtype == np.float16 else k.dtype
         alpha, b = om.type((m - 1) / 2.0), om.type(beta)
-        t = (k.astype(om) - alpha) / alpha
+        t = (_opmath(k).astype(om) - alpha) / alpha
         r = b * xp.sqrt(xp.abs(om.type(1) - t * t))
-        return (_bessel(xp, r, "i0") / _bessel(xp, xp.asarray([b]), "i0")).astype(k.dtype)
+        return _round_to(_bessel(xp, r, "i0") / _bessel(xp, xp.asarray([b]), "i0"), k)
     return body
 
 

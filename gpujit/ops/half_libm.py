@@ -1,0 +1,46 @@
+"""float16 exp, log, sin ... as PyTorch 2.13's CPU kernels give them: the float function of
+the value held in float32, rounded once to half, with C's float functions (expf, logf,
+sinf ...: libm's, what NumPy's half loops call on hosts without SVML and for strided
+arrays everywhere).
+
+NumPy's float16 ufuncs for these functions depend on the host and the layout: on AVX512
+hosts with SVML a contiguous array goes through Intel SVML (float16 SVML on Sapphire
+Rapids, float32 SVML before), a strided one through libm. That made an eager float16 exp
+differ between x and x[::2] (4 of the 65536 halves), from PyTorch (exp 4, asinh 4, log10
+3, cos / tan / atan / cosh 2, expm1 1) and from the fused kernels (exp 4, sin / cos 2,
+log 1). libm's float functions give PyTorch's halves for every input on this survey's
+host except sin and asin (2 each, where ATen's Sleef functions are not correctly
+rounded); the fused kernels call the same functions for these ops in float16
+(kernels/prims.py `_<fn>_h`, kernels/scalar_codegen.py), so fused == eager bit for bit.
+
+OPS: the registry ops (qualified name -> the function their float16 expression calls) whose
+fused float16 form calls the kernels' `_<fn>_h` (libm's float function; erf's is ATen's).
+"""
+from __future__ import annotations
+
+import numpy as _np
+
+__all__ = ["OPS", "FUNCTIONS", "call"]
+
+FUNCTIONS = ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan",
+             "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh")
+OPS = {**{f"aten::{f}": f for f in FUNCTIONS},
+       "aten::logit": "log",        # (its float16 steps rounded to half, then the log)
+       # (not libm's: ATen's vectorized float erf, ops/special.aten_vec_erf, prims._erf_h)
+       "aten::erf": "erf", "aten::special_ndtr": "erf"}
+
+
+def call(xp, name, a):
+    """libm's float `name` of float16 array a, rounded to float16 (a NumPy array or
+    scalar, as the ufunc would return); other arrays and modules: xp's ufunc."""
+    if xp is not _np or getattr(a, "dtype", None) != _np.float16:
+        return getattr(xp, _NUMPY_NAMES.get(name, name))(a)
+    from ._half_libm_kernels import ufunc
+    a = _np.asarray(a)
+    out = _np.empty(a.shape, _np.float16)
+    ufunc(name)(a, out=out, casting="same_kind")
+    return out if out.ndim else out[()]
+
+
+_NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh",
+                "acosh": "arccosh", "atanh": "arctanh"}
