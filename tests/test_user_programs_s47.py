@@ -1,0 +1,177 @@
+"""User programs of session 47 (f47): realistic scripts run with gpujit and, where torch is
+importable, compared with torch 2.13 (values, op kinds of graphs, errors). Expected values
+are also pinned by hand / NumPy so that the tests run without torch (CI has none)."""
+import numpy as np
+import pytest
+
+import gpujit
+import gpujit.nn as nn
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _kinds(graph):
+    return [n.kind() for n in graph.nodes() if n.kind() != "prim::Constant"]
+
+
+# ------------------------------------------------------------------ freezing: linear + bn
+
+class _LinBN(object):
+    """An MLP head: Linear -> BatchNorm1d -> ReLU -> Linear (bias-less) -> BatchNorm1d."""
+
+    @staticmethod
+    def build(lib):
+        torch = lib
+        lib.manual_seed(0)
+        m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
+                                torch.nn.Linear(4, 2, bias=False), torch.nn.BatchNorm1d(2))
+        with torch.no_grad():
+            m[0].weight.copy_(torch.arange(12.).reshape(4, 3) / 10 - 0.5)
+            m[0].bias.copy_(torch.tensor([0.1, -0.2, 0.3, 0.0]))
+            m[1].running_mean.copy_(torch.tensor([0.5, -0.5, 1.0, 0.0]))
+            m[1].running_var.copy_(torch.tensor([1.0, 4.0, 0.25, 2.0]))
+            m[1].weight.copy_(torch.tensor([1.0, 2.0, -1.0, 0.5]))
+            m[1].bias.copy_(torch.tensor([0.0, 0.1, 0.2, 0.3]))
+            m[3].weight.copy_(torch.tensor([[1.0, -1.0, 0.5, 2.0], [0.0, 1.0, 1.0, -1.0]]))
+            m[4].running_mean.copy_(torch.tensor([0.25, -1.0]))
+            m[4].running_var.copy_(torch.tensor([2.0, 0.5]))
+        return m.eval()
+
+
+def _linbn_expected(x):
+    w0 = np.arange(12.).reshape(4, 3) / 10 - 0.5
+    b0 = np.array([0.1, -0.2, 0.3, 0.0])
+    h = x @ w0.T + b0
+    h = (h - [0.5, -0.5, 1.0, 0.0]) / np.sqrt(np.array([1.0, 4.0, 0.25, 2.0]) + 1e-5) * \
+        [1.0, 2.0, -1.0, 0.5] + [0.0, 0.1, 0.2, 0.3]
+    h = np.maximum(h, 0)
+    h = h @ np.array([[1.0, -1.0, 0.5, 2.0], [0.0, 1.0, 1.0, -1.0]]).T
+    return (h - [0.25, -1.0]) / np.sqrt(np.array([2.0, 0.5]) + 1e-5)
+
+
+def test_freeze_folds_batchnorm1d_into_the_linear_before_it():
+    # torch 2.13's frozen graph folds an eval BatchNorm1d into the Linear before it
+    # (FoldFrozenLinearBatchnorm): no aten::batch_norm is left; gpujit kept it
+    m = _LinBN.build(gpujit)
+    x = gpujit.tensor([[1.0, 2.0, -1.0], [0.5, -0.5, 3.0]])
+    fz = gpujit.jit.freeze(gpujit.jit.script(m))
+    kinds = _kinds(fz.graph)
+    assert "aten::batch_norm" not in kinds
+    assert kinds.count("aten::linear") == 2
+    np.testing.assert_allclose(fz(x).numpy(), _linbn_expected(x.numpy().astype(np.float64)),
+                               rtol=1e-5, atol=1e-5)
+    # optimize_numerics=False leaves the norms
+    nf = gpujit.jit.freeze(gpujit.jit.script(m), optimize_numerics=False)
+    assert _kinds(nf.graph).count("aten::batch_norm") == 2
+    # saved and loaded, the folded weights come back
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(fz, buf)
+    buf.seek(0)
+    ld = gpujit.jit.load(buf)
+    assert ld(x).tolist() == fz(x).tolist()
+
+
+def test_freeze_linear_bn_fold_skips_norms_it_cannot_fold():
+    # features neither the linear's outputs nor 1: left as it is (torch checks the same);
+    # a norm without running statistics too
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 4)
+            self.bn = nn.BatchNorm1d(4, track_running_stats=False)
+
+        def forward(self, x):
+            return self.bn(self.lin(x))
+    fz = gpujit.jit.freeze(gpujit.jit.script(M().eval()))
+    assert "aten::batch_norm" in _kinds(fz.graph)
+
+    class Shared(nn.Module):    # the linear's output is read again: not folded
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 4)
+            self.bn = nn.BatchNorm1d(4)
+
+        def forward(self, x):
+            y = self.lin(x)
+            return self.bn(y) + y
+    m = Shared().eval()
+    fz = gpujit.jit.freeze(gpujit.jit.script(m))
+    assert "aten::batch_norm" in _kinds(fz.graph)
+    x = gpujit.ones(2, 3)
+    assert fz(x).tolist() == m(x).tolist()
+
+
+def test_freeze_linear_bn_matches_torch():
+    torch = _torch()
+    tm, gm = _LinBN.build(torch), _LinBN.build(gpujit)
+    xs = [[1.0, 2.0, -1.0], [0.5, -0.5, 3.0], [0.0, 0.0, 0.0]]
+    tf = torch.jit.freeze(torch.jit.script(tm))
+    gf = gpujit.jit.freeze(gpujit.jit.script(gm))
+    assert _kinds(gf.graph) == _kinds(tf.graph)
+    np.testing.assert_allclose(gf(gpujit.tensor(xs)).numpy(), tf(torch.tensor(xs)).numpy(),
+                               rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------------------------ freezing: conv dim()
+
+def _conv_net(lib):
+    """Conv2d -> BatchNorm2d (its `input.dim() != 4` check) -> dims of the outputs."""
+    class ConvNet(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = lib.nn.Conv2d(3, 4, 1)
+            self.bn = lib.nn.BatchNorm2d(4)
+            self.c1 = lib.nn.Conv1d(3, 2, 1)
+
+        def forward(self, x, z):
+            y = self.bn(self.c(x))
+            w = self.c1(z)
+            return y, y.dim(), w.dim(), w.relu().dim()
+    return ConvNet().eval()
+
+
+def test_freeze_folds_dim_of_a_convolution_output():
+    # torch 2.13's frozen graph knows aten::conv1d/2d/3d's output rank (3/4/5): dim() of
+    # it is a constant and BatchNorm2d's rank check after a Conv2d goes away; dim() of
+    # what follows (relu; the norm, folded into the conv or not, as torch's) stays
+    m = _conv_net(gpujit)
+    for numerics in (True, False):
+        fz = gpujit.jit.freeze(gpujit.jit.script(m), optimize_numerics=numerics)
+        kinds = _kinds(fz.graph)
+        assert kinds.count("aten::dim") == 2, kinds
+        assert "prim::If" not in kinds and "prim::RaiseException" not in kinds
+        x, z = gpujit.ones(1, 3, 2, 2), gpujit.ones(1, 3, 5)
+        y, d4, d3, r3 = fz(x, z)
+        assert (d4, d3, r3) == (4, 3, 3)
+        np.testing.assert_allclose(y.numpy(), m(x, z)[0].detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
+    # not frozen: the check is still there
+    assert "aten::dim" in _kinds(gpujit.jit.script(m).inlined_graph)
+
+    class Tr(nn.Module):    # a traced convolution (aten::_convolution) keeps its dim()
+        def __init__(self):
+            super().__init__()
+            self.t = gpujit.jit.trace(nn.Conv2d(3, 4, 1), gpujit.ones(1, 3, 2, 2))
+
+        def forward(self, x):
+            return self.t(x).dim()
+    assert "aten::dim" in _kinds(gpujit.jit.freeze(gpujit.jit.script(Tr().eval())).graph)
+
+
+def test_freeze_conv_dim_matches_torch():
+    torch = _torch()
+    torch.manual_seed(0)
+    tm = _conv_net(torch)
+    gm = _conv_net(gpujit)
+    gm.load_state_dict({k: gpujit.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    tf = torch.jit.freeze(torch.jit.script(tm))
+    gf = gpujit.jit.freeze(gpujit.jit.script(gm))
+    assert _kinds(gf.graph) == _kinds(tf.graph)
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(1, 3, 2, 2)
+    z = np.linspace(-1, 1, 15, dtype=np.float32).reshape(1, 3, 5)
+    ty, gy = tf(torch.tensor(x), torch.tensor(z)), gf(gpujit.tensor(x), gpujit.tensor(z))
+    assert ty[1:] == gy[1:]
+    np.testing.assert_allclose(gy[0].numpy(), ty[0].numpy(), rtol=1e-5, atol=1e-6)
