@@ -175,3 +175,73 @@ def test_freeze_conv_dim_matches_torch():
     ty, gy = tf(torch.tensor(x), torch.tensor(z)), gf(gpujit.tensor(x), gpujit.tensor(z))
     assert ty[1:] == gy[1:]
     np.testing.assert_allclose(gy[0].numpy(), ty[0].numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------ scripted module API
+
+def _hooked_module(lib):
+    class Sub(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = lib.nn.Linear(3, 3)
+            self.n = None
+
+        def forward(self, x):
+            return self.lin(x)
+    return Sub()
+
+
+_REFUSED = [("register_forward_hook", (lambda m, i, o: o,)),
+            ("register_forward_pre_hook", (lambda m, i: None,)),
+            ("register_full_backward_hook", (lambda m, gi, go: None,)),
+            ("register_backward_hook", (lambda m, gi, go: None,)),
+            ("requires_grad_", (False,)), ("get_submodule", ("lin",)),
+            ("get_parameter", ("lin.weight",)), ("bfloat16", ()),
+            ("register_state_dict_pre_hook", (lambda *a: None,)),
+            ("to_empty", ()), ("set_submodule", ("lin", None))]
+
+
+@pytest.mark.parametrize("name,args", _REFUSED, ids=[n for n, _ in _REFUSED])
+def test_scripted_module_refuses_what_torch_refuses(name, args):
+    # torch 2.13's RecursiveScriptModule replaces these nn.Module methods with a stub that
+    # raises "<name> is not supported on ScriptModules" (gpujit ran Python hooks on it)
+    s = gpujit.jit.script(_hooked_module(gpujit))
+    with pytest.raises(RuntimeError, match=f"^{name} is not supported on ScriptModules$"):
+        getattr(s, name)(*args)
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    buf.seek(0)
+    with pytest.raises(RuntimeError, match="is not supported on ScriptModules"):
+        getattr(gpujit.jit.load(buf), name)(*args)
+    # the allowed ones still work; a traced module keeps them all
+    s.eval().train()
+    assert len(list(s.parameters())) == 2
+    tr = gpujit.jit.trace(_hooked_module(gpujit), gpujit.ones(1, 3))
+    assert tr.get_submodule("lin") is not None
+    h = tr.register_forward_hook(lambda m, i, o: o * 0)
+    assert tr(gpujit.ones(1, 3)).abs().sum().item() == 0
+    h.remove()
+
+
+def test_scripted_module_refusals_match_torch():
+    torch = _torch()
+    for lib in (torch, gpujit):
+        s = lib.jit.script(_hooked_module(lib))
+        for name, args in _REFUSED:
+            with pytest.raises(RuntimeError) as e:
+                getattr(s, name)(*args)
+            assert str(e.value) == f"{name} is not supported on ScriptModules"
+
+
+def test_setting_a_none_attribute_words():
+    # an attribute scripted as None is NoneType: torch 2.13 refuses another value with
+    # "Cannot cast <value> to None" (gpujit gave pybind11's generic words)
+    s = gpujit.jit.script(_hooked_module(gpujit))
+    for v, text in [(3, "3"), ("a", "a"), ([1], "[1]"), (gpujit.ones(2), "tensor([1., 1.])")]:
+        with pytest.raises(RuntimeError) as e:
+            s.n = v
+        assert str(e.value) == \
+            f"Could not cast attribute 'n' to type NoneType: Cannot cast {text} to None"
+    s.n = None
+    assert s.n is None
