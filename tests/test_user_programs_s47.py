@@ -245,3 +245,55 @@ def test_setting_a_none_attribute_words():
             f"Could not cast attribute 'n' to type NoneType: Cannot cast {text} to None"
     s.n = None
     assert s.n is None
+
+
+# ------------------------------------------------------------------ fork: arguments first
+
+def _fork_module(lib):
+    class Par(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = lib.nn.Linear(2, 2)
+            self.b = lib.nn.Linear(2, 2)
+
+        def forward(self, x):
+            fa = lib.jit.fork(self.a, x + 1)
+            fb = lib.jit.fork(lib.neg, x * 2)
+            fc = lib.jit.fork(self.b, input=x)
+            return lib.jit.wait(fa) + lib.jit.wait(fb) - lib.jit.wait(fc)
+    return Par()
+
+
+def test_fork_evaluates_its_submodule_and_arguments_before_the_closure():
+    # torch 2.13's emitForkExpr evaluates `self.a` and the arguments where the fork is; the
+    # closure only calls: aten::add / aten::mul / prim::GetAttr at the top of the graph
+    # (gpujit compiled them inside the forked block)
+    gpujit.manual_seed(0)
+    m = _fork_module(gpujit)
+    s = gpujit.jit.script(m)
+    kinds = _kinds(s.graph)
+    assert kinds == ["prim::GetAttr", "aten::add", "prim::fork", "aten::mul", "prim::fork",
+                     "prim::GetAttr", "prim::fork", "aten::wait", "aten::wait", "aten::add",
+                     "aten::wait", "aten::sub"], kinds
+    forks = [n for n in s.graph.nodes() if n.kind() == "prim::fork"]
+    assert [[k.kind() for k in next(iter(f.blocks())).nodes()] for f in forks] == \
+        [["prim::CallMethod"], ["aten::neg"], ["prim::CallMethod"]]
+    code = s.code
+    assert "  a = self.a\n  _0 = torch.add(x, 1)\n  def __forked_function():\n" \
+           "    return (a).forward(_0, )\n" in code, code
+    x = gpujit.tensor([[1.0, -2.0]])
+    want = m.a(x + 1) - 2 * x - m.b(x)
+    np.testing.assert_allclose(s(x).detach().numpy(), want.detach().numpy(), rtol=1e-6)
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    buf.seek(0)
+    assert gpujit.jit.load(buf)(x).tolist() == s(x).tolist()
+
+
+def test_fork_code_matches_torch():
+    torch = _torch()
+    t = torch.jit.script(_fork_module(torch))
+    g = gpujit.jit.script(_fork_module(gpujit))
+    assert _kinds(g.graph) == _kinds(t.graph)
+    assert g.code == t.code
