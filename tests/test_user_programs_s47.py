@@ -297,3 +297,61 @@ def test_fork_code_matches_torch():
     g = gpujit.jit.script(_fork_module(gpujit))
     assert _kinds(g.graph) == _kinds(t.graph)
     assert g.code == t.code
+
+
+# ------------------------------------------------------------------ trace: size op Tensor
+
+def _size_first(x):
+    n = x.shape[0]
+    h = n / 2
+    return n * x, x * n, n + x, n - x, x.size(1) / x, h * x, n // x, n ** x
+
+
+def _inputs_of(graph):
+    return [(n.kind(), [i.debugName() for i in n.inputs()]) for n in graph.nodes()
+            if n.kind() in ("aten::mul", "aten::add", "aten::sub", "aten::rsub", "aten::div",
+                            "aten::reciprocal", "aten::floor_divide", "aten::pow")]
+
+
+def test_trace_records_a_size_times_a_tensor_with_the_size_first():
+    # PyTorch's traced size is a 0-dim tensor: `n * x` is n's own operator, aten::mul(n, x)
+    # (aten::add(n, x, 1), aten::sub(n, x, 1), aten::div(n, x)); gpujit recorded Python's
+    # reflected x.__rmul__(n): aten::mul(x, n), aten::rsub(x, n), reciprocal(x) * n
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = gpujit.jit.trace(_size_first, gpujit.ones(2, 3) * 2)
+    ins = _inputs_of(t.graph)
+    assert ins[0] == ("aten::div", ["n", ins[0][1][1]])         # h = n / 2
+    assert [(k, a[:2]) for k, a in ins[1:]] == [
+        ("aten::mul", ["n", "x"]), ("aten::mul", ["x", "n"]), ("aten::add", ["n", "x"]),
+        ("aten::sub", ["n", "x"]), ("aten::div", [ins[5][1][0], "x"]),
+        ("aten::mul", ["h", "x"]), ("aten::floor_divide", ["n", "x"]),
+        ("aten::pow", ["n", "x"])]
+    x = gpujit.full((4, 5), 3.0)
+    got = [r.numpy() for r in t(x)]
+    a = np.full((4, 5), 3.0)
+    want = [4 * a, a * 4, 4 + a, 4 - a, 5 / a, 2 * a, 4 // a, 4.0 ** a]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-6)
+        assert g.dtype == np.float32
+    # gradients flow to x through the size-first product
+    x = gpujit.ones(2, 3, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tt = gpujit.jit.trace(lambda x: x.shape[1] * x, x)
+    y = tt(x)
+    y.sum().backward()
+    assert x.grad.tolist() == [[3.0] * 3] * 2 and y.grad_fn.name() == "MulBackward0"
+
+
+def test_trace_size_first_matches_torch():
+    torch = _torch()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tt = torch.jit.trace(_size_first, torch.ones(2, 3) * 2)
+        gt = gpujit.jit.trace(_size_first, gpujit.ones(2, 3) * 2)
+    assert _inputs_of(gt.graph) == _inputs_of(tt.graph)
+    for a, b in zip(gt(gpujit.full((4, 5), 3.0)), tt(torch.full((4, 5), 3.0))):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
