@@ -355,3 +355,83 @@ def test_trace_size_first_matches_torch():
     assert _inputs_of(gt.graph) == _inputs_of(tt.graph)
     for a, b in zip(gt(gpujit.full((4, 5), 3.0)), tt(torch.full((4, 5), 3.0))):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+
+
+# ------------------------------------------------------------------ isinstance(x, list)
+
+from typing import Any, List, Tuple, Union  # noqa: E402
+
+
+def _kind_of(x: Any) -> int:
+    if isinstance(x, list):
+        return 1
+    if isinstance(x, tuple):
+        return 3
+    if isinstance(x, (str, float)):
+        return 4
+    return 0
+
+
+def _union_sum(x: Union[int, List[int], Tuple[int, int], str]) -> int:
+    if isinstance(x, int):
+        return x
+    elif isinstance(x, list):
+        return sum(x)
+    elif isinstance(x, tuple):
+        return x[0] + x[1]
+    return len(x)
+
+
+def _isinstance_attrs(graph):
+    out = []
+    for n in graph.walk() if hasattr(graph, "walk") else graph.nodes():
+        if n.kind == "prim::isinstance":
+            out.append(list(n.attrs["types"]))
+    return out
+
+
+def test_isinstance_of_any_with_bare_list_and_tuple():
+    # torch 2.13 tests an Any value against `list` / `tuple` (any list / tuple; its
+    # AnyListType / AnyTupleType); gpujit refused them ("isinstance() of an Any value is
+    # supported with ...")
+    s = gpujit.jit.script(_kind_of)
+    assert [s([1]), s([gpujit.ones(1)]), s((1, "a")), s("x"), s(1.5), s(3), s(None)] == \
+        [1, 1, 3, 4, 4, 0, 0]
+    code = s.code
+    assert "isinstance(x, list)" in code and "isinstance(x0, tuple)" in code or \
+        "isinstance(x, tuple)" in code, code
+    # the classes as written, in the order TorchScript's Union keeps them, no source range
+    assert _isinstance_attrs(s.graph) == [["list"], ["tuple"], ["float", "str"]]
+    assert "prim::isinstance[types=[float, str]](" in str(s.graph)
+    line = [ln for ln in str(s.graph).splitlines() if "prim::isinstance[types=[list]]" in ln]
+    assert line and "#" not in line[0]
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    buf.seek(0)
+    ld = gpujit.jit.load(buf)
+    assert [ld([1]), ld((1, 2)), ld("x"), ld(2)] == [1, 3, 4, 0]
+
+
+def test_isinstance_of_a_union_spells_the_class():
+    # isinstance(x, list) of a Union[..., List[int], ...] is prim::isinstance[types=[list]]
+    # in torch 2.13 (.code `isinstance(x0, list)`); gpujit spelled the member it matched,
+    # int[] (`isinstance(x0, List[int])`)
+    s = gpujit.jit.script(_union_sum)
+    assert [s(4), s([1, 2, 3]), s((5, 6)), s("abc")] == [4, 6, 11, 3]
+    assert _isinstance_attrs(s.graph) == [["int"], ["list"], ["tuple"]]
+    assert "isinstance(x0, list)" in s.code and "List[int])" not in s.code.split(
+        "isinstance")[2]
+
+
+def test_isinstance_spelling_matches_torch():
+    torch = _torch()
+    for f in (_kind_of, _union_sum):
+        t, g = torch.jit.script(f), gpujit.jit.script(f)
+        for spelled in (", list)", ", tuple)", "List[int])"):
+            assert (spelled in g.code) == (spelled in t.code), spelled
+        tt = [str(n).split("prim::isinstance")[1].split("(")[0]
+              for n in t.graph.nodes() if n.kind() == "prim::isinstance"]
+        gt = [str(n).split("prim::isinstance")[1].split("(")[0]
+              for n in g.graph.nodes() if n.kind() == "prim::isinstance"]
+        assert gt == tt

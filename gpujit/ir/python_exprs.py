@@ -59,7 +59,8 @@ def _isinstance_text(x: str, types) -> str:
     """prim::isinstance[types=[...]] as the isinstance() call the frontend compiles back
     into it (`types` are graph-text spellings of the accepted Union members)."""
     from .parser import parse_type
-    names = ["type(None)" if t == "NoneType" else parse_type(t).annotation() for t in types]
+    names = ["type(None)" if t == "NoneType" else t if t in ("list", "tuple") else
+             parse_type(t).annotation() for t in types]
     return f"isinstance({x}, {names[0] if len(names) == 1 else '(' + ', '.join(names) + ')'})"
 
 
