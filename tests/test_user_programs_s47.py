@@ -435,3 +435,76 @@ def test_isinstance_spelling_matches_torch():
         gt = [str(n).split("prim::isinstance")[1].split("(")[0]
               for n in g.graph.nodes() if n.kind() == "prim::isinstance"]
         assert gt == tt
+
+
+# ------------------------------------------------------------------ warn / _assert in .code
+
+import warnings  # noqa: E402
+from typing import Optional  # noqa: E402
+
+_lib = gpujit       # (the library _checks is scripted with: gpujit or torch)
+
+
+def _checks(x: _lib.Tensor) -> _lib.Tensor:
+    _lib._assert(x.sum() > 0, f"bad sum {x.dim()}")
+    _lib._assert(True, "always")
+    _lib._assert(x.dim() == 1, "must be 1d")
+    warnings.warn("plain")
+    warnings.warn("deeper", stacklevel=3)
+    return x
+
+
+def test_torch_assert_is_inlined_and_warn_drops_its_default_stacklevel():
+    # torch 2.13's .code inlines torch._assert (its arguments, then `if bool(_0): pass
+    # else: ops.prim.RaiseException(...)`; a constant True leaves nothing) and writes
+    # warnings.warn("x") as torch.warn("x") (stacklevel 2 is the default); gpujit called
+    # __torch__.torch._asserts._assert and wrote torch.warn("plain", 2)
+    s = gpujit.jit.script(_checks)
+    code = s.code
+    assert "_asserts" not in code and 'torch.warn("plain")\n' in code and \
+        'torch.warn("deeper", 3)' in code, code
+    assert "if bool(_0):" in code and '"AssertionError: must be 1d"' in code
+    kinds = _kinds(s.graph)
+    assert "prim::CallFunction" not in kinds and kinds.count("prim::If") == 2, kinds
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        assert s(gpujit.ones(2)).tolist() == [1.0, 1.0]
+    assert [str(x.message) for x in w] == ["plain", "deeper"]
+    with pytest.raises(AssertionError, match="^AssertionError: bad sum 1"):
+        s(-gpujit.ones(2))
+    with pytest.raises(AssertionError, match="^AssertionError: must be 1d"):
+        s(gpujit.ones(1, 2))
+    with pytest.raises(gpujit.jit.Error):
+        s(-gpujit.ones(2))
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    buf.seek(0)
+    ld = gpujit.jit.load(buf)
+    with pytest.raises(AssertionError, match="bad sum"):
+        ld(-gpujit.ones(2))
+
+
+def test_torch_assert_does_not_refine():
+    # as torch 2.13: torch._assert(y is not None, ...) is a call, no refinement of y
+    def f(x: gpujit.Tensor, y: Optional[gpujit.Tensor]) -> gpujit.Tensor:
+        gpujit._assert(y is not None, "y needed")
+        return x + y
+    with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
+        gpujit.jit.script(f)
+
+
+def test_assert_and_warn_code_match_torch():
+    global _lib
+    torch = _torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _lib = torch
+        try:
+            t = torch.jit.script(_checks)
+        finally:
+            _lib = gpujit
+    g = gpujit.jit.script(_checks)
+    assert [k for k in _kinds(g.graph)] == [k for k in _kinds(t.graph)]
+    # (gpujit's raise names its class, builtins.AssertionError; torch's has none)
+    assert g.code.replace(', "builtins.AssertionError")', ")") == t.code
