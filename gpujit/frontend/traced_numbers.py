@@ -17,6 +17,7 @@ silently (the op bodies compute on plain numbers).
 from __future__ import annotations
 
 import math
+import operator as _operator
 import sys
 
 from .._frames import _PKG_DIR
@@ -175,6 +176,15 @@ class _Traced:
     def _arith(self, other, name, reverse=False):
         base = int if isinstance(self, int) else float
         if not _number(other):
+            t = None if reverse or not isinstance(other, _reg._Tensor) else _tensor_of(self)
+            if t is not None:
+                # `n * x` with x a Tensor: the size's own tensor operator, as PyTorch's
+                # trace records it (aten::mul(n, x), aten::sub(n, x, 1), aten::div(n, x);
+                # Python's reflected x.__rmul__(n) recorded aten::mul(x, n), rsub, ...)
+                if name in _NAMED[False]:
+                    from .tracer import _Active, _name_values
+                    _name_values(_Active.session.recorders, (self, other))
+                return getattr(_operator, name)(t, other)
             return getattr(base, f"__{'r' if reverse else ''}{name}__")(self, other)
         t = _tensor_of(self)
         if t is not None:

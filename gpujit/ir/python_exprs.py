@@ -59,7 +59,8 @@ def _isinstance_text(x: str, types) -> str:
     """prim::isinstance[types=[...]] as the isinstance() call the frontend compiles back
     into it (`types` are graph-text spellings of the accepted Union members)."""
     from .parser import parse_type
-    names = ["type(None)" if t == "NoneType" else parse_type(t).annotation() for t in types]
+    names = ["type(None)" if t == "NoneType" else t if t in ("list", "tuple") else
+             parse_type(t).annotation() for t in types]
     return f"isinstance({x}, {names[0] if len(names) == 1 else '(' + ', '.join(names) + ')'})"
 
 
@@ -129,6 +130,9 @@ def _is_default_arg(param, v) -> bool:
 # pop has no default key); the printer leaves them out, the frontend fills them in
 CONTAINER_OP_DEFAULTS = {"aten::slice": (None, None, 1), "aten::pop": (-1,),
                          "aten::sort": (False,)}
+# (and aten::warn(str message, int stacklevel=2): `torch.warn("x")`, as TorchScript's code
+# writes warnings.warn("x"); the frontend's warn_call fills the 2 back in)
+CONTAINER_OP_DEFAULTS["aten::warn"] = (2,)
 
 
 def _is_constant_value(v, default) -> bool:

@@ -398,8 +398,10 @@ class _Freezer:
             self._scan(g, objects)
         self._spread_over_aliases()
         out = []
+        from ..passes.frozen_folding import fold_frozen_conv_dims
         for owner, name, m, g, objects in graphs:
             self._fold(g, owner)
+            fold_frozen_conv_dims(g)
             optimize(g)
             if optimize_numerics:
                 _optimize_frozen_graph(g)

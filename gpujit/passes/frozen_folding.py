@@ -3,7 +3,8 @@ frozen-graph optimizations (`optimize_numerics`) do: `batch_norm(conv(x, W, b))`
 mode becomes one convolution with scaled weights (FoldFrozenConvBatchnorm), and a
 convolution followed by adding, subtracting, multiplying or dividing by a constant that
 acts per output channel takes it into its weight and bias (FoldFrozenConvAddOrSub,
-FoldFrozenConvMulOrDiv). Only constants are folded (a graph with its parameters still
+FoldFrozenConvMulOrDiv); `batch_norm(linear(x, W, b))` becomes one linear
+(FoldFrozenLinearBatchnorm). Only constants are folded (a graph with its parameters still
 attributes is left as it is); the new weights round once where the unfolded graph
 rounded twice, so values may differ in the last bits.
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 from .constant_propagation import NOT_CONSTANT, constant_value
 
 __all__ = ["fold_frozen_conv_bn", "fold_frozen_conv_add_or_sub",
-           "fold_frozen_conv_mul_or_div", "fold_frozen_convolutions"]
+           "fold_frozen_conv_mul_or_div", "fold_frozen_linear_bn", "fold_frozen_convolutions",
+           "fold_frozen_conv_dims"]
 
 _CONVS = frozenset({"aten::conv1d", "aten::conv2d", "aten::conv3d", "aten::_convolution"})
 _SHAPE_ONLY = frozenset({"aten::dim", "aten::size", "aten::len"})
@@ -173,8 +175,81 @@ def fold_frozen_conv_mul_or_div(graph) -> bool:
     return _fold_pointwise(graph, ("aten::mul", "aten::div"), fold)
 
 
+def fold_frozen_linear_bn(graph) -> bool:
+    """batch_norm (eval mode, constant statistics) of a linear's only use, as TorchScript's
+    FoldFrozenLinearBatchnorm: linear(x, W * s[:, None], (b - mean) * s + beta) with
+    s = gamma * rsqrt(var + eps), where the norm's features are the linear's output
+    features (or one); a norm without running statistics is left as it is."""
+    from .. import ones_like, zeros_like
+    changed = False
+    for n in list(graph.walk()):
+        if n.kind != "aten::batch_norm" or n.op is None or len(n.inputs) < 8:
+            continue
+        lin = n.inputs[0].node
+        if lin.kind != "aten::linear" or lin.op is None or len(lin.inputs) != 3 or \
+                constant_value(n.inputs[5]) is not False:
+            continue
+        if sum(1 for u in n.inputs[0].uses if u.user.kind not in _SHAPE_ONLY) != 1:
+            continue
+        w = _tensor(lin.inputs[1])
+        b = constant_value(lin.inputs[2])
+        mean, var = _tensor(n.inputs[3]), _tensor(n.inputs[4])
+        gamma, beta = constant_value(n.inputs[1]), constant_value(n.inputs[2])
+        eps = constant_value(n.inputs[7])
+        if w is None or not w.is_floating_point() or w.dim() != 2 or mean is None or \
+                var is None or not isinstance(eps, (int, float)) or any(
+                x is NOT_CONSTANT or (x is not None and _tensor(v) is None)
+                for x, v in ((b, lin.inputs[2]), (gamma, n.inputs[1]), (beta, n.inputs[2]))):
+            continue
+        if mean.dim() != 1 or mean.shape[0] not in (w.shape[0], 1):
+            continue            # features broadcastable with the linear's last dimension
+        if any(t is not None and t.dtype != w.dtype for t in (b, gamma, beta, mean, var)):
+            continue
+        gamma = ones_like(mean) if gamma is None else gamma
+        beta = zeros_like(mean) if beta is None else beta
+        b = zeros_like(mean) if b is None else b
+        s = gamma * (var + eps).rsqrt()
+        new_w = w * s.unsqueeze(-1)
+        new_b = (b - mean) * s + beta
+        with graph.inserting_before(lin):
+            wv = graph.insert_constant(new_w.detach(), lin.inputs[1].type)
+            bv = graph.insert_constant(new_b.detach(), lin.inputs[1].type)
+        lin.replace_input(1, wv)
+        lin.replace_input(2, bv)
+        n.output.replace_all_uses_with(lin.output)
+        n.destroy()
+        changed = True
+    return changed
+
+
 def fold_frozen_convolutions(graph) -> None:
-    """The three folds until none applies (a conv-bn fold can expose an add)."""
+    """The folds until none applies (a conv-bn fold can expose an add); linear-bn too,
+    as TorchScript's OptimizeFrozenGraph."""
     while (fold_frozen_conv_bn(graph) | fold_frozen_conv_mul_or_div(graph)
-           | fold_frozen_conv_add_or_sub(graph)):
+           | fold_frozen_conv_add_or_sub(graph) | fold_frozen_linear_bn(graph)):
         pass
+
+
+_CONV_RANKS = {"aten::conv1d": 3, "aten::conv2d": 4, "aten::conv3d": 5}
+
+
+def fold_frozen_conv_dims(graph) -> bool:
+    """x.dim() of what aten::conv1d / conv2d / conv3d returns is the constant 3 / 4 / 5 in
+    a frozen graph, as torch 2.13's freezing types a convolution's output (with or without
+    optimize_numerics, the weight constant or not; an unbatched input's output is one
+    less, and torch folds it all the same): `if x.dim() != 4: raise` checks of the
+    BatchNorm after a Conv2d go away. Traced convolutions (aten::_convolution) and
+    transposed ones keep their dim()."""
+    changed = False
+    for n in list(graph.walk()):
+        if n.kind != "aten::dim" or len(n.inputs) != 1:
+            continue
+        rank = _CONV_RANKS.get(n.inputs[0].node.kind)
+        if rank is None:
+            continue
+        with graph.inserting_before(n):
+            c = graph.insert_constant(rank, n.output.type)
+        n.output.replace_all_uses_with(c)
+        n.destroy()
+        changed = True
+    return changed

@@ -248,6 +248,8 @@ def _cast_details(v, t) -> str:
         return f"\nCast error details: Unable to cast {v} to Tensor"
     if isinstance(base, (T.UnionType, T.InterfaceType, T.NamedTupleType)):
         return ""
+    if isinstance(base, T.NoneType):        # (toIValue's own words for None)
+        return f"\nCast error details: Cannot cast {v} to None"
     cls = type(v)
     from ..ops.registry import _Tensor
     qual = "torch.Tensor" if isinstance(v, _Tensor) else \

@@ -106,6 +106,23 @@ def _matches(v, m):
     return k == mk or (isinstance(mk, type) and isinstance(v, mk))
 
 
+# `list` / `tuple` in prim::isinstance's types: any list / tuple (TorchScript's
+# AnyListType / AnyTupleType, `isinstance(x, list)`)
+_ANY_KINDS = {"list": list, "tuple": tuple}
+_ANY_KIND_TYPES = {"list": T.ListType, "tuple": T.TupleType}
+
+
+def _accepts(member, spelled):
+    """Whether the Union member type is one isinstance()'s class `spelled` (graph text)
+    accepts: itself, a supertype of it, or `list` / `tuple` of its kind."""
+    kind = _ANY_KIND_TYPES.get(spelled)
+    if kind is not None:
+        return isinstance(member, kind)
+    t = parse_type(spelled)
+    return member == t or (isinstance(member, T.TensorType) and isinstance(t, T.TensorType)) \
+        or member.is_subtype_of(t)
+
+
 @functools.lru_cache(maxsize=None)
 def isinstance_test(static_type, accepted):
     """A predicate v -> bool for prim::isinstance: static_type is the input's graph-text
@@ -114,16 +131,17 @@ def isinstance_test(static_type, accepted):
     `test.by_kind(v)` answers for all values of v's kind (None: it cannot)."""
     st = parse_type(static_type)
     if isinstance(st, T.AnyType):      # an Any value: the accepted types, elements and all
-        yes = [parse_type(t) for t in accepted]
+        yes = [_ANY_KINDS.get(t) or parse_type(t) for t in accepted]
 
         def any_test(v):
-            return any(_matches(v, m) for m in yes)
+            return any(isinstance(v, m) if isinstance(m, type) else _matches(v, m)
+                       for m in yes)
         any_test.by_kind = lambda v: None
         return any_test
     members = st.types if isinstance(st, T.UnionType) else \
         (st.elem, T.NONE) if isinstance(st, T.OptionalType) else \
         (T.INT, T.FLOAT) if isinstance(st, T.NumberType) else (st,)
-    yes = [parse_type(t) for t in accepted]
+    yes = [m for m in members if any(_accepts(m, t) for t in accepted)]
     no = [m for m in members if m not in yes]
     has_bool = any(isinstance(m, T.BoolType) for m in members)
     yes_kinds = {_member_kind(m) for m in yes}

@@ -45,6 +45,7 @@ from __future__ import annotations
 import ast
 
 from ...ir import types as T
+from .variables import Var
 
 __all__ = ["compile_future_call", "compile_closure_def", "is_future_function",
            "implicit_wait"]
@@ -105,6 +106,21 @@ def _closure(c, node, nargs=0):
     return None
 
 
+def _outer_callee(c, fn):
+    """The value of a forked submodule `self.sub` (its prim::GetAttr, emitted where the fork
+    is), else None (a function, a method: called by name in the closure)."""
+    if not hasattr(c, "module_of") or not (
+            isinstance(fn, ast.Attribute) and isinstance(fn.value, ast.Name)):
+        return None
+    var = c.lookup_var(fn.value.id)
+    if not isinstance(var, Var) or not isinstance(var.value.type, T.ClassType):
+        return None
+    owner = c.module_of(var.value, fn)
+    if fn.attr not in getattr(owner, "_modules", {}):
+        return None
+    return c.expr(fn)
+
+
 def _compile_body(c, body):
     c.stmts(body[:-1])
     return c.expr(body[-1].value)
@@ -120,14 +136,30 @@ def compile_future_call(c, fn, node):
         closure = _closure(c, node, len(node.args) - 1)
         if closure is not None and node.args[1:]:
             c.error("torch.jit.fork of a local function takes no arguments", node)
+        if closure is None:
+            # the forked submodule and the arguments are evaluated before the closure, as
+            # TorchScript's emitForkExpr (`_0 = torch.add(x, 1)` then `def
+            # __forked_function(): return (a).forward(_0, )`); the closure calls them
+            callee = _outer_callee(c, node.args[0])
+            args = [c.expr(a) for a in node.args[1:]]
+            kwargs = [(k.arg, c.expr(k.value)) for k in node.keywords]
         n = c.emit("prim::fork", [], [])
         b = n.add_block()
         with c.in_block(b), c.scope():
             if closure is not None:
                 v = _compile_body(c, closure[1])
             else:
-                call = ast.copy_location(ast.Call(func=node.args[0], args=node.args[1:],
-                                                  keywords=node.keywords), node)
+                def bound(k, value, where):
+                    name = f"__fork_value{k}"
+                    c.scopes[-1][name] = Var(value, where)
+                    return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), where)
+                func = node.args[0] if callee is None else bound("f", callee, node.args[0])
+                call = ast.copy_location(ast.Call(
+                    func=func,
+                    args=[bound(k, a, e) for k, (a, e) in enumerate(zip(args, node.args[1:]))],
+                    keywords=[ast.keyword(arg=name, value=bound(f"k{j}", a, kw.value))
+                              for j, ((name, a), kw) in enumerate(zip(kwargs, node.keywords))]),
+                    node)
                 v = c.expr(call)
             b.register_output(v)
         return n.add_output(T.FutureType(v.type))
@@ -142,7 +174,6 @@ def compile_future_call(c, fn, node):
 
 
 def _compile_await_call(c, name, node):
-    from .variables import Var
     if name == "_awaitable_wait":
         if len(node.args) != 1 or node.keywords:
             c.error("_awaitable_wait() takes one Await", node)

@@ -60,9 +60,7 @@ class IsinstanceMixin:
         v = self.expr(node.args[0])
         t = v.type
         if isinstance(t, T.AnyType):       # any value: a run-time test of its kind
-            matching = any_members(types, self, node)
-            return self.emit("prim::isinstance", [v], [T.BOOL],
-                             attrs={"types": [str(m) for m in matching]}).output
+            return self._isinstance_node(v, _spelled(types, any_members(types, self, node)))
         verdict = static_isinstance(t, types)
         if verdict is not None:
             return self.const(verdict)
@@ -70,8 +68,41 @@ class IsinstanceMixin:
         if isinstance(t, T.OptionalType):
             kind = "aten::__is__" if matching == [T.NONE] else "aten::__isnot__"
             return self.emit(kind, [v, self.const(None)], [T.BOOL]).output
-        return self.emit("prim::isinstance", [v], [T.BOOL],
-                         attrs={"types": [str(m) for m in matching]}).output
+        return self._isinstance_node(v, _spelled(types, matching))
+
+    def _isinstance_node(self, v, types):
+        """prim::isinstance[types=...](v), with no source range (TorchScript's has none:
+        its line shows no `# file:line:col`)."""
+        saved, self.cur = self.cur, None
+        try:
+            return self.emit("prim::isinstance", [v], [T.BOOL], attrs={"types": types}).output
+        finally:
+            self.cur = saved
+
+
+# the classes isinstance() names, as TorchScript's prim::isinstance[types=[...]] spells
+# them: `list` and `tuple` are any list / tuple (its AnyListType / AnyTupleType)
+_KIND_SPELLING = {T.ListType: "list", T.TupleType: "tuple", T.IntType: "int",
+                  T.FloatType: "float", T.BoolType: "bool", T.StrType: "str",
+                  T.NoneType: "NoneType", T.TensorType: "Tensor"}
+
+
+def _spelled(types, matching):
+    """prim::isinstance's `types`: the classes as written (`isinstance(x, list)` is
+    types=[list], as torch 2.13's), or, for a class TorchScript has no such spelling
+    of, the members it accepts."""
+    out = []
+    for x in types:
+        s = _KIND_SPELLING.get(x[0]) if isinstance(x, tuple) else str(x)
+        if s is None:
+            return [str(m) for m in matching]
+        out.append((s, T.ListType(T.ANY) if s == "list" else T.TupleType(()) if s == "tuple"
+                    else x if not isinstance(x, tuple) else _ANY_MEMBERS[x[0]]))
+    # (in the order TorchScript's Union of them keeps: `isinstance(x, (str, float))` is
+    # types=[float, str])
+    order = {str(t): i for i, t in enumerate(T.canonical_union_members([t for _, t in out]))}
+    return sorted(dict.fromkeys(s for s, _ in out),
+                  key=lambda s: order.get(str(dict(out)[s]), len(order)))
 
 
 _ANY_MEMBERS = {T.TensorType: T.TENSOR, T.IntType: T.INT, T.FloatType: T.FLOAT,
@@ -83,12 +114,14 @@ def any_members(types, c, node):
     narrows x to): Tensor, int, float, str, None, or a spelled-out generic."""
     out = []
     for x in types:
-        if isinstance(x, tuple):
+        if isinstance(x, tuple) and x[0] in (T.ListType, T.TupleType):
+            out.append(T.ANY)       # (any list / tuple: nothing to narrow it to)
+        elif isinstance(x, tuple):
             t = _ANY_MEMBERS.get(x[0])
             if t is None:
                 c.error("isinstance() of an Any value is supported with Tensor, int, "
-                        "float, bool, str, None or a typed List[T] / Tuple[...] / "
-                        "Dict[K, V] / Optional[T]",
+                        "float, bool, str, None, list, tuple or a typed List[T] / "
+                        "Tuple[...] / Dict[K, V] / Optional[T]",
                         node)
             out.append(t)
         else:

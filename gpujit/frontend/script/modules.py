@@ -87,7 +87,28 @@ def _make_class():
         def items(self):
             return self._modules.items()
 
+    for name in _NOT_ON_SCRIPT_MODULES:
+        setattr(RecursiveScriptModule, name, _make_fail(name))
     return RecursiveScriptModule, ScriptModuleContainer
+
+
+# the nn.Module methods torch 2.13's RecursiveScriptModule replaces with a failing stub
+# (torch/jit/_script.py: those it neither defines nor allows; a traced module keeps them):
+# hooks registered on a module before it is scripted are compiled into it, not after
+_NOT_ON_SCRIPT_MODULES = (
+    "bfloat16", "compile", "get_buffer", "get_parameter", "get_submodule", "ipu", "mtia",
+    "register_backward_hook", "register_forward_hook", "register_forward_pre_hook",
+    "register_full_backward_hook", "register_full_backward_pre_hook",
+    "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
+    "set_submodule", "to_empty", "xpu")
+
+
+def _make_fail(name):
+    def fail(self, *args, **kwargs):
+        raise RuntimeError(name + " is not supported on ScriptModules")
+    fail.__name__ = name
+    return fail
 
 
 RecursiveScriptModule, _ScriptContainer = _make_class()

@@ -181,10 +181,12 @@ class ObjectExprMixin:
             return self.const(folded)
         if inspect.isclass(obj):
             return self.construct(obj, node)
-        from ..._asserts import _check
+        from ..._asserts import _assert, _check
         from ...jit.script import jit_isinstance
         if obj is _check:
             return self.torch_check(node)
+        if obj is _assert:
+            return self.torch_assert(node)
         if obj is jit_isinstance:                 # torch.jit.isinstance(x, List[int])
             return self.isinstance_call(node)
         if inspect.isfunction(obj):
@@ -196,6 +198,42 @@ class ObjectExprMixin:
                     return dropped_call(self, obj, obj.__name__, node)
                 return python_call(self, obj, args, kwargs, node)
         return None
+
+    def torch_assert(self, node):
+        """torch._assert(condition, message) as TorchScript's code has it, its function
+        inlined: the arguments first, then `if cond: pass else: raise` with
+        "AssertionError: " + message (a constant True condition leaves nothing), no
+        refinement of the condition's variables (gpujit called the compiled function)."""
+        names = ("condition", "message")
+        given = dict(zip(names, node.args))
+        for kw in node.keywords:
+            if kw.arg not in names or kw.arg in given:
+                self.error(f"_assert() got an unexpected keyword argument '{kw.arg}'", kw)
+            given[kw.arg] = kw.value
+        if len(node.args) > 2 or set(given) != set(names):
+            self.error("_assert() takes 2 arguments (condition, message)", node,
+                       hint='torch._assert(x.dim() == 2, "expected a matrix")')
+        cond = self.expr(given["condition"])
+        msg = self.expr(given["message"])
+        if not isinstance(msg.type, T.StrType):
+            self.error(f"_assert() expects message to be a str, got "
+                       f"{describe_type(msg.type)}", given["message"])
+        if isinstance(cond.type, T.TensorType):
+            cond = self.emit("aten::Bool", [cond], [T.BOOL]).output
+        elif not isinstance(cond.type, T.BoolType):
+            self.error(f"_assert() expects condition to be a bool or Tensor, got "
+                       f"{describe_type(cond.type)}", given["condition"])
+        if cond.node.kind == "prim::Constant" and cond.node.attrs.get("value") is True:
+            return self.const(None)
+        ifn = self.emit("prim::If", [cond], [])
+        ifn.add_block()
+        with self.in_block(ifn.add_block()):
+            text = msg.node.attrs.get("value") if msg.node.kind == "prim::Constant" else None
+            full = self.const("AssertionError: " + text) if isinstance(text, str) else \
+                self.emit("aten::add", [self.const("AssertionError: "), msg], [T.STR]).output
+            self.emit("prim::RaiseException", [full, self.const("builtins.AssertionError")],
+                      [])
+        return self.const(None)
 
     def torch_check(self, node):
         """torch._check(cond, message=None) as TorchScript compiles it: a RuntimeError
