@@ -257,3 +257,18 @@ def test_runtime_error_note_of_a_traced_function_underlines_the_statement():
     line = inspect.getsourcelines(_traced_add)[1] + 2
     assert f"line {line}, in _traced_add" in note
     assert note.endswith("    return z + y\n        ~~~~~~~~~~~~ <--- HERE")
+
+
+def _raises_itself(n: int):
+    if n > 3:
+        raise ValueError("n too big: " + str(n))
+    return n
+
+
+def test_no_note_where_the_message_names_the_scripted_line_already():
+    f = torch.jit.script(_raises_itself)
+    with pytest.raises(ValueError) as e:
+        f(5)
+    assert "in scripted code at" in str(e.value)
+    assert not any(n.startswith("Traceback of the scripted code")
+                   for n in getattr(e.value, "__notes__", ()))

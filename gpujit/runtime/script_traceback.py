@@ -89,6 +89,11 @@ def add_scripted_traceback(e):
         return
     if not nodes:
         return
+    try:
+        if "\n  in scripted code at " in str(e):
+            return      # (raise / assert / a dict's KeyError: the message names the line)
+    except Exception:
+        return
     ranges = []
     for n in nodes:     # (an inlined function's node: its call sites first, outermost first)
         for sr in (*reversed(n.meta.get("inlined_at", ())), n.source_range):
