@@ -187,6 +187,55 @@ def test_fake_quantize_layout_and_grad_match_torch():
         assert x.grad.tolist() == [[1., 1., 1., 0., 0.]]
 
 
+def test_fused_moving_avg_obs_fake_quant_observes_and_quantizes():
+    x = gpujit.tensor([[0.5, -3.0, 9.0]], requires_grad=True)
+    rmin, rmax = gpujit.tensor(-1.0), gpujit.tensor(1.0)
+    s, z = gpujit.ones(1), gpujit.zeros(1, dtype=gpujit.int32)
+    y = gpujit.fused_moving_avg_obs_fake_quant(x, gpujit.tensor([1]), gpujit.tensor([1]), rmin,
+                                               rmax, s, z, 0.01, 0, 255, 0)
+    lo = np.float32(-1) + np.float32(0.01) * (np.float32(-3) - np.float32(-1))
+    hi = np.float32(1) + np.float32(0.01) * (np.float32(9) - np.float32(1))
+    assert (rmin.item(), rmax.item()) == (float(lo), float(hi))
+    scale = (float(hi) - float(lo)) / 255
+    zp = int(np.rint(0 - float(lo) / scale))
+    assert s.tolist() == [float(np.float32(scale))] and z.tolist() == [zp]
+    ref, mask = _fq_ref(np.float32([0.5, -3.0, 9.0]), float(np.float32(scale)), zp, 0, 255)
+    assert y.tolist() == [ref.tolist()]
+    assert type(y.grad_fn).__name__ == "FusedMovingAvgObsFqHelperBackward0"
+    y.sum().backward()
+    assert x.grad.tolist() == [mask.astype(float).tolist()] == [[1., 0., 0.]]
+    # (observer off, fake quant off: self and a straight gradient)
+    out = gpujit.fused_moving_avg_obs_fake_quant(x, gpujit.tensor([0]), gpujit.tensor([0]), rmin,
+                                                 rmax, s, z, 0.01, 0, 255, 0)
+    assert out.tolist() == x.tolist() and rmin.item() == float(lo)
+    with pytest.raises(RuntimeError, match="ch_axis must be < self.dim()"):
+        gpujit.fused_moving_avg_obs_fake_quant(x, gpujit.tensor([1]), gpujit.tensor([1]), rmin,
+                                               rmax, s, z, 0.01, 0, 255, 2)
+
+
+@needs_torch
+@pytest.mark.parametrize("kw", [dict(), dict(sym=True, qmin=-128, qmax=127), dict(obs=0),
+                                dict(fq=0), dict(start=(0.0, 0.0), obs=0),
+                                dict(start=(1e-6, 2e-6), obs=0), dict(per_row=True),
+                                dict(per_row=True, sym=True, qmin=-128, qmax=127)])
+def test_fused_moving_avg_obs_fake_quant_matches_torch(kw):
+    x = np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32) * 3
+    got = []
+    for lib in (torch, gpujit):
+        per_row = kw.get("per_row", False)
+        a, b = kw.get("start", (float("inf"), float("-inf")))
+        shape = (4,) if per_row else ()
+        rmin, rmax = lib.full(shape, a), lib.full(shape, b)
+        s, z = lib.ones(shape or (1,)), lib.zeros(shape or (1,), dtype=lib.int32)
+        for step in range(3):
+            xs = lib.tensor(x * (1 + step))
+            out = lib.fused_moving_avg_obs_fake_quant(
+                xs, lib.tensor([kw.get("obs", 1)]), lib.tensor([kw.get("fq", 1)]), rmin, rmax, s,
+                z, 0.01, kw.get("qmin", 0), kw.get("qmax", 255), 0, per_row, kw.get("sym", False))
+        got.append([t.numpy().tolist() for t in (out, rmin, rmax, s, z)])
+    assert got[0] == got[1]
+
+
 # ------------------------------------------------------------------ float8 dtypes
 
 F8_NAMES = ["float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
