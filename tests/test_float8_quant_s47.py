@@ -461,3 +461,38 @@ def test_quantized_dtype_tags_match_torch():
     for name in ("per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
                  "per_channel_symmetric", "per_channel_affine_float_qparams"):
         assert repr(getattr(torch, name)) == repr(getattr(gpujit, name))
+
+
+class _Float8Buffers(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("w", gpujit.tensor([1.5, -2.0, 300.], dtype=gpujit.float8_e4m3fn))
+        self.register_buffer("u", gpujit.tensor([1, 60000, 3], dtype=gpujit.uint16))
+
+    def forward(self, x):
+        return self.w.to(gpujit.float32) * x, gpujit.zeros(2, dtype=gpujit.float8_e5m2)
+
+
+def test_scripted_module_with_float8_buffers_saves_and_loads(tmp_path):
+    m = gpujit.jit.script(_Float8Buffers())
+    gpujit.jit.save(m, tmp_path / "m.pt")
+    m2 = gpujit.jit.load(tmp_path / "m.pt")
+    assert m2.w.dtype is gpujit.float8_e4m3fn and m2.w.view(gpujit.uint8).tolist() == [60, 192, 121]
+    assert m2.u.tolist() == [1, 60000, 3]
+    out, z = m2(gpujit.ones(3))
+    assert out.tolist() == [1.5, -2.0, 288.0] and z.dtype is gpujit.float8_e5m2
+    import zipfile
+    pkl = zipfile.ZipFile(tmp_path / "m.pt").read("m/data.pkl")
+    # (TorchScript's spelling: typed storages, _rebuild_tensor_v2; torch.jit.load has no v3)
+    assert b"Float8_e4m3fnStorage" in pkl and b"UInt16Storage" in pkl and b"_v3" not in pkl
+
+
+@needs_torch
+def test_scripted_float8_archives_cross_load_with_torch(tmp_path):
+    gpujit.jit.save(gpujit.jit.script(_Float8Buffers()), tmp_path / "g.pt")
+    t = torch.jit.load(tmp_path / "g.pt")
+    assert t.w.dtype == torch.float8_e4m3fn and t.w.view(torch.uint8).tolist() == [60, 192, 121]
+    assert t.u.tolist() == [1, 60000, 3]
+    torch.jit.save(t, tmp_path / "t.pt")
+    back = gpujit.jit.load(tmp_path / "t.pt")
+    assert back.w.view(gpujit.uint8).tolist() == [60, 192, 121] and back.u.tolist() == [1, 60000, 3]
