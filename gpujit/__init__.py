@@ -28,6 +28,7 @@ from .dtypes import (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnu
 from .dtypes import (qint8, quint8, qint32, quint4x2, quint2x4, qscheme,  # noqa: F401
                      per_tensor_affine, per_channel_affine, per_tensor_symmetric,
                      per_channel_symmetric, per_channel_affine_float_qparams)
+from .quantized import quantize_per_tensor, quantize_per_channel, dequantize  # noqa: F401,E402
 from .device import device  # noqa: F401
 from .tensor import Tensor, Size  # noqa: F401
 import importlib as _importlib

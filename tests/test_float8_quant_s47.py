@@ -443,7 +443,7 @@ def test_quantized_dtype_tags_and_qschemes():
         assert pickle.loads(pickle.dumps(d)) is d
     with pytest.raises(RuntimeError, match="isSignedType not supported for quantized types"):
         gpujit.qint8.is_signed
-    with pytest.raises(TypeError, match="gpujit has no quint8 tensors"):
+    with pytest.raises(TypeError, match="gpujit makes quint8 tensors only with quantize_per_tensor"):
         gpujit.zeros(2, dtype=gpujit.quint8)
     q = gpujit.per_tensor_affine
     assert repr(q) == "torch.per_tensor_affine" and isinstance(q, gpujit.qscheme)
@@ -496,3 +496,88 @@ def test_scripted_float8_archives_cross_load_with_torch(tmp_path):
     torch.jit.save(t, tmp_path / "t.pt")
     back = gpujit.jit.load(tmp_path / "t.pt")
     assert back.w.view(gpujit.uint8).tolist() == [60, 192, 121] and back.u.tolist() == [1, 60000, 3]
+
+
+# ------------------------------------------------------------------ quantized tensors
+
+def test_quantize_per_tensor_values_facts_and_repr():
+    import warnings
+    x = np.float32([-1.0, 0.0, 0.26, 1.5, 100., np.nan, np.inf, -np.inf, 0.25, 0.35])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = gpujit.quantize_per_tensor(gpujit.tensor(x), 0.1, 10, gpujit.quint8)
+    with np.errstate(invalid="ignore"):
+        v = np.rint(np.float32(10) + x * (np.float32(1) / np.float32(0.1))).astype(np.float64)
+    want = np.where(np.isnan(v), 255, np.clip(v, 0, 255)).astype(np.uint8)
+    assert q.int_repr().tolist() == want.tolist() == [0, 10, 13, 25, 255, 255, 255, 0, 12, 14]
+    assert q.int_repr().dtype is gpujit.uint8 and q.is_quantized and not gpujit.ones(1).is_quantized
+    assert (q.q_scale(), q.q_zero_point(), q.qscheme()) == (0.1, 10, gpujit.per_tensor_affine)
+    assert q.dequantize().tolist() == ((want.astype(np.int64) - 10).astype(np.float32)
+                                       * np.float32(0.1)).tolist()
+    assert gpujit.cat([q, q[1:3]]).int_repr().tolist()[-2:] == [10, 13]
+    assert q[1:3].q_scale() == 0.1 and q.reshape(2, 5).int_repr().shape == (2, 5)
+    assert repr(q[1:3]) == ("tensor([0.0000, 0.3000], size=(2,), dtype=gpujit.quint8,\n"
+                            "       quantization_scheme=torch.per_tensor_affine, scale=0.1, "
+                            "zero_point=10)")
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::add.out' with arguments "
+                                                  "from the 'QuantizedCPU' backend"):
+        q + q
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::q_scale' with "
+                                                  "arguments from the 'CPU' backend"):
+        gpujit.ones(2).q_scale()
+    with pytest.raises(RuntimeError, match="Quantize only works on Float Tensor, got Double"):
+        gpujit.quantize_per_tensor(gpujit.ones(2).double(), 0.1, 0, gpujit.qint8)
+    with pytest.raises(RuntimeError, match="zero_point 300 is above upper bound"):
+        gpujit.quantize_per_tensor(gpujit.ones(2), 0.1, 300, gpujit.quint8)
+
+
+def test_quantize_per_channel_and_qint32_wrap():
+    import warnings
+    w = gpujit.tensor([[0.1, -0.2, 0.3], [1.0, 2.0, -3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        qc = gpujit.quantize_per_channel(w, gpujit.tensor([0.01, 0.05]), gpujit.tensor([0, 3]), 0,
+                                         gpujit.qint8)
+        q32 = gpujit.quantize_per_tensor(gpujit.tensor([float("nan"), 1.0]), 0.1, 1, gpujit.qint32)
+    assert qc.int_repr().tolist() == [[10, -20, 30], [23, 43, -57]]
+    assert qc.q_per_channel_scales().dtype is gpujit.float64 and qc.q_per_channel_axis() == 0
+    assert qc.q_per_channel_zero_points().tolist() == [0, 3]
+    assert qc.dequantize().tolist() == [[np.float32(10 * np.float32(0.01)), np.float32(-20 * np.float32(0.01)),
+                                         np.float32(30 * np.float32(0.01))],
+                                        [1.0, 2.0, -3.0]]
+    with pytest.raises(RuntimeError, match="kPerTensorAffine to be true"):
+        qc.q_scale()
+    # (NaN is INT32_MIN; its q - zero_point wraps in int32, as ATen's)
+    assert q32.int_repr().tolist() == [-2 ** 31, 11]
+    assert q32.dequantize().tolist()[0] == float(np.float32(2 ** 31 - 1) * np.float32(0.1))
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["quint8", "qint8", "qint32"])
+def test_quantize_matches_torch(name):
+    import warnings
+    rng = np.random.default_rng(0)
+    x = np.concatenate([(rng.standard_normal(2000) * 3).astype(np.float32),
+                        np.float32([0.25, 0.35, -0.25, np.nan, np.inf, -np.inf, 1e10])])
+    td, gd = getattr(torch, name), getattr(gpujit, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for sc, zp in [(0.1, 1), (0.0371, 7), (0.013, 3)]:
+            a = torch.quantize_per_tensor(torch.from_numpy(x), sc, zp, td)
+            b = gpujit.quantize_per_tensor(gpujit.from_numpy(x), sc, zp, gd)
+            assert a.int_repr().tolist() == b.int_repr().tolist()
+            assert np.array_equal(a.dequantize().numpy(), b.dequantize().numpy(), equal_nan=True)
+        w = x[:2000].reshape(4, 500)
+        s, z = [0.01, 0.05, 0.3, 1.7], [0, 3, 5, 9]
+        for axis, ww in ((0, w), (1, w.T.copy())):
+            a = torch.quantize_per_channel(torch.from_numpy(ww), torch.tensor(s), torch.tensor(z),
+                                           axis, td)
+            b = gpujit.quantize_per_channel(gpujit.from_numpy(ww), gpujit.tensor(s),
+                                            gpujit.tensor(z), axis, gd)
+            assert a.int_repr().tolist() == b.int_repr().tolist()
+            assert a.dequantize().tolist() == b.dequantize().tolist()
+        q = torch.quantize_per_tensor(torch.tensor([-1.0, 0.0, 0.26, 1.5, 100.]), 0.1, 10, td)
+        g = gpujit.quantize_per_tensor(gpujit.tensor([-1.0, 0.0, 0.26, 1.5, 100.]), 0.1, 10, gd)
+        # (the same text; where lines wrap differs by gpujit's longer dtype names)
+        assert " ".join(repr(q).replace("torch.", "").split()) == \
+            " ".join(repr(g).replace("gpujit.", "").replace("torch.", "").split())
