@@ -392,6 +392,14 @@ def test_float8_conversions_match_torch(name):
     assert str(torch.finfo(td)) == str(gpujit.finfo(gd))
 
 
+def test_float8_frombuffer_shares_the_bits():
+    buf = bytearray(b"\x38\x40")
+    t = gpujit.frombuffer(buf, dtype=gpujit.float8_e4m3fn)
+    assert t.dtype is gpujit.float8_e4m3fn and t.float().tolist() == [1.0, 2.0]
+    buf[0] = 0x3C
+    assert t.float().tolist() == [1.5, 2.0]
+
+
 def test_float8_save_load_and_pickle(tmp_path):
     import copy
     import pickle
