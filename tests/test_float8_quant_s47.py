@@ -589,3 +589,18 @@ def test_quantize_matches_torch(name):
         # (the same text; where lines wrap differs by gpujit's longer dtype names)
         assert " ".join(repr(q).replace("torch.", "").split()) == \
             " ".join(repr(g).replace("gpujit.", "").replace("torch.", "").split())
+
+
+def test_float8_parameter_and_state_dict(tmp_path):
+    x = gpujit.tensor([1.5, -2.0, 300.], dtype=gpujit.float8_e4m3fn)
+    p = gpujit.nn.Parameter(x, requires_grad=False)
+    assert type(p).__name__ == "Parameter" and isinstance(p, gpujit.nn.Parameter)
+    assert p.dtype is gpujit.float8_e4m3fn and p.float().tolist() == [1.5, -2.0, 288.0]
+    assert repr(p) == ("Parameter containing:\ntensor([  1.5000,  -2.0000, 288.0000], "
+                       "dtype=gpujit.float8_e4m3fn)")
+    m = gpujit.nn.Linear(3, 1)
+    m.weight = gpujit.nn.Parameter(gpujit.tensor([[0.5, 1.0, 2.0]], dtype=gpujit.float8_e5m2),
+                                   requires_grad=False)
+    gpujit.save(m.state_dict(), tmp_path / "sd.pt")
+    w = gpujit.load(tmp_path / "sd.pt")["weight"]
+    assert w.dtype is gpujit.float8_e5m2 and w.float().tolist() == [[0.5, 1.0, 2.0]]

@@ -244,6 +244,22 @@ def from_values(t, d):
     return _encoded(t.to(_dt.float32), d)
 
 
+_SUBCLASSES: dict = {}
+
+
+def float8_class(cls):
+    """The class of a float8 tensor that is also a cls (nn.Parameter, nn.Buffer): Float8Tensor
+    first, so its array reads dispatch as a Float8Tensor's; named and printed as cls."""
+    got = _SUBCLASSES.get(cls)
+    if got is None:
+        ns = {"__slots__": (), "__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        if "__repr__" in vars(cls):     # (Parameter's "Parameter containing:\n" + values)
+            ns["__repr__"] = ns["__str__"] = lambda self: cls.__repr__(
+                self).split("\n", 1)[0] + "\n" + Float8Tensor.__repr__(self)
+        got = _SUBCLASSES[cls] = type(cls.__name__, (Float8Tensor, cls), ns)
+    return got
+
+
 def make(bits, d, dev, like=None):
     """A Float8Tensor of dtype d over uint8 array bits (sharing like's version counter)."""
     t = object.__new__(Float8Tensor)
