@@ -344,6 +344,23 @@ def test_float8_ops_and_refusals():
         x.to(gpujit.float8_e8m0fnu).abs()
 
 
+def test_float8_more_moving_and_value_ops_and_kernel_names():
+    x = gpujit.tensor([[1.5, -2.0], [300., 0.1]], dtype=gpujit.float8_e4m3fn)
+    assert x.repeat_interleave(2, 0).view(gpujit.uint8).tolist() == [[60, 192], [60, 192],
+                                                                    [121, 29], [121, 29]]
+    assert x.masked_select(x == x).view(gpujit.uint8).tolist() == [60, 192, 121, 29]
+    assert x.diag_embed().view(gpujit.uint8).tolist() == [[[60, 0], [0, 192]], [[121, 0], [0, 29]]]
+    assert x.clone().fill_diagonal_(1.0).view(gpujit.uint8).tolist() == [[56, 192], [121, 56]]
+    # (products in float32, each rounded once to float8)
+    assert gpujit.outer(x[0], x[0]).view(gpujit.uint8).tolist() == [[65, 196], [196, 72]]
+    with pytest.raises(NotImplementedError, match="\"scatter_gather_tensor_cpu\" not implemented"):
+        x.index_add(0, gpujit.tensor([1, 0]), x)
+    with pytest.raises(NotImplementedError, match="\"norm_cpu\" not implemented"):
+        x.norm()
+    with pytest.raises(RuntimeError, match="std_var_all: Unsupported dtype Float8_e4m3fn"):
+        x.std()
+
+
 def test_float8_scripted_and_traced():
     def f(x, y):
         z = gpujit.cat([x, y]) * gpujit.cat([y, x])
