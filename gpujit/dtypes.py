@@ -244,8 +244,9 @@ def _missing_dtype(name):
 
 # ---- the quantized dtypes (session 47): torch.qint8 / quint8 / qint32 / quint4x2 / quint2x4
 # and the qschemes exist, so that quantization code naming them (observers' dtype= and
-# qscheme=, `dtype == torch.quint8` tests) runs; gpujit has no quantized tensors (their use
-# as a tensor's dtype is MissingDtype's error; fake quantization: ops/fake_quantize.py).
+# qscheme=, `dtype == torch.quint8` tests) runs; quantized tensors are made by
+# gpujit/quantized.py only (any other use as a tensor's dtype is MissingDtype's error; fake
+# quantization: ops/fake_quantize.py).
 class _QuantizedDtype(MissingDtype):
     __slots__ = ()
 
@@ -253,10 +254,15 @@ class _QuantizedDtype(MissingDtype):
     def is_signed(self):
         raise RuntimeError("isSignedType not supported for quantized types")
 
+    def error(self) -> TypeError:
+        return TypeError(f"gpujit makes {self.name} tensors only with quantize_per_tensor / "
+                         f"quantize_per_channel (gpujit/quantized.py: eager, not as a dtype= "
+                         f"of a factory or conversion, not in scripted or traced code); for "
+                         f"values on the quantized grid use {self._instead}")
 
-_Q_WHY = "quantized tensors are not implemented"
-_Q_INSTEAD = ("fake_quantize_per_tensor_affine / fake_quantize_per_channel_affine (values on "
-              "the quantized grid) or an integer dtype")
+
+_Q_WHY = "quantized tensors are eager only (gpujit/quantized.py)"
+_Q_INSTEAD = "fake_quantize_per_tensor_affine / fake_quantize_per_channel_affine"
 qint8, quint8, qint32, quint4x2, quint2x4 = (
     _QuantizedDtype(n, size, short, _Q_WHY, _Q_INSTEAD) for n, size, short in (
         ("qint8", 1, "QInt8"), ("quint8", 1, "QUInt8"), ("qint32", 4, "QInt32"),

@@ -187,6 +187,55 @@ def test_fake_quantize_layout_and_grad_match_torch():
         assert x.grad.tolist() == [[1., 1., 1., 0., 0.]]
 
 
+def test_fused_moving_avg_obs_fake_quant_observes_and_quantizes():
+    x = gpujit.tensor([[0.5, -3.0, 9.0]], requires_grad=True)
+    rmin, rmax = gpujit.tensor(-1.0), gpujit.tensor(1.0)
+    s, z = gpujit.ones(1), gpujit.zeros(1, dtype=gpujit.int32)
+    y = gpujit.fused_moving_avg_obs_fake_quant(x, gpujit.tensor([1]), gpujit.tensor([1]), rmin,
+                                               rmax, s, z, 0.01, 0, 255, 0)
+    lo = np.float32(-1) + np.float32(0.01) * (np.float32(-3) - np.float32(-1))
+    hi = np.float32(1) + np.float32(0.01) * (np.float32(9) - np.float32(1))
+    assert (rmin.item(), rmax.item()) == (float(lo), float(hi))
+    scale = (float(hi) - float(lo)) / 255
+    zp = int(np.rint(0 - float(lo) / scale))
+    assert s.tolist() == [float(np.float32(scale))] and z.tolist() == [zp]
+    ref, mask = _fq_ref(np.float32([0.5, -3.0, 9.0]), float(np.float32(scale)), zp, 0, 255)
+    assert y.tolist() == [ref.tolist()]
+    assert type(y.grad_fn).__name__ == "FusedMovingAvgObsFqHelperBackward0"
+    y.sum().backward()
+    assert x.grad.tolist() == [mask.astype(float).tolist()] == [[1., 0., 0.]]
+    # (observer off, fake quant off: self and a straight gradient)
+    out = gpujit.fused_moving_avg_obs_fake_quant(x, gpujit.tensor([0]), gpujit.tensor([0]), rmin,
+                                                 rmax, s, z, 0.01, 0, 255, 0)
+    assert out.tolist() == x.tolist() and rmin.item() == float(lo)
+    with pytest.raises(RuntimeError, match="ch_axis must be < self.dim()"):
+        gpujit.fused_moving_avg_obs_fake_quant(x, gpujit.tensor([1]), gpujit.tensor([1]), rmin,
+                                               rmax, s, z, 0.01, 0, 255, 2)
+
+
+@needs_torch
+@pytest.mark.parametrize("kw", [dict(), dict(sym=True, qmin=-128, qmax=127), dict(obs=0),
+                                dict(fq=0), dict(start=(0.0, 0.0), obs=0),
+                                dict(start=(1e-6, 2e-6), obs=0), dict(per_row=True),
+                                dict(per_row=True, sym=True, qmin=-128, qmax=127)])
+def test_fused_moving_avg_obs_fake_quant_matches_torch(kw):
+    x = np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32) * 3
+    got = []
+    for lib in (torch, gpujit):
+        per_row = kw.get("per_row", False)
+        a, b = kw.get("start", (float("inf"), float("-inf")))
+        shape = (4,) if per_row else ()
+        rmin, rmax = lib.full(shape, a), lib.full(shape, b)
+        s, z = lib.ones(shape or (1,)), lib.zeros(shape or (1,), dtype=lib.int32)
+        for step in range(3):
+            xs = lib.tensor(x * (1 + step))
+            out = lib.fused_moving_avg_obs_fake_quant(
+                xs, lib.tensor([kw.get("obs", 1)]), lib.tensor([kw.get("fq", 1)]), rmin, rmax, s,
+                z, 0.01, kw.get("qmin", 0), kw.get("qmax", 255), 0, per_row, kw.get("sym", False))
+        got.append([t.numpy().tolist() for t in (out, rmin, rmax, s, z)])
+    assert got[0] == got[1]
+
+
 # ------------------------------------------------------------------ float8 dtypes
 
 F8_NAMES = ["float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz",
@@ -295,6 +344,23 @@ def test_float8_ops_and_refusals():
         x.to(gpujit.float8_e8m0fnu).abs()
 
 
+def test_float8_more_moving_and_value_ops_and_kernel_names():
+    x = gpujit.tensor([[1.5, -2.0], [300., 0.1]], dtype=gpujit.float8_e4m3fn)
+    assert x.repeat_interleave(2, 0).view(gpujit.uint8).tolist() == [[60, 192], [60, 192],
+                                                                    [121, 29], [121, 29]]
+    assert x.masked_select(x == x).view(gpujit.uint8).tolist() == [60, 192, 121, 29]
+    assert x.diag_embed().view(gpujit.uint8).tolist() == [[[60, 0], [0, 192]], [[121, 0], [0, 29]]]
+    assert x.clone().fill_diagonal_(1.0).view(gpujit.uint8).tolist() == [[56, 192], [121, 56]]
+    # (products in float32, each rounded once to float8)
+    assert gpujit.outer(x[0], x[0]).view(gpujit.uint8).tolist() == [[65, 196], [196, 72]]
+    with pytest.raises(NotImplementedError, match="\"scatter_gather_tensor_cpu\" not implemented"):
+        x.index_add(0, gpujit.tensor([1, 0]), x)
+    with pytest.raises(NotImplementedError, match="\"norm_cpu\" not implemented"):
+        x.norm()
+    with pytest.raises(RuntimeError, match="std_var_all: Unsupported dtype Float8_e4m3fn"):
+        x.std()
+
+
 def test_float8_scripted_and_traced():
     def f(x, y):
         z = gpujit.cat([x, y]) * gpujit.cat([y, x])
@@ -341,6 +407,14 @@ def test_float8_conversions_match_torch(name):
         b = gpujit.arange(256, dtype=gpujit.uint8).view(gd).to(getattr(gpujit, other))
         assert a.view(torch.uint8).tolist() == b.view(gpujit.uint8).tolist()
     assert str(torch.finfo(td)) == str(gpujit.finfo(gd))
+
+
+def test_float8_frombuffer_shares_the_bits():
+    buf = bytearray(b"\x38\x40")
+    t = gpujit.frombuffer(buf, dtype=gpujit.float8_e4m3fn)
+    assert t.dtype is gpujit.float8_e4m3fn and t.float().tolist() == [1.0, 2.0]
+    buf[0] = 0x3C
+    assert t.float().tolist() == [1.5, 2.0]
 
 
 def test_float8_save_load_and_pickle(tmp_path):
@@ -394,7 +468,7 @@ def test_quantized_dtype_tags_and_qschemes():
         assert pickle.loads(pickle.dumps(d)) is d
     with pytest.raises(RuntimeError, match="isSignedType not supported for quantized types"):
         gpujit.qint8.is_signed
-    with pytest.raises(TypeError, match="gpujit has no quint8 tensors"):
+    with pytest.raises(TypeError, match="gpujit makes quint8 tensors only with quantize_per_tensor"):
         gpujit.zeros(2, dtype=gpujit.quint8)
     q = gpujit.per_tensor_affine
     assert repr(q) == "torch.per_tensor_affine" and isinstance(q, gpujit.qscheme)
@@ -412,3 +486,138 @@ def test_quantized_dtype_tags_match_torch():
     for name in ("per_tensor_affine", "per_channel_affine", "per_tensor_symmetric",
                  "per_channel_symmetric", "per_channel_affine_float_qparams"):
         assert repr(getattr(torch, name)) == repr(getattr(gpujit, name))
+
+
+class _Float8Buffers(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("w", gpujit.tensor([1.5, -2.0, 300.], dtype=gpujit.float8_e4m3fn))
+        self.register_buffer("u", gpujit.tensor([1, 60000, 3], dtype=gpujit.uint16))
+
+    def forward(self, x):
+        return self.w.to(gpujit.float32) * x, gpujit.zeros(2, dtype=gpujit.float8_e5m2)
+
+
+def test_scripted_module_with_float8_buffers_saves_and_loads(tmp_path):
+    m = gpujit.jit.script(_Float8Buffers())
+    gpujit.jit.save(m, tmp_path / "m.pt")
+    m2 = gpujit.jit.load(tmp_path / "m.pt")
+    assert m2.w.dtype is gpujit.float8_e4m3fn and m2.w.view(gpujit.uint8).tolist() == [60, 192, 121]
+    assert m2.u.tolist() == [1, 60000, 3]
+    out, z = m2(gpujit.ones(3))
+    assert out.tolist() == [1.5, -2.0, 288.0] and z.dtype is gpujit.float8_e5m2
+    import zipfile
+    pkl = zipfile.ZipFile(tmp_path / "m.pt").read("m/data.pkl")
+    # (TorchScript's spelling: typed storages, _rebuild_tensor_v2; torch.jit.load has no v3)
+    assert b"Float8_e4m3fnStorage" in pkl and b"UInt16Storage" in pkl and b"_v3" not in pkl
+
+
+@needs_torch
+def test_scripted_float8_archives_cross_load_with_torch(tmp_path):
+    gpujit.jit.save(gpujit.jit.script(_Float8Buffers()), tmp_path / "g.pt")
+    t = torch.jit.load(tmp_path / "g.pt")
+    assert t.w.dtype == torch.float8_e4m3fn and t.w.view(torch.uint8).tolist() == [60, 192, 121]
+    assert t.u.tolist() == [1, 60000, 3]
+    torch.jit.save(t, tmp_path / "t.pt")
+    back = gpujit.jit.load(tmp_path / "t.pt")
+    assert back.w.view(gpujit.uint8).tolist() == [60, 192, 121] and back.u.tolist() == [1, 60000, 3]
+
+
+# ------------------------------------------------------------------ quantized tensors
+
+def test_quantize_per_tensor_values_facts_and_repr():
+    import warnings
+    x = np.float32([-1.0, 0.0, 0.26, 1.5, 100., np.nan, np.inf, -np.inf, 0.25, 0.35])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        q = gpujit.quantize_per_tensor(gpujit.tensor(x), 0.1, 10, gpujit.quint8)
+    with np.errstate(invalid="ignore"):
+        v = np.rint(np.float32(10) + x * (np.float32(1) / np.float32(0.1))).astype(np.float64)
+    want = np.where(np.isnan(v), 255, np.clip(v, 0, 255)).astype(np.uint8)
+    assert q.int_repr().tolist() == want.tolist() == [0, 10, 13, 25, 255, 255, 255, 0, 12, 14]
+    assert q.int_repr().dtype is gpujit.uint8 and q.is_quantized and not gpujit.ones(1).is_quantized
+    assert (q.q_scale(), q.q_zero_point(), q.qscheme()) == (0.1, 10, gpujit.per_tensor_affine)
+    assert q.dequantize().tolist() == ((want.astype(np.int64) - 10).astype(np.float32)
+                                       * np.float32(0.1)).tolist()
+    assert gpujit.cat([q, q[1:3]]).int_repr().tolist()[-2:] == [10, 13]
+    assert q[1:3].q_scale() == 0.1 and q.reshape(2, 5).int_repr().shape == (2, 5)
+    assert repr(q[1:3]) == ("tensor([0.0000, 0.3000], size=(2,), dtype=gpujit.quint8,\n"
+                            "       quantization_scheme=torch.per_tensor_affine, scale=0.1, "
+                            "zero_point=10)")
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::add.out' with arguments "
+                                                  "from the 'QuantizedCPU' backend"):
+        q + q
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::q_scale' with "
+                                                  "arguments from the 'CPU' backend"):
+        gpujit.ones(2).q_scale()
+    with pytest.raises(RuntimeError, match="Quantize only works on Float Tensor, got Double"):
+        gpujit.quantize_per_tensor(gpujit.ones(2).double(), 0.1, 0, gpujit.qint8)
+    with pytest.raises(RuntimeError, match="zero_point 300 is above upper bound"):
+        gpujit.quantize_per_tensor(gpujit.ones(2), 0.1, 300, gpujit.quint8)
+
+
+def test_quantize_per_channel_and_qint32_wrap():
+    import warnings
+    w = gpujit.tensor([[0.1, -0.2, 0.3], [1.0, 2.0, -3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        qc = gpujit.quantize_per_channel(w, gpujit.tensor([0.01, 0.05]), gpujit.tensor([0, 3]), 0,
+                                         gpujit.qint8)
+        q32 = gpujit.quantize_per_tensor(gpujit.tensor([float("nan"), 1.0]), 0.1, 1, gpujit.qint32)
+    assert qc.int_repr().tolist() == [[10, -20, 30], [23, 43, -57]]
+    assert qc.q_per_channel_scales().dtype is gpujit.float64 and qc.q_per_channel_axis() == 0
+    assert qc.q_per_channel_zero_points().tolist() == [0, 3]
+    assert qc.dequantize().tolist() == [[np.float32(10 * np.float32(0.01)), np.float32(-20 * np.float32(0.01)),
+                                         np.float32(30 * np.float32(0.01))],
+                                        [1.0, 2.0, -3.0]]
+    with pytest.raises(RuntimeError, match="kPerTensorAffine to be true"):
+        qc.q_scale()
+    # (NaN is INT32_MIN; its q - zero_point wraps in int32, as ATen's)
+    assert q32.int_repr().tolist() == [-2 ** 31, 11]
+    assert q32.dequantize().tolist()[0] == float(np.float32(2 ** 31 - 1) * np.float32(0.1))
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["quint8", "qint8", "qint32"])
+def test_quantize_matches_torch(name):
+    import warnings
+    rng = np.random.default_rng(0)
+    x = np.concatenate([(rng.standard_normal(2000) * 3).astype(np.float32),
+                        np.float32([0.25, 0.35, -0.25, np.nan, np.inf, -np.inf, 1e10])])
+    td, gd = getattr(torch, name), getattr(gpujit, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for sc, zp in [(0.1, 1), (0.0371, 7), (0.013, 3)]:
+            a = torch.quantize_per_tensor(torch.from_numpy(x), sc, zp, td)
+            b = gpujit.quantize_per_tensor(gpujit.from_numpy(x), sc, zp, gd)
+            assert a.int_repr().tolist() == b.int_repr().tolist()
+            assert np.array_equal(a.dequantize().numpy(), b.dequantize().numpy(), equal_nan=True)
+        w = x[:2000].reshape(4, 500)
+        s, z = [0.01, 0.05, 0.3, 1.7], [0, 3, 5, 9]
+        for axis, ww in ((0, w), (1, w.T.copy())):
+            a = torch.quantize_per_channel(torch.from_numpy(ww), torch.tensor(s), torch.tensor(z),
+                                           axis, td)
+            b = gpujit.quantize_per_channel(gpujit.from_numpy(ww), gpujit.tensor(s),
+                                            gpujit.tensor(z), axis, gd)
+            assert a.int_repr().tolist() == b.int_repr().tolist()
+            assert a.dequantize().tolist() == b.dequantize().tolist()
+        q = torch.quantize_per_tensor(torch.tensor([-1.0, 0.0, 0.26, 1.5, 100.]), 0.1, 10, td)
+        g = gpujit.quantize_per_tensor(gpujit.tensor([-1.0, 0.0, 0.26, 1.5, 100.]), 0.1, 10, gd)
+        # (the same text; where lines wrap differs by gpujit's longer dtype names)
+        assert " ".join(repr(q).replace("torch.", "").split()) == \
+            " ".join(repr(g).replace("gpujit.", "").replace("torch.", "").split())
+
+
+def test_float8_parameter_and_state_dict(tmp_path):
+    x = gpujit.tensor([1.5, -2.0, 300.], dtype=gpujit.float8_e4m3fn)
+    p = gpujit.nn.Parameter(x, requires_grad=False)
+    assert type(p).__name__ == "Parameter" and isinstance(p, gpujit.nn.Parameter)
+    assert p.dtype is gpujit.float8_e4m3fn and p.float().tolist() == [1.5, -2.0, 288.0]
+    assert repr(p) == ("Parameter containing:\ntensor([  1.5000,  -2.0000, 288.0000], "
+                       "dtype=gpujit.float8_e4m3fn)")
+    m = gpujit.nn.Linear(3, 1)
+    m.weight = gpujit.nn.Parameter(gpujit.tensor([[0.5, 1.0, 2.0]], dtype=gpujit.float8_e5m2),
+                                   requires_grad=False)
+    gpujit.save(m.state_dict(), tmp_path / "sd.pt")
+    w = gpujit.load(tmp_path / "sd.pt")["weight"]
+    assert w.dtype is gpujit.float8_e5m2 and w.float().tolist() == [[0.5, 1.0, 2.0]]

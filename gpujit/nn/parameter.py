@@ -13,6 +13,9 @@ def _dt_strided():
 def _sharing(cls, data):
     """A new cls object over data's array (same dtype and device and, as PyTorch's, the
     same version counter; no autograd state): what Parameter(...) and Buffer(...) wrap."""
+    if getattr(data, "_float8_layout", False):    # (a float8 one: ops/float8.py)
+        from ..ops.float8 import float8_class
+        cls = float8_class(cls)
     t = object.__new__(cls)
     t._data, t._dtype, t._device, t._vc, t._ag = (data._data, data._dtype, data._device,
                                                   data._vc, None)

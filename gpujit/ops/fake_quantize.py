@@ -258,6 +258,117 @@ def fake_quantize_per_channel_affine_cachemask_backward(xp, grad, mask):
     return fake_quantize_per_tensor_affine_cachemask_backward(xp, grad, mask)
 
 
+# ------------------------------------------------------------------ QAT's fused observer
+
+def choose_qparams(lo, hi, qmin, qmax, preserve_sparsity):
+    """(scale as a double, zero point) of ATen's quant_utils::ChooseQuantizationParams for
+    the float32 range [lo, hi] (not checked: an empty one, inf and -inf, is [0, 0]): the
+    range widened to hold 0 (symmetric: centred), scale
+    (hi - lo) / (qmax - qmin) in double (0.1 where it is 0 or its float reciprocal inf;
+    at least 6.1e-5, the range scaled along), the zero point from the end whose terms are
+    smaller, nudged into [qmin, qmax] and rounded to nearest even."""
+    f32 = np.float32
+    lo, hi = f32(lo), f32(hi)
+    if lo < 0 and hi > 0 and preserve_sparsity:
+        sq_min, sq_max = -((qmax - qmin) // 2 + 1), (qmax - qmin) // 2
+        max_scale = max(abs(float(lo / f32(sq_min))), abs(float(hi / f32(sq_max))))
+        lo, hi = f32(max_scale * sq_min), f32(max_scale * sq_max)
+    lo, hi = min(lo, f32(0)), max(hi, f32(0))
+    if not qmin < qmax:
+        raise RuntimeError("In ChooseQuantizationParams, qmin should be less than qmax")
+    scale = (float(hi) - float(lo)) / (qmax - qmin)
+    with np.errstate(divide="ignore", over="ignore"):
+        if f32(scale) == 0 or np.isinf(f32(1) / f32(scale)):
+            scale = 0.1
+    small = f32(6.1e-5)
+    if scale < small:
+        org = f32(scale)
+        scale = float(small)
+        if lo == 0:
+            hi = f32(small * f32(qmax - qmin))
+        elif hi == 0:
+            lo = f32(-small * f32(qmax - qmin))
+        else:
+            amp = f32(small / org)
+            lo, hi = f32(lo * amp), f32(hi * amp)
+    from_min, from_max = qmin - float(lo) / scale, qmax - float(hi) / scale
+    err_min = abs(qmin) - abs(float(lo) / scale)
+    err_max = abs(qmax) - abs(float(hi) / scale)
+    zp = from_min if err_min < err_max else from_max
+    if lo < 0 and hi > 0 and preserve_sparsity:
+        zp = (qmin + qmax) / 2
+    if zp != zp:
+        return scale, -2 ** 31      # (NaN through nearbyint to int32: x86's INT32_MIN)
+    zp = qmin if zp < qmin else qmax if zp > qmax else int(np.rint(zp))
+    return scale, zp
+
+
+def _moving_average(running, current, c):
+    """running (float32, written in place) := current where it is inf, else
+    running + c * (current - running) in float32 (ATen's calculate_moving_average)."""
+    c = np.float32(c)
+    running[...] = np.where(np.isinf(running), current, running + c * (current - running))
+
+
+@op("aten::_fused_moving_avg_obs_fq_helper(Tensor self, Tensor observer_on, "
+    "Tensor fake_quant_on, Tensor(a!) running_min, Tensor(b!) running_max, Tensor(c!) scale, "
+    "Tensor(d!) zero_point, float averaging_const, int quant_min, int quant_max, int ch_axis, "
+    "bool per_row_fake_quant=False, bool symmetric_quant=False) -> (Tensor output, "
+    "Tensor mask)", tags={"nn"}, method=False, meta=_fq_mask_meta, nondiff_outputs=("mask",))
+def _fused_moving_avg_obs_fq_helper(xp, self, observer_on, fake_quant_on, running_min,
+                                    running_max, scale, zero_point, averaging_const, quant_min,
+                                    quant_max, ch_axis, per_row_fake_quant=False,
+                                    symmetric_quant=False):
+    """A moving-average min/max observer and fake quantization in one op (QAT's
+    FusedMovingAvgObsFakeQuantize), as ATen's CPU kernel: running_min / running_max (inf
+    until the first observation) move toward self's min / max when observer_on, and the
+    qparams written to scale / zero_point, then self fake-quantized with them when
+    fake_quant_on (else self and an all-true mask)."""
+    if not ch_axis < self.ndim:
+        raise RuntimeError("Error in fused_moving_avg_obs_fake_quant_cpu: ch_axis must be < "
+                           "self.dim()")
+    observe = int(observer_on.reshape(-1)[0])
+    fake_quant = int(fake_quant_on.reshape(-1)[0])
+    if per_row_fake_quant:
+        if ch_axis != 0:
+            raise RuntimeError("Per-channel FakeQuant in fused_moving_avg_obs_fake_quant is "
+                               "only supported on axis == 0")
+        n = self.shape[ch_axis]
+        if running_min.size != n:
+            raise RuntimeError(f"fused_moving_avg_obs_fake_quant: gpujit needs running_min, "
+                               f"running_max, scale and zero_point of {n} elements "
+                               f"(self.size(ch_axis)) for per-row fake quant; PyTorch "
+                               f"resizes empty ones")
+        if observe:
+            y = self.reshape(n, -1)
+            _moving_average(running_min, y.min(axis=1), averaging_const)
+            _moving_average(running_max, y.max(axis=1), averaging_const)
+    elif observe:
+        _moving_average(running_min, self.min(), averaging_const)
+        _moving_average(running_max, self.max(), averaging_const)
+    if not fake_quant:
+        return xp.array(self, copy=True), xp.ones(self.shape, dtype=bool)
+    lows, highs = running_min.reshape(-1), running_max.reshape(-1)
+    flat_s, flat_z = scale.reshape(-1), zero_point.reshape(-1)
+    for i in range(lows.size if per_row_fake_quant else 1):
+        sc, zp = choose_qparams(lows[i], highs[i], quant_min, quant_max, symmetric_quant)
+        flat_s[i], flat_z[i] = sc, zp
+    if per_row_fake_quant:
+        return fake_quantize_per_channel_affine_cachemask(xp, self, scale, zero_point,
+                                                          ch_axis, quant_min, quant_max)
+    return _per_tensor(xp, self, float(np.float32(flat_s[0])), int(flat_z[0]), quant_min,
+                       quant_max)
+
+
+@op("aten::fused_moving_avg_obs_fake_quant(Tensor self, Tensor observer_on, "
+    "Tensor fake_quant_on, Tensor(a!) running_min, Tensor(b!) running_max, Tensor(c!) scale, "
+    "Tensor(d!) zero_point, float averaging_const, int quant_min, int quant_max, int ch_axis, "
+    "bool per_row_fake_quant=False, bool symmetric_quant=False) -> Tensor", tags={"nn"},
+    method=False, meta=_fq_meta)
+def fused_moving_avg_obs_fake_quant(xp, self, *args):
+    return _fused_moving_avg_obs_fq_helper(xp, self, *args)[0]
+
+
 def _straight_through(backward_op):
     def grad_fn(grad, mask):
         return backward_op.op.public(grad, mask)
@@ -294,6 +405,30 @@ for _op_, _mask, _bw in ((fake_quantize_per_tensor_affine, _pt_mask, _PT_BW),
                          (fake_quantize_per_channel_affine, _pc_mask, _PC_BW)):
     derivative(_op_, wrt=("self",), computes={"mask": _mask})(_straight_through(_bw))
 
+def _fused_mask(self, observer_on, fake_quant_on, running_min, running_max, scale, zero_point,
+                averaging_const, quant_min, quant_max, ch_axis, per_row_fake_quant,
+                symmetric_quant, result):
+    """The mask of the call just made: the qparams it wrote, applied again (no second
+    observation)."""
+    if not int(fake_quant_on.reshape(-1)[0]):
+        return None
+    if per_row_fake_quant:
+        return fake_quantize_per_channel_affine_cachemask.op.public(
+            self.detach(), scale, zero_point, ch_axis, quant_min, quant_max)[1]
+    return fake_quantize_per_tensor_affine_cachemask.op.public(
+        self.detach(), float(scale.reshape(-1)[0]), int(zero_point.reshape(-1)[0]),
+        quant_min, quant_max)[1]
+
+
+def _fused_grad(grad, mask):
+    return grad if mask is None else _PT_BW.op.public(grad, mask)
+
+
+derivative(fused_moving_avg_obs_fake_quant, wrt=("self",), computes={"mask": _fused_mask})(
+    _fused_grad)
+derivative(_fused_moving_avg_obs_fq_helper, wrt=("self",))(
+    lambda grad, result: _PT_BW.op.public(grad[0], result[1]))
+
 for _op_, _bw in ((fake_quantize_per_tensor_affine_cachemask, _PT_BW),
                   (_fake_quantize_per_tensor_affine_cachemask_tensor_qparams, _PT_BW),
                   (fake_quantize_per_channel_affine_cachemask, _PC_BW)):
@@ -308,4 +443,5 @@ RULES.update({
     "aten::fake_quantize_per_tensor_affine.tensor_qparams":
         "FakeQuantizePerTensorAffineCachemaskTensorQparamsBackward0",
     "aten::fake_quantize_per_channel_affine": "FakeQuantizePerChannelAffineCachemaskBackward0",
+    "aten::fused_moving_avg_obs_fake_quant": "FusedMovingAvgObsFqHelperBackward0",
 })

@@ -244,6 +244,22 @@ def from_values(t, d):
     return _encoded(t.to(_dt.float32), d)
 
 
+_SUBCLASSES: dict = {}
+
+
+def float8_class(cls):
+    """The class of a float8 tensor that is also a cls (nn.Parameter, nn.Buffer): Float8Tensor
+    first, so its array reads dispatch as a Float8Tensor's; named and printed as cls."""
+    got = _SUBCLASSES.get(cls)
+    if got is None:
+        ns = {"__slots__": (), "__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        if "__repr__" in vars(cls):     # (Parameter's "Parameter containing:\n" + values)
+            ns["__repr__"] = ns["__str__"] = lambda self: cls.__repr__(
+                self).split("\n", 1)[0] + "\n" + Float8Tensor.__repr__(self)
+        got = _SUBCLASSES[cls] = type(cls.__name__, (Float8Tensor, cls), ns)
+    return got
+
+
 def make(bits, d, dev, like=None):
     """A Float8Tensor of dtype d over uint8 array bits (sharing like's version counter)."""
     t = object.__new__(Float8Tensor)
@@ -289,6 +305,8 @@ MOVES = frozenset({
     "aten::mT", "aten::hstack", "aten::vstack", "aten::dstack", "aten::atleast_1d",
     "aten::atleast_2d", "aten::atleast_3d", "aten::empty", "aten::empty_like",
     "aten::new_empty", "aten::empty_strided", "aten::new_empty_strided",
+    "aten::repeat_interleave", "aten::masked_select", "aten::diag_embed", "aten::narrow_copy",
+    "aten::broadcast_tensors",
 })
 # (ops that only read sizes and flags: on the carrier, nothing to relabel)
 FACTS = frozenset({
@@ -307,7 +325,8 @@ VALUES = frozenset({
     "aten::isinf", "aten::isfinite", "aten::abs", "aten::absolute", "aten::mul",
     "aten::multiply", "aten::mul_", "aten::mm", "aten::matmul", "aten::linear",
     "aten::addmm", "aten::where", "aten::index_put", "aten::index_put_", "aten::any",
-    "aten::all", "aten::pad", "aten::constant_pad_nd",
+    "aten::all", "aten::pad", "aten::constant_pad_nd", "aten::fill_diagonal_", "aten::isreal",
+    "aten::outer", "aten::ger", "aten::kron",
 })
 # the names of PyTorch's CPU kernels in its refusals, where they are not "<op>_cpu"
 # (probed on torch 2.13)
@@ -328,8 +347,16 @@ KERNELS = {
     "aten::bmm": "bmm", "aten::unique": "unique", "aten::_unique2": "unique",
     "aten::tril": "tril", "aten::triu": "triu", "aten::isinf": "isinf",
     "aten::isfinite": "isfinite", "aten::softmax": "softmax_kernel_impl",
-    "aten::_softmax": "softmax_kernel_impl",
+    "aten::_softmax": "softmax_kernel_impl", "aten::scatter": "scatter_gather_tensor_cpu",
+    "aten::scatter_add": "scatter_gather_tensor_cpu", "aten::index_add": "scatter_gather_tensor_cpu",
+    "aten::put": "take_put_cpu", "aten::masked_scatter": "masked_scatter",
+    "aten::linalg_vector_norm": "norm_cpu",
+    "aten::einsum": "bmm", "aten::prod": "prod_out_cpu", "aten::cumsum": "cumsum_out_cpu",
+    "aten::norm": "norm_cpu", "aten::nan_to_num": "nan_to_num",
 }
+# (reductions whose refusal is a RuntimeError of their own)
+_REFUSED_WORDS = {"aten::std": "std_var_all: Unsupported dtype {}",
+                  "aten::var": "std_var_all: Unsupported dtype {}"}
 # ops PyTorch runs for some float8 dtypes only: the others' refusal kernel
 _ONLY = {
     "aten::abs": (_F8 - {E8M0}, "abs_cpu"), "aten::absolute": (_F8 - {E8M0}, "abs_cpu"),
@@ -352,6 +379,9 @@ _NOT_PROMOTED = frozenset({"indices", "index", "mask", "condition", "source"})
 
 def refused(op, d):
     base = op.schema.name
+    words = _REFUSED_WORDS.get(base)
+    if words is not None:
+        return RuntimeError(words.format(d.short_name))
     kernel = KERNELS.get(base) or KERNELS.get(base.rstrip("_")) or \
         f"{op.schema.base_name.rstrip('_')}_cpu"
     e = _reg.UnsupportedDtypeError(f"\"{kernel}\" not implemented for '{d.short_name}'")

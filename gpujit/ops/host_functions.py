@@ -112,7 +112,11 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
         a = from_bits(np, np.frombuffer(buffer, dtype=np.uint16, count=count, offset=offset))
     else:
         a = np.frombuffer(buffer, dtype=dt.np, count=count, offset=offset)
-    t = host_made(wrap(a, dt, _cpu))
+    if dt in _dt.FLOAT8_TYPES:      # (the bits, shared: ops/float8.py)
+        from .float8 import make
+        t = host_made(make(a, dt, _cpu))
+    else:
+        t = host_made(wrap(a, dt, _cpu))
     return t._factory_requires_grad() if requires_grad else t
 
 

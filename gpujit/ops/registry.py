@@ -160,6 +160,9 @@ def sparse_call(e, args):
         from .float8 import Float8Operand, float8_call      # (a float8 operand: ops/float8.py)
         if isinstance(e, Float8Operand):
             return float8_call(e, args)
+        from ..quantized import QuantizedOperand, quantized_call     # (gpujit/quantized.py)
+        if isinstance(e, QuantizedOperand):
+            return quantized_call(e, args)
         from ..nested._ops import nested_call
         return nested_call(e, args)
     from .._sparse_coo import sparse_kernel

@@ -43,10 +43,15 @@ _STORAGE_DTYPES = {"Bool": "bool", "Byte": "uint8", "Char": "int8", "Short": "in
 # torch._utils._rebuild_tensor_v3(..., dtype)
 _UNTYPED_SAVED = frozenset({"UInt16", "UInt32", "UInt64"})
 # (float8 too: its bits, read back into an ops.float8.Float8Tensor)
-_UNTYPED_SAVED |= {"Float8_e4m3fn", "Float8_e5m2", "Float8_e4m3fnuz", "Float8_e5m2fnuz",
-                   "Float8_e8m0fnu"}
+_FLOAT8_STORAGES = {"Float8_e4m3fn": "float8_e4m3fn", "Float8_e5m2": "float8_e5m2",
+                    "Float8_e4m3fnuz": "float8_e4m3fnuz", "Float8_e5m2fnuz": "float8_e5m2fnuz",
+                    "Float8_e8m0fnu": "float8_e8m0fnu"}
+_UNTYPED_SAVED |= set(_FLOAT8_STORAGES)
+# (TorchScript archives name them as typed storages, torch.Float8_e4m3fnStorage and
+# torch.UInt16Storage, read back here: their elements' NumPy type)
+_TYPED_IN_ARCHIVES = dict(_FLOAT8_STORAGES, UInt16="uint16", UInt32="uint32", UInt64="uint64")
 _UNSUPPORTED_STORAGES = ("ComplexHalf", "QInt8", "QUInt8",
-                         "QInt32", "Float8_e4m3fn", "Float8_e5m2")
+                         "QInt32")
 
 
 class _Global:
@@ -256,6 +261,9 @@ class _StorageType:
                 f"gpujit.load: the file holds a {kind} tensor (torch.{name}); gpujit has no "
                 f"{kind} dtype")
         self.dtype_name = _STORAGE_DTYPES.get(kind, "uint8")   # UntypedStorage: bytes
+        self.float8 = _FLOAT8_STORAGES.get(kind)        # (its bits: ops/float8.py)
+        if kind in _TYPED_IN_ARCHIVES and self.float8 is None:
+            self.dtype_name = _TYPED_IN_ARCHIVES[kind]
         self.bf16 = self.dtype_name == "bfloat16"
         if self.bf16:
             self.dtype_name = "int16"       # (the bits; the tensor's values: float32 carrier)
@@ -310,8 +318,12 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, bac
     xp = sys.modules["cupy"] if storage.device.type == "cuda" else __import__("numpy")
     a = xp.lib.stride_tricks.as_strided(start, shape=size,
                                         strides=tuple(s * isz for s in stride))
-    t = host_made(wrap(a, getattr(storage, "dtype", None) or _dt.from_numpy_dtype(flat.dtype),
-                       storage.device))
+    dt = getattr(storage, "dtype", None) or _dt.from_numpy_dtype(flat.dtype)
+    if dt in _dt.FLOAT8_TYPES:      # (a float8 tensor over the bits: ops/float8.py)
+        from ..ops.float8 import make
+        t = host_made(make(a, dt, storage.device))
+    else:
+        t = host_made(wrap(a, dt, storage.device))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -416,7 +428,8 @@ def _torch_globals():
          ("builtins", "set"): set, ("builtins", "frozenset"): frozenset,
          ("builtins", "complex"): complex, ("builtins", "slice"): slice,
          ("builtins", "bytearray"): bytearray, ("_codecs", "encode"): _codecs_encode}
-    for kind in list(_STORAGE_DTYPES) + list(_UNSUPPORTED_STORAGES) + ["Untyped"]:
+    for kind in list(_STORAGE_DTYPES) + list(_UNSUPPORTED_STORAGES) + ["Untyped"] + list(
+            _TYPED_IN_ARCHIVES):
         g[("torch", kind + "Storage")] = kind + "Storage"     # made lazily: see find_class
     for d in _dt.EVERY + (_dt.bfloat16,) + _dt.FLOAT8_TYPES:
         g[("torch", d.name)] = d
@@ -486,6 +499,9 @@ class UnpicklerMixin:
             flat = np.frombuffer(data, dtype=dt.newbyteorder(self._archive.byteorder),
                                  count=int(numel)).astype(dt)
             dtype = None
+            if stype.float8 is not None:
+                from .. import dtypes as _dt
+                dtype = _dt.to_dtype(stype.float8)
             if stype.bf16:
                 from ..ops.bfloat16_support import from_bits
                 from .. import dtypes as _dt

@@ -25,7 +25,8 @@ import sys
 
 from ..ir import types as T
 from .archive import ArchiveError, class_types
-from .pickled import _Global, _Pickler, storage_records, write_records
+from .pickled import (_Global, _Pickler, _SavedStorage, _UNTYPED_SAVED, storage_records,
+                      write_records)
 
 __all__ = ["save"]
 
@@ -80,9 +81,23 @@ class _ArchivePickler(_Pickler):
     tags; a Parameter is a tensor with requires_grad (torch.jit.load knows no
     _rebuild_parameter)."""
 
+    def persistent_id(self, obj):
+        if isinstance(obj, _SavedStorage) and obj.type_name in _UNTYPED_SAVED:
+            # (TorchScript's pickler names these storages by type, torch.UInt16Storage /
+            # torch.Float8_e4m3fnStorage, where torch.save writes an UntypedStorage)
+            return ("storage", _Global("torch", obj.type_name + "Storage"), obj.key,
+                    obj.location, int(obj.flat.size))
+        return super().persistent_id(obj)
+
     def reducer_override(self, obj):
         from ..nn.parameter import Parameter
         from ..tensor import Tensor
+        if isinstance(obj, Tensor) and not isinstance(obj, Parameter) and \
+                obj.dtype.short_name in _UNTYPED_SAVED:
+            storage, offset = self._storage(obj)        # (torch.jit.load has no _v3)
+            return (_Global("torch._utils", "_rebuild_tensor_v2"),
+                    (storage, offset, tuple(obj.shape), tuple(obj.stride()),
+                     obj.requires_grad, self._hooks))
         if isinstance(obj, _Tagged):
             return (_Global("torch.jit._pickle", "restore_type_tag"),
                     (obj.value, obj.type_str))

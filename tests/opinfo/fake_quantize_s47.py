@@ -97,3 +97,42 @@ OPINFOS = [
     OpInfo("aten::fake_quantize_per_channel_affine_cachemask_backward",
            ref=lambda g, m: g * m, grad=False, samples=[Sample(_X, _X > 0)]),
 ]
+
+
+def _fused(x, observer_on, fake_quant_on, rmin, rmax, scale, zp, c, lo, hi, axis, per_row=False,
+           symmetric=False):
+    """The samples' observer is off: qparams from the given range [rmin, rmax] (holding 0,
+    not symmetric): scale (rmax - rmin) / (hi - lo), zero point lo - rmin / scale."""
+    if not fake_quant_on.reshape(-1)[0]:
+        return x
+    s = (float(rmax) - float(rmin)) / (hi - lo)
+    z = int(np.rint(lo - float(rmin) / s))
+    return _per_tensor(x, s, z, lo, hi)
+
+
+def _fused_helper(*args):
+    out = _fused(*args)
+    x, lo, hi = args[0], args[8], args[9]
+    if not args[2].reshape(-1)[0]:
+        return out, np.ones(x.shape, bool)
+    s = (float(args[4]) - float(args[3])) / (hi - lo)
+    q = np.rint(x / s) + int(np.rint(lo - float(args[3]) / s))
+    return out, (q >= lo) & (q <= hi)
+
+
+_XF = _X + np.float32(0.013)        # (no value on a rounding tie of scale 3 / 255)
+_FUSED = [Sample(_XF, np.array([0]), np.array([1]), np.array(-1.0, np.float32),
+                 np.array(2.0, np.float32), np.ones(1, np.float32), np.zeros(1, np.int32), 0.01,
+                 0, 255, 0),
+          Sample(_XF, np.array([0]), np.array([0]), np.array(-1.0, np.float32),
+                 np.array(2.0, np.float32), np.ones(1, np.float32), np.zeros(1, np.int32), 0.01,
+                 0, 255, 0)]
+OPINFOS += [
+    OpInfo("aten::fused_moving_avg_obs_fake_quant", ref=_fused, grad=False, samples=_FUSED,
+           errors=[ErrorSample(_X, np.array([1]), np.array([1]), np.array(-1.0, np.float32),
+                               np.array(2.0, np.float32), np.ones(1, np.float32),
+                               np.zeros(1, np.int32), 0.01, 0, 255, 2,
+                               match="ch_axis must be < self.dim()")]),
+    OpInfo("aten::_fused_moving_avg_obs_fq_helper", ref=_fused_helper, grad=False,
+           samples=_FUSED),
+]
