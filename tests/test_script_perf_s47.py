@@ -280,3 +280,28 @@ def test_batch_first_encoder_layer_graph_reads_no_rank():
     gpujit.manual_seed(0)
     with gpujit.no_grad():
         np.testing.assert_allclose(y.numpy(), _encoder()(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------ list(k.shape) != list(v.shape)
+
+def _same_shapes(k, v):
+    if list(k.shape) != list(v.shape):
+        raise AssertionError(f"key shape {list(k.shape)} does not match value shape "
+                             f"{list(v.shape)}")
+    return k * 2.0 + v
+
+
+def test_int_list_compare_of_fresh_lists_is_python_in_the_generated_code():
+    # (MultiheadAttention's check: a boxed aten::ne.int_list call per call before)
+    s = gpujit.jit.script(_same_shapes)
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    x = gpujit.from_numpy(a)
+    with gpujit.no_grad():
+        for _ in range(3):
+            out = s(x, x)
+        src = _spec(s).source
+        assert "_op_ne(" not in src and " != " in src
+        np.testing.assert_array_equal(out.numpy(), a * 3)
+        with pytest.raises(AssertionError, match=r"key shape \[2, 3\] does not match "
+                                                 r"value shape \[3, 2\]"):
+            s(x, gpujit.from_numpy(a.T.copy()))
