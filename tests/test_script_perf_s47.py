@@ -6,6 +6,7 @@ for bit. Speed is measured in benchmarks/script_training.py, not here."""
 from __future__ import annotations
 
 import math
+import warnings
 from typing import List
 
 import numpy as np
@@ -280,3 +281,147 @@ def test_batch_first_encoder_layer_graph_reads_no_rank():
     gpujit.manual_seed(0)
     with gpujit.no_grad():
         np.testing.assert_allclose(y.numpy(), _encoder()(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------ list(k.shape) != list(v.shape)
+
+def _same_shapes(k, v):
+    if list(k.shape) != list(v.shape):
+        raise AssertionError(f"key shape {list(k.shape)} does not match value shape "
+                             f"{list(v.shape)}")
+    return k * 2.0 + v
+
+
+def test_int_list_compare_of_fresh_lists_is_python_in_the_generated_code():
+    # (MultiheadAttention's check: a boxed aten::ne.int_list call per call before)
+    s = gpujit.jit.script(_same_shapes)
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    x = gpujit.from_numpy(a)
+    with gpujit.no_grad():
+        for _ in range(3):
+            out = s(x, x)
+        src = _spec(s).source
+        assert "_op_ne(" not in src and " != " in src
+        np.testing.assert_array_equal(out.numpy(), a * 3)
+        with pytest.raises(AssertionError, match=r"key shape \[2, 3\] does not match "
+                                                 r"value shape \[3, 2\]"):
+            s(x, gpujit.from_numpy(a.T.copy()))
+
+
+def test_scripted_module_first_called_without_grad_trains_op_by_op_through_a_plan(
+        monkeypatch):
+    # (its specialization was profiled with grad mode off: later calls recording
+    # gradients run op by op, as TorchScript's fallback; now through the plan)
+    def run(no_plan=False):
+        if no_plan:
+            monkeypatch.setattr(_ex.Executable, "_op_by_op", lambda self, args:
+                                _ex.interpret(self.graph, *args))
+        gpujit.manual_seed(0)
+        s = gpujit.jit.script(_encoder())
+        x, t = gpujit.from_numpy(_X), gpujit.from_numpy(_T)
+        with gpujit.no_grad():
+            s(x)
+        out = []
+        for _ in range(2):
+            for p in s.parameters():
+                p.grad = None
+            loss = F.mse_loss(s(x), t)
+            loss.backward()
+            out.append(loss.item())
+            out.extend(_grads(s))
+        monkeypatch.undo()
+        return s, out
+    s, got = run()
+    plan = s.forward._executable._op_by_op_plan
+    assert plan and 4 in _kinds(plan)
+    _, ref = run(no_plan=True)
+    assert got[0] == ref[0]
+    for a, b in zip(got[1:], ref[1:]):
+        np.testing.assert_array_equal(a, b)
+
+
+def _warns_in_a_loop(x, n: int):
+    for i in range(n):
+        if i >= 1:
+            warnings.warn("late trip")
+        x = x * 2.0
+    return x
+
+
+def test_warning_in_a_recording_plan_shows_once_per_call(monkeypatch):
+    # (as the interpreter's and TorchScript's: a node warns once per call)
+    s = gpujit.jit.script(_warns_in_a_loop)
+    a = np.float32([1.0, -2.0])
+
+    def calls(fn):
+        out = []
+        for n in (1, 1, 3, 3):
+            x = gpujit.from_numpy(a).requires_grad_()
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                y = fn(x, n)
+            y.sum().backward()
+            out.append(([str(m.message) for m in w], y.detach().numpy(), x.grad.numpy()))
+        return out
+    got = calls(s)
+    assert 9 in _kinds(_spec(s).recording)
+    monkeypatch.setattr(_ex, "_recording_plan", lambda *a, **k: None)
+    ref = calls(gpujit.jit.script(_warns_in_a_loop))
+    monkeypatch.undo()
+    assert [g[0] for g in got] == [r[0] for r in ref] == [[], [], ["late trip"], ["late trip"]]
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g[1], r[1])
+        np.testing.assert_array_equal(g[2], r[2])
+    np.testing.assert_array_equal(got[-1][1], a * 8)
+
+
+def _recurrent(cls):
+    return lambda: cls(8, 16, batch_first=True)
+
+
+def _conv():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(4 * 3 * 3, 4))
+
+
+def _decoder():
+    return nn.TransformerDecoderLayer(16, 2, 32, dropout=0.0, batch_first=True)
+
+
+_R = np.random.default_rng(6)
+_MODULES = {
+    "lstm": (_recurrent(nn.LSTM), (_R.standard_normal((2, 5, 8)),)),
+    "gru": (_recurrent(nn.GRU), (_R.standard_normal((2, 5, 8)),)),
+    "conv": (_conv, (_R.standard_normal((2, 3, 8, 8)),)),
+    "decoder": (_decoder, (_R.standard_normal((2, 5, 16)), _R.standard_normal((2, 6, 16)))),
+}
+
+
+def _module_calls(make, inputs, n=3):
+    gpujit.manual_seed(0)
+    s = gpujit.jit.script(make())
+    args = [gpujit.from_numpy(a.astype(np.float32)) for a in inputs]
+    out = []
+    for _ in range(n):
+        for p in s.parameters():
+            p.grad = None
+        y = s(*args)
+        y = y[0] if isinstance(y, tuple) else y
+        (y * y).sum().backward()
+        out.append(y.detach().numpy().copy())
+        out.extend(_grads(s))
+    return s, out
+
+
+@pytest.mark.parametrize("name", sorted(_MODULES))
+def test_library_modules_train_through_the_recording_plan(name, monkeypatch):
+    # (their graphs hold list unpacking, dtype reads, raises or warnings in untaken
+    # branches: every call recording gradients ran through the interpreter)
+    make, inputs = _MODULES[name]
+    s, got = _module_calls(make, inputs)
+    assert _spec(s).recording is not None
+    monkeypatch.setattr(_ex, "_recording_plan", lambda *a, **k: None)
+    _, ref = _module_calls(make, inputs)
+    monkeypatch.undo()
+    for a, b in zip(got, ref):
+        np.testing.assert_array_equal(a, b)

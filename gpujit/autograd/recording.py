@@ -132,7 +132,12 @@ def _complex_checked(op, args):
 
 
 def _differentiates(op):
+    # (imported on first use, the ops sit above this module; then the name is the
+    # function itself: a function-level import cost ~1 us on every recorded op that
+    # takes complex tensors, most of them)
+    global _differentiates
     from ..ops.complex_autograd import differentiates
+    _differentiates = differentiates
     return differentiates(op)
 
 

@@ -135,6 +135,14 @@ def typed_by_annotation(v):
     return None
 
 
+class _Elem:
+    """The element type of a list type, as a Value's type for typed_by_annotation."""
+    __slots__ = ("type",)
+
+    def __init__(self, t):
+        self.type = t.elem if isinstance(t, T.ListType) else None
+
+
 def known(spec) -> bool:
     """Is the spec fully known (no None inside)?"""
     if spec is None:
@@ -278,6 +286,11 @@ class _Assumptions:
 
     def aten(self, n, ins):
         op = n.op
+        if op is None and n.kind == "aten::list" and known(ins[0]):
+            # (a new list of a list whose elements' type says what they are: the fresh
+            # `list(k.shape)` of MultiheadAttention's check, compared in Python then)
+            elem = typed_by_annotation(_Elem(n.output.type))
+            return [ListSpec(elem)] if elem is not None else None
         if op is None or not all(known(s) for s in ins):
             return None
         args = op.schema.arguments

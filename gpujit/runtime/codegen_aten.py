@@ -88,9 +88,19 @@ def _never(c):
     return False
 
 
+def _plain(a) -> bool:
+    """A Python value the op's form takes as it is: a number, bool or str, or a list
+    where the schema takes one (`list(k.shape) != list(v.shape)`: Python's != on lists
+    is aten::ne.int_list's)."""
+    s = a.spec
+    if isinstance(s, ValueSpec):
+        return s.pytype in (int, float, bool, str)
+    return isinstance(s, ListSpec) and a.type.is_list and a.type.base in ("int", "str", "bool")
+
+
 def _python_form(cg, n, op, args):
     specs = [a.spec for a in args]
-    if not all(isinstance(s, ValueSpec) and s.pytype in (int, float, bool, str) for s in specs):
+    if not all(_plain(a) for a in args):
         return False
     if op.name.endswith(".float") and not any(s.pytype is float for s in specs):
         return False       # float(int op int): the impl converts

@@ -54,7 +54,7 @@ from .key_facts import fold_key_facts
 from .objects import namedtuple_class
 from .container_ops import CONTAINER_OPS, container_op
 from .interpreter import GROUP_RUNNER, PRIM_HANDLERS, interpret, read_attr, \
-    callee_graph, call_inputs, compute_scripted, dynamic_callee
+    callee_graph, call_inputs, compute_scripted, dynamic_callee, emit_warning
 from .profile import Profile, TensorSpec, ValueSpec, input_key, spec_of
 from .support import unbox
 
@@ -91,6 +91,7 @@ def _py_name(name, used):
 _whole_graph = [os.environ.get("GPUJIT_GRAPH_AUTODIFF", "1") != "0"]
 
 _UNFIT = object()       # _run_recording_plan: a module attribute not of the type the code was made for
+_WARNED = object()      # _recording_plan's slots: the key of the call's set of warned nodes
 
 # prim:: nodes whose interpreter handler reads only the node and its inputs' values (no
 # regions, attributes written, calls or per-call state): a recording plan runs them as a
@@ -126,8 +127,9 @@ def _recording_plan(graph, runner, attr_specs=None, in_order=False):
     prim::Loop (extra: its body's steps, input slots and output slots), 6 a prim node of
     _VALUE_PRIMS (callee: the interpreter's handler, extra: the node), 7 a container op
     (callee: its function), 8 a registry op that gives no Tensor (as 1, its eager body
-    called without the autograd layer: `x.size(0)`, `n // h`); then the node (what an
-    error's note names: runtime/script_traceback)."""
+    called without the autograd layer: `x.size(0)`, `n // h`), 9 an aten::warn with a
+    source line (extra: the node and the slot of the call's set of warned nodes); then
+    the node (what an error's note names: runtime/script_traceback)."""
     slots = {v: i for i, v in enumerate(graph.inputs)}
     specs = dict(attr_specs or ())
     reads, consts, steps = [], [], []
@@ -196,6 +198,13 @@ def _recording_plan(graph, runner, attr_specs=None, in_order=False):
                 step = (2 if kind == "prim::TupleConstruct" else 3, cls, ins, None)
             elif kind in _VALUE_PRIMS or kind == "prim::GetAttr":
                 step = (6, PRIM_HANDLERS[kind], ins, node)
+            elif kind == "aten::warn" and getattr(node.source_range, "filename", None):
+                # (warned once per call, as the interpreter's: the call's set of warned
+                # nodes in a slot of its own; a node without source warns from Python's
+                # stack, whose depth differs here: left to the interpreter)
+                if _WARNED not in slots:
+                    slots[_WARNED] = len(slots)
+                step = (9, emit_warning, ins, (node, slots[_WARNED]))
             elif node.op is None and kind in CONTAINER_OPS:
                 # (an aten:: kind without registry op: sum of a list, `a is b`, format)
                 step = (7, container_op(node)[0], ins, None)
@@ -305,6 +314,12 @@ def _run_steps(steps, env):
             r = f(*[env[i] for i in ins])
             if outs:
                 env[outs[0]] = r
+        elif kind == 9:      # (aten::warn: once per call)
+            node, ws = extra
+            warned = env[ws]
+            if warned is None:
+                warned = env[ws] = set()
+            f(node, env[ins[0]], env[ins[1]] if len(ins) > 1 else 2, warned=warned)
         else:               # (a loop, as the interpreter's _loop)
             bsteps, bins, bouts = extra
             trip, cond = env[ins[0]], env[ins[1]]
