@@ -508,3 +508,70 @@ def test_assert_and_warn_code_match_torch():
     assert [k for k in _kinds(g.graph)] == [k for k in _kinds(t.graph)]
     # (gpujit's raise names its class, builtins.AssertionError; torch's has none)
     assert g.code.replace(', "builtins.AssertionError")', ")") == t.code
+
+
+# ------------------------------------------------------------------ Tensor for a number
+
+def _length_mask(lengths: gpujit.Tensor) -> gpujit.Tensor:
+    return gpujit.arange(lengths.max())[None, :] < lengths[:, None]
+
+
+def _narrowed(x: gpujit.Tensor, n: gpujit.Tensor) -> gpujit.Tensor:
+    return x.narrow(0, 0, n) * 2
+
+
+def test_tensor_for_a_number_argument_has_no_requires_grad_branch():
+    # torch 2.13's graph converts a Tensor passed for a number with aten::IntImplicit /
+    # ScalarImplicit alone (its kernel refuses a tensor that requires grad); gpujit put a
+    # prim::requires_grad + prim::If + RaiseException before each (the common length-mask
+    # idiom `torch.arange(lengths.max())` showed it)
+    s = gpujit.jit.script(_length_mask)
+    kinds = _kinds(s.graph)
+    assert "prim::If" not in kinds and "prim::requires_grad" not in kinds, kinds
+    assert kinds[:3] == ["aten::max", "aten::ScalarImplicit", "aten::arange"], kinds
+    assert "torch.arange(annotate(number, torch.max(lengths)))" in s.code, s.code
+    for _ in range(3):
+        assert s(gpujit.tensor([3, 1])).tolist() == [[True, True, True], [True, False, False]]
+    n = gpujit.jit.script(_narrowed)
+    assert _kinds(n.graph) == ["aten::IntImplicit", "aten::narrow", "aten::mul"]
+    for _ in range(4):          # profiled, then the generated code
+        assert n(gpujit.ones(3), gpujit.tensor(2)).tolist() == [2.0, 2.0]
+    # the op still refuses a tensor that requires grad, with or without grad recording
+    for ctx in (gpujit.enable_grad, gpujit.no_grad):
+        with ctx():
+            for _ in range(2):
+                with pytest.raises(RuntimeError, match="^Cannot input a tensor that requires "
+                                                       "grad as a scalar argument"):
+                    n(gpujit.ones(3), gpujit.tensor(2.0, requires_grad=True))
+    with pytest.raises(RuntimeError, match="Cannot input a tensor of type Float as an "
+                                           "integral argument"):
+        n(gpujit.ones(3), gpujit.tensor(2.0))
+
+
+def test_tensor_for_a_number_matches_torch():
+    torch = _torch()
+    src = ("def mask(lengths: torch.Tensor) -> torch.Tensor:\n"
+           "    return torch.arange(lengths.max())[None, :] < lengths[:, None]\n"
+           "def narrowed(x: torch.Tensor, n: torch.Tensor) -> torch.Tensor:\n"
+           "    return x.narrow(0, 0, n) * 2\n")
+    import importlib.util
+    import os
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        got = []
+        for k, lib in enumerate((torch, gpujit)):
+            path = os.path.join(d, f"prog{k}.py")
+            with open(path, "w") as f:
+                f.write(("import torch\n" if lib is torch else "import gpujit as torch\n")
+                        + src)
+            spec = importlib.util.spec_from_file_location(f"prog_s47_{k}", path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got.append([(lib.jit.script(mod.mask), lib.jit.script(mod.narrowed))])
+        (tm, tn), = got[0]
+        (gm, gn), = got[1]
+        assert _kinds(gm.graph) == _kinds(tm.graph)
+        assert _kinds(gn.graph) == _kinds(tn.graph)
+        assert gm.code == tm.code and gn.code == tn.code
