@@ -575,3 +575,37 @@ def test_tensor_for_a_number_matches_torch():
         assert _kinds(gm.graph) == _kinds(tm.graph)
         assert _kinds(gn.graph) == _kinds(tn.graph)
         assert gm.code == tm.code and gn.code == tn.code
+
+
+# ------------------------------------------------------------------ warnings shown once
+
+def _warn_here():
+    warnings.warn("shown once per location", UserWarning)
+
+
+def test_scripting_does_not_show_default_filtered_warnings_again():
+    # constant propagation caught the warnings of the ops it folds with
+    # warnings.catch_warnings, which bumps the filters' version: every module's registry
+    # of warnings already shown was dropped, and after scripting anything a warning the
+    # default filter shows once per location showed again (torch shows it once)
+    shown = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = lambda message, *a, **k: shown.append(str(message))
+        for k in range(3):
+            _warn_here()
+
+            def f(x: gpujit.Tensor) -> gpujit.Tensor:
+                return x * (2 + 3) - len("abc")
+            assert gpujit.jit.script(f)(gpujit.ones(1)).tolist() == [2.0]
+    assert shown.count("shown once per location") == 1, shown
+
+
+def test_folding_still_leaves_a_warning_op_for_run_time():
+    from gpujit.passes.constant_propagation import _warnings_recorded
+    before = list(warnings.filters)
+    with _warnings_recorded() as caught:
+        warnings.warn("seen", UserWarning)
+        warnings.warn("also", DeprecationWarning)
+    assert [str(w.message) for w in caught] == ["seen", "also"]
+    assert warnings.filters == before
