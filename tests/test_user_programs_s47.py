@@ -609,3 +609,49 @@ def test_folding_still_leaves_a_warning_op_for_run_time():
         warnings.warn("also", DeprecationWarning)
     assert [str(w.message) for w in caught] == ["seen", "also"]
     assert warnings.filters == before
+
+
+# ------------------------------------------------------------------ class-level Final lists
+
+def _final_module(lib):
+    from typing import Final
+
+    class Heads(lib.nn.Module):
+        scales: Final[List[float]] = [0.5, 1.0, 2.0]
+
+        def __init__(self):
+            super().__init__()
+            self.heads = lib.nn.ModuleList([lib.nn.Linear(2, 2) for _ in range(3)])
+
+        def forward(self, x, i: int):
+            out = lib.zeros_like(x)
+            for s in self.scales:
+                out = out + x * s
+            for k, h in enumerate(self.heads):
+                out = out + h(x) * self.scales[k]
+            return out, self.scales, self.scales[i]
+    return Heads()
+
+
+def test_class_level_final_list_is_a_tuple_constant():
+    # torch 2.13 stores a Final / __constants__ list as a tuple, also one set in the class
+    # body: `for s in self.scales` is unrolled and self.scales[k] a constant; gpujit kept
+    # a class-level one a List[float] (a prim::Loop over [0.5, 1., 2.])
+    gpujit.manual_seed(0)
+    m = _final_module(gpujit)
+    s = gpujit.jit.script(m)
+    assert "prim::Loop" not in _kinds(s.graph)
+    x = gpujit.ones(1, 2)
+    out, scales, one = s(x, 2)
+    assert scales == (0.5, 1.0, 2.0) and one == 2.0 and s.scales == (0.5, 1.0, 2.0)
+    want = x.numpy() * 3.5 + sum(h(x).detach().numpy() * k
+                                 for h, k in zip(m.heads, (0.5, 1.0, 2.0)))
+    np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-6)
+    assert "Tuple[Tensor, Tuple[float, float, float], float]" in s.code
+
+
+def test_class_level_final_list_matches_torch():
+    torch = _torch()
+    t, g = torch.jit.script(_final_module(torch)), gpujit.jit.script(_final_module(gpujit))
+    assert _kinds(g.graph) == _kinds(t.graph)
+    assert g.code == t.code
