@@ -655,3 +655,56 @@ def test_class_level_final_list_matches_torch():
     t, g = torch.jit.script(_final_module(torch)), gpujit.jit.script(_final_module(gpujit))
     assert _kinds(g.graph) == _kinds(t.graph)
     assert g.code == t.code
+
+
+# ------------------------------------------------------------------ non-persistent buffers
+
+def _rope_module(lib):
+    class Rope(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("inv_freq", lib.arange(2.0), persistent=False)
+            self.lin = lib.nn.Linear(2, 2)
+            self.register_buffer("keep", lib.ones(2))
+
+        def forward(self, x):
+            return self.lin(x) + self.inv_freq + self.keep
+    return Rope()
+
+
+def test_scripted_and_traced_state_dict_list_non_persistent_buffers():
+    # torch 2.13's scripted, traced and loaded modules keep no persistence flag: their
+    # state_dict lists a register_buffer(..., persistent=False) buffer too, so loading the
+    # eager state_dict into them strictly misses it (gpujit copied the eager module's set)
+    m = _rope_module(gpujit)
+    assert list(m.state_dict()) == ["keep", "lin.weight", "lin.bias"]
+    import io
+    s = gpujit.jit.script(m)
+    t = gpujit.jit.trace(m, gpujit.ones(1, 2))
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    buf.seek(0)
+    ld = gpujit.jit.load(buf)
+    for c in (s, t, ld):
+        assert list(c.state_dict()) == ["inv_freq", "keep", "lin.weight", "lin.bias"]
+    with pytest.raises(RuntimeError, match='Missing key\\(s\\) in state_dict: "inv_freq"'):
+        s.load_state_dict(m.state_dict())
+    with pytest.raises(RuntimeError, match='Unexpected key\\(s\\) in state_dict: "inv_freq"'):
+        m.load_state_dict(s.state_dict())
+    s.load_state_dict(t.state_dict())
+    m.load_state_dict(s.state_dict(), strict=False)
+
+
+def test_non_persistent_buffers_match_torch():
+    torch = _torch()
+    for lib in (torch, gpujit):
+        m = _rope_module(lib)
+        import warnings as _w
+        with _w.catch_warnings():
+            _w.simplefilter("ignore")
+            keys = [list(lib.jit.script(m).state_dict()),
+                    list(lib.jit.trace(m, lib.ones(1, 2)).state_dict())]
+        if lib is torch:
+            want = keys
+        else:
+            assert keys == want
