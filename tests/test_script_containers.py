@@ -597,7 +597,10 @@ def loop_enumerate_zip(xs: List[Tensor], ws: List[float]) -> Tensor:
 def test_for_loop_over_enumerate_of_zip():
     xs = [gpujit.tensor([1.0, 2.0]), gpujit.tensor([3.0, 4.0]), gpujit.tensor([5.0, 6.0])]
     g = check(loop_enumerate_zip, xs, [0.5, 2.0, 3.0])
-    assert "aten::enumerate" in kinds(g) and "aten::zip" in kinds(g)
+    # torch 2.13's IterableTree: the trip count is prim::min of the lengths, the elements
+    # xs[i], ws[i] (no list of pairs: aten::enumerate / aten::zip are not in its graph)
+    assert "prim::min" in kinds(g) and "aten::enumerate" not in kinds(g) and \
+        "aten::zip" not in kinds(g)
 
 
 def truthiness(xs: List[int], s: str, d: Dict[str, int], n: int):

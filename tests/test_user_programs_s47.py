@@ -708,3 +708,54 @@ def test_non_persistent_buffers_match_torch():
             want = keys
         else:
             assert keys == want
+
+
+# ------------------------------------------------------------------ zip / enumerate loops
+
+def _zip_loops(a: List[int], b: List[str], c: List[float]) -> List[str]:
+    out: List[str] = []
+    for x, y, w in zip(a, b, c):
+        out.append(y + str(x + w))
+    for i, v in enumerate(a):
+        out.append(str(i + v))
+    for i, (x, y) in enumerate(zip(a, b)):
+        out.append(y + str(i))
+    for p in zip(a, b):
+        out.append(p[1])
+    return out
+
+
+def test_zip_and_enumerate_loops_index_their_lists():
+    # torch 2.13 runs `for x, y in zip(a, b)` / enumerate(a) / enumerate(zip(a, b)) as an
+    # IterableTree: the trip count is ops.prim.min of the lengths ([INT64_MAX, len(a)] for
+    # enumerate, whose index is the loop counter `i`), and each element a[i]; gpujit built
+    # the list of pairs (aten::zip / aten::enumerate) and unpacked its items
+    s = gpujit.jit.script(_zip_loops)
+    args = ([1, 2, 3], ["a", "b"], [0.5, 1.5, 2.5])
+    assert s(*args) == _zip_loops(*args) == ["a1.5", "b3.5", "1", "3", "5", "a0", "b1",
+                                             "a", "b"]
+    assert s([], [], []) == []
+    kinds = [n.kind for n in s.graph.walk()]
+    assert "aten::zip" not in kinds and "aten::enumerate" not in kinds
+    assert kinds.count("prim::min") == 4 and kinds.count("prim::Loop") == 4
+    code = s.code
+    assert "  for _1 in range(ops.prim.min(_0)):\n    x = a[_1]\n    y = b[_1]\n" in code, code
+    assert "ops.prim.min([9223372036854775807, torch.len(a)])" in code
+    assert "  for i in range(_3):\n    v = a[i]\n" in code
+
+
+def test_zip_and_enumerate_loops_match_torch():
+    torch = _torch()
+    t = torch.jit.script(_zip_loops)
+    g = gpujit.jit.script(_zip_loops)
+    args = ([1, 2, 3], ["a", "b"], [0.5, 1.5, 2.5])
+    assert g(*args) == t(*args)
+    tk = [n.kind() for n in t.graph.nodes()]
+    gk = [n.kind() for n in g.graph.nodes()]
+    assert [k for k in gk if k != "prim::Constant"] == [k for k in tk if k != "prim::Constant"]
+    # (the rest of the text differs only where gpujit carries the mutated list `out`)
+    import re
+    norm = "".join(ln for ln in g.code.splitlines(True)
+                   if not re.fullmatch(r"\s+out\d* = out\d*\n", ln))
+    norm = re.sub(r"\bout\d+\b", "out", norm)
+    assert norm == t.code

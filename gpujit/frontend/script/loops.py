@@ -198,6 +198,9 @@ class LoopMixin:
                        s.target, hint="unpack inside the loop body")
         if isinstance(it, ast.Tuple):
             return self.unroll(s, [lambda e=e: self.expr(e) for e in it.elts])
+        tree = self.iterable_tree(it)
+        if tree is not None:
+            return self.tree_loop(s, tree)
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and \
                 it.func.id == "zip" and self.is_builtin("zip") and it.args and \
                 not it.keywords and not any(isinstance(a, ast.Starred) for a in it.args):
@@ -256,6 +259,85 @@ class LoopMixin:
         return self.loop(s, trip, self.const(True), elem, s.body, None,
                          exclude=tuple(_targets(s.target)),
                          target_types=_target_types(s.target, elem_t))
+
+    # ------------------------------------------------------------------ zip / enumerate
+    def iterable_tree(self, it):
+        """`zip(a, b, ...)`, `enumerate(a)` or `enumerate(zip(a, b, ...))` of lists, as
+        TorchScript's IterableTree runs them: a nested tuple of leaves, each a list Value
+        (its element a[i] each trip) or None (enumerate's index, i itself); None when `it`
+        is no such call (modules, tensors, a start other than 0: the generic paths)."""
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)) or it.keywords \
+                or any(isinstance(a, ast.Starred) for a in it.args):
+            return None
+        name = it.func.id
+        if name == "enumerate" and self.is_builtin("enumerate") and len(it.args) in (1, 2):
+            if len(it.args) == 2 and not (isinstance(it.args[1], ast.Constant) and
+                                          type(it.args[1].value) is int and
+                                          it.args[1].value == 0):
+                return None
+            a = it.args[0]
+            inner = self.iterable_tree(a) if isinstance(a, ast.Call) and \
+                isinstance(a.func, ast.Name) and a.func.id == "zip" else None
+            if inner is None and isinstance(a, ast.Call) and isinstance(a.func, ast.Name) \
+                    and a.func.id in ("zip", "enumerate"):
+                return None
+            if inner is None and not self._list_source(a):
+                return None
+            return (None, inner if inner is not None else self.expr(a))
+        if name == "zip" and self.is_builtin("zip") and it.args:
+            if not all(self._list_source(a) for a in it.args):
+                return None
+            return tuple(self.expr(a) for a in it.args)
+        return None
+
+    def _list_source(self, node):
+        """Whether node is a local variable holding a list (what the tree loop indexes;
+        other iterables keep their generic path)."""
+        if not isinstance(node, ast.Name):
+            return False
+        var = self.lookup_var(node.id)
+        return isinstance(var, Var) and isinstance(var.value.type, T.ListType)
+
+    def tree_loop(self, s, tree):
+        """The loop over an iterable tree: trip count prim::min of the leaves' lengths
+        (enumerate's index counts to INT64_MAX), `x = a[i]` for each list leaf, the index
+        itself for enumerate's (the loop counter takes the target's name, as
+        TorchScript's `for i in range(_3):`)."""
+        leaves = []
+
+        def walk(t):
+            if isinstance(t, tuple):
+                for x in t:
+                    walk(x)
+            else:
+                leaves.append(t)
+        walk(tree)
+        lens = [self.const(MAX_TRIP) if v is None else self.len_of(v) for v in leaves]
+        lst = self.emit("prim::ListConstruct", lens, [T.ListType(T.INT)]).output
+        trip = self.emit("prim::min", [lst], [T.INT], op=_reg.OPS["prim::min.self_int"]).output
+
+        def types(t):
+            if isinstance(t, tuple):
+                return T.TupleType(tuple(types(x) for x in t))
+            return T.INT if t is None else t.type.elem
+
+        def values(t, i):
+            if isinstance(t, tuple):
+                return tuple(values(x, i) for x in t)
+            if t is None:
+                return i
+            with self.at(s):      # (TorchScript's element read: the for statement's)
+                return self.emit("aten::__getitem__", [t, i], [t.type.elem]).output
+
+        target = s.target
+        index_name = target.elts[0].id if tree[0] is None and isinstance(
+            target, (ast.Tuple, ast.List)) and target.elts and \
+            isinstance(target.elts[0], ast.Name) else None
+        return self.loop(s, trip, self.const(True), None, s.body, None,
+                         exclude=tuple(_targets(target)),
+                         target_types=_target_types(target, types(tree)),
+                         index_name=index_name,
+                         bind=lambda i: self.bind_unrolled_target(target, values(tree, i), s))
 
     def zip_for_loop(self, call):
         """What `for ... in zip(a, b, ...)` runs over: of module containers (and their
@@ -383,7 +465,7 @@ class LoopMixin:
         return self.merge_paths(node, results, s, slot_names)
 
     def loop(self, s, trip, cond, elem, body, cond_after, exclude, index_name=None,
-             target_types=None):
+             target_types=None, bind=None):
         """A prim::Loop carrying the variables the body assigns (and defined before it);
         a LoopReturn when the body returns (see the module docstring), else None.
         exclude: the loop's target names; one defined before the loop with a type its
@@ -441,7 +523,10 @@ class LoopMixin:
         with self.in_block(block), self.scope() as frame:
             for n, t, v0 in zip(carried, types, init):
                 frame[n] = Var(block.add_input(t, n), v0.where)
-            if elem is not None:
+            if bind is not None:        # (the iterable tree's elements: tree_loop)
+                with self.at(s.iter):
+                    bind(i)
+            elif elem is not None:
                 with self.at(s.iter if isinstance(s, ast.For) else s):
                     self.assign(s.target, elem(i), s)
             elif index_name is not None:
