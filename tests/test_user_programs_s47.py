@@ -759,3 +759,35 @@ def test_zip_and_enumerate_loops_match_torch():
                    if not re.fullmatch(r"\s+out\d* = out\d*\n", ln))
     norm = re.sub(r"\bout\d+\b", "out", norm)
     assert norm == t.code
+
+
+# ------------------------------------------------------------------ sorted()
+
+from typing import Dict  # noqa: E402
+
+
+def _sorted_keys(xs: List[int], d: Dict[str, int]) -> List[str]:
+    a = sorted(xs)
+    b = sorted(d.keys())
+    xs.sort()
+    return b + [str(a[0]), str(xs[-1])]
+
+
+def test_sorted_takes_the_list_alone():
+    # torch 2.13's aten::sorted(t[] input) takes the list only and its code writes
+    # `sorted(xs)`; gpujit passed a reverse flag: `torch.sorted(xs, False)`
+    s = gpujit.jit.script(_sorted_keys)
+    assert s([3, 1, 2], {"b": 1, "a": 2}) == ["a", "b", "1", "3"]
+    code = s.code
+    assert "a = sorted(xs)\n" in code and "b = sorted(torch.keys(d))\n" in code, code
+    assert [len(list(n.inputs)) for n in s.graph.walk() if n.kind == "aten::sorted"] == [1, 1]
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    buf.seek(0)
+    assert gpujit.jit.load(buf)([5, 4], {"z": 0}) == ["z", "4", "5"]
+
+
+def test_sorted_code_matches_torch():
+    torch = _torch()
+    assert gpujit.jit.script(_sorted_keys).code == torch.jit.script(_sorted_keys).code

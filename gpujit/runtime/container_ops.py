@@ -319,7 +319,7 @@ def _std_sort(c, comp):
     return out
 
 
-def _sorted(c, reverse):
+def _sorted(c, reverse=False):
     """sorted(c, reverse=...) / c.sort(): Python's, except for floats with a nan among
     them: TorchScript sorts with std::sort and the comparator `a != b and (a < b) !=
     reverse`, under which a nan is no greater or less than anything; where a list holds

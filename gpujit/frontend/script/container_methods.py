@@ -138,6 +138,10 @@ class ContainerMethodsMixin:
                                  isinstance(lst.type.elem, T.TensorType)):
             self.error(f"sorting needs a list of ints, floats, bools, strs or Tensors, got "
                        f"{describe_type(seq.type)}", node)
+        if reverse is None and kind == "aten::sorted":
+            # (TorchScript's aten::sorted.t(t[](a) input) takes the list alone: .code
+            # `sorted(xs)`)
+            return self.emit(kind, [lst], [lst.type]).output
         if reverse is None:
             reverse = self.const(False)
         if not isinstance(reverse.type, T.BoolType):
