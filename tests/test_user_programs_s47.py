@@ -791,3 +791,43 @@ def test_sorted_takes_the_list_alone():
 def test_sorted_code_matches_torch():
     torch = _torch()
     assert gpujit.jit.script(_sorted_keys).code == torch.jit.script(_sorted_keys).code
+
+
+# ------------------------------------------------------------------ eager jit.isinstance
+
+def test_eager_jit_isinstance_warns_for_empty_containers_and_refuses_any():
+    # torch 2.13's eager torch.jit.isinstance warns for an empty list / dict / tuple where
+    # the type names a container (its inner type is lost), nested ones too, and hands
+    # typing.Any to Python's isinstance (TypeError); gpujit was silent and answered True
+    from typing import Any
+    for obj, t, want, n in [([], List[int], True, 1), ({}, Dict[str, int], True, 1),
+                            ([[]], List[List[int]], True, 1), ([1], List[int], True, 0),
+                            ({"a": []}, Dict[str, List[int]], True, 1),
+                            ((1, []), Tuple[int, List[int]], True, 1),
+                            ([], Optional[List[int]], True, 1), (None, Optional[List[int]],
+                                                                 True, 0)]:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            assert gpujit.jit.isinstance(obj, t) is want
+        got = [str(x.message) for x in w]
+        assert got == ["The inner type of a container is lost when calling "
+                       "torch.jit.isinstance in eager mode. For example, List[int] would "
+                       "become list and therefore falsely return True for List[float] or "
+                       "List[str]."] * n, (obj, t, got)
+        assert all(x.category is UserWarning for x in w)
+    with pytest.raises(TypeError, match="typing.Any cannot be used with isinstance"):
+        gpujit.jit.isinstance(3, Any)
+
+
+def test_eager_jit_isinstance_matches_torch():
+    torch = _torch()
+    cases = [([], List[int]), ([[]], List[List[int]]), ({"a": []}, Dict[str, List[int]]),
+             ((1, []), Tuple[int, List[int]]), ([1.0], List[int]), ({"a": 1}, Dict[str, int])]
+    for obj, t in cases:
+        res = []
+        for lib in (torch, gpujit):
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                r = lib.jit.isinstance(obj, t)
+            res.append((r, [str(x.message) for x in w]))
+        assert res[0] == res[1], (obj, t, res)
