@@ -424,8 +424,20 @@ def test_isinstance_of_a_union_spells_the_class():
         "isinstance")[2]
 
 
+def test_isinstance_of_any_false_branch_reads_it_as_any():
+    # torch 2.13 refines an Any variable in the false branch of isinstance() to Any
+    # again: `x0 = unchecked_cast(Any, x)` before the next test reads it
+    s = gpujit.jit.script(_kind_of)
+    code = s.code
+    assert "    x0 = unchecked_cast(Any, x)\n    _2 = isinstance(x0, tuple)\n" in code, code
+    assert "      x1 = unchecked_cast(Any, x0)\n      _4 = isinstance(x1, (float, str))\n" \
+        in code, code
+    assert [s([1]), s((1, 2)), s(2.5), s(3)] == [1, 3, 4, 0]
+
+
 def test_isinstance_spelling_matches_torch():
     torch = _torch()
+    assert gpujit.jit.script(_kind_of).code == torch.jit.script(_kind_of).code
     for f in (_kind_of, _union_sum):
         t, g = torch.jit.script(f), gpujit.jit.script(f)
         for spelled in (", list)", ", tuple)", "List[int])"):
