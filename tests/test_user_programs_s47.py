@@ -843,3 +843,40 @@ def test_eager_jit_isinstance_matches_torch():
                 r = lib.jit.isinstance(obj, t)
             res.append((r, [str(x.message) for x in w]))
         assert res[0] == res[1], (obj, t, res)
+
+
+# ------------------------------------------------------------------ dict.setdefault
+
+def _grouped(keys: List[str]) -> Dict[str, List[int]]:
+    d: Dict[str, List[int]] = {}
+    for i, k in enumerate(keys):
+        d.setdefault(k, [0]).append(i)
+    c: Dict[str, float] = {}
+    c.setdefault("x", 1.0)
+    d["n"] = [int(c.setdefault("x", 5.0))]
+    return d
+
+
+def test_dict_setdefault_is_torchs_op():
+    # torch 2.13 compiles d.setdefault(k, v) to aten::setdefault (`torch.setdefault(d, k,
+    # v)` in .code); gpujit wrote `if k not in d: d[k] = v` and then d[k]
+    s = gpujit.jit.script(_grouped)
+    for _ in range(3):          # profiled, then the generated code
+        assert s(["a", "b", "a"]) == {"a": [0, 0, 2], "b": [0, 1], "n": [1]}
+    kinds = [n.kind for n in s.graph.walk()]
+    assert kinds.count("aten::setdefault") == 3 and "aten::__contains__" not in kinds
+    code = s.code
+    assert "torch.setdefault(d, k, [0])" in code and "torch.setdefault(c, \"x\", 1.)" in code
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    buf.seek(0)
+    assert gpujit.jit.load(buf)(["z"]) == {"z": [0, 0], "n": [1]}
+
+
+def test_dict_setdefault_matches_torch():
+    torch = _torch()
+    t, g = torch.jit.script(_grouped), gpujit.jit.script(_grouped)
+    assert g(["a", "b", "a"]) == t(["a", "b", "a"])
+    assert [k for k in _kinds(g.graph) if k != "prim::Loop"] == \
+        [k for k in _kinds(t.graph) if k != "prim::Loop"]
