@@ -424,8 +424,20 @@ def test_isinstance_of_a_union_spells_the_class():
         "isinstance")[2]
 
 
+def test_isinstance_of_any_false_branch_reads_it_as_any():
+    # torch 2.13 refines an Any variable in the false branch of isinstance() to Any
+    # again: `x0 = unchecked_cast(Any, x)` before the next test reads it
+    s = gpujit.jit.script(_kind_of)
+    code = s.code
+    assert "    x0 = unchecked_cast(Any, x)\n    _2 = isinstance(x0, tuple)\n" in code, code
+    assert "      x1 = unchecked_cast(Any, x0)\n      _4 = isinstance(x1, (float, str))\n" \
+        in code, code
+    assert [s([1]), s((1, 2)), s(2.5), s(3)] == [1, 3, 4, 0]
+
+
 def test_isinstance_spelling_matches_torch():
     torch = _torch()
+    assert gpujit.jit.script(_kind_of).code == torch.jit.script(_kind_of).code
     for f in (_kind_of, _union_sum):
         t, g = torch.jit.script(f), gpujit.jit.script(f)
         for spelled in (", list)", ", tuple)", "List[int])"):
@@ -508,3 +520,363 @@ def test_assert_and_warn_code_match_torch():
     assert [k for k in _kinds(g.graph)] == [k for k in _kinds(t.graph)]
     # (gpujit's raise names its class, builtins.AssertionError; torch's has none)
     assert g.code.replace(', "builtins.AssertionError")', ")") == t.code
+
+
+# ------------------------------------------------------------------ Tensor for a number
+
+def _length_mask(lengths: gpujit.Tensor) -> gpujit.Tensor:
+    return gpujit.arange(lengths.max())[None, :] < lengths[:, None]
+
+
+def _narrowed(x: gpujit.Tensor, n: gpujit.Tensor) -> gpujit.Tensor:
+    return x.narrow(0, 0, n) * 2
+
+
+def test_tensor_for_a_number_argument_has_no_requires_grad_branch():
+    # torch 2.13's graph converts a Tensor passed for a number with aten::IntImplicit /
+    # ScalarImplicit alone (its kernel refuses a tensor that requires grad); gpujit put a
+    # prim::requires_grad + prim::If + RaiseException before each (the common length-mask
+    # idiom `torch.arange(lengths.max())` showed it)
+    s = gpujit.jit.script(_length_mask)
+    kinds = _kinds(s.graph)
+    assert "prim::If" not in kinds and "prim::requires_grad" not in kinds, kinds
+    assert kinds[:3] == ["aten::max", "aten::ScalarImplicit", "aten::arange"], kinds
+    assert "torch.arange(annotate(number, torch.max(lengths)))" in s.code, s.code
+    for _ in range(3):
+        assert s(gpujit.tensor([3, 1])).tolist() == [[True, True, True], [True, False, False]]
+    n = gpujit.jit.script(_narrowed)
+    assert _kinds(n.graph) == ["aten::IntImplicit", "aten::narrow", "aten::mul"]
+    for _ in range(4):          # profiled, then the generated code
+        assert n(gpujit.ones(3), gpujit.tensor(2)).tolist() == [2.0, 2.0]
+    # the op still refuses a tensor that requires grad, with or without grad recording
+    for ctx in (gpujit.enable_grad, gpujit.no_grad):
+        with ctx():
+            for _ in range(2):
+                with pytest.raises(RuntimeError, match="^Cannot input a tensor that requires "
+                                                       "grad as a scalar argument"):
+                    n(gpujit.ones(3), gpujit.tensor(2.0, requires_grad=True))
+    with pytest.raises(RuntimeError, match="Cannot input a tensor of type Float as an "
+                                           "integral argument"):
+        n(gpujit.ones(3), gpujit.tensor(2.0))
+
+
+def test_tensor_for_a_number_matches_torch():
+    torch = _torch()
+    src = ("def mask(lengths: torch.Tensor) -> torch.Tensor:\n"
+           "    return torch.arange(lengths.max())[None, :] < lengths[:, None]\n"
+           "def narrowed(x: torch.Tensor, n: torch.Tensor) -> torch.Tensor:\n"
+           "    return x.narrow(0, 0, n) * 2\n")
+    import importlib.util
+    import os
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        got = []
+        for k, lib in enumerate((torch, gpujit)):
+            path = os.path.join(d, f"prog{k}.py")
+            with open(path, "w") as f:
+                f.write(("import torch\n" if lib is torch else "import gpujit as torch\n")
+                        + src)
+            spec = importlib.util.spec_from_file_location(f"prog_s47_{k}", path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got.append([(lib.jit.script(mod.mask), lib.jit.script(mod.narrowed))])
+        (tm, tn), = got[0]
+        (gm, gn), = got[1]
+        assert _kinds(gm.graph) == _kinds(tm.graph)
+        assert _kinds(gn.graph) == _kinds(tn.graph)
+        assert gm.code == tm.code and gn.code == tn.code
+
+
+# ------------------------------------------------------------------ warnings shown once
+
+def _warn_here():
+    warnings.warn("shown once per location", UserWarning)
+
+
+def test_scripting_does_not_show_default_filtered_warnings_again():
+    # constant propagation caught the warnings of the ops it folds with
+    # warnings.catch_warnings, which bumps the filters' version: every module's registry
+    # of warnings already shown was dropped, and after scripting anything a warning the
+    # default filter shows once per location showed again (torch shows it once)
+    shown = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = lambda message, *a, **k: shown.append(str(message))
+        for k in range(3):
+            _warn_here()
+
+            def f(x: gpujit.Tensor) -> gpujit.Tensor:
+                return x * (2 + 3) - len("abc")
+            assert gpujit.jit.script(f)(gpujit.ones(1)).tolist() == [2.0]
+    assert shown.count("shown once per location") == 1, shown
+
+
+def test_folding_still_leaves_a_warning_op_for_run_time():
+    from gpujit.passes.constant_propagation import _warnings_recorded
+    before = list(warnings.filters)
+    with _warnings_recorded() as caught:
+        warnings.warn("seen", UserWarning)
+        warnings.warn("also", DeprecationWarning)
+    assert [str(w.message) for w in caught] == ["seen", "also"]
+    assert warnings.filters == before
+
+
+# ------------------------------------------------------------------ class-level Final lists
+
+def _final_module(lib):
+    from typing import Final
+
+    class Heads(lib.nn.Module):
+        scales: Final[List[float]] = [0.5, 1.0, 2.0]
+
+        def __init__(self):
+            super().__init__()
+            self.heads = lib.nn.ModuleList([lib.nn.Linear(2, 2) for _ in range(3)])
+
+        def forward(self, x, i: int):
+            out = lib.zeros_like(x)
+            for s in self.scales:
+                out = out + x * s
+            for k, h in enumerate(self.heads):
+                out = out + h(x) * self.scales[k]
+            return out, self.scales, self.scales[i]
+    return Heads()
+
+
+def test_class_level_final_list_is_a_tuple_constant():
+    # torch 2.13 stores a Final / __constants__ list as a tuple, also one set in the class
+    # body: `for s in self.scales` is unrolled and self.scales[k] a constant; gpujit kept
+    # a class-level one a List[float] (a prim::Loop over [0.5, 1., 2.])
+    gpujit.manual_seed(0)
+    m = _final_module(gpujit)
+    s = gpujit.jit.script(m)
+    assert "prim::Loop" not in _kinds(s.graph)
+    x = gpujit.ones(1, 2)
+    out, scales, one = s(x, 2)
+    assert scales == (0.5, 1.0, 2.0) and one == 2.0 and s.scales == (0.5, 1.0, 2.0)
+    want = x.numpy() * 3.5 + sum(h(x).detach().numpy() * k
+                                 for h, k in zip(m.heads, (0.5, 1.0, 2.0)))
+    np.testing.assert_allclose(out.detach().numpy(), want, rtol=1e-6)
+    assert "Tuple[Tensor, Tuple[float, float, float], float]" in s.code
+
+
+def test_class_level_final_list_matches_torch():
+    torch = _torch()
+    t, g = torch.jit.script(_final_module(torch)), gpujit.jit.script(_final_module(gpujit))
+    assert _kinds(g.graph) == _kinds(t.graph)
+    assert g.code == t.code
+
+
+# ------------------------------------------------------------------ non-persistent buffers
+
+def _rope_module(lib):
+    class Rope(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("inv_freq", lib.arange(2.0), persistent=False)
+            self.lin = lib.nn.Linear(2, 2)
+            self.register_buffer("keep", lib.ones(2))
+
+        def forward(self, x):
+            return self.lin(x) + self.inv_freq + self.keep
+    return Rope()
+
+
+def test_scripted_and_traced_state_dict_list_non_persistent_buffers():
+    # torch 2.13's scripted, traced and loaded modules keep no persistence flag: their
+    # state_dict lists a register_buffer(..., persistent=False) buffer too, so loading the
+    # eager state_dict into them strictly misses it (gpujit copied the eager module's set)
+    m = _rope_module(gpujit)
+    assert list(m.state_dict()) == ["keep", "lin.weight", "lin.bias"]
+    import io
+    s = gpujit.jit.script(m)
+    t = gpujit.jit.trace(m, gpujit.ones(1, 2))
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    buf.seek(0)
+    ld = gpujit.jit.load(buf)
+    for c in (s, t, ld):
+        assert list(c.state_dict()) == ["inv_freq", "keep", "lin.weight", "lin.bias"]
+    with pytest.raises(RuntimeError, match='Missing key\\(s\\) in state_dict: "inv_freq"'):
+        s.load_state_dict(m.state_dict())
+    with pytest.raises(RuntimeError, match='Unexpected key\\(s\\) in state_dict: "inv_freq"'):
+        m.load_state_dict(s.state_dict())
+    s.load_state_dict(t.state_dict())
+    m.load_state_dict(s.state_dict(), strict=False)
+
+
+def test_non_persistent_buffers_match_torch():
+    torch = _torch()
+    for lib in (torch, gpujit):
+        m = _rope_module(lib)
+        import warnings as _w
+        with _w.catch_warnings():
+            _w.simplefilter("ignore")
+            keys = [list(lib.jit.script(m).state_dict()),
+                    list(lib.jit.trace(m, lib.ones(1, 2)).state_dict())]
+        if lib is torch:
+            want = keys
+        else:
+            assert keys == want
+
+
+# ------------------------------------------------------------------ zip / enumerate loops
+
+def _zip_loops(a: List[int], b: List[str], c: List[float]) -> List[str]:
+    out: List[str] = []
+    for x, y, w in zip(a, b, c):
+        out.append(y + str(x + w))
+    for i, v in enumerate(a):
+        out.append(str(i + v))
+    for i, (x, y) in enumerate(zip(a, b)):
+        out.append(y + str(i))
+    for p in zip(a, b):
+        out.append(p[1])
+    return out
+
+
+def test_zip_and_enumerate_loops_index_their_lists():
+    # torch 2.13 runs `for x, y in zip(a, b)` / enumerate(a) / enumerate(zip(a, b)) as an
+    # IterableTree: the trip count is ops.prim.min of the lengths ([INT64_MAX, len(a)] for
+    # enumerate, whose index is the loop counter `i`), and each element a[i]; gpujit built
+    # the list of pairs (aten::zip / aten::enumerate) and unpacked its items
+    s = gpujit.jit.script(_zip_loops)
+    args = ([1, 2, 3], ["a", "b"], [0.5, 1.5, 2.5])
+    assert s(*args) == _zip_loops(*args) == ["a1.5", "b3.5", "1", "3", "5", "a0", "b1",
+                                             "a", "b"]
+    assert s([], [], []) == []
+    kinds = [n.kind for n in s.graph.walk()]
+    assert "aten::zip" not in kinds and "aten::enumerate" not in kinds
+    assert kinds.count("prim::min") == 4 and kinds.count("prim::Loop") == 4
+    code = s.code
+    assert "  for _1 in range(ops.prim.min(_0)):\n    x = a[_1]\n    y = b[_1]\n" in code, code
+    assert "ops.prim.min([9223372036854775807, torch.len(a)])" in code
+    assert "  for i in range(_3):\n    v = a[i]\n" in code
+
+
+def test_zip_and_enumerate_loops_match_torch():
+    torch = _torch()
+    t = torch.jit.script(_zip_loops)
+    g = gpujit.jit.script(_zip_loops)
+    args = ([1, 2, 3], ["a", "b"], [0.5, 1.5, 2.5])
+    assert g(*args) == t(*args)
+    tk = [n.kind() for n in t.graph.nodes()]
+    gk = [n.kind() for n in g.graph.nodes()]
+    assert [k for k in gk if k != "prim::Constant"] == [k for k in tk if k != "prim::Constant"]
+    # (the rest of the text differs only where gpujit carries the mutated list `out`)
+    import re
+    norm = "".join(ln for ln in g.code.splitlines(True)
+                   if not re.fullmatch(r"\s+out\d* = out\d*\n", ln))
+    norm = re.sub(r"\bout\d+\b", "out", norm)
+    assert norm == t.code
+
+
+# ------------------------------------------------------------------ sorted()
+
+from typing import Dict  # noqa: E402
+
+
+def _sorted_keys(xs: List[int], d: Dict[str, int]) -> List[str]:
+    a = sorted(xs)
+    b = sorted(d.keys())
+    xs.sort()
+    return b + [str(a[0]), str(xs[-1])]
+
+
+def test_sorted_takes_the_list_alone():
+    # torch 2.13's aten::sorted(t[] input) takes the list only and its code writes
+    # `sorted(xs)`; gpujit passed a reverse flag: `torch.sorted(xs, False)`
+    s = gpujit.jit.script(_sorted_keys)
+    assert s([3, 1, 2], {"b": 1, "a": 2}) == ["a", "b", "1", "3"]
+    code = s.code
+    assert "a = sorted(xs)\n" in code and "b = sorted(torch.keys(d))\n" in code, code
+    assert [len(list(n.inputs)) for n in s.graph.walk() if n.kind == "aten::sorted"] == [1, 1]
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    buf.seek(0)
+    assert gpujit.jit.load(buf)([5, 4], {"z": 0}) == ["z", "4", "5"]
+
+
+def test_sorted_code_matches_torch():
+    torch = _torch()
+    assert gpujit.jit.script(_sorted_keys).code == torch.jit.script(_sorted_keys).code
+
+
+# ------------------------------------------------------------------ eager jit.isinstance
+
+def test_eager_jit_isinstance_warns_for_empty_containers_and_refuses_any():
+    # torch 2.13's eager torch.jit.isinstance warns for an empty list / dict / tuple where
+    # the type names a container (its inner type is lost), nested ones too, and hands
+    # typing.Any to Python's isinstance (TypeError); gpujit was silent and answered True
+    from typing import Any
+    for obj, t, want, n in [([], List[int], True, 1), ({}, Dict[str, int], True, 1),
+                            ([[]], List[List[int]], True, 1), ([1], List[int], True, 0),
+                            ({"a": []}, Dict[str, List[int]], True, 1),
+                            ((1, []), Tuple[int, List[int]], True, 1),
+                            ([], Optional[List[int]], True, 1), (None, Optional[List[int]],
+                                                                 True, 0)]:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            assert gpujit.jit.isinstance(obj, t) is want
+        got = [str(x.message) for x in w]
+        assert got == ["The inner type of a container is lost when calling "
+                       "torch.jit.isinstance in eager mode. For example, List[int] would "
+                       "become list and therefore falsely return True for List[float] or "
+                       "List[str]."] * n, (obj, t, got)
+        assert all(x.category is UserWarning for x in w)
+    with pytest.raises(TypeError, match="typing.Any cannot be used with isinstance"):
+        gpujit.jit.isinstance(3, Any)
+
+
+def test_eager_jit_isinstance_matches_torch():
+    torch = _torch()
+    cases = [([], List[int]), ([[]], List[List[int]]), ({"a": []}, Dict[str, List[int]]),
+             ((1, []), Tuple[int, List[int]]), ([1.0], List[int]), ({"a": 1}, Dict[str, int])]
+    for obj, t in cases:
+        res = []
+        for lib in (torch, gpujit):
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                r = lib.jit.isinstance(obj, t)
+            res.append((r, [str(x.message) for x in w]))
+        assert res[0] == res[1], (obj, t, res)
+
+
+# ------------------------------------------------------------------ dict.setdefault
+
+def _grouped(keys: List[str]) -> Dict[str, List[int]]:
+    d: Dict[str, List[int]] = {}
+    for i, k in enumerate(keys):
+        d.setdefault(k, [0]).append(i)
+    c: Dict[str, float] = {}
+    c.setdefault("x", 1.0)
+    d["n"] = [int(c.setdefault("x", 5.0))]
+    return d
+
+
+def test_dict_setdefault_is_torchs_op():
+    # torch 2.13 compiles d.setdefault(k, v) to aten::setdefault (`torch.setdefault(d, k,
+    # v)` in .code); gpujit wrote `if k not in d: d[k] = v` and then d[k]
+    s = gpujit.jit.script(_grouped)
+    for _ in range(3):          # profiled, then the generated code
+        assert s(["a", "b", "a"]) == {"a": [0, 0, 2], "b": [0, 1], "n": [1]}
+    kinds = [n.kind for n in s.graph.walk()]
+    assert kinds.count("aten::setdefault") == 3 and "aten::__contains__" not in kinds
+    code = s.code
+    assert "torch.setdefault(d, k, [0])" in code and "torch.setdefault(c, \"x\", 1.)" in code
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    buf.seek(0)
+    assert gpujit.jit.load(buf)(["z"]) == {"z": [0, 0], "n": [1]}
+
+
+def test_dict_setdefault_matches_torch():
+    torch = _torch()
+    t, g = torch.jit.script(_grouped), gpujit.jit.script(_grouped)
+    assert g(["a", "b", "a"]) == t(["a", "b", "a"])
+    assert [k for k in _kinds(g.graph) if k != "prim::Loop"] == \
+        [k for k in _kinds(t.graph) if k != "prim::Loop"]

@@ -271,6 +271,8 @@ class ExpressionPrinter:
             return f"set({ins[0]})" if ins else f"annotate({out_type.annotation()}, set())"
         if k in _AUTOGRAD_FORMS and n.op is None:
             return _AUTOGRAD_FORMS[k](ins)
+        if k == "aten::sorted" and n.op is None and len(ins) == 1:
+            return f"sorted({ins[0]})"      # (TorchScript's code: the builtin's name)
         if k.startswith("aten::"):
             return f"{self.op_name(k)}({', '.join(self.schema_args(n, ins))})"
         if k == "prim::RaiseException" and len(ins) == 2 and ins[1] == "None":

@@ -22,7 +22,8 @@ SIDE_EFFECT_KINDS = frozenset({
     "prim::awaitable_wait",
     "prim::Enter", "prim::Exit", "prim::RecordFunction", "prim::PythonOp",
     "aten::set_grad_enabled",
-    "prim::AddStatValue", "prim::TimePoint"}) | AUTOGRAD_KINDS     # (the grad mode: nothing moves across)
+    "prim::AddStatValue", "prim::TimePoint",
+    "aten::setdefault"}) | AUTOGRAD_KINDS     # (the grad mode: nothing moves across)
 
 _NUM = (T.IntType, T.FloatType, T.ComplexType, T.BoolType, T.NumberType)
 

@@ -391,11 +391,52 @@ def _unwrap_optional(x):
 def jit_isinstance(obj, target_type) -> bool:
     """`gpujit.jit.isinstance(obj, List[int])`: isinstance for TorchScript types, checking
     containers element by element (an empty list is a List of anything)."""
+    import typing
     from ..frontend.script.types import annotation_type, value_matches_type
     msg = bare_generic_message(target_type)
     if msg is not None:
         raise RuntimeError(msg)
+    if target_type is typing.Any:
+        # (torch 2.13 hands a non-generic class to Python's isinstance: TypeError
+        # "typing.Any cannot be used with isinstance()")
+        return isinstance(obj, target_type)
+    _warn_empty_containers(obj, target_type)
     return value_matches_type(obj, annotation_type(target_type))
+
+
+EMPTY_CONTAINER_WARNING = (
+    "The inner type of a container is lost when calling torch.jit.isinstance in eager "
+    "mode. For example, List[int] would become list and therefore falsely return True "
+    "for List[float] or List[str].")
+
+
+def _warn_empty_containers(obj, t):
+    """torch 2.13's container_checker warns (UserWarning) for each empty list, dict or
+    tuple it meets where the type asks for a List / Dict / Tuple, nested ones too."""
+    import typing
+    import warnings
+    origin, args = typing.get_origin(t), typing.get_args(t)
+    if origin is typing.Union:
+        for a in args:
+            if typing.get_origin(a) is not None and obj is not None:
+                _warn_empty_containers(obj, a)
+                return
+        return
+    if origin not in (list, dict, tuple):
+        return
+    if type(obj) in (list, dict, tuple) and len(obj) == 0:
+        # (pointing here, as torch's points into torch/_jit_internal.py: shown once per
+        # process under the default filter)
+        warnings.warn(EMPTY_CONTAINER_WARNING, UserWarning)
+    if origin is list and type(obj) is list and args:
+        for x in obj:
+            _warn_empty_containers(x, args[0])
+    elif origin is dict and type(obj) is dict and len(args) == 2:
+        for x in obj.values():
+            _warn_empty_containers(x, args[1])
+    elif origin is tuple and type(obj) is tuple and len(args) == len(obj):
+        for x, a in zip(obj, args):
+            _warn_empty_containers(x, a)
 
 
 def bare_generic_message(cls):

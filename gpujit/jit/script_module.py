@@ -480,7 +480,7 @@ def traced_module_from(module, graphs_by_module: dict, types: dict, memo=None, c
         tm._parameters[name] = p
     for name, b in module._buffers.items():
         tm._buffers[name] = b
-    tm._non_persistent_buffers_set = set(getattr(module, "_non_persistent_buffers_set", ()))
+    tm._non_persistent_buffers_set = set()   # (every buffer in its state_dict, as torch's)
     tm.training = module.training
     for name, c in module._modules.items():
         if c is not None:         # (a submodule set to None is left out, as in torch)

@@ -48,7 +48,8 @@ _ELEMENT_READS = frozenset({"prim::ListUnpack", "prim::TupleUnpack", "prim::Tupl
                             "aten::pop", "aten::wait", "prim::awaitable_wait"})
 # mutators that store their later inputs as elements (a key, an index, the value): a list
 # appended to a List[List[int]] is an element, not a source of elements as extend's is
-_STORES_ELEMENTS = frozenset({"aten::append", "aten::insert", "aten::_set_item"})
+_STORES_ELEMENTS = frozenset({"aten::append", "aten::insert", "aten::_set_item",
+                              "aten::setdefault"})
 # container ops (no registry op) whose result is a new container of the elements of their
 # container inputs: the elements are the inputs' own (items / enumerate / zip make new
 # tuples: those stay with _any_part)

@@ -321,12 +321,10 @@ class _Folder:
 def _run_node(node, values):
     """node's results on constant inputs, computed as the interpreter computes them, or
     None when it raises (the error is the program's, at run time) or warns."""
-    import warnings
     from ..runtime import interpreter as _interp
     env = dict(zip(node.inputs, values))
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with _warnings_recorded() as caught:
             handler = _interp.PRIM_HANDLERS.get(node.kind)
             if handler is not None:
                 results = handler(node, env, None)
@@ -337,6 +335,32 @@ def _run_node(node, values):
     if caught or results is None or len(results) != len(node.outputs):
         return None
     return list(results)
+
+
+class _warnings_recorded:
+    """The warnings raised inside (a list), shown nowhere. Unlike warnings.catch_warnings,
+    the filters are changed in place (an "always" entry first, then removed), not
+    replaced: catch_warnings bumps the filters' version, which empties every module's
+    registry of the warnings already shown once, so after scripting anything the user's
+    and gpujit's default-filtered warnings showed again (torch's show once)."""
+
+    def __enter__(self):
+        import warnings
+        self.caught = []
+        self.entry = ("always", None, Warning, None, 0)
+        warnings.filters.insert(0, self.entry)
+        self.shown = warnings.__dict__.get("_showwarnmsg")
+        warnings._showwarnmsg = self.caught.append
+        return self.caught
+
+    def __exit__(self, *exc):
+        import warnings
+        warnings._showwarnmsg = self.shown
+        for i, f in enumerate(warnings.filters):
+            if f is self.entry:
+                del warnings.filters[i]
+                break
+        return False
 
 
 def _holds_tensor(v) -> bool:

@@ -16,6 +16,7 @@ from . import future_nodes as _future_nodes
 from . import objects as _objects
 from .arguments import COPIED_ON_READ
 from .assume import NO_CONSTANT, always_raises, constant_of
+from .interpreter import IMPLICIT_REQUIRES_GRAD as _IMPLICIT_REQUIRES_GRAD
 from .container_ops import tuple_item
 from .profile import TensorSpec
 from .script_text import script_print, script_str
@@ -381,6 +382,17 @@ def _requires_grad(cg, n):
     cg.emit(f"{cg.define(n.output)} = {o + '.requires_grad' if o is not None else 'False'}")
 
 
+def _implicit(cg, n):
+    # aten::IntImplicit / FloatImplicit / ScalarImplicit: TorchScript's kernel refuses a
+    # tensor that requires grad (an input, a parameter or buffer answers for itself; a
+    # tensor the generated code computes never does), then the op as any other
+    o = cg.obj(n.inputs[0])
+    if o is not None:
+        msg = cg.bind(_IMPLICIT_REQUIRES_GRAD, "implicit_requires_grad")
+        cg.emit(f"if {o}.requires_grad: raise RuntimeError({msg})")
+    codegen_aten.emit_aten(cg, n)
+
+
 def _data(cg, n):
     # no gradient is recorded here: x.data is x's array (boxed again where it leaves)
     cg.names[n.output] = cg.ref(n.inputs[0])
@@ -433,6 +445,8 @@ PRIM_EMITTERS = {
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _alias,
     "prim::Print": _print, "aten::warn": _warn, "prim::dtype": _dtype, "prim::device": _device,
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
+    "aten::IntImplicit": _implicit, "aten::FloatImplicit": _implicit,
+    "aten::ScalarImplicit": _implicit,
     "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
     "prim::itemsize": _array_attr, "prim::nbytes": _array_attr,
     "prim::AddStatValue": _stat, "prim::TimePoint": _stat,

@@ -521,6 +521,7 @@ CONTAINER_OPS = {
     "aten::reverse": (_reverse, None),
     "aten::sort": (_sort, None),
     "aten::popitem": (_popitem, None),
+    "aten::setdefault": (lambda d, k, v: d.setdefault(k, v), None),   # (TorchScript's op)
     "aten::extend": (_extend, None),
     "aten::insert": (_insert, None),
     "aten::update": (_update, None),

@@ -554,6 +554,18 @@ def _requires_grad(node, env, profile):
     return (bool(getattr(env[node.inputs[0]], "requires_grad", False)),)
 
 
+IMPLICIT_REQUIRES_GRAD = "Cannot input a tensor that requires grad as a scalar argument"
+
+
+def _implicit(node, env, profile):
+    """aten::IntImplicit / FloatImplicit / ScalarImplicit of a Tensor passed for a number:
+    TorchScript's kernel refuses one that requires grad (checkImplicitTensorToNum), then
+    takes the 0-dim tensor's value."""
+    if getattr(env[node.inputs[0]], "requires_grad", False):
+        raise RuntimeError(IMPLICIT_REQUIRES_GRAD)
+    return _run_aten(node, env)
+
+
 def _data(node, env, profile):
     return (env[node.inputs[0]].data,)
 
@@ -679,6 +691,8 @@ PRIM_HANDLERS = {
     "prim::Uninitialized": _uninitialized, "prim::unchecked_cast": _identity,
     "prim::Print": _print, "aten::warn": _warn, "prim::dtype": _dtype, "prim::device": _device,
     "prim::requires_grad": _requires_grad, "prim::data": _data, "prim::grad": _grad,
+    "aten::IntImplicit": _implicit, "aten::FloatImplicit": _implicit,
+    "aten::ScalarImplicit": _implicit,
     "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
     "prim::itemsize": _itemsize, "prim::nbytes": _nbytes,
     "prim::AddStatValue": _add_stat_value, "prim::TimePoint": _time_point,

@@ -101,8 +101,10 @@ class ConditionMixin:
             name = test.args[0].id
             var = self.lookup_var(name)
             if isinstance(var, Var) and isinstance(var.value.type, T.AnyType):
+                # (the false branch reads it as an Any again: torch 2.13's code casts it,
+                # `x0 = unchecked_cast(Any, x)`, where that branch uses it)
                 yes = isx.any_members(self.isinstance_types(test), self, test)
-                return (_refs(name, yes), {}) if len(yes) == 1 else ({}, {})
+                return (_refs(name, yes) if len(yes) == 1 else {}), {name: T.ANY}
             if isinstance(var, Var) and _narrowable(var.value.type):
                 yes, no = isx.split_members(var.value.type, self.isinstance_types(test))
                 if yes and no:
@@ -166,7 +168,8 @@ class ConditionMixin:
                 continue
             var = self.lookup_var(name)
             if isinstance(var, Var) and (_narrowable(var.value.type) or isinstance(
-                    var.value.type, T.AnyType)) and var.value.type != t:
+                    var.value.type, T.AnyType)) and (var.value.type != t or isinstance(
+                        t, T.AnyType)):
                 cast = self.emit("prim::unchecked_cast", [var.value], [t]).output
                 cast.set_debug_name(name)       # (TorchScript's %y.7: code writes y0 = ...)
                 self.scopes[-1][name] = Refined(cast, var.where)

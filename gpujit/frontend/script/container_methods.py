@@ -213,12 +213,9 @@ class ContainerMethodsMixin:
             if not elem_fits(v.type, vt):
                 self.error(f"cannot store {describe_type(v.type)} in a dict of "
                            f"{describe_type(vt)}", node)
-            has = self.emit("aten::__contains__", [d, k], [T.BOOL]).output
-            branch = self.emit("prim::If", [has], [])
-            branch.add_block()
-            with self.in_block(branch.add_block()):
-                self.emit("aten::_set_item", [d, k, v], [d.type])
-            return self.emit("aten::__getitem__", [d, k], [vt]).output
+            # TorchScript's aten::setdefault(Dict(t) self, k, t default) -> t (gpujit wrote
+            # `if k not in d: d[k] = v` then d[k])
+            return self.emit("aten::setdefault", [d, k, self.number_as(v, vt)], [vt]).output
         if name == "update":
             self.arity("dict", name, args, (1,), node, "d.update(other)")
             other = args[0]

@@ -652,6 +652,8 @@ def _container_result(name, types):
             if isinstance(t0, T.DictType) else T.STR if isinstance(t0, T.StrType) else None
     if name == "get" and isinstance(t0, T.DictType):
         return t0.value if len(types) == 3 else T.OptionalType(t0.value)
+    if name == "setdefault" and isinstance(t0, T.DictType) and len(types) == 3:
+        return t0.value
     if name == "popitem" and isinstance(t0, T.DictType):
         return T.TupleType((t0.key, t0.value))
     if name in ("keys", "values", "items") and isinstance(t0, T.DictType):

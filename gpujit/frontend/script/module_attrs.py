@@ -474,7 +474,12 @@ class ModuleInfo:
             self.warn_unusable_constants(consts)
         for name in consts:
             if name not in self.constants and hasattr(cls, name):
-                self.constants[name] = getattr(cls, name)
+                # a class-level constant (`scales: Final[List[float]] = [0.5, 1.0]`): a
+                # tuple too, as TorchScript stores it (iterated unrolled, indexed)
+                value = getattr(cls, name)
+                if not cls.__module__.startswith("gpujit."):
+                    _check_constant(name, value, cls)
+                self.constants[name] = _as_constant(value)
                 object.__setattr__(self.sm, name, self.constants[name])
 
     def warn_unusable_constants(self, consts):

@@ -177,7 +177,9 @@ class _Context:
             sm._parameters[name] = p
         for name, b in mod._buffers.items():
             sm._buffers[name] = b
-        sm._non_persistent_buffers_set = set(getattr(mod, "_non_persistent_buffers_set", ()))
+        # (none is non-persistent: torch 2.13's scripted module keeps no such flag, its
+        # state_dict lists every buffer, a register_buffer(..., persistent=False) one too)
+        sm._non_persistent_buffers_set = set()
         sm.training = mod.training
         for name, c in mod._modules.items():
             if name in info.ignored:    # __jit_ignored_attributes__: stays a Python module

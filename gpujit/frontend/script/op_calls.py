@@ -570,14 +570,8 @@ class OpCallMixin:
 
     def tensor_as_number(self, x, kind):
         """aten::<kind> (IntImplicit, FloatImplicit, ScalarImplicit) of a Tensor passed for
-        a number argument, after TorchScript's check that it does not require grad."""
-        ifn = self.emit("prim::If", [self.emit("prim::requires_grad", [x], [T.BOOL]).output],
-                        [])
-        with self.in_block(ifn.add_block()):
-            self.emit("prim::RaiseException", [
-                self.const("Cannot input a tensor that requires grad as a scalar argument"),
-                self.const("builtins.RuntimeError")], [])
-        ifn.add_block()
+        a number argument, as TorchScript's graph has it (the op itself refuses a tensor
+        that requires grad when it runs, as its kernel does)."""
         t = {"IntImplicit": T.INT, "FloatImplicit": T.FLOAT}.get(kind, T.NUMBER)
         ops = _reg.OVERLOADS[f"aten::{kind}"]
         return self.emit(f"aten::{kind}", [x], [t], op=ops[0]).output
