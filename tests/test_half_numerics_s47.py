@@ -411,3 +411,34 @@ def test_ndtr_matches_pytorch_on_every_value(dt):
     got, want = got.float().numpy(), want.float().numpy()
     bad = (got.view(np.uint32) != want.view(np.uint32)) & ~(np.isnan(got) & np.isnan(want))
     assert not bad.any(), (bits[bad][:4], got[bad][:4], want[bad][:4])
+
+
+# ---------------------------------------------------------------- polygamma(1, x)
+
+# torch 2.13's trigamma bits (ATen's float / double series, FMAs as compiled)
+_TRIGAMMA = {"float32": [(0.3, 0x4143ED02), (2.5, 0x3EFB102C), (-2.6, 0x4129778A),
+                         (13.763712, 0x3D9A554F)],
+             "float16": [(0.3, 0x4A1F), (2.5, 0x37D9), (-2.6, 0x494B), (100.0, 0x2125)]}
+
+
+@pytest.mark.parametrize("dt", ["float32", "float16"])
+def test_trigamma_is_atens_float_series(dt):
+    x = torch.tensor([v for v, _ in _TRIGAMMA[dt]], dtype=getattr(torch, dt))
+    u = np.uint32 if dt == "float32" else np.uint16
+    got = torch.polygamma(1, x).numpy().view(u).tolist()
+    assert got == [b for _, b in _TRIGAMMA[dt]], [hex(g) for g in got]
+    assert x.polygamma(1).numpy().view(u).tolist() == got
+    y = torch.tensor([0.0, float("inf"), float("-inf"), float("nan")], dtype=getattr(torch, dt))
+    r = torch.polygamma(1, y).tolist()
+    assert r[:2] == [math.inf, 0.0] and math.isnan(r[2]) and math.isnan(r[3])
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16"])
+def test_trigamma_matches_pytorch(dt):
+    real = _real_torch()
+    x = ALL_HALVES if dt == "float16" else _float32_sample().astype(dt)
+    got = torch.polygamma(1, torch.from_numpy(x.copy())).numpy()
+    want = real.polygamma(1, real.from_numpy(x.copy())).numpy()
+    u = {"float16": np.uint16, "float32": np.uint32, "float64": np.uint64}[dt]
+    bad = (got.view(u) != want.view(u)) & ~(np.isnan(got) & np.isnan(want))
+    assert not bad.any(), (x[bad][:4], got[bad][:4], want[bad][:4])

@@ -273,15 +273,24 @@ def _zeta(xp, x, q):
 
 
 def polygamma(xp, n, a):
-    """The n-th derivative of digamma: digamma for n = 0, else (-1) ** (n + 1) n!
-    zeta(n + 1, x) (PyTorch's formula, which its trigamma series approximates for n = 1:
-    the same values at +-inf, inf instead of its large finite values at the poles)."""
+    """The n-th derivative of digamma: digamma for n = 0, ATen's trigamma series for n = 1
+    on NumPy (its large finite values at the negative poles, 0 at +inf, NaN at -inf), else
+    (-1) ** (n + 1) n! zeta(n + 1, x) (PyTorch's formula)."""
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     if n == 0:
         return digamma(xp, a)
     a = xp.asarray(a)
     out_dt = _float_out(a)
+    if n == 1 and xp is np:
+        # ATen's trigamma (float32 steps for float32, float16 and bfloat16, which round
+        # it; float64's in double): the zeta form differed from torch 2.13 on 59% of
+        # float32 and 95% of float64 values
+        from ._trigamma_kernel import trigamma_f32, trigamma_f64
+        f = trigamma_f32 if out_dt in (np.float32, np.float16) else trigamma_f64
+        with np.errstate(all="ignore"):
+            r = f(a.astype(np.float32 if f is trigamma_f32 else np.float64, copy=False))
+        return np.asarray(r).astype(out_dt, copy=False)
     x = a.astype(np.float64)
     fact = float(math.factorial(n)) if n <= 170 else math.inf
     with np.errstate(all="ignore"):
