@@ -442,3 +442,31 @@ def test_trigamma_matches_pytorch(dt):
     u = {"float16": np.uint16, "float32": np.uint32, "float64": np.uint64}[dt]
     bad = (got.view(u) != want.view(u)) & ~(np.isnan(got) & np.isnan(want))
     assert not bad.any(), (x[bad][:4], got[bad][:4], want[bad][:4])
+
+
+# ---------------------------------------------------------------- i0 / i1 / i0e / i1e
+
+_BESSEL = {"i0": lambda m: m.i0, "i1": lambda m: m.special.i1,
+           "i0e": lambda m: m.special.i0e, "i1e": lambda m: m.special.i1e}
+
+
+@pytest.mark.parametrize("name", sorted(_BESSEL))
+def test_float16_bessel_rounds_the_float32_kernel(name):
+    """float16 i0 / i1 / i0e / i1e are the float32 kernel's values rounded (i1 of the
+    half 5.9e-06 is 2.92e-06 in torch: the float series lands below the half tie x / 2)."""
+    f = _BESSEL[name](torch)
+    got = f(torch.from_numpy(ALL_HALVES.copy())).numpy()
+    with np.errstate(all="ignore"):
+        want = f(torch.from_numpy(ALL_HALVES.astype(np.float32))).numpy().astype(np.float16)
+    assert _mismatches(got, want).size == 0
+    if name == "i1":
+        x = torch.tensor([5.900859832763672e-06], dtype=torch.float16)
+        assert f(x).tolist() == [2.9206275939941406e-06]
+
+
+@pytest.mark.parametrize("name", sorted(_BESSEL))
+def test_float16_bessel_matches_pytorch(name):
+    real = _real_torch()
+    got = _BESSEL[name](torch)(torch.from_numpy(ALL_HALVES.copy())).numpy()
+    want = _BESSEL[name](real)(real.from_numpy(ALL_HALVES.copy())).numpy()
+    assert _mismatches(got, want).size == 0
