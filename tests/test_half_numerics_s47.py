@@ -470,3 +470,34 @@ def test_float16_bessel_matches_pytorch(name):
     got = _BESSEL[name](torch)(torch.from_numpy(ALL_HALVES.copy())).numpy()
     want = _BESSEL[name](real)(real.from_numpy(ALL_HALVES.copy())).numpy()
     assert _mismatches(got, want).size == 0
+
+
+# ---------------------------------------------------------------- bfloat16 mvlgamma
+
+def test_bfloat16_mvlgamma_in_bfloat16_steps():
+    x = torch.tensor([2.5, 3.25, 10.0, 1.75], dtype=torch.bfloat16)
+    got = torch.mvlgamma(x, 2)
+    assert got.dtype is torch.bfloat16
+    k = x.float().numpy().astype(np.float64)
+    terms = [_bf16_rounded([math.lgamma(float(_bf16_rounded(v + d))) for v in k])
+             for d in (-0.5, 0.0)]
+    c = np.float32(float(_bf16_rounded(np.float32(0.5 * math.log(math.pi)))))
+    want = _bf16_rounded(_bf16_rounded(terms[0] + terms[1]) + c)
+    assert got.float().numpy().tolist() == want.tolist() == [0.859375, 1.984375, 25.125,
+                                                              0.390625]
+    y = x.clone()
+    assert y.mvlgamma_(2) is y and y.tolist() == got.tolist()
+    for f in (lambda: torch.mvlgamma(x, 0), lambda: x.clone().mvlgamma_(0)):
+        with pytest.raises(RuntimeError, match="p has to be greater than or equal to 1"):
+            f()
+
+
+@pytest.mark.parametrize("p", [2, 3])
+def test_bfloat16_mvlgamma_matches_pytorch(p):
+    real = _real_torch()
+    bits = np.arange(1 << 16, dtype=np.uint16).view(np.int16)
+    got = torch.mvlgamma(torch.from_numpy(bits.copy()).view(torch.bfloat16), p).float()
+    want = real.mvlgamma(real.from_numpy(bits.copy()).view(real.bfloat16), p).float()
+    got, want = got.numpy(), want.numpy()
+    bad = (got.view(np.uint32) != want.view(np.uint32)) & ~(np.isnan(got) & np.isnan(want))
+    assert not bad.any(), (bits[bad][:4], got[bad][:4], want[bad][:4])
