@@ -501,3 +501,26 @@ def test_bfloat16_mvlgamma_matches_pytorch(p):
     got, want = got.numpy(), want.numpy()
     bad = (got.view(np.uint32) != want.view(np.uint32)) & ~(np.isnan(got) & np.isnan(want))
     assert not bad.any(), (bits[bad][:4], got[bad][:4], want[bad][:4])
+
+
+# ---------------------------------------------------------------- float16 refusals
+
+_NO_HALF = ("ndtri", "log_ndtr", "erfcx", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+            "spherical_bessel_j0", "modified_bessel_i0", "modified_bessel_i1",
+            "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
+            "scaled_modified_bessel_k1", "airy_ai")
+_NO_HALF_BINARY = ("chebyshev_polynomial_t", "chebyshev_polynomial_u",
+                   "chebyshev_polynomial_v", "chebyshev_polynomial_w", "hermite_polynomial_h",
+                   "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p",
+                   "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
+                   "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "zeta")
+
+
+@pytest.mark.parametrize("name", _NO_HALF + _NO_HALF_BINARY)
+def test_special_functions_without_a_half_kernel_raise_torchs_error(name):
+    x = torch.ones(3, dtype=torch.float16)
+    f = getattr(torch.special, name)
+    with pytest.raises(NotImplementedError,
+                       match=f"^\"{name}_cpu\" not implemented for 'Half'$"):
+        f(x) if name in _NO_HALF else f(x, x)
+    assert f(x.float()).dtype is torch.float32 if name in _NO_HALF else True
