@@ -596,7 +596,9 @@ float_power.op.composite = _float_power_composite
 def sinc(xp, self):
     with _np.errstate(divide="ignore", invalid="ignore"):
         t = _f32(self) * 3.141592653589793          # (float16 in float32, rounded once)
-        return xp.where(self == 0, 1, xp.sin(t) / t).astype(self.dtype)
+        # (float32 and float16: C's sinf, as ATen's scalar sinc kernel; half_libm)
+        return xp.where(self == 0, 1, _half_libm.call_float(xp, "sin", t) / t).astype(
+            self.dtype)
 
 
 @op("aten::heaviside(Tensor self, Tensor values) -> Tensor", tags=_PW, inplace=True,
