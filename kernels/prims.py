@@ -149,6 +149,12 @@ for _fn in _HALF_LIBM:
                           "cuda": f"_{_fn}_h = math.{_fn}\n",
                           "sim": f"_{_fn}_h = np.{_MATH[_fn][1]}\n"},
             deps=("_exp2_f32",) if _fn == "exp2" else ())
+    # (float64: C's function, for half_libm.SCALAR_KERNEL_OPS)
+    _define(f"_{_fn}_d", {"cpu": (f"_{_fn}_d = _exp2_f64\n" if _fn == "exp2"
+                                  else f"_{_fn}_d = math.{_fn}\n"),
+                          "cuda": f"_{_fn}_d = math.{_fn}\n",
+                          "sim": f"_{_fn}_d = np.{_MATH[_fn][1]}\n"},
+            deps=("_exp2_f64",) if _fn == "exp2" else ())
 
 # NumPy's floor division and remainder of floats (npy_divmod): the quotient snapped to
 # an integer, the remainder with the divisor's sign (a zero remainder with the dividend's,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-__all__ = ["OPS", "FLOAT32_OPS", "FUNCTIONS", "call", "call_float"]
+__all__ = ["OPS", "SCALAR_KERNEL_OPS", "FUNCTIONS", "call", "call_float"]
 
 FUNCTIONS = ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan",
              "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh")
@@ -28,11 +28,12 @@ OPS = {**{f"aten::{f}": f for f in FUNCTIONS},
        "aten::logit": "log",        # (its float16 steps rounded to half, then the log)
        # (not libm's: ATen's vectorized float erf, ops/special.aten_vec_erf, prims._erf_h)
        "aten::erf": "erf", "aten::special_ndtr": "erf"}
-# ops whose ATen CPU kernel is scalar code calling C's float function for float32 too
-# (cpu_kernel with std::sin: sinc), so float32 takes libm's as float16 does (NumPy's
-# float32 sin differed from torch on 13% of float32 sinc values)
-FLOAT32_OPS = {"aten::sinc": "sin"}
-OPS.update(FLOAT32_OPS)
+# ops whose ATen CPU kernel is scalar code calling C's functions in every dtype (cpu_kernel
+# with std::sin / std::log: sinc, special.entr), so float32 and float64 take libm's too
+# (NumPy's float32 sin / log differed from torch on 13% of float32 sinc, 5.6% of entr
+# values; its float64 log, SVML's on AVX512 hosts, on 0.1% of float64 entr)
+SCALAR_KERNEL_OPS = {"aten::sinc": "sin", "aten::special_entr": "log"}
+OPS.update(SCALAR_KERNEL_OPS)
 
 
 def call(xp, name, a):
@@ -48,9 +49,9 @@ def call(xp, name, a):
 
 
 def call_float(xp, name, a):
-    """libm's float `name` of float32 array a (a float32 result); other arrays and
-    modules: xp's ufunc."""
-    if xp is not _np or getattr(a, "dtype", None) != _np.float32:
+    """libm's `name` of float32 or float64 array a (C's <name>f / <name>, a result of a's
+    dtype); other arrays and modules: xp's ufunc."""
+    if xp is not _np or getattr(a, "dtype", None) not in (_np.float32, _np.float64):
         return getattr(xp, _NUMPY_NAMES.get(name, name))(a)
     from ._half_libm_kernels import ufunc
     return ufunc(name)(a)

@@ -419,7 +419,8 @@ def special_entr(xp, self):
     # (entr(half(0.3)) is 0.36133, the float32 computation's 0.36108)
     x = _f32(self)
     with _np.errstate(divide="ignore", invalid="ignore"):
-        lg = xp.log(xp.where(x > 0, x, 1))
+        # (float32 and float16: C's logf, as ATen's scalar entr kernel; half_libm)
+        lg = _half_libm.call_float(xp, "log", xp.where(x > 0, x, x.dtype.type(1)))
         if self.dtype == _np.float16:
             lg = lg.astype(_np.float16).astype(_np.float32)
         # (x * 0 + 0: +0 at -0 as PyTorch's and the fused where()'s 0; NaN stays NaN)
