@@ -29,10 +29,12 @@ OPS = {**{f"aten::{f}": f for f in FUNCTIONS},
        # (not libm's: ATen's vectorized float erf, ops/special.aten_vec_erf, prims._erf_h)
        "aten::erf": "erf", "aten::special_ndtr": "erf"}
 # ops whose ATen CPU kernel is scalar code calling C's functions in every dtype (cpu_kernel
-# with std::sin / std::log: sinc, special.entr), so float32 and float64 take libm's too
-# (NumPy's float32 sin / log differed from torch on 13% of float32 sinc, 5.6% of entr
-# values; its float64 log, SVML's on AVX512 hosts, on 0.1% of float64 entr)
-SCALAR_KERNEL_OPS = {"aten::sinc": "sin", "aten::special_entr": "log"}
+# with std::sin / std::log: sinc, special.entr, xlogy, special.xlog1py), so float32 and
+# float64 take libm's too (NumPy's float32 sin / log differed from torch on 13% of float32
+# sinc, 5.6% of entr, 6% of xlogy, 5% of xlog1py values; its float64 log / log1p, SVML's on
+# AVX512 hosts, on 0.1% of float64 entr, 3% of xlog1py)
+SCALAR_KERNEL_OPS = {"aten::sinc": "sin", "aten::special_entr": "log",
+                     "aten::xlogy.Tensor": "log", "aten::special_xlog1py": "log1p"}
 OPS.update(SCALAR_KERNEL_OPS)
 
 
@@ -49,9 +51,13 @@ def call(xp, name, a):
 
 
 def call_float(xp, name, a):
-    """libm's `name` of float32 or float64 array a (C's <name>f / <name>, a result of a's
-    dtype); other arrays and modules: xp's ufunc."""
-    if xp is not _np or getattr(a, "dtype", None) not in (_np.float32, _np.float64):
+    """libm's `name` of float16, float32 or float64 array a (C's <name>f / <name>, a
+    result of a's dtype: float16 rounds its float value); other arrays and modules: xp's
+    ufunc."""
+    dt = getattr(a, "dtype", None)
+    if xp is _np and dt == _np.float16:
+        return call(xp, name, a)
+    if xp is not _np or dt not in (_np.float32, _np.float64):
         return getattr(xp, _NUMPY_NAMES.get(name, name))(a)
     from ._half_libm_kernels import ufunc
     return ufunc(name)(a)

@@ -360,8 +360,10 @@ def xlogy(xp, self, other):
     self, other, rt = _common_scalars(xp, self, other)
     with _np.errstate(divide="ignore", invalid="ignore"):
         # (a Python number for self or other: CuPy's where takes only an array condition)
+        # (C's log in every dtype, as ATen's scalar xlogy kernel: ops/half_libm.py)
+        lg = _half_libm.call_float(xp, "log", other)
         return xp.where(xp.asarray(xp.isnan(other)), other,
-                        xp.where(xp.asarray(self == 0), 0, self * xp.log(other))).astype(rt)
+                        xp.where(xp.asarray(self == 0), 0, self * lg)).astype(rt)
 
 
 def _log_rounded_in_half(f):
@@ -402,8 +404,9 @@ def special_xlog1py(xp, self, other):
         other = float(other)        # (log1p of a Python bool would be a float16)
     self, other, rt = _common_scalars(xp, self, other)
     with _np.errstate(divide="ignore", invalid="ignore"):
+        lg = _half_libm.call_float(xp, "log1p", other)     # (C's log1p: xlogy's note)
         return xp.where(xp.asarray(xp.isnan(other)), other,
-                        xp.where(xp.asarray(self == 0), 0, self * xp.log1p(other))).astype(rt)
+                        xp.where(xp.asarray(self == 0), 0, self * lg)).astype(rt)
 
 
 special_xlog1py.op.scalar_for = _log_rounded_in_half("log1p")
