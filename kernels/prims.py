@@ -149,6 +149,12 @@ for _fn in _HALF_LIBM:
                           "cuda": f"_{_fn}_h = math.{_fn}\n",
                           "sim": f"_{_fn}_h = np.{_MATH[_fn][1]}\n"},
             deps=("_exp2_f32",) if _fn == "exp2" else ())
+    # (float64: C's function, for half_libm.SCALAR_KERNEL_OPS)
+    _define(f"_{_fn}_d", {"cpu": (f"_{_fn}_d = _exp2_f64\n" if _fn == "exp2"
+                                  else f"_{_fn}_d = math.{_fn}\n"),
+                          "cuda": f"_{_fn}_d = math.{_fn}\n",
+                          "sim": f"_{_fn}_d = np.{_MATH[_fn][1]}\n"},
+            deps=("_exp2_f64",) if _fn == "exp2" else ())
 
 # NumPy's floor division and remainder of floats (npy_divmod): the quotient snapped to
 # an integer, the remainder with the divisor's sign (a zero remainder with the dividend's,
@@ -241,8 +247,9 @@ def _erfinv_{s}(x):
         y = y - (_f64(_erf_f64(y)) - xd) / (1.1283791670955126 * _f64(_exp_f64(-y * y)))
     return y
 """
-# PyTorch's calc_digamma (as gpujit.ops.special.digamma), in float64: reflection for
-# x < 0, the recurrence up to 10, the asymptotic series
+# PyTorch's calc_digamma(double) (as gpujit.ops.special.digamma): reflection for x < 0,
+# the recurrence up to 10, the asymptotic series; C's log and tan (math.*: libm on the CPU,
+# not NumPy's SVML float64 ones), as ATen
 _DIGAMMA = """
 @DEVICE
 def _digamma_{s}(x):
@@ -254,7 +261,7 @@ def _digamma_{s}(x):
         t = _f64(_trunc_f64(xd))
         if xd == t:
             return math.nan
-        refl = math.pi / _f64(_tan_f64(math.pi * (xd - t)))
+        refl = math.pi / _f64(math.tan(math.pi * (xd - t)))
         xd = 1.0 - xd
     result = 0.0
     while xd < 10.0:
@@ -273,7 +280,7 @@ def _digamma_{s}(x):
         p = p * z + -8.33333333333333333333E-3
         p = p * z + 8.33333333333333333333E-2
         y = z * p
-    return result + _f64(_log_f64(xd)) - 0.5 / xd - y - refl
+    return result + _f64(math.log(xd)) - 0.5 / xd - y - refl
 """
 # ATen's calc_digamma(float) (as gpujit.ops.special._digamma_f32_scalar): float32 steps,
 # libm's logf (_log_h), the reflection's tan of a double libm's (math.tan)
@@ -314,8 +321,7 @@ def _digamma_f32(x):
 _define("_digamma_f32", _DIGAMMA_F32, deps=("_log_h", "_trunc_f64", "_copysign_f32"))
 for _s, _F in (("f32", "_f32"), ("f64", "_f64")):
     if _s == "f64":
-        _define(f"_digamma_{_s}", _DIGAMMA.format(s=_s),
-                deps=("_log_f64", "_tan_f64", "_trunc_f64", "_copysign_f64"))
+        _define(f"_digamma_{_s}", _DIGAMMA.format(s=_s), deps=("_trunc_f64", "_copysign_f64"))
     _define(f"_floordiv_{_s}", _FLOORDIV.format(s=_s, F=_F),
             deps=(f"_fmod_{_s}", f"_floor_{_s}", f"_copysign_{_s}"))
     _define(f"_remainder_{_s}", _REMAINDER.format(s=_s, F=_F), deps=(f"_fmod_{_s}",))

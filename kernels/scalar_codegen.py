@@ -26,7 +26,7 @@ import numpy as np
 
 from gpujit import dtypes as _dt
 from gpujit.ops import registry as _reg
-from gpujit.ops.half_libm import OPS as _HALF_LIBM_OPS
+from gpujit.ops.half_libm import OPS as _HALF_LIBM_OPS, SCALAR_KERNEL_OPS as _LIBM_OPS
 from gpujit.ops.scalar import check_expression, ScalarForm, FUNCTIONS as _NP_FUNCTIONS
 
 from .spec import KernelBuildError
@@ -178,6 +178,7 @@ class ScalarCodegen:
         self._half = False        # the node being translated computes in float16
         self._half_out = False    # ... or gives float16 (computing in float32)
         self._half_libm = None    # the libm function of the node's op in float16 (half_libm)
+        self._libm_all = False    # ... in float32 and float64 too (SCALAR_KERNEL_OPS)
         # per graph Value, whether it reads one element as PyTorch's TensorIterator sees
         # an operand (is_scalar: a stride of 0 wherever its size is not 1): True, False,
         # or the code of that test on a DYNAMIC kernel's stride arguments (evaluated
@@ -436,9 +437,12 @@ class ScalarCodegen:
             return self.f_round(ROUNDING[fname], vals[0])
         if fname in FLOAT_UNARY:
             T = self.float_type(vals[0].ty)
-            if self._half_libm == fname and self._half and T is _dt.float32:
+            if self._half_libm == fname and T is _dt.float32 and (
+                    self._half or self._libm_all):
                 # (the float16 op exp, log ...: libm's float function, ops/half_libm.py)
                 return E(f"_f32({self.use('_' + fname + '_h')}({self.as_type(vals[0], T)}))", T)
+            if self._half_libm == fname and T is _dt.float64 and self._libm_all:
+                return E(f"_f64({self.use('_' + fname + '_d')}({self.as_type(vals[0], T)}))", T)
             return self.prim_call(fname, T, self.as_type(vals[0], T))
         if fname in FLOAT_BINARY:
             return self.f_binary(fname, *vals)
@@ -600,6 +604,7 @@ class ScalarCodegen:
                 return flag
             return one
         self._half_libm = _HALF_LIBM_OPS.get(base.name)
+        self._libm_all = base.name in _LIBM_OPS
         try:
             r = self.translate(_expression(op, args, ct, one_element), env,
                                half=ct is _dt.float16)

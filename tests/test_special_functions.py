@@ -129,20 +129,24 @@ def test_digamma_low_precision_is_atens_float_algorithm(dtype):
 
 def test_polygamma_known_values():
     one = _t([1.0])
-    _same(torch.polygamma(1, one), [math.pi ** 2 / 6], rtol=1e-15)
+    # (n = 1: ATen's trigamma series, as torch 2.13: pi^2 / 6 within 5e-10, since s47)
+    assert torch.polygamma(1, one).tolist() == [1.6449340676383375]
+    _same(torch.polygamma(1, one), [math.pi ** 2 / 6], rtol=1e-9)
     _same(torch.polygamma(2, one), [-2 * 1.2020569031595942], rtol=1e-15)  # -2 zeta(3)
     _same(torch.polygamma(3, one), [math.pi ** 4 / 15], rtol=1e-15)        # 6 zeta(4)
-    _same(torch.polygamma(1, _t([0.5])), [math.pi ** 2 / 2], rtol=1e-15)
+    assert torch.polygamma(1, _t([0.5])).tolist() == [4.934802202073678]
     _same(torch.polygamma(0, one), [-EULER], rtol=1e-15)
     # psi^(n)(x) - psi^(n)(x + 1) = (-1)^(n+1) n! / x^(n+1), also below 0
     x = _t([-2.75, -0.3, 0.2, 4.5])
-    _same(torch.polygamma(1, x) - torch.polygamma(1, x + 1), 1 / (x * x), rtol=1e-12)
+    _same(torch.polygamma(1, x) - torch.polygamma(1, x + 1), 1 / (x * x), rtol=1e-9)
     _same(torch.polygamma(4, x) - torch.polygamma(4, x + 1), -24 / x ** 5, rtol=1e-9)
 
 
 def test_polygamma_edges():
     p1 = torch.polygamma(1, _t([0.0, -0.0, -1.0, INF, -INF, NAN])).numpy()
-    assert p1.tolist()[:4] == [INF, INF, INF, 0.0] and np.isnan(p1[4:]).all()
+    # (torch's trigamma: sin(-pi) is not 0, so a large finite value at -1)
+    assert p1.tolist()[:4] == [INF, INF, 6.580790147320947e+32, 0.0]
+    assert np.isnan(p1[4:]).all()
     p2 = torch.polygamma(2, _t([0.0, -3.0, INF, -INF, NAN])).numpy()
     assert p2.tolist()[:2] == [-INF, -INF] and np.isnan(p2[2]) and p2[3] == -INF
     p3 = torch.polygamma(3, _t([0.0, -3.0, 1e20])).numpy()

@@ -1,5 +1,6 @@
 """libm's float functions as NumPy ufuncs compiled by numba, for float16 (ops/half_libm.py):
-each a float32 -> float32 loop calling C's <fn>f per element (LLVM's llvm.<fn>.f32 or numba's
+each a float32 -> float32 loop calling C's <fn>f per element (and a float64 loop calling
+<fn>, for the ops of half_libm.SCALAR_KERNEL_OPS) (LLVM's llvm.<fn>.f32 or numba's
 libm binding, scalar: no vector library), the same function the fused kernels' `_<fn>_h`
 primitives call (kernels/prims.py).
 
@@ -8,7 +9,7 @@ import math
 
 from .numba_helpers import vectorize
 
-_SIG = ["float32(float32)"]
+_SIG = ["float32(float32)", "float64(float64)"]
 
 def _exp(x):
     return math.exp(x)

@@ -398,7 +398,21 @@ def _uniform_(self, from_=0, to=1, generator=None):
     return self
 
 
+def _mvlgamma_(self, p):
+    """x.mvlgamma_(p) of bfloat16 x: the out-of-place op's bfloat16 steps
+    (bfloat16_pointwise.STEPPED), written into x, as ATen's mvlgamma_ (its composite, then
+    copy_)."""
+    if self._dtype is not BF16:
+        return NotImplemented
+    from .registry import OPS
+    r = OPS["aten::mvlgamma"].public(self, p)
+    self._data[...] = r._data
+    self._vc[0] += 1
+    return self
+
+
 TENSOR_IMPLS = {
+    "aten::mvlgamma_": _mvlgamma_,
     "aten::normal_": _normal_, "aten::uniform_": _uniform_,
     "aten::linspace": _linspace,
     "aten::index_put": _index_put, "aten::index_put_": _index_put, "aten::copy_": _copy_,

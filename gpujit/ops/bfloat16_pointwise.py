@@ -107,7 +107,27 @@ def _ndtr(xp, x):
     return r(r(np.float32(1) + _erf(xp, t)) * np.float32(0.5))
 
 
+def _mvlgamma(xp, x, p):
+    # mvlgamma's composite in BFloat16 tensors (ops/inplace_extra._mvlgamma's float16
+    # steps): x + arange(-p/2 + 1/2, 1/2, 1/2) rounded, lgamma rounded, the p terms summed
+    # in float and rounded, + p (p - 1) / 4 log(pi) (rounded to bfloat16) rounded
+    import math
+    from . import special
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    r = lambda a: round_bf16(xp, a)     # noqa: E731
+    total = None
+    with np.errstate(all="ignore"):
+        for k in range(p):
+            arg = r(x + np.float32(-p * 0.5 + 0.5 + k * 0.5))
+            term = r(special.lgamma(xp, arg.astype(np.float64)))
+            total = term if total is None else total + term
+        c = np.float32(float(round_bf16(np, np.float32(p * (p - 1) / 4 * math.log(math.pi)))))
+        return r(r(total) + c)
+
+
 STEPPED = {
+    "aten::mvlgamma": _mvlgamma,
     "aten::special_ndtr": _ndtr,
     "aten::erf": _erf, "aten::erf_": _erf,
     "aten::nextafter": _nextafter,

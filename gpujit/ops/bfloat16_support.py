@@ -182,8 +182,8 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     # torch 2.13 for every length up to 300 (tests/test_half_numerics_s47.py)
     "aten::hann_window", "aten::hamming_window", "aten::blackman_window",
     "aten::bartlett_window", "aten::kaiser_window",
-    # special.ndtr in ATen's bfloat16 steps (bfloat16_pointwise.STEPPED)
-    "aten::special_ndtr",
+    # special.ndtr and mvlgamma in ATen's bfloat16 steps (bfloat16_pointwise.STEPPED)
+    "aten::special_ndtr", "aten::mvlgamma", "aten::mvlgamma_",
 })
 
 

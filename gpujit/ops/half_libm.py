@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-__all__ = ["OPS", "FUNCTIONS", "call"]
+__all__ = ["OPS", "SCALAR_KERNEL_OPS", "FUNCTIONS", "call", "call_float"]
 
 FUNCTIONS = ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan",
              "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh")
@@ -28,6 +28,14 @@ OPS = {**{f"aten::{f}": f for f in FUNCTIONS},
        "aten::logit": "log",        # (its float16 steps rounded to half, then the log)
        # (not libm's: ATen's vectorized float erf, ops/special.aten_vec_erf, prims._erf_h)
        "aten::erf": "erf", "aten::special_ndtr": "erf"}
+# ops whose ATen CPU kernel is scalar code calling C's functions in every dtype (cpu_kernel
+# with std::sin / std::log: sinc, special.entr, xlogy, special.xlog1py), so float32 and
+# float64 take libm's too (NumPy's float32 sin / log differed from torch on 13% of float32
+# sinc, 5.6% of entr, 6% of xlogy, 5% of xlog1py values; its float64 log / log1p, SVML's on
+# AVX512 hosts, on 0.1% of float64 entr, 3% of xlog1py)
+SCALAR_KERNEL_OPS = {"aten::sinc": "sin", "aten::special_entr": "log",
+                     "aten::xlogy.Tensor": "log", "aten::special_xlog1py": "log1p"}
+OPS.update(SCALAR_KERNEL_OPS)
 
 
 def call(xp, name, a):
@@ -40,6 +48,19 @@ def call(xp, name, a):
     out = _np.empty(a.shape, _np.float16)
     ufunc(name)(a, out=out, casting="same_kind")
     return out if out.ndim else out[()]
+
+
+def call_float(xp, name, a):
+    """libm's `name` of float16, float32 or float64 array a (C's <name>f / <name>, a
+    result of a's dtype: float16 rounds its float value); other arrays and modules: xp's
+    ufunc."""
+    dt = getattr(a, "dtype", None)
+    if xp is _np and dt == _np.float16:
+        return call(xp, name, a)
+    if xp is not _np or dt not in (_np.float32, _np.float64):
+        return getattr(xp, _NUMPY_NAMES.get(name, name))(a)
+    from ._half_libm_kernels import ufunc
+    return ufunc(name)(a)
 
 
 _NUMPY_NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "asinh": "arcsinh",

@@ -69,6 +69,18 @@ for _names, _k in ((("ceil",), "ceil_vml_cpu"), (("floor",), "floor_vml_cpu"),
         CPU_KERNELS["aten::" + _n] = _k
         CPU_KERNELS["aten::" + base + "_" + ("." + ov if ov else "")] = _k
 CPU_KERNELS["aten::fix"] = CPU_KERNELS["aten::fix_"] = "trunc_vml_cpu"
+# torch.special's functions without a float16 kernel ('"ndtri_cpu" not implemented for
+# 'Half''): their kernel is "<name>_cpu" (session 47)
+for _n in ("ndtri", "log_ndtr", "erfcx", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+           "spherical_bessel_j0", "modified_bessel_i0", "modified_bessel_i1",
+           "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
+           "scaled_modified_bessel_k1", "airy_ai", "chebyshev_polynomial_t",
+           "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+           "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
+           "legendre_polynomial_p", "shifted_chebyshev_polynomial_t",
+           "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+           "shifted_chebyshev_polynomial_w", "zeta"):
+    CPU_KERNELS.setdefault("aten::special_" + _n, _n + "_cpu")
 
 
 def kernel_name(cpu_name: str, where) -> str:

@@ -150,7 +150,11 @@ def _bessel(xp, self, fn):
     a = xp.asarray(self)
     if a.dtype in (np.float32, np.float64):
         return _cephes_bessel(xp, a, fn)
-    if fn in ("i0", "i1"):          # float16 (and integers, promoted): the float64 series
+    if a.dtype == np.float16:
+        # ATen's float kernel (calc_i0 ... of float), rounded to half: the float64 series
+        # rounded straight to half differed from torch 2.13 on i1 179, i1e 5, i0 2 halves
+        return _cephes_bessel(xp, a.astype(np.float32), fn).astype(np.float16)
+    if fn in ("i0", "i1"):          # (integers, promoted): the float64 series
         return _bessel_series(xp, self, int(fn == "i1")).astype(self.dtype)
     return _bessel_scaled(xp, self, int(fn == "i1e")).astype(self.dtype)
 

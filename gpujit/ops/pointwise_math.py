@@ -360,8 +360,10 @@ def xlogy(xp, self, other):
     self, other, rt = _common_scalars(xp, self, other)
     with _np.errstate(divide="ignore", invalid="ignore"):
         # (a Python number for self or other: CuPy's where takes only an array condition)
+        # (C's log in every dtype, as ATen's scalar xlogy kernel: ops/half_libm.py)
+        lg = _half_libm.call_float(xp, "log", other)
         return xp.where(xp.asarray(xp.isnan(other)), other,
-                        xp.where(xp.asarray(self == 0), 0, self * xp.log(other))).astype(rt)
+                        xp.where(xp.asarray(self == 0), 0, self * lg)).astype(rt)
 
 
 def _log_rounded_in_half(f):
@@ -402,8 +404,9 @@ def special_xlog1py(xp, self, other):
         other = float(other)        # (log1p of a Python bool would be a float16)
     self, other, rt = _common_scalars(xp, self, other)
     with _np.errstate(divide="ignore", invalid="ignore"):
+        lg = _half_libm.call_float(xp, "log1p", other)     # (C's log1p: xlogy's note)
         return xp.where(xp.asarray(xp.isnan(other)), other,
-                        xp.where(xp.asarray(self == 0), 0, self * xp.log1p(other))).astype(rt)
+                        xp.where(xp.asarray(self == 0), 0, self * lg)).astype(rt)
 
 
 special_xlog1py.op.scalar_for = _log_rounded_in_half("log1p")
@@ -419,7 +422,8 @@ def special_entr(xp, self):
     # (entr(half(0.3)) is 0.36133, the float32 computation's 0.36108)
     x = _f32(self)
     with _np.errstate(divide="ignore", invalid="ignore"):
-        lg = xp.log(xp.where(x > 0, x, 1))
+        # (float32 and float16: C's logf, as ATen's scalar entr kernel; half_libm)
+        lg = _half_libm.call_float(xp, "log", xp.where(x > 0, x, x.dtype.type(1)))
         if self.dtype == _np.float16:
             lg = lg.astype(_np.float16).astype(_np.float32)
         # (x * 0 + 0: +0 at -0 as PyTorch's and the fused where()'s 0; NaN stays NaN)
@@ -596,7 +600,9 @@ float_power.op.composite = _float_power_composite
 def sinc(xp, self):
     with _np.errstate(divide="ignore", invalid="ignore"):
         t = _f32(self) * 3.141592653589793          # (float16 in float32, rounded once)
-        return xp.where(self == 0, 1, xp.sin(t) / t).astype(self.dtype)
+        # (float32 and float16: C's sinf, as ATen's scalar sinc kernel; half_libm)
+        return xp.where(self == 0, 1, _half_libm.call_float(xp, "sin", t) / t).astype(
+            self.dtype)
 
 
 @op("aten::heaviside(Tensor self, Tensor values) -> Tensor", tags=_PW, inplace=True,
