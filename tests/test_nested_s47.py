@@ -530,3 +530,35 @@ def test_jagged_more_ops_match_torch():
             np.testing.assert_allclose(x, y, rtol=1e-6)
     for key in ("argmax1", "dense"):
         np.testing.assert_allclose(g[key], t[key], rtol=1e-6)
+
+
+# ---------------------------------------------------------------- type(nt)
+def test_strided_nested_tensor_presents_as_a_tensor():
+    """torch's strided nested tensor is a torch.Tensor (its class is torch.Tensor): here
+    nt.__class__ is gpujit.Tensor and type(nt) prints as gpujit.Tensor (only `type(nt) is
+    gpujit.Tensor` tells it apart); the jagged layout's class is torch's NestedTensor."""
+    import copy
+    nt = gpujit.nested.nested_tensor([gpujit.ones(2, 3), gpujit.ones(1, 3)])
+    assert nt.__class__ is gpujit.Tensor and isinstance(nt, gpujit.Tensor)
+    assert repr(type(nt)) == "<class 'gpujit.Tensor'>" and type(nt).__name__ == "Tensor"
+    assert gpujit.is_tensor(nt) and not isinstance(nt, gpujit.nn.Parameter)
+    assert repr(type(copy.deepcopy(nt))) == "<class 'gpujit.Tensor'>"
+    assert repr(type(nt + 1)) == "<class 'gpujit.Tensor'>"
+    jag = _jagged()
+    assert repr(type(jag)) == \
+        "<class 'gpujit.nested._internal.nested_tensor.NestedTensor'>"
+    assert jag.__class__ is type(jag) and isinstance(jag, gpujit.Tensor)
+
+
+def test_type_of_nested_tensors_matches_torch():
+    torch = _torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        facts = []
+        for m in (gpujit, torch):
+            nt = m.nested.nested_tensor([m.ones(2, 3), m.ones(1, 3)])
+            jag = _jagged(m)
+            facts.append((nt.__class__ is m.Tensor, type(nt).__name__, type(jag).__name__,
+                          type(jag).__module__.replace("gpujit", "torch"),
+                          isinstance(jag, m.Tensor)))
+    assert facts[0] == facts[1]

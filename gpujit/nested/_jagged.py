@@ -88,6 +88,10 @@ class JaggedTensor(NestedTensor):
     __module__ = "gpujit.nested._internal.nested_tensor"
     _nested_layout_name = "jagged"
 
+    @property
+    def __class__(self):
+        return JaggedTensor
+
     # ------------------------------------------------------------ facts
     @property
     def layout(self):
