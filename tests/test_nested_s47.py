@@ -562,3 +562,24 @@ def test_type_of_nested_tensors_matches_torch():
                           type(jag).__module__.replace("gpujit", "torch"),
                           isinstance(jag, m.Tensor)))
     assert facts[0] == facts[1]
+
+
+def test_strided_nested_small_ops_as_torch():
+    """randn_like of a strided nested tensor (its sizes; torch's nested backend has it),
+    unflatten refused as torch's ('doesn't support sizes'), var / std named by the overload
+    torch's nested dispatch reaches (var.correction)."""
+    nt = gpujit.nested.nested_tensor([gpujit.ones(2, 4), gpujit.ones(3, 4)])
+    r = gpujit.randn_like(nt)
+    assert r.is_nested and r._nested_tensor_size().tolist() == [[2, 4], [3, 4]]
+    assert not np.array_equal(r.values().numpy(), np.ones(20))
+    with pytest.raises(RuntimeError, match="NestedTensorImpl doesn't support sizes"):
+        nt.unflatten(-1, (2, 2))
+    with pytest.raises(NotImplementedError, match="'aten::var.correction' with arguments "
+                                                  "from the 'NestedTensorCPU' backend"):
+        nt.var(-1)
+    jag = gpujit.nested.nested_tensor([gpujit.ones(2, 4), gpujit.ones(3, 4)],
+                                      layout=gpujit.jagged)
+    u = jag.unflatten(-1, (2, -1))
+    assert str(u.shape) == f"gpujit.Size([2, {jag.size(1)}, 2, 2])"
+    with pytest.raises(NotImplementedError, match="^aten.std.correction$"):
+        jag.std(-1)

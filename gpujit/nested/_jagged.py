@@ -626,6 +626,25 @@ _FULL_REDUCTIONS = ("aten::sum", "aten::mean", "aten::amax", "aten::max", "aten:
                     "aten::any", "aten::all")
 
 
+def _unflatten(op, self, dim, sizes):
+    """unflatten of a regular dim: a reshape."""
+    d, r = _wrap0(dim, self), self._jg_ragged_idx
+    if d == 0:
+        raise RuntimeError("unflatten(): not supported for NestedTensor on dim=0")
+    if d == r:
+        raise RuntimeError("unflatten(): not supported for NestedTensor on ragged dim")
+    shape = list(self.shape)
+    sizes = [int(x) for x in sizes]
+    if sizes.count(-1) == 1:
+        known = 1
+        for x in sizes:
+            known *= x if x != -1 else 1
+        sizes[sizes.index(-1)] = shape[d] // known if known else 0
+    new = shape[:d] + sizes + shape[d + 1:]
+    new[r if r < d else r + len(sizes) - 1] = -1
+    return self.reshape(new)
+
+
 def _full_reduction(op, self, *rest):
     """sum / mean / amax ... of every element (of the components: holes left out)."""
     import gpujit
@@ -667,6 +686,8 @@ def jagged_call(op, args, strided_call):
             r = _permute(op, *args)
     elif op.name == "aten::flatten.using_ints" and isinstance(args[0], JaggedTensor):
         return _flatten(op, *args)
+    elif op.name == "aten::unflatten.int" and isinstance(args[0], JaggedTensor):
+        return _unflatten(op, *args)
     if r is not None:
         if isinstance(r, NestedTensor):
             from ._ops import _name_node

@@ -145,7 +145,9 @@ _VIEW_NODE_NAMES = {
 
 # gpujit's op -> the op PyTorch's nested dispatch reaches (and names in its error)
 _TORCH_DISPATCH = {"aten::log_softmax.int": "aten::_log_softmax",
-                   "aten::numpy_T": "aten::permute"}
+                   "aten::numpy_T": "aten::permute",
+                   "aten::var.dim": "aten::var.correction",
+                   "aten::std.dim": "aten::std.correction"}
 
 
 # ---------------------------------------------------------------- helpers
@@ -207,7 +209,7 @@ def _unary(op, self, *rest):
     return _like(self, _call(op, buffer_of(self), *rest))
 
 
-@_kernel("aten::ones_like", "aten::zeros_like", "aten::empty_like")
+@_kernel("aten::ones_like", "aten::zeros_like", "aten::empty_like", "aten::randn_like")
 def _like_op(op, self, *rest):
     return _elementwise(self, lambda b: _call(op, b, *rest))
 
@@ -311,6 +313,11 @@ def _numel(op, self):
 @_kernel("aten::size", "aten::len.Tensor")
 def _no_sizes(op, self):
     return self.size()              # (PyTorch's "NestedTensorImpl doesn't support sizes")
+
+
+@_kernel("aten::unflatten.int")
+def _unflatten(op, self, dim, sizes):
+    return self.size()              # (PyTorch's unflatten reads the sizes: "doesn't support")
 
 
 @_kernel("aten::stride", "aten::stride.int")
