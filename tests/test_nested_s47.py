@@ -324,6 +324,9 @@ def test_jagged_autograd_through_values():
     assert nt.grad_fn.name() == "NestedViewFromJaggedBackward0"
     y = nt.sin() * nt
     assert y.grad_fn.name() == "MulBackward0"
+    assert repr(y).startswith(f"NestedTensor(size=(2, {nt.size(1)}, 3), offsets=tensor([0, 1, "
+                              f"4]), grad_fn=<MulBackward0 object at 0x")
+    assert repr(y).endswith(">, contiguous=True)")
     assert y.values().grad_fn.name() == "NestedGetValuesBackward0"
     y.values().sum().backward()
     x = v.detach().numpy()

@@ -179,9 +179,8 @@ class JaggedTensor(NestedTensor):
     def __repr__(self):
         size = tuple(self.shape)
         extra = f", requires_grad={self.requires_grad}" if self.requires_grad else ""
-        if self.grad_fn is not None:
-            from .._tensor_str import _grad_fn_name
-            extra = f", grad_fn=<{_grad_fn_name(self.grad_fn)}>"
+        if self.grad_fn is not None:        # (the node's own repr, as torch's f-string)
+            extra = f", grad_fn={self.grad_fn!r}"
         return (f"NestedTensor(size=({', '.join(str(s) for s in size)}), "
                 f"offsets={self._jg_offsets!r}{extra}, contiguous={self.is_contiguous()})")
 
