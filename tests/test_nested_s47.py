@@ -586,3 +586,39 @@ def test_strided_nested_small_ops_as_torch():
     assert str(u.shape) == f"gpujit.Size([2, {jag.size(1)}, 2, 2])"
     with pytest.raises(NotImplementedError, match="^aten.std.correction$"):
         jag.std(-1)
+
+
+def test_jagged_inplace_and_batch_ops():
+    nt = _jagged()
+    j = nt.size(1)
+    assert nt.sin_() is nt and nt.size(1) == j
+    for got, want in zip(_parts(nt), (np.sin(A), np.sin(B))):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    x = _jagged()
+    x.add_(x * 2)
+    np.testing.assert_array_equal(x.values().numpy(), 3 * np.concatenate([A, B]))
+    with pytest.raises(RuntimeError, match=r"cannot call binary pointwise function "
+                                           r"add_.Tensor with inputs of shapes"):
+        x.add_(_jagged())
+    parts = _jagged(arrays=(A, B, A)).chunk(2, 0)
+    assert [p.offsets().tolist() for p in parts] == [[0, 2, 6], [0, 2]]
+    assert parts[0].size(1) != parts[1].size(1)
+    np.testing.assert_array_equal(parts[1].unbind()[0].numpy(), A)
+    cases = [
+        (lambda: nt.narrow(0, 0, 1), "narrow\\(\\): not supported for NestedTensor on dim=0"),
+        (lambda: gpujit.stack([nt, nt]), "stack\\(\\): not supported for NestedTensor on dim=0"),
+        (lambda: nt.to_dense(), "to_dense does not support layout Jagged"),
+        (lambda: gpujit.nested.nested_tensor([nt, nt], layout=gpujit.jagged),
+         "cat\\(\\): not supported for NestedTensor on dim=0"),
+        (lambda: nt + gpujit.nested.nested_tensor([gpujit.tensor(A), gpujit.tensor(B)]),
+         "NestedTensorImpl doesn't support sizes"),
+    ]
+    for call, words in cases:
+        with pytest.raises(RuntimeError, match=words):
+            call()
+    leaf = _jagged(requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape "
+                                           r"of torch.Size\(\[2, j\d+, 3\]\) and output\[0\]"):
+        (leaf * 2).backward(_jagged())
+    (leaf * 2).backward(gpujit.ones_like(leaf))
+    assert leaf.grad.values().tolist() == [[2.0] * 3] * 6

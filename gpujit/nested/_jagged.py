@@ -142,6 +142,16 @@ class JaggedTensor(NestedTensor):
             raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
         return NestedTensor.__getitem__(self, index)
 
+    def to_dense(self, dtype=None, *, masked_grad=None):
+        raise RuntimeError("to_dense does not support layout Jagged")
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        if isinstance(gradient, JaggedTensor) and gradient._jg_j != self._jg_j:
+            raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
+                               f"{_shape_words(gradient, True)} and output[0] has a shape "
+                               f"of {_shape_words(self, True)}.")
+        NestedTensor.backward(self, gradient, retain_graph, create_graph, inputs)
+
     def flatten(self, start_dim=0, end_dim=-1):
         return _flatten(None, self, start_dim, end_dim)
 
@@ -267,6 +277,8 @@ def jagged_from_list(tensors, dtype=None, device=None):
     ts = list(tensors)
     if not ts:
         raise RuntimeError("Cannot construct a nested tensor from an empty tensor list")
+    if any(isinstance(t, NestedTensor) for t in ts):
+        raise RuntimeError("cat(): not supported for NestedTensor on dim=0")
     d = ts[0].dim()
     for t in ts[1:]:
         if t.dim() != d:
@@ -431,9 +443,57 @@ _CONTIGUOUS_ONLY = {
                         "scale_grad_by_freq: any?, sparse: any?", "indices", 1)}
 
 
+def _pointwise_inplace(op, args):
+    """A pointwise op in place on a jagged self (sin_, add_ ...): on its memory when the
+    operands share its layout, else component by component, as PyTorch's op on values."""
+    from ._ops import _call
+    self = args[0]
+    jag = _jagged_args(args)
+    name = op.name[len("aten::"):]
+    for other in jag[1:]:
+        if other._jg_j != self._jg_j or other.dim() != self.dim():
+            raise RuntimeError(f"cannot call binary pointwise function {name} with inputs "
+                               f"of shapes {_shape_words(self)} and {_shape_words(other)}")
+    dense = [a for a in args if isinstance(a, Tensor) and not isinstance(a, NestedTensor)
+             and a.dim() > 0]
+    same = all(np.array_equal(t._nt_strides, self._nt_strides) and
+               np.array_equal(t._nt_offsets, self._nt_offsets) and
+               t._nt_buf.numel() == self._nt_buf.numel() for t in jag)
+    if same and not dense:
+        _call(op, *[a._nt_buf if isinstance(a, JaggedTensor) else a for a in args])
+        return self
+    per = {id(t): list(components(t)) for t in jag}
+    for i in range(len(per[id(self)])):
+        _call(op, *[per[id(a)][i] if isinstance(a, JaggedTensor) else a for a in args])
+    return self
+
+
+def _chunk_batch(self, chunks):
+    """chunk along the batch dim: groups of components, each a jagged tensor of its own
+    offsets (a new j each, as PyTorch's)."""
+    n = self._nt_sizes.shape[0]
+    size = -(-n // chunks)
+    cs = components(self)
+    return tuple(jagged_from_list_views(cs[s0:s0 + size], self._jg_ragged_idx)
+                 for s0 in range(0, n, size))
+
+
+def jagged_from_list_views(cs, ragged_idx):
+    """A packed jagged tensor of components cs (their gradients flowing back)."""
+    import gpujit
+    col = ragged_idx - 1
+    lens = [c.shape[col] for c in cs]
+    values = gpujit.cat([c.movedim(col, 0) for c in cs]).movedim(0, col)
+    offsets = _offsets_tensor(np.concatenate([[0], np.cumsum(lens)]), cs[0].device)
+    return make_jagged(values, offsets, None, ragged_idx)
+
+
 def _refusals(op, args):
     """The ops PyTorch's jagged layout refuses in its own words."""
     name, self = op.name, args[0] if args else None
+    if name in ("aten::narrow", "aten::stack") and \
+            _wrap0(args[1], self if name == "aten::narrow" else args[0][0]) == 0:
+        raise RuntimeError(f"{name[6:]}(): not supported for NestedTensor on dim=0")
     holes = isinstance(self, JaggedTensor) and self._jg_lengths is not None
     spec = _CONTIGUOUS_ONLY.get(name)
     if spec is not None and len(args) > spec[3] and isinstance(args[spec[3]], JaggedTensor) \
@@ -665,10 +725,16 @@ def jagged_call(op, args, strided_call):
     results made jagged."""
     _refusals(op, args)
     jag = _jagged_args(args)
-    if "pointwise" in op.tags and op.inplace_of is None and \
-            not op.schema.name.endswith("_") and len(op.schema.returns) == 1:
+    if any(isinstance(a, NestedTensor) and not isinstance(a, JaggedTensor) for a in args):
+        from ._tensor import _NO_SIZES      # (a strided operand's sizes, read first)
+        raise RuntimeError(_NO_SIZES)
+    pointwise = "pointwise" in op.tags and len(op.schema.returns) == 1
+    if pointwise and op.inplace_of is None and not op.schema.name.endswith("_"):
         with quiet_nested():
             return _pointwise(op, args)
+    if pointwise and (op.inplace_of is not None or op.schema.name.endswith("_")) and \
+            isinstance(args[0], JaggedTensor):
+        return _pointwise_inplace(op, args)
     r = None
     if op.name in _REDUCTIONS and isinstance(args[0], JaggedTensor) and len(args) > 1 and \
             args[1] is not None:
@@ -687,6 +753,9 @@ def jagged_call(op, args, strided_call):
         return _flatten(op, *args)
     elif op.name == "aten::unflatten.int" and isinstance(args[0], JaggedTensor):
         return _unflatten(op, *args)
+    elif op.name == "aten::chunk" and isinstance(args[0], JaggedTensor) and \
+            _wrap0(args[2] if len(args) > 2 else 0, args[0]) == 0:
+        return _chunk_batch(args[0], args[1])
     if r is not None:
         if isinstance(r, NestedTensor):
             from ._ops import _name_node
