@@ -622,3 +622,43 @@ def test_jagged_inplace_and_batch_ops():
         (leaf * 2).backward(_jagged())
     (leaf * 2).backward(gpujit.ones_like(leaf))
     assert leaf.grad.values().tolist() == [[2.0] * 3] * 6
+
+
+def _attention_refusals(m):
+    """The errors of nn.MultiheadAttention / TransformerEncoder given a nested batch with
+    masks (eval, no grad)."""
+    nt = m.nested.nested_tensor([m.ones(2, 8), m.ones(3, 8)])
+    mha = m.nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    enc = m.nn.TransformerEncoder(m.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True,
+                                                               dropout=0.0), 2).eval()
+    calls = [lambda: mha(nt, nt, nt, attn_mask=m.zeros(3, 3, dtype=m.bool)),
+             lambda: mha(nt, nt, nt, attn_mask=m.zeros(3, 3)),     # (float: replaced)
+             lambda: enc(nt, mask=m.zeros(3, 3)),
+             lambda: enc(nt, src_key_padding_mask=m.zeros(2, 3, dtype=m.bool))]
+    out = []
+    with m.no_grad():
+        for call in calls:
+            try:
+                call()
+                out.append(None)
+            except (AssertionError, NotImplementedError) as e:
+                out.append((type(e).__name__, str(e).split(" This could be")[0]))
+    return out
+
+
+def test_nested_attention_mask_refusals():
+    got = _attention_refusals(gpujit)
+    both = ("MultiheadAttention does not support NestedTensor outside of its fast path. The "
+            "fast path was not hit because supplying both src_key_padding_mask and src_mask "
+            "at the same time " + " " * 33 + "is not supported with NestedTensor input")
+    assert got[:3] == [("AssertionError", both)] * 3
+    assert got[3] == ("NotImplementedError", "Could not run "
+                      "'aten::_nested_tensor_from_mask_left_aligned' with arguments from the "
+                      "'NestedTensorCPU' backend.")
+
+
+def test_nested_attention_mask_refusals_match_torch():
+    torch = _torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _attention_refusals(gpujit) == _attention_refusals(torch)
