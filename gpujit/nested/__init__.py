@@ -16,7 +16,7 @@ nested backend lacks raises its NotImplementedError ("Could not run 'aten::exp' 
 arguments from the 'NestedTensorCPU' backend"), sizes and strides PyTorch's
 "NestedTensorImpl doesn't support sizes". The jagged layout (layout=torch.jagged,
 nested_tensor_from_jagged, masked_select, narrow(..., layout=torch.jagged)) is
-gpujit/nested/_jagged.py's, computed by the same kernels.
+gpujit/nested/_jagged.py's (its ops: _jagged_ops.py), computed by the same kernels.
 
 The representation, decided by what PyTorch's strided NestedTensorImpl shows its users:
 one contiguous 1-D buffer Tensor plus, per component, sizes, strides and a storage offset

@@ -41,7 +41,7 @@ def nested_call(e, args):
     if args and isinstance(args[0], NestedTensor) and _writes_self(op):
         _check_inplace_leaf(args[0])
     if any(a._nested_layout_name == "jagged" for a in _nested_args(args)):
-        from ._jagged import jagged_call
+        from ._jagged_ops import jagged_call
         return jagged_call(op, args, lambda: _strided_call(e, op, args))
     return _strided_call(e, op, args)
 
