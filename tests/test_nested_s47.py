@@ -662,3 +662,43 @@ def test_nested_attention_mask_refusals_match_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert _attention_refusals(gpujit) == _attention_refusals(torch)
+
+
+def test_jagged_attention_checks_as_torch():
+    F = gpujit.nn.functional
+    rng = np.random.default_rng(4)
+
+    def heads(ns):
+        return gpujit.nested.nested_tensor(
+            [gpujit.tensor(rng.standard_normal((n, 2, 4)).astype(np.float32)) for n in ns],
+            layout=gpujit.jagged).transpose(1, 2)
+    q, k, v = heads((3, 5)), heads((3, 5)), heads((3, 5))
+    out = F.scaled_dot_product_attention(q, k, v)       # (another j for k, v: the same lengths)
+    assert out.size(2) == q.size(2)
+    cross = F.scaled_dot_product_attention(q, heads((2, 6)), heads((2, 6)))
+    assert cross.size(2) == q.size(2)
+    three = gpujit.nested.nested_tensor([gpujit.ones(3, 4), gpujit.ones(5, 4)],
+                                        layout=gpujit.jagged)
+    cases = [
+        (lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), RuntimeError,
+         "No viable backend for scaled_dot_product_attention was found."),
+        (lambda: F.scaled_dot_product_attention(three, three, three), RuntimeError,
+         "No viable backend"),
+        (lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=gpujit.ones(
+            2, 2, 5, 5, dtype=gpujit.bool)), ValueError, "Masks are not yet supported!"),
+        (lambda: F.scaled_dot_product_attention(q, gpujit.ones(2, 2, 5, 4),
+                                                gpujit.ones(2, 2, 5, 4)), ValueError,
+         "Expected query, key, and value to be nested tensors, but got query.is_nested: "
+         "True, key.is_nested: False, and value.is_nested: False instead."),
+        (lambda: F.scaled_dot_product_attention(q, k.transpose(1, 2), v), ValueError,
+         "all be ragged on the same dimension, but got ragged dims 2, 1, and 2"),
+    ]
+    for call, exc, words in cases:
+        with pytest.raises(exc, match=words):
+            call()
+    # (ragged dim 1 of 4-D inputs: the dense op on values)
+    flat = gpujit.nested.nested_tensor([gpujit.ones(3, 2, 4), gpujit.ones(5, 2, 4)],
+                                       layout=gpujit.jagged)
+    r = F.scaled_dot_product_attention(flat, flat, flat)
+    assert r._ragged_idx == 1 and r.size(1) == flat.size(1)
+    np.testing.assert_allclose(r.values().numpy(), np.ones((8, 2, 4)), rtol=1e-6)
