@@ -702,3 +702,40 @@ def test_jagged_attention_checks_as_torch():
     r = F.scaled_dot_product_attention(flat, flat, flat)
     assert r._ragged_idx == 1 and r.size(1) == flat.size(1)
     np.testing.assert_allclose(r.values().numpy(), np.ones((8, 2, 4)), rtol=1e-6)
+
+
+def test_jagged_with_holes_as_torch():
+    base = gpujit.arange(30.0).reshape(3, 5, 2)
+    h = gpujit.nested.narrow(base, 1, gpujit.tensor([0, 1, 2]), gpujit.tensor([2, 3, 1]),
+                             layout=gpujit.jagged)
+    b = base.numpy()
+    want = (b[0, 0:2], b[1, 1:4], b[2, 2:3])
+    c = gpujit.cat([h, h * 10], -1)         # (on values: the holes and j kept)
+    assert c.lengths().tolist() == [2, 3, 1] and c.size(1) == h.size(1)
+    for got, w in zip(_parts(c), want):
+        np.testing.assert_array_equal(got, np.concatenate([w, w * 10], -1))
+    r = h.reshape(3, -1, 1, 2)              # (a copy without holes: a new j)
+    assert r.is_contiguous() and r.offsets().tolist() == [0, 2, 5, 6] and r.size(1) != h.size(1)
+    n2 = _jagged().narrow(2, 1, 2)          # (a regular dim: a view of values)
+    for got, w in zip(_parts(n2), (A, B)):
+        np.testing.assert_array_equal(got, w[:, 1:3])
+    parts = _jagged().split(2, -1)
+    assert [tuple(p.values().shape) for p in parts] == [(6, 2), (6, 1)]
+    cases = [
+        (lambda: h.softmax(1), RuntimeError, "softmax\\(\\): not supported where lengths is "
+                                             "not None if reducing across the ragged"),
+        (lambda: h.select(2, 1), ValueError, "select\\(\\): not yet supported on dim != 0"),
+        (lambda: h.permute(0, 2, 1), ValueError, "permute\\(\\): not supported on jagged "
+                                                 "layout nested tensor with holes"),
+        (lambda: h.split(1, -1), ValueError, r"NestedTensor split_tensor\(self: jt, "
+                                             r"split_size: any, dim: any\?\): expected self"),
+        (lambda: gpujit.nn.functional.dropout(h, 0.0, True), ValueError,
+         r"NestedTensor native_dropout_default\(self: jt"),
+        (lambda: h.narrow(2, 0, 1), ValueError, r"NestedTensor narrow\(self: jt, dim: any, "
+                                                r"start: any, length: any\): expected self"),
+        (lambda: h[5], IndexError, "tuple index out of range"),
+    ]
+    for call, exc, words in cases:
+        with pytest.raises(exc, match=words):
+            call()
+    assert gpujit.nn.functional.dropout(h, 0.5, False).lengths().tolist() == [2, 3, 1]

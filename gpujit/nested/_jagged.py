@@ -139,6 +139,9 @@ class JaggedTensor(NestedTensor):
         if isinstance(index, slice) or (isinstance(index, tuple) and index and
                                         isinstance(index[0], slice)):
             raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
+        n = self._nt_sizes.shape[0]
+        if isinstance(index, int) and not -n <= index < n:
+            raise IndexError("tuple index out of range")        # (torch's unbind()[i])
         return NestedTensor.__getitem__(self, index)
 
     def to_dense(self, dtype=None, *, masked_grad=None):

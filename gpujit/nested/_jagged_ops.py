@@ -85,6 +85,8 @@ _CONTIGUOUS_ONLY = {
     "aten::split_with_sizes": ("split_with_sizes_default",
                                "self: jt, split_sizes: any, dim: any?", "self", 0),
     "aten::squeeze.dim": ("squeeze_dim", "self: jt, dim: any", "self", 0),
+    "aten::split.Tensor": ("split_tensor", "self: jt, split_size: any, dim: any?", "self", 0),
+    "aten::narrow": ("narrow", "self: jt, dim: any, start: any, length: any", "self", 0),
     "aten::embedding": ("embedding_default", "weight: t, indices: jt, padding_idx: any?, "
                         "scale_grad_by_freq: any?, sparse: any?", "indices", 1)}
 
@@ -143,8 +145,15 @@ def _refusals(op, args):
         if d == self._jg_ragged_idx:
             raise RuntimeError("select(): not supported for NestedTensor on ragged dim")
         if d != 0 and holes:
-            raise RuntimeError("select(): not yet supported on dim != 0 for non-contiguous "
-                               "nested tensor with holes")
+            raise ValueError("select(): not yet supported on dim != 0 for non-contiguous "
+                             "nested tensor with holes")
+    if name == "aten::dropout" and holes and len(args) > 2 and args[2]:
+        raise ValueError("NestedTensor native_dropout_default(self: jt, float: any, train: "
+                         "any?): expected self to be a contiguous jagged layout NestedTensor")
+    if name in ("aten::softmax.int", "aten::log_softmax.int") and holes and \
+            _wrap0(args[1], self) == self._jg_ragged_idx:
+        raise RuntimeError(f"{name[6:].split('.')[0]}(): not supported where lengths is not "
+                           f"None if reducing across the ragged dimension for NestedTensor")
     if name in _REDUCTIONS and holes and len(args) > 1:
         dims = [args[1]] if isinstance(args[1], int) else list(args[1] or ())
         if any(_wrap0(d, self) == self._jg_ragged_idx for d in dims):
@@ -272,6 +281,22 @@ def _matmul(op, a, b):
                        f"{_shape_words(b, True)}")
 
 
+def _cat_values(ts, dim):
+    """cat of jagged tensors laid out alike (one j, one values layout) along a regular
+    dim: values concatenated, offsets and lengths kept (holes too), as PyTorch's."""
+    import gpujit
+    first = ts[0]
+    d = _wrap0(dim, first)
+    if d in (0, first._jg_ragged_idx) or any(
+            t._jg_j != first._jg_j or t.dim() != first.dim() or
+            not np.array_equal(t._nt_offsets, first._nt_offsets) or
+            t._jg_vstrides != first._jg_vstrides or t._jg_voffset != first._jg_voffset
+            for t in ts[1:]):
+        return None
+    return make_jagged(gpujit.cat([t.values() for t in ts], d - 1), first._jg_offsets,
+                       first._jg_lengths, first._jg_ragged_idx, first._jg_j)
+
+
 def _ops_by_name(name):
     from ..ops.registry import OPS
     return OPS[name].public
@@ -287,7 +312,7 @@ def _permute(op, self, dims):
                            "match the length of the desired ordering of dimensions i.e. "
                            f"input.dim() = {n} is not equal to len(dims) = {len(dims)}")
     if self._jg_lengths is not None:
-        raise RuntimeError("permute(): not supported on jagged layout nested tensor with "
+        raise ValueError("permute(): not supported on jagged layout nested tensor with "
                            "holes")
     if dims[0] != 0:
         raise RuntimeError("permute(): not supported on NestedTensor for batch dim")
@@ -389,6 +414,24 @@ def jagged_call(op, args, strided_call):
         return flatten(op, *args)
     elif op.name == "aten::unflatten.int" and isinstance(args[0], JaggedTensor):
         return _unflatten(op, *args)
+    elif op.name == "aten::narrow" and isinstance(args[0], JaggedTensor) and \
+            _wrap0(args[1], args[0]) not in (0, args[0]._jg_ragged_idx):
+        x = args[0]
+        return make_jagged(x.values().narrow(_wrap0(args[1], x) - 1, args[2], args[3]),
+                           x._jg_offsets, x._jg_lengths, x._jg_ragged_idx, x._jg_j)
+    elif op.name == "aten::split.Tensor" and isinstance(args[0], JaggedTensor):
+        x, size = args[0], args[1]
+        d = _wrap0(args[2] if len(args) > 2 else 0, x)
+        n = x.size(d) if d not in (0, x._jg_ragged_idx) else None
+        if n is not None:
+            sizes = [min(size, n - i) for i in range(0, n, size)]
+            return _ops_by_name("aten::split_with_sizes")(x, sizes, d)
+    elif op.name == "aten::cat" and isinstance(args[0], (list, tuple)) and args[0] and \
+            all(isinstance(t, JaggedTensor) for t in args[0]):
+        r = _cat_values(args[0], args[1] if len(args) > 1 else 0)
+    elif op.name == "aten::reshape" and isinstance(args[0], JaggedTensor) and \
+            args[0]._jg_lengths is not None:
+        return args[0].contiguous().reshape(args[1])
     elif op.name == "aten::chunk" and isinstance(args[0], JaggedTensor) and \
             _wrap0(args[2] if len(args) > 2 else 0, args[0]) == 0:
         return _chunk_batch(args[0], args[1])
