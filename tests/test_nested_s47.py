@@ -739,3 +739,27 @@ def test_jagged_with_holes_as_torch():
         with pytest.raises(exc, match=words):
             call()
     assert gpujit.nn.functional.dropout(h, 0.5, False).lengths().tolist() == [2, 3, 1]
+
+
+def test_jagged_pointwise_fallback_is_torchs():
+    """torch's jagged layout runs an op on values only when torch tags it pointwise and it
+    has at most two tensor operands: gpujit's fuser tags more ops pointwise (hardswish,
+    floor_divide, log_sigmoid ...), which the jagged layout refuses as torch's."""
+    nt = _jagged()
+    F = gpujit.nn.functional
+    for call, name in [(lambda: F.hardswish(nt), "aten.hardswish.default"),
+                       (lambda: nt // 2, "aten.floor_divide.default"),
+                       (lambda: F.logsigmoid(nt), "aten.log_sigmoid_forward.default"),
+                       (lambda: gpujit.addcmul(nt, nt, nt), "aten.addcmul.default")]:
+        with pytest.raises(NotImplementedError, match=f"^{name}$"):
+            call()
+    assert [p.tolist() for p in gpujit.lerp(nt, nt * 3, 0.5).unbind()] == \
+        [(2 * A).tolist(), (2 * B).tolist()]
+    w = gpujit.where(nt > 4, nt, nt * 10)
+    np.testing.assert_array_equal(w.values().numpy(),
+                                  np.where(np.concatenate([A, B]) > 4, np.concatenate([A, B]),
+                                           np.concatenate([A, B]) * 10))
+    strided = gpujit.nested.nested_tensor([gpujit.ones(2, 4), gpujit.ones(3, 4)])
+    with pytest.raises(NotImplementedError, match="'aten::log_sigmoid_forward' with "
+                                                  "arguments from the 'NestedTensorCPU'"):
+        F.logsigmoid(strided)

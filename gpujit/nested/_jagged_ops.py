@@ -373,6 +373,15 @@ def _full_reduction(op, self, *rest):
     return _call(op, flat, *rest)
 
 
+# the ops gpujit tags pointwise (its fuser takes them) that torch's jagged layout has no
+# fallback for (no torch.Tag.pointwise, no jagged kernel of their own); torch's fallback also
+# takes at most two tensor operands (addcmul: refused; where has a kernel of its own)
+_NOT_TORCH_POINTWISE = frozenset((
+    "aten::floor_divide", "aten::hardswish", "aten::hardswish_backward", "aten::isclose",
+    "aten::leaky_relu_backward", "aten::log_sigmoid", "aten::log_sigmoid_backward",
+    "aten::mish_backward", "aten::rrelu_with_noise_backward", "aten::special_ndtr"))
+
+
 def _overload_name(op):
     """aten.cumsum.default: the name PyTorch's jagged layout gives an op it lacks."""
     from ._ops import _TORCH_DISPATCH
@@ -390,6 +399,9 @@ def jagged_call(op, args, strided_call):
         from ._tensor import _NO_SIZES      # (a strided operand's sizes, read first)
         raise RuntimeError(_NO_SIZES)
     pointwise = "pointwise" in op.tags and len(op.schema.returns) == 1
+    if pointwise and (op.name in _NOT_TORCH_POINTWISE or (
+            op.name != "aten::where.self" and sum(isinstance(a, Tensor) for a in args) > 2)):
+        raise NotImplementedError(_overload_name(op))
     if pointwise and op.inplace_of is None and not op.schema.name.endswith("_"):
         with quiet_nested():
             return _pointwise(op, args)

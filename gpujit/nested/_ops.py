@@ -147,7 +147,8 @@ _VIEW_NODE_NAMES = {
 _TORCH_DISPATCH = {"aten::log_softmax.int": "aten::_log_softmax",
                    "aten::numpy_T": "aten::permute",
                    "aten::var.dim": "aten::var.correction",
-                   "aten::std.dim": "aten::std.correction"}
+                   "aten::std.dim": "aten::std.correction",
+                   "aten::log_sigmoid": "aten::log_sigmoid_forward"}
 
 
 # ---------------------------------------------------------------- helpers
