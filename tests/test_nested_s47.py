@@ -763,3 +763,29 @@ def test_jagged_pointwise_fallback_is_torchs():
     with pytest.raises(NotImplementedError, match="'aten::log_sigmoid_forward' with "
                                                   "arguments from the 'NestedTensorCPU'"):
         F.logsigmoid(strided)
+
+
+def test_jagged_reductions_as_torch():
+    nt = _jagged(arrays=(A, B - 5))
+    flat = np.concatenate([A, B - 5])
+    assert nt.prod().item() == np.prod(flat) and nt.amax().item() == flat.max()
+    assert nt.argmax().item() == int(np.argmax(flat))
+    np.testing.assert_array_equal(nt.sum((0, 1)).numpy(), flat.sum(0))
+    p = nt.prod(-1)
+    assert p.size(1) == nt.size(1)
+    np.testing.assert_array_equal(p.values().numpy(), flat.prod(-1))
+    cases = [
+        (lambda: nt.sum(0), "sum\\(\\): reducing along the batch dimension but not the ragged "
+                            "dimension is not supported for nested tensors"),
+        (lambda: nt.sum((1, 2)), "sum\\(\\): reducing along a ragged and non-batch dimension "
+                                 "is not supported for nested tensors"),
+        (lambda: nt.log_softmax(1), "log_softmax\\(\\): not supported when reducing along the "
+                                    "ragged dimension for NestedTensor"),
+    ]
+    for call, words in cases:
+        with pytest.raises(RuntimeError, match=words):
+            call()
+    four = gpujit.nested.nested_tensor([gpujit.ones(2, 3, 4), gpujit.ones(1, 3, 4)],
+                                       layout=gpujit.jagged)
+    s = four.sum((2, 3))        # (regular dims only: on values)
+    assert s._ragged_idx == 1 and s.values().tolist() == [12.0, 12.0, 12.0]

@@ -150,6 +150,9 @@ def _refusals(op, args):
     if name == "aten::dropout" and holes and len(args) > 2 and args[2]:
         raise ValueError("NestedTensor native_dropout_default(self: jt, float: any, train: "
                          "any?): expected self to be a contiguous jagged layout NestedTensor")
+    if name == "aten::log_softmax.int" and _wrap0(args[1], self) == self._jg_ragged_idx:
+        raise RuntimeError("log_softmax(): not supported when reducing along the ragged "
+                           "dimension for NestedTensor")
     if name in ("aten::softmax.int", "aten::log_softmax.int") and holes and \
             _wrap0(args[1], self) == self._jg_ragged_idx:
         raise RuntimeError(f"{name[6:].split('.')[0]}(): not supported where lengths is not "
@@ -179,7 +182,7 @@ def _wrap0(dim, t):
 # reductions over one dim: op name -> whether its dim argument is a list
 _REDUCTIONS = {"aten::sum.dim_IntList": True, "aten::mean.dim": True, "aten::amax": True,
                "aten::amin": True, "aten::max.dim": False, "aten::min.dim": False,
-               "aten::argmax": False, "aten::argmin": False}
+               "aten::argmax": False, "aten::argmin": False, "aten::prod.dim_int": False}
 
 
 def _reduce(op, self, dim, keepdim=False, *rest):
@@ -190,12 +193,26 @@ def _reduce(op, self, dim, keepdim=False, *rest):
     from ._ops import _call
     listed = _REDUCTIONS[op.name]
     dims = [dim] if isinstance(dim, int) else list(dim or ())
-    if len(dims) != 1:
-        return None
-    d = _wrap0(dims[0], self)
+    if not dims:        # (amax(x, []): every element)
+        return _full_reduction(op, self, dim, keepdim, *rest)
     r = self._jg_ragged_idx
-    if d == 0:
-        return None
+    word = op.name[6:].split(".")[0]
+    ds = sorted({_wrap0(x, self) for x in dims})
+    if 0 in ds and r not in ds:
+        raise RuntimeError(f"{word}(): reducing along the batch dimension but not the ragged "
+                           f"dimension is not supported for nested tensors")
+    if 0 not in ds and r in ds and len(ds) > 1:
+        raise RuntimeError(f"{word}(): reducing along a ragged and non-batch dimension is "
+                           f"not supported for nested tensors")
+    if 0 in ds:         # (the batch and ragged dims: every row of values, a dense result)
+        rest_dims = [x - 1 for x in ds if x not in (0, r)]
+        return _call(op, self.values(), [r - 1] + rest_dims if listed else r - 1, keepdim,
+                     *rest)
+    if len(ds) != 1:    # (regular dims only: on values)
+        v = _call(op, self.values(), [x - 1 for x in ds], keepdim, *rest)
+        ri = r if keepdim else r - sum(x < r for x in ds)
+        return make_jagged(v, self._jg_offsets, self._jg_lengths, ri, self._jg_j)
+    d = ds[0]
 
     def at(vd):
         return [vd] if listed else vd
@@ -343,7 +360,7 @@ def flatten(op, self, start_dim=0, end_dim=-1):
 
 
 _FULL_REDUCTIONS = ("aten::sum", "aten::mean", "aten::amax", "aten::max", "aten::min",
-                    "aten::any", "aten::all")
+                    "aten::any", "aten::all", "aten::prod")
 
 
 def _unflatten(op, self, dim, sizes):
@@ -409,9 +426,8 @@ def jagged_call(op, args, strided_call):
             isinstance(args[0], JaggedTensor):
         return _pointwise_inplace(op, args)
     r = None
-    if op.name in _REDUCTIONS and isinstance(args[0], JaggedTensor) and len(args) > 1 and \
-            args[1] is not None:
-        r = _reduce(op, *args)
+    if op.name in _REDUCTIONS and isinstance(args[0], JaggedTensor) and len(args) > 1:
+        r = _reduce(op, *args) if args[1] is not None else _full_reduction(op, *args)
     elif op.name in _FULL_REDUCTIONS and isinstance(args[0], JaggedTensor):
         r = _full_reduction(op, *args)
     elif op.name in _VALUE_OPS:
