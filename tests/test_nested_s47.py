@@ -789,3 +789,30 @@ def test_jagged_reductions_as_torch():
                                        layout=gpujit.jagged)
     s = four.sum((2, 3))        # (regular dims only: on values)
     assert s._ragged_idx == 1 and s.values().tolist() == [12.0, 12.0, 12.0]
+
+
+def test_jagged_indexing_and_factories_as_torch():
+    nt = _jagged()
+    j = nt.size(1)
+    last = nt[..., 1]               # (a trailing regular dim: values indexed)
+    assert str(last.shape) == f"gpujit.Size([2, {j}])"
+    assert [p.tolist() for p in last.unbind()] == [A[:, 1].tolist(), B[:, 1].tolist()]
+    assert nt[1, 2].tolist() == B[2].tolist()
+    e = nt.unsqueeze(-1).expand(2, -1, 3, 2)
+    assert e.size(1) == j and e.unbind()[0].tolist() == np.repeat(A[..., None], 2, -1).tolist()
+    m, ex = gpujit.frexp(nt + 1)
+    np.testing.assert_array_equal(m.values().numpy() * 2.0 ** ex.values().numpy(),
+                                  np.concatenate([A, B]) + 1)
+    assert gpujit.fill(nt, 2.0).values().tolist() == [[2.0] * 3] * 6
+    r = gpujit.randint_like(nt, 5)
+    assert r.size(1) == j and int(r.values().max()) < 5
+    assert tuple(nt.new_zeros(()).shape) == ()
+    cases = [
+        (lambda: nt.new_zeros((2, 3)), "new_empty\\(\\) not supported for NJT with shape != "
+                                       "\\(\\)"),
+        (lambda: nt.squeeze(1), "squeeze\\(\\): not supported for NestedTensor on ragged dim"),
+        (lambda: nt.view(-1, 3), r"view\(\): cannot view shape \(2, j\d+, 3\) as \[-1, 3\]"),
+    ]
+    for call, words in cases:
+        with pytest.raises(RuntimeError, match=words):
+            call()

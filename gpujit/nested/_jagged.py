@@ -139,6 +139,14 @@ class JaggedTensor(NestedTensor):
         if isinstance(index, slice) or (isinstance(index, tuple) and index and
                                         isinstance(index[0], slice)):
             raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
+        if isinstance(index, tuple) and len(index) > 1 and isinstance(index[0], int):
+            return self[index[0]][index[1:]]        # (a component, then its own index)
+        if isinstance(index, tuple) and len(index) > 1 and index[0] is Ellipsis and \
+                all(isinstance(i, (int, slice)) for i in index[1:]) and \
+                len(index) - 1 < self.dim() - self._jg_ragged_idx:
+            # (trailing regular dims only: values indexed, the offsets and j kept)
+            return make_jagged(self.values()[index], self._jg_offsets, self._jg_lengths,
+                               self._jg_ragged_idx, self._jg_j)
         n = self._nt_sizes.shape[0]
         if isinstance(index, int) and not -n <= index < n:
             raise IndexError("tuple index out of range")        # (torch's unbind()[i])

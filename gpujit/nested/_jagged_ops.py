@@ -150,6 +150,16 @@ def _refusals(op, args):
     if name == "aten::dropout" and holes and len(args) > 2 and args[2]:
         raise ValueError("NestedTensor native_dropout_default(self: jt, float: any, train: "
                          "any?): expected self to be a contiguous jagged layout NestedTensor")
+    if name in ("aten::squeeze.dim", "aten::squeeze.dims") and isinstance(self, JaggedTensor):
+        dims = [args[1]] if isinstance(args[1], int) else list(args[1])
+        if any(_wrap0(d, self) == self._jg_ragged_idx for d in dims):
+            raise RuntimeError("squeeze(): not supported for NestedTensor on ragged dim")
+    if name == "aten::view" and isinstance(self, JaggedTensor):
+        shape = list(args[1])
+        r = self._jg_ragged_idx
+        if len(shape) <= r or shape[0] != self._nt_sizes.shape[0] or \
+                shape[r] not in (-1, self._jg_j):
+            raise RuntimeError(f"view(): cannot view shape {_shape_words(self)} as {shape}")
     if name == "aten::log_softmax.int" and _wrap0(args[1], self) == self._jg_ragged_idx:
         raise RuntimeError("log_softmax(): not supported when reducing along the ragged "
                            "dimension for NestedTensor")
@@ -248,18 +258,26 @@ def _on_values(op, args):
         v = _call(op, self.values(), _wrap0(args[1], self) - 1, *args[2:])
     elif name == "aten::dropout":
         v = _call(op, self.values(), *args[1:])
-    elif name in _LIKE_OPS:
+    elif name in _LIKE_OPS or name.startswith("aten::randint_like"):
         v = _call(op, self.values(), *args[1:])
+    elif name == "aten::expand" and len(args[1]) == self.dim() and \
+            args[1][0] in (-1, self._nt_sizes.shape[0]) and args[1][r] in (-1, self._jg_j):
+        size = [-1 if i == r else x for i, x in enumerate(args[1])][1:]
+        v = self.values().expand(size)
     else:
         return None
+    if isinstance(v, tuple):        # (frexp: mantissa and exponent)
+        return tuple(make_jagged(x, self._jg_offsets, self._jg_lengths, r, self._jg_j)
+                     for x in v)
     return make_jagged(v, self._jg_offsets, self._jg_lengths, r, self._jg_j)
 
 
 # the factories of a tensor's shape: on values, the offsets kept
 _LIKE_OPS = ("aten::ones_like", "aten::zeros_like", "aten::empty_like", "aten::full_like",
              "aten::randn_like", "aten::rand_like")
+_LIKE_OPS += ("aten::frexp.Tensor", "aten::fill.Scalar")
 _VALUE_OPS = ("aten::linear", "aten::layer_norm", "aten::softmax.int",
-              "aten::log_softmax.int", "aten::dropout") + _LIKE_OPS
+              "aten::log_softmax.int", "aten::dropout", "aten::expand") + _LIKE_OPS
 
 
 def _matmul(op, a, b):
@@ -312,6 +330,11 @@ def _cat_values(ts, dim):
         return None
     return make_jagged(gpujit.cat([t.values() for t in ts], d - 1), first._jg_offsets,
                        first._jg_lengths, first._jg_ragged_idx, first._jg_j)
+
+
+def _call_op(op, *args):
+    from ._ops import _call
+    return _call(op, *args)
 
 
 def _ops_by_name(name):
@@ -430,8 +453,13 @@ def jagged_call(op, args, strided_call):
         r = _reduce(op, *args) if args[1] is not None else _full_reduction(op, *args)
     elif op.name in _FULL_REDUCTIONS and isinstance(args[0], JaggedTensor):
         r = _full_reduction(op, *args)
-    elif op.name in _VALUE_OPS:
+    elif op.name in _VALUE_OPS or op.name.startswith("aten::randint_like"):
         r = _on_values(op, args)
+    elif op.name in ("aten::new_empty", "aten::new_zeros", "aten::new_ones",
+                     "aten::new_full") and isinstance(args[0], JaggedTensor):
+        if tuple(args[1]) != ():
+            raise RuntimeError("new_empty() not supported for NJT with shape != ()")
+        return _call_op(op, args[0].values(), *args[1:])
     elif op.name in ("aten::matmul", "aten::bmm"):
         with quiet_nested():
             return _matmul(op, *args[:2])
