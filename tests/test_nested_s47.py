@@ -210,6 +210,15 @@ def test_jagged_constructors():
     with pytest.raises(RuntimeError, match="Cannot construct a nested tensor from an empty "
                                            "tensor list"):
         gpujit.nested.nested_tensor([], layout=gpujit.jagged)
+    for items, words in [([gpujit.tensor(1.0), gpujit.tensor(2.0)], "a list of zero-dim tensors"),
+                         ([gpujit.ones(2, 3, dtype=gpujit.int64), gpujit.ones(3, 3)],
+                          "all tensors in list must have the same dtype"),
+                         ([gpujit.ones(2, 3), gpujit.ones(3)],
+                          "all tensors in list must have the same dim"),
+                         ([gpujit.ones(2, 3), gpujit.ones(3, 4)],
+                          "only allows for a single ragged dimension. For example: \\(B, \\*")]:
+        with pytest.raises(RuntimeError, match=words):
+            gpujit.nested.nested_tensor(items, layout=gpujit.jagged, dtype=gpujit.float32)
     dense = gpujit.arange(24.0).reshape(2, 3, 4)
     a = gpujit.nested.as_nested_tensor(dense, layout=gpujit.jagged)
     assert a.offsets().tolist() == [0, 3, 6] and a.values().data_ptr() == dense.data_ptr()

@@ -291,13 +291,15 @@ def jagged_from_list(tensors, dtype=None, device=None):
         raise RuntimeError("Cannot construct a nested tensor from an empty tensor list")
     if any(isinstance(t, NestedTensor) for t in ts):
         raise RuntimeError("cat(): not supported for NestedTensor on dim=0")
+    for what, key in (("have the same dtype", lambda t: t.dtype),
+                      ("be on the same device", lambda t: str(t.device)),
+                      ("have the same dim", lambda t: t.dim())):
+        if len({key(t) for t in ts}) != 1:
+            raise RuntimeError(f"When constructing a nested tensor, all tensors in list must "
+                               f"{what}")
     d = ts[0].dim()
-    for t in ts[1:]:
-        if t.dim() != d:
-            raise RuntimeError("When constructing a nested tensor, all tensors in list must "
-                               "have the same dim")
     if d == 0:
-        raise RuntimeError("Cannot construct a nested tensor from a list of scalars")
+        raise RuntimeError("Cannot construct a nested tensor from a list of zero-dim tensors")
     dtype = dtype if dtype is not None else ts[0].dtype
     device = device if device is not None else ts[0].device
     ts = [t.to(device=device, dtype=dtype) for t in ts]
@@ -306,7 +308,8 @@ def jagged_from_list(tensors, dtype=None, device=None):
     if len(varying) > 1:
         raise RuntimeError("Cannot represent given tensor list as a nested tensor with the "
                            "jagged layout. Note that the jagged layout only allows for a "
-                           "single ragged dimension.")
+                           "single ragged dimension. For example: (B, *, D_0, D_1, ..., D_N), "
+                           "with ragged * dim.")
     col = varying[0] if varying else 0
     lens = sizes[:, col]
     values = gpujit.cat([t.movedim(col, 0) for t in ts]).movedim(0, col) if len(ts) > 1 \
