@@ -259,6 +259,9 @@ def test_jagged_narrow():
     with pytest.raises(RuntimeError, match="sum\\(\\): reducing across the ragged dimension "
                                            "is not supported for non-contiguous"):
         nt.sum(1)
+    g = gpujit.nested.narrow(base.clone().requires_grad_(), 1, gpujit.tensor([0, 1, 2]),
+                             gpujit.tensor([2, 3, 1]), layout=gpujit.jagged)
+    assert g.grad_fn.name() == "NestedViewFromJaggedBackward0"
     full = gpujit.nested.narrow(base, 1, 0, 5, layout=gpujit.jagged)
     assert full.is_contiguous() and full.offsets().tolist() == [0, 5, 10, 15]
     with pytest.raises(RuntimeError, match="jagged layout only supports dim=1"):
@@ -825,3 +828,20 @@ def test_jagged_indexing_and_factories_as_torch():
     for call, words in cases:
         with pytest.raises(RuntimeError, match=words):
             call()
+
+
+def test_jagged_softmax_over_ragged_dim_gradient():
+    """softmax across the ragged dim, per component, and its gradient (NumPy's; torch
+    2.13's jagged backward of it is wrong: its rows' gradients do not sum to 0)."""
+    rng = np.random.default_rng(5)
+    a, b = (rng.standard_normal((n, 4)).astype(np.float32) for n in (2, 3))
+    nt = gpujit.nested.nested_tensor([gpujit.tensor(a), gpujit.tensor(b)],
+                                     layout=gpujit.jagged, requires_grad=True)
+    nt.softmax(1).values().pow(2).sum().backward()
+    want = []
+    for c in (a, b):
+        s = np.exp(c - c.max(0)) / np.exp(c - c.max(0)).sum(0)
+        g = 2 * s
+        want.append(s * (g - (g * s).sum(0)))
+    np.testing.assert_allclose(nt.grad.values().numpy(), np.concatenate(want), rtol=1e-5,
+                               atol=1e-6)

@@ -196,7 +196,9 @@ def masked_select(tensor, mask):
                            f"{mask.layout}")
     values = tensor.masked_select(mask)
     lengths = mask.expand(tensor.shape).sum(dim=tensor.dim() - 1).view(-1)
-    return make_jagged(values, F.pad(lengths.cumsum(dim=0), (1, 0)))
+    nt = make_jagged(values, F.pad(lengths.cumsum(dim=0), (1, 0)))
+    _name_jagged_node(nt)
+    return nt
 
 
 def _name_list_node(nt):
@@ -280,6 +282,7 @@ def _narrow_jagged(tensor, dim, start, length):
     offsets = gpujit.tensor(starts + [starts[-1] + n[-1]], dtype=_dt.int64, device=dev)
     values = tensor.view(-1, *tensor.shape[2:]) if tensor.dim() > 2 else tensor.view(-1)
     packed = all(starts[i] + n[i] == starts[i + 1] for i in range(B - 1))
-    if packed:
-        return make_jagged(values[starts[0]:starts[-1] + n[-1]], offsets - starts[0])
-    return make_jagged(values, offsets, length)
+    nt = make_jagged(values[starts[0]:starts[-1] + n[-1]], offsets - starts[0]) if packed \
+        else make_jagged(values, offsets, length)
+    _name_jagged_node(nt)
+    return nt
