@@ -845,3 +845,26 @@ def test_jagged_softmax_over_ragged_dim_gradient():
         want.append(s * (g - (g * s).sum(0)))
     np.testing.assert_allclose(nt.grad.values().numpy(), np.concatenate(want), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_strided_where_matches_torch():
+    torch = _torch()
+
+    def run(m):
+        a = m.nested.nested_tensor([m.tensor(A), m.tensor(B)])
+        z = m.nested.nested_tensor([m.tensor(A) * 0, m.tensor(B) * 0])
+        out = [[c.numpy() for c in m.where(a > 2, m.tensor(7.0), a).unbind()]]
+        for call in (lambda: m.where(a > 2, a, z), lambda: m.where(a > 2, a, 0.0),
+                     lambda: m.where(m.ones(3, dtype=m.bool), a, a)):
+            try:
+                call()
+                out.append(None)
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g, t = run(gpujit), run(torch)
+    assert g[1:] == t[1:]
+    for x, y in zip(g[0], t[0]):
+        np.testing.assert_array_equal(x, y)
