@@ -868,3 +868,14 @@ def test_strided_where_matches_torch():
     assert g[1:] == t[1:]
     for x, y in zip(g[0], t[0]):
         np.testing.assert_array_equal(x, y)
+
+
+def test_flatten_function_and_method_as_torch():
+    jag = gpujit.nested.nested_tensor([gpujit.ones(2, 3, 2), gpujit.ones(1, 3, 2)],
+                                      layout=gpujit.jagged)
+    for f in (gpujit.flatten, lambda x, a, b: x.flatten(a, b)):
+        assert str(f(jag, -2, -1).shape) == f"gpujit.Size([2, {jag.size(1)}, 6])"
+    s = gpujit.nested.nested_tensor([gpujit.ones(2, 3, 2), gpujit.ones(1, 3, 2)])
+    assert s.flatten(1, 1) is s and gpujit.flatten(s, -1, -1) is s
+    with pytest.raises(RuntimeError, match="NestedTensorImpl doesn't support sizes"):
+        gpujit.flatten(s, -2, -1)

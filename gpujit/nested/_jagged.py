@@ -163,10 +163,6 @@ class JaggedTensor(NestedTensor):
                                f"of {_shape_words(self, True)}.")
         NestedTensor.backward(self, gradient, retain_graph, create_graph, inputs)
 
-    def flatten(self, start_dim=0, end_dim=-1):
-        from ._jagged_ops import flatten
-        return flatten(None, self, start_dim, end_dim)
-
     @property
     def grad(self):
         g = NestedTensor.grad.fget(self)

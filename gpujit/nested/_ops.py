@@ -321,6 +321,16 @@ def _unflatten(op, self, dim, sizes):
     return self.size()              # (PyTorch's unflatten reads the sizes: "doesn't support")
 
 
+@_kernel("aten::flatten.using_ints")
+def _flatten(op, self, start_dim=0, end_dim=-1):
+    """self when start_dim and end_dim name one dim (PyTorch's flatten returns it before
+    reading any size), else PyTorch's "doesn't support sizes"."""
+    n = self.dim()
+    if _wrap(start_dim, n) == _wrap(end_dim, n):
+        return self
+    return self.size()
+
+
 @_kernel("aten::stride", "aten::stride.int")
 def _no_strides(op, self, dim=None):
     return self.stride()            # (... "doesn't support strides")
