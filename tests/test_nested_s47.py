@@ -879,3 +879,15 @@ def test_flatten_function_and_method_as_torch():
     assert s.flatten(1, 1) is s and gpujit.flatten(s, -1, -1) is s
     with pytest.raises(RuntimeError, match="NestedTensorImpl doesn't support sizes"):
         gpujit.flatten(s, -2, -1)
+
+
+def test_jagged_seqlens():
+    nt = _jagged()
+    assert (nt._max_seqlen, nt._min_seqlen) == (4, 2)
+    j = gpujit.nested.nested_tensor_from_jagged(gpujit.ones(6, 3), gpujit.tensor([0, 2, 6]),
+                                                max_seqlen=10)
+    assert (j._max_seqlen, j._min_seqlen) == (10, 2)
+    # (a given max_seqlen pads the ragged dim to it, for the ops keeping its offsets too)
+    for x in (j, j * 2, j.softmax(-1)):
+        assert tuple(x.to_padded_tensor(0.0).shape) == (2, 10, 3)
+    assert tuple(gpujit.nested.to_padded_tensor(j, 0.0, (2, 12, 3)).shape) == (2, 12, 3)

@@ -180,6 +180,8 @@ def nested_tensor_from_jagged(values, offsets=None, lengths=None, jagged_dim=Non
     elif jagged_dim < 1:
         raise ValueError(f"Expected jagged_dim >=1, but got {jagged_dim}.")
     nt = make_jagged(values, offsets, lengths, jagged_dim)
+    if min_seqlen is not None or max_seqlen is not None:
+        nt._jg_j.seqlens = (min_seqlen, max_seqlen)
     _name_jagged_node(nt)
     return nt
 

@@ -31,12 +31,15 @@ class NestedInt:
     """A jagged nested tensor's ragged size (PyTorch's nested int, a torch.SymInt printed
     j1, j2 ...: one per set of offsets, numbered in order of making), times coeff (a
     stride: 3*j1)."""
-    __slots__ = ("id", "coeff")
+    __slots__ = ("id", "coeff", "seqlens")
     __module__ = "gpujit"
     _nested_int = True      # (gpujit.Size keeps it)
 
     def __init__(self, id, coeff=1):
         self.id, self.coeff = id, coeff
+        # (min_seqlen, max_seqlen) given to nested_tensor_from_jagged: torch's metadata
+        # cache, shared as the offsets are by every nested tensor of this j
+        self.seqlens = (None, None)
 
     def __repr__(self):
         return f"j{self.id}" if self.coeff == 1 else f"{self.coeff}*j{self.id}"
@@ -185,6 +188,17 @@ class JaggedTensor(NestedTensor):
 
     def offsets(self):
         return self._jg_offsets
+
+    @property
+    def _max_seqlen(self):
+        given = self._jg_j.seqlens[1]
+        return given if given is not None else int(_lengths_of(self).max(initial=0))
+
+    @property
+    def _min_seqlen(self):
+        given = self._jg_j.seqlens[0]
+        lens = _lengths_of(self)
+        return given if given is not None else int(lens.min() if lens.size else 0)
 
     def lengths(self):
         return self._jg_lengths

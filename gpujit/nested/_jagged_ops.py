@@ -332,6 +332,12 @@ def _cat_values(ts, dim):
                        first._jg_lengths, first._jg_ragged_idx, first._jg_j)
 
 
+def strided_call_with(op, args):
+    """op's strided nested kernel on args."""
+    from ._ops import _KERNELS
+    return _KERNELS[op.name](op, *args)
+
+
 def _call_op(op, *args):
     from ._ops import _call
     return _call(op, *args)
@@ -466,6 +472,15 @@ def jagged_call(op, args, strided_call):
     elif op.name == "aten::permute" and isinstance(args[0], JaggedTensor):
         with quiet_nested():
             r = _permute(op, *args)
+    elif op.name in ("aten::to_padded_tensor", "aten::nested_to_padded_tensor") and \
+            isinstance(args[0], JaggedTensor) and (len(args) < 3 or args[2] is None) and \
+            args[0]._jg_j.seqlens[1] is not None:
+        # (a given max_seqlen pads the ragged dim to it, as torch's)
+        x = args[0]
+        size = [x._nt_sizes.shape[0]] + [int(v) for v in x._nt_sizes.max(axis=0)]
+        size[x._jg_ragged_idx] = max(size[x._jg_ragged_idx], x._jg_j.seqlens[1])
+        with quiet_nested():
+            return strided_call_with(op, [x, args[1], size])
     elif op.name == "aten::flatten.using_ints" and isinstance(args[0], JaggedTensor):
         return flatten(op, *args)
     elif op.name == "aten::unflatten.int" and isinstance(args[0], JaggedTensor):
