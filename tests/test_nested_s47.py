@@ -467,6 +467,12 @@ def test_jagged_save_load_with_torch(tmp_path):
                                        torch.tensor([2, 3, 1]), layout=torch.jagged), theirs)
         g = gpujit.load(theirs, weights_only=False)
     assert g.lengths().tolist() == [2, 3, 1] and g.offsets().tolist() == [0, 6, 12, 13]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.save(torch.nested.nested_tensor_from_jagged(
+            torch.ones(6, 3), torch.tensor([0, 2, 6]), max_seqlen=10), theirs)
+    ten = gpujit.load(theirs, weights_only=False)     # (its cached max_seqlen: (10, 0)'s)
+    assert ten._max_seqlen == 10 and tuple(ten.to_padded_tensor(0.0).shape) == (2, 10, 3)
     b = np.arange(30.0, dtype=np.float32).reshape(3, 5, 2)
     for x, want in zip(g.unbind(), (b[0, 0:2], b[1, 1:4], b[2, 2:3])):
         np.testing.assert_array_equal(x.numpy(), want)
