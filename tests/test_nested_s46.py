@@ -586,7 +586,11 @@ def test_select_narrow_chunk_split_squeeze_cat_where_copy():
     with pytest.raises(RuntimeError, match="Expected each tensor in given list to be nested."):
         gpujit.cat([a, gpujit.ones(2, 4)], 0)
     z = _nt(np.zeros_like(B0), np.zeros_like(B1))
-    _same_parts(gpujit.where(a > 2, a, z), [np.where(B0 > 2, B0, 0), np.where(B1 > 2, B1, 0)])
+    # (torch's nested where takes a dense self only, s47)
+    _same_parts(gpujit.where(a > 2, gpujit.tensor(7.0), a),
+                [np.where(B0 > 2, 7, B0), np.where(B1 > 2, 7, B1)])
+    with pytest.raises(RuntimeError, match="self must not be nested"):
+        gpujit.where(a > 2, a, z)
     with pytest.raises(RuntimeError, match="other must be nested"):
         gpujit.where(a > 2, a, 0.0)
     _same_parts((a > 1).all(-1), [(B0 > 1).all(-1), (B1 > 1).all(-1)])

@@ -210,6 +210,15 @@ def test_jagged_constructors():
     with pytest.raises(RuntimeError, match="Cannot construct a nested tensor from an empty "
                                            "tensor list"):
         gpujit.nested.nested_tensor([], layout=gpujit.jagged)
+    for items, words in [([gpujit.tensor(1.0), gpujit.tensor(2.0)], "a list of zero-dim tensors"),
+                         ([gpujit.ones(2, 3, dtype=gpujit.int64), gpujit.ones(3, 3)],
+                          "all tensors in list must have the same dtype"),
+                         ([gpujit.ones(2, 3), gpujit.ones(3)],
+                          "all tensors in list must have the same dim"),
+                         ([gpujit.ones(2, 3), gpujit.ones(3, 4)],
+                          "only allows for a single ragged dimension. For example: \\(B, \\*")]:
+        with pytest.raises(RuntimeError, match=words):
+            gpujit.nested.nested_tensor(items, layout=gpujit.jagged, dtype=gpujit.float32)
     dense = gpujit.arange(24.0).reshape(2, 3, 4)
     a = gpujit.nested.as_nested_tensor(dense, layout=gpujit.jagged)
     assert a.offsets().tolist() == [0, 3, 6] and a.values().data_ptr() == dense.data_ptr()
@@ -250,6 +259,9 @@ def test_jagged_narrow():
     with pytest.raises(RuntimeError, match="sum\\(\\): reducing across the ragged dimension "
                                            "is not supported for non-contiguous"):
         nt.sum(1)
+    g = gpujit.nested.narrow(base.clone().requires_grad_(), 1, gpujit.tensor([0, 1, 2]),
+                             gpujit.tensor([2, 3, 1]), layout=gpujit.jagged)
+    assert g.grad_fn.name() == "NestedViewFromJaggedBackward0"
     full = gpujit.nested.narrow(base, 1, 0, 5, layout=gpujit.jagged)
     assert full.is_contiguous() and full.offsets().tolist() == [0, 5, 10, 15]
     with pytest.raises(RuntimeError, match="jagged layout only supports dim=1"):
@@ -324,6 +336,9 @@ def test_jagged_autograd_through_values():
     assert nt.grad_fn.name() == "NestedViewFromJaggedBackward0"
     y = nt.sin() * nt
     assert y.grad_fn.name() == "MulBackward0"
+    assert repr(y).startswith(f"NestedTensor(size=(2, {nt.size(1)}, 3), offsets=tensor([0, 1, "
+                              f"4]), grad_fn=<MulBackward0 object at 0x")
+    assert repr(y).endswith(">, contiguous=True)")
     assert y.values().grad_fn.name() == "NestedGetValuesBackward0"
     y.values().sum().backward()
     x = v.detach().numpy()
@@ -452,6 +467,12 @@ def test_jagged_save_load_with_torch(tmp_path):
                                        torch.tensor([2, 3, 1]), layout=torch.jagged), theirs)
         g = gpujit.load(theirs, weights_only=False)
     assert g.lengths().tolist() == [2, 3, 1] and g.offsets().tolist() == [0, 6, 12, 13]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.save(torch.nested.nested_tensor_from_jagged(
+            torch.ones(6, 3), torch.tensor([0, 2, 6]), max_seqlen=10), theirs)
+    ten = gpujit.load(theirs, weights_only=False)     # (its cached max_seqlen: (10, 0)'s)
+    assert ten._max_seqlen == 10 and tuple(ten.to_padded_tensor(0.0).shape) == (2, 10, 3)
     b = np.arange(30.0, dtype=np.float32).reshape(3, 5, 2)
     for x, want in zip(g.unbind(), (b[0, 0:2], b[1, 1:4], b[2, 2:3])):
         np.testing.assert_array_equal(x.numpy(), want)
@@ -530,3 +551,349 @@ def test_jagged_more_ops_match_torch():
             np.testing.assert_allclose(x, y, rtol=1e-6)
     for key in ("argmax1", "dense"):
         np.testing.assert_allclose(g[key], t[key], rtol=1e-6)
+
+
+# ---------------------------------------------------------------- type(nt)
+def test_strided_nested_tensor_presents_as_a_tensor():
+    """torch's strided nested tensor is a torch.Tensor (its class is torch.Tensor): here
+    nt.__class__ is gpujit.Tensor and type(nt) prints as gpujit.Tensor (only `type(nt) is
+    gpujit.Tensor` tells it apart); the jagged layout's class is torch's NestedTensor."""
+    import copy
+    nt = gpujit.nested.nested_tensor([gpujit.ones(2, 3), gpujit.ones(1, 3)])
+    assert nt.__class__ is gpujit.Tensor and isinstance(nt, gpujit.Tensor)
+    assert repr(type(nt)) == "<class 'gpujit.Tensor'>" and type(nt).__name__ == "Tensor"
+    assert gpujit.is_tensor(nt) and not isinstance(nt, gpujit.nn.Parameter)
+    assert repr(type(copy.deepcopy(nt))) == "<class 'gpujit.Tensor'>"
+    assert repr(type(nt + 1)) == "<class 'gpujit.Tensor'>"
+    jag = _jagged()
+    assert repr(type(jag)) == \
+        "<class 'gpujit.nested._internal.nested_tensor.NestedTensor'>"
+    assert jag.__class__ is type(jag) and isinstance(jag, gpujit.Tensor)
+
+
+def test_type_of_nested_tensors_matches_torch():
+    torch = _torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        facts = []
+        for m in (gpujit, torch):
+            nt = m.nested.nested_tensor([m.ones(2, 3), m.ones(1, 3)])
+            jag = _jagged(m)
+            facts.append((nt.__class__ is m.Tensor, type(nt).__name__, type(jag).__name__,
+                          type(jag).__module__.replace("gpujit", "torch"),
+                          isinstance(jag, m.Tensor)))
+    assert facts[0] == facts[1]
+
+
+def test_strided_nested_small_ops_as_torch():
+    """randn_like of a strided nested tensor (its sizes; torch's nested backend has it),
+    unflatten refused as torch's ('doesn't support sizes'), var / std named by the overload
+    torch's nested dispatch reaches (var.correction)."""
+    nt = gpujit.nested.nested_tensor([gpujit.ones(2, 4), gpujit.ones(3, 4)])
+    r = gpujit.randn_like(nt)
+    assert r.is_nested and r._nested_tensor_size().tolist() == [[2, 4], [3, 4]]
+    assert not np.array_equal(r.values().numpy(), np.ones(20))
+    with pytest.raises(RuntimeError, match="NestedTensorImpl doesn't support sizes"):
+        nt.unflatten(-1, (2, 2))
+    with pytest.raises(NotImplementedError, match="'aten::var.correction' with arguments "
+                                                  "from the 'NestedTensorCPU' backend"):
+        nt.var(-1)
+    jag = gpujit.nested.nested_tensor([gpujit.ones(2, 4), gpujit.ones(3, 4)],
+                                      layout=gpujit.jagged)
+    u = jag.unflatten(-1, (2, -1))
+    assert str(u.shape) == f"gpujit.Size([2, {jag.size(1)}, 2, 2])"
+    with pytest.raises(NotImplementedError, match="^aten.std.correction$"):
+        jag.std(-1)
+
+
+def test_jagged_inplace_and_batch_ops():
+    nt = _jagged()
+    j = nt.size(1)
+    assert nt.sin_() is nt and nt.size(1) == j
+    for got, want in zip(_parts(nt), (np.sin(A), np.sin(B))):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    x = _jagged()
+    x.add_(x * 2)
+    np.testing.assert_array_equal(x.values().numpy(), 3 * np.concatenate([A, B]))
+    with pytest.raises(RuntimeError, match=r"cannot call binary pointwise function "
+                                           r"add_.Tensor with inputs of shapes"):
+        x.add_(_jagged())
+    parts = _jagged(arrays=(A, B, A)).chunk(2, 0)
+    assert [p.offsets().tolist() for p in parts] == [[0, 2, 6], [0, 2]]
+    assert parts[0].size(1) != parts[1].size(1)
+    np.testing.assert_array_equal(parts[1].unbind()[0].numpy(), A)
+    cases = [
+        (lambda: nt.narrow(0, 0, 1), "narrow\\(\\): not supported for NestedTensor on dim=0"),
+        (lambda: gpujit.stack([nt, nt]), "stack\\(\\): not supported for NestedTensor on dim=0"),
+        (lambda: nt.to_dense(), "to_dense does not support layout Jagged"),
+        (lambda: gpujit.nested.nested_tensor([nt, nt], layout=gpujit.jagged),
+         "cat\\(\\): not supported for NestedTensor on dim=0"),
+        (lambda: nt + gpujit.nested.nested_tensor([gpujit.tensor(A), gpujit.tensor(B)]),
+         "NestedTensorImpl doesn't support sizes"),
+    ]
+    for call, words in cases:
+        with pytest.raises(RuntimeError, match=words):
+            call()
+    leaf = _jagged(requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape "
+                                           r"of torch.Size\(\[2, j\d+, 3\]\) and output\[0\]"):
+        (leaf * 2).backward(_jagged())
+    (leaf * 2).backward(gpujit.ones_like(leaf))
+    assert leaf.grad.values().tolist() == [[2.0] * 3] * 6
+
+
+def _attention_refusals(m):
+    """The errors of nn.MultiheadAttention / TransformerEncoder given a nested batch with
+    masks (eval, no grad)."""
+    nt = m.nested.nested_tensor([m.ones(2, 8), m.ones(3, 8)])
+    mha = m.nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    enc = m.nn.TransformerEncoder(m.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True,
+                                                               dropout=0.0), 2).eval()
+    calls = [lambda: mha(nt, nt, nt, attn_mask=m.zeros(3, 3, dtype=m.bool)),
+             lambda: mha(nt, nt, nt, attn_mask=m.zeros(3, 3)),     # (float: replaced)
+             lambda: enc(nt, mask=m.zeros(3, 3)),
+             lambda: enc(nt, src_key_padding_mask=m.zeros(2, 3, dtype=m.bool))]
+    out = []
+    with m.no_grad():
+        for call in calls:
+            try:
+                call()
+                out.append(None)
+            except (AssertionError, NotImplementedError) as e:
+                out.append((type(e).__name__, str(e).split(" This could be")[0]))
+    return out
+
+
+def test_nested_attention_mask_refusals():
+    got = _attention_refusals(gpujit)
+    both = ("MultiheadAttention does not support NestedTensor outside of its fast path. The "
+            "fast path was not hit because supplying both src_key_padding_mask and src_mask "
+            "at the same time " + " " * 33 + "is not supported with NestedTensor input")
+    assert got[:3] == [("AssertionError", both)] * 3
+    assert got[3] == ("NotImplementedError", "Could not run "
+                      "'aten::_nested_tensor_from_mask_left_aligned' with arguments from the "
+                      "'NestedTensorCPU' backend.")
+
+
+def test_nested_attention_mask_refusals_match_torch():
+    torch = _torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _attention_refusals(gpujit) == _attention_refusals(torch)
+
+
+def test_jagged_attention_checks_as_torch():
+    F = gpujit.nn.functional
+    rng = np.random.default_rng(4)
+
+    def heads(ns):
+        return gpujit.nested.nested_tensor(
+            [gpujit.tensor(rng.standard_normal((n, 2, 4)).astype(np.float32)) for n in ns],
+            layout=gpujit.jagged).transpose(1, 2)
+    q, k, v = heads((3, 5)), heads((3, 5)), heads((3, 5))
+    out = F.scaled_dot_product_attention(q, k, v)       # (another j for k, v: the same lengths)
+    assert out.size(2) == q.size(2)
+    cross = F.scaled_dot_product_attention(q, heads((2, 6)), heads((2, 6)))
+    assert cross.size(2) == q.size(2)
+    three = gpujit.nested.nested_tensor([gpujit.ones(3, 4), gpujit.ones(5, 4)],
+                                        layout=gpujit.jagged)
+    cases = [
+        (lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), RuntimeError,
+         "No viable backend for scaled_dot_product_attention was found."),
+        (lambda: F.scaled_dot_product_attention(three, three, three), RuntimeError,
+         "No viable backend"),
+        (lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=gpujit.ones(
+            2, 2, 5, 5, dtype=gpujit.bool)), ValueError, "Masks are not yet supported!"),
+        (lambda: F.scaled_dot_product_attention(q, gpujit.ones(2, 2, 5, 4),
+                                                gpujit.ones(2, 2, 5, 4)), ValueError,
+         "Expected query, key, and value to be nested tensors, but got query.is_nested: "
+         "True, key.is_nested: False, and value.is_nested: False instead."),
+        (lambda: F.scaled_dot_product_attention(q, k.transpose(1, 2), v), ValueError,
+         "all be ragged on the same dimension, but got ragged dims 2, 1, and 2"),
+    ]
+    for call, exc, words in cases:
+        with pytest.raises(exc, match=words):
+            call()
+    # (ragged dim 1 of 4-D inputs: the dense op on values)
+    flat = gpujit.nested.nested_tensor([gpujit.ones(3, 2, 4), gpujit.ones(5, 2, 4)],
+                                       layout=gpujit.jagged)
+    r = F.scaled_dot_product_attention(flat, flat, flat)
+    assert r._ragged_idx == 1 and r.size(1) == flat.size(1)
+    np.testing.assert_allclose(r.values().numpy(), np.ones((8, 2, 4)), rtol=1e-6)
+
+
+def test_jagged_with_holes_as_torch():
+    base = gpujit.arange(30.0).reshape(3, 5, 2)
+    h = gpujit.nested.narrow(base, 1, gpujit.tensor([0, 1, 2]), gpujit.tensor([2, 3, 1]),
+                             layout=gpujit.jagged)
+    b = base.numpy()
+    want = (b[0, 0:2], b[1, 1:4], b[2, 2:3])
+    c = gpujit.cat([h, h * 10], -1)         # (on values: the holes and j kept)
+    assert c.lengths().tolist() == [2, 3, 1] and c.size(1) == h.size(1)
+    for got, w in zip(_parts(c), want):
+        np.testing.assert_array_equal(got, np.concatenate([w, w * 10], -1))
+    r = h.reshape(3, -1, 1, 2)              # (a copy without holes: a new j)
+    assert r.is_contiguous() and r.offsets().tolist() == [0, 2, 5, 6] and r.size(1) != h.size(1)
+    n2 = _jagged().narrow(2, 1, 2)          # (a regular dim: a view of values)
+    for got, w in zip(_parts(n2), (A, B)):
+        np.testing.assert_array_equal(got, w[:, 1:3])
+    parts = _jagged().split(2, -1)
+    assert [tuple(p.values().shape) for p in parts] == [(6, 2), (6, 1)]
+    cases = [
+        (lambda: h.softmax(1), RuntimeError, "softmax\\(\\): not supported where lengths is "
+                                             "not None if reducing across the ragged"),
+        (lambda: h.select(2, 1), ValueError, "select\\(\\): not yet supported on dim != 0"),
+        (lambda: h.permute(0, 2, 1), ValueError, "permute\\(\\): not supported on jagged "
+                                                 "layout nested tensor with holes"),
+        (lambda: h.split(1, -1), ValueError, r"NestedTensor split_tensor\(self: jt, "
+                                             r"split_size: any, dim: any\?\): expected self"),
+        (lambda: gpujit.nn.functional.dropout(h, 0.0, True), ValueError,
+         r"NestedTensor native_dropout_default\(self: jt"),
+        (lambda: h.narrow(2, 0, 1), ValueError, r"NestedTensor narrow\(self: jt, dim: any, "
+                                                r"start: any, length: any\): expected self"),
+        (lambda: h[5], IndexError, "tuple index out of range"),
+    ]
+    for call, exc, words in cases:
+        with pytest.raises(exc, match=words):
+            call()
+    assert gpujit.nn.functional.dropout(h, 0.5, False).lengths().tolist() == [2, 3, 1]
+
+
+def test_jagged_pointwise_fallback_is_torchs():
+    """torch's jagged layout runs an op on values only when torch tags it pointwise and it
+    has at most two tensor operands: gpujit's fuser tags more ops pointwise (hardswish,
+    floor_divide, log_sigmoid ...), which the jagged layout refuses as torch's."""
+    nt = _jagged()
+    F = gpujit.nn.functional
+    for call, name in [(lambda: F.hardswish(nt), "aten.hardswish.default"),
+                       (lambda: nt // 2, "aten.floor_divide.default"),
+                       (lambda: F.logsigmoid(nt), "aten.log_sigmoid_forward.default"),
+                       (lambda: gpujit.addcmul(nt, nt, nt), "aten.addcmul.default")]:
+        with pytest.raises(NotImplementedError, match=f"^{name}$"):
+            call()
+    assert [p.tolist() for p in gpujit.lerp(nt, nt * 3, 0.5).unbind()] == \
+        [(2 * A).tolist(), (2 * B).tolist()]
+    w = gpujit.where(nt > 4, nt, nt * 10)
+    np.testing.assert_array_equal(w.values().numpy(),
+                                  np.where(np.concatenate([A, B]) > 4, np.concatenate([A, B]),
+                                           np.concatenate([A, B]) * 10))
+    strided = gpujit.nested.nested_tensor([gpujit.ones(2, 4), gpujit.ones(3, 4)])
+    with pytest.raises(NotImplementedError, match="'aten::log_sigmoid_forward' with "
+                                                  "arguments from the 'NestedTensorCPU'"):
+        F.logsigmoid(strided)
+
+
+def test_jagged_reductions_as_torch():
+    nt = _jagged(arrays=(A, B - 5))
+    flat = np.concatenate([A, B - 5])
+    assert nt.prod().item() == np.prod(flat) and nt.amax().item() == flat.max()
+    assert nt.argmax().item() == int(np.argmax(flat))
+    np.testing.assert_array_equal(nt.sum((0, 1)).numpy(), flat.sum(0))
+    p = nt.prod(-1)
+    assert p.size(1) == nt.size(1)
+    np.testing.assert_array_equal(p.values().numpy(), flat.prod(-1))
+    cases = [
+        (lambda: nt.sum(0), "sum\\(\\): reducing along the batch dimension but not the ragged "
+                            "dimension is not supported for nested tensors"),
+        (lambda: nt.sum((1, 2)), "sum\\(\\): reducing along a ragged and non-batch dimension "
+                                 "is not supported for nested tensors"),
+        (lambda: nt.log_softmax(1), "log_softmax\\(\\): not supported when reducing along the "
+                                    "ragged dimension for NestedTensor"),
+    ]
+    for call, words in cases:
+        with pytest.raises(RuntimeError, match=words):
+            call()
+    four = gpujit.nested.nested_tensor([gpujit.ones(2, 3, 4), gpujit.ones(1, 3, 4)],
+                                       layout=gpujit.jagged)
+    s = four.sum((2, 3))        # (regular dims only: on values)
+    assert s._ragged_idx == 1 and s.values().tolist() == [12.0, 12.0, 12.0]
+
+
+def test_jagged_indexing_and_factories_as_torch():
+    nt = _jagged()
+    j = nt.size(1)
+    last = nt[..., 1]               # (a trailing regular dim: values indexed)
+    assert str(last.shape) == f"gpujit.Size([2, {j}])"
+    assert [p.tolist() for p in last.unbind()] == [A[:, 1].tolist(), B[:, 1].tolist()]
+    assert nt[1, 2].tolist() == B[2].tolist()
+    e = nt.unsqueeze(-1).expand(2, -1, 3, 2)
+    assert e.size(1) == j and e.unbind()[0].tolist() == np.repeat(A[..., None], 2, -1).tolist()
+    m, ex = gpujit.frexp(nt + 1)
+    np.testing.assert_array_equal(m.values().numpy() * 2.0 ** ex.values().numpy(),
+                                  np.concatenate([A, B]) + 1)
+    assert gpujit.fill(nt, 2.0).values().tolist() == [[2.0] * 3] * 6
+    r = gpujit.randint_like(nt, 5)
+    assert r.size(1) == j and int(r.values().max()) < 5
+    assert tuple(nt.new_zeros(()).shape) == ()
+    cases = [
+        (lambda: nt.new_zeros((2, 3)), "new_empty\\(\\) not supported for NJT with shape != "
+                                       "\\(\\)"),
+        (lambda: nt.squeeze(1), "squeeze\\(\\): not supported for NestedTensor on ragged dim"),
+        (lambda: nt.view(-1, 3), r"view\(\): cannot view shape \(2, j\d+, 3\) as \[-1, 3\]"),
+    ]
+    for call, words in cases:
+        with pytest.raises(RuntimeError, match=words):
+            call()
+
+
+def test_jagged_softmax_over_ragged_dim_gradient():
+    """softmax across the ragged dim, per component, and its gradient (NumPy's; torch
+    2.13's jagged backward of it is wrong: its rows' gradients do not sum to 0)."""
+    rng = np.random.default_rng(5)
+    a, b = (rng.standard_normal((n, 4)).astype(np.float32) for n in (2, 3))
+    nt = gpujit.nested.nested_tensor([gpujit.tensor(a), gpujit.tensor(b)],
+                                     layout=gpujit.jagged, requires_grad=True)
+    nt.softmax(1).values().pow(2).sum().backward()
+    want = []
+    for c in (a, b):
+        s = np.exp(c - c.max(0)) / np.exp(c - c.max(0)).sum(0)
+        g = 2 * s
+        want.append(s * (g - (g * s).sum(0)))
+    np.testing.assert_allclose(nt.grad.values().numpy(), np.concatenate(want), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_strided_where_matches_torch():
+    torch = _torch()
+
+    def run(m):
+        a = m.nested.nested_tensor([m.tensor(A), m.tensor(B)])
+        z = m.nested.nested_tensor([m.tensor(A) * 0, m.tensor(B) * 0])
+        out = [[c.numpy() for c in m.where(a > 2, m.tensor(7.0), a).unbind()]]
+        for call in (lambda: m.where(a > 2, a, z), lambda: m.where(a > 2, a, 0.0),
+                     lambda: m.where(m.ones(3, dtype=m.bool), a, a)):
+            try:
+                call()
+                out.append(None)
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g, t = run(gpujit), run(torch)
+    assert g[1:] == t[1:]
+    for x, y in zip(g[0], t[0]):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_flatten_function_and_method_as_torch():
+    jag = gpujit.nested.nested_tensor([gpujit.ones(2, 3, 2), gpujit.ones(1, 3, 2)],
+                                      layout=gpujit.jagged)
+    for f in (gpujit.flatten, lambda x, a, b: x.flatten(a, b)):
+        assert str(f(jag, -2, -1).shape) == f"gpujit.Size([2, {jag.size(1)}, 6])"
+    s = gpujit.nested.nested_tensor([gpujit.ones(2, 3, 2), gpujit.ones(1, 3, 2)])
+    assert s.flatten(1, 1) is s and gpujit.flatten(s, -1, -1) is s
+    with pytest.raises(RuntimeError, match="NestedTensorImpl doesn't support sizes"):
+        gpujit.flatten(s, -2, -1)
+
+
+def test_jagged_seqlens():
+    nt = _jagged()
+    assert (nt._max_seqlen, nt._min_seqlen) == (4, 2)
+    j = gpujit.nested.nested_tensor_from_jagged(gpujit.ones(6, 3), gpujit.tensor([0, 2, 6]),
+                                                max_seqlen=10)
+    assert (j._max_seqlen, j._min_seqlen) == (10, 2)
+    # (a given max_seqlen pads the ragged dim to it, for the ops keeping its offsets too)
+    for x in (j, j * 2, j.softmax(-1)):
+        assert tuple(x.to_padded_tensor(0.0).shape) == (2, 10, 3)
+    assert tuple(gpujit.nested.to_padded_tensor(j, 0.0, (2, 12, 3)).shape) == (2, 12, 3)

@@ -16,7 +16,7 @@ nested backend lacks raises its NotImplementedError ("Could not run 'aten::exp' 
 arguments from the 'NestedTensorCPU' backend"), sizes and strides PyTorch's
 "NestedTensorImpl doesn't support sizes". The jagged layout (layout=torch.jagged,
 nested_tensor_from_jagged, masked_select, narrow(..., layout=torch.jagged)) is
-gpujit/nested/_jagged.py's, computed by the same kernels.
+gpujit/nested/_jagged.py's (its ops: _jagged_ops.py), computed by the same kernels.
 
 The representation, decided by what PyTorch's strided NestedTensorImpl shows its users:
 one contiguous 1-D buffer Tensor plus, per component, sizes, strides and a storage offset
@@ -180,6 +180,8 @@ def nested_tensor_from_jagged(values, offsets=None, lengths=None, jagged_dim=Non
     elif jagged_dim < 1:
         raise ValueError(f"Expected jagged_dim >=1, but got {jagged_dim}.")
     nt = make_jagged(values, offsets, lengths, jagged_dim)
+    if min_seqlen is not None or max_seqlen is not None:
+        nt._jg_j.seqlens = (min_seqlen, max_seqlen)
     _name_jagged_node(nt)
     return nt
 
@@ -196,7 +198,9 @@ def masked_select(tensor, mask):
                            f"{mask.layout}")
     values = tensor.masked_select(mask)
     lengths = mask.expand(tensor.shape).sum(dim=tensor.dim() - 1).view(-1)
-    return make_jagged(values, F.pad(lengths.cumsum(dim=0), (1, 0)))
+    nt = make_jagged(values, F.pad(lengths.cumsum(dim=0), (1, 0)))
+    _name_jagged_node(nt)
+    return nt
 
 
 def _name_list_node(nt):
@@ -280,6 +284,7 @@ def _narrow_jagged(tensor, dim, start, length):
     offsets = gpujit.tensor(starts + [starts[-1] + n[-1]], dtype=_dt.int64, device=dev)
     values = tensor.view(-1, *tensor.shape[2:]) if tensor.dim() > 2 else tensor.view(-1)
     packed = all(starts[i] + n[i] == starts[i + 1] for i in range(B - 1))
-    if packed:
-        return make_jagged(values[starts[0]:starts[-1] + n[-1]], offsets - starts[0])
-    return make_jagged(values, offsets, length)
+    nt = make_jagged(values[starts[0]:starts[-1] + n[-1]], offsets - starts[0]) if packed \
+        else make_jagged(values, offsets, length)
+    _name_jagged_node(nt)
+    return nt

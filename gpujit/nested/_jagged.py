@@ -7,12 +7,11 @@ from the same offsets (nt * 2, nt.softmax(-1), linear(nt) ...), new for new offs
 The representation: a JaggedTensor is the strided NestedTensor whose components are the
 slices of its values along the ragged dim (values' own memory: unbind() and values() share
 it) plus the jagged facts. So the strided kernels (gpujit/nested/_ops.py, _views.py,
-_nn.py) compute it, and jagged_call turns their strided results back into jagged ones:
-the ragged dim found by its lengths, the offsets (and so j1) kept when the result lays
-its rows where the operand's were. What the jagged layout does that the strided one does
-not: every pointwise op (on values, as PyTorch's), a dense operand that broadcasts with
-the components, reductions over a regular dim without keepdim, and torch's own words for
-what it refuses (unbind / cat / softmax across the batch dim).
+_nn.py) compute it, and as_jagged turns their strided results back into jagged ones: the
+ragged dim found by its lengths, the offsets (and so j1) kept when the result lays its
+rows where the operand's were. Here: the class, its construction and as_jagged; the
+dispatch of ops on it (what the jagged layout does that the strided one does not, and
+torch's words for what it refuses) is gpujit/nested/_jagged_ops.py's.
 """
 from __future__ import annotations
 
@@ -23,21 +22,24 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor, Size
-from ._tensor import NestedTensor, components, from_components, quiet_nested
+from ._tensor import NestedTensor, components
 
-__all__ = ["NestedInt", "JaggedTensor", "make_jagged", "jagged_from_list", "jagged_call"]
+__all__ = ["NestedInt", "JaggedTensor", "make_jagged", "jagged_from_list", "as_jagged"]
 
 
 class NestedInt:
     """A jagged nested tensor's ragged size (PyTorch's nested int, a torch.SymInt printed
     j1, j2 ...: one per set of offsets, numbered in order of making), times coeff (a
     stride: 3*j1)."""
-    __slots__ = ("id", "coeff")
+    __slots__ = ("id", "coeff", "seqlens")
     __module__ = "gpujit"
     _nested_int = True      # (gpujit.Size keeps it)
 
     def __init__(self, id, coeff=1):
         self.id, self.coeff = id, coeff
+        # (min_seqlen, max_seqlen) given to nested_tensor_from_jagged: torch's metadata
+        # cache, shared as the offsets are by every nested tensor of this j
+        self.seqlens = (None, None)
 
     def __repr__(self):
         return f"j{self.id}" if self.coeff == 1 else f"{self.coeff}*j{self.id}"
@@ -88,6 +90,10 @@ class JaggedTensor(NestedTensor):
     __module__ = "gpujit.nested._internal.nested_tensor"
     _nested_layout_name = "jagged"
 
+    @property
+    def __class__(self):
+        return JaggedTensor
+
     # ------------------------------------------------------------ facts
     @property
     def layout(self):
@@ -136,10 +142,29 @@ class JaggedTensor(NestedTensor):
         if isinstance(index, slice) or (isinstance(index, tuple) and index and
                                         isinstance(index[0], slice)):
             raise RuntimeError("slice(): not supported for NestedTensor on dim=0")
+        if isinstance(index, tuple) and len(index) > 1 and isinstance(index[0], int):
+            return self[index[0]][index[1:]]        # (a component, then its own index)
+        if isinstance(index, tuple) and len(index) > 1 and index[0] is Ellipsis and \
+                all(isinstance(i, (int, slice)) for i in index[1:]) and \
+                len(index) - 1 < self.dim() - self._jg_ragged_idx:
+            # (trailing regular dims only: values indexed, the offsets and j kept)
+            return make_jagged(self.values()[index], self._jg_offsets, self._jg_lengths,
+                               self._jg_ragged_idx, self._jg_j)
+        n = self._nt_sizes.shape[0]
+        if isinstance(index, int) and not -n <= index < n:
+            raise IndexError("tuple index out of range")        # (torch's unbind()[i])
         return NestedTensor.__getitem__(self, index)
 
-    def flatten(self, start_dim=0, end_dim=-1):
-        return _flatten(None, self, start_dim, end_dim)
+    def to_dense(self, dtype=None, *, masked_grad=None):
+        raise RuntimeError("to_dense does not support layout Jagged")
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        if isinstance(gradient, JaggedTensor) and gradient._jg_j != self._jg_j:
+            from ._jagged_ops import _shape_words
+            raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
+                               f"{_shape_words(gradient, True)} and output[0] has a shape "
+                               f"of {_shape_words(self, True)}.")
+        NestedTensor.backward(self, gradient, retain_graph, create_graph, inputs)
 
     @property
     def grad(self):
@@ -164,6 +189,17 @@ class JaggedTensor(NestedTensor):
     def offsets(self):
         return self._jg_offsets
 
+    @property
+    def _max_seqlen(self):
+        given = self._jg_j.seqlens[1]
+        return given if given is not None else int(_lengths_of(self).max(initial=0))
+
+    @property
+    def _min_seqlen(self):
+        given = self._jg_j.seqlens[0]
+        lens = _lengths_of(self)
+        return given if given is not None else int(lens.min() if lens.size else 0)
+
     def lengths(self):
         return self._jg_lengths
 
@@ -175,9 +211,8 @@ class JaggedTensor(NestedTensor):
     def __repr__(self):
         size = tuple(self.shape)
         extra = f", requires_grad={self.requires_grad}" if self.requires_grad else ""
-        if self.grad_fn is not None:
-            from .._tensor_str import _grad_fn_name
-            extra = f", grad_fn=<{_grad_fn_name(self.grad_fn)}>"
+        if self.grad_fn is not None:        # (the node's own repr, as torch's f-string)
+            extra = f", grad_fn={self.grad_fn!r}"
         return (f"NestedTensor(size=({', '.join(str(s) for s in size)}), "
                 f"offsets={self._jg_offsets!r}{extra}, contiguous={self.is_contiguous()})")
 
@@ -264,13 +299,17 @@ def jagged_from_list(tensors, dtype=None, device=None):
     ts = list(tensors)
     if not ts:
         raise RuntimeError("Cannot construct a nested tensor from an empty tensor list")
+    if any(isinstance(t, NestedTensor) for t in ts):
+        raise RuntimeError("cat(): not supported for NestedTensor on dim=0")
+    for what, key in (("have the same dtype", lambda t: t.dtype),
+                      ("be on the same device", lambda t: str(t.device)),
+                      ("have the same dim", lambda t: t.dim())):
+        if len({key(t) for t in ts}) != 1:
+            raise RuntimeError(f"When constructing a nested tensor, all tensors in list must "
+                               f"{what}")
     d = ts[0].dim()
-    for t in ts[1:]:
-        if t.dim() != d:
-            raise RuntimeError("When constructing a nested tensor, all tensors in list must "
-                               "have the same dim")
     if d == 0:
-        raise RuntimeError("Cannot construct a nested tensor from a list of scalars")
+        raise RuntimeError("Cannot construct a nested tensor from a list of zero-dim tensors")
     dtype = dtype if dtype is not None else ts[0].dtype
     device = device if device is not None else ts[0].device
     ts = [t.to(device=device, dtype=dtype) for t in ts]
@@ -279,13 +318,24 @@ def jagged_from_list(tensors, dtype=None, device=None):
     if len(varying) > 1:
         raise RuntimeError("Cannot represent given tensor list as a nested tensor with the "
                            "jagged layout. Note that the jagged layout only allows for a "
-                           "single ragged dimension.")
+                           "single ragged dimension. For example: (B, *, D_0, D_1, ..., D_N), "
+                           "with ragged * dim.")
     col = varying[0] if varying else 0
     lens = sizes[:, col]
     values = gpujit.cat([t.movedim(col, 0) for t in ts]).movedim(0, col) if len(ts) > 1 \
         else ts[0].clone()
     offsets = _offsets_tensor(np.concatenate([[0], np.cumsum(lens)]), device)
     return make_jagged(values, offsets, None, col + 1)
+
+
+def jagged_from_list_views(cs, ragged_idx):
+    """A packed jagged tensor of components cs (their gradients flowing back)."""
+    import gpujit
+    col = ragged_idx - 1
+    lens = [c.shape[col] for c in cs]
+    values = gpujit.cat([c.movedim(col, 0) for c in cs]).movedim(0, col)
+    offsets = _offsets_tensor(np.concatenate([[0], np.cumsum(lens)]), cs[0].device)
+    return make_jagged(values, offsets, None, ragged_idx)
 
 
 # ---------------------------------------------------------------- strided results -> jagged
@@ -357,326 +407,3 @@ def _rows(sizes, strides, offs, col, src):
     return s, int((s + L).max()), int(offs[0]), bool(np.array_equal(s[1:], (s + L)[:-1]))
 
 
-# ---------------------------------------------------------------- dispatch
-def _jagged_args(args):
-    out = []
-    for a in args:
-        if isinstance(a, JaggedTensor):
-            out.append(a)
-        elif isinstance(a, (list, tuple)):
-            out += [x for x in a if isinstance(x, JaggedTensor)]
-    return out
-
-
-def _shape_words(t, sized=False):
-    """A shape as PyTorch's jagged errors print it: (2, j1, 3), or torch.Size([2, j1, 3])
-    beside a dense operand."""
-    if isinstance(t, JaggedTensor) and not sized:
-        return f"({', '.join(str(s) for s in t.shape)})"
-    return f"torch.Size([{', '.join(str(s) for s in t.shape)}])"
-
-
-def _pointwise(op, args):
-    """A pointwise op on jagged operands (of one j), numbers and dense tensors that
-    broadcast with each component (a batch-sized first dim: one row per component)."""
-    from ._ops import _call
-    jag = _jagged_args(args)
-    first = jag[0]
-    name = op.name[len("aten::"):]
-    for other in jag[1:]:
-        if other._jg_j != first._jg_j or other.dim() != first.dim():
-            raise RuntimeError(f"cannot call binary pointwise function {name} with inputs "
-                               f"of shapes {_shape_words(first)} and {_shape_words(other)}")
-    dense = [a for a in args if isinstance(a, Tensor) and not isinstance(a, NestedTensor)
-             and a.dim() > 0]
-    same = all(np.array_equal(t._nt_sizes, first._nt_sizes) and
-               np.array_equal(t._nt_strides, first._nt_strides) and
-               np.array_equal(t._nt_offsets, first._nt_offsets) and
-               t._nt_buf.numel() == first._nt_buf.numel() for t in jag)
-    if same and not dense:      # (once over the memory, as PyTorch's op on values)
-        r = _call(op, *[a._nt_buf if isinstance(a, JaggedTensor) else a for a in args])
-        return _with_buffer(first, r)
-    n, nd = first._nt_sizes.shape[0], first.dim()
-    rdim = first._jg_ragged_idx
-    for t in dense:         # (aligned at the right; the ragged dim only against a 1)
-        k = t.dim()
-        at = rdim - (nd - k)
-        if k > nd or (k == nd and t.size(0) not in (1, n)) or (at >= 0 and t.size(at) != 1):
-            raise RuntimeError(f"cannot call binary pointwise function {name} with inputs of "
-                               f"shapes {_shape_words(first, True)} and {_shape_words(t)}")
-    per = {id(t): list(components(t)) for t in jag}
-
-    def arg(a, i):
-        if isinstance(a, JaggedTensor):
-            return per[id(a)][i]
-        if isinstance(a, Tensor) and not isinstance(a, NestedTensor) and a.dim() == nd:
-            return a[i if a.size(0) == n else 0]
-        return a
-    return as_jagged(from_components([_call(op, *[arg(a, i) for a in args])
-                                      for i in range(n)]), first)
-
-
-# the ops whose jagged operand PyTorch's jagged layout wants contiguous (no holes): its
-# name of the op, its schema words, that operand's position
-_CONTIGUOUS_ONLY = {
-    "aten::linear": ("linear_default", "input: jt, weight: t, bias: t?", "input", 0),
-    "aten::chunk": ("chunk_default", "self: jt, chunks: any, dim: any?", "self", 0),
-    "aten::split_with_sizes": ("split_with_sizes_default",
-                               "self: jt, split_sizes: any, dim: any?", "self", 0),
-    "aten::squeeze.dim": ("squeeze_dim", "self: jt, dim: any", "self", 0),
-    "aten::embedding": ("embedding_default", "weight: t, indices: jt, padding_idx: any?, "
-                        "scale_grad_by_freq: any?, sparse: any?", "indices", 1)}
-
-
-def _refusals(op, args):
-    """The ops PyTorch's jagged layout refuses in its own words."""
-    name, self = op.name, args[0] if args else None
-    holes = isinstance(self, JaggedTensor) and self._jg_lengths is not None
-    spec = _CONTIGUOUS_ONLY.get(name)
-    if spec is not None and len(args) > spec[3] and isinstance(args[spec[3]], JaggedTensor) \
-            and args[spec[3]]._jg_lengths is not None:
-        raise ValueError(f"NestedTensor {spec[0]}({spec[1]}): expected {spec[2]} to be a "
-                         f"contiguous jagged layout NestedTensor")
-    if name in ("aten::to_padded_tensor", "aten::nested_to_padded_tensor") and holes:
-        raise RuntimeError("to_padded_tensor(): not supported for nested tensors with holes")
-    if name == "aten::select.int" and isinstance(self, JaggedTensor):
-        d = _wrap0(args[1], self)
-        if d == self._jg_ragged_idx:
-            raise RuntimeError("select(): not supported for NestedTensor on ragged dim")
-        if d != 0 and holes:
-            raise RuntimeError("select(): not yet supported on dim != 0 for non-contiguous "
-                               "nested tensor with holes")
-    if name in _REDUCTIONS and holes and len(args) > 1:
-        dims = [args[1]] if isinstance(args[1], int) else list(args[1] or ())
-        if any(_wrap0(d, self) == self._jg_ragged_idx for d in dims):
-            raise RuntimeError(f"{name[6:].split('.')[0]}(): reducing across the ragged "
-                               f"dimension is not supported for non-contiguous nested "
-                               f"tensors with holes")
-    if name == "aten::unbind.int" and len(args) > 1 and args[1] != 0:
-        raise RuntimeError("unbind(): only supported for NestedTensor on dim=0")
-    if name == "aten::cat" and len(args) > 1 and isinstance(args[0], (list, tuple)) and \
-            args[0] and _wrap0(args[1], args[0][0]) == 0:
-        raise RuntimeError("cat(): not supported for NestedTensor on dim=0")
-    if name in ("aten::softmax.int", "aten::log_softmax.int") and \
-            _wrap0(args[1], self) == 0:
-        raise RuntimeError(f"{name[6:].split('.')[0]}(): not supported when reducing across "
-                           f"the batch dimension for NestedTensor")
-
-
-def _wrap0(dim, t):
-    from ..tensor import _wrap_dim
-    return _wrap_dim(dim, t.dim(), "dim")
-
-
-# reductions over one dim: op name -> whether its dim argument is a list
-_REDUCTIONS = {"aten::sum.dim_IntList": True, "aten::mean.dim": True, "aten::amax": True,
-               "aten::amin": True, "aten::max.dim": False, "aten::min.dim": False,
-               "aten::argmax": False, "aten::argmin": False}
-
-
-def _reduce(op, self, dim, keepdim=False, *rest):
-    """A reduction over one dim of a jagged tensor: a regular dim on values (the offsets
-    kept, the ragged dim moving down when the reduced one was before it); the ragged dim
-    per component, the dense (B, ...) results stacked, as PyTorch's."""
-    import gpujit
-    from ._ops import _call
-    listed = _REDUCTIONS[op.name]
-    dims = [dim] if isinstance(dim, int) else list(dim or ())
-    if len(dims) != 1:
-        return None
-    d = _wrap0(dims[0], self)
-    r = self._jg_ragged_idx
-    if d == 0:
-        return None
-
-    def at(vd):
-        return [vd] if listed else vd
-    if d == r:
-        parts = [_call(op, c, at(d - 1), keepdim, *rest) for c in components(self)]
-        if isinstance(parts[0], tuple):
-            return tuple(gpujit.stack(list(p)) for p in zip(*parts))
-        return gpujit.stack(parts)
-    v = _call(op, self.values(), at(d - 1), keepdim, *rest)
-    ri = r if (keepdim or d > r) else r - 1
-    if isinstance(v, tuple):
-        return tuple(make_jagged(x, self._jg_offsets, self._jg_lengths, ri, self._jg_j)
-                     for x in v)
-    return make_jagged(v, self._jg_offsets, self._jg_lengths, ri, self._jg_j)
-
-
-def _on_values(op, args):
-    """The ops PyTorch's jagged layout computes on values, away from the ragged dim (its
-    offsets and j kept): linear, layer_norm, softmax / log_softmax over a regular dim,
-    dropout; None for the others."""
-    from ._ops import _call
-    self, name = args[0], op.name
-    if not isinstance(self, JaggedTensor) or any(isinstance(a, NestedTensor)
-                                                 for a in args[1:]):
-        return None
-    last, r = self.dim() - 1, self._jg_ragged_idx
-    if name == "aten::linear" and r != last:
-        v = _call(op, self.values(), *args[1:])
-    elif name == "aten::layer_norm" and r <= last - len(args[1]):
-        v = _call(op, self.values(), *args[1:])
-    elif name in ("aten::softmax.int", "aten::log_softmax.int") and \
-            _wrap0(args[1], self) != r:
-        v = _call(op, self.values(), _wrap0(args[1], self) - 1, *args[2:])
-    elif name == "aten::dropout":
-        v = _call(op, self.values(), *args[1:])
-    elif name in _LIKE_OPS:
-        v = _call(op, self.values(), *args[1:])
-    else:
-        return None
-    return make_jagged(v, self._jg_offsets, self._jg_lengths, r, self._jg_j)
-
-
-# the factories of a tensor's shape: on values, the offsets kept
-_LIKE_OPS = ("aten::ones_like", "aten::zeros_like", "aten::empty_like", "aten::full_like",
-             "aten::randn_like", "aten::rand_like")
-_VALUE_OPS = ("aten::linear", "aten::layer_norm", "aten::softmax.int",
-              "aten::log_softmax.int", "aten::dropout") + _LIKE_OPS
-
-
-def _matmul(op, a, b):
-    """matmul / bmm with a jagged operand, the cases PyTorch's jagged layout has (each
-    component by its own matrix, a dense matrix on values, two jagged of one j), else its
-    refusal."""
-    import gpujit
-    from ._ops import _call
-    mm = _ops_by_name("aten::matmul")
-    ja, jb = isinstance(a, JaggedTensor), isinstance(b, JaggedTensor)
-    if ja and not jb:
-        if a.dim() >= 3 and a.dim() == b.dim() and a._jg_ragged_idx < a.dim() - 1:
-            return as_jagged(from_components([mm(c, b[i]) for i, c in
-                                              enumerate(components(a))]), a)
-        if b.dim() == 2 and a.dim() > 2 and a._jg_ragged_idx < a.dim() - 1:
-            return make_jagged(mm(a.values(), b), a._jg_offsets, a._jg_lengths,
-                               a._jg_ragged_idx, a._jg_j)
-    elif jb and not ja:
-        if b.dim() >= 3 and b.dim() == a.dim() and b._jg_ragged_idx >= 2:
-            return as_jagged(from_components([mm(a[i], c) for i, c in
-                                              enumerate(components(b))]), b)
-        if a.dim() == 2 and b.dim() > 2 and b._jg_ragged_idx >= 2:
-            return make_jagged(mm(a, b.values()), b._jg_offsets, b._jg_lengths,
-                               b._jg_ragged_idx, b._jg_j)
-    elif ja and jb:
-        if a.dim() > 3 and b.dim() > 3 and a._jg_j == b._jg_j and \
-                a._jg_ragged_idx == b._jg_ragged_idx:
-            return make_jagged(mm(a.values(), b.values()), a._jg_offsets, a._jg_lengths,
-                               a._jg_ragged_idx, a._jg_j)
-        if a.dim() == 3 and b.dim() == 3 and a._jg_ragged_idx == 2 and \
-                b._jg_ragged_idx == 1 and a._jg_j == b._jg_j:
-            return gpujit.stack([mm(x, y) for x, y in zip(components(a), components(b))])
-    del _call
-    raise RuntimeError(f"matmul(): not supported between inputs of shapes "
-                       f"{_shape_words(a) if ja else _shape_words(a, True)} and "
-                       f"{_shape_words(b, True)}")
-
-
-def _ops_by_name(name):
-    from ..ops.registry import OPS
-    return OPS[name].public
-
-
-def _permute(op, self, dims):
-    """A view with the component dims permuted (the batch dim stays first)."""
-    from ._views import _views
-    n = self.dim()
-    dims = [_wrap0(d, self) for d in dims]
-    if len(dims) != n or sorted(dims) != list(range(n)):
-        raise RuntimeError("permute(): number of dimensions in the tensor input does not "
-                           "match the length of the desired ordering of dimensions i.e. "
-                           f"input.dim() = {n} is not equal to len(dims) = {len(dims)}")
-    if self._jg_lengths is not None:
-        raise RuntimeError("permute(): not supported on jagged layout nested tensor with "
-                           "holes")
-    if dims[0] != 0:
-        raise RuntimeError("permute(): not supported on NestedTensor for batch dim")
-    inner = [d - 1 for d in dims[1:]]
-    return as_jagged(_views(self, [c.permute(inner) for c in components(self)]), self)
-
-
-def _flatten(op, self, start_dim=0, end_dim=-1):
-    """flatten of regular dims: a reshape (PyTorch's jagged flatten)."""
-    r = self._jg_ragged_idx
-    a, b = _wrap0(start_dim, self), _wrap0(end_dim, self)
-    for d in (a, b):
-        if d == 0:
-            raise RuntimeError("flatten(): not supported for NestedTensor on dim=0")
-        if d == r:
-            raise RuntimeError("flatten(): not supported for NestedTensor on ragged dim")
-    if a == b:
-        return self
-    if a < r < b:
-        raise RuntimeError("flatten(): not supported for NestedTensor on ragged dim")
-    shape = list(self.shape)
-    prod = 1
-    for x in shape[a:b + 1]:
-        prod *= x
-    new = shape[:a] + [prod] + shape[b + 1:]
-    new[r if r < a else r - (b - a)] = -1
-    return self.reshape(new)
-
-
-_FULL_REDUCTIONS = ("aten::sum", "aten::mean", "aten::amax", "aten::max", "aten::min",
-                    "aten::any", "aten::all")
-
-
-def _full_reduction(op, self, *rest):
-    """sum / mean / amax ... of every element (of the components: holes left out)."""
-    import gpujit
-    from ._ops import _call
-    flat = gpujit.cat([c.reshape(-1) for c in components(self)])
-    return _call(op, flat, *rest)
-
-
-def _overload_name(op):
-    """aten.cumsum.default: the name PyTorch's jagged layout gives an op it lacks."""
-    from ._ops import _TORCH_DISPATCH
-    name = _TORCH_DISPATCH.get(op.name, op.name)[len("aten::"):]
-    return "aten." + (name if "." in name else name + ".default")
-
-
-def jagged_call(op, args, strided_call):
-    """op(*args) with a jagged operand: PyTorch's jagged refusals, pointwise ops on
-    values, one-dim reductions, else the strided kernel (strided_call) with its nested
-    results made jagged."""
-    _refusals(op, args)
-    jag = _jagged_args(args)
-    if "pointwise" in op.tags and op.inplace_of is None and \
-            not op.schema.name.endswith("_") and len(op.schema.returns) == 1:
-        with quiet_nested():
-            return _pointwise(op, args)
-    r = None
-    if op.name in _REDUCTIONS and isinstance(args[0], JaggedTensor) and len(args) > 1 and \
-            args[1] is not None:
-        r = _reduce(op, *args)
-    elif op.name in _FULL_REDUCTIONS and isinstance(args[0], JaggedTensor):
-        r = _full_reduction(op, *args)
-    elif op.name in _VALUE_OPS:
-        r = _on_values(op, args)
-    elif op.name in ("aten::matmul", "aten::bmm"):
-        with quiet_nested():
-            return _matmul(op, *args[:2])
-    elif op.name == "aten::permute" and isinstance(args[0], JaggedTensor):
-        with quiet_nested():
-            r = _permute(op, *args)
-    elif op.name == "aten::flatten.using_ints" and isinstance(args[0], JaggedTensor):
-        return _flatten(op, *args)
-    if r is not None:
-        if isinstance(r, NestedTensor):
-            from ._ops import _name_node
-            _name_node(r, op, args)
-        return r
-    from ._ops import _KERNELS
-    if op.name not in _KERNELS:         # (PyTorch's jagged dispatch names the op overload)
-        raise NotImplementedError(_overload_name(op))
-    with quiet_nested():
-        r = strided_call()
-        src = jag[0]
-        if isinstance(r, NestedTensor) and not isinstance(r, JaggedTensor):
-            return as_jagged(r, src)
-        if isinstance(r, tuple):
-            return tuple(as_jagged(x, src) if isinstance(x, NestedTensor) and
-                         not isinstance(x, JaggedTensor) else x for x in r)
-        return r

@@ -135,7 +135,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                  is_causal=False, scale=None):
     """F.scaled_dot_product_attention of nested query / key / value (B, heads, *, E): each
     component's attention over its own keys, as PyTorch's math path for nested tensors."""
-    from ..nn import functional as F
+    if any(getattr(t, "_nested_layout_name", None) == "jagged" for t in (query, key, value)):
+        return _jagged_attention(query, key, value, attn_mask, dropout_p, is_causal, scale)
     if is_causal:
         raise RuntimeError("_scaled_dot_product_attention: Nested tensors for query / key "
                            "are not supported when is_causal=True")
@@ -146,21 +147,60 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         if not isinstance(t, NestedTensor):
             raise RuntimeError("Expected both to be nested, but got a nested self and "
                                "non-nested other")
-    jagged = query._nested_layout_name == "jagged"
-    if not jagged and not all(t.is_contiguous() for t in (query, key, value)):
+    if not all(t.is_contiguous() for t in (query, key, value)):
         raise RuntimeError("scaled_dot_product_attention: If inputs are nested tensors they "
                            "must be contiguous")
-    with quiet_nested():
-        out = from_components([F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p,
-                                                              scale=scale)
-                               for q, k, v in zip(components(query), components(key),
-                                                  components(value))])
-    if jagged:
-        return _jagged_attention_out(out, query)
+    out = _per_component(query, key, value, dropout_p, scale)
     from ..autograd.graph import OpBackward, node_class
     if isinstance(out.grad_fn, OpBackward):     # (PyTorch's math path ends in a matmul)
         out.grad_fn.__class__ = node_class("MatmulBackward0")
     return out
+
+
+def _per_component(query, key, value, dropout_p, scale):
+    from ..nn import functional as F
+    with quiet_nested():
+        return from_components([F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p,
+                                                                scale=scale)
+                                for q, k, v in zip(components(query), components(key),
+                                                   components(value))])
+
+
+def _jagged_attention(query, key, value, attn_mask, dropout_p, is_causal, scale):
+    """F.scaled_dot_product_attention of jagged query / key / value, as PyTorch's jagged
+    SDPA on the CPU: its input checks (ValueError), a ragged dim 1 of 4-D inputs on values
+    (the dense op), else its math path -- each component over its own keys -- which wants
+    (B, heads, j, E) inputs whose transpose(1, 2) is contiguous and no is_causal."""
+    from ..nn import functional as F
+    from ._jagged import make_jagged
+    qkv = (query, key, value)
+    if not all(getattr(t, "_nested_layout_name", None) == "jagged" for t in qkv):
+        raise ValueError(f"Expected query, key, and value to be nested tensors, but got "
+                         f"query.is_nested: {query.is_nested}, key.is_nested: "
+                         f"{key.is_nested}, and value.is_nested: {value.is_nested} instead.")
+    if query.dtype != key.dtype or query.dtype != value.dtype:
+        raise ValueError(f"Expected query, key, and value to have the same dtype, but got "
+                         f"query.dtype: {query.dtype}, key.dtype: {key.dtype}, and "
+                         f"value.dtype: {value.dtype} instead.")
+    if query.dim() < 3 or key.dim() < 3 or value.dim() < 3:
+        raise ValueError(f"Expected query, key, and value to all be at least 3 dimensional, "
+                         f"but got query.dim: {query.dim()}, key.dim: {key.dim()} and "
+                         f"value.dim: {value.dim()} instead.")
+    r = [t._ragged_idx for t in qkv]
+    if len(set(r)) != 1:
+        raise ValueError(f"Expected query, key, and value to all be ragged on the same "
+                         f"dimension, but got ragged dims {r[0]}, {r[1]}, and {r[2]}, "
+                         f"respectively.")
+    if attn_mask is not None:
+        raise ValueError("Masks are not yet supported!")
+    if query.dim() > 3 and r[0] == 1:
+        out = F.scaled_dot_product_attention(query.values(), key.values(), value.values(),
+                                             dropout_p=dropout_p, is_causal=is_causal,
+                                             scale=scale)
+        return make_jagged(out, query.offsets(), query.lengths(), 1, query._jg_j)
+    if is_causal or not all(t.transpose(1, 2).is_contiguous() for t in qkv):
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found.")
+    return _jagged_attention_out(_per_component(query, key, value, dropout_p, scale), query)
 
 
 def _jagged_attention_out(out, query):

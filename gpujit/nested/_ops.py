@@ -41,7 +41,7 @@ def nested_call(e, args):
     if args and isinstance(args[0], NestedTensor) and _writes_self(op):
         _check_inplace_leaf(args[0])
     if any(a._nested_layout_name == "jagged" for a in _nested_args(args)):
-        from ._jagged import jagged_call
+        from ._jagged_ops import jagged_call
         return jagged_call(op, args, lambda: _strided_call(e, op, args))
     return _strided_call(e, op, args)
 
@@ -145,7 +145,10 @@ _VIEW_NODE_NAMES = {
 
 # gpujit's op -> the op PyTorch's nested dispatch reaches (and names in its error)
 _TORCH_DISPATCH = {"aten::log_softmax.int": "aten::_log_softmax",
-                   "aten::numpy_T": "aten::permute"}
+                   "aten::numpy_T": "aten::permute",
+                   "aten::var.dim": "aten::var.correction",
+                   "aten::std.dim": "aten::std.correction",
+                   "aten::log_sigmoid": "aten::log_sigmoid_forward"}
 
 
 # ---------------------------------------------------------------- helpers
@@ -207,7 +210,7 @@ def _unary(op, self, *rest):
     return _like(self, _call(op, buffer_of(self), *rest))
 
 
-@_kernel("aten::ones_like", "aten::zeros_like", "aten::empty_like")
+@_kernel("aten::ones_like", "aten::zeros_like", "aten::empty_like", "aten::randn_like")
 def _like_op(op, self, *rest):
     return _elementwise(self, lambda b: _call(op, b, *rest))
 
@@ -311,6 +314,21 @@ def _numel(op, self):
 @_kernel("aten::size", "aten::len.Tensor")
 def _no_sizes(op, self):
     return self.size()              # (PyTorch's "NestedTensorImpl doesn't support sizes")
+
+
+@_kernel("aten::unflatten.int")
+def _unflatten(op, self, dim, sizes):
+    return self.size()              # (PyTorch's unflatten reads the sizes: "doesn't support")
+
+
+@_kernel("aten::flatten.using_ints")
+def _flatten(op, self, start_dim=0, end_dim=-1):
+    """self when start_dim and end_dim name one dim (PyTorch's flatten returns it before
+    reading any size), else PyTorch's "doesn't support sizes"."""
+    n = self.dim()
+    if _wrap(start_dim, n) == _wrap(end_dim, n):
+        return self
+    return self.size()
 
 
 @_kernel("aten::stride", "aten::stride.int")

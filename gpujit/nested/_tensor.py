@@ -120,9 +120,18 @@ def _refusal(frame, dev):
 
 
 class NestedTensor(Tensor):
-    """A nested tensor (torch.nested.nested_tensor's strided layout)."""
+    """A nested tensor (torch.nested.nested_tensor's strided layout).
+
+    PyTorch's strided nested tensor is a torch.Tensor itself (its NestedTensorImpl is
+    C++'s): so here x.__class__ is gpujit.Tensor and type(x) prints <class
+    'gpujit.Tensor'>, only `type(x) is gpujit.Tensor` tells it apart (gpujit's fast paths
+    for dense tensors check just that)."""
     __slots__ = ("_nt_buf", "_nt_sizes", "_nt_strides", "_nt_offsets")
     __module__ = "gpujit"
+
+    @property
+    def __class__(self):
+        return Tensor
     # (not a __torch_function__ subclass: no dispatch layer for it, gpujit/overrides.py)
     __torch_function__ = _disabled_torch_function_impl
     _nested_layout = True       # (the runtime's mark: a graph holding one runs op by op)
@@ -360,6 +369,9 @@ class NestedTensor(Tensor):
             t.requires_grad_(True)
         memo[id(self)] = t
         return t
+
+
+NestedTensor.__name__ = NestedTensor.__qualname__ = "Tensor"    # (see its docstring)
 
 
 # ---------------------------------------------------------------- construction

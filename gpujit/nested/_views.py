@@ -222,11 +222,16 @@ def _cat(op, tensors, dim=0):
 
 @_kernel("aten::where.self")
 def _where(op, condition, self, other):
-    for name, t in (("condition", condition), ("self", self), ("other", other)):
-        if not isinstance(t, NestedTensor):
-            raise RuntimeError(f"{name} must be nested")
-    return from_components([op.public(c, a, b) for c, a, b in zip(
-        components(condition), components(self), components(other))])
+    """PyTorch's nested where: a nested condition and other, a dense self (broadcast to each
+    component: where(mask, 0.0 as a tensor, nt)); a nested self is refused."""
+    if not isinstance(condition, NestedTensor):
+        raise RuntimeError("condition must be nested")
+    if not isinstance(other, NestedTensor):
+        raise RuntimeError("other must be nested")
+    if isinstance(self, NestedTensor):
+        raise RuntimeError("self must not be nested")
+    return from_components([op.public(c, self, b) for c, b in zip(
+        components(condition), components(other))])
 
 
 @_kernel("aten::all.dim")

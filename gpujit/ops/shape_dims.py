@@ -77,7 +77,10 @@ def broadcast_tensors(*tensors):
 
 
 def _flattens_nothing(self, start_dim, end_dim):
-    nd = self._data.ndim
+    try:
+        nd = self._data.ndim
+    except AttributeError:      # (a nested tensor: no dense array, its flatten op decides)
+        return False
     if start_dim.__class__ is bool or end_dim.__class__ is bool:
         return False                # (the op's TypeError: PyTorch's parser refuses a bool)
     try:

@@ -382,10 +382,16 @@ _NJT = "torch.nested._internal.nested_tensor"       # (torch's jagged NestedTens
 
 def _rebuild_njt(kwargs):
     """torch.nested._internal.nested_tensor._rebuild_njt: the jagged nested tensor of the
-    saved values, offsets, lengths and ragged dim (its metadata cache dropped)."""
+    saved values, offsets, lengths and ragged dim; of its metadata cache, the min / max
+    seqlen (what to_padded_tensor pads to)."""
     from ..nested._jagged import make_jagged
     nt = make_jagged(kwargs["values"], kwargs["offsets"], kwargs.get("lengths"),
                      kwargs.get("_ragged_idx", 1))
+    cache = kwargs.get("_metadata_cache") or {}
+    seqlens = [cache.get(k) for k in ("min_seqlen", "max_seqlen")]
+    if any(v is not None for v in seqlens):
+        nt._jg_j.seqlens = tuple(None if v is None else int(v.shape[0]) if v.dim() else
+                                 int(v) for v in seqlens)
     return nt.requires_grad_(bool(kwargs.get("requires_grad", False)))
 
 

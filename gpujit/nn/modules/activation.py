@@ -556,7 +556,8 @@ class MultiheadAttention(Module):
         if (attn_mask is not None and attn_mask.is_floating_point()) or \
                 (key_padding_mask is not None and key_padding_mask.is_floating_point()):
             why = "floating-point masks are not supported for fast path."
-        elif not fast_path_enabled:
+        # (a reason below replaces that one, as in PyTorch's forward)
+        if not fast_path_enabled:
             why = "torch.backends.mha.get_fastpath_enabled() was not True"
         elif query.dim() != 3:
             why = f"input not batched; expected query.dim() of 3 but got {query.dim()}"
@@ -585,7 +586,7 @@ class MultiheadAttention(Module):
         elif not self._qkv_same_embed_dim:
             why = "_qkv_same_embed_dim was not True"
         elif query.is_nested and (key_padding_mask is not None or attn_mask is not None):
-            why = ("supplying both src_key_padding_mask and src_mask at the same time \\\n"
+            why = ("supplying both src_key_padding_mask and src_mask at the same time "
                    "                                 is not supported with NestedTensor input")
         elif gpujit.is_autocast_enabled():
             why = "autocast is enabled"

@@ -307,6 +307,12 @@ class TransformerEncoder(Module):
         # PyTorch's inference fast path (eval, batch_first, a left-aligned padding mask, no
         # gradient recorded) runs on nested tensors: padded positions come out as zeros
         padded: Optional[Tensor] = None
+        if src.is_nested and src_key_padding_mask is not None and self.use_nested_tensor \
+                and self.mask_check and not self.layers[0].training and src.dim() == 3:
+            # (PyTorch's mask check reads the nested src: its NotImplementedError for
+            # aten::_nested_tensor_from_mask_left_aligned)
+            gpujit._nested_tensor_from_mask_left_aligned(src,
+                                                         src_key_padding_mask.logical_not())
         if self.use_nested_tensor and not self.training and src.dim() == 3 and \
                 src_key_padding_mask is not None and mask is None:
             keep = src_key_padding_mask == 0
