@@ -262,30 +262,18 @@ def _run_steps(steps, env):
         if kind == 0:
             for i, r in zip(outs, f([env[i] for i in ins])):
                 env[i] = r
-        elif kind == 1:
+        elif kind == 1 or kind == 8:
             a = [env[i] for i in ins]
             defaults, unpack = extra
             if defaults:
                 a += defaults
-            r = compute_scripted(f, a)
-            if unpack == 1:
-                env[outs[0]] = r
-            elif unpack == 2:
-                env[outs[0]] = tuple(r)
-            elif unpack == 3:
-                env[outs[0]] = list(r) if type(r) is tuple else r
-            elif unpack == 4:
-                for i, x in zip(outs, r):
-                    env[i] = x
-        elif kind == 8:
-            a = [env[i] for i in ins]
-            defaults, unpack = extra
-            if defaults:
-                a += defaults
-            try:
-                r = f.eager(*a)
-            except _reg.NestedOperand:
-                r = compute_scripted(f, a)      # (a nested tensor's kernel)
+            if kind == 1:
+                r = compute_scripted(f, a)
+            else:               # (no Tensor given or written: no autograd layer)
+                try:
+                    r = f.eager(*a)
+                except _reg.NestedOperand:
+                    r = compute_scripted(f, a)      # (a nested tensor's kernel)
             if unpack == 1:
                 env[outs[0]] = r
             elif unpack == 2:
