@@ -37,19 +37,28 @@ def _shape_words(t, sized=False):
     return f"torch.Size([{', '.join(str(s) for s in t.shape)}])"
 
 
+def _pointwise_operands(op, args):
+    """(the jagged operands, the dense tensor operands that are not 0-dim) of a pointwise
+    op's args; PyTorch's error when two jagged ones differ in their j or rank."""
+    jag = _jagged_args(args)
+    first = jag[0]
+    for other in jag[1:]:
+        if other._jg_j != first._jg_j or other.dim() != first.dim():
+            raise RuntimeError(f"cannot call binary pointwise function "
+                               f"{op.name[len('aten::'):]} with inputs of shapes "
+                               f"{_shape_words(first)} and {_shape_words(other)}")
+    dense = [a for a in args if isinstance(a, Tensor) and not isinstance(a, NestedTensor)
+             and a.dim() > 0]
+    return jag, dense
+
+
 def _pointwise(op, args):
     """A pointwise op on jagged operands (of one j), numbers and dense tensors that
     broadcast with each component (a batch-sized first dim: one row per component)."""
     from ._ops import _call
-    jag = _jagged_args(args)
+    jag, dense = _pointwise_operands(op, args)
     first = jag[0]
     name = op.name[len("aten::"):]
-    for other in jag[1:]:
-        if other._jg_j != first._jg_j or other.dim() != first.dim():
-            raise RuntimeError(f"cannot call binary pointwise function {name} with inputs "
-                               f"of shapes {_shape_words(first)} and {_shape_words(other)}")
-    dense = [a for a in args if isinstance(a, Tensor) and not isinstance(a, NestedTensor)
-             and a.dim() > 0]
     same = all(np.array_equal(t._nt_sizes, first._nt_sizes) and
                np.array_equal(t._nt_strides, first._nt_strides) and
                np.array_equal(t._nt_offsets, first._nt_offsets) and
@@ -96,14 +105,7 @@ def _pointwise_inplace(op, args):
     operands share its layout, else component by component, as PyTorch's op on values."""
     from ._ops import _call
     self = args[0]
-    jag = _jagged_args(args)
-    name = op.name[len("aten::"):]
-    for other in jag[1:]:
-        if other._jg_j != self._jg_j or other.dim() != self.dim():
-            raise RuntimeError(f"cannot call binary pointwise function {name} with inputs "
-                               f"of shapes {_shape_words(self)} and {_shape_words(other)}")
-    dense = [a for a in args if isinstance(a, Tensor) and not isinstance(a, NestedTensor)
-             and a.dim() > 0]
+    jag, dense = _pointwise_operands(op, args)
     same = all(np.array_equal(t._nt_strides, self._nt_strides) and
                np.array_equal(t._nt_offsets, self._nt_offsets) and
                t._nt_buf.numel() == self._nt_buf.numel() for t in jag)
