@@ -519,3 +519,36 @@ def test_a_bool_in_a_list_of_bools_is_torchscripts_error():
                           "-> bool:\n  Expected a value of type 'List[int]' for argument 'l' "
                           "but instead found type 'List[bool]'.")
     assert "Cannot match a dict to List[bool]." in msg and "return b in bs" in msg
+
+
+# ---------------------------------------------------------------------- 8. named out tensors
+def _outs(x: torch.Tensor, v: torch.Tensor, i: torch.Tensor, v2: torch.Tensor,
+          i2: torch.Tensor, v3: torch.Tensor, i3: torch.Tensor) -> torch.Tensor:
+    a, b = torch.sort(x, 1, out=(v, i))
+    c, d = torch.max(x, 0, max=v2, max_values=i2)       # (PyTorch's names for max.dim_max)
+    e, f = torch.topk(x, 2, values=v3, indices=i3)
+    return a.sum() + c.sum() + e.sum() + b.sum() + d.sum() + f.sum()
+
+
+def test_several_out_tensors_are_named_as_torchscript_names_them():
+    s = torch.jit.script(_outs)
+    assert "torch.sort(x, 1, values=v, indices=i)" in s.code
+    assert "torch.max(x, 0, max=v2, max_values=i2)" in s.code
+    assert "torch.topk(x, 2, values=v3, indices=i3)" in s.code
+    xn = np.array([[3.0, 1.0, 2.0], [0.5, 4.0, -1.0]], dtype=np.float32)
+    want = (np.sort(xn, 1).sum() + xn.max(0).sum() + -np.sort(-xn, 1)[:, :2].sum()
+            + np.argsort(xn, 1).sum() + xn.argmax(0).sum() + np.argsort(-xn, 1)[:, :2].sum())
+
+    def run(mod, fn):
+        x = mod.from_numpy(xn)
+        outs = [t for _ in range(3) for t in (mod.empty(0), mod.empty(0, dtype=mod.int64))]
+        r = fn(x, *outs)
+        np.testing.assert_array_equal(outs[0].numpy(), np.sort(xn, 1))
+        np.testing.assert_array_equal(outs[3].numpy(), xn.argmax(0))
+        np.testing.assert_array_equal(outs[4].numpy(), -np.sort(-xn, 1)[:, :2])
+        assert float(r) == float(want)
+    run(torch, s)
+    data = _save(s)
+    run(torch, _load(data))
+    real = _real()
+    run(real, _real_load(data))
