@@ -552,3 +552,24 @@ def test_several_out_tensors_are_named_as_torchscript_names_them():
     run(torch, _load(data))
     real = _real()
     run(real, _real_load(data))
+
+
+# ---------------------------------------------------------------------- 9. class code layout
+class _Two(nn.Module):
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x + y
+
+
+def test_method_parameters_keep_torchscripts_four_spaces_in_class_code():
+    data = _save(torch.jit.script(_Two()))
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        src = z.read("archive/code/__torch__/test_torch_load_s47.py").decode()
+    # (torch.jit.save's layout: the def at 2 spaces, further parameters at 4)
+    assert ("  def forward(self: __torch__.test_torch_load_s47._Two,\n    x: Tensor,\n"
+            "    y: Tensor) -> Tensor:\n    return torch.add(x, y)\n") in src
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    np.testing.assert_array_equal(_load(data)(torch.from_numpy(x), torch.from_numpy(x))
+                                  .numpy(), 2 * x)
+    real = _real()
+    np.testing.assert_array_equal(
+        _real_load(data)(real.from_numpy(x), real.from_numpy(x)).numpy(), 2 * x)
