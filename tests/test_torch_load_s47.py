@@ -139,9 +139,22 @@ def test_enumerate_and_zip_loops_load_in_pytorch():
         assert t(*args) == _enum_zip_expected(*args)
 
 
+def _enum_zip_code(xs: List[int], ys: List[float]) -> float:
+    s = 0.0
+    for i, v in enumerate(xs):
+        s += i * v
+    for a, b in zip(xs, ys):
+        s += a * b
+    for i, (a, b) in enumerate(zip(xs, ys)):
+        s += i + a + b
+    for i, v in enumerate(xs, 3):
+        s += i * v * 10
+    return s
+
+
 def test_enumerate_and_zip_loops_code_is_torchscripts():
     real = _real()
-    for fn in (_enum_zip, _enum_strings, _comprehensions):
+    for fn in (_enum_zip_code, _enum_strings, _comprehensions):
         assert _plain_code(torch.jit.script(fn).code) == _plain_code(real.jit.script(fn).code)
 
 
@@ -153,8 +166,16 @@ def test_enumerate_zip_graph_is_one_loop_over_the_least_length():
     assert re.search(r"%\d+ : int\[\] = prim::ListConstruct\(%\d+, %\d+\)\n", text)
     assert "block0(%i : int" in text
     assert _kinds(g).count("prim::min") == 6
-    # enumerate(xs, n): aten::__range_length(n, 2**63 - 1, 1) and aten::__derive_index
-    assert "aten::__range_length" in _kinds(g) and "aten::__derive_index" in _kinds(g)
+    # enumerate(xs, 3): range(3, 2**63 - 1)'s length folded, as TorchScript's; the counter
+    # aten::__derive_index(i, 3, 1)
+    assert "prim::Constant[value=9223372036854775804]()\n" in text
+    assert "aten::__derive_index" in _kinds(g)
+    # enumerate(xs, n) of an unknown start: no aten::__range_length(n, 2**63 - 1, 1), which
+    # wraps around int64 for a negative n in TorchScript (no iteration, a defect); gpujit
+    # counts from n as Python
+    assert "aten::__range_length" not in _kinds(g)
+    s = torch.jit.script(_enum_zip)
+    assert s([1, 2], [], -5) == _enum_zip_expected([1, 2], [], -5)
 
 
 def test_enumerate_over_dicts_strings_and_tensors():
