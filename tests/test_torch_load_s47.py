@@ -594,3 +594,26 @@ def test_method_parameters_keep_torchscripts_four_spaces_in_class_code():
     real = _real()
     np.testing.assert_array_equal(
         _real_load(data)(real.from_numpy(x), real.from_numpy(x)).numpy(), 2 * x)
+
+
+def _str_tuple_loops(s: str, t: Tuple[int, float]) -> float:
+    r = 0.0
+    for c in s:
+        r += len(c)
+    for x in t:
+        r += x
+    return r
+
+
+def test_loops_over_a_str_and_a_tuple_are_torchscripts():
+    g = torch.jit.script(_str_tuple_loops)
+    # a str read by index (no list of its chars), a tuple's elements read first
+    assert "aten::list" not in _kinds(g.graph) and "prim::TupleIndex" not in _kinds(g.graph)
+    assert "prim::TupleUnpack" in _kinds(g.graph)
+    # (TorchScript's str is its UTF-8 bytes: "héllo" has 6, each read as a 1-byte str)
+    assert g("héllo", (2, 0.5)) == 8.5
+    data = _save(g)
+    assert _load(data)("ab", (1, 1.5)) == 4.5
+    real = _real()
+    assert _real_load(data)("ab", (1, 1.5)) == 4.5
+    assert g.code == real.jit.script(_str_tuple_loops).code
