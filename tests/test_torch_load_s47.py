@@ -617,3 +617,19 @@ def test_loops_over_a_str_and_a_tuple_are_torchscripts():
     real = _real()
     assert _real_load(data)("ab", (1, 1.5)) == 4.5
     assert g.code == real.jit.script(_str_tuple_loops).code
+
+
+def _comp_str_tuple(s: str, t: Tuple[int, float]) -> Tuple[List[str], List[float]]:
+    return [c + "x" for c in s], [float(x) * 2.0 for x in t]
+
+
+def test_comprehensions_over_a_str_and_a_tuple_are_torchscripts():
+    g = torch.jit.script(_comp_str_tuple)
+    assert "aten::list" not in _kinds(g.graph)
+    want = (["ax", "bx"], [2.0, 5.0])           # (a mixed tuple: unrolled, as TorchScript)
+    assert g("ab", (1, 2.5)) == want
+    data = _save(g)
+    assert _load(data)("ab", (1, 2.5)) == want
+    real = _real()
+    assert _real_load(data)("ab", (1, 2.5)) == want
+    assert g.code == real.jit.script(_comp_str_tuple).code
