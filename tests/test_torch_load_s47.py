@@ -633,3 +633,25 @@ def test_comprehensions_over_a_str_and_a_tuple_are_torchscripts():
     real = _real()
     assert _real_load(data)("ab", (1, 2.5)) == want
     assert g.code == real.jit.script(_comp_str_tuple).code
+
+
+# ---------------------------------------------------------------------- 10. void mutators
+def _mutated(xs: List[int], b: int) -> Tuple[str, List[int]]:
+    xs += [b] * 2
+    r = str(xs)
+    xs.clear()
+    xs.insert(0, b)
+    r = r + str(xs)
+    return r, xs
+
+
+def test_a_mutator_without_a_result_is_a_call_statement_when_its_container_is_read():
+    s = torch.jit.script(_mutated)
+    # (TorchScript's extend / clear / insert return nothing: `_0 = torch.extend(...)`
+    # then read as the list was a () in torch.jit.load)
+    assert "torch.extend(xs, " in s.code and "= torch.extend" not in s.code
+    want = ("[1, 5, 5][5]", [5])
+    assert s([1], 5) == want
+    data = _save(s)
+    assert _load(data)([1], 5) == want
+    assert _real_load(data)([1], 5) == want
