@@ -111,7 +111,8 @@ def test_ops_namespace_names_as_pytorch():
     assert "dim_max" in torch.ops.aten.max.overloads()
     assert "dim_min" in torch.ops.aten.min.overloads()
     v, i = _e(F, L)
-    torch.ops.aten.max.dim_max(torch.from_numpy(XN), 0, values=v, indices=i)
+    # (PyTorch names max.dim_max's out tensors max / max_values, not values / indices)
+    torch.ops.aten.max.dim_max(torch.from_numpy(XN), 0, max=v, max_values=i)
     np.testing.assert_allclose(v.numpy(), XN.max(0))
 
 
@@ -172,7 +173,8 @@ def test_scripted_tuple_out():
             np.testing.assert_allclose(v.numpy(), np.sort(XN, 1))
             np.testing.assert_allclose(a.numpy(), np.sort(XN, 1) + 1)
             np.testing.assert_array_equal(i.numpy(), np.argsort(XN, 1))
-    assert "out=(v, i)" in f.code
+    # (TorchScript's .code names each out tensor by its schema name; it takes no tuple)
+    assert "torch.sort(x, 1, values=v, indices=i)" in f.code
     for _ in range(3):
         v, i = _e(F, L)
         r = g(x, (v, i))
@@ -203,7 +205,7 @@ def test_traced_tuple_out_records_one_node_and_round_trips():
     t = torch.jit.trace(f, (x, torch.empty(5), torch.empty(5, dtype=L)))
     nodes = [n for n in t.graph.nodes() if n.kind() == "aten::max"]
     assert len(nodes) == 1 and len(list(nodes[0].inputs())) == 5
-    assert "out=(v, i)" in t.code
+    assert "max=v, max_values=i)" in t.code      # (aten::max.dim_max's names)
     for fn in (t, _roundtrip(t)):
         v, i = torch.empty(5), torch.empty(5, dtype=L)
         a, b = fn(x, v, i)

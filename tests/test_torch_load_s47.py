@@ -139,9 +139,22 @@ def test_enumerate_and_zip_loops_load_in_pytorch():
         assert t(*args) == _enum_zip_expected(*args)
 
 
+def _enum_zip_code(xs: List[int], ys: List[float]) -> float:
+    s = 0.0
+    for i, v in enumerate(xs):
+        s += i * v
+    for a, b in zip(xs, ys):
+        s += a * b
+    for i, (a, b) in enumerate(zip(xs, ys)):
+        s += i + a + b
+    for i, v in enumerate(xs, 3):
+        s += i * v * 10
+    return s
+
+
 def test_enumerate_and_zip_loops_code_is_torchscripts():
     real = _real()
-    for fn in (_enum_zip, _enum_strings, _comprehensions):
+    for fn in (_enum_zip_code, _enum_strings, _comprehensions):
         assert _plain_code(torch.jit.script(fn).code) == _plain_code(real.jit.script(fn).code)
 
 
@@ -153,8 +166,16 @@ def test_enumerate_zip_graph_is_one_loop_over_the_least_length():
     assert re.search(r"%\d+ : int\[\] = prim::ListConstruct\(%\d+, %\d+\)\n", text)
     assert "block0(%i : int" in text
     assert _kinds(g).count("prim::min") == 6
-    # enumerate(xs, n): aten::__range_length(n, 2**63 - 1, 1) and aten::__derive_index
-    assert "aten::__range_length" in _kinds(g) and "aten::__derive_index" in _kinds(g)
+    # enumerate(xs, 3): range(3, 2**63 - 1)'s length folded, as TorchScript's; the counter
+    # aten::__derive_index(i, 3, 1)
+    assert "prim::Constant[value=9223372036854775804]()\n" in text
+    assert "aten::__derive_index" in _kinds(g)
+    # enumerate(xs, n) of an unknown start: no aten::__range_length(n, 2**63 - 1, 1), which
+    # wraps around int64 for a negative n in TorchScript (no iteration, a defect); gpujit
+    # counts from n as Python
+    assert "aten::__range_length" not in _kinds(g)
+    s = torch.jit.script(_enum_zip)
+    assert s([1, 2], [], -5) == _enum_zip_expected([1, 2], [], -5)
 
 
 def test_enumerate_over_dicts_strings_and_tensors():
@@ -519,3 +540,118 @@ def test_a_bool_in_a_list_of_bools_is_torchscripts_error():
                           "-> bool:\n  Expected a value of type 'List[int]' for argument 'l' "
                           "but instead found type 'List[bool]'.")
     assert "Cannot match a dict to List[bool]." in msg and "return b in bs" in msg
+
+
+# ---------------------------------------------------------------------- 8. named out tensors
+def _outs(x: torch.Tensor, v: torch.Tensor, i: torch.Tensor, v2: torch.Tensor,
+          i2: torch.Tensor, v3: torch.Tensor, i3: torch.Tensor) -> torch.Tensor:
+    a, b = torch.sort(x, 1, out=(v, i))
+    c, d = torch.max(x, 0, max=v2, max_values=i2)       # (PyTorch's names for max.dim_max)
+    e, f = torch.topk(x, 2, values=v3, indices=i3)
+    return a.sum() + c.sum() + e.sum() + b.sum() + d.sum() + f.sum()
+
+
+def test_several_out_tensors_are_named_as_torchscript_names_them():
+    s = torch.jit.script(_outs)
+    assert "torch.sort(x, 1, values=v, indices=i)" in s.code
+    assert "torch.max(x, 0, max=v2, max_values=i2)" in s.code
+    assert "torch.topk(x, 2, values=v3, indices=i3)" in s.code
+    xn = np.array([[3.0, 1.0, 2.0], [0.5, 4.0, -1.0]], dtype=np.float32)
+    want = (np.sort(xn, 1).sum() + xn.max(0).sum() + -np.sort(-xn, 1)[:, :2].sum()
+            + np.argsort(xn, 1).sum() + xn.argmax(0).sum() + np.argsort(-xn, 1)[:, :2].sum())
+
+    def run(mod, fn):
+        x = mod.from_numpy(xn)
+        outs = [t for _ in range(3) for t in (mod.empty(0), mod.empty(0, dtype=mod.int64))]
+        r = fn(x, *outs)
+        np.testing.assert_array_equal(outs[0].numpy(), np.sort(xn, 1))
+        np.testing.assert_array_equal(outs[3].numpy(), xn.argmax(0))
+        np.testing.assert_array_equal(outs[4].numpy(), -np.sort(-xn, 1)[:, :2])
+        assert float(r) == float(want)
+    run(torch, s)
+    data = _save(s)
+    run(torch, _load(data))
+    real = _real()
+    run(real, _real_load(data))
+
+
+# ---------------------------------------------------------------------- 9. class code layout
+class _Two(nn.Module):
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x + y
+
+
+def test_method_parameters_keep_torchscripts_four_spaces_in_class_code():
+    data = _save(torch.jit.script(_Two()))
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        src = z.read("archive/code/__torch__/test_torch_load_s47.py").decode()
+    # (torch.jit.save's layout: the def at 2 spaces, further parameters at 4)
+    assert ("  def forward(self: __torch__.test_torch_load_s47._Two,\n    x: Tensor,\n"
+            "    y: Tensor) -> Tensor:\n    return torch.add(x, y)\n") in src
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    np.testing.assert_array_equal(_load(data)(torch.from_numpy(x), torch.from_numpy(x))
+                                  .numpy(), 2 * x)
+    real = _real()
+    np.testing.assert_array_equal(
+        _real_load(data)(real.from_numpy(x), real.from_numpy(x)).numpy(), 2 * x)
+
+
+def _str_tuple_loops(s: str, t: Tuple[int, float]) -> float:
+    r = 0.0
+    for c in s:
+        r += len(c)
+    for x in t:
+        r += x
+    return r
+
+
+def test_loops_over_a_str_and_a_tuple_are_torchscripts():
+    g = torch.jit.script(_str_tuple_loops)
+    # a str read by index (no list of its chars), a tuple's elements read first
+    assert "aten::list" not in _kinds(g.graph) and "prim::TupleIndex" not in _kinds(g.graph)
+    assert "prim::TupleUnpack" in _kinds(g.graph)
+    # (TorchScript's str is its UTF-8 bytes: "héllo" has 6, each read as a 1-byte str)
+    assert g("héllo", (2, 0.5)) == 8.5
+    data = _save(g)
+    assert _load(data)("ab", (1, 1.5)) == 4.5
+    real = _real()
+    assert _real_load(data)("ab", (1, 1.5)) == 4.5
+    assert g.code == real.jit.script(_str_tuple_loops).code
+
+
+def _comp_str_tuple(s: str, t: Tuple[int, float]) -> Tuple[List[str], List[float]]:
+    return [c + "x" for c in s], [float(x) * 2.0 for x in t]
+
+
+def test_comprehensions_over_a_str_and_a_tuple_are_torchscripts():
+    g = torch.jit.script(_comp_str_tuple)
+    assert "aten::list" not in _kinds(g.graph)
+    want = (["ax", "bx"], [2.0, 5.0])           # (a mixed tuple: unrolled, as TorchScript)
+    assert g("ab", (1, 2.5)) == want
+    data = _save(g)
+    assert _load(data)("ab", (1, 2.5)) == want
+    real = _real()
+    assert _real_load(data)("ab", (1, 2.5)) == want
+    assert g.code == real.jit.script(_comp_str_tuple).code
+
+
+# ---------------------------------------------------------------------- 10. void mutators
+def _mutated(xs: List[int], b: int) -> Tuple[str, List[int]]:
+    xs += [b] * 2
+    r = str(xs)
+    xs.clear()
+    xs.insert(0, b)
+    r = r + str(xs)
+    return r, xs
+
+
+def test_a_mutator_without_a_result_is_a_call_statement_when_its_container_is_read():
+    s = torch.jit.script(_mutated)
+    # (TorchScript's extend / clear / insert return nothing: `_0 = torch.extend(...)`
+    # then read as the list was a () in torch.jit.load)
+    assert "torch.extend(xs, " in s.code and "= torch.extend" not in s.code
+    want = ("[1, 5, 5][5]", [5])
+    assert s([1], 5) == want
+    data = _save(s)
+    assert _load(data)([1], 5) == want
+    assert _real_load(data)([1], 5) == want

@@ -327,8 +327,9 @@ class ExpressionPrinter:
                 list(range(len(ins) - k, len(ins)))
         else:
             kept = list(range(len(ins)))
-        if k > 1:       # torch.max(x, 0, False, out=(v, i)): the out tensors as one tuple
-            return ins[:-k] + [f"out=({', '.join(ins[-k:])})"]
+        if k > 1:       # torch.max(x, 0, False, max=v, max_values=i): the out tensors by
+            # their schema names, as TorchScript (which takes no tuple `out=(v, i)`)
+            return ins[:-k] + [f"{p.name}={text}" for p, text in zip(params[-k:], ins[-k:])]
         return [f"{params[i].name}={text}" if i < len(params) and params[i].kwarg_only
                 else text for i, text in zip(kept, ins)]
 

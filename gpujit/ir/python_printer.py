@@ -471,12 +471,7 @@ class _FunctionPrinter(ExpressionPrinter):
             target = "".join(f"{o}, " for o in outs)[:-1] if outs else "()"
             self.line(f"{target} = {self.use(n.inputs[0])}")
         elif k in _MUTATOR_FORMS and n.op is None:
-            target = n.inputs[0].node
-            if target in self.inline and target.kind != "prim::Constant" and \
-                    not self.use(n.inputs[0]).isidentifier():
-                # the output names the container: give an inlined one a name first
-                self.inline.discard(target)
-                self.print_definition(target, self.use(n.inputs[0]))
+            self.name_container(n.inputs[0])
             call = f"torch.{k[6:]}({', '.join(self.use(v) for v in n.inputs)})"
             if k == "aten::_set_item" and isinstance(n.inputs[0].type, T.DictType):
                 self.line(call)
@@ -493,6 +488,14 @@ class _FunctionPrinter(ExpressionPrinter):
             self.print_block_call(n)
         elif k in _VOID_MUTATORS and n.op is None and not any(o.uses for o in n.outputs):
             self.line(self.rhs(n))
+        elif k in _VOID_MUTATORS and n.op is None and n.outputs:
+            # (gpujit's output, the container itself, read later: TorchScript's call
+            # returns nothing, so `_0 = torch.extend(xs, ys)` would make _0 a (); the call
+            # is a statement and later uses name the container, as _MUTATOR_FORMS do)
+            self.name_container(n.inputs[0])
+            self.line(self.rhs(n))
+            for o in n.outputs:
+                self.exprs[o] = self.use(n.inputs[0])
         else:
             rhs = self.rhs(n)
             if n not in self.inline or (k == "prim::Constant" and self.is_long(rhs)
@@ -502,6 +505,15 @@ class _FunctionPrinter(ExpressionPrinter):
                 self.exprs[n.outputs[0]] = rhs
                 if self.is_long(rhs) and not _unprinted_uses(n):
                     self.split_long_inline(n.outputs[0])
+
+    def name_container(self, v):
+        """The output of a mutator names its container v: an inlined one gets a name
+        first."""
+        target = v.node
+        if target in self.inline and target.kind != "prim::Constant" and \
+                not self.use(v).isidentifier():
+            self.inline.discard(target)
+            self.print_definition(target, self.use(v))
 
     def close_region(self):
         _, first, _ = self.regions.pop()

@@ -114,9 +114,21 @@ def python_out(d) -> bool:
         d.name not in _NO_PYTHON_OUT_OVERLOADS
 
 
+# PyTorch's keyword names of the out tensors where they are not its results' names
+# (aten::max.dim_max(..., *, Tensor(a!) max, Tensor(b!) max_values), the pools'
+# `.out(..., *, Tensor(a!) out, Tensor(b!) indices)`): .code writes them so
+_TORCH_OUT_NAMES = {
+    "aten::max.dim": ("max", "max_values"), "aten::min.dim": ("min", "min_indices"),
+    **{f"aten::{p}": ("out", "indices") for p in (
+        "max_pool2d_with_indices", "max_pool3d_with_indices", "adaptive_max_pool2d",
+        "adaptive_max_pool3d")}}
+
+
 def out_names(d) -> tuple:
     """The keyword names of op d's out tensors: `out`, or one per result (`values`,
-    `indices`; `out0`, `out1`... for unnamed results)."""
+    `indices`; `out0`, `out1`... for unnamed results; PyTorch's own where they differ)."""
+    if d.name in _TORCH_OUT_NAMES:
+        return _TORCH_OUT_NAMES[d.name]
     rets = d.schema.returns
     if len(rets) == 1:
         return ("grad_input",) if d.name in _GRAD_INPUT else ("out",)

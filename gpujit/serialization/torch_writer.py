@@ -350,10 +350,14 @@ _RECORD_CLASS = """class record_function:
 
 
 def _method_text(code, qualified) -> str:
-    """A method's `.code` inside its class: `self` annotated with the class, indented."""
+    """A method's `.code` inside its class: `self` annotated with the class, indented (the
+    parameters after the first keep their 4 spaces, as TorchScript's class code has them:
+    `  def forward(self: __torch__.M,\n    x: Tensor) -> Tensor:`)."""
     code = _SELF.sub(lambda m: f"def {m.group(1)}(self: {qualified}", code, count=1)
-    return "".join("  " + line if line.strip() else line
-                   for line in code.rstrip("\n").splitlines(True)) + "\n"
+    lines = code.rstrip("\n").splitlines(True)
+    sig = next((k for k, line in enumerate(lines) if line.rstrip().endswith(":")), 0)
+    return "".join("  " + line if line.strip() and not 0 < k <= sig else line
+                   for k, line in enumerate(lines)) + "\n"
 
 
 class _Writer:

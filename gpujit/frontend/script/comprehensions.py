@@ -128,6 +128,16 @@ class ComprehensionMixin:
                     body(self.tree_static_item(tree, k))
             return
         v = self.expr(it)
+        if isinstance(v.type, T.StrType):        # [f(c) for c in s]: s[i], as TorchScript
+            self.index_loop(self.len_of(v), lambda i: self.emit(
+                "aten::__getitem__", [v, i], [T.STR]).output, body)
+            return
+        if isinstance(v.type, T.TupleType) and v.type.elems:
+            # [f(x) for x in t]: unrolled over the elements (read first), as TorchScript
+            for x in self.iterable_leaf(v, it).elems:
+                with self.scope():
+                    body(x)
+            return
         if isinstance(v.type, T.TensorType):     # [f(row) for row in x]: x's dim 0
             self.index_loop(self.scalar("len", v, node=it), lambda i: self.call_op(
                 "select", [v, self.const(0), i], {}, it), body)

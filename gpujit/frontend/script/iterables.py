@@ -3,7 +3,8 @@ enumerate(zip(xs, ys)):` is one prim::Loop over the index, min(the lengths of it
 iterables) times (prim::min of their aten::len; enumerate's counter is a range up to
 2**63 - 1), whose body reads each base iterable's element at the index (xs[i], a Tensor's
 row, a str's character; the counter is the index itself, or aten::__derive_index of it
-with a start) — no list of tuples is made. When every base iterable has a length known
+with a start; a negative start counts from it, as Python, where TorchScript's wrapped
+range length runs no iteration) — no list of tuples is made. When every base iterable has a length known
 when compiling (a tuple, a module container) the loop is unrolled instead, their elements
 read before the first copy of the body, as TorchScript's; a mix of the two is refused in
 its words. enumerate() / zip() used as a value (`list(zip(a, b))`, `z = zip(a, b)`) is
@@ -199,14 +200,19 @@ class IterableMixin:
         lens = []
         for x in _leaves(tree):
             if isinstance(x, _Counter):
+                # range(start, 2**63 - 1)'s length, as TorchScript's (its constant folded);
+                # none for a negative or unknown start: TorchScript's aten::__range_length
+                # wraps around int64 there and the loop runs no time, where gpujit counts
+                # from start as Python does (a documented difference: torch's is a defect)
                 if x.start is None:
                     with self.at(x.call):
                         lens.append(self.const(_INT_MAX))
-                else:
-                    with self.at(x.call):
-                        end, step = self.const(_INT_MAX), self.const(1)
-                    with self.at(where):
-                        lens.append(self.scalar("__range_length", x.start, end, step))
+                elif x.static_start is not None and x.static_start >= 0:
+                    saved, self.cur = self.cur, None
+                    try:
+                        lens.append(self.const(_INT_MAX - x.static_start))
+                    finally:
+                        self.cur = saved
             else:
                 with self.at(where):
                     lens.append(self.scalar("len", x.value, node=where) if isinstance(

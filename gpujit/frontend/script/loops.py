@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 
 from ...ir import types as T
-from ...ops import registry as _reg
 from .calls import describe_type
 from .exprs import Var, OneBranch, unify
 from .errors import NotSupportedError
@@ -189,7 +188,8 @@ class LoopMixin:
         if tree is not None:
             return self.for_tree(s, tree)
         seq = self.expr(it)
-        lst = self.as_list(seq)             # a dict's keys, a set's elements, a str's chars
+        # a dict's keys, a set's elements (a str is read by index, as TorchScript's)
+        lst = self.as_list(seq) if not isinstance(seq.type, T.StrType) else None
         if lst is not None:
             seq = lst
         t = seq.type
@@ -203,14 +203,17 @@ class LoopMixin:
             self.error("unpacking in a for loop target is supported over lists only",
                        s.target, hint="unpack inside the loop body")
         if isinstance(t, T.TupleType):
-            return self.unroll(s, [lambda k=k: self.tuple_item(seq, k)
-                                   for k in range(len(t.elems))])
-        if isinstance(t, T.ListType):
-            trip = self.emit("aten::len", [seq], [T.INT], op=_reg.OPS["aten::len.t"]).output
+            # as TorchScript: the elements read (one prim::TupleUnpack) before the body's
+            # first copy
+            elems = self.iterable_leaf(seq, it).elems
+            return self.unroll(s, [lambda v=v: v for v in elems])
+        if isinstance(t, (T.ListType, T.StrType)):
+            trip = self.len_of(seq)
 
             def elem(i):
                 with self.at(s):      # (TorchScript's element read: the for statement's)
-                    return self.emit("aten::__getitem__", [seq, i], [t.elem]).output
+                    return self.emit("aten::__getitem__", [seq, i], [
+                        t.elem if isinstance(t, T.ListType) else T.STR]).output
         elif isinstance(t, T.TensorType):
             trip = self.scalar("len", seq, node=s.iter)
 
@@ -220,7 +223,8 @@ class LoopMixin:
             self.error(f"cannot iterate over {describe_type(t)}: "
                        f"'{t.annotation()}' object is not iterable", it,
                        hint="iterate over range(...), a list, a tuple or a tensor")
-        elem_t = t.elem if isinstance(t, T.ListType) else T.TENSOR
+        elem_t = t.elem if isinstance(t, T.ListType) else T.STR if isinstance(t, T.StrType) \
+            else T.TENSOR
         return self.loop(s, trip, self.const(True), elem, s.body, None,
                          exclude=tuple(_targets(s.target)),
                          target_types=_target_types(s.target, elem_t))

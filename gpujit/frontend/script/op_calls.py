@@ -408,7 +408,25 @@ class OpCallMixin:
         if "out" in kwargs and not any(
                 p.name == "out" for op in ops for p in op.schema.arguments):
             out = kwargs.pop("out")       # torch.div(a, b, out=o): the op's .out overload
+        if out is None:
+            out = self.named_outs(ops, kwargs)
         return self.emit_call(ops, args, kwargs, node, name, out=out)
+
+    def named_outs(self, ops, kwargs):
+        """torch.max(x, 0, max=v, max_values=i), torch.sort(x, values=v, indices=i): the
+        out tensors by their names in the op's .out overload (TorchScript's spelling, its
+        .code's), as the tuple `out=(v, i)` is; None when kwargs name none."""
+        from ...ops.out_variants import eligible, out_names
+        for op in ops:
+            if len(op.schema.returns) < 2 or not eligible(op):
+                continue
+            names = out_names(op)
+            if all(n in kwargs for n in names) and not any(
+                    p.name in names for p in op.schema.arguments):
+                vals = [kwargs.pop(n) for n in names]
+                return self.emit("prim::TupleConstruct", vals,
+                                 [T.TupleType(tuple(v.type for v in vals))]).output
+        return None
 
     @staticmethod
     def bind_past_self(ops, args, kwargs):
