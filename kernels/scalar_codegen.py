@@ -26,7 +26,7 @@ import numpy as np
 
 from gpujit import dtypes as _dt
 from gpujit.ops import registry as _reg
-from gpujit.ops.half_libm import OPS as _HALF_LIBM_OPS, SCALAR_KERNEL_OPS as _LIBM_OPS
+from gpujit.ops.half_libm import fused_libm as _fused_libm
 from gpujit.ops.scalar import check_expression, ScalarForm, FUNCTIONS as _NP_FUNCTIONS
 
 from .spec import KernelBuildError
@@ -603,8 +603,7 @@ class ScalarCodegen:
                 env[flag] = E(flag, _dt.bool)
                 return flag
             return one
-        self._half_libm = _HALF_LIBM_OPS.get(base.name)
-        self._libm_all = base.name in _LIBM_OPS
+        self._half_libm, self._libm_all = _fused_libm(base)
         try:
             r = self.translate(_expression(op, args, ct, one_element), env,
                                half=ct is _dt.float16)

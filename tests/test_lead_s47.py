@@ -124,14 +124,29 @@ def test_augmented_assignment_torchscript_lacks_hints_the_users_statement(fn, op
 
 
 # ---------------------------------------------------------------- run-time errors show
-# the scripted source line (TorchScript's "Traceback of TorchScript"), as a note
+# the scripted source line (TorchScript's "Traceback of TorchScript"): frames of the
+# user's file put in the traceback after the generated code that ran them
+
+
+def _user_frames(e, path=__file__):
+    """[(line, function)] of e's traceback entries in the file `path`, and the formatted
+    traceback."""
+    import traceback
+    out, tb = [], e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            out.append((tb.tb_lineno, tb.tb_frame.f_code.co_name))
+        tb = tb.tb_next
+    return out, "".join(traceback.format_exception(e))
 
 
 def _scripted_note(e):
-    notes = [n for n in getattr(e, "__notes__", ()) if n.startswith(
-        "Traceback of the scripted code")]
-    assert len(notes) == 1, getattr(e, "__notes__", None)
-    return notes[0]
+    """The formatted traceback of e with its user-file frames after its graph frames;
+    asserts the message carries no note and no frame appears twice."""
+    assert not getattr(e, "__notes__", None)
+    frames, text = _user_frames(e)
+    assert len(frames) == len(set(frames)), frames
+    return text
 
 
 def _view_in_branch(y, xs: List[int]):
@@ -165,16 +180,18 @@ def test_runtime_error_note_names_the_scripted_line(warm):
     with pytest.raises(RuntimeError) as e:
         f(torch.ones(3), 2, [4])
     assert str(e.value) == "shape '[4]' is invalid for input of size 3"   # (the op's own)
-    note = _scripted_note(e.value)
+    text = _scripted_note(e.value)
     line = inspect.getsourcelines(_view_in_branch)[1] + 2
-    assert f'File "{__file__}", line {line}, in _view_in_branch' in note
-    assert note.endswith("z = y.view(xs)\n                ~~~~~~~~~~ <--- HERE")
-    # the inlined function's call site first, as TorchScript's inlined call stack
     call = inspect.getsourcelines(_calls_view)[1] + 2
-    assert note.index(f"line {call}, in _calls_view") < note.index(
-        f"line {line}, in _view_in_branch")
-    assert "return _view_in_branch(y, xs) + 1" in note
-    assert "if bool(" not in note       # (the If around it is not a frame)
+    frames, _ = _user_frames(e.value)
+    # the inlined function's call site first, as TorchScript's inlined call stack; the
+    # If around the view is no frame
+    assert frames[-2:] == [(call, "_calls_view"), (line, "_view_in_branch")], frames
+    assert f'File "{__file__}", line {line}, in _view_in_branch\n' \
+           f"    z = y.view(xs)\n        ^^^^^^^^^^^" in text
+    assert "return _view_in_branch(y, xs) + 1" in text
+    # after the frame of generated code or the interpreter, before the op's own frames
+    assert text.index("in _view_in_branch") < text.index("views.py")
 
 
 @pytest.mark.parametrize("requires_grad", [False, True])
@@ -184,22 +201,19 @@ def test_runtime_error_note_in_a_scripted_module(requires_grad):
     with pytest.raises(IndexError) as e:
         m(x)
     assert isinstance(e.value, RuntimeError)
-    note = _scripted_note(e.value)
-    assert "in forward" in note and "return h[:, 10] * 2" in note
-    with pytest.raises(IndexError) as e2:      # (again: one note, not two)
+    text = _scripted_note(e.value)
+    assert "in forward\n    return h[:, 10] * 2" in text
+    with pytest.raises(IndexError) as e2:      # (again: each frame once)
         m(x)
     _scripted_note(e2.value)
 
 
-def test_no_note_for_eager_errors_or_errors_before_the_graph_runs():
-    with pytest.raises(RuntimeError) as e:
-        torch.ones(3).view([4])
-    assert not getattr(e.value, "__notes__", None)
+def test_no_scripted_frames_for_eager_errors_or_errors_before_the_graph_runs():
     f = torch.jit.script(_calls_view)
     with pytest.raises(RuntimeError) as e:
         f(torch.ones(3), "a", [3])          # (the call's own argument check)
-    assert not any(n.startswith("Traceback of the scripted code")
-                   for n in getattr(e.value, "__notes__", ()))
+    frames, _ = _user_frames(e.value)
+    assert all(name.startswith("test_") for _, name in frames), frames
 
 
 def test_generated_code_lines_map_to_their_nodes():
@@ -208,7 +222,7 @@ def test_generated_code_lines_map_to_their_nodes():
     for _ in range(3):
         f(torch.ones(3), 2, [3])
     spec = f._get_executable().specializations[-1]
-    lines = stb._SOURCE_NODES[spec.filename]
+    lines = stb._SOURCE_NODES[spec.filename]().node_lines
     src = spec.source.splitlines()
     kinds = {lines[i].kind for i in lines}
     assert "aten::view" in kinds and "aten::mul" in kinds
@@ -237,8 +251,8 @@ def test_runtime_error_note_after_warm_up_of_a_module_with_parameters(requires_g
         m(x, 1)
     with pytest.raises(IndexError) as e:
         m(x, 10)
-    note = _scripted_note(e.value)
-    assert "in forward" in note and "return h.sigmoid()[:, i]" in note
+    text = _scripted_note(e.value)
+    assert "in forward\n    return h.sigmoid()[:, i]" in text
 
 
 def _traced_add(x, y):
@@ -253,10 +267,9 @@ def test_runtime_error_note_of_a_traced_function_underlines_the_statement():
     with pytest.raises(RuntimeError) as e:
         t(torch.ones(2, 3), torch.ones(2, 4))
     assert "must match the size of tensor b (4)" in str(e.value)
-    note = _scripted_note(e.value)
+    text = _scripted_note(e.value)
     line = inspect.getsourcelines(_traced_add)[1] + 2
-    assert f"line {line}, in _traced_add" in note
-    assert note.endswith("    return z + y\n        ~~~~~~~~~~~~ <--- HERE")
+    assert f'File "{__file__}", line {line}, in _traced_add\n    return z + y\n' in text
 
 
 def _raises_itself(n: int):
@@ -265,10 +278,11 @@ def _raises_itself(n: int):
     return n
 
 
-def test_no_note_where_the_message_names_the_scripted_line_already():
+def test_a_raise_in_scripted_code_is_a_frame_too():
     f = torch.jit.script(_raises_itself)
     with pytest.raises(ValueError) as e:
         f(5)
     assert "in scripted code at" in str(e.value)
-    assert not any(n.startswith("Traceback of the scripted code")
-                   for n in getattr(e.value, "__notes__", ()))
+    frames, _ = _user_frames(e.value)
+    line = inspect.getsourcelines(_raises_itself)[1] + 2
+    assert frames[-1] == (line, "_raises_itself"), frames

@@ -21,7 +21,7 @@ from ..runtime.executor import _read_attr
 from ..runtime.arguments import holds_container as _holds_container, copied as _copied
 from ..runtime.arguments import holds_str as _holds_str
 from ..runtime.interpreter import as_runtime_error as _as_runtime_error
-from ..runtime.script_traceback import add_scripted_traceback as _add_scripted_traceback
+from ..runtime.script_traceback import add_scripted_frames as _add_scripted_frames
 
 # a weak reference to the executable of the compiled function called last (as PyTorch's
 # weak_ptr: the graph, and tensors it holds as constants, go with their function)
@@ -78,7 +78,7 @@ def _raise_as_runtime_error(e):
     """Raise e as the RuntimeError an op's failure reaches the caller as, as TorchScript's
     interpreter reports it (runtime/interpreter.as_runtime_error); nothing when e is one
     already (the caller re-raises it). Called from the calls' `except` only."""
-    _add_scripted_traceback(e)
+    _add_scripted_frames(e)
     new = _as_runtime_error(e)
     if new is e:
         return

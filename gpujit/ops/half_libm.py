@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as _np
 
-__all__ = ["OPS", "SCALAR_KERNEL_OPS", "FUNCTIONS", "call", "call_float"]
+__all__ = ["OPS", "SCALAR_KERNEL_OPS", "FUNCTIONS", "call", "call_float", "fused_libm"]
 
 FUNCTIONS = ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan",
              "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh")
@@ -36,6 +36,13 @@ OPS = {**{f"aten::{f}": f for f in FUNCTIONS},
 SCALAR_KERNEL_OPS = {"aten::sinc": "sin", "aten::special_entr": "log",
                      "aten::xlogy.Tensor": "log", "aten::special_xlog1py": "log1p"}
 OPS.update(SCALAR_KERNEL_OPS)
+
+
+def fused_libm(op):
+    """(the libm function op's fused float16 form calls, whether its float32 / float64
+    forms call it too) for registry op `op`; (None, False) for any other op. What the
+    kernel generator asks of an OpDef (it names no op itself)."""
+    return OPS.get(op.name), op.name in SCALAR_KERNEL_OPS
 
 
 def call(xp, name, a):

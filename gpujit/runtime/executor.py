@@ -479,6 +479,7 @@ class Specialization:
         # the profiled requires_grad of the inputs when the fused graph folded an in-place
         # write that autograd saves for other ones (fusers/functionalize.py), else None
         self.grad_pattern = None
+        self.node_lines = {}        # generated line -> its node (an error's note)
         # its profiling run(s) ran with grad mode off (torch.no_grad: trace's check_trace
         # run): as TorchScript's profile, which then saw no value requiring grad, its code
         # made no differentiable graphs; calls that record gradients run the graph op by op
@@ -848,7 +849,8 @@ class Executable:
         spec.fn = compile_source(source, spec.filename, ns, spec.name)
         spec.attr_specs = tuple((n, cg.specs.get(n.output)) for n in hoisted)
         weakref.finalize(spec, linecache.cache.pop, spec.filename, None)
-        _script_tb.register_source(spec.filename, cg.node_lines())
+        spec.node_lines = cg.node_lines()
+        _script_tb.register_source(spec.filename, spec)
         weakref.finalize(spec, _script_tb.forget, spec.filename)
         self.specializations.append(spec)
         self.stats["compiles"] += 1

@@ -1,26 +1,38 @@
-"""Where in the user's scripted source an op failed at run time: the frames of the
-exception's traceback that run a graph (generated specialization code, whose lines map
-back to the nodes that emitted them, and the interpreter's node loop) name their nodes,
-and the nodes' source ranges become a note on the exception, as TorchScript's
-interpreter shows "Traceback of TorchScript (most recent call last)":
+"""Where in the user's scripted source an op failed at run time, as TorchScript's
+interpreter shows "Traceback of TorchScript": the frames of the exception's traceback
+that run a graph (generated specialization code, whose lines map back to the nodes that
+emitted them, and the node-by-node loops) name their nodes, and a frame of the user's own
+file and line is put in the traceback after each (an inlined function's call sites
+first), so Python's traceback shows
 
+      File "<gpujit-code g_0>", line 5, in g_0
+      File "model.py", line 16, in g
+        return inner(y, xs) + 1
+               ^^^^^^^^^^^^
+      File "model.py", line 8, in inner
+        z = y.view(xs)
+            ^^^^^^^^^^
+      File ".../gpujit/ops/views.py", line 47, in view
     RuntimeError: shape '[4]' is invalid for input of size 3
-    Traceback of the scripted code (most recent call last):
-      File "model.py", line 6, in g
-        return y.view(xs)
-               ~~~~~~ <--- HERE
 
-The message itself (str(e)) stays the op's, as eager code raises it; only the traceback
-Python prints shows the note. Nothing is done on the success path: the maps are built
-when code is generated, read only when an exception leaves scripted code."""
+The exception itself is left as it is: its message (str(e), what `pytest.raises(match=)`
+reads) stays the op's own, as eager code raises it. A user frame is a real traceback entry
+(a one-statement code object compiled under the user's file name and line: what Jinja2
+does for templates), so debuggers and IDEs go to the line too. Nothing is done on the
+success path: the maps are built when code is generated, read only when an exception
+leaves scripted code."""
 from __future__ import annotations
 
-__all__ = ["register_source", "register_node_loop", "scripted_nodes", "add_scripted_traceback",
-           "HEADER"]
+import weakref
 
-HEADER = "Traceback of the scripted code (most recent call last):"
+from ..ir.source_range import _expression_width
 
-# generated code's filename -> {line number: the node that emitted that line}
+__all__ = ["register_source", "register_node_loop", "scripted_nodes", "add_scripted_frames"]
+
+
+# generated code's filename -> a weak reference to its owner, whose `node_lines` maps a
+# line number to the node that emitted that line (weak: the nodes' graph may hold what
+# holds the owner, and nothing here may keep a compiled function's constants alive)
 _SOURCE_NODES: dict = {}
 # code objects of the loops that run a graph's nodes one by one, their current node in
 # the local `node` (the interpreter's run_nodes, the executor's recording plan)
@@ -32,10 +44,11 @@ def register_node_loop(code):
     _NODE_LOOPS.add(code)
 
 
-def register_source(filename, node_lines):
-    """Record which node emitted each line of the generated code compiled as filename
-    (node_lines: 1-based line -> node); forget(filename) when that code goes."""
-    _SOURCE_NODES[filename] = node_lines
+def register_source(filename, owner):
+    """Record the owner of the generated code compiled as filename: its `node_lines`
+    ({1-based line: the node that emitted it}) name the nodes of that code's frames;
+    forget(filename) when that code goes."""
+    _SOURCE_NODES[filename] = weakref.ref(owner)
 
 
 def forget(filename):
@@ -43,71 +56,79 @@ def forget(filename):
 
 
 def scripted_nodes(tb):
-    """The graph nodes the frames of traceback tb were running, outermost first: lines
-    of generated code, the interpreter's current node; control-flow nodes (If, Loop)
-    dropped where a node inside them follows, repeats once."""
+    """[(traceback entry, node)] for the frames of traceback tb that ran a graph node,
+    outermost first: lines of generated code, the node loops' current node; a control-flow
+    node (If, Loop) dropped where a node inside it follows, repeats once."""
     out = []
     while tb is not None:
         f = tb.tb_frame
         code = f.f_code
         node = None
-        lines = _SOURCE_NODES.get(code.co_filename)
-        if lines is not None:
-            node = lines.get(tb.tb_lineno)
+        ref = _SOURCE_NODES.get(code.co_filename)
+        owner = ref() if ref is not None else None
+        if owner is not None:
+            node = owner.node_lines.get(tb.tb_lineno)
         elif code in _NODE_LOOPS:
             node = f.f_locals.get("node")
         if node is not None and getattr(node, "source_range", None) is not None:
-            if out and out[-1].blocks and out[-1] is not node:
+            if out and out[-1][1].blocks and out[-1][1] is not node:
                 out.pop()          # (the If / Loop around the node that failed)
-            if not out or out[-1] is not node:
-                out.append(node)
+            if out and out[-1][1] is node:
+                out[-1] = (tb, node)
+            else:
+                out.append((tb, node))
         tb = tb.tb_next
     return out
 
 
-def _frame_text(sr):
-    where = f'  File "{sr.filename}", line {sr.line}'
-    if sr.function:
-        where += f", in {sr.function}"
-    if not sr.text:
-        return where
-    text = sr.text.rstrip()
-    if sr.col >= len(text) or text[sr.col].isspace():
-        # (a traced node's range is the line, column 0: the statement underlined)
-        start = len(text) - len(text.lstrip())
-        return (f"{where}\n    {text}\n    {' ' * start}{'~' * (len(text) - start)}"
-                f" <--- HERE")
-    return where + "\n" + "\n".join(sr.highlight().split("\n")[1:])
+_MARK = "__gpujit_scripted_frame__"
 
 
-def add_scripted_traceback(e):
-    """Add (or replace, when an outer scripted call sees more frames) the note naming the
-    scripted source lines e was raised under; nothing when no frame ran a graph."""
+def _user_frame(sr):
+    """A traceback entry whose frame is at sr's file, line and function (its statement's
+    columns those of the expression at sr.col, for Python's ^^^ marks)."""
+    text = sr.text.rstrip() if sr.text else ""
+    col = sr.col if text and sr.col < len(text) and not text[sr.col].isspace() else (
+        len(text) - len(text.lstrip()) if text else 0)
+    width = len(text) - col if col != sr.col or not text else _expression_width(text, col)
+    stmt = "raise __e__" if width < 13 else "raise (__e__" + " " * (width - 13) + ")"
+    if sr.line > 1:
+        src = "\n" * (sr.line - 2) + "if 1:\n" + " " * max(col, 1) + stmt
+    else:
+        src = stmt
+    code = compile(src, sr.filename, "exec")
+    if sr.function and sr.function.isidentifier():
+        code = code.replace(co_name=sr.function)
     try:
-        nodes = scripted_nodes(e.__traceback__)
+        exec(code, {"__e__": _Marker(), _MARK: True})
+    except _Marker as m:
+        return m.__traceback__.tb_next      # (the entry of the frame the code ran in)
+    return None
+
+
+class _Marker(Exception):
+    pass
+
+
+def add_scripted_frames(e):
+    """Put the user's scripted lines into e's traceback after the frames that ran them
+    (once: an outer compiled call sees them there already); nothing when no frame ran a
+    graph. Never raises."""
+    try:
+        for tb, node in scripted_nodes(e.__traceback__):
+            nxt = tb.tb_next
+            if nxt is not None and nxt.tb_frame.f_globals.get(_MARK):
+                continue
+            ranges = []
+            for sr in (*reversed(node.meta.get("inlined_at", ())), node.source_range):
+                if sr is not None and (not ranges or ranges[-1] != sr):
+                    ranges.append(sr)
+            entries = [t for t in map(_user_frame, ranges) if t is not None]
+            if not entries:
+                continue
+            for a, b in zip(entries, entries[1:]):
+                a.tb_next = b
+            entries[-1].tb_next = nxt
+            tb.tb_next = entries[0]
     except Exception:       # (never let the report hide the user's error)
-        return
-    if not nodes:
-        return
-    try:
-        if "\n  in scripted code at " in str(e):
-            return      # (raise / assert / a dict's KeyError: the message names the line)
-    except Exception:
-        return
-    ranges = []
-    for n in nodes:     # (an inlined function's node: its call sites first, outermost first)
-        for sr in (*reversed(n.meta.get("inlined_at", ())), n.source_range):
-            if sr is not None and (not ranges or ranges[-1] != sr):
-                ranges.append(sr)
-    note = HEADER + "\n" + "\n".join(_frame_text(sr) for sr in ranges)
-    notes = getattr(e, "__notes__", None)
-    if notes is not None:
-        for i, n in enumerate(notes):
-            if isinstance(n, str) and n.startswith(HEADER):
-                if len(n) < len(note):
-                    notes[i] = note
-                return
-    try:
-        e.add_note(note)
-    except Exception:
         pass
