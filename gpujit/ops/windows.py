@@ -81,10 +81,19 @@ def _scaled(x, s, c=None):
     """x * s (+ c) with Python numbers s (and c), each step rounded to x's dtype, as
     PyTorch's window factories compute x.mul_(s).add_(c): the scalars rounded to x's
     dtype (float16 and bfloat16 too), the arithmetic in the opmath type."""
-    r = _round_to(_opmath(x) * _opmath(np.asarray(_round_to(s, x))), x)
+    r = _round_to(_opmath(x) * _number(s, x), x)
     if c is not None:
-        r = _round_to(_opmath(r) + _opmath(np.asarray(_round_to(c, x))), x)
+        r = _round_to(_opmath(r) + _number(c, x), x)
     return r
+
+
+def _number(s, like):
+    """Python number s rounded to array like's window dtype, in the opmath type, as a
+    NumPy scalar (CuPy takes one with its arrays; a NumPy array it refuses)."""
+    r = _round_to(s, like)
+    if isinstance(r, _BF16Array):
+        return r.view(np.ndarray)[()]
+    return _opmath(r)
 
 
 def _cos(xp, x):
