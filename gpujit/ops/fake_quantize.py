@@ -351,13 +351,15 @@ def _fused_moving_avg_obs_fq_helper(xp, self, observer_on, fake_quant_on, runnin
     lows, highs = running_min.reshape(-1), running_max.reshape(-1)
     flat_s, flat_z = scale.reshape(-1), zero_point.reshape(-1)
     for i in range(lows.size if per_row_fake_quant else 1):
-        sc, zp = choose_qparams(lows[i], highs[i], quant_min, quant_max, symmetric_quant)
+        # (.item(): the running range's values on the host, a CuPy array's too)
+        sc, zp = choose_qparams(lows[i].item(), highs[i].item(), quant_min, quant_max,
+                                symmetric_quant)
         flat_s[i], flat_z[i] = sc, zp
     if per_row_fake_quant:
         return fake_quantize_per_channel_affine_cachemask(xp, self, scale, zero_point,
                                                           ch_axis, quant_min, quant_max)
-    return _per_tensor(xp, self, float(np.float32(flat_s[0])), int(flat_z[0]), quant_min,
-                       quant_max)
+    return _per_tensor(xp, self, float(np.float32(flat_s[0].item())), int(flat_z[0].item()),
+                       quant_min, quant_max)
 
 
 @op("aten::fused_moving_avg_obs_fake_quant(Tensor self, Tensor observer_on, "

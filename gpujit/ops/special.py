@@ -309,6 +309,27 @@ def _zeta(xp, x, q):
         return xp.where(pole, math.inf, s)
 
 
+def _trigamma_xp(xp, a, out_dt):
+    """ATen's trigamma series (CUDA's calc_trigamma: the CPU kernel's steps, in float for
+    float32 / float16 / bfloat16, double for float64) on xp's arrays: the reflection's
+    large finite values at the negative poles as the CPU's, 0 at +inf, NaN at -inf."""
+    ct = np.float64 if out_dt == np.float64 else np.float32
+    x = a.astype(ct)
+    with np.errstate(all="ignore"):
+        neg = x < 0.5
+        s = xp.sin(ct(math.pi) * x)
+        result = xp.where(neg, -(ct(math.pi) * ct(math.pi)) / (s * s), ct(0.0))
+        x = xp.where(neg, 1.0 - x, x)
+        for _ in range(6):
+            result = result + 1.0 / (x * x)
+            x = x + 1.0
+        ixx = 1.0 / (x * x)
+        result = result + (1.0 + 1.0 / (2.0 * x) + ixx * (ct(1.0 / 6.0) - ixx * (
+            ct(1.0 / 30.0) - ixx * ct(1.0 / 42.0)))) / x
+        r = xp.where(neg, -result, result)
+    return r.astype(out_dt, copy=False)
+
+
 def polygamma(xp, n, a):
     """The n-th derivative of digamma: digamma for n = 0, ATen's trigamma series for n = 1
     on NumPy (its large finite values at the negative poles, 0 at +inf, NaN at -inf), else
@@ -328,6 +349,8 @@ def polygamma(xp, n, a):
         with np.errstate(all="ignore"):
             r = f(a.astype(np.float32 if f is trigamma_f32 else np.float64, copy=False))
         return np.asarray(r).astype(out_dt, copy=False)
+    if n == 1:
+        return _trigamma_xp(xp, a, out_dt)
     x = a.astype(np.float64)
     fact = float(math.factorial(n)) if n <= 170 else math.inf
     with np.errstate(all="ignore"):
