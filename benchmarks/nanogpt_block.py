@@ -257,14 +257,20 @@ def run(device, repeats):
     return report("nanogpt_block", device, libs, load, repeats, results)
 
 
-def print_table(report):
-    print(f"nanoGPT block, µs per call, median of {report['repeats']} interleaved rounds "
+def print_rows(report, title, label):
+    """The table of a compare()/report() run: per result (named by its `label` field and
+    shape) each form's µs and its ratio to gpujit eager (script_branches.py shares it)."""
+    print(f"{title}, µs per call, median of {report['repeats']} interleaved rounds "
           f"({report['machine']['processor']}, load {report['load_average_1min']['start']}"
           f" -> {report['load_average_1min']['end']})")
     for r in report["results"]:
-        print(f"  {r['attention']:6} {tuple(r['shape'])}")
+        print(f"  {r[label]:6} {tuple(r['shape'])}")
         for k, v in r["us"].items():
             print(f"    {k:16} {v:10.1f}  x{r['vs_eager'][k]:.2f} of gpujit eager")
+
+
+def print_table(report):
+    print_rows(report, "nanoGPT block", "attention")
 
 
 def main(argv=None):

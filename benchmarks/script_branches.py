@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from eager import cli  # noqa: E402
-from nanogpt_block import compare, libraries, report  # noqa: E402
+from nanogpt_block import compare, libraries, print_rows, report  # noqa: E402
 
 MODELS = '''
 import math
@@ -167,13 +167,7 @@ def run(device, repeats):
 
 
 def print_table(report):
-    print(f"scripted models with untaken branches, µs per call, median of "
-          f"{report['repeats']} interleaved rounds ({report['machine']['processor']}, load "
-          f"{report['load_average_1min']['start']} -> {report['load_average_1min']['end']})")
-    for r in report["results"]:
-        print(f"  {r['model']} {tuple(r['shape'])}")
-        for k, v in r["us"].items():
-            print(f"    {k:16} {v:10.1f}  x{r['vs_eager'][k]:.2f} of gpujit eager")
+    print_rows(report, "scripted models with untaken branches", "model")
 
 
 def main(argv=None):
