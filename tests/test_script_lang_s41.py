@@ -534,8 +534,10 @@ def test_container_nodes_have_torchs_inputs():
     f = torch.jit.script(_containers)
     g = str(f.graph)
     for line in g.splitlines():
-        if "aten::__getitem__(" in line or "aten::pop(" in line or "aten::remove(" in line:
+        if "aten::__getitem__(" in line or "aten::pop(" in line:
             assert line.split(" # ")[0].count("%") == 3, line   # (output, container, index)
+        if "aten::remove(" in line:     # (torch's `-> ()`: container and element only)
+            assert line.split(" # ")[0].count("%") == 2, line
         if "aten::popitem" in line:
             assert line.split(" # ")[0].count("%") == 2, line
     assert not any("prim::Constant[value=\"" in line and ".py:" in line.split(" # ")[0]

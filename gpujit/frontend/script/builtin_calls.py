@@ -300,7 +300,7 @@ class BuiltinMixin:
                     base.type.value, vt) != base.type.value:
                 return None
             for k, x in kw.items():
-                self.emit("aten::_set_item", [base, self.const(k), x], [base.type])
+                self.emit("aten::_set_item", [base, self.const(k), x], [])
             return base
         if not args or (args[0].node.kind == "prim::ListConstruct" and
                         not args[0].node.inputs and not args[0].uses):     # dict([])
@@ -316,7 +316,7 @@ class BuiltinMixin:
 
         def put(pair):
             k, x = self.emit("prim::TupleUnpack", [pair], list(et.elems)).outputs
-            self.emit("aten::_set_item", [d, k, x], [d.type])
+            self.emit("aten::_set_item", [d, k, x], [])
         self.for_each(v, put, node)
         return d
 

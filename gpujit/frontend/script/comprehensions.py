@@ -48,7 +48,7 @@ class ComprehensionMixin:
         def add():
             if kind == "dict":
                 k, v = self.expr(node.key), self.expr(node.value)
-                adds.append((self.emit("aten::_set_item", [box, k, v], [box.type]), [k, v]))
+                adds.append((self.emit("aten::_set_item", [box, k, v], []), [k, v]))
             else:
                 v = self.expr(node.elt)
                 adds.append((self.emit("aten::append", [box, v], [box.type]), [v]))
@@ -80,7 +80,8 @@ class ComprehensionMixin:
         t = T.DictType(parts[0], parts[1]) if kind == "dict" else T.ListType(parts[0])
         box.type = t
         for n, _ in adds:
-            n.output.type = t
+            for o in n.outputs:         # (a list's aten::append; a dict's _set_item: none)
+                o.type = t
         if kind == "dict":
             return box
         if kind == "set":

@@ -45,11 +45,13 @@ class ContainerMethodsMixin:
             self.error(f"'{name}' of a {kind} does not take {len(args)} argument"
                        f"{'' if len(args) == 1 else 's'}", node, hint=f"write {usage}")
 
-    def mutate(self, kind, inputs, node):
-        """A mutator node; its result is the container (the receiver variable keeps
-        naming the container it held: the node changes that very object in place, and
-        `.code` then writes the mutator once, as a statement)."""
-        return self.emit(kind, inputs, [inputs[0].type]).output
+    def mutate(self, kind, inputs, node, result=False):
+        """A mutator node changing its container in place (the receiver variable keeps
+        naming it; `.code` writes the mutator once, as a statement). As TorchScript's
+        schemas (aten::extend / insert / remove / clear / reverse / sort / update: `-> ()`)
+        the node has no output; result=True gives it one, the container."""
+        n = self.emit(kind, inputs, [inputs[0].type] if result else [])
+        return n.output if result else None
 
     def put_back(self, lst, fresh, node):
         """Replace the contents of `lst` by those of the new list `fresh`, in place."""
@@ -72,9 +74,7 @@ class ContainerMethodsMixin:
         args, kw = self.method_args("list", name, node, keywords, expected)
         if name == "append":
             self.arity("list", name, args, (1,), node, "xs.append(x)")
-            out = self.append_to(lst, args[0], node)
-            self.rebind(node.func.value, out)
-            return out          # (aten::append.t returns its list: `y = xs.append(1)`)
+            return self.append_to(lst, args[0], node)          # (aten::append.t returns its list: `y = xs.append(1)`)
         if name == "extend":
             self.arity("list", name, args, (1,), node, "xs.extend(ys)")
             other = args[0]
@@ -145,6 +145,8 @@ class ContainerMethodsMixin:
             reverse = self.const(False)
         if not isinstance(reverse.type, T.BoolType):
             self.error(f"reverse= must be a bool, got {describe_type(reverse.type)}", node)
+        if kind == "aten::sort":     # (in place: `-> ()`)
+            return self.mutate(kind, [lst, reverse], node)
         return self.emit(kind, [lst, reverse], [lst.type]).output
 
     def orders_objects(self, elem, node):

@@ -567,7 +567,8 @@ class ContainerMixin:
         if not elem_fits(v.type, elem):
             self.error(f"cannot store {describe_type(v.type)} in a container of "
                        f"{describe_type(elem)}", node)
-        self.rebind(target.value, self.emit("aten::_set_item", [c, i, v], [t]).output)
+        # (a list's aten::_set_item.t returns the list, a dict's `-> ()`)
+        self.emit("aten::_set_item", [c, i, v], [t] if isinstance(t, T.ListType) else [])
         return True
 
     def stmt_Delete(self, s):

@@ -246,7 +246,7 @@ class StatementMixin:
             rhs = self.min_max("max", [rhs, self.const(0)], s)
         fresh = self.binop(type(s.op), cur, rhs, s)   # (checks the operands; dead if unused)
         if isinstance(s.op, ast.Add) and isinstance(rhs.type, T.ListType):
-            out = self.mutate("aten::extend", [cur, rhs], s)
+            out = self.mutate("aten::extend", [cur, rhs], s, result=True)
             # the name now holds the result, which TorchScript's AliasDb takes for a new
             # list (aten::add_.t's `-> t[]`): its DCE drops a later write to it that
             # nothing reads (`xs += ys; del xs[0]` before a raise, `xs.append(1)` with xs
