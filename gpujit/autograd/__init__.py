@@ -6,7 +6,7 @@ from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,
                         is_grad_enabled, is_inference_mode_enabled,
                         set_multithreading_enabled, is_multithreading_enabled,
                         is_view_replay_enabled, _force_original_view_tracking)
-from .engine import backward, grad
+from .engine import backward, grad, is_checkpoint_valid as _is_checkpoint_valid  # noqa: F401
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .graph import Node

@@ -124,12 +124,19 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
     """capture: {(node, output_nr): index} of gradients to return instead of accumulate."""
     # each run (a thread's, or one started by a hook inside another) has its own set of
     # handed gradient arrays: another thread's run must not clear or fill it
-    prev = _run.handed
+    prev, prev_valid = _run.handed, _run.checkpoint_valid
+    _run.checkpoint_valid = capture is None
     try:
         return _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture,
                              accumulate)
     finally:
-        _run.handed = prev
+        _run.handed, _run.checkpoint_valid = prev, prev_valid
+
+
+def is_checkpoint_valid():
+    """torch.autograd._is_checkpoint_valid: False inside a backward that torch.autograd.grad
+    or backward(inputs=...) runs (only the gradients of given inputs are computed there)."""
+    return _run.checkpoint_valid
 
 
 def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, accumulate):
@@ -598,6 +605,9 @@ class _Run(threading.local):
 
     def __init__(self):
         self.handed = set()
+        # False while the running backward is a grad() / backward(inputs=) (PyTorch's
+        # graph task with exec_info): a reentrant checkpoint refuses to recompute in one
+        self.checkpoint_valid = True
 
 
 _run = _Run()

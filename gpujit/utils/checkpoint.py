@@ -1,8 +1,11 @@
 """Activation checkpointing (torch.utils.checkpoint): the forward keeps none of what its
 backward needs; the first backward read recomputes the checkpointed function (with the RNG
 state it first ran with) and takes the saved tensors from that run. Built on
-autograd.graph.saved_tensors_hooks, as PyTorch's use_reentrant=False variant; both
-variants run this way in gpujit."""
+autograd.graph.saved_tensors_hooks, as PyTorch's use_reentrant=False variant.
+use_reentrant=True is PyTorch's CheckpointFunction: an autograd.Function whose forward runs
+the function under no_grad and whose backward recomputes it with grad enabled and runs a
+nested backward through it (so only the tensor inputs' gradients flow out of it; with no
+input requiring grad, the output does not require grad either)."""
 from __future__ import annotations
 
 import contextlib
@@ -101,6 +104,98 @@ class _Frame:
         self.fn = self.args = self.kwargs = None      # the recomputation is done
 
 
+def _autocast_state(device_type):
+    """(device_type, enabled, dtype, cache_enabled) of autocast now (PyTorch's
+    _get_autocast_kwargs), to run the recomputation under."""
+    import gpujit as _g
+    return (device_type, _g.is_autocast_enabled(device_type),
+            _g.get_autocast_dtype(device_type), _g.is_autocast_cache_enabled())
+
+
+def _autocast_ctx(state):
+    from ..amp import autocast
+    device_type, enabled, dtype, cache = state
+    return autocast(device_type, enabled=enabled, dtype=dtype, cache_enabled=cache)
+
+
+def _make_checkpoint_function():
+    from ..autograd import Function, backward as _backward
+    from ..autograd.engine import is_checkpoint_valid
+
+    class CheckpointFunction(Function):
+        """PyTorch's reentrant checkpoint (torch.utils.checkpoint.CheckpointFunction)."""
+
+        @staticmethod
+        def forward(ctx, run_function, preserve_rng_state, *args):
+            if not any(a.requires_grad for a in args if isinstance(a, Tensor)):
+                warnings.warn("None of the inputs have requires_grad=True. Gradients will "
+                              "be None")
+            ctx.run_function = run_function
+            ctx.preserve_rng_state = preserve_rng_state
+            dev = next((a.device.type for a in args if isinstance(a, Tensor)
+                        and a.device.type != "cpu"), "cuda")
+            ctx.autocast = [_autocast_state(dev)] + ([_autocast_state("cpu")]
+                                                     if dev != "cpu" else [])
+            ctx.rng = _rng_states(args) if preserve_rng_state else None
+            ctx.inputs, ctx.tensor_indices, tensors = [], [], []
+            for i, a in enumerate(args):
+                if isinstance(a, Tensor):
+                    tensors.append(a)
+                    ctx.tensor_indices.append(i)
+                    ctx.inputs.append(None)
+                else:
+                    ctx.inputs.append(a)
+            ctx.save_for_backward(*tensors)
+            with grad_mode.no_grad():
+                return run_function(*args)
+
+        @staticmethod
+        def backward(ctx, *grads):
+            if not is_checkpoint_valid():
+                raise RuntimeError(
+                    "When use_reentrant=True, torch.utils.checkpoint is incompatible with "
+                    ".grad() or passing an `inputs` parameter to .backward(). To resolve "
+                    "this error, you can either set use_reentrant=False, or call .backward() "
+                    "without passing the `inputs` argument.")
+            inputs = list(ctx.inputs)
+            for i, t in zip(ctx.tensor_indices, ctx.saved_tensors):
+                inputs[i] = t
+            cur = _rng_states(inputs) if ctx.rng is not None else None
+            try:
+                if ctx.rng is not None:
+                    _set_rng_states(ctx.rng)
+                detached = []
+                for a in inputs:
+                    if isinstance(a, Tensor):
+                        d = a.detach()
+                        d.requires_grad = a.requires_grad
+                        a = d
+                    detached.append(a)
+                with contextlib.ExitStack() as stack:
+                    stack.enter_context(grad_mode.enable_grad())
+                    for state in ctx.autocast:
+                        stack.enter_context(_autocast_ctx(state))
+                    outputs = ctx.run_function(*detached)
+            finally:
+                if cur is not None:
+                    _set_rng_states(cur)
+            if isinstance(outputs, Tensor):
+                outputs = (outputs,)
+            with_grad = [(o, g) for o, g in zip(outputs, grads)
+                         if isinstance(o, Tensor) and o.requires_grad]
+            if not with_grad:
+                raise RuntimeError("none of output has requires_grad=True, this checkpoint() "
+                                   "is not necessary")
+            _backward([o for o, _ in with_grad], [g for _, g in with_grad])
+            return (None, None) + tuple(a.grad if isinstance(a, Tensor) else None
+                                        for a in detached)
+
+    return CheckpointFunction
+
+
+_CHECKPOINT_FUNCTION = []
+
+
 def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
                determinism_check="default", debug=False, **kwargs):
     """function(*args, **kwargs), keeping no intermediate values for backward: the backward
@@ -120,6 +215,10 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
     if use_reentrant and (context_fn is not noop_context_fn or debug is not False):
         raise ValueError("Passing `context_fn` or `debug` is only supported when "
                          "use_reentrant=False.")
+    if use_reentrant:
+        if not _CHECKPOINT_FUNCTION:
+            _CHECKPOINT_FUNCTION.append(_make_checkpoint_function())
+        return _CHECKPOINT_FUNCTION[0].apply(function, preserve, *args)
     if determinism_check not in ("default", "none"):
         raise ValueError(f"determinism_check should be one of ['default', 'none'], but got "
                          f"{determinism_check}")

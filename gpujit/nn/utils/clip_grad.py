@@ -66,8 +66,11 @@ def _vector_norm(xp, a, norm_type):
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """The norm of the norms of `tensors` (as if all were concatenated into one vector),
     as a 0-dim Tensor on the first tensor's device (a float32 CPU zero when there are
-    none). foreach (the default) takes one norm per (device, dtype) over their
-    concatenation; foreach=False one per tensor, then the norm of those."""
+    none). PyTorch takes one norm per tensor (torch._foreach_norm), then the norm of
+    those; for norm_type != 0 the norm of one (device, dtype)'s concatenation is the same
+    value, which the default (foreach) path takes at once. The 0-"norm" counts: of the
+    per-tensor counts it is the number of tensors holding a nonzero, as torch's, not the
+    number of nonzero elements, so it is always taken per tensor."""
     tensors = _as_list(tensors)
     norm_type = float(norm_type)
     if len(tensors) == 0:
@@ -87,7 +90,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     for (dev, _), arrays in buckets.items():
         xp = xp_for(dev)
         with _on_device(dev):
-            if foreach is False:
+            if foreach is False or norm_type == 0:
                 norms += [_vector_norm(xp, a, norm_type) for a in arrays]
             else:
                 flat = arrays[0].ravel() if len(arrays) == 1 else xp.concatenate(

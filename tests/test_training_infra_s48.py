@@ -1,0 +1,137 @@
+"""Session 48 (e48): training-loop infrastructure as torch 2.13 has it (optimizers,
+lr schedulers, data utilities, nn.utils, nn.init, autograd.functional, checkpoint).
+
+Each test compares with hand-computed / NumPy values (CI has no torch) and, where torch is
+importable, with torch itself."""
+import numpy as np
+import pytest
+
+import gpujit
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+# ---- clip_grad_norm_ / get_total_norm with norm_type=0 ----------------------------------
+
+def _grads(lib, foreach):
+    a = lib.nn.Parameter(lib.ones(3, 4))
+    b = lib.nn.Parameter(lib.ones(5))
+    a.grad = lib.tensor(np.arange(12.0, dtype=np.float32).reshape(3, 4))   # 11 nonzeros
+    b.grad = lib.tensor(np.array([0.0, 2.0, 0.0, -3.0, 0.5], np.float32))  # 3 nonzeros
+    return [a, b]
+
+
+@pytest.mark.parametrize("foreach", [None, True, False])
+def test_clip_grad_norm_zero_norm_counts_tensors(foreach):
+    # torch takes one norm per tensor (torch._foreach_norm), then the norm of the stacked
+    # norms: the 0-"norm" of [11, 3] is 2 (tensors holding a nonzero), not 14 or 1
+    ps = _grads(gpujit, foreach)
+    total = gpujit.nn.utils.clip_grad_norm_(ps, 1.0, norm_type=0, foreach=foreach)
+    assert total.dtype == gpujit.float32 and total.item() == 2.0
+    coef = np.float32(1.0) / (np.float32(2.0) + np.float32(1e-6))
+    np.testing.assert_array_equal(ps[1].grad.numpy(),
+                                  np.array([0.0, 2.0, 0.0, -3.0, 0.5], np.float32) * coef)
+    assert gpujit.nn.utils.get_total_norm([p.grad for p in ps], 0.0,
+                                          foreach=foreach).item() == 2.0
+
+
+@pytest.mark.parametrize("foreach", [None, True, False])
+def test_clip_grad_norm_zero_norm_vs_torch(foreach):
+    torch = _torch()
+    out = []
+    for lib in (torch, gpujit):
+        ps = _grads(lib, foreach)
+        total = lib.nn.utils.clip_grad_norm_(ps, 1.0, norm_type=0, foreach=foreach)
+        out.append((total.item(), [p.grad.numpy().tolist() for p in ps]))
+    assert out[0] == out[1]
+
+
+# ---- utils.checkpoint(use_reentrant=True): PyTorch's CheckpointFunction ----------------
+
+def _ck_linear(lib, input_grad, reentrant):
+    lin = lib.nn.Linear(3, 2)
+    with lib.no_grad():
+        lin.weight.copy_(lib.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]]))
+        lin.bias.fill_(0.1)
+    x = lib.tensor(np.arange(12.0, dtype=np.float32).reshape(4, 3) / 7,
+                   requires_grad=input_grad)
+    y = lib.utils.checkpoint.checkpoint(lin, x, use_reentrant=reentrant)
+    return lin, x, y
+
+
+def test_reentrant_checkpoint_node_and_gradients():
+    lin, x, y = _ck_linear(gpujit, True, True)
+    assert type(y.grad_fn).__name__ == "CheckpointFunctionBackward"
+    y.sum().backward()
+    xs = np.arange(12.0).reshape(4, 3) / 7
+    np.testing.assert_allclose(lin.weight.grad.numpy(), np.tile(xs.sum(0), (2, 1)), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), np.tile([2.0, -0.75, 1.5], (4, 1)), rtol=1e-6)
+
+
+def test_reentrant_checkpoint_without_input_grad():
+    # PyTorch's reentrant variant: the output depends on no input requiring grad, so it
+    # does not require grad (the parameters inside get no gradient) and it warns
+    with pytest.warns(UserWarning, match="^None of the inputs have requires_grad=True. "
+                                         "Gradients will be None$"):
+        lin, x, y = _ck_linear(gpujit, False, True)
+    assert not y.requires_grad and y.grad_fn is None
+    # the non-reentrant variant records the parameters' use
+    lin, x, y = _ck_linear(gpujit, False, False)
+    assert y.requires_grad
+    y.sum().backward()
+    assert lin.weight.grad is not None
+
+
+def test_reentrant_checkpoint_refuses_grad_and_backward_inputs():
+    msg = ("^When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad\\(\\) "
+           "or passing an `inputs` parameter to .backward\\(\\)")
+    lin, x, y = _ck_linear(gpujit, True, True)
+    with pytest.raises(RuntimeError, match=msg):
+        gpujit.autograd.grad(y.sum(), x)
+    lin, x, y = _ck_linear(gpujit, True, True)
+    with pytest.raises(RuntimeError, match=msg):
+        y.sum().backward(inputs=[x])
+    assert gpujit.autograd._is_checkpoint_valid()
+    lin, x, y = _ck_linear(gpujit, True, False)        # non-reentrant: fine
+    g, = gpujit.autograd.grad(y.sum(), x)
+    np.testing.assert_allclose(g.numpy(), np.tile([2.0, -0.75, 1.5], (4, 1)), rtol=1e-6)
+
+
+def test_reentrant_checkpoint_tuple_outputs_and_nested():
+    x = gpujit.tensor([1.0, 2.0], requires_grad=True)
+    y = gpujit.tensor([3.0, 4.0], requires_grad=True)
+    out = gpujit.utils.checkpoint.checkpoint(lambda a, k, b: (a * k, b.exp(), "tag", a + b),
+                                             x, 3, y, use_reentrant=True)
+    assert out[2] == "tag"
+    (out[0].sum() + out[3].prod()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3 + 6, 3 + 4])
+    np.testing.assert_allclose(y.grad.numpy(), [6, 4])
+    ck = gpujit.utils.checkpoint.checkpoint
+    z = gpujit.tensor([1.0, 2.0], requires_grad=True)
+    w = ck(lambda a: ck(lambda b: b.sin() * 2, a, use_reentrant=True) ** 2, z,
+           use_reentrant=True)
+    w.sum().backward()
+    zs = np.array([1.0, 2.0])
+    np.testing.assert_allclose(z.grad.numpy(), 8 * np.sin(zs) * np.cos(zs), rtol=1e-6)
+
+
+@pytest.mark.parametrize("reentrant", [True, False])
+def test_checkpoint_variants_vs_torch(reentrant):
+    torch = _torch()
+    got = []
+    for lib in (torch, gpujit):
+        with __import__("warnings").catch_warnings(record=True) as rec:
+            __import__("warnings").simplefilter("always")
+            res = []
+            for input_grad in (True, False):
+                lin, x, y = _ck_linear(lib, input_grad, reentrant)
+                res.append((y.requires_grad, type(y.grad_fn).__name__))
+                if y.requires_grad:
+                    y.sum().backward()
+                res.append([None if t is None else t.numpy().tolist()
+                            for t in (lin.weight.grad, x.grad)])
+        got.append((res, [str(w.message) for w in rec]))
+    assert got[0][0] == got[1][0]
+    assert got[0][1] == got[1][1]
