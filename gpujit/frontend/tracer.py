@@ -341,13 +341,8 @@ def _name_values(recorders, args):
     hold them (`quick_brown_fox = torch.neg(baz)` prints as %quick_brown_fox), as
     TorchScript's tracer does when a value is used."""
     unnamed = []
-    for a in args:
-        if type(a) in (list, tuple):
-            # (a size in an int[]: torch's tracer names the tensor when it stashes it)
-            for e in a:
-                if is_traced_number(e):
-                    _unnamed_number(recorders, e, unnamed)
-        elif is_traced_number(a):
+    for a in _flat_args(args):
+        if is_traced_number(a):
             _unnamed_number(recorders, a, unnamed)
         elif isinstance(a, Tensor):
             for rec in recorders:
@@ -382,6 +377,17 @@ def _name_values(recorders, args):
             # (as torch's: an older value of that name, the local's earlier value or the
             # parameter it reassigns, becomes `%k.1`, `%k.3` ...; this one is `%k`)
             v.graph.take_name(v, k)
+
+
+def _flat_args(args):
+    """An op's arguments with the elements of its list arguments in their place: torch's
+    tracer names the tensors of a Tensor[] (`torch.cat([x2, x1])`) and the sizes of an
+    int[] as it stashes each element."""
+    for a in args:
+        if type(a) in (list, tuple):
+            yield from a
+        else:
+            yield a
 
 
 def _unnamed_number(recorders, a, unnamed):
