@@ -107,9 +107,16 @@ def autograd_call(op, args):
                 break
     if not needs:
         return op.eager(*args)
+    rec = _RECORDERS.get(op)
+    if rec is not None:     # (the op's own recorder, recording_fast.make_recorder's)
+        return rec(args)
     if op.takes_complex:
         return _complex_checked(op, args)
     return _recorded_call(op, args)
+
+
+# op -> its recorder (autograd/recording_fast.py), made with the op's plan
+_RECORDERS: dict = {}
 
 
 def _complex_checked(op, args):
@@ -176,6 +183,11 @@ def _recorded_call(op, args):
     plan = _PLANS.get(op)
     if plan is None:
         plan = _PLANS[op] = _make_plan(op)
+        if type(plan) is tuple:
+            from .recording_fast import make_recorder
+            rec = make_recorder(op, plan)
+            if rec is not None:
+                _RECORDERS[op] = rec
     if plan is not False:
         if plan is _NONDIFF:
             if _NONDIFF_OF.get(op) is op.derivative:

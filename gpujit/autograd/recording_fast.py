@@ -1,0 +1,219 @@
+"""Per-op recorders: the planned recording (recording._record_planned) of one op written
+out as a function of its own, generated once per op from its plan, with the plan's facts
+as constants: no loops over the plan's positions, no per-call tests of what the plan
+fixes (saved parameters' kinds, wrt positions, stash / result / view), the edge of a
+leaf (its AccumulateGrad) and of a node's output inline. autograd_call runs it in place of
+_complex_checked -> _recorded_call -> _record_planned once the op has been recorded once.
+
+The recorder makes the same node, saved values, edges and output marks as
+_record_planned; where a call needs what the plan does not fix (inference tensors, a
+derivative or composite or refusal registered since, other argument counts, a Python
+number operand named for the first time), it hands the call to the general path. A Python
+number operand's node name and dropped edges depend only on which operands are numbers
+(and on whether scripted code runs: node_names.SCRIPTED), so they are kept per pattern.
+"""
+from __future__ import annotations
+
+import weakref
+
+from .. import dtypes as _dt
+from ..ops import registry as _reg
+from ..ops.node_names import SCRIPTED, drops_number_edges
+from ..tensor import Tensor, _AutogradMeta
+from .graph import SavedTensor, backward_name, node_class, _QUALIFIED_NAMES
+from . import recording as _rec
+from . import views as _views
+
+__all__ = ["make_recorder"]
+
+_NUMS = (bool, int, float, complex)
+
+
+def _general(op, args):
+    """autograd_call's recording path, as without a recorder."""
+    if op.takes_complex:
+        return _rec._complex_checked(op, args)
+    return _rec._recorded_call(op, args)
+
+
+def _numbered_name(op, d, plan, args, key, names_cache):
+    """(node name, node class, skipped wrt positions) of a call whose operands `key[0]`
+    (a mask over the plan's operand positions) are Python numbers, as _record_planned
+    names it (backward_name, _edge_skip's number rule); kept in names_cache[key]."""
+    facts = _rec._OP_FACTS[op]
+    bound = dict(zip(facts[1], args))
+    name = backward_name(op, bound, None)
+    numbers = frozenset(facts[1][i] for i, m in zip(plan[3], key[0]) if m)
+    skip = None
+    if numbers and drops_number_edges(op, bound, name, numbers):
+        skip = tuple(k for k, w in enumerate(d.wrt) if w in numbers) or None
+    cls = node_class(name)
+    if name in _QUALIFIED_NAMES:
+        name = "torch::autograd::" + name
+    got = names_cache[key] = (name, cls, skip)
+    return got
+
+
+def make_recorder(op, plan):
+    """The recorder of op (a function of the call's argument tuple), or None where the
+    plan is not one a recorder writes out (autograd_call keeps the general path)."""
+    d, cls, node_name, operands, params, wrt, uses_needs, view = plan
+    n = len(op.schema.arguments)
+    if op.composite is not None or op.refuse_grad is not None or \
+            op.untracked_when is not None or n == 0:
+        return None
+    if op.takes_complex:
+        from ..ops.complex_autograd import differentiates
+        if not differentiates(op):
+            return None
+    wrt_pos = _rec._wrt_positions(op)
+    if wrt_pos is None or tuple(wrt_pos) != tuple(wrt) or not wrt:
+        return None
+    # (a per-call name that is not a Python number's: the general path names it)
+    if cls is None:
+        return None
+    a = [f"a{i}" for i in range(n)]
+    L = ["def recorder(args):",
+         f"    if _live[0] or _op.derivative is not _d or _op.composite is not None or "
+         f"_op.refuse_grad is not None or len(args) != {n}:",
+         "        return _general(_op, args)",
+         f"    {', '.join(a)}, = args"]
+    # only arguments the derivative does not take require grad: run as unrecorded
+    # (_recorded_call's wrt test)
+    tests = [f"({a[i]}.__class__ is _T and {a[i]}._ag is not None and {a[i]}._ag.requires_grad)"
+             f" or _requires_any({a[i]})" for i in wrt]
+    L.append(f"    if not ({' or '.join(tests)}):")
+    L.append("        return _op.eager(*args)")
+    numbered = operands is not None and not d.edgeless
+    if operands is not None and d.edgeless:
+        mask = " or ".join(f"isinstance({a[i]}, _NUMS)" for i in operands)
+        L.append(f"    if {mask}:")
+        L.append("        return _record_planned(_op, args, _plan)")
+    L.append("    name = _name")
+    L.append("    cls = _cls")
+    L.append("    skip = None")
+    if numbered:
+        mask = ", ".join(f"isinstance({a[i]}, _NUMS)" for i in operands)
+        L.append(f"    nmask = ({mask},)")
+        L.append("    if True in nmask:")
+        L.append("        key = (nmask, _SCRIPTED.on)")
+        L.append("        got = _names.get(key)")
+        L.append("        if got is None:")
+        L.append("            got = _numbered_name(_op, _d, _plan, args, key, _names)")
+        L.append("        name, cls, skip = got")
+    pre = []
+    for p, kind, i in params:
+        v = f"p_{p}"
+        pre.append((p, v))
+        if kind == 0:
+            L.append(f"    {v} = {a[i]}")
+        elif kind == 1:
+            L.append(f"    {v} = _shape_param({a[i]})")
+        else:
+            L.append(f"    {v} = {a[i]}._device if isinstance({a[i]}, _T) else None")
+    for k, i in enumerate(wrt):
+        x = a[i]
+        L += [f"    if isinstance({x}, _T):",
+              f"        ag = {x}._ag",
+              "        if ag is not None and ag.requires_grad and ag.view is None and "
+              "ag.grad_fn is not None:",
+              f"            e{k} = (ag.grad_fn, ag.output_nr)",
+              "        elif ag is not None and ag.requires_grad and ag.view is None and "
+              "ag.acc is not None:",
+              f"            e{k} = (ag.acc, 0)",
+              "        else:",
+              f"            e{k} = _edge_of({x})",
+              f"        if e{k} is None:",
+              f"            e{k} = (None, 0)",
+              f"            m{k} = None",
+              "        else:",
+              f"            m{k} = (tuple({x}._data.shape), {x}._dtype)",
+              "    else:",
+              f"        e{k} = (None, 0)",
+              f"        m{k} = None"]
+    metas = ", ".join(f"m{k}" for k in range(len(wrt)))
+    edges = ", ".join(f"e{k}" for k in range(len(wrt)))
+    L.append(f"    inputs_meta = [{metas}]")
+    # (a tuple straight away where no edge can be dropped)
+    dropping = numbered or bool(d.edgeless)
+    L.append(f"    next_functions = [{edges}]" if dropping else
+             f"    next_functions = ({edges},)")
+    needed = False
+    if uses_needs:
+        L.append("    needs = tuple([m is not None for m in inputs_meta])")
+        if "needs_grad" in d.params:
+            pre.append(("needs_grad", "needs"))
+        if d.reads is not None:
+            needed = True
+            L.append("    needed = _d.needed_frozen(needs)")
+            for p, v in pre:
+                if not p.endswith(("_shape", "_device", "needs_grad")):
+                    L.append(f"    if {p!r} not in needed: {v} = None")
+    L += ["    prev = _state.enabled, _state.inference",
+          "    _state.enabled = False",
+          "    try:",
+          "        result = _op.eager(*args)",
+          "    finally:",
+          "        _state.enabled, _state.inference = prev",
+          f"    if result is {a[0]}:",
+          "        return result"]
+    if numbered:
+        L += ["    if skip is not None:",
+              "        next_functions = [e for k, e in enumerate(next_functions) if k not in skip]",
+              "        inputs_meta = [m for k, m in enumerate(inputs_meta) if k not in skip]"]
+    elif d.edgeless:
+        L.append("    skip = _edge_skip(_op, _d, None, name, next_functions, inputs_meta)")
+    L += ["    saved = {}",
+          "    node = cls(_op, _d, saved, inputs_meta, " +
+          ("tuple(next_functions), " if dropping else "next_functions, ") +
+          "((tuple(result._data.shape), result._dtype, result._device),))",
+          "    if skip is not None:",
+          "        node.skip = skip"]
+    for p, v in pre:
+        L.append(f"    saved[{p!r}] = {v} if {v} is None or {v}.__class__ in _PLAIN else "
+                 f"_ST({v}, name, 0, True) if {v}.__class__ is _T else _save({v}, name)")
+    L += ["    if isinstance(result, _T) and result._dtype.category >= _FLOATING:",
+          "        ag = result._ag",
+          "        if ag is None:",
+          "            ag = result._ag = _AGM()",
+          "        ag.requires_grad = True",
+          "        ag.grad_fn = node",
+          "        ag.output_nr = 0",
+          "        ref = _wref(result)",
+          "        node.out_refs = [ref]",
+          "    else:",
+          "        ref = None",
+          "        node.out_refs = [None]"]
+    if "stash" in d.params:
+        L.append("    saved['stash'] = _stashed(result._data)")
+    if "result" in d.params:
+        ind = "    "
+        if needed:
+            L += ["    if 'result' not in needed:",
+                  "        saved['result'] = None",
+                  "    else:"]
+            ind = "        "
+        L += [f"{ind}s = saved['result'] = _ST(result, name, 0)",
+              f"{ind}if ref is not None:",
+              f"{ind}    s.as_output(node, 0, ref)"]
+    if view:
+        for x in a:
+            L += [f"    if isinstance({x}, _T) and {x}._ag is not None:",
+                  f"        {x}._ag.has_views = True"]
+        L.append(f"    _attach_views(args, (result,), {view == 'multi'})")
+    L.append("    return result")
+    g = {"_op": op, "_d": d, "_plan": plan, "_cls": cls, "_name": node_name, "_names": {},
+         "_live": _reg.InferenceVersion.live, "_general": _general, "_T": Tensor,
+         "_requires_any": _rec._requires_any, "_NUMS": _NUMS,
+         "_record_planned": _rec._record_planned, "_SCRIPTED": SCRIPTED,
+         "_numbered_name": _numbered_name, "_shape_param": _reg.shape_param,
+         "_edge_of": _rec.edge_of, "_state": _rec._state, "_edge_skip": _rec._edge_skip,
+         "_PLAIN": _rec._PLAIN, "_ST": SavedTensor, "_save": _rec._save,
+         "_FLOATING": _dt.FLOATING, "_AGM": _AutogradMeta, "_wref": weakref.ref,
+         "_stashed": _reg.stashed, "_attach_views": _views.attach_views}
+    src = "\n".join(L) + "\n"
+    code = compile(src, f"<gpujit recorder {op.name}>", "exec")
+    exec(code, g)
+    fn = g["recorder"]
+    fn.source = src
+    return fn

@@ -1,0 +1,244 @@
+"""Session 48 (c48): eager speed. Per-op recorders (autograd/recording_fast.py): the
+planned recording of an op written out as a function of its own must make the node the
+general path makes (name, edges, saved values, output marks, gradients), on every branch
+it has (a leaf's edge, a node's edge, a Python number operand in eager and in scripted
+code, a view op, a derivative reading only what the needed gradients need), against the
+general path (the recorders removed) and against PyTorch where installed."""
+import numpy as np
+import pytest
+
+import gpujit
+from gpujit.autograd import recording
+from gpujit.ops import node_names, registry
+
+try:
+    import torch
+except ImportError:           # CI has no torch
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch")
+
+
+def _edges(t):
+    return [(None if n is None else type(n).__name__, nr) for n, nr in t.grad_fn.next_functions]
+
+
+# (name, program of x, y (leaves requiring grad) and a non-leaf z = x * 1.5)
+_PROGRAMS = [
+    ("add", lambda x, y, z: x + y),
+    ("add_alpha", lambda x, y, z: x.add(z, alpha=2.0)),
+    ("mul", lambda x, y, z: x * z),
+    ("mul_number", lambda x, y, z: z * 2.0),
+    ("rmul_number", lambda x, y, z: 3 * x),
+    ("add_number", lambda x, y, z: x + 1),
+    ("rsub_number", lambda x, y, z: 1 - z),
+    ("sub_number", lambda x, y, z: z - 0.5),
+    ("div_number", lambda x, y, z: z / 4.0),
+    ("pow_number", lambda x, y, z: z ** 2),
+    ("tanh", lambda x, y, z: z.tanh()),
+    ("exp", lambda x, y, z: x.exp()),
+    ("sigmoid", lambda x, y, z: y.sigmoid()),
+    ("sum", lambda x, y, z: z.sum()),
+    ("sum_dim", lambda x, y, z: z.sum(1)),
+    ("mean", lambda x, y, z: x.mean()),
+    ("matmul", lambda x, y, z: x.t() @ z),
+    ("select", lambda x, y, z: z[1]),
+    ("view", lambda x, y, z: z.view(6)),
+    ("t", lambda x, y, z: x.t()),
+    ("unsqueeze", lambda x, y, z: z.unsqueeze(0)),
+    ("relu", lambda x, y, z: (z - 1).relu()),
+    ("matmul_t", lambda x, y, z: x @ y.t()),
+    ("mul_no_grad_other", lambda x, y, z: x * y.detach()),
+    ("where_cond_only", lambda x, y, z: (z > 0).float() * 2),
+]
+
+
+def _run(lib, prog):
+    rng = np.random.default_rng(48)
+    xv = rng.standard_normal((3, 2)).astype(np.float32)
+    yv = rng.standard_normal((3, 2)).astype(np.float32)
+    if lib is gpujit:
+        x, y = gpujit.from_numpy(xv.copy()), gpujit.from_numpy(yv.copy())
+    else:
+        x, y = lib.from_numpy(xv.copy()), lib.from_numpy(yv.copy())
+    x.requires_grad_()
+    y.requires_grad_()
+    z = x * 1.5
+    out = prog(x, y, z)
+    if out.dim() == 2 and out.shape[0] == out.shape[1] == 3:
+        out = out.sum(1)
+    return x, y, out
+
+
+def _facts(out):
+    if out.grad_fn is None:
+        return (None, out.requires_grad)
+    return (out.grad_fn.name(), _edges(out), out.requires_grad, out.is_leaf)
+
+
+def _grads(lib, x, y, out):
+    if not out.requires_grad:
+        return None
+    out.sum().backward() if out.dim() else out.backward()
+    return [None if t.grad is None else t.grad.numpy() for t in (x, y)]
+
+
+@pytest.mark.parametrize("name,prog", _PROGRAMS, ids=[p[0] for p in _PROGRAMS])
+def test_recorder_makes_the_general_paths_node(name, prog):
+    _run(gpujit, prog)          # (the first call plans the op and makes its recorder)
+    x, y, out = _run(gpujit, prog)
+    fast = _facts(out), _grads(gpujit, x, y, out)
+    saved = dict(recording._RECORDERS)
+    try:
+        recording._RECORDERS.clear()
+        x, y, out = _run(gpujit, prog)
+        general = _facts(out), _grads(gpujit, x, y, out)
+    finally:
+        recording._RECORDERS.clear()
+        recording._RECORDERS.update(saved)
+    assert fast[0] == general[0]
+    if fast[1] is None:
+        assert general[1] is None
+    else:
+        for a, b in zip(fast[1], general[1]):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+
+
+@needs_torch
+@pytest.mark.parametrize("name,prog", _PROGRAMS, ids=[p[0] for p in _PROGRAMS])
+def test_recorded_node_as_torch(name, prog):
+    _run(gpujit, prog)
+    x, y, out = _run(gpujit, prog)
+    tx, ty, tout = _run(torch, prog)
+    assert _facts(out) == _facts(tout)
+    mine, theirs = _grads(gpujit, x, y, out), _grads(torch, tx, ty, tout)
+    if theirs is None:
+        assert mine is None
+        return
+    for a, b in zip(mine, theirs):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_common_ops_get_a_recorder():
+    x = gpujit.ones(2, 2, requires_grad=True)
+    for _ in range(2):
+        (x + x).sum()
+        x.tanh()
+        x * 2.0
+        x[0]
+    for name in ("aten::add.Tensor", "aten::sum", "aten::tanh", "aten::mul.Tensor",
+                 "aten::select.int"):
+        assert recording._RECORDERS.get(registry.OPS[name]) is not None, name
+
+
+def test_number_operand_named_per_pattern_and_per_scripted_mode():
+    # x * 2.0 in eager code: MulBackward0 with an edge to None for the wrapped number; in
+    # ATen's composites (node_names.aten_scalars) mul.Scalar's MulBackward1 without it;
+    # the recorder keeps one name per (number pattern, mode) and mixes none of them up
+    x = gpujit.ones(2, requires_grad=True)
+    for _ in range(3):
+        z = x * 1.0
+        y = z * 2.0
+        assert y.grad_fn.name() == "MulBackward0"
+        assert _edges(y) == [("MulBackward0", 0), (None, 0)]
+        with node_names.aten_scalars():
+            y = z * 2.0
+        assert y.grad_fn.name() == "MulBackward1"
+        assert _edges(y) == [("MulBackward0", 0)]
+        y.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+        x.grad = None
+        y = z * z
+        assert _edges(y) == [("MulBackward0", 0), ("MulBackward0", 0)]
+        y = 1 - z
+        assert y.grad_fn.name() == "RsubBackward1"
+        assert _edges(y) == [("MulBackward0", 0)]
+
+
+def test_recorder_runs_unrecorded_when_only_non_wrt_args_require_grad():
+    # where(cond, a, b): the condition takes no gradient; expand_as(other): other none
+    x = gpujit.ones(2, 3)
+    o = gpujit.ones(2, 3, requires_grad=True)
+    for _ in range(2):
+        r = gpujit.ones(3).expand_as(o)
+        assert r.grad_fn is None and not r.requires_grad
+        r = x.add(x) + o
+        assert r.grad_fn.name() == "AddBackward0"
+
+
+def test_recorder_saves_what_the_needed_gradients_read():
+    # mul saves other only for self's gradient: with only self requiring grad, the saved
+    # self is dropped (None) and the node still differentiates
+    x = gpujit.tensor([1.0, 2.0], requires_grad=True)
+    c = gpujit.tensor([3.0, 4.0])
+    for _ in range(2):
+        y = x * c
+        assert y.grad_fn._saved_self is None
+        np.testing.assert_array_equal(y.grad_fn._saved_other.numpy(), [3.0, 4.0])
+        y.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+        x.grad = None
+
+
+def test_recorder_version_check_and_saved_result():
+    # tanh saves its result (as an output: no cycle): an in-place change of it is refused
+    x = gpujit.tensor([0.5, -0.25], requires_grad=True)
+    for _ in range(2):
+        y = x.tanh()
+        assert y.grad_fn._saved_result is y
+        y2 = x.tanh()
+        y2.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y2.sum().backward()
+        y.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), 1 - np.tanh([0.5, -0.25]) ** 2,
+                                   rtol=1e-6)
+        x.grad = None
+
+
+def test_recorder_view_is_a_recorded_view():
+    x = gpujit.zeros(2, 3, requires_grad=True)
+    for _ in range(2):
+        z = x * 1.0
+        v = z[0]
+        assert v._base is z
+        v.mul_(2)           # (an in-place write through the view: CopySlices on z)
+        assert z.grad_fn.name() == "torch::autograd::CopySlices"
+        z.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [[2, 2, 2], [1, 1, 1]])
+        x.grad = None
+
+
+def test_recorder_follows_a_new_derivative():
+    # a derivative registered after the recorder was made: the general path plans anew
+    op = registry.OPS["aten::tanh"]
+    x = gpujit.tensor([0.5], requires_grad=True)
+    x.tanh()
+    assert recording._RECORDERS.get(op) is not None
+    old = op.derivative
+    from gpujit.ops.derivatives import Derivative
+    try:
+        op.derivative = Derivative(lambda grad: grad * 7, ("self",), ())
+        recording._PLANS.pop(op, None)
+        y = x.tanh()
+        y.backward()
+        np.testing.assert_array_equal(x.grad.numpy(), [7.0])
+    finally:
+        op.derivative = old
+        recording._PLANS.pop(op, None)
+    x.grad = None
+    x.tanh().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1 - np.tanh(0.5) ** 2], rtol=1e-6)
+
+
+def test_recorder_source_is_kept():
+    x = gpujit.ones(2, requires_grad=True)
+    x.exp()
+    x.exp()
+    rec = recording._RECORDERS[registry.OPS["aten::exp"]]
+    assert "def recorder(args):" in rec.source
+    assert "_op.eager(*args)" in rec.source
