@@ -181,7 +181,9 @@ def _np_read(d):
 
 class Float8Tensor(_reg._Tensor):
     """A tensor of a float8 dtype over a uint8 array of its bits (see the module)."""
-    __slots__ = ("_f8bits",)
+    # (the bits `_f8bits` live in the instance dict, no slot of its own: a slotted Tensor
+    # subclass, nn.Buffer, can then be a float8 tensor too, float8_class)
+    __slots__ = ()
     __module__ = "gpujit"
     # (not a __torch_function__ subclass: no dispatch layer for it, gpujit/overrides.py)
     __torch_function__ = _disabled_torch_function_impl
