@@ -106,7 +106,7 @@ def test_float8_backward_refusals(fn, dtype):
     for m in (gpujit,) + ((torch,) if torch is not None else ()):
         x = m.tensor([1.0, 2.5, -3.0, 4.0, 0.3, 100.0], requires_grad=True)
         out = fn(m, x)
-        with pytest.raises(NotImplementedError, match=f"not implemented for '"):
+        with pytest.raises(NotImplementedError, match="not implemented for '"):
             out.backward(m.ones(out.shape))
         if dtype.startswith("Float8"):
             with pytest.raises(NotImplementedError, match=f'"add_stub" not implemented for '
@@ -124,3 +124,92 @@ def test_float8_alias_copies_keep_bits():
     from gpujit.testing import _copy_to
     c = _copy_to(p.detach(), gpujit.device("cpu"))
     assert c.float().tolist() == [1.0, -2.0, 0.5] and _bits(c) == _bits(p)
+
+
+def test_float8_slice_and_select_backward():
+    # (ATen's slice_backward / select_backward: the float8 gradient copied into zeros)
+    x = gpujit.tensor([1.0, 2.5, -3.0, 4.0, 0.3, 100.0], requires_grad=True)
+    out = x.to(F8).clone()[1:4].float()
+    out.backward(gpujit.tensor([0.37, 1.37, 2.37]))
+    assert x.grad.tolist() == [0.0, 0.375, 1.375, 2.25, 0.0, 0.0]
+    x.grad = None
+    x.to(F8)[2].float().backward(gpujit.tensor(0.37))
+    assert x.grad.tolist() == [0.0, 0.0, 0.375, 0.0, 0.0, 0.0]
+    x.grad = None
+    gpujit.stack([x.to(F8)[:3], x.to(F8)[3:]]).float().backward(gpujit.ones(2, 3))
+    assert x.grad.tolist() == [1.0] * 6
+    x.grad = None
+    x.to(F8).narrow(0, 2, 2).float().backward(gpujit.tensor([2.0, 3.0]))
+    assert x.grad.tolist() == [0.0, 0.0, 2.0, 3.0, 0.0, 0.0]
+
+
+def test_float8_index_select_backward_refused_as_torch():
+    for m in (gpujit,) + ((torch,) if torch is not None else ()):
+        x = m.tensor([1.0, 2.5, -3.0, 4.0], requires_grad=True)
+        out = x.to(m.float8_e4m3fn).index_select(0, m.tensor([0, 2])).float()
+        with pytest.raises(NotImplementedError,
+                           match="\"index_add_\" not implemented for 'Float8_e4m3fn'"):
+            out.sum().backward()
+
+
+def test_float8_index_add_kernel_name_by_rank():
+    idx = gpujit.tensor([1, 0])
+    with pytest.raises(NotImplementedError, match="\"index_add_\" not implemented"):
+        gpujit.zeros(4, dtype=F8).index_add(0, idx, gpujit.ones(2, dtype=F8))
+    with pytest.raises(NotImplementedError, match="\"index_add_\" not implemented"):
+        gpujit.zeros(4, dtype=F8).index_add_(0, idx, gpujit.ones(2, dtype=F8))
+    with pytest.raises(NotImplementedError, match="\"scatter_gather_tensor_cpu\" not implemented"):
+        gpujit.zeros(4, 3, dtype=F8).index_add(1, idx, gpujit.ones(4, 2, dtype=F8))
+    with pytest.raises(NotImplementedError, match="\"sign_cpu\" not implemented"):
+        gpujit.ones(2, dtype=F8).sgn()
+
+
+def _scatters(m):
+    F = m.float8_e4m3fn
+    z = m.zeros(4, dtype=F)
+    s = m.tensor([1.0, 2.0]).to(F)
+    return [
+        m.slice_scatter(z, s, 0, 1, 3),
+        m.select_scatter(z, s[1], 0, 1),
+        m.diagonal_scatter(m.zeros(2, 2, dtype=F), s),
+        m.as_strided_scatter(z, s, (2,), (2,)),
+        # (src of another dtype: copied into self's, saturating as a conversion)
+        m.as_strided_scatter(z, m.tensor([500.0, float("inf")]), (2,), (1,)),
+        m.select_scatter(z, m.tensor(3.0), 0, 1),
+        m.diagonal_scatter(m.zeros(2, 2, dtype=F), m.ones(2, dtype=m.float16)),
+        m.slice_scatter(z, s.to(m.float8_e5m2), 0, 1, 3),
+        m.slice_scatter(m.zeros(4), s, 0, 1, 3),        # (float32 self: float32)
+    ]
+
+
+def test_float8_scatter_ops_move_bits():
+    got = _scatters(gpujit)
+    expected = [[0, 56, 64, 0], [0, 64, 0, 0], [[56, 0], [0, 64]], [56, 0, 64, 0],
+                [126, 126, 0, 0], [0, 68, 0, 0], [[56, 0], [0, 56]], [0, 56, 64, 0]]
+    for g, e in zip(got, expected):
+        assert g.dtype is F8 and _bits(g) == e
+    assert got[-1].dtype is gpujit.float32 and got[-1].tolist() == [0.0, 1.0, 2.0, 0.0]
+    if torch is not None:
+        for g, t in zip(got, _scatters(torch)):
+            assert str(g.dtype)[7:] == str(t.dtype)[6:]
+            a = g.view(gpujit.uint8) if g.dtype is F8 else g
+            b = t.view(torch.uint8) if t.dtype == torch.float8_e4m3fn else t
+            assert a.tolist() == b.tolist()
+    with pytest.raises(RuntimeError, match="expected src to have a size equal to the slice"):
+        gpujit.slice_scatter(gpujit.zeros(4, dtype=F8), gpujit.ones(1, dtype=F8), 0, 1, 3)
+
+
+def test_float8_in_place_view_ops():
+    x = gpujit.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]).to(F8)
+    bits = _bits(x)
+    assert x.t_() is x and x.shape == (3, 2) and x.stride() == (1, 3)
+    assert _bits(x) == [list(c) for c in zip(*bits)]
+    assert x.transpose_(0, 1) is x and _bits(x) == bits
+    assert x.unsqueeze_(0).shape == (1, 2, 3) and x.squeeze_(0).shape == (2, 3)
+    assert x.swapaxes_(0, 1).shape == (3, 2) and x.swapdims_(0, 1).shape == (2, 3)
+    y = gpujit.tensor([1.0, 2.0, 3.0, 4.0]).to(F8)
+    assert y.as_strided_((2,), (2,)) is y and y.float().tolist() == [1.0, 3.0]
+    r = gpujit.ones(1, 2, dtype=F8).resize_(2, 1)
+    assert r.dtype is F8 and r.shape == (2, 1) and r.float().tolist() == [[1.0], [1.0]]
+    r = gpujit.ones(1, 2, dtype=F8).resize_as_(gpujit.ones(2, dtype=F8))
+    assert r.dtype is F8 and r.shape == (2,)
