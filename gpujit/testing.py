@@ -316,7 +316,7 @@ def _skip(reason):
 def _copy_to(x, dev):
     """x with every Tensor in it copied to dev (lists, tuples, dicts are rebuilt)."""
     from .tensor import Tensor
-    from .ops.registry import wrap
+    from .ops.registry import wrap_any as wrap       # (a float8 tensor's bits: one again)
     from .ops.conversion import transfer
     if isinstance(x, Tensor):
         a = x._data

@@ -349,7 +349,7 @@ def _tensor_hooks(node, buf):
                 # expanded or permuted gradient is copied C-contiguous
                 from .. import contiguous_format
                 g = g.clone(memory_format=contiguous_format)
-            g = g if grad_mode.state.enabled else _reg.wrap(g._data, g._dtype, g._device)
+            g = g if grad_mode.state.enabled else _reg.wrap_any(g._data, g._dtype, g._device)
             with _grad_lock:
                 ag.grad = g if ag.grad is None else ag.grad + g
                 _run.handed.add(id(ag.grad._data))
@@ -498,7 +498,7 @@ def _store_grad(ag, leaf, g):
             # shared (a caller's gradient, a view, or given to another leaf too): copy, so
             # in-place updates of .grad (optimizers, clipping) never reach anything else;
             # laid out as PyTorch's AccumulateGrad lays it out (clone_obey_contract)
-            ag.grad = _reg.wrap(_layout_copy(g, leaf._data), g._dtype, g._device)
+            ag.grad = _reg.wrap_any(_layout_copy(g, leaf._data), g._dtype, g._device)
     elif not grad_mode.state.enabled:
         # PyTorch's AccumulateGrad: without create_graph the new gradient is added into
         # .grad in place, so a reference to p.grad (kept by user code, zeroed by

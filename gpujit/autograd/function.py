@@ -214,7 +214,7 @@ class Function:
                     raise RuntimeError("a leaf Variable that requires grad has been used "
                                        "in an in-place operation.")
             elif isinstance(r, Tensor) and any(r is a for a in args):
-                r = _reg.wrap(r._data, r._dtype, r._device)   # an alias with its own grad_fn
+                r = _reg.wrap_any(r._data, r._dtype, r._device)   # an alias with its own grad_fn
             if (isinstance(r, Tensor) and r._dtype.category >= _dt.FLOATING
                     and id(r) not in ctx.non_differentiable):
                 mark_result(r, node, i)

@@ -274,8 +274,8 @@ def _shadow(t):
 
 
 def _reg_wrap(t):
-    from ..ops.registry import wrap
-    return wrap(t._data, t._dtype, t._device)
+    from ..ops.registry import wrap_any
+    return wrap_any(t._data, t._dtype, t._device)
 
 
 # PyTorch's sequence numbers: each node gets the next one when it is made; among the nodes

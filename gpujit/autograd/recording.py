@@ -747,7 +747,7 @@ def _record_op(op, args, d, inplace, names, bound):
         if p in written and isinstance(v, Tensor):
             # the value before the write; recorded when it requires grad (double backward)
             v = (_reg.OPS["aten::clone"].public(v) if _requires(v)
-                 else _reg.wrap(v._data.copy(), v._dtype, v._device))
+                 else _reg.wrap_any(v._data.copy(), v._dtype, v._device))
         pre[p] = v
     # gradient edges and input metadata, before an in-place op changes self's grad_fn
     next_functions, inputs_meta = [], []

@@ -17,7 +17,7 @@ def _rebuild_shared(cls_name, name, offset, shape, strides, np_dtype, dtype_name
                     requires_grad):
     from ..device import cpu
     from ..ops import registry as _reg
-    t = _reg.wrap(_shm.attach(name, offset, shape, strides, np_dtype),
+    t = _reg.wrap_any(_shm.attach(name, offset, shape, strides, np_dtype),
                   _dt.to_dtype(dtype_name), cpu)
     if cls_name == "Parameter":
         from ..nn.parameter import Parameter

@@ -185,6 +185,6 @@ class Buffer(Tensor):
 
     def as_tensor(self):
         """The plain Tensor a module registers (same data, same requires_grad)."""
-        from ..ops.registry import wrap
-        t = wrap(self._data, self._dtype, self._device)
+        from ..ops.registry import wrap_any
+        t = wrap_any(self._data, self._dtype, self._device)
         return t.requires_grad_(True) if self.requires_grad else t

@@ -792,6 +792,22 @@ def _sparse_catch(op, src):
         f"        return _spcall(_e, ({names}))"])
 
 
+def _float8_catch(op, src):
+    """The eager entry point's body inside one `try` whose handler runs the op on a float8
+    operand (ops/float8.py: its array read here raises Float8Operand for this op), as the
+    public entry point's _sparse_catch does: autograd's recording and the interpreter call
+    `op.eager`, so a float8 call recorded there is one node (ToCopyBackward0, ViewBackward0
+    ... as PyTorch's autograd records float8 ops). Other sparse operands still leave it."""
+    head, body = src.split("\n", 1)
+    names = ", ".join(a.name for a in op.schema.arguments)
+    if len(op.schema.arguments) == 1:
+        names += ","
+    return "\n".join([head, "    try:"] + ["    " + ln for ln in body.split("\n")] + [
+        "    except _F8X as _e:",
+        "        if _e.op is not _op: raise",
+        f"        return _spcall(_e, ({names}))"])
+
+
 def _compile(op, src, fname, consts):
     from ..device import resolve
     from .memory_format import (iterator_layout as _iter_layout, c_layout as _c_layout,
@@ -823,6 +839,8 @@ def _compile(op, src, fname, consts):
               _changes=_overlap.write_changes, _writable=_overlap.writable_target,
               _SPARSE=_dt.SPARSE_LAYOUTS, _no_layout=_no_layout, _quiet=_quiet,
               _SpX=_r.SparseOperand, _spcall=_r.sparse_call)
+    from .float8 import Float8Operand as _f8x
+    ns.update(_F8X=_f8x)
     from . import bfloat16_support as _bfs
     ns.update(_bfdef=_bfs.default_is_bf16)
     ns.update(_BF=_dt.bfloat16, _bfx=_r.bf16_refused, _bff=_bfs.finish, _bfr=_bfs.round_bf16,
@@ -1007,7 +1025,7 @@ def build_entry_points(op: _r.OpDef):
     pub_src = _sparse_catch(op, pub_src)
     op.source = pub_src
     op.public = _compile(op, pub_src, "public", consts)
-    op.eager = _compile(op, eager_src, "eager", consts)
+    op.eager = _compile(op, _float8_catch(op, eager_src), "eager", consts)
     op.public.__name__ = op.public.__qualname__ = op.public_name
     op.public.__doc__ = f"{op.schema}\n\n{op.doc or ''}".rstrip()
     op.public.op = op

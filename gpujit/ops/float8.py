@@ -181,7 +181,9 @@ def _np_read(d):
 
 class Float8Tensor(_reg._Tensor):
     """A tensor of a float8 dtype over a uint8 array of its bits (see the module)."""
-    __slots__ = ("_f8bits",)
+    # (the bits `_f8bits` live in the instance dict, no slot of its own: a slotted Tensor
+    # subclass, nn.Buffer, can then be a float8 tensor too, float8_class)
+    __slots__ = ()
     __module__ = "gpujit"
     # (not a __torch_function__ subclass: no dispatch layer for it, gpujit/overrides.py)
     __torch_function__ = _disabled_torch_function_impl
@@ -308,6 +310,9 @@ MOVES = frozenset({
     "aten::repeat_interleave", "aten::masked_select", "aten::diag_embed", "aten::narrow_copy",
     "aten::broadcast_tensors",
 })
+# the scatters into a view of a copy of self: src converted to self's dtype, then moved
+SCATTERS = frozenset({"aten::slice_scatter", "aten::select_scatter", "aten::diagonal_scatter",
+                      "aten::as_strided_scatter"})
 # (ops that only read sizes and flags: on the carrier, nothing to relabel)
 FACTS = frozenset({
     "aten::size", "aten::dim", "aten::numel", "aten::stride", "aten::storage_offset",
@@ -348,8 +353,9 @@ KERNELS = {
     "aten::tril": "tril", "aten::triu": "triu", "aten::isinf": "isinf",
     "aten::isfinite": "isfinite", "aten::softmax": "softmax_kernel_impl",
     "aten::_softmax": "softmax_kernel_impl", "aten::scatter": "scatter_gather_tensor_cpu",
-    "aten::scatter_add": "scatter_gather_tensor_cpu", "aten::index_add": "scatter_gather_tensor_cpu",
+    "aten::scatter_add": "scatter_gather_tensor_cpu",
     "aten::put": "take_put_cpu", "aten::masked_scatter": "masked_scatter",
+    "aten::sgn": "sign_cpu",
     "aten::linalg_vector_norm": "norm_cpu",
     "aten::einsum": "bmm", "aten::prod": "prod_out_cpu", "aten::cumsum": "cumsum_out_cpu",
     "aten::norm": "norm_cpu", "aten::nan_to_num": "nan_to_num",
@@ -377,13 +383,20 @@ _OWN_DTYPES = frozenset({"aten::copy_", "aten::to", "aten::_to_copy", "aten::typ
 _NOT_PROMOTED = frozenset({"indices", "index", "mask", "condition", "source"})
 
 
-def refused(op, d):
+# (ops whose kernel depends on self's rank: (of a tensor of 0 or 1 dims, of more))
+_BY_RANK = {"aten::index_add": ("index_add_", "scatter_gather_tensor_cpu")}
+
+
+def refused(op, d, args=()):
     base = op.schema.name
     words = _REFUSED_WORDS.get(base)
     if words is not None:
         return RuntimeError(words.format(d.short_name))
     kernel = KERNELS.get(base) or KERNELS.get(base.rstrip("_")) or \
         f"{op.schema.base_name.rstrip('_')}_cpu"
+    ranked = _BY_RANK.get(base.rstrip("_"))
+    if ranked is not None and args and isinstance(args[0], _reg._Tensor):
+        kernel = ranked[args[0].dim() > 1]
     e = _reg.UnsupportedDtypeError(f"\"{kernel}\" not implemented for '{d.short_name}'")
     e.dtype = d
     return e
@@ -448,6 +461,21 @@ def _call(op, args):
     f8_dtype = next(iter(f8), None) or next((d for d in dts.values() if d in _F8), None)
     if name in FACTS:
         return op.eager(*_map(args, lambda t: _carrier(t) if isinstance(t, Float8Tensor) else t))
+    if "inplace_view" in op.tags and isinstance(args[0], Float8Tensor):
+        # (t_, transpose_, squeeze_, as_strided_, resize_ ...: self's bits become the view)
+        self = args[0]
+        c = _carrier(self)
+        op.eager(c, *_map(args[1:], lambda t: _carrier(t) if isinstance(t, Float8Tensor) else t))
+        self._f8bits = c._data
+        return self
+    if name in SCATTERS:
+        # (src is copied into self's dtype, as ATen's copy_ into the view: any dtype)
+        self, src = args[0], args[1]
+        if isinstance(src, _reg._Tensor) and src._dtype is not self._dtype:
+            args[1] = src.to(self._dtype)
+        if not isinstance(self, Float8Tensor):
+            return op.eager(*args)
+        return _moved(op, args, dts, self._dtype)
     if f8 and name not in _OWN_DTYPES:
         # the other operands must be of this float8 dtype (c10's promotion error first)
         for a, v in zip(op.schema.arguments, args):
@@ -457,7 +485,7 @@ def _call(op, args):
                         _dt.promote_types(f8_dtype, t._dtype)
     base = name.rstrip("_") if name not in VALUES else name
     if name not in MOVES and name not in VALUES and base not in VALUES:
-        raise refused(op, f8_dtype)
+        raise refused(op, f8_dtype, args)
     only = _ONLY.get(name)
     if only is not None and any(d not in only[0] for d in f8):
         raise refused_as(only[1], next(d for d in f8 if d not in only[0]))

@@ -263,6 +263,17 @@ def wrap(a, dt, dev):
     return t
 
 
+def wrap_any(a, dt, dev):
+    """wrap, where dt may be a float8 dtype, whose array is the uint8 carrier of the bits:
+    a Float8Tensor then (ops/float8.py), never a tensor labelled float8 whose ops would
+    read the integers (an alias, a copy or a gradient of a float8 tensor `x`:
+    wrap_any(x._data, x._dtype, x._device))."""
+    if dt.__class__ is _dt._Float8:
+        from .float8 import make
+        return make(a, dt, dev)
+    return wrap(a, dt, dev)
+
+
 def wrap_checked(a, dt, dev):
     """wrap, for generated code whose types come from a profiled run: an array of another
     dtype than the profile's (an op whose result dtype hangs on sizes the guards do not

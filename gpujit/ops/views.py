@@ -640,6 +640,12 @@ def put_along(grad, shape, dim, idx):
     slice, unfold), written as registry ops so that it records (double backward)."""
     import gpujit
     zeros = gpujit.zeros(tuple(shape), dtype=grad.dtype, device=grad.device)
+    from .. import dtypes as _dt
+    if grad.dtype in _dt.FLOAT8_TYPES:
+        # (float8 has no index_add kernel; ATen's slice_backward / select_backward copy the
+        # gradient into a view of zeros, which float8 takes: grad written at idx)
+        zeros[(slice(None),) * dim + (idx,)] = grad
+        return zeros
     return zeros.index_add(dim, idx, grad)
 
 
