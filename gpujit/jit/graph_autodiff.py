@@ -38,6 +38,7 @@ from ..ops import registry as _reg
 from ..tensor import Tensor
 from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _call, _attr_key, _may_float, _reads,
                        grad_outputs, mark_outputs, reverse_walk, trace_backward)
+from .autodiff_subgraphs import _step_reads, slice_steps
 
 __all__ = ["GraphDiff", "graph_diff"]
 
@@ -88,11 +89,82 @@ def _plain_op(node):
 
 
 def graph_diff(graph, plan):
-    """A GraphDiff for the recording plan `plan` (executor._recording_plan's) of `graph`,
-    or None when the graph is not one straight-line differentiable region."""
+    """What a call that records gradients of `graph` runs through its recording plan
+    `plan` (executor._recording_plan's): (None, GraphDiff) when the whole graph is one
+    straight-line differentiable region; (steps, None) when TorchScript's slicer
+    (jit/autodiff_subgraphs.py) cuts some of its blocks into regions, steps being the
+    plan's with each region one step (kind 10: its GraphDiff); (None, None) otherwise."""
     _, n_slots, reads, consts, steps, outputs, direct = plan[:7]
     if direct is not None or not steps:
-        return None
+        return None, None
+    const_slots = {s for s, _ in consts}
+    out_slots = [s for s, v in zip(outputs, graph.outputs) if isinstance(v.type, T.TensorType)]
+    top, regions = slice_steps(steps, const_slots, out_slots, _plain_op)
+    n_ops = sum(1 for st in steps if st[0] == 1)
+    if len(regions) == 1 and len(regions[0][0]) == n_ops:
+        whole = _whole_graph(graph, plan, regions[0][1])
+        if whole is not None:
+            return None, whole
+    new, any_region = _with_regions(steps, const_slots, out_slots, outputs)
+    return (new if any_region else None), None
+
+
+def _with_regions(steps, const_slots, out_slots, block_outs):
+    """steps with TorchScript's regions as kind-10 steps (recursively in If branches and
+    Loop bodies); whether any region formed."""
+    any_region = False
+    nested = []
+    for st in steps:
+        kind = st[0]
+        if kind == 4:
+            branches = []
+            for bsteps, bouts in st[4]:
+                b, r = _with_regions(bsteps, const_slots, bouts, bouts)
+                any_region |= r
+                branches.append((tuple(b), bouts))
+            st = st[:4] + (tuple(branches),) + st[5:]
+        elif kind == 5:
+            bsteps, bins, bouts = st[4]
+            b, r = _with_regions(bsteps, const_slots, bouts[1:], bouts)
+            any_region |= r
+            st = st[:4] + ((tuple(b), bins, bouts),) + st[5:]
+        nested.append(st)
+    top, regions = slice_steps(nested, const_slots, out_slots, _plain_op)
+    if not regions:
+        return nested, any_region
+    # a region's outputs: what anything after it (or the block's return) reads
+    outer = []
+    for u in top:
+        if type(u) is tuple and len(u) == 2:
+            outer.append(u)
+        else:
+            outer.append(None)
+    reads_after = [set() for _ in top]
+    acc = set(block_outs)
+    for k in range(len(top) - 1, -1, -1):
+        reads_after[k] = set(acc)
+        u = top[k]
+        if type(u) is tuple and len(u) == 2:
+            for st in u[0]:
+                acc |= _step_reads(st)
+        else:
+            acc |= _step_reads(u)
+    out = []
+    for k, u in enumerate(top):
+        if type(u) is tuple and len(u) == 2:
+            rsteps, ins = u
+            outs = [s for st in rsteps for s in st[3] if s in reads_after[k]]
+            region = GraphDiff.region(rsteps, ins, outs)
+            out.append((10, region, tuple(ins), tuple(outs), None, None))
+        else:
+            out.append(u)
+    return out, True
+
+
+def _whole_graph(graph, plan, order):
+    """The whole-graph GraphDiff, its inputs in TorchScript's order (`order`: slots in
+    the slicer's merge order), or None."""
+    _, n_slots, reads, consts, steps, outputs, direct = plan[:7]
     slot_of = {}
     ins = list(graph.inputs)
     for i, v in enumerate(ins):
@@ -138,13 +210,16 @@ def graph_diff(graph, plan):
         used.update(n.inputs)
     if tuple_out is not None and any(v in used for v in tuple_out.outputs):
         return None
-    # the region's inputs: the graph's Tensor inputs and the Tensor attributes read
+    # the region's inputs: the graph's Tensor inputs and the Tensor attributes read, in
+    # the order TorchScript's slicer merged them
     attr_vals = {}
     for n in graph.nodes:
         if n.kind == "prim::GetAttr":
             attr_vals[n.output] = n
     region_in = [v for v in ins if v in used and isinstance(v.type, T.TensorType)] + \
         [v for v in attr_vals if v in used and isinstance(v.type, T.TensorType)]
+    rank = {s: i for i, s in enumerate(order)}
+    region_in.sort(key=lambda v: rank.get(slot_of[v], len(rank)))
     # an op reading a value that is neither produced here, an input, an attribute nor a
     # constant (or a non-Tensor input / attribute it reads): the key covers those
     consts_v = {n.output for n in graph.nodes if n.kind == "prim::Constant"}
@@ -209,6 +284,45 @@ class GraphDiff:
         self._lock = threading.Lock()
         self.traced = 0
         self.name = "graph backward"
+        self.steps = None       # (a region's: its op steps, GraphDiff.region)
+
+    @classmethod
+    def region(cls, steps, in_slots, out_slots):
+        """A DifferentiableGraph region of a plan: its op steps (in order), the slots it
+        reads in TorchScript's merge order, the slots read after it."""
+        slot_of, val_of = {}, {}
+        nodes = []
+        for st in steps:
+            node = st[5]
+            nodes.append(node)
+            for v, s in zip(node.inputs, st[2]):
+                slot_of[v] = s
+                val_of[s] = v
+            for v, s in zip(node.outputs, st[3]):
+                slot_of[v] = s
+                val_of[s] = v
+        ins = [val_of[s] for s in in_slots if isinstance(val_of[s].type, T.TensorType)]
+        others = [val_of[s] for s in in_slots if not isinstance(val_of[s].type, T.TensorType)]
+        outs = [val_of[s] for s in out_slots]
+        self = cls(_Sub(ins, nodes, outs), slot_of, outs, False, others)
+        self.steps = tuple(steps)
+        return self
+
+    def run_region(self, env):
+        """Run a region's ops on env (a list of slots) without recording and record its
+        one node; op by op, recording, where the call may not run as regions."""
+        if not self.usable():
+            from ..runtime.executor import _run_steps
+            _run_steps(self.steps, env)
+            return
+        state = grad_mode.state
+        prev = state.enabled, state.inference
+        state.enabled = False
+        try:
+            _forward(self.steps, env)
+        finally:
+            state.enabled, state.inference = prev
+        self._record(env)
 
     def usable(self):
         """Whether this call may run as one region: recording, no trace, profiler,
@@ -226,34 +340,24 @@ class GraphDiff:
         prev = state.enabled, state.inference
         state.enabled = False
         try:
-            for kind, f, ins, outs, extra, node in steps:
-                if kind == 1:
-                    a = [env[i] for i in ins]
-                    defaults, unpack = extra
-                    if defaults:
-                        a += defaults
-                    r = f.eager(*a)
-                    if unpack == 1:
-                        env[outs[0]] = r
-                    else:
-                        for i, x in zip(outs, r):
-                            env[i] = x
-                else:       # (the tuple returned; a NamedTuple's class builds it)
-                    env[outs[0]] = tuple([env[i] for i in ins]) if f is None else \
-                        f(*[env[i] for i in ins])
+            _forward(steps, env)
         finally:
             state.enabled, state.inference = prev
+        if self._record(env) is False:
+            return None
+        return env[outputs[0]] if len(outputs) == 1 else tuple([env[i] for i in outputs])
+
+    def _record(self, env):
+        """Record the node of a region run on env; False where an input is no Tensor."""
         args = [env[i] for i in self.in_slots]
         edges = []
         for a in args:
             if type(a) is not Tensor and not isinstance(a, Tensor):
-                return None
+                return False
             edges.append(edge_of(a) if a._dtype.category == _FLOATING else None)
         needs = tuple([e is not None for e in edges])
-        result = env[outputs[0]] if len(outputs) == 1 else \
-            tuple([env[i] for i in outputs])
         if True not in needs:
-            return result
+            return True
         pat = self.patterns.get(needs)
         if pat is None:
             pat = self.patterns[needs] = _Pattern(self.sub, needs)
@@ -263,7 +367,7 @@ class GraphDiff:
         if pat.saving:
             node.out_saved = [SavedTensor(results[i], _HINT_NAME, i).as_output(
                 node, i, refs[i]) for i in pat.saving if refs[i] is not None]
-        return result
+        return True
 
     # ------------------------------------------------------------------ backward
     def walk(self, env, grads, needs, pat):
@@ -337,6 +441,25 @@ class GraphDiff:
         return bw, result
 
 
+def _forward(steps, env):
+    """The ops of a region (and the tuple of a whole graph's result) on env, unrecorded."""
+    for kind, f, ins, outs, extra, node in steps:
+        if kind == 1:
+            a = [env[i] for i in ins]
+            defaults, unpack = extra
+            if defaults:
+                a += defaults
+            r = f.eager(*a)
+            if unpack == 1:
+                env[outs[0]] = r
+            else:
+                for i, x in zip(outs, r):
+                    env[i] = x
+        else:       # (the tuple returned; a NamedTuple's class builds it)
+            env[outs[0]] = tuple([env[i] for i in ins]) if f is None else \
+                f(*[env[i] for i in ins])
+
+
 class GraphBackward(Node):
     """The one backward node of a scripted call run as one region (torch's
     DifferentiableGraphBackward: `type(grad_fn).__name__` is "CppFunction")."""
@@ -408,4 +531,4 @@ class GraphBackward(Node):
 GraphBackward.__name__ = GraphBackward.__qualname__ = "CppFunction"
 
 
-_script_tb.register_node_loop(GraphDiff.run.__code__)
+_script_tb.register_node_loop(_forward.__code__)

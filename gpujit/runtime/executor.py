@@ -128,8 +128,10 @@ def _recording_plan(graph, runner, attr_specs=None, in_order=False):
     _VALUE_PRIMS (callee: the interpreter's handler, extra: the node), 7 a container op
     (callee: its function), 8 a registry op that gives no Tensor (as 1, its eager body
     called without the autograd layer: `x.size(0)`, `n // h`), 9 an aten::warn with a
-    source line (extra: the node and the slot of the call's set of warned nodes); then
-    the node (what an error's note names: runtime/script_traceback)."""
+    source line (extra: the node and the slot of the call's set of warned nodes), 10 a
+    DifferentiableGraph region (callee: its jit/graph_autodiff.GraphDiff; only in plans
+    call_recording cut into regions); then the node (what an error's note names:
+    runtime/script_traceback)."""
     slots = {v: i for i, v in enumerate(graph.inputs)}
     specs = dict(attr_specs or ())
     reads, consts, steps = [], [], []
@@ -302,6 +304,8 @@ def _run_steps(steps, env):
             r = f(*[env[i] for i in ins])
             if outs:
                 env[outs[0]] = r
+        elif kind == 10:     # (a DifferentiableGraph region: jit/graph_autodiff.py)
+            f.run_region(env)
         elif kind == 9:      # (aten::warn: once per call)
             node, ws = extra
             warned = env[ws]
@@ -724,9 +728,14 @@ class Executable:
                         spec._exe_graph, runner,
                         spec.attr_specs if self._hoisted else None)
                     if spec.recording is not None and _whole_graph[0]:
+                        # (TorchScript's DifferentiableGraph regions: the whole graph as
+                        # one, or steps of kind 10 where the slicer cut some out)
                         from ..jit.graph_autodiff import graph_diff
-                        whole = graph_diff(spec._exe_graph, spec.recording)
-                        spec.recording = spec.recording[:7] + (whole,)
+                        steps, whole = graph_diff(spec._exe_graph, spec.recording)
+                        rec = spec.recording
+                        if steps is not None:
+                            rec = rec[:4] + (tuple(steps),) + rec[5:7]
+                        spec.recording = rec[:7] + (whole,)
         # (the plan at once: the first call after the profiling run runs the optimized
         # code, as TorchScript's second call does -- its DifferentiableGraph formed then)
         plan = spec.recording

@@ -1,0 +1,312 @@
+"""TorchScript's CreateAutodiffSubgraphs on a recording plan's steps: which ops of a
+scripted call that records gradients run as DifferentiableGraph regions (each records ONE
+DifferentiableGraphBackward, jit/graph_autodiff.py) and which record op by op.
+
+torch 2.13 (torch/csrc/jit/passes/create_autodiff_subgraphs.cpp, SubgraphSlicer) on the
+profiled graph of each block (the graph's, and recursively each If branch's and Loop
+body's):
+
+- a node may join a region when it is differentiable (symbolic_script's formulas:
+  graph_autodiff.AUTODIFF_OPS here) and not a view (view, view_as, reshape, reshape_as,
+  transpose, expand, expand_as), or when it is a prim::profile node (the profiling
+  executor puts one before every use of a Tensor);
+- nodes with side effects split a block into work blocks nothing moves across;
+- scanning each work block from its end, a node that may join becomes a region of its
+  own, which then takes in the producers of its inputs, latest first (sorted in reverse
+  topological order), as long as the producer may join and can be moved just before
+  the region (AliasDb.moveBeforeTopologicallyValid: what depends on the producer in
+  between moves after the region; nothing the region reads may depend on it); a region
+  taken in is unmerged and its nodes merged one by one, last first; the scan repeats
+  until nothing merges;
+- regions of fewer than 2 executed nodes (prim::profile and constants do not count) are
+  inlined back.
+
+A region's inputs are in the order SubgraphUtils.mergeNodeIntoSubgraph makes them (each
+merged node's inputs appended, constants cloned in, the merged node's outputs removed):
+the order of the DifferentiableGraphBackward's next_functions (its inputs that require
+grad), e.g. (l2.bias, l2.weight, l1.bias, l1.weight, x) for a scripted two-layer MLP.
+
+Here a step that is not a registry op, or one that writes, draws random numbers or has
+a side effect (warn, raise, a container op, an If or Loop holding such) is never moved
+across: no region forms around it.
+"""
+from __future__ import annotations
+
+from ..ir import types as T
+
+__all__ = ["slice_steps", "VIEW_KINDS"]
+
+VIEW_KINDS = frozenset(("aten::view", "aten::view_as", "aten::reshape", "aten::reshape_as",
+                        "aten::transpose", "aten::expand", "aten::expand_as"))
+
+_RANDOM_OR_WRITE = frozenset({"random", "inplace_view"})
+
+
+class _Profile:
+    """A prim::profile node: one use of a Tensor value (slot) by a step."""
+    __slots__ = ("slot", "out", "inputs", "outputs")
+    mergeable = True
+    ordered = False
+
+    def __init__(self, slot):
+        self.slot = slot
+        self.out = self
+        self.inputs = (slot,)
+        self.outputs = (self,)
+
+
+class _Item:
+    """One step of the block (its reads: the slots it and its nested steps read)."""
+    __slots__ = ("index", "step", "inputs", "outputs", "reads", "mergeable", "ordered")
+
+    def __init__(self, index, step, inputs, reads, mergeable, ordered):
+        self.index, self.step = index, step
+        self.inputs = inputs
+        self.outputs = tuple(step[3])
+        self.reads = reads
+        self.mergeable, self.ordered = mergeable, ordered
+
+
+class _Group:
+    """A DifferentiableGraph being built: its nodes (items and profiles) and inputs."""
+    __slots__ = ("nodes", "inputs", "produced")
+    mergeable = True
+    ordered = False
+
+    def __init__(self):
+        self.nodes, self.inputs, self.produced = [], [], set()
+
+    @property
+    def outputs(self):
+        return tuple(self.produced)
+
+    @property
+    def reads(self):
+        return self.inputs
+
+
+class _Bound:
+    """A work block's end: a step with side effects, or the block's return."""
+    __slots__ = ("item",)
+    mergeable = False
+    ordered = True
+    inputs = reads = outputs = ()
+
+    def __init__(self, item):
+        self.item = item
+
+
+def _step_reads(step):
+    """The slots a step reads, its nested steps' too (closed over by an If or Loop)."""
+    kind, ins, extra = step[0], step[2], step[4]
+    out = set(ins)
+    if kind == 4:
+        for bsteps, bouts in extra:
+            for s in bsteps:
+                out |= _step_reads(s)
+            out.update(bouts)
+    elif kind == 5:
+        bsteps, _, bouts = extra
+        for s in bsteps:
+            out |= _step_reads(s)
+        out.update(bouts)
+    elif kind == 9:
+        out.add(extra[1])
+    return out
+
+
+def _effects(step):
+    """(has side effects, must keep its place among writes and random draws)."""
+    kind = step[0]
+    if kind == 9:
+        return True, True
+    if kind == 6:
+        node = step[5]
+        return node.kind == "prim::RaiseException", node.kind == "prim::RaiseException"
+    if kind in (4, 5):
+        nested = step[4] if kind == 4 else (step[4][0],)
+        side = ordered = False
+        for bsteps in nested:
+            if kind == 4:
+                bsteps = bsteps[0]
+            for s in bsteps:
+                a, b = _effects(s)
+                side |= a
+                ordered |= b
+        return side, ordered
+    if kind == 7:
+        return False, True
+    if kind in (1, 8):
+        op = step[1]
+        return False, (any(a.type.is_write for a in op.schema.arguments) or
+                       bool(op.tags & _RANDOM_OR_WRITE) or op.inplace_of is not None)
+    return False, kind not in (0, 2, 3)
+
+
+def _plain_input_types(node):
+    """Whether each input is a Tensor or holds none (an Optional[Tensor] or a list of
+    Tensors would hide a gradient from the region's edges)."""
+    for v in node.inputs:
+        t = v.type
+        if not isinstance(t, T.TensorType) and "Tensor" in str(t):
+            return False
+    return True
+
+
+def slice_steps(steps, const_slots, out_slots, mergeable_op):
+    """The regions of one block's steps, TorchScript's way: (new steps, regions) where the
+    new steps are the block's, in the order the slicer leaves them, each region one tuple
+    (region, its items' steps in order, its inputs in merge order); regions is the list
+    of (steps, inputs, output slots). mergeable_op(node) says whether an op step may join.
+    out_slots: the slots the block returns (profiled, read after it)."""
+    items = []
+    seq = []
+    for i, st in enumerate(steps):
+        node = st[5]
+        kind = st[0]
+        side, ordered = _effects(st)
+        ok = kind == 1 and node is not None and node.kind not in VIEW_KINDS and \
+            _plain_input_types(node) and mergeable_op(node)
+        # (a profile node before each Tensor use)
+        ins = list(st[2])
+        if node is not None and len(node.inputs) == len(ins):
+            for k, v in enumerate(node.inputs):
+                if isinstance(v.type, T.TensorType):
+                    p = _Profile(ins[k])
+                    seq.append(p)
+                    ins[k] = p
+        it = _Item(i, st, tuple(ins), _step_reads(st), ok, ordered)
+        items.append(it)
+        seq.append(_Bound(it) if side else it)
+    for s in out_slots:
+        seq.append(_Profile(s))
+    end = _Bound(None)
+    seq.append(end)
+
+    producer = {}           # slot or profile -> the unit in seq producing it
+
+    def rebuild():
+        producer.clear()
+        for u in seq:
+            if isinstance(u, _Group):
+                for n in u.nodes:
+                    for o in n.outputs:
+                        producer[o] = u
+            elif isinstance(u, _Bound):
+                if u.item is not None:
+                    for o in u.item.outputs:
+                        producer[o] = u
+            else:
+                for o in u.outputs:
+                    producer[o] = u
+
+    def unit_reads(u):
+        if isinstance(u, _Bound):
+            return u.item.reads if u.item is not None else ()
+        if isinstance(u, _Group):
+            return u.inputs
+        if isinstance(u, _Profile):
+            return u.inputs
+        return set(u.reads) | {x for x in u.inputs if isinstance(x, _Profile)}
+
+    def merge_node(n, g, before):
+        for v in n.inputs:
+            if v in const_slots or v in g.inputs or v in g.produced:
+                continue
+            g.inputs.append(v)
+        if before:
+            for o in n.outputs:
+                if o in g.inputs:
+                    g.inputs.remove(o)
+            g.nodes.insert(0, n)
+        else:
+            g.nodes.append(n)
+        g.produced.update(n.outputs)
+
+    def try_merge(gi, producer_unit):
+        """Move producer_unit just before the group at seq[gi] and merge it."""
+        pu = producer_unit
+        if not pu.mergeable:
+            return False
+        pi = seq.index(pu)
+        if pi >= gi:
+            return False
+        g = seq[gi]
+        work, work_out = [], set(pu.outputs)
+        stay = []
+        for u in seq[pi + 1:gi]:
+            if u.ordered:
+                return False
+            if any(r in work_out for r in unit_reads(u)):
+                work.append(u)
+                work_out.update(u.outputs)
+            else:
+                stay.append(u)
+        dep = set()
+        for u in work:
+            dep.update(u.outputs)
+        if any(r in dep for r in unit_reads(g)):
+            return False
+        seq[pi:gi + 1] = stay + [g] + work
+        if isinstance(pu, _Group):
+            for n in reversed(pu.nodes):
+                merge_node(n, g, True)
+        else:
+            merge_node(pu, g, True)
+        rebuild()
+        return True
+
+    rebuild()
+    changed = True
+    while changed:
+        changed = False
+        k = len(seq) - 1
+        while k >= 0:
+            u = seq[k]
+            if not u.mergeable:
+                k -= 1
+                continue
+            if not isinstance(u, _Group):
+                g = _Group()
+                merge_node(u, g, False)
+                seq[k] = g
+                rebuild()
+                u = g
+            # the group's inputs produced in this block, latest first
+            cands = sorted({producer[x] for x in u.inputs if x in producer},
+                           key=seq.index, reverse=True)
+            merged = False
+            for pu in cands:
+                if pu is u:
+                    continue
+                if try_merge(seq.index(u), pu):
+                    merged = changed = True
+                    break
+            if merged:
+                k = seq.index(u)
+                continue
+            k -= 1
+    # the regions big enough; the rest back into steps
+    out_steps, regions = [], []
+
+    def resolve(x):
+        return x.slot if isinstance(x, _Profile) else x
+
+    for u in seq:
+        if isinstance(u, _Group):
+            its = sorted((n for n in u.nodes if isinstance(n, _Item)), key=lambda n: n.index)
+            if len(its) >= 2:
+                ins = []
+                for x in u.inputs:
+                    x = resolve(x)
+                    if x not in ins:
+                        ins.append(x)
+                regions.append(([n.step for n in its], ins))
+                out_steps.append(regions[-1])
+            else:
+                out_steps.extend(n.step for n in its)
+        elif isinstance(u, _Item):
+            out_steps.append(u.step)
+        elif isinstance(u, _Bound) and u.item is not None:
+            out_steps.append(u.item.step)
+    return out_steps, regions

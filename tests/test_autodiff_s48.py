@@ -1,0 +1,254 @@
+"""Scripted calls that record gradients are cut into DifferentiableGraph regions as
+TorchScript's CreateAutodiffSubgraphs cuts them (helper a48, session 48;
+gpujit/jit/autodiff_subgraphs.py): regions of >= 2 differentiable ops (views, sum, ... op
+by op between them), each ONE DifferentiableGraphBackward whose next_functions are its
+inputs that require grad in the order TorchScript's merges make them. Structures are
+checked against torch 2.13 when it is installed and against what torch 2.13 printed
+(written down here) otherwise; values against eager gpujit and op-by-op recording
+(bit for bit) and NumPy.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import gpujit
+import gpujit.nn.functional as F
+from gpujit.runtime import executor
+
+DGB = "torch::jit::(anonymous namespace)::DifferentiableGraphBackward"
+ACC = "torch::autograd::AccumulateGrad"
+
+
+def _chain(fn, depth=0):
+    """grad_fn's structure as text: name(next functions...)."""
+    if fn is None:
+        return "None"
+    nm = fn.name().replace("torch::jit::(anonymous namespace)::", "").replace(
+        "torch::autograd::", "")
+    subs = [_chain(f, depth + 1) for f, _ in fn.next_functions] if depth < 12 else []
+    return nm + ("(" + ", ".join(subs) + ")" if subs else "")
+
+
+def _edges(fn, names):
+    """The next functions of fn: a leaf's name (names: id -> name), else the node's."""
+    out = []
+    for f, _ in fn.next_functions:
+        v = getattr(f, "variable", None)
+        out.append(names.get(id(v), f.name()) if v is not None else
+                   f.name().replace("torch::autograd::", ""))
+    return out
+
+
+def _mlp_reshape(torch):
+    def f(x, w1, b1, w2):
+        h = torch.tanh(torch.nn.functional.linear(x, w1, b1))
+        h = h.reshape(-1, 8)
+        return torch.relu(h @ w2).sum()
+    return f
+
+
+def _attn(torch):
+    def f(q, k, v):
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = torch.nn.functional.softmax(att, dim=-1)
+        return att @ v
+    return f
+
+
+_MLP_RESHAPE = "SumBackward0(DifferentiableGraphBackward(AccumulateGrad, ViewBackward0(" \
+    "DifferentiableGraphBackward(AccumulateGrad, AccumulateGrad, AccumulateGrad))))"
+_ATTN = "DifferentiableGraphBackward(AccumulateGrad, TransposeBackward0(AccumulateGrad), " \
+    "AccumulateGrad)"
+
+
+def _arrays(shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+
+def _run(torch, make, arrays, calls=3):
+    s = torch.jit.script(make(torch))
+    for _ in range(calls):
+        args = [torch.tensor(a, requires_grad=True) for a in arrays]
+        out = s(*args)
+    return out, args
+
+
+def _grads(torch, make, arrays, scripted=True):
+    f = torch.jit.script(make(torch)) if scripted else make(torch)
+    for _ in range(3 if scripted else 1):
+        args = [torch.tensor(a, requires_grad=True) for a in arrays]
+        out = f(*args)
+    (out * out).sum().backward()
+    return out.detach().numpy(), [a.grad.numpy() for a in args]
+
+
+CASES = [
+    ("mlp_reshape", _mlp_reshape, [(4, 8), (8, 8), (8,), (8, 8)], _MLP_RESHAPE,
+     [["w2", "ViewBackward0"], ["b1", "w1", "x"]], "x w1 b1 w2"),
+    ("attn", _attn, [(2, 4, 8)] * 3, _ATTN, [["v", "TransposeBackward0", "q"]], "q k v"),
+]
+
+
+@pytest.mark.parametrize("name,make,shapes,want,edges,argnames", CASES,
+                         ids=[c[0] for c in CASES])
+def test_regions_structure_as_torch(name, make, shapes, want, edges, argnames):
+    arrays = _arrays(shapes)
+    out, args = _run(gpujit, make, arrays)
+    assert _chain(out.grad_fn) == want
+    names = {id(a): n for a, n in zip(args, argnames.split())}
+    fn = out.grad_fn
+    got = []
+    while fn is not None:
+        if fn.name() == DGB:
+            got.append(_edges(fn, names))
+        nxt = [f for f, _ in fn.next_functions if f is not None and f.name() != ACC]
+        fn = nxt[0] if nxt else None
+        while fn is not None and fn.name() != DGB and fn.next_functions and \
+                fn.name() != "SumBackward0":
+            nxt = [f for f, _ in fn.next_functions if f is not None and f.name() != ACC]
+            fn = nxt[0] if nxt else None
+    assert got == edges
+
+
+@pytest.mark.parametrize("name,make,shapes,want,edges,argnames", CASES,
+                         ids=[c[0] for c in CASES])
+def test_regions_structure_equals_installed_torch(name, make, shapes, want, edges, argnames):
+    torch = pytest.importorskip("torch")
+    arrays = _arrays(shapes)
+    out, _ = _run(torch, make, arrays)
+    assert _chain(out.grad_fn) == want
+    got, _ = _run(gpujit, make, arrays)
+    assert _chain(got.grad_fn) == _chain(out.grad_fn)
+
+
+@pytest.mark.parametrize("name,make,shapes", [c[:3] for c in CASES], ids=[c[0] for c in CASES])
+def test_regions_values_equal_op_by_op_and_eager(name, make, shapes, monkeypatch):
+    arrays = _arrays(shapes, 3)
+    out, grads = _grads(gpujit, make, arrays)
+    eout, egrads = _grads(gpujit, make, arrays, scripted=False)
+    monkeypatch.setattr(executor, "_whole_graph", [False])
+    oout, ograds = _grads(gpujit, make, arrays)
+    np.testing.assert_array_equal(out, oout)
+    np.testing.assert_array_equal(out, eout)
+    for a, b, c in zip(grads, ograds, egrads):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_mlp_module_edges_in_torch_merge_order():
+    # torch 2.13: the scripted MLP's one node lists l2.bias, l2.weight, l1.bias,
+    # l1.weight, x (each merged node's inputs appended, producers merged latest first)
+    class MLP(gpujit.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = gpujit.nn.Linear(4, 8)
+            self.l2 = gpujit.nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.l2(gpujit.tanh(self.l1(x)))
+
+    gpujit.manual_seed(0)
+    m = gpujit.jit.script(MLP())
+    names = {id(p): n for n, p in m.named_parameters()}
+    for _ in range(3):
+        x = gpujit.randn(5, 4, requires_grad=True)
+        out = m(x)
+    names[id(x)] = "x"
+    assert out.grad_fn.name() == DGB
+    assert _edges(out.grad_fn, names) == ["l2.bias", "l2.weight", "l1.bias", "l1.weight", "x"]
+    out.sum().backward()
+    w1 = m.l1.weight.detach().numpy()
+    b1 = m.l1.bias.detach().numpy()
+    w2 = m.l2.weight.detach().numpy()
+    h = np.tanh(x.detach().numpy() @ w1.T + b1)
+    np.testing.assert_allclose(m.l2.bias.grad.numpy(), np.full(3, 5.0), rtol=1e-6)
+    np.testing.assert_allclose(m.l2.weight.grad.numpy(), np.ones((5, 3)).T @ h, rtol=1e-5)
+    gh = (np.ones((5, 3)) @ w2) * (1 - h * h)
+    np.testing.assert_allclose(m.l1.weight.grad.numpy(), gh.T @ x.detach().numpy(),
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), gh @ w1, rtol=1e-4, atol=1e-6)
+
+
+def test_region_mlp_reshape_numpy_gradients():
+    arrays = _arrays([(4, 8), (8, 8), (8,), (8, 8)], 5)
+    out, grads = _grads(gpujit, _mlp_reshape, arrays)
+    x, w1, b1, w2 = [a.astype(np.float64) for a in arrays]
+    h = np.tanh(x @ w1.T + b1)
+    z = h @ w2
+    r = np.maximum(z, 0)
+    s = r.sum()
+    np.testing.assert_allclose(out, s, rtol=1e-5)
+    gz = 2 * s * (z > 0)
+    np.testing.assert_allclose(grads[3], h.T @ gz, rtol=1e-4, atol=1e-4)
+    gpre = (gz @ w2.T) * (1 - h * h)
+    np.testing.assert_allclose(grads[0], gpre @ w1, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(grads[2], gpre.sum(0), rtol=1e-4, atol=1e-4)
+
+
+def test_region_output_write_raises_torch_error():
+    # a region's output that its backward reads (tanh's result) written in place: the
+    # error at backward, as eager and torch 2.13 (the node is tanh's region's)
+    @gpujit.jit.script
+    def f(x, w):
+        y = gpujit.tanh(x @ w)
+        z = y.reshape(-1)
+        return z, y * 2
+
+    for _ in range(3):
+        x = gpujit.randn(3, 4, requires_grad=True)
+        w = gpujit.randn(4, 4, requires_grad=True)
+        z, y2 = f(x, w)
+    z.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y2.sum().backward()
+
+
+def test_region_create_graph_double_backward_equals_eager():
+    arrays = _arrays([(2, 4, 8)] * 3, 7)
+
+    def second(f):
+        args = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+        out = f(*args)
+        g = gpujit.autograd.grad(out.sum(), args[0], create_graph=True)[0]
+        (g * g).sum().backward()
+        return [a.grad.numpy() for a in args]
+
+    s = gpujit.jit.script(_attn(gpujit))
+    for _ in range(2):
+        second(s)
+    got = second(s)
+    want = second(_attn(gpujit))
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_region_no_grad_call_records_nothing():
+    arrays = _arrays([(4, 8), (8, 8), (8,), (8, 8)])
+    s = gpujit.jit.script(_mlp_reshape(gpujit))
+    for _ in range(3):
+        args = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+        s(*args)
+    with gpujit.no_grad():
+        out = s(*args)
+    assert out.grad_fn is None and not out.requires_grad
+
+
+def test_region_output_hook_and_retain_grad():
+    @gpujit.jit.script
+    def f(x, w):
+        y = gpujit.tanh(x @ w) * 2
+        return y.t(), y
+
+    seen = []
+    for _ in range(3):
+        x = gpujit.ones(3, 4, requires_grad=True)
+        w = gpujit.full((4, 4), 0.1, requires_grad=True)
+        a, y = f(x, w)
+    assert y.grad_fn.name() == DGB
+    y.retain_grad()
+    y.register_hook(lambda g: seen.append(g.clone()))
+    a.sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), np.ones((3, 4), np.float32))
+    assert len(seen) == 1
