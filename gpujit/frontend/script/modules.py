@@ -521,6 +521,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         if isinstance(v.type, T.InterfaceType):
             return self.interface_call(v, name, node)
         sm = self.module_of(v, node)
+        if is_param_container(sm):
+            return self.const(len([p for p in sm._parameters.values() if p is not None]))
         info = self.ctx.info.get(id(sm))
         if info is not None and name in info.functions:
             return self.call_object(info.functions[name], node.func, node)
@@ -673,9 +675,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         except FrontendError:
             ret = None
         self.call_args(node)                   # the arguments are still evaluated
-        from .python_calls import DROPPED_MESSAGE
-        self.emit("prim::RaiseException", [self.const(DROPPED_MESSAGE), self.const(None)], [])
-        return self.emit("prim::Uninitialized", [], [ret or T.TENSOR]).output
+        from .python_calls import dropped_raise
+        return dropped_raise(self, ret or T.TENSOR)
 
 
 _MODULE_WALKS = ("children", "named_children", "modules", "named_modules")
