@@ -295,3 +295,51 @@ def test_an_error_after_an_unused_call_is_still_reported():
         with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
             _torch.jit.script(bad)
 
+# ---------------------------------------------------------------- 3. programs torch refuses
+def _param_containers(lib):
+    class PL(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ps = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2)) for _ in range(3)])
+
+        def forward(self, x):
+            return x * len(self.ps)
+
+    class PD(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ps = lib.nn.ParameterDict({"a": lib.nn.Parameter(lib.ones(2))})
+
+        def forward(self, x):
+            return x * len(self.ps)
+
+    class Leaf(lib.nn.Module):
+        def forward(self, x):
+            return x
+
+    class Plain(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ps = Leaf()
+
+        def forward(self, x):
+            return x * len(self.ps)
+    return {"ParameterList": PL, "ParameterDict": PD, "Leaf": Plain}
+
+
+@pytest.mark.parametrize("kind", ["ParameterList", "ParameterDict", "Leaf"])
+def test_len_of_a_module_without_len_is_refused(kind):
+    # torch 2.13: "'__torch__.torch.nn.modules.container.ParameterList (of Python
+    # compilation unit at: 0x...)' object has no attribute or method '__len__'. Did you
+    # forget to initialize an attribute in __init__()?"; gpujit counted the parameters
+    qual = "Leaf" if kind == "Leaf" else f"__torch__.torch.nn.modules.container.{kind}"
+    words = "object has no attribute or method '__len__'. Did you forget to initialize"
+    with pytest.raises(RuntimeError) as e:
+        gpujit.jit.script(_param_containers(gpujit)[kind]())
+    assert f"{qual}' {words}" in str(e.value)
+    assert "len(self.ps)" in str(e.value)
+    if _torch is not None:
+        with pytest.raises(RuntimeError) as e:
+            _torch.jit.script(_param_containers(_torch)[kind]())
+        assert f"{qual} (of Python compilation unit at: 0x" in str(e.value)
+        assert words in str(e.value)
