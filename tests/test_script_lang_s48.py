@@ -343,3 +343,40 @@ def test_len_of_a_module_without_len_is_refused(kind):
             _torch.jit.script(_param_containers(_torch)[kind]())
         assert f"{qual} (of Python compilation unit at: 0x" in str(e.value)
         assert words in str(e.value)
+
+
+# ---------------------------------------------------------------- 4. aten::eye(n)
+def _eyes(n: int):
+    a = gpujit.eye(n)
+    b = gpujit.eye(n, 3)
+    c = gpujit.eye(3, dtype=gpujit.int64)
+    return a, b, c
+
+
+_EYES_CODE = """def _eyes(n: int) -> Tuple[Tensor, Tensor, Tensor]:
+  a = torch.eye(n)
+  b = torch.eye(n, 3)
+  c = torch.eye(3, dtype=4)
+  return (a, b, c)
+"""
+
+
+def test_eye_of_one_size_is_atens_eye():
+    # torch 2.13 has aten::eye(n, *, dtype, layout, device, pin_memory) beside eye.m(n, m):
+    # `torch.eye(n)` in .code, 5 inputs in the graph; gpujit wrote eye.m(n, n)
+    import numpy as np
+    f = gpujit.jit.script(_eyes)
+    assert f.code == _EYES_CODE
+    eyes = [ln.split(" # ")[0] for ln in str(f.graph).splitlines() if "aten::eye(" in ln]
+    assert [ln.count("%") - 1 for ln in eyes] == [5, 6, 5]
+    a, b, c = f(2)
+    np.testing.assert_array_equal(a.numpy(), np.eye(2, dtype=np.float32))
+    np.testing.assert_array_equal(b.numpy(), np.eye(2, 3, dtype=np.float32))
+    assert c.dtype == gpujit.int64 and c.shape == (3, 3)
+    t = gpujit.jit.trace(lambda x: x + gpujit.eye(2), gpujit.zeros(2, 2))
+    assert "aten::eye(" in str(t.graph) and t(gpujit.ones(2, 2)).tolist() == [[2, 1], [1, 2]]
+    if _torch is not None:
+        tg = [ln.split(" # ")[0] for ln in str(_torch.jit.trace(
+            lambda x: x + _torch.eye(2), _torch.zeros(2, 2)).graph).splitlines()
+            if "aten::eye(" in ln]
+        assert len(tg) == 1 and tg[0].count("%") - 1 == 5
