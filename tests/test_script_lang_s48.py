@@ -1,6 +1,5 @@
 """Session 48: TorchScript language leftovers checked against torch 2.13 (graph, .code,
 results, errors)."""
-from __future__ import annotations
 
 from typing import Dict, List
 
@@ -144,3 +143,240 @@ def test_dict_comprehension_sets_items_without_output():
     assert f([5, 6]) == {"5": 5, "6": 6}
     if _torch is not None:
         assert _torch.jit.script(_comprehension_dict).code == f.code
+
+
+# ---------------------------------------------------------------- 2. what follows a raise
+def _dropped(x: int) -> int:
+    return x + 1
+
+
+_dropped = gpujit.jit.unused(_dropped if _torch is None else _torch.jit.unused(_dropped))
+
+
+def _unused_then_return(x: int) -> int:
+    if x > 3:
+        y = _dropped(x)
+        z = y + 2
+        return z
+    return x
+
+
+def _unused_then_add(x: int) -> int:
+    y = _dropped(x)
+    return y + 1
+
+
+def _unused_in_loop(x: int) -> int:
+    for i in range(x):
+        y = _dropped(x)
+        x = y + 1
+    return x
+
+
+def _assigned_before_unused(x: int) -> int:
+    if x > 3:
+        y = x * 2
+        _dropped(x)
+    else:
+        y = 2
+    return y
+
+
+def _raise_then_return(x: int) -> int:
+    if x > 3:
+        raise ValueError("big")
+        z = x + 2
+        return z
+    return x
+
+
+def _raises_in_for(x: int) -> int:
+    for i in range(x):
+        raise ValueError("a")
+    return x
+
+
+def _raises_in_while(x: int) -> int:
+    while x < 10:
+        x = x + 1
+        raise ValueError("a")
+    return x
+
+
+_WORDS = "This Python function is annotated to be ignored and cannot be run"
+
+_RAISE_CODES = {
+    _unused_then_return: f"""def _unused_then_return(x: int) -> int:
+  _0 = "{_WORDS}"
+  if torch.gt(x, 3):
+    ops.prim.RaiseException(_0)
+  else:
+    pass
+  return x
+""",
+    _unused_then_add: f"""def _unused_then_add(x: int) -> int:
+  _0 = "{_WORDS}"
+  _1 = uninitialized(int)
+  ops.prim.RaiseException(_0)
+  return _1
+""",
+    _raise_then_return: """def _raise_then_return(x: int) -> int:
+  if torch.gt(x, 3):
+    ops.prim.RaiseException("big", "builtins.ValueError")
+  else:
+    pass
+  return x
+""",
+    _raises_in_for: """def _raises_in_for(x: int) -> int:
+  for i in range(x):
+    ops.prim.RaiseException("a", "builtins.ValueError")
+  return x
+""",
+}
+
+
+@pytest.mark.parametrize("fn", list(_RAISE_CODES), ids=lambda f: f.__name__)
+def test_statements_after_a_raise_are_dropped(fn):
+    # torch 2.13's exit transform: what follows a prim::RaiseException in its block is
+    # deleted (an @unused call's raise too: its statements were compiled, then dropped);
+    # gpujit compiled them (`y = uninitialized(int)`, `_1 = torch.add(y, 2)`) and made
+    # the if carry the return value
+    f = gpujit.jit.script(fn)
+    assert f.code == _RAISE_CODES[fn]
+    if _torch is not None:
+        assert _torch.jit.script(fn).code == f.code
+
+
+def _block_outputs(f, kind):
+    lines = str(f.graph).splitlines()
+    k = next(i for i, ln in enumerate(lines) if kind in ln)
+    return [ln.strip() for ln in lines[k:] if ln.strip().startswith("-> (")]
+
+
+def test_block_values_made_before_a_raise_stay():
+    # torch: a value assigned before the @unused call stays the branch's output (y = x * 2),
+    # one assigned after it is the hoisted prim::Uninitialized, as are a raising if
+    # branch's values and a while loop's never computed condition
+    f = gpujit.jit.script(_assigned_before_unused)
+    g = str(f.graph)
+    assert "aten::mul(" in g and "prim::Uninitialized" not in g
+    assert f(2) == 2
+    with pytest.raises(RuntimeError, match=_WORDS):
+        f(5)
+    f = gpujit.jit.script(_unused_in_loop)
+    g = str(f.graph).splitlines()
+    units = [ln for ln in g if "prim::Uninitialized()" in ln]
+    assert len(units) == 1 and not units[0].strip().endswith(")  #") and ".py" not in units[0]
+    unit = units[0].split(":")[0].strip()
+    assert _block_outputs(f, "prim::Loop")[0].endswith(f", {unit})")
+    assert "aten::add" not in str(f.graph)
+    assert f(0) == 0
+    f = gpujit.jit.script(_raises_in_while)
+    g = str(f.graph)
+    unit = next(ln for ln in g.splitlines() if "bool = prim::Uninitialized()" in ln)
+    out = _block_outputs(f, "prim::Loop")[0]
+    assert out.startswith(f"-> ({unit.split(':')[0].strip()}, ") and "aten::add(" in g
+    assert f(10) == 10
+    with pytest.raises(ValueError, match="a"):
+        f(3)
+    if _torch is not None:
+        for fn in (_assigned_before_unused, _unused_in_loop, _raises_in_while):
+            assert _torch.jit.script(fn).code == gpujit.jit.script(fn).code
+
+
+def test_an_error_after_an_unused_call_is_still_reported():
+    def bad(x: int) -> int:
+        y = _dropped(x)
+        z = y + "a"
+        return z
+    with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
+        gpujit.jit.script(bad)
+    if _torch is not None:
+        with pytest.raises(RuntimeError, match="Arguments for call are not valid"):
+            _torch.jit.script(bad)
+
+# ---------------------------------------------------------------- 3. programs torch refuses
+def _param_containers(lib):
+    class PL(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ps = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2)) for _ in range(3)])
+
+        def forward(self, x):
+            return x * len(self.ps)
+
+    class PD(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ps = lib.nn.ParameterDict({"a": lib.nn.Parameter(lib.ones(2))})
+
+        def forward(self, x):
+            return x * len(self.ps)
+
+    class Leaf(lib.nn.Module):
+        def forward(self, x):
+            return x
+
+    class Plain(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ps = Leaf()
+
+        def forward(self, x):
+            return x * len(self.ps)
+    return {"ParameterList": PL, "ParameterDict": PD, "Leaf": Plain}
+
+
+@pytest.mark.parametrize("kind", ["ParameterList", "ParameterDict", "Leaf"])
+def test_len_of_a_module_without_len_is_refused(kind):
+    # torch 2.13: "'__torch__.torch.nn.modules.container.ParameterList (of Python
+    # compilation unit at: 0x...)' object has no attribute or method '__len__'. Did you
+    # forget to initialize an attribute in __init__()?"; gpujit counted the parameters
+    qual = "Leaf" if kind == "Leaf" else f"__torch__.torch.nn.modules.container.{kind}"
+    words = "object has no attribute or method '__len__'. Did you forget to initialize"
+    with pytest.raises(RuntimeError) as e:
+        gpujit.jit.script(_param_containers(gpujit)[kind]())
+    assert f"{qual}' {words}" in str(e.value)
+    assert "len(self.ps)" in str(e.value)
+    if _torch is not None:
+        with pytest.raises(RuntimeError) as e:
+            _torch.jit.script(_param_containers(_torch)[kind]())
+        assert f"{qual} (of Python compilation unit at: 0x" in str(e.value)
+        assert words in str(e.value)
+
+
+# ---------------------------------------------------------------- 4. aten::eye(n)
+def _eyes(n: int):
+    a = gpujit.eye(n)
+    b = gpujit.eye(n, 3)
+    c = gpujit.eye(3, dtype=gpujit.int64)
+    return a, b, c
+
+
+_EYES_CODE = """def _eyes(n: int) -> Tuple[Tensor, Tensor, Tensor]:
+  a = torch.eye(n)
+  b = torch.eye(n, 3)
+  c = torch.eye(3, dtype=4)
+  return (a, b, c)
+"""
+
+
+def test_eye_of_one_size_is_atens_eye():
+    # torch 2.13 has aten::eye(n, *, dtype, layout, device, pin_memory) beside eye.m(n, m):
+    # `torch.eye(n)` in .code, 5 inputs in the graph; gpujit wrote eye.m(n, n)
+    import numpy as np
+    f = gpujit.jit.script(_eyes)
+    assert f.code == _EYES_CODE
+    eyes = [ln.split(" # ")[0] for ln in str(f.graph).splitlines() if "aten::eye(" in ln]
+    assert [ln.count("%") - 1 for ln in eyes] == [5, 6, 5]
+    a, b, c = f(2)
+    np.testing.assert_array_equal(a.numpy(), np.eye(2, dtype=np.float32))
+    np.testing.assert_array_equal(b.numpy(), np.eye(2, 3, dtype=np.float32))
+    assert c.dtype == gpujit.int64 and c.shape == (3, 3)
+    t = gpujit.jit.trace(lambda x: x + gpujit.eye(2), gpujit.zeros(2, 2))
+    assert "aten::eye(" in str(t.graph) and t(gpujit.ones(2, 2)).tolist() == [[2, 1], [1, 2]]
+    if _torch is not None:
+        tg = [ln.split(" # ")[0] for ln in str(_torch.jit.trace(
+            lambda x: x + _torch.eye(2), _torch.zeros(2, 2)).graph).splitlines()
+            if "aten::eye(" in ln]
+        assert len(tg) == 1 and tg[0].count("%") - 1 == 5

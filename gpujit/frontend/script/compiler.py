@@ -27,6 +27,7 @@ from ...ir import types as T
 from ...ir.graph import Graph, SourceRange
 from ...passes.cleanup import run_cleanup_passes
 from ...passes.canonicalize_loops import canonicalize_modified_loops
+from ...passes.raise_exits import transform_raise_exits
 from .errors import FrontendError, NotSupportedError
 from .calls import describe_type
 from .function_calls import as_int_coded
@@ -211,6 +212,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         # (`3 + 4` is 7, `if 1 < 2:` keeps its taken block) and are pooled
         # (before it, as TorchScript's ir_emitter: a for loop that can exit early becomes
         # the while loop TorchScript's .graph and .code show)
+        # (and before it, its exit transform: what follows a raise is dropped)
+        transform_raise_exits(self.graph)
         canonicalize_modified_loops(self.graph)
         run_cleanup_passes(self.graph)
         return self.graph
@@ -289,9 +292,9 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 self.check_unreachable(stmts[i + 1:])
                 with self.at(s):
                     return on_exit("break" if isinstance(s, ast.Break) else "continue", s)
-            if isinstance(s, ast.If) and has_exit(s):
+            if isinstance(s, ast.If) and has_exit(s, self.statement_raises):
                 return self.if_with_exit(s, stmts[i + 1:], on_exit, slot_names)
-            if isinstance(s, ast.With) and has_exit(s):
+            if isinstance(s, ast.With) and has_exit(s, self.statement_raises):
                 with self.at(s):
                     return self.with_exit(s, stmts[i + 1:], on_exit, slot_names)
             r = self.stmt(s)
@@ -443,21 +446,54 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
     def stmts(self, stmts):
         stmts = list(stmts)
         i = -1
+        dropped = False
         while i + 1 < len(stmts):
             i += 1
             if self.fold_static_if(stmts, i):
                 i -= 1
                 continue
             s = stmts[i]
-            if isinstance(s, (ast.Return, ast.Break, ast.Continue)) or (
-                    isinstance(s, (ast.If, ast.For, ast.While)) and has_exit(s)):
+            exits = isinstance(s, (ast.Return, ast.Break, ast.Continue)) or (
+                isinstance(s, (ast.If, ast.For, ast.While)) and
+                has_exit(s, self.statement_raises))
+            if exits and dropped:
+                # after a call of an @unused function (a raise): the exit is compiled and
+                # dropped (TorchScript's exit transform drops what follows the raise;
+                # the statements before this one stay, for passes/raise_exits.py)
+                self.check_unreachable(stmts[i:])
+                return None
+            if exits:
                 what = "a `return` inside a loop" if isinstance(s, (ast.For, ast.While)) \
                     else f"'{type(s).__name__.lower()}'"
                 self.error(f"{what} is not supported here yet",
                            s, hint="restructure so it is not needed (set a variable)")
             if self.stmt(s) is RAISED:
                 return RAISED
+            dropped = dropped or self.statement_raises(s)
         return None
+
+    def statement_raises(self, s) -> bool:
+        """Does the statement always raise, as TorchScript's exit transform sees it: an
+        expression statement or assignment that calls an @unused (ignore(drop=True))
+        function or method outside a branch of a conditional expression (the call is a
+        prim::RaiseException in the statement's own block)."""
+        if not isinstance(s, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign)) or \
+                s.value is None:
+            return False
+        return any(self.calls_dropped(c) for c in _unconditional_calls(s.value))
+
+    def calls_dropped(self, call) -> bool:
+        from ...jit.script import function_modifier
+        f = call.func
+        obj = None
+        if isinstance(f, ast.Name) and self.lookup_var(f.id) is None:
+            obj = self.closure.get(f.id, self.fn.__globals__.get(f.id))
+        elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and \
+                f.value.id == "self" and getattr(self, "sm", None) is not None:
+            info = self.ctx.info.get(id(self.sm))     # (a module's method: self.helper(x))
+            if info is not None:
+                obj = inspect.getattr_static(type(info.module), f.attr, None)
+        return inspect.isfunction(obj) and function_modifier(obj) == "drop"
 
     def stmt(self, s):
         with self.at(s):
@@ -613,6 +649,24 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                    f"branch and type {b.annotation()} in the false branch)")
         self.error(msg, second.where, note=f"assigned {describe_type(a)} at line {fr.line}: {text}",
                    hint=hint)
+
+def _unconditional_calls(e):
+    """The calls an expression always makes (not those in a branch of `a if c else b`, the
+    right operands of `and` / `or`, comprehensions or lambdas)."""
+    if isinstance(e, ast.Call):
+        yield e
+    if isinstance(e, ast.IfExp):
+        yield from _unconditional_calls(e.test)
+        return
+    if isinstance(e, ast.BoolOp):
+        yield from _unconditional_calls(e.values[0])
+        return
+    if isinstance(e, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        return
+    for c in ast.iter_child_nodes(e):
+        if isinstance(c, ast.expr):
+            yield from _unconditional_calls(c)
+
 
 def _unified(types):
     """unify() of all the types (None when some pair does not unify, or one is missing)."""

@@ -3,9 +3,9 @@
 
 Mutators lower onto the IR's side-effect kinds (see containers.py): `s.add(x)` is
 aten::extend of the set with [x], `xs.sort()` / `xs.reverse()` TorchScript's in-place
-aten::sort / aten::reverse, `d.setdefault(k, v)` and `s.discard(x)` an `if`. A mutator's node returns
-the container; only append and item assignment rebind the receiver variable to it (as
-before), the others leave the variable naming the same object."""
+aten::sort / aten::reverse, `d.setdefault(k, v)` and `s.discard(x)` an `if`. A mutator changes
+the container in place: the receiver variable keeps naming the same object (an if or loop
+that mutates it carries no value, as TorchScript's); only `xs += ys` rebinds it."""
 from __future__ import annotations
 
 import ast
@@ -143,6 +143,7 @@ class ContainerMethodsMixin:
             return self.emit(kind, [lst], [lst.type]).output
         if reverse is None:
             reverse = self.const(False)
+            reverse.node.source_range = None    # (a schema default: no range, as torch's)
         if not isinstance(reverse.type, T.BoolType):
             self.error(f"reverse= must be a bool, got {describe_type(reverse.type)}", node)
         if kind == "aten::sort":     # (in place: `-> ()`)

@@ -110,18 +110,30 @@ def assigned_names(stmts) -> list:
     return list(dict.fromkeys(out))
 
 
-def has_exit(s) -> bool:
+def has_exit(s, raises=None) -> bool:
     """Does a statement (an `if`, recursively) hold a return, break or continue of the
     enclosing function or loop? (A break or continue in a nested loop belongs to that
-    loop; a return in it still leaves the function.)"""
+    loop; a return in it still leaves the function.) Not one after a statement that
+    always raises (a `raise`, or what raises(stmt) says does, a call of an @unused
+    function): TorchScript's exit transform drops the statements after a raise, so an if
+    whose exit follows one is an if without exit there."""
     if isinstance(s, (ast.Return, ast.Break, ast.Continue)):
         return True
     if isinstance(s, ast.If):
-        return any(has_exit(c) for c in s.body + s.orelse)
+        return _has_exit_in(s.body, raises) or _has_exit_in(s.orelse, raises)
     if isinstance(s, ast.With):
-        return any(has_exit(c) for c in s.body)
+        return _has_exit_in(s.body, raises)
     if isinstance(s, (ast.For, ast.While)):
         return has_return(s.body)
+    return False
+
+
+def _has_exit_in(stmts, raises):
+    for c in stmts:
+        if has_exit(c, raises):
+            return True
+        if isinstance(c, ast.Raise) or (raises is not None and raises(c)):
+            return False
     return False
 
 
@@ -419,8 +431,17 @@ class LoopMixin:
                 frame[index_name] = Var(i, s)
             outs = self.path(list(body), on_exit, names)
             if outs is RAISED:
-                outs = [self.const(False)] + [
-                    self.emit("prim::Uninitialized", [], [t]).output for t in types] + (
+                # a body that always raises, as TorchScript's: the carried values as the
+                # raise leaves them, a for loop's condition True, a while loop's (never
+                # computed) prim::Uninitialized (passes/raise_exits.py hoists it)
+                def raised(n, t):
+                    var = self.lookup_var(n)
+                    if isinstance(var, Var) and unify(t, var.value.type) == t:
+                        return var.value
+                    return self.emit("prim::Uninitialized", [], [t]).output
+                outs = [self.emit("prim::Uninitialized", [], [T.BOOL]).output
+                        if cond_after else self.const(True)] + [
+                    raised(n, t) for n, t in zip(carried, types)] + (
                     [self.const(False), PENDING] if returns else [])
             if returns and outs[-1] is PENDING:     # no path of the body returns
                 outs = outs[:-1]

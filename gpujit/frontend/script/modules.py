@@ -504,16 +504,18 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         if script_class_of(v.type) is not None:
             return super().class_len(v, node)
         sm = self.module_of(v, node)
-        if is_param_container(sm):
-            return self.const(len([p for p in sm._parameters.values() if p is not None]))
         info = self.ctx.info.get(id(sm))
         own = getattr(type(info.module), "__len__", None) if info is not None else None
         if inspect.isfunction(own) and not own.__module__.startswith("gpujit."):
             # the class's own __len__ (a container subclass overriding it): compiled
             graph = self.ctx.method_graph(sm, "__len__", node, self)
             return self.emit_method_call(v, "__len__", graph, [])
-        if not _is_container(sm):
-            self.error(f"module '{sm.original_name}' has no len()", node)
+        if not _is_container(sm) or is_param_container(sm):
+            # (torch 2.13's words: a ParameterList / ParameterDict has no __len__ either)
+            self.error(f"'{v.type}' object has no attribute or method '__len__'. Did you "
+                       f"forget to initialize an attribute in __init__()?: module "
+                       f"'{sm.original_name}' has no len()", node,
+                       hint="len() takes a ModuleList, ModuleDict or Sequential")
         return self.const(len(sm._modules))
 
     # ------------------------------------------------------------------ calls
@@ -673,9 +675,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         except FrontendError:
             ret = None
         self.call_args(node)                   # the arguments are still evaluated
-        from .python_calls import DROPPED_MESSAGE
-        self.emit("prim::RaiseException", [self.const(DROPPED_MESSAGE), self.const(None)], [])
-        return self.emit("prim::Uninitialized", [], [ret or T.TENSOR]).output
+        from .python_calls import dropped_raise
+        return dropped_raise(self, ret or T.TENSOR)
 
 
 _MODULE_WALKS = ("children", "named_children", "modules", "named_modules")

@@ -28,8 +28,8 @@ from ...ir import types as T
 from .calls import describe_type
 from .errors import FrontendError
 
-__all__ = ["python_call", "dropped_call", "python_ops_in", "check_no_python_ops",
-           "PYTHON_OP", "PythonOpError"]
+__all__ = ["python_call", "dropped_call", "dropped_raise", "python_ops_in",
+           "check_no_python_ops", "PYTHON_OP", "PythonOpError"]
 
 PYTHON_OP = "prim::PythonOp"
 
@@ -126,7 +126,17 @@ def dropped_call(c, fn, what, node):
         _, _, ret = _types_of(fn, skip_self=False)
     except FrontendError:
         ret = T.TENSOR
-    c.emit("prim::RaiseException", [c.const(DROPPED_MESSAGE), c.const(None)], [])
+    return dropped_raise(c, ret)
+
+
+def dropped_raise(c, ret):
+    """The raise a dropped function's or method's call is, then its value (the type
+    ret). The statements after it are compiled and dropped (passes/raise_exits.py), as
+    TorchScript's exit transform drops them."""
+    args = [c.const(DROPPED_MESSAGE), c.const(None)]
+    for v in args:          # (TorchScript's constants of the raise show no source range)
+        v.node.source_range = None
+    c.emit("prim::RaiseException", args, [])
     return c.emit("prim::Uninitialized", [], [ret]).output
 
 

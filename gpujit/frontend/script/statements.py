@@ -322,8 +322,9 @@ class StatementMixin:
             msg, cls = self.exception_message(exc)
         # builtins.ValueError, or a user's class by its module and name (the run time
         # raises that class when it can import it)
-        self.emit("prim::RaiseException", [msg, self.const(
-            f"{cls.__module__}.{cls.__qualname__}")], [])
+        with self.at(exc):      # (the class name's constant: the raised expression's range)
+            name = self.const(f"{cls.__module__}.{cls.__qualname__}")
+        self.emit("prim::RaiseException", [msg, name], [])
         return RAISED
 
     def exception_class(self, node):
