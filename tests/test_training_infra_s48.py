@@ -135,3 +135,83 @@ def test_checkpoint_variants_vs_torch(reentrant):
         got.append((res, [str(w.message) for w in rec]))
     assert got[0][0] == got[1][0]
     assert got[0][1] == got[1][1]
+
+
+# ---- foreach=True: torch's multi-tensor formulas (ASGD, NAdam, RAdam) -------------------
+
+def _fma(a, b, c):
+    """float64 a * b + c rounded once (exact rational arithmetic)."""
+    from fractions import Fraction
+    return float(Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c)))
+
+
+def _asgd_multi_reference(p, grads, lr, lambd, alpha, t0):
+    """torch 2.13's _multi_tensor_asgd for one float64 parameter (eta and mu float32
+    tensors, eta's update in float32 steps)."""
+    p = [float(v) for v in p]
+    ax = list(p)
+    eta, mu = np.float32(lr), np.float32(1.0)
+    for step, g in enumerate(grads, 1):
+        inter = [_fma(lambd, pi, gi) for pi, gi in zip(p, g)]          # g.add(p, alpha)
+        p = [_fma(-ii, float(eta), pi) for ii, pi in zip(inter, p)]     # addcmul_(.., -1)
+        ax = [_fma(pi - ai, float(mu), ai) for pi, ai in zip(p, ax)]    # addcmul_(.., mu)
+        f = np.float32
+        eta = f(f(1) / (f(1) + f(lambd * lr) * f(step)) ** f(alpha)) * f(lr)
+        mu = np.float32(1 / max(1, step - t0))
+    return np.array(p), np.array(ax), eta, mu
+
+
+def _step_with(lib, name, kw, p0, grads, dtype):
+    p = lib.tensor(p0, dtype=getattr(lib, dtype), requires_grad=True)
+    opt = getattr(lib.optim, name)([p], **kw)
+    for g in grads:
+        p.grad = lib.tensor(g, dtype=getattr(lib, dtype))
+        opt.step()
+    return p, opt
+
+
+def test_asgd_foreach_is_torch_multi_tensor_formula():
+    rng = np.random.RandomState(3)
+    p0 = rng.randn(5)
+    grads = [rng.randn(5) for _ in range(6)]
+    kw = dict(lr=0.05, lambd=0.01, alpha=0.6, t0=2)
+    p, opt = _step_with(gpujit, "ASGD", dict(kw, foreach=True), p0, grads, "float64")
+    ep, eax, eeta, emu = _asgd_multi_reference(p0, grads, **kw)
+    np.testing.assert_array_equal(p.detach().numpy(), ep)
+    np.testing.assert_array_equal(opt.state[p]["ax"].numpy(), eax)
+    assert opt.state[p]["eta"].item() == float(eeta)
+    assert opt.state[p]["mu"].item() == float(emu)
+    q, _ = _step_with(gpujit, "ASGD", dict(kw, foreach=False), p0, grads, "float64")
+    assert not np.array_equal(q.detach().numpy(), ep)     # the single-tensor order differs
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,kw", [
+    ("ASGD", dict(lr=0.01, t0=3, weight_decay=0.1)),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.6, t0=2)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+])
+def test_multi_tensor_optimizers_vs_torch(name, kw, dtype):
+    torch = _torch()
+
+    def run(lib, foreach):
+        rng = np.random.RandomState(0)
+        w = lib.tensor(rng.randn(4, 3) * 0.5, dtype=getattr(lib, dtype), requires_grad=True)
+        b = lib.tensor(rng.randn(3), dtype=getattr(lib, dtype), requires_grad=True)
+        x = lib.tensor(rng.randn(5, 4) * 0.3, dtype=getattr(lib, dtype))
+        opt = getattr(lib.optim, name)([w, b], **kw, foreach=foreach)
+        for _ in range(12):          # (RAdam's rectified steps start at the 6th)
+            opt.zero_grad()
+            y = x @ w + b
+            ((y * y - 1) * (y * y - 1)).sum().backward()
+            opt.step()
+        st = [{k: v.numpy().tolist() if hasattr(v, "numpy") else v for k, v in s.items()}
+              for s in opt.state.values()]
+        return w.detach().numpy().tolist(), b.detach().numpy().tolist(), st
+    for foreach in (False, True):
+        assert run(torch, foreach) == run(gpujit, foreach), foreach

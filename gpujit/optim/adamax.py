@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_lr
-from .optimizer import _ElementwiseOptimizer, addcdiv_, addcmul_, effective_grad, lerp_
+from .optimizer import (_ElementwiseOptimizer, _muladd_, addcdiv_, addcmul_, effective_grad,
+                        lerp_, multi_tensor)
 
 __all__ = ["Adamax", "NAdam", "RAdam"]
 
@@ -100,6 +103,9 @@ class NAdam(_AdamFamily):
         denom = sqrt(v / (1 - beta2**t)) + eps
         p -= lr * (1 - mu_t) / (1 - mu_product) * g / denom
         p -= lr * mu_{t+1} / (1 - mu_product * mu_{t+1}) * m / denom
+
+    torch's multi-tensor implementation (foreach=True, or CUDA parameters) takes
+    denom = sqrt(v) / sqrt(1 - beta2**t) + eps.
     """
     _scalar_keys = ("mu_product",)
     _capturable_what = "params, mu_products and state_steps"
@@ -132,10 +138,12 @@ class NAdam(_AdamFamily):
         beta1, beta2 = group["betas"]
         return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                 float(group["weight_decay"]), float(group["momentum_decay"]),
-                bool(group["decoupled_weight_decay"]), bool(group["maximize"]))
+                bool(group["decoupled_weight_decay"]), bool(group["maximize"]),
+                multi_tensor(group))
 
     def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
-        lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize = h
+        (lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize,
+         multi) = h
         bias_correction2 = 1 - beta2 ** step
         g = self._decay(xp, p, g, own_g, tmp, lr, weight_decay, decoupled, maximize)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
@@ -146,8 +154,12 @@ class NAdam(_AdamFamily):
         mu_product_next = mu_product * mu_next
         exp_avg, exp_avg_sq = self._second_moment(xp, g, s, tmp, beta1, beta2)
         denom = xp.empty_like(tmp)
-        xp.divide(exp_avg_sq, bias_correction2, out=denom)
-        xp.sqrt(denom, out=denom)
+        if multi:
+            xp.sqrt(exp_avg_sq, out=denom)
+            denom /= bias_correction2 ** 0.5
+        else:
+            xp.divide(exp_avg_sq, bias_correction2, out=denom)
+            xp.sqrt(denom, out=denom)
         denom += eps
         addcdiv_(xp, p, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product), tmp)
         addcdiv_(xp, p, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next), tmp)
@@ -162,6 +174,11 @@ class RAdam(_AdamFamily):
                                                                    (rho_t > 5)
         p -= m / (1 - beta1**t) * lr                                  (otherwise)
         r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+
+    torch's multi-tensor implementation (foreach=True, or CUDA parameters) computes
+    p = fma(m, 1 / ((sqrt(v) + eps) / c2) + c1, p), with c2 = -sqrt(1 - beta2**t) * lr *
+    r_t / (1 - beta1**t) (r_t = 0 where rho_t <= 5) and c1 = -lr / (1 - beta1**t) where
+    rho_t <= 5, else -0.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
@@ -186,16 +203,30 @@ class RAdam(_AdamFamily):
         beta1, beta2 = group["betas"]
         return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                 float(group["weight_decay"]), bool(group["decoupled_weight_decay"]),
-                bool(group["maximize"]))
+                bool(group["maximize"]), multi_tensor(group))
 
     def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
-        lr, beta1, beta2, eps, weight_decay, decoupled, maximize = h
+        lr, beta1, beta2, eps, weight_decay, decoupled, maximize, multi = h
         g = self._decay(xp, p, g, own_g, tmp, lr, weight_decay, decoupled, maximize)
         exp_avg, exp_avg_sq = self._second_moment(xp, g, s, tmp, beta1, beta2)
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        if multi:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5 if rho_t > 5 else 0
+            unrect_step = (lr * (0 if rect > 0 else 1.0) / bias_correction1) * -1
+            adaptive_step = (bias_correction2 ** 0.5) * (lr * rect / bias_correction1) * -1
+            xp.sqrt(exp_avg_sq, out=tmp)
+            tmp += eps
+            with np.errstate(divide="ignore"):
+                tmp /= adaptive_step            # (-0 where unrectified: -inf, then -0)
+                xp.reciprocal(tmp, out=tmp)
+            tmp += unrect_step
+            if not _muladd_(xp, exp_avg, tmp, p, p):    # p.addcmul_(exp_avg, buffer)
+                p += exp_avg * tmp
+            return
         xp.divide(exp_avg, bias_correction1, out=tmp)
         tmp *= lr
         if rho_t > 5.0:
@@ -204,7 +235,9 @@ class RAdam(_AdamFamily):
             adaptive = xp.empty_like(tmp)
             xp.sqrt(exp_avg_sq, out=adaptive)
             adaptive += eps
-            xp.divide(bias_correction2 ** 0.5, adaptive, out=adaptive)
+            # (torch's float / Tensor is Tensor.__rdiv__: reciprocal, times the float)
+            xp.reciprocal(adaptive, out=adaptive)
+            adaptive *= bias_correction2 ** 0.5
             tmp *= adaptive
             tmp *= rect
         p -= tmp

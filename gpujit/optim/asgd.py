@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_lr
-from .optimizer import _ElementwiseOptimizer, add_alpha_, effective_grad
+from .optimizer import (_ElementwiseOptimizer, _muladd_, add_alpha_, effective_grad,
+                        multi_tensor)
 
 __all__ = ["ASGD", "Rprop"]
 
@@ -24,6 +25,10 @@ class ASGD(_FlagDefaults):
         p *= 1 - lambd * eta;  p -= eta * g
         ax += (p - ax) * mu   (ax = p while mu == 1)
         eta = lr / (1 + lambd * lr * t)**alpha;  mu = 1 / max(1, t - t0)
+
+    torch's multi-tensor implementation (foreach=True, or CUDA parameters) orders it
+    otherwise: p = fma(-(g + lambd * p), eta, p) (addcmul_ of the eta tensor) and
+    ax = fma(p - ax, mu, ax) (also while mu == 1).
     """
     _capturable_devices_foreach = CAPTURABLE_DEVICES_NO_XLA
     _scalar_keys = ("eta", "mu")
@@ -53,25 +58,53 @@ class ASGD(_FlagDefaults):
 
     def _hyper(self, group):
         return (float(group["lr"]), float(group["lambd"]), float(group["alpha"]),
-                float(group["t0"]), float(group["weight_decay"]), bool(group["maximize"]))
+                float(group["t0"]), float(group["weight_decay"]), bool(group["maximize"]),
+                multi_tensor(group))
 
     def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
-        lr, lambd, alpha, t0, weight_decay, maximize = h
+        lr, lambd, alpha, t0, weight_decay, maximize, multi = h
+        grad = g
         g = effective_grad(xp, p, g, own_g, tmp, maximize, weight_decay)
         eta, mu = s["eta"], s["mu"]
         eta_value = float(eta[0])
-        p *= 1 - lambd * eta_value
-        add_alpha_(xp, p, g, -eta_value, tmp)
         ax = s["ax"]
         mu_value = float(mu[0])
+        if multi:
+            if g is grad and not own_g:
+                g = g.copy()
+            add_alpha_(xp, g, p, lambd, tmp)            # (_foreach_add(.., alpha=lambd))
+            xp.negative(g, out=g)
+            _addcmul_scalar_(xp, p, g, eta_value)       # p.addcmul_(g, eta, value=-1)
+            xp.subtract(p, ax, out=tmp)
+            _addcmul_scalar_(xp, ax, tmp, mu_value)     # ax.addcmul_(p - ax, mu)
+            # torch's new eta: lr / ((1 + lambd * lr * step) ** alpha) of the step tensor,
+            # so in its dtype: (lambd * lr) * step, 1 + that, ** alpha, then the scalar
+            # over it as Tensor.__rtruediv__ computes it, step.reciprocal() * lr
+            d = eta.dtype.type
+            base = d(1) + d(lambd * lr) * d(step)
+            eta[...] = d(d(1) / base ** d(alpha)) * d(lr)
+        else:
+            self._single_tensor(xp, p, g, ax, tmp, lambd, eta_value, mu_value)
+            eta[...] = lr / ((1 + lambd * lr * step) ** alpha)
+        mu[...] = 1 / max(1, step - t0)
+
+    @staticmethod
+    def _single_tensor(xp, p, g, ax, tmp, lambd, eta_value, mu_value):
+        p *= 1 - lambd * eta_value
+        add_alpha_(xp, p, g, -eta_value, tmp)
         if mu_value != 1:
             xp.subtract(p, ax, out=tmp)
             tmp *= mu_value
             ax += tmp
         else:
             xp.copyto(ax, p)
-        eta[...] = lr / ((1 + lambd * lr * step) ** alpha)
-        mu[...] = 1 / max(1, step - t0)
+
+
+def _addcmul_scalar_(xp, a, t, scalar):
+    """a.addcmul_(t, tensor(scalar)) as ATen computes it: t * scalar + a rounded once
+    (float32 / float64), else in two steps."""
+    if not _muladd_(xp, t, a.dtype.type(scalar), a, a):
+        a += t * a.dtype.type(scalar)
 
 
 class Rprop(_FlagDefaults):

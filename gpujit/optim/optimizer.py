@@ -652,6 +652,19 @@ class _ElementwiseOptimizer(Optimizer):
         _bump(p)
 
 
+def multi_tensor(group):
+    """Whether PyTorch steps this group with its multi-tensor (_foreach) implementation,
+    whose order of operations differs from the single-tensor one for some optimizers
+    (ASGD, NAdam, RAdam): foreach=True, or foreach=None with every parameter on CUDA
+    (torch's _default_to_fused_or_foreach; differentiable=True keeps the single-tensor
+    one)."""
+    foreach = group.get("foreach")
+    if foreach is None:
+        return not group.get("differentiable") and bool(group["params"]) and all(
+            p.device.type == "cuda" for p in group["params"])
+    return bool(foreach)
+
+
 def _real_view(xp, a):
     """A complex array as the real array of its (real, imaginary) pairs, sharing memory:
     PyTorch's optimizers step a complex parameter, its gradient and its state through
