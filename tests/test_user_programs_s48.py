@@ -92,3 +92,35 @@ def test_trace_ops_handing_their_input_back_match_torch():
     for (name, fn, _), (_, tfn, _) in zip(_returning_self_programs(gpujit),
                                           _returning_self_programs(torch)):
         assert _traced_code(gpujit, fn) == _traced_code(torch, tfn), name
+
+
+# ------------------------------- losses traced: `int reduction=Mean` is a default of 1
+
+def _losses(lib):
+    F_ = lib.nn.functional
+
+    def losses(a, t):
+        return F_.cross_entropy(a, t) + F_.nll_loss(a, t) + F_.cross_entropy(a, t,
+                                                                            reduction="sum")
+    return lib.jit.trace(losses, (lib.arange(12.).reshape(3, 4) / 7, lib.tensor([0, 1, 3])))
+
+
+def test_traced_code_leaves_a_mean_reduction_out():
+    # the schemas' `int reduction=Mean` is at::Reduction::Mean (1): TorchScript's printer
+    # leaves the trailing default out (gpujit printed `cross_entropy_loss(a, t, None, 1)`)
+    tr = _losses(gpujit)
+    code = tr.code
+    assert "torch.cross_entropy_loss(a, t)" in code
+    assert "torch.nll_loss_nd(a, t)" in code
+    assert "torch.cross_entropy_loss(a, t, None, 2)" in code
+    a = np.arange(12.).reshape(3, 4) / 7
+    ls = a - np.log(np.exp(a).sum(1, keepdims=True))
+    picked = -ls[[0, 1, 2], [0, 1, 3]]
+    nll = -a[[0, 1, 2], [0, 1, 3]]
+    assert abs(tr(gpujit.tensor(a, dtype=gpujit.float32), gpujit.tensor([0, 1, 3])).item()
+               - (picked.mean() + nll.mean() + picked.sum())) < 1e-5
+
+
+def test_traced_losses_code_matches_torch():
+    torch = _torch()
+    assert _losses(gpujit).code == _losses(torch).code
