@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import gpujit
+import gpujit.nn as nn
+import gpujit.nn.functional as F
 
 
 def _torch():
@@ -124,3 +126,57 @@ def test_traced_code_leaves_a_mean_reduction_out():
 def test_traced_losses_code_matches_torch():
     torch = _torch()
     assert _losses(gpujit).code == _losses(torch).code
+
+
+# ----------------------- autocast on the CPU: norm layers keep float32 parameters
+
+def _bf16_bits(t):
+    return t.float().numpy().view(np.int32).tolist()
+
+
+def test_bfloat16_input_with_float_norm_parameters_stays_bfloat16():
+    # ATen's CPU layer_norm / group_norm / batch_norm run a bfloat16 input with float32
+    # parameters as a "mixed type" call: computed in float, rounded once to bfloat16
+    # (gpujit gave float32: nn.LayerNorm after a Linear under autocast changed dtype)
+    x = gpujit.linspace(-2, 2, 16).reshape(2, 8)
+    w, b = gpujit.linspace(0.5, 1.5, 8), gpujit.linspace(-0.1, 0.1, 8)
+    xb = x.to(gpujit.bfloat16)
+    y = F.layer_norm(xb, (8,), w, b)
+    assert y.dtype is gpujit.bfloat16
+    a = xb.float().numpy().astype(np.float64)
+    ref = (a - a.mean(1, keepdims=True)) / np.sqrt(a.var(1, keepdims=True) + 1e-5) \
+        * w.numpy() + b.numpy()
+    np.testing.assert_allclose(y.float().numpy(), ref, rtol=2 ** -8, atol=1e-3)
+    assert F.group_norm(xb.reshape(2, 4, 2), 2, w[:4], b[:4]).dtype is gpujit.bfloat16
+    rm, rv = gpujit.zeros(8), gpujit.ones(8)
+    z = F.batch_norm(xb, rm, rv, w, b, training=True)
+    assert z.dtype is gpujit.bfloat16 and rm.dtype is gpujit.float32
+    np.testing.assert_allclose(rm.numpy(), 0.1 * xb.float().numpy().mean(0), rtol=1e-6)
+    # autocast: Linear gives bfloat16, the LayerNorm after it keeps it
+    m = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8))
+    with gpujit.autocast("cpu", dtype=gpujit.bfloat16):
+        assert m(gpujit.ones(2, 4)).dtype is gpujit.bfloat16
+    # ATen's checks: a float input with bfloat16 parameters, parameters of two dtypes
+    with pytest.raises(RuntimeError, match=r"^mixed dtype \(CPU\): expect parameter to have "
+                                           r"scalar type of Float$"):
+        F.layer_norm(x, (8,), w.bfloat16(), b.bfloat16())
+    with pytest.raises(RuntimeError, match="^expected scalar type BFloat16 but found Float$"):
+        F.layer_norm(xb, (8,), w.bfloat16(), b)
+    with pytest.raises(RuntimeError, match=r"^mixed dtype \(CPU\): expect parameter"):
+        F.batch_norm(xb, rm.bfloat16(), rv.bfloat16(), w, b)
+
+
+def test_bfloat16_mixed_norms_match_torch():
+    torch = _torch()
+    for lib in (gpujit, torch):
+        x = lib.linspace(-2, 2, 16).reshape(2, 8).to(lib.bfloat16)
+        w, b = lib.linspace(0.5, 1.5, 8), lib.linspace(-0.1, 0.1, 8)
+        outs = [lib.nn.functional.layer_norm(x, (8,), w, b),
+                lib.nn.functional.layer_norm(x, (8,), w),
+                lib.nn.functional.group_norm(x.reshape(2, 4, 2), 2, w[:4], b[:4]),
+                lib.nn.functional.batch_norm(x, w * 0, w, w, b),
+                lib.nn.functional.batch_norm(x, w * 0, w + 0, w, b, training=True)]
+        got = [(str(o.dtype).split(".")[1], _bf16_bits(o)) for o in outs]
+        if lib is gpujit:
+            mine = got
+    assert mine == got
