@@ -180,3 +180,53 @@ def test_bfloat16_mixed_norms_match_torch():
         if lib is gpujit:
             mine = got
     assert mine == got
+
+
+# --------------------- RMSNorm of a half-precision input with a float32 weight (LLaMA-style)
+
+def _rms_cases(lib):
+    x = lib.linspace(-2, 2, 16).reshape(2, 8)
+    w = lib.linspace(0.5, 1.5, 8)
+    return [(x.to(lib.bfloat16), w), (x.to(lib.float16), w), (x.to(lib.bfloat16), w.double()),
+            (x.to(lib.float16), w.bfloat16()), (x, w.double())]
+
+
+def test_rms_norm_multiplies_a_weight_of_another_dtype_before_rounding():
+    # ATen's composite path (a weight of another dtype) keeps x * rsqrt(mean(x^2) + eps)
+    # in float and multiplies the weight before rounding once to the input's dtype
+    # (gpujit rounded x * rsqrt first: -0.90234375 where torch gives -0.90625)
+    gpujit.set_warn_always(True)
+    try:
+        for x, w in _rms_cases(gpujit):
+            with pytest.warns(UserWarning) as rec:
+                y = F.rms_norm(x, (8,), w)
+            assert y.dtype is x.dtype
+            a = x.double().numpy()
+            ref = a / np.sqrt((a * a).mean(1, keepdims=True) + np.finfo(np.float32).eps) \
+                * w.double().numpy()
+            if x.dtype is gpujit.float32:
+                np.testing.assert_allclose(y.numpy(), ref, rtol=1e-6)
+                continue
+            want = gpujit.tensor(ref, dtype=gpujit.float64).to(x.dtype)
+            assert np.array_equal(y.double().numpy(), want.double().numpy()), (x.dtype, w.dtype)
+        assert str(rec[0].message) == (
+            "Mismatch dtype between input and weight: input dtype = float, weight dtype = "
+            "double, Cannot dispatch to fused implementation.")
+        with pytest.warns(UserWarning, match="input dtype = c10::BFloat16, weight dtype = "
+                                             "float,"):
+            F.rms_norm(gpujit.ones(2, 8, dtype=gpujit.bfloat16), (8,), gpujit.ones(8))
+    finally:
+        gpujit.set_warn_always(False)
+    x = gpujit.linspace(-2, 2, 16).reshape(2, 8).bfloat16()
+    assert F.rms_norm(x, (8,), gpujit.linspace(0.5, 1.5, 8))[0, 1].item() == -0.90625
+
+
+def test_rms_norm_mixed_dtypes_match_torch():
+    torch = _torch()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for (x, w), (tx, tw) in zip(_rms_cases(gpujit), _rms_cases(torch)):
+            y, ty = F.rms_norm(x, (8,), w), torch.nn.functional.rms_norm(tx, (8,), tw)
+            assert str(y.dtype) == str(ty.dtype).replace("torch", "gpujit")
+            assert y.double().numpy().tolist() == ty.double().numpy().tolist()
