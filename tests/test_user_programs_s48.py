@@ -230,3 +230,83 @@ def test_rms_norm_mixed_dtypes_match_torch():
             y, ty = F.rms_norm(x, (8,), w), torch.nn.functional.rms_norm(tx, (8,), tw)
             assert str(y.dtype) == str(ty.dtype).replace("torch", "gpujit")
             assert y.double().numpy().tolist() == ty.double().numpy().tolist()
+
+
+# ---------------- a scripted beam search: `beams = []` in the loop body takes beams' type
+
+def _beam_search_source():
+    return '''
+from typing import List, Tuple
+import {lib} as torch
+
+
+def beam_search(logits: torch.Tensor, beam: int, eos: int) -> List[Tuple[float, List[int]]]:
+    beams: List[Tuple[float, List[int]]] = [(0.0, [0])]
+    finished: List[Tuple[float, List[int]]] = []
+    for t in range(logits.size(0)):
+        lp = torch.log_softmax(logits[t], dim=-1)
+        cand: List[Tuple[float, int, int]] = []
+        for b in range(len(beams)):
+            top_v, top_i = lp.topk(beam)
+            for k in range(beam):
+                cand.append((beams[b][0] + float(top_v[k].item()), b, int(top_i[k].item())))
+        cand.sort(reverse=True)
+        old = beams
+        beams = []
+        for score, b, tok in cand[:beam]:
+            seq = old[b][1] + [tok]
+            if tok == eos:
+                finished.append((score, seq))
+            else:
+                beams.append((score, seq))
+        if len(beams) == 0:
+            break
+    for sb in beams:
+        finished.append(sb)
+    return finished
+'''
+
+
+def _beam_search(lib, tmp_path):
+    import importlib.util
+    path = tmp_path / f"beam_{lib.__name__}.py"
+    path.write_text(_beam_search_source().replace("{lib}", lib.__name__))
+    spec = importlib.util.spec_from_file_location(f"beam_{lib.__name__}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return lib.jit.script(mod.beam_search)
+
+
+_LOGITS = [[0.1, 2.0, 0.3, 1.5], [1.0, 0.2, 3.0, 0.1], [0.6, 0.4, 0.3, 2.5]]
+
+
+def _beam_reference(beam, eos):
+    lp = np.log(np.exp(np.array(_LOGITS, np.float32)) /
+                np.exp(np.array(_LOGITS, np.float32)).sum(1, keepdims=True))
+    beams, finished = [(0.0, [0])], []
+    for row in lp:
+        top = np.argsort(-row)[:beam]
+        cand = sorted(((s + float(row[k]), b, int(k)) for b, (s, _) in enumerate(beams)
+                       for k in top), reverse=True)[:beam]
+        old, beams = beams, []
+        for s, b, k in cand:
+            (finished if k == eos else beams).append((s, old[b][1] + [k]))
+        if not beams:
+            break
+    return [(round(s, 4), q) for s, q in finished + beams]
+
+
+def test_scripted_beam_search_reassigns_an_empty_list_in_its_loop(tmp_path):
+    # TorchScript types `beams = []` in a loop body from the loop-carried beams (a List of
+    # tuples); gpujit typed it List[Tensor] and refused the program ("previously had type")
+    bs = _beam_search(gpujit, tmp_path)
+    got = bs(gpujit.tensor(_LOGITS), 2, 3)
+    assert [(round(s, 4), q) for s, q in got] == _beam_reference(2, 3)
+    assert "beams1 = annotate(List[Tuple[float, List[int]]], [])" in bs.code
+
+
+def test_scripted_beam_search_matches_torch(tmp_path):
+    torch = _torch()
+    got = _beam_search(gpujit, tmp_path)(gpujit.tensor(_LOGITS), 2, 3)
+    want = _beam_search(torch, tmp_path)(torch.tensor(_LOGITS), 2, 3)
+    assert [(round(s, 5), q) for s, q in got] == [(round(s, 5), q) for s, q in want]
