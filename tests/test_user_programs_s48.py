@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import gpujit
+import gpujit.nn as nn
+import gpujit.nn.functional as F
 
 
 def _torch():
@@ -92,3 +94,219 @@ def test_trace_ops_handing_their_input_back_match_torch():
     for (name, fn, _), (_, tfn, _) in zip(_returning_self_programs(gpujit),
                                           _returning_self_programs(torch)):
         assert _traced_code(gpujit, fn) == _traced_code(torch, tfn), name
+
+
+# ------------------------------- losses traced: `int reduction=Mean` is a default of 1
+
+def _losses(lib):
+    F_ = lib.nn.functional
+
+    def losses(a, t):
+        return F_.cross_entropy(a, t) + F_.nll_loss(a, t) + F_.cross_entropy(a, t,
+                                                                            reduction="sum")
+    return lib.jit.trace(losses, (lib.arange(12.).reshape(3, 4) / 7, lib.tensor([0, 1, 3])))
+
+
+def test_traced_code_leaves_a_mean_reduction_out():
+    # the schemas' `int reduction=Mean` is at::Reduction::Mean (1): TorchScript's printer
+    # leaves the trailing default out (gpujit printed `cross_entropy_loss(a, t, None, 1)`)
+    tr = _losses(gpujit)
+    code = tr.code
+    assert "torch.cross_entropy_loss(a, t)" in code
+    assert "torch.nll_loss_nd(a, t)" in code
+    assert "torch.cross_entropy_loss(a, t, None, 2)" in code
+    a = np.arange(12.).reshape(3, 4) / 7
+    ls = a - np.log(np.exp(a).sum(1, keepdims=True))
+    picked = -ls[[0, 1, 2], [0, 1, 3]]
+    nll = -a[[0, 1, 2], [0, 1, 3]]
+    assert abs(tr(gpujit.tensor(a, dtype=gpujit.float32), gpujit.tensor([0, 1, 3])).item()
+               - (picked.mean() + nll.mean() + picked.sum())) < 1e-5
+
+
+def test_traced_losses_code_matches_torch():
+    torch = _torch()
+    assert _losses(gpujit).code == _losses(torch).code
+
+
+# ----------------------- autocast on the CPU: norm layers keep float32 parameters
+
+def _bf16_bits(t):
+    return t.float().numpy().view(np.int32).tolist()
+
+
+def test_bfloat16_input_with_float_norm_parameters_stays_bfloat16():
+    # ATen's CPU layer_norm / group_norm / batch_norm run a bfloat16 input with float32
+    # parameters as a "mixed type" call: computed in float, rounded once to bfloat16
+    # (gpujit gave float32: nn.LayerNorm after a Linear under autocast changed dtype)
+    x = gpujit.linspace(-2, 2, 16).reshape(2, 8)
+    w, b = gpujit.linspace(0.5, 1.5, 8), gpujit.linspace(-0.1, 0.1, 8)
+    xb = x.to(gpujit.bfloat16)
+    y = F.layer_norm(xb, (8,), w, b)
+    assert y.dtype is gpujit.bfloat16
+    a = xb.float().numpy().astype(np.float64)
+    ref = (a - a.mean(1, keepdims=True)) / np.sqrt(a.var(1, keepdims=True) + 1e-5) \
+        * w.numpy() + b.numpy()
+    np.testing.assert_allclose(y.float().numpy(), ref, rtol=2 ** -8, atol=1e-3)
+    assert F.group_norm(xb.reshape(2, 4, 2), 2, w[:4], b[:4]).dtype is gpujit.bfloat16
+    rm, rv = gpujit.zeros(8), gpujit.ones(8)
+    z = F.batch_norm(xb, rm, rv, w, b, training=True)
+    assert z.dtype is gpujit.bfloat16 and rm.dtype is gpujit.float32
+    np.testing.assert_allclose(rm.numpy(), 0.1 * xb.float().numpy().mean(0), rtol=1e-6)
+    # autocast: Linear gives bfloat16, the LayerNorm after it keeps it
+    m = nn.Sequential(nn.Linear(4, 8), nn.LayerNorm(8))
+    with gpujit.autocast("cpu", dtype=gpujit.bfloat16):
+        assert m(gpujit.ones(2, 4)).dtype is gpujit.bfloat16
+    # ATen's checks: a float input with bfloat16 parameters, parameters of two dtypes
+    with pytest.raises(RuntimeError, match=r"^mixed dtype \(CPU\): expect parameter to have "
+                                           r"scalar type of Float$"):
+        F.layer_norm(x, (8,), w.bfloat16(), b.bfloat16())
+    with pytest.raises(RuntimeError, match="^expected scalar type BFloat16 but found Float$"):
+        F.layer_norm(xb, (8,), w.bfloat16(), b)
+    with pytest.raises(RuntimeError, match=r"^mixed dtype \(CPU\): expect parameter"):
+        F.batch_norm(xb, rm.bfloat16(), rv.bfloat16(), w, b)
+
+
+def test_bfloat16_mixed_norms_match_torch():
+    torch = _torch()
+    for lib in (gpujit, torch):
+        x = lib.linspace(-2, 2, 16).reshape(2, 8).to(lib.bfloat16)
+        w, b = lib.linspace(0.5, 1.5, 8), lib.linspace(-0.1, 0.1, 8)
+        outs = [lib.nn.functional.layer_norm(x, (8,), w, b),
+                lib.nn.functional.layer_norm(x, (8,), w),
+                lib.nn.functional.group_norm(x.reshape(2, 4, 2), 2, w[:4], b[:4]),
+                lib.nn.functional.batch_norm(x, w * 0, w, w, b),
+                lib.nn.functional.batch_norm(x, w * 0, w + 0, w, b, training=True)]
+        got = [(str(o.dtype).split(".")[1], _bf16_bits(o)) for o in outs]
+        if lib is gpujit:
+            mine = got
+    assert mine == got
+
+
+# --------------------- RMSNorm of a half-precision input with a float32 weight (LLaMA-style)
+
+def _rms_cases(lib):
+    x = lib.linspace(-2, 2, 16).reshape(2, 8)
+    w = lib.linspace(0.5, 1.5, 8)
+    return [(x.to(lib.bfloat16), w), (x.to(lib.float16), w), (x.to(lib.bfloat16), w.double()),
+            (x.to(lib.float16), w.bfloat16()), (x, w.double())]
+
+
+def test_rms_norm_multiplies_a_weight_of_another_dtype_before_rounding():
+    # ATen's composite path (a weight of another dtype) keeps x * rsqrt(mean(x^2) + eps)
+    # in float and multiplies the weight before rounding once to the input's dtype
+    # (gpujit rounded x * rsqrt first: -0.90234375 where torch gives -0.90625)
+    gpujit.set_warn_always(True)
+    try:
+        for x, w in _rms_cases(gpujit):
+            with pytest.warns(UserWarning) as rec:
+                y = F.rms_norm(x, (8,), w)
+            assert y.dtype is x.dtype
+            a = x.double().numpy()
+            ref = a / np.sqrt((a * a).mean(1, keepdims=True) + np.finfo(np.float32).eps) \
+                * w.double().numpy()
+            if x.dtype is gpujit.float32:
+                np.testing.assert_allclose(y.numpy(), ref, rtol=1e-6)
+                continue
+            want = gpujit.tensor(ref, dtype=gpujit.float64).to(x.dtype)
+            assert np.array_equal(y.double().numpy(), want.double().numpy()), (x.dtype, w.dtype)
+        assert str(rec[0].message) == (
+            "Mismatch dtype between input and weight: input dtype = float, weight dtype = "
+            "double, Cannot dispatch to fused implementation.")
+        with pytest.warns(UserWarning, match="input dtype = c10::BFloat16, weight dtype = "
+                                             "float,"):
+            F.rms_norm(gpujit.ones(2, 8, dtype=gpujit.bfloat16), (8,), gpujit.ones(8))
+    finally:
+        gpujit.set_warn_always(False)
+    x = gpujit.linspace(-2, 2, 16).reshape(2, 8).bfloat16()
+    assert F.rms_norm(x, (8,), gpujit.linspace(0.5, 1.5, 8))[0, 1].item() == -0.90625
+
+
+def test_rms_norm_mixed_dtypes_match_torch():
+    torch = _torch()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for (x, w), (tx, tw) in zip(_rms_cases(gpujit), _rms_cases(torch)):
+            y, ty = F.rms_norm(x, (8,), w), torch.nn.functional.rms_norm(tx, (8,), tw)
+            assert str(y.dtype) == str(ty.dtype).replace("torch", "gpujit")
+            assert y.double().numpy().tolist() == ty.double().numpy().tolist()
+
+
+# ---------------- a scripted beam search: `beams = []` in the loop body takes beams' type
+
+def _beam_search_source():
+    return '''
+from typing import List, Tuple
+import {lib} as torch
+
+
+def beam_search(logits: torch.Tensor, beam: int, eos: int) -> List[Tuple[float, List[int]]]:
+    beams: List[Tuple[float, List[int]]] = [(0.0, [0])]
+    finished: List[Tuple[float, List[int]]] = []
+    for t in range(logits.size(0)):
+        lp = torch.log_softmax(logits[t], dim=-1)
+        cand: List[Tuple[float, int, int]] = []
+        for b in range(len(beams)):
+            top_v, top_i = lp.topk(beam)
+            for k in range(beam):
+                cand.append((beams[b][0] + float(top_v[k].item()), b, int(top_i[k].item())))
+        cand.sort(reverse=True)
+        old = beams
+        beams = []
+        for score, b, tok in cand[:beam]:
+            seq = old[b][1] + [tok]
+            if tok == eos:
+                finished.append((score, seq))
+            else:
+                beams.append((score, seq))
+        if len(beams) == 0:
+            break
+    for sb in beams:
+        finished.append(sb)
+    return finished
+'''
+
+
+def _beam_search(lib, tmp_path):
+    import importlib.util
+    path = tmp_path / f"beam_{lib.__name__}.py"
+    path.write_text(_beam_search_source().replace("{lib}", lib.__name__))
+    spec = importlib.util.spec_from_file_location(f"beam_{lib.__name__}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return lib.jit.script(mod.beam_search)
+
+
+_LOGITS = [[0.1, 2.0, 0.3, 1.5], [1.0, 0.2, 3.0, 0.1], [0.6, 0.4, 0.3, 2.5]]
+
+
+def _beam_reference(beam, eos):
+    lp = np.log(np.exp(np.array(_LOGITS, np.float32)) /
+                np.exp(np.array(_LOGITS, np.float32)).sum(1, keepdims=True))
+    beams, finished = [(0.0, [0])], []
+    for row in lp:
+        top = np.argsort(-row)[:beam]
+        cand = sorted(((s + float(row[k]), b, int(k)) for b, (s, _) in enumerate(beams)
+                       for k in top), reverse=True)[:beam]
+        old, beams = beams, []
+        for s, b, k in cand:
+            (finished if k == eos else beams).append((s, old[b][1] + [k]))
+        if not beams:
+            break
+    return [(round(s, 4), q) for s, q in finished + beams]
+
+
+def test_scripted_beam_search_reassigns_an_empty_list_in_its_loop(tmp_path):
+    # TorchScript types `beams = []` in a loop body from the loop-carried beams (a List of
+    # tuples); gpujit typed it List[Tensor] and refused the program ("previously had type")
+    bs = _beam_search(gpujit, tmp_path)
+    got = bs(gpujit.tensor(_LOGITS), 2, 3)
+    assert [(round(s, 4), q) for s, q in got] == _beam_reference(2, 3)
+    assert "beams1 = annotate(List[Tuple[float, List[int]]], [])" in bs.code
+
+
+def test_scripted_beam_search_matches_torch(tmp_path):
+    torch = _torch()
+    got = _beam_search(gpujit, tmp_path)(gpujit.tensor(_LOGITS), 2, 3)
+    want = _beam_search(torch, tmp_path)(torch.tensor(_LOGITS), 2, 3)
+    assert [(round(s, 5), q) for s, q in got] == [(round(s, 5), q) for s, q in want]

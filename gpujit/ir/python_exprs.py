@@ -105,6 +105,8 @@ def _is_default_arg(param, v) -> bool:
     base = param.type.base
     if base == "float" and type(default) is int and not param.type.is_list:
         default = float(default)        # (`float std=1` is TorchScript's 1.)
+    elif base == "int" and default == "mean":
+        default = 1                     # (`int reduction=Mean` is at::Reduction::Mean, 1)
     elif base == "ScalarType" and default is not None:
         # (a ScalarType is an int in TorchScript: `ScalarType? dtype=long` is 4)
         from .. import dtypes as _dt

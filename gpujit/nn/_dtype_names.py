@@ -40,6 +40,8 @@ def c_type_name(dtype: _gpujit.dtype) -> str:
     """The C++ type's name (as gcc's typeid prints it) ATen's warnings give a dtype."""
     if dtype == _gpujit.float16:
         return "c10::Half"
+    if dtype == _gpujit.bfloat16:
+        return "c10::BFloat16"
     if dtype == _gpujit.float64:
         return "double"
     if dtype == _gpujit.int64:

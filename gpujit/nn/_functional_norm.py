@@ -61,18 +61,13 @@ def rms_norm(input, normalized_shape: List[int], weight: Optional[_gpujit.Tensor
     else:
         e = eps
     dims = [input.dim() - 1 - i for i in range(nd)]
-    rr = (x.pow(2).mean(dims, keepdim=True) + e).rsqrt()
-    if not _gpujit.jit.is_scripting() and low and weight is not None and \
-            weight.dtype == input.dtype:
-        # (scripted code folds this test away: an early return would leave the float
-        # path's ops after it untyped; a float16 group computes in float and rounds once)
-        # (ATen's fused CPU kernel for a float16 / bfloat16 input and weight of its dtype:
-        # x * rsqrt * weight in float, rounded once)
-        return (x * rr * weight.float()).to(input.dtype)
-    out = (x * rr).to(input.dtype)
+    y = x * (x.pow(2).mean(dims, keepdim=True) + e).rsqrt()
     if weight is not None:
-        out = (out * weight).to(out.dtype)      # (ATen: result.mul(weight).type_as(result))
-    return out
+        # (ATen's fused CPU kernel and, for a weight of another dtype, its composite path
+        # both multiply before rounding to the input's dtype: a float16 / bfloat16 input
+        # in float, times the weight in the dtype they promote to)
+        y = y * weight
+    return y.to(input.dtype)
 
 
 @_from_source

@@ -442,3 +442,5 @@ TENSOR_IMPLS = {
 
 from .bfloat16_composites import TENSOR_IMPLS as _COMPOSITES     # noqa: E402
 TENSOR_IMPLS.update(_COMPOSITES)
+from .bfloat16_norms import TENSOR_IMPLS as _NORMS     # noqa: E402
+TENSOR_IMPLS.update(_NORMS)

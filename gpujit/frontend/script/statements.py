@@ -114,8 +114,10 @@ class StatementMixin:
             return None
         name = s.targets[0].id
         own = self.scopes[-1].get(name)
-        if own is not None and not isinstance(own, Refined):
-            return None                       # (rebinding in its own block)
+        if own is not None and not isinstance(own, Refined) and \
+                own.value not in self.block.inputs:
+            return None                       # (rebinding in its own block; a loop body's
+            # carried variable is the enclosing block's: `beams = []` in a beam search)
         v = self.enclosing_value(name)
         if v is None:
             return None
