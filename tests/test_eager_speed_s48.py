@@ -242,3 +242,38 @@ def test_recorder_source_is_kept():
     rec = recording._RECORDERS[registry.OPS["aten::exp"]]
     assert "def recorder(args):" in rec.source
     assert "_op.eager(*args)" in rec.source
+
+
+def test_saved_output_shadow_keeps_the_flags_it_has():
+    # graph._shadow (a saved output kept without its grad_fn) reads the rarely-set flags
+    # only where they can be set; each it has is carried, none is made up
+    from gpujit.autograd.graph import _shadow
+    plain = _shadow(gpujit.ones(2, 2))
+    for k in ("_detached", "_nograd_view", "_zero_strides"):
+        assert getattr(plain, k, None) is None, k
+    base = gpujit.ones(3, 2, requires_grad=True)
+    with gpujit.no_grad():
+        v = base[0]
+    assert getattr(v, "_nograd_view", None) is True
+    s = _shadow(v)
+    assert s._nograd_view is True and s._base is base and s._vc is v._vc
+    d = base.detach()
+    assert _shadow(d)._detached is True
+    z = gpujit.from_numpy(np.zeros((0, 3), np.float32))
+    assert z.stride() == (0, 0)
+    sz = _shadow(z)
+    assert sz._zero_strides is True and sz.stride() == (0, 0)
+
+
+def test_saved_output_of_a_recorded_view_after_the_view_dies():
+    # tanh of a view saves its result; once the result is freed, backward unpacks the
+    # shadow (its base and version counter kept)
+    x = gpujit.tensor([[0.5, 1.0], [-1.0, 2.0]], requires_grad=True)
+    y = (x * 1.0)[0].tanh()
+    node = y.grad_fn
+    s = y.sum()
+    del y
+    s.backward()
+    assert node.name() == "TanhBackward0"
+    np.testing.assert_allclose(x.grad.numpy()[0], 1 - np.tanh([0.5, 1.0]) ** 2, rtol=1e-6)
+    np.testing.assert_array_equal(x.grad.numpy()[1], [0.0, 0.0])
