@@ -277,3 +277,94 @@ def test_saved_output_of_a_recorded_view_after_the_view_dies():
     assert node.name() == "TanhBackward0"
     np.testing.assert_allclose(x.grad.numpy()[0], 1 - np.tanh([0.5, 1.0]) ** 2, rtol=1e-6)
     np.testing.assert_array_equal(x.grad.numpy()[1], [0.0, 0.0])
+
+
+# ---------------------------------------------------------------- small totals (c48)
+# reduction_cascade._small_total: the sum of all values of a small contiguous array while
+# numba is not loaded, one np.add.accumulate per sequential sum of ATen's kernel
+
+def _small_cases():
+    rng = np.random.default_rng(7)
+    for dt in (np.float32, np.float64):
+        from gpujit.ops import reduction_cascade as rc
+        L = rc.lanes(dt)
+        if not L:
+            return
+        for n in list(range(1, 40)) + [63, 64, 65, 127, 128, 129, 255, 256, 300, 4 * 16 * L - 1]:
+            if n >= 4 * 16 * L:
+                continue
+            for kind in range(3):
+                if kind == 0:       # magnitudes 1e-8 .. 1e8: any other order shows
+                    x = rng.standard_normal(n) * 10.0 ** rng.integers(-8, 8, n)
+                elif kind == 1:
+                    x = rng.standard_normal(n) + 1e4
+                else:               # signed zeros: the result is +0.
+                    x = np.where(rng.random(n) < 0.5, -0.0, 0.0)
+                yield dt, x.astype(dt)
+
+
+def test_small_totals_are_the_block_paths_bits():
+    from gpujit.ops import reduction_cascade as rc
+    n_checked = 0
+    for dt, x in _small_cases():
+        L = rc.lanes(dt)
+        shapes = [(x.size,)] + [(d, x.size // d) for d in (2, 3) if x.size % d == 0]
+        for sh in shapes:
+            for order in "CF":
+                a = np.asarray(x.reshape(sh), order=order)
+                for keep in (False, True):
+                    with np.errstate(all="ignore"):
+                        want = rc._cascade_sum(a, None, keep, False, L, None)
+                    got = rc._small_total(a, keep, L)
+                    assert got.shape == want.shape and got.dtype == want.dtype
+                    assert got.tobytes() == want.tobytes(), (dt, sh, order, keep)
+                    n_checked += 1
+    assert n_checked > 500
+
+
+def test_small_totals_of_inf_nan_and_overflow_warn_nothing(monkeypatch):
+    import warnings
+    from gpujit.ops import reduction_cascade as rc
+    rc._kernel(0)
+    monkeypatch.setattr(rc._KERNEL[0], "force", "numpy")
+    big = np.full(40, np.finfo(np.float32).max / 3, np.float32)
+    x = np.arange(20, dtype=np.float64)
+    x[3], x[11] = np.inf, -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert rc.cascade_sum(big, None, False) == np.inf
+        assert np.isnan(rc.cascade_sum(x, None, False))
+        assert rc.cascade_sum(np.array([-0.0], np.float32), None, False).tobytes() == \
+            np.float32(0).tobytes()
+
+
+def test_small_totals_taken_before_numba(monkeypatch):
+    # the public sums take the small path while the kernel is not loaded (forced NumPy)
+    from gpujit.ops import reduction_cascade as rc
+    rc._kernel(0)
+    monkeypatch.setattr(rc._KERNEL[0], "force", "numpy")
+    calls = []
+    real = rc._small_total
+    monkeypatch.setattr(rc, "_small_total", lambda *a: calls.append(a) or real(*a))
+    v = np.random.default_rng(3).standard_normal((4, 4)).astype(np.float32)
+    t = gpujit.from_numpy(v)
+    got = [t.sum(), t.mean(), t.sum(dim=(0, 1), keepdim=True)]
+    assert len(calls) == 3
+    with np.errstate(all="ignore"):
+        want = rc._cascade_sum(v, None, False, False, 8, None)
+    assert got[0].numpy().tobytes() == want.tobytes()
+    assert tuple(got[2].shape) == (1, 1)
+    t.sum(0)                    # (a partial sum: the general path)
+    assert len(calls) == 3
+
+
+@needs_torch
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_small_totals_are_torchs(dt):
+    from gpujit.ops import reduction_cascade as rc
+    for d, x in _small_cases():
+        if np.dtype(d).name != dt:
+            continue
+        got = rc._small_total(x, False, rc.lanes(d))
+        want = torch.from_numpy(x).sum().numpy()
+        assert got.tobytes() == want.tobytes(), x.size
