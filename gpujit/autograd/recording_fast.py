@@ -62,10 +62,12 @@ def make_recorder(op, plan):
     if op.composite is not None or op.refuse_grad is not None or \
             op.untracked_when is not None or n == 0:
         return None
+    known = None
     if op.takes_complex:
-        from ..ops.complex_autograd import differentiates
-        if not differentiates(op):
+        from ..ops import complex_autograd
+        if not complex_autograd.differentiates(op):
             return None
+        known = complex_autograd._KNOWN      # (read per call: what it says may change)
     wrt_pos = _rec._wrt_positions(op)
     if wrt_pos is None or tuple(wrt_pos) != tuple(wrt) or not wrt:
         return None
@@ -76,8 +78,11 @@ def make_recorder(op, plan):
     L = ["def recorder(args):",
          "    if _live[0] or _op.derivative is not _d or _op.composite is not None or "
          "_op.refuse_grad is not None:",
-         "        return _general(_op, args)",
-         "    try:",
+         "        return _general(_op, args)"]
+    if known is not None:       # (an op that takes complex tensors: differentiates them)
+        L += ["    if _known.get(_op) is not True:",
+              "        return _general(_op, args)"]
+    L += ["    try:",
          f"        {', '.join(a)}, = args",
          "    except ValueError:       # (another argument count)",
          "        return _general(_op, args)"]
@@ -206,7 +211,7 @@ def make_recorder(op, plan):
                   f"        {x}._ag.has_views = True"]
         L.append(f"    _attach_views(args, (result,), {view == 'multi'})")
     L.append("    return result")
-    g = {"_op": op, "_d": d, "_plan": plan, "_cls": cls, "_name": node_name, "_names": {},
+    g = {"_op": op, "_d": d, "_known": known, "_plan": plan, "_cls": cls, "_name": node_name, "_names": {},
          "_live": _reg.InferenceVersion.live, "_general": _general, "_T": Tensor,
          "_requires_any": _rec._requires_any, "_NUMS": _NUMS,
          "_record_planned": _rec._record_planned, "_SCRIPTED": SCRIPTED,
