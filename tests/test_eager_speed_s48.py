@@ -368,3 +368,47 @@ def test_small_totals_are_torchs(dt):
         got = rc._small_total(x, False, rc.lanes(d))
         want = torch.from_numpy(x).sum().numpy()
         assert got.tobytes() == want.tobytes(), x.size
+
+
+# ---------------------------------------------------------------- float16 libm tables (c48)
+
+@pytest.mark.parametrize("name", ["exp", "expm1", "log", "log1p", "sin", "cos", "tan", "asin",
+                                  "atanh", "cosh", "asinh", "log10"])
+def test_half_libm_table_is_the_per_element_ufunc(name, monkeypatch):
+    from gpujit.ops import half_libm
+    pytest.importorskip("numba")
+    monkeypatch.setattr(half_libm, "_TABLES", {})
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 1 << 16, (600, 240), dtype=np.uint16)  # NaNs and infs among them
+    a = bits.view(np.float16)
+    small = a[:3, :5]
+    got_small = half_libm.call(np, name, small)         # (below the size: no table yet)
+    assert name not in half_libm._TABLES
+    strided = a[::2, ::3]                               # (a view: its bits looked up)
+    assert strided.size >= half_libm._TABLE_MIN
+    got = half_libm.call(np, name, strided)
+    assert name in half_libm._TABLES
+    want = half_libm._per_element(name, strided)
+    assert got.dtype == np.float16 and got.shape == strided.shape and got.flags.c_contiguous
+    np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+    np.testing.assert_array_equal(got_small.view(np.uint16),
+                                  half_libm.call(np, name, small).view(np.uint16))
+    z = half_libm.call(np, name, np.float16(0.5))      # (a 0-d value: a NumPy scalar)
+    assert type(z) is np.float16 and z == half_libm._per_element(name, np.asarray(np.float16(0.5)))
+    # every half: the table is the ufunc's value of each
+    all_bits = np.arange(1 << 16, dtype=np.uint16)
+    np.testing.assert_array_equal(
+        half_libm.call(np, name, all_bits.view(np.float16)).view(np.uint16),
+        half_libm._per_element(name, all_bits.view(np.float16)).view(np.uint16))
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["exp", "log", "tanh", "cos"])
+def test_half_libm_eager_is_torchs(name):
+    pytest.importorskip("numba")
+    v = (np.random.default_rng(5).standard_normal(1 << 15) * 3).astype(np.float16)
+    if name == "log":
+        v = np.abs(v)
+    got = getattr(gpujit.from_numpy(v), name)().numpy()
+    want = getattr(torch.from_numpy(v), name)().numpy()
+    np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
