@@ -242,3 +242,173 @@ def test_recorder_source_is_kept():
     rec = recording._RECORDERS[registry.OPS["aten::exp"]]
     assert "def recorder(args):" in rec.source
     assert "_op.eager(*args)" in rec.source
+
+
+def test_saved_output_shadow_keeps_the_flags_it_has():
+    # graph._shadow (a saved output kept without its grad_fn) reads the rarely-set flags
+    # only where they can be set; each it has is carried, none is made up
+    from gpujit.autograd.graph import _shadow
+    plain = _shadow(gpujit.ones(2, 2))
+    for k in ("_detached", "_nograd_view", "_zero_strides"):
+        assert getattr(plain, k, None) is None, k
+    base = gpujit.ones(3, 2, requires_grad=True)
+    with gpujit.no_grad():
+        v = base[0]
+    assert getattr(v, "_nograd_view", None) is True
+    s = _shadow(v)
+    assert s._nograd_view is True and s._base is base and s._vc is v._vc
+    d = base.detach()
+    assert _shadow(d)._detached is True
+    z = gpujit.from_numpy(np.zeros((0, 3), np.float32))
+    assert z.stride() == (0, 0)
+    sz = _shadow(z)
+    assert sz._zero_strides is True and sz.stride() == (0, 0)
+
+
+def test_saved_output_of_a_recorded_view_after_the_view_dies():
+    # tanh of a view saves its result; once the result is freed, backward unpacks the
+    # shadow (its base and version counter kept)
+    x = gpujit.tensor([[0.5, 1.0], [-1.0, 2.0]], requires_grad=True)
+    y = (x * 1.0)[0].tanh()
+    node = y.grad_fn
+    s = y.sum()
+    del y
+    s.backward()
+    assert node.name() == "TanhBackward0"
+    np.testing.assert_allclose(x.grad.numpy()[0], 1 - np.tanh([0.5, 1.0]) ** 2, rtol=1e-6)
+    np.testing.assert_array_equal(x.grad.numpy()[1], [0.0, 0.0])
+
+
+# ---------------------------------------------------------------- small totals (c48)
+# reduction_cascade._small_total: the sum of all values of a small contiguous array while
+# numba is not loaded, one np.add.accumulate per sequential sum of ATen's kernel
+
+def _small_cases():
+    rng = np.random.default_rng(7)
+    for dt in (np.float32, np.float64):
+        from gpujit.ops import reduction_cascade as rc
+        L = rc.lanes(dt)
+        if not L:
+            return
+        for n in list(range(1, 40)) + [63, 64, 65, 127, 128, 129, 255, 256, 300, 4 * 16 * L - 1]:
+            if n >= 4 * 16 * L:
+                continue
+            for kind in range(3):
+                if kind == 0:       # magnitudes 1e-8 .. 1e8: any other order shows
+                    x = rng.standard_normal(n) * 10.0 ** rng.integers(-8, 8, n)
+                elif kind == 1:
+                    x = rng.standard_normal(n) + 1e4
+                else:               # signed zeros: the result is +0.
+                    x = np.where(rng.random(n) < 0.5, -0.0, 0.0)
+                yield dt, x.astype(dt)
+
+
+def test_small_totals_are_the_block_paths_bits():
+    from gpujit.ops import reduction_cascade as rc
+    n_checked = 0
+    for dt, x in _small_cases():
+        L = rc.lanes(dt)
+        shapes = [(x.size,)] + [(d, x.size // d) for d in (2, 3) if x.size % d == 0]
+        for sh in shapes:
+            for order in "CF":
+                a = np.asarray(x.reshape(sh), order=order)
+                for keep in (False, True):
+                    with np.errstate(all="ignore"):
+                        want = rc._cascade_sum(a, None, keep, False, L, None)
+                    got = rc._small_total(a, keep, L)
+                    assert got.shape == want.shape and got.dtype == want.dtype
+                    assert got.tobytes() == want.tobytes(), (dt, sh, order, keep)
+                    n_checked += 1
+    assert n_checked > 500
+
+
+def test_small_totals_of_inf_nan_and_overflow_warn_nothing(monkeypatch):
+    import warnings
+    from gpujit.ops import reduction_cascade as rc
+    rc._kernel(0)
+    monkeypatch.setattr(rc._KERNEL[0], "force", "numpy")
+    big = np.full(40, np.finfo(np.float32).max / 3, np.float32)
+    x = np.arange(20, dtype=np.float64)
+    x[3], x[11] = np.inf, -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert rc.cascade_sum(big, None, False) == np.inf
+        assert np.isnan(rc.cascade_sum(x, None, False))
+        assert rc.cascade_sum(np.array([-0.0], np.float32), None, False).tobytes() == \
+            np.float32(0).tobytes()
+
+
+def test_small_totals_taken_before_numba(monkeypatch):
+    # the public sums take the small path while the kernel is not loaded (forced NumPy)
+    from gpujit.ops import reduction_cascade as rc
+    rc._kernel(0)
+    monkeypatch.setattr(rc._KERNEL[0], "force", "numpy")
+    calls = []
+    real = rc._small_total
+    monkeypatch.setattr(rc, "_small_total", lambda *a: calls.append(a) or real(*a))
+    v = np.random.default_rng(3).standard_normal((4, 4)).astype(np.float32)
+    t = gpujit.from_numpy(v)
+    got = [t.sum(), t.mean(), t.sum(dim=(0, 1), keepdim=True)]
+    assert len(calls) == 3
+    with np.errstate(all="ignore"):
+        want = rc._cascade_sum(v, None, False, False, 8, None)
+    assert got[0].numpy().tobytes() == want.tobytes()
+    assert tuple(got[2].shape) == (1, 1)
+    t.sum(0)                    # (a partial sum: the general path)
+    assert len(calls) == 3
+
+
+@needs_torch
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_small_totals_are_torchs(dt):
+    from gpujit.ops import reduction_cascade as rc
+    for d, x in _small_cases():
+        if np.dtype(d).name != dt:
+            continue
+        got = rc._small_total(x, False, rc.lanes(d))
+        want = torch.from_numpy(x).sum().numpy()
+        assert got.tobytes() == want.tobytes(), x.size
+
+
+# ---------------------------------------------------------------- float16 libm tables (c48)
+
+@pytest.mark.parametrize("name", ["exp", "expm1", "log", "log1p", "sin", "cos", "tan", "asin",
+                                  "atanh", "cosh", "asinh", "log10"])
+def test_half_libm_table_is_the_per_element_ufunc(name, monkeypatch):
+    from gpujit.ops import half_libm
+    pytest.importorskip("numba")
+    monkeypatch.setattr(half_libm, "_TABLES", {})
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 1 << 16, (600, 240), dtype=np.uint16)  # NaNs and infs among them
+    a = bits.view(np.float16)
+    small = a[:3, :5]
+    got_small = half_libm.call(np, name, small)         # (below the size: no table yet)
+    assert name not in half_libm._TABLES
+    strided = a[::2, ::3]                               # (a view: its bits looked up)
+    assert strided.size >= half_libm._TABLE_MIN
+    got = half_libm.call(np, name, strided)
+    assert name in half_libm._TABLES
+    want = half_libm._per_element(name, strided)
+    assert got.dtype == np.float16 and got.shape == strided.shape and got.flags.c_contiguous
+    np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+    np.testing.assert_array_equal(got_small.view(np.uint16),
+                                  half_libm.call(np, name, small).view(np.uint16))
+    z = half_libm.call(np, name, np.float16(0.5))      # (a 0-d value: a NumPy scalar)
+    assert type(z) is np.float16 and z == half_libm._per_element(name, np.asarray(np.float16(0.5)))
+    # every half: the table is the ufunc's value of each
+    all_bits = np.arange(1 << 16, dtype=np.uint16)
+    np.testing.assert_array_equal(
+        half_libm.call(np, name, all_bits.view(np.float16)).view(np.uint16),
+        half_libm._per_element(name, all_bits.view(np.float16)).view(np.uint16))
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["exp", "log", "tanh", "cos"])
+def test_half_libm_eager_is_torchs(name):
+    pytest.importorskip("numba")
+    v = (np.random.default_rng(5).standard_normal(1 << 15) * 3).astype(np.float16)
+    if name == "log":
+        v = np.abs(v)
+    got = getattr(gpujit.from_numpy(v), name)().numpy()
+    want = getattr(torch.from_numpy(v), name)().numpy()
+    np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))

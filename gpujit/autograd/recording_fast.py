@@ -62,10 +62,12 @@ def make_recorder(op, plan):
     if op.composite is not None or op.refuse_grad is not None or \
             op.untracked_when is not None or n == 0:
         return None
+    known = None
     if op.takes_complex:
-        from ..ops.complex_autograd import differentiates
-        if not differentiates(op):
+        from ..ops import complex_autograd
+        if not complex_autograd.differentiates(op):
             return None
+        known = complex_autograd._KNOWN      # (read per call: what it says may change)
     wrt_pos = _rec._wrt_positions(op)
     if wrt_pos is None or tuple(wrt_pos) != tuple(wrt) or not wrt:
         return None
@@ -74,10 +76,16 @@ def make_recorder(op, plan):
         return None
     a = [f"a{i}" for i in range(n)]
     L = ["def recorder(args):",
-         f"    if _live[0] or _op.derivative is not _d or _op.composite is not None or "
-         f"_op.refuse_grad is not None or len(args) != {n}:",
-         "        return _general(_op, args)",
-         f"    {', '.join(a)}, = args"]
+         "    if _live[0] or _op.derivative is not _d or _op.composite is not None or "
+         "_op.refuse_grad is not None:",
+         "        return _general(_op, args)"]
+    if known is not None:       # (an op that takes complex tensors: differentiates them)
+        L += ["    if _known.get(_op) is not True:",
+              "        return _general(_op, args)"]
+    L += ["    try:",
+         f"        {', '.join(a)}, = args",
+         "    except ValueError:       # (another argument count)",
+         "        return _general(_op, args)"]
     # only arguments the derivative does not take require grad: run as unrecorded
     # (_recorded_call's wrt test)
     tests = [f"({a[i]}.__class__ is _T and {a[i]}._ag is not None and {a[i]}._ag.requires_grad)"
@@ -93,10 +101,10 @@ def make_recorder(op, plan):
     L.append("    cls = _cls")
     L.append("    skip = None")
     if numbered:
+        test = " or ".join(f"isinstance({a[i]}, _NUMS)" for i in operands)
         mask = ", ".join(f"isinstance({a[i]}, _NUMS)" for i in operands)
-        L.append(f"    nmask = ({mask},)")
-        L.append("    if True in nmask:")
-        L.append("        key = (nmask, _SCRIPTED.on)")
+        L.append(f"    if {test}:")
+        L.append(f"        key = (({mask},), _SCRIPTED.on)")
         L.append("        got = _names.get(key)")
         L.append("        if got is None:")
         L.append("            got = _numbered_name(_op, _d, _plan, args, key, _names)")
@@ -113,14 +121,13 @@ def make_recorder(op, plan):
             L.append(f"    {v} = {a[i]}._device if isinstance({a[i]}, _T) else None")
     for k, i in enumerate(wrt):
         x = a[i]
+        # (edge_of's common cases inline: a node's output, a leaf with its AccumulateGrad)
         L += [f"    if isinstance({x}, _T):",
               f"        ag = {x}._ag",
               "        if ag is not None and ag.requires_grad and ag.view is None and "
-              "ag.grad_fn is not None:",
-              f"            e{k} = (ag.grad_fn, ag.output_nr)",
-              "        elif ag is not None and ag.requires_grad and ag.view is None and "
-              "ag.acc is not None:",
-              f"            e{k} = (ag.acc, 0)",
+              "(ag.grad_fn is not None or ag.acc is not None):",
+              f"            e{k} = (ag.grad_fn, ag.output_nr) if ag.grad_fn is not None "
+              "else (ag.acc, 0)",
               "        else:",
               f"            e{k} = _edge_of({x})",
               f"        if e{k} is None:",
@@ -149,12 +156,14 @@ def make_recorder(op, plan):
             for p, v in pre:
                 if not p.endswith(("_shape", "_device", "needs_grad")):
                     L.append(f"    if {p!r} not in needed: {v} = None")
-    L += ["    prev = _state.enabled, _state.inference",
-          "    _state.enabled = False",
+    # (no_grad's enter and exit; autograd_call runs the recorder only with grad mode on
+    # and inference mode off, the state the exit restores)
+    L += ["    _state.enabled = False",
           "    try:",
           "        result = _op.eager(*args)",
           "    finally:",
-          "        _state.enabled, _state.inference = prev",
+          "        _state.enabled = True",
+          "        _state.inference = False",
           f"    if result is {a[0]}:",
           "        return result"]
     if numbered:
@@ -202,7 +211,7 @@ def make_recorder(op, plan):
                   f"        {x}._ag.has_views = True"]
         L.append(f"    _attach_views(args, (result,), {view == 'multi'})")
     L.append("    return result")
-    g = {"_op": op, "_d": d, "_plan": plan, "_cls": cls, "_name": node_name, "_names": {},
+    g = {"_op": op, "_d": d, "_known": known, "_plan": plan, "_cls": cls, "_name": node_name, "_names": {},
          "_live": _reg.InferenceVersion.live, "_general": _general, "_T": Tensor,
          "_requires_any": _rec._requires_any, "_NUMS": _NUMS,
          "_record_planned": _rec._record_planned, "_SCRIPTED": SCRIPTED,

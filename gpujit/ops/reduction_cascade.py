@@ -329,7 +329,51 @@ def cascade_sum(a, axes, keepdim, ignore_nan=False):
     if kernel is not None:              # (numba's arithmetic warns of nothing)
         return _cascade_sum(a, axes, keepdim, ignore_nan, lanes_, kernel)
     with np.errstate(all="ignore"):
+        if not ignore_nan and 0 < a.size < _SMALL_RUNS * _ILP * lanes_ and (
+                axes is None or len(axes) == a.ndim) and \
+                (a.flags.c_contiguous or a.flags.f_contiguous):
+            return _small_total(a, keepdim, lanes_)
         return _cascade_sum(a, axes, keepdim, ignore_nan, lanes_, None)
+
+
+# ------------------------------------------------------------------ small totals
+# The sum of all values of a small contiguous array before numba loads: its loop is one
+# row of n values (the dims merged in memory order), whose kernel's multi_row_sum has one
+# level (fewer than 16 runs of 4 vectors: its runs shorter than the step), so each
+# sequential sum of the kernel is one np.add.accumulate (its running sums are the order of
+# the adds) instead of an add per value: ~6 NumPy calls where _cascade_sum's blocks made
+# ~30 (the as_strided views among them), a (4, 4).sum() ~30 -> ~6 us, the same bits.
+_SMALL_RUNS = 16
+
+
+def _row_sum_small(rows):
+    """row_sum (_rs) of rows (k, L) with k // 4 < 16: the sum of each column, but for the
+    sign of a zero (the adds of 0 it leaves out: the caller's last add to 0 settles it)."""
+    m = rows.shape[0] // _ILP
+    if not m:           # (its 4 interleaved sums all 0: the rows in order)
+        return np.add.accumulate(rows, axis=0)[-1]
+    # the 4 interleaved multi_row_sums (one level: a sequential sum each), then p[0], the
+    # rows past the last 4 added to it, p[1], p[2], p[3], in order
+    p = np.add.accumulate(rows[:m * _ILP].reshape(m, _ILP, rows.shape[1]), axis=0)[-1]
+    return np.add.accumulate(np.concatenate((p[:1], rows[m * _ILP:], p[1:])), axis=0)[-1]
+
+
+def _small_total(a, keepdim, lanes_):
+    x = a.reshape(-1) if a.flags.c_contiguous else a.T.reshape(-1)
+    n = x.shape[0]
+    if n >= lanes_:
+        # vectorized_inner_sum: row_sum of the L-wide vectors, then the tail values from
+        # 0 and the L lanes after them, in order
+        nv = n // lanes_
+        acc = _row_sum_small(x[:nv * lanes_].reshape(nv, lanes_))
+        if nv * lanes_ < n:
+            acc = np.concatenate((x[nv * lanes_:], acc))
+    else:
+        # fewer values than lanes (a row without a whole vector): row_sum of the values
+        acc = _row_sum_small(x.reshape(n, 1))
+    # (the output's own add to 0, which makes a sum -0. +0., as ATen's)
+    out = np.add.accumulate(acc)[-1:] + a.dtype.type(0)
+    return out.reshape((1,) * a.ndim if keepdim else ())
 
 
 _LAYOUTS = {}       # (shape, strides, itemsize, axes) -> (loop, its arrays for serial_sum)
