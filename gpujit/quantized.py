@@ -154,7 +154,30 @@ class QuantizedTensor(_reg._Tensor):
     __str__ = __repr__
 
     def __reduce__(self):
-        raise RuntimeError("gpujit cannot pickle quantized tensors")
+        # (pickle, copy: the integer representation and the quantizer, copied)
+        a = self._qbits if self._device.type == "cpu" else self._qbits.get()
+        return (rebuild, (np.array(a), self._dtype.name, str(self._device),
+                          self._qscheme.name, _host_copy(self._qscale), _host_copy(self._qzp),
+                          self._qaxis))
+
+    def __deepcopy__(self, memo):
+        fn, args = self.__reduce__()
+        t = memo[id(self)] = fn(*args)
+        return t
+
+
+def _host_copy(v):
+    return v.copy() if isinstance(v, np.ndarray) else v
+
+
+def rebuild(bits, dtype_name, dev, scheme_name, scale, zp, axis=None):
+    """The quantized tensor of `bits` (an integer array) and its quantizer, by names:
+    QuantizedTensor.__reduce__'s, and torch._utils._rebuild_qtensor's for gpujit.load."""
+    from .device import resolve, xp_for
+    d = resolve(dev)
+    if d.type != "cpu":
+        bits = xp_for(d).asarray(bits)
+    return _make(bits, getattr(_dt, dtype_name), d, getattr(_dt, scheme_name), scale, zp, axis)
 
 
 def _make(bits, d, dev, scheme, scale, zp, axis=None):
@@ -270,15 +293,23 @@ _MOVES = frozenset({
 })
 
 
+# (the moves that keep every element where it is: a per-channel quantizer holds for them)
+_SAME_LAYOUT = frozenset({"aten::alias", "aten::clone", "aten::contiguous", "aten::detach",
+                          "aten::size", "aten::dim", "aten::numel", "aten::stride",
+                          "aten::is_contiguous", "aten::element_size"})
+
+
 def quantized_call(e, args):
     """op(*args) given a quantized operand (registry.sparse_call's branch)."""
     op = e.op
     qs = [a for a in _tensors(args) if isinstance(a, QuantizedTensor)]
     first = qs[0]
     base = op.schema.name
-    if base not in _MOVES or any(q._qscheme is not _dt.per_tensor_affine or
-                                 (q._qscale, q._qzp, q._dtype) !=
-                                 (first._qscale, first._qzp, first._dtype) for q in qs):
+    if base in _SAME_LAYOUT and len(qs) == 1 and first._qscheme is not _dt.per_tensor_affine:
+        pass        # (a per-channel tensor's clone / contiguous / detach: its quantizer kept)
+    elif base not in _MOVES or any(q._qscheme is not _dt.per_tensor_affine or
+                                   (q._qscale, q._qzp, q._dtype) !=
+                                   (first._qscale, first._qzp, first._dtype) for q in qs):
         raise backend_error(op.name.replace(".Tensor", ".out")
                             if "pointwise" in op.tags else op.name) from None
     plain = []
@@ -309,7 +340,8 @@ def _carrier(t):
 def _requantized(r, like):
     if isinstance(r, _reg._Tensor) and type(r) is _reg._Tensor and \
             r._dtype is _INT_DTYPE[like._dtype]:
-        return _make(r._data, like._dtype, r._device, like._qscheme, like._qscale, like._qzp)
+        return _make(r._data, like._dtype, r._device, like._qscheme, like._qscale, like._qzp,
+                     like._qaxis)
     if isinstance(r, (list, tuple)) and not hasattr(r, "_fields"):
         return type(r)(_requantized(x, like) for x in r)
     return r

@@ -378,3 +378,69 @@ def test_scaled_mm_autograd_and_script():
     assert "aten::_scaled_mm" in str(s.graph)
     got = s(a.detach(), gpujit.tensor(_B).to(F), gpujit.tensor(2.0), gpujit.tensor(0.5))
     assert got.tolist() == [[6.5, 7.25], [0.0, 16.5]]
+
+
+# ------------------------------------------------------------------ quantized tensors saved
+
+def _qtensors(m):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # (torch's deprecation of quantized tensors)
+        x = m.tensor([-1.0, 0.0, 0.5, 2.0, 3.3])
+        w = m.tensor([[-1.0, 0.5], [2.0, 3.3]])
+        return {"q": m.quantize_per_tensor(x, 0.1, 3, m.quint8),
+                "q8": m.quantize_per_tensor(x, 0.1, -3, m.qint8),
+                "q32": m.quantize_per_tensor(x, 0.1, 3, m.qint32),
+                "view": m.quantize_per_tensor(x, 0.1, 3, m.quint8)[1:4],
+                "qc": m.quantize_per_channel(w, m.tensor([0.1, 0.2]), m.tensor([1, 2]), 0,
+                                             m.qint8),
+                "qc1": m.quantize_per_channel(w, m.tensor([0.1, 0.2]), m.tensor([1, 2]), 1,
+                                              m.quint8)}
+
+
+_QBITS = {"q": [0, 3, 8, 23, 36], "q8": [-13, -3, 2, 17, 30], "q32": [-7, 3, 8, 23, 36],
+          "view": [3, 8, 23], "qc": [[-9, 6], [12, 18]], "qc1": [[0, 4], [21, 18]]}
+
+
+def _qfacts(t):
+    f = [str(t.dtype).split(".")[1], str(t.qscheme()).split(".")[1], t.int_repr().tolist()]
+    if str(t.qscheme()).endswith("per_tensor_affine"):
+        return f + [t.q_scale(), t.q_zero_point()]
+    return f + [t.q_per_channel_scales().tolist(), t.q_per_channel_zero_points().tolist(),
+                t.q_per_channel_axis()]
+
+
+def _roundtrip(save, load, obj):
+    import io
+    buf = io.BytesIO()
+    save(obj, buf)
+    buf.seek(0)
+    return load(buf)
+
+
+def test_quantized_pickle_deepcopy_and_save():
+    import copy
+    import pickle
+    qs = _qtensors(gpujit)
+    for k, t in qs.items():
+        assert t.int_repr().tolist() == _QBITS[k]
+        for r in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t),
+                  _roundtrip(gpujit.save, gpujit.load, t)):
+            assert r.is_quantized and _qfacts(r) == _qfacts(t)
+            assert r.int_repr().tolist() == _QBITS[k]
+    back = _roundtrip(gpujit.save, gpujit.load, qs)
+    assert {k: _qfacts(v) for k, v in back.items()} == {k: _qfacts(v) for k, v in qs.items()}
+    c = qs["qc"].clone()
+    assert c.qscheme() is gpujit.per_channel_affine and c.int_repr().tolist() == _QBITS["qc"]
+
+
+@needs_torch
+def test_quantized_save_load_with_torch_both_ways():
+    g, t = _qtensors(gpujit), _qtensors(torch)
+    assert {k: _qfacts(v) for k, v in g.items()} == {k: _qfacts(v) for k, v in t.items()}
+    from_torch = _roundtrip(torch.save, gpujit.load, t)
+    to_torch = _roundtrip(gpujit.save, torch.load, g)
+    for k in g:
+        assert _qfacts(from_torch[k]) == _qfacts(t[k])
+        assert _qfacts(to_torch[k]) == _qfacts(g[k])
+        assert to_torch[k].stride() == t[k].stride()
