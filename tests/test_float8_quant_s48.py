@@ -1,5 +1,6 @@
 """Session 48 (b): float8 and quantization, part 2 (ops/float8.py, gpujit/quantized.py),
 compared with values written here and, where torch is installed, with torch 2.13."""
+import numpy as np
 import pytest
 
 import gpujit
@@ -395,11 +396,22 @@ def _qtensors(m):
                 "qc": m.quantize_per_channel(w, m.tensor([0.1, 0.2]), m.tensor([1, 2]), 0,
                                              m.qint8),
                 "qc1": m.quantize_per_channel(w, m.tensor([0.1, 0.2]), m.tensor([1, 2]), 1,
-                                              m.quint8)}
+                                              m.quint8),
+                # (floating zero points: per_channel_affine_float_qparams, float32 qparams,
+                # lrintf(x * inv_scale + zero_point))
+                "qf": m.quantize_per_channel(w, m.tensor([0.1, 0.2]), m.tensor([0.5, 1.5]), 0,
+                                             m.quint8),
+                "qf8": m.quantize_per_channel(
+                    m.tensor([[-1.0, 1e10], [float("nan"), float("inf")]]),
+                    m.tensor([0.1, 0.0]), m.tensor([0.5, 1.5], dtype=m.float64), 0, m.qint8),
+                # (lrintf's long kept in an int: past int32 it wraps, 2**32 + 200 is 0)
+                "qfw": m.quantize_per_channel(m.tensor([[3e9, 5e9, -3e9, 2.0 ** 32 + 200]]),
+                                              m.tensor([1.0]), m.tensor([0.0]), 0, m.qint8)}
 
 
 _QBITS = {"q": [0, 3, 8, 23, 36], "q8": [-13, -3, 2, 17, 30], "q32": [-7, 3, 8, 23, 36],
-          "view": [3, 8, 23], "qc": [[-9, 6], [12, 18]], "qc1": [[0, 4], [21, 18]]}
+          "view": [3, 8, 23], "qc": [[-9, 6], [12, 18]], "qc1": [[0, 4], [21, 18]],
+          "qf": [[0, 6], [12, 18]], "qf8": [[-10, 127], [0, 0]], "qfw": [[-128, 127, 127, 0]]}
 
 
 def _qfacts(t):
@@ -430,6 +442,13 @@ def test_quantized_pickle_deepcopy_and_save():
             assert r.int_repr().tolist() == _QBITS[k]
     back = _roundtrip(gpujit.save, gpujit.load, qs)
     assert {k: _qfacts(v) for k, v in back.items()} == {k: _qfacts(v) for k, v in qs.items()}
+    qf = qs["qf"]
+    assert qf.qscheme() is gpujit.per_channel_affine_float_qparams
+    assert qf.q_per_channel_scales().dtype is gpujit.float32
+    assert qf.q_per_channel_zero_points().tolist() == [0.5, 1.5]
+    q = np.float32([[0, 6], [12, 18]])
+    assert qf.dequantize().tolist() == ((q - np.float32([[0.5], [1.5]])) *
+                                        np.float32([[0.1], [0.2]])).tolist()
     c = qs["qc"].clone()
     assert c.qscheme() is gpujit.per_channel_affine and c.int_repr().tolist() == _QBITS["qc"]
 
