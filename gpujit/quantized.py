@@ -107,7 +107,7 @@ class QuantizedTensor(_reg._Tensor):
                                "so, please report an enhancement request to PyTorch.)")
 
     def _per_channel(self):
-        if self._qscheme is not _dt.per_channel_affine:
+        if self._qscheme not in (_dt.per_channel_affine, _dt.per_channel_affine_float_qparams):
             raise RuntimeError("Expected quantizer->qscheme() == kPerChannelAffine || "
                                "quantizer->qscheme() == kPerChannelAffineFloatQParams to be "
                                "true, but got false.  (Could this error message be improved?  "
@@ -115,11 +115,14 @@ class QuantizedTensor(_reg._Tensor):
 
     def q_per_channel_scales(self):
         self._per_channel()
-        return _reg.wrap(self._qscale.copy(), _dt.float64, self._device)
+        # (float64, int64; float32 both with floating zero points: float qparams)
+        return _reg.wrap(self._qscale.copy(), _dt.from_numpy_dtype(self._qscale.dtype),
+                         self._device)
 
     def q_per_channel_zero_points(self):
         self._per_channel()
-        return _reg.wrap(self._qzp.copy(), _dt.int64, self._device)
+        return _reg.wrap(self._qzp.copy(), _dt.from_numpy_dtype(self._qzp.dtype),
+                         self._device)
 
     def q_per_channel_axis(self):
         self._per_channel()
@@ -144,8 +147,8 @@ class QuantizedTensor(_reg._Tensor):
             suffixes += [f"scale={float(self._qscale)}", f"zero_point={int(self._qzp)}"]
         else:
             suffixes += [
-                f"scale={tensor_repr(_reg.wrap(self._qscale, _dt.float64, self._device))}",
-                f"zero_point={tensor_repr(_reg.wrap(self._qzp, _dt.int64, self._device))}",
+                f"scale={tensor_repr(self.q_per_channel_scales())}",
+                f"zero_point={tensor_repr(self.q_per_channel_zero_points())}",
                 f"axis={self._qaxis}"]
         if self._device.type != "cpu":
             suffixes.insert(0, f"device='{self._device}'")
@@ -154,7 +157,30 @@ class QuantizedTensor(_reg._Tensor):
     __str__ = __repr__
 
     def __reduce__(self):
-        raise RuntimeError("gpujit cannot pickle quantized tensors")
+        # (pickle, copy: the integer representation and the quantizer, copied)
+        a = self._qbits if self._device.type == "cpu" else self._qbits.get()
+        return (rebuild, (np.array(a), self._dtype.name, str(self._device),
+                          self._qscheme.name, _host_copy(self._qscale), _host_copy(self._qzp),
+                          self._qaxis))
+
+    def __deepcopy__(self, memo):
+        fn, args = self.__reduce__()
+        t = memo[id(self)] = fn(*args)
+        return t
+
+
+def _host_copy(v):
+    return v.copy() if isinstance(v, np.ndarray) else v
+
+
+def rebuild(bits, dtype_name, dev, scheme_name, scale, zp, axis=None):
+    """The quantized tensor of `bits` (an integer array) and its quantizer, by names:
+    QuantizedTensor.__reduce__'s, and torch._utils._rebuild_qtensor's for gpujit.load."""
+    from .device import resolve, xp_for
+    d = resolve(dev)
+    if d.type != "cpu":
+        bits = xp_for(d).asarray(bits)
+    return _make(bits, getattr(_dt, dtype_name), d, getattr(_dt, scheme_name), scale, zp, axis)
 
 
 def _make(bits, d, dev, scheme, scale, zp, axis=None):
@@ -233,13 +259,27 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
     if not 0 <= axis < max(x.ndim, 1):
         raise RuntimeError(f"Channel axis out of range in per channel affine quantization. "
                            f"Got: {axis}Expected: < {x.ndim}")
-    sc = np.asarray(scales._data, np.float64).reshape(-1)
-    zp = np.asarray(zero_points._data).astype(np.int64).reshape(-1)
+    floating = zero_points._dtype.category >= _dt.FLOATING
+    sc = np.asarray(scales._data, np.float32 if floating else np.float64).reshape(-1)
+    zp = np.asarray(zero_points._data).astype(np.float32 if floating else np.int64).reshape(-1)
     if sc.size != x.shape[axis] or zp.size != x.shape[axis]:
         raise RuntimeError("length of scales must equal to channel")
     _warn_deprecated()
     shape = [1] * x.ndim
     shape[axis] = -1
+    if floating:
+        # per_channel_affine_float_qparams (ATen's quantize_val_float_qparams):
+        # lrintf(x * inv_scale + zero_point) in float32 (1 / 0 taken as 1), stored in an
+        # int (past int64, NaN, inf: INT64_MIN, whose low 32 bits are 0; past int32 it
+        # wraps), clamped
+        with np.errstate(all="ignore"):
+            inv = np.where(sc == 0, np.float32(1), np.float32(1) / sc).astype(np.float32)
+            v = np.rint(x * inv.reshape(shape) + zp.reshape(shape)).astype(np.float64)
+            v = np.where((v > -2.0 ** 63 - 1) & (v < 2.0 ** 63), v, -2.0 ** 63)
+            q = np.clip(v.astype(np.int64).astype(np.int32), lo, hi)
+        bits = np.ascontiguousarray(q.astype(_REPR[dtype]))
+        return _make(bits, dtype, input._device, _dt.per_channel_affine_float_qparams,
+                     sc.copy(), zp.copy(), axis)
     with np.errstate(all="ignore"):
         inv = (np.float32(1) / sc.astype(np.float32)).reshape(shape)
         v = np.rint(x * inv).astype(np.float64) + zp.reshape(shape)
@@ -270,15 +310,23 @@ _MOVES = frozenset({
 })
 
 
+# (the moves that keep every element where it is: a per-channel quantizer holds for them)
+_SAME_LAYOUT = frozenset({"aten::alias", "aten::clone", "aten::contiguous", "aten::detach",
+                          "aten::size", "aten::dim", "aten::numel", "aten::stride",
+                          "aten::is_contiguous", "aten::element_size"})
+
+
 def quantized_call(e, args):
     """op(*args) given a quantized operand (registry.sparse_call's branch)."""
     op = e.op
     qs = [a for a in _tensors(args) if isinstance(a, QuantizedTensor)]
     first = qs[0]
     base = op.schema.name
-    if base not in _MOVES or any(q._qscheme is not _dt.per_tensor_affine or
-                                 (q._qscale, q._qzp, q._dtype) !=
-                                 (first._qscale, first._qzp, first._dtype) for q in qs):
+    if base in _SAME_LAYOUT and len(qs) == 1 and first._qscheme is not _dt.per_tensor_affine:
+        pass        # (a per-channel tensor's clone / contiguous / detach: its quantizer kept)
+    elif base not in _MOVES or any(q._qscheme is not _dt.per_tensor_affine or
+                                   (q._qscale, q._qzp, q._dtype) !=
+                                   (first._qscale, first._qzp, first._dtype) for q in qs):
         raise backend_error(op.name.replace(".Tensor", ".out")
                             if "pointwise" in op.tags else op.name) from None
     plain = []
@@ -309,7 +357,8 @@ def _carrier(t):
 def _requantized(r, like):
     if isinstance(r, _reg._Tensor) and type(r) is _reg._Tensor and \
             r._dtype is _INT_DTYPE[like._dtype]:
-        return _make(r._data, like._dtype, r._device, like._qscheme, like._qscale, like._qzp)
+        return _make(r._data, like._dtype, r._device, like._qscheme, like._qscale, like._qzp,
+                     like._qaxis)
     if isinstance(r, (list, tuple)) and not hasattr(r, "_fields"):
         return type(r)(_requantized(x, like) for x in r)
     return r

@@ -213,3 +213,253 @@ def test_float8_in_place_view_ops():
     assert r.dtype is F8 and r.shape == (2, 1) and r.float().tolist() == [[1.0], [1.0]]
     r = gpujit.ones(1, 2, dtype=F8).resize_as_(gpujit.ones(2, dtype=F8))
     assert r.dtype is F8 and r.shape == (2,)
+
+
+# ------------------------------------------------------------------ torch._scaled_mm
+
+_A = [[1.0, 2.0, 3.0], [-4.0, 0.5, 6.0]]
+_B = [[1.0, 0.25], [2.0, -1.0], [0.5, 3.0]]     # (A @ B * 2 * 0.5 = [[6.5, 7.25], [0, 16.5]])
+
+
+def _mm_cases(m):
+    F, E = m.float8_e4m3fn, m.float8_e5m2
+    a, b = m.tensor(_A), m.tensor(_B)
+    s1, s2 = m.tensor(2.0), m.tensor(0.5)
+    sm = m._scaled_mm
+    return [
+        sm(a.to(F), b.to(F), s1, s2),                             # (mat_a's dtype)
+        sm(a.to(F), b.to(F), s1, s2, out_dtype=m.float32),
+        sm(a.to(F), b.to(F), s1, s2, out_dtype=m.bfloat16),
+        sm(a.to(F), b.to(F), s1, s2, out_dtype=m.float16),
+        sm(a.to(F), b.to(F), s1, s2, out_dtype=E),
+        sm(a.to(F), b.to(E), s1, s2, out_dtype=m.float64),       # (mixed float8 types)
+        sm(a.to(E), b.to(F), s1, s2, out_dtype=m.int32),         # (truncated as .to())
+        sm(a.to(F), b.to(F), s1, s2, bias=m.tensor([1.0, 2.0]), out_dtype=m.float32),
+        sm(a.to(F), b.to(F), s1, s2, bias=m.tensor([1, 2]), out_dtype=m.float32),
+        sm(a.to(F), b.to(F), s1, s2, bias=m.tensor([1.0, 2.0])),
+        # (scale_result divides only an explicit float8_e4m3fn / e5m2 out_dtype)
+        sm(a.to(F), b.to(F), s1, s2, scale_result=m.tensor(2.0), out_dtype=F),
+        sm(a.to(F), b.to(F), s1, s2, scale_result=m.tensor(4.0), out_dtype=E),
+        sm(a.to(F), b.to(F), s1, s2, scale_result=m.tensor(2.0)),
+        sm(a.to(F), b.to(F), s1, s2, scale_result=m.tensor([[2.0]]), out_dtype=m.bfloat16),
+        # (row-wise scales: (M, 1) and (1, N) float32)
+        sm(a.to(F), b.to(E), m.tensor([[1.0], [2.0]]), m.tensor([[1.0, 4.0]]),
+           out_dtype=m.float32),
+        sm(a.to(F), b.to(F), m.tensor([[1.0], [2.0]]), m.tensor([[1.0, 4.0]]),
+           scale_result=m.tensor(2.0), out_dtype=F),
+        sm(a.to(F), b.to(F), m.ones(2, 1), m.ones(2, 1).t(), out_dtype=m.float32),
+        # (e4m3fn saturates at 448, e5m2 overflows to inf)
+        sm(a.to(F), b.to(F), m.tensor(100.0), s1),
+        sm(a.to(E), b.to(E), m.tensor(1e4), s1),
+        sm(a.to(m.float8_e4m3fnuz), b.to(m.float8_e5m2fnuz), s1, s2, out_dtype=m.float32),
+        sm(a.abs().to(m.float8_e8m0fnu), b.to(F), s1, s2, out_dtype=m.float32),
+        sm(a.to(F), b.to(F), s1, s2, out_dtype=m.float8_e4m3fnuz),
+        sm(m.zeros(0, 3).to(F), b.to(F), s1, s2),
+        sm(m.zeros(2, 0).to(F), m.zeros(0, 2).to(F), s1, s2, out_dtype=m.float32),
+        sm(b.t().to(F), b.to(F), s1, s2, out_dtype=m.float32),      # (a non-contiguous a)
+    ]
+
+
+_MM_EXPECTED = [
+    ("float8_e4m3fn", [[6.5, 7.0], [0.0, 16.0]]), ("float32", [[6.5, 7.25], [0.0, 16.5]]),
+    ("bfloat16", [[6.5, 7.25], [0.0, 16.5]]), ("float16", [[6.5, 7.25], [0.0, 16.5]]),
+    ("float8_e5m2", [[6.0, 7.0], [0.0, 16.0]]), ("float64", [[6.5, 7.25], [0.0, 16.5]]),
+    ("int32", [[6, 7], [0, 16]]), ("float32", [[7.5, 9.25], [1.0, 18.5]]),
+    ("float32", [[7.5, 9.25], [1.0, 18.5]]), ("float8_e4m3fn", [[7.5, 9.0], [1.0, 18.0]]),
+    ("float8_e4m3fn", [[3.25, 3.5], [0.0, 8.0]]), ("float8_e5m2", [[1.5, 1.75], [0.0, 4.0]]),
+    ("float8_e4m3fn", [[6.5, 7.0], [0.0, 16.0]]), ("bfloat16", [[6.5, 7.25], [0.0, 16.5]]),
+    ("float32", [[6.5, 29.0], [0.0, 132.0]]), ("float8_e4m3fn", [[3.25, 14.0], [0.0, 64.0]]),
+    ("float32", [[6.5, 7.25], [0.0, 16.5]]),
+    ("float8_e4m3fn", [[448.0, 448.0], [0.0, 448.0]]),
+    ("float8_e5m2", [[float("inf")] * 2, [0.0, float("inf")]]),
+    ("float32", [[6.5, 7.25], [0.0, 16.5]]), ("float32", [[7.0, 10.25], [9.0, 24.5]]),
+    ("float8_e4m3fnuz", [[6.5, 7.0], [0.0, 16.0]]), ("float8_e4m3fn", []),
+    ("float32", [[0.0, 0.0], [0.0, 0.0]]), ("float32", [[5.25, -0.25], [-0.25, 10.0625]]),
+]
+
+
+def test_scaled_mm_values():
+    got = _mm_cases(gpujit)
+    assert len(got) == len(_MM_EXPECTED)
+    for r, (dt, v) in zip(got, _MM_EXPECTED):
+        assert str(r.dtype) == "gpujit." + dt
+        assert (r.tolist() if dt == "int32" else r.float().tolist()) == v
+        assert r.grad_fn is None
+
+
+@needs_torch
+def test_scaled_mm_matches_torch_emulated_kernel():
+    # (torch's CPU kernel hands same-dtype calls to oneDNN on AMX CPUs: with mkldnn off it
+    # runs the emulated kernel everywhere)
+    with torch.backends.mkldnn.flags(enabled=False):
+        want = _mm_cases(torch)
+    for g, t in zip(_mm_cases(gpujit), want):
+        assert str(g.dtype)[7:] == str(t.dtype)[6:]
+        if t.element_size() == 1 and t.dtype.is_floating_point:
+            assert g.view(gpujit.uint8).tolist() == t.view(torch.uint8).tolist()
+        else:
+            assert g.tolist() == t.tolist()
+
+
+def _mm_errors(m):
+    F, E = m.float8_e4m3fn, m.float8_e5m2
+    a, b = m.tensor(_A), m.tensor(_B)
+    s1, s2 = m.tensor(2.0), m.tensor(0.5)
+    sm = m._scaled_mm
+    return [
+        (ValueError, lambda: sm(a, b.to(F), s1, s2)),
+        (ValueError, lambda: sm(a.to(F), b.to(F), m.tensor([2.0, 2.0]), s2)),
+        (ValueError, lambda: sm(a.to(F), b.to(E), m.tensor(2), s2, out_dtype=m.float32)),
+        (ValueError, lambda: sm(a.to(F), b.to(F), m.ones(2, 1), s2)),
+        (ValueError, lambda: sm(a.to(F), b.to(F), m.ones(2, 1, dtype=m.float64), m.ones(1, 2))),
+        (ValueError, lambda: sm(a.to(F), b.to(F), m.ones(1, 1).expand(2, 1), m.ones(1, 2))),
+        (ValueError, lambda: sm(a.to(F), b.to(F), m.ones(1, 2).t(), m.ones(1, 2))),
+        (ValueError, lambda: sm(a.half(), b.half(), s1, s2)),
+        (RuntimeError, lambda: sm(a.to(F).unsqueeze(0), b.to(F), s1, s2)),
+        (RuntimeError, lambda: sm(a.to(F), b.to(F)[:, 0], s1, s2)),
+        (RuntimeError, lambda: sm(a.to(F), a.to(F), s1, s2)),
+        (RuntimeError, lambda: sm(a.to(F), b.to(F), s1, s2, bias=m.ones(3))),
+        (RuntimeError, lambda: sm(a.to(F), b.to(F), s1, s2, scale_result=m.ones(2))),
+        (RuntimeError, lambda: sm(a.to(F), b.to(F), s1, s2, scale_result=m.tensor(2.0).double())),
+        (RuntimeError, lambda: sm(a.to(F), b.to(F), s1, s2, bias=m.ones(5),
+                                  scale_result=m.ones(2))),
+    ]
+
+
+_MM_ERROR_WORDS = [
+    "Invalid scaling configuration.\n- For TensorWise scaling, a and b should be float8, "
+    "scales should be float and singletons.\n- For RowWise scaling, a and b should be float8, "
+    "scales should be float, scale_a should be (2, 1) and scale_b should be (1, 2), and both "
+    "should be contiguous.\nGot mat_a.dtype()=Float, scale_a.dtype()=Float, scale_a.size()=[], "
+    "scale_a.stride()=[], mat_b.dtype()=Float8_e4m3fn, scale_b.dtype()=Float, "
+    "scale_b.size()=[] and scale_b.stride()=[]",
+    "scale_a.size()=[2], scale_a.stride()=[1], mat_b.dtype()=Float8_e4m3fn",
+    "scale_a.dtype()=Long",
+    "scale_a.size()=[2, 1], scale_a.stride()=[1, 1], mat_b.dtype()=Float8_e4m3fn, "
+    "scale_b.dtype()=Float, scale_b.size()=[] and scale_b.stride()=[]",
+    "scale_a.dtype()=Double",
+    "scale_a.stride()=[0, 1]",
+    "expected scale_a.stride(1) to be 1, but got 2",
+    "Got mat_a.dtype()=Half",
+    "mat1 must be a matrix", "mat2 must be a matrix",
+    "mat_a and mat_b shapes cannot be multiplied (2x3 and 2x3)",
+    "Bias must be size 2 but got 3",
+    "scale_result must be a float scalar", "scale_result must be a float scalar",
+    "scale_result must be a float scalar",
+]
+
+
+def test_scaled_mm_errors():
+    for m in (gpujit,) + ((torch,) if torch is not None else ()):
+        cases = _mm_errors(m)
+        assert len(cases) == len(_MM_ERROR_WORDS)
+        for (cls, fn), words in zip(cases, _MM_ERROR_WORDS):
+            if m is torch:
+                with torch.backends.mkldnn.flags(enabled=False):
+                    with pytest.raises(cls) as e:
+                        fn()
+            else:
+                with pytest.raises(cls) as e:
+                    fn()
+            assert words in str(e.value), (m.__name__, words)
+
+
+def test_scaled_mm_autograd_and_script():
+    F = gpujit.float8_e4m3fn
+    a = gpujit.tensor(_A).to(F).requires_grad_()
+    r = gpujit._scaled_mm(a, gpujit.tensor(_B).to(gpujit.float8_e5m2), gpujit.tensor(2.0),
+                          gpujit.tensor(0.5), out_dtype=gpujit.float32)
+    assert type(r.grad_fn).__name__ == "NotImplemented"
+    with pytest.raises(RuntimeError, match="derivative for aten::_scaled_mm is not implemented"):
+        r.sum().backward()
+
+    def f(x, y, sx, sy):
+        return gpujit._scaled_mm(x, y, sx, sy, out_dtype=gpujit.float32)
+    s = gpujit.jit.script(f)
+    assert "aten::_scaled_mm" in str(s.graph)
+    got = s(a.detach(), gpujit.tensor(_B).to(F), gpujit.tensor(2.0), gpujit.tensor(0.5))
+    assert got.tolist() == [[6.5, 7.25], [0.0, 16.5]]
+
+
+# ------------------------------------------------------------------ quantized tensors saved
+
+def _qtensors(m):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # (torch's deprecation of quantized tensors)
+        x = m.tensor([-1.0, 0.0, 0.5, 2.0, 3.3])
+        w = m.tensor([[-1.0, 0.5], [2.0, 3.3]])
+        return {"q": m.quantize_per_tensor(x, 0.1, 3, m.quint8),
+                "q8": m.quantize_per_tensor(x, 0.1, -3, m.qint8),
+                "q32": m.quantize_per_tensor(x, 0.1, 3, m.qint32),
+                "view": m.quantize_per_tensor(x, 0.1, 3, m.quint8)[1:4],
+                "qc": m.quantize_per_channel(w, m.tensor([0.1, 0.2]), m.tensor([1, 2]), 0,
+                                             m.qint8),
+                "qc1": m.quantize_per_channel(w, m.tensor([0.1, 0.2]), m.tensor([1, 2]), 1,
+                                              m.quint8),
+                # (floating zero points: per_channel_affine_float_qparams, float32 qparams,
+                # lrintf(x * inv_scale + zero_point))
+                "qf": m.quantize_per_channel(w, m.tensor([0.1, 0.2]), m.tensor([0.5, 1.5]), 0,
+                                             m.quint8),
+                "qf8": m.quantize_per_channel(
+                    m.tensor([[-1.0, 1e10], [float("nan"), float("inf")]]),
+                    m.tensor([0.1, 0.0]), m.tensor([0.5, 1.5], dtype=m.float64), 0, m.qint8),
+                # (lrintf's long kept in an int: past int32 it wraps, 2**32 + 200 is 0)
+                "qfw": m.quantize_per_channel(m.tensor([[3e9, 5e9, -3e9, 2.0 ** 32 + 200]]),
+                                              m.tensor([1.0]), m.tensor([0.0]), 0, m.qint8)}
+
+
+_QBITS = {"q": [0, 3, 8, 23, 36], "q8": [-13, -3, 2, 17, 30], "q32": [-7, 3, 8, 23, 36],
+          "view": [3, 8, 23], "qc": [[-9, 6], [12, 18]], "qc1": [[0, 4], [21, 18]],
+          "qf": [[0, 6], [12, 18]], "qf8": [[-10, 127], [0, 0]], "qfw": [[-128, 127, 127, 0]]}
+
+
+def _qfacts(t):
+    f = [str(t.dtype).split(".")[1], str(t.qscheme()).split(".")[1], t.int_repr().tolist()]
+    if str(t.qscheme()).endswith("per_tensor_affine"):
+        return f + [t.q_scale(), t.q_zero_point()]
+    return f + [t.q_per_channel_scales().tolist(), t.q_per_channel_zero_points().tolist(),
+                t.q_per_channel_axis()]
+
+
+def _roundtrip(save, load, obj):
+    import io
+    buf = io.BytesIO()
+    save(obj, buf)
+    buf.seek(0)
+    return load(buf)
+
+
+def test_quantized_pickle_deepcopy_and_save():
+    import copy
+    import pickle
+    qs = _qtensors(gpujit)
+    for k, t in qs.items():
+        assert t.int_repr().tolist() == _QBITS[k]
+        for r in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t),
+                  _roundtrip(gpujit.save, gpujit.load, t)):
+            assert r.is_quantized and _qfacts(r) == _qfacts(t)
+            assert r.int_repr().tolist() == _QBITS[k]
+    back = _roundtrip(gpujit.save, gpujit.load, qs)
+    assert {k: _qfacts(v) for k, v in back.items()} == {k: _qfacts(v) for k, v in qs.items()}
+    qf = qs["qf"]
+    assert qf.qscheme() is gpujit.per_channel_affine_float_qparams
+    assert qf.q_per_channel_scales().dtype is gpujit.float32
+    assert qf.q_per_channel_zero_points().tolist() == [0.5, 1.5]
+    q = np.float32([[0, 6], [12, 18]])
+    assert qf.dequantize().tolist() == ((q - np.float32([[0.5], [1.5]])) *
+                                        np.float32([[0.1], [0.2]])).tolist()
+    c = qs["qc"].clone()
+    assert c.qscheme() is gpujit.per_channel_affine and c.int_repr().tolist() == _QBITS["qc"]
+
+
+@needs_torch
+def test_quantized_save_load_with_torch_both_ways():
+    g, t = _qtensors(gpujit), _qtensors(torch)
+    assert {k: _qfacts(v) for k, v in g.items()} == {k: _qfacts(v) for k, v in t.items()}
+    from_torch = _roundtrip(torch.save, gpujit.load, t)
+    to_torch = _roundtrip(gpujit.save, torch.load, g)
+    for k in g:
+        assert _qfacts(from_torch[k]) == _qfacts(t[k])
+        assert _qfacts(to_torch[k]) == _qfacts(g[k])
+        assert to_torch[k].stride() == t[k].stride()

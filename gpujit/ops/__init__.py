@@ -23,6 +23,7 @@ FAMILIES = ("scalar_ops", "scalar_complex", "pointwise", "pointwise_math", "poin
             "hash_ops",
             "fake_quantize",
             "float8",
+            "scaled_mm",
             "aliases",     # (it binds other names to the ops declared above)
             "complex_autograd")     # (after every derivative it makes conjugate-aware)
 

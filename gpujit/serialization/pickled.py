@@ -50,8 +50,11 @@ _UNTYPED_SAVED |= set(_FLOAT8_STORAGES)
 # (TorchScript archives name them as typed storages, torch.Float8_e4m3fnStorage and
 # torch.UInt16Storage, read back here: their elements' NumPy type)
 _TYPED_IN_ARCHIVES = dict(_FLOAT8_STORAGES, UInt16="uint16", UInt32="uint32", UInt64="uint64")
-_UNSUPPORTED_STORAGES = ("ComplexHalf", "QInt8", "QUInt8",
-                         "QInt32")
+_UNSUPPORTED_STORAGES = ("ComplexHalf",)
+# quantized tensors' storages (gpujit/quantized.py): their integer representation, read by
+# torch._utils._rebuild_qtensor with the quantizer
+_QUANTIZED_STORAGES = {"QInt8": ("int8", "qint8"), "QUInt8": ("uint8", "quint8"),
+                       "QInt32": ("int32", "qint32")}
 
 
 class _Global:
@@ -133,6 +136,8 @@ class _Pickler(pickle._Pickler):
             return (_Global("torch", "Size"), (tuple(obj.seq),))
         if isinstance(obj, layout):         # (torch.sparse_coo: as PyTorch's save writes it)
             return (_Global("torch.serialization", "_get_layout"), (repr(obj),))
+        if getattr(obj, "is_quantized", False) is True:
+            return self._qtensor(obj)
         if isinstance(obj, Parameter):
             args = (Tensor.detach(obj), obj.requires_grad, self._hooks)
             if obj.__dict__:                # (its Python attributes, as torch's save)
@@ -163,6 +168,21 @@ class _Pickler(pickle._Pickler):
             return super().save_global(obj, name)
         self.write(pickle.GLOBAL + f"{module}\n{name}\n".encode("utf-8"))
         self.memoize(obj)
+
+    def _qtensor(self, t):
+        """torch's Tensor._reduce_ex_internal of a quantized tensor: _rebuild_qtensor of
+        its typed storage (torch.QUInt8Storage ...), offset, size, stride and quantizer
+        parameters (a per-channel one, float qparams too, named per_channel_affine)."""
+        from .. import dtypes as _dt
+        storage, offset = self._storage(t)
+        if t.qscheme() is _dt.per_tensor_affine:
+            params = (_Global("torch", "per_tensor_affine"), t.q_scale(), t.q_zero_point())
+        else:
+            params = (_Global("torch", "per_channel_affine"), t.q_per_channel_scales(),
+                      t.q_per_channel_zero_points(), t.q_per_channel_axis())
+        return (_Global("torch._utils", "_rebuild_qtensor"),
+                (storage, offset, tuple(t.shape), tuple(t.stride()), params,
+                 t.requires_grad, self._hooks))
 
     def _storage(self, t):
         from ..ops.views_strided import storage_of
@@ -261,6 +281,9 @@ class _StorageType:
                 f"gpujit.load: the file holds a {kind} tensor (torch.{name}); gpujit has no "
                 f"{kind} dtype")
         self.dtype_name = _STORAGE_DTYPES.get(kind, "uint8")   # UntypedStorage: bytes
+        self.quantized = None
+        if kind in _QUANTIZED_STORAGES:     # (the integer representation: gpujit/quantized)
+            self.dtype_name, self.quantized = _QUANTIZED_STORAGES[kind]
         self.float8 = _FLOAT8_STORAGES.get(kind)        # (its bits: ops/float8.py)
         if kind in _TYPED_IN_ARCHIVES and self.float8 is None:
             self.dtype_name = _TYPED_IN_ARCHIVES[kind]
@@ -346,6 +369,44 @@ def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, bac
                               backward_hooks, metadata)
 
 
+def _rebuild_qtensor(storage, storage_offset, size, stride, quantizer_params, requires_grad,
+                     backward_hooks):
+    """torch._utils._rebuild_qtensor: a quantized tensor (gpujit/quantized.py) over a
+    QInt8 / QUInt8 / QInt32 storage; a per-channel quantizer with floating zero points is
+    per_channel_affine_float_qparams, as torch's _empty_per_channel_affine_quantized makes."""
+    import numpy as np
+    from .. import dtypes as _dt
+    from ..quantized import rebuild
+    qdtype = getattr(storage, "quantized", None)
+    if qdtype is None:
+        raise pickle.UnpicklingError("gpujit.load: a quantized tensor over a storage that is "
+                                     "not a quantized one")
+    bits = _rebuild_tensor_v2(storage, storage_offset, size, stride, False, None)._data
+    scheme = quantizer_params[0]
+    if scheme is _dt.per_tensor_affine:
+        _, scale, zp = quantizer_params
+        return rebuild(bits, qdtype, str(storage.device), scheme.name, float(scale), int(zp))
+    if scheme not in (_dt.per_channel_affine, _dt.per_channel_affine_float_qparams):
+        raise RuntimeError(f"Can't deserialize quantized tensor with qscheme {scheme}")
+    _, scales, zps, axis = quantizer_params
+    if not 0 <= axis < len(size):
+        raise ValueError(f"_rebuild_qtensor: per_channel axis {axis} out of range for size "
+                         f"{tuple(size)}")
+
+    def host(v):
+        return np.asarray(v.tolist() if not isinstance(v, list) else v)
+    sc, zp = host(scales), host(zps)
+    if sc.size != int(size[axis]) or zp.size != int(size[axis]):
+        raise ValueError("_rebuild_qtensor: per_channel scales/zero_points length must equal "
+                         f"size[axis]={int(size[axis])}, got scales={sc.size}, "
+                         f"zero_points={zp.size}")
+    if zp.dtype.kind == "f":
+        return rebuild(bits, qdtype, str(storage.device), "per_channel_affine_float_qparams",
+                       sc.astype(np.float32), zp.astype(np.float32), int(axis))
+    return rebuild(bits, qdtype, str(storage.device), "per_channel_affine",
+                   sc.astype(np.float64), zp.astype(np.int64), int(axis))
+
+
 def _rebuild_tensor(storage, storage_offset, size, stride):
     return _rebuild_tensor_v2(storage, storage_offset, size, stride, False, None)
 
@@ -418,6 +479,7 @@ def _torch_globals():
     g = {("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
          ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
          ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
+         ("torch._utils", "_rebuild_qtensor"): _rebuild_qtensor,
          ("torch.storage", "UntypedStorage"): "UntypedStorage",
          ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
          ("torch._utils", "_rebuild_sparse_tensor"): rebuild_sparse_tensor,
@@ -435,10 +497,14 @@ def _torch_globals():
          ("builtins", "complex"): complex, ("builtins", "slice"): slice,
          ("builtins", "bytearray"): bytearray, ("_codecs", "encode"): _codecs_encode}
     for kind in list(_STORAGE_DTYPES) + list(_UNSUPPORTED_STORAGES) + ["Untyped"] + list(
-            _TYPED_IN_ARCHIVES):
+            _TYPED_IN_ARCHIVES) + list(_QUANTIZED_STORAGES):
         g[("torch", kind + "Storage")] = kind + "Storage"     # made lazily: see find_class
     for d in _dt.EVERY + (_dt.bfloat16,) + _dt.FLOAT8_TYPES:
         g[("torch", d.name)] = d
+    for q in _dt.QUANTIZED_TYPES + (_dt.per_tensor_affine, _dt.per_channel_affine,
+                                    _dt.per_tensor_symmetric, _dt.per_channel_symmetric,
+                                    _dt.per_channel_affine_float_qparams):
+        g[("torch", q.name)] = q        # (quantized tensors' dtypes and qschemes)
     for alias in ("half", "float", "double", "short", "int", "long", "cfloat", "cdouble"):
         g[("torch", alias)] = getattr(_dt, alias)
     return g
@@ -513,6 +579,8 @@ class UnpicklerMixin:
                 from .. import dtypes as _dt
                 flat, dtype = from_bits(np, flat), _dt.bfloat16
             self._loaded[key] = self._restore(_LoadedStorage(flat, _cpu(), dtype), str(location))
+            if stype.quantized is not None:
+                self._loaded[key].quantized = stype.quantized
         return self._loaded[key]
 
 
