@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import gpujit
-import gpujit.nn.functional as F
 from gpujit.runtime import executor
 
 DGB = "torch::jit::(anonymous namespace)::DifferentiableGraphBackward"
@@ -56,6 +55,23 @@ def _attn(torch):
     return f
 
 
+def _chain_sum(torch):
+    def f(x, w):
+        y = torch.tanh(x @ w)
+        z = y * 2 + 1
+        return z.sum()
+    return f
+
+
+def _loop(torch):
+    def f(x, h, w, n: int):
+        for i in range(n):
+            h = torch.tanh(x @ w + h)
+            h = h * torch.sigmoid(h) * 2.0
+        return h
+    return f
+
+
 _MLP_RESHAPE = "SumBackward0(DifferentiableGraphBackward(AccumulateGrad, ViewBackward0(" \
     "DifferentiableGraphBackward(AccumulateGrad, AccumulateGrad, AccumulateGrad))))"
 _ATTN = "DifferentiableGraphBackward(AccumulateGrad, TransposeBackward0(AccumulateGrad), " \
@@ -88,6 +104,11 @@ CASES = [
     ("mlp_reshape", _mlp_reshape, [(4, 8), (8, 8), (8,), (8, 8)], _MLP_RESHAPE,
      [["w2", "ViewBackward0"], ["b1", "w1", "x"]], "x w1 b1 w2"),
     ("attn", _attn, [(2, 4, 8)] * 3, _ATTN, [["v", "TransposeBackward0", "q"]], "q k v"),
+    # (gpujit fuses tanh * 2 + 1 into a group: the group joins the matmul's region, as
+    # torch's DifferentiableGraph holds the ops it fuses)
+    ("chain_sum", _chain_sum, [(4, 8), (8, 8)],
+     "SumBackward0(DifferentiableGraphBackward(AccumulateGrad, AccumulateGrad))",
+     [["w", "x"]], "x w"),
 ]
 
 
@@ -252,3 +273,56 @@ def test_region_output_hook_and_retain_grad():
     a.sum().backward()
     np.testing.assert_array_equal(y.grad.numpy(), np.ones((3, 4), np.float32))
     assert len(seen) == 1
+
+
+def test_loop_body_regions_with_fusion_groups_values_as_op_by_op(monkeypatch):
+    # a loop over a runtime count: the body's matmul and its fused pointwise ops are one
+    # region per iteration (gpujit fuses `+ h, tanh, sigmoid, mul`; the groups join)
+    arrays = _arrays([(4, 8), (4, 8), (8, 8)], 11)
+
+    def run():
+        s = gpujit.jit.script(_loop(gpujit))
+        for _ in range(3):
+            args = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+            out = s(*args, 3)
+        (out * out).sum().backward()
+        return out, [a.grad.numpy() for a in args]
+
+    out, grads = run()
+    fn, k = out.grad_fn, 0
+    while fn is not None and fn.name() == DGB:
+        k += 1
+        assert [f.name() for f, _ in fn.next_functions][1:] == [ACC, ACC]
+        fn = fn.next_functions[0][0]
+    assert k == 3 and fn.name() == ACC
+    monkeypatch.setattr(executor, "_whole_graph", [False])
+    oout, ograds = run()
+    np.testing.assert_array_equal(out.detach().numpy(), oout.detach().numpy())
+    for a, b in zip(grads, ograds):
+        np.testing.assert_array_equal(a, b)
+    # and NumPy's
+    x, h, w = [a.astype(np.float64) for a in arrays]
+    hs = [h]
+    for _ in range(3):
+        t = np.tanh(x @ w + hs[-1])
+        hs.append(t * (1 / (1 + np.exp(-t))) * 2.0)
+    np.testing.assert_allclose(out.detach().numpy(), hs[-1], rtol=1e-5, atol=1e-6)
+
+
+def test_set_grad_enabled_is_a_boundary():
+    # aten::set_grad_enabled changes state: no region moves across it
+    @gpujit.jit.script
+    def f(x):
+        gpujit.set_grad_enabled(False)
+        y = (x * 2.0).sigmoid() * 3.0
+        gpujit.set_grad_enabled(True)
+        return y, (x * 3.0).tanh() * 2.0
+
+    try:
+        for _ in range(3):
+            x = gpujit.ones(3, requires_grad=True)
+            with gpujit.no_grad():
+                a, b = f(x)
+            assert not a.requires_grad and b.requires_grad
+    finally:
+        gpujit.set_grad_enabled(True)
