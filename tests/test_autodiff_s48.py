@@ -326,3 +326,54 @@ def test_set_grad_enabled_is_a_boundary():
             assert not a.requires_grad and b.requires_grad
     finally:
         gpujit.set_grad_enabled(True)
+
+
+def test_region_with_group_create_graph_and_saved_output_write():
+    # a region holding a fusion group: double backward equals eager's; a write into an
+    # output its backward reads (tanh's result inside the group) raises at backward
+    arrays = _arrays([(4, 8), (8, 8)], 13)
+
+    def f(x, w):
+        y = gpujit.tanh(x @ w)
+        return y * 2 + 1, y
+
+    def second(fn):
+        x, w = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+        out, _ = fn(x, w)
+        g = gpujit.autograd.grad((out * out).sum(), w, create_graph=True)[0]
+        (g * g).sum().backward()
+        return x.grad.numpy(), w.grad.numpy()
+
+    s = gpujit.jit.script(f)
+    for _ in range(2):
+        second(s)
+    for a, b in zip(second(s), second(f)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    x, w = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+    out, y = s(x, w)
+    assert out.grad_fn.name() == DGB and y.grad_fn is out.grad_fn
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_group_node_lists_only_inputs_that_require_grad(monkeypatch):
+    # a fusion group's own node (FusedGroupBackward, outside regions) lists the edges of
+    # its inputs that require grad only, as torch 2.13's DifferentiableGraphBackward: no
+    # (None, 0) for a tensor that needs none (was [AccumulateGrad, None])
+    monkeypatch.setattr(executor, "_whole_graph", [False])
+
+    @gpujit.jit.script
+    def g(x, m):
+        return gpujit.tanh(x * m + 1.0) * 2.0
+
+    for _ in range(3):
+        x = gpujit.full((4, 4), 0.5, requires_grad=True)
+        m = gpujit.full((4, 4), 2.0)
+        out = g(x, m)
+    assert out.grad_fn.name() == DGB
+    assert [f.name() for f, _ in out.grad_fn.next_functions] == [ACC]
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full((4, 4), 2.0 * 2.0 * (1 - np.tanh(2.0) ** 2)),
+                               rtol=1e-6)
+    assert m.grad is None
