@@ -377,3 +377,67 @@ def test_group_node_lists_only_inputs_that_require_grad(monkeypatch):
     np.testing.assert_allclose(x.grad.numpy(), np.full((4, 4), 2.0 * 2.0 * (1 - np.tanh(2.0) ** 2)),
                                rtol=1e-6)
     assert m.grad is None
+
+
+def _block(torch):
+    nn = torch.nn
+
+    class Blk(nn.Module):
+        """A transformer block's shape: split / transpose between regions, residuals,
+        layer_norm + linear + gelu + linear in one region."""
+
+        def __init__(self):
+            super().__init__()
+            self.c_attn = nn.Linear(8, 16)
+            self.c_proj = nn.Linear(8, 8)
+            self.ln = nn.LayerNorm(8)
+            self.fc = nn.Linear(8, 16)
+            self.proj = nn.Linear(16, 8)
+
+        def forward(self, x):
+            q, k = self.c_attn(x).split(8, dim=2)
+            y = torch.softmax(q @ k.transpose(1, 2), -1) @ x
+            x = x + self.c_proj(y)
+            return x + self.proj(torch.nn.functional.gelu(self.fc(self.ln(x))))
+    return Blk
+
+
+# torch 2.13: the block's last region (c_proj, the residuals, layer_norm, fc, gelu, proj,
+# and the attention's softmax and matmuls) and its edges in merge order
+_BLOCK_TOP = ["proj.bias", "proj.weight", "fc.bias", "fc.weight", "ln.bias", "ln.weight", "x",
+              "c_proj.bias", "c_proj.weight", "TransposeBackward0", "SplitBackward0"]
+
+
+def _block_top(torch):
+    torch.manual_seed(0)
+    m = _block(torch)()
+    s = torch.jit.script(m)
+    names = {id(p): n for n, p in m.named_parameters()}
+    for _ in range(3):
+        x = torch.randn(2, 4, 8, requires_grad=True)
+        out = s(x)
+    names[id(x)] = "x"
+    return m, x, out, _edges(out.grad_fn, names)
+
+
+def test_block_region_edges_as_torch():
+    m, x, out, edges = _block_top(gpujit)
+    assert out.grad_fn.name() == DGB
+    assert edges == _BLOCK_TOP
+    # gradients as eager's
+    (out * out).sum().backward()
+    got = [x.grad.numpy()] + [p.grad.numpy() for p in m.parameters()]
+    x2 = x.detach().clone().requires_grad_()
+    for p in m.parameters():
+        p.grad = None
+    e = m(x2)
+    np.testing.assert_allclose(out.detach().numpy(), e.detach().numpy(), rtol=1e-5, atol=1e-6)
+    (e * e).sum().backward()
+    want = [x2.grad.numpy()] + [p.grad.numpy() for p in m.parameters()]
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_block_region_edges_equal_installed_torch():
+    torch = pytest.importorskip("torch")
+    assert _block_top(torch)[3] == _BLOCK_TOP
