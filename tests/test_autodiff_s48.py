@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import gpujit
-import gpujit.nn.functional as F
 from gpujit.runtime import executor
 
 DGB = "torch::jit::(anonymous namespace)::DifferentiableGraphBackward"
@@ -56,6 +55,23 @@ def _attn(torch):
     return f
 
 
+def _chain_sum(torch):
+    def f(x, w):
+        y = torch.tanh(x @ w)
+        z = y * 2 + 1
+        return z.sum()
+    return f
+
+
+def _loop(torch):
+    def f(x, h, w, n: int):
+        for i in range(n):
+            h = torch.tanh(x @ w + h)
+            h = h * torch.sigmoid(h) * 2.0
+        return h
+    return f
+
+
 _MLP_RESHAPE = "SumBackward0(DifferentiableGraphBackward(AccumulateGrad, ViewBackward0(" \
     "DifferentiableGraphBackward(AccumulateGrad, AccumulateGrad, AccumulateGrad))))"
 _ATTN = "DifferentiableGraphBackward(AccumulateGrad, TransposeBackward0(AccumulateGrad), " \
@@ -88,6 +104,11 @@ CASES = [
     ("mlp_reshape", _mlp_reshape, [(4, 8), (8, 8), (8,), (8, 8)], _MLP_RESHAPE,
      [["w2", "ViewBackward0"], ["b1", "w1", "x"]], "x w1 b1 w2"),
     ("attn", _attn, [(2, 4, 8)] * 3, _ATTN, [["v", "TransposeBackward0", "q"]], "q k v"),
+    # (gpujit fuses tanh * 2 + 1 into a group: the group joins the matmul's region, as
+    # torch's DifferentiableGraph holds the ops it fuses)
+    ("chain_sum", _chain_sum, [(4, 8), (8, 8)],
+     "SumBackward0(DifferentiableGraphBackward(AccumulateGrad, AccumulateGrad))",
+     [["w", "x"]], "x w"),
 ]
 
 
@@ -252,3 +273,171 @@ def test_region_output_hook_and_retain_grad():
     a.sum().backward()
     np.testing.assert_array_equal(y.grad.numpy(), np.ones((3, 4), np.float32))
     assert len(seen) == 1
+
+
+def test_loop_body_regions_with_fusion_groups_values_as_op_by_op(monkeypatch):
+    # a loop over a runtime count: the body's matmul and its fused pointwise ops are one
+    # region per iteration (gpujit fuses `+ h, tanh, sigmoid, mul`; the groups join)
+    arrays = _arrays([(4, 8), (4, 8), (8, 8)], 11)
+
+    def run():
+        s = gpujit.jit.script(_loop(gpujit))
+        for _ in range(3):
+            args = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+            out = s(*args, 3)
+        (out * out).sum().backward()
+        return out, [a.grad.numpy() for a in args]
+
+    out, grads = run()
+    fn, k = out.grad_fn, 0
+    while fn is not None and fn.name() == DGB:
+        k += 1
+        assert [f.name() for f, _ in fn.next_functions][1:] == [ACC, ACC]
+        fn = fn.next_functions[0][0]
+    assert k == 3 and fn.name() == ACC
+    monkeypatch.setattr(executor, "_whole_graph", [False])
+    oout, ograds = run()
+    np.testing.assert_array_equal(out.detach().numpy(), oout.detach().numpy())
+    for a, b in zip(grads, ograds):
+        np.testing.assert_array_equal(a, b)
+    # and NumPy's
+    x, h, w = [a.astype(np.float64) for a in arrays]
+    hs = [h]
+    for _ in range(3):
+        t = np.tanh(x @ w + hs[-1])
+        hs.append(t * (1 / (1 + np.exp(-t))) * 2.0)
+    np.testing.assert_allclose(out.detach().numpy(), hs[-1], rtol=1e-5, atol=1e-6)
+
+
+def test_set_grad_enabled_is_a_boundary():
+    # aten::set_grad_enabled changes state: no region moves across it
+    @gpujit.jit.script
+    def f(x):
+        gpujit.set_grad_enabled(False)
+        y = (x * 2.0).sigmoid() * 3.0
+        gpujit.set_grad_enabled(True)
+        return y, (x * 3.0).tanh() * 2.0
+
+    try:
+        for _ in range(3):
+            x = gpujit.ones(3, requires_grad=True)
+            with gpujit.no_grad():
+                a, b = f(x)
+            assert not a.requires_grad and b.requires_grad
+    finally:
+        gpujit.set_grad_enabled(True)
+
+
+def test_region_with_group_create_graph_and_saved_output_write():
+    # a region holding a fusion group: double backward equals eager's; a write into an
+    # output its backward reads (tanh's result inside the group) raises at backward
+    arrays = _arrays([(4, 8), (8, 8)], 13)
+
+    def f(x, w):
+        y = gpujit.tanh(x @ w)
+        return y * 2 + 1, y
+
+    def second(fn):
+        x, w = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+        out, _ = fn(x, w)
+        g = gpujit.autograd.grad((out * out).sum(), w, create_graph=True)[0]
+        (g * g).sum().backward()
+        return x.grad.numpy(), w.grad.numpy()
+
+    s = gpujit.jit.script(f)
+    for _ in range(2):
+        second(s)
+    for a, b in zip(second(s), second(f)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    x, w = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+    out, y = s(x, w)
+    assert out.grad_fn.name() == DGB and y.grad_fn is out.grad_fn
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
+def test_group_node_lists_only_inputs_that_require_grad(monkeypatch):
+    # a fusion group's own node (FusedGroupBackward, outside regions) lists the edges of
+    # its inputs that require grad only, as torch 2.13's DifferentiableGraphBackward: no
+    # (None, 0) for a tensor that needs none (was [AccumulateGrad, None])
+    monkeypatch.setattr(executor, "_whole_graph", [False])
+
+    @gpujit.jit.script
+    def g(x, m):
+        return gpujit.tanh(x * m + 1.0) * 2.0
+
+    for _ in range(3):
+        x = gpujit.full((4, 4), 0.5, requires_grad=True)
+        m = gpujit.full((4, 4), 2.0)
+        out = g(x, m)
+    assert out.grad_fn.name() == DGB
+    assert [f.name() for f, _ in out.grad_fn.next_functions] == [ACC]
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full((4, 4), 2.0 * 2.0 * (1 - np.tanh(2.0) ** 2)),
+                               rtol=1e-6)
+    assert m.grad is None
+
+
+def _block(torch):
+    nn = torch.nn
+
+    class Blk(nn.Module):
+        """A transformer block's shape: split / transpose between regions, residuals,
+        layer_norm + linear + gelu + linear in one region."""
+
+        def __init__(self):
+            super().__init__()
+            self.c_attn = nn.Linear(8, 16)
+            self.c_proj = nn.Linear(8, 8)
+            self.ln = nn.LayerNorm(8)
+            self.fc = nn.Linear(8, 16)
+            self.proj = nn.Linear(16, 8)
+
+        def forward(self, x):
+            q, k = self.c_attn(x).split(8, dim=2)
+            y = torch.softmax(q @ k.transpose(1, 2), -1) @ x
+            x = x + self.c_proj(y)
+            return x + self.proj(torch.nn.functional.gelu(self.fc(self.ln(x))))
+    return Blk
+
+
+# torch 2.13: the block's last region (c_proj, the residuals, layer_norm, fc, gelu, proj,
+# and the attention's softmax and matmuls) and its edges in merge order
+_BLOCK_TOP = ["proj.bias", "proj.weight", "fc.bias", "fc.weight", "ln.bias", "ln.weight", "x",
+              "c_proj.bias", "c_proj.weight", "TransposeBackward0", "SplitBackward0"]
+
+
+def _block_top(torch):
+    torch.manual_seed(0)
+    m = _block(torch)()
+    s = torch.jit.script(m)
+    names = {id(p): n for n, p in m.named_parameters()}
+    for _ in range(3):
+        x = torch.randn(2, 4, 8, requires_grad=True)
+        out = s(x)
+    names[id(x)] = "x"
+    return m, x, out, _edges(out.grad_fn, names)
+
+
+def test_block_region_edges_as_torch():
+    m, x, out, edges = _block_top(gpujit)
+    assert out.grad_fn.name() == DGB
+    assert edges == _BLOCK_TOP
+    # gradients as eager's
+    (out * out).sum().backward()
+    got = [x.grad.numpy()] + [p.grad.numpy() for p in m.parameters()]
+    x2 = x.detach().clone().requires_grad_()
+    for p in m.parameters():
+        p.grad = None
+    e = m(x2)
+    np.testing.assert_allclose(out.detach().numpy(), e.detach().numpy(), rtol=1e-5, atol=1e-6)
+    (e * e).sum().backward()
+    want = [x2.grad.numpy()] + [p.grad.numpy() for p in m.parameters()]
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_block_region_edges_equal_installed_torch():
+    torch = pytest.importorskip("torch")
+    assert _block_top(torch)[3] == _BLOCK_TOP

@@ -57,7 +57,6 @@ def _call(op, args):
 
 
 _FLOATING = _dt.FLOATING
-_NO_EDGE = (None, 0)
 
 
 def _floating(t):
@@ -606,7 +605,9 @@ class FusedGroupBackward(Node):
         else:
             self.saved = [SavedTensor(a, _HINT_NAME, 0) if k == "tensor" and r else a
                           for a, k, r in zip(args, runner.kinds, plan.reads)]
-        self.next_functions = tuple([e or _NO_EDGE for e in edges])
+        # (the edges of the inputs that require grad only, as torch's
+        # DifferentiableGraphBackward lists them: no (None, 0) for a mask or a number)
+        self.next_functions = tuple([e for e in edges if e is not None])
         # outputs computed only from inputs that need no gradient do not require grad
         self.out_meta = tuple([(r._data.shape, r._dtype, r._device)
                                if rq and r._dtype.category == _FLOATING else None
@@ -639,15 +640,16 @@ class FusedGroupBackward(Node):
         result = self.runner.backward(values, gs, self.needs)
         # an input that reaches only outputs no gradient came to gets none (as eager and
         # TorchScript's autodiff: x.grad stays None, where the group's backward gave zeros)
+        needs = self.needs
         for g in gs:
             if g is None:
                 break
         else:
-            return result
+            return [r for r, nd in zip(result, needs) if nd]
         reach = self.plan.reach
-        return tuple(None if r is not None and not any(
+        return [None if r is not None and not any(
             gs[j] is not None for j, on in enumerate(reach[i]) if on) else r
-            for i, r in enumerate(result))
+            for i, r in enumerate(result) if needs[i]]
 
 
 FusedGroupBackward.__name__ = FusedGroupBackward.__qualname__ = "CppFunction"

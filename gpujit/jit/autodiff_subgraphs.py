@@ -57,14 +57,16 @@ class _Profile:
 
 class _Item:
     """One step of the block (its reads: the slots it and its nested steps read)."""
-    __slots__ = ("index", "step", "inputs", "outputs", "reads", "mergeable", "ordered")
+    __slots__ = ("index", "step", "inputs", "outputs", "reads", "mergeable", "ordered",
+                 "weight")
 
-    def __init__(self, index, step, inputs, reads, mergeable, ordered):
+    def __init__(self, index, step, inputs, reads, weight, ordered):
         self.index, self.step = index, step
         self.inputs = inputs
         self.outputs = tuple(step[3])
         self.reads = reads
-        self.mergeable, self.ordered = mergeable, ordered
+        self.mergeable, self.ordered = weight > 0, ordered
+        self.weight = weight
 
 
 class _Group:
@@ -138,6 +140,8 @@ def _effects(step):
         return False, True
     if kind in (1, 8):
         op = step[1]
+        if not op.schema.returns:
+            return True, True       # (aten::set_grad_enabled, manual_seed: the state)
         return False, (any(a.type.is_write for a in op.schema.arguments) or
                        bool(op.tags & _RANDOM_OR_WRITE) or op.inplace_of is not None)
     return False, kind not in (0, 2, 3)
@@ -153,11 +157,12 @@ def _plain_input_types(node):
     return True
 
 
-def slice_steps(steps, const_slots, out_slots, mergeable_op):
+def slice_steps(steps, const_slots, out_slots, mergeable):
     """The regions of one block's steps, TorchScript's way: (new steps, regions) where the
     new steps are the block's, in the order the slicer leaves them, each region one tuple
     (region, its items' steps in order, its inputs in merge order); regions is the list
-    of (steps, inputs, output slots). mergeable_op(node) says whether an op step may join.
+    of (steps, inputs). mergeable(step): how many ops the step brings into a region (a
+    fusion group the ops it holds), 0 where it may not join one.
     out_slots: the slots the block returns (profiled, read after it)."""
     items = []
     seq = []
@@ -165,8 +170,8 @@ def slice_steps(steps, const_slots, out_slots, mergeable_op):
         node = st[5]
         kind = st[0]
         side, ordered = _effects(st)
-        ok = kind == 1 and node is not None and node.kind not in VIEW_KINDS and \
-            _plain_input_types(node) and mergeable_op(node)
+        ok = kind in (0, 1) and node is not None and node.kind not in VIEW_KINDS and \
+            _plain_input_types(node) and mergeable(st)
         # (a profile node before each Tensor use)
         ins = list(st[2])
         if node is not None and len(node.inputs) == len(ins):
@@ -175,7 +180,7 @@ def slice_steps(steps, const_slots, out_slots, mergeable_op):
                     p = _Profile(ins[k])
                     seq.append(p)
                     ins[k] = p
-        it = _Item(i, st, tuple(ins), _step_reads(st), ok, ordered)
+        it = _Item(i, st, tuple(ins), _step_reads(st), ok or 0, ordered)
         items.append(it)
         seq.append(_Bound(it) if side else it)
     for s in out_slots:
@@ -295,7 +300,7 @@ def slice_steps(steps, const_slots, out_slots, mergeable_op):
     for u in seq:
         if isinstance(u, _Group):
             its = sorted((n for n in u.nodes if isinstance(n, _Item)), key=lambda n: n.index)
-            if len(its) >= 2:
+            if sum(n.weight for n in its) >= 2:
                 ins = []
                 for x in u.inputs:
                     x = resolve(x)

@@ -88,6 +88,36 @@ def _plain_op(node):
     return len(node.outputs) == len(rets)
 
 
+def _group_ok(step):
+    """Whether a fusion group's step may join a region: its runner differentiates it
+    (not run op by op) and every op inside is one a region differentiates."""
+    from .autodiff import DifferentiableGroup
+    run = step[1]
+    if type(run) is not DifferentiableGroup:
+        return False
+    sub, node = run.sub, step[5]
+    outs = list(sub.outputs)
+    if len(set(outs)) != len(outs) or any(v in sub.inputs for v in outs) or \
+            len(node.outputs) != len(outs) or len(node.inputs) != len(sub.inputs):
+        return False
+    for n in sub.nodes:
+        if n.kind in ("prim::Constant", "prim::ConstantChunk", "prim::FusedConcat"):
+            continue
+        if not _plain_op(n):
+            return False
+    return True
+
+
+def _mergeable(step):
+    """How many ops a step brings into a region (torch counts the ops a fusion group
+    holds), 0 for a step that may not join one."""
+    if step[0] == 1:
+        return 1 if _plain_op(step[5]) else 0
+    if step[0] == 0 and _group_ok(step):
+        return sum(1 for n in step[1].sub.nodes if n.kind != "prim::Constant")
+    return 0
+
+
 def graph_diff(graph, plan):
     """What a call that records gradients of `graph` runs through its recording plan
     `plan` (executor._recording_plan's): (None, GraphDiff) when the whole graph is one
@@ -99,7 +129,7 @@ def graph_diff(graph, plan):
         return None, None
     const_slots = {s for s, _ in consts}
     out_slots = [s for s, v in zip(outputs, graph.outputs) if isinstance(v.type, T.TensorType)]
-    top, regions = slice_steps(steps, const_slots, out_slots, _plain_op)
+    top, regions = slice_steps(steps, const_slots, out_slots, _mergeable)
     n_ops = sum(1 for st in steps if st[0] == 1)
     if len(regions) == 1 and len(regions[0][0]) == n_ops:
         whole = _whole_graph(graph, plan, regions[0][1])
@@ -129,7 +159,7 @@ def _with_regions(steps, const_slots, out_slots, block_outs):
             any_region |= r
             st = st[:4] + ((tuple(b), bins, bouts),) + st[5:]
         nested.append(st)
-    top, regions = slice_steps(nested, const_slots, out_slots, _plain_op)
+    top, regions = slice_steps(nested, const_slots, out_slots, _mergeable)
     if not regions:
         return nested, any_region
     # a region's outputs: what anything after it (or the block's return) reads
@@ -241,9 +271,9 @@ def _whole_graph(graph, plan, order):
 
 class _Pattern:
     """What a call with one pattern of inputs needing grad saves and marks."""
-    __slots__ = ("reads", "requiring", "saving", "reach", "req", "keep", "order")
+    __slots__ = ("reads", "requiring", "saving", "reach", "req", "keep", "order", "fill")
 
-    def __init__(self, sub, needs):
+    def __init__(self, sub, needs, inner=None):
         producer, read = _reads(sub, needs)
         self.reads = tuple(v in read for v in sub.inputs)
         self.requiring = grad_outputs(sub, needs)
@@ -253,7 +283,7 @@ class _Pattern:
         req = {v for v, nd in zip(sub.inputs, needs) if nd}
         for n in sub.nodes:
             if any(v in req for v in n.inputs):
-                nd = n.op.nondiff_outputs
+                nd = n.op.nondiff_outputs if n.op is not None else ()
                 req.update(o for i, o in enumerate(n.outputs)
                            if i not in nd and _may_float(o))
         self.req = req
@@ -264,6 +294,23 @@ class _Pattern:
             if any(v in req for v in n.inputs):
                 keep.update(n.inputs)
                 keep.update(n.outputs)
+        # a fusion group's values inside it (GraphDiff.region): computed again from the
+        # group's inputs at backward (as a FusedGroupBackward does), which are kept and,
+        # where read, version-checked
+        self.fill = ()
+        if inner:
+            fill = []
+            for v in list(keep):
+                g = inner.get(v)
+                if g is not None:
+                    keep.discard(v)
+                    if g not in fill:
+                        fill.append(g)
+            for g in fill:
+                keep.update(g[0])
+            self.fill = tuple(fill)
+            ins = {v for g in fill for v in g[0]}
+            self.reads = tuple(r or v in ins for r, v in zip(self.reads, sub.inputs))
         self.keep = keep
         self.order = None       # keep in slot order (GraphDiff.backward)
 
@@ -285,16 +332,39 @@ class GraphDiff:
         self.traced = 0
         self.name = "graph backward"
         self.steps = None       # (a region's: its op steps, GraphDiff.region)
+        self.inner = None       # (a region's groups: Value inside -> (inputs, nodes, consts))
+        self.groups = ()        # (a region's groups: (input slots, profiled dtypes))
 
     @classmethod
     def region(cls, steps, in_slots, out_slots):
         """A DifferentiableGraph region of a plan: its op steps (in order), the slots it
         reads in TorchScript's merge order, the slots read after it."""
         slot_of, val_of = {}, {}
-        nodes = []
+        nodes, inner, groups = [], {}, []
         for st in steps:
             node = st[5]
-            nodes.append(node)
+            if st[0] == 0:
+                # (a fusion group: its subgraph's nodes, seen with the group node's
+                # inputs and outputs; the values inside recomputed at backward)
+                run = st[1]
+                sub = run.sub
+                vmap = dict(zip(sub.inputs, node.inputs))
+                vmap.update(zip(sub.outputs, node.outputs))
+                views, consts = [], []
+                for n in sub.nodes:
+                    if n.kind == "prim::Constant":
+                        consts.append((n.output, n.attrs.get("value")))
+                    else:
+                        views.append(_NodeView(n, vmap))
+                g = (tuple(node.inputs), tuple(views), tuple(consts))
+                for n in sub.nodes:
+                    for o in n.outputs:
+                        if o not in vmap:
+                            inner[o] = g
+                nodes.extend(views)
+                groups.append((st[2], run.in_dtypes))
+            else:
+                nodes.append(node)
             for v, s in zip(node.inputs, st[2]):
                 slot_of[v] = s
                 val_of[s] = v
@@ -306,12 +376,14 @@ class GraphDiff:
         outs = [val_of[s] for s in out_slots]
         self = cls(_Sub(ins, nodes, outs), slot_of, outs, False, others)
         self.steps = tuple(steps)
+        self.inner = inner or None
+        self.groups = tuple(groups)
         return self
 
     def run_region(self, env):
         """Run a region's ops on env (a list of slots) without recording and record its
         one node; op by op, recording, where the call may not run as regions."""
-        if not self.usable():
+        if not self.usable() or (self.groups and not self._profiled_types(env)):
             from ..runtime.executor import _run_steps
             _run_steps(self.steps, env)
             return
@@ -333,6 +405,17 @@ class GraphDiff:
                 st.autograd is not None and st.hook is st.autograd and
                 st.tracing is None and not _anomaly.state.enabled and
                 _tracer._Active.session is None)
+
+    def _profiled_types(self, env):
+        """Whether the region's fusion groups get Tensors of their profiled dtypes (else
+        the groups' plans would misjudge which values may be floating: op by op)."""
+        for ins, dts in self.groups:
+            for i, d in zip(ins, dts):
+                if d is not None:
+                    a = env[i]
+                    if isinstance(a, Tensor) and a._dtype != d:
+                        return False
+        return True
 
     def run(self, env, steps, outputs):
         """Run the ops (no recording) on env, then record the one node. The call's result."""
@@ -360,7 +443,7 @@ class GraphDiff:
             return True
         pat = self.patterns.get(needs)
         if pat is None:
-            pat = self.patterns[needs] = _Pattern(self.sub, needs)
+            pat = self.patterns[needs] = _Pattern(self.sub, needs, self.inner)
         results = [env[i] for i in self.out_slots]
         node = GraphBackward(self, env, args, edges, results, needs, pat)
         refs = mark_outputs(node, results)
@@ -373,23 +456,19 @@ class GraphDiff:
     def walk(self, env, grads, needs, pat):
         """The region inputs' gradients (None where none) by each op's derivative in
         reverse, through public ops (a trace records them; under create_graph autograd)."""
+        if pat.fill:
+            env = _fill(env, pat.fill)
         return reverse_walk(self.sub, env, grads, needs, pat.req)
 
     def recompute(self, env, pat):
         """env with the values computed from inputs that need a gradient computed again
         through the public ops, recording (create_graph: the derivatives' formulas read
         values with their history, as eager's saved values under create_graph)."""
-        env = dict(env)
+        env = _fill(env, pat.fill) if pat.fill else dict(env)
         req = pat.req
         for n in self.sub.nodes:
-            if not any(v in req for v in n.inputs):
-                continue
-            op = n.op
-            args = [env[v] for v in n.inputs]
-            args += [p.default for p in op.schema.arguments[len(args):]]
-            r = _call(op, args)
-            for v, x in zip(n.outputs, tuple(r) if len(n.outputs) > 1 else (r,)):
-                env[v] = x
+            if any(v in req for v in n.inputs):
+                _eval(n, env)
         return env
 
     def backward(self, env, grads, needs, pat):
@@ -441,6 +520,48 @@ class GraphDiff:
         return bw, result
 
 
+class _NodeView:
+    """A node of a fusion group's subgraph as a region's walks see it: the subgraph's
+    inputs and outputs replaced by the group node's."""
+    __slots__ = ("kind", "op", "inputs", "outputs", "attrs")
+
+    def __init__(self, n, vmap):
+        self.kind, self.op, self.attrs = n.kind, n.op, n.attrs
+        self.inputs = [vmap.get(v, v) for v in n.inputs]
+        self.outputs = [vmap.get(v, v) for v in n.outputs]
+
+
+def _eval(n, env):
+    """Compute node n's outputs into env through the public ops (a trace records them;
+    under grad mode autograd does)."""
+    k = n.kind
+    if k == "prim::ConstantChunk":
+        r = env[n.inputs[0]].chunk(n.attrs["chunks"], n.attrs["dim"])
+    elif k == "prim::FusedConcat":
+        import gpujit
+        r = gpujit.cat([env[v] for v in n.inputs], n.attrs["dim"])
+    else:
+        op = n.op
+        args = [env[v] for v in n.inputs]
+        args += [p.default for p in op.schema.arguments[len(args):]]
+        r = _call(op, args)
+    for v, x in zip(n.outputs, tuple(r) if len(n.outputs) > 1 else (r,)):
+        env[v] = x
+
+
+def _fill(env, groups):
+    """env with the values of the fusion groups `groups` computed again from their inputs
+    (their outputs too: the same values, as the fused kernel's are eager's bit for bit; a
+    traced backward then fuses as a FusedGroupBackward's, which recomputes them all)."""
+    env = dict(env)
+    for _, views, consts in groups:
+        for v, c in consts:
+            env[v] = c
+        for n in views:
+            _eval(n, env)
+    return env
+
+
 def _forward(steps, env):
     """The ops of a region (and the tuple of a whole graph's result) on env, unrecorded."""
     for kind, f, ins, outs, extra, node in steps:
@@ -455,6 +576,9 @@ def _forward(steps, env):
             else:
                 for i, x in zip(outs, r):
                     env[i] = x
+        elif kind == 0:     # (a fusion group's kernel: grad mode is off)
+            for i, r in zip(outs, f([env[i] for i in ins])):
+                env[i] = r
         else:       # (the tuple returned; a NamedTuple's class builds it)
             env[outs[0]] = tuple([env[i] for i in ins]) if f is None else \
                 f(*[env[i] for i in ins])
