@@ -380,3 +380,71 @@ def test_eye_of_one_size_is_atens_eye():
             lambda x: x + _torch.eye(2), _torch.zeros(2, 2)).graph).splitlines()
             if "aten::eye(" in ln]
         assert len(tg) == 1 and tg[0].count("%") - 1 == 5
+
+
+# ---------------------------------------------------------------- 5. the language reference
+def _asserts(x: int) -> int:
+    assert x > 0, "positive"
+    assert x < 10
+    return x
+
+
+_ASSERTS_CODE = """def _asserts(x: int) -> int:
+  if torch.gt(x, 0):
+    pass
+  else:
+    ops.prim.RaiseException("AssertionError: positive")
+  if torch.lt(x, 10):
+    pass
+  else:
+    ops.prim.RaiseException("AssertionError: ")
+  return x
+"""
+
+
+def test_an_asserts_raise_names_no_class():
+    # torch 2.13: prim::RaiseException(msg, None), `ops.prim.RaiseException("AssertionError:
+    # positive")`; gpujit added "builtins.AssertionError". Its error stays an AssertionError
+    # (and a jit Error) with the message's words
+    f = gpujit.jit.script(_asserts)
+    assert f.code == _ASSERTS_CODE
+    assert f(3) == 3
+    with pytest.raises(AssertionError, match="^AssertionError: positive"):
+        f(-1)
+    with pytest.raises(gpujit.jit.Error, match="^AssertionError: \n"):
+        f(11)
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(f, buf)
+    buf.seek(0)
+    ld = gpujit.jit.load(buf)       # (its raise has the message only: the interpreter
+    with pytest.raises(AssertionError, match="^AssertionError: positive\n"):   # took the
+        ld(-1)                      # scripted line for the class name, and said so first)
+    if _torch is not None:
+        assert _torch.jit.script(_asserts).code == _ASSERTS_CODE
+
+
+def _list_of_range(n: int) -> List[int]:
+    return list(range(0, n, 2)) + list(range(n))
+
+
+_LIST_RANGE_CODE = """def _list_of_range(n: int) -> List[int]:
+  _0 = annotate(List[int], [])
+  for _1 in range(torch.__range_length(0, n, 2)):
+    _2 = torch.append(_0, torch.__derive_index(_1, 0, 2))
+  _3 = annotate(List[int], [])
+  for _4 in range(n):
+    _5 = torch.append(_3, _4)
+  return torch.add(_0, _3)
+"""
+
+
+def test_list_of_a_range_is_the_list_it_builds():
+    # torch: the loop appends to the list list() returns (gpujit copied it with aten::list
+    # and named its counter `__range_i`)
+    f = gpujit.jit.script(_list_of_range)
+    assert f.code == _LIST_RANGE_CODE
+    assert f(5) == [0, 2, 4, 0, 1, 2, 3, 4]
+    if _torch is not None:
+        t = _torch.jit.script(_list_of_range)
+        assert t.code == _LIST_RANGE_CODE and t(5) == f(5)

@@ -386,7 +386,9 @@ class LoopMixin:
         returns = has_return(body)
         node = self.emit("prim::Loop", [trip, cond] + [v.value for v in init], [])
         block = node.add_block()
-        i = block.add_input(T.INT, index_name)     # (unnamed unless the target: TorchScript's)
+        # (unnamed unless the target, as TorchScript's; a compiler-made `$` name: unnamed)
+        i = block.add_input(T.INT, None if index_name is None or index_name.startswith("$")
+                            else index_name)
         names = ["loop condition"] + carried + (["returned flag", "return value"]
                                                 if returns else [])
 
