@@ -448,3 +448,49 @@ def test_list_of_a_range_is_the_list_it_builds():
     if _torch is not None:
         t = _torch.jit.script(_list_of_range)
         assert t.code == _LIST_RANGE_CODE and t(5) == f(5)
+
+
+def _returns_from_a_loop(xs: List[int]) -> int:
+    for x in xs:
+        if x > 2:
+            return x
+    return -1
+
+
+_LOOP_RETURN_CODE = """def _returns_from_a_loop(xs: List[int]) -> int:
+  _0 = uninitialized(int)
+  _1 = torch.len(xs)
+  _2 = False
+  _3 = _0
+  _4 = 0
+  _5 = torch.gt(_1, 0)
+  while _5:
+    x = xs[_4]
+    if torch.gt(x, 2):
+      _6, _7, _8 = False, True, x
+    else:
+      _6, _7, _8 = True, False, _0
+    _9 = torch.add(_4, 1)
+    _5, _2, _3, _4 = torch.__and__(torch.lt(_9, _1), _6), _7, _8, _9
+  if _2:
+    _10 = _3
+  else:
+    _10 = -1
+  return _10
+"""
+
+
+def test_a_return_in_a_loop_carries_unnamed_values():
+    # torch's exit transform: the returned flag and value are unnamed (gpujit: `returned`,
+    # `result`), their prim::Uninitialized one hoisted unit value without source range, the
+    # flag constants and the if after the loop without one either
+    f = gpujit.jit.script(_returns_from_a_loop)
+    assert f.code == _LOOP_RETURN_CODE
+    g = str(f.graph).splitlines()
+    units = [ln for ln in g if "prim::Uninitialized()" in ln]
+    assert len(units) == 1 and " # " not in units[0]
+    assert not any("bool = prim::Constant" in ln and " # " in ln for ln in g)
+    assert [" # " in ln for ln in g if "prim::If(" in ln] == [True, False]
+    assert [f([1, 5, 3]), f([1]), f([])] == [5, -1, -1]
+    if _torch is not None:
+        assert _torch.jit.script(_returns_from_a_loop).code == _LOOP_RETURN_CODE
