@@ -380,3 +380,117 @@ def test_eye_of_one_size_is_atens_eye():
             lambda x: x + _torch.eye(2), _torch.zeros(2, 2)).graph).splitlines()
             if "aten::eye(" in ln]
         assert len(tg) == 1 and tg[0].count("%") - 1 == 5
+
+
+# ---------------------------------------------------------------- 5. the language reference
+def _asserts(x: int) -> int:
+    assert x > 0, "positive"
+    assert x < 10
+    return x
+
+
+_ASSERTS_CODE = """def _asserts(x: int) -> int:
+  if torch.gt(x, 0):
+    pass
+  else:
+    ops.prim.RaiseException("AssertionError: positive")
+  if torch.lt(x, 10):
+    pass
+  else:
+    ops.prim.RaiseException("AssertionError: ")
+  return x
+"""
+
+
+def test_an_asserts_raise_names_no_class():
+    # torch 2.13: prim::RaiseException(msg, None), `ops.prim.RaiseException("AssertionError:
+    # positive")`; gpujit added "builtins.AssertionError". Its error stays an AssertionError
+    # (and a jit Error) with the message's words
+    f = gpujit.jit.script(_asserts)
+    assert f.code == _ASSERTS_CODE
+    assert f(3) == 3
+    with pytest.raises(AssertionError, match="^AssertionError: positive"):
+        f(-1)
+    with pytest.raises(gpujit.jit.Error, match="^AssertionError: \n"):
+        f(11)
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(f, buf)
+    buf.seek(0)
+    ld = gpujit.jit.load(buf)       # (its raise has the message only: the interpreter
+    with pytest.raises(AssertionError, match="^AssertionError: positive\n"):   # took the
+        ld(-1)                      # scripted line for the class name, and said so first)
+    if _torch is not None:
+        assert _torch.jit.script(_asserts).code == _ASSERTS_CODE
+
+
+def _list_of_range(n: int) -> List[int]:
+    return list(range(0, n, 2)) + list(range(n))
+
+
+_LIST_RANGE_CODE = """def _list_of_range(n: int) -> List[int]:
+  _0 = annotate(List[int], [])
+  for _1 in range(torch.__range_length(0, n, 2)):
+    _2 = torch.append(_0, torch.__derive_index(_1, 0, 2))
+  _3 = annotate(List[int], [])
+  for _4 in range(n):
+    _5 = torch.append(_3, _4)
+  return torch.add(_0, _3)
+"""
+
+
+def test_list_of_a_range_is_the_list_it_builds():
+    # torch: the loop appends to the list list() returns (gpujit copied it with aten::list
+    # and named its counter `__range_i`)
+    f = gpujit.jit.script(_list_of_range)
+    assert f.code == _LIST_RANGE_CODE
+    assert f(5) == [0, 2, 4, 0, 1, 2, 3, 4]
+    if _torch is not None:
+        t = _torch.jit.script(_list_of_range)
+        assert t.code == _LIST_RANGE_CODE and t(5) == f(5)
+
+
+def _returns_from_a_loop(xs: List[int]) -> int:
+    for x in xs:
+        if x > 2:
+            return x
+    return -1
+
+
+_LOOP_RETURN_CODE = """def _returns_from_a_loop(xs: List[int]) -> int:
+  _0 = uninitialized(int)
+  _1 = torch.len(xs)
+  _2 = False
+  _3 = _0
+  _4 = 0
+  _5 = torch.gt(_1, 0)
+  while _5:
+    x = xs[_4]
+    if torch.gt(x, 2):
+      _6, _7, _8 = False, True, x
+    else:
+      _6, _7, _8 = True, False, _0
+    _9 = torch.add(_4, 1)
+    _5, _2, _3, _4 = torch.__and__(torch.lt(_9, _1), _6), _7, _8, _9
+  if _2:
+    _10 = _3
+  else:
+    _10 = -1
+  return _10
+"""
+
+
+def test_a_return_in_a_loop_carries_unnamed_values():
+    # torch's exit transform: the returned flag and value are unnamed (gpujit: `returned`,
+    # `result`), their prim::Uninitialized one hoisted unit value without source range, the
+    # flag constants and the if after the loop without one either
+    f = gpujit.jit.script(_returns_from_a_loop)
+    assert f.code == _LOOP_RETURN_CODE
+    g = str(f.graph).splitlines()
+    units = [ln for ln in g if "prim::Uninitialized()" in ln]
+    assert len(units) == 1 and " # " not in units[0]
+    assert not any("bool = prim::Constant" in ln and " # " in ln for ln in g)
+    assert [" # " in ln for ln in g if "prim::If(" in ln] == [True, False]
+    assert [f([1, 5, 3]), f([1]), f([])] == [5, -1, -1]
+    if _torch is not None:
+        assert _torch.jit.script(_returns_from_a_loop).code == _LOOP_RETURN_CODE

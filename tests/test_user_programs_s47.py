@@ -518,8 +518,7 @@ def test_assert_and_warn_code_match_torch():
             _lib = gpujit
     g = gpujit.jit.script(_checks)
     assert [k for k in _kinds(g.graph)] == [k for k in _kinds(t.graph)]
-    # (gpujit's raise names its class, builtins.AssertionError; torch's has none)
-    assert g.code.replace(', "builtins.AssertionError")', ")") == t.code
+    assert g.code == t.code        # (s48: the assert's raise names no class, as torch's)
 
 
 # ------------------------------------------------------------------ Tensor for a number

@@ -18,7 +18,11 @@ iteration). Nothing here changes what a call computes: it raises where it raised
 """
 from __future__ import annotations
 
-__all__ = ["transform_raise_exits"]
+__all__ = ["transform_raise_exits", "UNIT_VALUE"]
+
+# node.meta key of a prim::Uninitialized the frontend made as a unit value (a loop's return
+# slot, a path's missing value): pooled with this pass's own, one per type at the top
+UNIT_VALUE = "unit_value"
 
 
 def transform_raise_exits(graph) -> bool:
@@ -31,6 +35,7 @@ def transform_raise_exits(graph) -> bool:
         v = units.get(key)
         if v is None:
             n = graph.create("prim::Uninitialized", [], output_types=[t])
+            n.meta[UNIT_VALUE] = True
             top = graph.block
             if top.nodes:
                 n.insert_before(top.nodes[0])
@@ -72,4 +77,9 @@ def transform_raise_exits(graph) -> bool:
         return False
 
     throws(graph.block)
+    for n in [n for n in graph.walk() if n.kind == "prim::Uninitialized" and
+              n.meta.get(UNIT_VALUE) and not any(n.output is u for u in units.values())]:
+        n.output.replace_all_uses_with(unit(n.output.type))
+        n.destroy()
+        changed = True
     return changed

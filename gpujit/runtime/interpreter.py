@@ -386,6 +386,10 @@ def exception_for(msg, cls_name=None, where=None):
     `where` (the scripted line, see raise_location) follows the message, as TorchScript's
     traceback does."""
     cls = RuntimeError
+    if cls_name is None and isinstance(msg, str) and msg.startswith("AssertionError: "):
+        # a failed assert (TorchScript's raise names no class: its message does; gpujit's
+        # error is an AssertionError as well as a jit Error)
+        cls = AssertionError
     if isinstance(cls_name, str) and cls_name:
         found = _exception_class(cls_name)
         if found is not None:
@@ -412,7 +416,9 @@ def raise_location(node):
 
 def _raise(node, env, profile):
     vals = [env[v] for v in node.inputs]
-    raise exception_for(*vals[:2], raise_location(node))
+    # (a message alone, as archive code writes an assert's: `ops.prim.RaiseException(msg)`)
+    cls_name = vals[1] if len(vals) > 1 else None
+    raise exception_for(vals[0], cls_name, raise_location(node))
 
 
 def callee_graph(node):

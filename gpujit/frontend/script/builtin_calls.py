@@ -189,9 +189,11 @@ class BuiltinMixin:
         if not (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name) and
                 arg.func.id == "range" and self.is_builtin("range")):
             return arg
-        var = ast.Name(id="__range_i", ctx=ast.Load())
+        # (a name no user variable has, and that names no value: TorchScript's `$`
+        # names are not meaningful, its loop index prints as `_1`)
+        var = ast.Name(id="$range_i", ctx=ast.Load())
         comp = ast.ListComp(elt=var, generators=[ast.comprehension(
-            target=ast.Name(id="__range_i", ctx=ast.Store()), iter=arg, ifs=[],
+            target=ast.Name(id="$range_i", ctx=ast.Store()), iter=arg, ifs=[],
             is_async=0)])
         for n in (var, comp.generators[0].target, comp):
             ast.copy_location(n, arg)
@@ -265,8 +267,9 @@ class BuiltinMixin:
         if lst is None:
             return None
         if isinstance(args[0].type, T.TupleType) or (
-                node.args and is_iterable_call(self, node.args[0])):
-            return lst                      # a new list already (list(zip(a, b)))
+                node.args and (is_iterable_call(self, node.args[0]) or
+                               self.range_as_list(node.args[0]) is not node.args[0])):
+            return lst          # a new list already (list(zip(a, b)), list(range(n)))
         return self.emit("aten::list", [lst], [lst.type]).output
 
     def builtin_tuple(self, args, kw, node):

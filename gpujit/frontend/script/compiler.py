@@ -405,7 +405,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                     if t is None:
                         continue
                     if r is RAISED or r[k] is PENDING:
-                        v = self.emit("prim::Uninitialized", [], [t]).output
+                        v = self.unit_value(t)
                     else:
                         v = r[k]
                     block.register_output(v)

@@ -185,7 +185,7 @@ class ComprehensionMixin:
         counter unnamed but for range(n)'s, as TorchScript's: `for _1 in ...`)."""
         loop = self.emit("prim::Loop", [trip, self.const(True)], [])
         block = loop.add_block()
-        i = block.add_input(T.INT, name)
+        i = block.add_input(T.INT, None if name is None or name.startswith("$") else name)
         with self.in_block(block), self.scope():
             body(element(i))
             block.register_output(self.const(True))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 
+from ...passes.raise_exits import UNIT_VALUE
 from ...ir import types as T
 from .calls import describe_type
 from .exprs import Var, OneBranch, unify
@@ -169,6 +170,21 @@ def own_loop_exits(stmts):
 
 class LoopMixin:
     """FunctionCompiler's loops (self is the compiler)."""
+
+    def bare_const(self, value):
+        """A constant without source range (one TorchScript's transforms make)."""
+        v = self.const(value)
+        v.node.source_range = None
+        return v
+
+    def unit_value(self, t):
+        """A prim::Uninitialized of type t standing for a value never read, as
+        TorchScript's exit transform's unit values: no source range, one per type at the
+        start of the graph (passes/raise_exits.py pools them)."""
+        n = self.emit("prim::Uninitialized", [], [t])
+        n.source_range = None
+        n.meta[UNIT_VALUE] = True
+        return n.output
 
     def stmt_While(self, s):
         if s.orelse:
@@ -358,6 +374,7 @@ class LoopMixin:
         """`if returned: return <value> else: <rest>` after a loop whose body returns."""
         with self.at(s):
             node = self.emit("prim::If", [r.flag], [])
+        node.source_range = None        # (TorchScript's exit transform makes it: no range)
         results = []
         with self.in_block(node.add_block()), self.scope(), self.at(s):
             results.append(on_exit("return", s, r.value))
@@ -386,7 +403,9 @@ class LoopMixin:
         returns = has_return(body)
         node = self.emit("prim::Loop", [trip, cond] + [v.value for v in init], [])
         block = node.add_block()
-        i = block.add_input(T.INT, index_name)     # (unnamed unless the target: TorchScript's)
+        # (unnamed unless the target, as TorchScript's; a compiler-made `$` name: unnamed)
+        i = block.add_input(T.INT, None if index_name is None or index_name.startswith("$")
+                            else index_name)
         names = ["loop condition"] + carried + (["returned flag", "return value"]
                                                 if returns else [])
 
@@ -394,7 +413,7 @@ class LoopMixin:
             var = self.lookup_var(n)
             if returning and not (isinstance(var, Var) and unify(t, var.value.type) == t):
                 # the loop stops and its carried values are never read
-                return self.emit("prim::Uninitialized", [], [t]).output
+                return self.unit_value(t)
             if not isinstance(var, Var):
                 self.error(f"'{n}' is not defined on every path of the loop body", st)
             if unify(t, var.value.type) != t:
@@ -413,12 +432,14 @@ class LoopMixin:
             if returning:
                 value = value if value is not None else self.return_value(st)
                 self.check_return(value, st, kind)
-            c = self.const(False) if kind in ("break", "return") else (
-                cond_after() if cond_after else self.const(True))
+            # (the stop condition and the returned flag are the exit transform's constants
+            # in TorchScript: no source range)
+            c = self.bare_const(False) if kind in ("break", "return") else (
+                cond_after() if cond_after else self.bare_const(True))
             vals = [c] + [carried_value(n, t, v0, st, returning)
                           for n, t, v0 in zip(carried, types, init)]
             if returns:
-                vals += [self.const(returning), value if returning else PENDING]
+                vals += [self.bare_const(returning), value if returning else PENDING]
             return vals
 
         with self.in_block(block), self.scope() as frame:
@@ -465,17 +486,20 @@ class LoopMixin:
         carried by the loop node: initial values before it, inputs of its body, outputs."""
         types = [T.BOOL] + [T.TENSOR if isinstance(v.type, T.TensorType) else v.type
                             for v in body_outs[1:]]
-        sr = node.source_range
+        # (unnamed, without source range, the value a unit value: as TorchScript's exit
+        # transform makes them)
         first = [self.graph.create("prim::Constant", [], attrs={"value": False},
-                                   output_types=[T.BOOL], source_range=sr)]
-        first += [self.graph.create("prim::Uninitialized", [], output_types=[t],
-                                    source_range=sr) for t in types[1:]]
+                                   output_types=[T.BOOL])]
+        first += [self.graph.create("prim::Uninitialized", [], output_types=[t])
+                  for t in types[1:]]
+        for n in first[1:]:
+            n.meta[UNIT_VALUE] = True
         outs = []
-        for n, t, name in zip(first, types, ("returned", "result")):
+        for n, t in zip(first, types):
             n.insert_before(node)
             node.add_input(n.output)
-            node.blocks[0].add_input(t, name)
-            outs.append(node.add_output(t, name))
+            node.blocks[0].add_input(t)
+            outs.append(node.add_output(t))
         return LoopReturn(outs[0], outs[1]) if len(outs) == 2 else None
 
 

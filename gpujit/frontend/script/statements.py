@@ -303,7 +303,18 @@ class StatementMixin:
                                 [T.STR]).output
         else:
             msg = self.const("AssertionError: ")        # (a bare assert: no words)
-        self.emit("prim::RaiseException", [msg, self.const("builtins.AssertionError")], [])
+        self.raise_without_class(msg)
+
+    def raise_without_class(self, msg):
+        """prim::RaiseException(msg, None): TorchScript's raise of an assert names no class
+        (`ops.prim.RaiseException("AssertionError: positive")`); the run time raises an
+        AssertionError for its message (interpreter.exception_for). Its constants show no
+        source range, as torch's."""
+        none = self.const(None)
+        for v in (msg, none):
+            if v.node.kind == "prim::Constant":
+                v.node.source_range = None
+        self.emit("prim::RaiseException", [msg, none], [])
 
     def message(self, node):
         """An exception message: a str expression (f-strings are formatted at run time,
@@ -542,7 +553,8 @@ class StatementMixin:
                 # `x = i` (x: Union[int, str]): code that reads x before it is merged with
                 # another path sees the int, as TorchScript's stores and loads give it
                 self.narrowed[v] = narrow
-            if not v.has_debug_name() and v.node.kind != "prim::Param":
+            if not v.has_debug_name() and v.node.kind != "prim::Param" and \
+                    not target.id.startswith("$"):     # (a compiler-made name: none)
                 v.set_debug_name(target.id)
             self.scopes[-1][target.id] = Var(v, stmt)
             return
