@@ -215,3 +215,47 @@ def test_multi_tensor_optimizers_vs_torch(name, kw, dtype):
         return w.detach().numpy().tolist(), b.detach().numpy().tolist(), st
     for foreach in (False, True):
         assert run(torch, foreach) == run(gpujit, foreach), foreach
+
+
+# ---- optimizer state: torch's key order --------------------------------------------------
+
+_STATE_KEYS = [
+    ("Adam", {}, ["step", "exp_avg", "exp_avg_sq"]),
+    ("Adam", {"amsgrad": True}, ["step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"]),
+    ("AdamW", {}, ["step", "exp_avg", "exp_avg_sq"]),
+    ("RMSprop", {"momentum": 0.9, "centered": True},
+     ["step", "square_avg", "momentum_buffer", "grad_avg"]),
+    ("Adadelta", {}, ["step", "square_avg", "acc_delta"]),
+    ("Adamax", {}, ["step", "exp_avg", "exp_inf"]),
+    ("NAdam", {}, ["step", "mu_product", "exp_avg", "exp_avg_sq"]),
+    ("RAdam", {}, ["step", "exp_avg", "exp_avg_sq"]),
+    ("ASGD", {}, ["step", "eta", "mu", "ax"]),
+    ("Rprop", {}, ["step", "prev", "step_size"]),
+    ("Adagrad", {}, ["step", "sum"]),
+]
+
+
+@pytest.mark.parametrize("name,kw,keys", _STATE_KEYS)
+def test_optimizer_state_key_order(name, kw, keys):
+    # torch's _init_group creates 'step' (and the other scalars) first: the order of
+    # optimizer.state[p] and of state_dict()['state'][i]
+    p = gpujit.nn.Parameter(gpujit.ones(3))
+    opt = getattr(gpujit.optim, name)([p], lr=0.1, **kw)
+    p.grad = gpujit.ones(3)
+    opt.step()
+    assert list(opt.state[p]) == keys
+    assert list(opt.state_dict()["state"][0]) == keys
+    q = gpujit.nn.Parameter(gpujit.ones(3))
+    opt2 = getattr(gpujit.optim, name)([q], lr=0.1, **kw)
+    opt2.load_state_dict(opt.state_dict())
+    assert list(opt2.state[q]) == keys
+
+
+@pytest.mark.parametrize("name,kw,keys", _STATE_KEYS)
+def test_optimizer_state_key_order_vs_torch(name, kw, keys):
+    torch = _torch()
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = getattr(torch.optim, name)([p], lr=0.1, **kw)
+    p.grad = torch.ones(3)
+    opt.step()
+    assert list(opt.state[p]) == keys

@@ -427,13 +427,14 @@ class _Bucket:
             return
         p = self.params[i]
         d = opt.state[p]
+        # (in torch's order: 'step' and the other scalars first, as its _init_group)
+        for k, views in self.scalar_views.items():
+            self.scalars[k][i] = self.fills.get(k, 0)
+            d[k] = views[i]
         for k in self.keys:
             vs = self.views[k][i]
             vs._data.fill(self.fills.get(k, 0))
             d[k] = vs
-        for k, views in self.scalar_views.items():
-            self.scalars[k][i] = self.fills.get(k, 0)
-            d[k] = views[i]
         self.dicts[i] = d
 
     def sync_scalars(self):
