@@ -3,6 +3,8 @@ lr schedulers, data utilities, nn.utils, nn.init, autograd.functional, checkpoin
 
 Each test compares with hand-computed / NumPy values (CI has no torch) and, where torch is
 importable, with torch itself."""
+import math
+
 import numpy as np
 import pytest
 
@@ -259,3 +261,54 @@ def test_optimizer_state_key_order_vs_torch(name, kw, keys):
     p.grad = torch.ones(3)
     opt.step()
     assert list(opt.state[p]) == keys
+
+
+# ---- a Tensor lr: torch's arithmetic on it rounds to its dtype ---------------------------
+
+def test_adam_tensor_lr_step_size_rounds_to_float32():
+    # torch keeps a Tensor lr a 0-dim float32 tensor: step_size = lr / bias_correction1 is
+    # float32, so a float64 parameter moves by the float32-rounded step size
+    g = np.array([0.5, -1.25, 2.0, 3.0e-3])
+    p0 = np.array([1.0, 2.0, -3.0, 0.25])
+
+    def one_step(lr):
+        p = gpujit.tensor(p0, dtype=gpujit.float64, requires_grad=True)
+        opt = gpujit.optim.Adam([p], lr=lr)
+        p.grad = gpujit.tensor(g, dtype=gpujit.float64)
+        opt.step()
+        return p.detach().numpy()
+    got = one_step(gpujit.tensor(0.013))
+    m = 0.1 * g                                       # (lerp from 0: one rounding)
+    v = (0.001 * g) * g
+    denom = np.sqrt(v) / math.sqrt(1 - 0.999) + 1e-8
+    step_size = float(np.float32(np.float32(0.013) / np.float32(1 - 0.9)))
+    np.testing.assert_array_equal(got, p0 + (-step_size * m) / denom)
+    lr32 = float(np.float32(0.013))
+    assert not np.array_equal(one_step(lr32), got)    # a float lr divides in float64
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,kw", [
+    ("Adam", {}), ("Adam", {"amsgrad": True}), ("AdamW", {}),
+    ("Adam", {"weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("Adamax", {}), ("NAdam", {}), ("NAdam", {"weight_decay": 0.1,
+                                              "decoupled_weight_decay": True}),
+    ("RAdam", {}), ("ASGD", {}), ("SGD", {"momentum": 0.9}), ("Adadelta", {}),
+    ("Rprop", {}), ("RMSprop", {}),
+])
+def test_tensor_lr_vs_torch(name, kw, dtype):
+    torch = _torch()
+
+    def run(lib):
+        rng = np.random.RandomState(0)
+        w = lib.tensor(rng.randn(4, 3) * 0.5, dtype=getattr(lib, dtype), requires_grad=True)
+        b = lib.tensor(rng.randn(3), dtype=getattr(lib, dtype), requires_grad=True)
+        x = lib.tensor(rng.randn(5, 4) * 0.3, dtype=getattr(lib, dtype))
+        opt = getattr(lib.optim, name)([w, b], lr=lib.tensor(0.013), **kw)
+        for _ in range(12):
+            opt.zero_grad()
+            y = x @ w + b
+            ((y * y - 1) * (y * y - 1)).sum().backward()
+            opt.step()
+        return w.detach().numpy().tolist(), b.detach().numpy().tolist()
+    assert run(torch) == run(gpujit)

@@ -653,6 +653,19 @@ class _ElementwiseOptimizer(Optimizer):
         _bump(p)
 
 
+def lr_value(lr):
+    """A group's learning rate as the update formulas take it: a Python float, or, where it
+    is a Tensor, a NumPy scalar of its dtype. torch's optimizers keep a Tensor lr a 0-dim
+    tensor (optimizer._to_scalar), so their Python arithmetic on it (lr / bias_correction,
+    1 - lr * weight_decay, lr * mu ...) rounds to its dtype (float32) at each step; a NumPy
+    scalar's arithmetic with Python numbers rounds alike."""
+    if isinstance(lr, Tensor):
+        np_type = getattr(lr._dtype, "np", None)
+        v = float(lr)
+        return np_type.type(v) if np_type is not None and np_type.kind == "f" else v
+    return float(lr)
+
+
 def multi_tensor(group):
     """Whether PyTorch steps this group with its multi-tensor (_foreach) implementation,
     whose order of operations differs from the single-tensor one for some optimizers
