@@ -312,3 +312,15 @@ def test_tensor_lr_vs_torch(name, kw, dtype):
             opt.step()
         return w.detach().numpy().tolist(), b.detach().numpy().tolist()
     assert run(torch) == run(gpujit)
+
+
+# ---- lr_scheduler classes name torch's module ---------------------------------------------
+
+def test_lr_scheduler_classes_module():
+    L = gpujit.optim.lr_scheduler
+    for name in L.__all__ + ["_LRScheduler"]:
+        assert getattr(L, name).__module__ == "gpujit.optim.lr_scheduler", name
+    opt = gpujit.optim.SGD([gpujit.nn.Parameter(gpujit.zeros(2))], lr=0.1)
+    assert repr(L.StepLR(opt, 2)).startswith("<gpujit.optim.lr_scheduler.StepLR object at ")
+    torch = pytest.importorskip("torch")
+    assert torch.optim.lr_scheduler.StepLR.__module__ == "torch.optim.lr_scheduler"
