@@ -324,3 +324,59 @@ def test_lr_scheduler_classes_module():
     assert repr(L.StepLR(opt, 2)).startswith("<gpujit.optim.lr_scheduler.StepLR object at ")
     torch = pytest.importorskip("torch")
     assert torch.optim.lr_scheduler.StepLR.__module__ == "torch.optim.lr_scheduler"
+
+
+# ---- DataLoader's single-process iterator ------------------------------------------------
+
+def _iterable(lib, n, reported):
+    base = lib.utils.data.IterableDataset
+    return type("ItDS", (base,), {"__iter__": lambda self: iter(range(n)),
+                                  "__len__": lambda self: reported,
+                                  "__repr__": lambda self: "ItDS"})()
+
+
+def test_single_process_iterator_has_len():
+    U = gpujit.utils.data
+    ds = U.TensorDataset(gpujit.arange(10.0))
+    it = iter(U.DataLoader(ds, batch_size=3))
+    assert type(it).__name__ == "_SingleProcessDataLoaderIter"
+    assert iter(it) is it and len(it) == 4
+    assert next(it)[0].tolist() == [0.0, 1.0, 2.0]
+    assert len(it) == 4 and it._num_yielded == 1
+    assert [b[0].tolist() for b in it] == [[3.0, 4.0, 5.0], [6.0, 7.0, 8.0], [9.0]]
+    with pytest.raises(StopIteration):
+        next(it)
+
+
+def test_iterable_dataset_longer_than_reported_warns():
+    import warnings
+    dl = gpujit.utils.data.DataLoader(_iterable(gpujit, 9, 3), batch_size=2)
+    assert len(dl) == 2
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        batches = [b.tolist() for b in dl]
+    assert batches == [[0, 1], [2, 3], [4, 5], [6, 7], [8]]
+    # (torch compares the batches yielded with the reported length in samples)
+    assert [str(w.message) for w in rec] == [
+        f"Length of IterableDataset ItDS was reported to be 3(when accessing len(dataloader)), "
+        f"but {k} samples have been fetched. " for k in (4, 5)]
+    with warnings.catch_warnings(record=True) as rec:       # len() never asked: silent
+        warnings.simplefilter("always")
+        list(gpujit.utils.data.DataLoader(_iterable(gpujit, 9, 3), batch_size=2))
+    assert rec == []
+
+
+def test_dataloader_iterator_vs_torch():
+    torch = _torch()
+    import warnings
+    out = []
+    for lib in (torch, gpujit):
+        U = lib.utils.data
+        it = iter(U.DataLoader(U.TensorDataset(lib.arange(10.0)), batch_size=3))
+        res = [type(it).__name__, len(it), next(it)[0].tolist(), len(it)]
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            dl = U.DataLoader(_iterable(lib, 7, 3), batch_size=2)
+            res += [len(dl), [b.tolist() for b in dl]]
+        out.append((res, [str(w.message) for w in rec]))
+    assert out[0] == out[1]
