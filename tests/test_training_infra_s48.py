@@ -380,3 +380,41 @@ def test_dataloader_iterator_vs_torch():
             res += [len(dl), [b.tolist() for b in dl]]
         out.append((res, [str(w.message) for w in rec]))
     assert out[0] == out[1]
+
+
+# ---- clip_grad_norm_'s coefficient: max_norm / (norm + 1e-6) as Tensor.__rdiv__ -----------
+
+@pytest.mark.parametrize("total", [7.0, 10.0])
+def test_clip_coefficient_is_reciprocal_times_max_norm(total):
+    # a one-element grad: its norm is |g| exactly; torch's number / Tensor is the tensor's
+    # reciprocal times the number (0.3 / 10.000001 rounds otherwise in float32)
+    p = gpujit.nn.Parameter(gpujit.zeros(1))
+    p.grad = gpujit.tensor([-total])
+    n = gpujit.nn.utils.clip_grad_norm_([p], 0.3)
+    f = np.float32
+    d = f(total) + f(1e-6)
+    coef = (f(1) / d) * f(0.3)
+    assert coef != f(0.3) / d
+    assert n.item() == total
+    assert p.grad.numpy().tolist() == [float(f(-total) * coef)]
+    q = gpujit.nn.Parameter(gpujit.zeros(1))         # (torch takes float(max_norm))
+    q.grad = gpujit.tensor([-total])
+    gpujit.nn.utils.clip_grad_norm_([q], gpujit.tensor(0.3))
+    assert q.grad.numpy().tolist() == [float(f(-total) * (f(1) / d) * f(f(0.3)))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64"])
+def test_clip_coefficient_vs_torch(dtype):
+    torch = _torch()
+    vals = np.linspace(0.37, 41.3, 97)
+    out = []
+    for lib in (torch, gpujit):
+        res = []
+        for v in vals:
+            for max_norm in (0.3, 5.0, lib.tensor(0.7)):
+                p = lib.nn.Parameter(lib.zeros(1, dtype=getattr(lib, dtype)))
+                p.grad = lib.tensor([v], dtype=getattr(lib, dtype))
+                lib.nn.utils.clip_grad_norm_([p], max_norm, norm_type=float("inf"))
+                res.append(p.grad.item())
+        out.append(res)
+    assert out[0] == out[1]
