@@ -418,3 +418,10 @@ def test_clip_coefficient_vs_torch(dtype):
                 res.append(p.grad.item())
         out.append(res)
     assert out[0] == out[1]
+
+
+def test_optimizer_base_step_is_not_implemented():
+    opt = gpujit.optim.Optimizer([gpujit.nn.Parameter(gpujit.ones(1))], {})
+    with pytest.raises(NotImplementedError) as e:
+        opt.step()
+    assert str(e.value) == ""      # torch 2.13: a bare NotImplementedError

@@ -227,9 +227,10 @@ class Optimizer(OptimizerHooks):
                 g._vc[0] += 1
 
     def step(self, closure=None):
-        """One optimization step; subclasses define it (the base class has no update)."""
-        raise TypeError(f"{type(self).__name__} does not define step(); an Optimizer "
-                        f"subclass must override step(closure=None)")
+        """One optimization step; subclasses define it (the base class has no update:
+        torch's raises a bare NotImplementedError, which subclasses' super().step() and
+        abstract-method checks rely on)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ state_dict
     def state_dict(self):
