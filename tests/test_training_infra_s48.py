@@ -425,3 +425,16 @@ def test_optimizer_base_step_is_not_implemented():
     with pytest.raises(NotImplementedError) as e:
         opt.step()
     assert str(e.value) == ""      # torch 2.13: a bare NotImplementedError
+
+
+def test_stateless_functional_call_deprecation_words():
+    lin = gpujit.nn.Linear(2, 1)
+    params = {"weight": gpujit.ones(1, 2), "bias": gpujit.zeros(1)}
+    with pytest.warns(FutureWarning) as rec:
+        out = gpujit.nn.utils.stateless.functional_call(lin, params, gpujit.ones(3, 2))
+    assert out.tolist() == [[2.0], [2.0], [2.0]]
+    assert [str(w.message) for w in rec] == [
+        "`torch.nn.utils.stateless.functional_call` is deprecated as of PyTorch 2.0 and will "
+        "be removed in a future version of PyTorch. Please use `torch.func.functional_call` "
+        "instead which is a drop-in replacement."]
+    assert rec[0].filename == __file__
