@@ -3,6 +3,8 @@ lr schedulers, data utilities, nn.utils, nn.init, autograd.functional, checkpoin
 
 Each test compares with hand-computed / NumPy values (CI has no torch) and, where torch is
 importable, with torch itself."""
+import math
+
 import numpy as np
 import pytest
 
@@ -215,3 +217,224 @@ def test_multi_tensor_optimizers_vs_torch(name, kw, dtype):
         return w.detach().numpy().tolist(), b.detach().numpy().tolist(), st
     for foreach in (False, True):
         assert run(torch, foreach) == run(gpujit, foreach), foreach
+
+
+# ---- optimizer state: torch's key order --------------------------------------------------
+
+_STATE_KEYS = [
+    ("Adam", {}, ["step", "exp_avg", "exp_avg_sq"]),
+    ("Adam", {"amsgrad": True}, ["step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"]),
+    ("AdamW", {}, ["step", "exp_avg", "exp_avg_sq"]),
+    ("RMSprop", {"momentum": 0.9, "centered": True},
+     ["step", "square_avg", "momentum_buffer", "grad_avg"]),
+    ("Adadelta", {}, ["step", "square_avg", "acc_delta"]),
+    ("Adamax", {}, ["step", "exp_avg", "exp_inf"]),
+    ("NAdam", {}, ["step", "mu_product", "exp_avg", "exp_avg_sq"]),
+    ("RAdam", {}, ["step", "exp_avg", "exp_avg_sq"]),
+    ("ASGD", {}, ["step", "eta", "mu", "ax"]),
+    ("Rprop", {}, ["step", "prev", "step_size"]),
+    ("Adagrad", {}, ["step", "sum"]),
+]
+
+
+@pytest.mark.parametrize("name,kw,keys", _STATE_KEYS)
+def test_optimizer_state_key_order(name, kw, keys):
+    # torch's _init_group creates 'step' (and the other scalars) first: the order of
+    # optimizer.state[p] and of state_dict()['state'][i]
+    p = gpujit.nn.Parameter(gpujit.ones(3))
+    opt = getattr(gpujit.optim, name)([p], lr=0.1, **kw)
+    p.grad = gpujit.ones(3)
+    opt.step()
+    assert list(opt.state[p]) == keys
+    assert list(opt.state_dict()["state"][0]) == keys
+    q = gpujit.nn.Parameter(gpujit.ones(3))
+    opt2 = getattr(gpujit.optim, name)([q], lr=0.1, **kw)
+    opt2.load_state_dict(opt.state_dict())
+    assert list(opt2.state[q]) == keys
+
+
+@pytest.mark.parametrize("name,kw,keys", _STATE_KEYS)
+def test_optimizer_state_key_order_vs_torch(name, kw, keys):
+    torch = _torch()
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = getattr(torch.optim, name)([p], lr=0.1, **kw)
+    p.grad = torch.ones(3)
+    opt.step()
+    assert list(opt.state[p]) == keys
+
+
+# ---- a Tensor lr: torch's arithmetic on it rounds to its dtype ---------------------------
+
+def test_adam_tensor_lr_step_size_rounds_to_float32():
+    # torch keeps a Tensor lr a 0-dim float32 tensor: step_size = lr / bias_correction1 is
+    # float32, so a float64 parameter moves by the float32-rounded step size
+    g = np.array([0.5, -1.25, 2.0, 3.0e-3])
+    p0 = np.array([1.0, 2.0, -3.0, 0.25])
+
+    def one_step(lr):
+        p = gpujit.tensor(p0, dtype=gpujit.float64, requires_grad=True)
+        opt = gpujit.optim.Adam([p], lr=lr)
+        p.grad = gpujit.tensor(g, dtype=gpujit.float64)
+        opt.step()
+        return p.detach().numpy()
+    got = one_step(gpujit.tensor(0.013))
+    m = 0.1 * g                                       # (lerp from 0: one rounding)
+    v = (0.001 * g) * g
+    denom = np.sqrt(v) / math.sqrt(1 - 0.999) + 1e-8
+    step_size = float(np.float32(np.float32(0.013) / np.float32(1 - 0.9)))
+    np.testing.assert_array_equal(got, p0 + (-step_size * m) / denom)
+    lr32 = float(np.float32(0.013))
+    assert not np.array_equal(one_step(lr32), got)    # a float lr divides in float64
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,kw", [
+    ("Adam", {}), ("Adam", {"amsgrad": True}), ("AdamW", {}),
+    ("Adam", {"weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("Adamax", {}), ("NAdam", {}), ("NAdam", {"weight_decay": 0.1,
+                                              "decoupled_weight_decay": True}),
+    ("RAdam", {}), ("ASGD", {}), ("SGD", {"momentum": 0.9}), ("Adadelta", {}),
+    ("Rprop", {}), ("RMSprop", {}),
+])
+def test_tensor_lr_vs_torch(name, kw, dtype):
+    torch = _torch()
+
+    def run(lib):
+        rng = np.random.RandomState(0)
+        w = lib.tensor(rng.randn(4, 3) * 0.5, dtype=getattr(lib, dtype), requires_grad=True)
+        b = lib.tensor(rng.randn(3), dtype=getattr(lib, dtype), requires_grad=True)
+        x = lib.tensor(rng.randn(5, 4) * 0.3, dtype=getattr(lib, dtype))
+        opt = getattr(lib.optim, name)([w, b], lr=lib.tensor(0.013), **kw)
+        for _ in range(12):
+            opt.zero_grad()
+            y = x @ w + b
+            ((y * y - 1) * (y * y - 1)).sum().backward()
+            opt.step()
+        return w.detach().numpy().tolist(), b.detach().numpy().tolist()
+    assert run(torch) == run(gpujit)
+
+
+# ---- lr_scheduler classes name torch's module ---------------------------------------------
+
+def test_lr_scheduler_classes_module():
+    L = gpujit.optim.lr_scheduler
+    for name in L.__all__ + ["_LRScheduler"]:
+        assert getattr(L, name).__module__ == "gpujit.optim.lr_scheduler", name
+    opt = gpujit.optim.SGD([gpujit.nn.Parameter(gpujit.zeros(2))], lr=0.1)
+    assert repr(L.StepLR(opt, 2)).startswith("<gpujit.optim.lr_scheduler.StepLR object at ")
+    torch = pytest.importorskip("torch")
+    assert torch.optim.lr_scheduler.StepLR.__module__ == "torch.optim.lr_scheduler"
+
+
+# ---- DataLoader's single-process iterator ------------------------------------------------
+
+def _iterable(lib, n, reported):
+    base = lib.utils.data.IterableDataset
+    return type("ItDS", (base,), {"__iter__": lambda self: iter(range(n)),
+                                  "__len__": lambda self: reported,
+                                  "__repr__": lambda self: "ItDS"})()
+
+
+def test_single_process_iterator_has_len():
+    U = gpujit.utils.data
+    ds = U.TensorDataset(gpujit.arange(10.0))
+    it = iter(U.DataLoader(ds, batch_size=3))
+    assert type(it).__name__ == "_SingleProcessDataLoaderIter"
+    assert iter(it) is it and len(it) == 4
+    assert next(it)[0].tolist() == [0.0, 1.0, 2.0]
+    assert len(it) == 4 and it._num_yielded == 1
+    assert [b[0].tolist() for b in it] == [[3.0, 4.0, 5.0], [6.0, 7.0, 8.0], [9.0]]
+    with pytest.raises(StopIteration):
+        next(it)
+
+
+def test_iterable_dataset_longer_than_reported_warns():
+    import warnings
+    dl = gpujit.utils.data.DataLoader(_iterable(gpujit, 9, 3), batch_size=2)
+    assert len(dl) == 2
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        batches = [b.tolist() for b in dl]
+    assert batches == [[0, 1], [2, 3], [4, 5], [6, 7], [8]]
+    # (torch compares the batches yielded with the reported length in samples)
+    assert [str(w.message) for w in rec] == [
+        f"Length of IterableDataset ItDS was reported to be 3(when accessing len(dataloader)), "
+        f"but {k} samples have been fetched. " for k in (4, 5)]
+    with warnings.catch_warnings(record=True) as rec:       # len() never asked: silent
+        warnings.simplefilter("always")
+        list(gpujit.utils.data.DataLoader(_iterable(gpujit, 9, 3), batch_size=2))
+    assert rec == []
+
+
+def test_dataloader_iterator_vs_torch():
+    torch = _torch()
+    import warnings
+    out = []
+    for lib in (torch, gpujit):
+        U = lib.utils.data
+        it = iter(U.DataLoader(U.TensorDataset(lib.arange(10.0)), batch_size=3))
+        res = [type(it).__name__, len(it), next(it)[0].tolist(), len(it)]
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            dl = U.DataLoader(_iterable(lib, 7, 3), batch_size=2)
+            res += [len(dl), [b.tolist() for b in dl]]
+        out.append((res, [str(w.message) for w in rec]))
+    assert out[0] == out[1]
+
+
+# ---- clip_grad_norm_'s coefficient: max_norm / (norm + 1e-6) as Tensor.__rdiv__ -----------
+
+@pytest.mark.parametrize("total", [7.0, 10.0])
+def test_clip_coefficient_is_reciprocal_times_max_norm(total):
+    # a one-element grad: its norm is |g| exactly; torch's number / Tensor is the tensor's
+    # reciprocal times the number (0.3 / 10.000001 rounds otherwise in float32)
+    p = gpujit.nn.Parameter(gpujit.zeros(1))
+    p.grad = gpujit.tensor([-total])
+    n = gpujit.nn.utils.clip_grad_norm_([p], 0.3)
+    f = np.float32
+    d = f(total) + f(1e-6)
+    coef = (f(1) / d) * f(0.3)
+    assert coef != f(0.3) / d
+    assert n.item() == total
+    assert p.grad.numpy().tolist() == [float(f(-total) * coef)]
+    q = gpujit.nn.Parameter(gpujit.zeros(1))         # (torch takes float(max_norm))
+    q.grad = gpujit.tensor([-total])
+    gpujit.nn.utils.clip_grad_norm_([q], gpujit.tensor(0.3))
+    assert q.grad.numpy().tolist() == [float(f(-total) * (f(1) / d) * f(f(0.3)))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64"])
+def test_clip_coefficient_vs_torch(dtype):
+    torch = _torch()
+    vals = np.linspace(0.37, 41.3, 97)
+    out = []
+    for lib in (torch, gpujit):
+        res = []
+        for v in vals:
+            for max_norm in (0.3, 5.0, lib.tensor(0.7)):
+                p = lib.nn.Parameter(lib.zeros(1, dtype=getattr(lib, dtype)))
+                p.grad = lib.tensor([v], dtype=getattr(lib, dtype))
+                lib.nn.utils.clip_grad_norm_([p], max_norm, norm_type=float("inf"))
+                res.append(p.grad.item())
+        out.append(res)
+    assert out[0] == out[1]
+
+
+def test_optimizer_base_step_is_not_implemented():
+    opt = gpujit.optim.Optimizer([gpujit.nn.Parameter(gpujit.ones(1))], {})
+    with pytest.raises(NotImplementedError) as e:
+        opt.step()
+    assert str(e.value) == ""      # torch 2.13: a bare NotImplementedError
+
+
+def test_stateless_functional_call_deprecation_words():
+    lin = gpujit.nn.Linear(2, 1)
+    params = {"weight": gpujit.ones(1, 2), "bias": gpujit.zeros(1)}
+    with pytest.warns(FutureWarning) as rec:
+        out = gpujit.nn.utils.stateless.functional_call(lin, params, gpujit.ones(3, 2))
+    assert out.tolist() == [[2.0], [2.0], [2.0]]
+    assert [str(w.message) for w in rec] == [
+        "`torch.nn.utils.stateless.functional_call` is deprecated as of PyTorch 2.0 and will "
+        "be removed in a future version of PyTorch. Please use `torch.func.functional_call` "
+        "instead which is a drop-in replacement."]
+    assert rec[0].filename == __file__

@@ -7,7 +7,7 @@ from ..device import cpu as _cpu, xp_for
 from ..ops.registry import wrap as _wrap
 from ._flags import check_fused, check_lr
 from .optimizer import (_ElementwiseOptimizer, _on_device, add_alpha_, addcdiv_, addcmul_,
-                        effective_grad, scalar_dtype)
+                        effective_grad, lr_value, scalar_dtype)
 
 __all__ = ["Adagrad", "Adadelta"]
 
@@ -75,7 +75,7 @@ class Adagrad(_ElementwiseOptimizer):
         return {"sum": float(group["initial_accumulator_value"])}
 
     def _hyper(self, group):
-        return (float(group["lr"]), float(group["lr_decay"]), float(group["eps"]),
+        return (lr_value(group["lr"]), float(group["lr_decay"]), float(group["eps"]),
                 float(group["weight_decay"]), bool(group["maximize"]))
 
     def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):

@@ -5,7 +5,8 @@ import math
 
 from ..tensor import Tensor
 from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_fused, check_lr
-from .optimizer import _ElementwiseOptimizer, addcdiv_, addcmul_, effective_grad, lerp_
+from .optimizer import (_ElementwiseOptimizer, addcdiv_, addcmul_, effective_grad, lerp_,
+                        lr_value)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -79,7 +80,7 @@ class Adam(_ElementwiseOptimizer):
 
     def _hyper(self, group):
         beta1, beta2 = group["betas"]
-        return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+        return (lr_value(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                 float(group["weight_decay"]), bool(group["amsgrad"]), bool(group["maximize"]),
                 bool(group["decoupled_weight_decay"]))
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_lr
 from .optimizer import (_ElementwiseOptimizer, _muladd_, addcdiv_, addcmul_, effective_grad,
-                        lerp_, multi_tensor)
+                        lerp_, lr_value, multi_tensor)
 
 __all__ = ["Adamax", "NAdam", "RAdam"]
 
@@ -78,7 +78,7 @@ class Adamax(_AdamFamily):
 
     def _hyper(self, group):
         beta1, beta2 = group["betas"]
-        return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+        return (lr_value(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                 float(group["weight_decay"]), bool(group["maximize"]))
 
     def _update(self, xp, p, g, own_g, s, tmp, h, step, fresh):
@@ -136,7 +136,7 @@ class NAdam(_AdamFamily):
 
     def _hyper(self, group):
         beta1, beta2 = group["betas"]
-        return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+        return (lr_value(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                 float(group["weight_decay"]), float(group["momentum_decay"]),
                 bool(group["decoupled_weight_decay"]), bool(group["maximize"]),
                 multi_tensor(group))
@@ -201,7 +201,7 @@ class RAdam(_AdamFamily):
 
     def _hyper(self, group):
         beta1, beta2 = group["betas"]
-        return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+        return (lr_value(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                 float(group["weight_decay"]), bool(group["decoupled_weight_decay"]),
                 bool(group["maximize"]), multi_tensor(group))
 

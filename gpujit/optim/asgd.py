@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ._flags import CAPTURABLE_DEVICES_NO_XLA, check_lr
 from .optimizer import (_ElementwiseOptimizer, _muladd_, add_alpha_, effective_grad,
-                        multi_tensor)
+                        lr_value, multi_tensor)
 
 __all__ = ["ASGD", "Rprop"]
 
@@ -57,7 +57,7 @@ class ASGD(_FlagDefaults):
         return {"eta": float(group["lr"]), "mu": 1.0}
 
     def _hyper(self, group):
-        return (float(group["lr"]), float(group["lambd"]), float(group["alpha"]),
+        return (lr_value(group["lr"]), float(group["lambd"]), float(group["alpha"]),
                 float(group["t0"]), float(group["weight_decay"]), bool(group["maximize"]),
                 multi_tensor(group))
 

@@ -227,9 +227,10 @@ class Optimizer(OptimizerHooks):
                 g._vc[0] += 1
 
     def step(self, closure=None):
-        """One optimization step; subclasses define it (the base class has no update)."""
-        raise TypeError(f"{type(self).__name__} does not define step(); an Optimizer "
-                        f"subclass must override step(closure=None)")
+        """One optimization step; subclasses define it (the base class has no update:
+        torch's raises a bare NotImplementedError, which subclasses' super().step() and
+        abstract-method checks rely on)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ state_dict
     def state_dict(self):
@@ -427,13 +428,14 @@ class _Bucket:
             return
         p = self.params[i]
         d = opt.state[p]
+        # (in torch's order: 'step' and the other scalars first, as its _init_group)
+        for k, views in self.scalar_views.items():
+            self.scalars[k][i] = self.fills.get(k, 0)
+            d[k] = views[i]
         for k in self.keys:
             vs = self.views[k][i]
             vs._data.fill(self.fills.get(k, 0))
             d[k] = vs
-        for k, views in self.scalar_views.items():
-            self.scalars[k][i] = self.fills.get(k, 0)
-            d[k] = views[i]
         self.dicts[i] = d
 
     def sync_scalars(self):
@@ -650,6 +652,19 @@ class _ElementwiseOptimizer(Optimizer):
         else:
             self._update(xp, p._data, g._data, False, b.state_arrays(i), tmp, h, step, fresh)
         _bump(p)
+
+
+def lr_value(lr):
+    """A group's learning rate as the update formulas take it: a Python float, or, where it
+    is a Tensor, a NumPy scalar of its dtype. torch's optimizers keep a Tensor lr a 0-dim
+    tensor (optimizer._to_scalar), so their Python arithmetic on it (lr / bias_correction,
+    1 - lr * weight_decay, lr * mu ...) rounds to its dtype (float32) at each step; a NumPy
+    scalar's arithmetic with Python numbers rounds alike."""
+    if isinstance(lr, Tensor):
+        np_type = getattr(lr._dtype, "np", None)
+        v = float(lr)
+        return np_type.type(v) if np_type is not None and np_type.kind == "f" else v
+    return float(lr)
 
 
 def multi_tensor(group):

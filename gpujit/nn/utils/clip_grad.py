@@ -117,10 +117,17 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return
-    max_norm = float(max_norm)
     xp = xp_for(total_norm._device)
     with _on_device(total_norm._device):   # clamped on the norm's device: no host sync
-        coef = xp.minimum(max_norm / (total_norm._data + 1e-6), 1.0)
+        # torch's float(max_norm) / (total_norm + 1e-6) is Tensor.__rdiv__: the
+        # reciprocal, times max_norm (each rounded in the norm's dtype)
+        recip = xp.reciprocal(total_norm._data + 1e-6)
+        if recip.dtype == np.float16:
+            # (ATen multiplies a Half tensor by a number in float, the number unrounded)
+            coef = (recip.astype(np.float32) * np.float32(max_norm)).astype(np.float16)
+        else:
+            coef = recip * float(max_norm)
+        coef = xp.minimum(coef, 1.0)
     coefs = {}
     for g in grads:
         dev = g._device

@@ -15,3 +15,9 @@ __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR
            "LinearLR", "ExponentialLR", "SequentialLR", "CosineAnnealingLR", "ChainedScheduler",
            "ReduceLROnPlateau", "CyclicLR", "CosineAnnealingWarmRestarts", "OneCycleLR",
            "PolynomialLR"]
+
+# torch's schedulers are classes of torch.optim.lr_scheduler itself (their repr, pickles and
+# type names say so); gpujit's are split over modules of this package
+for _name in __all__ + ["_LRScheduler"]:
+    globals()[_name].__module__ = __name__
+del _name

@@ -85,6 +85,7 @@ class MultiProcessingDataLoaderIter:
     def _reset(self, loader, first_iter=False):
         self._sampler_iter = iter(self._index_sampler)
         self._num_yielded = 0
+        self._IterableDataset_len_called = loader._IterableDataset_len_called
         self._send_idx = 0          # next task index to send
         self._rcvd_idx = 0          # next task index to hand out
         self._task_info = {}        # idx -> (worker_id,) while pending, (worker_id, data)
@@ -218,6 +219,8 @@ class MultiProcessingDataLoaderIter:
     def _process_data(self, data):
         self._try_put_index()
         self._num_yielded += 1
+        from .dataloader import _check_iterable_length
+        _check_iterable_length(self)
         if isinstance(data, ExceptionWrapper):
             data.reraise()      # the iterator goes on with the next batch, as torch's
         return data

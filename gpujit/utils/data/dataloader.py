@@ -21,6 +21,50 @@ class _InfiniteConstantSampler(Sampler):
             yield None
 
 
+def _check_iterable_length(it):
+    """PyTorch's warning when an IterableDataset yields more than len(loader) reported
+    (its _BaseDataLoaderIter.__next__: it compares the batches yielded with the dataset's
+    length in samples)."""
+    if it._dataset_kind == "iterable" and it._IterableDataset_len_called is not None \
+            and it._num_yielded > it._IterableDataset_len_called:
+        import warnings
+        msg = (f"Length of IterableDataset {it._dataset} was reported to be "
+               f"{it._IterableDataset_len_called}(when accessing len(dataloader)), but "
+               f"{it._num_yielded} samples have been fetched. ")
+        if it._num_workers > 0:
+            msg += ("For multiprocessing data-loading, this could be caused by not properly "
+                    "configuring the IterableDataset replica at each worker. Please see "
+                    "https://pytorch.org/docs/stable/data.html#torch.utils.data."
+                    "IterableDataset for examples.")
+        warnings.warn(msg)
+
+
+class _SingleProcessDataLoaderIter:
+    """iter(loader) with num_workers=0, as PyTorch's: next() reads the next batch in this
+    process; len() is the number of batches the loader's sampler gives."""
+
+    def __init__(self, loader, batches):
+        self._dataset = loader.dataset
+        self._dataset_kind = loader._dataset_kind
+        self._index_sampler = loader._index_sampler
+        self._num_workers = 0
+        self._IterableDataset_len_called = loader._IterableDataset_len_called
+        self._num_yielded = 0
+        self._batches = batches
+
+    def __iter__(self):
+        return self
+
+    def __len__(self):
+        return len(self._index_sampler)
+
+    def __next__(self):
+        data = next(self._batches)
+        self._num_yielded += 1
+        _check_iterable_length(self)
+        return data
+
+
 class DataLoader:
     """Batches of `dataset` by batch_size (or a batch_sampler), shuffled with `generator`
     (or the default generator) when shuffle=True, collated by collate_fn."""
@@ -54,6 +98,7 @@ class DataLoader:
                                  f"num_workers={num_workers}")
             multiprocessing_context = resolve_context(multiprocessing_context)
         self._iterator = None
+        self._IterableDataset_len_called = None
         self.dataset = dataset
         self.num_workers = num_workers
         self.prefetch_factor = prefetch_factor
@@ -127,7 +172,8 @@ class DataLoader:
 
     def __len__(self):
         if self._dataset_kind == "iterable":
-            length = len(self.dataset)
+            # (remembered, in samples: the iterators warn once they yield more batches)
+            length = self._IterableDataset_len_called = len(self.dataset)
             if self.batch_size is not None:
                 if self.drop_last:
                     length = length // self.batch_size
@@ -150,8 +196,8 @@ class DataLoader:
         self._pin_memory_warnings()
         base_seed(self.generator)
         if self._dataset_kind == "iterable":
-            return self._iter_iterable()
-        return self._iter_map()
+            return _SingleProcessDataLoaderIter(self, self._iter_iterable())
+        return _SingleProcessDataLoaderIter(self, self._iter_map())
 
     def _pin_memory_warnings(self):
         """PyTorch's, as each new iterator of a pin_memory loader gives them: the device
