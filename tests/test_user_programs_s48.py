@@ -310,3 +310,46 @@ def test_scripted_beam_search_matches_torch(tmp_path):
     got = _beam_search(gpujit, tmp_path)(gpujit.tensor(_LOGITS), 2, 3)
     want = _beam_search(torch, tmp_path)(torch.tensor(_LOGITS), 2, 3)
     assert [(round(s, 5), q) for s, q in got] == [(round(s, 5), q) for s, q in want]
+
+
+# --------------- a scripted classifier counting its predictions: self.counts[i] += 1
+
+class _Counter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("counts", gpujit.zeros(4, dtype=gpujit.long))
+
+    def forward(self, pred: gpujit.Tensor) -> gpujit.Tensor:
+        for i in range(pred.size(0)):
+            self.counts[pred[i]] += 1
+            self.counts[0] += 1
+        return self.counts
+
+
+def test_augmented_assignment_to_an_attribute_element_writes_through_the_view():
+    # TorchScript: `torch.add_(torch.select(counts, 0, 0), 1)` alone (the select is a view
+    # of the buffer); gpujit read self.counts again for the target and, not seeing one
+    # tensor, copied the sum back (`counts0 = self.counts; torch.copy_(...)`)
+    m = gpujit.jit.script(_Counter())
+    assert m(gpujit.tensor([1, 3, 3])).tolist() == [3, 1, 0, 2]
+    code = m.code
+    assert "torch.add_(torch.select(counts0, 0, 0), 1)" in code
+    assert "copy_" not in code.split("counts0 = self.counts")[1]
+    assert code.count("copy_") == 0 or "index_put_" in code
+
+
+def test_augmented_assignment_to_an_attribute_element_matches_torch():
+    torch = _torch()
+
+    class Counter(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("counts", torch.zeros(4, dtype=torch.long))
+
+        def forward(self, pred: torch.Tensor) -> torch.Tensor:
+            for i in range(pred.size(0)):
+                self.counts[pred[i]] += 1
+                self.counts[0] += 1
+            return self.counts
+
+    assert gpujit.jit.script(_Counter()).code == torch.jit.script(Counter()).code
