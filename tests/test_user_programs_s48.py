@@ -45,57 +45,6 @@ def test_trace_list_argument_names_match_torch():
     assert _pad_cat(gpujit).code == _pad_cat(torch).code
 
 
-# ------------------------- ops PyTorch hands their input back from, traced (contrastive loss)
-
-def _returning_self_programs(lib):
-    F_ = lib.nn.functional
-    return [
-        ("contiguous", lambda a: (a.contiguous(), a + 1)[1], "a0 = torch.contiguous(a)"),
-        ("float", lambda a: (a.float(), a + 1)[1], "a0 = torch.to(a, 6)"),
-        ("to_dtype", lambda a: (a.to(lib.float32), a + 1)[1], "a0 = torch.to(a, 6)"),
-        ("type", lambda a: (a.type(lib.float32), a + 1)[1], "a0 = torch.to(a, 6)"),
-        ("type_str", lambda a: (a.type("torch.FloatTensor"), a + 1)[1],
-         'a0 = torch.to(a, torch.device("cpu"), 6)'),
-        ("flatten", lambda a: (a.flatten(1), a + 1)[1], "a0 = torch.flatten(a, 1)"),
-        ("atleast_2d", lambda a: (lib.atleast_2d(a), a + 1)[1], "a0 = torch.atleast_2d(a)"),
-        ("sum_to_size", lambda a: (a.sum_to_size(3, 4), a + 1)[1],
-         "a0 = torch.sum_to_size(a, [3, 4])"),
-        ("broadcast", lambda a: (lib.broadcast_tensors(a, a * 2), a + 1)[1],
-         "  a0, _1, = _0\n  return torch.add(a0, CONSTANTS.c1)"),
-        ("mse", lambda a: F_.mse_loss(a, a * 2) + a.sum(),
-         "input, target0, = torch.broadcast_tensors([a, target])"),
-    ]
-
-
-def _traced_code(lib, fn):
-    x = lib.arange(12.).reshape(3, 4)
-    return lib.jit.trace(fn, (x,)).code
-
-
-def test_trace_keeps_ops_that_hand_their_input_back():
-    # `y = a.float(); return a + 1`: PyTorch's a.float() is a itself, which its tracer
-    # rebinds to the aten::to's result: the op stays in the graph and the add reads it
-    # (gpujit recorded a new tensor: the op was dead and the add read the input)
-    for name, fn, line in _returning_self_programs(gpujit):
-        code = _traced_code(gpujit, fn)
-        assert line in code, (name, code)
-        tr = gpujit.jit.trace(fn, (gpujit.arange(12.).reshape(3, 4),))
-        y = tr(gpujit.ones(3, 4))
-        expected = 2.0 if name != "mse" else 1.0 + 12
-        assert np.allclose(y.numpy(), expected), name
-    # eagerly they are the input itself, as PyTorch's
-    x = gpujit.ones(3, 4)
-    assert x.contiguous() is x and x.float() is x and x.type(gpujit.float32) is x
-    assert gpujit.broadcast_tensors(x, x)[0] is x and x.sum_to_size(3, 4) is x
-
-
-def test_trace_ops_handing_their_input_back_match_torch():
-    torch = _torch()
-    for (name, fn, _), (_, tfn, _) in zip(_returning_self_programs(gpujit),
-                                          _returning_self_programs(torch)):
-        assert _traced_code(gpujit, fn) == _traced_code(torch, tfn), name
-
-
 # ------------------------------- losses traced: `int reduction=Mean` is a default of 1
 
 def _losses(lib):
