@@ -427,3 +427,33 @@ def test_trace_of_custom_functions_matches_torch_gradients():
     ty, tgrad, _ = _traced_grads(torch)
     np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(grad.numpy(), tgrad.numpy(), rtol=1e-6)
+
+
+# ---------------- a transformer encoder with a causal float mask and a bool padding mask
+
+def _mismatch_warning(lib):
+    import warnings
+    layer = lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    enc = lib.nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+    x = lib.ones(2, 5, 8)
+    pad = lib.tensor([[False, False, False, True, True], [False] * 5])
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        enc(x, mask=lib.nn.Transformer.generate_square_subsequent_mask(5),
+            src_key_padding_mask=pad)
+    w = [r for r in rec if "mismatched" in str(r.message)]
+    return str(w[0].message), w[0].filename.replace("\\", "/").split("/")[-3:]
+
+
+def test_canonical_mask_warns_at_its_callers_line():
+    # F._canonical_mask's warning is PyTorch's stacklevel=2: it names the line of the module
+    # that called it (nn/modules/transformer.py), not the line of the warn in functional
+    msg, where = _mismatch_warning(gpujit)
+    assert msg == ("Support for mismatched src_key_padding_mask and mask is deprecated. Use "
+                   "same type for both instead.")
+    assert where[-3:] == ["nn", "modules", "transformer.py"]
+
+
+def test_canonical_mask_warning_matches_torch():
+    torch = _torch()
+    assert _mismatch_warning(gpujit) == _mismatch_warning(torch)
