@@ -457,3 +457,38 @@ def test_canonical_mask_warns_at_its_callers_line():
 def test_canonical_mask_warning_matches_torch():
     torch = _torch()
     assert _mismatch_warning(gpujit) == _mismatch_warning(torch)
+
+
+# ------------------ example_kwarg_inputs holding a number: torch's kwargs words
+
+_KW_VALUES = [2.0, 3, "a", [1, 2], None, True]
+
+
+def _kwarg_trace_errors(lib):
+    class Head(lib.nn.Module):
+        def forward(self, x, scale=None):
+            return x
+
+    out = []
+    for v in _KW_VALUES:
+        with pytest.raises(RuntimeError) as e:
+            lib.jit.trace(Head(), example_kwarg_inputs={"x": lib.ones(2), "scale": v},
+                          strict=False)
+        out.append(str(e.value))
+    return out
+
+
+def test_trace_with_kwarg_inputs_refuses_a_number_in_torchs_words():
+    # gpujit said "Type 'Tuple[Tensor, float]' cannot be traced ..." (the words of a
+    # positional example), torch 2.13 names the first leaf that is no tensor
+    head = "Only tensors or (possibly nested) dict or tuples of tensors can be inputs to " \
+           "traced functions. Got "
+    assert _kwarg_trace_errors(gpujit) == [
+        head + t for t in ("float", "int", "str", "int", "NoneType", "bool")]
+    with pytest.raises(RuntimeError, match=r"^Type 'Tuple\[Tensor, float\]' cannot be traced"):
+        gpujit.jit.trace(lambda x, s: x, (gpujit.ones(2), 2.0))
+
+
+def test_trace_kwarg_input_errors_match_torch():
+    torch = _torch()
+    assert _kwarg_trace_errors(gpujit) == _kwarg_trace_errors(torch)
