@@ -492,3 +492,32 @@ def test_trace_with_kwarg_inputs_refuses_a_number_in_torchs_words():
 def test_trace_kwarg_input_errors_match_torch():
     torch = _torch()
     assert _kwarg_trace_errors(gpujit) == _kwarg_trace_errors(torch)
+
+
+# ---------------- set_printoptions(sci_mode=False) on values that would print scientific
+
+def _printed(lib):
+    out = []
+    try:
+        for sci in (False, True):
+            lib.set_printoptions(precision=2, sci_mode=sci)
+            out += [repr(lib.tensor([1e-5, 123.456, 1e5])), repr(lib.tensor([1e-5, 1.5])),
+                    repr(lib.tensor([1.0, 2.0, 1e9]))]
+    finally:
+        lib.set_printoptions(profile="default")
+    return [s.replace("torch", "gpujit") for s in out]
+
+
+def test_forced_sci_mode_measures_the_width_of_the_forced_format():
+    # PyTorch's _Formatter applies set_printoptions(sci_mode=) before measuring the widths;
+    # gpujit measured the scientific strings and padded the fixed ones to them
+    assert _printed(gpujit) == [
+        "tensor([     0.00,    123.46, 100000.00])", "tensor([0.00, 1.50])",
+        "tensor([         1.,          2., 1000000000.])",
+        "tensor([1.00e-05, 1.23e+02, 1.00e+05])", "tensor([1.00e-05, 1.50e+00])",
+        "tensor([1.00e+00, 2.00e+00, 1.00e+09])"]
+
+
+def test_forced_sci_mode_printing_matches_torch():
+    torch = _torch()
+    assert _printed(gpujit) == _printed(torch)
