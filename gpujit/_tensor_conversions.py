@@ -29,15 +29,6 @@ _TYPE_STRINGS = {f"{mod}.{'cuda.' if cuda else ''}{d.short_name}Tensor": (d, cud
 _MISSING = object()     # (new_zeros(size=...) not given)
 
 
-def _as_self(t, same, out):
-    """out, or t itself where PyTorch hands t back (same): a trace recorded the op, whose
-    result t stands for from here on (trace_hooks.returned_self)."""
-    if not same or out is t:
-        return out
-    from .frontend.trace_hooks import returned_self
-    return returned_self(t, out)
-
-
 class TensorConversions:
     """The conversion methods of Tensor (set on it by tensor.py)."""
 
@@ -71,34 +62,32 @@ class TensorConversions:
             # 'cpu:0' is not the device of a CPU tensor ('cpu'): torch's to() copies
             copy = copy or (dev.type == "cpu" and dev.index is not None)
         dev = self._device if dev is None else _resolve_device(dev)
-        same = dev is self._device and dtype is self._dtype and not copy
         if memory_format is not None:
             from .ops import memory_format as _mf
             fmt = _mf.canonical(memory_format)
-            same = same and fmt in (_mf.PRESERVE,
-                                    _mf.suggest(self._data.shape, self._data.strides))
-            if same and _registry.dispatch_state.tracing is None:
+            if (dev is self._device and dtype is self._dtype and not copy and fmt in (
+                    _mf.PRESERVE, _mf.suggest(self._data.shape, self._data.strides))
+                    and _registry.dispatch_state.tracing is None):
                 _mf.check_rank(fmt, self._data.ndim)
                 return self              # (as aten::to.dtype_layout: nothing to change;
                 # a trace records it: a later input may be laid out otherwise)
             # (PyTorch's binding fills the layout in from the tensor too: a trace records
             # `layout=0`, torch.strided)
-            return _as_self(self, same, _ops()["aten::to.dtype_layout"].public(
+            return _ops()["aten::to.dtype_layout"].public(
                 self, dtype=dtype, layout=_dt.strided, device=dev, non_blocking=non_blocking,
-                copy=copy, memory_format=memory_format))
+                copy=copy, memory_format=memory_format)
         if (like is not None and dev is self._device and not copy
                 and _registry.dispatch_state.tracing is not None):
             from .frontend.trace_hooks import trace_to_like
-            # (the trace follows like's dtype)
-            return _as_self(self, same, trace_to_like(self, like))
-        if same and not ((cast or moved) and _registry.dispatch_state.tracing is not None):
+            return trace_to_like(self, like)    # (the trace follows like's dtype)
+        if dev is self._device and dtype is self._dtype and not copy and not (
+                (cast or moved) and _registry.dispatch_state.tracing is not None):
             return self     # (a trace records a cast or move asked for: later inputs may need it)
         if dev is self._device and not moved:
-            return _as_self(self, same, _ops()["aten::to.dtype"].public(
-                self, dtype, non_blocking, copy))
+            return _ops()["aten::to.dtype"].public(self, dtype, non_blocking, copy)
         # (a move alone records no dtype: the trace keeps later inputs' dtypes)
-        return _as_self(self, same, _ops()["aten::to.device"].public(
-            self, dev, dtype if cast else None, non_blocking, copy))
+        return _ops()["aten::to.device"].public(self, dev, dtype if cast else None,
+                                                non_blocking, copy)
 
     def cpu(self):
         return self.to(_cpu)
@@ -128,17 +117,21 @@ class TensorConversions:
             if want is None:
                 raise ValueError(f"invalid type: {dtype!r}")
             dt, cuda = want
-            # (a trace records aten::to with the device, as PyTorch's)
-            dev = self.device if cuda == self.is_cuda else "cuda" if cuda else "cpu"
-            return self.to(dev, dt, non_blocking=non_blocking)
-        return self.to(_dt.to_dtype(dtype), non_blocking=non_blocking)
+            if dt is self._dtype and cuda == self.is_cuda:
+                return self
+            if cuda == self.is_cuda:
+                return self.to(dt, non_blocking=non_blocking)
+            return self.to("cuda" if cuda else "cpu", dt, non_blocking=non_blocking)
+        dt = _dt.to_dtype(dtype)
+        if dt is self._dtype:
+            return self
+        return self.to(dt, non_blocking=non_blocking)
 
     def type_as(self, other):
         if _registry.dispatch_state.tracing is None and other._dtype is self._dtype:
             return self                  # (PyTorch hands back self itself)
         # (aten::type_as: a trace records it and follows other's dtype, as PyTorch's)
-        return _as_self(self, other._dtype is self._dtype,
-                        _ops()["aten::type_as"].public(self, other))
+        return _ops()["aten::type_as"].public(self, other)
 
     def float(self):
         return self.to(_dt.float32)

@@ -98,15 +98,14 @@ class _Formatter:
                 p = PRINT_OPTS.precision
                 self.int_mode = bool(np.all(nz == np.ceil(nz)))
                 vals = nz.tolist()
-                if self.int_mode:
-                    if vmax / vmin > 1000.0 or vmax > 1.0e8:
-                        self.sci_mode = True
-                        self.max_width = max(len(f"{v:.{p}e}") for v in vals)
-                    else:   # one more for the '.' that marks a float
-                        self.max_width = max(len(f"{v:.0f}") + 1 for v in vals)
-                elif vmax / vmin > 1000.0 or vmax > 1.0e8 or vmin < 1.0e-4:
-                    self.sci_mode = True
+                # (set_printoptions(sci_mode=) decides before the widths are measured, as
+                # PyTorch's: sci_mode=False measures the fixed-point strings)
+                self.sci_mode = (vmax / vmin > 1000.0 or vmax > 1.0e8 or vmin < 1.0e-4) \
+                    if PRINT_OPTS.sci_mode is None else PRINT_OPTS.sci_mode
+                if self.sci_mode:
                     self.max_width = max(len(f"{v:.{p}e}") for v in vals)
+                elif self.int_mode:     # one more for the '.' that marks a float
+                    self.max_width = max(len(f"{v:.0f}") + 1 for v in vals)
                 else:
                     self.max_width = max(len(f"{v:.{p}f}") for v in vals)
         if PRINT_OPTS.sci_mode is not None:

@@ -360,15 +360,10 @@ class Tensor:
 
     def contiguous(self, memory_format="contiguous_format"):
         """self itself when it is contiguous in memory_format (as PyTorch: x.contiguous()
-        is x), else aten::contiguous's copy. A trace records the call either way (self, if
-        contiguous, standing for its result from there on, as PyTorch's tracer has it)."""
-        if not self.is_contiguous(memory_format):
-            return _ops()["aten::contiguous"].public(self, memory_format=memory_format)
-        if _registry.dispatch_state.tracing is None:
+        is x), else aten::contiguous's copy. A trace records the call either way."""
+        if _registry.dispatch_state.tracing is None and self.is_contiguous(memory_format):
             return self
-        from .frontend.trace_hooks import returned_self
-        return returned_self(self, _ops()["aten::contiguous"].public(
-            self, memory_format=memory_format))
+        return _ops()["aten::contiguous"].public(self, memory_format=memory_format)
 
     def is_floating_point(self):
         return self._dtype.category == _dt.FLOATING

@@ -165,6 +165,13 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
+        if _reg.dispatch_state.tracing is not None and not cls._gpujit_op:
+            from ..frontend.tracer import current_session
+            s = current_session()
+            if s is not None and not s.paused:
+                # (one opaque call in the trace, as TorchScript's PythonOp)
+                from ..frontend.trace_functions import traced_apply
+                return traced_apply(s, cls, args)
         rule = None
         if (FUNCTORCH[0] or FUNCTORCH[1] or FUNCTORCH[2]) and not cls._gpujit_op:
             _check_functorch(cls, args)

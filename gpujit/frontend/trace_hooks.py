@@ -374,21 +374,6 @@ def detach_(t):
             rec.bind(t, v)
 
 
-def returned_self(t, out):
-    """t itself for `out`, the recorded result of an op PyTorch hands t back from
-    (x.contiguous() of a contiguous x, x.to(its own dtype), broadcast_tensors of tensors
-    of one shape, ...): from here on t stands for out's Values, as TorchScript's tracer
-    rebinds a tensor an op returns (`y = a.float(); return a + 1` adds to the aten::to's
-    result, which stays in the graph)."""
-    s = _Active.session
-    if s is not None and not s.paused and out is not t:
-        for rec in s.recorders:
-            v = rec.env.get(id(out))
-            if v is not None:
-                rec.bind(t, v)
-    return t
-
-
 class tracing:
     """Context: install the hooks for one TraceSession (nesting is not allowed)."""
 

@@ -531,8 +531,8 @@ _BY_PY_CLASS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def without_shapes(t: Type) -> Type:
-    """t with tensor shapes forgotten: Tensor, also inside tuples (not NamedTuples), lists
-    and Optionals (a traced graph's input and output types, a callee's outputs seen by a
+    """t with tensor shapes forgotten: Tensor, also inside tuples (not NamedTuples), lists,
+    Optionals and Futures (a traced graph's input and output types, a callee's outputs seen by a
     caller that may pass other shapes)."""
     if isinstance(t, TensorType):
         return TENSOR
@@ -542,6 +542,8 @@ def without_shapes(t: Type) -> Type:
         return ListType(without_shapes(t.elem))
     if isinstance(t, OptionalType):
         return OptionalType(without_shapes(t.elem))
+    if isinstance(t, (FutureType, AwaitType)):      # (a traced fork's Future[Float(2, 2)])
+        return type(t)(without_shapes(t.elem))
     return t
 
 

@@ -146,6 +146,13 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
         try:
             _tb.input_type(a)
         except RuntimeError as e:
+            if "cannot be traced" in str(e) and kwargs:
+                # (torch 2.13's words where example_kwarg_inputs were given: the type of
+                # the first leaf that is no tensor)
+                raise RuntimeError(
+                    f"Only tensors or (possibly nested) dict or tuples of tensors can be "
+                    f"inputs to traced functions. Got "
+                    f"{type(_non_tensor_leaf(inputs)).__name__}") from None
             if "cannot be traced" in str(e):     # (torch names the whole argument tuple)
                 raise RuntimeError(
                     f"Type '{_tb._type_words(tuple(inputs))}' cannot be traced. Only Tensors "
@@ -375,3 +382,20 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
                    [_check_entry(c, method) for c in checks] if checks is not None
                    else [pair], check_tolerance)
     return tm
+
+
+def _non_tensor_leaf(x):
+    """The first value in x (through lists, tuples and dicts' values) that is no Tensor;
+    _ALL_TENSORS where every leaf is one."""
+    if isinstance(x, Tensor):
+        return _ALL_TENSORS
+    if isinstance(x, (list, tuple, dict)):
+        for e in (x.values() if isinstance(x, dict) else x):
+            r = _non_tensor_leaf(e)
+            if r is not _ALL_TENSORS:
+                return r
+        return _ALL_TENSORS
+    return x
+
+
+_ALL_TENSORS = object()

@@ -146,8 +146,10 @@ def _canonical_mask(mask: Optional[_gpujit.Tensor], mask_name: str, other_type: 
             raise AssertionError(f"only bool and floating types of {mask_name} are supported")
         if check_other and other_type is not None:
             if mask.dtype != other_type:
+                # (at the caller's line, as PyTorch's stacklevel=2; scripted code warns
+                # at this line, as TorchScript's)
                 _warnings.warn(f"Support for mismatched {mask_name} and {other_name} is "
-                               f"deprecated. Use same type for both instead.")
+                               f"deprecated. Use same type for both instead.", stacklevel=2)
         if not is_float:
             mask = _gpujit.zeros_like(mask, dtype=target_type).masked_fill(mask, float("-inf"))
     return mask

@@ -66,22 +66,14 @@ def _untraced_tensor(t):
     return _registry.dispatch_state.tracing is None and isinstance(t, _registry._Tensor)
 
 
-def _traced_as_input(t, out):
-    """t itself for out, the recorded result of an op PyTorch hands t back from: from
-    here on t stands for out in the trace (trace_hooks.returned_self)."""
-    from ..frontend.trace_hooks import returned_self
-    return returned_self(t, out)
-
-
 def broadcast_tensors(*tensors):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tensors[0]
     outs = OPS["aten::broadcast_tensors"].public(list(tensors))
     # an input that has the broadcast shape already is its own output (PyTorch's
-    # expand_outplace), with its own grad_fn; in a trace it stands for that output
-    return tuple(o if not isinstance(t, _registry._Tensor) or t._data.shape != o._data.shape
-                 else t if _registry.dispatch_state.tracing is None
-                 else _traced_as_input(t, o) for t, o in zip(tensors, outs))
+    # expand_outplace), with its own grad_fn
+    return tuple(t if _untraced_tensor(t) and t._data.shape == o._data.shape else o
+                 for t, o in zip(tensors, outs))
 
 
 def _flattens_nothing(self, start_dim, end_dim):
@@ -104,9 +96,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     name PyTorch's parser gives it.)"""
     if _untraced_tensor(input) and _flattens_nothing(input, start_dim, end_dim):
         return input
-    out = OPS["aten::flatten.using_ints"].public(input, start_dim, end_dim)
-    return _traced_as_input(input, out) if _flattens_nothing(input, start_dim, end_dim) \
-        else out
+    return OPS["aten::flatten.using_ints"].public(input, start_dim, end_dim)
 
 
 @tensor_method("flatten")
@@ -115,9 +105,7 @@ def flatten_method(self, start_dim=0, end_dim=-1):
     arguments without self: x.flatten(True) is "argument 'start_dim' (position 1)")."""
     if _untraced_tensor(self) and _flattens_nothing(self, start_dim, end_dim):
         return self
-    out = OPS["aten::flatten.using_ints"].method_public(self, start_dim, end_dim)
-    return _traced_as_input(self, out) if _flattens_nothing(self, start_dim, end_dim) \
-        else out
+    return OPS["aten::flatten.using_ints"].method_public(self, start_dim, end_dim)
 
 
 def broadcast_shapes_public(*shapes):
@@ -261,17 +249,14 @@ def _atleast(n):
     impl.__name__ = f"atleast_{n}d"
 
     def one(t):     # a tensor of n dims or more is returned itself, as PyTorch's
-        if not isinstance(t, _registry._Tensor):
-            return impl.op.public(t)
-        try:
-            nd = t._data.ndim
-        except NotImplementedError:     # (a sparse tensor: its own dim())
-            nd = t.dim()
-        if nd < n:
-            return impl.op.public(t)
-        if _registry.dispatch_state.tracing is None:
-            return t
-        return _traced_as_input(t, impl.op.public(t))
+        if _untraced_tensor(t):
+            try:
+                nd = t._data.ndim
+            except NotImplementedError:     # (a sparse tensor: its own dim())
+                nd = t.dim()
+            if nd >= n:
+                return t
+        return impl.op.public(t)
 
     def public(*tensors):
         if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):

@@ -23,10 +23,22 @@ _VIEW_KINDS = frozenset({"aten::select", "aten::slice", "aten::unsqueeze", "aten
 
 def _view_of(v, base) -> bool:
     """Is v base itself, or a chain of basic-indexing views of it?"""
-    while v is not base:
+    while not _same_read(v, base):
         if v.node is None or v.node.kind not in _VIEW_KINDS or not v.node.inputs:
             return False
         v = v.node.inputs[0]
+    return True
+
+
+def _same_read(v, base) -> bool:
+    """v is base, or both read one attribute of one object (`self.counts[i] += 1` reads
+    self.counts for the box and again for the target)."""
+    while v is not base:
+        n, m = v.node, base.node
+        if n is None or m is None or n.kind != "prim::GetAttr" or m.kind != "prim::GetAttr" \
+                or n.attrs.get("name") != m.attrs.get("name"):
+            return False
+        v, base = n.inputs[0], m.inputs[0]
     return True
 
 
@@ -200,6 +212,14 @@ class StatementMixin:
                 # x[:, 1] += 1: the in-place op wrote x through the view; TorchScript emits
                 # no copy back (torch 2.13: `torch.add_(torch.select(torch.slice(x), 1, 1),
                 # 1)` alone). An indexing that copies (x[idx] += 1) is written back.
+                return
+            n = cur.node
+            if tensor and n is not None and n.kind == "aten::index" and \
+                    _view_of(n.inputs[0], box):
+                # (written back through the view and indices the read made, as TorchScript
+                # does: `torch.index_put_(counts, _0, _1)`, not a second read of both)
+                self.call_op("index_put_", [n.inputs[0], n.inputs[1], v], {}, s.target,
+                             method=True)
                 return
             self.assign(s.target, v, s)
             return
