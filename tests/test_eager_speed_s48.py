@@ -19,6 +19,10 @@ except ImportError:           # CI has no torch
 needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch")
 
 
+def _F(t):
+    return gpujit.nn.functional if isinstance(t, gpujit.Tensor) else torch.nn.functional
+
+
 def _edges(t):
     return [(None if n is None else type(n).__name__, nr) for n, nr in t.grad_fn.next_functions]
 
@@ -49,6 +53,15 @@ _PROGRAMS = [
     ("relu", lambda x, y, z: (z - 1).relu()),
     ("matmul_t", lambda x, y, z: x @ y.t()),
     ("mul_no_grad_other", lambda x, y, z: x * y.detach()),
+    # (named per call, a composite's one node: the recorder names the call)
+    ("linear", lambda x, y, z: _F(x).linear(z, y[:2], y[2])),
+    ("linear_3d", lambda x, y, z: _F(x).linear(z.view(3, 1, 2), y[:2], y[2])),
+    ("linear_no_bias", lambda x, y, z: _F(x).linear(z, y[:2])),
+    ("reshape", lambda x, y, z: z.reshape(2, 3)),
+    ("reshape_copy", lambda x, y, z: z.t().reshape(6)),
+    ("pow_tensor", lambda x, y, z: z.abs() ** y),
+    ("rdiv_number", lambda x, y, z: 2.0 / (z.abs() + 1)),
+    ("rpow_number", lambda x, y, z: 2.0 ** z),
     ("where_cond_only", lambda x, y, z: (z > 0).float() * 2),
 ]
 
@@ -109,6 +122,11 @@ def test_recorder_makes_the_general_paths_node(name, prog):
 @needs_torch
 @pytest.mark.parametrize("name,prog", _PROGRAMS, ids=[p[0] for p in _PROGRAMS])
 def test_recorded_node_as_torch(name, prog):
+    if name.startswith("linear"):
+        # (gpujit's F.linear is one node whose edges lead to the weight and bias directly,
+        # torch's goes through TBackward0 and adds the 3-d view's: a known difference,
+        # test_script_training_s33's xfail; the recorder == general path test covers it)
+        pytest.skip("F.linear's node structure differs from torch's (known)")
     _run(gpujit, prog)
     x, y, out = _run(gpujit, prog)
     tx, ty, tout = _run(torch, prog)
