@@ -430,3 +430,26 @@ def test_half_libm_eager_is_torchs(name):
     got = getattr(gpujit.from_numpy(v), name)().numpy()
     want = getattr(torch.from_numpy(v), name)().numpy()
     np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+
+
+def test_recorder_of_a_composite_while_tracing():
+    # F.linear of a 1-d input decomposes when recorded eagerly (torch's matmul of the
+    # weight's t()), but a trace records the op itself: the recorder keeps both
+    F = gpujit.nn.functional
+    w = gpujit.randn(3, 4, requires_grad=True)
+    x = gpujit.randn(4, requires_grad=True)
+    F.linear(x, w)
+    F.linear(gpujit.randn(2, 4, requires_grad=True), w)       # (the op's own node)
+    assert recording._RECORDERS.get(registry.OPS["aten::linear"]) is not None
+    y = F.linear(x, w)
+    assert y.grad_fn.name() != "AddmmBackward0"
+    eager_name = y.grad_fn.name()
+    traced = gpujit.jit.trace(lambda a, b: F.linear(a, b), (x, w))
+    assert "aten::linear" in str(traced.graph)
+    out = traced(x, w)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), w.detach().numpy().sum(0), rtol=1e-6)
+    if torch is not None:
+        tw = torch.from_numpy(w.detach().numpy()).requires_grad_()
+        tx = torch.from_numpy(x.detach().numpy()).requires_grad_()
+        assert torch.nn.functional.linear(tx, tw).grad_fn.name() == eager_name
