@@ -54,6 +54,20 @@ def _numbered_name(op, d, plan, args, key, names_cache):
     return got
 
 
+def _number_skip(op, d, plan, bound, name, mask):
+    """The wrt positions (sorted) whose edges a call named `name` with the Python number
+    operands `mask` (over the plan's operand positions) drops, as _edge_skip's number
+    rule (drops_number_edges); None when none."""
+    names = _rec._OP_FACTS[op][1]
+    numbers = frozenset(names[i] for i, m in zip(plan[3], mask) if m)
+    if numbers and drops_number_edges(op, bound, name, numbers):
+        return tuple(k for k, w in enumerate(d.wrt) if w in numbers) or None
+    return None
+
+
+_MISSING = object()
+
+
 def make_recorder(op, plan):
     """The recorder of op (a function of the call's argument tuple), or None where the
     plan is not one a recorder writes out (autograd_call keeps the general path)."""
@@ -190,8 +204,18 @@ def make_recorder(op, plan):
             L += ["    skip = _edge_skip(_op, _d, bound if numbered else None, name, "
                   "next_functions, inputs_meta)"]
         elif operands is not None:
+            # (which edges a number operand drops depends on the name and on which
+            # operands are numbers only: kept per (name, pattern, scripted mode))
+            mask = ", ".join(f"isinstance({a[i]}, _NUMS)" for i in operands)
             L += ["    if numbered:",
-                  "        skip = _edge_skip(_op, _d, bound, name, next_functions, inputs_meta)"]
+                  f"        key = (name, ({mask},), _SCRIPTED.on)",
+                  "        skip = _skips.get(key, _MISSING)",
+                  "        if skip is _MISSING:",
+                  "            skip = _skips[key] = _number_skip(_op, _d, _plan, bound, name, key[1])",
+                  "        if skip is not None:",
+                  "            next_functions = [e for k, e in enumerate(next_functions) "
+                  "if k not in skip]",
+                  "            inputs_meta = [m for k, m in enumerate(inputs_meta) if k not in skip]"]
         elif d.edgeless:
             L.append("    skip = _edge_skip(_op, _d, None, name, next_functions, inputs_meta)")
         L += ["    cls = _node_class(name)",
@@ -247,7 +271,8 @@ def make_recorder(op, plan):
          "_live": _reg.InferenceVersion.live, "_general": _general, "_T": Tensor,
          "_requires_any": _rec._requires_any, "_NUMS": _NUMS,
          "_record_planned": _rec._record_planned, "_SCRIPTED": SCRIPTED,
-         "_numbered_name": _numbered_name, "_backward_name": backward_name,
+         "_numbered_name": _numbered_name, "_number_skip": _number_skip, "_skips": {},
+         "_MISSING": _MISSING, "_backward_name": backward_name,
          "_node_class": node_class, "_QUALIFIED": _QUALIFIED_NAMES, "_shape_param": _reg.shape_param,
          "_edge_of": _rec.edge_of, "_state": _rec._state, "_edge_skip": _rec._edge_skip,
          "_PLAIN": _rec._PLAIN, "_ST": SavedTensor, "_save": _rec._save,
