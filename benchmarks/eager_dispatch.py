@@ -4,13 +4,13 @@ Each case is one eager call on 4x4 float32 tensors (where the op itself costs ne
 nothing, so what is timed is the dispatch: Tensor method -> registry op -> NumPy ->
 result wrapping, and with `_grad` the recording of the backward node too): `a + b`,
 `a * 2.0`, `a.tanh()`, `a @ b`, `a.sum()`, `a.view(16)`, `a[0]`, `a[:, 1]`,
-`a[1:3, 0]`, `zeros(4, 4)`, and `+`, `*`, `tanh`, `sum`, `@`, `a[0]` on tensors that
-require grad. gpujit and PyTorch (when installed) run in the same process, interleaved: each
+`a[1:3, 0]`, `zeros(4, 4)`, and `+`, `*`, `tanh`, `sum`, `@`, `a[0]`, `* 2.0`, `** 2`,
+`/ 2.0` and F.linear (with a bias) on tensors that require grad. gpujit and PyTorch (when installed) run in the same process, interleaved: each
 number is the best over `--repeats` rounds of the mean µs per call in a batch of at least
 10 ms (the best, not the median: the dev machine is shared, and load only adds); the
 ratio is gpujit's over PyTorch's (over NumPy's equivalent call where PyTorch is absent).
 
-    python benchmarks/eager_dispatch.py [--repeats 15] [--out DIR]
+    python benchmarks/eager_dispatch.py [--repeats 15] [--out DIR] [--clock wall|cpu]
 
 Writes benchmarks/results/eager_dispatch-cpu.json and prints a table.
 """
@@ -45,40 +45,51 @@ def _cases(lib):
     a, b = lib.randn(4, 4, generator=g), lib.randn(4, 4, generator=g)
     ag = lib.randn(4, 4, generator=g).requires_grad_()
     bg = lib.randn(4, 4, generator=g).requires_grad_()
+    cg = lib.randn(4, generator=g).requires_grad_()
     return {"add": lambda: a + b, "mul_scalar": lambda: a * 2.0, "tanh": lambda: a.tanh(),
             "matmul": lambda: a @ b, "sum": lambda: a.sum(), "view": lambda: a.view(16),
             "index_int": lambda: a[0], "index_col": lambda: a[:, 1],
             "index_mixed": lambda: a[1:3, 0], "zeros": lambda: lib.zeros(4, 4),
             "add_grad": lambda: ag + bg, "mul_grad": lambda: ag * bg,
             "tanh_grad": lambda: ag.tanh(), "sum_grad": lambda: ag.sum(),
-            "matmul_grad": lambda: ag @ bg, "index_int_grad": lambda: ag[0]}
+            "matmul_grad": lambda: ag @ bg, "index_int_grad": lambda: ag[0],
+            "mul_scalar_grad": lambda: ag * 2.0, "pow_scalar_grad": lambda: ag ** 2,
+            "div_scalar_grad": lambda: ag / 2.0,
+            "linear_grad": lambda: lib.nn.functional.linear(ag, bg, cg)}
+
+
+# the clock timed by: wall time (perf_counter), or this process's CPU time (process_time:
+# on a shared machine the other processes' work is not counted; --clock cpu)
+_CLOCK = [time.perf_counter]
 
 
 def _batch_size(fn, min_batch_s=0.01):
     n = 1
     while True:
-        t0 = time.perf_counter()
+        t0 = _CLOCK[0]()
         for _ in range(n):
             fn()
-        if time.perf_counter() - t0 >= min_batch_s or n >= 1 << 20:
+        if _CLOCK[0]() - t0 >= min_batch_s or n >= 1 << 20:
             return n
         n *= 4
 
 
 def _time(fn, n):
-    t0 = time.perf_counter()
+    t0 = _CLOCK[0]()
     for _ in range(n):
         fn()
-    return (time.perf_counter() - t0) / n * 1e6
+    return (_CLOCK[0]() - t0) / n * 1e6
 
 
-def run(repeats):
+def run(repeats, clock="wall"):
+    _CLOCK[0] = time.process_time if clock == "cpu" else time.perf_counter
     try:
         import torch
         torch.set_num_threads(1)
         peer, plib = "torch", torch
     except ImportError:
         peer, plib = "numpy", None
+    load_before = os.getloadavg()
     mine, theirs = _cases(gpujit), _cases(plib)
     results = []
     for name, fn in mine.items():
@@ -100,8 +111,11 @@ def run(repeats):
         "benchmark": "eager dispatch per-call cost, 4x4 float32", "peer": peer,
         "repeats": repeats,
         "statistic": "best over repeats of the mean µs per call in a batch (>= 10 ms)",
+        "clock": "process CPU time" if clock == "cpu" else "wall time",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(gpujit.device("cpu")),
+        # (1-minute load averages before and after: a shared machine's other work)
+        "load_average": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "versions": {"gpujit": gpujit.__version__, "numpy": np.__version__,
                      "torch": _version("torch")},
         "results": results,
@@ -122,8 +136,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=15)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="cpu: this process's CPU time (a shared machine's other load aside)")
     args = p.parse_args(argv)
-    report = run(args.repeats)
+    report = run(args.repeats, args.clock)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "eager_dispatch-cpu.json")
     with open(path, "w") as f:

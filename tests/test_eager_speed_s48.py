@@ -19,6 +19,10 @@ except ImportError:           # CI has no torch
 needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch")
 
 
+def _F(t):
+    return gpujit.nn.functional if isinstance(t, gpujit.Tensor) else torch.nn.functional
+
+
 def _edges(t):
     return [(None if n is None else type(n).__name__, nr) for n, nr in t.grad_fn.next_functions]
 
@@ -49,6 +53,15 @@ _PROGRAMS = [
     ("relu", lambda x, y, z: (z - 1).relu()),
     ("matmul_t", lambda x, y, z: x @ y.t()),
     ("mul_no_grad_other", lambda x, y, z: x * y.detach()),
+    # (named per call, a composite's one node: the recorder names the call)
+    ("linear", lambda x, y, z: _F(x).linear(z, y[:2], y[2])),
+    ("linear_3d", lambda x, y, z: _F(x).linear(z.view(3, 1, 2), y[:2], y[2])),
+    ("linear_no_bias", lambda x, y, z: _F(x).linear(z, y[:2])),
+    ("reshape", lambda x, y, z: z.reshape(2, 3)),
+    ("reshape_copy", lambda x, y, z: z.t().reshape(6)),
+    ("pow_tensor", lambda x, y, z: z.abs() ** y),
+    ("rdiv_number", lambda x, y, z: 2.0 / (z.abs() + 1)),
+    ("rpow_number", lambda x, y, z: 2.0 ** z),
     ("where_cond_only", lambda x, y, z: (z > 0).float() * 2),
 ]
 
@@ -109,6 +122,11 @@ def test_recorder_makes_the_general_paths_node(name, prog):
 @needs_torch
 @pytest.mark.parametrize("name,prog", _PROGRAMS, ids=[p[0] for p in _PROGRAMS])
 def test_recorded_node_as_torch(name, prog):
+    if name.startswith("linear"):
+        # (gpujit's F.linear is one node whose edges lead to the weight and bias directly,
+        # torch's goes through TBackward0 and adds the 3-d view's: a known difference,
+        # test_script_training_s33's xfail; the recorder == general path test covers it)
+        pytest.skip("F.linear's node structure differs from torch's (known)")
     _run(gpujit, prog)
     x, y, out = _run(gpujit, prog)
     tx, ty, tout = _run(torch, prog)
@@ -412,3 +430,95 @@ def test_half_libm_eager_is_torchs(name):
     got = getattr(gpujit.from_numpy(v), name)().numpy()
     want = getattr(torch.from_numpy(v), name)().numpy()
     np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+
+
+def test_recorder_of_a_composite_while_tracing():
+    # F.linear of a 1-d input decomposes when recorded eagerly (torch's matmul of the
+    # weight's t()), but a trace records the op itself: the recorder keeps both
+    F = gpujit.nn.functional
+    w = gpujit.randn(3, 4, requires_grad=True)
+    x = gpujit.randn(4, requires_grad=True)
+    F.linear(x, w)
+    F.linear(gpujit.randn(2, 4, requires_grad=True), w)       # (the op's own node)
+    assert recording._RECORDERS.get(registry.OPS["aten::linear"]) is not None
+    y = F.linear(x, w)
+    assert y.grad_fn.name() != "AddmmBackward0"
+    eager_name = y.grad_fn.name()
+    traced = gpujit.jit.trace(lambda a, b: F.linear(a, b), (x, w))
+    assert "aten::linear" in str(traced.graph)
+    out = traced(x, w)
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), w.detach().numpy().sum(0), rtol=1e-6)
+    if torch is not None:
+        tw = torch.from_numpy(w.detach().numpy()).requires_grad_()
+        tx = torch.from_numpy(x.detach().numpy()).requires_grad_()
+        assert torch.nn.functional.linear(tx, tw).grad_fn.name() == eager_name
+
+
+# ---------------------------------------------------------------- select / slice backward (c48)
+# SelectBackward0 / SliceBackward0 (and narrow's) write the gradient into zeros
+# (select_scatter / slice_scatter) as ATen's select_backward / slice_backward: no
+# np.add.at, and a -0. gradient stays -0.
+
+_VIEW_PROGRAMS = [
+    ("select", lambda x: x[1]),
+    ("select_neg", lambda x: x.select(1, -1)),
+    ("slice", lambda x: x[:, 1:3]),
+    ("slice_step", lambda x: x[::2]),
+    ("slice_empty", lambda x: x[:, 3:1]),
+    ("narrow", lambda x: x.narrow(1, 1, 2)),
+    ("unbind", lambda x: x.unbind(0)[2]),
+    ("chunk", lambda x: x.chunk(2, 1)[1]),
+]
+
+
+def _view_grad(lib, prog, dt, sign=1.0):
+    x = lib.from_numpy(np.arange(12, dtype=np.float64).reshape(3, 4) + 1).to(
+        getattr(lib, dt)).requires_grad_()
+    y = prog(x)
+    w = lib.from_numpy(np.full(tuple(y.shape), sign)).to(getattr(lib, dt))
+    (y * w).sum().abs().backward() if dt.startswith("complex") else (y * w).sum().backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16", "bfloat16", "complex64"])
+@pytest.mark.parametrize("name,prog", _VIEW_PROGRAMS, ids=[p[0] for p in _VIEW_PROGRAMS])
+def test_view_backward_writes_into_zeros(name, prog, dt):
+    g = _view_grad(gpujit, prog, dt)
+    assert g.dtype == getattr(gpujit, dt)
+    # the expected gradient: 1 (or the complex abs's unit) where the view reads, else 0
+    mask = np.zeros((3, 4))
+    prog(gpujit.from_numpy(mask)).fill_(1.0)
+    got = g.to(gpujit.complex128 if dt.startswith("complex") else gpujit.float64).numpy()
+    if dt.startswith("complex"):        # (|sum|'s gradient: a unit complex where read)
+        got = np.abs(got)
+        assert (got[mask == 0] == 0).all() and np.allclose(got[mask != 0], 1, rtol=1e-6)
+    else:
+        np.testing.assert_array_equal(got, mask)
+    if torch is not None:
+        tg = _view_grad(torch, prog, dt)
+        np.testing.assert_array_equal(
+            g.to(gpujit.complex128 if dt.startswith("complex") else gpujit.float64).numpy(),
+            tg.to(torch.complex128 if dt.startswith("complex") else torch.float64).numpy())
+
+
+@pytest.mark.parametrize("name,prog", _VIEW_PROGRAMS[:6], ids=[p[0] for p in _VIEW_PROGRAMS[:6]])
+def test_view_backward_keeps_negative_zero(name, prog):
+    g = _view_grad(gpujit, prog, "float32", sign=-0.0).numpy()
+    mask = np.zeros((3, 4))
+    prog(gpujit.from_numpy(mask)).fill_(1.0)
+    assert (np.signbit(g) == (mask != 0)).all()        # -0. where read, +0. elsewhere
+    if torch is not None:
+        tg = _view_grad(torch, prog, "float32", sign=-0.0).numpy()
+        assert (np.signbit(g) == np.signbit(tg)).all()
+
+
+def test_view_backward_double_backward():
+    x = gpujit.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=gpujit.float64, requires_grad=True)
+    (g,) = gpujit.autograd.grad((x[1] ** 3).sum(), x, create_graph=True)
+    np.testing.assert_array_equal(g.detach().numpy(), [[0, 0], [27, 48]])
+    (h,) = gpujit.autograd.grad(g.sum(), x)
+    np.testing.assert_array_equal(h.numpy(), [[0, 0], [18, 24]])
+    (g,) = gpujit.autograd.grad((x[:, 1:] ** 2).sum(), x, create_graph=True)
+    (h,) = gpujit.autograd.grad(g.sum(), x)
+    np.testing.assert_array_equal(h.numpy(), [[0, 2], [0, 2]])

@@ -54,13 +54,26 @@ def _numbered_name(op, d, plan, args, key, names_cache):
     return got
 
 
+def _number_skip(op, d, plan, bound, name, mask):
+    """The wrt positions (sorted) whose edges a call named `name` with the Python number
+    operands `mask` (over the plan's operand positions) drops, as _edge_skip's number
+    rule (drops_number_edges); None when none."""
+    names = _rec._OP_FACTS[op][1]
+    numbers = frozenset(names[i] for i, m in zip(plan[3], mask) if m)
+    if numbers and drops_number_edges(op, bound, name, numbers):
+        return tuple(k for k, w in enumerate(d.wrt) if w in numbers) or None
+    return None
+
+
+_MISSING = object()
+
+
 def make_recorder(op, plan):
     """The recorder of op (a function of the call's argument tuple), or None where the
     plan is not one a recorder writes out (autograd_call keeps the general path)."""
     d, cls, node_name, operands, params, wrt, uses_needs, view = plan
     n = len(op.schema.arguments)
-    if op.composite is not None or op.refuse_grad is not None or \
-            op.untracked_when is not None or n == 0:
+    if op.untracked_when is not None or n == 0:
         return None
     known = None
     if op.takes_complex:
@@ -71,35 +84,49 @@ def make_recorder(op, plan):
     wrt_pos = _rec._wrt_positions(op)
     if wrt_pos is None or tuple(wrt_pos) != tuple(wrt) or not wrt:
         return None
-    # (a per-call name that is not a Python number's: the general path names it)
-    if cls is None:
-        return None
+    # named per call (cls None: a naming rule of the call's arguments or result, F.linear's,
+    # x ** 2's, x / 2.0's) or by the plan, where a Python number operand may rename it
+    per_call = cls is None
     a = [f"a{i}" for i in range(n)]
     L = ["def recorder(args):",
-         "    if _live[0] or _op.derivative is not _d or _op.composite is not None or "
-         "_op.refuse_grad is not None:",
+         "    if _live[0] or _op.derivative is not _d or _op.composite is not _composite or "
+         "_op.refuse_grad is not _refuse:",
          "        return _general(_op, args)"]
     if known is not None:       # (an op that takes complex tensors: differentiates them)
         L += ["    if _known.get(_op) is not True:",
               "        return _general(_op, args)"]
+    if op.composite is not None:
+        # (torch's decomposition, each of its ops recording, but while tracing: as
+        # _recorded_call; NotImplemented: this call is the op's one node)
+        L += ["    if _dispatch.tracing is None:",
+              "        r = _composite(*args)",
+              "        if r is not NotImplemented:",
+              "            return r"]
+    if op.refuse_grad is not None:
+        L += ["    msg = _refuse(*args)",
+              "    if msg is not None:",
+              "        raise RuntimeError(msg)"]
     L += ["    try:",
-         f"        {', '.join(a)}, = args",
-         "    except ValueError:       # (another argument count)",
-         "        return _general(_op, args)"]
+          f"        {', '.join(a)}, = args",
+          "    except ValueError:       # (another argument count)",
+          "        return _general(_op, args)"]
     # only arguments the derivative does not take require grad: run as unrecorded
     # (_recorded_call's wrt test)
     tests = [f"({a[i]}.__class__ is _T and {a[i]}._ag is not None and {a[i]}._ag.requires_grad)"
              f" or _requires_any({a[i]})" for i in wrt]
     L.append(f"    if not ({' or '.join(tests)}):")
     L.append("        return _op.eager(*args)")
-    numbered = operands is not None and not d.edgeless
-    if operands is not None and d.edgeless:
+    numbered = operands is not None and not d.edgeless and not per_call
+    if operands is not None and d.edgeless and not per_call:
         mask = " or ".join(f"isinstance({a[i]}, _NUMS)" for i in operands)
         L.append(f"    if {mask}:")
         L.append("        return _record_planned(_op, args, _plan)")
     L.append("    name = _name")
     L.append("    cls = _cls")
     L.append("    skip = None")
+    if per_call and operands is not None:
+        test = " or ".join(f"isinstance({a[i]}, _NUMS)" for i in operands)
+        L.append(f"    numbered = {test}")
     if numbered:
         test = " or ".join(f"isinstance({a[i]}, _NUMS)" for i in operands)
         mask = ", ".join(f"isinstance({a[i]}, _NUMS)" for i in operands)
@@ -142,7 +169,7 @@ def make_recorder(op, plan):
     edges = ", ".join(f"e{k}" for k in range(len(wrt)))
     L.append(f"    inputs_meta = [{metas}]")
     # (a tuple straight away where no edge can be dropped)
-    dropping = numbered or bool(d.edgeless)
+    dropping = numbered or bool(d.edgeless) or (per_call and operands is not None)
     L.append(f"    next_functions = [{edges}]" if dropping else
              f"    next_functions = ({edges},)")
     needed = False
@@ -166,7 +193,35 @@ def make_recorder(op, plan):
           "        _state.inference = False",
           f"    if result is {a[0]}:",
           "        return result"]
-    if numbered:
+    if per_call:
+        # (_record_planned's naming of the call: backward_name of the bound arguments and
+        # the result; a number operand's or an edgeless argument's edges dropped)
+        names = [x.name for x in op.schema.arguments]
+        bound = "{" + ", ".join(f"{nm!r}: {a[i]}" for i, nm in enumerate(names)) + "}"
+        L.append(f"    bound = {bound}")
+        L.append("    name = _backward_name(_op, bound, result)")
+        if operands is not None and d.edgeless:
+            L += ["    skip = _edge_skip(_op, _d, bound if numbered else None, name, "
+                  "next_functions, inputs_meta)"]
+        elif operands is not None:
+            # (which edges a number operand drops depends on the name and on which
+            # operands are numbers only: kept per (name, pattern, scripted mode))
+            mask = ", ".join(f"isinstance({a[i]}, _NUMS)" for i in operands)
+            L += ["    if numbered:",
+                  f"        key = (name, ({mask},), _SCRIPTED.on)",
+                  "        skip = _skips.get(key, _MISSING)",
+                  "        if skip is _MISSING:",
+                  "            skip = _skips[key] = _number_skip(_op, _d, _plan, bound, name, key[1])",
+                  "        if skip is not None:",
+                  "            next_functions = [e for k, e in enumerate(next_functions) "
+                  "if k not in skip]",
+                  "            inputs_meta = [m for k, m in enumerate(inputs_meta) if k not in skip]"]
+        elif d.edgeless:
+            L.append("    skip = _edge_skip(_op, _d, None, name, next_functions, inputs_meta)")
+        L += ["    cls = _node_class(name)",
+              "    if name in _QUALIFIED:",
+              "        name = 'torch::autograd::' + name"]
+    elif numbered:
         L += ["    if skip is not None:",
               "        next_functions = [e for k, e in enumerate(next_functions) if k not in skip]",
               "        inputs_meta = [m for k, m in enumerate(inputs_meta) if k not in skip]"]
@@ -211,11 +266,14 @@ def make_recorder(op, plan):
                   f"        {x}._ag.has_views = True"]
         L.append(f"    _attach_views(args, (result,), {view == 'multi'})")
     L.append("    return result")
-    g = {"_op": op, "_d": d, "_known": known, "_plan": plan, "_cls": cls, "_name": node_name, "_names": {},
+    g = {"_op": op, "_d": d, "_known": known, "_composite": op.composite,
+         "_refuse": op.refuse_grad, "_dispatch": _reg.dispatch_state, "_plan": plan, "_cls": cls, "_name": node_name, "_names": {},
          "_live": _reg.InferenceVersion.live, "_general": _general, "_T": Tensor,
          "_requires_any": _rec._requires_any, "_NUMS": _NUMS,
          "_record_planned": _rec._record_planned, "_SCRIPTED": SCRIPTED,
-         "_numbered_name": _numbered_name, "_shape_param": _reg.shape_param,
+         "_numbered_name": _numbered_name, "_number_skip": _number_skip, "_skips": {},
+         "_MISSING": _MISSING, "_backward_name": backward_name,
+         "_node_class": node_class, "_QUALIFIED": _QUALIFIED_NAMES, "_shape_param": _reg.shape_param,
          "_edge_of": _rec.edge_of, "_state": _rec._state, "_edge_skip": _rec._edge_skip,
          "_PLAIN": _rec._PLAIN, "_ST": SavedTensor, "_save": _rec._save,
          "_FLOATING": _dt.FLOATING, "_AGM": _AutogradMeta, "_wref": weakref.ref,

@@ -69,6 +69,24 @@ def _atanh(x):
     return math.atanh(x)
 
 
+def _lookup(table, idx, out):
+    """out[i] = table[idx[i]]: a float16 function's table (half_libm._TABLES, as uint16
+    bits) read at the bit patterns idx of its inputs (flat arrays)."""
+    for i in range(idx.shape[0]):
+        out[i] = table[idx[i]]
+
+
+_LOOKUP: list = []
+
+
+def lookup():
+    """The compiled _lookup (compiled, or loaded from the cache, on first use)."""
+    if not _LOOKUP:
+        from .numba_helpers import njit
+        _LOOKUP.append(njit(_lookup))
+    return _LOOKUP[0]
+
+
 _UFUNCS: dict = {}
 
 

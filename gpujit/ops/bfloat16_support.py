@@ -184,6 +184,9 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::bartlett_window", "aten::kaiser_window",
     # special.ndtr and mvlgamma in ATen's bfloat16 steps (bfloat16_pointwise.STEPPED)
     "aten::special_ndtr", "aten::mvlgamma", "aten::mvlgamma_",
+    # (c48) select / slice / narrow's backward writes the gradient into zeros through these
+    # (ops/views._into_zeros): copies of the elements, NaN bits kept (EXACT_OPS)
+    "aten::select_scatter", "aten::slice_scatter",
 })
 
 

@@ -75,6 +75,8 @@ AS_WRITTEN = frozenset({
     "aten::slice_copy", "aten::diagonal_copy", "aten::split_copy", "aten::unbind_copy",
     "aten::narrow_copy", "aten::alias_copy", "aten::unfold_copy", "aten::_unsafe_view",
     "aten::_fw_primal", "aten::diagonal_backward",
+    # (c48: an overwrite of a view, the backward of select / slice / narrow)
+    "aten::select_scatter", "aten::slice_scatter",
 })
 
 CONJUGATED = frozenset({

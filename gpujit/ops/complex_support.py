@@ -88,6 +88,9 @@ COMPLEX_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::linalg_ldl_factor", "aten::linalg_ldl_factor_ex", "aten::linalg_ldl_solve",
     # scripted code's complex numbers (ops/scalar_complex.py): complex(t.item())
     "aten::Complex",
+    # (c48) select / slice / narrow's backward writes the gradient into zeros through these
+    # (ops/views._into_zeros): they move elements, whatever their type
+    "aten::select_scatter", "aten::slice_scatter",
 })
 
 
