@@ -463,3 +463,66 @@ def test_quantized_save_load_with_torch_both_ways():
         assert _qfacts(from_torch[k]) == _qfacts(t[k])
         assert _qfacts(to_torch[k]) == _qfacts(g[k])
         assert to_torch[k].stride() == t[k].stride()
+
+
+# ------------------------------------------------------------------ float8 data, refusals
+
+def _tensor_from_float8(m):
+    F = m.float8_e4m3fn
+    x = m.tensor([1.0, 2.0, -0.5]).to(F)
+    return [m.tensor([x[0], x[2]]), m.tensor(((x[1],),)), m.tensor(x.detach()),
+            m.tensor(x.detach(), dtype=m.float32), m.tensor(x.detach(), dtype=m.float8_e5m2),
+            m.tensor([2.0, x[0]], dtype=m.float16), m.as_tensor(x),
+            m.eye(2, 3, dtype=m.float8_e5m2), m.eye(2, dtype=m.float8_e8m0fnu),
+            m.ones(3, 1, dtype=F).flip(1), m.ones(0, dtype=F).flip(0), m.ones(3, 1, dtype=F).fliplr()]
+
+
+def test_float8_tensor_from_float8_data():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # (torch's copy-construct warning)
+        got = _tensor_from_float8(gpujit)
+        want = _tensor_from_float8(torch) if torch is not None else None
+    # (the values, not the bits read as integers: torch.tensor(x) gave 56., 64., 176.)
+    expected = [("float8_e4m3fn", [1.0, -0.5]), ("float8_e4m3fn", [[2.0]]),
+                ("float8_e4m3fn", [1.0, 2.0, -0.5]), ("float32", [1.0, 2.0, -0.5]),
+                ("float8_e5m2", [1.0, 2.0, -0.5]), ("float16", [2.0, 1.0]),
+                ("float8_e4m3fn", [1.0, 2.0, -0.5]),
+                ("float8_e5m2", [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
+                ("float8_e8m0fnu", [[1.0, 2.0 ** -127], [2.0 ** -127, 1.0]]),
+                ("float8_e4m3fn", [[1.0]] * 3), ("float8_e4m3fn", []),
+                ("float8_e4m3fn", [[1.0]] * 3)]
+    for i, (g, (dt, v)) in enumerate(zip(got, expected)):
+        assert str(g.dtype) == "gpujit." + dt and g.float().tolist() == v
+        if want is not None:
+            assert str(want[i].dtype) == "torch." + dt and want[i].float().tolist() == v
+
+
+@pytest.mark.parametrize("fn,exc,words", [
+    (lambda m, x: m.tensor([x[0], 2]), RuntimeError,
+     "attempted to promote Float8_e4m3fn and Long"),
+    (lambda m, x: m.tensor([x[0], True]), RuntimeError,
+     "attempted to promote Float8_e4m3fn and Bool"),
+    (lambda m, x: m.tensor([2.0, x[0]]), RuntimeError,
+     "attempted to promote Float and Float8_e4m3fn"),
+    (lambda m, x: m.tensor([x[0], x[0].to(m.float8_e5m2)]), RuntimeError,
+     "attempted to promote Float8_e4m3fn and Float8_e5m2"),
+    (lambda m, x: x.lerp(x, 0.5), NotImplementedError, '"lerp_kernel_scalar" not implemented'),
+    (lambda m, x: x.lerp(x, x), NotImplementedError, '"lerp_kernel_tensor" not implemented'),
+    (lambda m, x: m.rand_like(x), NotImplementedError, '"check_uniform_bounds" not implemented'),
+    (lambda m, x: m.randn_like(x), NotImplementedError, '"normal_kernel_cpu" not implemented'),
+    (lambda m, x: m.view_as_real(x), RuntimeError,
+     "view_as_real is only supported for complex tensors"),
+    (lambda m, x: x.flip(0), NotImplementedError, '"flip_cpu" not implemented'),
+    (lambda m, x: m.ones(1, 3, dtype=m.float8_e4m3fn).flip(0, 1), NotImplementedError,
+     '"flip_cpu" not implemented'),
+    (lambda m, x: m.ones(2, 3, dtype=m.float8_e4m3fn).fliplr(), NotImplementedError,
+     '"flip_cpu" not implemented'),
+    (lambda m, x: m.ones(2, 2, dtype=m.float8_e4m3fn).rot90(), NotImplementedError,
+     '"flip_cpu" not implemented'),
+])
+def test_float8_refusals_as_torch(fn, exc, words):
+    for m in (gpujit,) + ((torch,) if torch is not None else ()):
+        x = m.tensor([1.0, 2.0, -0.5]).to(m.float8_e4m3fn)
+        with pytest.raises(exc, match=words.replace("(", r"\(").replace(")", r"\)")):
+            fn(m, x)

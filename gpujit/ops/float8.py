@@ -331,7 +331,7 @@ VALUES = frozenset({
     "aten::multiply", "aten::mul_", "aten::mm", "aten::matmul", "aten::linear",
     "aten::addmm", "aten::where", "aten::index_put", "aten::index_put_", "aten::any",
     "aten::all", "aten::pad", "aten::constant_pad_nd", "aten::fill_diagonal_", "aten::isreal",
-    "aten::outer", "aten::ger", "aten::kron",
+    "aten::outer", "aten::ger", "aten::kron", "aten::eye",
 })
 # the names of PyTorch's CPU kernels in its refusals, where they are not "<op>_cpu"
 # (probed on torch 2.13)
@@ -355,14 +355,17 @@ KERNELS = {
     "aten::_softmax": "softmax_kernel_impl", "aten::scatter": "scatter_gather_tensor_cpu",
     "aten::scatter_add": "scatter_gather_tensor_cpu",
     "aten::put": "take_put_cpu", "aten::masked_scatter": "masked_scatter",
-    "aten::sgn": "sign_cpu",
+    "aten::sgn": "sign_cpu", "aten::rand_like": "check_uniform_bounds",
+    "aten::randn_like": "normal_kernel_cpu", "aten::randint": "random_update_from_to",
+    "aten::fliplr": "flip_cpu", "aten::flipud": "flip_cpu", "aten::rot90": "flip_cpu",
     "aten::linalg_vector_norm": "norm_cpu",
     "aten::einsum": "bmm", "aten::prod": "prod_out_cpu", "aten::cumsum": "cumsum_out_cpu",
     "aten::norm": "norm_cpu", "aten::nan_to_num": "nan_to_num",
 }
 # (reductions whose refusal is a RuntimeError of their own)
 _REFUSED_WORDS = {"aten::std": "std_var_all: Unsupported dtype {}",
-                  "aten::var": "std_var_all: Unsupported dtype {}"}
+                  "aten::var": "std_var_all: Unsupported dtype {}",
+                  "aten::view_as_real": "view_as_real is only supported for complex tensors"}
 # ops PyTorch runs for some float8 dtypes only: the others' refusal kernel
 _ONLY = {
     "aten::abs": (_F8 - {E8M0}, "abs_cpu"), "aten::absolute": (_F8 - {E8M0}, "abs_cpu"),
@@ -383,6 +386,8 @@ _OWN_DTYPES = frozenset({"aten::copy_", "aten::to", "aten::_to_copy", "aten::typ
 _NOT_PROMOTED = frozenset({"indices", "index", "mask", "condition", "source"})
 
 
+# (overloads whose kernels differ: by op.name, in-place variants included)
+_BY_OVERLOAD = {"aten::lerp.Scalar": "lerp_kernel_scalar", "aten::lerp.Tensor": "lerp_kernel_tensor"}
 # (ops whose kernel depends on self's rank: (of a tensor of 0 or 1 dims, of more))
 _BY_RANK = {"aten::index_add": ("index_add_", "scatter_gather_tensor_cpu")}
 
@@ -394,6 +399,7 @@ def refused(op, d, args=()):
         return RuntimeError(words.format(d.short_name))
     kernel = KERNELS.get(base) or KERNELS.get(base.rstrip("_")) or \
         f"{op.schema.base_name.rstrip('_')}_cpu"
+    kernel = _BY_OVERLOAD.get(op.name.replace("_.", ".")) or kernel
     ranked = _BY_RANK.get(base.rstrip("_"))
     if ranked is not None and args and isinstance(args[0], _reg._Tensor):
         kernel = ranked[args[0].dim() > 1]
@@ -492,6 +498,8 @@ def _call(op, args):
                     if t._dtype is not f8_dtype:
                         _dt.promote_types(f8_dtype, t._dtype)
     base = name.rstrip("_") if name not in VALUES else name
+    if name in _FLIPS and isinstance(args[0], Float8Tensor) and _trivial_flip(args, _FLIPS[name]):
+        return _moved(op, args, dts, f8_dtype)
     if name not in MOVES and name not in VALUES and base not in VALUES:
         raise refused(op, f8_dtype, args)
     only = _ONLY.get(name)
@@ -504,6 +512,20 @@ def _call(op, args):
     if name in MOVES:
         return _moved(op, args, dts, f8_dtype)
     return _valued(op, args, dts, f8_dtype)
+
+
+# flips: their flipped dims (ATen's flip copies without its kernel where each has one
+# element at most, or there are none: x.flip(1) of a (3, 1) float8 tensor)
+_FLIPS = {"aten::flip": None, "aten::fliplr": (1,), "aten::flipud": (0,)}
+
+
+def _trivial_flip(args, dims):
+    shape = args[0]._f8bits.shape
+    dims = args[1] if dims is None else dims
+    try:
+        return 0 in shape or all(shape[d] <= 1 for d in dims)
+    except (IndexError, TypeError):
+        return True     # (the op's own error for the dims)
 
 
 def refused_as(kernel, d):
