@@ -526,3 +526,37 @@ def test_float8_refusals_as_torch(fn, exc, words):
         x = m.tensor([1.0, 2.0, -0.5]).to(m.float8_e4m3fn)
         with pytest.raises(exc, match=words.replace("(", r"\(").replace(")", r"\)")):
             fn(m, x)
+
+
+# ------------------------------------------------------------------ float8 DLPack
+
+def _dl_code(capsule):
+    from gpujit.ops.dlpack import _dtype_code_address
+    import ctypes
+    return ctypes.c_uint8.from_address(_dtype_code_address(capsule)).value
+
+
+@pytest.mark.parametrize("name,code", [("float8_e4m3fn", 10), ("float8_e4m3fnuz", 11),
+                                       ("float8_e5m2", 12), ("float8_e5m2fnuz", 13),
+                                       ("float8_e8m0fnu", 14)])
+def test_float8_dlpack_codes_and_round_trip(name, code):
+    d = getattr(gpujit, name)
+    x = gpujit.tensor([1.0, 2.0, 0.5]).to(d)
+    # (DLPack's float8 type codes, as torch 2.13 exports them; NumPy refuses them rather
+    # than reading the bits as integers)
+    assert _dl_code(x.__dlpack__()) == code
+    assert _dl_code(x.__dlpack__(max_version=(1, 0))) == code
+    assert _dl_code(gpujit.utils.dlpack.to_dlpack(x)) == code
+    with pytest.raises(RuntimeError, match="Unsupported dtype in DLTensor"):
+        np.from_dlpack(x)
+    y = gpujit.from_dlpack(gpujit.utils.dlpack.to_dlpack(x))
+    assert y.dtype is d and y.float().tolist() == [1.0, 2.0, 0.5]
+    assert y.data_ptr() == x.data_ptr()
+    if torch is not None:
+        t = torch.from_dlpack(x)
+        assert t.dtype == getattr(torch, name) and t.view(torch.uint8).tolist() == _bits(x)
+        assert _dl_code(t.__dlpack__()) == code
+        g = gpujit.from_dlpack(t)
+        assert g.dtype is d and _bits(g) == t.view(torch.uint8).tolist()
+        g.view(gpujit.uint8)[0] = 0         # (shared memory, both ways)
+        assert t.view(torch.uint8).tolist()[0] == 0 and _bits(x)[0] == 0

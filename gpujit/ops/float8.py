@@ -213,6 +213,11 @@ class Float8Tensor(_reg._Tensor):
     def __array__(self, dtype=None, copy=None):
         return self.numpy()
 
+    def __dlpack__(self, *args, **kwargs):
+        # (its bits typed with DLPack's float8 code, as PyTorch exports it)
+        from .dlpack import float8_capsule
+        return float8_capsule(self, *args, **kwargs)
+
     def __format__(self, spec):
         if self._f8bits.ndim == 0:
             return self._values().item().__format__(spec)
