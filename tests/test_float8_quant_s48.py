@@ -560,3 +560,20 @@ def test_float8_dlpack_codes_and_round_trip(name, code):
         assert g.dtype is d and _bits(g) == t.view(torch.uint8).tolist()
         g.view(gpujit.uint8)[0] = 0         # (shared memory, both ways)
         assert t.view(torch.uint8).tolist()[0] == 0 and _bits(x)[0] == 0
+
+
+def test_masked_select_backward_is_masked_scatter():
+    # (ATen's masked_select_backward: zeros, masked_scatter_ of the gradient; its double
+    # backward node MaskedScatterBackward0, and float8 gradients refused by masked_scatter)
+    x = gpujit.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], requires_grad=True)
+    y = x.masked_select(gpujit.tensor([True, False, True]))
+    g = gpujit.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    (gx,) = gpujit.autograd.grad(y, x, g, create_graph=True)
+    assert gx.tolist() == [[1.0, 0.0, 2.0], [3.0, 0.0, 4.0]]
+    assert type(gx.grad_fn).__name__ == "MaskedScatterBackward0"
+    assert gpujit.autograd.grad(gx.sum(), g)[0].tolist() == [1.0] * 4
+    for m in (gpujit,) + ((torch,) if torch is not None else ()):
+        x = m.tensor([1.0, 2.5, -3.0, 4.0], requires_grad=True)
+        out = x.to(m.float8_e4m3fn).masked_select(x > 1).float()
+        with pytest.raises(NotImplementedError, match='"masked_scatter" not implemented'):
+            out.backward(m.ones(out.shape))
