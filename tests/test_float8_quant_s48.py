@@ -577,3 +577,15 @@ def test_masked_select_backward_is_masked_scatter():
         out = x.to(m.float8_e4m3fn).masked_select(x > 1).float()
         with pytest.raises(NotImplementedError, match='"masked_scatter" not implemented'):
             out.backward(m.ones(out.shape))
+
+
+def test_quantized_tensor_cannot_require_grad():
+    for m in (gpujit,) + ((torch,) if torch is not None else ()):
+        q = _qtensors(m)["q"]
+        with pytest.raises(RuntimeError, match="^only Tensors of floating point dtype can "
+                                               "require gradients$"):
+            q.requires_grad_()
+        with pytest.raises(RuntimeError, match="^only Tensors of floating point and complex "
+                                               "dtype can require gradients$"):
+            q.requires_grad = True
+        assert q.requires_grad_(False) is q and not q.requires_grad
