@@ -589,3 +589,62 @@ def test_quantized_tensor_cannot_require_grad():
                                                "dtype can require gradients$"):
             q.requires_grad = True
         assert q.requires_grad_(False) is q and not q.requires_grad
+
+
+_X8 = [[1.0, -2.0, 0.5], [3.0, 0.0, -0.25]]
+
+# (call, the kernel torch 2.13's CPU refusal names: '"<kernel>" not implemented for ...')
+_F8_KERNELS = [
+    (lambda m, x: x.exp(), "exp_vml_cpu"), (lambda m, x: x.tan(), "tan_vml_cpu"),
+    (lambda m, x: x.log1p(), "log1p_vml_cpu"), (lambda m, x: x.erfinv(), "erfinv_vml_cpu"),
+    (lambda m, x: x.ceil(), "ceil_vml_cpu"), (lambda m, x: x.exp2(), "exp2"),
+    (lambda m, x: x.sigmoid(), "sigmoid_cpu_reduced_float"), (lambda m, x: x.square(), "pow"),
+    (lambda m, x: x.pow(x), "pow"), (lambda m, x: x.amax(), "max_values_cpu"),
+    (lambda m, x: x.logsumexp(0), "max_values_cpu"), (lambda m, x: x.cumprod(0), "cumprod_out_cpu"),
+    (lambda m, x: x.softmax(1), "softmax_lastdim_kernel_impl"),
+    (lambda m, x: x.softmax(-1), "softmax_lastdim_kernel_impl"),
+    (lambda m, x: x.softmax(0), "softmax_kernel_impl"),
+    (lambda m, x: x.log_softmax(1), "log_softmax_lastdim_kernel_impl"),
+    (lambda m, x: x.log_softmax(0), "log_softmax_kernel_impl"),
+    (lambda m, x: x.max(0), "max_cpu"), (lambda m, x: x.min(0), "min_cpu"),
+    (lambda m, x: x.max(), "max_all"), (lambda m, x: x.max(x), "maximum_cpu"),
+    (lambda m, x: x.std(0), "std_cpu"), (lambda m, x: x.var(1), "std_cpu"),
+    (lambda m, x: x.clamp_min(0.0), "clamp_min_scalar_cpu"),
+    (lambda m, x: x.clamp_min(x), "maximum_cpu"), (lambda m, x: x.clamp(x, x), "clamp_cpu"),
+    (lambda m, x: x / 2, "div_cpu_reduced_float"), (lambda m, x: x / x, "div_cpu"),
+    (lambda m, x: x.clone().div_(2), "div_cpu_reduced_float"),
+    (lambda m, x: m.div(x, 2, rounding_mode="floor"), "div_floor_cpu_reduced_float"),
+    (lambda m, x: m.div(x, x, rounding_mode="trunc"), "div_trunc_cpu"),
+    (lambda m, x: x // x, "div_floor_cpu"), (lambda m, x: x.mv(x[0]), "addmv_impl_cpu"),
+    (lambda m, x: x.cross(x, dim=1), "cross"), (lambda m, x: x.scatter(0, m.tensor([[0]]), 1.0),
+                                                "scatter_gather_scalar_cpu"),
+    (lambda m, x: m.bucketize(x, x[0]), "searchsorted_out_cpu"), (lambda m, x: x.histc(),
+                                                                   "aminmax_cpu"),
+    (lambda m, x: x.diff(), "add_stub"), (lambda m, x: m.nn.functional.gelu(x), "GeluKernelImpl"),
+    (lambda m, x: m.nn.functional.selu(x), "elu_cpu"),
+    (lambda m, x: m.nn.functional.layer_norm(x, (3,)), "LayerNormKernelImpl"),
+    (lambda m, x: m.nn.functional.pad(x, (1, 1), mode="reflect"), "reflection_pad1d"),
+    (lambda m, x: m.nn.functional.pad(x[None, None], (1, 1, 1, 1), mode="replicate"),
+     "replication_pad2d"),
+]
+
+
+@pytest.mark.parametrize("fn,kernel", _F8_KERNELS, ids=[k for _, k in _F8_KERNELS])
+def test_float8_refusals_name_torchs_kernels(fn, kernel):
+    for m in (gpujit,) + ((torch,) if torch is not None else ()):
+        x = m.tensor(_X8).to(m.float8_e4m3fn)
+        with pytest.raises(NotImplementedError,
+                           match='^"' + kernel + '" not implemented for .Float8_e4m3fn.$'):
+            fn(m, x)
+
+
+def test_float8_more_moves_and_words():
+    x = gpujit.tensor(_X8).to(F8)
+    for r in (x.H, x.mH, x.adjoint()):
+        assert r.dtype is F8 and r.float().tolist() == [list(c) for c in zip(*_X8)]
+    assert x.positive().float().tolist() == _X8
+    e = gpujit.nn.functional.embedding(gpujit.tensor([1, 0]), x, padding_idx=0)
+    assert e.dtype is F8 and e.float().tolist() == [_X8[1], _X8[0]]
+    with pytest.raises(RuntimeError, match="imag is not implemented for tensors with "
+                                           "non-complex dtypes"):
+        x.imag
