@@ -83,6 +83,13 @@ class QuantizedTensor(_reg._Tensor):
     def is_quantized(self):
         return True
 
+    def _set_requires_grad(self, flag, refusal="only Tensors of floating point dtype can "
+                                               "require gradients"):
+        # (an integer representation: PyTorch's refusal, in the words of the way asked)
+        if flag:
+            raise RuntimeError(refusal)
+        return _reg._Tensor._set_requires_grad(self, flag, refusal)
+
     def int_repr(self):
         return _reg.wrap(self._qbits.copy(), _INT_DTYPE[self._dtype], self._device)
 

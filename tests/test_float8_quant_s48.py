@@ -463,3 +463,188 @@ def test_quantized_save_load_with_torch_both_ways():
         assert _qfacts(from_torch[k]) == _qfacts(t[k])
         assert _qfacts(to_torch[k]) == _qfacts(g[k])
         assert to_torch[k].stride() == t[k].stride()
+
+
+# ------------------------------------------------------------------ float8 data, refusals
+
+def _tensor_from_float8(m):
+    F = m.float8_e4m3fn
+    x = m.tensor([1.0, 2.0, -0.5]).to(F)
+    return [m.tensor([x[0], x[2]]), m.tensor(((x[1],),)), m.tensor(x.detach()),
+            m.tensor(x.detach(), dtype=m.float32), m.tensor(x.detach(), dtype=m.float8_e5m2),
+            m.tensor([2.0, x[0]], dtype=m.float16), m.as_tensor(x),
+            m.eye(2, 3, dtype=m.float8_e5m2), m.eye(2, dtype=m.float8_e8m0fnu),
+            m.ones(3, 1, dtype=F).flip(1), m.ones(0, dtype=F).flip(0), m.ones(3, 1, dtype=F).fliplr()]
+
+
+def test_float8_tensor_from_float8_data():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # (torch's copy-construct warning)
+        got = _tensor_from_float8(gpujit)
+        want = _tensor_from_float8(torch) if torch is not None else None
+    # (the values, not the bits read as integers: torch.tensor(x) gave 56., 64., 176.)
+    expected = [("float8_e4m3fn", [1.0, -0.5]), ("float8_e4m3fn", [[2.0]]),
+                ("float8_e4m3fn", [1.0, 2.0, -0.5]), ("float32", [1.0, 2.0, -0.5]),
+                ("float8_e5m2", [1.0, 2.0, -0.5]), ("float16", [2.0, 1.0]),
+                ("float8_e4m3fn", [1.0, 2.0, -0.5]),
+                ("float8_e5m2", [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
+                ("float8_e8m0fnu", [[1.0, 2.0 ** -127], [2.0 ** -127, 1.0]]),
+                ("float8_e4m3fn", [[1.0]] * 3), ("float8_e4m3fn", []),
+                ("float8_e4m3fn", [[1.0]] * 3)]
+    for i, (g, (dt, v)) in enumerate(zip(got, expected)):
+        assert str(g.dtype) == "gpujit." + dt and g.float().tolist() == v
+        if want is not None:
+            assert str(want[i].dtype) == "torch." + dt and want[i].float().tolist() == v
+
+
+@pytest.mark.parametrize("fn,exc,words", [
+    (lambda m, x: m.tensor([x[0], 2]), RuntimeError,
+     "attempted to promote Float8_e4m3fn and Long"),
+    (lambda m, x: m.tensor([x[0], True]), RuntimeError,
+     "attempted to promote Float8_e4m3fn and Bool"),
+    (lambda m, x: m.tensor([2.0, x[0]]), RuntimeError,
+     "attempted to promote Float and Float8_e4m3fn"),
+    (lambda m, x: m.tensor([x[0], x[0].to(m.float8_e5m2)]), RuntimeError,
+     "attempted to promote Float8_e4m3fn and Float8_e5m2"),
+    (lambda m, x: x.lerp(x, 0.5), NotImplementedError, '"lerp_kernel_scalar" not implemented'),
+    (lambda m, x: x.lerp(x, x), NotImplementedError, '"lerp_kernel_tensor" not implemented'),
+    (lambda m, x: m.rand_like(x), NotImplementedError, '"check_uniform_bounds" not implemented'),
+    (lambda m, x: m.randn_like(x), NotImplementedError, '"normal_kernel_cpu" not implemented'),
+    (lambda m, x: m.view_as_real(x), RuntimeError,
+     "view_as_real is only supported for complex tensors"),
+    (lambda m, x: x.flip(0), NotImplementedError, '"flip_cpu" not implemented'),
+    (lambda m, x: m.ones(1, 3, dtype=m.float8_e4m3fn).flip(0, 1), NotImplementedError,
+     '"flip_cpu" not implemented'),
+    (lambda m, x: m.ones(2, 3, dtype=m.float8_e4m3fn).fliplr(), NotImplementedError,
+     '"flip_cpu" not implemented'),
+    (lambda m, x: m.ones(2, 2, dtype=m.float8_e4m3fn).rot90(), NotImplementedError,
+     '"flip_cpu" not implemented'),
+])
+def test_float8_refusals_as_torch(fn, exc, words):
+    for m in (gpujit,) + ((torch,) if torch is not None else ()):
+        x = m.tensor([1.0, 2.0, -0.5]).to(m.float8_e4m3fn)
+        with pytest.raises(exc, match=words.replace("(", r"\(").replace(")", r"\)")):
+            fn(m, x)
+
+
+# ------------------------------------------------------------------ float8 DLPack
+
+def _dl_code(capsule):
+    from gpujit.ops.dlpack import _dtype_code_address
+    import ctypes
+    return ctypes.c_uint8.from_address(_dtype_code_address(capsule)).value
+
+
+@pytest.mark.parametrize("name,code", [("float8_e4m3fn", 10), ("float8_e4m3fnuz", 11),
+                                       ("float8_e5m2", 12), ("float8_e5m2fnuz", 13),
+                                       ("float8_e8m0fnu", 14)])
+def test_float8_dlpack_codes_and_round_trip(name, code):
+    d = getattr(gpujit, name)
+    x = gpujit.tensor([1.0, 2.0, 0.5]).to(d)
+    # (DLPack's float8 type codes, as torch 2.13 exports them; NumPy refuses them rather
+    # than reading the bits as integers)
+    assert _dl_code(x.__dlpack__()) == code
+    assert _dl_code(x.__dlpack__(max_version=(1, 0))) == code
+    assert _dl_code(gpujit.utils.dlpack.to_dlpack(x)) == code
+    with pytest.raises(RuntimeError, match="Unsupported dtype in DLTensor"):
+        np.from_dlpack(x)
+    y = gpujit.from_dlpack(gpujit.utils.dlpack.to_dlpack(x))
+    assert y.dtype is d and y.float().tolist() == [1.0, 2.0, 0.5]
+    assert y.data_ptr() == x.data_ptr()
+    if torch is not None:
+        t = torch.from_dlpack(x)
+        assert t.dtype == getattr(torch, name) and t.view(torch.uint8).tolist() == _bits(x)
+        assert _dl_code(t.__dlpack__()) == code
+        g = gpujit.from_dlpack(t)
+        assert g.dtype is d and _bits(g) == t.view(torch.uint8).tolist()
+        g.view(gpujit.uint8)[0] = 0         # (shared memory, both ways)
+        assert t.view(torch.uint8).tolist()[0] == 0 and _bits(x)[0] == 0
+
+
+def test_masked_select_backward_is_masked_scatter():
+    # (ATen's masked_select_backward: zeros, masked_scatter_ of the gradient; its double
+    # backward node MaskedScatterBackward0, and float8 gradients refused by masked_scatter)
+    x = gpujit.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], requires_grad=True)
+    y = x.masked_select(gpujit.tensor([True, False, True]))
+    g = gpujit.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    (gx,) = gpujit.autograd.grad(y, x, g, create_graph=True)
+    assert gx.tolist() == [[1.0, 0.0, 2.0], [3.0, 0.0, 4.0]]
+    assert type(gx.grad_fn).__name__ == "MaskedScatterBackward0"
+    assert gpujit.autograd.grad(gx.sum(), g)[0].tolist() == [1.0] * 4
+    for m in (gpujit,) + ((torch,) if torch is not None else ()):
+        x = m.tensor([1.0, 2.5, -3.0, 4.0], requires_grad=True)
+        out = x.to(m.float8_e4m3fn).masked_select(x > 1).float()
+        with pytest.raises(NotImplementedError, match='"masked_scatter" not implemented'):
+            out.backward(m.ones(out.shape))
+
+
+def test_quantized_tensor_cannot_require_grad():
+    for m in (gpujit,) + ((torch,) if torch is not None else ()):
+        q = _qtensors(m)["q"]
+        with pytest.raises(RuntimeError, match="^only Tensors of floating point dtype can "
+                                               "require gradients$"):
+            q.requires_grad_()
+        with pytest.raises(RuntimeError, match="^only Tensors of floating point and complex "
+                                               "dtype can require gradients$"):
+            q.requires_grad = True
+        assert q.requires_grad_(False) is q and not q.requires_grad
+
+
+_X8 = [[1.0, -2.0, 0.5], [3.0, 0.0, -0.25]]
+
+# (call, the kernel torch 2.13's CPU refusal names: '"<kernel>" not implemented for ...')
+_F8_KERNELS = [
+    (lambda m, x: x.exp(), "exp_vml_cpu"), (lambda m, x: x.tan(), "tan_vml_cpu"),
+    (lambda m, x: x.log1p(), "log1p_vml_cpu"), (lambda m, x: x.erfinv(), "erfinv_vml_cpu"),
+    (lambda m, x: x.ceil(), "ceil_vml_cpu"), (lambda m, x: x.exp2(), "exp2"),
+    (lambda m, x: x.sigmoid(), "sigmoid_cpu_reduced_float"), (lambda m, x: x.square(), "pow"),
+    (lambda m, x: x.pow(x), "pow"), (lambda m, x: x.amax(), "max_values_cpu"),
+    (lambda m, x: x.logsumexp(0), "max_values_cpu"), (lambda m, x: x.cumprod(0), "cumprod_out_cpu"),
+    (lambda m, x: x.softmax(1), "softmax_lastdim_kernel_impl"),
+    (lambda m, x: x.softmax(-1), "softmax_lastdim_kernel_impl"),
+    (lambda m, x: x.softmax(0), "softmax_kernel_impl"),
+    (lambda m, x: x.log_softmax(1), "log_softmax_lastdim_kernel_impl"),
+    (lambda m, x: x.log_softmax(0), "log_softmax_kernel_impl"),
+    (lambda m, x: x.max(0), "max_cpu"), (lambda m, x: x.min(0), "min_cpu"),
+    (lambda m, x: x.max(), "max_all"), (lambda m, x: x.max(x), "maximum_cpu"),
+    (lambda m, x: x.std(0), "std_cpu"), (lambda m, x: x.var(1), "std_cpu"),
+    (lambda m, x: x.clamp_min(0.0), "clamp_min_scalar_cpu"),
+    (lambda m, x: x.clamp_min(x), "maximum_cpu"), (lambda m, x: x.clamp(x, x), "clamp_cpu"),
+    (lambda m, x: x / 2, "div_cpu_reduced_float"), (lambda m, x: x / x, "div_cpu"),
+    (lambda m, x: x.clone().div_(2), "div_cpu_reduced_float"),
+    (lambda m, x: m.div(x, 2, rounding_mode="floor"), "div_floor_cpu_reduced_float"),
+    (lambda m, x: m.div(x, x, rounding_mode="trunc"), "div_trunc_cpu"),
+    (lambda m, x: x // x, "div_floor_cpu"), (lambda m, x: x.mv(x[0]), "addmv_impl_cpu"),
+    (lambda m, x: x.cross(x, dim=1), "cross"), (lambda m, x: x.scatter(0, m.tensor([[0]]), 1.0),
+                                                "scatter_gather_scalar_cpu"),
+    (lambda m, x: m.bucketize(x, x[0]), "searchsorted_out_cpu"), (lambda m, x: x.histc(),
+                                                                   "aminmax_cpu"),
+    (lambda m, x: x.diff(), "add_stub"), (lambda m, x: m.nn.functional.gelu(x), "GeluKernelImpl"),
+    (lambda m, x: m.nn.functional.selu(x), "elu_cpu"),
+    (lambda m, x: m.nn.functional.layer_norm(x, (3,)), "LayerNormKernelImpl"),
+    (lambda m, x: m.nn.functional.pad(x, (1, 1), mode="reflect"), "reflection_pad1d"),
+    (lambda m, x: m.nn.functional.pad(x[None, None], (1, 1, 1, 1), mode="replicate"),
+     "replication_pad2d"),
+]
+
+
+@pytest.mark.parametrize("fn,kernel", _F8_KERNELS, ids=[k for _, k in _F8_KERNELS])
+def test_float8_refusals_name_torchs_kernels(fn, kernel):
+    for m in (gpujit,) + ((torch,) if torch is not None else ()):
+        x = m.tensor(_X8).to(m.float8_e4m3fn)
+        with pytest.raises(NotImplementedError,
+                           match='^"' + kernel + '" not implemented for .Float8_e4m3fn.$'):
+            fn(m, x)
+
+
+def test_float8_more_moves_and_words():
+    x = gpujit.tensor(_X8).to(F8)
+    for r in (x.H, x.mH, x.adjoint()):
+        assert r.dtype is F8 and r.float().tolist() == [list(c) for c in zip(*_X8)]
+    assert x.positive().float().tolist() == _X8
+    e = gpujit.nn.functional.embedding(gpujit.tensor([1, 0]), x, padding_idx=0)
+    assert e.dtype is F8 and e.float().tolist() == [_X8[1], _X8[0]]
+    with pytest.raises(RuntimeError, match="imag is not implemented for tensors with "
+                                           "non-complex dtypes"):
+        x.imag

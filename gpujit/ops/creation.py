@@ -1149,6 +1149,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
             data, dtype=dtype or (_dt.int64 if isinstance(data, int)
                                   else _dt.get_default_dtype()), device=dev)
         return _announce(_finish(t, requires_grad), "torch.tensor")
+    f8 = _float8_data(data, dtype)
+    if f8 is not None:      # (float8 tensors in data: their values, ops/float8.py)
+        data, dtype = f8
     if dtype in _dt.FLOAT8_TYPES:     # (the values through float32: ops/float8.py)
         from .float8 import from_values
         t = from_values(tensor(data, dtype=_dt.float32, device=dev), dtype)
@@ -1156,6 +1159,43 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     a, dt, d = _array_from(data, dtype, dev, copy=True)
     return _announce(_finish(_reg.wrap(a, dt, d), requires_grad), "torch.tensor",
                      isinstance(data, np.ndarray))
+
+
+def _float8_data(data, dtype):
+    """(data, dtype) for torch.tensor(data) where data is a float8 tensor or a list holding
+    0-dim ones (ops/float8.py: their arrays are the bits, never values): each float8 tensor
+    replaced by its values (float32, exact), and the dtype PyTorch infers, that float8 type,
+    where none was given; mixed with other numbers, c10's promotion error (its elements'
+    types promoted left to right). None where data holds no float8 tensor."""
+    if isinstance(data, _reg._Tensor):
+        if data._dtype not in _dt.FLOAT8_TYPES:
+            return None
+        return data.detach().float(), dtype or data._dtype
+    if not isinstance(data, (list, tuple)):
+        return None
+    kinds = []
+
+    def walk(v):
+        if isinstance(v, (list, tuple)):
+            return type(v)(walk(x) for x in v)
+        if isinstance(v, _reg._Tensor) and v._dtype in _dt.FLOAT8_TYPES and v.dim() == 0:
+            kinds.append(v._dtype)
+            return float(v.item())
+        kinds.append(v._dtype if isinstance(v, _reg._Tensor) else
+                     _dt.bool if isinstance(v, bool) else _dt.int64 if isinstance(v, int)
+                     else _dt.get_default_dtype() if isinstance(v, float) else None)
+        return v
+    values = walk(data)
+    if not any(k in _dt.FLOAT8_TYPES for k in kinds):
+        return None
+    if dtype is None:
+        acc = None
+        for k in kinds:
+            if k is None or acc is k:
+                continue
+            acc = k if acc is None else _dt.promote_types(acc, k)
+        dtype = acc
+    return values, dtype
 
 
 def _announce(t, name, from_ndarray=False):

@@ -62,6 +62,66 @@ class _Capsule:
         return self._device
 
 
+# DLPack's float8 type codes (DLDataTypeCode, dlpack.h 1.1; as torch 2.13 writes them)
+_FLOAT8_CODES = {"float8_e4m3fn": 10, "float8_e4m3fnuz": 11, "float8_e5m2": 12,
+                 "float8_e5m2fnuz": 13, "float8_e8m0fnu": 14}
+_K_DL_UINT = 1
+
+
+def _dtype_code_address(capsule):
+    """The address of the DLDataType code byte of the DLTensor a (legacy or versioned)
+    DLPack capsule holds: DLTensor {void* data; DLDevice device; int32 ndim; DLDataType
+    dtype ...}, inside DLManagedTensorVersioned after its version, manager_ctx, deleter and
+    flags."""
+    name_of = ctypes.pythonapi.PyCapsule_GetName
+    name_of.restype, name_of.argtypes = ctypes.c_char_p, [ctypes.py_object]
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    name = name_of(capsule)
+    ptr = get(capsule, name)
+    vp = ctypes.sizeof(ctypes.c_void_p)
+    tensor = ptr if name == b"dltensor" else ptr + 8 + 2 * vp + 8
+    return tensor + vp + 8 + 4
+
+
+def float8_capsule(t, *args, **kwargs):
+    """The DLPack capsule of float8 tensor t: its bits' (uint8) capsule typed with DLPack's
+    float8 code, as PyTorch exports float8 (NumPy refuses it: 'Unsupported dtype in
+    DLTensor.'; PyTorch reads it as float8)."""
+    capsule = t._f8bits.__dlpack__(*args, **kwargs)
+    ctypes.c_uint8.from_address(_dtype_code_address(capsule)).value = \
+        _FLOAT8_CODES[t._dtype.name]
+    return capsule
+
+
+class _Float8Reader:
+    """A DLPack producer seen through: a float8 capsule it hands out is retyped uint8 (its
+    bits, which NumPy / CuPy read) and its float8 dtype kept in `float8`."""
+    _NAMES = {v: k for k, v in _FLOAT8_CODES.items()}
+
+    def __init__(self, ext):
+        self._ext, self.float8 = ext, None
+
+    def __dlpack__(self, *args, **kwargs):
+        capsule = self._ext.__dlpack__(*args, **kwargs)
+        code = ctypes.c_uint8.from_address(_dtype_code_address(capsule))
+        name = self._NAMES.get(int(code.value))
+        if name is not None:
+            self.float8 = getattr(_dt, name)
+            code.value = _K_DL_UINT
+        return capsule
+
+    def __dlpack_device__(self):
+        return self._ext.__dlpack_device__()
+
+
+def _wrap_read(a, reader, dev):
+    if reader.float8 is not None:       # (a float8 tensor over the bits: ops/float8.py)
+        from .float8 import make
+        return make(a, reader.float8, dev)
+    return _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), dev)
+
+
 def from_dlpack(ext_tensor, *, device=None, copy=None):
     """A Tensor sharing memory with a DLPack producer (NumPy, CuPy, PyTorch ... or a
     capsule); `device=` moves it, `copy=True` copies it."""
@@ -78,14 +138,13 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
     else:
         ext = _Capsule(ext_tensor) if isinstance(ext_tensor, _CAPSULE_TYPE) else ext_tensor
         dev_type, dev_id = ext.__dlpack_device__()
+        ext = _Float8Reader(ext)
         if int(dev_type) == DLDeviceType.kDLCPU:
-            a = np.from_dlpack(ext)
-            t = _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), _cpu)
+            t = _wrap_read(np.from_dlpack(ext), ext, _cpu)
         elif int(dev_type) in (DLDeviceType.kDLCUDA, DLDeviceType.kDLCUDAManaged):
             from ..device import device as _device
             cp = require_cupy("DLPack CUDA tensors")
-            a = cp.from_dlpack(ext)
-            t = _reg.wrap(a, _dt.from_numpy_dtype(a.dtype), _device("cuda", int(dev_id)))
+            t = _wrap_read(cp.from_dlpack(ext), ext, _device("cuda", int(dev_id)))
         else:
             raise RuntimeError(f"from_dlpack: unsupported DLPack device type {dev_type}")
         _reg.host_made(t)
@@ -111,6 +170,8 @@ def to_dlpack(tensor):
                         f"{type(tensor).__name__}")
     if tensor._dtype is _dt.bfloat16:
         raise bfloat16_export_error()
+    if tensor._dtype in _dt.FLOAT8_TYPES:
+        return float8_capsule(tensor)
     return tensor._data.__dlpack__()
 
 

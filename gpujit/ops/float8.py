@@ -220,6 +220,11 @@ class Float8Tensor(_reg._Tensor):
     def __array__(self, dtype=None, copy=None):
         return self.numpy()
 
+    def __dlpack__(self, *args, **kwargs):
+        # (its bits typed with DLPack's float8 code, as PyTorch exports it)
+        from .dlpack import float8_capsule
+        return float8_capsule(self, *args, **kwargs)
+
     def __format__(self, spec):
         if self._f8bits.ndim == 0:
             return self._values().item().__format__(spec)
@@ -316,6 +321,7 @@ MOVES = frozenset({
     "aten::new_empty", "aten::empty_strided", "aten::new_empty_strided",
     "aten::repeat_interleave", "aten::masked_select", "aten::diag_embed", "aten::narrow_copy",
     "aten::broadcast_tensors",
+    "aten::embedding", "aten::positive", "aten::matrix_H", "aten::mH", "aten::adjoint",
 })
 # the scatters into a view of a copy of self: src converted to self's dtype, then moved
 SCATTERS = frozenset({"aten::slice_scatter", "aten::select_scatter", "aten::diagonal_scatter",
@@ -338,7 +344,7 @@ VALUES = frozenset({
     "aten::multiply", "aten::mul_", "aten::mm", "aten::matmul", "aten::linear",
     "aten::addmm", "aten::where", "aten::index_put", "aten::index_put_", "aten::any",
     "aten::all", "aten::pad", "aten::constant_pad_nd", "aten::fill_diagonal_", "aten::isreal",
-    "aten::outer", "aten::ger", "aten::kron",
+    "aten::outer", "aten::ger", "aten::kron", "aten::eye",
 })
 # the names of PyTorch's CPU kernels in its refusals, where they are not "<op>_cpu"
 # (probed on torch 2.13)
@@ -362,14 +368,39 @@ KERNELS = {
     "aten::_softmax": "softmax_kernel_impl", "aten::scatter": "scatter_gather_tensor_cpu",
     "aten::scatter_add": "scatter_gather_tensor_cpu",
     "aten::put": "take_put_cpu", "aten::masked_scatter": "masked_scatter",
-    "aten::sgn": "sign_cpu",
+    "aten::sgn": "sign_cpu", "aten::rand_like": "check_uniform_bounds",
+    "aten::randn_like": "normal_kernel_cpu", "aten::randint": "random_update_from_to",
+    "aten::fliplr": "flip_cpu", "aten::flipud": "flip_cpu", "aten::rot90": "flip_cpu",
+    # (probed on torch 2.13 CPU: the VML kernels, the reduced-float and shared kernels)
+    **{f"aten::{n}": f"{n}_vml_cpu" for n in (
+        "exp", "log", "sin", "cos", "tan", "tanh", "asin", "acos", "atan", "ceil", "round",
+        "expm1", "log1p", "log2", "log10", "erf", "erfc", "erfinv", "lgamma", "i0")},
+    "aten::tanhshrink": "tanh_vml_cpu", "aten::exp2": "exp2", "aten::digamma": "digamma",
+    "aten::sigmoid": "sigmoid_cpu_reduced_float", "aten::square": "pow", "aten::pow": "pow",
+    "aten::amax": "max_values_cpu", "aten::amin": "min_values_cpu",
+    "aten::logsumexp": "max_values_cpu", "aten::cumprod": "cumprod_out_cpu",
+    "aten::logcumsumexp": "logcumsumexp_out_cpu", "aten::msort": "sorting_kernel_method_name",
+    "aten::trace": "trace", "aten::clamp_min": "clamp_min_scalar_cpu",
+    "aten::clamp_max": "clamp_max_scalar_cpu", "aten::bernoulli": "bernoulli_tensor_cpu_self_",
+    "aten::deg2rad": "mul_cpu_reduced_float", "aten::rad2deg": "mul_cpu_reduced_float",
+    "aten::selu": "elu_cpu", "aten::celu": "elu_cpu", "aten::gelu": "GeluKernelImpl",
+    "aten::softshrink": "softshrink_check", "aten::relu6": "clamp_scalar_cpu",
+    "aten::floor_divide": "div_floor_cpu", "aten::dist": "add_stub", "aten::mv": "addmv_impl_cpu",
+    "aten::addmv": "addmv_impl_cpu", "aten::baddbmm": "baddbmm", "aten::cross": "cross",
+    "aten::linalg_cross": "cross", "aten::scatter_reduce": "scatter_gather_tensor_cpu",
+    "aten::bucketize": "searchsorted_out_cpu", "aten::searchsorted": "searchsorted_out_cpu",
+    "aten::histc": "aminmax_cpu", "aten::diff": "add_stub", "aten::trapezoid": "add_stub",
+    "aten::trapz": "add_stub", "aten::cdist": "cdist", "aten::layer_norm": "LayerNormKernelImpl",
+    "aten::dropout": "bernoulli_scalar_cpu_", "aten::upsample_nearest1d": "compute_indices_weights_nearest",
     "aten::linalg_vector_norm": "norm_cpu",
     "aten::einsum": "bmm", "aten::prod": "prod_out_cpu", "aten::cumsum": "cumsum_out_cpu",
     "aten::norm": "norm_cpu", "aten::nan_to_num": "nan_to_num",
 }
 # (reductions whose refusal is a RuntimeError of their own)
 _REFUSED_WORDS = {"aten::std": "std_var_all: Unsupported dtype {}",
-                  "aten::var": "std_var_all: Unsupported dtype {}"}
+                  "aten::var": "std_var_all: Unsupported dtype {}",
+                  "aten::view_as_real": "view_as_real is only supported for complex tensors",
+                  "aten::imag": "imag is not implemented for tensors with non-complex dtypes."}
 # ops PyTorch runs for some float8 dtypes only: the others' refusal kernel
 _ONLY = {
     "aten::abs": (_F8 - {E8M0}, "abs_cpu"), "aten::absolute": (_F8 - {E8M0}, "abs_cpu"),
@@ -390,17 +421,56 @@ _OWN_DTYPES = frozenset({"aten::copy_", "aten::to", "aten::_to_copy", "aten::typ
 _NOT_PROMOTED = frozenset({"indices", "index", "mask", "condition", "source"})
 
 
+# (overloads whose kernels differ: by op.name, in-place variants included)
+_BY_OVERLOAD = {"aten::lerp.Scalar": "lerp_kernel_scalar", "aten::lerp.Tensor": "lerp_kernel_tensor",
+                "aten::max.dim": "max_cpu", "aten::min.dim": "min_cpu",
+                "aten::max.other": "maximum_cpu", "aten::min.other": "minimum_cpu",
+                "aten::clamp.Tensor": "clamp_cpu", "aten::clamp_min.Tensor": "maximum_cpu",
+                "aten::clamp_max.Tensor": "minimum_cpu", "aten::scatter.value": "scatter_gather_scalar_cpu",
+                "aten::std.dim": "std_cpu", "aten::var.dim": "std_cpu", "aten::std.correction": "std_cpu",
+                "aten::var.correction": "std_cpu"}
 # (ops whose kernel depends on self's rank: (of a tensor of 0 or 1 dims, of more))
 _BY_RANK = {"aten::index_add": ("index_add_", "scatter_gather_tensor_cpu")}
 
 
+def _softmax_kernel(op, args):
+    """softmax / log_softmax: the last-dim kernel's name where dim is the last one."""
+    name = op.schema.name.split("::")[1]
+    nd = args[0].dim() if args and isinstance(args[0], _reg._Tensor) else 0
+    dim = args[1] if len(args) > 1 and isinstance(args[1], int) else None
+    last = dim is not None and (dim == -1 or dim == nd - 1 or nd == 0)
+    return f"{name}_lastdim_kernel_impl" if last else f"{name}_kernel_impl"
+
+
+def _reduces_all(op, args):
+    """std / var with no dim given (std_var_all's RuntimeError): dim None or absent."""
+    names = [a.name for a in op.schema.arguments]
+    if "dim" not in names:
+        return True
+    i = names.index("dim")
+    return i >= len(args) or args[i] is None
+
+
 def refused(op, d, args=()):
     base = op.schema.name
+    if base in ("aten::softmax", "aten::log_softmax"):
+        return refused_as(_softmax_kernel(op, args), d)
+    if base in ("aten::std", "aten::var") and not _reduces_all(op, args):
+        return refused_as("std_cpu", d)
+    if base.rstrip("_") in ("aten::div", "aten::divide", "aten::true_divide") and len(args) > 1:
+        # (div_cpu, div_floor_cpu, div_trunc_cpu; by a number or a 0-dim tensor: their
+        # _reduced_float kernels)
+        mode = args[2] if len(args) > 2 and isinstance(args[2], str) else None
+        other = args[1]
+        return refused_as(f"div{'_' + mode if mode else ''}_cpu" + (
+            "_reduced_float" if not isinstance(other, _reg._Tensor) or other.dim() == 0
+            else ""), d)
     words = _REFUSED_WORDS.get(base)
     if words is not None:
         return RuntimeError(words.format(d.short_name))
     kernel = KERNELS.get(base) or KERNELS.get(base.rstrip("_")) or \
         f"{op.schema.base_name.rstrip('_')}_cpu"
+    kernel = _BY_OVERLOAD.get(op.name.replace("_.", ".")) or kernel
     ranked = _BY_RANK.get(base.rstrip("_"))
     if ranked is not None and args and isinstance(args[0], _reg._Tensor):
         kernel = ranked[args[0].dim() > 1]
@@ -499,6 +569,11 @@ def _call(op, args):
                     if t._dtype is not f8_dtype:
                         _dt.promote_types(f8_dtype, t._dtype)
     base = name.rstrip("_") if name not in VALUES else name
+    if name == "aten::pad" and len(args) > 2 and args[2] in ("reflect", "replicate"):
+        kind = "reflection" if args[2] == "reflect" else "replication"
+        raise refused_as(f"{kind}_pad{len(args[1]) // 2}d", f8_dtype)
+    if name in _FLIPS and isinstance(args[0], Float8Tensor) and _trivial_flip(args, _FLIPS[name]):
+        return _moved(op, args, dts, f8_dtype)
     if name not in MOVES and name not in VALUES and base not in VALUES:
         raise refused(op, f8_dtype, args)
     only = _ONLY.get(name)
@@ -511,6 +586,20 @@ def _call(op, args):
     if name in MOVES:
         return _moved(op, args, dts, f8_dtype)
     return _valued(op, args, dts, f8_dtype)
+
+
+# flips: their flipped dims (ATen's flip copies without its kernel where each has one
+# element at most, or there are none: x.flip(1) of a (3, 1) float8 tensor)
+_FLIPS = {"aten::flip": None, "aten::fliplr": (1,), "aten::flipud": (0,)}
+
+
+def _trivial_flip(args, dims):
+    shape = args[0]._f8bits.shape
+    dims = args[1] if dims is None else dims
+    try:
+        return 0 in shape or all(shape[d] <= 1 for d in dims)
+    except (IndexError, TypeError):
+        return True     # (the op's own error for the dims)
 
 
 def refused_as(kernel, d):

@@ -252,8 +252,10 @@ def _masked_scatter_grad(grad, mask, source_shape):
 
 @_derivative(masked_select, wrt=("self",))
 def _masked_select_grad(grad, self, mask):
+    # (ATen's masked_select_backward: zeros of the broadcast shape, masked_scatter_ of the
+    # gradient; a float8 gradient is refused there, "masked_scatter" not implemented)
     shape = broadcast_shapes(tuple(self.shape), tuple(mask.shape))
-    return _zeros(shape, grad).index_put_([mask.expand(shape)], grad)
+    return _zeros(shape, grad).masked_scatter_(mask, grad)
 
 
 def _take_along_dim_composite(self, indices, dim=None):
