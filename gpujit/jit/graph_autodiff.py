@@ -58,7 +58,18 @@ AUTODIFF_OPS = frozenset("aten::" + n for n in (
     "mm addmm matmul linear mean var relu sigmoid tanh softmax log_softmax gelu layer_norm "
     "dropout pow exp log log1p div sub rsub add mul abs neg clamp sqrt rsqrt reciprocal "
     "erf sin where leaky_relu silu softplus hardtanh hardsigmoid lerp gt lt ge le eq "
-    "ne").split())
+    "ne"
+    # (a48: more of symbolic_script's, each checked against torch 2.13 as
+    # x * y -> op -> * 3 forming one DifferentiableGraphBackward)
+    " addcmul cos tan atan sinh cosh asin acos erfc hardswish type_as std bmm frac log2 "
+    "log10 expm1 ceil floor remainder fmod round trunc logsumexp").split())
+# views torch's slicer takes in (not in its isViewOp list; symbolic_script has formulas):
+# a region output aliasing a region input or another output is unmerged, as torch's
+# unfuseAliasedOutputs does (jit/autodiff_subgraphs.py)
+REGION_VIEWS = frozenset(("aten::t", "aten::permute", "aten::unsqueeze", "aten::squeeze"))
+# overloads only: torch.max(a, b) / torch.min(a, b) join a region, the reductions do not
+# (nor torch.maximum / minimum)
+AUTODIFF_OVERLOADS = frozenset(("aten::max.other", "aten::min.other"))
 
 
 class _Sub:
@@ -71,12 +82,16 @@ class _Sub:
 
 def _plain_op(node):
     op = node.op
-    if op is None or calls_autograd(node) or op.name.partition(".")[0] not in AUTODIFF_OPS:
+    if op is None or calls_autograd(node) or (
+            op.name.partition(".")[0] not in AUTODIFF_OPS and
+            op.name.partition(".")[0] not in REGION_VIEWS and
+            op.name not in AUTODIFF_OVERLOADS):
         return False
     d = op.derivative
+    tags = op.tags - {"view"} if op.name.partition(".")[0] in REGION_VIEWS else op.tags
     if d is None or getattr(d, "elem_needs", None) or op.untracked_when is not None or \
             op.unchanged_when is not None or op.inplace_of is not None or \
-            op.tags & _BAD_TAGS or getattr(d, "untracked_inplace", False):
+            tags & _BAD_TAGS or getattr(d, "untracked_inplace", False):
         return False
     args = op.schema.arguments
     if any(a.type.is_write for a in args) or any(
@@ -118,6 +133,10 @@ def _mergeable(step):
     return 0
 
 
+def _is_view(step):
+    return step[0] == 1 and step[1].name.partition(".")[0] in REGION_VIEWS
+
+
 def graph_diff(graph, plan):
     """What a call that records gradients of `graph` runs through its recording plan
     `plan` (executor._recording_plan's): (None, GraphDiff) when the whole graph is one
@@ -129,7 +148,7 @@ def graph_diff(graph, plan):
         return None, None
     const_slots = {s for s, _ in consts}
     out_slots = [s for s, v in zip(outputs, graph.outputs) if isinstance(v.type, T.TensorType)]
-    top, regions = slice_steps(steps, const_slots, out_slots, _mergeable)
+    top, regions = slice_steps(steps, const_slots, out_slots, _mergeable, _is_view)
     n_ops = sum(1 for st in steps if st[0] == 1)
     if len(regions) == 1 and len(regions[0][0]) == n_ops:
         whole = _whole_graph(graph, plan, regions[0][1])
@@ -159,7 +178,7 @@ def _with_regions(steps, const_slots, out_slots, block_outs):
             any_region |= r
             st = st[:4] + ((tuple(b), bins, bouts),) + st[5:]
         nested.append(st)
-    top, regions = slice_steps(nested, const_slots, out_slots, _mergeable)
+    top, regions = slice_steps(nested, const_slots, out_slots, _mergeable, _is_view)
     if not regions:
         return nested, any_region
     # a region's outputs: what anything after it (or the block's return) reads
@@ -275,6 +294,15 @@ class _Pattern:
 
     def __init__(self, sub, needs, inner=None):
         producer, read = _reads(sub, needs)
+        # (a view read: what it views is read too -- eager's saved view shares the version
+        # counter of its base: a write into a region input seen through w.t() is an error)
+        stack = list(read)
+        while stack:
+            n = producer.get(stack.pop())
+            if n is not None and n.op is not None and \
+                    n.op.name.partition(".")[0] in REGION_VIEWS and n.inputs[0] not in read:
+                read.add(n.inputs[0])
+                stack.append(n.inputs[0])
         self.reads = tuple(v in read for v in sub.inputs)
         self.requiring = grad_outputs(sub, needs)
         self.saving = tuple(i for i, o in enumerate(sub.outputs) if o in read)
