@@ -1,11 +1,14 @@
-"""A scripted call's whole graph as one differentiable graph (TorchScript's autodiff of a
-DifferentiableGraph holding the whole forward, as torch 2.13 does for a scripted MLP).
+"""DifferentiableGraph regions of a scripted call that records gradients (TorchScript's
+autodiff of the DifferentiableGraphs CreateAutodiffSubgraphs cuts out of the graph).
 
-A call that records gradients of a straight-line graph whose ops all have registry
-derivatives (no views, no in-place writes, no fusion groups) runs its ops WITHOUT recording
-(no node, saved values or edges per op), keeps the values the backward walk needs, and
-records ONE backward node (`DifferentiableGraphBackward`, type named `CppFunction` as
-torch's) whose edges are the inputs and module parameters that require grad:
+jit/autodiff_subgraphs.py cuts the recording plan's steps (each block: the graph's, If
+branches', Loop bodies') as torch 2.13's slicer does: regions of >= 2 differentiable ops
+(AUTODIFF_OPS, a few views, fusion groups of those ops), with what torch leaves out
+(most views, sum, cat, nll_loss, ...) recording op by op between them. A region runs its
+ops WITHOUT recording (no node, saved values or edges per op; a fusion group's kernel
+unrecorded), keeps the values the backward walk needs, and records ONE backward node
+(`DifferentiableGraphBackward`, type named `CppFunction` as torch's) whose edges are its
+inputs that require grad, in the order torch's merges make them:
 
     forward:   y = linear(x, w1, b1); z = tanh(y); ...      op by op, no recording
     backward:  gw1, gb1, ... = backward_fn(saved values, gz) each op's registry derivative
@@ -14,11 +17,15 @@ torch's) whose edges are the inputs and module parameters that require grad:
                                                             signature into a graph that is
                                                             profiled, fused and cached
 
-Where the walk cannot be traced (a derivative reading data as Python values), under
-create_graph (it records), inside a trace, or past BACKWARD_CACHE signatures, the walk runs
-op by op on Tensors; the gradients are those eager autograd gives. Values a derivative
-reads that the user can reach (the call's inputs, the module's parameters, its outputs)
-are version-checked as eager's saved values are; intermediates are private to the call.
+A graph that is one region whole (a scripted MLP) runs as GraphDiff.run (the plan's last
+item); other regions are kind-10 steps of the plan (GraphDiff.region / run_region). A
+fusion group's values inside it are computed again from its inputs at backward, as a
+FusedGroupBackward does. Where the walk cannot be traced (a derivative reading data as
+Python values), under create_graph (it records), inside a trace, or past BACKWARD_CACHE
+signatures, the walk runs op by op on Tensors; the gradients are those eager autograd
+gives. Values a derivative reads that the user can reach (the call's inputs, the module's
+parameters, its outputs) are version-checked as eager's saved values are; intermediates
+are private to the call.
 """
 from __future__ import annotations
 
@@ -51,9 +58,8 @@ _BAD_TAGS = frozenset({"view", "output_per_input", "inplace_view", "returns_inpu
 
 # the ops TorchScript's autodiff differentiates in a DifferentiableGraph (symbolic_script's
 # formulas; as checked against torch 2.13: a scripted graph of these ops records one
-# DifferentiableGraphBackward, while sum, mse_loss, max, cat, norm, nll_loss, elu, bmm,
-# minimum / maximum, atan2, logsigmoid or square leave it op by op); a graph with any
-# other op records op by op as before
+# DifferentiableGraphBackward, while sum, mse_loss, the max reduction, cat, norm,
+# nll_loss, elu, minimum / maximum, atan2, logsigmoid or square stay outside regions)
 AUTODIFF_OPS = frozenset("aten::" + n for n in (
     "mm addmm matmul linear mean var relu sigmoid tanh softmax log_softmax gelu layer_norm "
     "dropout pow exp log log1p div sub rsub add mul abs neg clamp sqrt rsqrt reciprocal "
