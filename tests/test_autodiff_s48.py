@@ -549,3 +549,34 @@ def test_region_input_seen_through_a_view_is_version_checked():
         w.add_(1)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         e.sum().backward()
+
+
+def test_complex_inputs_requiring_grad_keep_their_gradients():
+    # a region (or the whole graph) whose complex input requires grad: the walk's edges
+    # and requirement sets are the floating ones', so the call records op by op (the
+    # output required no grad at all before: gradients silently lost). torch 2.13 forms
+    # a DifferentiableGraphBackward here; gpujit records MulBackward1 ... (same values)
+    @gpujit.jit.script
+    def f(x, w):
+        return gpujit.tanh(x @ w) * 2
+
+    @gpujit.jit.script
+    def g(x, w):
+        return (gpujit.tanh(x @ w) * 2).reshape(-1) * 3
+
+    rng = np.random.default_rng(23)
+    X = (rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))).astype(np.complex64) * 0.3
+    W = (rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))).astype(np.complex64) * 0.3
+    for fn in (f, g):
+        for _ in range(3):
+            x, w = gpujit.tensor(X, requires_grad=True), gpujit.tensor(W, requires_grad=True)
+            out = fn(x, w)
+        assert out.requires_grad
+        out.abs().sum().backward()
+        x2, w2 = gpujit.tensor(X, requires_grad=True), gpujit.tensor(W, requires_grad=True)
+        e = gpujit.tanh(x2 @ w2) * 2
+        if fn is g:
+            e = e.reshape(-1) * 3
+        e.abs().sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w.grad.numpy(), w2.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -52,6 +52,7 @@ __all__ = ["GraphDiff", "graph_diff"]
 _new = object.__new__
 
 _FLOATING = _dt.FLOATING
+_COMPLEX = _dt.COMPLEX
 # (random ops too: a backward under create_graph computes the region again)
 _BAD_TAGS = frozenset({"view", "output_per_input", "inplace_view", "returns_input",
                        "random"})
@@ -417,7 +418,8 @@ class GraphDiff:
     def run_region(self, env):
         """Run a region's ops on env (a list of slots) without recording and record its
         one node; op by op, recording, where the call may not run as regions."""
-        if not self.usable() or (self.groups and not self._profiled_types(env)):
+        if not self.usable() or (self.groups and not self._profiled_types(env)) or \
+                self._complex_grad(env):
             from ..runtime.executor import _run_steps
             _run_steps(self.steps, env)
             return
@@ -451,8 +453,23 @@ class GraphDiff:
                         return False
         return True
 
+    def _complex_grad(self, env):
+        """Whether a complex input requires grad (the walk's requirement sets and edges
+        are the floating ones': such a call records op by op, as eager)."""
+        for i in self.in_slots:
+            a = env[i]
+            if isinstance(a, Tensor) and a._dtype.category == _COMPLEX and \
+                    edge_of(a) is not None:
+                return True
+        return False
+
     def run(self, env, steps, outputs):
         """Run the ops (no recording) on env, then record the one node. The call's result."""
+        if self._complex_grad(env):
+            from ..runtime.executor import _run_steps
+            _run_steps(steps, env)
+            return env[outputs[0]] if len(outputs) == 1 else \
+                tuple([env[i] for i in outputs])
         state = grad_mode.state
         prev = state.enabled, state.inference
         state.enabled = False
