@@ -441,3 +441,142 @@ def test_block_region_edges_as_torch():
 def test_block_region_edges_equal_installed_torch():
     torch = pytest.importorskip("torch")
     assert _block_top(torch)[3] == _BLOCK_TOP
+
+
+def _more(torch):
+    def f_cos(x, w):
+        return (x @ w).cos() @ w
+
+    def f_max(x, w):
+        return torch.max(x @ w, x) @ w
+
+    def f_lse(x, w):
+        return (x @ w).logsumexp(1, keepdim=True) * x
+
+    def f_std(x, w):
+        return (x @ w).std() * x
+
+    def f_bmm(x, w):
+        return torch.bmm((x @ w).unsqueeze(0), x.unsqueeze(0)).squeeze(0)
+
+    def f_rem(x, w):
+        return (x @ w).remainder(0.7) @ w
+
+    def f_perm(x, w):
+        return (torch.tanh(x @ w).permute(1, 0) @ w).unsqueeze(0).squeeze(0) * 2
+
+    return [f_cos, f_max, f_lse, f_std, f_bmm, f_rem, f_perm]
+
+
+@pytest.mark.parametrize("k", range(7))
+def test_more_differentiable_ops_and_views_join_regions(k, monkeypatch):
+    # torch 2.13 makes each of these ONE DifferentiableGraphBackward over (x, w): cos,
+    # max(a, b), logsumexp, std, remainder, bmm and the views t / permute / unsqueeze /
+    # squeeze join regions (symbolic_script's formulas; not in torch's isViewOp list)
+    arrays = _arrays([(4, 4), (4, 4)], 17 + k)
+
+    def run():
+        s = gpujit.jit.script(_more(gpujit)[k])
+        for _ in range(3):
+            x, w = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+            out = s(x, w)
+        (out * out).sum().backward()
+        return out, [out.detach().numpy(), x.grad.numpy(), w.grad.numpy()]
+
+    out, got = run()
+    assert _chain(out.grad_fn) == "DifferentiableGraphBackward(AccumulateGrad, AccumulateGrad)"
+    monkeypatch.setattr(executor, "_whole_graph", [False])
+    _, want = run()
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_more_differentiable_ops_as_installed_torch():
+    torch = pytest.importorskip("torch")
+    for f in _more(torch):
+        s = torch.jit.script(f)
+        for _ in range(3):
+            out = s(torch.randn(4, 4, requires_grad=True), torch.randn(4, 4, requires_grad=True))
+        assert _chain(out.grad_fn) == \
+            "DifferentiableGraphBackward(AccumulateGrad, AccumulateGrad)", f.__name__
+
+
+def test_view_outputs_aliasing_are_unmerged():
+    # torch's unfuseAliasedOutputs: y.t() of an internal y is a fine output; w.t() as an
+    # output aliases the input w: it and what uses it leave the region
+    @gpujit.jit.script
+    def f(x, w):
+        y = gpujit.tanh(x @ w)
+        return y.t(), y * 2
+
+    @gpujit.jit.script
+    def g(x, w):
+        return gpujit.tanh(x @ w.t()) * 2, w.t()
+
+    for _ in range(3):
+        x = gpujit.full((3, 3), 0.25, requires_grad=True)
+        w = gpujit.eye(3).requires_grad_()
+        a, b = f(x, w)
+        c, d = g(x, w)
+    assert a.grad_fn.name() == DGB and a.grad_fn is b.grad_fn
+    assert d.grad_fn.name() == "TBackward0" and d._base is w
+    (a.sum() + b.sum() + c.sum() + d.sum()).backward()
+    t = np.tanh(0.25)
+    np.testing.assert_allclose(x.grad.numpy(), np.full((3, 3), 3 * (1 - t * t) + 2 * (1 - t * t)),
+                               rtol=1e-6)
+
+
+def test_region_input_seen_through_a_view_is_version_checked():
+    # mm reads w.t() (a view of w, sharing its version counter): a write into w after the
+    # call fails the backward, as eager's saved view does
+    @gpujit.jit.script
+    def f(x, w):
+        return gpujit.tanh(x @ w.t()) * 2
+
+    for _ in range(3):
+        x = gpujit.ones(3, 3, requires_grad=True)
+        w = gpujit.ones(3, 3, requires_grad=True)
+        out = f(x, w)
+    assert out.grad_fn.name() == DGB
+    with gpujit.no_grad():
+        w.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+    x = gpujit.ones(3, 3, requires_grad=True)
+    w = gpujit.ones(3, 3, requires_grad=True)
+    e = gpujit.tanh(x @ w.t()) * 2
+    with gpujit.no_grad():
+        w.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        e.sum().backward()
+
+
+def test_complex_inputs_requiring_grad_keep_their_gradients():
+    # a region (or the whole graph) whose complex input requires grad: the walk's edges
+    # and requirement sets are the floating ones', so the call records op by op (the
+    # output required no grad at all before: gradients silently lost). torch 2.13 forms
+    # a DifferentiableGraphBackward here; gpujit records MulBackward1 ... (same values)
+    @gpujit.jit.script
+    def f(x, w):
+        return gpujit.tanh(x @ w) * 2
+
+    @gpujit.jit.script
+    def g(x, w):
+        return (gpujit.tanh(x @ w) * 2).reshape(-1) * 3
+
+    rng = np.random.default_rng(23)
+    X = (rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))).astype(np.complex64) * 0.3
+    W = (rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))).astype(np.complex64) * 0.3
+    for fn in (f, g):
+        for _ in range(3):
+            x, w = gpujit.tensor(X, requires_grad=True), gpujit.tensor(W, requires_grad=True)
+            out = fn(x, w)
+        assert out.requires_grad
+        out.abs().sum().backward()
+        x2, w2 = gpujit.tensor(X, requires_grad=True), gpujit.tensor(W, requires_grad=True)
+        e = gpujit.tanh(x2 @ w2) * 2
+        if fn is g:
+            e = e.reshape(-1) * 3
+        e.abs().sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w.grad.numpy(), w2.grad.numpy(), rtol=1e-5, atol=1e-6)

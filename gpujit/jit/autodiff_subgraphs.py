@@ -157,12 +157,14 @@ def _plain_input_types(node):
     return True
 
 
-def slice_steps(steps, const_slots, out_slots, mergeable):
+def slice_steps(steps, const_slots, out_slots, mergeable, is_view=None):
     """The regions of one block's steps, TorchScript's way: (new steps, regions) where the
     new steps are the block's, in the order the slicer leaves them, each region one tuple
     (region, its items' steps in order, its inputs in merge order); regions is the list
     of (steps, inputs). mergeable(step): how many ops the step brings into a region (a
-    fusion group the ops it holds), 0 where it may not join one.
+    fusion group the ops it holds), 0 where it may not join one; is_view(step): whether
+    its output aliases its first input (a region output that aliases a region input or
+    another output is unmerged with what uses it, as torch's unfuseAliasedOutputs).
     out_slots: the slots the block returns (profiled, read after it)."""
     items = []
     seq = []
@@ -291,7 +293,17 @@ def slice_steps(steps, const_slots, out_slots, mergeable):
                 k = seq.index(u)
                 continue
             k -= 1
-    # the regions big enough; the rest back into steps
+    # outputs that alias: unmerged (torch's unmergeAliasedOutputs /
+    # unmergeOutputsAlisingInputs), then the regions big enough; the rest back into steps
+    if is_view is not None:
+        k = 0
+        while k < len(seq):
+            u = seq[k]
+            if isinstance(u, _Group):
+                out = _unfuse_aliased(u, seq, out_slots, is_view)
+                if out:
+                    seq[k + 1:k + 1] = out
+            k += 1
     out_steps, regions = [], []
 
     def resolve(x):
@@ -315,3 +327,76 @@ def slice_steps(steps, const_slots, out_slots, mergeable):
         elif isinstance(u, _Bound) and u.item is not None:
             out_steps.append(u.item.step)
     return out_steps, regions
+
+
+def _unfuse_aliased(g, seq, out_slots, is_view):
+    """Take out of group g the nodes whose outputs alias a region input or an earlier
+    region output (through views), with everything in g that uses them: those nodes, in
+    order (they go just after the group)."""
+    outside = set(out_slots)
+    for u in seq:
+        if u is g:
+            continue
+        if isinstance(u, _Profile):
+            continue
+        for x in (u.reads if not isinstance(u, _Bound) else
+                  (u.item.reads if u.item is not None else ())):
+            outside.add(x.slot if isinstance(x, _Profile) else x)
+        if isinstance(u, _Item):
+            outside.update(x.slot for x in u.inputs if isinstance(x, _Profile))
+    for n in g.nodes:       # (profiles kept in g read for consumers outside)
+        if isinstance(n, _Profile) and n.out in outside:
+            outside.add(n.slot)
+    taken = []
+    while True:
+        items = sorted((n for n in g.nodes if isinstance(n, _Item)), key=lambda n: n.index)
+        prod = {}
+        for n in items:
+            for o in n.outputs:
+                prod[o] = n
+        root = {}
+        for n in items:
+            if is_view(n.step):
+                src = n.step[2][0]
+                for o in n.outputs:
+                    root[o] = root.get(src, src)
+            else:
+                for o in n.outputs:
+                    root[o] = o
+        outs = [o for n in items for o in n.outputs if o in outside or
+                any(o in t.reads for t in taken)]
+        bad, seen = [], {}
+        for o in outs:
+            r = root[o]
+            if r not in prod:
+                bad.append(prod[o])         # (aliases a region input)
+            elif r in seen:
+                bad.append(prod[o])         # (aliases an earlier output)
+            else:
+                seen[r] = o
+        if not bad:
+            break
+        # the node and what uses it in the group, transitively
+        drop, frontier = set(), list(bad)
+        while frontier:
+            n = frontier.pop()
+            if n in drop:
+                continue
+            drop.add(n)
+            outs_n = set(n.outputs)
+            for m in items:
+                if m not in drop and (outs_n & set(m.reads)):
+                    frontier.append(m)
+        for n in sorted(drop, key=lambda n: n.index):
+            taken.append(n)
+        # (profiles of the dropped nodes' inputs go with them: unmerged, they vanish)
+        g.nodes = [n for n in g.nodes if n not in drop and not (
+            isinstance(n, _Profile) and any(n in m.inputs for m in drop))]
+        g.produced = {o for n in g.nodes for o in n.outputs}
+        used = set()
+        for n in g.nodes:
+            used.update(n.inputs)
+        g.inputs = [x for x in g.inputs if x in used]
+        outside.update(x for n in drop for x in n.reads)
+    taken.sort(key=lambda n: n.index)
+    return taken

@@ -1,11 +1,14 @@
-"""A scripted call's whole graph as one differentiable graph (TorchScript's autodiff of a
-DifferentiableGraph holding the whole forward, as torch 2.13 does for a scripted MLP).
+"""DifferentiableGraph regions of a scripted call that records gradients (TorchScript's
+autodiff of the DifferentiableGraphs CreateAutodiffSubgraphs cuts out of the graph).
 
-A call that records gradients of a straight-line graph whose ops all have registry
-derivatives (no views, no in-place writes, no fusion groups) runs its ops WITHOUT recording
-(no node, saved values or edges per op), keeps the values the backward walk needs, and
-records ONE backward node (`DifferentiableGraphBackward`, type named `CppFunction` as
-torch's) whose edges are the inputs and module parameters that require grad:
+jit/autodiff_subgraphs.py cuts the recording plan's steps (each block: the graph's, If
+branches', Loop bodies') as torch 2.13's slicer does: regions of >= 2 differentiable ops
+(AUTODIFF_OPS, a few views, fusion groups of those ops), with what torch leaves out
+(most views, sum, cat, nll_loss, ...) recording op by op between them. A region runs its
+ops WITHOUT recording (no node, saved values or edges per op; a fusion group's kernel
+unrecorded), keeps the values the backward walk needs, and records ONE backward node
+(`DifferentiableGraphBackward`, type named `CppFunction` as torch's) whose edges are its
+inputs that require grad, in the order torch's merges make them:
 
     forward:   y = linear(x, w1, b1); z = tanh(y); ...      op by op, no recording
     backward:  gw1, gb1, ... = backward_fn(saved values, gz) each op's registry derivative
@@ -14,11 +17,15 @@ torch's) whose edges are the inputs and module parameters that require grad:
                                                             signature into a graph that is
                                                             profiled, fused and cached
 
-Where the walk cannot be traced (a derivative reading data as Python values), under
-create_graph (it records), inside a trace, or past BACKWARD_CACHE signatures, the walk runs
-op by op on Tensors; the gradients are those eager autograd gives. Values a derivative
-reads that the user can reach (the call's inputs, the module's parameters, its outputs)
-are version-checked as eager's saved values are; intermediates are private to the call.
+A graph that is one region whole (a scripted MLP) runs as GraphDiff.run (the plan's last
+item); other regions are kind-10 steps of the plan (GraphDiff.region / run_region). A
+fusion group's values inside it are computed again from its inputs at backward, as a
+FusedGroupBackward does. Where the walk cannot be traced (a derivative reading data as
+Python values), under create_graph (it records), inside a trace, or past BACKWARD_CACHE
+signatures, the walk runs op by op on Tensors; the gradients are those eager autograd
+gives. Values a derivative reads that the user can reach (the call's inputs, the module's
+parameters, its outputs) are version-checked as eager's saved values are; intermediates
+are private to the call.
 """
 from __future__ import annotations
 
@@ -45,20 +52,31 @@ __all__ = ["GraphDiff", "graph_diff"]
 _new = object.__new__
 
 _FLOATING = _dt.FLOATING
+_COMPLEX = _dt.COMPLEX
 # (random ops too: a backward under create_graph computes the region again)
 _BAD_TAGS = frozenset({"view", "output_per_input", "inplace_view", "returns_input",
                        "random"})
 
 # the ops TorchScript's autodiff differentiates in a DifferentiableGraph (symbolic_script's
 # formulas; as checked against torch 2.13: a scripted graph of these ops records one
-# DifferentiableGraphBackward, while sum, mse_loss, max, cat, norm, nll_loss, elu, bmm,
-# minimum / maximum, atan2, logsigmoid or square leave it op by op); a graph with any
-# other op records op by op as before
+# DifferentiableGraphBackward, while sum, mse_loss, the max reduction, cat, norm,
+# nll_loss, elu, minimum / maximum, atan2, logsigmoid or square stay outside regions)
 AUTODIFF_OPS = frozenset("aten::" + n for n in (
     "mm addmm matmul linear mean var relu sigmoid tanh softmax log_softmax gelu layer_norm "
     "dropout pow exp log log1p div sub rsub add mul abs neg clamp sqrt rsqrt reciprocal "
     "erf sin where leaky_relu silu softplus hardtanh hardsigmoid lerp gt lt ge le eq "
-    "ne").split())
+    "ne"
+    # (a48: more of symbolic_script's, each checked against torch 2.13 as
+    # x * y -> op -> * 3 forming one DifferentiableGraphBackward)
+    " addcmul cos tan atan sinh cosh asin acos erfc hardswish type_as std bmm frac log2 "
+    "log10 expm1 ceil floor remainder fmod round trunc logsumexp").split())
+# views torch's slicer takes in (not in its isViewOp list; symbolic_script has formulas):
+# a region output aliasing a region input or another output is unmerged, as torch's
+# unfuseAliasedOutputs does (jit/autodiff_subgraphs.py)
+REGION_VIEWS = frozenset(("aten::t", "aten::permute", "aten::unsqueeze", "aten::squeeze"))
+# overloads only: torch.max(a, b) / torch.min(a, b) join a region, the reductions do not
+# (nor torch.maximum / minimum)
+AUTODIFF_OVERLOADS = frozenset(("aten::max.other", "aten::min.other"))
 
 
 class _Sub:
@@ -71,12 +89,16 @@ class _Sub:
 
 def _plain_op(node):
     op = node.op
-    if op is None or calls_autograd(node) or op.name.partition(".")[0] not in AUTODIFF_OPS:
+    if op is None or calls_autograd(node) or (
+            op.name.partition(".")[0] not in AUTODIFF_OPS and
+            op.name.partition(".")[0] not in REGION_VIEWS and
+            op.name not in AUTODIFF_OVERLOADS):
         return False
     d = op.derivative
+    tags = op.tags - {"view"} if op.name.partition(".")[0] in REGION_VIEWS else op.tags
     if d is None or getattr(d, "elem_needs", None) or op.untracked_when is not None or \
             op.unchanged_when is not None or op.inplace_of is not None or \
-            op.tags & _BAD_TAGS or getattr(d, "untracked_inplace", False):
+            tags & _BAD_TAGS or getattr(d, "untracked_inplace", False):
         return False
     args = op.schema.arguments
     if any(a.type.is_write for a in args) or any(
@@ -118,6 +140,10 @@ def _mergeable(step):
     return 0
 
 
+def _is_view(step):
+    return step[0] == 1 and step[1].name.partition(".")[0] in REGION_VIEWS
+
+
 def graph_diff(graph, plan):
     """What a call that records gradients of `graph` runs through its recording plan
     `plan` (executor._recording_plan's): (None, GraphDiff) when the whole graph is one
@@ -129,7 +155,7 @@ def graph_diff(graph, plan):
         return None, None
     const_slots = {s for s, _ in consts}
     out_slots = [s for s, v in zip(outputs, graph.outputs) if isinstance(v.type, T.TensorType)]
-    top, regions = slice_steps(steps, const_slots, out_slots, _mergeable)
+    top, regions = slice_steps(steps, const_slots, out_slots, _mergeable, _is_view)
     n_ops = sum(1 for st in steps if st[0] == 1)
     if len(regions) == 1 and len(regions[0][0]) == n_ops:
         whole = _whole_graph(graph, plan, regions[0][1])
@@ -159,7 +185,7 @@ def _with_regions(steps, const_slots, out_slots, block_outs):
             any_region |= r
             st = st[:4] + ((tuple(b), bins, bouts),) + st[5:]
         nested.append(st)
-    top, regions = slice_steps(nested, const_slots, out_slots, _mergeable)
+    top, regions = slice_steps(nested, const_slots, out_slots, _mergeable, _is_view)
     if not regions:
         return nested, any_region
     # a region's outputs: what anything after it (or the block's return) reads
@@ -275,6 +301,15 @@ class _Pattern:
 
     def __init__(self, sub, needs, inner=None):
         producer, read = _reads(sub, needs)
+        # (a view read: what it views is read too -- eager's saved view shares the version
+        # counter of its base: a write into a region input seen through w.t() is an error)
+        stack = list(read)
+        while stack:
+            n = producer.get(stack.pop())
+            if n is not None and n.op is not None and \
+                    n.op.name.partition(".")[0] in REGION_VIEWS and n.inputs[0] not in read:
+                read.add(n.inputs[0])
+                stack.append(n.inputs[0])
         self.reads = tuple(v in read for v in sub.inputs)
         self.requiring = grad_outputs(sub, needs)
         self.saving = tuple(i for i, o in enumerate(sub.outputs) if o in read)
@@ -383,7 +418,8 @@ class GraphDiff:
     def run_region(self, env):
         """Run a region's ops on env (a list of slots) without recording and record its
         one node; op by op, recording, where the call may not run as regions."""
-        if not self.usable() or (self.groups and not self._profiled_types(env)):
+        if not self.usable() or (self.groups and not self._profiled_types(env)) or \
+                self._complex_grad(env):
             from ..runtime.executor import _run_steps
             _run_steps(self.steps, env)
             return
@@ -417,8 +453,23 @@ class GraphDiff:
                         return False
         return True
 
+    def _complex_grad(self, env):
+        """Whether a complex input requires grad (the walk's requirement sets and edges
+        are the floating ones': such a call records op by op, as eager)."""
+        for i in self.in_slots:
+            a = env[i]
+            if isinstance(a, Tensor) and a._dtype.category == _COMPLEX and \
+                    edge_of(a) is not None:
+                return True
+        return False
+
     def run(self, env, steps, outputs):
         """Run the ops (no recording) on env, then record the one node. The call's result."""
+        if self._complex_grad(env):
+            from ..runtime.executor import _run_steps
+            _run_steps(steps, env)
+            return env[outputs[0]] if len(outputs) == 1 else \
+                tuple([env[i] for i in outputs])
         state = grad_mode.state
         prev = state.enabled, state.inference
         state.enabled = False
