@@ -648,3 +648,18 @@ def test_float8_more_moves_and_words():
     with pytest.raises(RuntimeError, match="imag is not implemented for tensors with "
                                            "non-complex dtypes"):
         x.imag
+
+
+def test_scaled_mm_out_takes_outs_dtype():
+    F = gpujit.float8_e4m3fn
+    a, b = gpujit.tensor(_A).to(F), gpujit.tensor(_B).to(F)
+    s1, s2 = gpujit.tensor(2.0), gpujit.tensor(0.5)
+    o = gpujit.empty(2, 2)
+    r = gpujit._scaled_mm(a, b, s1, s2, out=o)      # (out_dtype: out's, float32)
+    assert r is o and o.tolist() == [[6.5, 7.25], [0.0, 16.5]]
+    o8 = gpujit.empty(2, 2, dtype=gpujit.float8_e5m2)
+    gpujit._scaled_mm(a, b, s1, s2, out=o8)
+    assert o8.float().tolist() == [[6.0, 7.0], [0.0, 16.0]]
+    with pytest.raises(ValueError, match="^out_dtype must match output matrix type$"):
+        gpujit._scaled_mm(a, b, s1, s2, out_dtype=gpujit.float32,
+                          out=gpujit.empty(2, 2, dtype=gpujit.float16))
