@@ -470,7 +470,7 @@ def test_quantized_save_load_with_torch_both_ways():
 def _tensor_from_float8(m):
     F = m.float8_e4m3fn
     x = m.tensor([1.0, 2.0, -0.5]).to(F)
-    return [m.tensor([x[0], x[2]]), m.tensor(((x[1],),)), m.tensor(x.detach()),
+    return [m.tensor([x[0], x[2:]]), m.tensor(((x[1],),)), m.tensor(x.detach()),
             m.tensor(x.detach(), dtype=m.float32), m.tensor(x.detach(), dtype=m.float8_e5m2),
             m.tensor([2.0, x[0]], dtype=m.float16), m.as_tensor(x),
             m.eye(2, 3, dtype=m.float8_e5m2), m.eye(2, dtype=m.float8_e8m0fnu),
@@ -507,6 +507,8 @@ def test_float8_tensor_from_float8_data():
      "attempted to promote Float and Float8_e4m3fn"),
     (lambda m, x: m.tensor([x[0], x[0].to(m.float8_e5m2)]), RuntimeError,
      "attempted to promote Float8_e4m3fn and Float8_e5m2"),
+    (lambda m, x: m.tensor([x, x]), ValueError,
+     "only one element tensors can be converted to Python scalars"),
     (lambda m, x: x.lerp(x, 0.5), NotImplementedError, '"lerp_kernel_scalar" not implemented'),
     (lambda m, x: x.lerp(x, x), NotImplementedError, '"lerp_kernel_tensor" not implemented'),
     (lambda m, x: m.rand_like(x), NotImplementedError, '"check_uniform_bounds" not implemented'),

@@ -1165,7 +1165,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 def _float8_data(data, dtype):
     """(data, dtype) for torch.tensor(data) where data is a float8 tensor or a list holding
-    0-dim ones (ops/float8.py: their arrays are the bits, never values): each float8 tensor
+    one-element ones (ops/float8.py: their arrays are the bits, never values): each float8 tensor
     replaced by its values (float32, exact), and the dtype PyTorch infers, that float8 type,
     where none was given; mixed with other numbers, c10's promotion error (its elements'
     types promoted left to right). None where data holds no float8 tensor."""
@@ -1180,7 +1180,10 @@ def _float8_data(data, dtype):
     def walk(v):
         if isinstance(v, (list, tuple)):
             return type(v)(walk(x) for x in v)
-        if isinstance(v, _reg._Tensor) and v._dtype in _dt.FLOAT8_TYPES and v.dim() == 0:
+        if isinstance(v, _reg._Tensor) and v._dtype in _dt.FLOAT8_TYPES:
+            if v.numel() != 1:      # (an element is a number: PyTorch's words)
+                raise ValueError("only one element tensors can be converted to Python "
+                                 "scalars")
             kinds.append(v._dtype)
             return float(v.item())
         kinds.append(v._dtype if isinstance(v, _reg._Tensor) else
