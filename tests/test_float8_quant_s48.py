@@ -470,7 +470,7 @@ def test_quantized_save_load_with_torch_both_ways():
 def _tensor_from_float8(m):
     F = m.float8_e4m3fn
     x = m.tensor([1.0, 2.0, -0.5]).to(F)
-    return [m.tensor([x[0], x[2]]), m.tensor(((x[1],),)), m.tensor(x.detach()),
+    return [m.tensor([x[0], x[2:]]), m.tensor(((x[1],),)), m.tensor(x.detach()),
             m.tensor(x.detach(), dtype=m.float32), m.tensor(x.detach(), dtype=m.float8_e5m2),
             m.tensor([2.0, x[0]], dtype=m.float16), m.as_tensor(x),
             m.eye(2, 3, dtype=m.float8_e5m2), m.eye(2, dtype=m.float8_e8m0fnu),
@@ -507,6 +507,8 @@ def test_float8_tensor_from_float8_data():
      "attempted to promote Float and Float8_e4m3fn"),
     (lambda m, x: m.tensor([x[0], x[0].to(m.float8_e5m2)]), RuntimeError,
      "attempted to promote Float8_e4m3fn and Float8_e5m2"),
+    (lambda m, x: m.tensor([x, x]), ValueError,
+     "only one element tensors can be converted to Python scalars"),
     (lambda m, x: x.lerp(x, 0.5), NotImplementedError, '"lerp_kernel_scalar" not implemented'),
     (lambda m, x: x.lerp(x, x), NotImplementedError, '"lerp_kernel_tensor" not implemented'),
     (lambda m, x: m.rand_like(x), NotImplementedError, '"check_uniform_bounds" not implemented'),
@@ -648,3 +650,18 @@ def test_float8_more_moves_and_words():
     with pytest.raises(RuntimeError, match="imag is not implemented for tensors with "
                                            "non-complex dtypes"):
         x.imag
+
+
+def test_scaled_mm_out_takes_outs_dtype():
+    F = gpujit.float8_e4m3fn
+    a, b = gpujit.tensor(_A).to(F), gpujit.tensor(_B).to(F)
+    s1, s2 = gpujit.tensor(2.0), gpujit.tensor(0.5)
+    o = gpujit.empty(2, 2)
+    r = gpujit._scaled_mm(a, b, s1, s2, out=o)      # (out_dtype: out's, float32)
+    assert r is o and o.tolist() == [[6.5, 7.25], [0.0, 16.5]]
+    o8 = gpujit.empty(2, 2, dtype=gpujit.float8_e5m2)
+    gpujit._scaled_mm(a, b, s1, s2, out=o8)
+    assert o8.float().tolist() == [[6.0, 7.0], [0.0, 16.0]]
+    with pytest.raises(ValueError, match="^out_dtype must match output matrix type$"):
+        gpujit._scaled_mm(a, b, s1, s2, out_dtype=gpujit.float32,
+                          out=gpujit.empty(2, 2, dtype=gpujit.float16))

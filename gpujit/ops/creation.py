@@ -1149,21 +1149,34 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
             data, dtype=dtype or (_dt.int64 if isinstance(data, int)
                                   else _dt.get_default_dtype()), device=dev)
         return _announce(_finish(t, requires_grad), "torch.tensor")
-    f8 = _float8_data(data, dtype)
-    if f8 is not None:      # (float8 tensors in data: their values, ops/float8.py)
-        data, dtype = f8
+    if isinstance(data, _reg._Tensor) and data._dtype in _dt.FLOAT8_TYPES:
+        data, dtype = _float8_data(data, dtype)     # (its values: ops/float8.py)
     if dtype in _dt.FLOAT8_TYPES:     # (the values through float32: ops/float8.py)
         from .float8 import from_values
         t = from_values(tensor(data, dtype=_dt.float32, device=dev), dtype)
         return _announce(_finish(t, requires_grad), "torch.tensor")
-    a, dt, d = _array_from(data, dtype, dev, copy=True)
+    try:
+        a, dt, d = _array_from(data, dtype, dev, copy=True)
+    except Exception:
+        # (a list holding 0-dim float8 tensors, which NumPy cannot read: looked for only
+        # then, so that other data pays no walk)
+        try:
+            f8 = _float8_data(data, dtype)
+        except RuntimeError as e:       # (c10's promotion error, alone)
+            raise e from None
+        if f8 is None:
+            raise
+    else:
+        f8 = None
+    if f8 is not None:
+        return tensor(f8[0], dtype=f8[1], device=device, requires_grad=requires_grad)
     return _announce(_finish(_reg.wrap(a, dt, d), requires_grad), "torch.tensor",
                      isinstance(data, np.ndarray))
 
 
 def _float8_data(data, dtype):
     """(data, dtype) for torch.tensor(data) where data is a float8 tensor or a list holding
-    0-dim ones (ops/float8.py: their arrays are the bits, never values): each float8 tensor
+    one-element ones (ops/float8.py: their arrays are the bits, never values): each float8 tensor
     replaced by its values (float32, exact), and the dtype PyTorch infers, that float8 type,
     where none was given; mixed with other numbers, c10's promotion error (its elements'
     types promoted left to right). None where data holds no float8 tensor."""
@@ -1178,7 +1191,10 @@ def _float8_data(data, dtype):
     def walk(v):
         if isinstance(v, (list, tuple)):
             return type(v)(walk(x) for x in v)
-        if isinstance(v, _reg._Tensor) and v._dtype in _dt.FLOAT8_TYPES and v.dim() == 0:
+        if isinstance(v, _reg._Tensor) and v._dtype in _dt.FLOAT8_TYPES:
+            if v.numel() != 1:      # (an element is a number: PyTorch's words)
+                raise ValueError("only one element tensors can be converted to Python "
+                                 "scalars")
             kinds.append(v._dtype)
             return float(v.item())
         kinds.append(v._dtype if isinstance(v, _reg._Tensor) else

@@ -187,6 +187,9 @@ def _make(d):
     # get_dtype_from_result
     dpos = next((i for i, a in enumerate(s.arguments) if a.name == "dtype"), None) \
         if sname in _DTYPE_FROM_OUT else None
+    other = _OUT_DTYPE_ARGS.get(sname)      # (torch._scaled_mm's out_dtype likewise)
+    if other is not None:
+        dpos = next(i for i, a in enumerate(s.arguments) if a.name == other[0])
 
     def eager(*args):
         inputs, out = args[:-k], args[-k:]
@@ -197,6 +200,8 @@ def _make(d):
             if dt is None:
                 inputs = inputs[:dpos] + (out[0].dtype,) + inputs[dpos + 1:]
             elif _dt.scalar_type_arg(dt) != out[0].dtype:
+                if other is not None:
+                    raise other[1](other[2])
                 raise RuntimeError(f"Expected out tensor to have dtype "
                                    f"{_dtype_words(_dt.scalar_type_arg(dt))}, but got "
                                    f"{_dtype_words(out[0].dtype)} instead")
@@ -226,6 +231,10 @@ def _make(d):
 
 
 _DTYPE_FROM_OUT = frozenset({"aten::sum", "aten::prod", "aten::cumsum", "aten::cumprod"})
+# ops whose result dtype argument of another name is out's when not given, and their error
+# where it differs from out's (torch._scaled_mm: ops/scaled_mm.py)
+_OUT_DTYPE_ARGS = {"aten::_scaled_mm": ("out_dtype", ValueError,
+                                        "out_dtype must match output matrix type")}
 
 
 def _check(v, inputs, outs):
