@@ -68,16 +68,34 @@ _FLOAT8_CODES = {"float8_e4m3fn": 10, "float8_e4m3fnuz": 11, "float8_e5m2": 12,
 _K_DL_UINT = 1
 
 
+def _capsule_name(capsule):
+    name_of = ctypes.pythonapi.PyCapsule_GetName
+    name_of.restype, name_of.argtypes = ctypes.c_char_p, [ctypes.py_object]
+    return name_of(capsule)
+
+
+def _writable(a):
+    """A writable array over the memory of `a`, a NumPy import of a legacy ('dltensor')
+    capsule: NumPy marks those read-only (they carry no read-only flag), PyTorch's
+    from_dlpack writes through them (only a versioned capsule's flag makes a tensor
+    read-only). The view keeps `a`, and so the capsule's owner, alive."""
+    if a.size == 0:
+        return np.empty(a.shape, a.dtype)
+    lo = sum(min(0, (n - 1) * s) for n, s in zip(a.shape, a.strides))
+    hi = sum(max(0, (n - 1) * s) for n, s in zip(a.shape, a.strides)) + a.itemsize
+    buf = (ctypes.c_char * (hi - lo)).from_address(a.ctypes.data + lo)
+    buf._owner = a
+    return np.ndarray(a.shape, a.dtype, buffer=buf, offset=-lo, strides=a.strides)
+
+
 def _dtype_code_address(capsule):
     """The address of the DLDataType code byte of the DLTensor a (legacy or versioned)
     DLPack capsule holds: DLTensor {void* data; DLDevice device; int32 ndim; DLDataType
     dtype ...}, inside DLManagedTensorVersioned after its version, manager_ctx, deleter and
     flags."""
-    name_of = ctypes.pythonapi.PyCapsule_GetName
-    name_of.restype, name_of.argtypes = ctypes.c_char_p, [ctypes.py_object]
     get = ctypes.pythonapi.PyCapsule_GetPointer
     get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
-    name = name_of(capsule)
+    name = _capsule_name(capsule)
     ptr = get(capsule, name)
     vp = ctypes.sizeof(ctypes.c_void_p)
     tensor = ptr if name == b"dltensor" else ptr + 8 + 2 * vp + 8
@@ -100,10 +118,11 @@ class _Float8Reader:
     _NAMES = {v: k for k, v in _FLOAT8_CODES.items()}
 
     def __init__(self, ext):
-        self._ext, self.float8 = ext, None
+        self._ext, self.float8, self.legacy = ext, None, False
 
     def __dlpack__(self, *args, **kwargs):
         capsule = self._ext.__dlpack__(*args, **kwargs)
+        self.legacy = _capsule_name(capsule) == b"dltensor"
         code = ctypes.c_uint8.from_address(_dtype_code_address(capsule))
         name = self._NAMES.get(int(code.value))
         if name is not None:
@@ -140,7 +159,10 @@ def from_dlpack(ext_tensor, *, device=None, copy=None):
         dev_type, dev_id = ext.__dlpack_device__()
         ext = _Float8Reader(ext)
         if int(dev_type) == DLDeviceType.kDLCPU:
-            t = _wrap_read(np.from_dlpack(ext), ext, _cpu)
+            a = np.from_dlpack(ext)
+            if ext.legacy and not a.flags.writeable:
+                a = _writable(a)
+            t = _wrap_read(a, ext, _cpu)
         elif int(dev_type) in (DLDeviceType.kDLCUDA, DLDeviceType.kDLCUDAManaged):
             from ..device import device as _device
             cp = require_cupy("DLPack CUDA tensors")

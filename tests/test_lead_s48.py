@@ -1,0 +1,58 @@
+"""Session 48 (lead): merge fixes and leftovers of the helpers' reports."""
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+import gpujit
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: gpujit.arange(6.).reshape(2, 3),
+    lambda: gpujit.arange(12, dtype=gpujit.int32).reshape(3, 4)[:, ::2],
+    lambda: gpujit.tensor([True, False, True]),
+])
+def test_a_dlpack_capsule_imports_writable_and_shared(make):
+    # NumPy marks an import of a legacy 'dltensor' capsule read-only; PyTorch's
+    # from_dlpack(to_dlpack(x)) writes through to x (gpujit raised 'read-only')
+    x = make()
+    y = gpujit.from_dlpack(gpujit.utils.dlpack.to_dlpack(x))
+    assert y.shape == x.shape and y.stride() == x.stride()
+    first = (0,) * y.dim()
+    y[first] = True if y.dtype == gpujit.bool else 5
+    assert x[first].item() == y[first].item()
+    assert np.array_equal(y.numpy(), x.numpy())
+
+
+def test_a_dlpack_capsule_import_keeps_its_memory_alive():
+    x = gpujit.arange(1000.)
+    y = gpujit.from_dlpack(gpujit.utils.dlpack.to_dlpack(x))
+    del x
+    gc.collect()
+    _ = [gpujit.full((1000,), 7.0) for _ in range(20)]
+    y.add_(1)
+    assert np.array_equal(y.numpy(), np.arange(1000.) + 1)
+
+
+def test_an_empty_dlpack_capsule_imports_writable():
+    y = gpujit.from_dlpack(gpujit.utils.dlpack.to_dlpack(gpujit.zeros(0, 3)))
+    y.add_(1)
+    assert y.shape == (0, 3)
+
+
+def test_dlpack_capsules_both_ways_with_torch_are_writable():
+    torch = _torch()
+    t = torch.arange(4.)
+    g = gpujit.from_dlpack(torch.utils.dlpack.to_dlpack(t))
+    g[1] = 9
+    assert t.tolist() == [0., 9., 2., 3.]
+    x = gpujit.arange(3.)
+    u = torch.from_dlpack(gpujit.utils.dlpack.to_dlpack(x))
+    u[0] = 4
+    assert x.tolist() == [4., 1., 2.]
