@@ -80,3 +80,15 @@ def warn_at_user_frame(msg, category=UserWarning):
         warnings.warn_explicit(msg, category, f.f_code.co_filename, f.f_lineno,
                                module=f.f_globals.get("__name__"),
                                registry=f.f_globals.setdefault("__warningregistry__", {}))
+
+
+def warn_if_user_called(msg, frame, category=UserWarning):
+    """warnings.warn(msg, category) attributed to `frame`, the caller of a gpujit function,
+    when that is the user's code (as PyTorch's PyErr_WarnEx from C++ points at the Python
+    line calling it); gpujit's own calls (its library, generated code) do not warn."""
+    fn = frame.f_code.co_filename
+    if fn != _DEMO and (fn.startswith(_PKG_DIR) or fn.startswith(("<gpujit", "<frozen"))):
+        return
+    warnings.warn_explicit(msg, category, fn, frame.f_lineno,
+                           module=frame.f_globals.get("__name__"),
+                           registry=frame.f_globals.setdefault("__warningregistry__", {}))

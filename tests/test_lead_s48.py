@@ -56,3 +56,44 @@ def test_dlpack_capsules_both_ways_with_torch_are_writable():
     u = torch.from_dlpack(gpujit.utils.dlpack.to_dlpack(x))
     u[0] = 4
     assert x.tolist() == [4., 1., 2.]
+
+
+_COPY_WORDS = "To copy construct from a tensor, it is recommended to use sourceTensor.detach()"
+
+
+def test_tensor_of_a_tensor_warns_as_torch_at_the_callers_line():
+    import warnings
+    x = gpujit.ones(2)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        gpujit.tensor(x); line = __import__("sys")._getframe().f_lineno   # noqa: E702
+        gpujit.tensor(gpujit.tensor(3), dtype=gpujit.float64)
+        gpujit.tensor([x[0], x[1]])          # (a list of tensors: no warning, as torch)
+        gpujit.tensor(x.numpy())
+        gpujit.as_tensor(x)
+    got = [(r.category, r.filename, r.lineno) for r in w if _COPY_WORDS in str(r.message)]
+    assert got == [(UserWarning, __file__, line), (UserWarning, __file__, line + 1)]
+
+
+def test_gpujits_own_calls_of_tensor_do_not_warn():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gpujit.distributions.Normal(gpujit.zeros(2), gpujit.ones(2)).sample()
+        gpujit.nn.functional.cross_entropy(gpujit.randn(3, 4), gpujit.tensor([0, 1, 2]))
+
+
+def test_tensor_of_a_tensor_warns_as_torch_does():
+    torch = _torch()
+    import warnings
+
+    def run(lib):
+        x = lib.ones(2)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            lib.tensor(x)
+            lib.tensor([x[0], x[1]])
+            lib.tensor(lib.tensor(3))
+            lib.as_tensor(x)
+        return [(r.category.__name__, str(r.message), r.lineno - w[0].lineno) for r in w]
+    assert run(gpujit) == run(torch)

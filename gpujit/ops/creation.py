@@ -1135,9 +1135,18 @@ def _check_overflow(a, dt):
         raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
 
 
+_COPY_CONSTRUCT = ("To copy construct from a tensor, it is recommended to use "
+                   "sourceTensor.detach().clone() or sourceTensor.detach().clone()"
+                   ".requires_grad_(True), rather than torch.tensor(sourceTensor).")
+
+
 @public
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """gpujit.tensor(data): always copies, infers dtype as PyTorch does."""
+    if isinstance(data, _reg._Tensor):
+        import sys
+        from .._frames import warn_if_user_called
+        warn_if_user_called(_COPY_CONSTRUCT, sys._getframe(1))
     dtype = None if dtype is None else _dt.to_dtype(dtype)
     dev = _default_device() if device is None else _resolve(device)
     if _reg.dispatch_state.escape is not None and isinstance(data, (int, float)) and \
