@@ -522,3 +522,19 @@ def test_view_backward_double_backward():
     (g,) = gpujit.autograd.grad((x[:, 1:] ** 2).sum(), x, create_graph=True)
     (h,) = gpujit.autograd.grad(g.sum(), x)
     np.testing.assert_array_equal(h.numpy(), [[0, 2], [0, 2]])
+
+
+def test_anomaly_traceback_skips_the_recorder_frame():
+    # a node made by a recorder under detect_anomaly keeps the user's line last, as the
+    # general path's (the recorder's generated frame is gpujit's own)
+    x = gpujit.tensor([4.0], requires_grad=True)
+    x.sqrt()
+    x.sqrt()
+    assert recording._RECORDERS.get(registry.OPS["aten::sqrt"]) is not None
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with gpujit.autograd.detect_anomaly():
+            y = x.sqrt()  # the user's line
+    tb = y.grad_fn.metadata["traceback_"]
+    assert "y = x.sqrt()  # the user's line" in tb[-1]
