@@ -522,3 +522,50 @@ def test_view_backward_double_backward():
     (g,) = gpujit.autograd.grad((x[:, 1:] ** 2).sum(), x, create_graph=True)
     (h,) = gpujit.autograd.grad(g.sum(), x)
     np.testing.assert_array_equal(h.numpy(), [[0, 2], [0, 2]])
+
+
+def test_anomaly_traceback_skips_the_recorder_frame():
+    # a node made by a recorder under detect_anomaly keeps the user's line last, as the
+    # general path's (the recorder's generated frame is gpujit's own)
+    x = gpujit.tensor([4.0], requires_grad=True)
+    x.sqrt()
+    x.sqrt()
+    assert recording._RECORDERS.get(registry.OPS["aten::sqrt"]) is not None
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with gpujit.autograd.detect_anomaly():
+            y = x.sqrt()  # the user's line
+    tb = y.grad_fn.metadata["traceback_"]
+    assert "y = x.sqrt()  # the user's line" in tb[-1]
+
+
+@pytest.mark.parametrize("shape,dims", [((512, 128), (0,)), ((8, 64, 128), (0, 1)),
+                                        ((300, 130), (0,)), ((1000, 70), (1,))])
+def test_large_partial_sums_keep_their_thread_loops(shape, dims, monkeypatch):
+    # reduction_cascade._FAST keeps a >= GRAIN_SIZE partial sum's parallel_dim_reduction
+    # loops: the cached call adds exactly as the uncached one, per thread count
+    pytest.importorskip("numba")
+    from gpujit.ops import reduction_cascade as rc
+    rc._kernel(0)
+    rc._KERNEL[0].load()
+    monkeypatch.setattr(rc._KERNEL[0], "force", None)
+    monkeypatch.setattr(rc, "_FAST", {})
+    monkeypatch.setattr(rc, "_threads", lambda: 2)
+    rng = np.random.default_rng(13)
+    for order in "CF":
+        a = np.asarray(rng.standard_normal(shape) * 10.0 ** rng.integers(-6, 6, shape),
+                       np.float32, order=order)
+        want = rc.cascade_sum(a, dims, False)       # (the loops worked out, then kept)
+        key = (a.shape, a.strides, a.dtype, dims, False)
+        assert len(rc._FAST[key]) == 9 and rc._FAST[key][7] == 2
+        assert rc.cascade_sum(a, dims, False).tobytes() == want.tobytes()
+        assert rc.cascade_sum(a, dims, True).tobytes() == want.tobytes()
+        monkeypatch.setattr(rc, "_threads", lambda: 3)     # (other loops: not the kept ones)
+        three = rc.cascade_sum(a, dims, False)
+        monkeypatch.setattr(rc, "_FAST", {})
+        assert rc.cascade_sum(a, dims, False).tobytes() == three.tobytes()
+        monkeypatch.setattr(rc, "_threads", lambda: 2)
+        if torch is not None and torch.get_num_threads() == 2:
+            t = torch.from_numpy(a).sum(dims).numpy()
+            assert t.tobytes() == want.tobytes()

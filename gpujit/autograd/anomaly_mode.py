@@ -76,7 +76,7 @@ def forward_traceback():
     holds it (a list of formatted frames; gpujit's own frames at the end left out)."""
     frames = traceback.extract_stack()[:-1]
     while frames and (frames[-1].filename.startswith(_PKG)
-                      or frames[-1].filename.startswith("<gpujit op")):
+                      or frames[-1].filename.startswith(("<gpujit op", "<gpujit recorder"))):
         frames.pop()
     return traceback.format_list(frames)
 

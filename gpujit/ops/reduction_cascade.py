@@ -307,7 +307,9 @@ def _two_pass(v, loop, lanes_, threads, ignore_nan):
 # small C- / F-contiguous sums seen once numba is loaded: (shape, strides, dtype, axes,
 # keepdim) -> (loop shape, input strides, output strides, keepdim shape, result shape,
 # lanes, C order): such a call is one dict lookup and the numba call (no Python frame
-# but this one: a training step's loss.mean())
+# but this one: a training step's loss.mean()); and partial sums of >= GRAIN_SIZE values
+# (a Linear's bias gradient): the same and (thread count, _dim_parts' loops), one numba
+# call per thread's loop
 _FAST = {}
 
 
@@ -317,10 +319,18 @@ def cascade_sum(a, axes, keepdim, ignore_nan=False):
     the lane count is unknown (not x86). Silent on overflow and inf - inf, as PyTorch."""
     if not ignore_nan:
         hit = _FAST.get((a.shape, a.strides, a.dtype, axes, keepdim))
-        if hit is not None and _KERNEL[0].force is None:
+        if hit is not None and _KERNEL[0].force is None and (
+                len(hit) == 7 or hit[7] == _threads()):
             out = np.zeros(hit[3], a.dtype)
-            _KERNEL[0].fn(a.reshape(-1) if hit[6] else a.T.reshape(-1), 0, hit[0], hit[1],
-                          hit[2], 0, a.size, hit[5], out.reshape(-1), 0)
+            x = a.reshape(-1) if hit[6] else a.T.reshape(-1)
+            if len(hit) == 7:
+                _KERNEL[0].fn(x, 0, hit[0], hit[1], hit[2], 0, a.size, hit[5],
+                              out.reshape(-1), 0)
+            else:                           # (parallel_dim_reduction's loops)
+                flat_out = out.reshape(-1)
+                for xo, part, n_part, oo in hit[8]:
+                    _KERNEL[0].fn(x, xo, part, hit[1], hit[2], 0, n_part, hit[5], flat_out,
+                                  oo)
             return out.reshape(hit[4])
     lanes_ = lanes(a.dtype)
     if not lanes_:
@@ -423,19 +433,27 @@ def _numba_sum(kernel, a, layout, shape, sti, sto, kshape, ignore_nan, lanes_):
         kernel(slots, 0, np.array([threads, 1]), np.array([1, 0]), np.array([0, 0]), 0,
                threads, lanes_, flat_out, 0)
     else:                               # parallel_dim_reduction
-        loop = [(s, st, o == 0) for s, st, o in layout]
-        dim = _split_dim(loop, threads)
-        ranges = _chunks(int(shape[dim]), 1, threads)
-        if sti[dim] == 1:               # whole 128-byte column groups per thread
-            m = 128 // a.itemsize
-            ranges = [(b - b % m, e if e == shape[dim] else e - e % m) for b, e in ranges]
-        for b, e in ranges:
-            if b != e:
-                part = shape.copy()
-                part[dim] = e - b
-                kernel(x, b * sti[dim], part, sti, sto, 0, int(np.prod(part)), lanes_,
-                       flat_out, b * sto[dim])
+        for xo, part, n_part, oo in _dim_parts(layout, shape, sti, sto, threads, a.itemsize):
+            kernel(x, xo, part, sti, sto, 0, n_part, lanes_, flat_out, oo)
     return out
+
+
+def _dim_parts(layout, shape, sti, sto, threads, itemsize):
+    """parallel_dim_reduction's threads' loops: (input offset, loop shape, its size,
+    output offset) per thread with work."""
+    loop = [(s, st, o == 0) for s, st, o in layout]
+    dim = _split_dim(loop, threads)
+    ranges = _chunks(int(shape[dim]), 1, threads)
+    if sti[dim] == 1:               # whole 128-byte column groups per thread
+        m = 128 // itemsize
+        ranges = [(b - b % m, e if e == shape[dim] else e - e % m) for b, e in ranges]
+    parts = []
+    for b, e in ranges:
+        if b != e:
+            part = shape.copy()
+            part[dim] = e - b
+            parts.append((b * sti[dim], part, int(np.prod(part)), b * sto[dim]))
+    return parts
 
 
 def _cascade_sum(a, axes, keepdim, ignore_nan, lanes_, kernel):
@@ -450,12 +468,21 @@ def _cascade_sum(a, axes, keepdim, ignore_nan, lanes_, kernel):
         a = np.ascontiguousarray(a)     # (torch has no negative strides: a copy's order)
     layout, lshape, lsti, lsto = _loop_of(a, axes)
     if kernel is not None:
-        if a.size < GRAIN_SIZE and not ignore_nan and _KERNEL[0].force is None and \
+        if not ignore_nan and _KERNEL[0].force is None and \
                 (a.flags.c_contiguous or a.flags.f_contiguous):
             if len(_FAST) >= 512:
                 _FAST.clear()
-            _FAST[(a.shape, a.strides, a.dtype, key_axes, keepdim)] = (
-                lshape, lsti, lsto, kshape, shape, lanes_, a.flags.c_contiguous)
+            if a.size < GRAIN_SIZE:
+                _FAST[(a.shape, a.strides, a.dtype, key_axes, keepdim)] = (
+                    lshape, lsti, lsto, kshape, shape, lanes_, a.flags.c_contiguous)
+            elif int(np.prod(kshape)) > 1:
+                # (a partial sum of >= GRAIN_SIZE values: its threads' loops, kept for the
+                # thread count they were cut for)
+                threads = _threads()
+                if threads > 1:
+                    _FAST[(a.shape, a.strides, a.dtype, key_axes, keepdim)] = (
+                        lshape, lsti, lsto, kshape, shape, lanes_, a.flags.c_contiguous,
+                        threads, _dim_parts(layout, lshape, lsti, lsto, threads, a.itemsize))
         return _numba_sum(kernel, a, layout, lshape, lsti, lsto, kshape, ignore_nan,
                           lanes_).reshape(shape)
     v = as_strided(a, [s for s, _, _ in layout], [st for _, st, _ in layout],
