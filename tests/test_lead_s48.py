@@ -97,3 +97,14 @@ def test_tensor_of_a_tensor_warns_as_torch_does():
             lib.as_tensor(x)
         return [(r.category.__name__, str(r.message), r.lineno - w[0].lineno) for r in w]
     assert run(gpujit) == run(torch)
+
+
+@pytest.mark.parametrize("a,b,words", [
+    ("quint8", "float32", "QUInt8 Float"), ("float32", "qint32", "Float QInt32"),
+    ("qint8", "quint8", "QInt8 QUInt8")])
+def test_promote_types_with_a_quantized_dtype_is_c10s_error(a, b, words):
+    with pytest.raises(RuntimeError, match="^promoteTypes with quantized numbers is not "
+                       "handled yet; figure out what the correct rules should be, offending "
+                       f"types: {words}$"):
+        gpujit.promote_types(getattr(gpujit, a), getattr(gpujit, b))
+    assert gpujit.promote_types(gpujit.qint8, gpujit.qint8) is gpujit.qint8
