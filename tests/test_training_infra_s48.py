@@ -507,6 +507,12 @@ def test_vector_norm2_and_clip_vs_torch(dtype):
             a = torch.linalg.vector_norm(torch.tensor(x), dim=dim).numpy()
             b = gpujit.linalg.vector_norm(gpujit.tensor(x), dim=dim).numpy()
             assert a.shape == b.shape and np.array_equal(a, b), (shape, dim)
+    for shape in [(7, 13), (3, 5, 9)]:          # matrix_norm 'fro': vector_norm(2)
+        x = rng.randn(*shape).astype(dtype)
+        for keepdim in (False, True):
+            a = torch.linalg.matrix_norm(torch.tensor(x), keepdim=keepdim).numpy()
+            b = gpujit.linalg.matrix_norm(gpujit.tensor(x), keepdim=keepdim).numpy()
+            assert a.shape == b.shape and np.array_equal(a, b), shape
     for _ in range(20):
         shapes = [tuple(rng.randint(1, 40, size=2)) for _ in range(rng.randint(1, 6))]
         shapes.append((int(rng.randint(1, 9)),))

@@ -195,7 +195,10 @@ def linalg_matrix_norm(xp, self, ord="fro", dim=(-2, -1), keepdim=False, dtype=N
         from .pointwise import _complex_abs
         x = _complex_abs(xp, x)
     if ord == "fro":
-        r = xp.sqrt((x * x).sum(d, keepdims=keepdim))
+        # (torch's 'fro' is linalg_vector_norm(2) over the two dims: its kernel's order)
+        r = _aten_norm2(x, d, keepdim) if x is self else None
+        if r is None:
+            r = xp.sqrt((x * x).sum(d, keepdims=keepdim))
     else:
         m = xp.moveaxis(x, d, (-2, -1))
         r = la_svd(xp, m, compute_uv=False).sum(-1) if m.size else \
