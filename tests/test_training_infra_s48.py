@@ -525,3 +525,44 @@ def test_vector_norm2_and_clip_vs_torch(dtype):
             total = lib.nn.utils.clip_grad_norm_(ps, 0.7)
             out.append((total.item(), [p.grad.numpy().tolist() for p in ps]))
         assert out[0] == out[1]
+
+
+def test_vector_norm1_adds_in_order():
+    # torch's ord=1 kernel adds |x| one by one in float32 (below its 32768-element grain)
+    rng = np.random.RandomState(11)
+    differs = 0
+    for n in (13, 100, 5000):
+        x = rng.randn(n).astype(np.float32)
+        want = np.float32(0)
+        for v in np.abs(x):
+            want = np.float32(want + v)
+        assert gpujit.linalg.vector_norm(gpujit.tensor(x), 1).item() == float(want)
+        differs += float(want) != float(np.abs(x).sum())
+    assert differs
+    x = rng.randn(4, 5, 6).astype(np.float32)
+    got = gpujit.linalg.vector_norm(gpujit.tensor(x), 1, dim=(0, 2), keepdim=True)
+    want = np.cumsum(np.abs(x).transpose(1, 0, 2).reshape(5, -1), axis=1)[:, -1]
+    assert got.shape == (1, 5, 1) and got.numpy().ravel().tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_vector_norm1_and_clip_vs_torch(dtype):
+    torch = _torch()
+    rng = np.random.RandomState(1)
+    for shape, dim in [((17,), None), ((1000,), None), ((3, 37), -1), ((4, 5, 6), (0, 2)),
+                       ((3, 4), 0), ((30000,), None)]:
+        x = rng.randn(*shape).astype(dtype)
+        a = torch.linalg.vector_norm(torch.tensor(x), 1, dim=dim).numpy()
+        b = gpujit.linalg.vector_norm(gpujit.tensor(x), 1, dim=dim).numpy()
+        assert a.shape == b.shape and np.array_equal(a, b), (shape, dim)
+    for _ in range(10):
+        shapes = [tuple(rng.randint(1, 40, size=2)) for _ in range(rng.randint(1, 6))]
+        gs = [(rng.randn(*s) * rng.rand()).astype(dtype) for s in shapes]
+        out = []
+        for lib in (torch, gpujit):
+            ps = [lib.nn.Parameter(lib.zeros(*s, dtype=getattr(lib, dtype))) for s in shapes]
+            for p, g in zip(ps, gs):
+                p.grad = lib.tensor(g)
+            total = lib.nn.utils.clip_grad_norm_(ps, 0.7, norm_type=1)
+            out.append((total.item(), [p.grad.numpy().tolist() for p in ps]))
+        assert out[0] == out[1]

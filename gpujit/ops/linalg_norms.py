@@ -117,6 +117,28 @@ def _aten_norm2(self, axes, keepdim):
     return r
 
 
+def _aten_norm1(self, axes, keepdim):
+    """linalg_vector_norm(ord=1) of a C-contiguous float32 / float64 NumPy array in ATen's
+    order (binary_kernel_reduce with NormOneOps: |x| added one by one, in the input's
+    order, in its dtype) where each norm takes fewer than ATen's GRAIN_SIZE (32768)
+    elements (one thread's loop), else None."""
+    if type(self) is not np.ndarray or self.dtype not in (_F32, _F64) or \
+            not self.flags.c_contiguous or self.size == 0:
+        return None
+    nd = self.ndim
+    red = sorted(set(range(nd)) if axes is None else {a % nd for a in axes})
+    keep = [i for i in range(nd) if i not in red]
+    k = int(np.prod([self.shape[i] for i in red]))
+    if not 0 < k < 32768:
+        return None
+    lead = tuple(self.shape[i] for i in keep)
+    a = np.abs(np.transpose(self, keep + red)).reshape(-1, k)
+    r = np.cumsum(a, axis=1)[:, -1].reshape(lead)          # (additions in order)
+    if keepdim:
+        r = r.reshape(tuple(1 if i in red else s for i, s in enumerate(self.shape)))
+    return r
+
+
 @op("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, "
     "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
     function=False, method=False, meta=_vnorm_meta)
@@ -129,7 +151,10 @@ def linalg_vector_norm(xp, self, ord=2, dim=None, keepdim=False, dtype=None):
     x = self.astype(_F32 if out == _F16 else out, copy=False)
     axes = _axes(dim, x.ndim)
     ord = float(ord)
-    r = _aten_norm2(x, axes, keepdim) if ord == 2 and x is self and x.ndim else None
+    r = None
+    if x is self and x.ndim:
+        r = _aten_norm2(x, axes, keepdim) if ord == 2 else \
+            _aten_norm1(x, axes, keepdim) if ord == 1 else None
     if r is not None:
         return r
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
