@@ -438,3 +438,131 @@ def test_stateless_functional_call_deprecation_words():
         "be removed in a future version of PyTorch. Please use `torch.func.functional_call` "
         "instead which is a drop-in replacement."]
     assert rec[0].filename == __file__
+
+
+# ---- the 2-norm in the order of ATen's CPU kernel (vector_norm, clip_grad_norm_) ----------
+
+def _fma32_exact(a, b, c):
+    from fractions import Fraction
+    v = Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c))
+    f = np.float32(float(v))
+    near = [np.nextafter(f, np.float32(-np.inf)), f, np.nextafter(f, np.float32(np.inf))]
+    return min(near, key=lambda q: abs(Fraction(float(q)) - v))
+
+
+def _norm2_model(x):
+    """ATen's reduce-lastdim 2-norm of a float32 vector: 8 lanes of rounded squares added
+    in order, the lanes added in order, the tail's multiples of 4 as rounded squares, the
+    rest fused multiply-adds; sqrt."""
+    f = np.float32
+    n = len(x)
+    m = n - n % 8
+    acc = [f(0)] * 8
+    for i in range(0, m, 8):
+        for j in range(8):
+            acc[j] = f(acc[j] + f(x[i + j] * x[i + j]))
+    t = acc[0]
+    for j in range(1, 8):
+        t = f(t + acc[j])
+    k = m + (n - m) // 4 * 4
+    for d in range(m, k):
+        t = f(t + f(x[d] * x[d]))
+    for d in range(k, n):
+        t = _fma32_exact(x[d], x[d], t)
+    return np.sqrt(t)
+
+
+@pytest.mark.parametrize("force", ["numpy", "numba"])
+def test_vector_norm2_in_aten_order(force):
+    from gpujit.ops import linalg_norms
+    linalg_norms._norm2_kernel(1)
+    kernel = linalg_norms._KERNEL[0]
+    kernel.force = force
+    try:
+        rng = np.random.RandomState(7)
+        differs = 0
+        for n in (1, 2, 3, 5, 7, 8, 9, 12, 13, 15, 16, 23, 37, 100):
+            for _ in range(6):
+                x = rng.randn(n).astype(np.float32)
+                want = _norm2_model(x)
+                assert gpujit.linalg.vector_norm(gpujit.tensor(x)).item() == float(want)
+                differs += float(want) != float(np.sqrt(np.dot(x, x)))
+        assert differs          # (NumPy's order differs on some)
+        rows = rng.randn(4, 13).astype(np.float32)
+        got = gpujit.linalg.vector_norm(gpujit.tensor(rows), dim=-1, keepdim=True)
+        assert got.shape == (4, 1)
+        assert got.numpy().ravel().tolist() == [float(_norm2_model(r)) for r in rows]
+    finally:
+        kernel.force = None
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_vector_norm2_and_clip_vs_torch(dtype):
+    torch = _torch()
+    rng = np.random.RandomState(0)
+    for shape, dim in [((5,), None), ((3, 4), None), ((1000,), None), ((40003,), None),
+                       ((3, 37), -1), ((4, 5, 6), (1, 2)), ((2, 9), 1), ((64, 300), -1)]:
+        for _ in range(3):
+            x = rng.randn(*shape).astype(dtype)
+            a = torch.linalg.vector_norm(torch.tensor(x), dim=dim).numpy()
+            b = gpujit.linalg.vector_norm(gpujit.tensor(x), dim=dim).numpy()
+            assert a.shape == b.shape and np.array_equal(a, b), (shape, dim)
+    for shape in [(7, 13), (3, 5, 9)]:          # matrix_norm 'fro': vector_norm(2)
+        x = rng.randn(*shape).astype(dtype)
+        for keepdim in (False, True):
+            a = torch.linalg.matrix_norm(torch.tensor(x), keepdim=keepdim).numpy()
+            b = gpujit.linalg.matrix_norm(gpujit.tensor(x), keepdim=keepdim).numpy()
+            assert a.shape == b.shape and np.array_equal(a, b), shape
+    for _ in range(20):
+        shapes = [tuple(rng.randint(1, 40, size=2)) for _ in range(rng.randint(1, 6))]
+        shapes.append((int(rng.randint(1, 9)),))
+        gs = [(rng.randn(*s) * rng.rand()).astype(dtype) for s in shapes]
+        out = []
+        for lib in (torch, gpujit):
+            ps = [lib.nn.Parameter(lib.zeros(*s, dtype=getattr(lib, dtype))) for s in shapes]
+            for p, g in zip(ps, gs):
+                p.grad = lib.tensor(g)
+            total = lib.nn.utils.clip_grad_norm_(ps, 0.7)
+            out.append((total.item(), [p.grad.numpy().tolist() for p in ps]))
+        assert out[0] == out[1]
+
+
+def test_vector_norm1_adds_in_order():
+    # torch's ord=1 kernel adds |x| one by one in float32 (below its 32768-element grain)
+    rng = np.random.RandomState(11)
+    differs = 0
+    for n in (13, 100, 5000):
+        x = rng.randn(n).astype(np.float32)
+        want = np.float32(0)
+        for v in np.abs(x):
+            want = np.float32(want + v)
+        assert gpujit.linalg.vector_norm(gpujit.tensor(x), 1).item() == float(want)
+        differs += float(want) != float(np.abs(x).sum())
+    assert differs
+    x = rng.randn(4, 5, 6).astype(np.float32)
+    got = gpujit.linalg.vector_norm(gpujit.tensor(x), 1, dim=(0, 2), keepdim=True)
+    want = np.cumsum(np.abs(x).transpose(1, 0, 2).reshape(5, -1), axis=1)[:, -1]
+    assert got.shape == (1, 5, 1) and got.numpy().ravel().tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_vector_norm1_and_clip_vs_torch(dtype):
+    torch = _torch()
+    rng = np.random.RandomState(1)
+    for shape, dim in [((17,), None), ((1000,), None), ((3, 37), -1), ((4, 5, 6), (0, 2)),
+                       ((3, 4), 0), ((30000,), None)]:
+        x = rng.randn(*shape).astype(dtype)
+        a = torch.linalg.vector_norm(torch.tensor(x), 1, dim=dim).numpy()
+        b = gpujit.linalg.vector_norm(gpujit.tensor(x), 1, dim=dim).numpy()
+        assert a.shape == b.shape and np.array_equal(a, b), (shape, dim)
+    for _ in range(10):
+        shapes = [tuple(rng.randint(1, 40, size=2)) for _ in range(rng.randint(1, 6))]
+        gs = [(rng.randn(*s) * rng.rand()).astype(dtype) for s in shapes]
+        out = []
+        for lib in (torch, gpujit):
+            ps = [lib.nn.Parameter(lib.zeros(*s, dtype=getattr(lib, dtype))) for s in shapes]
+            for p, g in zip(ps, gs):
+                p.grad = lib.tensor(g)
+            total = lib.nn.utils.clip_grad_norm_(ps, 0.7, norm_type=1)
+            out.append((total.item(), [p.grad.numpy().tolist() for p in ps]))
+        assert out[0] == out[1]

@@ -12,6 +12,8 @@ import numpy as np
 from .. import dtypes as _dt
 from .meta import TensorMeta, wrap_dim
 from .linalg import _LA, _F16, _F32, _dtn, _gpujit
+
+_F64 = np.dtype(np.float64)
 from .linalg_decomp import la_svd
 from .reduction import _axes, _check_nonempty, _keep, _reduced
 from .registry import op, OPS, tensor_method, derivative as _derivative
@@ -45,6 +47,98 @@ def _vnorm_meta(self, ord=2, dim=None, keepdim=False, dtype=None):
     return TensorMeta(d, reduce_shape(tuple(self.shape), dim, keepdim), self.device)
 
 
+def aten_norm2_rows(x):
+    """The 2-norm of each row of a C-contiguous float32 / float64 NumPy matrix in the order
+    of ATen's vectorized CPU kernel (norm_kernel_tensor_iterator_impl's reduce-lastdim path,
+    its AVX2 build): 8 (float64: 4) lanes each adding x * x rounded (no FMA) over the
+    whole vectors, the lanes added in order, then the tail: its multiples of 4 added as
+    rounded squares (the compiler's 4-wide products), the rest each one fused multiply-add
+    (the scalar loop's contraction); sqrt of the sum. Returns the row norms (ops/
+    _norm2_kernel.norm2_lanes in numba for large calls, the same additions)."""
+    rows, n = x.shape
+    lanes = 8 if x.dtype == _F32 else 4
+    m = n - n % lanes
+    k = m + (n - m) // 4 * 4
+    kernel = _KERNEL[0].fn if _KERNEL and _KERNEL[0].force is None else None
+    if kernel is None:
+        kernel = _norm2_kernel(x.size)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if kernel is not None:
+            total = np.empty(rows, x.dtype)
+            kernel(x, lanes, total)
+        else:
+            sq = x * x
+            if m:
+                acc = sq[:, :m].reshape(rows, m // lanes, lanes).sum(axis=1)  # (in order)
+                total = acc[:, 0].copy()
+                for j in range(1, lanes):
+                    total += acc[:, j]
+            else:
+                total = np.zeros(rows, x.dtype)
+            for d in range(m, k):
+                total += sq[:, d]
+        if k < n:
+            from .fma import fma32, fma64
+            fma = fma32 if x.dtype == _F32 else fma64
+            for d in range(k, n):
+                total = np.asarray(fma(x[:, d], x[:, d], total, np), x.dtype)
+        return np.sqrt(total)
+
+
+_KERNEL = []
+
+
+def _norm2_kernel(n):
+    """ops/_norm2_kernel.norm2_lanes (numba) for calls of 2^14 elements or more once numba
+    is imported (2^22 before), and for every call once it is loaded (or small calls have
+    done the work of a few large ones); None: the NumPy form."""
+    if not _KERNEL:
+        from .random import LazyKernel
+        # (while numba is not imported, only for the work of its import: 2^22 elements)
+        _KERNEL.append(LazyKernel("_norm2_kernel", "norm2_lanes", 1 << 14, 1 << 22))
+    return _KERNEL[0].get(n)
+
+
+def _aten_norm2(self, axes, keepdim):
+    """linalg_vector_norm(ord=2) of a C-contiguous float32 / float64 NumPy array over its
+    trailing dims in ATen's order (aten_norm2_rows), else None."""
+    if type(self) is not np.ndarray or self.dtype not in (_F32, _F64) or \
+            not self.flags.c_contiguous or self.size == 0:
+        return None
+    nd = self.ndim
+    red = set(range(nd)) if axes is None else {a % nd for a in axes}
+    if sorted(red) != list(range(nd - len(red), nd)):
+        return None
+    lead = self.shape[:nd - len(red)]
+    rows = int(np.prod(lead)) if lead else 1
+    r = aten_norm2_rows(self.reshape(rows, -1)).reshape(lead)
+    if keepdim:
+        r = r.reshape(tuple(1 if i in red else s for i, s in enumerate(self.shape)))
+    return r
+
+
+def _aten_norm1(self, axes, keepdim):
+    """linalg_vector_norm(ord=1) of a C-contiguous float32 / float64 NumPy array in ATen's
+    order (binary_kernel_reduce with NormOneOps: |x| added one by one, in the input's
+    order, in its dtype) where each norm takes fewer than ATen's GRAIN_SIZE (32768)
+    elements (one thread's loop), else None."""
+    if type(self) is not np.ndarray or self.dtype not in (_F32, _F64) or \
+            not self.flags.c_contiguous or self.size == 0:
+        return None
+    nd = self.ndim
+    red = sorted(set(range(nd)) if axes is None else {a % nd for a in axes})
+    keep = [i for i in range(nd) if i not in red]
+    k = int(np.prod([self.shape[i] for i in red]))
+    if not 0 < k < 32768:
+        return None
+    lead = tuple(self.shape[i] for i in keep)
+    a = np.abs(np.transpose(self, keep + red)).reshape(-1, k)
+    r = np.cumsum(a, axis=1)[:, -1].reshape(lead)          # (additions in order)
+    if keepdim:
+        r = r.reshape(tuple(1 if i in red else s for i, s in enumerate(self.shape)))
+    return r
+
+
 @op("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, "
     "bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", tags=_LA | {"reduction"},
     function=False, method=False, meta=_vnorm_meta)
@@ -57,6 +151,12 @@ def linalg_vector_norm(xp, self, ord=2, dim=None, keepdim=False, dtype=None):
     x = self.astype(_F32 if out == _F16 else out, copy=False)
     axes = _axes(dim, x.ndim)
     ord = float(ord)
+    r = None
+    if x is self and x.ndim:
+        r = _aten_norm2(x, axes, keepdim) if ord == 2 else \
+            _aten_norm1(x, axes, keepdim) if ord == 1 else None
+    if r is not None:
+        return r
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         if ord == 2:
             r = xp.sqrt((x * x).sum(axes, keepdims=keepdim))
@@ -120,7 +220,10 @@ def linalg_matrix_norm(xp, self, ord="fro", dim=(-2, -1), keepdim=False, dtype=N
         from .pointwise import _complex_abs
         x = _complex_abs(xp, x)
     if ord == "fro":
-        r = xp.sqrt((x * x).sum(d, keepdims=keepdim))
+        # (torch's 'fro' is linalg_vector_norm(2) over the two dims: its kernel's order)
+        r = _aten_norm2(x, d, keepdim) if x is self else None
+        if r is None:
+            r = xp.sqrt((x * x).sum(d, keepdims=keepdim))
     else:
         m = xp.moveaxis(x, d, (-2, -1))
         r = la_svd(xp, m, compute_uv=False).sum(-1) if m.size else \

@@ -42,9 +42,22 @@ def _to_cuda(a, dev):
         return cp.asarray(a)
 
 
+_NORM2_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_NORM2 = []
+
+
 def _vector_norm(xp, a, norm_type):
     """The norm of all elements of `a` as a 0-dim array of a's dtype (float16 accumulates
-    in float32, as PyTorch does)."""
+    in float32, as PyTorch does). The 2-norm of float32 / float64 in the order of torch's
+    CPU kernel (ops/linalg_norms.aten_norm2_rows: the same bits)."""
+    if norm_type == 2 and xp is np and a.dtype in _NORM2_DTYPES and a.ndim and a.size:
+        if not _NORM2:
+            from ...ops.linalg_norms import aten_norm2_rows
+            _NORM2.append(aten_norm2_rows)
+        return _NORM2[0](np.ascontiguousarray(a).reshape(1, -1)).reshape(())
+    if norm_type == 1 and xp is np and a.dtype in _NORM2_DTYPES and 0 < a.size < 32768:
+        # (torch's: |x| added one by one in order, below its kernel's thread grain)
+        return np.cumsum(np.abs(a).ravel())[-1:].reshape(())
     x = a.astype(np.float32) if a.dtype == np.float16 else a
     # (a complex tensor's norm is real, its moduli's norm, as torch's vector_norm)
     real = a.real.dtype if a.dtype.kind == "c" else a.dtype
@@ -67,10 +80,11 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     """The norm of the norms of `tensors` (as if all were concatenated into one vector),
     as a 0-dim Tensor on the first tensor's device (a float32 CPU zero when there are
     none). PyTorch takes one norm per tensor (torch._foreach_norm), then the norm of
-    those; for norm_type != 0 the norm of one (device, dtype)'s concatenation is the same
-    value, which the default (foreach) path takes at once. The 0-"norm" counts: of the
-    per-tensor counts it is the number of tensors holding a nonzero, as torch's, not the
-    number of nonzero elements, so it is always taken per tensor."""
+    those; for other norm types than 0, 1 and 2 the norm of one (device, dtype)'s
+    concatenation is the same value up to rounding, which the default (foreach) path takes
+    at once. The 0-"norm" counts: of the per-tensor counts it is the number of tensors
+    holding a nonzero, as torch's, not the number of nonzero elements; the 1- and 2-norms
+    are taken per tensor in the order of torch's kernels (the same bits)."""
     tensors = _as_list(tensors)
     norm_type = float(norm_type)
     if len(tensors) == 0:
@@ -90,7 +104,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     for (dev, _), arrays in buckets.items():
         xp = xp_for(dev)
         with _on_device(dev):
-            if foreach is False or norm_type == 0:
+            if foreach is False or norm_type in (0, 1, 2):
                 norms += [_vector_norm(xp, a, norm_type) for a in arrays]
             else:
                 flat = arrays[0].ravel() if len(arrays) == 1 else xp.concatenate(
