@@ -108,3 +108,59 @@ def test_promote_types_with_a_quantized_dtype_is_c10s_error(a, b, words):
                        f"types: {words}$"):
         gpujit.promote_types(getattr(gpujit, a), getattr(gpujit, b))
     assert gpujit.promote_types(gpujit.qint8, gpujit.qint8) is gpujit.qint8
+
+
+@pytest.mark.parametrize("norm_type", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clip_norms_of_same_sized_grads_in_one_call_keep_their_bits(norm_type, dtype):
+    # get_total_norm takes the per-tensor norms of same-sized arrays as rows of one matrix
+    # (one kernel call per size): each must equal the norm taken alone
+    from gpujit.nn.utils import clip_grad
+    rng = np.random.RandomState(3)
+    arrays = [rng.randn(*s).astype(dtype) * rng.rand() for s in
+              [(16, 16), (16,), (16, 16), (4, 4), (16,), (7, 5), (35,), (1,), (16, 16)]]
+    got = clip_grad._rows_norms(arrays, norm_type)
+    alone = [clip_grad._vector_norm(np, a, norm_type) for a in arrays]
+    assert [g.dtype for g in got] == [np.dtype(dtype)] * len(arrays)
+    assert [float(g) for g in got] == [float(a) for a in alone]
+    ps = [gpujit.nn.Parameter(gpujit.zeros(*a.shape, dtype=gpujit.from_numpy(a).dtype))
+          for a in arrays]
+    for p, a in zip(ps, arrays):
+        p.grad = gpujit.from_numpy(a.copy())
+    total = gpujit.nn.utils.clip_grad_norm_(ps, 0.5, norm_type=norm_type)
+    each = np.array([float(a) for a in alone], dtype)
+    want = clip_grad._vector_norm(np, each, norm_type)
+    assert total.item() == float(want)
+
+
+def test_the_numpy_form_of_atens_2_norm_adds_in_its_order():
+    # ops/linalg_norms.aten_norm2_rows's NumPy form (one cumulative sum for the lanes and
+    # the tail's squares) against the additions written out one by one
+    from gpujit.ops import linalg_norms
+    linalg_norms._norm2_kernel(1)
+    kernel = linalg_norms._KERNEL[0]
+    kernel.force = "numpy"
+    try:
+        rng = np.random.RandomState(5)
+        for dtype, lanes in ((np.float32, 8), (np.float64, 4)):
+            for n in (4, 8, 12, 19, 64, 203):
+                x = (rng.randn(3, n) * 100).astype(dtype)
+                m = n - n % lanes
+                k = m + (n - m) // 4 * 4
+                if not k:
+                    continue
+                x = x[:, :k]        # (no fused multiply-add tail: the additions below)
+                got = linalg_norms.aten_norm2_rows(np.ascontiguousarray(x))
+                for r in range(x.shape[0]):
+                    acc = [dtype(0)] * lanes
+                    for i in range(0, m, lanes):
+                        for j in range(lanes):
+                            acc[j] = dtype(acc[j] + dtype(x[r, i + j] * x[r, i + j]))
+                    t = acc[0]
+                    for j in range(1, lanes):
+                        t = dtype(t + acc[j])
+                    for d in range(m, x.shape[1]):
+                        t = dtype(t + dtype(x[r, d] * x[r, d]))
+                    assert got[r] == np.sqrt(t), (dtype, n, r)
+    finally:
+        kernel.force = None

@@ -70,13 +70,14 @@ def aten_norm2_rows(x):
             sq = x * x
             if m:
                 acc = sq[:, :m].reshape(rows, m // lanes, lanes).sum(axis=1)  # (in order)
-                total = acc[:, 0].copy()
-                for j in range(1, lanes):
-                    total += acc[:, j]
+                # (the lanes, then the tail's rounded squares, added in order: a
+                # cumulative sum's last column is a sequential sum, one call)
+                total = np.cumsum(acc if k == m else np.concatenate(
+                    (acc, sq[:, m:k]), axis=1), axis=1)[:, -1]
+            elif k:
+                total = np.cumsum(sq[:, :k], axis=1)[:, -1]
             else:
                 total = np.zeros(rows, x.dtype)
-            for d in range(m, k):
-                total += sq[:, d]
         if k < n:
             from .fma import fma32, fma64
             fma = fma32 if x.dtype == _F32 else fma64

@@ -76,6 +76,33 @@ def _vector_norm(xp, a, norm_type):
     return xp.asarray(r, dtype=real)
 
 
+def _rows_norms(arrays, norm_type):
+    """_vector_norm(np, a, norm_type) of each array (norm_type 1 or 2), the same bits, in
+    one call per size (the arrays of one size as the rows of a matrix: a model's many
+    same-shaped parameters cost one kernel call, not one each)."""
+    by_size = {}
+    for i, a in enumerate(arrays):
+        by_size.setdefault(a.size, []).append(i)
+    out = [None] * len(arrays)
+    for n, idx in by_size.items():
+        first = arrays[idx[0]]
+        if first.dtype not in _NORM2_DTYPES or not n or (norm_type == 1 and n >= 32768):
+            for i in idx:
+                out[i] = _vector_norm(np, arrays[i], norm_type)
+            continue
+        rows = np.stack([arrays[i].reshape(-1) for i in idx])
+        if norm_type == 2:
+            if not _NORM2:
+                from ...ops.linalg_norms import aten_norm2_rows
+                _NORM2.append(aten_norm2_rows)
+            r = _NORM2[0](rows)
+        else:       # (torch's: |x| added one by one in order, below its thread grain)
+            r = np.cumsum(np.abs(rows), axis=1)[:, -1]
+        for j, i in enumerate(idx):
+            out[i] = r[j:j + 1].reshape(())
+    return out
+
+
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """The norm of the norms of `tensors` (as if all were concatenated into one vector),
     as a 0-dim Tensor on the first tensor's device (a float32 CPU zero when there are
@@ -104,7 +131,9 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     for (dev, _), arrays in buckets.items():
         xp = xp_for(dev)
         with _on_device(dev):
-            if foreach is False or norm_type in (0, 1, 2):
+            if xp is np and norm_type in (1, 2) and foreach is not False:
+                norms += _rows_norms(arrays, norm_type)
+            elif foreach is False or norm_type in (0, 1, 2):
                 norms += [_vector_norm(xp, a, norm_type) for a in arrays]
             else:
                 flat = arrays[0].ravel() if len(arrays) == 1 else xp.concatenate(
