@@ -45,6 +45,7 @@ from ..ops import registry as _reg
 from ..tensor import Tensor
 from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _call, _attr_key, _may_float, _reads,
                        grad_outputs, mark_outputs, reverse_walk, trace_backward)
+from . import autodiff_subgraphs as _subgraphs
 from .autodiff_subgraphs import _step_reads, slice_steps
 
 __all__ = ["GraphDiff", "graph_diff"]
@@ -161,7 +162,10 @@ def graph_diff(graph, plan):
         whole = _whole_graph(graph, plan, regions[0][1])
         if whole is not None:
             return None, whole
-    new, any_region = _with_regions(steps, const_slots, out_slots, outputs)
+    try:
+        new, any_region = _with_regions(steps, const_slots, out_slots, outputs)
+    finally:
+        _subgraphs._MEMO.clear()
     return (new if any_region else None), None
 
 
@@ -185,6 +189,8 @@ def _with_regions(steps, const_slots, out_slots, block_outs):
             any_region |= r
             st = st[:4] + ((tuple(b), bins, bouts),) + st[5:]
         nested.append(st)
+    if sum(_mergeable(st) for st in nested if st[0] in (0, 1)) < 2:
+        return nested, any_region       # (no region can form: fewer than 2 ops may join)
     top, regions = slice_steps(nested, const_slots, out_slots, _mergeable, _is_view)
     if not regions:
         return nested, any_region
