@@ -192,14 +192,13 @@ def _plain_input_types(node):
 
 def slice_steps(steps, const_slots, out_slots, mergeable, is_view=None):
     """The regions of one block's steps, TorchScript's way: (new steps, regions) where the
-    new steps are the block's, in the order the slicer leaves them, each region one tuple
-    (region, its items' steps in order, its inputs in merge order); regions is the list
-    of (steps, inputs). mergeable(step): how many ops the step brings into a region (a
+    new steps are the block's in the order the slicer leaves them, each region one
+    (its steps in order, the slots it reads in merge order) tuple among them; regions:
+    those tuples. mergeable(step): how many ops the step brings into a region (a
     fusion group the ops it holds), 0 where it may not join one; is_view(step): whether
     its output aliases its first input (a region output that aliases a region input or
     another output is unmerged with what uses it, as torch's unfuseAliasedOutputs).
     out_slots: the slots the block returns (profiled, read after it)."""
-    items = []
     seq = []
     for i, st in enumerate(steps):
         node = st[5]
@@ -216,7 +215,6 @@ def slice_steps(steps, const_slots, out_slots, mergeable, is_view=None):
                     seq.append(p)
                     ins[k] = p
         it = _Item(i, st, tuple(ins), _step_reads(st), ok or 0, ordered)
-        items.append(it)
         seq.append(_Bound(it) if side else it)
     for s in out_slots:
         seq.append(_Profile(s))
