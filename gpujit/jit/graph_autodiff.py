@@ -303,7 +303,8 @@ def _whole_graph(graph, plan, order):
 
 class _Pattern:
     """What a call with one pattern of inputs needing grad saves and marks."""
-    __slots__ = ("reads", "requiring", "saving", "reach", "req", "keep", "order", "fill")
+    __slots__ = ("reads", "requiring", "saving", "reach", "req", "keep", "order", "fill",
+                 "read")
 
     def __init__(self, sub, needs, inner=None):
         producer, read = _reads(sub, needs)
@@ -317,6 +318,7 @@ class _Pattern:
                 read.add(n.inputs[0])
                 stack.append(n.inputs[0])
         self.reads = tuple(v in read for v in sub.inputs)
+        self.read = read        # (the values the derivatives read)
         self.requiring = grad_outputs(sub, needs)
         self.saving = tuple(i for i, o in enumerate(sub.outputs) if o in read)
         self.reach = tuple(grad_outputs(sub, tuple(k == i for k in range(len(needs))))
@@ -373,6 +375,8 @@ class GraphDiff:
         self.traced = 0
         self.name = "graph backward"
         self.steps = None       # (a region's: its op steps, GraphDiff.region)
+        self.view_outs = ()     # (a region's outputs viewing a value inside it)
+        self.view_root = {}
         self.inner = None       # (a region's groups: Value inside -> (inputs, nodes, consts))
         self.groups = ()        # (a region's groups: (input slots, profiled dtypes))
 
@@ -419,6 +423,15 @@ class GraphDiff:
         self.steps = tuple(steps)
         self.inner = inner or None
         self.groups = tuple(groups)
+        # outputs that are views (t / permute / ...) of a value inside the region: what
+        # they view, for the writes into them (GraphDiff._record)
+        root = {}
+        for n in nodes:
+            op = n.op
+            if op is not None and op.name.partition(".")[0] in REGION_VIEWS:
+                root[n.outputs[0]] = root.get(n.inputs[0], n.inputs[0])
+        self.view_root = root
+        self.view_outs = tuple((i, root[o]) for i, o in enumerate(outs) if o in root)
         return self
 
     def run_region(self, env):
@@ -507,6 +520,18 @@ class GraphDiff:
         if pat.saving:
             node.out_saved = [SavedTensor(results[i], _HINT_NAME, i).as_output(
                 node, i, refs[i]) for i in pat.saving if refs[i] is not None]
+        if self.view_outs:
+            # (an output viewing a value inside the region: as torch, a write into it
+            # records, and fails the backward only when the backward reads that value --
+            # the view and what it views share one version counter, checked at apply)
+            roots = {self.view_root.get(v, v) for v in pat.read}
+            checks = []
+            for i, rv in self.view_outs:
+                results[i]._detached = True
+                if rv in roots:
+                    t = env[self.slot_of[rv]]
+                    checks.append((t, t._vc[0]))
+            node.view_checks = checks
         return True
 
     # ------------------------------------------------------------------ backward
@@ -647,6 +672,7 @@ class GraphBackward(Node):
 
     materialize_grads = False
     out_saved = ()
+    view_checks = ()
 
     def __init__(self, region, env, args, edges, results, needs, pat):
         super().__init__()
@@ -684,6 +710,7 @@ class GraphBackward(Node):
         self.env = None
         self.args = None
         self.out_saved = ()
+        self.view_checks = ()
 
     def apply(self, grads):
         if self.released:
@@ -692,6 +719,11 @@ class GraphBackward(Node):
             o.unpack()
         for t, v in zip(self.args, self.versions):
             if v is not None and t._vc[0] != v:
+                s = SavedTensor(t, _HINT_NAME, 0)
+                s.version = v
+                s._modified(t)
+        for t, v in self.view_checks:
+            if t._vc[0] != v:
                 s = SavedTensor(t, _HINT_NAME, 0)
                 s.version = v
                 s._modified(t)
