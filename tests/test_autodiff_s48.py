@@ -609,3 +609,19 @@ def test_write_into_a_region_output_that_views_an_inner_value():
     # d(3 * (x @ w)^T).sum() + (x * w).sum(): x.grad = 3 * ones @ w^T + w
     np.testing.assert_allclose(x.grad.numpy(), 3 * np.ones((3, 3)) + np.eye(3), rtol=1e-6)
     np.testing.assert_allclose(w.grad.numpy(), 3 * np.full((3, 3), 1.5) + 0.5, rtol=1e-6)
+
+
+def test_write_into_a_whole_graph_output_that_views_an_inner_value():
+    # the whole graph one region (no op outside it): the same as a region's output
+    @gpujit.jit.script
+    def g(x, w):
+        return (x @ w).t()
+
+    for _ in range(3):
+        x = gpujit.full((3, 3), 0.5, requires_grad=True)
+        w = gpujit.eye(3).requires_grad_()
+        c = g(x, w)
+    assert c.grad_fn.name() == DGB
+    c.mul_(3)
+    c.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 * np.ones((3, 3)), rtol=1e-6)

@@ -297,8 +297,10 @@ def _whole_graph(graph, plan, order):
     for v in out_vals:
         if v not in uniq_out:
             uniq_out.append(v)
-    return GraphDiff(_Sub(region_in, op_nodes, uniq_out), slot_of, out_vals,
-                     tuple_out is not None, others)
+    whole = GraphDiff(_Sub(region_in, op_nodes, uniq_out), slot_of, out_vals,
+                      tuple_out is not None, others)
+    whole._find_views()
+    return whole
 
 
 class _Pattern:
@@ -423,16 +425,20 @@ class GraphDiff:
         self.steps = tuple(steps)
         self.inner = inner or None
         self.groups = tuple(groups)
-        # outputs that are views (t / permute / ...) of a value inside the region: what
-        # they view, for the writes into them (GraphDiff._record)
+        self._find_views()
+        return self
+
+    def _find_views(self):
+        """The outputs that are views (t / permute / ...) of a value inside the region:
+        what they view, for the writes into them (GraphDiff._record)."""
         root = {}
-        for n in nodes:
+        for n in self.sub.nodes:
             op = n.op
             if op is not None and op.name.partition(".")[0] in REGION_VIEWS:
                 root[n.outputs[0]] = root.get(n.inputs[0], n.inputs[0])
         self.view_root = root
-        self.view_outs = tuple((i, root[o]) for i, o in enumerate(outs) if o in root)
-        return self
+        self.view_outs = tuple((i, root[o]) for i, o in enumerate(self.sub.outputs)
+                               if o in root)
 
     def run_region(self, env):
         """Run a region's ops on env (a list of slots) without recording and record its
