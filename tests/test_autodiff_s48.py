@@ -580,3 +580,48 @@ def test_complex_inputs_requiring_grad_keep_their_gradients():
         e.abs().sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(w.grad.numpy(), w2.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_write_into_a_region_output_that_views_an_inner_value():
+    # torch 2.13: y.t() of an inner y stays in the region; writing into it records, and
+    # the backward fails only where it reads y (tanh's result), not where it does not
+    # (mm's) -- gpujit raised at the write ('did not record the view')
+    @gpujit.jit.script
+    def f(x, w):
+        y = gpujit.tanh(x @ w)
+        return y.t(), y * 2
+
+    @gpujit.jit.script
+    def g(x, w):
+        return (x @ w).t(), x * w
+
+    for _ in range(3):
+        x = gpujit.full((3, 3), 0.5, requires_grad=True)
+        w = gpujit.eye(3).requires_grad_()
+        a, b = f(x, w)
+        c, d = g(x, w)
+    assert a.grad_fn.name() == DGB and c.grad_fn.name() == DGB
+    a.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        (a.sum() + b.sum()).backward()
+    c.mul_(3)
+    (c.sum() + d.sum()).backward()
+    # d(3 * (x @ w)^T).sum() + (x * w).sum(): x.grad = 3 * ones @ w^T + w
+    np.testing.assert_allclose(x.grad.numpy(), 3 * np.ones((3, 3)) + np.eye(3), rtol=1e-6)
+    np.testing.assert_allclose(w.grad.numpy(), 3 * np.full((3, 3), 1.5) + 0.5, rtol=1e-6)
+
+
+def test_write_into_a_whole_graph_output_that_views_an_inner_value():
+    # the whole graph one region (no op outside it): the same as a region's output
+    @gpujit.jit.script
+    def g(x, w):
+        return (x @ w).t()
+
+    for _ in range(3):
+        x = gpujit.full((3, 3), 0.5, requires_grad=True)
+        w = gpujit.eye(3).requires_grad_()
+        c = g(x, w)
+    assert c.grad_fn.name() == DGB
+    c.mul_(3)
+    c.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 * np.ones((3, 3)), rtol=1e-6)

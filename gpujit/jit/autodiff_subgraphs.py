@@ -44,21 +44,21 @@ _RANDOM_OR_WRITE = frozenset({"random", "inplace_view"})
 
 class _Profile:
     """A prim::profile node: one use of a Tensor value (slot) by a step."""
-    __slots__ = ("slot", "out", "inputs", "outputs")
+    __slots__ = ("slot", "out", "inputs", "outputs", "reads_all")
     mergeable = True
     ordered = False
 
     def __init__(self, slot):
         self.slot = slot
         self.out = self
-        self.inputs = (slot,)
+        self.inputs = self.reads_all = (slot,)
         self.outputs = (self,)
 
 
 class _Item:
     """One step of the block (its reads: the slots it and its nested steps read)."""
     __slots__ = ("index", "step", "inputs", "outputs", "reads", "mergeable", "ordered",
-                 "weight")
+                 "weight", "reads_all")
 
     def __init__(self, index, step, inputs, reads, weight, ordered):
         self.index, self.step = index, step
@@ -67,6 +67,8 @@ class _Item:
         self.reads = reads
         self.mergeable, self.ordered = weight > 0, ordered
         self.weight = weight
+        # (what it reads: slots, and the profiles of its Tensor inputs)
+        self.reads_all = frozenset(reads) | {x for x in inputs if isinstance(x, _Profile)}
 
 
 class _Group:
@@ -76,7 +78,8 @@ class _Group:
     ordered = False
 
     def __init__(self):
-        self.nodes, self.inputs, self.produced = [], [], set()
+        # (inputs: a dict, its keys in merge order)
+        self.nodes, self.inputs, self.produced = [], {}, set()
 
     @property
     def outputs(self):
@@ -86,21 +89,40 @@ class _Group:
     def reads(self):
         return self.inputs
 
+    @property
+    def reads_all(self):
+        return self.inputs
+
 
 class _Bound:
     """A work block's end: a step with side effects, or the block's return."""
-    __slots__ = ("item",)
+    __slots__ = ("item", "reads_all")
     mergeable = False
     ordered = True
     inputs = reads = outputs = ()
 
     def __init__(self, item):
         self.item = item
+        self.reads_all = item.reads_all if item is not None else ()
+
+
+_MEMO: dict = {}        # (slice_steps' run: id(step) -> (step, reads), (step, effects))
 
 
 def _step_reads(step):
     """The slots a step reads, its nested steps' too (closed over by an If or Loop)."""
     kind, ins, extra = step[0], step[2], step[4]
+    if kind not in (4, 5, 9):
+        return set(ins)
+    m = _MEMO.get((id(step), 0))
+    if m is not None and m[0] is step:
+        return set(m[1])
+    out = _step_reads_nested(step, kind, ins, extra)
+    _MEMO[(id(step), 0)] = (step, frozenset(out))
+    return out
+
+
+def _step_reads_nested(step, kind, ins, extra):
     out = set(ins)
     if kind == 4:
         for bsteps, bouts in extra:
@@ -120,6 +142,17 @@ def _step_reads(step):
 def _effects(step):
     """(has side effects, must keep its place among writes and random draws)."""
     kind = step[0]
+    if kind in (4, 5):
+        m = _MEMO.get((id(step), 1))
+        if m is not None and m[0] is step:
+            return m[1]
+        r = _effects_nested(step, kind)
+        _MEMO[(id(step), 1)] = (step, r)
+        return r
+    return _effects_nested(step, kind)
+
+
+def _effects_nested(step, kind):
     if kind == 9:
         return True, True
     if kind == 6:
@@ -159,14 +192,13 @@ def _plain_input_types(node):
 
 def slice_steps(steps, const_slots, out_slots, mergeable, is_view=None):
     """The regions of one block's steps, TorchScript's way: (new steps, regions) where the
-    new steps are the block's, in the order the slicer leaves them, each region one tuple
-    (region, its items' steps in order, its inputs in merge order); regions is the list
-    of (steps, inputs). mergeable(step): how many ops the step brings into a region (a
+    new steps are the block's in the order the slicer leaves them, each region one
+    (its steps in order, the slots it reads in merge order) tuple among them; regions:
+    those tuples. mergeable(step): how many ops the step brings into a region (a
     fusion group the ops it holds), 0 where it may not join one; is_view(step): whether
     its output aliases its first input (a region output that aliases a region input or
     another output is unmerged with what uses it, as torch's unfuseAliasedOutputs).
     out_slots: the slots the block returns (profiled, read after it)."""
-    items = []
     seq = []
     for i, st in enumerate(steps):
         node = st[5]
@@ -183,68 +215,52 @@ def slice_steps(steps, const_slots, out_slots, mergeable, is_view=None):
                     seq.append(p)
                     ins[k] = p
         it = _Item(i, st, tuple(ins), _step_reads(st), ok or 0, ordered)
-        items.append(it)
         seq.append(_Bound(it) if side else it)
     for s in out_slots:
         seq.append(_Profile(s))
     end = _Bound(None)
     seq.append(end)
 
-    producer = {}           # slot or profile -> the unit in seq producing it
-
-    def rebuild():
-        producer.clear()
-        for u in seq:
-            if isinstance(u, _Group):
-                for n in u.nodes:
-                    for o in n.outputs:
-                        producer[o] = u
-            elif isinstance(u, _Bound):
-                if u.item is not None:
-                    for o in u.item.outputs:
-                        producer[o] = u
-            else:
-                for o in u.outputs:
-                    producer[o] = u
-
-    def unit_reads(u):
-        if isinstance(u, _Bound):
-            return u.item.reads if u.item is not None else ()
-        if isinstance(u, _Group):
-            return u.inputs
-        if isinstance(u, _Profile):
-            return u.inputs
-        return set(u.reads) | {x for x in u.inputs if isinstance(x, _Profile)}
+    # (seq keeps its length: a unit merged away leaves None, so a move renumbers only the
+    # span it crosses; pos: each unit's index; producer: who makes each value)
+    producer, pos = {}, {}
+    for k, u in enumerate(seq):
+        pos[u] = k
+        outs = u.item.outputs if isinstance(u, _Bound) and u.item is not None else u.outputs
+        for o in outs:
+            producer[o] = u
 
     def merge_node(n, g, before):
+        ins = g.inputs
         for v in n.inputs:
-            if v in const_slots or v in g.inputs or v in g.produced:
+            if v in const_slots or v in ins or v in g.produced:
                 continue
-            g.inputs.append(v)
+            ins[v] = None
         if before:
             for o in n.outputs:
-                if o in g.inputs:
-                    g.inputs.remove(o)
+                ins.pop(o, None)
             g.nodes.insert(0, n)
         else:
             g.nodes.append(n)
         g.produced.update(n.outputs)
+        for o in n.outputs:
+            producer[o] = g
 
-    def try_merge(gi, producer_unit):
-        """Move producer_unit just before the group at seq[gi] and merge it."""
-        pu = producer_unit
+    def try_merge(g, pu):
+        """Move pu just before the group g (later in seq) and merge it into g."""
         if not pu.mergeable:
             return False
-        pi = seq.index(pu)
+        pi, gi = pos[pu], pos[g]
         if pi >= gi:
             return False
-        g = seq[gi]
         work, work_out = [], set(pu.outputs)
         stay = []
         for u in seq[pi + 1:gi]:
+            if u is None:
+                continue
             if u.ordered:
                 return False
-            if any(r in work_out for r in unit_reads(u)):
+            if any(r in work_out for r in u.reads_all):
                 work.append(u)
                 work_out.update(u.outputs)
             else:
@@ -252,55 +268,71 @@ def slice_steps(steps, const_slots, out_slots, mergeable, is_view=None):
         dep = set()
         for u in work:
             dep.update(u.outputs)
-        if any(r in dep for r in unit_reads(g)):
+        if any(r in dep for r in g.inputs):
             return False
-        seq[pi:gi + 1] = stay + [g] + work
+        span = stay + [None] * (gi - pi - len(stay) - len(work)) + [g] + work
+        seq[pi:gi + 1] = span
+        for k, u in enumerate(span, pi):
+            if u is not None:
+                pos[u] = k
+        del pos[pu]
         if isinstance(pu, _Group):
             for n in reversed(pu.nodes):
                 merge_node(n, g, True)
         else:
             merge_node(pu, g, True)
-        rebuild()
         return True
 
-    rebuild()
     changed = True
     while changed:
         changed = False
         k = len(seq) - 1
         while k >= 0:
             u = seq[k]
-            if not u.mergeable:
+            if u is None or not u.mergeable:
                 k -= 1
                 continue
             if not isinstance(u, _Group):
                 g = _Group()
                 merge_node(u, g, False)
                 seq[k] = g
-                rebuild()
+                del pos[u]
+                pos[g] = k
                 u = g
             # the group's inputs produced in this block, latest first
             cands = sorted({producer[x] for x in u.inputs if x in producer},
-                           key=seq.index, reverse=True)
+                           key=lambda c: pos[c], reverse=True)
             merged = False
             for pu in cands:
                 if pu is u:
                     continue
-                if try_merge(seq.index(u), pu):
+                if try_merge(u, pu):
                     merged = changed = True
                     break
             if merged:
-                k = seq.index(u)
+                k = pos[u]
                 continue
             k -= 1
+    seq = [u for u in seq if u is not None]
     # outputs that alias: unmerged (torch's unmergeAliasedOutputs /
     # unmergeOutputsAlisingInputs), then the regions big enough; the rest back into steps
     if is_view is not None:
+        # (what is read outside each group: its own inputs are never what it makes)
+        outside = set(out_slots)
+        for u in seq:
+            if isinstance(u, _Group):
+                outside.update(x.slot if isinstance(x, _Profile) else x for x in u.inputs)
+            elif isinstance(u, _Bound):
+                if u.item is not None:
+                    outside.update(u.item.reads)
+            elif isinstance(u, _Item):
+                outside.update(u.reads)
         k = 0
         while k < len(seq):
             u = seq[k]
-            if isinstance(u, _Group):
-                out = _unfuse_aliased(u, seq, out_slots, is_view)
+            if isinstance(u, _Group) and any(is_view(n.step) for n in u.nodes
+                                             if isinstance(n, _Item)):
+                out = _unfuse_aliased(u, set(outside), is_view)
                 if out:
                     seq[k + 1:k + 1] = out
             k += 1
@@ -329,24 +361,10 @@ def slice_steps(steps, const_slots, out_slots, mergeable, is_view=None):
     return out_steps, regions
 
 
-def _unfuse_aliased(g, seq, out_slots, is_view):
+def _unfuse_aliased(g, outside, is_view):
     """Take out of group g the nodes whose outputs alias a region input or an earlier
     region output (through views), with everything in g that uses them: those nodes, in
-    order (they go just after the group)."""
-    outside = set(out_slots)
-    for u in seq:
-        if u is g:
-            continue
-        if isinstance(u, _Profile):
-            continue
-        for x in (u.reads if not isinstance(u, _Bound) else
-                  (u.item.reads if u.item is not None else ())):
-            outside.add(x.slot if isinstance(x, _Profile) else x)
-        if isinstance(u, _Item):
-            outside.update(x.slot for x in u.inputs if isinstance(x, _Profile))
-    for n in g.nodes:       # (profiles kept in g read for consumers outside)
-        if isinstance(n, _Profile) and n.out in outside:
-            outside.add(n.slot)
+    order (they go just after the group). outside: the values read outside g."""
     taken = []
     while True:
         items = sorted((n for n in g.nodes if isinstance(n, _Item)), key=lambda n: n.index)
@@ -396,7 +414,7 @@ def _unfuse_aliased(g, seq, out_slots, is_view):
         used = set()
         for n in g.nodes:
             used.update(n.inputs)
-        g.inputs = [x for x in g.inputs if x in used]
+        g.inputs = {x: None for x in g.inputs if x in used}
         outside.update(x for n in drop for x in n.reads)
     taken.sort(key=lambda n: n.index)
     return taken

@@ -45,6 +45,7 @@ from ..ops import registry as _reg
 from ..tensor import Tensor
 from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _call, _attr_key, _may_float, _reads,
                        grad_outputs, mark_outputs, reverse_walk, trace_backward)
+from . import autodiff_subgraphs as _subgraphs
 from .autodiff_subgraphs import _step_reads, slice_steps
 
 __all__ = ["GraphDiff", "graph_diff"]
@@ -161,7 +162,10 @@ def graph_diff(graph, plan):
         whole = _whole_graph(graph, plan, regions[0][1])
         if whole is not None:
             return None, whole
-    new, any_region = _with_regions(steps, const_slots, out_slots, outputs)
+    try:
+        new, any_region = _with_regions(steps, const_slots, out_slots, outputs)
+    finally:
+        _subgraphs._MEMO.clear()
     return (new if any_region else None), None
 
 
@@ -185,6 +189,8 @@ def _with_regions(steps, const_slots, out_slots, block_outs):
             any_region |= r
             st = st[:4] + ((tuple(b), bins, bouts),) + st[5:]
         nested.append(st)
+    if sum(_mergeable(st) for st in nested if st[0] in (0, 1)) < 2:
+        return nested, any_region       # (no region can form: fewer than 2 ops may join)
     top, regions = slice_steps(nested, const_slots, out_slots, _mergeable, _is_view)
     if not regions:
         return nested, any_region
@@ -291,13 +297,16 @@ def _whole_graph(graph, plan, order):
     for v in out_vals:
         if v not in uniq_out:
             uniq_out.append(v)
-    return GraphDiff(_Sub(region_in, op_nodes, uniq_out), slot_of, out_vals,
-                     tuple_out is not None, others)
+    whole = GraphDiff(_Sub(region_in, op_nodes, uniq_out), slot_of, out_vals,
+                      tuple_out is not None, others)
+    whole._find_views()
+    return whole
 
 
 class _Pattern:
     """What a call with one pattern of inputs needing grad saves and marks."""
-    __slots__ = ("reads", "requiring", "saving", "reach", "req", "keep", "order", "fill")
+    __slots__ = ("reads", "requiring", "saving", "reach", "req", "keep", "order", "fill",
+                 "read")
 
     def __init__(self, sub, needs, inner=None):
         producer, read = _reads(sub, needs)
@@ -311,6 +320,7 @@ class _Pattern:
                 read.add(n.inputs[0])
                 stack.append(n.inputs[0])
         self.reads = tuple(v in read for v in sub.inputs)
+        self.read = read        # (the values the derivatives read)
         self.requiring = grad_outputs(sub, needs)
         self.saving = tuple(i for i, o in enumerate(sub.outputs) if o in read)
         self.reach = tuple(grad_outputs(sub, tuple(k == i for k in range(len(needs))))
@@ -367,6 +377,8 @@ class GraphDiff:
         self.traced = 0
         self.name = "graph backward"
         self.steps = None       # (a region's: its op steps, GraphDiff.region)
+        self.view_outs = ()     # (a region's outputs viewing a value inside it)
+        self.view_root = {}
         self.inner = None       # (a region's groups: Value inside -> (inputs, nodes, consts))
         self.groups = ()        # (a region's groups: (input slots, profiled dtypes))
 
@@ -413,7 +425,20 @@ class GraphDiff:
         self.steps = tuple(steps)
         self.inner = inner or None
         self.groups = tuple(groups)
+        self._find_views()
         return self
+
+    def _find_views(self):
+        """The outputs that are views (t / permute / ...) of a value inside the region:
+        what they view, for the writes into them (GraphDiff._record)."""
+        root = {}
+        for n in self.sub.nodes:
+            op = n.op
+            if op is not None and op.name.partition(".")[0] in REGION_VIEWS:
+                root[n.outputs[0]] = root.get(n.inputs[0], n.inputs[0])
+        self.view_root = root
+        self.view_outs = tuple((i, root[o]) for i, o in enumerate(self.sub.outputs)
+                               if o in root)
 
     def run_region(self, env):
         """Run a region's ops on env (a list of slots) without recording and record its
@@ -501,6 +526,18 @@ class GraphDiff:
         if pat.saving:
             node.out_saved = [SavedTensor(results[i], _HINT_NAME, i).as_output(
                 node, i, refs[i]) for i in pat.saving if refs[i] is not None]
+        if self.view_outs:
+            # (an output viewing a value inside the region: as torch, a write into it
+            # records, and fails the backward only when the backward reads that value --
+            # the view and what it views share one version counter, checked at apply)
+            roots = {self.view_root.get(v, v) for v in pat.read}
+            checks = []
+            for i, rv in self.view_outs:
+                results[i]._detached = True
+                if rv in roots:
+                    t = env[self.slot_of[rv]]
+                    checks.append((t, t._vc[0]))
+            node.view_checks = checks
         return True
 
     # ------------------------------------------------------------------ backward
@@ -641,6 +678,7 @@ class GraphBackward(Node):
 
     materialize_grads = False
     out_saved = ()
+    view_checks = ()
 
     def __init__(self, region, env, args, edges, results, needs, pat):
         super().__init__()
@@ -678,6 +716,7 @@ class GraphBackward(Node):
         self.env = None
         self.args = None
         self.out_saved = ()
+        self.view_checks = ()
 
     def apply(self, grads):
         if self.released:
@@ -686,6 +725,11 @@ class GraphBackward(Node):
             o.unpack()
         for t, v in zip(self.args, self.versions):
             if v is not None and t._vc[0] != v:
+                s = SavedTensor(t, _HINT_NAME, 0)
+                s.version = v
+                s._modified(t)
+        for t, v in self.view_checks:
+            if t._vc[0] != v:
                 s = SavedTensor(t, _HINT_NAME, 0)
                 s.version = v
                 s._modified(t)
