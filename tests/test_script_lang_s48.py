@@ -558,3 +558,22 @@ def test_an_optional_if_output_is_annotated_where_first_assigned(fn):
     assert [ld(3), ld(-2)] == [fn(3), fn(-2)]
     if _torch is not None:
         assert _torch.jit.script(fn).code == _OPTIONAL_CODES[fn]
+
+
+def _conditions(x: gpujit.Tensor, n: int) -> int:
+    a = 0
+    if x.sum() > 1:
+        a = 1
+    if n:
+        a += 2
+    return a
+
+
+def test_a_conditions_bool_has_the_tested_expressions_range():
+    # torch 2.13: `%8 : bool = aten::Bool(%7) # f.py:5:7` (the test), gpujit gave the if
+    # statement's column
+    f = gpujit.jit.script(_conditions)
+    line = _conditions.__code__.co_firstlineno
+    cols = [ln.rsplit(":", 2)[-2:] for ln in str(f.graph).splitlines() if "aten::Bool(" in ln]
+    assert cols == [[str(line + 2), "7"], [str(line + 4), "7"]]
+    assert [f(gpujit.ones(2), 0), f(gpujit.zeros(2), 3)] == [1, 2]
