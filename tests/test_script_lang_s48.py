@@ -577,3 +577,23 @@ def test_a_conditions_bool_has_the_tested_expressions_range():
     cols = [ln.rsplit(":", 2)[-2:] for ln in str(f.graph).splitlines() if "aten::Bool(" in ln]
     assert cols == [[str(line + 2), "7"], [str(line + 4), "7"]]
     assert [f(gpujit.ones(2), 0), f(gpujit.zeros(2), 3)] == [1, 2]
+
+
+def _dtypes(x: gpujit.Tensor):
+    a = gpujit.zeros(3, dtype=gpujit.int64)
+    b = x.to(gpujit.float64)
+    return a, b
+
+
+def test_a_dtype_constant_has_the_dtype_expressions_range():
+    # torch 2.13: `prim::Constant[value=4]() # f.py:3:29` (torch.int64's column), gpujit
+    # gave the call's
+    f = gpujit.jit.script(_dtypes)
+    line = _dtypes.__code__.co_firstlineno
+    g = str(f.graph).splitlines()
+    want = {"4": f"{line + 1}:30", "7": f"{line + 2}:13"}     # (gpujit.int64: column 30)
+    for v, where in want.items():
+        ln = next(ln for ln in g if f"int = prim::Constant[value={v}]()" in ln)
+        assert ln.endswith(where), (ln, where)
+    a, b = f(gpujit.ones(2))
+    assert a.dtype == gpujit.int64 and b.dtype == gpujit.float64
