@@ -1,7 +1,7 @@
 """Session 48: TorchScript language leftovers checked against torch 2.13 (graph, .code,
 results, errors)."""
 
-from typing import Dict, List
+from typing import Dict, List, Optional, Union
 
 import pytest
 
@@ -494,3 +494,106 @@ def test_a_return_in_a_loop_carries_unnamed_values():
     assert [f([1, 5, 3]), f([1]), f([])] == [5, -1, -1]
     if _torch is not None:
         assert _torch.jit.script(_returns_from_a_loop).code == _LOOP_RETURN_CODE
+
+
+def _assigned_in_branch(x: int) -> Optional[int]:
+    y: Optional[int] = None
+    if x > 0:
+        y = x
+    return y
+
+
+def _annotated_in_branch(x: int) -> Optional[int]:
+    if x > 0:
+        y: Optional[int] = x
+    else:
+        y = None
+    return y
+
+
+def _union_returns(x: int) -> Union[int, str]:
+    if x > 0:
+        return "a"
+    return x
+
+
+_OPTIONAL_CODES = {
+    _assigned_in_branch: """def _assigned_in_branch(x: int) -> Optional[int]:
+  if torch.gt(x, 0):
+    y : Optional[int] = x
+  else:
+    y = None
+  return y
+""",
+    _annotated_in_branch: """def _annotated_in_branch(x: int) -> Optional[int]:
+  if torch.gt(x, 0):
+    y : Optional[int] = x
+  else:
+    y = None
+  return y
+""",
+    _union_returns: """def _union_returns(x: int) -> Union[int, str]:
+  if torch.gt(x, 0):
+    _0 : Union[int, str] = "a"
+  else:
+    _0 = x
+  return _0
+""",
+}
+
+
+@pytest.mark.parametrize("fn", list(_OPTIONAL_CODES), ids=lambda f: f.__name__)
+def test_an_optional_if_output_is_annotated_where_first_assigned(fn):
+    # torch's printer: `y : Optional[int] = x` in the first branch, the values as they are
+    # (gpujit: `y = x` / `y = annotate(Optional[int], None)`, and an unchecked_cast to the
+    # declared type: `y = unchecked_cast(Optional[int], x)`)
+    f = gpujit.jit.script(fn)
+    assert f.code == _OPTIONAL_CODES[fn]
+    assert [f(3), f(-2)] == [fn(3), fn(-2)]
+    import io
+    buf = io.BytesIO()
+    gpujit.jit.save(f, buf)
+    buf.seek(0)
+    ld = gpujit.jit.load(buf)
+    assert [ld(3), ld(-2)] == [fn(3), fn(-2)]
+    if _torch is not None:
+        assert _torch.jit.script(fn).code == _OPTIONAL_CODES[fn]
+
+
+def _conditions(x: gpujit.Tensor, n: int) -> int:
+    a = 0
+    if x.sum() > 1:
+        a = 1
+    if n:
+        a += 2
+    return a
+
+
+def test_a_conditions_bool_has_the_tested_expressions_range():
+    # torch 2.13: `%8 : bool = aten::Bool(%7) # f.py:5:7` (the test), gpujit gave the if
+    # statement's column
+    f = gpujit.jit.script(_conditions)
+    line = _conditions.__code__.co_firstlineno
+    cols = [ln.rsplit(":", 2)[-2:] for ln in str(f.graph).splitlines() if "aten::Bool(" in ln]
+    assert cols == [[str(line + 2), "7"], [str(line + 4), "7"]]
+    assert [f(gpujit.ones(2), 0), f(gpujit.zeros(2), 3)] == [1, 2]
+
+
+def _dtypes(x: gpujit.Tensor):
+    a = gpujit.zeros(3, dtype=gpujit.int64)
+    b = x.to(gpujit.float64)
+    return a, b
+
+
+def test_a_dtype_constant_has_the_dtype_expressions_range():
+    # torch 2.13: `prim::Constant[value=4]() # f.py:3:29` (torch.int64's column), gpujit
+    # gave the call's
+    f = gpujit.jit.script(_dtypes)
+    line = _dtypes.__code__.co_firstlineno
+    g = str(f.graph).splitlines()
+    want = {"4": f"{line + 1}:30", "7": f"{line + 2}:13"}     # (gpujit.int64: column 30)
+    for v, where in want.items():
+        ln = next(ln for ln in g if f"int = prim::Constant[value={v}]()" in ln)
+        assert ln.endswith(where), (ln, where)
+    a, b = f(gpujit.ones(2))
+    assert a.dtype == gpujit.int64 and b.dtype == gpujit.float64

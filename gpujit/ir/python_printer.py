@@ -577,14 +577,22 @@ class _FunctionPrinter(ExpressionPrinter):
         outs = [self.use(v) for v in n.outputs]
         self.line(f"if {self.use(n.inputs[0])}:")
         then_block, else_block = n.blocks
+        # TorchScript's printAssignment: one Optional / Union output is annotated where it
+        # is first assigned (`y : Optional[int] = x`, then `y = None`), its values as they are
+        one = len(outs) == 1 and isinstance(n.outputs[0].type, (T.OptionalType, T.UnionType))
+        use = self.use if one else self.typed_use
         self.level += 1
         self.print_block(then_block, bool(outs))
-        self.print_assignment(outs, [self.typed_use(v) for v in then_block.outputs])
+        if one:
+            self.line(f"{outs[0]} : {n.outputs[0].type.annotation()} = "
+                      f"{use(then_block.outputs[0])}")
+        else:
+            self.print_assignment(outs, [use(v) for v in then_block.outputs])
         self.level -= 1
         self.line("else:")             # (TorchScript prints an empty else too: `pass`)
         self.level += 1
         self.print_block(else_block, bool(outs))
-        self.print_assignment(outs, [self.typed_use(v) for v in else_block.outputs])
+        self.print_assignment(outs, [use(v) for v in else_block.outputs])
         self.level -= 1
 
     def print_loop(self, n):

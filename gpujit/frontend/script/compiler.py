@@ -28,6 +28,7 @@ from ...ir.graph import Graph, SourceRange
 from ...passes.cleanup import run_cleanup_passes
 from ...passes.canonicalize_loops import canonicalize_modified_loops
 from ...passes.raise_exits import transform_raise_exits
+from .statements import WIDENING_CAST
 from .errors import FrontendError, NotSupportedError
 from .calls import describe_type
 from .function_calls import as_int_coded
@@ -213,6 +214,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         # (before it, as TorchScript's ir_emitter: a for loop that can exit early becomes
         # the while loop TorchScript's .graph and .code show)
         # (and before it, its exit transform: what follows a raise is dropped)
+        drop_widening_casts(self.graph)
         transform_raise_exits(self.graph)
         canonicalize_modified_loops(self.graph)
         run_cleanup_passes(self.graph)
@@ -649,6 +651,26 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                    f"branch and type {b.annotation()} in the false branch)")
         self.error(msg, second.where, note=f"assigned {describe_type(a)} at line {fr.line}: {text}",
                    hint=hint)
+
+def drop_widening_casts(graph):
+    """The prim::unchecked_casts to an annotated variable's or the return's wider declared
+    type (statements.as_declared) that only give an if's branch its value: the branch
+    gives the value itself, the If output having the declared type, as TorchScript's
+    graph has it (`if c: y: Optional[int] = x`, `.code` `y : Optional[int] = x`; `return
+    "a"` under `-> Union[int, str]`). (Other uses keep the cast: the graph's outputs type
+    the function's schema.)"""
+    for n in [n for n in graph.walk() if n.kind == "prim::unchecked_cast" and
+              n.meta.get(WIDENING_CAST)]:
+        v = n.inputs[0]
+        out = n.output
+        if out.uses and v.type.is_subtype_of(out.type) and all(
+                u.user.kind == "prim::Return" and u.user.owning_block is not None and
+                getattr(u.user.owning_block.owning_node, "kind", None) == "prim::If" and
+                out.type.is_subtype_of(u.user.owning_block.owning_node.outputs[u.offset].type)
+                for u in out.uses):
+            out.replace_all_uses_with(v)
+            n.destroy()
+
 
 def _unconditional_calls(e):
     """The calls an expression always makes (not those in a branch of `a if c else b`, the

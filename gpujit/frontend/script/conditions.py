@@ -281,7 +281,8 @@ class ConditionMixin:
             self.error(f"Could not cast value of type {name} to bool", node,
                        hint="compare it explicitly, e.g. `x is not None` or `len(x) > 0`")
         op = _reg.OPS[f"aten::{kind}"]
-        return self.emit("aten::Bool", [v], [T.BOOL], op=op).output
+        with self.at(node):     # (the tested expression's range, as TorchScript's)
+            return self.emit("aten::Bool", [v], [T.BOOL], op=op).output
 
     def select(self, cond, a, b, t):
         """cond ? a : b, as a prim::If (a and b are already computed)."""

@@ -520,6 +520,7 @@ class OpCallMixin:
                 # constant, which graphs, .code and the fusers read as one
                 old, x = x, self.const(_dt.SCALAR_TYPE_CODES[x.node.attrs["value"]],
                                        T.SCALAR_TYPE)
+                x.node.source_range = old.node.source_range     # (the dtype's, as torch's)
                 if not old.uses:
                     old.node.destroy()
             elif p.type.base == "Device" and not p.type.is_list and \

@@ -42,6 +42,10 @@ def _same_read(v, base) -> bool:
     return True
 
 
+# node.meta key of a prim::unchecked_cast as_declared made (to a wider declared type)
+WIDENING_CAST = "widening_cast"
+
+
 class StatementMixin:
     """Assignment, assert and raise statements (self is the FunctionCompiler)."""
 
@@ -530,7 +534,11 @@ class StatementMixin:
             return v
         if v.node.kind == "prim::Constant" and isinstance(v.type, T.NoneType):
             return self.const(None, declared)
-        return self.emit("prim::unchecked_cast", [v], [declared]).output
+        out = self.emit("prim::unchecked_cast", [v], [declared]).output
+        # (a widening the compiled graph does without: TorchScript stores the value as it
+        # is, its variable typed by the annotation; compiler.drop_widening_casts)
+        out.node.meta[WIDENING_CAST] = True
+        return out
 
     def assign(self, target, v, stmt):
         if isinstance(target, ast.Name) and any(
