@@ -521,3 +521,35 @@ def test_forced_sci_mode_measures_the_width_of_the_forced_format():
 def test_forced_sci_mode_printing_matches_torch():
     torch = _torch()
     assert _printed(gpujit) == _printed(torch)
+
+
+# ---------------------------------- a lambda scripted, or as a scripted module's hook
+
+class _Plain(nn.Module):
+    def forward(self, x):
+        return x
+
+
+def test_a_lambda_is_refused_in_torchs_words_also_as_a_hook():
+    # gpujit: "gpujit.script cannot compile a lambda" / a hook's annotation complaint
+    fn = lambda x: x + 1  # noqa: E731
+    line = fn.__code__.co_firstlineno
+    with pytest.raises(RuntimeError, match=f"^Expected a single top-level function: "
+                                           f".*test_user_programs_s48.py:{line}"):
+        gpujit.jit.script(fn)
+    m = _Plain()
+    m.register_forward_pre_hook(lambda mod, i: i)
+    with pytest.raises(RuntimeError, match="^Expected a single top-level function: .*"
+                                           "test_user_programs_s48.py:[0-9]+"):
+        gpujit.jit.script(m)
+
+
+def test_a_scripted_lambda_error_matches_torch():
+    torch = _torch()
+    fn = lambda x: x + 1  # noqa: E731
+    msgs = []
+    for lib in (gpujit, torch):
+        with pytest.raises(RuntimeError) as e:
+            lib.jit.script(fn)
+        msgs.append(str(e.value).splitlines()[0])
+    assert msgs[0] == msgs[1]
