@@ -553,3 +553,51 @@ def test_a_scripted_lambda_error_matches_torch():
             lib.jit.script(fn)
         msgs.append(str(e.value).splitlines()[0])
     assert msgs[0] == msgs[1]
+
+
+# --------------- a checkpoint holding a config object: weights_only and its allowlist
+
+class _Config:
+    def __init__(self, n):
+        self.n = n
+
+
+def test_weights_only_load_allowlists_globals_as_torch():
+    # torch.serialization.add_safe_globals / safe_globals (torch 2.6+) were missing, and
+    # the refusal had gpujit's own words
+    import io
+    import pickle
+    buf = io.BytesIO()
+    gpujit.save({"cfg": _Config(3), "w": gpujit.ones(2)}, buf)
+    data = buf.getvalue()
+    path = f"{__name__}._Config"
+    with pytest.raises(pickle.UnpicklingError) as e:
+        gpujit.load(io.BytesIO(data))
+    msg = str(e.value)
+    assert msg.startswith("Weights only load failed. This file can still be loaded")
+    assert f"Unsupported global: GLOBAL {path} was not an allowed global by default. " \
+           f"Please use `torch.serialization.add_safe_globals([{path}])`" in msg
+    with gpujit.serialization.safe_globals([_Config]):
+        assert gpujit.load(io.BytesIO(data))["cfg"].n == 3
+    assert gpujit.serialization.get_safe_globals() == []
+    with pytest.raises(pickle.UnpicklingError):
+        gpujit.load(io.BytesIO(data))
+    gpujit.serialization.add_safe_globals([(_Config, path)])
+    try:
+        assert gpujit.load(io.BytesIO(data))["w"].tolist() == [1.0, 1.0]
+    finally:
+        gpujit.serialization.clear_safe_globals()
+
+
+def test_weights_only_refusal_matches_torch():
+    torch = _torch()
+    import io
+    msgs = []
+    for lib in (gpujit, torch):
+        buf = io.BytesIO()
+        lib.save({"cfg": _Config(3)}, buf)
+        buf.seek(0)
+        with pytest.raises(Exception) as e:
+            lib.load(buf)
+        msgs.append((type(e.value).__name__, str(e.value)))
+    assert msgs[0] == msgs[1]
