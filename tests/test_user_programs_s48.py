@@ -601,3 +601,32 @@ def test_weights_only_refusal_matches_torch():
             lib.load(buf)
         msgs.append((type(e.value).__name__, str(e.value)))
     assert msgs[0] == msgs[1]
+
+
+# ----------------------------------- an old-style byte mask: ATen's deprecation warning
+
+def _byte_mask_run(lib):
+    import warnings
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        x = lib.arange(6.).reshape(2, 3)
+        m = lib.tensor([[1, 0, 1], [0, 1, 0]], dtype=lib.uint8)
+        picked = x[m]
+        put = x.index_put((m,), lib.tensor([7., 8., 9.]))
+    # (torch's text ends with "(Triggered internally at <ATen file>)")
+    return picked.tolist(), put.tolist(), [
+        (r.category.__name__, str(r.message).split(" (Triggered internally")[0], r.lineno)
+        for r in rec]
+
+
+def test_indexing_with_a_byte_mask_warns_as_aten():
+    picked, put, warned = _byte_mask_run(gpujit)
+    assert picked == [0.0, 2.0, 4.0]
+    assert put == [[7.0, 1.0, 8.0], [3.0, 9.0, 5.0]]
+    assert [w[:2] for w in warned] == [("UserWarning", "indexing with dtype torch.uint8 is now "
+                                        "deprecated, please use a dtype torch.bool instead.")] * 2
+
+
+def test_byte_mask_warning_matches_torch():
+    torch = _torch()
+    assert _byte_mask_run(gpujit) == _byte_mask_run(torch)
