@@ -630,3 +630,31 @@ def test_indexing_with_a_byte_mask_warns_as_aten():
 def test_byte_mask_warning_matches_torch():
     torch = _torch()
     assert _byte_mask_run(gpujit) == _byte_mask_run(torch)
+
+
+# ------------------------------------------- recurrent layers given a 4-D input
+
+def _rnn_dim_errors(lib):
+    out = []
+    for m in (lib.nn.RNN(4, 3), lib.nn.GRU(4, 3), lib.nn.LSTM(4, 3)):
+        with pytest.raises(ValueError) as e:
+            m(lib.ones(2, 3, 4, 1))
+        out.append(str(e.value))
+    return out
+
+
+def test_recurrent_layers_refuse_a_4d_input_in_torchs_words():
+    # torch 2.13 words GRU's and LSTM's "got 4D instead", RNN's "got 4D tensor instead";
+    # gpujit's GRU said "tensor" too
+    assert _rnn_dim_errors(gpujit) == [
+        "RNN: Expected input to be 2D or 3D, got 4D tensor instead",
+        "GRU: Expected input to be 2D or 3D, got 4D instead",
+        "LSTM: Expected input to be 2D or 3D, got 4D instead"]
+    sg = gpujit.jit.script(nn.GRU(4, 3))
+    with pytest.raises(ValueError, match="^GRU: Expected input to be 2D or 3D, got 4D instead"):
+        sg(gpujit.ones(2, 3, 4, 1))
+
+
+def test_recurrent_dim_errors_match_torch():
+    torch = _torch()
+    assert _rnn_dim_errors(gpujit) == _rnn_dim_errors(torch)
