@@ -136,7 +136,9 @@ def test_non_functions_are_refused_clearly():
         script(len)
     with pytest.raises(FrontendError, match="got int"):
         script(3)
-    with pytest.raises(FrontendError, match="cannot compile a lambda"):
+    # (torch 2.13's words for a lambda: its source lines hold no def)
+    with pytest.raises(FrontendError, match="^Expected a single top-level function: .*"
+                                            "test_script_api.py:[0-9]+"):
         script(lambda x: x + 1)
 
 

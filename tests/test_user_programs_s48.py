@@ -521,3 +521,140 @@ def test_forced_sci_mode_measures_the_width_of_the_forced_format():
 def test_forced_sci_mode_printing_matches_torch():
     torch = _torch()
     assert _printed(gpujit) == _printed(torch)
+
+
+# ---------------------------------- a lambda scripted, or as a scripted module's hook
+
+class _Plain(nn.Module):
+    def forward(self, x):
+        return x
+
+
+def test_a_lambda_is_refused_in_torchs_words_also_as_a_hook():
+    # gpujit: "gpujit.script cannot compile a lambda" / a hook's annotation complaint
+    fn = lambda x: x + 1  # noqa: E731
+    line = fn.__code__.co_firstlineno
+    with pytest.raises(RuntimeError, match=f"^Expected a single top-level function: "
+                                           f".*test_user_programs_s48.py:{line}"):
+        gpujit.jit.script(fn)
+    m = _Plain()
+    m.register_forward_pre_hook(lambda mod, i: i)
+    with pytest.raises(RuntimeError, match="^Expected a single top-level function: .*"
+                                           "test_user_programs_s48.py:[0-9]+"):
+        gpujit.jit.script(m)
+
+
+def test_a_scripted_lambda_error_matches_torch():
+    torch = _torch()
+    fn = lambda x: x + 1  # noqa: E731
+    msgs = []
+    for lib in (gpujit, torch):
+        with pytest.raises(RuntimeError) as e:
+            lib.jit.script(fn)
+        msgs.append(str(e.value).splitlines()[0])
+    assert msgs[0] == msgs[1]
+
+
+# --------------- a checkpoint holding a config object: weights_only and its allowlist
+
+class _Config:
+    def __init__(self, n):
+        self.n = n
+
+
+def test_weights_only_load_allowlists_globals_as_torch():
+    # torch.serialization.add_safe_globals / safe_globals (torch 2.6+) were missing, and
+    # the refusal had gpujit's own words
+    import io
+    import pickle
+    buf = io.BytesIO()
+    gpujit.save({"cfg": _Config(3), "w": gpujit.ones(2)}, buf)
+    data = buf.getvalue()
+    path = f"{__name__}._Config"
+    with pytest.raises(pickle.UnpicklingError) as e:
+        gpujit.load(io.BytesIO(data))
+    msg = str(e.value)
+    assert msg.startswith("Weights only load failed. This file can still be loaded")
+    assert f"Unsupported global: GLOBAL {path} was not an allowed global by default. " \
+           f"Please use `torch.serialization.add_safe_globals([{path}])`" in msg
+    with gpujit.serialization.safe_globals([_Config]):
+        assert gpujit.load(io.BytesIO(data))["cfg"].n == 3
+    assert gpujit.serialization.get_safe_globals() == []
+    with pytest.raises(pickle.UnpicklingError):
+        gpujit.load(io.BytesIO(data))
+    gpujit.serialization.add_safe_globals([(_Config, path)])
+    try:
+        assert gpujit.load(io.BytesIO(data))["w"].tolist() == [1.0, 1.0]
+    finally:
+        gpujit.serialization.clear_safe_globals()
+
+
+def test_weights_only_refusal_matches_torch():
+    torch = _torch()
+    import io
+    msgs = []
+    for lib in (gpujit, torch):
+        buf = io.BytesIO()
+        lib.save({"cfg": _Config(3)}, buf)
+        buf.seek(0)
+        with pytest.raises(Exception) as e:
+            lib.load(buf)
+        msgs.append((type(e.value).__name__, str(e.value)))
+    assert msgs[0] == msgs[1]
+
+
+# ----------------------------------- an old-style byte mask: ATen's deprecation warning
+
+def _byte_mask_run(lib):
+    import warnings
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        x = lib.arange(6.).reshape(2, 3)
+        m = lib.tensor([[1, 0, 1], [0, 1, 0]], dtype=lib.uint8)
+        picked = x[m]
+        put = x.index_put((m,), lib.tensor([7., 8., 9.]))
+    # (torch's text ends with "(Triggered internally at <ATen file>)")
+    return picked.tolist(), put.tolist(), [
+        (r.category.__name__, str(r.message).split(" (Triggered internally")[0], r.lineno)
+        for r in rec]
+
+
+def test_indexing_with_a_byte_mask_warns_as_aten():
+    picked, put, warned = _byte_mask_run(gpujit)
+    assert picked == [0.0, 2.0, 4.0]
+    assert put == [[7.0, 1.0, 8.0], [3.0, 9.0, 5.0]]
+    assert [w[:2] for w in warned] == [("UserWarning", "indexing with dtype torch.uint8 is now "
+                                        "deprecated, please use a dtype torch.bool instead.")] * 2
+
+
+def test_byte_mask_warning_matches_torch():
+    torch = _torch()
+    assert _byte_mask_run(gpujit) == _byte_mask_run(torch)
+
+
+# ------------------------------------------- recurrent layers given a 4-D input
+
+def _rnn_dim_errors(lib):
+    out = []
+    for m in (lib.nn.RNN(4, 3), lib.nn.GRU(4, 3), lib.nn.LSTM(4, 3)):
+        with pytest.raises(ValueError) as e:
+            m(lib.ones(2, 3, 4, 1))
+        out.append(str(e.value))
+    return out
+
+
+def test_recurrent_layers_refuse_a_4d_input_in_torchs_words():
+    # torch 2.13 words GRU's and LSTM's "got 4D instead", RNN's "got 4D tensor instead";
+    # gpujit's GRU said "tensor" too
+    assert _rnn_dim_errors(gpujit) == [
+        "RNN: Expected input to be 2D or 3D, got 4D tensor instead",
+        "GRU: Expected input to be 2D or 3D, got 4D instead",
+        "LSTM: Expected input to be 2D or 3D, got 4D instead"]
+    sg = gpujit.jit.script(nn.GRU(4, 3))
+    with pytest.raises(ValueError, match="^GRU: Expected input to be 2D or 3D, got 4D instead"):
+        sg(gpujit.ones(2, 3, 4, 1))
+
+
+def test_recurrent_dim_errors_match_torch():
+    torch = _torch()
+    assert _rnn_dim_errors(gpujit) == _rnn_dim_errors(torch)

@@ -15,7 +15,7 @@ import typing
 import warnings
 import weakref
 
-from ..frontend.script.errors import FrontendError
+from ..frontend.script.errors import FrontendError, lambda_error
 from ..nn.module import Module
 from .objects import ScriptFunction, ScriptModule
 
@@ -140,8 +140,7 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
             f"{getattr(obj, '__name__', '')!s}".rstrip(),
             hint="pass a function defined with def (or decorate it with @gpujit.script)")
     if obj.__name__ == "<lambda>":
-        raise FrontendError("gpujit.script cannot compile a lambda",
-                            hint="define the function with def and script that")
+        raise lambda_error(obj)
     if example_inputs is None:
         cached = _COMPILED.get(obj)
         if cached is not None:

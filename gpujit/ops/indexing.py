@@ -75,9 +75,18 @@ def _check_index_arrays(self, indices):
             # (PyTorch's index check: int8 / int16 and uint16 / uint32 / uint64 refused)
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if i.dtype == np.uint8:
-            i = i.astype(bool)
+            i = _byte_mask(i)
         out.append(i)
     return tuple(out)
+
+
+def _byte_mask(i):
+    """A uint8 index array as the bool mask it stands for, with ATen's deprecation warning
+    (IndexingUtils.h's TORCH_WARN, at the user's line)."""
+    from .._frames import warn_at_user_frame
+    warn_at_user_frame("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                       "torch.bool instead.")
+    return i.astype(bool)
 
 
 _EMPTY_DIM_MSG = "index is out of bounds for dimension with size 0"

@@ -548,11 +548,10 @@ class UnpicklerMixin:
         if v is not None:
             return v
         if self._weights_only:
-            raise pickle.UnpicklingError(
-                f"Weights only load failed: unsupported global GLOBAL {module}.{name}. "
-                f"gpujit.load(..., weights_only=True) (the default, as in PyTorch 2.6+) "
-                f"unpickles only tensors, containers, numbers, strings, dtypes and devices; "
-                f"pass weights_only=False if you trust the file")
+            allowed = _user_allowed_globals().get(f"{module}.{name}")
+            if allowed is not None:
+                return allowed
+            raise pickle.UnpicklingError(_weights_only_words(f"{module}.{name}"))
         return super().find_class(module, name)
 
     def persistent_load(self, pid):
@@ -695,3 +694,67 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     finally:
         if opened:
             fh.close()
+
+
+# ---------------------------------------------------------------- weights_only allowlist
+# torch.serialization.add_safe_globals / safe_globals / get_safe_globals /
+# clear_safe_globals: globals (classes, functions; or (obj, "module.name") pairs) that a
+# weights_only load may unpickle besides tensors, containers and numbers.
+
+_SAFE_GLOBALS: list = []
+
+
+def _global_path(g):
+    if isinstance(g, tuple):
+        return g[1]
+    return f"{g.__module__}.{g.__qualname__}"
+
+
+def _user_allowed_globals():
+    return {_global_path(g): g[0] if isinstance(g, tuple) else g for g in _SAFE_GLOBALS}
+
+
+def add_safe_globals(safe_globals):
+    """Allow these globals in weights_only loads (torch.serialization.add_safe_globals)."""
+    _SAFE_GLOBALS.extend(safe_globals)
+
+
+def get_safe_globals():
+    return list(_SAFE_GLOBALS)
+
+
+def clear_safe_globals():
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:
+    """Context manager: the globals allowed inside the `with` only."""
+
+    def __init__(self, safe_globals):
+        self.safe_globals = list(safe_globals)
+
+    def __enter__(self):
+        self._saved = list(_SAFE_GLOBALS)
+        _SAFE_GLOBALS.extend(self.safe_globals)
+
+    def __exit__(self, *exc):
+        _SAFE_GLOBALS[:] = self._saved
+
+
+def _weights_only_words(path):
+    """torch 2.13's UnpicklingError text for a global a weights_only load refuses."""
+    return (
+        "Weights only load failed. This file can still be loaded, to do so you have two "
+        "options, \x1b[1mdo those steps only if you trust the source of the checkpoint"
+        "\x1b[0m. \n\t(1) In PyTorch 2.6, we changed the default value of the `weights_only` "
+        "argument in `torch.load` from `False` to `True`. Re-running `torch.load` with "
+        "`weights_only` set to `False` will likely succeed, but it can result in arbitrary "
+        "code execution. Do it only if you got the file from a trusted source.\n\t(2) "
+        "Alternatively, to load with `weights_only=True` please check the recommended "
+        "steps in the following error message.\n\tWeightsUnpickler error: Unsupported "
+        f"global: GLOBAL {path} was not an allowed global by default. Please use "
+        f"`torch.serialization.add_safe_globals([{path}])` or the "
+        f"`torch.serialization.safe_globals([{path}])` context manager to allowlist this "
+        "global if you trust this class/function.\n\nCheck the documentation of "
+        "torch.load to learn more about types accepted by default with weights_only "
+        "https://pytorch.org/docs/stable/generated/torch.load.html.")

@@ -2,7 +2,8 @@
 their source (file, line, the line with the culprit marked `~~~ <--- HERE`), and a hint."""
 from __future__ import annotations
 
-__all__ = ["FrontendError", "NotSupportedError", "UnsupportedNodeError", "highlight"]
+__all__ = ["FrontendError", "NotSupportedError", "UnsupportedNodeError", "highlight",
+           "lambda_error"]
 
 
 def highlight(source_range, end_col=None) -> str:
@@ -69,3 +70,11 @@ TORCH_NODE_NAMES = {"FunctionDef": "function definitions", "For": "for loops",
 def unsupported_node_words(node) -> str:
     k = type(node).__name__
     return f"{TORCH_NODE_NAMES.get(k, k)} aren't supported"
+
+
+def lambda_error(fn) -> FrontendError:
+    """A lambda given to script (or as a scripted module's hook): TorchScript parses the
+    function's source lines, which hold no def: its words, at the lambda's line."""
+    code = fn.__code__
+    return FrontendError(f"Expected a single top-level function: {code.co_filename}:"
+                         f"{code.co_firstlineno}", hint="define the function with def")

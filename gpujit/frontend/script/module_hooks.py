@@ -20,7 +20,7 @@ import inspect
 from collections import OrderedDict
 
 from ...ir import types as T
-from .errors import FrontendError
+from .errors import FrontendError, lambda_error
 
 __all__ = ["compile_hooks", "HookCallMixin"]
 
@@ -75,6 +75,8 @@ def compile_hooks(ctx, mod, sm):
                 raise FrontendError(f"{kind} {fn!r} on module '{cls}' is not a Python function; "
                                     f"scripted modules take functions as hooks")
             name = fn.__name__
+            if name == "<lambda>":
+                raise lambda_error(fn)
             if name not in seen and (name in sm._script_methods or inspect.isfunction(
                     getattr(type(mod), name, None))):
                 raise FrontendError(f"Can't define hook: {name} on class: {cls} because a "

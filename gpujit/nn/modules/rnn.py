@@ -339,7 +339,7 @@ class _SingleStateRNN(RNNBase):
                 return self.forward_packed(input, hx)
         if input.dim() != 2 and input.dim() != 3:
             raise ValueError(f"{self._prefix()}: Expected input to be 2D or 3D, got "
-                             f"{input.dim()}D tensor instead")
+                             f"{input.dim()}D{self._dim_noun()} instead")
         is_batched = input.dim() == 3
         batch_dim = 0 if self.batch_first else 1
         if not is_batched:
@@ -418,6 +418,9 @@ class RNN(_SingleStateRNN):
     def _prefix(self) -> str:
         return "RNN"
 
+    def _dim_noun(self) -> str:
+        return " tensor"        # (torch's RNN says "got 4D tensor instead", GRU "got 4D")
+
     def _cell(self, gi: Tensor, gh: Tensor, state: List[Tensor], base: int) -> List[Tensor]:
         if self.mode == "RNN_TANH":
             return [gpujit.tanh(gi + gh)]
@@ -434,6 +437,9 @@ class GRU(_SingleStateRNN):
 
     def _prefix(self) -> str:
         return "GRU"
+
+    def _dim_noun(self) -> str:
+        return ""
 
     def _cell(self, gi: Tensor, gh: Tensor, state: List[Tensor], base: int) -> List[Tensor]:
         i_r, i_z, i_n = gi.chunk(3, -1)
