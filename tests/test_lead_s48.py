@@ -164,3 +164,39 @@ def test_the_numpy_form_of_atens_2_norm_adds_in_its_order():
                     assert got[r] == np.sqrt(t), (dtype, n, r)
     finally:
         kernel.force = None
+
+
+@pytest.mark.parametrize("dtype", [gpujit.float32, gpujit.float64])
+@pytest.mark.parametrize("shape,dim", [((4, 17), 1), ((3, 5, 40), -1), ((6, 9), 0),
+                                       ((2, 300), 1), ((4, 1, 7), 1)])
+def test_cosine_similarity_is_atens_composite(dtype, shape, dim):
+    # ATen's cosine_similarity (Distance.cpp): vector_norm(2, keepdim) of each operand,
+    # clamp_min_(eps), (x1 / n1 * (x2 / n2)).sum(dim); gpujit's used NumPy's sums
+    # (differed from torch in the last bit on 79 of 120 rows)
+    gen = gpujit.Generator().manual_seed(4)
+    x1 = gpujit.randn(*shape, generator=gen, dtype=dtype)
+    x2 = gpujit.randn(*shape, generator=gen, dtype=dtype)
+    n1 = gpujit.linalg.vector_norm(x1, 2, dim=dim, keepdim=True).clamp_min(1e-8)
+    n2 = gpujit.linalg.vector_norm(x2, 2, dim=dim, keepdim=True).clamp_min(1e-8)
+    want = (x1 / n1 * (x2 / n2)).sum(dim)
+    got = gpujit.nn.functional.cosine_similarity(x1, x2, dim=dim)
+    assert got.dtype == dtype and np.array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cosine_similarity_bits_equal_torchs(dtype):
+    torch = _torch()
+    rng = np.random.RandomState(0)
+    for shape, dim in [((4, 17), 1), ((3, 5, 40), 2), ((6, 9), 0), ((5, 1000), 1)]:
+        for _ in range(5):
+            a = rng.randn(*shape).astype(dtype)
+            b = rng.randn(*shape).astype(dtype)
+            t = torch.nn.functional.cosine_similarity(torch.tensor(a), torch.tensor(b), dim=dim)
+            g = gpujit.nn.functional.cosine_similarity(gpujit.tensor(a), gpujit.tensor(b),
+                                                       dim=dim)
+            assert np.array_equal(t.numpy(), g.numpy()), (shape, dim)
+    a = rng.randn(4, 17).astype(dtype)
+    b = rng.randn(1, 17).astype(dtype)
+    t = torch.nn.functional.cosine_similarity(torch.tensor(a), torch.tensor(b))
+    g = gpujit.nn.functional.cosine_similarity(gpujit.tensor(a), gpujit.tensor(b))
+    assert np.allclose(t.numpy(), g.numpy(), rtol=1e-6, atol=0)

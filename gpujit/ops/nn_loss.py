@@ -342,6 +342,20 @@ def cosine_similarity(xp, x1, x2, dim=1, eps=1e-08):
             na = xp.maximum(r(xp.sqrt((a * a).sum(axis=k, keepdims=True))), e)
             nb = xp.maximum(r(xp.sqrt((b * b).sum(axis=k, keepdims=True))), e)
             return r(r(a / na) * r(b / nb)).sum(axis=k).astype(np.float16)
+    if xp is np and ct in (np.float32, np.float64):
+        # ATen's composite (Distance.cpp): linalg_vector_norm (its kernel's order where
+        # the operand is contiguous over the trailing dims), clamp_min_(eps), the
+        # quotients' product summed by its sum kernel: torch's bits
+        from .linalg_norms import linalg_vector_norm
+        from .reduction_cascade import cascade_sum
+        with quiet(xp):
+            na = np.maximum(linalg_vector_norm(np, a, 2, [k], True), ct.type(eps))
+            nb = np.maximum(linalg_vector_norm(np, b, 2, [k], True), ct.type(eps))
+            p = (a / na) * (b / nb)
+            r = cascade_sum(p, (k,), False)
+        if r is not None:
+            return r
+        return p.sum(axis=k)
     na = xp.maximum(xp.sqrt((a * a).sum(axis=k, keepdims=True)), eps)
     nb = xp.maximum(xp.sqrt((b * b).sum(axis=k, keepdims=True)), eps)
     return ((a / na) * (b / nb)).sum(axis=k).astype(m.dtype.np, copy=False)
