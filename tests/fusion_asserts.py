@@ -36,6 +36,24 @@ def unguarded(v):
     return n.inputsAt(v.offset) if n.kind() == "prim::TypeCheck" else v
 
 
+def region_group_runners(spec):
+    """The fusion-group runners a specialization's recording plan differentiates in its
+    DifferentiableGraph regions (a48: the plan's kind-10 steps, also inside If / Loop
+    blocks: kinds 4 and 5)."""
+    out = []
+    stack = list(spec.recording[4]) if spec.recording else []
+    while stack:
+        st = stack.pop()
+        if st[0] == 10:
+            out.append(st[1])
+        elif st[0] == 4:
+            for bsteps, _ in st[4]:
+                stack.extend(bsteps)
+        elif st[0] == 5:
+            stack.extend(st[4][0])
+    return out
+
+
 def find_fusion_groups(graph):
     """The subgraphs of the graph's fusion groups, in blocks too (PyTorch's
     TestTEFuser.findFusionGroups)."""

@@ -143,18 +143,9 @@ def _backward_graphs(f, *args):
     spec = exe._active[exe.key(list(args))]
     out = []
     runners = [g.node.meta.get(GROUP_RUNNER) for g in spec.groups]
-    # (a48: a group inside a DifferentiableGraph region is differentiated by the region's
-    # backward: the plan's kind-10 steps)
-    stack = list(spec.recording[4]) if spec.recording else []
-    while stack:
-        st = stack.pop()
-        if st[0] == 10:
-            runners.append(st[1])
-        elif st[0] == 4:
-            for bsteps, _ in st[4]:
-                stack.extend(bsteps)
-        elif st[0] == 5:
-            stack.extend(st[4][0])
+    # (a group inside a DifferentiableGraph region is differentiated by the region's backward)
+    from fusion_asserts import region_group_runners
+    runners += region_group_runners(spec)
     for r in runners:
         for bw in (r.backwards.values() if r is not None else ()):
             if bw:

@@ -85,18 +85,9 @@ def backward_graphs(f, *args):
     exe = f._get_executable()
     spec = exe._active[exe.key(list(args))]
     runners = [g.node.meta[GROUP_RUNNER] for g in spec.groups if GROUP_RUNNER in g.node.meta]
-    # (a48: a group inside a DifferentiableGraph region -- a kind-10 step of the recording
-    # plan -- is differentiated by the region's backward, as upstream's DifferentiableGraph)
-    stack = list(spec.recording[4]) if spec.recording else []
-    while stack:
-        st = stack.pop()
-        if st[0] == 10:
-            runners.append(st[1])
-        elif st[0] == 4:
-            for bsteps, _ in st[4]:
-                stack.extend(bsteps)
-        elif st[0] == 5:
-            stack.extend(st[4][0])
+    # (a group inside a DifferentiableGraph region is differentiated by the region's backward)
+    from fusion_asserts import region_group_runners
+    runners += region_group_runners(spec)
     out = []
     for r in runners:
         for bw in r.backwards.values():

@@ -782,12 +782,19 @@ def _sparse_catch(op, src):
     registry.SparseOperand for this op): torch.mm(s, d), d.add_(s), torch.addmm(d, s, d)
     ... With nothing raised the `try` costs nothing, so a dense call pays no check. An
     op without a sparse kernel re-raises PyTorch's NotImplementedError."""
+    return _operand_catch(op, src, "_SpX")
+
+
+def _operand_catch(op, src, exc):
+    """src's body inside `try`, its handler (for the exception class bound to `exc` in the
+    entry points' namespace) running _spcall on the operands where the exception is
+    this op's."""
     head, body = src.split("\n", 1)
     names = ", ".join(a.name for a in op.schema.arguments)
     if len(op.schema.arguments) == 1:
         names += ","
     return "\n".join([head, "    try:"] + ["    " + ln for ln in body.split("\n")] + [
-        "    except _SpX as _e:",
+        f"    except {exc} as _e:",
         "        if _e.op is not _op: raise",
         f"        return _spcall(_e, ({names}))"])
 
@@ -798,14 +805,7 @@ def _float8_catch(op, src):
     public entry point's _sparse_catch does: autograd's recording and the interpreter call
     `op.eager`, so a float8 call recorded there is one node (ToCopyBackward0, ViewBackward0
     ... as PyTorch's autograd records float8 ops). Other sparse operands still leave it."""
-    head, body = src.split("\n", 1)
-    names = ", ".join(a.name for a in op.schema.arguments)
-    if len(op.schema.arguments) == 1:
-        names += ","
-    return "\n".join([head, "    try:"] + ["    " + ln for ln in body.split("\n")] + [
-        "    except _F8X as _e:",
-        "        if _e.op is not _op: raise",
-        f"        return _spcall(_e, ({names}))"])
+    return _operand_catch(op, src, "_F8X")
 
 
 def _compile(op, src, fname, consts):
