@@ -42,17 +42,19 @@ def _default_threads():
         return max(1, os.cpu_count() or 1)
 
 
-def _env_threads():
-    value = os.environ.get("GPUJIT_NUM_THREADS", "")
+def _env_threads(name="GPUJIT_NUM_THREADS"):
+    value = os.environ.get(name, "")
     try:
         return max(0, int(value)) if value else 0
     except ValueError:
         import warnings
-        warnings.warn(f"GPUJIT_NUM_THREADS={value!r} is not an int; using the CPU count")
+        warnings.warn(f"{name}={value!r} is not an int; using the CPU count")
         return 0
 
 
 _threads = _env_threads() or _default_threads()
+_explicit = bool(_env_threads())
+_omp_threads = _env_threads("OMP_NUM_THREADS")
 
 
 def get_num_threads() -> int:
@@ -60,12 +62,20 @@ def get_num_threads() -> int:
     return _threads
 
 
+def torch_threads() -> int:
+    """The thread count PyTorch's CPU kernels would split their work by here: set_num_threads'
+    or GPUJIT_NUM_THREADS's when given, else OMP_NUM_THREADS's (PyTorch's intra-op pool reads
+    it), else get_num_threads(). Sums that copy ATen's order (ops/reduction_cascade) split by
+    it; kernel launches keep get_num_threads()."""
+    return _threads if _explicit else (_omp_threads or _threads)
+
+
 def set_num_threads(n: int) -> None:
     """Use at most n threads per CPU kernel launch (n >= 1)."""
-    global _threads
+    global _threads, _explicit
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads expects a positive int, got {n!r}")
-    _threads = n
+    _threads, _explicit = n, True
 
 
 # ------------------------------------------------------------------ the native pool

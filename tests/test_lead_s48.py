@@ -200,3 +200,32 @@ def test_cosine_similarity_bits_equal_torchs(dtype):
     t = torch.nn.functional.cosine_similarity(torch.tensor(a), torch.tensor(b))
     g = gpujit.nn.functional.cosine_similarity(gpujit.tensor(a), gpujit.tensor(b))
     assert np.allclose(t.numpy(), g.numpy(), rtol=1e-6, atol=0)
+
+
+def test_sums_split_by_omp_num_threads_as_torchs_pool(tmp_path):
+    # ATen's CPU sums split their work by the intra-op pool's size, which OMP_NUM_THREADS
+    # sets: gpujit's cascade sums split by it too (kernel launches keep their own count);
+    # set_num_threads / GPUJIT_NUM_THREADS win over it
+    import os
+    import subprocess
+    import sys
+    prog = tmp_path / "p.py"
+    prog.write_text(
+        "import numpy as np, gpujit\n"
+        "from gpujit.kernels.threads import torch_threads, get_num_threads, _default_threads\n"
+        "print(torch_threads(), get_num_threads() == _default_threads())\n"
+        "z = np.random.default_rng(4).standard_normal(40000).astype(np.float32)\n"
+        "s = gpujit.tensor(z).sum().item()\n"
+        "try:\n"
+        "    import torch\n"
+        "    print(s == torch.from_numpy(z).sum().item())\n"
+        "except ImportError:\n"
+        "    print(True)\n"
+        "gpujit.set_num_threads(3)\n"
+        "print(torch_threads())\n")
+    env = {k: v for k, v in os.environ.items() if k != "GPUJIT_NUM_THREADS"}
+    env["OMP_NUM_THREADS"] = "1"
+    r = subprocess.run([sys.executable, str(prog)], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["1", "True", "True", "3"], r.stdout

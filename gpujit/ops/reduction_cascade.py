@@ -18,7 +18,7 @@ one of four kernels chosen from the strides, each a cascade of sequential sums:
   the others by row_sum; strided columns likewise in groups of 4.
 
 Each output adds its loops' results in their order to 0 (so a sum is never -0.). Inputs
-of >= GRAIN_SIZE (32768) elements run on get_num_threads() threads: a full reduction sums
+of >= GRAIN_SIZE (32768) elements run on kernels.threads.torch_threads() threads: a full reduction sums
 contiguous ranges of the loop (one per thread) and then those partial sums
 (two_pass_reduction); a partial one cuts the outermost kept dim among the threads
 (parallel_dim_reduction), which regroups the columns when that dim is a loop's size1.
@@ -229,8 +229,8 @@ def _serial(v, loop, lanes_, split=None):
 
 
 def _threads():
-    from ..kernels.threads import get_num_threads
-    return get_num_threads()
+    from ..kernels.threads import torch_threads
+    return torch_threads()
 
 
 def _chunks(n, grain, threads):
