@@ -6,6 +6,7 @@ are linalg_matfn.py's, built on these."""
 from __future__ import annotations
 
 import math
+import struct
 
 import numpy as np
 
@@ -78,12 +79,39 @@ def aten_norm2_rows(x):
                 total = np.cumsum(sq[:, :k], axis=1)[:, -1]
             else:
                 total = np.zeros(rows, x.dtype)
-        if k < n:
+        if k < n and rows == 1 and x.dtype == _F32:
+            # (one row, float32: Python floats, ~10x cheaper than the array emulation)
+            t = float(total[0])
+            for d in range(k, n):
+                v = float(x[0, d])
+                t = _fma32_scalar(v, v, t)
+            total = np.array([t], _F32)
+        elif k < n:
             from .fma import fma32, fma64
             fma = fma32 if x.dtype == _F32 else fma64
             for d in range(k, n):
                 total = np.asarray(fma(x[:, d], x[:, d], total, np), x.dtype)
         return np.sqrt(total)
+
+
+def _fma32_scalar(a, b, c):
+    """float32 a * b + c with one rounding, of float32 values given as Python floats (a
+    float back): the product is exact in float64, the sum rounded to odd there (two-sum's
+    error), then to float32 -- one correct rounding, as ops/fma._fma_numpy32."""
+    p = a * b
+    s = p + c
+    if s - s == 0:                              # (finite)
+        bv = s - p
+        err = (p - (s - bv)) + (c - bv)
+        if err:
+            bits = _I64.unpack(_F64S.pack(s))[0]
+            if (err > 0) != (s > 0):
+                bits -= 1
+            s = _F64S.unpack(_I64.pack(bits | 1))[0]
+    return float(np.float32(s))
+
+
+_I64, _F64S = struct.Struct("<q"), struct.Struct("<d")
 
 
 _KERNEL = []

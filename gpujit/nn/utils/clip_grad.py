@@ -90,7 +90,8 @@ def _rows_norms(arrays, norm_type):
             for i in idx:
                 out[i] = _vector_norm(np, arrays[i], norm_type)
             continue
-        rows = np.stack([arrays[i].reshape(-1) for i in idx])
+        rows = np.ascontiguousarray(first).reshape(1, -1) if len(idx) == 1 else \
+            np.stack([arrays[i].reshape(-1) for i in idx])
         if norm_type == 2:
             if not _NORM2:
                 from ...ops.linalg_norms import aten_norm2_rows
