@@ -229,3 +229,21 @@ def test_sums_split_by_omp_num_threads_as_torchs_pool(tmp_path):
                        timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split() == ["1", "True", "True", "3"], r.stdout
+
+
+def test_the_scalar_float32_fma_of_the_norm_tail_rounds_once():
+    from gpujit.ops.fma import fma32
+    from gpujit.ops.linalg_norms import _fma32_scalar
+    rng = np.random.default_rng(0)
+    a = np.concatenate([(rng.standard_normal(3000) * s).astype(np.float32)
+                        for s in (1, 1e-20, 1e19)])
+    c = np.concatenate([(rng.standard_normal(3000) * s * s).astype(np.float32)
+                        for s in (1, 1e-20, 1e19)])
+    # (products whose float64 sum with c is a float32 tie: 1 + 2^-12 squared, minus 1)
+    a = np.append(a, np.float32(1 + 2 ** -12))
+    c = np.append(c, np.float32(-1))
+    with np.errstate(over="ignore"):
+        want = fma32(a, a, c, np)
+        got = np.array([_fma32_scalar(float(x), float(x), float(y)) for x, y in zip(a, c)],
+                       np.float32)
+    assert np.array_equal(want.view(np.int32), got.view(np.int32))
