@@ -30,6 +30,7 @@ import types
 import zipfile
 
 from ..ir import types as T
+from ..frontend.script.serialized import ArchiveMethod
 from .archive import ArchiveError
 
 __all__ = ["is_torch_archive", "load"]
@@ -441,7 +442,7 @@ class _TorchArchive:
                 for fdef in info.methods:
                     fn = _function(fdef, info.filename, ns, method=True)
                     fn.__qualname__ = f"{info.name}.{fdef.name}"
-                    body[fdef.name] = fn
+                    body[fdef.name] = ArchiveMethod(fn)     # (called from Python: compiled)
                 cls = type(info.name, (), body)
             if cls.__module__ == "__archive__":
                 cls._jit_override_qualname = q
