@@ -5,7 +5,8 @@ IR (torch.len, torch.append, torch.__contains__, torch.split of a str...), which
 Python: its methods, called on an object from Python (`ld.v.encode(s)`, `len(ld.v)`,
 `"x" in ld.v`, `with ld.v:`, `Cls(args)`), run the method's compiled graph, with
 TorchScript's semantics (int arithmetic wraps at 64 bits), while the frontend still reads
-the archive's functions on the class. Archives gpujit writes (both formats) and the one torch 2.13 wrote
+the archive's functions on the class. Methods' default arguments survive saving (both
+formats). Archives gpujit writes (both formats) and the one torch 2.13 wrote
 (tests/data/torch_archives/vocab_s48.pt, make_vocab_s48.py there) are checked against
 hand-written values; importorskip("torch") tests also write the archive with the
 installed torch and compare with its own results."""
@@ -128,6 +129,11 @@ def test_object_methods_called_from_python(ld):
     assert v.add("x") == 0
 
 
+def test_defaults_survive_saving(ld):
+    v = ld.v
+    assert v.scaled(2) == 12 and v.scaled(2, 5) == 20 and v.scaled(2, m=1) == 4
+
+
 def test_torchscript_int_arithmetic(ld):
     # 2 * 2**62 wraps to -2**63 in TorchScript's 64-bit ints (Python's int would not)
     assert ld.v.wrapped() == -(2 ** 63)
@@ -200,3 +206,20 @@ def test_torch_writes_the_same_archive(tmp_path):
     # class, which this process does not define: an internal assert; gpujit runs the
     # compiled methods)
     assert ld.v.encode("x y z") == [0, 1, -1] and len(ld.v) == theirs.size()
+
+
+def test_torch_loads_what_gpujit_writes_with_defaults(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = str(tmp_path / "tok.pt")
+    gpujit.jit.save(gpujit.jit.script(Tok48()), path, format="pytorch")
+    theirs = torch.jit.load(path)
+    assert theirs("y x q") == [1, 0, -1, 102]
+    # the class method's default is in the archive's code, as torch writes it
+    assert "m: int=3" in _archive_code(path)
+    assert theirs.size() == 2
+
+
+def _archive_code(path):
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        return "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".py"))

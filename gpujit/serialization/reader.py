@@ -262,6 +262,8 @@ class _Loader:
                         raise ArchiveError(f"{self.label}: the code of class {name} has no "
                                            f"method {mname!r}")
                     fns[mname].__qualname__ = f"{name}.{mname}"
+                    self.set_defaults(fns[mname], expect(rec.get("defaults", {}), dict,
+                                                         "defaults").get(mname))
                     body[mname] = ArchiveMethod(fns[mname])   # (from Python: compiled)
                 cls = type(name, (), body)
             elif rec.get("kind") == "enum":

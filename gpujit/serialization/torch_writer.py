@@ -503,8 +503,16 @@ class _Writer:
         for k, a in t.attributes.items():
             lines.append(f"  {k} : {_annotation(a)}\n")
             self.note_type(a)
+        import types as _pytypes
+        from ..jit.objects import python_defaults
+        sc = script_class_of(t)
         for mname, g in t.methods.items():
-            lines.append(self.graph_code(g, mname, True, q))
+            # (the Python function's defaults, as the method's .code prints them: torch
+            # reads `b: int=3`; without them a call leaving b out fails after loading)
+            fn = _pytypes.SimpleNamespace(graph=g, _defaults=python_defaults(
+                sc.python_method(mname)))
+            lines.append(self.graph_code(g, mname, True, q,
+                                         _defaults_of(fn, self.constants)))
         self.put(q, "".join(lines))
 
     # ---- modules
