@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import numbers
+import weakref
 
 import numpy as np
 
@@ -352,6 +353,13 @@ def _object_type(t) -> bool:
         not _is_module_class(t.py_class)
 
 
+# a script class read from an archive -> the Python class of its qualified name this
+# process has scripted (filled by the loader): copied() makes an object of the archive's
+# class one of that class, as TorchScript's toPyObject makes a loaded object reaching
+# Python an object of the Python class it finds by name (torch 2.13: `type(ld.v) is Vocab`)
+PYTHON_CLASS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def copied(v):
     """v with its plain lists and dicts (nested too, and those inside tuples) copied: a
     value crossing between Python and scripted code, as TorchScript converts it into a
@@ -369,6 +377,7 @@ def copied(v):
     if k is dict:
         return {copied(x): copied(y) for x, y in v.items()}
     if hasattr(v, "__dict__") and _object_type(T.class_type_of_object(v)):
+        k = PYTHON_CLASS.get(k, k)
         new = k.__new__(k)
         for name, x in vars(v).items():
             object.__setattr__(new, name, copied(x))

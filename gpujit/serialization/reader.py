@@ -266,6 +266,10 @@ class _Loader:
                                                          "defaults").get(mname))
                     body[mname] = ArchiveMethod(fns[mname])   # (from Python: compiled)
                 cls = type(name, (), body)
+                if isinstance(rec.get("qualified"), str):
+                    from .torch_archive import python_class_of
+                    python_class_of(cls, rec["qualified"], expect(rec.get("attributes", {}),
+                                                                  dict, "attributes"))
             elif rec.get("kind") == "enum":
                 cls = _enum_class(name, rec, self)
             elif rec.get("kind") == "interface":      # signatures filled below

@@ -348,6 +348,20 @@ def _function(fdef, filename, ns, method):
     return fn
 
 
+def python_class_of(cls, q, attributes):
+    """An object of archive class cls reaching Python is one of the script class of its
+    qualified name q this process has compiled with the same attributes, as TorchScript
+    converts it (torch 2.13, in the process that defines Vocab: `type(ld.v) is Vocab`, its
+    methods the Python class's); without one it stays cls (whose methods run compiled;
+    torch's conversion fails there)."""
+    from ..runtime.arguments import PYTHON_CLASS
+    from ..frontend.script.classes import script_class_of
+    live = T.class_type(q)
+    if script_class_of(live) is not None and live.py_class is not cls and \
+            set(live.attributes) == set(attributes):
+        PYTHON_CLASS[cls] = live.py_class
+
+
 # ---------------------------------------------------------------------- the loader
 
 class _TorchArchive:
@@ -446,6 +460,8 @@ class _TorchArchive:
                 cls = type(info.name, (), body)
             if cls.__module__ == "__archive__":
                 cls._jit_override_qualname = q
+            if info.kind == "class":
+                python_class_of(cls, q, info.annotations)
             self.script_classes[q] = cls
             self.bind(q, cls)
         for q, cls in self.script_classes.items():      # typed once all exist

@@ -193,7 +193,7 @@ class _Saver:
         if script_class_of(t) is None:
             raise ArchiveError(f"cannot save a value of class '{name}': it is not a "
                                f"TorchScript class")
-        rec = {"kind": "class", "attributes": {k: type_record(a)
+        rec = {"kind": "class", "qualified": t.name, "attributes": {k: type_record(a)
                                                for k, a in t.attributes.items()},
                "methods": list(t.methods)}
         # (the methods' Python defaults: a call from Python or scripted code may leave
