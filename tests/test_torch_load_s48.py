@@ -277,3 +277,71 @@ def _archive_code(path):
     import zipfile
     with zipfile.ZipFile(path) as z:
         return "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".py"))
+
+
+# ---- TorchScript strs holding bytes that are no UTF-8 ("é"[0:1]: the one byte b"\xc3")
+
+TORCH_BYTES = os.path.join(HERE, "bytes_s48.pt")
+
+
+class Pieces48(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.s = "é"
+        self.xs: List[str] = ["ü"]
+
+    def forward(self) -> int:
+        self.s = self.s[0:1]
+        self.xs.append(self.xs[0][1:])
+        return len(self.s)
+
+    @gpujit.jit.export
+    def sizes(self, a: str = "é") -> List[int]:
+        return [len(self.s), len(self.xs[1]), len(a + "é"[0:1])]
+
+    @gpujit.jit.export
+    def whole(self) -> str:
+        return self.s + self.xs[1]
+
+
+def _check_pieces(ld):
+    assert ld.sizes() == [1, 1, 3] and ld.sizes("ab") == [1, 1, 3]
+    assert ld.whole() == "ü"             # the two pieces: whole again
+    with pytest.raises(UnicodeDecodeError):
+        ld.s                            # a piece reaching Python, as torch 2.13
+    with pytest.raises(UnicodeDecodeError):
+        ld.xs
+
+
+def test_torch_written_str_pieces_load():
+    # constants.pkl holds "\xc3" and data.pkl the attributes' pieces: Python's pickle
+    # refused them (UnicodeDecodeError), scripting the loaded module failed too
+    _check_pieces(gpujit.jit.load(TORCH_BYTES))
+
+
+@pytest.mark.parametrize("fmt", ["pytorch", "gpujit"])
+def test_gpujit_written_str_pieces(tmp_path, fmt):
+    m = gpujit.jit.script(Pieces48())
+    assert m() == 1
+    path = str(tmp_path / "p.pt")
+    gpujit.jit.save(m, path, format=fmt)
+    _check_pieces(gpujit.jit.load(path))
+    if fmt == "pytorch":
+        import zipfile
+        with zipfile.ZipFile(path) as z:
+            data = z.read([n for n in z.namelist() if n.endswith("data.pkl")][0])
+        # the piece pickled as its one byte (TorchScript's pickler), not the UTF-8 of
+        # Python's escape for it (b"\xed\xb3\x83")
+        assert b"X\x01\x00\x00\x00\xc3" in data and b"\xed\xb3\x83" not in data
+
+
+def test_torch_reads_gpujit_str_pieces(tmp_path):
+    torch = pytest.importorskip("torch")
+    m = gpujit.jit.script(Pieces48())
+    m()
+    path = str(tmp_path / "p.pt")
+    gpujit.jit.save(m, path, format="pytorch")
+    theirs = torch.jit.load(path)
+    assert theirs.sizes() == [1, 1, 3] and theirs.whole() == "ü"
+    with pytest.raises(UnicodeDecodeError):
+        theirs.s

@@ -26,6 +26,7 @@ import ast
 import copy
 import io
 import re
+import struct
 import types
 import zipfile
 
@@ -98,6 +99,25 @@ def _unpickle(archive, rel, storage_dir):
                 return
             self.stack[-1] = func(*args)
         dispatch[pickle.REDUCE[0]] = load_reduce
+
+        # TorchScript's str is bytes: a str constant or attribute may hold bytes that are
+        # no UTF-8 ("é"[0:1], torch 2.13 pickles its one byte b"\xc3"): read as gpujit's
+        # scripted str holds them, the surrogate escapes of those bytes (Python's
+        # pickle refuses them: UnicodeDecodeError)
+        def _push_str(self, n):
+            self.append(str(self.read(n), "utf-8", "surrogateescape"))
+
+        def load_binunicode(self):
+            self._push_str(struct.unpack("<I", self.read(4))[0])
+        dispatch[pickle.BINUNICODE[0]] = load_binunicode
+
+        def load_short_binunicode(self):
+            self._push_str(self.read(1)[0])
+        dispatch[pickle.SHORT_BINUNICODE[0]] = load_short_binunicode
+
+        def load_binunicode8(self):
+            self._push_str(struct.unpack("<Q", self.read(8))[0])
+        dispatch[pickle.BINUNICODE8[0]] = load_binunicode8
 
         def find_class(self, module, name):
             if module == "__torch__" or module.startswith("__torch__."):

@@ -1,11 +1,11 @@
-"""Writes vocab_s48.pt, the TorchScript archive tests/test_torch_load_s48.py loads: a
-scripted module holding an object of a script class (Dict / List attributes, dunder
-methods, a default argument, int arithmetic that wraps), an exported method and a
-submodule calling a free function. Run with PyTorch
+"""Writes vocab_s48.pt and bytes_s48.pt, the TorchScript archives
+tests/test_torch_load_s48.py loads: a scripted module holding an object of a script class
+(Dict / List attributes, dunder methods, a default argument, int arithmetic that wraps),
+an exported method and a submodule calling a free function; a module whose str attributes
+and constants hold bytes that are no UTF-8 ("é"[0:1], pickled as the one byte b"\xc3"). Run with PyTorch
 (`python tests/data/torch_archives/make_vocab_s48.py`; torch 2.13 made the committed file).
 The test also calls build() with the installed torch (importorskip)."""
 import os
-import sys
 import zipfile
 from typing import Any, Dict, List
 
@@ -85,8 +85,38 @@ class Tok(torch.nn.Module):
         return len(self.v)
 
 
+class Pieces(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.s = "é"
+        self.xs: List[str] = ["ü"]
+
+    def forward(self) -> int:
+        self.s = self.s[0:1]
+        self.xs.append(self.xs[0][1:])
+        return len(self.s)
+
+    @torch.jit.export
+    def sizes(self, a: str = "é") -> List[int]:
+        return [len(self.s), len(self.xs[1]), len(a + "é"[0:1])]
+
+    @torch.jit.export
+    def whole(self) -> str:
+        return self.s + self.xs[1]
+
+
+def build_bytes(path):
+    m = torch.jit.script(Pieces())
+    m()                             # (its attributes now hold the pieces)
+    _save(m, path)
+
+
 def build(path):
-    torch.jit.save(torch.jit.script(Tok()), path)
+    _save(torch.jit.script(Tok()), path)
+
+
+def _save(m, path):
+    torch.jit.save(m, path)
     with zipfile.ZipFile(path) as z:       # (no .debug_pkl entries: as make_archives.py)
         entries = [(i, z.read(i.filename)) for i in z.infolist()
                    if not i.filename.endswith(".debug_pkl")]
@@ -96,4 +126,5 @@ def build(path):
 
 
 if __name__ == "__main__":
-    build(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "vocab_s48.pt"))
+    build(os.path.join(HERE, "vocab_s48.pt"))
+    build_bytes(os.path.join(HERE, "bytes_s48.pt"))
