@@ -168,6 +168,9 @@ def test_object_methods_called_from_python(ld):
     assert v[1] == "y"                              # __getitem__
     assert v.add("z") == 2 and v.itos == ["x", "y", "z"] and len(v) == 3
     assert v.add("x") == 0
+    assert repr(v.encode) == f"<gpujit.jit.ScriptMethod {type(v).__name__}.encode>"
+    assert v.encode.schema.startswith("encode(__torch__.") and \
+        v.encode.schema.endswith(" self, str s) -> int[]")
 
 
 def test_defaults_survive_saving(any_ld):

@@ -707,7 +707,9 @@ class ScriptMethod(_GraphCallable):
         return (self.owner,)
 
     def __repr__(self):
-        return f"<gpujit.jit.ScriptMethod {self.owner._get_name()}.{self.name}>"
+        owner = self.owner      # (a module, or an object of a loaded script class)
+        name = owner._get_name() if isinstance(owner, Module) else type(owner).__name__
+        return f"<gpujit.jit.ScriptMethod {name}.{self.name}>"
 
 
 # the module classes live in script_module.py (which reads ScriptMethod from here)
