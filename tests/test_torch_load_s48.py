@@ -348,3 +348,61 @@ def test_torch_reads_gpujit_str_pieces(tmp_path):
     assert theirs.sizes() == [1, 1, 3] and theirs.whole() == "ü"
     with pytest.raises(UnicodeDecodeError):
         theirs.s
+
+
+# ---- a Python object given for a script class type: taken by the class's attributes
+
+@gpujit.jit.script
+class Names48(object):
+    def __init__(self, words: List[str]):
+        self.itos: List[str] = words
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+
+@gpujit.jit.script
+class Other48(object):
+    def __init__(self, words: List[str]):
+        self.itos: List[str] = words
+
+
+class Holder48(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.v = Names48(["x", "y"])
+
+    def forward(self, v: Names48) -> int:
+        return len(v) + len(self.v)
+
+
+class _Plain:
+    def __init__(self, itos):
+        self.itos = itos
+
+
+def test_objects_are_cast_by_their_attributes():
+    # torch 2.13's toIValue: an object of another class (or a plain one) with the
+    # class's attributes is a new object of the class made from them
+    m = gpujit.jit.script(Holder48())
+    assert m(Names48(["a"])) == 3
+    assert m(Other48(["a", "b", "c"])) == 5 and m(_Plain(["p"])) == 3
+    m.v = _Plain(["q"])                 # a module attribute set from Python, too
+    assert m(Names48([])) == 1
+    assert type(m.v) is Names48 and m.v.itos == ["q"]
+
+
+def test_object_cast_refusals_in_torch_words():
+    m = gpujit.jit.script(Holder48())
+    with pytest.raises(RuntimeError, match=r"Expected a value of type 'Names48' for argument "
+                                           r"'v' but instead found type 'int'(.|\n)*Tried "
+                                           r"to cast object to type Names48 but object was "
+                                           r"missing attribute itos"):
+        m(3)
+    with pytest.raises(RuntimeError, match=r"instead found type '_Plain'(.|\n)*Could not "
+                                           r"cast attribute 'itos' to type List\[str\]"):
+        m(_Plain([1]))
+    with pytest.raises(RuntimeError, match=r"Could not cast attribute 'v' to type Names48: "
+                                           r"Tried to cast object to type Names48 but "
+                                           r"object was missing attribute itos"):
+        m.v = None

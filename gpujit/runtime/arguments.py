@@ -195,10 +195,23 @@ def _convert(v, t):
         return v
     if isinstance(t, T.ClassType) and isinstance(t.py_class, type) and \
             not _is_module_class(t.py_class):     # an object of a script class
-        # (or of the class of the same name a loaded archive was saved with)
-        if not isinstance(v, t.py_class) and type(v).__name__ != t.py_class.__name__:
-            raise _Mismatch
-        return v
+        if isinstance(v, t.py_class):
+            return v
+        # any other object (one of the class of that name this process or a loaded
+        # archive has, a plain Python object) is taken by the class's attributes, as
+        # TorchScript's toIValue makes a new object of the class from them (torch 2.13)
+        cls = t.py_class
+        new = cls.__new__(cls)
+        for name, at in t.attributes.items():
+            if not hasattr(v, name):
+                raise _Mismatch(f"Tried to cast object to type {t.annotation()} but object "
+                                f"was missing attribute {name}")
+            try:
+                object.__setattr__(new, name, _convert(getattr(v, name), at))
+            except _Mismatch:
+                raise _Mismatch(f"Could not cast attribute '{name}' to type "
+                                f"{at.annotation()}") from None
+        return new
     return v        # class types, Any, devices, named tuples...: what the code checks
 
 
