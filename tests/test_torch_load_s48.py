@@ -13,7 +13,9 @@ class. Methods' default arguments survive saving (both formats). Archives gpujit
 (both formats, in this process and in another) and the one torch 2.13 wrote
 (tests/data/torch_archives/vocab_s48.pt, make_vocab_s48.py there) are checked against
 hand-written values; importorskip("torch") tests also write the archive with the
-installed torch and compare with its own results."""
+installed torch and compare with its own results. Also: TorchScript strs holding bytes
+that are no UTF-8 in archives (bytes_s48.pt), and Python objects given for a script class
+type, taken by the class's attributes as TorchScript's toIValue takes them."""
 import inspect
 import io
 import os
