@@ -102,6 +102,24 @@ class Tok48(gpujit.nn.Module):
         return len(self.v)
 
 
+@gpujit.jit.script
+class Scale48(object):
+    def __init__(self, w: gpujit.Tensor):
+        self.w = w
+
+    def apply(self, x: gpujit.Tensor) -> gpujit.Tensor:
+        return (x * self.w).sum()
+
+
+class Grad48(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.s = Scale48(gpujit.ones(3, requires_grad=True))
+
+    def forward(self, x: gpujit.Tensor) -> gpujit.Tensor:
+        return self.s.apply(x)
+
+
 def _gpujit_archive(fmt):
     buf = io.BytesIO()
     gpujit.jit.save(gpujit.jit.script(Tok48()), buf, format=fmt)
@@ -116,13 +134,15 @@ from typing import Any, Dict, List
 {src}
 for fmt in ("pytorch", "gpujit"):
     gpujit.jit.save(gpujit.jit.script(Tok48()), sys.argv[1] + "." + fmt, format=fmt)
+gpujit.jit.save(gpujit.jit.script(Grad48()), sys.argv[1] + ".grad")
 """
 
 
 @pytest.fixture(scope="module")
 def gone(tmp_path_factory):
     d = tmp_path_factory.mktemp("gone")
-    src = "\n\n".join(inspect.getsource(o) for o in (Vocab48, shift48, Ids48, Tok48))
+    src = "\n\n".join(inspect.getsource(o) for o in (Vocab48, shift48, Ids48, Tok48,
+                                                       Scale48, Grad48))
     (d / "vocab48_gone.py").write_text(_GONE.format(src=src))
     r = subprocess.run([sys.executable, str(d / "vocab48_gone.py"), str(d / "tok")],
                        capture_output=True, text=True, timeout=300)
@@ -183,6 +203,19 @@ def test_defaults_survive_saving(any_ld):
 def test_torchscript_int_arithmetic(ld):
     # 2 * 2**62 wraps to -2**63 in TorchScript's 64-bit ints (Python's int would not)
     assert ld.v.wrapped() == -(2 ** 63)
+
+
+def test_compiled_methods_record_gradients(gone):
+    # every call, not only the first (profiling) one: the object's tensors are inputs
+    ld = gpujit.jit.load(f"{gone}.grad")
+    s = ld.s
+    assert type(s) is not Scale48
+    x = gpujit.arange(3.)
+    for _ in range(4):
+        y = s.apply(x)
+        assert y.requires_grad and y.grad_fn is not None
+        y.backward()
+    assert s.w.grad.tolist() == [0.0, 4.0, 8.0]
 
 
 def test_with_statement_from_python(ld):

@@ -448,6 +448,8 @@ def _needs_grad(args, module, attr_paths=(), enables_grad=False):
             except AttributeError:
                 v = None
             stack.append(v)
+    elif module is not None:
+        stack.append(module)    # an object of a script class whose method is called
     seen = set()
     while stack:
         a = stack.pop()
