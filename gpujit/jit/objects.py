@@ -448,6 +448,8 @@ def _needs_grad(args, module, attr_paths=(), enables_grad=False):
             except AttributeError:
                 v = None
             stack.append(v)
+    elif module is not None:
+        stack.append(module)    # an object of a script class whose method is called
     seen = set()
     while stack:
         a = stack.pop()
@@ -707,7 +709,9 @@ class ScriptMethod(_GraphCallable):
         return (self.owner,)
 
     def __repr__(self):
-        return f"<gpujit.jit.ScriptMethod {self.owner._get_name()}.{self.name}>"
+        owner = self.owner      # (a module, or an object of a loaded script class)
+        name = owner._get_name() if isinstance(owner, Module) else type(owner).__name__
+        return f"<gpujit.jit.ScriptMethod {name}.{self.name}>"
 
 
 # the module classes live in script_module.py (which reads ScriptMethod from here)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import numbers
+import weakref
 
 import numpy as np
 
@@ -194,10 +195,23 @@ def _convert(v, t):
         return v
     if isinstance(t, T.ClassType) and isinstance(t.py_class, type) and \
             not _is_module_class(t.py_class):     # an object of a script class
-        # (or of the class of the same name a loaded archive was saved with)
-        if not isinstance(v, t.py_class) and type(v).__name__ != t.py_class.__name__:
-            raise _Mismatch
-        return v
+        if isinstance(v, t.py_class):
+            return v
+        # any other object (one of the class of that name this process or a loaded
+        # archive has, a plain Python object) is taken by the class's attributes, as
+        # TorchScript's toIValue makes a new object of the class from them (torch 2.13)
+        cls = t.py_class
+        new = cls.__new__(cls)
+        for name, at in t.attributes.items():
+            if not hasattr(v, name):
+                raise _Mismatch(f"Tried to cast object to type {t.annotation()} but object "
+                                f"was missing attribute {name}")
+            try:
+                object.__setattr__(new, name, _convert(getattr(v, name), at))
+            except _Mismatch:
+                raise _Mismatch(f"Could not cast attribute '{name}' to type "
+                                f"{at.annotation()}") from None
+        return new
     return v        # class types, Any, devices, named tuples...: what the code checks
 
 
@@ -352,29 +366,41 @@ def _object_type(t) -> bool:
         not _is_module_class(t.py_class)
 
 
-def copied(v):
+# a script class read from an archive -> the Python class of its qualified name this
+# process has scripted (filled by the loader): copied() makes an object of the archive's
+# class one of that class, as TorchScript's toPyObject makes a loaded object reaching
+# Python an object of the Python class it finds by name (torch 2.13: `type(ld.v) is Vocab`)
+PYTHON_CLASS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def copied(v, to_python=True):
     """v with its plain lists and dicts (nested too, and those inside tuples) copied: a
     value crossing between Python and scripted code, as TorchScript converts it into a
     new List / Dict (ScriptList / ScriptDict and Tensors are shared). An object of a
     script class is converted too, into a new object of its class whose attributes are
     copied so (torch 2.13: `o1(a)` of a scripted `def o1(a: Acc) -> Acc: a.add(5); return
-    a` returns a new Acc and leaves the caller's a as it was)."""
+    a` returns a new Acc and leaves the caller's a as it was). to_python=False: a value
+    going into scripted code (a module's attribute values when it is scripted), whose strs
+    stay TorchScript's bytes and objects their own class."""
     k = type(v)
     if k is str:
         # TorchScript's str reaching Python: its UTF-8 bytes decoded (a piece of a char,
         # "é"[0], raises the UnicodeDecodeError torch raises; ops/scalar_str.utf8_view)
-        return v if v.isascii() else v.encode("utf-8", "surrogateescape").decode("utf-8")
+        return v if v.isascii() or not to_python else \
+            v.encode("utf-8", "surrogateescape").decode("utf-8")
     if k is list:
-        return [copied(x) for x in v]
+        return [copied(x, to_python) for x in v]
     if k is dict:
-        return {copied(x): copied(y) for x, y in v.items()}
+        return {copied(x, to_python): copied(y, to_python) for x, y in v.items()}
     if hasattr(v, "__dict__") and _object_type(T.class_type_of_object(v)):
+        if to_python:
+            k = PYTHON_CLASS.get(k, k)
         new = k.__new__(k)
         for name, x in vars(v).items():
-            object.__setattr__(new, name, copied(x))
+            object.__setattr__(new, name, copied(x, to_python))
         return new
     if isinstance(v, tuple):
-        items = [copied(x) for x in v]
+        items = [copied(x, to_python) for x in v]
         if all(a is b for a, b in zip(items, v)):
             return v
         return k(*items) if hasattr(k, "_fields") else tuple(items)

@@ -21,6 +21,7 @@ import numpy as np
 from ..ir import types as T
 from ..ir.parser import parse_type
 from .archive import FORMAT, FORMAT_VERSION, ArchiveError, decode, expect
+from ..frontend.script.serialized import ArchiveMethod
 
 __all__ = ["load"]
 
@@ -261,8 +262,14 @@ class _Loader:
                         raise ArchiveError(f"{self.label}: the code of class {name} has no "
                                            f"method {mname!r}")
                     fns[mname].__qualname__ = f"{name}.{mname}"
-                    body[mname] = fns[mname]
+                    self.set_defaults(fns[mname], expect(rec.get("defaults", {}), dict,
+                                                         "defaults").get(mname))
+                    body[mname] = ArchiveMethod(fns[mname])   # (from Python: compiled)
                 cls = type(name, (), body)
+                if isinstance(rec.get("qualified"), str):
+                    from .torch_archive import python_class_of
+                    python_class_of(cls, rec["qualified"], expect(rec.get("attributes", {}),
+                                                                  dict, "attributes"))
             elif rec.get("kind") == "enum":
                 cls = _enum_class(name, rec, self)
             elif rec.get("kind") == "interface":      # signatures filled below

@@ -26,10 +26,12 @@ import ast
 import copy
 import io
 import re
+import struct
 import types
 import zipfile
 
 from ..ir import types as T
+from ..frontend.script.serialized import ArchiveMethod
 from .archive import ArchiveError
 
 __all__ = ["is_torch_archive", "load"]
@@ -97,6 +99,25 @@ def _unpickle(archive, rel, storage_dir):
                 return
             self.stack[-1] = func(*args)
         dispatch[pickle.REDUCE[0]] = load_reduce
+
+        # TorchScript's str is bytes: a str constant or attribute may hold bytes that are
+        # no UTF-8 ("é"[0:1], torch 2.13 pickles its one byte b"\xc3"): read as gpujit's
+        # scripted str holds them, the surrogate escapes of those bytes (Python's
+        # pickle refuses them: UnicodeDecodeError)
+        def _push_str(self, n):
+            self.append(str(self.read(n), "utf-8", "surrogateescape"))
+
+        def load_binunicode(self):
+            self._push_str(struct.unpack("<I", self.read(4))[0])
+        dispatch[pickle.BINUNICODE[0]] = load_binunicode
+
+        def load_short_binunicode(self):
+            self._push_str(self.read(1)[0])
+        dispatch[pickle.SHORT_BINUNICODE[0]] = load_short_binunicode
+
+        def load_binunicode8(self):
+            self._push_str(struct.unpack("<Q", self.read(8))[0])
+        dispatch[pickle.BINUNICODE8[0]] = load_binunicode8
 
         def find_class(self, module, name):
             if module == "__torch__" or module.startswith("__torch__."):
@@ -347,6 +368,20 @@ def _function(fdef, filename, ns, method):
     return fn
 
 
+def python_class_of(cls, q, attributes):
+    """An object of archive class cls reaching Python is one of the script class of its
+    qualified name q this process has compiled with the same attributes, as TorchScript
+    converts it (torch 2.13, in the process that defines Vocab: `type(ld.v) is Vocab`, its
+    methods the Python class's); without one it stays cls (whose methods run compiled;
+    torch's conversion fails there)."""
+    from ..runtime.arguments import PYTHON_CLASS
+    from ..frontend.script.classes import script_class_of
+    live = T.class_type(q)
+    if script_class_of(live) is not None and live.py_class is not cls and \
+            set(live.attributes) == set(attributes):
+        PYTHON_CLASS[cls] = live.py_class
+
+
 # ---------------------------------------------------------------------- the loader
 
 class _TorchArchive:
@@ -441,10 +476,12 @@ class _TorchArchive:
                 for fdef in info.methods:
                     fn = _function(fdef, info.filename, ns, method=True)
                     fn.__qualname__ = f"{info.name}.{fdef.name}"
-                    body[fdef.name] = fn
+                    body[fdef.name] = ArchiveMethod(fn)     # (called from Python: compiled)
                 cls = type(info.name, (), body)
             if cls.__module__ == "__archive__":
                 cls._jit_override_qualname = q
+            if info.kind == "class":
+                python_class_of(cls, q, info.annotations)
             self.script_classes[q] = cls
             self.bind(q, cls)
         for q, cls in self.script_classes.items():      # typed once all exist

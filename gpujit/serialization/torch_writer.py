@@ -21,6 +21,7 @@ import io
 import os
 import pickle
 import re
+import struct
 import sys
 
 from ..ir import types as T
@@ -80,6 +81,20 @@ class _ArchivePickler(_Pickler):
     """torch.save's pickler with TorchScript's objects: module and class objects, type
     tags; a Parameter is a tensor with requires_grad (torch.jit.load knows no
     _rebuild_parameter)."""
+
+    dispatch = dict(_Pickler.dispatch)
+
+    def save_str(self, obj):
+        # TorchScript's str is bytes: one holding bytes that are no UTF-8 (gpujit's
+        # surrogate escapes of them, "é"[0:1]) is pickled as those bytes, as torch 2.13's
+        # pickler writes them (Python's pickle would write the escapes' own UTF-8)
+        try:
+            data = obj.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            data = obj.encode("utf-8", "surrogatepass")
+        self.write(pickle.BINUNICODE + struct.pack("<I", len(data)) + data)
+        self.memoize(obj)
+    dispatch[str] = save_str
 
     def persistent_id(self, obj):
         if isinstance(obj, _SavedStorage) and obj.type_name in _UNTYPED_SAVED:
@@ -503,8 +518,16 @@ class _Writer:
         for k, a in t.attributes.items():
             lines.append(f"  {k} : {_annotation(a)}\n")
             self.note_type(a)
+        import types as _pytypes
+        from ..jit.objects import python_defaults
+        sc = script_class_of(t)
         for mname, g in t.methods.items():
-            lines.append(self.graph_code(g, mname, True, q))
+            # (the Python function's defaults, as the method's .code prints them: torch
+            # reads `b: int=3`; without them a call leaving b out fails after loading)
+            fn = _pytypes.SimpleNamespace(graph=g, _defaults=python_defaults(
+                sc.python_method(mname)))
+            lines.append(self.graph_code(g, mname, True, q,
+                                         _defaults_of(fn, self.constants)))
         self.put(q, "".join(lines))
 
     # ---- modules

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import types
 import zipfile
 
 import numpy as np
@@ -192,9 +193,19 @@ class _Saver:
         if script_class_of(t) is None:
             raise ArchiveError(f"cannot save a value of class '{name}': it is not a "
                                f"TorchScript class")
-        rec = {"kind": "class", "attributes": {k: type_record(a)
+        rec = {"kind": "class", "qualified": t.name, "attributes": {k: type_record(a)
                                                for k, a in t.attributes.items()},
                "methods": list(t.methods)}
+        # (the methods' Python defaults: a call from Python or scripted code may leave
+        # them out after loading, as before saving)
+        from ..jit.objects import python_defaults
+        sc = script_class_of(t)
+        for mname in t.methods:
+            fn = sc.python_method(mname)
+            d = python_defaults(fn)
+            if d:
+                rec.setdefault("defaults", {})[mname] = self.defaults(
+                    types.SimpleNamespace(_defaults=d, name=f"{name}.{mname}"))
         self.classes[name] = rec
         rec["code"] = self.add(f"code/__class__.{name}.py",
                                self.code_of(dict(t.methods), True).encode())

@@ -35,6 +35,7 @@ from ...ir import types as T
 from .calls import describe_type, is_gpujit_name
 from .dataclass_methods import SYNTHESIZED, generated_by_dataclass, dataclass_method
 from .errors import FrontendError
+from .serialized import archive_function
 from ..qualified_names import unused_name
 
 __all__ = ["script_class", "script_class_of", "is_scriptable_class", "object_value_type",
@@ -70,7 +71,7 @@ class ScriptClass:
         prop = _property_part(self.cls, name)
         if prop is not None:                # __attr_getter / __attr_setter of a property
             return prop
-        fn = inspect.getattr_static(self.cls, name, None)
+        fn = archive_function(inspect.getattr_static(self.cls, name, None))
         if name == "__init__" and fn is object.__init__ and self.cls in _EXPLICIT:
             return _empty_init(self.cls)
         if inspect.isfunction(fn) and name in SYNTHESIZED and generated_by_dataclass(
@@ -133,6 +134,7 @@ class ScriptClass:
         from ...jit.script import function_modifier
         self.method_graph("__init__")
         for name, fn in list(vars(self.cls).items()):
+            fn = archive_function(fn)
             if not inspect.isfunction(fn) or name == "__init__" or \
                     name in _SKIPPED_DUNDERS or function_modifier(fn) in ("ignore", "drop") \
                     or _dataclasses_own(fn):
@@ -179,7 +181,7 @@ def is_scriptable_class(cls) -> bool:
         return False
     if cls in _EXPLICIT and _default_init(cls):     # @script on a class without __init__
         return True
-    return inspect.isfunction(inspect.getattr_static(cls, "__init__", None))
+    return inspect.isfunction(archive_function(inspect.getattr_static(cls, "__init__", None)))
 
 
 def lacks_init(cls) -> bool:

@@ -463,7 +463,7 @@ class ModuleInfo:
                 # a list / dict / script-class object is converted into the scripted
                 # module's own, as TorchScript converts it into an IValue: appending to the
                 # original module's list after scripting leaves the scripted one alone
-                value = copied(value)
+                value = copied(value, to_python=False)
                 from ...jit.script_module import copy_on_read
                 copy_on_read(name)          # (and read from Python as a copy; a tuple as
                 # a new tuple: `m.tup is m.tup` is False in torch 2.13; a str decoded from

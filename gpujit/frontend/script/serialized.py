@@ -232,3 +232,44 @@ def compile_prim_call(c, fn: PrimFunction, node: ast.Call):
     types = out_types(c, args, node)
     n = c.emit(kind, args, types)
     return n.output if types else c.const(None)
+
+
+class ArchiveMethod:
+    """A method of a script class read from an archive, in its class's dict: read on the
+    class (what the frontend compiles, `Cls.method`) it is the archive's function; read on
+    an object (`obj.encode(s)`, `len(obj)`, `x in obj`, `Cls(args)`'s __init__) it is the
+    compiled method bound to that object, so a call from Python runs the method's graph
+    with TorchScript's semantics. (The archive's code is TorchScript's printed IR, whose
+    builtins, torch.len / torch.append / torch.__contains__, are no Python.)"""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__name__, self.__qualname__ = fn.__name__, fn.__qualname__
+        self.__doc__ = fn.__doc__
+        self._method = None        # the compiled method, unbound (its executable shared)
+
+    def __set_name__(self, owner, name):
+        self.__qualname__ = f"{owner.__qualname__}.{name}"
+        self.fn.__qualname__ = self.__qualname__
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self.fn
+        import copy
+        m = self._method
+        if m is None:
+            from ...jit.objects import ScriptMethod, python_defaults
+            from .classes import script_class
+            graph = script_class(type(obj)).method_graph(self.fn.__name__)
+            m = self._method = ScriptMethod(None, graph, self.fn.__name__)
+            m._defaults = python_defaults(self.fn)
+        m._get_executable()         # (made once: every bound copy shares it)
+        bound = copy.copy(m)
+        bound.owner = obj
+        return bound
+
+
+def archive_function(raw):
+    """The function a class attribute read statically stands for (an ArchiveMethod's
+    archive function), else the attribute itself."""
+    return raw.fn if isinstance(raw, ArchiveMethod) else raw
