@@ -150,23 +150,121 @@ def graph_diff(graph, plan):
     `plan` (executor._recording_plan's): (None, GraphDiff) when the whole graph is one
     straight-line differentiable region; (steps, None) when TorchScript's slicer
     (jit/autodiff_subgraphs.py) cuts some of its blocks into regions, steps being the
-    plan's with each region one step (kind 10: its GraphDiff); (None, None) otherwise."""
+    plan's with each region one step (kind 10: its GraphDiff); (None, None) otherwise;
+    then (slots in all, constants) where fusion groups were expanded into their ops
+    (_expand_groups; the plan's `direct` group is then no more), else None."""
     _, n_slots, reads, consts, steps, outputs, direct = plan[:7]
-    if direct is not None or not steps:
-        return None, None
+    if not steps:
+        return None, None, None
+    # (TorchScript slices before it fuses: a fusion group holding ops its autodiff leaves
+    # out of regions runs as its ops, each recording or joining a region on its own)
+    grown = [n_slots, list(consts)]
+    steps = _expand_groups(steps, grown)
+    extra = None
+    if direct is not None and grown[0] == n_slots:
+        return None, None, None
+    if grown[0] != n_slots or len(grown[1]) != len(consts):
+        extra = (grown[0], tuple(grown[1]))
+        n_slots, consts = extra
+        plan = plan[:1] + (n_slots,) + plan[2:3] + (consts, steps) + plan[5:]
     const_slots = {s for s, _ in consts}
     out_slots = [s for s, v in zip(outputs, graph.outputs) if isinstance(v.type, T.TensorType)]
     top, regions = slice_steps(steps, const_slots, out_slots, _mergeable, _is_view)
     n_ops = sum(1 for st in steps if st[0] == 1)
     if len(regions) == 1 and len(regions[0][0]) == n_ops:
-        whole = _whole_graph(graph, plan, regions[0][1])
+        whole = _whole_graph(graph, plan, regions[0][1]) if extra is None else None
         if whole is not None:
-            return None, whole
+            return None, whole, None
     try:
         new, any_region = _with_regions(steps, const_slots, out_slots, outputs)
     finally:
         _subgraphs._MEMO.clear()
-    return (new if any_region else None), None
+    return (new if any_region or extra is not None else None), None, extra
+
+
+def _expand_groups(steps, grown):
+    """steps with each fusion group that holds an op a region may not take (masked_fill,
+    logical_not, elu, square, ...) replaced by its subgraph's ops as registry-op steps
+    (recursively in If branches and Loop bodies), as TorchScript's slicer sees them: it
+    cuts regions before the fuser runs, and ops outside regions run unfused, each
+    recording its own node. grown: [slots in all, constants' (slot, value)], extended
+    with the slots of the values inside the groups expanded. Values are the fused
+    kernel's bit for bit (fused == eager)."""
+    out = None
+    for k, st in enumerate(steps):
+        kind = st[0]
+        new = st
+        if kind == 0:
+            ops = _group_ops(st, grown)
+            if ops is not None:
+                new = ops
+        elif kind == 4:
+            branches = tuple((_expand_groups(bsteps, grown), bouts)
+                             for bsteps, bouts in st[4])
+            if any(b[0] is not o[0] for b, o in zip(branches, st[4])):
+                new = st[:4] + (branches,) + st[5:]
+        elif kind == 5:
+            bsteps, bins, bouts = st[4]
+            b = _expand_groups(bsteps, grown)
+            if b is not bsteps:
+                new = st[:4] + ((b, bins, bouts),) + st[5:]
+        if new is not st and out is None:
+            out = list(steps[:k])
+        if out is not None:
+            if type(new) is list:
+                out.extend(new)
+            else:
+                out.append(new)
+    return steps if out is None else tuple(out)
+
+
+def _group_ops(step, grown):
+    """A fusion group's step as its subgraph's op steps (a list), or None where it stays
+    a group: every op in it may join a region, it runs op by op already, is under
+    strict_fusion, or holds what is not a registry op."""
+    from .autodiff import DifferentiableGroup
+    from ..runtime.executor import _untracked
+    run, node = step[1], step[5]
+    if type(run) is not DifferentiableGroup or _group_ok(step) or \
+            getattr(run.group, "strict", False):
+        return None
+    sub = run.sub
+    outs = list(sub.outputs)
+    if len(set(outs)) != len(outs) or any(v in sub.inputs for v in outs) or \
+            len(node.outputs) != len(outs) or len(sub.inputs) != len(step[2]):
+        return None
+    slot = dict(zip(sub.inputs, step[2]))
+    slot.update(zip(outs, step[3]))
+    n_slots, consts = grown[0], []
+    ops = []
+    for n in sub.nodes:
+        if n.kind == "prim::Constant":
+            slot[n.output] = n_slots
+            consts.append((n_slots, n.attrs.get("value")))
+            n_slots += 1
+            continue
+        op = n.op
+        if op is None or n.blocks or calls_autograd(n) or \
+                any(v not in slot for v in n.inputs):
+            return None
+        ins = tuple(slot[v] for v in n.inputs)
+        o = []
+        for v in n.outputs:
+            if v not in slot:
+                slot[v] = n_slots
+                n_slots += 1
+            o.append(slot[v])
+        rets = op.schema.returns
+        m = len(n.outputs)
+        unpack = (0 if m == 0 else 4 if m > 1 else 2 if len(rets) > 1 else
+                  3 if rets[0].type.is_list else 1)
+        defaults = tuple(p.default for p in op.schema.arguments[len(ins):])
+        ops.append((8 if _untracked(op) else 1, op, ins, tuple(o), (defaults, unpack), n))
+    if any(v not in slot for v in outs):
+        return None
+    grown[0] = n_slots
+    grown[1].extend(consts)
+    return ops
 
 
 def _with_regions(steps, const_slots, out_slots, block_outs):
@@ -411,6 +509,11 @@ class GraphDiff:
                 nodes.extend(views)
                 groups.append((st[2], run.in_dtypes))
             else:
+                # (a fusion group's op expanded into the plan, _expand_groups: its Values
+                # the subgraph's, seen as the ones already standing for the same slots)
+                if any(val_of.get(s, v) is not v for v, s in zip(node.inputs, st[2])):
+                    node = _NodeView(node, {v: val_of[s] for v, s in zip(node.inputs, st[2])
+                                            if s in val_of})
                 nodes.append(node)
             for v, s in zip(node.inputs, st[2]):
                 slot_of[v] = s

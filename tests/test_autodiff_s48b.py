@@ -1,0 +1,194 @@
+"""DifferentiableGraph regions, part 2 (helper h48, session 48): TorchScript cuts regions
+(CreateAutodiffSubgraphs) BEFORE it fuses, and ops its autodiff leaves out of regions
+(masked_fill, logical_not, elu, clamp_min, square, sign, logsigmoid, minimum, ...) run
+unfused, each recording its own node. gpujit fuses first: a fusion group holding such an
+op now runs as its ops in a call that records gradients (jit/graph_autodiff.py's
+_expand_groups), so the slicer sees them as torch's does. Structures are checked against
+torch 2.13 when it is installed and against what torch 2.13 printed (written down here)
+otherwise; values and gradients against eager gpujit and op-by-op recording (bit for
+bit) and NumPy.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import gpujit
+from gpujit.runtime import executor
+
+
+def _chain(fn, depth=0):
+    """grad_fn's structure as text: name(next functions...)."""
+    if fn is None:
+        return "None"
+    nm = fn.name().replace("torch::jit::(anonymous namespace)::", "").replace(
+        "torch::autograd::", "")
+    subs = [_chain(f, depth + 1) for f, _ in fn.next_functions] if depth < 14 else []
+    return nm + ("(" + ", ".join(subs) + ")" if subs else "")
+
+
+def _attn_mask(torch):
+    # nanoGPT's masked attention
+    def f(q, k, v, mask):
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(mask == 0, float("-inf"))
+        att = torch.nn.functional.softmax(att, dim=-1)
+        return att @ v
+    return f
+
+
+def _elu3(torch):
+    def f(x, y):
+        return torch.nn.functional.elu(x * y) * 3
+    return f
+
+
+def _many(torch):
+    def f(x, y):
+        a = x * y
+        b = torch.clamp_min(a, 0.1)
+        c = torch.square(b)
+        d = torch.sign(a) * c
+        e = torch.nn.functional.logsigmoid(d)
+        return torch.minimum(e, a) * 2
+    return f
+
+
+def _loop(torch):
+    def f(x, h, w, n: int):
+        for i in range(n):
+            h = torch.nn.functional.elu(torch.tanh(x @ w + h) * 2.0) * 0.5
+        return h
+    return f
+
+
+def _cond(torch):
+    def f(x, w, flag: bool):
+        y = x @ w
+        if flag:
+            z = torch.logical_not(y > 0)
+            y = y.masked_fill(z, 0.0) * 3.0
+        else:
+            y = torch.sigmoid(y) * 2.0
+        return y
+    return f
+
+
+def _tril(torch, n):
+    return torch.tensor(np.tril(np.ones((n, n), np.float32)))
+
+
+# (name, maker, shapes of the inputs requiring grad, extra arguments, torch 2.13's grad_fn)
+CASES = [
+    ("attn_mask", _attn_mask, [(2, 4, 8)] * 3, lambda t: [_tril(t, 4)],
+     "DifferentiableGraphBackward(AccumulateGrad, MaskedFillBackward0("
+     "DifferentiableGraphBackward(TransposeBackward0(AccumulateGrad), AccumulateGrad)))"),
+    ("elu3", _elu3, [(3, 4)] * 2, lambda t: [],
+     "MulBackward1(EluBackward0(MulBackward0(AccumulateGrad, AccumulateGrad)))"),
+    ("many", _many, [(3, 4)] * 2, lambda t: [],
+     "MulBackward1(MinimumBackward0(LogSigmoidBackward0(MulBackward0(SignBackward0("
+     "MulBackward0(AccumulateGrad, AccumulateGrad)), PowBackward0(ClampMinBackward0("
+     "MulBackward0(AccumulateGrad, AccumulateGrad))))), MulBackward0(AccumulateGrad, "
+     "AccumulateGrad)))"),
+    ("loop", _loop, [(4, 8), (4, 8), (8, 8)], lambda t: [2],
+     "MulBackward1(EluBackward0(DifferentiableGraphBackward(MulBackward1(EluBackward0("
+     "DifferentiableGraphBackward(AccumulateGrad, AccumulateGrad, AccumulateGrad))), "
+     "AccumulateGrad, AccumulateGrad)))"),
+    ("cond", _cond, [(4, 8), (8, 8)], lambda t: [True],
+     "MulBackward1(MaskedFillBackward0(MmBackward0(AccumulateGrad, AccumulateGrad)))"),
+]
+IDS = [c[0] for c in CASES]
+
+
+def _arrays(shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+
+def _run(torch, make, arrays, extra, scripted=True):
+    f = torch.jit.script(make(torch)) if scripted else make(torch)
+    for _ in range(3 if scripted else 1):
+        args = [torch.tensor(a, requires_grad=True) for a in arrays]
+        out = f(*args, *extra(torch))
+    return out, args
+
+
+def _grads(torch, make, arrays, extra, scripted=True):
+    out, args = _run(torch, make, arrays, extra, scripted)
+    (out * out).sum().backward()
+    return out.detach().numpy(), [a.grad.numpy() for a in args]
+
+
+@pytest.mark.parametrize("name,make,shapes,extra,want", CASES, ids=IDS)
+def test_ops_torch_leaves_out_record_op_by_op(name, make, shapes, extra, want):
+    out, _ = _run(gpujit, make, _arrays(shapes), extra)
+    assert _chain(out.grad_fn) == want
+
+
+@pytest.mark.parametrize("name,make,shapes,extra,want", CASES, ids=IDS)
+def test_ops_torch_leaves_out_as_installed_torch(name, make, shapes, extra, want):
+    torch = pytest.importorskip("torch")
+    arrays = _arrays(shapes)
+    out, _ = _run(torch, make, arrays, extra)
+    assert _chain(out.grad_fn) == want
+    got, _ = _run(gpujit, make, arrays, extra)
+    assert _chain(got.grad_fn) == _chain(out.grad_fn)
+
+
+@pytest.mark.parametrize("name,make,shapes,extra,want", CASES, ids=IDS)
+def test_values_and_gradients_equal_eager_and_op_by_op(name, make, shapes, extra, want,
+                                                       monkeypatch):
+    arrays = _arrays(shapes, 5)
+    out, grads = _grads(gpujit, make, arrays, extra)
+    eout, egrads = _grads(gpujit, make, arrays, extra, scripted=False)
+    monkeypatch.setattr(executor, "_whole_graph", [False])
+    oout, ograds = _grads(gpujit, make, arrays, extra)
+    np.testing.assert_array_equal(out, eout)
+    np.testing.assert_array_equal(out, oout)
+    for a, b, c in zip(grads, egrads, ograds):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+
+
+def test_elu3_gradients_numpy():
+    x, y = _arrays([(3, 4)] * 2, 7)
+    out, (gx, gy) = _grads(gpujit, _elu3, [x, y], lambda t: [])
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    p = x64 * y64
+    e = np.where(p > 0, p, np.expm1(p))
+    want = e * 3
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+    g = 2 * want * 3 * np.where(p > 0, 1.0, np.exp(p))
+    np.testing.assert_allclose(gx, g * y64, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gy, g * x64, rtol=1e-4, atol=1e-5)
+
+
+def test_masked_attention_gradients_numpy():
+    q, k, v = _arrays([(2, 4, 8)] * 3, 9)
+    out, grads = _grads(gpujit, _attn_mask, [q, k, v], lambda t: [_tril(t, 4)])
+    q64, k64, v64 = (a.astype(np.float64) for a in (q, k, v))
+    s = q64 @ k64.transpose(0, 2, 1) / math.sqrt(8)
+    s = np.where(np.tril(np.ones((4, 4))) == 0, -np.inf, s)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    o = p @ v64
+    np.testing.assert_allclose(out, o, rtol=1e-5, atol=1e-6)
+    go = 2 * o
+    gv = p.transpose(0, 2, 1) @ go
+    gp = go @ v64.transpose(0, 2, 1)
+    gs = p * (gp - (gp * p).sum(-1, keepdims=True)) / math.sqrt(8)
+    np.testing.assert_allclose(grads[2], gv, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(grads[0], gs @ k64, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(grads[1], gs.transpose(0, 2, 1) @ q64, rtol=1e-4, atol=1e-5)
+
+
+def test_group_still_fused_without_grad():
+    # the group stays one kernel where no gradient is recorded: the expansion is the
+    # recording plan's only
+    f = gpujit.jit.script(_elu3(gpujit))
+    x, y = (gpujit.tensor(a) for a in _arrays([(3, 4)] * 2, 2))
+    for _ in range(3):
+        out = f(x, y)
+    assert "prim::TensorExprGroup" in str(f.graph_for(x, y))
+    want = gpujit.nn.functional.elu(x * y) * 3
+    np.testing.assert_array_equal(out.numpy(), want.numpy())
