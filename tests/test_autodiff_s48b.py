@@ -1,7 +1,7 @@
 """DifferentiableGraph regions, part 2 (helper h48, session 48): TorchScript cuts regions
 (CreateAutodiffSubgraphs) BEFORE it fuses, and ops its autodiff leaves out of regions
 (masked_fill, logical_not, elu, clamp_min, square, sign, logsigmoid, minimum, ...) run
-unfused, each recording its own node. gpujit fuses first: a fusion group holding such an
+unfused, each recording its own node; comparisons (gt, lt, eq, ...) join regions. gpujit fuses first: a fusion group holding such an
 op now runs as its ops in a call that records gradients (jit/graph_autodiff.py's
 _expand_groups), so the slicer sees them as torch's does. Structures are checked against
 torch 2.13 when it is installed and against what torch 2.13 printed (written down here)
@@ -74,6 +74,21 @@ def _cond(torch):
     return f
 
 
+def _cmp(torch):
+    def f(x, y):
+        a = x * y
+        b = torch.logical_not(a > 0)
+        return torch.where(b, a, x * 2) + 1
+    return f
+
+
+def _cmp_mask(torch):
+    def f(x, y):
+        a = torch.tanh(x * y)
+        return a * (a > 0.5)
+    return f
+
+
 def _tril(torch, n):
     return torch.tensor(np.tril(np.ones((n, n), np.float32)))
 
@@ -96,6 +111,13 @@ CASES = [
      "AccumulateGrad, AccumulateGrad)))"),
     ("cond", _cond, [(4, 8), (8, 8)], lambda t: [True],
      "MulBackward1(MaskedFillBackward0(MmBackward0(AccumulateGrad, AccumulateGrad)))"),
+    # comparisons join regions (their bool results carry no gradient): {x * y, gt}, then
+    # {x * 2, where, + 1} past the logical_not torch leaves out
+    ("cmp", _cmp, [(3, 4)] * 2, lambda t: [],
+     "DifferentiableGraphBackward(DifferentiableGraphBackward(AccumulateGrad, "
+     "AccumulateGrad), AccumulateGrad)"),
+    ("cmp_mask", _cmp_mask, [(3, 4)] * 2, lambda t: [],
+     "DifferentiableGraphBackward(AccumulateGrad, AccumulateGrad)"),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -192,3 +214,24 @@ def test_group_still_fused_without_grad():
     assert "prim::TensorExprGroup" in str(f.graph_for(x, y))
     want = gpujit.nn.functional.elu(x * y) * 3
     np.testing.assert_array_equal(out.numpy(), want.numpy())
+
+
+def test_comparison_outputs_of_a_region_carry_no_gradient():
+    def f(x, y):
+        a = torch_mod.tanh(x)
+        m = a > 0.1
+        return torch_mod.where(m, a, y), m
+    torch_mod = gpujit
+    s = gpujit.jit.script(f)
+    xa, ya = _arrays([(4, 4)] * 2, 4)
+    for _ in range(3):
+        x, y = gpujit.tensor(xa, requires_grad=True), gpujit.tensor(ya, requires_grad=True)
+        out, m = s(x, y)
+    assert _chain(out.grad_fn) == "DifferentiableGraphBackward(AccumulateGrad, AccumulateGrad)"
+    assert m.dtype is gpujit.bool and not m.requires_grad and m.grad_fn is None
+    out.sum().backward()
+    t = np.tanh(xa.astype(np.float64))
+    np.testing.assert_array_equal(m.numpy(), t > 0.1)
+    np.testing.assert_allclose(x.grad.numpy(), np.where(t > 0.1, 1 - t * t, 0), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_array_equal(y.grad.numpy(), np.where(t > 0.1, 0.0, 1.0))

@@ -97,7 +97,10 @@ def _plain_op(node):
         return False
     d = op.derivative
     tags = op.tags - {"view"} if op.name.partition(".")[0] in REGION_VIEWS else op.tags
-    if d is None or getattr(d, "elem_needs", None) or op.untracked_when is not None or \
+    # (a comparison has no derivative and its bool result carries none: torch's regions
+    # take gt / lt / ... as symbolic_script does, the walk passes over them)
+    if (d is None and "comparison" not in tags) or getattr(d, "elem_needs", None) or \
+            op.untracked_when is not None or \
             op.unchanged_when is not None or op.inplace_of is not None or \
             tags & _BAD_TAGS or getattr(d, "untracked_inplace", False):
         return False
