@@ -235,3 +235,63 @@ def test_comparison_outputs_of_a_region_carry_no_gradient():
     np.testing.assert_allclose(x.grad.numpy(), np.where(t > 0.1, 1 - t * t, 0), rtol=1e-5,
                                atol=1e-6)
     np.testing.assert_array_equal(y.grad.numpy(), np.where(t > 0.1, 0.0, 1.0))
+
+
+def _branchy(torch):
+    def f(x, w, flag: bool):
+        y = x @ w
+        if flag:
+            y = torch.tanh(y) * 2.0
+        else:
+            y = torch.sigmoid(y) * 3.0
+        return y
+    return f
+
+
+_TAKEN = "DifferentiableGraphBackward(MmBackward0(AccumulateGrad, AccumulateGrad))"
+_TANH = "MulBackward1(TanhBackward0(MmBackward0(AccumulateGrad, AccumulateGrad)))"
+_SIGMOID = "MulBackward1(SigmoidBackward0(MmBackward0(AccumulateGrad, AccumulateGrad)))"
+
+
+def _branch_chains(torch, first):
+    s = torch.jit.script(_branchy(torch))
+    xa, wa = _arrays([(4, 4)] * 2, 6)
+    got = []
+    for flag in (first, first, first, not first, not first, not first):
+        x, w = torch.tensor(xa, requires_grad=True), torch.tensor(wa, requires_grad=True)
+        out = s(x, w, flag)
+        got.append(_chain(out.grad_fn))
+    return got[2:]
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_branch_not_taken_while_profiling_records_op_by_op(first):
+    # torch's profiled graph has no requires_grad for the values of the branch that did
+    # not run: its slicer leaves that branch op by op, on every later call too
+    other = _SIGMOID if first else _TANH
+    assert _branch_chains(gpujit, first) == [_TAKEN] + [other] * 3
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_branch_not_taken_while_profiling_as_installed_torch(first):
+    torch = pytest.importorskip("torch")
+    want = _branch_chains(torch, first)
+    assert want == [_TAKEN] + [_SIGMOID if first else _TANH] * 3
+    assert _branch_chains(gpujit, first) == want
+
+
+def test_branch_not_taken_values_and_gradients_as_eager():
+    s = gpujit.jit.script(_branchy(gpujit))
+    xa, wa = _arrays([(4, 4)] * 2, 8)
+    for flag in (True, True, True, False):
+        x, w = gpujit.tensor(xa, requires_grad=True), gpujit.tensor(wa, requires_grad=True)
+        out = s(x, w, flag)
+    (out * out).sum().backward()
+    ex, ew = gpujit.tensor(xa, requires_grad=True), gpujit.tensor(wa, requires_grad=True)
+    eout = _branchy(gpujit)(ex, ew, False)
+    (eout * eout).sum().backward()
+    np.testing.assert_array_equal(out.detach().numpy(), eout.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), ex.grad.numpy())
+    np.testing.assert_array_equal(w.grad.numpy(), ew.grad.numpy())
+    y = xa.astype(np.float64) @ wa.astype(np.float64)
+    np.testing.assert_allclose(out.detach().numpy(), 3 / (1 + np.exp(-y)), rtol=1e-5)

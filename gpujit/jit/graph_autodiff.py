@@ -148,14 +148,16 @@ def _is_view(step):
     return step[0] == 1 and step[1].name.partition(".")[0] in REGION_VIEWS
 
 
-def graph_diff(graph, plan):
+def graph_diff(graph, plan, ran=None):
     """What a call that records gradients of `graph` runs through its recording plan
     `plan` (executor._recording_plan's): (None, GraphDiff) when the whole graph is one
     straight-line differentiable region; (steps, None) when TorchScript's slicer
     (jit/autodiff_subgraphs.py) cuts some of its blocks into regions, steps being the
     plan's with each region one step (kind 10: its GraphDiff); (None, None) otherwise;
     then (slots in all, constants) where fusion groups were expanded into their ops
-    (_expand_groups; the plan's `direct` group is then no more), else None."""
+    (_expand_groups; the plan's `direct` group is then no more), else None. ran: the
+    blocks the profiling runs entered (their If branches and Loop bodies alone form
+    regions), None for all."""
     _, n_slots, reads, consts, steps, outputs, direct = plan[:7]
     if not steps:
         return None, None, None
@@ -179,7 +181,7 @@ def graph_diff(graph, plan):
         if whole is not None:
             return None, whole, None
     try:
-        new, any_region = _with_regions(steps, const_slots, out_slots, outputs)
+        new, any_region = _with_regions(steps, const_slots, out_slots, outputs, ran)
     finally:
         _subgraphs._MEMO.clear()
     return (new if any_region or extra is not None else None), None, extra
@@ -270,23 +272,30 @@ def _group_ops(step, grown):
     return ops
 
 
-def _with_regions(steps, const_slots, out_slots, block_outs):
+def _with_regions(steps, const_slots, out_slots, block_outs, ran=None):
     """steps with TorchScript's regions as kind-10 steps (recursively in If branches and
-    Loop bodies); whether any region formed."""
+    Loop bodies); whether any region formed. ran: the blocks the profiling runs entered
+    (None: all): torch's profiled graph has no requires_grad for the values of a block
+    that did not run, so its slicer leaves that block's ops op by op (the If branch not
+    taken while profiling records TanhBackward0, MulBackward1, ... on every later call)."""
     any_region = False
     nested = []
     for st in steps:
         kind = st[0]
         if kind == 4:
             branches = []
-            for bsteps, bouts in st[4]:
-                b, r = _with_regions(bsteps, const_slots, bouts, bouts)
+            blocks = st[5].blocks if st[5] is not None else ()
+            for k, (bsteps, bouts) in enumerate(st[4]):
+                if ran is not None and k < len(blocks) and blocks[k] not in ran:
+                    branches.append((bsteps, bouts))
+                    continue
+                b, r = _with_regions(bsteps, const_slots, bouts, bouts, ran)
                 any_region |= r
                 branches.append((tuple(b), bouts))
             st = st[:4] + (tuple(branches),) + st[5:]
-        elif kind == 5:
+        elif kind == 5 and (ran is None or st[5] is None or st[5].blocks[0] in ran):
             bsteps, bins, bouts = st[4]
-            b, r = _with_regions(bsteps, const_slots, bouts[1:], bouts)
+            b, r = _with_regions(bsteps, const_slots, bouts[1:], bouts, ran)
             any_region |= r
             st = st[:4] + ((tuple(b), bins, bouts),) + st[5:]
         nested.append(st)
