@@ -295,3 +295,94 @@ def test_branch_not_taken_values_and_gradients_as_eager():
     np.testing.assert_array_equal(w.grad.numpy(), ew.grad.numpy())
     y = xa.astype(np.float64) @ wa.astype(np.float64)
     np.testing.assert_allclose(out.detach().numpy(), 3 / (1 + np.exp(-y)), rtol=1e-5)
+
+
+def _gpt_block(torch):
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self, C=8, H=2, T=4):
+            super().__init__()
+            self.ln1 = nn.LayerNorm(C)
+            self.ln2 = nn.LayerNorm(C)
+            self.attn = nn.Linear(C, 3 * C)
+            self.proj = nn.Linear(C, C)
+            self.fc = nn.Linear(C, 4 * C)
+            self.fc2 = nn.Linear(4 * C, C)
+            self.register_buffer("bias", torch.tril(torch.ones(T, T)).view(1, 1, T, T))
+            self.H = H
+
+        def forward(self, x):
+            B, T, C = x.size()
+            q, k, v = self.attn(self.ln1(x)).split(C, dim=2)
+            k = k.view(B, T, self.H, C // self.H).transpose(1, 2)
+            q = q.view(B, T, self.H, C // self.H).transpose(1, 2)
+            v = v.view(B, T, self.H, C // self.H).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+            att = F.softmax(att, dim=-1)
+            y = att @ v
+            y = y.transpose(1, 2).contiguous().view(B, T, C)
+            x = x + self.proj(y)
+            x = x + self.fc2(F.gelu(self.fc(self.ln2(x))))
+            return x
+    return Block()
+
+
+def _short(fn, depth=0):
+    if fn is None:
+        return "None"
+    nm = fn.name().replace("torch::jit::(anonymous namespace)::", "").replace(
+        "torch::autograd::", "").replace("DifferentiableGraphBackward", "DGB").replace(
+        "AccumulateGrad", "A")
+    subs = [_short(f, depth + 1) for f, _ in fn.next_functions] if depth < 30 else []
+    return nm + ("(" + ", ".join(subs) + ")" if subs else "")
+
+
+_QKV = "ViewBackward0(SplitBackward0(DGB(A, A, A, A, A)))"
+_GPT_BLOCK = ("DGB(A, A, A, A, A, A, A, A, A, ViewBackward0(CloneBackward0(TransposeBackward0("
+              "DGB(TransposeBackward0(" + _QKV + "), MaskedFillBackward0(DGB(TransposeBackward0("
+              "TransposeBackward0(" + _QKV + ")), TransposeBackward0(" + _QKV + "))))))))")
+
+
+def _gpt_run(torch, module, xa):
+    for _ in range(3):
+        x = torch.tensor(xa, requires_grad=True)
+        out = module(x)
+    return out, x
+
+
+def test_gpt_block_regions_as_torch():
+    # nanoGPT's block: the masked attention's matmul and scale one region, masked_fill
+    # op by op, softmax and the matmul with v another (gpujit fused mul and masked_fill)
+    gpujit.manual_seed(0)
+    m = gpujit.jit.script(_gpt_block(gpujit))
+    out, _ = _gpt_run(gpujit, m, _arrays([(2, 4, 8)], 12)[0])
+    assert _short(out.grad_fn) == _GPT_BLOCK
+
+
+def test_gpt_block_regions_as_installed_torch():
+    torch = pytest.importorskip("torch")
+    xa = _arrays([(2, 4, 8)], 12)[0]
+    out, _ = _gpt_run(torch, torch.jit.script(_gpt_block(torch)), xa)
+    assert _short(out.grad_fn) == _GPT_BLOCK
+    got, _ = _gpt_run(gpujit, gpujit.jit.script(_gpt_block(gpujit)), xa)
+    assert _short(got.grad_fn) == _short(out.grad_fn)
+
+
+def test_gpt_block_values_and_gradients_as_eager():
+    xa = _arrays([(2, 4, 8)], 13)[0]
+    gpujit.manual_seed(1)
+    eager = _gpt_block(gpujit)
+    scripted = gpujit.jit.script(eager)
+    out, x = _gpt_run(gpujit, scripted, xa)
+    (out * out).sum().backward()
+    grads = [p.grad.numpy().copy() for p in eager.parameters()] + [x.grad.numpy()]
+    eager.zero_grad()
+    ex = gpujit.tensor(xa, requires_grad=True)
+    eout = eager(ex)
+    (eout * eout).sum().backward()
+    egrads = [p.grad.numpy() for p in eager.parameters()] + [ex.grad.numpy()]
+    np.testing.assert_array_equal(out.detach().numpy(), eout.detach().numpy())
+    for a, b in zip(grads, egrads):
+        np.testing.assert_array_equal(a, b)
