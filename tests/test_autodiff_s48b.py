@@ -386,3 +386,47 @@ def test_gpt_block_values_and_gradients_as_eager():
     np.testing.assert_array_equal(out.detach().numpy(), eout.detach().numpy())
     for a, b in zip(grads, egrads):
         np.testing.assert_array_equal(a, b)
+
+
+# x * y through one more op, as torch 2.13 records it (its text, DGB: a
+# DifferentiableGraphBackward, A: an AccumulateGrad); gpujit fuses each into one group.
+# (name: the function's return expression, torch's grad_fn)
+PAIRS = {
+    "relu6": ("F.relu6(x * y) * 2", "DGB(A, A)"),
+    "clamp_min0": ("torch.clamp(x * y, min=0.0) * 2", "DGB(A, A)"),
+    "max_other": ("torch.max(x * y, y) * 2", "DGB(A, A)"),
+    "sum_dim": ("(x * y).sum(1) * 2", "MulBackward1(SumBackward1(MulBackward0(A, A)))"),
+    "mish": ("F.mish(x * y) * 2", "MulBackward1(MishBackward0(MulBackward0(A, A)))"),
+    "where_gt": ("torch.where(x > y, x, y) * 2", "DGB(A, A)"),
+    "clamp": ("(x * y).clamp(-1, 1) * 2", "DGB(A, A)"),
+    "hardswish": ("F.hardswish(x * y) * F.hardsigmoid(y)", "DGB(A, A)"),
+}
+
+
+def _pair_chain(torch, name, tmp_path):
+    # (scripting needs source: the function written to a module)
+    import importlib.util
+    path = tmp_path / f"pair_{name}_{torch.__name__}.py"
+    path.write_text(f"import {torch.__name__} as torch\nF = torch.nn.functional\n\n\n"
+                    f"def f(x, y):\n    return {PAIRS[name][0]}\n")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    s = torch.jit.script(mod.f)
+    xa, ya = _arrays([(4, 4)] * 2, 10)
+    for _ in range(3):
+        out = s(torch.tensor(xa, requires_grad=True), torch.tensor(ya, requires_grad=True))
+    return _short(out.grad_fn)
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_pair_through_one_op_as_torch(name, tmp_path):
+    assert _pair_chain(gpujit, name, tmp_path) == PAIRS[name][1]
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_pair_through_one_op_as_installed_torch(name, tmp_path):
+    torch = pytest.importorskip("torch")
+    want = _pair_chain(torch, name, tmp_path)
+    assert want == PAIRS[name][1]
+    assert _pair_chain(gpujit, name, tmp_path) == want
