@@ -400,6 +400,10 @@ PAIRS = {
     "where_gt": ("torch.where(x > y, x, y) * 2", "DGB(A, A)"),
     "clamp": ("(x * y).clamp(-1, 1) * 2", "DGB(A, A)"),
     "hardswish": ("F.hardswish(x * y) * F.hardsigmoid(y)", "DGB(A, A)"),
+    "threshold": ("F.threshold(x * y, 0.1, 0.0) * 2", "DGB(A, A)"),
+    "hardshrink": ("F.hardshrink(x * y) * 2", "DGB(A, A)"),
+    "softshrink": ("F.softshrink(x * y) * 2",
+                   "MulBackward1(SoftshrinkBackward0(MulBackward0(A, A)))"),
 }
 
 
@@ -430,3 +434,24 @@ def test_pair_through_one_op_as_installed_torch(name, tmp_path):
     want = _pair_chain(torch, name, tmp_path)
     assert want == PAIRS[name][1]
     assert _pair_chain(gpujit, name, tmp_path) == want
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_pair_values_and_gradients_as_eager(name, tmp_path):
+    import importlib.util
+    path = tmp_path / f"pairv_{name}.py"
+    path.write_text("import gpujit as torch\nF = torch.nn.functional\n\n\n"
+                    f"def f(x, y):\n    return {PAIRS[name][0]}\n")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    s = gpujit.jit.script(mod.f)
+    xa, ya = _arrays([(4, 4)] * 2, 14)
+    res = []
+    for fn in (s, s, s, mod.f):
+        x, y = gpujit.tensor(xa, requires_grad=True), gpujit.tensor(ya, requires_grad=True)
+        out = fn(x, y)
+        (out * out).sum().backward()
+        res.append((out.detach().numpy(), x.grad.numpy(), y.grad.numpy()))
+    for a, b in zip(res[2], res[3]):
+        np.testing.assert_array_equal(a, b)

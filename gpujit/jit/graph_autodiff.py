@@ -71,8 +71,9 @@ AUTODIFF_OPS = frozenset("aten::" + n for n in (
     # x * y -> op -> * 3 forming one DifferentiableGraphBackward)
     " addcmul cos tan atan sinh cosh asin acos erfc hardswish type_as std bmm frac log2 "
     "log10 expm1 ceil floor remainder fmod round trunc logsumexp"
-    # (h48: F.relu6, TorchScript's inlined hardtanh(x, 0., 6.): one region with x * y, * 2)
-    " relu6").split())
+    # (h48: F.relu6, TorchScript's inlined hardtanh(x, 0., 6.), threshold, hardshrink: one
+    # region with x * y and * 2 in torch 2.13; softshrink is not)
+    " relu6 threshold hardshrink").split())
 # views torch's slicer takes in (not in its isViewOp list; symbolic_script has formulas):
 # a region output aliasing a region input or another output is unmerged, as torch's
 # unfuseAliasedOutputs does (jit/autodiff_subgraphs.py)
