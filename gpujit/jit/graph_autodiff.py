@@ -151,7 +151,7 @@ def _is_view(step):
     return step[0] == 1 and step[1].name.partition(".")[0] in REGION_VIEWS
 
 
-def graph_diff(graph, plan, ran=None):
+def graph_diff(graph, plan, ran=None, expand=True):
     """What a call that records gradients of `graph` runs through its recording plan
     `plan` (executor._recording_plan's): (None, GraphDiff) when the whole graph is one
     straight-line differentiable region; (steps, None) when TorchScript's slicer
@@ -166,8 +166,9 @@ def graph_diff(graph, plan, ran=None):
         return None, None, None
     # (TorchScript slices before it fuses: a fusion group holding ops its autodiff leaves
     # out of regions runs as its ops, each recording or joining a region on its own)
-    grown = [n_slots, list(consts)]
-    steps = _expand_groups(steps, grown)
+    grown, orig = [n_slots, list(consts)], plan
+    if expand:
+        steps = _expand_groups(steps, grown)
     extra = None
     if direct is not None and grown[0] == n_slots:
         return None, None, None
@@ -187,7 +188,43 @@ def graph_diff(graph, plan, ran=None):
         new, any_region = _with_regions(steps, const_slots, out_slots, outputs, ran)
     finally:
         _subgraphs._MEMO.clear()
+    if extra is not None and _sums_reordered(new):
+        # (the regions would sum a value's gradients in another order than eager's
+        # engine: the groups kept, their backward eager's bit for bit)
+        return graph_diff(graph, orig, ran, False)
     return (new if any_region or extra is not None else None), None, extra
+
+
+def _sums_reordered(steps):
+    """Whether a region of steps reads a value that 3 or more ops read, some outside the
+    region: the region's one node adds the gradients of its uses before the engine adds
+    the others, so their sum is rounded in another order than eager's."""
+    uses, regions = {}, []
+
+    def count(steps):
+        for st in steps:
+            kind = st[0]
+            if kind == 10:
+                regions.append(st)
+                count(st[1].steps)
+            elif kind == 4:
+                for bsteps, _ in st[4]:
+                    count(bsteps)
+            elif kind == 5:
+                count(st[4][0])
+            elif kind in (0, 1):    # (what records: not x.size(0), lists, ...)
+                for i in st[2]:
+                    uses[i] = uses.get(i, 0) + 1
+    count(steps)
+    for st in regions:
+        inside = {}
+        for r in st[1].steps:
+            for i in r[2]:
+                inside[i] = inside.get(i, 0) + 1
+        for i in st[2]:
+            if uses.get(i, 0) >= 3 and uses[i] > inside.get(i, 0):
+                return True
+    return False
 
 
 def _expand_groups(steps, grown):
