@@ -70,7 +70,10 @@ AUTODIFF_OPS = frozenset("aten::" + n for n in (
     # (a48: more of symbolic_script's, each checked against torch 2.13 as
     # x * y -> op -> * 3 forming one DifferentiableGraphBackward)
     " addcmul cos tan atan sinh cosh asin acos erfc hardswish type_as std bmm frac log2 "
-    "log10 expm1 ceil floor remainder fmod round trunc logsumexp").split())
+    "log10 expm1 ceil floor remainder fmod round trunc logsumexp"
+    # (h48: F.relu6, TorchScript's inlined hardtanh(x, 0., 6.), threshold, hardshrink: one
+    # region with x * y and * 2 in torch 2.13; softshrink is not)
+    " relu6 threshold hardshrink").split())
 # views torch's slicer takes in (not in its isViewOp list; symbolic_script has formulas):
 # a region output aliasing a region input or another output is unmerged, as torch's
 # unfuseAliasedOutputs does (jit/autodiff_subgraphs.py)
@@ -97,7 +100,10 @@ def _plain_op(node):
         return False
     d = op.derivative
     tags = op.tags - {"view"} if op.name.partition(".")[0] in REGION_VIEWS else op.tags
-    if d is None or getattr(d, "elem_needs", None) or op.untracked_when is not None or \
+    # (a comparison has no derivative and its bool result carries none: torch's regions
+    # take gt / lt / ... as symbolic_script does, the walk passes over them)
+    if (d is None and "comparison" not in tags) or getattr(d, "elem_needs", None) or \
+            op.untracked_when is not None or \
             op.unchanged_when is not None or op.inplace_of is not None or \
             tags & _BAD_TAGS or getattr(d, "untracked_inplace", False):
         return False
@@ -145,47 +151,191 @@ def _is_view(step):
     return step[0] == 1 and step[1].name.partition(".")[0] in REGION_VIEWS
 
 
-def graph_diff(graph, plan):
+def graph_diff(graph, plan, ran=None, expand=True):
     """What a call that records gradients of `graph` runs through its recording plan
     `plan` (executor._recording_plan's): (None, GraphDiff) when the whole graph is one
     straight-line differentiable region; (steps, None) when TorchScript's slicer
     (jit/autodiff_subgraphs.py) cuts some of its blocks into regions, steps being the
-    plan's with each region one step (kind 10: its GraphDiff); (None, None) otherwise."""
+    plan's with each region one step (kind 10: its GraphDiff); (None, None) otherwise;
+    then (slots in all, constants) where fusion groups were expanded into their ops
+    (_expand_groups; the plan's `direct` group is then no more), else None. ran: the
+    blocks the profiling runs entered (their If branches and Loop bodies alone form
+    regions), None for all."""
     _, n_slots, reads, consts, steps, outputs, direct = plan[:7]
-    if direct is not None or not steps:
-        return None, None
+    if not steps:
+        return None, None, None
+    # (TorchScript slices before it fuses: a fusion group holding ops its autodiff leaves
+    # out of regions runs as its ops, each recording or joining a region on its own)
+    grown, orig = [n_slots, list(consts)], plan
+    if expand:
+        steps = _expand_groups(steps, grown)
+    extra = None
+    if direct is not None and grown[0] == n_slots:
+        return None, None, None
+    if grown[0] != n_slots or len(grown[1]) != len(consts):
+        extra = (grown[0], tuple(grown[1]))
+        n_slots, consts = extra
+        plan = plan[:1] + (n_slots,) + plan[2:3] + (consts, steps) + plan[5:]
     const_slots = {s for s, _ in consts}
     out_slots = [s for s, v in zip(outputs, graph.outputs) if isinstance(v.type, T.TensorType)]
     top, regions = slice_steps(steps, const_slots, out_slots, _mergeable, _is_view)
     n_ops = sum(1 for st in steps if st[0] == 1)
     if len(regions) == 1 and len(regions[0][0]) == n_ops:
-        whole = _whole_graph(graph, plan, regions[0][1])
+        whole = _whole_graph(graph, plan, regions[0][1]) if extra is None else None
         if whole is not None:
-            return None, whole
+            return None, whole, None
     try:
-        new, any_region = _with_regions(steps, const_slots, out_slots, outputs)
+        new, any_region = _with_regions(steps, const_slots, out_slots, outputs, ran)
     finally:
         _subgraphs._MEMO.clear()
-    return (new if any_region else None), None
+    if extra is not None and _sums_reordered(new):
+        # (the regions would sum a value's gradients in another order than eager's
+        # engine: the groups kept, their backward eager's bit for bit)
+        return graph_diff(graph, orig, ran, False)
+    return (new if any_region or extra is not None else None), None, extra
 
 
-def _with_regions(steps, const_slots, out_slots, block_outs):
+def _sums_reordered(steps):
+    """Whether a region of steps reads a value that 3 or more ops read, some outside the
+    region: the region's one node adds the gradients of its uses before the engine adds
+    the others, so their sum is rounded in another order than eager's."""
+    uses, regions = {}, []
+
+    def count(steps):
+        for st in steps:
+            kind = st[0]
+            if kind == 10:
+                regions.append(st)
+                count(st[1].steps)
+            elif kind == 4:
+                for bsteps, _ in st[4]:
+                    count(bsteps)
+            elif kind == 5:
+                count(st[4][0])
+            elif kind in (0, 1):    # (what records: not x.size(0), lists, ...)
+                for i in st[2]:
+                    uses[i] = uses.get(i, 0) + 1
+    count(steps)
+    for st in regions:
+        inside = {}
+        for r in st[1].steps:
+            for i in r[2]:
+                inside[i] = inside.get(i, 0) + 1
+        for i in st[2]:
+            if uses.get(i, 0) >= 3 and uses[i] > inside.get(i, 0):
+                return True
+    return False
+
+
+def _expand_groups(steps, grown):
+    """steps with each fusion group that holds an op a region may not take (masked_fill,
+    logical_not, elu, square, ...) replaced by its subgraph's ops as registry-op steps
+    (recursively in If branches and Loop bodies), as TorchScript's slicer sees them: it
+    cuts regions before the fuser runs, and ops outside regions run unfused, each
+    recording its own node. grown: [slots in all, constants' (slot, value)], extended
+    with the slots of the values inside the groups expanded. Values are the fused
+    kernel's bit for bit (fused == eager)."""
+    out = None
+    for k, st in enumerate(steps):
+        kind = st[0]
+        new = st
+        if kind == 0:
+            ops = _group_ops(st, grown)
+            if ops is not None:
+                new = ops
+        elif kind == 4:
+            branches = tuple((_expand_groups(bsteps, grown), bouts)
+                             for bsteps, bouts in st[4])
+            if any(b[0] is not o[0] for b, o in zip(branches, st[4])):
+                new = st[:4] + (branches,) + st[5:]
+        elif kind == 5:
+            bsteps, bins, bouts = st[4]
+            b = _expand_groups(bsteps, grown)
+            if b is not bsteps:
+                new = st[:4] + ((b, bins, bouts),) + st[5:]
+        if new is not st and out is None:
+            out = list(steps[:k])
+        if out is not None:
+            if type(new) is list:
+                out.extend(new)
+            else:
+                out.append(new)
+    return steps if out is None else tuple(out)
+
+
+def _group_ops(step, grown):
+    """A fusion group's step as its subgraph's op steps (a list), or None where it stays
+    a group: every op in it may join a region, it runs op by op already, is under
+    strict_fusion, or holds what is not a registry op."""
+    from .autodiff import DifferentiableGroup
+    from ..runtime.executor import _untracked
+    run, node = step[1], step[5]
+    if type(run) is not DifferentiableGroup or _group_ok(step) or \
+            getattr(run.group, "strict", False):
+        return None
+    sub = run.sub
+    outs = list(sub.outputs)
+    if len(set(outs)) != len(outs) or any(v in sub.inputs for v in outs) or \
+            len(node.outputs) != len(outs) or len(sub.inputs) != len(step[2]):
+        return None
+    slot = dict(zip(sub.inputs, step[2]))
+    slot.update(zip(outs, step[3]))
+    n_slots, consts = grown[0], []
+    ops = []
+    for n in sub.nodes:
+        if n.kind == "prim::Constant":
+            slot[n.output] = n_slots
+            consts.append((n_slots, n.attrs.get("value")))
+            n_slots += 1
+            continue
+        op = n.op
+        if op is None or n.blocks or calls_autograd(n) or \
+                any(v not in slot for v in n.inputs):
+            return None
+        ins = tuple(slot[v] for v in n.inputs)
+        o = []
+        for v in n.outputs:
+            if v not in slot:
+                slot[v] = n_slots
+                n_slots += 1
+            o.append(slot[v])
+        rets = op.schema.returns
+        m = len(n.outputs)
+        unpack = (0 if m == 0 else 4 if m > 1 else 2 if len(rets) > 1 else
+                  3 if rets[0].type.is_list else 1)
+        defaults = tuple(p.default for p in op.schema.arguments[len(ins):])
+        ops.append((8 if _untracked(op) else 1, op, ins, tuple(o), (defaults, unpack), n))
+    if any(v not in slot for v in outs):
+        return None
+    grown[0] = n_slots
+    grown[1].extend(consts)
+    return ops
+
+
+def _with_regions(steps, const_slots, out_slots, block_outs, ran=None):
     """steps with TorchScript's regions as kind-10 steps (recursively in If branches and
-    Loop bodies); whether any region formed."""
+    Loop bodies); whether any region formed. ran: the blocks the profiling runs entered
+    (None: all): torch's profiled graph has no requires_grad for the values of a block
+    that did not run, so its slicer leaves that block's ops op by op (the If branch not
+    taken while profiling records TanhBackward0, MulBackward1, ... on every later call)."""
     any_region = False
     nested = []
     for st in steps:
         kind = st[0]
         if kind == 4:
             branches = []
-            for bsteps, bouts in st[4]:
-                b, r = _with_regions(bsteps, const_slots, bouts, bouts)
+            blocks = st[5].blocks if st[5] is not None else ()
+            for k, (bsteps, bouts) in enumerate(st[4]):
+                if ran is not None and k < len(blocks) and blocks[k] not in ran:
+                    branches.append((bsteps, bouts))
+                    continue
+                b, r = _with_regions(bsteps, const_slots, bouts, bouts, ran)
                 any_region |= r
                 branches.append((tuple(b), bouts))
             st = st[:4] + (tuple(branches),) + st[5:]
-        elif kind == 5:
+        elif kind == 5 and (ran is None or st[5] is None or st[5].blocks[0] in ran):
             bsteps, bins, bouts = st[4]
-            b, r = _with_regions(bsteps, const_slots, bouts[1:], bouts)
+            b, r = _with_regions(bsteps, const_slots, bouts[1:], bouts, ran)
             any_region |= r
             st = st[:4] + ((tuple(b), bins, bouts),) + st[5:]
         nested.append(st)
@@ -411,6 +561,11 @@ class GraphDiff:
                 nodes.extend(views)
                 groups.append((st[2], run.in_dtypes))
             else:
+                # (a fusion group's op expanded into the plan, _expand_groups: its Values
+                # the subgraph's, seen as the ones already standing for the same slots)
+                if any(val_of.get(s, v) is not v for v, s in zip(node.inputs, st[2])):
+                    node = _NodeView(node, {v: val_of[s] for v, s in zip(node.inputs, st[2])
+                                            if s in val_of})
                 nodes.append(node)
             for v, s in zip(node.inputs, st[2]):
                 slot_of[v] = s

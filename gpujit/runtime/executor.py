@@ -731,8 +731,12 @@ class Executable:
                         # (TorchScript's DifferentiableGraph regions: the whole graph as
                         # one, or steps of kind 10 where the slicer cut some out)
                         from ..jit.graph_autodiff import graph_diff
-                        steps, whole = graph_diff(spec._exe_graph, spec.recording)
+                        steps, whole, grown = graph_diff(spec._exe_graph, spec.recording,
+                                                         spec.profile.blocks)
                         rec = spec.recording
+                        if grown is not None:   # (groups expanded: more slots, constants)
+                            rec = rec[:1] + (grown[0],) + rec[2:3] + (grown[1],) + \
+                                rec[4:6] + (None,) + rec[7:]
                         if steps is not None:
                             rec = rec[:4] + (tuple(steps),) + rec[5:7]
                         spec.recording = rec[:7] + (whole,)
