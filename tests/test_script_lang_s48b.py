@@ -1,0 +1,143 @@
+"""Session 48 (i48): scripted .code / .graph fidelity, part 2, checked against torch 2.13
+(the expected text is torch's; the tests compare with torch itself when it is importable)."""
+
+from typing import List
+
+import pytest
+
+import gpujit
+
+try:
+    import torch as _torch
+except ImportError:                 # (CI has no torch)
+    _torch = None
+
+needs_torch = pytest.mark.skipif(_torch is None, reason="needs torch")
+
+
+def _control_outputs(graph, kind):
+    """The debug names (without the .N suffix) of the outputs of the first node of kind."""
+    for n in graph.nodes():
+        if n.kind() == kind:
+            return [o.debugName().split(".")[0] for o in n.outputs()]
+    raise AssertionError(f"no {kind}")
+
+
+# ---------------------------------------------------------------- 1. If / Loop outputs ordered
+# by their first use (torch's CanonicalizeOutputs), not by assignment
+def _if_xzy(x: int, y: int, z: int, c: bool) -> int:
+    if c:
+        x -= 1
+        z += 1
+        y += x
+    return x + y + z
+
+
+def _if_names(c: bool) -> int:
+    if c:
+        q = 1
+        p = 2
+    else:
+        q = 3
+        p = 4
+    return p + q
+
+
+def _if_unsorted(c: bool, x: int) -> int:
+    if c:
+        zz = 1
+        aa = 2
+        mm = 3
+        x = 4
+    else:
+        zz = 3
+        aa = 4
+        mm = 5
+    return zz + aa + mm + x
+
+
+def _loop_xzy(n: int, x: int, y: int, z: int) -> int:
+    for i in range(n):
+        x -= 1
+        z += 1
+        y += x
+    return x + y + z
+
+
+def _loop_read_backwards(n: int, a: int, b: int, c: int) -> int:
+    for i in range(n):
+        a += 1
+        b += 2
+        c += 3
+    return c * 100 + b * 10 + a
+
+
+_IF_XZY_CODE = """def _if_xzy(x: int,
+    y: int,
+    z: int,
+    c: bool) -> int:
+  if c:
+    x1 = torch.sub(x, 1)
+    z1 = torch.add(z, 1)
+    x0, y0, z0 = x1, torch.add(y, x1), z1
+  else:
+    x0, y0, z0 = x, y, z
+  return torch.add(torch.add(x0, y0), z0)
+"""
+
+_CASES = [
+    (_if_xzy, "prim::If", ["x", "y", "z"], (3, 4, 5, True), 14),
+    (_if_names, "prim::If", ["p", "q"], (False,), 7),
+    (_if_unsorted, "prim::If", ["zz", "aa", "mm", "x"], (True, 9), 10),
+    (_loop_xzy, "prim::Loop", ["x", "y", "z"], (2, 10, 0, 0), 27),
+    (_loop_read_backwards, "prim::Loop", ["c", "b", "a"], (2, 0, 0, 0), 642),
+]
+
+
+@pytest.mark.parametrize("fn,kind,names,args,expected", _CASES,
+                         ids=[c[0].__name__ for c in _CASES])
+def test_control_outputs_in_order_of_first_use(fn, kind, names, args, expected):
+    s = gpujit.jit.script(fn)
+    assert _control_outputs(s.graph, kind) == names
+    assert s(*args) == expected == fn(*args)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn,kind,names,args,expected", _CASES,
+                         ids=[c[0].__name__ for c in _CASES])
+def test_control_outputs_order_is_torchs(fn, kind, names, args, expected):
+    t = _torch.jit.script(fn)
+    assert _control_outputs(t.graph, kind) == names
+    assert t(*args) == expected
+
+
+def test_if_outputs_code_is_torchs():
+    assert gpujit.jit.script(_if_xzy).code == _IF_XZY_CODE
+    if _torch is not None:
+        assert _torch.jit.script(_if_xzy).code == _IF_XZY_CODE
+
+
+def _nested(n: int, xs: List[int]) -> int:
+    b = 0
+    a = 0
+    for i in range(n):
+        if i > 1:
+            b += i
+            a += 1
+        xs.append(a - b)
+    return a * 1000 + b
+
+
+def test_nested_blocks_ordered_inner_after_outer():
+    # the loop's carried values follow the uses after the loop (a, then b); the If's inside
+    # follow the uses after it inside the loop body (a - b: a first)
+    s = gpujit.jit.script(_nested)
+    assert _control_outputs(s.graph, "prim::Loop") == ["a", "b"]
+    loop = next(n for n in s.graph.nodes() if n.kind() == "prim::Loop")
+    inner = next(n for n in next(iter(loop.blocks())).nodes() if n.kind() == "prim::If")
+    assert [o.debugName().split(".")[0] for o in inner.outputs()] == ["a", "b"]
+    assert s(4, []) == 2005 == _nested(4, [])
+    if _torch is not None:
+        t = _torch.jit.script(_nested)
+        assert _control_outputs(t.graph, "prim::Loop") == ["a", "b"]
+        assert t.code == s.code
