@@ -1,7 +1,8 @@
 """Session 48 (i48): scripted .code / .graph fidelity, part 2, checked against torch 2.13
 (the expected text is torch's; the tests compare with torch itself when it is importable)."""
 
-from typing import List
+import io
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -141,3 +142,79 @@ def test_nested_blocks_ordered_inner_after_outer():
         t = _torch.jit.script(_nested)
         assert _control_outputs(t.graph, "prim::Loop") == ["a", "b"]
         assert t.code == s.code
+
+
+# ---------------------------------------------------------------- 2. dict(a=..., b=...)
+def _dict_kwargs() -> Dict[str, int]:
+    return dict(a=1, b=2)
+
+
+def _dict_kwargs_value(x: float) -> Dict[str, float]:
+    return dict(a=x, b=2.5)
+
+
+def _dict_copy_kwargs(d: Dict[str, int]) -> Dict[str, int]:
+    return dict(d, baz=3)
+
+
+def _dict_list_kwargs(xs: List[Tuple[str, int]]) -> Dict[str, int]:
+    return dict(xs, a=1)
+
+
+_DICT_KWARGS_CODE = """def _dict_kwargs() -> Dict[str, int]:
+  _0 = [("a", 1), ("b", 2)]
+  _1 = annotate(Dict[str, int], {})
+  for _2 in range(torch.len(_0)):
+    _3, _4, = _0[_2]
+    torch._set_item(_1, _3, _4)
+  return _1
+"""
+
+_DICT_KWARGS_VALUE_CODE = """def _dict_kwargs_value(x: float) -> Dict[str, float]:
+  _0 = [("a", x), ("b", 2.5)]
+  _1 = annotate(Dict[str, float], {})
+  for _2 in range(torch.len(_0)):
+    _3, _4, = _0[_2]
+    torch._set_item(_1, _3, _4)
+  return _1
+"""
+
+
+@pytest.mark.parametrize("fn,code,args,expected", [
+    (_dict_kwargs, _DICT_KWARGS_CODE, (), {"a": 1, "b": 2}),
+    (_dict_kwargs_value, _DICT_KWARGS_VALUE_CODE, (0.5,), {"a": 0.5, "b": 2.5}),
+])
+def test_dict_of_keywords_loops_over_their_tuples(fn, code, args, expected):
+    # TorchScript's dict(a=1, b=2) is dict() of the list [("a", 1), ("b", 2)]: a loop
+    # setting each item (gpujit set the items one by one)
+    s = gpujit.jit.script(fn)
+    assert s.code == code
+    assert s(*args) == expected
+    kinds = [n.kind() for n in s.graph.nodes()]
+    assert "prim::Loop" in kinds and "prim::ListConstruct" in kinds
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    assert gpujit.jit.load(io.BytesIO(buf.getvalue()))(*args) == expected
+    if _torch is not None:
+        assert _torch.jit.script(fn).code == code
+        assert _torch.jit.load(io.BytesIO(buf.getvalue()))(*args) == expected
+
+
+def test_dict_copy_with_keywords_sets_them_at_their_place():
+    s = gpujit.jit.script(_dict_copy_kwargs)
+    assert s({"q": 1}) == {"q": 1, "baz": 3}
+    (set_item,) = [ln for ln in str(s.graph).splitlines() if "aten::_set_item" in ln]
+    col = _dict_copy_kwargs.__code__.co_firstlineno + 1
+    assert set_item.endswith(f":{col}:23")          # the keyword's value, as torch's
+    if _torch is not None:
+        t = _torch.jit.script(_dict_copy_kwargs)
+        (t_item,) = [ln for ln in str(t.graph).splitlines() if "aten::_set_item" in ln]
+        assert t_item.endswith(f":{col}:23")
+
+
+def test_dict_of_a_list_takes_no_keywords():
+    with pytest.raises(RuntimeError, match="dict takes no keyword arguments"):
+        gpujit.jit.script(_dict_list_kwargs)
+    if _torch is not None:
+        with pytest.raises(RuntimeError, match="dict takes no keyword arguments"):
+            _torch.jit.script(_dict_list_kwargs)
