@@ -218,3 +218,26 @@ def test_dict_of_a_list_takes_no_keywords():
     if _torch is not None:
         with pytest.raises(RuntimeError, match="dict takes no keyword arguments"):
             _torch.jit.script(_dict_list_kwargs)
+
+
+# ---------------------------------------------------------------- 3. dict(d): aten::dict
+def _dict_of_dict(d: Dict[str, int]) -> Dict[str, int]:
+    e = dict(d)
+    e["z"] = 26
+    return e
+
+
+def test_dict_of_a_dict_is_aten_dict():
+    s = gpujit.jit.script(_dict_of_dict)
+    assert "aten::dict(" in str(s.graph) and "aten::copy" not in str(s.graph)
+    assert "  e = torch.dict(d)\n" in s.code
+    d = {"a": 1}
+    assert s(d) == {"a": 1, "z": 26} and d == {"a": 1}      # a new dict
+    buf = io.BytesIO()
+    gpujit.jit.save(s, buf)
+    back = gpujit.jit.load(io.BytesIO(buf.getvalue()))
+    assert "aten::dict(" in str(back.graph)
+    assert back({"b": 2}) == {"b": 2, "z": 26}
+    if _torch is not None:
+        assert _torch.jit.script(_dict_of_dict).code == s.code
+        assert _torch.jit.load(io.BytesIO(buf.getvalue()))({"b": 2}) == {"b": 2, "z": 26}

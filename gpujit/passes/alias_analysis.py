@@ -55,7 +55,7 @@ _STORES_ELEMENTS = frozenset({"aten::append", "aten::insert", "aten::_set_item",
 # tuples: those stay with _any_part)
 _ELEMENT_COPIES = frozenset({"aten::list", "aten::copy", "aten::sorted", "aten::reversed",
                              "aten::slice", "aten::add", "aten::mul", "aten::keys",
-                             "aten::values"})
+                             "aten::values"}) | {"aten::dict"}
 # node.meta key: the list `+=` whose result TorchScript's AliasDb takes for a new list
 TORCH_FRESH_RESULT = "torch_fresh_result"
 _CONSTRUCTS = frozenset({"prim::ListConstruct", "prim::TupleConstruct",
@@ -435,7 +435,7 @@ _CONTAINER_READERS = frozenset({
     "aten::all", "aten::sum", "aten::enumerate", "aten::zip", "aten::str", "aten::format",
     "aten::percentFormat", "aten::__is__", "aten::__isnot__", "aten::eq", "aten::ne",
     "aten::lt", "aten::le", "aten::gt", "aten::ge", "aten::index", "prim::ListUnpack",
-    "prim::Print", "prim::RaiseException", "aten::warn", "prim::isinstance"})
+    "prim::Print", "prim::RaiseException", "aten::warn", "prim::isinstance"}) | {"aten::dict"}
 # mutators' later inputs that are only read (extend's / update's source, remove's element)
 _READ_ARGS = frozenset({"aten::extend", "aten::remove", "aten::update"})
 # the ops whose container output is a new one (__getitem__'s, min's, ListUnpack's are
@@ -444,7 +444,7 @@ _FRESH_CONTAINERS = frozenset({
     "prim::ListConstruct", "prim::DictConstruct", "aten::keys", "aten::values",
     "aten::items", "aten::list", "aten::copy", "aten::sorted", "aten::reversed",
     "aten::slice", "aten::add", "aten::mul", "aten::sub", "aten::set", "aten::__or__",
-    "aten::__and__", "aten::__xor__", "aten::enumerate", "aten::zip"})
+    "aten::__and__", "aten::__xor__", "aten::enumerate", "aten::zip"}) | {"aten::dict"}
 
 
 def local_container_aliases(v, blockers=None, torch_iadd=False):

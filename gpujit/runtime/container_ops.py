@@ -527,6 +527,7 @@ CONTAINER_OPS = {
     "aten::update": (_update, None),
     "aten::clear": (_clear, None),
     "aten::copy": (lambda c: c.copy(), "{0}.copy()"),
+    "aten::dict": (dict, "dict({0})"),          # dict(d): TorchScript's copy of a dict
     "aten::count": (_count, None),
     "aten::sorted": (_sorted, None),
     "aten::reversed": (lambda c: c[::-1], "{0}[::-1]"),

@@ -328,7 +328,8 @@ class BuiltinMixin:
             return self.emit("prim::DictConstruct", [], [T.DictType(T.STR, T.TENSOR)]).output
         v = args[0]
         if isinstance(v.type, T.DictType):
-            return self.emit("aten::copy", [v], [v.type]).output
+            # (TorchScript's aten::dict.Dict_str, `torch.dict(d)`; d.copy() is aten::copy)
+            return self.emit("aten::dict", [v], [v.type]).output
         et = v.type.elem if isinstance(v.type, T.ListType) else None
         if not isinstance(et, T.TupleType) or len(et.elems) != 2:
             return None

@@ -660,6 +660,8 @@ def _container_result(name, types):
     if name in ("keys", "values", "items") and isinstance(t0, T.DictType):
         return T.ListType({"keys": t0.key, "values": t0.value,
                            "items": T.TupleType((t0.key, t0.value))}[name])
+    if name == "dict" and isinstance(t0, T.DictType) and len(types) == 1:
+        return t0                   # (torch.dict(d): TorchScript's aten::dict.Dict_str)
     if name == "list" and isinstance(t0, (T.ListType, T.SetType)):
         return T.ListType(t0.elem)
     if name == "list" and isinstance(t0, T.StrType):
