@@ -2,7 +2,7 @@
 (the expected text is torch's; the tests compare with torch itself when it is importable)."""
 
 import io
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 
@@ -241,3 +241,30 @@ def test_dict_of_a_dict_is_aten_dict():
     if _torch is not None:
         assert _torch.jit.script(_dict_of_dict).code == s.code
         assert _torch.jit.load(io.BytesIO(buf.getvalue()))({"b": 2}) == {"b": 2, "z": 26}
+
+
+# ---------------------------------------------------------------- 4. `a and b` carries its range
+def _and_in_if(x: Optional[int]) -> int:
+    if x is not None and x > 2:
+        return x
+    return 0
+
+
+def _range_of(graph, needle):
+    """The `line:col` each line of graph's text holding needle ends with."""
+    return [ln.rsplit(":", 2)[-2:] for ln in str(graph).splitlines() if needle in ln]
+
+
+def test_short_circuit_if_has_the_expressions_source_range():
+    # TorchScript's emitShortCircuitLogical: the prim::If of `and` and its False constant
+    # are at the `and` expression (column 7 here), not at the `if` statement (column 4)
+    line = str(_and_in_if.__code__.co_firstlineno + 1)
+    s = gpujit.jit.script(_and_in_if)
+    ifs = _range_of(s.graph, "prim::If(")
+    assert ifs == [[line, "7"], [line, "4"]]
+    assert _range_of(s.graph, "bool = prim::Constant[value=0]()") == [[line, "7"]]
+    assert s(5) == 5 and s(1) == 0 and s(None) == 0
+    if _torch is not None:
+        t = _torch.jit.script(_and_in_if)
+        assert _range_of(t.graph, "prim::If(") == ifs
+        assert _range_of(t.graph, "bool = prim::Constant[value=0]()") == [[line, "7"]]

@@ -70,10 +70,13 @@ class ConditionMixin:
         for prev, e in zip(node.values, node.values[1:]):
             t_refs, f_refs = self.refinements(prev)
             _narrow(known, t_refs if is_and else f_refs)
-            n = self.emit("prim::If", [v], [])
+            # (the If and its constant carry the expression's line and column, as
+            # TorchScript's emitShortCircuitLogical, not the statement's)
+            with self.at(node):
+                n = self.emit("prim::If", [v], [])
             for first in (True, False):
                 b = n.add_block()
-                with self.in_block(b), self.scope():
+                with self.in_block(b), self.scope(), self.at(node):
                     if first == is_and:
                         self.refine(known)
                         b.register_output(self.condition(e))
