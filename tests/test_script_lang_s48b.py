@@ -268,3 +268,77 @@ def test_short_circuit_if_has_the_expressions_source_range():
         t = _torch.jit.script(_and_in_if)
         assert _range_of(t.graph, "prim::If(") == ifs
         assert _range_of(t.graph, "bool = prim::Constant[value=0]()") == [[line, "7"]]
+
+
+# ---------------------------------------------------------------- 5. xs += ys / xs *= n
+def _list_iadd_imul(xs: List[int], n: int) -> List[int]:
+    ys = xs
+    xs += [n]
+    xs *= 2
+    ys.append(7)
+    return xs
+
+
+def _list_iadd_len(xs: List[int], ys: List[int]) -> int:
+    xs += ys
+    return len(xs)
+
+
+def _list_imul_negative(xs: List[int], n: int) -> List[int]:
+    xs *= n
+    return xs
+
+
+_LIST_IADD_CODE = """def _list_iadd_imul(xs: List[int],
+    n: int) -> List[int]:
+  xs0 = torch.add_(xs, [n])
+  xs1 = torch.mul_(xs0, 2)
+  _0 = torch.append(xs, 7)
+  return xs1
+"""
+
+
+def test_list_augmented_assignment_is_add_and_mul_inplace():
+    # TorchScript's aten::add_.t / aten::mul_.t (gpujit wrote aten::extend, and a
+    # mul + clear + extend for *=)
+    s = gpujit.jit.script(_list_iadd_imul)
+    assert s.code == _LIST_IADD_CODE
+    kinds = [n.kind() for n in s.graph.nodes()]
+    assert "aten::add_" in kinds and "aten::mul_" in kinds
+    assert "aten::extend" not in kinds and "aten::clear" not in kinds
+    assert s([1, 2], 3) == [1, 2, 3, 1, 2, 3, 7]            # ys is xs: one list
+    g = gpujit.jit.script(_list_iadd_len)
+    assert "  xs0 = torch.add_(xs, ys)\n  return torch.len(xs0)\n" in g.code
+    assert g([1], [2, 3]) == 3
+    neg = gpujit.jit.script(_list_imul_negative)
+    assert neg([1, 2], -1) == [] and neg([1, 2], 0) == [] and neg([1, 2], 2) == [1, 2, 1, 2]
+    for f, args, want in ((s, ([1, 2], 3), [1, 2, 3, 1, 2, 3, 7]), (g, ([1], [2, 3]), 3)):
+        buf = io.BytesIO()
+        gpujit.jit.save(f, buf)
+        back = gpujit.jit.load(io.BytesIO(buf.getvalue()))
+        assert "aten::add_" in [n.kind() for n in back.graph.nodes()]
+        assert back(*args) == want
+        if _torch is not None:
+            assert _torch.jit.load(io.BytesIO(buf.getvalue()))(*args) == want
+    if _torch is not None:
+        t = _torch.jit.script(_list_iadd_imul)
+        assert t.code == _LIST_IADD_CODE and t([1, 2], 3) == [1, 2, 3, 1, 2, 3, 7]
+        assert _torch.jit.script(_list_iadd_len).code == g.code
+        tn = _torch.jit.script(_list_imul_negative)
+        assert tn([1, 2], -1) == [] and tn([1, 2], 2) == [1, 2, 1, 2]
+
+
+def _tensor_iadd(x: gpujit.Tensor, xs: List[int]) -> gpujit.Tensor:
+    y = x.clone()
+    y += 1
+    y *= 2
+    xs += [1]
+    return y + len(xs)
+
+
+def test_tensor_inplace_ops_stay_tensor_ops():
+    s = gpujit.jit.script(_tensor_iadd)
+    nodes = [n for n in s.graph.nodes() if n.kind() in ("aten::add_", "aten::mul_")]
+    assert len(nodes) == 3
+    out = s(gpujit.tensor([1.0, 2.0]), [5])
+    assert out.tolist() == [6.0, 8.0]
