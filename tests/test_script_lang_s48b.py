@@ -342,3 +342,32 @@ def test_tensor_inplace_ops_stay_tensor_ops():
     assert len(nodes) == 3
     out = s(gpujit.tensor([1.0, 2.0]), [5])
     assert out.tolist() == [6.0, 8.0]
+
+
+class _AttrList(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.xs: List[int] = [1]
+
+    def forward(self, n: int) -> List[int]:
+        self.xs += [n]
+        self.xs *= 2
+        return self.xs
+
+
+def test_list_attribute_augmented_assignment_sets_the_attribute():
+    m = gpujit.jit.script(_AttrList())
+    assert "  self.xs = torch.add_(xs, [n])\n" in m.code
+    assert "  self.xs = torch.mul_(xs0, 2)\n" in m.code
+    assert m(3) == [1, 3, 1, 3] and m(4) == [1, 3, 1, 3, 4, 1, 3, 1, 3, 4]
+    if _torch is not None:
+        class TM(_torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.xs: List[int] = [1]
+
+            def forward(self, n: int) -> List[int]:
+                self.xs += [n]
+                self.xs *= 2
+                return self.xs
+        assert _torch.jit.script(TM()).code == m.code

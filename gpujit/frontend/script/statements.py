@@ -290,7 +290,11 @@ class StatementMixin:
 
     def rebind_augmented(self, target, out):
         """The name of `xs += ys` / `xs *= n` holds the op's result, named as the variable
-        (TorchScript stores it: `xs0 = torch.add_(xs, ys)` in .code)."""
+        (TorchScript stores it: `xs0 = torch.add_(xs, ys)` in .code); an attribute
+        target is set to it (`self.xs = torch.add_(xs, [n])`, as TorchScript's)."""
+        if isinstance(target, ast.Attribute):
+            self.assign(target, out, target)
+            return
         self.rebind(target, out)
         if isinstance(target, ast.Name) and not target.id.startswith("$"):
             out.set_debug_name(target.id)
