@@ -371,3 +371,81 @@ def test_list_attribute_augmented_assignment_sets_the_attribute():
                 self.xs *= 2
                 return self.xs
         assert _torch.jit.script(TM()).code == m.code
+
+
+# ---------------------------------------------------------------- 6. `c: Optional[T] = None`
+def _optional_none_if(x: gpujit.Tensor, b: bool) -> gpujit.Tensor:
+    c: Optional[gpujit.Tensor] = None
+    if b:
+        c = x
+    if c is None:
+        return x
+    return c + 1
+
+
+def _optional_none_if_int(x: int, b: bool) -> int:
+    c: Optional[int] = None
+    if b:
+        c = x
+    if c is None:
+        return x
+    return c + 1
+
+
+def _optional_none_loop(n: int) -> int:
+    c: Optional[int] = None
+    while n > 0:
+        n -= 1
+        c = n
+    return -1 if c is None else c
+
+
+_OPTIONAL_LOOP_CODE = """def _optional_none_loop(n: int) -> int:
+  c: Optional[int] = None
+  n0 = n
+  _0 = torch.gt(n, 0)
+  while _0:
+    n1 = torch.sub(n0, 1)
+    _0, c, n0 = torch.gt(n1, 0), n1, n1
+  if torch.__is__(c, None):
+    _1 = -1
+  else:
+    _1 = unchecked_cast(int, c)
+  return _1
+"""
+
+
+def _none_constants(graph):
+    return [ln.strip() for ln in str(graph).splitlines() if "= prim::Constant()" in ln]
+
+
+def test_optional_annotated_none_is_a_nonetype_constant():
+    # TorchScript's: the None literal's NoneType constant (its column: 33), which the
+    # `c is None` test shares, the If / Loop outputs of the declared Optional type; gpujit
+    # made a `Tensor?` constant at the statement and a second None for the test
+    s = gpujit.jit.script(_optional_none_if)
+    line = _optional_none_if.__code__.co_firstlineno + 1
+    (none,) = _none_constants(s.graph)
+    assert none.startswith("%c : NoneType = prim::Constant()") and \
+        none.endswith(f":{line}:33")
+    assert [str(o.type()) for n in s.graph.nodes() if n.kind() == "prim::If"
+            for o in n.outputs()][:1] == ["Tensor?"]
+    x = gpujit.tensor([1.0, 2.0])
+    assert s(x, True).tolist() == [2.0, 3.0] and s(x, False).tolist() == [1.0, 2.0]
+    loop = gpujit.jit.script(_optional_none_loop)
+    assert loop.code == _OPTIONAL_LOOP_CODE          # (no widening cast in the loop body)
+    assert len(_none_constants(loop.graph)) == 1
+    assert loop(3) == 0 and loop(0) == -1
+    s_int = gpujit.jit.script(_optional_none_if_int)
+    line_int = _optional_none_if_int.__code__.co_firstlineno + 1
+    (none,) = _none_constants(s_int.graph)
+    assert none.startswith("%c : NoneType = prim::Constant()") and \
+        none.endswith(f":{line_int}:23")
+    assert s_int(3, True) == 4 and s_int(3, False) == 3
+    if _torch is not None:
+        t = _torch.jit.script(_optional_none_if_int)
+        (t_none,) = _none_constants(t.graph)
+        assert t_none.split(" = ")[0].split(" : ")[1] == "NoneType"
+        assert t_none.endswith(f":{line_int}:23")
+        assert t.code == s_int.code
+        assert _torch.jit.script(_optional_none_loop).code == _OPTIONAL_LOOP_CODE

@@ -549,7 +549,11 @@ class StatementMixin:
                 isinstance(v.type, T.ListType) and isinstance(declared, T.ListType)):
             return v
         if v.node.kind == "prim::Constant" and isinstance(v.type, T.NoneType):
-            return self.const(None, declared)
+            # (a None of the declared type; TorchScript's graph keeps the literal's
+            # NoneType constant where its uses allow: compiler.drop_widening_casts)
+            c = self.const(None, declared)
+            c.node.meta[WIDENING_CAST] = v.node.source_range or True
+            return c
         out = self.emit("prim::unchecked_cast", [v], [declared]).output
         # (a widening the compiled graph does without: TorchScript stores the value as it
         # is, its variable typed by the annotation; compiler.drop_widening_casts)
