@@ -449,3 +449,64 @@ def test_optional_annotated_none_is_a_nonetype_constant():
         assert t_none.endswith(f":{line_int}:23")
         assert t.code == s_int.code
         assert _torch.jit.script(_optional_none_loop).code == _OPTIONAL_LOOP_CODE
+
+
+# ---------------------------------------------------------------- 7. `and` / `or` narrowing
+def _and_chain(x: Optional[int], z: Optional[int]) -> int:
+    if x is not None and z is not None and x > z:
+        return x - z
+    return 0
+
+
+def _or_value(x: Optional[int]) -> bool:
+    y = x is None or x < 0
+    return y
+
+
+def _narrowed_in_while(x: Optional[int]) -> int:
+    while x is not None and x > 0:
+        x = x - 1
+    return 0 if x is None else x
+
+
+_AND_CHAIN_CODE = """def _and_chain(x: Optional[int],
+    z: Optional[int]) -> int:
+  if torch.__isnot__(x, None):
+    x1 = unchecked_cast(int, x)
+    _0, x0 = torch.__isnot__(z, None), x1
+  else:
+    _0, x0 = False, x
+  if _0:
+    x3 = unchecked_cast(int, x0)
+    z1 = unchecked_cast(int, z)
+    _1, x2, z0 = torch.gt(x3, z1), x3, z1
+  else:
+    _1, x2, z0 = False, x0, z
+  if _1:
+    x4 = unchecked_cast(int, x2)
+    z2 = unchecked_cast(int, z0)
+    _2 = torch.sub(x4, z2)
+  else:
+    _2 = 0
+  return _2
+"""
+
+
+def test_and_or_narrowed_variables_are_outputs_of_their_if():
+    # TorchScript's emitShortCircuitLogical stores the narrowed variable in the operand's
+    # block: the If outputs it (the cast there, the variable itself on the other path) and
+    # what follows reads that output; gpujit cast the variable before the chain again
+    s = gpujit.jit.script(_and_chain)
+    assert s.code == _AND_CHAIN_CODE
+    assert s(5, 2) == 3 and s(1, 2) == 0 and s(None, 2) == 0 and s(5, None) == 0
+    o = gpujit.jit.script(_or_value)
+    assert "prim::If" in str(o.graph) and o(-1) and o(None) and not o(3)
+    # the loop's condition narrows x for the condition only: the body's `x - 1` reads an
+    # Optional[int], which torch 2.13 refuses too
+    with pytest.raises(RuntimeError, match="sub"):
+        gpujit.jit.script(_narrowed_in_while)
+    if _torch is not None:
+        assert _torch.jit.script(_and_chain).code == _AND_CHAIN_CODE
+        assert _torch.jit.script(_or_value).code == o.code
+        with pytest.raises(RuntimeError):
+            _torch.jit.script(_narrowed_in_while)
