@@ -647,9 +647,11 @@ def _mutated(xs: List[int], b: int) -> Tuple[str, List[int]]:
 
 def test_a_mutator_without_a_result_is_a_call_statement_when_its_container_is_read():
     s = torch.jit.script(_mutated)
-    # (TorchScript's extend / clear / insert return nothing: `_0 = torch.extend(...)`
-    # then read as the list was a () in torch.jit.load)
-    assert "torch.extend(xs, " in s.code and "= torch.extend" not in s.code
+    # (TorchScript's clear / insert return nothing: `_0 = torch.clear(...)` then read as
+    # the list was a () in torch.jit.load; `xs += ...` is its aten::add_.t, which returns
+    # the list: `xs0 = torch.add_(xs, ...)`, i48)
+    assert "  torch.clear(xs0)\n" in s.code and "= torch.clear" not in s.code
+    assert "xs0 = torch.add_(xs, " in s.code
     want = ("[1, 5, 5][5]", [5])
     assert s([1], 5) == want
     data = _save(s)

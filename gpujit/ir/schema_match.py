@@ -25,6 +25,11 @@ SIDE_EFFECT_KINDS = frozenset({
     "prim::AddStatValue", "prim::TimePoint",
     "aten::setdefault"}) | AUTOGRAD_KINDS     # (the grad mode: nothing moves across)
 
+# a list's `xs += ys` / `xs *= n`: TorchScript's aten::add_.t / aten::mul_.t, the kinds
+# of Tensor in-place ops too: a container mutator only where the node has no registry op
+# (alias_analysis.is_container_mutator)
+LIST_INPLACE_KINDS = frozenset({"aten::add_", "aten::mul_"})
+
 _NUM = (T.IntType, T.FloatType, T.ComplexType, T.BoolType, T.NumberType)
 
 
@@ -157,7 +162,8 @@ def is_mutating(node) -> bool:
     """Does the node write into one of its inputs (an in-place or out= op)?"""
     op = node.op
     if op is None:
-        return node.kind in SIDE_EFFECT_KINDS and node.kind.startswith("aten::")
+        return node.kind in SIDE_EFFECT_KINDS and node.kind.startswith("aten::") or \
+            node.kind in LIST_INPLACE_KINDS
     return any(a.type.is_write for a in op.schema.arguments) and writes_at_all(node)
 
 

@@ -29,8 +29,10 @@ from __future__ import annotations
 
 from ..ir import types as T
 from ..ir.schema_match import AUTOGRAD_KINDS, SIDE_EFFECT_KINDS, writes_at_all
+from ..ir.schema_match import LIST_INPLACE_KINDS
 
 __all__ = ["AliasDb", "is_mutable_type", "local_container_aliases", "CONTAINER_MUTATORS",
+           "is_container_mutator",
            "TORCH_FRESH_RESULT"]
 
 # calls whose bodies we cannot see: they may keep, alias and write what they are given
@@ -55,7 +57,7 @@ _STORES_ELEMENTS = frozenset({"aten::append", "aten::insert", "aten::_set_item",
 # tuples: those stay with _any_part)
 _ELEMENT_COPIES = frozenset({"aten::list", "aten::copy", "aten::sorted", "aten::reversed",
                              "aten::slice", "aten::add", "aten::mul", "aten::keys",
-                             "aten::values"})
+                             "aten::values"}) | {"aten::dict"}
 # node.meta key: the list `+=` whose result TorchScript's AliasDb takes for a new list
 TORCH_FRESH_RESULT = "torch_fresh_result"
 _CONSTRUCTS = frozenset({"prim::ListConstruct", "prim::TupleConstruct",
@@ -216,7 +218,8 @@ class AliasDb:
         elif kind == "prim::SetAttr":
             self._contain(node.inputs[0], node.inputs[1])
             self._write(node, node.inputs[0])
-        elif kind in SIDE_EFFECT_KINDS and kind.startswith("aten::") and node.inputs:
+        elif (kind in SIDE_EFFECT_KINDS and kind.startswith("aten::") or
+              kind in LIST_INPLACE_KINDS and node.op is None) and node.inputs:
             # list / dict mutators: aten::append(%l, %x), aten::_set_item(%d, %k, %v), ...
             # (they return the container itself, as `t[](a!)` says, or nothing)
             for v in node.inputs[1:]:
@@ -435,16 +438,23 @@ _CONTAINER_READERS = frozenset({
     "aten::all", "aten::sum", "aten::enumerate", "aten::zip", "aten::str", "aten::format",
     "aten::percentFormat", "aten::__is__", "aten::__isnot__", "aten::eq", "aten::ne",
     "aten::lt", "aten::le", "aten::gt", "aten::ge", "aten::index", "prim::ListUnpack",
-    "prim::Print", "prim::RaiseException", "aten::warn", "prim::isinstance"})
+    "prim::Print", "prim::RaiseException", "aten::warn", "prim::isinstance"}) | {"aten::dict"}
 # mutators' later inputs that are only read (extend's / update's source, remove's element)
-_READ_ARGS = frozenset({"aten::extend", "aten::remove", "aten::update"})
+_READ_ARGS = frozenset({"aten::extend", "aten::remove", "aten::update", "aten::add_"})
+
+
+def is_container_mutator(node) -> bool:
+    """A list / dict mutator (CONTAINER_MUTATORS), or a list's `+=` / `*=` (aten::add_ /
+    aten::mul_ without a registry op: a Tensor's add_ has one)."""
+    return node.kind in CONTAINER_MUTATORS or (node.kind in LIST_INPLACE_KINDS and
+                                               node.op is None)
 # the ops whose container output is a new one (__getitem__'s, min's, ListUnpack's are
 # elements: they may be anyone's)
 _FRESH_CONTAINERS = frozenset({
     "prim::ListConstruct", "prim::DictConstruct", "aten::keys", "aten::values",
     "aten::items", "aten::list", "aten::copy", "aten::sorted", "aten::reversed",
     "aten::slice", "aten::add", "aten::mul", "aten::sub", "aten::set", "aten::__or__",
-    "aten::__and__", "aten::__xor__", "aten::enumerate", "aten::zip"})
+    "aten::__and__", "aten::__xor__", "aten::enumerate", "aten::zip"}) | {"aten::dict"}
 
 
 def local_container_aliases(v, blockers=None, torch_iadd=False):
@@ -486,7 +496,7 @@ def local_container_aliases(v, blockers=None, torch_iadd=False):
                 add(b.outputs[x.offset])
         elif torch_iadd and n.meta.get(TORCH_FRESH_RESULT):
             pass                                    # (a new list, as TorchScript sees it)
-        elif n.kind in CONTAINER_MUTATORS and n.kind not in ("aten::pop", "aten::popitem") \
+        elif is_container_mutator(n) and n.kind not in ("aten::pop", "aten::popitem") \
                 or n.kind == "prim::unchecked_cast":
             add(n.inputs[0])                        # (returns its container)
         elif not (n.kind in _FRESH_CONTAINERS and n.op is None or _returns_new(n)):
@@ -509,7 +519,7 @@ def local_container_aliases(v, blockers=None, torch_iadd=False):
                     return _blocked(blockers, user)
                 add(user.outputs[i - 2])
                 add(user.blocks[0].inputs[i - 1])
-            elif user.kind in CONTAINER_MUTATORS:
+            elif is_container_mutator(user):
                 if i == 0 and user.kind not in ("aten::pop", "aten::popitem"):
                     for o in user.outputs:          # (returns its container)
                         add(o)

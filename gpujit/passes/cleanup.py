@@ -6,7 +6,9 @@ runCleanupPasses), so a scripted function's `.graph` shows what TorchScript's sh
 3. ConstantPropagationImmutableTypes: `3 + 4` is 7, `if 1 < 2:` keeps its taken block,
    never on tensors, lists or dicts, never an op that raises or warns (that stays for run
    time) (passes/constant_propagation.py, immutable_only=True);
-4. ConstantPooling: one constant per value, at the start of the graph (passes/cse.py).
+4. ConstantPooling: one constant per value, at the start of the graph (passes/cse.py);
+5. CanonicalizeOutputs: the outputs of each If and Loop in the order of their first use
+   (passes/canonicalize_outputs.py).
 
 (AnnotateWarns is the frontend's: each aten::warn carries its warn_id as it is emitted.)
 Nothing here changes what the function computes; the execution pipeline
@@ -14,6 +16,7 @@ Nothing here changes what the function computes; the execution pipeline
 """
 from __future__ import annotations
 
+from .canonicalize_outputs import canonicalize_outputs
 from .constant_propagation import propagate_constants
 from .cse import pool_constants
 from .dce import eliminate_dead_code
@@ -30,3 +33,4 @@ def run_cleanup_passes(graph) -> None:
     if propagate_constants(graph, immutable_only=True):
         eliminate_dead_code(graph)
     pool_constants(graph)
+    canonicalize_outputs(graph)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from ..ir.schema_match import (SIDE_EFFECT_KINDS, calls_autograd, has_side_effects,
                                is_mutating, is_nondeterministic)
-from .alias_analysis import CONTAINER_MUTATORS, AliasDb, local_container_aliases
+from .alias_analysis import AliasDb, is_container_mutator, local_container_aliases
 
 __all__ = ["eliminate_dead_code"]
 
@@ -90,7 +90,7 @@ class _Live:
         node is added.)"""
         if node.kind == "prim::SetAttr":
             written = [node.inputs[0]]
-        elif node.kind in CONTAINER_MUTATORS:
+        elif is_container_mutator(node):
             if node not in self._local:
                 self._local[node] = local_container_aliases(node.inputs[0], self.blockers,
                                                             torch_iadd=True)

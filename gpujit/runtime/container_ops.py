@@ -400,6 +400,18 @@ def _extend(c, other):
     return c
 
 
+def _iadd(lst, other):
+    """`xs += ys` (TorchScript's aten::add_.t): ys's elements added to xs itself."""
+    lst.extend(other)
+    return lst
+
+
+def _imul(lst, n):
+    """`xs *= n` (TorchScript's aten::mul_.t): xs itself, n times over (n <= 0: empty)."""
+    lst *= n
+    return lst
+
+
 def _update(d, other):
     """d.update(other) of two dicts (TorchScript's aten::update)."""
     d.update(other)
@@ -523,10 +535,13 @@ CONTAINER_OPS = {
     "aten::popitem": (_popitem, None),
     "aten::setdefault": (lambda d, k, v: d.setdefault(k, v), None),   # (TorchScript's op)
     "aten::extend": (_extend, None),
+    "aten::add_": (_iadd, None),            # (a list's; a Tensor's add_ has a registry op)
+    "aten::mul_": (_imul, None),
     "aten::insert": (_insert, None),
     "aten::update": (_update, None),
     "aten::clear": (_clear, None),
     "aten::copy": (lambda c: c.copy(), "{0}.copy()"),
+    "aten::dict": (dict, "dict({0})"),          # dict(d): TorchScript's copy of a dict
     "aten::count": (_count, None),
     "aten::sorted": (_sorted, None),
     "aten::reversed": (lambda c: c[::-1], "{0}[::-1]"),

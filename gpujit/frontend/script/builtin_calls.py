@@ -297,20 +297,39 @@ class BuiltinMixin:
                 vt = x.type if vt is None else self.unify(vt, x.type)
                 if vt is None:
                     return None
+            if not args and all(x.type == vt for x in kw.values()):
+                # TorchScript's: the list of the (name, value) tuples (no source range),
+                # then dict() of it, a loop (`_0 = [("a", 1), ("b", 2)]`, `for _2 in
+                # range(torch.len(_0)):`)
+                keys = [self.const(k) for k in kw]
+                saved, self.cur = self.cur, None
+                try:
+                    pt = T.TupleType((T.STR, vt))
+                    pairs = [self.emit("prim::TupleConstruct", [k, x], [pt]).output
+                             for k, x in zip(keys, kw.values())]
+                    lst = self.emit("prim::ListConstruct", pairs, [T.ListType(pt)]).output
+                finally:
+                    self.cur = saved
+                return self.builtin_dict([lst], {}, node)
+            if args and isinstance(args[0].type, T.ListType):
+                self.error("dict takes no keyword arguments", node)    # (torch 2.13's)
             base = self.builtin_dict(args, {}, node) if args else self.emit(
                 "prim::DictConstruct", [], [T.DictType(T.STR, vt)]).output
             if base is None or base.type.key != T.STR or self.unify(
                     base.type.value, vt) != base.type.value:
                 return None
+            values = {k.arg: k.value for k in getattr(node, "keywords", ())}
             for k, x in kw.items():
-                self.emit("aten::_set_item", [base, self.const(k), x], [])
+                with self.at(values.get(k, node)):    # (the value's line and column)
+                    self.emit("aten::_set_item", [base, self.const(k), x], [])
             return base
         if not args or (args[0].node.kind == "prim::ListConstruct" and
                         not args[0].node.inputs and not args[0].uses):     # dict([])
             return self.emit("prim::DictConstruct", [], [T.DictType(T.STR, T.TENSOR)]).output
         v = args[0]
         if isinstance(v.type, T.DictType):
-            return self.emit("aten::copy", [v], [v.type]).output
+            # (TorchScript's aten::dict.Dict_str, `torch.dict(d)`; d.copy() is aten::copy)
+            return self.emit("aten::dict", [v], [v.type]).output
         et = v.type.elem if isinstance(v.type, T.ListType) else None
         if not isinstance(et, T.TupleType) or len(et.elems) != 2:
             return None

@@ -654,22 +654,51 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
 
 def drop_widening_casts(graph):
     """The prim::unchecked_casts to an annotated variable's or the return's wider declared
-    type (statements.as_declared) that only give an if's branch its value: the branch
-    gives the value itself, the If output having the declared type, as TorchScript's
-    graph has it (`if c: y: Optional[int] = x`, `.code` `y : Optional[int] = x`; `return
-    "a"` under `-> Union[int, str]`). (Other uses keep the cast: the graph's outputs type
-    the function's schema.)"""
+    type (statements.as_declared) that only give an if's branch or a loop's carried value
+    its value: the block gives the value itself, the If / Loop output having the declared
+    type, as TorchScript's graph has it (`if c: y: Optional[int] = x`, `.code` `y :
+    Optional[int] = x`; `return "a"` under `-> Union[int, str]`; `while ...: c = n` of
+    `c: Optional[int]`); the None of `c: Optional[T] = None` is a NoneType constant where
+    its uses allow. (Other uses keep the cast: the graph's outputs type the function's
+    schema.)"""
+    for n in [n for n in graph.walk() if n.kind == "prim::Constant" and
+              n.meta.get(WIDENING_CAST) and not n.attrs]:
+        # `c: Optional[Tensor] = None`: TorchScript's None literal, a NoneType constant
+        # (at the literal's column), that an if's or a loop's outputs of the declared
+        # type take as it is and `c is None` reads (pooled with that test's None)
+        out = n.output
+        if all(u.user.kind in ("aten::__is__", "aten::__isnot__") or
+               u.user.kind == "prim::Loop" and u.offset >= 2 or
+               u.user.kind == "prim::Return" and u.user.owning_block is not None and
+               getattr(u.user.owning_block.owning_node, "kind", None) in (
+                   "prim::If", "prim::Loop") and
+               _carried_offset(u) is not None
+               for u in out.uses):
+            out.type = T.NONE
+            if n.meta[WIDENING_CAST] is not True:
+                n.source_range = n.meta[WIDENING_CAST]
     for n in [n for n in graph.walk() if n.kind == "prim::unchecked_cast" and
               n.meta.get(WIDENING_CAST)]:
         v = n.inputs[0]
         out = n.output
         if out.uses and v.type.is_subtype_of(out.type) and all(
                 u.user.kind == "prim::Return" and u.user.owning_block is not None and
-                getattr(u.user.owning_block.owning_node, "kind", None) == "prim::If" and
-                out.type.is_subtype_of(u.user.owning_block.owning_node.outputs[u.offset].type)
+                getattr(u.user.owning_block.owning_node, "kind", None) in (
+                    "prim::If", "prim::Loop") and _carried_offset(u) is not None and
+                out.type.is_subtype_of(
+                    u.user.owning_block.owning_node.outputs[_carried_offset(u)].type)
                 for u in out.uses):
             out.replace_all_uses_with(v)
             n.destroy()
+
+
+def _carried_offset(use):
+    """The output of the If / Loop that a block's return at use gives (its index), or None
+    (a loop's continue condition)."""
+    owner = use.user.owning_block.owning_node
+    if owner.kind == "prim::If":
+        return use.offset
+    return use.offset - 1 if use.offset >= 1 else None
 
 
 def _unconditional_calls(e):

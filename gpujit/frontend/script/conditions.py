@@ -70,16 +70,38 @@ class ConditionMixin:
         for prev, e in zip(node.values, node.values[1:]):
             t_refs, f_refs = self.refinements(prev)
             _narrow(known, t_refs if is_and else f_refs)
-            n = self.emit("prim::If", [v], [])
+            # (the If and its constant carry the expression's line and column, as
+            # TorchScript's emitShortCircuitLogical, not the statement's)
+            with self.at(node):
+                n = self.emit("prim::If", [v], [])
+            refined = {}
             for first in (True, False):
                 b = n.add_block()
-                with self.in_block(b), self.scope():
+                with self.in_block(b), self.scope() as frame, self.at(node):
                     if first == is_and:
                         self.refine(known)
+                        refined = {k: r for k, r in frame.items()
+                                   if isinstance(r, Refined) and "." not in k}
                         b.register_output(self.condition(e))
                     else:
                         b.register_output(self.const(not is_and))
             v = n.add_output(T.BOOL)
+            # the variables the operand's block narrowed are outputs of the If (the
+            # narrowed value there, the variable's own on the other path), as TorchScript's
+            # emitShortCircuitLogical stores them: later reads, and the casts of the `if`
+            # the chain decides, read the If's output (`_0, x0 = torch.gt(x1, 2), x1`;
+            # DCE drops those nothing reads)
+            for name, r in refined.items():
+                outer = self.lookup_var(name)
+                if not isinstance(outer, Var) or isinstance(outer, Refined) or \
+                        r.value.node.kind != "prim::unchecked_cast" or \
+                        not r.value.type.is_subtype_of(outer.value.type):
+                    continue
+                for first, b in zip((True, False), n.blocks):
+                    b.register_output(r.value if first == is_and else outer.value)
+                out = n.add_output(outer.value.type)
+                out.set_debug_name(name)
+                self.scopes[-1][name] = Var(out, outer.where)
         return v
 
     # ------------------------------------------------------------------ refinement

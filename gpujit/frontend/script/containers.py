@@ -531,7 +531,11 @@ class ContainerMixin:
             return None      # (`torch.add(xs)`: the caller's "no variant" error)
         op = None if name != "len" or not isinstance(args[0].type, T.ListType) else \
             _reg.OPS["aten::len.t"]
-        return self.emit(kind, args, [t], op=op).output
+        out = self.emit(kind, args, [t], op=op).output
+        if kind == "aten::add_":      # (a new list for DCE, as the frontend's `xs += ys`)
+            from ...passes.alias_analysis import TORCH_FRESH_RESULT
+            out.node.meta[TORCH_FRESH_RESULT] = True
+        return out
 
     # ------------------------------------------------------------------ item assignment, del
     def set_item(self, target, v, node):
@@ -660,6 +664,11 @@ def _container_result(name, types):
     if name in ("keys", "values", "items") and isinstance(t0, T.DictType):
         return T.ListType({"keys": t0.key, "values": t0.value,
                            "items": T.TupleType((t0.key, t0.value))}[name])
+    if name in ("add_", "mul_") and isinstance(t0, T.ListType) and len(types) == 2 and \
+            isinstance(types[1], T.ListType if name == "add_" else T.IntType):
+        return t0                   # (`xs0 = torch.add_(xs, ys)`: a list's += / *=)
+    if name == "dict" and isinstance(t0, T.DictType) and len(types) == 1:
+        return t0                   # (torch.dict(d): TorchScript's aten::dict.Dict_str)
     if name == "list" and isinstance(t0, (T.ListType, T.SetType)):
         return T.ListType(t0.elem)
     if name == "list" and isinstance(t0, T.StrType):

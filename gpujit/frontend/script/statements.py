@@ -267,21 +267,37 @@ class StatementMixin:
         if not isinstance(cur.type, T.ListType) or not isinstance(s.op, (ast.Add, ast.Mult)):
             return False
         if isinstance(s.op, ast.Mult) and isinstance(rhs.type, T.IntType):
-            # (mul_.left_t clears the list for n <= 0, where `xs * n` of a non-empty list
-            # raises for n < 0)
-            rhs = self.min_max("max", [rhs, self.const(0)], s)
+            # TorchScript's aten::mul_.t (`xs0 = torch.mul_(xs, 2)`; n <= 0 clears the
+            # list, where `xs * n` of a non-empty list raises for n < 0); the name holds
+            # its result, the list itself (`-> t[](a!)`)
+            self.binop(type(s.op), cur, rhs, s)     # (checks the operands; dead)
+            out = self.mutate("aten::mul_", [cur, rhs], s, result=True)
+            self.rebind_augmented(s.target, out)
+            return True
         fresh = self.binop(type(s.op), cur, rhs, s)   # (checks the operands; dead if unused)
         if isinstance(s.op, ast.Add) and isinstance(rhs.type, T.ListType):
-            out = self.mutate("aten::extend", [cur, rhs], s, result=True)
+            # TorchScript's aten::add_.t (`xs0 = torch.add_(xs, ys)`)
+            out = self.mutate("aten::add_", [cur, rhs], s, result=True)
             # the name now holds the result, which TorchScript's AliasDb takes for a new
             # list (aten::add_.t's `-> t[]`): its DCE drops a later write to it that
             # nothing reads (`xs += ys; del xs[0]` before a raise, `xs.append(1)` with xs
             # unused after it), and so does gpujit's (passes/dce.py)
             out.node.meta[TORCH_FRESH_RESULT] = True
-            self.rebind(s.target, out)
+            self.rebind_augmented(s.target, out)
         else:
             self.put_back(cur, fresh, s)
         return True
+
+    def rebind_augmented(self, target, out):
+        """The name of `xs += ys` / `xs *= n` holds the op's result, named as the variable
+        (TorchScript stores it: `xs0 = torch.add_(xs, ys)` in .code); an attribute
+        target is set to it (`self.xs = torch.add_(xs, [n])`, as TorchScript's)."""
+        if isinstance(target, ast.Attribute):
+            self.assign(target, out, target)
+            return
+        self.rebind(target, out)
+        if isinstance(target, ast.Name) and not target.id.startswith("$"):
+            out.set_debug_name(target.id)
 
     def stmt_Assert(self, s):
         if isinstance(s.test, ast.Constant) and not s.test.value:
@@ -533,7 +549,11 @@ class StatementMixin:
                 isinstance(v.type, T.ListType) and isinstance(declared, T.ListType)):
             return v
         if v.node.kind == "prim::Constant" and isinstance(v.type, T.NoneType):
-            return self.const(None, declared)
+            # (a None of the declared type; TorchScript's graph keeps the literal's
+            # NoneType constant where its uses allow: compiler.drop_widening_casts)
+            c = self.const(None, declared)
+            c.node.meta[WIDENING_CAST] = v.node.source_range or True
+            return c
         out = self.emit("prim::unchecked_cast", [v], [declared]).output
         # (a widening the compiled graph does without: TorchScript stores the value as it
         # is, its variable typed by the annotation; compiler.drop_widening_casts)
