@@ -479,11 +479,12 @@ def test_torch_written_object_with_setstate():
     assert ld.k.a == 9 and ld.k.cache == [0] and ld.k.__getstate__() == (9, 7)
 
 
-def test_gpujit_writes_the_state_of_such_objects(tmp_path):
+@pytest.mark.parametrize("fmt", ["pytorch", "gpujit"])
+def test_gpujit_writes_the_state_of_such_objects(tmp_path, fmt):
     m = gpujit.jit.script(State48())
     assert m() == [2, 2, 2, 2]
     path = str(tmp_path / "s.pt")
-    gpujit.jit.save(m, path, format="pytorch")
+    gpujit.jit.save(m, path, format=fmt)
     code = _archive_code(path)
     assert "def __getstate__(self" in code and "def __setstate__(self" in code
     assert gpujit.jit.load(path)() == [9, 0]        # as torch's own round trip gives
