@@ -21,7 +21,7 @@ import io
 import os
 import subprocess
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
@@ -130,7 +130,7 @@ def _gpujit_archive(fmt):
 # the classes above in a module of their own, saved by another process: loaded here,
 # no Python class of the archive's names exists
 _GONE = """import gpujit, sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 {src}
 for fmt in ("pytorch", "gpujit"):
     gpujit.jit.save(gpujit.jit.script(Tok48()), sys.argv[1] + "." + fmt, format=fmt)
@@ -441,3 +441,58 @@ def test_object_cast_refusals_in_torch_words():
                                            r"Tried to cast object to type Names48 but "
                                            r"object was missing attribute itos"):
         m.v = None
+
+
+# ---- objects saved through their class's __getstate__ / __setstate__
+
+TORCH_STATE = os.path.join(HERE, "state_s48.pt")
+
+
+@gpujit.jit.script
+class Kept48(object):
+    def __init__(self, a: int):
+        self.a = a
+        self.cache: List[int] = [a] * 3
+
+    def __getstate__(self) -> Tuple[int, int]:
+        return (self.a, 7)
+
+    def __setstate__(self, s: Tuple[int, int]) -> None:
+        self.a = s[0] + s[1]
+        self.cache = [0]
+
+
+class State48(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.k = Kept48(2)
+
+    def forward(self) -> List[int]:
+        return [self.k.a] + self.k.cache
+
+
+def test_torch_written_object_with_setstate():
+    # torch 2.13 pickles the object's __getstate__() and calls __setstate__ on loading;
+    # gpujit refused it ('saved through its own __getstate__, which gpujit cannot load')
+    ld = gpujit.jit.load(TORCH_STATE)
+    assert ld() == [9, 0]
+    assert ld.k.a == 9 and ld.k.cache == [0] and ld.k.__getstate__() == (9, 7)
+
+
+@pytest.mark.parametrize("fmt", ["pytorch", "gpujit"])
+def test_gpujit_writes_the_state_of_such_objects(tmp_path, fmt):
+    m = gpujit.jit.script(State48())
+    assert m() == [2, 2, 2, 2]
+    path = str(tmp_path / "s.pt")
+    gpujit.jit.save(m, path, format=fmt)
+    code = _archive_code(path)
+    assert "def __getstate__(self" in code and "def __setstate__(self" in code
+    assert gpujit.jit.load(path)() == [9, 0]        # as torch's own round trip gives
+
+
+def test_torch_reads_the_state_gpujit_writes(tmp_path):
+    torch = pytest.importorskip("torch")
+    m = gpujit.jit.script(State48())
+    path = str(tmp_path / "s.pt")
+    gpujit.jit.save(m, path, format="pytorch")
+    assert torch.jit.load(path)() == [9, 0]

@@ -73,6 +73,12 @@ def encode(v, saver, declared=None):
         else object_value_type(v)
     if isinstance(t, T.ClassType) and not isinstance(t, T.NamedTupleType):
         name = saver.add_class(t)
+        if "__getstate__" in t.methods and "__setstate__" in t.methods:
+            # the state the class's own (compiled) __getstate__ gives, handed to
+            # __setstate__ on loading, as TorchScript's pickler saves such an object
+            from ..jit.objects import ScriptMethod
+            state = ScriptMethod(v, t.methods["__getstate__"], "__getstate__")()
+            return {"object": name, "state": encode(state, saver)}
         return {"object": name, "attrs": {k: encode(getattr(v, k), saver)
                                           for k in t.attributes if hasattr(v, k)}}
     raise UnsaveableValueError(f"Unknown IValue type for pickling: {type(v).__name__} "
@@ -89,6 +95,14 @@ def decode(j, loader):
         if member is None:
             raise ArchiveError(f"the manifest uses an Enum member it does not define: {j!r}")
         return member
+    if isinstance(j, dict) and set(j) == {"object", "state"}:
+        cls = loader.classes.get(j["object"])
+        if cls is None or not callable(getattr(cls, "__setstate__", None)):
+            raise ArchiveError(f"the manifest uses a class it does not define (or one "
+                               f"without __setstate__): {j['object']!r}")
+        obj = cls.__new__(cls)
+        obj.__setstate__(decode(j["state"], loader))
+        return obj
     if isinstance(j, dict) and set(j) in ({"namedtuple", "values"}, {"object", "attrs"}):
         cls = loader.classes.get(j.get("namedtuple", j.get("object")))
         if cls is None:

@@ -557,6 +557,12 @@ class _TorchArchive:
             if not isinstance(state, (tuple, list)):
                 raise ArchiveError(f"{self.label}: {path}: a {info.name} without its fields")
             return cls(*[self.value(e, path) for e in state])
+        if isinstance(vars(cls).get("__setstate__"), ArchiveMethod):
+            # saved through its own __getstate__: the new object's compiled __setstate__
+            # takes that state, as TorchScript's unpickler calls it
+            obj = object.__new__(cls)
+            obj.__setstate__(self.value(state, f"{path}.__getstate__()"))
+            return obj
         if not isinstance(state, dict):
             raise ArchiveError(f"{self.label}: {path} is an object of {info.name} saved "
                                f"through its own __getstate__, which gpujit cannot load")

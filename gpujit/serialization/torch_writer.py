@@ -514,13 +514,17 @@ class _Writer:
         if script_class_of(t) is None:
             raise ArchiveError(f"cannot save a value of class '{q}': it is not a "
                                f"TorchScript class")
+        sc = script_class_of(t)
+        if _has_state_methods(sc):
+            # (TorchScript compiles them as any method: its pickler calls them)
+            sc.method_graph("__getstate__")
+            sc.method_graph("__setstate__")
         lines = [f"class {short}:\n"]
         for k, a in t.attributes.items():
             lines.append(f"  {k} : {_annotation(a)}\n")
             self.note_type(a)
         import types as _pytypes
         from ..jit.objects import python_defaults
-        sc = script_class_of(t)
         for mname, g in t.methods.items():
             # (the Python function's defaults, as the method's .code prints them: torch
             # reads `b: int=3`; without them a call leaving b out fails after loading)
@@ -631,6 +635,14 @@ class _Writer:
                 raise ArchiveError(f"cannot save {path} in PyTorch's archive format: its "
                                    f"value {type(v).__name__} is no TorchScript class object")
             self.add_class(ct)
+            if "__getstate__" in ct.methods and "__setstate__" in ct.methods:
+                # the state its own __getstate__ gives (compiled), which TorchScript's
+                # unpickler hands to __setstate__ (torch 2.13)
+                from ..jit.objects import ScriptMethod
+                g = ct.methods["__getstate__"]
+                state = ScriptMethod(v, g, "__getstate__")()
+                return _object(ct.name, self.value(state, g.outputs[0].type,
+                                                   f"{path}.__getstate__()"))
             return _object(ct.name, {k: self.value(getattr(v, k), a, f"{path}.{k}")
                                      for k, a in ct.attributes.items()})
         from ..device import device
@@ -670,6 +682,13 @@ def _class_type(m, path):
 def _is_script_class(t) -> bool:
     from ..frontend.script.classes import script_class_of
     return script_class_of(t) is not None
+
+
+def _has_state_methods(sc) -> bool:
+    """Does script class sc define both __getstate__ and __setstate__ (what TorchScript's
+    pickler saves and loads its objects through)?"""
+    return sc.python_method("__getstate__") is not None and \
+        sc.python_method("__setstate__") is not None
 
 
 def _defaults_of(sm, constants):

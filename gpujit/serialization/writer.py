@@ -193,6 +193,11 @@ class _Saver:
         if script_class_of(t) is None:
             raise ArchiveError(f"cannot save a value of class '{name}': it is not a "
                                f"TorchScript class")
+        from .torch_writer import _has_state_methods
+        if _has_state_methods(script_class_of(t)):
+            # (compiled as TorchScript compiles them: objects are saved through them)
+            script_class_of(t).method_graph("__getstate__")
+            script_class_of(t).method_graph("__setstate__")
         rec = {"kind": "class", "qualified": t.name, "attributes": {k: type_record(a)
                                                for k, a in t.attributes.items()},
                "methods": list(t.methods)}

@@ -1,13 +1,14 @@
-"""Writes vocab_s48.pt and bytes_s48.pt, the TorchScript archives
+"""Writes vocab_s48.pt, bytes_s48.pt and state_s48.pt, the TorchScript archives
 tests/test_torch_load_s48.py loads: a scripted module holding an object of a script class
 (Dict / List attributes, dunder methods, a default argument, int arithmetic that wraps),
 an exported method and a submodule calling a free function; a module whose str attributes
-and constants hold bytes that are no UTF-8 ("é"[0:1], pickled as the one byte b"\xc3"). Run with PyTorch
+and constants hold bytes that are no UTF-8 ("é"[0:1], pickled as the one byte b"\xc3");
+a module holding an object saved through its class's __getstate__ / __setstate__. Run with PyTorch
 (`python tests/data/torch_archives/make_vocab_s48.py`; torch 2.13 made the committed file).
 The test also calls build() with the installed torch (importorskip)."""
 import os
 import zipfile
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import torch
 
@@ -105,6 +106,33 @@ class Pieces(torch.nn.Module):
         return self.s + self.xs[1]
 
 
+@torch.jit.script
+class Kept(object):
+    def __init__(self, a: int):
+        self.a = a
+        self.cache: List[int] = [a] * 3
+
+    def __getstate__(self) -> Tuple[int, int]:
+        return (self.a, 7)
+
+    def __setstate__(self, s: Tuple[int, int]) -> None:
+        self.a = s[0] + s[1]
+        self.cache = [0]
+
+
+class State(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.k = Kept(2)
+
+    def forward(self) -> List[int]:
+        return [self.k.a] + self.k.cache
+
+
+def build_state(path):
+    _save(torch.jit.script(State()), path)
+
+
 def build_bytes(path):
     m = torch.jit.script(Pieces())
     m()                             # (its attributes now hold the pieces)
@@ -128,3 +156,4 @@ def _save(m, path):
 if __name__ == "__main__":
     build(os.path.join(HERE, "vocab_s48.pt"))
     build_bytes(os.path.join(HERE, "bytes_s48.pt"))
+    build_state(os.path.join(HERE, "state_s48.pt"))
