@@ -2,7 +2,7 @@
 (the expected text is torch's; the tests compare with torch itself when it is importable)."""
 
 import io
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import pytest
 
@@ -510,3 +510,61 @@ def test_and_or_narrowed_variables_are_outputs_of_their_if():
         assert _torch.jit.script(_or_value).code == o.code
         with pytest.raises(RuntimeError):
             _torch.jit.script(_narrowed_in_while)
+
+
+# ---------------------------------------------------------------- 8. the declared return type
+def _returns_narrower(x: int) -> Optional[int]:
+    return x
+
+
+def _returns_annotated_local(x: int) -> Optional[int]:
+    y: Optional[int] = x
+    return y
+
+
+def _returns_str_for_union(x: int) -> Union[int, str]:
+    return "b"
+
+
+def _calls_narrower(x: int) -> int:
+    y = _returns_narrower(x)
+    if y is None:
+        return 0
+    return y + 1
+
+
+def _adds_to_optional(x: int) -> int:
+    y = _returns_narrower(x)
+    return y + 1
+
+
+def test_schema_and_code_say_the_declared_return_type():
+    # TorchScript's schema and .code signature are the annotation's (`-> int?`), its graph
+    # returns the value as it is (no unchecked_cast); gpujit's said the output's own type
+    # (`-> int`) or kept a widening cast on the return
+    for fn, schema in ((_returns_narrower, "(int x) -> int?"),
+                       (_returns_annotated_local, "(int x) -> int?"),
+                       (_returns_str_for_union, "(int x) -> Union(int, str)")):
+        s = gpujit.jit.script(fn)
+        assert s.schema == fn.__name__ + schema
+        assert "unchecked_cast" not in str(s.graph)
+        ann = "Optional[int]" if "?" in schema else "Union[int, str]"
+        assert f"{fn.__name__}(x: int) -> {ann}:" in s.code
+        buf = io.BytesIO()
+        gpujit.jit.save(s, buf)
+        back = gpujit.jit.load(io.BytesIO(buf.getvalue()))
+        assert back.schema.endswith(schema.split(") ", 1)[1]) and back(3) == fn(3)
+        if _torch is not None:
+            t = _torch.jit.script(fn)
+            assert str(t.schema) == str(s.schema) and t.code == s.code
+            assert _torch.jit.load(io.BytesIO(buf.getvalue()))(3) == fn(3)
+    # a caller sees the declared Optional[int], as torch's (refining it works, adding to
+    # it is refused)
+    c = gpujit.jit.script(_calls_narrower)
+    assert c(3) == 4
+    with pytest.raises(RuntimeError):
+        gpujit.jit.script(_adds_to_optional)
+    if _torch is not None:
+        assert _torch.jit.script(_calls_narrower).code == c.code
+        with pytest.raises(RuntimeError):
+            _torch.jit.script(_adds_to_optional)

@@ -334,6 +334,10 @@ class Graph(GraphCNames):
     # input indices of the parameters typed Tensor for want of an annotation ('Tensor
     # (inferred)' in an argument type error)
     inferred = frozenset()
+    # a scripted function's declared return type (its annotation) where the one output's
+    # own type is narrower: `-> Optional[int]` returning an int, as TorchScript's schema
+    # says the annotation and its graph returns the value (None: the output's type)
+    return_type = None
 
     def __init__(self):
         self._unique = 0
@@ -518,7 +522,15 @@ class Graph(GraphCNames):
         g.kwarg_only = self.kwarg_only
         g.broadcast = self.broadcast
         g.inferred = self.inferred
+        g.return_type = self.return_type
         return g
+
+    def output_types(self) -> list:
+        """The types the function returns, as its schema says them (return_type for the
+        one output where the annotation is wider)."""
+        if self.return_type is not None and len(self.outputs) == 1:
+            return [self.return_type]
+        return [v.type for v in self.outputs]
 
     def insert_graph(self, callee: "Graph", inputs, inlined_at=None) -> list[Value]:
         """Copy callee's body at the insertion point with its inputs bound to `inputs`;

@@ -251,7 +251,7 @@ class _FunctionPrinter(ExpressionPrinter):
             params.append(param)
         outs = list(g.outputs)
         if len(outs) == 1:
-            ret = outs[0].type.annotation()
+            ret = g.output_types()[0].annotation()
         elif not outs:
             ret = "None"
         else:

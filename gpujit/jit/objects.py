@@ -188,9 +188,10 @@ class _GraphCallable:
             if name in self._defaults:
                 arg += "=" + _schema_default(self._defaults[name])
             ins.append(arg)
-        outs = [_schema_type(v.type) for v in self._graph.outputs]
+        types = self._graph.output_types()
+        outs = [_schema_type(t) for t in types]
         ret = outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ")"
-        if len(outs) > 1 or isinstance(self._graph.outputs[0].type, T.TupleType):
+        if len(outs) > 1 or isinstance(types[0], T.TupleType):
             ret = f"({ret})"    # (one tuple return, in parentheses: `-> ((int, str))`)
         return f"{self.name}({', '.join(ins)}) -> {ret}"
 

@@ -457,6 +457,8 @@ class _Writer:
         """Write the classes and functions a graph uses."""
         for v in g.inputs:
             self.note_type(v.type)
+        for t in g.output_types():      # (a declared return type wider than the output's)
+            self.note_type(t)
         for n in g.walk():
             self.version = max(self.version, _OP_VERSIONS.get(n.kind, _BASE_VERSION))
             for v in n.outputs:

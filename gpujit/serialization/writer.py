@@ -228,6 +228,8 @@ class _Saver:
     def note_graph_types(self, g):
         for v in g.inputs:
             self.note_type(v.type)
+        for t in g.output_types():      # (a declared return type wider than the output's)
+            self.note_type(t)
         for n in g.walk():
             for v in n.outputs:
                 self.note_type(v.type)

@@ -214,7 +214,7 @@ class ClassValueMixin:
         graph = sc.method_graph(name, self, node)
         what = f"{sc.name}.{name}"
         values = self.bind_call(fn, graph.inputs[1:], what, node, skip_self=True)
-        outs = [o.type for o in graph.outputs]
+        outs = graph.output_types()
         n = self.emit("prim::CallMethod", [v] + values, outs, attrs={"name": name})
         n.meta["callee"] = graph
         if len(outs) == 1:
@@ -241,7 +241,7 @@ class ClassValueMixin:
             if not _fits(a.type, p.type):
                 self.error(f"argument {i + 1} of {what}() expects {describe_type(p.type)}, "
                            f"got {describe_type(a.type)}", node)
-        outs = [o.type for o in graph.outputs]
+        outs = graph.output_types()
         if result is not None and (len(outs) != 1 or not _fits(outs[0], result)):
             got = describe_type(outs[0]) if len(outs) == 1 else "a tuple"
             self.error(f"{what} must return {describe_type(result)}, it returns {got}", node)

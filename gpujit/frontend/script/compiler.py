@@ -207,6 +207,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             outs = [self.emit("prim::Uninitialized", [], [t]).output]
         for v in outs:
             self.graph.register_output(v)
+        if ret_type is not None and len(outs) == 1:
+            self.graph.return_type = ret_type   # (the schema's; dropped where the same)
         # TorchScript's cleanup when it scripts a function (passes/cleanup.py): what
         # nothing uses and that has no effect goes (`a = s.index("x"); return 1` keeps no
         # aten::index), simple tuples are read through, constants of immutable types fold
@@ -215,6 +217,9 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         # the while loop TorchScript's .graph and .code show)
         # (and before it, its exit transform: what follows a raise is dropped)
         drop_widening_casts(self.graph)
+        if self.graph.return_type is not None and \
+                self.graph.return_type == self.graph.outputs[0].type:
+            self.graph.return_type = None
         transform_raise_exits(self.graph)
         canonicalize_modified_loops(self.graph)
         run_cleanup_passes(self.graph)
@@ -682,11 +687,13 @@ def drop_widening_casts(graph):
         v = n.inputs[0]
         out = n.output
         if out.uses and v.type.is_subtype_of(out.type) and all(
-                u.user.kind == "prim::Return" and u.user.owning_block is not None and
-                getattr(u.user.owning_block.owning_node, "kind", None) in (
-                    "prim::If", "prim::Loop") and _carried_offset(u) is not None and
-                out.type.is_subtype_of(
-                    u.user.owning_block.owning_node.outputs[_carried_offset(u)].type)
+                u.user.kind == "prim::Return" and u.user.owning_block is not None and (
+                    u.user.owning_block is graph.block and graph.return_type is not None
+                    and out.type.is_subtype_of(graph.return_type) or
+                    getattr(u.user.owning_block.owning_node, "kind", None) in (
+                        "prim::If", "prim::Loop") and _carried_offset(u) is not None and
+                    out.type.is_subtype_of(
+                        u.user.owning_block.owning_node.outputs[_carried_offset(u)].type))
                 for u in out.uses):
             out.replace_all_uses_with(v)
             n.destroy()

@@ -221,7 +221,7 @@ class FunctionCallMixin:
                            f"{interface_why(v.type, p.type)}", node,
                            hint=union_hint(v) if isinstance(v.type, T.UnionType)
                            else None)
-        outs = [_generalized(o.type) for o in graph.outputs]
+        outs = [_generalized(t) for t in graph.output_types()]
         n = self.emit("prim::CallFunction", values, outs, attrs={"name": name})
         n.meta["callee"] = graph
         from ..qualified_names import function_name

@@ -654,7 +654,7 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         return super().call_args(node)
 
     def emit_method_call(self, v, name, graph, bound):
-        outs = [o.type for o in graph.outputs]
+        outs = graph.output_types()
         n = self.emit("prim::CallMethod", [v] + bound, outs, attrs={"name": name})
         n.meta["callee"] = graph
         if len(outs) == 1:
