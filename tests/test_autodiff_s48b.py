@@ -479,3 +479,28 @@ def test_group_kept_where_regions_would_reorder_gradient_sums(dtype):
     want = gpujit.autograd.grad(_acts(*ts), ts, w)
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def _elu_sigmoid_ln(h, w, b):
+    F = gpujit.nn.functional
+    h = F.elu(h)
+    h = gpujit.sigmoid(h)
+    return gpujit.tanh(h) + F.layer_norm(h, [4], w, b)
+
+
+def test_region_with_an_expanded_op_before_a_group_gradients_as_eager():
+    # the group {elu, sigmoid} runs as its ops; sigmoid joins a region with layer_norm
+    # and the group {tanh, add}, which reads sigmoid's value through the group node's
+    # input: one Value per slot inside the region, or the gradient through tanh is lost
+    rng = np.random.default_rng(23)
+    ha = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    s = gpujit.jit.script(_elu_sigmoid_ln)
+    res = []
+    for fn in (s, s, s, _elu_sigmoid_ln):
+        h = gpujit.tensor(ha, requires_grad=True)
+        w, b = gpujit.ones(4, requires_grad=True), gpujit.zeros(4, requires_grad=True)
+        out = fn(h, w, b)
+        (out * out).sum().backward()
+        res.append([out.detach().numpy(), h.grad.numpy(), w.grad.numpy(), b.grad.numpy()])
+    for a, e in zip(res[2], res[3]):
+        np.testing.assert_array_equal(a, e)

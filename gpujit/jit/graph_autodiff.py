@@ -545,21 +545,29 @@ class GraphDiff:
                 # inputs and outputs; the values inside recomputed at backward)
                 run = st[1]
                 sub = run.sub
-                vmap = dict(zip(sub.inputs, node.inputs))
-                vmap.update(zip(sub.outputs, node.outputs))
+                # (the Values already standing for its slots: an op expanded before it,
+                # _expand_groups, holds its subgraph's)
+                g_ins = [val_of.get(s, v) for v, s in zip(node.inputs, st[2])]
+                g_outs = [val_of.get(s, v) for v, s in zip(node.outputs, st[3])]
+                vmap = dict(zip(sub.inputs, g_ins))
+                vmap.update(zip(sub.outputs, g_outs))
                 views, consts = [], []
                 for n in sub.nodes:
                     if n.kind == "prim::Constant":
                         consts.append((n.output, n.attrs.get("value")))
                     else:
                         views.append(_NodeView(n, vmap))
-                g = (tuple(node.inputs), tuple(views), tuple(consts))
+                g = (tuple(g_ins), tuple(views), tuple(consts))
                 for n in sub.nodes:
                     for o in n.outputs:
                         if o not in vmap:
                             inner[o] = g
                 nodes.extend(views)
                 groups.append((st[2], run.in_dtypes))
+                for v, s in zip(node.inputs, st[2]):
+                    slot_of[v] = s
+                node = _NodeView(node, dict(zip(node.inputs, g_ins)) | dict(
+                    zip(node.outputs, g_outs)))
             else:
                 # (a fusion group's op expanded into the plan, _expand_groups: its Values
                 # the subgraph's, seen as the ones already standing for the same slots)
