@@ -267,6 +267,8 @@ class _Loader:
                     body[mname] = ArchiveMethod(fns[mname])   # (from Python: compiled)
                 cls = type(name, (), body)
                 if isinstance(rec.get("qualified"), str):
+                    # (saved again under the name it was saved with: save(load(a)) == a)
+                    cls._archive_qualified = rec["qualified"]
                     from .torch_archive import python_class_of
                     python_class_of(cls, rec["qualified"], expect(rec.get("attributes", {}),
                                                                   dict, "attributes"))

@@ -198,7 +198,8 @@ class _Saver:
             # (compiled as TorchScript compiles them: objects are saved through them)
             script_class_of(t).method_graph("__getstate__")
             script_class_of(t).method_graph("__setstate__")
-        rec = {"kind": "class", "qualified": t.name, "attributes": {k: type_record(a)
+        qualified = getattr(getattr(t, "py_class", None), "_archive_qualified", t.name)
+        rec = {"kind": "class", "qualified": qualified, "attributes": {k: type_record(a)
                                                for k, a in t.attributes.items()},
                "methods": list(t.methods)}
         # (the methods' Python defaults: a call from Python or scripted code may leave
