@@ -36,22 +36,24 @@ def unguarded(v):
     return n.inputsAt(v.offset) if n.kind() == "prim::TypeCheck" else v
 
 
-def region_group_runners(spec):
-    """The fusion-group runners a specialization's recording plan differentiates in its
-    DifferentiableGraph regions (a48: the plan's kind-10 steps, also inside If / Loop
-    blocks: kinds 4 and 5)."""
-    out = []
+def plan_steps(spec):
+    """Every step of a specialization's recording plan, those inside If / Loop blocks
+    (kinds 4 and 5) included, innermost-last order."""
     stack = list(spec.recording[4]) if spec.recording else []
     while stack:
         st = stack.pop()
-        if st[0] == 10:
-            out.append(st[1])
-        elif st[0] == 4:
+        yield st
+        if st[0] == 4:
             for bsteps, _ in st[4]:
                 stack.extend(bsteps)
         elif st[0] == 5:
             stack.extend(st[4][0])
-    return out
+
+
+def region_group_runners(spec):
+    """The fusion-group runners a specialization's recording plan differentiates in its
+    DifferentiableGraph regions (a48: the plan's kind-10 steps)."""
+    return [st[1] for st in plan_steps(spec) if st[0] == 10]
 
 
 def find_fusion_groups(graph):

@@ -37,19 +37,13 @@ def _backward_owners(f, *args):
     holding ops TorchScript leaves out of regions runs as its ops, h48: not a step)."""
     exe = f._get_executable()
     spec = exe._active[exe.key(list(args))]
-    regions, stack = [], list(spec.recording[4]) if spec.recording else []
-    steps = set()
-    while stack:
-        st = stack.pop()
+    from fusion_asserts import plan_steps
+    regions, steps = [], set()
+    for st in plan_steps(spec):
         if st[0] == 0:
             steps.add(st[5])
-        if st[0] == 10:
+        elif st[0] == 10:
             regions.append(st[1])
-        elif st[0] == 4:
-            for bsteps, _ in st[4]:
-                stack.extend(bsteps)
-        elif st[0] == 5:
-            stack.extend(st[4][0])
     inside = {st[5] for r in regions for st in r.steps if st[0] == 0}
     return [g.node.meta[GROUP_RUNNER] for g in spec.groups
             if GROUP_RUNNER in g.node.meta and g.node not in inside and
