@@ -76,8 +76,8 @@ def _refusal(frame, dev, kind="Sparse"):
     for _ in range(8):
         if frame is None:
             break
-        op = frame.f_globals.get("_op")
-        if isinstance(op, _registry.OpDef):
+        op = _registry.entry_op_of(frame)
+        if op is not None:
             # (the op's public entry point catches it and runs its sparse kernel, if any)
             return _registry.SparseOperand(str(not_implemented(op.name, dev, kind)), op)
         if frame.f_globals.get("__name__", "").startswith(_COMPILER_MODULES):

@@ -112,8 +112,8 @@ def _refusal(frame, dev):
     for _ in range(8):
         if frame is None:
             break
-        op = frame.f_globals.get("_op")
-        if isinstance(op, _registry.OpDef):
+        op = _registry.entry_op_of(frame)
+        if op is not None:
             return _registry.NestedOperand(str(not_implemented(op.name, dev)), op)
         frame = frame.f_back
     return NestedDataError(_NO_SIZES)

@@ -814,7 +814,7 @@ def _compile(op, src, fname, consts):
                                 size1_strides_c as _size1_c)
     from . import overlap as _overlap
     from .sparse_refusals import sparse_factory as _no_layout
-    ns = dict(__name__="gpujit.ops.generated", _S=_r.dispatch_state, _op=op, _impl=op.impl,
+    ns = dict(__name__=_r.GENERATED_ENTRY, _S=_r.dispatch_state, _op=op, _impl=op.impl,
               _T=_r._Tensor, _np=np, _nd=np.ndarray, _cpu=_cpu, _defdev=_DEFDEV,
               _defdev_here=_default_device,
               _xp_for=_xp_for, _join=_r._join_device, _Retry=_r._DevMismatchRetry,

@@ -156,25 +156,17 @@ class Float8Operand(_reg.NestedOperand):
     `op`: the entry point's handler runs float8_call."""
 
 
-# (the module name entry_codegen gives the namespaces of the entry points it compiles)
-_GENERATED = "gpujit.ops.generated"
-
-
 def _entry_op(frame):
-    """The registry op whose generated entry point reads the array (its namespace binds
-    `_op`), directly or through the op's eager body (frames of gpujit.ops modules only:
-    a read by the tracer, autograd or the IR below an entry point is no operand's; other
-    generated code binding `_op`, as autograd's per-op recorders, is no entry point)."""
+    """The registry op whose generated entry point reads the array (registry.entry_op_of),
+    directly or through the op's eager body (frames of gpujit.ops modules only: a read by
+    the tracer, autograd or the IR below an entry point is no operand's)."""
     for _ in range(8):
         if frame is None:
             return None
-        g = frame.f_globals
-        name = g.get("__name__", "")
-        if name == _GENERATED:
-            op = g.get("_op")
-            if isinstance(op, _reg.OpDef):
-                return op
-        if not name.startswith("gpujit.ops."):
+        op = _reg.entry_op_of(frame)
+        if op is not None:
+            return op
+        if not frame.f_globals.get("__name__", "").startswith("gpujit.ops."):
             return None
         frame = frame.f_back
     return None

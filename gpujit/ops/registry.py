@@ -263,6 +263,22 @@ def wrap(a, dt, dev):
     return t
 
 
+# the module name entry_codegen gives the namespaces of the entry points it compiles
+GENERATED_ENTRY = "gpujit.ops.generated"
+
+
+def entry_op_of(frame):
+    """The registry op whose generated entry point `frame` runs, else None: an array read
+    of a sparse / nested / float8 / quantized operand is that op's (entry_codegen binds
+    `_op` in its namespace; other generated code binding `_op`, as autograd's per-op
+    recorders, is no entry point)."""
+    g = frame.f_globals
+    if g.get("__name__") != GENERATED_ENTRY:
+        return None
+    op = g.get("_op")
+    return op if isinstance(op, OpDef) else None
+
+
 def wrap_any(a, dt, dev):
     """wrap, where dt may be a float8 dtype, whose array is the uint8 carrier of the bits:
     a Float8Tensor then (ops/float8.py), never a tensor labelled float8 whose ops would
