@@ -274,8 +274,9 @@ for _d in QUANTIZED_TYPES:
 __all__ += [_d.name for _d in QUANTIZED_TYPES]
 
 
-class qscheme:
-    """A quantization scheme (torch.qscheme): torch.per_tensor_affine & co."""
+class _TorchNamed:
+    """A named constant of torch's module that prints as torch's (torch.strided,
+    torch.per_tensor_affine) and pickles as the module's own object of that name."""
     __slots__ = ("name",)
 
     def __init__(self, name):
@@ -285,7 +286,14 @@ class qscheme:
         return f"torch.{self.name}"
 
     def __reduce__(self):
-        return self.name
+        # (the module's own objects by name: torch.strided / torch.per_tensor_affine
+        # unpickle as themselves)
+        return self.name if globals().get(self.name) is self else (type(self), (self.name,))
+
+
+class qscheme(_TorchNamed):
+    """A quantization scheme (torch.qscheme): torch.per_tensor_affine & co."""
+    __slots__ = ()
 
 
 per_tensor_affine, per_channel_affine, per_tensor_symmetric, per_channel_symmetric, \
@@ -619,20 +627,9 @@ def _host_converts_like_x86():
 HOST_X86_CONVERSIONS = _host_converts_like_x86()
 
 
-class layout:
+class layout(_TorchNamed):
     """A tensor's memory layout (torch.layout); gpujit tensors are all `strided`."""
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"torch.{self.name}"
-
-    def __reduce__(self):
-        # (the module's own objects by name: torch.strided / torch.sparse_coo unpickle as
-        # themselves)
-        return self.name if globals().get(self.name) is self else (layout, (self.name,))
+    __slots__ = ()
 
 
 strided = layout("strided")
