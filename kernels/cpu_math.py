@@ -225,33 +225,24 @@ _TANH_TABLES = {"f32": (
     0x0000000000000000, 0x0000000000000000
 )}
 
+# a * b + c rounded once: float64 (lerp's fmadd), float32 (ATen's vectorized erf,
+# prims._erf_h)
+_FMA = """
+@intrinsic
+def _fma_{s}(typingctx, a, b, c):
+    sig = _nbt.{t}(_nbt.{t}, _nbt.{t}, _nbt.{t})
+
+    def codegen(context, builder, signature, args):
+        f = _llir.{ir}()
+        fn = _cgutils.get_or_insert_function(builder.module,
+                                             _llir.FunctionType(f, [f, f, f]), "llvm.fma.{s}")
+        return builder.call(fn, args)
+    return sig, codegen
+"""
+
 _SOURCES = {
-    # float64 a * b + c rounded once (lerp's fmadd)
-    "_fma_f64": '''
-@intrinsic
-def _fma_f64(typingctx, a, b, c):
-    sig = _nbt.float64(_nbt.float64, _nbt.float64, _nbt.float64)
-
-    def codegen(context, builder, signature, args):
-        d = _llir.DoubleType()
-        fn = _cgutils.get_or_insert_function(builder.module,
-                                             _llir.FunctionType(d, [d, d, d]), "llvm.fma.f64")
-        return builder.call(fn, args)
-    return sig, codegen
-''',
-    # float32 a * b + c rounded once (ATen's vectorized erf, prims._erf_h)
-    "_fma_f32": '''
-@intrinsic
-def _fma_f32(typingctx, a, b, c):
-    sig = _nbt.float32(_nbt.float32, _nbt.float32, _nbt.float32)
-
-    def codegen(context, builder, signature, args):
-        f = _llir.FloatType()
-        fn = _cgutils.get_or_insert_function(builder.module,
-                                             _llir.FunctionType(f, [f, f, f]), "llvm.fma.f32")
-        return builder.call(fn, args)
-    return sig, codegen
-''',
+    **{f"_fma_{s}": _FMA.format(s=s, t=t, ir=ir)
+       for s, t, ir in (("f64", "float64", "DoubleType"), ("f32", "float32", "FloatType"))},
     "_rh": '''
 @intrinsic
 def _rh(typingctx, x):
