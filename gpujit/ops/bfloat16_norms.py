@@ -9,30 +9,16 @@ which read the float32 carrier arrays, would not see a bfloat16 parameter beside
 input, which ATen refuses."""
 from __future__ import annotations
 
-from .. import dtypes as _dt
 from .bfloat16_support import BF16
 
 __all__ = ["TENSOR_IMPLS"]
 
 
 def _check(input, params):
-    """ATen's is_mixed_type / check_mixed_data_type for the parameters in its order (the
-    first given one of the input's dtype: all must be; else all float32)."""
-    first = None
-    for t in params:
-        if t is None:
-            continue
-        d = t._dtype
-        if first is None:
-            first = d
-        if first is input._dtype:
-            if d is not first:
-                raise RuntimeError(f"expected scalar type {first.short_name} but found "
-                                   f"{d.short_name}")
-        elif d is not _dt.float32:
-            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of "
-                               "Float")
-    return first is not None and first is not input._dtype
+    """ATen's is_mixed_type / check_mixed_data_type for the parameters in its order, on
+    the tensors' dtypes (a bfloat16 tensor's array is float32): nn_norm.mixed_param_dtypes."""
+    from .nn_norm import mixed_param_dtypes
+    return mixed_param_dtypes(input._dtype, [t._dtype for t in params if t is not None])
 
 
 def _mixed(name, positions):

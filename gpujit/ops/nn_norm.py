@@ -30,11 +30,18 @@ def _mixed_dtype_check(input, *params):
             break
     else:
         return
-    di, first = dtype_of(input), None
-    for t in params:
-        if t is None:
-            continue
-        d = dtype_of(t)
+    di = dtype_of(input)
+    if mixed_param_dtypes(di, [dtype_of(t) for t in params if t is not None]) and \
+            di is not _dt.float16:
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
+def mixed_param_dtypes(di, dtypes) -> bool:
+    """ATen's is_mixed_type / check_mixed_data_type for an input of dtype di and its given
+    parameters' dtypes in ATen's order: when the first has di, every other must too; else
+    all must be float32 (a mixed run: True)."""
+    first = None
+    for d in dtypes:
         if first is None:
             first = d
         if first is di:
@@ -44,8 +51,7 @@ def _mixed_dtype_check(input, *params):
         elif d is not _dt.float32:
             raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of "
                                "Float")
-    if first is not None and first is not di and di is not _dt.float16:
-        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+    return first is not None and first is not di
 
 
 def _bn_check(input, weight, bias, running_mean, running_var, training):
