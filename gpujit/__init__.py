@@ -171,7 +171,8 @@ from . import multiprocessing  # noqa: E402,F401  (torch.multiprocessing: shared
 from . import futures  # noqa: E402,F401  (torch.futures)
 from . import types, version, __config__  # noqa: E402,F401  (torch.types, ...)
 from . import overrides  # noqa: E402,F401  (torch.overrides: __torch_function__)
-from .jit.futures import Future  # noqa: E402,F401  (torch.Future)
+from .jit.futures import Future, fork, wait  # noqa: E402,F401  (torch.Future, torch.fork / wait)
+from ._C import parse_ir  # noqa: E402,F401  (torch.parse_ir: torch._C's name at the top level)
 vmap = func.vmap                                    # torch.vmap
 from ._spectral import stft, istft  # noqa: E402,F401  (torch.stft, torch.istft)
 from . import _spectral  # noqa: E402
