@@ -161,6 +161,7 @@ globals().update(_torch_nn.PUBLIC)
 from .nn import _torch_rnn  # noqa: E402  (torch.lstm_cell, torch.lstm, ...)
 globals().update({_n: getattr(_torch_rnn, _n) for _n in _torch_rnn.__all__})
 from . import accelerator, compiler, distributed, func, signal  # noqa: E402,F401  (torch.compiler, ...)
+from . import mps, xpu  # noqa: E402,F401  (torch.mps / torch.xpu: no such device here)
 from ._sym import (sym_int, sym_float, sym_max, sym_min, sym_not,  # noqa: E402,F401
                    sym_ite, sym_sqrt, sym_sum, get_device_module, is_distributed,
                    compiled_with_cxx11_abi, init_num_threads)
