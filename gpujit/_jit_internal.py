@@ -8,6 +8,9 @@ checkers read it as List[T]; the script frontend reads the element count from it
 from __future__ import annotations
 
 import typing
+# (torch._jit_internal re-exports typing's names: `from torch._jit_internal import Optional`)
+from typing import (Any, Callable, Dict, Final, ForwardRef, List, Optional,  # noqa: F401
+                    Tuple, TypeVar, Union)
 
 __all__ = [f"BroadcastingList{i}" for i in range(1, 7)] + ["BroadcastingListCls", "Broadcast",
                                                           "_overload", "_overload_method"]
@@ -131,3 +134,15 @@ def get_callable_argument_names(fn) -> list:
         return []
     return [name for name, p in params.items()
             if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+
+
+_FROM_JIT = ("is_scripting", "ignore", "unused", "export", "Future")
+
+
+def __getattr__(name):
+    """torch._jit_internal's is_scripting / ignore / unused / export / Future: gpujit.jit's
+    (imported when asked: gpujit.jit imports this module)."""
+    if name in _FROM_JIT:
+        from . import jit
+        return getattr(jit, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ from .modules import (  # noqa: F401
     LayerNorm, GroupNorm, Dropout, Embedding, EmbeddingBag, Flatten,
     Unflatten, Threshold, ReLU, ReLU6, Hardtanh, LeakyReLU, RReLU, ELU, SELU, CELU, GELU, SiLU, Mish,
     Softplus, Hardsigmoid, Hardswish, Sigmoid, Tanh, Softmax, LogSoftmax, Hardshrink,
-    Softshrink, Tanhshrink, Softsign, LogSigmoid, GLU, PReLU, Sequential,
+    Softshrink, Tanhshrink, Softsign, LogSigmoid, GLU, PReLU, Container, Sequential,
     ModuleList, ModuleDict, ParameterList, ParameterDict, L1Loss, MSELoss, NLLLoss,
     CrossEntropyLoss, BCELoss, BCEWithLogitsLoss, RNNCell, GRUCell, LSTMCell, RNNBase, RNN, LSTM, GRU, Softmin,
     PairwiseDistance, CosineSimilarity, Upsample, UpsamplingNearest2d, UpsamplingBilinear2d,

@@ -27,7 +27,7 @@ from .activation import (  # noqa: F401
 )
 from .distance import PairwiseDistance, CosineSimilarity  # noqa: F401
 from .container import (  # noqa: F401
-    Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict,
+    Container, Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict,
 )
 from .rnn_cells import RNNCellBase, RNNCell, GRUCell, LSTMCell  # noqa: F401
 from .rnn import RNNBase, RNN, LSTM, GRU  # noqa: F401
@@ -48,7 +48,7 @@ __all__ = [  # every name imported above (what a star-import gives)
     "ReLU", "ReLU6", "Hardtanh", "LeakyReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
     "Softplus", "Hardsigmoid", "Hardswish", "Sigmoid", "Tanh", "Softmax", "Softmin",
     "LogSoftmax", "Hardshrink", "Softshrink", "Tanhshrink", "Softsign", "LogSigmoid", "GLU", "PReLU",
-    "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "RNNCell",
+    "Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "RNNCell",
     "GRUCell", "LSTMCell", "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
     "BCEWithLogitsLoss", "PairwiseDistance", "CosineSimilarity", "Upsample",
     "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
@@ -111,3 +111,22 @@ from .loss_extra import LinearCrossEntropyLoss  # noqa: F401,E402  (torch 2.13)
 from .linear_cross_entropy_options import LinearCrossEntropyOptions  # noqa: F401,E402
 from . import linear_cross_entropy_options  # noqa: F401,E402
 __all__ += ["LinearCrossEntropyLoss", "LinearCrossEntropyOptions"]
+# Classes defined in gpujit's other files, also reachable where PyTorch defines them
+# (`from torch.nn.modules.normalization import RMSNorm`, `...loss import HuberLoss`)
+from . import activation, conv, linear, loss, normalization  # noqa: E402
+from .compat import NLLLoss2d  # noqa: F401,E402
+for _home, _names in ((normalization, ("CrossMapLRN2d", "LocalResponseNorm", "RMSNorm")),
+                      (activation, ("Softmax2d",)),
+                      (conv, ("LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+                              "LazyConvTranspose2d", "LazyConvTranspose3d")),
+                      (linear, ("LazyLinear",)),
+                      (loss, ("CTCLoss", "CosineEmbeddingLoss", "GaussianNLLLoss",
+                              "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss",
+                              "LinearCrossEntropyLoss", "MarginRankingLoss",
+                              "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
+                              "MultiMarginLoss", "NLLLoss2d", "PoissonNLLLoss", "SmoothL1Loss",
+                              "SoftMarginLoss", "TripletMarginLoss",
+                              "TripletMarginWithDistanceLoss"))):
+    for _name in _names:
+        if not hasattr(_home, _name):
+            setattr(_home, _name, globals()[_name])

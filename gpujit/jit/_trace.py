@@ -1,0 +1,7 @@
+"""torch.jit._trace: the tracing names under PyTorch's module path
+(`from torch.jit._trace import TracedModule`)."""
+from . import (trace, trace_module, TracedModule, TopLevelTracedModule,  # noqa: F401
+               TracerWarning, TracingCheckError, is_tracing)
+
+__all__ = ["trace", "trace_module", "TracedModule", "TopLevelTracedModule", "TracerWarning",
+           "TracingCheckError", "is_tracing"]
