@@ -107,3 +107,23 @@ def test_consume_prefix_in_state_dict_if_present():
     assert list(sd) == ["0.weight", "0.bias"]
     assert sorted(sd._metadata) == ["", "0"]
     model.load_state_dict(sd)
+
+
+def test_more_pytorch_module_paths():
+    from gpujit.optim.adamw import AdamW
+    from gpujit.optim.nadam import NAdam
+    from gpujit.optim.radam import RAdam
+    from gpujit.optim.adadelta import Adadelta
+    from gpujit.optim.rprop import Rprop
+    from gpujit.optim.optimizer import ParamsT  # noqa: F401
+    from gpujit.autograd.variable import Variable
+    from gpujit._tensor import Tensor
+    from gpujit.jit._serialization import save, load  # noqa: F401
+    from gpujit.jit._freeze import freeze
+    from gpujit.jit._fuser import fuser, set_fusion_strategy  # noqa: F401
+    from gpujit.nn.modules.module import _addindent  # noqa: F401
+    assert (AdamW, NAdam, RAdam, Adadelta, Rprop) == (torch.optim.AdamW, torch.optim.NAdam,
+                                                      torch.optim.RAdam, torch.optim.Adadelta,
+                                                      torch.optim.Rprop)
+    assert Variable is torch.autograd.Variable and Tensor is torch.Tensor
+    assert freeze is torch.jit.freeze

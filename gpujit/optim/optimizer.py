@@ -23,6 +23,7 @@ import copy
 import warnings
 from collections import defaultdict
 from itertools import chain
+from typing import Any, Iterable, Union
 
 import numpy as np
 
@@ -37,6 +38,11 @@ from ._hooks import (OptimizerHooks, register_optimizer_step_post_hook,
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
+
+# torch.optim.optimizer.ParamsT: what an optimizer's `params` may be (annotations of
+# user optimizers: `def __init__(self, params: ParamsT, lr=1e-3)`)
+ParamsT = Union[Iterable[Tensor], Iterable[dict[str, Any]], Iterable[tuple[str, Tensor]]]
+
 
 # Parameters with at most this many elements are updated through the flat buffers; larger
 # ones gain nothing from it (their per-op launch cost is already amortized) and would pay
