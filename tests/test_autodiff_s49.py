@@ -293,3 +293,27 @@ def test_eval_dropout_region_output_is_not_the_input():
     (y.sum() + z.sum()).backward()
     t = np.tanh(1.0)
     np.testing.assert_allclose(x.grad.numpy(), np.full(3, 1 + 2 * (1 - t * t)), rtol=1e-6)
+
+
+def test_dropout_region_backward_reads_each_calls_mask():
+    # the region's traced backward (made at the first backward, reused after) takes the
+    # mask as an input: each call's gradient is its own mask's
+    @gpujit.jit.script
+    def f(x, w):
+        return gpujit.nn.functional.dropout(gpujit.tanh(x * w), 0.5, True) * 2
+
+    seen = set()
+    for k in range(6):
+        gpujit.manual_seed(100 + k)
+        x = gpujit.full((64,), 0.5, requires_grad=True)
+        w = gpujit.ones(64, requires_grad=True)
+        out = f(x, w)
+        out.sum().backward()
+        kept = out.detach().numpy() != 0
+        seen.add(kept.tobytes())
+        if k >= 2:
+            assert _short(out.grad_fn) == "DGB(A, A)"
+        t = np.tanh(0.5)
+        np.testing.assert_allclose(x.grad.numpy(), np.where(kept, 4 * (1 - t * t), 0.0),
+                                   rtol=1e-6)
+    assert len(seen) == 6

@@ -43,8 +43,8 @@ from ..ir.schema_match import calls_autograd
 from ..runtime import script_traceback as _script_tb
 from ..ops import registry as _reg
 from ..tensor import Tensor
-from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _call, _attr_key, _may_float, _reads,
-                       grad_outputs, mark_outputs, reverse_walk, trace_backward)
+from .autodiff import (BACKWARD_CACHE, STASH, _HINT_NAME, _call, _attr_key, _may_float,
+                       _reads, grad_outputs, mark_outputs, reverse_walk, trace_backward)
 from . import autodiff_subgraphs as _subgraphs
 from .autodiff_subgraphs import _step_reads, slice_steps
 
@@ -565,9 +565,10 @@ class GraphDiff:
         self.view_root = {}
         self.inner = None       # (a region's groups: Value inside -> (inputs, nodes, consts))
         self.groups = ()        # (a region's groups: (input slots, profiled dtypes))
-        # (a region drawing random numbers, dropout: its derivative reads the mask its
-        # forward drew, which a traced backward would hold as a constant -- walked)
-        self.untraced = any(n.op is not None and "random" in n.op.tags for n in sub.nodes)
+        # (the outputs of its dropouts: the mask each drew is kept with the backward's
+        # values under (STASH, output), an input of a traced backward, not a constant)
+        self.stash_outs = tuple(n.outputs[0] for n in sub.nodes
+                                if n.op is not None and "random" in n.op.tags)
 
     @classmethod
     def region(cls, steps, in_slots, out_slots):
@@ -764,11 +765,12 @@ class GraphDiff:
     def backward(self, env, grads, needs, pat):
         if grad_mode.state.enabled:
             return self.walk(self.recompute(env, pat), grads, needs, pat)
-        if _tracer._Active.session is not None or self.untraced:
+        if _tracer._Active.session is not None:
             return self.walk(env, grads, needs, pat)
         keep = pat.order
         if keep is None:
-            keep = pat.order = tuple(sorted(pat.keep, key=lambda v: self.slot_of[v]))
+            keep = pat.order = tuple(sorted(pat.keep, key=lambda v: self.slot_of[v])) + \
+                tuple((STASH, o) for o in self.stash_outs if o in pat.keep)
         tensors, key = [], []
         for v in keep:
             x = env[v]
@@ -837,11 +839,10 @@ def _eval(n, env, again=False):
         args = [env[v] for v in n.inputs]
         args += [p.default for p in op.schema.arguments[len(args):]]
         if again and op.name.partition(".")[0] in _RANDOM_OK:
-            stash = _reg.stashed(env[n.outputs[0]]._data)
+            o = n.outputs[0]
+            stash = env.get((STASH, o))
             r = op.derivative.fn(args[0], stash=stash, p=args[1], train=args[2])
-            if stash is not None and r is not args[0]:
-                _reg.stash_for_backward(r._data, stash)
-            env[n.outputs[0]] = r
+            env[o] = r
             return
         if again and op.name.partition(".")[0] in _STATS_WRITE_OK:
             args = [a.clone() if s.type.is_write and isinstance(a, Tensor) else a
@@ -921,6 +922,10 @@ class GraphBackward(Node):
                     t._data, t._dtype, t._device = r._data, r._dtype, r._device
                     t._vc, t._ag, t._base = r._vc, None, None
                     e[v] = t
+        for v in region.stash_outs:
+            if v in e:
+                st = _reg.stashed(e[v]._data)
+                e[(STASH, v)] = None if st is None else _reg.wrap(st, _dt.bool, e[v].device)
         self.args = args
         self.versions = [a._vc[0] if r else None for a, r in zip(args, pat.reads)]
         # (edges of the inputs that require grad only, as torch's node lists them)
