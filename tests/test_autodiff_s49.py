@@ -317,3 +317,248 @@ def test_dropout_region_backward_reads_each_calls_mask():
         np.testing.assert_allclose(x.grad.numpy(), np.where(kept, 4 * (1 - t * t), 0.0),
                                    rtol=1e-6)
     assert len(seen) == 6
+
+
+# ---------------------------------------------------------------- loops unrolled
+# torch 2.13's profiling executor unrolls a for-loop with a constant trip count below 64
+# and a body of at most 32 executed nodes (UnrollLoops) before it cuts regions: the
+# iterations' ops join ONE region. (name, source, shapes, torch 2.13's grad_fn, calls 2..4)
+LOOPS = {
+    "range3": ("def f(x, w):\n    h = x\n    for i in range(3):\n        h = torch.tanh(h @ w)\n"
+               "    return h\n", [(4, 4), (4, 4)], "DGB(A, A)"),
+    "range20": ("def f(x, w):\n    h = x\n    for i in range(20):\n        h = torch.tanh(h @ w)\n"
+                "    return h\n", [(4, 4), (4, 4)], "DGB(A, A)"),
+    "index_used": ("def f(x, w):\n    h = x\n    for i in range(3):\n"
+                   "        h = torch.tanh(h @ w) * i\n    return h\n", [(4, 4), (4, 4)],
+                   "DGB(A, A)"),
+    "if_on_index": ("def f(x, w):\n    h = x\n    for i in range(3):\n        if i == 1:\n"
+                    "            h = torch.sigmoid(h @ w)\n        else:\n"
+                    "            h = torch.tanh(h @ w)\n    return h\n", [(4, 4), (4, 4)],
+                    "DGB(A, A)"),
+    "nested": ("def f(x, w):\n    h = x\n    for i in range(2):\n        for j in range(2):\n"
+               "            h = torch.tanh(h @ w)\n    return h\n", [(4, 4), (4, 4)], "DGB(A, A)"),
+    "sum_after": ("def f(x, w):\n    h = x\n    for i in range(2):\n"
+                  "        h = torch.tanh(h @ w) * 2\n    return h.sum()\n", [(4, 4), (4, 4)],
+                  "SumBackward0(DGB(A, A))"),
+    "rnn_cell": ("def f(x, h, wi, wh):\n    for t in range(4):\n"
+                 "        h = torch.tanh(x[t] @ wi + h @ wh)\n    return h\n",
+                 [(5, 2, 4), (2, 4), (4, 4), (4, 4)],
+                 "DGB(A, A, SelectBackward0(A), SelectBackward0(A), SelectBackward0(A), A, "
+                 "SelectBackward0(A))"),
+    # (unrolled too: the list's appends and reads keep each iteration's ops apart)
+    "list_append": ("def f(x, w):\n    hs = [x]\n    for i in range(3):\n"
+                    "        hs.append(torch.tanh(hs[-1] @ w))\n    return hs[-1] * 2\n",
+                    [(4, 4), (4, 4)], "MulBackward1(DGB(A, DGB(A, DGB(A, A))))"),
+}
+
+
+def _loop_calls(torch, name, tmp_path, seed=0):
+    src, shapes, _ = LOOPS[name]
+    path = tmp_path / f"s49_loop_{name}_{torch.__name__}.py"
+    path.write_text(_HEAD.format(m=torch.__name__) + src)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    s = torch.jit.script(mod.f)
+    rng = np.random.default_rng(seed)
+    arrays = [(rng.standard_normal(sh) * 0.5).astype(np.float32) for sh in shapes]
+    res = []
+    for _ in range(4):
+        args = [torch.tensor(a, requires_grad=True) for a in arrays]
+        res.append((s(*args), args))
+    return res, mod.f, s, arrays
+
+
+@pytest.mark.parametrize("name", sorted(LOOPS))
+def test_constant_loops_unrolled_into_one_region(name, tmp_path):
+    res, _, _, _ = _loop_calls(gpujit, name, tmp_path)
+    for out, _ in res[1:]:
+        assert _short(out.grad_fn) == LOOPS[name][2]
+
+
+@pytest.mark.parametrize("name", sorted(LOOPS))
+def test_constant_loops_as_installed_torch(name, tmp_path):
+    torch = pytest.importorskip("torch")
+    want, _, _, _ = _loop_calls(torch, name, tmp_path)
+    got, _, _, _ = _loop_calls(gpujit, name, tmp_path)
+    for (w, _), (g, _) in zip(want[1:], got[1:]):
+        assert _short(w.grad_fn) == LOOPS[name][2]
+        assert _short(g.grad_fn) == _short(w.grad_fn)
+
+
+@pytest.mark.parametrize("name", sorted(LOOPS))
+def test_unrolled_loops_values_and_gradients_equal_eager(name, tmp_path):
+    res, f, s, arrays = _loop_calls(gpujit, name, tmp_path, seed=7)
+    out, args = res[-1]
+    (out * out).sum().backward()
+    eargs = [gpujit.tensor(a, requires_grad=True) for a in arrays]
+    e = f(*eargs)
+    (e * e).sum().backward()
+    np.testing.assert_array_equal(out.detach().numpy(), e.detach().numpy())
+    for a, b in zip(args, eargs):
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+
+
+def test_unrolled_loop_graph_for_has_no_loop_and_no_grad_values():
+    # the optimized graph (graph_for, no gradient recorded too) holds the copies, as
+    # torch's; the scripted graph keeps its prim::Loop
+    @gpujit.jit.script
+    def f(x, w):
+        h = x
+        for i in range(3):
+            h = gpujit.tanh(h @ w + 1.0)
+        return h
+
+    x = gpujit.full((3, 3), 0.1)
+    w = gpujit.eye(3)
+    for _ in range(3):
+        out = f(x, w)
+    g = str(f.graph_for(x, w))
+    assert "prim::Loop" not in g and g.count("aten::matmul") == 3
+    assert "prim::Loop" in str(f.graph)
+    want = np.full((3, 3), 0.1)
+    for _ in range(3):
+        want = np.tanh(want + 1.0)
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-6)
+
+
+def test_long_or_big_loops_are_not_unrolled():
+    # 64 trips, or a body of more than 32 executed nodes: kept a loop (torch unrolls
+    # those by 8 with an epilogue loop, gpujit not: its regions are per iteration)
+    @gpujit.jit.script
+    def f(x):
+        for i in range(64):
+            x = x * 0.5 + 1.0
+        return x
+
+    @gpujit.jit.script
+    def g(x):
+        for i in range(2):
+            x = x + 1; x = x + 1; x = x + 1; x = x + 1; x = x + 1; x = x + 1  # noqa: E702
+            x = x + 1; x = x + 1; x = x + 1; x = x + 1; x = x + 1; x = x + 1  # noqa: E702
+            x = x + 1; x = x + 1; x = x + 1; x = x + 1; x = x + 1; x = x + 1  # noqa: E702
+            x = x + 1; x = x + 1; x = x + 1; x = x + 1; x = x + 1; x = x + 1  # noqa: E702
+            x = x + 1; x = x + 1; x = x + 1; x = x + 1; x = x + 1; x = x + 1  # noqa: E702
+            x = x + 1; x = x + 1; x = x + 1                                    # noqa: E702
+        return x
+
+    x = gpujit.ones(3)
+    for fn, want in ((f, None), (g, 67.0)):
+        for _ in range(3):
+            out = fn(x)
+        assert "prim::Loop" in str(fn.graph_for(x))
+        if want is not None:
+            np.testing.assert_array_equal(out.numpy(), np.full(3, want, np.float32))
+
+
+# ---------------------------------------------------------------- graph_for's regions
+def _dg_nodes(block):
+    """The prim::DifferentiableGraph nodes of a graph or block (in blocks too)."""
+    out = []
+    for n in block.nodes():
+        if n.kind() == "prim::DifferentiableGraph":
+            out.append(n)
+        for b in n.blocks():
+            out += _dg_nodes(b)
+    return out
+
+
+def _ops(graph):
+    """The aten ops of a (sub)graph, fusion groups' subgraphs included, in order."""
+    out = []
+    for n in graph.nodes():
+        if n.kind().startswith("aten::"):
+            out.append(n.kind())
+        if n.kind() == "prim::TensorExprGroup":
+            out += _ops(n.g("Subgraph"))
+        for b in n.blocks():
+            out += _ops(b)
+    return out
+
+
+GRAPHS = {
+    # (source, shapes, the aten ops of each DifferentiableGraph as torch 2.13 shows them)
+    "mlp_reshape": ("def f(x, w1, b1, w2):\n    h = torch.tanh(F.linear(x, w1, b1))\n"
+                    "    h = h.reshape(-1, 8)\n    return torch.relu(h @ w2).sum()\n",
+                    [(4, 8), (8, 8), (8,), (8, 8)],
+                    [["aten::linear", "aten::tanh"], ["aten::matmul", "aten::relu"]]),
+    "loop": (LOOPS["range3"][0], LOOPS["range3"][1], [["aten::matmul", "aten::tanh"] * 3]),
+    "one_op": ("def f(x, w):\n    return (x @ w).sum()\n", [(4, 4), (4, 4)], []),
+}
+
+
+def _graph_for(torch, name, tmp_path):
+    src, shapes, _ = GRAPHS[name]
+    path = tmp_path / f"s49_g_{name}_{torch.__name__}.py"
+    path.write_text(_HEAD.format(m=torch.__name__) + src)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    s = torch.jit.script(mod.f)
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal(sh).astype(np.float32) for sh in shapes]
+    for _ in range(3):
+        out = s(*[torch.tensor(a, requires_grad=True) for a in arrays])
+    return torch.jit.last_executed_optimized_graph(), out
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_graph_shows_differentiable_graphs(name, tmp_path):
+    g, out = _graph_for(gpujit, name, tmp_path)
+    dgs = _dg_nodes(g)
+    assert [_ops(n.g("Subgraph")) for n in dgs] == GRAPHS[name][2]
+    for n in dgs:
+        # behind torch's guard: RequiresGradCheck -> If(block0: the node, block1: fallback)
+        owner = n.owningBlock().owningNode()
+        assert owner.kind() == "prim::If"
+        assert owner.inputsAt(0).node().kind() == "prim::RequiresGradCheck"
+        assert [m.kind() for m in list(owner.blocks())[1].nodes()] == [
+            "prim::Constant", "prim::CallFunction", "prim::TupleUnpack"]
+    text = str(g)
+    assert text.count("with prim::DifferentiableGraph_") == len(dgs)
+
+
+def test_graph_regions_inputs_in_merge_order():
+    # the node's inputs are its DifferentiableGraphBackward's edges, in the same order
+    class MLP(gpujit.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = gpujit.nn.Linear(4, 8)
+            self.l2 = gpujit.nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.l2(gpujit.tanh(self.l1(x)))
+
+    m = gpujit.jit.script(MLP())
+    x = gpujit.randn(5, 4, requires_grad=True)
+    for _ in range(3):
+        m(x)
+    g = m.graph_for(x)
+    (dg,) = _dg_nodes(g)
+    sub = dg.g("Subgraph")
+    assert _ops(sub) == ["aten::linear", "aten::tanh", "aten::linear"]
+    assert len(list(dg.inputs())) == 5
+    assert "prim::DifferentiableGraph" not in str(m.graph)
+    # no gradient recorded: no region shown
+    f = gpujit.jit.script(_load_plain())
+    y = gpujit.randn(3, 3)
+    for _ in range(3):
+        f(y, y)
+    assert "DifferentiableGraph" not in str(f.graph_for(y, y))
+
+
+def _load_plain():
+    def plain(x, w):
+        return gpujit.tanh(x @ w) * 2
+    return plain
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_graph_differentiable_graphs_as_installed_torch(name, tmp_path):
+    torch = pytest.importorskip("torch")
+    want, _ = _graph_for(torch, name, tmp_path)
+    got, _ = _graph_for(gpujit, name, tmp_path)
+    w = [[k for k in _ops(n.g("Subgraph")) if k not in ("aten::size",)]
+         for n in _dg_nodes(want)]
+    assert w == GRAPHS[name][2]
+    assert [_ops(n.g("Subgraph")) for n in _dg_nodes(got)] == w

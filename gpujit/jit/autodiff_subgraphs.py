@@ -193,7 +193,7 @@ def _plain_input_types(node):
             if wrt is None:
                 op = node.op
                 d = op.derivative if op is not None else None
-                wrt = () if d is None else tuple(
+                wrt = () if getattr(d, "wrt", None) is None else tuple(
                     i for i, a in enumerate(op.schema.arguments) if a.name in d.wrt)
             if k in wrt or not isinstance(t, T.OptionalType):
                 return False
