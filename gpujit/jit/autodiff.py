@@ -45,6 +45,8 @@ __all__ = ["DifferentiableGroup", "FusedGroupBackward", "group_backward", "saved
 
 BACKWARD_CACHE = 16             # traced backward graphs kept per group (then op by op)
 _HINT_NAME = "DifferentiableGraphBackward"     # (name().rsplit("::", 1)[-1])
+STASH = "stash"     # (env[(STASH, output)]: the stash of the op making output, a Tensor)
+_NO_STASH = object()
 
 _CHUNK = "prim::ConstantChunk"
 _CONCAT = "prim::FusedConcat"
@@ -138,7 +140,10 @@ def _node_grads(n, env, gouts, req):
         elif p in extra:
             kw[p] = extra[p]
         elif p == "stash":
-            kw[p] = _reg.stashed(env[n.outputs[0]]._data) if n.outputs else None
+            # (a region's backward keeps the stash as a Tensor under (STASH, output): a
+            # traced backward's input)
+            st = env.get((STASH, n.outputs[0]), _NO_STASH) if n.outputs else None
+            kw[p] = st if st is not _NO_STASH else _reg.stashed(env[n.outputs[0]]._data)
         elif p not in bound and p.endswith("_shape"):
             kw[p] = _reg.shape_param(bound[p[:-6]])
         elif p not in bound and p.endswith("_device"):

@@ -28,7 +28,9 @@ grad), e.g. (l2.bias, l2.weight, l1.bias, l1.weight, x) for a scripted two-layer
 
 Here a step that is not a registry op, or one that writes, draws random numbers or has
 a side effect (warn, raise, a container op, an If or Loop holding such) is never moved
-across: no region forms around it.
+across: no region forms around it. An op that may join a region is never ordered so,
+as torch's AliasDb does not order it: dropout (its draw) and batch_norm (the running
+statistics its TorchScript schema does not declare written).
 """
 from __future__ import annotations
 
@@ -182,11 +184,19 @@ def _effects_nested(step, kind):
 
 def _plain_input_types(node):
     """Whether each input is a Tensor or holds none (an Optional[Tensor] or a list of
-    Tensors would hide a gradient from the region's edges)."""
-    for v in node.inputs:
+    Tensors would hide a gradient from the region's edges; an Optional[Tensor] the op
+    takes no gradient for, batch_norm's running statistics, hides none)."""
+    wrt = None
+    for k, v in enumerate(node.inputs):
         t = v.type
         if not isinstance(t, T.TensorType) and "Tensor" in str(t):
-            return False
+            if wrt is None:
+                op = node.op
+                d = op.derivative if op is not None else None
+                wrt = () if getattr(d, "wrt", None) is None else tuple(
+                    i for i, a in enumerate(op.schema.arguments) if a.name in d.wrt)
+            if k in wrt or not isinstance(t, T.OptionalType):
+                return False
     return True
 
 
@@ -206,6 +216,10 @@ def slice_steps(steps, const_slots, out_slots, mergeable, is_view=None):
         side, ordered = _effects(st)
         ok = kind in (0, 1) and node is not None and node.kind not in VIEW_KINDS and \
             _plain_input_types(node) and mergeable(st)
+        if ok and kind == 1:
+            # (torch's AliasDb orders no region op: dropout's draw and batch_norm's
+            # running statistics, which its schema does not declare written, move)
+            ordered = False
         # (a profile node before each Tensor use)
         ins = list(st[2])
         if node is not None and len(node.inputs) == len(ins):

@@ -43,8 +43,8 @@ from ..ir.schema_match import calls_autograd
 from ..runtime import script_traceback as _script_tb
 from ..ops import registry as _reg
 from ..tensor import Tensor
-from .autodiff import (BACKWARD_CACHE, _HINT_NAME, _call, _attr_key, _may_float, _reads,
-                       grad_outputs, mark_outputs, reverse_walk, trace_backward)
+from .autodiff import (BACKWARD_CACHE, STASH, _HINT_NAME, _call, _attr_key, _may_float,
+                       _reads, grad_outputs, mark_outputs, reverse_walk, trace_backward)
 from . import autodiff_subgraphs as _subgraphs
 from .autodiff_subgraphs import _step_reads, slice_steps
 
@@ -73,7 +73,19 @@ AUTODIFF_OPS = frozenset("aten::" + n for n in (
     "log10 expm1 ceil floor remainder fmod round trunc logsumexp"
     # (h48: F.relu6, TorchScript's inlined hardtanh(x, 0., 6.), threshold, hardshrink: one
     # region with x * y and * 2 in torch 2.13; softshrink is not)
-    " relu6 threshold hardshrink").split())
+    " relu6 threshold hardshrink"
+    # (a49: symbolic_script's contiguous and batch_norm, autodiff's native_batch_norm)
+    " contiguous batch_norm").split())
+# what a region takes that an op by op recording would not (as torch 2.13's isDifferentiable):
+# aten::dropout unless its `train` is a constant False (symbolic_script's formula: the mask
+# drawn in the forward, native_dropout_backward reading it); batch_norm, whose TorchScript
+# schema declares no write into the running statistics it updates (gpujit's does: the
+# region's forward updates them once, its create_graph recompute on copies)
+_RANDOM_OK = frozenset(("aten::dropout",))
+_STATS_WRITE_OK = frozenset(("aten::batch_norm",))
+# ops whose result may be their input itself (torch's schemas: Tensor(a) -> Tensor(a)); as
+# region outputs unmerged where they alias a region input or another output, as views
+ALIAS_OPS = frozenset(("aten::contiguous", "aten::type_as"))
 # views torch's slicer takes in (not in its isViewOp list; symbolic_script has formulas):
 # a region output aliasing a region input or another output is unmerged, as torch's
 # unfuseAliasedOutputs does (jit/autodiff_subgraphs.py)
@@ -91,15 +103,33 @@ class _Sub:
         self.inputs, self.nodes, self.outputs = inputs, nodes, outputs
 
 
+def _from_type_as(node):
+    """Whether node is the `aten::to` fusion lowered a scripted x.type_as(y) into (torch's
+    graph keeps aten::type_as, which symbolic_script differentiates)."""
+    return node.kind == "aten::to" and node.meta.get("type_as", False)
+
+
+def _train_off(node):
+    """Whether dropout's `train` input is the constant False (torch's isDifferentiable:
+    no region for it; a non-constant `train`, a module's self.training, joins one)."""
+    v = node.inputs[2] if len(node.inputs) > 2 else None
+    return v is not None and v.node.kind == "prim::Constant" and \
+        v.node.attrs.get("value") is False
+
+
 def _plain_op(node):
     op = node.op
+    base = op.name.partition(".")[0] if op is not None else None
     if op is None or calls_autograd(node) or (
-            op.name.partition(".")[0] not in AUTODIFF_OPS and
-            op.name.partition(".")[0] not in REGION_VIEWS and
-            op.name not in AUTODIFF_OVERLOADS):
+            base not in AUTODIFF_OPS and base not in REGION_VIEWS and
+            op.name not in AUTODIFF_OVERLOADS and not _from_type_as(node)):
         return False
     d = op.derivative
-    tags = op.tags - {"view"} if op.name.partition(".")[0] in REGION_VIEWS else op.tags
+    tags = op.tags - {"view"} if base in REGION_VIEWS else op.tags
+    if base in _RANDOM_OK:
+        if _train_off(node):
+            return False
+        tags = tags - {"random", "returns_input"}
     # (a comparison has no derivative and its bool result carries none: torch's regions
     # take gt / lt / ... as symbolic_script does, the walk passes over them)
     if (d is None and "comparison" not in tags) or getattr(d, "elem_needs", None) or \
@@ -108,7 +138,7 @@ def _plain_op(node):
             tags & _BAD_TAGS or getattr(d, "untracked_inplace", False):
         return False
     args = op.schema.arguments
-    if any(a.type.is_write for a in args) or any(
+    if (base not in _STATS_WRITE_OK and any(a.type.is_write for a in args)) or any(
             a.type.base == "Tensor" and a.type.is_list for a in args):
         return False
     rets = op.schema.returns
@@ -148,7 +178,11 @@ def _mergeable(step):
 
 
 def _is_view(step):
-    return step[0] == 1 and step[1].name.partition(".")[0] in REGION_VIEWS
+    if step[0] != 1:
+        return False
+    base = step[1].name.partition(".")[0]
+    return base in REGION_VIEWS or base in ALIAS_OPS or (
+        step[5] is not None and _from_type_as(step[5]))
 
 
 def graph_diff(graph, plan, ran=None, expand=True):
@@ -531,6 +565,10 @@ class GraphDiff:
         self.view_root = {}
         self.inner = None       # (a region's groups: Value inside -> (inputs, nodes, consts))
         self.groups = ()        # (a region's groups: (input slots, profiled dtypes))
+        # (the outputs of its dropouts: the mask each drew is kept with the backward's
+        # values under (STASH, output), an input of a traced backward, not a constant)
+        self.stash_outs = tuple(n.outputs[0] for n in sub.nodes
+                                if n.op is not None and "random" in n.op.tags)
 
     @classmethod
     def region(cls, steps, in_slots, out_slots):
@@ -597,7 +635,9 @@ class GraphDiff:
         root = {}
         for n in self.sub.nodes:
             op = n.op
-            if op is not None and op.name.partition(".")[0] in REGION_VIEWS:
+            if op is not None and (op.name.partition(".")[0] in REGION_VIEWS or
+                                   op.name.partition(".")[0] in ALIAS_OPS or
+                                   _from_type_as(n)):
                 root[n.outputs[0]] = root.get(n.inputs[0], n.inputs[0])
         self.view_root = root
         self.view_outs = tuple((i, root[o]) for i, o in enumerate(self.sub.outputs)
@@ -719,7 +759,7 @@ class GraphDiff:
         req = pat.req
         for n in self.sub.nodes:
             if any(v in req for v in n.inputs):
-                _eval(n, env)
+                _eval(n, env, True)
         return env
 
     def backward(self, env, grads, needs, pat):
@@ -729,7 +769,8 @@ class GraphDiff:
             return self.walk(env, grads, needs, pat)
         keep = pat.order
         if keep is None:
-            keep = pat.order = tuple(sorted(pat.keep, key=lambda v: self.slot_of[v]))
+            keep = pat.order = tuple(sorted(pat.keep, key=lambda v: self.slot_of[v])) + \
+                tuple((STASH, o) for o in self.stash_outs if o in pat.keep)
         tensors, key = [], []
         for v in keep:
             x = env[v]
@@ -774,17 +815,19 @@ class GraphDiff:
 class _NodeView:
     """A node of a fusion group's subgraph as a region's walks see it: the subgraph's
     inputs and outputs replaced by the group node's."""
-    __slots__ = ("kind", "op", "inputs", "outputs", "attrs")
+    __slots__ = ("kind", "op", "inputs", "outputs", "attrs", "meta")
 
     def __init__(self, n, vmap):
-        self.kind, self.op, self.attrs = n.kind, n.op, n.attrs
+        self.kind, self.op, self.attrs, self.meta = n.kind, n.op, n.attrs, n.meta
         self.inputs = [vmap.get(v, v) for v in n.inputs]
         self.outputs = [vmap.get(v, v) for v in n.outputs]
 
 
-def _eval(n, env):
+def _eval(n, env, again=False):
     """Compute node n's outputs into env through the public ops (a trace records them;
-    under grad mode autograd does)."""
+    under grad mode autograd does). again: the forward ran it already (a region's
+    create_graph recompute): dropout applies the mask it drew then (the same values, no
+    new draw), batch_norm updates copies of the running statistics (updated once)."""
     k = n.kind
     if k == "prim::ConstantChunk":
         r = env[n.inputs[0]].chunk(n.attrs["chunks"], n.attrs["dim"])
@@ -795,6 +838,15 @@ def _eval(n, env):
         op = n.op
         args = [env[v] for v in n.inputs]
         args += [p.default for p in op.schema.arguments[len(args):]]
+        if again and op.name.partition(".")[0] in _RANDOM_OK:
+            o = n.outputs[0]
+            stash = env.get((STASH, o))
+            r = op.derivative.fn(args[0], stash=stash, p=args[1], train=args[2])
+            env[o] = r
+            return
+        if again and op.name.partition(".")[0] in _STATS_WRITE_OK:
+            args = [a.clone() if s.type.is_write and isinstance(a, Tensor) else a
+                    for a, s in zip(args, op.schema.arguments)]
         r = _call(op, args)
     for v, x in zip(n.outputs, tuple(r) if len(n.outputs) > 1 else (r,)):
         env[v] = x
@@ -823,6 +875,13 @@ def _forward(steps, env):
                 a += defaults
             r = f.eager(*a)
             if unpack == 1:
+                if a and r is a[0]:
+                    # (dropout when not training, contiguous, type_as: the input itself --
+                    # as a region output, an alias that the region's node may mark)
+                    t = _new(Tensor)
+                    t._data, t._dtype, t._device = r._data, r._dtype, r._device
+                    t._vc, t._ag, t._base = r._vc, None, None
+                    r = t
                 env[outs[0]] = r
             else:
                 for i, x in zip(outs, r):
@@ -863,6 +922,10 @@ class GraphBackward(Node):
                     t._data, t._dtype, t._device = r._data, r._dtype, r._device
                     t._vc, t._ag, t._base = r._vc, None, None
                     e[v] = t
+        for v in region.stash_outs:
+            if v in e:
+                st = _reg.stashed(e[v]._data)
+                e[(STASH, v)] = None if st is None else _reg.wrap(st, _dt.bool, e[v].device)
         self.args = args
         self.versions = [a._vc[0] if r else None for a, r in zip(args, pat.reads)]
         # (edges of the inputs that require grad only, as torch's node lists them)

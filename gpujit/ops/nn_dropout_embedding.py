@@ -514,7 +514,9 @@ def _dropout_grad(grad, stash, p, train):
         return gpujit.zeros_like(grad)
     if stash is None:   # no mask stored: an empty tensor
         return grad
-    return grad * _reg.wrap(stash, _dt.bool, grad.device) * (1 / (1 - p))
+    if not isinstance(stash, gpujit.Tensor):    # (a region's backward keeps it a Tensor)
+        stash = _reg.wrap(stash, _dt.bool, grad.device)
+    return grad * stash * (1 / (1 - p))
 
 
 @_derivative(alpha_dropout, alpha_dropout_, feature_dropout, feature_dropout_,

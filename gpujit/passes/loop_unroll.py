@@ -14,9 +14,15 @@ from __future__ import annotations
 from ..ir import clone_node
 from .constant_propagation import constant_value
 
-__all__ = ["unroll_loops", "DEFAULT_MAX_TRIP_COUNT"]
+__all__ = ["unroll_loops", "unroll_small_constant_loops", "DEFAULT_MAX_TRIP_COUNT"]
 
 DEFAULT_MAX_TRIP_COUNT = 8
+# torch 2.13's UnrollLoops (loop_unrolling.cpp), which its profiling executor runs on the
+# optimized graph before CreateAutodiffSubgraphs and the fusers: a for-loop whose body
+# holds at most kMaxBodySize executed nodes (nested blocks counted, constants not) and
+# whose trip count is a constant below kMaxBodyRepeats is unrolled whole
+MAX_BODY_SIZE = 32
+MAX_BODY_REPEATS = 64
 
 
 def unroll_loops(graph, max_trip_count: int = DEFAULT_MAX_TRIP_COUNT) -> None:
@@ -44,7 +50,63 @@ def _trip_count(node, limit):
     return trips
 
 
-def _unroll(loop, trips):
+def unroll_small_constant_loops(graph, origin=None) -> bool:
+    """torch's UnrollLoops for constant trip counts (MAX_BODY_REPEATS, MAX_BODY_SIZE), in
+    place, inner loops first; whether any loop was unrolled. origin: a dict that gets,
+    for each Value and Block the copies made, the one of the loop body it copies."""
+    return _unroll_small(graph.block, origin)
+
+
+def _unroll_small(block, origin):
+    changed = False
+    for node in list(block.nodes):
+        for b in node.blocks:
+            changed |= _unroll_small(b, origin)
+        if node.kind == "prim::Loop":
+            trips = _trip_count(node, MAX_BODY_REPEATS - 1)
+            if trips is not None and _body_size(node.blocks[0], MAX_BODY_SIZE + 1) <= \
+                    MAX_BODY_SIZE:
+                _unroll(node, trips, origin)
+                changed = True
+    return changed
+
+
+def _body_size(block, limit):
+    """torch's limitedBlockSize: the executed nodes of block, those of nested blocks too,
+    counted up to limit."""
+    i = 0
+    for n in block.nodes:
+        for b in n.blocks:
+            i += _body_size(b, limit - i)
+        if n.kind != "prim::Constant":
+            i += 1
+        if i >= limit:
+            return limit
+    return i
+
+
+def _note_warns(c, n):
+    """Each copy of an aten::warn (in c, the copy of n) is that node for its warn-once-per-
+    call rule (meta "warn_of"; copies of copies: the first node)."""
+    if c.kind == "aten::warn":
+        c.meta["warn_of"] = n.meta.get("warn_of", n)
+    for cb, nb in zip(c.blocks, n.blocks):
+        for cn, nn in zip(cb.nodes, nb.nodes):
+            _note_warns(cn, nn)
+
+
+def _note_origin(c, n, origin):
+    for a, b in zip(c.outputs, n.outputs):
+        origin[a] = origin.get(b, b)
+    for cb, nb in zip(c.blocks, n.blocks):
+        origin[cb] = origin.get(nb, nb)
+        for a, b in zip(cb.inputs, nb.inputs):
+            origin[a] = origin.get(b, b)
+        for cn, nn in zip(cb.nodes, nb.nodes):
+            _note_origin(cn, nn, origin)
+
+
+def _unroll(loop, trips, origin=None):
     graph = loop.graph
     body = loop.blocks[0]
     carried = list(loop.inputs[2:])
@@ -57,7 +119,10 @@ def _unroll(loop, trips):
                 if index.has_debug_name():
                     vmap[index].set_debug_name(index.debug_name)   # %i -> %i.1, %i.2 ...
             for n in body.nodes:
-                graph.insert(clone_node(n, graph, vmap, keep_names=True))
+                c = graph.insert(clone_node(n, graph, vmap, keep_names=True))
+                _note_warns(c, n)
+                if origin is not None:
+                    _note_origin(c, n, origin)
         carried = [vmap.get(v, v) for v in body.outputs[1:]]
     for out, v in zip(loop.outputs, carried):
         out.replace_all_uses_with(v)

@@ -444,6 +444,57 @@ def _bfloat16_unknown(profile):
     return out
 
 
+def _has_regions(steps):
+    """Whether a recording plan's steps hold a DifferentiableGraph region (kind 10)."""
+    for st in steps:
+        k = st[0]
+        if k == 10 or (k == 4 and any(_has_regions(b) for b, _ in st[4])) or (
+                k == 5 and _has_regions(st[4][0])):
+            return True
+    return False
+
+
+def _unroll_profiled(graph, profile):
+    """(a copy of graph with its small constant-trip for-loops unrolled, the profile
+    re-keyed onto it, each copy of a body Value or block profiled as that one), as torch
+    2.13's profiling executor unrolls them (UnrollLoops) before it cuts DifferentiableGraph
+    regions and fuses: the iterations' ops then join one region and fuse across; None
+    when no loop unrolls."""
+    from ..passes import loop_unroll as _lu
+    if not any(n.kind == "prim::Loop" for n in graph.walk()):
+        return None
+    g = graph.copy()
+    by_unique = {v.unique: v for v in fusion._values(graph)}
+    bmap = {g.block: graph.block}
+    for a, b in zip(fusion._block_owners(graph), fusion._block_owners(g)):
+        bmap.update(zip(b.blocks, a.blocks))
+    origin = {}
+    if not _lu.unroll_small_constant_loops(g, origin):
+        return None
+    # (as torch's pipeline after UnrollLoops: the copies' `if i == 0:` folded)
+    from ..passes import eliminate_dead_code, propagate_constants
+    propagate_constants(g)
+    eliminate_dead_code(g)
+    p = Profile()
+    p.runs = profile.runs
+    for w in fusion._values(g):
+        v = by_unique.get(origin.get(w, w).unique)
+        if v is None:
+            continue
+        for src, dst in ((profile.specs, p.specs), (profile.types, p.types),
+                         (profile._last, p._last)):
+            if v in src:
+                dst[w] = src[v]
+    blocks = [g.block] + [b for n in g.walk() for b in n.blocks]
+    for b in blocks:
+        src = bmap.get(origin.get(b, b))
+        if src in profile.blocks:
+            p.blocks.add(b)
+        if src in profile._entered:
+            p._entered[b] = profile._entered[src]
+    return g, p
+
+
 def _holds_nested(key, profile):
     """Does a specialization's input key or profile hold a nested tensor?"""
     from .profile import ListSpec, TupleSpec, ValueSpec
@@ -503,10 +554,19 @@ class Specialization:
         """graph, each fusion group behind its guard (fusers/display.py), as graph_for
         and last_executed_optimized_graph show it (a copy; graph itself when it has no
         group)."""
-        if not self.groups:
+        plan = self.recording
+        regions = plan is not None and len(plan) > 7 and (
+            plan[7] is not None or _has_regions(plan[4]))
+        if not self.groups and not regions:
             return self.graph
         from ..fusers.display import guarded_graph
-        return guarded_graph(self.graph, self.groups)
+        g = guarded_graph(self.graph, self.groups) if self.groups else self.graph
+        if regions:
+            # (a call recorded gradients: its DifferentiableGraph regions, as torch shows
+            # them, jit/region_display.py)
+            from ..jit.region_display import with_regions
+            g = with_regions(g.copy() if g is self.graph else g, self._exe_graph, plan)
+        return g
 
     def attrs_fit(self, module):
         """Do the module's attributes (read now) have the types this code was made for?"""
@@ -818,6 +878,9 @@ class Executable:
         profile = _bfloat16_unknown(profile)    # (bfloat16 values: unknown, boxed)
         graph, prof, hoisted = self.graph, profile, self._hoisted
         base, profile = fold_key_facts(graph, profile, key)    # (what the key decides)
+        unrolled = _unroll_profiled(base, profile)      # (torch's UnrollLoops)
+        if unrolled is not None:
+            base, profile = unrolled
         if base is not graph:
             graph, prof, hoisted = base, profile, hoisted_attrs(base)
             spec.profile, spec._exe_graph = profile, base

@@ -277,6 +277,7 @@ def _lower_type_as(graph):
             c = graph.insert_node("aten::to", [n.inputs[0], d, no, no, none],
                                   output_types=[n.output.type], source_range=sr, scope=scope)
         c.op = to
+        c.meta["type_as"] = True    # (a DifferentiableGraph region takes it, as type_as)
         n.output.replace_all_uses_with(c.output)
         n.destroy()
 

@@ -536,9 +536,11 @@ def emit_warning(node, message, stacklevel=2, warned=None):
     warned nodes), a node warns once per call of the function it runs in: `warned` holds
     the nodes that already have, a warning in a loop shows on its first iteration only."""
     if warned is not None:
-        if node in warned:
+        # (the copies an unrolled loop made of one aten::warn: that one node)
+        key = node.meta.get("warn_of", node)
+        if key in warned:
             return
-        warned.add(node)
+        warned.add(key)
     sr = node.source_range
     if sr is not None and getattr(sr, "filename", None):
         warnings.warn_explicit(message, UserWarning, sr.filename, sr.line)

@@ -1,0 +1,241 @@
+"""How graph_for / last_executed_optimized_graph show the DifferentiableGraph regions of a
+specialization whose calls record gradients, as torch 2.13 prints them:
+
+    %5 : Float(4, 4, ...), %6 : Float(4, 4, ...), %7 : bool = prim::RequiresGradCheck[types=[Tensor(requires_grad=1), ...]](%w, %x)
+    %8 : Tensor = prim::If(%7)
+      block0():
+        %9 : Tensor = prim::DifferentiableGraph_0(%5, %6)
+        -> (%9)
+      block1():
+        %10 : Function = prim::Constant[name="fallback_function", fallback=1]()
+        %11 : (Tensor) = prim::CallFunction(%10, %w, %x)
+        %12 : Tensor = prim::TupleUnpack(%11)
+        -> (%12)
+    with prim::DifferentiableGraph_0 = graph(%w : ..., %x : ...):
+      ...the region's ops (a fusion group inside behind its own guard)...
+
+The region's inputs are in the order the slicer merged them (jit/autodiff_subgraphs.py:
+the order of its node's next_functions), constants are cloned into the subgraph, and the
+values read after the region are its outputs. The subgraph shows the region's ops as the
+recording plan runs them (not torch's differentiated forward, which also returns the
+values its backward reads). A region the plan holds that the shown graph does not (a
+fusion group expanded into its ops for the recording plan only) is not shown.
+"""
+from __future__ import annotations
+
+from ..fusers.display import FALLBACK_NAME
+from ..ir import types as T, SUBGRAPH_ATTR
+from ..ir.graph import Graph, Node, clone_node
+
+__all__ = ["with_regions"]
+
+
+def _regions(plan):
+    """The GraphDiffs of a recording plan: its whole-graph one, or its kind-10 steps
+    (those in If branches and Loop bodies too), in order."""
+    whole = plan[7] if len(plan) > 7 else None
+    if whole is not None:
+        return [whole]
+    out = []
+
+    def walk(steps):
+        for st in steps:
+            k = st[0]
+            if k == 10:
+                out.append(st[1])
+            elif k == 4:
+                for bsteps, _ in st[4]:
+                    walk(bsteps)
+            elif k == 5:
+                walk(st[4][0])
+    walk(plan[4])
+    return out
+
+
+def with_regions(shown, exe_graph, plan):
+    """`shown` (graph_for's copy of a specialization's graph, fusion groups behind their
+    guards; changed in place) with each region of the recording plan `plan` as a guarded
+    prim::DifferentiableGraph; shown itself."""
+    if plan is None:
+        return shown
+    regions = _regions(plan)
+    if not regions:
+        return shown
+    # the shown graph's Values and nodes by the exe graph's Value numbers (a copy keeps them)
+    by_unique = {}
+    for v in shown.inputs:
+        by_unique[v.unique] = v
+    producer = {}
+    for n in shown.walk():
+        for v in n.outputs:
+            by_unique[v.unique] = v
+            producer[v.unique] = n
+    for region in regions:
+        _show(shown, exe_graph, region, by_unique, producer)
+    return shown
+
+
+def _unit(n):
+    """The node of the shown graph standing for n: a fusion group's guarding prim::If
+    (with its check, the node before it), else n."""
+    b = n.owning_block
+    owner = b.owning_node if b is not None else None
+    if owner is not None and owner.kind == "prim::If" and n.kind == "prim::TensorExprGroup":
+        check = owner.inputs[0].node
+        return [check, owner] if check.kind != "prim::Param" else [owner]
+    return [n]
+
+
+def _show(g, exe_graph, region, by_unique, producer):
+    nodes = []
+    # (the exe graph's op and group nodes of the region, in plan order)
+    exe_nodes = [st[5] for st in region.steps] if region.steps is not None else \
+        list(region.sub.nodes)
+    for n in exe_nodes:
+        if n is None or not n.outputs or getattr(n, "graph", None) is not exe_graph:
+            return False
+        s = producer.get(n.outputs[0].unique)
+        if s is None:
+            return False
+        for u in _unit(s):
+            if u not in nodes:
+                nodes.append(u)
+    block = nodes[0].owning_block
+    if any(n.owning_block is not block for n in nodes):
+        return False
+    order = {n: i for i, n in enumerate(block.nodes)}
+    nodes.sort(key=order.__getitem__)
+    inside = set(nodes)
+    made = set()
+    for n in nodes:
+        for sub in _walk(n):
+            made.update(sub.outputs)
+            for b in sub.blocks:
+                made.update(b.inputs)
+    # inputs: the region's, in merge order, then what else its nodes read from outside
+    ins = []
+    for v in list(region.sub.inputs):
+        w = by_unique.get(v.unique) if v.node.graph is exe_graph else None
+        if w is not None and w not in made and w not in ins:
+            ins.append(w)
+    consts = []
+    for n in nodes:
+        for sub in _walk(n):
+            for v in sub.inputs:
+                if v in made or v in ins or v in consts:
+                    continue
+                if v.node.kind == "prim::Constant":
+                    consts.append(v)
+                else:
+                    ins.append(v)
+    # outputs: what is read after the region
+    outs = []
+    for n in nodes:
+        for v in n.outputs:
+            if any(u.user not in inside and not _within(u.user, inside) for u in v.uses) or \
+                    _returned(v, block):
+                outs.append(v)
+    if not outs:
+        return False
+    sub = Graph()
+    vmap = {}
+    for v in ins:
+        vmap[v] = sub.add_input(v.debug_name if v.has_debug_name() else None, v.type)
+    for v in consts:
+        c = sub.block.append(clone_node(v.node, sub, {}, keep_names=True))
+        vmap[v] = c.outputs[0]
+    for n in nodes:
+        sub.block.append(clone_node(n, sub, vmap, keep_names=True))
+    for v in outs:
+        sub.register_output(vmap[v])
+    last = nodes[-1]
+    dg = Node(g, "prim::DifferentiableGraph", {SUBGRAPH_ATTR: sub})
+    for v in ins:
+        dg.add_input(v)
+    results = [dg.add_output(T.TENSOR if isinstance(v.type, T.TensorType) else v.type)
+               for v in outs]
+    dg.insert_after(last)
+    # (what uses a region output between its nodes moves after it, as the slicer moved it)
+    first = order[nodes[0]]
+    moved, dep = [], set(v for n in nodes for v in n.outputs)
+    for n in list(block.nodes)[first:order[last]]:
+        if n in inside:
+            continue
+        if any(v in dep for s in _walk(n) for v in s.inputs):
+            moved.append(n)
+            dep.update(n.outputs)
+    anchor = dg
+    for n in moved:
+        n.move_after(anchor)
+        anchor = n
+    for v, r in zip(outs, results):
+        v.replace_all_uses_with(r)
+    for n in reversed(nodes):
+        n.destroy()
+    for v in consts:        # (cloned into the subgraph; gone outside where unused now)
+        if not v.uses and v.node.owning_block is not None:
+            v.node.destroy()
+    _guard(g, dg, ins)
+    return True
+
+
+def _walk(n):
+    yield n
+    for b in n.blocks:
+        for m in b.nodes:
+            yield from _walk(m)
+
+
+def _within(user, inside):
+    """Whether node user sits in a block of one of the nodes `inside`."""
+    b = user.owning_block
+    while b is not None and b.owning_node is not None:
+        if b.owning_node in inside:
+            return True
+        b = b.owning_node.owning_block
+    return False
+
+
+def _returned(v, block):
+    return v in block.outputs
+
+
+def _guard(g, dg, ins):
+    """dg behind torch's prim::RequiresGradCheck of its Tensor inputs, the fallback
+    function in the other branch."""
+    tensors = [v for v in ins if isinstance(v.type, T.TensorType)]
+    check = Node(g, "prim::RequiresGradCheck", {"types": [
+        T.TensorType(requires_grad=bool(v.type.requires_grad)) for v in tensors]})
+    for v in tensors:
+        check.add_input(v)
+    checked = {v: check.add_output(v.type) for v in tensors}
+    ok = check.add_output(T.BOOL)
+    check.insert_before(dg)
+    branch = Node(g, "prim::If")
+    branch.add_input(ok)
+    results = [branch.add_output(v.type) for v in dg.outputs]
+    branch.insert_before(dg)
+    for v, r in zip(dg.outputs, results):
+        v.replace_all_uses_with(r)
+    fast = branch.add_block()
+    inputs = list(dg.inputs)
+    dg.owning_block.nodes.remove(dg)
+    fast.append(dg)
+    for i, v in enumerate(inputs):
+        if v in checked:
+            dg.replace_input(i, checked[v])
+    for v in dg.outputs:
+        fast.register_output(v)
+    slow = branch.add_block()
+    fn = slow.append(Node(g, "prim::Constant", {"name": FALLBACK_NAME, "fallback": 1}))
+    fn.add_output(T.FUNCTION)
+    call = slow.append(Node(g, "prim::CallFunction"))
+    call.add_input(fn.output)
+    for v in inputs:
+        call.add_input(v)
+    out_types = [v.type for v in dg.outputs]
+    call.add_output(T.TupleType(tuple(out_types)))
+    unpack = slow.append(Node(g, "prim::TupleUnpack"))
+    unpack.add_input(call.output)
+    for t in out_types:
+        slow.register_output(unpack.add_output(t))
