@@ -593,3 +593,84 @@ for _relu, _sfx in ((False, ""), (True, "_relu")):
     _quantized_op(f"quantized::cat{_sfx}(Tensor[] qx, int dim, float? scale, "
                   f"int? zero_point) -> Tensor", _qcat(_relu))
 _quantized_op("quantized::relu6(Tensor qx, bool inplace=False) -> Tensor", _qrelu6)
+
+
+# ---------------------------------------------------------------------------------------
+# linear (FBGEMM, the x86 engine): int32 sums of (x_q - x_zp) * (w_q - w_zp), then
+
+def _linear_sums(qx, qw):
+    """The int32 accumulators of qx (quint8, [..., K]) by qw (qint8, [N, K]) and the
+    weight's per-output-channel scales (float32)."""
+    x = _host(qx._qbits).astype(np.int64) - int(qx._qzp)
+    w = _host(qw._qbits).astype(np.int64)
+    n = w.shape[0]
+    if qw._qscheme is _dt.per_tensor_affine:
+        w = w - int(qw._qzp)
+        ws = np.full(n, np.float32(qw._qscale), np.float32)
+    else:
+        w = w - np.asarray(qw._qzp, np.int64).reshape(-1, 1)
+        ws = np.asarray(qw._qscale).astype(np.float32)
+    return (x @ w.T).astype(np.int64), ws
+
+
+def _linear_checks(qx, qw, fn):
+    Q = _q()
+    if not isinstance(qx, Q.QuantizedTensor):
+        raise Q.backend_error(f"quantized::{fn}", "CPU")
+    if qx._dtype is not _dt.quint8:
+        raise RuntimeError(f"quantized::{fn} (fbgemm): Expected input data type QUInt8 but "
+                           f"got {qx._dtype.short_name}")
+    if qx._qbits.shape[-1] != qw._qbits.shape[1]:
+        raise RuntimeError("The number of rows in the packB should be equal to K: " +
+                           str(qx._qbits.shape[-1]))
+
+
+def quantized_linear(qx, qw, bias, scale, zero_point, relu=False):
+    """quantized::linear(X, W_prepack, Y_scale, Y_zero_point): FBGEMM's ReQuantizeOutput
+    with a float bias, zero_point + nearbyint((float(acc) + bias / act_times_w_scale) *
+    (act_times_w_scale / Y_scale)) in float32, clamped to [0, 255] (relu: from the zero
+    point)."""
+    _linear_checks(qx, qw, "linear_relu" if relu else "linear")
+    acc, ws = _linear_sums(qx, qw)
+    f32 = np.float32
+    atw = (f32(qx._qscale) * ws).astype(f32)
+    mult = (atw / f32(scale)).astype(f32)
+    raw = acc.astype(f32)
+    if bias is not None:
+        raw = (raw + (np.asarray(_host(bias._data), f32) / atw).astype(f32)).astype(f32)
+    v = np.rint((raw * mult).astype(f32)).astype(np.int64) + int(zero_point)
+    v = np.clip(v, int(zero_point) if relu else 0, 255).astype(np.uint8)
+    return _q()._make(_dev_array(np.array(v, order="C"), qx), _dt.quint8, qx._device,
+                      _dt.per_tensor_affine, float(scale), int(zero_point))
+
+
+def quantized_linear_dynamic(x, qw, bias, reduce_range=True, relu=False):
+    """quantized::linear_dynamic(X, W_prepack, reduce_range): X quantized to quint8 with
+    ChooseQuantizationParams of its range ([0, 127] reduced), the int32 sums, then FBGEMM's
+    ReQuantizeForFloat: fma(float(acc), x_scale * w_scale, bias) in float32."""
+    from .fake_quantize import choose_qparams
+    from .. import quantized as Q
+    f32 = np.float32
+    xa = np.asarray(_host(x._data), f32)
+    if xa.size:
+        lo, hi = float(xa.min()), float(xa.max())
+    else:
+        lo = hi = 0.0
+    s, zp = choose_qparams(lo, hi, 0, 127 if reduce_range else 255, False)
+    s = float(f32(s))
+    inv = f32(1) / f32(s)
+    qxa = np.clip(np.rint((xa.astype(np.float64) * np.float64(inv) + zp).astype(f32)),
+                  0, 255).astype(np.uint8)
+    qx = Q._make(qxa, _dt.quint8, _cpu_device(), _dt.per_tensor_affine, s, zp)
+    if qx._qbits.shape[-1] != qw._qbits.shape[1]:
+        raise RuntimeError("The number of rows in the packB should be equal to K: " +
+                           str(qx._qbits.shape[-1]))
+    acc, ws = _linear_sums(qx, qw)
+    mult = (f32(s) * ws).astype(f32)
+    out = acc.astype(f32).astype(np.float64) * mult.astype(np.float64)
+    if bias is not None:
+        out = out + np.asarray(_host(bias._data), f32).astype(np.float64)
+    out = out.astype(f32)
+    if relu:
+        out = np.maximum(out, f32(0))
+    return _reg.wrap(_dev_array(np.array(out, order="C"), x), _dt.float32, x._device)
