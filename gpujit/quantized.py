@@ -92,20 +92,20 @@ class QuantizedTensor(_reg._Tensor):
             raise RuntimeError(refusal)
         return _reg._Tensor._set_requires_grad(self, flag, refusal)
 
-    def int_repr(self):
+    def _int_repr(self):
         return _reg.wrap(self._qbits.copy(), _INT_DTYPE[self._dtype], self._device)
 
-    def dequantize(self):
+    def _dequantize(self):
         return _reg.wrap(_dequantized(self), _dt.float32, self._device)
 
     def qscheme(self):
         return self._qscheme
 
-    def q_scale(self):
+    def _q_scale(self):
         self._per_tensor()
         return float(self._qscale)
 
-    def q_zero_point(self):
+    def _q_zero_point(self):
         self._per_tensor()
         return int(self._qzp)
 
@@ -122,18 +122,18 @@ class QuantizedTensor(_reg._Tensor):
                                "true, but got false.  (Could this error message be improved?  "
                                "If so, please report an enhancement request to PyTorch.)")
 
-    def q_per_channel_scales(self):
+    def _q_per_channel_scales(self):
         self._per_channel()
         # (float64, int64; float32 both with floating zero points: float qparams)
         return _reg.wrap(self._qscale.copy(), _dt.from_numpy_dtype(self._qscale.dtype),
                          self._device)
 
-    def q_per_channel_zero_points(self):
+    def _q_per_channel_zero_points(self):
         self._per_channel()
         return _reg.wrap(self._qzp.copy(), _dt.from_numpy_dtype(self._qzp.dtype),
                          self._device)
 
-    def q_per_channel_axis(self):
+    def _q_per_channel_axis(self):
         self._per_channel()
         return self._qaxis
 
@@ -156,8 +156,8 @@ class QuantizedTensor(_reg._Tensor):
             suffixes += [f"scale={float(self._qscale)}", f"zero_point={int(self._qzp)}"]
         else:
             suffixes += [
-                f"scale={tensor_repr(self.q_per_channel_scales())}",
-                f"zero_point={tensor_repr(self.q_per_channel_zero_points())}",
+                f"scale={tensor_repr(self._q_per_channel_scales())}",
+                f"zero_point={tensor_repr(self._q_per_channel_zero_points())}",
                 f"axis={self._qaxis}"]
         if self._device.type != "cpu":
             suffixes.insert(0, f"device='{self._device}'")
@@ -241,8 +241,8 @@ def quantize_per_tensor(input, scale, zero_point, dtype):
     zero_point is read as a number (their tensor_qparams overload); a list of tensors
     quantizes each."""
     if isinstance(input, (list, tuple)):
-        return [quantize_per_tensor(x, float(s), int(z), dtype)
-                for x, s, z in zip(input, scale.tolist(), zero_point.tolist())]
+        return tuple(quantize_per_tensor(x, float(s), int(z), dtype)
+                     for x, s, z in zip(input, scale.tolist(), zero_point.tolist()))
     if isinstance(scale, _reg._Tensor):
         scale = float(scale.item())
     if isinstance(zero_point, _reg._Tensor):
@@ -317,7 +317,7 @@ def dequantize(tensor):
     if isinstance(tensor, (list, tuple)):
         return tuple(dequantize(t) for t in tensor)
     if isinstance(tensor, QuantizedTensor):
-        return tensor.dequantize()
+        return tensor._dequantize()
     return tensor
 
 
@@ -440,10 +440,7 @@ def _dense_method(name):
     return method
 
 
-# the quantizer's facts of a dense tensor: PyTorch's dispatcher error for its backend
-for _name in ("int_repr", "q_scale", "q_zero_point", "q_per_channel_scales",
-              "q_per_channel_zero_points", "q_per_channel_axis", "qscheme"):
-    if not hasattr(_reg._Tensor, _name):
-        setattr(_reg._Tensor, _name, _dense_method(_name))
-if not hasattr(_reg._Tensor, "dequantize"):
-    _reg._Tensor.dequantize = lambda self: self     # (a dense tensor is its own values)
+# qscheme of a dense tensor: PyTorch's dispatcher error for its backend (int_repr, q_scale,
+# dequantize ... are registry ops: ops/quantized_ops.py)
+if not hasattr(_reg._Tensor, "qscheme"):
+    _reg._Tensor.qscheme = _dense_method("qscheme")

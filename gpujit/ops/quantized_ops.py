@@ -674,3 +674,96 @@ def quantized_linear_dynamic(x, qw, bias, reduce_range=True, relu=False):
     if relu:
         out = np.maximum(out, f32(0))
     return _reg.wrap(_dev_array(np.array(out, order="C"), x), _dt.float32, x._device)
+
+
+# ---------------------------------------------------------------------------------------
+# the quantizer's ops as registry ops (aten::quantize_per_tensor, dequantize, int_repr,
+# q_scale ...), so traced and scripted code records and runs them: a quantized operand (or
+# a quantized result) is quantized_call's, through KERNELS; their bodies here are the
+# dense tensors' (PyTorch's CPU refusals, or dequantize's identity)
+
+def _quantizing(name):
+    def impl(xp, *args):
+        from ..quantized import QuantizedOperand
+        raise QuantizedOperand(f"quantized result of {name}", _reg.OPS[name])
+    impl.__name__ = name.split("::")[1].replace(".", "_")
+    return impl
+
+
+def _dense_refused(name):
+    def impl(xp, self, *args):
+        from ..quantized import backend_error
+        raise backend_error(name.split(".")[0], "CUDA" if hasattr(self, "device") and
+                            getattr(self.device, "id", -1) >= 0 else "CPU")
+    impl.__name__ = name.split("::")[1].replace(".", "_")
+    return impl
+
+
+def _qdtype_arg(d):
+    if isinstance(d, int):
+        d = {12: _dt.qint8, 13: _dt.quint8, 14: _dt.qint32}.get(d, d)
+    return _dt.scalar_type_arg(d) if isinstance(d, int) else d
+
+
+def _quantize_per_tensor_k(self, scale, zero_point, dtype):
+    return _q().quantize_per_tensor(self, scale, zero_point, _qdtype_arg(dtype))
+
+
+def _quantize_per_tensors_k(tensors, scales, zero_points, dtype):
+    return tuple(_q().quantize_per_tensor(list(tensors), scales, zero_points,
+                                          _qdtype_arg(dtype)))
+
+
+def _quantize_per_channel_k(self, scales, zero_points, axis, dtype):
+    return _q().quantize_per_channel(self, scales, zero_points, axis, _qdtype_arg(dtype))
+
+
+for _schema, _k in (
+        ("aten::quantize_per_tensor(Tensor self, float scale, int zero_point, "
+         "ScalarType dtype) -> Tensor", _quantize_per_tensor_k),
+        ("aten::quantize_per_tensor.tensor_qparams(Tensor self, Tensor scale, "
+         "Tensor zero_point, ScalarType dtype) -> Tensor", _quantize_per_tensor_k),
+        ("aten::quantize_per_tensor.tensors(Tensor[] tensors, Tensor scales, "
+         "Tensor zero_points, ScalarType dtype) -> Tensor[]", _quantize_per_tensors_k),
+        ("aten::quantize_per_channel(Tensor self, Tensor scales, Tensor zero_points, "
+         "int axis, ScalarType dtype) -> Tensor", _quantize_per_channel_k)):
+    _n = _schema.split("(")[0]
+    op(_schema, tags={"no_fuse"}, method=False)(_quantizing(_n))
+    KERNELS[_n] = _k
+
+
+def _dequantize_dense(xp, self):
+    """A dense tensor's dequantize: itself as float32 (dequantize_cpu_or_cuda)."""
+    return self.astype(np.float32, copy=False) if self.dtype != np.float32 else self
+
+
+op("aten::dequantize.self(Tensor self) -> Tensor", tags={"no_fuse"},
+   meta=lambda self: _dense_meta(self))(_dequantize_dense)
+
+
+def _dense_meta(self):
+    from .meta import TensorMeta
+    return TensorMeta(_dt.float32, tuple(self.shape), self.device)
+
+
+def _dequantize_tensors(xp, tensors):
+    return [_dequantize_dense(xp, t) for t in tensors]
+
+
+op("aten::dequantize.tensors(Tensor[] tensors) -> Tensor[]", tags={"no_fuse"},
+   method=False)(_dequantize_tensors)
+KERNELS["aten::dequantize.self"] = lambda self: _q().QuantizedTensor._dequantize(self)
+KERNELS["aten::dequantize.tensors"] = lambda tensors: tuple(
+    t.dequantize() for t in tensors)
+
+for _schema, _k in (
+        ("aten::int_repr(Tensor self) -> Tensor", "_int_repr"),
+        ("aten::q_scale(Tensor self) -> float", "_q_scale"),
+        ("aten::q_zero_point(Tensor self) -> int", "_q_zero_point"),
+        ("aten::q_per_channel_scales(Tensor self) -> Tensor", "_q_per_channel_scales"),
+        ("aten::q_per_channel_zero_points(Tensor self) -> Tensor",
+         "_q_per_channel_zero_points"),
+        ("aten::q_per_channel_axis(Tensor self) -> int", "_q_per_channel_axis")):
+    _n = _schema.split("(")[0]
+    op(_schema, tags={"no_fuse"})(_dense_refused(_n))
+    KERNELS[_n] = (lambda attr: lambda self: getattr(_q().QuantizedTensor, attr)(self))(_k)
