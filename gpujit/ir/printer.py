@@ -162,7 +162,8 @@ class _Printer:
         line = f"{pad}{outs} = {kind}"
         if attrs:
             ty = n.outputs[0].type if n.kind == "prim::Constant" and n.outputs else None
-            if isinstance(ty, T.ScalarTypeType) and isinstance(attrs.get("value"), _dt.dtype):
+            if isinstance(ty, T.ScalarTypeType) and isinstance(
+                    attrs.get("value"), (_dt.dtype, _dt._QuantizedDtype)):
                 # (a dtype is its ScalarType code in TorchScript's graphs: value=6)
                 attrs["value"] = _dt.scalar_type_code(attrs["value"])
             line += "[" + ", ".join(

@@ -767,3 +767,29 @@ for _schema, _k in (
     _n = _schema.split("(")[0]
     op(_schema, tags={"no_fuse"})(_dense_refused(_n))
     KERNELS[_n] = (lambda attr: lambda self: getattr(_q().QuantizedTensor, attr)(self))(_k)
+
+
+# quantized::linear / linear_dynamic as registry ops (traced and scripted code records
+# them). PyTorch's take FBGEMM's packed weight (a LinearPackedParamsBase object); gpujit
+# keeps the qint8 weight and the float bias as they are, so its operands are those.
+op("quantized::linear(Tensor X, Tensor W, Tensor? B, float Y_scale_i, int Y_zero_point_i) "
+   "-> Tensor Y", tags={"nn", "no_fuse"}, method=False, function=False)(
+    _quantizing("quantized::linear"))
+KERNELS["quantized::linear"] = quantized_linear
+op("quantized::linear_relu(Tensor X, Tensor W, Tensor? B, float Y_scale_i, "
+   "int Y_zero_point_i) -> Tensor Y", tags={"nn", "no_fuse"}, method=False,
+   function=False)(_quantizing("quantized::linear_relu"))
+KERNELS["quantized::linear_relu"] = lambda x, w, b, s, z: quantized_linear(x, w, b, s, z,
+                                                                          relu=True)
+
+
+def _linear_dynamic_dense(xp, x, w, b, reduce_range=False):
+    from ..quantized import QuantizedOperand
+    raise QuantizedOperand("quantized::linear_dynamic's weight", _reg.OPS[
+        "quantized::linear_dynamic"])
+
+
+op("quantized::linear_dynamic(Tensor X, Tensor W, Tensor? B, bool reduce_range=False) "
+   "-> Tensor Y", tags={"nn", "no_fuse"}, method=False, function=False)(
+    _linear_dynamic_dense)
+KERNELS["quantized::linear_dynamic"] = quantized_linear_dynamic

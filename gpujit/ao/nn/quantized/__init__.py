@@ -118,9 +118,8 @@ class Linear(nn.Module):
                 f"qscheme={self.weight().qscheme()}")
 
     def forward(self, x):
-        from gpujit.ops.quantized_ops import quantized_linear
         w, b = self._packed_params._weight_bias()
-        return quantized_linear(x, w, b, self.scale, self.zero_point)
+        return torch.ops.quantized.linear(x, w, b, self.scale, self.zero_point)
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         super()._save_to_state_dict(destination, prefix, keep_vars)
