@@ -496,3 +496,119 @@ def test_ao_quantization_matches_torch():
         if k == "conv_perchan":     # (its calibration's float linear differs by an ulp)
             continue
         assert a[k] == b[k], k
+
+
+# ------------------------------------------------------------------ traced and scripted code
+
+def _q_relu_dq(x):
+    q = gpujit.quantize_per_tensor(x, 0.1, 3, gpujit.quint8)
+    return gpujit.dequantize(gpujit.relu(q))
+
+
+def _q_facts(x, s: float, z: int):
+    q = gpujit.quantize_per_tensor(x, s, z, gpujit.qint8)
+    return q.q_scale(), q.q_zero_point(), q.int_repr()
+
+
+def _q_add(a, b):
+    return gpujit.ops.quantized.add(a, b, 0.2, 5)
+
+
+def _q_per_channel(x):
+    return gpujit.quantize_per_channel(x, gpujit.tensor([0.1, 0.2]), gpujit.tensor([1, 2]), 0,
+                                       gpujit.quint8).dequantize()
+
+
+def _strip_ranges(g):
+    return "\n".join(line.split(" # ")[0] for line in str(g).splitlines())
+
+
+def test_traced_quantize_relu_dequantize_records_the_ops():
+    x = gpujit.tensor([-1.0, 0.5, 2.0])
+    t = gpujit.jit.trace(_q_relu_dq, x)
+    # (torch 2.13's graph, source ranges left out)
+    assert _strip_ranges(t.graph) == (
+        "graph(%x : Float(3, strides=[1], requires_grad=0, device=cpu)):\n"
+        "  %1 : float = prim::Constant[value=0.10000000000000001]()\n"
+        "  %2 : int = prim::Constant[value=3]()\n"
+        "  %3 : int = prim::Constant[value=13]()\n"
+        "  %q : QUInt8(3, strides=[1], requires_grad=0, device=cpu) = "
+        "aten::quantize_per_tensor(%x, %1, %2, %3)\n"
+        "  %5 : QUInt8(3, strides=[1], requires_grad=0, device=cpu) = aten::relu(%q)\n"
+        "  %6 : Float(3, strides=[1], requires_grad=0, device=cpu) = aten::dequantize(%5)\n"
+        "  return (%6)")
+    x2 = gpujit.tensor([3.0, -2.0, 0.25])
+    for _ in range(3):      # (profiled, then compiled: the same values)
+        assert t(x2).tolist() == _q_relu_dq(x2).tolist()
+    assert [round(v, 4) for v in t(x2).tolist()] == [3.0, 0.0, 0.3]
+
+
+def test_scripted_quantized_functions():
+    s = gpujit.jit.script(_q_relu_dq)
+    g = str(s.graph)
+    assert "aten::quantize_per_tensor" in g and "prim::Constant[value=13]()" in g
+    x2 = gpujit.tensor([3.0, -2.0, 0.25])
+    for _ in range(3):
+        assert s(x2).tolist() == _q_relu_dq(x2).tolist()
+    f = gpujit.jit.script(_q_facts)
+    for _ in range(3):
+        sc, zp, r = f(gpujit.tensor([-1.0, 0.5, 2.0]), 0.1, 2)
+        assert (sc, zp, r.tolist(), r.dtype) == (0.1, 2, [-8, 7, 22], gpujit.int8)
+    a = _q([-1.0, 0.5, 2.0], 0.1, 3)
+    qa = gpujit.jit.script(_q_add)
+    assert "quantized::add(%" in str(qa.graph)
+    for _ in range(3):
+        r = qa(a, a)
+        assert r.is_quantized and r.int_repr().tolist() == [2, 10, 25]
+    pc = gpujit.jit.script(_q_per_channel)
+    for _ in range(3):
+        assert [round(v, 4) for v in pc(gpujit.tensor([[-1.0, 0.5], [2.0, 1.0]])).view(-1)
+                .tolist()] == [-0.1, 0.5, 2.0, 1.0]
+
+
+def test_traced_function_of_a_quantized_input():
+    q = _q([-1.0, 0.5, 2.0], 0.1, 3)
+    t = gpujit.jit.trace(_relu, q)
+    assert "%q : QUInt8(3, strides=[1], requires_grad=0, device=cpu)" in str(t.graph)
+    q2 = _q([0.7, -0.5, 1.0], 0.1, 3)
+    for _ in range(3):
+        r = t(q2)
+        assert r.is_quantized and r.int_repr().tolist() == [10, 3, 13]
+
+
+def _relu(q):
+    return gpujit.relu(q)
+
+
+def test_traced_and_scripted_converted_models():
+    rng = np.random.default_rng(5)
+    m = _Static().eval()
+    m.qconfig = tq.default_qconfig
+    p = tq.prepare(m)
+    for _ in range(2):
+        p(gpujit.tensor((rng.normal(size=(5, 4)) * 2).astype(f32)))
+    c = tq.convert(p)
+    x = gpujit.tensor((rng.normal(size=(3, 4)) * 2).astype(f32))
+    x2 = gpujit.tensor((rng.normal(size=(3, 4)) * 2).astype(f32))
+    t = gpujit.jit.trace(c, x)
+    s = gpujit.jit.script(c)
+    for _ in range(3):
+        assert t(x2).tolist() == c(x2).tolist()
+        assert s(x2).tolist() == c(x2).tolist()
+    assert c(x2).tolist() != c(x).tolist()
+    d = tq.quantize_dynamic(gpujit.nn.Sequential(gpujit.nn.Linear(4, 2)))
+    td, sd = gpujit.jit.trace(d, x), gpujit.jit.script(d)
+    # (the submodule's call, as torch's trace; its own graph computes)
+    assert "quantized::linear_dynamic" in str(getattr(td, "0").graph)
+    for _ in range(3):
+        assert td(x2).tolist() == d(x2).tolist() and sd(x2).tolist() == d(x2).tolist()
+
+
+@needs_torch
+def test_traced_graph_text_matches_torch():
+    def run(lib):
+        def f(x):
+            q = lib.quantize_per_tensor(x, 0.1, 3, lib.quint8)
+            return lib.dequantize(lib.relu(q))
+        return _strip_ranges(lib.jit.trace(f, lib.tensor([-1.0, 0.5, 2.0])).graph)
+    assert run(gpujit) == run(torch)

@@ -89,7 +89,7 @@ def format_constant(v, type_=None, _inside=False) -> str:
         return json.dumps(v)
     if isinstance(v, device):
         return json.dumps(str(v))
-    if isinstance(v, _dt.dtype):
+    if isinstance(v, (_dt.dtype, _dt._QuantizedDtype)):
         return f"torch.{v.name}"
     if isinstance(v, Tensor):
         if v._data.ndim == 0 or (v._data.size == 1 and _states_layout(type_)):

@@ -29,7 +29,7 @@ def _quantize_weight(float_wt, observer):
 
 class LinearPackedParams(nn.Module):
     """A quantized linear's weight (qint8) and float bias (PyTorch packs them for FBGEMM;
-    here they are kept as they are)."""
+    here they are kept as they are, as buffers outside the state dict)."""
     _version = 3
 
     def __init__(self, dtype=torch.qint8):
@@ -41,8 +41,11 @@ class LinearPackedParams(nn.Module):
         if self.dtype is torch.qint8 and not weight.is_quantized:
             raise RuntimeError("quantized::linear_prepack: the weight must be a qint8 "
                                "quantized tensor")
-        self._weight = weight
-        self._bias = None if bias is None else bias.detach().float()
+        # (non-persistent buffers, out of the state dict, whose entry is _packed_params:
+        # traced code reads them through GetAttr, scripted and saved modules keep them)
+        self.register_buffer("_weight", weight, persistent=False)
+        self.register_buffer("_bias", None if bias is None else bias.detach().float(),
+                             persistent=False)
 
     def _weight_bias(self):
         return self._weight, self._bias
