@@ -249,6 +249,7 @@ def _missing_dtype(name):
 # quantization: ops/fake_quantize.py).
 class _QuantizedDtype(MissingDtype):
     __slots__ = ()
+    cplx = False        # (read by entry points checking a ScalarType argument)
 
     @property
     def is_signed(self):
@@ -367,12 +368,22 @@ def scalar_type_code(d: dtype) -> int:
     return _CODE_OF[d]
 
 
+# the quantized dtypes' codes: ScalarType arguments of quantize_per_tensor & co. (a
+# quantized dtype passes as one; any op making an array of it refuses, _QuantizedDtype)
+_QUANTIZED_CODES = {12: qint8, 13: quint8, 14: qint32}
+_CODE_OF.update({d: c for c, d in _QUANTIZED_CODES.items()})
+
+
 def scalar_type_arg(spec) -> dtype:
     """An op's ScalarType argument: a dtype (to_dtype's forms), or TorchScript's int code
     of one (6 is float32), as graphs and scripted code pass it."""
+    if isinstance(spec, _QuantizedDtype):
+        return spec
     if type(spec) is _builtin_int:
         if spec in SCALAR_TYPE_CODES:
             return SCALAR_TYPE_CODES[spec]
+        if spec in _QUANTIZED_CODES:
+            return _QUANTIZED_CODES[spec]
         name = _SCALAR_TYPE_NAMES.get(spec)
         raise TypeError(f"ScalarType {spec}" + (f" ({name})" if name else "") +
                         " is not a dtype gpujit has; use one of " +

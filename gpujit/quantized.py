@@ -4,16 +4,18 @@ array) and its quantizer (scheme, scale(s), zero point(s), axis), as PyTorch's
 QTensorImpl; `dequantize()` gives the float32 values back.
 
 Values as ATen's CPU kernels make them: per tensor (FBGEMM's Quantize) nearbyint(
-zero_point + x * (1.0f / scale)) in float32, clamped to the type's range (NaN to its
-maximum; qint32: NaN is INT32_MIN); per channel (quantize_val) zero_point +
+fma(x, 1.0f / scale, zero_point)) in float32 (qint32: x * (1.0f / scale) rounded, then
++ zero_point), clamped to the type's range (NaN to its maximum; qint32: NaN is
+INT32_MIN); per channel (quantize_val) zero_point +
 nearbyint(x * (1.0f / scale)) converted to int64 (NaN, inf: INT64_MIN), clamped.
 
 Ops. The creation functions, dequantize, int_repr and the quantizer's facts are here;
 a QuantizedTensor's array read in another op's entry point raises QuantizedOperand (the
 sparse / nested operands' handler, free otherwise): ops that move elements (views, clone,
 cat, select ...) run on the integer representation and keep the quantizer (per tensor),
-any other is PyTorch's NotImplementedError for the QuantizedCPU backend. Quantized tensors
-are eager only: scripted and traced code does not take them.
+the ops PyTorch's QuantizedCPU kernels compute (relu, clamp, comparisons, max, sort,
+mean, torch.ops.quantized.add ...) are ops/quantized_ops.py's KERNELS; any other is
+PyTorch's NotImplementedError for the QuantizedCPU backend.
 """
 from __future__ import annotations
 
@@ -90,20 +92,20 @@ class QuantizedTensor(_reg._Tensor):
             raise RuntimeError(refusal)
         return _reg._Tensor._set_requires_grad(self, flag, refusal)
 
-    def int_repr(self):
+    def _int_repr(self):
         return _reg.wrap(self._qbits.copy(), _INT_DTYPE[self._dtype], self._device)
 
-    def dequantize(self):
+    def _dequantize(self):
         return _reg.wrap(_dequantized(self), _dt.float32, self._device)
 
     def qscheme(self):
         return self._qscheme
 
-    def q_scale(self):
+    def _q_scale(self):
         self._per_tensor()
         return float(self._qscale)
 
-    def q_zero_point(self):
+    def _q_zero_point(self):
         self._per_tensor()
         return int(self._qzp)
 
@@ -120,18 +122,18 @@ class QuantizedTensor(_reg._Tensor):
                                "true, but got false.  (Could this error message be improved?  "
                                "If so, please report an enhancement request to PyTorch.)")
 
-    def q_per_channel_scales(self):
+    def _q_per_channel_scales(self):
         self._per_channel()
         # (float64, int64; float32 both with floating zero points: float qparams)
         return _reg.wrap(self._qscale.copy(), _dt.from_numpy_dtype(self._qscale.dtype),
                          self._device)
 
-    def q_per_channel_zero_points(self):
+    def _q_per_channel_zero_points(self):
         self._per_channel()
         return _reg.wrap(self._qzp.copy(), _dt.from_numpy_dtype(self._qzp.dtype),
                          self._device)
 
-    def q_per_channel_axis(self):
+    def _q_per_channel_axis(self):
         self._per_channel()
         return self._qaxis
 
@@ -154,8 +156,8 @@ class QuantizedTensor(_reg._Tensor):
             suffixes += [f"scale={float(self._qscale)}", f"zero_point={int(self._qzp)}"]
         else:
             suffixes += [
-                f"scale={tensor_repr(self.q_per_channel_scales())}",
-                f"zero_point={tensor_repr(self.q_per_channel_zero_points())}",
+                f"scale={tensor_repr(self._q_per_channel_scales())}",
+                f"zero_point={tensor_repr(self._q_per_channel_zero_points())}",
                 f"axis={self._qaxis}"]
         if self._device.type != "cpu":
             suffixes.insert(0, f"device='{self._device}'")
@@ -205,6 +207,13 @@ def _dequantized(t):
     if t._qscheme is _dt.per_tensor_affine:
         zp, sc = int(t._qzp), np.float32(t._qscale)
     else:
+        n = q.shape[t._qaxis] if 0 <= t._qaxis < q.ndim else None
+        if n is None:
+            raise RuntimeError(f"Channel axis out of range in per channel affine "
+                               f"dequantization. Got:{t._qaxis} Expected: [0, {q.ndim})")
+        if n != t._qscale.size:
+            raise RuntimeError(f"length of scales must equal to channel, expected {n} got, "
+                               f"{t._qscale.size}")
         shape = [1] * q.ndim
         shape[t._qaxis] = -1
         zp, sc = t._qzp.reshape(shape), t._qscale.reshape(shape).astype(np.float32)
@@ -232,8 +241,8 @@ def quantize_per_tensor(input, scale, zero_point, dtype):
     zero_point is read as a number (their tensor_qparams overload); a list of tensors
     quantizes each."""
     if isinstance(input, (list, tuple)):
-        return [quantize_per_tensor(x, float(s), int(z), dtype)
-                for x, s, z in zip(input, scale.tolist(), zero_point.tolist())]
+        return tuple(quantize_per_tensor(x, float(s), int(z), dtype)
+                     for x, s, z in zip(input, scale.tolist(), zero_point.tolist()))
     if isinstance(scale, _reg._Tensor):
         scale = float(scale.item())
     if isinstance(zero_point, _reg._Tensor):
@@ -250,10 +259,16 @@ def quantize_per_tensor(input, scale, zero_point, dtype):
     x = np.asarray(input._data)
     with np.errstate(all="ignore"):
         inv = np.float32(1) / np.float32(scale)
-        v = np.rint(np.float32(zero_point) + x * inv).astype(np.float64)
+        if dtype is _dt.qint32:
+            v = np.rint(np.float32(zero_point) + x * inv).astype(np.float64)
+        else:
+            # (FBGEMM's QuantizeAvx2: fma(x, inv_scale, zero_point), rounded once; the
+            # float64 product of two float32s is exact, so is adding the zero point)
+            v = np.rint((x.astype(np.float64) * np.float64(inv) + zero_point).astype(
+                np.float32)).astype(np.float64)
         q = np.clip(v, lo, hi)
         q = np.where(v != v, lo if dtype is _dt.qint32 else hi, q)
-    bits = np.ascontiguousarray(q.astype(_REPR[dtype]))
+    bits = q.astype(_REPR[dtype], order="C")
     return _make(bits, dtype, input._device, _dt.per_tensor_affine, float(scale),
                  int(zero_point))
 
@@ -284,7 +299,7 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
             v = np.rint(x * inv.reshape(shape) + zp.reshape(shape)).astype(np.float64)
             v = np.where((v > -2.0 ** 63 - 1) & (v < 2.0 ** 63), v, -2.0 ** 63)
             q = np.clip(v.astype(np.int64).astype(np.int32), lo, hi)
-        bits = np.ascontiguousarray(q.astype(_REPR[dtype]))
+        bits = q.astype(_REPR[dtype], order="C")
         return _make(bits, dtype, input._device, _dt.per_channel_affine_float_qparams,
                      sc.copy(), zp.copy(), axis)
     with np.errstate(all="ignore"):
@@ -292,7 +307,7 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
         v = np.rint(x * inv).astype(np.float64) + zp.reshape(shape)
         v = np.where((v > -2.0 ** 63 - 1) & (v < 2.0 ** 63), v, -2.0 ** 63)
         q = np.clip(v, lo, hi)
-    bits = np.ascontiguousarray(q.astype(_REPR[dtype]))
+    bits = q.astype(_REPR[dtype], order="C")
     return _make(bits, dtype, input._device, _dt.per_channel_affine, sc.copy(), zp.copy(), axis)
 
 
@@ -300,9 +315,9 @@ def dequantize(tensor):
     """torch.dequantize(x): a quantized tensor's float32 values (a list: each); a float
     tensor itself, as PyTorch's."""
     if isinstance(tensor, (list, tuple)):
-        return [dequantize(t) for t in tensor]
+        return tuple(dequantize(t) for t in tensor)
     if isinstance(tensor, QuantizedTensor):
-        return tensor.dequantize()
+        return tensor._dequantize()
     return tensor
 
 
@@ -323,12 +338,57 @@ _SAME_LAYOUT = frozenset({"aten::alias", "aten::clone", "aten::contiguous", "ate
                           "aten::is_contiguous", "aten::element_size"})
 
 
+# a per-channel tensor's moves (QTensorImpl: a new shape keeps the quantizer, its axis
+# index as it was; one channel taken by select / slice / narrow along the axis is per
+# tensor, of that channel's float scale and zero point; strides of another order refused)
+_PER_CHANNEL_MOVES = frozenset({
+    "aten::view", "aten::reshape", "aten::flatten", "aten::_unsafe_view", "aten::squeeze",
+    "aten::unsqueeze", "aten::select", "aten::slice", "aten::narrow", "aten::t",
+    "aten::transpose", "aten::permute", "aten::expand", "aten::flip", "aten::index_select"})
+_STRIDED = frozenset({"aten::t", "aten::transpose", "aten::permute", "aten::expand",
+                      "aten::flip"})
+
+
+def _per_channel_move(op, t, args):
+    base = op.schema.name
+    if base in _STRIDED:
+        raise RuntimeError("Setting strides is possible only on uniformly quantized tensor")
+    if base == "aten::index_select":
+        raise RuntimeError("Only per_tensor quantized quantized tensors are supported by "
+                           "index_select.")
+    r = op.eager(_carrier(t), *args[1:])
+    axis = t._qaxis
+    if base in ("aten::select", "aten::slice", "aten::narrow"):
+        dim = args[1] if len(args) > 1 else 0
+        dim = dim + t._qbits.ndim if dim < 0 else dim
+        if dim == axis:
+            i = args[2] if len(args) > 2 and args[2] is not None else 0
+            n = t._qbits.shape[axis]
+            i = min(max(i + n if i < 0 else i, 0), max(n - 1, 0))
+            return _make(r._data, t._dtype, r._device, _dt.per_tensor_affine,
+                         float(np.float32(t._qscale[i])), int(t._qzp[i]))
+        if base == "aten::select" and dim < axis:
+            axis -= 1
+    elif base == "aten::unsqueeze":
+        dim = args[1] + t._qbits.ndim + 1 if args[1] < 0 else args[1]
+        if dim <= axis:
+            axis += 1
+    return _make(r._data, t._dtype, r._device, t._qscheme, t._qscale, t._qzp, axis)
+
+
 def quantized_call(e, args):
     """op(*args) given a quantized operand (registry.sparse_call's branch)."""
     op = e.op
+    from .ops.quantized_ops import KERNELS
+    fn = KERNELS.get(op.name)
+    if fn is not None:
+        return fn(*args)
     qs = [a for a in _tensors(args) if isinstance(a, QuantizedTensor)]
     first = qs[0]
     base = op.schema.name
+    if len(qs) == 1 and first._qscheme is not _dt.per_tensor_affine and \
+            base in _PER_CHANNEL_MOVES:
+        return _per_channel_move(op, first, args)
     if base in _SAME_LAYOUT and len(qs) == 1 and first._qscheme is not _dt.per_tensor_affine:
         pass        # (a per-channel tensor's clone / contiguous / detach: its quantizer kept)
     elif base not in _MOVES or any(q._qscheme is not _dt.per_tensor_affine or
@@ -366,8 +426,9 @@ def _requantized(r, like):
             r._dtype is _INT_DTYPE[like._dtype]:
         return _make(r._data, like._dtype, r._device, like._qscheme, like._qscale, like._qzp,
                      like._qaxis)
-    if isinstance(r, (list, tuple)) and not hasattr(r, "_fields"):
-        return type(r)(_requantized(x, like) for x in r)
+    if isinstance(r, (list, tuple)):
+        items = [_requantized(x, like) for x in r]
+        return type(r)(*items) if hasattr(r, "_fields") else type(r)(items)
     return r
 
 
@@ -379,10 +440,7 @@ def _dense_method(name):
     return method
 
 
-# the quantizer's facts of a dense tensor: PyTorch's dispatcher error for its backend
-for _name in ("int_repr", "q_scale", "q_zero_point", "q_per_channel_scales",
-              "q_per_channel_zero_points", "q_per_channel_axis", "qscheme"):
-    if not hasattr(_reg._Tensor, _name):
-        setattr(_reg._Tensor, _name, _dense_method(_name))
-if not hasattr(_reg._Tensor, "dequantize"):
-    _reg._Tensor.dequantize = lambda self: self     # (a dense tensor is its own values)
+# qscheme of a dense tensor: PyTorch's dispatcher error for its backend (int_repr, q_scale,
+# dequantize ... are registry ops: ops/quantized_ops.py)
+if not hasattr(_reg._Tensor, "qscheme"):
+    _reg._Tensor.qscheme = _dense_method("qscheme")

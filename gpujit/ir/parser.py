@@ -64,6 +64,8 @@ def _scalar_types():
         _SCALAR_TYPES.update({d.short_name: d for d in _dt.EVERY})
         _SCALAR_TYPES[_dt.bfloat16.short_name] = _dt.bfloat16
         _SCALAR_TYPES.update({d.short_name: d for d in _dt.FLOAT8_TYPES})
+        # (QUInt8(3, strides=[1], ...): a traced quantized value, gpujit/quantized.py)
+        _SCALAR_TYPES.update({d.short_name: d for d in _dt.QUANTIZED_TYPES})
     return _SCALAR_TYPES
 
 

@@ -89,7 +89,7 @@ def format_constant(v, type_=None, _inside=False) -> str:
         return json.dumps(v)
     if isinstance(v, device):
         return json.dumps(str(v))
-    if isinstance(v, _dt.dtype):
+    if isinstance(v, (_dt.dtype, _dt._QuantizedDtype)):
         return f"torch.{v.name}"
     if isinstance(v, Tensor):
         if v._data.ndim == 0 or (v._data.size == 1 and _states_layout(type_)):
@@ -162,7 +162,8 @@ class _Printer:
         line = f"{pad}{outs} = {kind}"
         if attrs:
             ty = n.outputs[0].type if n.kind == "prim::Constant" and n.outputs else None
-            if isinstance(ty, T.ScalarTypeType) and isinstance(attrs.get("value"), _dt.dtype):
+            if isinstance(ty, T.ScalarTypeType) and isinstance(
+                    attrs.get("value"), (_dt.dtype, _dt._QuantizedDtype)):
                 # (a dtype is its ScalarType code in TorchScript's graphs: value=6)
                 attrs["value"] = _dt.scalar_type_code(attrs["value"])
             line += "[" + ", ".join(

@@ -371,7 +371,8 @@ class ExpressionPrinter:
             return f"CONSTANTS.c{len(self.tensor_constants) - 1}"
         if isinstance(v, device):
             return f"torch.device({json.dumps(str(v))})"
-        if isinstance(v, _dt.dtype):       # TorchScript's ScalarType is an int: torch.to(x, 7)
+        if isinstance(v, (_dt.dtype, _dt._QuantizedDtype)):   # TorchScript's ScalarType is
+            # an int: torch.to(x, 7) (quint8 & co. too: quantize_per_tensor(x, s, z, 13))
             return str(_dt.scalar_type_code(v))
         if isinstance(v, list):
             et = t.elem if isinstance(t, T.ListType) else None

@@ -648,8 +648,8 @@ def type_of_value(v) -> Type:
         return STR
     if isinstance(v, _device):
         return DEVICE
-    if isinstance(v, _dt.dtype):
-        return SCALAR_TYPE
+    if isinstance(v, (_dt.dtype, _dt._QuantizedDtype)):
+        return SCALAR_TYPE      # (quint8 & co.: quantize_per_tensor's dtype argument)
     if isinstance(v, list):
         elems = {type_of_value(x) for x in v}
         if len(elems) == 1:

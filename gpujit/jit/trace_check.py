@@ -43,8 +43,9 @@ def _indent(s):
 
 def clone_inputs(x):
     if isinstance(x, Tensor):
-        if x.is_nested or getattr(x, "_float8_layout", False):
-            # (gpujit/nested: a packed copy of its components; float8: ops/float8.py)
+        if x.is_nested or getattr(x, "_float8_layout", False) or x.is_quantized:
+            # (gpujit/nested: a packed copy of its components; float8: ops/float8.py;
+            # quantized: its integers and quantizer, gpujit/quantized.py)
             c = x.detach().clone()
             return c.requires_grad_(True) if x.requires_grad else c
         # a fresh leaf, unrecorded, laid out as x (as x.clone(): a channels-last input stays so)
@@ -235,6 +236,8 @@ def _mismatch(a, b, tol):
     integers); the assert_close message when they differ, else None."""
     from ..testing import assert_close, default_tolerances
     from .. import dtypes as _dt
+    if a.is_quantized or b.is_quantized:        # (PyTorch's check: their dequantized values)
+        a, b = a.dequantize(), b.dequantize()
     x, y = a.detach().cpu(), b.detach().cpu()
     if tol is None:             # (a tensor constant: compared as it is, default tolerances)
         rtol = atol = None

@@ -22,6 +22,7 @@ FAMILIES = ("scalar_ops", "scalar_complex", "pointwise", "pointwise_math", "poin
             "dlpack", "device_checks",
             "hash_ops",
             "fake_quantize",
+            "quantized_ops",
             "float8",
             "scaled_mm",
             "aliases",     # (it binds other names to the ops declared above)

@@ -500,8 +500,11 @@ def _holds_nested(key, profile):
     from .profile import ListSpec, TupleSpec, ValueSpec
 
     def nested(spec):
-        if getattr(spec, "dtype", None) in _dt.FLOAT8_TYPES:
-            return True     # (float8 tensors too: their arrays are the bits, ops/float8.py)
+        if getattr(spec, "dtype", None) in _dt.FLOAT8_TYPES or \
+                getattr(spec, "dtype", None) in _dt.QUANTIZED_TYPES:
+            # (float8 tensors too: their arrays are the bits, ops/float8.py; quantized
+            # ones: their arrays are the integers, gpujit/quantized.py)
+            return True
         if isinstance(spec, ValueSpec):
             return getattr(spec.pytype, "_nested_layout", False)
         if isinstance(spec, ListSpec):

@@ -65,7 +65,7 @@ def encode(v, saver, declared=None):
     from .. import dtypes as _dt
     if isinstance(v, device):
         return {"device": str(v)}
-    if isinstance(v, _dt.dtype):
+    if isinstance(v, (_dt.dtype, _dt._QuantizedDtype)):
         return {"dtype": v.name}
     from ..frontend.script.classes import object_value_type
     t = declared if isinstance(declared, T.ClassType) and \
@@ -136,7 +136,7 @@ def decode(j, loader):
         if tag == "dtype":
             from .. import dtypes as _dt
             dt = getattr(_dt, expect(x, str, tag), None)
-            if isinstance(dt, _dt.dtype):
+            if isinstance(dt, (_dt.dtype, _dt._QuantizedDtype)):
                 return dt
     raise ArchiveError(f"the manifest holds a value gpujit does not understand: {j!r}")
 

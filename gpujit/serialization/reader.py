@@ -79,6 +79,22 @@ class _Loader:
         known = self.tensors.get(key) if key is not None else None
         if known is not None:
             return known
+        if isinstance(rel, dict) and "quantized" in rel:
+            # (a quantized tensor: its integers' entry and its quantizer; writer's
+            # _quantized_entry)
+            q = rel["quantized"]
+            c = self.tensor(q["bits"])
+            scale, zp = q["scale"], q["zero_point"]
+            if isinstance(scale, list):
+                floating = any(isinstance(z, float) for z in zp)
+                scale = np.asarray(scale, np.float32 if floating else np.float64)
+                zp = np.asarray(zp, np.float32 if floating else np.int64)
+            from ..quantized import rebuild
+            t = rebuild(c._data.copy(), q["dtype"], str(c._device), q["qscheme"], scale, zp,
+                        q["axis"])
+            if key is not None:
+                self.tensors[key] = t
+            return t
         if isinstance(rel, dict) and "bfloat16" in rel:
             # (a bfloat16 tensor: its float32 carrier's entry, relabelled over the same
             # memory; writer._tensor_entry)

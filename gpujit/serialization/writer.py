@@ -78,11 +78,25 @@ class _Saver:
             from ..ops.registry import wrap
             return {"bfloat16": self._tensor_entry(wrap(t.detach()._data, _dt.float32,
                                                         t.device))}
+        if getattr(t, "is_quantized", False) is True:
+            return {"quantized": self._quantized_entry(t)}
         rel = self._host_entry(t)
         dev = t.device
         if dev.type != "cpu":       # (loaded back there, as PyTorch's archive does)
             self.devices[rel if isinstance(rel, str) else rel["storage"]] = str(dev)
         return rel
+
+    def _quantized_entry(self, t):
+        """A quantized tensor (gpujit/quantized.py): its integer representation's entry and
+        its quantizer (per-channel scales and zero points as lists)."""
+        from ..ops.registry import wrap
+        from ..quantized import _INT_DTYPE
+
+        def host(v):
+            return v.tolist() if hasattr(v, "tolist") else v
+        return {"bits": self._tensor_entry(wrap(t._qbits, _INT_DTYPE[t._dtype], t.device)),
+                "dtype": t._dtype.name, "qscheme": t._qscheme.name,
+                "scale": host(t._qscale), "zero_point": host(t._qzp), "axis": t._qaxis}
 
     def _host_entry(self, t):
         if t.device.type != "cpu":

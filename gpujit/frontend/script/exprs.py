@@ -410,6 +410,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             return self.const(obj.value, T.STR if isinstance(obj.value, str) else T.TENSOR)
         if isinstance(obj, _dt.dtype):
             return self.dtype_const(obj)
+        if isinstance(obj, _dt._QuantizedDtype):  # torch.quint8: its ScalarType code
+            return self.dtype_const(obj)
         if isinstance(obj, _dt.MissingDtype):     # torch.bfloat16
             self.error(str(obj.error()), node)
         if isinstance(obj, _device):

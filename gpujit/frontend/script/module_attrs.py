@@ -48,8 +48,10 @@ def _value_type(v):
         return T.type_of_value(v)
     from ... import dtypes as _dt
     from ...device import device
-    if isinstance(v, _dt.dtype):        # TorchScript types a torch.dtype attribute as int
-        return T.INT                    # (its value is the ScalarType code: dtype_codes)
+    if isinstance(v, (_dt.dtype, _dt._QuantizedDtype)):
+        # TorchScript types a torch.dtype attribute as int (its value is the ScalarType
+        # code: dtype_codes)
+        return T.INT
     if isinstance(v, device):
         return T.DEVICE
     from ...ops.random import Generator
@@ -106,7 +108,7 @@ def dtype_codes(v, t):
     from ... import dtypes as _dt
     if isinstance(t, T.ScalarTypeType):
         return v
-    if isinstance(v, _dt.dtype):
+    if isinstance(v, (_dt.dtype, _dt._QuantizedDtype)):
         return _dt.scalar_type_code(v)
     if type(v) in (list, tuple) and any(_has_dtype(x) for x in v):
         return type(v)(dtype_codes(x, None) for x in v)
@@ -117,7 +119,7 @@ def dtype_codes(v, t):
 
 def _has_dtype(v):
     from ... import dtypes as _dt
-    if isinstance(v, _dt.dtype):
+    if isinstance(v, (_dt.dtype, _dt._QuantizedDtype)):
         return True
     if type(v) in (list, tuple):
         return any(_has_dtype(x) for x in v)

@@ -1,0 +1,231 @@
+"""torch.ao.quantization.quantize: eager-mode post-training quantization.
+
+prepare: the qconfig propagated from the root (or a qconfig_dict by type / name) to every
+module; each leaf module that PyTorch quantizes (QuantStub, Linear, ReLU6 ...) gets its
+qconfig's activation observer as child `activation_post_process`, called on its output by
+a forward hook. convert: those modules swapped for their quantized counterparts
+(`from_float`), observers and qconfigs removed. quantize_dynamic: Linear modules swapped
+for dynamically quantized ones."""
+from __future__ import annotations
+
+import copy
+import warnings
+
+import gpujit as torch
+from gpujit import nn
+
+from .qconfig import default_dynamic_qconfig, float16_dynamic_qconfig
+from .stubs import DeQuantStub, QuantStub, QuantWrapper
+
+__all__ = ["propagate_qconfig_", "add_quant_dequant", "prepare", "quantize",
+           "quantize_dynamic", "convert", "swap_module", "get_default_static_quant_module_mappings",
+           "get_default_dynamic_quant_module_mappings",
+           "get_default_qconfig_propagation_list"]
+
+
+def get_default_static_quant_module_mappings():
+    """float module type -> quantized module type (those gpujit has)."""
+    from gpujit.ao.nn import quantized as nnq
+    return {QuantStub: nnq.Quantize, DeQuantStub: nnq.DeQuantize, nn.Linear: nnq.Linear,
+            nn.ReLU6: nnq.ReLU6, nn.LeakyReLU: nnq.LeakyReLU, nn.Dropout: nnq.Dropout}
+
+
+def get_default_dynamic_quant_module_mappings():
+    from gpujit.ao.nn.quantized import dynamic as nnqd
+    return {nn.Linear: nnqd.Linear}
+
+
+# the float modules PyTorch's static mappings quantize that gpujit does not: converting
+# one is refused rather than left in float
+_UNSUPPORTED_STATIC = ("BatchNorm2d", "BatchNorm3d", "Conv1d", "Conv2d", "Conv3d",
+                       "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "ELU",
+                       "Embedding", "EmbeddingBag", "GroupNorm", "Hardswish", "InstanceNorm1d",
+                       "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "PReLU")
+_UNSUPPORTED_DYNAMIC = ("GRUCell", "LSTM", "GRU", "LSTMCell", "RNNCell", "EmbeddingBag",
+                        "Embedding")
+
+
+def get_default_qconfig_propagation_list():
+    """The module types that get a qconfig and (leaves) an observer."""
+    types = set(get_default_static_quant_module_mappings()) | \
+        set(get_default_dynamic_quant_module_mappings()) | {nn.Sequential}
+    types |= {getattr(nn, n) for n in _UNSUPPORTED_STATIC if hasattr(nn, n)}
+    return types
+
+
+def _propagate_qconfig_helper(module, qconfig_dict, qconfig_parent=None, prefix=""):
+    module_qconfig = qconfig_dict.get(type(module), qconfig_parent)
+    module_qconfig = qconfig_dict.get(prefix, module_qconfig)
+    module_qconfig = getattr(module, "qconfig", module_qconfig)
+    module.qconfig = module_qconfig
+    for name, child in module.named_children():
+        module_prefix = prefix + "." + name if prefix else name
+        _propagate_qconfig_helper(child, qconfig_dict, module_qconfig, module_prefix)
+
+
+def propagate_qconfig_(module, qconfig_dict=None, prepare_custom_config_dict=None):
+    """Sets .qconfig on every submodule: its own, else qconfig_dict's for its name or type,
+    else its parent's."""
+    _propagate_qconfig_helper(module, qconfig_dict or {})
+
+
+def _observer_forward_hook(self, input, output):
+    return self.activation_post_process(output)
+
+
+def _has_no_children(module):
+    return len(module._modules) == 0
+
+
+def _add_observer_(module, qconfig_propagation_list, device=None):
+    def needs_observation(m):
+        return getattr(m, "qconfig", None) is not None
+
+    for name, child in module.named_children():
+        if type(child) is nn.Dropout:
+            continue
+        _add_observer_(child, qconfig_propagation_list, device)
+    if _has_no_children(module) and not isinstance(module, nn.Sequential) and \
+            type(module) in qconfig_propagation_list and needs_observation(module) and \
+            not isinstance(module, DeQuantStub):
+        module.add_module("activation_post_process", module.qconfig.activation())
+        module._observer_hook = module.register_forward_hook(_observer_forward_hook)
+
+
+def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list=None,
+            prepare_custom_config_dict=None):
+    """The model with observers inserted for calibration (a copy unless inplace)."""
+    torch._C._log_api_usage_once("quantization_api.quantize.prepare") \
+        if hasattr(torch._C, "_log_api_usage_once") else None
+    if not inplace:
+        model = copy.deepcopy(model)
+    qconfig_propagation_list = allow_list or get_default_qconfig_propagation_list()
+    propagate_qconfig_(model, qconfig_dict=None)
+    if not any(hasattr(m, "qconfig") and m.qconfig for m in model.modules()):
+        warnings.warn("None of the submodule got qconfig applied. Make sure you passed "
+                      "correct configuration through `qconfig_dict` or by assigning the "
+                      "`.qconfig` attribute directly on submodules")
+    _add_observer_(model, qconfig_propagation_list)
+    return model
+
+
+def _remove_activation_post_process(module):
+    if hasattr(module, "activation_post_process"):
+        del module.activation_post_process
+    hook = module.__dict__.pop("_observer_hook", None)
+    if hook is not None:
+        hook.remove()
+
+
+def _remove_qconfig(module):
+    for child in module.children():
+        _remove_qconfig(child)
+    if hasattr(module, "qconfig"):
+        del module.qconfig
+    _remove_activation_post_process(module)
+
+
+def swap_module(mod, mapping, custom_module_class_mapping=None,
+                use_precomputed_fake_quant=False):
+    """mod's quantized counterpart (mapping[type(mod)].from_float(mod)) where it has a
+    qconfig, else mod."""
+    if getattr(mod, "qconfig", None) is None:
+        return mod
+    if type(mod) in mapping:
+        new_mod = mapping[type(mod)].from_float(mod)
+        for pre_hook in mod._forward_pre_hooks.values():
+            new_mod.register_forward_pre_hook(pre_hook)
+        for key, hook in mod._forward_hooks.items():
+            if hook is not _observer_forward_hook:
+                new_mod.register_forward_hook(hook)
+        return new_mod
+    return mod
+
+
+def _convert(module, mapping, inplace, unsupported):
+    if not inplace:
+        module = copy.deepcopy(module)
+    reassign = {}
+    for name, child in module.named_children():
+        if getattr(child, "qconfig", None) is not None and \
+                type(child).__name__ in unsupported and type(child) not in mapping and \
+                type(child).__module__.startswith("gpujit.nn"):
+            raise NotImplementedError(
+                f"gpujit's eager-mode quantization has no quantized {type(child).__name__} "
+                f"(torch.ao.nn.quantized has one): quantize it with qconfig=None or keep it "
+                f"outside the QuantStub / DeQuantStub region")
+        _convert(child, mapping, True, unsupported)
+        reassign[name] = swap_module(child, mapping)
+    for key, value in reassign.items():
+        module._modules[key] = value
+    return module
+
+
+def convert(module, mapping=None, inplace=False, remove_qconfig=True, is_reference=False,
+            convert_custom_config_dict=None, use_precomputed_fake_quant=False):
+    """The calibrated model with its observed modules swapped for quantized ones."""
+    if is_reference:
+        raise NotImplementedError("gpujit's convert has no reference quantized modules "
+                                  "(is_reference=True)")
+    if not inplace:
+        module = copy.deepcopy(module)
+    if mapping is None:
+        mapping = get_default_static_quant_module_mappings()
+    _convert(module, mapping, True, _UNSUPPORTED_STATIC)
+    if remove_qconfig:
+        _remove_qconfig(module)
+    return module
+
+
+def quantize(model, run_fn, run_args, mapping=None, inplace=False):
+    """prepare, run_fn(model, run_args) to calibrate, convert."""
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.eval()
+    prepare(model, inplace=True)
+    run_fn(model, *run_args) if isinstance(run_args, (list, tuple)) else run_fn(model, run_args)
+    convert(model, mapping, inplace=True)
+    return model
+
+
+def quantize_dynamic(model, qconfig_spec=None, dtype=torch.qint8, mapping=None,
+                     inplace=False):
+    """The model with its Linear modules (those of qconfig_spec: a set of types or names,
+    or a dict to QConfigs) swapped for dynamically quantized ones."""
+    if qconfig_spec is None:
+        if dtype is torch.qint8:
+            qconfig_spec = {nn.Linear: default_dynamic_qconfig}
+        elif dtype is torch.float16:
+            qconfig_spec = {nn.Linear: float16_dynamic_qconfig}
+        else:
+            raise ValueError(f"Don't know how to quantize with default settings for {dtype}. "
+                             f"Provide full qconfig please")
+    elif isinstance(qconfig_spec, set):
+        if dtype is torch.qint8:
+            default_qconfig = default_dynamic_qconfig
+        elif dtype is torch.float16:
+            default_qconfig = float16_dynamic_qconfig
+        else:
+            raise RuntimeError("Unknown dtype specified for quantize_dynamic: ", str(dtype))
+        qconfig_spec = dict(zip(qconfig_spec, [default_qconfig] * len(qconfig_spec)))
+    if dtype is torch.float16:
+        raise NotImplementedError("gpujit's quantize_dynamic has no float16 dynamic linear "
+                                  "(quantized::linear_dynamic_fp16)")
+    if mapping is None:
+        mapping = get_default_dynamic_quant_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.eval()
+    propagate_qconfig_(model, qconfig_spec)
+    _convert(model, mapping, True, _UNSUPPORTED_DYNAMIC)
+    _remove_qconfig(model)
+    return model
+
+
+def add_quant_dequant(module):
+    """Wraps every leaf module with a qconfig in a QuantWrapper."""
+    if _has_no_children(module) and getattr(module, "qconfig", None):
+        return QuantWrapper(module)
+    for name, child in module.named_children():
+        module._modules[name] = add_quant_dequant(child)
+    return module

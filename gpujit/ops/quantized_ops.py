@@ -1,0 +1,795 @@
+"""The ops PyTorch's QuantizedCPU kernels run on quantized tensors (gpujit/quantized.py's
+QuantizedTensor), and the quantized:: operators (torch.ops.quantized.add / mul / cat ...).
+
+Dispatch. A quantized operand read in an op's entry point reaches quantized.quantized_call,
+which runs KERNELS[op name] (this module) when the op has one; element moves run on the
+integer representation there; anything else is PyTorch's NotImplementedError.
+
+Arithmetic as ATen's CPU kernels (aten/src/ATen/native/quantized/cpu/
+QuantizedOpKernels.cpp, x86 engine, AVX512 build):
+- a quantized result is zero_point + nearbyint(x * (1.0f / scale)) in float32, clamped to
+  the type's range (fbgemm::Quantize, LEGACY=false, and Vectorized<q>::quantize);
+- the binary kernels (quantized::add, add_relu) run cpu_kernel_vec: whole blocks of
+  2 * Vectorized<q>::size() elements (128 for qint8 / quint8, 32 for qint32) dequantize
+  as fma(scale, q, scale * -zero_point) in float32, the rest as scale * (q - zero_point);
+- quantized::mul requantizes the integer product (q_a - z_a) * (q_b - z_b) with the float32
+  multiplier scale_a * scale_b / scale (requantize_from_int);
+- the comparisons (eq, lt ...) compare dequantized values; clamp / hardtanh clamp the
+  integers at the quantized bounds; relu at the zero point; max / min / sort / topk run on
+  the integers (a positive scale keeps their order);
+- sigmoid (scale 1/256, zero point 0 or -128), tanh (2/256, 128 or 0), leaky_relu,
+  hardsigmoid, mean and std compute in float on the dequantized values and quantize.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from . import registry as _reg
+from .registry import op
+
+KERNELS = {}        # 'aten::relu' (an OpDef's name): fn(*args in schema order)
+
+
+def kernel(*names):
+    def deco(fn):
+        for n in names:
+            KERNELS[n] = fn
+        return fn
+    return deco
+
+
+def _q():
+    from .. import quantized
+    return quantized
+
+
+def _range(dtype):
+    info = np.iinfo(_q()._REPR[dtype])
+    return int(info.min), int(info.max)
+
+
+def quantize_values(x, scale, zero_point, dtype, vectorized=0):
+    """nearbyint(zero_point + x * (1.0f / scale)) in float32, clamped (quantize_val), the
+    integer array; its first `vectorized` elements (flat) zero_point + nearbyint(x *
+    (1.0f / scale)) (Vectorized<q>::quantize)."""
+    lo, hi = _range(dtype)
+    with np.errstate(all="ignore"):
+        x = np.asarray(x, np.float32)
+        inv = np.float32(1) / np.float32(scale)
+        v = np.rint(np.float32(zero_point) + x * inv).astype(np.float64)
+        if vectorized:
+            w = np.rint(x * inv).astype(np.float64) + zero_point
+            v = np.where(np.arange(v.size).reshape(v.shape) < vectorized, w, v)
+        v = np.where(v != v, lo, v)         # (NaN: cvtps's INT32_MIN, clamped)
+        q = np.clip(v, lo, hi)
+    return q.astype(_q()._REPR[dtype], order="C")
+
+
+def vectorized_count(n, dtype):
+    """How many of cpu_kernel_vec's n elements its vectorized loop takes: whole blocks of
+    2 * Vectorized<q>::size() (AVX512: 128 for qint8 / quint8, 32 for qint32)."""
+    block = 32 if dtype is _dt.qint32 else 128
+    return n - n % block
+
+
+def dequantize_blocks(t, cut):
+    """t's float32 values (flat order) as cpu_kernel_vec's kernels read them: the first
+    `cut` fma(scale, q, scale * -zero_point) (Vectorized<q>::dequantize with the
+    premultiplied zero point), the rest scale * (q - zero_point) (dequantize_val)."""
+    q = np.asarray(t._qbits)
+    s = np.float32(t._qscale)
+    zp = int(t._qzp)
+    plain = (s * (q.astype(np.int64) - zp).astype(np.float32)).astype(np.float32)
+    if cut == 0:
+        return plain
+    premul = np.float64(s * np.float32(-zp))
+    fused = (np.float64(s) * q.astype(np.float64) + premul).astype(np.float32)  # (fma)
+    if cut >= q.size:
+        return fused
+    return np.where(np.arange(q.size).reshape(q.shape) < cut, fused, plain)
+
+
+def _per_tensor_check(t):
+    t._per_tensor()
+
+
+def _wrap_q(bits, like, scale=None, zero_point=None, dtype=None):
+    Q = _q()
+    return Q._make(bits, dtype or like._dtype, like._device, _dt.per_tensor_affine,
+                   float(like._qscale if scale is None else scale),
+                   int(like._qzp if zero_point is None else zero_point))
+
+
+def _dev_array(bits, like):
+    if like._device.type != "cpu":
+        from ..device import xp_for
+        return xp_for(like._device).asarray(bits)
+    return bits
+
+
+def _host(a):
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+def _write(self, bits):
+    """An in-place kernel's result written into self's integer representation."""
+    self._qbits[...] = _dev_array(bits, self)
+    self._vc[0] += 1
+    return self
+
+
+# ---------------------------------------------------------------------------------------
+# activations on the integers
+
+def _relu_bits(self):
+    _per_tensor_check(self)
+    q = _host(self._qbits)
+    return np.maximum(q, np.array(int(self._qzp)).astype(q.dtype))
+
+
+@kernel("aten::relu")
+def relu(self):
+    return _wrap_q(_dev_array(_relu_bits(self), self), self)
+
+
+@kernel("aten::relu_")
+def relu_(self):
+    return _write(self, _relu_bits(self))
+
+
+def _quantized_bound(self, v):
+    return int(quantize_values(np.float32(v), self._qscale, self._qzp, self._dtype))
+
+
+def _clamp_bits(self, lo, hi):
+    _per_tensor_check(self)
+    q = _host(self._qbits)
+    if lo is not None:
+        q = np.maximum(q, np.array(_quantized_bound(self, lo)).astype(q.dtype))
+    if hi is not None:
+        q = np.minimum(q, np.array(_quantized_bound(self, hi)).astype(q.dtype))
+    return np.array(q, order="C")
+
+
+@kernel("aten::clamp")
+def clamp(self, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    return _wrap_q(_dev_array(_clamp_bits(self, min, max), self), self)
+
+
+@kernel("aten::hardtanh")
+def hardtanh(self, min_val=-1.0, max_val=1.0):
+    return _wrap_q(_dev_array(_clamp_bits(self, min_val, max_val), self), self)
+
+
+@kernel("aten::hardtanh_")
+def hardtanh_(self, min_val=-1.0, max_val=1.0):
+    return _write(self, _clamp_bits(self, min_val, max_val))
+
+
+@kernel("aten::relu6")
+def relu6(self):
+    return hardtanh(self, 0.0, 6.0)
+
+
+def _float_values(self):
+    """scale * (q - zero_point) in float32 (dequantize_val), the tensor's shape."""
+    _per_tensor_check(self)
+    q = _host(self._qbits)
+    return (np.float32(self._qscale) * (q.astype(np.int64) - int(self._qzp)).astype(
+        np.float32)).astype(np.float32)
+
+
+def _through_float(fn, out_scale=None, out_zp=None):
+    def k(self, *args):
+        _per_tensor_check(self)
+        x = dequantize_blocks(self, 0)
+        with np.errstate(all="ignore"):
+            y = fn(x, *args)
+        sc, zp = (self._qscale, self._qzp) if out_scale is None else \
+            (out_scale(self._dtype, self), out_zp(self._dtype, self))
+        return _wrap_q(_dev_array(quantize_values(y, sc, zp, self._dtype), self), self,
+                       sc, zp)
+    k.out_scale, k.out_zp = out_scale, out_zp
+    return k
+
+
+def _f32_scale(d, t):
+    return float(np.float32(t._qscale))
+
+
+def _same_zp(d, t):
+    return int(t._qzp)
+
+
+def _sigmoid(x):
+    return (np.float32(1) / (np.float32(1) + np.exp(-x))).astype(np.float32)
+
+
+# qsigmoid: scale 1/256 (qint32: 1/2**32), zero point 0 (qint8: -128)
+KERNELS["aten::sigmoid"] = _through_float(
+    _sigmoid, lambda d, t: 2.3283064365386963e-10 if d is _dt.qint32 else 0.00390625,
+    lambda d, t: -128 if d is _dt.qint8 else 0)
+# qtanh: scale 2/256 (qint32: 2/2**32), zero point 128 (qint8, qint32: 0)
+KERNELS["aten::tanh"] = _through_float(
+    lambda x: np.tanh(x).astype(np.float32),
+    lambda d, t: 4.656612873077393e-10 if d is _dt.qint32 else 0.0078125,
+    lambda d, t: 128 if d is _dt.quint8 else 0)
+# qhardsigmoid: sigmoid's output quantizer
+KERNELS["aten::hardsigmoid"] = _through_float(
+    lambda x: (np.clip(x + np.float32(3), 0, 6) / np.float32(6)).astype(np.float32),
+    KERNELS["aten::sigmoid"].out_scale, KERNELS["aten::sigmoid"].out_zp)
+
+
+def _dense_op_values(name):
+    """The float op `name` on the dequantized values, quantized with self's quantizer
+    (qgelu, qthreshold: the input's scale and zero point)."""
+    def fn(x, *args):
+        r = _reg.OPS[name].eager(_reg.wrap(x, _dt.float32, _cpu_device()), *args)
+        return np.asarray(_host(r._data), np.float32)
+    return fn
+
+
+def _cpu_device():
+    from ..device import cpu
+    return cpu
+
+
+# (qgelu: its output quantizer made of the float32 scale)
+KERNELS["aten::gelu"] = _through_float(_dense_op_values("aten::gelu"), _f32_scale, _same_zp)
+KERNELS["aten::threshold"] = _through_float(_dense_op_values("aten::threshold"))
+
+
+def _leaky(x, negative_slope=0.01):
+    return np.where(x > 0, x, x * np.float32(negative_slope)).astype(np.float32)
+
+
+KERNELS["aten::leaky_relu"] = _through_float(_leaky)
+
+
+@kernel("aten::leaky_relu_")
+def leaky_relu_(self, negative_slope=0.01):
+    r = KERNELS["aten::leaky_relu"](self, negative_slope)
+    return _write(self, _host(r._qbits))
+
+
+# ---------------------------------------------------------------------------------------
+# comparisons: on the dequantized values
+
+def _values_of(a):
+    Q = _q()
+    if isinstance(a, Q.QuantizedTensor):
+        return _reg.wrap(_dev_array(Q._dequantized(a), a), _dt.float32, a._device)
+    return a
+
+
+def _compare(name):
+    def k(self, other):
+        return _reg.OPS[name].eager(_values_of(self), _values_of(other))
+    return k
+
+
+for _c in ("eq", "ne", "lt", "le", "gt", "ge"):
+    KERNELS[f"aten::{_c}.Tensor"] = KERNELS[f"aten::{_c}.Scalar"] = _compare(f"aten::{_c}.Tensor")
+
+
+@kernel("aten::equal")
+def equal(self, other):
+    """equal_quantized_cpu: the quantizers (scheme, parameters, dtype), the sizes and the
+    integer representations equal; a dense operand: False."""
+    Q = _q()
+    if not (isinstance(self, Q.QuantizedTensor) and isinstance(other, Q.QuantizedTensor)):
+        return False
+    if self._qscheme is not other._qscheme or self._dtype is not other._dtype:
+        return False
+    if self._qscheme is _dt.per_tensor_affine:
+        if (float(self._qscale), int(self._qzp)) != (float(other._qscale), int(other._qzp)):
+            return False
+    elif not (self._qaxis == other._qaxis and np.array_equal(self._qscale, other._qscale)
+              and np.array_equal(self._qzp, other._qzp)):
+        return False
+    return self._qbits.shape == other._qbits.shape and \
+        bool(np.array_equal(_host(self._qbits), _host(other._qbits)))
+
+
+# ---------------------------------------------------------------------------------------
+# reductions
+
+_MAX_PER_CHANNEL = ("{} operator for quantized tensors only works for per tensor quantized "
+                    "tensors. Please open an issue on https://github.com/pytorch/pytorch/"
+                    "issues if you need per channel quantized tensor support.")
+
+
+def _on_integers(name, check=None):
+    """op name run on the integer representation, its results of that integer dtype
+    quantized with self's quantizer again."""
+    def k(self, *args):
+        if check is not None and self._qscheme is not _dt.per_tensor_affine:
+            raise RuntimeError(check)
+        _per_tensor_check(self)
+        Q = _q()
+        r = _reg.OPS[name].eager(Q._carrier(self), *args)
+        return Q._requantized(r, self)
+    return k
+
+
+KERNELS["aten::max"] = _on_integers("aten::max", _MAX_PER_CHANNEL.format("Max"))
+KERNELS["aten::min"] = _on_integers("aten::min", _MAX_PER_CHANNEL.format("Min"))
+for _n in ("aten::max.dim", "aten::min.dim", "aten::sort", "aten::sort.stable",
+           "aten::topk", "aten::flip", "aten::unfold"):
+    KERNELS[_n] = _on_integers(_n)
+
+
+def _mean_like(name):
+    """mean / std of a quantized tensor: of the dequantized values, quantized with self's
+    quantizer (at::quantize_per_tensor)."""
+    def k(self, *args):
+        _per_tensor_check(self)
+        Q = _q()
+        r = _reg.OPS[name].eager(self.dequantize(), *args)
+        return Q.quantize_per_tensor(r, float(self._qscale), int(self._qzp), self._dtype)
+    return k
+
+
+for _n in ("aten::mean", "aten::mean.dim", "aten::std", "aten::std.dim",
+           "aten::std.correction"):
+    KERNELS[_n] = _mean_like(_n)
+
+
+# ---------------------------------------------------------------------------------------
+# fills: the value quantized with self's quantizer
+
+def _fill_value(self, value):
+    if isinstance(value, _reg._Tensor):
+        value = value.item()
+    return _quantized_bound(self, float(value))
+
+
+@kernel("aten::fill_.Scalar", "aten::fill_.Tensor")
+def fill_(self, value):
+    _per_tensor_check(self)
+    q = _host(self._qbits)
+    return _write(self, np.full(q.shape, _fill_value(self, value), q.dtype))
+
+
+@kernel("aten::masked_fill_.Scalar", "aten::masked_fill_.Tensor")
+def masked_fill_(self, mask, value):
+    _per_tensor_check(self)
+    Q = _q()
+    c = Q._carrier(self)
+    c.masked_fill_(mask, _fill_value(self, value))
+    self._vc[0] += 1
+    return self
+
+
+@kernel("aten::masked_fill.Scalar", "aten::masked_fill.Tensor")
+def masked_fill(self, mask, value):
+    return masked_fill_(self.clone(), mask, value)
+
+
+# ---------------------------------------------------------------------------------------
+# cat / stack: inputs of other parameters requantized to the first's
+
+_CAT_WARNING = ("All inputs of this cat operator must share the same quantization "
+                "parameters. Otherwise large numerical inaccuracies may occur.")
+
+
+def _cat_impl(tensors, dim, scale, zero_point, relu=False, stack=False):
+    Q = _q()
+    ts = list(tensors)
+    first = ts[0]
+    if not isinstance(first, Q.QuantizedTensor) or \
+            first._qscheme is not _dt.per_tensor_affine:
+        raise RuntimeError("Only per-tensor quantization is supported in 'cat'!")
+    for t in ts:
+        if not isinstance(t, Q.QuantizedTensor):
+            raise Q.backend_error("aten::qscheme", "CPU")
+        t._per_tensor()
+    plain = [Q._carrier(t) for t in ts]
+    same = all((float(t._qscale), int(t._qzp), t._dtype) ==
+               (float(scale), int(zero_point), first._dtype) for t in ts)
+    fn = _reg.OPS["aten::stack" if stack else "aten::cat"].eager
+    if same:
+        r = Q._requantized(fn(plain, dim), first)
+    else:
+        y = fn([t.dequantize() for t in ts], dim)
+        r = Q.quantize_per_tensor(y, float(scale), int(zero_point), first._dtype)
+    if relu:
+        r = relu_(r)
+    return r
+
+
+@kernel("aten::cat")
+def cat(tensors, dim=0):
+    ts = list(tensors)
+    Q = _q()
+    first = ts[0]
+    if not isinstance(first, Q.QuantizedTensor) or \
+            first._qscheme is not _dt.per_tensor_affine:
+        raise RuntimeError("Only per-tensor quantization is supported in 'cat'!")
+    for t in ts:
+        if isinstance(t, Q.QuantizedTensor):
+            t._per_tensor()
+    if any(not isinstance(t, Q.QuantizedTensor) or
+           (float(t._qscale), int(t._qzp)) != (float(first._qscale), int(first._qzp))
+           for t in ts):
+        from .._frames import warn_at_user_frame
+        warn_at_user_frame(_CAT_WARNING)
+    return _cat_impl(ts, dim, first._qscale, first._qzp)
+
+
+@kernel("aten::stack")
+def stack(tensors, dim=0):
+    ts = list(tensors)
+    Q = _q()
+    first = ts[0]
+    if isinstance(first, Q.QuantizedTensor):
+        first._per_tensor()
+    return _cat_impl(ts, dim, first._qscale, first._qzp, stack=True)
+
+
+# ---------------------------------------------------------------------------------------
+# quantized:: operators (torch.ops.quantized): declared in the registry; their dense
+# operands are refused in PyTorch's words (the QuantizedCPU kernel is the only one)
+
+def _dense_refusal(name):
+    def impl(xp, *args):
+        from ..quantized import backend_error
+        raise backend_error(name, "CPU")
+    return impl
+
+
+def _quantized_op(schema, fn):
+    name = schema.split("(")[0]
+    impl = _dense_refusal(name.split(".")[0])
+    impl.__name__ = name.split("::")[1].replace(".", "_")
+    op(schema, tags={"nn", "no_fuse"}, method=False, function=False)(impl)
+    KERNELS[name] = fn
+
+
+def _binary_checks(qa, qb, what):
+    Q = _q()
+    for t in (qa, qb):
+        if not isinstance(t, Q.QuantizedTensor):
+            raise Q.backend_error("aten::qscheme", "CPU")
+    if qa._qscheme is not qb._qscheme:
+        raise RuntimeError(f"Both inputs to {what} must have the same quantization scheme.")
+    if qa._qscheme is not _dt.per_tensor_affine:
+        raise RuntimeError(f"Only per tensor quantization is supported in {what}.")
+    if qa._dtype is not qb._dtype:
+        raise RuntimeError(f"{what} operands should have same data type.")
+
+
+def _qadd(relu):
+    """qadd_kernel: the vectorized blocks dequantize with fma and quantize as
+    Vectorized<q>::quantize, the tail as dequantize_val / quantize_val."""
+    def k(qa, qb, scale, zero_point):
+        _binary_checks(qa, qb, "Add")
+        Q = _q()
+        shape = qa._qbits.shape
+        n = int(np.prod(shape, dtype=np.int64))
+        qb_full = np.array(np.broadcast_to(_host(qb._qbits), shape), order="C")
+        cut = vectorized_count(n, qa._dtype)
+        a = dequantize_blocks(qa, cut)
+        b = dequantize_blocks(Q._make(qb_full, qb._dtype, qb._device, qb._qscheme, qb._qscale,
+                                      qb._qzp), cut)
+        c = (a + b).astype(np.float32)
+        if relu:
+            c = np.maximum(c, np.float32(0))
+        # (Vectorized<qint32>::quantize rounds as quantize_val)
+        bits = quantize_values(c, scale, zero_point, qa._dtype,
+                               vectorized=0 if qa._dtype is _dt.qint32 else cut)
+        return _wrap_q(_dev_array(bits, qa), qa, scale, zero_point)
+    return k
+
+
+def _qmul(relu):
+    def k(qa, qb, scale, zero_point):
+        _binary_checks(qa, qb, "Mul")
+        shape = qa._qbits.shape
+        a = np.broadcast_to(_host(qa._qbits).astype(np.int64) - int(qa._qzp), shape)
+        b = np.broadcast_to(_host(qb._qbits).astype(np.int64) - int(qb._qzp), shape)
+        c = (a * b).astype(np.int32)
+        multiplier = np.float32(np.float64(float(qa._qscale)) * float(qb._qscale) *
+                                np.float64(np.float32(1) / np.float32(scale)))
+        bits = _requantize_from_int(c, multiplier, zero_point, qa._dtype)
+        if relu:
+            bits = np.maximum(bits, np.array(int(zero_point)).astype(bits.dtype))
+        return _wrap_q(_dev_array(np.array(bits, order="C"), qa), qa, scale, zero_point)
+    return k
+
+
+def _requantize_from_int(c, multiplier, zero_point, dtype):
+    """zero_point + lrintf(c * multiplier), clamped (requantize_from_int)."""
+    lo, hi = _range(dtype)
+    v = np.rint(c.astype(np.float32) * np.float32(multiplier)).astype(np.int64) + \
+        int(zero_point)
+    return np.clip(v, lo, hi).astype(_q()._REPR[dtype])
+
+
+def _scalar_value(b):
+    if isinstance(b, _reg._Tensor):
+        b = b.item()
+    return float(b)
+
+
+def _qadd_scalar(relu):
+    """add_scalar_out: the scalar folded into the zero point, the scale widened where the
+    shifted zero point leaves the type's range."""
+    def k(qa, b):
+        _per_tensor_check(qa)
+        lo, hi = _range(qa._dtype)
+        s, z, c = float(qa._qscale), int(qa._qzp), _scalar_value(b)
+        c_q = int(np.rint(c / s))
+        q = _host(qa._qbits)
+        if lo <= z - c_q <= hi:
+            bits = q.copy()
+            if relu:
+                bits = np.maximum(bits, np.array(z - c_q).astype(bits.dtype))
+            return _wrap_q(_dev_array(bits, qa), qa, s, z - c_q)
+        if lo > z - c_q:
+            s2, z2 = (hi - (z - c_q)) / (hi - lo) * s, lo
+        else:
+            s2, z2 = ((z - c_q) - lo) / (hi - lo) * s, hi
+        multiplier = np.float32(np.float32(s) * (np.float32(1) / np.float32(s2)))
+        cc = (q.astype(np.int64) - z + c_q).astype(np.int32)
+        bits = _requantize_from_int(cc, multiplier, z2, qa._dtype)
+        if relu:
+            bits = np.maximum(bits, np.array(z2).astype(bits.dtype))
+        return _wrap_q(_dev_array(np.array(bits, order="C"), qa), qa, s2, z2)
+    return k
+
+
+def _qmul_scalar(relu):
+    """mul_scalar_out: the scalar folded into the scale (negative: the integers mirrored,
+    q_max + q_min - q; zero: all zero point 0, scale 1)."""
+    def k(qa, b):
+        _per_tensor_check(qa)
+        lo, hi = _range(qa._dtype)
+        s, z, c = float(qa._qscale), int(qa._qzp), _scalar_value(b)
+        q = _host(qa._qbits)
+        if c == 0.0:
+            return _wrap_q(_dev_array(np.zeros_like(q), qa), qa, 1.0, 0)
+        if c > 0.0:
+            s2, z2, bits = c * s, z, q.copy()
+        else:
+            s2, z2 = abs(c) * s, hi - (z - lo)
+            bits = (hi + lo - q.astype(np.int64)).astype(q.dtype)
+        if relu:
+            bits = np.maximum(bits, np.array(z2).astype(bits.dtype))
+        return _wrap_q(_dev_array(bits, qa), qa, s2, z2)
+    return k
+
+
+def _qcat(relu):
+    def k(qx, dim, scale=None, zero_point=None):
+        ts = list(qx)
+        first = ts[0]
+        Q = _q()
+        if not isinstance(first, Q.QuantizedTensor):
+            raise Q.backend_error("aten::qscheme", "CPU")
+        first._per_tensor()
+        return _cat_impl(ts, dim, first._qscale if scale is None else scale,
+                         first._qzp if zero_point is None else zero_point, relu=relu)
+    return k
+
+
+def _qrelu6(qx, inplace=False):
+    bits = _clamp_bits(qx, 0.0, 6.0)
+    return _write(qx, bits) if inplace else _wrap_q(_dev_array(bits, qx), qx)
+
+
+for _relu, _sfx in ((False, ""), (True, "_relu")):
+    _quantized_op(f"quantized::add{_sfx}(Tensor qa, Tensor qb, float scale, int zero_point) "
+                  f"-> Tensor qc", _qadd(_relu))
+    _quantized_op(f"quantized::mul{_sfx}(Tensor qa, Tensor qb, float scale, int zero_point) "
+                  f"-> Tensor qc", _qmul(_relu))
+    _quantized_op(f"quantized::add{_sfx}.Scalar(Tensor qa, Scalar b) -> Tensor qc",
+                  _qadd_scalar(_relu))
+    _quantized_op(f"quantized::mul{_sfx}.Scalar(Tensor qa, Scalar b) -> Tensor qc",
+                  _qmul_scalar(_relu))
+    _quantized_op(f"quantized::cat{_sfx}(Tensor[] qx, int dim, float? scale, "
+                  f"int? zero_point) -> Tensor", _qcat(_relu))
+_quantized_op("quantized::relu6(Tensor qx, bool inplace=False) -> Tensor", _qrelu6)
+
+
+# ---------------------------------------------------------------------------------------
+# linear (FBGEMM, the x86 engine): int32 sums of (x_q - x_zp) * (w_q - w_zp), then
+
+def _linear_sums(qx, qw):
+    """The int32 accumulators of qx (quint8, [..., K]) by qw (qint8, [N, K]) and the
+    weight's per-output-channel scales (float32)."""
+    x = _host(qx._qbits).astype(np.int64) - int(qx._qzp)
+    w = _host(qw._qbits).astype(np.int64)
+    n = w.shape[0]
+    if qw._qscheme is _dt.per_tensor_affine:
+        w = w - int(qw._qzp)
+        ws = np.full(n, np.float32(qw._qscale), np.float32)
+    else:
+        w = w - np.asarray(qw._qzp, np.int64).reshape(-1, 1)
+        ws = np.asarray(qw._qscale).astype(np.float32)
+    return (x @ w.T).astype(np.int64), ws
+
+
+def _linear_checks(qx, qw, fn):
+    Q = _q()
+    if not isinstance(qx, Q.QuantizedTensor):
+        raise Q.backend_error(f"quantized::{fn}", "CPU")
+    if qx._dtype is not _dt.quint8:
+        raise RuntimeError(f"quantized::{fn} (fbgemm): Expected input data type QUInt8 but "
+                           f"got {qx._dtype.short_name}")
+    if qx._qbits.shape[-1] != qw._qbits.shape[1]:
+        raise RuntimeError("The number of rows in the packB should be equal to K: " +
+                           str(qx._qbits.shape[-1]))
+
+
+def quantized_linear(qx, qw, bias, scale, zero_point, relu=False):
+    """quantized::linear(X, W_prepack, Y_scale, Y_zero_point): FBGEMM's ReQuantizeOutput
+    with a float bias, zero_point + nearbyint((float(acc) + bias / act_times_w_scale) *
+    (act_times_w_scale / Y_scale)) in float32, clamped to [0, 255] (relu: from the zero
+    point)."""
+    _linear_checks(qx, qw, "linear_relu" if relu else "linear")
+    acc, ws = _linear_sums(qx, qw)
+    f32 = np.float32
+    atw = (f32(qx._qscale) * ws).astype(f32)
+    mult = (atw / f32(scale)).astype(f32)
+    raw = acc.astype(f32)
+    if bias is not None:
+        raw = (raw + (np.asarray(_host(bias._data), f32) / atw).astype(f32)).astype(f32)
+    v = np.rint((raw * mult).astype(f32)).astype(np.int64) + int(zero_point)
+    v = np.clip(v, int(zero_point) if relu else 0, 255).astype(np.uint8)
+    return _q()._make(_dev_array(np.array(v, order="C"), qx), _dt.quint8, qx._device,
+                      _dt.per_tensor_affine, float(scale), int(zero_point))
+
+
+def quantized_linear_dynamic(x, qw, bias, reduce_range=True, relu=False):
+    """quantized::linear_dynamic(X, W_prepack, reduce_range): X quantized to quint8 with
+    ChooseQuantizationParams of its range ([0, 127] reduced), the int32 sums, then FBGEMM's
+    ReQuantizeForFloat: fma(float(acc), x_scale * w_scale, bias) in float32."""
+    from .fake_quantize import choose_qparams
+    from .. import quantized as Q
+    f32 = np.float32
+    xa = np.asarray(_host(x._data), f32)
+    if xa.size:
+        lo, hi = float(xa.min()), float(xa.max())
+    else:
+        lo = hi = 0.0
+    s, zp = choose_qparams(lo, hi, 0, 127 if reduce_range else 255, False)
+    s = float(f32(s))
+    inv = f32(1) / f32(s)
+    qxa = np.clip(np.rint((xa.astype(np.float64) * np.float64(inv) + zp).astype(f32)),
+                  0, 255).astype(np.uint8)
+    qx = Q._make(qxa, _dt.quint8, _cpu_device(), _dt.per_tensor_affine, s, zp)
+    if qx._qbits.shape[-1] != qw._qbits.shape[1]:
+        raise RuntimeError("The number of rows in the packB should be equal to K: " +
+                           str(qx._qbits.shape[-1]))
+    acc, ws = _linear_sums(qx, qw)
+    mult = (f32(s) * ws).astype(f32)
+    out = acc.astype(f32).astype(np.float64) * mult.astype(np.float64)
+    if bias is not None:
+        out = out + np.asarray(_host(bias._data), f32).astype(np.float64)
+    out = out.astype(f32)
+    if relu:
+        out = np.maximum(out, f32(0))
+    return _reg.wrap(_dev_array(np.array(out, order="C"), x), _dt.float32, x._device)
+
+
+# ---------------------------------------------------------------------------------------
+# the quantizer's ops as registry ops (aten::quantize_per_tensor, dequantize, int_repr,
+# q_scale ...), so traced and scripted code records and runs them: a quantized operand (or
+# a quantized result) is quantized_call's, through KERNELS; their bodies here are the
+# dense tensors' (PyTorch's CPU refusals, or dequantize's identity)
+
+def _quantizing(name):
+    def impl(xp, *args):
+        from ..quantized import QuantizedOperand
+        raise QuantizedOperand(f"quantized result of {name}", _reg.OPS[name])
+    impl.__name__ = name.split("::")[1].replace(".", "_")
+    return impl
+
+
+def _dense_refused(name):
+    def impl(xp, self, *args):
+        from ..quantized import backend_error
+        raise backend_error(name.split(".")[0], "CUDA" if hasattr(self, "device") and
+                            getattr(self.device, "id", -1) >= 0 else "CPU")
+    impl.__name__ = name.split("::")[1].replace(".", "_")
+    return impl
+
+
+def _qdtype_arg(d):
+    if isinstance(d, int):
+        d = {12: _dt.qint8, 13: _dt.quint8, 14: _dt.qint32}.get(d, d)
+    return _dt.scalar_type_arg(d) if isinstance(d, int) else d
+
+
+def _quantize_per_tensor_k(self, scale, zero_point, dtype):
+    return _q().quantize_per_tensor(self, scale, zero_point, _qdtype_arg(dtype))
+
+
+def _quantize_per_tensors_k(tensors, scales, zero_points, dtype):
+    return tuple(_q().quantize_per_tensor(list(tensors), scales, zero_points,
+                                          _qdtype_arg(dtype)))
+
+
+def _quantize_per_channel_k(self, scales, zero_points, axis, dtype):
+    return _q().quantize_per_channel(self, scales, zero_points, axis, _qdtype_arg(dtype))
+
+
+for _schema, _k in (
+        ("aten::quantize_per_tensor(Tensor self, float scale, int zero_point, "
+         "ScalarType dtype) -> Tensor", _quantize_per_tensor_k),
+        ("aten::quantize_per_tensor.tensor_qparams(Tensor self, Tensor scale, "
+         "Tensor zero_point, ScalarType dtype) -> Tensor", _quantize_per_tensor_k),
+        ("aten::quantize_per_tensor.tensors(Tensor[] tensors, Tensor scales, "
+         "Tensor zero_points, ScalarType dtype) -> Tensor[]", _quantize_per_tensors_k),
+        ("aten::quantize_per_channel(Tensor self, Tensor scales, Tensor zero_points, "
+         "int axis, ScalarType dtype) -> Tensor", _quantize_per_channel_k)):
+    _n = _schema.split("(")[0]
+    op(_schema, tags={"no_fuse"}, method=False)(_quantizing(_n))
+    KERNELS[_n] = _k
+
+
+def _dequantize_dense(xp, self):
+    """A dense tensor's dequantize: itself as float32 (dequantize_cpu_or_cuda)."""
+    return self.astype(np.float32, copy=False) if self.dtype != np.float32 else self
+
+
+op("aten::dequantize.self(Tensor self) -> Tensor", tags={"no_fuse"},
+   meta=lambda self: _dense_meta(self))(_dequantize_dense)
+
+
+def _dense_meta(self):
+    from .meta import TensorMeta
+    return TensorMeta(_dt.float32, tuple(self.shape), self.device)
+
+
+def _dequantize_tensors(xp, tensors):
+    return [_dequantize_dense(xp, t) for t in tensors]
+
+
+op("aten::dequantize.tensors(Tensor[] tensors) -> Tensor[]", tags={"no_fuse"},
+   method=False)(_dequantize_tensors)
+KERNELS["aten::dequantize.self"] = lambda self: _q().QuantizedTensor._dequantize(self)
+KERNELS["aten::dequantize.tensors"] = lambda tensors: tuple(
+    t.dequantize() for t in tensors)
+
+for _schema, _k in (
+        ("aten::int_repr(Tensor self) -> Tensor", "_int_repr"),
+        ("aten::q_scale(Tensor self) -> float", "_q_scale"),
+        ("aten::q_zero_point(Tensor self) -> int", "_q_zero_point"),
+        ("aten::q_per_channel_scales(Tensor self) -> Tensor", "_q_per_channel_scales"),
+        ("aten::q_per_channel_zero_points(Tensor self) -> Tensor",
+         "_q_per_channel_zero_points"),
+        ("aten::q_per_channel_axis(Tensor self) -> int", "_q_per_channel_axis")):
+    _n = _schema.split("(")[0]
+    op(_schema, tags={"no_fuse"})(_dense_refused(_n))
+    KERNELS[_n] = (lambda attr: lambda self: getattr(_q().QuantizedTensor, attr)(self))(_k)
+
+
+# quantized::linear / linear_dynamic as registry ops (traced and scripted code records
+# them). PyTorch's take FBGEMM's packed weight (a LinearPackedParamsBase object); gpujit
+# keeps the qint8 weight and the float bias as they are, so its operands are those.
+op("quantized::linear(Tensor X, Tensor W, Tensor? B, float Y_scale_i, int Y_zero_point_i) "
+   "-> Tensor Y", tags={"nn", "no_fuse"}, method=False, function=False)(
+    _quantizing("quantized::linear"))
+KERNELS["quantized::linear"] = quantized_linear
+op("quantized::linear_relu(Tensor X, Tensor W, Tensor? B, float Y_scale_i, "
+   "int Y_zero_point_i) -> Tensor Y", tags={"nn", "no_fuse"}, method=False,
+   function=False)(_quantizing("quantized::linear_relu"))
+KERNELS["quantized::linear_relu"] = lambda x, w, b, s, z: quantized_linear(x, w, b, s, z,
+                                                                          relu=True)
+
+
+def _linear_dynamic_dense(xp, x, w, b, reduce_range=False):
+    from ..quantized import QuantizedOperand
+    raise QuantizedOperand("quantized::linear_dynamic's weight", _reg.OPS[
+        "quantized::linear_dynamic"])
+
+
+op("quantized::linear_dynamic(Tensor X, Tensor W, Tensor? B, bool reduce_range=False) "
+   "-> Tensor Y", tags={"nn", "no_fuse"}, method=False, function=False)(
+    _linear_dynamic_dense)
+KERNELS["quantized::linear_dynamic"] = quantized_linear_dynamic
