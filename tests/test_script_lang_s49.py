@@ -313,3 +313,134 @@ def test_an_exception_bound_to_a_name_is_made_a_str_where_raised():
     assert _message(lambda: f(-3))[1].endswith("\nbuiltins.ValueError: (vv, -3)\n")
     if _torch is not None:
         assert _torch.jit.script(_bound_then_raised).code == _BOUND_CODE
+
+
+# ---------------------------------------------------------------- 4. returns inside loops
+def _find_from(xs: List[int], t: int) -> int:
+    for x in xs:
+        if x == t:
+            return x
+        t += 1
+    return -1
+
+
+def _first_square_over(n: int) -> int:
+    i = 0
+    while i < n:
+        if i * i > n:
+            return i
+        i += 1
+    return n
+
+
+def _nested_find(xs: List[List[int]]) -> int:
+    for row in xs:
+        for v in row:
+            if v > 3:
+                return v
+    return 0
+
+
+_FIND_FROM_CODE = """def _find_from(xs: List[int],
+    t: int) -> int:
+  _0 = uninitialized(int)
+  _1 = torch.len(xs)
+  _2 = False
+  _3 = _0
+  t0 = t
+  _4 = 0
+  _5 = torch.gt(_1, 0)
+  while _5:
+    x = xs[_4]
+    if torch.eq(x, t0):
+      _6, _7, _8, _9 = False, True, x, _0
+    else:
+      _6, _7, _8, _9 = True, False, _0, torch.add(t0, 1)
+    _10 = torch.add(_4, 1)
+    _11 = torch.__and__(torch.lt(_10, _1), _6)
+    _5, _2, _3, t0, _4 = _11, _7, _8, _9, _10
+  if _2:
+    _12 = _3
+  else:
+    _12 = -1
+  return _12
+"""
+
+_FIRST_SQUARE_CODE = """def _first_square_over(n: int) -> int:
+  _0 = uninitialized(int)
+  _1 = False
+  _2 = _0
+  i = 0
+  _3 = torch.lt(0, n)
+  while _3:
+    if torch.gt(torch.mul(i, i), n):
+      _4, _5, _6, _7 = False, True, i, _0
+    else:
+      i0 = torch.add(i, 1)
+      _4, _5, _6, _7 = torch.lt(i0, n), False, _0, i0
+    _3, _1, _2, i = _4, _5, _6, _7
+  if _1:
+    _8 = _2
+  else:
+    _8 = n
+  return _8
+"""
+
+_NESTED_FIND_CODE = """def _nested_find(xs: List[List[int]]) -> int:
+  _0 = uninitialized(int)
+  _1 = torch.len(xs)
+  _2 = False
+  _3 = _0
+  _4 = 0
+  _5 = torch.gt(_1, 0)
+  while _5:
+    row = xs[_4]
+    _6 = torch.len(row)
+    _7 = False
+    _8 = _0
+    _9 = 0
+    _10 = torch.gt(_6, 0)
+    while _10:
+      v = row[_9]
+      if torch.gt(v, 3):
+        _11, _12, _13 = False, True, v
+      else:
+        _11, _12, _13 = True, False, _0
+      _14 = torch.add(_9, 1)
+      _15 = torch.__and__(torch.lt(_14, _6), _11)
+      _10, _7, _8, _9 = _15, _12, _13, _14
+    if _7:
+      _16 = False
+    else:
+      _16 = True
+    _17 = torch.add(_4, 1)
+    _18 = torch.__and__(torch.lt(_17, _1), _16)
+    _5, _2, _3, _4 = _18, _7, _8, _17
+  if _2:
+    _19 = _3
+  else:
+    _19 = 0
+  return _19
+"""
+
+_LOOP_RETURNS = [
+    (_find_from, _FIND_FROM_CODE, [(([3, 5, 6], 4), 5), (([1, 1], 5), -1), (([], 0), -1)]),
+    (_first_square_over, _FIRST_SQUARE_CODE, [((10,), 4), ((0,), 0), ((1,), 1)]),
+    (_nested_find, _NESTED_FIND_CODE, [(([[1], [2, 5, 9]],), 5), (([[1], []],), 0)]),
+]
+
+
+@pytest.mark.parametrize("fn,code,calls", _LOOP_RETURNS,
+                         ids=[c[0].__name__ for c in _LOOP_RETURNS])
+def test_a_return_in_a_loop_is_torchs_exit_transform(fn, code, calls):
+    # torch 2.13: on the path that returns, the loop's carried variables go out
+    # uninitialized (`_0`), and an inner loop's returned flag and value go on out of the
+    # outer loop's body as they are (gpujit carried the variables' values, and the flag and
+    # value through an if of three outputs)
+    f = gpujit.jit.script(fn)
+    assert f.code == code
+    for _ in range(3):
+        for args, want in calls:
+            assert f(*args) == want == fn(*args)
+    if _torch is not None:
+        assert _torch.jit.script(fn).code == code

@@ -24,7 +24,7 @@ from ..ops.registry import wrap as _wrap
 from ..ops.node_names import SCRIPTED as _SCRIPTED
 from . import script_traceback as _script_tb
 from .arguments import COPIED_ON_READ, set_live_attr
-from .container_ops import CONTAINER_OPS, KeyErrorAt, container_op, tuple_item
+from .container_ops import CONTAINER_OPS, KeyErrorAt, container_op, node_location, tuple_item
 from .isinstance_kinds import isinstance_test
 from .script_text import script_print, script_str
 from . import future_nodes as _future_nodes
@@ -386,26 +386,33 @@ TORCHSCRIPT_TRACEBACK = ("The following operation failed in the TorchScript inte
                          "Traceback of TorchScript (most recent call last):\n")
 
 
-def exception_for(msg, cls_name=None, where=None):
+def exception_for(msg, cls_name=None, where=None, traceback=True):
     """The exception prim::RaiseException raises, a jit Error (torch.jit.Error) that is also
     of the named builtin exception class ('builtins.ValueError' or 'ValueError'; a class
     that cannot be found or none named: RuntimeError, AssertionError for an assert's
     "AssertionError: ..." message). Its message is torch 2.13's: TORCHSCRIPT_TRACEBACK,
     `where` (the frame of the scripted statement, raise_location), then the class's
     qualified name ("RuntimeError" when none is named) and the message:
-    "builtins.ValueError: x"."""
+    "builtins.ValueError: x". traceback False: a raise the compiler made for an op's
+    failure (torch.tensor of a ragged list), whose message is the op's, `where` (the
+    scripted line) after it."""
     cls = RuntimeError
     if cls_name is None and isinstance(msg, str) and msg.startswith("AssertionError: "):
         # a failed assert (TorchScript's raise names no class: its message does; gpujit's
         # error is an AssertionError as well as a jit Error)
         cls = AssertionError
     named = isinstance(cls_name, str) and cls_name
-    if named:
-        found = _exception_class(cls_name)
-        if found is not None:
-            cls = found
-    text = f"{TORCHSCRIPT_TRACEBACK}{where + chr(10) if where else ''}" \
-           f"{cls_name if named else 'RuntimeError'}: {msg}\n"
+    found = _exception_class(cls_name) if named else None
+    if found is not None:
+        cls = found
+    if not traceback:
+        text = f"{msg}\n  in scripted code at {where}" if where else msg
+        if named and found is None and "." in cls_name and \
+                not cls_name.startswith("builtins."):
+            text = f"{cls_name}: {text}"      # a class that cannot be found: its name
+    else:
+        text = f"{TORCHSCRIPT_TRACEBACK}{where + chr(10) if where else ''}" \
+               f"{cls_name if named else 'RuntimeError'}: {msg}\n"
     if not issubclass(cls, Exception):      # SystemExit & co. stay what they are
         return cls(text)
     if issubclass(Error, cls):              # raise Exception(...)
@@ -416,16 +423,25 @@ def exception_for(msg, cls_name=None, where=None):
         return _raised_class(RuntimeError)(text)
 
 
+def raises_traceback(node):
+    """Does the prim::RaiseException raise TorchScript's error with its traceback (a
+    user's raise or assert, or a loaded model's raise), not an op's failure the compiler
+    made a raise for (see exception_for)?"""
+    return "raise_span" in node.meta or node.source_range is None
+
+
 def raise_location(node):
     """The frame TorchScript's error shows for a prim::RaiseException (torch 2.13):
     `  File "f.py", line 3, in fn`, then the statement's line with two lines of its
     function either side, the statement underlined `~~~ <--- HERE` as far as torch's range
     of it goes (FunctionSource.torch_span); fn is the function called (the outermost one
     an inlined function's statement was inlined into). None for nodes without a source
-    range (parsed or traced graphs)."""
+    range (parsed or traced graphs). An op's failure's raise: `file:line: source`."""
     sr = node.source_range
     if sr is None or not getattr(sr, "filename", None):
         return None
+    if not raises_traceback(node):
+        return node_location(node)
     inlined = node.meta.get("inlined_at", ())
     fn = (inlined[-1].function if inlined else "") or sr.function
     head = f'  File "{sr.filename}", line {sr.line}' + (f", in {fn}" if fn else "")
@@ -460,7 +476,7 @@ def _raise(node, env, profile):
     vals = [env[v] for v in node.inputs]
     # (a message alone, as archive code writes an assert's: `ops.prim.RaiseException(msg)`)
     cls_name = vals[1] if len(vals) > 1 else None
-    raise exception_for(vals[0], cls_name, raise_location(node))
+    raise exception_for(vals[0], cls_name, raise_location(node), raises_traceback(node))
 
 
 def callee_graph(node):

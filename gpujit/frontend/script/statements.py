@@ -360,12 +360,13 @@ class StatementMixin:
         self.mark_raise(self.emit("prim::RaiseException", [msg, none], []), s)
 
     def mark_raise(self, node, s):
-        """node, the prim::RaiseException of statement s, knows the range TorchScript's
-        error shows for s (its end, the function's lines: runtime/interpreter's
-        raise_location)."""
+        """node, the prim::RaiseException of the user's statement s (a raise, an assert,
+        torch._assert's: s None), raises TorchScript's error for it and knows the range
+        that error shows of s (its end, the function's lines: runtime/interpreter's
+        raise_location). Other raises the compiler makes stand for an op's failure and say
+        its message."""
         span = getattr(self.src, "torch_span", None)
-        if span is not None and s is not None:
-            node.meta[RAISE_SPAN] = span(s)
+        node.meta[RAISE_SPAN] = span(s) if span is not None and s is not None else None
 
     def message(self, node):
         """An exception message: a str expression (f-strings are formatted at run time,
