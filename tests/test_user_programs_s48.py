@@ -651,7 +651,8 @@ def test_recurrent_layers_refuse_a_4d_input_in_torchs_words():
         "GRU: Expected input to be 2D or 3D, got 4D instead",
         "LSTM: Expected input to be 2D or 3D, got 4D instead"]
     sg = gpujit.jit.script(nn.GRU(4, 3))
-    with pytest.raises(ValueError, match="^GRU: Expected input to be 2D or 3D, got 4D instead"):
+    with pytest.raises(ValueError, match="\nbuiltins.ValueError: GRU: Expected input to be "
+                                         "2D or 3D, got 4D instead\n$"):
         sg(gpujit.ones(2, 3, 4, 1))
 
 

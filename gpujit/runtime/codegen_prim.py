@@ -293,13 +293,13 @@ def _loop(cg, n):
 
 
 def _raise(cg, n):
-    from .interpreter import raise_location
+    from .interpreter import raise_location, raises_traceback
     args = [cg.ref(v) for v in n.inputs[:2]]
     if len(args) == 1:
         args.append("None")
-    where = raise_location(n)
-    if where:
-        args.append(repr(where))
+    args.append(repr(raise_location(n)))
+    if not raises_traceback(n):
+        args.append("False")
     cg.emit(f"raise _exception_for({', '.join(args)})")
 
 

@@ -380,45 +380,103 @@ def _exception_class(name):
     return found if isinstance(found, type) and issubclass(found, BaseException) else None
 
 
-def exception_for(msg, cls_name=None, where=None):
-    """The exception prim::RaiseException raises: the named builtin exception class
-    ('builtins.ValueError' or 'ValueError'), RuntimeError otherwise, also a jit Error;
-    `where` (the scripted line, see raise_location) follows the message, as TorchScript's
-    traceback does."""
+# the head of TorchScript's interpreter error (torch 2.13's `str(e)` of what scripted code
+# raises: this, the frame of the failing statement, then "<class>: <message>")
+TORCHSCRIPT_TRACEBACK = ("The following operation failed in the TorchScript interpreter.\n"
+                         "Traceback of TorchScript (most recent call last):\n")
+
+
+def exception_for(msg, cls_name=None, where=None, traceback=True):
+    """The exception prim::RaiseException raises, a jit Error (torch.jit.Error) that is also
+    of the named builtin exception class ('builtins.ValueError' or 'ValueError'; a class
+    that cannot be found or none named: RuntimeError, AssertionError for an assert's
+    "AssertionError: ..." message). Its message is torch 2.13's: TORCHSCRIPT_TRACEBACK,
+    `where` (the frame of the scripted statement, raise_location), then the class's
+    qualified name ("RuntimeError" when none is named) and the message:
+    "builtins.ValueError: x". traceback False: a raise the compiler made for an op's
+    failure (torch.tensor of a ragged list), whose message is the op's, `where` (the
+    scripted line) after it."""
     cls = RuntimeError
     if cls_name is None and isinstance(msg, str) and msg.startswith("AssertionError: "):
         # a failed assert (TorchScript's raise names no class: its message does; gpujit's
         # error is an AssertionError as well as a jit Error)
         cls = AssertionError
-    if isinstance(cls_name, str) and cls_name:
-        found = _exception_class(cls_name)
-        if found is not None:
-            cls = found
-        elif "." in cls_name and not cls_name.startswith("builtins."):
-            msg = f"{cls_name}: {msg}"        # a class that cannot be found: its name
-    if where:
-        msg = f"{msg}\n  in scripted code at {where}"
+    named = isinstance(cls_name, str) and cls_name
+    found = _exception_class(cls_name) if named else None
+    if found is not None:
+        cls = found
+    if not traceback:
+        text = f"{msg}\n  in scripted code at {where}" if where else msg
+        if named and found is None and "." in cls_name and \
+                not cls_name.startswith("builtins."):
+            text = f"{cls_name}: {text}"      # a class that cannot be found: its name
+    else:
+        text = f"{TORCHSCRIPT_TRACEBACK}{where + chr(10) if where else ''}" \
+               f"{cls_name if named else 'RuntimeError'}: {msg}\n"
     if not issubclass(cls, Exception):      # SystemExit & co. stay what they are
-        return cls(msg)
+        return cls(text)
     if issubclass(Error, cls):              # raise Exception(...)
-        return Error(msg)
+        return Error(text)
     try:
-        return _raised_class(cls)(msg)
+        return _raised_class(cls)(text)
     except TypeError:   # a class that cannot be combined or made from a message alone
-        return _raised_class(RuntimeError)(f"{cls.__name__}: {msg}")
+        return _raised_class(RuntimeError)(text)
+
+
+def raises_traceback(node):
+    """Does the prim::RaiseException raise TorchScript's error with its traceback (a
+    user's raise or assert, or a loaded model's raise), not an op's failure the compiler
+    made a raise for (see exception_for)?"""
+    return "raise_span" in node.meta or node.source_range is None
 
 
 def raise_location(node):
-    """`file:line: source` of a node that raises, or None (nodes without a source range:
-    parsed or traced graphs)."""
-    return node_location(node)
+    """The frame TorchScript's error shows for a prim::RaiseException (torch 2.13):
+    `  File "f.py", line 3, in fn`, then the statement's line with two lines of its
+    function either side, the statement underlined `~~~ <--- HERE` as far as torch's range
+    of it goes (FunctionSource.torch_span); fn is the function called (the outermost one
+    an inlined function's statement was inlined into). None for nodes without a source
+    range (parsed or traced graphs). An op's failure's raise: `file:line: source`."""
+    sr = node.source_range
+    if sr is None or not getattr(sr, "filename", None):
+        return None
+    if not raises_traceback(node):
+        return node_location(node)
+    inlined = node.meta.get("inlined_at", ())
+    fn = (inlined[-1].function if inlined else "") or sr.function
+    head = f'  File "{sr.filename}", line {sr.line}' + (f", in {fn}" if fn else "")
+    import linecache
+    lines = linecache.getlines(sr.filename)
+    span = node.meta.get("raise_span")
+    if not 0 < sr.line <= len(lines):
+        text = (sr.text or "").rstrip()
+        if not text:
+            return head
+        end = len(text)
+        if span is not None and span[0] == sr.line:
+            end = span[1]
+        return f"{head}\n{text}\n{' ' * sr.col}{'~' * max(end - sr.col, 1)} <--- HERE"
+    end_line, end_col, first, last = span if span is not None else \
+        (sr.line, len(lines[sr.line - 1].rstrip()), sr.line, sr.line)
+    out = [head]
+    for ln in range(max(first, sr.line - 2), sr.line):
+        out.append(lines[ln - 1].rstrip("\n"))
+    for ln in range(sr.line, min(end_line, len(lines)) + 1):
+        text = lines[ln - 1].rstrip("\n")
+        out.append(text)
+        lo = sr.col if ln == sr.line else len(text) - len(text.lstrip())
+        hi = end_col if ln == end_line else len(text.rstrip())
+        out.append(" " * lo + "~" * max(hi - lo, 1) + (" <--- HERE" if ln == end_line else ""))
+    for ln in range(end_line + 1, min(last, end_line + 2, len(lines)) + 1):
+        out.append(lines[ln - 1].rstrip("\n"))
+    return "\n".join(out)
 
 
 def _raise(node, env, profile):
     vals = [env[v] for v in node.inputs]
     # (a message alone, as archive code writes an assert's: `ops.prim.RaiseException(msg)`)
     cls_name = vals[1] if len(vals) > 1 else None
-    raise exception_for(vals[0], cls_name, raise_location(node))
+    raise exception_for(vals[0], cls_name, raise_location(node), raises_traceback(node))
 
 
 def callee_graph(node):

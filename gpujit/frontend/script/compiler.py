@@ -105,6 +105,45 @@ class FunctionSource:
             return node.end_col_offset + self.indent
         return None
 
+    def torch_span(self, *nodes):
+        """Where TorchScript's source range of a statement made of `nodes` (the statement,
+        then its expressions) ends, and the lines of the function: (end line, end column,
+        first line, last line) in the file. torch's range of a tree is its keyword's or
+        token's merged with its subtrees' (a str literal's ends one character before its
+        closing quote, a call's at its last argument), what its error highlights."""
+        end = max(_torch_end(n) for n in nodes if n is not None)
+        return (end[0] + self.start - 1, end[1] + self.indent, self.start,
+                self.start + len(self.file_lines) - 1)
+
+
+def _torch_end(node):
+    """(line, column) where torch's frontend (torch/jit/frontend.py) ends the range of an
+    ast node, in the node's own coordinates: a keyword statement's is the keyword's
+    merged with its expressions' (raise / assert: `len("raise")` past its start)."""
+    if isinstance(node, ast.Raise):
+        return max((node.lineno, node.col_offset + 5),
+                   *(_torch_end(e) for e in (node.exc,) if e is not None))
+    if isinstance(node, ast.Assert):
+        return max((node.lineno, node.col_offset + 6),
+                   *(_torch_end(e) for e in (node.test, node.msg) if e is not None))
+    if isinstance(node, ast.Constant):
+        v = node.value
+        n = len(v) + 1 if isinstance(v, str) else len(str(v))
+        return node.lineno, node.col_offset + n
+    if isinstance(node, (ast.Name, ast.Attribute)) or not isinstance(node, ast.expr):
+        return node.end_lineno, node.end_col_offset
+    if isinstance(node, ast.JoinedStr):     # "...".format(args): the literal's first char
+        parts = [v.value for v in node.values if isinstance(v, ast.FormattedValue)]
+    elif isinstance(node, ast.Call):
+        parts = [node.func, *node.args, *(k.value for k in node.keywords)]
+    else:
+        parts = [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+    if isinstance(node, (ast.JoinedStr, ast.List, ast.Tuple, ast.Set, ast.Dict)):
+        parts.append(ast.Constant(value="", lineno=node.lineno, col_offset=node.col_offset))
+    if not parts:
+        return node.end_lineno, node.end_col_offset
+    return max(_torch_end(p) for p in parts)
+
 
 def _unparenthesized(node):
     """The node whose start is an expression's start as TorchScript's parser places it:

@@ -380,7 +380,28 @@ class LoopMixin:
             results.append(on_exit("return", s, r.value))
         with self.in_block(node.add_block()), self.scope():
             results.append(self.path(list(rest), on_exit, slot_names))
-        return self.merge_paths(node, results, s, slot_names)
+        outs = self.merge_paths(node, results, s, slot_names)
+        if outs is RAISED:
+            return outs
+        # the returned flag and value going on out as they are (a loop returning inside a
+        # loop's body): the inner loop's own outputs, as TorchScript's exit transform passes
+        # its exit pair on (`if _7: _16 = False else: _16 = True`, then `..., _7, _8` in
+        # .code), not an output of this if each
+        for k in reversed(range(len(outs))):
+            v = outs[k]
+            if v is PENDING or v.node is not node:
+                continue
+            then, other = (b.outputs[v.offset] for b in node.blocks)
+            if _bare_bool(then, True) and _bare_bool(other, False):
+                outs[k] = r.flag
+            elif then is r.value and other.node.meta.get(UNIT_VALUE):
+                outs[k] = r.value
+            else:
+                continue
+            for b in node.blocks:
+                b.erase_output(v.offset)
+            node.erase_output(v.offset)
+        return outs
 
     def loop(self, s, trip, cond, elem, body, cond_after, exclude, index_name=None,
              target_types=None):
@@ -411,8 +432,10 @@ class LoopMixin:
 
         def carried_value(n, t, v0, st, returning):
             var = self.lookup_var(n)
-            if returning and not (isinstance(var, Var) and unify(t, var.value.type) == t):
-                # the loop stops and its carried values are never read
+            if returning:
+                # the loop stops and its carried values are never read: TorchScript's exit
+                # transform carries prim::Uninitialized out (`_6, _7, _8, _9 = False, True,
+                # x, _0` in .code, torch 2.13)
                 return self.unit_value(t)
             if not isinstance(var, Var):
                 self.error(f"'{n}' is not defined on every path of the loop body", st)
@@ -501,6 +524,13 @@ class LoopMixin:
             node.blocks[0].add_input(t)
             outs.append(node.add_output(t))
         return LoopReturn(outs[0], outs[1]) if len(outs) == 2 else None
+
+
+def _bare_bool(v, value):
+    """Is v the constant `value` (a bool the exit transform made: no source range)?"""
+    n = v.node
+    return n.kind == "prim::Constant" and n.attrs.get("value") is value and \
+        isinstance(v.type, T.BoolType)
 
 
 def _name(t):

@@ -231,7 +231,7 @@ class ObjectExprMixin:
             text = msg.node.attrs.get("value") if msg.node.kind == "prim::Constant" else None
             full = self.const("AssertionError: " + text) if isinstance(text, str) else \
                 self.emit("aten::add", [self.const("AssertionError: "), msg], [T.STR]).output
-            self.raise_without_class(full)
+            self.raise_without_class(full, None)        # (torch's own source: no range)
         return self.const(None)
 
     def torch_check(self, node):

@@ -231,6 +231,11 @@ def compile_prim_call(c, fn: PrimFunction, node: ast.Call):
         c.error(f"{kind} takes {arity} argument(s), got {len(args)}", node)
     types = out_types(c, args, node)
     n = c.emit(kind, args, types)
+    if kind == "prim::RaiseException":
+        # a raise of the saved program (torch's: a raise or assert of its source): it
+        # raises TorchScript's error, its frame the archive's code line
+        from .statements import RAISE_SPAN
+        n.meta[RAISE_SPAN] = None
     return n.output if types else c.const(None)
 
 

@@ -44,6 +44,9 @@ def _same_read(v, base) -> bool:
 
 # node.meta key of a prim::unchecked_cast as_declared made (to a wider declared type)
 WIDENING_CAST = "widening_cast"
+# node.meta key of a prim::RaiseException: what TorchScript's error shows of its statement
+# (FunctionSource.torch_span)
+RAISE_SPAN = "raise_span"
 
 
 class StatementMixin:
@@ -343,9 +346,9 @@ class StatementMixin:
                                 [T.STR]).output
         else:
             msg = self.const("AssertionError: ")        # (a bare assert: no words)
-        self.raise_without_class(msg)
+        self.raise_without_class(msg, s)
 
-    def raise_without_class(self, msg):
+    def raise_without_class(self, msg, s):
         """prim::RaiseException(msg, None): TorchScript's raise of an assert names no class
         (`ops.prim.RaiseException("AssertionError: positive")`); the run time raises an
         AssertionError for its message (interpreter.exception_for). Its constants show no
@@ -354,7 +357,16 @@ class StatementMixin:
         for v in (msg, none):
             if v.node.kind == "prim::Constant":
                 v.node.source_range = None
-        self.emit("prim::RaiseException", [msg, none], [])
+        self.mark_raise(self.emit("prim::RaiseException", [msg, none], []), s)
+
+    def mark_raise(self, node, s):
+        """node, the prim::RaiseException of the user's statement s (a raise, an assert,
+        torch._assert's: s None), raises TorchScript's error for it and knows the range
+        that error shows of s (its end, the function's lines: runtime/interpreter's
+        raise_location). Other raises the compiler makes stand for an op's failure and say
+        its message."""
+        span = getattr(self.src, "torch_span", None)
+        node.meta[RAISE_SPAN] = span(s) if span is not None and s is not None else None
 
     def message(self, node):
         """An exception message: a str expression (f-strings are formatted at run time,
@@ -373,11 +385,20 @@ class StatementMixin:
             msg, cls = var.msg, var.cls
         else:
             msg, cls = self.exception_message(exc)
+        msg = self.raised_text(msg, exc)
+        if cls is None:
+            # `raise ValueError` (no message: TorchScript names no class, "RuntimeError: ")
+            # and `raise AssertionError(...)` (its message says the class, as an
+            # assert's): prim::RaiseException(msg, None)
+            none = self.const(None)
+            none.node.source_range = None
+            self.mark_raise(self.emit("prim::RaiseException", [msg, none], []), s)
+            return RAISED
         # builtins.ValueError, or a user's class by its module and name (the run time
         # raises that class when it can import it)
         with self.at(exc):      # (the class name's constant: the raised expression's range)
             name = self.const(f"{cls.__module__}.{cls.__qualname__}")
-        self.emit("prim::RaiseException", [msg, name], [])
+        self.mark_raise(self.emit("prim::RaiseException", [msg, name], []), s)
         return RAISED
 
     def exception_class(self, node):
@@ -390,7 +411,11 @@ class StatementMixin:
             else None
 
     def exception_message(self, exc):
-        """(the message Value, the class) of `ValueError("a", x)` or `ValueError`."""
+        """(the message Value, the class) of `ValueError("a", x)` or `ValueError`, as
+        TorchScript's emitRaise takes them: a bare class has the message "" and no class
+        (None: "RuntimeError: " when raised), AssertionError's message is
+        "AssertionError: " + its argument and names no class (as an assert's); one
+        argument not a str is str()'d, several are the str() of their tuple ("(a, 1)")."""
         call = exc if isinstance(exc, ast.Call) else None
         cls_node = call.func if call else exc
         cls = self.exception_class(cls_node)
@@ -398,30 +423,47 @@ class StatementMixin:
             self.error(f"exceptions must derive from BaseException: cannot raise "
                        f"'{ast.unparse(cls_node)}'", cls_node,
                        hint="raise ValueError(...), RuntimeError(...), ...")
-        args = call.args if call else []
-        if call and call.keywords:
+        if call is None:
+            return self.const(""), None
+        if call.keywords:
             self.error("a raised exception takes its message arguments by position", exc)
-        # the message: its arguments as strs; several are written as a tuple, "(a, 1)"
-        parts = []
-        for a in args:
+        vals = []
+        for a in call.args:
             v = self.message(a)
-            if not isinstance(v.type, T.StrType):
-                if T.may_hold_tensor(v.type) and not isinstance(v.type, T.TensorType):
-                    self.error(f"an exception message cannot show "
-                               f"{describe_type(v.type)}", a,
-                               hint="use an f-string or a str constant")
-                v = self.to_str(v, a)
-            parts.append(v)
-        if len(parts) > 1:
-            # several arguments: TorchScript writes the tuple of them, "(bad, 2)"
-            parts = [self.const("(")] + [p for k, v in enumerate(parts)
-                                         for p in ((self.const(", "), v) if k else (v,))] + \
-                [self.const(")")]
-            msg = self.emit("aten::join", [self.const(""), self.emit(
-                "prim::ListConstruct", parts, [T.ListType(T.STR)]).output], [T.STR]).output
+            if not isinstance(v.type, T.StrType) and T.may_hold_tensor(v.type) and \
+                    not isinstance(v.type, T.TensorType):
+                self.error(f"an exception message cannot show {describe_type(v.type)}", a,
+                           hint="use an f-string or a str constant")
+            vals.append(v)
+        if len(vals) > 1:
+            # several arguments: their tuple, str()'d where raised ("(bad, 2)"; nodes
+            # without a range, as torch's)
+            tup = self.emit("prim::TupleConstruct", vals,
+                            [T.TupleType(tuple(v.type for v in vals))])
+            tup.source_range = None
+            msg = tup.output
         else:
-            msg = parts[0] if parts else self.const("")
-        return msg, cls
+            msg = vals[0] if vals else None
+        if issubclass(cls, AssertionError) and cls.__module__ == "builtins":
+            if msg is not None:
+                msg = self.raised_text(msg, call)
+            with self.at(call):
+                if msg is None or msg.node.kind == "prim::Constant":
+                    text = "" if msg is None else msg.node.attrs["value"]
+                    return self.const("AssertionError: " + text), None
+                return self.emit("aten::add", [self.const("AssertionError: "), msg],
+                                 [T.STR]).output, None
+        return (msg if msg is not None else self.const("")), cls
+
+    def raised_text(self, msg, node):
+        """The message of a raise as a str: what is no str is str()'d where it is raised,
+        as TorchScript's emitRaise does (an aten::str without a source range)."""
+        if isinstance(msg.type, T.StrType):
+            return msg
+        out = self.to_str(msg, node)
+        if out.node.kind == "aten::str":
+            out.node.source_range = None
+        return out
 
     # ------------------------------------------------------------------ assignment
     def number_as(self, v, declared):
