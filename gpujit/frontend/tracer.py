@@ -623,8 +623,14 @@ def _new_type_name(base) -> str:
 def class_type_for(m) -> T.ClassType:
     """A ClassType for a module instance: `__torch__.MyCell`, mangled as TorchScript does
     when another instance of the class already has a type (their graphs may differ)."""
-    return T.register_class_type(T.ClassType(_new_type_name(qualified_class_name(m))),
-                                 weak=True)
+    t = T.ClassType(_new_type_name(qualified_class_name(m)))
+    known = m.__dict__.get("_type") if hasattr(m, "__dict__") else None
+    unit = getattr(known, "unit", None)
+    if unit is not None and known.shown is not None:
+        # (a module a loaded archive made: its load's unit names the new type)
+        object.__setattr__(t, "shown", unit.mangled(known.shown))
+        object.__setattr__(t, "unit", unit)
+    return T.register_class_type(t, weak=True)
 
 
 _SHARED: dict = {}      # base name -> [(concrete key, type name)] of scripted modules

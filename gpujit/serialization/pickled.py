@@ -641,8 +641,8 @@ def _restore_location(map_location):
                                 f"return the storage it was given (or .cpu()/.cuda() of it)")
             return r
         return call
-    raise TypeError(f"map_location must be None, a string, a gpujit.device, a dict or a "
-                    f"callable, not {type(map_location).__name__}")
+    # (torch.load's words: it calls what is neither a dict, str nor device)
+    raise TypeError(f"'{type(map_location).__name__}' object is not callable")
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
