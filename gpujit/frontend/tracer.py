@@ -613,11 +613,21 @@ def qualified_class_name(m) -> str:
     return qualified_name(type(m))
 
 
+_GIVEN: set = set()       # every module type name handed out
+
+
 def _new_type_name(base) -> str:
-    """base for the first type of that name, then base mangled (TorchScript's rule)."""
+    """base for the first type of that name, then base mangled (TorchScript's rule). A
+    name handed out before is never given again: a loaded archive's type named
+    `___torch_mangle_1.Sub` is not the type this process mangled so (it would share that
+    type's methods)."""
     k = _TYPE_NAMES.get(base, 0)
     _TYPE_NAMES[base] = k + 1
-    return base if k == 0 else mangled(base)
+    name = base if k == 0 else mangled(base)
+    while name in _GIVEN:
+        name = mangled(base)
+    _GIVEN.add(name)
+    return name
 
 
 def class_type_for(m) -> T.ClassType:

@@ -158,6 +158,11 @@ class _StorageReader:
         key = rec.split("/", 1)[1]
         return self.archive.read(f"{self.folder}/{key}")
 
+    def flat(self, key, stype, numel):
+        from .pickled import _flat_of
+        return _flat_of(self.read(f"data/{key}"), stype, numel, self.byteorder,
+                        f"{self.folder}/{key}")
+
 
 # ---------------------------------------------------------------------- code
 
