@@ -77,7 +77,9 @@ def test_module_tree_state_and_methods():
     assert m.sub.bn.original_name == "BatchNorm2d"
     assert m.sub.bn.momentum == 0.1 and m.sub.conv.kernel_size == (3, 3)   # Final consts
     assert m.scale == 0.5 and m.names == ["a", "b"] and m.d == {"x": 3} and m.opt is None
-    assert isinstance(m.lin.weight, gpujit.nn.Parameter) and m.lin.weight.requires_grad
+    # a plain Tensor that requires grad, as torch 2.13's loaded RecursiveScriptModule gives
+    # (s49: no Python Parameter object outlives saving)
+    assert type(m.lin.weight) is gpujit.Tensor and m.lin.weight.requires_grad
     assert list(m.state_dict()) == [
         "sub.mask", "sub.conv.weight", "sub.conv.bias", "sub.bn.weight", "sub.bn.bias",
         "sub.bn.running_mean", "sub.bn.running_var", "sub.bn.num_batches_tracked",

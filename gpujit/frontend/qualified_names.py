@@ -13,7 +13,8 @@ import re
 import types
 import weakref
 
-__all__ = ["qualified_name", "function_name", "mangled", "unmangled", "unused_name"]
+__all__ = ["qualified_name", "function_name", "mangled", "unmangled", "unused_name",
+           "archive_name", "LoadUnit"]
 
 # gpujit nn classes PyTorch defines in another module of torch.nn than gpujit's file of the
 # same name (gpujit.nn.modules.normalization holds BatchNorm1d, torch's is
@@ -69,6 +70,41 @@ def qualified_name(cls) -> str:
         else:
             module = "torch" + module[len("gpujit"):]
     return "__torch__." + name if module == "__main__" else f"__torch__.{module}.{name}"
+
+
+def archive_name(cls):
+    """The qualified name a class a loaded archive made (torch.jit.load / gpujit.jit.load)
+    was saved under, which its type prints with (ir/types._shown_name: each load is a
+    compilation unit of its own, as torch's); None for any other class."""
+    if getattr(cls, "__module__", None) != "__archive__":
+        return None
+    override = vars(cls).get("_jit_override_qualname") if isinstance(cls, type) else None
+    return override if isinstance(override, str) else None
+
+
+class LoadUnit:
+    """One archive load's compilation unit (torch.jit.load compiles each archive into a
+    CompilationUnit of its own): its types print with the archive's names, and a type
+    made from one of them later (torch.jit.freeze's copy of a loaded module) is mangled by
+    the unit's own counter, as that unit's Mangler does: `__torch__.M` ->
+    `__torch__.___torch_mangle_0.M`; a name mangled already gets a higher number in
+    place (`___torch_mangle_1.Sub` -> `___torch_mangle_2.Sub`)."""
+
+    def __init__(self):
+        self.index = 0
+
+    def mangled(self, name: str) -> str:
+        atoms = name.split(".")
+        for i, atom in enumerate(atoms):
+            head, sep, num = atom.partition("___torch_mangle_")
+            if sep and num.isdigit():
+                self.index = max(self.index, int(num) + 1)
+                atoms[i] = f"{head}___torch_mangle_{self.index}"
+                self.index += 1
+                return ".".join(atoms)
+        atoms.insert(len(atoms) - 1, f"___torch_mangle_{self.index}")
+        self.index += 1
+        return ".".join(atoms)
 
 
 def mangled(name: str) -> str:

@@ -613,18 +613,34 @@ def qualified_class_name(m) -> str:
     return qualified_name(type(m))
 
 
+_GIVEN: set = set()       # every module type name handed out
+
+
 def _new_type_name(base) -> str:
-    """base for the first type of that name, then base mangled (TorchScript's rule)."""
+    """base for the first type of that name, then base mangled (TorchScript's rule). A
+    name handed out before is never given again: a loaded archive's type named
+    `___torch_mangle_1.Sub` is not the type this process mangled so (it would share that
+    type's methods)."""
     k = _TYPE_NAMES.get(base, 0)
     _TYPE_NAMES[base] = k + 1
-    return base if k == 0 else mangled(base)
+    name = base if k == 0 else mangled(base)
+    while name in _GIVEN:
+        name = mangled(base)
+    _GIVEN.add(name)
+    return name
 
 
 def class_type_for(m) -> T.ClassType:
     """A ClassType for a module instance: `__torch__.MyCell`, mangled as TorchScript does
     when another instance of the class already has a type (their graphs may differ)."""
-    return T.register_class_type(T.ClassType(_new_type_name(qualified_class_name(m))),
-                                 weak=True)
+    t = T.ClassType(_new_type_name(qualified_class_name(m)))
+    known = m.__dict__.get("_type") if hasattr(m, "__dict__") else None
+    unit = getattr(known, "unit", None)
+    if unit is not None and known.shown is not None:
+        # (a module a loaded archive made: its load's unit names the new type)
+        object.__setattr__(t, "shown", unit.mangled(known.shown))
+        object.__setattr__(t, "unit", unit)
+    return T.register_class_type(t, weak=True)
 
 
 _SHARED: dict = {}      # base name -> [(concrete key, type name)] of scripted modules

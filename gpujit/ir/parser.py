@@ -175,11 +175,11 @@ def _type(c: _Cursor) -> T.Type:
         elif name == "Enum" and c.eat("<"):            # Enum<__torch__.Color>
             qual = c.match(_IDENT, "an enum name").group(0)
             c.expect(">")
-            t = T.class_type(qual)
+            t = T.parsed_class_type(qual)
             if not isinstance(t, T.EnumType):
                 t = T.EnumType(qual)
         else:
-            t = T.class_type(name)
+            t = T.parsed_class_type(name)
     while True:                      # postfix [] and ?
         if c.s.startswith("[]", c.i):
             c.i += 2
@@ -260,7 +260,7 @@ def _constant(c: _Cursor):
         return Opaque(f"<{name}>")
     if c.at("__torch__."):                       # an Enum member: __torch__.Color.RED
         qual, _, member = c.match(_IDENT, "an enum member").group(0).rpartition(".")
-        t = T.class_type(qual)
+        t = T.parsed_class_type(qual)
         found = getattr(getattr(t, "py_class", None), "__members__", {}).get(member)
         if not isinstance(t, T.EnumType) or found is None:
             c.error(f"unknown enum member {qual}.{member}")

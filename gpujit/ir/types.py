@@ -21,7 +21,7 @@ __all__ = ["Type", "TensorType", "IntType", "FloatType", "ComplexType", "BoolTyp
            "UnionType", "ClassType", "InterfaceType", "NamedTupleType", "EnumType", "interface_mismatch",
            "class_type_of_object", "may_hold_tensor", "INT", "FLOAT", "BOOL", "STR", "NONE", "DEVICE",
            "SCALAR_TYPE", "NUMBER", "TENSOR", "ANY", "FUNCTION", "type_of_value", "register_class_type",
-           "class_type"]
+           "class_type", "parsed_class_type"]
 
 
 # qualified class name -> the name code printed now calls it (gpujit.jit.save gives two
@@ -39,7 +39,20 @@ QUALIFIED_CLASS_NAMES: contextvars.ContextVar = contextvars.ContextVar(
     "gpujit_qualified_class_names", default=False)
 
 
-def _short_name(qualified: str) -> str:
+def _shown_name(name: str, shown) -> str:
+    """The qualified name a class type prints with: `shown`, the name its archive gave it,
+    for a type a loaded archive made (torch.jit.load compiles each archive into a
+    compilation unit of its own, so its types keep the archive's names even where this
+    process has another type of that name: `name`, the registry's unique one, is mangled
+    then); `name` itself while an archive is written (its code and class files must agree
+    on one unique name per type)."""
+    if shown is None or QUALIFIED_CLASS_NAMES.get() == "all" or \
+            ARCHIVE_CLASS_NAMES.get() is not None:
+        return name
+    return shown
+
+
+def _short_name(qualified: str, shown=None) -> str:
     """How code names a class, NamedTuple or enum: its short name, or the name the archive
     being written gives it (its qualified name in `.code`)."""
     names = ARCHIVE_CLASS_NAMES.get()
@@ -47,6 +60,7 @@ def _short_name(qualified: str) -> str:
         mapped = names.get(qualified)
         if mapped is not None:
             return mapped
+    qualified = _shown_name(qualified, shown)
     which = QUALIFIED_CLASS_NAMES.get()
     if which and qualified.startswith("__torch__.") and (
             which == "all" or not qualified.startswith("__torch__.__archive__.")):
@@ -260,6 +274,7 @@ class NamedTupleType(TupleType):
     name: str = ""
     fields: tuple = ()
     py_class: object = None
+    shown: str = field(default=None, compare=False)     # (_shown_name)
 
     def __str__(self):
         # as TorchScript's graphs show a NamedTuple: its fields and their types (code and
@@ -268,7 +283,7 @@ class NamedTupleType(TupleType):
             f"{n} : {t}" for n, t in zip(self.fields, self.elems)) + ")"
 
     def annotation(self):
-        return _short_name(self.name)
+        return _short_name(self.name, self.shown)
 
 
 @dataclass(frozen=True)
@@ -418,12 +433,14 @@ class ClassType(Type):
     py_class: object = None
     methods: dict = field(default_factory=dict)
     attributes: dict = field(default_factory=dict)
+    shown: str = None           # the loaded archive's name for it (_shown_name)
+    unit: object = None         # and that load's unit (qualified_names.LoadUnit)
 
     def __str__(self):
-        return self.name
+        return _shown_name(self.name, self.shown)
 
     def annotation(self):
-        return _short_name(self.name)
+        return _short_name(self.name, self.shown)
 
     def __eq__(self, other):
         return isinstance(other, ClassType) and other.name == self.name
@@ -503,12 +520,13 @@ class EnumType(Type):
     name: str
     value_type: Type = None
     py_class: object = None
+    shown: str = None           # (_shown_name)
 
     def __str__(self):
-        return f"Enum<{self.name}>"
+        return f"Enum<{_shown_name(self.name, self.shown)}>"
 
     def annotation(self):
-        return _short_name(self.name)
+        return _short_name(self.name, self.shown)
 
     def __eq__(self, other):
         return isinstance(other, EnumType) and other.name == self.name
@@ -528,6 +546,9 @@ _CLASS_TYPES: dict = {}
 # traced or frozen constants): known by name only while something holds it
 _MODULE_TYPES: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 _BY_PY_CLASS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# the types loaded archives made, by the name they print with (_shown_name): graph text
+# names them so (parsed_class_type)
+_SHOWN_TYPES: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()
 
 
 def without_shapes(t: Type) -> Type:
@@ -551,6 +572,8 @@ def register_class_type(t, weak=False):
     """Known class / NamedTuple types by qualified name, so parsed text finds them (and
     by their Python class, so an object's methods can be found at run time). weak: a
     module instance's type, forgotten with its last user."""
+    if getattr(t, "shown", None) is not None:
+        _SHOWN_TYPES[t.shown] = t
     if weak:
         _CLASS_TYPES.pop(t.name, None)
         _MODULE_TYPES[t.name] = t
@@ -582,6 +605,17 @@ def module_type(name: str):
 def class_type(name: str) -> Type:
     t = _CLASS_TYPES.get(name) or _MODULE_TYPES.get(name)
     return t if t is not None else ClassType(name)
+
+
+def parsed_class_type(name: str) -> Type:
+    """The class type graph text names `name`: the latest type a loaded archive made that
+    prints so (its own compilation unit's name), else the registered type of that name
+    when it prints so, else a new type of that name."""
+    t = _SHOWN_TYPES.get(name)
+    if t is not None:
+        return t
+    t = class_type(name)
+    return t if getattr(t, "shown", None) in (None, name) else ClassType(name)
 
 
 def named_tuple_type(fields: tuple, elems: tuple) -> Type:

@@ -204,11 +204,10 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     them, numbers, strings) to f (a path or a writable binary file) in torch.save's format."""
     if pickle_module is not None and pickle_module is not pickle:
         raise ValueError("gpujit.save: only the standard pickle module is supported")
-    if not _use_new_zipfile_serialization:
-        raise ValueError("gpujit.save writes only the zipfile format "
-                         "(_use_new_zipfile_serialization=True)")
     if pickle_protocol < 2:
         raise ValueError(f"gpujit.save: pickle_protocol must be 2 or more, got {pickle_protocol}")
+    if not _use_new_zipfile_serialization:
+        return _legacy_save(obj, f, pickle_protocol)
     buf = io.BytesIO()
     pickler = _Pickler(buf, pickle_protocol)
     pickler.dump(obj)
@@ -228,17 +227,52 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
 
 def storage_records(pickler, folder):
     """[(folder/<key>, little-endian bytes)] of the storages a _Pickler wrote."""
-    out = []
-    for s in pickler.storages.values():
-        flat = s.flat
-        host = flat if s.location == "cpu" else flat.get()
-        if s.type_name == "BFloat16":       # (2-byte storages: the bits of the float32
-            import numpy as np                              # carrier, ops/bfloat16_support)
-            from ..ops.bfloat16_support import bits_of
-            host = bits_of(np, host)
-        out.append((f"{folder}/{s.key}", host.astype(host.dtype.newbyteorder("<"),
-                                                      copy=False).tobytes()))
-    return out
+    return [(f"{folder}/{s.key}", _storage_bytes(s)) for s in pickler.storages.values()]
+
+
+def _storage_bytes(s):
+    flat = s.flat
+    host = flat if s.location == "cpu" else flat.get()
+    if s.type_name == "BFloat16":       # (2-byte storages: the bits of the float32
+        import numpy as np                              # carrier, ops/bfloat16_support)
+        from ..ops.bfloat16_support import bits_of
+        host = bits_of(np, host)
+    return host.astype(host.dtype.newbyteorder("<"), copy=False).tobytes()
+
+
+class _LegacyPickler(_Pickler):
+    """torch.save(..., _use_new_zipfile_serialization=False)'s persistent ids: a typed
+    storage's ("storage", torch.FloatStorage, key, location, numel, None)."""
+
+    def persistent_id(self, obj):
+        pid = super().persistent_id(obj)
+        return None if pid is None else pid + (None,)
+
+
+def _legacy_save(obj, f, protocol):
+    """obj in torch's legacy (non-zip) format: torch.serialization._legacy_save's pickles
+    (the magic number, protocol 1001, the system info, the object, the sorted storage
+    keys), then each storage's element count (int64, little-endian) and bytes."""
+    import struct
+    buf = io.BytesIO()
+    for head in (_LEGACY_MAGIC, _LEGACY_PROTOCOL,
+                 {"protocol_version": _LEGACY_PROTOCOL, "little_endian": True,
+                  "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+        pickle.dump(head, buf, protocol=protocol)
+    pickler = _LegacyPickler(buf, protocol)
+    pickler.dump(obj)
+    stores = sorted(pickler.storages.values(), key=lambda st: st.key)
+    pickle.dump([st.key for st in stores], buf, protocol=protocol)
+    for st in stores:
+        data = _storage_bytes(st)
+        numel = len(data) if st.type_name in _UNTYPED_SAVED else int(st.flat.size)
+        buf.write(struct.pack("<q", numel))
+        buf.write(data)
+    if isinstance(f, (str, os.PathLike)):
+        with open(f, "wb") as fh:
+            fh.write(buf.getvalue())
+    else:
+        f.write(buf.getvalue())
 
 
 def write_records(f, name, records, check_parent=False):
@@ -493,6 +527,7 @@ def _torch_globals():
          ("torch", "device"): gpujit.device,
          ("torch", "Size"): gpujit.Size,
          ("collections", "OrderedDict"): collections.OrderedDict,
+         ("collections", "Counter"): collections.Counter,
          ("builtins", "set"): set, ("builtins", "frozenset"): frozenset,
          ("builtins", "complex"): complex, ("builtins", "slice"): slice,
          ("builtins", "bytearray"): bytearray, ("_codecs", "encode"): _codecs_encode}
@@ -545,7 +580,10 @@ class UnpicklerMixin:
                 "imported to load nested jagged tensors (NJTs)")
         if isinstance(v, str):
             return _StorageType(v)
-        if v is not None:
+        if self._weights_only and module in _BLOCKED_MODULES:
+            # (torch 2.13: never, even allowlisted)
+            raise pickle.UnpicklingError(_blocked_words(f"{module}.{name}", module))
+        if v is not None and not (self._weights_only and (module, name) in _NOT_WEIGHTS):
             return v
         if self._weights_only:
             allowed = _user_allowed_globals().get(f"{module}.{name}")
@@ -559,32 +597,135 @@ class UnpicklerMixin:
             raise pickle.UnpicklingError(f"gpujit.load: unknown persistent id {pid!r}")
         _, stype, key, location, numel = pid
         if key not in self._loaded:
-            import numpy as np
             if not isinstance(stype, _StorageType):
                 raise pickle.UnpicklingError(f"gpujit.load: {stype!r} is not a storage type")
-            dt = np.dtype(stype.dtype_name)
-            data = self._archive.read(f"data/{key}")
-            if len(data) < int(numel) * dt.itemsize:
-                raise RuntimeError(f"gpujit.load: storage data/{key} holds {len(data)} bytes, "
-                                   f"{int(numel) * dt.itemsize} expected (a truncated file?)")
-            flat = np.frombuffer(data, dtype=dt.newbyteorder(self._archive.byteorder),
-                                 count=int(numel)).astype(dt)
-            dtype = None
-            if stype.float8 is not None:
-                from .. import dtypes as _dt
-                dtype = _dt.to_dtype(stype.float8)
-            if stype.bf16:
-                from ..ops.bfloat16_support import from_bits
-                from .. import dtypes as _dt
-                flat, dtype = from_bits(np, flat), _dt.bfloat16
-            self._loaded[key] = self._restore(_LoadedStorage(flat, _cpu(), dtype), str(location))
-            if stype.quantized is not None:
-                self._loaded[key].quantized = stype.quantized
+            flat = self._archive.flat(key, stype, int(numel))
+            self._loaded[key] = _restored(self._restore, flat, stype, location)
         return self._loaded[key]
+
+
+def _flat_of(data, stype, numel, byteorder, what):
+    """The flat array of a storage's bytes (`numel` elements of stype's dtype)."""
+    import numpy as np
+    dt = np.dtype(stype.dtype_name)
+    if len(data) < numel * dt.itemsize:
+        raise RuntimeError(f"gpujit.load: storage {what} holds {len(data)} bytes, "
+                           f"{numel * dt.itemsize} expected (a truncated file?)")
+    return np.frombuffer(data, dtype=dt.newbyteorder(byteorder), count=numel).astype(dt)
+
+
+def _restored(restore, flat, stype, location):
+    """The storage of flat (read as stype's elements) where map_location puts it."""
+    dtype = None
+    if stype.float8 is not None:
+        from .. import dtypes as _dt
+        dtype = _dt.to_dtype(stype.float8)
+    if stype.bf16:
+        import numpy as np
+        from ..ops.bfloat16_support import from_bits
+        from .. import dtypes as _dt
+        flat, dtype = from_bits(np, flat), _dt.bfloat16
+    out = restore(_LoadedStorage(flat, _cpu(), dtype), str(location))
+    if stype.quantized is not None:
+        out.quantized = stype.quantized
+    return out
 
 
 class _Unpickler(UnpicklerMixin, pickle.Unpickler):
     pass
+
+
+# ---------------------------------------------------------------- the legacy format
+# torch.save(..., _use_new_zipfile_serialization=False): pickles one after another (the
+# magic number, protocol version 1001, the system info, the object with storages as
+# persistent ids ("storage", torch.FloatStorage, key, location, numel, view), the sorted
+# storage keys), then each storage: its element count (int64) and its bytes.
+
+_LEGACY_MAGIC = 0x1950a86a20f9469cfc6c
+_LEGACY_PROTOCOL = 1001
+
+
+class _LegacyUnpickler(UnpicklerMixin, pickle.Unpickler):
+    """The object's pickle of a legacy file: `storages` (key -> its flat array, read
+    after the object's pickle) None while the pickle is first read for its storages'
+    types and sizes (`seen`, in order)."""
+
+    def __init__(self, file, restore, weights_only, storages):
+        super().__init__(file, None, restore, weights_only)
+        self.storages, self.seen = storages, {}
+
+    def persistent_load(self, pid):
+        if isinstance(pid, tuple) and len(pid) == 4 and pid[0] == "module":
+            return pid[1]                   # (a module class saved by reference)
+        if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"):
+            raise pickle.UnpicklingError(f"gpujit.load: unknown persistent id {pid!r}")
+        _, stype, key, location, numel, view = pid
+        if not isinstance(stype, _StorageType):
+            raise pickle.UnpicklingError(f"gpujit.load: {stype!r} is not a storage type")
+        if view is not None:
+            raise pickle.UnpicklingError("gpujit.load: storage views of the legacy format "
+                                         "(PyTorch before 1.0) are not supported")
+        self.seen.setdefault(key, (stype, int(numel)))
+        if key not in self._loaded:
+            import numpy as np
+            flat = self.storages[key] if self.storages is not None else \
+                np.zeros(int(numel), np.dtype(stype.dtype_name))
+            self._loaded[key] = _restored(self._restore, flat, stype, location)
+        return self._loaded[key]
+
+
+def _legacy_load(fh, restore, weights_only, label):
+    def first(what):
+        at = fh.tell()
+        try:
+            return pickle.load(fh)
+        except EOFError:
+            raise EOFError() from None          # (an empty file: torch's error)
+        except Exception as e:
+            if what != "magic number":
+                raise RuntimeError(f"Invalid {what}; corrupt file?") from None
+            if not weights_only:
+                raise pickle.UnpicklingError(str(e)) from None
+            fh.seek(at)
+            op = fh.read(1)
+            raise pickle.UnpicklingError(
+                f"Weights only load failed. {_UNSAFE}\nPlease file an issue with the "
+                f"following so that we can make `weights_only=True` compatible with your "
+                f"use case: WeightsUnpickler error: \n\nUnsupported operand "
+                f"{op[0] if op else 0}{_WEIGHTS_TAIL}") from None
+    if first("magic number") != _LEGACY_MAGIC:
+        raise RuntimeError("Invalid magic number; corrupt file?")
+    version = first("protocol version")
+    if version != _LEGACY_PROTOCOL:
+        raise RuntimeError(f"Invalid protocol version: {version}")
+    info = first("system info")
+    little = not isinstance(info, dict) or info.get("little_endian", True)
+    start = fh.tell()
+    probe = _LegacyUnpickler(fh, lambda st, loc: st, weights_only, None)
+    probe.load()                        # (the storages' types and sizes)
+    keys = pickle.load(fh)
+    storages = {}
+    for key in keys:
+        if key not in probe.seen:
+            raise RuntimeError(f"gpujit.load: {label}: storage {key!r} is not used by the "
+                               f"saved object (a corrupt file?)")
+        stype, numel = probe.seen[key]
+        head = fh.read(8)
+        if len(head) != 8:
+            raise RuntimeError(f"gpujit.load: {label} is truncated (storage {key!r})")
+        n = int.from_bytes(head, "little" if little else "big", signed=True)
+        import numpy as np
+        size = np.dtype(stype.dtype_name).itemsize
+        storages[key] = _flat_of(fh.read(n * size), stype, n, "<" if little else ">",
+                                 repr(key))
+        if n < numel:
+            raise RuntimeError(f"gpujit.load: {label}: storage {key!r} holds {n} elements, "
+                               f"{numel} expected (a corrupt file?)")
+    end = fh.tell()
+    fh.seek(start)
+    out = _LegacyUnpickler(fh, restore, weights_only, storages).load()
+    fh.seek(end)
+    return out
 
 
 def _cpu():
@@ -593,7 +734,12 @@ def _cpu():
 
 
 class _Archive:
-    def __init__(self, z):
+    """A torch.save zip archive's records; mapped: the file's path, whose storages are
+    then memory-mapped copy-on-write (torch.load(..., mmap=True): MAP_PRIVATE, torch's
+    default mmap option) rather than read."""
+
+    def __init__(self, z, mapped=None):
+        self.mapped = mapped
         names = z.namelist()
         pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
         if not pkl:
@@ -609,6 +755,37 @@ class _Archive:
         except KeyError:
             raise RuntimeError(f"gpujit.load: the archive has no record {rec!r} "
                                f"(a truncated or corrupt file?)") from None
+
+    def flat(self, key, stype, numel):
+        if self.mapped is not None and numel > 0:
+            out = self._mapped(f"data/{key}", stype, numel)
+            if out is not None:
+                return out
+        return _flat_of(self.read(f"data/{key}"), stype, numel, self.byteorder,
+                        f"data/{key}")
+
+    def _mapped(self, rec, stype, numel):
+        """The storage's elements mapped from the file (None where they cannot be: a
+        compressed entry, another byte order)."""
+        import numpy as np
+        try:
+            info = self.z.getinfo(self.prefix + rec)
+        except KeyError:
+            return None
+        dt = np.dtype(stype.dtype_name)
+        if info.compress_type != zipfile.ZIP_STORED or self.byteorder != "=" and \
+                np.dtype(dt.newbyteorder(self.byteorder)) != dt or \
+                info.file_size < numel * dt.itemsize:
+            return None
+        with open(self.mapped, "rb") as fh:       # (the local header gives the data's start)
+            fh.seek(info.header_offset)
+            head = fh.read(30)
+            if len(head) != 30 or head[:4] != b"PK\x03\x04":
+                return None
+            start = info.header_offset + 30 + int.from_bytes(head[26:28], "little") + \
+                int.from_bytes(head[28:30], "little")
+        return np.memmap(self.mapped, dtype=dt, mode="c", offset=start,
+                         shape=(numel,)).view(np.ndarray)
 
 
 def _restore_location(map_location):
@@ -641,8 +818,8 @@ def _restore_location(map_location):
                                 f"return the storage it was given (or .cpu()/.cuda() of it)")
             return r
         return call
-    raise TypeError(f"map_location must be None, a string, a gpujit.device, a dict or a "
-                    f"callable, not {type(map_location).__name__}")
+    # (torch.load's words: it calls what is neither a dict, str nor device)
+    raise TypeError(f"'{type(map_location).__name__}' object is not callable")
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
@@ -658,11 +835,17 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     opened = isinstance(f, (str, os.PathLike))
     fh = open(f, "rb") if opened else f
     try:
+        start = fh.tell()
         if not zipfile.is_zipfile(fh):
-            raise RuntimeError(
-                "gpujit.load: not a zip file: gpujit reads torch.save's zipfile format "
-                "(PyTorch 1.6 and newer); files saved with "
-                "_use_new_zipfile_serialization=False are not supported")
+            fh.seek(start)
+            if mmap:
+                f_name = f"{f}, " if isinstance(f, str) else ""
+                raise RuntimeError(
+                    f"mmap can only be used with files saved with `torch.save({f_name}"
+                    f"_use_new_zipfile_serialization=True), please torch.save your "
+                    f"checkpoint with this option in order to use mmap.")
+            return _legacy_load(fh, _restore_location(map_location), weights_only,
+                                getattr(fh, "name", "the file"))
         fh.seek(0)
         with zipfile.ZipFile(fh) as z:
             from .torch_archive import is_torch_archive
@@ -686,7 +869,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                 fh.seek(0)
                 from .reader import load as jit_load
                 return jit_load(fh, map_location=map_location)
-            archive = _Archive(z)
+            if mmap and not opened:
+                raise ValueError("f must be a file path in order to use the mmap argument")
+            archive = _Archive(z, os.fspath(f) if mmap else None)
             data = archive.read("data.pkl")
             up = _Unpickler(io.BytesIO(data), archive, _restore_location(map_location),
                             weights_only)
@@ -741,8 +926,32 @@ class safe_globals:
         _SAFE_GLOBALS[:] = self._saved
 
 
+# modules no weights_only load takes a global from (torch's _blocklisted_modules), and
+# globals a plain load resolves here that torch's weights_only allowlist lacks
+_BLOCKED_MODULES = ("sys", "os", "posix", "nt")
+_NOT_WEIGHTS = {("builtins", "slice"), ("builtins", "frozenset")}
+_UNSAFE = (
+    "In PyTorch 2.6, we changed the default value of the "
+    "`weights_only` argument in `torch.load` from `False` to `True`. Re-running "
+    "`torch.load` with `weights_only` set to `False` will likely succeed, but it can "
+    "result in arbitrary code execution. Do it only if you got the file from a trusted "
+    "source.")
+_WEIGHTS_HEAD = "Weights only load failed. " + _UNSAFE
+_WEIGHTS_TAIL = (
+    "\n\nCheck the documentation of torch.load to learn more about types accepted by "
+    "default with weights_only https://pytorch.org/docs/stable/generated/torch.load.html.")
+
+
+def _blocked_words(path, module):
+    return (f"{_WEIGHTS_HEAD}\n\n\nTrying to load unsupported GLOBAL {path} whose module "
+            f"{module} is blocked.{_WEIGHTS_TAIL}")
+
+
 def _weights_only_words(path):
-    """torch 2.13's UnpicklingError text for a global a weights_only load refuses."""
+    """torch 2.13's UnpicklingError text for a global a weights_only load refuses (a
+    builtin named without `builtins.`, as torch names it)."""
+    if path.startswith("builtins."):
+        path = path[len("builtins."):]
     return (
         "Weights only load failed. This file can still be loaded, to do so you have two "
         "options, \x1b[1mdo those steps only if you trust the source of the checkpoint"

@@ -49,8 +49,10 @@ class _Loader:
         # array entry -> the device its tensor was saved from (cpu when not listed)
         self.devices = expect(manifest.get("devices", {}), dict, "device table")
         self.constants = {}
-        self.tensors = {}          # entry -> the tensor (or Parameter) loaded from it
+        self.tensors = {}          # entry -> the tensor loaded from it
         self.classes = {}          # short name -> the Python class made for it
+        from ..frontend.qualified_names import LoadUnit
+        self.unit = LoadUnit()     # (this load's compilation unit)
 
     def read(self, rel) -> bytes:
         rel = expect(rel, str, "file reference")
@@ -72,7 +74,7 @@ class _Loader:
 
     def tensor(self, rel):
         """The tensor of entry rel; an entry named twice (a parameter also held in a list
-        attribute) is one object, the Parameter where it is one. A view entry
+        attribute) is one object. A view entry
         ({"storage", "offset", "size", "stride"}) is a tensor over the storage's array,
         sharing it with the other tensors over it."""
         key = _entry_key(rel)
@@ -351,7 +353,6 @@ class _Loader:
 
     def module(self, rec, namespace, path):
         from ..nn.module import Module
-        from ..nn.parameter import Parameter
         rec = expect(rec, dict, f"record of {path}")
         name = expect(rec.get("name"), str, f"name of {path}")
         if not name.isidentifier():
@@ -361,14 +362,11 @@ class _Loader:
             if p is None:
                 params[k] = None
                 continue
-            rel = p.get("data")
-            t = self.tensor(rel)
-            if isinstance(t, Parameter):    # tied weights (decoder.weight = encoder.weight):
-                params[k] = t               # one Parameter again, as PyTorch's load gives
-                continue
-            params[k] = Parameter(t, requires_grad=bool(p.get("requires_grad", True)))
-            if _entry_key(rel) is not None:     # (attributes naming it get the Parameter)
-                self.tensors[_entry_key(rel)] = params[k]
+            # a plain Tensor, as torch's loaded RecursiveScriptModule gives (no Python
+            # Parameter object outlives saving); tied weights (decoder.weight =
+            # encoder.weight) and attributes naming it are the one tensor of its entry
+            t = params[k] = self.tensor(p.get("data"))
+            t.requires_grad_(bool(p.get("requires_grad", True)))
         for k, b in expect(rec.get("buffers", {}), dict, "buffers").items():
             buffers[k] = None if b is None else self.tensor(b.get("data"))
         consts = {k: decode(v, self) for k, v in
@@ -390,6 +388,7 @@ class _Loader:
         qualified = rec.get("qualified")
         if isinstance(qualified, str) and qualified.startswith("__torch__."):
             body["_jit_override_qualname"] = qualified     # its type's name when saved
+            body["_jit_unit"] = self.unit                  # (this load's)
         methods = expect(rec.get("methods", []), list, "methods")
         hooks = expect(rec.get("hooks", {}), dict, "hooks")
         pre = expect(hooks.get("pre", []), list, "pre-hooks")
@@ -505,7 +504,24 @@ def load(f, map_location=None, _extra_files=None):
     """Load what gpujit.jit.save wrote: a RecursiveScriptModule (or ScriptFunction) compiled
     from the archive's code, with its parameters, buffers and attributes.
     map_location: a device (or 'cpu' / 'cuda:0') to move every tensor to; without it
-    each tensor loads onto the device it was saved from."""
+    each tensor loads onto the device it was saved from. A file object is left at its
+    end, as torch.jit.load (which reads the whole stream) leaves it."""
+    from ..device import device as _device
+    if not (map_location is None or isinstance(map_location, (str, _device, dict)) or
+            callable(map_location)):
+        # (torch.jit.load's words; gpujit also takes torch.load's dict and callable)
+        raise ValueError(f"map_location should be either None, string or torch.device, "
+                         f"but got type: {type(map_location)}")
+    out = _load(f, map_location, _extra_files)
+    if not isinstance(f, (str, os.PathLike)) and hasattr(f, "seek"):
+        try:
+            f.seek(0, io.SEEK_END)
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _load(f, map_location, _extra_files):
     z, label = _open(f)
     with z:
         names = z.namelist()
@@ -524,8 +540,9 @@ def load(f, map_location=None, _extra_files=None):
         except KeyError as e:
             if f"{prefix}/data.pkl" in names:
                 raise ArchiveError(
-                    f"{label} holds no code: it is a file torch.save / gpujit.save wrote "
-                    f"(load it with gpujit.load)") from None
+                    f"PytorchStreamReader failed locating file constants.pkl: file not "
+                    f"found. {label} holds no code: it is a file torch.save / gpujit.save "
+                    f"wrote (load it with gpujit.load)") from None
             raise ArchiveError(f"{label} is not a gpujit archive ({e.args[0]})") from None
         except (zipfile.BadZipFile, OSError, EOFError) as e:
             raise ArchiveError(f"{label} is damaged or truncated ({e})") from None

@@ -158,6 +158,11 @@ class _StorageReader:
         key = rec.split("/", 1)[1]
         return self.archive.read(f"{self.folder}/{key}")
 
+    def flat(self, key, stype, numel):
+        from .pickled import _flat_of
+        return _flat_of(self.read(f"data/{key}"), stype, numel, self.byteorder,
+                        f"{self.folder}/{key}")
+
 
 # ---------------------------------------------------------------------- code
 
@@ -392,7 +397,8 @@ class _TorchArchive:
         self.names = names
         bo = f"{prefix}/byteorder"
         self.byteorder = "<" if bo not in names or z.read(bo).strip() == b"little" else ">"
-        self.parameters = {}          # id(tensor) -> its Parameter (tied weights)
+        from ..frontend.qualified_names import LoadUnit
+        self.unit = LoadUnit()        # (this load's compilation unit)
 
     def read(self, rel) -> bytes:
         try:
@@ -533,22 +539,9 @@ class _TorchArchive:
             return tuple(self.value(e, f"{path}[{i}]") for i, e in enumerate(v))
         if isinstance(v, dict):
             return {k: self.value(e, f"{path}[{k!r}]") for k, e in v.items()}
-        # (a parameter held in an attribute too, as an RNN's _flat_weights: the Parameter)
-        return self.parameters.get(id(v), v)
-
-    def collect_parameters(self, rec):
-        """Every module's parameters as Parameters, before any attribute is read: a list
-        attribute holding them (an RNN's _flat_weights, anywhere in the tree) then holds
-        the module's Parameter objects, as the one tensor TorchScript's pickler shares."""
-        from ..nn.parameter import Parameter
-        info = self.code.classes.get(rec.qualified)
-        if info is None or info.kind != "module" or not isinstance(rec.state, dict):
-            return
-        for k, v in rec.state.items():
-            if k in info.parameters and v is not None and id(v) not in self.parameters:
-                self.parameters[id(v)] = Parameter(v, requires_grad=v.requires_grad)
-            elif isinstance(v, _Record):
-                self.collect_parameters(v)
+        # (a parameter held in an attribute too, as an RNN's _flat_weights: the one
+        # tensor object, which the pickle's memo shares)
+        return v
 
     def object(self, rec, info, path):
         cls = self.script_classes[info.qualified]
@@ -583,7 +576,9 @@ class _TorchArchive:
             if k in ("training", "_is_full_backward_hook"):
                 continue
             if k in info.parameters:
-                params[k] = None if v is None else self.parameters[id(v)]
+                # a plain Tensor (requires_grad as pickled), as torch's loaded
+                # RecursiveScriptModule gives: no Python Parameter object outlives saving
+                params[k] = v
             elif k in info.buffers:
                 buffers[k] = v
             elif isinstance(v, _Record) and self.code.classes.get(v.qualified) is not None \
@@ -603,7 +598,8 @@ class _TorchArchive:
         if cls is None:       # one class per type of the archive (its modules share it)
             body = {"__annotations__": annotations, "__constants__": list(consts),
                     "__module__": "__archive__", "__qualname__": info.name,
-                    "original_name": info.name, "_jit_override_qualname": info.qualified}
+                    "original_name": info.name, "_jit_override_qualname": info.qualified,
+                    "_jit_unit": self.unit}
             for fdef in info.methods:
                 fn = _function(fdef, info.filename, self.ns, method=True)
                 fn.__qualname__ = f"{info.name}.{fdef.name}"
@@ -642,7 +638,6 @@ def load(z, prefix, label, map_location=None, _extra_files=None):
     if not (isinstance(root, _Record) and root.qualified in code.classes and
             code.classes[root.qualified].kind == "module"):
         raise ArchiveError(f"{label}: data.pkl does not hold a module of the archive's code")
-    ar.collect_parameters(root)
     mod = ar.module(root, "root")
     from ..frontend.script.modules import script_module
     return script_module(mod)

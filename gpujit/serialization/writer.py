@@ -336,9 +336,11 @@ class _Saver:
             raise TypeError(f"gpujit.jit.save: submodule '{path}' is a plain "
                             f"{type(m).__name__}, not a scripted or traced module")
         rec = {"name": m.original_name, "training": bool(m.training)}
-        if m._type is not None:     # its class's TorchScript name, kept on load as torch does
-            from ..frontend.tracer import qualified_class_name
-            rec["qualified"] = qualified_class_name(m)
+        if m._type is not None:
+            # its type's TorchScript name (mangled where this process mangled it, as
+            # torch's archive names it; a loaded module's: the name its archive gave it),
+            # kept on load as torch does
+            rec["qualified"] = m._type.shown or m._type.name
         _refuse_python_ops(m, path)
         methods = {name: sm.graph for name, sm in m._script_methods.items()}
         rec["methods"] = list(methods)

@@ -36,7 +36,7 @@ from .calls import describe_type, is_gpujit_name
 from .dataclass_methods import SYNTHESIZED, generated_by_dataclass, dataclass_method
 from .errors import FrontendError
 from .serialized import archive_function
-from ..qualified_names import unused_name
+from ..qualified_names import archive_name, unused_name
 
 __all__ = ["script_class", "script_class_of", "is_scriptable_class", "object_value_type",
            "ScriptClass"]
@@ -58,7 +58,8 @@ class ScriptClass:
     def __init__(self, cls):
         self.cls = cls
         name = unused_name(cls, lambda n: _taken(n, cls))
-        self.type = T.register_class_type(T.ClassType(name, py_class=cls))
+        self.type = T.register_class_type(T.ClassType(name, py_class=cls,
+                                                      shown=archive_name(cls)))
         self.defining = False          # compiling __init__: new attributes may appear
         self.in_progress = []          # method names being compiled
         self.class_methods = {}        # @classmethod graphs (not methods of the type)

@@ -29,7 +29,7 @@ import enum
 import weakref
 
 from ...ir import types as T
-from ..qualified_names import unused_name
+from ..qualified_names import archive_name, unused_name
 from ...ops import registry as _reg
 from .errors import FrontendError
 
@@ -101,7 +101,8 @@ def enum_type(cls, source_range=None) -> T.EnumType:
                 f"match the types before it ({types[0]})", source_range)
         types.append(vt)
     name = unused_name(cls, lambda n: _registered_elsewhere(n, cls))
-    t = T.EnumType(name, types[0], py_class=cls)
+    t = T.EnumType(name, types[0], py_class=cls,
+                   shown=archive_name(cls))
     T.register_class_type(t)
     _ENUMS[cls] = t
     return t

@@ -19,6 +19,7 @@ import inspect
 import weakref
 
 from ...ir import types as T
+from ..qualified_names import archive_name
 from ...nn.module import Module
 from .calls import describe_type
 from .compiler import FunctionCompiler, compile_function, overload_compiler
@@ -202,6 +203,12 @@ class _Context:
             object.__setattr__(sm, "_type", shared)
         else:
             object.__setattr__(cls_type, "name", name)
+            # (a module a loaded archive made prints with the archive's name of its type)
+            known = mod.__dict__.get("_type")
+            object.__setattr__(cls_type, "shown", archive_name(type(mod)) or getattr(
+                known, "shown", None))
+            object.__setattr__(cls_type, "unit", vars(type(mod)).get("_jit_unit") or
+                               getattr(known, "unit", None))
             T.register_class_type(cls_type, weak=True)
             object.__setattr__(cls_type, "_instances", weakref.WeakSet())
         cls_type._instances.add(sm)

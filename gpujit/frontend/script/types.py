@@ -26,7 +26,7 @@ from ...device import device as _device
 from ...ir import types as T
 from ...tensor import Tensor
 from .errors import FrontendError
-from ..qualified_names import unused_name
+from ..qualified_names import archive_name, unused_name
 
 __all__ = ["annotation_type", "annotation_expr_type", "types_from_examples",
            "example_types_for_modules", "value_matches_type", "namedtuple_type"]
@@ -374,7 +374,8 @@ def namedtuple_type(cls) -> T.NamedTupleType:
     elems = tuple(annotation_type(hints[f], env) if f in hints else T.TENSOR
                   for f in cls._fields)
     name = unused_name(cls, lambda n: _registered_elsewhere(n, cls))
-    t = T.NamedTupleType(elems, name=name, fields=tuple(cls._fields), py_class=cls)
+    t = T.NamedTupleType(elems, name=name, fields=tuple(cls._fields), py_class=cls,
+                         shown=archive_name(cls))
     T.register_class_type(t)
     _NAMEDTUPLES[cls] = t
     return t
