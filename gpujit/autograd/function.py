@@ -85,6 +85,10 @@ class FunctionCtx:
 
 
 class FunctionBackward(Node):
+    # (a Python class in PyTorch, torch.autograd.function.<Name>Backward: its repr is
+    # object's, module-qualified, where the C++ nodes print their bare name)
+    __repr__ = object.__repr__
+
     def __init__(self, cls, ctx, next_functions, inputs_meta, out_meta):
         super().__init__()
         self.cls, self.ctx = cls, ctx

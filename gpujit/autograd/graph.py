@@ -454,7 +454,8 @@ class OpBackward(Node):
                 grads = [g if g is not None or m is None else
                          zeros(m[0], dtype=m[1], device=m[2])
                          for g, m in zip(grads, self.out_meta)]
-        if self.deriv.raw is not None and not _grad_state.enabled:
+        if self.deriv.raw is not None and not _grad_state.enabled and \
+                grads[0]._dtype not in self.deriv.raw_skip:
             ds = _reg.dispatch_state
             if ds.hook is ds.autograd and ds.hook is not None:
                 # a backward that records nothing, seen by no tracer, profiler or

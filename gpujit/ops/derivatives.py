@@ -70,13 +70,16 @@ class Derivative:
     None) per wrt name, computed with the very ufuncs and GEMMs the registry ops of fn
     run, so the gradients are fn's bit for bit; or NotImplemented where that does not
     hold (another dtype, a layout the registry ops would lay out differently, ...): fn
-    runs then. Only for ops of one Tensor output and no Tensor[] argument."""
+    runs then. Only for ops of one Tensor output and no Tensor[] argument.
+    `raw_skip`: the gradient dtypes (gpujit dtypes) for which fn runs, not raw, where
+    raw's arrays cannot tell them apart (a bfloat16 tensor's array is float32)."""
     __slots__ = ("fn", "wrt", "params", "reads", "computes", "bound", "uses_needs",
-                 "elem_needs", "not_implemented", "_needed", "raw", "edgeless")
+                 "elem_needs", "not_implemented", "_needed", "raw", "edgeless", "raw_skip")
 
     def __init__(self, fn, wrt, params, reads=None, computes=None, raw=None):
         self.fn, self.wrt, self.params = fn, tuple(wrt), tuple(params)
         self.raw = raw
+        self.raw_skip = frozenset()
         # wrt names PyTorch's derivatives.yaml does not differentiate (nll_loss's target and
         # weight): no edge for them when they need no gradient (autograd.recording._edge_skip)
         self.edgeless = ()

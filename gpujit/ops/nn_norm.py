@@ -371,6 +371,7 @@ def instance_norm(xp, input, weight, bias, running_mean, running_var, use_input_
 # (PyTorch saves them from the forward). Formulas: PyTorch's batchnorm_backward,
 # layer_norm_backward and group_norm_backward.
 from .registry import derivative as _derivative  # noqa: E402
+from . import registry as _reg  # noqa: E402
 from .derivatives import raw_operands  # noqa: E402
 
 
@@ -379,6 +380,20 @@ def _norm_input_grad(g, xhat, invstd, dims):
     gradient reaching xhat."""
     return invstd * (g - g.mean(dims, keepdim=True)
                      - xhat * (g * xhat).mean(dims, keepdim=True))
+
+
+def _opmath(*ts):
+    """The tensors of a bfloat16 / float16 norm's backward as float32 (None as it is), as
+    ATen's norm backward kernels compute a reduced-precision input's gradients in float
+    (opmath_t; float parameters beside it: the mixed-type kernels): the float gradients
+    then round once to each input's dtype (autograd's fit_gradient, after summing a
+    parameter's over the batch in float), where bfloat16 steps rounded each partial
+    result. A float input: the tensors as they are."""
+    x = ts[1]
+    if x is None or x.dtype not in (_dt.bfloat16, _dt.float16):
+        return ts
+    return tuple(t.float() if t is not None and hasattr(t, "dtype") and t.is_floating_point()
+                 else t for t in ts)
 
 
 def _empty_grads(grad, *params):
@@ -409,6 +424,8 @@ def _batch_norm_grad(grad, input, weight, bias_shape, running_mean, running_var,
     if input.numel() == 0:
         return _empty_grads(grad, weight) + (
             None if bias_shape is None else grad.new_zeros(bias_shape),)
+    grad, input, weight, running_mean, running_var = _opmath(grad, input, weight,
+                                                             running_mean, running_var)
     c = input.shape[1]
     dims = [0] + list(range(2, input.dim()))
     shape = [1, c] + [1] * (input.dim() - 2)
@@ -432,7 +449,8 @@ def _layer_norm_grad_raw(xp, grad, input, normalized_shape, weight, bias, eps):
     # _layer_norm_grad's registry calls on the arrays (no graph recorded): the same ufuncs
     # in the same order (mean: a float sum divided by the count; ** 2: d * d; rsqrt:
     # 1 / sqrt), fewer temporaries and no per-op dispatch. float32 / float64, one shape,
-    # C order, a weight of the input's dtype; else the formula.
+    # C order, a weight of the input's dtype; else the formula (a bfloat16 input's
+    # float32 arrays too: the derivative's raw_skip).
     if not raw_operands(grad, input) or input.size == 0 or (
             weight is not None and (type(weight) is not type(input) or
                                     weight.dtype != input.dtype)):
@@ -462,10 +480,88 @@ def _layer_norm_grad_raw(xp, grad, input, normalized_shape, weight, bias, eps):
     return gi, gw, (grad if bias is not None else None)
 
 
+def _reduced(input):
+    """A bfloat16 / float16 input's dtype (its backward kernel's, see
+    _layer_norm_grad_reduced), None for another."""
+    d = input.dtype
+    return d if d is _dt.bfloat16 or d is _dt.float16 else None
+
+
+def _thread_buffer_sum(terms, reduced):
+    """sum(terms, 0) as ATen's CPU layer_norm backward reduces dgamma / dbeta of a
+    reduced-precision input (LayerNormBackwardKernelImplInternal): at::parallel_for
+    over the M rows (grain 1) gives each of min(get_num_threads(), M) threads
+    ceil(M / threads) consecutive rows, each thread adds its rows' float terms in order
+    into a buffer of the input's dtype (a rounding per row), and the buffers are then
+    added in float. The value is that; the gradient (create_graph) is the plain sum's."""
+    import gpujit
+    from .bfloat16_support import round_bf16
+    m, n = terms.shape
+    used = max(1, min(gpujit.get_num_threads(), m))
+    chunk = -(-m // used)
+    with gpujit.no_grad():
+        a = terms.detach()._data
+        xp = np if type(a) is np.ndarray else _reg._xp_for(terms.device)
+        if used * chunk != m:
+            a = xp.concatenate([a, xp.zeros((used * chunk - m, n), a.dtype)])
+        a = a.reshape(used, chunk, n)
+        buf = xp.zeros((used, n), np.float32)
+        for k in range(chunk):
+            buf = xp.add(buf, a[:, k])
+            buf = round_bf16(xp, buf) if reduced is _dt.bfloat16 else \
+                buf.astype(np.float16).astype(np.float32)
+        out = xp.zeros(n, np.float32)
+        for i in range(used):
+            out = xp.add(out, buf[i])
+        value = _reg.wrap(out, _dt.float32, terms.device)
+    plain = terms.sum(0)
+    return value if not plain.requires_grad else plain + (value - plain).detach()
+
+
+def _layer_norm_grad_reduced(grad, input, normalized_shape, weight, bias, eps, reduced):
+    """A bfloat16 / float16 input's gradients as ATen's CPU kernel computes them, in
+    float (opmath): with float parameters (the mixed-type kernel: an AMP model's
+    LayerNorm) mean and rstd are float; else they were stored in the input's dtype.
+    dgamma sums dy * (rstd * x - rstd * mean), dbeta dy, per row, through per-thread
+    buffers of the input's dtype (_thread_buffer_sum); dx = rstd * dy * gamma + b * x + c
+    with ATen's b and c of the row's sums, rounded once (autograd's fit_gradient rounds
+    each float gradient to its input's dtype)."""
+    nd = len(normalized_shape) if not isinstance(normalized_shape, int) else 1
+    n = 1
+    for s in input.shape[input.dim() - nd:]:
+        n *= s
+    m = input.numel() // n
+    x = input.float().reshape(m, n)
+    dy = grad.float().reshape(m, n)
+    mixed = any(t is not None and t.dtype is _dt.float32 for t in (weight, bias))
+    xd = x.detach()
+    mean = xd.mean(1, keepdim=True)
+    rstd = (((xd - mean) ** 2).mean(1, keepdim=True) + eps).rsqrt()
+    if not mixed:       # (native_layer_norm's mean / rstd in the input's dtype)
+        mean, rstd = mean.to(reduced).float(), rstd.to(reduced).float()
+    gamma = weight.float().reshape(1, n) if weight is not None else None
+    dyg = dy * gamma if gamma is not None else dy
+    ds = (dyg * x).sum(1, keepdim=True)
+    db = dyg.sum(1, keepdim=True)
+    scale = 1.0 / n
+    b = (db * mean - ds) * rstd * rstd * rstd * scale
+    c = -b * mean - db * rstd * scale
+    gi = ((rstd * dy * gamma if gamma is not None else rstd * dy) + b * x + c).reshape(
+        input.shape)
+    gw = _thread_buffer_sum(dy * (rstd * x + (-rstd * mean)), reduced).reshape(
+        weight.shape) if weight is not None else None
+    gb = _thread_buffer_sum(dy, reduced).reshape(bias.shape) if bias is not None else None
+    return gi, gw, gb
+
+
 @_derivative(layer_norm, raw=_layer_norm_grad_raw)
 def _layer_norm_grad(grad, input, normalized_shape, weight, bias, eps):
     if input.numel() == 0:
         return _empty_grads(grad, weight, bias)
+    reduced = _reduced(input)
+    if reduced is not None:
+        return _layer_norm_grad_reduced(grad, input, normalized_shape, weight, bias, eps,
+                                        reduced)
     nd = len(normalized_shape) if not isinstance(normalized_shape, int) else 1
     dims = list(range(input.dim() - nd, input.dim()))
     mean = input.mean(dims, keepdim=True)
@@ -477,12 +573,17 @@ def _layer_norm_grad(grad, input, normalized_shape, weight, bias, eps):
             grad * xhat if weight is not None else None, grad if bias is not None else None)
 
 
+# (a bfloat16 input's arrays are float32: _layer_norm_grad_reduced, not the raw formula)
+layer_norm.op.derivative.raw_skip = frozenset({_dt.bfloat16, _dt.float16})
+
+
 @_derivative(group_norm)
 def _group_norm_grad(grad, input, num_groups, weight, bias_shape, eps):
     # (bias: only whether there is one, as PyTorch's native_group_norm keeps no bias)
     if input.numel() == 0:
         return _empty_grads(grad, weight) + (
             None if bias_shape is None else grad.new_zeros(bias_shape),)
+    grad, input, weight = _opmath(grad, input, weight)
     n, c = input.shape[0], input.shape[1]
     shape = [1, c] + [1] * (input.dim() - 2)
     x = input.reshape(n, num_groups, -1)
