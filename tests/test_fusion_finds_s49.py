@@ -298,3 +298,44 @@ def test_unfolded_answers_as_torchscript(nnc, name):
     g = calls(script(UNFOLDED_SRC, name), gpujit.tensor([1.0, 2.0, 3.0, 4.0]), *args, n=4)
     for a, b in zip(g, t):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+# ------------------------------------------- strict_fusion: several groups are named first
+
+SEVERAL_SRC = '''
+def split_by_reduction(x):
+    with torch.jit.strict_fusion():
+        a = (x * 2).relu()
+        s = a.cumsum(0)
+        b = (s + 1).sin()
+    return b
+'''
+
+
+def test_strict_fusion_names_several_groups_before_unfused_ops():
+    """TorchScript's checkForUnfusedOps reports "Found multiple fusions" when a region
+    holds two fusions, whatever it leaves unfused besides (torch 2.13 names no unfused op
+    here); gpujit gave "Found unfused operators" (cumsum) first. Now the groups come
+    first and the unfused op after them."""
+    fn = script(SEVERAL_SRC, "split_by_reduction")
+    with pytest.raises(gpujit.jit.StrictFusionError) as e:
+        calls(fn, gpujit.ones(4, 4))
+    lines = str(e.value).splitlines()
+    assert lines[0] == \
+        "Found multiple fusions inside strict_fusion (2 fusion groups, one expected):"
+    assert lines[1].startswith("  group 0: aten::mul, aten::relu") and \
+        lines[1].endswith("a = (x * 2).relu()")
+    assert lines[2].startswith("  group 1: aten::add, aten::sin")
+    assert "and unfused operators:" in lines
+    k = lines.index("and unfused operators:")
+    assert lines[k + 1].startswith("  aten::cumsum(Tensor self, int dim, *, ScalarType? "
+                                   "dtype=None) -> Tensor")
+    assert lines[k + 1].endswith("s = a.cumsum(0)")
+    assert isinstance(e.value, RuntimeError)
+
+
+def test_strict_fusion_several_groups_as_torchscript(nnc):
+    torch = nnc
+    t = getattr(torch.jit.CompilationUnit(SEVERAL_SRC), "split_by_reduction")
+    with pytest.raises(RuntimeError, match="Found multiple fusions"):
+        calls(t, torch.ones(4, 4))
