@@ -68,7 +68,8 @@ class StrictFusionError(RuntimeError):
     nodes: the unfused nodes; where: the strict_fusion region (a SourceRange of the `with`
     line, or a description such as "a call of f"); reasons: {node: why} overriding what
     the fuser recorded; groups: the fusion groups of a region that fused into more than
-    one group (then `nodes` is empty)."""
+    one group (named first, as TorchScript's "Found multiple fusions"; `nodes` may be
+    empty then)."""
 
     def __init__(self, nodes, where=None, reasons=None, groups=()):
         self.nodes = list(nodes)
@@ -85,7 +86,8 @@ class StrictFusionError(RuntimeError):
         return "\n".join(lines)
 
     def _message(self):
-        if self.groups and not self.nodes:
+        lines = []
+        if self.groups:
             lines = [f"Found multiple fusions inside strict_fusion ({len(self.groups)} fusion "
                      f"groups, one expected):"]
             for i, g in enumerate(self.groups):
@@ -96,14 +98,17 @@ class StrictFusionError(RuntimeError):
                              f"{source_text(first) if first is not None else ''}".rstrip())
             lines.append("  (independent computations, or ones the fuser keeps apart, "
                          "run as separate kernels)")
-            return self._where(lines)
+            if not self.nodes:
+                return self._where(lines)
         rows = []
         for n in self.nodes:
             why = self.reasons.get(n) or unfused_reason(n)
             rows.append((node_label(n), source_location([n]), source_text(n), why))
         w1 = max((len(r[0]) for r in rows), default=0)
         w2 = max((len(r[1]) for r in rows), default=0)
-        lines = ["Found unfused operators inside strict_fusion:"]
+        # (after several groups, as TorchScript's check reports them first)
+        lines.append("and unfused operators:" if lines else
+                     "Found unfused operators inside strict_fusion:")
         for label, loc, text, why in rows:
             lines.append(f"  {label:<{w1}}    {loc:<{w2}}    {text}".rstrip())
             lines.append(f"      not fused: {why}")
@@ -171,15 +176,14 @@ def check_strict_regions(graph, reason=None, ran=None):
                   and n.attrs.get("name") == REGION_NAME}
         ops = set(unfused_nodes(n for n in nodes if n not in nested))
         bad = [n for n in nodes if n in ops or n in nested]
-        if bad:
+        # several groups first, as TorchScript's checkForUnfusedOps ("Found multiple
+        # fusions" whatever else the region leaves unfused); the unfused ops follow
+        several = _groups_run_together([n for n in nodes if is_group(n)])
+        if bad or several:
             reasons = {n: reason for n in bad if n in ops} if reason else {}
             reasons.update({n: _NESTED for n in nested})
             raise StrictFusionError(bad, enter.source_range or "a strict_fusion region",
-                                    reasons=reasons)
-        several = _groups_run_together([n for n in nodes if is_group(n)])
-        if several:
-            raise StrictFusionError((), enter.source_range or "a strict_fusion region",
-                                    groups=several)
+                                    reasons=reasons, groups=several)
 
 
 def _branches(node):

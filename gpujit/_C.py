@@ -294,7 +294,7 @@ def _jit_pass_dce(graph) -> None:
 
 def _jit_pass_constant_propagation(graph) -> None:
     from .passes.constant_propagation import propagate_constants
-    propagate_constants(graph)
+    propagate_constants(graph, returned_tensors=True)
 
 
 def _jit_pass_cse(graph) -> bool:

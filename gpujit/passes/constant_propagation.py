@@ -19,8 +19,19 @@ mutable type (Tensor, list, dict, object, a tuple holding one), no node without 
 `x is None`; nodes without a registry op (str and container ops, tuple indexing) run as
 the interpreter runs them.
 
-Never folded: ops with side effects, in-place writes or random numbers; ops whose result
-is a Tensor (a folded tensor would bloat the graph and could not be printed); a list that
+- with tensors=True (the default; the executor's pipeline, `_jit_pass_constant_propagation`):
+  ops on constants whose results are tensors, as TorchScript's ConstantPropagation folds
+  `torch.ones(4, 4)`, `torch.arange(4) * 2 + 1`, `torch.tensor([1., 2.])` into
+  `prim::Constant[value=<Tensor>]` (typed as the tensor is), so a fusion group reads them
+  (`(x * 2 + torch.ones(4, 4)).relu()` is one group; strict_fusion accepts it) and they
+  are not made again on every call. Not when anything may write the tensor or what it
+  is made from (AliasDb: TorchScript's hasWriters), when it requires grad (TorchScript
+  inserts no such constant), or when it may leave the graph (returned, alone or in a
+  container): TorchScript folds `return torch.ones(2)` too and hands every call the same
+  tensor, which the caller can then change for the next call; gpujit makes it afresh.
+  Inlining folds a callee's body with tensors=False (its caller's writes are not seen).
+
+Never folded: ops with side effects, in-place writes or random numbers; a list that
 something writes to or that leaves the graph (a constant is one shared object); and any
 op that raises while folding: that error belongs to run time, where the user sees it.
 """
@@ -29,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import types as T
-from ..ir.schema_match import has_side_effects, is_nondeterministic
+from ..ir.schema_match import calls_autograd, has_side_effects, is_nondeterministic
 from .alias_analysis import AliasDb, is_mutable_type
 
 __all__ = ["propagate_constants", "constant_value", "NOT_CONSTANT", "same_identity"]
@@ -119,9 +130,15 @@ def constant_value(v):
     return value
 
 
-def propagate_constants(graph, immutable_only=False) -> bool:
-    """Fold, in place, every node the module docstring lists; True when anything changed."""
-    folder = _Folder(graph, immutable_only)
+def propagate_constants(graph, immutable_only=False, tensors=True,
+                        returned_tensors=False) -> bool:
+    """Fold, in place, every node the module docstring lists; True when anything changed.
+    tensors=False leaves ops whose inputs or results are tensors alone (a function's body
+    before it is inlined: its caller may write what it returns); returned_tensors=True
+    folds tensors the graph returns too, as TorchScript's pass does
+    (`torch._C._jit_pass_constant_propagation`)."""
+    folder = _Folder(graph, immutable_only, tensors and not immutable_only,
+                     returned_tensors)
     folder.block(graph.block)
     return folder.changed
 
@@ -138,10 +155,12 @@ _RUNNABLE_PRIMS = frozenset({"prim::TupleConstruct", "prim::TupleUnpack",
 
 
 class _Folder:
-    def __init__(self, graph, immutable_only=False):
+    def __init__(self, graph, immutable_only=False, tensors=False, returned_tensors=False):
         self.graph = graph
         self._aliases = None
         self.immutable_only = immutable_only
+        self.tensors = tensors
+        self.returned_tensors = returned_tensors
         self.changed = False
 
     @property
@@ -182,7 +201,10 @@ class _Folder:
             known = _identity_with_none(values, node.inputs)
             if known is not None:   # `w is not None` of a value whose type cannot be None
                 return self.replace(node, [known if kind == "aten::__is__" else not known])
-        if any(v is NOT_CONSTANT or _holds_tensor(v) for v in values):
+        if any(v is NOT_CONSTANT for v in values):
+            return False
+        tensor_in = any(_holds_tensor(v) for v in values)
+        if tensor_in and not (self.tensors and self.tensor_node_folds(node)):
             return False
         if any(is_mutable_type(v.type) and self.aliases.has_writers(v) for v in node.inputs):
             return False            # a constant list that is written later: read at run time
@@ -199,14 +221,32 @@ class _Folder:
         op = node.op
         if op is None or has_side_effects(node) or is_nondeterministic(node):
             return False
-        if any(r.type.base == "Tensor" for r in op.schema.returns):
+        if any(r.type.base == "Tensor" for r in op.schema.returns) and not (
+                self.tensors and self.tensor_node_folds(node)):
             return False
         try:
-            result = op.eager(*values)
+            with _warnings_recorded() as caught:
+                result = op.eager(*values)
         except Exception:           # noqa: BLE001 - the error must happen at run time
+            return False
+        if caught:                  # (a warning is the program's, at run time, too)
             return False
         results = [result] if len(node.outputs) == 1 else list(result)
         return self.replace(node, [_python(r) for r in results])
+
+    def tensor_node_folds(self, node) -> bool:
+        """May node, whose inputs are constants, be run now though a tensor goes in or
+        comes out (TorchScript's supportedNode with its AliasDb)? Not an op that builds
+        autograd state, not when anything writes an input or output or what may alias
+        them, not when an output may leave the graph (module docstring)."""
+        if node.kind in _SKIP or node.blocks or calls_autograd(node):
+            return False
+        if node.op is None or has_side_effects(node) or is_nondeterministic(node):
+            return False
+        db = self.aliases
+        return not any(is_mutable_type(v.type) and db.has_writers(v)
+                       for v in list(node.inputs) + list(node.outputs)) and \
+            (self.returned_tensors or not any(db.escapes(v) for v in node.outputs))
 
     def fold_immutable(self, node) -> bool:
         """TorchScript's ConstantPropagationImmutableTypes for one node (not If / Loop)."""
@@ -234,14 +274,19 @@ class _Folder:
         if len(results) != len(node.outputs):
             return False
         for out, r in zip(node.outputs, results):
-            if not _fits(r, out.type):
+            if _holds_tensor(r) and not _tensor_constant(r, out.type):
                 return False
-            if is_mutable_type(out.type) and (self.aliases.has_writers(out)
-                                              or self.aliases.escapes(out)):
+            if not _holds_tensor(r) and not _fits(r, out.type):
+                return False
+            if is_mutable_type(out.type) and (self.aliases.has_writers(out) or (
+                    self.aliases.escapes(out) and not (
+                        self.returned_tensors and _holds_tensor(r)))):
                 return False
         g = self.graph
         with g.inserting_before(node):
-            consts = [g.insert_constant(r, out.type, node.source_range)
+            # (a tensor's constant is typed as the tensor is: dtype, sizes, strides)
+            consts = [g.insert_constant(r, T.type_of_value(r) if _holds_tensor(r)
+                                        else out.type, node.source_range)
                       for r, out in zip(results, node.outputs)]
         names = [out.debug_name if out.has_debug_name() else None for out in node.outputs]
         for out, c in zip(node.outputs, consts):
@@ -370,6 +415,15 @@ def _holds_tensor(v) -> bool:
     if isinstance(v, (list, tuple)):
         return any(_holds_tensor(x) for x in v)
     return False
+
+
+def _tensor_constant(v, t) -> bool:
+    """Can a constant hold v, a tensor result of a node whose output has type t? A plain
+    dense tensor (not sparse, quantized, nested: subclasses) that does not require grad
+    (TorchScript's insertableTensor), for a Tensor-typed output."""
+    from ..tensor import Tensor
+    return isinstance(v, Tensor) and isinstance(t, T.TensorType) and \
+        not v.requires_grad and type(v) is Tensor
 
 
 def _python(v):

@@ -97,7 +97,7 @@ class _Inliner:
         # decide (branches of inlined helpers, dead values) goes once here, not in every
         # copy (a scripted nn.Transformer's inlining cloned 230k nodes for a graph of 26k;
         # optimized, 4.5k)
-        propagate_constants(body)
+        propagate_constants(body, tensors=False)
         # (a submodule's read stays when its call was inlined and reads nothing of it, a
         # parameterless nn.ReLU's `%act = prim::GetAttr[name="act"](%self)`, as torch's
         # inlining keeps it: its inlined_graph shows it, tensorboard's add_graph a node)
