@@ -467,8 +467,11 @@ def _unroll_profiled(graph, profile):
     for n in graph.walk():
         if n.kind == "prim::Loop":
             loops = True
-        elif n.kind in ("aten::mul", "aten::add", "aten::sub"):
-            identities = True
+        elif n.kind in ("aten::mul", "aten::add", "aten::sub") and any(
+                v.node.kind == "prim::Constant" and type(v.node.attrs.get("value")) is int
+                and v.node.attrs["value"] == (1 if n.kind == "aten::mul" else 0)
+                for v in n.inputs[:2]):
+            identities = True       # (a candidate of torch's x * 1 / x + 0 / x - 0)
     if not loops and not identities:
         return None
     g = graph.copy()
