@@ -647,3 +647,54 @@ def test_identity_arithmetic_kept_where_it_changes_dtype_or_aliasing():
     gr = str(g.graph_for(x))
     assert "aten::mul" in gr
     assert "aten::add(" in str(h.graph_for(x))
+
+
+# x * w through one more op, as torch 2.13 records it on calls 2+ (one region each)
+MORE_OPS = {
+    "max_pool2d": ("F.max_pool2d(x * w, 2) * 2", (1, 2, 4, 4)),
+    "avg_pool2d": ("F.avg_pool2d(x * w, 2) * 2", (1, 2, 4, 4)),
+    "adaptive_avg_pool2d": ("F.adaptive_avg_pool2d(x * w, 1) * 2", (1, 2, 4, 4)),
+    "embedding": ("F.embedding(torch.tensor([1, 2, 4, 1]), x * w) * 2", (5, 3)),
+    "dot": ("torch.dot(x * w, x) * 2", (5,)),
+}
+
+
+def _more_calls(torch, name, tmp_path, calls=4):
+    path = tmp_path / f"s49_m_{name}_{torch.__name__}.py"
+    path.write_text(_HEAD.format(m=torch.__name__) +
+                    f"def f(x, w):\n    return {MORE_OPS[name][0]}\n")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    s = torch.jit.script(mod.f)
+    rng = np.random.default_rng(11)
+    xa, wa = (rng.standard_normal(MORE_OPS[name][1]).astype(np.float32) for _ in range(2))
+    res = []
+    for fn in [s] * calls + [mod.f]:
+        x, w = torch.tensor(xa, requires_grad=True), torch.tensor(wa, requires_grad=True)
+        out = fn(x, w)
+        res.append((out, x, w))
+    return res
+
+
+@pytest.mark.parametrize("name", sorted(MORE_OPS))
+def test_pools_embedding_dot_join_regions(name, tmp_path):
+    res = _more_calls(gpujit, name, tmp_path)
+    for out, _, _ in res[1:4]:
+        assert _short(out.grad_fn) == "DGB(A, A)"
+    got, want = res[3], res[4]
+    for out, x, w in (got, want):
+        (out * out).sum().backward()
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    np.testing.assert_array_equal(got[1].grad.numpy(), want[1].grad.numpy())
+    np.testing.assert_array_equal(got[2].grad.numpy(), want[2].grad.numpy())
+
+
+@pytest.mark.parametrize("name", sorted(MORE_OPS))
+def test_pools_embedding_dot_as_installed_torch(name, tmp_path):
+    torch = pytest.importorskip("torch")
+    want = _more_calls(torch, name, tmp_path)
+    got = _more_calls(gpujit, name, tmp_path)
+    for (w, _, _), (g, _, _) in zip(want[1:4], got[1:4]):
+        assert _short(g.grad_fn) == _short(w.grad_fn) == "DGB(A, A)"
