@@ -562,3 +562,144 @@ def test_graph_differentiable_graphs_as_installed_torch(name, tmp_path):
          for n in _dg_nodes(want)]
     assert w == GRAPHS[name][2]
     assert [_ops(n.g("Subgraph")) for n in _dg_nodes(got)] == w
+
+
+# ---------------------------------------------------------------- torch's peephole
+# torch 2.13 drops `x * 1`, `x + 0`, `x - 0` (int constants) from the optimized graph
+# (not `x / 1`, not `x * 1.0`): (source, torch's grad_fn on calls 2..4)
+PEEPHOLE = {
+    "mul1": ("def f(x, w):\n    return torch.tanh(x * 1) * w\n", "DGB(A, A)"),
+    "mul1_alone": ("def f(x, w):\n    return torch.tanh(x * 1)\n", "TanhBackward0(A)"),
+    "add0": ("def f(x, w):\n    return (x + 0) * w\n", "MulBackward0(A, A)"),
+    "sub0": ("def f(x, w):\n    return torch.sigmoid(x - 0)\n", "SigmoidBackward0(A)"),
+    "div1": ("def f(x, w):\n    return torch.sigmoid(x / 1)\n", "DGB(A)"),
+    "mul1_float": ("def f(x, w):\n    return torch.sigmoid(x * 1.0)\n", "DGB(A)"),
+}
+
+
+def _peephole_calls(torch, name, tmp_path):
+    path = tmp_path / f"s49_p_{name}_{torch.__name__}.py"
+    path.write_text(_HEAD.format(m=torch.__name__) + PEEPHOLE[name][0])
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    s = torch.jit.script(mod.f)
+    xa = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
+    outs = []
+    for _ in range(4):
+        x, w = torch.tensor(xa, requires_grad=True), torch.tensor(xa * 2, requires_grad=True)
+        outs.append((s(x, w), x, w))
+    return outs, mod.f, xa
+
+
+@pytest.mark.parametrize("name", sorted(PEEPHOLE))
+def test_identity_arithmetic_dropped_as_torch(name, tmp_path):
+    outs, f, xa = _peephole_calls(gpujit, name, tmp_path)
+    for out, _, _ in outs[1:]:
+        assert _short(out.grad_fn) == PEEPHOLE[name][1]
+    out, x, w = outs[-1]
+    out.sum().backward()
+    ex, ew = gpujit.tensor(xa, requires_grad=True), gpujit.tensor(xa * 2, requires_grad=True)
+    e = f(ex, ew)
+    e.sum().backward()
+    np.testing.assert_array_equal(out.detach().numpy(), e.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), ex.grad.numpy())
+
+
+@pytest.mark.parametrize("name", sorted(PEEPHOLE))
+def test_identity_arithmetic_as_installed_torch(name, tmp_path):
+    torch = pytest.importorskip("torch")
+    want, _, _ = _peephole_calls(torch, name, tmp_path)
+    got, _, _ = _peephole_calls(gpujit, name, tmp_path)
+    for (w, _, _), (g, _, _) in zip(want[1:], got[1:]):
+        assert _short(w.grad_fn) == PEEPHOLE[name][1]
+        assert _short(g.grad_fn) == _short(w.grad_fn)
+
+
+def test_identity_arithmetic_kept_where_it_changes_dtype_or_aliasing():
+    # bool * 1 is int64 (torch 2.13 drops it and returns the bool: not here); a returned
+    # x * 1 of an input is a new tensor (both would reach the caller); a result written in
+    # place stays a copy
+    @gpujit.jit.script
+    def f(b):
+        return (b * 1).sum()
+
+    @gpujit.jit.script
+    def g(x):
+        return x * 1
+
+    @gpujit.jit.script
+    def h(x):
+        y = x + 0
+        y.add_(1)
+        return y * 2
+
+    b = gpujit.tensor([True, False, True])
+    x = gpujit.ones(3)
+    for _ in range(3):
+        r = f(b)
+        gy = g(x)
+        hy = h(x)
+    assert r.dtype is gpujit.int64 and int(r) == 2
+    assert gy is not x and gy.data_ptr() != x.data_ptr()
+    np.testing.assert_array_equal(x.numpy(), np.ones(3, np.float32))
+    np.testing.assert_array_equal(hy.numpy(), np.full(3, 4.0, np.float32))
+    gr = str(g.graph_for(x))
+    assert "aten::mul" in gr
+    assert "aten::add(" in str(h.graph_for(x))
+
+
+# x * w through one more op, as torch 2.13 records it on calls 2+ (one region each)
+MORE_OPS = {
+    "max_pool2d": ("F.max_pool2d(x * w, 2) * 2", (1, 2, 4, 4)),
+    "avg_pool2d": ("F.avg_pool2d(x * w, 2) * 2", (1, 2, 4, 4)),
+    "adaptive_avg_pool2d": ("F.adaptive_avg_pool2d(x * w, 1) * 2", (1, 2, 4, 4)),
+    "embedding": ("F.embedding(torch.tensor([1, 2, 4, 1]), x * w) * 2", (5, 3)),
+    "dot": ("torch.dot(x * w, x) * 2", (5,)),
+    "mv": ("torch.mv(x * w, x[0]) * 2", (4, 4)),
+}
+
+
+# (mv's second operand x[0] records its SelectBackward0 outside the region)
+MORE_WANT = {"mv": "DGB(SelectBackward0(A), A, A)"}
+
+
+def _more_calls(torch, name, tmp_path, calls=4):
+    path = tmp_path / f"s49_m_{name}_{torch.__name__}.py"
+    path.write_text(_HEAD.format(m=torch.__name__) +
+                    f"def f(x, w):\n    return {MORE_OPS[name][0]}\n")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    s = torch.jit.script(mod.f)
+    rng = np.random.default_rng(11)
+    xa, wa = (rng.standard_normal(MORE_OPS[name][1]).astype(np.float32) for _ in range(2))
+    res = []
+    for fn in [s] * calls + [mod.f]:
+        x, w = torch.tensor(xa, requires_grad=True), torch.tensor(wa, requires_grad=True)
+        out = fn(x, w)
+        res.append((out, x, w))
+    return res
+
+
+@pytest.mark.parametrize("name", sorted(MORE_OPS))
+def test_pools_embedding_dot_join_regions(name, tmp_path):
+    res = _more_calls(gpujit, name, tmp_path)
+    for out, _, _ in res[1:4]:
+        assert _short(out.grad_fn) == MORE_WANT.get(name, "DGB(A, A)")
+    got, want = res[3], res[4]
+    for out, x, w in (got, want):
+        (out * out).sum().backward()
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    np.testing.assert_array_equal(got[1].grad.numpy(), want[1].grad.numpy())
+    np.testing.assert_array_equal(got[2].grad.numpy(), want[2].grad.numpy())
+
+
+@pytest.mark.parametrize("name", sorted(MORE_OPS))
+def test_pools_embedding_dot_as_installed_torch(name, tmp_path):
+    torch = pytest.importorskip("torch")
+    want = _more_calls(torch, name, tmp_path)
+    got = _more_calls(gpujit, name, tmp_path)
+    for (w, _, _), (g, _, _) in zip(want[1:4], got[1:4]):
+        assert _short(g.grad_fn) == _short(w.grad_fn) == MORE_WANT.get(name, "DGB(A, A)")

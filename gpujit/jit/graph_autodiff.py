@@ -74,8 +74,10 @@ AUTODIFF_OPS = frozenset("aten::" + n for n in (
     # (h48: F.relu6, TorchScript's inlined hardtanh(x, 0., 6.), threshold, hardshrink: one
     # region with x * y and * 2 in torch 2.13; softshrink is not)
     " relu6 threshold hardshrink"
-    # (a49: symbolic_script's contiguous and batch_norm, autodiff's native_batch_norm)
-    " contiguous batch_norm").split())
+    # (a49: symbolic_script's contiguous and batch_norm, autodiff's native_batch_norm;
+    # the pools, embedding and dot: one region with x * y and * 2 in torch 2.13)
+    " contiguous batch_norm max_pool2d avg_pool2d adaptive_avg_pool2d embedding dot mv"
+    ).split())
 # what a region takes that an op by op recording would not (as torch 2.13's isDifferentiable):
 # aten::dropout unless its `train` is a constant False (symbolic_script's formula: the mask
 # drawn in the forward, native_dropout_backward reading it); batch_norm, whose TorchScript

@@ -36,7 +36,7 @@ from ..ops.registry import scalar_kind
 from .alias_analysis import AliasDb
 from .constant_propagation import constant_value
 
-__all__ = ["peephole_optimize"]
+__all__ = ["peephole_optimize", "drop_profiled_identities"]
 
 _REAL_IDENTITIES = frozenset(("aten::conj", "aten::conj_physical", "aten::resolve_conj",
                               "aten::resolve_neg", "aten::real"))
@@ -235,3 +235,55 @@ def same_dtype_to(node):
     if len(node.inputs) > 3 and constant_value(node.inputs[3]) is not False:
         return None             # copy=True (or unknown) asks for a new tensor
     return x
+
+
+# torch 2.13's PeepholeOptimize of a scripted graph (its profiling executor runs it before
+# it profiles): `x * 1`, `1 * x`, `x + 0`, `0 + x`, `x - 0` with an int constant (alpha 1)
+# -> x; `x / 1` and float constants (`x * 1.0`) stay
+_TORCH_IDENTITIES = ("aten::mul.Tensor", "aten::add.Tensor", "aten::sub.Tensor")
+
+
+def drop_profiled_identities(graph, dtype_of) -> bool:
+    """torch's rewrite of `x * 1` / `x + 0` / `x - 0` (int constants) into x, in place, for
+    x whose profiled dtype (dtype_of(Value): a dtype or None) the op keeps (torch also
+    rewrites a bool x, whose `x * 1` is int64: not here), when replacing the result by x
+    changes no aliasing anyone can see (torch's safeToChangeAliasingRelationship: neither
+    is written, not both reach the caller). Whether any node went."""
+    db = None
+    changed = False
+    for node in list(graph.walk()):
+        if node.owning_block is None or node.kind not in (
+                "aten::mul", "aten::add", "aten::sub") or len(node.outputs) != 1:
+            continue
+        op = node.op
+        if op is None or op.name not in _TORCH_IDENTITIES:
+            continue
+        unit, positions, third_ok = _IDENTITIES[op.name]
+        ins = node.inputs
+        if len(ins) > 2 and not third_ok(constant_value(ins[2])):
+            continue
+        for xi, ci in positions:
+            c = constant_value(ins[ci])
+            if type(c) is not int or c != unit or ins[ci].node.kind != "prim::Constant":
+                continue
+            x = ins[xi]
+            dt = dtype_of(x)
+            if dt is None or dt is _dt.bool or not isinstance(x.type, T.TensorType):
+                continue
+            kinds = ((dt, _dt.DIM), scalar_kind(c))
+            try:
+                _, out_dtype = op.compute_types(kinds)
+            except Exception:   # noqa: BLE001 - an unsupported dtype: the error stays
+                continue
+            if out_dtype != dt:
+                continue
+            if db is None:
+                db = AliasDb(graph)
+            y = node.output
+            if db.has_writers(x) or db.has_writers(y) or (db.escapes(x) and db.escapes(y)):
+                continue
+            y.replace_all_uses_with(x)
+            node.destroy()
+            changed = True
+            break
+    return changed

@@ -455,13 +455,24 @@ def _has_regions(steps):
 
 
 def _unroll_profiled(graph, profile):
-    """(a copy of graph with its small constant-trip for-loops unrolled, the profile
-    re-keyed onto it, each copy of a body Value or block profiled as that one), as torch
-    2.13's profiling executor unrolls them (UnrollLoops) before it cuts DifferentiableGraph
-    regions and fuses: the iterations' ops then join one region and fuse across; None
-    when no loop unrolls."""
+    """(a copy of graph with its small constant-trip for-loops unrolled and its `x * 1`,
+    `x + 0`, `x - 0` of int constants gone, the profile re-keyed onto it, each copy of a
+    body Value or block profiled as that one), as torch 2.13's profiling executor
+    optimizes (UnrollLoops, PeepholeOptimize) before it cuts DifferentiableGraph regions
+    and fuses: the iterations' ops then join one region and fuse across; None when
+    nothing changed."""
     from ..passes import loop_unroll as _lu
-    if not any(n.kind == "prim::Loop" for n in graph.walk()):
+    from ..passes.peephole import drop_profiled_identities
+    loops = identities = False
+    for n in graph.walk():
+        if n.kind == "prim::Loop":
+            loops = True
+        elif n.kind in ("aten::mul", "aten::add", "aten::sub") and any(
+                v.node.kind == "prim::Constant" and type(v.node.attrs.get("value")) is int
+                and v.node.attrs["value"] == (1 if n.kind == "aten::mul" else 0)
+                for v in n.inputs[:2]):
+            identities = True       # (a candidate of torch's x * 1 / x + 0 / x - 0)
+    if not loops and not identities:
         return None
     g = graph.copy()
     by_unique = {v.unique: v for v in fusion._values(graph)}
@@ -469,12 +480,11 @@ def _unroll_profiled(graph, profile):
     for a, b in zip(fusion._block_owners(graph), fusion._block_owners(g)):
         bmap.update(zip(b.blocks, a.blocks))
     origin = {}
-    if not _lu.unroll_small_constant_loops(g, origin):
-        return None
-    # (as torch's pipeline after UnrollLoops: the copies' `if i == 0:` folded)
     from ..passes import eliminate_dead_code, propagate_constants
-    propagate_constants(g)
-    eliminate_dead_code(g)
+    unrolled = loops and _lu.unroll_small_constant_loops(g, origin)
+    if unrolled:
+        # (as torch's pipeline after UnrollLoops: the copies' `if i == 0:` folded)
+        propagate_constants(g)
     p = Profile()
     p.runs = profile.runs
     for w in fusion._values(g):
@@ -492,6 +502,12 @@ def _unroll_profiled(graph, profile):
             p.blocks.add(b)
         if src in profile._entered:
             p._entered[b] = profile._entered[src]
+    # torch's peephole of x * 1, x + 0, x - 0 (int constants) for the profiled dtypes
+    dropped = identities and drop_profiled_identities(
+        g, lambda v: getattr(p.specs.get(v), "dtype", None))
+    if not unrolled and not dropped:
+        return None
+    eliminate_dead_code(g)
     return g, p
 
 
