@@ -377,8 +377,6 @@ _CODE_OF.update({d: c for c, d in _QUANTIZED_CODES.items()})
 def scalar_type_arg(spec) -> dtype:
     """An op's ScalarType argument: a dtype (to_dtype's forms), or TorchScript's int code
     of one (6 is float32), as graphs and scripted code pass it."""
-    if isinstance(spec, _QuantizedDtype):
-        return spec
     if type(spec) is _builtin_int:
         if spec in SCALAR_TYPE_CODES:
             return SCALAR_TYPE_CODES[spec]
@@ -388,7 +386,12 @@ def scalar_type_arg(spec) -> dtype:
         raise TypeError(f"ScalarType {spec}" + (f" ({name})" if name else "") +
                         " is not a dtype gpujit has; use one of " +
                         ", ".join("gpujit." + d.name for d in EVERY))
-    return to_dtype(spec)
+    try:
+        return to_dtype(spec)
+    except TypeError:
+        if isinstance(spec, _QuantizedDtype):
+            return spec
+        raise
 
 
 _default_float = float32

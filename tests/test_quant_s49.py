@@ -612,3 +612,61 @@ def test_traced_graph_text_matches_torch():
             return lib.dequantize(lib.relu(q))
         return _strip_ranges(lib.jit.trace(f, lib.tensor([-1.0, 0.5, 2.0])).graph)
     assert run(gpujit) == run(torch)
+
+
+def _fused_run(lib):
+    tq_, nn = lib.ao.quantization, lib.nn
+    rng = np.random.default_rng(1)
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant, self.fc, self.relu = tq_.QuantStub(), nn.Linear(6, 5), nn.ReLU()
+            self.fc2, self.dequant = nn.Linear(5, 3), tq_.DeQuantStub()
+
+        def forward(self, x):
+            return self.dequant(self.fc2(self.relu(self.fc(self.quant(x)))))
+
+    m = M().eval()
+    with lib.no_grad():
+        for lin in (m.fc, m.fc2):
+            lin.weight.copy_(lib.tensor((rng.normal(size=tuple(lin.weight.shape)) * 0.4)
+                                        .astype(f32)))
+            lin.bias.copy_(lib.tensor(rng.normal(size=tuple(lin.bias.shape)).astype(f32)))
+    f = tq_.fuse_modules(m, [["fc", "relu"]])
+    f.qconfig = tq_.default_qconfig
+    p = tq_.prepare(f)
+    for k in range(3):
+        p(lib.tensor((rng.normal(size=(8, 6)) * (k + 1)).astype(f32)))
+    c = tq_.convert(p)
+    x = lib.tensor((rng.normal(size=(4, 6)) * 2).astype(f32))
+    return m, f, c, x
+
+
+def test_fuse_modules_linear_relu():
+    m, f, c, x = _fused_run(gpujit)
+    assert type(m.fc) is gpujit.nn.Linear        # (fuse_modules copies)
+    assert type(f.fc) is gpujit.ao.nn.intrinsic.LinearReLU
+    assert type(f.relu) is gpujit.nn.Identity
+    q = c.fc
+    assert type(q) is gpujit.ao.nn.intrinsic.quantized.LinearReLU
+    assert repr(q).startswith("QuantizedLinearReLU(in_features=6, out_features=5, scale=")
+    qx = c.quant(x)
+    r = q(qx)
+    assert r.int_repr().min().item() >= q.zero_point
+    plain = gpujit.ops.quantized.linear(qx, q.weight(), q.bias(), q.scale, q.zero_point)
+    assert r.int_repr().tolist() == gpujit.relu(plain).int_repr().tolist()
+    with pytest.raises(NotImplementedError, match="fuses Linear \\+ ReLU only"):
+        tq.fuse_modules(gpujit.nn.Sequential(gpujit.nn.Conv2d(1, 1, 1),
+                                             gpujit.nn.ReLU()), ["0", "1"])
+
+
+@needs_torch
+def test_fuse_modules_matches_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (_, _, ca, xa), (_, _, cb, xb) = _fused_run(torch), _fused_run(gpujit)
+    assert repr(ca).replace("torch.", "") == repr(cb).replace("gpujit.", "").replace(
+        "torch.", "")
+    assert ca(xa).tolist() == cb(xb).tolist()
+    assert sorted(ca.state_dict()) == sorted(cb.state_dict())

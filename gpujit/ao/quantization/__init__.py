@@ -26,7 +26,8 @@ from .qconfig import (
 from .stubs import (
     QuantStub, DeQuantStub, QuantWrapper)
 from .quantize import (
-    propagate_qconfig_, add_quant_dequant, prepare, quantize, quantize_dynamic, convert,
+    propagate_qconfig_, add_quant_dequant, prepare, quantize, fuse_modules,
+    quantize_dynamic, convert,
     swap_module, get_default_static_quant_module_mappings,
     get_default_dynamic_quant_module_mappings, get_default_qconfig_propagation_list)
 from . import fake_quantize, observer, qconfig, stubs
@@ -51,7 +52,7 @@ __all__ = [
     'default_weight_only_qconfig', 'default_activation_only_qconfig',
     'get_default_qconfig', 'get_default_qat_qconfig', 'qconfig_equals', 'QuantStub',
     'DeQuantStub', 'QuantWrapper', 'propagate_qconfig_', 'add_quant_dequant', 'prepare',
-    'quantize', 'quantize_dynamic', 'convert', 'swap_module',
+    'quantize', 'fuse_modules', 'quantize_dynamic', 'convert', 'swap_module',
     'get_default_static_quant_module_mappings',
     'get_default_dynamic_quant_module_mappings', 'get_default_qconfig_propagation_list',
     'observer', 'fake_quantize', 'qconfig', 'stubs']
