@@ -670,3 +670,51 @@ def test_fuse_modules_matches_torch():
         "torch.", "")
     assert ca(xa).tolist() == cb(xb).tolist()
     assert sorted(ca.state_dict()) == sorted(cb.state_dict())
+
+
+def test_converted_state_dict_saves_and_loads(tmp_path):
+    def make():
+        m = gpujit.nn.Sequential(tq.QuantStub(), gpujit.nn.Linear(4, 3),
+                                 tq.DeQuantStub()).eval()
+        m.qconfig = tq.default_per_channel_qconfig
+        return m
+    x = gpujit.tensor([[0.3, -1, 2, 0.1], [1.0, 0.5, -0.25, 2.0]])
+    p = tq.prepare(make())
+    p(x * 3)
+    c = tq.convert(p)
+    sd = c.state_dict()
+    assert sd["1._packed_params.dtype"] is gpujit.qint8
+    w, b = sd["1._packed_params._packed_params"]
+    assert w.qscheme() is gpujit.per_channel_affine and b.dtype is gpujit.float32
+    gpujit.save(sd, tmp_path / "sd.pt")
+    c2 = tq.convert(tq.prepare(make()))
+    c2.load_state_dict(gpujit.load(tmp_path / "sd.pt", weights_only=False))
+    assert (c2[1].scale, c2[1].zero_point) == (c[1].scale, c[1].zero_point)
+    assert c2(x).tolist() == c(x).tolist()
+    gpujit.save(c, tmp_path / "m.pt")
+    assert gpujit.load(tmp_path / "m.pt", weights_only=False)(x).tolist() == c(x).tolist()
+
+
+@needs_torch
+def test_converted_state_dict_loads_into_torch(tmp_path):
+    x = [[0.3, -1, 2, 0.1], [1.0, 0.5, -0.25, 2.0]]
+
+    def make(lib, calibrate):
+        m = lib.nn.Sequential(lib.ao.quantization.QuantStub(), lib.nn.Linear(4, 3),
+                              lib.ao.quantization.DeQuantStub()).eval()
+        m.qconfig = lib.ao.quantization.default_per_channel_qconfig
+        p = lib.ao.quantization.prepare(m)
+        if calibrate:
+            p(lib.tensor(x) * 3)
+        return lib.ao.quantization.convert(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = make(gpujit, True)
+        gpujit.save(c.state_dict(), tmp_path / "sd.pt")
+        t = make(torch, False)
+        t.load_state_dict(torch.load(tmp_path / "sd.pt", weights_only=False))
+        assert t(torch.tensor(x)).tolist() == c(gpujit.tensor(x)).tolist()
+        torch.save(t.state_dict(), tmp_path / "sd2.pt")
+        g = make(gpujit, False)
+        g.load_state_dict(gpujit.load(tmp_path / "sd2.pt", weights_only=False))
+        assert g(gpujit.tensor(x)).tolist() == c(gpujit.tensor(x)).tolist()
