@@ -718,3 +718,72 @@ def test_converted_state_dict_loads_into_torch(tmp_path):
         g = make(gpujit, False)
         g.load_state_dict(gpujit.load(tmp_path / "sd2.pt", weights_only=False))
         assert g(gpujit.tensor(x)).tolist() == c(gpujit.tensor(x)).tolist()
+
+
+def _qat_run(lib, qconfig_name):
+    tq_, nn = lib.ao.quantization, lib.nn
+    rng = np.random.default_rng(2)
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant, self.fc, self.relu = tq_.QuantStub(), nn.Linear(6, 5), nn.ReLU()
+            self.fc2, self.dequant = nn.Linear(5, 3), tq_.DeQuantStub()
+
+        def forward(self, x):
+            return self.dequant(self.fc2(self.relu(self.fc(self.quant(x)))))
+
+    m = M()
+    with lib.no_grad():
+        for lin in (m.fc, m.fc2):
+            lin.weight.copy_(lib.tensor((rng.normal(size=tuple(lin.weight.shape)) * 0.4)
+                                        .astype(f32)))
+            lin.bias.copy_(lib.tensor(rng.normal(size=tuple(lin.bias.shape)).astype(f32)))
+    m.qconfig = tq_.default_qat_qconfig if qconfig_name == "default" else \
+        tq_.get_default_qat_qconfig(qconfig_name)
+    p = tq_.prepare_qat(m)
+    x = lib.tensor(rng.normal(size=(8, 6)).astype(f32), requires_grad=True)
+    y = p(x)
+    y.sum().backward()
+    for k in range(2):
+        p(lib.tensor((rng.normal(size=(8, 6)) * (k + 1)).astype(f32)))
+    p.eval()
+    c = tq_.convert(p)
+    xt = lib.tensor(rng.normal(size=(4, 6)).astype(f32))
+    return p, y, x.grad, c, c(xt)
+
+
+def test_prepare_qat_and_convert():
+    p, y, g, c, out = _qat_run(gpujit, "default")
+    assert type(p.fc) is gpujit.ao.nn.qat.Linear
+    assert isinstance(p.fc.weight_fake_quant, tq.FakeQuantize)
+    assert isinstance(p.fc.activation_post_process, tq.FakeQuantize)
+    assert isinstance(p.fc.weight_fake_quant.activation_post_process,
+                      tq.MovingAverageMinMaxObserver)
+    # (the forward's weight is on its fake-quantization grid)
+    w = p.fc.weight.detach()
+    s = p.fc.weight_fake_quant.scale.item()
+    wq = p.fc.weight_fake_quant(w).detach().numpy()
+    np.testing.assert_allclose(wq / f32(s), np.rint(wq / f32(s)), atol=1e-4)
+    assert g is not None and y.shape == (8, 3)
+    assert type(c.fc) is gpujit.ao.nn.quantized.Linear
+    assert out.dtype is gpujit.float32 and out.shape == (4, 3)
+    f = tq.get_default_qat_qconfig("x86")
+    assert isinstance(f.activation(), tq.FusedMovingAvgObsFakeQuantize)
+    with pytest.raises(AssertionError, match="prepare_qat only works on models in training "
+                                             "mode"):
+        tq.prepare_qat(gpujit.nn.Sequential(gpujit.nn.Linear(2, 2)).eval())
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["default", "x86"])
+def test_prepare_qat_matches_torch(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a, b = _qat_run(torch, name), _qat_run(gpujit, name)
+    assert repr(a[0]).replace("torch.", "") == \
+        repr(b[0]).replace("gpujit.", "").replace("torch.", "")
+    assert a[1].tolist() == b[1].tolist() and a[2].tolist() == b[2].tolist()
+    if name == "default":   # (x86: fc2's moving-average max differs by a float32 ulp, the
+        #                     float linear's)
+        assert a[4].tolist() == b[4].tolist()

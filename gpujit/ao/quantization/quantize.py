@@ -18,6 +18,7 @@ from .qconfig import default_dynamic_qconfig, float16_dynamic_qconfig
 from .stubs import DeQuantStub, QuantStub, QuantWrapper
 
 __all__ = ["propagate_qconfig_", "add_quant_dequant", "prepare", "quantize", "fuse_modules",
+           "prepare_qat", "quantize_qat", "get_default_qat_module_mappings",
            "quantize_dynamic", "convert", "swap_module", "get_default_static_quant_module_mappings",
            "get_default_dynamic_quant_module_mappings",
            "get_default_qconfig_propagation_list"]
@@ -25,10 +26,17 @@ __all__ = ["propagate_qconfig_", "add_quant_dequant", "prepare", "quantize", "fu
 
 def get_default_static_quant_module_mappings():
     """float module type -> quantized module type (those gpujit has)."""
-    from gpujit.ao.nn import intrinsic as nni, quantized as nnq
+    from gpujit.ao.nn import intrinsic as nni, qat as nnqat, quantized as nnq
     return {QuantStub: nnq.Quantize, DeQuantStub: nnq.DeQuantize, nn.Linear: nnq.Linear,
+            nnqat.Linear: nnq.Linear,
             nn.ReLU6: nnq.ReLU6, nn.LeakyReLU: nnq.LeakyReLU, nn.Dropout: nnq.Dropout,
             nni.LinearReLU: nni.quantized.LinearReLU}
+
+
+def get_default_qat_module_mappings():
+    """float module type -> quantization-aware-training module type."""
+    from gpujit.ao.nn import qat as nnqat
+    return {nn.Linear: nnqat.Linear}
 
 
 def get_default_dynamic_quant_module_mappings():
@@ -49,7 +57,8 @@ _UNSUPPORTED_DYNAMIC = ("GRUCell", "LSTM", "GRU", "LSTMCell", "RNNCell", "Embedd
 def get_default_qconfig_propagation_list():
     """The module types that get a qconfig and (leaves) an observer."""
     types = set(get_default_static_quant_module_mappings()) | \
-        set(get_default_dynamic_quant_module_mappings()) | {nn.Sequential}
+        set(get_default_dynamic_quant_module_mappings()) | \
+        set(get_default_qat_module_mappings()) | {nn.Sequential}
     types |= {getattr(nn, n) for n in _UNSUPPORTED_STATIC if hasattr(nn, n)}
     return types
 
@@ -78,16 +87,16 @@ def _has_no_children(module):
     return len(module._modules) == 0
 
 
-def _add_observer_(module, qconfig_propagation_list, device=None):
+def _add_observer_(module, qconfig_propagation_list, device=None, non_leaf=()):
     """The qconfig's activation observer as child `activation_post_process` of each leaf
-    module of the propagation list with a qconfig (a fusion, LinearReLU, counts as a leaf),
-    called on its output by a forward hook."""
+    module of the propagation list with a qconfig (a fusion, LinearReLU, and the modules
+    of non_leaf, QAT ones, count as leaves), called on its output by a forward hook."""
     from gpujit.ao.nn.intrinsic import _FusedModule
-    fused = isinstance(module, _FusedModule)
+    fused = isinstance(module, _FusedModule) or type(module) in non_leaf
     if not fused:
         for child in module.children():
             if type(child) is not nn.Dropout:
-                _add_observer_(child, qconfig_propagation_list, device)
+                _add_observer_(child, qconfig_propagation_list, device, non_leaf)
     leaf = fused or (_has_no_children(module) and not isinstance(module, nn.Sequential) and
                      type(module) in qconfig_propagation_list)
     if leaf and getattr(module, "qconfig", None) is not None and \
@@ -109,7 +118,8 @@ def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list
         warnings.warn("None of the submodule got qconfig applied. Make sure you passed "
                       "correct configuration through `qconfig_dict` or by assigning the "
                       "`.qconfig` attribute directly on submodules")
-    _add_observer_(model, qconfig_propagation_list)
+    _add_observer_(model, qconfig_propagation_list,
+                   non_leaf=tuple(observer_non_leaf_module_list or ()))
     return model
 
 
@@ -191,6 +201,38 @@ def quantize(model, run_fn, run_args, mapping=None, inplace=False):
     prepare(model, inplace=True)
     run_fn(model, *run_args) if isinstance(run_args, (list, tuple)) else run_fn(model, run_args)
     convert(model, mapping, inplace=True)
+    return model
+
+
+def prepare_qat(model, mapping=None, inplace=False):
+    """The model for quantization-aware training: its Linear modules swapped for
+    torch.ao.nn.qat.Linear (weights fake-quantized), FakeQuantize observers on their
+    outputs (qconfig.activation: default_qat_qconfig / get_default_qat_qconfig)."""
+    if not model.training:
+        raise AssertionError("prepare_qat only works on models in training mode")
+    if mapping is None:
+        mapping = get_default_qat_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    propagate_qconfig_(model, qconfig_dict=None)
+    from gpujit.ao.nn.intrinsic import _FusedModule
+    for m in model.modules():
+        if isinstance(m, _FusedModule) and getattr(m, "qconfig", None) is not None:
+            raise NotImplementedError(f"gpujit's prepare_qat has no QAT {type(m).__name__} "
+                                      f"(torch.ao.nn.intrinsic.qat): prepare it unfused")
+    convert(model, mapping=mapping, inplace=True, remove_qconfig=False)
+    prepare(model, observer_non_leaf_module_list=set(mapping.values()), inplace=True)
+    return model
+
+
+def quantize_qat(model, run_fn, run_args, inplace=False):
+    """prepare_qat, run_fn(model, *run_args) to train, convert (in eval mode)."""
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.train()
+    prepare_qat(model, inplace=True)
+    run_fn(model, *run_args)
+    convert(model, inplace=True)
     return model
 
 
