@@ -246,7 +246,8 @@ def _missing_dtype(name):
 # and the qschemes exist, so that quantization code naming them (observers' dtype= and
 # qscheme=, `dtype == torch.quint8` tests) runs; quantized tensors are made by
 # gpujit/quantized.py only (any other use as a tensor's dtype is MissingDtype's error; fake
-# quantization: ops/fake_quantize.py).
+# quantization: ops/fake_quantize.py). A quantized dtype passes as a ScalarType argument
+# (quantize_per_tensor's, in eager, traced and scripted code: codes 12-14).
 class _QuantizedDtype(MissingDtype):
     __slots__ = ()
     cplx = False        # (read by entry points checking a ScalarType argument)
@@ -257,12 +258,12 @@ class _QuantizedDtype(MissingDtype):
 
     def error(self) -> TypeError:
         return TypeError(f"gpujit makes {self.name} tensors only with quantize_per_tensor / "
-                         f"quantize_per_channel (gpujit/quantized.py: eager, not as a dtype= "
-                         f"of a factory or conversion, not in scripted or traced code); for "
+                         f"quantize_per_channel (gpujit/quantized.py: not as a dtype= of a "
+                         f"factory or conversion); for "
                          f"values on the quantized grid use {self._instead}")
 
 
-_Q_WHY = "quantized tensors are eager only (gpujit/quantized.py)"
+_Q_WHY = "quantized tensors are made by quantize_per_tensor (gpujit/quantized.py)"
 _Q_INSTEAD = "fake_quantize_per_tensor_affine / fake_quantize_per_channel_affine"
 qint8, quint8, qint32, quint4x2, quint2x4 = (
     _QuantizedDtype(n, size, short, _Q_WHY, _Q_INSTEAD) for n, size, short in (
@@ -377,8 +378,6 @@ _CODE_OF.update({d: c for c, d in _QUANTIZED_CODES.items()})
 def scalar_type_arg(spec) -> dtype:
     """An op's ScalarType argument: a dtype (to_dtype's forms), or TorchScript's int code
     of one (6 is float32), as graphs and scripted code pass it."""
-    if isinstance(spec, _QuantizedDtype):
-        return spec
     if type(spec) is _builtin_int:
         if spec in SCALAR_TYPE_CODES:
             return SCALAR_TYPE_CODES[spec]
@@ -388,7 +387,12 @@ def scalar_type_arg(spec) -> dtype:
         raise TypeError(f"ScalarType {spec}" + (f" ({name})" if name else "") +
                         " is not a dtype gpujit has; use one of " +
                         ", ".join("gpujit." + d.name for d in EVERY))
-    return to_dtype(spec)
+    try:
+        return to_dtype(spec)
+    except TypeError:
+        if isinstance(spec, _QuantizedDtype):
+            return spec
+        raise
 
 
 _default_float = float32

@@ -612,3 +612,178 @@ def test_traced_graph_text_matches_torch():
             return lib.dequantize(lib.relu(q))
         return _strip_ranges(lib.jit.trace(f, lib.tensor([-1.0, 0.5, 2.0])).graph)
     assert run(gpujit) == run(torch)
+
+
+def _fused_run(lib):
+    tq_, nn = lib.ao.quantization, lib.nn
+    rng = np.random.default_rng(1)
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant, self.fc, self.relu = tq_.QuantStub(), nn.Linear(6, 5), nn.ReLU()
+            self.fc2, self.dequant = nn.Linear(5, 3), tq_.DeQuantStub()
+
+        def forward(self, x):
+            return self.dequant(self.fc2(self.relu(self.fc(self.quant(x)))))
+
+    m = M().eval()
+    with lib.no_grad():
+        for lin in (m.fc, m.fc2):
+            lin.weight.copy_(lib.tensor((rng.normal(size=tuple(lin.weight.shape)) * 0.4)
+                                        .astype(f32)))
+            lin.bias.copy_(lib.tensor(rng.normal(size=tuple(lin.bias.shape)).astype(f32)))
+    f = tq_.fuse_modules(m, [["fc", "relu"]])
+    f.qconfig = tq_.default_qconfig
+    p = tq_.prepare(f)
+    for k in range(3):
+        p(lib.tensor((rng.normal(size=(8, 6)) * (k + 1)).astype(f32)))
+    c = tq_.convert(p)
+    x = lib.tensor((rng.normal(size=(4, 6)) * 2).astype(f32))
+    return m, f, c, x
+
+
+def test_fuse_modules_linear_relu():
+    m, f, c, x = _fused_run(gpujit)
+    assert type(m.fc) is gpujit.nn.Linear        # (fuse_modules copies)
+    assert type(f.fc) is gpujit.ao.nn.intrinsic.LinearReLU
+    assert type(f.relu) is gpujit.nn.Identity
+    q = c.fc
+    assert type(q) is gpujit.ao.nn.intrinsic.quantized.LinearReLU
+    assert repr(q).startswith("QuantizedLinearReLU(in_features=6, out_features=5, scale=")
+    qx = c.quant(x)
+    r = q(qx)
+    assert r.int_repr().min().item() >= q.zero_point
+    plain = gpujit.ops.quantized.linear(qx, q.weight(), q.bias(), q.scale, q.zero_point)
+    assert r.int_repr().tolist() == gpujit.relu(plain).int_repr().tolist()
+    with pytest.raises(NotImplementedError, match="fuses Linear \\+ ReLU only"):
+        tq.fuse_modules(gpujit.nn.Sequential(gpujit.nn.Conv2d(1, 1, 1),
+                                             gpujit.nn.ReLU()), ["0", "1"])
+
+
+@needs_torch
+def test_fuse_modules_matches_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (_, _, ca, xa), (_, _, cb, xb) = _fused_run(torch), _fused_run(gpujit)
+    assert repr(ca).replace("torch.", "") == repr(cb).replace("gpujit.", "").replace(
+        "torch.", "")
+    assert ca(xa).tolist() == cb(xb).tolist()
+    assert sorted(ca.state_dict()) == sorted(cb.state_dict())
+
+
+def test_converted_state_dict_saves_and_loads(tmp_path):
+    def make():
+        m = gpujit.nn.Sequential(tq.QuantStub(), gpujit.nn.Linear(4, 3),
+                                 tq.DeQuantStub()).eval()
+        m.qconfig = tq.default_per_channel_qconfig
+        return m
+    x = gpujit.tensor([[0.3, -1, 2, 0.1], [1.0, 0.5, -0.25, 2.0]])
+    p = tq.prepare(make())
+    p(x * 3)
+    c = tq.convert(p)
+    sd = c.state_dict()
+    assert sd["1._packed_params.dtype"] is gpujit.qint8
+    w, b = sd["1._packed_params._packed_params"]
+    assert w.qscheme() is gpujit.per_channel_affine and b.dtype is gpujit.float32
+    gpujit.save(sd, tmp_path / "sd.pt")
+    c2 = tq.convert(tq.prepare(make()))
+    c2.load_state_dict(gpujit.load(tmp_path / "sd.pt", weights_only=False))
+    assert (c2[1].scale, c2[1].zero_point) == (c[1].scale, c[1].zero_point)
+    assert c2(x).tolist() == c(x).tolist()
+    gpujit.save(c, tmp_path / "m.pt")
+    assert gpujit.load(tmp_path / "m.pt", weights_only=False)(x).tolist() == c(x).tolist()
+
+
+@needs_torch
+def test_converted_state_dict_loads_into_torch(tmp_path):
+    x = [[0.3, -1, 2, 0.1], [1.0, 0.5, -0.25, 2.0]]
+
+    def make(lib, calibrate):
+        m = lib.nn.Sequential(lib.ao.quantization.QuantStub(), lib.nn.Linear(4, 3),
+                              lib.ao.quantization.DeQuantStub()).eval()
+        m.qconfig = lib.ao.quantization.default_per_channel_qconfig
+        p = lib.ao.quantization.prepare(m)
+        if calibrate:
+            p(lib.tensor(x) * 3)
+        return lib.ao.quantization.convert(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = make(gpujit, True)
+        gpujit.save(c.state_dict(), tmp_path / "sd.pt")
+        t = make(torch, False)
+        t.load_state_dict(torch.load(tmp_path / "sd.pt", weights_only=False))
+        assert t(torch.tensor(x)).tolist() == c(gpujit.tensor(x)).tolist()
+        torch.save(t.state_dict(), tmp_path / "sd2.pt")
+        g = make(gpujit, False)
+        g.load_state_dict(gpujit.load(tmp_path / "sd2.pt", weights_only=False))
+        assert g(gpujit.tensor(x)).tolist() == c(gpujit.tensor(x)).tolist()
+
+
+def _qat_run(lib, qconfig_name):
+    tq_, nn = lib.ao.quantization, lib.nn
+    rng = np.random.default_rng(2)
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quant, self.fc, self.relu = tq_.QuantStub(), nn.Linear(6, 5), nn.ReLU()
+            self.fc2, self.dequant = nn.Linear(5, 3), tq_.DeQuantStub()
+
+        def forward(self, x):
+            return self.dequant(self.fc2(self.relu(self.fc(self.quant(x)))))
+
+    m = M()
+    with lib.no_grad():
+        for lin in (m.fc, m.fc2):
+            lin.weight.copy_(lib.tensor((rng.normal(size=tuple(lin.weight.shape)) * 0.4)
+                                        .astype(f32)))
+            lin.bias.copy_(lib.tensor(rng.normal(size=tuple(lin.bias.shape)).astype(f32)))
+    m.qconfig = tq_.default_qat_qconfig if qconfig_name == "default" else \
+        tq_.get_default_qat_qconfig(qconfig_name)
+    p = tq_.prepare_qat(m)
+    x = lib.tensor(rng.normal(size=(8, 6)).astype(f32), requires_grad=True)
+    y = p(x)
+    y.sum().backward()
+    for k in range(2):
+        p(lib.tensor((rng.normal(size=(8, 6)) * (k + 1)).astype(f32)))
+    p.eval()
+    c = tq_.convert(p)
+    xt = lib.tensor(rng.normal(size=(4, 6)).astype(f32))
+    return p, y, x.grad, c, c(xt)
+
+
+def test_prepare_qat_and_convert():
+    p, y, g, c, out = _qat_run(gpujit, "default")
+    assert type(p.fc) is gpujit.ao.nn.qat.Linear
+    assert isinstance(p.fc.weight_fake_quant, tq.FakeQuantize)
+    assert isinstance(p.fc.activation_post_process, tq.FakeQuantize)
+    assert isinstance(p.fc.weight_fake_quant.activation_post_process,
+                      tq.MovingAverageMinMaxObserver)
+    # (the forward's weight is on its fake-quantization grid)
+    w = p.fc.weight.detach()
+    s = p.fc.weight_fake_quant.scale.item()
+    wq = p.fc.weight_fake_quant(w).detach().numpy()
+    np.testing.assert_allclose(wq / f32(s), np.rint(wq / f32(s)), atol=1e-4)
+    assert g is not None and y.shape == (8, 3)
+    assert type(c.fc) is gpujit.ao.nn.quantized.Linear
+    assert out.dtype is gpujit.float32 and out.shape == (4, 3)
+    f = tq.get_default_qat_qconfig("x86")
+    assert isinstance(f.activation(), tq.FusedMovingAvgObsFakeQuantize)
+    with pytest.raises(AssertionError, match="prepare_qat only works on models in training "
+                                             "mode"):
+        tq.prepare_qat(gpujit.nn.Sequential(gpujit.nn.Linear(2, 2)).eval())
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["default", "x86"])
+def test_prepare_qat_matches_torch(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a, b = _qat_run(torch, name), _qat_run(gpujit, name)
+    assert repr(a[0]).replace("torch.", "") == \
+        repr(b[0]).replace("gpujit.", "").replace("torch.", "")
+    assert a[1].tolist() == b[1].tolist() and a[2].tolist() == b[2].tolist()
+    if name == "default":   # (x86: fc2's moving-average max differs by a float32 ulp, the
+        #                     float linear's)
+        assert a[4].tolist() == b[4].tolist()

@@ -100,6 +100,7 @@ class _Pickler(pickle._Pickler):
         return None
 
     def reducer_override(self, obj):
+        from ..dtypes import _QuantizedDtype
         from ..tensor import Tensor
         from ..nn.parameter import Parameter
         from ..dtypes import dtype
@@ -109,7 +110,7 @@ class _Pickler(pickle._Pickler):
         from .._sparse_csr import SparseCsrTensor
         if isinstance(obj, _Global):
             return obj.name                   # -> save_global
-        if isinstance(obj, dtype):
+        if isinstance(obj, (dtype, _QuantizedDtype)):
             return obj.name                   # torch.float32 pickles as the global
         if isinstance(obj, device):
             return (_Global("torch", "device"), (str(obj),))
@@ -159,10 +160,10 @@ class _Pickler(pickle._Pickler):
         return NotImplemented
 
     def save_global(self, obj, name=None):
-        from ..dtypes import dtype
+        from ..dtypes import dtype, _QuantizedDtype
         if isinstance(obj, _Global):
             module, name = obj.module, obj.name
-        elif isinstance(obj, dtype):
+        elif isinstance(obj, (dtype, _QuantizedDtype)):
             module, name = "torch", obj.name
         else:
             return super().save_global(obj, name)

@@ -1,4 +1,6 @@
 """torch.ao.nn: the quantized modules (torch.ao.nn.quantized, .quantized.dynamic)."""
 from . import quantized
+from . import intrinsic
+from . import qat
 
-__all__ = ["quantized"]
+__all__ = ["quantized", "intrinsic", "qat"]

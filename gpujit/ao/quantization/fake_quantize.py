@@ -10,7 +10,9 @@ from gpujit import nn
 from .observer import (MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver,
                        _with_args)
 
-__all__ = ["FakeQuantizeBase", "FakeQuantize", "default_fake_quant",
+__all__ = ["FakeQuantizeBase", "FakeQuantize", "FusedMovingAvgObsFakeQuantize",
+           "default_fake_quant", "default_fused_act_fake_quant", "default_fused_wt_fake_quant",
+           "default_fused_per_channel_wt_fake_quant",
            "default_weight_fake_quant", "default_per_channel_weight_fake_quant",
            "disable_fake_quant", "enable_fake_quant", "disable_observer", "enable_observer"]
 
@@ -130,6 +132,50 @@ class FakeQuantize(FakeQuantizeBase):
         destination[prefix + "zero_point"] = self.zero_point
 
 
+class FusedMovingAvgObsFakeQuantize(FakeQuantize):
+    """FakeQuantize whose observing and fake quantization are one op,
+    torch.fused_moving_avg_obs_fake_quant (moving-average min / max observers only)."""
+
+    def __init__(self, observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255,
+                 **observer_kwargs):
+        super().__init__(observer, quant_min, quant_max, **observer_kwargs)
+        if not isinstance(self.activation_post_process,
+                          (MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver)):
+            raise AssertionError("Fused observer+fake_quant module only works with "
+                                 "MovingAverageMinMaxObserver")
+        self.register_buffer("fake_quant_enabled", torch.tensor([1], dtype=torch.long))
+        self.register_buffer("observer_enabled", torch.tensor([1], dtype=torch.long))
+        self.is_symmetric_quant = _is_symmetric(self.activation_post_process.qscheme)
+
+    def calculate_qparams(self):
+        return self.activation_post_process.calculate_qparams()
+
+    def extra_repr(self):
+        return (f"fake_quant_enabled={self.fake_quant_enabled}, "
+                f"observer_enabled={self.observer_enabled}, "
+                f"scale={self.scale}, zero_point={self.zero_point}, dtype={self.dtype}, "
+                f"quant_min={self.activation_post_process.quant_min}, "
+                f"quant_max={self.activation_post_process.quant_max}, "
+                f"qscheme={self.qscheme}, "
+                f"reduce_range={self.activation_post_process.reduce_range}")
+
+    def forward(self, X):
+        app = self.activation_post_process
+        if self.is_per_channel and app.min_val.numel() == 0:
+            # (ATen's kernel resizes the empty running min / max to the channels, filled
+            # with inf / -inf, and the scale and zero point along; gpujit's op takes them
+            # sized)
+            n = X.shape[self.ch_axis]
+            for buf, v in ((app.min_val, float("inf")), (app.max_val, float("-inf")),
+                           (self.scale, 1.0), (self.zero_point, 0)):
+                buf.resize_(n)
+                buf.fill_(v)
+        return torch.fused_moving_avg_obs_fake_quant(
+            X, self.observer_enabled, self.fake_quant_enabled, app.min_val, app.max_val,
+            self.scale, self.zero_point, app.averaging_constant, app.quant_min,
+            app.quant_max, self.ch_axis, self.is_per_channel, self.is_symmetric_quant)
+
+
 default_fake_quant = FakeQuantize.with_args(observer=MovingAverageMinMaxObserver, quant_min=0,
                                             quant_max=255, dtype=torch.quint8,
                                             qscheme=torch.per_tensor_affine,
@@ -142,6 +188,16 @@ default_weight_fake_quant = FakeQuantize.with_args(observer=MovingAverageMinMaxO
 default_per_channel_weight_fake_quant = FakeQuantize.with_args(
     observer=MovingAveragePerChannelMinMaxObserver, quant_min=-128, quant_max=127,
     dtype=torch.qint8, qscheme=torch.per_channel_symmetric, reduce_range=False, ch_axis=0)
+
+
+default_fused_act_fake_quant = FusedMovingAvgObsFakeQuantize.with_args(
+    observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255, dtype=torch.quint8)
+default_fused_wt_fake_quant = FusedMovingAvgObsFakeQuantize.with_args(
+    observer=MovingAverageMinMaxObserver, quant_min=-128, quant_max=127, dtype=torch.qint8,
+    qscheme=torch.per_tensor_symmetric)
+default_fused_per_channel_wt_fake_quant = FusedMovingAvgObsFakeQuantize.with_args(
+    observer=MovingAveragePerChannelMinMaxObserver, quant_min=-128, quant_max=127,
+    dtype=torch.qint8, qscheme=torch.per_channel_symmetric)
 
 
 def _is_fake_quant(mod):

@@ -6,7 +6,9 @@ from collections import namedtuple
 
 import gpujit as torch
 
-from .fake_quantize import (FakeQuantize, default_fake_quant,
+from .fake_quantize import (FakeQuantize, FusedMovingAvgObsFakeQuantize, default_fake_quant,
+                            default_fused_per_channel_wt_fake_quant,
+                            default_fused_wt_fake_quant,
                             default_per_channel_weight_fake_quant, default_weight_fake_quant)
 from .observer import (HistogramObserver, MovingAverageMinMaxObserver,
                        PlaceholderObserver, _PartialWrapper, default_debug_observer, default_dynamic_quant_observer,
@@ -97,11 +99,24 @@ def get_default_qconfig(backend="x86", version=0):
 
 
 def get_default_qat_qconfig(backend="x86", version=1):
-    """The quantization-aware-training QConfig of a backend (fake quantization)."""
+    """The quantization-aware-training QConfig of a backend: version 1 (the default) the
+    fused observer + fake quantization modules, version 0 FakeQuantize."""
     supported = ["fbgemm", "x86", "qnnpack", "onednn"]
     if backend not in supported:
         raise AssertionError("backend: " + str(backend) +
                              f" not supported. backend must be one of {supported}")
+    if version == 1:
+        fused = FusedMovingAvgObsFakeQuantize
+        rr = {"fbgemm": True, "x86": True, "qnnpack": False}
+        act = fused.with_args(observer=MovingAverageMinMaxObserver, quant_min=0,
+                              quant_max=255, reduce_range=rr[backend]) if backend in rr else \
+            fused.with_args(observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255)
+        return QConfig(activation=act, weight=default_fused_wt_fake_quant
+                       if backend == "qnnpack" else default_fused_per_channel_wt_fake_quant)
+    if version != 0:
+        raise AssertionError("Version number: " + str(version) +
+                             "in get_default_qat_qconfig is not supported. Version number "
+                             "must be 0 or 1")
     if backend in ("fbgemm", "x86"):
         act = FakeQuantize.with_args(observer=MovingAverageMinMaxObserver, quant_min=0,
                                      quant_max=255, reduce_range=True)

@@ -17,7 +17,8 @@ from gpujit import nn
 from .qconfig import default_dynamic_qconfig, float16_dynamic_qconfig
 from .stubs import DeQuantStub, QuantStub, QuantWrapper
 
-__all__ = ["propagate_qconfig_", "add_quant_dequant", "prepare", "quantize",
+__all__ = ["propagate_qconfig_", "add_quant_dequant", "prepare", "quantize", "fuse_modules",
+           "prepare_qat", "quantize_qat", "get_default_qat_module_mappings",
            "quantize_dynamic", "convert", "swap_module", "get_default_static_quant_module_mappings",
            "get_default_dynamic_quant_module_mappings",
            "get_default_qconfig_propagation_list"]
@@ -25,9 +26,17 @@ __all__ = ["propagate_qconfig_", "add_quant_dequant", "prepare", "quantize",
 
 def get_default_static_quant_module_mappings():
     """float module type -> quantized module type (those gpujit has)."""
-    from gpujit.ao.nn import quantized as nnq
+    from gpujit.ao.nn import intrinsic as nni, qat as nnqat, quantized as nnq
     return {QuantStub: nnq.Quantize, DeQuantStub: nnq.DeQuantize, nn.Linear: nnq.Linear,
-            nn.ReLU6: nnq.ReLU6, nn.LeakyReLU: nnq.LeakyReLU, nn.Dropout: nnq.Dropout}
+            nnqat.Linear: nnq.Linear,
+            nn.ReLU6: nnq.ReLU6, nn.LeakyReLU: nnq.LeakyReLU, nn.Dropout: nnq.Dropout,
+            nni.LinearReLU: nni.quantized.LinearReLU}
+
+
+def get_default_qat_module_mappings():
+    """float module type -> quantization-aware-training module type."""
+    from gpujit.ao.nn import qat as nnqat
+    return {nn.Linear: nnqat.Linear}
 
 
 def get_default_dynamic_quant_module_mappings():
@@ -48,7 +57,8 @@ _UNSUPPORTED_DYNAMIC = ("GRUCell", "LSTM", "GRU", "LSTMCell", "RNNCell", "Embedd
 def get_default_qconfig_propagation_list():
     """The module types that get a qconfig and (leaves) an observer."""
     types = set(get_default_static_quant_module_mappings()) | \
-        set(get_default_dynamic_quant_module_mappings()) | {nn.Sequential}
+        set(get_default_dynamic_quant_module_mappings()) | \
+        set(get_default_qat_module_mappings()) | {nn.Sequential}
     types |= {getattr(nn, n) for n in _UNSUPPORTED_STATIC if hasattr(nn, n)}
     return types
 
@@ -77,16 +87,19 @@ def _has_no_children(module):
     return len(module._modules) == 0
 
 
-def _add_observer_(module, qconfig_propagation_list, device=None):
-    def needs_observation(m):
-        return getattr(m, "qconfig", None) is not None
-
-    for name, child in module.named_children():
-        if type(child) is nn.Dropout:
-            continue
-        _add_observer_(child, qconfig_propagation_list, device)
-    if _has_no_children(module) and not isinstance(module, nn.Sequential) and \
-            type(module) in qconfig_propagation_list and needs_observation(module) and \
+def _add_observer_(module, qconfig_propagation_list, device=None, non_leaf=()):
+    """The qconfig's activation observer as child `activation_post_process` of each leaf
+    module of the propagation list with a qconfig (a fusion, LinearReLU, and the modules
+    of non_leaf, QAT ones, count as leaves), called on its output by a forward hook."""
+    from gpujit.ao.nn.intrinsic import _FusedModule
+    fused = isinstance(module, _FusedModule) or type(module) in non_leaf
+    if not fused:
+        for child in module.children():
+            if type(child) is not nn.Dropout:
+                _add_observer_(child, qconfig_propagation_list, device, non_leaf)
+    leaf = fused or (_has_no_children(module) and not isinstance(module, nn.Sequential) and
+                     type(module) in qconfig_propagation_list)
+    if leaf and getattr(module, "qconfig", None) is not None and \
             not isinstance(module, DeQuantStub):
         module.add_module("activation_post_process", module.qconfig.activation())
         module._observer_hook = module.register_forward_hook(_observer_forward_hook)
@@ -105,7 +118,8 @@ def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list
         warnings.warn("None of the submodule got qconfig applied. Make sure you passed "
                       "correct configuration through `qconfig_dict` or by assigning the "
                       "`.qconfig` attribute directly on submodules")
-    _add_observer_(model, qconfig_propagation_list)
+    _add_observer_(model, qconfig_propagation_list,
+                   non_leaf=tuple(observer_non_leaf_module_list or ()))
     return model
 
 
@@ -154,7 +168,9 @@ def _convert(module, mapping, inplace, unsupported):
                 f"gpujit's eager-mode quantization has no quantized {type(child).__name__} "
                 f"(torch.ao.nn.quantized has one): quantize it with qconfig=None or keep it "
                 f"outside the QuantStub / DeQuantStub region")
-        _convert(child, mapping, True, unsupported)
+        from gpujit.ao.nn.intrinsic import _FusedModule
+        if not isinstance(child, _FusedModule):     # (a fusion converts as one)
+            _convert(child, mapping, True, unsupported)
         reassign[name] = swap_module(child, mapping)
     for key, value in reassign.items():
         module._modules[key] = value
@@ -185,6 +201,38 @@ def quantize(model, run_fn, run_args, mapping=None, inplace=False):
     prepare(model, inplace=True)
     run_fn(model, *run_args) if isinstance(run_args, (list, tuple)) else run_fn(model, run_args)
     convert(model, mapping, inplace=True)
+    return model
+
+
+def prepare_qat(model, mapping=None, inplace=False):
+    """The model for quantization-aware training: its Linear modules swapped for
+    torch.ao.nn.qat.Linear (weights fake-quantized), FakeQuantize observers on their
+    outputs (qconfig.activation: default_qat_qconfig / get_default_qat_qconfig)."""
+    if not model.training:
+        raise AssertionError("prepare_qat only works on models in training mode")
+    if mapping is None:
+        mapping = get_default_qat_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    propagate_qconfig_(model, qconfig_dict=None)
+    from gpujit.ao.nn.intrinsic import _FusedModule
+    for m in model.modules():
+        if isinstance(m, _FusedModule) and getattr(m, "qconfig", None) is not None:
+            raise NotImplementedError(f"gpujit's prepare_qat has no QAT {type(m).__name__} "
+                                      f"(torch.ao.nn.intrinsic.qat): prepare it unfused")
+    convert(model, mapping=mapping, inplace=True, remove_qconfig=False)
+    prepare(model, observer_non_leaf_module_list=set(mapping.values()), inplace=True)
+    return model
+
+
+def quantize_qat(model, run_fn, run_args, inplace=False):
+    """prepare_qat, run_fn(model, *run_args) to train, convert (in eval mode)."""
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.train()
+    prepare_qat(model, inplace=True)
+    run_fn(model, *run_args)
+    convert(model, inplace=True)
     return model
 
 
@@ -229,3 +277,61 @@ def add_quant_dequant(module):
     for name, child in module.named_children():
         module._modules[name] = add_quant_dequant(child)
     return module
+
+
+def _get_module(model, name):
+    for part in name.split("."):
+        model = getattr(model, part)
+    return model
+
+
+def _set_module(model, name, new):
+    *path, last = name.split(".")
+    for part in path:
+        model = getattr(model, part)
+    setattr(model, last, new)
+
+
+def fuse_known_modules(mod_list, is_qat=False, additional_fuser_method_mapping=None):
+    """[LinearReLU(linear, relu), Identity()] of [linear, relu] (the fusions gpujit
+    quantizes); PyTorch's other fusions (conv / batch norm) are refused."""
+    from gpujit.ao.nn.intrinsic import LinearReLU
+    types = tuple(type(m) for m in mod_list)
+    extra = additional_fuser_method_mapping or {}
+    if types in extra:
+        fused = extra[types](is_qat, *mod_list)
+    elif types == (nn.Linear, nn.ReLU):
+        fused = LinearReLU(*mod_list)
+    elif any(t.__name__.startswith(("Conv", "BatchNorm")) for t in types):
+        raise NotImplementedError(f"gpujit's fuse_modules fuses Linear + ReLU only (no "
+                                  f"quantized convolution or batch norm): {types}")
+    else:
+        raise AssertionError(f"did not find fuser method for: {types} ")
+    for hook in mod_list[0]._forward_pre_hooks.values():
+        fused.register_forward_pre_hook(hook)
+    mod_list[0]._forward_pre_hooks.clear()
+    for hook in mod_list[-1]._forward_hooks.values():
+        fused.register_forward_hook(hook)
+    mod_list[-1]._forward_hooks.clear()
+    out = [fused]
+    for _ in mod_list[1:]:
+        identity = nn.Identity()
+        identity.training = mod_list[0].training
+        out.append(identity)
+    return out
+
+
+def fuse_modules(model, modules_to_fuse, inplace=False, fuser_func=fuse_known_modules,
+                 fuse_custom_config_dict=None):
+    """The model with each list of submodule names in modules_to_fuse (one list, or a list
+    of them) replaced by their fusion (the first) and Identity modules (the rest)."""
+    if not inplace:
+        model = copy.deepcopy(model)
+    groups = modules_to_fuse if all(isinstance(g, (list, tuple)) for g in modules_to_fuse) \
+        else [modules_to_fuse]
+    extra = (fuse_custom_config_dict or {}).get("additional_fuser_method_mapping", {})
+    for names in groups:
+        mods = [_get_module(model, n) for n in names]
+        for n, new in zip(names, fuser_func(mods, False, extra)):
+            _set_module(model, n, new)
+    return model

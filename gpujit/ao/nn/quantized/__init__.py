@@ -152,13 +152,21 @@ class Linear(nn.Module):
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized linear of an observed float linear (prepare's
         activation_post_process gives the output's scale and zero point)."""
-        if not isinstance(mod, cls._FLOAT_MODULE):
-            raise AssertionError(f" nnq.{cls.__name__}.from_float only works for "
-                                 f"{cls._FLOAT_MODULE[0].__name__} but got: {type(mod)}")
-        if not hasattr(mod, "qconfig"):
-            raise AssertionError("Input float module must have qconfig defined")
-        activation_post_process = mod.activation_post_process
-        weight_post_process = mod.qconfig.weight()
+        from gpujit.ao.nn.intrinsic import LinearReLU as _FusedLinearReLU
+        if hasattr(mod, "weight_fake_quant"):       # (a QAT linear: its fake quantizer)
+            weight_post_process = mod.weight_fake_quant
+            activation_post_process = mod.activation_post_process
+        else:
+            if not isinstance(mod, cls._FLOAT_MODULE + (_FusedLinearReLU,)):
+                raise AssertionError(f"nnq.{cls.__name__}.from_float only works for "
+                                     f"{cls._FLOAT_MODULE[0].__name__}, but got: "
+                                     f"{type(mod)}")
+            if not hasattr(mod, "qconfig"):
+                raise AssertionError("Input float module must have qconfig defined")
+            activation_post_process = mod.activation_post_process
+            if type(mod) is _FusedLinearReLU:
+                mod = mod[0]
+            weight_post_process = mod.qconfig.weight()
         weight_post_process(mod.weight)
         dtype = weight_post_process.dtype
         act_scale, act_zp = activation_post_process.calculate_qparams()
