@@ -141,6 +141,8 @@ def _node_grads(n, env, gouts, req):
             kw[p] = _reg.stashed(env[n.outputs[0]]._data) if n.outputs else None
         elif p not in bound and p.endswith("_shape"):
             kw[p] = _reg.shape_param(bound[p[:-6]])
+        elif p not in bound and p.endswith("_strides"):
+            kw[p] = _reg.strides_param(bound[p[:-8]])
         elif p not in bound and p.endswith("_device"):
             t = bound[p[:-7]]
             kw[p] = t.device if isinstance(t, Tensor) else None

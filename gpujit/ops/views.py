@@ -600,7 +600,13 @@ def _reshape_grad(grad, self_shape):
     return grad.reshape(self_shape)
 
 
-@_derivative(t)
+def _t_grad_raw(xp, grad):
+    if type(grad) is not xp.ndarray or grad.dtype.kind not in "fc":
+        return NotImplemented   # (bfloat16's and float8's integer carriers: the formula)
+    return grad.T       # (t()'s view: the same strides as the registry op's, no copy)
+
+
+@_derivative(t, raw=_t_grad_raw)
 def _t_grad(grad):
     return grad.t()
 
