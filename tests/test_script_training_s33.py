@@ -19,11 +19,10 @@ benchmarks/script_training.py's 2-layer LSTM-like loop, 8 steps, batch 16, hidde
   AddmmBackward0 points at the weight's AccumulateGrad directly.
 
 The tests below pin what holds (gradients of the scripted loop equal eager's, the
-forward equals a NumPy evaluation) and mark torch's node structure, not yet matched,
-as xfail(strict=True): they turn red (XPASS) once it is.
+forward equals a NumPy evaluation); torch's eager linear structure (AddmmBackward0 ->
+TBackward0) is matched since c49.
 """
 import numpy as np
-import pytest
 
 import gpujit as torch
 import gpujit.nn as nn
@@ -139,9 +138,8 @@ def test_linear_then_fusion_group_is_one_node():
         "torch::jit::(anonymous namespace)::DifferentiableGraphBackward"]
 
 
-@pytest.mark.xfail(strict=True, reason="linear's AddmmBackward0 points at the weight's "
-                   "AccumulateGrad directly (torch 2.13: through TBackward0)")
 def test_eager_linear_weight_edge_goes_through_t_backward():
+    # (c49: F.linear of a matrix records torch's addmm(bias, input, weight.t()))
     w = torch.ones(5, 4, requires_grad=True)
     b = torch.zeros(5, requires_grad=True)
     y = torch.nn.functional.linear(torch.ones(3, 4), w, b)

@@ -149,6 +149,10 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, capture, ac
         roots.append(e)
     grads = _make_grads(outputs, grad_outputs)
     handed = _run.handed = {id(g._data) for g in grads}
+    for g in grads:         # (and the arrays they view: never kept as a .grad)
+        b = getattr(g._data, "base", None)
+        if b is not None:
+            handed.add(id(b))
     if capture is None and len(roots) == 1 and type(roots[0][0]) is not AccumulateGrad:
         node = roots[0][0]
         for nxt, _ in node.next_functions:
@@ -307,6 +311,14 @@ def _accumulate_leaf(node, g, create_graph, handed):
         except NotImplementedError:     # (a sparse gradient: _store_grad's own path)
             return _accumulate_into(leaf, g)
         with _grad_lock:
+            base = getattr(ga, "base", None)
+            if base is not None and base.base is None and base.shape == ga.shape and \
+                    base.strides == ga.strides and type(base) is type(ga) and \
+                    base.dtype == ga.dtype:
+                # (a view of all of a product's array, as laid out: TBackward0's
+                # transpose of mm's transposed weight gradient, F.linear's): the array
+                ga = base
+                g = _reg.wrap_any(ga, g._dtype, g._device)
             if ag.grad is None and getattr(ga, "base", None) is None and \
                     id(ga) not in handed and _obeys_layout(ga, leaf._data):
                 ag.grad = g     # made by this backward and handed to no one else: kept
@@ -512,12 +524,14 @@ def _store_grad(ag, leaf, g):
 def _add_into(acc, g):
     """acc.add_(g) in no grad mode: the ufunc writing into acc's array where add_'s entry
     point would compute the same sum and copy it in (one dtype, one shape, one device,
-    arrays that own their memory: no cast, broadcast, overlap or read-only view to refuse;
+    acc's array owning its memory and g's no view of it, no integer carrier of bfloat16 /
+    float8 bits: no cast, broadcast, overlap or read-only view to refuse;
     no tracer, profiler or autocast hook to see the call), else add_ itself."""
     a, b = acc._data, g._data
     ds = _reg.dispatch_state
-    if a.dtype == b.dtype and a.shape == b.shape and acc._device is g._device and \
-            a.base is None and b.base is None and acc._base is None and \
+    if a.dtype == b.dtype and a.dtype.kind in "fc" and a.shape == b.shape and \
+            acc._device is g._device and \
+            a.base is None and b.base is not a and acc._base is None and \
             (ds.hook is ds.autograd or ds.hook is None):
         if type(a) is _np.ndarray:
             if a.flags.writeable:           # (CuPy's arrays have no such flag)

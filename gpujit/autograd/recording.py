@@ -348,6 +348,8 @@ def _make_plan(op):
             params.append((p, 1, args[p[:-6]][0]))
         elif p.endswith("_device") and p[:-7] in args:
             params.append((p, 2, args[p[:-7]][0]))
+        elif p.endswith("_strides") and p[:-8] in args:
+            params.append((p, 3, args[p[:-8]][0]))
         else:
             return False
     for p in d.params:
@@ -450,6 +452,8 @@ def _record_planned(op, args, plan):
             pre[p] = v
         elif kind == 1:
             pre[p] = _reg.shape_param(v)
+        elif kind == 3:
+            pre[p] = _reg.strides_param(v)
         else:
             pre[p] = v._device if isinstance(v, Tensor) else None
     next_functions, inputs_meta = [], []
@@ -479,7 +483,7 @@ def _record_planned(op, args, plan):
         if d.reads is not None:
             needed = d.needed_frozen(needs)     # keep only what the needed gradients read
             for p in pre:
-                if p not in needed and not p.endswith(("_shape", "_device", "needs_grad")):
+                if p not in needed and not p.endswith(("_shape", "_device", "_strides", "needs_grad")):
                     pre[p] = None
     state = _state
     prev = state.enabled, state.inference       # (no_grad's enter and exit)
@@ -743,6 +747,9 @@ def _record_op(op, args, d, inplace, names, bound):
             t = bound[p[:-7]]
             pre[p] = t._device if isinstance(t, Tensor) else None
             continue
+        if p not in bound and p.endswith("_strides"):
+            pre[p] = _reg.strides_param(bound[p[:-8]])
+            continue
         v = bound[p]
         if p in written and isinstance(v, Tensor):
             # the value before the write; recorded when it requires grad (double backward)
@@ -782,7 +789,7 @@ def _record_op(op, args, d, inplace, names, bound):
         needed = d.needed_frozen(needs) if d.reads is not None else None
         if needed is not None:      # keep only what the needed gradients read
             for p in pre:
-                if p not in needed and not p.endswith(("_shape", "_device", "needs_grad")):
+                if p not in needed and not p.endswith(("_shape", "_device", "_strides", "needs_grad")):
                     pre[p] = None
         if d.computes is not None:
             # values saved in place of the arguments they are computed from (recorded:

@@ -144,6 +144,8 @@ def make_recorder(op, plan):
             L.append(f"    {v} = {a[i]}")
         elif kind == 1:
             L.append(f"    {v} = _shape_param({a[i]})")
+        elif kind == 3:
+            L.append(f"    {v} = _strides_param({a[i]})")
         else:
             L.append(f"    {v} = {a[i]}._device if isinstance({a[i]}, _T) else None")
     for k, i in enumerate(wrt):
@@ -181,7 +183,7 @@ def make_recorder(op, plan):
             needed = True
             L.append("    needed = _d.needed_frozen(needs)")
             for p, v in pre:
-                if not p.endswith(("_shape", "_device", "needs_grad")):
+                if not p.endswith(("_shape", "_device", "_strides", "needs_grad")):
                     L.append(f"    if {p!r} not in needed: {v} = None")
     # (no_grad's enter and exit; autograd_call runs the recorder only with grad mode on
     # and inference mode off, the state the exit restores)
@@ -274,6 +276,7 @@ def make_recorder(op, plan):
          "_numbered_name": _numbered_name, "_number_skip": _number_skip, "_skips": {},
          "_MISSING": _MISSING, "_backward_name": backward_name,
          "_node_class": node_class, "_QUALIFIED": _QUALIFIED_NAMES, "_shape_param": _reg.shape_param,
+         "_strides_param": _reg.strides_param,
          "_edge_of": _rec.edge_of, "_state": _rec._state, "_edge_skip": _rec._edge_skip,
          "_PLAIN": _rec._PLAIN, "_ST": SavedTensor, "_save": _rec._save,
          "_FLOATING": _dt.FLOATING, "_AGM": _AutogradMeta, "_wref": weakref.ref,

@@ -146,6 +146,8 @@ def _node_grads(n, env, gouts, req):
             kw[p] = st if st is not _NO_STASH else _reg.stashed(env[n.outputs[0]]._data)
         elif p not in bound and p.endswith("_shape"):
             kw[p] = _reg.shape_param(bound[p[:-6]])
+        elif p not in bound and p.endswith("_strides"):
+            kw[p] = _reg.strides_param(bound[p[:-8]])
         elif p not in bound and p.endswith("_device"):
             t = bound[p[:-7]]
             kw[p] = t.device if isinstance(t, Tensor) else None

@@ -187,6 +187,7 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     # (c48) select / slice / narrow's backward writes the gradient into zeros through these
     # (ops/views._into_zeros): copies of the elements, NaN bits kept (EXACT_OPS)
     "aten::select_scatter", "aten::slice_scatter",
+    "aten::select_backward", "aten::slice_backward",        # (c49: ATen's own ops)
 })
 
 
@@ -410,6 +411,7 @@ EXACT_OPS = frozenset({
     "aten::_upsample_nearest_exact2d", "aten::_upsample_nearest_exact3d", "aten::im2col",
     "aten::fill_", "aten::full", "aten::full_like", "aten::new_full", "aten::unfold",
     "aten::expand_copy", "aten::permute_copy", "aten::t_copy", "aten::select_scatter",
+    "aten::select_backward", "aten::slice_backward",
     "aten::slice_scatter", "aten::diagonal_scatter", "aten::block_diag", "aten::flatten",
     "aten::rot90", "aten::index_copy", "aten::index_copy_", "aten::index_fill",
     "aten::index_fill_", "aten::put", "aten::put_", "aten::masked_scatter",

@@ -76,7 +76,8 @@ AS_WRITTEN = frozenset({
     "aten::narrow_copy", "aten::alias_copy", "aten::unfold_copy", "aten::_unsafe_view",
     "aten::_fw_primal", "aten::diagonal_backward",
     # (c48: an overwrite of a view, the backward of select / slice / narrow)
-    "aten::select_scatter", "aten::slice_scatter",
+    "aten::select_scatter", "aten::slice_scatter", "aten::select_backward",
+    "aten::slice_backward",
 })
 
 CONJUGATED = frozenset({

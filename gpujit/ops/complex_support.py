@@ -90,7 +90,8 @@ COMPLEX_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::Complex",
     # (c48) select / slice / narrow's backward writes the gradient into zeros through these
     # (ops/views._into_zeros): they move elements, whatever their type
-    "aten::select_scatter", "aten::slice_scatter",
+    "aten::select_scatter", "aten::slice_scatter", "aten::select_backward",
+    "aten::slice_backward",
 })
 
 

@@ -187,6 +187,17 @@ def shape_param(value):
 _TENSOR = [None, None]      # (Tensor and Parameter: bound on first use)
 
 
+def strides_param(value):
+    """What a derivative's `<arg>_strides` parameter gets: a tensor's strides in elements
+    (its array's), as ATen's formulas save `mat2_sym_strides` to lay a gradient out as the
+    operand was (mm_mat2_backward); None for no tensor."""
+    a = getattr(value, "_data", None)
+    if a is None or not hasattr(a, "strides"):
+        return None
+    isz = a.itemsize
+    return tuple([s // isz for s in a.strides])
+
+
 def _opdefs(target):
     from .registry import OpDef, OPS, OVERLOADS     # (the registry imports this module)
     if isinstance(target, OpDef):
@@ -201,7 +212,7 @@ def param_names(schema):
     names = {a.name for a in schema.arguments} | {"result", "needs_grad"}
     names |= {a.name + suffix for a in schema.arguments
               if a.type.base == "Tensor" and not a.type.is_list
-              for suffix in ("_shape", "_device")}
+              for suffix in ("_shape", "_device", "_strides")}
     names |= {a.name + suffix for a in schema.arguments
               if a.type.base == "Tensor" and a.type.is_list
               for suffix in ("_shape", "_needs_grad")}

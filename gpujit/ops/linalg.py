@@ -468,6 +468,15 @@ def addmm_shape(sa, sb):
 @op("aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) "
     "-> Tensor", tags=_LA, meta=_addmm_meta(addmm_shape))
 def addmm(xp, self, mat1, mat2, beta=1, alpha=1):
+    dt = mat1.dtype
+    if beta == 1 and alpha == 1 and dt in _PLAIN_LINEAR and mat2.dtype == dt and \
+            self.dtype == dt and mat1.ndim == 2 and mat2.ndim == 2 and \
+            mat1.shape[1] == mat2.shape[0] and (self.shape == (mat2.shape[1],) or (
+                self.ndim == 2 and self.shape == (mat1.shape[0], mat2.shape[1]))):
+        # (the common case, F.linear's: nothing the checks below refuse, nothing to cast
+        # or scale; the general path's product and bias add, without its checks)
+        r = xp.matmul(mat1, mat2)
+        return xp.add(r, self, out=r)
     addmm_dtypes("addmm", *(_dtn(t.dtype) for t in (self, mat1, mat2)))
     addmm_shape(mat1.shape, mat2.shape)
     a, b = _checked(xp, "mm", mat1, mat2)
@@ -630,13 +639,25 @@ def linear(xp, input, weight, bias=None):
 
 
 def _linear_composite(input, weight, bias=None):
-    """F.linear recording gradients with a 1-D input or weight: PyTorch's linear, addmm of
-    the input flattened to a matrix (ViewBackward0 -> AddmmBackward0) where a 1-D bias
-    meets a contiguous input, else matmul(input, weight.t()) (TBackward0 for the weight)
-    then add_(bias). Matrices (the training loop's path) keep the op's one node."""
+    """F.linear recording gradients: PyTorch's linear. A matrix input: addmm(bias, input,
+    weight.t()) (AddmmBackward0 -> (bias, input, TBackward0 -> weight)), without a bias
+    mm(input, weight.t()); a 1-D input or weight: addmm of the input flattened to a matrix
+    (ViewBackward0 -> AddmmBackward0) where a 1-D bias meets a contiguous input, else
+    matmul(input, weight.t()) then add_(bias). An input of 3 or more dims with a matrix
+    weight keeps the op's one node (named as torch's last op, node_names._linear)."""
     if isinstance(input, _reg._Tensor) and isinstance(weight, _reg._Tensor) and \
-            input._data.ndim >= 2 and weight._data.ndim == 2:
-        return NotImplemented       # (nn.Linear's Parameters too: the hot path)
+            weight._data.ndim == 2:
+        nd = input._data.ndim
+        if nd == 2 and input._data.dtype in _PLAIN_LINEAR and \
+                weight._data.dtype == input._data.dtype:
+            # (float32 / float64: float16, bfloat16, float8 and complex keep their paths)
+            if bias is None:
+                return mm.op.public(input, weight.t())
+            if isinstance(bias, _reg._Tensor) and bias._data.ndim <= 2 and \
+                    bias._data.dtype == input._data.dtype:
+                return addmm.op.public(bias, input, weight.t())
+        if nd >= 2:
+            return NotImplemented       # (the op's one node)
     _linear_check(tuple(input.shape), tuple(weight.shape), input.dtype, weight.dtype,
                   None if bias is None else bias.dtype)
     if bias is not None and input.dim() == 2:
@@ -796,19 +817,50 @@ def _matmul_grad(grad, kept, self_shape, other_shape, needs_grad):
 _RAW_DTYPES = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
 
 
-def _mm_grad_raw(xp, grad, self, mat2, needs_grad):
+def _column_major(shape, strides):
+    """ATen's test in mm_mat1_backward / mm_mat2_backward: a matrix laid out by columns
+    (strides (1, rows), in elements), as w.t() of a contiguous w (F.linear's weight)."""
+    return strides is not None and len(strides) == 2 and strides[0] == 1 and \
+        strides[1] == shape[0]
+
+
+def _mm_grad_raw(xp, grad, self, mat2, self_strides, mat2_strides, needs_grad):
     dt = grad.dtype
     if dt not in _RAW_DTYPES or (needs_grad[0] and mat2.dtype != dt) or (
             needs_grad[1] and self.dtype != dt):
         return NotImplemented
-    return (mm(xp, grad, mat2.T) if needs_grad[0] else None,
-            mm(xp, self.T, grad) if needs_grad[1] else None)
+    # (ATen's mm_mat1_backward / mm_mat2_backward: the gradient of a column-major operand
+    # is the transposed product transposed back, laid out as the operand: its GEMM, its
+    # bits)
+    g1 = g2 = None
+    mul = xp.matmul     # (mm's product of two float32 / float64 matrices)
+    if needs_grad[0]:
+        g1 = mul(mat2, grad.T).T if _column_major(grad.shape[:1] + mat2.shape[:1],
+                                                  self_strides) \
+            else mul(grad, mat2.T)
+    if needs_grad[1]:
+        g2 = mul(grad.T, self).T if _column_major(self.shape[1:] + grad.shape[1:],
+                                                  mat2_strides) \
+            else mul(self.T, grad)
+    return g1, g2
+
+
+def _mm_grads(grad, self, mat2, self_strides, mat2_strides, needs_grad):
+    g1 = g2 = None
+    if needs_grad[0]:
+        g1 = mat2.mm(grad.t()).t() if _column_major((grad.shape[0], mat2.shape[0]),
+                                                     self_strides) \
+            else grad.mm(mat2.t())
+    if needs_grad[1]:
+        g2 = grad.t().mm(self).t() if _column_major((self.shape[1], grad.shape[1]),
+                                                    mat2_strides) \
+            else self.t().mm(grad)
+    return g1, g2
 
 
 @_derivative(mm, reads={"self": ("mat2",), "mat2": ("self",)}, raw=_mm_grad_raw)
-def _mm_grad(grad, self, mat2, needs_grad):
-    return (grad.mm(mat2.t()) if needs_grad[0] else None,
-            self.t().mm(grad) if needs_grad[1] else None)
+def _mm_grad(grad, self, mat2, self_strides, mat2_strides, needs_grad):
+    return _mm_grads(grad, self, mat2, self_strides, mat2_strides, needs_grad)
 
 
 @_derivative(bmm, reads={"self": ("mat2",), "mat2": ("self",)})
@@ -829,18 +881,19 @@ def _dot_grad(grad, self, tensor, needs_grad):
             grad * self if needs_grad[1] else None)
 
 
-def _addmm_grad_raw(xp, grad, mat1, mat2, beta, alpha, needs_grad):
+def _addmm_grad_raw(xp, grad, mat1, mat2, beta, alpha, mat1_strides, mat2_strides,
+                    needs_grad):
     if not (beta == 1 and alpha == 1):
         return NotImplemented
-    mms = _mm_grad_raw(xp, grad, mat1, mat2, needs_grad[1:])
+    mms = _mm_grad_raw(xp, grad, mat1, mat2, mat1_strides, mat2_strides, needs_grad[1:])
     return mms if mms is NotImplemented else (grad,) + mms
 
 
 @_derivative(addmm, reads={"mat1": ("mat2",), "mat2": ("mat1",)}, raw=_addmm_grad_raw)
-def _addmm_grad(grad, mat1, mat2, beta, alpha, needs_grad):
-    return (_scaled(grad, beta),
-            _scaled(grad.mm(mat2.t()), alpha) if needs_grad[1] else None,
-            _scaled(mat1.t().mm(grad), alpha) if needs_grad[2] else None)
+def _addmm_grad(grad, mat1, mat2, beta, alpha, mat1_strides, mat2_strides, needs_grad):
+    g1, g2 = _mm_grads(grad, mat1, mat2, mat1_strides, mat2_strides, needs_grad[1:])
+    return (_scaled(grad, beta), None if g1 is None else _scaled(g1, alpha),
+            None if g2 is None else _scaled(g2, alpha))
 
 
 @_derivative(baddbmm, reads={"batch1": ("batch2",), "batch2": ("batch1",)})

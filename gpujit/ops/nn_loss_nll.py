@@ -490,12 +490,13 @@ def _mean_weight_share(grad, reduction, result, w):
     return 0
 
 
-# the output only for the weight's gradient of a 'mean' (PyTorch keeps the total weight,
-# not the output: a write into the output after the op is no error)
-@_derivative(nll_loss, nll_loss_nd, computes={
-    "result_": lambda result, reduction, needs_grad: (
-        result if needs_grad[2] and reduction_name(reduction) == "mean" else None)})
-def _nll_grad(grad, self, target, weight, reduction, ignore_index, result_, needs_grad):
+# the output only for the weight's gradient (of a 'mean'): saved only where the weight's
+# gradient is needed (PyTorch keeps the total weight, not the output: a write into the
+# output after the op is no error)
+@_derivative(nll_loss, nll_loss_nd, reads={
+    "self": ("self", "target", "weight"), "target": (),
+    "weight": ("self", "target", "weight", "result")})
+def _nll_grad(grad, self, target, weight, reduction, ignore_index, result, needs_grad):
     x, t = _batched(self, target)
     tc, w = _class_targets(x, t, weight, ignore_index)
     s = _row_scale(grad, reduction, w, tuple(t.shape), None if weight is None else t,
@@ -504,9 +505,9 @@ def _nll_grad(grad, self, target, weight, reduction, ignore_index, result_, need
     gx = x.new_zeros(tuple(x.shape)).scatter(
         1, tc.unsqueeze(1), (-(s * w)).masked_fill(t.long().eq(ignore_index), 0).unsqueeze(1))
     gw = None
-    if weight is not None and needs_grad[2]:    # (result_ is kept only then)
+    if weight is not None and needs_grad[2]:    # (result is kept only then)
         picked = x.gather(1, tc.unsqueeze(1)).squeeze(1)
-        share = -picked * s + _mean_weight_share(grad, reduction, result_, w)
+        share = -picked * s + _mean_weight_share(grad, reduction, result, w)
         gw = _class_weight_grad(weight, tc, t.long().ne(ignore_index), share)
     return gx.reshape(self.shape), None, gw
 
@@ -656,3 +657,98 @@ nll_loss.op.derivative.edgeless = nll_loss_nd.op.derivative.edgeless = ("target"
 # (cross_entropy is log_softmax then nll_loss in PyTorch: its node's one edge is the
 # input's; a target of probabilities that requires grad keeps its edge)
 cross_entropy_loss.op.derivative.edgeless = ("target", "weight")
+
+
+# --------------------------------------------------------------------------------------
+# cross_entropy recording gradients: PyTorch's composite (LossNLL.cpp's cross_entropy_loss),
+# each op its node: log_softmax then nll_loss_nd (NllLossBackward0 -> LogSoftmaxBackward0),
+# with label smoothing the mix of both losses (AddBackward0 -> (MulBackward1 -> NllLoss...,
+# MulBackward1 -> DivBackward0 -> SumBackward0 -> MaskedFillBackward0 ...)), class
+# probabilities -(logp * q).sum() / rows (DivBackward1 -> NegBackward0 -> SumBackward0 ->
+# MulBackward0 -> LogSoftmaxBackward0)
+
+_CE_DTYPES = frozenset({"float32", "float64"})
+
+
+def _ce_composite(self, target, weight=None, reduction=1, ignore_index=-100,
+                  label_smoothing=0.0):
+    from .registry import OPS, _Tensor
+    from .node_names import aten_scalars
+    if not (isinstance(self, _Tensor) and isinstance(target, _Tensor)) or \
+            self._dtype.name not in _CE_DTYPES or self._data.ndim < 1 or \
+            (weight is not None and (not isinstance(weight, _Tensor) or
+                                     weight._dtype is not self._dtype)):
+        return NotImplemented       # (float16 / bfloat16, odd arguments: the op's one node)
+    cross_entropy_loss.op.meta(self, target, weight, reduction, ignore_index,
+                               label_smoothing)           # (its checks, its words)
+    red = reduction_name(reduction)
+    cdim = 0 if self.dim() == 1 else 1
+    c = self.shape[cdim]
+    logp = OPS["aten::log_softmax.int"].public(self, cdim)
+    wshape = [1] * self.dim()
+    wshape[cdim] = c
+    with aten_scalars():
+        if tuple(self.shape) == tuple(target.shape):     # (class probabilities)
+            q = target
+            if label_smoothing > 0:
+                q = target * (1 - label_smoothing) + label_smoothing / c
+            prod = logp * q
+            if weight is not None:
+                prod = prod * weight.view(wshape)
+            if red == "none":
+                return -prod.sum(cdim)
+            if red == "sum":
+                return -prod.sum()
+            total = -prod.sum()
+            if self.numel() == 0:
+                return total.fill_(float("nan"))
+            return total / (self.numel() // c)
+        nll = OPS["aten::nll_loss_nd"].public(logp, target, weight, reduction, ignore_index)
+        if not label_smoothing > 0:
+            return nll
+        ignore = target == ignore_index
+        smooth = -(logp * weight.view(wshape)).sum(cdim) if weight is not None \
+            else -logp.sum(cdim)
+        smooth = smooth.masked_fill(ignore, 0.0)
+        if red == "mean":
+            if weight is not None:
+                ret = smooth.sum() / weight.gather(0, target.masked_select(
+                    ignore.logical_not()).flatten()).sum()
+            else:
+                ret = smooth.sum() / ignore.logical_not().sum()
+        elif red == "sum":
+            ret = smooth.sum()
+        else:
+            ret = smooth
+        return (1 - label_smoothing) * nll + ret * (label_smoothing / c)
+
+
+cross_entropy_loss.op.composite = _ce_composite
+
+
+def _nll_grad_raw(xp, grad, self, target, weight, reduction, ignore_index, result,
+                  needs_grad):
+    """_nll_grad on the arrays for the classifier's case (an (N, C) float32 / float64
+    input, int64 class indices, no weights, 'mean' or 'sum'): -s written at each row's
+    target into zeros (s: grad, / the rows not ignored for 'mean'), an ignored row 0, as
+    the registry ops of the formula write it (one value per row: no sum to order)."""
+    if weight is not None or self is None or self.ndim != 2 or target is None or \
+            target.ndim != 1 or target.dtype.kind not in "iu" or needs_grad[2] or \
+            grad.ndim != 0 or grad.dtype != self.dtype or self.dtype not in _RAW_CE:
+        return NotImplemented
+    red = reduction_name(reduction)
+    if red == "none":
+        return NotImplemented
+    t = target.astype(np.int64, copy=False)
+    ignored = t == ignore_index
+    tc = xp.where(ignored, 0, t)
+    w = xp.ones(t.shape, self.dtype)
+    w[ignored] = 0
+    s = xp.true_divide(grad, w.sum()) if red == "mean" else grad
+    val = xp.where(ignored, 0, xp.multiply(xp.negative(s), w)).astype(self.dtype, copy=False)
+    g = xp.zeros(self.shape, self.dtype)
+    g[xp.arange(t.shape[0]), tc] = val
+    return g, None, None
+
+
+nll_loss.op.derivative.raw = nll_loss_nd.op.derivative.raw = _nll_grad_raw

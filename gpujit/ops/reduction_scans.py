@@ -177,7 +177,28 @@ def _softmax_grad(grad, result, dim):
     return out if back is None else out.to(back)
 
 
-@_derivative(log_softmax)
+def _log_softmax_grad_raw(xp, grad, result, dim):
+    """_log_softmax_grad on the arrays where its registry ops run their ufuncs on them as
+    they are (one float32 / float64 dtype and shape, C-contiguous, not 0-d): grad -
+    exp(result) * grad's sum along dim (the sum's own impl: its cascade's bits)."""
+    if grad.dtype != result.dtype or grad.dtype not in _RAW_SOFTMAX or grad.ndim == 0 or \
+            grad.shape != result.shape or not grad.flags.c_contiguous or \
+            not result.flags.c_contiguous:
+        return NotImplemented
+    d = dim + grad.ndim if dim < 0 else dim
+    s = _SUM_IMPL[0]
+    if s is None:
+        from .registry import OPS
+        s = _SUM_IMPL[0] = OPS["aten::sum.dim_IntList"].impl
+    total = xp.asarray(s(xp, grad, [d], True, None))
+    return xp.subtract(grad, xp.multiply(xp.exp(result), total))
+
+
+_RAW_SOFTMAX = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+_SUM_IMPL = [None]
+
+
+@_derivative(log_softmax, raw=_log_softmax_grad_raw)
 def _log_softmax_grad(grad, result, dim):
     g, r, back = _in_opmath(grad, result)
     out = g - r.exp() * g.sum(dim, keepdim=True)

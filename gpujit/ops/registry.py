@@ -35,11 +35,11 @@ from .overlap import (assert_no_partial_overlap, expanded_warning, has_internal_
 # own modules (entry_codegen reads this module's helpers when it compiles, not at import)
 from .entry_codegen import build_entry_points
 from .derivatives import (Derivative, NonDifferentiable, derivative,  # noqa: F401
-                          nondifferentiable, shape_param, run_computes,
+                          nondifferentiable, shape_param, strides_param, run_computes,
                           stash_for_backward, stashed)
 
 __all__ = ["op", "OpDef", "OPS", "OVERLOADS", "get", "dispatch_state", "TAGS", "derivative",
-           "shape_param", "run_computes", "stash_for_backward", "stashed",
+           "shape_param", "strides_param", "run_computes", "stash_for_backward", "stashed",
            "nondifferentiable", "Derivative", "NonDifferentiable"]
 
 # NumPy warns on log(0), 0/0, overflow ...; PyTorch computes silently (inf/nan). The filter

@@ -549,7 +549,10 @@ def _cat_pieces(grad, tensors_shape, d, keep, shapes):
     start = 0
     for i in keep:
         n = shapes[i][d]
-        out[i] = grad.narrow(d, start, n).reshape(tensors_shape[i])
+        piece = grad.narrow(d, start, n)
+        if tuple(piece.shape) != tuple(tensors_shape[i]):
+            piece = piece.reshape(tensors_shape[i])
+        out[i] = piece      # (torch's narrow alone: SliceBackward0 when recorded)
         start += n
     return out
 
@@ -595,7 +598,12 @@ for _impl in (hstack, vstack, dstack, column_stack):
 
 @_derivative(stack)
 def _stack_grad(grad, dim):
-    return list(grad.unbind(wrap_dim(dim, grad.dim())))
+    d = wrap_dim(dim, grad.dim())
+    if grad.requires_grad:
+        # (recorded, create_graph: ATen's stack_tensors_backward, a select of each input's
+        # slice, SelectBackward0 each; else one unbind, the same views)
+        return [grad.select(d, i) for i in range(grad.shape[d])]
+    return list(grad.unbind(d))
 
 
 @_derivative(split_, split_with_sizes, chunk)

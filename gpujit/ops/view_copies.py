@@ -185,3 +185,52 @@ for _name, _view, _params in (
     _SCATTERS_BY_VIEW[_view] = f"aten::{_name}"
     globals()[_name] = _declare_scatter(_name, _view, _params)
 
+
+
+# ------------------------------------------------------------------ select / slice backward
+# ATen's select_backward / slice_backward: zeros of the input's sizes with the gradient
+# written into the view (select / slice's backward: SelectBackward0's formula). Ops of
+# their own, as in PyTorch, so that a double backward records their nodes
+# (SelectBackwardBackward0 / SliceBackwardBackward0, one edge: the gradient's) and
+# differentiates them as torch does (the view of the gradient of the gradient).
+
+def _view_backward_meta(view_name):
+    def meta(grad_output, input_sizes, *args):
+        vm = OPS[view_name].meta(TensorMeta(grad_output.dtype, tuple(input_sizes),
+                                            grad_output.device), *args)
+        _scatter_check(view_name, tuple(vm.shape), tuple(grad_output.shape))
+        return TensorMeta(grad_output.dtype, tuple(input_sizes), grad_output.device)
+    return meta
+
+
+def _into_zeros(xp, view_name, grad_output, input_sizes, *args):
+    out = xp.zeros(tuple(input_sizes), grad_output.dtype)
+    v = OPS[view_name].impl(xp, out, *args)
+    _scatter_check(view_name, tuple(v.shape), tuple(grad_output.shape))
+    v[...] = grad_output
+    return out
+
+
+@op("aten::select_backward(Tensor grad_output, SymInt[] input_sizes, int dim, SymInt index) "
+    "-> Tensor", tags=_SHAPE, meta=_view_backward_meta("aten::select.int"),
+    function=False, method=False)
+def select_backward(xp, grad_output, input_sizes, dim, index):
+    return _into_zeros(xp, "aten::select.int", grad_output, input_sizes, dim, index)
+
+
+@op("aten::slice_backward(Tensor grad_output, SymInt[] input_sizes, int dim, SymInt start, "
+    "SymInt end, SymInt step) -> Tensor", tags=_SHAPE,
+    meta=_view_backward_meta("aten::slice.Tensor"), function=False, method=False)
+def slice_backward(xp, grad_output, input_sizes, dim, start, end, step):
+    return _into_zeros(xp, "aten::slice.Tensor", grad_output, input_sizes, dim, start, end,
+                       step)
+
+
+@_derivative(select_backward, wrt=("grad_output",))
+def _select_backward_grad(grad, dim, index):
+    return grad.select(dim, index)
+
+
+@_derivative(slice_backward, wrt=("grad_output",))
+def _slice_backward_grad(grad, dim, start, end, step):
+    return OPS["aten::slice.Tensor"].public(grad, dim, start, end, step)

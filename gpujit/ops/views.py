@@ -600,7 +600,13 @@ def _reshape_grad(grad, self_shape):
     return grad.reshape(self_shape)
 
 
-@_derivative(t)
+def _t_grad_raw(xp, grad):
+    if type(grad) is not xp.ndarray or grad.dtype.kind not in "fc":
+        return NotImplemented   # (bfloat16's and float8's integer carriers: the formula)
+    return grad.T       # (t()'s view: the same strides as the registry op's, no copy)
+
+
+@_derivative(t, raw=_t_grad_raw)
 def _t_grad(grad):
     return grad.t()
 
@@ -615,9 +621,37 @@ def _transpose_grad(grad, dim0, dim1):
     return grad.transpose(dim0, dim1)
 
 
-@_derivative("aten::squeeze", "aten::squeeze.dim", "aten::squeeze.dims", "aten::unsqueeze")
+def _unsqueeze_to(grad, self_shape, dims):
+    """ATen's unsqueeze_to (squeeze's formula): grad unsqueezed at each of dims (sorted,
+    wrapped) where self had size 1 (an unsqueeze each: UnsqueezeBackward0 when recorded)."""
+    for d in dims:
+        if self_shape[d] == 1:
+            grad = grad.unsqueeze(d)
+    return grad
+
+
+@_derivative("aten::squeeze")
 def _squeeze_grad(grad, self_shape):
-    return grad.reshape(self_shape)
+    return _unsqueeze_to(grad, self_shape, range(len(self_shape)))
+
+
+@_derivative("aten::squeeze.dim")
+def _squeeze_dim_grad(grad, self_shape, dim):
+    if not self_shape:
+        return grad
+    return _unsqueeze_to(grad, self_shape, (wrap_dim(dim, len(self_shape)),))
+
+
+@_derivative("aten::squeeze.dims")
+def _squeeze_dims_grad(grad, self_shape, dim):
+    if not self_shape:
+        return grad
+    return _unsqueeze_to(grad, self_shape, sorted({wrap_dim(d, len(self_shape)) for d in dim}))
+
+
+@_derivative("aten::unsqueeze")
+def _unsqueeze_grad(grad, self_shape, dim):
+    return grad.squeeze(wrap_dim(dim, len(self_shape) + 1))     # (SqueezeBackward1)
 
 
 @_derivative(flatten)
@@ -656,6 +690,12 @@ def _into_zeros(scatter, grad, shape, *args):
     stays -0. as ATen's copy_ keeps it, and no np.add.at (index_add's, ~25 ns an element)."""
     import gpujit
     from .registry import OPS
+    from .. import dtypes as _dt
+    if grad.dtype not in _dt.FLOAT8_TYPES:
+        # (ATen's own ops: SelectBackwardBackward0 / SliceBackwardBackward0 when a double
+        # backward records them; float8 keeps the scatter, which converts its bits)
+        return OPS["aten::select_backward" if scatter == "aten::select_scatter"
+                   else "aten::slice_backward"].public(grad, tuple(shape), *args)
     zeros = gpujit.zeros(tuple(shape), dtype=grad.dtype, device=grad.device)
     return OPS[scatter].public(zeros, grad, *args)
 
