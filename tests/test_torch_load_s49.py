@@ -12,6 +12,8 @@ Expected values come from the in-process scripted module (which other tests comp
 PyTorch) or were computed with torch 2.13 (said where); importorskip("torch") tests run
 torch itself on the same archives, both directions."""
 import io
+import os
+import pickle
 import re
 import subprocess
 import sys
@@ -386,3 +388,350 @@ def test_load_errors_in_torchs_words(tmp_path):
     assert gpujit.jit.load(io.BytesIO(data), map_location=gpujit.device("cpu")).weight \
         .device.type == "cpu"
     assert gpujit.jit.load(io.BytesIO(data), map_location="cpu").bias.device.type == "cpu"
+
+
+# ---------------------------------------------------------------- 3. torch.save / torch.load
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "torch_archives")
+LEGACY = os.path.join(HERE, "legacy_s49.pt")
+
+
+def _check_state(d, torch=gpujit):
+    """The state make_legacy_s49.py saves, as torch 2.13 loads it back."""
+    assert d["n"] == 7
+    base = d["base"]
+    assert base.stride() == (4, 1) and d["row"].storage_offset() == 4
+    assert d["t"].stride() == (1, 4) and not d["t"].is_contiguous()
+    assert d["sl"].stride() == (4, 2) and d["sl"].storage_offset() == 1
+    assert d["nested"][1][0].storage_offset() == 1
+    base[1, 2] = 100.0                      # views keep sharing the one storage
+    assert d["row"][2].item() == 100.0 and d["t"][2, 1].item() == 100.0
+    assert d["sl"].tolist() == [[1.0, 3.0], [5.0, 7.0], [9.0, 11.0]]
+    base[0, 1] = -1.0
+    assert d["nested"][1][0].tolist() == [-1.0, 2.0, 3.0]
+    assert d["nested"][0].tolist() == [8.0, 9.0, 10.0, 11.0]
+    assert d["b16"].dtype == torch.bfloat16 and d["b16"].tolist() == [1.5, -2.25]
+    assert d["h"].dtype == torch.float16 and d["h"].tolist() == [0.5, 65504.0]
+    assert d["c"].dtype == torch.complex64 and d["c"].tolist() == [1 + 2j, 3 - 1j]
+    assert d["flags"].dtype == torch.bool and d["flags"].tolist() == [True, False, True]
+    assert d["empty"].shape == (0, 3) and d["empty"].dtype == torch.float32
+    assert isinstance(d["p"], torch.nn.Parameter) and d["p"].requires_grad
+
+
+def test_torch_legacy_file_loads():
+    _check_state(gpujit.load(LEGACY))
+    _check_state(gpujit.load(LEGACY, weights_only=False, map_location="cpu"))
+    with open(LEGACY, "rb") as f:
+        _check_state(gpujit.load(f))
+
+
+def _maker():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "make_legacy_s49", os.path.join(HERE, "make_legacy_s49.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _state(torch=gpujit):
+    return _maker().state(torch)
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_gpujit_writes_both_formats(tmp_path, zipped):
+    path = str(tmp_path / "s.pt")
+    gpujit.save(_state(), path, _use_new_zipfile_serialization=zipped)
+    with open(path, "rb") as f:
+        assert (f.read(2) == b"PK") == zipped
+    _check_state(gpujit.load(path))
+    buf = io.BytesIO()
+    gpujit.save(_state(), buf, _use_new_zipfile_serialization=zipped)
+    buf.seek(0)
+    _check_state(gpujit.load(buf))
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_torch_reads_what_gpujit_writes_and_back(tmp_path, zipped):
+    torch = pytest.importorskip("torch")
+    ours, theirs = str(tmp_path / "g.pt"), str(tmp_path / "t.pt")
+    gpujit.save(_state(), ours, _use_new_zipfile_serialization=zipped)
+    _check_state(torch.load(ours), torch)
+    script = os.path.join(HERE, "make_legacy_s49.py")
+    if zipped:
+        torch.save(_state(torch), theirs)
+    else:
+        r = subprocess.run([sys.executable, script, theirs], capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    _check_state(gpujit.load(theirs))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16", "complex64",
+                                   "complex128", "bool", "int8", "uint8", "int16", "int32",
+                                   "int64"])
+@pytest.mark.parametrize("zipped", [True, False])
+def test_dtypes_empty_and_non_contiguous_tensors(dtype, zipped):
+    dt = getattr(gpujit, dtype)
+    t = (gpujit.arange(12) % 5).to(dt).reshape(3, 4)
+    if dt.is_complex:
+        t = t * (1 - 2j)
+    obj = {"t": t, "nc": t.t()[1:], "e": gpujit.zeros(0, 3, dtype=dt),
+           "e2": t[:, 4:], "scalar": t[1, 1].clone()}
+    buf = io.BytesIO()
+    gpujit.save(obj, buf, _use_new_zipfile_serialization=zipped)
+    buf.seek(0)
+    back = gpujit.load(buf)
+    for k, v in obj.items():
+        assert back[k].dtype == dt and back[k].shape == v.shape, k
+        assert back[k].stride() == v.stride(), k
+        assert back[k].tolist() == v.tolist(), k
+    assert back["nc"].storage_offset() == 1 and not back["nc"].is_contiguous()
+    back["t"][2, 1] = 1
+    assert back["nc"][0, 2].item() == 1           # (one storage still)
+
+
+def test_mmap_loads_map_the_file_copy_on_write(tmp_path):
+    path = str(tmp_path / "m.pt")
+    gpujit.save(_state(), path)
+    before = open(path, "rb").read()
+    d = gpujit.load(path, mmap=True)
+    _check_state(d)                      # (writes into the loaded tensors...)
+    d["base"].add_(1)
+    assert open(path, "rb").read() == before       # (...never reach the file)
+    assert gpujit.load(path, mmap=True, map_location="cpu")["row"].tolist() == \
+        [4.0, 5.0, 6.0, 7.0]
+    with open(path, "rb") as f, pytest.raises(
+            ValueError, match="f must be a file path in order to use the mmap argument"):
+        gpujit.load(f, mmap=True)
+    legacy = str(tmp_path / "l.pt")
+    gpujit.save(_state(), legacy, _use_new_zipfile_serialization=False)
+    with pytest.raises(RuntimeError, match=re.escape(
+            f"mmap can only be used with files saved with `torch.save({legacy}, "
+            f"_use_new_zipfile_serialization=True), please torch.save your checkpoint "
+            f"with this option in order to use mmap.")):
+        gpujit.load(legacy, mmap=True)
+
+
+class Opaque49:
+    def __init__(self):
+        self.a = 1
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_weights_only_allow_list_and_words(zipped):
+    import collections
+
+    def saved(obj):
+        buf = io.BytesIO()
+        gpujit.save(obj, buf, _use_new_zipfile_serialization=zipped)
+        return buf.getvalue()
+    # allowed by torch 2.13's weights_only unpickler
+    ok = {"od": collections.OrderedDict(a=gpujit.ones(1)), "s": {1, 2}, "c": 1 + 2j,
+          "ctr": collections.Counter("aab"), "dt": gpujit.float16, "sz": gpujit.Size([2]),
+          "dev": gpujit.device("cpu"), "b": b"x", "ba": bytearray(b"y"), "n": None,
+          "p": nn.Parameter(gpujit.ones(2))}
+    back = gpujit.load(io.BytesIO(saved(ok)), weights_only=True)
+    assert back["ctr"] == collections.Counter("aab") and back["s"] == {1, 2}
+    assert back["dt"] is gpujit.float16 and isinstance(back["p"], nn.Parameter)
+
+    def refused(obj):
+        with pytest.raises(pickle.UnpicklingError) as e:
+            gpujit.load(io.BytesIO(saved(obj)))           # (weights_only by default)
+        return str(e.value)
+    for obj, name in ((slice(1, 2), "slice"), (frozenset([1]), "frozenset"),
+                      (print, "print"), (Opaque49(), f"{__name__}.Opaque49")):
+        words = refused({"x": obj})
+        assert words.startswith("Weights only load failed. This file can still be loaded")
+        assert f"WeightsUnpickler error: Unsupported global: GLOBAL {name} was not an " \
+               f"allowed global by default. Please use `torch.serialization." \
+               f"add_safe_globals([{name}])`" in words
+    words = refused({"x": os.stat_result((1,) * 10)})
+    assert "Trying to load unsupported GLOBAL os.stat_result whose module os is " \
+           "blocked." in words
+    with gpujit.serialization.safe_globals([os.stat_result]):      # (never allowed)
+        assert "whose module os is blocked" in refused({"x": os.stat_result((1,) * 10)})
+    with gpujit.serialization.safe_globals([Opaque49]):
+        assert gpujit.load(io.BytesIO(saved({"x": Opaque49()})))["x"].a == 1
+    assert isinstance(gpujit.load(io.BytesIO(saved({"x": Opaque49()})),
+                                  weights_only=False)["x"], Opaque49)
+
+
+def test_load_errors_of_files_that_are_not_archives():
+    with pytest.raises(RuntimeError, match=r"Invalid magic number; corrupt file\?"):
+        gpujit.load(io.BytesIO(pickle.dumps({}, protocol=2)))
+    with pytest.raises(EOFError):
+        gpujit.load(io.BytesIO(b""))
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        gpujit.load(io.BytesIO(b"garbage"))
+    with pytest.raises(pickle.UnpicklingError):
+        gpujit.load(io.BytesIO(b"garbage"), weights_only=False)
+
+
+def _globals_of(data):
+    import pickletools
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        pkl = z.read([n for n in z.namelist() if n.endswith("/data.pkl")][0])
+    return {arg.replace(" ", ".") for op, arg, _ in pickletools.genops(pkl)
+            if op.name in ("GLOBAL", "STACK_GLOBAL")}
+
+
+def test_torch_objects_pickle_as_torchs_globals():
+    obj = {"sz": gpujit.Size([1, 2]), "dt": gpujit.bfloat16, "q": gpujit.qint8,
+           "qs": gpujit.per_channel_affine, "dev": gpujit.device("cpu"),
+           "f8": gpujit.float8_e4m3fn}
+    buf = io.BytesIO()
+    gpujit.save(obj, buf)
+    names = _globals_of(buf.getvalue())
+    # torch 2.13's pickle of the same dict names exactly these globals
+    assert names == {"torch.Size", "torch.bfloat16", "torch.qint8",
+                     "torch.per_channel_affine", "torch.device", "torch.float8_e4m3fn"}
+    back = gpujit.load(io.BytesIO(buf.getvalue()))          # (weights_only)
+    assert back["sz"] == (1, 2) and type(back["sz"]) is gpujit.Size
+    assert back["q"] is gpujit.qint8 and back["qs"] is gpujit.per_channel_affine
+    torch = pytest.importorskip("torch")
+    theirs = torch.load(io.BytesIO(buf.getvalue()))
+    assert theirs == {"sz": torch.Size([1, 2]), "dt": torch.bfloat16, "q": torch.qint8,
+                      "qs": torch.per_channel_affine, "dev": torch.device("cpu"),
+                      "f8": torch.float8_e4m3fn}
+
+
+# ---------------------------------------------------------------- 4. attributes and containers
+
+_ATTRS_SRC = '''
+import sys
+from typing import Dict, List, Optional, Tuple
+if sys.argv[-1] == "torch" or __name__ == "__main__":
+    import torch
+else:
+    import gpujit as torch
+nn = torch.nn
+
+
+@torch.jit.interface
+class OneIface49(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pass
+
+
+class Plus49(nn.Module):
+    def forward(self, x):
+        return x + 1
+
+
+class Twice49(nn.Module):
+    def forward(self, x):
+        return x * 2
+
+
+class Attrs49(nn.Module):
+    impl: OneIface49
+
+    def __init__(self):
+        super().__init__()
+        self.impl = Plus49()
+        self.layers = nn.ModuleList([nn.Linear(2, 2), nn.ReLU()])
+        self.d = nn.ModuleDict({"a": nn.Linear(2, 2), "b": nn.Tanh()})
+        self.pl = nn.ParameterList([nn.Parameter(torch.ones(2)),
+                                    nn.Parameter(torch.zeros(2))])
+        self.i = 3
+        self.f = 1.5
+        self.s = "hi"
+        self.b = True
+        self.li: List[int] = [1, 2]
+        self.dd: Dict[str, float] = {"x": 1.0}
+        self.t: Tuple[int, str] = (1, "a")
+        self.o: Optional[torch.Tensor] = None
+        self.lt: List[torch.Tensor] = [torch.ones(1)]
+        self.dt: Dict[int, torch.Tensor] = {1: torch.zeros(1)}
+        self.c = 1 + 2j
+        self.nested: Dict[str, List[Tuple[int, float]]] = {"k": [(1, 2.0)]}
+        with torch.no_grad():
+            for k, p in enumerate(self.parameters()):
+                p.copy_(torch.arange(p.numel()).reshape(p.shape) * 0.25 - k * 0.125)
+
+    def forward(self, x):
+        for m in self.layers:
+            x = m(x)
+        x = self.d["a"](x) + self.impl(x)
+        for p in self.pl:
+            x = x + p
+        return x * self.i + self.f
+
+    @torch.jit.export
+    def info(self) -> Tuple[int, float, str, bool, List[int], Dict[str, float], Tuple[int, str],
+                            Optional[torch.Tensor], List[torch.Tensor],
+                            Dict[int, torch.Tensor], complex,
+                            Dict[str, List[Tuple[int, float]]]]:
+        return (self.i, self.f, self.s, self.b, self.li, self.dd, self.t, self.o, self.lt,
+                self.dt, self.c, self.nested)
+
+
+if __name__ == "__main__":
+    torch.jit.save(torch.jit.script(Attrs49()), sys.argv[1])
+'''
+
+
+def _attrs_module(tmp_path):
+    import importlib.util
+    path = tmp_path / "attrs49.py"
+    path.write_text(_ATTRS_SRC)
+    spec = importlib.util.spec_from_file_location("attrs49", str(path))
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["attrs49"] = mod               # (scripting reads its source)
+    try:
+        spec.loader.exec_module(mod)
+        return mod, path
+    finally:
+        del sys.modules["attrs49"]
+
+
+def _check_attrs(ld, lib=gpujit):
+    i, f, s, b, li, dd, t, o, lt, dt, c, nested = ld.info()
+    assert (i, f, s, b, li, dd, t, o, c, nested) == (
+        3, 1.5, "hi", True, [1, 2], {"x": 1.0}, (1, "a"), None, 1 + 2j, {"k": [(1, 2.0)]})
+    assert [v.tolist() for v in lt] == [[1.0]] and list(dt) == [1] and \
+        dt[1].tolist() == [0.0]
+    assert (ld.i, ld.s, ld.li, ld.t, ld.nested) == (3, "hi", [1, 2], (1, "a"),
+                                                    {"k": [(1, 2.0)]})
+    assert [n for n, _ in ld.named_parameters()] == [
+        "layers.0.weight", "layers.0.bias", "d.a.weight", "d.a.bias", "pl.0", "pl.1"]
+    assert all(type(p) is lib.Tensor for p in ld.parameters())
+    out = ld(lib.ones(1, 2))
+    # (torch 2.13's values of the module's forward, before and after the swap)
+    np.testing.assert_allclose(out.detach().numpy(), [[0.28125, 8.53125]], rtol=1e-6)
+    ld.impl = lib.jit.script(_attrs_twice(lib))        # (an interface attribute: swapped)
+    np.testing.assert_allclose(ld(lib.ones(1, 2)).detach().numpy(), [[-2.34375, 9.65625]],
+                               rtol=1e-6)
+
+
+def _attrs_twice(lib):
+    class Twice(lib.nn.Module):
+        def forward(self, x):
+            return x * 2
+    return Twice()
+
+
+def test_attributes_of_each_type_round_trip(tmp_path):
+    mod, _ = _attrs_module(tmp_path)
+    m = mod.Attrs49()
+    for fmt in FORMATS:
+        ld = gpujit.jit.load(io.BytesIO(_saved(m, fmt)))
+        _check_attrs(ld)
+        fr = gpujit.jit.freeze(ld.eval())
+        np.testing.assert_allclose(_np(fr(gpujit.ones(1, 2))), [[-2.34375, 9.65625]],
+                                   rtol=1e-6)
+
+
+def test_attributes_of_each_type_between_torch_and_gpujit(tmp_path):
+    torch = pytest.importorskip("torch")
+    mod, src = _attrs_module(tmp_path)
+    theirs = str(tmp_path / "t.pt")
+    r = subprocess.run([sys.executable, str(src), theirs, "torch"], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    _check_attrs(gpujit.jit.load(theirs))         # (a ParameterList's class body too)
+    ours = str(tmp_path / "g.pt")
+    gpujit.jit.save(gpujit.jit.script(mod.Attrs49()), ours)
+    _check_attrs(torch.jit.load(ours), torch)

@@ -100,17 +100,16 @@ class _Pickler(pickle._Pickler):
         return None
 
     def reducer_override(self, obj):
-        from ..dtypes import _QuantizedDtype
         from ..tensor import Tensor
         from ..nn.parameter import Parameter
-        from ..dtypes import dtype
+        from ..dtypes import dtype, MissingDtype, qscheme
         from ..device import device
         from ..dtypes import layout
         from .._sparse_coo import SparseCooTensor
         from .._sparse_csr import SparseCsrTensor
         if isinstance(obj, _Global):
             return obj.name                   # -> save_global
-        if isinstance(obj, (dtype, _QuantizedDtype)):
+        if isinstance(obj, (dtype, MissingDtype, qscheme)):
             return obj.name                   # torch.float32 pickles as the global
         if isinstance(obj, device):
             return (_Global("torch", "device"), (str(obj),))
@@ -135,6 +134,9 @@ class _Pickler(pickle._Pickler):
             return (_Global("torch._utils", "_rebuild_nested_tensor"), obj.__reduce__()[1])
         if isinstance(obj, _TorchSize):
             return (_Global("torch", "Size"), (tuple(obj.seq),))
+        from ..tensor import Size
+        if isinstance(obj, Size):           # (torch.Size's reduce: torch.Size(tuple))
+            return (_Global("torch", "Size"), (tuple(obj),))
         if isinstance(obj, layout):         # (torch.sparse_coo: as PyTorch's save writes it)
             return (_Global("torch.serialization", "_get_layout"), (repr(obj),))
         if getattr(obj, "is_quantized", False) is True:
@@ -160,10 +162,10 @@ class _Pickler(pickle._Pickler):
         return NotImplemented
 
     def save_global(self, obj, name=None):
-        from ..dtypes import dtype, _QuantizedDtype
+        from ..dtypes import dtype, MissingDtype, qscheme
         if isinstance(obj, _Global):
             module, name = obj.module, obj.name
-        elif isinstance(obj, (dtype, _QuantizedDtype)):
+        elif isinstance(obj, (dtype, MissingDtype, qscheme)):     # (torch.qint8 too)
             module, name = "torch", obj.name
         else:
             return super().save_global(obj, name)

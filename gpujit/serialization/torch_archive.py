@@ -205,6 +205,9 @@ class _ClassInfo:
             if isinstance(tgt, ast.Name) and tgt.id in ("__parameters__", "__buffers__"):
                 names = _literal(stmt.value, self.filename)
                 getattr(self, tgt.id.strip("_")).extend(names)
+            elif isinstance(tgt, ast.Name) and tgt.id == "__annotations__" and \
+                    isinstance(stmt.value, ast.List) and not stmt.value.elts:
+                pass        # (`__annotations__ = []` before a ParameterList's entries)
             elif isinstance(tgt, ast.Subscript) and ast.unparse(tgt.value) == \
                     "__annotations__" and isinstance(tgt.slice, ast.Constant):
                 self.annotations[tgt.slice.value] = stmt.value   # `__annotations__["0"] = T`
