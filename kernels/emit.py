@@ -466,8 +466,8 @@ def _spill_type(ty):
     return "float32" if ty is _dt.float16 else _NB.get(ty)
 
 
-def _staged_loop(lo, hi, fixed, stmts, cg):
-    """The loop over elements [lo, hi) of a CPU kernel whose statements call functions
+def _staged_loop(fixed, stmts, cg, rows=None):
+    """The loop over elements [start, stop) of a CPU kernel whose statements call functions
     that NumPy computes with its own vector loops (prims.NUMPY_LOOPS), in stages: the
     elements go in chunks of prims.STAGE_CHUNK; per chunk, stage 0 runs the statements
     that need no such result and stores each call's argument into a stack buffer; one call
@@ -475,7 +475,9 @@ def _staged_loop(lo, hi, fixed, stmts, cg):
     reads them back and runs the statements that need them (and stores the arguments of
     calls that need those), and so on. Values a later stage reads are spilled to buffers
     of their own; `fixed` lines (the index arithmetic and input loads) are computed again
-    in each stage. Returns (lines, buffer names) or None (no such call, one inside a
+    in each stage. A strided layout's `rows` (the lines that start a row of the last dim at
+    element r, ending at `end`) run in each stage within the chunk, so that chunks span
+    short rows. Returns (lines, buffer names) or None (no such call, one inside a
     statement of several lines, a spilled variable of unknown type, too many buffers)."""
     loops = prims.NUMPY_LOOPS
     if not loops:
@@ -530,9 +532,15 @@ def _staged_loop(lo, hi, fixed, stmts, cg):
         return None
     buffers = [f"sp_{n}" for n in sorted(spills)]
     fixed_names = {n for ln in fixed for n in _ASSIGNED.findall(ln)} | {"i"}
-    out = [f"ck = {lo}", f"while ck < {hi}:", f"    ce = min({hi}, ck + {prims.STAGE_CHUNK})"]
+    out = ["ck = start", "while ck < stop:", f"    ce = min(stop, ck + {prims.STAGE_CHUNK})"]
+    if rows is not None:
+        rows = [re.sub(r"\bmin\(stop,", "min(ce,", ln) for ln in rows]
+        fixed_names |= {n for ln in rows for n in _ASSIGNED.findall(ln)} | {"r"}
     for s in range(last + 1):
         loop = ["for i in range(ck, ce):"]
+        if rows is not None:
+            loop = ["r = ck", "while r < ce:"] + ["    " + ln for ln in rows] + [
+                "    for i in range(r, end):"]
         inner = list(fixed)
         for n in sorted(reads[s]):
             if n.startswith("nl"):
@@ -561,7 +569,9 @@ def _staged_loop(lo, hi, fixed, stmts, cg):
         for n in sorted(spills):
             if stage[n] == s:
                 inner.append(f"{cg.use('_st_' + types[n])}(sp_{n}, i - ck, {n})")
-        text = "\n".join(loop + ["    " + ln.replace("\n", "\n    ") for ln in inner] + after)
+        ind = "        " if rows is not None else "    "
+        text = "\n".join(loop + [ind + ln.replace("\n", "\n" + ind) for ln in inner]
+                         + (["    r = end"] if rows is not None else []) + after)
         if s:       # (a stage's own names: numba rebuilds SSA form for names assigned twice)
             own = fixed_names | reads[s]
             text = re.sub(r"\b(" + "|".join(sorted(own)) + r")\b", rf"\1_{s}", text)
@@ -686,22 +696,18 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
     body = list(pre) + list(cg.hoisted)
     staged = None
     if target == "cpu":
-        staged = _staged_loop(*(("r", "end") if rows is not None else ("start", "stop")),
-                              index + loads, cg.lines + writes, cg)
+        staged = _staged_loop(index + loads, cg.lines + writes, cg, rows)
     if staged is not None:
         body += [f"{b} = {cg.use('_stackbuf')}()" for b in staged[1]]
     if cg.zero_division:
         body.append("zd = 0")
-    if rows is not None:
+    if staged is not None:
+        body += staged[0]
+    elif rows is not None:
         body.append("r = start")
         body.append("while r < stop:")
         body += ["    " + ln for ln in rows]
-        if staged is not None:
-            body += ["    " + ln for ln in staged[0]]
-        else:
-            body.append("    for i in range(r, end):")
-    elif staged is not None:
-        body += staged[0]
+        body.append("    for i in range(r, end):")
     elif target == "cpu":
         body.append("for i in range(start, stop):")
     else:
@@ -714,7 +720,7 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
     ind = "        " if rows is not None else "    "
     if staged is None:
         body += [ind + ln.replace("\n", "\n" + ind) for ln in inner]
-    if rows is not None:
+    if rows is not None and staged is None:
         body.append("    r = end")
     if target == "cpu":
         body.append("return zd" if cg.zero_division else "return 0")

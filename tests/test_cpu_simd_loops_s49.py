@@ -140,6 +140,21 @@ def test_strided_and_broadcast_inputs(static):
 
 
 @needs_loops
+@pytest.mark.parametrize("shape", [(1000, 3), (171, 7, 5), (3, 1031)])
+@pytest.mark.parametrize("static", [True, False], ids=["STATIC", "DYNAMIC"])
+def test_short_rows_span_chunks(shape, static):
+    """Chunks of the flat index cross rows (each stage walks the rows of its chunk)."""
+    rng = np.random.default_rng(len(shape))
+    x = (rng.standard_normal(shape) * 5).astype(np.float32)
+    y = rng.standard_normal(shape[-1]).astype(np.float32)
+
+    def f(x, y):
+        return gpujit.tanh(x - y) + gpujit.tanh(x * y) * y
+    k = _check(f, (x, y), static)
+    assert "while r < ce:" in k.source
+
+
+@needs_loops
 def test_one_dim_strided_input():
     rng = np.random.default_rng(6)
     x = (rng.standard_normal(6001) * 4)[::3]
