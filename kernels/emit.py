@@ -242,6 +242,7 @@ def _concat(node, branches, name, cg, values, ranks, layout, inputs, target, loc
                 values[n.output] = cg.node(n, values, ranks, f"{name}b{b}_{i}")
                 ranks[n.output] = max((ranks[v] for v in n.inputs if v in ranks), default=0)
         cg.lines.append(f"{name} = {cg.as_type(values[node.inputs[b]], out_dt)}")
+        cg.types[name] = out_dt
         blocks.append((br.start + br.size, cg.lines))
         cg.lines = saved
     if len(blocks) > 1 and d not in layout.dims:
@@ -418,6 +419,171 @@ def _hoist_constants(code):
     return code, "".join(f"{n} = {lit}\n" for lit, n in names.items())
 
 
+# ---------------------------------------------------------------- staged CPU loops
+
+STAGE_MAX_BUFFERS = 64      # stack buffers of prims.STAGE_CHUNK 8-byte slots (256 KiB)
+_NAME = re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+def _args(text):
+    """The top-level comma-separated parts of a call's argument text."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+            continue
+        depth += ch in "(["
+        depth -= ch in ")]"
+        cur += ch
+    return out + [cur.strip()]
+
+
+def _take_calls(stmt, pattern, calls):
+    """stmt with each call of a NumPy-loop primitive replaced by a name `nl<K>` (inner
+    calls first); `calls` gets (primitive, argument texts) per K."""
+    while True:
+        for m in pattern.finditer(stmt):
+            depth, j = 1, m.end()
+            while depth:
+                depth += (stmt[j] == "(") - (stmt[j] == ")")
+                j += 1
+            inner = stmt[m.end():j - 1]
+            if not pattern.search(inner):
+                stmt = stmt[:m.start()] + f"nl{len(calls)}" + stmt[j:]
+                calls.append((m.group(1), _args(inner)))
+                break
+        else:
+            return stmt
+
+
+def _spill_type(ty):
+    """The numba type a variable of E.ty `ty` has (float16 values are held in float32)."""
+    if ty is None:
+        return None
+    if isinstance(ty, str):
+        return {"float": "float64", "int": "int64", "bool": "boolean"}.get(ty)
+    return "float32" if ty is _dt.float16 else _NB.get(ty)
+
+
+def _staged_loop(fixed, stmts, cg, rows=None):
+    """The loop over elements [start, stop) of a CPU kernel whose statements call functions
+    that NumPy computes with its own vector loops (prims.NUMPY_LOOPS), in stages: the
+    elements go in chunks of prims.STAGE_CHUNK; per chunk, stage 0 runs the statements
+    that need no such result and stores each call's argument into a stack buffer; one call
+    of NumPy's loop per function call site computes the results in the buffer; stage 1
+    reads them back and runs the statements that need them (and stores the arguments of
+    calls that need those), and so on. Values a later stage reads are spilled to buffers
+    of their own; `fixed` lines (the index arithmetic and input loads) are computed again
+    in each stage. A strided layout's `rows` (the lines that start a row of the last dim at
+    element r, ending at `end`) run in each stage within the chunk, so that chunks span
+    short rows. Returns (lines, buffer names) or None (no such call, one inside a
+    statement of several lines, a spilled variable of unknown type, too many buffers)."""
+    loops = prims.NUMPY_LOOPS
+    if not loops:
+        return None
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, loops)) + r")\(")
+    calls, body, first = [], [], []
+    for st in stmts:
+        first.append(len(calls))
+        new = _take_calls(st, pattern, calls)
+        if new != st and "\n" in st:
+            return None
+        body.append(new)
+    if not calls:
+        return None
+    stage, call_stage, st_stage = {}, [], []
+
+    def at(text):
+        return max((stage[n] for n in _NAME.findall(text) if n in stage), default=0)
+    for j, st in enumerate(body):
+        for k in range(first[j], first[j + 1] if j + 1 < len(body) else len(calls)):
+            call_stage.append(max(at(a) for a in calls[k][1]))
+            stage[f"nl{k}"] = call_stage[k] + 1
+        st_stage.append(at(st))
+        for n in _ASSIGNED.findall(st):
+            stage[n] = st_stage[j]
+    # a statement whose values only later stages read moves to the first of them (what
+    # would be spilled is computed there from the reloaded inputs)
+    names = [set(_NAME.findall(b)) for b in body]
+    for j in reversed(range(len(body))):
+        mine = set(_ASSIGNED.findall(body[j]))
+        uses = [st_stage[m] for m in range(j + 1, len(body)) if mine & names[m]]
+        uses += [call_stage[k] for k, c in enumerate(calls)
+                 if any(mine & set(_NAME.findall(a)) for a in c[1])]
+        if mine and uses and min(uses) > st_stage[j]:
+            st_stage[j] = min(uses)
+            for n in mine:
+                stage[n] = st_stage[j]
+    last = max(st_stage + [c + 1 for c in call_stage])
+    # per stage: the statements, the call arguments, what it reads from earlier stages
+    texts = {s: [b for b, t in zip(body, st_stage) if t == s] for s in range(last + 1)}
+    reads, spills = {s: set() for s in range(last + 1)}, set()
+    for s in range(last + 1):
+        code = texts[s] + [a for k, c in enumerate(calls) if call_stage[k] == s for a in c[1]]
+        for n in {n for t in code for n in _NAME.findall(t)
+                  if stage.get(n, s) < s or (n.startswith("nl") and n in stage)}:
+            reads[s].add(n)
+            if not n.startswith("nl"):
+                spills.add(n)
+    types = {n: _spill_type(cg.types.get(n)) for n in spills}
+    nbuf = len(spills) + sum(len(c[1]) + 1 for c in calls)
+    if None in types.values() or nbuf > STAGE_MAX_BUFFERS:
+        return None
+    buffers = [f"sp_{n}" for n in sorted(spills)]
+    fixed_names = {n for ln in fixed for n in _ASSIGNED.findall(ln)} | {"i"}
+    out = ["ck = start", "while ck < stop:", f"    ce = min(stop, ck + {prims.STAGE_CHUNK})"]
+    if rows is not None:
+        rows = [re.sub(r"\bmin\(stop,", "min(ce,", ln) for ln in rows]
+        fixed_names |= {n for ln in rows for n in _ASSIGNED.findall(ln)} | {"r"}
+    for s in range(last + 1):
+        loop = ["for i in range(ck, ce):"]
+        if rows is not None:
+            loop = ["r = ck", "while r < ce:"] + ["    " + ln for ln in rows] + [
+                "    for i in range(r, end):"]
+        inner = list(fixed)
+        for n in sorted(reads[s]):
+            if n.startswith("nl"):
+                k = int(n[2:])
+                ty = loops[calls[k][0]][2]
+                inner.append(f"{n} = {cg.use('_ld_' + ty)}(bk{k}_0, i - ck)")
+            else:
+                inner.append(f"{n} = {cg.use('_ld_' + types[n])}(sp_{n}, i - ck)")
+        inner += texts[s]
+        after = []
+        for k, (prim, args) in enumerate(calls):
+            if call_stage[k] != s:
+                continue
+            fn, arity, ty = loops[prim]
+            ins = []
+            for a, arg in enumerate(args):
+                if arg in spills and types[arg] == ty:      # (read where it is spilled)
+                    ins.append(f"sp_{arg}")
+                    continue
+                inner.append(f"{cg.use('_st_' + ty)}(bk{k}_{a}, i - ck, {arg})")
+                ins.append(f"bk{k}_{a}")
+            if f"bk{k}_0" not in ins:
+                ins.append(f"bk{k}_0")              # (the result's buffer)
+            buffers += [b for b in ins if b.startswith("bk")]
+            after.append(f"{cg.use(fn)}({', '.join(ins[:arity])}, bk{k}_0, ce - ck)")
+        for n in sorted(spills):
+            if stage[n] == s:
+                inner.append(f"{cg.use('_st_' + types[n])}(sp_{n}, i - ck, {n})")
+        ind = "        " if rows is not None else "    "
+        text = "\n".join(loop + [ind + ln.replace("\n", "\n" + ind) for ln in inner]
+                         + (["    r = end"] if rows is not None else []) + after)
+        if s:       # (a stage's own names: numba rebuilds SSA form for names assigned twice)
+            own = fixed_names | reads[s]
+            text = re.sub(r"\b(" + "|".join(sorted(own)) + r")\b", rf"\1_{s}", text)
+        out += ["    " + ln for ln in text.split("\n")]
+    out.append("    ck = ce")
+    cg.use("_stackbuf")
+    for prim in {c[0] for c in calls}:
+        if not any(re.search(rf"\b{prim}\(", t) for t in body):
+            cg.prims.discard(prim)
+    return out, buffers
+
+
 def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_params=()):
     inputs = spec.inputs
     size = _sizes_expr(layout)
@@ -528,9 +694,16 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
         signature = f"void({', '.join(t if k == 'num' else f'{t}[::1]' for k, t in sig)})"
     lines.append(f"def kernel({', '.join(params)}):")
     body = list(pre) + list(cg.hoisted)
+    staged = None
+    if target == "cpu":
+        staged = _staged_loop(index + loads, cg.lines + writes, cg, rows)
+    if staged is not None:
+        body += [f"{b} = {cg.use('_stackbuf')}()" for b in staged[1]]
     if cg.zero_division:
         body.append("zd = 0")
-    if rows is not None:
+    if staged is not None:
+        body += staged[0]
+    elif rows is not None:
         body.append("r = start")
         body.append("while r < stop:")
         body += ["    " + ln for ln in rows]
@@ -545,8 +718,9 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
                                    for ln in _vector_loop(layout, cg, used, stores, types)]
         body.append("while i < n:")
     ind = "        " if rows is not None else "    "
-    body += [ind + ln.replace("\n", "\n" + ind) for ln in inner]
-    if rows is not None:
+    if staged is None:
+        body += [ind + ln.replace("\n", "\n" + ind) for ln in inner]
+    if rows is not None and staged is None:
         body.append("    r = end")
     if target == "cpu":
         body.append("return zd" if cg.zero_division else "return 0")

@@ -256,6 +256,46 @@ def _libraries():
 _HALF_HELPERS = ("__truncdfhf2", "__truncsfhf2", "__extendhfsf2", "__extendhfdf2")
 
 
+# NumPy's own inner loops (kernels/emit.py's staged loops call them on chunks of elements):
+# the symbol `gpujit_np_<ufunc>_<f32|f64>` names the loop the ufunc runs on float32 /
+# float64 operands, read from the ufunc object at load time, so that an object calling it
+# stays independent of the process (NumPy's extension module exports no such symbol)
+NUMPY_LOOP_PREFIX = "gpujit_np_"
+_NUMPY_LOOP = re.compile(NUMPY_LOOP_PREFIX + r"([a-z0-9]+)_(f32|f64)$")
+# PyUFuncObject (NumPy's ufuncobject.h): after the object header int nin, nout, nargs,
+# identity; then PyUFuncGenericFunction *functions, void **data, int ntypes
+_UFUNC_INTS, _UFUNC_FUNCTIONS, _UFUNC_DATA, _UFUNC_NTYPES = (
+    DATA_OFFSET, DATA_OFFSET + 16, DATA_OFFSET + 24, DATA_OFFSET + 32)
+
+
+def numpy_loop(symbol: str):
+    """The address of the NumPy inner loop `symbol` names (NUMPY_LOOP_PREFIX + ufunc name +
+    `_f32` / `_f64`): the loop of the ufunc's first float32 / float64 type signature, the
+    one NumPy's type resolution picks for arrays of that dtype, a C function `void(char
+    **args, npy_intp const *dims, npy_intp const *steps, void *data)` whose data is NULL.
+    None where the ufunc is unknown, has no such loop, or its object is not laid out as
+    read here."""
+    m = _NUMPY_LOOP.match(symbol)
+    uf = getattr(np, m.group(1), None) if m else None
+    if not isinstance(uf, np.ufunc) or uf.nout != 1:
+        return None
+    c = "f" if m.group(2) == "f32" else "d"
+    sig = c * uf.nin + "->" + c
+    base = id(uf)
+    nin, nout, nargs = (ctypes.c_int.from_address(base + _UFUNC_INTS + 4 * k).value
+                        for k in range(3))
+    ntypes = ctypes.c_int.from_address(base + _UFUNC_NTYPES).value
+    if sig not in uf.types or (nin, nout, nargs, ntypes) != (uf.nin, 1, uf.nin + 1,
+                                                              len(uf.types)):
+        return None
+    k = uf.types.index(sig)
+    functions = ctypes.c_void_p.from_address(base + _UFUNC_FUNCTIONS).value
+    data = ctypes.c_void_p.from_address(base + _UFUNC_DATA).value
+    if not functions or (data and ctypes.c_void_p.from_address(data + 8 * k).value):
+        return None
+    return ctypes.c_void_p.from_address(functions + 8 * k).value
+
+
 # numba's helper-library functions that only call the C99 function of the same name
 _NUMBA_C99 = {"numba_nextafter": "nextafter", "numba_nextafterf": "nextafterf"}
 
@@ -271,6 +311,8 @@ def resolve_symbols(names):
         if ll.address_of_symbol(name):
             continue
         address, c_name = None, _NUMBA_C99.get(name, name)
+        if name.startswith(NUMPY_LOOP_PREFIX):
+            address = numpy_loop(name)
         for lib in _libraries():
             try:
                 address = address or ctypes.cast(getattr(lib, c_name), ctypes.c_void_p).value

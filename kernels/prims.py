@@ -135,6 +135,74 @@ for (_fn, _s) in cpu_math.SVML:
     _old = _DEFS[f"_{_fn}_{_s}"][1]
     _define(f"_{_fn}_{_s}", {**_old, "cpu": f"_{_fn}_{_s} = {_v}\n"}, deps=(_v,))
 
+# NumPy's own inner loops on the CPU (kernels/emit.py's staged loops): where a float32 /
+# float64 function's CPU primitive is NumPy's algorithm (tanh; sin / cos float32) or NumPy's
+# SVML function, a kernel may instead compute its argument for a chunk of up to STAGE_CHUNK
+# elements into a buffer on the stack (_stackbuf), call the NumPy loop eager runs on the
+# whole chunk (_npl_<ufunc>_<s>: kernels/native.numpy_loop binds its symbol), and read the
+# results back: eager's bits by construction, at NumPy's speed (its vector code holds the
+# tables in registers where the kernel's own vector loop gathers them per element).
+# NUMPY_LOOPS: primitive name -> (loop primitive, arity, numba type of its operands)
+STAGE_CHUNK = 512
+NUMPY_LOOPS = {}
+_define("_stackbuf", {"cpu": f'''
+@intrinsic
+def _stackbuf(typingctx):
+    sig = _nbt.voidptr()
+
+    def codegen(context, builder, signature, args):
+        with builder.goto_entry_block():        # (one allocation per call of the kernel)
+            buf = builder.alloca(_llir.ArrayType(_llir.IntType(64), {STAGE_CHUNK}))
+        buf.align = 64
+        return builder.bitcast(buf, _llir.IntType(8).as_pointer())
+    return sig, codegen
+'''}, targets=("cpu",))
+_NPL = '''
+@intrinsic
+def _npl_{name}(typingctx, {params}, n):
+    sig = _nbt.void({ptrs}, _nbt.int64)
+
+    def codegen(context, builder, signature, args):
+        i8p, i64 = _llir.IntType(8).as_pointer(), _llir.IntType(64)
+        fn = _cgutils.get_or_insert_function(builder.module, _llir.FunctionType(
+            _llir.VoidType(), [i8p.as_pointer(), i64.as_pointer(), i64.as_pointer(), i8p]),
+            "{symbol}")
+        with builder.goto_entry_block():
+            ptrs = builder.alloca(i8p, size=_llir.Constant(i64, {nargs}))
+            steps = builder.alloca(i64, size=_llir.Constant(i64, {nargs}))
+            dims = builder.alloca(i64)
+        for k, a in enumerate(args[:-1]):       # (the operands, then the result)
+            builder.store(a, builder.gep(ptrs, [_llir.Constant(i64, k)]))
+            builder.store(_llir.Constant(i64, {itemsize}),
+                          builder.gep(steps, [_llir.Constant(i64, k)]))
+        builder.store(args[-1], dims)
+        builder.call(fn, [ptrs, dims, steps, _llir.Constant(i8p, None)])
+        return context.get_dummy_value()
+    return sig, codegen
+'''
+
+
+def _numpy_loops():
+    from .native import NUMPY_LOOP_PREFIX, numpy_loop
+    fns = [(fn, s) for fn, s in (("tanh", "f32"), ("tanh", "f64"), ("sin", "f32"),
+                                 ("cos", "f32")) if cpu_math.NUMPY_SIMD_TANH]
+    for fn, s in fns + sorted(cpu_math.SVML):
+        ufunc = _MATH[fn][1]
+        symbol = f"{NUMPY_LOOP_PREFIX}{ufunc}_{s}"
+        if numpy_loop(symbol) is None:
+            continue
+        arity = 2 if fn in ("pow", "atan2") else 1
+        name = f"{ufunc}_{s}"
+        _define(f"_npl_{name}", {"cpu": _NPL.format(
+            name=name, params=", ".join(["x", "y"][:arity] + ["out"]),
+            ptrs=", ".join(["_nbt.voidptr"] * (arity + 1)), symbol=symbol, nargs=arity + 1,
+            itemsize=4 if s == "f32" else 8)}, targets=("cpu",))
+        NUMPY_LOOPS[f"_{fn}_{s}"] = (f"_npl_{name}", arity,
+                                     "float32" if s == "f32" else "float64")
+
+
+_numpy_loops()
+
 # float16 pow / atan2 (held in float32): NumPy's half loops call libm's powf / atan2f (SVML
 # serves its float32 / float64 loops only)
 for _fn in ("pow", "atan2"):

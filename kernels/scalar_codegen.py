@@ -185,6 +185,7 @@ class ScalarCodegen:
         # once, before the loop, into `hoisted` when an expression needs it)
         self.one_element = {}
         self.hoisted = []
+        self.types = {}           # each variable of `lines` -> its E.ty
 
     # ------------------------------------------------------------------ plumbing
     def use(self, name):
@@ -197,11 +198,11 @@ class ScalarCodegen:
             return e
         self._tmp += 1
         name = f"t{self._tmp}"
-        self.lines.append(f"{name} = {e.code}")
-        return E(name, e.ty)
+        return self.assign(name, e)
 
     def assign(self, name, e: E) -> E:
         self.lines.append(f"{name} = {e.code}")
+        self.types[name] = e.ty
         return E(name, e.ty)
 
     def cast(self, code, S, T) -> str:

@@ -102,6 +102,11 @@ def compile_cpu(text: str):
             return native.load(entry), True, path
         except native.NativeLoadError:
             pass                      # compiled again below (numba registers its symbols)
+    # (NumPy's inner loops a staged kernel calls: numba's linker must find them too)
+    missing = native.resolve_symbols(sorted(set(re.findall(
+        rf"\b{native.NUMPY_LOOP_PREFIX}\w+", text))))
+    if missing:
+        raise KernelBuildError(f"the kernel calls NumPy loops this process lacks: {missing}")
     try:                              # @cfunc with a signature: compiled when defined
         cf = _exec_module(text, f"gpujit_kernel_{key}")["kernel"]
     except Exception as e:
