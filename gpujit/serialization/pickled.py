@@ -862,13 +862,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                               "'gpujit.jit.load' directly to silence this warning)",
                               UserWarning, stacklevel=2)
                 if weights_only:
-                    raise RuntimeError(
+                    raise RuntimeError(      # (torch 2.13's words)
                         "Cannot use ``weights_only=True`` with TorchScript archives passed "
-                        "to ``gpujit.load``. As in PyTorch 2.6 and newer, the default value "
-                        "of the `weights_only` argument of `gpujit.load` is True. Re-running "
-                        "`gpujit.load` with `weights_only` set to `False` will likely "
-                        "succeed (or call `gpujit.jit.load`), but it can result in arbitrary "
-                        "code execution. Do it only if you got the file from a trusted source.")
+                        "to ``torch.load``. " + _UNSAFE)
                 fh.seek(0)
                 from .reader import load as jit_load
                 return jit_load(fh, map_location=map_location)
