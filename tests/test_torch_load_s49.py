@@ -844,3 +844,21 @@ def test_forward_hooks_between_torch_and_gpujit(tmp_path):
     ours = str(tmp_path / "g.pt")
     gpujit.jit.save(gpujit.jit.script(mod.Hooked49()), ours)
     _check_hooked(torch.jit.load(ours), torch)
+
+
+def test_default_mmap_options(tmp_path):
+    import mmap
+    path = str(tmp_path / "m.pt")
+    gpujit.save({"w": gpujit.zeros(4)}, path)
+    ser = gpujit.serialization
+    assert ser.get_default_mmap_options() == mmap.MAP_PRIVATE
+    with ser.set_default_mmap_options(mmap.MAP_SHARED):
+        assert ser.get_default_mmap_options() == mmap.MAP_SHARED
+        w = gpujit.load(path, mmap=True)["w"]
+        w.fill_(7.0)                        # (shared: the file's bytes change)
+        del w
+    assert ser.get_default_mmap_options() == mmap.MAP_PRIVATE
+    assert gpujit.load(path)["w"].tolist() == [7.0] * 4     # (no CRC-32 check, as torch)
+    with pytest.raises(ValueError, match="expected mmap.MAP_PRIVATE or mmap.MAP_SHARED, "
+                                         "but got 5"):
+        ser.set_default_mmap_options(5)
