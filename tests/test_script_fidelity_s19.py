@@ -116,6 +116,7 @@ def test_two_classes_same_name_save_load():
 
 class HoldsThem(torch.nn.Module):
     opt: Optional[PtB]
+    pa: PtA         # (declared: torch 2.13 types an undeclared NamedTuple value a Tuple)
 
     def __init__(self):
         super().__init__()

@@ -735,3 +735,130 @@ def test_attributes_of_each_type_between_torch_and_gpujit(tmp_path):
     ours = str(tmp_path / "g.pt")
     gpujit.jit.save(gpujit.jit.script(mod.Attrs49()), ours)
     _check_attrs(torch.jit.load(ours), torch)
+
+
+# ---------------------------------------------------------------- forward hooks, NamedTuples
+
+_HOOKS_SRC = '''
+import sys
+from typing import NamedTuple, Tuple
+if sys.argv[-1] == "torch":
+    import torch
+else:
+    import gpujit as torch
+
+
+class Pt49(NamedTuple):
+    x: int
+    y: float
+
+
+class Inner49(torch.nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 1
+
+
+def pre49(self, inp: Tuple[torch.Tensor]) -> Tuple[torch.Tensor]:
+    return (inp[0] * 2,)
+
+
+def post49(self, inp: Tuple[torch.Tensor], out: torch.Tensor) -> torch.Tensor:
+    return out * 10
+
+
+class Hooked49(torch.nn.Module):
+    declared: Pt49
+
+    def __init__(self):
+        super().__init__()
+        self.m = Inner49()
+        self.m.register_forward_pre_hook(pre49)
+        self.m.register_forward_hook(post49)
+        self.declared = Pt49(1, 2.5)
+        self.raw = Pt49(3, 4.5)          # (undeclared: typed Tuple[int, float])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.m(x) - 1 + self.declared.y + self.raw[1]
+
+
+if __name__ == "__main__":
+    torch.jit.save(torch.jit.script(Hooked49()), sys.argv[1])
+'''
+
+
+def _hooks_module(tmp_path):
+    import importlib.util
+    path = tmp_path / "hooks49.py"
+    path.write_text(_HOOKS_SRC)
+    spec = importlib.util.spec_from_file_location("hooks49", str(path))
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["hooks49"] = mod
+    try:
+        spec.loader.exec_module(mod)
+        return mod, path
+    finally:
+        del sys.modules["hooks49"]
+
+
+def _check_hooked(ld, lib=gpujit):
+    # torch 2.13: ((1 * 2) + 1) * 10 - 1 + 2.5 + 4.5 = 36; the submodule's hooks run when it
+    # is called from Python too
+    assert ld(lib.ones(1)).tolist() == [36.0]
+    assert ld.m(lib.ones(1)).tolist() == [30.0]
+    assert type(ld.declared) is tuple and ld.declared == (1, 2.5)     # (as torch gives)
+    assert type(ld.raw) is tuple and ld.raw == (3, 4.5)
+
+
+def test_forward_hooks_and_namedtuple_attributes_in_pytorchs_format(tmp_path):
+    mod, _ = _hooks_module(tmp_path)
+    sm = gpujit.jit.script(mod.Hooked49())
+    assert type(sm.raw) is tuple and type(sm.declared) is mod.Pt49
+    # TorchScript's spelling of a hook's call: through its class
+    code = sm.code
+    assert "__torch__.hooks49.Inner49.pre49(m, (x,), )" in code
+    assert "__torch__.hooks49.Inner49.post49(m, " in code
+    buf = io.BytesIO()
+    gpujit.jit.save(sm, buf, format="pytorch")
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        text = z.read("archive/code/__torch__/hooks49.py").decode()
+    assert '  __forward_pre_hooks__ = ["pre49", ]\n  __forward_hooks__ = ["post49", ]\n' in text
+    assert "  declared : __torch__.hooks49.Pt49\n" in text
+    assert "  raw : Tuple[int, float]\n" in text
+    buf.seek(0)
+    ld = gpujit.jit.load(buf)
+    _check_hooked(ld)
+    assert ld.code == code
+
+
+def test_forward_hooks_between_torch_and_gpujit(tmp_path):
+    torch = pytest.importorskip("torch")
+    mod, src = _hooks_module(tmp_path)
+    theirs = str(tmp_path / "t.pt")
+    r = subprocess.run([sys.executable, str(src), theirs, "torch"], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    ld = gpujit.jit.load(theirs)
+    _check_hooked(ld)
+    assert ld.code == torch.jit.load(theirs).code
+    ours = str(tmp_path / "g.pt")
+    gpujit.jit.save(gpujit.jit.script(mod.Hooked49()), ours)
+    _check_hooked(torch.jit.load(ours), torch)
+
+
+def test_default_mmap_options(tmp_path):
+    import mmap
+    path = str(tmp_path / "m.pt")
+    gpujit.save({"w": gpujit.zeros(4)}, path)
+    ser = gpujit.serialization
+    assert ser.get_default_mmap_options() == mmap.MAP_PRIVATE
+    with ser.set_default_mmap_options(mmap.MAP_SHARED):
+        assert ser.get_default_mmap_options() == mmap.MAP_SHARED
+        w = gpujit.load(path, mmap=True)["w"]
+        w.fill_(7.0)                        # (shared: the file's bytes change)
+        del w
+    assert ser.get_default_mmap_options() == mmap.MAP_PRIVATE
+    assert gpujit.load(path)["w"].tolist() == [7.0] * 4     # (no CRC-32 check, as torch)
+    with pytest.raises(ValueError, match="expected mmap.MAP_PRIVATE or mmap.MAP_SHARED, "
+                                         "but got 5"):
+        ser.set_default_mmap_options(5)

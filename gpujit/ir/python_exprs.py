@@ -222,6 +222,13 @@ class ExpressionPrinter:
             # TorchScript's spelling: `(linear).forward(x, )`, the callee parenthesized and
             # each argument followed by ", "
             args = _keyword_only_by_name(n, ins[1:])
+            owner = n.inputs[0].type
+            if n.attrs["name"] in getattr(owner, "hooks", ()) and \
+                    T.QUALIFIED_CLASS_NAMES.get():
+                # a forward (pre-)hook, no method of the module's type: `.code` and
+                # archives call it through its class, `__torch__.M.pre(m, (x,), )`
+                return f"{owner.annotation()}.{n.attrs['name']}(" \
+                       f"{_call_args([ins[0]] + list(args))})"
             return f"({ins[0]}).{n.attrs['name']}({_call_args(args)})"
         if k == "prim::CallFunction":
             fn = n.attrs.get("name")

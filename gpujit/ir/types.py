@@ -435,6 +435,7 @@ class ClassType(Type):
     attributes: dict = field(default_factory=dict)
     shown: str = None           # the loaded archive's name for it (_shown_name)
     unit: object = None         # and that load's unit (qualified_names.LoadUnit)
+    hooks: frozenset = frozenset()      # a module's forward (pre-)hook methods
 
     def __str__(self):
         return _shown_name(self.name, self.shown)

@@ -21,7 +21,9 @@ original class). A truncated, tampered or wrong-version archive raises ArchiveEr
 from .archive import ArchiveError, FORMAT_VERSION
 from .writer import save, unsaveable_reason
 from .reader import load
-from .pickled import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
+from .pickled import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals, \
+    get_default_mmap_options, set_default_mmap_options
 
 __all__ = ["save", "load", "ArchiveError", "FORMAT_VERSION", "unsaveable_reason",
-           "add_safe_globals", "clear_safe_globals", "get_safe_globals", "safe_globals"]
+           "add_safe_globals", "clear_safe_globals", "get_safe_globals", "safe_globals",
+           "get_default_mmap_options", "set_default_mmap_options"]

@@ -758,6 +758,18 @@ class _Archive:
         except KeyError:
             raise RuntimeError(f"gpujit.load: the archive has no record {rec!r} "
                                f"(a truncated or corrupt file?)") from None
+        except zipfile.BadZipFile as e:
+            # a stored record whose bytes changed since it was written (a file mapped
+            # with MAP_SHARED and written through): torch's reader checks no CRC-32
+            info = self.z.getinfo(self.prefix + rec)
+            if "CRC" not in str(e) or info.compress_type != zipfile.ZIP_STORED:
+                raise
+            fp = self.z.fp
+            fp.seek(info.header_offset)
+            head = fp.read(30)
+            fp.seek(info.header_offset + 30 + int.from_bytes(head[26:28], "little") +
+                    int.from_bytes(head[28:30], "little"))
+            return fp.read(info.file_size)
 
     def flat(self, key, stype, numel):
         if self.mapped is not None and numel > 0:
@@ -787,8 +799,40 @@ class _Archive:
                 return None
             start = info.header_offset + 30 + int.from_bytes(head[26:28], "little") + \
                 int.from_bytes(head[28:30], "little")
-        return np.memmap(self.mapped, dtype=dt, mode="c", offset=start,
+        # (MAP_SHARED: writes reach the file, as torch's mapping shared then)
+        mode = "r+" if _MMAP_FLAGS[0] == _mmap.MAP_SHARED else "c"
+        return np.memmap(self.mapped, dtype=dt, mode=mode, offset=start,
                          shape=(numel,)).view(np.ndarray)
+
+
+import mmap as _mmap                           # noqa: E402
+
+_MMAP_FLAGS = [_mmap.MAP_PRIVATE]
+
+
+def get_default_mmap_options():
+    """torch.serialization.get_default_mmap_options: the flags torch.load(..., mmap=True)
+    maps a file with (mmap.MAP_PRIVATE unless set_default_mmap_options changed them)."""
+    return _MMAP_FLAGS[0]
+
+
+class set_default_mmap_options:
+    """torch.serialization.set_default_mmap_options(flags), a function or a context
+    manager: mmap.MAP_PRIVATE (copy-on-write, the default) or mmap.MAP_SHARED (writes
+    to the loaded tensors reach the file)."""
+
+    def __init__(self, flags):
+        if flags != _mmap.MAP_PRIVATE and flags != _mmap.MAP_SHARED:
+            raise ValueError("Invalid argument in function set_default_mmap_options, "
+                             f"expected mmap.MAP_PRIVATE or mmap.MAP_SHARED, but got {flags}")
+        self.prev = _MMAP_FLAGS[0]
+        _MMAP_FLAGS[0] = flags
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        _MMAP_FLAGS[0] = self.prev
 
 
 def _restore_location(map_location):
@@ -862,13 +906,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
                               "'gpujit.jit.load' directly to silence this warning)",
                               UserWarning, stacklevel=2)
                 if weights_only:
-                    raise RuntimeError(
+                    raise RuntimeError(      # (torch 2.13's words)
                         "Cannot use ``weights_only=True`` with TorchScript archives passed "
-                        "to ``gpujit.load``. As in PyTorch 2.6 and newer, the default value "
-                        "of the `weights_only` argument of `gpujit.load` is True. Re-running "
-                        "`gpujit.load` with `weights_only` set to `False` will likely "
-                        "succeed (or call `gpujit.jit.load`), but it can result in arbitrary "
-                        "code execution. Do it only if you got the file from a trusted source.")
+                        "to ``torch.load``. " + _UNSAFE)
                 fh.seek(0)
                 from .reader import load as jit_load
                 return jit_load(fh, map_location=map_location)

@@ -166,6 +166,9 @@ class _StorageReader:
 
 # ---------------------------------------------------------------------- code
 
+_HOOK_LISTS = {"__forward_pre_hooks__": "pre_hooks", "__forward_hooks__": "hooks"}
+
+
 class _ClassInfo:
     """A class of the archive's code: its kind (module, class, namedtuple, enum,
     interface), parameters and buffers, attribute annotations, Final constants, methods."""
@@ -186,6 +189,7 @@ class _ClassInfo:
         self.finals = {}             # Final attribute -> (annotation AST, value AST)
         self.members = []            # enum members: (name, value AST)
         self.methods = []            # FunctionDef nodes
+        self.pre_hooks, self.hooks = [], []     # method names
         for stmt in cdef.body:
             self._statement(stmt)
 
@@ -205,6 +209,10 @@ class _ClassInfo:
             if isinstance(tgt, ast.Name) and tgt.id in ("__parameters__", "__buffers__"):
                 names = _literal(stmt.value, self.filename)
                 getattr(self, tgt.id.strip("_")).extend(names)
+            elif isinstance(tgt, ast.Name) and tgt.id in _HOOK_LISTS:
+                # (a module's forward pre-hooks / hooks: methods of its class, registered)
+                names = _literal(stmt.value, self.filename)
+                getattr(self, _HOOK_LISTS[tgt.id]).extend(names)
             elif isinstance(tgt, ast.Name) and tgt.id == "__annotations__" and \
                     isinstance(stmt.value, ast.List) and not stmt.value.elts:
                 pass        # (`__annotations__ = []` before a ParameterList's entries)
@@ -259,13 +267,16 @@ class _Code:
     def __init__(self, archive):
         self.archive = archive
         self.classes, self.functions = {}, {}
-        for rel in archive.code_files():
-            self._file(rel)
+        files = archive.code_files()
+        texts = {rel: _grad_mode_regions(archive.read(rel)) for rel in files}
+        calls = _hook_calls(texts)
+        for rel in files:
+            self._file(rel, _with_hook_calls(texts[rel], calls))
 
-    def _file(self, rel):
+    def _file(self, rel, data):
         from .reader import parse_code
         label = self.archive.label
-        tree, filename = parse_code(_grad_mode_regions(self.archive.read(rel)), label, rel)
+        tree, filename = parse_code(data, label, rel)
         module = rel[len("code/"):-len(".py")].replace("/", ".")
         for stmt in tree.body:
             if isinstance(stmt, ast.ClassDef) and not stmt.decorator_list:
@@ -344,6 +355,36 @@ def _grad_mode_regions(data: bytes) -> bytes:
                               b"with torch.autograd.profiler.record_function(" + m.group(3) +
                               b"):", data)
     return _AUTOCAST_REGION.sub(autocast, data)
+
+
+_HOOKS_LINE = re.compile(rb"^[ \t]+__forward(?:_pre)?_hooks__ = \[(.*)\]", re.M)
+_CLASS_LINE = re.compile(rb"^class (\w+)\(Module\):", re.M)
+
+
+def _hook_calls(texts):
+    """TorchScript's calls of forward hooks in the archive's code, as (pattern,
+    replacement) pairs: `__torch__.M.pre(m, (x,), )` (a hook of class M called on m: a
+    hook is no method of the class's type) reads `(m).pre((x,), )`, the method call gpujit
+    compiles (the loaded module's hooks are registered, as methods of its type)."""
+    calls = []
+    for rel, data in texts.items():
+        module = rel[len("code/"):-len(".py")].replace("/", ".").encode()
+        classes = list(_CLASS_LINE.finditer(data))
+        for m in _HOOKS_LINE.finditer(data):
+            owner = [c for c in classes if c.start() < m.start()]
+            if not owner:
+                continue
+            q = module + b"." + owner[-1].group(1)
+            for name in re.findall(rb"[\"'](\w+)[\"']", m.group(1)):
+                calls.append((re.compile(rb"(?<![\w.])" + re.escape(q + b"." + name) +
+                                         rb"\((\w+), ?"), rb"(\1)." + name + b"("))
+    return calls
+
+
+def _with_hook_calls(data, calls):
+    for pattern, repl in calls:
+        data = pattern.sub(repl, data)
+    return data
 
 
 def _function(fdef, filename, ns, method):
@@ -603,15 +644,27 @@ class _TorchArchive:
                     "__module__": "__archive__", "__qualname__": info.name,
                     "original_name": info.name, "_jit_override_qualname": info.qualified,
                     "_jit_unit": self.unit}
+            hook_fns = {}
             for fdef in info.methods:
                 fn = _function(fdef, info.filename, self.ns, method=True)
                 fn.__qualname__ = f"{info.name}.{fdef.name}"
+                if fdef.name in info.pre_hooks or fdef.name in info.hooks:
+                    hook_fns[fdef.name] = fn        # (registered on each module below)
+                    continue
                 if fdef.name != "forward":
                     fn._gpujit_export = True
                 body[fdef.name] = fn
             cls = self.module_classes[info.qualified] = type(info.name, (Module,), body)
+            cls._archive_hooks = hook_fns
         mod = Module.__new__(cls)
         Module.__init__(mod)
+        for names, register in ((info.pre_hooks, mod.register_forward_pre_hook),
+                                (info.hooks, mod.register_forward_hook)):
+            for hname in names:
+                if hname not in cls._archive_hooks:
+                    raise ArchiveError(f"{self.label}: {info.filename}: class {info.name} "
+                                       f"names the hook {hname!r}, which it does not define")
+                register(cls._archive_hooks[hname])
         mod.training = bool(state.get("training", True))
         mod._parameters.update(params)
         mod._buffers.update(buffers)

@@ -546,9 +546,6 @@ class _Writer:
         if not isinstance(m, ScriptModule):
             raise TypeError(f"gpujit.jit.save: submodule '{path}' is a plain "
                             f"{type(m).__name__}, not a scripted or traced module")
-        if m.__dict__.get("_script_hooks"):
-            raise ArchiveError(f"cannot save {path} in PyTorch's format: it has forward "
-                               f"hooks (gpujit's own archive format keeps them)")
         ctype = _class_type(m, path)
         q = ctype.name
         consts = dict(getattr(m, "_script_constants", {}) or {})
@@ -578,6 +575,10 @@ class _Writer:
             lines = [f"class {q.rsplit('.', 1)[-1]}(Module):\n",
                      "  __parameters__ = [" + "".join(f'"{k}", ' for k in params) + "]\n",
                      "  __buffers__ = [" + "".join(f'"{k}", ' for k in buffers) + "]\n"]
+            pre, post = m.__dict__.get("_script_hooks") or ((), ())
+            for key, names in (("__forward_pre_hooks__", pre), ("__forward_hooks__", post)):
+                if names:       # (TorchScript's class body lists a module's hooks)
+                    lines.append(f"  {key} = [" + "".join(f'"{k}", ' for k in names) + "]\n")
             for k in params + buffers:
                 t = types.get(k, T.OptionalType(T.TENSOR) if state[k] is None else T.TENSOR)
                 attr_lines.append((k, _annotation(t)))
@@ -623,9 +624,9 @@ class _Writer:
             self.add_class(t)
             return _EnumValue(t.name, v.value)
         if isinstance(t, T.NamedTupleType):
-            # (PyTorch itself types such an attribute as a plain Tuple: `self.p.x` fails)
-            raise ArchiveError(f"cannot save {path} in PyTorch's archive format (a "
-                               f"NamedTuple attribute); gpujit's own format keeps it")
+            # (an attribute declared `p: Point`: its class in the code, its value a
+            # tuple, as TorchScript's pickler writes a NamedTuple's IValue)
+            self.add_class(t)
         if isinstance(t, T.TupleType):
             return tuple(self.value(e, et, f"{path}[{i}]")
                          for i, (e, et) in enumerate(zip(v, t.elems)))

@@ -439,7 +439,7 @@ def save(m, f, _extra_files=None, *, format=None):
 
     By default the archive is in torch.jit.save's format (torch_writer.py), so PyTorch's
     torch.jit.load (and libtorch) reads it too; a model that format cannot hold (forward
-    hooks, NamedTuple attribute values) is written in gpujit's own format instead, which
+    hooks, a set attribute) is written in gpujit's own format instead, which
     only gpujit reads. format="pytorch" insists on PyTorch's format (ArchiveError when
     the model cannot be written in it); format="gpujit" writes gpujit's own."""
     if format is None:
@@ -448,7 +448,7 @@ def save(m, f, _extra_files=None, *, format=None):
             return save_pytorch(m, f, _extra_files)
         except ArchiveError:
             # (nothing was written: torch_writer builds the whole archive first) gpujit's
-            # format holds hooks and NamedTuple values; what neither format holds raises
+            # format holds hooks and sets; what neither format holds raises
             # gpujit's error below
             pass
         return _save_gpujit(m, f, _extra_files)

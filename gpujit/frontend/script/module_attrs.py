@@ -57,7 +57,10 @@ def _value_type(v):
     from ...ops.random import Generator
     if isinstance(v, Generator):        # self.gen = torch.Generator(): a Generator
         return T.GeneratorType()
-    if isinstance(v, tuple) and not hasattr(type(v), "_fields"):
+    if isinstance(v, tuple):
+        # (a NamedTuple's value too: TorchScript's type inference (tryToInferType) sees
+        # a tuple, torch 2.13 types `self.p = Point(1, 2.0)` Tuple[int, float]; a class
+        # annotation `p: Point` keeps the NamedTuple)
         elems = [_value_type(x) for x in v]
         return None if any(e is None for e in elems) else T.TupleType(tuple(elems))
     if isinstance(v, list) and v:
@@ -70,6 +73,11 @@ def _value_type(v):
         return T.DictType(keys.pop(), values)
     from .classes import object_value_type      # objects of script classes, NamedTuples
     return object_value_type(v)
+
+
+def _plain_tuples(v):
+    """A (NamedTuple) value typed by inference as a plain Tuple, as plain tuples."""
+    return tuple(_plain_tuples(x) if isinstance(x, tuple) else x for x in v)
 
 
 def untyped_reason(v):
@@ -456,6 +464,8 @@ class ModuleInfo:
                     t = None
             if t is None:
                 t = _value_type(value)
+                if isinstance(value, tuple) and type(value) is not tuple:
+                    value = _plain_tuples(value)    # (read back as a tuple, as torch's)
             if t is None:
                 self.untyped[name] = type(value).__name__
                 continue

@@ -102,6 +102,8 @@ def compile_hooks(ctx, mod, sm):
             out_t = ret
     object.__setattr__(sm, "_script_hooks", ([f.__name__ for f in pre],
                                              [f.__name__ for f in post]))
+    if sm._type is not None:     # (code calls them as TorchScript prints a hook's call)
+        object.__setattr__(sm._type, "hooks", frozenset(f.__name__ for f in pre + post))
     sm._forward_pre_hooks = OrderedDict(
         (k, _CompiledPreHook(f.__name__)) for k, f in enumerate(pre))
     sm._forward_hooks = OrderedDict((k, _CompiledHook(f.__name__)) for k, f in enumerate(post))
