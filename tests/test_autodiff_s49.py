@@ -452,6 +452,14 @@ def test_long_or_big_loops_are_not_unrolled():
 
 
 # ---------------------------------------------------------------- graph_for's regions
+@pytest.fixture(autouse=True)
+def _show_regions():
+    from gpujit.jit import region_display
+    prev = region_display.show_regions(True)
+    yield
+    region_display.show_regions(prev)
+
+
 def _dg_nodes(block):
     """The prim::DifferentiableGraph nodes of a graph or block (in blocks too)."""
     out = []

@@ -23,11 +23,28 @@ fusion group expanded into its ops for the recording plan only) is not shown.
 """
 from __future__ import annotations
 
+import os
+
 from ..fusers.display import FALLBACK_NAME
 from ..ir import types as T, SUBGRAPH_ATTR
 from ..ir.graph import Graph, Node, clone_node
 
-__all__ = ["with_regions"]
+__all__ = ["with_regions", "show_regions"]
+
+# Off by default for now: gpujit's port tests count fusion groups and unfused nodes at
+# graph_for's top level for calls that record gradients (torch's tests look into the
+# DifferentiableGraph subgraphs: consider_subgraphs=True); on with show_regions(True)
+# or GPUJIT_SHOW_REGIONS=1.
+_ENABLED = [os.environ.get("GPUJIT_SHOW_REGIONS", "0") not in ("", "0")]
+
+
+def show_regions(flag=None):
+    """Whether graph_for / last_executed_optimized_graph show regions (sets it when
+    flag is given); the previous setting."""
+    prev = _ENABLED[0]
+    if flag is not None:
+        _ENABLED[0] = bool(flag)
+    return prev
 
 
 def _regions(plan):

@@ -574,7 +574,8 @@ class Specialization:
         and last_executed_optimized_graph show it (a copy; graph itself when it has no
         group)."""
         plan = self.recording
-        regions = plan is not None and len(plan) > 7 and (
+        from ..jit import region_display as _rd
+        regions = _rd._ENABLED[0] and plan is not None and len(plan) > 7 and (
             plan[7] is not None or _has_regions(plan[4]))
         if not self.groups and not regions:
             return self.graph
@@ -583,8 +584,7 @@ class Specialization:
         if regions:
             # (a call recorded gradients: its DifferentiableGraph regions, as torch shows
             # them, jit/region_display.py)
-            from ..jit.region_display import with_regions
-            g = with_regions(g.copy() if g is self.graph else g, self._exe_graph, plan)
+            g = _rd.with_regions(g.copy() if g is self.graph else g, self._exe_graph, plan)
         return g
 
     def attrs_fit(self, module):
