@@ -209,6 +209,12 @@ def test_quantized_kernels_match_torch(name, n):
             lib.ops.quantized.cat([a, b], 0, 0.04, zp),
             lib.quantize_per_tensor(lib.tensor(np.round(xa / 0.04 * 2) / 2 * 0.04), 0.04, zp,
                                     getattr(lib, name))]
+        if name != "qint32":
+            Q = lib.ops.quantized
+            cases += [Q.hardswish(a, 0.05, zp + 1), Q.elu(a, 0.05, zp + 1, 0.7),
+                      Q.leaky_relu(a, 0.1, False, 0.04, zp), Q.celu(a, 0.05, zp, 1.5),
+                      Q.softmax(a.reshape(-1, 1) if n == 7 else a.reshape(-1, 10), 1,
+                                1 / 256, 0 if name == "quint8" else -128)]
         return [(c.int_repr().tolist(), c.q_scale(), c.q_zero_point()) for c in cases]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -787,3 +793,44 @@ def test_prepare_qat_matches_torch(name):
     if name == "default":   # (x86: fc2's moving-average max differs by a float32 ulp, the
         #                     float linear's)
         assert a[4].tolist() == b[4].tolist()
+
+
+def test_quantized_activations_with_an_output_quantizer():
+    a = _q(X, 0.1, 3)
+    Q = gpujit.ops.quantized
+    # (values from torch 2.13)
+    assert Q.hardswish(a, 0.05, 10).int_repr().tolist() == [[7, 16, 13], [43, 7, 19]]
+    assert Q.elu(a, 0.05, 20, 0.5).int_repr().tolist() == [[17, 30, 26], [60, 17, 34]]
+    r = Q.leaky_relu(a, 0.2, False, 0.05, 20)
+    assert (r.q_scale(), r.q_zero_point()) == (0.05, 20)
+    assert r.int_repr().tolist() == [[19, 30, 26], [60, 19, 34]]
+    assert Q.softmax(a, 1, 1 / 256, 0).int_repr().tolist() == [[51, 113, 92], [186, 19, 51]]
+    assert Q.celu(a, 0.05, 20, 1.5).int_repr().tolist() == [[15, 30, 26], [60, 15, 34]]
+    assert Q.sigmoid(a, 1 / 256, 0).int_repr().tolist() == [[109, 159, 147], [225, 109, 171]]
+    nnq = gpujit.ao.nn.quantized
+    assert repr(nnq.Hardswish(0.1, 3)) == "QuantizedHardswish()"
+    assert repr(nnq.ELU(0.1, 3)) == "QuantizedELU(alpha=1.0)"
+    assert nnq.Hardswish(0.05, 10)(a).int_repr().tolist() == [[7, 16, 13], [43, 7, 19]]
+
+
+def _acts_run(lib):
+    tq_, nn = lib.ao.quantization, lib.nn
+    rng = np.random.default_rng(3)
+    m = nn.Sequential(tq_.QuantStub(), nn.Hardswish(), nn.ELU(0.7), nn.LeakyReLU(0.2),
+                      nn.ReLU6(), tq_.DeQuantStub()).eval()
+    m.qconfig = tq_.default_qconfig
+    p = tq_.prepare(m)
+    for k in range(3):
+        p(lib.tensor((rng.normal(size=(64, 7)) * (k + 2)).astype(f32)))
+    c = tq_.convert(p)
+    return c, c(lib.tensor((rng.normal(size=(40, 7)) * 3).astype(f32)))
+
+
+@needs_torch
+def test_converted_activations_match_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (ca, ya), (cb, yb) = _acts_run(torch), _acts_run(gpujit)
+    assert repr(ca).replace("torch.", "") == \
+        repr(cb).replace("gpujit.", "").replace("torch.", "")
+    assert ya.tolist() == yb.tolist()

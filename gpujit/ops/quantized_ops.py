@@ -6,19 +6,23 @@ which runs KERNELS[op name] (this module) when the op has one; element moves run
 integer representation there; anything else is PyTorch's NotImplementedError.
 
 Arithmetic as ATen's CPU kernels (aten/src/ATen/native/quantized/cpu/
-QuantizedOpKernels.cpp, x86 engine, AVX512 build):
-- a quantized result is zero_point + nearbyint(x * (1.0f / scale)) in float32, clamped to
-  the type's range (fbgemm::Quantize, LEGACY=false, and Vectorized<q>::quantize);
-- the binary kernels (quantized::add, add_relu) run cpu_kernel_vec: whole blocks of
-  2 * Vectorized<q>::size() elements (128 for qint8 / quint8, 32 for qint32) dequantize
-  as fma(scale, q, scale * -zero_point) in float32, the rest as scale * (q - zero_point);
+QuantizedOpKernels.cpp, x86 engine, AVX512 build; found by comparing with torch 2.13):
+- the kernels' vectorized loops take whole vectors of Vectorized<q>::size() elements (64
+  for qint8 / quint8, 16 for qint32), which dequantize as fma(scale, q, scale *
+  -zero_point) and quantize as zero_point + nearbyint(x * (1.0f / scale))
+  (Vectorized<q>::quantize); the rest, and qint32 results, as scale * (q - zero_point)
+  and nearbyint(zero_point + x * (1.0f / scale)) (quantize_val), in float32, clamped to
+  the type's range (an AVX2 build's vectors are half as long: ties may round apart);
 - quantized::mul requantizes the integer product (q_a - z_a) * (q_b - z_b) with the float32
   multiplier scale_a * scale_b / scale (requantize_from_int);
 - the comparisons (eq, lt ...) compare dequantized values; clamp / hardtanh clamp the
   integers at the quantized bounds; relu at the zero point; max / min / sort / topk run on
   the integers (a positive scale keeps their order);
 - sigmoid (scale 1/256, zero point 0 or -128), tanh (2/256, 128 or 0), leaky_relu,
-  hardsigmoid, mean and std compute in float on the dequantized values and quantize.
+  hardsigmoid, gelu, threshold and the quantized:: activations with an output quantizer
+  (hardswish, elu, celu, sigmoid, leaky_relu, softmax) compute in float on the dequantized
+  values and quantize (qint32 sigmoid / tanh: the float op's last bits, NumPy's exp, may
+  differ); mean and std as at::quantize_per_tensor of the float result.
 """
 from __future__ import annotations
 
@@ -58,7 +62,7 @@ def quantize_values(x, scale, zero_point, dtype, vectorized=0):
         x = np.asarray(x, np.float32)
         inv = np.float32(1) / np.float32(scale)
         v = np.rint(np.float32(zero_point) + x * inv).astype(np.float64)
-        if vectorized:
+        if vectorized and dtype is not _dt.qint32:  # (Vectorized<qint32> rounds as above)
             w = np.rint(x * inv).astype(np.float64) + zero_point
             v = np.where(np.arange(v.size).reshape(v.shape) < vectorized, w, v)
         v = np.where(v != v, lo, v)         # (NaN: cvtps's INT32_MIN, clamped)
@@ -67,10 +71,9 @@ def quantize_values(x, scale, zero_point, dtype, vectorized=0):
 
 
 def vectorized_count(n, dtype):
-    """How many of cpu_kernel_vec's n elements its vectorized loop takes: whole blocks of
-    2 * Vectorized<q>::size() (AVX512: 128 for qint8 / quint8, 32 for qint32)."""
-    block = 32 if dtype is _dt.qint32 else 128
-    return n - n % block
+    """How many of a kernel's n elements its vectorized loop takes: whole vectors of
+    Vectorized<q>::size() (AVX512: 64 for qint8 / quint8, 16 for qint32)."""
+    return n - n % (16 if dtype is _dt.qint32 else 64)
 
 
 def dequantize_blocks(t, cut):
@@ -185,13 +188,14 @@ def _float_values(self):
 def _through_float(fn, out_scale=None, out_zp=None):
     def k(self, *args):
         _per_tensor_check(self)
-        x = dequantize_blocks(self, 0)
+        cut = vectorized_count(self._qbits.size, self._dtype)
+        x = dequantize_blocks(self, cut)
         with np.errstate(all="ignore"):
             y = fn(x, *args)
         sc, zp = (self._qscale, self._qzp) if out_scale is None else \
             (out_scale(self._dtype, self), out_zp(self._dtype, self))
-        return _wrap_q(_dev_array(quantize_values(y, sc, zp, self._dtype), self), self,
-                       sc, zp)
+        bits = quantize_values(y, sc, zp, self._dtype, vectorized=cut)
+        return _wrap_q(_dev_array(bits, self), self, sc, zp)
     k.out_scale, k.out_zp = out_scale, out_zp
     return k
 
@@ -478,9 +482,7 @@ def _qadd(relu):
         c = (a + b).astype(np.float32)
         if relu:
             c = np.maximum(c, np.float32(0))
-        # (Vectorized<qint32>::quantize rounds as quantize_val)
-        bits = quantize_values(c, scale, zero_point, qa._dtype,
-                               vectorized=0 if qa._dtype is _dt.qint32 else cut)
+        bits = quantize_values(c, scale, zero_point, qa._dtype, vectorized=cut)
         return _wrap_q(_dev_array(bits, qa), qa, scale, zero_point)
     return k
 
@@ -793,3 +795,48 @@ op("quantized::linear_dynamic(Tensor X, Tensor W, Tensor? B, bool reduce_range=F
    "-> Tensor Y", tags={"nn", "no_fuse"}, method=False, function=False)(
     _linear_dynamic_dense)
 KERNELS["quantized::linear_dynamic"] = quantized_linear_dynamic
+
+
+# quantized:: activations with an output quantizer: the float op on the dequantized values,
+# quantized with (output_scale, output_zero_point)
+
+def _requantizing(float_op, arg_order):
+    """kernel(qx, *schema args): float_op(dequantized qx, *float args) quantized with the
+    output_scale / output_zero_point among the args (arg_order names them: 's', 'z', or a
+    float op argument)."""
+    def k(qx, *args):
+        _per_tensor_check(qx)
+        fargs = [a for a, n in zip(args, arg_order) if n == "f"]
+        sc = next(a for a, n in zip(args, arg_order) if n == "s")
+        zp = next(a for a, n in zip(args, arg_order) if n == "z")
+        cut = vectorized_count(qx._qbits.size, qx._dtype)
+        x = _reg.wrap(dequantize_blocks(qx, cut), _dt.float32, _cpu_device())
+        y = np.asarray(_host(_reg.OPS[float_op].eager(x, *fargs)._data), np.float32)
+        bits = quantize_values(y, sc, zp, qx._dtype, vectorized=cut)
+        return _wrap_q(_dev_array(bits, qx), qx, sc, zp)
+    return k
+
+
+def _elu_k(qx, output_scale, output_zero_point, alpha=1, scale=1, input_scale=1):
+    return _requantizing("aten::elu", "szfff")(qx, output_scale, output_zero_point, alpha,
+                                               scale, input_scale)
+
+
+for _schema, _k in (
+        ("quantized::hardswish(Tensor input, float output_scale, int output_zero_point) "
+         "-> Tensor", _requantizing("aten::hardswish", "sz")),
+        ("quantized::elu(Tensor self, float output_scale, int output_zero_point, "
+         "Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor", _elu_k),
+        ("quantized::sigmoid(Tensor qx, float output_scale, int output_zero_point) -> Tensor",
+         _requantizing("aten::sigmoid", "sz")),
+        ("quantized::leaky_relu(Tensor qx, Scalar negative_slope, bool inplace, "
+         "float output_scale, int output_zero_point) -> Tensor",
+         lambda qx, slope, inplace, s, z: _requantizing("aten::leaky_relu", "fsz")(
+             qx, slope, s, z)),
+        ("quantized::celu(Tensor self, float output_scale, int output_zero_point, "
+         "Scalar alpha=1) -> Tensor", _requantizing("aten::celu", "szf")),
+        ("quantized::softmax(Tensor qx, int dim, float output_scale, int output_zero_point) "
+         "-> Tensor", _requantizing("aten::softmax.int", "fsz"))):
+    _n = _schema.split("(")[0]
+    op(_schema, tags={"nn", "no_fuse"}, method=False, function=False)(_quantizing(_n))
+    KERNELS[_n] = _k
