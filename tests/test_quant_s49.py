@@ -834,3 +834,19 @@ def test_converted_activations_match_torch():
     assert repr(ca).replace("torch.", "") == \
         repr(cb).replace("gpujit.", "").replace("torch.", "")
     assert ya.tolist() == yb.tolist()
+
+
+def test_quantize_per_tensor_dynamic():
+    x = gpujit.tensor([-1.0, 0.5, 2.0, 3.3])
+    # (torch 2.13's scales, zero points and integers)
+    for d, rr, s, z, ints in (
+            (gpujit.quint8, False, 0.016862744911044253, 59, [0, 89, 178, 255]),
+            (gpujit.quint8, True, 0.033858267341073105, 30, [0, 45, 89, 127]),
+            (gpujit.qint8, False, 0.016862744911044253, -69, [-128, -39, 50, 127]),
+            (gpujit.qint8, True, 0.033858267341073105, -34, [-64, -19, 25, 63])):
+        q = gpujit.quantize_per_tensor_dynamic(x, d, rr)
+        assert (q.q_scale(), q.q_zero_point(), q.int_repr().tolist()) == (s, z, ints)
+    with pytest.raises(RuntimeError, match="dtype QInt32not supported"):
+        gpujit.quantize_per_tensor_dynamic(x, gpujit.qint32, False)
+    with pytest.raises(RuntimeError, match="Quantize only works on Float Tensor, got Double"):
+        gpujit.quantize_per_tensor_dynamic(x.double(), gpujit.quint8, False)

@@ -840,3 +840,26 @@ for _schema, _k in (
     _n = _schema.split("(")[0]
     op(_schema, tags={"nn", "no_fuse"}, method=False, function=False)(_quantizing(_n))
     KERNELS[_n] = _k
+
+
+def _quantize_per_tensor_dynamic_k(self, dtype, reduce_range):
+    """ATen's quantize_per_tensor_dynamic: ChooseQuantizationParams of the tensor's
+    [min, max] (the range halved with reduce_range), then quantize_per_tensor."""
+    from .fake_quantize import choose_qparams
+    dtype = _qdtype_arg(dtype)
+    if dtype not in (_dt.qint8, _dt.quint8):
+        raise RuntimeError(f"dtype {dtype.short_name}not supported")
+    a = np.asarray(_host(self._data))
+    if self._dtype is not _dt.float32:
+        raise RuntimeError(f"Quantize only works on Float Tensor, got {self._dtype.short_name}")
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    qmin, qmax = _range(dtype)
+    if reduce_range:
+        qmin, qmax = qmin // 2, qmax // 2
+    scale, zp = choose_qparams(lo, hi, qmin, qmax, False)
+    return _q().quantize_per_tensor(self, float(scale), int(zp), dtype)
+
+
+op("aten::quantize_per_tensor_dynamic(Tensor self, ScalarType dtype, bool reduce_range) "
+   "-> Tensor", tags={"no_fuse"}, method=False)(_quantizing("aten::quantize_per_tensor_dynamic"))
+KERNELS["aten::quantize_per_tensor_dynamic"] = _quantize_per_tensor_dynamic_k
