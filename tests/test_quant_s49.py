@@ -850,3 +850,17 @@ def test_quantize_per_tensor_dynamic():
         gpujit.quantize_per_tensor_dynamic(x, gpujit.qint32, False)
     with pytest.raises(RuntimeError, match="Quantize only works on Float Tensor, got Double"):
         gpujit.quantize_per_tensor_dynamic(x.double(), gpujit.quint8, False)
+
+
+def test_dense_dequantize_and_int_repr():
+    x = gpujit.randn(3)
+    assert x.dequantize() is x and gpujit.dequantize(x) is x       # (as torch's)
+    d = gpujit.randn(3, dtype=gpujit.float64, requires_grad=True).dequantize()
+    assert d.dtype is gpujit.float32 and type(d.grad_fn).__name__ == "NotImplemented"
+    with pytest.raises(RuntimeError, match="derivative for dequantize is not implemented"):
+        d.sum().backward()
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::int_repr' with "
+                                                  "arguments from the 'CPU' backend"):
+        x.int_repr()
+    with pytest.raises(NotImplementedError, match="'aten::q_scale'"):
+        x.q_scale()

@@ -31,6 +31,8 @@ import numpy as np
 from .. import dtypes as _dt
 from . import registry as _reg
 from .registry import op
+from .derivatives import not_implemented as _not_implemented
+from .node_names import RULES
 
 KERNELS = {}        # 'aten::relu' (an OpDef's name): fn(*args in schema order)
 
@@ -739,8 +741,14 @@ def _dequantize_dense(xp, self):
     return self.astype(np.float32, copy=False) if self.dtype != np.float32 else self
 
 
-op("aten::dequantize.self(Tensor self) -> Tensor", tags={"no_fuse"},
+op("aten::dequantize.self(Tensor self) -> Tensor", tags={"no_fuse", "returns_input"},
    meta=lambda self: _dense_meta(self))(_dequantize_dense)
+
+
+# (derivatives.yaml's not_implemented("dequantize"): a NotImplemented node, its words)
+_not_implemented(_dequantize_dense,
+                 message="derivative for dequantize is not implemented")
+RULES["aten::dequantize.self"] = "NotImplemented"
 
 
 def _dense_meta(self):
