@@ -864,3 +864,26 @@ def test_dense_dequantize_and_int_repr():
         x.int_repr()
     with pytest.raises(NotImplementedError, match="'aten::q_scale'"):
         x.q_scale()
+
+
+def test_pooling_upsampling_empty_like_and_to():
+    x = np.arange(-32, 32, dtype=np.float32).reshape(1, 2, 4, 8) / 7
+    q = _q(x, 0.1, 3, "qint8")
+    ints = q.int_repr().numpy()
+    F = gpujit.nn.functional
+    p = F.max_pool2d(q, 2)
+    assert p.is_quantized and (p.q_scale(), p.q_zero_point()) == (0.1, 3)
+    assert p.int_repr().numpy().tolist() == ints.reshape(1, 2, 2, 2, 4, 2).max(
+        axis=(3, 5)).tolist()
+    u = F.interpolate(q, scale_factor=2)
+    assert u.int_repr().numpy().tolist() == ints.repeat(2, 2).repeat(2, 3).tolist()
+    assert F.max_pool1d(_q(x.reshape(2, 4, 8), 0.1, 3), 2).shape == (2, 4, 4)
+    e = gpujit.empty_like(q)
+    assert e.is_quantized and e.shape == q.shape and e.q_scale() == 0.1
+    assert q.to(gpujit.qint8) is q and q.to("cpu") is q
+    with pytest.raises(RuntimeError, match="Creation of quantized tensor requires quantized "
+                                           "dtype like torch.quint8"):
+        q.float()
+    with pytest.raises(RuntimeError, match="Expected self.scalar_type\\(\\) == "
+                                           "src.scalar_type\\(\\)"):
+        q.to(gpujit.quint8)

@@ -871,3 +871,55 @@ def _quantize_per_tensor_dynamic_k(self, dtype, reduce_range):
 op("aten::quantize_per_tensor_dynamic(Tensor self, ScalarType dtype, bool reduce_range) "
    "-> Tensor", tags={"no_fuse"}, method=False)(_quantizing("aten::quantize_per_tensor_dynamic"))
 KERNELS["aten::quantize_per_tensor_dynamic"] = _quantize_per_tensor_dynamic_k
+
+
+def _on_integers_as_float64(name):
+    """op name on the integers held exactly as float64 (the dense kernels' max pools take
+    no 8-bit integers), its result the integers again, self's quantizer kept."""
+    def k(self, *args):
+        _per_tensor_check(self)
+        Q = _q()
+        c = _reg.wrap(_host(self._qbits).astype(np.float64), _dt.float64, _cpu_device())
+        r = _reg.OPS[name].eager(c, *args)
+        bits = np.asarray(_host(r._data)).astype(_host(self._qbits).dtype)
+        return Q._make(_dev_array(bits, self), self._dtype, self._device, self._qscheme,
+                       self._qscale, self._qzp)
+    return k
+
+
+# pooling and nearest upsampling: on the integers (the max of the integers is the max of
+# the values; nearest upsampling moves them), the quantizer kept
+for _n in ("aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d"):
+    KERNELS[_n] = _on_integers_as_float64(_n)
+for _n in [n for o in ("upsample_nearest", "_upsample_nearest_exact") for d in "123"
+           for n in (f"aten::{o}{d}d", f"aten::{o}{d}d.vec")]:
+    if _n in _reg.OPS:
+        KERNELS[_n] = _on_integers_as_float64(_n)
+
+
+@kernel("aten::empty_like")
+def empty_like(self, *args, **kwargs):
+    """A quantized tensor of self's shape and quantizer (its integers zero)."""
+    bits = np.zeros(self._qbits.shape, _host(self._qbits).dtype)
+    Q = _q()
+    return Q._make(_dev_array(bits, self), self._dtype, self._device, self._qscheme,
+                   self._qscale, self._qzp, self._qaxis)
+
+
+def _to_dtype(self, dtype, *rest):
+    """A quantized tensor converted: to its own dtype, itself; to another quantized dtype,
+    ATen's copy_ check; to any other, PyTorch's refusal."""
+    d = _qdtype_arg(dtype) if isinstance(dtype, int) else dtype
+    if d is self._dtype:
+        return self
+    if isinstance(d, _dt._QuantizedDtype):
+        raise RuntimeError("Expected self.scalar_type() == src.scalar_type() to be true, but "
+                           "got false.  (Could this error message be improved?  If so, "
+                           "please report an enhancement request to PyTorch.)")
+    raise RuntimeError("Creation of quantized tensor requires quantized dtype like "
+                       "torch.quint8")
+
+
+KERNELS["aten::to.dtype"] = _to_dtype
+KERNELS["aten::to.dtype_layout"] = lambda self, dtype=None, *rest: \
+    self if dtype is None else _to_dtype(self, dtype)
