@@ -56,7 +56,9 @@ class TensorConversions:
                                 f"device or a Tensor")
         cast = dtype is not None
         moved = dev is not None
-        dtype = self._dtype if dtype is None else _dt.to_dtype(dtype)
+        dtype = self._dtype if dtype is None else _dt.scalar_type_arg(dtype) if isinstance(
+            dtype, _dt._QuantizedDtype) else _dt.to_dtype(dtype)   # (quint8: the quantized
+        # kernels' answer, gpujit/ops/quantized_ops.py; a factory of it is refused there)
         if dev is not None:
             dev = _device_cls(dev)
             # 'cpu:0' is not the device of a CPU tensor ('cpu'): torch's to() copies

@@ -209,6 +209,12 @@ def test_quantized_kernels_match_torch(name, n):
             lib.ops.quantized.cat([a, b], 0, 0.04, zp),
             lib.quantize_per_tensor(lib.tensor(np.round(xa / 0.04 * 2) / 2 * 0.04), 0.04, zp,
                                     getattr(lib, name))]
+        if name != "qint32":
+            Q = lib.ops.quantized
+            cases += [Q.hardswish(a, 0.05, zp + 1), Q.elu(a, 0.05, zp + 1, 0.7),
+                      Q.leaky_relu(a, 0.1, False, 0.04, zp), Q.celu(a, 0.05, zp, 1.5),
+                      Q.softmax(a.reshape(-1, 1) if n == 7 else a.reshape(-1, 10), 1,
+                                1 / 256, 0 if name == "quint8" else -128)]
         return [(c.int_repr().tolist(), c.q_scale(), c.q_zero_point()) for c in cases]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -787,3 +793,97 @@ def test_prepare_qat_matches_torch(name):
     if name == "default":   # (x86: fc2's moving-average max differs by a float32 ulp, the
         #                     float linear's)
         assert a[4].tolist() == b[4].tolist()
+
+
+def test_quantized_activations_with_an_output_quantizer():
+    a = _q(X, 0.1, 3)
+    Q = gpujit.ops.quantized
+    # (values from torch 2.13)
+    assert Q.hardswish(a, 0.05, 10).int_repr().tolist() == [[7, 16, 13], [43, 7, 19]]
+    assert Q.elu(a, 0.05, 20, 0.5).int_repr().tolist() == [[17, 30, 26], [60, 17, 34]]
+    r = Q.leaky_relu(a, 0.2, False, 0.05, 20)
+    assert (r.q_scale(), r.q_zero_point()) == (0.05, 20)
+    assert r.int_repr().tolist() == [[19, 30, 26], [60, 19, 34]]
+    assert Q.softmax(a, 1, 1 / 256, 0).int_repr().tolist() == [[51, 113, 92], [186, 19, 51]]
+    assert Q.celu(a, 0.05, 20, 1.5).int_repr().tolist() == [[15, 30, 26], [60, 15, 34]]
+    assert Q.sigmoid(a, 1 / 256, 0).int_repr().tolist() == [[109, 159, 147], [225, 109, 171]]
+    nnq = gpujit.ao.nn.quantized
+    assert repr(nnq.Hardswish(0.1, 3)) == "QuantizedHardswish()"
+    assert repr(nnq.ELU(0.1, 3)) == "QuantizedELU(alpha=1.0)"
+    assert nnq.Hardswish(0.05, 10)(a).int_repr().tolist() == [[7, 16, 13], [43, 7, 19]]
+
+
+def _acts_run(lib):
+    tq_, nn = lib.ao.quantization, lib.nn
+    rng = np.random.default_rng(3)
+    m = nn.Sequential(tq_.QuantStub(), nn.Hardswish(), nn.ELU(0.7), nn.LeakyReLU(0.2),
+                      nn.ReLU6(), tq_.DeQuantStub()).eval()
+    m.qconfig = tq_.default_qconfig
+    p = tq_.prepare(m)
+    for k in range(3):
+        p(lib.tensor((rng.normal(size=(64, 7)) * (k + 2)).astype(f32)))
+    c = tq_.convert(p)
+    return c, c(lib.tensor((rng.normal(size=(40, 7)) * 3).astype(f32)))
+
+
+@needs_torch
+def test_converted_activations_match_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (ca, ya), (cb, yb) = _acts_run(torch), _acts_run(gpujit)
+    assert repr(ca).replace("torch.", "") == \
+        repr(cb).replace("gpujit.", "").replace("torch.", "")
+    assert ya.tolist() == yb.tolist()
+
+
+def test_quantize_per_tensor_dynamic():
+    x = gpujit.tensor([-1.0, 0.5, 2.0, 3.3])
+    # (torch 2.13's scales, zero points and integers)
+    for d, rr, s, z, ints in (
+            (gpujit.quint8, False, 0.016862744911044253, 59, [0, 89, 178, 255]),
+            (gpujit.quint8, True, 0.033858267341073105, 30, [0, 45, 89, 127]),
+            (gpujit.qint8, False, 0.016862744911044253, -69, [-128, -39, 50, 127]),
+            (gpujit.qint8, True, 0.033858267341073105, -34, [-64, -19, 25, 63])):
+        q = gpujit.quantize_per_tensor_dynamic(x, d, rr)
+        assert (q.q_scale(), q.q_zero_point(), q.int_repr().tolist()) == (s, z, ints)
+    with pytest.raises(RuntimeError, match="dtype QInt32not supported"):
+        gpujit.quantize_per_tensor_dynamic(x, gpujit.qint32, False)
+    with pytest.raises(RuntimeError, match="Quantize only works on Float Tensor, got Double"):
+        gpujit.quantize_per_tensor_dynamic(x.double(), gpujit.quint8, False)
+
+
+def test_dense_dequantize_and_int_repr():
+    x = gpujit.randn(3)
+    assert x.dequantize() is x and gpujit.dequantize(x) is x       # (as torch's)
+    d = gpujit.randn(3, dtype=gpujit.float64, requires_grad=True).dequantize()
+    assert d.dtype is gpujit.float32 and type(d.grad_fn).__name__ == "NotImplemented"
+    with pytest.raises(RuntimeError, match="derivative for dequantize is not implemented"):
+        d.sum().backward()
+    with pytest.raises(NotImplementedError, match="Could not run 'aten::int_repr' with "
+                                                  "arguments from the 'CPU' backend"):
+        x.int_repr()
+    with pytest.raises(NotImplementedError, match="'aten::q_scale'"):
+        x.q_scale()
+
+
+def test_pooling_upsampling_empty_like_and_to():
+    x = np.arange(-32, 32, dtype=np.float32).reshape(1, 2, 4, 8) / 7
+    q = _q(x, 0.1, 3, "qint8")
+    ints = q.int_repr().numpy()
+    F = gpujit.nn.functional
+    p = F.max_pool2d(q, 2)
+    assert p.is_quantized and (p.q_scale(), p.q_zero_point()) == (0.1, 3)
+    assert p.int_repr().numpy().tolist() == ints.reshape(1, 2, 2, 2, 4, 2).max(
+        axis=(3, 5)).tolist()
+    u = F.interpolate(q, scale_factor=2)
+    assert u.int_repr().numpy().tolist() == ints.repeat(2, 2).repeat(2, 3).tolist()
+    assert F.max_pool1d(_q(x.reshape(2, 4, 8), 0.1, 3), 2).shape == (2, 4, 4)
+    e = gpujit.empty_like(q)
+    assert e.is_quantized and e.shape == q.shape and e.q_scale() == 0.1
+    assert q.to(gpujit.qint8) is q and q.to("cpu") is q
+    with pytest.raises(RuntimeError, match="Creation of quantized tensor requires quantized "
+                                           "dtype like torch.quint8"):
+        q.float()
+    with pytest.raises(RuntimeError, match="Expected self.scalar_type\\(\\) == "
+                                           "src.scalar_type\\(\\)"):
+        q.to(gpujit.quint8)

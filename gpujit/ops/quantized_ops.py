@@ -6,19 +6,23 @@ which runs KERNELS[op name] (this module) when the op has one; element moves run
 integer representation there; anything else is PyTorch's NotImplementedError.
 
 Arithmetic as ATen's CPU kernels (aten/src/ATen/native/quantized/cpu/
-QuantizedOpKernels.cpp, x86 engine, AVX512 build):
-- a quantized result is zero_point + nearbyint(x * (1.0f / scale)) in float32, clamped to
-  the type's range (fbgemm::Quantize, LEGACY=false, and Vectorized<q>::quantize);
-- the binary kernels (quantized::add, add_relu) run cpu_kernel_vec: whole blocks of
-  2 * Vectorized<q>::size() elements (128 for qint8 / quint8, 32 for qint32) dequantize
-  as fma(scale, q, scale * -zero_point) in float32, the rest as scale * (q - zero_point);
+QuantizedOpKernels.cpp, x86 engine, AVX512 build; found by comparing with torch 2.13):
+- the kernels' vectorized loops take whole vectors of Vectorized<q>::size() elements (64
+  for qint8 / quint8, 16 for qint32), which dequantize as fma(scale, q, scale *
+  -zero_point) and quantize as zero_point + nearbyint(x * (1.0f / scale))
+  (Vectorized<q>::quantize); the rest, and qint32 results, as scale * (q - zero_point)
+  and nearbyint(zero_point + x * (1.0f / scale)) (quantize_val), in float32, clamped to
+  the type's range (an AVX2 build's vectors are half as long: ties may round apart);
 - quantized::mul requantizes the integer product (q_a - z_a) * (q_b - z_b) with the float32
   multiplier scale_a * scale_b / scale (requantize_from_int);
 - the comparisons (eq, lt ...) compare dequantized values; clamp / hardtanh clamp the
   integers at the quantized bounds; relu at the zero point; max / min / sort / topk run on
   the integers (a positive scale keeps their order);
 - sigmoid (scale 1/256, zero point 0 or -128), tanh (2/256, 128 or 0), leaky_relu,
-  hardsigmoid, mean and std compute in float on the dequantized values and quantize.
+  hardsigmoid, gelu, threshold and the quantized:: activations with an output quantizer
+  (hardswish, elu, celu, sigmoid, leaky_relu, softmax) compute in float on the dequantized
+  values and quantize (qint32 sigmoid / tanh: the float op's last bits, NumPy's exp, may
+  differ); mean and std as at::quantize_per_tensor of the float result.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ import numpy as np
 from .. import dtypes as _dt
 from . import registry as _reg
 from .registry import op
+from .derivatives import not_implemented as _not_implemented
+from .node_names import RULES
 
 KERNELS = {}        # 'aten::relu' (an OpDef's name): fn(*args in schema order)
 
@@ -58,7 +64,7 @@ def quantize_values(x, scale, zero_point, dtype, vectorized=0):
         x = np.asarray(x, np.float32)
         inv = np.float32(1) / np.float32(scale)
         v = np.rint(np.float32(zero_point) + x * inv).astype(np.float64)
-        if vectorized:
+        if vectorized and dtype is not _dt.qint32:  # (Vectorized<qint32> rounds as above)
             w = np.rint(x * inv).astype(np.float64) + zero_point
             v = np.where(np.arange(v.size).reshape(v.shape) < vectorized, w, v)
         v = np.where(v != v, lo, v)         # (NaN: cvtps's INT32_MIN, clamped)
@@ -67,10 +73,9 @@ def quantize_values(x, scale, zero_point, dtype, vectorized=0):
 
 
 def vectorized_count(n, dtype):
-    """How many of cpu_kernel_vec's n elements its vectorized loop takes: whole blocks of
-    2 * Vectorized<q>::size() (AVX512: 128 for qint8 / quint8, 32 for qint32)."""
-    block = 32 if dtype is _dt.qint32 else 128
-    return n - n % block
+    """How many of a kernel's n elements its vectorized loop takes: whole vectors of
+    Vectorized<q>::size() (AVX512: 64 for qint8 / quint8, 16 for qint32)."""
+    return n - n % (16 if dtype is _dt.qint32 else 64)
 
 
 def dequantize_blocks(t, cut):
@@ -185,13 +190,14 @@ def _float_values(self):
 def _through_float(fn, out_scale=None, out_zp=None):
     def k(self, *args):
         _per_tensor_check(self)
-        x = dequantize_blocks(self, 0)
+        cut = vectorized_count(self._qbits.size, self._dtype)
+        x = dequantize_blocks(self, cut)
         with np.errstate(all="ignore"):
             y = fn(x, *args)
         sc, zp = (self._qscale, self._qzp) if out_scale is None else \
             (out_scale(self._dtype, self), out_zp(self._dtype, self))
-        return _wrap_q(_dev_array(quantize_values(y, sc, zp, self._dtype), self), self,
-                       sc, zp)
+        bits = quantize_values(y, sc, zp, self._dtype, vectorized=cut)
+        return _wrap_q(_dev_array(bits, self), self, sc, zp)
     k.out_scale, k.out_zp = out_scale, out_zp
     return k
 
@@ -478,9 +484,7 @@ def _qadd(relu):
         c = (a + b).astype(np.float32)
         if relu:
             c = np.maximum(c, np.float32(0))
-        # (Vectorized<qint32>::quantize rounds as quantize_val)
-        bits = quantize_values(c, scale, zero_point, qa._dtype,
-                               vectorized=0 if qa._dtype is _dt.qint32 else cut)
+        bits = quantize_values(c, scale, zero_point, qa._dtype, vectorized=cut)
         return _wrap_q(_dev_array(bits, qa), qa, scale, zero_point)
     return k
 
@@ -737,8 +741,14 @@ def _dequantize_dense(xp, self):
     return self.astype(np.float32, copy=False) if self.dtype != np.float32 else self
 
 
-op("aten::dequantize.self(Tensor self) -> Tensor", tags={"no_fuse"},
+op("aten::dequantize.self(Tensor self) -> Tensor", tags={"no_fuse", "returns_input"},
    meta=lambda self: _dense_meta(self))(_dequantize_dense)
+
+
+# (derivatives.yaml's not_implemented("dequantize"): a NotImplemented node, its words)
+_not_implemented(_dequantize_dense,
+                 message="derivative for dequantize is not implemented")
+RULES["aten::dequantize.self"] = "NotImplemented"
 
 
 def _dense_meta(self):
@@ -793,3 +803,123 @@ op("quantized::linear_dynamic(Tensor X, Tensor W, Tensor? B, bool reduce_range=F
    "-> Tensor Y", tags={"nn", "no_fuse"}, method=False, function=False)(
     _linear_dynamic_dense)
 KERNELS["quantized::linear_dynamic"] = quantized_linear_dynamic
+
+
+# quantized:: activations with an output quantizer: the float op on the dequantized values,
+# quantized with (output_scale, output_zero_point)
+
+def _requantizing(float_op, arg_order):
+    """kernel(qx, *schema args): float_op(dequantized qx, *float args) quantized with the
+    output_scale / output_zero_point among the args (arg_order names them: 's', 'z', or a
+    float op argument)."""
+    def k(qx, *args):
+        _per_tensor_check(qx)
+        fargs = [a for a, n in zip(args, arg_order) if n == "f"]
+        sc = next(a for a, n in zip(args, arg_order) if n == "s")
+        zp = next(a for a, n in zip(args, arg_order) if n == "z")
+        cut = vectorized_count(qx._qbits.size, qx._dtype)
+        x = _reg.wrap(dequantize_blocks(qx, cut), _dt.float32, _cpu_device())
+        y = np.asarray(_host(_reg.OPS[float_op].eager(x, *fargs)._data), np.float32)
+        bits = quantize_values(y, sc, zp, qx._dtype, vectorized=cut)
+        return _wrap_q(_dev_array(bits, qx), qx, sc, zp)
+    return k
+
+
+def _elu_k(qx, output_scale, output_zero_point, alpha=1, scale=1, input_scale=1):
+    return _requantizing("aten::elu", "szfff")(qx, output_scale, output_zero_point, alpha,
+                                               scale, input_scale)
+
+
+for _schema, _k in (
+        ("quantized::hardswish(Tensor input, float output_scale, int output_zero_point) "
+         "-> Tensor", _requantizing("aten::hardswish", "sz")),
+        ("quantized::elu(Tensor self, float output_scale, int output_zero_point, "
+         "Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor", _elu_k),
+        ("quantized::sigmoid(Tensor qx, float output_scale, int output_zero_point) -> Tensor",
+         _requantizing("aten::sigmoid", "sz")),
+        ("quantized::leaky_relu(Tensor qx, Scalar negative_slope, bool inplace, "
+         "float output_scale, int output_zero_point) -> Tensor",
+         lambda qx, slope, inplace, s, z: _requantizing("aten::leaky_relu", "fsz")(
+             qx, slope, s, z)),
+        ("quantized::celu(Tensor self, float output_scale, int output_zero_point, "
+         "Scalar alpha=1) -> Tensor", _requantizing("aten::celu", "szf")),
+        ("quantized::softmax(Tensor qx, int dim, float output_scale, int output_zero_point) "
+         "-> Tensor", _requantizing("aten::softmax.int", "fsz"))):
+    _n = _schema.split("(")[0]
+    op(_schema, tags={"nn", "no_fuse"}, method=False, function=False)(_quantizing(_n))
+    KERNELS[_n] = _k
+
+
+def _quantize_per_tensor_dynamic_k(self, dtype, reduce_range):
+    """ATen's quantize_per_tensor_dynamic: ChooseQuantizationParams of the tensor's
+    [min, max] (the range halved with reduce_range), then quantize_per_tensor."""
+    from .fake_quantize import choose_qparams
+    dtype = _qdtype_arg(dtype)
+    if dtype not in (_dt.qint8, _dt.quint8):
+        raise RuntimeError(f"dtype {dtype.short_name}not supported")
+    a = np.asarray(_host(self._data))
+    if self._dtype is not _dt.float32:
+        raise RuntimeError(f"Quantize only works on Float Tensor, got {self._dtype.short_name}")
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    qmin, qmax = _range(dtype)
+    if reduce_range:
+        qmin, qmax = qmin // 2, qmax // 2
+    scale, zp = choose_qparams(lo, hi, qmin, qmax, False)
+    return _q().quantize_per_tensor(self, float(scale), int(zp), dtype)
+
+
+op("aten::quantize_per_tensor_dynamic(Tensor self, ScalarType dtype, bool reduce_range) "
+   "-> Tensor", tags={"no_fuse"}, method=False)(_quantizing("aten::quantize_per_tensor_dynamic"))
+KERNELS["aten::quantize_per_tensor_dynamic"] = _quantize_per_tensor_dynamic_k
+
+
+def _on_integers_as_float64(name):
+    """op name on the integers held exactly as float64 (the dense kernels' max pools take
+    no 8-bit integers), its result the integers again, self's quantizer kept."""
+    def k(self, *args):
+        _per_tensor_check(self)
+        Q = _q()
+        c = _reg.wrap(_host(self._qbits).astype(np.float64), _dt.float64, _cpu_device())
+        r = _reg.OPS[name].eager(c, *args)
+        bits = np.asarray(_host(r._data)).astype(_host(self._qbits).dtype)
+        return Q._make(_dev_array(bits, self), self._dtype, self._device, self._qscheme,
+                       self._qscale, self._qzp)
+    return k
+
+
+# pooling and nearest upsampling: on the integers (the max of the integers is the max of
+# the values; nearest upsampling moves them), the quantizer kept
+for _n in ("aten::max_pool1d", "aten::max_pool2d", "aten::max_pool3d"):
+    KERNELS[_n] = _on_integers_as_float64(_n)
+for _n in [n for o in ("upsample_nearest", "_upsample_nearest_exact") for d in "123"
+           for n in (f"aten::{o}{d}d", f"aten::{o}{d}d.vec")]:
+    if _n in _reg.OPS:
+        KERNELS[_n] = _on_integers_as_float64(_n)
+
+
+@kernel("aten::empty_like")
+def empty_like(self, *args, **kwargs):
+    """A quantized tensor of self's shape and quantizer (its integers zero)."""
+    bits = np.zeros(self._qbits.shape, _host(self._qbits).dtype)
+    Q = _q()
+    return Q._make(_dev_array(bits, self), self._dtype, self._device, self._qscheme,
+                   self._qscale, self._qzp, self._qaxis)
+
+
+def _to_dtype(self, dtype, *rest):
+    """A quantized tensor converted: to its own dtype, itself; to another quantized dtype,
+    ATen's copy_ check; to any other, PyTorch's refusal."""
+    d = _qdtype_arg(dtype) if isinstance(dtype, int) else dtype
+    if d is self._dtype:
+        return self
+    if isinstance(d, _dt._QuantizedDtype):
+        raise RuntimeError("Expected self.scalar_type() == src.scalar_type() to be true, but "
+                           "got false.  (Could this error message be improved?  If so, "
+                           "please report an enhancement request to PyTorch.)")
+    raise RuntimeError("Creation of quantized tensor requires quantized dtype like "
+                       "torch.quint8")
+
+
+KERNELS["aten::to.dtype"] = _to_dtype
+KERNELS["aten::to.dtype_layout"] = lambda self, dtype=None, *rest: \
+    self if dtype is None else _to_dtype(self, dtype)

@@ -30,6 +30,7 @@ def get_default_static_quant_module_mappings():
     return {QuantStub: nnq.Quantize, DeQuantStub: nnq.DeQuantize, nn.Linear: nnq.Linear,
             nnqat.Linear: nnq.Linear,
             nn.ReLU6: nnq.ReLU6, nn.LeakyReLU: nnq.LeakyReLU, nn.Dropout: nnq.Dropout,
+            nn.Hardswish: nnq.Hardswish, nn.ELU: nnq.ELU,
             nni.LinearReLU: nni.quantized.LinearReLU}
 
 
@@ -47,8 +48,8 @@ def get_default_dynamic_quant_module_mappings():
 # the float modules PyTorch's static mappings quantize that gpujit does not: converting
 # one is refused rather than left in float
 _UNSUPPORTED_STATIC = ("BatchNorm2d", "BatchNorm3d", "Conv1d", "Conv2d", "Conv3d",
-                       "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "ELU",
-                       "Embedding", "EmbeddingBag", "GroupNorm", "Hardswish", "InstanceNorm1d",
+                       "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+                       "Embedding", "EmbeddingBag", "GroupNorm", "InstanceNorm1d",
                        "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "PReLU")
 _UNSUPPORTED_DYNAMIC = ("GRUCell", "LSTM", "GRU", "LSTMCell", "RNNCell", "EmbeddingBag",
                         "Embedding")

@@ -1,13 +1,14 @@
 """torch.ao.nn.quantized: modules computing on quantized tensors, made from float modules
 by torch.ao.quantization.convert (`from_float`): Linear (FBGEMM's quantized::linear
-arithmetic, ops/quantized_ops.py), Quantize, DeQuantize, ReLU6, LeakyReLU, Dropout."""
+arithmetic, ops/quantized_ops.py), Quantize, DeQuantize, ReLU6, LeakyReLU, Hardswish, ELU,
+Dropout."""
 from __future__ import annotations
 
 import gpujit as torch
 from gpujit import nn
 
-__all__ = ["Linear", "LinearPackedParams", "Quantize", "DeQuantize", "ReLU6", "LeakyReLU", "dynamic",
-           "Dropout"]
+__all__ = ["Linear", "LinearPackedParams", "Quantize", "DeQuantize", "ReLU6", "LeakyReLU",
+           "Hardswish", "ELU", "Dropout", "dynamic"]
 
 
 def _quantize_weight(float_wt, observer):
@@ -240,12 +241,8 @@ class LeakyReLU(nn.LeakyReLU):
         self.register_buffer("zero_point", torch.tensor(zero_point))
 
     def forward(self, input):
-        import warnings
-        y = torch.nn.functional.leaky_relu(input.dequantize(), self.negative_slope)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return torch.quantize_per_tensor(y, float(self.scale), int(self.zero_point),
-                                             input.dtype)
+        return torch.ops.quantized.leaky_relu(input, self.negative_slope, self.inplace,
+                                              float(self.scale), int(self.zero_point))
 
     def _get_name(self):
         return "QuantizedLeakyReLU"
@@ -254,6 +251,46 @@ class LeakyReLU(nn.LeakyReLU):
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         scale, zero_point = mod.activation_post_process.calculate_qparams()
         return cls(float(scale), int(zero_point), mod.negative_slope, mod.inplace)
+
+
+class Hardswish(nn.Hardswish):
+    """hardswish on a quantized tensor, quantized with (scale, zero_point)."""
+
+    def __init__(self, scale, zero_point, device=None, dtype=None):
+        super().__init__()
+        self.register_buffer("scale", torch.tensor(scale))
+        self.register_buffer("zero_point", torch.tensor(zero_point))
+
+    def forward(self, input):
+        return torch.ops.quantized.hardswish(input, float(self.scale), int(self.zero_point))
+
+    def _get_name(self):
+        return "QuantizedHardswish"
+
+    @staticmethod
+    def from_float(mod, use_precomputed_fake_quant=False):
+        scale, zero_point = mod.activation_post_process.calculate_qparams()
+        return Hardswish(float(scale), int(zero_point))
+
+
+class ELU(nn.ELU):
+    """elu on a quantized tensor, quantized with (scale, zero_point)."""
+
+    def __init__(self, scale, zero_point, alpha=1.0):
+        super().__init__(alpha)
+        self.scale = scale
+        self.zero_point = zero_point
+
+    def forward(self, input):
+        return torch.ops.quantized.elu(input, self.scale, self.zero_point, self.alpha)
+
+    def _get_name(self):
+        return "QuantizedELU"
+
+    @staticmethod
+    def from_float(mod, use_precomputed_fake_quant=False):
+        scale, zero_point = mod.activation_post_process.calculate_qparams()
+        return ELU(float(scale), int(zero_point), mod.alpha)
 
 
 class Dropout(nn.Dropout):
