@@ -191,11 +191,15 @@ def strides_param(value):
     """What a derivative's `<arg>_strides` parameter gets: a tensor's strides in elements
     (its array's), as ATen's formulas save `mat2_sym_strides` to lay a gradient out as the
     operand was (mm_mat2_backward); None for no tensor."""
-    a = getattr(value, "_data", None)
-    if a is None or not hasattr(a, "strides"):
+    try:
+        a = value._data
+        st = a.strides
+        isz = a.itemsize
+    except (AttributeError, NotImplementedError):   # (None, a number, a sparse tensor)
         return None
-    isz = a.itemsize
-    return tuple([s // isz for s in a.strides])
+    if len(st) == 2:                # (mm / addmm's matrices: no loop)
+        return (st[0] // isz, st[1] // isz)
+    return tuple([s // isz for s in st])
 
 
 def _opdefs(target):
