@@ -589,9 +589,15 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
     def merge(self, node, branches):
         """The variables the branches of an `if` assigned become its outputs. A branch
         that always raises gives prim::Uninitialized; a name only one (live) branch
-        defines is not visible after the if (OneBranch, an error when used)."""
+        defines is not visible after the if (OneBranch, an error when used). A variable a
+        branch narrows (`if x is not None:`, isinstance) is assigned there too, as
+        TorchScript's insertRefinements stores the cast: the if outputs it (the cast on
+        that branch, the variable on the other; dead-code elimination drops the output
+        where nothing after the if reads it)."""
         names = list(dict.fromkeys([n for _, f, r in branches if not r for n in f
-                                    if not isinstance(f[n], Refined)]))
+                                    if not isinstance(f[n], Refined) or (
+                                        "." not in n and
+                                        isinstance(self.lookup_var(n), Var))]))
         outs = []
         for name in names:
             outer = self.lookup_var(name)
@@ -636,6 +642,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             t = live[0].value.type
             for var in live[1:]:
                 u = unify(t, var.value.type)
+                if u is None and all(isinstance(v, Refined) or v is outer for v in live):
+                    u = outer.value.type   # (narrowed each way: the variable's own type)
                 if u is None and not isinstance(outer, Var) and len(vals) == 2:
                     # a name new in both branches: an error only where it is used after
                     # the if (TorchScript's words)
