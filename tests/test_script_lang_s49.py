@@ -22,13 +22,13 @@ _HEAD = ("The following operation failed in the TorchScript interpreter.\n"
          "Traceback of TorchScript (most recent call last):\n")
 
 
-def _frame(fn, stmt, width, called=None):
+def _frame(fn, stmt, width, called=None, at=None):
     """TorchScript's frame of the statement of fn whose line starts with `stmt`: the line
-    with two lines of fn either side, `width` characters of it underlined."""
+    with two lines of fn either side, `width` characters of it underlined (from `at`)."""
     lines, first = inspect.getsourcelines(fn)
     k = next(i for i, ln in enumerate(lines) if ln.strip().startswith(stmt))
     text = lines[k].rstrip("\n")
-    col = len(text) - len(text.lstrip())
+    col = len(text) - len(text.lstrip()) if at is None else text.index(at)
     out = [f'  File "{__file__}", line {first + k}, in {called or fn.__name__}']
     out += [ln.rstrip("\n") for ln in lines[max(0, k - 2):k]]
     out += [text, " " * col + "~" * width + " <--- HERE"]
@@ -678,3 +678,26 @@ def test_a_traced_submodules_call_has_its_schemas_types():
     for i in range(2):
         want = gpujit.tanh(xs[i] + want)
     assert gpujit.allclose(y, want) and gpujit.allclose(h, want)
+
+
+class _WithUnused(gpujit.nn.Module):
+    @gpujit.jit.unused
+    def helper(self, x: int) -> int:
+        return x + 1
+
+    def forward(self, x: int) -> int:
+        if x > 2:
+            return self.helper(x)
+        return x
+
+
+def test_an_unused_methods_call_raises_torchs_error():
+    # torch 2.13: the @unused method's call is a raise of "This Python function is
+    # annotated to be ignored and cannot be run", framed as a raise, `self.helper` marked
+    m = gpujit.jit.script(_WithUnused())
+    assert m(1) == 1
+    e, text = _message(lambda: m(5))
+    assert isinstance(e, gpujit.jit.Error) and isinstance(e, RuntimeError)
+    assert text == _HEAD + _frame(_WithUnused.forward, "return self.helper", 11,
+                                    at="self.helper") + \
+        "RuntimeError: This Python function is annotated to be ignored and cannot be run\n"

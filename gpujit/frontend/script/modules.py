@@ -678,7 +678,7 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
             ret = None
         self.call_args(node)                   # the arguments are still evaluated
         from .python_calls import dropped_raise
-        return dropped_raise(self, ret or T.TENSOR)
+        return dropped_raise(self, ret or T.TENSOR, node)
 
 
 _MODULE_WALKS = ("children", "named_children", "modules", "named_modules")
