@@ -701,3 +701,24 @@ def test_an_unused_methods_call_raises_torchs_error():
     assert text == _HEAD + _frame(_WithUnused.forward, "return self.helper", 11,
                                     at="self.helper") + \
         "RuntimeError: This Python function is annotated to be ignored and cannot be run\n"
+
+
+_WITH_UNUSED_CODE = """def forward(self,
+    x: int) -> int:
+  _0 = "This Python function is annotated to be ignored and cannot be run"
+  if torch.gt(x, 2):
+    ops.prim.RaiseException(_0)
+  else:
+    pass
+  return x
+"""
+
+
+def test_returning_an_unused_call_is_a_raise_without_a_return():
+    # torch 2.13's exit transform: `return self.helper(x)` raises before it returns, so the
+    # if carries no value and the function returns x after it (gpujit's if returned an
+    # uninitialized value on that branch)
+    m = gpujit.jit.script(_WithUnused())
+    assert m.code == _WITH_UNUSED_CODE
+    assert all(ln.lstrip().startswith("= prim::If(") for ln in str(m.graph).splitlines()
+               if "prim::If(" in ln)

@@ -332,6 +332,12 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             if isinstance(s, _BranchEnd):
                 continue
             if isinstance(s, ast.Return):
+                if self.statement_raises(s):
+                    # `return dropped(x)`: the call raises, the return is never reached
+                    # (TorchScript's exit transform drops it)
+                    with self.at(s):
+                        self.return_value(s)
+                    return RAISED
                 with self.at(s):
                     return on_exit("return", s)
             if isinstance(s, (ast.Break, ast.Continue)):
@@ -499,6 +505,10 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 i -= 1
                 continue
             s = stmts[i]
+            if isinstance(s, ast.Return) and not dropped and self.statement_raises(s):
+                with self.at(s):        # (`return dropped(x)`: a raise, as in path())
+                    self.return_value(s)
+                return RAISED
             exits = isinstance(s, (ast.Return, ast.Break, ast.Continue)) or (
                 isinstance(s, (ast.If, ast.For, ast.While)) and
                 has_exit(s, self.statement_raises))
@@ -523,8 +533,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         expression statement or assignment that calls an @unused (ignore(drop=True))
         function or method outside a branch of a conditional expression (the call is a
         prim::RaiseException in the statement's own block)."""
-        if not isinstance(s, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign)) or \
-                s.value is None:
+        if not isinstance(s, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign,
+                              ast.Return)) or s.value is None:
             return False
         return any(self.calls_dropped(c) for c in _unconditional_calls(s.value))
 

@@ -166,10 +166,10 @@ def has_exit(s, raises=None) -> bool:
 
 def _has_exit_in(stmts, raises):
     for c in stmts:
+        if isinstance(c, ast.Raise) or (raises is not None and raises(c)):
+            return False        # (`return dropped(x)` raises before it returns)
         if has_exit(c, raises):
             return True
-        if isinstance(c, ast.Raise) or (raises is not None and raises(c)):
-            return False
     return False
 
 
