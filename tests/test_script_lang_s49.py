@@ -5,7 +5,7 @@ prim::RaiseException TorchScript emits for each form of `raise` (the expected te
 torch 2.13's; the tests compare with torch itself when it is importable)."""
 
 import inspect
-from typing import List
+from typing import List, Optional, Union
 
 import pytest
 
@@ -22,13 +22,13 @@ _HEAD = ("The following operation failed in the TorchScript interpreter.\n"
          "Traceback of TorchScript (most recent call last):\n")
 
 
-def _frame(fn, stmt, width, called=None):
+def _frame(fn, stmt, width, called=None, at=None):
     """TorchScript's frame of the statement of fn whose line starts with `stmt`: the line
-    with two lines of fn either side, `width` characters of it underlined."""
+    with two lines of fn either side, `width` characters of it underlined (from `at`)."""
     lines, first = inspect.getsourcelines(fn)
     k = next(i for i, ln in enumerate(lines) if ln.strip().startswith(stmt))
     text = lines[k].rstrip("\n")
-    col = len(text) - len(text.lstrip())
+    col = len(text) - len(text.lstrip()) if at is None else text.index(at)
     out = [f'  File "{__file__}", line {first + k}, in {called or fn.__name__}']
     out += [ln.rstrip("\n") for ln in lines[max(0, k - 2):k]]
     out += [text, " " * col + "~" * width + " <--- HERE"]
@@ -444,3 +444,281 @@ def test_a_return_in_a_loop_is_torchs_exit_transform(fn, code, calls):
             assert f(*args) == want == fn(*args)
     if _torch is not None:
         assert _torch.jit.script(fn).code == code
+
+
+# ---------------------------------------------------------------- 5. narrowed variables
+def _narrowed_then_read(x: Optional[int]) -> Optional[int]:
+    if x is not None:
+        x + 1
+    return x
+
+
+def _asserted(x: Optional[int]) -> int:
+    assert x is not None, "need x"
+    y = x * 2
+    return x + y
+
+
+def _isinstance_both_ways(x: Union[int, str]) -> str:
+    if isinstance(x, int):
+        x + 1
+    return str(x)
+
+
+def _narrowed_and_assigned(x: Optional[int]) -> int:
+    if x is not None:
+        y = x + 1
+    else:
+        y = 0
+    if x is None:
+        x = 3
+    return x + y
+
+
+_NARROWED_CODES = {
+    _narrowed_then_read: """def _narrowed_then_read(x: Optional[int]) -> Optional[int]:
+  if torch.__isnot__(x, None):
+    x0 : Optional[int] = unchecked_cast(int, x)
+  else:
+    x0 = x
+  return x0
+""",
+    _asserted: """def _asserted(x: Optional[int]) -> int:
+  _0 = uninitialized(int)
+  if torch.__isnot__(x, None):
+    x0 = unchecked_cast(int, x)
+  else:
+    ops.prim.RaiseException("AssertionError: need x")
+    x0 = _0
+  y = torch.mul(x0, 2)
+  return torch.add(x0, y)
+""",
+    _isinstance_both_ways: """def _isinstance_both_ways(x: Union[int, str]) -> str:
+  _0 = isinstance(x, int)
+  if _0:
+    x0 : Union[int, str] = unchecked_cast(int, x)
+  else:
+    x0 = unchecked_cast(str, x)
+  return str(x0)
+""",
+    _narrowed_and_assigned: """def _narrowed_and_assigned(x: Optional[int]) -> int:
+  if torch.__isnot__(x, None):
+    x1 = unchecked_cast(int, x)
+    x0, y = x1, torch.add(x1, 1)
+  else:
+    x0, y = x, 0
+  if torch.__is__(x0, None):
+    x2 = 3
+  else:
+    x2 = unchecked_cast(int, x0)
+  return torch.add(x2, y)
+""",
+}
+
+_NARROWED_CALLS = {
+    _narrowed_then_read: [((None,), None), ((4,), 4)],
+    _asserted: [((3,), 9)],
+    _isinstance_both_ways: [((3,), "3"), (("a",), "a")],
+    _narrowed_and_assigned: [((None,), 3), ((2,), 5)],
+}
+
+
+@pytest.mark.parametrize("fn", list(_NARROWED_CODES), ids=lambda f: f.__name__)
+def test_a_narrowed_variable_is_an_output_of_its_if(fn):
+    # torch 2.13 stores the cast in the branch (insertRefinements): the if outputs the
+    # variable where something after it reads it; an assert's if too (gpujit read the
+    # variable from before the if, cast again after it)
+    f = gpujit.jit.script(fn)
+    assert f.code == _NARROWED_CODES[fn]
+    for _ in range(3):
+        for args, want in _NARROWED_CALLS[fn]:
+            assert f(*args) == want == fn(*args)
+    if fn is _asserted:
+        e, text = _message(lambda: f(None))
+        assert isinstance(e, AssertionError)
+        assert text.endswith("\nRuntimeError: AssertionError: need x\n")
+    if _torch is not None:
+        assert _torch.jit.script(fn).code == f.code
+
+
+def _narrowed_unused(x: Optional[int]) -> int:
+    if x is not None:
+        return x + 1
+    return 0
+
+
+def test_a_narrowing_nothing_reads_after_the_if_leaves_no_output():
+    f = gpujit.jit.script(_narrowed_unused)
+    ifs = [ln for ln in str(f.graph).splitlines() if "prim::If(" in ln]
+    assert len(ifs) == 1 and ifs[0].lstrip().startswith("%"), str(f.graph)
+    assert ifs[0].count(" : ") == 1     # (the return value only)
+    assert f(3) == 4 and f(None) == 0
+
+
+def _narrowed_in_a_loop(x: Optional[int], n: int) -> int:
+    s = 0
+    for i in range(n):
+        if x is not None:
+            s += x
+    return s
+
+
+def _asserted_in_a_while(x: Optional[int], n: int) -> int:
+    s = 0
+    while n > 0:
+        assert x is not None
+        s += x
+        n -= 1
+    return s
+
+
+def _optional_carried(x: Optional[int], n: int) -> Optional[int]:
+    for i in range(n):
+        if i == 2:
+            x = None
+    return x
+
+
+_NARROWED_IN_LOOP_CODE = """def _narrowed_in_a_loop(x: Optional[int],
+    n: int) -> int:
+  s = 0
+  x0: Optional[int] = x
+  for i in range(n):
+    if torch.__isnot__(x0, None):
+      x2 = unchecked_cast(int, x0)
+      s0, x1 = torch.add(s, x2), x2
+    else:
+      s0, x1 = s, x0
+    s, x0 = s0, x1
+  return s
+"""
+
+_ASSERTED_IN_WHILE_CODE = """def _asserted_in_a_while(x: Optional[int],
+    n: int) -> int:
+  _0 = uninitialized(int)
+  s = 0
+  n0 = n
+  x0: Optional[int] = x
+  _1 = torch.gt(n, 0)
+  while _1:
+    if torch.__isnot__(x0, None):
+      x1 = unchecked_cast(int, x0)
+    else:
+      ops.prim.RaiseException("AssertionError: ")
+      x1 = _0
+    s0 = torch.add(s, x1)
+    n1 = torch.sub(n0, 1)
+    _1, s, n0, x0 = torch.gt(n1, 0), s0, n1, x1
+  return s
+"""
+
+_OPTIONAL_CARRIED_CODE = """def _optional_carried(x: Optional[int],
+    n: int) -> Optional[int]:
+  x0: Optional[int] = x
+  for i in range(n):
+    if torch.eq(i, 2):
+      x1 : Optional[int] = None
+    else:
+      x1 = x0
+    x0 = x1
+  return x0
+"""
+
+_LOOP_NARROWING = [
+    (_narrowed_in_a_loop, _NARROWED_IN_LOOP_CODE, [((None, 3), 0), ((2, 3), 6)]),
+    (_asserted_in_a_while, _ASSERTED_IN_WHILE_CODE, [((2, 3), 6), ((None, 0), 0)]),
+    (_optional_carried, _OPTIONAL_CARRIED_CODE, [((5, 2), 5), ((5, 3), None)]),
+]
+
+
+@pytest.mark.parametrize("fn,code,calls", _LOOP_NARROWING,
+                         ids=[c[0].__name__ for c in _LOOP_NARROWING])
+def test_a_variable_narrowed_in_a_loop_is_carried(fn, code, calls):
+    # torch 2.13: the body stores the cast, so the loop carries the variable; an Optional
+    # / Union loop-carried variable's first value says its type (`x0: Optional[int] = x`)
+    f = gpujit.jit.script(fn)
+    assert f.code == code
+    for _ in range(3):
+        for args, want in calls:
+            assert f(*args) == want == fn(*args)
+    if _torch is not None:
+        assert _torch.jit.script(fn).code == code
+
+
+# ---------------------------------------------------------------- 6. the tutorial's MyRNNLoop
+class _Cell(gpujit.nn.Module):
+    def forward(self, x, h):
+        new_h = gpujit.tanh(x + h)
+        return new_h, new_h
+
+
+class _RNNLoop(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = gpujit.jit.trace(_Cell(), (gpujit.rand(3, 4), gpujit.rand(3, 4)))
+
+    def forward(self, xs):
+        h, y = gpujit.zeros(3, 4), gpujit.zeros(3, 4)
+        for i in range(xs.size(0)):
+            y, h = self.cell(xs[i], h)
+        return y, h
+
+
+def test_a_traced_submodules_call_has_its_schemas_types():
+    # torch 2.13: `%32 : (Tensor, Tensor) = prim::CallMethod[name="forward"](%cell, ...)`,
+    # the traced method's schema types; gpujit's said the traced graph's Float(3, 4, ...)
+    m = gpujit.jit.script(_RNNLoop())
+    calls = [ln.strip() for ln in str(m.graph).splitlines() if "prim::CallMethod" in ln]
+    assert len(calls) == 1 and ": (Tensor, Tensor) = prim::CallMethod" in calls[0], calls
+    unpack = [ln.strip() for ln in str(m.graph).splitlines() if "prim::TupleUnpack" in ln]
+    assert unpack and "Float(" not in unpack[0]
+    xs = gpujit.rand(2, 3, 4)
+    y, h = m(xs)
+    want = gpujit.zeros(3, 4)
+    for i in range(2):
+        want = gpujit.tanh(xs[i] + want)
+    assert gpujit.allclose(y, want) and gpujit.allclose(h, want)
+
+
+class _WithUnused(gpujit.nn.Module):
+    @gpujit.jit.unused
+    def helper(self, x: int) -> int:
+        return x + 1
+
+    def forward(self, x: int) -> int:
+        if x > 2:
+            return self.helper(x)
+        return x
+
+
+def test_an_unused_methods_call_raises_torchs_error():
+    # torch 2.13: the @unused method's call is a raise of "This Python function is
+    # annotated to be ignored and cannot be run", framed as a raise, `self.helper` marked
+    m = gpujit.jit.script(_WithUnused())
+    assert m(1) == 1
+    e, text = _message(lambda: m(5))
+    assert isinstance(e, gpujit.jit.Error) and isinstance(e, RuntimeError)
+    assert text == _HEAD + _frame(_WithUnused.forward, "return self.helper", 11,
+                                    at="self.helper") + \
+        "RuntimeError: This Python function is annotated to be ignored and cannot be run\n"
+
+
+_WITH_UNUSED_CODE = """def forward(self,
+    x: int) -> int:
+  _0 = "This Python function is annotated to be ignored and cannot be run"
+  if torch.gt(x, 2):
+    ops.prim.RaiseException(_0)
+  else:
+    pass
+  return x
+"""
+
+
+def test_returning_an_unused_call_is_a_raise_without_a_return():
+    # torch 2.13's exit transform: `return self.helper(x)` raises before it returns, so the
+    # if carries no value and the function returns x after it (gpujit's if returned an
+    # uninitialized value on that branch)
+    m = gpujit.jit.script(_WithUnused())
+    assert m.code == _WITH_UNUSED_CODE
+    assert all(ln.lstrip().startswith("= prim::If(") for ln in str(m.graph).splitlines()
+               if "prim::If(" in ln)

@@ -612,9 +612,11 @@ class _FunctionPrinter(ExpressionPrinter):
         carried = [self.use(v) for v in n.outputs]
         for c, v, o in zip(carried, carried_in, n.outputs):   # one to a line, as TorchScript
             is_none = _is_none_constant(v) and not isinstance(o.type, T.NoneType)
-            if (is_none or v.type.annotation() != o.type.annotation()) and \
-                    not _names_module(o.type):
+            if (is_none or v.type.annotation() != o.type.annotation() or isinstance(
+                    o.type, (T.OptionalType, T.UnionType))) and not _names_module(o.type):
                 # the variable's type is wider than its first value's: `s: Optional[int] = None`
+                # (an Optional / Union variable always says its type, as TorchScript's
+                # printLoop: `x0: Optional[int] = x`)
                 self.line(f"{c}: {o.type.annotation()} = {self.use(v)}")
             else:
                 self.line(f"{c} = {self.typed_use(v)}")

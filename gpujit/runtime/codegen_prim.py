@@ -297,8 +297,10 @@ def _raise(cg, n):
     args = [cg.ref(v) for v in n.inputs[:2]]
     if len(args) == 1:
         args.append("None")
-    args.append(repr(raise_location(n)))
-    if not raises_traceback(n):
+    where, traceback = raise_location(n), raises_traceback(n)
+    if where or not traceback:
+        args.append(repr(where))
+    if not traceback:
         args.append("False")
     cg.emit(f"raise _exception_for({', '.join(args)})")
 

@@ -332,6 +332,12 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             if isinstance(s, _BranchEnd):
                 continue
             if isinstance(s, ast.Return):
+                if self.statement_raises(s):
+                    # `return dropped(x)`: the call raises, the return is never reached
+                    # (TorchScript's exit transform drops it)
+                    with self.at(s):
+                        self.return_value(s)
+                    return RAISED
                 with self.at(s):
                     return on_exit("return", s)
             if isinstance(s, (ast.Break, ast.Continue)):
@@ -499,6 +505,10 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 i -= 1
                 continue
             s = stmts[i]
+            if isinstance(s, ast.Return) and not dropped and self.statement_raises(s):
+                with self.at(s):        # (`return dropped(x)`: a raise, as in path())
+                    self.return_value(s)
+                return RAISED
             exits = isinstance(s, (ast.Return, ast.Break, ast.Continue)) or (
                 isinstance(s, (ast.If, ast.For, ast.While)) and
                 has_exit(s, self.statement_raises))
@@ -523,8 +533,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         expression statement or assignment that calls an @unused (ignore(drop=True))
         function or method outside a branch of a conditional expression (the call is a
         prim::RaiseException in the statement's own block)."""
-        if not isinstance(s, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign)) or \
-                s.value is None:
+        if not isinstance(s, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign,
+                              ast.Return)) or s.value is None:
             return False
         return any(self.calls_dropped(c) for c in _unconditional_calls(s.value))
 
@@ -589,9 +599,15 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
     def merge(self, node, branches):
         """The variables the branches of an `if` assigned become its outputs. A branch
         that always raises gives prim::Uninitialized; a name only one (live) branch
-        defines is not visible after the if (OneBranch, an error when used)."""
+        defines is not visible after the if (OneBranch, an error when used). A variable a
+        branch narrows (`if x is not None:`, isinstance) is assigned there too, as
+        TorchScript's insertRefinements stores the cast: the if outputs it (the cast on
+        that branch, the variable on the other; dead-code elimination drops the output
+        where nothing after the if reads it)."""
         names = list(dict.fromkeys([n for _, f, r in branches if not r for n in f
-                                    if not isinstance(f[n], Refined)]))
+                                    if not isinstance(f[n], Refined) or (
+                                        "." not in n and
+                                        isinstance(self.lookup_var(n), Var))]))
         outs = []
         for name in names:
             outer = self.lookup_var(name)
@@ -636,6 +652,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
             t = live[0].value.type
             for var in live[1:]:
                 u = unify(t, var.value.type)
+                if u is None and all(isinstance(v, Refined) or v is outer for v in live):
+                    u = outer.value.type   # (narrowed each way: the variable's own type)
                 if u is None and not isinstance(outer, Var) and len(vals) == 2:
                     # a name new in both branches: an error only where it is used after
                     # the if (TorchScript's words)

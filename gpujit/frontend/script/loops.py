@@ -18,7 +18,7 @@ import ast
 from ...passes.raise_exits import UNIT_VALUE
 from ...ir import types as T
 from .calls import describe_type
-from .exprs import Var, OneBranch, unify
+from .exprs import Var, OneBranch, Refined, unify
 from .errors import NotSupportedError
 
 __all__ = ["LoopMixin", "RAISED", "PENDING", "LoopReturn", "UnrolledTarget", "leaves_function", "MAX_TRIP",
@@ -111,6 +111,41 @@ def assigned_names(stmts) -> list:
     return list(dict.fromkeys(out))
 
 
+def narrowed_names(stmts) -> list:
+    """Names the conditions of a statement list's ifs and asserts (nested blocks included)
+    narrow: `x is None`, `x is not None`, `isinstance(x, T)`, under `not`, `and` and `or`.
+    TorchScript stores the narrowed variable in the branch (insertRefinements), which
+    makes it a variable the block assigns (a loop carries it)."""
+    out = []
+
+    def test(e):
+        if isinstance(e, ast.BoolOp):
+            for v in e.values:
+                test(v)
+        elif isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Not):
+            test(e.operand)
+        elif isinstance(e, ast.Compare) and len(e.ops) == 1 and \
+                isinstance(e.ops[0], (ast.Is, ast.IsNot)):
+            a, b = e.left, e.comparators[0]
+            for x, y in ((a, b), (b, a)):
+                if isinstance(x, ast.Name) and isinstance(y, ast.Constant) and y.value is None:
+                    out.append(x.id)
+        elif isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and \
+                e.func.id == "isinstance" and e.args and isinstance(e.args[0], ast.Name):
+            out.append(e.args[0].id)
+
+    def visit(s):
+        if isinstance(s, (ast.If, ast.Assert)):
+            test(s.test)
+        for field in ("body", "orelse"):
+            for c in getattr(s, field, []) or []:
+                if isinstance(c, ast.stmt):
+                    visit(c)
+    for s in stmts:
+        visit(s)
+    return list(dict.fromkeys(out))
+
+
 def has_exit(s, raises=None) -> bool:
     """Does a statement (an `if`, recursively) hold a return, break or continue of the
     enclosing function or loop? (A break or continue in a nested loop belongs to that
@@ -131,10 +166,10 @@ def has_exit(s, raises=None) -> bool:
 
 def _has_exit_in(stmts, raises):
     for c in stmts:
+        if isinstance(c, ast.Raise) or (raises is not None and raises(c)):
+            return False        # (`return dropped(x)` raises before it returns)
         if has_exit(c, raises):
             return True
-        if isinstance(c, ast.Raise) or (raises is not None and raises(c)):
-            return False
     return False
 
 
@@ -412,6 +447,15 @@ class LoopMixin:
         last element, as in Python."""
         carried = [n for n in assigned_names(body)
                    if n not in exclude and isinstance(self.lookup_var(n), Var)]
+        for n in narrowed_names(body):
+            # a variable of the enclosing scope the body narrows: carried, as TorchScript
+            # stores the cast in the body (torch 2.13 `x0: Optional[int] = x` before the
+            # loop, `s, x0 = s0, x1` at the end of its body)
+            var = self.lookup_var(n)
+            if n not in carried and n not in exclude and isinstance(var, Var) and \
+                    not isinstance(var, Refined) and \
+                    isinstance(var.value.type, (T.OptionalType, T.UnionType, T.AnyType)):
+                carried.append(n)
         for n, t in (target_types or {}).items():
             pre = self.lookup_var(n)
             if n in exclude and n not in carried and isinstance(pre, Var):
@@ -432,10 +476,12 @@ class LoopMixin:
 
         def carried_value(n, t, v0, st, returning):
             var = self.lookup_var(n)
-            if returning:
+            if returning and not (isinstance(t, T.ClassType) and isinstance(var, Var) and
+                                  unify(t, var.value.type) == t):
                 # the loop stops and its carried values are never read: TorchScript's exit
                 # transform carries prim::Uninitialized out (`_6, _7, _8, _9 = False, True,
-                # x, _0` in .code, torch 2.13)
+                # x, _0` in .code, torch 2.13); an object whose attribute the body sets
+                # (`self.a = a`: self) goes on as it is
                 return self.unit_value(t)
             if not isinstance(var, Var):
                 self.error(f"'{n}' is not defined on every path of the loop body", st)

@@ -661,7 +661,9 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         return super().call_args(node)
 
     def emit_method_call(self, v, name, graph, bound):
-        outs = graph.output_types()
+        # (the method's schema types: a traced submodule's forward returns `(Tensor,
+        # Tensor)` to its scripted caller, not its traced graph's Float(3, 4, ...)s)
+        outs = [T.without_shapes(t) for t in graph.output_types()]
         n = self.emit("prim::CallMethod", [v] + bound, outs, attrs={"name": name})
         n.meta["callee"] = graph
         if len(outs) == 1:
@@ -683,7 +685,7 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
             ret = None
         self.call_args(node)                   # the arguments are still evaluated
         from .python_calls import dropped_raise
-        return dropped_raise(self, ret or T.TENSOR)
+        return dropped_raise(self, ret or T.TENSOR, node)
 
 
 _MODULE_WALKS = ("children", "named_children", "modules", "named_modules")

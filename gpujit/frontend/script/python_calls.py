@@ -22,6 +22,7 @@ the error save() shows.
 """
 from __future__ import annotations
 
+import ast
 import inspect
 
 from ...ir import types as T
@@ -126,17 +127,20 @@ def dropped_call(c, fn, what, node):
         _, _, ret = _types_of(fn, skip_self=False)
     except FrontendError:
         ret = T.TENSOR
-    return dropped_raise(c, ret)
+    return dropped_raise(c, ret, node)
 
 
-def dropped_raise(c, ret):
-    """The raise a dropped function's or method's call is, then its value (the type
-    ret). The statements after it are compiled and dropped (passes/raise_exits.py), as
-    TorchScript's exit transform drops them."""
+def dropped_raise(c, ret, node=None):
+    """The raise a dropped function's or method's call (node) is, then its value (the
+    type ret). The statements after it are compiled and dropped (passes/raise_exits.py),
+    as TorchScript's exit transform drops them. It raises TorchScript's error, its frame
+    underlining the function called (`self.helper`), as torch 2.13's."""
     args = [c.const(DROPPED_MESSAGE), c.const(None)]
     for v in args:          # (TorchScript's constants of the raise show no source range)
         v.node.source_range = None
-    c.emit("prim::RaiseException", args, [])
+    raised = c.emit("prim::RaiseException", args, [])
+    if node is not None and isinstance(node, ast.Call):
+        c.mark_raise(raised, node.func)
     return c.emit("prim::Uninitialized", [], [ret]).output
 
 

@@ -323,10 +323,13 @@ class StatementMixin:
             return RAISED
         cond = self.condition(s.test)
         node = self.emit("prim::If", [cond], [])
-        node.add_block()
+        # the narrowed variables are the if's outputs (the cast where the test holds,
+        # prim::Uninitialized after the raise), as TorchScript's emitAssert's if stores them
+        with self.in_block(node.add_block()), self.scope() as frame:
+            self.refine(self.refinements(s.test)[0])
         with self.in_block(node.add_block()):
             self.raise_assertion(s)
-        self.refine(self.refinements(s.test)[0])
+        self.merge(node, [(node.blocks[0], frame, False), (node.blocks[1], {}, True)])
 
     def raise_assertion(self, s):
         if s.msg is not None:
