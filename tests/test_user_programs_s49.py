@@ -277,3 +277,32 @@ def test_old_weight_norm_warns_inside_the_library_as_torch():
     (rec,) = [r for r in w if r.category is FutureWarning]
     assert "parametrizations.weight_norm" in str(rec.message)
     assert rec.filename.replace("\\", "/").endswith("nn/utils/weight_norm.py")
+
+
+# ------------------------- F.embedding_bag: a 2-D input with offsets, torch's words
+
+def test_embedding_bag_2d_input_with_offsets_names_the_offsets_type():
+    w = gpujit.ones(5, 2)
+    with pytest.raises(ValueError, match=r"found offsets of type <class '.*Tensor'>$"):
+        F.embedding_bag(gpujit.tensor([[1, 2]]), w, gpujit.tensor([0]))
+
+    @gpujit.jit.script
+    def bags(inp, w, offs):
+        return F.embedding_bag(inp, w, offs, mode="sum")
+    assert bags(gpujit.tensor([1, 2, 3]), w, gpujit.tensor([0, 1])).tolist() == \
+        [[1.0, 1.0], [2.0, 2.0]]
+    # (scripted: torch's F.embedding_bag leaves type() to eager code)
+    with pytest.raises(Exception, match="found offsets of type <unknown>"):
+        bags(gpujit.tensor([[1, 2]]), w, gpujit.tensor([0]))
+
+
+def test_embedding_bag_offsets_words_match_torch():
+    torch = _torch()
+    msgs = []
+    for lib in (torch, gpujit):
+        try:
+            lib.nn.functional.embedding_bag(lib.tensor([[1, 2]]), lib.ones(5, 2),
+                                            lib.tensor([0]))
+        except ValueError as e:
+            msgs.append(str(e).replace("gpujit", "torch"))
+    assert len(msgs) == 2 and msgs[0] == msgs[1]
