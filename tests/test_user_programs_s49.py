@@ -306,3 +306,44 @@ def test_embedding_bag_offsets_words_match_torch():
         except ValueError as e:
             msgs.append(str(e).replace("gpujit", "torch"))
     assert len(msgs) == 2 and msgs[0] == msgs[1]
+
+
+# ----------------------- einsum's grad_fn: the node of the composite's last op
+
+# torch 2.13: one operand is a permute or a sum; pairs end in bmm + view, or a mul
+_EINSUM_NODES = [("bij,bjk->bik", "ViewBackward0"), ("bij,bjk->bki", "ViewBackward0"),
+                 ("ij,jk", "ViewBackward0"), ("i,j->ij", "MulBackward0"),
+                 ("ij,ij->ij", "MulBackward0"), ("ij,ij->i", "ViewBackward0"),
+                 ("ij->ji", "PermuteBackward0"), ("ij->ij", "PermuteBackward0"),
+                 ("ij->j", "SumBackward1"), ("ii->i", "PermuteBackward0"),
+                 ("ii", "SumBackward1"), ("ij,k->k", "ViewBackward0"),
+                 ("b i j, b j k -> b i k", "ViewBackward0"),
+                 ("...ij,...jk", "ViewBackward0")]
+
+
+def _einsum_operands(lib, eq):
+    shapes = {"bij,bjk->bik": [(2, 3, 4), (2, 4, 5)], "bij,bjk->bki": [(2, 3, 4), (2, 4, 5)],
+              "ij,jk": [(3, 4), (4, 5)], "i,j->ij": [(3,), (4,)], "ij,ij->ij": [(3, 4)] * 2,
+              "ij,ij->i": [(3, 4)] * 2, "ij->ji": [(3, 4)], "ij->ij": [(3, 4)],
+              "ij->j": [(3, 4)], "ii->i": [(3, 3)], "ii": [(3, 3)],
+              "ij,k->k": [(3, 4), (5,)], "b i j, b j k -> b i k": [(2, 3, 4), (2, 4, 5)],
+              "...ij,...jk": [(2, 3, 4), (2, 4, 5)]}[eq]
+    return [lib.ones(*s, requires_grad=True) for s in shapes]
+
+
+@pytest.mark.parametrize("eq,node", _EINSUM_NODES)
+def test_einsum_grad_fn_is_the_composites_last_node(eq, node):
+    r = gpujit.einsum(eq, *_einsum_operands(gpujit, eq))
+    assert type(r.grad_fn).__name__ == node
+
+
+def test_einsum_grad_fn_matches_torch():
+    torch = _torch()
+    for eq, _ in _EINSUM_NODES + [("bij,bjk,bkl->bil", None)]:
+        names = []
+        for lib in (torch, gpujit):
+            ops = _einsum_operands(lib, eq) if eq != "bij,bjk,bkl->bil" else [
+                lib.ones(2, 3, 4, requires_grad=True), lib.ones(2, 4, 5),
+                lib.ones(2, 5, 6)]
+            names.append(lib.einsum(eq, *ops).grad_fn.name())
+        assert names[0] == names[1], eq
