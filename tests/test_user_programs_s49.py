@@ -157,3 +157,193 @@ def test_layer_norm_backward_under_autocast_with_grad_scaler_matches_torch():
         out.append(scaler.get_scale())
         got.append(out)
     assert got[0] == got[1]
+
+
+# ------------------------ softmax / log_softmax / cross_entropy: ATen's last-dim kernels
+
+def _sm_inputs(n):
+    x = (np.sin(np.arange(3 * n, dtype=np.float32) * 1.7) * 5).reshape(3, n)
+    g = np.cos(np.arange(3 * n, dtype=np.float32) * 0.9).reshape(3, n)
+    return x, g
+
+
+def _sm_run(lib, fn, n):
+    x, g = _sm_inputs(n)
+    xt = lib.tensor(x, requires_grad=True)
+    y = getattr(lib, fn)(xt, -1)
+    y.backward(lib.tensor(g))
+    return y.detach().numpy(), xt.grad.numpy()
+
+
+def test_softmax_over_the_last_dim_is_atens_bit_for_bit():
+    # torch 2.13 (CPU): exp by Sleef's expf_u10, the row sum in the vector lanes' order,
+    # times 1 / sum (a row of 7: below one vector, the same on AVX2 and AVX512)
+    y, gx = _sm_run(gpujit, "softmax", 7)
+    assert y[1].tolist() == [0.00019767350750043988, 0.3190523386001587, 0.03160283714532852,
+                             3.552770795067772e-05, 0.002063809661194682, 0.644522488117218,
+                             0.002525300718843937]
+    assert gx[2].tolist() == [5.783926462754607e-05, 0.02855706214904785, -0.08022916316986084,
+                              -0.00028894428396597505, -0.00013512225996237248,
+                              -0.020961470901966095, 0.07299978286027908]
+    # (the float64 reference rounds two of them the other way)
+    x, _ = _sm_inputs(7)
+    ref = np.exp(x[1].astype(np.float64) - x[1].max())
+    np.testing.assert_allclose(y[1], ref / ref.sum(), rtol=1e-6)
+
+
+def test_log_softmax_and_cross_entropy_are_atens_bit_for_bit():
+    y, gx = _sm_run(gpujit, "log_softmax", 7)
+    assert y[1].tolist() == [-8.52889347076416, -1.1424001455307007, -3.4545083045959473,
+                             -10.245197296142578, -6.183201789855957, -0.4392455518245697,
+                             -5.981395244598389]
+    assert gx[2].tolist() == [0.999433696269989, 0.594204306602478, -0.2694720923900604,
+                              -0.9179368615150452, -0.8813761472702026, -0.18349330127239227,
+                              0.6586405038833618]
+    x, _ = _sm_inputs(7)
+    xt = gpujit.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(xt, gpujit.tensor([3, 6, 0]))
+    loss.backward()
+    assert loss.item() == 8.606645584106445
+    assert xt.grad[0].tolist() == [0.0015896514523774385, 0.2262948751449585,
+                                   0.0004429974069353193, -0.3333178162574768,
+                                   0.018804246559739113, 0.08613800257444382,
+                                   4.8033238272182643e-05]
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 15, 16, 17, 33, 100, 1000])
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_last_dim_bits_match_torch(fn, n):
+    torch = _torch()
+    for a, b in zip(_sm_run(gpujit, fn, n), _sm_run(torch, fn, n)):
+        assert np.array_equal(a, b)
+
+
+def test_cross_entropy_training_step_matches_torch():
+    # a classifier's step: Linear -> cross_entropy (class indices), SGD
+    torch = _torch()
+    got = []
+    for lib in (torch, gpujit):
+        lib.manual_seed(3)
+        m = lib.nn.Linear(5, 24)
+        x, t = lib.randn(16, 5), lib.randint(0, 24, (16,))
+        loss = lib.nn.functional.cross_entropy(m(x), t)
+        loss.backward()
+        got.append((loss.item(), m.weight.grad.tolist(), lib.softmax(m(x), -1).tolist()))
+    assert got[0] == got[1]
+
+
+# -------------- torch.distributions: lazy properties record gradients in any grad mode
+
+def test_categorical_probs_read_under_no_grad_keep_their_grad_fn():
+    # Categorical.sample reads self.probs under no_grad; torch's lazy_property computes
+    # under enable_grad, so the cached probs still carry the graph of the logits
+    from gpujit.distributions import Categorical
+    from gpujit.distributions.utils import lazy_property
+    logits = gpujit.tensor([[0.5, -1.0, 2.0]], requires_grad=True)
+    d = Categorical(logits=logits)
+    d.sample()
+    assert d.probs.grad_fn is not None and d.probs.requires_grad
+    d.probs[0, 2].backward()
+    assert logits.grad is not None
+    with gpujit.no_grad():      # (built under no_grad: its normalized logits have none)
+        p = Categorical(logits=logits).probs
+    assert not p.requires_grad
+    desc = Categorical.__dict__["probs"]
+    assert isinstance(desc, lazy_property)
+    got = Categorical.probs      # (read from the class: a property too, as torch's)
+    assert isinstance(got, property) and isinstance(got, lazy_property)
+
+
+def test_categorical_lazy_probs_match_torch():
+    torch = _torch()
+    out = []
+    for lib in (torch, gpujit):
+        d = lib.distributions.Categorical(logits=lib.tensor([[0.5, -1.0, 2.0]],
+                                                             requires_grad=True))
+        d.sample()
+        out.append((type(d.probs.grad_fn).__name__, d.probs.requires_grad,
+                    isinstance(type(d).probs, property)))
+    assert out[0] == out[1]
+
+
+# ------------------ deprecated torch.nn.utils.weight_norm: the warning's location
+
+def test_old_weight_norm_warns_inside_the_library_as_torch():
+    # torch's @deprecated WeightNorm.apply names its caller, torch's weight_norm function
+    import warnings
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        gpujit.nn.utils.weight_norm(nn.Linear(3, 2))
+    (rec,) = [r for r in w if r.category is FutureWarning]
+    assert "parametrizations.weight_norm" in str(rec.message)
+    assert rec.filename.replace("\\", "/").endswith("nn/utils/weight_norm.py")
+
+
+# ------------------------- F.embedding_bag: a 2-D input with offsets, torch's words
+
+def test_embedding_bag_2d_input_with_offsets_names_the_offsets_type():
+    w = gpujit.ones(5, 2)
+    with pytest.raises(ValueError, match=r"found offsets of type <class '.*Tensor'>$"):
+        F.embedding_bag(gpujit.tensor([[1, 2]]), w, gpujit.tensor([0]))
+
+    @gpujit.jit.script
+    def bags(inp, w, offs):
+        return F.embedding_bag(inp, w, offs, mode="sum")
+    assert bags(gpujit.tensor([1, 2, 3]), w, gpujit.tensor([0, 1])).tolist() == \
+        [[1.0, 1.0], [2.0, 2.0]]
+    # (scripted: torch's F.embedding_bag leaves type() to eager code)
+    with pytest.raises(Exception, match="found offsets of type <unknown>"):
+        bags(gpujit.tensor([[1, 2]]), w, gpujit.tensor([0]))
+
+
+def test_embedding_bag_offsets_words_match_torch():
+    torch = _torch()
+    msgs = []
+    for lib in (torch, gpujit):
+        try:
+            lib.nn.functional.embedding_bag(lib.tensor([[1, 2]]), lib.ones(5, 2),
+                                            lib.tensor([0]))
+        except ValueError as e:
+            msgs.append(str(e).replace("gpujit", "torch"))
+    assert len(msgs) == 2 and msgs[0] == msgs[1]
+
+
+# ----------------------- einsum's grad_fn: the node of the composite's last op
+
+# torch 2.13: one operand is a permute or a sum; pairs end in bmm + view, or a mul
+_EINSUM_NODES = [("bij,bjk->bik", "ViewBackward0"), ("bij,bjk->bki", "ViewBackward0"),
+                 ("ij,jk", "ViewBackward0"), ("i,j->ij", "MulBackward0"),
+                 ("ij,ij->ij", "MulBackward0"), ("ij,ij->i", "ViewBackward0"),
+                 ("ij->ji", "PermuteBackward0"), ("ij->ij", "PermuteBackward0"),
+                 ("ij->j", "SumBackward1"), ("ii->i", "PermuteBackward0"),
+                 ("ii", "SumBackward1"), ("ij,k->k", "ViewBackward0"),
+                 ("b i j, b j k -> b i k", "ViewBackward0"),
+                 ("...ij,...jk", "ViewBackward0")]
+
+
+def _einsum_operands(lib, eq):
+    shapes = {"bij,bjk->bik": [(2, 3, 4), (2, 4, 5)], "bij,bjk->bki": [(2, 3, 4), (2, 4, 5)],
+              "ij,jk": [(3, 4), (4, 5)], "i,j->ij": [(3,), (4,)], "ij,ij->ij": [(3, 4)] * 2,
+              "ij,ij->i": [(3, 4)] * 2, "ij->ji": [(3, 4)], "ij->ij": [(3, 4)],
+              "ij->j": [(3, 4)], "ii->i": [(3, 3)], "ii": [(3, 3)],
+              "ij,k->k": [(3, 4), (5,)], "b i j, b j k -> b i k": [(2, 3, 4), (2, 4, 5)],
+              "...ij,...jk": [(2, 3, 4), (2, 4, 5)]}[eq]
+    return [lib.ones(*s, requires_grad=True) for s in shapes]
+
+
+@pytest.mark.parametrize("eq,node", _EINSUM_NODES)
+def test_einsum_grad_fn_is_the_composites_last_node(eq, node):
+    r = gpujit.einsum(eq, *_einsum_operands(gpujit, eq))
+    assert type(r.grad_fn).__name__ == node
+
+
+def test_einsum_grad_fn_matches_torch():
+    torch = _torch()
+    for eq, _ in _EINSUM_NODES + [("bij,bjk,bkl->bil", None)]:
+        names = []
+        for lib in (torch, gpujit):
+            ops = _einsum_operands(lib, eq) if eq != "bij,bjk,bkl->bil" else [
+                lib.ones(2, 3, 4, requires_grad=True), lib.ones(2, 4, 5),
+                lib.ones(2, 5, 6)]
+            names.append(lib.einsum(eq, *ops).grad_fn.name())
+        assert names[0] == names[1], eq

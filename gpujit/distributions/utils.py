@@ -58,7 +58,9 @@ def probs_to_logits(probs, is_binary=False):
 
 
 class lazy_property:
-    """Computed once on first access, then stored on the instance (as torch's)."""
+    """Computed once on first access, then stored on the instance (as torch's), with
+    gradients recorded whatever the caller's grad mode: Categorical.sample reads
+    self.probs under no_grad, and the probs it caches still have their grad_fn."""
 
     def __init__(self, wrapped):
         self.wrapped = wrapped
@@ -66,10 +68,19 @@ class lazy_property:
 
     def __get__(self, instance, obj_type=None):
         if instance is None:
-            return self
-        value = self.wrapped(instance)
+            return _lazy_property_and_property(self.wrapped)
+        with _g.enable_grad():
+            value = self.wrapped(instance)
         setattr(instance, self.wrapped.__name__, value)
         return value
+
+
+class _lazy_property_and_property(lazy_property, property):
+    """A lazy_property read from its class: a property too (for documentation tools),
+    a lazy_property for Distribution's argument validation (as torch's)."""
+
+    def __init__(self, wrapped):
+        property.__init__(self, wrapped)
 
 
 def _tril_mask(n, diag, device):

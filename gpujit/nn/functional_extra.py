@@ -81,9 +81,12 @@ def embedding_bag(input, weight, offsets: Optional[_gpujit.Tensor] = None,
     psw = per_sample_weights
     if input.dim() == 2:
         if offsets is not None:
+            type_str = "<unknown>"      # (scripted code: torch's words too)
+            if not _gpujit.jit.is_scripting():
+                type_str = str(type(offsets))
             raise ValueError("if input is 2D, then offsets has to be None, as input is "
                              "treated is a mini-batch of fixed length sequences. However, "
-                             "found offsets of type Tensor")
+                             "found offsets of type " + type_str)
         offs = _gpujit.arange(0, input.numel(), max(input.size(1), 1), dtype=input.dtype,
                               device=input.device)
         if input.size(1) == 0:

@@ -597,6 +597,12 @@ def _ce_grad_raw(xp, grad, self_shape, target_shape, reduction, ignore_index,
     val = xp.where(ignored, 0, xp.multiply(xp.negative(s), w)).astype(logp.dtype, copy=False)
     glogp = xp.zeros(logp.shape, logp.dtype)
     glogp[xp.arange(t.shape[0]), tc] = val
+    if xp is np and logp.dtype == np.float32:
+        # (log_softmax's backward over the last dim: ATen's kernel, ops/_softmax_kernel)
+        from . import _softmax_kernel as _K
+        gx = np.empty(logp.shape, np.float32)
+        _K.softmax_backward_lastdim(glogp, logp, gx, _K.LANES, True)
+        return gx, None, None
     rows = glogp.sum(axis=1, keepdims=True)
     return xp.subtract(glogp, xp.multiply(xp.exp(logp), rows)), None, None
 
@@ -647,7 +653,11 @@ def _cross_entropy_grad(grad, self_shape, target_shape, reduction, ignore_index,
         # (log_softmax's backward: a float16 gradient computed in float32 and rounded
         # once, as PyTorch's _log_softmax_backward_data)
         g, r = (glogp.float(), lp.float()) if glogp.dtype == _dt.float16 else (glogp, lp)
-        gx = (g - r.exp() * g.sum(1, keepdim=True)).to(glogp.dtype).reshape(self_shape)
+        from .reduction_scans import _lastdim_kernel_grad
+        gx = _lastdim_kernel_grad(g, r, 1, True) if lp.dim() == 2 else None
+        if gx is None:
+            gx = g - r.exp() * g.sum(1, keepdim=True)
+        gx = gx.to(glogp.dtype).reshape(self_shape)
     return gx, gt, gw
 
 

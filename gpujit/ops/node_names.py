@@ -182,7 +182,31 @@ def _nuclear_norm(b, result):
     return "PermuteBackward0" if b.get("keepdim", False) else "SumBackward1"
 
 
+def _einsum(b, result):
+    """torch.einsum is a composite (CompositeImplicitAutograd): one operand is a permute
+    (after diagonals), or a sum when an index is summed; several are contracted left to
+    right in pairs (sumproduct_pair, summing the indices no later operand nor the output
+    keeps), and the last pair is a bmm viewed back (ViewBackward0) when it sums an
+    index, else a mul (an outer or elementwise product: MulBackward0)."""
+    lhs, arrow, rhs = b["equation"].replace(" ", "").partition("->")
+    terms = [{c for c in t if c.isalpha()} for t in lhs.split(",")]
+    if arrow:
+        out = {c for c in rhs if c.isalpha()}
+    else:       # (implicit output: the indices that appear once)
+        letters = [c for t in lhs.split(",") for c in t if c.isalpha()]
+        out = {c for c in letters if letters.count(c) == 1}
+    if len(terms) == 1:
+        return "SumBackward1" if terms[0] - out else "PermuteBackward0"
+    left, summed = terms[0], set()
+    for i in range(1, len(terms)):
+        keep = out.union(*terms[i + 1:])
+        summed = (left | terms[i]) - keep
+        left = (left | terms[i]) - summed
+    return "ViewBackward0" if summed else "MulBackward0"
+
+
 RULES = {
+    "aten::einsum": _einsum,
     "aten::sum.dim_IntList": "SumBackward1",
     "aten::mean.dim": "MeanBackward1",
     "aten::prod.dim_int": "ProdBackward1",

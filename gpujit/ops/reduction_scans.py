@@ -10,6 +10,7 @@ import numpy as np
 from .kernel_names import not_implemented
 from .. import dtypes as _dt
 from .meta import wrap_dim
+from . import registry as _reg
 from .registry import op, derivative as _derivative
 from .reduction import _RED, _F16, _F32, _acc, _acc_dtype, _as_dtype, _dtype_or, _like
 
@@ -93,6 +94,13 @@ def _softmax(xp, a, dim, dtype, log):
         x = x.reshape(1)
     if x.size == 0:
         return x.reshape(a.shape).astype(out)
+    if xp is np and out == _F32 and d == x.ndim - 1:
+        # ATen's float32 last-dim kernels, bit for bit (ops/_softmax_kernel.py)
+        from . import _softmax_kernel as _K
+        x2 = _K.lastdim_2d(x)
+        y = np.empty(x2.shape, np.float32)
+        _K.softmax_lastdim(x2, y, _K.LANES, log)
+        return y.reshape(a.shape)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         z = x - x.max(d, keepdims=True)
         e = xp.exp(z, out=z) if not log else xp.exp(z)     # (softmax needs no z after)
@@ -170,8 +178,29 @@ def _in_opmath(grad, result):
     return grad, result, None
 
 
+def _lastdim_kernel_grad(grad, result, dim, log):
+    """The float32 gradient over the last dim on NumPy by ATen's kernel
+    (_vec_host_softmax_backward_lastdim, ops/_softmax_kernel.py), or None (another dtype,
+    dim or device, or a backward recording a graph: the formula)."""
+    import gpujit
+    g, r = grad._data, result._data
+    if type(g) is not np.ndarray or type(r) is not np.ndarray or grad._dtype is not \
+            _dt.float32 or result._dtype is not _dt.float32 or not g.ndim or not g.size \
+            or g.shape != r.shape or wrap_dim(dim, g.ndim) != g.ndim - 1 or \
+            gpujit.is_grad_enabled():
+        return None
+    from . import _softmax_kernel as _K
+    g2 = _K.lastdim_2d(g)
+    out = np.empty(g2.shape, np.float32)
+    _K.softmax_backward_lastdim(g2, _K.lastdim_2d(r), out, _K.LANES, log)
+    return _reg.wrap(out.reshape(g.shape), _dt.float32, grad.device)
+
+
 @_derivative(softmax)
 def _softmax_grad(grad, result, dim):
+    got = _lastdim_kernel_grad(grad, result, dim, False)
+    if got is not None:
+        return got
     g, r, back = _in_opmath(grad, result)
     out = r * (g - (g * r).sum(dim, keepdim=True))
     return out if back is None else out.to(back)
@@ -200,6 +229,9 @@ _SUM_IMPL = [None]
 
 @_derivative(log_softmax, raw=_log_softmax_grad_raw)
 def _log_softmax_grad(grad, result, dim):
+    got = _lastdim_kernel_grad(grad, result, dim, True)
+    if got is not None:
+        return got
     g, r, back = _in_opmath(grad, result)
     out = g - r.exp() * g.sum(dim, keepdim=True)
     return out if back is None else out.to(back)

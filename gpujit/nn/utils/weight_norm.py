@@ -27,9 +27,11 @@ class WeightNorm:
 
     @staticmethod
     def apply(module, name: str, dim: int) -> "WeightNorm":
+        # (torch's @deprecated on WeightNorm.apply: the warning names its caller's line,
+        # weight_norm's, not the user's)
         warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
                       "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning,
-                      stacklevel=3)
+                      stacklevel=2)
         for hook in module._forward_pre_hooks.values():
             if isinstance(hook, WeightNorm) and hook.name == name:
                 raise RuntimeError("Cannot register two weight_norm hooks on the same "
