@@ -148,7 +148,8 @@ def eager_perm(subgraph, args, kinds, per_output=False):
             x = vals[v]
             if isinstance(x, _Layout):
                 arrays.append(x)
-            elif arg.name in op.operands and x is not None:
+            elif arg.name in op.operands and x is not None and \
+                    arg.name not in op.parameter_numbers:
                 arrays.append(None)           # a number: a 0-dim operand
                 c_order |= arg.name in op.contiguous_numbers     # (2.0 ** x: registry.OpDef)
         tensors = [x for x in arrays if x is not None]

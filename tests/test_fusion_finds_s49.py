@@ -16,6 +16,17 @@ What was found:
   returned (TorchScript folds `return torch.ones(2)` and hands every call the same tensor;
   gpujit makes a new one). `torch._C._jit_pass_constant_propagation` folds returned ones
   as TorchScript's pass does.
+- strict_fusion in a region with two fusion groups and an unfused op between them: torch
+  2.13 reports "Found multiple fusions" (checked before unfused ops); gpujit named the
+  unfused op. Now the groups come first, the unfused ops after them.
+- the strides of size-1 dims (session 38's rule) after clamp / clip / clamp_min /
+  clamp_max with number bounds and pow / float_power with a number exponent, eagerly,
+  scripted op by op and fused: torch 2.13 runs those Scalar overloads as unary
+  TensorIterator ops (the number a kernel parameter, not an operand), so a contiguous
+  input of one operand gets C strides (fast setup): x = torch.ones(5, 1).t() (strides
+  (1, 1)) gives x.clamp(-1, 1), x ** 2 and (x * 2).clamp(-1, 1) strides (5, 1); gpujit
+  took the number as a 0-dim operand, as x * 2's, and kept (1, 1). OpDef.parameter_numbers
+  names those parameters (read by entry_codegen, codegen_pointwise, fusers.specialize).
 """
 from __future__ import annotations
 
@@ -339,3 +350,38 @@ def test_strict_fusion_several_groups_as_torchscript(nnc):
     t = getattr(torch.jit.CompilationUnit(SEVERAL_SRC), "split_by_reduction")
     with pytest.raises(RuntimeError, match="Found multiple fusions"):
         calls(t, torch.ones(4, 4))
+
+
+# ------------------------------------------- size-1 strides after clamp / pow of numbers
+
+# (torch 2.13's strides: x.t() of a (5, 1) tensor has strides (1, 1); the Scalar overloads
+# of clamp / pow are unary TensorIterator ops, whose fast setup gives C strides, while
+# x * 2, x + 1 take the number as an operand and keep the input's order)
+STRIDE_CASES = [
+    ("x.clamp(-1, 1)", (5, 1)), ("x.clamp(min=0)", (5, 1)), ("torch.clamp_max(x, 0)", (5, 1)),
+    ("torch.clip(x, -1, 1)", (5, 1)), ("x ** 2", (5, 1)), ("x.pow(2.5)", (5, 1)),
+    ("x.float_power(2)", (5, 1)), ("(x * 2).clamp(-1, 1)", (5, 1)), ("(x * 2) ** 2", (5, 1)),
+    ("(x * 2 + 1).clamp(0, 1) ** 2", (5, 1)),
+    ("x * 2", (1, 1)), ("x + 1", (1, 1)), ("x.pow(torch.tensor(2.0))", (1, 1)),
+    ("x.sin()", (5, 1))]
+
+
+@pytest.mark.parametrize("expr,want", STRIDE_CASES)
+def test_number_bounds_and_exponents_are_no_operands(expr, want):
+    src = f"def f(x):\n    return {expr}\n"
+    x = gpujit.ones(5, 1).t()
+    assert x.stride() == (1, 1)
+    eager = eval(expr, {"torch": gpujit, "x": x})
+    assert eager.stride() == want
+    fn = script(src, "f")
+    for got in calls(fn, x):
+        assert got.stride() == want
+        np.testing.assert_array_equal(got.numpy(), eager.numpy())
+
+
+@pytest.mark.parametrize("expr", [e for e, _ in STRIDE_CASES])
+def test_size1_strides_as_torch(nnc, expr):
+    torch = nnc
+    want = eval(expr, {"torch": torch, "x": torch.ones(3, 1, 4).permute(1, 0, 2)}).stride()
+    got = eval(expr, {"torch": gpujit, "x": gpujit.ones(3, 1, 4).permute(1, 0, 2)}).stride()
+    assert got == want

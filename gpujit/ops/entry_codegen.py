@@ -326,6 +326,7 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         L.append("    return _t")
     else:
         allt = [n for n in names if n in operands or n in aux]     # (torch's order)
+        pn = set(op.parameter_numbers)      # (a number there: no operand, registry.OpDef)
         cn = [n for n in op.contiguous_numbers if n in operands]
         if cn:      # (a Python number there: C-contiguous, registry.OpDef)
             L.append("    if " + " or ".join(f"not isinstance({n}, _T)" for n in cn) + ":")
@@ -340,8 +341,16 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
                 if n in optional:                # (None: no operand)
                     L.append(f"        if {n} is not None:")
                     ind += "    "
+                if n in pn:
+                    L.append(f"{ind}if isinstance({n}, _T):")
+                    ind += "    "
                 L.append(f"{ind}arrays.append({n}._data if isinstance({n}, _T) else None)")
             L.append("        r = _iter_layout(xp, r, arrays)")
+        elif pn.intersection(allt):
+            L.append("        r = _iter_layout(xp, r, [a for a in ("
+                     + ", ".join(f"({n}._data if isinstance({n}, _T) else "
+                                 f"{'_UNCHANGED' if n in pn else 'None'})" for n in allt)
+                     + ") if a is not _UNCHANGED])")
         else:
             arrays = ", ".join(f"({n}._data if isinstance({n}, _T) else None)" for n in allt)
             L.append(f"        r = _iter_layout(xp, r, ({arrays},))")

@@ -582,7 +582,7 @@ def fmod(xp, self, other):
 
 @op("aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", tags=_PW,
     inplace=True, scalar="{self} ** {exponent}", number_args={"exponent": "weak"},
-    contiguous_numbers=("self",))
+    contiguous_numbers=("self",), parameter_numbers=("exponent",))
 def power(xp, self, exponent):
     if _kind(self, exponent) == "b":
         # (_bool_power: a bool tensor to a Python bool) x ** True is x, x ** False is 1

@@ -51,7 +51,8 @@ def _declare_clamp(name):
         # bool: with tensor bounds only (PyTorch's clamp_min/clamp_max.Tensor take bool;
         # a Python number bound, clamp's Scalar overload, does not)
         ops.append(op(schema, tags=_PW, inplace=True, operands=operands, scalar=_CLAMP,
-                      dtypes=NO_BOOL if operands else _dt.ALL)(impl))
+                      dtypes=NO_BOOL if operands else _dt.ALL,
+                      parameter_numbers=("min", "max") if operands else ())(impl))
     return ops
 
 
@@ -70,6 +71,7 @@ def _declare_clamp_bound(name, ufunc, arg):
         impl.__name__ = name
         ops.append(op(schema, tags=_PW, inplace=True, operands=operands,
                       dtypes=NO_BOOL if operands else _dt.ALL,     # bool: tensor bound only
+                      parameter_numbers=(arg,) if operands else (),
                       scalar=f"{ufunc}({{self}}, {{{arg}}})")(impl))
     return ops
 

@@ -570,7 +570,8 @@ def _float_power_types(ct):
 
 @op("aten::float_power.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", tags=_PW,
     inplace=True, promote=_float_power_types, scalar="{self} ** {exponent}",
-    number_args={"exponent": "weak"}, contiguous_numbers=("self",))
+    number_args={"exponent": "weak"}, contiguous_numbers=("self",),
+    parameter_numbers=("exponent",))
 def float_power(xp, self, exponent):
     """pow computed in float64 (both operands converted first), for every input dtype;
     the in-place form needs a float64 self, as PyTorch."""

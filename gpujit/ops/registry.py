@@ -1347,7 +1347,8 @@ class OpDef:
                  promote="default", dtypes=None, operands=None, method=True, function=True,
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
                  cross_device=False, opmath_scalars=False, number_args=None,
-                 contiguous=None, nondiff_outputs=(), contiguous_numbers=(), own_dtype=()):
+                 contiguous=None, nondiff_outputs=(), contiguous_numbers=(), own_dtype=(),
+                 parameter_numbers=()):
         self.schema = schema
         # own_dtype: the operands that take part in type promotion but reach the impl (and
         # the fused kernels' expression) in their own dtype, not cast to the computation
@@ -1390,6 +1391,14 @@ class OpDef:
         # set_output_raw_strided(exp.sizes(), {}) before its TensorIterator redispatch:
         # 2.0 ** x.t() is contiguous, torch.tensor(2.0) ** x.t() is laid out as x.t())
         self.contiguous_numbers = tuple(contiguous_numbers)
+        # parameter_numbers: the operands that, given a Python number, are a parameter of
+        # PyTorch's kernel (a Scalar overload run as a unary TensorIterator) rather than a
+        # 0-dim operand, so they take no part in the result's layout: clamp(x, -1, 1) and
+        # x ** 2 of a contiguous x with strides (1, 1) in its size-1 dims have C strides
+        # (TensorIterator's fast setup: one operand, contiguous), where x * 2 (a wrapped
+        # number, an operand of another shape) keeps (1, 1). Read by the eager entry points,
+        # the interpreter's generated code and the fuser's eager_perm.
+        self.parameter_numbers = tuple(parameter_numbers)
         # number_args: how a fused kernel takes a Python number given for a parameter, where
         # it differs from converting it to the compute dtype (as eager computes it):
         # "weak" keeps it a number (pow's exponent: sqrt for 0.5), "opmath" makes it
@@ -1574,7 +1583,7 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
        namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None,
        contiguous=None, nondiff_outputs=(), fortran=(), contiguous_numbers=(),
-       own_dtype=()):
+       own_dtype=(), parameter_numbers=()):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
     is bound (a string renames it). `nondiff_outputs`: the returns (names or positions)
@@ -1593,7 +1602,8 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
                   namedtuple_name=namedtuple_name, cross_device=cross_device,
                   opmath_scalars=opmath_scalars, number_args=number_args,
                   contiguous=contiguous, nondiff_outputs=nondiff_outputs,
-                  contiguous_numbers=contiguous_numbers, own_dtype=own_dtype)
+                  contiguous_numbers=contiguous_numbers, own_dtype=own_dtype,
+                  parameter_numbers=parameter_numbers)
         d.fortran = fortran
         register(d)
         if inplace and d.is_pointwise:

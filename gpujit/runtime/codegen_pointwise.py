@@ -232,7 +232,7 @@ def _iterator_layout(cg, op, args, target, dev):
             if s.ndim is None or s.ndim > 1:
                 tensors.append(a.expr)
         elif a.name in op.operands and isinstance(s, ValueSpec) and \
-                s.pytype in (int, float, bool):
+                s.pytype in (int, float, bool) and a.name not in op.parameter_numbers:
             arrays.append("None")
     if not tensors or all(a.spec.ndim is not None and a.spec.ndim < 2 for a in args
                           if isinstance(a.spec, TensorSpec)):
