@@ -532,7 +532,9 @@ def _staged_loop(fixed, stmts, cg, rows=None):
         return None
     buffers = [f"sp_{n}" for n in sorted(spills)]
     fixed_names = {n for ln in fixed for n in _ASSIGNED.findall(ln)} | {"i"}
-    out = ["ck = start", "while ck < stop:", f"    ce = min(stop, ck + {prims.STAGE_CHUNK})"]
+    # (not min(): numba compiles its overload of min, ~0.4 s, in each process)
+    ch = prims.STAGE_CHUNK
+    out = ["ck = start", "while ck < stop:", f"    ce = ck + {ch} if stop - ck > {ch} else stop"]
     if rows is not None:
         rows = [re.sub(r"\bmin\(stop,", "min(ce,", ln) for ln in rows]
         fixed_names |= {n for ln in rows for n in _ASSIGNED.findall(ln)} | {"r"}
@@ -541,7 +543,7 @@ def _staged_loop(fixed, stmts, cg, rows=None):
         if rows is not None:
             loop = ["r = ck", "while r < ce:"] + ["    " + ln for ln in rows] + [
                 "    for i in range(r, end):"]
-        inner = list(fixed)
+        inner = []
         for n in sorted(reads[s]):
             if n.startswith("nl"):
                 k = int(n[2:])
@@ -569,12 +571,20 @@ def _staged_loop(fixed, stmts, cg, rows=None):
         for n in sorted(spills):
             if stage[n] == s:
                 inner.append(f"{cg.use('_st_' + types[n])}(sp_{n}, i - ck, {n})")
+        # the fixed lines this stage needs (each costs numba's frontend even when unused)
+        need = {n for ln in inner for n in _NAME.findall(ln)}
+        mine = []
+        for ln in reversed(fixed):
+            if set(_ASSIGNED.findall(ln)) & need:
+                mine.insert(0, ln)
+                need |= set(_NAME.findall(ln))
+        inner = mine + inner
         ind = "        " if rows is not None else "    "
         text = "\n".join(loop + [ind + ln.replace("\n", "\n" + ind) for ln in inner]
                          + (["    r = end"] if rows is not None else []) + after)
         if s:       # (a stage's own names: numba rebuilds SSA form for names assigned twice)
             own = fixed_names | reads[s]
-            text = re.sub(r"\b(" + "|".join(sorted(own)) + r")\b", rf"\1_{s}", text)
+            text = re.sub(r"\b(" + "|".join(sorted(own)) + r")\b", rf"\1_s{s}", text)
         out += ["    " + ln for ln in text.split("\n")]
     out.append("    ck = ce")
     cg.use("_stackbuf")
