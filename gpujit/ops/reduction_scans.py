@@ -178,22 +178,30 @@ def _in_opmath(grad, result):
     return grad, result, None
 
 
-def _lastdim_kernel_grad(grad, result, dim, log):
-    """The float32 gradient over the last dim on NumPy by ATen's kernel
-    (_vec_host_softmax_backward_lastdim, ops/_softmax_kernel.py), or None (another dtype,
-    dim or device, or a backward recording a graph: the formula)."""
-    import gpujit
-    g, r = grad._data, result._data
-    if type(g) is not np.ndarray or type(r) is not np.ndarray or grad._dtype is not \
-            _dt.float32 or result._dtype is not _dt.float32 or not g.ndim or not g.size \
-            or g.shape != r.shape or wrap_dim(dim, g.ndim) != g.ndim - 1 or \
-            gpujit.is_grad_enabled():
+def _lastdim_kernel_array(g, r, dim, log):
+    """The float32 softmax / log_softmax gradient over the last dim of NumPy arrays by
+    ATen's kernel (_vec_host_softmax_backward_lastdim, ops/_softmax_kernel.py), or None
+    (another dtype, dim or array type)."""
+    if type(g) is not np.ndarray or type(r) is not np.ndarray or g.dtype != np.float32 \
+            or r.dtype != np.float32 or not g.ndim or not g.size or g.shape != r.shape \
+            or wrap_dim(dim, g.ndim) != g.ndim - 1:
         return None
     from . import _softmax_kernel as _K
     g2 = _K.lastdim_2d(g)
     out = np.empty(g2.shape, np.float32)
     _K.softmax_backward_lastdim(g2, _K.lastdim_2d(r), out, _K.LANES, log)
-    return _reg.wrap(out.reshape(g.shape), _dt.float32, grad.device)
+    return out.reshape(g.shape)
+
+
+def _lastdim_kernel_grad(grad, result, dim, log):
+    """_lastdim_kernel_array on float32 tensors, or None (another dtype, dim or device, or
+    a backward recording a graph: the formula)."""
+    import gpujit
+    if grad._dtype is not _dt.float32 or result._dtype is not _dt.float32 or \
+            gpujit.is_grad_enabled():
+        return None
+    out = _lastdim_kernel_array(grad._data, result._data, dim, log)
+    return None if out is None else _reg.wrap(out, _dt.float32, grad.device)
 
 
 @_derivative(softmax)
@@ -214,6 +222,10 @@ def _log_softmax_grad_raw(xp, grad, result, dim):
             grad.shape != result.shape or not grad.flags.c_contiguous or \
             not result.flags.c_contiguous:
         return NotImplemented
+    if xp is np:        # (float32 over the last dim: ATen's kernel, its bits)
+        out = _lastdim_kernel_array(grad, result, dim, True)
+        if out is not None:
+            return out
     d = dim + grad.ndim if dim < 0 else dim
     s = _SUM_IMPL[0]
     if s is None:
