@@ -226,8 +226,10 @@ def test_cross_entropy_errors_keep_their_words():
 
 def test_nll_and_log_softmax_array_backwards_equal_their_formulas():
     # the raw (array) backwards of nll_loss and log_softmax give the registry formulas'
-    # bits (create_graph runs the formulas)
-    xv = _r(7, 6) * 3
+    # bits (create_graph runs the formulas); float64: a float32 last-dim backward without
+    # create_graph is ATen's kernel, its bits, where create_graph records the formula's ops
+    # (tests/test_user_programs_s49.py)
+    xv = (_r(7, 6) * 3).astype(np.float64)
     t = gpujit.tensor([0, 5, 2, -100, 1, 3, 3])
     res = []
     for create in (False, True):
@@ -238,9 +240,7 @@ def test_nll_and_log_softmax_array_backwards_equal_their_formulas():
             res.append(g.detach().numpy())
     np.testing.assert_array_equal(res[0], res[2])
     np.testing.assert_array_equal(res[1], res[3])
-    # (float64: a float32 last-dim backward without create_graph is ATen's kernel, its bits,
-    # where create_graph records the formula's ops; tests/test_user_programs_s49.py)
-    xv, gv = xv.astype(np.float64), _r(7, 6, seed=5).astype(np.float64)
+    gv = _r(7, 6, seed=5).astype(np.float64)
     res = []
     for create in (False, True):
         x = gpujit.from_numpy(xv).requires_grad_()
