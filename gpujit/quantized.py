@@ -367,8 +367,8 @@ def _per_channel_move(op, t, args):
             i = min(max(i + n if i < 0 else i, 0), max(n - 1, 0))
             return _make(r._data, t._dtype, r._device, _dt.per_tensor_affine,
                          float(np.float32(t._qscale[i])), int(t._qzp[i]))
-        if base == "aten::select" and dim < axis:
-            axis -= 1
+        if base == "aten::select":
+            axis -= 1   # (ATen's subtensor quantizer: one less whichever side dim is on)
     elif base == "aten::unsqueeze":
         dim = args[1] + t._qbits.ndim + 1 if args[1] < 0 else args[1]
         if dim <= axis:

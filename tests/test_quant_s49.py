@@ -887,3 +887,20 @@ def test_pooling_upsampling_empty_like_and_to():
     with pytest.raises(RuntimeError, match="Expected self.scalar_type\\(\\) == "
                                            "src.scalar_type\\(\\)"):
         q.to(gpujit.quint8)
+
+
+def test_per_channel_select_off_the_axis():
+    # (torch 2.13: the subtensor's axis is one less, whichever side the selected dim is on;
+    # an axis left out of range fails at dequantize, in its words)
+    x = gpujit.arange(24.).reshape(2, 3, 4) / 5
+    c = gpujit.quantize_per_channel(x, gpujit.tensor([0.1, 0.2, 0.3]), gpujit.arange(3), 1,
+                                    gpujit.quint8)
+    assert c.select(0, 1).q_per_channel_axis() == 0
+    assert c.select(2, 1).q_per_channel_axis() == 0
+    assert c.select(1, 1).qscheme() is gpujit.per_tensor_affine
+    c0 = _qc()
+    r = c0[:, 0]
+    assert r.int_repr().tolist() == [0, 12]
+    with pytest.raises(RuntimeError, match="Channel axis out of range in per channel affine "
+                                           "dequantization. Got:-1 Expected: \\[0, 1\\)"):
+        r.dequantize()
