@@ -15,7 +15,6 @@ from types import MappingProxyType
 
 from .. import dtypes as _dt
 from ..ops.node_names import node_name
-from ..ops.node_names import SCRIPTED as _SCRIPTED
 from ..ops import registry as _reg
 from ..ops.registry import InferenceVersion
 from ..tensor import Tensor, _AutogradMeta
@@ -479,17 +478,7 @@ class OpBackward(Node):
         listed = "_metadata" in self.__dict__ and self._metadata.get("list_output")
         g = grads[0] if len(self.out_meta) == 1 and not listed \
             else (list(grads) if listed else tuple(grads))
-        if _grad_state.enabled:
-            # (a backward recorded for double backward: the formula's Python numbers are
-            # the Scalar overloads' of ATen's C++ formulas, `grad * 2` mul.Scalar's
-            # MulBackward1 without an edge for the number, as torch records them)
-            was, _SCRIPTED.on = _SCRIPTED.on, True
-            try:
-                out = self.deriv.fn(g, **kw)
-            finally:
-                _SCRIPTED.on = was
-        else:
-            out = self.deriv.fn(g, **kw)
+        out = self.deriv.fn(g, **kw)
         if len(self.deriv.wrt) == 1:
             out = (out,)
         elif not isinstance(out, (tuple, list)) or len(out) != len(self.deriv.wrt):

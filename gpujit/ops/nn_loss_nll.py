@@ -701,7 +701,7 @@ def _ce_composite(self, target, weight=None, reduction=1, ignore_index=-100,
         if tuple(self.shape) == tuple(target.shape):     # (class probabilities)
             q = target
             if label_smoothing > 0:
-                q = target * (1 - label_smoothing) + label_smoothing / c
+                q = target * (1 - label_smoothing) + label_smoothing / max(c, 1)
             prod = logp * q
             if weight is not None:
                 prod = prod * weight.view(wshape)
@@ -730,7 +730,8 @@ def _ce_composite(self, target, weight=None, reduction=1, ignore_index=-100,
             ret = smooth.sum()
         else:
             ret = smooth
-        return (1 - label_smoothing) * nll + ret * (label_smoothing / c)
+        # (no classes: as the op, no ZeroDivisionError)
+        return (1 - label_smoothing) * nll + ret * (label_smoothing / max(c, 1))
 
 
 cross_entropy_loss.op.composite = _ce_composite

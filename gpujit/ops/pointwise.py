@@ -944,6 +944,9 @@ def _fmod_grad(grad, self, other, needs_grad):
                   if needs_grad[-1] and len(needs_grad) == 2 else None)
 
 
+from .node_names import aten_scalars as _aten_scalars  # noqa: E402
+
+
 @_derivative(power, reads={"exponent": ("result",)})
 def _pow_grad(grad, self, exponent, result, needs_grad):
     """PyTorch's pow_backward_self / pow_backward_exponent: no gradient to the base where
@@ -956,9 +959,14 @@ def _pow_grad(grad, self, exponent, result, needs_grad):
         return _complex_pow_grad(grad, self, exponent, result, needs_grad)
     if _is_tensor(self) and self.is_floating_point():    # an integer base takes none
         if not _is_tensor(exponent):
-            # (pow_backward's order: grad * (exponent * self.pow(exponent - 1)))
-            g_self = (_zero_grad(grad) if exponent == 0
-                      else grad * (exponent * self ** (exponent - 1)))
+            # (pow_backward's order: grad * (exponent * self.pow(exponent - 1)), the
+            # exponent a Scalar: mul.Scalar's MulBackward1 when recorded)
+            if exponent == 0:
+                g_self = _zero_grad(grad)
+            else:
+                with _aten_scalars():
+                    d = exponent * self ** (exponent - 1)
+                g_self = grad * d
         else:
             g_self = g.where(exponent == 0, 0.0,
                              grad * (exponent * self ** (exponent - 1)))

@@ -620,15 +620,22 @@ def _sum_dim_grad(grad, self_shape, dim, keepdim):
     return _keep(grad, len(self_shape), dim, keepdim).expand(self_shape)
 
 
+from .node_names import aten_scalars as _aten_scalars  # noqa: E402
+
+
 @_derivative(mean)
 def _mean_grad(grad, self_shape):
-    return grad.expand(self_shape) / max(_count(self_shape, tuple(range(len(self_shape)))), 1)
+    # (ATen's mean_backward divides by the count, a Scalar: DivBackward1 when recorded)
+    with _aten_scalars():
+        return grad.expand(self_shape) / max(_count(self_shape, tuple(range(len(self_shape)))),
+                                             1)
 
 
 @_derivative(mean_dim)
 def _mean_dim_grad(grad, self_shape, dim, keepdim):
     n = _count(tuple(self_shape), tuple(_reduced(len(self_shape), dim)))
-    return _keep(grad, len(self_shape), dim, keepdim).expand(self_shape) / max(n, 1)
+    with _aten_scalars():
+        return _keep(grad, len(self_shape), dim, keepdim).expand(self_shape) / max(n, 1)
 
 
 def _prod_backward(grad, self, d):
