@@ -493,15 +493,19 @@ def _thread_buffer_sum(terms, reduced):
     over the M rows (grain 1) gives each of min(get_num_threads(), M) threads
     ceil(M / threads) consecutive rows, each thread adds its rows' float terms in order
     into a buffer of the input's dtype (a rounding per row), and the buffers are then
-    added in float. The value is that; the gradient (create_graph) is the plain sum's."""
+    added in float. The value is that; the gradient (create_graph) is the plain sum's.
+    On CUDA: the float sum (ATen's CUDA kernel accumulates in float)."""
     import gpujit
     from .bfloat16_support import round_bf16
     m, n = terms.shape
     used = max(1, min(gpujit.get_num_threads(), m))
     chunk = -(-m // used)
+    plain = terms.sum(0)
+    a = terms.detach()._data
+    if type(a) is not np.ndarray:
+        return plain        # (ATen's CUDA kernel accumulates in float: the float sum)
     with gpujit.no_grad():
-        a = terms.detach()._data
-        xp = np if type(a) is np.ndarray else _reg._xp_for(terms.device)
+        xp = np
         if used * chunk != m:
             a = xp.concatenate([a, xp.zeros((used * chunk - m, n), a.dtype)])
         a = a.reshape(used, chunk, n)
@@ -514,14 +518,14 @@ def _thread_buffer_sum(terms, reduced):
         for i in range(used):
             out = xp.add(out, buf[i])
         value = _reg.wrap(out, _dt.float32, terms.device)
-    plain = terms.sum(0)
     return value if not plain.requires_grad else plain + (value - plain).detach()
 
 
 def _layer_norm_grad_reduced(grad, input, normalized_shape, weight, bias, eps, reduced):
     """A bfloat16 / float16 input's gradients as ATen's CPU kernel computes them, in
     float (opmath): with float parameters (the mixed-type kernel: an AMP model's
-    LayerNorm) mean and rstd are float; else they were stored in the input's dtype.
+    LayerNorm) mean and rstd are float; else they were stored in the input's dtype
+    (on the CPU; CUDA's kernels keep them, and the sums, in float).
     dgamma sums dy * (rstd * x - rstd * mean), dbeta dy, per row, through per-thread
     buffers of the input's dtype (_thread_buffer_sum); dx = rstd * dy * gamma + b * x + c
     with ATen's b and c of the row's sums, rounded once (autograd's fit_gradient rounds
@@ -537,7 +541,9 @@ def _layer_norm_grad_reduced(grad, input, normalized_shape, weight, bias, eps, r
     xd = x.detach()
     mean = xd.mean(1, keepdim=True)
     rstd = (((xd - mean) ** 2).mean(1, keepdim=True) + eps).rsqrt()
-    if not mixed:       # (native_layer_norm's mean / rstd in the input's dtype)
+    if not mixed and input.device.type == "cpu":
+        # (ATen's CPU native_layer_norm keeps mean / rstd in the input's dtype; CUDA's
+        # in float)
         mean, rstd = mean.to(reduced).float(), rstd.to(reduced).float()
     gamma = weight.float().reshape(1, n) if weight is not None else None
     dyg = dy * gamma if gamma is not None else dy
