@@ -27,6 +27,11 @@ two ops skipped the rounding between them (x * 2 - x of a float16 or float32 x n
 largest value gave x where eager's rounded x * 2 overflows to inf;
 tests/test_fuzz_finds_s27.py).
 
+Where NumPy exports its loop (kernels/native.numpy_loop), CPU kernels call that loop on
+chunks of elements instead (kernels/emit.py's staged loops): the functions below then serve
+kernels whose calls cannot be staged (inside a cat's branch, more stack buffers than
+emit.STAGE_MAX_BUFFERS) and the tests.
+
 The text below is what kernels embed (each generated module is self-contained, so the
 on-disk cache key, a hash of the module text, covers these functions too); `namespace()`
 executes it for tests.

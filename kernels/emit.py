@@ -14,6 +14,13 @@ output's flat index `i`, wrapped per target:
   array in one 16-byte access (`_ld4`/`_st4`), taken when the launcher finds every such
   array 16-byte aligned (the `vec` argument), the scalar loop doing the rest.
 
+Staged CPU loops. Where the body calls a function NumPy computes with its own vector code
+(tanh, float32 sin / cos, NumPy's SVML functions: prims.NUMPY_LOOPS), the CPU loop runs in
+stages over chunks of prims.STAGE_CHUNK elements: each call's argument goes into a stack
+buffer, one call of NumPy's inner loop per call site computes the chunk (eager's bits by
+construction, at NumPy's speed: the per-element versions gather their tables), and the
+next stage reads the results (`_staged_loop`).
+
 Index arithmetic. Every tensor argument arrives as a 1-D array (a pointer on the CPU); the
 kernel reads element `i` of inputs that are C-contiguous with the output's shape ("flat"),
 element 0 of single-element inputs (loaded once, before the loop), and for any other input

@@ -303,3 +303,23 @@ def test_lstm_style_cell_matches_torch():
     eager = cell(*[gpujit.from_numpy(a) for a in arrs])
     for a, b in zip(got, eager):
         assert_bits(a.numpy(), b.numpy())
+
+
+def _lstm_cell(gates, cx):
+    i, f, g, o = gates.chunk(4, 1)
+    cy = gpujit.sigmoid(f) * cx + gpujit.sigmoid(i) * gpujit.tanh(g)
+    return gpujit.sigmoid(o) * gpujit.tanh(cy), cy
+
+
+@needs_loops
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lstm_cell_of_chunked_gates(dtype):
+    """The gates are pieces of one input (ConstantChunk): loads of pieces, two tanh calls."""
+    s = gpujit.jit.script(_lstm_cell)
+    rng = np.random.default_rng(13)
+    gates = gpujit.from_numpy(rng.standard_normal((33, 4 * 300)).astype(dtype) * 3)
+    cx = gpujit.from_numpy(rng.standard_normal((33, 300)).astype(dtype))
+    for _ in range(3):
+        got = s(gates, cx)
+    for a, b in zip(got, _lstm_cell(gates, cx)):
+        assert_bits(a.numpy(), b.numpy())
