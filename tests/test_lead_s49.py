@@ -127,3 +127,32 @@ def test_more_pytorch_module_paths():
                                                       torch.optim.Rprop)
     assert Variable is torch.autograd.Variable and Tensor is torch.Tensor
     assert freeze is torch.jit.freeze
+
+
+class _Pt(__import__("typing").NamedTuple):
+    x: float
+    y: float
+
+
+class _HoldsPt(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.p = _Pt(1.0, 2.0)
+
+    def forward(self, t):
+        return t * self.p.x
+
+
+class _DeclaresPt(_HoldsPt):
+    p: _Pt
+
+
+def test_undeclared_namedtuple_attribute_hints_the_class_annotation():
+    # TorchScript (2.13) types an undeclared NamedTuple attribute as a plain Tuple; gpujit
+    # refuses `self.p.x` as torch does, with a hint to declare it
+    import pytest
+    with pytest.raises(Exception, match="has no attribute or method 'x'") as info:
+        torch.jit.script(_HoldsPt())
+    assert "declare it in the class body" in str(info.value)
+    m = torch.jit.script(_DeclaresPt())
+    assert m(torch.ones(1)).tolist() == [1.0]

@@ -788,9 +788,17 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             return self.emit_op(_reg.OPS["prim::type"], [v])      # TorchScript's prim::type
         if isinstance(v.type, T.DeviceType) and node.attr == "index":
             return self.emit_op(_reg.OPS["prim::index"], [v])     # TorchScript's prim::index
+        hint = None
+        if isinstance(v.type, T.TupleType) and not isinstance(v.type, T.NamedTupleType) and \
+                v.node is not None and v.node.kind == "prim::GetAttr":
+            # (a NamedTuple assigned in __init__ without a class-level annotation: TorchScript
+            # infers a plain Tuple and the fields are gone)
+            hint = ("a NamedTuple attribute assigned in __init__ is typed as a plain Tuple (as "
+                    "TorchScript infers it); declare it in the class body (e.g. `p: Point`) "
+                    "to keep its fields")
         self.error(f"'{self.shown_type(v)}' object has no attribute or method "
                    f"'{node.attr}'.: {describe_type(v.type)} has no attribute '{node.attr}' "
-                   f"in scripted code", node)
+                   f"in scripted code", node, hint=hint)
 
     # ------------------------------------------------------------------ calls
     def class_attr(self, v, node):
