@@ -273,10 +273,17 @@ def test_softmax_in_place_steps(dt):
             e = np.exp(z)
             want = e / e.sum(d, keepdims=True)
         got = gpujit.softmax(gpujit.from_numpy(x), d).numpy()
-        np.testing.assert_array_equal(got, want)
         lg = gpujit.log_softmax(gpujit.from_numpy(x), d).numpy()
         with np.errstate(all="ignore"):
-            np.testing.assert_array_equal(lg, z - np.log(np.exp(z).sum(d, keepdims=True)))
+            lwant = z - np.log(np.exp(z).sum(d, keepdims=True))
+        if dt == np.float32 and d in (2, -1):
+            # (float32 over the last dim is ATen's kernel since s49, its bits: Sleef exp and
+            # the lane-ordered sum; tests/test_user_programs_s49.py)
+            np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-30)
+            np.testing.assert_allclose(lg, lwant, rtol=2e-6, atol=2e-6)
+            continue
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(lg, lwant)
     assert gpujit.softmax(gpujit.tensor(2.0), 0).item() == 1.0
 
 
