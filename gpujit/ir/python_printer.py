@@ -580,19 +580,32 @@ class _FunctionPrinter(ExpressionPrinter):
         # TorchScript's printAssignment: one Optional / Union output is annotated where it
         # is first assigned (`y : Optional[int] = x`, then `y = None`), its values as they are
         one = len(outs) == 1 and isinstance(n.outputs[0].type, (T.OptionalType, T.UnionType))
-        use = self.use if one else self.typed_use
+        if one:
+            use = self.use
+        else:
+            def use(v, o=None):
+                # (a Union output fed a narrower value in a branch, a refinement's cast:
+                # the value says the output's type, or the branches would not compile back
+                # to one variable: int on one side, List[int] on the other)
+                if o is not None and isinstance(o.type, T.UnionType) and \
+                        not isinstance(o.type, T.OptionalType) and \
+                        v.type.annotation() != o.type.annotation():
+                    return f"annotate({o.type.annotation()}, {self.use(v)})"
+                return self.typed_use(v)
         self.level += 1
         self.print_block(then_block, bool(outs))
         if one:
             self.line(f"{outs[0]} : {n.outputs[0].type.annotation()} = "
                       f"{use(then_block.outputs[0])}")
         else:
-            self.print_assignment(outs, [use(v) for v in then_block.outputs])
+            self.print_assignment(outs, [use(v, o) for v, o in zip(then_block.outputs,
+                                                                    n.outputs)])
         self.level -= 1
         self.line("else:")             # (TorchScript prints an empty else too: `pass`)
         self.level += 1
         self.print_block(else_block, bool(outs))
-        self.print_assignment(outs, [use(v) for v in else_block.outputs])
+        self.print_assignment(outs, [use(v) if one else use(v, o)
+                                     for v, o in zip(else_block.outputs, n.outputs)])
         self.level -= 1
 
     def print_loop(self, n):

@@ -90,6 +90,11 @@ class CallExprMixin:
                            f"{describe_type(v.type)}", node)
             if isinstance(t, (T.OptionalType, T.UnionType)) and isinstance(v.type, T.NoneType):
                 return self.const(None, t)     # annotate(Optional[T], None): typed None
+            if isinstance(t, T.UnionType) and not isinstance(t, T.OptionalType) and \
+                    v.type != t:
+                # annotate(Union[List[int], int], an_int): the Union's value (the printer
+                # writes an if's Union output fed a refined value so)
+                return self.as_declared(v, t)
             return v
         found, obj = self.callee_object(func)
         if found and autograd_calls.autograd_function(obj) is not None:
