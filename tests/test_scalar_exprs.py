@@ -23,6 +23,10 @@ POINTWISE = sorted(n for n, o in registry.OPS.items()
 # once (float16 math in float32) or use another formula (logaddexp for log1p(exp)):
 # a few units in the last place apart.
 TOLERANCES = {dt.float16: (1e-2, 2e-3), dt.float32: (2e-5, 1e-6), dt.float64: (1e-10, 1e-12)}
+# float16 step-by-step evaluation through a cancellation: gelu_backward (tanh form) near its
+# zero at x ~ -0.75 came out 3e-3 from eager's float32-computed value for a sample drawn
+# with NumPy 2.4 (absolute error in float16 steps, ~4 ulps of the terms that cancel)
+_HALF_CANCELLING = {"aten::gelu_backward": 6e-3}
 
 
 def _tensors(v):
@@ -93,6 +97,8 @@ def test_scalar_expression(name):
         where = f"{name} on {sample}: scalar {expr!r}"
         if ot.category == dt.FLOATING:
             rtol, atol = TOLERANCES[ot]
+            if ot is dt.float16 and name in _HALF_CANCELLING:
+                atol = _HALF_CANCELLING[name]
             np.testing.assert_allclose(got, eager, rtol=rtol, atol=atol, equal_nan=True,
                                        err_msg=where)
         else:

@@ -923,3 +923,83 @@ def _to_dtype(self, dtype, *rest):
 KERNELS["aten::to.dtype"] = _to_dtype
 KERNELS["aten::to.dtype_layout"] = lambda self, dtype=None, *rest: \
     self if dtype is None else _to_dtype(self, dtype)
+
+
+def _mark_nondifferentiable():
+    """The quantized:: ops, dequantize of a list and the per-channel scales carry no
+    gradient: their inputs are quantized tensors, which never require grad in PyTorch
+    ("Only Tensors of floating point dtype can require gradients")."""
+    from .derivatives import nondifferentiable
+    reason = ("quantized tensors never require grad in PyTorch (only floating point tensors "
+              "can): the op's quantized inputs carry no gradient")
+    for name, d in list(_reg.OPS.items()):
+        if d.derivative is None and (name.startswith("quantized::") or name in (
+                "aten::dequantize.tensors", "aten::q_per_channel_scales")):
+            nondifferentiable(d, reason=reason)
+
+
+_mark_nondifferentiable()
+
+
+def _set_metas():
+    """Meta rules (shape, dtype, device of the results) of the quantizer and quantized::
+    ops, for the tracer and the IR's types: a quantized result has the quantized dtype it
+    asks for (or its input's), dequantize gives float32, int_repr the integer dtype under
+    the quantized one, the accessors their Python types."""
+    from .meta import TensorMeta, same_as
+
+    def like(t, dtype):
+        return TensorMeta(dtype, tuple(t.shape), t.device)
+
+    def int_repr(self):
+        from ..quantized import _INT_DTYPE
+        return like(self, _INT_DTYPE.get(self.dtype, self.dtype))
+
+    def cat(qx, dim, scale=None, zero_point=None):
+        first = qx[0]
+        d = dim % len(first.shape) if first.shape else 0
+        shape = list(first.shape)
+        shape[d] = sum(t.shape[d] for t in qx)
+        return TensorMeta(first.dtype, tuple(shape), first.device)
+
+    def linear(X, W, B=None, *rest):
+        dtype = _dt.float32 if rest and isinstance(rest[0], bool) or not rest else X.dtype
+        return TensorMeta(dtype, tuple(X.shape[:-1]) + (W.shape[0],), X.device)
+
+    def binary(qa, qb, *rest):
+        if not hasattr(qb, "shape"):
+            return like(qa, qa.dtype)
+        return TensorMeta(qa.dtype, tuple(np.broadcast_shapes(tuple(qa.shape), tuple(qb.shape))),
+                          qa.device)
+
+    rules = {
+        "aten::quantize_per_tensor": lambda self, s, z, dtype: like(self, dtype),
+        "aten::quantize_per_tensor.tensor_qparams": lambda self, s, z, dtype: like(self, dtype),
+        "aten::quantize_per_tensor.tensors": lambda ts, s, z, dtype: [like(t, dtype) for t in ts],
+        "aten::quantize_per_tensor_dynamic": lambda self, dtype, r: like(self, dtype),
+        "aten::quantize_per_channel": lambda self, s, z, axis, dtype: like(self, dtype),
+        "aten::dequantize.self": lambda self: like(self, _dt.float32),
+        "aten::dequantize.tensors": lambda ts: [like(t, _dt.float32) for t in ts],
+        "aten::int_repr": int_repr,
+        "aten::q_scale": lambda self: float,
+        "aten::q_zero_point": lambda self: int,
+        "aten::q_per_channel_axis": lambda self: int,
+        "aten::q_per_channel_scales": lambda self: TensorMeta(_dt.float64, (None,), self.device),
+        "aten::q_per_channel_zero_points":
+            lambda self: TensorMeta(_dt.int64, (None,), self.device),
+        "quantized::cat": cat, "quantized::cat_relu": cat,
+        "quantized::linear": linear, "quantized::linear_relu": linear,
+        "quantized::linear_dynamic": linear,
+    }
+    for name in ("add", "add_relu", "mul", "mul_relu"):
+        rules[f"quantized::{name}"] = binary
+        rules[f"quantized::{name}.Scalar"] = binary
+    for name in ("celu", "elu", "hardswish", "leaky_relu", "relu6", "sigmoid", "softmax"):
+        rules[f"quantized::{name}"] = same_as(0)
+    for name, rule in rules.items():
+        d = _reg.OPS.get(name)
+        if d is not None and d.meta is None:
+            d.meta = rule
+
+
+_set_metas()
