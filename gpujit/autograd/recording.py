@@ -117,6 +117,20 @@ def autograd_call(op, args):
 
 # op -> its recorder (autograd/recording_fast.py), made with the op's plan
 _RECORDERS: dict = {}
+# composite ops with a hand-written recorder (recording_fast.HAND_WRITTEN), installed at
+# their first recorded call (a composite's plan is made only when it declines a call)
+_HAND_WRITTEN = frozenset({"aten::linear"})
+
+
+def _install_recorder(op):
+    from .recording_fast import make_recorder
+    plan = _PLANS.get(op)
+    if plan is None:
+        plan = _PLANS[op] = _make_plan(op)
+    rec = make_recorder(op, plan)
+    if rec is not None:
+        _RECORDERS[op] = rec
+    return rec
 
 
 def _complex_checked(op, args):
@@ -156,6 +170,11 @@ def _recorded_call(op, args):
         # (torch's decomposition: each of its ops records; not while tracing, where the
         # trace records the op itself and a composite's own tensors, dropout's mask, would
         # be baked in as constants)
+        if op.name in _HAND_WRITTEN and op not in _RECORDERS:
+            # (F.linear's: the decomposition's nodes made by one recorder, from now on)
+            rec = _install_recorder(op)
+            if rec is not None:
+                return rec(args)
         r = op.composite(*args)
         if r is not NotImplemented:     # (NotImplemented: this call is the op's one node)
             return r

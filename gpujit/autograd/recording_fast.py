@@ -70,7 +70,15 @@ _MISSING = object()
 
 def make_recorder(op, plan):
     """The recorder of op (a function of the call's argument tuple), or None where the
-    plan is not one a recorder writes out (autograd_call keeps the general path)."""
+    plan is not one a recorder writes out (autograd_call keeps the general path); an op
+    with a hand-written recorder (HAND_WRITTEN) gets that one, which hands the calls it
+    does not take to the generated one."""
+    fn = _generated(op, plan) if type(plan) is tuple else None
+    maker = HAND_WRITTEN.get(op.name)
+    return fn if maker is None else maker(op, fn)
+
+
+def _generated(op, plan):
     d, cls, node_name, operands, params, wrt, uses_needs, view = plan
     n = len(op.schema.arguments)
     if op.untracked_when is not None or n == 0:
@@ -287,3 +295,158 @@ def make_recorder(op, plan):
     fn = g["recorder"]
     fn.source = src
     return fn
+
+
+# ---------------------------------------------------------------- hand-written recorders
+# A composite op whose decomposition is short and hot gets a recorder written out by hand:
+# the decomposition's nodes made in one call, without dispatching each of its ops (public
+# entry, autograd_call, recorder, eager). It makes what the decomposition's recorders make
+# (nodes, saved values, edges, view marks) and hands any other call to `generic` (the
+# op's generated recorder) or the general path.
+
+def _linear_recorder(op, generic):
+    """aten::linear of a float32 / float64 CPU matrix: torch's composite, addmm(bias,
+    input, weight.t()) (AddmmBackward0 -> (bias, input, TBackward0 -> weight)), without a
+    bias mm(input, weight.t()) (MmBackward0), as linalg._linear_composite records it
+    through t() and addmm / mm: the transposed weight a recorded view of the weight, saved
+    (mat2) where the input needs a gradient, the input (mat1) where the weight does; the
+    product is addmm's fast path's (matmul, then the bias added in place: its bits)."""
+    import numpy as np
+    from ..nn.parameter import Parameter
+    from ..ops.complex_autograd import _KNOWN as known
+
+    OPS = _reg.OPS
+    top, aop, mop = OPS["aten::t"], OPS["aten::addmm"], OPS["aten::mm"]
+    plans = {}
+    for o in (top, aop, mop):
+        p = _rec._PLANS.get(o)
+        if p is None:
+            p = _rec._PLANS[o] = _rec._make_plan(o)
+        if type(p) is not tuple:
+            return generic
+        plans[o] = p
+    td, tcls, tname = plans[top][:3]
+    ad, acls, aname = plans[aop][:3]
+    md, mcls, mname = plans[mop][:3]
+    if tcls is None or acls is None or mcls is None or \
+            [p for p, _, _ in plans[aop][4]] != ["mat1", "mat2", "beta", "alpha",
+                                                 "mat1_strides", "mat2_strides"] or \
+            [p for p, _, _ in plans[mop][4]] != ["self", "mat2", "self_strides",
+                                                 "mat2_strides"] or \
+            tuple(plans[top][4]) != () or not plans[aop][6] or not plans[mop][6] or \
+            "needs_grad" not in ad.params or "needs_grad" not in md.params:
+        return generic      # (the derivatives changed: the decomposition's own recorders)
+    d, composite, refuse = op.derivative, op.composite, op.refuse_grad
+    types = (Tensor, Parameter)
+    plain = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+    nd = np.ndarray
+    matmul, add = np.matmul, np.add
+    ds = _reg.dispatch_state
+    live = _reg.InferenceVersion.live
+    cpu = _reg._cpu
+    wrap_view, new = _reg.wrap_view, object.__new__
+    edge_of, attach_views = _rec.edge_of, _views.attach_views
+    ST, AGM, wref = SavedTensor, _AutogradMeta, weakref.ref
+    a_needed, m_needed = ad.needed_frozen, md.needed_frozen
+    strides = _reg.strides_param
+    fallback = generic if generic is not None else (lambda args: _general(op, args))
+
+    def edge(t):
+        ag = t._ag
+        if ag is not None and ag.requires_grad and ag.view is None:
+            if ag.grad_fn is not None:
+                return (ag.grad_fn, ag.output_nr)
+            if ag.acc is not None:
+                return (ag.acc, 0)
+        return edge_of(t)
+
+    def recorder(args):
+        if len(args) != 3:
+            return fallback(args)
+        x, w, b = args
+        if live[0] or ds.hook is not ds.autograd or ds.tracing is not None or \
+                op.derivative is not d or op.composite is not composite or \
+                op.refuse_grad is not refuse or x.__class__ not in types or \
+                w.__class__ not in types or (b is not None and b.__class__ not in types):
+            return fallback(args)
+        xa, wa = x._data, w._data
+        dt = xa.dtype
+        dev = x._device
+        if xa.__class__ is not nd or wa.__class__ is not nd or dev is not cpu or \
+                w._device is not dev or xa.ndim != 2 or wa.ndim != 2 or \
+                dt not in plain or wa.dtype != dt or xa.shape[1] != wa.shape[1] or \
+                not xa.shape[0] or not wa.shape[0] or \
+                (b is not None and (b._device is not dev or b._data.__class__ is not nd or
+                                    b._data.dtype != dt or
+                                    b._data.shape != (wa.shape[0],))) or \
+                top.derivative is not td or (aop if b is not None else mop).derivative is not \
+                (ad if b is not None else md) or known.get(top) is not True or \
+                known.get(aop if b is not None else mop) is not True or \
+                top.composite is not None or top.refuse_grad is not None or \
+                aop.composite is not None or aop.refuse_grad is not None or \
+                mop.composite is not None or mop.refuse_grad is not None:
+            return fallback(args)
+        # weight.t(): a view of the weight, recorded (TBackward0) where it needs a gradient
+        ew = edge(w)
+        wt = wrap_view(wa.T, dev, w)
+        wmeta = (tuple(wa.shape), w._dtype)
+        if ew is not None:
+            tnode = tcls(top, td, {}, [wmeta], (ew,), ((tuple(wt._data.shape), wt._dtype, dev),))
+            ag = wt._ag = AGM()
+            ag.requires_grad = True
+            ag.grad_fn = tnode
+            ag.output_nr = 0
+            tnode.out_refs = [wref(wt)]
+            w._ag.has_views = True
+            attach_views((w,), (wt,), False)
+            et = (tnode, 0)
+            mt = (tuple(wt._data.shape), wt._dtype)
+        else:
+            et, mt = (None, 0), None
+        ex = edge(x)
+        mx = None if ex is None else (tuple(xa.shape), x._dtype)
+        if ex is None:
+            ex = (None, 0)
+        r = matmul(xa, wt._data)
+        if b is not None:
+            eb = edge(b)
+            mb = None if eb is None else (tuple(b._data.shape), b._dtype)
+            if eb is None:
+                eb = (None, 0)
+            add(r, b._data, out=r)
+            needs = (mb is not None, mx is not None, mt is not None)
+            needed = a_needed(needs)
+            node = acls(aop, ad, {
+                "mat1": ST(x, aname, 0, True) if "mat1" in needed else None,
+                "mat2": ST(wt, aname, 0, True) if "mat2" in needed else None,
+                "beta": 1 if "beta" in needed else None,
+                "alpha": 1 if "alpha" in needed else None,
+                "mat1_strides": strides(x), "mat2_strides": strides(wt),
+                "needs_grad": needs}, [mb, mx, mt], (eb, ex, et), ((r.shape, x._dtype, dev),))
+        else:
+            needs = (mx is not None, mt is not None)
+            needed = m_needed(needs)
+            node = mcls(mop, md, {
+                "self": ST(x, mname, 0, True) if "self" in needed else None,
+                "mat2": ST(wt, mname, 0, True) if "mat2" in needed else None,
+                "self_strides": strides(x), "mat2_strides": strides(wt),
+                "needs_grad": needs}, [mx, mt], (ex, et), ((r.shape, x._dtype, dev),))
+        y = new(Tensor)
+        y._data = r
+        y._dtype = x._dtype
+        y._device = dev
+        y._vc = [0]
+        y._base = None
+        ag = y._ag = AGM()
+        ag.requires_grad = True
+        ag.grad_fn = node
+        ag.output_nr = 0
+        node.out_refs = [wref(y)]
+        return y
+
+    recorder.generic = generic
+    return recorder
+
+
+# op name -> the maker of its hand-written recorder (op, its generated recorder or None)
+HAND_WRITTEN = {"aten::linear": _linear_recorder}
