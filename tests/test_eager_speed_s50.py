@@ -225,3 +225,67 @@ def test_linear_profiler_sees_the_decomposition():
         F.linear(x, w, gpujit.zeros(2))
     names = {e.name for e in prof.events()}
     assert {"aten::linear", "aten::t", "aten::addmm"} <= names
+
+
+# ---------------------------------------------------------------- float32 softmax over the last dim
+# (ops/_softmax_kernel: one compiled loop per row, the exp inlined and vectorized; ATen's
+# order of operations, so torch 2.13's bits)
+
+def _np_softmax(x, log):
+    x = x.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        z = x - x.max(-1, keepdims=True)
+        s = np.exp(z).sum(-1, keepdims=True)
+        return z - np.log(s) if log else np.exp(z) / s
+
+
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("n", [1, 7, 16, 33, 300])
+def test_softmax_lastdim_values_and_special_rows(log, n):
+    x = _r(5, n) * 8
+    if n > 2:
+        x[1, 1] = np.nan            # a NaN: the row is NaN
+        x[2, :] = -np.inf           # all -inf: NaN (x - max is -inf - -inf)
+        x[3, 0] = np.inf            # +inf: NaN
+        x[4, 0] = -np.inf           # one -inf: 0 (log_softmax: -inf) there
+    fn = F.log_softmax if log else F.softmax
+    y = fn(gpujit.from_numpy(x), -1).numpy()
+    ref = _np_softmax(x, log)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(ref))
+    np.testing.assert_allclose(y, ref, rtol=2e-6, atol=1e-6 if not log else 1e-5)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_lastdim_backward_values(log):
+    xv, gv = _r(4, 37) * 3, _r(4, 37, seed=1)
+    x = gpujit.from_numpy(xv).requires_grad_()
+    fn = F.log_softmax if log else F.softmax
+    fn(x, -1).backward(gpujit.from_numpy(gv))
+    p = _np_softmax(xv, False)
+    g64 = gv.astype(np.float64)
+    ref = g64 - p * g64.sum(-1, keepdims=True) if log else \
+        (g64 - (g64 * p).sum(-1, keepdims=True)) * p
+    np.testing.assert_allclose(x.grad.numpy(), ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_lastdim_bits_as_torch(log):
+    torch = pytest.importorskip("torch")
+    for n in (1, 5, 16, 17, 100, 1000):
+        xv = _r(6, n, seed=n) * 10
+        gv = _r(6, n, seed=n + 1)
+        if n > 3:
+            xv[1, 2], xv[2, :], xv[3, 0] = np.nan, -np.inf, np.inf
+        out = []
+        for T in (torch, gpujit):
+            x = T.from_numpy(xv.copy()).requires_grad_()
+            y = (T.log_softmax if log else T.softmax)(x, -1)
+            y.backward(T.from_numpy(gv.copy()))
+            out.append((y.detach().numpy().view(np.int32).copy(),
+                        x.grad.numpy().view(np.int32).copy()))
+        (ty, tg), (gy, gg) = out
+        same = ~np.isnan(ty.view(np.float32))      # (NaN payloads aside)
+        np.testing.assert_array_equal(np.isnan(gy.view(np.float32)), ~same)
+        np.testing.assert_array_equal(gy[same], ty[same])
+        fin = ~np.isnan(tg.view(np.float32))
+        np.testing.assert_array_equal(gg[fin], tg[fin])

@@ -15,6 +15,25 @@ from .numba_helpers import njit, vectorize
 _F = np.float32
 
 
+def _sleef_expf_core_py(d, qf):
+    """Sleef's expf_u10 of float32 d before its scaling by 2^q (qf: q = rint(d / log 2),
+    as a float32): the Cody-Waite reduction s = d - q log 2 (two FMAs) and the polynomial,
+    1 + s + s^2 u(s). Shared by _sleef_expf (scalar, branches) and the softmax kernel's
+    branch-free exp (ops/_softmax_kernel._expf_py, vectorized by LLVM)."""
+    s = _fma(qf, _F(-0.693145751953125), d)
+    s = _fma(qf, _F(-1.428606765330187045e-06), s)
+    u = _F(0.000198527617612853646278381)
+    u = _fma(u, s, _F(0.00139304355252534151077271))
+    u = _fma(u, s, _F(0.00833336077630519866943359))
+    u = _fma(u, s, _F(0.0416664853692054748535156))
+    u = _fma(u, s, _F(0.166666671633720397949219))
+    u = _fma(u, s, _F(0.5))
+    return _F(_F(1.0) + _fma(_F(s * s), u, s))
+
+
+sleef_expf_core = njit(_sleef_expf_core_py, inline="always")
+
+
 def _sleef_expf_py(d):
     """Sleef's xexpf (u10) of float32 d, bit for bit Sleef_expf16_u10."""
     if d != d:
@@ -24,16 +43,7 @@ def _sleef_expf_py(d):
     if d > _F(100.0):
         return _F(math.inf)
     q = np.int32(np.rint(_F(d * _F(1.442695040888963407359924681001892137426645954152985934))))
-    qf = _F(q)
-    s = _fma(qf, _F(-0.693145751953125), d)
-    s = _fma(qf, _F(-1.428606765330187045e-06), s)
-    u = _F(0.000198527617612853646278381)
-    u = _fma(u, s, _F(0.00139304355252534151077271))
-    u = _fma(u, s, _F(0.00833336077630519866943359))
-    u = _fma(u, s, _F(0.0416664853692054748535156))
-    u = _fma(u, s, _F(0.166666671633720397949219))
-    u = _fma(u, s, _F(0.5))
-    u = _F(_F(1.0) + _fma(_F(s * s), u, s))
+    u = sleef_expf_core(d, _F(q))
     q1 = q >> 1
     # (Sleef's vldexp2: two exact scalings by 2^(q >> 1) and 2^(q - (q >> 1)), from a
     # table: numba's math.ldexp took ~27 ns a call)

@@ -21,8 +21,9 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
+from ._aten_erf_kernel import sleef_expf_core as _sleef_expf_core
 from ._fma_intrinsics import fma_f32 as _fma
-from .numba_helpers import njit, vectorize
+from .numba_helpers import njit
 
 _F = np.float32          # (numba caches this file by its hash: an edit recompiles)
 
@@ -46,15 +47,7 @@ def _expf_py(d):
     v = min(max(v, _F(-200.0)), _F(200.0))
     qf = _F(_F(v + _F(12582912.0)) - _F(12582912.0))
     q = np.int32(qf)
-    s = _fma(qf, _F(-0.693145751953125), d)
-    s = _fma(qf, _F(-1.428606765330187045e-06), s)
-    u = _F(0.000198527617612853646278381)
-    u = _fma(u, s, _F(0.00139304355252534151077271))
-    u = _fma(u, s, _F(0.00833336077630519866943359))
-    u = _fma(u, s, _F(0.0416664853692054748535156))
-    u = _fma(u, s, _F(0.166666671633720397949219))
-    u = _fma(u, s, _F(0.5))
-    u = _F(_F(1.0) + _fma(_F(s * s), u, s))
+    u = _sleef_expf_core(d, qf)
     q1 = q >> 1
     q2 = q - q1
     q1 = min(max(q1, np.int32(-126)), np.int32(127))
@@ -173,62 +166,74 @@ def _row_sum_py(v, acc, lanes):
 _row_sum = njit(_row_sum_py)
 
 
-def _row_sums_py(a, lanes):
-    """vec::reduce_all(+) of each row of the (M, N) float32 array a."""
-    M = a.shape[0]
-    out = np.empty(M, np.float32)
+# (inlined into the loops that call it, numba's IR inlining: LLVM vectorizes them)
+_expf = njit(_expf_py, inline="always", error_model="numpy")
+
+
+def _softmax_rows_py(x, mx, y, lanes, log):
+    """softmax (log: log_softmax) of each row of x into y, as _vec_softmax_lastdim /
+    _vec_log_softmax_lastdim, given the rows' maxima mx: exp(x - max) into y (a 1-D loop
+    of the branch-free exp), the lanes' sum of y, then y * (1 / sum), or (x - max) -
+    log(sum). One row at a time: it stays in the cache."""
+    M, N = x.shape
     acc = np.empty(lanes, np.float32)
     for r in range(M):
-        out[r] = _row_sum(a[r], acc, lanes)
-    return out
+        xr = x[r]
+        yr = y[r]
+        m = mx[r]
+        for i in range(N):
+            yr[i] = _expf(_F(xr[i] - m))
+        s = _row_sum(yr, acc, lanes)
+        if log:
+            ls = _sleef_logf(s)
+            for i in range(N):
+                yr[i] = _F(_F(xr[i] - m) - ls)
+        else:
+            inv = _F(_F(1.0) / s)
+            for i in range(N):
+                yr[i] = _F(yr[i] * inv)
 
 
-_row_sums = njit(_row_sums_py)
-_exp = vectorize(["float32(float32)"], _expf_py)
+_softmax_rows = njit(_softmax_rows_py, error_model="numpy")
 
 
-def _fnma_py(e, s, g):
-    return _fma(-e, s, g)
+def _softmax_backward_rows_py(g, out, gi, lanes, log):
+    """The rows of softmax_backward_lastdim (gi a fresh array, no view of g or out)."""
+    M, N = g.shape
+    acc = np.empty(lanes, np.float32)
+    for r in range(M):
+        gr = g[r]
+        orow = out[r]
+        gir = gi[r]
+        if log:
+            s = _row_sum(gr, acc, lanes)
+            for i in range(N):
+                gir[i] = _fma(-_expf(orow[i]), s, gr[i])
+        else:
+            for i in range(N):
+                gir[i] = _F(gr[i] * orow[i])
+            s = _row_sum(gir, acc, lanes)
+            for i in range(N):
+                gir[i] = _F(_F(gr[i] - s) * orow[i])
 
 
-_fnma = vectorize(["float32(float32, float32, float32)"], _fnma_py)
-
-
-def _logs_py(s):
-    out = np.empty(s.shape[0], np.float32)
-    for i in range(s.shape[0]):
-        out[i] = _sleef_logf(s[i])
-    return out
-
-
-_logs = njit(_logs_py)
+_softmax_backward_rows = njit(_softmax_backward_rows_py, error_model="numpy")
 
 
 def softmax_lastdim(x, y, lanes, log):
     """softmax (log: log_softmax) of the rows of x, (M, N) C-contiguous float32, N > 0,
-    into y: max, Sleef's exp of x - max (a vectorized ufunc), the lanes' sums, then
-    e * (1 / sum) or (x - max) - log(sum)."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        m = x.max(1, keepdims=True)
-        z = np.subtract(x, m)
-        e = _exp(z.reshape(-1)).reshape(z.shape)     # (a 1-D loop: LLVM vectorizes it)
-        s = _row_sums(e, lanes)
-        if log:
-            np.subtract(z, _logs(s)[:, None], out=y)
-        else:
-            np.multiply(e, np.divide(np.float32(1.0), s)[:, None], out=y)
+    into y (a fresh (M, N) float32 array): max, Sleef's exp of x - max, the lanes' sums,
+    then e * (1 / sum) or (x - max) - log(sum), row by row in one compiled loop."""
+    with np.errstate(invalid="ignore"):
+        mx = x.max(1)       # (NaN where a row has one; exact in any order)
+    _softmax_rows(x, mx, y, lanes, log)
 
 
 def softmax_backward_lastdim(g, out, gi, lanes, log):
-    """The gradient of softmax_lastdim's rows (g, out, gi: (M, N) C-contiguous float32):
-    softmax (g - sum(g * out)) * out; log_softmax g - exp(out) * sum(g), one FMA."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        if log:
-            s = _row_sums(g, lanes)[:, None]
-            _fnma(_exp(out.reshape(-1)).reshape(out.shape), s, g, out=gi)
-        else:
-            s = _row_sums(np.multiply(g, out), lanes)[:, None]
-            np.multiply(np.subtract(g, s), out, out=gi)
+    """The gradient of softmax_lastdim's rows (g, out, gi: (M, N) C-contiguous float32,
+    gi a fresh array): softmax (g - sum(g * out)) * out; log_softmax g - exp(out) *
+    sum(g), one FMA."""
+    _softmax_backward_rows(g, out, gi, lanes, log)
 
 
 def lanes():
