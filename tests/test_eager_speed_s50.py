@@ -55,7 +55,7 @@ class _Decomposed:
             R._RECORDERS[LINEAR] = self.rec
 
 
-def _run(xv, wv, bv, need, g, weight_t=False):
+def _run(xv, wv, bv, need, g, weight_t=False, input_t=False):
     """y = F.linear(x, w, b), y.backward(g): (structure, output, grads) per path."""
     out = []
     for decomposed in (False, True):
@@ -69,6 +69,8 @@ def _run(xv, wv, bv, need, g, weight_t=False):
         x, w, b = ts
         if weight_t:                    # (a column-major weight: a view of a leaf)
             w = w.t()
+        if input_t:                     # (a column-major input: mat1_strides (1, rows))
+            x = x.t()
         ctx = _Decomposed() if decomposed else None
         if ctx:
             ctx.__enter__()
@@ -124,6 +126,17 @@ def test_linear_of_a_column_major_weight():
     np.testing.assert_array_equal(y1, y2)
     for a, b in zip(g1, g2):
         np.testing.assert_array_equal(a, b)
+
+
+def test_linear_of_a_column_major_input():
+    xv, wv, bv, g = _r(4, 5), _r(3, 4, seed=1), _r(3, seed=2), _r(5, 3, seed=3)
+    (s1, y1, g1), (s2, y2, g2) = _run(xv, wv, bv, (True, True, False), g, input_t=True)
+    assert s1 == s2 and s1[1]["mat1_strides"] == (1, 5)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(y1, xv.T @ wv.T + bv)
+    for a, b in zip(g1, g2):
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
 
 
 def test_linear_graph_as_torch():

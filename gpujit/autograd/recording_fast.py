@@ -346,6 +346,7 @@ def _linear_recorder(op, generic):
     cpu = _reg._cpu
     wrap_view, new = _reg.wrap_view, object.__new__
     edge_of, attach_views = _rec.edge_of, _views.attach_views
+    ViewInfo, track_view = _views.ViewInfo, _views.track_view
     ST, AGM, wref = SavedTensor, _AutogradMeta, weakref.ref
     a_needed, m_needed = ad.needed_frozen, md.needed_frozen
     strides = _reg.strides_param
@@ -397,8 +398,14 @@ def _linear_recorder(op, generic):
             ag.grad_fn = tnode
             ag.output_nr = 0
             tnode.out_refs = [wref(wt)]
-            w._ag.has_views = True
-            attach_views((w,), (wt,), False)
+            wag = w._ag
+            wag.has_views = True
+            if wag.view is None and getattr(w, "_base", None) is None and wt._base is w:
+                # (attach_views of a view of a base: weight.t() of a leaf, nn.Linear's)
+                ag.view = ViewInfo(w)
+                track_view(w, wt)
+            else:
+                attach_views((w,), (wt,), False)
             et = (tnode, 0)
             mt = (tuple(wt._data.shape), wt._dtype)
         else:
