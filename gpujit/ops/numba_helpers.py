@@ -29,6 +29,32 @@ def numba_cache_dir():
     return _dirs.cache_dir() / "numba"
 
 
+_digests: dict = {}
+
+
+def _helper_files_digest(py_file):
+    """sha1 over the contents of the files beside py_file that compile numba helpers
+    (they import this module): one value per directory and process."""
+    import hashlib
+    import os
+    d = os.path.dirname(os.path.abspath(py_file))
+    with _lock:
+        if d not in _digests:
+            h = hashlib.sha1()
+            for name in sorted(os.listdir(d)):
+                if not name.endswith(".py"):
+                    continue
+                try:
+                    with open(os.path.join(d, name), "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                if b"numba_helpers" in data:
+                    h.update(name.encode() + b"\0" + hashlib.sha1(data).digest())
+            _digests[d] = h.hexdigest()
+        return _digests[d]
+
+
 def _function_cache_class():
     with _lock:
         if _cache_class:
@@ -45,6 +71,13 @@ def _function_cache_class():
 
             def get_cache_path(self):
                 return self._cache_path
+
+            def get_source_stamp(self):
+                # numba's stamp is the file's own (mtime, size): a kernel that inlines a
+                # helper of another file (the softmax rows call _aten_erf_kernel's Sleef
+                # expf) would stay stale when only that file changes (an upgrade); the
+                # stamp also covers every sibling file that compiles numba helpers
+                return (super().get_source_stamp(), _helper_files_digest(self._py_file))
 
         class GpujitCacheImpl(caching.CompileResultCacheImpl):
             _locator_classes = [GpujitCacheLocator]
