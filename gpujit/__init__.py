@@ -123,6 +123,7 @@ def trace(*args, **kwargs):
 from ._asserts import _assert, _check  # noqa: E402,F401  (torch._assert, torch._check)
 from . import fusers, kernels  # noqa: E402,F401
 from . import _C  # noqa: E402,F401  (TorchScript's torch._C switches)
+from ._C import ScriptObject  # noqa: E402,F401  (torch.ScriptObject)
 from . import utils  # noqa: E402,F401  (torch.utils.data, torch.utils.checkpoint)
 from .fusers import FusionWarning  # noqa: E402,F401
 from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402,F401

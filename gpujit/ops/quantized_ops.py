@@ -33,6 +33,7 @@ from . import registry as _reg
 from .registry import op
 from .derivatives import not_implemented as _not_implemented
 from .node_names import RULES
+from . import packed_params     # (the packed weights' classes, their types registered)
 
 KERNELS = {}        # 'aten::relu' (an OpDef's name): fn(*args in schema order)
 
@@ -779,30 +780,251 @@ for _schema, _k in (
     KERNELS[_n] = (lambda attr: lambda self: getattr(_q().QuantizedTensor, attr)(self))(_k)
 
 
-# quantized::linear / linear_dynamic as registry ops (traced and scripted code records
-# them). PyTorch's take FBGEMM's packed weight (a LinearPackedParamsBase object); gpujit
-# keeps the qint8 weight and the float bias as they are, so its operands are those.
-op("quantized::linear(Tensor X, Tensor W, Tensor? B, float Y_scale_i, int Y_zero_point_i) "
-   "-> Tensor Y", tags={"nn", "no_fuse"}, method=False, function=False)(
-    _quantizing("quantized::linear"))
-KERNELS["quantized::linear"] = quantized_linear
-op("quantized::linear_relu(Tensor X, Tensor W, Tensor? B, float Y_scale_i, "
-   "int Y_zero_point_i) -> Tensor Y", tags={"nn", "no_fuse"}, method=False,
-   function=False)(_quantizing("quantized::linear_relu"))
-KERNELS["quantized::linear_relu"] = lambda x, w, b, s, z: quantized_linear(x, w, b, s, z,
-                                                                          relu=True)
+# quantized::linear / linear_dynamic / linear_prepack / linear_unpack as registry ops
+# (traced and scripted code records them): as PyTorch's, the linears take the packed
+# weight, a LinearPackedParamsBase object (ops/packed_params.py), which linear_prepack
+# makes of the qint8 weight and the float bias and linear_unpack opens
+
+_LINEAR_PACKED = "__torch__.torch.classes.quantized.LinearPackedParamsBase"
 
 
-def _linear_dynamic_dense(xp, x, w, b, reduce_range=False):
-    from ..quantized import QuantizedOperand
-    raise QuantizedOperand("quantized::linear_dynamic's weight", _reg.OPS[
-        "quantized::linear_dynamic"])
+def _packed(p, cls, op_name):
+    """p, a packed-params object of class cls (PyTorch's schema check in its words)."""
+    if not isinstance(p, cls):
+        got = p._qualified_name if isinstance(p, packed_params.ScriptObject) else \
+            ("Tensor" if isinstance(p, _reg._Tensor) else type(p).__name__)
+        raise RuntimeError(f"{op_name}() Expected a value of type '{cls._qualified_name}' "
+                           f"for argument 'W_prepack' but instead found type '{got}'.")
+    return p
 
 
-op("quantized::linear_dynamic(Tensor X, Tensor W, Tensor? B, bool reduce_range=False) "
-   "-> Tensor Y", tags={"nn", "no_fuse"}, method=False, function=False)(
-    _linear_dynamic_dense)
-KERNELS["quantized::linear_dynamic"] = quantized_linear_dynamic
+def _linear_packed(p, op_name):
+    return _packed(p, packed_params.LinearPackedParamsBase, op_name).unpack()
+
+
+def _linear_prepack_k(w, b=None):
+    """quantized::linear_prepack (fbgemm): a qint8 weight [N, K] and an optional float
+    bias of N elements, kept as they are."""
+    Q = _q()
+    if not isinstance(w, Q.QuantizedTensor):
+        raise Q.backend_error("quantized::linear_prepack", "CPU")
+    if w._dtype is not _dt.qint8:
+        raise RuntimeError(f"expected scalar type QInt8 but found {w._dtype.short_name}")
+    if w.dim() != 2:
+        raise RuntimeError("The weight tensor for quantized::linear_prepack (fbgemm) should "
+                           "be 2-dimensional.")
+    if b is not None:
+        if b.dim() != 1 or b.shape[0] != w.shape[0]:
+            raise RuntimeError(f"bias should have N elements: {w.shape[0]}")
+        if b.dtype is not _dt.float32:
+            raise RuntimeError(f"expected scalar type Float but found {b.dtype.short_name}")
+    return packed_params.LinearPackedParamsBase(w, b)
+
+
+op("quantized::linear_prepack(Tensor W, Tensor? B=None) -> " + _LINEAR_PACKED + " W_prepack",
+   tags={"nn", "no_fuse"}, method=False, function=False)(
+    _quantizing("quantized::linear_prepack"))
+KERNELS["quantized::linear_prepack"] = _linear_prepack_k
+op("quantized::linear_unpack(" + _LINEAR_PACKED + " W_prepack) -> (Tensor W_origin, "
+   "Tensor? B_origin)", tags={"nn", "no_fuse"}, method=False, function=False)(
+    _quantizing("quantized::linear_unpack"))
+KERNELS["quantized::linear_unpack"] = lambda p: tuple(_linear_packed(
+    p, "quantized::linear_unpack"))
+
+for _relu, _sfx in ((False, ""), (True, "_relu")):
+    _n = f"quantized::linear{_sfx}"
+    op(f"{_n}(Tensor X, {_LINEAR_PACKED} W_prepack, float Y_scale_i, int Y_zero_point_i) "
+       "-> Tensor Y", tags={"nn", "no_fuse"}, method=False, function=False)(_quantizing(_n))
+    KERNELS[_n] = (lambda n, relu: lambda x, p, s, z: quantized_linear(
+        x, *_linear_packed(p, n), s, z, relu=relu))(_n, _relu)
+    _n = f"quantized::linear{_sfx}_dynamic"
+    op(f"{_n}(Tensor X, {_LINEAR_PACKED} W_prepack, bool reduce_range=False) -> Tensor Y",
+       tags={"nn", "no_fuse"}, method=False, function=False)(_quantizing(_n))
+    KERNELS[_n] = (lambda n, relu: lambda x, p, reduce_range=False: quantized_linear_dynamic(
+        x, *_linear_packed(p, n), reduce_range, relu=relu))(_n, _relu)
+
+
+# ---------------------------------------------------------------------------------------
+# convolution (FBGEMM): quantized::conv{1,2,3}d_prepack make a Conv2dPackedParamsBase
+# (conv1d's too) / Conv3dPackedParamsBase; quantized::conv{1,2,3}d(_relu) take it. The
+# int32 sums of (x_q - x_zp) * (w_q - w_zp) over each window (the input padded with its
+# zero point), then ReQuantizeOutput with the float bias, as quantized::linear
+
+def _conv_prepack(dim):
+    name = f"quantized::conv{dim}d_prepack"
+
+    def k(weight, bias, stride, padding, dilation, groups):
+        Q = _q()
+        if not isinstance(weight, Q.QuantizedTensor):
+            raise Q.backend_error(name, "CPU")
+        if weight._dtype is not _dt.qint8:
+            raise RuntimeError(f"expected scalar type QInt8 but found "
+                               f"{weight._dtype.short_name}")
+        if weight.dim() != dim + 2:
+            raise RuntimeError(f"Weights are expected to have {dim + 2} dimensions")
+        lists = []
+        for what, v in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+            v = [int(e) for e in (v if isinstance(v, (list, tuple)) else [v])]
+            if len(v) == 1 and dim > 1:
+                v = v * dim
+            if len(v) != dim:
+                raise RuntimeError(f"Specify {what} for each spatial dimension "
+                                   f"({dim}), got {len(v)}")
+            lists.append(v)
+        out_ch = weight.shape[0]
+        if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_ch):
+            raise RuntimeError(f"bias should be a vector (1D Tensor) of size {out_ch}")
+        if out_ch % int(groups):
+            raise RuntimeError(f"[QConv{dim}d] output channels {out_ch} are not divisible "
+                               f"by groups {groups}")
+        cls = packed_params.Conv3dPackedParamsBase if dim == 3 else \
+            packed_params.Conv2dPackedParamsBase
+        if dim == 1:    # (packed as a 2-d convolution of height 1, as PyTorch's)
+            weight = weight.unsqueeze(2)
+            lists = [[1] + lists[0], [0] + lists[1], [1] + lists[2]]
+        return cls(weight, bias, lists[0], lists[1], [0] * len(lists[0]), lists[2],
+                   int(groups))
+    return k
+
+
+def quantized_conv(qx, p, scale, zero_point, dim, relu=False):
+    """quantized::conv{dim}d(qx, packed, output_scale, output_zero_point) (fbgemm)."""
+    name = f"quantized::conv{dim}d{'_relu' if relu else ''}"
+    Q = _q()
+    cls = packed_params.Conv3dPackedParamsBase if dim == 3 else \
+        packed_params.Conv2dPackedParamsBase
+    _packed(p, cls, name)
+    if not isinstance(qx, Q.QuantizedTensor):
+        raise Q.backend_error(name, "CPU")
+    if qx._dtype is not _dt.quint8:
+        raise RuntimeError(f"{name} (fbgemm): Expected input data type QUInt8 but got "
+                           f"{qx._dtype.short_name}")
+    qx._per_tensor()
+    w, b = p.unpack()
+    sd = 3 if dim == 3 else 2       # (conv1d: a 2-d convolution of height 1)
+    nd = qx.dim() + (dim == 1)
+    if nd != sd + 2:
+        raise RuntimeError(f"quantized::conv{sd}d(): Expected activation tensor to have "
+                           f"{sd + 2} dimensions, got {nd}")
+    if dim == 1:
+        qx = qx.unsqueeze(2)
+    c_in = w.shape[1] * p.groups()
+    if qx.shape[1] != c_in:
+        raise RuntimeError(f"{name} (fbgemm): Expected input channels ({qx.shape[1]}) to "
+                           f"match the weight's ({c_in})")
+    f64 = np.float64
+    x = (_host(qx._qbits).astype(np.int64) - int(qx._qzp)).astype(f64)
+    wq = _host(w._qbits).astype(np.int64)
+    n_out = wq.shape[0]
+    bshape = (-1,) + (1,) * (wq.ndim - 1)
+    if w._qscheme is _dt.per_tensor_affine:
+        wv = (wq - int(w._qzp)).astype(f64)
+        ws = np.full(n_out, np.float32(w._qscale), np.float32)
+    else:
+        wv = (wq - np.asarray(w._qzp, np.int64).reshape(bshape)).astype(f64)
+        ws = np.asarray(w._qscale).astype(np.float32)
+    # (the sums exact in float64: |products| < 2**16, far fewer than 2**37 of them)
+    cpu = _cpu_device()
+    acc = _reg.OPS[f"aten::conv{sd}d"].eager(
+        _reg.wrap(np.ascontiguousarray(x), _dt.float64, cpu),
+        _reg.wrap(np.ascontiguousarray(wv), _dt.float64, cpu), None, p.stride(),
+        p.padding(), p.dilation(), p.groups())
+    acc = np.asarray(_host(acc._data))
+    f32 = np.float32
+    cshape = (1, -1) + (1,) * sd
+    atw = (f32(qx._qscale) * ws).astype(f32)
+    mult = (atw / f32(scale)).astype(f32).reshape(cshape)
+    raw = acc.astype(f32)
+    if b is not None:
+        raw = (raw + (np.asarray(_host(b._data), f32) / atw).astype(f32).reshape(
+            cshape)).astype(f32)
+    v = np.rint((raw * mult).astype(f32)).astype(np.int64) + int(zero_point)
+    v = np.clip(v, int(zero_point) if relu else 0, 255).astype(np.uint8)
+    if dim == 1:
+        v = v[:, :, 0]
+    return Q._make(_dev_array(np.array(v, order="C"), qx), _dt.quint8, qx._device,
+                   _dt.per_tensor_affine, float(scale), int(zero_point))
+
+
+def _conv_unpack_k(cls, name):
+    def k(p):
+        w, b = _packed(p, cls, name).unpack()
+        if name == "quantized::conv1d_unpack":
+            w = w.squeeze(2)        # (the 1-d weight it packed)
+        return w, b
+    return k
+
+
+for _dim in (1, 2, 3):
+    _pk = "Conv3dPackedParamsBase" if _dim == 3 else "Conv2dPackedParamsBase"
+    _cls = getattr(packed_params, _pk)
+    _pk = "__torch__.torch.classes.quantized." + _pk
+    _n = f"quantized::conv{_dim}d_prepack"
+    op(f"{_n}(Tensor weight, Tensor? bias, int[] stride, int[] padding, int[] dilation, "
+       f"int groups) -> {_pk}", tags={"nn", "no_fuse"}, method=False, function=False)(
+        _quantizing(_n))
+    KERNELS[_n] = _conv_prepack(_dim)
+    for _n in ([f"quantized::conv{_dim}d_unpack"] + (["quantized::conv_unpack"]
+                                                     if _dim == 2 else [])):
+        op(f"{_n}({_pk} packed_weights) -> (Tensor unpacked_weights, Tensor? B_origin)",
+           tags={"nn", "no_fuse"}, method=False, function=False)(_quantizing(_n))
+        KERNELS[_n] = _conv_unpack_k(_cls, _n)
+    for _relu, _sfx in ((False, ""), (True, "_relu")):
+        _n = f"quantized::conv{_dim}d{_sfx}"
+        _ov = "" if _dim == 1 else ".new"     # (PyTorch's overload of the packed form)
+        op(f"{_n}{_ov}(Tensor qx, {_pk} packed_weight, float output_scale, "
+           f"int output_zero_point) -> Tensor", tags={"nn", "no_fuse"}, method=False,
+           function=False)(_quantizing(_n + _ov))
+        KERNELS[_n + _ov] = (lambda d, r: lambda qx, p, s, z: quantized_conv(
+            qx, p, s, z, d, r))(_dim, _relu)
+
+
+# ---------------------------------------------------------------------------------------
+# batch norm (quantized::batch_norm2d / 3d / batch_norm, _relu): alpha = weight /
+# sqrt(var + eps) * (in_scale / out_scale), beta = (bias - mean * weight / sqrt(var +
+# eps)) / out_scale per channel (compute_fused_params), then out_zp + lrintf(alpha * (q -
+# in_zp) + beta), clamped (q_batch_norm_kernel)
+
+def quantized_batch_norm(qx, weight, bias, mean, var, eps, scale, zero_point, relu=False,
+                         name="quantized::batch_norm2d", dims=(4,)):
+    Q = _q()
+    if not isinstance(qx, Q.QuantizedTensor):
+        raise Q.backend_error(name, "CPU")
+    qx._per_tensor()
+    if qx.dim() not in dims:
+        raise RuntimeError(f"Expecting the input tensor of rank {dims[0]}.")
+    f32 = np.float32
+    c = qx.shape[1]
+
+    def vec(t, default):
+        return np.full(c, f32(default), f32) if t is None else \
+            np.asarray(_host(t._data), f32).reshape(-1)
+    w, b, m, v = vec(weight, 1), vec(bias, 0), vec(mean, 0), vec(var, 1)
+    inv_sigma = (f32(1) / np.sqrt((v + f32(eps)).astype(f32))).astype(f32)
+    in_over_out = f32(float(qx._qscale) / float(scale))
+    alpha = (inv_sigma * w * in_over_out).astype(f32)
+    beta = ((b - m * inv_sigma * w) / f32(scale)).astype(f32)
+    shape = (1, -1) + (1,) * (qx.dim() - 2)
+    q = _host(qx._qbits).astype(np.int64) - int(qx._qzp)
+    y = (alpha.reshape(shape) * q.astype(f32) + beta.reshape(shape)).astype(f32)
+    out = np.rint(y).astype(np.int64) + int(zero_point)
+    lo, hi = _range(qx._dtype)
+    out = np.clip(out, int(zero_point) if relu else lo, hi)
+    return Q._make(_dev_array(np.array(out.astype(_host(qx._qbits).dtype), order="C"), qx),
+                   qx._dtype, qx._device, _dt.per_tensor_affine, float(scale),
+                   int(zero_point))
+
+
+for _n, _dims in (("batch_norm", (2, 3, 4, 5)), ("batch_norm1d", (2, 3)),
+                  ("batch_norm2d", (4,)), ("batch_norm3d", (5,))):
+    for _relu, _sfx in ((False, ""), (True, "_relu")):
+        _full = f"quantized::{_n}{_sfx}"
+        op(f"{_full}(Tensor qx, Tensor? weight, Tensor? bias, Tensor mean, Tensor var, "
+           "float eps, float output_scale, int output_zero_point) -> Tensor",
+           tags={"nn", "no_fuse"}, method=False, function=False)(_quantizing(_full))
+        KERNELS[_full] = (lambda r, n, d: lambda qx, w, b, m, v, eps, s, z:
+                          quantized_batch_norm(qx, w, b, m, v, eps, s, z, r, n, d))(
+            _relu, _full, _dims)
 
 
 # quantized:: activations with an output quantizer: the float op on the dequantized values,
@@ -947,6 +1169,7 @@ def _set_metas():
     asks for (or its input's), dequantize gives float32, int_repr the integer dtype under
     the quantized one, the accessors their Python types."""
     from .meta import TensorMeta, same_as
+    from ..ir import types as _T
 
     def like(t, dtype):
         return TensorMeta(dtype, tuple(t.shape), t.device)
@@ -962,9 +1185,38 @@ def _set_metas():
         shape[d] = sum(t.shape[d] for t in qx)
         return TensorMeta(first.dtype, tuple(shape), first.device)
 
-    def linear(X, W, B=None, *rest):
-        dtype = _dt.float32 if rest and isinstance(rest[0], bool) or not rest else X.dtype
-        return TensorMeta(dtype, tuple(X.shape[:-1]) + (W.shape[0],), X.device)
+    def packed_weight(p):
+        return p.unpack()[0] if isinstance(p, packed_params.ScriptObject) else None
+
+    def linear(X, W, *rest):
+        # (quantized::linear(X, W_prepack, scale, zp): quint8; linear_dynamic: float32)
+        dtype = _dt.float32 if not rest or isinstance(rest[0], bool) else X.dtype
+        w = packed_weight(W)
+        return TensorMeta(dtype, tuple(X.shape[:-1]) + ((w.shape[0],) if w is not None
+                                                         else (None,)), X.device)
+
+    def conv(dim):
+        def rule(qx, p, *rest):
+            w = packed_weight(p)
+            if w is None:
+                return TensorMeta(qx.dtype, (None,) * len(qx.shape), qx.device)
+            spatial = list(qx.shape[2:])
+            st, pad, dil = p.stride(), p.padding(), p.dilation()
+            ks = list(w.shape[2:])
+            if dim == 1:
+                st, pad, dil, ks = st[1:], pad[1:], dil[1:], ks[1:]
+            out = [None if n is None else (n + 2 * pd - dl * (k - 1) - 1) // s + 1
+                   for n, s, pd, dl, k in zip(spatial, st, pad, dil, ks)]
+            return TensorMeta(qx.dtype, (qx.shape[0], w.shape[0]) + tuple(out), qx.device)
+        return rule
+
+    def unpack(p):
+        w = packed_weight(p)
+        if w is None:
+            return [TensorMeta(_dt.qint8, (None, None), _cpu_device()),
+                    TensorMeta(_dt.float32, (None,), _cpu_device())]
+        b = p.unpack()[1]
+        return [like(w, w.dtype), None if b is None else like(b, b.dtype)]
 
     def binary(qa, qb, *rest):
         if not hasattr(qb, "shape"):
@@ -989,8 +1241,20 @@ def _set_metas():
             lambda self: TensorMeta(_dt.int64, (None,), self.device),
         "quantized::cat": cat, "quantized::cat_relu": cat,
         "quantized::linear": linear, "quantized::linear_relu": linear,
-        "quantized::linear_dynamic": linear,
+        "quantized::linear_dynamic": linear, "quantized::linear_relu_dynamic": linear,
+        "quantized::linear_prepack": lambda W, B=None: _T.class_type(_LINEAR_PACKED),
+        "quantized::linear_unpack": unpack,
     }
+    for d in (1, 2, 3):
+        rules[f"quantized::conv{d}d_prepack"] = (lambda d: lambda *a: _T.class_type(
+            "__torch__.torch.classes.quantized.Conv3dPackedParamsBase" if d == 3 else
+            "__torch__.torch.classes.quantized.Conv2dPackedParamsBase"))(d)
+        rules[f"quantized::conv{d}d_unpack"] = unpack
+        ov = "" if d == 1 else ".new"
+        rules[f"quantized::conv{d}d{ov}"] = rules[f"quantized::conv{d}d_relu{ov}"] = conv(d)
+    rules["quantized::conv_unpack"] = unpack
+    for name in ("batch_norm", "batch_norm1d", "batch_norm2d", "batch_norm3d"):
+        rules[f"quantized::{name}"] = rules[f"quantized::{name}_relu"] = same_as(0)
     for name in ("add", "add_relu", "mul", "mul_relu"):
         rules[f"quantized::{name}"] = binary
         rules[f"quantized::{name}.Scalar"] = binary
