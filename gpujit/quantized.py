@@ -93,7 +93,9 @@ class QuantizedTensor(_reg._Tensor):
         return _reg._Tensor._set_requires_grad(self, flag, refusal)
 
     def _int_repr(self):
-        return _reg.wrap(self._qbits.copy(), _INT_DTYPE[self._dtype], self._device)
+        q = self._qbits         # (a channels-last tensor's strides kept, as ATen's)
+        bits = np.array(q, order="K") if isinstance(q, np.ndarray) else q.copy()
+        return _reg.wrap(bits, _INT_DTYPE[self._dtype], self._device)
 
     def _dequantize(self):
         return _reg.wrap(_dequantized(self), _dt.float32, self._device)

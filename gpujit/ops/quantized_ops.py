@@ -791,8 +791,11 @@ _LINEAR_PACKED = "__torch__.torch.classes.quantized.LinearPackedParamsBase"
 def _packed(p, cls, op_name):
     """p, a packed-params object of class cls (PyTorch's schema check in its words)."""
     if not isinstance(p, cls):
-        got = p._qualified_name if isinstance(p, packed_params.ScriptObject) else \
-            ("Tensor" if isinstance(p, _reg._Tensor) else type(p).__name__)
+        if isinstance(p, packed_params.ScriptObject):
+            raise RuntimeError(f"Tried to convert an IValue of type {p._qualified_name} (of "
+                               f"Python compilation unit at: 0) to custom class type "
+                               f"{cls._qualified_name} (of Python compilation unit at: 0)")
+        got = "Tensor" if isinstance(p, _reg._Tensor) else type(p).__name__
         raise RuntimeError(f"{op_name}() Expected a value of type '{cls._qualified_name}' "
                            f"for argument 'W_prepack' but instead found type '{got}'.")
     return p
@@ -862,21 +865,24 @@ def _conv_prepack(dim):
                                f"{weight._dtype.short_name}")
         if weight.dim() != dim + 2:
             raise RuntimeError(f"Weights are expected to have {dim + 2} dimensions")
+        sd = 3 if dim == 3 else 2       # (conv1d: checked after its unsqueeze)
         lists = []
         for what, v in (("stride", stride), ("padding", padding), ("dilation", dilation)):
             v = [int(e) for e in (v if isinstance(v, (list, tuple)) else [v])]
-            if len(v) == 1 and dim > 1:
-                v = v * dim
             if len(v) != dim:
-                raise RuntimeError(f"Specify {what} for each spatial dimension "
-                                   f"({dim}), got {len(v)}")
+                if what == "padding":
+                    raise RuntimeError("Specify front/top/left padding only. "
+                                       "end/bottom/right padding assumed to be equal to "
+                                       "front/top/left")
+                raise RuntimeError(f"{what} should contain {sd} elements for {sd}D "
+                                   f"convolution.")
             lists.append(v)
         out_ch = weight.shape[0]
         if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_ch):
-            raise RuntimeError(f"bias should be a vector (1D Tensor) of size {out_ch}")
+            raise RuntimeError(f"bias should have K elements: {out_ch}")
         if out_ch % int(groups):
-            raise RuntimeError(f"[QConv{dim}d] output channels {out_ch} are not divisible "
-                               f"by groups {groups}")
+            raise RuntimeError(f"groups = {groups} does not divide number of output "
+                               f"channels = {out_ch}")
         cls = packed_params.Conv3dPackedParamsBase if dim == 3 else \
             packed_params.Conv2dPackedParamsBase
         if dim == 1:    # (packed as a 2-d convolution of height 1, as PyTorch's)
@@ -895,10 +901,10 @@ def quantized_conv(qx, p, scale, zero_point, dim, relu=False):
         packed_params.Conv2dPackedParamsBase
     _packed(p, cls, name)
     if not isinstance(qx, Q.QuantizedTensor):
-        raise Q.backend_error(name, "CPU")
+        raise Q.backend_error(name + ("" if dim == 1 else ".new"), "CPU")
     if qx._dtype is not _dt.quint8:
-        raise RuntimeError(f"{name} (fbgemm): Expected input data type QUInt8 but got "
-                           f"{qx._dtype.short_name}")
+        raise RuntimeError(f"quantized::conv(FBGEMM): Expected activation data type QUInt8 "
+                           f"but got {qx._dtype.short_name}")
     qx._per_tensor()
     w, b = p.unpack()
     sd = 3 if dim == 3 else 2       # (conv1d: a 2-d convolution of height 1)
@@ -910,8 +916,11 @@ def quantized_conv(qx, p, scale, zero_point, dim, relu=False):
         qx = qx.unsqueeze(2)
     c_in = w.shape[1] * p.groups()
     if qx.shape[1] != c_in:
-        raise RuntimeError(f"{name} (fbgemm): Expected input channels ({qx.shape[1]}) to "
-                           f"match the weight's ({c_in})")
+        size = ", ".join(str(n) for n in [w.shape[0]] + list(w.shape[2:]) + [w.shape[1]])
+        raise RuntimeError(f"[QConv{sd}D] Given groups={p.groups()}, weight of size {size}, "
+                           f"expected input ({'NCDHW' if sd == 3 else 'NCHW'}) "
+                           f"{', '.join(str(n) for n in qx.shape)} to have {c_in} channels, "
+                           f"but got {qx.shape[1]} channels instead")
     f64 = np.float64
     x = (_host(qx._qbits).astype(np.int64) - int(qx._qzp)).astype(f64)
     wq = _host(w._qbits).astype(np.int64)
@@ -942,7 +951,10 @@ def quantized_conv(qx, p, scale, zero_point, dim, relu=False):
     v = np.clip(v, int(zero_point) if relu else 0, 255).astype(np.uint8)
     if dim == 1:
         v = v[:, :, 0]
-    return Q._make(_dev_array(np.array(v, order="C"), qx), _dt.quint8, qx._device,
+    # (channels last, as FBGEMM's NHWC / NDHWC result; conv1d's (N, L, C))
+    perm = (0,) + tuple(range(2, v.ndim)) + (1,)
+    v = np.ascontiguousarray(v.transpose(perm)).transpose(np.argsort(perm))
+    return Q._make(_dev_array(v, qx), _dt.quint8, qx._device,
                    _dt.per_tensor_affine, float(scale), int(zero_point))
 
 
@@ -993,13 +1005,19 @@ def quantized_batch_norm(qx, weight, bias, mean, var, eps, scale, zero_point, re
     qx._per_tensor()
     if qx.dim() not in dims:
         raise RuntimeError(f"Expecting the input tensor of rank {dims[0]}.")
+    if weight is None:
+        raise RuntimeError("Weight must be provided")
+    if bias is None:
+        raise RuntimeError("Bias must be provided")
     f32 = np.float32
     c = qx.shape[1]
 
-    def vec(t, default):
-        return np.full(c, f32(default), f32) if t is None else \
-            np.asarray(_host(t._data), f32).reshape(-1)
-    w, b, m, v = vec(weight, 1), vec(bias, 0), vec(mean, 0), vec(var, 1)
+    def vec(t):
+        a = np.asarray(_host(t._data), f32).reshape(-1)
+        if a.size != c:
+            raise RuntimeError(f"Expected a vector of {c} elements, got {a.size}")
+        return a
+    w, b, m, v = vec(weight), vec(bias), vec(mean), vec(var)
     inv_sigma = (f32(1) / np.sqrt((v + f32(eps)).astype(f32))).astype(f32)
     in_over_out = f32(float(qx._qscale) / float(scale))
     alpha = (inv_sigma * w * in_over_out).astype(f32)
@@ -1010,7 +1028,7 @@ def quantized_batch_norm(qx, weight, bias, mean, var, eps, scale, zero_point, re
     out = np.rint(y).astype(np.int64) + int(zero_point)
     lo, hi = _range(qx._dtype)
     out = np.clip(out, int(zero_point) if relu else lo, hi)
-    return Q._make(_dev_array(np.array(out.astype(_host(qx._qbits).dtype), order="C"), qx),
+    return Q._make(_dev_array(np.array(out.astype(_host(qx._qbits).dtype), order="K"), qx),
                    qx._dtype, qx._device, _dt.per_tensor_affine, float(scale),
                    int(zero_point))
 
