@@ -30,6 +30,8 @@ from .dtypes import (qint8, quint8, qint32, quint4x2, quint2x4, qscheme,  # noqa
                      per_channel_symmetric, per_channel_affine_float_qparams)
 from .dtypes import jagged  # noqa: F401  (torch.jagged: gpujit/nested/_jagged.py)
 from .quantized import quantize_per_tensor, quantize_per_channel, dequantize  # noqa: F401,E402
+from .quantized import (_make_per_tensor_quantized_tensor,  # noqa: F401,E402
+                        _make_per_channel_quantized_tensor)
 from .device import device  # noqa: F401
 from .tensor import Tensor, Size  # noqa: F401
 import importlib as _importlib

@@ -464,3 +464,37 @@ def test_quantized_linear_graph_matches_torch():
     assert [re.sub(r"%\S+", "%", x) for x in tr[0]] == [re.sub(r"%\S+", "%", x)
                                                        for x in gr[0]]
     assert tr[1:] == gr[1:]
+
+
+def test_quantized_average_pooling_written_values():
+    q = np.array([[[[3, 9, 14, 2, 7], [11, 5, 8, 13, 1], [6, 12, 4, 10, 15],
+                    [0, 7, 9, 3, 12]]]])
+    F = gpujit.nn.functional
+    x = gpujit._make_per_tensor_quantized_tensor(gpujit.tensor(q.astype(np.uint8) + 100),
+                                                 0.1, 101)
+    x8 = gpujit._make_per_tensor_quantized_tensor(gpujit.tensor(q.astype(np.int8) - 7), 0.1,
+                                                  -3)
+    # (torch 2.13; the odd zero points tell its rounding: the window's q sum, plus the zero
+    # point for each divisor place the window lacks, times 1 / divisor, half to even)
+    want = {
+        x: [[[[107, 109], [106, 106]]]], x8: [[[[0, 2], [-1, 0]]]]}
+    for t, w in want.items():
+        r = F.avg_pool2d(t, 2)
+        assert r.int_repr().tolist() == w and (r.q_scale(), r.q_zero_point()) == \
+            (t.q_scale(), t.q_zero_point()) and r.dtype is t.dtype
+    assert F.avg_pool2d(x, 3, 2, 1).int_repr().tolist() == [[[[104, 106, 103],
+                                                              [105, 108, 106]]]]
+    assert F.avg_pool2d(x8, 3, 2, 1, ceil_mode=True, count_include_pad=False).int_repr() \
+        .tolist() == [[[[0, 2, -1], [0, 1, 2], [-4, -1, 0]]]]
+    assert F.avg_pool2d(x, 2, divisor_override=3).int_repr().tolist() == [[[[109, 112],
+                                                                            [108, 108]]]]
+    assert F.adaptive_avg_pool2d(x8, (3, 2)).int_repr().tolist() == [[[[1, 0], [1, 2],
+                                                                       [-1, 2]]]]
+    assert F.adaptive_avg_pool2d(x, 1).shape == (1, 1, 1, 1)
+    assert gpujit.nn.AdaptiveAvgPool2d((3, 2))(x).int_repr().tolist() == \
+        [[[[108, 108], [108, 108], [106, 109]]]]
+    # (1-d and 3-d pools: the same sums; a channels-last input keeps its layout)
+    np.testing.assert_array_equal(F.avg_pool1d(x[0], 2).int_repr().numpy(),
+                                  F.avg_pool2d(x[0:1], (1, 2)).int_repr().numpy()[0])
+    cl = x8.contiguous(memory_format=gpujit.channels_last)
+    assert F.avg_pool2d(cl, 2).int_repr().tolist() == [[[[0, 2], [-1, 0]]]]

@@ -1137,6 +1137,122 @@ for _n in [n for o in ("upsample_nearest", "_upsample_nearest_exact") for d in "
         KERNELS[_n] = _on_integers_as_float64(_n)
 
 
+# average pooling (qavg_pool / qadaptive_avg_pool), the input's quantizer kept: the sum of
+# the window's q inside the input plus zero_point for each divisor place it lacks (a pad
+# counted by count_include_pad, divisor_override's), times float32 1 / divisor, rounded
+# half to even (found bit-equal to torch 2.13 for quint8 / qint8, odd and even zero
+# points, padding, ceil_mode, divisor_override, adaptive windows)
+
+def _as_list(v, n, default=None):
+    if v is None or (isinstance(v, (list, tuple)) and len(v) == 0):
+        return list(default)
+    v = [int(e) for e in (v if isinstance(v, (list, tuple)) else [v])]
+    return v * n if len(v) == 1 else v
+
+
+def _pool_windows(axes_spec, spatial):
+    """Per spatial axis: (0/1 matrix out x in of the window's elements inside the input,
+    the window sizes with padding counted to the padded edge, the sizes inside)."""
+    out = []
+    for n, (starts, ends_padded) in zip(spatial, axes_spec):
+        st, en = np.maximum(starts, 0), np.minimum(ends_padded, n)
+        idx = np.arange(n)
+        a = ((idx[None, :] >= st[:, None]) & (idx[None, :] < en[:, None])).astype(np.int64)
+        out.append((a, ends_padded - starts, en - st))
+    return out
+
+
+def _pooled(self, dim, windows, divisor):
+    """The pooled quantized tensor: the sums over `windows` (per axis), requantized by
+    divisor(pool sizes, inside sizes) (an array of the output's spatial shape)."""
+    Q = _q()
+    self._per_tensor()
+    q = _host(self._qbits)
+    batched = q.ndim == dim + 2
+    acc = q.astype(np.int64) - int(self._qzp)
+    first = acc.ndim - dim
+    for i, (a, _, _) in enumerate(windows):
+        acc = np.moveaxis(np.tensordot(acc, a.T, axes=([first + i], [0])), -1, first + i)
+
+    def outer(sizes):
+        r = np.ones((), np.int64)
+        for v in sizes:
+            r = np.multiply.outer(r, v)
+        return r
+    inside = outer([w[2] for w in windows])
+    div = divisor(outer([w[1] for w in windows]), inside)
+    f32 = np.float32
+    mult = (f32(1) / np.asarray(div, f32)).astype(f32)
+    total = acc + int(self._qzp) * np.asarray(div, np.int64)
+    lo, hi = _range(self._dtype)
+    bits = np.clip(np.rint((total.astype(f32) * mult).astype(f32)).astype(np.int64), lo,
+                   hi).astype(q.dtype)
+    if batched and self._qbits.ndim == dim + 2 and dim > 1 and \
+            _is_channels_last(self._qbits):
+        perm = (0,) + tuple(range(2, bits.ndim)) + (1,)
+        bits = np.ascontiguousarray(bits.transpose(perm)).transpose(np.argsort(perm))
+    else:
+        bits = np.ascontiguousarray(bits)
+    return Q._make(_dev_array(bits, self), self._dtype, self._device, self._qscheme,
+                   self._qscale, self._qzp)
+
+
+def _is_channels_last(a):
+    st = a.strides
+    return a.ndim >= 4 and a.shape[1] > 1 and st[1] == a.itemsize and st[1] < st[-1]
+
+
+def _avg_pool_k(dim):
+    name = f"aten::avg_pool{dim}d"
+
+    def k(self, kernel_size, stride=(), padding=0, ceil_mode=False, count_include_pad=True,
+          divisor_override=None):
+        if self.dim() not in (dim + 1, dim + 2):
+            raise RuntimeError(f"{name.split('::')[1]}: input must be {dim + 1}D or "
+                               f"{dim + 2}D")
+        ks = _as_list(kernel_size, dim)
+        st = _as_list(stride, dim, ks)
+        pd = _as_list(padding, dim)
+        if divisor_override is not None and divisor_override == 0:
+            raise RuntimeError("divisor must be not zero")
+        spatial = list(self.shape[-dim:])
+        spec = []
+        for n, kk, ss, pp in zip(spatial, ks, st, pd):
+            if pp > kk // 2:
+                raise RuntimeError("pad should be smaller than or equal to half of kernel "
+                                   "size, but got padW = " + str(pp) + ", padH = " + str(pp)
+                                   + ", kW = " + str(kk) + ", kH = " + str(kk))
+            o = (n + 2 * pp - kk + (ss - 1 if ceil_mode else 0)) // ss + 1
+            if ceil_mode and (o - 1) * ss >= n + pp:
+                o -= 1
+            starts = np.arange(o) * ss - pp
+            spec.append((starts, np.minimum(starts + kk, n + pp)))
+
+        def divisor(pool, inside):
+            if divisor_override is not None:
+                return np.full(pool.shape, int(divisor_override))
+            return pool if count_include_pad else inside
+        return _pooled(self, dim, _pool_windows(spec, spatial), divisor)
+    return k
+
+
+def _adaptive_avg_k(dim):
+    def k(self, output_size):
+        outs = _as_list(output_size, dim)
+        spatial = list(self.shape[-dim:])
+        spec = []
+        for n, o in zip(spatial, outs):
+            i = np.arange(o)
+            spec.append(((i * n) // o, -((-(i + 1) * n) // o)))
+        return _pooled(self, dim, _pool_windows(spec, spatial), lambda pool, inside: inside)
+    return k
+
+
+for _d in (1, 2, 3):
+    KERNELS[f"aten::avg_pool{_d}d"] = _avg_pool_k(_d)
+    KERNELS[f"aten::adaptive_avg_pool{_d}d"] = _adaptive_avg_k(_d)
+
+
 @kernel("aten::empty_like")
 def empty_like(self, *args, **kwargs):
     """A quantized tensor of self's shape and quantizer (its integers zero)."""
