@@ -11,8 +11,6 @@ import sys
 
 from . import flag_module
 
-__all__ = ["engine", "supported_engines"]
-
 _ENGINES = ["qnnpack", "onednn", "x86", "fbgemm"]
 _state = {"engine": "x86"}
 
