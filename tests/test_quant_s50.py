@@ -498,3 +498,35 @@ def test_quantized_average_pooling_written_values():
                                   F.avg_pool2d(x[0:1], (1, 2)).int_repr().numpy()[0])
     cl = x8.contiguous(memory_format=gpujit.channels_last)
     assert F.avg_pool2d(cl, 2).int_repr().tolist() == [[[[0, 2], [-1, 0]]]]
+
+
+def test_quantized_norms_matmul_and_pad_written_values():
+    x = gpujit._make_per_tensor_quantized_tensor(
+        gpujit.tensor([[[3, 9, 14, 2], [11, 5, 8, 13]], [[6, 12, 4, 10], [0, 7, 9, 3]]],
+                      dtype=gpujit.uint8) + 100, 0.1, 101)
+    w, b = gpujit.tensor([1.5, -0.5, 1.0, 2.0]), gpujit.tensor([0.1, 0.2, -0.3, 0.0])
+    qo = gpujit.ops.quantized
+    # (torch 2.13)
+    r = qo.layer_norm(x, [4], w, b, 1e-5, 0.05, 64)
+    assert r.int_repr().tolist() == [[[41, 64, 87, 23], [83, 82, 50, 113]],
+                                     [[47, 55, 33, 89], [25, 62, 82, 44]]]
+    assert (r.q_scale(), r.q_zero_point(), r.dtype) == (0.05, 64, gpujit.quint8)
+    assert qo.group_norm(x, 1, gpujit.tensor([1.0, 2.0]), gpujit.tensor([0.0, 0.5]), 1e-5,
+                         0.05, 64).int_repr().tolist() == [
+        [[40, 68, 92, 35], [101, 44, 73, 120]], [[62, 94, 51, 84], [5, 81, 102, 38]]]
+    # (at::matmul of the dequantized operands, quantized: float32 sums in BLAS's order,
+    # torch 2.13 gives [[[129, 88], [88, 164]], [[128, 62], [62, 62]]]; 1.05 / 0.02 + 10 is
+    # a tie its sum rounds below)
+    got = qo.matmul(x, x.transpose(1, 2).contiguous(), 0.02, 10).int_repr().numpy()
+    want = np.array([[[129, 88], [88, 164]], [[128, 62], [62, 62]]])
+    assert np.abs(got.astype(int) - want).max() <= 1 and (got != want).sum() <= 2
+    with pytest.raises(NotImplementedError, match="Could not run 'quantized::layer_norm'"):
+        qo.layer_norm(x.dequantize(), [4], w, b, 1e-5, 0.05, 64)
+    F = gpujit.nn.functional
+    q = gpujit.quantize_per_tensor(gpujit.tensor([[[1.0, 2.0, 3.0]]]), 0.1, 10, gpujit.quint8)
+    assert F.pad(q, (1, 2)).int_repr().tolist() == [[[10, 20, 30, 40, 10, 10]]]
+    assert F.pad(q, (1, 1), "constant", 0.55).int_repr().tolist() == [[[16, 20, 30, 40, 16]]]
+    assert F.pad(q, (2, 1), "reflect").int_repr().tolist() == [[[40, 30, 20, 30, 40, 30]]]
+    assert F.pad(q, (-1, 1)).int_repr().tolist() == [[[30, 40, 10]]]
+    with pytest.raises(NotImplementedError, match="'aten::replication_pad1d.out'"):
+        F.pad(q, (1, 2), "replicate")

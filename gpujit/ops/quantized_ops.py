@@ -1090,6 +1090,62 @@ for _schema, _k in (
     KERNELS[_n] = _k
 
 
+# quantized:: norms and matmul: the float op on the dequantized values, quantized with
+# (output_scale, output_zero_point) (layer_norm / group_norm / instance_norm as ATen's
+# quantized kernels compute them in float32; matmul as qmatmul's at::matmul of the
+# dequantized operands)
+
+def _float_then_quantize(float_op, build):
+    def k(qx, *args):
+        Q = _q()
+        if not isinstance(qx, Q.QuantizedTensor):
+            raise Q.backend_error(k.op_name, "CPU")
+        _per_tensor_check(qx)
+        fargs, sc, zp = build(*args)
+        x = _reg.wrap(_float_values(qx), _dt.float32, _cpu_device())
+        y = np.asarray(_host(_reg.OPS[float_op].eager(x, *fargs)._data), np.float32)
+        bits = quantize_values(y, sc, zp, qx._dtype)
+        return _wrap_q(_dev_array(np.ascontiguousarray(bits), qx), qx, sc, zp)
+    return k
+
+
+def _qmatmul(qa, qb, scale, zero_point):
+    Q = _q()
+    for t in (qa, qb):
+        if not isinstance(t, Q.QuantizedTensor):
+            raise Q.backend_error("quantized::matmul", "CPU")
+    if qa._dtype is not qb._dtype:
+        raise RuntimeError(f"MatMul operands should use the same dtype. Got {qa._dtype}, "
+                           f"{qb._dtype}")
+    if qa._qscheme is not _dt.per_tensor_affine or qb._qscheme is not _dt.per_tensor_affine:
+        raise RuntimeError("Only per-tensor quantization is suported in Matmul, but got "
+                           "per-channel quantization.")
+    a = _reg.wrap(_float_values(qa), _dt.float32, _cpu_device())
+    b = _reg.wrap(_float_values(qb), _dt.float32, _cpu_device())
+    y = np.asarray(_host(_reg.OPS["aten::matmul"].eager(a, b)._data), np.float32)
+    return Q.quantize_per_tensor(_reg.wrap(y, _dt.float32, qa._device), float(scale),
+                                 int(zero_point), qa._dtype)
+
+
+for _schema, _fop, _build in (
+        ("quantized::layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, "
+         "Tensor? bias, float eps, float output_scale, int output_zero_point) -> Tensor",
+         "aten::layer_norm", lambda ns, w, b, eps, s, z: ((ns, w, b, eps), s, z)),
+        ("quantized::group_norm(Tensor input, int num_groups, Tensor? weight, Tensor? bias, "
+         "float eps, float output_scale, int output_zero_point) -> Tensor",
+         "aten::group_norm", lambda g, w, b, eps, s, z: ((g, w, b, eps), s, z)),
+        ("quantized::instance_norm(Tensor input, Tensor? weight, Tensor? bias, float eps, "
+         "float output_scale, int output_zero_point) -> Tensor", "aten::instance_norm",
+         lambda w, b, eps, s, z: ((w, b, None, None, True, 0.1, eps, False), s, z))):
+    _n = _schema.split("(")[0]
+    op(_schema, tags={"nn", "no_fuse"}, method=False, function=False)(_quantizing(_n))
+    KERNELS[_n] = _float_then_quantize(_fop, _build)
+    KERNELS[_n].op_name = _n
+op("quantized::matmul(Tensor qa, Tensor qb, float scale, int zero_point) -> Tensor qc",
+   tags={"nn", "no_fuse"}, method=False, function=False)(_quantizing("quantized::matmul"))
+KERNELS["quantized::matmul"] = _qmatmul
+
+
 def _quantize_per_tensor_dynamic_k(self, dtype, reduce_range):
     """ATen's quantize_per_tensor_dynamic: ChooseQuantizationParams of the tensor's
     [min, max] (the range halved with reduce_range), then quantize_per_tensor."""
@@ -1253,6 +1309,26 @@ for _d in (1, 2, 3):
     KERNELS[f"aten::adaptive_avg_pool{_d}d"] = _adaptive_avg_k(_d)
 
 
+@kernel("aten::pad")
+def pad(self, pad, mode="constant", value=None):
+    """F.pad of a quantized tensor: constant mode fills with the value quantized with its
+    quantizer (0: the zero point), reflect mirrors the integers; replicate is PyTorch's
+    QuantizedCPU refusal."""
+    _per_tensor_check(self)
+    if mode == "replicate":
+        Q = _q()
+        raise Q.backend_error(f"aten::replication_pad{len(pad) // 2}d.out")
+    if mode == "constant":
+        fill = _quantized_bound(self, 0.0 if value is None else float(value))
+        return _on_integers_as_float64("aten::pad")(self, pad, mode, float(fill))
+    return _on_integers_as_float64("aten::pad")(self, pad, mode, value)
+
+
+@kernel("aten::constant_pad_nd")
+def constant_pad_nd(self, pad, value=0):
+    return globals()["pad"](self, pad, "constant", value)
+
+
 @kernel("aten::empty_like")
 def empty_like(self, *args, **kwargs):
     """A quantized tensor of self's shape and quantizer (its integers zero)."""
@@ -1302,7 +1378,7 @@ def _set_metas():
     ops, for the tracer and the IR's types: a quantized result has the quantized dtype it
     asks for (or its input's), dequantize gives float32, int_repr the integer dtype under
     the quantized one, the accessors their Python types."""
-    from .meta import TensorMeta, same_as
+    from .meta import TensorMeta, same_as, run_meta
     from ..ir import types as _T
 
     def like(t, dtype):
@@ -1387,6 +1463,14 @@ def _set_metas():
         ov = "" if d == 1 else ".new"
         rules[f"quantized::conv{d}d{ov}"] = rules[f"quantized::conv{d}d_relu{ov}"] = conv(d)
     rules["quantized::conv_unpack"] = unpack
+    for name in ("layer_norm", "group_norm", "instance_norm"):
+        rules[f"quantized::{name}"] = same_as(0)
+
+    def matmul(qa, qb, *rest):
+        out = run_meta(_reg.OPS["aten::matmul"], TensorMeta(_dt.float32, qa.shape, qa.device),
+                       TensorMeta(_dt.float32, qb.shape, qb.device))
+        return TensorMeta(qa.dtype, out.shape, qa.device)
+    rules["quantized::matmul"] = matmul
     for name in ("batch_norm", "batch_norm1d", "batch_norm2d", "batch_norm3d"):
         rules[f"quantized::{name}"] = rules[f"quantized::{name}_relu"] = same_as(0)
     for name in ("add", "add_relu", "mul", "mul_relu"):

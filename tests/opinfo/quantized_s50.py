@@ -189,3 +189,59 @@ for _n, _nd in (("batch_norm", 4), ("batch_norm1d", 3), ("batch_norm2d", 4),
     for _relu, _sfx in ((False, ""), (True, "_relu")):
         OPINFOS.append(OpInfo(f"quantized::{_n}{_sfx}", check=_check_bn(_relu), **_Q,
                               samples=(lambda nd: lambda: [_bn_sample(nd)])(_nd)))
+
+
+def _norm_check(kind):
+    def check(sample, out):
+        qx = sample.args[0]
+        x = _deq(qx)
+        if kind == "layer_norm":
+            ns, w, b, eps, scale, zp = sample.args[1:]
+            axes = tuple(range(x.ndim - len(ns), x.ndim))
+            shape = (1,) * (x.ndim - len(ns)) + tuple(ns)
+        else:
+            if kind == "group_norm":
+                g, w, b, eps, scale, zp = sample.args[1:]
+            else:
+                w, b, eps, scale, zp = sample.args[1:]
+                g = x.shape[1]
+            x = x.reshape(x.shape[0], g, -1)
+            axes, shape = (2,), None
+        m = x.mean(axes, keepdims=True)
+        v = x.var(axes, keepdims=True)
+        r = (x - m) / np.sqrt(v + eps)
+        if shape is None:
+            r = r.reshape(qx.shape)
+            shape = (1, -1) + (1,) * (qx.dim() - 2)
+        r = r * w.numpy().reshape(shape) + b.numpy().reshape(shape)
+        _assert_q(out, r, scale, zp, qx.dtype)
+    return check
+
+
+def _check_qmatmul(sample, out):
+    qa, qb, scale, zp = sample.args
+    _assert_q(out, _deq(qa) @ _deq(qb), scale, zp, qa.dtype)
+
+
+_XN = _RNG.normal(size=(2, 4, 3, 5)).astype(np.float32)
+OPINFOS += [
+    OpInfo("quantized::layer_norm", check=_norm_check("layer_norm"), **_Q,
+           samples=lambda: [Sample(_qt(_XN, 0.05, 100, gpujit.quint8), [5],
+                                   gpujit.from_numpy(_B[[0, 1, 2, 0, 1]].copy()),
+                                   gpujit.from_numpy(_B[[2, 1, 0, 2, 1]].copy()), 1e-5, 0.03,
+                                   60)]),
+    OpInfo("quantized::group_norm", check=_norm_check("group_norm"), **_Q,
+           samples=lambda: [Sample(_qt(_XN, 0.05, -3, gpujit.qint8), 2,
+                                   gpujit.from_numpy(_B[[0, 1, 2, 0]].copy()),
+                                   gpujit.from_numpy(_B[[2, 1, 0, 2]].copy()), 1e-5, 0.03,
+                                   5)]),
+    OpInfo("quantized::instance_norm", check=_norm_check("instance_norm"), **_Q,
+           samples=lambda: [Sample(_qt(_XN, 0.05, 100, gpujit.quint8),
+                                   gpujit.from_numpy(_B[[0, 1, 2, 0]].copy()),
+                                   gpujit.from_numpy(_B[[2, 1, 0, 2]].copy()), 1e-5, 0.03,
+                                   60)]),
+    OpInfo("quantized::matmul", check=_check_qmatmul, **_Q,
+           samples=lambda: [Sample(_qt(_XN, 0.05, 100, gpujit.quint8),
+                                   _qt(_XN.transpose(0, 1, 3, 2).copy(), 0.05, 90,
+                                       gpujit.quint8), 0.1, 50)]),
+]
