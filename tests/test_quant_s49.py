@@ -421,12 +421,12 @@ def test_quantize_dynamic_linear():
 
 
 def test_convert_refuses_modules_it_cannot_quantize():
-    # (a LayerNorm: gpujit has no quantized one; Conv2d converts since s50)
-    m = gpujit.nn.Sequential(tq.QuantStub(), gpujit.nn.LayerNorm(2), tq.DeQuantStub())
+    # (a PReLU: gpujit has no quantized one; Conv2d, LayerNorm convert since s50)
+    m = gpujit.nn.Sequential(tq.QuantStub(), gpujit.nn.PReLU(), tq.DeQuantStub())
     m.qconfig = tq.default_qconfig
     p = tq.prepare(m)
     p(gpujit.ones(1, 1, 2, 2))
-    with pytest.raises(NotImplementedError, match="no quantized LayerNorm"):
+    with pytest.raises(NotImplementedError, match="no quantized PReLU"):
         tq.convert(p)
 
 

@@ -530,3 +530,120 @@ def test_quantized_norms_matmul_and_pad_written_values():
     assert F.pad(q, (-1, 1)).int_repr().tolist() == [[[30, 40, 10]]]
     with pytest.raises(NotImplementedError, match="'aten::replication_pad1d.out'"):
         F.pad(q, (1, 2), "replicate")
+
+
+class _Residual(gpujit.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q = tq.QuantStub()
+        self.conv = gpujit.nn.Conv2d(3, 3, 3, padding=1)
+        self.relu = gpujit.nn.ReLU()
+        self.skip = nnq.FloatFunctional()
+        self.ff = nnq.FloatFunctional()
+        self.pool = gpujit.nn.AdaptiveAvgPool2d(1)
+        self.dq = tq.DeQuantStub()
+
+    def forward(self, x):
+        x = self.q(x)
+        y = self.skip.add_relu(self.relu(self.conv(x)), x)
+        y = self.ff.cat([self.ff.mul(y, y), y], 1)
+        return self.dq(self.pool(y))
+
+
+def test_float_functional_prepare_convert():
+    rng = np.random.default_rng(4)
+    m = _Residual().eval()
+    f = tq.fuse_modules(m, [["conv", "relu"]])
+    f.qconfig = tq.default_qconfig
+    p = tq.prepare(f)
+    assert type(p.skip.activation_post_process).__name__ == "MinMaxObserver"
+    assert not p.skip._forward_hooks          # (its operations observe, no hook)
+    for _ in range(2):
+        p(gpujit.tensor(rng.normal(size=(2, 3, 4, 4)).astype(f32)))
+    c = tq.convert(p)
+    assert type(c.skip) is nnq.QFunctional and type(c.pool) is gpujit.nn.AdaptiveAvgPool2d
+    assert repr(c.skip).startswith("QFunctional(\n  scale=") and \
+        type(c.skip.activation_post_process) is gpujit.nn.Identity
+    assert "skip.scale" in c.state_dict() and "skip.zero_point" in c.state_dict()
+    x = gpujit.tensor(rng.normal(size=(2, 3, 4, 4)).astype(f32))
+    y = c(x)
+    with gpujit.no_grad():
+        np.testing.assert_allclose(y.numpy(), f(x).numpy(), atol=0.2)
+    qx = c.q(x)
+    a = c.conv(qx)
+    want = gpujit.ops.quantized.add_relu(a, qx, c.skip.scale, c.skip.zero_point)
+    assert c.skip.add_relu(a, qx).int_repr().tolist() == want.int_repr().tolist()
+    s = gpujit.jit.script(c)
+    assert s(x).tolist() == y.tolist()
+    with pytest.raises(RuntimeError, match="FloatFunctional is not intended to use the "
+                                           "'forward'"):
+        nnq.FloatFunctional()(x)
+
+
+def test_quantized_norm_modules_convert():
+    rng = np.random.default_rng(5)
+    for mod, name in ((gpujit.nn.LayerNorm(4), "QuantizedLayerNorm"),
+                      (gpujit.nn.GroupNorm(2, 4), "QuantizedGroupNorm"),
+                      (gpujit.nn.InstanceNorm2d(4, affine=True), "QuantizedInstanceNorm2d")):
+        m = gpujit.nn.Sequential(tq.QuantStub(), mod, tq.DeQuantStub()).eval()
+        m.qconfig = tq.default_qconfig
+        p = tq.prepare(m)
+        p(gpujit.tensor(rng.normal(size=(2, 4, 3, 4)).astype(f32)))
+        c = tq.convert(p)
+        assert type(c[1]).__name__ == name[len("Quantized"):] and \
+            repr(c[1]).startswith(name + "(")
+        assert sorted(c[1].state_dict()) == ["bias", "scale", "weight", "zero_point"]
+        x = gpujit.tensor(rng.normal(size=(2, 4, 3, 4)).astype(f32))
+        sc, zp = float(c[1].scale), int(c[1].zero_point)
+        with gpujit.no_grad():      # (the float norm of the quantized input, clamped to the
+            want = np.clip(mod(c[0](x).dequantize()).numpy(),   # output range: half a step)
+                           (0 - zp) * sc, (255 - zp) * sc)
+        np.testing.assert_allclose(c(x).numpy(), want, atol=sc * 0.51 + 1e-6)
+    assert repr(gpujit.nn.GroupNorm(2, 4)) == "GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)"
+    assert gpujit.nn.GroupNorm(2, 4, bias=False).bias is None
+
+
+def test_residual_model_matches_torch():
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        import types
+        mod = types.SimpleNamespace(nn=lib.nn, tq=lib.ao.quantization,
+                                    nnq=lib.ao.nn.quantized)
+
+        class R(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.q = mod.tq.QuantStub()
+                self.conv = lib.nn.Conv2d(3, 3, 3, padding=1)
+                self.relu = lib.nn.ReLU()
+                self.skip = mod.nnq.FloatFunctional()
+                self.norm = lib.nn.LayerNorm(4)
+                self.pool = lib.nn.AdaptiveAvgPool2d((2, 1))
+                self.dq = mod.tq.DeQuantStub()
+
+            def forward(self, x):
+                x = self.q(x)
+                y = self.skip.add(self.relu(self.conv(x)), x)
+                return self.dq(self.pool(self.norm(y)))
+        rng = np.random.default_rng(6)
+        m = R().eval()
+        with lib.no_grad():
+            for p in m.parameters():
+                p.copy_(lib.tensor(rng.normal(size=tuple(p.shape)).astype(f32) * f32(0.5)))
+        m = mod.tq.fuse_modules(m, [["conv", "relu"]])
+        m.qconfig = mod.tq.get_default_qconfig("fbgemm")
+        p = mod.tq.prepare(m)
+        for _ in range(2):
+            p(lib.tensor(rng.normal(size=(2, 3, 4, 4)).astype(f32)))
+        c = mod.tq.convert(p)
+        return c(lib.tensor(rng.normal(size=(2, 3, 4, 4)).astype(f32))).tolist(), \
+            list(c.state_dict())
+    was = torch.backends.quantized.engine
+    torch.backends.quantized.engine = "fbgemm"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert run(gpujit) == run(torch)
+    finally:
+        torch.backends.quantized.engine = was

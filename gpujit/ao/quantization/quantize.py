@@ -34,6 +34,9 @@ def get_default_static_quant_module_mappings():
             nn.Hardswish: nnq.Hardswish, nn.ELU: nnq.ELU,
             nn.Conv1d: nnq.Conv1d, nn.Conv2d: nnq.Conv2d, nn.Conv3d: nnq.Conv3d,
             nn.BatchNorm2d: nnq.BatchNorm2d, nn.BatchNorm3d: nnq.BatchNorm3d,
+            nnq.FloatFunctional: nnq.QFunctional, nn.LayerNorm: nnq.LayerNorm,
+            nn.GroupNorm: nnq.GroupNorm, nn.InstanceNorm1d: nnq.InstanceNorm1d,
+            nn.InstanceNorm2d: nnq.InstanceNorm2d, nn.InstanceNorm3d: nnq.InstanceNorm3d,
             nni.LinearReLU: nniq.LinearReLU, nni.ConvReLU1d: nniq.ConvReLU1d,
             nni.ConvReLU2d: nniq.ConvReLU2d, nni.ConvReLU3d: nniq.ConvReLU3d,
             nni.BNReLU2d: nniq.BNReLU2d, nni.BNReLU3d: nniq.BNReLU3d}
@@ -53,8 +56,7 @@ def get_default_dynamic_quant_module_mappings():
 # the float modules PyTorch's static mappings quantize that gpujit does not: converting
 # one is refused rather than left in float
 _UNSUPPORTED_STATIC = ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-                       "Embedding", "EmbeddingBag", "GroupNorm", "InstanceNorm1d",
-                       "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "PReLU")
+                       "Embedding", "EmbeddingBag", "PReLU")
 _UNSUPPORTED_DYNAMIC = ("GRUCell", "LSTM", "GRU", "LSTMCell", "RNNCell", "EmbeddingBag",
                         "Embedding")
 
@@ -97,7 +99,13 @@ def _add_observer_(module, qconfig_propagation_list, device=None, non_leaf=()):
     module of the propagation list with a qconfig (a fusion, LinearReLU, and the modules
     of non_leaf, QAT ones, count as leaves), called on its output by a forward hook."""
     from gpujit.ao.nn.intrinsic import _FusedModule
+    from gpujit.ao.nn import quantized as nnq
     fused = isinstance(module, _FusedModule) or type(module) in non_leaf
+    if type(module) in (nnq.FloatFunctional, nnq.QFunctional):
+        # (its operations call activation_post_process themselves: an observer, no hook)
+        if getattr(module, "qconfig", None) is not None:
+            module.activation_post_process = module.qconfig.activation()
+        return
     if not fused:
         for child in module.children():
             if type(child) is not nn.Dropout:
@@ -129,7 +137,11 @@ def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list
 
 
 def _remove_activation_post_process(module):
-    if hasattr(module, "activation_post_process"):
+    from .observer import ObserverBase
+    from .fake_quantize import FakeQuantizeBase
+    # (an observer only: QFunctional's own Identity stays, as torch's)
+    if isinstance(getattr(module, "activation_post_process", None),
+                  (ObserverBase, FakeQuantizeBase)):
         del module.activation_post_process
     hook = module.__dict__.pop("_observer_hook", None)
     if hook is not None:

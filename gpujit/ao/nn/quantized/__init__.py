@@ -9,7 +9,8 @@ from gpujit import nn
 
 __all__ = ["Linear", "LinearPackedParams", "Quantize", "DeQuantize", "ReLU6", "LeakyReLU",
            "Hardswish", "ELU", "Dropout", "Conv1d", "Conv2d", "Conv3d", "BatchNorm2d",
-           "BatchNorm3d", "dynamic"]
+           "BatchNorm3d", "FloatFunctional", "FXFloatFunctional", "QFunctional", "LayerNorm", "GroupNorm",
+           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "dynamic"]
 
 
 def _quantize_weight(float_wt, observer):
@@ -309,4 +310,8 @@ class Dropout(nn.Dropout):
 
 from . import conv  # noqa: E402  (its from_float reads _quantize_weight)
 from .conv import Conv1d, Conv2d, Conv3d, BatchNorm2d, BatchNorm3d  # noqa: E402
+from .functional_modules import (FloatFunctional, FXFloatFunctional,  # noqa: E402
+                                 QFunctional)
+from .normalization import (LayerNorm, GroupNorm, InstanceNorm1d,  # noqa: E402
+                            InstanceNorm2d, InstanceNorm3d)
 from . import dynamic  # noqa: E402,F401  (after Linear: dynamic.Linear derives from it)
