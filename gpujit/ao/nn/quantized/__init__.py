@@ -308,7 +308,6 @@ class Dropout(nn.Dropout):
         return cls(mod.p, mod.inplace)
 
 
-from . import conv  # noqa: E402  (its from_float reads _quantize_weight)
 from .conv import Conv1d, Conv2d, Conv3d, BatchNorm2d, BatchNorm3d  # noqa: E402
 from .functional_modules import (FloatFunctional, FXFloatFunctional,  # noqa: E402
                                  QFunctional)
