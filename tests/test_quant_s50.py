@@ -647,3 +647,69 @@ def test_residual_model_matches_torch():
             assert run(gpujit) == run(torch)
     finally:
         torch.backends.quantized.engine = was
+
+
+def test_quantized_embeddings():
+    rng = np.random.default_rng(8)
+    e = gpujit.nn.Embedding(6, 4)
+    with gpujit.no_grad():
+        e.weight.copy_(gpujit.tensor(rng.normal(size=(6, 4)).astype(f32)))
+    e.qconfig = tq.float_qparams_weight_only_qconfig
+    q = nnq.Embedding.from_float(e)
+    assert repr(q) == ("QuantizedEmbedding(num_embeddings=6, embedding_dim=4, "
+                       "dtype=gpujit.quint8, qscheme=torch.per_channel_affine_float_qparams)")
+    assert list(q.state_dict()) == ["_packed_params.dtype", "_packed_params._packed_weight"]
+    assert list(q.named_buffers()) == []
+    w = q.weight()
+    assert w.qscheme() is gpujit.per_channel_affine_float_qparams and w.dtype is gpujit.quint8
+    idx = gpujit.tensor([[0, 2, 5], [4, 1, 1]])
+    y = q(idx)
+    assert y.dtype is gpujit.float32 and tuple(y.shape) == (2, 3, 4)
+    np.testing.assert_allclose(y.numpy(), w.dequantize().numpy()[idx.numpy()], atol=2e-7)
+    np.testing.assert_allclose(y.numpy(), e(idx).detach().numpy(),
+                               atol=float(w.q_per_channel_scales().max()))
+    eb = gpujit.nn.EmbeddingBag(6, 4, mode="sum")
+    eb.qconfig = tq.float_qparams_weight_only_qconfig
+    qb = nnq.EmbeddingBag.from_float(eb)
+    i, o = gpujit.tensor([0, 1, 2, 4, 5, 3, 3]), gpujit.tensor([0, 3, 3, 5])
+    wd = qb.weight().dequantize().numpy()
+    got = qb(i, o).numpy()
+    np.testing.assert_allclose(got, [wd[[0, 1, 2]].sum(0), np.zeros(4), wd[[4, 5]].sum(0),
+                                     wd[[3, 3]].sum(0)], atol=1e-5)
+    psw = gpujit.tensor([0.5, 1, 2, 3, 0.25, 1.5, -1.0])
+    np.testing.assert_allclose(qb(i, o, per_sample_weights=psw).numpy()[3],
+                               wd[3] * 0.5, atol=1e-5)
+    np.testing.assert_allclose(qb(gpujit.tensor([[0, 1], [2, 4]])).numpy(),
+                               [wd[[0, 1]].sum(0), wd[[2, 4]].sum(0)], atol=1e-5)
+    e.qconfig = tq.default_qconfig
+    with pytest.raises(AssertionError, match="Embedding quantization is only supported with "
+                                             "float_qparams_weight_only_qconfig."):
+        nnq.Embedding.from_float(e)
+    with pytest.raises(RuntimeError, match="Expected i < index_size"):
+        q(gpujit.tensor([7]))
+    m = gpujit.nn.Sequential(gpujit.nn.Embedding(6, 4), gpujit.nn.Linear(4, 2))
+    d = tq.quantize_dynamic(m, {gpujit.nn.Embedding: tq.float_qparams_weight_only_qconfig,
+                                gpujit.nn.Linear: tq.default_dynamic_qconfig})
+    assert type(d[0]) is nnq.Embedding and type(d[1]) is nnq.dynamic.Linear
+    s = gpujit.jit.script(d)
+    assert s(idx).tolist() == d(idx).tolist()
+
+
+def test_quantized_embeddings_match_torch():
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        rng = np.random.default_rng(9)
+        e = lib.nn.EmbeddingBag(6, 4, mode="sum")
+        with lib.no_grad():
+            e.weight.copy_(lib.tensor(rng.normal(size=(6, 4)).astype(f32)))
+        e.qconfig = lib.ao.quantization.float_qparams_weight_only_qconfig
+        q = lib.ao.nn.quantized.EmbeddingBag.from_float(e)
+        i, o = lib.tensor([0, 1, 2, 4, 5, 3, 3]), lib.tensor([0, 3, 3, 5])
+        w = q.weight()
+        return (q(i, o).tolist(), q(i, o, per_sample_weights=lib.tensor(
+            [0.5, 1, 2, 3, 0.25, 1.5, -1.0])).tolist(), w.int_repr().tolist(),
+            w.q_per_channel_scales().tolist(), w.q_per_channel_zero_points().tolist())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run(gpujit) == run(torch)

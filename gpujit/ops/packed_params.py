@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..ir import types as T
 
 __all__ = ["ScriptObject", "LinearPackedParamsBase", "Conv2dPackedParamsBase",
-           "Conv3dPackedParamsBase", "PACKED_CLASSES"]
+           "Conv3dPackedParamsBase", "EmbeddingPackedParamsBase", "PACKED_CLASSES"]
 
 _PREFIX = "__torch__.torch.classes.quantized."
 
@@ -136,7 +136,37 @@ def _rebuild(cls, state):
     return obj
 
 
-PACKED_CLASSES = (LinearPackedParamsBase, Conv2dPackedParamsBase, Conv3dPackedParamsBase)
+class EmbeddingPackedParamsBase(ScriptObject):
+    """quantized::embedding_bag_prepack's result: a quint8 weight quantized per row with
+    float qparams (per_channel_affine_float_qparams); each row's scale and bias (-zero
+    point * scale, float32), as FBGEMM's fused rows keep them."""
+    _qualified_name = _PREFIX + "EmbeddingPackedParamsBase"
+    _METHODS = ("__getstate__", "__setstate__", "bit_rate", "unpack", "version")
+
+    def __init__(self, weight):
+        self._weight = weight
+
+    def unpack(self):
+        return self._weight
+
+    def bit_rate(self):
+        return 8
+
+    def version(self):
+        return 1
+
+    def __getstate__(self):
+        return (self._weight,)
+
+    def __setstate__(self, state):
+        (self._weight,) = state
+
+    def __reduce__(self):
+        return _rebuild, (type(self), self.__getstate__())
+
+
+PACKED_CLASSES = (LinearPackedParamsBase, Conv2dPackedParamsBase, Conv3dPackedParamsBase,
+                  EmbeddingPackedParamsBase)
 
 for _cls in PACKED_CLASSES:
     T.register_class_type(T.ClassType(_cls._qualified_name, py_class=_cls))

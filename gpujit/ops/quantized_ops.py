@@ -1090,6 +1090,119 @@ for _schema, _k in (
     KERNELS[_n] = _k
 
 
+# embeddings (8-bit rows, per_channel_affine_float_qparams): quantized::embedding_bag_prepack
+# keeps the quint8 weight; embedding_byte / embedding_bag_byte compute FBGEMM's
+# EmbeddingSpMDM: per bag, out = fma(scale * w, q, out + bias * w) over its indices (bias =
+# -zero_point * scale per row, w the per-sample weight or 1), in float32. The byte kernels
+# sum whatever `mode` says (torch 2.13's: its quantized EmbeddingBag passes 0).
+
+_EMB_PACKED = "__torch__.torch.classes.quantized.EmbeddingPackedParamsBase"
+
+
+def _embedding_prepack_k(weight):
+    Q = _q()
+    if not isinstance(weight, Q.QuantizedTensor):
+        raise Q.backend_error("quantized::embedding_bag_prepack", "CPU")
+    if weight._qscheme is not _dt.per_channel_affine_float_qparams:
+        raise RuntimeError("Expected weight to be per-channel affine float qparams "
+                           "quantized")
+    if weight._dtype is not _dt.quint8:
+        raise RuntimeError(f"gpujit's quantized embeddings are 8-bit (quint8): got "
+                           f"{weight._dtype.short_name} (quantized::embedding_bag_4bit "
+                           f"is not available)")
+    if weight.dim() != 2:
+        raise RuntimeError("quantized::embedding_bag_prepack weight tensor rank should be "
+                           "2")
+    return packed_params.EmbeddingPackedParamsBase(weight)
+
+
+def _emb_rows(p, name):
+    w = _packed(p, packed_params.EmbeddingPackedParamsBase, name).unpack()
+    q = _host(w._qbits).astype(np.float64)
+    f32 = np.float32
+    scale = np.asarray(w._qscale, f32).reshape(-1)
+    bias = (-(np.asarray(w._qzp, f32).reshape(-1) * scale)).astype(f32)
+    return w, q, scale, bias
+
+
+def _embedding_bag_byte(p, indices, offsets=None, scale_grad_by_freq=False, mode=0,
+                        pruned_weights=False, per_sample_weights=None,
+                        compressed_indices_mapping=None, include_last_offset=False,
+                        name="quantized::embedding_bag_byte"):
+    w, q, scale, bias = _emb_rows(p, name)
+    idx = np.asarray(_host(indices._data)).astype(np.int64)
+    n_rows = q.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= n_rows):
+        raise RuntimeError("Expected i < index_size to be true, but got false.  (Could "
+                           "this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
+    if offsets is None:
+        if idx.ndim != 2:
+            raise RuntimeError("offsets has to be a 1D Tensor but got null")
+        starts = np.arange(0, idx.size, max(idx.shape[1], 1))[: idx.shape[0]]
+        idx = idx.reshape(-1)
+        ends = np.append(starts[1:], idx.size)
+    else:
+        off = np.asarray(_host(offsets._data)).astype(np.int64).reshape(-1)
+        idx = idx.reshape(-1)
+        if include_last_offset:
+            starts, ends = off[:-1], off[1:]
+        else:
+            starts, ends = off, np.append(off[1:], idx.size)
+    psw = None if per_sample_weights is None else \
+        np.asarray(_host(per_sample_weights._data), np.float32).reshape(-1)
+    f32, f64 = np.float32, np.float64
+    out = np.zeros((len(starts), q.shape[1]), f32)
+    lengths = ends - starts
+    for k in range(int(lengths.max()) if lengths.size else 0):
+        live = np.nonzero(lengths > k)[0]
+        pos = starts[live] + k
+        rows = idx[pos]
+        sc, bs = scale[rows], bias[rows]
+        if psw is not None:
+            sc, bs = (sc * psw[pos]).astype(f32), (bs * psw[pos]).astype(f32)
+        acc = (out[live] + bs[:, None]).astype(f32)
+        # (fma: the float64 product of a float32 and an 8-bit integer is exact)
+        out[live] = (sc[:, None].astype(f64) * q[rows] + acc.astype(f64)).astype(f32)
+    return _reg.wrap(_dev_array(out, w), _dt.float32, w._device)
+
+
+def _embedding_byte(p, indices, pruned_weights=False):
+    idx = indices.reshape(-1, 1)
+    out = _embedding_bag_byte(p, idx, None, name="quantized::embedding_byte")
+    return out.reshape(tuple(indices.shape) + (out.shape[-1],))
+
+
+def _embedding_dense(name):
+    def impl(xp, p, indices, *rest):
+        from ..quantized import QuantizedOperand
+        raise QuantizedOperand(f"quantized::{name}'s packed weight", _reg.OPS[
+            f"quantized::{name}"])
+    return impl
+
+
+op(f"quantized::embedding_bag_prepack(Tensor weight) -> {_EMB_PACKED} W_prepack",
+   tags={"nn", "no_fuse"}, method=False, function=False)(
+    _quantizing("quantized::embedding_bag_prepack"))
+KERNELS["quantized::embedding_bag_prepack"] = _embedding_prepack_k
+op(f"quantized::embedding_bag_unpack({_EMB_PACKED} W_prepack) -> Tensor W_origin",
+   tags={"nn", "no_fuse"}, method=False, function=False)(
+    _quantizing("quantized::embedding_bag_unpack"))
+KERNELS["quantized::embedding_bag_unpack"] = lambda p: _packed(
+    p, packed_params.EmbeddingPackedParamsBase, "quantized::embedding_bag_unpack").unpack()
+op(f"quantized::embedding_byte({_EMB_PACKED} weight, Tensor indices, "
+   "bool pruned_weights=False) -> Tensor", tags={"nn", "no_fuse"}, method=False,
+   function=False)(_embedding_dense("embedding_byte"))
+KERNELS["quantized::embedding_byte"] = _embedding_byte
+op(f"quantized::embedding_bag_byte({_EMB_PACKED} weight, Tensor indices, "
+   "Tensor? offsets=None, bool scale_grad_by_freq=False, int mode=0, "
+   "bool pruned_weights=False, Tensor? per_sample_weights=None, "
+   "Tensor? compressed_indices_mapping=None, bool include_last_offset=False) -> Tensor",
+   tags={"nn", "no_fuse"}, method=False, function=False)(
+    _embedding_dense("embedding_bag_byte"))
+KERNELS["quantized::embedding_bag_byte"] = _embedding_bag_byte
+
+
 # quantized:: norms and matmul: the float op on the dequantized values, quantized with
 # (output_scale, output_zero_point) (layer_norm / group_norm / instance_norm as ATen's
 # quantized kernels compute them in float32; matmul as qmatmul's at::matmul of the
@@ -1396,6 +1509,8 @@ def _set_metas():
         return TensorMeta(first.dtype, tuple(shape), first.device)
 
     def packed_weight(p):
+        if isinstance(p, packed_params.EmbeddingPackedParamsBase):
+            return p.unpack()
         return p.unpack()[0] if isinstance(p, packed_params.ScriptObject) else None
 
     def linear(X, W, *rest):
@@ -1465,6 +1580,24 @@ def _set_metas():
     rules["quantized::conv_unpack"] = unpack
     for name in ("layer_norm", "group_norm", "instance_norm"):
         rules[f"quantized::{name}"] = same_as(0)
+
+    def emb_width(p):
+        w = packed_weight(p)
+        return None if w is None else w.shape[1]
+
+    rules["quantized::embedding_bag_prepack"] = lambda w: _T.class_type(_EMB_PACKED)
+    rules["quantized::embedding_bag_unpack"] = lambda p: (
+        like(packed_weight(p), _dt.quint8) if packed_weight(p) is not None else
+        TensorMeta(_dt.quint8, (None, None), _cpu_device()))
+    rules["quantized::embedding_byte"] = lambda p, ind, *r: TensorMeta(
+        _dt.float32, tuple(ind.shape) + (emb_width(p),), ind.device)
+
+    def bag(p, ind, offsets=None, *rest):
+        include_last = bool(rest[-1]) if len(rest) >= 6 else False
+        n = ind.shape[0] if offsets is None else (
+            None if offsets.shape[0] is None else offsets.shape[0] - include_last)
+        return TensorMeta(_dt.float32, (n, emb_width(p)), ind.device)
+    rules["quantized::embedding_bag_byte"] = bag
 
     def matmul(qa, qb, *rest):
         out = run_meta(_reg.OPS["aten::matmul"], TensorMeta(_dt.float32, qa.shape, qa.device),

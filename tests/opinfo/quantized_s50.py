@@ -245,3 +245,58 @@ OPINFOS += [
                                    _qt(_XN.transpose(0, 1, 3, 2).copy(), 0.05, 90,
                                        gpujit.quint8), 0.1, 50)]),
 ]
+
+
+_WE = _RNG.normal(size=(5, 3)).astype(np.float32)
+
+
+def _emb_weight():
+    return gpujit.quantize_per_channel(
+        gpujit.from_numpy(_WE), gpujit.tensor([0.02, 0.01, 0.015, 0.03, 0.01]),
+        gpujit.tensor([100.0, 120.0, 90.0, 128.0, 110.0]), 0, gpujit.quint8)
+
+
+def _check_emb_prepack(sample, out):
+    assert repr(out) == ("ScriptObject <__torch__.torch.classes.quantized."
+                         "EmbeddingPackedParamsBase>")
+    assert out.unpack() is sample.args[0] and out.bit_rate() == 8
+
+
+def _check_emb_unpack(sample, out):
+    assert out is sample.args[0].unpack()
+
+
+def _check_emb_byte(sample, out):
+    p, idx = sample.args[:2]
+    want = _deq(p.unpack())[idx.numpy()]
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-6, atol=1e-6)
+
+
+def _check_emb_bag(sample, out):
+    p, idx, off = sample.args[:3]
+    psw = sample.args[6] if len(sample.args) > 6 else None
+    w = _deq(p.unpack())
+    i, o = idx.numpy(), list(off.numpy()) + [idx.shape[0]]
+    rows = []
+    for a, b in zip(o[:-1], o[1:]):
+        ws = np.ones(b - a) if psw is None else psw.numpy()[a:b]
+        rows.append((w[i[a:b]] * ws[:, None]).sum(0))
+    np.testing.assert_allclose(out.numpy(), np.array(rows), rtol=1e-5, atol=1e-5)
+
+
+def _emb_packed():
+    return gpujit.ops.quantized.embedding_bag_prepack(_emb_weight())
+
+
+OPINFOS += [
+    OpInfo("quantized::embedding_bag_prepack", check=_check_emb_prepack, **_Q,
+           samples=lambda: [Sample(_emb_weight())]),
+    OpInfo("quantized::embedding_bag_unpack", check=_check_emb_unpack, **_Q,
+           samples=lambda: [Sample(_emb_packed())]),
+    OpInfo("quantized::embedding_byte", check=_check_emb_byte, **_Q,
+           samples=lambda: [Sample(_emb_packed(), gpujit.tensor([[0, 4], [2, 2]]))]),
+    OpInfo("quantized::embedding_bag_byte", check=_check_emb_bag, **_Q,
+           samples=lambda: [Sample(_emb_packed(), gpujit.tensor([0, 1, 4, 2, 3]),
+                                   gpujit.tensor([0, 2, 2]), False, 0, False,
+                                   gpujit.tensor([0.5, 1.0, 2.0, -1.0, 0.25]))]),
+]

@@ -37,6 +37,7 @@ def get_default_static_quant_module_mappings():
             nnq.FloatFunctional: nnq.QFunctional, nn.LayerNorm: nnq.LayerNorm,
             nn.GroupNorm: nnq.GroupNorm, nn.InstanceNorm1d: nnq.InstanceNorm1d,
             nn.InstanceNorm2d: nnq.InstanceNorm2d, nn.InstanceNorm3d: nnq.InstanceNorm3d,
+            nn.Embedding: nnq.Embedding, nn.EmbeddingBag: nnq.EmbeddingBag,
             nni.LinearReLU: nniq.LinearReLU, nni.ConvReLU1d: nniq.ConvReLU1d,
             nni.ConvReLU2d: nniq.ConvReLU2d, nni.ConvReLU3d: nniq.ConvReLU3d,
             nni.BNReLU2d: nniq.BNReLU2d, nni.BNReLU3d: nniq.BNReLU3d}
@@ -50,15 +51,15 @@ def get_default_qat_module_mappings():
 
 def get_default_dynamic_quant_module_mappings():
     from gpujit.ao.nn.quantized import dynamic as nnqd
-    return {nn.Linear: nnqd.Linear}
+    from gpujit.ao.nn import quantized as nnq
+    return {nn.Linear: nnqd.Linear, nn.Embedding: nnq.Embedding,
+            nn.EmbeddingBag: nnq.EmbeddingBag}
 
 
 # the float modules PyTorch's static mappings quantize that gpujit does not: converting
 # one is refused rather than left in float
-_UNSUPPORTED_STATIC = ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-                       "Embedding", "EmbeddingBag", "PReLU")
-_UNSUPPORTED_DYNAMIC = ("GRUCell", "LSTM", "GRU", "LSTMCell", "RNNCell", "EmbeddingBag",
-                        "Embedding")
+_UNSUPPORTED_STATIC = ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "PReLU")
+_UNSUPPORTED_DYNAMIC = ("GRUCell", "LSTM", "GRU", "LSTMCell", "RNNCell")
 
 
 def get_default_qconfig_propagation_list():

@@ -10,7 +10,8 @@ from gpujit import nn
 __all__ = ["Linear", "LinearPackedParams", "Quantize", "DeQuantize", "ReLU6", "LeakyReLU",
            "Hardswish", "ELU", "Dropout", "Conv1d", "Conv2d", "Conv3d", "BatchNorm2d",
            "BatchNorm3d", "FloatFunctional", "FXFloatFunctional", "QFunctional", "LayerNorm", "GroupNorm",
-           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "dynamic"]
+           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Embedding", "EmbeddingBag",
+           "dynamic"]
 
 
 def _quantize_weight(float_wt, observer):
@@ -313,4 +314,5 @@ from .functional_modules import (FloatFunctional, FXFloatFunctional,  # noqa: E4
                                  QFunctional)
 from .normalization import (LayerNorm, GroupNorm, InstanceNorm1d,  # noqa: E402
                             InstanceNorm2d, InstanceNorm3d)
+from .embedding import Embedding, EmbeddingBag  # noqa: E402
 from . import dynamic  # noqa: E402,F401  (after Linear: dynamic.Linear derives from it)
