@@ -713,3 +713,23 @@ def test_quantized_embeddings_match_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert run(gpujit) == run(torch)
+
+
+def test_channels_last_elementwise_kernels_match_torch():
+    # (a convolution's result is channels last: ATen's elementwise quantized kernels walk
+    # memory, their vectorized blocks and rounding with it)
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        rng = np.random.default_rng(2)
+        a, b = [lib.quantize_per_tensor(lib.tensor(rng.normal(size=(2, 5, 7, 6)).astype(f32)),
+                                        s, z, lib.quint8).contiguous(
+                                            memory_format=lib.channels_last)
+                for s, z in ((0.05, 100), (0.07, 90))]
+        qo = lib.ops.quantized
+        outs = [qo.add(a, b, 0.1, 101), qo.add_relu(a, b, 0.1, 101), qo.mul(a, b, 0.1, 101),
+                lib.sigmoid(a), qo.hardswish(a, 0.05, 100)]
+        return [(r.int_repr().tolist(), r.stride()) for r in outs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run(gpujit) == run(torch)

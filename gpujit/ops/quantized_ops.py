@@ -188,6 +188,42 @@ def _float_values(self):
         np.float32)).astype(np.float32)
 
 
+def in_memory_order(fn):
+    """fn (a kernel of elementwise quantized operands of one shape) run in memory order
+    when the first operand is channels last (N, *spatial, C in memory, a convolution's
+    result): ATen's elementwise kernels walk memory, so their vectorized blocks (and
+    their rounding) follow it, and the result keeps that layout."""
+    def k(*args):
+        Q = _q()
+        first = args[0]
+        if not isinstance(first, Q.QuantizedTensor) or \
+                first._qscheme is not _dt.per_tensor_affine:
+            return fn(*args)
+        bits = first._qbits
+        if not (isinstance(bits, np.ndarray) and bits.ndim >= 4 and
+                _is_channels_last(bits) and not bits.flags.c_contiguous):
+            return fn(*args)
+        qs = [a for a in args if isinstance(a, Q.QuantizedTensor)]
+        if any(a._qbits.shape != bits.shape or a._qscheme is not _dt.per_tensor_affine
+               for a in qs):
+            return fn(*args)
+        perm = (0,) + tuple(range(2, bits.ndim)) + (1,)
+        inv = tuple(int(i) for i in np.argsort(perm))
+
+        def moved(a):
+            if not isinstance(a, Q.QuantizedTensor):
+                return a
+            return Q._make(np.ascontiguousarray(a._qbits.transpose(perm)), a._dtype,
+                           a._device, a._qscheme, a._qscale, a._qzp)
+        r = fn(*[moved(a) for a in args])
+        return Q._make(r._qbits.transpose(inv), r._dtype, r._device, r._qscheme,
+                       r._qscale, r._qzp)
+    for attr in ("out_scale", "out_zp"):
+        if hasattr(fn, attr):
+            setattr(k, attr, getattr(fn, attr))
+    return k
+
+
 def _through_float(fn, out_scale=None, out_zp=None):
     def k(self, *args):
         _per_tensor_check(self)
@@ -200,7 +236,7 @@ def _through_float(fn, out_scale=None, out_zp=None):
         bits = quantize_values(y, sc, zp, self._dtype, vectorized=cut)
         return _wrap_q(_dev_array(bits, self), self, sc, zp)
     k.out_scale, k.out_zp = out_scale, out_zp
-    return k
+    return in_memory_order(k)
 
 
 def _f32_scale(d, t):
@@ -588,9 +624,9 @@ def _qrelu6(qx, inplace=False):
 
 for _relu, _sfx in ((False, ""), (True, "_relu")):
     _quantized_op(f"quantized::add{_sfx}(Tensor qa, Tensor qb, float scale, int zero_point) "
-                  f"-> Tensor qc", _qadd(_relu))
+                  f"-> Tensor qc", in_memory_order(_qadd(_relu)))
     _quantized_op(f"quantized::mul{_sfx}(Tensor qa, Tensor qb, float scale, int zero_point) "
-                  f"-> Tensor qc", _qmul(_relu))
+                  f"-> Tensor qc", in_memory_order(_qmul(_relu)))
     _quantized_op(f"quantized::add{_sfx}.Scalar(Tensor qa, Scalar b) -> Tensor qc",
                   _qadd_scalar(_relu))
     _quantized_op(f"quantized::mul{_sfx}.Scalar(Tensor qa, Scalar b) -> Tensor qc",
@@ -1087,7 +1123,8 @@ for _schema, _k in (
          "-> Tensor", _requantizing("aten::softmax.int", "fsz"))):
     _n = _schema.split("(")[0]
     op(_schema, tags={"nn", "no_fuse"}, method=False, function=False)(_quantizing(_n))
-    KERNELS[_n] = _k
+    # (softmax's dim names a logical axis: it runs as it is)
+    KERNELS[_n] = _k if _n == "quantized::softmax" else in_memory_order(_k)
 
 
 # embeddings (8-bit rows, per_channel_affine_float_qparams): quantized::embedding_bag_prepack
