@@ -728,7 +728,8 @@ def test_channels_last_elementwise_kernels_match_torch():
                 for s, z in ((0.05, 100), (0.07, 90))]
         qo = lib.ops.quantized
         outs = [qo.add(a, b, 0.1, 101), qo.add_relu(a, b, 0.1, 101), qo.mul(a, b, 0.1, 101),
-                lib.sigmoid(a), qo.hardswish(a, 0.05, 100)]
+                lib.sigmoid(a), qo.hardswish(a, 0.05, 100), lib.cat([a, b], 1),
+                lib.nn.functional.max_pool2d(a, 2)]
         return [(r.int_repr().tolist(), r.stride()) for r in outs]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -441,6 +441,13 @@ def _cat_impl(tensors, dim, scale, zero_point, relu=False, stack=False):
         r = Q.quantize_per_tensor(y, float(scale), int(zero_point), first._dtype)
     if relu:
         r = relu_(r)
+    fb = first._qbits
+    if not stack and isinstance(fb, np.ndarray) and fb.ndim >= 4 and \
+            _is_channels_last(fb) and not fb.flags.c_contiguous:
+        # (channels-last inputs: a channels-last result, as ATen's cat)
+        perm = (0,) + tuple(range(2, fb.ndim)) + (1,)
+        bits = np.ascontiguousarray(r._qbits.transpose(perm)).transpose(np.argsort(perm))
+        r = Q._make(bits, r._dtype, r._device, r._qscheme, r._qscale, r._qzp)
     return r
 
 
