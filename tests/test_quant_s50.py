@@ -734,3 +734,16 @@ def test_channels_last_elementwise_kernels_match_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert run(gpujit) == run(torch)
+
+
+def test_quantized_bilinear_upsampling_written_values():
+    F = gpujit.nn.functional
+    x = gpujit._make_per_tensor_quantized_tensor(
+        gpujit.tensor([[[[3, 9, 14], [11, 5, 8]]]], dtype=gpujit.int8), 0.1, -3)
+    # (torch 2.13: the float32 blend of the integers, half to even, the quantizer kept)
+    r = F.interpolate(x, scale_factor=2, mode="bilinear")
+    assert r.int_repr().tolist() == [[[[3, 4, 8, 10, 13, 14], [5, 6, 7, 9, 11, 12],
+                                       [9, 8, 7, 7, 9, 10], [11, 10, 6, 6, 7, 8]]]]
+    assert (r.q_scale(), r.q_zero_point(), r.dtype) == (0.1, -3, gpujit.qint8)
+    assert F.interpolate(x, size=(3, 4), mode="bilinear", align_corners=True).int_repr() \
+        .tolist() == [[[[3, 7, 11, 14], [7, 7, 8, 11], [11, 7, 6, 8]]]]

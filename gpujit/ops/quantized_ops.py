@@ -1486,6 +1486,61 @@ def constant_pad_nd(self, pad, value=0):
     return globals()["pad"](self, pad, "constant", value)
 
 
+# bilinear upsampling (quantized upsample_bilinear2d): the float32 bilinear blend of the
+# integers (ATen's source indices and lambdas), rounded half to even, the quantizer kept
+
+def _bilinear_axis(n_in, n_out, align_corners, scale):
+    f32 = np.float32
+    if align_corners:
+        sc = f32((n_in - 1) / (n_out - 1)) if n_out > 1 else f32(0)
+        src = (np.arange(n_out, dtype=f32) * sc).astype(f32)
+    else:
+        sc = f32(1.0 / scale) if scale is not None and scale > 0 else f32(n_in / n_out)
+        src = np.maximum((sc * (np.arange(n_out, dtype=f32) + f32(0.5)) - f32(0.5))
+                         .astype(f32), f32(0))
+    i0 = np.minimum(src.astype(np.int64), n_in - 1)
+    i1 = i0 + (i0 < n_in - 1)
+    l1 = (src - i0.astype(f32)).astype(f32)
+    return i0, i1, (f32(1) - l1).astype(f32), l1
+
+
+def _upsample_bilinear_k(self, output_size, align_corners, scale_factors=None,
+                         explicit=None):
+    from .nn_upsample import _output_size
+    _per_tensor_check(self)
+    if self.dim() != 4:
+        raise RuntimeError(f"Non-empty 4D data tensor expected but got a tensor with sizes "
+                           f"{list(self.shape)}")
+    if explicit is not None:        # (upsample_bilinear2d(input, size, ac, sh, sw))
+        out, scales = [int(n) for n in output_size], list(explicit)
+    else:
+        out, scales = _output_size("upsample_bilinear2d", 2, tuple(self.shape), output_size,
+                                   scale_factors)
+        scales = list(scales) if scales is not None else [None, None]
+    q = _host(self._qbits).astype(np.float32)
+    h0, h1, hl0, hl1 = _bilinear_axis(q.shape[2], out[0], align_corners, scales[0])
+    w0, w1, wl0, wl1 = _bilinear_axis(q.shape[3], out[1], align_corners, scales[1])
+    a, b = h0[:, None], h1[:, None]
+    c, d = w0[None, :], w1[None, :]
+    top = (wl0[None, :] * q[:, :, a, c] + wl1[None, :] * q[:, :, a, d]).astype(np.float32)
+    bot = (wl0[None, :] * q[:, :, b, c] + wl1[None, :] * q[:, :, b, d]).astype(np.float32)
+    r = (hl0[:, None] * top + hl1[:, None] * bot).astype(np.float32)
+    lo, hi = _range(self._dtype)
+    bits = np.ascontiguousarray(np.clip(np.rint(r), lo, hi).astype(_host(self._qbits).dtype))
+    if _is_channels_last(_host(self._qbits)) and not _host(self._qbits).flags.c_contiguous:
+        perm = (0, 2, 3, 1)
+        bits = np.ascontiguousarray(bits.transpose(perm)).transpose(np.argsort(perm))
+    Q = _q()
+    return Q._make(_dev_array(bits, self), self._dtype, self._device, self._qscheme,
+                   self._qscale, self._qzp)
+
+
+KERNELS["aten::upsample_bilinear2d.vec"] = _upsample_bilinear_k
+KERNELS["aten::upsample_bilinear2d"] = lambda self, output_size, align_corners, \
+    scales_h=None, scales_w=None: _upsample_bilinear_k(
+        self, output_size, align_corners, explicit=[scales_h, scales_w])
+
+
 @kernel("aten::empty_like")
 def empty_like(self, *args, **kwargs):
     """A quantized tensor of self's shape and quantizer (its integers zero)."""
