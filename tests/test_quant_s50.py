@@ -747,3 +747,23 @@ def test_quantized_bilinear_upsampling_written_values():
     assert (r.q_scale(), r.q_zero_point(), r.dtype) == (0.1, -3, gpujit.qint8)
     assert F.interpolate(x, size=(3, 4), mode="bilinear", align_corners=True).int_repr() \
         .tolist() == [[[[3, 7, 11, 14], [7, 7, 8, 11], [11, 7, 6, 8]]]]
+
+
+def test_prepare_qat_convolution():
+    rng = np.random.default_rng(10)
+    m = gpujit.nn.Sequential(tq.QuantStub(), gpujit.nn.Conv2d(2, 3, 3, padding=1),
+                             gpujit.nn.ReLU(), gpujit.nn.Flatten(), gpujit.nn.Linear(48, 2),
+                             tq.DeQuantStub())
+    m.qconfig = tq.get_default_qat_qconfig("fbgemm")
+    p = tq.prepare_qat(m.train())
+    assert type(p[1]) is gpujit.ao.nn.qat.Conv2d
+    assert type(p[1].weight_fake_quant).__name__ == "FusedMovingAvgObsFakeQuantize"
+    x = gpujit.tensor(rng.normal(size=(2, 2, 4, 4)).astype(f32), requires_grad=True)
+    p(x).sum().backward()
+    assert p[1].weight.grad is not None and x.grad is not None
+    p.eval()
+    c = tq.convert(p)
+    assert type(c[1]) is nnq.Conv2d and c[1].weight().qscheme() is gpujit.per_channel_affine
+    xe = gpujit.tensor(rng.normal(size=(2, 2, 4, 4)).astype(f32))
+    with gpujit.no_grad():
+        np.testing.assert_allclose(c(xe).numpy(), p(xe).numpy(), atol=0.3)

@@ -29,7 +29,8 @@ def get_default_static_quant_module_mappings():
     from gpujit.ao.nn import intrinsic as nni, qat as nnqat, quantized as nnq
     nniq = nni.quantized
     return {QuantStub: nnq.Quantize, DeQuantStub: nnq.DeQuantize, nn.Linear: nnq.Linear,
-            nnqat.Linear: nnq.Linear,
+            nnqat.Linear: nnq.Linear, nnqat.Conv1d: nnq.Conv1d, nnqat.Conv2d: nnq.Conv2d,
+            nnqat.Conv3d: nnq.Conv3d,
             nn.ReLU6: nnq.ReLU6, nn.LeakyReLU: nnq.LeakyReLU, nn.Dropout: nnq.Dropout,
             nn.Hardswish: nnq.Hardswish, nn.ELU: nnq.ELU,
             nn.Conv1d: nnq.Conv1d, nn.Conv2d: nnq.Conv2d, nn.Conv3d: nnq.Conv3d,
@@ -46,7 +47,8 @@ def get_default_static_quant_module_mappings():
 def get_default_qat_module_mappings():
     """float module type -> quantization-aware-training module type."""
     from gpujit.ao.nn import qat as nnqat
-    return {nn.Linear: nnqat.Linear}
+    return {nn.Linear: nnqat.Linear, nn.Conv1d: nnqat.Conv1d, nn.Conv2d: nnqat.Conv2d,
+            nn.Conv3d: nnqat.Conv3d}
 
 
 def get_default_dynamic_quant_module_mappings():

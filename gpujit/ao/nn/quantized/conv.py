@@ -127,9 +127,10 @@ class _ConvNd(nn.Module):
     def from_float(cls, mod, use_precomputed_fake_quant=False):
         """The quantized convolution of an observed float convolution (or of the
         convolution of a fused ConvReLU)."""
-        if hasattr(mod, "weight_fake_quant"):
-            raise NotImplementedError(f"gpujit has no QAT convolution: "
-                                      f"{type(mod).__name__} (torch.ao.nn.qat)")
+        if hasattr(mod, "weight_fake_quant"):       # (a QAT convolution)
+            if not hasattr(mod, "activation_post_process"):
+                raise AssertionError("Input QAT module must have observer attached")
+            return cls.get_qconv(mod, mod.activation_post_process, mod.weight_fake_quant)
         if type(mod) is not cls._FLOAT_MODULE:
             raise AssertionError(f" nnq.{cls.__name__}.from_float only works for "
                                  f"{cls._FLOAT_MODULE.__name__} but got:{type(mod)}")
