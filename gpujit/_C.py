@@ -38,6 +38,8 @@ from .overrides import (DisableTorchFunction, DisableTorchFunctionSubclass,
                         _len_torch_function_stack, _get_function_stack_at,
                         _push_on_torch_function_stack, _pop_torch_function_stack)
 from .autograd.grad_mode import _set_grad_enabled
+from .ops import packed_params as _packed_params
+ScriptObject = _packed_params.ScriptObject        # (torch._C.ScriptObject: torch.classes)
 from .runtime.interpreter import Error as JITException      # (torch.jit.Error is it)
 
 

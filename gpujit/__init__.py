@@ -30,6 +30,8 @@ from .dtypes import (qint8, quint8, qint32, quint4x2, quint2x4, qscheme,  # noqa
                      per_channel_symmetric, per_channel_affine_float_qparams)
 from .dtypes import jagged  # noqa: F401  (torch.jagged: gpujit/nested/_jagged.py)
 from .quantized import quantize_per_tensor, quantize_per_channel, dequantize  # noqa: F401,E402
+from .quantized import (_make_per_tensor_quantized_tensor,  # noqa: F401,E402
+                        _make_per_channel_quantized_tensor)
 from .device import device  # noqa: F401
 from .tensor import Tensor, Size  # noqa: F401
 import importlib as _importlib
@@ -123,6 +125,7 @@ def trace(*args, **kwargs):
 from ._asserts import _assert, _check  # noqa: E402,F401  (torch._assert, torch._check)
 from . import fusers, kernels  # noqa: E402,F401
 from . import _C  # noqa: E402,F401  (TorchScript's torch._C switches)
+from ._C import ScriptObject  # noqa: E402,F401  (torch.ScriptObject)
 from . import utils  # noqa: E402,F401  (torch.utils.data, torch.utils.checkpoint)
 from .fusers import FusionWarning  # noqa: E402,F401
 from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402,F401

@@ -93,7 +93,9 @@ class QuantizedTensor(_reg._Tensor):
         return _reg._Tensor._set_requires_grad(self, flag, refusal)
 
     def _int_repr(self):
-        return _reg.wrap(self._qbits.copy(), _INT_DTYPE[self._dtype], self._device)
+        q = self._qbits         # (a channels-last tensor's strides kept, as ATen's)
+        bits = np.array(q, order="K") if isinstance(q, np.ndarray) else q.copy()
+        return _reg.wrap(bits, _INT_DTYPE[self._dtype], self._device)
 
     def _dequantize(self):
         return _reg.wrap(_dequantized(self), _dt.float32, self._device)
@@ -309,6 +311,33 @@ def quantize_per_channel(input, scales, zero_points, axis, dtype):
         q = np.clip(v, lo, hi)
     bits = q.astype(_REPR[dtype], order="C")
     return _make(bits, dtype, input._device, _dt.per_channel_affine, sc.copy(), zp.copy(), axis)
+
+
+_QDTYPE_OF_INT = {_dt.int8: _dt.qint8, _dt.uint8: _dt.quint8, _dt.int32: _dt.qint32}
+
+
+def _int_bits(t):
+    d = _QDTYPE_OF_INT.get(getattr(t, "dtype", None))
+    if d is None or isinstance(t, QuantizedTensor):
+        raise RuntimeError("Creation of quantized tensor requires quantized dtype like "
+                           "torch.quint8")
+    return np.array(np.asarray(t._data), order="K"), d
+
+
+def _make_per_tensor_quantized_tensor(self, scale, zero_point):
+    """torch._make_per_tensor_quantized_tensor: an int8 / uint8 / int32 tensor's values as
+    the integers of a qint8 / quint8 / qint32 tensor of (scale, zero_point)."""
+    bits, d = _int_bits(self)
+    return _make(bits, d, self._device, _dt.per_tensor_affine, float(scale), int(zero_point))
+
+
+def _make_per_channel_quantized_tensor(self, scale, zero_point, axis):
+    """torch._make_per_channel_quantized_tensor: the integers of self with per-channel
+    scales (float64) and zero points (int64) along axis."""
+    bits, d = _int_bits(self)
+    sc = np.asarray(scale._data, np.float64).reshape(-1).copy()
+    zp = np.asarray(zero_point._data).astype(np.int64).reshape(-1)
+    return _make(bits, d, self._device, _dt.per_channel_affine, sc, zp, int(axis))
 
 
 def dequantize(tensor):

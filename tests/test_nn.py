@@ -344,7 +344,7 @@ def test_repr_exact():
      "LayerNorm((3,), eps=1e-05, elementwise_affine=True, bias=False)"),
     (lambda: nn.LayerNorm(3, elementwise_affine=False),
      "LayerNorm((3,), eps=1e-05, elementwise_affine=False, bias=False)"),
-    (lambda: nn.GroupNorm(2, 4), "GroupNorm(2, 4, eps=1e-05, affine=True)"),
+    (lambda: nn.GroupNorm(2, 4), "GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)"),
     (lambda: nn.BatchNorm1d(3, momentum=None, affine=False),
      "BatchNorm1d(3, eps=1e-05, momentum=None, affine=False, bias=False, "
      "track_running_stats=True)"),

@@ -421,11 +421,12 @@ def test_quantize_dynamic_linear():
 
 
 def test_convert_refuses_modules_it_cannot_quantize():
-    m = gpujit.nn.Sequential(tq.QuantStub(), gpujit.nn.Conv2d(1, 1, 1), tq.DeQuantStub())
+    # (a PReLU: gpujit has no quantized one; Conv2d, LayerNorm convert since s50)
+    m = gpujit.nn.Sequential(tq.QuantStub(), gpujit.nn.PReLU(), tq.DeQuantStub())
     m.qconfig = tq.default_qconfig
     p = tq.prepare(m)
     p(gpujit.ones(1, 1, 2, 2))
-    with pytest.raises(NotImplementedError, match="no quantized Conv2d"):
+    with pytest.raises(NotImplementedError, match="no quantized PReLU"):
         tq.convert(p)
 
 
@@ -660,11 +661,14 @@ def test_fuse_modules_linear_relu():
     qx = c.quant(x)
     r = q(qx)
     assert r.int_repr().min().item() >= q.zero_point
-    plain = gpujit.ops.quantized.linear(qx, q.weight(), q.bias(), q.scale, q.zero_point)
+    # (torch's quantized::linear takes the packed weight, s50)
+    plain = gpujit.ops.quantized.linear(qx, q._packed_params._packed_params, q.scale,
+                                        q.zero_point)
     assert r.int_repr().tolist() == gpujit.relu(plain).int_repr().tolist()
-    with pytest.raises(NotImplementedError, match="fuses Linear \\+ ReLU only"):
-        tq.fuse_modules(gpujit.nn.Sequential(gpujit.nn.Conv2d(1, 1, 1),
-                                             gpujit.nn.ReLU()), ["0", "1"])
+    # (conv + relu fuses as torch's ConvReLU2d since s50)
+    fc = tq.fuse_modules(gpujit.nn.Sequential(gpujit.nn.Conv2d(1, 1, 1), gpujit.nn.ReLU()),
+                         ["0", "1"])
+    assert type(fc[0]) is gpujit.ao.nn.intrinsic.ConvReLU2d
 
 
 @needs_torch

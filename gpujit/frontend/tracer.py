@@ -147,8 +147,8 @@ class Recorder:
         chain = []
         for name in path[len(prefix):]:
             child = getattr(owner, name)
-            ty = (self.session.module_type(child) if not isinstance(child, Tensor)
-                  else T.TENSOR)
+            ty = (T.TENSOR if isinstance(child, Tensor) else T.type_of_value(child)
+                  if _is_custom_object(child) else self.session.module_type(child))
             n = self.graph.create("prim::GetAttr", [cur], attrs={"name": name},
                                   output_types=[ty])
             chain.append(n)
@@ -238,6 +238,11 @@ class Recorder:
             ty = T.ListType(et) if kind == "prim::ListConstruct" else \
                 T.TupleType(tuple(e.type for e in elems))
             return g.insert_node(kind, elems, output_types=[ty]).output
+        if _is_custom_object(x):
+            v = self.attr_value(x)
+            if v is not None:
+                return v
+            return self.constant(x)
         if x is None:
             # NoneType, as TorchScript's tracer types it (and leaves without a source range)
             return self.graph.insert_constant(None, T.NONE)
@@ -432,9 +437,14 @@ class TraceSession:
             if p is not None:
                 self.attr_paths.setdefault(id(p), path + (name,))
                 self.other_paths.setdefault(id(p), []).append(path + (name,))
-        for v in vars(m).values():
+        for name, v in vars(m).items():
             if type(v) is Tensor:   # a plain tensor attribute (self.scale = tensor(...)):
                 self.announced.add(id(v))   # state the user keeps, a constant unwarned
+            elif _is_custom_object(v):
+                # (a torch.classes object, a quantized module's packed weight: read through
+                # prim::GetAttr, as TorchScript's tracer reads it)
+                self.attr_paths.setdefault(id(v), path + (name,))
+                self.other_paths.setdefault(id(v), []).append(path + (name,))
         for name, c in m._modules.items():
             if c is not None and path + (name,) not in self.other_paths.get(id(c), ()) \
                     and len(path) < 64:
@@ -628,6 +638,12 @@ def _new_type_name(base) -> str:
         name = mangled(base)
     _GIVEN.add(name)
     return name
+
+
+def _is_custom_object(v) -> bool:
+    """Is v an object of a torch.classes custom class (ops/packed_params.py)?"""
+    q = getattr(type(v), "_qualified_name", None)
+    return isinstance(q, str) and q.startswith("__torch__.torch.classes.")
 
 
 def class_type_for(m) -> T.ClassType:

@@ -49,7 +49,9 @@ _BASE_TYPES = {"Tensor": T.TENSOR, "int": T.INT, "SymInt": T.INT, "float": T.FLO
 
 def schema_arg_type(at) -> T.Type:
     """The IR type a schema argument or return type (ops.schema.ArgType) stands for."""
-    t = _BASE_TYPES.get(at.base, T.ANY)
+    t = _BASE_TYPES.get(at.base)
+    if t is None:       # (a custom class, __torch__.torch.classes.quantized.X: its type)
+        t = T.class_type(at.base) if at.base.startswith("__torch__.") else T.ANY
     if at.is_list:
         t = T.ListType(T.OptionalType(t) if at.elem_optional else t)
     return T.OptionalType(t) if at.optional else t
@@ -90,6 +92,8 @@ def _base_matches(base: str, t) -> bool:
         return isinstance(t, T.GeneratorType)
     if base == "AnyEnumType":
         return isinstance(t, T.EnumType)
+    if base.startswith("__torch__."):       # a custom class (torch.classes): that class
+        return isinstance(t, T.ClassType) and t.name == base
     return True
 
 

@@ -717,6 +717,9 @@ def type_of_value(v) -> Type:
         kt = ks.pop() if len(ks) == 1 else STR
         vt = vs.pop() if len(vs) == 1 else TENSOR
         return DictType(kt, TENSOR if isinstance(vt, TensorType) else vt)
+    qualified = getattr(type(v), "_qualified_name", None)
+    if isinstance(qualified, str) and qualified.startswith("__torch__.torch.classes."):
+        return class_type(qualified)    # (a torch.classes object: packed quantized weights)
     raise TypeError(f"{type(v).__name__} values have no IR type")
 
 

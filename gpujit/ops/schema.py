@@ -112,8 +112,9 @@ class Schema:
         return f"{self.qualified_name}({', '.join(args)}) -> {rets}"
 
 
+# (a dotted base: a custom class, __torch__.torch.classes.quantized.LinearPackedParamsBase)
 _TYPE_RE = re.compile(
-    r"(?P<base>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?P<base>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
     r"(?:\((?P<alias>[a-z][a-z0-9]*)(?P<write>!)?\))?"
     r"(?P<elemopt>\?)?"
     r"(?:\[(?P<size>\d*)\])?"

@@ -143,6 +143,8 @@ def _escapes_ring(v):
 def _generic(cg, n, op, args):
     s = op.schema
     tensor_args = [a for a in args if a.type.base == "Tensor"]
+    if any(a.type.base.startswith("__torch__.") for a in args):
+        return False    # (a torch.classes object, a packed quantized weight: the eager entry)
     if op.cross_device == "keep":
         return False    # (aten::to.other, aten::cpu / cuda: the eager entry finds the device)
     if len(tensor_args) == 1 and tensor_args[0].type.is_tensor and not \

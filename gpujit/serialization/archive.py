@@ -67,6 +67,10 @@ def encode(v, saver, declared=None):
         return {"device": str(v)}
     if isinstance(v, (_dt.dtype, _dt._QuantizedDtype)):
         return {"dtype": v.name}
+    q = getattr(type(v), "_qualified_name", None)
+    if isinstance(q, str) and q.startswith(_CUSTOM_CLASS):
+        # a torch.classes object (a packed quantized weight): its class's state
+        return {"custom": q, "state": encode(v.__getstate__(), saver)}
     from ..frontend.script.classes import object_value_type
     t = declared if isinstance(declared, T.ClassType) and \
         not isinstance(declared, T.NamedTupleType) and isinstance(v, declared.py_class or ()) \
@@ -95,6 +99,14 @@ def decode(j, loader):
         if member is None:
             raise ArchiveError(f"the manifest uses an Enum member it does not define: {j!r}")
         return member
+    if isinstance(j, dict) and set(j) == {"custom", "state"}:
+        cls = getattr(T.class_type(j["custom"]), "py_class", None)
+        if cls is None:
+            raise ArchiveError(f"the manifest uses a torch.classes class this process does "
+                               f"not know: {j['custom']!r}")
+        obj = cls.__new__(cls)
+        obj.__setstate__(decode(j["state"], loader))
+        return obj
     if isinstance(j, dict) and set(j) == {"object", "state"}:
         cls = loader.classes.get(j["object"])
         if cls is None or not callable(getattr(cls, "__setstate__", None)):
@@ -148,6 +160,9 @@ def expect(x, typ, what):
 
 
 
+_CUSTOM_CLASS = "__torch__.torch.classes."
+
+
 def class_types(t):
     """The class and NamedTuple types inside a type (List[Optional[Pair]] -> [Pair])."""
     if isinstance(t, T.NamedTupleType):
@@ -155,7 +170,8 @@ def class_types(t):
         for e in t.elems:
             yield from class_types(e)
     elif isinstance(t, (T.ClassType, T.EnumType)):
-        yield t
+        if not t.name.startswith(_CUSTOM_CLASS):    # (torch.classes: built in, no record)
+            yield t
     elif isinstance(t, (T.ListType, T.OptionalType, T.SetType)):
         yield from class_types(t.elem)
     elif isinstance(t, T.TupleType):

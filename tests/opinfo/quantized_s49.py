@@ -159,19 +159,21 @@ def _linear_inputs():
     w = gpujit.quantize_per_tensor(gpujit.from_numpy(_Y[:, :4] * 0.5), 0.01, 0,
                                    gpujit.qint8)
     b = gpujit.from_numpy(np.array([0.1, -0.2], np.float32))
-    return x, w, b
+    return x, gpujit.ops.quantized.linear_prepack(w, b)
 
 
 def _check_linear(relu):
     def check(sample, out):
-        x, w, b, scale, zp = sample.args
+        x, packed, scale, zp = sample.args
+        w, b = packed.unpack()
         r = _deq(x) @ _deq(w).T + b.numpy().astype(np.float64)
         _assert_q(out, np.maximum(r, 0) if relu else r, scale, zp, x.dtype)
     return check
 
 
 def _check_linear_dynamic(sample, out):
-    x, w, b = sample.args[:3]
+    x, packed = sample.args[:2]
+    w, b = packed.unpack()
     xv = x.numpy().astype(np.float64)
     r = xv @ _deq(w).T + b.numpy()
     assert out.dtype is gpujit.float32

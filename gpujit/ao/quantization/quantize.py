@@ -27,32 +27,41 @@ __all__ = ["propagate_qconfig_", "add_quant_dequant", "prepare", "quantize", "fu
 def get_default_static_quant_module_mappings():
     """float module type -> quantized module type (those gpujit has)."""
     from gpujit.ao.nn import intrinsic as nni, qat as nnqat, quantized as nnq
+    nniq = nni.quantized
     return {QuantStub: nnq.Quantize, DeQuantStub: nnq.DeQuantize, nn.Linear: nnq.Linear,
-            nnqat.Linear: nnq.Linear,
+            nnqat.Linear: nnq.Linear, nnqat.Conv1d: nnq.Conv1d, nnqat.Conv2d: nnq.Conv2d,
+            nnqat.Conv3d: nnq.Conv3d,
             nn.ReLU6: nnq.ReLU6, nn.LeakyReLU: nnq.LeakyReLU, nn.Dropout: nnq.Dropout,
             nn.Hardswish: nnq.Hardswish, nn.ELU: nnq.ELU,
-            nni.LinearReLU: nni.quantized.LinearReLU}
+            nn.Conv1d: nnq.Conv1d, nn.Conv2d: nnq.Conv2d, nn.Conv3d: nnq.Conv3d,
+            nn.BatchNorm2d: nnq.BatchNorm2d, nn.BatchNorm3d: nnq.BatchNorm3d,
+            nnq.FloatFunctional: nnq.QFunctional, nn.LayerNorm: nnq.LayerNorm,
+            nn.GroupNorm: nnq.GroupNorm, nn.InstanceNorm1d: nnq.InstanceNorm1d,
+            nn.InstanceNorm2d: nnq.InstanceNorm2d, nn.InstanceNorm3d: nnq.InstanceNorm3d,
+            nn.Embedding: nnq.Embedding, nn.EmbeddingBag: nnq.EmbeddingBag,
+            nni.LinearReLU: nniq.LinearReLU, nni.ConvReLU1d: nniq.ConvReLU1d,
+            nni.ConvReLU2d: nniq.ConvReLU2d, nni.ConvReLU3d: nniq.ConvReLU3d,
+            nni.BNReLU2d: nniq.BNReLU2d, nni.BNReLU3d: nniq.BNReLU3d}
 
 
 def get_default_qat_module_mappings():
     """float module type -> quantization-aware-training module type."""
     from gpujit.ao.nn import qat as nnqat
-    return {nn.Linear: nnqat.Linear}
+    return {nn.Linear: nnqat.Linear, nn.Conv1d: nnqat.Conv1d, nn.Conv2d: nnqat.Conv2d,
+            nn.Conv3d: nnqat.Conv3d}
 
 
 def get_default_dynamic_quant_module_mappings():
     from gpujit.ao.nn.quantized import dynamic as nnqd
-    return {nn.Linear: nnqd.Linear}
+    from gpujit.ao.nn import quantized as nnq
+    return {nn.Linear: nnqd.Linear, nn.Embedding: nnq.Embedding,
+            nn.EmbeddingBag: nnq.EmbeddingBag}
 
 
 # the float modules PyTorch's static mappings quantize that gpujit does not: converting
 # one is refused rather than left in float
-_UNSUPPORTED_STATIC = ("BatchNorm2d", "BatchNorm3d", "Conv1d", "Conv2d", "Conv3d",
-                       "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-                       "Embedding", "EmbeddingBag", "GroupNorm", "InstanceNorm1d",
-                       "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "PReLU")
-_UNSUPPORTED_DYNAMIC = ("GRUCell", "LSTM", "GRU", "LSTMCell", "RNNCell", "EmbeddingBag",
-                        "Embedding")
+_UNSUPPORTED_STATIC = ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "PReLU")
+_UNSUPPORTED_DYNAMIC = ("GRUCell", "LSTM", "GRU", "LSTMCell", "RNNCell")
 
 
 def get_default_qconfig_propagation_list():
@@ -93,7 +102,13 @@ def _add_observer_(module, qconfig_propagation_list, device=None, non_leaf=()):
     module of the propagation list with a qconfig (a fusion, LinearReLU, and the modules
     of non_leaf, QAT ones, count as leaves), called on its output by a forward hook."""
     from gpujit.ao.nn.intrinsic import _FusedModule
+    from gpujit.ao.nn import quantized as nnq
     fused = isinstance(module, _FusedModule) or type(module) in non_leaf
+    if type(module) in (nnq.FloatFunctional, nnq.QFunctional):
+        # (its operations call activation_post_process themselves: an observer, no hook)
+        if getattr(module, "qconfig", None) is not None:
+            module.activation_post_process = module.qconfig.activation()
+        return
     if not fused:
         for child in module.children():
             if type(child) is not nn.Dropout:
@@ -125,7 +140,11 @@ def prepare(model, inplace=False, allow_list=None, observer_non_leaf_module_list
 
 
 def _remove_activation_post_process(module):
-    if hasattr(module, "activation_post_process"):
+    from .observer import ObserverBase
+    from .fake_quantize import FakeQuantizeBase
+    # (an observer only: QFunctional's own Identity stays, as torch's)
+    if isinstance(getattr(module, "activation_post_process", None),
+                  (ObserverBase, FakeQuantizeBase)):
         del module.activation_post_process
     hook = module.__dict__.pop("_observer_hook", None)
     if hook is not None:
@@ -293,21 +312,64 @@ def _set_module(model, name, new):
     setattr(model, last, new)
 
 
+def _fuse_conv_bn(is_qat, conv, bn):
+    """conv with bn folded in (eval mode: nn.utils.fuse_conv_bn_eval)."""
+    if conv.training != bn.training:
+        raise AssertionError("Conv and BN both must be in the same mode (train or eval).")
+    if is_qat:
+        raise NotImplementedError(f"gpujit has no QAT ConvBn (torch.ao.nn.intrinsic."
+                                  f"ConvBn{type(conv).__name__[-2:]}): fuse in eval mode")
+    return nn.utils.fusion.fuse_conv_bn_eval(conv, bn)
+
+
+def _fuse_conv_bn_relu(is_qat, conv, bn, relu):
+    """ConvReLU{1,2,3}d of conv with bn folded in, and relu (eval mode)."""
+    from gpujit.ao.nn import intrinsic as nni
+    if not (conv.training == bn.training == relu.training):
+        raise AssertionError("Conv and BN both must be in the same mode (train or eval).")
+    fused = _fuse_conv_bn(is_qat, conv, bn)
+    return {nn.Conv1d: nni.ConvReLU1d, nn.Conv2d: nni.ConvReLU2d,
+            nn.Conv3d: nni.ConvReLU3d}[type(conv)](fused, relu)
+
+
+def _fuse_linear_bn(is_qat, linear, bn):
+    if linear.training != bn.training:
+        raise AssertionError("Linear and BN both must be in the same mode (train or eval).")
+    if is_qat:
+        raise NotImplementedError("gpujit has no QAT LinearBn1d (torch.ao.nn.intrinsic.qat):"
+                                  " fuse in eval mode")
+    return nn.utils.fusion.fuse_linear_bn_eval(linear, bn)
+
+
+def _default_fuser_methods():
+    """PyTorch's default fuser method mapping (fuser_method_mappings.py), types ->
+    fn(is_qat, *modules)."""
+    from gpujit.ao.nn import intrinsic as nni
+
+    def seq(cls):
+        return lambda is_qat, a, b: cls(a, b)
+    out = {(nn.Linear, nn.ReLU): seq(nni.LinearReLU),
+           (nn.BatchNorm2d, nn.ReLU): seq(nni.BNReLU2d),
+           (nn.BatchNorm3d, nn.ReLU): seq(nni.BNReLU3d),
+           (nn.Linear, nn.BatchNorm1d): _fuse_linear_bn}
+    for conv, bn, fused in ((nn.Conv1d, nn.BatchNorm1d, nni.ConvReLU1d),
+                            (nn.Conv2d, nn.BatchNorm2d, nni.ConvReLU2d),
+                            (nn.Conv3d, nn.BatchNorm3d, nni.ConvReLU3d)):
+        out[(conv, bn)] = _fuse_conv_bn
+        out[(conv, bn, nn.ReLU)] = _fuse_conv_bn_relu
+        out[(conv, nn.ReLU)] = seq(fused)
+    return out
+
+
 def fuse_known_modules(mod_list, is_qat=False, additional_fuser_method_mapping=None):
-    """[LinearReLU(linear, relu), Identity()] of [linear, relu] (the fusions gpujit
-    quantizes); PyTorch's other fusions (conv / batch norm) are refused."""
-    from gpujit.ao.nn.intrinsic import LinearReLU
+    """The fusion of mod_list (PyTorch's default fuser methods: Linear / Conv + ReLU,
+    Conv + BatchNorm (+ ReLU) folded in eval mode, BatchNorm + ReLU, Linear + BatchNorm1d)
+    followed by Identity modules for the rest."""
     types = tuple(type(m) for m in mod_list)
-    extra = additional_fuser_method_mapping or {}
-    if types in extra:
-        fused = extra[types](is_qat, *mod_list)
-    elif types == (nn.Linear, nn.ReLU):
-        fused = LinearReLU(*mod_list)
-    elif any(t.__name__.startswith(("Conv", "BatchNorm")) for t in types):
-        raise NotImplementedError(f"gpujit's fuse_modules fuses Linear + ReLU only (no "
-                                  f"quantized convolution or batch norm): {types}")
-    else:
+    methods = {**_default_fuser_methods(), **(additional_fuser_method_mapping or {})}
+    if types not in methods:
         raise AssertionError(f"did not find fuser method for: {types} ")
+    fused = methods[types](is_qat, *mod_list)
     for hook in mod_list[0]._forward_pre_hooks.values():
         fused.register_forward_pre_hook(hook)
     mod_list[0]._forward_pre_hooks.clear()

@@ -71,6 +71,9 @@ def _value_type(v):
         if None in keys or values is None or len(keys) != 1:
             return None
         return T.DictType(keys.pop(), values)
+    q = getattr(type(v), "_qualified_name", None)
+    if isinstance(q, str) and q.startswith("__torch__.torch.classes."):
+        return T.class_type(q)      # (a torch.classes object: a quantized packed weight)
     from .classes import object_value_type      # objects of script classes, NamedTuples
     return object_value_type(v)
 

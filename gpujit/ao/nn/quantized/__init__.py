@@ -1,14 +1,17 @@
 """torch.ao.nn.quantized: modules computing on quantized tensors, made from float modules
 by torch.ao.quantization.convert (`from_float`): Linear (FBGEMM's quantized::linear
-arithmetic, ops/quantized_ops.py), Quantize, DeQuantize, ReLU6, LeakyReLU, Hardswish, ELU,
-Dropout."""
+arithmetic, ops/quantized_ops.py), Conv1d / 2d / 3d, BatchNorm2d / 3d (conv.py), Quantize,
+DeQuantize, ReLU6, LeakyReLU, Hardswish, ELU, Dropout."""
 from __future__ import annotations
 
 import gpujit as torch
 from gpujit import nn
 
 __all__ = ["Linear", "LinearPackedParams", "Quantize", "DeQuantize", "ReLU6", "LeakyReLU",
-           "Hardswish", "ELU", "Dropout", "dynamic"]
+           "Hardswish", "ELU", "Dropout", "Conv1d", "Conv2d", "Conv3d", "BatchNorm2d",
+           "BatchNorm3d", "FloatFunctional", "FXFloatFunctional", "QFunctional", "LayerNorm", "GroupNorm",
+           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "Embedding", "EmbeddingBag",
+           "dynamic"]
 
 
 def _quantize_weight(float_wt, observer):
@@ -29,8 +32,10 @@ def _quantize_weight(float_wt, observer):
 
 
 class LinearPackedParams(nn.Module):
-    """A quantized linear's weight (qint8) and float bias (PyTorch packs them for FBGEMM;
-    here they are kept as they are, as buffers outside the state dict)."""
+    """A quantized linear's packed weight: `_packed_params`, quantized::linear_prepack's
+    LinearPackedParamsBase object of the qint8 weight and the float bias (no parameter
+    nor buffer: PyTorch's state dict holds its unpacked (weight, bias) under
+    `_packed_params`)."""
     _version = 3
 
     def __init__(self, dtype=torch.qint8):
@@ -39,21 +44,12 @@ class LinearPackedParams(nn.Module):
         self.set_weight_bias(_empty_qweight(1, 1), None)
 
     def set_weight_bias(self, weight, bias):
-        if self.dtype is torch.qint8 and not weight.is_quantized:
-            raise RuntimeError("quantized::linear_prepack: the weight must be a qint8 "
-                               "quantized tensor")
-        # (non-persistent buffers, out of the state dict, whose entry is _packed_params:
-        # traced code reads them through GetAttr, scripted and saved modules keep them)
-        self.register_buffer("_weight", weight, persistent=False)
-        self.register_buffer("_bias", None if bias is None else bias.detach().float(),
-                             persistent=False)
+        if self.dtype is not torch.qint8:
+            raise RuntimeError("Unsupported dtype on dynamic quantized linear!")
+        self._packed_params = torch.ops.quantized.linear_prepack(weight, bias)
 
     def _weight_bias(self):
-        return self._weight, self._bias
-
-    @property
-    def _packed_params(self):
-        return self._weight, self._bias
+        return torch.ops.quantized.linear_unpack(self._packed_params)
 
     def forward(self, x):
         return x
@@ -65,9 +61,15 @@ class LinearPackedParams(nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
                               missing_keys, unexpected_keys, error_msgs):
-        self.dtype = state_dict.pop(prefix + "dtype", self.dtype)
-        w, b = state_dict.pop(prefix + "_packed_params")
-        self.set_weight_bias(w, b)
+        version = local_metadata.get("version", None)
+        self.dtype = torch.qint8 if version is None or version < 2 else \
+            state_dict.pop(prefix + "dtype")
+        if version is None or version < 3:
+            self.set_weight_bias(state_dict.pop(prefix + "weight"),
+                                 state_dict.pop(prefix + "bias"))
+        else:
+            w, b = state_dict.pop(prefix + "_packed_params")
+            self.set_weight_bias(w, b)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, False,
                                       missing_keys, unexpected_keys, error_msgs)
 
@@ -122,8 +124,8 @@ class Linear(nn.Module):
                 f"qscheme={self.weight().qscheme()}")
 
     def forward(self, x):
-        w, b = self._packed_params._weight_bias()
-        return torch.ops.quantized.linear(x, w, b, self.scale, self.zero_point)
+        return torch.ops.quantized.linear(x, self._packed_params._packed_params, self.scale,
+                                          self.zero_point)
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         super()._save_to_state_dict(destination, prefix, keep_vars)
@@ -307,4 +309,10 @@ class Dropout(nn.Dropout):
         return cls(mod.p, mod.inplace)
 
 
+from .conv import Conv1d, Conv2d, Conv3d, BatchNorm2d, BatchNorm3d  # noqa: E402
+from .functional_modules import (FloatFunctional, FXFloatFunctional,  # noqa: E402
+                                 QFunctional)
+from .normalization import (LayerNorm, GroupNorm, InstanceNorm1d,  # noqa: E402
+                            InstanceNorm2d, InstanceNorm3d)
+from .embedding import Embedding, EmbeddingBag  # noqa: E402
 from . import dynamic  # noqa: E402,F401  (after Linear: dynamic.Linear derives from it)

@@ -20,8 +20,8 @@ class Linear(_QLinear):
         self.version = 4
 
     def forward(self, x):
-        w, b = self._packed_params._weight_bias()
-        return torch.ops.quantized.linear_dynamic(x, w, b, reduce_range=True)
+        return torch.ops.quantized.linear_dynamic(x, self._packed_params._packed_params,
+                                                  reduce_range=True)
 
     def _get_name(self):
         return "DynamicQuantizedLinear"
