@@ -29,7 +29,7 @@ from ..ops.meta import is_c_contiguous
 from ..ir.graph import Node
 from .strategy import STATIC
 
-__all__ = ["guarded_graph", "FALLBACK_NAME"]
+__all__ = ["guarded_graph", "guard_node", "FALLBACK_NAME"]
 
 FALLBACK_NAME = "fallback_function"
 
@@ -96,12 +96,26 @@ def _guard(g, node, grp):
         return
     values, types, static = checked
     kind = "prim::TypeCheck" if static else "prim::TensorExprDynamicGuard"
+    results = guard_node(g, node, kind, values, types, types if static else None)
+    if not static:      # sizes read at run time: the group's own types show `*` too
+        _show_dynamic(node, dict(zip(values, types)))
+        for r in results:
+            r.type = _dynamic(r.type)
+
+
+def guard_node(g, node, kind, values, types, passed=None):
+    """Put `node` (of graph g) behind a guard as TorchScript prints one: a `kind` node
+    (prim::TypeCheck, prim::TensorExprDynamicGuard, prim::RequiresGradCheck) checking
+    `values` for `types` -- passing them on as values of the types `passed` (a list)
+    unless it is None, the node then reading those -- whose bool feeds a prim::If: block0 holds
+    the node, block1 the fallback function called on the node's inputs. The If's
+    results (what used the node's outputs reads them now)."""
     check = Node(g, kind, {"types": types}, node.source_range)
     for v in values:
         check.add_input(v)
     checked = {}
-    if static:          # a TypeCheck passes its inputs on, refined to the checked types
-        checked = {v: check.add_output(t) for v, t in zip(values, types)}
+    if passed is not None:
+        checked = {v: check.add_output(t) for v, t in zip(values, passed)}
     ok = check.add_output(T.BOOL)
     check.insert_before(node)
 
@@ -111,11 +125,6 @@ def _guard(g, node, grp):
     branch.insert_before(node)
     for v, r in zip(node.outputs, results):
         v.replace_all_uses_with(r)
-
-    if not static:      # sizes read at run time: the group's own types show `*` too
-        _show_dynamic(node, dict(zip(values, types)))
-        for r in results:
-            r.type = _dynamic(r.type)
 
     fast = branch.add_block()
     inputs = list(node.inputs)
@@ -140,6 +149,7 @@ def _guard(g, node, grp):
     unpack.add_input(call.output)
     for t in out_types:
         slow.register_output(unpack.add_output(t))
+    return results
 
 
 def _dynamic(t, checked=None):

@@ -3,9 +3,15 @@
 graph_for shows each fusion group as TorchScript does: a guard (prim::TypeCheck, or
 prim::TensorExprDynamicGuard) feeding a prim::If whose block0 holds the
 prim::TensorExprGroup and block1 the fallback call. `fast_path` is what runs when every
-guard passes (the nodes PyTorch's assertAllFused looks at)."""
+guard passes (the nodes PyTorch's assertAllFused looks at).
+
+A call that records gradients shows its DifferentiableGraph regions as torch 2.13 does
+(jit/region_display.py): a prim::RequiresGradCheck guarding a prim::If whose block0 holds
+the prim::DifferentiableGraph node, the region's ops (fusion groups among them) in its
+Subgraph. The helpers look inside those subgraphs as PyTorch's assertAllFused does."""
 
 GROUP = "prim::TensorExprGroup"
+DIFF_GRAPH = "prim::DifferentiableGraph"
 GUARDS = {"prim::TypeCheck", "prim::RequiresGradCheck", "prim::TensorExprDynamicGuard"}
 
 
@@ -15,11 +21,13 @@ def is_guarded_if(n):
 
 def fast_path(block):
     """block's nodes (a graph's top block), each guarded prim::If replaced by the nodes of
-    its block0 (recursively)."""
+    its block0 and each prim::DifferentiableGraph by its subgraph's (recursively)."""
     out = []
     for n in block.nodes():
         if is_guarded_if(n):
             out += fast_path(list(n.blocks())[0])
+        elif n.kind() == DIFF_GRAPH:
+            out += fast_path(n.g("Subgraph"))
         else:
             out.append(n)
     return out
@@ -57,12 +65,16 @@ def region_group_runners(spec):
 
 
 def find_fusion_groups(graph):
-    """The subgraphs of the graph's fusion groups, in blocks too (PyTorch's
-    TestTEFuser.findFusionGroups)."""
+    """The subgraphs of the graph's fusion groups, in blocks and DifferentiableGraph
+    subgraphs too (PyTorch's TestTEFuser.findFusionGroups, which torch's CPU tests call
+    on graphs without regions)."""
     result = []
     for n in graph.nodes():
         if n.kind() == GROUP:
             result.append(n.g("Subgraph"))
+            continue
+        if n.kind() == DIFF_GRAPH:
+            result += find_fusion_groups(n.g("Subgraph"))
             continue
         for block in n.blocks():
             result += find_fusion_groups(block)

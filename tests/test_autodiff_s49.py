@@ -600,14 +600,7 @@ def _peephole_calls(torch, name, tmp_path):
     return outs, mod.f, xa
 
 
-# (the peephole is off: executor._PEEPHOLE_IDENTITIES; these keep the op, torch drops it)
-_PEEPHOLE_OFF = pytest.mark.xfail(strict=True, reason="gpujit keeps x * 1 / x + 0 / x - 0 "
-                                  "(executor._PEEPHOLE_IDENTITIES is off)")
-_PEEPHOLE_CASES = [pytest.param(n, marks=_PEEPHOLE_OFF) if n in ("mul1_alone", "add0", "sub0")
-                   else n for n in sorted(PEEPHOLE)]
-
-
-@pytest.mark.parametrize("name", _PEEPHOLE_CASES)
+@pytest.mark.parametrize("name", sorted(PEEPHOLE))
 def test_identity_arithmetic_dropped_as_torch(name, tmp_path):
     outs, f, xa = _peephole_calls(gpujit, name, tmp_path)
     for out, _, _ in outs[1:]:
@@ -621,7 +614,7 @@ def test_identity_arithmetic_dropped_as_torch(name, tmp_path):
     np.testing.assert_array_equal(x.grad.numpy(), ex.grad.numpy())
 
 
-@pytest.mark.parametrize("name", _PEEPHOLE_CASES)
+@pytest.mark.parametrize("name", sorted(PEEPHOLE))
 def test_identity_arithmetic_as_installed_torch(name, tmp_path):
     torch = pytest.importorskip("torch")
     want, _, _ = _peephole_calls(torch, name, tmp_path)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import gpujit as torch
-from fusion_asserts import fast_path_kinds
+from fusion_asserts import fast_path_kinds, find_fusion_groups
 import gpujit.nn.functional as F
 
 GROUP = "prim::TensorExprGroup"
@@ -47,8 +47,9 @@ def fusion_group_inlining(enabled):
 
 
 def groups(graph):
-    """The subgraphs of every fusion group in graph (nested blocks too)."""
-    return [n.g("Subgraph") for n in graph.findAllNodes(GROUP)]
+    """The subgraphs of every fusion group in graph (nested blocks and DifferentiableGraph
+    regions too)."""
+    return find_fusion_groups(graph)
 
 
 def assert_all_fused(graph, except_for=()):

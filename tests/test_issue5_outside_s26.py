@@ -36,7 +36,8 @@ def np_chain(x, y):
 
 
 def int_arith(a, b):
-    a = a * 1          # a producer every op below reads: one group computes them all
+    a = a | 0          # a producer every op below reads: one group computes them all
+    # (`| 0`: TorchScript's peephole drops `a * 1`)
     return a // b, a % b, torch.remainder(a, b), torch.fmod(a, b), \
         torch.div(a, b, rounding_mode="trunc"), a / b
 
@@ -60,7 +61,7 @@ def bool_ops(a, b):
 
 
 def int_pow(a, b):
-    a = a * 1
+    a = a | 0
     return a ** 2, torch.pow(a, b), a * a * a + 0
 
 
@@ -624,7 +625,7 @@ SIM_PROG = textwrap.dedent("""
         return (torch.nn.functional.gelu(y), torch.nn.functional.gelu(y, approximate="tanh"),
                 torch.sigmoid(y))
     def int_arith(a, b):
-        a = a * 1
+        a = a | 0
         return a // b, a % b, torch.fmod(a, b), a / b
     def casts(x):
         y = x * 1.0

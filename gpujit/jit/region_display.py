@@ -25,17 +25,15 @@ from __future__ import annotations
 
 import os
 
-from ..fusers.display import FALLBACK_NAME
+from ..fusers.display import guard_node
 from ..ir import types as T, SUBGRAPH_ATTR
 from ..ir.graph import Graph, Node, clone_node
 
 __all__ = ["with_regions", "show_regions"]
 
-# Off by default for now: gpujit's port tests count fusion groups and unfused nodes at
-# graph_for's top level for calls that record gradients (torch's tests look into the
-# DifferentiableGraph subgraphs: consider_subgraphs=True); on with show_regions(True)
-# or GPUJIT_SHOW_REGIONS=1.
-_ENABLED = [os.environ.get("GPUJIT_SHOW_REGIONS", "0") not in ("", "0")]
+# On by default, as torch shows them; GPUJIT_SHOW_REGIONS=0 (or show_regions(False))
+# shows the graph without them (fusion groups at its top level).
+_ENABLED = [os.environ.get("GPUJIT_SHOW_REGIONS", "1") not in ("", "0")]
 
 
 def show_regions(flag=None):
@@ -219,40 +217,8 @@ def _returned(v, block):
 
 def _guard(g, dg, ins):
     """dg behind torch's prim::RequiresGradCheck of its Tensor inputs, the fallback
-    function in the other branch."""
+    function in the other branch (fusers/display.py's guard_node)."""
     tensors = [v for v in ins if isinstance(v.type, T.TensorType)]
-    check = Node(g, "prim::RequiresGradCheck", {"types": [
-        T.TensorType(requires_grad=bool(v.type.requires_grad)) for v in tensors]})
-    for v in tensors:
-        check.add_input(v)
-    checked = {v: check.add_output(v.type) for v in tensors}
-    ok = check.add_output(T.BOOL)
-    check.insert_before(dg)
-    branch = Node(g, "prim::If")
-    branch.add_input(ok)
-    results = [branch.add_output(v.type) for v in dg.outputs]
-    branch.insert_before(dg)
-    for v, r in zip(dg.outputs, results):
-        v.replace_all_uses_with(r)
-    fast = branch.add_block()
-    inputs = list(dg.inputs)
-    dg.owning_block.nodes.remove(dg)
-    fast.append(dg)
-    for i, v in enumerate(inputs):
-        if v in checked:
-            dg.replace_input(i, checked[v])
-    for v in dg.outputs:
-        fast.register_output(v)
-    slow = branch.add_block()
-    fn = slow.append(Node(g, "prim::Constant", {"name": FALLBACK_NAME, "fallback": 1}))
-    fn.add_output(T.FUNCTION)
-    call = slow.append(Node(g, "prim::CallFunction"))
-    call.add_input(fn.output)
-    for v in inputs:
-        call.add_input(v)
-    out_types = [v.type for v in dg.outputs]
-    call.add_output(T.TupleType(tuple(out_types)))
-    unpack = slow.append(Node(g, "prim::TupleUnpack"))
-    unpack.add_input(call.output)
-    for t in out_types:
-        slow.register_output(unpack.add_output(t))
+    guard_node(g, dg, "prim::RequiresGradCheck", tensors,
+               [T.TensorType(requires_grad=bool(v.type.requires_grad)) for v in tensors],
+               [v.type for v in tensors])

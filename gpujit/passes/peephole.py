@@ -249,9 +249,27 @@ def drop_profiled_identities(graph, dtype_of) -> bool:
     rewrites a bool x, whose `x * 1` is int64: not here), when replacing the result by x
     changes no aliasing anyone can see (torch's safeToChangeAliasingRelationship: neither
     is written, not both reach the caller). Whether any node went."""
-    db = None
     changed = False
-    for node in list(graph.walk()):
+    for node, (xi, c) in torch_identities(graph).items():
+        x = node.inputs[xi]
+        if not identity_keeps(node.op, dtype_of(x), c):
+            continue
+        node.output.replace_all_uses_with(x)
+        node.destroy()
+        changed = True
+    return changed
+
+
+def torch_identities(graph) -> dict:
+    """{node: (the index of its input x, the constant)} for each `x * 1`, `1 * x`,
+    `x + 0`, `0 + x`, `x - 0` (int or bool constants, alpha 1) of the graph (its blocks too) whose result could be x
+    without changing aliasing anyone can see (neither is written, not both reach the
+    caller): torch's PeepholeOptimize drops those (for x of a dtype the op keeps:
+    identity_keeps)."""
+    db = None
+    out = {}
+    root, escapes = {}, {}      # (chains: `(x * 1) + 0` is x for both)
+    for node in graph.walk():
         if node.owning_block is None or node.kind not in (
                 "aten::mul", "aten::add", "aten::sub") or len(node.outputs) != 1:
             continue
@@ -264,26 +282,40 @@ def drop_profiled_identities(graph, dtype_of) -> bool:
             continue
         for xi, ci in positions:
             c = constant_value(ins[ci])
-            if type(c) is not int or c != unit or ins[ci].node.kind != "prim::Constant":
-                continue
+            if type(c) not in (int, bool) or c != unit or \
+                    ins[ci].node.kind != "prim::Constant":
+                continue        # (torch's: an integral Scalar, bool too -- not 1.0)
             x = ins[xi]
-            dt = dtype_of(x)
-            if dt is None or dt is _dt.bool or not isinstance(x.type, T.TensorType):
-                continue
-            kinds = ((dt, _dt.DIM), scalar_kind(c))
-            try:
-                _, out_dtype = op.compute_types(kinds)
-            except Exception:   # noqa: BLE001 - an unsupported dtype: the error stays
-                continue
-            if out_dtype != dt:
+            if not isinstance(x.type, T.TensorType):
                 continue
             if db is None:
                 db = AliasDb(graph)
             y = node.output
-            if db.has_writers(x) or db.has_writers(y) or (db.escapes(x) and db.escapes(y)):
+            r = root.get(x, x)      # (x the result of an identity taken before: its x)
+            esc = escapes[r] if r in escapes else db.escapes(r)
+            if db.has_writers(x) or db.has_writers(y) or (esc and db.escapes(y)):
                 continue
-            y.replace_all_uses_with(x)
-            node.destroy()
-            changed = True
+            out[node] = (xi, c)
+            root[y] = r
+            escapes[r] = esc or db.escapes(y)
             break
-    return changed
+    return out
+
+
+_KEEPS: dict = {}
+
+
+def identity_keeps(op, dt, c) -> bool:
+    """Whether registry op `op` (one of _TORCH_IDENTITIES) of a tensor of dtype dt and the
+    number c keeps dt (bool * 1 is int64: torch rewrites that too, gpujit not)."""
+    r = _KEEPS.get((op.name, dt, type(c)))
+    if r is None:
+        r = False
+        if dt is not None:
+            try:
+                _, out_dtype = op.compute_types(((dt, _dt.DIM), scalar_kind(c)))
+                r = out_dtype == dt
+            except Exception:   # noqa: BLE001 - an unsupported dtype: the error stays
+                r = False
+        _KEEPS[(op.name, dt, type(c))] = r
+    return r

@@ -454,10 +454,10 @@ def _has_regions(steps):
     return False
 
 
-# torch's PeepholeOptimize drops x * 1 / x + 0 / x - 0 of int constants before fusion; OFF
-# (s49): gpujit's tests and programs use `x * 1` to make a group of two ops, and ~100 tests
-# broke when it was on. tests/test_autodiff_s49.py keeps torch's expectations (xfail).
-_PEEPHOLE_IDENTITIES = False
+# torch's PeepholeOptimize drops x * 1 / x + 0 / x - 0 of int constants before it profiles
+# (the profiling run takes them as x: Profile.identities) and fuses (_unroll_profiled).
+# Tests that need a two-op group write `x * 1.0` (which torch keeps).
+_PEEPHOLE_IDENTITIES = True
 
 
 def _unroll_profiled(graph, profile):
@@ -474,7 +474,8 @@ def _unroll_profiled(graph, profile):
         if n.kind == "prim::Loop":
             loops = True
         elif _PEEPHOLE_IDENTITIES and n.kind in ("aten::mul", "aten::add", "aten::sub") and \
-                any(v.node.kind == "prim::Constant" and type(v.node.attrs.get("value")) is int
+                any(v.node.kind == "prim::Constant" and
+                    type(v.node.attrs.get("value")) in (int, bool)
                     and v.node.attrs["value"] == (1 if n.kind == "aten::mul" else 0)
                     for v in n.inputs[:2]):
             identities = True       # (a candidate of torch's x * 1 / x + 0 / x - 0)
@@ -704,6 +705,7 @@ class Executable:
         self._module_seen = None       # (call_recording) the last module argument coerced
         self._op_by_op_plan = None     # (call_recording) the graph's plan, not optimized
         self._has_strict_regions = None   # does g hold a scripted strict_fusion region?
+        self._identities = None     # (profiling runs) torch_identities(g)
         # one thread profiles and compiles a new key; the others wait and then call its
         # code (without it, 8 threads calling a new function made 8 specializations of one
         # key, spending the budget and the fusion strategy's)
@@ -875,6 +877,12 @@ class Executable:
                 return spec.fn(*args)
             grad_on = _grad_mode.is_grad_enabled()
             profile.without_grad = not grad_on and getattr(profile, "without_grad", True)
+            if _PEEPHOLE_IDENTITIES:
+                # (torch's PeepholeOptimize runs before its profiling run)
+                if self._identities is None:
+                    from ..passes.peephole import torch_identities
+                    self._identities = torch_identities(self.graph)
+                profile.identities = self._identities
             result = interpret(self.graph, *args, profile=profile)
             self.stats["profiling_runs"] += 1
             if profile.runs < runs:

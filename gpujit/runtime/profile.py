@@ -134,6 +134,10 @@ class Profile:
     """Specs of the Values seen in profiling runs, the blocks that ran, and the full IR
     type of each tensor seen (sizes, strides: for graph_for)."""
 
+    # {node: index of x} of the graph's `x * 1` / `x + 0` / `x - 0` the profiling run
+    # takes as x (passes/peephole.torch_identities; the executor sets it)
+    identities: dict = {}
+
     def __init__(self):
         self.specs: dict = {}
         self.types: dict = {}
