@@ -317,6 +317,31 @@ _unary("airy_ai", """\
 """)
 
 
+# The unary functions call C's exp / log / log1p / sin / cos (libm's on the CPU), as ATen's
+# Math.h and gpujit's eager ufuncs (ops/_special_kernels.py) do: not the kernels' `_exp_f64`
+# & co., which are NumPy's (SVML's on AVX512 hosts) to match NumPy's eager exp; those
+# differed from torch 2.13 and from eager by an ulp or more at thousands of float64 values
+_LIBM = ("exp", "log", "log1p", "sin", "cos", "sqrt")
+for _fn in _LIBM:
+    _define(f"_cm_{_fn}_f64", {"cpu": f"_cm_{_fn}_f64 = math.{_fn}\n",
+                               "cuda": f"_cm_{_fn}_f64 = math.{_fn}\n",
+                               "sim": f"_cm_{_fn}_f64 = np.{_fn}\n"})
+
+
+def _to_libm(text):
+    for fn in _LIBM:
+        text = text.replace(f"_{fn}_f64(", f"_cm_{fn}_f64(")
+    return text
+
+
+for _name in [f"_{n}_{s}" for n in UNARY for s in ("f32", "f64")] + ["_expsq_f64",
+                                                                     "_erfcx_pos_f64"]:
+    _deps, _srcs = _DEFS[_name]
+    _define(_name, {t: _to_libm(src) for t, src in _srcs.items()},
+            deps=tuple(f"_cm_{d[1:]}" if d[1:-4] in _LIBM and d.endswith("_f64") else d
+                       for d in _deps))
+
+
 # ------------------------------------------------------------------ orthogonal polynomials
 # (x, n) in the computation dtype F; n truncated to an int64 m (-1 for NaN, +-inf and
 # beyond int64); each step rounded to F
