@@ -224,6 +224,22 @@ for _fn in _HALF_LIBM:
                           "sim": f"_{_fn}_d = np.{_MATH[_fn][1]}\n"},
             deps=("_exp2_f64",) if _fn == "exp2" else ())
 
+# float16 functions whose libm float value and NumPy's float32 loop's value round to the
+# same half for every one of the 65536 halves (checked over all of them: tests/
+# test_special_speed_s50.py; expm1, log, log10, tan, asin, atan, cosh, asinh differ at 1-4
+# halves and keep libm's per element). `_<fn>_hs` is the float16 op's function held in
+# float32: libm's, and where NumPy exports the float32 loop a staged call of it
+# (NUMPY_LOOPS): eager's halves either way, at NumPy's vector speed when staged. (float16
+# exp calls `_exp_f32`, NumPy's own float32 algorithm, likewise the same halves.)
+HALF_STAGED = ("exp2", "log2", "log1p", "sin", "cos", "acos", "sinh", "tanh", "acosh",
+               "atanh")
+for _fn in HALF_STAGED:
+    _define(f"_{_fn}_hs", {t: src.replace(f"_{_fn}_h =", f"_{_fn}_hs =")
+                           for t, src in _DEFS[f"_{_fn}_h"][1].items()},
+            deps=_DEFS[f"_{_fn}_h"][0])
+    if f"_{_fn}_f32" in NUMPY_LOOPS:
+        NUMPY_LOOPS[f"_{_fn}_hs"] = NUMPY_LOOPS[f"_{_fn}_f32"]
+
 # NumPy's floor division and remainder of floats (npy_divmod): the quotient snapped to
 # an integer, the remainder with the divisor's sign (a zero remainder with the dividend's,
 # as PyTorch's)

@@ -299,3 +299,70 @@ def test_matches_torch_grid():
         keep = np.abs(x) < 40          # (torch's large-x phases, airy's tails)
         np.testing.assert_allclose(got[keep], want[keep], rtol=1e-12, atol=1e-15,
                                    equal_nan=True, err_msg=name)
+
+
+# ------------------------------------------------------------------ float16 math in CPU kernels
+
+_HALVES = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+
+
+def test_half_staged_functions_round_as_libm():
+    """prims.HALF_STAGED: NumPy's float32 function of every half, rounded to half, is the
+    half eager computes (libm's float function: ops/half_libm.call)."""
+    from gpujit.kernels import prims
+    from gpujit.ops import half_libm
+    for fn in prims.HALF_STAGED + ("exp",):
+        want = half_libm.call(np, fn, _HALVES)
+        with np.errstate(all="ignore"):
+            got = getattr(np, prims._MATH[fn][1])(_HALVES.astype(np.float32)).astype(np.float16)
+        same = (got.view(np.uint16) == want.view(np.uint16)) | (np.isnan(got) & np.isnan(want))
+        assert same.all(), (fn, _HALVES[~same][:4])
+
+
+def _half_bits_equal(got, want):
+    return bool(((got.view(np.uint16) == want.view(np.uint16))
+                 | (np.isnan(got) & np.isnan(want))).all())
+
+
+def test_fused_float16_functions_staged_as_eager():
+    """A float16 kernel computes tanh, sin, exp ... in float32 through NumPy's loops (staged)
+    where NumPy exports them, and gives eager's halves for all 65536 inputs."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    from test_kernels import traced
+    from gpujit import kernels as K
+    from gpujit.kernels import prims
+    names = prims.HALF_STAGED + ("exp", "log", "tan")
+
+    def fn(a):
+        return tuple(getattr(torch, n)(a) for n in names)
+    g = traced(fn, _HALVES)
+    k = K.build(K.spec_for(g, (_HALVES,)), "cpu")
+    got = k(_HALVES)
+    for n, r in zip(names, got):
+        want = getattr(torch, n)(torch.from_numpy(_HALVES)).numpy()
+        assert r.dtype == np.float16 and _half_bits_equal(r, want), n
+    if "_tanh_hs" in prims.NUMPY_LOOPS:
+        assert "_npl_tanh_f32(" in k.source
+        assert "_tanh_h(" not in k.source
+
+
+def test_fused_float16_chain_as_eager():
+    sys.path.insert(0, os.path.dirname(__file__))
+    from test_kernels import traced
+    from gpujit import kernels as K
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal(3000) * 3).astype(np.float16)
+    y = (rng.standard_normal(3000)).astype(np.float16)
+
+    def fn(a, b):
+        return torch.tanh(a * 0.5 + b) * (a - b) + torch.sin(a) * torch.exp(b)
+    g = traced(fn, x, y)
+    k = K.build(K.spec_for(g, (x, y), static=False), "cpu")
+    got = k(x, y)[0]
+    want = fn(torch.from_numpy(x), torch.from_numpy(y)).numpy()
+    assert _half_bits_equal(got, want)
+    # a strided view (the kernel's strided path) as eager too
+    xs, ys = x[::3], y[::3]
+    k2 = K.build(K.spec_for(g, (xs, ys), static=False), "cpu")
+    assert _half_bits_equal(k2(xs, ys)[0],
+                            fn(torch.from_numpy(xs), torch.from_numpy(ys)).numpy())
