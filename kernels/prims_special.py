@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from gpujit.ops import special_coeffs as C
 
-from .prims import _DEFS, _define
+from .prims import _DEFS, _define, LIBM_F64
 
 __all__ = ["UNARY", "BINARY"]
 
@@ -321,11 +321,7 @@ _unary("airy_ai", """\
 # Math.h and gpujit's eager ufuncs (ops/_special_kernels.py) do: not the kernels' `_exp_f64`
 # & co., which are NumPy's (SVML's on AVX512 hosts) to match NumPy's eager exp; those
 # differed from torch 2.13 and from eager by an ulp or more at thousands of float64 values
-_LIBM = ("exp", "log", "log1p", "sin", "cos", "sqrt")
-for _fn in _LIBM:
-    _define(f"_cm_{_fn}_f64", {"cpu": f"_cm_{_fn}_f64 = math.{_fn}\n",
-                               "cuda": f"_cm_{_fn}_f64 = math.{_fn}\n",
-                               "sim": f"_cm_{_fn}_f64 = np.{_fn}\n"})
+_LIBM = LIBM_F64     # (prims.py's _cm_<fn>_f64)
 
 
 def _to_libm(text):
