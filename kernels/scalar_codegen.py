@@ -440,9 +440,10 @@ class ScalarCodegen:
         if fname in FLOAT_UNARY:
             T = self.float_type(vals[0].ty)
             if self._half_libm == fname and T is _dt.float32 and self._half and (
-                    fname in HALF_STAGED or fname == "exp"):
+                    fname in HALF_STAGED or fname == "exp") and not self._libm_all:
                 # (the float16 op exp, tanh, sin ...: the same halves as libm's float
-                # function from NumPy's float32 loop, staged; prims.HALF_STAGED)
+                # function from NumPy's float32 loop, staged; prims.HALF_STAGED. Not
+                # sinc & co., whose float value of sin is not rounded to half)
                 prim = "_exp_f32" if fname == "exp" else f"_{fname}_hs"
                 return E(f"_f32({self.use(prim)}({self.as_type(vals[0], T)}))", T)
             if self._half_libm == fname and T is _dt.float32 and (
