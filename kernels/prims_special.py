@@ -338,6 +338,36 @@ for _name in [f"_{n}_{s}" for n in UNARY for s in ("f32", "f64")] + ["_expsq_f64
                        for d in _deps))
 
 
+# spherical_bessel_j0 in its dtype, as ATen's kernel and eager (ops/_special_kernels.py):
+# the Taylor polynomial contracted into FMAs, C's sin / sinf (torch 2.13's bits)
+_define("_fmaf_f32", {"cpu": "_fmaf_f32 = _fma_f32\n", "cuda": """
+@DEVICE
+def _fmaf_f32(a, b, c):
+    return cuda.fma(_f32(a), _f32(b), _f32(c))
+""", "sim": """
+@DEVICE
+def _fmaf_f32(a, b, c):
+    return np.float32(np.float64(a) * np.float64(b) + np.float64(c))
+"""}, deps=("_fma_f32",))
+_SJ0 = (-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0, -1.0 / 39916800.0,
+        1.0 / 6227020800.0)
+for _s, _F, _fma, _sin in (("f32", "_f32", "_fmaf_f32", "_sin_h"),
+                           ("f64", "_f64", "_fma_f64", "_cm_sin_f64")):
+    _define(f"_spherical_bessel_j0_{_s}", f"""
+@DEVICE
+def _spherical_bessel_j0_{_s}(x):
+    xs = {_F}(x)
+    if xs == math.inf or xs == -math.inf:
+        return {_F}(0.0)
+    if abs(xs) < {_F}(0.5):
+        z = {_F}(xs * xs)
+        r = {_F}({_SJ0[5]!r})
+""" + "".join(f"        r = {_fma}(z, r, {_F}({c!r}))\n" for c in _SJ0[4::-1]) + f"""\
+        return {_fma}(z, r, {_F}(1.0))
+    return {_F}({_F}({_sin}(xs)) / xs)
+""", deps=(_fma, _sin))
+
+
 # ------------------------------------------------------------------ orthogonal polynomials
 # (x, n) in the computation dtype F; n truncated to an int64 m (-1 for NaN, +-inf and
 # beyond int64); each step rounded to F
