@@ -224,6 +224,22 @@ for _fn in _HALF_LIBM:
                           "sim": f"_{_fn}_d = np.{_MATH[_fn][1]}\n"},
             deps=("_exp2_f64",) if _fn == "exp2" else ())
 
+# float16 functions whose libm float value and NumPy's float32 loop's value round to the
+# same half for every one of the 65536 halves (checked over all of them: tests/
+# test_special_speed_s50.py; expm1, log, log10, tan, asin, atan, cosh, asinh differ at 1-4
+# halves and keep libm's per element). `_<fn>_hs` is the float16 op's function held in
+# float32: libm's, and where NumPy exports the float32 loop a staged call of it
+# (NUMPY_LOOPS): eager's halves either way, at NumPy's vector speed when staged. (float16
+# exp calls `_exp_f32`, NumPy's own float32 algorithm, likewise the same halves.)
+HALF_STAGED = ("exp2", "log2", "log1p", "sin", "cos", "acos", "sinh", "tanh", "acosh",
+               "atanh")
+for _fn in HALF_STAGED:
+    _define(f"_{_fn}_hs", {t: src.replace(f"_{_fn}_h =", f"_{_fn}_hs =")
+                           for t, src in _DEFS[f"_{_fn}_h"][1].items()},
+            deps=_DEFS[f"_{_fn}_h"][0])
+    if f"_{_fn}_f32" in NUMPY_LOOPS:
+        NUMPY_LOOPS[f"_{_fn}_hs"] = NUMPY_LOOPS[f"_{_fn}_f32"]
+
 # NumPy's floor division and remainder of floats (npy_divmod): the quotient snapped to
 # an integer, the remainder with the divisor's sign (a zero remainder with the dividend's,
 # as PyTorch's)
@@ -275,6 +291,15 @@ def _spow_{s}(x, e):
         return {F}({F}(1.0) / (x * x))
     return {F}(_pow_{s}(x, e))
 """
+# C's float64 exp, log ... (libm's on the CPU) for the primitives of ATen's Math.h functions
+# (kernels/prims_special.py's Cephes functions), as gpujit's eager ufuncs
+# (ops/_special_kernels.py) and ATen call them: `_exp_f64` & co. are
+# NumPy's (SVML's on AVX512 hosts), to match NumPy's eager exp
+LIBM_F64 = ("exp", "log", "log1p", "sin", "cos", "sqrt")
+for _fn in LIBM_F64:
+    _define(f"_cm_{_fn}_f64", {"cpu": f"_cm_{_fn}_f64 = math.{_fn}\n",
+                               "cuda": f"_cm_{_fn}_f64 = math.{_fn}\n",
+                               "sim": f"_cm_{_fn}_f64 = np.{_fn}\n"})
 # Giles' erfinv (as gpujit.ops.special): polynomial guess, two Newton steps, in float64
 _ERFINV = """
 @DEVICE

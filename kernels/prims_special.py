@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from gpujit.ops import special_coeffs as C
 
-from .prims import _DEFS, _define
+from .prims import _DEFS, _define, LIBM_F64
 
 __all__ = ["UNARY", "BINARY"]
 
@@ -315,6 +315,57 @@ _unary("airy_ai", """\
             break
     return 0.35502805388781723926 * f - 0.258819403792806798405 * g
 """)
+
+
+# The unary functions call C's exp / log / log1p / sin / cos (libm's on the CPU), as ATen's
+# Math.h and gpujit's eager ufuncs (ops/_special_kernels.py) do: not the kernels' `_exp_f64`
+# & co., which are NumPy's (SVML's on AVX512 hosts) to match NumPy's eager exp; those
+# differed from torch 2.13 and from eager by an ulp or more at thousands of float64 values
+_LIBM = LIBM_F64     # (prims.py's _cm_<fn>_f64)
+
+
+def _to_libm(text):
+    for fn in _LIBM:
+        text = text.replace(f"_{fn}_f64(", f"_cm_{fn}_f64(")
+    return text
+
+
+for _name in [f"_{n}_{s}" for n in UNARY for s in ("f32", "f64")] + ["_expsq_f64",
+                                                                     "_erfcx_pos_f64"]:
+    _deps, _srcs = _DEFS[_name]
+    _define(_name, {t: _to_libm(src) for t, src in _srcs.items()},
+            deps=tuple(f"_cm_{d[1:]}" if d[1:-4] in _LIBM and d.endswith("_f64") else d
+                       for d in _deps))
+
+
+# spherical_bessel_j0 in its dtype, as ATen's kernel and eager (ops/_special_kernels.py):
+# the Taylor polynomial contracted into FMAs, C's sin / sinf (torch 2.13's bits)
+_define("_fmaf_f32", {"cpu": "_fmaf_f32 = _fma_f32\n", "cuda": """
+@DEVICE
+def _fmaf_f32(a, b, c):
+    return cuda.fma(_f32(a), _f32(b), _f32(c))
+""", "sim": """
+@DEVICE
+def _fmaf_f32(a, b, c):
+    return np.float32(np.float64(a) * np.float64(b) + np.float64(c))
+"""}, deps=("_fma_f32",))
+_SJ0 = (-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362880.0, -1.0 / 39916800.0,
+        1.0 / 6227020800.0)
+for _s, _F, _fma, _sin in (("f32", "_f32", "_fmaf_f32", "_sin_h"),
+                           ("f64", "_f64", "_fma_f64", "_cm_sin_f64")):
+    _define(f"_spherical_bessel_j0_{_s}", f"""
+@DEVICE
+def _spherical_bessel_j0_{_s}(x):
+    xs = {_F}(x)
+    if xs == math.inf or xs == -math.inf:
+        return {_F}(0.0)
+    if abs(xs) < {_F}(0.5):
+        z = {_F}(xs * xs)
+        r = {_F}({_SJ0[5]!r})
+""" + "".join(f"        r = {_fma}(z, r, {_F}({c!r}))\n" for c in _SJ0[4::-1]) + f"""\
+        return {_fma}(z, r, {_F}(1.0))
+    return {_F}({_F}({_sin}(xs)) / xs)
+""", deps=(_fma, _sin))
 
 
 # ------------------------------------------------------------------ orthogonal polynomials

@@ -30,6 +30,7 @@ from gpujit.ops.half_libm import fused_libm as _fused_libm
 from gpujit.ops.scalar import check_expression, ScalarForm, FUNCTIONS as _NP_FUNCTIONS
 
 from .spec import KernelBuildError
+from .prims import HALF_STAGED
 from .prims_special import UNARY as _SPECIAL_UNARY, BINARY as _SPECIAL_BINARY
 
 __all__ = ["E", "ScalarCodegen", "CTOR", "SUFFIX", "literal"]
@@ -438,6 +439,13 @@ class ScalarCodegen:
             return self.f_round(ROUNDING[fname], vals[0])
         if fname in FLOAT_UNARY:
             T = self.float_type(vals[0].ty)
+            if self._half_libm == fname and T is _dt.float32 and self._half and (
+                    fname in HALF_STAGED or fname == "exp") and not self._libm_all:
+                # (the float16 op exp, tanh, sin ...: the same halves as libm's float
+                # function from NumPy's float32 loop, staged; prims.HALF_STAGED. Not
+                # sinc & co., whose float value of sin is not rounded to half)
+                prim = "_exp_f32" if fname == "exp" else f"_{fname}_hs"
+                return E(f"_f32({self.use(prim)}({self.as_type(vals[0], T)}))", T)
             if self._half_libm == fname and T is _dt.float32 and (
                     self._half or self._libm_all):
                 # (the float16 op exp, log ...: libm's float function, ops/half_libm.py)

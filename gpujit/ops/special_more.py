@@ -49,6 +49,20 @@ def _f64(xp, a):
     return xp.asarray(a, dtype=np.float64)
 
 
+def _compiled(xp, name, a):
+    """name's values of a float32 / float64 NumPy array from the compiled per-element ufunc
+    (ops/_special_kernels.py: the algorithm below, one loop), or None (CuPy, other
+    dtypes: the array code)."""
+    if xp is not np:
+        return None
+    dt = getattr(a, "dtype", None)
+    if dt != np.float32 and dt != np.float64:
+        return None
+    from ._special_kernels import apply
+    with np.errstate(all="ignore"):
+        return apply(name, a)
+
+
 def _out(xp, r, like):
     """r (float64) rounded to the dtype of `like` (the computation dtype)."""
     dt = getattr(like, "dtype", None)
@@ -176,21 +190,24 @@ def log_ndtr(xp, a):
     scalar="ndtri({self})")
 def special_ndtri(xp, self):
     """The inverse of the standard normal CDF (the quantile function)."""
-    return _out(xp, ndtri(xp, self), self)
+    r = _compiled(xp, "ndtri", self)
+    return r if r is not None else _out(xp, ndtri(xp, self), self)
 
 
 @op("aten::special_log_ndtr(Tensor self) -> Tensor", tags=_FUSED, **_SPECIAL,
     scalar="log_ndtr({self})")
 def special_log_ndtr(xp, self):
     """log of the area under the standard normal density from -inf to x."""
-    return _out(xp, log_ndtr(xp, self), self)
+    r = _compiled(xp, "log_ndtr", self)
+    return r if r is not None else _out(xp, log_ndtr(xp, self), self)
 
 
 @op("aten::special_erfcx(Tensor self) -> Tensor", tags=_FUSED, **_SPECIAL,
     scalar="erfcx({self})")
 def special_erfcx(xp, self):
     """The scaled complementary error function, exp(x^2) erfc(x)."""
-    return _out(xp, erfcx(xp, self), self)
+    r = _compiled(xp, "erfcx", self)
+    return r if r is not None else _out(xp, erfcx(xp, self), self)
 
 
 @_derivative(special_ndtri)
@@ -307,7 +324,8 @@ _NOT_DIFF = ("PyTorch's torch.special Bessel functions, airy_ai and orthogonal p
 
 def _declare_unary(name, fn, doc):
     def impl(xp, self):
-        return _out(xp, fn(xp, self), self)
+        r = _compiled(xp, name, self)
+        return r if r is not None else _out(xp, fn(xp, self), self)
     impl.__name__ = impl.__qualname__ = f"special_{name}"
     impl.__doc__ = doc
     arg = "x" if name == "airy_ai" else "self"
