@@ -35,7 +35,7 @@ from .classes import script_class_of
 from .errors import FrontendError
 from .loops import has_exit, has_return, own_loop_exits, assigned_names, RAISED, PENDING
 from .variables import Var, OneBranch
-from .autocast_regions import AutocastMixin, AUTOCAST
+from .autocast_regions import AutocastMixin, AUTOCAST, OBJECT_META
 
 __all__ = ["WithMixin"]
 
@@ -193,8 +193,12 @@ class WithMixin(AutocastMixin):
                                f"{ast.unparse(item.optional_vars)}:` {why}",
                                item.optional_vars,
                                hint=f"drop `as {ast.unparse(item.optional_vars)}`")
+                spec = dict(spec or {})
+                kept = spec.pop(OBJECT_META, None)
                 with self.at(ctx):
-                    self.emit("prim::Enter", [], [], attrs={"name": region, **(spec or {})})
+                    node = self.emit("prim::Enter", [], [], attrs={"name": region, **spec})
+                if kept is not None:
+                    node.meta[OBJECT_META] = kept
                 entered.append(region)
                 continue
             with self.at(ctx):
