@@ -97,8 +97,14 @@ class FunctionSource:
         node = _unparenthesized(node)
         line = getattr(node, "lineno", 1)
         text = self.file_lines[line - 1] if 0 < line <= len(self.file_lines) else ""
+        end = node.func if isinstance(node, ast.Call) else node
+        span = None
+        if getattr(end, "end_lineno", None) is not None:
+            span = (end.end_lineno + self.start - 1, end.end_col_offset + self.indent,
+                    self.start, self.start + len(self.file_lines) - 1)
         return SourceRange(self.filename, line + self.start - 1,
-                           getattr(node, "col_offset", 0) + self.indent, text, self.name)
+                           getattr(node, "col_offset", 0) + self.indent, text, self.name,
+                           span)
 
     def end_col(self, node):
         if getattr(node, "end_lineno", None) == getattr(node, "lineno", None):
