@@ -13,6 +13,7 @@ Expected texts were computed with torch 2.13 (the tests compare with torch itsel
 it is importable)."""
 
 import io
+from typing import Optional
 import zipfile
 
 import numpy as np
@@ -317,3 +318,158 @@ def test_raise_and_assert_keep_their_own_report():
     msg = str(e.value)
     assert msg.startswith(_HEAD) and msg.count(_HEAD) == 1
     assert msg.endswith("AssertionError: positive\n"), msg
+
+
+# ---------------------------------------------------------------- compile errors
+def _branch_types(x, c: bool):
+    if c:
+        y = x
+    else:
+        y = 1
+    z = 3
+    return y + z
+
+
+def _one_branch(x, c: bool):
+    if c:
+        y = 1
+    else:
+        x = x + 2
+    return y
+
+
+def _returns_differ(x: int):
+    if x > 0:
+        return 1
+    else:
+        return "a"
+
+
+def _optional_method(x: Optional[torch.Tensor]):
+    return x.sum()
+
+
+def _range_of_float(x: float):
+    return [i for i in range(x)]
+
+
+def _iterate_int(x):
+    for i in 5:
+        pass
+    return x
+
+
+def _set_attr_of_int(x: int):
+    x.y = 3
+    return x
+
+
+def _compile_error(fn):
+    with pytest.raises(RuntimeError) as e:
+        torch.jit.script(fn)
+    return str(e.value)
+
+
+def _frame(fn, k, text, col, width):
+    """gpujit's frame of fn's line k (after the def): the line, `width` characters from
+    `col` underlined."""
+    line = fn.__code__.co_firstlineno + k
+    return (f'  File "{__file__}", line {line}, in {fn.__name__}\n        {text}\n'
+            f"        {' ' * col}{'~' * width} <--- HERE")
+
+
+def test_branch_type_mismatch_has_torchs_words_and_the_use():
+    msg = _compile_error(_branch_types)
+    # torch 2.13: "Type mismatch: y is set to type Tensor (inferred) in the true branch and
+    # type int in the false branch:", the if's frame, "and was used here:", the use's frame
+    assert msg.startswith("Type mismatch: y is set to type Tensor (inferred) in the true "
+                          "branch and type int in the false branch: "), msg
+    assert _frame(_branch_types, 4, "y = 1", 0, 5) + "\n" in msg, msg
+    assert "\nand was used here:\n" + _frame(_branch_types, 6, "return y + z", 7, 1) in msg, msg
+    assert msg.index("y = 1\n") < msg.index("and was used here:")
+
+
+def test_undefined_on_one_branch_shows_where_it_was_used():
+    msg = _compile_error(_one_branch)
+    assert msg.startswith("y is not defined in the false branch: "), msg
+    assert _frame(_one_branch, 2, "y = 1", 0, 5) in msg, msg
+    assert "\nand was used here:\n" + _frame(_one_branch, 5, "return y", 7, 1) in msg, msg
+
+
+def test_return_types_differ_at_the_later_return():
+    msg = _compile_error(_returns_differ)
+    # torch 2.13's words, at the second return statement
+    assert msg.startswith("Previous return statement returned a value of type int but this "
+                          "return statement returns a value of type str: "), msg
+    assert _frame(_returns_differ, 4, 'return "a"', 0, 10) in msg, msg
+
+
+@pytest.mark.parametrize("fn, words", [
+    (_optional_method, "'Optional[Tensor]' object has no attribute or method 'sum'.: "),
+    (_range_of_float, "all inputs of range must be ints, found float in argument 0"),
+    (_iterate_int, "'int' object is not iterable: "),
+    (_set_attr_of_int, "Tried to set an attribute: y on a non-class: int: "),
+], ids=lambda v: getattr(v, "__name__", "words"))
+def test_compile_errors_start_with_torchs_words(fn, words):
+    # (the words torch 2.13's str(exception) starts with, after its leading newline)
+    msg = _compile_error(fn)
+    assert msg.startswith(words), msg
+    assert "<--- HERE" in msg
+
+
+
+
+def _helper(a: int, b: int = 2) -> int:
+    return a + b
+
+
+def _missing_arg(x: int):
+    return _helper(b=x)
+
+
+def _too_many(x: int):
+    return _helper(x, 1, 2)
+
+
+def _unknown_kw(x: int):
+    return _helper(x, 1, c=3)
+
+
+def _twice(x: int):
+    return _helper(x, a=3)
+
+
+@pytest.mark.parametrize("fn, why", [
+    (_missing_arg, "Argument a not provided."),
+    (_too_many, "Expected at most 2 arguments but found 3 positional arguments."),
+    (_unknown_kw, "Keyword argument c unknown."),
+    (_twice, "Keyword argument a specified twice."),
+], ids=lambda v: getattr(v, "__name__", "why"))
+def test_call_of_a_scripted_function_with_wrong_arguments(fn, why):
+    # torch 2.13: the callee's schema, then why (its words), at the call
+    msg = _compile_error(fn)
+    assert msg.startswith(f"_helper(int a, int b=2) -> int:\n{why}: "), msg
+    assert f"return {ast_line(fn)}" in msg and "<--- HERE" in msg
+
+
+def ast_line(fn):
+    import inspect
+    return inspect.getsource(fn).splitlines()[1].strip()[len("return "):]
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", [_branch_types, _one_branch, _returns_differ,
+                                _optional_method, _range_of_float, _iterate_int,
+                                _set_attr_of_int, _missing_arg, _too_many, _unknown_kw,
+                                _twice], ids=lambda f: f.__name__)
+def test_compile_error_words_are_torchs(fn):
+    globals()["torch"] = _torch
+    try:
+        with pytest.raises(RuntimeError) as e:
+            _torch.jit.script(fn)
+    finally:
+        globals()["torch"] = gpujit
+    lines = str(e.value).strip().splitlines()
+    # (torch's first line; a call's schema line and why)
+    words = "\n".join(lines[:2] if lines[0].endswith(") -> int:") else lines[:1]).rstrip(":")
+    assert _compile_error(fn).startswith(words)

@@ -435,7 +435,9 @@ def interpreter_error(e, nodes):
     a report already, no node with a source range) or its class cannot be made again."""
     if isinstance(e, Error) or not isinstance(e, Exception):
         return e
-    msg = str(e.args[0]) if isinstance(e, KeyError) and len(e.args) == 1 else str(e)
+    none = _none_for_tensor(e)          # (None for a Tensor: TorchScript's words)
+    msg = none[0] if none else \
+        str(e.args[0]) if isinstance(e, KeyError) and len(e.args) == 1 else str(e)
     if msg.startswith(TORCHSCRIPT_TRACEBACK):
         return e
     frames = []
