@@ -473,3 +473,62 @@ def test_compile_error_words_are_torchs(fn):
     # (torch's first line; a call's schema line and why)
     words = "\n".join(lines[:2] if lines[0].endswith(") -> int:") else lines[:1]).rstrip(":")
     assert _compile_error(fn).startswith(words)
+
+
+@torch.jit.ignore
+def _python_side(x: int) -> int:
+    return _python_inner(x)
+
+
+def _python_inner(x: int) -> int:
+    raise ValueError("nope")
+
+
+def _calls_python(x: int):
+    return _python_side(x) + 1
+
+
+def _run(s):
+    return s(1)
+
+
+def test_python_function_failure_names_its_class_and_the_python_stack():
+    s = torch.jit.script(_calls_python)
+    with pytest.raises(RuntimeError) as e:
+        _run(s)
+    f = __file__
+    at = lambda fn, k: fn.__code__.co_firstlineno + k        # noqa: E731
+    # torch 2.13's text: "RuntimeError: ValueError: nope", then the Python stack ("At:")
+    # innermost first, through the caller's frames
+    want = (_HEAD + f'  File "{f}", line {at(_calls_python, 1)}, in _calls_python\n'
+            "def _calls_python(x: int):\n"
+            "    return _python_side(x) + 1\n"
+            "           ~~~~~~~~~~~~ <--- HERE\n"
+            "RuntimeError: ValueError: nope\n\nAt:\n"
+            f"  {f}({at(_python_inner, 1)}): _python_inner\n"
+            f"  {f}({at(_python_side, 2)}): _python_side\n"     # (the decorator's line first)
+            f"  {f}({at(_run, 1)}): _run\n")
+    msg = str(e.value)
+    assert msg.startswith(want), msg
+    assert "): test_python_function_failure_names_its_class_and_the_python_stack\n" in msg
+    assert msg.endswith("\n\n") and isinstance(e.value, ValueError)
+
+
+class _NoAttr(torch.nn.Module):
+    def forward(self, x):
+        return self.missing + x
+
+
+class _NoMethod(torch.nn.Module):
+    def forward(self, x):
+        return self.helper(x)
+
+
+@pytest.mark.parametrize("cls, name", [(_NoAttr, "missing"), (_NoMethod, "helper")],
+                         ids=["attribute", "method"])
+def test_module_without_the_attribute_in_torchs_words(cls, name):
+    # torch 2.13: "Module '_NoAttr' has no attribute 'missing' :" (its space before ':')
+    with pytest.raises(RuntimeError) as e:
+        torch.jit.script(cls())
+    assert str(e.value).startswith(f"Module '{cls.__name__}' has no attribute '{name}' : "), \
+        str(e.value)

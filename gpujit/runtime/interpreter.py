@@ -453,6 +453,11 @@ def interpreter_error(e, nodes):
     cut = msg.find("\n  in scripted code at ")   # (container ops' own location)
     if cut >= 0:
         msg = msg[:cut]
+    if nodes and nodes[-1].kind == "prim::PythonOp":
+        # a Python function the code calls (@torch.jit.ignore) raised: torch names the
+        # exception's class and adds the Python stack, innermost first
+        msg = f"{type(e).__name__}: {msg}\n\nAt:\n" + "".join(
+            f"  {f}({n}): {name}\n" for f, n, name in _python_stack(e.__traceback__))
     text = f"{TORCHSCRIPT_TRACEBACK}{chr(10).join(frames)}\nRuntimeError: {msg}\n"
     cls = type(e)
     sub = _REPORTED.get(cls)
@@ -479,6 +484,38 @@ def interpreter_error(e, nodes):
 
 
 _REPORTED: dict = {}        # exception class -> its subclass interpreter_error raises
+
+
+def _python_stack(tb):
+    """[(file, line, function)] of the Python frames an exception from a Python call of
+    scripted code passed, innermost first, and then of its caller's stack (gpujit's own
+    frames, its generated code and the scripted lines put in the traceback left out), as
+    TorchScript's "At:" lists them."""
+    import os
+    import sys
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    skip = [here] + [os.path.dirname(os.path.abspath(m.__file__)) for m in (
+        sys.modules.get("gpujit.fusers"), sys.modules.get("gpujit.kernels"))
+        if m is not None and getattr(m, "__file__", None)]
+
+    def user(f):
+        name = f.f_code.co_filename
+        return not name.startswith("<") and not any(name.startswith(d) for d in skip) \
+            and not f.f_globals.get("__gpujit_scripted_frame__")
+    inner = []
+    first = tb.tb_frame if tb is not None else None
+    while tb is not None:
+        if user(tb.tb_frame):
+            inner.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno,
+                          tb.tb_frame.f_code.co_name))
+        tb = tb.tb_next
+    out = inner[::-1]
+    f = first.f_back if first is not None else None
+    while f is not None:
+        if user(f):
+            out.append((f.f_code.co_filename, f.f_lineno, f.f_code.co_name))
+        f = f.f_back
+    return out
 
 
 def _report_str(self):
