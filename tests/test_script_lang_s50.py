@@ -532,3 +532,19 @@ def test_module_without_the_attribute_in_torchs_words(cls, name):
         torch.jit.script(cls())
     assert str(e.value).startswith(f"Module '{cls.__name__}' has no attribute '{name}' : "), \
         str(e.value)
+
+
+def _no_grad_as(x):
+    with torch.no_grad() as g:
+        y = x * 2
+    return y, g is None
+
+
+def test_with_no_grad_as_binds_none():
+    # torch 2.13: no_grad's __enter__ returns None, what `as g` binds
+    s = torch.jit.script(_no_grad_as)
+    x = torch.ones(2, requires_grad=True)
+    for _ in range(2):
+        y, none = s(x)
+        assert none is True and not y.requires_grad
+        np.testing.assert_allclose(y.numpy(), [2.0, 2.0])

@@ -186,9 +186,10 @@ def test_with_of_two_regions_and_with_as():
         assert not y.requires_grad
         np.testing.assert_allclose(y.numpy(), np.maximum(xr.detach().numpy() * 2 + 1, 0))
     assert "prim::TensorExprGroup" in str(f.graph_for(X))
-    with pytest.raises(FrontendError, match=r"as s:` binds the region's object") as e:
-        gpujit.jit.script(region_bound_by_as)
-    assert "drop `as s`" in str(e.value)
+    # (torch 2.13 binds `as s` to the region's __enter__ value, None)
+    g = gpujit.jit.script(region_bound_by_as)
+    for _ in range(3):
+        np.testing.assert_allclose(g(X).numpy(), X.numpy() * 2 + 1)
 
 
 def test_other_with_statements_are_clear_errors():
