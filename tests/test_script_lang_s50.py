@@ -548,3 +548,19 @@ def test_with_no_grad_as_binds_none():
         y, none = s(x)
         assert none is True and not y.requires_grad
         np.testing.assert_allclose(y.numpy(), [2.0, 2.0])
+
+
+def _traced_mm(x, y):
+    z = x * 2
+    return z.mm(y)
+
+
+def test_traced_op_failure_lists_the_traced_call():
+    # torch 2.13: a traced function's report lists the stack recorded when tracing,
+    # `file(line): function` (its innermost entry first, which gpujit keeps)
+    t = torch.jit.trace(_traced_mm, (torch.ones(2, 3), torch.ones(3, 2)))
+    with pytest.raises(RuntimeError) as e:
+        t(torch.ones(2, 3), torch.ones(2, 3))
+    assert str(e.value) == (_HEAD + f"{__file__}({_at(_traced_mm, 2)}): _traced_mm\n"
+                            "RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x3 "
+                            "and 2x3)\n"), str(e.value)

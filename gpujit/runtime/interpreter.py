@@ -447,7 +447,10 @@ def interpreter_error(e, nodes):
             if sr is not None and getattr(sr, "filename", None) and \
                     (not ranges or ranges[-1] != sr):
                 ranges.append(sr)
-        frames += [frame_text(sr, sr.function, sr.span) for sr in ranges]
+        # (a traced graph's node: the traced call's `file(line): function`, as torch's
+        # report of traced code lists its recorded stack; scripted code's ranges have a span)
+        frames += [frame_text(sr, sr.function, sr.span) if sr.span is not None else
+                   f"{sr.filename}({sr.line}): {sr.function or '<unknown>'}" for sr in ranges]
     if not frames:
         return e
     cut = msg.find("\n  in scripted code at ")   # (container ops' own location)
