@@ -564,3 +564,26 @@ def test_traced_op_failure_lists_the_traced_call():
     assert str(e.value) == (_HEAD + f"{__file__}({_at(_traced_mm, 2)}): _traced_mm\n"
                             "RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x3 "
                             "and 2x3)\n"), str(e.value)
+
+
+class _Indexes(torch.nn.Module):
+    def forward(self, x):
+        return x[10]
+
+
+def test_loaded_archive_op_failure_shows_the_serialized_code():
+    # torch 2.13: "Traceback of TorchScript, serialized code", the archive's code file
+    # (then its original code from the debug info, which gpujit's archives do not keep)
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(_Indexes()), buf)
+    buf.seek(0)
+    m = torch.jit.load(buf)
+    with pytest.raises(RuntimeError) as e:
+        m(torch.ones(3))
+    msg = str(e.value)
+    assert msg.startswith("The following operation failed in the TorchScript interpreter.\n"
+                          "Traceback of TorchScript, serialized code (most recent call "
+                          'last):\n  File "code/__torch__/test_script_lang_s50.py", line '), msg
+    assert "    return torch.select(x, 0, 10)\n           ~~~~~~~~~~~~ <--- HERE\n" in msg
+    assert msg.endswith("RuntimeError: select(): index 10 out of range for tensor of size "
+                        "[3] at dimension 0\n"), msg

@@ -453,6 +453,15 @@ def interpreter_error(e, nodes):
                    f"{sr.filename}({sr.line}): {sr.function or '<unknown>'}" for sr in ranges]
     if not frames:
         return e
+    head = TORCHSCRIPT_TRACEBACK
+    import re
+    archived = [re.match(r'  File "<[^:>]*:(code/[^>]*)>"', f) for f in frames]
+    if any(archived):
+        # a loaded archive's code: torch's "serialized code" report, its file named as
+        # in the archive (`code/__torch__.py`)
+        head = head.replace("TorchScript (", "TorchScript, serialized code (")
+        frames = [f if m is None else f'  File "{m.group(1)}"' + f[m.end():]
+                  for f, m in zip(frames, archived)]
     cut = msg.find("\n  in scripted code at ")   # (container ops' own location)
     if cut >= 0:
         msg = msg[:cut]
@@ -461,7 +470,7 @@ def interpreter_error(e, nodes):
         # exception's class and adds the Python stack, innermost first
         msg = f"{type(e).__name__}: {msg}\n\nAt:\n" + "".join(
             f"  {f}({n}): {name}\n" for f, n, name in _python_stack(e.__traceback__))
-    text = f"{TORCHSCRIPT_TRACEBACK}{chr(10).join(frames)}\nRuntimeError: {msg}\n"
+    text = f"{head}{chr(10).join(frames)}\nRuntimeError: {msg}\n"
     cls = type(e)
     sub = _REPORTED.get(cls)
     if sub is None:
