@@ -47,11 +47,15 @@ def test_with_record_function():
 
 
 def test_record_function_graph_code_and_save_load():
-    FileCheck().check('prim::Enter[name="record_function"]') \
-        .check('prim::Enter[name="record_function"]').check("aten::add") \
-        .check('prim::Exit[name="record_function"]') \
-        .check('prim::Exit[name="record_function"]').run(str(_with_rf.graph))
-    assert 'with torch.autograd.profiler.record_function("foo"):' in _with_rf.code
+    # (torch 2.13's graph and code: a record_function object per region, made with the
+    # name, entered; the Exit takes it)
+    rf = "__torch__.torch.autograd.profiler.record_function"
+    FileCheck().check(f"{rf} = prim::CreateObject()").check('prim::CallMethod[name="__init__"]') \
+        .check(f"{rf} = prim::Enter(").check(f"{rf} = prim::CreateObject()") \
+        .check(f"{rf} = prim::Enter(").check("aten::add") \
+        .check("Tensor = prim::Exit(").check("Tensor = prim::Exit(").run(str(_with_rf.graph))
+    assert f'_0 = {rf}.__new__({rf})\n  _1 = (_0).__init__("foo", None, )\n  with _0:' \
+        in _with_rf.code
     buf = io.BytesIO()
     torch.jit.save(_with_rf, buf)
     buf.seek(0)

@@ -179,10 +179,26 @@ def test_runtime_error_note_names_the_scripted_line(warm):
         assert f(torch.ones(3), 2, [3]).tolist() == [3.0, 3.0, 3.0]
     with pytest.raises(RuntimeError) as e:
         f(torch.ones(3), 2, [4])
-    assert str(e.value) == "shape '[4]' is invalid for input of size 3"   # (the op's own)
-    text = _scripted_note(e.value)
     line = inspect.getsourcelines(_view_in_branch)[1] + 2
     call = inspect.getsourcelines(_calls_view)[1] + 2
+    # (torch 2.13's interpreter report: a frame per scripted call, then the op's message)
+    assert str(e.value) == (
+        "The following operation failed in the TorchScript interpreter.\n"
+        "Traceback of TorchScript (most recent call last):\n"
+        f'  File "{__file__}", line {call}, in _calls_view\n'
+        "def _calls_view(x, n: int, xs: List[int]):\n"
+        "    y = x * n\n"
+        "    return _view_in_branch(y, xs) + 1\n"
+        "           ~~~~~~~~~~~~~~~ <--- HERE\n"
+        f'  File "{__file__}", line {line}, in _view_in_branch\n'
+        "def _view_in_branch(y, xs: List[int]):\n"
+        "    if bool(y.sum() > 0):\n"
+        "        z = y.view(xs)\n"
+        "            ~~~~~~ <--- HERE\n"
+        "    else:\n"
+        "        z = y\n"
+        "RuntimeError: shape '[4]' is invalid for input of size 3\n"), str(e.value)
+    text = _scripted_note(e.value)
     frames, _ = _user_frames(e.value)
     # the inlined function's call site first, as TorchScript's inlined call stack; the
     # If around the view is no frame

@@ -442,7 +442,7 @@ def test_index_out_of_range_is_an_index_error_naming_the_scripted_line():
             run()
         msg = str(e.value)
         assert "list index out of range (index 5, length 2)" in msg, msg
-        assert "test_script_containers.py:" in msg and "return xs[i] + 1" in msg, msg
+        assert "test_script_containers.py" in msg and "return xs[i] + 1" in msg, msg
     with pytest.raises(IndexError, match="pop from empty list") as e:
         interpret(compiled(pop_empty), 3)
     assert "return xs.pop()" in str(e.value)

@@ -681,7 +681,12 @@ def test_scripted_bool_int_float_of_a_tensor_say_torchs_words():
                              "converted to Scalar")):
             with pytest.raises(RuntimeError) as e:
                 f(x)
-            assert str(e.value) == words
+            # (torch 2.13's report: the scripted line's frame, then "RuntimeError: <msg>")
+            assert str(e.value).startswith("The following operation failed in the "
+                                           "TorchScript interpreter.\n") and \
+                str(e.value).endswith(f"    return {'bool' if f is fb else 'int'}(x)\n"
+                                      f"           {'~' * (4 if f is fb else 3)} <--- HERE\n"
+                                      f"RuntimeError: {words}\n"), str(e.value)
     assert gpujit.jit.script(_one_element)(gpujit.tensor([2.5])) == (True, 2, 2.5)
 
 

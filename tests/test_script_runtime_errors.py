@@ -40,7 +40,8 @@ def test_failed_assert_raise_index_and_key_errors_carry_the_line(runner):
             run(*args)
         msg = str(e.value)
         assert words in msg
-        if exc in (AssertionError, ValueError):
+        if exc in (AssertionError, ValueError) or runner == "executor":
+            # (an op's failure leaving a compiled call: torch 2.13's interpreter report)
             # the scripted raise / assert: TorchScript's traceback frame (torch 2.13)
             assert f'  File "{__file__}", line {_line(checks, source)}, in checks\n' \
                 in msg and source in msg, msg

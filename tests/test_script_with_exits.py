@@ -263,14 +263,36 @@ def test_the_brief_example_runs_as_eager():
     r = s(X())
     np.testing.assert_allclose(r.numpy(), X(False).numpy())
     assert not r.requires_grad and torch.is_grad_enabled()
-    code = s.code
     # TorchScript's exit transform, as torch 2.13 prints it (its `with` line names the
-    # no_grad object: `_1 = __torch__...no_grad.__new__(...)`, `with _1:`): the loop carries
-    # the did-return flag and the returned value, the block closes, then the exit is taken
-    body = code.split("with torch.no_grad():\n", 1)[1]
-    assert "_0 = uninitialized(Tensor)" in code, code
-    assert "while _4:" in body and "_4, _1, _2, _3 = _9, _6, _7, _8" in body, code
-    assert code.rstrip().endswith("if _1:\n    _10 = _2\n  else:\n    _10 = x\n  return _10"), code
+    # no_grad object made first): the loop carries the did-return flag and the returned
+    # value, the block closes, then the exit is taken
+    assert s.code == _BRIEF_CODE, s.code
+
+
+# torch.jit.script(brief_example).code under torch 2.13
+_BRIEF_CODE = """def brief_example(x: Tensor) -> Tensor:
+  _0 = uninitialized(Tensor)
+  _1 = __torch__.torch.autograd.grad_mode.no_grad.__new__(__torch__.torch.autograd.grad_mode.no_grad)
+  _2 = (_1).__init__()
+  with _1:
+    _3 = False
+    _4 = _0
+    _5 = 0
+    _6 = True
+    while _6:
+      if torch.eq(_5, 1):
+        _7, _8, _9 = False, True, torch.mul(x, _5)
+      else:
+        _7, _8, _9 = True, False, _0
+      _10 = torch.add(_5, 1)
+      _11 = torch.__and__(torch.lt(_10, 3), _7)
+      _6, _3, _4, _5 = _11, _8, _9, _10
+  if _3:
+    _12 = _4
+  else:
+    _12 = x
+  return _12
+"""
 
 
 @pytest.mark.parametrize("fn, arg_sets", [
@@ -338,7 +360,11 @@ def test_autocast_region_exits():
     s = check(autocast_return, (a, b, True), (a, b, False), rtol=5e-3)
     assert s(a, b, True).dtype is f16 and s(a, b, False).dtype is torch.float32
     check(autocast_loop, (a, b, 4), (a, b, 1), (a, b, 0), rtol=5e-3)
-    assert "with torch.autocast(" in s.code
+    # (torch 2.13 fails this program with an internal assert; its form of the region)
+    code = s.code
+    assert "_1 = __torch__.torch.amp.autocast_mode.autocast.__new__(__torch__.torch.amp." \
+        "autocast_mode.autocast)\n  _2 = (_1).__init__(\"cpu\", 5, True, None, )\n  with _1:\n" \
+        in code, code
 
 
 def test_exception_inside_autocast_restores_eager_autocast():

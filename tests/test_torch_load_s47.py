@@ -311,10 +311,12 @@ def test_record_function_regions_in_pytorchs_format():
     assert "archive/code/__torch__/torch/autograd/profiler.py" in names
     assert "archive/code/__torch__/torch/classes/profiler.py" in names
     # TorchScript's spelling: an object of its record_function class, __init__(name, None)
-    assert ".__init__(\"foo\", None, )" in src and "with _record_function1:" in src
+    assert "_1 = (_0).__init__(\"foo\", None, )\n    with _0:" in src
     assert "record_function(" not in src.replace(".record_function.", ".")
     loaded = _load(data)
-    assert 'with torch.autograd.profiler.record_function("foo"):' in loaded.code
+    assert [n.attrs.get("name") for n in loaded.graph.walk() if n.kind == "prim::Enter"] \
+        == ["record_function"] * 2
+    assert '_1 = (_0).__init__("foo", None, )\n  with _0:' in loaded.code
     x = torch.ones(2)
     out, events = _events(torch, loaded, x, x, "n")
     np.testing.assert_array_equal(out.numpy(), [4.0, 4.0])
@@ -347,7 +349,9 @@ def test_torchs_own_record_function_archive_loads_as_regions(tmp_path, monkeypat
     buf = io.BytesIO()
     real.jit.save(real.jit.script(src.f), buf)
     loaded = _load(buf.getvalue())
-    assert 'with torch.autograd.profiler.record_function("nested"):' in loaded.code
+    assert '_3 = (_2).__init__("nested", None, )\n    with _2:' in loaded.code
+    assert [n.attrs.get("name") for n in loaded.graph.walk() if n.kind == "prim::Enter"] \
+        == ["record_function"] * 2
     out, events = _events(torch, loaded, torch.ones(2), torch.ones(2))
     np.testing.assert_array_equal(out.numpy(), [4.0, 4.0])
     assert {"foo", "nested"} <= {e.name for e in events}

@@ -19,6 +19,7 @@ import sys
 from .. import dtypes as _dt
 from .._cpp_text import tensor_text
 from . import types as T
+from .with_objects import REGION_CLASSES, region_object
 
 __all__ = ["print_graph", "format_constant", "SUBGRAPH_ATTR"]
 
@@ -144,6 +145,55 @@ class _Printer:
     def __init__(self):
         self.lines = []
         self.subgraphs = []      # (label, graph)
+        self.fresh = None        # the next number free for a region object's values
+        self.open = []           # open regions: (name, owning block, the object's name)
+
+    def fresh_name(self, g) -> str:
+        if self.fresh is None:
+            self.fresh = 1 + max((int(v.debug_name) for v in _values(g)
+                                  if v.debug_name.isdigit()), default=0)
+        self.fresh += 1
+        return str(self.fresh - 1)
+
+    def region(self, n, pad) -> bool:
+        """A `with` region's prim::Enter / prim::Exit as TorchScript's graph shows it
+        (ir/with_objects.py): the context manager's object made (its constant __init__
+        arguments just before), __init__-ed and entered; the Exit takes the object.
+        False when n is no such node."""
+        name = n.attrs.get("name")
+        if n.kind == "prim::Exit" and name in REGION_CLASSES:
+            k = next((i for i in range(len(self.open) - 1, -1, -1)
+                      if self.open[i][0] == name), None)
+            if k is None:
+                return False
+            obj = self.open[k][2]
+            if self.open[k][1] is n.owning_block:
+                del self.open[k]
+            self.lines.append(f"{pad}%{self.fresh_name(n.graph)} : Tensor = prim::Exit(%{obj})")
+            return True
+        ro = region_object(n)
+        if ro is None:
+            return False
+        loc = f" # {n.source_range}" if n.source_range is not None else ""
+        args = []
+        for a in ro.args:
+            if not isinstance(a, (str, bool, int, type(None))):
+                args.append(f"%{a.debug_name}")
+                continue
+            c = self.fresh_name(n.graph)
+            ty = {str: "str", bool: "bool", int: "int"}.get(type(a), "NoneType")
+            value = "" if a is None else \
+                f"[value={format_constant(a, T.BoolType() if a is True or a is False else None)}]"
+            self.lines.append(f"{pad}%{c} : {ty} = prim::Constant{value}()")
+            args.append(f"%{c}")
+        obj, init, ent = (self.fresh_name(n.graph) for _ in range(3))
+        self.lines.append(f"{pad}%{obj} : {ro.cls} = prim::CreateObject(){loc}")
+        self.lines.append(f"{pad}%{init} : NoneType = prim::CallMethod[name=\"__init__\"]("
+                          f"{', '.join([f'%{obj}'] + args)}){loc}")
+        self.lines.append(f"{pad}%{ent} : {ro.cls if ro.enter_self else 'NoneType'} = "
+                          f"prim::Enter(%{obj})")
+        self.open.append((name, n.owning_block, obj))
+        return True
 
     def value_list(self, vs, with_types):
         if with_types:
@@ -152,6 +202,8 @@ class _Printer:
 
     def node(self, n, indent):
         pad = " " * indent
+        if n.kind in ("prim::Enter", "prim::Exit") and self.region(n, pad):
+            return
         outs = self.value_list(n.outputs, True)
         kind = n.kind
         attrs = {k: v for k, v in n.attrs.items()}
@@ -183,12 +235,21 @@ class _Printer:
             self.lines.append(f"{pad}    -> ({self.value_list(b.outputs, False)})")
 
     def graph(self, g, head="graph"):
+        self.fresh, self.open = None, []
         ins = [f"%{v.debug_name} : {_shown_type(v.type)}" for v in g.inputs]
         sep = ",\n" + " " * (len(head) + 1)
         self.lines.append(f"{head}({sep.join(ins)}):")
         for n in g.nodes:
             self.node(n, 2)
         self.lines.append(f"  return ({self.value_list(g.outputs, False)})")
+
+
+def _values(g):
+    yield from g.inputs
+    for n in g.walk():
+        yield from n.outputs
+        for b in n.blocks:
+            yield from b.inputs
 
 
 def print_node(n) -> str:

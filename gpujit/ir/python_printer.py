@@ -37,6 +37,8 @@ import keyword
 
 from . import types as T
 from .python_exprs import ExpressionPrinter, _base_name, _is_none_constant
+from .graph import Value
+from .with_objects import region_object, arg_text
 
 __all__ = ["python_source"]
 
@@ -63,24 +65,12 @@ _VOID_MUTATORS = frozenset({"aten::insert", "aten::remove", "aten::extend", "ate
 # `with` regions (prim::Enter / prim::Exit[name=...]) and the call that opens each
 # `with torch.autograd.profiler.record_function(name):` (prim::Enter's input: the name)
 RECORD_FUNCTION_REGION = "record_function"
-_REGIONS = {"strict_fusion": "torch.jit.strict_fusion()", "no_grad": "torch.no_grad()",
-            "enable_grad": "torch.enable_grad()"}
+_REGIONS = frozenset(("strict_fusion", "no_grad", "enable_grad"))
 
 
 # the prim::Enter / prim::Exit name of `with obj:` over a script class object (the
 # runtime's OBJECT_REGION)
 _OBJECT_REGION = "with"
-
-
-def _region_call(n, use=None):
-    """The call a `with` region's prim::Enter prints as."""
-    a = n.attrs
-    if a["name"] == RECORD_FUNCTION_REGION:     # its input: the range's name
-        return f"torch.autograd.profiler.record_function({use(n.inputs[0])})"
-    if a["name"] == "autocast":
-        return (f"torch.autocast(\"{a['device_type']}\", dtype=torch.{a['dtype']}, "
-                f"enabled={bool(a['enabled'])})")
-    return _REGIONS[a["name"]]
 
 
 def python_source(graph, name: str = "forward", self_name: str | None = None,
@@ -455,7 +445,7 @@ class _FunctionPrinter(ExpressionPrinter):
                                                       or n.attrs.get("name") in (
                                                           "autocast", RECORD_FUNCTION_REGION)):
             if k == "prim::Enter":
-                self.line(f"with {_region_call(n, self.use)}:")
+                self.region_object_lines(n)
                 self.level += 1
                 self.regions.append((n.owning_block, len(self.lines), None))
             elif self.regions and self.regions[-1][0] is n.owning_block:
@@ -514,6 +504,17 @@ class _FunctionPrinter(ExpressionPrinter):
                 not self.use(v).isidentifier():
             self.inline.discard(target)
             self.print_definition(target, self.use(v))
+
+    def region_object_lines(self, n):
+        """A region's `with` as TorchScript's code writes it: an object of the context
+        manager's class made, __init__-ed, entered (ir/with_objects.py)."""
+        obj = region_object(n)
+        v, init = self.gen_name("_"), self.gen_name("_")
+        args = "".join(f"{arg_text(a) if not isinstance(a, Value) else self.use(a)}, "
+                       for a in obj.args)
+        self.line(f"{v} = {obj.cls}.__new__({obj.cls})")
+        self.line(f"{init} = ({v}).__init__({args})")
+        self.line(f"with {v}:")
 
     def close_region(self):
         _, first, _ = self.regions.pop()

@@ -2,7 +2,7 @@
 underlines it (`File "f.py", line 3` + the line + `~~~~ <--- HERE`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["SourceRange"]
 
@@ -16,6 +16,10 @@ class SourceRange:
     col: int = 0
     text: str = ""
     function: str = ""     # the enclosing function's name, for `File "f.py", line 3, in fn`
+    # where TorchScript's range of the node ends, and its function's lines: (end line, end
+    # column, first line, last line) in the file, for the interpreter's traceback (a call's
+    # range is its callee's name, `torch.mm`, `x.view`); None when not known
+    span: tuple = field(default=None, compare=False, repr=False)
 
     def __str__(self):
         return f"{self.filename}:{self.line}:{self.col}"

@@ -20,8 +20,9 @@ from .autodiff import DifferentiableGroup as _DiffGroup
 from ..runtime.executor import _read_attr
 from ..runtime.arguments import holds_container as _holds_container, copied as _copied
 from ..runtime.arguments import holds_str as _holds_str
-from ..runtime.interpreter import as_runtime_error as _as_runtime_error
+from ..runtime.interpreter import interpreter_error as _interpreter_error
 from ..runtime.script_traceback import add_scripted_frames as _add_scripted_frames
+from ..runtime.script_traceback import scripted_nodes as _scripted_nodes
 
 # a weak reference to the executable of the compiled function called last (as PyTorch's
 # weak_ptr: the graph, and tensors it holds as constants, go with their function)
@@ -78,8 +79,9 @@ def _raise_as_runtime_error(e):
     """Raise e as the RuntimeError an op's failure reaches the caller as, as TorchScript's
     interpreter reports it (runtime/interpreter.as_runtime_error); nothing when e is one
     already (the caller re-raises it). Called from the calls' `except` only."""
+    nodes = [n for _, n in _scripted_nodes(e.__traceback__)]
     _add_scripted_frames(e)
-    new = _as_runtime_error(e)
+    new = _interpreter_error(e, nodes)
     if new is e:
         return
     try:

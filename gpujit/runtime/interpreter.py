@@ -442,6 +442,117 @@ def exception_for(msg, cls_name=None, where=None, traceback=True):
         return _raised_class(RuntimeError)(text)
 
 
+def interpreter_error(e, nodes):
+    """e, an exception an op of scripted code raised (nodes: the graph nodes whose run it
+    left, outermost first, script_traceback.scripted_nodes), as torch 2.13's interpreter
+    reports it: TORCHSCRIPT_TRACEBACK, a frame per scripted call on the way (an inlined
+    function's call sites, then the op: each underlined where torch's range of it ends, a
+    call at its callee's name, SourceRange.span), then "RuntimeError: <e's message>". Its
+    class a subclass of e's and RuntimeError (`except IndexError` and `except
+    RuntimeError` both catch `x[10]`'s), its args the text, its attributes, cause and
+    traceback e's. e itself when it is no op's failure (what `raise` / `assert` raised,
+    a report already, no node with a source range) or its class cannot be made again."""
+    if isinstance(e, Error) or not isinstance(e, Exception):
+        return e
+    none = _none_for_tensor(e)          # (None for a Tensor: TorchScript's words)
+    msg = none[0] if none else \
+        str(e.args[0]) if isinstance(e, KeyError) and len(e.args) == 1 else str(e)
+    if msg.startswith(TORCHSCRIPT_TRACEBACK):
+        return e
+    frames = []
+    for node in nodes:
+        ranges = []
+        for sr in (*reversed(node.meta.get("inlined_at", ())), node.source_range):
+            if sr is not None and getattr(sr, "filename", None) and \
+                    (not ranges or ranges[-1] != sr):
+                ranges.append(sr)
+        # (a traced graph's node: the traced call's `file(line): function`, as torch's
+        # report of traced code lists its recorded stack; scripted code's ranges have a span)
+        frames += [frame_text(sr, sr.function, sr.span) if sr.span is not None else
+                   f"{sr.filename}({sr.line}): {sr.function or '<unknown>'}" for sr in ranges]
+    if not frames:
+        return e
+    head = TORCHSCRIPT_TRACEBACK
+    import re
+    archived = [re.match(r'  File "<[^:>]*:(code/[^>]*)>"', f) for f in frames]
+    if any(archived):
+        # a loaded archive's code: torch's "serialized code" report, its file named as
+        # in the archive (`code/__torch__.py`)
+        head = head.replace("TorchScript (", "TorchScript, serialized code (")
+        frames = [f if m is None else f'  File "{m.group(1)}"' + f[m.end():]
+                  for f, m in zip(frames, archived)]
+    cut = msg.find("\n  in scripted code at ")   # (container ops' own location)
+    if cut >= 0:
+        msg = msg[:cut]
+    if nodes and nodes[-1].kind == "prim::PythonOp":
+        # a Python function the code calls (@torch.jit.ignore) raised: torch names the
+        # exception's class and adds the Python stack, innermost first
+        msg = f"{type(e).__name__}: {msg}\n\nAt:\n" + "".join(
+            f"  {f}({n}): {name}\n" for f, n, name in _python_stack(e.__traceback__))
+    text = f"{head}{chr(10).join(frames)}\nRuntimeError: {msg}\n"
+    cls = type(e)
+    sub = _REPORTED.get(cls)
+    if sub is None:
+        body = {"__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                "__str__": _report_str}
+        bases = (cls,) if issubclass(cls, RuntimeError) else (cls, RuntimeError)
+        try:
+            sub = type(cls.__name__, bases, body)
+        except TypeError:
+            sub = None
+        sub = _REPORTED.setdefault(cls, sub)
+    if sub is None:
+        return as_runtime_error(e)
+    try:
+        new = sub(text)
+    except Exception:
+        return as_runtime_error(e)
+    if getattr(e, "__dict__", None):
+        new.__dict__.update(e.__dict__)
+    new.__cause__ = e.__cause__
+    new.__suppress_context__ = True
+    return new.with_traceback(e.__traceback__)
+
+
+_REPORTED: dict = {}        # exception class -> its subclass interpreter_error raises
+
+
+def _python_stack(tb):
+    """[(file, line, function)] of the Python frames an exception from a Python call of
+    scripted code passed, innermost first, and then of its caller's stack (gpujit's own
+    frames, its generated code and the scripted lines put in the traceback left out), as
+    TorchScript's "At:" lists them."""
+    import os
+    import sys
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    skip = [here] + [os.path.dirname(os.path.abspath(m.__file__)) for m in (
+        sys.modules.get("gpujit.fusers"), sys.modules.get("gpujit.kernels"))
+        if m is not None and getattr(m, "__file__", None)]
+
+    def user(f):
+        name = f.f_code.co_filename
+        return not name.startswith("<") and not any(name.startswith(d) for d in skip) \
+            and not f.f_globals.get("__gpujit_scripted_frame__")
+    inner = []
+    first = tb.tb_frame if tb is not None else None
+    while tb is not None:
+        if user(tb.tb_frame):
+            inner.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno,
+                          tb.tb_frame.f_code.co_name))
+        tb = tb.tb_next
+    out = inner[::-1]
+    f = first.f_back if first is not None else None
+    while f is not None:
+        if user(f):
+            out.append((f.f_code.co_filename, f.f_lineno, f.f_code.co_name))
+        f = f.f_back
+    return out
+
+
+def _report_str(self):
+    return str(self.args[0]) if self.args else ""
+
+
 def raises_traceback(node):
     """Does the prim::RaiseException raise TorchScript's error with its traceback (a
     user's raise or assert, or a loaded model's raise), not an op's failure the compiler
@@ -463,10 +574,16 @@ def raise_location(node):
         return node_location(node)
     inlined = node.meta.get("inlined_at", ())
     fn = (inlined[-1].function if inlined else "") or sr.function
+    return frame_text(sr, fn, node.meta.get("raise_span"))
+
+
+def frame_text(sr, fn, span):
+    """One frame of TorchScript's traceback: `  File "f.py", line 3, in fn`, the lines
+    around sr's (two of its function either side), sr's range underlined `~~~ <--- HERE`
+    to where span (end line, end column, the function's first and last line) ends it."""
     head = f'  File "{sr.filename}", line {sr.line}' + (f", in {fn}" if fn else "")
     import linecache
     lines = linecache.getlines(sr.filename)
-    span = node.meta.get("raise_span")
     if not 0 < sr.line <= len(lines):
         text = (sr.text or "").rstrip()
         if not text:

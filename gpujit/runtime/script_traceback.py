@@ -15,8 +15,11 @@ first), so Python's traceback shows
       File ".../gpujit/ops/views.py", line 47, in view
     RuntimeError: shape '[4]' is invalid for input of size 3
 
-The exception itself is left as it is: its message (str(e), what `pytest.raises(match=)`
-reads) stays the op's own, as eager code raises it. A user frame is a real traceback entry
+Here the exception itself is left as it is; when it leaves the compiled call for the
+caller, jit/objects.py makes its message torch 2.13's interpreter report from the same
+nodes (runtime/interpreter.interpreter_error: "The following operation failed in the
+TorchScript interpreter.", a frame per scripted call, "RuntimeError: <the op's message>").
+A user frame is a real traceback entry
 (a one-statement code object compiled under the user's file name and line: what Jinja2
 does for templates), so debuggers and IDEs go to the line too. Nothing is done on the
 success path: the maps are built when code is generated, read only when an exception

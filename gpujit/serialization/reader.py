@@ -214,7 +214,10 @@ class _Loader:
     def functions_from(self, rel, namespace, what):
         """The functions defined in an archive code file, made from their compiled code
         objects without running anything (only `def` statements are accepted)."""
-        tree, filename = parse_code(self.read(rel), self.label, rel)
+        from .torch_archive import _grad_mode_regions
+        # (`with` regions as TorchScript's code writes them, an object of the context
+        # manager's class entered: gpujit's regions again, on the same lines)
+        tree, filename = parse_code(_grad_mode_regions(self.read(rel)), self.label, rel)
         for stmt in tree.body:
             if not isinstance(stmt, ast.FunctionDef) or stmt.decorator_list:
                 what = "a decorator" if isinstance(stmt, ast.FunctionDef) else \

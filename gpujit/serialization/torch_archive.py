@@ -312,7 +312,13 @@ _PLAIN_CALL = {b"__torch__.torch.autograd.grad_mode.no_grad": b"torch.no_grad()"
 _AUTOCAST_REGION = re.compile(
     rb"^([ \t]*)(\w+) = __torch__\.torch\.amp\.autocast_mode\.autocast\.__new__\("
     rb"__torch__\.torch\.amp\.autocast_mode\.autocast\)\r?\n"
-    rb"\1\w+ = \(\2\)\.__init__\(\"(\w+)\", (\d+), (True|False), None, \)\r?\n"
+    rb"\1\w+ = \(\2\)\.__init__\(\"(\w+)\", (\d+|None), (True|False), (?:None|True|False), \)\r?\n"
+    rb"\1with \2:", re.M)
+# torch.cpu.amp / torch.cuda.amp's autocast: __init__(enabled, ScalarType int, cache_enabled)
+_AMP_AUTOCAST_REGION = re.compile(
+    rb"^([ \t]*)(\w+) = __torch__\.torch\.(cpu|cuda)\.amp\.autocast_mode\.autocast\.__new__\("
+    rb"__torch__\.torch\.\3\.amp\.autocast_mode\.autocast\)\r?\n"
+    rb"\1\w+ = \(\2\)\.__init__\((True|False), (\d+), (?:True|False), \)\r?\n"
     rb"\1with \2:", re.M)
 
 
@@ -335,25 +341,37 @@ def _grad_mode_regions(data: bytes) -> bytes:
     """The code with TorchScript's grad-mode, autocast and record_function objects as `with
     torch.no_grad():` / `with torch.enable_grad():` / `with torch.autocast(...):` / `with
     torch.autograd.profiler.record_function(name):` regions
-    again (gpujit's regions: they fuse, strict_fusion sees them, `.code` prints them as
-    written), on the same lines."""
+    again (gpujit's regions: they fuse, strict_fusion sees them; `.code` prints them as
+    TorchScript does, ir/with_objects.py), on the same lines. gpujit's own archives'
+    code reads back through it too."""
     from .. import dtypes as _dt
 
+    def region(indent, call, device, code, enabled, m):
+        dtype = b""
+        if code != b"None":
+            name = next((d.name for d in _dt.ALL if _dt.scalar_type_code(d) == int(code)),
+                        None)
+            if name is None and int(code) == _dt.scalar_type_code(_dt.bfloat16):
+                name = "bfloat16"
+            if name is None:
+                return m.group(0)       # (compiled as the object it is)
+            dtype = b"dtype=torch." + name.encode() + b", "
+        return (indent + b"\n" + indent + b"\n" + indent + b"with " + call + b"(" + device +
+                dtype + b"enabled=" + enabled + b"):")
+
     def autocast(m):
-        indent, device, code, enabled = m.group(1), m.group(3), int(m.group(4)), m.group(5)
-        name = next((d.name for d in _dt.ALL if _dt.scalar_type_code(d) == code), None)
-        if name is None and code == _dt.scalar_type_code(_dt.bfloat16):
-            name = "bfloat16"
-        if name is None:
-            return m.group(0)       # (compiled as the object it is)
-        return (indent + b"\n" + indent + b"\n" + indent + b"with torch.autocast(\"" +
-                device + b"\", dtype=torch." + name.encode() + b", enabled=" + enabled +
-                b"):")
+        return region(m.group(1), b"torch.autocast", b"\"" + m.group(3) + b"\", ",
+                      m.group(4), m.group(5), m)
+
+    def amp_autocast(m):
+        return region(m.group(1), b"torch." + m.group(3) + b".amp.autocast", b"",
+                      m.group(5), m.group(4), m)
     data = _PLAIN_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" +
                              m.group(1) + b"with " + _PLAIN_CALL[m.group(3)] + b":", data)
     data = _RECORD_REGION.sub(lambda m: m.group(1) + b"\n" + m.group(1) + b"\n" + m.group(1) +
                               b"with torch.autograd.profiler.record_function(" + m.group(3) +
                               b"):", data)
+    data = _AMP_AUTOCAST_REGION.sub(amp_autocast, data)
     return _AUTOCAST_REGION.sub(autocast, data)
 
 

@@ -216,11 +216,7 @@ def _constant_type(v) -> str:
 
 
 _SELF = re.compile(r"^def (\w+)\(self(?=[,)])")
-_PLAIN_REGION = re.compile(r"^(\s*)with torch\.(no_grad|enable_grad|jit\.strict_fusion)\(\):$",
-                           re.M)
 _GRAD_MODE = "__torch__.torch.autograd.grad_mode"
-_AUTOCAST_REGION = re.compile(r'^(\s*)with torch\.autocast\("(\w+)", dtype=torch\.(\w+), '
-                              r'enabled=(True|False)\):$', re.M)
 _AUTOCAST = "__torch__.torch.amp.autocast_mode.autocast"
 _STRICT = "__torch__.torch.jit.strict_fusion"
 _STRICT_CLASS = """class strict_fusion:
@@ -266,6 +262,32 @@ _AUTOCAST_CLASS = """class autocast:
     self.device = device_type0
     return None
 """
+# and behind `with torch.cpu.amp.autocast():` / `with torch.cuda.amp.autocast():`
+_AMP_AUTOCAST_CLASS = """class autocast:
+  _enabled : bool
+  device : str
+  fast_dtype : int
+  def __call__(self: {q},
+    func: Tensor) -> Tensor:
+    return func
+  def __enter__(self: {q}) -> {q}:
+    return self
+  def __exit__(self: {q},
+    exc_type: Any,
+    exc_val: Any,
+    exc_tb: Any) -> NoneType:
+    return None
+  def __init__(self: {q},
+    enabled: bool=True,
+    dtype: int={code},
+    cache_enabled: bool=True) -> NoneType:
+    self._enabled = enabled
+    self.device = "{dev}"
+    self.fast_dtype = dtype
+    return None
+  def __init_subclass__(cls: {q}) -> NoneType:
+    return None
+"""
 # TorchScript's classes behind `with torch.no_grad():` (what torch.jit.save writes for them)
 _GRAD_CLASS = """class {name}:
   prev : bool
@@ -284,19 +306,22 @@ _GRAD_CLASS = """class {name}:
     self.prev = False
     return None
 """
-# the region's name in `with torch.<name>():` -> (its TorchScript class, that class's code,
-# the variable code names its object)
-_PLAIN_REGIONS = {
-    name: (f"{_GRAD_MODE}.{name}", _GRAD_CLASS.format(name=name, q=f"{_GRAD_MODE}.{name}",
-                                                      on=str(name == "enable_grad")),
-           "_grad_mode") for name in ("no_grad", "enable_grad")}
-_PLAIN_REGIONS["jit.strict_fusion"] = (_STRICT, _STRICT_CLASS.format(q=_STRICT), "_strict_fusion")
+# TorchScript's classes of the objects `with` regions make (the code prints `_0 =
+# <class>.__new__(<class>)` for them, ir/with_objects.py): what torch.jit.save writes
+_REGION_CLASSES = {
+    f"{_GRAD_MODE}.{name}": _GRAD_CLASS.format(name=name, q=f"{_GRAD_MODE}.{name}",
+                                               on=str(name == "enable_grad"))
+    for name in ("no_grad", "enable_grad")}
+_REGION_CLASSES[_STRICT] = _STRICT_CLASS.format(q=_STRICT)
+_REGION_CLASSES[_AUTOCAST] = _AUTOCAST_CLASS.format(q=_AUTOCAST)
+for _dev, _code in (("cpu", 15), ("cuda", 5)):
+    _q = f"__torch__.torch.{_dev}.amp.autocast_mode.autocast"
+    _REGION_CLASSES[_q] = _AMP_AUTOCAST_CLASS.format(q=_q, dev=_dev, code=_code)
+_REGION_NEW = re.compile(r"^[ \t]*\w+ = (__torch__\.torch\.[\w.]+)\.__new__\(\1\)$", re.M)
 
 
 # `with torch.autograd.profiler.record_function(name):` and TorchScript's class behind it
 # (what torch.jit.save writes: its `record` an object of the torch.classes.profiler class)
-_RECORD_REGION = re.compile(r"^(\s*)with torch\.autograd\.profiler\.record_function\((.*)\):$",
-                            re.M)
 _RECORD = "__torch__.torch.autograd.profiler.record_function"
 _RECORD_FUNCTION = "__torch__.torch.classes.profiler._RecordFunction"
 _RECORD_CLASS = """class record_function:
@@ -382,7 +407,6 @@ class _Writer:
         self.written = set()        # qualified names of classes and functions written
         self.constants = []         # tensors the code names CONSTANTS.c<k>
         self.modules = {}           # id(module) -> its pickled object (shared submodules)
-        self.regions = 0            # `with torch.no_grad():` regions written
         self.version = _BASE_VERSION
 
     def put(self, qualified, text):
@@ -403,55 +427,19 @@ class _Writer:
         return _method_text(code, qualified) if is_method else code
 
     def grad_regions(self, code):
-        """`with torch.no_grad():`, `with torch.enable_grad():` and `with
-        torch.jit.strict_fusion():` as TorchScript's code spells them: an object of its class
-        (torch.autograd.grad_mode.no_grad ..., written once), then `with` it; `with
-        torch.autocast(...)` (autocast_region) and record_function (record_region)
-        likewise."""
-        def region(m):
-            indent, name = m.group(1), m.group(2)
-            q, text, var = _PLAIN_REGIONS[name]
-            if q not in self.written:
+        """The code's `with` regions (`_0 = __torch__.torch.autograd.grad_mode.no_grad.
+        __new__(...)`, as the printer writes them, ir/with_objects.py): their classes
+        written once, as torch.jit.save writes them."""
+        for m in _REGION_NEW.finditer(code):
+            q = m.group(1)
+            if q == _RECORD and q not in self.written:
+                self.written.update((_RECORD, _RECORD_FUNCTION))
+                self.put(_RECORD, _RECORD_CLASS)
+                self.put(_RECORD_FUNCTION, "class _RecordFunction:\n  capsule : Capsule\n")
+            elif q in _REGION_CLASSES and q not in self.written:
                 self.written.add(q)
-                self.put(q, text)
-            self.regions += 1
-            v = f"{var}{self.regions}"
-            return (f"{indent}{v} = {q}.__new__({q})" + "\n" + f"{indent}_ = ({v}).__init__()"
-                    + "\n" + f"{indent}with {v}:")
-        code = _PLAIN_REGION.sub(region, code)
-        code = _RECORD_REGION.sub(self.record_region, code)
-        return _AUTOCAST_REGION.sub(self.autocast_region, code)
-
-    def record_region(self, m):
-        """`with torch.autograd.profiler.record_function(name):` as TorchScript's code
-        spells it: an object of its torch.autograd.profiler.record_function class, __init__
-        with the name and args None, then `with` it."""
-        indent, name = m.groups()
-        if _RECORD not in self.written:
-            self.written.update((_RECORD, _RECORD_FUNCTION))
-            self.put(_RECORD, _RECORD_CLASS)
-            self.put(_RECORD_FUNCTION, "class _RecordFunction:\n  capsule : Capsule\n")
-        self.regions += 1
-        v = f"_record_function{self.regions}"
-        return (f"{indent}{v} = {_RECORD}.__new__({_RECORD})\n"
-                f"{indent}_ = ({v}).__init__({name}, None, )\n"
-                f"{indent}with {v}:")
-
-    def autocast_region(self, m):
-        """`with torch.autocast("cpu", dtype=torch.bfloat16, enabled=True):` as
-        TorchScript's code spells it: an object of its torch.amp.autocast_mode.autocast
-        class (the dtype as its ScalarType int), then `with` it."""
-        from .. import dtypes as _dt
-        indent, device, dtype, enabled = m.groups()
-        if _AUTOCAST not in self.written:
-            self.written.add(_AUTOCAST)
-            self.put(_AUTOCAST, _AUTOCAST_CLASS.format(q=_AUTOCAST))
-        self.regions += 1
-        v = f"_autocast{self.regions}"
-        code = _dt.scalar_type_code(getattr(_dt, dtype))
-        return (f"{indent}{v} = {_AUTOCAST}.__new__({_AUTOCAST})\n"
-                f"{indent}_ = ({v}).__init__(\"{device}\", {code}, {enabled}, None, )\n"
-                f"{indent}with {v}:")
+                self.put(q, _REGION_CLASSES[q])
+        return code
 
     def note_graph(self, g):
         """Write the classes and functions a graph uses."""

@@ -14,10 +14,11 @@ from __future__ import annotations
 import ast
 import inspect
 
+from ...ir.with_objects import OBJECT_META
 from ...passes.autocast import REGION as AUTOCAST
 from .errors import FrontendError
 
-__all__ = ["AutocastMixin", "AUTOCAST"]
+__all__ = ["AutocastMixin", "AUTOCAST", "OBJECT_META"]
 
 
 class AutocastMixin:
@@ -102,7 +103,26 @@ class AutocastMixin:
         if enabled and dtype not in (_dt.float16, _dt.bfloat16) and device == "cpu":
             enabled = False         # eager autocast warns and disables such a region
         return {"device_type": device, "dtype": (dtype or _dt.float16).name,
-                "enabled": enabled}
+                "enabled": enabled, OBJECT_META: self._autocast_object(cls, params, args)}
+
+    def _autocast_object(self, cls, params, args):
+        """(TorchScript's class of the autocast object, its __init__ arguments as the
+        program passed them, defaults filled in) for `.graph` / `.code` (ir/with_objects):
+        torch.autocast("cpu") is autocast("cpu", None, True, None); torch.cpu.amp's and
+        torch.cuda.amp's classes have (enabled, dtype, cache_enabled), their dtype
+        defaulting to bfloat16 / float16."""
+        from ...amp import cuda_amp, cpu_amp
+        from ... import dtypes as _dt
+        where = {cuda_amp.autocast: "cuda.amp.", cpu_amp.autocast: "cpu.amp."}.get(cls, "amp.")
+        defaults = {"enabled": True}
+        if where != "amp.":
+            defaults = {"enabled": True, "cache_enabled": True, "dtype": (
+                _dt.bfloat16 if where == "cpu.amp." else _dt.float16)}
+        out = []
+        for p in params:
+            v = args.get(p, defaults.get(p))
+            out.append(_dt.scalar_type_code(v) if isinstance(v, _dt.dtype) else v)
+        return f"__torch__.torch.{where}autocast_mode.autocast", tuple(out)
 
     def _autocast_const(self, name, node, what):
         if isinstance(node, ast.Constant):

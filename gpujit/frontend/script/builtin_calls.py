@@ -96,6 +96,12 @@ class BuiltinMixin:
         if name == "slice":
             return self.slice_object(node)
         if name == "range":
+            for k, a in enumerate(node.args):      # (torch 2.13 checks the arguments first)
+                t = self.expr(a).type
+                if not isinstance(t, T.IntType):
+                    self.error(f"all inputs of range must be ints, found {t.annotation()} in "
+                               f"argument {k}", node,
+                               hint="convert it with int(...)")
             self.error("range cannot be used as a value: range() is supported only as "
                        "the iterable of a for loop or comprehension", node,
                        hint="write `for i in range(n):`")

@@ -189,7 +189,9 @@ class CallExprMixin:
                         not node.args and not node.keywords:     # fut.wait(): aten::wait
                     return self.emit("aten::wait", [self_v], [self_v.type.elem]).output
                 if isinstance(self_v.type, T.OptionalType):     # (as TorchScript: refine first)
-                    self.error(f"{describe_type(self_v.type)} has no method '{func.attr}': it "
+                    self.error(f"'{self_v.type.annotation()}' object has no attribute or "
+                               f"method '{func.attr}'.: "
+                               f"{describe_type(self_v.type)} has no method '{func.attr}': it "
                                f"may be None; refine it first (`if {ast.unparse(func.value)} is "
                                f"not None:` or `assert {ast.unparse(func.value)} is not None`)",
                                node)

@@ -97,8 +97,17 @@ class FunctionSource:
         node = _unparenthesized(node)
         line = getattr(node, "lineno", 1)
         text = self.file_lines[line - 1] if 0 < line <= len(self.file_lines) else ""
+        span = None
+        if getattr(node, "end_lineno", None) is not None:
+            try:
+                end = _op_end(node)
+                span = (end[0] + self.start - 1, end[1] + self.indent,
+                        self.start, self.start + len(self.file_lines) - 1)
+            except (TypeError, AttributeError, ValueError):
+                span = None         # (only the run-time report's underline: never fatal)
         return SourceRange(self.filename, line + self.start - 1,
-                           getattr(node, "col_offset", 0) + self.indent, text, self.name)
+                           getattr(node, "col_offset", 0) + self.indent, text, self.name,
+                           span)
 
     def end_col(self, node):
         if getattr(node, "end_lineno", None) == getattr(node, "lineno", None):
@@ -114,6 +123,21 @@ class FunctionSource:
         end = max(_torch_end(n) for n in nodes if n is not None)
         return (end[0] + self.start - 1, end[1] + self.indent, self.start,
                 self.start + len(self.file_lines) - 1)
+
+
+def _op_end(node):
+    """(line, column) where torch's range of an operation ends, as its interpreter's
+    traceback underlines a failed op: a call at its callee (`torch.mm`, `x.view`), a
+    subscript one past its index (`x[10]`; `d["k"]` one short of its `]`, as torch's str
+    literal ends before its closing quote), another expression as _torch_end."""
+    if isinstance(node, ast.Call):
+        return node.func.end_lineno, node.func.end_col_offset
+    if isinstance(node, ast.Subscript):
+        line, col = max(_torch_end(node.value), _torch_end(node.slice))
+        return line, col + 1
+    if not isinstance(node, ast.expr):      # (a statement: where it ends)
+        return node.end_lineno, node.end_col_offset
+    return _torch_end(node)
 
 
 def _torch_end(node):
@@ -287,8 +311,13 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         hint (as TorchScript's emitReturn): `-> Optional[List[int]]: return []`,
         `-> List[float]: return x.tolist()`."""
         if s.value is None:
-            return self.const(None)
-        return self.expr(s.value, expected=getattr(self, "ret_type", None))
+            v = self.const(None)
+        else:
+            v = self.expr(s.value, expected=getattr(self, "ret_type", None))
+        if not hasattr(self, "return_sites"):
+            self.return_sites = {}
+        self.return_sites[v] = s        # (where a return of another type is refused)
+        return v
 
     def check_return(self, v, where, kind):
         """A returned value must have the declared return type (if one is declared); a
@@ -441,13 +470,17 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 u = r[k].type if t is None else unify(t, r[k].type)
                 if u is None:
                     name = slot_names[k] if k < len(slot_names) else f"value {k}"
-                    torch_words = ""
-                    if name == "return value":      # PyTorch's words for the same error
-                        torch_words = (f" (Previous return statement returned a value of type "
-                                       f"{t.annotation()} but this return statement returns "
-                                       f"a value of type {r[k].type.annotation()})")
+                    if name == "return value":
+                        # PyTorch's words first, at the later return statement (as torch)
+                        site = getattr(self, "return_sites", {}).get(r[k], s)
+                        self.error(f"Previous return statement returned a value of type "
+                                   f"{t.annotation()} but this return statement returns a "
+                                   f"value of type {r[k].type.annotation()}: the return "
+                                   f"value is {describe_type(t)} on one path and "
+                                   f"{describe_type(r[k].type)} on another", site,
+                                   hint="make every path produce the same type")
                     self.error(f"the {name} is {describe_type(t)} on one path and "
-                               f"{describe_type(r[k].type)} on another{torch_words}", s,
+                               f"{describe_type(r[k].type)} on another", s,
                                hint="make every path produce the same type")
                 t = u
             types.append(t)
@@ -693,7 +726,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 return Var(narrow, var.where)
         return var
 
-    def branch_type_error(self, name, first, second, outer=None):
+    def branch_type_error(self, name, first, second, outer=None, used=None):
         a, b = first.value.type, second.value.type
         fr = self.src.range(first.where)
         text = fr.text.strip() if fr.text else ""
@@ -707,12 +740,14 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 hint = ("empty lists default to List[Tensor]; annotate the empty list, "
                         f"e.g. {name}: List[int] = []")
         else:
-            msg = (f"Variable '{name}' is {describe_type(a)} on one branch and "
-                   f"{describe_type(b)} on the other; a scripted variable keeps one type. "
-                   f"(Type mismatch: {name} is set to type {a.annotation()} in the true "
-                   f"branch and type {b.annotation()} in the false branch)")
+            # (torch 2.13's words first, its type names: 'Tensor (inferred)' for a
+            # parameter left unannotated)
+            msg = (f"Type mismatch: {name} is set to type {self.shown_type(first.value)} in "
+                   f"the true branch and type {self.shown_type(second.value)} in the false "
+                   f"branch: '{name}' is {describe_type(a)} on one branch and "
+                   f"{describe_type(b)} on the other; a scripted variable keeps one type.")
         self.error(msg, second.where, note=f"assigned {describe_type(a)} at line {fr.line}: {text}",
-                   hint=hint)
+                   hint=hint, used=used)
 
 def drop_widening_casts(graph):
     """The prim::unchecked_casts to an annotated variable's or the return's wider declared

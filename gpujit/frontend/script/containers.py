@@ -601,11 +601,13 @@ class ContainerMixin:
                 if not isinstance(i.type, T.IntType):
                     self.error(f"list indices must be ints, got {describe_type(i.type)}",
                                target.slice)
-                self.emit("aten::Delete", [c, i], [c.type])
+                with self.at(target):       # (torch's range: the item, `d[7]`)
+                    self.emit("aten::Delete", [c, i], [c.type])
             elif isinstance(c.type, T.DictType):
                 k = self.expr(target.slice)
                 self.check_key(c, k, target.slice)
-                self.emit("aten::Delete", [c, k], [c.type])
+                with self.at(target):
+                    self.emit("aten::Delete", [c, k], [c.type])
             elif isinstance(c.type, T.ListType):
                 self.error("del statements only support deletion at a single index, slicing "
                            "is not supported", target,

@@ -30,7 +30,8 @@ def highlight(source_range, end_col=None) -> str:
 class FrontendError(RuntimeError):
     """A program gpujit.script cannot compile. `str(e)` is the whole message."""
 
-    def __init__(self, message, source_range=None, *, end_col=None, hint=None, note=None):
+    def __init__(self, message, source_range=None, *, end_col=None, hint=None, note=None,
+                 used=None):
         self.message = message
         self.source_range = source_range
         self.hint = hint
@@ -40,6 +41,10 @@ class FrontendError(RuntimeError):
             parts.append(h)
         if note:
             parts.append(f"  ({note})")
+        if used is not None:
+            # (TorchScript's second frame of an error found where a value is read: a
+            # variable an if left undefined or of two types)
+            parts.append("and was used here:\n" + highlight(*used))
         if hint:
             parts.append(f"  Hint: {hint}")
         super().__init__("\n".join(parts))

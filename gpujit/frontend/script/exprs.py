@@ -190,12 +190,19 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             pass
 
     # ------------------------------------------------------------------ plumbing
-    def error(self, msg, node=None, hint=None, note=None, cls=None):
+    def error(self, msg, node=None, hint=None, note=None, cls=None, used=None):
+        """Raise a compile error at node (else the current node); used: the AST node
+        where the culprit is read, shown after it ("and was used here:", as TorchScript's
+        errors of a variable an if leaves undefined or of two types)."""
         sr = self.src.range(node) if node is not None else self.cur
         if sr is not None:
             sr = SourceRange(sr.filename, sr.line, sr.col, sr.text, self.src.name)
         end = self.src.end_col(node) if node is not None else None
-        raise (cls or FrontendError)(msg, sr, end_col=end, hint=hint, note=note)
+        if used is not None:
+            u = self.src.range(used)
+            used = (SourceRange(u.filename, u.line, u.col, u.text, self.src.name),
+                    self.src.end_col(used))
+        raise (cls or FrontendError)(msg, sr, end_col=end, hint=hint, note=note, used=used)
 
     def error_unsupported_node(self, msg, node, hint=None):
         """A node kind TorchScript refuses: torch's UnsupportedNodeError and words."""
@@ -275,7 +282,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         if isinstance(var, OneBranch):
             line = self.src.range(var.where).line
             if isinstance(var.why, tuple):      # ("mismatch", true-branch Var, other Var)
-                self.branch_type_error(name, var.why[1], var.why[2])
+                self.branch_type_error(name, var.why[1], var.why[2], used=node)
             if var.why == "loop":
                 self.error(f"undefined value {name}: '{name}' is first assigned inside the "
                            f"loop at line {line}, so it is not defined after the loop", node,
@@ -294,9 +301,10 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
                            hint="copy it into a variable assigned before the loop")
             branch = var.why[3:] if var.why.startswith("if-") else None
             lead = f"{name} is not defined in the {branch} branch: " if branch else ""
+            # (TorchScript's frames: the if's branch that assigns it, "and was used here:")
             self.error(f"{lead}'{name}' is not defined on every path: it is assigned only "
-                       f"on one branch of an if (line {line})", node,
-                       hint=f"assign '{name}' before the if or on both branches")
+                       f"on one branch of an if (line {line})", var.where,
+                       hint=f"assign '{name}' before the if or on both branches", used=node)
         found, obj = self.py_object(node)
         if found:
             self.check_global_value(name, obj, node)

@@ -175,7 +175,8 @@ class FunctionCallMixin:
             try:
                 bound = sig.bind(*args, **kwargs)
             except TypeError as e:
-                self.error(f"cannot call '{name}': {e}", node)
+                self.error(f"{_binding_words(name, sig, graph, args, kwargs)}cannot call "
+                           f"'{name}': {e}", node)
             values = []
             for p_name, p in sig.parameters.items():
                 if p_name in bound.arguments:
@@ -315,3 +316,41 @@ def _default_as(value, t, broadcast=None):
             isinstance(t, T.FloatType):
         return float(value)
     return value
+
+
+def _binding_words(name, sig, graph, args, kwargs) -> str:
+    """TorchScript's words for a call of a scripted function its arguments do not fit
+    (torch 2.13): the callee's schema, `helper(int a, int b=2) -> int:`, then why
+    ("Argument b not provided.", "Expected at most 2 arguments but found 3 positional
+    arguments.", "Keyword argument c unknown.", "Keyword argument a specified twice."),
+    then ":" and a space (gpujit's words follow)."""
+    params = list(sig.parameters.values())
+    shown = []
+    for p, v in zip(params, graph.inputs):
+        text = f"{v.type.annotation()} {p.name}"
+        if p.default is not inspect.Parameter.empty:
+            text += f"={p.default!r}" if not isinstance(p.default, bool) else \
+                f"={p.default}"
+        shown.append(text)
+    outs = graph.outputs
+    ret = outs[0].type.annotation() if len(outs) == 1 else \
+        f"({', '.join(o.type.annotation() for o in outs)})"
+    names = [p.name for p in params]
+    if len(args) > len(params):
+        why = (f"Expected at most {len(params)} arguments but found {len(args)} positional "
+               f"arguments.")
+    else:                       # (in torch's order: the parameters, then what is left)
+        why = None
+        for k, p in enumerate(params):
+            if k < len(args) and p.name in kwargs:
+                why = f"Keyword argument {p.name} specified twice."
+            elif k >= len(args) and p.name not in kwargs and \
+                    p.default is inspect.Parameter.empty:
+                why = f"Argument {p.name} not provided."
+            if why:
+                break
+        why = why or next((f"Keyword argument {k} unknown." for k in kwargs
+                           if k not in names), None)
+    if why is None:
+        return ""
+    return f"{name}({', '.join(shown)}) -> {ret}:\n{why}: "

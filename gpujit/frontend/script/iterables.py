@@ -154,8 +154,8 @@ class IterableMixin:
         if isinstance(t, T.ClassType) and not isinstance(t, T.InterfaceType):
             with self.at(node):
                 return _Static([make() for make in self.class_elements(v, node)])
-        self.error(f"cannot iterate over {describe_type(t)}: '{t.annotation()}' object is "
-                   f"not iterable", node,
+        self.error(f"'{t.annotation()}' object is not iterable: cannot iterate over "
+                   f"{describe_type(t)}", node,
                    hint="iterate over range(...), a list, a tuple, a dict, a str or a tensor")
 
     def static_length(self, tree, node):

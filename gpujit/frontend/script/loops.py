@@ -283,8 +283,8 @@ class LoopMixin:
             def elem(i):
                 return self.call_op("select", [seq, self.const(0), i], {}, s.iter)
         else:
-            self.error(f"cannot iterate over {describe_type(t)}: "
-                       f"'{t.annotation()}' object is not iterable", it,
+            self.error(f"'{t.annotation()}' object is not iterable: cannot iterate over "
+                       f"{describe_type(t)}", it,
                        hint="iterate over range(...), a list, a tuple or a tensor")
         elem_t = t.elem if isinstance(t, T.ListType) else T.STR if isinstance(t, T.StrType) \
             else T.TENSOR

@@ -254,7 +254,9 @@ class _Context:
         fn = fn or info.module.__dict__.get("_defined_methods", {}).get(name) or \
             getattr(type(info.module), name, None)      # (the first: define(src))
         if not inspect.isfunction(fn):
-            msg = f"'{info.original_name}' has no method '{name}'"
+            # (torch 2.13's words first)
+            msg = (f"Module '{info.original_name}' has no attribute '{name}' : "
+                   f"'{info.original_name}' has no method '{name}'")
             attr_t = getattr(sm.__dict__.get("_type"), "attributes", {}).get(name)
             if attr_t is not None and isinstance(node, ast.Call):
                 # self.agg(x) of a None / int / list attribute: torch 2.13's words, at
@@ -455,7 +457,8 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         t = sm._type.attributes.get(name) if sm._type is not None else None
         if t is not None:
             return self.get_attr(v, name, t)
-        self.error(f"module '{sm.original_name}' has no attribute '{name}'", node,
+        self.error(f"Module '{sm.original_name}' has no attribute '{name}' : module "
+                   f"'{sm.original_name}' has no attribute '{name}'", node,
                    hint="assign it in __init__ (a parameter, buffer, submodule or a "
                         "value of a scriptable type)")
 

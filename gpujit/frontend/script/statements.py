@@ -701,7 +701,14 @@ class StatementMixin:
                     if isinstance(box, T.TupleType) else
                     "only items of lists, dicts and Tensors can be assigned")
             self.error(what, target, hint="tuples and strs cannot change: build a new value")
-        self.error(f"cannot assign to `{ast.unparse(target)}` in a scripted function",
+        lead = ""
+        if isinstance(target, ast.Attribute):   # (torch 2.13's words for a non-class value)
+            found, _ = self.py_object(target.value)
+            if not found:
+                t = self.expr(target.value).type
+                lead = (f"Tried to set an attribute: {target.attr} on a non-class: "
+                        f"{t.annotation()}: ")
+        self.error(f"{lead}cannot assign to `{ast.unparse(target)}` in a scripted function",
                    target)
 
 

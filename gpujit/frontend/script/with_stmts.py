@@ -35,7 +35,7 @@ from .classes import script_class_of
 from .errors import FrontendError
 from .loops import has_exit, has_return, own_loop_exits, assigned_names, RAISED, PENDING
 from .variables import Var, OneBranch
-from .autocast_regions import AutocastMixin, AUTOCAST
+from .autocast_regions import AutocastMixin, AUTOCAST, OBJECT_META
 
 __all__ = ["WithMixin"]
 
@@ -185,7 +185,10 @@ class WithMixin(AutocastMixin):
                 continue
             region = AUTOCAST if spec is not None else self._region_name(ctx)
             if region is not None:
-                if item.optional_vars is not None:
+                # `with torch.no_grad() as g:`: its __enter__ returns None, what g is (as
+                # in TorchScript); autocast's would be its object, which gpujit has not
+                binds_none = region in ("no_grad", "enable_grad", "strict_fusion")
+                if item.optional_vars is not None and not binds_none:
                     why = ("is not supported in scripted code (the autocast object cannot "
                            "be bound)" if spec is not None else
                            "binds the region's object, which scripted code does not have")
@@ -193,8 +196,15 @@ class WithMixin(AutocastMixin):
                                f"{ast.unparse(item.optional_vars)}:` {why}",
                                item.optional_vars,
                                hint=f"drop `as {ast.unparse(item.optional_vars)}`")
+                spec = dict(spec or {})
+                kept = spec.pop(OBJECT_META, None)
                 with self.at(ctx):
-                    self.emit("prim::Enter", [], [], attrs={"name": region, **(spec or {})})
+                    node = self.emit("prim::Enter", [], [], attrs={"name": region, **spec})
+                if kept is not None:
+                    node.meta[OBJECT_META] = kept
+                if item.optional_vars is not None:
+                    with self.at(item.optional_vars):
+                        self.assign(item.optional_vars, self.const(None), s)
                 entered.append(region)
                 continue
             with self.at(ctx):
