@@ -152,3 +152,97 @@ def test_sdpa_bfloat16_flash_node():
     assert q.grad.dtype == gpujit.bfloat16 and k.grad.dtype == gpujit.bfloat16
     # the value gradient of sum(out) is each key's total weight: query rows' p summed
     np.testing.assert_allclose(v.grad.float().numpy().sum(), 2 * 3 * 4, rtol=1e-2)
+
+
+# ---------------------------------------------------------------- embedding_bag
+
+_W = _r(6, 3, seed=5)
+_IDX = np.array([1, 4, 4, 0, 2, 5, 4, 3])
+_OFF = np.array([0, 3, 3, 5])
+
+
+def _np_bags(mode, psw=None, pad=-1):
+    """(output, d sum(output * G) / d weight, ... / d psw) of bags [0:3], [3:3], [3:5],
+    [5:8] of _IDX (torch's include_last_offset=False semantics)."""
+    G = _r(4, 3, seed=6)
+    bounds = [0, 3, 3, 5, 8]
+    out, gw = np.zeros((4, 3), np.float32), np.zeros_like(_W)
+    gp = np.zeros(8, np.float32)
+    for b in range(4):
+        kept = [i for i in range(bounds[b], bounds[b + 1]) if _IDX[i] != pad]
+        if not kept:
+            continue
+        rows = _W[_IDX[kept]] * (1 if psw is None else psw[kept][:, None])
+        if mode == "max":
+            out[b] = rows.max(0)
+            for d in range(3):
+                gw[_IDX[kept][rows[:, d].argmax()], d] += G[b, d]
+            continue
+        div = len(kept) if mode == "mean" else 1
+        out[b] = rows.sum(0) / div
+        for i in kept:
+            gw[_IDX[i]] += G[b] / div * (1 if psw is None else psw[i])
+            gp[i] = G[b] @ _W[_IDX[i]]
+    return out, gw, gp, G
+
+
+@pytest.mark.parametrize("mode,psw,pad", [("sum", False, None), ("mean", False, None),
+                                          ("max", False, None), ("sum", True, None),
+                                          ("mean", False, 4), ("max", False, 4),
+                                          ("sum", True, 4)])
+def test_embedding_bag_records_one_node_with_torchs_gradients(mode, psw, pad):
+    p = _r(8, seed=7) if psw else None
+    w = _t(_W)
+    pt = None if p is None else _t(p)
+    o = F.embedding_bag(gpujit.tensor(_IDX), w, gpujit.tensor(_OFF), mode=mode,
+                        per_sample_weights=pt, padding_idx=pad)
+    assert o.grad_fn.name() == "EmbeddingBagBackward0"
+    assert type(o.grad_fn).__name__ == "EmbeddingBagBackward0"
+    # (torch's two edges: weight, then per_sample_weights or None)
+    assert _names(o.grad_fn) == [ACC, ACC if psw else None]
+    want, gw, gp, G = _np_bags(mode, p, -1 if pad is None else pad)
+    np.testing.assert_allclose(o.detach().numpy(), want, rtol=1e-5, atol=1e-6)
+    (o * gpujit.tensor(G)).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), gw, rtol=1e-5, atol=1e-6)
+    if psw:
+        np.testing.assert_allclose(pt.grad.numpy(), gp, rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_bag_module_2d_input_and_sparse_gradient():
+    gpujit.manual_seed(0)
+    m = gpujit.nn.EmbeddingBag(10, 3, mode="sum", sparse=True)
+    o = m(gpujit.tensor([[1, 2, 2], [7, 1, 0]]))
+    assert o.grad_fn.name() == "EmbeddingBagBackward0"
+    o.sum().backward()
+    assert m.weight.grad.layout == gpujit.sparse_coo
+    want = np.zeros((10, 3), np.float32)
+    for i in (1, 2, 2, 7, 1, 0):
+        want[i] += 1
+    np.testing.assert_array_equal(m.weight.grad.to_dense().numpy(), want)
+
+
+def test_embedding_bag_scale_grad_by_freq_reads_counts_as_atens_cpu_kernel():
+    # torch 2.13 (CPU): the u-th distinct index divides by the count of the index at
+    # position u of the sorted indices (weights of ones, sum of every bag)
+    w = gpujit.ones(10, 1, requires_grad=True)
+    idx = gpujit.tensor([1, 2, 4, 5, 4, 3, 2, 9, 9, 0])
+    F.embedding_bag(idx, w, gpujit.tensor([0, 4, 4, 7]), mode="sum",
+                    scale_grad_by_freq=True).sum().backward()
+    np.testing.assert_allclose(w.grad.view(-1).numpy(),
+                               [1, 1, 1, 0.5, 2, 0.5, 0, 0, 0, 1], rtol=1e-6)
+    with pytest.raises(RuntimeError, match="scale_grad_by_freq not supported with sparse"):
+        F.embedding_bag(idx, w, gpujit.tensor([0, 4]), mode="sum", scale_grad_by_freq=True,
+                        sparse=True).sum().backward()
+
+
+def test_embedding_bag_without_grad_keeps_the_composite_values():
+    w = gpujit.tensor(_W)
+    a = F.embedding_bag(gpujit.tensor(_IDX), w, gpujit.tensor(_OFF), mode="mean")
+    b = F.embedding_bag(gpujit.tensor(_IDX), w.requires_grad_(), gpujit.tensor(_OFF),
+                        mode="mean")
+    assert a.grad_fn is None and b.grad_fn.name() == "EmbeddingBagBackward0"
+    np.testing.assert_array_equal(a.numpy(), b.detach().numpy())
+    out, o2b, size, maxi = gpujit.ops.aten._embedding_bag(w, gpujit.tensor(_IDX),
+                                                         gpujit.tensor(_OFF), False, 1)
+    assert out.grad_fn.name() == "EmbeddingBagBackward0" and o2b.grad_fn is None
+    assert size.tolist() == [3, 0, 2, 3] and o2b.tolist() == [0, 0, 0, 2, 2, 3, 3, 3]

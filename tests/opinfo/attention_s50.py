@@ -39,3 +39,48 @@ OPINFOS = [
                    ErrorSample(rand(1, 2, 3, 4), rand(1, 2, 5, 4), rand(1, 2, 5, 6),
                                match="should have the same head size")]),
 ]
+
+
+def ref_embedding_bag(weight, indices, offsets, scale_grad_by_freq=False, mode=0,
+                      sparse=False, per_sample_weights=None, include_last_offset=False,
+                      padding_idx=-1):
+    """ATen's _embedding_bag outputs (output, offset2bag, bag_size, max_indices) for bags
+    that end where the next begins (include_last_offset=False)."""
+    n, nb, dim = len(indices), len(offsets), weight.shape[1]
+    bounds = list(offsets) + [n]
+    out = np.zeros((nb, dim))
+    size = np.zeros(nb, np.int64)
+    maxi = np.zeros((nb, dim), np.int64)
+    bag_of = np.zeros(n, np.int64)
+    for b in range(nb):
+        kept = [i for i in range(bounds[b], bounds[b + 1]) if indices[i] != padding_idx]
+        bag_of[bounds[b]:bounds[b + 1]] = b
+        size[b] = len(kept)
+        if not kept:
+            continue
+        rows = weight[indices[kept]]
+        if per_sample_weights is not None:
+            rows = rows * per_sample_weights[kept][:, None]
+        if mode == 2:
+            out[b] = rows.max(0)
+            maxi[b] = indices[kept][rows.argmax(0)]
+        else:
+            out[b] = rows.sum(0) / (len(kept) if mode == 1 else 1)
+    if mode == 0:
+        zeros = np.zeros(nb, np.int64)
+        return out, (bag_of if padding_idx >= 0 else np.zeros(0, np.int64)), zeros, zeros
+    return out, bag_of, size, (maxi if mode == 2 else size)
+
+
+def _bag_samples():
+    w = rand(6, 3)
+    idx = np.array([1, 4, 4, 0, 2, 5, 4])
+    off = np.array([0, 3, 3, 5])
+    return [Sample(w, idx, off), Sample(w, idx, off, False, 1), Sample(w, idx, off, False, 2),
+            Sample(w, idx, off, per_sample_weights=rand(7)),
+            Sample(w, idx, off, False, 1, padding_idx=4),
+            Sample(w, idx, off, False, 0, padding_idx=4)]
+
+
+OPINFOS.append(OpInfo("aten::_embedding_bag", ref=ref_embedding_bag, samples=_bag_samples,
+                      atol=1e-5, rtol=1e-5))
