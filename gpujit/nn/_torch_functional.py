@@ -270,7 +270,6 @@ def aten_embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = Fals
                            "mode='" + ("mean" if mode == 1 else "max") + "'). Please open a "
                            "feature request on GitHub.")
     num = weight.size(0)
-    dim = weight.size(1)
     pidx = -1
     if padding_idx is not None:
         if padding_idx < -num or padding_idx >= num:
