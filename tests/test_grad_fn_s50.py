@@ -246,3 +246,116 @@ def test_embedding_bag_without_grad_keeps_the_composite_values():
                                                          gpujit.tensor(_OFF), False, 1)
     assert out.grad_fn.name() == "EmbeddingBagBackward0" and o2b.grad_fn is None
     assert size.tolist() == [3, 0, 2, 3] and o2b.tolist() == [0, 0, 0, 2, 2, 3, 3, 3]
+
+
+# ---------------------------------------------------------------- batched products and losses
+
+def _chain(t, depth):
+    def rec(fn, d):
+        if fn is None:
+            return None
+        if d == 0 or not fn.next_functions:
+            return "A" if fn.name() == ACC else fn.name()
+        return (fn.name(), [rec(f, d - 1) for f, _ in fn.next_functions])
+    return rec(t.grad_fn, depth)
+
+
+def _p(*shape, seed=0):
+    return _t(_r(*shape, seed=seed))
+
+
+# (structures printed by torch 2.13, CPU)
+_CHAINS = {
+    "linear_3d": (lambda: F.linear(_p(2, 3, 4), _p(5, 4, seed=1), _p(5, seed=2)),
+                  ("ViewBackward0", [("AddmmBackward0", ["A", ("ViewBackward0", ["A"]),
+                                                        ("TBackward0", ["A"])])])),
+    "linear_3d_no_bias": (lambda: F.linear(_p(2, 3, 4), _p(5, 4, seed=1)),
+                          ("UnsafeViewBackward0", [("MmBackward0", [
+                              ("ViewBackward0", ["A"]), ("TBackward0", ["A"])])])),
+    "linear_4d": (lambda: F.linear(_p(2, 2, 3, 4), _p(5, 4, seed=1), _p(5, seed=2)),
+                  ("ViewBackward0", [("AddmmBackward0", ["A", ("ViewBackward0", ["A"]),
+                                                        ("TBackward0", ["A"])])])),
+    "linear_transposed_input": (
+        lambda: F.linear(_p(2, 4, 3).transpose(1, 2), _p(5, 4, seed=1), _p(5, seed=2)),
+        ("AddBackward0", [("UnsafeViewBackward0", [("MmBackward0", [
+            ("UnsafeViewBackward0", ["CloneBackward0"]), ("TBackward0", ["A"])])]), "A"])),
+    "matmul_3d_2d": (lambda: _p(2, 3, 4) @ _p(4, 5, seed=1),
+                     ("UnsafeViewBackward0", [("MmBackward0", [("ViewBackward0", ["A"]), "A"])])),
+    "matmul_3d_1d": (lambda: _p(2, 3, 4) @ _p(4, seed=1),
+                     ("UnsafeViewBackward0", [("MvBackward0", [("ViewBackward0", ["A"]), "A"])])),
+    "matmul_4d_4d": (lambda: _p(2, 2, 3, 4) @ _p(2, 2, 4, 5, seed=1),
+                     ("UnsafeViewBackward0", [("BmmBackward0", [
+                         ("ViewBackward0", [("ExpandBackward0", ["A"])]),
+                         ("ViewBackward0", [("ExpandBackward0", ["A"])])])])),
+    "cross_entropy_3d": (
+        lambda: F.cross_entropy(_p(2, 5, 3), gpujit.tensor([[0, 1, 2], [4, 4, 0]])),
+        ("NllLoss2DBackward0", [("ViewBackward0", [("LogSoftmaxBackward0", ["A"])])])),
+    "cross_entropy_5d_none": (
+        lambda: F.cross_entropy(_p(2, 5, 3, 2, 2), gpujit.zeros(2, 3, 2, 2, dtype=gpujit.long),
+                                reduction="none"),
+        ("ViewBackward0", [("NllLoss2DBackward0", [("ViewBackward0", [
+            ("LogSoftmaxBackward0", ["A"])])])])),
+    "cross_entropy_4d": (
+        lambda: F.cross_entropy(_p(2, 5, 3, 2), gpujit.zeros(2, 3, 2, dtype=gpujit.long)),
+        ("NllLoss2DBackward0", [("LogSoftmaxBackward0", ["A"])])),
+    "nll_loss_3d": (
+        lambda: F.nll_loss(_p(2, 5, 3), gpujit.zeros(2, 3, dtype=gpujit.long)),
+        ("NllLoss2DBackward0", [("ViewBackward0", ["A"])])),
+    "cross_entropy_float16": (
+        lambda: F.cross_entropy(_p(2, 5, 3).half(), gpujit.tensor([[0, 1, 2], [4, 4, 0]])),
+        ("NllLoss2DBackward0", [("ViewBackward0", [("LogSoftmaxBackward0", [
+            ("ToCopyBackward0", ["A"])])])])),
+    "cross_entropy_bfloat16": (
+        lambda: F.cross_entropy(_p(6, 5).bfloat16(), gpujit.tensor([0, 1, 2, 4, 4, 0])),
+        ("NllLossBackward0", [("LogSoftmaxBackward0", [("ToCopyBackward0", ["A"])])])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_CHAINS))
+def test_batched_node_chains_are_torchs(name):
+    make, want = _CHAINS[name]
+    y = make()
+    assert _chain(y, 4) == want
+    y.float().sum().backward()
+
+
+def test_batched_linear_and_matmul_values_and_gradients():
+    x, w, b = _r(2, 3, 4), _r(5, 4, seed=1), _r(5, seed=2)
+    for _ in range(2):      # (the general path, then the recorders)
+        xt, wt, bt = _t(x), _t(w), _t(b)
+        y = F.linear(xt, wt, bt)
+        np.testing.assert_allclose(y.detach().numpy(), x @ w.T + b, rtol=1e-6, atol=1e-6)
+        g = _r(2, 3, 5, seed=3)
+        (y * gpujit.tensor(g)).sum().backward()
+        np.testing.assert_allclose(xt.grad.numpy(), g @ w, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(wt.grad.numpy(), g.reshape(-1, 5).T @ x.reshape(-1, 4),
+                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(bt.grad.numpy(), g.sum((0, 1)), rtol=1e-5, atol=1e-6)
+    a, c = _r(2, 2, 3, 4), _r(2, 2, 4, 5, seed=1)
+    at, ct = _t(a), _t(c)
+    y = at @ ct
+    # (the batched product's values as the one-node path's: NumPy's matmul per matrix)
+    np.testing.assert_array_equal(y.detach().numpy(), (gpujit.tensor(a) @ gpujit.tensor(c)).numpy())
+    y.sum().backward()
+    np.testing.assert_allclose(at.grad.numpy(), np.ones((2, 2, 3, 5)) @ np.swapaxes(c, -1, -2),
+                               rtol=1e-5)
+    np.testing.assert_allclose(ct.grad.numpy(), np.swapaxes(a, -1, -2) @ np.ones((2, 2, 3, 5)),
+                               rtol=1e-5)
+
+
+def test_cross_entropy_3d_gradient_and_none_reduction():
+    x = _r(2, 5, 3)
+    t = np.array([[0, 1, 2], [4, -100, 0]])
+    xt = _t(x)
+    loss = F.cross_entropy(xt, gpujit.tensor(t), reduction="none")
+    assert loss.shape == (2, 3)
+    e = np.exp(x - x.max(1, keepdims=True))
+    p = e / e.sum(1, keepdims=True)
+    keep = t != -100
+    tc = np.where(keep, t, 0)
+    want = -np.log(np.take_along_axis(p, tc[:, None], 1)[:, 0]) * keep
+    np.testing.assert_allclose(loss.detach().numpy(), want, rtol=1e-5)
+    loss.sum().backward()
+    g = p.copy()
+    np.put_along_axis(g, tc[:, None], np.take_along_axis(g, tc[:, None], 1) - 1, 1)
+    np.testing.assert_allclose(xt.grad.numpy(), g * keep[:, None], rtol=1e-5, atol=1e-7)
