@@ -283,6 +283,12 @@ _CHAINS = {
                      ("UnsafeViewBackward0", [("MmBackward0", [("ViewBackward0", ["A"]), "A"])])),
     "matmul_3d_1d": (lambda: _p(2, 3, 4) @ _p(4, seed=1),
                      ("UnsafeViewBackward0", [("MvBackward0", [("ViewBackward0", ["A"]), "A"])])),
+    "matmul_2d_3d": (lambda: _p(3, 4) @ _p(2, 4, 5, seed=1),
+                     ("CloneBackward0", [("TransposeBackward0", [("UnsafeViewBackward0", [
+                         ("MmBackward0", ["UnsafeViewBackward0", "TBackward0"])])])])),
+    "matmul_1d_3d": (lambda: _p(4) @ _p(2, 4, 5, seed=1),
+                     ("UnsafeViewBackward0", [("MvBackward0", [("UnsafeViewBackward0", [
+                         ("CloneBackward0", ["TransposeBackward0"])]), "A"])])),
     "matmul_4d_4d": (lambda: _p(2, 2, 3, 4) @ _p(2, 2, 4, 5, seed=1),
                      ("UnsafeViewBackward0", [("BmmBackward0", [
                          ("ViewBackward0", [("ExpandBackward0", ["A"])]),

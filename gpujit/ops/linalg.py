@@ -559,6 +559,21 @@ def _matmul_composite(self, other):
             r = mm.op.public(rows, other) if b.ndim == 2 else mv.op.public(rows, other)
             shape = list(a.shape[:-1]) + ([b.shape[1]] if b.ndim == 2 else [])
             return _reg.OPS["aten::_unsafe_view"].public(r, shape)
+        if b.ndim >= 3 and 1 <= a.ndim <= 2 and a.dtype == b.dtype and \
+                a.shape[-1] == b.shape[-2] and (self.requires_grad or (
+                    a.ndim == 1 and _fold_rows(b.swapaxes(-1, -2)) is not None)):
+            # ATen's folded product with the operands swapped (should_fold, transpose):
+            # other.mT()'s rows as one matrix times self.t() (a vector: mv), viewed back
+            # (UnsafeViewBackward0), a matrix result transposed back and made contiguous
+            # (CloneBackward0 -> TransposeBackward0)
+            ot = other.mT
+            rows = ot.reshape(-1, b.shape[-2])
+            if a.ndim == 1:
+                return _reg.OPS["aten::_unsafe_view"].public(mv.op.public(rows, self),
+                                                             list(b.shape[:-2]) + [b.shape[-1]])
+            r = _reg.OPS["aten::_unsafe_view"].public(mm.op.public(rows, self.t()),
+                                                      list(b.shape[:-2]) + [b.shape[-1], a.shape[0]])
+            return r.mT.contiguous()
         if a.ndim >= 3 and b.ndim >= 3 and a.ndim == b.ndim and a.dtype == b.dtype and \
                 a.shape[:-2] == b.shape[:-2] and a.shape[-1] == b.shape[-2]:
             # ATen's batched product of operands of one batch shape: each expanded (to its
