@@ -120,12 +120,13 @@ def test_linear_shape_errors_are_addmms():
         F.linear(x, gpujit.ones(6, 5))
 
 
-def test_linear_three_dims_keeps_one_node():
-    # (a known difference: torch's flattened addmm viewed back; see the final report)
+def test_linear_three_dims_records_torchs_addmm_chain():
+    # (torch's _flatten_nd_linear: addmm of the rows, viewed back; e50's s50 change)
     x = gpujit.ones(2, 3, 4, requires_grad=True)
     w = gpujit.ones(5, 4, requires_grad=True)
     y = F.linear(x, w, gpujit.zeros(5, requires_grad=True))
     assert y.grad_fn.name() == "ViewBackward0"
+    assert _names(y.grad_fn) == ["AddmmBackward0"]
     y.sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), np.full((5, 4), 6.0))
 

@@ -270,7 +270,6 @@ def aten_embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = Fals
                            "mode='" + ("mean" if mode == 1 else "max") + "'). Please open a "
                            "feature request on GitHub.")
     num = weight.size(0)
-    dim = weight.size(1)
     pidx = -1
     if padding_idx is not None:
         if padding_idx < -num or padding_idx >= num:
@@ -278,10 +277,39 @@ def aten_embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = Fals
                                + str(-num) + " through " + str(num - 1) + ", but got "
                                + str(padding_idx))
         pidx = padding_idx if padding_idx >= 0 else padding_idx + num
-    n = indices.numel()
     nb = offsets.numel() - 1 if include_last_offset else offsets.numel()
     if nb < 0:
         raise RuntimeError("include_last_offset: number of offset should be at least 1")
+    if not _gpujit.jit.is_scripting() and _bag_node(weight, per_sample_weights, sparse):
+        # (eager, recording: ATen's _embedding_bag, one EmbeddingBagBackward0 node)
+        return _bag_op(weight, indices, offsets, scale_grad_by_freq, mode, sparse,
+                       per_sample_weights, include_last_offset, pidx)
+    return _embedding_bags(weight, indices, offsets, scale_grad_by_freq, mode, sparse,
+                           per_sample_weights, include_last_offset, padding_idx, pidx)
+
+
+def _bag_node(weight, per_sample_weights, sparse):
+    from ..ops.nn_embedding_bag import records_node
+    return records_node(weight, per_sample_weights, sparse)
+
+
+def _bag_op(weight, indices, offsets, scale_grad_by_freq, mode, sparse, per_sample_weights,
+            include_last_offset, pidx):
+    from ..ops.nn_embedding_bag import embedding_bag_op
+    return embedding_bag_op.public(weight, indices, offsets, scale_grad_by_freq, mode, sparse,
+                                   per_sample_weights, include_last_offset, pidx)
+
+
+@_from_source
+def _embedding_bags(weight, indices, offsets, scale_grad_by_freq: bool, mode: int, sparse: bool,
+                    per_sample_weights: Optional[Tensor], include_last_offset: bool,
+                    padding_idx: Optional[int], pidx: int) -> Tuple[Tensor, Tensor, Tensor,
+                                                                    Tensor]:
+    """aten_embedding_bag's bags, after its checks (pidx: padding_idx made non-negative,
+    -1 for none): registry ops, each recording."""
+    dim = weight.size(1)
+    n = indices.numel()
+    nb = offsets.numel() - 1 if include_last_offset else offsets.numel()
     starts = offsets[:nb].to(_gpujit.int64).contiguous()
     idx = indices.to(_gpujit.int64)
     pos = _gpujit.arange(n, device=indices.device)

@@ -75,6 +75,17 @@ def _sdpa_bfloat16(query, key, value, attn_mask, dropout_p, is_causal, s):
     return attn.matmul(value).to(_gpujit.bfloat16)
 
 
+def _use_flash(query, key, value, attn_mask, dropout_p, enable_gqa):
+    from ..ops.nn_sdpa import use_flash
+    return use_flash(query, key, value, attn_mask, dropout_p, enable_gqa)
+
+
+def _flash_cpu(query, key, value, attn_mask, is_causal, scale):
+    from ..ops.nn_sdpa import flash_attention_for_cpu
+    return flash_attention_for_cpu.public(query, key, value, 0.0, is_causal,
+                                          attn_mask=attn_mask, scale=scale)[0]
+
+
 def _nested_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale):
     from ..nested._nn import scaled_dot_product_attention
     return scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal,
@@ -103,6 +114,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
                                            value.is_nested):
         # (eager nested tensors: each sequence attends to its own keys, gpujit/nested)
         return _nested_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale)
+    if not _gpujit.jit.is_scripting() and _use_flash(query, key, value, attn_mask, dropout_p,
+                                                     enable_gqa):
+        # (eager CPU: PyTorch's flash kernel, one ScaledDotProductFlashAttentionForCpu node)
+        return _flash_cpu(query, key, value, attn_mask, is_causal, scale)
     if enable_gqa and query.dim() >= 3 and key.dim() >= 3:
         hq = query.size(-3)
         hk = key.size(-3)

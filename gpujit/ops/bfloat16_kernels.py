@@ -411,7 +411,17 @@ def _mvlgamma_(self, p):
     return self
 
 
+def _flash_attention(query, key, value, dropout_p=0.0, is_causal=False, attn_mask=None,
+                     scale=None):
+    """F.scaled_dot_product_attention's CPU flash kernel of bfloat16 operands: its float
+    computation with the unnormalized exp rounded to bfloat16 for the product with value
+    (nn.functional_attention._sdpa_bfloat16), the logsumexp in float."""
+    from .nn_sdpa import _flash_forward
+    return _flash_forward(query, key, value, dropout_p, is_causal, attn_mask, scale)
+
+
 TENSOR_IMPLS = {
+    "aten::_scaled_dot_product_flash_attention_for_cpu": _flash_attention,
     "aten::mvlgamma_": _mvlgamma_,
     "aten::normal_": _normal_, "aten::uniform_": _uniform_,
     "aten::linspace": _linspace,

@@ -121,6 +121,7 @@ BF16_OPS = EVERY_LIMITED_DTYPE | frozenset({
     "aten::addbmm", "aten::_autocast_to_reduced_precision", "aten::index_add",
     "aten::index_add_",
     "aten::_autocast_to_full_precision",
+    "aten::_scaled_dot_product_flash_attention_for_cpu",
     # the activations' backward ops (autograd of the above)
     "aten::gelu_backward", "aten::silu_backward", "aten::elu_backward",
     "aten::hardsigmoid_backward", "aten::hardswish_backward", "aten::hardtanh_backward",

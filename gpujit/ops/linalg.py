@@ -545,10 +545,46 @@ def _matmul_composite(self, other):
         nd = (self._data.ndim, other._data.ndim)
         if nd == (2, 2):
             return mm.op.public(self, other)
-    if isinstance(self, _reg._Tensor) and isinstance(other, _reg._Tensor) and \
-            self._data.ndim == 1 and other._data.ndim == 2:
-        # (SqueezeBackward4 -> MmBackward0 -> UnsqueezeBackward0)
-        return mm.op.public(self.unsqueeze(0), other).squeeze_(0)
+    if isinstance(self, _reg._Tensor) and isinstance(other, _reg._Tensor):
+        a, b = self._data, other._data
+        if a.ndim == 1 and b.ndim == 2:
+            # (SqueezeBackward4 -> MmBackward0 -> UnsqueezeBackward0)
+            return mm.op.public(self.unsqueeze(0), other).squeeze_(0)
+        if a.ndim >= 3 and 1 <= b.ndim <= 2 and a.dtype == b.dtype and \
+                a.shape[-1] == b.shape[0] and (other.requires_grad or _fold_rows(a) is not None):
+            # ATen's folded product (should_fold): the rows of self as one matrix (its
+            # reshape: ViewBackward0, or UnsafeViewBackward0 -> CloneBackward0 of a copy),
+            # mm / mv, _unsafe_view to the result's shape (UnsafeViewBackward0)
+            rows = self.reshape(-1, a.shape[-1])
+            r = mm.op.public(rows, other) if b.ndim == 2 else mv.op.public(rows, other)
+            shape = list(a.shape[:-1]) + ([b.shape[1]] if b.ndim == 2 else [])
+            return _reg.OPS["aten::_unsafe_view"].public(r, shape)
+        if b.ndim >= 3 and 1 <= a.ndim <= 2 and a.dtype == b.dtype and \
+                a.shape[-1] == b.shape[-2] and (self.requires_grad or (
+                    a.ndim == 1 and _fold_rows(b.swapaxes(-1, -2)) is not None)):
+            # ATen's folded product with the operands swapped (should_fold, transpose):
+            # other.mT()'s rows as one matrix times self.t() (a vector: mv), viewed back
+            # (UnsafeViewBackward0), a matrix result transposed back and made contiguous
+            # (CloneBackward0 -> TransposeBackward0)
+            ot = other.mT
+            rows = ot.reshape(-1, b.shape[-2])
+            if a.ndim == 1:
+                return _reg.OPS["aten::_unsafe_view"].public(mv.op.public(rows, self),
+                                                             list(b.shape[:-2]) + [b.shape[-1]])
+            r = _reg.OPS["aten::_unsafe_view"].public(mm.op.public(rows, self.t()),
+                                                      list(b.shape[:-2]) + [b.shape[-1], a.shape[0]])
+            return r.mT.contiguous()
+        if a.ndim >= 3 and b.ndim >= 3 and a.ndim == b.ndim and a.dtype == b.dtype and \
+                a.shape[:-2] == b.shape[:-2] and a.shape[-1] == b.shape[-2]:
+            # ATen's batched product of operands of one batch shape: each expanded (to its
+            # own shape: ExpandBackward0) and reshaped to 3-D, bmm, _unsafe_view back
+            n = 1
+            for k in a.shape[:-2]:
+                n *= k
+            x = self.expand(list(a.shape)).reshape(n, a.shape[-2], a.shape[-1])
+            y = other.expand(list(b.shape)).reshape(n, b.shape[-2], b.shape[-1])
+            return _reg.OPS["aten::_unsafe_view"].public(
+                bmm.op.public(x, y), list(a.shape[:-1]) + [b.shape[-1]])
     return NotImplemented
 
 
@@ -656,6 +692,20 @@ def _linear_composite(input, weight, bias=None):
             if isinstance(bias, _reg._Tensor) and bias._data.ndim <= 2 and \
                     bias._data.dtype == input._data.dtype:
                 return addmm.op.public(bias, input, weight.t())
+        if nd >= 3 and input._data.dtype in _PLAIN_LINEAR and \
+                weight._data.dtype == input._data.dtype and weight._data.shape[1] == \
+                input._data.shape[-1]:
+            # (torch's linear of a batch: a contiguous input with a 1-D bias is
+            # _flatten_nd_linear, addmm of its rows viewed back; else matmul(input, w.t()),
+            # its folded mm, then add_(bias))
+            if bias is None:
+                return matmul.op.public(input, weight.t())
+            if isinstance(bias, _reg._Tensor) and bias._data.dtype == input._data.dtype:
+                if bias._data.ndim == 1 and input._data.flags.c_contiguous:
+                    k = input._data.shape[-1]
+                    r = addmm.op.public(bias, input.view(-1, k), weight.t())
+                    return r.view(list(input._data.shape[:-1]) + [r._data.shape[1]])
+                return matmul.op.public(input, weight.t()).add_(bias)
         if nd >= 2:
             return NotImplemented       # (the op's one node)
     _linear_check(tuple(input.shape), tuple(weight.shape), input.dtype, weight.dtype,

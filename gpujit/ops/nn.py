@@ -534,6 +534,7 @@ def _conv2d_grad(grad, input, weight, bias_shape, stride, padding, dilation, gro
 # transposed convolutions; they import the helpers above
 from . import nn_pool2d, nn_norm, nn_dropout_embedding, nn_loss, nn_upsample  # noqa: E402
 from . import nn_pool, nn_conv, nn_convolution, nn_bilinear, nn_rnn, nn_fastpath  # noqa: E402,E501
+from . import nn_sdpa, nn_embedding_bag  # noqa: E402
 
 _FAMILY = (nn_pool2d, nn_norm, nn_dropout_embedding, nn_loss, nn_upsample, nn_pool, nn_conv,
-           nn_convolution, nn_bilinear, nn_rnn, nn_fastpath)
+           nn_convolution, nn_bilinear, nn_rnn, nn_fastpath, nn_sdpa, nn_embedding_bag)

@@ -677,7 +677,7 @@ cross_entropy_loss.op.derivative.edgeless = ("target", "weight")
 # probabilities -(logp * q).sum() / rows (DivBackward1 -> NegBackward0 -> SumBackward0 ->
 # MulBackward0 -> LogSoftmaxBackward0)
 
-_CE_DTYPES = frozenset({"float32", "float64"})
+_CE_DTYPES = frozenset({"float32", "float64", "float16", "bfloat16"})
 
 
 def _ce_composite(self, target, weight=None, reduction=1, ignore_index=-100,
@@ -763,3 +763,28 @@ def _nll_grad_raw(xp, grad, self, target, weight, reduction, ignore_index, resul
 
 
 nll_loss.op.derivative.raw = nll_loss_nd.op.derivative.raw = _nll_grad_raw
+
+
+def _nll_nd_composite(self, target, weight=None, reduction=1, ignore_index=-100):
+    """nll_loss_nd recording gradients: ATen's (LossNLL.cpp) for a 3-D or 5+-D input, its
+    contiguous form viewed as (N, C, 1, -1) for nll_loss2d (ViewBackward0; the target
+    likewise), a 'none' result viewed back to (N, d1, ...) (ViewBackward0); other ranks,
+    an empty input or odd arguments: the op's one node."""
+    from .registry import _Tensor
+    if not (isinstance(self, _Tensor) and isinstance(target, _Tensor)):
+        return NotImplemented
+    nd = self._data.ndim
+    if (nd != 3 and nd < 5) or not self._data.size or target._data.ndim != nd - 1:
+        return NotImplemented
+    n, c = self._data.shape[0], self._data.shape[1]
+    if tuple(target._data.shape) != (n,) + tuple(self._data.shape[2:]):
+        return NotImplemented       # (the op's own check and words)
+    out = nll_loss_nd.op.public(self.contiguous().view(n, c, 1, -1),
+                                target.contiguous().view(n, 1, -1), weight, reduction,
+                                ignore_index)
+    if reduction_name(reduction) == "none":
+        return out.view([n] + list(self._data.shape[2:]))
+    return out
+
+
+nll_loss_nd.op.composite = _nll_nd_composite
