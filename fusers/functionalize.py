@@ -109,6 +109,10 @@ def _candidate(node, db, tensors) -> bool:
     writers = db.writers(self_)
     if node not in writers:
         return False
+    if db.is_contained(self_):
+        # (held in a list: `lst = [a, b]; lst[0].add_(x); torch.cat(lst)` reads the write
+        # through the list, which no tensor value shows; the write was dropped)
+        return False
     # x = a * b; x.add_(1); x.mul_(2): the first write qualifies when every other writer
     # is a later in-place op on self_ in this block (it then writes the first one's
     # result, and qualifies in turn)

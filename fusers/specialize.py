@@ -12,6 +12,7 @@ to it first, and the outputs back (`layout_perm`): fused outputs have eager's la
 """
 from __future__ import annotations
 
+import math
 import numpy as np
 
 from .. import dtypes as _dt
@@ -90,11 +91,12 @@ def unfit_reason(args, kinds, names, array_type):
 class _Layout:
     """A tensor's sizes and element strides, as memory_format.iterator_strides reads an
     array (itemsize 1)."""
-    __slots__ = ("shape", "strides", "ndim", "flags", "c_contiguous")
+    __slots__ = ("shape", "strides", "ndim", "flags", "c_contiguous", "size")
     itemsize = 1
 
     def __init__(self, shape, strides):
         self.shape, self.strides, self.ndim = tuple(shape), tuple(strides), len(shape)
+        self.size = math.prod(self.shape)
         self.flags = self
         need = 1
         self.c_contiguous = True
@@ -162,6 +164,10 @@ def eager_perm(subgraph, args, kinds, per_output=False):
             # layout (t.masked_fill_(m, 0) of a transposed t stays transposed, where
             # masked_fill's result is contiguous)
             vals[n.output] = self_
+            continue
+        if op.like_self and isinstance(self_, _Layout) and self_.shape == shape:
+            from ..ops.memory_format import like_strides    # (registry.OpDef.like_self)
+            vals[n.output] = _Layout(shape, like_strides(self_))
             continue
         st = None
         if not c_order and not all(x.flags.c_contiguous and size1_strides_c(x)

@@ -497,8 +497,8 @@ def _staged_loop(fixed, stmts, cg, rows=None):
         if new != st and "\n" in st:
             return None
         body.append(new)
-    if not calls:
-        return None
+    if not calls or sum(len(c[1]) + 1 for c in calls) > STAGE_MAX_BUFFERS:
+        return None             # (too many buffers before any spill: not staged)
     stage, call_stage, st_stage = {}, [], []
 
     def at(text):
@@ -512,12 +512,18 @@ def _staged_loop(fixed, stmts, cg, rows=None):
             stage[n] = st_stage[j]
     # a statement whose values only later stages read moves to the first of them (what
     # would be spilled is computed there from the reloaded inputs)
-    names = [set(_NAME.findall(b)) for b in body]
+    # (who reads each name, found once: a scan per statement made long kernels quadratic)
+    st_readers, call_readers = {}, {}
+    for m, b in enumerate(body):
+        for n in set(_NAME.findall(b)):
+            st_readers.setdefault(n, []).append(m)
+    for k, c in enumerate(calls):
+        for n in {n for a in c[1] for n in _NAME.findall(a)}:
+            call_readers.setdefault(n, []).append(k)
     for j in reversed(range(len(body))):
         mine = set(_ASSIGNED.findall(body[j]))
-        uses = [st_stage[m] for m in range(j + 1, len(body)) if mine & names[m]]
-        uses += [call_stage[k] for k, c in enumerate(calls)
-                 if any(mine & set(_NAME.findall(a)) for a in c[1])]
+        uses = [st_stage[m] for n in mine for m in st_readers.get(n, ()) if m > j]
+        uses += [call_stage[k] for n in mine for k in call_readers.get(n, ())]
         if mine and uses and min(uses) > st_stage[j]:
             st_stage[j] = min(uses)
             for n in mine:

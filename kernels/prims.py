@@ -689,6 +689,32 @@ _define("_rh", {"cpu": cpu_math.source("_rh"), "cuda": _RH, "sim": _RH})
 _define("_h2f", {"cpu": cpu_math.source("_h2f")}, targets=("cpu",))
 _define("_f2h", {"cpu": cpu_math.source("_f2h")}, targets=("cpu",))
 
+# ------------------------------------------------------------------ select
+# _sel(c, a, b): a where c else b, both evaluated (every primitive is total: integer
+# division by zero, shifts out of range... return a value, nothing traps). On the CPU an
+# LLVM `select`, no branch: a Python ternary `a if c else b` makes numba's IR two blocks
+# more, and numba's SSA reconstruction and reaching-definitions analysis grow with blocks
+# times variables, so a fused chain of a few hundred relu / clamp / where ops compiled in
+# tens of seconds (kernels/scalar_codegen.py emits _sel for where / minimum / fmax ...).
+_SEL = "@DEVICE\ndef _sel(c, a, b):\n    return a if c else b\n"
+_define("_sel", {"cpu": """
+@intrinsic
+def _sel(typingctx, c, a, b):
+    ta, tb = _nbt.unliteral(a), _nbt.unliteral(b)
+    t = ta if ta == tb else typingctx.unify_types(ta, tb)
+    if t is None or isinstance(t, _nbt.Optional):
+        return None
+    sig = t(c, a, b)
+
+    def codegen(context, builder, signature, args):
+        ca, aa, ba = signature.args
+        cond = context.cast(builder, args[0], ca, _nbt.boolean)
+        return builder.select(cond, context.cast(builder, args[1], aa, t),
+                              context.cast(builder, args[2], ba, t))
+    return sig, codegen
+""", "cuda": _SEL, "sim": _SEL})
+
+
 # ------------------------------------------------------------------ CPU memory access
 # CPU kernels take tensors as ndarray objects and read and write their memory through
 # pointers (kernels/native.py): _data(obj) is the data pointer, _ld_<t>(p, k) element k of

@@ -358,7 +358,7 @@ class ScalarCodegen:
             if name != "Pow":
                 self.zero_division = True
                 B_ = self.tmp(E(B, T)).code
-                self.lines.append(f"zd += 1 if {B_} == 0 else 0")
+                self.lines.append(f"zd += _i64({B_} == 0)")
                 prim = "_ifloordiv" if name == "FloorDiv" else "_imod"
                 return E(_narrow(f"{self.use(prim)}({A}, {B_})", T), T)
             return E(_narrow(f"{self.use('_ipow')}({A}, {B})", T), T)
@@ -407,7 +407,7 @@ class ScalarCodegen:
                 raise KernelBuildError(f"where expected a boolean condition, got {c.ty}")
             a, b = self.visit(args[1]), self.visit(args[2])
             T, A, B = self.operands(a, b)
-            return E(f"({A} if {c.code} else {B})", T)
+            return E(f"{self.use('_sel')}({c.code}, {A}, {B})", T)
         if fname == "ifnone":
             x = self.visit(args[0])
             return self.visit(args[1]) if x.known and x.const is None else x
@@ -490,15 +490,15 @@ class ScalarCodegen:
         a2, b2 = (self.tmp(E(c, T)) for c in self.operands(a, b, T)[1:])
         A, B = a2.code, b2.code
         is_float = _is_float(T)
+        sel = self.use("_sel")          # (no branch: prims._sel)
         if fname in ("maximum", "minimum"):
             ge = ">=" if fname == "maximum" else "<="
-            nan = f" or {A} != {A}" if is_float else ""
-            return E(f"({A} if ({A} {ge} {B}{nan}) else {B})", T)
+            nan = f" | ({A} != {A})" if is_float else ""
+            return E(f"{sel}(({A} {ge} {B}){nan}, {A}, {B})", T)
         ge = ">=" if fname == "fmax" else "<="
         if not is_float:
-            return E(f"({A} if {A} {ge} {B} else {B})", T)
-        return E(f"({B} if {A} != {A} else ({A} if ({A} {ge} {B} or {B} != {B}) else {B}))",
-                 T)
+            return E(f"{sel}({A} {ge} {B}, {A}, {B})", T)
+        return E(f"{sel}({A} != {A}, {B}, {sel}(({A} {ge} {B}) | ({B} != {B}), {A}, {B}))", T)
 
     def f_test(self, fname, x: E) -> E:
         T = x.ty
@@ -526,7 +526,7 @@ class ScalarCodegen:
                 raise KernelBuildError("fmod of bools is not supported")
             self.zero_division = True
             A, B = self.as_type(a, T), self.tmp(E(self.as_type(b, T), T)).code
-            self.lines.append(f"zd += 1 if {B} == 0 else 0")
+            self.lines.append(f"zd += _i64({B} == 0)")
             return E(_narrow(f"{self.use('_ifmod')}({A}, {B})", T), T)
         if _is_concrete(T) and T.category != _dt.FLOATING and fname == "pow":
             return self.binary("Pow", a, b)

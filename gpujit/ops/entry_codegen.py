@@ -320,6 +320,11 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
             L.append(f"    return _finish_inplace(_op, {names[0]}, r, ot, ({ins},))")
         else:
             L.append(f"    return _finish_inplace(_op, {names[0]}, r, ot)")
+    elif op.like_self and names and names[0] in operands:
+        # (PyTorch's result is empty_like(self): registry.OpDef.like_self)
+        L.append(f"    r = _like(xp, r, {names[0]}._data)")
+        L.append("    " + _r.wrap_statements("_t", "r", "ot", "dev"))
+        L.append("    return _t")
     elif op.contiguous_result:
         L.append("    r = _c_layout(xp, r)")
         L.append("    " + _r.wrap_statements("_t", "r", "ot", "dev"))
@@ -820,7 +825,7 @@ def _float8_catch(op, src):
 def _compile(op, src, fname, consts):
     from ..device import resolve
     from .memory_format import (iterator_layout as _iter_layout, c_layout as _c_layout,
-                                size1_strides_c as _size1_c)
+                                size1_strides_c as _size1_c, like_layout as _like)
     from . import overlap as _overlap
     from .sparse_refusals import sparse_factory as _no_layout
     ns = dict(__name__=_r.GENERATED_ENTRY, _S=_r.dispatch_state, _op=op, _impl=op.impl,
@@ -843,7 +848,7 @@ def _compile(op, src, fname, consts):
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _rdx=_r.reduction_refused,
               _tensor_for_list=_r.tensor_for_list,
-              _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout, _size1_c=_size1_c,
+              _UNCHANGED=_r.UNCHANGED, _iter_layout=_iter_layout, _c_layout=_c_layout, _size1_c=_size1_c, _like=_like,
               _ovl=_overlap.has_internal_overlap, _expanded=_overlap.expanded_target,
               _changes=_overlap.write_changes, _writable=_overlap.writable_target,
               _SPARSE=_dt.SPARSE_LAYOUTS, _no_layout=_no_layout, _quiet=_quiet,

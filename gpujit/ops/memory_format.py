@@ -188,6 +188,31 @@ def preserved_strides(a):
     return st
 
 
+def like_strides(a):
+    """The element strides of PyTorch's empty_like(a) (preserve_format): a's own where
+    it is non-overlapping and dense (preserved_strides), else dense in the order of a's
+    strides. `a` is an array, or anything with its shape, strides, itemsize, size, ndim
+    and flags.c_contiguous."""
+    st = preserved_strides(a)
+    return st if st is not None else strides_in(a.shape, order_for(a, PRESERVE))
+
+
+def like_layout(xp, r, a):
+    """Result r of an op PyTorch computes into empty_like(a) (nan_to_num: an output it
+    allocates before its TensorIterator runs) laid out so: r itself when it is, else a
+    copy. x.nan_to_num() of x = torch.ones(5, 1).t() keeps the strides (1, 1), where a
+    unary TensorIterator's fast setup gives (5, 1)."""
+    if r.ndim != a.ndim or not r.ndim or r.shape != a.shape:
+        return r
+    st = tuple(s * r.itemsize for s in like_strides(a))
+    if r.strides == st:
+        return r
+    out = empty_strided(xp, r.shape, r.dtype, like_strides(a))
+    if r.size:
+        out[...] = r
+    return out
+
+
 def keep_strides(xp, out, a):
     """out, a new array laid out from array a in preserve_format's order (order_for), with
     a's own strides where PyTorch copies them (preserved_strides: they differ from the

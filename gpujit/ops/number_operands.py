@@ -15,7 +15,7 @@ by the script compiler's schema matching (frontend/script/calls.py).
 """
 from __future__ import annotations
 
-__all__ = ["number_operands", "NUMBERS_AS_TENSORS", "SCALAR_PLACES"]
+__all__ = ["number_operands", "NUMBERS_AS_TENSORS", "SCALAR_PLACES", "scalar_twin_places"]
 
 # torch/csrc/utils/python_arg_parser.cpp: should_allow_numbers_as_tensors (every Tensor
 # parameter; `_` forms included)
@@ -97,3 +97,28 @@ def number_operands(schema):
     else:
         places = SCALAR_PLACES.get(name, ()) or SCALAR_PLACES.get(base, ())
     return frozenset(n for n in places if n in tensors)
+
+
+_TWIN_CACHE: dict = {}
+
+
+def scalar_twin_places(op) -> frozenset:
+    """The number operands of op that another overload of its name declares as a Scalar
+    (clamp.Tensor's min and max: clamp's, clamp_min.Tensor's min: clamp_min's). A number
+    there goes to that overload, which takes every such argument as a number (a 0-dim
+    tensor that does not require grad included): PyTorch's parser never mixes them, so
+    y.clamp(t, 1) with a t of more dims is its TypeError, and y.clamp(t0, 1) with a 0-dim
+    t0 is clamp's Scalar overload (a unary op: its strides), not clamp.Tensor; the script
+    compiler likewise converts t0 (aten::ScalarImplicit) as TorchScript does."""
+    key = op.name
+    got = _TWIN_CACHE.get(key)
+    if got is None:
+        from .registry import OVERLOADS
+        name = op.schema.name.split("::", 1)[-1]
+        base = name[:-1] if name.endswith("_") and not name.startswith("_") else name
+        numbers_as_tensors = name in NUMBERS_AS_TENSORS or base in NUMBERS_AS_TENSORS
+        scalars = set() if numbers_as_tensors else {
+            a.name for o in OVERLOADS.get(op.schema.name, ()) if o is not op
+            for a in o.schema.arguments if a.type.base == "Scalar" and not a.type.is_list}
+        got = _TWIN_CACHE[key] = frozenset(op.number_operands & scalars)
+    return got

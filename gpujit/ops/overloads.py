@@ -8,7 +8,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..device import cpu as _cpu
 from . import registry as _reg
-from .number_operands import number_operands as _number_operands
+from .number_operands import number_operands as _number_operands, scalar_twin_places as _scalar_twin_places
 from .registry import wrap
 
 __all__ = ["match_overload", "make_dispatcher"]
@@ -99,7 +99,7 @@ def _match(ovs, args, kwargs, loose):
         given = set()
         # (loose: a Python number for the Tensor parameters PyTorch's parser wraps it for,
         # torch.div(x, 2, rounding_mode="floor"))
-        numbers = _number_operands(d.schema) if loose else ()
+        numbers = _number_operands(d.schema) - _scalar_twin_places(d) if loose else ()
         for p, v in zip(params, args):
             if not (_value_matches(p.type, v, loose) or (
                     p.name in numbers and isinstance(v, (int, float, complex, np.number))
@@ -119,6 +119,27 @@ def _match(ovs, args, kwargs, loose):
         if ok and all(p.name in given or p.has_default for p in params):
             return d
     return None
+
+
+def _tensors_as_scalars(d, args, kwargs):
+    """A 0-dim tensor that overload d (found by the loose match) takes for a Scalar
+    parameter as its number, as PyTorch's parser reads it (THPUtils_unpackScalar: its
+    item): y.clamp(t0, 1) is clamp's Scalar overload with the number t0 holds, a unary op
+    (its strides; float32 for an integral y whatever t0's dtype), not clamp.Tensor."""
+    params = d.schema.arguments
+    if any(isinstance(v, _reg._Tensor) and p.type.base == "Scalar" and not p.type.is_list
+           for p, v in zip(params, args)):
+        args = tuple(v.item() if isinstance(v, _reg._Tensor) and p.type.base == "Scalar"
+                     and not p.type.is_list else v for p, v in zip(params, args)) + \
+            tuple(args[len(params):])
+    if kwargs:
+        types = {p.name: p.type for p in params}
+        if any(isinstance(v, _reg._Tensor) and k in types and types[k].base == "Scalar"
+               and not types[k].is_list for k, v in kwargs.items()):
+            kwargs = {k: v.item() if isinstance(v, _reg._Tensor) and k in types and
+                      types[k].base == "Scalar" and not types[k].is_list else v
+                      for k, v in kwargs.items()}
+    return args, kwargs
 
 
 def make_dispatcher(pyname, ovs, method=False, aliases=False, kw_entry=False):
@@ -178,7 +199,11 @@ def make_dispatcher(pyname, ovs, method=False, aliases=False, kw_entry=False):
                                        method, True) from None
         if no_self and "self" in kwargs:       # (torch.add(self=x, other=y))
             raise self_keyword_error(pyname, ovs, args, kwargs)
-        d = match_overload(ovs, args, kwargs)
+        d = _match(ovs, args, kwargs, False)
+        if d is None:
+            d = _match(ovs, args, kwargs, True)
+            if d is not None:
+                args, kwargs = _tensors_as_scalars(d, args, kwargs)
         if d is None and kwargs and aliases:
             # (keywords under another name: x.sum(axis=0), torch.sum(input=x))
             from .numpy_aliases import match_renamed

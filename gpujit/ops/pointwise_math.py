@@ -625,7 +625,7 @@ heaviside.op.check_kinds = heaviside.op.inplace_variant.check_kinds = _heaviside
 
 
 @op("aten::nan_to_num(Tensor self, float? nan=None, float? posinf=None, float? neginf=None) "
-    "-> Tensor", tags=_PW, inplace=True,
+    "-> Tensor", tags=_PW, inplace=True, like_self=True,
     scalar="where(isnan({self}), ifnone({nan}, 0), where(isinf({self}), where({self} > 0, "
            "ifnone({posinf}, nextafter({self}, 0)), ifnone({neginf}, nextafter({self}, 0))), "
            "{self}))")

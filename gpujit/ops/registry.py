@@ -1348,7 +1348,7 @@ class OpDef:
                  inplace=None, functional=False, name=None, doc=None, namedtuple_name=None,
                  cross_device=False, opmath_scalars=False, number_args=None,
                  contiguous=None, nondiff_outputs=(), contiguous_numbers=(), own_dtype=(),
-                 parameter_numbers=()):
+                 parameter_numbers=(), like_self=False):
         self.schema = schema
         # own_dtype: the operands that take part in type promotion but reach the impl (and
         # the fused kernels' expression) in their own dtype, not cast to the computation
@@ -1399,6 +1399,10 @@ class OpDef:
         # number, an operand of another shape) keeps (1, 1). Read by the eager entry points,
         # the interpreter's generated code and the fuser's eager_perm.
         self.parameter_numbers = tuple(parameter_numbers)
+        # like_self: PyTorch computes the result into empty_like(self) (nan_to_num), so it
+        # has self's strides where self is dense (memory_format.like_strides), not a
+        # TensorIterator's. Read as parameter_numbers is.
+        self.like_self = like_self
         # number_args: how a fused kernel takes a Python number given for a parameter, where
         # it differs from converting it to the compute dtype (as eager computes it):
         # "weak" keeps it a number (pow's exponent: sqrt for 0.5), "opmath" makes it
@@ -1583,7 +1587,7 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
        operands=None, method=True, function=True, inplace=None, functional=False, name=None,
        namedtuple_name=None, cross_device=False, opmath_scalars=False, number_args=None,
        contiguous=None, nondiff_outputs=(), fortran=(), contiguous_numbers=(),
-       own_dtype=(), parameter_numbers=()):
+       own_dtype=(), parameter_numbers=(), like_self=False):
     """Declare an op. `inplace=True` (pointwise) also declares `aten::<name>_` and binds
     `Tensor.<name>_`. `method`/`function`/`functional` choose where the public entry point
     is bound (a string renames it). `nondiff_outputs`: the returns (names or positions)
@@ -1603,7 +1607,7 @@ def op(schema: str, *, tags=(), meta=None, scalar=None, promote="default", dtype
                   opmath_scalars=opmath_scalars, number_args=number_args,
                   contiguous=contiguous, nondiff_outputs=nondiff_outputs,
                   contiguous_numbers=contiguous_numbers, own_dtype=own_dtype,
-                  parameter_numbers=parameter_numbers)
+                  parameter_numbers=parameter_numbers, like_self=like_self)
         d.fortran = fortran
         register(d)
         if inplace and d.is_pointwise:

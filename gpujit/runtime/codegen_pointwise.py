@@ -224,6 +224,11 @@ def _iterator_layout(cg, op, args, target, dev):
         from ..ops.memory_format import c_layout
         cg.emit(f"{target} = {cg.bind(c_layout, 'c_layout')}({cg.xp_name(dev)}, {target})")
         return
+    if op.like_self and args and isinstance(args[0].spec, TensorSpec):
+        from ..ops.memory_format import like_layout    # (registry.OpDef.like_self)
+        cg.emit(f"{target} = {cg.bind(like_layout, 'like_layout')}({cg.xp_name(dev)}, "
+                f"{target}, {args[0].expr})")
+        return
     arrays, tensors = [], []
     for a in args:
         s = a.spec

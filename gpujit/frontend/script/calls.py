@@ -9,6 +9,7 @@ from __future__ import annotations
 from ...ir import types as T
 from ...ir.schema_match import is_number_type, type_matches
 from ...ops import registry as _reg
+from ...ops.number_operands import scalar_twin_places
 
 __all__ = ["candidates_for_function", "candidates_for_method", "methods_with_later_self", "match_schema",
            "bool_as_number",
@@ -217,8 +218,11 @@ def _fits(p, t, op, convert=False, lenient=True) -> bool:
     if convert and isinstance(t, T.NumberType) and number_as_int_or_float(op, p):
         return True          # ... and aten::Int / aten::Float of a number (x.item())
     # (only where PyTorch's overloads take a number: ops/number_operands.py)
+    # (not where another overload takes a Scalar there: clamp.Tensor's min / max are
+    # clamp's, so y.clamp(t, 1) is clamp of aten::ScalarImplicit(t), as TorchScript's)
     return lenient and op.is_pointwise and p.name in op.operands and \
-        p.name in op.number_operands and is_number_type(t)
+        p.name in op.number_operands and is_number_type(t) and \
+        p.name not in scalar_twin_places(op)
 
 
 def _exact_choice(m, ops, args, kwargs):
