@@ -4,6 +4,8 @@ torch.serialization's names, F._in_projection_packed, torch.nn.attention.bias, .
 Expected values and message texts are torch 2.13's (CPU build) unless computed here."""
 import warnings
 
+import numpy as np
+
 import pytest
 
 import gpujit as torch
@@ -64,3 +66,229 @@ def test_assert_allclose_is_torchs_deprecated_one():
             torch.testing.assert_allclose([1., 2.], [1., 2.001])
     assert "(up to 0.0001 allowed)" in str(info.value)
     assert "Mismatched elements: 1 / 2 (50.0%)" in str(info.value)
+
+
+# ---- torch._utils -------------------------------------------------------------------------
+
+def test_torch_utils_helpers():
+    from gpujit._utils import (_flatten_dense_tensors, _unflatten_dense_tensors,
+                               _get_device_index, _import_dotted_name, _take_tensors,
+                               _rebuild_tensor_v2, _rebuild_parameter, classproperty,
+                               ExceptionWrapper)
+    assert torch._utils._rebuild_tensor_v2 is _rebuild_tensor_v2
+    assert callable(_rebuild_parameter)
+    ts = [torch.ones(2, 3), torch.arange(4.).view(2, 2), torch.zeros(0)]
+    flat = _flatten_dense_tensors(ts)
+    assert flat.tolist() == [1.0] * 6 + [0.0, 1.0, 2.0, 3.0]
+    back = _unflatten_dense_tensors(flat, ts)
+    assert [tuple(t.shape) for t in back] == [(2, 3), (2, 2), (0,)]
+    assert back[1].tolist() == [[0.0, 1.0], [2.0, 3.0]]
+    assert _get_device_index("cuda:1") == 1 and _get_device_index(3) == 3
+    assert _get_device_index(torch.device("cpu"), allow_cpu=True) == -1
+    with pytest.raises(ValueError, match="Expected a non cpu device, but got: cpu"):
+        _get_device_index("cpu")
+    with pytest.raises(ValueError, match="Expected a torch.device with a specified index or "
+                       "an integer, but got:cuda"):
+        _get_device_index("cuda")
+    assert _import_dotted_name("gpujit.nn.Linear") is torch.nn.Linear
+    # torch 2.13: chunks of one type up to 80 bytes -> [2, 1, 1]
+    chunks = list(_take_tensors([torch.ones(10), torch.ones(10), torch.ones(3, dtype=torch.int64),
+                                 torch.ones(10)], 80))
+    assert [len(c) for c in chunks] == [2, 1, 1]
+
+    class A:
+        @classproperty
+        def name(cls):
+            return cls.__name__
+    assert A.name == "A" and A().name == "A"
+    try:
+        raise KeyError("k")
+    except KeyError:
+        w = ExceptionWrapper(where="in here")
+    with pytest.raises(KeyError, match="Caught KeyError in here"):
+        w.reraise()
+
+
+# ---- torch.serialization's names ----------------------------------------------------------
+
+def test_serialization_locations_skip_data_and_endianness(tmp_path):
+    import io
+    S = torch.serialization
+    assert S.location_tag(torch.ones(2).untyped_storage()) == "cpu"
+    assert S.DEFAULT_PROTOCOL == 2 and issubclass(S.SourceChangeWarning, Warning)
+    assert S.get_default_load_endianness() is None
+    assert str(S.StorageType("FloatStorage")) == "StorageType(dtype=gpujit.float32)"
+    assert S.normalize_storage_type(torch.FloatStorage) is torch.FloatStorage
+    s = torch.ones(2).untyped_storage()
+    assert S.default_restore_location(s, "cpu") is s
+    with pytest.raises(RuntimeError, match=r"don't know how to restore data location of "
+                       r"torch.storage.UntypedStorage \(tagged with xla:0\)"):
+        S.default_restore_location(s, "xla:0")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="Attempting to deserialize object on a CUDA "
+                           "device but torch.cuda.is_available\\(\\) is False"):
+            S.default_restore_location(s, "cuda:0")
+    # skip_data: the file holds the storages' space; loading under it reads no bytes
+    b = io.BytesIO()
+    with S.skip_data():
+        torch.save({"w": torch.arange(6.).view(2, 3), "h": torch.ones(3, dtype=torch.bfloat16)}, b)
+    b.seek(0)
+    sd = torch.load(b)
+    assert sd["w"].tolist() == [[0.0] * 3] * 2 and sd["h"].dtype == torch.bfloat16
+    with pytest.raises(RuntimeError, match="Cannot use skip_data=True with "
+                       "_use_new_zipfile_serialization=False"):
+        with S.skip_data():
+            torch.save(torch.ones(2), io.BytesIO(), _use_new_zipfile_serialization=False)
+    # a file without a byteorder record: set_default_load_endianness's fallback
+    b = io.BytesIO()
+    torch.save(torch.arange(3, dtype=torch.int32), b, _disable_byteorder_record=True)
+    try:
+        S.set_default_load_endianness(S.LoadEndianness.BIG)
+        b.seek(0)
+        assert torch.load(b).tolist() == [0, 1 << 24, 2 << 24]
+        S.set_default_load_endianness(S.LoadEndianness.LITTLE)
+        b.seek(0)
+        assert torch.load(b).tolist() == [0, 1, 2]
+        with pytest.raises(TypeError, match="Invalid argument type in function "
+                           "set_default_load_endianness"):
+            S.set_default_load_endianness("big")
+    finally:
+        S.set_default_load_endianness(None)
+    # register_package: a deserializer of higher priority sees each storage first
+    seen = []
+
+    def deserialize(obj, location):
+        seen.append(location)
+        return None
+    S.register_package(5, lambda obj: None, deserialize)
+    try:
+        b.seek(0)
+        assert torch.load(b).tolist() == [0, 1, 2] and seen == ["cpu"]
+    finally:
+        from gpujit.serialization import pickled
+        pickled._package_registry[:] = [e for e in pickled._package_registry
+                                        if e[2] is not deserialize]
+    assert S.check_module_version_greater_or_equal(np, (1, 0))
+    with S.mkdtemp() as d:
+        assert (tmp_path.parent / d).exists()
+
+
+# ---- F._in_projection_packed / F._in_projection ---------------------------------------------
+
+def test_in_projection_packed_and_in_projection():
+    F = torch.nn.functional
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 2, 6)).astype(np.float32)
+    y = rng.standard_normal((5, 2, 6)).astype(np.float32)
+    z = rng.standard_normal((5, 2, 6)).astype(np.float32)
+    w = rng.standard_normal((18, 6)).astype(np.float32)
+    b = rng.standard_normal(18).astype(np.float32)
+    tx, ty, tz, tw, tb = map(torch.tensor, (x, y, z, w, b))
+    for args, ref in (((tx, tx, tx), (x, x, x)), ((tx, ty, ty), (x, y, y)),
+                      ((tx, ty, tz), (x, y, z))):
+        out = F._in_projection_packed(*args, tw, tb)
+        assert len(out) == 3
+        for i, (o, r) in enumerate(zip(out, ref)):
+            np.testing.assert_allclose(o.numpy(), r @ w[6 * i:6 * i + 6].T + b[6 * i:6 * i + 6],
+                                       rtol=1e-5, atol=1e-5)
+            assert o.is_contiguous()
+    q, k, v = F._in_projection(tx, ty[..., :3], tz[..., :4], tw[:6], tw[6:12, :3],
+                               tw[12:, :4], tb[:6], None, tb[12:])
+    np.testing.assert_allclose(k.numpy(), y[..., :3] @ w[6:12, :3].T, rtol=1e-5, atol=1e-5)
+    with pytest.raises(AssertionError, match=r"expecting query weights shape of \(6, 6\), but "
+                       r"got gpujit.Size\(\[6, 5\]\)"):
+        F._in_projection(tx, tx, tx, tw[:6, :5], tw[:6], tw[:6])
+    with pytest.raises(AssertionError, match=r"expecting query bias shape of \(6,\)"):
+        F._in_projection(tx, tx, tx, tw[:6], tw[:6], tw[:6], tb[:5])
+
+
+# ---- torch.nn.attention.bias ------------------------------------------------------------
+
+def test_causal_bias_masks_in_sdpa():
+    from gpujit.nn.attention.bias import (causal_lower_right, causal_upper_left, CausalBias,
+                                          CausalVariant)
+    F = torch.nn.functional
+    rng = np.random.default_rng(1)
+    q, k, v = (torch.tensor(rng.standard_normal(s).astype(np.float32))
+               for s in ((1, 2, 3, 4), (1, 2, 5, 4), (1, 2, 5, 4)))
+    ul, lr = causal_upper_left(3, 5), causal_lower_right(3, 5)
+    assert isinstance(ul, CausalBias) and isinstance(ul, torch.Tensor)
+    assert ul.variant is CausalVariant.UPPER_LEFT and (lr.seq_len_q, lr.seq_len_kv) == (3, 5)
+    assert ul._materialize().tolist() == np.tril(np.ones((3, 5), bool)).tolist()
+    assert lr._materialize().tolist() == np.tril(np.ones((3, 5), bool), 2).tolist()
+    assert repr(lr) == repr(lr._materialize())
+    for m in (ul, lr):
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=m)
+        ref = F.scaled_dot_product_attention(q, k, v, attn_mask=m._materialize())
+        np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-6, atol=1e-6)
+    # upper-left is is_causal=True's mask
+    np.testing.assert_allclose(F.scaled_dot_product_attention(q, k, v, attn_mask=ul).numpy(),
+                               F.scaled_dot_product_attention(q, k, v, is_causal=True).numpy(),
+                               rtol=1e-6, atol=1e-6)
+    with pytest.warns(UserWarning, match="Lower right causal bias will produce NaNs"):
+        causal_lower_right(5, 3)
+    with pytest.raises(ValueError, match="CausalBias should not be used with causal=True"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=lr, is_causal=True)
+    with pytest.raises(AssertionError, match="causal_upper_left only supports 2D tensors"):
+        causal_upper_left(3)
+    with pytest.raises(AssertionError, match="variant must be a CausalVariant, got int"):
+        CausalBias(1, 2, 3)
+    qq = q.detach().requires_grad_()
+    F.scaled_dot_product_attention(qq, k, v, attn_mask=lr).sum().backward()
+    assert qq.grad is not None and qq.grad.shape == q.shape
+
+
+# ---- torch.utils.checkpoint ---------------------------------------------------------------
+
+def test_checkpoint_recompute_counts_early_stop_and_helpers():
+    from gpujit.utils import checkpoint as C
+    calls = {"n": 0, "tail": 0}
+
+    def f(x, w):
+        calls["n"] += 1
+        z = (x * w).sin().exp()
+        calls["tail"] += 1
+        return z.sum() + 0
+
+    x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    w = torch.tensor([1.5, 0.25, -0.5], requires_grad=True)
+    xs, ws = x.detach().numpy(), w.detach().numpy()
+    expected = np.exp(np.sin(xs * ws)) * np.cos(xs * ws) * ws
+    # torch 2.13: reentrant runs f whole twice; non-reentrant stops the recomputation once
+    # every saved tensor is back (early stop: the tail does not run again) unless turned off
+    for reentrant, counts in ((True, (2, 2)), (False, (2, 1))):
+        calls.update(n=0, tail=0)
+        x.grad = None
+        C.checkpoint(f, x, w, use_reentrant=reentrant).backward()
+        assert (calls["n"], calls["tail"]) == counts
+        np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-5)
+    calls.update(n=0, tail=0)
+    with C.set_checkpoint_early_stop(False):
+        out = C.checkpoint(f, x, w, use_reentrant=False)
+    out.backward()
+    assert (calls["n"], calls["tail"]) == (2, 2)
+    # checkpoint_sequential over 4 layers in 2 segments: forward hooks fire 4 times, then
+    # the backward recomputes the first segment (reentrant: 2 more; non-reentrant: 1 more,
+    # the second layer stopping early before its hook)
+    seq = torch.nn.Sequential(*[torch.nn.Linear(4, 4) for _ in range(4)])
+    n = [0]
+    for layer in seq:
+        layer.register_forward_hook(lambda *a: n.__setitem__(0, n[0] + 1))
+    inp = torch.ones(2, 4, requires_grad=True)
+    for reentrant, total in ((True, 6), (False, 5)):
+        n[0] = 0
+        C.checkpoint_sequential(seq, 2, inp, use_reentrant=reentrant).sum().backward()
+        assert n[0] == total
+    d = C.detach_variable((x, 1, w.detach()))
+    assert [getattr(t, "requires_grad", None) for t in d] == [True, None, False] and d[0] is not x
+    with pytest.raises(RuntimeError, match="Only tuple of tensors is supported. Got "
+                       "Unsupported input type: list"):
+        C.detach_variable([x])
+    with pytest.warns(UserWarning, match="None of the inputs have requires_grad=True"):
+        C.check_backward_validity((torch.ones(2), 3))
+    assert C.get_device_states(x, w) == ([], [])
+    assert C.DefaultDeviceType.get_device_type() == ("cuda" if torch.cuda.is_available()
+                                                     else "cpu")
+    from gpujit.utils.checkpoint import CheckpointFunction
+    out = CheckpointFunction.apply(f, True, x, w)
+    assert type(out.grad_fn).__name__ == "CheckpointFunctionBackward"
