@@ -292,3 +292,28 @@ def test_checkpoint_recompute_counts_early_stop_and_helpers():
     from gpujit.utils.checkpoint import CheckpointFunction
     out = CheckpointFunction.apply(f, True, x, w)
     assert type(out.grad_fn).__name__ == "CheckpointFunctionBackward"
+
+
+# ---- torch.utils.hooks.BackwardHook -------------------------------------------------------
+
+def test_backward_hook_class_used_directly():
+    from gpujit.utils.hooks import BackwardHook, BackwardHookFunction
+    assert BackwardHookFunction.__name__ == "BackwardHookFunction"
+    lin = torch.nn.Linear(3, 2)
+    seen = []
+
+    def full(m, gi, go):
+        seen.append(("full", [tuple(g.shape) for g in gi], [tuple(g.shape) for g in go]))
+
+    def pre(m, go):
+        seen.append(("pre", [tuple(g.shape) for g in go]))
+        return (go[0] * 2,)
+
+    bh = BackwardHook(lin, [full], [pre])
+    x = torch.ones(4, 3, requires_grad=True)
+    out = bh.setup_output_hook(lin(*bh.setup_input_hook((x,))))
+    assert type(out.grad_fn).__name__ == "BackwardHookFunctionBackward"    # torch 2.13's
+    out.sum().backward()
+    assert seen == [("pre", [(4, 2)]), ("full", [(4, 3)], [(4, 2)])]
+    w = lin.weight.detach().numpy()
+    np.testing.assert_allclose(x.grad.numpy(), np.tile(2 * w.sum(0), (4, 1)), rtol=1e-6)

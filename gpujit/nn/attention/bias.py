@@ -2,13 +2,19 @@
 attn_mask without materializing them (CausalBias, a Tensor subclass whose
 __torch_function__ answers F.scaled_dot_product_attention): causal_upper_left(L, S) is
 is_causal=True's mask (the top-left square's lower triangle), causal_lower_right(L, S)
-its diagonal moved to the bottom-right corner (query i sees keys up to i + S - L)."""
+its diagonal moved to the bottom-right corner (query i sees keys up to i + S - L).
+
+The class's __torch_function__ is switched on after the class is made, and each instance
+keeps gpujit's __torch_function__ layer on while it lives (overrides._keep_layer_while):
+importing this module costs op calls nothing; only while a CausalBias exists are calls
+checked for one, as while any Tensor subclass with a __torch_function__ exists."""
 from __future__ import annotations
 
 from enum import IntEnum, auto
 from warnings import warn
 
 import gpujit as _torch
+from ... import overrides as _overrides
 
 __all__ = ["causal_upper_left", "causal_lower_right", "CausalVariant", "CausalBias"]
 
@@ -23,11 +29,15 @@ class CausalBias(_torch.Tensor):
     """A causal attn_mask of seq_len_q x seq_len_kv, made into a bool tensor only where
     an attention needs it (_materialize)."""
 
+    # (off while the class is made: see the module's docstring)
+    __torch_function__ = _overrides._disabled_torch_function_impl
+
     def __init__(self, variant: CausalVariant, seq_len_q: int, seq_len_kv: int) -> None:
         if not isinstance(variant, CausalVariant):
             raise AssertionError(
                 f"variant must be a CausalVariant, got {type(variant).__name__}")
         super().__init__()
+        _overrides._keep_layer_while(self)
         self.variant = variant
         self.seq_len_q = seq_len_q
         self.seq_len_kv = seq_len_kv
@@ -70,16 +80,20 @@ class CausalBias(_torch.Tensor):
         raise ValueError(f"CausalBias.variant must be a CausalVariant type, but found: "
                          f"{attn_mask.variant}")
 
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        if kwargs is None:
-            kwargs = {}
-        if func is _torch.nn.functional.scaled_dot_product_attention:
-            return cls._dispatch(*args, **kwargs)
-        return super().__torch_function__(func, types, args, kwargs)
-
     def __repr__(self) -> str:
         return self._materialize().__repr__()
+
+
+def _causal_torch_function(cls, func, types, args=(), kwargs=None):
+    if kwargs is None:
+        kwargs = {}
+    if func is _torch.nn.functional.scaled_dot_product_attention:
+        return cls._dispatch(*args, **kwargs)
+    return _torch.Tensor.__torch_function__.__func__(cls, func, types, args, kwargs)
+
+
+CausalBias.__torch_function__ = classmethod(_causal_torch_function)
+_overrides._install_entries(CausalBias)
 
 
 def causal_upper_left(*size) -> CausalBias:
