@@ -317,3 +317,35 @@ def test_backward_hook_class_used_directly():
     assert seen == [("pre", [(4, 2)]), ("full", [(4, 3)], [(4, 2)])]
     w = lin.weight.detach().numpy()
     np.testing.assert_allclose(x.grad.numpy(), np.tile(2 * w.sum(0), (4, 1)), rtol=1e-6)
+
+
+# ---- torch.utils._python_dispatch ---------------------------------------------------------
+
+def test_dispatch_mode_stack():
+    from gpujit.utils._python_dispatch import (TorchDispatchMode, _get_current_dispatch_mode,
+                                               _get_current_dispatch_mode_stack,
+                                               _disable_current_modes,
+                                               is_in_torch_dispatch_mode)
+
+    class Plain(TorchDispatchMode):
+        pass
+
+    class Logging(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    assert _get_current_dispatch_mode() is None and not is_in_torch_dispatch_mode()
+    with Plain() as a:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            with Logging() as b:
+                assert _get_current_dispatch_mode() is b
+                assert _get_current_dispatch_mode_stack() == [a, b]
+                assert (torch.ones(2) + 1).tolist() == [2.0, 2.0]
+                with _disable_current_modes():
+                    assert _get_current_dispatch_mode() is None
+                assert is_in_torch_dispatch_mode()
+        # gpujit's words: no dispatcher below autograd, said once
+        assert len(w) == 1 and "__torch_dispatch__ is not called" in str(w[0].message)
+        assert _get_current_dispatch_mode() is a
+    assert _get_current_dispatch_mode() is None
