@@ -349,3 +349,119 @@ def test_dispatch_mode_stack():
         assert len(w) == 1 and "__torch_dispatch__ is not called" in str(w[0].message)
         assert _get_current_dispatch_mode() is a
     assert _get_current_dispatch_mode() is None
+
+
+# ---- torch.nn.attention.flex_attention (torch 2.13's eager, unfused path) -----------------
+
+def _np_attention(q, k, v, scale, keep, mod=None):
+    s = q @ np.swapaxes(k, -1, -2) * scale
+    if mod is not None:
+        s = mod(s)
+    s = np.where(keep, s, -np.inf)
+    mx = s.max(-1, keepdims=True)
+    p = np.exp(s - np.where(np.isfinite(mx), mx, 0))
+    den = p.sum(-1, keepdims=True)
+    p = np.where(den > 0, p / np.where(den > 0, den, 1), 0)
+    lse = np.where(den[..., 0] > 0, np.log(np.where(den[..., 0] > 0, den[..., 0], 1))
+                   + np.where(np.isfinite(mx[..., 0]), mx[..., 0], 0), -np.inf)
+    return p @ v, lse
+
+
+def test_flex_attention_score_mod_block_mask_gqa_and_lse():
+    from gpujit.nn.attention import flex_attention as FA
+    rng = np.random.default_rng(0)
+    qn, kn, vn = (rng.standard_normal((2, 2, 8, 4)).astype(np.float32) for _ in range(3))
+    q, k, v = map(torch.tensor, (qn, kn, vn))
+    scale = 0.5
+    causal_keep = np.tril(np.ones((8, 8), bool))
+
+    def causal(b, h, q_idx, kv_idx):
+        return q_idx >= kv_idx
+
+    def rel(score, b, h, q_idx, kv_idx):
+        return score + (q_idx - kv_idx)
+
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        FA._WARNINGS_SHOWN.discard("flex_attention_performance")
+        out = FA.flex_attention(q, k, v, score_mod=rel, scale=scale)
+        FA.flex_attention(q, k, v)
+    assert [str(x.message).split(" - ")[0] for x in w] == [
+        "flex_attention called without torch.compile()"]        # once, torch's words
+    idx = np.arange(8)
+    ref, _ = _np_attention(qn, kn, vn, scale, True, lambda s: s + (idx[:, None] - idx[None]))
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-5, atol=1e-5)
+    bm = FA.create_block_mask(causal, None, None, 8, 8, device="cpu")
+    out, aux = FA.flex_attention(q, k, v, block_mask=bm, scale=scale,
+                                 return_aux=FA.AuxRequest(lse=True))
+    ref, lse = _np_attention(qn, kn, vn, scale, causal_keep)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(aux.lse.numpy(), lse, rtol=1e-5, atol=1e-5)
+    assert aux.max_scores is None
+    # a document mask indexing a captured tensor; a mask that keeps nothing (zeros, -inf)
+    doc = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2])
+    dn = doc.numpy()
+    dm = FA.create_block_mask(lambda b, h, qi, ki: doc[qi] == doc[ki], None, None, 8, 8,
+                              device="cpu")
+    ref, _ = _np_attention(qn, kn, vn, 0.5, dn[:, None] == dn[None])
+    np.testing.assert_allclose(FA.flex_attention(q, k, v, block_mask=dm).numpy(), ref,
+                               rtol=1e-5, atol=1e-5)
+    empty = FA.create_block_mask(lambda b, h, qi, ki: qi < 0, None, None, 8, 8, device="cpu")
+    o, aux = FA.flex_attention(q, k, v, block_mask=empty, return_aux=FA.AuxRequest(lse=True))
+    assert o.abs().sum().item() == 0 and bool(torch.isneginf(aux.lse).all())
+    # GQA: each kv head serves Hq / Hkv query heads; score_mod sees the query head
+    kg, vg = kn[:, :1], vn[:, :1]
+    o = FA.flex_attention(q, torch.tensor(kg), torch.tensor(vg), enable_gqa=True,
+                          score_mod=lambda s, b, h, qi, ki: s * (h + 1))
+    for hh in range(2):
+        ref, _ = _np_attention(qn[:, hh:hh + 1], kg, vg, 0.5 * (hh + 1), True)
+        np.testing.assert_allclose(o[:, hh:hh + 1].numpy(), ref, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="Try setting enable_gqa=True for GQA"):
+        FA.flex_attention(q, torch.tensor(kg), torch.tensor(vg))
+    with pytest.raises(ValueError, match=r"block_mask was created for block_mask.shape=\(1, 1, "
+                       r"16, 16\) but got q_len=8 and kv_len=8"):
+        FA.flex_attention(q, k, v, block_mask=FA.create_block_mask(causal, None, None, 16, 16,
+                                                                   device="cpu"))
+    with pytest.warns(FutureWarning, match="return_lse is deprecated"):
+        FA._WARNINGS_SHOWN.discard("deprecated_return_lse")
+        FA.flex_attention(q, k, v, return_lse=True)
+    # torch 2.13's CPU refusals
+    with pytest.raises(NotImplementedError, match="FlexAttention does not support backward on "
+                       "CPU"):
+        FA.flex_attention(q.clone().requires_grad_(), k, v)
+    with pytest.raises(NotImplementedError, match="Returning max scores is not supported on "
+                       "CPU/MPS."):
+        FA.flex_attention(q, k, v, return_aux=FA.AuxRequest(max_scores=True))
+
+
+def test_block_mask_tables_and_printing():
+    from gpujit.nn.attention.flex_attention import (create_block_mask, create_mask, and_masks,
+                                                    or_masks, noop_mask)
+
+    def causal(b, h, q_idx, kv_idx):
+        return q_idx >= kv_idx
+
+    # torch 2.13's tables and text for this mask
+    bm = create_block_mask(causal, 2, 1, 256, 384, device="cpu")
+    assert bm.shape == (2, 1, 256, 384) and bm.BLOCK_SIZE == (128, 128)
+    assert bm.sparsity() == 50.0
+    assert bm.kv_num_blocks.tolist() == [[[1, 1]], [[1, 1]]]
+    assert bm.kv_indices.tolist() == [[[[0, 1, 2], [1, 0, 2]]]] * 2
+    assert bm.full_kv_num_blocks.tolist() == [[[0, 1]], [[0, 1]]]
+    assert bm.q_num_blocks.tolist() == [[[1, 1, 0]], [[1, 1, 0]]]
+    assert bm.to_dense().tolist() == [[[[1, 0, 0], [1, 1, 0]]]] * 2
+    assert str(bm) == ("BlockMask(shape=(2, 1, 256, 384), sparsity=50.00%, \n(0, 0)\n██    \n"
+                       "████  \n\n(1, 0)\n██    \n████\n)")
+    assert repr(bm).startswith("BlockMask(\n    kv_num_blocks=gpujit.Size([2, 1, 2]),\n")
+    assert repr(bm).endswith("    sparsity=50.00%,\n    mask_mod=causal\n)")
+    small = create_block_mask(causal, None, None, 8, 8, device="cpu")
+    assert small.sparsity() == -25500.0          # (one 128 x 128 block over 64 entries)
+    m = create_mask(causal, 1, 1, 4, 4, device="cpu")
+    assert m.dtype == torch.bool and m[0, 0].tolist() == np.tril(np.ones((4, 4), bool)).tolist()
+    t = torch.tensor
+    both = and_masks(causal, lambda b, h, q, kv: kv >= 1)
+    either = or_masks(causal, lambda b, h, q, kv: kv >= 3)
+    assert both(t(0), t(0), t(2), t(1)).item() and not both(t(0), t(0), t(2), t(0)).item()
+    assert either(t(0), t(0), t(2), t(3)).item() and noop_mask(t(0), t(0), t(0), t(1)).item()
+    with pytest.raises(RuntimeError, match="All inputs should be callable mask_mods"):
+        and_masks(causal, 1)
