@@ -465,3 +465,48 @@ def test_block_mask_tables_and_printing():
     assert either(t(0), t(0), t(2), t(3)).item() and noop_mask(t(0), t(0), t(0), t(1)).item()
     with pytest.raises(RuntimeError, match="All inputs should be callable mask_mods"):
         and_masks(causal, 1)
+
+
+# ---- torch.jit._recursive / torch.jit.frontend.get_jit_def ---------------------------------
+
+def _scripted_g(x):
+    y = x + 1
+    return y
+
+
+class _Stubbed(torch.nn.Module):
+    def forward(self, x):
+        return self.helper(x)
+
+    def helper(self, x):
+        return x * 2
+
+    @torch.jit.export
+    def other(self, x):
+        return x + 1
+
+    def extra(self, x):
+        return x - 1
+
+
+def test_get_jit_def_and_recursive_stubs():
+    from gpujit.jit.frontend import get_jit_def
+    from gpujit.jit import _recursive as r
+    d = get_jit_def(_scripted_g, "_scripted_g")
+    assert d.name().name == "_scripted_g"
+    text = str(d.range())
+    # torch 2.13's SourceRange text
+    assert text.startswith('SourceRange at:\n  File "') and text.endswith(
+        "def _scripted_g(x):\n~~~~~~~~~~~~~~~~~~~\n    y = x + 1\n    ~~~~~~~~~\n"
+        "    return y\n    ~~~~~~~~ <--- HERE\n")
+    stubs = r.infer_methods_to_compile(_Stubbed())
+    assert [s.def_.name().name for s in stubs] == ["forward", "other"]
+    assert stubs[0]._fields == ("resolution_callback", "def_", "original_method")
+    assert stubs[0].resolution_callback("torch") is torch
+    assert [s.def_.name().name for s in r.make_stubs_from_exported_methods(_Stubbed())] == \
+        ["other"]
+    sm = r.create_script_module(_Stubbed(), r.infer_methods_to_compile)
+    assert sm(torch.ones(2)).tolist() == [2.0, 2.0] and sm.other(torch.ones(1)).tolist() == [2.0]
+    with pytest.raises(RuntimeError, match="Method 'extra' is not defined."):
+        r.create_script_module(_Stubbed(), lambda m: [r.make_stub_from_method(m, "extra")])
+    assert "_forward_hooks" in r.ignored_attributes
