@@ -510,3 +510,80 @@ def test_get_jit_def_and_recursive_stubs():
     with pytest.raises(RuntimeError, match="Method 'extra' is not defined."):
         r.create_script_module(_Stubbed(), lambda m: [r.make_stub_from_method(m, "extra")])
     assert "_forward_hooks" in r.ignored_attributes
+
+
+# ---- torch.utils.data.datapipes -----------------------------------------------------------
+
+def _times10(x):
+    return x * 10
+
+
+def test_datapipes_chains_shuffle_seeds_and_dataloader():
+    from gpujit.utils.data import DataLoader, IterDataPipe, functional_datapipe, IterableDataset
+    from gpujit.utils.data.datapipes.iter import IterableWrapper as W
+    from gpujit.utils.data.datapipes.map import SequenceWrapper
+    from gpujit.utils.data.datapipes.datapipe import DataChunk
+    from gpujit.utils.data.graph_settings import apply_sharding
+    with pytest.warns(UserWarning, match="Lambda function is not supported by pickle"):
+        dp = W(range(10)).map(lambda x: x * 2).filter(lambda x: x % 3 == 0)
+    assert list(dp) == [0, 6, 12, 18] and isinstance(dp, IterableDataset)
+    with pytest.raises(TypeError, match="FilterIterDataPipe"):
+        len(dp)
+    batches = list(W(range(5)).batch(2))
+    assert batches == [[0, 1], [2, 3], [4]] and type(batches[0]) is DataChunk
+    assert len(W(range(10)).map(_times10).batch(3)) == 4
+    assert list(W([(1, 2), (3, 4)]).map(_times10, input_col=1, output_col=-1)) == \
+        [(1, 2, 20), (3, 4, 40)]
+    assert list(W([{"a": 1}]).map(_times10, input_col="a", output_col="b")) == [{"a": 1, "b": 10}]
+    assert [t.tolist() for t in W(range(4)).batch(2).collate()] == [[0, 1], [2, 3]]
+    assert list(W([[[1, 2]], [[3]]]).unbatch(unbatch_level=2)) == [1, 2, 3]
+    assert list(W(range(5)).mux(W("ab"))) == [0, "a", 1, "b"]
+    assert len(W(range(3)).zip(W(range(5)))) == 3 and len(W(range(3)).concat(W(range(5)))) == 8
+    with pytest.raises(AssertionError, match="Batch size is required to be larger than 0!"):
+        W(range(3)).batch(0)
+    m = SequenceWrapper([1, 2, 3]).map(_times10)
+    assert m[0] == 10 and len(m) == 3 and list(m) == [10, 20, 30]
+    assert SequenceWrapper(range(3)).concat(SequenceWrapper(range(2)))[4] == 1
+    # torch 2.13's orders: each iteration's seed drawn from the default generator
+    torch.manual_seed(0)
+    dp = W(range(10)).shuffle().batch(3)
+    assert list(dp) == [[3, 5, 0], [1, 9, 6], [2, 7, 4], [8]]
+    assert list(dp) == [[3, 4, 9], [2, 6, 5], [8, 0, 7], [1]]
+    torch.manual_seed(0)
+    assert list(SequenceWrapper(range(6)).shuffle()) == [4, 5, 3, 0, 2, 1]
+    torch.manual_seed(0)
+    assert list(W(range(6)).shuffle(buffer_size=3)) == [0, 1, 3, 5, 2, 4]
+    assert list(W(range(6)).shuffle().set_seed(1)) == [1, 5, 0, 3, 2, 4]
+    assert list(W(range(4)).shuffle().set_shuffle(False)) == [0, 1, 2, 3]
+    sf = W(range(10)).sharding_filter()
+    apply_sharding(sf, 3, 1)
+    assert list(sf) == [1, 4, 7] and len(sf) == 3
+    # DataLoader: shuffle=True / None / False set the Shufflers; their seed is shared
+    torch.manual_seed(0)
+    assert [t.tolist() for t in DataLoader(W(range(6)).shuffle(), batch_size=2, shuffle=True)] \
+        == [[4, 0], [3, 5], [2, 1]]
+    assert [t.tolist() for t in DataLoader(W(range(6)).shuffle(), batch_size=2)] == \
+        [[3, 4], [0, 2], [5, 1]]
+    assert [t.tolist() for t in DataLoader(W(range(6)).shuffle(), batch_size=2,
+                                           shuffle=False)] == [[0, 1], [2, 3], [4, 5]]
+
+    @functional_datapipe("double_s50")
+    class Double(IterDataPipe):
+        def __init__(self, dp):
+            self.dp = dp
+
+        def __iter__(self):
+            for x in self.dp:
+                yield 2 * x
+    assert list(W(range(3)).double_s50()) == [0, 2, 4]
+    with pytest.raises(AttributeError, match="object has no attribute 'nothere"):
+        W(range(3)).nothere
+
+
+def test_datapipe_dataloader_workers_share_seed_and_shard():
+    from gpujit.utils.data import DataLoader
+    from gpujit.utils.data.datapipes.iter import IterableWrapper as W
+    torch.manual_seed(3)
+    out = list(DataLoader(W(range(8)).shuffle().sharding_filter().map(_times10),
+                          batch_size=None, num_workers=2))
+    assert [int(v) for v in out] == [10, 0, 70, 50, 20, 60, 40, 30]       # torch 2.13's
