@@ -587,3 +587,27 @@ def test_datapipe_dataloader_workers_share_seed_and_shard():
     out = list(DataLoader(W(range(8)).shuffle().sharding_filter().map(_times10),
                           batch_size=None, num_workers=2))
     assert [int(v) for v in out] == [10, 0, 70, 50, 20, 60, 40, 30]       # torch 2.13's
+
+
+# ---- assert_close of integers, torch.backends.cuda's preferred libraries -----------------
+
+def test_integer_relative_difference_and_preferred_libraries():
+    # torch 2.13: an integer tensor's relative difference is divided in float32
+    with pytest.raises(AssertionError, match=r"Greatest relative difference: 0.3333333432674408 "
+                       r"at index \(1,\)"):
+        torch.testing.assert_close(torch.tensor([1, 2]), torch.tensor([1, 3]))
+    with pytest.raises(AssertionError, match=r"Relative difference: 0.6666666666666666$"):
+        torch.testing.assert_close(torch.tensor(1), torch.tensor(3))
+    b = torch.backends.cuda
+    lib = b.preferred_linalg_library()
+    assert repr(lib) == "<_LinalgBackend.Default: 0>" and str(lib) == "_LinalgBackend.Default"
+    assert lib is torch._C._LinalgBackend.Default and int(lib) == 0
+    assert repr(b.preferred_blas_library()) == "<_BlasBackend.Cublas: 1>"
+    with pytest.raises(RuntimeError, match="Cannot set preferred backend to MAGMA"):
+        b.preferred_linalg_library("magma")
+    with pytest.raises(RuntimeError, match="Unknown input value type."):
+        b.preferred_linalg_library(3)
+    with pytest.raises(RuntimeError, match="Unknown input value. Choose from: default, "
+                       "cusolver, magma."):
+        b.preferred_linalg_library("x")
+    assert b.preferred_linalg_library("default") is lib

@@ -337,7 +337,11 @@ def _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_devi
         abs_diff = np.abs(a.reshape(-1) - e.reshape(-1))
         abs_diff[flat_m] = 0
         i_abs = int(np.argmax(abs_diff))
-        rel_diff = abs_diff / np.abs(e.reshape(-1))
+        if floating:
+            rel_diff = abs_diff / np.abs(e.reshape(-1))
+        else:   # (as torch: an integer difference divided in the default float dtype)
+            fdt = np.dtype(_dt.get_default_dtype().name)
+            rel_diff = abs_diff.astype(fdt) / np.abs(e.reshape(-1)).astype(fdt)
         rel_diff[flat_m] = 0
         i_rel = int(np.argmax(rel_diff))
     fail(_mismatch_msg(what, equality, extra,
