@@ -611,3 +611,28 @@ def test_integer_relative_difference_and_preferred_libraries():
                        "cusolver, magma."):
         b.preferred_linalg_library("x")
     assert b.preferred_linalg_library("default") is lib
+
+
+def test_checkpoint_recomputation_mismatch_message():
+    from gpujit.utils.checkpoint import checkpoint, CheckpointError
+    x = torch.ones(3, requires_grad=True)
+    state = {"n": 0}
+
+    def g(a):
+        state["n"] += 1
+        return (a.repeat(state["n"]) * 2).sin().sum()
+
+    out = checkpoint(g, x, use_reentrant=False)
+    with pytest.raises(CheckpointError) as info:
+        out.backward()
+    text = str(info.value)
+    # torch 2.13's text (its Size / dtype named gpujit's)
+    assert text.startswith(
+        "torch.utils.checkpoint: Recomputed values for the following tensors have different "
+        "metadata than during the forward pass.\ntensor at position 0:\nsaved metadata: "
+        "{'shape': gpujit.Size([3]), 'dtype': gpujit.float32, 'device': device(type='cpu')}\n"
+        "recomputed metadata: {'shape': gpujit.Size([6]), 'dtype': gpujit.float32, 'device': "
+        "device(type='cpu')}\n.\n\nTip: To see a more detailed error message, either pass "
+        "`debug=True` to\n")
+    assert text.endswith("See https://github.com/pytorch/pytorch/issues/166926 for more "
+                         "details and\nworkaround examples.\n")

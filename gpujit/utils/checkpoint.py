@@ -137,6 +137,26 @@ def _set_rng_states(states):
         _random.cuda_set_rng_state(s, f"cuda:{d}")
 
 
+_debug_tip_msg = """
+Tip: To see a more detailed error message, either pass `debug=True` to
+`torch.utils.checkpoint.checkpoint(...)` or wrap the code block
+with `with torch.utils.checkpoint.set_checkpoint_debug_enabled(True):` to
+enable checkpoint\u2011debug mode globally.
+
+If this error occurs under torch.compile with automatic_dynamic_shapes enabled,
+it may be because the recomputation selected a different compiled graph than the
+forward pass (e.g., a dynamic graph instead of the original static graph).
+To fix this, either:
+  - Use torch._dynamo.mark_dynamic() to explicitly mark varying dimensions as
+    dynamic upfront, avoiding the static-to-dynamic transition.
+  - Call torch._C._dynamo.eval_frame._set_lru_cache(False) to disable LRU cache
+    reordering, which can change which graph is checked first between forward
+    and recompute.
+See https://github.com/pytorch/pytorch/issues/166926 for more details and
+workaround examples.
+"""
+
+
 class _Frame:
     """One checkpointed call: the metadata of what its forward saved, and the values of
     the recomputation once a backward asked for one."""
@@ -184,22 +204,28 @@ class _Frame:
             if cur is not None:
                 _set_rng_states(cur)
         if self.check:
+            from ..tensor import Size
+
+            def meta(m):
+                return (f"{{'shape': {Size(m[0])!r}, 'dtype': {m[1]!r}, 'device': "
+                        f"{m[2]!r}}}")
+            mismatched = ""
             for i, (m, t) in enumerate(zip(self.metas, got)):
                 now = (tuple(t._data.shape), t._dtype, t._device)
                 if now != m:
-                    raise CheckpointError(
-                        f"torch.utils.checkpoint: Recomputed values for the following "
-                        f"tensors have different metadata than during the forward pass.\n"
-                        f"tensor at position {i}:\nsaved metadata: "
-                        f"{{'shape': {list(m[0])}, 'dtype': {m[1]}, 'device': {m[2]}}}\n"
-                        f"recomputed metadata: {{'shape': {list(now[0])}, 'dtype': "
-                        f"{now[1]}, 'device': {now[2]}}}\n")
+                    mismatched += (f"tensor at position {i}:\nsaved metadata: {meta(m)}\n"
+                                   f"recomputed metadata: {meta(now)}\n")
+            if mismatched:
+                raise CheckpointError(
+                    "torch.utils.checkpoint: Recomputed values for the following tensors "
+                    "have different metadata than during the forward pass.\n"
+                    f"{mismatched}.\n{_debug_tip_msg}")
             if len(got) < len(self.metas):
                 raise CheckpointError(
                     f"torch.utils.checkpoint: A different number of tensors was saved during "
                     f"the original forward and recomputation.\nNumber of tensors saved during "
                     f"forward: {len(self.metas)}\nNumber of tensors saved during "
-                    f"recomputation: {len(got)}.")
+                    f"recomputation: {len(got)}.\n{_debug_tip_msg}")
         self.recomputed = got
         self.fn = self.args = self.kwargs = None      # the recomputation is done
 
