@@ -636,3 +636,87 @@ def test_checkpoint_recomputation_mismatch_message():
         "`debug=True` to\n")
     assert text.endswith("See https://github.com/pytorch/pytorch/issues/166926 for more "
                          "details and\nworkaround examples.\n")
+
+
+# ---- torch.utils.weak / torch.utils._contextlib / module registration hooks ---------------
+
+def test_weak_tensor_key_dictionary_and_context_decorators():
+    import gc
+    from gpujit.utils.weak import WeakTensorKeyDictionary, TensorWeakRef
+    from gpujit.utils._contextlib import (_DecoratorContextManager,
+                                          _NoParamDecoratorContextManager, context_decorator)
+    d = WeakTensorKeyDictionary()
+    a, b = torch.ones(2), torch.ones(2)
+    d[a], d[b] = 1, 2
+    assert (len(d), d[a], d[b], a in d, torch.ones(2) in d) == (2, 1, 2, True, False)
+    del a
+    gc.collect()
+    assert len(d) == 1 and list(d.values()) == [2] and TensorWeakRef(b)() is b
+    log = []
+
+    class Mode(_DecoratorContextManager):
+        def __enter__(self):
+            log.append("in")
+
+        def __exit__(self, *exc):
+            log.append("out")
+
+    @Mode()
+    def gen():
+        log.append(1)
+        yield 1
+        log.append(2)
+        yield 2
+    assert list(gen()) == [1, 2]
+    assert log == ["in", 1, "out", "in", 2, "out", "in", "out"]     # torch 2.13's order
+
+    class NoParam(_NoParamDecoratorContextManager):
+        def __enter__(self):
+            log.append("np")
+
+        def __exit__(self, *exc):
+            pass
+
+    @NoParam
+    def h():
+        return 5
+    assert h() == 5 and log[-1] == "np"
+    with pytest.raises(AssertionError, match="is both callable and also a valid context "
+                       "manager"):
+        context_decorator(Mode(), h)
+
+
+def test_module_registration_hooks():
+    from gpujit.nn.modules.module import (register_module_buffer_registration_hook,
+                                          register_module_module_registration_hook,
+                                          register_module_parameter_registration_hook,
+                                          _IncompatibleKeys)
+    assert _IncompatibleKeys is torch.nn.modules.module._IncompatibleKeys
+    log = []
+    handles = [register_module_buffer_registration_hook(lambda m, n, b: log.append(("buf", n))),
+               register_module_module_registration_hook(lambda m, n, s: log.append(("mod", n))),
+               register_module_parameter_registration_hook(lambda m, n, p: log.append(("par", n)))]
+    try:
+        torch.nn.Sequential(torch.nn.Linear(2, 2))
+        m = torch.nn.Module()
+        m.x = torch.nn.Parameter(torch.ones(1))
+        m.register_buffer("b", torch.ones(1))
+        m.b = torch.zeros(1)
+        m.register_parameter("n", None)
+        m.register_buffer("nb", None)
+        # torch 2.13's calls: no parameter hook for None, a buffer hook for None and for
+        # assigning an existing buffer
+        assert log == [("par", "weight"), ("par", "bias"), ("mod", "0"), ("par", "x"),
+                       ("buf", "b"), ("buf", "b"), ("buf", "nb")]
+        h = register_module_parameter_registration_hook(
+            lambda m, n, p: torch.nn.Parameter(p * 2))
+        m2 = torch.nn.Module()
+        m2.w = torch.nn.Parameter(torch.ones(1))
+        h.remove()
+        assert m2.w.tolist() == [2.0] and isinstance(m2.w, torch.nn.Parameter)
+    finally:
+        for h in handles:
+            h.remove()
+    n = len(log)
+    torch.nn.Linear(1, 1)
+    assert len(log) == n
