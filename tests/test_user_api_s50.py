@@ -720,3 +720,24 @@ def test_module_registration_hooks():
     n = len(log)
     torch.nn.Linear(1, 1)
     assert len(log) == n
+
+
+def test_deterministic_mode_fills_uninitialized_memory():
+    det = torch.utils.deterministic
+    assert det.fill_uninitialized_memory is True
+    torch.use_deterministic_algorithms(True)
+    try:
+        # torch 2.13's fills
+        assert np.isnan(torch.empty(3).numpy()).all()
+        assert torch.empty(2, dtype=torch.int64).tolist() == [2 ** 63 - 1] * 2
+        assert torch.empty(2, dtype=torch.uint8).tolist() == [255, 255]
+        assert torch.empty(2, dtype=torch.bool).tolist() == [True, True]
+        assert np.isnan(torch.empty_like(torch.ones(2)).numpy()).all()
+        assert np.isnan(torch.ones(2).new_empty(2).numpy()).all()
+        assert np.isnan(torch.empty_strided((2, 2), (1, 2)).numpy()).all()
+        assert np.isnan(torch.empty(2, dtype=torch.bfloat16).float().numpy()).all()
+        det.fill_uninitialized_memory = False
+        assert det.fill_uninitialized_memory is False
+    finally:
+        det.fill_uninitialized_memory = True
+        torch.use_deterministic_algorithms(False)
