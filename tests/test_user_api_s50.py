@@ -741,3 +741,48 @@ def test_deterministic_mode_fills_uninitialized_memory():
     finally:
         det.fill_uninitialized_memory = True
         torch.use_deterministic_algorithms(False)
+
+
+def test_sdpa_kernel_backends_on_cpu():
+    from gpujit.nn.attention import sdpa_kernel, SDPBackend
+    F = torch.nn.functional
+    q = torch.ones(1, 2, 4, 8)
+    assert str(SDPBackend.FLASH_ATTENTION) == "SDPBackend.FLASH_ATTENTION"
+    assert f"{SDPBackend.MATH}" == "SDPBackend.MATH"
+    assert repr(SDPBackend.MATH) == "<SDPBackend.MATH: 0>"
+    # torch 2.13's CPU build: the math and flash kernels run, the others do not
+    for ok in (SDPBackend.FLASH_ATTENTION, SDPBackend.MATH,
+               [SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]):
+        with sdpa_kernel(ok):
+            assert F.scaled_dot_product_attention(q, q, q).shape == (1, 2, 4, 8)
+    for bad in (SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION):
+        with sdpa_kernel(bad):
+            with pytest.raises(RuntimeError, match="No viable backend for "
+                               "scaled_dot_product_attention was found. This is likely due "
+                               "to turning off both the math kernel and the fused kernels."):
+                F.scaled_dot_product_attention(q, q, q)
+
+    @torch.jit.script
+    def attend(x):
+        return F.scaled_dot_product_attention(x, x, x)
+    assert attend(q).shape == (1, 2, 4, 8)
+
+
+def test_inplace_function_is_a_function_with_a_flag():
+    from gpujit.autograd.function import InplaceFunction
+
+    class Double(InplaceFunction):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = torch.ones(2, requires_grad=True)
+    y = Double.apply(x)
+    assert type(y.grad_fn).__name__ == "DoubleBackward"
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+    assert InplaceFunction(True).inplace is True and InplaceFunction().inplace is False

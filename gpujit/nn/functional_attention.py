@@ -12,6 +12,7 @@ import gpujit as _gpujit
 
 from ..dtypes import dtype as _dtype
 from .functional import _from_source  # (functional.py imports this module last)
+from .attention import _no_viable_backend
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward", "_canonical_mask",
            "_none_or_dtype", "_mha_shape_check", "_in_projection_packed", "_in_projection"]
@@ -99,6 +100,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
         raise RuntimeError(f"Expected query, key, and value to all be  at least 2 "
                            f"dimensional, but got query.dim: {query.dim()} key.dim: "
                            f"{key.dim()} and value.dim: {value.dim()} instead.")
+    if not _gpujit.jit.is_scripting() and _no_viable_backend(query):
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found. "
+                           "This is likely due to turning off both the math kernel and the "
+                           "fused kernels.")
     if not _gpujit.jit.is_scripting() and (query.is_nested or key.is_nested or
                                            value.is_nested):
         # (eager nested tensors: each sequence attends to its own keys, gpujit/nested)
