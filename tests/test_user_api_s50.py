@@ -786,3 +786,12 @@ def test_inplace_function_is_a_function_with_a_flag():
     y.sum().backward()
     assert x.grad.tolist() == [2.0, 2.0]
     assert InplaceFunction(True).inplace is True and InplaceFunction().inplace is False
+
+
+def test_frontend_get_default_args():
+    from gpujit.jit.frontend import get_default_args
+
+    def f(x, y=2, *, z="a"):
+        return x
+
+    assert get_default_args(f) == {"y": 2, "z": "a"} and get_default_args(None) == {}

@@ -14,7 +14,16 @@ from ..frontend.script.errors import (FrontendError, NotSupportedError,  # noqa:
                                       UnsupportedNodeError)
 
 __all__ = ["FrontendError", "NotSupportedError", "UnsupportedNodeError", "get_jit_def",
-           "SourceRange", "Ident", "Def"]
+           "SourceRange", "Ident", "Def", "get_default_args"]
+
+
+def get_default_args(fn):
+    """{parameter name: default value} of fn's parameters that have one ({} for None)."""
+    if fn is None:
+        return {}
+    signature = _inspect.signature(fn)
+    return {k: v.default for k, v in signature.parameters.items()
+            if v.default is not _inspect.Parameter.empty}
 
 
 class SourceRange:
