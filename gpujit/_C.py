@@ -370,6 +370,9 @@ def _nn_binding(name, packet):
 
 def __getattr__(name):
     import types
+    if name in ("_LinalgBackend", "_BlasBackend"):     # (torch.backends.cuda's enums)
+        from .backends import cuda as _cuda_backend
+        return getattr(_cuda_backend, name)
     if name == "_nn":
         from .nn import functional as F
         from .ops import aten

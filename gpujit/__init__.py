@@ -192,7 +192,7 @@ version.__version__ = __version__         # (torch.version.__version__ is torch.
 
 
 def __getattr__(name):
-    if name in ("fx", "ao", "quantization"):  # torch.fx, torch.ao ...: imported when used
+    if name in ("fx", "ao", "quantization", "_utils"):  # torch.fx, torch.ao, torch._utils: imported when used
         import importlib
         return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

@@ -14,7 +14,11 @@ from __future__ import annotations
 import numpy as _np
 
 _state = {"matmul_precision": "highest", "matmul_fp32_precision": "none",
-          "deterministic": False, "warn_only": False, "interop_threads": 1}
+          "deterministic": False, "warn_only": False, "interop_threads": 1,
+          # torch.utils.deterministic.fill_uninitialized_memory: with deterministic
+          # algorithms on, empty / empty_like / new_empty / empty_strided fill their memory
+          # (NaN, the largest integer, True) as torch's
+          "fill_uninitialized_memory": True}
 
 
 def set_float32_matmul_precision(precision: str) -> None:

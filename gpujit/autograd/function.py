@@ -15,7 +15,7 @@ from . import views as _views
 from .graph import Node, SavedTensor, fit_gradient
 from .recording import activate, edge_of, mark_result
 
-__all__ = ["Function", "FunctionCtx", "once_differentiable"]
+__all__ = ["Function", "FunctionCtx", "once_differentiable", "InplaceFunction"]
 
 # torch.func transforms running now (gpujit/func keeps the counts): grad-like levels,
 # forward (jvp-like) levels, vmap levels; a custom Function refuses what PyTorch's
@@ -318,6 +318,15 @@ def _dirty_views(dirty, outs):
             raise RuntimeError(_views.LEAF_VIEW)
         out.append((t, edge_of(base)))
     return out
+
+
+class InplaceFunction(Function):
+    """torch.autograd.function.InplaceFunction: a Function with an `inplace` flag (kept for
+    backward compatibility, as PyTorch's)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
 
 
 def once_differentiable(fn):

@@ -10,6 +10,7 @@ gpujit's float32 matmuls are IEEE float32 whatever is set: `matmul.allow_tf32` i
 from __future__ import annotations
 
 import contextlib
+import enum
 import warnings
 
 from .. import runtime_flags as _flags
@@ -90,17 +91,76 @@ class cuBLASModule:
 matmul = cuBLASModule()
 
 
+class _LinalgBackend(enum.Enum):
+    """torch._C._LinalgBackend (its str / repr / int as torch's)."""
+    Default = 0
+    Cusolver = 1
+    Magma = 2
+
+    def __int__(self):
+        return self.value
+
+    __index__ = __int__
+
+
+class _BlasBackend(enum.Enum):
+    """torch._C._BlasBackend."""
+    Default = 0
+    Cublas = 1
+    Cublaslt = 2
+    Ck = 3
+
+    def __int__(self):
+        return self.value
+
+    __index__ = __int__
+
+
+_linalg_backend = [_LinalgBackend.Default]
+
+
 def preferred_linalg_library(backend=None):
-    """'default': gpujit's linear algebra is NumPy's / CuPy's (cuSOLVER)."""
-    if backend not in (None, "default", "cusolver", "magma"):
-        raise RuntimeError("Unknown input value. Choose from: default, cusolver, magma.")
-    return "default"
+    """The linear algebra library preferred on CUDA (a _LinalgBackend): gpujit's CUDA linear
+    algebra is CuPy's (cuSOLVER), so Default and cusolver may be set; MAGMA, which gpujit
+    is not built with, is refused in torch's words."""
+    if backend is None:
+        return _linalg_backend[0]
+    if isinstance(backend, str):
+        names = {"default": _LinalgBackend.Default, "cusolver": _LinalgBackend.Cusolver,
+                 "magma": _LinalgBackend.Magma}
+        if backend not in names:
+            raise RuntimeError("Unknown input value. Choose from: default, cusolver, magma.")
+        backend = names[backend]
+    elif not isinstance(backend, _LinalgBackend):
+        raise RuntimeError("Unknown input value type.")
+    if backend is _LinalgBackend.Magma:
+        raise RuntimeError("Cannot set preferred backend to MAGMA if PyTorch has not been "
+                           "compiled with MAGMA.")
+    _linalg_backend[0] = backend
+    return backend
 
 
 def preferred_blas_library(backend=None):
-    if backend not in (None, "cublas", "cublaslt", "hipblaslt", "ck"):
-        raise RuntimeError("Unknown input value. Choose from: cublas, cublaslt, hipblaslt, ck.")
-    return "cublas"
+    """The BLAS library preferred on CUDA (a _BlasBackend): cuBLAS, CuPy's."""
+    if backend is None:
+        return _BlasBackend.Cublas
+    if isinstance(backend, str):
+        names = {"cublas": _BlasBackend.Cublas, "hipblas": _BlasBackend.Cublas,
+                 "cublaslt": _BlasBackend.Cublaslt, "hipblaslt": _BlasBackend.Cublaslt,
+                 "ck": _BlasBackend.Ck}
+        if backend not in names:
+            raise RuntimeError("Unknown input value. Choose from: default, cublas, hipblas, "
+                               "cublaslt, hipblaslt, ck.")
+        backend = names[backend]
+    elif not isinstance(backend, _BlasBackend):
+        raise RuntimeError("Unknown input value type.")
+    if backend is _BlasBackend.Cublaslt:
+        raise RuntimeError("Cannot set preferred backend to cuBLASLt if PyTorch has not been "
+                           "compiled with cuBLASLt.")
+    if backend is _BlasBackend.Ck:
+        raise RuntimeError("Cannot set preferred backend to Ck if PyTorch has not been "
+                           "compiled with Ck.")
+    return _BlasBackend.Cublas
 
 
 # ------------------------------------------------- scaled dot product attention switches

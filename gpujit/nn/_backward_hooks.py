@@ -11,10 +11,10 @@ from ..autograd.function import FUNCTORCH, Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
-__all__ = ["BackwardHook"]
+__all__ = ["BackwardHook", "BackwardHookFunction"]
 
 
-class _BackwardHookFunction(Function):
+class BackwardHookFunction(Function):
     @staticmethod
     def forward(ctx, on_grads, *tensors):
         ctx.on_grads = on_grads
@@ -79,7 +79,7 @@ class BackwardHook:
             self.grad_outputs = None
             return [full[i] for i in self.input_index]
 
-        out = _BackwardHookFunction.apply(on_grads, *[args[i] for i in self.input_index])
+        out = BackwardHookFunction.apply(on_grads, *[args[i] for i in self.input_index])
         args = list(args)
         for i, t in zip(self.input_index, out):
             args[i] = t
@@ -111,7 +111,7 @@ class BackwardHook:
                 self.grad_outputs = None
             return [full[i] for i in index]
 
-        out = _BackwardHookFunction.apply(on_grads, *[items[i] for i in index])
+        out = BackwardHookFunction.apply(on_grads, *[items[i] for i in index])
         fixed = list(items)
         for i, t in zip(index, out):
             fixed[i] = t

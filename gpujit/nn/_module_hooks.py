@@ -79,6 +79,46 @@ def register_module_full_backward_pre_hook(hook):
     return handle
 
 
+# registration hooks: hook(module, name, value) -> None or the value to register instead,
+# run when any module registers a buffer, a submodule or a parameter
+_global_buffer_registration_hooks: OrderedDict = OrderedDict()
+_global_module_registration_hooks: OrderedDict = OrderedDict()
+_global_parameter_registration_hooks: OrderedDict = OrderedDict()
+
+
+def register_module_buffer_registration_hook(hook):
+    """hook(module, name, buffer) -> None or a new buffer, at every buffer registration
+    (register_buffer, assigning a buffer attribute)."""
+    handle = RemovableHandle(_global_buffer_registration_hooks)
+    _global_buffer_registration_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_module_registration_hook(hook):
+    """hook(module, name, submodule) -> None or a new submodule, at every submodule
+    registration (add_module, assigning a module attribute)."""
+    handle = RemovableHandle(_global_module_registration_hooks)
+    _global_module_registration_hooks[handle.id] = hook
+    return handle
+
+
+def register_module_parameter_registration_hook(hook):
+    """hook(module, name, param) -> None or a new parameter, at every registration of a
+    parameter (not of None)."""
+    handle = RemovableHandle(_global_parameter_registration_hooks)
+    _global_parameter_registration_hooks[handle.id] = hook
+    return handle
+
+
+def _registered(hooks, module, name, value):
+    """value after the registration hooks (each may return a replacement)."""
+    for hook in list(hooks.values()):
+        out = hook(module, name, value)
+        if out is not None:
+            value = out
+    return value
+
+
 def register_module_backward_hook(hook):
     """Deprecated in PyTorch for register_module_full_backward_hook; gpujit runs it as a
     full backward hook, as Module.register_backward_hook."""

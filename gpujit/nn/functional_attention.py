@@ -12,9 +12,10 @@ import gpujit as _gpujit
 
 from ..dtypes import dtype as _dtype
 from .functional import _from_source  # (functional.py imports this module last)
+from .attention import _no_viable_backend
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward", "_canonical_mask",
-           "_none_or_dtype", "_mha_shape_check"]
+           "_none_or_dtype", "_mha_shape_check", "_in_projection_packed", "_in_projection"]
 
 
 # ---------------------------------------------------------------------- attention
@@ -110,6 +111,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask: Optional[_gpujit.
         raise RuntimeError(f"Expected query, key, and value to all be  at least 2 "
                            f"dimensional, but got query.dim: {query.dim()} key.dim: "
                            f"{key.dim()} and value.dim: {value.dim()} instead.")
+    if not _gpujit.jit.is_scripting() and _no_viable_backend(query):
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found. "
+                           "This is likely due to turning off both the math kernel and the "
+                           "fused kernels.")
     if not _gpujit.jit.is_scripting() and (query.is_nested or key.is_nested or
                                            value.is_nested):
         # (eager nested tensors: each sequence attends to its own keys, gpujit/nested)
@@ -175,6 +180,67 @@ def _none_or_dtype(input: Optional[_gpujit.Tensor]) -> Optional[_dtype]:
     if input is None:
         return None
     return input.dtype
+
+
+@_from_source
+def _in_projection_packed(q, k, v, w, b: Optional[_gpujit.Tensor] = None):
+    """q, k, v projected by the packed (3E, E) weight w (and 3E bias b) in q, k, v order
+    (PyTorch's helper of multi_head_attention_forward): one linear for self-attention
+    (q is k is v), two when k is v; the outputs' (3, E) split is made contiguous first."""
+    E = q.size(-1)
+    if k is v:
+        if q is k:
+            proj = _gpujit.nn.functional.linear(q, w, b)
+            proj = proj.unflatten(-1, [3, E]).unsqueeze(0).transpose(0, -2).squeeze(-2) \
+                .contiguous()
+            return proj[0], proj[1], proj[2]
+        else:
+            w_q, w_kv = w.split([E, E * 2])
+            b_q: Optional[_gpujit.Tensor] = None
+            b_kv: Optional[_gpujit.Tensor] = None
+            if b is not None:
+                b_q, b_kv = b.split([E, E * 2])
+            q_proj = _gpujit.nn.functional.linear(q, w_q, b_q)
+            kv_proj = _gpujit.nn.functional.linear(k, w_kv, b_kv)
+            kv_proj = kv_proj.unflatten(-1, [2, E]).unsqueeze(0).transpose(0, -2) \
+                .squeeze(-2).contiguous()
+            return q_proj, kv_proj[0], kv_proj[1]
+    else:
+        w_q, w_k, w_v = w.chunk(3)
+        b_q: Optional[_gpujit.Tensor] = None
+        b_k: Optional[_gpujit.Tensor] = None
+        b_v: Optional[_gpujit.Tensor] = None
+        if b is not None:
+            b_q, b_k, b_v = b.chunk(3)
+        return (_gpujit.nn.functional.linear(q, w_q, b_q),
+                _gpujit.nn.functional.linear(k, w_k, b_k),
+                _gpujit.nn.functional.linear(v, w_v, b_v))
+
+
+@_from_source
+def _in_projection(q, k, v, w_q, w_k, w_v, b_q: Optional[_gpujit.Tensor] = None,
+                   b_k: Optional[_gpujit.Tensor] = None, b_v: Optional[_gpujit.Tensor] = None):
+    """Three linear projections (separate q / k / v weights), their shapes checked as
+    PyTorch's: w_q (Eq, Eq), w_k (Eq, Ek), w_v (Eq, Ev), biases (Eq,)."""
+    Eq, Ek, Ev = q.size(-1), k.size(-1), v.size(-1)
+    if list(w_q.shape) != [Eq, Eq]:
+        raise AssertionError(f"expecting query weights shape of {(Eq, Eq)}, but got "
+                             f"{w_q.shape}")
+    if list(w_k.shape) != [Eq, Ek]:
+        raise AssertionError(f"expecting key weights shape of {(Eq, Ek)}, but got "
+                             f"{w_k.shape}")
+    if list(w_v.shape) != [Eq, Ev]:
+        raise AssertionError(f"expecting value weights shape of {(Eq, Ev)}, but got "
+                             f"{w_v.shape}")
+    if b_q is not None and list(b_q.shape) != [Eq]:
+        raise AssertionError(f"expecting query bias shape of {(Eq,)}, but got {b_q.shape}")
+    if b_k is not None and list(b_k.shape) != [Eq]:
+        raise AssertionError(f"expecting key bias shape of {(Eq,)}, but got {b_k.shape}")
+    if b_v is not None and list(b_v.shape) != [Eq]:
+        raise AssertionError(f"expecting value bias shape of {(Eq,)}, but got {b_v.shape}")
+    return (_gpujit.nn.functional.linear(q, w_q, b_q),
+            _gpujit.nn.functional.linear(k, w_k, b_k),
+            _gpujit.nn.functional.linear(v, w_v, b_v))
 
 
 @_from_source

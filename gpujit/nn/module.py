@@ -16,6 +16,7 @@ from ._module_state import (  # noqa: F401  (_IncompatibleKeys, _no_grad: re-exp
     ModuleStateMixin, RemovableHandle, _IncompatibleKeys, _no_grad,
 )
 from ._module_hooks import ModuleHooksMixin
+from . import _module_hooks as _hooks_mod
 from .parameter import Buffer, Parameter
 from ..ops.tensor_set import swap_tensors
 
@@ -135,6 +136,9 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
                             f"(torch Tensor or None required)")
+        if _hooks_mod._global_buffer_registration_hooks:
+            tensor = _hooks_mod._registered(_hooks_mod._global_buffer_registration_hooks,
+                                            self, name, tensor)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -163,6 +167,9 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
                 f"Cannot assign non-leaf Tensor to parameter '{name}'. Model parameters must "
                 f"be created explicitly. To express '{name}' as a function of another Tensor, "
                 f"compute the value in the forward() method.")
+        if _hooks_mod._global_parameter_registration_hooks:
+            param = _hooks_mod._registered(_hooks_mod._global_parameter_registration_hooks,
+                                           self, name, param)
         self._parameters[name] = param
 
     def add_module(self, name, module):
@@ -176,6 +183,9 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
             raise KeyError(f'module name can\'t contain ".", got: {name}')
         if name == "":
             raise KeyError('module name can\'t be empty string ""')
+        if _hooks_mod._global_module_registration_hooks:
+            module = _hooks_mod._registered(_hooks_mod._global_module_registration_hooks,
+                                            self, name, module)
         self._modules[name] = module
 
     def register_module(self, name, module):
@@ -276,11 +286,17 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
                     raise AttributeError("cannot assign module before Module.__init__() call")
                 remove_from(d, self._parameters, self._buffers,
                             self._non_persistent_buffers_set)
+                if _hooks_mod._global_module_registration_hooks:
+                    value = _hooks_mod._registered(
+                        _hooks_mod._global_module_registration_hooks, self, name, value)
                 modules[name] = value
             elif modules is not None and name in modules:
                 if value is not None:
                     raise TypeError(f"cannot assign '{_typename(value)}' as child module "
                                     f"'{name}' (torch.nn.Module or None expected)")
+                if _hooks_mod._global_module_registration_hooks:
+                    value = _hooks_mod._registered(
+                        _hooks_mod._global_module_registration_hooks, self, name, value)
                 modules[name] = value
             elif isinstance(value, Buffer):
                 # nn.Buffer: registered as a buffer (its persistent flag), a plain Tensor
@@ -295,6 +311,9 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
                     if value is not None and not isinstance(value, Tensor):
                         raise TypeError(f"cannot assign '{_typename(value)}' as buffer "
                                         f"'{name}' (torch.Tensor or None expected)")
+                    if _hooks_mod._global_buffer_registration_hooks:
+                        value = _hooks_mod._registered(
+                            _hooks_mod._global_buffer_registration_hooks, self, name, value)
                     buffers[name] = value
                 else:
                     object.__setattr__(self, name, value)

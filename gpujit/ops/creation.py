@@ -14,6 +14,7 @@ from collections.abc import Sequence as _Sequence
 import numpy as np
 
 from .. import dtypes as _dt
+from .. import runtime_flags as _rflags
 from ..device import default_device as _default_device
 from ..device import cpu as _cpu, resolve as _resolve, device_of_array, xp_for, require_cupy
 from . import fma as _fma
@@ -235,7 +236,21 @@ def _empty(xp, size, dtype=None, layout=None, device=None, pin_memory=None,
     fmt = _mf.canonical(memory_format, _mf.CONTIGUOUS)
     if fmt == _mf.PRESERVE:
         raise RuntimeError("unsupported memory format Preserve")
-    return _mf.empty(xp, check_sizes(size), _default(dtype).np, _mf.format_order(fmt, len(size)))
+    out = _mf.empty(xp, check_sizes(size), _default(dtype).np, _mf.format_order(fmt, len(size)))
+    if _rflags._state["deterministic"]:
+        uninitialized(out)
+    return out
+
+
+def uninitialized(out):
+    """out, an array of uninitialized memory: filled as torch fills it when deterministic
+    algorithms and torch.utils.deterministic.fill_uninitialized_memory are on (NaN for
+    floating and complex dtypes, the largest value for integers, True for bool)."""
+    st = _rflags._state
+    if st["deterministic"] and st["fill_uninitialized_memory"] and out.size:
+        k = out.dtype.kind
+        out.fill(math.nan if k in "fc" else True if k == "b" else np.iinfo(out.dtype).max)
+    return out
 
 
 def _fill_dtype(fill_value, dtype):
@@ -519,7 +534,10 @@ def _new_ones(xp, self, size, dtype=None, layout=None, device=None, pin_memory=N
 @op(f"aten::new_empty(Tensor self, SymInt[] size, *, {_FACTORY_TAIL}", tags={"factory"},
     function=False, method=False, meta=_new_meta)
 def _new_empty(xp, self, size, dtype=None, layout=None, device=None, pin_memory=None):
-    return xp.empty(check_sizes(size), dtype=_like_np(self, dtype))
+    out = xp.empty(check_sizes(size), dtype=_like_np(self, dtype))
+    if _rflags._state["deterministic"]:
+        uninitialized(out)
+    return out
 
 
 @op(f"aten::new_full(Tensor self, SymInt[] size, Scalar fill_value, *, {_FACTORY_TAIL}",
@@ -552,7 +570,10 @@ def ones_like(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
     memory_format=None: _like_meta(self, dtype=dtype, device=device))
 def empty_like(xp, self, dtype=None, layout=None, device=None, pin_memory=None,
                memory_format=None):
-    return _like_filled(xp, self, _like_np(self, dtype), memory_format, None)
+    out = _like_filled(xp, self, _like_np(self, dtype), memory_format, None)
+    if _rflags._state["deterministic"]:
+        uninitialized(out)
+    return out
 
 
 @op(f"aten::full_like(Tensor self, Scalar fill_value, *, {_LIKE_TAIL}", tags={"factory"},

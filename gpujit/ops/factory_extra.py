@@ -117,7 +117,8 @@ def _empty_strided(xp, size, stride, dtype=None, layout=None, device=None, pin_m
                            f"{min(size)}: {size}")
     npdt = _default(dtype).np
     n = 1 + sum((s - 1) * st for s, st in zip(size, stride)) if all(size) else 0
-    buf = xp.zeros(max(n, 1), npdt)
+    from .creation import uninitialized
+    buf = uninitialized(xp.zeros(max(n, 1), npdt))
     st = tuple(s * npdt.itemsize for s in stride)
     return xp.lib.stride_tricks.as_strided(buf, tuple(size), st)
 

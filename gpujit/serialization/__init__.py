@@ -23,7 +23,18 @@ from .writer import save, unsaveable_reason
 from .reader import load
 from .pickled import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals, \
     get_default_mmap_options, set_default_mmap_options
+# torch.serialization's names (torch.save / torch.load's module): storage locations, the
+# load's byte order fallback, skip_data
+from .pickled import (location_tag, default_restore_location, register_package,  # noqa: F401
+                      normalize_storage_type, validate_cuda_device, LoadEndianness,
+                      get_default_load_endianness, set_default_load_endianness, skip_data,
+                      DEFAULT_PROTOCOL, SourceChangeWarning, StorageType,
+                      check_module_version_greater_or_equal, mkdtemp)
 
 __all__ = ["save", "load", "ArchiveError", "FORMAT_VERSION", "unsaveable_reason",
            "add_safe_globals", "clear_safe_globals", "get_safe_globals", "safe_globals",
-           "get_default_mmap_options", "set_default_mmap_options"]
+           "get_default_mmap_options", "set_default_mmap_options", "location_tag",
+           "default_restore_location", "register_package", "normalize_storage_type",
+           "LoadEndianness", "get_default_load_endianness", "set_default_load_endianness",
+           "skip_data", "DEFAULT_PROTOCOL", "SourceChangeWarning", "StorageType",
+           "check_module_version_greater_or_equal", "mkdtemp", "validate_cuda_device"]

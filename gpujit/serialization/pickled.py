@@ -25,10 +25,13 @@ files you trust).
 from __future__ import annotations
 
 import collections
+import contextlib
+import enum
 import io
 import os
 import pickle
 import sys
+import threading
 import warnings
 import zipfile
 
@@ -210,6 +213,9 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     if pickle_protocol < 2:
         raise ValueError(f"gpujit.save: pickle_protocol must be 2 or more, got {pickle_protocol}")
     if not _use_new_zipfile_serialization:
+        if _serialization_tls.skip_data:
+            raise RuntimeError(
+                "Cannot use skip_data=True with _use_new_zipfile_serialization=False")
         return _legacy_save(obj, f, pickle_protocol)
     buf = io.BytesIO()
     pickler = _Pickler(buf, pickle_protocol)
@@ -230,7 +236,62 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
 
 def storage_records(pickler, folder):
     """[(folder/<key>, little-endian bytes)] of the storages a _Pickler wrote."""
+    if _serialization_tls.skip_data:        # (skip_data(): the space, not the bytes)
+        return [(f"{folder}/{s.key}", bytes(int(s.flat.size) * _SAVED_ITEMSIZE.get(
+            s.type_name, s.flat.dtype.itemsize))) for s in pickler.storages.values()]
     return [(f"{folder}/{s.key}", _storage_bytes(s)) for s in pickler.storages.values()]
+
+
+_SAVED_ITEMSIZE = {"BFloat16": 2}      # (a bfloat16 storage's float32 carrier: 2 bytes each)
+
+
+# ---------------------------------------------------------------- torch.serialization's
+# switches: skip_data(), the fallback byte order of files without a byteorder record
+
+class _SerializationTLS(threading.local):
+    skip_data = False
+    materialize_fake_tensors = False
+
+
+_serialization_tls = _SerializationTLS()
+
+
+class skip_data:
+    """Within the block torch.save writes storages' space without their bytes (zeros)
+    and torch.load does not read them (the tensors hold zeros). `materialize_fake_tensors`
+    is accepted as PyTorch's (gpujit has no fake tensors)."""
+
+    def __init__(self, materialize_fake_tensors: bool = False):
+        self.materialize_fake_tensors = materialize_fake_tensors
+
+    def __enter__(self):
+        self._old = (_serialization_tls.skip_data, _serialization_tls.materialize_fake_tensors)
+        _serialization_tls.skip_data = True
+        _serialization_tls.materialize_fake_tensors = self.materialize_fake_tensors
+
+    def __exit__(self, type, value, tb):
+        _serialization_tls.skip_data, _serialization_tls.materialize_fake_tensors = self._old
+
+
+class LoadEndianness(enum.Enum):
+    NATIVE = 1
+    LITTLE = 2
+    BIG = 3
+
+
+_load_endianness = [None]
+
+
+def get_default_load_endianness():
+    """The byte order a load assumes for a file without a byteorder record (None, the
+    default, and LITTLE: little-endian; NATIVE: this machine's)."""
+    return _load_endianness[0]
+
+
+def set_default_load_endianness(endianness):
+    if not isinstance(endianness, LoadEndianness) and endianness is not None:
+        raise TypeError("Invalid argument type in function set_default_load_endianness")
+    _load_endianness[0] = endianness
 
 
 def _storage_bytes(s):
@@ -750,7 +811,15 @@ class _Archive:
                                "file written by torch.save / gpujit.save")
         self.z, self.prefix = z, pkl[0][:-len("data.pkl")]
         bo = self.prefix + "byteorder"
-        self.byteorder = "<" if bo not in names or z.read(bo) == b"little" else ">"
+        if bo in names:
+            mark = z.read(bo)
+            if mark not in (b"little", b"big"):
+                raise ValueError("Unknown endianness type: " + mark.decode())
+            self.byteorder = "<" if mark == b"little" else ">"
+        else:       # (no mark: set_default_load_endianness's fallback; None is little)
+            fallback = get_default_load_endianness()
+            self.byteorder = (">" if fallback is LoadEndianness.BIG or (
+                fallback is LoadEndianness.NATIVE and sys.byteorder == "big") else "<")
 
     def read(self, rec):
         try:
@@ -772,6 +841,9 @@ class _Archive:
             return fp.read(info.file_size)
 
     def flat(self, key, stype, numel):
+        if _serialization_tls.skip_data:       # (skip_data(): the storages are not read)
+            import numpy as np
+            return np.zeros(numel, np.dtype(stype.dtype_name))
         if self.mapped is not None and numel > 0:
             out = self._mapped(f"data/{key}", stype, numel)
             if out is not None:
@@ -835,24 +907,111 @@ class set_default_mmap_options:
         _MMAP_FLAGS[0] = self.prev
 
 
+# ---------------------------------------------------------------- storage locations
+# torch.serialization's package registry: (priority, tagger, deserializer), lowest priority
+# first; a tagger names a storage's location ('cpu', 'cuda:0'), a deserializer puts a loaded
+# storage where a location tag says (None: not its location). register_package adds one
+# (a device of the user's own); load's default map_location goes through them.
+
+def _cpu_tag(obj):
+    if obj.device.type == "cpu":
+        return "cpu"
+    return None
+
+
+def _cuda_tag(obj):
+    if obj.device.type == "cuda":
+        return "cuda:" + str(obj.device.index or 0)
+    return None
+
+
+def validate_cuda_device(location):
+    """The index of the CUDA device a location tag ('cuda', 'cuda:1', a device) names,
+    RuntimeError (torch's words) where there is no such device."""
+    import gpujit
+    dev = gpujit.device(location)
+    if not gpujit.cuda.is_available():
+        raise RuntimeError(
+            "Attempting to deserialize object on a CUDA device but "
+            "torch.cuda.is_available() is False. If you are running on a CPU-only "
+            "machine, please use torch.load with map_location=torch.device('cpu') to "
+            "map your storages to the CPU.")
+    index = dev.index if dev.index is not None else gpujit.cuda.current_device()
+    count = gpujit.cuda.device_count()
+    if index >= count:
+        raise RuntimeError(
+            f"Attempting to deserialize object on CUDA device {index} but "
+            f"torch.cuda.device_count() is {count}. Please use torch.load with "
+            f"map_location to map your storages to an existing device.")
+    return index
+
+
+def _cpu_deserialize(obj, location):
+    if location == "cpu":
+        return obj
+    return None
+
+
+def _cuda_deserialize(obj, location):
+    if location.startswith("cuda"):
+        index = validate_cuda_device(location)
+        return obj._moved(f"cuda:{index}") if isinstance(obj, _LoadedStorage) \
+            else obj.cuda(index)
+    return None
+
+
+_package_registry = [(10, _cpu_tag, _cpu_deserialize), (20, _cuda_tag, _cuda_deserialize)]
+
+
+def register_package(priority, tagger, deserializer):
+    """Add a (tagger, deserializer) pair for storages' locations, tried in the order of
+    priority (lower first) before or after the CPU's (10) and CUDA's (20)."""
+    _package_registry.append((priority, tagger, deserializer))
+    _package_registry.sort(key=lambda e: e[0])
+
+
+def _typename(obj):
+    t = type(obj)
+    if t is _LoadedStorage:
+        return "torch.storage.UntypedStorage"
+    return f"{t.__module__.replace('gpujit', 'torch')}.{t.__qualname__}"
+
+
+def location_tag(storage):
+    """The location tag ('cpu', 'cuda:0') that torch.save writes for a storage."""
+    for _, tagger, _ in _package_registry:
+        location = tagger(storage)
+        if location:
+            return location
+    raise RuntimeError("don't know how to determine data location of " + _typename(storage))
+
+
+def default_restore_location(storage, location):
+    """`storage` where its location tag says, by the first registered deserializer that
+    takes it (load's default map_location)."""
+    for _, _, fn in _package_registry:
+        result = fn(storage, location)
+        if result is not None:
+            return result
+    raise RuntimeError("don't know how to restore data location of " + _typename(storage)
+                       + " (tagged with " + location + ")")
+
+
+def normalize_storage_type(storage_type):
+    """The torch.<Name>Storage class of a storage type (by its name)."""
+    import gpujit
+    return getattr(gpujit, storage_type.__name__)
+
+
 def _restore_location(map_location):
     """(storage, location tag) -> storage on the device PyTorch's load would pick."""
     import gpujit
-
-    def default(storage, location):
-        dev = gpujit.device(location)
-        if dev.type == "cuda" and not gpujit.cuda.is_available():
-            raise RuntimeError(
-                "Attempting to deserialize object on a CUDA device but "
-                "torch.cuda.is_available() is False. If you are running on a CPU-only "
-                "machine, please use torch.load with map_location=torch.device('cpu') to "
-                "map your storages to the CPU.")
-        return storage._moved(dev)
+    default = default_restore_location
 
     if map_location is None:
         return default
     if isinstance(map_location, dict):
-        return lambda s, loc: default(s, map_location.get(loc, loc))
+        return lambda s, loc: default(s, str(map_location.get(loc, loc)))
     if isinstance(map_location, (str, gpujit.device)):
         return lambda s, loc: default(s, str(map_location))
     if callable(map_location):
@@ -1010,3 +1169,60 @@ def _weights_only_words(path):
         "global if you trust this class/function.\n\nCheck the documentation of "
         "torch.load to learn more about types accepted by default with weights_only "
         "https://pytorch.org/docs/stable/generated/torch.load.html.")
+
+
+# ---------------------------------------------------------------- torch.serialization's
+# small names
+
+DEFAULT_PROTOCOL = 2
+
+
+class SourceChangeWarning(Warning):
+    pass
+
+
+class StorageType:
+    """A pickled storage class's name ("FloatStorage") and its dtype."""
+
+    def __init__(self, name):
+        import gpujit
+        t = _StorageType(name)
+        self._dtype = gpujit.bfloat16 if t.bf16 else gpujit.dtypes.to_dtype(
+            t.float8 or t.dtype_name)
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    def __str__(self):
+        return f"StorageType(dtype={self.dtype})"
+
+
+def check_module_version_greater_or_equal(module, req_version_tuple, error_if_malformed=True):
+    """Whether module.__version__ ("x.y.z") is at least req_version_tuple (its fields
+    read as the tuple's types); a malformed version raises (or warns and passes)."""
+    try:
+        parts = module.__version__.split(".")
+        version = tuple(type(req)(parts[i]) for i, req in enumerate(req_version_tuple))
+        return version >= req_version_tuple
+    except Exception as e:
+        message = (f"'{module.__name__}' module version string is malformed "
+                   f"'{module.__version__}' and cannot be compared with tuple "
+                   f"{str(req_version_tuple)}")
+        if error_if_malformed:
+            raise RuntimeError(message) from e
+        warnings.warn(message + ", but continuing assuming that requirement is met",
+                      stacklevel=2)
+        return True
+
+
+@contextlib.contextmanager
+def mkdtemp():
+    """A temporary directory's path, removed with its contents at the block's end."""
+    import shutil
+    import tempfile
+    path = tempfile.mkdtemp()
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path)

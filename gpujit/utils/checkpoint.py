@@ -15,11 +15,105 @@ from ..autograd import grad_mode
 from ..autograd.graph import saved_tensors_hooks
 from ..tensor import Tensor
 
-__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "noop_context_fn"]
+__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
+           "check_backward_validity", "detach_variable", "get_device_states",
+           "set_device_states", "noop_context_fn", "set_checkpoint_early_stop",
+           "set_checkpoint_debug_enabled", "DefaultDeviceType"]
 
 
 class CheckpointError(RuntimeError):
     pass
+
+
+class _StopRecomputationError(Exception):
+    """Raised inside a recomputation once it has saved every tensor the forward saved
+    (early stop): the rest of the checkpointed function does not run again."""
+
+
+_enable_checkpoint_early_stop = None
+_checkpoint_debug_enabled = None
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable: bool):
+    """Within the block, non-reentrant checkpoints stop their recomputation as soon as it
+    has recomputed every saved tensor (True, the default) or run the whole function
+    again (False)."""
+    global _enable_checkpoint_early_stop
+    prev = _enable_checkpoint_early_stop
+    _enable_checkpoint_early_stop = enable
+    try:
+        yield
+    finally:
+        _enable_checkpoint_early_stop = prev
+
+
+@contextlib.contextmanager
+def set_checkpoint_debug_enabled(enabled):
+    """Whether checkpoint's `debug` is on within the block (None: each call's own)."""
+    global _checkpoint_debug_enabled
+    prev = _checkpoint_debug_enabled
+    _checkpoint_debug_enabled = enabled
+    try:
+        yield
+    finally:
+        _checkpoint_debug_enabled = prev
+
+
+class DefaultDeviceType:
+    """The device type whose RNG state checkpoint saves besides the CPU's: the current
+    accelerator's ("cuda"), else "cpu", until set_device_type sets one."""
+    _default_device_type = None
+
+    @staticmethod
+    def set_device_type(device: str = "cuda"):
+        DefaultDeviceType._default_device_type = device
+
+    @staticmethod
+    def get_device_type() -> str:
+        if not DefaultDeviceType._default_device_type:
+            from .. import accelerator
+            acc = accelerator.current_accelerator(True)
+            DefaultDeviceType._default_device_type = acc.type if acc else "cpu"
+        return DefaultDeviceType._default_device_type
+
+
+def detach_variable(inputs):
+    """The tuple with each tensor detached, keeping its requires_grad."""
+    if isinstance(inputs, tuple):
+        out = []
+        for inp in inputs:
+            if not isinstance(inp, Tensor):
+                out.append(inp)
+                continue
+            x = inp.detach()
+            x.requires_grad = inp.requires_grad
+            out.append(x)
+        return tuple(out)
+    raise RuntimeError("Only tuple of tensors is supported. Got Unsupported input type: "
+                       + type(inputs).__name__)
+
+
+def check_backward_validity(inputs) -> None:
+    """Warn when no tensor of inputs requires grad (the checkpoint's gradients are None)."""
+    if not any(inp.requires_grad for inp in inputs if isinstance(inp, Tensor)):
+        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None",
+                      stacklevel=2)
+
+
+def get_device_states(*args):
+    """([device indices], [RNG states]) of the CUDA devices of the tensor args."""
+    from ..ops import random as _random
+    devices = sorted({a.device.index or 0 for a in args
+                      if isinstance(a, Tensor) and a.device.type == "cuda"})
+    return devices, [_random.cuda_get_rng_state(f"cuda:{d}") for d in devices]
+
+
+def set_device_states(devices, states, *, device_type=None) -> None:
+    """Restore the RNG states get_device_states returned."""
+    from ..ops import random as _random
+    for d, s in zip(devices, states):
+        _random.cuda_set_rng_state(s, f"cuda:{d}")
 
 
 def noop_context_fn():
@@ -43,11 +137,31 @@ def _set_rng_states(states):
         _random.cuda_set_rng_state(s, f"cuda:{d}")
 
 
+_debug_tip_msg = """
+Tip: To see a more detailed error message, either pass `debug=True` to
+`torch.utils.checkpoint.checkpoint(...)` or wrap the code block
+with `with torch.utils.checkpoint.set_checkpoint_debug_enabled(True):` to
+enable checkpoint\u2011debug mode globally.
+
+If this error occurs under torch.compile with automatic_dynamic_shapes enabled,
+it may be because the recomputation selected a different compiled graph than the
+forward pass (e.g., a dynamic graph instead of the original static graph).
+To fix this, either:
+  - Use torch._dynamo.mark_dynamic() to explicitly mark varying dimensions as
+    dynamic upfront, avoiding the static-to-dynamic transition.
+  - Call torch._C._dynamo.eval_frame._set_lru_cache(False) to disable LRU cache
+    reordering, which can change which graph is checked first between forward
+    and recompute.
+See https://github.com/pytorch/pytorch/issues/166926 for more details and
+workaround examples.
+"""
+
+
 class _Frame:
     """One checkpointed call: the metadata of what its forward saved, and the values of
     the recomputation once a backward asked for one."""
     __slots__ = ("fn", "args", "kwargs", "rng", "metas", "recomputed", "check",
-                 "context_fn", "grad_enabled")
+                 "context_fn", "grad_enabled", "early_stop")
 
     def pack(self, t):
         self.metas.append((tuple(t._data.shape), t._dtype, t._device))
@@ -68,8 +182,12 @@ class _Frame:
     def _recompute(self):
         got = []
 
+        n_saved = len(self.metas)
+
         def pack(t):
             got.append(t)
+            if self.early_stop and len(got) == n_saved:
+                raise _StopRecomputationError()
             return len(got) - 1
 
         cur = _rng_states(self.args) if self.rng is not None else None
@@ -80,26 +198,34 @@ class _Frame:
             with grad_mode.set_grad_enabled(True), saved_tensors_hooks(pack, got.__getitem__), \
                     recompute_ctx:
                 self.fn(*self.args, **self.kwargs)
+        except _StopRecomputationError:
+            pass
         finally:
             if cur is not None:
                 _set_rng_states(cur)
         if self.check:
+            from ..tensor import Size
+
+            def meta(m):
+                return (f"{{'shape': {Size(m[0])!r}, 'dtype': {m[1]!r}, 'device': "
+                        f"{m[2]!r}}}")
+            mismatched = ""
             for i, (m, t) in enumerate(zip(self.metas, got)):
                 now = (tuple(t._data.shape), t._dtype, t._device)
                 if now != m:
-                    raise CheckpointError(
-                        f"torch.utils.checkpoint: Recomputed values for the following "
-                        f"tensors have different metadata than during the forward pass.\n"
-                        f"tensor at position {i}:\nsaved metadata: "
-                        f"{{'shape': {list(m[0])}, 'dtype': {m[1]}, 'device': {m[2]}}}\n"
-                        f"recomputed metadata: {{'shape': {list(now[0])}, 'dtype': "
-                        f"{now[1]}, 'device': {now[2]}}}\n")
+                    mismatched += (f"tensor at position {i}:\nsaved metadata: {meta(m)}\n"
+                                   f"recomputed metadata: {meta(now)}\n")
+            if mismatched:
+                raise CheckpointError(
+                    "torch.utils.checkpoint: Recomputed values for the following tensors "
+                    "have different metadata than during the forward pass.\n"
+                    f"{mismatched}.\n{_debug_tip_msg}")
             if len(got) < len(self.metas):
                 raise CheckpointError(
                     f"torch.utils.checkpoint: A different number of tensors was saved during "
                     f"the original forward and recomputation.\nNumber of tensors saved during "
                     f"forward: {len(self.metas)}\nNumber of tensors saved during "
-                    f"recomputation: {len(got)}.")
+                    f"recomputation: {len(got)}.\n{_debug_tip_msg}")
         self.recomputed = got
         self.fn = self.args = self.kwargs = None      # the recomputation is done
 
@@ -193,7 +319,8 @@ def _make_checkpoint_function():
     return CheckpointFunction
 
 
-_CHECKPOINT_FUNCTION = []
+CheckpointFunction = _make_checkpoint_function()
+_CHECKPOINT_FUNCTION = [CheckpointFunction]
 
 
 def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
@@ -227,6 +354,8 @@ def checkpoint(function, *args, use_reentrant=None, context_fn=noop_context_fn,
     frame.rng = _rng_states(args) if preserve else None
     frame.metas, frame.recomputed = [], None
     frame.check = determinism_check == "default"
+    frame.early_stop = (True if _enable_checkpoint_early_stop is None
+                        else _enable_checkpoint_early_stop)
     frame.context_fn = context_fn
     forward_ctx, _ = context_fn()
     with saved_tensors_hooks(frame.pack, frame.unpack), forward_ctx:

@@ -67,3 +67,10 @@ def warn_if_has_hooks(tensor) -> None:
                           f"is expected, you can decorate the function with "
                           f"@torch.utils.hooks.unserializable_hook to suppress this warning",
                           stacklevel=2)
+
+
+def __getattr__(name):
+    if name in ("BackwardHook", "BackwardHookFunction"):   # (nn's module backward hooks:
+        from ..nn import _backward_hooks     # imported when asked, nn imports this first)
+        return getattr(_backward_hooks, name)
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

@@ -22,6 +22,12 @@ class SDPBackend(enum.IntEnum):
     CUDNN_ATTENTION = 3
     OVERRIDEABLE = 4
 
+    def __str__(self):          # (torch's enum prints its qualified name, not the int)
+        return f"SDPBackend.{self.name}"
+
+    def __format__(self, spec):
+        return format(str(self), spec)
+
 
 _ALL = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION,
         SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH, SDPBackend.OVERRIDEABLE]
@@ -30,6 +36,18 @@ _enabled = [list(_ALL)]
 
 def _current_backends():
     return list(_enabled[-1])
+
+
+def _no_viable_backend(query) -> bool:
+    """Whether the backends enabled now leave scaled_dot_product_attention none for query's
+    device: on the CPU torch 2.13 has the math and the flash kernels only; on CUDA any
+    enabled backend runs gpujit's kernel."""
+    cur = _enabled[-1]
+    if len(cur) == len(_ALL):
+        return False
+    if query.device.type == "cpu":
+        return SDPBackend.MATH not in cur and SDPBackend.FLASH_ATTENTION not in cur
+    return not cur
 
 
 @contextlib.contextmanager

@@ -7,9 +7,13 @@ from .sampler import (Sampler, SequentialSampler, RandomSampler,  # noqa: F401
 from ._collate import default_collate, default_convert  # noqa: F401
 from .dataloader import DataLoader, get_worker_info  # noqa: F401
 from .distributed import DistributedSampler  # noqa: F401
+from .datapipes.datapipe import (IterDataPipe, MapDataPipe, DataChunk,  # noqa: F401
+                                 functional_datapipe)
+from . import datapipes  # noqa: F401
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
            "ChainDataset", "Subset", "random_split", "Sampler", "SequentialSampler",
            "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
            "default_collate", "default_convert", "DataLoader", "get_worker_info",
-           "DistributedSampler"]
+           "DistributedSampler", "IterDataPipe", "MapDataPipe", "DataChunk",
+           "functional_datapipe", "datapipes"]

@@ -62,6 +62,8 @@ class MultiProcessingDataLoaderIter:
         self._workers = []
         self._pid = os.getpid()     # a forked child's copy of this iterator owns nothing
         ctx = resolve_context(loader.multiprocessing_context)
+        from .dataloader import _seed_datapipe
+        _seed_datapipe(loader)      # (the shared seed first, then the base seed: torch's order)
         self._base_seed = base_seed(loader.generator)
         self._worker_result_queue = ctx.Queue()
         self._workers_done_event = ctx.Event()

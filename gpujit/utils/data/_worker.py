@@ -187,6 +187,10 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event,
         _seed_worker(seed, base_seed, worker_id)
         _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed,
                                   dataset=dataset)
+        from .datapipes.datapipe import IterDataPipe
+        if isinstance(dataset, IterDataPipe):       # (each worker its ShardingFilter share)
+            from .graph_settings import apply_sharding
+            apply_sharding(dataset, num_workers, worker_id)
         fetcher_cls = _IterableFetcher if dataset_kind == "iterable" else _MapFetcher
         init_exception = fetcher = None
         try:

@@ -39,6 +39,21 @@ def _check_iterable_length(it):
         warnings.warn(msg)
 
 
+def _seed_datapipe(loader):
+    """An IterDataPipe's Shufflers seeded from one shared seed drawn from the loader's
+    generator when an iterator starts (PyTorch's _share_dist_seed / apply_random_seed), so
+    every worker shuffles alike and its ShardingFilter keeps its own share."""
+    from .datapipes.datapipe import IterDataPipe
+    if not isinstance(loader.dataset, IterDataPipe):
+        return
+    from ... import empty, int64, Generator
+    from .graph_settings import apply_random_seed
+    shared_seed = empty((), dtype=int64).random_(generator=loader.generator).item()
+    rng = Generator()
+    rng.manual_seed(shared_seed)
+    apply_random_seed(loader.dataset, rng)
+
+
 class _SingleProcessDataLoaderIter:
     """iter(loader) with num_workers=0, as PyTorch's: next() reads the next batch in this
     process; len() is the number of batches the loader's sampler gives."""
@@ -111,6 +126,12 @@ class DataLoader:
 
         if isinstance(dataset, IterableDataset):
             self._dataset_kind = "iterable"
+            from .datapipes.datapipe import IterDataPipe
+            if isinstance(dataset, IterDataPipe):   # (shuffle turns its Shufflers on / off)
+                if shuffle is not None:
+                    from .graph_settings import apply_shuffle_settings
+                    dataset = self.dataset = apply_shuffle_settings(dataset, shuffle=shuffle)
+                shuffle = None
             if isinstance(shuffle, bool) and shuffle:       # shuffle=False is allowed
                 raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
                                  f"shuffle option, but got shuffle={shuffle}")
@@ -194,6 +215,7 @@ class DataLoader:
                 self._iterator._reset(self)
             return self._iterator
         self._pin_memory_warnings()
+        _seed_datapipe(self)        # (the shared seed first, then the base seed: torch's order)
         base_seed(self.generator)
         if self._dataset_kind == "iterable":
             return _SingleProcessDataLoaderIter(self, self._iter_iterable())

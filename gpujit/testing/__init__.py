@@ -16,11 +16,11 @@ import unittest
 
 import numpy as np
 
-from . import dtypes as _dt
-from .device import cpu as _cpu, device as _device, cupy_or_none, CUDA_INSTALL_HINT
+from .. import dtypes as _dt
+from ..device import cpu as _cpu, device as _device, cupy_or_none, CUDA_INSTALL_HINT
 
-from ._filecheck import FileCheck
-from ._make_tensor import make_tensor
+from .._filecheck import FileCheck
+from .._make_tensor import make_tensor
 
 __all__ = ["assert_close", "assert_allclose", "assert_consistent", "default_tolerances",
            "FileCheck", "make_tensor"]
@@ -33,11 +33,12 @@ _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5),
 
 class _Leaf:
     """One tensor-like value on the host, with the dtype and device it came with."""
-    __slots__ = ("array", "dtype", "device", "scalar", "tensor")
+    __slots__ = ("array", "dtype", "device", "scalar", "tensor", "stride")
 
-    def __init__(self, array, dtype, device, scalar=False, tensor=False):
+    def __init__(self, array, dtype, device, scalar=False, tensor=False, stride=None):
         self.array, self.dtype, self.device, self.scalar = array, dtype, device, scalar
         self.tensor = tensor        # a gpujit or torch Tensor (not an array, not a number)
+        self.stride = stride        # a tensor's stride() (check_stride)
 
     @property
     def dtype_name(self):
@@ -53,10 +54,11 @@ def _gp_dtype(np_dtype):
 
 def _leaf(x):
     """A _Leaf for a tensor-like or a number, None for anything else."""
-    from .tensor import Tensor
+    from ..tensor import Tensor
     if isinstance(x, Tensor):
         a = x._data
-        return _Leaf(a if x._device is _cpu else a.get(), x._dtype, x._device, tensor=True)
+        return _Leaf(a if x._device is _cpu else a.get(), x._dtype, x._device, tensor=True,
+                     stride=x.stride)
     if isinstance(x, (np.ndarray, np.generic)):
         a = np.asarray(x)
         return _Leaf(a, _gp_dtype(a.dtype), _cpu)
@@ -67,8 +69,8 @@ def _leaf(x):
         dev = _device(str(t.device)) if t.device.type in ("cpu", "cuda") else _cpu
         name = str(t.dtype).rpartition(".")[2]
         if name == "bfloat16":
-            return _Leaf(t.float().cpu().numpy(), name, dev, tensor=True)
-        return _Leaf(t.cpu().numpy(), _gp_dtype(name), dev, tensor=True)
+            return _Leaf(t.float().cpu().numpy(), name, dev, tensor=True, stride=t.stride)
+        return _Leaf(t.cpu().numpy(), _gp_dtype(name), dev, tensor=True, stride=t.stride)
     if isinstance(x, bool):
         return _Leaf(np.asarray(x), _dt.bool, _cpu, scalar=True)
     if isinstance(x, int):
@@ -78,12 +80,22 @@ def _leaf(x):
     return None
 
 
-def default_tolerances(*dtypes):
-    """(rtol, atol): the loosest of the dtypes' defaults (the less precise dtype wins)."""
+def default_tolerances(*inputs, dtype_precisions=None):
+    """(rtol, atol): the loosest of the defaults of the inputs' dtypes (dtypes or
+    tensors; the less precise dtype wins). `dtype_precisions` ({dtype: (rtol, atol)})
+    replaces PyTorch's table for the dtypes it names."""
     rtols, atols = [0.0], [0.0]
-    for d in dtypes:
-        name = d.name if isinstance(d, _dt.dtype) else str(d)
-        r, a = _TOLERANCES.get(name, (0.0, 0.0))
+    table = dict(_TOLERANCES)
+    for k, v in (dtype_precisions or {}).items():
+        table[k.name if isinstance(k, _dt.dtype) else str(k).rpartition(".")[2]] = v
+    for d in inputs:
+        if not isinstance(d, (_dt.dtype, str, np.dtype)):
+            d = getattr(d, "dtype", None)
+            if d is None:
+                raise TypeError(f"Expected a torch.Tensor or a torch.dtype, but got "
+                                f"{type(d)}.")
+        name = d.name if isinstance(d, _dt.dtype) else str(d).rpartition(".")[2]
+        r, a = table.get(name, (0.0, 0.0))
         rtols.append(r)
         atols.append(a)
     return max(rtols), max(atols)
@@ -97,8 +109,9 @@ def _fmt_path(path):
     return "".join(f"[{p!r}]" for p in path)
 
 
-def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=False,
-                 check_dtype=True, check_device=True, msg=None):
+def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=None,
+                 equal_nan=False, check_device=True, check_dtype=True, check_layout=True,
+                 check_stride=False, msg=None):
     """Assert that `actual` and `expected` are close: |actual - expected| <= atol +
     rtol * |expected| elementwise, with PyTorch's per-dtype default tolerances taken from
     the less precise of the two dtypes. As PyTorch's, two tensors must also have one dtype
@@ -107,26 +120,73 @@ def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=False,
     PyTorch's refuses. Raises AssertionError with a report of how many
     elements differ, the greatest absolute and relative differences and where they are.
 
-    `msg` replaces the report (a str) or rewrites it (a callable taking the report)."""
+    `msg` replaces the report (a str) or rewrites it (a callable taking the report).
+    check_stride compares two tensors' stride(); check_layout=False compares a sparse
+    tensor with a strided one by value; allow_subclasses=False refuses two tensors of
+    different classes (an nn.Parameter against a Tensor) as PyTorch does."""
+    errors = _error_metas(actual, expected, allow_subclasses, rtol, atol, equal_nan,
+                          check_device, check_dtype, check_layout, check_stride)
+    if errors:
+        raise errors[0].to_error(msg) from None
+
+
+class ErrorMeta(Exception):
+    """A comparison's failure: the exception type to raise, its message and the path of
+    the failing item (torch.testing._comparison.ErrorMeta)."""
+
+    def __init__(self, type, msg, *, id=()):
+        super().__init__(
+            "If you are a user and see this message during normal operation please file an "
+            "issue at https://github.com/pytorch/pytorch/issues. If you are a developer and "
+            "working on the comparison functions, please `raise ErrorMeta.to_error()` for "
+            "user facing errors.")
+        self.type, self.msg, self.id = type, msg, id
+
+    def to_error(self, msg=None):
+        if not isinstance(msg, str):
+            generated = self.msg
+            if self.id:
+                generated += ("\n\nThe failure occurred for item "
+                              + "".join(str([item]) for item in self.id))
+            msg = msg(generated) if callable(msg) else generated
+        return self.type(msg)
+
+
+def _error_metas(actual, expected, allow_subclasses, rtol, atol, equal_nan, check_device,
+                 check_dtype, check_layout, check_stride):
     if (rtol is None) != (atol is None):
         raise ValueError(f"Both 'rtol' and 'atol' must be either specified or omitted, but "
                          f"got no {'rtol' if rtol is None else 'atol'}.")
     try:
-        _compare(actual, expected, (), rtol, atol, equal_nan, check_dtype, check_device)
+        _compare(actual, expected, (), rtol, atol, equal_nan, check_dtype, check_device,
+                 _Options(allow_subclasses, check_layout, check_stride))
     except _Mismatch as e:
-        report = str(e)
-        if callable(msg):
-            report = msg(report)
-        elif msg is not None:
-            report = msg
-        raise AssertionError(report) from None
+        return [ErrorMeta(AssertionError, e.args[0], id=e.args[1])]
+    return []
 
 
-def _compare(actual, expected, path, rtol, atol, equal_nan, check_dtype, check_device):
+class _Options:
+    __slots__ = ("allow_subclasses", "check_layout", "check_stride")
+
+    def __init__(self, allow_subclasses=True, check_layout=True, check_stride=False):
+        self.allow_subclasses, self.check_layout = allow_subclasses, check_layout
+        self.check_stride = check_stride
+
+
+_DEFAULT_OPTIONS = _Options()
+
+
+def _compare(actual, expected, path, rtol, atol, equal_nan, check_dtype, check_device,
+             opts=_DEFAULT_OPTIONS):
     def fail(text):
-        if path:
-            text += f"\n\nThe failure occurred for item {_fmt_path(path)}"
-        raise _Mismatch(text)
+        raise _Mismatch(text, path)
+
+    if not opts.allow_subclasses and type(actual) is not type(expected):
+        raise TypeError(f"No comparison pair was able to handle inputs of type "
+                        f"{type(actual)} and {type(expected)}.")
+    if not opts.check_layout and (_sparse_layout(actual) or _sparse_layout(expected)):
+        actual = actual.to_dense() if _sparse_layout(actual) else actual
+        expected = expected.to_dense() if _sparse_layout(expected) else expected
 
     if _sparse_layout(actual) or _sparse_layout(expected):
         return _compare_sparse(actual, expected, fail, rtol, atol, equal_nan, check_dtype,
@@ -144,18 +204,19 @@ def _compare(actual, expected, path, rtol, atol, equal_nan, check_dtype, check_d
                 fail("The keys of the mappings do not match:\n"
                      + (f"Missing keys in the actual mapping: {sorted(ke - ka, key=repr)}\n"
                         if ke - ka else "")
-                     + (f"Extra keys in the actual mapping: {sorted(ka - ke, key=repr)}"
+                     + (f"Additional keys in the actual mapping: {sorted(ka - ke, key=repr)}"
                         if ka - ke else "").rstrip())
             for k in expected:
                 _compare(actual[k], expected[k], path + (k,), rtol, atol, equal_nan,
-                         check_dtype, check_device)
+                         check_dtype, check_device, opts)
             return
         if _is_seq(actual) and _is_seq(expected):
             if len(actual) != len(expected):
                 fail(f"The length of the sequences mismatch: {len(actual)} != "
                      f"{len(expected)}")
             for i, (a, e) in enumerate(zip(actual, expected)):
-                _compare(a, e, path + (i,), rtol, atol, equal_nan, check_dtype, check_device)
+                _compare(a, e, path + (i,), rtol, atol, equal_nan, check_dtype, check_device,
+                         opts)
             return
         if actual != expected:
             fail(f"Objects are not equal: {actual!r} != {expected!r}")
@@ -167,7 +228,8 @@ def _compare(actual, expected, path, rtol, atol, equal_nan, check_dtype, check_d
     if la is None or le is None:
         fail(f"No comparison between {type(actual).__name__} and {type(expected).__name__}: "
              f"expected tensor-likes, numbers, or sequences/mappings of them")
-    _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_device)
+    _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_device,
+                    check_stride=opts.check_stride)
 
 
 def _number_type(leaf):
@@ -176,8 +238,8 @@ def _number_type(leaf):
 
 
 def _sparse_layout(x):
-    from .tensor import Tensor
-    from .dtypes import strided
+    from ..tensor import Tensor
+    from ..dtypes import strided
     return isinstance(x, Tensor) and x.layout is not strided
 
 
@@ -185,7 +247,7 @@ def _compare_sparse(actual, expected, fail, rtol, atol, equal_nan, check_dtype, 
     """PyTorch's comparison of sparse tensors: the layouts, sizes and numbers of stored
     entries, then the stored indices equal and values close as they are stored (COO:
     indices and values; compressed: the compressed and plain indices and values)."""
-    from .tensor import Tensor
+    from ..tensor import Tensor
     if not (isinstance(actual, Tensor) and isinstance(expected, Tensor)) or \
             actual.layout is not expected.layout:
         la = getattr(actual, "layout", type(actual).__name__)
@@ -220,7 +282,7 @@ def _is_seq(x):
 
 
 def _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_device,
-                    what="Tensor-likes"):
+                    what="Tensor-likes", check_stride=False):
     a, e = la.array, le.array
     if a.shape != e.shape:
         fail(f"The values for attribute 'shape' do not match: {_size(a.shape)} != "
@@ -237,6 +299,10 @@ def _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_devi
                  f"{_dtype_str(le.dtype)}.")
         if la.scalar and le.scalar:
             fail(f"The (d)types do not match: {_number_type(la)} != {_number_type(le)}.")
+    if check_stride and tensors and a.size > 0:
+        sa, se = tuple(la.stride()), tuple(le.stride())
+        if sa != se:
+            fail(f"The values for attribute 'stride()' do not match: {sa} != {se}.")
     if rtol is None:
         rtol, atol = default_tolerances(la.dtype, le.dtype)
     ct = np.result_type(a.dtype, e.dtype)
@@ -271,7 +337,11 @@ def _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_devi
         abs_diff = np.abs(a.reshape(-1) - e.reshape(-1))
         abs_diff[flat_m] = 0
         i_abs = int(np.argmax(abs_diff))
-        rel_diff = abs_diff / np.abs(e.reshape(-1))
+        if floating:
+            rel_diff = abs_diff / np.abs(e.reshape(-1))
+        else:   # (as torch: an integer difference divided in the default float dtype)
+            fdt = np.dtype(_dt.get_default_dtype().name)
+            rel_diff = abs_diff.astype(fdt) / np.abs(e.reshape(-1)).astype(fdt)
         rel_diff[flat_m] = 0
         i_rel = int(np.argmax(rel_diff))
     fail(_mismatch_msg(what, equality, extra,
@@ -315,9 +385,9 @@ def _skip(reason):
 
 def _copy_to(x, dev):
     """x with every Tensor in it copied to dev (lists, tuples, dicts are rebuilt)."""
-    from .tensor import Tensor
-    from .ops.registry import wrap_any as wrap       # (a float8 tensor's bits: one again)
-    from .ops.conversion import transfer
+    from ..tensor import Tensor
+    from ..ops.registry import wrap_any as wrap       # (a float8 tensor's bits: one again)
+    from ..ops.conversion import transfer
     if isinstance(x, Tensor):
         a = x._data
         # a copy in the same layout, as PyTorch's .to(device) makes (preserve_format)
@@ -343,7 +413,7 @@ def _copy_to(x, dev):
 
 
 def _tensors_not_on_cuda(x, path=()):
-    from .tensor import Tensor
+    from ..tensor import Tensor
     if isinstance(x, Tensor):
         if x.device.type != "cuda":
             yield path, x.device
@@ -367,11 +437,11 @@ def assert_consistent(fn, *inputs, rtol=None, atol=None):
     if cp is None:
         _skip("assert_consistent compares a CPU run with a CUDA run and needs CuPy and an "
               "NVIDIA GPU; none was found (" + CUDA_INSTALL_HINT + ")")
-    from .device import current_index
+    from ..device import current_index
     gpu = _device("cuda", current_index(cp))
     runs = 1
     if _compiled(fn):       # the optimized code runs after the profiling runs
-        from .runtime.fusion import profiling_runs
+        from ..runtime.fusion import profiling_runs
         runs = profiling_runs() + 1
     results = {}
     for dev in (_cpu, gpu):
@@ -405,9 +475,24 @@ def _compiled(fn):
 
 def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=""):
     """torch.testing.assert_allclose, PyTorch's deprecated spelling of assert_close (kept
-    so ported tests run as written)."""
+    so ported tests run as written): non-tensors become tensors (expected in actual's
+    dtype), the dtypes need not match, and the default tolerances are its own older
+    table (float16 (1e-3, 1e-3), float32 (1e-4, 1e-5), float64 (1e-5, 1e-8))."""
     import warnings
-    warnings.warn("gpujit.testing.assert_allclose is deprecated (as in PyTorch); use "
-                  "gpujit.testing.assert_close", FutureWarning, stacklevel=2)
+    from ..tensor import Tensor
+    from ..ops.creation import tensor as _tensor_fn
+    warnings.warn("`torch.testing.assert_allclose()` is deprecated since 1.12 and will be "
+                  "removed in a future release. Please use `torch.testing.assert_close()` "
+                  "instead. You can find detailed upgrade instructions in "
+                  "https://github.com/pytorch/pytorch/issues/61844.", FutureWarning,
+                  stacklevel=2)
+    if not isinstance(actual, Tensor):
+        actual = _tensor_fn(actual)
+    if not isinstance(expected, Tensor):
+        expected = _tensor_fn(expected, dtype=actual.dtype)
+    if rtol is None and atol is None:
+        rtol, atol = default_tolerances(actual, expected, dtype_precisions={
+            _dt.float16: (1e-3, 1e-3), _dt.float32: (1e-4, 1e-5), _dt.float64: (1e-5, 1e-8)})
     return assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan,
-                        check_dtype=False, msg=msg or None)
+                        check_device=True, check_dtype=False, check_stride=False,
+                        msg=msg or None)
