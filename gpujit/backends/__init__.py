@@ -13,7 +13,7 @@ import types as _types
 from contextlib import contextmanager
 
 __all__ = ["cpu", "cuda", "cudnn", "cusparselt", "mha", "mkl", "mkldnn", "mps", "nnpack",
-           "openmp", "opt_einsum",
+           "openmp", "opt_einsum", "quantized",
            "disable_global_flags", "flags_frozen"]
 
 _frozen = [False]
@@ -68,4 +68,4 @@ def flag_module(module, **props):
 
 
 from . import (cpu, cuda, cudnn, cusparselt, mha, mkl, mkldnn, mps, nnpack,  # noqa: E402
-               openmp, opt_einsum)
+               openmp, opt_einsum, quantized)
