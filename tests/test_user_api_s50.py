@@ -795,3 +795,19 @@ def test_frontend_get_default_args():
         return x
 
     assert get_default_args(f) == {"y": 2, "z": "a"} and get_default_args(None) == {}
+
+
+def test_backends_quantized_engine():
+    q = torch.backends.quantized
+    assert q.engine == "x86" and q.supported_engines == ["qnnpack", "onednn", "x86", "fbgemm"]
+    try:
+        q.engine = "qnnpack"
+        assert q.engine == "qnnpack"
+        with pytest.raises(RuntimeError, match="foo is not a valid value for quantized engine"):
+            q.engine = "foo"
+        with pytest.raises(RuntimeError, match="quantized engine NoQEngine is not supported"):
+            q.engine = "none"
+        with pytest.raises(RuntimeError, match="Assignment not supported"):
+            q.supported_engines = []
+    finally:
+        q.engine = "x86"
