@@ -122,12 +122,6 @@ def test_recorder_makes_the_general_paths_node(name, prog):
 @needs_torch
 @pytest.mark.parametrize("name,prog", _PROGRAMS, ids=[p[0] for p in _PROGRAMS])
 def test_recorded_node_as_torch(name, prog):
-    if name == "linear_3d":
-        # (gpujit's F.linear of a 3-d input is one node (named ViewBackward0) whose edges
-        # lead to the weight and bias directly, torch's is the flattened addmm viewed back
-        # through TBackward0: a known difference; the recorder == general path test
-        # covers it. A matrix input records torch's addmm / mm of weight.t() since c49)
-        pytest.skip("F.linear's node structure of a 3-d input differs from torch's (known)")
     _run(gpujit, prog)
     x, y, out = _run(gpujit, prog)
     tx, ty, tout = _run(torch, prog)
