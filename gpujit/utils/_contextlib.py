@@ -5,36 +5,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 import warnings
+
+from ..autograd.grad_mode import _wrap_generator
 
 __all__ = ["context_decorator", "_DecoratorContextManager", "_NoParamDecoratorContextManager",
            "_wrap_generator"]
-
-
-def _wrap_generator(ctx_factory, func):
-    @functools.wraps(func)
-    def generator_context(*args, **kwargs):
-        gen = func(*args, **kwargs)
-        try:
-            with ctx_factory():
-                response = gen.send(None)
-            while True:
-                try:
-                    request = yield response
-                except GeneratorExit:
-                    with ctx_factory():
-                        gen.close()
-                    raise
-                except BaseException:
-                    with ctx_factory():
-                        response = gen.throw(*sys.exc_info())
-                else:
-                    with ctx_factory():
-                        response = gen.send(request)
-        except StopIteration as e:
-            return e.value
-    return generator_context
 
 
 def context_decorator(ctx, func):
