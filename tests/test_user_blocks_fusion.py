@@ -21,6 +21,7 @@ import pytest
 import gpujit as torch
 import gpujit.nn as nn
 import gpujit.nn.functional as F
+from fusion_asserts import find_fusion_groups
 
 _R = np.random.default_rng(5)
 GROUP = "prim::TensorExprGroup"
@@ -31,9 +32,10 @@ def _a(*shape, dtype=np.float32):
 
 
 def _groups(graph):
-    """The ops inside each fusion group (found recursively: each sits behind its guard)."""
-    return [[k.kind() for k in n.g("Subgraph").nodes() if k.kind() != "prim::Constant"]
-            for n in graph.findAllNodes(GROUP)]
+    """The ops inside each fusion group (found recursively: each sits behind its guard, in
+    blocks and inside the DifferentiableGraph regions of a call recording gradients)."""
+    return [[k.kind() for k in sub.nodes() if k.kind() != "prim::Constant"]
+            for sub in find_fusion_groups(graph)]
 
 
 def _np(t):
