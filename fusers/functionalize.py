@@ -109,9 +109,12 @@ def _candidate(node, db, tensors) -> bool:
     writers = db.writers(self_)
     if node not in writers:
         return False
-    if db.is_contained(self_):
+    if any(u.user.kind in ("prim::ListConstruct", "prim::DictConstruct")
+           for u in self_.uses):
         # (held in a list: `lst = [a, b]; lst[0].add_(x); torch.cat(lst)` reads the write
-        # through the list, which no tensor value shows; the write was dropped)
+        # through the list, which no tensor value shows; the write was dropped. Not
+        # db.is_contained: a value returned in a tuple is contained too, and its in-place
+        # chain fuses)
         return False
     # x = a * b; x.add_(1); x.mul_(2): the first write qualifies when every other writer
     # is a later in-place op on self_ in this block (it then writes the first one's

@@ -241,8 +241,7 @@ class _Folder:
         them, not when an output may leave the graph (module docstring)."""
         if node.kind in _SKIP or node.blocks or calls_autograd(node):
             return False
-        if node.kind != "prim::ListConstruct" and (    # (a list of tensors: for a cat)
-                node.op is None or has_side_effects(node) or is_nondeterministic(node)):
+        if node.op is None or has_side_effects(node) or is_nondeterministic(node):
             return False
         db = self.aliases
         return not any(is_mutable_type(v.type) and db.has_writers(v)
@@ -275,8 +274,7 @@ class _Folder:
         if len(results) != len(node.outputs):
             return False
         for out, r in zip(node.outputs, results):
-            if _holds_tensor(r) and not (_tensor_constant(r, out.type) or _tensor_list_constant(
-                    r, out.type)):
+            if _holds_tensor(r) and not _tensor_constant(r, out.type):
                 return False
             if not _holds_tensor(r) and not _fits(r, out.type):
                 return False
@@ -426,16 +424,6 @@ def _tensor_constant(v, t) -> bool:
     from ..tensor import Tensor
     return isinstance(v, Tensor) and isinstance(t, T.TensorType) and \
         not v.requires_grad and type(v) is Tensor
-
-
-def _tensor_list_constant(v, t) -> bool:
-    """Can a constant hold v, a list of tensors (a prim::ListConstruct of tensor constants,
-    `torch.cat([torch.ones(2), torch.zeros(2)])`'s), for an output of type t? Each one a
-    constant tensor (_tensor_constant), as TorchScript inserts a Tensor[] constant, so the
-    cat / stack that reads it folds too."""
-    return isinstance(v, list) and isinstance(t, T.ListType) and \
-        isinstance(t.elem, T.TensorType) and bool(v) and \
-        all(_tensor_constant(x, t.elem) for x in v)
 
 
 def _python(v):
