@@ -128,7 +128,8 @@ def test_parameter_of_another_dtype_leaves_the_plan():
         s(x, h)
     with pytest.raises(RuntimeError) as eager:
         F.linear(x, s.linear.weight, s.linear.bias)
-    assert str(scripted.value) == str(eager.value)
+    # (scripted: TorchScript's traceback text ending in the op's error, as torch 2.13)
+    assert str(scripted.value).splitlines()[-1] == "RuntimeError: " + str(eager.value)
     s.double()
     a, _ = s(x.double(), h.double())
     assert a.dtype is gpujit.float64 and a.requires_grad
