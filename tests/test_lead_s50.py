@@ -66,3 +66,27 @@ def test_cached_kernel_recompiles_when_an_inlined_sibling_changes(tmp_path):
         scale = njit(_scale_py, inline="always")
         """)
     assert run() == "10.0"
+
+
+def test_linear_recorder_leaves_bfloat16_and_float16_to_their_own_path():
+    """b50's hand-written F.linear recorder took a bfloat16 tensor (its array is float32)
+    as float32: products not rounded to bfloat16, gradients unlike the scripted module's.
+    With grad, the output equals the no-grad output bit for bit and holds bfloat16 values."""
+    import numpy as np
+
+    import gpujit
+    F = gpujit.nn.functional
+    for dt in (gpujit.bfloat16, gpujit.float16):
+        gpujit.manual_seed(0)
+        x = gpujit.randn(5, 8).to(dt)
+        w = gpujit.randn(16, 8).to(dt).requires_grad_()
+        b = gpujit.randn(16).to(dt).requires_grad_()
+        y = F.linear(x, w, b)
+        with gpujit.no_grad():
+            want = F.linear(x, w, b)
+        assert y.dtype is dt and y.grad_fn is not None
+        got_f, want_f = y.detach().float().numpy(), want.float().numpy()
+        np.testing.assert_array_equal(got_f, want_f)
+        np.testing.assert_array_equal(got_f, y.detach().float().to(dt).float().numpy())
+        y.sum().backward()
+        assert w.grad.dtype is dt and b.grad.dtype is dt

@@ -339,6 +339,10 @@ def _linear_recorder(op, generic):
     d, composite, refuse = op.derivative, op.composite, op.refuse_grad
     types = (Tensor, Parameter)
     plain = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+    from .. import dtypes as _dts
+    # (gpujit dtypes, not the arrays': a bfloat16 tensor's array is float32, its products
+    # rounded to bfloat16 by the op's own path)
+    plain_dt = frozenset({_dts.float32, _dts.float64})
     nd = np.ndarray
     matmul, add = np.matmul, np.add
     ds = _reg.dispatch_state
@@ -376,6 +380,8 @@ def _linear_recorder(op, generic):
         if xa.__class__ is not nd or wa.__class__ is not nd or dev is not cpu or \
                 w._device is not dev or xa.ndim != 2 or wa.ndim != 2 or \
                 dt not in plain or wa.dtype != dt or xa.shape[1] != wa.shape[1] or \
+                x._dtype not in plain_dt or w._dtype is not x._dtype or \
+                (b is not None and b._dtype is not x._dtype) or \
                 not xa.shape[0] or not wa.shape[0] or \
                 (b is not None and (b._device is not dev or b._data.__class__ is not nd or
                                     b._data.dtype != dt or
