@@ -8,6 +8,12 @@ os.environ.setdefault("GPUJIT_LINT_PASSES", "1")
 
 import pytest  # noqa: E402
 
+# the cache folder of this session (before any test points GPUJIT_CACHE_DIR elsewhere):
+# tests/cache_seed.py seeds the fresh cache folders of the tests' subprocesses from it
+if "GPUJIT_TESTS_SEED_CACHE" not in os.environ:
+    from gpujit.cachedir import root_dir as _root_dir  # noqa: E402
+    os.environ["GPUJIT_TESTS_SEED_CACHE"] = str(_root_dir())
+
 
 # The slowest test files (minutes each on CI's 2 cores: emulated GPU sweeps, simulator and
 # fuser ports that compile hundreds of kernels) run first: with pyproject's

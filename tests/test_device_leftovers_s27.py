@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import gpujit
+from cache_seed import warm
 from gpujit import kernels
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,7 +26,7 @@ def _under_fake_cupy(src, tmp_path, fake=True):
     path = os.pathsep.join(p for p in (os.path.join(HERE, "fakecupy") if fake else None,
                                        os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, PYTHONPATH=path, FAKECUPY_NDEV="2", FAKECUPY_STRICT_DEVICE="1",
-               GPUJIT_CACHE_DIR=str(tmp_path))
+               GPUJIT_CACHE_DIR=warm(tmp_path))
     env.pop("NUMBA_ENABLE_CUDASIM", None)
     script = tmp_path / "snippet_s27.py"
     script.write_text(textwrap.dedent(src))

@@ -12,6 +12,7 @@ import textwrap
 import pytest
 
 import gpujit
+from cache_seed import warm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -47,7 +48,7 @@ def _under_fake_cupy(src, tmp_path):
     path = os.pathsep.join(p for p in (os.path.join(HERE, "fakecupy"),
                                        os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, PYTHONPATH=path, FAKECUPY_NDEV="2", FAKECUPY_STRICT_DEVICE="1",
-               GPUJIT_CACHE_DIR=str(tmp_path))
+               GPUJIT_CACHE_DIR=warm(tmp_path))
     env.pop("NUMBA_ENABLE_CUDASIM", None)
     script = tmp_path / "snippet_s27b.py"
     script.write_text(textwrap.dedent(src))

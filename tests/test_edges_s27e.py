@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+from cache_seed import warm
 import gpujit
 
 _PKG_DIRS = [os.path.dirname(gpujit.__file__), os.path.dirname(gpujit.kernels.__file__),
@@ -41,7 +42,7 @@ def _numba_files(dirs):
 
 
 def _run(cache):
-    env = dict(os.environ, GPUJIT_CACHE_DIR=str(cache))
+    env = dict(os.environ, GPUJIT_CACHE_DIR=warm(cache, numba_helpers=False))
     env.pop("NUMBA_CACHE_DIR", None)
     r = subprocess.run([sys.executable, "-c", _CODE], capture_output=True, text=True, env=env,
                        timeout=600)

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+from cache_seed import warm
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FILES = ["test_kernels_cuda.py", "test_script_cuda.py", "test_device.py", "test_testing.py",
          "test_fusers_kernels.py", "test_threads_resources_s20.py"]
@@ -39,7 +41,7 @@ def run_fake_tier(tmp_path, targets, deselect=()):
                                        os.environ.get("PYTHONPATH")) if p)
     env = dict(os.environ, PYTHONPATH=path, FAKECUPY_NDEV="2",
                FAKECUPY_STRICT_DEVICE="1",
-               GPUJIT_CACHE_DIR=str(tmp_path))
+               GPUJIT_CACHE_DIR=warm(tmp_path / "cache"))
     env.pop("NUMBA_ENABLE_CUDASIM", None)
     # (--deselect matches node ids as pytest writes them: relative to the repository)
     skip = [item for d in deselect for item in ("--deselect", f"tests/{d}")]

@@ -17,6 +17,7 @@ import pytest
 
 import gpujit as torch
 from fusion_asserts import fast_path_kinds, find_fusion_groups
+from cache_seed import warm
 import gpujit.nn.functional as F
 
 GROUP = "prim::TensorExprGroup"
@@ -1050,7 +1051,7 @@ def test_chunk_then_cat_groups_in_the_simulator(tmp_path):
     import subprocess
     import sys
     tests = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_CACHE_DIR=str(tmp_path))
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_CACHE_DIR=warm(tmp_path))
     r = subprocess.run([sys.executable, "-c", _SIM.format(tests=tests)], env=env,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr

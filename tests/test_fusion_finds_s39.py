@@ -96,6 +96,7 @@ import sys
 import numpy as np
 import pytest
 
+from cache_seed import warm
 import gpujit as torch
 from fusion_asserts import run_sim_leg
 from test_kernels import kernel_cache_dir  # noqa: F401
@@ -489,7 +490,7 @@ def _child(env_extra, tmp_path):
 
 
 def test_a_corrupt_or_truncated_disk_entry_is_recompiled_in_a_fresh_process(tmp_path):
-    env = {"GPUJIT_CACHE_DIR": str(tmp_path / "cache")}
+    env = {"GPUJIT_CACHE_DIR": warm(tmp_path / "cache", numba_helpers=False)}
     assert "compiles 1 disk_hits 0" in _child(env, tmp_path)[0]
     files = [p for p in tmp_path.rglob("*") if p.is_file() and "kernels" in p.parts]
     assert files
@@ -503,7 +504,7 @@ def test_a_corrupt_or_truncated_disk_entry_is_recompiled_in_a_fresh_process(tmp_
 
 
 def test_gpujit_dump_fusion_and_kernels_in_a_subprocess(tmp_path):
-    out, err = _child({"GPUJIT_CACHE_DIR": str(tmp_path / "cache"),
+    out, err = _child({"GPUJIT_CACHE_DIR": warm(tmp_path / "cache", numba_helpers=False),
                        "GPUJIT_DUMP": "fusion,kernels"}, tmp_path)
     text = out + err
     assert "prim::TensorExprGroup" in text

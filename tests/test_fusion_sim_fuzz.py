@@ -22,6 +22,7 @@ import sys
 import numpy as np
 import pytest
 
+from cache_seed import warm
 from test_kernels import session_cache_dir
 
 PRELUDE = r"""
@@ -92,7 +93,7 @@ print(f"simulator fuzz: {{done[0]}} programs, {{len(SIM_KERNELS)}} kernels passe
 
 
 def run_sim(code, cache_dir, timeout=900):
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_CACHE_DIR=cache_dir)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_CACHE_DIR=warm(cache_dir))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                        timeout=timeout)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-8000:]

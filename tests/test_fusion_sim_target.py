@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from cache_seed import warm
 
 SCRIPT = r"""
 import sys
@@ -53,7 +54,7 @@ print("large", sorted(set(targets)), G.SIM_MAX_ELEMENTS < 200 * 100)
 
 
 def _run(tmp_path, **env):
-    e = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_CACHE_DIR=str(tmp_path))
+    e = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_CACHE_DIR=warm(tmp_path))
     e.pop("GPUJIT_FUSION_TARGET", None)
     e.update(env)
     prog = tmp_path / "prog.py"        # (scripting reads the function's source file)

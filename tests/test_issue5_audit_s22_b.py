@@ -5,6 +5,7 @@ Part a (test_issue5_audit_s22.py) says where gpujit deliberately differs from Py
 from __future__ import annotations
 
 import pytest
+from cache_seed import warm
 
 
 # ----------------------------------------------------------------------- cache
@@ -49,7 +50,7 @@ def _run_prog(tmp_path, prog, **env):
     import os
     import subprocess
     import sys
-    e = dict(os.environ, GPUJIT_CACHE_DIR=str(tmp_path / "cache"))
+    e = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache", numba_helpers=False))
     for k in ("GPUJIT_DUMP", "NUMBA_ENABLE_CUDASIM", "GPUJIT_FUSION_TARGET", "GPUJIT_FUSION"):
         e.pop(k, None)
     e.update(env)
@@ -88,7 +89,7 @@ def test_python_m_gpujit_shows_a_group_and_a_timing_table(tmp_path):
     import os
     import subprocess
     import sys
-    e = dict(os.environ, GPUJIT_CACHE_DIR=str(tmp_path / "cache"))
+    e = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache", numba_helpers=False))
     r = subprocess.run([sys.executable, "-m", "gpujit"], env=e, capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 0, r.stderr

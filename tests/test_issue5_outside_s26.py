@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
+from cache_seed import warm
 
 import gpujit as torch
 import gpujit
@@ -575,7 +576,7 @@ def _run(tmp_path, env_extra, prog=PROG):
 
 def test_corrupt_and_truncated_disk_entries_are_recompiled(tmp_path):
     cache = tmp_path / "cache"
-    env = {"GPUJIT_CACHE_DIR": str(cache)}
+    env = {"GPUJIT_CACHE_DIR": warm(cache)}
     assert "OK 1 0" in _run(tmp_path, env)
     assert "OK 0 1" in _run(tmp_path, env)
     entries = sorted((cache / "kernels").rglob("*.json"))
@@ -601,7 +602,7 @@ def test_unusable_cache_dirs_still_run(tmp_path):
 
 
 def test_gpujit_dump_fusion_and_kernels(tmp_path):
-    out = _run(tmp_path, {"GPUJIT_CACHE_DIR": str(tmp_path / "c"),
+    out = _run(tmp_path, {"GPUJIT_CACHE_DIR": warm(tmp_path / "c"),
                           "GPUJIT_DUMP": "fusion, Kernels"})
     assert "prim::TensorExprGroup_0" in out
     assert "gpujit fused kernel" in out
@@ -663,7 +664,7 @@ SIM_PROG = textwrap.dedent("""
 @pytest.mark.sim
 def test_simulator_target_numerics_in_a_subprocess(tmp_path):
     out = _run(tmp_path, {"NUMBA_ENABLE_CUDASIM": "1", "GPUJIT_FUSION_TARGET": "sim",
-                          "GPUJIT_CACHE_DIR": str(tmp_path / "c")}, SIM_PROG)
+                          "GPUJIT_CACHE_DIR": warm(tmp_path / "c")}, SIM_PROG)
     assert "SIM OK" in out
 
 

@@ -20,6 +20,7 @@ import sys
 import textwrap
 
 import pytest
+from cache_seed import warm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -45,7 +46,7 @@ PRELUDE = textwrap.dedent("""
 
 
 def _run(tmp_path, prog, sim=True, name="prog.py", **env):
-    e = dict(os.environ, GPUJIT_CACHE_DIR=str(tmp_path / "cache"))
+    e = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache"))
     for k in ("GPUJIT_DUMP", "NUMBA_ENABLE_CUDASIM", "GPUJIT_FUSION_TARGET", "GPUJIT_FUSION"):
         e.pop(k, None)
     if sim:

@@ -31,8 +31,10 @@ TOL = {dt.float16: (1e-2, 1e-3), dt.float32: (1e-5, 1e-6), dt.float64: (1e-12, 1
 
 @functools.lru_cache(None)
 def session_cache_dir():
-    """One kernel cache directory per test process (shared by the kernel test files)."""
-    return tempfile.mkdtemp(prefix="gpujit-kernel-tests-")
+    """One kernel cache directory per test process (shared by the kernel test files),
+    seeded with the session's entry-point and numba-helper caches (tests/cache_seed.py)."""
+    from cache_seed import warm
+    return warm(tempfile.mkdtemp(prefix="gpujit-kernel-tests-"))
 
 
 @pytest.fixture(scope="module", autouse=True)

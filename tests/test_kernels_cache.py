@@ -12,6 +12,8 @@ import threading
 import numpy as np
 import pytest
 
+import cache_seed
+
 import gpujit
 from gpujit import kernels as K
 from gpujit.kernels import cache as kcache
@@ -145,7 +147,7 @@ print(tuple(gpujit.kernels.cache_info()), "numba" in sys.modules, round(t1 - t0,
 def test_a_warm_process_runs_fused_code_without_importing_numba(tmp_path):
     """With the kernel on disk, a new process loads its object code with llvmlite: numba
     (~0.27 s to import and initialise) is never imported."""
-    env = dict(os.environ, GPUJIT_CACHE_DIR=str(tmp_path))
+    env = dict(os.environ, GPUJIT_CACHE_DIR=cache_seed.warm(tmp_path))
     runs = []
     for _ in range(2):
         r = subprocess.run([sys.executable, "-c", _WARM], capture_output=True, text=True,

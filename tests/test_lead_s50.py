@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+from cache_seed import warm
 from gpujit.ops import numba_helpers
 
 
@@ -47,7 +48,7 @@ def test_cached_kernel_recompiles_when_an_inlined_sibling_changes(tmp_path):
             return scale(x) + 1.0
         run = njit(_run_py)
         """)
-    env = dict(os.environ, GPUJIT_CACHE_DIR=str(tmp_path / "cache"),
+    env = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache", numba_helpers=False),
                PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]))
     prog = "from pkg.k_main import run; print(run(3.0))"
 
