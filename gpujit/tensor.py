@@ -333,6 +333,8 @@ class Tensor:
 
     def storage_offset(self):
         a = self._data
+        if self._device.type == "meta":
+            return a.offset
         if isinstance(a, np.ndarray):
             return (a.__array_interface__["data"][0] - _base_ptr(a)) // a.itemsize
         # (CuPy: where the array starts in its allocation; as_strided's arrays have no base)
@@ -340,6 +342,8 @@ class Tensor:
 
     def data_ptr(self):
         a = self._data
+        if self._device.type == "meta":     # (no memory: torch says 0)
+            return 0
         p = a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
         if self._dtype is _dt.bfloat16:     # (2 bytes an element of its storage, whose
             base = _base_ptr(a) if isinstance(a, np.ndarray) else a.data.mem.ptr  # float32
@@ -590,6 +594,8 @@ class Tensor:
 
     # ---------------------------------------------------------------- Python values
     def item(self):
+        if self._device.type == "meta":
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                f"to Scalar")
@@ -603,7 +609,7 @@ class Tensor:
             _registry.dispatch_state.escape(self, "tolist")
         a = self._data
         if self._device is not _cpu:
-            a = a.get()
+            a = a.get()     # (a meta tensor's: "Cannot copy out of meta tensor; no data!")
         return a.tolist()
 
     def numpy(self, force=False):

@@ -132,6 +132,8 @@ def _shares_memory(a, b):
         return False
     if a.base is b:
         return True         # (a NumPy / CuPy view of b itself: x[0] of a leaf)
+    if hasattr(a, "shares_memory"):     # (a meta tensor's MetaArray: gpujit/_meta.py)
+        return a.shares_memory(b)
     # (bounds only: a view op's result either is a view of its input or a fresh copy,
     # and an exact test can cost far more than the op: CuPy's runs on the device)
     return bool(_xp(a).may_share_memory(a, b))

@@ -403,6 +403,8 @@ def shares_memory(a, s) -> bool:
         return False
     if type(a) is np.ndarray:
         return bool(np.may_share_memory(a, s))
+    if hasattr(a, "shares_memory"):     # (a meta tensor's MetaArray: gpujit/_meta.py)
+        return a.shares_memory(s)
     if a.device != s.device:
         return False
     import cupy
@@ -410,6 +412,8 @@ def shares_memory(a, s) -> bool:
 
 
 def _device_mismatch(op, d1, d2):
+    if d1.type == "meta" or d2.type == "meta":      # (a meta kernel's device check)
+        return RuntimeError(f"Tensor on device {d2} is not on the expected device {d1}!")
     # PyTorch's TensorIterator words it so (capital E, '!'; no op name before it)
     return RuntimeError(
         f"Expected all tensors to be on the same device, but found at "
@@ -439,6 +443,9 @@ def unwrap_for(t, dev):
     if t._device is not dev:
         if dev is _cpu:
             a = a.get()
+        elif dev.type == "meta":    # (a 0-dim CPU tensor, an index, copy_'s source)
+            from .._meta import MetaArray
+            a = MetaArray(a.shape, a.dtype)
         else:
             a = _xp_for(dev).asarray(a)
     return a

@@ -1,0 +1,299 @@
+"""The 'meta' device (session 51): tensors with sizes, strides and a dtype but no data, as
+PyTorch's. Expected values were computed with torch 2.13 (CPU build) unless a test compares
+with torch itself."""
+import copy
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit
+import gpujit.nn as nn
+import gpujit.nn.functional as F
+
+
+def meta(*shape, **kw):
+    return gpujit.empty(*shape, device="meta", **kw)
+
+
+# ---------------------------------------------------------------- factories and metadata
+
+def test_device_and_factories():
+    d = gpujit.device("meta")
+    assert (d.type, d.index, str(d)) == ("meta", None, "meta")
+    assert repr(d) == "device(type='meta')"
+    assert gpujit.device("meta:0").index == 0
+    assert gpujit.empty(2, device="meta:0").device is d        # (torch: 'meta')
+    for t in (meta(2, 3), gpujit.zeros(2, 3, device="meta"), gpujit.ones(2, 3, device="meta"),
+              gpujit.randn(2, 3, device="meta"), gpujit.full((2, 3), 1.5, device="meta"),
+              gpujit.rand(2, 3, device=d)):
+        assert t.is_meta and t.device is d
+        assert (tuple(t.shape), t.dtype, t.stride()) == ((2, 3), gpujit.float32, (3, 1))
+    a = gpujit.arange(5, device="meta")
+    assert (a.shape, a.dtype) == (gpujit.Size([5]), gpujit.int64)
+    assert gpujit.arange(0, 1, 0.25, device="meta").shape == (4,)
+    assert gpujit.zeros(2, 3, dtype=gpujit.int64, device="meta").dtype is gpujit.int64
+    assert gpujit.tensor([[1.0, 2.0]], device="meta").shape == (1, 2)
+    x = gpujit.randn(2, 3)
+    assert not x.is_meta
+    e = gpujit.empty_like(x, device="meta")
+    assert e.is_meta and e.shape == (2, 3)
+    z = gpujit.zeros_like(meta(4, 5))
+    assert z.is_meta and z.shape == (4, 5)
+    assert meta(4).new_zeros(2).is_meta
+    assert gpujit.empty_strided((2, 3), (1, 2), device="meta").stride() == (1, 2)
+
+
+def test_repr_and_sizes():
+    assert repr(meta(2, 3)) == "tensor(..., device='meta', size=(2, 3))"
+    assert str(meta(2, 3)) == "tensor(..., device='meta', size=(2, 3))"
+    assert repr(meta(())) == "tensor(..., device='meta', size=())"
+    assert repr(meta(0, 3)) == "tensor(..., device='meta', size=(0, 3))"
+    assert repr(meta(2, dtype=gpujit.int64)) == \
+        "tensor(..., device='meta', size=(2,), dtype=gpujit.int64)"
+    assert repr(meta(3, requires_grad=True)) == \
+        "tensor(..., device='meta', size=(3,), requires_grad=True)"
+    assert repr(meta(3, requires_grad=True) * 2) == \
+        "tensor(..., device='meta', size=(3,), grad_fn=<MulBackward0>)"
+    big = meta(10 ** 6, 10 ** 6)         # (no memory: 4 TB as a CPU tensor)
+    assert repr(big) == "tensor(..., device='meta', size=(1000000, 1000000))"
+    assert big.numel() == 10 ** 12 and big.nbytes == 4 * 10 ** 12
+    m = meta(4, 5)
+    assert (m.element_size(), m.dim(), m.data_ptr(), m.storage_offset()) == (4, 2, 0, 0)
+    assert m.untyped_storage().nbytes() == 80
+    assert m.untyped_storage().device.type == "meta"
+
+
+def test_to_meta_keeps_layout():
+    x = gpujit.randn(3, 4)
+    m = x.to("meta")
+    assert m.is_meta and m.shape == (3, 4) and m.stride() == (4, 1)
+    assert x.t().to("meta").stride() == (1, 4)        # (preserve_format)
+    assert m.to("meta") is m
+    assert m.to(gpujit.float16).dtype is gpujit.float16
+    assert m.double().is_meta
+
+
+# ---------------------------------------------------------------- ops
+
+def test_ops_shapes_dtypes_strides():
+    m = meta(4, 5)
+    assert (m + 1).dtype is gpujit.float32
+    assert (gpujit.ones(3, dtype=gpujit.int32, device="meta") + 1.5).dtype is gpujit.float32
+    assert (m * meta(5)).shape == (4, 5)
+    assert (m == m).dtype is gpujit.bool
+    mm = m @ meta(5, 7)
+    assert mm.is_meta and mm.shape == (4, 7)
+    t = m.t()
+    assert t.stride() == (1, 5) and not t.is_contiguous()
+    assert (t + 1).stride() == (1, 5)           # (TensorIterator's layout, as torch)
+    assert t.contiguous().stride() == (4, 1)
+    assert t.reshape(20).stride() == (1,)
+    assert m.clone().stride() == (5, 1)
+    assert m.sum(0).shape == (5,) and m.sum().shape == ()
+    assert m.mean(1, keepdim=True).shape == (4, 1)
+    assert m.view(20).shape == (20,)
+    s = m[1:, ::2]
+    assert (s.shape, s.stride(), s.storage_offset()) == ((3, 3), (5, 2), 5)
+    assert m[2].storage_offset() == 10
+    assert meta(1, 3).expand(4, 3).stride() == (0, 1)
+    assert meta(2, 3, 4).permute(2, 0, 1).stride() == (1, 12, 4)
+    assert m.unsqueeze(1).stride() == (5, 5, 1)
+    assert [p.storage_offset() for p in m.split(2, 1)] == [0, 2, 4]
+    assert [p.storage_offset() for p in m.unbind(0)] == [0, 5, 10, 15]
+    assert gpujit.cat([m, m], 1).shape == (4, 10)
+    v, i = m.max(1)
+    assert (v.shape, i.dtype, i.is_meta) == ((4,), gpujit.int64, True)
+    assert m.argmax().shape == ()
+    assert gpujit.where(m > 0, m, 0.0).shape == (4, 5)
+    assert m[gpujit.tensor([0, 1], device="meta")].shape == (2, 5)
+    assert m[gpujit.tensor([0, 1])].shape == (2, 5)          # (a CPU index tensor)
+    assert (m + gpujit.tensor(1.0)).is_meta and (gpujit.tensor(1.0) + m).is_meta
+    assert gpujit.rand_like(m).is_meta
+
+
+def test_inplace_ops_on_meta():
+    m = meta(4, 5)
+    v = m._version
+    assert m.add_(1) is m and m._version == v + 1
+    assert m.fill_(1) is m and m.copy_(gpujit.ones(4, 5)) is m and m.is_meta
+    assert m.normal_() is m
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type Long"):
+        meta(2, dtype=gpujit.int64).add_(1.5)
+    with pytest.raises(RuntimeError, match=r"output with shape \[2\] doesn't match the "
+                                           r"broadcast shape \[3, 2\]"):
+        meta(2).add_(meta(3, 2))
+    u = meta(2, 3)
+    u.t_()
+    assert (u.shape, u.stride()) == ((3, 2), (1, 3))
+
+
+def test_nn_functional_on_meta():
+    x = meta(1, 3, 8, 8)
+    assert F.conv2d(x, meta(4, 3, 3, 3)).shape == (1, 4, 6, 6)
+    assert F.linear(meta(4, 5), meta(3, 5)).shape == (4, 3)
+    assert F.softmax(meta(4, 5), -1).shape == (4, 5)
+    assert F.layer_norm(meta(4, 5), (5,)).shape == (4, 5)
+    e = F.embedding(meta(2, 3, dtype=gpujit.long), meta(10, 4))
+    assert e.shape == (2, 3, 4) and e.is_meta
+    assert F.cross_entropy(meta(3, 5), meta(3, dtype=gpujit.long)).shape == ()
+    assert F.dropout(meta(3, 5), 0.5).shape == (3, 5)
+
+
+def test_shape_errors_as_on_cpu():
+    m = meta(4, 5)
+    with pytest.raises(RuntimeError, match="must match the size of tensor b"):
+        m * meta(3)
+    with pytest.raises(RuntimeError, match="cannot be multiplied"):
+        m @ meta(4, 7)
+    with pytest.raises(RuntimeError, match="Sizes of tensors must match"):
+        gpujit.cat([m, meta(3, 3)], 1)
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        m.t().view(20)
+
+
+# ---------------------------------------------------------------- no data
+
+def test_reading_data_raises_torchs_errors():
+    m = meta(4, 5)
+    s = meta(())
+    for f in (lambda: m.sum().item(), lambda: bool(s), lambda: float(s)):
+        with pytest.raises(RuntimeError, match=r"^Tensor.item\(\) cannot be called on meta "
+                                               r"tensors$"):
+            f()
+    for f in (m.tolist, m.cpu, lambda: m.to("cpu"), lambda: gpujit.ones(4, 5).copy_(m)):
+        with pytest.raises(NotImplementedError, match=r"^Cannot copy out of meta tensor; "
+                                                      r"no data!$"):
+            f()
+    with pytest.raises(TypeError, match="can't convert meta device type tensor to numpy"):
+        m.numpy()
+    with pytest.raises(NotImplementedError, match="aten::equal"):
+        gpujit.equal(m, m)
+    for f in (m.nonzero, lambda: m[m > 0]):      # (sizes that hang on the data)
+        with pytest.raises(NotImplementedError):
+            f()
+
+
+def test_meta_and_cpu_mixing():
+    m = meta(4, 5)
+    c = gpujit.ones(4, 5)
+    with pytest.raises(RuntimeError, match="^Tensor on device cpu is not on the expected "
+                                           "device meta!$"):
+        m + c
+    with pytest.raises(RuntimeError, match="^Tensor on device meta is not on the expected "
+                                           "device cpu!$"):
+        c + m
+    with pytest.raises(RuntimeError, match="Tensor on device cpu is not on the expected "
+                                           "device meta!"):
+        gpujit.cat([m, c])
+
+
+# ---------------------------------------------------------------- autograd
+
+def test_autograd_on_meta():
+    w = meta(3, 4, requires_grad=True)
+    x = meta(2, 4)
+    y = (x @ w.t()).relu().sum()
+    assert y.grad_fn.name() == "SumBackward0" and y.is_meta
+    y.backward()
+    assert w.grad.is_meta and w.grad.shape == (3, 4)
+    g, = gpujit.autograd.grad((w * 2).sum(), w)
+    assert g.is_meta and g.shape == (3, 4)
+    assert not w.detach().requires_grad
+
+
+# ---------------------------------------------------------------- modules
+
+def test_modules_on_meta_then_materialize():
+    lin = nn.Linear(4, 3, device="meta")
+    assert lin.weight.is_meta and lin.bias.is_meta and lin.weight.requires_grad
+    assert repr(lin.weight) == ("Parameter containing:\ntensor(..., device='meta', "
+                                "size=(3, 4), requires_grad=True)")
+    assert nn.Conv2d(3, 8, 3, device="meta").weight.shape == (8, 3, 3, 3)
+    assert nn.Embedding(10, 4, device="meta").weight.is_meta
+    assert nn.LayerNorm(5, device="meta").weight.is_meta
+    assert nn.BatchNorm1d(5, device="meta").running_mean.is_meta
+    assert sum(p.numel() for p in nn.Linear(4000, 3000, device="meta").parameters()) == \
+        12003000
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).to("meta")
+    out = model(meta(3, 4))
+    assert out.is_meta and out.shape == (3, 2) and out.grad_fn.name() == "AddmmBackward0"
+    model.to_empty(device="cpu")
+    assert model[0].weight.device.type == "cpu" and type(model[0].weight) is nn.Parameter
+    gpujit.manual_seed(0)
+    for layer in model.modules():
+        if hasattr(layer, "reset_parameters"):
+            layer.reset_parameters()
+    w = model[0].weight.detach().numpy()
+    # nn.Linear(4, 8)'s kaiming_uniform_ draws under manual_seed(0) (torch 2.13)
+    np.testing.assert_allclose(w[0], [-0.0037434101, 0.2682217956, -0.4115225673, -0.3679695129],
+                               atol=1e-6)
+    assert model(gpujit.ones(3, 4)).shape == (3, 2)
+
+
+def test_load_state_dict_into_meta_module():
+    sd = {"weight": gpujit.ones(3, 4), "bias": gpujit.zeros(3)}
+    m = nn.Linear(4, 3, device="meta")
+    m.load_state_dict(sd, assign=True)
+    assert m.weight.device.type == "cpu" and type(m.weight) is nn.Parameter
+    assert m.weight.requires_grad and m.weight.sum().item() == 12.0
+    m2 = nn.Linear(4, 3, device="meta")
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        m2.load_state_dict(sd)
+    assert [str(w.message)[:70] for w in got] == [
+        "for weight: copying from a non-meta parameter in the checkpoint to a me",
+        "for bias: copying from a non-meta parameter in the checkpoint to a meta"]
+    assert m2.weight.is_meta
+
+
+def test_device_context_builds_on_meta():
+    with gpujit.device("meta"):
+        lin = nn.Linear(4, 3)
+        t = gpujit.ones(2)
+    assert lin.weight.is_meta and t.is_meta
+    assert not gpujit.ones(1).is_meta
+    assert copy.deepcopy(lin).weight.is_meta
+
+
+def test_init_functions_on_meta():
+    for f in (nn.init.kaiming_uniform_, nn.init.normal_, nn.init.trunc_normal_,
+              nn.init.xavier_uniform_, nn.init.zeros_, nn.init.orthogonal_):
+        t = meta(3, 4)
+        assert f(t) is t and t.is_meta
+
+
+# ---------------------------------------------------------------- torch.func ensembling
+
+def test_model_ensembling_with_meta_base():
+    from gpujit.func import stack_module_state, functional_call, vmap
+    gpujit.manual_seed(0)
+    models = [nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 2)) for _ in range(3)]
+    params, buffers = stack_module_state(models)
+    base = copy.deepcopy(models[0]).to("meta")
+
+    def fmodel(p, b, x):
+        return functional_call(base, (p, b), (x,))
+
+    x = gpujit.randn(6, 4)
+    out = vmap(fmodel, in_dims=(0, 0, None))(params, buffers, x)
+    assert out.shape == (3, 6, 2) and not out.is_meta
+    for k, mdl in enumerate(models):
+        np.testing.assert_allclose(out[k].detach().numpy(), mdl(x).detach().numpy(),
+                                   rtol=1e-6, atol=1e-6)
+
+
+# ---------------------------------------------------------------- compared with torch
+
+def test_strides_match_torch():
+    torch = pytest.importorskip("torch")
+    progs = [lambda T, m: m.t().reshape(20), lambda T, m: m.t() * 2,
+             lambda T, m: m[:, 1::2].unsqueeze(0), lambda T, m: m.diagonal(),
+             lambda T, m: m.unfold(1, 2, 1), lambda T, m: m.t().flatten(),
+             lambda T, m: m.expand(2, 4, 5).transpose(0, 2),
+             lambda T, m: T.cat([m, m]).movedim(0, 1), lambda T, m: m.narrow(1, 1, 3)]
+    for p in progs:
+        r = p(torch, torch.empty(4, 5, device="meta"))
+        g = p(gpujit, meta(4, 5))
+        assert (tuple(g.shape), g.stride(), g.storage_offset()) == \
+            (tuple(r.shape), r.stride(), r.storage_offset())
