@@ -169,6 +169,14 @@ def to_meta(t):
     return _r.wrap(m, t._dtype, META)
 
 
+def rebuild_meta(shape, strides, offset, dtype_name, requires_grad):
+    """Unpickle a meta tensor (Tensor.__reduce__): its sizes, strides and dtype."""
+    from . import dtypes as _dt
+    dt = _dt.to_dtype(dtype_name)
+    t = _wrap(MetaArray(shape, dt.np, strides, offset), dt)
+    return t.requires_grad_() if requires_grad else t
+
+
 # ----------------------------------------------------------------------------------------
 # meta_call: an op on meta tensors
 
@@ -400,7 +408,7 @@ def _view_result(op, vals, first, m):
                 "one dimension spans across two contiguous subspaces). Use .reshape(...) "
                 "instead.")
         if got is _COPY or base in _COPY_WHEN_NEEDED:
-            return _wrap(MetaArray(shape, m.dtype.np), m.dtype, _dev(m))
+            return _new_result(op, vals, m)
         got = (contiguous_strides(shape), a.offset if type(a) is MetaArray else 0)
     st, off = got
     return _alias(src, MetaArray(shape, m.dtype.np, st, off), m.dtype, base == "detach")
@@ -636,7 +644,13 @@ def _reshape_or_copy(a, shape, vals):
 
 
 def _contiguous(a, shape, vals):
-    return (a.element_strides(), a.offset) if a.flags.c_contiguous else _COPY
+    from .ops import memory_format as _mf
+    fmt = _mf.canonical(vals.get("memory_format"), _mf.CONTIGUOUS)
+    if fmt == _mf.CONTIGUOUS:
+        ok = a.flags.c_contiguous
+    else:
+        ok = _mf.is_contiguous_as(a.shape, a.strides, a.itemsize, fmt)
+    return (a.element_strides(), a.offset) if ok else _COPY
 
 
 _VIEW_STRIDES = {

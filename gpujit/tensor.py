@@ -736,6 +736,13 @@ class Tensor:
     __str__ = __repr__
 
     def __reduce__(self):
+        if self._device.type == "meta":     # (no data: its sizes, strides and dtype)
+            from ._meta import rebuild_meta
+            a = self._data
+            args = (a.shape, a.element_strides(), a.offset, self._dtype.name,
+                    self.requires_grad)
+            state = _own_attrs(self)
+            return (rebuild_meta, args, state) if state else (rebuild_meta, args)
         a = self._data if self._device is _cpu else self._data.get()
         args = (a, self._dtype.name, str(self._device), self.requires_grad)
         state = _own_attrs(self)

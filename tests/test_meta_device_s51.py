@@ -297,3 +297,64 @@ def test_strides_match_torch():
         g = p(gpujit, meta(4, 5))
         assert (tuple(g.shape), g.stride(), g.storage_offset()) == \
             (tuple(r.shape), r.stride(), r.storage_offset())
+
+
+# ---------------------------------------------------------------- more of the tensor API
+
+def test_setitem_out_memory_format_type_on_meta():
+    m = meta(4, 5)
+    m[0] = 1.0
+    m[1:3] = meta(2, 5)
+    assert m.is_meta and m._version == 2
+    out = meta(0)
+    assert gpujit.add(m, 1, out=out) is out and out.shape == (4, 5) and out.is_meta
+    x = meta(1, 3, 4, 4)
+    cl = x.contiguous(memory_format=gpujit.channels_last)
+    assert cl.stride() == (48, 1, 12, 3) and cl.clone().stride() == (48, 1, 12, 3)
+    assert meta(1, 3, 4, 4, memory_format=gpujit.channels_last).stride() == (48, 1, 12, 3)
+    assert m.type() == "torch.meta.FloatTensor"
+
+
+def test_pickle_and_save_meta_tensors(tmp_path):
+    import pickle
+    m = meta(2, 3).t()
+    r = pickle.loads(pickle.dumps(m))
+    assert r.is_meta and r.shape == (3, 2) and r.stride() == (1, 3)
+    p = tmp_path / "m.pt"
+    gpujit.save({"w": nn.Linear(2, 3, device="meta").weight, "t": m}, p)
+    got = gpujit.load(p, weights_only=True)
+    assert got["w"].is_meta and type(got["w"]) is nn.Parameter and got["w"].requires_grad
+    assert got["t"].stride() == (1, 3)
+
+
+def test_assert_close_on_meta_compares_metadata():
+    gpujit.testing.assert_close(meta(2, 3), meta(2, 3))
+    with pytest.raises(AssertionError, match="attribute 'shape'"):
+        gpujit.testing.assert_close(meta(2, 3), meta(3, 2))
+    with pytest.raises(AssertionError, match="attribute 'device'"):
+        gpujit.testing.assert_close(meta(2, 3), gpujit.zeros(2, 3))
+
+
+# ---------------------------------------------------------------- scripted and traced code
+
+@gpujit.jit.script
+def _scripted(x, y):
+    z = x @ y.t() + 1
+    if x.is_meta:
+        return z.relu().sum(1)
+    return z
+
+
+def test_scripted_and_traced_code_on_meta():
+    m = meta(4, 5)
+    for _ in range(2):          # (the profiling run, then the specialization's)
+        r = _scripted(m, meta(3, 5))
+        assert r.is_meta and r.shape == (4,)
+    assert _scripted(gpujit.ones(2, 5), gpujit.ones(3, 5)).shape == (2, 3)
+    lin = gpujit.jit.script(nn.Linear(5, 3, device="meta"))
+    assert lin(m).shape == (4, 3) and lin(m).is_meta
+
+    def g(x):
+        return (x * 2).sin().mean(0)
+    tr = gpujit.jit.trace(g, (m,))
+    assert tr(meta(7, 2)).shape == (2,) and tr(meta(7, 2)).is_meta
