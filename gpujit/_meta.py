@@ -241,14 +241,15 @@ def meta_call(op, args):
     multi = len(rets) != 1
     outs = list(out) if multi else [out]
     results = []
-    for rt, m in zip(rets, outs):
+    fpos = _fortran_positions(op, args) if op.fortran else ()
+    for i, (rt, m) in enumerate(zip(rets, outs)):
         t = rt.type
         if t.base != "Tensor":
             results.append(m)
             continue
         if t.is_list:
             ms = list(m)
-            if t.alias:
+            if t.alias or ("view" in op.tags and "untracked_view" not in op.tags):
                 results.append(tuple(_list_views(op, vals, ms)))
             else:
                 results.append(tuple(_new_result(op, vals, x) for x in ms))
@@ -262,8 +263,14 @@ def meta_call(op, args):
         if t.alias and t.is_write:
             tgt = next(vals[a.name] for a in s.arguments if a.type.alias == t.alias)
             results.append(_written(op, tgt, m, vals))
-        elif t.alias:
+        elif t.alias or ("view" in op.tags and "untracked_view" not in op.tags and
+                         isinstance(args[0], Tensor)):     # (atleast_2d: a view, unnamed)
             results.append(_view_result(op, vals, names[0], m))
+        elif i in fpos and len(m.shape) >= 2:      # (LAPACK's column-major results)
+            from .ops.memory_format import matrix_f_strides
+            shape = tuple(m.shape)
+            results.append(_wrap(MetaArray(shape, m.dtype.np, matrix_f_strides(shape)),
+                                 m.dtype))
         else:
             results.append(_new_result(op, vals, m))
     if not multi:
@@ -271,6 +278,16 @@ def meta_call(op, args):
     if op.namedtuple is not None:
         return op.namedtuple(*results)
     return tuple(results)
+
+
+def _fortran_positions(op, args):
+    """The results an op lays out as PyTorch's LAPACK ones (registry.op(fortran=))."""
+    from .ops.registry import _output_positions
+    spec = op.fortran
+    try:
+        return tuple(_output_positions(op.schema, spec(*args) if callable(spec) else spec))
+    except Exception:       # (a rule that reads values: C order)
+        return ()
 
 
 def _known(op, m):
@@ -632,6 +649,43 @@ def _unfold(a, shape, vals):
     return tuple(st) + (inner,), a.offset
 
 
+def _complex_part(imag):
+    def rule(a, shape, vals):
+        if a.dtype.kind != "c":
+            return _same(a, shape, vals)
+        return tuple(2 * s for s in a.element_strides()), 2 * a.offset + (1 if imag else 0)
+    return rule
+
+
+def _view_as_real(a, shape, vals):
+    return tuple(2 * s for s in a.element_strides()) + (1,), 2 * a.offset
+
+
+def _view_as_complex(a, shape, vals):
+    st = a.element_strides()
+    return tuple(s // 2 for s in st[:-1]), a.offset // 2
+
+
+def _view_dtype(a, shape, vals):
+    """view(dtype): the same memory read as another dtype (its size scales the last dim)."""
+    from . import dtypes as _dt
+    dt = vals.get("dtype")
+    if dt is None or "size" in vals:
+        return _reshape(a, shape, vals)
+    new = _dt.to_dtype(dt).itemsize
+    old = a.dtype.itemsize
+    st = a.element_strides()
+    if new == old:
+        return st, a.offset
+    if not a.ndim:
+        return None
+    if new < old:
+        k = old // new
+        return tuple(s * k for s in st[:-1]) + (1,), a.offset * k
+    k = new // old
+    return tuple(s // k for s in st[:-1]) + (1,), a.offset // k
+
+
 def _same(a, shape, vals):
     if shape != a.shape:
         return None
@@ -654,7 +708,9 @@ def _contiguous(a, shape, vals):
 
 
 _VIEW_STRIDES = {
-    "view": _reshape, "_unsafe_view": _reshape, "view_as": _reshape, "_reshape_alias": None,
+    "view": _view_dtype, "_unsafe_view": _reshape, "real": _complex_part(False),
+    "imag": _complex_part(True), "view_as_real": _view_as_real,
+    "view_as_complex": _view_as_complex, "view_as": _reshape, "_reshape_alias": None,
     "reshape": _reshape_or_copy, "reshape_as": _reshape_or_copy, "flatten": _reshape_or_copy,
     "unflatten": _reshape_or_copy, "contiguous": _contiguous,
     "t": _perm_rule(_t_perm), "numpy_T": _perm_rule(_t_perm),
@@ -667,16 +723,38 @@ _VIEW_STRIDES = {
     "expand_as": _expand, "broadcast_to": _expand, "select": _select, "slice": _slice,
     "narrow": _narrow, "diagonal": _diagonal, "as_strided": _as_strided,
     "unfold": _unfold, "detach": _same, "alias": _same, "_conj": _same, "conj": _same,
-    "_neg_view": _same, "view_as_real": None, "to": _same, "type_as": _same,
+    "_neg_view": _same, "to": _same, "type_as": _same,
     "lift_fresh": _same,
 }
 _VIEW_STRIDES = {k: v for k, v in _VIEW_STRIDES.items() if v is not None}
+
+
+def _ones_before(a, shape):
+    """a's sizes with the 1s in front that expanding it to `shape` adds (meshgrid's inputs
+    are 1-D: each becomes a column / row of the grid first)."""
+    if a.ndim == len(shape):
+        return a.shape
+    if a.ndim == 1 and a.shape[0] in shape and a.shape[0] != shape[-1]:
+        k = shape.index(a.shape[0])
+        return (1,) * k + a.shape + (1,) * (len(shape) - k - 1)
+    return (1,) * (len(shape) - a.ndim) + a.shape
 
 
 def _list_views(op, vals, ms):
     """unbind / split / chunk / split_with_sizes ...: the pieces of the input along `dim`
     (each a view at its offset), else contiguous views."""
     src = vals[op.schema.arguments[0].name]
+    if isinstance(src, (list, tuple)):      # (broadcast_tensors, meshgrid: one view each)
+        from .tensor import Tensor
+        out = []
+        for x, m in zip(src, ms):
+            shape = tuple(m.shape)
+            if isinstance(x, Tensor) and type(x._data) is MetaArray:
+                st, off = _expand(x._data.reshape(_ones_before(x._data, shape)), shape, vals)
+                out.append(_alias(x, MetaArray(shape, m.dtype.np, st, off), m.dtype))
+            else:
+                out.append(_new_result(op, vals, m))
+        return out
     a = src._data
     res = []
     if type(a) is not MetaArray:

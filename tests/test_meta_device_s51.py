@@ -112,6 +112,21 @@ def test_ops_shapes_dtypes_strides():
     assert gpujit.rand_like(m).is_meta
 
 
+def test_layouts_of_lapack_complex_and_per_input_views():
+    m = meta(4, 5)
+    assert gpujit.linalg.inv(meta(3, 3)).stride() == (1, 3)       # (column-major, as LAPACK)
+    q, r = gpujit.linalg.qr(meta(4, 3))
+    assert (q.stride(), r.stride()) == ((1, 4), (1, 3))
+    c = meta(3, dtype=gpujit.complex64)
+    assert (c.real.stride(), c.imag.stride(), c.imag.storage_offset()) == ((2,), (2,), 1)
+    assert m.view(gpujit.float16).shape == (4, 10)
+    a, b = gpujit.broadcast_tensors(meta(3, 1), meta(4))
+    assert (a.stride(), b.stride()) == ((1, 0), (0, 1)) and a._base is not None
+    x, y = gpujit.meshgrid(meta(3), meta(4), indexing="ij")
+    assert (x.stride(), y.stride()) == ((1, 0), (0, 1))
+    assert F.embedding_bag(meta(2, 3, dtype=gpujit.int64), meta(10, 4)).shape == (2, 4)
+
+
 def test_inplace_ops_on_meta():
     m = meta(4, 5)
     v = m._version
@@ -291,7 +306,14 @@ def test_strides_match_torch():
              lambda T, m: m[:, 1::2].unsqueeze(0), lambda T, m: m.diagonal(),
              lambda T, m: m.unfold(1, 2, 1), lambda T, m: m.t().flatten(),
              lambda T, m: m.expand(2, 4, 5).transpose(0, 2),
-             lambda T, m: T.cat([m, m]).movedim(0, 1), lambda T, m: m.narrow(1, 1, 3)]
+             lambda T, m: T.cat([m, m]).movedim(0, 1), lambda T, m: m.narrow(1, 1, 3),
+             lambda T, m: T.linalg.inv(m[:4, :4]), lambda T, m: T.linalg.qr(m.t())[0],
+             lambda T, m: T.view_as_real(m.to(T.complex64)).select(-1, 1),
+             lambda T, m: m.to(T.complex64).t().imag, lambda T, m: m.view(T.float16)[1:],
+             lambda T, m: T.broadcast_tensors(m[:, :1], m[0])[0],
+             lambda T, m: T.meshgrid(m[0], m[:, 0], indexing="xy")[1],
+             lambda T, m: T.nn.functional.embedding_bag(m[:2, :3].long(), m),
+             lambda T, m: m.flatten().view(T.float64)]
     for p in progs:
         r = p(torch, torch.empty(4, 5, device="meta"))
         g = p(gpujit, meta(4, 5))
