@@ -221,6 +221,9 @@ class Tensor:
             # (PyTorch's VariableHooks::set_data)
             raise RuntimeError("data set to a tensor that requires gradients must be "
                                "floating point or complex dtype")
+        if (self._device.type == "meta") != (other._device.type == "meta"):
+            raise RuntimeError("Attempted to call `variable.set_data(tensor)`, but `variable` "
+                               "and `tensor` have incompatible tensor type.")
         self._data, self._dtype, self._device = other._data, other._dtype, other._device
 
     @property

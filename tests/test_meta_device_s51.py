@@ -380,3 +380,37 @@ def test_scripted_and_traced_code_on_meta():
         return (x * 2).sin().mean(0)
     tr = gpujit.jit.trace(g, (m,))
     assert tr(meta(7, 2)).shape == (2,) and tr(meta(7, 2)).is_meta
+
+
+# ---------------------------------------------------------------- training steps on meta
+
+def test_optimizers_and_clipping_on_meta():
+    m = nn.Linear(4, 3, device="meta")
+    m(meta(2, 4)).sum().backward()
+    opt = gpujit.optim.Adam(m.parameters())
+    opt.step()
+    opt.step()
+    st = opt.state[m.weight]
+    assert list(st) == ["step", "exp_avg", "exp_avg_sq"]        # (torch 2.13's order)
+    assert st["step"].item() == 2.0 and not st["step"].is_meta and st["exp_avg"].is_meta
+    gpujit.optim.SGD(m.parameters(), lr=0.1, momentum=0.9).step()
+    assert m.weight.is_meta
+    total = nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+    assert total.is_meta and total.shape == () and m.weight.grad.is_meta
+    with pytest.raises(RuntimeError, match="cannot be called on meta tensors"):
+        nn.utils.clip_grad_norm_(m.parameters(), 1.0, error_if_nonfinite=True)
+    nn.utils.clip_grad_value_(m.parameters(), 0.5)
+
+
+def test_module_conversions_to_and_from_meta():
+    lin = nn.Linear(2, 2)
+    w = lin.weight
+    lin.to("meta")
+    assert lin.weight.is_meta and lin.weight is not w    # (a new Parameter, as torch's)
+    with pytest.raises(NotImplementedError, match=r"no data! Please use "
+                                                  r"torch.nn.Module.to_empty\(\) instead"):
+        lin.to("cpu")
+    seq = nn.Sequential(nn.Linear(2, 2, device="meta"))
+    assert seq.to_empty(device="cpu", recurse=True)[0].bias.device.type == "cpu"
+    with pytest.raises(RuntimeError, match="incompatible tensor type"):
+        nn.Linear(2, 2).weight.data = meta(2, 2)
