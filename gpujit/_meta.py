@@ -226,6 +226,8 @@ def meta_call(op, args):
     s = op.schema
     rets = s.returns
     if not any(r.type.base == "Tensor" for r in rets):
+        if base == "get_device":        # (-1: not a CUDA device, as the CPU's)
+            return -1
         if base not in _METADATA_RESULTS and not (base.startswith("is_") and
                                                   base not in _DATA_DEPENDENT):
             raise no_meta_kernel(op)

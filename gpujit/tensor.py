@@ -728,7 +728,7 @@ class Tensor:
     def __format__(self, spec):
         # a 0-dim Tensor formats as its number (f"{t}" is "1.5"), as PyTorch's; a
         # subclass (Parameter) as its str
-        if self._data.ndim == 0 and type(self) is Tensor:
+        if self._data.ndim == 0 and type(self) is Tensor and self._device.type != "meta":
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 

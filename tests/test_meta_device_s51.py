@@ -64,6 +64,15 @@ def test_repr_and_sizes():
     assert m.untyped_storage().device.type == "meta"
 
 
+def test_python_protocols_on_meta():
+    s = meta(())
+    assert f"{s}" == "tensor(..., device='meta', size=())"        # (no item(): its repr)
+    assert s.get_device() == -1 and len(meta(2, 3)) == 2
+    assert nn.utils.skip_init(nn.Linear, 4, 3).weight.device.type == "cpu"
+    with pytest.raises(TypeError, match="can't convert meta device type tensor to numpy"):
+        np.asarray(meta(2))
+
+
 def test_to_meta_keeps_layout():
     x = gpujit.randn(3, 4)
     m = x.to("meta")
