@@ -597,11 +597,11 @@ class Tensor:
 
     # ---------------------------------------------------------------- Python values
     def item(self):
-        if self._device.type == "meta":
-            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                f"to Scalar")
+        if self._device.type == "meta":
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return _ops()["aten::item"].public(self)
 
     def tolist(self):

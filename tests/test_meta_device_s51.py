@@ -174,6 +174,14 @@ def test_shape_errors_as_on_cpu():
         gpujit.cat([m, meta(3, 3)], 1)
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         m.t().view(20)
+    for f in (lambda: m.transpose(0, 5), lambda: m.sum(5), lambda: m.select(1, 7)):
+        with pytest.raises(IndexError):         # (the meta rule's error, as on the CPU)
+            f()
+    with pytest.raises(RuntimeError, match="a Tensor with 20 elements cannot be converted"):
+        m.item()
+    with pytest.raises(RuntimeError, match="^invalid gradient at index 0 - expected device "
+                                           "meta but got cpu$"):
+        (meta(2, requires_grad=True) * 2).backward(gpujit.ones(2))
 
 
 # ---------------------------------------------------------------- no data
