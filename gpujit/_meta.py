@@ -227,6 +227,10 @@ def meta_call(op, args):
     if not any(r.type.base == "Tensor" for r in rets):
         if base == "get_device":        # (-1: not a CUDA device, as the CPU's)
             return -1
+        if base in ("is_conj", "is_neg"):
+            return False
+        if base == "is_same_size":
+            return tuple(args[0].shape) == tuple(args[1].shape)
         if base not in _METADATA_RESULTS and not (base.startswith("is_") and
                                                   base not in _DATA_DEPENDENT):
             raise no_meta_kernel(op)
@@ -250,7 +254,15 @@ def meta_call(op, args):
             continue
         if t.is_list:
             ms = list(m)
-            if t.alias or ("view" in op.tags and "untracked_view" not in op.tags):
+            for x in ms:
+                if x is not None:
+                    _known(op, x)
+            if "untracked_view" in op.tags:     # (unsafe_split: its own version counters)
+                views = _list_views(op, vals, ms)
+                for v in views:
+                    v._vc, v._base, v._detached = [0], None, True
+                results.append(tuple(views))
+            elif t.alias or "view" in op.tags:
                 results.append(tuple(_list_views(op, vals, ms)))
             else:
                 results.append(tuple(_new_result(op, vals, x) for x in ms))
@@ -321,7 +333,7 @@ def _new_result(op, vals, m):
     fmt = vals.get("memory_format")
     self_ = vals.get("self", vals.get("input"))
     sa = getattr(self_, "_data", None) if getattr(self_, "_device", None) is META else None
-    if _base_name(op) in ("empty_strided", "new_empty_strided", "as_strided_copy"):
+    if _base_name(op) in ("empty_strided", "new_empty_strided"):
         st = tuple(vals["stride"])
     elif fmt is not None and _mf.canonical(fmt) != _mf.PRESERVE:
         fmt = _mf.canonical(fmt)
@@ -537,6 +549,8 @@ def _permute_perm(a, vals):
 
 def _movedim_perm(a, vals):
     n = a.ndim
+    if not n:
+        return []
     src = vals["source"]
     dst = vals["destination"]
     src = [src] if isinstance(src, int) else list(src)
@@ -718,6 +732,8 @@ _VIEW_STRIDES = {
     "transpose": _perm_rule(_transpose_perm), "swapaxes": _perm_rule(_transpose_perm),
     "swapdims": _perm_rule(_transpose_perm), "mT": _perm_rule(_mt_perm),
     "adjoint": _perm_rule(_mt_perm), "mH": _perm_rule(_mt_perm),
+    "matrix_H": _perm_rule(_mt_perm), "linalg_diagonal": lambda a, shape, vals: _diagonal(
+        a, shape, dict(vals, dim1=vals.get("dim1", -2), dim2=vals.get("dim2", -1))),
     "permute": _perm_rule(_permute_perm), "movedim": _perm_rule(_movedim_perm),
     "moveaxis": _perm_rule(_movedim_perm),
     "unsqueeze": _unsqueeze, "squeeze": _squeeze, "expand": _expand,
@@ -751,7 +767,12 @@ def _list_views(op, vals, ms):
         for x, m in zip(src, ms):
             shape = tuple(m.shape)
             if isinstance(x, Tensor) and type(x._data) is MetaArray:
-                st, off = _expand(x._data.reshape(_ones_before(x._data, shape)), shape, vals)
+                xa = x._data
+                if xa.size == MetaArray(shape, xa.dtype).size and \
+                        compute_stride(xa.shape, xa.element_strides(), shape) is not None:
+                    st, off = _reshape(xa, shape, vals)        # (atleast_3d: a view)
+                else:
+                    st, off = _expand(xa.reshape(_ones_before(xa, shape)), shape, vals)
                 out.append(_alias(x, MetaArray(shape, m.dtype.np, st, off), m.dtype))
             else:
                 out.append(_new_result(op, vals, m))

@@ -134,6 +134,14 @@ def test_layouts_of_lapack_complex_and_per_input_views():
     x, y = gpujit.meshgrid(meta(3), meta(4), indexing="ij")
     assert (x.stride(), y.stride()) == ((1, 0), (0, 1))
     assert F.embedding_bag(meta(2, 3, dtype=gpujit.int64), meta(10, 4)).shape == (2, 4)
+    assert meta(1).expand(0).shape == (0,) and meta(()).movedim(0, 0).shape == ()
+    assert gpujit.atleast_3d([meta(2, 3)])[0].stride() == (3, 1, 1)
+    p = m.unsafe_split(2, 1)
+    assert [x.storage_offset() for x in p] == [0, 2, 4] and p[0]._version == 0
+    assert m.mH.stride() == (1, 5) and gpujit.linalg.diagonal(meta(2, 3, 3)).stride() == (9, 4)
+    assert m.is_same_size(meta(4, 5)) and not m.is_conj()
+    with pytest.raises(NotImplementedError):
+        gpujit.where(m > 0)         # (sizes that hang on the data)
 
 
 def test_inplace_ops_on_meta():

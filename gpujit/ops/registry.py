@@ -239,8 +239,8 @@ def empty_layout(a):
     views of a new empty tensor compute theirs from (3, 1)); else a itself. Every Tensor's
     array passes here when it has no elements (wrap, wrap_array, wrap_view and the
     generated code's wrap_statements), so views of it take PyTorch's strides."""
-    if not a.ndim or any(a.strides):
-        return a
+    if not a.ndim or any(a.strides) or a.__class__.__name__ == "MetaArray":
+        return a        # (a meta tensor's strides are its own: gpujit/_meta.py)
     from .meta import empty_strides
     st = tuple(s * a.itemsize for s in empty_strides(a.shape))
     if type(a) is np.ndarray:       # (on a buffer it keeps: NumPy keeps the strides)
