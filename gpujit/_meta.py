@@ -220,6 +220,9 @@ def meta_call(op, args):
         raise no_meta_kernel(op)
     if op.meta is None and not op.is_pointwise:
         raise no_meta_kernel(op)
+    check = _ARGUMENT_CHECKS.get(base)
+    if check is not None:
+        check(op, args)
     metas = [_to_meta_arg(v) for v in args]
     out = run_meta(op, *metas)      # (its errors are the op's: a bad dim, a bad shape)
     s = op.schema
@@ -291,6 +294,20 @@ def meta_call(op, args):
     if op.namedtuple is not None:
         return op.namedtuple(*results)
     return tuple(results)
+
+
+def _where_check(op, args):
+    """where's condition must be bool (its kernel's check, which the meta rule leaves)."""
+    from . import dtypes as _dt
+    from .tensor import Tensor
+    c = args[0] if args else None
+    if op.name == "aten::where.self" and isinstance(c, Tensor) and c._dtype is not _dt.bool:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                           f"tensor with dtype {c._dtype.short_name}")
+
+
+# argument checks the kernels make before they read data (the meta rules leave them)
+_ARGUMENT_CHECKS = {"where": _where_check}
 
 
 def _fortran_positions(op, args):
@@ -600,6 +617,8 @@ def _expand(a, shape, vals):
 
 
 def _select(a, shape, vals):
+    if not a.ndim:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = _wrapd(vals["dim"], a.ndim)
     i = vals["index"]
     if i < 0:
@@ -624,6 +643,8 @@ def _slice(a, shape, vals):
 
 
 def _narrow(a, shape, vals):
+    if not a.ndim:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = _wrapd(vals["dim"], a.ndim)
     start = vals["start"]
     start = int(start)

@@ -182,9 +182,16 @@ def test_shape_errors_as_on_cpu():
         gpujit.cat([m, meta(3, 3)], 1)
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         m.t().view(20)
-    for f in (lambda: m.transpose(0, 5), lambda: m.sum(5), lambda: m.select(1, 7)):
+    for f in (lambda: m.transpose(0, 5), lambda: m.sum(5), lambda: m.select(1, 7),
+              lambda: meta(()).select(0, 0)):
         with pytest.raises(IndexError):         # (the meta rule's error, as on the CPU)
             f()
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
+        m.sum((0, -2))
+    with pytest.raises(RuntimeError, match="where expected condition to be a boolean"):
+        gpujit.where(m, m, 0.0)
+    with pytest.raises(RuntimeError, match="narrow\\(\\) cannot be applied to a 0-dim"):
+        meta(()).narrow(0, 0, 1)
     with pytest.raises(RuntimeError, match="a Tensor with 20 elements cannot be converted"):
         m.item()
     with pytest.raises(RuntimeError, match="^invalid gradient at index 0 - expected device "
