@@ -247,6 +247,13 @@ def test_autograd_on_meta():
     g, = gpujit.autograd.grad((w * 2).sum(), w)
     assert g.is_meta and g.shape == (3, 4)
     assert not w.detach().requires_grad
+    y = w * 1
+    y[0].mul_(2)                     # (an in-place write through a view: CopySlices)
+    assert y.grad_fn.name() == "torch::autograd::CopySlices"
+    g, = gpujit.autograd.grad(y.sum(), w)
+    assert g.is_meta and g.shape == (3, 4)
+    x = gpujit.ones(2, 3, requires_grad=True)
+    assert x.to("meta").grad_fn.name() == "ToCopyBackward0"
 
 
 # ---------------------------------------------------------------- modules

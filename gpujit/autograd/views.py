@@ -60,6 +60,9 @@ class ViewInfo:
         """An int64 tensor of the view's shape: for each element, its index in the
         base's C-order flattening."""
         a = view._data
+        if view._device.type == "meta":     # (no addresses: meta positions, its shape)
+            from .._meta import MetaArray
+            return _reg.wrap(MetaArray(a.shape, "int64"), _dt.int64, view._device)
         key = (tuple(a.shape), tuple(a.strides), _ptr(a), _ptr(self.base._data))
         if self._pos is None or self._shape != key:
             self._pos = _positions(a, self.base._data, view._device)
