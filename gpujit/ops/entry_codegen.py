@@ -484,7 +484,8 @@ def _gen_generic(op, fname, consts, hook=None):
              else "        dev = _cpu")
     # (a meta tensor's call, or a factory's on the meta device: gpujit/_meta.py)
     L.append("    if dev is _cpu: xp = _np")
-    L.append(f"    elif dev is _META: return _metacall(_op, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+    L.append(f"    elif dev is _META: return _metacall(_op, "
+             f"({', '.join(names)}{',' if len(names) == 1 else ''}))")
     L.append("    else: xp = _xp_for(dev)")
     for a in s.arguments:
         if a.type.base == "ScalarType":

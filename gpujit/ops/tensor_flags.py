@@ -1,6 +1,7 @@
 """Tensor attributes that PyTorch code checks before it computes: the layout/backend flags
 (is_sparse, is_quantized, is_xla... all False: gpujit's tensors are dense, strided,
-on the CPU, a CUDA device or the meta device; is_meta), output_nr, dim_order(), register_post_accumulate_grad_hook,
+on the CPU, a CUDA device or the meta device; is_meta), output_nr, dim_order(),
+register_post_accumulate_grad_hook,
 and untyped_storage() / storage() (the allocation a tensor views: nbytes, data_ptr, size).
 Installed on Tensor as properties/methods when this family is imported.
 """
