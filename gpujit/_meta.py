@@ -356,7 +356,7 @@ def _new_result(op, vals, m):
         fmt = _mf.canonical(fmt)
         if len(shape) in (4, 5) or fmt == _mf.CONTIGUOUS:
             st = _mf.strides_in(shape, _mf.format_order(fmt, len(shape)))
-    elif op.is_pointwise and not op.contiguous_result and len(shape) > 1:
+    elif op.is_pointwise and op.operands and not op.contiguous_result and len(shape) > 1:
         arrays = _operand_arrays(op, vals)
         if getattr(op, "like_self", False) and sa is not None and sa.shape == shape:
             st = _mf.like_strides(sa)
@@ -444,7 +444,9 @@ def _view_result(op, vals, first, m):
         return _wrap(MetaArray(shape, m.dtype.np, st), m.dtype, _dev(m))
     rule = _VIEW_STRIDES.get(base)
     got = None
-    if rule is not None and type(a) is MetaArray:
+    if m.dtype is not src._dtype and base not in _DTYPE_VIEWS or vals.get("copy") is True:
+        got = _COPY         # (to(float16), to(copy=True): a new tensor, as torch's)
+    elif rule is not None and type(a) is MetaArray:
         got = rule(a, shape, vals)
     elif type(a) is MetaArray and shape == a.shape and m.dtype is src._dtype:
         got = (a.element_strides(), a.offset)
@@ -482,6 +484,8 @@ def _alias(src, arr, dtype, detached=False):
 
 
 _COPY = object()       # (a view rule's answer: the op copies here, reshape of a transpose)
+# views whose dtype is not their input's (the others that change it copy: to(dtype))
+_DTYPE_VIEWS = frozenset(["view", "view_as_real", "view_as_complex", "real", "imag"])
 _COPY_WHEN_NEEDED = frozenset(["reshape", "flatten", "reshape_as", "contiguous", "to",
                                "_reshape_alias", "unflatten", "type_as", "view_as_real"])
 
@@ -733,6 +737,19 @@ def _reshape_or_copy(a, shape, vals):
     return _COPY if r is None else r
 
 
+def _to(a, shape, vals):
+    """to() without a dtype change: self where it keeps its layout, else a copy in the
+    asked memory format."""
+    from .ops import memory_format as _mf
+    fmt = vals.get("memory_format")
+    if fmt is not None and _mf.canonical(fmt) != _mf.PRESERVE:
+        fmt = _mf.canonical(fmt)
+        _mf.check_rank(fmt, a.ndim)
+        if not _mf.is_contiguous_as(a.shape, a.strides, a.itemsize, fmt):
+            return _COPY
+    return a.element_strides(), a.offset
+
+
 def _contiguous(a, shape, vals):
     from .ops import memory_format as _mf
     fmt = _mf.canonical(vals.get("memory_format"), _mf.CONTIGUOUS)
@@ -761,7 +778,7 @@ _VIEW_STRIDES = {
     "expand_as": _expand, "broadcast_to": _expand, "select": _select, "slice": _slice,
     "narrow": _narrow, "diagonal": _diagonal, "as_strided": _as_strided,
     "unfold": _unfold, "detach": _same, "alias": _same, "_conj": _same, "conj": _same,
-    "_neg_view": _same, "to": _same, "type_as": _same,
+    "_neg_view": _same, "to": _to, "type_as": _same,
     "lift_fresh": _same,
 }
 _VIEW_STRIDES = {k: v for k, v in _VIEW_STRIDES.items() if v is not None}

@@ -374,6 +374,12 @@ def test_setitem_out_memory_format_type_on_meta():
     assert cl.stride() == (48, 1, 12, 3) and cl.clone().stride() == (48, 1, 12, 3)
     assert meta(1, 3, 4, 4, memory_format=gpujit.channels_last).stride() == (48, 1, 12, 3)
     assert m.type() == "torch.meta.FloatTensor"
+    assert x.to(memory_format=gpujit.channels_last).stride() == (48, 1, 12, 3)
+    h = cl.to(gpujit.float16)        # (a new tensor, its input's layout kept)
+    assert h.stride() == (48, 1, 12, 3) and h._base is None and h._vc is not cl._vc
+    assert m.to("meta", copy=True)._vc is not m._vc
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last"):
+        m.to(memory_format=gpujit.channels_last)
 
 
 def test_pickle_and_save_meta_tensors(tmp_path):
