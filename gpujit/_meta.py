@@ -193,6 +193,9 @@ _DATA_DEPENDENT = frozenset(["item", "_local_scalar_dense", "equal", "is_nonzero
                              "tolist", "is_set_to"])
 
 
+_RNNS = frozenset(["lstm", "gru", "rnn_tanh", "rnn_relu"])
+
+
 def _base_name(op):
     return op.name.split("::")[-1].split(".")[0]
 
@@ -289,6 +292,11 @@ def meta_call(op, args):
                                  m.dtype))
         else:
             results.append(_new_result(op, vals, m))
+    if vals.get("batch_first") is True and base in _RNNS and results[0].dim() == 3:
+        # (the output is computed time-major and handed back transposed, as torch's)
+        o = results[0]
+        b, t_, h = o._data.shape
+        o._data = MetaArray((b, t_, h), o._data.dtype, (h, b * h, 1))
     if not multi:
         return results[0]
     if op.namedtuple is not None:

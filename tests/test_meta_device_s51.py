@@ -170,6 +170,9 @@ def test_nn_functional_on_meta():
     assert e.shape == (2, 3, 4) and e.is_meta
     assert F.cross_entropy(meta(3, 5), meta(3, dtype=gpujit.long)).shape == ()
     assert F.dropout(meta(3, 5), 0.5).shape == (3, 5)
+    out, h = nn.GRU(4, 4, batch_first=True, device="meta")(meta(2, 3, 4))
+    assert out.stride() == (4, 8, 1) and h.shape == (1, 2, 4)     # (torch 2.13's strides)
+    assert nn.LSTM(4, 5, device="meta")(meta(3, 2, 4))[0].stride() == (10, 5, 1)
 
 
 def test_shape_errors_as_on_cpu():
