@@ -314,8 +314,18 @@ def _where_check(op, args):
                            f"tensor with dtype {c._dtype.short_name}")
 
 
+def _type_as_check(op, args):
+    """type_as(other) moves to other's device too (torch's: self.type(other.type())): a
+    meta tensor typed as a CPU one must copy its data out, which it has none of."""
+    from .tensor import Tensor
+    o = args[1] if len(args) > 1 else None
+    if isinstance(o, Tensor) and o._device is not META and isinstance(args[0], Tensor) \
+            and args[0]._device is META:
+        raise NotImplementedError(NO_DATA)
+
+
 # argument checks the kernels make before they read data (the meta rules leave them)
-_ARGUMENT_CHECKS = {"where": _where_check}
+_ARGUMENT_CHECKS = {"where": _where_check, "type_as": _type_as_check}
 
 
 def _fortran_positions(op, args):

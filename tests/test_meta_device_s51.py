@@ -217,6 +217,9 @@ def test_reading_data_raises_torchs_errors():
             f()
     with pytest.raises(TypeError, match="can't convert meta device type tensor to numpy"):
         m.numpy()
+    with pytest.raises(NotImplementedError, match="no data"):      # (moves to the CPU)
+        m.type_as(gpujit.ones(1, dtype=gpujit.float64))
+    assert m.type_as(meta(1, dtype=gpujit.float64)).dtype is gpujit.float64
     with pytest.raises(NotImplementedError, match="aten::equal"):
         gpujit.equal(m, m)
     for f in (m.nonzero, lambda: m[m > 0]):      # (sizes that hang on the data)
