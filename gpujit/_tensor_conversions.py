@@ -106,7 +106,8 @@ class TensorConversions:
         x.type(dtype or type string): x itself when already of that type, else a copy of
         it (a string's "cuda." or its absence also chooses the device, as in PyTorch)."""
         if dtype is None:
-            return f"torch.{'cuda.' if self.is_cuda else ''}{self._dtype.short_name}Tensor"
+            kind = {"cuda": "cuda.", "meta": "meta."}.get(self._device.type, "")
+            return f"torch.{kind}{self._dtype.short_name}Tensor"
         if kwargs:
             if set(kwargs) - {"async"}:
                 raise TypeError(f"type() got an unexpected keyword argument "

@@ -255,7 +255,12 @@ def tensor_repr(t) -> str:
     default = _dt.get_default_dtype()
     # (a complex tensor of the default complex dtype shows none either)
     default_complex = _dt.complex128 if default is _dt.float64 else _dt.complex64
-    if t._data.size == 0:
+    if dev.type == "meta":      # (no data: its size and any dtype not the default, as torch)
+        suffixes.append(f"size={tuple(t._data.shape)}")
+        if dt is not default:
+            suffixes.append(f"dtype={dt!r}")
+        tensor_str = "..."
+    elif t._data.size == 0:
         if t._data.ndim != 1:
             suffixes.append(f"size={tuple(t._data.shape)}")
         if dt is not default:   # no elements tell the kind, so any non-default dtype shows

@@ -7,7 +7,8 @@ from collections import defaultdict
 
 from .serialization.pickled import (_rebuild_tensor, _rebuild_tensor_v2,  # noqa: F401
                                     _rebuild_tensor_v3, _rebuild_qtensor, _rebuild_parameter,
-                                    _rebuild_parameter_with_state)
+                                    _rebuild_parameter_with_state,
+                                    _rebuild_meta_tensor_no_storage)
 from ._sparse_coo import rebuild_sparse_tensor as _rebuild_sparse_tensor  # noqa: F401
 from .nested._tensor import rebuild_nested_tensor as _rebuild_nested_tensor  # noqa: F401
 from .utils.data._worker import ExceptionWrapper, KeyErrorMessage  # noqa: F401
@@ -15,6 +16,7 @@ from .compiler import is_compiling  # noqa: F401
 
 __all__ = ["_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_qtensor",
            "_rebuild_parameter", "_rebuild_parameter_with_state", "_rebuild_sparse_tensor",
+           "_rebuild_meta_tensor_no_storage",
            "_rebuild_nested_tensor", "_rebuild_device_tensor_from_numpy", "ExceptionWrapper",
            "KeyErrorMessage", "is_compiling", "_flatten_dense_tensors",
            "_unflatten_dense_tensors", "_take_tensors", "_reorder_tensors_as",

@@ -35,7 +35,7 @@ def _parse_device_string(spec):
     kind, idx = m.groups()
     if idx is not None and int(idx) >= 2 ** 31:
         raise RuntimeError(f"Could not parse device index '{idx}' in device string '{spec}'")
-    if kind not in ("cpu", "cuda"):
+    if kind not in ("cpu", "cuda", "meta"):
         raise RuntimeError(f"Expected one of cpu, cuda device type at start of device "
                            f"string: {spec}")
     return kind, None if idx is None else int(idx)
@@ -109,6 +109,8 @@ class device:
 
 
 cpu = device("cpu")
+# the 'meta' device: tensors with sizes, strides and a dtype but no data (gpujit/_meta.py)
+meta = device("meta")
 
 _cupy = None
 _cupy_tried = False
@@ -244,6 +246,8 @@ def resolve(d) -> device:
         return cuda_device(None)
     if d.type == "cuda":
         require_cupy()
+    elif d.type == "meta":
+        return meta         # (meta:0 is the meta device, as torch's tensors say 'meta')
     return d
 
 
@@ -254,6 +258,9 @@ def xp_for(d: device):
     device current before (current_index), as in PyTorch."""
     if d.type == "cpu":
         return np
+    if d.type == "meta":
+        from ._meta import no_meta_kernel
+        raise no_meta_kernel(None)
     cp = require_cupy()
     if d.index is not None and d.index != cp.cuda.runtime.getDevice():
         make_current(d.index, cp)
@@ -263,6 +270,8 @@ def xp_for(d: device):
 def device_of_array(a) -> device:
     if isinstance(a, np.ndarray) or isinstance(a, np.generic):
         return cpu
+    if a.__class__.__name__ == "MetaArray":
+        return meta
     return device("cuda", a.device.id)
 
 

@@ -28,6 +28,8 @@ __all__ = ["UntypedStorage", "TypedStorage"]
 
 def _root(a):
     """(start address, nbytes) of the allocation array a views."""
+    if a.__class__.__name__ == "MetaArray":     # (no memory: address 0, as torch's)
+        return 0, a.extent()
     if isinstance(a, np.ndarray):
         r = a
         while isinstance(r, np.ndarray) and r.base is not None:
@@ -68,10 +70,17 @@ def _torch_name(dtype):
     return "torch." + dtype.name
 
 
+_NO_VALUES = object()
+
+
 class _StorageCommon:
     """What both storage classes answer the same way (they are unrelated classes, as
     PyTorch's)."""
     is_sparse = False
+
+    def _values(self):
+        """Its elements for str(); a meta storage has none ('...', as torch prints it)."""
+        return _NO_VALUES if self.device.type == "meta" else self.tolist()
 
     @property
     def is_cuda(self):
@@ -118,7 +127,8 @@ class UntypedStorage(_StorageCommon):
 
     def _attach(self, tensor, owned, span=None):
         self._tensor = tensor
-        self._ptr, self._nbytes = _root(tensor._data)
+        root = getattr(tensor, "_base", None) if tensor._device.type == "meta" else None
+        self._ptr, self._nbytes = _root(tensor._data if root is None else root._data)
         # a bfloat16 tensor's: 2 bytes an element, the high halves of its float32 carrier
         self._half = tensor._dtype is _dt.bfloat16
         if self._half:
@@ -288,7 +298,7 @@ class UntypedStorage(_StorageCommon):
         return hash(self._ptr)
 
     def __str__(self):
-        return _pretty(self.tolist(), f"[torch.storage.UntypedStorage(device={self.device}) "
+        return _pretty(self._values(), f"[torch.storage.UntypedStorage(device={self.device}) "
                                       f"of size {self._nbytes}]")
 
     __repr__ = __str__
@@ -463,7 +473,7 @@ class TypedStorage(_StorageCommon):
         return hash((self._untyped_storage, self.dtype.name))
 
     def __str__(self):
-        return _pretty(self.tolist(), f"[torch.storage.TypedStorage(dtype="
+        return _pretty(self._values(), f"[torch.storage.TypedStorage(dtype="
                                       f"{_torch_name(self.dtype)}, device={self.device}) of "
                                       f"size {self.size()}]")
 
@@ -472,6 +482,8 @@ class TypedStorage(_StorageCommon):
 
 def _pretty(values, tail):
     """PyTorch's str of a storage: one element a line, then what it is."""
+    if values is _NO_VALUES:
+        return " ...\n" + tail
     return " " + "\n ".join(str(v) for v in values) + "\n" + tail
 
 

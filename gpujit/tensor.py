@@ -14,7 +14,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import dtypes as _dt
-from .device import cpu as _cpu
+from .device import cpu as _cpu, meta as _meta_device
 from .ops import registry as _registry
 from .ops.meta import empty_strides as _empty_strides
 
@@ -221,6 +221,9 @@ class Tensor:
             # (PyTorch's VariableHooks::set_data)
             raise RuntimeError("data set to a tensor that requires gradients must be "
                                "floating point or complex dtype")
+        if (self._device is _meta_device) != (other._device is _meta_device):
+            raise RuntimeError("Attempted to call `variable.set_data(tensor)`, but `variable` "
+                               "and `tensor` have incompatible tensor type.")
         self._data, self._dtype, self._device = other._data, other._dtype, other._device
 
     @property
@@ -333,6 +336,8 @@ class Tensor:
 
     def storage_offset(self):
         a = self._data
+        if self._device is _meta_device:
+            return a.offset
         if isinstance(a, np.ndarray):
             return (a.__array_interface__["data"][0] - _base_ptr(a)) // a.itemsize
         # (CuPy: where the array starts in its allocation; as_strided's arrays have no base)
@@ -340,6 +345,8 @@ class Tensor:
 
     def data_ptr(self):
         a = self._data
+        if self._device is _meta_device:     # (no memory: torch says 0)
+            return 0
         p = a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
         if self._dtype is _dt.bfloat16:     # (2 bytes an element of its storage, whose
             base = _base_ptr(a) if isinstance(a, np.ndarray) else a.data.mem.ptr  # float32
@@ -593,6 +600,8 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                f"to Scalar")
+        if self._device is _meta_device:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
         return _ops()["aten::item"].public(self)
 
     def tolist(self):
@@ -603,7 +612,7 @@ class Tensor:
             _registry.dispatch_state.escape(self, "tolist")
         a = self._data
         if self._device is not _cpu:
-            a = a.get()
+            a = a.get()     # (a meta tensor's: "Cannot copy out of meta tensor; no data!")
         return a.tolist()
 
     def numpy(self, force=False):
@@ -719,7 +728,7 @@ class Tensor:
     def __format__(self, spec):
         # a 0-dim Tensor formats as its number (f"{t}" is "1.5"), as PyTorch's; a
         # subclass (Parameter) as its str
-        if self._data.ndim == 0 and type(self) is Tensor:
+        if self._data.ndim == 0 and type(self) is Tensor and self._device is not _meta_device:
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 
@@ -730,6 +739,13 @@ class Tensor:
     __str__ = __repr__
 
     def __reduce__(self):
+        if self._device is _meta_device:     # (no data: its sizes, strides and dtype)
+            from ._meta import rebuild_meta
+            a = self._data
+            args = (a.shape, a.element_strides(), a.offset, self._dtype.name,
+                    self.requires_grad)
+            state = _own_attrs(self)
+            return (rebuild_meta, args, state) if state else (rebuild_meta, args)
         a = self._data if self._device is _cpu else self._data.get()
         args = (a, self._dtype.name, str(self._device), self.requires_grad)
         state = _own_attrs(self)

@@ -51,6 +51,9 @@ def _make_grads(outputs, grad_outputs):
         elif tuple(g._data.shape) != tuple(o._data.shape):
             raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
                                f"{g.shape!r} and output[{i}] has a shape of {o.shape!r}.")
+        elif g._device is not o._device and "meta" in (g._device.type, o._device.type):
+            raise RuntimeError(f"invalid gradient at index {i} - expected device "
+                               f"{o._device} but got {g._device}")
         grads.append(g)
     return grads
 

@@ -512,7 +512,12 @@ class OpBackward(Node):
             kw[k] = v
         ga = grad._data
         dev = grad._device
-        xp = _np if type(ga) is _np.ndarray else _reg._xp_for(dev)
+        if type(ga) is _np.ndarray:
+            xp = _np
+        elif dev.type == "meta":
+            return None     # (a meta gradient: fn's path, through the ops' meta rules)
+        else:
+            xp = _reg._xp_for(dev)
         out = self.deriv.raw(xp, ga, **kw)
         if out is NotImplemented:
             return None

@@ -60,6 +60,9 @@ class ViewInfo:
         """An int64 tensor of the view's shape: for each element, its index in the
         base's C-order flattening."""
         a = view._data
+        if view._device.type == "meta":     # (no addresses: meta positions, its shape)
+            from .._meta import MetaArray
+            return _reg.wrap(MetaArray(a.shape, "int64"), _dt.int64, view._device)
         key = (tuple(a.shape), tuple(a.strides), _ptr(a), _ptr(self.base._data))
         if self._pos is None or self._shape != key:
             self._pos = _positions(a, self.base._data, view._device)
@@ -132,6 +135,8 @@ def _shares_memory(a, b):
         return False
     if a.base is b:
         return True         # (a NumPy / CuPy view of b itself: x[0] of a leaf)
+    if hasattr(a, "shares_memory"):     # (a meta tensor's MetaArray: gpujit/_meta.py)
+        return a.shares_memory(b)
     # (bounds only: a view op's result either is a view of its input or a fresh copy,
     # and an exact test can cost far more than the op: CuPy's runs on the device)
     return bool(_xp(a).may_share_memory(a, b))

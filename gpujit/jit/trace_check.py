@@ -238,6 +238,12 @@ def _mismatch(a, b, tol):
     from .. import dtypes as _dt
     if a.is_quantized or b.is_quantized:        # (PyTorch's check: their dequantized values)
         a, b = a.dequantize(), b.dequantize()
+    if a.is_meta or b.is_meta:      # (no values: their sizes, devices and dtypes)
+        try:
+            assert_close(a.detach(), b.detach())
+        except AssertionError as e:
+            return str(e)
+        return None
     x, y = a.detach().cpu(), b.detach().cpu()
     if tol is None:             # (a tensor constant: compared as it is, default tolerances)
         rtol = atol = None

@@ -3,6 +3,7 @@ keys and loading them back with PyTorch's checks and error messages. `Module` in
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -148,6 +149,12 @@ class ModuleStateMixin:
                                   f"{input_param.shape} from checkpoint, the shape in current "
                                   f"model is {param.shape}.")
                 continue
+            if param.is_meta and not input_param.is_meta and not assign and not _swapping():
+                warnings.warn(
+                    f"for {key}: copying from a non-meta parameter in the checkpoint to a meta "
+                    "parameter in the current model, which is a no-op. (Did you mean to "
+                    "pass `assign=True` to assign items in the state dictionary to their "
+                    "corresponding key in the module instead of copying them in place?)")
             try:
                 with _no_grad():
                     if assign:

@@ -128,7 +128,7 @@ def embedding_bag(input, weight, offsets: Optional[_gpujit.Tensor] = None,
     check = True
     if not _gpujit.jit.is_scripting():      # the data checks are not traced
         check = not _gpujit.jit.is_tracing()
-    if check and offs.numel() > 0:
+    if check and offs.numel() > 0 and not offs.is_meta:     # (meta offsets: no values)
         first = int(offs[0].item())
         if first != 0:
             raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the "

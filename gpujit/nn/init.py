@@ -100,6 +100,8 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
                       "distribution of values may be incorrect.", stacklevel=2)
     import gpujit
     g = _gen(generator)
+    if tensor.is_meta:      # (no values to draw: torch's in-place steps leave it as it is)
+        return tensor
     with _no_grad():
         # torch 2.13's sampler (so one seed gives its numbers): rejection from N(mean, std)
         # when [a, b] holds over 30% of the mass, else from U(a, b) against the density

@@ -434,7 +434,10 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
                 if g is not None:
                     param.grad = g_applied
                 continue
-            if overwrite:   # a new Parameter object (optimizers keep the old one)
+            if overwrite or (param._device.type == "meta") != (applied._device.type == "meta"):
+                # a new Parameter object (optimizers keep the old one); also where the
+                # data cannot be set (to / from the meta device: PyTorch's
+                # _has_compatible_shallow_copy_type is false there)
                 new = Parameter(applied, param.requires_grad)
                 if g is not None:
                     with _no_grad():
@@ -480,7 +483,17 @@ class Module(ModuleStateMixin, ModuleHooksMixin):
                 kw["dtype"] = dtype
             if memory_format is not None and t.dim() in (4, 5):   # as PyTorch: 4-d, 5-d only
                 kw["memory_format"] = memory_format
-            return t.to(non_blocking=non_blocking, **kw) if kw else t
+            if not kw:
+                return t
+            try:
+                return t.to(non_blocking=non_blocking, **kw)
+            except NotImplementedError as e:    # (a meta tensor's: PyTorch's hint)
+                if str(e) == "Cannot copy out of meta tensor; no data!":
+                    raise NotImplementedError(
+                        f"{e} Please use torch.nn.Module.to_empty() instead of "
+                        f"torch.nn.Module.to() when moving module from meta to a different "
+                        f"device.") from None
+                raise
 
         return self._apply(convert)
 

@@ -1019,7 +1019,7 @@ def _uint64_array(data):
 def _array_from(data, dtype, dev, copy):
     """An array on dev with dtype from arbitrary data (nested lists, arrays, tensors)."""
     a, dt, d = _array_of(data, dtype, dev, copy)
-    if dt is _dt.bfloat16 and not isinstance(data, _reg._Tensor):
+    if dt is _dt.bfloat16 and not isinstance(data, _reg._Tensor) and d.type != "meta":
         # (numbers stored as c10's BFloat16(float(x)): ops/bfloat16_support.py)
         from .bfloat16_support import round_bf16
         a = round_bf16(np if d is _cpu else xp_for(d), a)
@@ -1096,6 +1096,9 @@ def _array_of(data, dtype, dev, copy):
     elif copy:
         a = a.copy()
     target = dev or _cpu
+    if target.type == "meta":       # (torch.tensor(data, device='meta'): its sizes only)
+        from .._meta import MetaArray
+        return MetaArray(a.shape, a.dtype), dt, target
     if target is not _cpu:
         from .conversion import transfer
         a = transfer(xp_for(target), a, target)

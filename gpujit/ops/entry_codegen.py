@@ -265,6 +265,11 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
             L.append(f"    if isinstance({n}, _T) and a_{n}.ndim > 1 and "
                      f"not (a_{n}.flags.c_contiguous and a_{n}.size):")
             L.append("        lay = True")
+    # (a meta tensor's call: its meta rule, gpujit/_meta.py; on the branch a device that
+    # is not the CPU takes anyway, so that a CPU call pays nothing)
+    L.append("    if dev is _cpu: xp = _np")
+    L.append(f"    elif dev is _META: return _metacall(_op, {values})")
+    L.append("    else: xp = _xp_for(dev)")
     if op.takes_bf16:
         # (TensorIterator casts the operands to bfloat16 first, ATen's opmath scalars and
         # add's alpha aside: bfloat16_support.operands)
@@ -276,7 +281,6 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
                 "aten::add", "aten::sub"):
             L.append(f"        if type(alpha) is not int or alpha != 1: a_{operands[1]}, alpha = "
                      f"_bfalpha(dev, a_{operands[1]}, alpha)")
-    L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
     call_args = ", ".join(f"a_{n}" if n in operands or n in aux else n for n in names)
     L.append("    try:")
     L.append(f"        r = _impl(xp, {call_args})")
@@ -478,7 +482,11 @@ def _gen_generic(op, fname, consts, hook=None):
     L.append("    if dev is None:")
     L.append("        dev = _defdev[0] and _defdev_here() or _cpu" if dev_arg
              else "        dev = _cpu")
-    L.append("    xp = _np if dev is _cpu else _xp_for(dev)")
+    # (a meta tensor's call, or a factory's on the meta device: gpujit/_meta.py)
+    L.append("    if dev is _cpu: xp = _np")
+    L.append(f"    elif dev is _META: return _metacall(_op, "
+             f"({', '.join(names)}{',' if len(names) == 1 else ''}))")
+    L.append("    else: xp = _xp_for(dev)")
     for a in s.arguments:
         if a.type.base == "ScalarType":
             L.append(f"    if {a.name} is not None: {a.name} = _to_dtype({a.name})")
@@ -828,7 +836,9 @@ def _compile(op, src, fname, consts):
                                 size1_strides_c as _size1_c, like_layout as _like)
     from . import overlap as _overlap
     from .sparse_refusals import sparse_factory as _no_layout
+    from .._meta import META as _META, meta_call as _metacall
     ns = dict(__name__=_r.GENERATED_ENTRY, _S=_r.dispatch_state, _op=op, _impl=op.impl,
+              _META=_META, _metacall=_metacall,
               _T=_r._Tensor, _np=np, _nd=np.ndarray, _cpu=_cpu, _defdev=_DEFDEV,
               _defdev_here=_default_device,
               _xp_for=_xp_for, _join=_r._join_device, _Retry=_r._DevMismatchRetry,

@@ -566,7 +566,11 @@ def _number_value(t, value):
             a = np.asarray(value, dtype=np.float16)
     else:
         a = np.asarray(cast_scalar(value, t._dtype.np), dtype=t._dtype.np)
-    v = _reg.wrap(xp_for(t._device).asarray(a), t._dtype, t._device)
+    if t._device.type == "meta":    # (x[0] = 2 into a meta tensor: a meta value)
+        from .._meta import MetaArray
+        v = _reg.wrap(MetaArray((), a.dtype), t._dtype, t._device)
+    else:
+        v = _reg.wrap(xp_for(t._device).asarray(a), t._dtype, t._device)
     escape = _reg.dispatch_state.escape
     if escape is not None:
         escape(v, "constant")

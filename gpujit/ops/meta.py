@@ -140,7 +140,12 @@ def reduce_shape(shape, dim, keepdim):
     elif isinstance(dim, int):
         dims = {wrap_dim(dim, nd)}
     else:
-        dims = {wrap_dim(d, nd) for d in dim}
+        dims = set()
+        for d in dim:       # (PyTorch's dim list check: each dim once)
+            w = wrap_dim(d, nd)
+            if w in dims:
+                raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+            dims.add(w)
     if keepdim:
         return tuple(1 if i in dims else s for i, s in enumerate(shape))
     return tuple(s for i, s in enumerate(shape) if i not in dims)

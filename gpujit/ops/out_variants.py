@@ -412,6 +412,10 @@ def _restride(out, result):
     a = out._data
     if not a.ndim or tuple(out.stride()) == tuple(st) or not _dense(a.shape, st):
         return
+    if out._device.type == "meta":
+        from .._meta import MetaArray
+        out._data = MetaArray(a.shape, a.dtype, st)
+        return
     out._data = empty_strided(_reg._xp_for(out.device), a.shape, a.dtype, st)
 
 
@@ -419,6 +423,10 @@ def resize_output(out, shape):
     """Resize an out= tensor to the result's shape, as PyTorch's at::resize_output: unlike
     the user's t.resize_(), it does not count as a write of out (the write that follows
     does: one version per out= call)."""
+    if out._device.type == "meta":
+        from .._meta import MetaArray
+        out._data = MetaArray(shape, out._data.dtype)
+        return
     out._data = _reg.OPS["aten::resize_"].impl(_reg._xp_for(out.device), out._data,
                                                 list(shape))
 

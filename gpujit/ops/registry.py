@@ -239,8 +239,8 @@ def empty_layout(a):
     views of a new empty tensor compute theirs from (3, 1)); else a itself. Every Tensor's
     array passes here when it has no elements (wrap, wrap_array, wrap_view and the
     generated code's wrap_statements), so views of it take PyTorch's strides."""
-    if not a.ndim or any(a.strides):
-        return a
+    if not a.ndim or any(a.strides) or a.__class__.__name__ == "MetaArray":
+        return a        # (a meta tensor's strides are its own: gpujit/_meta.py)
     from .meta import empty_strides
     st = tuple(s * a.itemsize for s in empty_strides(a.shape))
     if type(a) is np.ndarray:       # (on a buffer it keeps: NumPy keeps the strides)
@@ -403,6 +403,8 @@ def shares_memory(a, s) -> bool:
         return False
     if type(a) is np.ndarray:
         return bool(np.may_share_memory(a, s))
+    if hasattr(a, "shares_memory"):     # (a meta tensor's MetaArray: gpujit/_meta.py)
+        return a.shares_memory(s)
     if a.device != s.device:
         return False
     import cupy
@@ -410,6 +412,8 @@ def shares_memory(a, s) -> bool:
 
 
 def _device_mismatch(op, d1, d2):
+    if d1.type == "meta" or d2.type == "meta":      # (a meta kernel's device check)
+        return RuntimeError(f"Tensor on device {d2} is not on the expected device {d1}!")
     # PyTorch's TensorIterator words it so (capital E, '!'; no op name before it)
     return RuntimeError(
         f"Expected all tensors to be on the same device, but found at "
@@ -439,6 +443,9 @@ def unwrap_for(t, dev):
     if t._device is not dev:
         if dev is _cpu:
             a = a.get()
+        elif dev.type == "meta":    # (a 0-dim CPU tensor, an index, copy_'s source)
+            from .._meta import MetaArray
+            a = MetaArray(a.shape, a.dtype)
         else:
             a = _xp_for(dev).asarray(a)
     return a

@@ -1,6 +1,7 @@
 """Tensor attributes that PyTorch code checks before it computes: the layout/backend flags
-(is_sparse, is_quantized, is_meta, is_xla... all False: gpujit's tensors are dense, strided,
-on the CPU or a CUDA device), output_nr, dim_order(), register_post_accumulate_grad_hook,
+(is_sparse, is_quantized, is_xla... all False: gpujit's tensors are dense, strided,
+on the CPU, a CUDA device or the meta device; is_meta), output_nr, dim_order(),
+register_post_accumulate_grad_hook,
 and untyped_storage() / storage() (the allocation a tensor views: nbytes, data_ptr, size).
 Installed on Tensor as properties/methods when this family is imported.
 """
@@ -25,6 +26,13 @@ def _false(self):
 
 for _name in _FALSE_FLAGS:
     setattr(Tensor, _name, property(_false, doc=f"False: gpujit has no {_name[3:]} tensors."))
+
+
+def _is_meta(self):
+    return self._device.type == "meta"
+
+
+Tensor.is_meta = property(_is_meta, doc="True for a tensor on the 'meta' device (no data).")
 
 
 def _declare_scripted_flag(name):

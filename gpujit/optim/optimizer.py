@@ -511,8 +511,28 @@ class _ElementwiseOptimizer(Optimizer):
                     b.sync_scalars()
             for p in self._stores[gi][3]:
                 if p.grad is not None:
-                    self._step_outside(p, h)
+                    if p._device.type == "meta":
+                        self._step_meta(p, gi)
+                    else:
+                        self._step_outside(p, h)
         return loss
+
+    def _step_meta(self, p, gi):
+        """A step of a meta parameter (no data: torch's in-place updates change nothing
+        but the version): its state made as torch makes it (meta tensors like p, 'step'
+        and the other scalars CPU tensors of scalar_dtype()), the step counted."""
+        import gpujit
+        st = self.state[p]
+        keys = self._stores[gi][1]
+        if self._with_step:
+            for k in ("step",) + tuple(self._scalar_keys):
+                if k not in st:
+                    st[k] = gpujit.zeros((), dtype=scalar_dtype())
+            st["step"] = st["step"] + 1
+        for k in keys:
+            if k not in st:
+                st[k] = gpujit.zeros_like(p, memory_format=gpujit.preserve_format)
+        p._vc[0] += 1
 
     # An optimizer whose state may hold a sparse tensor (SGD's momentum buffer of sparse
     # gradients, as PyTorch's) steps those parameters outside the flat buckets with
@@ -547,7 +567,7 @@ class _ElementwiseOptimizer(Optimizer):
                                    f"parameters only (their flat buffers hold each "
                                    f"parameter's elements); a sparse parameter is not "
                                    f"supported: keep the parameter dense")
-            if self._outside(p):
+            if self._outside(p) or p._device.type == "meta":   # (meta: _step_meta)
                 outside.append(p)
                 continue
             by_kind.setdefault((p._device, p._dtype), []).append(p)

@@ -539,6 +539,28 @@ def _holds_nested(key, profile):
             or any(nested(s) for s in profile.specs.values()))
 
 
+def _holds_meta(key, profile):
+    """Does a specialization's input key or profile hold a meta tensor (gpujit/_meta.py:
+    no data, which the generated array code would read)? Its graph runs op by op, each
+    op through its meta rule, as TorchScript propagates shapes on the meta device."""
+    from .profile import ListSpec, TupleSpec
+
+    def in_key(k):
+        if type(k) is tuple:
+            return any(in_key(x) for x in k)
+        return getattr(k, "type", None) == "meta"
+
+    def in_spec(spec):
+        if getattr(getattr(spec, "device", None), "type", None) == "meta":
+            return True
+        if isinstance(spec, ListSpec):
+            return in_spec(spec.elem)
+        if isinstance(spec, TupleSpec):
+            return any(in_spec(e) for e in spec.elems)
+        return False
+    return in_key(key) or any(in_spec(s) for s in profile.specs.values())
+
+
 class Specialization:
     """One generated function: the key it serves, its profile, source and graph."""
 
@@ -920,6 +942,8 @@ class Executable:
         if _holds_nested(key, profile):
             # (the generated code passes raw arrays between nodes: a nested tensor has none)
             return self._interpreting(spec, "it holds nested tensors", warn=False)
+        if _holds_meta(key, profile):
+            return self._interpreting(spec, "it holds meta tensors", warn=False)
         if self.fuse and self.fusion_budget is None:
             from .. import fusers
             # a function keeps the strategy in force when it first compiles (documented)

@@ -150,6 +150,10 @@ class _Pickler(pickle._Pickler):
                 return (_Global("torch._utils", "_rebuild_parameter_with_state"),
                         args + (dict(obj.__dict__),))
             return (_Global("torch._utils", "_rebuild_parameter"), args)
+        if isinstance(obj, Tensor) and obj.is_meta:
+            # (torch's: no storage, its sizes and strides; storage sharing is not kept)
+            return (_Global("torch._utils", "_rebuild_meta_tensor_no_storage"),
+                    (obj.dtype, tuple(obj.shape), tuple(obj.stride()), obj.requires_grad))
         if isinstance(obj, Tensor):
             storage, offset = self._storage(obj)
             args = (storage, offset, tuple(obj.shape), tuple(obj.stride()),
@@ -193,6 +197,8 @@ class _Pickler(pickle._Pickler):
     def _storage(self, t):
         from ..ops.views_strided import storage_of
         a = t._data
+        if t._device.type == "meta":
+            return self._meta_storage(t)
         flat, offset = storage_of(a)
         addr = (flat.__array_interface__["data"][0] if hasattr(flat, "__array_interface__")
                 else flat.data.ptr)
@@ -202,6 +208,29 @@ class _Pickler(pickle._Pickler):
             s = _SavedStorage(str(len(self.storages)), t.dtype.short_name, str(t.device), flat)
             self.storages[k] = s
         return s, offset
+
+
+def _meta_storage(self, t):
+    """A meta tensor's storage in a TorchScript archive, as PyTorch writes it: location
+    'meta', its elements counted, no bytes."""
+    from .._meta import MetaArray
+    a = t._data
+    root = a if a.base is None else a.base
+    base = getattr(t, "_base", None)
+    if base is not None and base._device.type == "meta":
+        root = base._data
+    k = ("meta", id(root), t.dtype.name)
+    s = self.storages.get(k)
+    if s is None:
+        n = max(root.extent(), a.extent()) // a.dtype.itemsize
+        s = _SavedStorage(str(len(self.storages)), t.dtype.short_name, "meta",
+                          MetaArray((n,), a.dtype))
+        s.root = root           # (kept alive: its id is the key)
+        self.storages[k] = s
+    return s, a.offset
+
+
+_Pickler._meta_storage = _meta_storage
 
 
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
@@ -296,6 +325,8 @@ def set_default_load_endianness(endianness):
 
 def _storage_bytes(s):
     flat = s.flat
+    if s.location == "meta":        # (a meta storage: no bytes, as PyTorch writes it)
+        return b""
     host = flat if s.location == "cpu" else flat.get()
     if s.type_name == "BFloat16":       # (2-byte storages: the bits of the float32
         import numpy as np                              # carrier, ops/bfloat16_support)
@@ -422,6 +453,14 @@ class _LoadedStorage:
         return int(self.flat.size)
 
 
+def _rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad):
+    """torch._utils._rebuild_meta_tensor_no_storage: a meta tensor of these sizes and
+    strides (torch.save of a meta tensor)."""
+    import gpujit
+    return gpujit.empty_strided(size, stride, dtype=dtype, device="meta",
+                                requires_grad=requires_grad)
+
+
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks,
                        metadata=None):
     from ..ops.registry import wrap, host_made
@@ -429,6 +468,11 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, bac
     flat = storage.flat
     isz = flat.dtype.itemsize
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if storage.device.type == "meta":       # (a meta tensor: its sizes and strides)
+        from .._meta import MetaArray
+        t = host_made(wrap(MetaArray(size, flat.dtype, stride, int(storage_offset)),
+                           storage.dtype, storage.device))
+        return t.requires_grad_(True) if requires_grad else t
     if all(size):
         need = int(storage_offset) + sum((n - 1) * s for n, s in zip(size, stride)) + 1
         if need > flat.size:
@@ -580,6 +624,7 @@ def _torch_globals():
          ("torch._utils", "_rebuild_qtensor"): _rebuild_qtensor,
          ("torch.storage", "UntypedStorage"): "UntypedStorage",
          ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+         ("torch._utils", "_rebuild_meta_tensor_no_storage"): _rebuild_meta_tensor_no_storage,
          ("torch._utils", "_rebuild_sparse_tensor"): rebuild_sparse_tensor,
          ("torch._utils", "_rebuild_nested_tensor"): rebuild_nested_tensor,
          ("torch.serialization", "_get_layout"): _get_layout,
@@ -663,6 +708,9 @@ class UnpicklerMixin:
         if key not in self._loaded:
             if not isinstance(stype, _StorageType):
                 raise pickle.UnpicklingError(f"gpujit.load: {stype!r} is not a storage type")
+            if str(location).startswith("meta"):
+                self._loaded[key] = _meta_loaded(stype, numel)
+                return self._loaded[key]
             flat = self._archive.flat(key, stype, int(numel))
             self._loaded[key] = _restored(self._restore, flat, stype, location)
         return self._loaded[key]
@@ -676,6 +724,15 @@ def _flat_of(data, stype, numel, byteorder, what):
         raise RuntimeError(f"gpujit.load: storage {what} holds {len(data)} bytes, "
                            f"{numel * dt.itemsize} expected (a truncated file?)")
     return np.frombuffer(data, dtype=dt.newbyteorder(byteorder), count=numel).astype(dt)
+
+
+def _meta_loaded(stype, numel):
+    """A storage saved from the meta device (no bytes in the file): a meta one."""
+    import numpy as np
+    from .._meta import MetaArray, META
+    from .. import dtypes as _dt
+    dt = _dt.bfloat16 if stype.bf16 else _dt.from_numpy_dtype(np.dtype(stype.dtype_name))
+    return _LoadedStorage(MetaArray((int(numel),), np.dtype(stype.dtype_name)), META, dt)
 
 
 def _restored(restore, flat, stype, location):

@@ -191,6 +191,8 @@ def _compare(actual, expected, path, rtol, atol, equal_nan, check_dtype, check_d
     if _sparse_layout(actual) or _sparse_layout(expected):
         return _compare_sparse(actual, expected, fail, rtol, atol, equal_nan, check_dtype,
                                check_device)
+    if getattr(actual, "is_meta", False) is True or getattr(expected, "is_meta", False) is True:
+        return _compare_meta(actual, expected, fail, check_dtype, check_device, opts)
     la, le = _leaf(actual), _leaf(expected)
     if la is None and le is None:
         if actual is None or expected is None:
@@ -230,6 +232,27 @@ def _compare(actual, expected, path, rtol, atol, equal_nan, check_dtype, check_d
              f"expected tensor-likes, numbers, or sequences/mappings of them")
     _compare_leaves(la, le, fail, rtol, atol, equal_nan, check_dtype, check_device,
                     check_stride=opts.check_stride)
+
+
+def _compare_meta(actual, expected, fail, check_dtype, check_device, opts):
+    """PyTorch's comparison where a tensor is on the meta device: its attributes (shape,
+    device, dtype, strides when asked), never values (it has none)."""
+    from ..tensor import Tensor
+    if not (isinstance(actual, Tensor) and isinstance(expected, Tensor)):
+        fail(f"No comparison between {type(actual).__name__} and {type(expected).__name__}: "
+             f"a meta tensor compares with tensors only")
+    if tuple(actual.shape) != tuple(expected.shape):
+        fail(f"The values for attribute 'shape' do not match: {_size(actual.shape)} != "
+             f"{_size(expected.shape)}.")
+    if check_device and actual.device is not expected.device:
+        fail(f"The values for attribute 'device' do not match: {actual.device} != "
+             f"{expected.device}.")
+    if check_dtype and actual.dtype is not expected.dtype:
+        fail(f"The values for attribute 'dtype' do not match: {_dtype_str(actual.dtype)} != "
+             f"{_dtype_str(expected.dtype)}.")
+    if opts.check_stride and actual.numel() > 0 and actual.stride() != expected.stride():
+        fail(f"The values for attribute 'stride()' do not match: {actual.stride()} != "
+             f"{expected.stride()}.")
 
 
 def _number_type(leaf):

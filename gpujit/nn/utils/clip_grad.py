@@ -118,6 +118,11 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     if len(tensors) == 0:
         return _wrap(np.zeros((), np.float32), _dt.float32, _cpu)
     first = tensors[0]._device
+    if first.type == "meta":    # (torch's norms of meta tensors: a meta scalar)
+        if error_if_nonfinite:
+            raise RuntimeError("Tensor.item() cannot be called on meta tensors")
+        import gpujit
+        return gpujit.empty((), dtype=tensors[0].dtype, device=first)
     buckets = {}
     for t in tensors:
         try:
@@ -160,6 +165,10 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     parameters = _as_list(parameters)
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
+        return
+    if total_norm._device.type == "meta":       # (no values: each grad "written")
+        for g in grads:
+            g._vc[0] += 1
         return
     xp = xp_for(total_norm._device)
     with _on_device(total_norm._device):   # clamped on the norm's device: no host sync
@@ -209,6 +218,9 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     for p in _as_list(parameters):
         g = p.grad
         if g is None:
+            continue
+        if g._device.type == "meta":
+            g._vc[0] += 1
             continue
         try:
             a = g._data
