@@ -28,7 +28,7 @@ from ..ir.schema_match import has_side_effects
 from .batch_norm import is_parameter_use
 from .fusibility import CONSTANT_CHUNK as KIND, FUSED_CONCAT as CAT, UNSQUEEZE
 
-__all__ = ["KIND", "CAT", "to_constant_chunks", "to_fused_concats", "restore",
+__all__ = ["KIND", "CAT", "to_constant_chunks", "to_fused_concats", "restore", "cats_as_aten",
            "space_shapes", "chunk_params", "concat_params"]
 _META = "constant_chunk"        # node.meta: what `restore` needs to rebuild the pair
 
@@ -191,6 +191,27 @@ def _restore_concat(graph, cat):
     cat.output.replace_all_uses_with(node.output)
     _take_over(node.output, cat.output)
     cat.destroy()
+
+
+def cats_as_aten(subgraph) -> int:
+    """A group's prim::FusedConcat nodes as `prim::ListConstruct` + `aten::cat` again, as
+    NNC's TensorExprGroup subgraph holds them (graph_for's text); the group's runtime
+    (fusers/group.FusedGroup) works on a copy with them made FusedConcat nodes again
+    (to_fused_concats). Returns how many."""
+    cats = [n for n in subgraph.nodes if n.kind == CAT]
+    for cat in cats:
+        _restore_concat(subgraph, cat)
+    if cats:                    # (the dims: the subgraph's int constants of that value)
+        ints = {}
+        for n in list(subgraph.nodes):
+            d = _int_constant(n.output) if n.kind == "prim::Constant" else None
+            if d is None:
+                continue
+            first = ints.setdefault(d, n)
+            if first is not n:
+                n.output.replace_all_uses_with(first.output)
+                n.destroy()
+    return len(cats)
 
 
 def restore(graph) -> int:

@@ -35,12 +35,13 @@ from .._dump import dumping as _dumping
 from .._gc import gc_paused
 from ..ir import types as T
 from ..ops.overlap import own_layout
+from .chunks import to_fused_concats
 from .functionalize import inplace_on_copies
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, node_device
 from .guards import ArgGuard, Guard, build_dispatcher, display_name, stride_order
 from .kernel_api import (EmptySpace, KernelSpec, LauncherBusy, ShapeMismatch, cut_dims,
                          default_builder, register_maker)
-from .parts import PartsRunner, parts_of
+from .parts import PartsRunner, parts_of, space_parts
 from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
                          layout_perm, in_layout, permute_cuts, space_problem,
                          output_relayouts, relaid_out, size1_strides, restrided)
@@ -301,7 +302,13 @@ class FusedGroup:
         if target not in TARGETS:
             raise ValueError(f"FusedGroup target must be one of {TARGETS}, got {target!r}")
         self.node = node
-        self.subgraph = subgraph_of(node)
+        sub = subgraph_of(node)
+        if any(n.kind == "aten::cat" for n in sub.nodes):
+            # (the group's cats as the kernels read them: NNC's subgraph text holds
+            # ListConstruct + aten::cat, fusers/chunks.cats_as_aten)
+            sub = sub.copy()
+            to_fused_concats(sub)
+        self.subgraph = sub
         self.budget = budget if budget is not None else FusionBudget()
         self.target = target
         self.builder = builder if builder is not None else default_builder
@@ -328,6 +335,7 @@ class FusedGroup:
         # make no one iteration space
         self._parts = parts_of(self.subgraph)
         self._split = None
+        self._spaces: dict = {}     # space_parts' parts -> their PartsRunner
         self.split_calls = 0
         self._cuts = any(n.kind in (CONSTANT_CHUNK, FUSED_CONCAT) for n in self.subgraph.nodes)
         # unsqueezes: the kernel reads views of inputs (fusers/views.py), planned once
@@ -385,6 +393,8 @@ class FusedGroup:
             return self._spent(args)
         if action == "split":       # its parts' sizes make no one space: one kernel each
             return self._run_split(args, detail)
+        if action == "spaces":      # an uneven chunk's pieces: one kernel per result shape
+            return self._run_spaces(args, *detail)
         if action == "space":       # no kernel computes these sizes: unfused, no budget
             if not self._space_noted:
                 self._space_noted = True
@@ -427,18 +437,23 @@ class FusedGroup:
             no_space = "space" if self._parts is None else "split"
             sig = tuple((a.shape, a.dtype) if k == "tensor" else type(a)
                         for a, k in zip(args, self.kinds))
-            why = self._no_space.get(sig)
-            if why is not None:
-                return no_space, why
+            known = self._no_space.get(sig)
+            if known is not None:
+                return known
             try:
                 typed = retype(self.subgraph, args, dev, True)
             except Exception as e:
                 return "untyped", e
             why = space_problem(typed)
             if why is not None:
+                parts = None
+                if self._parts is None and self._derived is None and any(
+                        n.kind == CONSTANT_CHUNK for n in typed.nodes):
+                    parts = space_parts(typed, space_problem)
+                known = (no_space, why) if parts is None else ("spaces", (parts, why))
                 if len(self._no_space) < 64:
-                    self._no_space[sig] = why
-                return no_space, why
+                    self._no_space[sig] = known
+                return known
             if self._cuts:
                 cuts = cut_dims(typed)
         kind = self.budget.next_kind(self)
@@ -574,6 +589,21 @@ class FusedGroup:
                 split = self._split
         self.split_calls += 1
         return split.run(args)
+
+    def _run_spaces(self, args, parts, why):
+        """Run the parts of the group that space_parts found for these sizes (the pieces of
+        an uneven chunk) as groups of their own (made on first need, per set of parts)."""
+        key = tuple((tuple(k), tuple(o)) for k, o in parts)
+        runner = self._spaces.get(key)
+        if runner is None:
+            with self._lock:
+                runner = self._spaces.get(key)
+                if runner is None:
+                    runner = self._spaces[key] = PartsRunner(self, parts, "space")
+                    _dump(f"{self.name}: {why}; its results of each shape run as a group "
+                          f"of their own ({len(parts)}) for such sizes")
+        self.split_calls += 1
+        return runner.run(args)
 
     def _note_failure(self, msg):
         _dump(f"{self.name}: {msg}")

@@ -32,7 +32,7 @@ from ..ops.registry import wrapped_constant
 from ..passes.alias_analysis import AliasDb, is_mutable_type
 from ..ir.schema_match import SIDE_EFFECT_KINDS, is_nondeterministic
 from .chunks import (restore, space_shapes, to_constant_chunks,
-                     to_fused_concats)
+                     to_fused_concats, cats_as_aten)
 from .batch_norm import BATCH_NORM, is_parameter_use
 from .functionalize import functionalize_inplace, restore_unfused_writes
 from .fusibility import (CONSTANT_CHUNK, FUSED_CONCAT, UNSQUEEZE, unfusible_reason,
@@ -252,7 +252,11 @@ def _iteration_space_problem(consumer, producer, space):
             sizes[tuple(t.sizes)] = None
     if len(sizes) <= 1:
         return None
-    sizes = list(sizes)
+    # an uneven chunk's smaller last piece (and what is computed from it) counts with the
+    # shape of a whole piece: the group runs such pieces in a kernel of their own
+    # (fusers/parts.py, space_parts), as NNC keeps `x.chunk(3)` of 10 rows in one group
+    whole = _uneven_pieces(consumer, producer)
+    sizes = list(dict.fromkeys(whole.get(x, x) for x in sizes))
     rank = max(len(x) for x in sizes)
     for d in range(1, rank + 1):
         seen = {x[-d] for x in sizes if len(x) >= d and x[-d] != 1}
@@ -262,6 +266,23 @@ def _iteration_space_problem(consumer, producer, space):
             return (f"its inputs' (or results') sizes do not broadcast together ({a} and "
                     f"{b}): one kernel walks one iteration space")
     return None
+
+
+def _uneven_pieces(*nodes):
+    """{the shape of an uneven chunk's last piece: the shape of its other pieces} for the
+    prim::ConstantChunk nodes among nodes (or in their subgraphs), as profiled."""
+    out = {}
+    for n in nodes:
+        for c in (subgraph_of(n).nodes if is_group(n) else (n,)):
+            if c.kind != CONSTANT_CHUNK or len(c.outputs) < 2:
+                continue
+            shapes = [o.type.sizes for o in c.outputs]
+            if any(x is None or None in x for x in shapes):
+                continue
+            first, last = tuple(shapes[0]), tuple(shapes[-1])
+            if last != first and all(tuple(x) == first for x in shapes[:-1]):
+                out[last] = first
+    return out
 
 
 def _parameter_shape(group, v):
@@ -312,6 +333,23 @@ def _cat_into_cut(consumer, producer):
     return False
 
 
+def _merge_chunk_copies(sub):
+    """Chunks of one value with one (chunks, dim) in a group's subgraph become one: each
+    reader's group took a copy of its own (`own_view`), and the groups merged since (NNC's
+    group has one prim::ConstantChunk)."""
+    first = {}
+    for n in list(sub.nodes):
+        if n.kind != CONSTANT_CHUNK:
+            continue
+        key = (n.inputs[0], n.attrs["chunks"], n.attrs["dim"])
+        kept = first.setdefault(key, n)
+        if kept is n:
+            continue
+        for new, old in zip(kept.outputs, n.outputs):
+            old.replace_all_uses_with(new)
+        n.destroy()
+
+
 class _Partitioner:
     def __init__(self, graph, min_group_size):
         self.graph = graph
@@ -342,6 +380,8 @@ class _Partitioner:
         if groups:
             position = _definition_order(self.graph)
             for g in groups:
+                _merge_chunk_copies(subgraph_of(g))
+                cats_as_aten(subgraph_of(g))
                 sort_inputs(g, position.__getitem__)
                 sort_outputs(g)
         return groups
@@ -350,7 +390,26 @@ class _Partitioner:
         return is_group(node) or self.reasons.get(node, "constant") is None
 
     def create_groups(self, block):
-        changed = True
+        self.scan_block(block)
+        for n in list(block.nodes):
+            for b in n.blocks:
+                self.create_groups(b)
+        while True:
+            prev, merged_any = None, False
+            for n in [n for n in block.nodes if is_group(n)]:
+                merged = self.try_merge(n, prev) if prev is not None else None
+                merged_any = merged_any or merged is not None
+                prev = merged if merged is not None else n
+            # two groups that read one producer (the pieces of `(x * y).chunk(3)` read by
+            # two chains) are one now: the producer, refused while a second group read its
+            # result, may join (NNC's group holds the mul, the chunk and both chains)
+            if not (merged_any and self.scan_block(block)):
+                break
+
+    def scan_block(self, block) -> bool:
+        """Merge producers into consumers, last node first, until nothing merges; True
+        when anything did."""
+        changed, any_merge = True, False
         while changed:
             changed = False
             i = len(block.nodes) - 1
@@ -358,17 +417,11 @@ class _Partitioner:
                 node = block.nodes[i]
                 group = self.scan(node)
                 if group is not None:
-                    changed = True
+                    changed = any_merge = True
                     i = block.nodes.index(group)     # rescan the grown group
                 else:
                     i -= 1
-        for n in list(block.nodes):
-            for b in n.blocks:
-                self.create_groups(b)
-        prev = None
-        for n in [n for n in block.nodes if is_group(n)]:
-            merged = self.try_merge(n, prev) if prev is not None else None
-            prev = merged if merged is not None else n
+        return any_merge
 
     def scan(self, node):
         """Merge one producer into node (a fusible node or a group); the group or None."""

@@ -30,7 +30,7 @@ from gpujit._gc import gc_paused
 
 from . import cache as _cache
 from .cache import CacheInfo, cache_info, clear_cache
-from .chunks import cut_dims
+from .chunks import cut_dims, kernel_form
 from .emit import generate
 from .launch import EmptySpace, LauncherBusy, ShapeMismatch, make_launcher
 from .spec import ArgSpec, KernelSpec, KernelBuildError, arg_spec, check_args
@@ -82,6 +82,7 @@ class Kernel:
 
 def spec_for(subgraph, args, device=None, static=True) -> KernelSpec:
     """The KernelSpec of `subgraph` for these arguments (arrays and numbers)."""
+    subgraph = kernel_form(subgraph)      # (its cats as the kernels compute them)
     if device is None:
         from gpujit.device import device as _device
         dev = next((getattr(a, "device", None) for a in args

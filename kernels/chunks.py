@@ -35,7 +35,7 @@ from gpujit.ops.shape import chunk_rule
 
 from .spec import ArgSpec, KernelBuildError
 
-__all__ = ["KIND", "CAT", "Piece", "Branch", "distribute", "cut_dims"]
+__all__ = ["KIND", "CAT", "Piece", "Branch", "distribute", "cut_dims", "kernel_form"]
 
 KIND = "prim::ConstantChunk"
 CAT = "prim::FusedConcat"
@@ -203,6 +203,32 @@ class Branch:
     size: int
     nodes: list
     local: list
+
+
+def kernel_form(graph):
+    """graph with each `aten::cat(prim::ListConstruct(...), <int constant>)` (a fusion
+    group's subgraph prints its cats so, as NNC's) as the prim::FusedConcat node the
+    kernels compute (a copy; graph itself when it has none)."""
+    def cats(g):
+        for n in g.nodes:
+            if n.kind != "aten::cat" or len(n.inputs) != 2:
+                continue
+            lst, d = n.inputs
+            val = d.node.attrs.get("value") if d.node.kind == "prim::Constant" else None
+            if lst.node.kind == "prim::ListConstruct" and len(lst.uses) == 1 and \
+                    isinstance(val, int) and not isinstance(val, bool) and lst.node.inputs:
+                yield n, lst.node, val
+    if next(cats(graph), None) is None:
+        return graph
+    g = graph.copy()
+    for n, build, dim in list(cats(g)):
+        cat = g.create(CAT, list(build.inputs), attrs={"dim": dim},
+                       output_types=[n.output.type], source_range=n.source_range)
+        cat.insert_before(n)
+        n.output.replace_all_uses_with(cat.output)
+        n.destroy()
+        build.destroy()
+    return g
 
 
 def distribute(graph, inputs):

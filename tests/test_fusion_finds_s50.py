@@ -294,10 +294,6 @@ def returned(x):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="s50 merge: g50's folding of a ListConstruct of tensor "
-                   "constants was taken back (CI: a folded list written by a.reverse() compared "
-                   "wrong in test_jit_list_dict_port; torch.tensor(..., dtype=) and sampling "
-                   "programs failed with dtype errors); to redo with those tests run")
 def test_cat_and_stack_of_tensor_constants_fold():
     """TorchScript's ConstantPropagation folds a prim::ListConstruct of tensor constants
     (a Tensor[] constant) and the cat / stack reading it, so the fusion group reads one
@@ -317,10 +313,6 @@ def test_cat_and_stack_of_tensor_constants_fold():
     assert "aten::stack" not in str(s.graph_for(x))
 
 
-@pytest.mark.xfail(strict=True, reason="s50 merge: g50's folding of a ListConstruct of tensor "
-                   "constants was taken back (CI: a folded list written by a.reverse() compared "
-                   "wrong in test_jit_list_dict_port; torch.tensor(..., dtype=) and sampling "
-                   "programs failed with dtype errors); to redo with those tests run")
 def test_tensor_list_constant_prints_as_torchscript():
     f = script(LIST_SRC, "runtime_dim")
     x = gpujit.ones(2, 4)

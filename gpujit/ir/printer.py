@@ -106,6 +106,8 @@ def format_constant(v, type_=None, _inside=False) -> str:
     # (a bool inside a list or tuple is True / False, as IValue's printer writes it: torch
     # 2.13's `prim::Constant[value=(False, True)]`; alone it is 0 / 1)
     if isinstance(v, list):
+        if v and all(isinstance(x, Tensor) for x in v):
+            return "[<Tensors>]"        # (a Tensor[] constant, as IValue prints a TensorList)
         et = type_.elem if isinstance(type_, T.ListType) else None
         return "[" + ", ".join(str(x) if isinstance(x, bool) else format_constant(x, et, True)
                                for x in v) + "]"

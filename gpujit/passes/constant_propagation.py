@@ -30,6 +30,11 @@ the interpreter runs them.
   container): TorchScript folds `return torch.ones(2)` too and hands every call the same
   tensor, which the caller can then change for the next call; gpujit makes it afresh.
   Inlining folds a callee's body with tensors=False (its caller's writes are not seen).
+  A prim::ListConstruct of tensor constants that nothing writes (no reverse() / append /
+  in-place op on an element) and that does not leave the graph becomes a Tensor[] constant
+  (`prim::Constant[value=[<Tensors>]]`, TorchScript's tryInsertConstant of a TensorList),
+  so `torch.cat([torch.ones(2), torch.zeros(2)]) * x` folds the cat too; the generated
+  code binds it as a list of arrays (runtime/codegen.py), as it unwraps a Tensor[] input.
 
 Never folded: ops with side effects, in-place writes or random numbers; a list that
 something writes to or that leaves the graph (a constant is one shared object); and any
@@ -241,7 +246,8 @@ class _Folder:
         them, not when an output may leave the graph (module docstring)."""
         if node.kind in _SKIP or node.blocks or calls_autograd(node):
             return False
-        if node.op is None or has_side_effects(node) or is_nondeterministic(node):
+        if node.kind != "prim::ListConstruct" and (    # (a list of tensors: for a cat)
+                node.op is None or has_side_effects(node) or is_nondeterministic(node)):
             return False
         db = self.aliases
         return not any(is_mutable_type(v.type) and db.has_writers(v)
@@ -274,7 +280,8 @@ class _Folder:
         if len(results) != len(node.outputs):
             return False
         for out, r in zip(node.outputs, results):
-            if _holds_tensor(r) and not _tensor_constant(r, out.type):
+            if _holds_tensor(r) and not (_tensor_constant(r, out.type) or _tensor_list_constant(
+                    r, out.type)):
                 return False
             if not _holds_tensor(r) and not _fits(r, out.type):
                 return False
@@ -424,6 +431,16 @@ def _tensor_constant(v, t) -> bool:
     from ..tensor import Tensor
     return isinstance(v, Tensor) and isinstance(t, T.TensorType) and \
         not v.requires_grad and type(v) is Tensor
+
+
+def _tensor_list_constant(v, t) -> bool:
+    """Can a constant hold v, a list of tensors (a prim::ListConstruct of tensor constants,
+    `torch.cat([torch.ones(2), torch.zeros(2)])`'s), for an output of type t? Each one a
+    constant tensor (_tensor_constant), as TorchScript inserts a Tensor[] constant, so the
+    cat / stack that reads it folds too."""
+    return isinstance(v, list) and isinstance(t, T.ListType) and \
+        isinstance(t.elem, T.TensorType) and bool(v) and \
+        all(_tensor_constant(x, t.elem) for x in v)
 
 
 def _python(v):

@@ -330,6 +330,10 @@ class CodeGenerator:
             self.objs[v] = self.bind(val, f"c{v.debug_name}_t")
         elif isinstance(val, _dt.dtype):
             e = self.bind_dtype(val)
+        elif isinstance(val, list) and val and all(isinstance(t, Tensor) for t in val):
+            # (a Tensor[] constant: the generated code's tensor lists hold arrays, as
+            # _assemble unwraps a Tensor[] input)
+            e = self.bind([t._data for t in val], f"c{v.debug_name}")
         else:
             e = self.bind(val, f"c{v.debug_name}")
         self.names[v] = e

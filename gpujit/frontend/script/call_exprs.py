@@ -28,7 +28,8 @@ _FUNCTION_METHODS = frozenset({"unique", "unique_consecutive"})
 # x.float() / x.long() / ...: x.to(<dtype>) (Tensor methods eager code has in Python)
 _CAST_METHODS = {"float": "float32", "double": "float64", "half": "float16",
                  "long": "int64", "int": "int32", "short": "int16", "char": "int8",
-                 "byte": "uint8", "bool": "bool", "bfloat16": "bfloat16"}
+                 "byte": "uint8", "bool": "bool", "bfloat16": "bfloat16",
+                 "cfloat": "complex64", "cdouble": "complex128"}
 _STAR_TEMPS = itertools.count()
 
 # annotate(number / int / float, tensor): the conversion TorchScript inserts
