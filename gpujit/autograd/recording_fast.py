@@ -321,7 +321,13 @@ def _linear_recorder(op, generic):
     for o in (top, aop, mop):
         p = _rec._PLANS.get(o)
         if p is None:
+            # (as _recorded_call makes a plan: with the op's recorder, which t(), addmm
+            # and mm called on their own (and the 3-D linear's decomposition) use)
             p = _rec._PLANS[o] = _rec._make_plan(o)
+            if type(p) is tuple and o not in _rec._RECORDERS:
+                rec = make_recorder(o, p)
+                if rec is not None:
+                    _rec._RECORDERS[o] = rec
         if type(p) is not tuple:
             return generic
         plans[o] = p
@@ -365,10 +371,35 @@ def _linear_recorder(op, generic):
                 return (ag.acc, 0)
         return edge_of(t)
 
+    vop = OPS["aten::view"]
+    call = _rec.autograd_call
+
+    def batched(x, w, b):
+        # an input of 3 or more dims, contiguous, with a 1-D bias: torch's
+        # _flatten_nd_linear, addmm of the input's rows (ViewBackward0 of the input) viewed
+        # back (ViewBackward0 of the product), as _linear_composite records it: the view
+        # op's own recorded calls around this recorder's matrix path
+        xa, wa, ba = x._data, w._data, b._data
+        if not xa.flags.c_contiguous or xa.__class__ is not nd or \
+                wa.__class__ is not nd or wa.ndim != 2 or x._dtype not in plain_dt or \
+                w._dtype is not x._dtype or b._dtype is not x._dtype or \
+                xa.shape[-1] != wa.shape[1] or ba.shape != (wa.shape[0],) or \
+                not xa.size or not wa.shape[0]:
+            return fallback((x, w, b))
+        shape = list(xa.shape[:-1])
+        shape.append(wa.shape[0])
+        r = recorder((call(vop, (x, [-1, xa.shape[-1]])), w, b))
+        return call(vop, (r, shape))
+
     def recorder(args):
         if len(args) != 3:
             return fallback(args)
         x, w, b = args
+        if b is not None and x.__class__ in types and x._data.ndim >= 3 and \
+                w.__class__ in types and b.__class__ in types and not live[0] and \
+                ds.hook is ds.autograd and ds.tracing is None and \
+                op.derivative is d and op.composite is composite and op.refuse_grad is refuse:
+            return batched(x, w, b)
         if live[0] or ds.hook is not ds.autograd or ds.tracing is not None or \
                 op.derivative is not d or op.composite is not composite or \
                 op.refuse_grad is not refuse or x.__class__ not in types or \
