@@ -232,3 +232,51 @@ def test_batched_linear_bits_as_torch():
         out.append([y.detach().numpy().copy()] + [t.grad.numpy().copy() for t in (x, w, b)])
     for a, b in zip(*out):
         np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- nll_loss / cross_entropy
+# (every target a class, none ignored, no weights: the cascade sum of ATen's CPU kernel
+# without _nll_cascade's masks; the same additions, so the same bits)
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.float16])
+def test_nll_common_case_equals_the_cascade(dt):
+    from gpujit.ops import nn_loss_nll as M
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 16, 17, 300):
+        for fill in (None, -0.0, np.inf, np.nan):
+            lp = rng.standard_normal((n, 4)).astype(dt)
+            if fill is not None:
+                lp[rng.random((n, 4)) < 0.5] = fill
+            t = rng.integers(0, 4, n)
+            for red, name in ((1, "mean"), (2, "sum")):
+                got = M._nll(np, lp, t, None, red, -100, dt)
+                ref = M._nll_cascade(lp, t, t != -100, None, name, dt)
+                assert got.tobytes() == ref.tobytes(), (n, fill, name)
+
+
+def test_cross_entropy_values_and_errors():
+    x = gpujit.from_numpy(_r(5, 3)).requires_grad_()
+    t = gpujit.tensor([0, 2, 1, 1, 0])
+    y = F.cross_entropy(x, t)
+    xv = _r(5, 3).astype(np.float64)
+    lp = xv - np.log(np.exp(xv).sum(1, keepdims=True))
+    np.testing.assert_allclose(y.item(), -lp[np.arange(5), [0, 2, 1, 1, 0]].mean(), rtol=1e-6)
+    assert y.grad_fn.name() == "NllLossBackward0"
+    with pytest.raises(IndexError, match="Target 3 is out of bounds."):
+        F.cross_entropy(x, gpujit.tensor([0, 3, 1, 1, 0]))
+    # an ignored target, a class weight: their paths
+    z = F.cross_entropy(x, gpujit.tensor([0, -100, 1, 1, 0]), reduction="sum")
+    np.testing.assert_allclose(z.item(), -lp[[0, 2, 3, 4], [0, 1, 1, 0]].sum(), rtol=1e-6)
+
+
+def test_cross_entropy_bits_as_torch():
+    torch = pytest.importorskip("torch")
+    xv, tv = _r(7, 5, seed=3) * 4, np.random.default_rng(4).integers(0, 5, 7)
+    out = []
+    for T in (torch, gpujit):
+        x = T.from_numpy(xv.copy()).requires_grad_()
+        y = T.nn.functional.cross_entropy(x, T.from_numpy(tv.copy()))
+        y.backward()
+        out.append((y.detach().numpy().copy(), x.grad.numpy().copy()))
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
