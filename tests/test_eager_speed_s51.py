@@ -109,6 +109,15 @@ def test_batched_linear_4d_and_noncontiguous_input():
     np.testing.assert_array_equal(y1, y2)
     for a, b in zip(g1, g2):
         np.testing.assert_array_equal(a, b)
+    # a contiguous input that is itself a recorded view of a leaf (x[1:]): its rows' view
+    # is a view of the leaf
+    xv = _r(3, 3, 4)
+    (s1, b1, y1, g1), (s2, b2, y2, g2) = _run(xv, wv, bv, (True, True, True),
+                                              _r(2, 3, 3, seed=5), input_view=lambda t: t[1:])
+    assert s1 == s2 and b1 == b2 and s1[2][0][2][1][0] == "ViewBackward0"
+    np.testing.assert_array_equal(y1, y2)
+    for a, b in zip(g1, g2):
+        np.testing.assert_array_equal(a, b)
     # a transposed (non-contiguous) input: torch's matmul then add_ (the op's general path)
     xv = _r(2, 4, 3)
     (s1, _, y1, g1), (s2, _, y2, g2) = _run(xv, wv, bv, (True, True, True), _r(2, 3, 3, seed=4),
@@ -157,7 +166,7 @@ def test_linear_installs_recorders_of_t_addmm_mm():
     # F.linear first (its recorder makes the plans of t / addmm / mm), then each on its own
     lin = gpujit.nn.Linear(3, 3)
     lin(gpujit.ones(2, 3))
-    for name in ("aten::t", "aten::addmm", "aten::mm"):
+    for name in ("aten::t", "aten::addmm", "aten::mm", "aten::view"):
         assert registry.OPS[name] in R._RECORDERS, name
     a = gpujit.from_numpy(_r(3, 3)).requires_grad_()
     y = gpujit.addmm(lin.bias, a, a.t()) + a.mm(a)
