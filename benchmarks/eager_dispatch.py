@@ -5,7 +5,9 @@ nothing, so what is timed is the dispatch: Tensor method -> registry op -> NumPy
 result wrapping, and with `_grad` the recording of the backward node too): `a + b`,
 `a * 2.0`, `a.tanh()`, `a @ b`, `a.sum()`, `a.view(16)`, `a[0]`, `a[:, 1]`,
 `a[1:3, 0]`, `zeros(4, 4)`, and `+`, `*`, `tanh`, `sum`, `@`, `a[0]`, `* 2.0`, `** 2`,
-`/ 2.0` and F.linear (with a bias) on tensors that require grad. gpujit and PyTorch (when installed) run in the same process, interleaved: each
+`/ 2.0` and F.linear (with a bias) on tensors that require grad, a recorded view then an
+op, and small model pieces (_model_cases: nn.Linear on 2-D / 3-D input, cross_entropy, an
+MLP training step with SGD / Adam). gpujit and PyTorch (when installed) run in the same process, interleaved: each
 number is the best over `--repeats` rounds of the mean µs per call in a batch of at least
 10 ms (the best, not the median: the dev machine is shared, and load only adds); the
 ratio is gpujit's over PyTorch's (over NumPy's equivalent call where PyTorch is absent).
@@ -55,7 +57,38 @@ def _cases(lib):
             "matmul_grad": lambda: ag @ bg, "index_int_grad": lambda: ag[0],
             "mul_scalar_grad": lambda: ag * 2.0, "pow_scalar_grad": lambda: ag ** 2,
             "div_scalar_grad": lambda: ag / 2.0,
-            "linear_grad": lambda: lib.nn.functional.linear(ag, bg, cg)}
+            "linear_grad": lambda: lib.nn.functional.linear(ag, bg, cg),
+            "view_mul_grad": lambda: ag.view(16) * 2.0, "t_mul_grad": lambda: ag.t() * 2.0,
+            **_model_cases(lib, g)}
+
+
+def _model_cases(lib, g):
+    """Small model pieces with grad (session 51): nn.Linear(16, 16) on (8, 16) and on
+    (2, 4, 16) (torch's _flatten_nd_linear chain), its fwd + sum + backward, F.cross_entropy
+    of (8, 10) logits, and a training step of an MLP 16-32-10 (zero_grad, forward,
+    cross_entropy, backward, SGD with momentum / Adam step)."""
+    nn = lib.nn
+    lin = nn.Linear(16, 16)
+    x2 = lib.randn(8, 16, generator=g)
+    x3 = lib.randn(2, 4, 16, generator=g).requires_grad_()
+    logits = lib.randn(8, 10, generator=g).requires_grad_()
+    tgt = lib.randint(0, 10, (8,), generator=g)
+    net = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 10))
+    sgd = lib.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    adam = lib.optim.Adam(net.parameters(), lr=1e-3)
+    ce = nn.functional.cross_entropy
+
+    def step(opt):
+        def f():
+            opt.zero_grad()
+            ce(net(x2), tgt).backward()
+            opt.step()
+        return f
+    return {"module_linear_grad": lambda: lin(x2),
+            "module_linear3d_grad": lambda: lin(x3),
+            "linear3d_fwd_bwd": lambda: lin(x3).sum().backward(),
+            "cross_entropy_grad": lambda: ce(logits, tgt),
+            "mlp_step_sgd": step(sgd), "mlp_step_adam": step(adam)}
 
 
 # the clock timed by: wall time (perf_counter), or this process's CPU time (process_time:

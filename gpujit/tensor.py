@@ -72,7 +72,7 @@ SAME_DTYPE = "same"      # (_AutogradMeta.grad_dtype's default: the tensor's dty
 class _AutogradMeta:
     """Per-tensor autograd state, created only when a tensor takes part in autograd.
     output_nr: which output of grad_fn this tensor is; acc: a leaf's AccumulateGrad node;
-    has_views: a view of it was recorded; view_refs: a WeakSet of the recorded views that
+    has_views: a view of it was recorded; view_refs: weak references to the recorded views that
     share its memory (None before the first); view: for a recorded view that shares its
     base's memory, autograd.views.ViewInfo (its base), else None; no_grad_view: a view
     taken in no_grad mode of a tensor that requires grad (an in-place write to it with

@@ -732,7 +732,7 @@ def _shares_memory(t) -> bool:
     base = a.base
     n = sys.getrefcount(base) - 3   # (t's array, `base` here and getrefcount's argument)
     if n > 0 and t._ag is not None and t._ag.view_refs:
-        n -= sum(1 for v in t._ag.view_refs if v._data.base is base)
+        n -= sum(1 for v in _views.live_views(t._ag) if v._data.base is base)
     return n > 0
 
 

@@ -304,6 +304,19 @@ def _generated(op, plan):
 # (nodes, saved values, edges, view marks) and hands any other call to `generic` (the
 # op's generated recorder) or the general path.
 
+def _plan_of(o):
+    """Op o's recording plan, made as _recorded_call makes it where it has none yet: with
+    o's recorder installed, which o's own later calls use."""
+    p = _rec._PLANS.get(o)
+    if p is None:
+        p = _rec._PLANS[o] = _rec._make_plan(o)
+        if type(p) is tuple and o not in _rec._RECORDERS:
+            rec = make_recorder(o, p)
+            if rec is not None:
+                _rec._RECORDERS[o] = rec
+    return p
+
+
 def _linear_recorder(op, generic):
     """aten::linear of a float32 / float64 CPU matrix: torch's composite, addmm(bias,
     input, weight.t()) (AddmmBackward0 -> (bias, input, TBackward0 -> weight)), without a
@@ -319,9 +332,7 @@ def _linear_recorder(op, generic):
     top, aop, mop = OPS["aten::t"], OPS["aten::addmm"], OPS["aten::mm"]
     plans = {}
     for o in (top, aop, mop):
-        p = _rec._PLANS.get(o)
-        if p is None:
-            p = _rec._PLANS[o] = _rec._make_plan(o)
+        p = _plan_of(o)
         if type(p) is not tuple:
             return generic
         plans[o] = p
@@ -365,10 +376,65 @@ def _linear_recorder(op, generic):
                 return (ag.acc, 0)
         return edge_of(t)
 
+    vop = OPS["aten::view"]
+    vplan = _plan_of(vop)
+    if type(vplan) is not tuple or vplan[1] is None or vplan[4] != (("self_shape", 1, 0),) \
+            or vplan[6] or vplan[7] != "one":
+        vplan = None        # (view's derivative changed: batched inputs keep the general path)
+    else:
+        vd, vcls, vname = vplan[:3]
+    shape_param = _reg.shape_param
+
+    def view_of(t, shape):
+        # t.view(shape) of a C-contiguous t, as view's recorder records it (ViewBackward0
+        # saving self_shape, the result a recorded view of t's base)
+        ta = t._data
+        a = ta.view()
+        a.shape = shape
+        v = wrap_view(a, t._device, t)
+        e = edge(t)
+        if e is None:
+            return v
+        node = vcls(vop, vd, {"self_shape": shape_param(t)}, [(tuple(ta.shape), t._dtype)],
+                    (e,), ((tuple(a.shape), v._dtype, v._device),))
+        ag = v._ag = AGM()
+        ag.requires_grad = True
+        ag.grad_fn = node
+        ag.output_nr = 0
+        node.out_refs = [wref(v)]
+        if t._ag is not None:
+            t._ag.has_views = True
+        attach_views((t,), (v,), False)
+        return v
+
+    def batched(x, w, b):
+        # an input of 3 or more dims, contiguous, with a 1-D bias: torch's
+        # _flatten_nd_linear, addmm of the input's rows (ViewBackward0 of the input) viewed
+        # back (ViewBackward0 of the product), as _linear_composite records it: the view
+        # op's own recorded calls around this recorder's matrix path
+        xa, wa, ba = x._data, w._data, b._data
+        if not xa.flags.c_contiguous or xa.__class__ is not nd or \
+                wa.__class__ is not nd or wa.ndim != 2 or x._dtype not in plain_dt or \
+                w._dtype is not x._dtype or b._dtype is not x._dtype or \
+                xa.shape[-1] != wa.shape[1] or ba.shape != (wa.shape[0],) or \
+                not xa.size or not wa.shape[0]:
+            return fallback((x, w, b))
+        if vplan is None or vop.derivative is not vd or vop.composite is not None or \
+                vop.refuse_grad is not None or known.get(vop) is not True or \
+                x._device is not cpu:
+            return fallback((x, w, b))
+        r = recorder((view_of(x, (-1, xa.shape[-1])), w, b))
+        return view_of(r, xa.shape[:-1] + (r._data.shape[1],))
+
     def recorder(args):
         if len(args) != 3:
             return fallback(args)
         x, w, b = args
+        if b is not None and x.__class__ in types and x._data.ndim >= 3 and \
+                w.__class__ in types and b.__class__ in types and not live[0] and \
+                ds.hook is ds.autograd and ds.tracing is None and \
+                op.derivative is d and op.composite is composite and op.refuse_grad is refuse:
+            return batched(x, w, b)
         if live[0] or ds.hook is not ds.autograd or ds.tracing is not None or \
                 op.derivative is not d or op.composite is not composite or \
                 op.refuse_grad is not refuse or x.__class__ not in types or \

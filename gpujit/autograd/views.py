@@ -19,6 +19,7 @@ with registry ops (`index_select`, `index_put`), so double backward works throug
 from __future__ import annotations
 
 import weakref
+from weakref import ref as _wref
 
 from .. import dtypes as _dt
 from ..ops import registry as _reg
@@ -133,10 +134,13 @@ def _from_parts(flat, shape):
 def _shares_memory(a, b):
     if a.size == 0 or b.size == 0:
         return False
-    if a.base is b:
-        return True         # (a NumPy / CuPy view of b itself: x[0] of a leaf)
     if hasattr(a, "shares_memory"):     # (a meta tensor's MetaArray: gpujit/_meta.py)
         return a.shares_memory(b)
+    ab = a.base
+    if ab is not None and (ab is b or ab is getattr(b, "base", None)):
+        # (a NumPy / CuPy view of b itself, x[0] of a leaf, or of the array b views: a
+        # view op's result is a view of its input or a fresh copy, which views nothing)
+        return True
     # (bounds only: a view op's result either is a view of its input or a fresh copy,
     # and an exact test can cost far more than the op: CuPy's runs on the device)
     return bool(_xp(a).may_share_memory(a, b))
@@ -166,17 +170,44 @@ def attach_views(args, results, multi=False):
             r._ag.view.multi = multi
             if getattr(r, "_base", None) is None:
                 r._base = base      # (Tensor._base: the root, as PyTorch's view of a leaf)
+            elif getattr(r, "_nograd_view", False):
+                # (wrap_view's mark of a view made in no_grad mode: the recorders run the
+                # view op with grad mode off, but this view is recorded, as torch's)
+                del r._nograd_view
             if base._ag is not None:
                 track_view(base, r)
 
 
+class _ViewRefs(list):
+    """A base's weak references to its recorded views; `limit`: its length at which the
+    dead ones are dropped next (twice the live ones left by the last pruning, 16 at
+    least), so it keeps within twice the live views at O(1) a view."""
+    __slots__ = ("limit",)
+
+
 def track_view(base, view):
-    """Record in base's autograd state that `view` is a recorded view of it."""
+    """Record in base's autograd state that `view` is a recorded view of it: a weak
+    reference appended to base's list (live_views reads it). (Not a WeakSet: its add and
+    the callback each dead view runs are Python code, ~1.5 us a recorded view of a long-
+    lived base, weight.t() in every F.linear.)"""
     ag = base._ag
     ag.has_views = True
-    if ag.view_refs is None:
-        ag.view_refs = weakref.WeakSet()
-    ag.view_refs.add(view)
+    refs = ag.view_refs
+    if refs is None:
+        refs = ag.view_refs = _ViewRefs()
+        refs.limit = 16
+    refs.append(_wref(view))
+    if len(refs) >= refs.limit:
+        refs[:] = [r for r in refs if r() is not None]
+        refs.limit = max(16, 2 * len(refs))
+
+
+def live_views(ag):
+    """The recorded views (track_view) still alive of a base with autograd state ag."""
+    refs = ag.view_refs
+    if not refs:
+        return ()
+    return [v for v in (r() for r in refs) if v is not None]
 
 
 def sync_view(t):

@@ -63,10 +63,35 @@ def _nll(xp, logp, target, weight, reduction, ignore_index, out_dtype):
     CPU, 'sum' and 'mean' add as PyTorch's CPU kernels (_cascade_sum) in out_dtype."""
     if logp.ndim == 1:
         lp, t = logp[None], target.reshape(1)
+    elif logp.ndim == 2:
+        lp, t = logp, target        # (the class dim is the last already)
     else:
         lp, t = xp.moveaxis(logp, 1, -1), target
     c = lp.shape[-1]
     t = t.astype(np.int64, copy=False)
+    if xp is np and weight is None and t.size and ignore_index < 0 and \
+            reduction_name(reduction) != "none":
+        lo, hi = int(t.min()), int(t.max())
+        if lo >= 0 and hi < c:
+            # (the common case: every target a class, none ignored, no weights; the same
+            # cascade sum as _nll_cascade's, without its masks and index lists)
+            dt = np.dtype(out_dtype)
+            tf = t.reshape(-1)
+            n = tf.size
+            with np.errstate(over="ignore", invalid="ignore"):
+                vals = -lp.reshape(-1, c)[np.arange(n), tf].astype(dt, copy=False)
+                power = max(4, (n - 1).bit_length() // _CASCADE_LEVELS if n > 1 else 0)
+                if n <= 1 << power:
+                    # (_cascade_sum_all of one run: the values after the first added in
+                    # order from 0, then the first, each sum from 0: -0. made 0.)
+                    z = dt.type(0)
+                    loss = z + (np.add.accumulate(vals[1:])[-1] + z) if n > 1 else z
+                    loss = loss + (vals[0] + z)
+                else:
+                    loss = _cascade_sum_all(vals[:, None], 1 << power, dt)[0]
+                if reduction_name(reduction) == "mean":
+                    loss = loss / dt.type(n)
+            return np.asarray(loss, dt)
     valid = t != ignore_index
     if t.size:
         bad = valid & ((t < 0) | (t >= c))
