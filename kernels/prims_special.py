@@ -338,6 +338,44 @@ for _name in [f"_{n}_{s}" for n in UNARY for s in ("f32", "f64")] + ["_expsq_f64
                        for d in _deps))
 
 
+# float32 on the CPU: ATen's float steps, the very numba functions of eager's ufuncs
+# (ops/_special_kernels.jit32: fused and eager give torch 2.13's float32 bits); the cache
+# key of a kernel is its text, so the text names the digest of that file. (CUDA and the
+# simulator compute in float64 and round, as the CuPy array code.)
+_F32_STEPS = ("ndtri", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+              "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+              "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+              "airy_ai")
+
+
+def _file_digest(name):
+    import hashlib
+    import os
+    from gpujit import ops
+    with open(os.path.join(os.path.dirname(ops.__file__), name), "rb") as f:
+        return hashlib.sha1(f.read()).hexdigest()
+
+
+_SK_DIGEST = _file_digest("_special_kernels.py")
+_K_ARGS = {"modified_bessel_k0": "0, False", "modified_bessel_k1": "1, False",
+           "scaled_modified_bessel_k0": "0, True", "scaled_modified_bessel_k1": "1, True"}
+for _n in _F32_STEPS:
+    _deps, _srcs = _DEFS[f"_{_n}_f32"]
+    _head = (f"# ops/_special_kernels.py {_SK_DIGEST}\n"
+             f"from gpujit.ops._special_kernels import jit32 as _sk_jit32\n")
+    if _n in _K_ARGS:       # (a family's function of x, order, scaled)
+        _cpu = _head + f"""_sk_{_n} = _sk_jit32({_n!r})[0]
+
+
+@DEVICE
+def _{_n}_f32(x):
+    return _sk_{_n}(x, {_K_ARGS[_n]})
+"""
+    else:
+        _cpu = _head + f"_{_n}_f32 = _sk_jit32({_n!r})[0]\n"
+    _define(f"_{_n}_f32", {**_srcs, "cpu": _cpu}, deps=_deps)
+
+
 # spherical_bessel_j0 in its dtype, as ATen's kernel and eager (ops/_special_kernels.py):
 # the Taylor polynomial contracted into FMAs, C's sin / sinf (torch 2.13's bits)
 _define("_fmaf_f32", {"cpu": "_fmaf_f32 = _fma_f32\n", "cuda": """
