@@ -421,12 +421,18 @@ _DEGREE = """\
 
 
 def _poly(name, body, extra_deps=()):
-    for s, F in (("f32", "_f32"), ("f64", "_f64")):
+    # ({FMA}: the recurrence's a * b - c rounded once, as GCC contracts ATen's step)
+    # (acos / cos / sin: C's, acosf ... for float32 (`_<fn>_h`), as ATen's scalar kernel
+    # and eager call them; not the kernels' NumPy / SVML forms)
+    for s, F, fma, c in (("f32", "_f32", "_fmaf_f32", "_{fn}_h"),
+                         ("f64", "_f64", "_fma_f64", "_cm_{fn}_f64")):
         src = (f"\n@DEVICE\ndef _{name}_{s}(x, n):\n    x = {F}(x)\n" + _DEGREE
-               + body).replace("{F}", F).replace("{s}", s)
+               + body).replace("{F}", F).replace("{s}", s).replace("{FMA}", fma)
+        for fn in ("acos", "cos", "sin"):
+            src = src.replace(f"_{fn}_{s}(", c.format(fn=fn) + "(")
         _define(f"_{name}_{s}", src,
                 deps=tuple(d.replace("{s}", s) for d in extra_deps)
-                + (f"_acos_{s}", f"_cos_{s}", f"_sin_{s}"))
+                + tuple(c.format(fn=fn) for fn in ("acos", "cos", "sin")) + (fma,))
 
 
 def _chebyshev_body(kind, shifted):
@@ -474,7 +480,7 @@ def _chebyshev_body(kind, shifted):
             "    two_y = {F}(y + y)\n"
             "    for k in range(2, m + 1):\n"
             "        if q != q:\n            break\n"
-            "        r = {F}({F}(two_y * q) - p)\n"
+            "        r = {F}({FMA}(two_y, q, -p))\n"
             "        p = q\n        q = r\n"
             "    return q\n")
 
@@ -484,8 +490,8 @@ for _k in "tuvw":
         _poly(f"{'shifted_' if _sh else ''}chebyshev_polynomial_{_k}", _chebyshev_body(_k, _sh))
 
 for _phys, _name in ((True, "hermite_polynomial_h"), (False, "hermite_polynomial_he")):
-    _step = ("{F}({F}({F}(x + x) * q) - {F}({F}(2 * (k - 1)) * p))" if _phys else
-             "{F}({F}(x * q) - {F}({F}(k - 1) * p))")
+    _step = ("{F}({FMA}({F}(x + x), q, -{F}({F}(2 * (k - 1)) * p)))" if _phys else
+             "{F}({FMA}(x, q, -{F}({F}(k - 1) * p)))")
     _poly(_name, """\
     if m == 0:
         return {F}(1.0)
@@ -520,7 +526,7 @@ _poly("laguerre_polynomial_l", """\
     for k in range(2, m + 1):
         if q != q:
             break
-        r = {F}({F}({F}({F}({F}(2 * (k - 1)) + omx) * q) - {F}({F}(k - 1) * p)) / {F}(k))
+        r = {F}({F}({FMA}({F}({F}(2 * (k - 1)) + omx), q, -{F}({F}(k - 1) * p))) / {F}(k))
         p = q
         q = r
     return q
@@ -539,7 +545,7 @@ _poly("legendre_polynomial_p", """\
     for k in range(2, m + 1):
         if q != q:
             break
-        r = {F}({F}({F}({F}({F}(2 * k - 1) * x) * q) - {F}({F}(k - 1) * p)) / {F}(k))
+        r = {F}({F}({FMA}({F}({F}(2 * k - 1) * x), q, -{F}({F}(k - 1) * p))) / {F}(k))
         p = q
         q = r
     return q

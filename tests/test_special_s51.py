@@ -175,3 +175,66 @@ def test_dense_sweep_matches_torch():
             x64 = x.astype(np.float64)
         for xx in (x, x64):
             assert _bits_equal(f(torch.from_numpy(xx)).numpy(), g(tt.from_numpy(xx)).numpy())
+
+
+# ------------------------------------------------------------------ orthogonal polynomials
+# ATen's recurrences with GCC's FMA ((x + x) * q - p: one rounding) and C's acosf / cosf in
+# the closed forms; torch 2.13's float32 bits as uint32 of these (x, n)
+_PX = [0.3, -0.7, 0.95, 1.5, -2.25, 0.12]
+_PN = [3.0, 5.0, 8.0, 6.0, 4.0, 11.0]
+_POLY32 = {
+    "chebyshev_polynomial_t": [3209347204, 1059831497, 3209895968, 1126236160, 1126533120,
+                               3212325183],
+    "chebyshev_polynomial_u": [3212568429, 1068689868, 1063607751, 1136427008, 1135552512,
+                               3212822196],
+    "shifted_chebyshev_polynomial_w": [1060789813, 3301911351, 3224807576, 1164357632,
+                                       1179297792, 1050143734],
+    "hermite_polynomial_h": [3227030389, 3255434803, 3304451030, 3276341248, 1127419904,
+                             3348399814],
+    "hermite_polynomial_he": [3210706158, 3236404805, 3270891645, 1101897728, 3219095552,
+                              3298309197],
+    "laguerre_polynomial_l": [1047267375, 1089623739, 1033459505, 1054454579, 1107780992,
+                              1023403466],
+    "legendre_polynomial_p": [3200505611, 1052441428, 3188947673, 1117682048, 1119553728,
+                              3194848173]}
+POLYS = ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+         "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+         "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+         "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+         "laguerre_polynomial_l", "legendre_polynomial_p")
+
+
+@pytest.mark.parametrize("name", sorted(_POLY32))
+def test_polynomial_float32_bits_as_torch(name):
+    got = getattr(torch.special, name)(torch.tensor(_PX), torch.tensor(_PN)).numpy()
+    assert got.tobytes() == np.array(_POLY32[name], np.uint32).tobytes(), got
+
+
+def test_polynomials_fused_as_eager():
+    sys.path.insert(0, os.path.dirname(__file__))
+    from test_kernels import traced
+    from gpujit import kernels as K
+    rng = np.random.default_rng(5)
+    for dt in (np.float32, np.float64):
+        x = np.concatenate([rng.uniform(-1.1, 1.1, 300), [1.0, -1.0, 0.0, 0.5]]).astype(dt)
+        n = rng.integers(0, 13, len(x)).astype(dt)
+
+        def fn(a, b):
+            return tuple(getattr(torch.special, nm)(a * 1.0, b) for nm in POLYS)
+        k = K.build(K.spec_for(traced(fn, x, n), (x, n)), "cpu")
+        for nm, a, b in zip(POLYS, k(x, n), fn(torch.from_numpy(x), torch.from_numpy(n))):
+            assert _bits_equal(a, b.numpy()), (nm, dt)
+
+
+def test_polynomials_match_torch():
+    tt = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    for dt in (np.float32, np.float64):
+        x = np.concatenate([rng.uniform(-1.2, 1.2, 3000), rng.standard_normal(500) * 3])
+        n = np.concatenate([rng.integers(-1, 14, 3300), rng.integers(0, 300, 200)])
+        x, n = x.astype(dt), n.astype(dt)
+        n[:4] = [np.nan, np.inf, 129, 7.5]
+        for nm in POLYS:
+            got = getattr(torch.special, nm)(torch.from_numpy(x), torch.from_numpy(n))
+            want = getattr(tt.special, nm)(tt.from_numpy(x), tt.from_numpy(n))
+            assert _bits_equal(got.numpy(), want.numpy()), (nm, dt)

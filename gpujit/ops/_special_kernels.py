@@ -19,10 +19,10 @@ import math
 import numpy as np
 
 from . import special_coeffs as C
-from ._fma_intrinsics import fma_f32 as _fma32, fma_f64 as _fma64
+from ._fma_intrinsics import fma as _fma_either, fma_f32 as _fma32, fma_f64 as _fma64
 from .numba_helpers import njit, vectorize
 
-__all__ = ["ufunc", "NAMES", "CEPHES_I", "FLOAT32_STEPS", "jit32"]
+__all__ = ["ufunc", "NAMES", "CEPHES_I", "FLOAT32_STEPS", "jit32", "fma_ufunc"]
 
 _F = np.float32
 
@@ -760,6 +760,20 @@ def ufunc(name):
         else:
             u = vectorize(["float32(float32)", "float64(float64)"], _FLOAT64_FUNCTIONS[key])
         _UFUNCS[key] = u
+    return u
+
+
+def _fma_py(a, b, c):
+    return _fma_either(a, b, c)
+
+
+def fma_ufunc():
+    """a * b + c rounded once, of float32 (or float64) arrays: the FMAs GCC contracts
+    ATen's steps to, for the array code (ops/special_more.py's polynomials)."""
+    u = _UFUNCS.get("fma")
+    if u is None:
+        u = _UFUNCS["fma"] = vectorize(["float32(float32, float32, float32)",
+                                        "float64(float64, float64, float64)"], _fma_py)
     return u
 
 

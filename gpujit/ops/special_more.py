@@ -94,10 +94,23 @@ def _wide(v):
 
 def _fma(a, b, c):
     """a * b + c, as the FMA GCC contracts it to in ATen's float kernels: float32 rounded
-    once (the exact float64 product plus c, rounded: float32 steps); float64 as written."""
+    once (the exact float64 product plus c, rounded: float32 steps); float64 as written
+    (the Bessel functions' float64 array code keeps Cephes' double steps, as eager's)."""
     if _is32(a, b, c):
         return (_wide(a) * _wide(b) + _wide(c)).astype(np.float32)
     return a * b + c
+
+
+def _fma_any(a, b, c):
+    """a * b + c rounded once in either dtype (the polynomials' recurrences, as ATen's
+    kernels compiled with FMAs): NumPy arrays through ops/_special_kernels.fma_ufunc; CuPy
+    as _fma."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        dt = np.result_type(a, b, c)
+        if dt == np.float32 or dt == np.float64:
+            from ._special_kernels import fma_ufunc
+            return fma_ufunc()(a, b, c)
+    return _fma(a, b, c)
 
 
 def _polevl(coeffs, z):
@@ -497,6 +510,13 @@ def _recurrence(xp, active, n, p, q, step, first_k, nan_stops=True):
     return q
 
 
+def _libm(xp, name, a):
+    """C's acos / cos / sin (acosf ... for float32), as ATen's scalar kernels call them
+    (NumPy's own, SVML's on AVX512 hosts, differ by an ulp here and there)."""
+    from .half_libm import call_float
+    return call_float(xp, name, a)
+
+
 def _parity(xp, n, even, odd):
     return xp.where(xp.fmod(n, 2.0) == 0, even, odd)
 
@@ -523,25 +543,25 @@ def chebyshev(xp, x, n, kind, shifted):
         first = {("t", False): 7, ("u", False): 9, ("v", False): 9, ("w", False): 9,
                  ("w", True): 5}.get((kind, shifted), 7)
         inside = (n >= first) & (xp.abs(y) < 1.0)
-        th = xp.arccos(xp.where(inside, y, 0.0))
+        th = _libm(xp, "acos", xp.where(inside, y, 0.0))
         if kind == "t":
-            closed = xp.cos(n * th)
+            closed = _libm(xp, "cos", n * th)
         elif kind == "u":
-            s = xp.sin(th)
-            closed = xp.where(s != 0.0, xp.sin((n + 1.0) * th) / s,
-                              (n + 1.0) * xp.cos((n + 1.0) * th) / y)
+            s = _libm(xp, "sin", th)
+            closed = xp.where(s != 0.0, _libm(xp, "sin", (n + 1.0) * th) / s,
+                              (n + 1.0) * _libm(xp, "cos", (n + 1.0) * th) / y)
         elif kind == "v":
-            closed = xp.where(xp.sin(th / 2.0) != 1.0,
-                              xp.cos((n + 0.5) * th) / xp.cos(th / 2.0),
+            closed = xp.where(_libm(xp, "sin", th / 2.0) != 1.0,
+                              _libm(xp, "cos", (n + 0.5) * th) / _libm(xp, "cos", th / 2.0),
                               odd_sign * (n + n + 1.0))
         else:
             fallback = odd_sign if shifted else xp.where(x > 0, n + n + 1.0, odd_sign)
-            closed = xp.where(xp.cos(th / 2.0) != 1.0,
-                              xp.sin((n + 0.5) * th) / xp.sin(th / 2.0), fallback)
+            closed = xp.where(_libm(xp, "cos", th / 2.0) != 1.0,
+                              _libm(xp, "sin", (n + 0.5) * th) / _libm(xp, "sin", th / 2.0), fallback)
         loop = ~(top | bottom | inside) & (n >= 2)
         two_y = y + y
         rec = _recurrence(xp, loop, n, xp.ones_like(y), q1,
-                          lambda k, p, q: two_y * q - p, 2)
+                          lambda k, p, q: _fma_any(two_y, q, -p), 2)
         r = xp.where(n == 0, 1.0, xp.where(n == 1, q1, rec))
         r = xp.where(inside, closed, r)
         r = xp.where(bottom, at_bottom, r)
@@ -557,9 +577,9 @@ def hermite(xp, x, n, physicists, limit):
         q1 = x + x if physicists else x
         loop = (n >= 2) & (n <= limit)
         if physicists:
-            step = lambda k, p, q: (x + x) * q - (2.0 * (k - 1)) * p   # noqa: E731
+            step = lambda k, p, q: _fma_any(x + x, q, -((2.0 * (k - 1)) * p))   # noqa: E731
         else:
-            step = lambda k, p, q: x * q - (k - 1.0) * p                # noqa: E731
+            step = lambda k, p, q: _fma_any(x, q, -((k - 1.0) * p))              # noqa: E731
         rec = _recurrence(xp, loop, n, xp.ones_like(x), q1, step, 2, nan_stops=False)
         r = xp.where(n > limit, math.nan, rec)
         r = xp.where(n == 0, 1.0, xp.where(n == 1, q1, r))
@@ -572,7 +592,7 @@ def laguerre(xp, x, n):
         q1 = 1.0 - x
         loop = (n >= 2) & (x != 0)
         rec = _recurrence(xp, loop, n, xp.ones_like(x), q1,
-                          lambda k, p, q: ((2.0 * (k - 1) + (1.0 - x)) * q - (k - 1.0) * p)
+                          lambda k, p, q: _fma_any(2.0 * (k - 1) + (1.0 - x), q, -((k - 1.0) * p))
                           / k, 2)
         r = xp.where(n == 0, 1.0, xp.where(n == 1, q1, rec))
         r = xp.where(x == 0, 1.0, r)
@@ -585,7 +605,8 @@ def legendre(xp, x, n):
         end = xp.abs(x) == 1.0
         loop = (n >= 2) & ~end
         rec = _recurrence(xp, loop, n, xp.ones_like(x), x,
-                          lambda k, p, q: ((2.0 * k - 1.0) * x * q - (k - 1.0) * p) / k, 2)
+                          lambda k, p, q: _fma_any((2.0 * k - 1.0) * x, q, -((k - 1.0) * p)) / k,
+                          2)
         r = xp.where(n == 0, 1.0, xp.where(n == 1, x, rec))
         r = xp.where(end, xp.where((x > 0) | (xp.fmod(n, 2.0) == 0), 1.0, -1.0), r)
         return xp.where(n < 0, 0.0, r)
