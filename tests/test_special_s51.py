@@ -91,17 +91,6 @@ def test_i0_family_float32_bits_as_torch(name):
     assert got.tobytes() == np.array(_I_TORCH32[name], np.uint32).tobytes(), got
 
 
-def test_float32_is_not_the_float64_value_rounded():
-    """The old way (float64 steps, one rounding) misses torch's float32 bits here."""
-    missed = 0
-    for name in NAMES:
-        x = torch.tensor(_inputs(name), dtype=torch.float64)
-        with np.errstate(over="ignore"):
-            via64 = getattr(torch.special, name)(x).numpy().astype(np.float32)
-        missed += int((via64.view(np.uint32) != np.array(_TORCH32[name], np.uint32)).sum())
-    assert missed >= 20
-
-
 def test_float32_edges():
     f = torch.special
     x = torch.tensor([0.0, -0.0, float("inf"), float("-inf"), float("nan"), -1.0])
@@ -129,29 +118,40 @@ def test_out_and_layouts_float32():
     assert np.array_equal(out.numpy(), ref)
 
 
-def test_fused_float32_as_eager():
-    """A fused CPU kernel calls eager's float32 functions: the same bits."""
+# (a few functions: each costs a numba compile on CI)
+FUSED = ("bessel_y1", "modified_bessel_k0", "airy_ai", "ndtri")
+FUSED_POLYS = ("chebyshev_polynomial_t", "shifted_chebyshev_polynomial_w",
+               "hermite_polynomial_h", "laguerre_polynomial_l")
+
+
+def test_fused_as_eager():
+    """A fused CPU kernel calls eager's float32 functions and the polynomials' FMA steps
+    (float32 and float64): the same bits."""
     sys.path.insert(0, os.path.dirname(__file__))
     from test_kernels import traced
     from gpujit import kernels as K
     rng = np.random.default_rng(51)
-    x = np.concatenate([rng.standard_normal(300) * 6, rng.random(100),
+    x = np.concatenate([rng.standard_normal(200) * 6, rng.random(50),
                         [0.0, -0.0, np.inf, np.nan, 4.0, 10.0, 16.0]]).astype(np.float32)
+    p = np.concatenate([rng.uniform(-1.1, 1.1, 250), [1.0, -1.0, 0.0, 0.5, 2.0, 3.0, 9.0]])
+    n = rng.integers(0, 13, len(p)).astype(np.float64)
 
-    def fn(a):
+    def fn(a, b, c):
         h = a * 0.5
-        return tuple(getattr(torch.special, n)(h) for n in NAMES)
-    g = traced(fn, x)
-    k = K.build(K.spec_for(g, (x,)), "cpu")
-    got = k(x)
-    want = fn(torch.from_numpy(x))
-    for n, a, b in zip(NAMES, got, want):
-        assert a.dtype == np.float32 and _bits_equal(a, b.numpy()), n
+        return tuple(getattr(torch.special, nm)(h, c.float()) if nm in FUSED_POLYS
+                     else getattr(torch.special, nm)(h) for nm in FUSED + FUSED_POLYS) \
+            + (torch.special.legendre_polynomial_p(b * 1.0, c),)
+    args = (x, p, n)
+    k = K.build(K.spec_for(traced(fn, *args), args), "cpu")
+    got = k(*args)
+    want = fn(*(torch.from_numpy(v) for v in args))
+    for nm, a, b in zip(FUSED + FUSED_POLYS + ("legendre_polynomial_p",), got, want):
+        assert _bits_equal(a, b.numpy()), nm
 
 
 def test_scripted_float32_as_eager():
     def f(a):
-        return torch.special.bessel_j1(a) * torch.special.modified_bessel_k0(a.abs() + 0.1)
+        return torch.special.bessel_y1(a.abs()) * torch.special.modified_bessel_k0(a.abs() + 0.1)
     s = torch.jit.script(f)
     x = torch.tensor(np.linspace(-12, 12, 97, dtype=np.float32))
     for _ in range(3):                    # (the profiled runs, then the optimized graph)
@@ -208,22 +208,6 @@ POLYS = ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomi
 def test_polynomial_float32_bits_as_torch(name):
     got = getattr(torch.special, name)(torch.tensor(_PX), torch.tensor(_PN)).numpy()
     assert got.tobytes() == np.array(_POLY32[name], np.uint32).tobytes(), got
-
-
-def test_polynomials_fused_as_eager():
-    sys.path.insert(0, os.path.dirname(__file__))
-    from test_kernels import traced
-    from gpujit import kernels as K
-    rng = np.random.default_rng(5)
-    for dt in (np.float32, np.float64):
-        x = np.concatenate([rng.uniform(-1.1, 1.1, 300), [1.0, -1.0, 0.0, 0.5]]).astype(dt)
-        n = rng.integers(0, 13, len(x)).astype(dt)
-
-        def fn(a, b):
-            return tuple(getattr(torch.special, nm)(a * 1.0, b) for nm in POLYS)
-        k = K.build(K.spec_for(traced(fn, x, n), (x, n)), "cpu")
-        for nm, a, b in zip(POLYS, k(x, n), fn(torch.from_numpy(x), torch.from_numpy(n))):
-            assert _bits_equal(a, b.numpy()), (nm, dt)
 
 
 def test_polynomials_match_torch():
