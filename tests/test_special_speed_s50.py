@@ -27,6 +27,11 @@ SPECIAL = ("ndtri", "erfcx", "log_ndtr", "bessel_j0", "bessel_j1", "bessel_y0", 
            "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
            "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
            "spherical_bessel_j0", "airy_ai")
+# (eager float32 computes ATen's float steps: gpujit/ops/_special_kernels._PER_DTYPE)
+FLOAT32_STEPS = ("ndtri", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+                 "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+                 "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+                 "spherical_bessel_j0", "airy_ai", "i0", "i1", "i0e", "i1e")
 CEPHES_I = {"i0": torch.i0, "i1": torch.special.i1, "i0e": torch.special.i0e,
             "i1e": torch.special.i1e}
 
@@ -77,8 +82,13 @@ def test_compiled_as_array_code(name):
         x32 = x64.astype(np.float32)
     got32, want32 = _eager(name, x32), _array_code(name, x32)
     assert got32.dtype == want32.dtype == np.float32
-    # (spherical_bessel_j0: torch's float steps, an ulp from the float64 value at most)
-    assert _ulps(got32, want32).max() <= (1 if name == "spherical_bessel_j0" else 0)
+    if name in FLOAT32_STEPS:
+        # (ATen's float steps, as torch 2.13 (tests/test_special_s51.py): near the float64
+        # value rounded where float32 keeps the digits: the large-x phases x - pi/4 lose them)
+        k = (np.abs(x32) <= 20) & np.isfinite(want32)
+        np.testing.assert_allclose(got32[k], want32[k], rtol=2e-5, atol=2e-6, equal_nan=True)
+    else:
+        assert _ulps(got32, want32).max() == 0
     got64, want64 = _eager(name, x64), _array_code(name, x64)
     assert got64.dtype == np.float64
     d = _ulps(got64, want64)
@@ -188,7 +198,7 @@ def test_special_values_torch(name):
     got = getattr(torch.special, name)(torch.tensor(x, dtype=torch.float64)).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
     assert (np.signbit(got) == np.signbit(np.array(want))).all()
-    if name == "spherical_bessel_j0":       # (float32 steps: test_spherical_bessel_j0_...)
+    if name in FLOAT32_STEPS:       # (float32 steps: tests/test_special_s51.py)
         return
     # float32: the float64 value of the float32 input, rounded once
     x32 = np.array(x, np.float32)

@@ -293,6 +293,9 @@ def _bag_node(weight, per_sample_weights, sparse):
     return records_node(weight, per_sample_weights, sparse)
 
 
+from ..ops.nn_embedding_bag import bag_segments  # noqa: E402
+
+
 def _bag_op(weight, indices, offsets, scale_grad_by_freq, mode, sparse, per_sample_weights,
             include_last_offset, pidx):
     from ..ops.nn_embedding_bag import embedding_bag_op
@@ -309,21 +312,9 @@ def _embedding_bags(weight, indices, offsets, scale_grad_by_freq: bool, mode: in
     -1 for none): registry ops, each recording."""
     dim = weight.size(1)
     n = indices.numel()
-    nb = offsets.numel() - 1 if include_last_offset else offsets.numel()
-    starts = offsets[:nb].to(_gpujit.int64).contiguous()
-    idx = indices.to(_gpujit.int64)
-    pos = _gpujit.arange(n, device=indices.device)
-    bag = _gpujit.searchsorted(starts, pos, right=True) - 1
-    keep = (idx != pidx) & (bag >= 0)
-    seg = _gpujit.where(keep, bag, _gpujit.full_like(bag, nb))    # left out: a spare bag
-    count_seg = seg
-    if mode != 2 and padding_idx is None and include_last_offset and \
-            weight.dtype != _gpujit.float64:
-        # ATen's float32/float16 sum/mean kernel without padding_idx sums the last bag up
-        # to offsets[-1] (bag_size, and so the mean's divisor, still counts to the end of
-        # indices); its float64 kernel runs the bag to the end, as max mode does
-        seg = _gpujit.where(pos < offsets[nb].to(_gpujit.int64), seg,
-                            _gpujit.full_like(seg, nb))
+    # (left out: a spare bag nb; seg ends the last bag where ATen's float kernels do)
+    idx, pos, bag, keep, count_seg, seg, nb = bag_segments(
+        indices, offsets, mode, include_last_offset, pidx, weight.dtype)
     if sparse:
         # (weight's gradient sparse: embedding's, one entry per index but padding_idx's,
         # as PyTorch's _embedding_bag_sparse_backward)

@@ -18,3 +18,20 @@ def _fma_intrinsic(llty, nbty, name):
 
 fma_f32 = _fma_intrinsic(ir.FloatType(), types.float32, "llvm.fma.f32")
 fma_f64 = _fma_intrinsic(ir.DoubleType(), types.float64, "llvm.fma.f64")
+
+
+def _fma_either(typingctx, a, b, c):
+    """fma of three float32 or three float64 values (llvm.fma.f32 / .f64 by their type)."""
+    if not (a == b == c) or a not in (types.float32, types.float64):
+        return None
+    llty = ir.FloatType() if a == types.float32 else ir.DoubleType()
+    name = "llvm.fma.f32" if a == types.float32 else "llvm.fma.f64"
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(llty, [llty] * 3), name)
+        return builder.call(fn, args)
+    return a(a, a, a), codegen
+
+
+fma = intrinsic(_fma_either)

@@ -19,10 +19,10 @@ import math
 import numpy as np
 
 from . import special_coeffs as C
-from ._fma_intrinsics import fma_f32 as _fma32, fma_f64 as _fma64
+from ._fma_intrinsics import fma as _fma_either, fma_f32 as _fma32, fma_f64 as _fma64
 from .numba_helpers import njit, vectorize
 
-__all__ = ["ufunc", "NAMES", "CEPHES_I"]
+__all__ = ["ufunc", "NAMES", "CEPHES_I", "FLOAT32_STEPS", "jit32", "fma_ufunc"]
 
 _F = np.float32
 
@@ -218,14 +218,6 @@ _j0_f64 = njit(_j0_f64_py)
 _j1_f64 = njit(_j1_f64_py)
 
 
-def _bessel_j0(x):
-    return _j0_f64(np.float64(x))
-
-
-def _bessel_j1(x):
-    return _j1_f64(np.float64(x))
-
-
 def _bessel_y0(x):
     xd = np.float64(x)
     if xd <= 5.0:
@@ -312,14 +304,6 @@ _mb_i0_f64 = njit(_mb_i0_f64_py)
 _mb_i1_f64 = njit(_mb_i1_f64_py)
 
 
-def _modified_bessel_i0(x):
-    return _mb_i0_f64(np.float64(x))
-
-
-def _modified_bessel_i1(x):
-    return _mb_i1_f64(np.float64(x))
-
-
 def _bessel_k_py(xd, order, scaled):
     if xd == 0.0:
         return math.inf
@@ -342,22 +326,6 @@ def _bessel_k_py(xd, order, scaled):
 
 
 _bessel_k = njit(_bessel_k_py)
-
-
-def _modified_bessel_k0(x):
-    return _bessel_k(np.float64(x), 0, False)
-
-
-def _modified_bessel_k1(x):
-    return _bessel_k(np.float64(x), 1, False)
-
-
-def _scaled_modified_bessel_k0(x):
-    return _bessel_k(np.float64(x), 0, True)
-
-
-def _scaled_modified_bessel_k1(x):
-    return _bessel_k(np.float64(x), 1, True)
 
 
 # ------------------------------------------------------------------ airy_ai
@@ -404,7 +372,8 @@ def _airy_ai(x):
 # ------------------------------------------------------------------ ATen's calc_i0 ... in dtype
 # Chebyshev series with b0 = fma(t, b1, -b2) + c (GCC's contraction in PyTorch's CPU
 # build), in float32 for float32 (the float tables: i1 / i1e the last 17 and 7 terms),
-# exp(|x|) of float32 the float64 exp rounded (correctly rounded; glibc's expf is not)
+# exp(|x|) of float32 libm's expf (torch 2.13's bits: every float32 |x| <= 8 of a dense
+# sweep; the float64 exp rounded missed 26 of 50001)
 
 _I1_A32 = np.array(C._MB_I1_A[-17:], np.float32)
 _I1_B32 = np.array(C._MB_I1_B[-7:], np.float32)
@@ -413,10 +382,11 @@ _I0_B32 = np.array(C._MB_I0_B, np.float32)
 
 
 def _chb32_py(coeffs, t):
-    b0 = _F(coeffs[0])
-    b1 = _F(0.0)
+    # (the first step's `t * c0 - 0 + c1`: GCC folds the `- 0`, one FMA)
     b2 = _F(0.0)
-    for i in range(1, len(coeffs)):
+    b1 = _F(coeffs[0])
+    b0 = _fma32(t, b1, _F(coeffs[1]))
+    for i in range(2, len(coeffs)):
         b2 = b1
         b1 = b0
         b0 = _F(_fma32(t, b1, -b2) + _F(coeffs[i]))
@@ -424,10 +394,10 @@ def _chb32_py(coeffs, t):
 
 
 def _chb64_py(coeffs, t):
-    b0 = coeffs[0]
-    b1 = 0.0
     b2 = 0.0
-    for i in range(1, len(coeffs)):
+    b1 = coeffs[0]
+    b0 = _fma64(t, b1, coeffs[1])
+    for i in range(2, len(coeffs)):
         b2 = b1
         b1 = b0
         b0 = _fma64(t, b1, -b2) + coeffs[i]
@@ -444,7 +414,7 @@ def _cephes_i32_py(a, order, scaled):
         t = _F(_F(x / _F(2.0)) - _F(2.0))
         r = _chb32(_I0_A32, t) if order == 0 else _chb32(_I1_A32, t)
         if not scaled:
-            e = _F(math.exp(np.float64(x)))
+            e = math.exp(x)
             r = _F(_F(e * x) * r) if order else _F(e * r)
         elif order:
             r = _F(r * x)
@@ -452,7 +422,7 @@ def _cephes_i32_py(a, order, scaled):
         t = _F(_F(_F(32.0) / x) - _F(2.0))
         r = _chb32(_I0_B32, t) if order == 0 else _chb32(_I1_B32, t)
         if not scaled:
-            r = _F(_F(math.exp(np.float64(x))) * r)
+            r = _F(math.exp(x) * r)
         r = _F(r / _F(math.sqrt(x)))
     if order and a < _F(0.0):
         return -r
@@ -484,69 +454,326 @@ _cephes_i32 = njit(_cephes_i32_py)
 _cephes_i64 = njit(_cephes_i64_py)
 
 
-def _i0_32(x):
-    return _cephes_i32(x, 0, False)
+# ------------------------------------------------------------------ float32 in float32
+# ATen's Math.h templates instantiated for float: the float coefficient tables, float steps,
+# libm's float functions (sinf, cosf, expf, logf: math.* of a float32 in numba) and the
+# FMAs GCC contracts in PyTorch's CPU build (a * b + c where the product's only use is the
+# sum: Horner's steps, Clenshaw's t * b1 - b2, the left product of p * c - q * s); torch
+# 2.13's float32 bits over dense sweeps of each function's branches
+
+def _f32s(coeffs):
+    return np.array(coeffs, np.float32)
 
 
-def _i1_32(x):
-    return _cephes_i32(x, 1, False)
+_J0_RP32, _J0_RQ32 = _f32s(C._BESSEL_J0_RP), _f32s(C._BESSEL_J0_RQ)
+_J0_PP32, _J0_PQ32 = _f32s(C._BESSEL_J0_PP), _f32s(C._BESSEL_J0_PQ)
+_J0_QP32, _J0_QQ32 = _f32s(C._BESSEL_J0_QP), _f32s(C._BESSEL_J0_QQ)
+_J1_RP32, _J1_RQ32 = _f32s(C._BESSEL_J1_RP), _f32s(C._BESSEL_J1_RQ)
+_J1_PP32, _J1_PQ32 = _f32s(C._BESSEL_J1_PP), _f32s(C._BESSEL_J1_PQ)
+_J1_QP32, _J1_QQ32 = _f32s(C._BESSEL_J1_QP), _f32s(C._BESSEL_J1_QQ)
+_Y0_YP32, _Y0_YQ32 = _f32s(C._BESSEL_Y0_YP), _f32s(C._BESSEL_Y0_YQ)
+_Y1_YP32, _Y1_YQ32 = _f32s(C._BESSEL_Y1_YP), _f32s(C._BESSEL_Y1_YQ)
+_MI1_A32, _MI1_B32 = _f32s(C._MB_I1_A), _f32s(C._MB_I1_B)
+_K0_A32, _K0_B32 = _f32s(C._MB_K0_A), _f32s(C._MB_K0_B)
+_K1_A32, _K1_B32 = _f32s(C._MB_K1_A), _f32s(C._MB_K1_B)
+_NDTRI_P0_32, _NDTRI_Q0_32 = _f32s(C._NDTRI_P0), _f32s(C._NDTRI_Q0)
+_NDTRI_P1_32, _NDTRI_Q1_32 = _f32s(C._NDTRI_P1), _f32s(C._NDTRI_Q1)
+_NDTRI_P2_32, _NDTRI_Q2_32 = _f32s(C._NDTRI_P2), _f32s(C._NDTRI_Q2)
+_AI_AN32, _AI_AD32 = _f32s(C._AIRY_AI_AN), _f32s(C._AIRY_AI_AD)
+_AI_AFN32, _AI_AFD32 = _f32s(C._AIRY_AI_AFN), _f32s(C._AIRY_AI_AFD)
+_AI_AGN32, _AI_AGD32 = _f32s(C._AIRY_AI_AGN), _f32s(C._AIRY_AI_AGD)
+_PIO4_32, _3PIO4_32 = _F(0.7853981633974483), _F(2.356194490192345)
+_SQ2OPI_32, _TWO_OVER_PI_32 = _F(0.7978845608028654), _F(0.6366197723675814)
 
 
-def _i0e_32(x):
-    return _cephes_i32(x, 0, True)
+def _horner32_py(coeffs, z):
+    """ATen's `r = r * z + c` from r = 0 as GCC compiled it: one FMA a step."""
+    r = coeffs[0]
+    for i in range(1, len(coeffs)):
+        r = _fma32(r, z, coeffs[i])
+    return r
 
 
-def _i1e_32(x):
-    return _cephes_i32(x, 1, True)
+_horner32 = njit(_horner32_py)
 
 
-def _i0_64(x):
-    return _cephes_i64(x, 0, False)
+def _hankel32_py(x, w, pp, pq, qp, qq, shift, y_form):
+    """The large-x form of j0 / j1 / y0 / y1: w is 25 / x^2 (j0, y0) or (5 / x)^2."""
+    p = _horner32(pp, w) / _horner32(pq, w)
+    q = _F(5.0) / x * (_horner32(qp, w) / _horner32(qq, w))
+    s = math.sin(x - shift)
+    c = math.cos(x - shift)
+    if y_form:
+        r = _fma32(p, s, q * c)
+    else:
+        r = _fma32(p, c, -(q * s))
+    return r * _SQ2OPI_32 / math.sqrt(x)
 
 
-def _i1_64(x):
-    return _cephes_i64(x, 1, False)
+_hankel32 = njit(_hankel32_py)
 
 
-def _i0e_64(x):
-    return _cephes_i64(x, 0, True)
+def _bessel_j0_32_py(x):
+    if x < _F(0.0):
+        x = -x
+    if x <= _F(5.0):
+        if x < _F(1e-5):
+            return _F(1.0) - x * x / _F(4.0)
+        z = x * x
+        return (z - _F(5.78318596294678452118)) * (z - _F(30.4712623436620863991)) \
+            * _horner32(_J0_RP32, z) / _horner32(_J0_RQ32, z)
+    return _hankel32(x, _F(25.0) / (x * x), _J0_PP32, _J0_PQ32, _J0_QP32, _J0_QQ32,
+                     _PIO4_32, False)
 
 
-def _i1e_64(x):
-    return _cephes_i64(x, 1, True)
+def _bessel_j1_32_py(x):
+    neg = x < _F(0.0)
+    if neg:
+        x = -x
+    if x <= _F(5.0):
+        z = x * x
+        r = _horner32(_J1_RP32, z) / _horner32(_J1_RQ32, z) * x \
+            * (z - _F(14.6819706421238932572)) * (z - _F(49.2184563216946036703))
+    else:
+        w = _F(5.0) / x
+        r = _hankel32(x, w * w, _J1_PP32, _J1_PQ32, _J1_QP32, _J1_QQ32, _3PIO4_32, False)
+    if neg:
+        return -r
+    return r
 
 
-# name -> the per-element function (float64 inside; float32 rounds its result once)
-_FLOAT64_FUNCTIONS = {
-    "ndtri": _ndtri, "erfcx": _erfcx, "log_ndtr": _log_ndtr, "bessel_j0": _bessel_j0,
-    "bessel_j1": _bessel_j1, "bessel_y0": _bessel_y0, "bessel_y1": _bessel_y1,
-    "modified_bessel_i0": _modified_bessel_i0, "modified_bessel_i1": _modified_bessel_i1,
-    "modified_bessel_k0": _modified_bessel_k0, "modified_bessel_k1": _modified_bessel_k1,
-    "scaled_modified_bessel_k0": _scaled_modified_bessel_k0,
-    "scaled_modified_bessel_k1": _scaled_modified_bessel_k1, "airy_ai": _airy_ai}
-# ATen's calc_i0 ... : (float32 function, float64 function), each in its dtype
-CEPHES_I = {"i0": (_i0_32, _i0_64), "i1": (_i1_32, _i1_64), "i0e": (_i0e_32, _i0e_64),
-            "i1e": (_i1e_32, _i1e_64)}
-# name -> (float32 function, float64 function), each computing in its dtype
-_PER_DTYPE = {**CEPHES_I,
-              "spherical_bessel_j0": (_spherical_bessel_j0_32, _spherical_bessel_j0_64)}
-NAMES = tuple(_FLOAT64_FUNCTIONS) + tuple(_PER_DTYPE)
+_bessel_j0_32 = njit(_bessel_j0_32_py)
+_bessel_j1_32 = njit(_bessel_j1_32_py)
+
+
+def _bessel_y0_32(x):
+    if x <= _F(5.0):
+        if x == _F(0.0):
+            return _F(-math.inf)
+        if x < _F(0.0):
+            return _F(math.nan)
+        z = x * x
+        return _fma32(_TWO_OVER_PI_32 * math.log(x), _bessel_j0_32(x),
+                      _horner32(_Y0_YP32, z) / _horner32(_Y0_YQ32, z))
+    return _hankel32(x, _F(25.0) / (x * x), _J0_PP32, _J0_PQ32, _J0_QP32, _J0_QQ32,
+                     _PIO4_32, True)
+
+
+def _bessel_y1_32(x):
+    if x <= _F(5.0):
+        if x == _F(0.0):
+            return _F(-math.inf)
+        if x < _F(0.0):
+            return _F(math.nan)
+        z = x * x
+        return _fma32(x, _horner32(_Y1_YP32, z) / _horner32(_Y1_YQ32, z), _TWO_OVER_PI_32
+                      * _fma32(_bessel_j1_32(x), math.log(x), -(_F(1.0) / x)))
+    w = _F(5.0) / x
+    return _hankel32(x, w * w, _J1_PP32, _J1_PQ32, _J1_QP32, _J1_QQ32, _3PIO4_32, True)
+
+
+def _modified_bessel_i0_32_py(x):
+    a = abs(x)
+    if a <= _F(8.0):
+        return math.exp(a) * _chb32(_I0_A32, a / _F(2.0) - _F(2.0))
+    return math.exp(a) * _chb32(_I0_B32, _F(32.0) / a - _F(2.0)) / math.sqrt(a)
+
+
+def _modified_bessel_i1_32_py(x):
+    a = abs(x)
+    if a <= _F(8.0):
+        r = _chb32(_MI1_A32, a / _F(2.0) - _F(2.0)) * a * math.exp(a)
+    else:
+        r = math.exp(a) * _chb32(_MI1_B32, _F(32.0) / a - _F(2.0)) / math.sqrt(a)
+    if x < _F(0.0):
+        return -r
+    return r
+
+
+_modified_bessel_i0_32 = njit(_modified_bessel_i0_32_py)
+_modified_bessel_i1_32 = njit(_modified_bessel_i1_32_py)
+
+
+def _bessel_k32_py(x, order, scaled):
+    if x == _F(0.0):
+        return _F(math.inf)
+    if x < _F(0.0):
+        return _F(math.nan)
+    if x <= _F(2.0):
+        t = _fma32(x, x, _F(-2.0))
+        if order == 0:
+            a = _chb32(_K0_A32, t)
+            if scaled:
+                r = _fma32(-math.log(_F(0.5) * x), _modified_bessel_i0_32(x), a)
+                return r * math.exp(x)
+            # (the unscaled form's log(0.5 * x) is a double's: ATen writes 0.5, not T(0.5))
+            return _F(_fma64(-math.log(0.5 * np.float64(x)),
+                             np.float64(_modified_bessel_i0_32(x)), np.float64(a)))
+        r = _fma32(math.log(_F(0.5) * x), _modified_bessel_i1_32(x),
+                   _chb32(_K1_A32, t) / x)
+        if scaled:
+            return r * math.exp(x)
+        return r
+    r = _chb32(_K0_B32 if order == 0 else _K1_B32, _F(8.0) / x - _F(2.0))
+    if scaled:
+        return r / math.sqrt(x)
+    return math.exp(-x) * r / math.sqrt(x)
+
+
+_bessel_k32 = njit(_bessel_k32_py)
+
+
+def _ndtri_32(y0):
+    if y0 == _F(0.0):
+        return _F(-math.inf)
+    if y0 == _F(1.0):
+        return _F(math.inf)
+    if y0 < _F(0.0) or y0 > _F(1.0):
+        return _F(math.nan)
+    code = True
+    y = y0
+    if y > _F(1.0) - _F(0.13533528323661269189):
+        y = _F(1.0) - y
+        code = False
+    if y > _F(0.13533528323661269189):
+        y = y - _F(0.5)
+        y2 = y * y
+        r = _fma32(y, y2 * _horner32(_NDTRI_P0_32, y2) / _horner32(_NDTRI_Q0_32, y2), y)
+        return r * _F(2.50662827463100050242)
+    # (C's log: double steps, rounded to float where ATen assigns a T)
+    x = _F(math.sqrt(-2.0 * math.log(np.float64(y))))
+    xd = np.float64(x)
+    x0 = _F(xd - math.log(xd) / xd)
+    z = _F(1.0) / x
+    if x < _F(8.0):
+        x1 = z * _horner32(_NDTRI_P1_32, z) / _horner32(_NDTRI_Q1_32, z)
+    else:
+        x1 = z * _horner32(_NDTRI_P2_32, z) / _horner32(_NDTRI_Q2_32, z)
+    x = x0 - x1
+    if code:
+        return -x
+    return x
+
+
+def _airy_ai_32(x):
+    if x == math.inf or x == -math.inf:
+        return _F(math.nan)
+    if x > _F(103.892):
+        return _F(0.0)
+    if x < _F(-2.09):
+        zeta = _F(-2.0) * x * math.sqrt(-x) / _F(3.0)
+        z = _F(1.0) / zeta
+        z2 = z * z
+        afn = _horner32(_AI_AFN32, z2)
+        afd = _horner32(_AI_AFD32, z2)
+        agn = _horner32(_AI_AGN32, z2)
+        agd = _horner32(_AI_AGD32, z2)
+        t = zeta + _F(0.25) * _F(math.pi)
+        return _F(0.564189583547756286948) / math.sqrt(math.sqrt(-x)) * _fma32(
+            math.sin(t), _F(1.0) + z2 * afn / afd, -(math.cos(t) * (z * agn / agd)))
+    if x >= _F(2.09):
+        zeta = _F(2.0) * x * math.sqrt(x) / _F(3.0)
+        w = _F(1.0) / zeta
+        return _F(0.564189583547756286948) * (_horner32(_AI_AN32, w) / _horner32(_AI_AD32, w)) \
+            / (_F(2.0) * math.sqrt(math.sqrt(x)) * math.exp(zeta))
+    f = _F(1.0)
+    g = x
+    k = _F(1.0)
+    m = _F(1.0)
+    n = x
+    t = _F(1.0)
+    z = x * x * x
+    while t > _F(1.1920928955078125e-07):
+        m = m * z
+        k = k + _F(1.0)
+        m = m / k
+        n = n * z
+        k = k + _F(1.0)
+        n = n / k
+        m = m / k
+        f = f + m
+        k = k + _F(1.0)
+        n = n / k
+        g = g + n
+        t = abs(m / f)
+    return _fma32(_F(0.355028053887817239260), f, -(_F(0.258819403792806798405) * g))
+
+
+# name -> the per-element function (float64 inside; float32 rounds its result once: ATen's
+# float erfcx / log_ndtr use its erfcx_y100 table, not this algorithm)
+_FLOAT64_FUNCTIONS = {"erfcx": _erfcx, "log_ndtr": _log_ndtr}
+# name -> (float32 function, float64 function), each computing in its dtype (the float64
+# functions: Cephes' double steps, without FMAs)
+_PER_DTYPE = {"spherical_bessel_j0": (_spherical_bessel_j0_32, _spherical_bessel_j0_64),
+              "bessel_j0": (_bessel_j0_32_py, _j0_f64_py),
+              "bessel_j1": (_bessel_j1_32_py, _j1_f64_py),
+              "bessel_y0": (_bessel_y0_32, _bessel_y0), "bessel_y1": (_bessel_y1_32, _bessel_y1),
+              "modified_bessel_i0": (_modified_bessel_i0_32_py, _mb_i0_f64_py),
+              "modified_bessel_i1": (_modified_bessel_i1_32_py, _mb_i1_f64_py),
+              "ndtri": (_ndtri_32, _ndtri), "airy_ai": (_airy_ai_32, _airy_ai)}
+# families of functions of (x, order, scaled), one ufunc of three inputs a family:
+# name -> (family, order, scaled); family -> (float32 function, float64 function)
+_FAMILIES = {"cephes_i": (_cephes_i32_py, _cephes_i64_py),       # ATen's calc_i0 ...
+             "bessel_k": (_bessel_k32_py, _bessel_k_py)}
+_FORMS = {"i0": ("cephes_i", 0, False), "i1": ("cephes_i", 1, False),
+          "i0e": ("cephes_i", 0, True), "i1e": ("cephes_i", 1, True),
+          "modified_bessel_k0": ("bessel_k", 0, False),
+          "modified_bessel_k1": ("bessel_k", 1, False),
+          "scaled_modified_bessel_k0": ("bessel_k", 0, True),
+          "scaled_modified_bessel_k1": ("bessel_k", 1, True)}
+CEPHES_I = ("i0", "i1", "i0e", "i1e")
+NAMES = tuple(_FLOAT64_FUNCTIONS) + tuple(_PER_DTYPE) + tuple(_FORMS)
+# the ops whose float32 ufunc computes ATen's float steps (not the float64 value rounded)
+FLOAT32_STEPS = tuple(n for n in NAMES if n not in _FLOAT64_FUNCTIONS and n not in CEPHES_I)
 _UFUNCS: dict = {}
+_JIT32: dict = {}
+
+
+def jit32(name):
+    """(numba function, its arguments after x): name's float32 function (ATen's float
+    steps), what the fused CPU kernels call (kernels/prims_special.py), so that fused and
+    eager give one value."""
+    family, *args = _FORMS.get(name, (name,))
+    f = _JIT32.get(family)
+    if f is None:
+        f = _JIT32[family] = njit(_FAMILIES[family][0] if family in _FAMILIES
+                                  else _PER_DTYPE[family][0])
+    return f, tuple(args)
 
 
 def ufunc(name):
-    """The NumPy ufunc of `name` (float32 -> float32, float64 -> float64), compiled on first
-    use or loaded from the disk cache."""
-    u = _UFUNCS.get(name)
+    """The NumPy ufunc of `name` (float32 -> float32, float64 -> float64), or a pair (the
+    float32 ufunc, the float64 one), of x, order and scaled for a family's name; compiled
+    on first use or loaded from the disk cache."""
+    key = _FORMS[name][0] if name in _FORMS else name
+    u = _UFUNCS.get(key)
     if u is None:
-        if name in _PER_DTYPE:
-            f32, f64 = _PER_DTYPE[name]
-            # (two functions, one ufunc: a ufunc's loops come from one Python function,
-            # so the float32 and float64 forms are separate ufuncs picked by dtype)
+        # (two functions, one op: a ufunc's loops come from one Python function, so the
+        # float32 and float64 forms are separate ufuncs picked by dtype)
+        if key in _FAMILIES:
+            f32, f64 = _FAMILIES[key]
+            u = (vectorize(["float32(float32, int64, boolean)"], f32),
+                 vectorize(["float64(float64, int64, boolean)"], f64))
+        elif key in _PER_DTYPE:
+            f32, f64 = _PER_DTYPE[key]
             u = (vectorize(["float32(float32)"], f32), vectorize(["float64(float64)"], f64))
         else:
-            u = vectorize(["float32(float32)", "float64(float64)"], _FLOAT64_FUNCTIONS[name])
-        _UFUNCS[name] = u
+            u = vectorize(["float32(float32)", "float64(float64)"], _FLOAT64_FUNCTIONS[key])
+        _UFUNCS[key] = u
+    return u
+
+
+def _fma_py(a, b, c):
+    return _fma_either(a, b, c)
+
+
+def fma_ufunc():
+    """a * b + c rounded once, of float32 (or float64) arrays: the FMAs GCC contracts
+    ATen's steps to, for the array code (ops/special_more.py's polynomials)."""
+    u = _UFUNCS.get("fma")
+    if u is None:
+        u = _UFUNCS["fma"] = vectorize(["float32(float32, float32, float32)",
+                                        "float64(float64, float64, float64)"], _fma_py)
     return u
 
 
@@ -556,4 +783,7 @@ def apply(name, a):
     u = ufunc(name)
     if isinstance(u, tuple):
         u = u[0] if a.dtype == np.float32 else u[1]
+    if name in _FORMS:
+        _, order, scaled = _FORMS[name]
+        return np.asarray(u(a, np.int64(order), np.bool_(scaled)))
     return np.asarray(u(a))

@@ -13,6 +13,11 @@ gradient is each index's bag gradient dotted with its weight row.
 """
 from __future__ import annotations
 
+from typing import Tuple
+
+import gpujit as _gpujit
+
+from ..tensor import Tensor
 from .derivatives import derivative as _derivative
 from .meta import TensorMeta
 from .nn_fastpath import _impl
@@ -67,21 +72,32 @@ def records_node(weight, per_sample_weights, sparse):
     return weight.dtype in (_dt.float32, _dt.float64, _dt.float16)
 
 
-def _segments(indices, offsets, mode, include_last_offset, padding_idx, weight_dtype):
-    """Each index's bag (nb: left out, a padding index or one past the kernel's last bag),
-    as the forward (nn/_torch_functional._embedding_bags) sums them, and nb."""
-    import gpujit
+def bag_segments(indices: Tensor, offsets: Tensor, mode: int, include_last_offset: bool,
+                 pidx: int, weight_dtype: _gpujit.dtype
+                 ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int]:
+    """Each index's bag as ATen's kernels find it (pidx: padding_idx made non-negative, -1
+    for none): (idx as int64, its position, its bag (-1 before offsets[0]), kept (in a bag
+    and not pidx), count_seg (its bag, nb where left out: what bag_size counts), seg
+    (count_seg, and nb past offsets[-1] where ATen's float32 / float16 sum and mean kernel
+    without padding_idx ends the last bag: what the forward sums; its float64 kernel and max
+    mode run the bag to the end), nb). The forward (nn/_torch_functional._embedding_bags,
+    compiled from source when scripted) and the backward below call it."""
     n = indices.numel()
     nb = offsets.numel() - 1 if include_last_offset else offsets.numel()
-    starts = offsets[:nb].to(gpujit.int64).contiguous()
-    idx = indices.to(gpujit.int64)
-    pos = gpujit.arange(n, device=indices.device)
-    bag = gpujit.searchsorted(starts, pos, right=True) - 1
-    keep = (idx != padding_idx) & (bag >= 0)
-    seg = gpujit.where(keep, bag, gpujit.full_like(bag, nb))
-    if mode != 2 and padding_idx < 0 and include_last_offset and weight_dtype != gpujit.float64:
-        seg = gpujit.where(pos < offsets[nb].to(gpujit.int64), seg, gpujit.full_like(seg, nb))
-    return idx, seg, nb
+    starts = offsets[:nb].to(_gpujit.int64).contiguous()
+    idx = indices.to(_gpujit.int64)
+    pos = _gpujit.arange(n, device=indices.device)
+    bag = _gpujit.searchsorted(starts, pos, right=True) - 1
+    keep = (idx != pidx) & (bag >= 0)
+    count_seg = _gpujit.where(keep, bag, _gpujit.full_like(bag, nb))
+    seg = count_seg
+    if mode != 2 and pidx < 0 and include_last_offset and weight_dtype != _gpujit.float64:
+        seg = _gpujit.where(pos < offsets[nb].to(_gpujit.int64), seg,
+                            _gpujit.full_like(seg, nb))
+    return idx, pos, bag, keep, count_seg, seg, nb
+
+
+bag_segments.__gpujit_script_source__ = True     # (scripted code compiles its source)
 
 
 def _frequencies(idx, num_weights):
@@ -111,8 +127,8 @@ def _embedding_bag_grad(grad, weight, indices, offsets, scale_grad_by_freq, mode
         full = (bag_size > 0).nonzero().view(-1)
         z = gpujit.zeros(tuple(weight.shape), dtype=g.dtype, device=g.device)
         return z.scatter_add(0, max_indices.index_select(0, full), g.index_select(0, full)), None
-    idx, seg, nb = _segments(indices, offsets, mode, include_last_offset, padding_idx,
-                             weight.dtype)
+    idx, _, _, _, _, seg, nb = bag_segments(indices, offsets, mode, include_last_offset,
+                                            padding_idx, weight.dtype)
     if mode == 1 and include_last_offset:
         # (ATen's mean backward reads the forward's offset2bag: the indices past
         # offsets[-1], which the float kernels leave out of the last bag's sum, get its

@@ -49,6 +49,15 @@ def _f64(xp, a):
     return xp.asarray(a, dtype=np.float64)
 
 
+def _in_dtype(xp, a):
+    """a as the array its function computes in: float32 stays float32 (ATen's float
+    kernels: float steps, NumPy / CuPy's weak Python-float constants keep them float32),
+    anything else float64."""
+    if getattr(a, "dtype", None) == np.float32:
+        return xp.asarray(a)
+    return _f64(xp, a)
+
+
 def _compiled(xp, name, a):
     """name's values of a float32 / float64 NumPy array from the compiled per-element ufunc
     (ops/_special_kernels.py: the algorithm below, one loop), or None (CuPy, other
@@ -71,11 +80,44 @@ def _out(xp, r, like):
     return xp.asarray(r).astype(dt, copy=False)
 
 
+def _is32(*vals):
+    """Whether arithmetic on vals is float32 (a float32 array and no float64 one)."""
+    dts = [getattr(v, "dtype", None) for v in vals]
+    return np.float32 in dts and np.float64 not in dts
+
+
+def _wide(v):
+    if hasattr(v, "astype"):
+        return v.astype(np.float64)
+    return np.float64(np.float32(v))      # (a Python float: ATen's float constant)
+
+
+def _fma(a, b, c):
+    """a * b + c, as the FMA GCC contracts it to in ATen's float kernels: float32 rounded
+    once (the exact float64 product plus c, rounded: float32 steps); float64 as written
+    (the Bessel functions' float64 array code keeps Cephes' double steps, as eager's)."""
+    if _is32(a, b, c):
+        return (_wide(a) * _wide(b) + _wide(c)).astype(np.float32)
+    return a * b + c
+
+
+def _fma_any(a, b, c):
+    """a * b + c rounded once in either dtype (the polynomials' recurrences, as ATen's
+    kernels compiled with FMAs): NumPy arrays through ops/_special_kernels.fma_ufunc; CuPy
+    as _fma."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        dt = np.result_type(a, b, c)
+        if dt == np.float32 or dt == np.float64:
+            from ._special_kernels import fma_ufunc
+            return fma_ufunc()(a, b, c)
+    return _fma(a, b, c)
+
+
 def _polevl(coeffs, z):
     """sum c_i z^(N-i), the coefficients highest power first (Cephes' polevl)."""
     p = coeffs[0]
     for c in coeffs[1:]:
-        p = p * z + c
+        p = _fma(p, z, c)
     return p
 
 
@@ -87,7 +129,7 @@ def _chbevl(coeffs, t):
     for c in coeffs[1:]:
         b2 = b1
         b1 = b0
-        b0 = t * b1 - b2 + c
+        b0 = _fma(t, b1, -b2) + c
     return 0.5 * (b0 - b2)
 
 
@@ -100,18 +142,19 @@ def ndtri(xp, p):
     """The inverse of the standard normal CDF (Cephes' ndtri): a rational function of
     p - 1/2 in the center, of 1 / sqrt(-2 log p) in the tails. -inf at 0, +inf at 1, NaN
     outside [0, 1]."""
-    y0 = _f64(xp, p)
+    y0 = _in_dtype(xp, p)
     with np.errstate(all="ignore"):
         flip = y0 > 1.0 - _EXP_M2
         y = xp.where(flip, 1.0 - y0, y0)
         mid = y > _EXP_M2
         ym = xp.where(mid, y - 0.5, 0.0)
         y2 = ym * ym
-        center = (ym + ym * (y2 * _polevl(C._NDTRI_P0, y2) / _polevl(C._NDTRI_Q0, y2))) \
+        center = _fma(ym, y2 * _polevl(C._NDTRI_P0, y2) / _polevl(C._NDTRI_Q0, y2), ym) \
             * _SQRT_2PI
         yt = xp.where(mid | ~(y > 0), 0.5, y)
-        x = xp.sqrt(-2.0 * xp.log(yt))
-        x0 = x - xp.log(x) / x
+        x = xp.sqrt(-2.0 * xp.log(_wide(yt))).astype(y.dtype)
+        xd = _wide(x)
+        x0 = (xd - xp.log(xd) / xd).astype(y.dtype)
         z = 1.0 / x
         x1 = xp.where(x < 8.0, z * _polevl(C._NDTRI_P1, z) / _polevl(C._NDTRI_Q1, z),
                       z * _polevl(C._NDTRI_P2, z) / _polevl(C._NDTRI_Q2, z))
@@ -241,12 +284,12 @@ def _hankel(xp, x, shift, pp, pq, qp, qq, y_form):
     p = _polevl(pp, z) / _polevl(pq, z)
     q = 5.0 / x * (_polevl(qp, z) / _polevl(qq, z))
     s, c = xp.sin(x - shift), xp.cos(x - shift)
-    r = p * s + q * c if y_form else p * c - q * s
+    r = _fma(p, s, q * c) if y_form else _fma(p, c, -(q * s))
     return r * _SQ2OPI / xp.sqrt(x)
 
 
 def bessel_j0(xp, a):
-    x = xp.abs(_f64(xp, a))
+    x = xp.abs(_in_dtype(xp, a))
     with np.errstate(all="ignore"):
         small = x <= 5.0
         xs = xp.where(small, x, 1.0)
@@ -260,7 +303,7 @@ def bessel_j0(xp, a):
 
 
 def bessel_j1(xp, a):
-    x0 = _f64(xp, a)
+    x0 = _in_dtype(xp, a)
     x = xp.abs(x0)
     with np.errstate(all="ignore"):
         small = x <= 5.0
@@ -274,13 +317,13 @@ def bessel_j1(xp, a):
 
 
 def bessel_y0(xp, a):
-    x = _f64(xp, a)
+    x = _in_dtype(xp, a)
     with np.errstate(all="ignore"):
         small = x <= 5.0
         xs = xp.where(small & (x > 0), x, 1.0)
         z = xs * xs
-        near = _polevl(C._BESSEL_Y0_YP, z) / _polevl(C._BESSEL_Y0_YQ, z) \
-            + _TWO_OVER_PI * xp.log(xs) * bessel_j0(xp, xs)
+        near = _fma(_TWO_OVER_PI * xp.log(xs), bessel_j0(xp, xs),
+                    _polevl(C._BESSEL_Y0_YP, z) / _polevl(C._BESSEL_Y0_YQ, z))
         near = xp.where(x == 0, -math.inf, xp.where(x < 0, math.nan, near))
         far = _hankel(xp, xp.where(small, 6.0, x), _PIO4, C._BESSEL_J0_PP, C._BESSEL_J0_PQ,
                       C._BESSEL_J0_QP, C._BESSEL_J0_QQ, True)
@@ -288,13 +331,13 @@ def bessel_y0(xp, a):
 
 
 def bessel_y1(xp, a):
-    x = _f64(xp, a)
+    x = _in_dtype(xp, a)
     with np.errstate(all="ignore"):
         small = x <= 5.0
         xs = xp.where(small & (x > 0), x, 1.0)
         z = xs * xs
-        near = xs * (_polevl(C._BESSEL_Y1_YP, z) / _polevl(C._BESSEL_Y1_YQ, z)) \
-            + _TWO_OVER_PI * (bessel_j1(xp, xs) * xp.log(xs) - 1.0 / xs)
+        near = _fma(xs, _polevl(C._BESSEL_Y1_YP, z) / _polevl(C._BESSEL_Y1_YQ, z),
+                    _TWO_OVER_PI * _fma(bessel_j1(xp, xs), xp.log(xs), -(1.0 / xs)))
         near = xp.where(x == 0, -math.inf, xp.where(x < 0, math.nan, near))
         far = _hankel(xp, xp.where(small, 6.0, x), _3PIO4, C._BESSEL_J1_PP, C._BESSEL_J1_PQ,
                       C._BESSEL_J1_QP, C._BESSEL_J1_QQ, True)
@@ -354,7 +397,7 @@ special_spherical_bessel_j0 = _declare_unary(
 # above (I), in x^2 - 2 up to 2 and 8/x - 2 above (K)
 
 def modified_bessel_i0(xp, a):
-    x = xp.abs(_f64(xp, a))
+    x = xp.abs(_in_dtype(xp, a))
     with np.errstate(all="ignore"):
         small = x <= 8.0
         near = xp.exp(x) * _chbevl(C._MB_I0_A, xp.where(small, x, 0.0) / 2.0 - 2.0)
@@ -364,7 +407,7 @@ def modified_bessel_i0(xp, a):
 
 
 def modified_bessel_i1(xp, a):
-    x0 = _f64(xp, a)
+    x0 = _in_dtype(xp, a)
     x = xp.abs(x0)
     with np.errstate(all="ignore"):
         small = x <= 8.0
@@ -377,22 +420,28 @@ def modified_bessel_i1(xp, a):
 
 def _bessel_k(xp, a, order, scaled):
     """K0 / K1 (times exp(x) when scaled): inf at 0, NaN below."""
-    x = _f64(xp, a)
+    x = _in_dtype(xp, a)
     with np.errstate(all="ignore"):
         small = x <= 2.0
         xs = xp.where(small & (x > 0), x, 1.0)
+        t = _fma(xs, xs, -2.0)
         if order == 0:
-            near = _chbevl(C._MB_K0_A, xs * xs - 2.0) - xp.log(0.5 * xs) \
-                * modified_bessel_i0(xp, xs)
+            a0, i0 = _chbevl(C._MB_K0_A, t), modified_bessel_i0(xp, xs)
+            if _is32(xs) and not scaled:
+                # (ATen's unscaled float k0 takes log(0.5 * x) of a double: double steps)
+                near = (_wide(a0) - xp.log(0.5 * _wide(xs)) * _wide(i0)).astype(np.float32)
+            else:
+                near = _fma(-xp.log(0.5 * xs), i0, a0)
         else:
-            near = xp.log(0.5 * xs) * modified_bessel_i1(xp, xs) \
-                + _chbevl(C._MB_K1_A, xs * xs - 2.0) / xs
+            near = _fma(xp.log(0.5 * xs), modified_bessel_i1(xp, xs),
+                        _chbevl(C._MB_K1_A, t) / xs)
         xl = xp.where(small, 3.0, x)
-        far = _chbevl(C._MB_K0_B if order == 0 else C._MB_K1_B, 8.0 / xl - 2.0) / xp.sqrt(x)
+        far = _chbevl(C._MB_K0_B if order == 0 else C._MB_K1_B, 8.0 / xl - 2.0)
         if scaled:
             near = near * xp.exp(xs)
+            far = far / xp.sqrt(x)
         else:
-            far = xp.exp(-x) * far
+            far = xp.exp(-x) * far / xp.sqrt(x)
         r = xp.where(small, near, far)
         return xp.where(x == 0, math.inf, xp.where(x < 0, math.nan, r))
 
@@ -461,6 +510,13 @@ def _recurrence(xp, active, n, p, q, step, first_k, nan_stops=True):
     return q
 
 
+def _libm(xp, name, a):
+    """C's acos / cos / sin (acosf ... for float32), as ATen's scalar kernels call them
+    (NumPy's own, SVML's on AVX512 hosts, differ by an ulp here and there)."""
+    from .half_libm import call_float
+    return call_float(xp, name, a)
+
+
 def _parity(xp, n, even, odd):
     return xp.where(xp.fmod(n, 2.0) == 0, even, odd)
 
@@ -487,25 +543,25 @@ def chebyshev(xp, x, n, kind, shifted):
         first = {("t", False): 7, ("u", False): 9, ("v", False): 9, ("w", False): 9,
                  ("w", True): 5}.get((kind, shifted), 7)
         inside = (n >= first) & (xp.abs(y) < 1.0)
-        th = xp.arccos(xp.where(inside, y, 0.0))
+        th = _libm(xp, "acos", xp.where(inside, y, 0.0))
         if kind == "t":
-            closed = xp.cos(n * th)
+            closed = _libm(xp, "cos", n * th)
         elif kind == "u":
-            s = xp.sin(th)
-            closed = xp.where(s != 0.0, xp.sin((n + 1.0) * th) / s,
-                              (n + 1.0) * xp.cos((n + 1.0) * th) / y)
+            s = _libm(xp, "sin", th)
+            closed = xp.where(s != 0.0, _libm(xp, "sin", (n + 1.0) * th) / s,
+                              (n + 1.0) * _libm(xp, "cos", (n + 1.0) * th) / y)
         elif kind == "v":
-            closed = xp.where(xp.sin(th / 2.0) != 1.0,
-                              xp.cos((n + 0.5) * th) / xp.cos(th / 2.0),
+            closed = xp.where(_libm(xp, "sin", th / 2.0) != 1.0,
+                              _libm(xp, "cos", (n + 0.5) * th) / _libm(xp, "cos", th / 2.0),
                               odd_sign * (n + n + 1.0))
         else:
             fallback = odd_sign if shifted else xp.where(x > 0, n + n + 1.0, odd_sign)
-            closed = xp.where(xp.cos(th / 2.0) != 1.0,
-                              xp.sin((n + 0.5) * th) / xp.sin(th / 2.0), fallback)
+            closed = xp.where(_libm(xp, "cos", th / 2.0) != 1.0,
+                              _libm(xp, "sin", (n + 0.5) * th) / _libm(xp, "sin", th / 2.0), fallback)
         loop = ~(top | bottom | inside) & (n >= 2)
         two_y = y + y
         rec = _recurrence(xp, loop, n, xp.ones_like(y), q1,
-                          lambda k, p, q: two_y * q - p, 2)
+                          lambda k, p, q: _fma_any(two_y, q, -p), 2)
         r = xp.where(n == 0, 1.0, xp.where(n == 1, q1, rec))
         r = xp.where(inside, closed, r)
         r = xp.where(bottom, at_bottom, r)
@@ -521,9 +577,9 @@ def hermite(xp, x, n, physicists, limit):
         q1 = x + x if physicists else x
         loop = (n >= 2) & (n <= limit)
         if physicists:
-            step = lambda k, p, q: (x + x) * q - (2.0 * (k - 1)) * p   # noqa: E731
+            step = lambda k, p, q: _fma_any(x + x, q, -((2.0 * (k - 1)) * p))   # noqa: E731
         else:
-            step = lambda k, p, q: x * q - (k - 1.0) * p                # noqa: E731
+            step = lambda k, p, q: _fma_any(x, q, -((k - 1.0) * p))              # noqa: E731
         rec = _recurrence(xp, loop, n, xp.ones_like(x), q1, step, 2, nan_stops=False)
         r = xp.where(n > limit, math.nan, rec)
         r = xp.where(n == 0, 1.0, xp.where(n == 1, q1, r))
@@ -536,7 +592,7 @@ def laguerre(xp, x, n):
         q1 = 1.0 - x
         loop = (n >= 2) & (x != 0)
         rec = _recurrence(xp, loop, n, xp.ones_like(x), q1,
-                          lambda k, p, q: ((2.0 * (k - 1) + (1.0 - x)) * q - (k - 1.0) * p)
+                          lambda k, p, q: _fma_any(2.0 * (k - 1) + (1.0 - x), q, -((k - 1.0) * p))
                           / k, 2)
         r = xp.where(n == 0, 1.0, xp.where(n == 1, q1, rec))
         r = xp.where(x == 0, 1.0, r)
@@ -549,7 +605,8 @@ def legendre(xp, x, n):
         end = xp.abs(x) == 1.0
         loop = (n >= 2) & ~end
         rec = _recurrence(xp, loop, n, xp.ones_like(x), x,
-                          lambda k, p, q: ((2.0 * k - 1.0) * x * q - (k - 1.0) * p) / k, 2)
+                          lambda k, p, q: _fma_any((2.0 * k - 1.0) * x, q, -((k - 1.0) * p)) / k,
+                          2)
         r = xp.where(n == 0, 1.0, xp.where(n == 1, x, rec))
         r = xp.where(end, xp.where((x > 0) | (xp.fmod(n, 2.0) == 0), 1.0, -1.0), r)
         return xp.where(n < 0, 0.0, r)
@@ -641,18 +698,24 @@ def airy_ai(xp, a):
     """Cephes' airy (Ai only): the asymptotic forms for x < -2.09 (oscillating) and
     x >= 2.09 (decaying; 0 above 103.892), the Maclaurin series f(x) and g(x) between;
     NaN at +-inf."""
-    x = _f64(xp, a)
+    x = _in_dtype(xp, a)
     with np.errstate(all="ignore"):
         neg = x < -2.09
         xn = xp.where(neg, x, -3.0)
         zeta_n = -2.0 * xn * xp.sqrt(-xn) / 3.0
         z = 1.0 / zeta_n
         z2 = z * z
-        afn = _polevl(C._AIRY_AI_AFN, z2) / _polevl(C._AIRY_AI_AFD, z2)
-        agn = _polevl(C._AIRY_AI_AGN, z2) / _polevl(C._AIRY_AI_AGD, z2)
+        afn = _polevl(C._AIRY_AI_AFN, z2)
+        agn = _polevl(C._AIRY_AI_AGN, z2)
+        if _is32(z):        # (ATen's order of the float steps; float64 as eager's)
+            afn, agn = z2 * afn / _polevl(C._AIRY_AI_AFD, z2), z * agn / _polevl(
+                C._AIRY_AI_AGD, z2)
+        else:
+            afn, agn = z2 * (afn / _polevl(C._AIRY_AI_AFD, z2)), z * (agn / _polevl(
+                C._AIRY_AI_AGD, z2))
         t = zeta_n + 0.25 * math.pi
         left = 5.64189583547756286948e-01 / xp.sqrt(xp.sqrt(-xn)) \
-            * (xp.sin(t) * (1.0 + z2 * afn) - xp.cos(t) * (z * agn))
+            * _fma(xp.sin(t), 1.0 + afn, -(xp.cos(t) * agn))
         pos = x >= 2.09
         xr = xp.where(pos, x, 3.0)
         zeta_p = 2.0 * xr * xp.sqrt(xr) / 3.0
@@ -676,7 +739,7 @@ def airy_ai(xp, a):
             k += 3.0
             if not bool((xp.abs(m / f) > 2.220446049250313e-16).any()):
                 break
-        middle = 0.355028053887817239260 * f - 0.258819403792806798405 * g
+        middle = _fma(0.355028053887817239260, f, -(0.258819403792806798405 * g))
         r = xp.where(neg, left, xp.where(pos, right, middle))
         r = xp.where(x > 103.892, 0.0, r)
         return xp.where(xp.isinf(x), math.nan, r)

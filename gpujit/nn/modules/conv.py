@@ -19,6 +19,31 @@ _VALID_PADDING_STRINGS = {"same", "valid"}
 _VALID_PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
 
+def _check_groups_divide(in_channels, out_channels, groups):
+    """PyTorch's channel checks of a convolution (float and quantized alike)."""
+    if in_channels % groups != 0:
+        raise ValueError("in_channels must be divisible by groups")
+    if out_channels % groups != 0:
+        raise ValueError("out_channels must be divisible by groups")
+
+
+def _conv_repr_options(m, zero_padding, no_bias):
+    """The options a convolution's extra_repr names where they are not the defaults, in
+    PyTorch's order (the format string's fields of m.__dict__)."""
+    s = ""
+    if m.padding != zero_padding:
+        s += ", padding={padding}"
+    if m.dilation != (1,) * len(m.dilation):
+        s += ", dilation={dilation}"
+    if m.output_padding != (0,) * len(m.output_padding):
+        s += ", output_padding={output_padding}"
+    if m.groups != 1:
+        s += ", groups={groups}"
+    if no_bias:
+        s += ", bias=False"
+    return s
+
+
 class _ConvNd(Module):
     __constants__ = ["stride", "padding", "dilation", "groups", "padding_mode",
                      "output_padding", "in_channels", "out_channels", "kernel_size"]
@@ -30,10 +55,7 @@ class _ConvNd(Module):
         super().__init__()
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
-        if in_channels % groups != 0:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups != 0:
-            raise ValueError("out_channels must be divisible by groups")
+        _check_groups_divide(in_channels, out_channels, groups)
         if isinstance(padding, str):
             if padding not in _VALID_PADDING_STRINGS:
                 raise ValueError(f"Invalid padding string {padding!r}, should be one of "
@@ -84,17 +106,8 @@ class _ConvNd(Module):
                 init.uniform_(self.bias, -bound, bound)
 
     def extra_repr(self):
-        s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
-        if self.padding != (0,) * len(self.kernel_size):
-            s += ", padding={padding}"
-        if self.dilation != (1,) * len(self.dilation):
-            s += ", dilation={dilation}"
-        if self.output_padding != (0,) * len(self.output_padding):
-            s += ", output_padding={output_padding}"
-        if self.groups != 1:
-            s += ", groups={groups}"
-        if self.bias is None:
-            s += ", bias=False"
+        s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}" \
+            + _conv_repr_options(self, (0,) * len(self.kernel_size), self.bias is None)
         if self.padding_mode != "zeros":
             s += ", padding_mode={padding_mode}"
         return s.format(**self.__dict__)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gpujit as torch
 from gpujit import nn
+from gpujit.nn.modules.conv import _check_groups_divide, _conv_repr_options
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "BatchNorm2d", "BatchNorm3d"]
 
@@ -28,10 +29,7 @@ class _ConvNd(nn.Module):
                  dtype=None):
         super().__init__()
         n = self._DIM
-        if in_channels % groups != 0:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups != 0:
-            raise ValueError("out_channels must be divisible by groups")
+        _check_groups_divide(in_channels, out_channels, groups)
         if padding_mode not in _SUPPORTED_PADDING:
             raise ValueError(f"'padding_mode' {padding_mode} is not supported by quantized "
                              f"convolution")
@@ -71,17 +69,8 @@ class _ConvNd(nn.Module):
 
     def extra_repr(self):
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}, " \
-            "scale={scale}, zero_point={zero_point}"
-        if self.padding != (0,) * len(self.padding):
-            s += ", padding={padding}"
-        if self.dilation != (1,) * len(self.dilation):
-            s += ", dilation={dilation}"
-        if self.output_padding != (0,) * len(self.output_padding):
-            s += ", output_padding={output_padding}"
-        if self.groups != 1:
-            s += ", groups={groups}"
-        if self.bias() is None:
-            s += ", bias=False"
+            "scale={scale}, zero_point={zero_point}" \
+            + _conv_repr_options(self, (0,) * len(self.padding), self.bias() is None)
         return s.format(**self.__dict__)
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
