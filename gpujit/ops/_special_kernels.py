@@ -741,25 +741,25 @@ def jit32(name):
     return f, tuple(args)
 
 
-def ufunc(name):
-    """The NumPy ufunc of `name` (float32 -> float32, float64 -> float64), or a pair (the
-    float32 ufunc, the float64 one), of x, order and scaled for a family's name; compiled
-    on first use or loaded from the disk cache."""
+def ufunc(name, dtype=np.float64):
+    """The NumPy ufunc of `name` for float32 or float64 arrays (`dtype`; of x, order and
+    scaled for a family's name), compiled on the first use of that dtype or loaded from
+    the disk cache: a float32 call does not compile the float64 loop (each costs ~0.3-0.7 s
+    cold)."""
     key = _FORMS[name][0] if name in _FORMS else name
-    u = _UFUNCS.get(key)
+    f32 = np.dtype(dtype) == np.float32
+    u = _UFUNCS.get((key, f32))
     if u is None:
-        # (two functions, one op: a ufunc's loops come from one Python function, so the
-        # float32 and float64 forms are separate ufuncs picked by dtype)
+        t = "float32" if f32 else "float64"
+        # (a float32 and a float64 form: a ufunc's loops come from one Python function, so
+        # the two forms of a family or a per-dtype function are separate ufuncs)
         if key in _FAMILIES:
-            f32, f64 = _FAMILIES[key]
-            u = (vectorize(["float32(float32, int64, boolean)"], f32),
-                 vectorize(["float64(float64, int64, boolean)"], f64))
+            u = vectorize([f"{t}({t}, int64, boolean)"], _FAMILIES[key][0 if f32 else 1])
         elif key in _PER_DTYPE:
-            f32, f64 = _PER_DTYPE[key]
-            u = (vectorize(["float32(float32)"], f32), vectorize(["float64(float64)"], f64))
+            u = vectorize([f"{t}({t})"], _PER_DTYPE[key][0 if f32 else 1])
         else:
-            u = vectorize(["float32(float32)", "float64(float64)"], _FLOAT64_FUNCTIONS[key])
-        _UFUNCS[key] = u
+            u = vectorize([f"{t}({t})"], _FLOAT64_FUNCTIONS[key])
+        _UFUNCS[(key, f32)] = u
     return u
 
 
@@ -780,9 +780,7 @@ def fma_ufunc():
 def apply(name, a):
     """name's values of float32 or float64 array a (a float64 result for float64, float32
     for float32), NumPy errors silenced as the array code's."""
-    u = ufunc(name)
-    if isinstance(u, tuple):
-        u = u[0] if a.dtype == np.float32 else u[1]
+    u = ufunc(name, a.dtype)
     if name in _FORMS:
         _, order, scaled = _FORMS[name]
         return np.asarray(u(a, np.int64(order), np.bool_(scaled)))
