@@ -79,6 +79,13 @@ def only_true_branch(x, n: int):
     return x * 5
 
 
+def unpacked(x, y, n: int):
+    a, b = x, y
+    v, i = torch.max(a + b, 1)
+    m = float(n)
+    return v * m + i, x.shape[0] + x.size(1)
+
+
 def exits_early(x, n: int):
     # a break: not replayed (gpujit's own names), still compiled and run right
     for i in range(n):
@@ -261,18 +268,47 @@ _EXPECTED = {
 """,
 }
 
+# (the same; torch's aten::size of `.shape` says `# <string>:13:9`, gpujit the user's line)
+_EXPECTED_BARE = {
+    "unpacked": """graph(%x.1 : Tensor,
+      %y.1 : Tensor,
+      %n.1 : int):
+  %11 : bool = prim::Constant[value=0]()
+  %10 : int = prim::Constant[value=1]()
+  %26 : int = prim::Constant[value=0]()
+  %9 : Tensor = aten::add(%x.1, %y.1, %10)
+  %v.1 : Tensor, %i.1 : Tensor = aten::max(%9, %10, %11)
+  %m.1 : float = aten::Float(%n.1)
+  %20 : Tensor = aten::mul(%v.1, %m.1)
+  %23 : Tensor = aten::add(%20, %i.1, %10)
+  %25 : int[] = aten::size(%x.1)
+  %27 : int = aten::__getitem__(%25, %26)
+  %29 : int = aten::size(%x.1, %10)
+  %30 : int = aten::add(%27, %29)
+  %31 : (Tensor, int) = prim::TupleConstruct(%23, %30)
+  return (%31)
+""",
+}
+
 _FNS = {f.__name__: f for f in (straight, branches, counting, calls, nested,
-                                 only_true_branch, exits_early)}
+                                 only_true_branch, unpacked, exits_early)}
 
 
 def _bare(text):
     return re.sub(r" # [^\n]*", "", text)
 
 
-@pytest.mark.parametrize("name", sorted(_EXPECTED))
+@pytest.mark.parametrize("name", sorted(_EXPECTED) + sorted(_EXPECTED_BARE))
 def test_graph_names_are_torchs(name):
     g = torch.jit.script(_FNS[name]).graph
-    assert _bare(str(g)) == _EXPECTED[name], str(g)
+    assert _bare(str(g)) == {**_EXPECTED, **_EXPECTED_BARE}[name], str(g)
+
+
+def test_unpacked_values():
+    x = np.array([[1, 5, 2], [7, 0, 3]], np.float32)
+    v, s = torch.jit.script(unpacked)(gpujit.from_numpy(x), gpujit.from_numpy(x * 0), 3)
+    np.testing.assert_allclose(v.numpy(), x.max(1) * 3 + x.argmax(1))
+    assert s == 5
 
 
 def test_code_unchanged_by_the_names():
@@ -346,5 +382,5 @@ def test_graph_text_equals_torch_with_comments(name):
 
 @needs_torch
 def test_expected_texts_are_torchs():
-    for name, text in _EXPECTED.items():
+    for name, text in {**_EXPECTED, **_EXPECTED_BARE}.items():
         assert _bare(str(_torch.jit.script(_torch_twin(_FNS[name])).graph)) == text

@@ -391,10 +391,19 @@ class _Replay:
                 self.insert("prim::ReturnStmt", (v,), 0)
                 self.exits.add(self.frame.block)
             elif isinstance(s, ast.Assign):
-                if len(s.targets) != 1 or not isinstance(s.targets[0], ast.Name):
+                if len(s.targets) != 1:
+                    raise _Abort("assign")
+                t = s.targets[0]
+                if isinstance(t, ast.Tuple) and t.elts and \
+                        all(isinstance(x, ast.Name) for x in t.elts):
+                    for name, v in zip((x.id for x in t.elts),
+                                       self.tuple_values(s.value, len(t.elts))):
+                        self.set_var(name, v)
+                    continue
+                if not isinstance(t, ast.Name):
                     raise _Abort("assign")
                 v = self.expr(s.value)
-                self.set_var(s.targets[0].id, v)
+                self.set_var(t.id, v)
             elif isinstance(s, ast.AnnAssign):
                 if s.value is None or not isinstance(s.target, ast.Name):
                     raise _Abort("annassign")
@@ -414,6 +423,23 @@ class _Replay:
                 self.while_stmt(s)
             else:
                 raise _Abort(type(s).__name__)
+
+    def tuple_values(self, e, k):
+        """`a, b = <e>`: a tuple literal's values, or a call's outputs, put in a
+        prim::TupleConstruct that the unpacking reads through (emitTupleAssign)."""
+        if isinstance(e, ast.Tuple):
+            if len(e.elts) != k or any(isinstance(x, ast.Starred) for x in e.elts):
+                raise _Abort("tuple assign")
+            vals = [self.expr(x) for x in e.elts]
+        elif isinstance(e, ast.Call):
+            out = self.expr(e)
+            vals = out.node.outputs
+            if len(vals) != k:
+                raise _Abort("tuple assign")
+        else:
+            raise _Abort("tuple assign")
+        self.insert("prim::TupleConstruct", vals, 1)
+        return vals
 
     def aug_assign(self, s):
         if not isinstance(s.target, ast.Name):
@@ -577,6 +603,22 @@ class _Replay:
             return self.call_node(e, [lhs, rhs], {})
         if isinstance(e, ast.Call):
             return self.call(e)
+        if isinstance(e, ast.Attribute):
+            # x.shape, x.dtype, ...: the op TorchScript's attribute of a value inserts
+            v = self.expr(e.value)
+            rec = self.claim(e)
+            if len(rec.inputs) != 1 or rec.node.blocks:
+                raise _Abort("attribute")
+            return self.insert(rec.kind, (v,), rec.nout, g=rec.node).outputs[0]
+        if isinstance(e, ast.Subscript):
+            if isinstance(e.slice, (ast.Slice, ast.Tuple)):
+                raise _Abort("subscript")
+            v = self.expr(e.value)
+            i = self.expr(e.slice)
+            rec = self.claim(e)
+            if rec.kind != "aten::__getitem__" or len(rec.inputs) != 2:
+                raise _Abort("subscript")
+            return self.insert(rec.kind, (v, i), rec.nout, g=rec.node).outputs[0]
         if isinstance(e, (ast.Tuple, ast.List)):
             vals = [self.expr(x) for x in e.elts]
             if any(isinstance(x, ast.Starred) for x in e.elts):
@@ -610,6 +652,19 @@ class _Replay:
         if any(isinstance(a, ast.Starred) for a in e.args) or \
                 any(k.arg is None for k in e.keywords):
             raise _Abort("star args")
+        if isinstance(f, ast.Name) and f.id in ("float", "int", "bool") and \
+                f.id not in self.fn.__globals__ and len(e.args) == 1 and \
+                not e.keywords and self.find_var_silent(f.id) is None:
+            # CastValue: its zero constant, then aten::Float / Int / Bool unless the
+            # value has the type already
+            v = self.expr(e.args[0])
+            self.constant(0, "int")
+            kind = {"float": "aten::Float", "int": "aten::Int", "bool": "aten::Bool"}[f.id]
+            try:
+                rec = self.claim(e, (kind,))
+            except _Abort:
+                return v
+            return self.insert(kind, (v,), 1, g=rec.node).outputs[0]
         if not isinstance(f, ast.Attribute):
             raise _Abort("call of a name")
         if self.is_self(f.value):
@@ -1026,9 +1081,8 @@ def name_like_torch(graph, src, fn, at, method=False) -> bool:
     try:
         r = _Replay(graph, src, fn, at, method)
         top = r.run()
-    except (_Abort, StopIteration, ValueError, KeyError, AttributeError, IndexError,
-            TypeError):
-        return False
+    except Exception:       # (_Abort, or a shape the replay did not foresee: the names
+        return False        # are cosmetic, the compile never fails for them)
     # gpujit's leading top-level constants in the shadow's order
     gnodes = list(graph.block.nodes)
     k = 0
