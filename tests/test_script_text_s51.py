@@ -86,6 +86,14 @@ def unpacked(x, y, n: int):
     return v * m + i, x.shape[0] + x.size(1)
 
 
+def in_place(x, n: int):
+    y = x * 2
+    for i in range(n):
+        y += x
+        y *= 0.5
+    return y
+
+
 def exits_early(x, n: int):
     # a break: not replayed (gpujit's own names), still compiled and run right
     for i in range(n):
@@ -250,6 +258,20 @@ _EXPECTED = {
       -> (%12, %acc.31)
   return (%acc)
 """,
+    "in_place": """graph(%x.1 : Tensor,
+      %n.1 : int):
+  %12 : int = prim::Constant[value=1]()
+  %8 : bool = prim::Constant[value=1]()
+  %3 : int = prim::Constant[value=2]()
+  %16 : float = prim::Constant[value=0.5]()
+  %y.1 : Tensor = aten::mul(%x.1, %3)
+  %y : Tensor = prim::Loop(%n.1, %8, %y.1)
+    block0(%i : int, %y.17 : Tensor):
+      %y.5 : Tensor = aten::add_(%y.17, %x.1, %12)
+      %y.11 : Tensor = aten::mul_(%y.5, %16)
+      -> (%8, %y.11)
+  return (%y)
+""",
     "only_true_branch": """graph(%x.1 : Tensor,
       %n.1 : int):
   %3 : int = prim::Constant[value=2]()
@@ -291,7 +313,7 @@ _EXPECTED_BARE = {
 }
 
 _FNS = {f.__name__: f for f in (straight, branches, counting, calls, nested,
-                                 only_true_branch, unpacked, exits_early)}
+                                 only_true_branch, unpacked, in_place, exits_early)}
 
 
 def _bare(text):
@@ -346,6 +368,10 @@ def test_renamed_functions_compute_the_same():
         for j in range(3):
             acc = acc + x * j if j > 1 else acc - x
     np.testing.assert_allclose(torch.jit.script(nested)(tx, 2).numpy(), acc)
+    y = x * 2
+    for _ in range(3):
+        y = (y + x) * 0.5
+    np.testing.assert_allclose(torch.jit.script(in_place)(tx, 3).numpy(), y, rtol=1e-6)
 
 
 def test_values_numbered_once_and_graph_still_grows():

@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import math
 
-from ...ir import types as T
 
 __all__ = ["name_like_torch", "snapshot"]
 
@@ -446,10 +445,8 @@ class _Replay:
             raise _Abort("augassign")
         lhs = self.expr(s.target)
         rhs = self.expr(s.value)
+        # (a Tensor's in-place op, aten::add_, or a number's aten::add: the same history)
         out = self.call_node(s, [lhs, rhs], {})
-        if out.node.g.kind.endswith("_") or \
-                isinstance(out.node.g.outputs[0].type, T.TensorType):
-            raise _Abort("tensor augassign")
         self.set_var(s.target.id, out)
 
     def cond(self, test):
