@@ -94,6 +94,14 @@ def in_place(x, n: int):
     return y
 
 
+def ternary(x, n: int):
+    z = x + 1 if n > 2 else x - 1
+    w = z * 2
+    for i in range(n):
+        w = w + (i if i > 1 else 0)
+    return w
+
+
 def exits_early(x, n: int):
     # a break: not replayed (gpujit's own names), still compiled and run right
     for i in range(n):
@@ -272,6 +280,33 @@ _EXPECTED = {
       -> (%8, %y.11)
   return (%y)
 """,
+    "ternary": """graph(%x.1 : Tensor,
+      %n.1 : int):
+  %19 : bool = prim::Constant[value=1]()
+  %3 : int = prim::Constant[value=2]()
+  %7 : int = prim::Constant[value=1]()
+  %26 : int = prim::Constant[value=0]()
+  %4 : bool = aten::gt(%n.1, %3)
+  %z.1 : Tensor = prim::If(%4)
+    block0():
+      %9 : Tensor = aten::add(%x.1, %7, %7)
+      -> (%9)
+    block1():
+      %12 : Tensor = aten::sub(%x.1, %7, %7)
+      -> (%12)
+  %w.1 : Tensor = aten::mul(%z.1, %3)
+  %w : Tensor = prim::Loop(%n.1, %19, %w.1)
+    block0(%i.1 : int, %w.11 : Tensor):
+      %23 : bool = aten::gt(%i.1, %7)
+      %27 : int = prim::If(%23)
+        block0():
+          -> (%i.1)
+        block1():
+          -> (%26)
+      %w.5 : Tensor = aten::add(%w.11, %27, %7)
+      -> (%19, %w.5)
+  return (%w)
+""",
     "only_true_branch": """graph(%x.1 : Tensor,
       %n.1 : int):
   %3 : int = prim::Constant[value=2]()
@@ -313,7 +348,8 @@ _EXPECTED_BARE = {
 }
 
 _FNS = {f.__name__: f for f in (straight, branches, counting, calls, nested,
-                                 only_true_branch, unpacked, in_place, exits_early)}
+                                 only_true_branch, unpacked, in_place, ternary,
+                                 exits_early)}
 
 
 def _bare(text):
@@ -372,6 +408,8 @@ def test_renamed_functions_compute_the_same():
     for _ in range(3):
         y = (y + x) * 0.5
     np.testing.assert_allclose(torch.jit.script(in_place)(tx, 3).numpy(), y, rtol=1e-6)
+    np.testing.assert_allclose(torch.jit.script(ternary)(tx, 4).numpy(),
+                               (x + 1) * 2 + 2 + 3)
 
 
 def test_values_numbered_once_and_graph_still_grows():

@@ -335,7 +335,8 @@ class _Replay:
         """The first gpujit node at node's source position not yet claimed."""
         for g in self.at.get(self.pos(node), ()):
             if id(g.node) not in self.claimed and (
-                    g.kind in kinds if kinds is not None else g.kind not in _CONVERSIONS):
+                    g.kind in kinds if kinds is not None else
+                    g.kind not in _CONVERSIONS and not g.node.blocks):
                 self.claimed.add(id(g.node))
                 return g
         raise _Abort(f"no node at {self.pos(node)}")
@@ -600,6 +601,21 @@ class _Replay:
             return self.call_node(e, [lhs, rhs], {})
         if isinstance(e, ast.Call):
             return self.call(e)
+        if isinstance(e, ast.IfExp):
+            # emitTernaryIf: the condition, an If whose blocks give the two values, its
+            # output made last
+            c = self.cond(e.test)
+            node = self.insert("prim::If", (c,), 0)
+            node.blocks = [_B(node), _B(node)]
+            for b, x in zip(node.blocks, (e.body, e.orelse)):
+                self.push(b)
+                saved, self.ins = self.ins, (b, None)
+                self.register_output(b, self.expr(x))
+                self.ins = saved
+                self.pop()
+            out = self.new_value(node)
+            node.outputs.append(out)
+            return out
         if isinstance(e, ast.Attribute):
             # x.shape, x.dtype, ...: the op TorchScript's attribute of a value inserts
             v = self.expr(e.value)
