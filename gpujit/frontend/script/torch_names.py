@@ -622,7 +622,10 @@ class _Replay:
             rec = self.claim(e)
             if len(rec.inputs) != 1 or rec.node.blocks:
                 raise _Abort("attribute")
-            return self.insert(rec.kind, (v,), rec.nout, g=rec.node).outputs[0]
+            out = self.insert(rec.kind, (v,), rec.nout, g=rec.node).outputs[0]
+            if rec.kind == "prim::GetAttr":         # (createGetAttr names it the field)
+                self.set_name(out, e.attr.replace(".", "_"))
+            return out
         if isinstance(e, ast.Subscript):
             if isinstance(e.slice, (ast.Slice, ast.Tuple)):
                 raise _Abort("subscript")
