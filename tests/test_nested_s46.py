@@ -919,7 +919,8 @@ def test_scripted_nested_tensor_from_tensor_list():
     def k(xs: List[gpujit.Tensor]):
         return gpujit._nested_tensor_from_tensor_list(xs).to_padded_tensor(0.0)
 
-    assert "aten::_nested_tensor_from_tensor_list(%xs, %2, %2, %2, %2)" in str(k.graph)
+    # (torch 2.13 names the input %xs.1: the load of xs renamed it)
+    assert "aten::_nested_tensor_from_tensor_list(%xs.1, %2, %2, %2, %2)" in str(k.graph)
     for _ in range(3):
         assert k([gpujit.ones(2), gpujit.ones(3)]).tolist() == [[1, 1, 0], [1, 1, 1]]
     with pytest.raises(TypeError, match=r"argument 'list' \(position 1\) must be tuple of "
@@ -945,7 +946,7 @@ def test_torch_nested_to_padded_tensor_is_its_own_op_in_graphs():
         return gpujit.nested.to_padded_tensor(x, 0.0)
 
     x = _nt(A0, A1)
-    assert "aten::nested_to_padded_tensor(%x, " in str(p.graph)
+    assert "aten::nested_to_padded_tensor(%x.1, " in str(p.graph)     # (torch 2.13: %x.1)
     t = gpujit.jit.trace(lambda a: gpujit.nested.to_padded_tensor(a, 0.0), (x,))
     assert "aten::nested_to_padded_tensor(%a, %1, %2)" in str(t.graph)
     want = np.zeros((2, 2, 3), np.float32)

@@ -43,6 +43,7 @@ from .statements import StatementMixin
 from .loops import LoopMixin, RAISED, PENDING, LoopReturn, UnrolledTarget, has_exit, \
     leaves_function
 from . import static_eval
+from .torch_names import name_like_torch, snapshot
 
 __all__ = ["compile_function", "FunctionSource"]
 
@@ -208,6 +209,11 @@ _UNSUPPORTED_STMTS = {
 }
 
 
+# the compilers whose graphs take torch's value names (torch_names.py): functions and
+# modules' methods
+_REPLAYED = frozenset({"FunctionCompiler", "ModuleMethodCompiler"})
+
+
 class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, LoopMixin,
                        ObjectExprMixin, ClassValueMixin, ExprCompiler):
     """Statements and paths (early exits), on top of ExprCompiler; loops (loops.py); objects of
@@ -279,6 +285,9 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         # (before it, as TorchScript's ir_emitter: a for loop that can exit early becomes
         # the while loop TorchScript's .graph and .code show)
         # (and before it, its exit transform: what follows a raise is dropped)
+        named = type(self).__name__ in _REPLAYED and self.signature_from is None and \
+            arg_types is None
+        at = snapshot(self.graph) if named else None
         drop_widening_casts(self.graph)
         if self.graph.return_type is not None and \
                 self.graph.return_type == self.graph.outputs[0].type:
@@ -286,6 +295,11 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         transform_raise_exits(self.graph)
         canonicalize_modified_loops(self.graph)
         run_cleanup_passes(self.graph)
+        if named:
+            # torch's value names and numbers (%x.1, %5), where its frontend's history
+            # can be replayed (torch_names.py)
+            name_like_torch(self.graph, self.src, self.fn, at,
+                            method=type(self).__name__ == "ModuleMethodCompiler")
         return self.graph
 
     def _function_exit(self, kind, s, value=None):

@@ -210,7 +210,8 @@ class FunctionCallMixin:
                 _int_coded(v.type) and _opt_int(p.type)) or \
                 as_int_coded(v.type).is_subtype_of(as_int_coded(p.type))
             if not ok:
-                pname = p.debug_name
+                base, _, suffix = p.debug_name.rpartition(".")    # (x, not torch's x.1)
+                pname = base if base and suffix.isdigit() else p.debug_name
                 from .library_functions import torch_signature_refusal
                 said = torch_signature_refusal(original, pname, v.type)
                 if said is not None:        # (F.dropout1d(x, 0): torch's schema and words)
