@@ -191,6 +191,11 @@ def _ir_cfunc(sig, **options):
     return wrap
 
 
+def _layout_only(self, ll_module):
+    """numba's CPUCodeLibrary._optimize_functions without its passes."""
+    ll_module.data_layout = self._codegen._data_layout
+
+
 class _NumbaInternals(Exception):
     """numba's internals differ from the ones _IRCFunc was written against."""
 
@@ -198,8 +203,9 @@ class _NumbaInternals(Exception):
 class _IRCFunc:
     """A numba cfunc compiled as far as its optimized LLVM IR (native.build_entry turns it
     into gpujit's object file), without the machine code numba's JIT would generate for it
-    in this process (never called: the kernel is the loaded object), ~15% of a group's
-    compile. `address` finishes numba's JIT compile where it is needed (non-ELF hosts)."""
+    in this process (never called: the kernel is the loaded object; ~15% of a group's
+    compile), and optimized once (below). `address` finishes numba's JIT compile where it
+    is needed (non-ELF hosts)."""
 
     def __init__(self, pyfunc, sig, options):
         try:
@@ -212,12 +218,29 @@ class _IRCFunc:
         except (ImportError, AttributeError, TypeError) as e:
             raise _NumbaInternals(e) from e
         self._cf, self._sig = cf, cf._sig
+        try:
+            from numba.core.codegen import CPUCodeLibrary
+            fn_passes = CPUCodeLibrary._optimize_functions
+        except (ImportError, AttributeError) as e:
+            raise _NumbaInternals(e) from e
         with global_compiler_lock:
-            cres = compile_uncached()         # typed and lowered; not finalized (no_compile)
+            # numba optimizes a function three times: its function passes when lowered,
+            # then the final module's "cheap" pipeline (to prune NRT reference counts,
+            # which kernels have none of) and its full O3 pipeline. A kernel gets the full
+            # pipeline only (the same loops and vector code; ~25% of a group's compile).
+            # (the class's method, swapped while numba's compiler lock is held: every numba
+            # compile takes it; the helpers a kernel compiles meanwhile are optimized in
+            # the kernel's module, which links them)
+            CPUCodeLibrary._optimize_functions = _layout_only
+            try:
+                cres = compile_uncached()     # typed and lowered; not finalized (no_compile)
+            finally:
+                CPUCodeLibrary._optimize_functions = fn_passes
             lib = cres.library
             try:
                 final, linking = lib._final_module, lib._linking_libraries
-                optimize, for_linking = lib._optimize_final_module, type(lib)._get_module_for_linking
+                for_linking = type(lib)._get_module_for_linking
+                mpm, mpb = lib._codegen._module_pass_manager()
             except AttributeError as e:
                 raise _NumbaInternals(e) from e
             # numba's CPUCodeLibrary.finalize, up to the JIT's codegen (_finalize_final_module)
@@ -226,7 +249,7 @@ class _IRCFunc:
                 if other not in seen:
                     seen.add(other)
                     final.link_in(for_linking(other), preserve=True)
-            optimize()
+            mpm.run(final, mpb)
             final.verify()
             self._ir = str(final)
         self._lib = lib
