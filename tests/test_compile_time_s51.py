@@ -127,3 +127,25 @@ def test_the_benchmark_cases_are_well_formed():
     assert set(mod.NNC_CASES) <= set(mod.CASES)
     with pytest.raises(SystemExit):
         mod.main(["--cases", "no_such_case"])
+
+
+def test_lazy_ufuncs_are_made_at_first_use_only(monkeypatch):
+    from gpujit.ops import numba_helpers
+    made = []
+    monkeypatch.setattr(numba_helpers, "vectorize",
+                        lambda sigs, fn: made.append((tuple(sigs), fn)) or np.negative)
+
+    def one(x):
+        return -x
+    ns = {"__name__": "fake_kernels"}
+    getattr_ = numba_helpers.lazy_vectorize(ns, {"neg": (["float64(float64)"], one)})
+    assert made == []                       # (nothing made by defining the table)
+    assert getattr_("neg") is np.negative and ns["neg"] is np.negative
+    assert getattr_("neg") is np.negative and made == [(("float64(float64)",), one)]
+    with pytest.raises(AttributeError, match="module 'fake_kernels' has no attribute 'pos'"):
+        getattr_("pos")
+    # the real modules: importing the Sleef exp (softmax's) makes no erf ufunc
+    from gpujit.ops import _aten_erf_kernel, _fma_kernels
+    assert callable(_aten_erf_kernel.__getattr__) and callable(_fma_kernels.__getattr__)
+    with pytest.raises(AttributeError):
+        _fma_kernels.no_such_ufunc
