@@ -534,26 +534,24 @@ NAMES = tuple(_FLOAT64_FUNCTIONS) + tuple(_PER_DTYPE)
 _UFUNCS: dict = {}
 
 
-def ufunc(name):
-    """The NumPy ufunc of `name` (float32 -> float32, float64 -> float64), compiled on first
-    use or loaded from the disk cache."""
-    u = _UFUNCS.get(name)
+def ufunc(name, dtype=np.float64):
+    """The NumPy ufunc of `name` for float32 (dtype float32) or float64 operands (any other
+    dtype: float64), compiled on first use or loaded from the disk cache. One ufunc per
+    dtype: numba builds a ufunc's loop wrappers in every process, and a float32 call needs
+    neither the float64 loop nor its compile (the float32 i0's first call: half the cost)."""
+    f32 = np.dtype(dtype) == np.float32
+    key = (name, f32)
+    u = _UFUNCS.get(key)
     if u is None:
-        if name in _PER_DTYPE:
-            f32, f64 = _PER_DTYPE[name]
-            # (two functions, one ufunc: a ufunc's loops come from one Python function,
-            # so the float32 and float64 forms are separate ufuncs picked by dtype)
-            u = (vectorize(["float32(float32)"], f32), vectorize(["float64(float64)"], f64))
+        if name in _PER_DTYPE:      # (a ufunc's loops come from one Python function)
+            fn = _PER_DTYPE[name][0 if f32 else 1]
         else:
-            u = vectorize(["float32(float32)", "float64(float64)"], _FLOAT64_FUNCTIONS[name])
-        _UFUNCS[name] = u
+            fn = _FLOAT64_FUNCTIONS[name]
+        u = _UFUNCS[key] = vectorize(["float32(float32)" if f32 else "float64(float64)"], fn)
     return u
 
 
 def apply(name, a):
     """name's values of float32 or float64 array a (a float64 result for float64, float32
     for float32), NumPy errors silenced as the array code's."""
-    u = ufunc(name)
-    if isinstance(u, tuple):
-        u = u[0] if a.dtype == np.float32 else u[1]
-    return np.asarray(u(a))
+    return np.asarray(ufunc(name, a.dtype)(a))
