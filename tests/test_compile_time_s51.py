@@ -149,3 +149,14 @@ def test_lazy_ufuncs_are_made_at_first_use_only(monkeypatch):
     assert callable(_aten_erf_kernel.__getattr__) and callable(_fma_kernels.__getattr__)
     with pytest.raises(AttributeError):
         _fma_kernels.no_such_ufunc
+
+
+def test_a_special_function_makes_the_ufunc_of_its_dtype_only(monkeypatch):
+    from gpujit.ops import _special_kernels as S
+    monkeypatch.setattr(S, "_UFUNCS", {})
+    a = np.array([0.0, 0.5, -1.25, 3.0, 12.5], np.float32)
+    got = S.apply("i0", a)
+    assert list(S._UFUNCS) == [("i0", True)]          # (no float64 loop made)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, np.i0(a.astype(np.float64)), rtol=2e-6)
+    assert S.ufunc("i0", np.float32) is S._UFUNCS[("i0", True)]
