@@ -70,6 +70,15 @@ class KernelSource:
                           # simulated one flags them in its `zdv` parameter)
 
 
+class ModuleText(str):
+    """A kernel module's text that also says how it was put together: `prelude`, the
+    (key, text) pieces its prelude joins (prims.prelude_parts), and `body_at`, where the
+    text after them (constants, the kernel) starts. kernels/targets.compile_cpu defines
+    the pieces once per process; a plain str is compiled whole."""
+    prelude = ()
+    body_at = 0
+
+
 def storage_type(dt, target):
     """numba element type of an array of dtype dt (CPU float16 travels as uint16)."""
     if dt is _dt.float16 and target == "cpu":
@@ -756,6 +765,9 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
     head = (f"# gpujit fused kernel: target {target}, {mode}, "
             f"{'flat' if layout.flat else 'strided'} indexing; generated, do not edit\n")
     code, consts = _hoist_constants("\n".join(lines))
-    text = head + prims.prelude(target, cg.prims) + "\n" + consts + "\n" + code + "\n"
+    parts = prims.prelude_parts(target, cg.prims)
+    pre = head + "\n".join(t for _, t in parts) + "\n"
+    text = ModuleText(pre + consts + "\n" + code + "\n")
+    text.prelude, text.body_at = tuple(parts), len(pre)
     return KernelSource(text, target, layout, params, signature,
                         cg.zero_division and target in ("cpu", "sim"))

@@ -23,7 +23,7 @@ from . import cpu_math
 from .native import DATA_OFFSET
 from gpujit.ops.half_libm import FUNCTIONS as _HALF_LIBM
 
-__all__ = ["prelude", "HEADERS"]
+__all__ = ["prelude", "prelude_parts", "HEADERS"]
 
 TARGETS = ("cpu", "cuda", "sim")
 
@@ -860,17 +860,26 @@ from . import prims_special as _prims_special  # noqa: E402
 del _prims_special
 
 
-def prelude(target: str, names) -> str:
-    """The module header of a kernel for `target`: imports, dtype aliases and the
-    primitives in `names` (with what they call), in dependency order."""
-    parts = [HEADERS[target], _TYPES]
+def prelude_parts(target: str, names) -> list:
+    """The pieces of `prelude(target, names)`, in order, as (key, text): the imports
+    ("header", "intrinsic imports"), the dtype aliases ("types") and each primitive's
+    definition under its name. A piece's text depends on its key only (in one process),
+    so a CPU kernel module's pieces can be defined once per process and shared
+    (kernels/targets.py)."""
+    parts = [("header", HEADERS[target]), ("types", _TYPES)]
     needs_intrinsics = False
     for n in _closure(names, target):
         src = _DEFS[n][1].get(target)
         if src is None:
             raise KeyError(f"primitive {n!r} has no {target} definition")
         needs_intrinsics |= "@intrinsic" in src
-        parts.append(src.replace("@DEVICE", _DECORATOR[target]).strip("\n") + "\n")
+        parts.append((n, src.replace("@DEVICE", _DECORATOR[target]).strip("\n") + "\n"))
     if needs_intrinsics:
-        parts.insert(1, cpu_math.INTRINSIC_IMPORTS)
-    return "\n".join(parts)
+        parts.insert(1, ("intrinsic imports", cpu_math.INTRINSIC_IMPORTS))
+    return parts
+
+
+def prelude(target: str, names) -> str:
+    """The module header of a kernel for `target`: imports, dtype aliases and the
+    primitives in `names` (with what they call), in dependency order."""
+    return "\n".join(text for _, text in prelude_parts(target, names))

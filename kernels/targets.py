@@ -33,6 +33,7 @@ import linecache
 import os
 import re
 import sys
+import threading
 import warnings
 
 from . import cache as _cache
@@ -87,7 +88,8 @@ def _exec_module(text, name):
 
 def compile_cpu(text: str):
     """(ctypes function of the module's `kernel`, loaded from the disk cache?, the cache
-    entry's path)"""
+    entry's path). Where `text` is an emit.ModuleText, its prelude pieces are defined once
+    per process (_shared_namespace) and only the rest of the module runs per kernel."""
     from . import native
     if not native.OFFSET_OK:
         raise KernelBuildError("this Python's ndarray objects do not keep their data pointer "
@@ -108,7 +110,12 @@ def compile_cpu(text: str):
     if missing:
         raise KernelBuildError(f"the kernel calls NumPy loops this process lacks: {missing}")
     try:                              # @cfunc with a signature: compiled when defined
-        cf = _exec_module(text, f"gpujit_kernel_{key}")["kernel"]
+        prelude = getattr(text, "prelude", ())
+        ns = _shared_namespace(prelude) if prelude else None
+        if ns is None:
+            cf = _exec_module(text, f"gpujit_kernel_{key}")["kernel"]
+        else:
+            cf = _exec_body(text, text.body_at, f"gpujit_kernel_{key}", ns)["kernel"]
     except Exception as e:
         raise KernelBuildError(f"numba could not compile the generated kernel:\n{e}\n"
                                f"{text}") from e
@@ -125,6 +132,141 @@ def compile_cpu(text: str):
 
 
 _KEEP = []         # numba cfuncs whose code is called directly (non-ELF platforms)
+
+# The prelude pieces of CPU kernel modules (imports, dtype aliases, primitives: njit
+# helpers and intrinsics), each defined once per process in one namespace that every
+# kernel module starts from: numba then types and compiles an njit helper once per
+# signature and process, and types each intrinsic once, where a module of its own made
+# new function objects that every kernel compiled again (an int32 group's floor
+# division and select helpers: ~60% of its compile).
+_shared: dict = {}          # the namespace
+_shared_parts: dict = {}    # piece key -> its text
+_shared_lock = threading.Lock()
+
+
+def _shared_namespace(parts):
+    """A copy of the shared namespace once it holds every piece of `parts` ((key, text)
+    pairs, prims.prelude_parts); None when a key is already defined by another text
+    (then the module is run on its own)."""
+    with _shared_lock:
+        for key, text in parts:
+            have = _shared_parts.get(key)
+            if have is None:
+                if not _shared:
+                    _shared["__name__"] = "gpujit_kernel_prims"
+                name = f"<gpujit kernel primitive {key}>"
+                linecache.cache[name] = (len(text), None, text.splitlines(True), name)
+                exec(compile(text, name, "exec"), _shared)
+                _shared_parts[key] = text
+            elif have != text:
+                return None
+        ns = dict(_shared)
+    ns["cfunc"] = _ir_cfunc if _IR_CFUNC_OK[0] else ns.get("cfunc")
+    return ns
+
+
+def _exec_body(text, body_at, name, ns):
+    """Run the part of module `text` after its prelude (from body_at) in namespace `ns`,
+    with its lines numbered as in the whole text (tracebacks show the module's lines)."""
+    filename = f"<gpujit kernel {name}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    ns["__name__"] = name
+    body = "\n" * text.count("\n", 0, body_at) + text[body_at:]
+    exec(compile(body, filename, "exec"), ns)
+    return ns
+
+
+_IR_CFUNC_OK = [True]       # numba's internals are the ones _IRCFunc uses
+
+
+def _ir_cfunc(sig, **options):
+    """numba.cfunc(sig, **options) that stops at optimized LLVM IR (_IRCFunc)."""
+    def wrap(pyfunc):
+        try:
+            return _IRCFunc(pyfunc, sig, options)
+        except _NumbaInternals:
+            _IR_CFUNC_OK[0] = False
+            from numba import cfunc
+            return cfunc(sig, **options)(pyfunc)
+    return wrap
+
+
+def _layout_only(self, ll_module):
+    """numba's CPUCodeLibrary._optimize_functions without its passes."""
+    ll_module.data_layout = self._codegen._data_layout
+
+
+class _NumbaInternals(Exception):
+    """numba's internals differ from the ones _IRCFunc was written against."""
+
+
+class _IRCFunc:
+    """A numba cfunc compiled as far as its optimized LLVM IR (native.build_entry turns it
+    into gpujit's object file), without the machine code numba's JIT would generate for it
+    in this process (never called: the kernel is the loaded object; ~15% of a group's
+    compile), and optimized once (below). `address` finishes numba's JIT compile where it
+    is needed (non-ELF hosts)."""
+
+    def __init__(self, pyfunc, sig, options):
+        try:
+            from numba.core import sigutils
+            from numba.core.ccallback import CFunc
+            from numba.core.compiler_lock import global_compiler_lock
+            args, ret = sigutils.normalize_signature(sig)
+            cf = CFunc(pyfunc, (args, ret), {}, options)
+            compile_uncached = cf._compile_uncached
+        except (ImportError, AttributeError, TypeError) as e:
+            raise _NumbaInternals(e) from e
+        self._cf, self._sig = cf, cf._sig
+        try:
+            from numba.core.codegen import CPUCodeLibrary
+            fn_passes = CPUCodeLibrary._optimize_functions
+        except (ImportError, AttributeError) as e:
+            raise _NumbaInternals(e) from e
+        with global_compiler_lock:
+            # numba optimizes a function three times: its function passes when lowered,
+            # then the final module's "cheap" pipeline (to prune NRT reference counts,
+            # which kernels have none of) and its full O3 pipeline. A kernel gets the full
+            # pipeline only (the same loops and vector code; ~25% of a group's compile).
+            # (the class's method, swapped while numba's compiler lock is held: every numba
+            # compile takes it; the helpers a kernel compiles meanwhile are optimized in
+            # the kernel's module, which links them)
+            CPUCodeLibrary._optimize_functions = _layout_only
+            try:
+                cres = compile_uncached()     # typed and lowered; not finalized (no_compile)
+            finally:
+                CPUCodeLibrary._optimize_functions = fn_passes
+            lib = cres.library
+            try:
+                final, linking = lib._final_module, lib._linking_libraries
+                for_linking = type(lib)._get_module_for_linking
+                mpm, mpb = lib._codegen._module_pass_manager()
+            except AttributeError as e:
+                raise _NumbaInternals(e) from e
+            # numba's CPUCodeLibrary.finalize, up to the JIT's codegen (_finalize_final_module)
+            seen = set()
+            for other in linking:
+                if other not in seen:
+                    seen.add(other)
+                    final.link_in(for_linking(other), preserve=True)
+            mpm.run(final, mpb)
+            final.verify()
+            self._ir = str(final)
+        self._lib = lib
+        self.native_name = cres.fndesc.llvm_cfunc_wrapper_name
+        self._address = None
+
+    def inspect_llvm(self):
+        return self._ir
+
+    @property
+    def address(self):
+        if self._address is None:
+            from numba.core.compiler_lock import global_compiler_lock
+            with global_compiler_lock:
+                self._lib._finalize_final_module()
+                self._address = self._lib.get_pointer_to_function(self.native_name)
+        return self._address
 
 
 def _c_params(cf):

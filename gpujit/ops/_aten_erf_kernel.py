@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ._fma_intrinsics import fma_f32 as _fma
-from .numba_helpers import njit, vectorize
+from .numba_helpers import lazy_vectorize, njit
 
 _F = np.float32
 
@@ -69,4 +69,5 @@ def _aten_erf(x):
     return _F(math.copysign(v, x))
 
 
-aten_erf = vectorize(["float32(float32)"], _aten_erf)
+# (made at its first use: the softmax kernels import this module for its Sleef exp only)
+__getattr__ = lazy_vectorize(globals(), {"aten_erf": (["float32(float32)"], _aten_erf)})

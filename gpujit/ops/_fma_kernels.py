@@ -6,7 +6,7 @@ Imported only when the ufunc is first wanted (numba is imported then)."""
 from numba.core import types
 
 from ._fma_intrinsics import fma_f32 as _fma_f32, fma_f64 as _fma_f64
-from .numba_helpers import njit, vectorize
+from .numba_helpers import lazy_vectorize, njit
 
 
 def _fma32(a, b, c):
@@ -21,11 +21,13 @@ def _muladd32_via64(a, b, c):
     return types.float32(types.float64(a) * types.float64(b) + types.float64(c))
 
 
-fma_f32 = vectorize(["float32(float32, float32, float32)"], _fma32)
-fma_f64 = vectorize(["float64(float64, float64, float64)"], _fma64)
-# float32 a * b + c as float64 arithmetic rounded to float32 (the product is exact in
-# float64; the sum is rounded twice: addcmul's float32 value, fma.muladd32_via64)
-muladd_f32_via_f64 = vectorize(["float32(float32, float32, float32)"], _muladd32_via64)
+# (each made at its first use; muladd_f32_via_f64: float32 a * b + c as float64 arithmetic
+# rounded to float32 (the product is exact in float64; the sum is rounded twice:
+# addcmul's float32 value, fma.muladd32_via64)
+__getattr__ = lazy_vectorize(globals(), {
+    "fma_f32": (["float32(float32, float32, float32)"], _fma32),
+    "fma_f64": (["float64(float64, float64, float64)"], _fma64),
+    "muladd_f32_via_f64": (["float32(float32, float32, float32)"], _muladd32_via64)})
 
 
 # the optimizers' float32 updates in one pass each (optim/optimizer.lerp_ / addcmul_): the

@@ -40,7 +40,8 @@ def _split(x):
 # from this many elements, or for every call once the smaller calls before it have done
 # 4x that work together (numba's import and a first load cost ~0.5-1 s)
 _UFUNC_MIN = 1 << 14
-_ufuncs = []            # [fma_f32, fma_f64] once loaded
+_ufuncs = []            # [ops._fma_kernels] once loaded (each ufunc made at its first call)
+_UFUNC_NAMES = ("fma_f32", "fma_f64", "muladd_f32_via_f64")
 _work = [0]
 
 
@@ -56,11 +57,13 @@ def _ufunc(args, dt, which=None):
         if n < _UFUNC_MIN and _work[0] < 4 * _UFUNC_MIN:
             return None
         from . import _fma_kernels
-        _ufuncs[:] = [_fma_kernels.fma_f32, _fma_kernels.fma_f64,
-                      _fma_kernels.muladd_f32_via_f64]
-    f = _ufuncs[which] if which is not None else _ufuncs[0] if dt == _F32 else _ufuncs[1]
-    return lambda a, b, c, out=None: np.asarray(f(a, b, c)) if out is None else \
-        f(a, b, c, out=out)
+        _ufuncs[:] = [_fma_kernels]
+    name = _UFUNC_NAMES[which if which is not None else 0 if dt == _F32 else 1]
+
+    def f(a, b, c, out=None):
+        u = getattr(_ufuncs[0], name)
+        return np.asarray(u(a, b, c)) if out is None else u(a, b, c, out=out)
+    return f
 
 
 # CuPy: CUDA's own fmaf / fma (correctly rounded, one pass) as an ElementwiseKernel, made

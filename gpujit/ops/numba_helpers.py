@@ -18,7 +18,7 @@ import threading
 
 from .. import cachedir as _dirs
 
-__all__ = ["njit", "vectorize", "numba_cache_dir"]
+__all__ = ["njit", "vectorize", "lazy_vectorize", "numba_cache_dir"]
 
 _lock = threading.Lock()
 _cache_class: list = []
@@ -126,3 +126,23 @@ def vectorize(signatures, py_func, **options):
     for sig in signatures:
         builder.add(sig)
     return builder.build_ufunc()
+
+
+def lazy_vectorize(namespace, table):
+    """A module `__getattr__` (PEP 562) for the ufuncs of `table`, {name: (signatures,
+    py_func)}: each is made by vectorize() at its first use and kept in `namespace` (the
+    module's globals). numba builds a ufunc's loop wrappers in every process (its disk
+    cache keeps the scalar function only, ~0.1 s a ufunc warm, ~0.5 s cold): a module
+    imported for one helper (softmax's Sleef exp) no longer builds the others."""
+    lock = threading.Lock()
+    module = namespace["__name__"]
+
+    def __getattr__(name):
+        if name not in table:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        with lock:
+            if name not in namespace:
+                signatures, py_func = table[name]
+                namespace[name] = vectorize(signatures, py_func)
+        return namespace[name]
+    return __getattr__
