@@ -97,7 +97,9 @@ def test_loaded_module_keeps_the_saved_type_names(how):
     ld = torch.jit.load(b)
     g = _strip_mangle(str(ld.graph))
     assert g.startswith(f"graph(%self : {USER}Net,"), g
-    assert "%seq : __torch__.torch.nn.modules.container.Sequential = " in g
+    # (torch 2.13 names the GetAttr %seq.1 in both; gpujit's value names follow torch's
+    # for the scripted module, not yet for the loaded traced one: %seq)
+    assert re.search(r"%seq(\.1)? : __torch__\.torch\.nn\.modules\.container\.Sequential = ", g), g
     sg = _strip_mangle(str(ld.seq.graph))
     assert "%_0 : __torch__.torch.nn.modules.linear.Linear = " in sg
     assert "%_1 : __torch__.torch.nn.modules.activation.ReLU = " in sg
