@@ -46,6 +46,19 @@ def _dynamic_options():
         torch._C._jit_override_can_fuse_on_cpu(old_cpu)
 
 
+@pytest.fixture(autouse=True)
+def _one_dtype_per_kind(monkeypatch):
+    """The imported tests loop over one dtype of each kind here (int64, bool, float32; the
+    DTYPES / INT_DTYPES / FP_DTYPES they read at run time): a DYNAMIC kernel differs from
+    a STATIC one in its indexing, not in the op's code for a dtype, which
+    test_fuser_te_port_a/b run in all 7 dtypes. (All 7 here compiled ~3700 kernels: the
+    suite's slowest file on CI's 2 cores.)"""
+    for mod in (_port_a, _port_b):
+        monkeypatch.setattr(mod, "INT_DTYPES", [torch.int64, torch.bool])
+        monkeypatch.setattr(mod, "FP_DTYPES", [torch.float32])
+        monkeypatch.setattr(mod, "DTYPES", [torch.int64, torch.bool, torch.float32])
+
+
 # (the names of the imported modules' autouse fixtures: these replace them here)
 _static_strategy = pytest.fixture(autouse=True)(_dynamic_options)
 _te_options = pytest.fixture(autouse=True)(_dynamic_options)
