@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .device import meta as META
+from .ops.memory_format import compute_stride
 
 __all__ = ["MetaArray", "META", "meta_call", "no_meta_kernel", "NO_DATA", "to_meta"]
 
@@ -511,39 +512,6 @@ _COPY_WHEN_NEEDED = frozenset(["reshape", "flatten", "reshape_as", "contiguous",
 def _wrapd(d, n):
     n = max(n, 1)
     return d + n if d < 0 else d
-
-
-def compute_stride(oldshape, oldstride, newshape):
-    """PyTorch's computeStride: the strides a view of sizes newshape of a tensor of
-    oldshape / oldstride has, or None when it cannot view it."""
-    numel = 1
-    for s in oldshape:
-        numel *= s
-    if numel == 0:
-        return contiguous_strides(newshape) if tuple(oldshape) != tuple(newshape) else \
-            tuple(oldstride)
-    if not oldshape:
-        return (1,) * len(newshape)
-    newstride = [0] * len(newshape)
-    view_d = len(newshape) - 1
-    chunk_base = oldstride[-1]
-    tensor_numel = view_numel = 1
-    for td in range(len(oldshape) - 1, -1, -1):
-        tensor_numel *= oldshape[td]
-        if td == 0 or (oldshape[td - 1] != 1 and
-                       oldstride[td - 1] != tensor_numel * chunk_base):
-            while view_d >= 0 and (view_numel < tensor_numel or newshape[view_d] == 1):
-                newstride[view_d] = view_numel * chunk_base
-                view_numel *= newshape[view_d]
-                view_d -= 1
-            if view_numel != tensor_numel:
-                return None
-            if td > 0:
-                chunk_base = oldstride[td - 1]
-                tensor_numel = view_numel = 1
-    if view_d != -1:
-        return None
-    return tuple(newstride)
 
 
 def _reshape(a, shape, vals):

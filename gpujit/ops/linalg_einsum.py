@@ -329,7 +329,7 @@ def _einsum_strides(eq, equation, tensors, path):
         ops.insert(len(ops) if path is not None else 0, (sz, st))
     size, stride = ops[0]
     if P > nout:
-        stride = _mf._view_strides(tuple(size), tuple(stride), tuple(size[:nout]))
+        stride = _mf.compute_stride(tuple(size), tuple(stride), tuple(size[:nout]))
     return tuple(stride)
 
 

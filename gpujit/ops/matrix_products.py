@@ -56,13 +56,13 @@ def _kron_layout(xp, r, a, b, shape):
     (torch.kron(x.t(), y) of a contiguous y), keeps its strides where it can
     (torch.kron(x.t(), y.t()) is column-major). a, b: the operands as given (their
     strides: an expanded one's 0 orders nothing)."""
-    from .memory_format import iterator_strides, empty_strided, _Strided, _view_strides
+    from .memory_format import iterator_strides, empty_strided, _Strided, compute_stride
 
     ops, nd = [], len(shape)
     for x, odd in ((a, False), (b, True)):
         full = (1,) * (nd - x.ndim) + x.shape       # (the views' leading 1s: at::kron's pad)
         shp = tuple(v for n in full for v in ((1, n) if odd else (n, 1)))
-        ops.append(_Strided(shp, _view_strides(x.shape, tuple(
+        ops.append(_Strided(shp, compute_stride(x.shape, tuple(
             s // x.itemsize for s in x.strides), shp)))
     st = iterator_strides(ops, r.shape)
     if st is None:

@@ -422,15 +422,28 @@ def index_strides(shape, st, indices):
         off = bnd - len(ish)        # expand_outplace, then reshape_indexer's view
         est = (0,) * off + tuple(0 if n == 1 and bs[off + i] != 1 else s
                                  for i, (n, s) in enumerate(zip(ish, ist)))
-        ops.append(_Strided(vshape, _view_strides(tuple(bs), est, vshape)))
+        ops.append(_Strided(vshape, compute_stride(tuple(bs), est, vshape)))
     return iterator_strides(ops, rshape)
 
 
-def _view_strides(oldshape, oldstride, newshape):
-    """The strides PyTorch's view gives (computeStride) when newshape only adds size-1
-    dims to oldshape (each size-1 dim gets the stride of the chunk it lands in)."""
+def compute_stride(oldshape, oldstride, newshape):
+    """PyTorch's computeStride (TensorUtils.cpp): the element strides a view of sizes
+    newshape of a tensor of oldshape / oldstride has, or None when no view can give it
+    (view then refuses, reshape copies). One function for the eager ops' layouts and the
+    meta device."""
     if not oldshape:
         return (1,) * len(newshape)
+    numel = 1
+    for s in oldshape:
+        numel *= s
+    if numel == 0:
+        if tuple(oldshape) == tuple(newshape):
+            return tuple(oldstride)
+        st, k = [0] * len(newshape), 1
+        for i in range(len(newshape) - 1, -1, -1):
+            st[i] = k
+            k *= max(int(newshape[i]), 1)
+        return tuple(st)
     newstride = [0] * len(newshape)
     view_d = len(newshape) - 1
     chunk_base = oldstride[-1]
@@ -443,9 +456,13 @@ def _view_strides(oldshape, oldstride, newshape):
                 newstride[view_d] = view_numel * chunk_base
                 view_numel *= newshape[view_d]
                 view_d -= 1
+            if view_numel != tensor_numel:
+                return None
             if td > 0:
                 chunk_base = oldstride[td - 1]
                 tensor_numel = view_numel = 1
+    if view_d != -1:
+        return None
     return tuple(newstride)
 
 
