@@ -6,6 +6,7 @@ each compiled at its first use."""
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -201,3 +202,102 @@ def test_softmax_bits_are_torchs(n):
                               gy.detach().numpy().view(np.int32)), (n, log)
         assert np.array_equal(tx.grad.numpy().view(np.int32),
                               gx.grad.numpy().view(np.int32)), (n, log)
+
+
+# ------------------------------------------------- CPU kernels: pipeline, cached helpers
+
+@pytest.fixture(scope="module")
+def int_kernel(tmp_path_factory):
+    """An int32 kernel with a floor division (the shared njit helper _ifloordiv),
+    compiled in this process (its own empty kernel cache); the pipeline fallbacks its
+    compile recorded."""
+    from gpujit import kernels as K
+    from gpujit.kernels import targets
+    from test_kernels import traced
+    saved = os.environ.get("GPUJIT_CACHE_DIR")
+    os.environ["GPUJIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("s52_kernels"))
+    try:
+        a = np.arange(-7, 17, dtype=np.int32).reshape(4, 6)
+        b = np.array([3, -2, 5, 1, -4, 7], np.int32)
+        before = len(targets.PIPELINE_FALLBACKS)
+        g = traced(lambda x, y: (x * 13 + y) // y + x % 3, a, b)
+        k = K.build(K.spec_for(g, (a, b), static=True), "cpu")
+        fallbacks = targets.PIPELINE_FALLBACKS[before:]
+        np.testing.assert_array_equal(k(a, b)[0], (a * 13 + b) // b + a % 3)
+    finally:
+        if saved is None:
+            os.environ.pop("GPUJIT_CACHE_DIR", None)
+        else:
+            os.environ["GPUJIT_CACHE_DIR"] = saved
+    return k, fallbacks
+
+
+def test_kernels_compile_through_the_trimmed_pipeline(int_kernel):
+    from gpujit.kernels import targets
+    assert int_kernel[1] == [] and not int_kernel[0].disk_hit
+    assert targets._KERNEL_COMPILER[0] is not None
+
+    def plain(x):
+        return x + 1
+    assert targets._kernel_pipeline(plain) == {"pipeline_class": targets._KERNEL_COMPILER[0]}
+    # a kernel calling a function numba inlines at the IR level: numba's own pipeline
+    import numba
+    ns = {"inl": numba.njit(inline="always")(plain)}
+    exec("def calls(x):\n    return inl(x)\n", ns)
+    assert targets._kernel_pipeline(ns["calls"]) == {}
+
+
+def test_a_kernel_the_trimmed_pipeline_refuses_goes_to_numbas():
+    from gpujit.kernels import targets
+    before = len(targets.PIPELINE_FALLBACKS)
+
+    def trimmed():
+        raise TypeError("not for this pipeline")
+
+    class Numbas:
+        def _compile_uncached(self):
+            return "numba's result"
+    assert targets._or_numbas_pipeline(trimmed, Numbas)() == "numba's result"
+    assert targets.PIPELINE_FALLBACKS[before:] == ["TypeError: not for this pipeline"]
+    del targets.PIPELINE_FALLBACKS[before:]
+
+
+def test_shared_njit_helpers_are_disk_cached(int_kernel, tmp_path, monkeypatch):
+    import numba
+    from gpujit.kernels import targets
+    shared = targets._shared["_ifloordiv"]
+    assert type(shared._cache).__name__ == "GpujitFunctionCache"
+    stamp = shared.py_func.__gpujit_cache_stamp__
+    monkeypatch.setattr(shared.py_func, "__gpujit_cache_stamp__", stamp)
+    monkeypatch.setenv("GPUJIT_CACHE_DIR", str(tmp_path))
+    sig = (numba.int32, numba.int32)
+    a = np.array([7, -7, 7, -7, 0], np.int32)
+    b = np.array([2, 2, -2, -2, 3], np.int32)
+
+    def fresh():
+        d = numba.njit(error_model="numpy", nogil=True)(shared.py_func)
+        assert numba_helpers.cache_generated(d, stamp)
+        d.compile(sig)
+        return d
+    d1 = fresh()                          # (another process's first compile: stored)
+    assert sum(d1.stats.cache_misses.values()) == 1
+    assert list((tmp_path / "kernels" / "numba" / "generated").glob("*_ifloordiv*.nbi"))
+    d2 = fresh()                          # (a later process: loaded)
+    assert sum(d2.stats.cache_hits.values()) == 1
+    got = [d2(x, y) for x, y in zip(a.tolist(), b.tolist())]
+    assert got == (a // b).tolist()
+
+
+def test_a_helper_of_another_stamp_is_compiled_again(int_kernel, tmp_path, monkeypatch):
+    import numba
+    from gpujit.kernels import targets
+    shared = targets._shared["_ifloordiv"]
+    monkeypatch.setattr(shared.py_func, "__gpujit_cache_stamp__",   # (restored after)
+                        shared.py_func.__gpujit_cache_stamp__)
+    monkeypatch.setenv("GPUJIT_CACHE_DIR", str(tmp_path))
+    sig = (numba.int32, numba.int32)
+    for stamp, misses in (("one", 1), ("two", 1), ("two", 0)):
+        d = numba.njit(error_model="numpy", nogil=True)(shared.py_func)
+        numba_helpers.cache_generated(d, stamp)
+        d.compile(sig)
+        assert sum(d.stats.cache_misses.values()) == misses, stamp

@@ -26,7 +26,7 @@ import threading
 
 from .. import cachedir as _dirs
 
-__all__ = ["njit", "vectorize", "lazy_vectorize", "numba_cache_dir"]
+__all__ = ["njit", "vectorize", "lazy_vectorize", "numba_cache_dir", "cache_generated"]
 
 _lock = threading.Lock()
 _cache_class: list = []
@@ -152,8 +152,36 @@ def _function_cache_class():
                 # stamp also covers every sibling file that compiles numba helpers
                 return (super().get_source_stamp(), _helper_files_digest(self._py_file))
 
+        class GpujitTextLocator(caching._CacheLocator):
+            """Caches a function that generated text defines (run by exec: no source
+            file; the CPU kernels' njit primitives) under cache_dir()/numba/generated,
+            its stamp the one its maker gave it (cache_generated)."""
+
+            def __init__(self, py_func, stamp):
+                self._stamp = stamp
+                self._lineno = py_func.__code__.co_firstlineno
+                self._cache_path = str(numba_cache_dir() / "generated")
+
+            def get_cache_path(self):
+                return self._cache_path
+
+            def get_source_stamp(self):
+                return self._stamp
+
+            def get_disambiguator(self):
+                return str(self._lineno)
+
+            @classmethod
+            def from_function(cls, py_func, py_file):
+                stamp = getattr(py_func, "__gpujit_cache_stamp__", None)
+                return cls(py_func, stamp) if isinstance(stamp, str) else None
+
         class GpujitCacheImpl(caching.CompileResultCacheImpl):
-            _locator_classes = [GpujitCacheLocator]
+            _locator_classes = [GpujitTextLocator, GpujitCacheLocator]
+
+            def get_filename_base(self, fullname, abiflags):
+                # (a generated function's "file" is `<gpujit kernel primitive NAME>`)
+                return "_".join(super().get_filename_base(fullname, abiflags).split())
 
         verified = _verified_file_class()
 
@@ -180,6 +208,24 @@ def _function_cache(py_func):
         return None
     except (ImportError, AttributeError, TypeError):     # another numba's internals
         return None
+
+
+def cache_generated(dispatcher, stamp: str) -> bool:
+    """Give numba `dispatcher`, whose function generated text defines (no source file),
+    gpujit's disk cache, its entries valid while `stamp` is (a str naming all its compiled
+    code depends on besides numba and the CPU: the text and the text of what it calls).
+    Its module (func.__module__) must be importable (in sys.modules): numba rebuilds a
+    loaded function's environment from it. False where no cache can be made (the
+    function then compiles in memory only)."""
+    try:
+        dispatcher.py_func.__gpujit_cache_stamp__ = stamp
+    except AttributeError:
+        return False
+    c = _function_cache(dispatcher.py_func)
+    if c is None:
+        return False
+    dispatcher._cache = c                 # what Dispatcher.enable_caching() sets
+    return True
 
 
 def njit(py_func, **options):
