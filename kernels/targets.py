@@ -34,6 +34,7 @@ import os
 import re
 import sys
 import threading
+import types
 import warnings
 
 from . import cache as _cache
@@ -139,7 +140,12 @@ _KEEP = []         # numba cfuncs whose code is called directly (non-ELF platfor
 # signature and process, and types each intrinsic once, where a module of its own made
 # new function objects that every kernel compiled again (an int32 group's floor
 # division and select helpers: ~60% of its compile).
-_shared: dict = {}          # the namespace
+# (the namespace is a module's, in sys.modules once used: numba rebuilds the environment
+# of a helper loaded from the disk cache by importing its function's module)
+_SHARED_MODULE = "gpujit.kernels._shared_prims"
+_shared_module = types.ModuleType(_SHARED_MODULE, "The CPU kernels' shared prelude "
+                                  "(kernels/targets.py).")
+_shared: dict = _shared_module.__dict__
 _shared_parts: dict = {}    # piece key -> its text
 _shared_lock = threading.Lock()
 
@@ -152,17 +158,37 @@ def _shared_namespace(parts):
         for key, text in parts:
             have = _shared_parts.get(key)
             if have is None:
-                if not _shared:
-                    _shared["__name__"] = "gpujit_kernel_prims"
+                sys.modules.setdefault(_SHARED_MODULE, _shared_module)
                 name = f"<gpujit kernel primitive {key}>"
                 linecache.cache[name] = (len(text), None, text.splitlines(True), name)
                 exec(compile(text, name, "exec"), _shared)
                 _shared_parts[key] = text
+                _cache_helper(key, name)
             elif have != text:
                 return None
         ns = dict(_shared)
     ns["cfunc"] = _ir_cfunc if _IR_CFUNC_OK[0] else ns.get("cfunc")
     return ns
+
+
+def _cache_helper(key, filename):
+    """Where shared piece `key` (defined from `filename`) is an njit helper, give it
+    gpujit's disk cache of numba helpers, stamped with the text of the piece and of every
+    piece it needs (prims.prelude_parts): a process compiling a kernel that calls it
+    loads it instead of typing, lowering and compiling it again (~0.1 s a helper)."""
+    obj = _shared.get(key)
+    py_func = getattr(obj, "py_func", None)
+    if py_func is None or getattr(py_func, "__code__", None) is None \
+            or py_func.__code__.co_filename != filename or not hasattr(obj, "_cache"):
+        return
+    from . import prims
+    from gpujit.ops import numba_helpers
+    try:
+        texts = prims.prelude_parts("cpu", [key])
+    except KeyError:
+        return
+    stamp = _cache.sha256("\n".join([_gpujit_version()] + [t for _, t in texts]))
+    numba_helpers.cache_generated(obj, stamp)
 
 
 def _exec_body(text, body_at, name, ns):
@@ -213,8 +239,12 @@ class _IRCFunc:
             from numba.core.ccallback import CFunc
             from numba.core.compiler_lock import global_compiler_lock
             args, ret = sigutils.normalize_signature(sig)
-            cf = CFunc(pyfunc, (args, ret), {}, options)
+            pipeline = _kernel_pipeline(pyfunc)
+            cf = CFunc(pyfunc, (args, ret), {}, options, **pipeline)
             compile_uncached = cf._compile_uncached
+            if pipeline:
+                compile_uncached = _or_numbas_pipeline(
+                    compile_uncached, lambda: CFunc(pyfunc, (args, ret), {}, options))
         except (ImportError, AttributeError, TypeError) as e:
             raise _NumbaInternals(e) from e
         self._cf, self._sig = cf, cf._sig
@@ -267,6 +297,73 @@ class _IRCFunc:
                 self._lib._finalize_final_module()
                 self._address = self._lib.get_pointer_to_function(self.native_name)
         return self._address
+
+
+_KERNEL_COMPILER: list = []     # [numba compiler class of kernels], or [None]
+
+
+def _kernel_pipeline(pyfunc):
+    """{"pipeline_class": the kernels' numba compiler} for a generated kernel function, or
+    {} (numba's own pipeline) where this numba's passes differ from the ones named here or
+    the kernel calls a function numba inlines at the IR level (InlineInlinables)."""
+    if not _KERNEL_COMPILER:
+        try:
+            _KERNEL_COMPILER.append(_kernel_compiler_class())
+        except (ImportError, AttributeError, TypeError):
+            _KERNEL_COMPILER.append(None)
+    cls = _KERNEL_COMPILER[0]
+    if cls is None:
+        return {}
+    g = getattr(pyfunc, "__globals__", {})
+    for name in pyfunc.__code__.co_names:
+        opts = getattr(g.get(name), "targetoptions", None)
+        if isinstance(opts, dict) and opts.get("inline", "never") != "never":
+            return {}
+    return {"pipeline_class": cls}
+
+
+def _kernel_compiler_class():
+    """numba's nopython pipeline less the passes a generated kernel has nothing for: it
+    is straight-line code and `for ... in range` loops calling primitives (intrinsics and
+    njit helpers) with no closures, `with` blocks, literal dispatch, raises, array
+    expressions nor IR-inlined callees. numba's other passes found nothing to change in
+    it, but each walked the IR and, where it may change the CFG, had the pass manager
+    rebuild the IR's definitions and CFG after it (~10-15% of a kernel's compile)."""
+    from numba.core import compiler, typed_passes as tp, untyped_passes as up
+    from numba.core.compiler_machinery import PassManager
+
+    class GpujitKernelCompiler(compiler.CompilerBase):
+        def define_pipelines(self):
+            pm = PassManager("gpujit_kernel")
+            pm.add_pass(up.TranslateByteCode, "analyzing bytecode")
+            pm.add_pass(up.FixupArgs, "fix up args")
+            pm.add_pass(up.IRProcessing, "processing IR")
+            if self.state.flags.enable_ssa:
+                pm.add_pass(up.ReconstructSSA, "ssa")
+            pm.add_pass(tp.NopythonTypeInference, "nopython frontend")
+            pm.add_pass(tp.PreLowerStripPhis, "remove phis nodes")
+            pm.add_pass(tp.IRLegalization, "ensure IR is legal prior to lowering")
+            pm.add_pass(tp.AnnotateTypes, "annotate types")
+            pm.add_pass(tp.NativeLowering, "native lowering")
+            pm.add_pass(tp.NoPythonBackend, "nopython mode backend")
+            pm.finalize()
+            return [pm]
+    return GpujitKernelCompiler
+
+
+def _or_numbas_pipeline(compile_uncached, numbas_cfunc):
+    """compile_uncached(), or where the kernels' pipeline fails, numba's own pipeline's
+    compile (whose error is the one raised where that fails too)."""
+    def compile():
+        try:
+            return compile_uncached()
+        except Exception as e:
+            PIPELINE_FALLBACKS.append(f"{type(e).__name__}: {e}"[:500])
+            return numbas_cfunc()._compile_uncached()
+    return compile
+
+
+PIPELINE_FALLBACKS: list = []   # why a kernel went to numba's own pipeline (its error)
 
 
 def _c_params(cf):

@@ -117,11 +117,15 @@ def _sleef_logf_py(d):
     return _F(sx + sy)
 
 
-_dfadd2_ff = njit(_dfadd2_ff)
-_dfdiv = njit(_dfdiv)
-_dfadd_f2f2 = njit(_dfadd_f2f2)
-_dfadd_f2f = njit(_dfadd_f2f)
-_sleef_logf = njit(_sleef_logf_py)
+# (the helpers are inlined into their callers, numba's IR inlining: each njit function
+# numba compiles on its own costs its own typing, lowering, O3 pipeline, machine code,
+# Python wrapper and cache entry, ~0.1-0.4 s cold and ~20 ms to load warm; the rows
+# kernels below are then one compiled function each)
+_dfadd2_ff = njit(_dfadd2_ff, inline="always")
+_dfdiv = njit(_dfdiv, inline="always")
+_dfadd_f2f2 = njit(_dfadd_f2f2, inline="always")
+_dfadd_f2f = njit(_dfadd_f2f, inline="always")
+_sleef_logf = njit(_sleef_logf_py, inline="always")
 
 
 def _fold_py(acc, n, lanes):
@@ -140,7 +144,7 @@ def _fold_py(acc, n, lanes):
     return acc[0]
 
 
-_fold = njit(_fold_py)
+_fold = njit(_fold_py, inline="always")
 
 
 def _row_sum_py(v, acc, lanes):
@@ -163,18 +167,17 @@ def _row_sum_py(v, acc, lanes):
     return _fold(acc, lanes, lanes)
 
 
-_row_sum = njit(_row_sum_py)
+_row_sum = njit(_row_sum_py, inline="always")
 
 
 # (inlined into the loops that call it, numba's IR inlining: LLVM vectorizes them)
 _expf = njit(_expf_py, inline="always", error_model="numpy")
 
 
-def _softmax_rows_py(x, mx, y, lanes, log):
-    """softmax (log: log_softmax) of each row of x into y, as _vec_softmax_lastdim /
-    _vec_log_softmax_lastdim, given the rows' maxima mx: exp(x - max) into y (a 1-D loop
-    of the branch-free exp), the lanes' sum of y, then y * (1 / sum), or (x - max) -
-    log(sum). One row at a time: it stays in the cache."""
+def _softmax_rows_py(x, mx, y, lanes):
+    """softmax of each row of x into y, as _vec_softmax_lastdim, given the rows' maxima mx:
+    exp(x - max) into y (a 1-D loop of the branch-free exp), the lanes' sum of y, then
+    y * (1 / sum). One row at a time: it stays in the cache."""
     M, N = x.shape
     acc = np.empty(lanes, np.float32)
     for r in range(M):
@@ -183,21 +186,28 @@ def _softmax_rows_py(x, mx, y, lanes, log):
         m = mx[r]
         for i in range(N):
             yr[i] = _expf(_F(xr[i] - m))
-        s = _row_sum(yr, acc, lanes)
-        if log:
-            ls = _sleef_logf(s)
-            for i in range(N):
-                yr[i] = _F(_F(xr[i] - m) - ls)
-        else:
-            inv = _F(_F(1.0) / s)
-            for i in range(N):
-                yr[i] = _F(yr[i] * inv)
+        inv = _F(_F(1.0) / _row_sum(yr, acc, lanes))
+        for i in range(N):
+            yr[i] = _F(yr[i] * inv)
 
 
-_softmax_rows = njit(_softmax_rows_py, error_model="numpy")
+def _log_softmax_rows_py(x, mx, y, lanes):
+    """log_softmax of each row of x into y, as _vec_log_softmax_lastdim: exp(x - max)
+    summed as softmax's, then (x - max) - log(sum)."""
+    M, N = x.shape
+    acc = np.empty(lanes, np.float32)
+    for r in range(M):
+        xr = x[r]
+        yr = y[r]
+        m = mx[r]
+        for i in range(N):
+            yr[i] = _expf(_F(xr[i] - m))
+        ls = _sleef_logf(_row_sum(yr, acc, lanes))
+        for i in range(N):
+            yr[i] = _F(_F(xr[i] - m) - ls)
 
 
-def _softmax_backward_rows_py(g, out, gi, lanes, log):
+def _softmax_backward_rows_py(g, out, gi, lanes):
     """The rows of softmax_backward_lastdim (gi a fresh array, no view of g or out)."""
     M, N = g.shape
     acc = np.empty(lanes, np.float32)
@@ -205,19 +215,33 @@ def _softmax_backward_rows_py(g, out, gi, lanes, log):
         gr = g[r]
         orow = out[r]
         gir = gi[r]
-        if log:
-            s = _row_sum(gr, acc, lanes)
-            for i in range(N):
-                gir[i] = _fma(-_expf(orow[i]), s, gr[i])
-        else:
-            for i in range(N):
-                gir[i] = _F(gr[i] * orow[i])
-            s = _row_sum(gir, acc, lanes)
-            for i in range(N):
-                gir[i] = _F(_F(gr[i] - s) * orow[i])
+        for i in range(N):
+            gir[i] = _F(gr[i] * orow[i])
+        s = _row_sum(gir, acc, lanes)
+        for i in range(N):
+            gir[i] = _F(_F(gr[i] - s) * orow[i])
 
 
+def _log_softmax_backward_rows_py(g, out, gi, lanes):
+    """The rows of log_softmax's backward over the last dim: g - exp(out) * sum(g)."""
+    M, N = g.shape
+    acc = np.empty(lanes, np.float32)
+    for r in range(M):
+        gr = g[r]
+        orow = out[r]
+        gir = gi[r]
+        s = _row_sum(gr, acc, lanes)
+        for i in range(N):
+            gir[i] = _fma(-_expf(orow[i]), s, gr[i])
+
+
+# (softmax and log_softmax, forward and backward, are four functions compiled at their
+# first use each: one kernel of both, chosen by a runtime flag, compiled both bodies
+# (the log's Sleef logf among them) for either)
+_softmax_rows = njit(_softmax_rows_py, error_model="numpy")
+_log_softmax_rows = njit(_log_softmax_rows_py, error_model="numpy")
 _softmax_backward_rows = njit(_softmax_backward_rows_py, error_model="numpy")
+_log_softmax_backward_rows = njit(_log_softmax_backward_rows_py, error_model="numpy")
 
 
 def softmax_lastdim(x, y, lanes, log):
@@ -226,14 +250,14 @@ def softmax_lastdim(x, y, lanes, log):
     then e * (1 / sum) or (x - max) - log(sum), row by row in one compiled loop."""
     with np.errstate(invalid="ignore"):
         mx = x.max(1)       # (NaN where a row has one; exact in any order)
-    _softmax_rows(x, mx, y, lanes, log)
+    (_log_softmax_rows if log else _softmax_rows)(x, mx, y, lanes)
 
 
 def softmax_backward_lastdim(g, out, gi, lanes, log):
     """The gradient of softmax_lastdim's rows (g, out, gi: (M, N) C-contiguous float32,
     gi a fresh array): softmax (g - sum(g * out)) * out; log_softmax g - exp(out) *
     sum(g), one FMA."""
-    _softmax_backward_rows(g, out, gi, lanes, log)
+    (_log_softmax_backward_rows if log else _softmax_backward_rows)(g, out, gi, lanes)
 
 
 def lanes():

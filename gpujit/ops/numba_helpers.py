@@ -9,16 +9,24 @@ gets numba's FunctionCache with one locator of ours, the same index format and i
 (the source file's content hash, the function's line). numba is imported on first use only:
 `import gpujit` stays free of it.
 
+Every entry carries a sha256 of its contents (numba's own files do not: a truncated or
+corrupt index or data file made numba raise from its unpickler, or load damaged object
+code): one whose digest does not match is a miss, compiled again and rewritten. A
+vectorize ufunc's loop wrappers (numba builds one per signature in every process,
+inlining the scalar function into it: ~50-100 ms each, the scalar function's cache or
+not) are cached too, as object code beside the function's entries (`*.nbw`).
+
     f = njit(py_func)                       # a numba Dispatcher, cached under cache_dir()
     u = vectorize(["float64(float64)"], g)  # a NumPy ufunc, its loops cached likewise
 """
 from __future__ import annotations
 
+import os
 import threading
 
 from .. import cachedir as _dirs
 
-__all__ = ["njit", "vectorize", "lazy_vectorize", "numba_cache_dir"]
+__all__ = ["njit", "vectorize", "lazy_vectorize", "numba_cache_dir", "cache_generated"]
 
 _lock = threading.Lock()
 _cache_class: list = []
@@ -55,6 +63,71 @@ def _helper_files_digest(py_file):
         return _digests[d]
 
 
+_MAGIC = b"gpujit-numba-cache 1\n"
+
+
+def _sealed(payload: bytes) -> bytes:
+    import hashlib
+    return _MAGIC + hashlib.sha256(payload).digest() + payload
+
+
+def _unsealed(data: bytes):
+    """The payload of _sealed(payload), or None when data is not one (corrupt, truncated,
+    another format)."""
+    import hashlib
+    n = len(_MAGIC)
+    if data[:n] != _MAGIC or len(data) < n + 32:
+        return None
+    payload = data[n + 32:]
+    return payload if hashlib.sha256(payload).digest() == data[n:n + 32] else None
+
+
+def _verified_file_class():
+    """numba's IndexDataCacheFile whose index and data files carry a sha256 of their
+    contents: a damaged file reads as absent (the function is compiled again and its
+    entry rewritten) instead of failing in numba's unpickler or loading bad code."""
+    import pickle
+    from numba.core import caching
+
+    class VerifiedIndexDataCacheFile(caching.IndexDataCacheFile):
+        def _load_index(self):
+            try:
+                with open(self._index_path, "rb") as f:
+                    payload = _unsealed(f.read())
+            except OSError:
+                return {}
+            try:
+                version, stamp, overloads = pickle.loads(payload)
+            except Exception:           # (None: corrupt; or another format)
+                return {}
+            if version != self._version or stamp != self._source_stamp \
+                    or not isinstance(overloads, dict):
+                return {}
+            return overloads
+
+        def _save_index(self, overloads):
+            data = _sealed(self._dump((self._version, self._source_stamp, overloads)))
+            with self._open_for_write(self._index_path) as f:
+                f.write(data)
+
+        def _load_data(self, name):
+            with open(self._data_path(name), "rb") as f:
+                payload = _unsealed(f.read())
+            if payload is None:
+                return None             # (a miss: compiled again, then saved over it)
+            try:
+                return pickle.loads(payload)
+            except Exception:
+                return None
+
+        def _save_data(self, name, data):
+            data = _sealed(self._dump(data))
+            with self._open_for_write(self._data_path(name)) as f:
+                f.write(data)
+
+    return VerifiedIndexDataCacheFile
+
+
 def _function_cache_class():
     with _lock:
         if _cache_class:
@@ -79,11 +152,47 @@ def _function_cache_class():
                 # stamp also covers every sibling file that compiles numba helpers
                 return (super().get_source_stamp(), _helper_files_digest(self._py_file))
 
+        class GpujitTextLocator(caching._CacheLocator):
+            """Caches a function that generated text defines (run by exec: no source
+            file; the CPU kernels' njit primitives) under cache_dir()/numba/generated,
+            its stamp the one its maker gave it (cache_generated)."""
+
+            def __init__(self, py_func, stamp):
+                self._stamp = stamp
+                self._lineno = py_func.__code__.co_firstlineno
+                self._cache_path = str(numba_cache_dir() / "generated")
+
+            def get_cache_path(self):
+                return self._cache_path
+
+            def get_source_stamp(self):
+                return self._stamp
+
+            def get_disambiguator(self):
+                return str(self._lineno)
+
+            @classmethod
+            def from_function(cls, py_func, py_file):
+                stamp = getattr(py_func, "__gpujit_cache_stamp__", None)
+                return cls(py_func, stamp) if isinstance(stamp, str) else None
+
         class GpujitCacheImpl(caching.CompileResultCacheImpl):
-            _locator_classes = [GpujitCacheLocator]
+            _locator_classes = [GpujitTextLocator, GpujitCacheLocator]
+
+            def get_filename_base(self, fullname, abiflags):
+                # (a generated function's "file" is `<gpujit kernel primitive NAME>`)
+                return "_".join(super().get_filename_base(fullname, abiflags).split())
+
+        verified = _verified_file_class()
 
         class GpujitFunctionCache(caching.FunctionCache):
             _impl_class = GpujitCacheImpl
+
+            def __init__(self, py_func):
+                super().__init__(py_func)
+                f = self._cache_file
+                self._cache_file = verified(f._cache_path, f._index_name[:-len(".nbi")],
+                                            f._source_stamp)
 
         _cache_class.append(GpujitFunctionCache)
         return GpujitFunctionCache
@@ -99,6 +208,24 @@ def _function_cache(py_func):
         return None
     except (ImportError, AttributeError, TypeError):     # another numba's internals
         return None
+
+
+def cache_generated(dispatcher, stamp: str) -> bool:
+    """Give numba `dispatcher`, whose function generated text defines (no source file),
+    gpujit's disk cache, its entries valid while `stamp` is (a str naming all its compiled
+    code depends on besides numba and the CPU: the text and the text of what it calls).
+    Its module (func.__module__) must be importable (in sys.modules): numba rebuilds a
+    loaded function's environment from it. False where no cache can be made (the
+    function then compiles in memory only)."""
+    try:
+        dispatcher.py_func.__gpujit_cache_stamp__ = stamp
+    except AttributeError:
+        return False
+    c = _function_cache(dispatcher.py_func)
+    if c is None:
+        return False
+    dispatcher._cache = c                 # what Dispatcher.enable_caching() sets
+    return True
 
 
 def njit(py_func, **options):
@@ -123,9 +250,73 @@ def vectorize(signatures, py_func, **options):
     c = _function_cache(py_func)
     if c is not None:
         builder.nb_func.cache = c        # what UFuncTargetDispatcher.enable_caching() sets
+        # (numba's build_ufunc calls self.build(cres, signature) for each loop)
+        builder.build = lambda cres, sig: _ufunc_loop(cres, sig, c)
     for sig in signatures:
         builder.add(sig)
     return builder.build_ufunc()
+
+
+def _ufunc_loop(cres, signature, cache):
+    """numba's _build_element_wise_ufunc_wrapper(cres, signature): (dtype numbers, the
+    loop's address, its environment), the loop's object code loaded from cache's
+    directory where an entry of this function, signature, source stamp and CPU is there
+    (else built by numba, as numba does, and stored)."""
+    import pickle
+    from numba.core.compiler_lock import global_compiler_lock
+    from numba.np.numpy_support import as_dtype
+    from numba.np.ufunc import wrappers
+    from numba.np.ufunc.ufuncbuilder import _build_element_wise_ufunc_wrapper
+    dtypenums = [as_dtype(a).num for a in signature.args]
+    dtypenums.append(as_dtype(signature.return_type).num)
+    try:
+        import hashlib
+        import numba
+        codegen = cres.target_context.codegen()
+        key = repr((numba.__version__, cache._index_key(signature, codegen),
+                    cache._impl.locator.get_source_stamp(), cres.fndesc.llvm_func_name))
+        base = cache._cache_file._index_name[:-len(".nbi")]
+        path = os.path.join(cache._cache_path,
+                            f"{base}.{hashlib.sha256(key.encode()).hexdigest()[:24]}.nbw")
+        build_wrapper = wrappers.build_ufunc_wrapper
+    except Exception:                    # (another numba's internals: numba's own path)
+        return _build_element_wise_ufunc_wrapper(cres, signature)
+    with global_compiler_lock:
+        entry = None
+        try:
+            with open(path, "rb") as f:
+                payload = _unsealed(f.read())
+            entry = pickle.loads(payload) if payload is not None else None
+        except Exception:                # (absent, unreadable, damaged)
+            entry = None
+        if isinstance(entry, tuple) and len(entry) == 3 and entry[0] == key:
+            try:
+                lib = codegen.unserialize_library(entry[2])
+                ptr = lib.get_pointer_to_function(entry[1])
+                if ptr:
+                    _KEEP_LOOPS.append(lib)
+                    return dtypenums, ptr, cres.environment
+            except Exception:            # (compiled again below)
+                pass
+        info = build_wrapper(cres.library, cres.target_context, cres.fndesc.llvm_func_name,
+                             signature, cres.objectmode, cres)
+        info.library.enable_object_caching()
+        ptr = info.library.get_pointer_to_function(info.name)
+        _KEEP_LOOPS.append(info.library)
+        try:
+            data = _sealed(pickle.dumps((key, info.name,
+                                         info.library.serialize_using_object_code()),
+                                        protocol=-1))
+            tmp = f"{path}.tmp.{os.getpid()}.{threading.get_ident()}"
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except Exception:                # (a read-only cache: not stored)
+            pass
+    return dtypenums, ptr, cres.environment
+
+
+_KEEP_LOOPS: list = []      # the loops' code libraries (the ufuncs call into them)
 
 
 def lazy_vectorize(namespace, table):
