@@ -342,7 +342,7 @@ for _name in [f"_{n}_{s}" for n in UNARY for s in ("f32", "f64")] + ["_expsq_f64
 # (ops/_special_kernels.jit32: fused and eager give torch 2.13's float32 bits); the cache
 # key of a kernel is its text, so the text names the digest of that file. (CUDA and the
 # simulator compute in float64 and round, as the CuPy array code.)
-_F32_STEPS = ("ndtri", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+_F32_STEPS = ("ndtri", "erfcx", "log_ndtr", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
               "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
               "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
               "airy_ai")
@@ -374,6 +374,34 @@ def _{_n}_f32(x):
     else:
         _cpu = _head + f"_{_n}_f32 = _sk_jit32({_n!r})[0]\n"
     _define(f"_{_n}_f32", {**_srcs, "cpu": _cpu}, deps=_deps)
+# float64 erfcx / log_ndtr / erfinv on the CPU: eager's functions too (ATen's erfcx_y100
+# table and its steps; erfinv's last step in double-double: ops/_special_kernels.JIT64);
+# CUDA and the simulator keep their text (prims.py's erfinv: two plain Newton steps)
+for _n in ("erfcx", "log_ndtr", "erfinv"):
+    _deps, _srcs = _DEFS[f"_{_n}_f64"]
+    _cpu = f"""# ops/_special_kernels.py {_SK_DIGEST}
+from gpujit.ops._special_kernels import jit64 as _sk_jit64
+_sk_{_n}_64 = _sk_jit64({_n!r})
+
+
+@DEVICE
+def _{_n}_f64(x):
+    return _sk_{_n}_64(_f64(x))
+"""
+    _define(f"_{_n}_f64", {**_srcs, "cpu": _cpu}, deps=_deps)
+
+
+# float32 erfinv on the CPU: eager's function (the float64 value of one Newton step, rounded)
+_deps, _srcs = _DEFS["_erfinv_f32"]
+_define("_erfinv_f32", {**_srcs, "cpu": f"""# ops/_special_kernels.py {_SK_DIGEST}
+from gpujit.ops._special_kernels import jit32 as _sk_jit32
+_sk_erfinv_32 = _sk_jit32('erfinv')[0]
+
+
+@DEVICE
+def _erfinv_f32(x):
+    return _sk_erfinv_32(_f32(x))
+"""}, deps=_deps)
 
 
 # spherical_bessel_j0 in its dtype, as ATen's kernel and eager (ops/_special_kernels.py):

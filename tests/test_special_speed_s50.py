@@ -28,8 +28,8 @@ SPECIAL = ("ndtri", "erfcx", "log_ndtr", "bessel_j0", "bessel_j1", "bessel_y0", 
            "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
            "spherical_bessel_j0", "airy_ai")
 # (eager float32 computes ATen's float steps: gpujit/ops/_special_kernels._PER_DTYPE)
-FLOAT32_STEPS = ("ndtri", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
-                 "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+FLOAT32_STEPS = ("ndtri", "erfcx", "log_ndtr", "bessel_j0", "bessel_j1", "bessel_y0",
+                 "bessel_y1", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
                  "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
                  "spherical_bessel_j0", "airy_ai", "i0", "i1", "i0e", "i1e")
 CEPHES_I = {"i0": torch.i0, "i1": torch.special.i1, "i0e": torch.special.i0e,

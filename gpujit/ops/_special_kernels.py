@@ -22,7 +22,8 @@ from . import special_coeffs as C
 from ._fma_intrinsics import fma as _fma_either, fma_f32 as _fma32, fma_f64 as _fma64
 from .numba_helpers import njit, vectorize
 
-__all__ = ["ufunc", "NAMES", "CEPHES_I", "FLOAT32_STEPS", "jit32", "fma_ufunc"]
+__all__ = ["ufunc", "NAMES", "CEPHES_I", "FLOAT32_STEPS", "JIT64", "jit32", "jit64",
+           "fma_ufunc"]
 
 _F = np.float32
 
@@ -113,64 +114,224 @@ def _ndtri(x):
     return r
 
 
-def _expsq_py(x):
-    """exp(x * x) with x * x a double-double (Dekker's split)."""
-    c = 134217729.0 * x
-    hi = c - (c - x)
-    lo = x - hi
-    sq = x * x
-    err = ((hi * hi - sq) + 2.0 * hi * lo) + lo * lo
-    return math.exp(sq) * (1.0 + err)
+# ATen's calc_erfcx (Math.h, from the Faddeeva package): erfcx_y100's 100 Chebyshev
+# polynomials of y100 = 400 / (4 + x) for 0 <= x <= 50, the continued fraction's 5 terms
+# above, 2 exp(x^2) - erfcx(-x) below 0. T's steps: for float, y100 and t are float, the
+# polynomial (double coefficients) is double and rounded to float; exp(x * x) is C's double
+# exp of the float square (the unqualified exp of Math.h), 2 exp(..) - erfcx_y100(..) is
+# double, rounded once. torch 2.13 contracts only the continued fraction's double steps
+# into FMAs (no FMA in the polynomial: 0 of 1M float64 values differ).
+_ERFCX_Y100 = _arr(C._ERFCX_Y100)
 
 
-_expsq = njit(_expsq_py)
+def _erfcx_y100_64_py(y100):
+    k = int(y100)
+    if k >= 100:            # (y100 == 100: |x| < 4 eps, erfcx within 1e-15 of 1)
+        return 1.0
+    t = 2.0 * y100 - (2 * k + 1)
+    c = _ERFCX_Y100[k]
+    return c[0] + (c[1] + (c[2] + (c[3] + (c[4] + (c[5] + c[6] * t) * t) * t) * t) * t) * t
 
 
-def _erfcx_pos_py(x):
-    if x < 10.0:
-        return _expsq(x) * math.erfc(x)
-    if x > 50.0:
-        if x > 5e7:
-            return _INV_SQRT_PI / x
-        x2 = x * x
-        return _INV_SQRT_PI * (x2 * (x2 + 4.5) + 2.0) / (x * (x2 * (x2 + 5.0) + 3.75))
-    inv = 1.0 / (2.0 * x * x)
-    term = 1.0
-    total = 1.0
-    for k in range(1, 21):
-        term = term * -(2.0 * k - 1.0) * inv
-        total = total + term
-    return total * _INV_SQRT_PI / x
+def _erfcx_y100_32_py(y100):
+    k = int(y100)
+    if k >= 100:
+        return _F(1.0)
+    t = np.float64(_F(_F(2.0) * y100) - _F(2 * k + 1))
+    c = _ERFCX_Y100[k]
+    return _F(c[0] + (c[1] + (c[2] + (c[3] + (c[4] + (c[5] + c[6] * t) * t) * t) * t) * t)
+              * t)
 
 
-_erfcx_pos = njit(_erfcx_pos_py)
+_erfcx_y100_64 = njit(_erfcx_y100_64_py)
+_erfcx_y100_32 = njit(_erfcx_y100_32_py)
 
 
-def _erfcx_f64_py(xd):
-    if xd != xd:
-        return xd
-    if xd >= 0.0:
-        return _erfcx_pos(xd)
-    if xd < -26.7:
+def _erfcx_64_py(x):
+    if x != x:
+        return x
+    if x >= 0.0:
+        if x > 50.0:
+            if x > 5e7:                 # (1 term: no overflow)
+                return _INV_SQRT_PI / x
+            xx = x * x
+            return (_INV_SQRT_PI * _fma64(xx, xx + 4.5, 2.0)
+                    / (x * _fma64(xx, xx + 5.0, 3.75)))
+        return _erfcx_y100_64(400.0 / (4.0 + x))
+    if x < -26.7:
         return math.inf
-    if xd < -6.1:
-        return 2.0 * _expsq(xd)
-    return 2.0 * _expsq(xd) - _erfcx_pos(-xd)
+    if x < -6.1:
+        return 2.0 * math.exp(x * x)
+    return 2.0 * math.exp(x * x) - _erfcx_y100_64(400.0 / (4.0 - x))
 
 
-_erfcx_f64 = njit(_erfcx_f64_py)
+_INV_SQRT_PI_32 = _F(_INV_SQRT_PI)
 
 
-def _erfcx(x):
-    return _erfcx_f64(np.float64(x))
+def _erfcx_32_py(x):
+    if x != x:
+        return x
+    if x >= _F(0.0):
+        if x > _F(50.0):
+            if x > _F(5e7):
+                return _INV_SQRT_PI_32 / x
+            # (float32's x > 50: 1.8% of these differ from torch by an ulp: its steps here
+            # are not the double ones of the float formula, nor float ones)
+            xx = np.float64(x * x)
+            return _F(np.float64(_INV_SQRT_PI_32) * _fma64(xx, xx + 4.5, 2.0)
+                      / (np.float64(x) * _fma64(xx, xx + 5.0, 3.75)))
+        return _erfcx_y100_32(_F(400.0) / (_F(4.0) + x))
+    if x < _F(-26.7):
+        return _F(math.inf)
+    if x < _F(-6.1):
+        return _F(2.0 * math.exp(np.float64(x * x)))
+    return _F(2.0 * math.exp(np.float64(x * x))
+              - np.float64(_erfcx_y100_32(_F(400.0) / (_F(4.0) - x))))
 
 
-def _log_ndtr(x):
-    xd = np.float64(x)
-    t = xd * 0.7071067811865476
-    if xd < -1.0:
-        return math.log(_erfcx_f64(-t) / 2.0) - t * t
+_erfcx_64 = njit(_erfcx_64_py)
+_erfcx_32 = njit(_erfcx_32_py)
+_SQRT1_2_32 = _F(0.7071067811865476)
+
+
+def _log_ndtr_64_py(x):
+    """ATen's calc_log_ndtr (SciPy's): log(erfcx(-t) / 2) - t^2 below -1, t = x / sqrt 2,
+    log1p(-erfc(t) / 2) above (C's log / log1p / erfc; logf ... for float)."""
+    t = x * 0.7071067811865476
+    if x < -1.0:
+        return math.log(_erfcx_64(-t) / 2.0) - t * t
     return math.log1p(-math.erfc(t) / 2.0)
+
+
+def _log_ndtr_32_py(x):
+    t = x * _SQRT1_2_32
+    if x < _F(-1.0):
+        return math.log(_erfcx_32(-t) / _F(2.0)) - t * t
+    return math.log1p(-math.erfc(t) / _F(2.0))
+
+
+# ------------------------------------------------------------------ erfinv
+# torch 2.13's CPU erfinv of float and double is MKL's vsErfInv / vdErfInv (VML_HA, ATen's
+# vml.h), not Math.h's calc_erfinv: its bits are MKL's, within an ulp of the correctly
+# rounded value. gpujit computes that value: Giles' float polynomial ("Approximating the
+# erfinv function", GPU Computing Gems 2010) for a first guess, Newton steps on erf (on erfc
+# for |x| >= 0.5: 1 - |x| is exact there), and for float64 a last step whose residual
+# erf(y) - |x| is carried in double-double (erf's Taylor series, |x| < 0.97): 3379 of 1M
+# float64 values differ from torch's (MKL's rounding), 0 of 2000 from the correctly
+# rounded value. Float32 rounds the float64 value of one plain step.
+_ERFINV_CENTRAL = _arr((2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                        0.00021858087, -0.00125372503, -0.00417768164, 0.246640727,
+                        1.50140941))
+_ERFINV_TAIL = _arr((-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
+                     0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682))
+
+
+def _dd(decimal):
+    """A decimal constant as a double-double (hi, lo)."""
+    from fractions import Fraction
+    f = Fraction(decimal)
+    hi = float(f)
+    return hi, float(f - Fraction(hi))
+
+
+_K_HI, _K_LO = _dd("1.12837916709551257389615890312154517168810125866")     # 2 / sqrt(pi)
+_C_HI, _C_LO = _dd("0.886226925452758013649083741670572591398774728061")    # sqrt(pi) / 2
+_PI_12 = 0.26179938779914943654
+
+
+def _erf_series():
+    """erf(y) = 2 / sqrt(pi) y S(y^2), S(u) = sum_n (-1)^n u^n / (n! (2n + 1)): the
+    coefficients of u^0 .. u^40 as double-doubles (hi array, lo array)."""
+    from fractions import Fraction
+    hi, lo = [], []
+    for n in range(41):
+        c = Fraction((-1) ** n, math.factorial(n) * (2 * n + 1))
+        hi.append(float(c))
+        lo.append(float(c - Fraction(hi[-1])))
+    return _arr(hi), _arr(lo)
+
+
+_ERF_S_HI, _ERF_S_LO = _erf_series()
+
+
+def _erfinv_guess_py(ax):
+    w = -math.log((1.0 - ax) * (1.0 + ax))
+    if w < 5.0:
+        return _polevl(_ERFINV_CENTRAL, w - 2.5) * ax
+    return _polevl(_ERFINV_TAIL, math.sqrt(w) - 3.0) * ax
+
+
+def _erfinv_step_py(y, ax):
+    """One Newton step on erf(y) = ax (0 < ax < 1)."""
+    if ax >= 0.5:
+        r = (1.0 - ax) - math.erfc(y)
+    else:
+        r = math.erf(y) - ax
+    return y - r / (_K_HI * math.exp(-y * y))
+
+
+def _erf_residual_dd_py(y, ax):
+    """erf(y) - ax with erf(y) a double-double: S's Horner steps in double up to u^8,
+    the last 8 in double-double (0 < y < 1.9)."""
+    u_hi = y * y
+    u_lo = _fma64(y, y, -u_hi)
+    top = 15 if u_hi < 0.25 else (24 if u_hi < 1.2 else 40)   # (last term < 1e-19 of S)
+    p = _ERF_S_HI[top]
+    for n in range(top - 1, 7, -1):
+        p = p * u_hi + _ERF_S_HI[n]
+    p_hi = p
+    p_lo = 0.0
+    for n in range(7, -1, -1):
+        m_hi = p_hi * u_hi          # (p_hi + p_lo) (u_hi + u_lo) + S_n
+        m_lo = _fma64(p_hi, u_hi, -m_hi) + (p_hi * u_lo + p_lo * u_hi)
+        s = m_hi + _ERF_S_HI[n]
+        bb = s - m_hi
+        e = (m_hi - (s - bb)) + (_ERF_S_HI[n] - bb)
+        p_lo = e + m_lo + _ERF_S_LO[n]
+        p_hi = s + p_lo
+        p_lo = p_lo - (p_hi - s)
+    q_hi = y * p_hi
+    q_lo = _fma64(y, p_hi, -q_hi) + y * p_lo
+    e_hi = _K_HI * q_hi
+    e_lo = _fma64(_K_HI, q_hi, -e_hi) + (_K_HI * q_lo + _K_LO * q_hi)
+    return (e_hi - ax) + e_lo
+
+
+_erfinv_guess = njit(_erfinv_guess_py)
+_erfinv_step = njit(_erfinv_step_py)
+_erf_residual_dd = njit(_erf_residual_dd_py)
+
+
+def _erfinv_64_py(x):
+    if x != x or x < -1.0 or x > 1.0:
+        return math.nan
+    ax = abs(x)
+    if ax == 1.0:
+        return math.copysign(math.inf, x)
+    if ax < 1e-7:           # sqrt(pi) / 2 (x + pi / 12 x^3), the constant a double-double
+        if ax < 1e-290:     # (scaled: ax * _C_LO would lose its digits to underflow)
+            a2 = ax * 1.2676506002282294e30            # 2^100
+            return math.copysign(_fma64(a2, _C_HI, a2 * _C_LO) * 7.888609052210118e-31, x)
+        return math.copysign(_fma64(ax, _C_HI, ax * (_C_LO + _C_HI * _PI_12 * ax * ax)), x)
+    y = _erfinv_step(_erfinv_guess(ax), ax)
+    if ax < 0.97:
+        r = _erf_residual_dd(y, ax)
+    else:
+        r = (1.0 - ax) - math.erfc(y)
+    return math.copysign(y - r / (_K_HI * math.exp(-y * y)), x)
+
+
+def _erfinv_32_py(x):
+    xd = np.float64(x)
+    if xd != xd or xd < -1.0 or xd > 1.0:
+        return _F(math.nan)
+    ax = abs(xd)
+    if ax == 1.0:
+        return _F(math.copysign(math.inf, xd))
+    if ax < 1e-7:
+        return _F(math.copysign(_fma64(ax, _C_HI, ax * _C_LO), xd))
+    y = _erfinv_step(_erfinv_guess(ax), ax)  # (one step: within ~1e-14 of erfinv(x))
+    return _F(math.copysign(y, xd))
 
 
 # ------------------------------------------------------------------ Bessel functions
@@ -699,12 +860,11 @@ def _airy_ai_32(x):
     return _fma32(_F(0.355028053887817239260), f, -(_F(0.258819403792806798405) * g))
 
 
-# name -> the per-element function (float64 inside; float32 rounds its result once: ATen's
-# float erfcx / log_ndtr use its erfcx_y100 table, not this algorithm)
-_FLOAT64_FUNCTIONS = {"erfcx": _erfcx, "log_ndtr": _log_ndtr}
 # name -> (float32 function, float64 function), each computing in its dtype (the float64
 # functions: Cephes' double steps, without FMAs)
-_PER_DTYPE = {"spherical_bessel_j0": (_spherical_bessel_j0_32, _spherical_bessel_j0_64),
+_PER_DTYPE = {"erfcx": (_erfcx_32_py, _erfcx_64_py), "erfinv": (_erfinv_32_py, _erfinv_64_py),
+              "log_ndtr": (_log_ndtr_32_py, _log_ndtr_64_py),
+              "spherical_bessel_j0": (_spherical_bessel_j0_32, _spherical_bessel_j0_64),
               "bessel_j0": (_bessel_j0_32_py, _j0_f64_py),
               "bessel_j1": (_bessel_j1_32_py, _j1_f64_py),
               "bessel_y0": (_bessel_y0_32, _bessel_y0), "bessel_y1": (_bessel_y1_32, _bessel_y1),
@@ -722,11 +882,14 @@ _FORMS = {"i0": ("cephes_i", 0, False), "i1": ("cephes_i", 1, False),
           "scaled_modified_bessel_k0": ("bessel_k", 0, True),
           "scaled_modified_bessel_k1": ("bessel_k", 1, True)}
 CEPHES_I = ("i0", "i1", "i0e", "i1e")
-NAMES = tuple(_FLOAT64_FUNCTIONS) + tuple(_PER_DTYPE) + tuple(_FORMS)
+NAMES = tuple(_PER_DTYPE) + tuple(_FORMS)
 # the ops whose float32 ufunc computes ATen's float steps (not the float64 value rounded)
-FLOAT32_STEPS = tuple(n for n in NAMES if n not in _FLOAT64_FUNCTIONS and n not in CEPHES_I)
+FLOAT32_STEPS = tuple(n for n in NAMES if n not in CEPHES_I)
 _UFUNCS: dict = {}
 _JIT32: dict = {}
+# the ops whose fused float64 CPU code calls this file's float64 function (jit64), not
+# kernels/prims_special.py's text
+JIT64 = ("erfcx", "log_ndtr", "erfinv")
 
 
 def jit32(name):
@@ -739,6 +902,16 @@ def jit32(name):
         f = _JIT32[family] = njit(_FAMILIES[family][0] if family in _FAMILIES
                                   else _PER_DTYPE[family][0])
     return f, tuple(args)
+
+
+def jit64(name):
+    """name's float64 function (one of JIT64) as a numba function, for the fused CPU
+    kernels (kernels/prims_special.py)."""
+    f = _JIT32.get((name, 64))
+    if f is None:
+        f = _JIT32[(name, 64)] = (_erfcx_64 if name == "erfcx"
+                                  else njit(_PER_DTYPE[name][1]))
+    return f
 
 
 def ufunc(name, dtype=np.float64):
@@ -755,10 +928,8 @@ def ufunc(name, dtype=np.float64):
         # the two forms of a family or a per-dtype function are separate ufuncs)
         if key in _FAMILIES:
             u = vectorize([f"{t}({t}, int64, boolean)"], _FAMILIES[key][0 if f32 else 1])
-        elif key in _PER_DTYPE:
-            u = vectorize([f"{t}({t})"], _PER_DTYPE[key][0 if f32 else 1])
         else:
-            u = vectorize([f"{t}({t})"], _FLOAT64_FUNCTIONS[key])
+            u = vectorize([f"{t}({t})"], _PER_DTYPE[key][0 if f32 else 1])
         _UFUNCS[(key, f32)] = u
     return u
 

@@ -4,8 +4,8 @@ none of them, and gpujit does not depend on SciPy).
 On NumPy erf, erfc and lgamma are `numba.vectorize` ufuncs of `math.erf` / `math.erfc` /
 `math.lgamma` (libm's: +inf at the poles), compiled on first use (numba is imported then,
 not when gpujit is imported) and cached under gpujit's cache directory; float16 goes through float32, integers through float64.
-`erfinv` is a rational first guess refined by Newton steps on `erf`. On CuPy,
-`cupyx.scipy.special` has erf, erfc, erfinv and gammaln.
+`erfinv` is a rational first guess refined by Newton steps on `erf` (ops/_special_kernels).
+On CuPy, `cupyx.scipy.special` has erf, erfc, erfinv and gammaln.
 
 digamma and polygamma are PyTorch's algorithms (ATen's Math.h, from Cephes) written once
 as array code over `xp`, in float64, so NumPy and CuPy compute them alike (and the fused
@@ -175,15 +175,6 @@ def lgamma(xp, a):
         return _numpy_apply("lgamma", a)
 
 
-# Giles, "Approximating the erfinv function" (GPU Computing Gems, 2010): single-precision
-# polynomials in w = -log(1 - x^2); two Newton steps on erf then reach float64 accuracy.
-_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-            -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
-_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-         -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
-_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
-
-
 def _horner(coeffs, w):
     p = coeffs[0]
     for c in coeffs[1:]:
@@ -192,27 +183,23 @@ def _horner(coeffs, w):
 
 
 def erfinv(xp, a):
+    """The inverse error function: ops/_special_kernels' numba ufuncs (Giles' guess, Newton
+    steps, float64's last one in double-double: the correctly rounded value but for a
+    few in 10^5; torch's CPU erfinv is MKL's vsErfInv, within an ulp of it). +-inf at
+    +-1, NaN outside [-1, 1]. float16 and bfloat16 round the float32 value, integers give
+    float64 (the op's promotion makes them float32 first)."""
     if xp is not np:
         from cupyx.scipy.special import erfinv as f
         return f(a)
+    from ._special_kernels import apply
     a = np.asarray(a)
-    out_dt = a.dtype if a.dtype.kind == "f" else np.dtype(np.float64)
-    x = a.astype(np.float64)
+    dt = a.dtype
     with np.errstate(all="ignore"):
-        w = -np.log((1.0 - x) * (1.0 + x))
-        central = w < 5.0
-        y = np.where(central, _horner(_CENTRAL, w - 2.5), _horner(_TAIL, np.sqrt(w) - 3.0)) * x
-        finite = np.isfinite(y)
-        for _ in range(2):
-            step = (_ufunc("erf")(y) - x) / (_TWO_OVER_SQRT_PI * np.exp(-y * y))
-            y = np.where(finite, y - step, y)
-        # |x| == 1 gives +-inf, |x| > 1 and NaN give NaN (the log above already does)
-        y = np.where(np.abs(x) == 1.0, np.copysign(np.inf, x), y)
-    if out_dt == np.float16:
-        # (through float32, as the fused kernels and PyTorch's Half kernel round: its
-        # float value, then half; float64 straight to half differed at 2 of 65536 halves)
-        y = y.astype(np.float32)
-    return y.astype(out_dt, copy=False)
+        if dt == np.float32 or dt == np.float64:
+            return apply("erfinv", a)
+        if dt.kind == "f" and dt.itemsize < 4:
+            return apply("erfinv", a.astype(np.float32)).astype(dt)
+        return apply("erfinv", a.astype(np.float64))
 
 
 # ------------------------------------------------------------------ digamma, polygamma
