@@ -20,13 +20,15 @@ SEED_ENV = "GPUJIT_TESTS_SEED_CACHE"
 
 
 def _numba_subdirs():
-    """The folders (under kernels/numba) of gpujit's numba helpers of this checkout."""
+    """The folders (under kernels/numba) of gpujit's numba helpers of this checkout, and
+    `generated` (the CPU kernels' njit primitives: kernels/targets._cache_helper; their
+    entries are stamped with their text and gpujit's version)."""
     import gpujit.ops
     try:
         from numba.core.caching import _CacheLocator
     except ImportError:
         return []
-    return [_CacheLocator.get_suitable_cache_subpath(gpujit.ops.__file__)]
+    return [_CacheLocator.get_suitable_cache_subpath(gpujit.ops.__file__), "generated"]
 
 
 def warm(folder, entry_points=True, numba_helpers=True):
