@@ -5,7 +5,7 @@ A test that runs gpujit in a fresh process against an empty cache folder
 (GPUJIT_CACHE_DIR=<tmp>) used to pay, in every such process, the whole cold start:
 compiling the registry's ~3000 generated entry points (~2.5 s of CI time; ops/codecache.py)
 and gpujit's numba-compiled eager helpers on first use (the special functions' ufuncs,
-~0.7 s each; ops/numba_helpers.py) and the CPU kernels' njit primitives. `warm(folder)` copies those two caches from the
+~0.7 s each; ops/numba_helpers.py). `warm(folder)` copies those two caches from the
 session's own cache folder (tests/conftest.py records it in GPUJIT_TESTS_SEED_CACHE when
 it is first imported) into the fresh one; the kernel cache the tests check (kernels/cpu,
 kernels/cuda, ...) stays empty. Tests of the entry-point cache or of the numba helpers'
@@ -20,9 +20,9 @@ SEED_ENV = "GPUJIT_TESTS_SEED_CACHE"
 
 
 def _numba_subdirs():
-    """The folders (under kernels/numba) of gpujit's numba helpers of this checkout: the
-    eager helpers' (ops/) and the CPU kernels' shared prelude's ("generated":
-    ops/numba_helpers.cache_generated, stamped with gpujit's version and their text)."""
+    """The folders (under kernels/numba) of gpujit's numba helpers of this checkout, and
+    `generated` (the CPU kernels' njit primitives: kernels/targets._cache_helper; their
+    entries are stamped with their text and gpujit's version)."""
     import gpujit.ops
     try:
         from numba.core.caching import _CacheLocator
