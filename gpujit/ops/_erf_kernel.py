@@ -11,7 +11,9 @@ glibc's generic x86-64 build) -- computed branch-free for every value; then, for
 values with |x| >= 1.25 (and NaN), 1 - exp(-z^2 - 0.5625) exp((z - x)(z + x) + R/S) / x
 (z: x with its low 12 bits cleared; R/S one of two rational functions of 1 / x^2; exp
 glibc's expf, a 32-entry table and a cubic in double), +-1 from 4 on. Checked on this
-machine against math.erf (numba's, libm's erff) for every float32: all equal.
+machine (glibc 2.36) against math.erf (numba's, libm's erff) for every float32: all
+equal. Another libm: agrees_with_libm() says so at the first use, and eager keeps the
+per-value call.
 
 Imported when first wanted (numba is imported then)."""
 import numpy as np
@@ -271,11 +273,33 @@ def _apply(kernel, a):
     return out.reshape(a.shape)
 
 
+_AGREES: list = []
+
+
+def agrees_with_libm():
+    """Whether this process's libm erff is the one compiled here (glibc's fdlibm erff, up
+    to glibc 2.40; another libm, or CORE-MATH's correctly rounded erff, differs): checked
+    once on values from every branch against numba's math.erf (libm's erff, the ufunc
+    eager used before and the fused kernels' erf). Callers fall back to that ufunc."""
+    if not _AGREES:
+        from .special import _ufunc
+        e = np.array([2.0 ** -119, 2.0 ** -28, 0.84375, 1.25, 2.857142925262451, 4.0],
+                     np.float32)
+        probe = np.concatenate([np.linspace(-5, 5, 2001, dtype=np.float32), e, -e,
+                                np.nextafter(e, np.float32(0)), [0.0, np.inf, 1e-40]])
+        probe = probe.astype(np.float32)
+        _AGREES.append(bool(np.array_equal(_apply(_erf_into, probe).view(np.uint32),
+                                           _ufunc("erf")(probe).view(np.uint32))))
+    return _AGREES[0]
+
+
 def erf_f32(a):
-    """erf of the float32 array a (any layout) as libm's erff: a new C-contiguous array."""
+    """erf of the float32 array a (any layout) as libm's erff: a new C-contiguous array
+    (where agrees_with_libm())."""
     return _apply(_erf_into, a)
 
 
 def gelu_f32(a):
-    """The erf-form GELU of the float32 array a: a new C-contiguous array."""
+    """The erf-form GELU of the float32 array a: a new C-contiguous array (where
+    agrees_with_libm())."""
     return _apply(_gelu_into, a)
