@@ -182,3 +182,18 @@ def test_block_ops_match_torch():
     tq, tk, tv = (torch.from_numpy(t.numpy()) for t in (q, k, v))
     want = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True)
     np.testing.assert_allclose(got, want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64, np.float16])
+def test_gelu_tanh_same_bits_as_its_expression(dt):
+    # (computed in place now: the expression's steps in the same order)
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((3, 50)) * 4).astype(dt)
+    xx = x.astype(np.float32) if dt == np.float16 else x
+    with np.errstate(all="ignore"):
+        want = 0.5 * xx * (1 + np.tanh(0.7978845608028654 * (xx + 0.044715 * xx * xx * xx)))
+    got = F.gelu(gpujit.from_numpy(x), approximate="tanh")
+    assert got.dtype == gpujit.from_numpy(x).dtype
+    np.testing.assert_array_equal(got.numpy(), want.astype(dt))
+    got_t = F.gelu(gpujit.from_numpy(x).t(), approximate="tanh")
+    np.testing.assert_array_equal(got_t.numpy(), want.astype(dt).T)
