@@ -178,10 +178,12 @@ def _row_sum_lanes_py(v, acc, lanes):
         acc[i] = v[i]
     whole = n - n % LANES
     for d in range(LANES, whole, LANES):
+        piece = v[d:d + LANES]        # (a view: indices from 0, no gather)
         for i in range(LANES):
-            acc[i] = _F(acc[i] + v[d + i])
+            acc[i] = _F(acc[i] + piece[i])
+    tail = v[whole:]
     for i in range(n - whole):
-        acc[i] = _F(acc[i] + v[whole + i])
+        acc[i] = _F(acc[i] + tail[i])
     return _fold(acc, LANES, LANES)
 
 
@@ -204,8 +206,9 @@ def _row_max_py(xr, mx):
         for j in range(16):
             mx[j] = xr[j]
         for d in range(16, whole, 16):
+            piece = xr[d:d + 16]      # (a view: indices from 0, no gather)
             for j in range(16):
-                v = xr[d + j]
+                v = piece[j]
                 a = mx[j]
                 mx[j] = v if v > a else a
                 nan |= v != v
