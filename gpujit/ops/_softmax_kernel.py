@@ -170,39 +170,97 @@ def _row_sum_py(v, acc, lanes):
 _row_sum = njit(_row_sum_py, inline="always")
 
 
+def _row_sum_lanes_py(v, acc, lanes):
+    """_row_sum of this CPU's lanes (LANES, a constant to the compiler: the lanes' loops
+    unroll and vectorize); another count: _row_sum."""
+    if lanes != LANES:
+        return _row_sum(v, acc, lanes)
+    n = v.shape[0]
+    if n < LANES:
+        return _row_sum(v, acc, lanes)
+    for i in range(LANES):
+        acc[i] = v[i]
+    whole = n - n % LANES
+    for d in range(LANES, whole, LANES):
+        piece = v[d:d + LANES]        # (a view: indices from 0, no gather)
+        for i in range(LANES):
+            acc[i] = _F(acc[i] + piece[i])
+    tail = v[whole:]
+    for i in range(n - whole):
+        acc[i] = _F(acc[i] + tail[i])
+    return _fold(acc, LANES, LANES)
+
+
+_row_sum_lanes = njit(_row_sum_lanes_py, inline="always")
+
+
 # (inlined into the loops that call it, numba's IR inlining: LLVM vectorizes them)
 _expf = njit(_expf_py, inline="always", error_model="numpy")
 
 
-def _softmax_rows_py(x, mx, y, lanes):
-    """softmax of each row of x into y, as _vec_softmax_lastdim, given the rows' maxima mx:
+def _row_max_py(xr, mx):
+    """max of the float32 row xr, NaN where it has one (exact in any order): 16 running
+    maxima (mx, scratch) over the whole 16-value pieces, independent lanes (LLVM
+    vectorizes them), then the rest and the lanes in order."""
+    n = xr.shape[0]
+    whole = n - n % 16
+    nan = False
+    m = xr[0]
+    if whole:
+        for j in range(16):
+            mx[j] = xr[j]
+        for d in range(16, whole, 16):
+            piece = xr[d:d + 16]      # (a view: indices from 0, no gather)
+            for j in range(16):
+                v = piece[j]
+                a = mx[j]
+                mx[j] = v if v > a else a
+                nan |= v != v
+        for j in range(16):
+            v = mx[j]
+            m = v if v > m else m
+            nan |= v != v
+    for i in range(whole, n):
+        v = xr[i]
+        m = v if v > m else m
+        nan |= v != v
+    return _F(math.nan) if nan else m
+
+
+_row_max = njit(_row_max_py, inline="always", error_model="numpy")
+
+
+def _softmax_rows_py(x, y, lanes):
+    """softmax of each row of x into y, as _vec_softmax_lastdim: the row's max,
     exp(x - max) into y (a 1-D loop of the branch-free exp), the lanes' sum of y, then
     y * (1 / sum). One row at a time: it stays in the cache."""
     M, N = x.shape
     acc = np.empty(lanes, np.float32)
+    mx = np.empty(16, np.float32)
     for r in range(M):
         xr = x[r]
         yr = y[r]
-        m = mx[r]
+        m = _row_max(xr, mx)
         for i in range(N):
             yr[i] = _expf(_F(xr[i] - m))
-        inv = _F(_F(1.0) / _row_sum(yr, acc, lanes))
+        inv = _F(_F(1.0) / _row_sum_lanes(yr, acc, lanes))
         for i in range(N):
             yr[i] = _F(yr[i] * inv)
 
 
-def _log_softmax_rows_py(x, mx, y, lanes):
+def _log_softmax_rows_py(x, y, lanes):
     """log_softmax of each row of x into y, as _vec_log_softmax_lastdim: exp(x - max)
     summed as softmax's, then (x - max) - log(sum)."""
     M, N = x.shape
     acc = np.empty(lanes, np.float32)
+    mx = np.empty(16, np.float32)
     for r in range(M):
         xr = x[r]
         yr = y[r]
-        m = mx[r]
+        m = _row_max(xr, mx)
         for i in range(N):
             yr[i] = _expf(_F(xr[i] - m))
-        ls = _sleef_logf(_row_sum(yr, acc, lanes))
+        ls = _sleef_logf(_row_sum_lanes(yr, acc, lanes))
         for i in range(N):
             yr[i] = _F(_F(xr[i] - m) - ls)
 
@@ -217,7 +275,7 @@ def _softmax_backward_rows_py(g, out, gi, lanes):
         gir = gi[r]
         for i in range(N):
             gir[i] = _F(gr[i] * orow[i])
-        s = _row_sum(gir, acc, lanes)
+        s = _row_sum_lanes(gir, acc, lanes)
         for i in range(N):
             gir[i] = _F(_F(gr[i] - s) * orow[i])
 
@@ -230,7 +288,7 @@ def _log_softmax_backward_rows_py(g, out, gi, lanes):
         gr = g[r]
         orow = out[r]
         gir = gi[r]
-        s = _row_sum(gr, acc, lanes)
+        s = _row_sum_lanes(gr, acc, lanes)
         for i in range(N):
             gir[i] = _fma(-_expf(orow[i]), s, gr[i])
 
@@ -248,9 +306,7 @@ def softmax_lastdim(x, y, lanes, log):
     """softmax (log: log_softmax) of the rows of x, (M, N) C-contiguous float32, N > 0,
     into y (a fresh (M, N) float32 array): max, Sleef's exp of x - max, the lanes' sums,
     then e * (1 / sum) or (x - max) - log(sum), row by row in one compiled loop."""
-    with np.errstate(invalid="ignore"):
-        mx = x.max(1)       # (NaN where a row has one; exact in any order)
-    (_log_softmax_rows if log else _softmax_rows)(x, mx, y, lanes)
+    (_log_softmax_rows if log else _softmax_rows)(x, y, lanes)
 
 
 def softmax_backward_lastdim(g, out, gi, lanes, log):

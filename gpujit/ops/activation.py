@@ -118,6 +118,11 @@ _GELU_ERF = "0.5 * {self} * (1 + erf({self} * 0.7071067811865476))"
     dtypes=FLOATS, scalar=f"where({{approximate}} == 'tanh', {_GELU_TANH}, {_GELU_ERF})")
 def gelu(xp, self, approximate="none"):
     x = _f32(self)
+    if approximate == "none" and xp is _np and x.dtype == _np.float32 and x.ndim:
+        # (the steps below in one compiled pass, erf libm's erff: ops/_erf_kernel.py)
+        from . import _erf_kernel as _k
+        if _k.agrees_with_libm():
+            return _k.gelu_f32(x)
     if approximate == "none":     # 0.5 * x * (1 + erf(x * M_SQRT1_2)), two temporaries
         t = _special.erf(xp, x * 0.7071067811865476)
         if getattr(t, "ndim", 0) == 0:
@@ -125,6 +130,16 @@ def gelu(xp, self, approximate="none"):
         xp.add(t, 1, out=t)
         return xp.multiply(xp.multiply(0.5, x), t, out=t)
     if approximate == "tanh":
+        if getattr(x, "ndim", 0) and x.dtype.kind == "f":
+            # (the expression's steps in their order, in place: two arrays, not nine)
+            t = xp.multiply(x, 0.044715)
+            xp.multiply(t, x, out=t)
+            xp.multiply(t, x, out=t)
+            xp.add(t, x, out=t)
+            xp.multiply(t, 0.7978845608028654, out=t)
+            xp.tanh(t, out=t)
+            xp.add(t, 1, out=t)
+            return xp.multiply(xp.multiply(x, 0.5), t, out=t)
         return 0.5 * x * (1 + xp.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
     raise RuntimeError("approximate argument must be either none or tanh.")
 
