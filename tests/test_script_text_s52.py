@@ -113,6 +113,12 @@ def raise_in_loop(x, n: int):
 
 
 
+def tuple_returns(x, n: int):
+    if n > 0:
+        return x, n
+    return x * 2, n + 1
+
+
 def optional_return(x, y: Optional[torch.Tensor]):
     if y is None:
         return x
@@ -165,7 +171,7 @@ def optional_default(x, k: Optional[int] = None):
 
 _FNS = {f.__name__: f for f in (ret_in_if, breaks, continues, raises, asserts,
                                  returns_in_loop, returns_in_while, returns_none, early,
-                                 defined_where_not_returned, raise_in_loop,
+                                 defined_where_not_returned, raise_in_loop, tuple_returns,
                                  optional_return, optional_update, and_or, negated,
                                  scripting_only, assert_present, ternary_optional,
                                  optional_default)}
@@ -363,6 +369,23 @@ _EXPECTED = {
   %y.1 : Tensor = aten::add(%x.1, %5, %5)
   %10 : Tensor = aten::mul(%y.1, %n.1)
   return (%10)
+""",
+    "tuple_returns": """graph(%x.1 : Tensor,
+      %n.1 : int):
+  %3 : int = prim::Constant[value=0]()
+  %10 : int = prim::Constant[value=2]()
+  %13 : int = prim::Constant[value=1]()
+  %4 : bool = aten::gt(%n.1, %3)
+  %34 : (Tensor, int) = prim::If(%4)
+    block0():
+      %8 : (Tensor, int) = prim::TupleConstruct(%x.1, %n.1)
+      -> (%8)
+    block1():
+      %30 : Tensor = aten::mul(%x.1, %10)
+      %31 : int = aten::add(%n.1, %13)
+      %32 : (Tensor, int) = prim::TupleConstruct(%30, %31)
+      -> (%32)
+  return (%34)
 """,
 }
 

@@ -1319,7 +1319,10 @@ class _Replay:
         if n.kind == "prim::Loop":
             return self.vtype(n.blocks[0].outputs[n.outputs.index(v) + 1], depth + 1)
         if n.g is not None and v in n.outputs:
-            return str(n.g.outputs[n.outputs.index(v)].type)
+            t = str(n.g.outputs[n.outputs.index(v)].type)
+            if n.kind == "prim::TupleConstruct":
+                t = f"{t}#{v.uid}"      # (TupleType::create: a type of its own)
+            return t
         raise _Abort("type")
 
     # ------------------------------------------------------------------ cleanup
