@@ -12,7 +12,7 @@ torch itself, comments and .code included."""
 
 import re
 import types
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import pytest
@@ -119,6 +119,15 @@ def tuple_returns(x, n: int):
     return x * 2, n + 1
 
 
+def list_loop(x, xs: List[int]):
+    s = 0
+    for v in xs:
+        if v < 0:
+            break
+        s = s + v
+    return x * s
+
+
 def optional_return(x, y: Optional[torch.Tensor]):
     if y is None:
         return x
@@ -171,7 +180,7 @@ def optional_default(x, k: Optional[int] = None):
 
 _FNS = {f.__name__: f for f in (ret_in_if, breaks, continues, raises, asserts,
                                  returns_in_loop, returns_in_while, returns_none, early,
-                                 defined_where_not_returned, raise_in_loop, tuple_returns,
+                                 defined_where_not_returned, raise_in_loop, tuple_returns, list_loop,
                                  optional_return, optional_update, and_or, negated,
                                  scripting_only, assert_present, ternary_optional,
                                  optional_default)}
@@ -419,6 +428,17 @@ def test_exits_compute_as_python():
         got = torch.jit.script(and_or)(_t(x), n, m).numpy()
         want = and_or(x.copy(), n, m)
         np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=f"and_or({n}, {m})")
+
+
+def test_list_loop_names_and_values():
+    s = torch.jit.script(list_loop)
+    text = _bare(str(s.graph))
+    # torch 2.13: the list's length, then each element by the loop's counter
+    assert "%4 : int = aten::len(%xs.1)" in text
+    assert "%v.1 : int = aten::__getitem__(%xs.1, %" in text
+    x = np.ones(2, np.float32)
+    for xs in ([1, 2, 3], [4, -1, 5], []):
+        np.testing.assert_allclose(s(_t(x), xs).numpy(), list_loop(x, xs))
 
 
 def test_optional_refinements_compute_as_python():

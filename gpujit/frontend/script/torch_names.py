@@ -738,43 +738,59 @@ class _Replay:
             raise _Abort("assert")
         self.if_blocks(c, [], [r])
 
-    def loop_body(self, node, body, target):
+    def loop_body(self, node, body, target, item=None):
         bb = node.blocks[0]
         trip = bb.add_param(self)
         self.push(bb)
         saved = self.ins
         self.ins = (bb, None)
         if target is not None:
-            self.set_var(target, trip)
+            # (a list's element: iter_val->getitem(trip count), in the body)
+            self.set_var(target, item(trip) if item is not None else trip)
         self.stmts(body)
         self.ins = saved
         self.pop()
 
+    def list_item(self, s, seq):
+        def item(trip):
+            gi = self.claim(s, ("aten::__getitem__",))
+            return self.insert("aten::__getitem__", (seq, trip), 1, g=gi.node).outputs[0]
+        return item
+
     def for_stmt(self, s):
-        if s.orelse or not isinstance(s.target, ast.Name) or not (
-                isinstance(s.iter, ast.Call) and isinstance(s.iter.func, ast.Name) and
-                s.iter.func.id == "range" and not s.iter.keywords and
-                1 <= len(s.iter.args) <= 3) or self.fn.__globals__.get("range", range) \
-                is not range:
+        if s.orelse or not isinstance(s.target, ast.Name):
             raise _Abort("for")
         _no_exits(s.body)
-        args = [self.expr(e) for e in s.iter.args]
-        if len(args) == 1:
-            self.constant(0, "int")
-            self.constant(1, "int")
-            trip_max = args[0]
+        item = None
+        if isinstance(s.iter, ast.Name) and self.find_var_silent(s.iter.id):
+            # for x in a_list: aten::len of it, aten::__getitem__ of each trip count
+            seq = self.expr(s.iter)
+            g = self.claim(s, ("aten::len",))
+            trip_max = self.insert("aten::len", (seq,), 1, g=g.node).outputs[0]
+            item = self.list_item(s, seq)
+        elif not (isinstance(s.iter, ast.Call) and isinstance(s.iter.func, ast.Name) and
+                  s.iter.func.id == "range" and not s.iter.keywords and
+                  1 <= len(s.iter.args) <= 3) or \
+                self.fn.__globals__.get("range", range) is not range:
+            raise _Abort("for")
         else:
-            if len(args) == 2:
+            args = [self.expr(e) for e in s.iter.args]
+            if len(args) == 1:
+                self.constant(0, "int")
                 self.constant(1, "int")
-            g = self.claim(s, ("aten::__range_length",))
-            raise _Abort(f"range(start, stop) {g.kind}")
+                trip_max = args[0]
+            else:
+                if len(args) == 2:
+                    self.constant(1, "int")
+                g = self.claim(s, ("aten::__range_length",))
+                raise _Abort(f"range(start, stop) {g.kind}")
         node = self.insert("prim::Loop", (trip_max,), 0)
         node.blocks = [_B(node), _B(node)]
         t = self.constant(True, "bool", at=(self.ins[0], node))
         t.node.loc = next((g.node.source_range for g in self.at.get(self.pos(s), ())
                            if g.kind == "prim::Loop"), None)     # (the loop's range)
         self.register_output(node.blocks[1], t)
-        self.loop_body(node, s.body, s.target.id)
+        self.loop_body(node, s.body, s.target.id, item)
 
     def while_stmt(self, s):
         if s.orelse:
