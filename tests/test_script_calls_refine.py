@@ -221,7 +221,7 @@ def test_refinement_ir():
     g = gpujit.script(opt_if_not).graph
     text = str(g)
     assert "bool = aten::__isnot__(%x" in text
-    assert "int = prim::unchecked_cast(%x)" in text
+    assert "int = prim::unchecked_cast(%x.1)" in text     # (torch 2.13's value names)
     # the narrowed x is not merged into the if's outputs: only r is
     (node,) = [n for n in g.nodes if n.kind == "prim::If"]
     assert [o.debug_name.split(".")[0] for o in node.outputs] == ["r"]

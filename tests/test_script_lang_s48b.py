@@ -426,7 +426,7 @@ def test_optional_annotated_none_is_a_nonetype_constant():
     s = gpujit.jit.script(_optional_none_if)
     line = _optional_none_if.__code__.co_firstlineno + 1
     (none,) = _none_constants(s.graph)
-    assert none.startswith("%c : NoneType = prim::Constant()") and \
+    assert none.startswith("%c.1 : NoneType = prim::Constant()") and \
         none.endswith(f":{line}:33")
     assert [str(o.type()) for n in s.graph.nodes() if n.kind() == "prim::If"
             for o in n.outputs()][:1] == ["Tensor?"]
@@ -439,7 +439,7 @@ def test_optional_annotated_none_is_a_nonetype_constant():
     s_int = gpujit.jit.script(_optional_none_if_int)
     line_int = _optional_none_if_int.__code__.co_firstlineno + 1
     (none,) = _none_constants(s_int.graph)
-    assert none.startswith("%c : NoneType = prim::Constant()") and \
+    assert none.startswith("%c.1 : NoneType = prim::Constant()") and \
         none.endswith(f":{line_int}:23")
     assert s_int(3, True) == 4 and s_int(3, False) == 3
     if _torch is not None:

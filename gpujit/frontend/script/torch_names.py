@@ -55,19 +55,23 @@ class _Abort(Exception):
 
 # ---------------------------------------------------------------------------- shadow IR
 class _V:
-    __slots__ = ("uid", "name", "node", "uses", "g")
+    __slots__ = ("uid", "name", "node", "uses", "ty", "like", "fwd")
 
     def __init__(self, uid, node):
-        self.uid, self.name, self.node, self.uses, self.g = uid, None, node, [], None
+        self.uid, self.name, self.node, self.uses = uid, None, node, []
+        self.ty = self.like = self.fwd = None
 
 
 class _N:
-    __slots__ = ("kind", "inputs", "outputs", "blocks", "block", "value", "g", "effect")
+    __slots__ = ("kind", "inputs", "outputs", "blocks", "block", "value", "g", "effect",
+                 "loc")
 
     def __init__(self, kind, value=None, g=None):
         self.kind, self.value, self.g = kind, value, g
         self.inputs, self.outputs, self.blocks, self.block = [], [], [], None
         self.effect = False
+        self.loc = None     # (a constant's source range where torch's differs from
+        #                      gpujit's: False for none, else the SourceRange)
 
 
 class _B:
@@ -178,6 +182,8 @@ class _Replay:
         self.frame = None
         self.int_consts, self.fp_consts = {}, {}
         self.exits = set()
+        self.last_return = None
+        self.typing = set()
         self.at = at            # (snapshot's)
         self.claimed = set()
 
@@ -245,6 +251,7 @@ class _Replay:
         v.uses.remove(user)
 
     def replace_uses(self, old, new):
+        old.fwd = new
         for user in list(old.uses):
             if isinstance(user, _N):
                 user.inputs = [new if x is old else x for x in user.inputs]
@@ -364,17 +371,22 @@ class _Replay:
         self.stmts(fdef.body, top=True)
         if self.top not in self.exits:
             self.constant(None, "NoneType")
-            self.insert("prim::ReturnStmt", (self.top.nodes[-1].outputs[0],), 0)
+            self.last_return = self.top.nodes[-1].outputs[0]
+            self.insert("prim::ReturnStmt", (self.last_return,), 0)
         ph = self.insert("prim::Uninitialized")
-        self.register_output(self.top, ph.outputs[0])
+        ph.outputs[0].like = self.last_return   # (the merged return type: unifyTypes
+        self.register_output(self.top, ph.outputs[0])   # gives the last one's)
         self.pop()
         # ConvertToSSA
         self.push_env = None
         self.cfls(self.top, None)
         self.false_const = self.constant(False, "bool", at=(self.top, self.top.nodes[0]))
+        self.false_const.node.loc = False
+        self.loop_continuations(self.top, None)
         self.inline_loop_conditions(self.top)
         self.erase_load_stores(self.top, [{}])
         self.transform_exits()
+        self.canonicalize_modified_loops(self.top)
         self.dce()
         self.pool()
         self.canonicalize_outputs(self.top)
@@ -382,47 +394,58 @@ class _Replay:
 
     # ------------------------------------------------------------------ statements
     def stmts(self, body, top=False):
-        for k, s in enumerate(body):
-            if isinstance(s, ast.Return):
-                if not top or k != len(body) - 1:
-                    raise _Abort("return")
-                v = self.expr(s.value) if s.value is not None else self.constant(None,
-                                                                                  "NoneType")
-                self.insert("prim::ReturnStmt", (v,), 0)
-                self.exits.add(self.frame.block)
-            elif isinstance(s, ast.Assign):
-                if len(s.targets) != 1:
-                    raise _Abort("assign")
-                t = s.targets[0]
-                if isinstance(t, ast.Tuple) and t.elts and \
-                        all(isinstance(x, ast.Name) for x in t.elts):
-                    for name, v in zip((x.id for x in t.elts),
-                                       self.tuple_values(s.value, len(t.elts))):
-                        self.set_var(name, v)
-                    continue
-                if not isinstance(t, ast.Name):
-                    raise _Abort("assign")
-                v = self.expr(s.value)
-                self.set_var(t.id, v)
-            elif isinstance(s, ast.AnnAssign):
-                if s.value is None or not isinstance(s.target, ast.Name):
-                    raise _Abort("annassign")
-                v = self.expr(s.value)
-                self.set_var(s.target.id, v)
-            elif isinstance(s, ast.AugAssign):
-                self.aug_assign(s)
-            elif isinstance(s, ast.Expr):
-                self.expr(s.value)      # (a docstring too: a str constant)
-            elif isinstance(s, ast.Pass):
-                pass
-            elif isinstance(s, ast.If):
-                self.if_stmt(s)
-            elif isinstance(s, ast.For):
-                self.for_stmt(s)
-            elif isinstance(s, ast.While):
-                self.while_stmt(s)
-            else:
-                raise _Abort(type(s).__name__)
+        for s in body:
+            self.stmt(s)
+            if self.frame.block in self.exits:
+                return          # (emitStatements: the rest is unreachable, not emitted)
+
+    def stmt(self, s):
+        if isinstance(s, ast.Return):
+            v = self.expr(s.value) if s.value is not None else self.constant(None,
+                                                                              "NoneType")
+            self.insert("prim::ReturnStmt", (v,), 0)
+            self.last_return = v
+            self.exits.add(self.frame.block)
+        elif isinstance(s, (ast.Break, ast.Continue)):
+            self.insert("prim::BreakStmt" if isinstance(s, ast.Break) else
+                        "prim::ContinueStmt", (), 0)
+        elif isinstance(s, ast.Raise):
+            self.raise_stmt(s)
+        elif isinstance(s, ast.Assert):
+            self.assert_stmt(s)
+        elif isinstance(s, ast.Assign):
+            if len(s.targets) != 1:
+                raise _Abort("assign")
+            t = s.targets[0]
+            if isinstance(t, ast.Tuple) and t.elts and \
+                    all(isinstance(x, ast.Name) for x in t.elts):
+                for name, v in zip((x.id for x in t.elts),
+                                   self.tuple_values(s.value, len(t.elts))):
+                    self.set_var(name, v)
+                return
+            if not isinstance(t, ast.Name):
+                raise _Abort("assign")
+            v = self.expr(s.value)
+            self.set_var(t.id, v)
+        elif isinstance(s, ast.AnnAssign):
+            if s.value is None or not isinstance(s.target, ast.Name):
+                raise _Abort("annassign")
+            v = self.expr(s.value)
+            self.set_var(s.target.id, v)
+        elif isinstance(s, ast.AugAssign):
+            self.aug_assign(s)
+        elif isinstance(s, ast.Expr):
+            self.expr(s.value)      # (a docstring too: a str constant)
+        elif isinstance(s, ast.Pass):
+            pass
+        elif isinstance(s, ast.If):
+            self.if_stmt(s)
+        elif isinstance(s, ast.For):
+            self.for_stmt(s)
+        elif isinstance(s, ast.While):
+            self.while_stmt(s)
+        else:
+            raise _Abort(type(s).__name__)
 
     def tuple_values(self, e, k):
         """`a, b = <e>`: a tuple literal's values, or a call's outputs, put in a
@@ -451,6 +474,7 @@ class _Replay:
         self.set_var(s.target.id, out)
 
     def cond(self, test):
+        """A loop's condition: emitToBool of the expression (no refinements)."""
         if isinstance(test, (ast.BoolOp,)) or \
                 isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) or \
                 isinstance(test, ast.Compare) and any(
@@ -458,7 +482,9 @@ class _Replay:
             raise _Abort("condition")
         if isinstance(test, ast.Constant) or isinstance(test, ast.Call):
             raise _Abort("static condition")
-        v = self.expr(test)
+        return self.to_bool(test, self.expr(test))
+
+    def to_bool(self, test, v):
         self.constant(0, "int")         # (CastValue's zero of emitToBool)
         try:
             g = self.claim(test, ("aten::Bool",))
@@ -467,75 +493,304 @@ class _Replay:
         n = self.insert(g.kind, (v,), 1, g=g.node)
         return n.outputs[0]
 
+    def cond_value(self, test):
+        """emitCondExpr: (value, (refinements if true, if false), static value or None);
+        a refinement is (variable, its type)."""
+        none = ((), ())
+        if isinstance(test, ast.BoolOp):
+            is_or = isinstance(test.op, ast.Or)
+            cv = self.cond_value(test.values[0])
+            for nxt in test.values[1:]:
+                cv = self.short_circuit(cv, nxt, is_or)
+            return cv
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            v, (t, f), st = self.cond_value(test.operand)
+            try:
+                g = self.claim(test, ("aten::__not__",)).node
+            except _Abort:
+                if st is None:
+                    raise
+                g = None                # (a static one: folded by gpujit)
+            out = self.insert("aten::__not__", (v,), 1, g=g).outputs[0]
+            return out, (f, t), (None if st is None else not st)
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and \
+                isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+            its_is = isinstance(test.ops[0], ast.Is)
+            left, right = test.left, test.comparators[0]
+            lhs, rhs = self.expr(left), self.expr(right)
+            lnone, rnone = (_is_none_lit(x) for x in (left, right))
+            try:
+                g = self.claim(test, ("aten::__is__", "aten::__isnot__"))
+            except _Abort:
+                g = None
+            if g is None:
+                # canBeNone ALWAYS / NEVER: a static if (gpujit folded it too)
+                if lnone and rnone:
+                    st = its_is
+                elif lnone or rnone:
+                    st = not its_is
+                else:
+                    raise _Abort("is")
+                c = self.constant(st, "bool")
+                return c, none, st
+            out = self.insert(g.kind, (lhs, rhs), 1, g=g.node).outputs[0]
+            var, gv = (right, g.inputs[1]) if lnone and not rnone else (left, g.inputs[0])
+            refs = none
+            t = str(gv.type)
+            if (rnone or lnone) and isinstance(var, ast.Name) and t.endswith("?"):
+                present = ((var.id, t[:-1]),)
+                refs = ((), present) if its_is else (present, ())
+            return out, refs, None
+        if isinstance(test, ast.Call) and self.is_scripting_call(test.func):
+            n = self.insert("aten::is_scripting", (), 1)
+            self.constant(0, "int")         # (emitToBool's zero)
+            return n.outputs[0], none, True
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
+                test.func.id in ("isinstance", "hasattr"):
+            raise _Abort("isinstance")
+        v = self.to_bool(test, self.expr(test))
+        st = None
+        if v.node.kind == "prim::Constant" and v.node.value[1] == "bool":
+            st = v.node.value[0]
+        return v, none, st
+
+    def is_scripting_call(self, f):
+        import types as _types
+        names = []
+        while isinstance(f, ast.Attribute):
+            names.append(f.attr)
+            f = f.value
+        if not isinstance(f, ast.Name) or self.find_var_silent(f.id):
+            return False
+        obj = self.fn.__globals__.get(f.id)
+        for a in reversed(names):
+            if not isinstance(obj, _types.ModuleType) and names[0] != a:
+                return False
+            obj = getattr(obj, a, None)
+        return getattr(obj, "__name__", None) == "is_scripting" and \
+            "jit" in (getattr(obj, "__module__", "") or "")
+
+    def short_circuit(self, lhs, second, is_or):
+        """emitShortCircuitLogical: an If on the first condition whose blocks give the
+        constant (True for `or`, False for `and`) or the second condition."""
+        lv, (lt, lf), lst = lhs
+        node = self.insert("prim::If", (lv,), 0)
+        node.blocks = [_B(node), _B(node)]
+        rhs = []
+
+        def const():
+            return self.constant(is_or, "bool")
+
+        def cont():
+            rhs.append(self.cond_value(second))
+            return rhs[0][0]
+        for b, refs, make in zip(node.blocks, (lt, lf),
+                                 ((const, cont) if is_or else (cont, const))):
+            self.push(b)
+            saved, self.ins = self.ins, (b, None)
+            self.insert_refinements(refs)
+            self.register_output(b, make())
+            self.ins = saved
+            self.pop()
+        out = self.new_value(node)
+        out.ty = "bool"
+        node.outputs.append(out)
+        rv, (rt, rf), rst = rhs[0]
+        if is_or:
+            refs = (_inter(lt, rt), _union(lf, rf))
+            st = True if lst is True or rst is True else \
+                (lst or rst) if lst is not None and rst is not None else None
+        else:
+            refs = (_union(lt, rt), _inter(lf, rf))
+            st = False if lst is False or rst is False else \
+                (lst and rst) if lst is not None and rst is not None else None
+        return out, refs, st
+
+    def insert_refinements(self, refs):
+        """insertRefinements: the variable read, prim::unchecked_cast to its refined type,
+        stored back under its name."""
+        for name, ty in refs:
+            v = self.find_any(self.frame, name)
+            if v is None:
+                raise _Abort("refinement")
+            g = self.claim_kind("prim::unchecked_cast")
+            n = self.insert("prim::unchecked_cast", (v,), 1, g=g.node)
+            n.outputs[0].ty = ty
+            self.set_var(name, n.outputs[0])
+
+    def claim_kind(self, kind):
+        for recs in self.at.values():
+            for g in recs:
+                if g.kind == kind and id(g.node) not in self.claimed:
+                    self.claimed.add(id(g.node))
+                    return g
+        raise _Abort(f"no {kind}")
+
     def if_stmt(self, s):
-        c = self.cond(s.test)
+        self.if_blocks(self.cond_value(s.test), s.body, s.orelse)
+
+    def if_blocks(self, cv, body, orelse):
+        """emitIfElseBlocks: a static if's one branch, or both branches, then the
+        variables defined along every path that does not exit (a branch that exits
+        stores an Uninitialized for them)."""
+        c, (trefs, frefs), st = cv
+        if st is not None:
+            self.insert_refinements(trefs if st else frefs)
+            self.stmts(body if st else orelse)
+            return
         node = self.insert("prim::If", (c,), 0)
         tb, fb = _B(node), _B(node)
         node.blocks = [tb, fb]
         envs = []
-        for b, body in ((tb, s.body), (fb, s.orelse)):
+        for b, stmts, refs in ((tb, body, trefs), (fb, orelse, frefs)):
             self.push(b)
             saved = self.ins
             self.ins = (b, None)
-            self.stmts(body)
+            self.insert_refinements(refs)
+            self.stmts(stmts)
             self.ins = saved
             envs.append(self.pop())
         st, sf = envs
+        te, fe = tb in self.exits, fb in self.exits
+        if te and fe:
+            self.exits.add(self.frame.block)
         mutated = set()
         for v in st.types.keys:
             saved, self.ins = self.ins, (fb, None)
-            if self.find_any(sf, v) is not None:
+            if self.find_any(sf, v) is not None or fe:
                 mutated.add(v)
             self.ins = saved
         for v in sf.types.keys:
             saved, self.ins = self.ins, (tb, None)
-            if self.find_any(st, v) is not None:
+            if self.find_any(st, v) is not None or te:
                 mutated.add(v)
             self.ins = saved
         for x in sorted(mutated):
-            saved, self.ins = self.ins, (tb, None)
-            self.find_any(st, x)
-            self.ins = (fb, None)
-            self.find_any(sf, x)
+            saved = self.ins
+            tv = fv = None
+            if not te:
+                self.ins = (tb, None)
+                tv = self.find_any(st, x)
+            if not fe:
+                self.ins = (fb, None)
+                fv = self.find_any(sf, x)
             self.ins = saved
+            if te and fe:
+                continue
+            if te or fe:
+                b = tb if te else fb
+                u = self.insert("prim::Uninitialized", at=(b, None)).outputs[0]
+                u.like = fv if te else tv
+                self.insert("prim::Store", (u,), 0, value=x, at=(b, None))
             self.find_any(self.frame, x)     # (its full type, for unifyTypes)
             self.frame.types.add(x)
 
-    def loop_body(self, node, body, target):
+    def raise_stmt(self, s):
+        """emitRaise: `raise E(msg)` / `raise E` of a builtin exception (a Python
+        exception value: its message, then its qualified name), AssertionError (the
+        frontend's ExceptionValue: "AssertionError: " + msg, no class name)."""
+        import builtins
+        e = s.exc
+        if e is None or s.cause is not None:
+            raise _Abort("raise")
+        call = isinstance(e, ast.Call)
+        f = e.func if call else e
+        if not isinstance(f, ast.Name) or self.find_var_silent(f.id) or \
+                call and (e.keywords or len(e.args) > 1):
+            raise _Abort("raise")
+        exc = self.fn.__globals__.get(f.id, getattr(builtins, f.id, None))
+        if not (isinstance(exc, type) and issubclass(exc, BaseException)) or \
+                exc.__module__ != "builtins":
+            raise _Abort("raise")
+        args = [self.expr(a) for a in e.args] if call else []
+        if any(not (isinstance(a, ast.Constant) and isinstance(a.value, str))
+               for a in (e.args if call else ())):
+            raise _Abort("raise message")
+        cls = None
+        if f.id == "AssertionError" and f.id not in self.fn.__globals__:
+            msg = self.constant(f"{f.id}: ", "str")
+            for a in args:
+                msg = self.insert("aten::add", (msg, a), 1).outputs[0]
+                msg.ty = "str"
+        elif call:
+            msg = args[0] if args else self.constant("", "str")
+            cls = self.constant(f"builtins.{exc.__qualname__}", "str")
+        else:
+            msg = self.constant("", "str")
+        if cls is None:
+            cls = self.constant(None, "NoneType")     # (the schema's default)
+        n = self.insert("prim::RaiseException", (msg, cls), 0)
+        n.effect = True
+        self.insert("prim::TupleConstruct")     # (Graph::insert packs the no outputs)
+        self.exits.add(self.frame.block)
+
+    def assert_stmt(self, s):
+        """emitAssert: an If whose false branch raises AssertionError(msg)."""
+        c = self.cond_value(s.test)
+        msg = s.msg if s.msg is not None else ast.Constant("")
+        ast.copy_location(msg, s)
+        exc = ast.Call(ast.Name("AssertionError", ast.Load()), [msg], [])
+        ast.copy_location(exc.func, s)
+        ast.copy_location(exc, s)
+        r = ast.Raise(exc, None)
+        ast.copy_location(r, s)
+        if "AssertionError" in self.fn.__globals__:
+            raise _Abort("assert")
+        self.if_blocks(c, [], [r])
+
+    def loop_body(self, node, body, target, item=None):
         bb = node.blocks[0]
         trip = bb.add_param(self)
         self.push(bb)
         saved = self.ins
         self.ins = (bb, None)
         if target is not None:
-            self.set_var(target, trip)
+            # (a list's element: iter_val->getitem(trip count), in the body)
+            self.set_var(target, item(trip) if item is not None else trip)
         self.stmts(body)
         self.ins = saved
         self.pop()
 
+    def list_item(self, s, seq):
+        def item(trip):
+            gi = self.claim(s, ("aten::__getitem__",))
+            return self.insert("aten::__getitem__", (seq, trip), 1, g=gi.node).outputs[0]
+        return item
+
     def for_stmt(self, s):
-        if s.orelse or not isinstance(s.target, ast.Name) or not (
-                isinstance(s.iter, ast.Call) and isinstance(s.iter.func, ast.Name) and
-                s.iter.func.id == "range" and not s.iter.keywords and
-                1 <= len(s.iter.args) <= 3) or self.fn.__globals__.get("range", range) \
-                is not range:
+        if s.orelse or not isinstance(s.target, ast.Name):
             raise _Abort("for")
         _no_exits(s.body)
-        args = [self.expr(e) for e in s.iter.args]
-        if len(args) == 1:
-            self.constant(0, "int")
-            self.constant(1, "int")
-            trip_max = args[0]
+        item = None
+        if isinstance(s.iter, ast.Name) and self.find_var_silent(s.iter.id):
+            # for x in a_list: aten::len of it, aten::__getitem__ of each trip count
+            seq = self.expr(s.iter)
+            g = self.claim(s, ("aten::len",))
+            trip_max = self.insert("aten::len", (seq,), 1, g=g.node).outputs[0]
+            item = self.list_item(s, seq)
+        elif not (isinstance(s.iter, ast.Call) and isinstance(s.iter.func, ast.Name) and
+                  s.iter.func.id == "range" and not s.iter.keywords and
+                  1 <= len(s.iter.args) <= 3) or \
+                self.fn.__globals__.get("range", range) is not range:
+            raise _Abort("for")
         else:
-            if len(args) == 2:
+            args = [self.expr(e) for e in s.iter.args]
+            if len(args) == 1:
+                self.constant(0, "int")
                 self.constant(1, "int")
-            g = self.claim(s, ("aten::__range_length",))
-            raise _Abort(f"range(start, stop) {g.kind}")
+                trip_max = args[0]
+            else:
+                if len(args) == 2:
+                    self.constant(1, "int")
+                g = self.claim(s, ("aten::__range_length",))
+                raise _Abort(f"range(start, stop) {g.kind}")
         node = self.insert("prim::Loop", (trip_max,), 0)
         node.blocks = [_B(node), _B(node)]
         t = self.constant(True, "bool", at=(self.ins[0], node))
+        t.node.loc = next((g.node.source_range for g in self.at.get(self.pos(s), ())
+                           if g.kind == "prim::Loop"), None)     # (the loop's range)
         self.register_output(node.blocks[1], t)
-        self.loop_body(node, s.body, s.target.id)
+        self.loop_body(node, s.body, s.target.id, item)
 
     def while_stmt(self, s):
         if s.orelse:
@@ -589,6 +844,11 @@ class _Replay:
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.Invert)):
             return self.call_node(e, [self.expr(e.operand)], {})
         if isinstance(e, ast.BinOp):
+            if isinstance(e.op, ast.Mod):
+                # (`a % b` reads a first for its type: a str's is percentFormat)
+                if not isinstance(e.left, (ast.Name, ast.Constant)):
+                    raise _Abort("mod")
+                self.expr(e.left)
             lhs = self.expr(e.left)
             rhs = self.expr(e.right)
             return self.call_node(e, [lhs, rhs], {})
@@ -604,12 +864,15 @@ class _Replay:
         if isinstance(e, ast.IfExp):
             # emitTernaryIf: the condition, an If whose blocks give the two values, its
             # output made last
-            c = self.cond(e.test)
+            c, refs, st = self.cond_value(e.test)
+            if st is not None:
+                return self.expr(e.body if st else e.orelse)
             node = self.insert("prim::If", (c,), 0)
             node.blocks = [_B(node), _B(node)]
-            for b, x in zip(node.blocks, (e.body, e.orelse)):
+            for b, x, r in zip(node.blocks, (e.body, e.orelse), refs):
                 self.push(b)
                 saved, self.ins = self.ins, (b, None)
+                self.insert_refinements(r)
                 self.register_output(b, self.expr(x))
                 self.ins = saved
                 self.pop()
@@ -839,13 +1102,8 @@ class _Replay:
                 # header: a clone of the condition block, before the loop
                 vmap = {}
                 for m in pre.nodes:
-                    c = self.insert(m.kind, [vmap.get(v, v) for v in m.inputs],
-                                    len(m.outputs), value=m.value, g=m.g, at=(block, n))
-                    for o, no in zip(m.outputs, c.outputs):
-                        vmap[o] = no
-                        if o.name is not None:
-                            self.set_name(no, o.name)
-                start = vmap.get(pre.outputs[0], pre.outputs[0])
+                    self.clone(m, vmap, (block, n))
+                start = vmap.get(id(pre.outputs[0]), pre.outputs[0])
                 self.add_input(n, start, pos=1)
                 # the condition itself: at the end of the body
                 for m in list(pre.nodes):
@@ -870,26 +1128,277 @@ class _Replay:
                 for b in n.blocks:
                     self.erase_load_stores(b, frames + [{}])
 
+    def loop_continuations(self, block, loop):
+        """LoopContinuations: `break` -> LoopContinuation(false, loop-carried values),
+        `continue` -> the loop condition's clone, then LoopContinuation(it, ...)."""
+        for n in list(block.nodes):
+            if n.kind == "prim::If":
+                for b in n.blocks:
+                    self.loop_continuations(b, loop)
+            elif n.kind == "prim::Loop":
+                self.loop_continuations(n.blocks[0], n)
+            elif n.kind in ("prim::BreakStmt", "prim::ContinueStmt"):
+                i = block.nodes.index(n)
+                nxt = block.nodes[i + 1] if i + 1 < len(block.nodes) else None
+                lc = self.insert("prim::LoopContinuation", (), 0, at=(block, nxt))
+                if n.kind == "prim::ContinueStmt":
+                    pre = loop.blocks[1]
+                    vmap = {}
+                    for m in pre.nodes:
+                        self.clone(m, vmap, (block, n))
+                    self.add_input(lc, vmap.get(id(pre.outputs[0]), pre.outputs[0]))
+                else:
+                    self.add_input(lc, self.false_const)
+                for out in loop.blocks[0].outputs:
+                    ld = out.node
+                    if ld.kind != "prim::Load":
+                        raise _Abort("loop output")
+                    c = self.insert("prim::Load", (), 1, value=ld.value, at=(block, lc))
+                    self.add_input(lc, c.outputs[0])
+                self.destroy(n)
+
+    def clone(self, m, vmap, at, in_block=True):
+        """Graph::createClone (outputs with their names, inputs, blocks) inserted at;
+        in_block: Block::cloneFrom's, which copies each output's name once more (the
+        original, renamed by the first copy, is renamed again)."""
+        c = self.insert(m.kind, [vmap.get(id(v), v) for v in m.inputs], len(m.outputs),
+                        value=m.value, g=m.g, at=at)
+        c.effect = m.effect
+        for o, no in zip(m.outputs, c.outputs):
+            no.ty, no.like = o.ty, o.like
+            if o.name is not None:
+                self.set_name(no, o.name)
+        for b in m.blocks:
+            nb = _B(c)
+            c.blocks.append(nb)
+            self.clone_block(b, nb, vmap)
+        for o, no in zip(m.outputs, c.outputs):
+            vmap[id(o)] = no
+            if in_block and o.name is not None:
+                self.set_name(no, o.name)
+        return c
+
+    def clone_block(self, b, nb, vmap):
+        """Block::cloneFrom."""
+        for pv in b.params:
+            q = nb.add_param(self)
+            vmap[id(pv)] = q
+            if pv.name is not None:
+                self.set_name(q, pv.name)
+        for mm in b.nodes:
+            self.clone(mm, vmap, (nb, None))
+        for o in b.outputs:
+            self.register_output(nb, vmap.get(id(o), o))
+
     def transform_exits(self):
-        for _ in range(2):              # (two ExitTransformers: true, false, a unit value)
-            first = self.top.nodes[0] if self.top.nodes else None
-            self.constant(True, "bool", at=(self.top, first))
-            self.constant(False, "bool", at=(self.top, first))
-            self.insert("prim::Uninitialized", at=(self.top, first))
-        ph = self.top.outputs[0]
-        ret = [n for n in self.top.nodes if n.kind == "prim::ReturnStmt"]
-        if len(ret) != 1 or self.top.nodes[-2:] != [ret[0], ph.node]:
-            raise _Abort("return")
-        ret = ret[0]
-        v = ret.inputs[0]
-        self.destroy(ret)
-        self.top.outputs = [v]
-        ph.uses.remove(self.top)
-        v.uses.append(self.top)
-        self.destroy(ph.node)
+        """TransformExits: the loop continuations', then the returns' ExitTransformer,
+        then inlineConsecutiveIfs."""
+        _Exits(self, "prim::LoopContinuation").run()
+        _Exits(self, "prim::ReturnStmt").run()
+        self.inline_consecutive_ifs(self.top)
+        if any(n.kind in ("prim::ReturnStmt", "prim::LoopContinuation")
+               for n in _walk(self.top)):
+            raise _Abort("exit left")
+
+    def inline_consecutive_ifs(self, block):
+        k = 0
+        while k < len(block.nodes):
+            n = block.nodes[k]
+            for b in n.blocks:
+                self.inline_consecutive_ifs(b)
+            if not self.fuse_ifs(n, block, k):
+                k += 1
+
+    def fuse_ifs(self, n, block, k):
+        if n.kind != "prim::If" or k + 1 >= len(block.nodes) or \
+                block.nodes[k + 1].kind != "prim::If":
+            return False
+        second = block.nodes[k + 1]
+        c = second.inputs[0]
+        if c.node is not n:
+            return False
+        off = n.outputs.index(c)
+        tv, fv = (_const_bool(b.outputs[off]) for b in n.blocks)
+        if tv is None or fv is None or tv == fv:
+            return False
+        for first_b, val in zip(n.blocks, (tv, fv)):
+            src = second.blocks[0] if val else second.blocks[1]
+            vmap = {id(o): first_b.outputs[i] for i, o in enumerate(n.outputs)}
+            for mm in src.nodes:
+                self.clone(mm, vmap, (first_b, None))
+            for o in src.outputs:
+                self.register_output(first_b, vmap.get(id(o), o))
+        for o in list(second.outputs):
+            no = self.new_value(n)
+            n.outputs.append(no)
+            no.ty, no.like = o.ty, o.like
+            if o.name is not None:
+                self.set_name(no, o.name)
+            self.replace_uses(o, no)
+        self.destroy(second)
+        return True
+
+    def canonicalize_modified_loops(self, block):
+        for n in list(block.nodes):
+            for b in n.blocks:
+                self.canonicalize_modified_loops(b)
+            if n.kind == "prim::Loop":
+                self.canonicalize_modified_loop(n)
+
+    def canonicalize_modified_loop(self, n):
+        body = n.blocks[0]
+        trip, cin, cnext = n.inputs[0], n.inputs[1], body.outputs[0]
+        tc, ci, cn = _const_value(trip), _const_bool(cin), _const_bool(cnext)
+        specified = tc is None or tc != 2 ** 63 - 1
+        if ci is True and cn is True or not specified:
+            return
+        at = (n.block, n)
+        zero = self.constant(0, "int", at=at)
+        one = self.constant(1, "int", at=at)
+        zero.node.loc = one.node.loc = False
+        cond = self.insert("aten::gt", (trip, zero), 1, at=at).outputs[0]
+        cond.ty = "bool"
+        big = self.constant(2 ** 63 - 1, "int", at=at)
+        big.node.loc = False
+        n.inputs[0] = big
+        trip.uses.remove(n)
+        big.uses.append(n)
+        if ci is not True:
+            cond = self.insert("aten::__and__", (cond, cin), 1, at=at).outputs[0]
+            cond.ty = "bool"
+        n.inputs[1] = cond
+        cin.uses.remove(n)
+        cond.uses.append(n)
+        out = self.new_value(n)
+        out.ty = "int"
+        n.outputs.append(out)
+        self.add_input(n, zero)
+        it = body.add_param(self)
+        it.ty = "int"
+        old = body.params[0]
+        self.set_name(old, None)
+        self.replace_uses(old, it)
+        inc = self.insert("aten::add", (it, one), 1, at=(body, None)).outputs[0]
+        inc.ty = "int"
+        self.register_output(body, inc)
+        lt = self.insert("aten::lt", (inc, trip), 1, at=(body, None)).outputs[0]
+        lt.ty = "bool"
+        nc = self.insert("aten::__and__", (lt, cnext), 1, at=(body, None)).outputs[0]
+        nc.ty = "bool"
+        body.outputs[0] = nc
+        cnext.uses.remove(body)
+        nc.uses.append(body)
+
+    def vtype(self, v, depth=0):
+        """A shadow value's type (as gpujit prints it): the unit values' key."""
+        if depth > 50:
+            raise _Abort("type")
+        seen = 0
+        while True:
+            while v.fwd is not None:
+                v = v.fwd
+            if v.ty is not None:
+                return v.ty
+            if v.like is not None:
+                v = v.like
+                seen += 1
+                if seen > 50:
+                    raise _Abort("type")
+                continue
+            break
+        n = v.node
+        if n.kind == "prim::Constant":
+            return n.value[1]
+        # (unifyTypes(t1, t2) gives t2 where t1 is a subtype: an If's outputs have
+        # their false branch's types, a Loop's its body's; a parameter without an
+        # annotation is TensorType::getInferred(), another type than an op's Tensor)
+        if n.kind == "prim::Param":
+            b = n.block
+            k = b.params.index(v)
+            if b is self.top:
+                t = str(self.graph.block.inputs[k].type)
+                a = self.src.fdef.args.args
+                if t == "Tensor" and k < len(a) and a[k].annotation is None:
+                    t = "Tensor(inferred)"
+                return t
+            if k == 0:
+                return "int"
+            if v in self.typing:        # (a cycle through the body: the input's)
+                return self.vtype(b.owner.inputs[k + 1], depth + 1)
+            self.typing.add(v)
+            try:
+                return self.vtype(b.outputs[k], depth + 1)
+            finally:
+                self.typing.discard(v)
+        if n.kind == "prim::If":
+            return self.vtype(n.blocks[1].outputs[n.outputs.index(v)], depth + 1)
+        if n.kind == "prim::Loop":
+            return self.vtype(n.blocks[0].outputs[n.outputs.index(v) + 1], depth + 1)
+        if n.g is not None and v in n.outputs:
+            t = str(n.g.outputs[n.outputs.index(v)].type)
+            if n.kind == "prim::TupleConstruct":
+                t = f"{t}#{v.uid}"      # (TupleType::create: a type of its own)
+            return t
+        raise _Abort("type")
 
     # ------------------------------------------------------------------ cleanup
+    def fold(self, block):
+        """ConstantPropagation's runs of nodes whose inputs are all constants (the ones
+        the replay makes: an assert's message, a canonicalized loop's tests)."""
+        for n in list(block.nodes):
+            if n.kind == "prim::If" and _const_bool(n.inputs[0]) is not None:
+                # inlineIf: the taken block's nodes before the If, its outputs for the
+                # If's
+                b = n.blocks[0 if _const_bool(n.inputs[0]) else 1]
+                self.fold(b)
+                for m in list(b.nodes):
+                    b.nodes.remove(m)
+                    m.block = block
+                    block.nodes.insert(block.nodes.index(n), m)
+                for o, bo in zip(list(n.outputs), list(b.outputs)):
+                    self.replace_uses(o, bo)
+                self.destroy(n)
+                continue
+            for b in n.blocks:
+                self.fold(b)
+            if n.kind == "prim::If":
+                self.remove_extra_if_outputs(n)
+            if n.kind not in _FOLD or not n.inputs or \
+                    any(v.node.kind != "prim::Constant" for v in n.inputs):
+                continue
+            args = [v.node.value for v in n.inputs]
+            fn, ty, out = _FOLD[n.kind]
+            if any(a[1] != ty for a in args):
+                continue
+            c = self.constant(fn(*(a[0] for a in args)), out, at=(block, n))
+            c.node.loc = False
+            self.replace_uses(n.outputs[0], c)
+
+    def remove_extra_if_outputs(self, n):
+        """ConstantPropagation's removeExtraIfOutputs: an output both blocks give the
+        same value, or equal constants (a new constant), is taken out."""
+        tb, fb = n.blocks
+        i = 0
+        while i < len(tb.outputs):
+            t, f = tb.outputs[i], fb.outputs[i]
+            if t is f:
+                rep = t
+            elif t.node.kind == "prim::Constant" and f.node.kind == "prim::Constant" and \
+                    t.node.value[1] == f.node.value[1] and \
+                    repr(t.node.value[0]) == repr(f.node.value[0]):
+                rep = self.constant(t.node.value[0], t.node.value[1], at=(n.block, n))
+                rep.node.loc = False
+            else:
+                i += 1
+                continue
+            o = n.outputs.pop(i)
+            self.replace_uses(o, rep)
+            self.free(o)
+            tb.outputs.pop(i).uses.remove(tb)
+            fb.outputs.pop(i).uses.remove(fb)
+
     def dce(self):
+        self.fold(self.top)
         changed = True
         while changed:
             changed = False
@@ -1002,12 +1511,255 @@ class _Replay:
         run(self.top)
 
 
+_FOLD = {"aten::add": (lambda a, b: a + b, "str", "str"),
+         "aten::gt": (lambda a, b: a > b, "int", "bool"),
+         "aten::lt": (lambda a, b: a < b, "int", "bool"),
+         "aten::__and__": (lambda a, b: a and b, "bool", "bool")}
+
+_WILL, _MIGHT, _WONT, _THROWS = range(4)
+
+
+class _Exits:
+    """exit_transforms.cpp's ExitTransformer on the shadow graph: every exit of its kind
+    (prim::LoopContinuation or prim::ReturnStmt) becomes its target block's outputs,
+    the code after a maybe-exit guarded by an If on the has-exited flag."""
+
+    def __init__(self, r, kind):
+        self.r, self.kind, self.units, self.target = r, kind, {}, None
+        top = r.top
+        first = top.nodes[0] if top.nodes else None
+        self.true = r.constant(True, "bool", at=(top, first))
+        self.false = r.constant(False, "bool", at=(top, first))
+        self.true.node.loc = self.false.node.loc = False
+        self.throws = self.unit("bool")
+
+    def run(self):
+        self.block(self.r.top)
+
+    def unit(self, ty):
+        v = self.units.get(ty)
+        if v is None:
+            top = self.r.top
+            v = self.r.insert("prim::Uninitialized", at=(top, top.nodes[0] if top.nodes
+                                                         else None)).outputs[0]
+            v.ty = ty
+            self.units[ty] = v
+        return v
+
+    def status(self, pair):
+        h = pair[0]
+        return _WILL if h is self.true else _WONT if h is self.false else \
+            _THROWS if h is self.throws else _MIGHT
+
+    def loop(self, node):
+        r = self.r
+        body = node.blocks[0]
+        pair = self.block(body)
+        if self.status(pair) in (_WONT, _THROWS):
+            return (self.false, [])
+        new_if = r.insert("prim::If", (pair[0],), 0, at=(body, None))
+        b0, b1 = _B(new_if), _B(new_if)
+        new_if.blocks = [b0, b1]
+        r.register_output(b0, self.false)
+        r.register_output(b1, body.outputs[0])
+        cond = r.new_value(new_if)
+        cond.ty = "bool"
+        new_if.outputs.append(cond)
+        old = body.outputs.pop(0)
+        old.uses.remove(body)
+        r.register_output(body, cond, pos=0)
+        r.add_input(node, self.false)
+        body.add_param(r).ty = "bool"
+        r.register_output(body, pair[0])
+        has = r.new_value(node)
+        has.ty = "bool"
+        node.outputs.append(has)
+        for ev in pair[1]:
+            ty = r.vtype(ev)
+            r.add_input(node, self.unit(ty))
+            o = r.new_value(node)
+            o.ty = ty
+            node.outputs.append(o)
+            body.add_param(r).ty = ty
+            r.register_output(body, ev)
+        k = len(pair[1])
+        return (has, node.outputs[len(node.outputs) - k:])
+
+    def add_if_outputs(self, n, touts, fouts):
+        r = self.r
+        for v in touts:
+            r.register_output(n.blocks[0], v)
+        for v in fouts:
+            r.register_output(n.blocks[1], v)
+        for t, f in zip(touts, fouts):
+            o = r.new_value(n)
+            o.like = t if t.node.kind != "prim::Uninitialized" or t.ty is not None else f
+            n.outputs.append(o)
+
+    def if_(self, node):
+        tp = self.block(node.blocks[0])
+        fp = self.block(node.blocks[1])
+        ts, fs = self.status(tp), self.status(fp)
+        if ts == _THROWS:
+            st = fs
+        elif fs == _THROWS:
+            st = ts
+        elif ts == _WONT and fs == _WONT:
+            st = _WONT
+        elif ts == _WILL and fs == _WILL:
+            st = _WILL
+        else:
+            st = _MIGHT
+        if st == _THROWS:
+            return (self.throws, [])
+        if st == _WONT:
+            return (self.false, [])
+        if ts in (_WONT, _THROWS):
+            tp = (tp[0], [self.unit(self.r.vtype(v)) for v in fp[1]])
+        elif fs in (_WONT, _THROWS):
+            fp = (fp[0], [self.unit(self.r.vtype(v)) for v in tp[1]])
+        if st == _WILL:
+            has = self.true
+        else:
+            self.add_if_outputs(node, [tp[0]], [fp[0]])
+            node.outputs[-1].ty = "bool"
+            has = node.outputs[-1]
+        self.add_if_outputs(node, tp[1], fp[1])
+        k = len(tp[1])
+        return (has, node.outputs[len(node.outputs) - k:])
+
+    def guard(self, block, pair, nxt):
+        r = self.r
+        new_if = r.insert("prim::If", (pair[0],), 0, at=(block, nxt))
+        eb, gb = _B(new_if), _B(new_if)
+        new_if.blocks = [eb, gb]
+        i = block.nodes.index(nxt)
+        for m in block.nodes[i:]:
+            m.block = gb
+            gb.nodes.append(m)
+        del block.nodes[i:]
+        vals = [self.unit(r.vtype(o)) for o in block.outputs]
+        outs = list(block.outputs)
+        for o, u in zip(outs, vals):
+            r.register_output(eb, u)
+            r.register_output(gb, o)
+            no = r.new_value(new_if)
+            no.like = o
+            new_if.outputs.append(no)
+        for o in outs:
+            o.uses.remove(block)
+        block.outputs = []
+        for no in new_if.outputs:
+            r.register_output(block, no)
+        r.insert(self.kind, pair[1], 0, at=(eb, None))
+        return self.if_(new_if)
+
+    def after_exit(self, block, nxt):
+        if nxt is None:
+            return
+        i = block.nodes.index(nxt)
+        for n in reversed(block.nodes[i:]):
+            for o in n.outputs:
+                if o.uses:
+                    self.r.replace_uses(o, self.unit(self.r.vtype(o)))
+            self.r.destroy(n)
+
+    def block(self, block):
+        prev = self.target
+        owner = block.owner
+        if owner is not None and owner.kind == "prim::Loop" and \
+                self.kind == "prim::LoopContinuation" or \
+                owner is None and self.kind == "prim::ReturnStmt":
+            self.target = block
+        pair = (self.false, [])
+        k = 0
+        while k < len(block.nodes):
+            node = block.nodes[k]
+            nxt = block.nodes[k + 1] if k + 1 < len(block.nodes) else None
+            kind = node.kind
+            if kind == "prim::RaiseException":
+                pair = (self.throws, [])
+            elif kind in ("prim::ReturnStmt", "prim::LoopContinuation"):
+                if kind == self.kind:
+                    pair = (self.true, list(node.inputs))
+                    self.r.destroy(node)
+            elif kind == "prim::If":
+                pair = self.if_(node)
+            elif kind == "prim::Loop":
+                pair = self.loop(node)
+            st = self.status(pair)
+            if st in (_WILL, _THROWS):
+                self.after_exit(block, nxt)
+                break
+            if st == _MIGHT:
+                if nxt is not None:
+                    pair = self.guard(block, pair, nxt)
+                break
+            if nxt is None:
+                break
+            k = block.nodes.index(nxt)
+        if self.target is block:
+            st = self.status(pair)
+            if st == _MIGHT:
+                r = self.r
+                new_if = r.insert("prim::If", (pair[0],), 0, at=(block, None))
+                new_if.blocks = [_B(new_if), _B(new_if)]
+                outs = list(block.outputs)
+                self.add_if_outputs(new_if, pair[1], outs)
+                for o in outs:
+                    o.uses.remove(block)
+                block.outputs = []
+                for no in new_if.outputs:
+                    r.register_output(block, no)
+            elif st == _WILL:
+                for o in block.outputs:
+                    o.uses.remove(block)
+                block.outputs = []
+                for v in pair[1]:
+                    self.r.register_output(block, v)
+            pair = (self.false, [])
+        self.target = prev
+        return pair
+
+
 def _no_exits(body):
     for s in body:
         for n in ast.walk(s):
-            if isinstance(n, (ast.Return, ast.Break, ast.Continue, ast.Raise, ast.With,
-                              ast.Try)):
-                raise _Abort("exit in a loop")
+            if isinstance(n, (ast.With, ast.Try)):
+                raise _Abort("with / try in a loop")
+
+
+def _is_none_lit(e):
+    return isinstance(e, ast.Constant) and e.value is None
+
+
+def _union(a, b):
+    """RefinementSet's unionSet: b's added, one of the same variable with another type
+    taken out."""
+    out = list(a)
+    for r in b:
+        k = next((i for i, q in enumerate(out) if q[0] == r[0]), None)
+        if k is None:
+            out.append(r)
+        elif out[k][1] != r[1]:
+            del out[k]
+    return tuple(out)
+
+
+def _inter(a, b):
+    return tuple(r for r in a if any(q[0] == r[0] and q[1] == r[1] for q in b))
+
+
+def _const_value(v):
+    n = v.node
+    return n.value[0] if n.kind == "prim::Constant" else None
+
+
+def _const_bool(v):
+    n = v.node
+    if n.kind == "prim::Constant" and n.value[1] == "bool":
+        return n.value[0]
+    return None
 
 
 def _find_type(frame, name):
@@ -1154,6 +1906,9 @@ def _rename_all(graph, pairs, r):
     for s, g in pairs:
         g.unique = s.uid
         g._name = s.name
+        loc = s.node.loc
+        if loc is not None and s.node.kind == "prim::Constant":
+            g.node.source_range = loc or None
         if s.name is not None:
             graph._names[s.name] = g
     graph._unique = r.counter - 1
