@@ -267,3 +267,102 @@ def test_batched_linear_without_bias_graph_as_torch():
         "TBackward0", "ViewBackward0", "MmBackward0", "UnsafeViewBackward0"]
     assert y._base is None and tuple(y.shape) == (2, 4, 8) and y.is_contiguous()
     assert mm._saved_self._base is x and tuple(mm._saved_self.shape) == (8, 16)
+
+
+# ---------------------------------------------------------------- the backward pass
+def test_bias_gradient_is_kept_not_copied_and_accumulates_in_place():
+    # the bias's gradient (the sum over the batch rows) is the array the sum made: kept
+    # as .grad without a copy, then added into in place by the next backward
+    lin = gpujit.nn.Linear(4, 3)
+    xv = _r(5, 4)
+    x = gpujit.from_numpy(xv)
+    lin(x).sum().backward()
+    g = lin.bias.grad
+    assert g._data.base is None and g._data.flags.owndata and tuple(g.shape) == (3,)
+    np.testing.assert_array_equal(g.numpy(), np.full(3, 5, np.float32))
+    ptr = g.data_ptr()
+    (lin(x) * 2).sum().backward()
+    assert lin.bias.grad is g and g.data_ptr() == ptr
+    np.testing.assert_array_equal(g.numpy(), np.full(3, 15, np.float32))
+    # a bias shared by two uses: the two gradients summed, each leaf's .grad its own
+    b = gpujit.zeros(3, requires_grad=True)
+    y = gpujit.from_numpy(_r(2, 3)) + b
+    z = gpujit.from_numpy(_r(4, 3)) + b
+    (y.sum() + z.sum()).backward()
+    np.testing.assert_array_equal(b.grad.numpy(), np.full(3, 6, np.float32))
+
+
+@pytest.mark.parametrize("dt", [gpujit.float32, gpujit.float64, gpujit.bfloat16,
+                                gpujit.float16])
+def test_scalar_loss_backward_implicit_gradient(dt):
+    x = gpujit.tensor([1.0, 2.0, 3.0], dtype=dt, requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    assert x.grad.dtype is dt
+    np.testing.assert_array_equal(x.grad.float().numpy(), np.array([2.0, 4.0, 6.0], np.float32))
+    # the implicit gradient is the engine's own: a hook sees 1, and writing it changes
+    # nothing the user holds
+    seen = []
+    y = x.detach().requires_grad_()
+    out = (y * 3).sum()
+    out.register_hook(lambda g: seen.append((g.dtype, tuple(g.shape), float(g))))
+    out.backward()
+    assert seen == [(dt, (), 1.0)]
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar "
+                                           "outputs"):
+        (x * 2).backward()
+
+
+def test_modified_saved_input_still_raises_in_backward():
+    x = gpujit.from_numpy(_r(3, 4)).requires_grad_()
+    w = gpujit.from_numpy(_r(4, 2, seed=1)).requires_grad_()
+    h = x * 1
+    y = h.mm(w)
+    h.mul_(2)
+    # (torch 2.13's words: "[torch.FloatTensor [3, 4]], which is output 0 of Mul, is at
+    # version 1; expected version 0 instead")
+    with pytest.raises(RuntimeError, match=r"\[gpujit.FloatTensor \[3, 4\]\], which is output "
+                                           r"0 of Mul, is at version 1; expected "
+                                           r"version 0 instead"):
+        y.sum().backward()
+
+
+def test_bfloat16_gradients_reaching_one_input_are_summed_in_bfloat16():
+    # two gradients of one input added by the engine: bfloat16's sum rounded to bfloat16
+    # and labelled so (the float32 arrays that carry bfloat16 values are not its dtype);
+    # torch 2.13: x.grad of (x * x).mean() for x = [1, 2, 3] bfloat16 is
+    # [0.66796875, 1.3359375, 2.] bfloat16
+    x = gpujit.tensor([1.0, 2.0, 3.0], dtype=gpujit.bfloat16, requires_grad=True)
+    (x * x).mean().backward()
+    assert x.grad.dtype is gpujit.bfloat16
+    np.testing.assert_array_equal(x.grad.float().numpy(),
+                                  np.array([0.66796875, 1.3359375, 2.0], np.float32))
+    av, bv = _r(64, seed=4), _r(64, seed=5)
+    a = gpujit.from_numpy(av).to(gpujit.bfloat16)
+    b = gpujit.from_numpy(bv).to(gpujit.bfloat16)
+    x = gpujit.ones(64, dtype=gpujit.bfloat16, requires_grad=True)
+    (x * a + x * b).sum().backward()
+    want = (a.float() + b.float()).to(gpujit.bfloat16)
+    assert x.grad.dtype is gpujit.bfloat16
+    np.testing.assert_array_equal(x.grad.float().numpy(), want.float().numpy())
+
+
+def test_bfloat16_grad_accumulated_across_backwards_rounds_to_bfloat16():
+    # AccumulateGrad's .grad += new gradient in bfloat16 (torch 2.13 rounds the sum)
+    av, bv = _r(64, seed=6), _r(64, seed=7)
+    a = gpujit.from_numpy(av).to(gpujit.bfloat16)
+    b = gpujit.from_numpy(bv).to(gpujit.bfloat16)
+    x = gpujit.ones(64, dtype=gpujit.bfloat16, requires_grad=True)
+    (x * a).sum().backward()
+    g = x.grad
+    (x * b).sum().backward()
+    assert x.grad is g and g.dtype is gpujit.bfloat16
+    want = (a.float() + b.float()).to(gpujit.bfloat16)
+    np.testing.assert_array_equal(g.float().numpy(), want.float().numpy())
+    # float32 accumulates in place as before
+    y = gpujit.ones(64, requires_grad=True)
+    (y * gpujit.from_numpy(av)).sum().backward()
+    gy = y.grad
+    (y * gpujit.from_numpy(bv)).sum().backward()
+    assert y.grad is gy
+    np.testing.assert_array_equal(gy.numpy(), av + bv)
