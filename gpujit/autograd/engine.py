@@ -11,6 +11,7 @@ import numpy as _np
 
 from ..ops import registry as _reg
 from ..ops import memory_format as _mf
+from ..dtypes import _FROM_NP
 from ..tensor import SAME_DTYPE, Tensor
 from . import grad_mode
 from . import anomaly_mode as _anomaly
@@ -29,6 +30,10 @@ def _zeros(meta):
 def _ones_like(t):
     ds = _reg.dispatch_state
     if ds.hook is ds.autograd:
+        a = t._data
+        if type(a) is _np.ndarray and a.ndim == 0 and _FROM_NP.get(a.dtype) is t._dtype:
+            # (a scalar loss's gradient: ones_like's value, a 0-dim array of the dtype)
+            return _reg.wrap_array(_np.ones((), a.dtype), t._device)
         # (autograd's call would record nothing: a factory; its eager entry point)
         return _reg.OPS["aten::ones_like"].eager(t)
     from .. import ones_like
@@ -75,7 +80,10 @@ def _plus(a, b):
         return b + a if a.is_sparse and not grad_mode.state.enabled else a + b
     if type(x) is _np.ndarray and type(y) is _np.ndarray and x.dtype == y.dtype and \
             x.shape == y.shape and x.flags.c_contiguous and y.flags.c_contiguous and \
-            type(a) is Tensor and type(b) is Tensor and not grad_mode.state.enabled:
+            type(a) is Tensor and type(b) is Tensor and not grad_mode.state.enabled and \
+            a._dtype is b._dtype and _FROM_NP.get(x.dtype) is a._dtype:
+        # (not bfloat16 / float8 gradients, whose arrays carry another dtype: add.Tensor's
+        # entry point rounds their sum to the dtype and labels it so)
         ds = _reg.dispatch_state
         if ds.hook is ds.autograd or ds.hook is None:
             return _reg.wrap_array(_np.add(x, y), a._device)
@@ -526,14 +534,16 @@ def _store_grad(ag, leaf, g):
 
 def _add_into(acc, g):
     """acc.add_(g) in no grad mode: the ufunc writing into acc's array where add_'s entry
-    point would compute the same sum and copy it in (one dtype, one shape, one device,
+    point would compute the same sum and copy it in (one dtype, that of the arrays: not
+    bfloat16's float32 carriers, whose sum add_ rounds; one shape, one device,
     acc's array owning its memory and g's no view of it, no integer carrier of bfloat16 /
     float8 bits: no cast, broadcast, overlap or read-only view to refuse;
     no tracer, profiler or autocast hook to see the call), else add_ itself."""
     a, b = acc._data, g._data
     ds = _reg.dispatch_state
     if a.dtype == b.dtype and a.dtype.kind in "fc" and a.shape == b.shape and \
-            acc._device is g._device and \
+            acc._device is g._device and acc._dtype is g._dtype and \
+            _FROM_NP.get(a.dtype) is acc._dtype and \
             a.base is None and b.base is not a and acc._base is None and \
             (ds.hook is ds.autograd or ds.hook is None):
         if type(a) is _np.ndarray:

@@ -502,12 +502,21 @@ class OpBackward(Node):
         tensor behind unpack hooks or in a list, raw's NotImplemented)."""
         kw = {}
         for k, v in self.saved.items():
-            if type(v) is SavedTensor:
+            tv = type(v)
+            if tv is SavedTensor:
                 if v.unpack_hook is not None:
                     return None     # (unpack runs user code: once, in fn's path)
-                v = v.unpack()._data
-            elif isinstance(v, SavedOutputs) or (isinstance(v, list) and v and (
-                    isinstance(v[0], SavedTensor) or v[0] is None)):
+                if v.out_of is None and not v.had_grad_fn:
+                    # (unpack's common case inline: an input kept as it is)
+                    t = v.tensor
+                    if t._vc[0] != v.version:
+                        v._modified(t)
+                    v = t._data
+                else:
+                    v = v.unpack()._data
+            elif v is not None and tv not in _PLAIN_SAVED and (
+                    isinstance(v, SavedOutputs) or (isinstance(v, list) and v and (
+                        isinstance(v[0], SavedTensor) or v[0] is None))):
                 return None     # (a list of tensors; a list of ints, a shape, is passed)
             kw[k] = v
         ga = grad._data
@@ -553,6 +562,8 @@ class OpBackward(Node):
 
 _new = object.__new__
 _FROM_NP = _dt._FROM_NP
+# (saved values that are neither tensors nor lists of them: _apply_raw passes them as they are)
+_PLAIN_SAVED = frozenset({int, float, bool, tuple, str})
 
 
 def _sum_lead(xp, g, meta):
@@ -566,6 +577,16 @@ def _sum_lead(xp, g, meta):
     r = _sum_dim_impl()(xp, a, list(range(a.ndim - len(shape))), False, None)
     if type(r) is not _np.ndarray and xp is _np:
         r = _np.asarray(r)
+    b = getattr(r, "base", None)
+    if b is not None and type(b) is _np.ndarray and type(r) is _np.ndarray and \
+            b.base is None and b is not a and \
+            b is not getattr(a, "base", None) and b.size == r.size and b.dtype == r.dtype and \
+            b.flags.c_contiguous and r.flags.c_contiguous:
+        # (the sum's result a reshaped view of its own fresh output, (1, n) viewed as (n,):
+        # that output, reshaped in place, so the gradient is an array of its own that
+        # AccumulateGrad keeps as the bias's .grad instead of copying it)
+        b.shape = r.shape
+        r = b
     t = _new(Tensor)
     t._data = r
     t._dtype = _FROM_NP[r.dtype]

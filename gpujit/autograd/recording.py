@@ -119,7 +119,7 @@ def autograd_call(op, args):
 _RECORDERS: dict = {}
 # composite ops with a hand-written recorder (recording_fast.HAND_WRITTEN), installed at
 # their first recorded call (a composite's plan is made only when it declines a call)
-_HAND_WRITTEN = frozenset({"aten::linear"})
+_HAND_WRITTEN = frozenset({"aten::linear", "aten::cross_entropy_loss"})
 
 
 def _install_recorder(op):

@@ -426,15 +426,70 @@ def _linear_recorder(op, generic):
         r = recorder((view_of(x, (-1, xa.shape[-1])), w, b))
         return view_of(r, xa.shape[:-1] + (r._data.shape[1],))
 
-    def recorder(args):
+    uop = OPS["aten::_unsafe_view"]
+    uplan = _plan_of(uop)
+    if type(uplan) is not tuple or uplan[1] is None or \
+            uplan[4] != (("self_shape", 1, 0),) or uplan[6] or uplan[7]:
+        uplan = None        # (_unsafe_view's derivative changed: the general path)
+    else:
+        ud, ucls = uplan[:2]
+
+    def unsafe_view_of(t, shape):
+        # t._unsafe_view(shape) of a C-contiguous t, as _unsafe_view's recorder records it
+        # (UnsafeViewBackward0 saving self_shape; the result no view: no base)
+        ta = t._data
+        a = ta.view()
+        a.shape = shape
+        v = new(Tensor)
+        v._data = a
+        v._dtype = t._dtype
+        v._device = t._device
+        v._vc = [0]
+        v._base = None
+        v._ag = None
+        e = edge(t)
+        if e is None:
+            return v
+        node = ucls(uop, ud, {"self_shape": shape_param(t)}, [(tuple(ta.shape), t._dtype)],
+                    (e,), ((tuple(a.shape), v._dtype, v._device),))
+        ag = v._ag = AGM()
+        ag.requires_grad = True
+        ag.grad_fn = node
+        ag.output_nr = 0
+        node.out_refs = [wref(v)]
+        return v
+
+    def batched_mm(x, w):
+        # an input of 3 or more dims, contiguous, without a bias: torch's
+        # matmul(input, weight.t()) folding the input's rows (_matmul_impl):
+        # weight.t() (TBackward0), the input's rows (ViewBackward0), mm (MmBackward0),
+        # the product _unsafe_view'ed back (UnsafeViewBackward0), in that order, as
+        # _linear_composite and matmul's composite record them
+        xa, wa = x._data, w._data
+        if not xa.flags.c_contiguous or xa.__class__ is not nd or \
+                wa.__class__ is not nd or wa.ndim != 2 or x._dtype not in plain_dt or \
+                w._dtype is not x._dtype or xa.shape[-1] != wa.shape[1] or \
+                not xa.size or not wa.shape[0] or vplan is None or uplan is None or \
+                vop.derivative is not vd or vop.composite is not None or \
+                vop.refuse_grad is not None or known.get(vop) is not True or \
+                uop.derivative is not ud or uop.composite is not None or \
+                uop.refuse_grad is not None or known.get(uop) is not True or \
+                x._device is not cpu or OPS["aten::matmul"].composite is not mcomposite:
+            return fallback((x, w, None))
+        r = recorder((x, w, None), (-1, xa.shape[-1]))
+        return unsafe_view_of(r, xa.shape[:-1] + (r._data.shape[1],))
+
+    mcomposite = OPS["aten::matmul"].composite
+
+    def recorder(args, flat=None):
         if len(args) != 3:
             return fallback(args)
         x, w, b = args
-        if b is not None and x.__class__ in types and x._data.ndim >= 3 and \
-                w.__class__ in types and b.__class__ in types and not live[0] and \
-                ds.hook is ds.autograd and ds.tracing is None and \
+        if flat is None and x.__class__ in types and x._data.ndim >= 3 and \
+                w.__class__ in types and (b is None or b.__class__ in types) and \
+                not live[0] and ds.hook is ds.autograd and ds.tracing is None and \
                 op.derivative is d and op.composite is composite and op.refuse_grad is refuse:
-            return batched(x, w, b)
+            return batched(x, w, b) if b is not None else batched_mm(x, w)
         if live[0] or ds.hook is not ds.autograd or ds.tracing is not None or \
                 op.derivative is not d or op.composite is not composite or \
                 op.refuse_grad is not refuse or x.__class__ not in types or \
@@ -444,8 +499,8 @@ def _linear_recorder(op, generic):
         dt = xa.dtype
         dev = x._device
         if xa.__class__ is not nd or wa.__class__ is not nd or dev is not cpu or \
-                w._device is not dev or xa.ndim != 2 or wa.ndim != 2 or \
-                dt not in plain or wa.dtype != dt or xa.shape[1] != wa.shape[1] or \
+                w._device is not dev or (xa.ndim != 2 and flat is None) or wa.ndim != 2 or \
+                dt not in plain or wa.dtype != dt or xa.shape[-1] != wa.shape[1] or \
                 x._dtype not in plain_dt or w._dtype is not x._dtype or \
                 (b is not None and b._dtype is not x._dtype) or \
                 not xa.shape[0] or not wa.shape[0] or \
@@ -482,6 +537,10 @@ def _linear_recorder(op, generic):
             mt = (tuple(wt._data.shape), wt._dtype)
         else:
             et, mt = (None, 0), None
+        if flat is not None:
+            # (the input's rows, viewed after weight.t() as matmul views them)
+            x = view_of(x, flat)
+            xa = x._data
         ex = edge(x)
         mx = None if ex is None else (tuple(xa.shape), x._dtype)
         if ex is None:
@@ -527,5 +586,141 @@ def _linear_recorder(op, generic):
     return recorder
 
 
+def _ce_recorder(op, generic):
+    """aten::cross_entropy_loss of a float32 / float64 CPU (N, C) input with int64 class
+    indices, no weight, no label smoothing: torch's composite (LossNLL.cpp), log_softmax
+    then nll_loss_nd (NllLossBackward0 -> LogSoftmaxBackward0), both nodes made as their
+    recorders make them (saved values, edges: the target's dropped, pack-hook order, the
+    log-probabilities a saved output of LogSoftmaxBackward0 and NllLossBackward0's saved
+    self), each op's own eager entry point computing its values, without dispatching the
+    two ops through their public entry points and the general recording path (a node
+    name and dropped edges worked out per call). Other calls: the composite's path."""
+    import numpy as np
+    from ..ops import nn_loss_nll as _nll_mod
+
+    OPS = _reg.OPS
+    lop, nop = OPS["aten::log_softmax.int"], OPS["aten::nll_loss_nd"]
+    lplan, nplan = _plan_of(lop), _plan_of(nop)
+    fallback = generic if generic is not None else (lambda args: _general(op, args))
+    if type(lplan) is not tuple or type(nplan) is not tuple or lop.takes_complex or \
+            nop.takes_complex:
+        return fallback
+    ld, lcls, lname, lops, lparams, lwrt, luses, lview = lplan
+    nd_, _, _, _, nparams, nwrt, nuses, nview = nplan
+    names = ("self", "target", "weight", "reduction", "ignore_index")
+    if lcls is None or lops is not None or tuple(lparams) != (("dim", 0, 1),) or \
+            tuple(lwrt) != (0,) or luses or lview or "result" not in ld.params or \
+            "stash" in ld.params or ld.edgeless or \
+            tuple(p for p, _, _ in nparams) != names or \
+            any(k != 0 for _, k, _ in nparams) or tuple(nwrt) != (0, 1, 2) or \
+            not nuses or nview or "needs_grad" not in nd_.params or \
+            "stash" in nd_.params or tuple(nd_.wrt) != ("self", "target", "weight") or \
+            set(nd_.edgeless) != {"target", "weight"} or nd_.not_implemented is not None:
+        return fallback     # (the derivatives changed: the composite's own recorders)
+    needs = (True, False, False)
+    nneeded = nd_.needed_frozen(needs)
+    keep = tuple(p in nneeded for p in names)
+    save_result = "result" in nneeded
+    nname = "NllLossBackward0"      # (node_names._nll of a 2-D input)
+    ncls = node_class(nname)
+    d, composite, refuse = op.derivative, op.composite, op.refuse_grad
+    ncomposite = _nll_mod._nll_nd_composite       # (declines 2-D inputs)
+    nrefuse = _nll_mod._nll_refused               # (refuses weights only)
+    plain_dt = frozenset({_dt.float32, _dt.float64})
+    nd = np.ndarray
+    ds = _reg.dispatch_state
+    live = _reg.InferenceVersion.live
+    cpu = _reg._cpu
+    edge_of = _rec.edge_of
+    state = _rec._state
+    ST, AGM, wref = SavedTensor, _AutogradMeta, weakref.ref
+    int64 = _dt.int64
+
+    def recorder(args):
+        if len(args) != 6:
+            return fallback(args)
+        x, t, w, red, ign, ls = args
+        if w is not None or x.__class__ is not Tensor or t.__class__ is not Tensor or \
+                red.__class__ is not int or ign.__class__ is not int or \
+                not (ls.__class__ is float or ls.__class__ is int) or ls != 0 or \
+                live[0] or ds.hook is not ds.autograd or ds.tracing is not None or \
+                op.derivative is not d or op.composite is not composite or \
+                op.refuse_grad is not refuse or lop.derivative is not ld or \
+                nop.derivative is not nd_ or lop.composite is not None or \
+                lop.refuse_grad is not None or nop.composite is not ncomposite or \
+                (nop.refuse_grad is not None and nop.refuse_grad is not nrefuse):
+            return fallback(args)
+        xa, ta = x._data, t._data
+        ag = x._ag
+        if xa.__class__ is not nd or ta.__class__ is not nd or xa.ndim != 2 or \
+                ta.ndim != 1 or x._dtype not in plain_dt or t._dtype is not int64 or \
+                x._device is not cpu or t._device is not cpu or \
+                ta.shape[0] != xa.shape[0] or not xa.size or red not in (0, 1, 2) or \
+                ag is None or not ag.requires_grad or \
+                (t._ag is not None and t._ag.requires_grad):
+            return fallback(args)
+        if ag.view is None and ag.grad_fn is not None:
+            ex = (ag.grad_fn, ag.output_nr)
+        elif ag.view is None and ag.acc is not None:
+            ex = (ag.acc, 0)
+        else:
+            ex = edge_of(x)
+        if ex is None:
+            return fallback(args)
+        state.enabled = False
+        try:
+            logp = lop.eager(x, 1, None)
+        finally:
+            state.enabled = True
+            state.inference = False
+        # log_softmax(x, 1): LogSoftmaxBackward0 saving dim and its result
+        saved = {}
+        dev = logp._device
+        lnode = lcls(lop, ld, saved, [(tuple(xa.shape), x._dtype)], (ex,),
+                     ((tuple(logp._data.shape), logp._dtype, dev),))
+        saved["dim"] = 1
+        lag = logp._ag = AGM()
+        lag.requires_grad = True
+        lag.grad_fn = lnode
+        lag.output_nr = 0
+        ref = wref(logp)
+        lnode.out_refs = [ref]
+        saved["result"] = ST(logp, lname, 0).as_output(lnode, 0, ref)
+        # nll_loss_nd(logp, t, None, red, ign): NllLossBackward0, the target's and the
+        # weight's edges dropped (not differentiable)
+        state.enabled = False
+        try:
+            loss = nop.eager(logp, t, None, red, ign)
+        finally:
+            state.enabled = True
+            state.inference = False
+        saved = {}
+        node = ncls(nop, nd_, saved, [(tuple(logp._data.shape), logp._dtype)],
+                    ((lnode, 0),), ((tuple(loss._data.shape), loss._dtype, loss._device),))
+        node.skip = (1, 2)
+        saved["self"] = ST(logp, nname, 0, True) if keep[0] else None
+        saved["target"] = ST(t, nname, 0, True) if keep[1] else None
+        saved["weight"] = None
+        saved["reduction"] = red if keep[3] else None
+        saved["ignore_index"] = ign if keep[4] else None
+        saved["needs_grad"] = needs
+        nag = loss._ag
+        if nag is None:
+            nag = loss._ag = AGM()
+        nag.requires_grad = True
+        nag.grad_fn = node
+        nag.output_nr = 0
+        ref = wref(loss)
+        node.out_refs = [ref]
+        if save_result:
+            saved["result"] = ST(loss, nname, 0).as_output(node, 0, ref)
+        else:
+            saved["result"] = None
+        return loss
+
+    recorder.generic = generic
+    return recorder
+
+
 # op name -> the maker of its hand-written recorder (op, its generated recorder or None)
-HAND_WRITTEN = {"aten::linear": _linear_recorder}
+HAND_WRITTEN = {"aten::linear": _linear_recorder, "aten::cross_entropy_loss": _ce_recorder}
