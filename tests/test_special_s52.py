@@ -181,3 +181,30 @@ def test_erfinv_torch_ranges(dtype):
     d = _ulp_diff(got, want)
     assert d.max() <= 1
     assert (d > 0).mean() < 0.01        # (0.35% of 1M in each dtype; 20% of float64 in 2.51)
+
+
+_XN = [1e-300, 1e-20, 0.003, 0.05, 0.14, 0.2556416680399394, 0.38213171162428033, 0.5, 0.7,
+       0.86, 0.99, 0.999999]
+# torch 2.13 (CPU) float64 ndtri of _XN, the bits (its polevl steps are FMAs and its
+# sqrt(2 pi) is Cephes' s2pi, an ulp above math.sqrt(2 * math.pi): 5 of 12 differed in 2.51)
+_TORCH_NDTRI64 = [13853782769448305262, 13844775888831658573, 13836741909266586043,
+                  13833458618208840382, 13830916181808158095, 13827463551675078479,
+                  13822445938985870177, 0, 4602898599452526074, 4607544144953382287,
+                  4612420888509349646, 4617037898413868527]
+
+
+def test_ndtri_float64_bits():
+    x = torch.tensor(_XN, dtype=torch.float64)
+    assert _bits(torch.special.ndtri(x)) == _TORCH_NDTRI64
+    tr = torch.jit.trace(lambda t: torch.special.ndtri(t * 1.0) * 1.0, (x,))
+    for _ in range(2):
+        r = tr(x)
+    assert _bits(r) == _TORCH_NDTRI64
+
+
+def test_ndtri_grad_constant():
+    # d/dp ndtri(p) = sqrt(2 pi) exp(ndtri(p)^2 / 2): at p = 1/2, std::sqrt(2 * M_PI)
+    # (math.sqrt(2 * math.pi)), not ndtri's s2pi
+    p = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+    torch.special.ndtri(p).sum().backward()
+    assert p.grad.item() == 2.5066282746310002
