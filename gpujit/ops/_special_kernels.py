@@ -360,75 +360,6 @@ def _erfinv_32_py(x):
 
 # ------------------------------------------------------------------ Bessel functions
 
-def _hankel_py(xd, shift, pp, pq, qp, qq, y_form):
-    z = 25.0 / (xd * xd)
-    p = _polevl(pp, z) / _polevl(pq, z)
-    q = 5.0 / xd * (_polevl(qp, z) / _polevl(qq, z))
-    s = math.sin(xd - shift)
-    c = math.cos(xd - shift)
-    r = p * s + q * c if y_form else p * c - q * s
-    return r * _SQ2OPI / math.sqrt(xd)
-
-
-_hankel = njit(_hankel_py)
-
-
-def _j0_f64_py(xd):
-    if xd < 0.0:
-        xd = -xd
-    if xd <= 5.0:
-        z = xd * xd
-        if xd < 1e-5:
-            return 1.0 - z / 4.0
-        return (z - 5.78318596294678452118e+00) * (z - 3.04712623436620863991e+01) \
-            * _polevl(_J0_RP, z) / _polevl(_J0_RQ, z)
-    return _hankel(xd, _PIO4, _J0_PP, _J0_PQ, _J0_QP, _J0_QQ, False)
-
-
-def _j1_f64_py(xd):
-    if xd <= 5.0 and xd >= -5.0:
-        z = xd * xd
-        return _polevl(_J1_RP, z) / _polevl(_J1_RQ, z) * xd \
-            * (z - 1.46819706421238932572e+01) * (z - 4.92184563216946036703e+01)
-    neg = xd < 0.0
-    if neg:
-        xd = -xd
-    r = _hankel(xd, _3PIO4, _J1_PP, _J1_PQ, _J1_QP, _J1_QQ, False)
-    if neg:
-        return -r
-    return r
-
-
-_j0_f64 = njit(_j0_f64_py)
-_j1_f64 = njit(_j1_f64_py)
-
-
-def _bessel_y0(x):
-    xd = np.float64(x)
-    if xd <= 5.0:
-        if xd == 0.0:
-            return -math.inf
-        if xd < 0.0:
-            return math.nan
-        z = xd * xd
-        return _polevl(_Y0_YP, z) / _polevl(_Y0_YQ, z) \
-            + _TWO_OVER_PI * math.log(xd) * _j0_f64(xd)
-    return _hankel(xd, _PIO4, _J0_PP, _J0_PQ, _J0_QP, _J0_QQ, True)
-
-
-def _bessel_y1(x):
-    xd = np.float64(x)
-    if xd <= 5.0:
-        if xd == 0.0:
-            return -math.inf
-        if xd < 0.0:
-            return math.nan
-        z = xd * xd
-        return xd * (_polevl(_Y1_YP, z) / _polevl(_Y1_YQ, z)) \
-            + _TWO_OVER_PI * (_j1_f64(xd) * math.log(xd) - 1.0 / xd)
-    return _hankel(xd, _3PIO4, _J1_PP, _J1_PQ, _J1_QP, _J1_QQ, True)
-
-
 # ATen's spherical_bessel_j0_forward in the dtype itself (float32: sinf), its Taylor
 # polynomial 1 + x^2 (-1/6 + x^2 (1/120 + ...)) contracted into FMAs as GCC compiled it
 # (torch 2.13's bits: every float32 in (-0.5, 0.5) checked; the float64 value rounded
@@ -757,6 +688,79 @@ def _bessel_y1_32(x):
     return _hankel32(x, w * w, _J1_PP32, _J1_PQ32, _J1_QP32, _J1_QQ32, _3PIO4_32, True)
 
 
+# the same steps in double (ATen's templates of T = double, the FMAs GCC contracts them to)
+def _hankel64_py(x, w, pp, pq, qp, qq, shift, y_form):
+    p = _horner64(pp, w) / _horner64(pq, w)
+    q = 5.0 / x * (_horner64(qp, w) / _horner64(qq, w))
+    s = math.sin(x - shift)
+    c = math.cos(x - shift)
+    if y_form:
+        r = _fma64(p, s, q * c)
+    else:
+        r = _fma64(p, c, -(q * s))
+    return r * _SQ2OPI / math.sqrt(x)
+
+
+_hankel64 = njit(_hankel64_py)
+
+
+def _bessel_j0_64_py(x):
+    if x < 0.0:
+        x = -x
+    if x <= 5.0:
+        if x < 1e-5:
+            return 1.0 - x * x / 4.0
+        z = x * x
+        return (z - 5.78318596294678452118) * (z - 30.4712623436620863991) \
+            * _horner64(_J0_RP, z) / _horner64(_J0_RQ, z)
+    return _hankel64(x, 25.0 / (x * x), _J0_PP, _J0_PQ, _J0_QP, _J0_QQ, _PIO4, False)
+
+
+def _bessel_j1_64_py(x):
+    neg = x < 0.0
+    if neg:
+        x = -x
+    if x <= 5.0:
+        z = x * x
+        r = _horner64(_J1_RP, z) / _horner64(_J1_RQ, z) * x \
+            * (z - 14.6819706421238932572) * (z - 49.2184563216946036703)
+    else:
+        w = 5.0 / x
+        r = _hankel64(x, w * w, _J1_PP, _J1_PQ, _J1_QP, _J1_QQ, _3PIO4, False)
+    if neg:
+        return -r
+    return r
+
+
+_bessel_j0_64 = njit(_bessel_j0_64_py)
+_bessel_j1_64 = njit(_bessel_j1_64_py)
+
+
+def _bessel_y0_64(x):
+    if x <= 5.0:
+        if x == 0.0:
+            return -math.inf
+        if x < 0.0:
+            return math.nan
+        z = x * x
+        return _fma64(_TWO_OVER_PI * math.log(x), _bessel_j0_64(x),
+                      _horner64(_Y0_YP, z) / _horner64(_Y0_YQ, z))
+    return _hankel64(x, 25.0 / (x * x), _J0_PP, _J0_PQ, _J0_QP, _J0_QQ, _PIO4, True)
+
+
+def _bessel_y1_64(x):
+    if x <= 5.0:
+        if x == 0.0:
+            return -math.inf
+        if x < 0.0:
+            return math.nan
+        z = x * x
+        return _fma64(x, _horner64(_Y1_YP, z) / _horner64(_Y1_YQ, z), _TWO_OVER_PI
+                      * _fma64(_bessel_j1_64(x), math.log(x), -(1.0 / x)))
+    w = 5.0 / x
+    return _hankel64(x, w * w, _J1_PP, _J1_PQ, _J1_QP, _J1_QQ, _3PIO4, True)
+
+
 def _modified_bessel_i0_32_py(x):
     a = abs(x)
     if a <= _F(8.0):
@@ -884,14 +888,16 @@ def _airy_ai_32(x):
     return _fma32(_F(0.355028053887817239260), f, -(_F(0.258819403792806798405) * g))
 
 
-# name -> (float32 function, float64 function), each computing in its dtype (the float64
-# functions: Cephes' double steps, without FMAs)
+# name -> (float32 function, float64 function), each computing in its dtype (ATen's steps in
+# T; ndtri's and bessel_j0 / j1 / y0 / y1's double steps with GCC's FMAs, torch 2.13's bits;
+# the modified Bessel functions' and airy_ai's float64: Cephes' double steps, no FMAs)
 _PER_DTYPE = {"erfcx": (_erfcx_32_py, _erfcx_64_py), "erfinv": (_erfinv_32_py, _erfinv_64_py),
               "log_ndtr": (_log_ndtr_32_py, _log_ndtr_64_py),
               "spherical_bessel_j0": (_spherical_bessel_j0_32, _spherical_bessel_j0_64),
-              "bessel_j0": (_bessel_j0_32_py, _j0_f64_py),
-              "bessel_j1": (_bessel_j1_32_py, _j1_f64_py),
-              "bessel_y0": (_bessel_y0_32, _bessel_y0), "bessel_y1": (_bessel_y1_32, _bessel_y1),
+              "bessel_j0": (_bessel_j0_32_py, _bessel_j0_64_py),
+              "bessel_j1": (_bessel_j1_32_py, _bessel_j1_64_py),
+              "bessel_y0": (_bessel_y0_32, _bessel_y0_64),
+              "bessel_y1": (_bessel_y1_32, _bessel_y1_64),
               "modified_bessel_i0": (_modified_bessel_i0_32_py, _mb_i0_f64_py),
               "modified_bessel_i1": (_modified_bessel_i1_32_py, _mb_i1_f64_py),
               "ndtri": (_ndtri_32, _ndtri), "airy_ai": (_airy_ai_32, _airy_ai)}
@@ -913,7 +919,8 @@ _UFUNCS: dict = {}
 _JIT32: dict = {}
 # the ops whose fused float64 CPU code calls this file's float64 function (jit64), not
 # kernels/prims_special.py's text
-JIT64 = ("erfcx", "log_ndtr", "erfinv", "ndtri")
+JIT64 = ("erfcx", "log_ndtr", "erfinv", "ndtri", "bessel_j0", "bessel_j1", "bessel_y0",
+         "bessel_y1")
 
 
 def jit32(name):
