@@ -75,7 +75,7 @@ _unary("ndtri", """\
         y2 = y * y
 """ + _horner("p", C._NDTRI_P0, "y2", "        ") + _horner("q", C._NDTRI_Q0, "y2", "        ")
     + """\
-        return (y + y * (y2 * p / q)) * 2.5066282746310002
+        return (y + y * (y2 * p / q)) * 2.5066282746310007
     r = _f64(_sqrt_f64(-2.0 * _f64(_log_f64(y))))
     x0 = r - _f64(_log_f64(r)) / r
     z = 1.0 / r
@@ -374,10 +374,12 @@ def _{_n}_f32(x):
     else:
         _cpu = _head + f"_{_n}_f32 = _sk_jit32({_n!r})[0]\n"
     _define(f"_{_n}_f32", {**_srcs, "cpu": _cpu}, deps=_deps)
-# float64 erfcx / log_ndtr / erfinv on the CPU: eager's functions too (ATen's erfcx_y100
-# table and its steps; erfinv's last step in double-double: ops/_special_kernels.JIT64);
+# float64 erfcx / log_ndtr / erfinv / ndtri / bessel_j0 / j1 / y0 / y1 on the CPU: eager's
+# functions too (ATen's erfcx_y100 table and its steps; erfinv's last step in double-double;
+# the FMAs of ndtri's and the Bessel functions' double steps: ops/_special_kernels.JIT64);
 # CUDA and the simulator keep their text (prims.py's erfinv: two plain Newton steps)
-for _n in ("erfcx", "log_ndtr", "erfinv"):
+for _n in ("erfcx", "log_ndtr", "erfinv", "ndtri", "bessel_j0", "bessel_j1", "bessel_y0",
+           "bessel_y1"):
     _deps, _srcs = _DEFS[f"_{_n}_f64"]
     _cpu = f"""# ops/_special_kernels.py {_SK_DIGEST}
 from gpujit.ops._special_kernels import jit64 as _sk_jit64

@@ -181,3 +181,86 @@ def test_erfinv_torch_ranges(dtype):
     d = _ulp_diff(got, want)
     assert d.max() <= 1
     assert (d > 0).mean() < 0.01        # (0.35% of 1M in each dtype; 20% of float64 in 2.51)
+
+
+_XN = [1e-300, 1e-20, 0.003, 0.05, 0.14, 0.2556416680399394, 0.38213171162428033, 0.5, 0.7,
+       0.86, 0.99, 0.999999]
+# torch 2.13 (CPU) float64 ndtri of _XN, the bits (its polevl steps are FMAs and its
+# sqrt(2 pi) is Cephes' s2pi, an ulp above math.sqrt(2 * math.pi): 5 of 12 differed in 2.51)
+_TORCH_NDTRI64 = [13853782769448305262, 13844775888831658573, 13836741909266586043,
+                  13833458618208840382, 13830916181808158095, 13827463551675078479,
+                  13822445938985870177, 0, 4602898599452526074, 4607544144953382287,
+                  4612420888509349646, 4617037898413868527]
+
+
+def test_ndtri_float64_bits():
+    x = torch.tensor(_XN, dtype=torch.float64)
+    assert _bits(torch.special.ndtri(x)) == _TORCH_NDTRI64
+    tr = torch.jit.trace(lambda t: torch.special.ndtri(t * 1.0) * 1.0, (x,))
+    for _ in range(2):
+        r = tr(x)
+    assert _bits(r) == _TORCH_NDTRI64
+
+
+def test_ndtri_grad_constant():
+    # d/dp ndtri(p) = sqrt(2 pi) exp(ndtri(p)^2 / 2): at p = 1/2, std::sqrt(2 * M_PI)
+    # (math.sqrt(2 * math.pi)), not ndtri's s2pi
+    p = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+    torch.special.ndtri(p).sum().backward()
+    assert p.grad.item() == 2.5066282746310002
+
+
+_XB = [-11.978683668773838, -3.8459949189987372, 0.3, 1.7, 2.5, 4.3160946106395635, 4.9, 5.3,
+       9.75, 17.33881614981117, 31.0, 150.0]
+# torch 2.13 (CPU) float64 bessel_j0 / j1 / y0 / y1 of _XB, the bits (ATen's double steps
+# with the FMAs GCC contracts them to: 4-6 of 12 differed in 2.51's uncontracted steps)
+_TORCH_BESSEL64 = {
+    "bessel_j0": [4586345023264005598, 13824298385279201750, 4606980893944511390,
+                  4600841077776708331, 13810505694936113216, 13823496470105290074,
+                  13820096677087569432, 13813498664261961525, 13820730602445706755,
+                  13817155995594950668, 4587540692527374276, 13783650983648755767],
+    "bessel_j1": [4597267700921340481, 4573272544136217115, 4594511768816132098,
+                  4603379266108119895, 4602626471176414149, 13818918328912695963,
+                  13822712692063440282, 13823275935034631246, 4592218830796339412,
+                  13817806854720570945, 13817332763249068251, 13812730661274323631],
+    "bessel_y0": [9221120237041090560, 9221120237041090560, 13828818530368425187,
+                  4601814614436223615, 4602644057861788117, 13817410274756855231,
+                  13822304844796513013, 13823122385939697625, 4593045898476077593,
+                  13817671731492914178, 13817361886905104951, 13812730449270167728],
+    "bessel_y1": [9221120237041090560, 9221120237041090560, 13835718069378177191,
+                  13822172828817374283, 4594425275264732138, 4599886006998502083,
+                  4595698120824875431, 4586580732368794348, 4597583529963797218,
+                  4593604395458465472, 13811224692885664778, 4558276238891854763]}
+
+
+@pytest.mark.parametrize("name", sorted(_TORCH_BESSEL64))
+def test_bessel_float64_bits(name):
+    got = getattr(torch.special, name)(torch.tensor(_XB, dtype=torch.float64))
+    want = np.array(_TORCH_BESSEL64[name], np.uint64).view(np.float64)
+    g = got.numpy()
+    assert np.array_equal(np.isnan(g), np.isnan(want))
+    k = ~np.isnan(want)
+    assert g[k].view(np.uint64).tolist() == want[k].view(np.uint64).tolist()
+
+
+def test_bessel_float64_fused_as_eager():
+    x = torch.tensor(_XB[2:] + [0.01, 7.0, 64.0], dtype=torch.float64)
+
+    def f(t):
+        return torch.special.bessel_j0(t * 1.0) + torch.special.bessel_y1(t * 1.0)
+    tr = torch.jit.trace(f, (x,))
+    for _ in range(2):
+        r = tr(x)
+    assert _bits(r) == _bits(torch.special.bessel_j0(x) + torch.special.bessel_y1(x))
+
+
+@pytest.mark.parametrize("name", ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "ndtri"])
+def test_float64_torch_ranges(name):
+    ref = pytest.importorskip("torch")
+    ref.set_num_threads(1)
+    x = _spread(np.float64, 0.0 if name == "ndtri" else -40.0, 1.0 if name == "ndtri" else 60.0,
+                5000)
+    with np.errstate(all="ignore"):
+        want = getattr(ref.special, name)(ref.from_numpy(x)).numpy()
+        got = getattr(torch.special, name)(torch.from_numpy(x)).numpy()
+    assert _mismatches(got, want) == 0

@@ -92,7 +92,13 @@ def test_compiled_as_array_code(name):
     got64, want64 = _eager(name, x64), _array_code(name, x64)
     assert got64.dtype == np.float64
     d = _ulps(got64, want64)
-    # (y0 / y1 near their zeros: sin / cos of x - pi/4 one ulp apart cancels)
+    # (y0 / y1 near their zeros: sin / cos of x - pi/4 one ulp apart cancels; eager's float64
+    # j0 / j1 / y0 / y1 are ATen's steps with GCC's FMAs, torch 2.13's bits (tests/
+    # test_special_s52.py), the array code's are not contracted: near a zero they differ by
+    # up to ~1e-15 absolute, many ulps of the small value)
+    if name in ("bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1"):
+        near = np.abs(got64 - want64) <= 1e-15 * np.maximum(1.0, np.abs(want64))
+        d = np.where(near, 0, d)
     limit = 64 if name in ("bessel_y0", "bessel_y1") else 16
     assert d.max() <= limit, (name, int(d.max()), x64[d.argmax()])
     assert (d > 0).mean() < 0.2

@@ -73,7 +73,7 @@ _K1_A, _K1_B = _arr(C._MB_K1_A), _arr(C._MB_K1_B)
 _AI_AFN, _AI_AFD = _arr(C._AIRY_AI_AFN), _arr(C._AIRY_AI_AFD)
 _AI_AGN, _AI_AGD = _arr(C._AIRY_AI_AGN), _arr(C._AIRY_AI_AGD)
 _AI_AN, _AI_AD = _arr(C._AIRY_AI_AN), _arr(C._AIRY_AI_AD)
-_SQRT_2PI = 2.5066282746310002
+_SQRT_2PI = 2.50662827463100050242     # (sqrt(2 pi): Cephes and ATen's s2pi)
 _INV_SQRT_PI = 0.5641895835477563
 _SQ2OPI = 0.7978845608028654
 _TWO_OVER_PI = 0.6366197723675814
@@ -81,6 +81,18 @@ _PIO4, _3PIO4 = 0.7853981633974483, 2.356194490192345
 
 
 # ------------------------------------------------------------------ ndtri, erfcx, log_ndtr
+
+def _horner64_py(coeffs, z):
+    """ATen's polevl `r = r * z + c` in double as GCC compiles torch 2.13: one FMA a step
+    (float64 ndtri: 0 of 262k values differ from torch; 44% without the FMAs)."""
+    r = coeffs[0]
+    for i in range(1, len(coeffs)):
+        r = _fma64(r, z, coeffs[i])
+    return r
+
+
+_horner64 = njit(_horner64_py)
+
 
 def _ndtri(x):
     xd = np.float64(x)
@@ -100,14 +112,15 @@ def _ndtri(x):
     if y > 0.13533528323661269189:
         y = y - 0.5
         y2 = y * y
-        return (y + y * (y2 * _polevl(_NDTRI_P0, y2) / _polevl(_NDTRI_Q0, y2))) * _SQRT_2PI
+        return _fma64(y, y2 * _horner64(_NDTRI_P0, y2) / _horner64(_NDTRI_Q0, y2), y) \
+            * _SQRT_2PI
     r = math.sqrt(-2.0 * math.log(y))
     x0 = r - math.log(r) / r
     z = 1.0 / r
     if r < 8.0:
-        x1 = z * _polevl(_NDTRI_P1, z) / _polevl(_NDTRI_Q1, z)
+        x1 = z * _horner64(_NDTRI_P1, z) / _horner64(_NDTRI_Q1, z)
     else:
-        x1 = z * _polevl(_NDTRI_P2, z) / _polevl(_NDTRI_Q2, z)
+        x1 = z * _horner64(_NDTRI_P2, z) / _horner64(_NDTRI_Q2, z)
     r = x0 - x1
     if code:
         r = -r
@@ -216,8 +229,8 @@ def _log_ndtr_32_py(x):
 # rounded value. gpujit computes that value: Giles' float polynomial ("Approximating the
 # erfinv function", GPU Computing Gems 2010) for a first guess, Newton steps on erf (on erfc
 # for |x| >= 0.5: 1 - |x| is exact there), and for float64 a last step whose residual
-# erf(y) - |x| is carried in double-double (erf's Taylor series, |x| < 0.97): 3379 of 1M
-# float64 values differ from torch's (MKL's rounding), 0 of 2000 from the correctly
+# erf(y) - |x| is carried in double-double (erf's Taylor series, |x| < 0.97): 3393 of 1M
+# float64 values differ from torch's (MKL's rounding), 4 of 3000 from the correctly
 # rounded value. Float32 rounds the float64 value of one plain step.
 _ERFINV_CENTRAL = _arr((2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
                         0.00021858087, -0.00125372503, -0.00417768164, 0.246640727,
@@ -271,17 +284,23 @@ def _erfinv_step_py(y, ax):
 
 
 def _erf_residual_dd_py(y, ax):
-    """erf(y) - ax with erf(y) a double-double: S's Horner steps in double up to u^8,
-    the last 8 in double-double (0 < y < 1.9)."""
+    """erf(y) - ax with erf(y) a double-double: S's Horner steps in double, the last 2 / 4
+    / 8 (by y) in double-double (0 < y < 1.6; each such step costs ~15 ns)."""
     u_hi = y * y
     u_lo = _fma64(y, y, -u_hi)
-    top = 15 if u_hi < 0.25 else (24 if u_hi < 1.2 else 40)   # (last term < 1e-19 of S)
+    # (the last term < 1e-19 of S; the double-double steps: within 1e-19 of S)
+    if u_hi < 0.25:
+        top, ndd = 15, 2
+    elif u_hi < 1.2:
+        top, ndd = 24, 4
+    else:
+        top, ndd = 40, 8
     p = _ERF_S_HI[top]
-    for n in range(top - 1, 7, -1):
+    for n in range(top - 1, ndd - 1, -1):
         p = p * u_hi + _ERF_S_HI[n]
     p_hi = p
     p_lo = 0.0
-    for n in range(7, -1, -1):
+    for n in range(ndd - 1, -1, -1):
         m_hi = p_hi * u_hi          # (p_hi + p_lo) (u_hi + u_lo) + S_n
         m_lo = _fma64(p_hi, u_hi, -m_hi) + (p_hi * u_lo + p_lo * u_hi)
         s = m_hi + _ERF_S_HI[n]
@@ -313,12 +332,17 @@ def _erfinv_64_py(x):
             a2 = ax * 1.2676506002282294e30            # 2^100
             return math.copysign(_fma64(a2, _C_HI, a2 * _C_LO) * 7.888609052210118e-31, x)
         return math.copysign(_fma64(ax, _C_HI, ax * (_C_LO + _C_HI * _PI_12 * ax * ax)), x)
-    y = _erfinv_step(_erfinv_guess(ax), ax)
+    y = _erfinv_guess(ax)
+    d = _K_HI * math.exp(-y * y)        # (erf'(y), kept for the last step: y moves < 1e-6)
+    if ax >= 0.5:
+        y = y - ((1.0 - ax) - math.erfc(y)) / d
+    else:
+        y = y - (math.erf(y) - ax) / d
     if ax < 0.97:
         r = _erf_residual_dd(y, ax)
     else:
         r = (1.0 - ax) - math.erfc(y)
-    return math.copysign(y - r / (_K_HI * math.exp(-y * y)), x)
+    return math.copysign(y - r / d, x)
 
 
 def _erfinv_32_py(x):
@@ -335,75 +359,6 @@ def _erfinv_32_py(x):
 
 
 # ------------------------------------------------------------------ Bessel functions
-
-def _hankel_py(xd, shift, pp, pq, qp, qq, y_form):
-    z = 25.0 / (xd * xd)
-    p = _polevl(pp, z) / _polevl(pq, z)
-    q = 5.0 / xd * (_polevl(qp, z) / _polevl(qq, z))
-    s = math.sin(xd - shift)
-    c = math.cos(xd - shift)
-    r = p * s + q * c if y_form else p * c - q * s
-    return r * _SQ2OPI / math.sqrt(xd)
-
-
-_hankel = njit(_hankel_py)
-
-
-def _j0_f64_py(xd):
-    if xd < 0.0:
-        xd = -xd
-    if xd <= 5.0:
-        z = xd * xd
-        if xd < 1e-5:
-            return 1.0 - z / 4.0
-        return (z - 5.78318596294678452118e+00) * (z - 3.04712623436620863991e+01) \
-            * _polevl(_J0_RP, z) / _polevl(_J0_RQ, z)
-    return _hankel(xd, _PIO4, _J0_PP, _J0_PQ, _J0_QP, _J0_QQ, False)
-
-
-def _j1_f64_py(xd):
-    if xd <= 5.0 and xd >= -5.0:
-        z = xd * xd
-        return _polevl(_J1_RP, z) / _polevl(_J1_RQ, z) * xd \
-            * (z - 1.46819706421238932572e+01) * (z - 4.92184563216946036703e+01)
-    neg = xd < 0.0
-    if neg:
-        xd = -xd
-    r = _hankel(xd, _3PIO4, _J1_PP, _J1_PQ, _J1_QP, _J1_QQ, False)
-    if neg:
-        return -r
-    return r
-
-
-_j0_f64 = njit(_j0_f64_py)
-_j1_f64 = njit(_j1_f64_py)
-
-
-def _bessel_y0(x):
-    xd = np.float64(x)
-    if xd <= 5.0:
-        if xd == 0.0:
-            return -math.inf
-        if xd < 0.0:
-            return math.nan
-        z = xd * xd
-        return _polevl(_Y0_YP, z) / _polevl(_Y0_YQ, z) \
-            + _TWO_OVER_PI * math.log(xd) * _j0_f64(xd)
-    return _hankel(xd, _PIO4, _J0_PP, _J0_PQ, _J0_QP, _J0_QQ, True)
-
-
-def _bessel_y1(x):
-    xd = np.float64(x)
-    if xd <= 5.0:
-        if xd == 0.0:
-            return -math.inf
-        if xd < 0.0:
-            return math.nan
-        z = xd * xd
-        return xd * (_polevl(_Y1_YP, z) / _polevl(_Y1_YQ, z)) \
-            + _TWO_OVER_PI * (_j1_f64(xd) * math.log(xd) - 1.0 / xd)
-    return _hankel(xd, _3PIO4, _J1_PP, _J1_PQ, _J1_QP, _J1_QQ, True)
-
 
 # ATen's spherical_bessel_j0_forward in the dtype itself (float32: sinf), its Taylor
 # polynomial 1 + x^2 (-1/6 + x^2 (1/120 + ...)) contracted into FMAs as GCC compiled it
@@ -733,6 +688,79 @@ def _bessel_y1_32(x):
     return _hankel32(x, w * w, _J1_PP32, _J1_PQ32, _J1_QP32, _J1_QQ32, _3PIO4_32, True)
 
 
+# the same steps in double (ATen's templates of T = double, the FMAs GCC contracts them to)
+def _hankel64_py(x, w, pp, pq, qp, qq, shift, y_form):
+    p = _horner64(pp, w) / _horner64(pq, w)
+    q = 5.0 / x * (_horner64(qp, w) / _horner64(qq, w))
+    s = math.sin(x - shift)
+    c = math.cos(x - shift)
+    if y_form:
+        r = _fma64(p, s, q * c)
+    else:
+        r = _fma64(p, c, -(q * s))
+    return r * _SQ2OPI / math.sqrt(x)
+
+
+_hankel64 = njit(_hankel64_py)
+
+
+def _bessel_j0_64_py(x):
+    if x < 0.0:
+        x = -x
+    if x <= 5.0:
+        if x < 1e-5:
+            return 1.0 - x * x / 4.0
+        z = x * x
+        return (z - 5.78318596294678452118) * (z - 30.4712623436620863991) \
+            * _horner64(_J0_RP, z) / _horner64(_J0_RQ, z)
+    return _hankel64(x, 25.0 / (x * x), _J0_PP, _J0_PQ, _J0_QP, _J0_QQ, _PIO4, False)
+
+
+def _bessel_j1_64_py(x):
+    neg = x < 0.0
+    if neg:
+        x = -x
+    if x <= 5.0:
+        z = x * x
+        r = _horner64(_J1_RP, z) / _horner64(_J1_RQ, z) * x \
+            * (z - 14.6819706421238932572) * (z - 49.2184563216946036703)
+    else:
+        w = 5.0 / x
+        r = _hankel64(x, w * w, _J1_PP, _J1_PQ, _J1_QP, _J1_QQ, _3PIO4, False)
+    if neg:
+        return -r
+    return r
+
+
+_bessel_j0_64 = njit(_bessel_j0_64_py)
+_bessel_j1_64 = njit(_bessel_j1_64_py)
+
+
+def _bessel_y0_64(x):
+    if x <= 5.0:
+        if x == 0.0:
+            return -math.inf
+        if x < 0.0:
+            return math.nan
+        z = x * x
+        return _fma64(_TWO_OVER_PI * math.log(x), _bessel_j0_64(x),
+                      _horner64(_Y0_YP, z) / _horner64(_Y0_YQ, z))
+    return _hankel64(x, 25.0 / (x * x), _J0_PP, _J0_PQ, _J0_QP, _J0_QQ, _PIO4, True)
+
+
+def _bessel_y1_64(x):
+    if x <= 5.0:
+        if x == 0.0:
+            return -math.inf
+        if x < 0.0:
+            return math.nan
+        z = x * x
+        return _fma64(x, _horner64(_Y1_YP, z) / _horner64(_Y1_YQ, z), _TWO_OVER_PI
+                      * _fma64(_bessel_j1_64(x), math.log(x), -(1.0 / x)))
+    w = 5.0 / x
+    return _hankel64(x, w * w, _J1_PP, _J1_PQ, _J1_QP, _J1_QQ, _3PIO4, True)
+
+
 def _modified_bessel_i0_32_py(x):
     a = abs(x)
     if a <= _F(8.0):
@@ -860,14 +888,16 @@ def _airy_ai_32(x):
     return _fma32(_F(0.355028053887817239260), f, -(_F(0.258819403792806798405) * g))
 
 
-# name -> (float32 function, float64 function), each computing in its dtype (the float64
-# functions: Cephes' double steps, without FMAs)
+# name -> (float32 function, float64 function), each computing in its dtype (ATen's steps in
+# T; ndtri's and bessel_j0 / j1 / y0 / y1's double steps with GCC's FMAs, torch 2.13's bits;
+# the modified Bessel functions' and airy_ai's float64: Cephes' double steps, no FMAs)
 _PER_DTYPE = {"erfcx": (_erfcx_32_py, _erfcx_64_py), "erfinv": (_erfinv_32_py, _erfinv_64_py),
               "log_ndtr": (_log_ndtr_32_py, _log_ndtr_64_py),
               "spherical_bessel_j0": (_spherical_bessel_j0_32, _spherical_bessel_j0_64),
-              "bessel_j0": (_bessel_j0_32_py, _j0_f64_py),
-              "bessel_j1": (_bessel_j1_32_py, _j1_f64_py),
-              "bessel_y0": (_bessel_y0_32, _bessel_y0), "bessel_y1": (_bessel_y1_32, _bessel_y1),
+              "bessel_j0": (_bessel_j0_32_py, _bessel_j0_64_py),
+              "bessel_j1": (_bessel_j1_32_py, _bessel_j1_64_py),
+              "bessel_y0": (_bessel_y0_32, _bessel_y0_64),
+              "bessel_y1": (_bessel_y1_32, _bessel_y1_64),
               "modified_bessel_i0": (_modified_bessel_i0_32_py, _mb_i0_f64_py),
               "modified_bessel_i1": (_modified_bessel_i1_32_py, _mb_i1_f64_py),
               "ndtri": (_ndtri_32, _ndtri), "airy_ai": (_airy_ai_32, _airy_ai)}
@@ -889,7 +919,8 @@ _UFUNCS: dict = {}
 _JIT32: dict = {}
 # the ops whose fused float64 CPU code calls this file's float64 function (jit64), not
 # kernels/prims_special.py's text
-JIT64 = ("erfcx", "log_ndtr", "erfinv")
+JIT64 = ("erfcx", "log_ndtr", "erfinv", "ndtri", "bessel_j0", "bessel_j1", "bessel_y0",
+         "bessel_y1")
 
 
 def jit32(name):

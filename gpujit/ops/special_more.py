@@ -40,7 +40,8 @@ _SPECIAL = dict(promote="float", dtypes=_FLOATS, function=False, method=False)
 _UNFUSED = {"pointwise", "no_fuse"}
 _FUSED = {"pointwise"}
 
-_SQRT_2PI = math.sqrt(2 * math.pi)
+_SQRT_2PI = math.sqrt(2 * math.pi)     # (std::sqrt(2 * M_PI) of the derivatives)
+_S2PI = 2.50662827463100050242        # (Cephes and ATen ndtri's s2pi: an ulp above)
 _INV_SQRT_PI = 1 / math.sqrt(math.pi)
 _TWO_OVER_PI = 2 / math.pi
 
@@ -151,7 +152,7 @@ def ndtri(xp, p):
         ym = xp.where(mid, y - 0.5, 0.0)
         y2 = ym * ym
         center = _fma(ym, y2 * _polevl(C._NDTRI_P0, y2) / _polevl(C._NDTRI_Q0, y2), ym) \
-            * _SQRT_2PI
+            * _S2PI
         yt = xp.where(mid | ~(y > 0), 0.5, y)
         x = xp.sqrt(-2.0 * xp.log(_wide(yt))).astype(y.dtype)
         xd = _wide(x)
