@@ -136,6 +136,20 @@ def test_gelu_backward_float32_uses_the_same_erf():
         cdf = (_libm_erf(a * _F(math.sqrt(0.5))) + _F(1)) * _F(0.5)
         pdf = np.exp(a * a * _F(-0.5)) * _F(0.3989422804014327)
     np.testing.assert_allclose(x.grad.numpy(), g * (cdf + a * pdf), rtol=1e-5, atol=1e-7)
+    # bit for bit as gelu_backward's NumPy steps (x * pdf + cdf through float64, one
+    # compiled pass now), infinities and NaN included
+    a[:3] = [np.inf, -np.inf, np.nan]
+    with np.errstate(all="ignore"):
+        pdf = np.exp(a * a * _F(-0.5)) * _F(0.3989422804014327)
+        cdf = (_libm_erf(a * _F(math.sqrt(0.5))) + _F(1)) * _F(0.5)
+        want = g * (a.astype(np.float64) * pdf.astype(np.float64)
+                    + cdf.astype(np.float64)).astype(np.float32)
+    x = gpujit.from_numpy(a).requires_grad_()
+    F.gelu(x).backward(gpujit.from_numpy(g))
+    got = x.grad.numpy()
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    np.testing.assert_array_equal(_bits(got)[ok], _bits(want)[ok])
 
 
 @pytest.mark.parametrize("n", [1, 15, 16, 17, 33, 128, 130])

@@ -262,8 +262,44 @@ def _gelu_into_py(x, out):
             ob[idx[j]] = yf[j]
 
 
+_GELU_BETA = _F(0.3989422804014327)     # M_2_SQRTPI * M_SQRT1_2 * 0.5, as float32
+
+
+def _gelu_backward_into_py(g, x, e, out):
+    """out = g * (x * pdf + cdf), the multiply-add through float64 (the exact product, the
+    sum rounded to float64 then float32: fma.muladd32_via64), cdf = (erf(x * M_SQRT1_2) +
+    1) * 0.5, pdf = e * kBeta (e = exp(-x^2 / 2) from NumPy's exp, given): each step as
+    ops/activation_backward's NumPy steps, erf libm's erff; blocks as _erf_into."""
+    n = x.shape[0]
+    far = np.empty(_BLOCK, np.bool_)
+    idx = np.empty(_BLOCK, np.intp)
+    xf = np.empty(_BLOCK, np.float32)
+    yf = np.empty(_BLOCK, np.float32)
+    for b in range(0, n, _BLOCK):
+        xb = x[b:b + _BLOCK]
+        ob = out[b:b + _BLOCK]
+        gb = g[b:b + _BLOCK]
+        eb = e[b:b + _BLOCK]
+        m = xb.shape[0]
+        for i in range(m):
+            a = _F(xb[i] * _C)
+            ob[i] = _erff_near(a)
+            far[i] = not abs(a) < _F(1.25)
+        k = _far_values(xb, far, idx, xf)
+        for j in range(k):
+            yf[j] = _erff_rest(_F(xf[j] * _C))
+        for j in range(k):
+            ob[idx[j]] = yf[j]
+        for i in range(m):
+            cdf = _F(_F(ob[i] + _ONE) * _F(0.5))
+            pdf = _F(eb[i] * _GELU_BETA)
+            t = _F(np.float64(xb[i]) * np.float64(pdf) + np.float64(cdf))
+            ob[i] = _F(gb[i] * t)
+
+
 _erf_into = njit(_erf_into_py, error_model="numpy")
 _gelu_into = njit(_gelu_into_py, error_model="numpy")
+_gelu_backward_into = njit(_gelu_backward_into_py, error_model="numpy")
 
 
 def _apply(kernel, a):
@@ -303,3 +339,14 @@ def gelu_f32(a):
     """The erf-form GELU of the float32 array a: a new C-contiguous array (where
     agrees_with_libm())."""
     return _apply(_gelu_into, a)
+
+
+def gelu_backward_f32(grad, x):
+    """The erf-form GELU's backward of float32 arrays grad and x of one shape, both
+    C-contiguous: a new C-contiguous array (where agrees_with_libm())."""
+    e = np.multiply(x, x)
+    np.multiply(e, _F(-0.5), out=e)
+    np.exp(e, out=e)
+    out = np.empty(x.shape, np.float32)
+    _gelu_backward_into(grad.reshape(-1), x.reshape(-1), e.reshape(-1), out.reshape(-1))
+    return out

@@ -206,6 +206,13 @@ def _gelu_backward_body(xp, grad_output, self, approximate="none"):
         cdf = (erf(xp, x * _SQRT1_2) + 1) * 0.5
         pdf = xp.exp(x * x * -0.5) * _GELU_BETA
         return grad_output * _fma_xp(xp, x, pdf, cdf)
+    if xp is _np and x.dtype == _np.float32 and grad_output.dtype == _np.float32 and \
+            grad_output.shape == x.shape and x.flags.c_contiguous and \
+            grad_output.flags.c_contiguous:
+        # (the steps below after NumPy's exp in one compiled pass: ops/_erf_kernel.py)
+        from . import _erf_kernel as _k
+        if _k.agrees_with_libm():
+            return _k.gelu_backward_f32(grad_output, x)
     cdf = erf(xp, x * _SQRT1_2)             # (in place: the same ufuncs, fewer temporaries)
     xp.add(cdf, 1, out=cdf)
     xp.multiply(cdf, 0.5, out=cdf)
