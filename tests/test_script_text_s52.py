@@ -128,6 +128,12 @@ def list_loop(x, xs: List[int]):
     return x * s
 
 
+def comprehension(x, xs: List[int]):
+    ys = [x * i for i in range(3)]
+    zs = [v + 1 for v in xs]
+    return ys[-1] + zs[0]
+
+
 def optional_return(x, y: Optional[torch.Tensor]):
     if y is None:
         return x
@@ -181,6 +187,7 @@ def optional_default(x, k: Optional[int] = None):
 _FNS = {f.__name__: f for f in (ret_in_if, breaks, continues, raises, asserts,
                                  returns_in_loop, returns_in_while, returns_none, early,
                                  defined_where_not_returned, raise_in_loop, tuple_returns, list_loop,
+                                 comprehension,
                                  optional_return, optional_update, and_or, negated,
                                  scripting_only, assert_present, ternary_optional,
                                  optional_default)}
@@ -439,6 +446,17 @@ def test_list_loop_names_and_values():
     x = np.ones(2, np.float32)
     for xs in ([1, 2, 3], [4, -1, 5], []):
         np.testing.assert_allclose(s(_t(x), xs).numpy(), list_loop(x, xs))
+
+
+def test_comprehension_names_and_values():
+    s = torch.jit.script(comprehension)
+    text = _bare(str(s.graph))
+    # torch 2.13: each comprehension's list, its loop appending, no scope left
+    assert "%ys.1 : Tensor[] = prim::ListConstruct()" in text
+    assert "%zs.1 : int[] = prim::ListConstruct()" in text
+    assert "ComprehensionScope" not in text
+    x = np.ones(2, np.float32)
+    np.testing.assert_allclose(s(_t(x), [3, 4, 5]).numpy(), comprehension(x, [3, 4, 5]))
 
 
 def test_optional_refinements_compute_as_python():

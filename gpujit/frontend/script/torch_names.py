@@ -747,7 +747,10 @@ class _Replay:
         if target is not None:
             # (a list's element: iter_val->getitem(trip count), in the body)
             self.set_var(target, item(trip) if item is not None else trip)
-        self.stmts(body)
+        if callable(body):
+            body()
+        else:
+            self.stmts(body)
         self.ins = saved
         self.pop()
 
@@ -758,23 +761,30 @@ class _Replay:
         return item
 
     def for_stmt(self, s):
-        if s.orelse or not isinstance(s.target, ast.Name):
+        if s.orelse:
             raise _Abort("for")
         _no_exits(s.body)
+        self.for_loop(s, s.target, s.iter, lambda: self.stmts(s.body))
+
+    def for_loop(self, s, target, it, emit_body):
+        """emitFor / emitLoopCommon over range() or a list variable; s: the node whose
+        position gpujit's loop nodes have."""
+        if not isinstance(target, ast.Name):
+            raise _Abort("for")
         item = None
-        if isinstance(s.iter, ast.Name) and self.find_var_silent(s.iter.id):
+        if isinstance(it, ast.Name) and self.find_var_silent(it.id):
             # for x in a_list: aten::len of it, aten::__getitem__ of each trip count
-            seq = self.expr(s.iter)
+            seq = self.expr(it)
             g = self.claim(s, ("aten::len",))
             trip_max = self.insert("aten::len", (seq,), 1, g=g.node).outputs[0]
             item = self.list_item(s, seq)
-        elif not (isinstance(s.iter, ast.Call) and isinstance(s.iter.func, ast.Name) and
-                  s.iter.func.id == "range" and not s.iter.keywords and
-                  1 <= len(s.iter.args) <= 3) or \
+        elif not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and
+                  it.func.id == "range" and not it.keywords and
+                  1 <= len(it.args) <= 3) or \
                 self.fn.__globals__.get("range", range) is not range:
             raise _Abort("for")
         else:
-            args = [self.expr(e) for e in s.iter.args]
+            args = [self.expr(e) for e in it.args]
             if len(args) == 1:
                 self.constant(0, "int")
                 self.constant(1, "int")
@@ -790,7 +800,31 @@ class _Replay:
         t.node.loc = next((g.node.source_range for g in self.at.get(self.pos(s), ())
                            if g.kind == "prim::Loop"), None)     # (the loop's range)
         self.register_output(node.blocks[1], t)
-        self.loop_body(node, s.body, s.target.id, item)
+        self.loop_body(node, emit_body, target.id, item)
+
+    def list_comp(self, e):
+        """emitListComprehension: the empty list, a ComprehensionScope whose block holds
+        the for loop appending each element."""
+        if len(e.generators) != 1 or e.generators[0].ifs or e.generators[0].is_async:
+            raise _Abort("comprehension")
+        gen = e.generators[0]
+        g = self.claim(e, ("prim::ListConstruct",))
+        lst = self.insert("prim::ListConstruct", (), 1, g=g.node).outputs[0]
+        scope = self.insert("prim::ComprehensionScope", (), 0)
+        b = _B(scope)
+        scope.blocks = [b]
+        self.push(b)
+        saved, self.ins = self.ins, (b, None)
+
+        def body():
+            v = self.expr(e.elt)
+            a = self.claim(e, ("aten::append",))
+            n = self.insert("aten::append", (lst, v), 1, g=a.node)
+            n.effect = True             # (it writes the list)
+        self.for_loop(e, gen.target, gen.iter, body)
+        self.ins = saved
+        self.pop()
+        return lst
 
     def while_stmt(self, s):
         if s.orelse:
@@ -898,6 +932,8 @@ class _Replay:
             if rec.kind != "aten::__getitem__" or len(rec.inputs) != 2:
                 raise _Abort("subscript")
             return self.insert(rec.kind, (v, i), rec.nout, g=rec.node).outputs[0]
+        if isinstance(e, ast.ListComp):
+            return self.list_comp(e)
         if isinstance(e, (ast.Tuple, ast.List)):
             vals = [self.expr(x) for x in e.elts]
             if any(isinstance(x, ast.Starred) for x in e.elts):
@@ -1049,7 +1085,9 @@ class _Replay:
 
     def cfls_node(self, n, block, env):
         if True:
-            if n.kind == "prim::If":
+            if n.kind == "prim::ComprehensionScope":
+                self.cfls(n.blocks[0], env)         # (its variables stay inside)
+            elif n.kind == "prim::If":
                 tv = self.cfls(n.blocks[0], env)
                 fv = self.cfls(n.blocks[1], env)
                 mutated = set()
@@ -1123,6 +1161,15 @@ class _Replay:
             elif n.kind == "prim::Load":
                 var = next(f[n.value] for f in reversed(frames) if n.value in f)
                 self.replace_uses(n.outputs[0], var)
+                self.destroy(n)
+            elif n.kind == "prim::ComprehensionScope":
+                # its stores stay local; its nodes go before it, it goes
+                b = n.blocks[0]
+                self.erase_load_stores(b, frames + [{}])
+                for m in list(b.nodes):
+                    b.nodes.remove(m)
+                    m.block = block
+                    block.nodes.insert(block.nodes.index(n), m)
                 self.destroy(n)
             else:
                 for b in n.blocks:
