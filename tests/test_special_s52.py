@@ -68,9 +68,10 @@ def _erfcx_pair(x):
     return torch.special.erfcx(x * 1.0) * 1.0, torch.special.log_ndtr(x * 1.0) * 1.0
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_erfcx_log_ndtr_fused_as_eager(dtype):
-    """The fused CPU kernel calls eager's functions (ops/_special_kernels): one value."""
+def test_erfcx_log_ndtr_fused_as_eager():
+    """The fused CPU kernel calls eager's functions (ops/_special_kernels): one value.
+    (float64: test_float64_fused_as_eager)"""
+    dtype = "float32"
     dt = getattr(torch, dtype)
     x = torch.tensor(_X + _XL + [-4.25, -0.01, 0.013, 12.5, 51.0], dtype=dt)
     tr = torch.jit.trace(_erfcx_pair, (x,))
@@ -142,18 +143,6 @@ def test_erfinv_bits(dtype):
     assert v[5] == 0 and np.signbit(v[5]) and v[6] > 0
 
 
-def test_erfinv_fused_as_eager():
-    x = torch.tensor(_XI + [0.125, -0.6, 0.9, 1e-300, -0.999999], dtype=torch.float64)
-
-    def f(t):
-        return torch.erfinv(t * 1.0) * 1.0
-    tr = torch.jit.trace(f, (x,))
-    for _ in range(2):
-        r = tr(x)
-    assert _bits(r) == _bits(torch.erfinv(x))
-    assert _bits(r)[:len(_XI)] == _TORCH_ERFINV["float64"]
-
-
 def test_erfinv_half_and_ints():
     x16 = torch.tensor([-0.9, 0.3, 0.7], dtype=torch.float16)
     want = torch.erfinv(x16.float()).half()
@@ -196,10 +185,6 @@ _TORCH_NDTRI64 = [13853782769448305262, 13844775888831658573, 138367419092665860
 def test_ndtri_float64_bits():
     x = torch.tensor(_XN, dtype=torch.float64)
     assert _bits(torch.special.ndtri(x)) == _TORCH_NDTRI64
-    tr = torch.jit.trace(lambda t: torch.special.ndtri(t * 1.0) * 1.0, (x,))
-    for _ in range(2):
-        r = tr(x)
-    assert _bits(r) == _TORCH_NDTRI64
 
 
 def test_ndtri_grad_constant():
@@ -243,15 +228,29 @@ def test_bessel_float64_bits(name):
     assert g[k].view(np.uint64).tolist() == want[k].view(np.uint64).tolist()
 
 
-def test_bessel_float64_fused_as_eager():
-    x = torch.tensor(_XB[2:] + [0.01, 7.0, 64.0], dtype=torch.float64)
+def _f64_family(t):
+    t = t * 1.0
+    return (torch.special.erfcx(t) * 1.0, torch.special.log_ndtr(t) * 1.0,
+            torch.erfinv(t) * 1.0, torch.special.ndtri(t) * 1.0,
+            torch.special.bessel_j0(t) + torch.special.bessel_y1(t),
+            torch.special.modified_bessel_k0(t) + torch.special.airy_ai(t))
 
-    def f(t):
-        return torch.special.bessel_j0(t * 1.0) + torch.special.bessel_y1(t * 1.0)
-    tr = torch.jit.trace(f, (x,))
+
+def test_float64_fused_as_eager():
+    """One fused float64 CPU kernel: each function is eager's (ops/_special_kernels.jit64):
+    torch 2.13's bits."""
+    x = torch.tensor(_XI + _XN[:5] + _XB[2:] + [-4.25, 51.0], dtype=torch.float64)
+    tr = torch.jit.trace(_f64_family, (x,))
     for _ in range(2):
-        r = tr(x)
-    assert _bits(r) == _bits(torch.special.bessel_j0(x) + torch.special.bessel_y1(x))
+        got = tr(x)
+    want = (torch.special.erfcx(x), torch.special.log_ndtr(x), torch.erfinv(x),
+            torch.special.ndtri(x), torch.special.bessel_j0(x) + torch.special.bessel_y1(x),
+            torch.special.modified_bessel_k0(x) + torch.special.airy_ai(x))
+    for g, w in zip(got, want):
+        assert _bits(g) == _bits(w)
+    assert _bits(got[2])[:len(_XI)] == _TORCH_ERFINV["float64"]
+    n = len(_XI)
+    assert _bits(got[3])[n:n + 5] == _TORCH_NDTRI64[:5]
 
 
 @pytest.mark.parametrize("name", ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "ndtri",
