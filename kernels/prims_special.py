@@ -374,21 +374,24 @@ def _{_n}_f32(x):
     else:
         _cpu = _head + f"_{_n}_f32 = _sk_jit32({_n!r})[0]\n"
     _define(f"_{_n}_f32", {**_srcs, "cpu": _cpu}, deps=_deps)
-# float64 erfcx / log_ndtr / erfinv / ndtri / bessel_j0 / j1 / y0 / y1 on the CPU: eager's
-# functions too (ATen's erfcx_y100 table and its steps; erfinv's last step in double-double;
-# the FMAs of ndtri's and the Bessel functions' double steps: ops/_special_kernels.JIT64);
-# CUDA and the simulator keep their text (prims.py's erfinv: two plain Newton steps)
+# float64 on the CPU: eager's functions too (ATen's erfcx_y100 table and its steps;
+# erfinv's last step in double-double; the FMAs of the others' double steps:
+# ops/_special_kernels.JIT64); CUDA and the simulator keep their text (prims.py's erfinv:
+# two plain Newton steps)
 for _n in ("erfcx", "log_ndtr", "erfinv", "ndtri", "bessel_j0", "bessel_j1", "bessel_y0",
-           "bessel_y1"):
+           "bessel_y1", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+           "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+           "airy_ai"):
     _deps, _srcs = _DEFS[f"_{_n}_f64"]
+    _args = f", {_K_ARGS[_n]}" if _n in _K_ARGS else ""
     _cpu = f"""# ops/_special_kernels.py {_SK_DIGEST}
 from gpujit.ops._special_kernels import jit64 as _sk_jit64
-_sk_{_n}_64 = _sk_jit64({_n!r})
+_sk_{_n}_64 = _sk_jit64({_n!r})[0]
 
 
 @DEVICE
 def _{_n}_f64(x):
-    return _sk_{_n}_64(_f64(x))
+    return _sk_{_n}_64(_f64(x){_args})
 """
     _define(f"_{_n}_f64", {**_srcs, "cpu": _cpu}, deps=_deps)
 

@@ -68,9 +68,10 @@ def _erfcx_pair(x):
     return torch.special.erfcx(x * 1.0) * 1.0, torch.special.log_ndtr(x * 1.0) * 1.0
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_erfcx_log_ndtr_fused_as_eager(dtype):
-    """The fused CPU kernel calls eager's functions (ops/_special_kernels): one value."""
+def test_erfcx_log_ndtr_fused_as_eager():
+    """The fused CPU kernel calls eager's functions (ops/_special_kernels): one value.
+    (float64: test_float64_fused_as_eager)"""
+    dtype = "float32"
     dt = getattr(torch, dtype)
     x = torch.tensor(_X + _XL + [-4.25, -0.01, 0.013, 12.5, 51.0], dtype=dt)
     tr = torch.jit.trace(_erfcx_pair, (x,))
@@ -142,18 +143,6 @@ def test_erfinv_bits(dtype):
     assert v[5] == 0 and np.signbit(v[5]) and v[6] > 0
 
 
-def test_erfinv_fused_as_eager():
-    x = torch.tensor(_XI + [0.125, -0.6, 0.9, 1e-300, -0.999999], dtype=torch.float64)
-
-    def f(t):
-        return torch.erfinv(t * 1.0) * 1.0
-    tr = torch.jit.trace(f, (x,))
-    for _ in range(2):
-        r = tr(x)
-    assert _bits(r) == _bits(torch.erfinv(x))
-    assert _bits(r)[:len(_XI)] == _TORCH_ERFINV["float64"]
-
-
 def test_erfinv_half_and_ints():
     x16 = torch.tensor([-0.9, 0.3, 0.7], dtype=torch.float16)
     want = torch.erfinv(x16.float()).half()
@@ -196,10 +185,6 @@ _TORCH_NDTRI64 = [13853782769448305262, 13844775888831658573, 138367419092665860
 def test_ndtri_float64_bits():
     x = torch.tensor(_XN, dtype=torch.float64)
     assert _bits(torch.special.ndtri(x)) == _TORCH_NDTRI64
-    tr = torch.jit.trace(lambda t: torch.special.ndtri(t * 1.0) * 1.0, (x,))
-    for _ in range(2):
-        r = tr(x)
-    assert _bits(r) == _TORCH_NDTRI64
 
 
 def test_ndtri_grad_constant():
@@ -243,18 +228,34 @@ def test_bessel_float64_bits(name):
     assert g[k].view(np.uint64).tolist() == want[k].view(np.uint64).tolist()
 
 
-def test_bessel_float64_fused_as_eager():
-    x = torch.tensor(_XB[2:] + [0.01, 7.0, 64.0], dtype=torch.float64)
+def _f64_family(t):
+    t = t * 1.0
+    return (torch.special.erfcx(t) * 1.0, torch.special.log_ndtr(t) * 1.0,
+            torch.erfinv(t) * 1.0, torch.special.ndtri(t) * 1.0,
+            torch.special.bessel_j0(t) + torch.special.bessel_y1(t),
+            torch.special.modified_bessel_k0(t) + torch.special.airy_ai(t))
 
-    def f(t):
-        return torch.special.bessel_j0(t * 1.0) + torch.special.bessel_y1(t * 1.0)
-    tr = torch.jit.trace(f, (x,))
+
+def test_float64_fused_as_eager():
+    """One fused float64 CPU kernel: each function is eager's (ops/_special_kernels.jit64):
+    torch 2.13's bits."""
+    x = torch.tensor(_XI + _XN[:5] + _XB[2:] + [-4.25, 51.0], dtype=torch.float64)
+    tr = torch.jit.trace(_f64_family, (x,))
     for _ in range(2):
-        r = tr(x)
-    assert _bits(r) == _bits(torch.special.bessel_j0(x) + torch.special.bessel_y1(x))
+        got = tr(x)
+    want = (torch.special.erfcx(x), torch.special.log_ndtr(x), torch.erfinv(x),
+            torch.special.ndtri(x), torch.special.bessel_j0(x) + torch.special.bessel_y1(x),
+            torch.special.modified_bessel_k0(x) + torch.special.airy_ai(x))
+    for g, w in zip(got, want):
+        assert _bits(g) == _bits(w)
+    assert _bits(got[2])[:len(_XI)] == _TORCH_ERFINV["float64"]
+    n = len(_XI)
+    assert _bits(got[3])[n:n + 5] == _TORCH_NDTRI64[:5]
 
 
-@pytest.mark.parametrize("name", ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "ndtri"])
+@pytest.mark.parametrize("name", ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "ndtri",
+                                  "modified_bessel_i0", "modified_bessel_i1",
+                                  "modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai"])
 def test_float64_torch_ranges(name):
     ref = pytest.importorskip("torch")
     ref.set_num_threads(1)
@@ -264,3 +265,38 @@ def test_float64_torch_ranges(name):
         want = getattr(ref.special, name)(ref.from_numpy(x)).numpy()
         got = getattr(torch.special, name)(torch.from_numpy(x)).numpy()
     assert _mismatches(got, want) == 0
+
+
+_XM = [1.6566883677254774e-13, 1.1081137522339415e-10, 1.4239134073834692e-05,
+       0.001383614999156922, -0.014264605656132846, 0.3, 1.7, 2.5, 4.9, 9.75, -3.0,
+       -0.05948280050369304]
+# torch 2.13 (CPU) float64 values of _XM (of |_XM| for the k functions), the bits: ATen's
+# double Chebyshev / polynomial steps with GCC's FMAs (5-7 of 12 differed in 2.51)
+_TORCH_MB64 = {
+    "modified_bessel_i0": [
+        4607182418800017407, 4607182418800017408, 4607182418800245687, 4607182420955429713,
+        4607182647899889413, 4607284321205433816, 4611073371081274317, 4614590477971643911,
+        4627706104542251470, 4657103802638432709, 4617181302345131504, 4607186403344095991],
+    "modified_bessel_i1": [
+        4411083254330027361, 4453626447102011773, 4530019327067111511, 4559520022744987318,
+        13798245253468655258, 4594633366861052066, 4608066685119844340, 4612849559972257136,
+        4626941778817961163, 4656846049922537212, 13839456653973769220, 13807605425155005036],
+    "modified_bessel_k0": [
+        4629009316232454756, 4627178154347740244, 4622537130969640234, 4619228411590828315,
+        4616601898304333976, 4608859829789895095, 4595130653541196854, 4589146050391334636,
+        4571398832315713583, 4537443313526921498, 4585167311244085086, 4613806051518479161],
+    "scaled_modified_bessel_k1": [
+        4798011009074905946, 4756028962289531309, 4679562581347656456, 4649577301154065884,
+        4634701913916302396, 4616330533167610080, 4607840121094921447, 4606283269945436356,
+        4603643911864487745, 4601172162218222754, 4605440097522393727, 4625684710902253945],
+    "airy_ai": [
+        4600067236762686132, 4600067236762170249, 4600067170373067708, 4600060785693945492,
+        4600133742032506806, 4598694150990870076, 4587989848757681014, 4580189910219709942,
+        4549149247574068283, 4463280631662258746, 13823867768323751975, 4600344344683613789]}
+
+
+@pytest.mark.parametrize("name", sorted(_TORCH_MB64))
+def test_modified_bessel_airy_float64_bits(name):
+    x = np.abs(_XM) if "_k" in name else np.array(_XM)
+    got = getattr(torch.special, name)(torch.tensor(x, dtype=torch.float64))
+    assert _bits(got) == _TORCH_MB64[name]

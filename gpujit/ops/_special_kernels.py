@@ -35,23 +35,11 @@ def _polevl_py(coeffs, z):
     return p
 
 
-def _chbevl_py(coeffs, t):
-    b0 = coeffs[0]
-    b1 = 0.0
-    b2 = 0.0
-    for i in range(1, len(coeffs)):
-        b2 = b1
-        b1 = b0
-        b0 = t * b1 - b2 + coeffs[i]
-    return 0.5 * (b0 - b2)
-
-
 _polevl = njit(_polevl_py)
 
 
 def _arr(coeffs):
     return np.array(coeffs, np.float64)
-_chbevl = njit(_chbevl_py)
 
 # (float64 arrays: numba freezes a global array as a constant; a tuple indexed by a loop
 # variable compiled to a switch, 2x slower)
@@ -394,96 +382,7 @@ def _spherical_bessel_j0_64(x):
     return math.sin(x) / x
 
 
-# ------------------------------------------------------------------ modified Bessel functions
-
-def _mb_i0_f64_py(xd):
-    a = abs(xd)
-    e = math.exp(a)
-    if a <= 8.0:
-        return e * _chbevl(_I0_A, a / 2.0 - 2.0)
-    return e * _chbevl(_I0_B, 32.0 / a - 2.0) / math.sqrt(a)
-
-
-def _mb_i1_f64_py(xd):
-    a = abs(xd)
-    e = math.exp(a)
-    if a <= 8.0:
-        r = _chbevl(_I1_A, a / 2.0 - 2.0) * a * e
-    else:
-        r = e * _chbevl(_I1_B, 32.0 / a - 2.0) / math.sqrt(a)
-    if xd < 0.0:
-        return -r
-    return r
-
-
-_mb_i0_f64 = njit(_mb_i0_f64_py)
-_mb_i1_f64 = njit(_mb_i1_f64_py)
-
-
-def _bessel_k_py(xd, order, scaled):
-    if xd == 0.0:
-        return math.inf
-    if xd < 0.0:
-        return math.nan
-    if xd <= 2.0:
-        t = xd * xd - 2.0
-        if order == 0:
-            r = _chbevl(_K0_A, t) - math.log(0.5 * xd) * _mb_i0_f64(xd)
-        else:
-            r = math.log(0.5 * xd) * _mb_i1_f64(xd) + _chbevl(_K1_A, t) / xd
-        if scaled:
-            return r * math.exp(xd)
-        return r
-    t = 8.0 / xd - 2.0
-    r = _chbevl(_K0_B, t) if order == 0 else _chbevl(_K1_B, t)
-    if scaled:
-        return r / math.sqrt(xd)
-    return math.exp(-xd) * r / math.sqrt(xd)
-
-
-_bessel_k = njit(_bessel_k_py)
-
-
 # ------------------------------------------------------------------ airy_ai
-
-def _airy_ai(x):
-    xd = np.float64(x)
-    if xd == math.inf or xd == -math.inf:
-        return math.nan
-    if xd > 103.892:
-        return 0.0
-    if xd < -2.09:
-        zeta = -2.0 * xd * math.sqrt(-xd) / 3.0
-        z = 1.0 / zeta
-        z2 = z * z
-        afn = _polevl(_AI_AFN, z2) / _polevl(_AI_AFD, z2)
-        agn = _polevl(_AI_AGN, z2) / _polevl(_AI_AGD, z2)
-        t = zeta + 0.25 * math.pi
-        return _INV_SQRT_PI / math.sqrt(math.sqrt(-xd)) * (
-            math.sin(t) * (1.0 + z2 * afn) - math.cos(t) * (z * agn))
-    if xd >= 2.09:
-        zeta = 2.0 * xd * math.sqrt(xd) / 3.0
-        w = 1.0 / zeta
-        return _INV_SQRT_PI * (_polevl(_AI_AN, w) / _polevl(_AI_AD, w)) \
-            / (2.0 * math.sqrt(math.sqrt(xd)) * math.exp(zeta))
-    cube = xd * xd * xd
-    f = 1.0
-    g = xd
-    m = 1.0
-    n = xd
-    k = 1.0
-    for _ in range(60):
-        m = m * cube / (k + 1.0)
-        n = n * cube / (k + 2.0)
-        m = m / (k + 2.0)
-        f = f + m
-        n = n / (k + 3.0)
-        g = g + n
-        k = k + 3.0
-        if abs(m / f) <= 2.220446049250313e-16:
-            break
-    return 0.35502805388781723926 * f - 0.258819403792806798405 * g
-
 
 # ------------------------------------------------------------------ ATen's calc_i0 ... in dtype
 # Chebyshev series with b0 = fma(t, b1, -b2) + c (GCC's contraction in PyTorch's CPU
@@ -812,6 +711,49 @@ def _bessel_k32_py(x, order, scaled):
 _bessel_k32 = njit(_bessel_k32_py)
 
 
+# the same steps in double (ATen's templates of T = double, with GCC's FMAs)
+def _modified_bessel_i0_64_py(x):
+    a = abs(x)
+    if a <= 8.0:
+        return math.exp(a) * _chb64(_I0_A, a / 2.0 - 2.0)
+    return math.exp(a) * _chb64(_I0_B, 32.0 / a - 2.0) / math.sqrt(a)
+
+
+def _modified_bessel_i1_64_py(x):
+    a = abs(x)
+    if a <= 8.0:
+        r = _chb64(_I1_A, a / 2.0 - 2.0) * a * math.exp(a)
+    else:
+        r = math.exp(a) * _chb64(_I1_B, 32.0 / a - 2.0) / math.sqrt(a)
+    if x < 0.0:
+        return -r
+    return r
+
+
+_modified_bessel_i0_64 = njit(_modified_bessel_i0_64_py)
+_modified_bessel_i1_64 = njit(_modified_bessel_i1_64_py)
+
+
+def _bessel_k64_py(x, order, scaled):
+    if x == 0.0:
+        return math.inf
+    if x < 0.0:
+        return math.nan
+    if x <= 2.0:
+        t = _fma64(x, x, -2.0)
+        if order == 0:
+            r = _fma64(-math.log(0.5 * x), _modified_bessel_i0_64(x), _chb64(_K0_A, t))
+        else:
+            r = _fma64(math.log(0.5 * x), _modified_bessel_i1_64(x), _chb64(_K1_A, t) / x)
+        if scaled:
+            return r * math.exp(x)
+        return r
+    r = _chb64(_K0_B if order == 0 else _K1_B, 8.0 / x - 2.0)
+    if scaled:
+        return r / math.sqrt(x)
+    return math.exp(-x) * r / math.sqrt(x)
+
+
 def _ndtri_32(y0):
     if y0 == _F(0.0):
         return _F(-math.inf)
@@ -888,9 +830,53 @@ def _airy_ai_32(x):
     return _fma32(_F(0.355028053887817239260), f, -(_F(0.258819403792806798405) * g))
 
 
+def _airy_ai_64(x):
+    """airy_ai_forward's steps in double (with GCC's FMAs), as _airy_ai_32's in float."""
+    if x == math.inf or x == -math.inf:
+        return math.nan
+    if x > 103.892:
+        return 0.0
+    if x < -2.09:
+        zeta = -2.0 * x * math.sqrt(-x) / 3.0
+        z = 1.0 / zeta
+        z2 = z * z
+        afn = _horner64(_AI_AFN, z2)
+        afd = _horner64(_AI_AFD, z2)
+        agn = _horner64(_AI_AGN, z2)
+        agd = _horner64(_AI_AGD, z2)
+        t = zeta + 0.25 * math.pi
+        return 0.564189583547756286948 / math.sqrt(math.sqrt(-x)) * _fma64(
+            math.sin(t), 1.0 + z2 * afn / afd, -(math.cos(t) * (z * agn / agd)))
+    if x >= 2.09:
+        zeta = 2.0 * x * math.sqrt(x) / 3.0
+        w = 1.0 / zeta
+        return 0.564189583547756286948 * (_horner64(_AI_AN, w) / _horner64(_AI_AD, w)) \
+            / (2.0 * math.sqrt(math.sqrt(x)) * math.exp(zeta))
+    f = 1.0
+    g = x
+    k = 1.0
+    m = 1.0
+    n = x
+    t = 1.0
+    z = x * x * x
+    while t > 2.220446049250313e-16:
+        m = m * z
+        k = k + 1.0
+        m = m / k
+        n = n * z
+        k = k + 1.0
+        n = n / k
+        m = m / k
+        f = f + m
+        k = k + 1.0
+        n = n / k
+        g = g + n
+        t = abs(m / f)
+    return _fma64(0.355028053887817239260, f, -(0.258819403792806798405 * g))
+
+
 # name -> (float32 function, float64 function), each computing in its dtype (ATen's steps in
-# T; ndtri's and bessel_j0 / j1 / y0 / y1's double steps with GCC's FMAs, torch 2.13's bits;
-# the modified Bessel functions' and airy_ai's float64: Cephes' double steps, no FMAs)
+# T with the FMAs GCC contracts them to: torch 2.13's bits)
 _PER_DTYPE = {"erfcx": (_erfcx_32_py, _erfcx_64_py), "erfinv": (_erfinv_32_py, _erfinv_64_py),
               "log_ndtr": (_log_ndtr_32_py, _log_ndtr_64_py),
               "spherical_bessel_j0": (_spherical_bessel_j0_32, _spherical_bessel_j0_64),
@@ -898,13 +884,13 @@ _PER_DTYPE = {"erfcx": (_erfcx_32_py, _erfcx_64_py), "erfinv": (_erfinv_32_py, _
               "bessel_j1": (_bessel_j1_32_py, _bessel_j1_64_py),
               "bessel_y0": (_bessel_y0_32, _bessel_y0_64),
               "bessel_y1": (_bessel_y1_32, _bessel_y1_64),
-              "modified_bessel_i0": (_modified_bessel_i0_32_py, _mb_i0_f64_py),
-              "modified_bessel_i1": (_modified_bessel_i1_32_py, _mb_i1_f64_py),
-              "ndtri": (_ndtri_32, _ndtri), "airy_ai": (_airy_ai_32, _airy_ai)}
+              "modified_bessel_i0": (_modified_bessel_i0_32_py, _modified_bessel_i0_64_py),
+              "modified_bessel_i1": (_modified_bessel_i1_32_py, _modified_bessel_i1_64_py),
+              "ndtri": (_ndtri_32, _ndtri), "airy_ai": (_airy_ai_32, _airy_ai_64)}
 # families of functions of (x, order, scaled), one ufunc of three inputs a family:
 # name -> (family, order, scaled); family -> (float32 function, float64 function)
 _FAMILIES = {"cephes_i": (_cephes_i32_py, _cephes_i64_py),       # ATen's calc_i0 ...
-             "bessel_k": (_bessel_k32_py, _bessel_k_py)}
+             "bessel_k": (_bessel_k32_py, _bessel_k64_py)}
 _FORMS = {"i0": ("cephes_i", 0, False), "i1": ("cephes_i", 1, False),
           "i0e": ("cephes_i", 0, True), "i1e": ("cephes_i", 1, True),
           "modified_bessel_k0": ("bessel_k", 0, False),
@@ -920,7 +906,9 @@ _JIT32: dict = {}
 # the ops whose fused float64 CPU code calls this file's float64 function (jit64), not
 # kernels/prims_special.py's text
 JIT64 = ("erfcx", "log_ndtr", "erfinv", "ndtri", "bessel_j0", "bessel_j1", "bessel_y0",
-         "bessel_y1")
+         "bessel_y1", "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+         "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+         "airy_ai")
 
 
 def jit32(name):
@@ -936,13 +924,14 @@ def jit32(name):
 
 
 def jit64(name):
-    """name's float64 function (one of JIT64) as a numba function, for the fused CPU
-    kernels (kernels/prims_special.py)."""
-    f = _JIT32.get((name, 64))
+    """(numba function, its arguments after x): name's float64 function (one of JIT64), for
+    the fused CPU kernels (kernels/prims_special.py): fused and eager give one value."""
+    family, *args = _FORMS.get(name, (name,))
+    f = _JIT32.get((family, 64))
     if f is None:
-        f = _JIT32[(name, 64)] = (_erfcx_64 if name == "erfcx"
-                                  else njit(_PER_DTYPE[name][1]))
-    return f
+        f = _JIT32[(family, 64)] = (_erfcx_64 if family == "erfcx" else njit(
+            _FAMILIES[family][1] if family in _FAMILIES else _PER_DTYPE[family][1]))
+    return f, tuple(args)
 
 
 def ufunc(name, dtype=np.float64):
