@@ -366,3 +366,51 @@ def test_bfloat16_grad_accumulated_across_backwards_rounds_to_bfloat16():
     (y * gpujit.from_numpy(bv)).sum().backward()
     assert y.grad is gy
     np.testing.assert_array_equal(gy.numpy(), av + bv)
+
+
+# ---------------------------------------------------------------- edgeless arguments' edges
+@pytest.mark.parametrize("case", ["nll", "nll_w", "nll_wgrad", "bce_w",
+                                  "bcel_pw"])
+def test_generated_recorder_drops_edgeless_edges_as_the_general_path(case):
+    # nll_loss's target / weight, binary_cross_entropy's weight: no edge where they need
+    # no gradient (kept per pattern by the op's recorder), as _record_planned drops them
+    def call():
+        x = gpujit.from_numpy(_r(4, 3)).requires_grad_()
+        w = gpujit.from_numpy(np.abs(_r(3, seed=1)) + 0.5)
+        if case.endswith("wgrad"):
+            w.requires_grad_()
+        if case.startswith("nll"):
+            lp = x.log_softmax(1)
+            t = gpujit.tensor([0, 2, 1, 1])
+            out = F.nll_loss(lp, t, weight=w if "w" in case[3:] else None) \
+                if case != "nll_wgrad" else None
+            if case == "nll_wgrad":
+                with pytest.raises(RuntimeError):
+                    F.nll_loss(lp, t, weight=w)
+                out = F.nll_loss(lp, t)
+        elif case.startswith("bce_"):
+            p = x.sigmoid()
+            out = F.binary_cross_entropy(p, p.detach().round(), weight=w.expand(4, 3))
+        else:
+            out = F.binary_cross_entropy_with_logits(x, x.detach().sigmoid().round(),
+                                                     pos_weight=w)
+        st = _structure(out.grad_fn)
+        out.backward()
+        return st, x.grad.numpy().copy(), None if w.grad is None else w.grad.numpy().copy()
+
+    call()
+    a = call()                      # (the op's recorder)
+    ops = [registry.OPS[n] for n in ("aten::nll_loss_nd", "aten::binary_cross_entropy",
+                                     "aten::binary_cross_entropy_with_logits")]
+    saved = {o: R._RECORDERS.pop(o) for o in ops if o in R._RECORDERS}
+    try:
+        b = call()                  # (_record_planned)
+    finally:
+        R._RECORDERS.update(saved)
+    assert a[0] == b[0]
+    np.testing.assert_array_equal(a[1], b[1])
+    assert (a[2] is None) == (b[2] is None)
+    if a[2] is not None:
+        np.testing.assert_array_equal(a[2], b[2])
+    if case == "nll":
+        assert len(a[0][6]) == 1 and a[0][3] == (1, 2)

@@ -68,6 +68,29 @@ def _number_skip(op, d, plan, bound, name, mask):
 _MISSING = object()
 
 
+def _edgeless_skip(op, d, name, next_functions, inputs_meta, cache):
+    """_edge_skip(op, d, None, name, next_functions, inputs_meta) of a call without Python
+    number operands: which d.edgeless arguments lose their edges depends then only on
+    which inputs need no gradient (inputs_meta None), kept per that pattern in cache
+    (the recorder's own: one derivative) where no input is a Tensor[] and d has no
+    not-implemented backward (else _edge_skip itself); next_functions / inputs_meta
+    changed in place and the skipped positions returned as _edge_skip does."""
+    if d.not_implemented is not None:
+        return _rec._edge_skip(op, d, None, name, next_functions, inputs_meta)
+    key = tuple([m is None for m in inputs_meta])
+    skip = cache.get(key, _MISSING)
+    if skip is _MISSING:
+        for m in inputs_meta:
+            if m is not None and m[0] == "list":
+                return _rec._edge_skip(op, d, None, name, next_functions, inputs_meta)
+        skip = cache[key] = _rec._edge_skip(op, d, None, name, list(next_functions),
+                                            list(inputs_meta))
+    if skip is not None:
+        next_functions[:] = [e for k, e in enumerate(next_functions) if k not in skip]
+        inputs_meta[:] = [m for k, m in enumerate(inputs_meta) if k not in skip]
+    return skip
+
+
 def make_recorder(op, plan):
     """The recorder of op (a function of the call's argument tuple), or None where the
     plan is not one a recorder writes out (autograd_call keeps the general path); an op
@@ -211,8 +234,9 @@ def _generated(op, plan):
         L.append(f"    bound = {bound}")
         L.append("    name = _backward_name(_op, bound, result)")
         if operands is not None and d.edgeless:
-            L += ["    skip = _edge_skip(_op, _d, bound if numbered else None, name, "
-                  "next_functions, inputs_meta)"]
+            L += ["    skip = _edge_skip(_op, _d, bound, name, next_functions, inputs_meta) "
+                  "if numbered else _edgeless_skip(_op, _d, name, next_functions, "
+                  "inputs_meta, _eskips)"]
         elif operands is not None:
             # (which edges a number operand drops depends on the name and on which
             # operands are numbers only: kept per (name, pattern, scripted mode))
@@ -227,7 +251,7 @@ def _generated(op, plan):
                   "if k not in skip]",
                   "            inputs_meta = [m for k, m in enumerate(inputs_meta) if k not in skip]"]
         elif d.edgeless:
-            L.append("    skip = _edge_skip(_op, _d, None, name, next_functions, inputs_meta)")
+            L.append("    skip = _edgeless_skip(_op, _d, name, next_functions, inputs_meta, _eskips)")
         L += ["    cls = _node_class(name)",
               "    if name in _QUALIFIED:",
               "        name = 'torch::autograd::' + name"]
@@ -236,7 +260,7 @@ def _generated(op, plan):
               "        next_functions = [e for k, e in enumerate(next_functions) if k not in skip]",
               "        inputs_meta = [m for k, m in enumerate(inputs_meta) if k not in skip]"]
     elif d.edgeless:
-        L.append("    skip = _edge_skip(_op, _d, None, name, next_functions, inputs_meta)")
+        L.append("    skip = _edgeless_skip(_op, _d, name, next_functions, inputs_meta, _eskips)")
     L += ["    saved = {}",
           "    node = cls(_op, _d, saved, inputs_meta, " +
           ("tuple(next_functions), " if dropping else "next_functions, ") +
@@ -283,6 +307,7 @@ def _generated(op, plan):
          "_record_planned": _rec._record_planned, "_SCRIPTED": SCRIPTED,
          "_numbered_name": _numbered_name, "_number_skip": _number_skip, "_skips": {},
          "_MISSING": _MISSING, "_backward_name": backward_name,
+         "_edgeless_skip": _edgeless_skip, "_eskips": {},
          "_node_class": node_class, "_QUALIFIED": _QUALIFIED_NAMES, "_shape_param": _reg.shape_param,
          "_strides_param": _reg.strides_param,
          "_edge_of": _rec.edge_of, "_state": _rec._state, "_edge_skip": _rec._edge_skip,
