@@ -265,3 +265,51 @@ def test_grad_fn_chains_as_torchscript(nnc, name):
          np.array_equal(n.variable.detach().numpy(), _X)
          for n, _ in t.grad_fn.next_functions]
     np.testing.assert_allclose(g.detach().numpy(), t.detach().numpy(), rtol=1e-5)
+
+
+def test_training_graph_fuses_only_region_ops():
+    def f(x, y):
+        return x.masked_fill(y > 0, 0.0) * 2 + 1
+    s = gpujit.jit.script(f)
+    x, y = gpujit.tensor(_X, requires_grad=True), gpujit.tensor(_Y)
+    out = _calls(s, x, y)
+    # torch 2.13: gt and masked_fill unfused outside, the region holds mul + add fused
+    kinds = [n.kind() for n in s.graph_for(x, y).nodes() if n.kind() != "prim::Constant"]
+    assert kinds == ["aten::gt", "aten::masked_fill", "prim::RequiresGradCheck", "prim::If"]
+    assert out.grad_fn.name().endswith("DifferentiableGraphBackward")
+    assert _names(out.grad_fn) == ["MaskedFillBackward0"]
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.where(_Y > 0, 0.0, 2.0), rtol=0)
+
+
+def test_where_of_a_number_records_op_by_op():
+    def f(x):
+        return gpujit.where(x > 0, x * 2, 0.5) + 1
+    s = gpujit.jit.script(f)
+    x = gpujit.tensor(_X, requires_grad=True)
+    out = _calls(s, x)
+    # torch 2.13: AddBackward1 -> WhereBackward0 -> (MulBackward1, None); nothing fused
+    assert _names(out.grad_fn) == ["WhereBackward0"]
+    assert _names(out.grad_fn.next_functions[0][0]) == ["MulBackward1", None]
+    assert "TensorExprGroup" not in str(s.graph_for(x))
+
+
+def test_region_printed_as_torch_prints_it():
+    def f(x, y):
+        return (x * y).sum() + (x + y).tanh().sum()
+    s = gpujit.jit.script(f)
+    x, y = gpujit.tensor(_X, requires_grad=True), gpujit.tensor(_Y, requires_grad=True)
+    _calls(s, x, y)
+    text = str(s.graph_for(x, y))
+    # each subgraph numbers its own groups from 0 and prints them right after it; input
+    # lines continue 6 spaces in
+    heads = [ln.split(" = ")[0] for ln in text.splitlines() if ln.startswith("with ")]
+    assert heads == ["with prim::DifferentiableGraph_0", "with prim::TensorExprGroup_0"]
+    assert "with prim::DifferentiableGraph_0 = graph(%x.1 : Tensor,\n      %y.1 : Tensor):" \
+        in text or "with prim::DifferentiableGraph_0 = graph(%y.1 : Tensor,\n      %x.1 : " \
+        "Tensor):" in text
+    from gpujit.ir.parser import parse_ir       # (the nested label read back as its own)
+    again = str(parse_ir(text))
+    assert again.count("with prim::TensorExprGroup_0") == 1
+    assert again.index("with prim::DifferentiableGraph_0") < \
+        again.index("with prim::TensorExprGroup_0")
