@@ -1,6 +1,6 @@
 """float32 erf as libm's erff (glibc 2.36's: fdlibm's algorithm, glibc's expf), bit for bit,
-in compiled loops (the first vectorized by LLVM), and the erf-form GELU of float32 in one
-pass over them.
+in compiled loops (the first vectorized by LLVM), and the erf-form GELU of float32 and its
+backward in one pass over them (each the same bits as its NumPy steps).
 
 eager's float32 erf was a numba ufunc of math.erf, which calls libm's erff per element
 (~15-130 ns a value: its exp path is slow), and the fused kernels call the same erff: the
