@@ -1,6 +1,6 @@
 """float32 erf as libm's erff (glibc 2.36's: fdlibm's algorithm, glibc's expf), bit for bit,
-in compiled loops (the first vectorized by LLVM), and the erf-form GELU of float32 in one
-pass over them.
+in compiled loops (the first vectorized by LLVM), and the erf-form GELU of float32 and its
+backward in one pass over them (each the same bits as its NumPy steps).
 
 eager's float32 erf was a numba ufunc of math.erf, which calls libm's erff per element
 (~15-130 ns a value: its exp path is slow), and the fused kernels call the same erff: the
@@ -214,52 +214,55 @@ def _far_values_py(xb, far, idx, xf):
 _far_values = njit(_far_values_py, inline="always", error_model="numpy")
 
 
+def _erf_block_py(ab, ob, far, idx, xf, yf):
+    """ob = erff(ab) for one block (scratch far, idx, xf, yf of _BLOCK values): the
+    vectorized loop for |x| < 1.25, then the block's other values, packed, in a second
+    loop. One compiled function the kernels below call (compiled once, not per kernel)."""
+    m = ab.shape[0]
+    for i in range(m):
+        v = ab[i]
+        ob[i] = _erff_near(v)
+        far[i] = not abs(v) < _F(1.25)
+    k = _far_values(ab, far, idx, xf)
+    for j in range(k):
+        yf[j] = _erff_rest(xf[j])
+    for j in range(k):
+        ob[idx[j]] = yf[j]
+
+
+_erf_block = njit(_erf_block_py, error_model="numpy")
+
+
 def _erf_into_py(x, out):
-    """out = erff(x), a block of values at a time (in the cache): the vectorized loop for
-    |x| < 1.25, then the block's other values, packed, in a second vectorized loop."""
+    """out = erff(x), a block of values at a time (in the cache)."""
     n = x.shape[0]
     far = np.empty(_BLOCK, np.bool_)
     idx = np.empty(_BLOCK, np.intp)
     xf = np.empty(_BLOCK, np.float32)
     yf = np.empty(_BLOCK, np.float32)
     for b in range(0, n, _BLOCK):
-        xb = x[b:b + _BLOCK]            # (views: indices from 0, which LLVM vectorizes)
-        ob = out[b:b + _BLOCK]
-        m = xb.shape[0]
-        for i in range(m):
-            v = xb[i]
-            ob[i] = _erff_near(v)
-            far[i] = not abs(v) < _F(1.25)
-        k = _far_values(xb, far, idx, xf)
-        for j in range(k):
-            yf[j] = _erff_rest(xf[j])
-        for j in range(k):
-            ob[idx[j]] = yf[j]
+        _erf_block(x[b:b + _BLOCK], out[b:b + _BLOCK], far, idx, xf, yf)
 
 
 def _gelu_into_py(x, out):
     """out = (0.5 x) (1 + erf(x * float32(M_SQRT1_2))), each step rounded to float32 (eager
-    GELU's NumPy steps, ops/activation.gelu), erf libm's erff; blocks as _erf_into."""
+    GELU's NumPy steps, ops/activation.gelu), erf libm's erff; by blocks."""
     n = x.shape[0]
     far = np.empty(_BLOCK, np.bool_)
     idx = np.empty(_BLOCK, np.intp)
     xf = np.empty(_BLOCK, np.float32)
     yf = np.empty(_BLOCK, np.float32)
+    ab = np.empty(_BLOCK, np.float32)
     for b in range(0, n, _BLOCK):
         xb = x[b:b + _BLOCK]
         ob = out[b:b + _BLOCK]
         m = xb.shape[0]
+        a = ab[:m]
         for i in range(m):
-            v = xb[i]
-            a = _F(v * _C)
-            ob[i] = _F(_F(_F(0.5) * v) * _F(_erff_near(a) + _ONE))
-            far[i] = not abs(a) < _F(1.25)
-        k = _far_values(xb, far, idx, xf)
-        for j in range(k):
-            v = xf[j]
-            yf[j] = _F(_F(_F(0.5) * v) * _F(_erff_rest(_F(v * _C)) + _ONE))
-        for j in range(k):
-            ob[idx[j]] = yf[j]
+            a[i] = _F(xb[i] * _C)
+        _erf_block(a, ob, far, idx, xf, yf)
+        for i in range(m):
+            ob[i] = _F(_F(_F(0.5) * xb[i]) * _F(ob[i] + _ONE))
 
 
 _GELU_BETA = _F(0.3989422804014327)     # M_2_SQRTPI * M_SQRT1_2 * 0.5, as float32
@@ -269,27 +272,23 @@ def _gelu_backward_into_py(g, x, e, out):
     """out = g * (x * pdf + cdf), the multiply-add through float64 (the exact product, the
     sum rounded to float64 then float32: fma.muladd32_via64), cdf = (erf(x * M_SQRT1_2) +
     1) * 0.5, pdf = e * kBeta (e = exp(-x^2 / 2) from NumPy's exp, given): each step as
-    ops/activation_backward's NumPy steps, erf libm's erff; blocks as _erf_into."""
+    ops/activation_backward's NumPy steps, erf libm's erff; by blocks."""
     n = x.shape[0]
     far = np.empty(_BLOCK, np.bool_)
     idx = np.empty(_BLOCK, np.intp)
     xf = np.empty(_BLOCK, np.float32)
     yf = np.empty(_BLOCK, np.float32)
+    ab = np.empty(_BLOCK, np.float32)
     for b in range(0, n, _BLOCK):
         xb = x[b:b + _BLOCK]
         ob = out[b:b + _BLOCK]
         gb = g[b:b + _BLOCK]
         eb = e[b:b + _BLOCK]
         m = xb.shape[0]
+        a = ab[:m]
         for i in range(m):
-            a = _F(xb[i] * _C)
-            ob[i] = _erff_near(a)
-            far[i] = not abs(a) < _F(1.25)
-        k = _far_values(xb, far, idx, xf)
-        for j in range(k):
-            yf[j] = _erff_rest(_F(xf[j] * _C))
-        for j in range(k):
-            ob[idx[j]] = yf[j]
+            a[i] = _F(xb[i] * _C)
+        _erf_block(a, ob, far, idx, xf, yf)
         for i in range(m):
             cdf = _F(_F(ob[i] + _ONE) * _F(0.5))
             pdf = _F(eb[i] * _GELU_BETA)
