@@ -1744,7 +1744,8 @@ class _Exits:
                 break
             if nxt is None:
                 break
-            k = block.nodes.index(nxt)
+            k = k + 1 if k + 1 < len(block.nodes) and block.nodes[k + 1] is nxt else \
+                block.nodes.index(nxt)
         if self.target is block:
             st = self.status(pair)
             if st == _MIGHT:
