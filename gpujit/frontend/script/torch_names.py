@@ -980,6 +980,11 @@ class _Replay:
             except _Abort:
                 return v
             return self.insert(kind, (v,), 1, g=rec.node).outputs[0]
+        if isinstance(f, ast.Name) and f.id in ("len", "min", "max") and \
+                f.id not in self.fn.__globals__ and not e.keywords and \
+                self.find_var_silent(f.id) is None:
+            # builtins: one op on the arguments (aten::len, prim::min / prim::max)
+            return self.call_node(e, [self.expr(a) for a in e.args], {})
         if not isinstance(f, ast.Attribute):
             raise _Abort("call of a name")
         if self.is_self(f.value):
