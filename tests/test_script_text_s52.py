@@ -134,6 +134,11 @@ def comprehension(x, xs: List[int]):
     return ys[-1] + zs[0]
 
 
+def builtins_len_max(x, xs: List[int], n: int):
+    k = len(xs)
+    return x * max(n, k) + min(n, 2)
+
+
 def optional_return(x, y: Optional[torch.Tensor]):
     if y is None:
         return x
@@ -187,7 +192,7 @@ def optional_default(x, k: Optional[int] = None):
 _FNS = {f.__name__: f for f in (ret_in_if, breaks, continues, raises, asserts,
                                  returns_in_loop, returns_in_while, returns_none, early,
                                  defined_where_not_returned, raise_in_loop, tuple_returns, list_loop,
-                                 comprehension,
+                                 comprehension, builtins_len_max,
                                  optional_return, optional_update, and_or, negated,
                                  scripting_only, assert_present, ternary_optional,
                                  optional_default)}
@@ -457,6 +462,13 @@ def test_comprehension_names_and_values():
     assert "ComprehensionScope" not in text
     x = np.ones(2, np.float32)
     np.testing.assert_allclose(s(_t(x), [3, 4, 5]).numpy(), comprehension(x, [3, 4, 5]))
+
+
+def test_builtin_calls_names():
+    text = _bare(str(torch.jit.script(builtins_len_max).graph))
+    # torch 2.13's numbers: aten::len, prim::max / prim::min of the values
+    assert "%k.1 : int = aten::len(%xs.1)" in text
+    assert "prim::max(%n.1, %k.1)" in text and "prim::min(%n.1, %" in text
 
 
 def test_optional_refinements_compute_as_python():

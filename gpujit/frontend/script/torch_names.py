@@ -980,6 +980,11 @@ class _Replay:
             except _Abort:
                 return v
             return self.insert(kind, (v,), 1, g=rec.node).outputs[0]
+        if isinstance(f, ast.Name) and f.id in ("len", "min", "max") and \
+                f.id not in self.fn.__globals__ and not e.keywords and \
+                self.find_var_silent(f.id) is None:
+            # builtins: one op on the arguments (aten::len, prim::min / prim::max)
+            return self.call_node(e, [self.expr(a) for a in e.args], {})
         if not isinstance(f, ast.Attribute):
             raise _Abort("call of a name")
         if self.is_self(f.value):
@@ -1744,7 +1749,8 @@ class _Exits:
                 break
             if nxt is None:
                 break
-            k = block.nodes.index(nxt)
+            k = k + 1 if k + 1 < len(block.nodes) and block.nodes[k + 1] is nxt else \
+                block.nodes.index(nxt)
         if self.target is block:
             st = self.status(pair)
             if st == _MIGHT:
