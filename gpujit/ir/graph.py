@@ -324,6 +324,25 @@ class Block(BlockCNames):
 _SUFFIX = re.compile(r"^(.*)\.(\d+)$")
 
 
+def displaced_name(name, taken, last):
+    """The name Value::setDebugName gives the value that held `name` when another takes
+    it: `base.N`, N past `name`'s own suffix and past the last N given for that base
+    (last: base -> next N, updated), the first not in `taken`. The IR's graphs and the
+    script frontend's model of torch's names (frontend/script/torch_names.py) both use it."""
+    m = _SUFFIX.match(name)
+    base, k = (m.group(1), int(m.group(2))) if m else (name, 1)
+    prev = last.get(base)
+    if prev is not None:
+        k = max(k, prev + 1)
+    while True:
+        cand = f"{base}.{k}"
+        k += 1
+        if cand not in taken:
+            break
+    last[base] = k
+    return cand
+
+
 class Graph(GraphCNames):
     # how many of the last inputs are keyword-only parameters (`def f(a, *, b)`: 1); calls
     # from Python and from scripted code pass them by name only
@@ -388,18 +407,7 @@ class Graph(GraphCNames):
         `%x` and the older ones `%x.1`, `%x.3` (the tracer's names of a reassigned local)."""
         old = self._names.get(name)
         if old is not None and old is not v:
-            m = _SUFFIX.match(name)
-            base, k = (m.group(1), int(m.group(2))) if m else (name, 1)
-            last = self._taken.get(base)
-            if last is not None:
-                k = max(k, last + 1)
-            while True:
-                cand = f"{base}.{k}"
-                k += 1
-                if cand not in self._names:
-                    break
-            self._taken[base] = k
-            self._rename(old, cand)
+            self._rename(old, displaced_name(name, self._names, self._taken))
         self._rename(v, name)
 
     def _forget(self, v: Value):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import math
 
+from ...ir.graph import displaced_name
 
 __all__ = ["name_like_torch", "snapshot"]
 
@@ -203,20 +204,7 @@ class _Replay:
             return
         old = self.names.get(name)
         if old is not None and old is not v:
-            suffix, base = 1, name
-            dot = name.rfind(".")
-            if dot != -1 and dot + 1 != len(name) and name[dot + 1:].isdigit():
-                suffix, base = int(name[dot + 1:]), name[:dot]
-            last = self.suffix.get(base)
-            if last is not None:
-                suffix = max(suffix, last + 1)
-            while True:
-                rep = f"{base}.{suffix}"
-                suffix += 1
-                if rep not in self.names:
-                    break
-            self.suffix[base] = suffix
-            self.set_name(old, rep)
+            self.set_name(old, displaced_name(name, self.names, self.suffix))
         self.names[name] = v
         v.name = name
 
