@@ -76,6 +76,10 @@ _SIMPLE = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "str": T.STR, "NoneTy
 _SIMPLE["complex"] = T.COMPLEX      # (a Python complex: `%c : complex`, `complex[]`)
 
 
+_SPACE_NL = re.compile(r"[ \t\r\n]*")
+_SPACE = re.compile(r"[ \t]*")
+
+
 class _Cursor:
     def __init__(self, text):
         self.s = text
@@ -90,17 +94,22 @@ class _Cursor:
                            self.s, self.i if pos is None else pos, length, torch_msg)
 
     def ws(self, newlines=True):
-        chars = " \t\r\n" if newlines else " \t"
-        while self.i < len(self.s) and self.s[self.i] in chars:
-            self.i += 1
+        s, i = self.s, self.i
+        if i < len(s) and s[i] in " \t\r\n":
+            self.i = (_SPACE_NL if newlines else _SPACE).match(s, i).end()
 
     def at(self, lit):
-        self.ws()
-        return self.s.startswith(lit, self.i)
+        s, i = self.s, self.i
+        if i < len(s) and s[i] in " \t\r\n":
+            self.i = i = _SPACE_NL.match(s, i).end()
+        return s.startswith(lit, i)
 
     def eat(self, lit):
-        if self.at(lit):
-            self.i += len(lit)
+        s, i = self.s, self.i
+        if i < len(s) and s[i] in " \t\r\n":
+            self.i = i = _SPACE_NL.match(s, i).end()
+        if s.startswith(lit, i):
+            self.i = i + len(lit)
             return True
         return False
 
@@ -109,8 +118,10 @@ class _Cursor:
             self.error(f"expected {lit!r}")
 
     def match(self, rx, what):
-        self.ws()
-        m = rx.match(self.s, self.i)
+        s, i = self.s, self.i
+        if i < len(s) and s[i] in " \t\r\n":
+            self.i = i = _SPACE_NL.match(s, i).end()
+        m = rx.match(s, i)
         if not m:
             self.error(f"expected {what}")
         self.i = m.end()

@@ -29,6 +29,7 @@ from ...passes.cleanup import run_cleanup_passes
 from ...passes.canonicalize_loops import canonicalize_modified_loops
 from ...passes.raise_exits import transform_raise_exits
 from .statements import WIDENING_CAST
+from . import sources
 from .errors import FrontendError, NotSupportedError
 from .calls import describe_type
 from .function_calls import as_int_coded
@@ -68,7 +69,7 @@ class FunctionSource:
 
     def __init__(self, fn):
         try:
-            lines, start = inspect.getsourcelines(fn)
+            lines, start = sources.getsourcelines(fn)
         except (OSError, TypeError) as e:
             raise FrontendError(f"cannot script {getattr(fn, '__name__', fn)!r}: its source "
                                 f"is not available ({e})",

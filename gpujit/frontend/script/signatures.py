@@ -12,6 +12,7 @@ import weakref
 
 from ...ir import types as T
 from ...ir.graph import SourceRange
+from . import sources
 from .errors import FrontendError
 from .types import (_Resolver, annotation_broadcast, annotation_expr_type, annotation_type,
                     value_matches_type)
@@ -302,7 +303,7 @@ class _FunctionSource:
     @classmethod
     def of(cls, fn):
         try:
-            lines, first = inspect.getsourcelines(fn)
+            lines, first = sources.getsourcelines(fn)
         except (OSError, TypeError):
             return None
         text = "".join(lines)

@@ -1,0 +1,33 @@
+"""The source lines of the functions scripting reads, once per function.
+
+Scripting asks for a function's lines several times (its signature, its body, again for
+each module that calls it, and again when a saved module is loaded and compiled back), and
+`inspect.getsourcelines` tokenizes the file from the function's first line each time to
+find where the function ends (~2 ms for a 30-line function). The lines are kept per code
+object (weakly: a function that goes away takes its entry with it); a function whose
+source is unavailable raises each time, as inspect does."""
+from __future__ import annotations
+
+import inspect
+import weakref
+
+_LINES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _code_of(fn):
+    fn = inspect.unwrap(fn) if callable(fn) else fn
+    fn = getattr(fn, "__func__", fn)
+    return getattr(fn, "__code__", None)
+
+
+def getsourcelines(fn):
+    """inspect.getsourcelines(fn) for a function or method: (a new list of its lines, the
+    first line's number); OSError / TypeError as inspect raises them."""
+    code = _code_of(fn)
+    hit = _LINES.get(code) if code is not None else None
+    if hit is None:
+        lines, first = inspect.getsourcelines(fn)
+        hit = (tuple(lines), first)
+        if code is not None:
+            _LINES[code] = hit
+    return list(hit[0]), hit[1]
