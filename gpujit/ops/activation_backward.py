@@ -34,7 +34,17 @@ def _one_minus_square(xp, y):
     if y.dtype == _np.float64:
         return _fma.fma64(-y, y, _np.float64(1.0), xp)
     r = y.astype(_np.float64)
+    if r.ndim:      # (in place in the float64 copy: one temporary where there were three)
+        xp.multiply(r, r, out=r)
+        return xp.subtract(1.0, r, out=r).astype(_np.float32)
     return (1.0 - r * r).astype(_np.float32)
+
+
+def _times(xp, g, t):
+    """g * t, written into t (a fresh array) where the product has t's shape and dtype."""
+    if getattr(t, "ndim", 0) and t.shape == g.shape and t.dtype == g.dtype:
+        return xp.multiply(g, t, out=t)
+    return g * t
 
 
 @op("aten::tanh_backward(Tensor grad_output, Tensor output) -> Tensor", **_BACKWARD,
@@ -45,7 +55,7 @@ def tanh_backward(xp, grad_output, output):
     if output.dtype == _np.float16:         # in float, rounded once
         t = _one_minus_square(xp, output.astype(_np.float32))
         return (grad_output.astype(_np.float32) * t).astype(_np.float16)
-    return grad_output * _one_minus_square(xp, output)
+    return _times(xp, grad_output, _one_minus_square(xp, output))
 
 
 def _tanh_backward_expression(form):
@@ -67,8 +77,13 @@ tanh_backward.op.scalar_for = _tanh_backward_expression
 def sigmoid_backward(xp, grad_output, output):
     if output.dtype.kind == "c":        # (ATen's complex kernel: a * conj((1 - b) * b))
         return grad_output * xp.conj((1 - output) * output)
-    # (float16 too: each step rounded to half, as torch 2.13's CPU kernel)
-    return grad_output * (1 - output) * output
+    # (float16 too: each step rounded to half, as torch 2.13's CPU kernel; the products
+    # written into the fresh 1 - output where the shapes allow)
+    t = 1 - output
+    if getattr(t, "ndim", 0) and t.shape == grad_output.shape and t.dtype == grad_output.dtype:
+        xp.multiply(grad_output, t, out=t)
+        return xp.multiply(t, output, out=t)
+    return grad_output * t * output
 
 
 def _sigmoid_backward_expression(form):
