@@ -158,3 +158,37 @@ def test_against_torch_bits():
         want = getattr(ref.ops.aten, f + "_backward")(ref.tensor(g), y).numpy()
         got = getattr(torch.ops.aten, f + "_backward")(torch.tensor(g), torch.tensor(y.numpy()))
         assert got.numpy().tobytes() == want.tobytes(), f
+
+
+def test_index_by_long_tensor():
+    x = torch.arange(12.).reshape(4, 3)
+    r = x[torch.tensor([2, -1, 0])]
+    assert r.tolist() == [[6., 7., 8.], [9., 10., 11.], [0., 1., 2.]]
+    assert r.stride() == (3, 1) and r.is_contiguous()
+    r = x[torch.tensor([[1, 2], [3, -1]])]
+    assert tuple(r.shape) == (2, 2, 3) and r.stride() == (6, 3, 1)
+    assert x.t()[torch.tensor([1, 0])].stride() == (4, 1)
+    assert x[torch.tensor([[1], [2]])].stride() == (3, 3, 1)
+    # out of bounds: PyTorch's words (NumPy's own refusal replaced), nothing written
+    for i, msg in (([0, 5], "index 5 is out of bounds for dimension 0 with size 4"),
+                   ([-5, 1], "index -5 is out of bounds for dimension 0 with size 4")):
+        with pytest.raises(IndexError, match=msg):
+            x[torch.tensor(i)]
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with "
+                                         "size 3"):
+        x[:, torch.tensor([3])]
+    # (torch 2.13's words: the dim is the index array's position)
+    with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 1 with "
+                                         "size 3"):
+        x[torch.tensor([1, 1]), torch.tensor([0, 5])]
+    with pytest.raises(IndexError, match="index 9 is out of bounds for dimension 0 with "
+                                         "size 4"):
+        x[torch.tensor([1, 9]), torch.tensor([0, 5])]
+    with pytest.raises(IndexError, match="shape mismatch"):
+        x[torch.tensor([1, 1]), torch.tensor([0, 1, 5])]
+    w = torch.randn(5, 3, requires_grad=True)
+    i = torch.tensor([1, 1, 4])
+    y = w[i]
+    assert y.grad_fn.name() == "IndexBackward0"
+    y.sum().backward()
+    assert w.grad.tolist() == [[0.] * 3, [2.] * 3, [0.] * 3, [0.] * 3, [1.] * 3]
