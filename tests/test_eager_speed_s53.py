@@ -192,3 +192,39 @@ def test_index_by_long_tensor():
     assert y.grad_fn.name() == "IndexBackward0"
     y.sum().backward()
     assert w.grad.tolist() == [[0.] * 3, [2.] * 3, [0.] * 3, [0.] * 3, [1.] * 3]
+
+
+def _muladd32(a, b, c):
+    # the float64 sum of the exact product, rounded to float32 (the kernels' contraction)
+    return (a.astype(np.float64) * b + c).astype(np.float32)
+
+
+def test_silu_gelu_tanh_backward_bits():
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((6, 9)) * 3).astype(np.float32)
+    g = rng.standard_normal((6, 9)).astype(np.float32)
+    f32 = np.float32
+    s = f32(1) / (np.exp(-x) + f32(1))
+    ref = g * s * _muladd32(x, f32(1) - s, f32(1))
+    got = torch.ops.aten.silu_backward(torch.tensor(g), torch.tensor(x)).numpy()
+    assert got.tobytes() == ref.tobytes()
+    # a broadcast gradient: the products cannot go into the temporaries
+    gb = np.stack([g, -g])
+    got = torch.ops.aten.silu_backward(torch.tensor(gb), torch.tensor(x)).numpy()
+    assert got.tobytes() == np.stack([ref, (-g) * s * _muladd32(x, f32(1) - s, f32(1))]).tobytes()
+    # gelu (tanh): the same steps as ATen's GeluBackwardKernelImpl, NumPy's float32 tanh
+    xt = torch.tensor(x, requires_grad=True)
+    F.gelu(xt, approximate="tanh").backward(torch.tensor(g))
+    beta, kappa = 0.7978845608028654, 0.044715
+    with np.errstate(all="ignore"):
+        t = torch.tanh(torch.tensor((x * x * x * kappa + x) * beta)).numpy()
+    left = (t + 1) * 0.5
+    inner = _muladd32(x * x, f32(3) * f32(kappa), f32(1)) * beta
+    right = x * 0.5 * _muladd32(-t, t, f32(1)) * inner
+    assert xt.grad.numpy().tobytes() == (g * (left + right)).tobytes()
+    # 0-dim inputs keep their own path
+    x0 = torch.tensor(0.5, requires_grad=True)
+    F.silu(x0).backward()
+    F.gelu(x0, approximate="tanh").backward()
+    # (torch 2.13: 0.7399612069129944 + 0.8673698902130127)
+    assert abs(x0.grad.item() - (0.7399612069129944 + 0.8673698902130127)) < 1e-6
