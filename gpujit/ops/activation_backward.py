@@ -34,7 +34,17 @@ def _one_minus_square(xp, y):
     if y.dtype == _np.float64:
         return _fma.fma64(-y, y, _np.float64(1.0), xp)
     r = y.astype(_np.float64)
+    if r.ndim:      # (in place in the float64 copy: one temporary where there were three)
+        xp.multiply(r, r, out=r)
+        return xp.subtract(1.0, r, out=r).astype(_np.float32)
     return (1.0 - r * r).astype(_np.float32)
+
+
+def _times(xp, g, t):
+    """g * t, written into t (a fresh array) where the product has t's shape and dtype."""
+    if getattr(t, "ndim", 0) and t.shape == g.shape and t.dtype == g.dtype:
+        return xp.multiply(g, t, out=t)
+    return g * t
 
 
 @op("aten::tanh_backward(Tensor grad_output, Tensor output) -> Tensor", **_BACKWARD,
@@ -45,7 +55,7 @@ def tanh_backward(xp, grad_output, output):
     if output.dtype == _np.float16:         # in float, rounded once
         t = _one_minus_square(xp, output.astype(_np.float32))
         return (grad_output.astype(_np.float32) * t).astype(_np.float16)
-    return grad_output * _one_minus_square(xp, output)
+    return _times(xp, grad_output, _one_minus_square(xp, output))
 
 
 def _tanh_backward_expression(form):
@@ -67,8 +77,13 @@ tanh_backward.op.scalar_for = _tanh_backward_expression
 def sigmoid_backward(xp, grad_output, output):
     if output.dtype.kind == "c":        # (ATen's complex kernel: a * conj((1 - b) * b))
         return grad_output * xp.conj((1 - output) * output)
-    # (float16 too: each step rounded to half, as torch 2.13's CPU kernel)
-    return grad_output * (1 - output) * output
+    # (float16 too: each step rounded to half, as torch 2.13's CPU kernel; the products
+    # written into the fresh 1 - output where the shapes allow)
+    t = 1 - output
+    if getattr(t, "ndim", 0) and t.shape == grad_output.shape and t.dtype == grad_output.dtype:
+        xp.multiply(grad_output, t, out=t)
+        return xp.multiply(t, output, out=t)
+    return grad_output * t * output
 
 
 def _sigmoid_backward_expression(form):
@@ -161,8 +176,13 @@ def _fma_xp(xp, a, b, c):
 
 
 def _sigmoid_xp(xp, x):
-    # the kernels' 1 / (1 + exp(-x))
-    return 1 / (xp.exp(-x) + 1)
+    # the kernels' 1 / (1 + exp(-x)) (in one temporary where x is an array)
+    if not getattr(x, "ndim", 0):
+        return 1 / (xp.exp(-x) + 1)
+    e = xp.negative(x)
+    xp.exp(e, out=e)
+    xp.add(e, 1, out=e)
+    return xp.divide(1, e, out=e)
 
 
 def _in_float(body):
@@ -195,11 +215,30 @@ def _gelu_backward_body(xp, grad_output, self, approximate="none"):
         # kBeta * (1 + 3 * kKappa * x * x)), t = tanh(kBeta * (x + kKappa * x^3))
         from .pointwise_math import tanh
         x_sq = x * x
-        t = tanh(xp, (x * x * x * _GELU_KAPPA + x) * _GELU_TANH_BETA)
-        left = (t + 1) * 0.5
-        inner = _fma_xp(xp, x_sq, _three_kappa(x.dtype), 1) * _GELU_TANH_BETA
-        right = x * 0.5 * _fma_xp(xp, -t, t, 1) * inner
-        return grad_output * (left + right)
+        if not x.ndim:
+            t = tanh(xp, (x * x * x * _GELU_KAPPA + x) * _GELU_TANH_BETA)
+            left = (t + 1) * 0.5
+            inner = _fma_xp(xp, x_sq, _three_kappa(x.dtype), 1) * _GELU_TANH_BETA
+            right = x * 0.5 * _fma_xp(xp, -t, t, 1) * inner
+            return grad_output * (left + right)
+        # (the same ufuncs in the same order, each step written into a temporary of its
+        # own: 6 arrays where there were 16)
+        u = xp.multiply(x_sq, x)
+        xp.multiply(u, _GELU_KAPPA, out=u)
+        xp.add(u, x, out=u)
+        xp.multiply(u, _GELU_TANH_BETA, out=u)
+        t = tanh(xp, u)
+        left = xp.add(t, 1, out=u)
+        xp.multiply(left, 0.5, out=left)
+        inner = _fma_xp(xp, x_sq, _three_kappa(x.dtype), 1)
+        xp.multiply(inner, _GELU_TANH_BETA, out=inner)
+        right = xp.multiply(x, 0.5, out=x_sq)
+        xp.multiply(right, _fma_xp(xp, xp.negative(t), t, 1), out=right)
+        xp.multiply(right, inner, out=right)
+        xp.add(left, right, out=left)
+        if left.shape == grad_output.shape and left.dtype == grad_output.dtype:
+            return xp.multiply(grad_output, left, out=left)
+        return grad_output * left
     # dy * (cdf + x * pdf): cdf = 0.5 * (1 + erf(x * M_SQRT1_2)), pdf = kBeta * exp(-x^2 / 2)
     from .pointwise_math import erf
     if x.ndim == 0:
@@ -280,7 +319,11 @@ def silu_backward(xp, grad_output, self):
 def _silu_backward_body(xp, grad_output, x):
     # silu_backward_kernel: dy * sigmoid * (1 + x * (1 - sigmoid))
     s = _sigmoid_xp(xp, x)
-    return grad_output * s * _fma_xp(xp, x, 1 - s, 1)
+    f = _fma_xp(xp, x, 1 - s, 1)
+    if getattr(s, "ndim", 0) and s.shape == grad_output.shape and s.dtype == grad_output.dtype:
+        xp.multiply(grad_output, s, out=s)
+        return xp.multiply(s, f, out=s)
+    return grad_output * s * f
 
 
 def _silu_backward_expression(form):

@@ -92,7 +92,7 @@ def _byte_mask(i):
 _EMPTY_DIM_MSG = "index is out of bounds for dimension with size 0"
 
 
-def _check_index_values(xp, shape, idx):
+def _check_index_values(xp, shape, idx, bounds=True):
     """PyTorch's checks of an advanced index's arrays against the indexed shape, before
     any element is read or written: bool masks' shapes, the index arrays' broadcast, then
     every integer index in [-size, size) of the dim it indexes (bounds.check_many: CuPy
@@ -115,7 +115,7 @@ def _check_index_values(xp, shape, idx):
             j += i.ndim
             continue
         shapes.append(tuple(i.shape))
-        if axis < len(shape):
+        if bounds and axis < len(shape):
             checks.append(_bounds.Check(i, shape[axis], j, IndexError, _EMPTY_DIM_MSG if
                                         shape[axis] == 0 else _bounds.DEFAULT_MSG, True))
         axis += 1
@@ -132,13 +132,23 @@ def _check_index_values(xp, shape, idx):
     function=False, meta=_index_meta, cross_device="indices")
 def index(xp, self, indices):
     idx = _check_index_arrays(self, indices)
-    _check_index_values(xp, self.shape, idx)
+    # (NumPy refuses an out-of-bounds index itself before reading anything: the bounds
+    # are checked there only when it does, for PyTorch's words; CuPy would wrap around)
+    _check_index_values(xp, self.shape, idx, bounds=xp is not np)
     try:
         r = self[idx]
     except IndexError as e:
+        if xp is np:
+            _check_index_values(xp, self.shape, idx)
         raise IndexError(f"index out of range: {e}") from None
     if r.ndim < 2 or r.size < 2:
         return r
+    if len(idx) == 1 and idx[0].dtype != np.bool_ and idx[0].ndim and \
+            self.flags.c_contiguous and idx[0].flags.c_contiguous and \
+            r.flags.c_contiguous:
+        # (x[i] of a C-contiguous x by one C-contiguous integer index: the indexed dims
+        # lead, laid out as the index is, the rest as x is: C order, NumPy's result)
+        return _mf.c_layout(xp, r)
     return _index_layout(xp, r, self, idx)
 
 
@@ -497,6 +507,11 @@ def getitem(t, index):
                     res = _slice(res, d, item)      # (a full slice: res itself)
                     d += 1
             return OPS["aten::alias"].public(t) if res is t else res
+    if ti is _reg._Tensor and index._dtype is _dt.int64 and index._data.ndim and \
+            t._data.ndim:
+        # x[i] by one long tensor (an embedding's rows, a batch's picks): _decompose's
+        # answer, [i], without its scans
+        return OPS["aten::index.Tensor"].public(t, [index])
     res, indices = _decompose(t, index)
     if indices is not None:
         res = OPS["aten::index.Tensor"].public(res, indices)

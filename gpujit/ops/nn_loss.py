@@ -406,7 +406,11 @@ def _mse_grad_raw(xp, grad, self, target, reduction):
     elif grad.shape != d.shape:
         if grad.ndim:
             return NotImplemented
-    g = xp.multiply(xp.multiply(d, 2), pe)
+    if d.ndim and pe.shape in ((), d.shape):
+        # (d is fresh: the products written into it, the same values)
+        g = xp.multiply(xp.multiply(d, 2, out=d), pe, out=d)
+    else:
+        g = xp.multiply(xp.multiply(d, 2), pe)
     return g, xp.negative(g)
 
 

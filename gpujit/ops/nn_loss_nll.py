@@ -71,24 +71,17 @@ def _nll(xp, logp, target, weight, reduction, ignore_index, out_dtype):
     t = t.astype(np.int64, copy=False)
     if xp is np and weight is None and t.size and ignore_index < 0 and \
             reduction_name(reduction) != "none":
-        lo, hi = int(t.min()), int(t.max())
-        if lo >= 0 and hi < c:
+        tf = t.reshape(-1)
+        n = tf.size
+        # (every target a class: as unsigned, a negative target is beyond any class count;
+        # one reduction where min() and max() were two)
+        if int(tf.view(np.uint64).max()) < c:
             # (the common case: every target a class, none ignored, no weights; the same
             # cascade sum as _nll_cascade's, without its masks and index lists)
             dt = np.dtype(out_dtype)
-            tf = t.reshape(-1)
-            n = tf.size
             with np.errstate(over="ignore", invalid="ignore"):
                 vals = -lp.reshape(-1, c)[np.arange(n), tf].astype(dt, copy=False)
-                power = max(4, (n - 1).bit_length() // _CASCADE_LEVELS if n > 1 else 0)
-                if n <= 1 << power:
-                    # (_cascade_sum_all of one run: the values after the first added in
-                    # order from 0, then the first, each sum from 0: -0. made 0.)
-                    z = dt.type(0)
-                    loss = z + (np.add.accumulate(vals[1:])[-1] + z) if n > 1 else z
-                    loss = loss + (vals[0] + z)
-                else:
-                    loss = _cascade_sum_all(vals[:, None], 1 << power, dt)[0]
+                loss = _cascade_total(vals, dt)
                 if reduction_name(reduction) == "mean":
                     loss = loss / dt.type(n)
             return np.asarray(loss, dt)
@@ -183,6 +176,32 @@ def _cascade_sum(idx, vals, numiter, dt):
         for r in residual:
             total = total + r
     return total
+
+
+def _cascade_total(vals, dt):
+    """_cascade_sum_all of the 1-D vals (every index holds a value), the sum alone. Up to
+    step ** 2 values (all but huge batches) written out: level 0's runs of step values
+    after index 0 (whose value ends a run of its own and passes up to the last level),
+    each summed from 0 in order, and its residual run; level 1 adds those run sums from 0
+    in order (no index below step ** 2 but 0 ends one of its runs); the total is the
+    levels' residuals added from 0: ((0 + level 0's) + level 1's) + vals[0]."""
+    n = vals.shape[0]
+    z = dt.type(0)
+    power = max(4, (n - 1).bit_length() // _CASCADE_LEVELS if n > 1 else 0)
+    step = 1 << power
+    if n <= step:
+        # (one run: the values after the first added in order from 0, then the first)
+        loss = z + (np.add.accumulate(vals[1:])[-1] + z) if n > 1 else z
+        return loss + (vals[0] + z)
+    if n > step * step:
+        return _cascade_sum_all(vals[:, None], step, dt)[0]
+    ends = (n - 1) // step
+    acc = np.add.accumulate(vals[1:1 + ends * step].reshape(ends, step), axis=1)
+    level1 = acc[:, -1] + z
+    tail = vals[1 + ends * step:]
+    loss = z + (np.add.accumulate(tail)[-1] + z) if tail.shape[0] else z + z
+    loss = loss + (np.add.accumulate(level1)[-1] + z)
+    return loss + (vals[0] + z)
 
 
 def _run_sums(v, run):
@@ -776,6 +795,15 @@ def _nll_grad_raw(xp, grad, self, target, weight, reduction, ignore_index, resul
     if red == "none":
         return NotImplemented
     t = target.astype(np.int64, copy=False)
+    n, c = self.shape
+    if xp is np and not 0 <= ignore_index < c and n and n < 1 << 24 and \
+            int(t.view(np.uint64).max()) < c:
+        # (no target ignored, every one a class: the weights are ones, their sum n; the
+        # same values without the masks)
+        s = xp.true_divide(grad, self.dtype.type(n)) if red == "mean" else grad
+        g = xp.zeros(self.shape, self.dtype)
+        g[xp.arange(n), t] = xp.negative(s)
+        return g, None, None
     ignored = t == ignore_index
     tc = xp.where(ignored, 0, t)
     w = xp.ones(t.shape, self.dtype)

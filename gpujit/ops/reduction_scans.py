@@ -81,6 +81,17 @@ def _softmax_dtype(self_dtype, dtype, name, shape, dim):
     return d
 
 
+_SOFTMAX_KERNELS: list = []     # [ops._softmax_kernel] once loaded (it imports numba)
+
+
+def _softmax_kernels():
+    # (imported at the first softmax, not with gpujit; then read from the list: an import
+    # statement cost ~1 us a call)
+    from . import _softmax_kernel
+    _SOFTMAX_KERNELS[:] = [_softmax_kernel]
+    return _softmax_kernel
+
+
 def _softmax(xp, a, dim, dtype, log):
     d = wrap_dim(dim, a.ndim)
     out = _softmax_dtype(_dt._FROM_NP[a.dtype], dtype, "log_softmax" if log else "softmax",
@@ -96,7 +107,7 @@ def _softmax(xp, a, dim, dtype, log):
         return x.reshape(a.shape).astype(out)
     if xp is np and out == _F32 and d == x.ndim - 1:
         # ATen's float32 last-dim kernels, bit for bit (ops/_softmax_kernel.py)
-        from . import _softmax_kernel as _K
+        _K = _SOFTMAX_KERNELS[0] if _SOFTMAX_KERNELS else _softmax_kernels()
         x2 = _K.lastdim_2d(x)
         y = np.empty(x2.shape, np.float32)
         _K.softmax_lastdim(x2, y, _K.LANES, log)
@@ -188,7 +199,7 @@ def _lastdim_kernel_array(g, r, dim, log):
             or r.dtype != np.float32 or not g.ndim or not g.size or g.shape != r.shape \
             or wrap_dim(dim, g.ndim) != g.ndim - 1:
         return None
-    from . import _softmax_kernel as _K
+    _K = _SOFTMAX_KERNELS[0] if _SOFTMAX_KERNELS else _softmax_kernels()
     g2 = _K.lastdim_2d(g)
     out = np.empty(g2.shape, np.float32)
     _K.softmax_backward_lastdim(g2, _K.lastdim_2d(r), out, _K.LANES, log)
