@@ -45,12 +45,28 @@ def show_regions(flag=None):
     return prev
 
 
-def _regions(plan):
+class _DirectRegion:
+    """A plan's one group that is the whole graph and one region (its runner's
+    region_slots, graph_autodiff._direct_region), as _show reads a region."""
+
+    def __init__(self, steps, inputs):
+        self.steps = steps
+        self.sub = self
+        self.inputs = inputs
+
+
+def _regions(plan, exe_graph=None):
     """The GraphDiffs of a recording plan: its whole-graph one, or its kind-10 steps
     (those in If branches and Loop bodies too), in order."""
     whole = plan[7] if len(plan) > 7 else None
     if whole is not None:
         return [whole]
+    direct = plan[6]
+    if direct is not None:
+        slots = getattr(direct, "region_slots", None)
+        if slots is None or exe_graph is None:
+            return []
+        return [_DirectRegion(plan[4], [exe_graph.inputs[s] for s in slots])]
     out = []
 
     def walk(steps):
@@ -73,7 +89,7 @@ def with_regions(shown, exe_graph, plan):
     prim::DifferentiableGraph; shown itself."""
     if plan is None:
         return shown
-    regions = _regions(plan)
+    regions = _regions(plan, exe_graph)
     if not regions:
         return shown
     # the shown graph's Values and nodes by the exe graph's Value numbers (a copy keeps them)
@@ -129,7 +145,10 @@ def _show(g, exe_graph, region, by_unique, producer):
                 made.update(b.inputs)
     # inputs: the region's, in merge order, then what else its nodes read from outside
     ins = []
+    lists = getattr(region, "list_inputs", None) or {}
     for v in list(region.sub.inputs):
+        # (a list a cat / stack reads: torch's region takes the Tensor[] whole)
+        v = lists.get(v, v)
         w = by_unique.get(v.unique) if v.node.graph is exe_graph else None
         if w is not None and w not in made and w not in ins:
             ins.append(w)
@@ -163,6 +182,7 @@ def _show(g, exe_graph, region, by_unique, producer):
         sub.block.append(clone_node(n, sub, vmap, keep_names=True))
     for v in outs:
         sub.register_output(vmap[v])
+    _as_forward(sub)
     last = nodes[-1]
     dg = Node(g, "prim::DifferentiableGraph", {SUBGRAPH_ATTR: sub})
     for v in ins:
@@ -194,6 +214,44 @@ def _show(g, exe_graph, region, by_unique, producer):
     return True
 
 
+def _no_grad(t):
+    if isinstance(t, T.TensorType) and t.requires_grad:
+        return t.with_(requires_grad=False)
+    return t
+
+
+def _as_forward(sub):
+    """The region's subgraph typed as torch prints a DifferentiableGraph's forward: its
+    inputs plain Tensors, every value (a fusion group's and its guard's types too) with
+    requires_grad=0 (the forward runs without recording)."""
+    for v in sub.inputs:
+        if isinstance(v.type, T.TensorType):
+            v.type = T.TENSOR
+    _strip_block(sub.block)
+
+
+def _strip_block(block):
+    for n in block.nodes:
+        for v in n.outputs:
+            v.type = _no_grad(v.type)
+        types = n.attrs.get("types")
+        if type(types) is list and any(isinstance(t, T.TensorType) for t in types):
+            n.attrs = dict(n.attrs)
+            n.attrs["types"] = [_no_grad(t) for t in types]
+        g = n.attrs.get(SUBGRAPH_ATTR)
+        if g is not None:
+            g = g.copy()            # (the executable's stays as it is)
+            n.attrs = dict(n.attrs)
+            n.attrs[SUBGRAPH_ATTR] = g
+            for v in g.inputs:
+                v.type = _no_grad(v.type)
+            _strip_block(g.block)
+        for b in n.blocks:
+            for v in b.inputs:
+                v.type = _no_grad(v.type)
+            _strip_block(b)
+
+
 def _walk(n):
     yield n
     for b in n.blocks:
@@ -219,6 +277,8 @@ def _guard(g, dg, ins):
     """dg behind torch's prim::RequiresGradCheck of its Tensor inputs, the fallback
     function in the other branch (fusers/display.py's guard_node)."""
     tensors = [v for v in ins if isinstance(v.type, T.TensorType)]
+    if not tensors:
+        return          # (only lists: torch checks nothing)
     guard_node(g, dg, "prim::RequiresGradCheck", tensors,
                [T.TensorType(requires_grad=bool(v.type.requires_grad)) for v in tensors],
                [v.type for v in tensors])

@@ -494,6 +494,8 @@ def _unroll_profiled(graph, profile):
         propagate_constants(g)
     p = Profile()
     p.runs = profile.runs
+    if hasattr(profile, "without_grad"):    # (profiled with grad mode off)
+        p.without_grad = profile.without_grad
     for w in fusion._values(g):
         v = by_unique.get(origin.get(w, w).unique)
         if v is None:
@@ -605,7 +607,8 @@ class Specialization:
         plan = self.recording
         from ..jit import region_display as _rd
         regions = _rd._ENABLED[0] and plan is not None and len(plan) > 7 and (
-            plan[7] is not None or _has_regions(plan[4]))
+            plan[7] is not None or _has_regions(plan[4]) or
+            getattr(plan[6], "region_slots", None) is not None)
         if not self.groups and not regions:
             return self.graph
         from ..fusers.display import guarded_graph
