@@ -292,8 +292,8 @@ def _list_slots(steps, out=None):
         out = {}
     for st in steps:
         kind = st[0]
-        if kind == 3 and st[5] is not None and st[5].kind == "prim::ListConstruct" and \
-                all(isinstance(v.type, T.TensorType) for v in st[5].inputs):
+        if kind == 3 and st[5] is not None and st[5].outputs and \
+                _subgraphs.fixed_list(st[5].outputs[0]):
             out[st[3][0]] = tuple(st[2])
         elif kind == 4:
             for bsteps, _ in st[4]:
