@@ -46,13 +46,9 @@ MAX_GROUP_ARGS = 128       # inputs + outputs of one group (kernel argument limi
 FUSION_META = "fusion"     # node.meta key: why a node outside a group was not fused
 
 
-def fuse(graph, *, min_group_size=2, records_grad=True, region_op=None) -> list:
+def fuse(graph, *, min_group_size=2) -> list:
     """Partition `graph` (optimized, tensor values with complete profiled types) into
-    fusion groups, in place. Returns the group nodes, in graph order. records_grad:
-    False when the profiling runs ran with grad mode off (no value requires grad then,
-    whatever the types say). region_op(node): whether a node may sit in a
-    DifferentiableGraph (the autodiff's ops); given, a graph that records gradients fuses
-    only those, as TorchScript fuses only inside its DifferentiableGraphs there."""
+    fusion groups, in place. Returns the group nodes, in graph order."""
     if isinstance(min_group_size, bool) or not isinstance(min_group_size, int) \
             or min_group_size < 1:
         raise ValueError(f"min_group_size must be a positive int, got {min_group_size!r}")
@@ -60,32 +56,11 @@ def fuse(graph, *, min_group_size=2, records_grad=True, region_op=None) -> list:
     unwrap_number_constants(graph)
     place_scalar_constants(graph)
     to_constant_chunks(graph)
-    grad = records_grad and _needs_gradient(graph)
-    if not grad:
-        # (a graph that records gradients: TorchScript's slicer leaves the
-        # prim::ListConstruct a cat reads outside every DifferentiableGraph and fuses only
-        # inside them, where the list is a graph input: NNC never fuses such a cat)
-        to_fused_concats(graph)
-    groups = _Partitioner(graph, min_group_size,
-                          region_op if grad else None).run()
+    to_fused_concats(graph)
+    groups = _Partitioner(graph, min_group_size).run()
     restore(graph)              # the chunks and cats no group took
     restore_unfused_writes(graph)   # the in-place ops no group took
     return groups
-
-
-def _needs_gradient(graph) -> bool:
-    """Whether a Tensor of the graph was profiled requiring grad (torch's
-    needsGradientInProfilingMode: its DifferentiableGraphs are cut before fusion)."""
-    for v in graph.inputs:
-        t = v.type
-        if isinstance(t, TensorType) and t.requires_grad:
-            return True
-    for n in graph.walk():
-        for v in n.outputs:
-            t = v.type
-            if isinstance(t, TensorType) and t.requires_grad:
-                return True
-    return False
 
 
 def _zero_dim_cpu_constant(v):
@@ -375,13 +350,8 @@ def _merge_chunk_copies(sub):
         n.destroy()
 
 
-_OUTSIDE_REGIONS = ("TorchScript's autodiff does not differentiate it: in a graph that "
-                    "records gradients it runs outside every DifferentiableGraph, where "
-                    "nothing fuses")
-
-
 class _Partitioner:
-    def __init__(self, graph, min_group_size, region_op=None):
+    def __init__(self, graph, min_group_size):
         self.graph = graph
         self.min_group_size = min_group_size
         self.aliases = AliasDb(graph)
@@ -390,8 +360,6 @@ class _Partitioner:
         for n in graph.walk():
             if n.kind != "prim::Constant":
                 r = unfusible_reason(n, self.aliases)
-                if r is None and region_op is not None and not region_op(n):
-                    r = _OUTSIDE_REGIONS
                 self.reasons[n] = r
                 if r is None:
                     self.devices[n] = node_device(n)

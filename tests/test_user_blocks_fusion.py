@@ -873,7 +873,4 @@ def test_loaded_scripted_module_trains_as_eager(name):
     assert sorted(out[0]) == sorted(out[1])
     for k in out[0]:
         np.testing.assert_allclose(out[1][k], out[0][k], rtol=1e-5, atol=1e-6, err_msg=k)
-    # torch 2.13 (training: it fuses only inside DifferentiableGraphs): the basic block's
-    # one group; the attention block's four regions hold none (masked_fill stays outside,
-    # the matmuls, softmax, dropout and layer_norm are not fused)
-    assert len(_groups(loaded.graph_for(*args))) == (1 if name == "basic_block" else 0)
+    assert len(_groups(loaded.graph_for(*args))) == 1

@@ -48,7 +48,7 @@ from .autodiff import (BACKWARD_CACHE, STASH, _HINT_NAME, _call, _attr_key, _may
 from . import autodiff_subgraphs as _subgraphs
 from .autodiff_subgraphs import LIST_OPS, _step_reads, slice_steps
 
-__all__ = ["GraphDiff", "graph_diff", "region_op"]
+__all__ = ["GraphDiff", "graph_diff"]
 
 _new = object.__new__
 
@@ -161,24 +161,6 @@ def _plain_op(node):
     if not rets or any(r.type.base != "Tensor" or r.type.is_list for r in rets):
         return False
     return len(node.outputs) == len(rets)
-
-
-def region_op(node):
-    """Whether a node of a graph about to be fused may be fused where the graph records
-    gradients, as TorchScript fuses there only inside its DifferentiableGraphs: a region's
-    op, or a chunk the fuser made -- but not a view (x.unsqueeze(0), t, permute, squeeze)
-    read by an op of several Tensors: the region's forward reads its sizes for the
-    backward's sum_to_size, and NNC gives no group output aliasing its input."""
-    if node.kind == "prim::ConstantChunk":
-        return True
-    if not _plain_op(node):
-        return False
-    if node.op.name.partition(".")[0] in REGION_VIEWS:
-        for v in node.outputs:
-            for u in v.uses:
-                if sum(1 for w in u.user.inputs if isinstance(w.type, T.TensorType)) > 1:
-                    return False
-    return True
 
 
 def _group_ok(step):

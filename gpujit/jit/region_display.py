@@ -101,8 +101,9 @@ def with_regions(shown, exe_graph, plan):
         for v in n.outputs:
             by_unique[v.unique] = v
             producer[v.unique] = n
+    grads = {}      # (a region result -> whether the value it stands for requires grad)
     for region in regions:
-        _show(shown, exe_graph, region, by_unique, producer)
+        _show(shown, exe_graph, region, by_unique, producer, grads)
     return shown
 
 
@@ -117,7 +118,7 @@ def _unit(n):
     return [n]
 
 
-def _show(g, exe_graph, region, by_unique, producer):
+def _show(g, exe_graph, region, by_unique, producer, grads):
     nodes = []
     # (the exe graph's op and group nodes of the region, in plan order)
     exe_nodes = [st[5] for st in region.steps] if region.steps is not None else \
@@ -150,6 +151,7 @@ def _show(g, exe_graph, region, by_unique, producer):
         # (a list a cat / stack reads: torch's region takes the Tensor[] whole)
         v = lists.get(v, v)
         w = by_unique.get(v.unique) if v.node.graph is exe_graph else None
+        w = _outside_guard(w, block)
         if w is not None and w not in made and w not in ins:
             ins.append(w)
     consts = []
@@ -205,12 +207,32 @@ def _show(g, exe_graph, region, by_unique, producer):
         anchor = n
     for v, r in zip(outs, results):
         v.replace_all_uses_with(r)
+        # (the region's output requires grad where an input does: its node records)
+        grads[r] = isinstance(v.type, T.TensorType) and any(
+            grads.get(w, getattr(w.type, "requires_grad", False)) for w in ins)
+    # (a later region reading one of these by the exe graph's number reads the result: an
+    # unrolled loop's next region; a group's output seen through its guard's If too)
+    repl = dict(zip(outs, results))
+    for n in nodes:
+        if n.kind == "prim::If":
+            for b in n.blocks:
+                for v, w in zip(n.outputs, b.outputs):
+                    if v in repl:
+                        repl.setdefault(w, repl[v])
+    for k, w in by_unique.items():
+        if w in repl:
+            by_unique[k] = repl[w]
     for n in reversed(nodes):
         n.destroy()
     for v in consts:        # (cloned into the subgraph; gone outside where unused now)
         if not v.uses and v.node.owning_block is not None:
             v.node.destroy()
-    _guard(g, dg, ins)
+    _guard(g, dg, ins, grads)
+    b = dg.owning_block
+    if b.owning_node is not None and b.owning_node.kind == "prim::If":
+        for v, w in zip(b.owning_node.outputs, b.outputs):
+            if w in grads:
+                grads[v] = grads[w]
     return True
 
 
@@ -269,16 +291,32 @@ def _within(user, inside):
     return False
 
 
+def _outside_guard(w, block):
+    """w as the nodes of `block` read it: a fusion group's output returned by the block of
+    its guarding prim::If (an earlier region of an unrolled loop, or a guarded group) is
+    read through that If's output."""
+    while w is not None:
+        b = w.node.owning_block
+        if b is None or b is block or b.owning_node is None:
+            return w
+        owner = b.owning_node
+        if owner.kind != "prim::If" or w not in b.outputs:
+            return w
+        w = owner.outputs[list(b.outputs).index(w)]
+    return w
+
+
 def _returned(v, block):
     return v in block.outputs
 
 
-def _guard(g, dg, ins):
+def _guard(g, dg, ins, grads):
     """dg behind torch's prim::RequiresGradCheck of its Tensor inputs, the fallback
     function in the other branch (fusers/display.py's guard_node)."""
     tensors = [v for v in ins if isinstance(v.type, T.TensorType)]
     if not tensors:
         return          # (only lists: torch checks nothing)
     guard_node(g, dg, "prim::RequiresGradCheck", tensors,
-               [T.TensorType(requires_grad=bool(v.type.requires_grad)) for v in tensors],
+               [T.TensorType(requires_grad=bool(grads.get(v, v.type.requires_grad)))
+                for v in tensors],
                [v.type for v in tensors])

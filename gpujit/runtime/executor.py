@@ -490,12 +490,13 @@ def _unroll_profiled(graph, profile):
     from ..passes import eliminate_dead_code, propagate_constants
     unrolled = loops and _lu.unroll_small_constant_loops(g, origin)
     if unrolled:
-        # (as torch's pipeline after UnrollLoops: the copies' `if i == 0:` folded)
+        # (as torch's pipeline after UnrollLoops: the copies' `if i == 0:` folded, the
+        # copies' list appends folded into their lists' prim::ListConstruct)
         propagate_constants(g)
+        from ..passes.remove_mutation import remove_list_mutation
+        remove_list_mutation(g)
     p = Profile()
     p.runs = profile.runs
-    if hasattr(profile, "without_grad"):    # (profiled with grad mode off)
-        p.without_grad = profile.without_grad
     for w in fusion._values(g):
         v = by_unique.get(origin.get(w, w).unique)
         if v is None:

@@ -143,8 +143,6 @@ def remap_profile(profile, src, dst) -> Profile:
     by_unique = {v.unique: v for v in _values(dst)}
     p = Profile()
     p.runs = profile.runs
-    if hasattr(profile, "without_grad"):    # (profiled with grad mode off)
-        p.without_grad = profile.without_grad
     for v in _values(src):
         w = by_unique.get(v.unique)
         if w is None:
@@ -182,10 +180,7 @@ def fuse_profiled(graph, profile):
     _drop_real_identities(fg)
     _drop_detach_of_constants(fg)
     merged = _type_as_last_run(fg, graph, profile)
-    from ..jit.graph_autodiff import region_op
-    groups = fusers.fuse(fg, min_group_size=2 if fusion_group_inlining() else 1,
-                         records_grad=not getattr(profile, "without_grad", False),
-                         region_op=region_op)
+    groups = fusers.fuse(fg, min_group_size=2 if fusion_group_inlining() else 1)
     for v in fg.all_values():       # outside the groups: the types of every run again
         t = merged.get(v.unique)
         if t is not None:
