@@ -92,6 +92,7 @@ def _checked_type(t, ag, static):
 
 def _guard(g, node, grp):
     checked = _guard_types(node, grp)
+    _constants_inside(node)
     if checked is None or not checked[0]:
         return
     values, types, static = checked
@@ -101,6 +102,39 @@ def _guard(g, node, grp):
         _show_dynamic(node, dict(zip(values, types)))
         for r in results:
             r.type = _dynamic(r.type)
+
+
+def _constants_inside(node):
+    """The tensor constants a group reads shown inside its subgraph, as NNC's
+    mergeNodeIntoSubgraph clones them in (the group node does not take them; the kernel
+    still gets them as arguments): after the subgraph's other constants, the last input
+    first; the constant nodes nothing else reads dropped from the graph."""
+    idx = [i for i, v in enumerate(node.inputs) if v.node.kind == "prim::Constant" and
+           isinstance(v.type, T.TensorType)]
+    sub = node.attrs.get(SUBGRAPH_ATTR)
+    if not idx or sub is None or len(sub.inputs) != len(node.inputs):
+        return
+    sub = sub.copy()            # (the executable's stays as it is)
+    node.attrs = dict(node.attrs)
+    node.attrs[SUBGRAPH_ATTR] = sub
+    first = next((n for n in sub.nodes if n.kind != "prim::Constant"), None)
+    outer = []
+    for i in reversed(idx):
+        v = node.inputs[i]
+        c = Node(sub, "prim::Constant", v.node.attrs)   # (no source line: torch's)
+        c.add_output(v.type)
+        if first is not None:
+            c.insert_before(first)
+        else:
+            sub.block.append(c)
+        sub.inputs[i].replace_all_uses_with(c.output)
+        outer.append(v.node)
+    for i in reversed(idx):
+        node.remove_input(i)
+        sub.block.erase_input(i)
+    for c in outer:
+        if not c.output.uses and c.owning_block is not None:
+            c.destroy()
 
 
 def guard_node(g, node, kind, values, types, passed=None):

@@ -38,7 +38,7 @@ UNARY = [
     "torch.relu({a})", "torch.sigmoid({a})", "{a} ** 2", "{a}.to(torch.int16) * {i}",
     "({a} * 3).to(torch.int8) + 1", "{a}.to(torch.uint8) - 1", "torch.clamp({a} * {s}, 0, 1)",
     "torch.where({a} > 0, {a} * 2, -{a}).clamp(-3, 3)", "{a}.masked_fill({a} == 0, 7) // 2",
-    "torch.sign({a})", "{a}.float() * 0.5", "{a} * 1", "{a} + 0", "{a}.bool()",
+    "torch.sign({a})", "{a}.float() * 0.5", "{a} * 1", "{a} + 0", "{a}.to(torch.bool)",
 ]
 BINARY = [
     "{a} + {b}", "{a} * {b}", "{a} - {b}", "torch.where({a} > {b}, {a}, {b})",

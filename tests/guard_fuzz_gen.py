@@ -34,7 +34,7 @@ UNARY = [
     "{a} / {c}", "{a}.float()", "{a}.double()", "torch.exp({a})", "{a} * {a}",
     "torch.where({a} > 0, {a}, {c})", "({a} > {c})", "{a}.to(torch.float16)",
     "torch.neg({a}).abs()", "{a}.type_as({b})", "{a}.int()", "{a}.long() * 3",
-    "{a} // 2", "torch.clamp({a}, -50.0, 50.0) % {c}", "torch.pow({a}, 2)", "{a}.bool()", "~({a} > 0)",
+    "{a} // 2", "torch.clamp({a}, -50.0, 50.0) % {c}", "torch.pow({a}, 2)", "{a}.to(torch.bool)", "~({a} > 0)",
     "{a}.contiguous()", "torch.sqrt(torch.abs({a}))", "torch.erf({a})",
 ]
 BINARY = [

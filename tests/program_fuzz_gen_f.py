@@ -56,7 +56,7 @@ _I1 = [("{a} // -3", "i"), ("{a} % -3", "i"), ("{a} // {n}", "i"), ("{a} % {n}",
        ("{a}.float()", "f"), ("{a}.half()", "f"), ("{a}.double()", "f"),
        ("{a}.to(torch.int32)", "i"), ("{a}.long()", "i"), ("{a}.to(torch.int16)", "i"),
        ("{a}.to(torch.uint8)", "i"), ("{a}.to(torch.int8)", "i"),
-       ("{a} > 0", "b"), ("{a} % 2 == 0", "b"), ("{a}.bool()", "b"), ("torch.sqrt({a}.abs())", "f"),
+       ("{a} > 0", "b"), ("{a} % 2 == 0", "b"), ("{a}.to(torch.bool)", "b"), ("torch.sqrt({a}.abs())", "f"),
        ("torch.exp({a}.clamp(-5, 5))", "f"), ("torch.sigmoid({a})", "f")]
 _B1 = [("~{a}", "b"), ("torch.logical_not({a})", "b"), ("{a} & ({a} == {a})", "b"),
        ("{a} ^ True", "b"), ("{a} | False", "b"), ("{a}.int()", "i"), ("{a}.long()", "i"),

@@ -465,9 +465,11 @@ def _acts(x, y):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_group_kept_where_regions_would_reorder_gradient_sums(dtype):
-    # x and y are read by 7 ops, some in a region, some op by op: the region's node would
-    # add its uses' gradients before the engine adds the others (another rounding than
-    # eager's); the group is kept, its backward eager's bit for bit
+    # x and y are read by 7 ops, some in a region, some op by op: the region's node adds
+    # its uses' gradients before the engine adds the others (another rounding than
+    # eager's). f52: a graph that records gradients fuses only the ops a region takes
+    # (torch 2.13 fuses only inside its DifferentiableGraphs), so no group holds elu or
+    # logsigmoid to keep: the region sums as torch's does, eager's values to rounding
     rng = np.random.default_rng(21)
     xa, ya = ((rng.standard_normal((6, 7)) * 3).astype(dtype) for _ in range(2))
     w = gpujit.from_numpy(rng.standard_normal((6, 7)).astype(dtype))
@@ -478,7 +480,8 @@ def test_group_kept_where_regions_would_reorder_gradient_sums(dtype):
     ts = [gpujit.from_numpy(a.copy()).requires_grad_() for a in (xa, ya)]
     want = gpujit.autograd.grad(_acts(*ts), ts, w)
     for a, b in zip(got, want):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_allclose(a.numpy(), b.numpy(),
+                                   rtol=2e-6 if dtype == "float32" else 1e-14, atol=0)
 
 
 def _elu_sigmoid_ln(h, w, b):

@@ -563,7 +563,7 @@ def test_scripted_bfloat16_runs_op_by_op_and_right(tmp_path):
     src.write_text("import gpujit\n"
                    "@gpujit.jit.script\n"
                    "def f(a, b):\n"
-                   "    return gpujit.mm(a, b) * 0.1 + a.float().sum().bfloat16()\n")
+                   "    return gpujit.mm(a, b) * 0.1 + a.float().sum().to(gpujit.bfloat16)\n")
     import importlib.util
     import warnings
     spec = importlib.util.spec_from_file_location("bf_mm", src)

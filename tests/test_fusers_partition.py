@@ -73,7 +73,7 @@ def test_chain_becomes_one_group_named_as_torchscript():
           %mm : F44 = aten::matmul(%o, %x)
           return (%mm, %a)
         with prim::TensorExprGroup_0 = graph(%x : F44,
-                                             %y : F44):
+              %y : F44):
           %c : float = prim::Constant[value=0.5]()
           %one : int = prim::Constant[value=1]()
           %a : F44 = aten::mul(%x, %c)
@@ -143,7 +143,7 @@ def test_a_node_between_that_only_reads_the_producer_moves_after_the_group():
           %m : F4 = aten::matmul(%w, %a)
           return (%d, %m)
         with prim::TensorExprGroup_0 = graph(%x : F4,
-                                             %y : F4):
+              %y : F4):
           %a : F4 = aten::mul(%x, %y)
           %c : F4 = aten::add(%a, %y)
           %d : F4 = aten::sin(%c)
@@ -188,7 +188,7 @@ def test_nothing_moves_across_an_aliasing_write():
           %d : F4 = prim::TensorExprGroup_0(%y, %a)
           return (%d, %w)
         with prim::TensorExprGroup_0 = graph(%y : F4,
-                                             %a : F4):
+              %a : F4):
           %one : int = prim::Constant[value=1]()
           %c : F4 = aten::add(%a, %y, %one)
           %d : F4 = aten::sin(%c)
@@ -264,8 +264,8 @@ def test_scalar_inputs_become_group_inputs_and_constants_are_copied_once():
           %d : F4 = prim::TensorExprGroup_0(%x, %n, %s)
           return (%d, %one)
         with prim::TensorExprGroup_0 = graph(%x : F4,
-                                             %n : int,
-                                             %s : float):
+              %n : int,
+              %s : float):
           %one : int = prim::Constant[value=1]()
           %h : float = prim::Constant[value=0.5]()
           %a : F4 = aten::mul(%x, %n)
@@ -352,7 +352,7 @@ def test_adjacent_independent_groups_merge():
           %b : F4, %d : F4 = prim::TensorExprGroup_0(%x, %y)
           return (%b, %d, %m)
         with prim::TensorExprGroup_0 = graph(%x : F4,
-                                             %y : F4):
+              %y : F4):
           %a : F4 = aten::sin(%x)
           %b : F4 = aten::cos(%a)
           %c : F4 = aten::exp(%y)
@@ -500,7 +500,7 @@ def test_in_place_ops_on_fresh_intermediates_fuse_as_out_of_place_ops():
           %c : F4 = aten::add_(%x, %b, %one)
           return (%d, %b, %c)
         with prim::TensorExprGroup_0 = graph(%x : F4,
-                                             %y : F4):
+              %y : F4):
           %a : F4 = aten::mul(%x, %y)
           %b : F4 = aten::relu(%a)
           %d : F4 = aten::sin(%b)
@@ -527,7 +527,7 @@ def test_a_chain_of_in_place_ops_on_a_fresh_intermediate_fuses():
           %c : F4, %d : F4 = prim::TensorExprGroup_0(%x, %y)
           return (%c, %c, %d)
         with prim::TensorExprGroup_0 = graph(%x : F4,
-                                             %y : F4):
+              %y : F4):
           %a : F4 = aten::mul(%x, %y)
           %b : F4 = aten::relu(%a)
           %c : F4 = aten::neg(%b)

@@ -72,7 +72,7 @@ def _shares(outs, ins):
     return [[o.numel() > 0 and np.shares_memory(arr(o), arr(a)) for a in ins] for o in outs]
 
 
-BOUNDARY = ("//", "%", ">", "<", "==", "!=", "int8", "uint8", "int16", ".bool()", "sign")
+BOUNDARY = ("//", "%", ">", "<", "==", "!=", "int8", "uint8", "int16", ".to(torch.bool)", "sign")
 
 
 def _vs_torch(tf, c, seed, got, err, what):

@@ -242,5 +242,12 @@ def test_requires_grad_is_part_of_the_checked_type(strategy):
     f = torch.jit.script(_chain())
     x, y = torch.rand(4, requires_grad=True), torch.rand(4)
     _run(f, x, y)
-    check = f.graph_for(x, y).findNode("prim::TypeCheck")
-    assert [t.requires_grad for t in check["types"]] == [True, False]
+    g = f.graph_for(x, y)
+    # torch 2.13: the group sits in a DifferentiableGraph, behind a RequiresGradCheck of
+    # its inputs in merge order ([y, x]: [False, True]); the forward's TypeCheck inside
+    # checks requires_grad=0 (the forward runs without recording)
+    check = g.findNode("prim::RequiresGradCheck")
+    assert [v.debugName() for v in check.inputs()] == ["y.1", "x.1"]
+    assert [t.requires_grad for t in check["types"]] == [False, True]
+    inner = g.findNode("prim::DifferentiableGraph").g("Subgraph").findNode("prim::TypeCheck")
+    assert [t.requires_grad for t in inner["types"]] == [False, False]

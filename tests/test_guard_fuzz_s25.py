@@ -76,7 +76,7 @@ def _layout(t):
 # ops whose result a last-bit difference may flip (an int cast, a floor, a comparison):
 # fused float code contracts a * b + c into one rounding (FMA), as NNC's does, and its
 # float32 exp/tanh differ from eager's by an ulp, so a few elements may differ from there on
-BOUNDARY = (".long()", ".int()", "//", "%", ">", "<", ".bool()")
+BOUNDARY = (".long()", ".int()", "//", "%", ">", "<", ".to(torch.bool)")
 
 
 def _few_differ(gn, wn, tol):

@@ -1364,7 +1364,7 @@ class GPTBlock(nn.Module):
             v = torch.cat([pv, v], dim=2)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
         S = k.size(2)
-        mask = torch.ones(T_, S).tril(diagonal=S - T_).bool()
+        mask = torch.ones(T_, S).tril(diagonal=S - T_).to(torch.bool)
         att = att.masked_fill(~mask, float("-inf"))
         att = F.softmax(att, dim=-1)
         y = (att @ v).transpose(1, 2).contiguous().view(B, T_, C)

@@ -25,7 +25,7 @@ def everyday(x, y):
     i = torch.max(x, dim=1)
     j = (x @ y.t()).sum(dim=-1, keepdim=True)
     k = x.type_as(y).mean().item() > 0.0
-    m = x.half().double().int().bool().byte().short()
+    m = x.half().double().int().to(torch.bool).byte().short()
     n = x.new_full([2], 7.0).sum().item() * 2 + 1
     return a, c, d, e, f, g, h, i[0], i[1], j, k, x.shape[-1], x.numel(), x.dim(), m, n
 

@@ -485,14 +485,21 @@ class _Parser:
     def parse(self):
         g = self.graph()
         c = self.c
+        # (torch's Graph::print numbers each graph's subgraphs from 0 and prints a
+        # subgraph's own right after it: a label is the latest graph's still waiting)
+        pending = [self.groups]
         while c.eat("with"):
             label = c.match(_IDENT, "a group label").group(0)
             c.expect("=")
             sub = _Parser.__new__(_Parser)
-            sub.c, sub.groups = c, self.groups
+            sub.c, sub.groups = c, {}
             subgraph = sub.graph()
-            for n in self.groups.get(label, []):
-                n.attrs[SUBGRAPH_ATTR] = subgraph
+            for waiting in reversed(pending):
+                if label in waiting:
+                    for n in waiting.pop(label):
+                        n.attrs[SUBGRAPH_ATTR] = subgraph
+                    break
+            pending.append(sub.groups)
         c.ws()
         if c.i != len(c.s):
             c.error("unexpected text after the graph")

@@ -239,7 +239,7 @@ class _Printer:
     def graph(self, g, head="graph"):
         self.fresh, self.open = None, []
         ins = [f"%{v.debug_name} : {_shown_type(v.type)}" for v in g.inputs]
-        sep = ",\n" + " " * (len(head) + 1)
+        sep = ",\n      "      # (torch's Graph::print: 6 spaces, a subgraph's too)
         self.lines.append(f"{head}({sep.join(ins)}):")
         for n in g.nodes:
             self.node(n, 2)
@@ -254,21 +254,26 @@ def _values(g):
             yield from b.inputs
 
 
+def _print_subgraphs(p, subs):
+    """Each (label, subgraph) after what made them, as torch's Graph::print: a subgraph
+    prints as a graph of its own, its own groups numbered from 0 and printed right after
+    it (a DifferentiableGraph_0 holding a TensorExprGroup_0)."""
+    for label, sub in subs:
+        p.subgraphs = []
+        p.graph(sub, head=f"with {label} = graph")
+        _print_subgraphs(p, p.subgraphs)
+
+
 def print_node(n) -> str:
     """One node as the graph prints it (with its blocks; a group's subgraph after it)."""
     p = _Printer()
     p.node(n, 0)
-    for label, sub in p.subgraphs:
-        p.graph(sub, head=f"with {label} = graph")
+    _print_subgraphs(p, p.subgraphs)
     return "\n".join(p.lines) + "\n"
 
 
 def print_graph(g) -> str:
     p = _Printer()
     p.graph(g)
-    k = 0
-    while k < len(p.subgraphs):      # nested groups append to the list as they print
-        label, sub = p.subgraphs[k]
-        p.graph(sub, head=f"with {label} = graph")
-        k += 1
+    _print_subgraphs(p, p.subgraphs)
     return "\n".join(p.lines) + "\n"

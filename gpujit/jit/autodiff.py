@@ -106,6 +106,8 @@ def _node_grads(n, env, gouts, req):
     if k == _CONCAT:
         g = gouts[0]
         dim, start, out = n.attrs["dim"], 0, []
+        if n.attrs.get("stack"):        # (a region's torch.stack, graph_autodiff)
+            return [g.select(dim, i) if v in req else None for i, v in enumerate(n.inputs)]
         for v in n.inputs:
             size = env[v].shape[dim]
             out.append(g.narrow(dim, start, size) if v in req else None)
@@ -449,6 +451,12 @@ class DifferentiableGroup:
         # plans read which values may be floating off the subgraph's profiled types
         self.in_dtypes = tuple(v.type.dtype if isinstance(v.type, T.TensorType) else None
                                for v in self.sub.inputs)
+        # a group that is a scripted call's whole graph and one DifferentiableGraph region
+        # (jit/graph_autodiff.graph_diff): its inputs' positions in the order torch's slicer
+        # merged them (its node's edges; None: as they are), the graph input slots of the
+        # region in that order (what graph_for shows)
+        self.order = None
+        self.region_slots = None
 
     def plan(self, needs):
         p = self.plans.get(needs)
@@ -613,8 +621,13 @@ class FusedGroupBackward(Node):
             self.saved = [SavedTensor(a, _HINT_NAME, 0) if k == "tensor" and r else a
                           for a, k, r in zip(args, runner.kinds, plan.reads)]
         # (the edges of the inputs that require grad only, as torch's
-        # DifferentiableGraphBackward lists them: no (None, 0) for a mask or a number)
-        self.next_functions = tuple([e for e in edges if e is not None])
+        # DifferentiableGraphBackward lists them: no (None, 0) for a mask or a number; in
+        # the order torch's slicer merged them where the group is a region of its own)
+        order = runner.order
+        if order is None:
+            self.next_functions = tuple([e for e in edges if e is not None])
+        else:
+            self.next_functions = tuple([edges[i] for i in order if edges[i] is not None])
         # outputs computed only from inputs that need no gradient do not require grad
         self.out_meta = tuple([(r._data.shape, r._dtype, r._device)
                                if rq and r._dtype.category == _FLOATING else None
@@ -648,15 +661,21 @@ class FusedGroupBackward(Node):
         # an input that reaches only outputs no gradient came to gets none (as eager and
         # TorchScript's autodiff: x.grad stays None, where the group's backward gave zeros)
         needs = self.needs
+        order = self.runner.order
         for g in gs:
             if g is None:
                 break
         else:
+            if order is not None:
+                return [result[i] for i in order if needs[i]]
             return [r for r, nd in zip(result, needs) if nd]
         reach = self.plan.reach
-        return [None if r is not None and not any(
+        result = [None if r is not None and not any(
             gs[j] is not None for j, on in enumerate(reach[i]) if on) else r
-            for i, r in enumerate(result) if needs[i]]
+            for i, r in enumerate(result)]
+        if order is not None:
+            return [result[i] for i in order if needs[i]]
+        return [r for r, nd in zip(result, needs) if nd]
 
 
 FusedGroupBackward.__name__ = FusedGroupBackward.__qualname__ = "CppFunction"

@@ -36,10 +36,14 @@ from __future__ import annotations
 
 from ..ir import types as T
 
-__all__ = ["slice_steps", "VIEW_KINDS"]
+__all__ = ["slice_steps", "VIEW_KINDS", "LIST_OPS", "fixed_list"]
 
 VIEW_KINDS = frozenset(("aten::view", "aten::view_as", "aten::reshape", "aten::reshape_as",
                         "aten::transpose", "aten::expand", "aten::expand_as"))
+
+# ops a region takes that read a list of Tensors (symbolic_script's cat / stack): the list,
+# made by a prim::ListConstruct the slicer never moves, is a region input
+LIST_OPS = frozenset(("aten::cat", "aten::stack"))
 
 _RANDOM_OR_WRITE = frozenset({"random", "inplace_view"})
 
@@ -196,8 +200,27 @@ def _plain_input_types(node):
                 wrt = () if getattr(d, "wrt", None) is None else tuple(
                     i for i, a in enumerate(op.schema.arguments) if a.name in d.wrt)
             if k in wrt or not isinstance(t, T.OptionalType):
-                return False
+                # (torch.cat / torch.stack take their list whole: its elements are the
+                # region's edges, the prim::ListConstruct stays outside)
+                if not (node.kind in LIST_OPS and k == 0 and isinstance(t, T.ListType) and
+                        fixed_list(v) and (
+                            len(node.inputs) < 2 or
+                            node.inputs[1].node.kind == "prim::Constant")):
+                    return False
     return True
+
+
+def fixed_list(v) -> bool:
+    """Whether list Value v is a prim::ListConstruct of Tensors that only cat / stack read:
+    its elements are then the ones it was built with. A list aten::append grows (the
+    decoder's `outs.append(o)` in a loop), or one passed on to a loop, a branch or a call,
+    holds Tensors the ListConstruct does not name: a region reading it would miss their
+    gradients, so its cat / stack stays outside regions (CatBackward0)."""
+    n = v.node
+    if n.kind != "prim::ListConstruct" or not n.inputs or \
+            not all(isinstance(e.type, T.TensorType) for e in n.inputs):
+        return False
+    return all(u.user.kind in LIST_OPS and u.offset == 0 for u in v.uses)
 
 
 def slice_steps(steps, const_slots, out_slots, mergeable, is_view=None):

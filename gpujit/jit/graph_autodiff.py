@@ -46,7 +46,7 @@ from ..tensor import Tensor
 from .autodiff import (BACKWARD_CACHE, STASH, _HINT_NAME, _call, _attr_key, _may_float,
                        _reads, grad_outputs, mark_outputs, reverse_walk, trace_backward)
 from . import autodiff_subgraphs as _subgraphs
-from .autodiff_subgraphs import _step_reads, slice_steps
+from .autodiff_subgraphs import LIST_OPS, _step_reads, slice_steps
 
 __all__ = ["GraphDiff", "graph_diff"]
 
@@ -60,7 +60,7 @@ _BAD_TAGS = frozenset({"view", "output_per_input", "inplace_view", "returns_inpu
 
 # the ops TorchScript's autodiff differentiates in a DifferentiableGraph (symbolic_script's
 # formulas; as checked against torch 2.13: a scripted graph of these ops records one
-# DifferentiableGraphBackward, while sum, mse_loss, the max reduction, cat, norm,
+# DifferentiableGraphBackward, while sum, mse_loss, the max reduction, norm,
 # nll_loss, elu, minimum / maximum, atan2, logsigmoid or square stay outside regions)
 AUTODIFF_OPS = frozenset("aten::" + n for n in (
     "mm addmm matmul linear mean var relu sigmoid tanh softmax log_softmax gelu layer_norm "
@@ -77,6 +77,9 @@ AUTODIFF_OPS = frozenset("aten::" + n for n in (
     # (a49: symbolic_script's contiguous and batch_norm, autodiff's native_batch_norm;
     # the pools, embedding and dot: one region with x * y and * 2 in torch 2.13)
     " contiguous batch_norm max_pool2d avg_pool2d adaptive_avg_pool2d embedding dot mv"
+    # (f52: torch.cat / torch.stack of a list built outside: cat([x * y, z]) * 3 is a
+    # region of cat and mul taking the list, x * y recording MulBackward0)
+    " cat stack"
     ).split())
 # what a region takes that an op by op recording would not (as torch 2.13's isDifferentiable):
 # aten::dropout unless its `train` is a constant False (symbolic_script's formula: the mask
@@ -119,12 +122,23 @@ def _train_off(node):
         v.node.attrs.get("value") is False
 
 
+# ops whose formula symbolic_script has for Tensors only at these input positions: given a
+# number there (torch's where.ScalarOther / ScalarSelf), torch's region does not take them
+# (`torch.where(x > 0, x * 2, 0.5) + 1` records op by op, nothing fused)
+_TENSOR_ONLY = {"aten::where": (1, 2)}
+
+
 def _plain_op(node):
     op = node.op
     base = op.name.partition(".")[0] if op is not None else None
     if op is None or calls_autograd(node) or (
             base not in AUTODIFF_OPS and base not in REGION_VIEWS and
             op.name not in AUTODIFF_OVERLOADS and not _from_type_as(node)):
+        return False
+    only = _TENSOR_ONLY.get(base)
+    if only is not None and any(k < len(node.inputs) and
+                                not isinstance(node.inputs[k].type, T.TensorType)
+                                for k in only):
         return False
     d = op.derivative
     tags = op.tags - {"view"} if base in REGION_VIEWS else op.tags
@@ -141,7 +155,7 @@ def _plain_op(node):
         return False
     args = op.schema.arguments
     if (base not in _STATS_WRITE_OK and any(a.type.is_write for a in args)) or any(
-            a.type.base == "Tensor" and a.type.is_list for a in args):
+            a.type.base == "Tensor" and a.type.is_list for a in args[base in LIST_OPS:]):
         return False
     rets = op.schema.returns
     if not rets or any(r.type.base != "Tensor" or r.type.is_list for r in rets):
@@ -207,6 +221,7 @@ def graph_diff(graph, plan, ran=None, expand=True):
         steps = _expand_groups(steps, grown)
     extra = None
     if direct is not None and grown[0] == n_slots:
+        _direct_region(direct, steps, {s for s, _ in consts}, outputs)
         return None, None, None
     if grown[0] != n_slots or len(grown[1]) != len(consts):
         extra = (grown[0], tuple(grown[1]))
@@ -221,7 +236,8 @@ def graph_diff(graph, plan, ran=None, expand=True):
         if whole is not None:
             return None, whole, None
     try:
-        new, any_region = _with_regions(steps, const_slots, out_slots, outputs, ran)
+        new, any_region = _with_regions(steps, const_slots, out_slots, outputs, ran,
+                                        _list_slots(steps))
     finally:
         _subgraphs._MEMO.clear()
     if extra is not None and _sums_reordered(new):
@@ -229,6 +245,44 @@ def graph_diff(graph, plan, ran=None, expand=True):
         # engine: the groups kept, their backward eager's bit for bit)
         return graph_diff(graph, orig, ran, False)
     return (new if any_region or extra is not None else None), None, extra
+
+
+def _direct_region(run, steps, const_slots, out_slots):
+    """A plan's one group taking the graph's inputs (its runner `run` called on them,
+    executor._recording_plan's `direct`): where it is one region for torch's slicer, the
+    order its node's edges take (run.order) and the region's input slots (run.region_slots:
+    graph_for shows it as a prim::DifferentiableGraph)."""
+    if type(run).__name__ != "DifferentiableGroup" or not _group_ok(steps[0]):
+        return
+    try:
+        _, regions = slice_steps(steps, const_slots, out_slots, _mergeable, _is_view)
+    finally:
+        _subgraphs._MEMO.clear()
+    if len(regions) != 1:
+        return
+    n = len(steps[0][2])
+    ins = [s for s in regions[0][1] if s < n]
+    order = tuple(ins + [i for i in range(n) if i not in ins])
+    run.order = order if order != tuple(range(n)) else None
+    run.region_slots = tuple(ins)
+
+
+def _list_slots(steps, out=None):
+    """list slot -> its element slots, for the prim::ListConstruct steps (kind 3) of
+    Tensors in steps (their If branches and Loop bodies too)."""
+    if out is None:
+        out = {}
+    for st in steps:
+        kind = st[0]
+        if kind == 3 and st[5] is not None and st[5].outputs and \
+                _subgraphs.fixed_list(st[5].outputs[0]):
+            out[st[3][0]] = tuple(st[2])
+        elif kind == 4:
+            for bsteps, _ in st[4]:
+                _list_slots(bsteps, out)
+        elif kind == 5:
+            _list_slots(st[4][0], out)
+    return out
 
 
 def _sums_reordered(steps):
@@ -348,7 +402,7 @@ def _group_ops(step, grown):
     return ops
 
 
-def _with_regions(steps, const_slots, out_slots, block_outs, ran=None):
+def _with_regions(steps, const_slots, out_slots, block_outs, ran=None, lists=None):
     """steps with TorchScript's regions as kind-10 steps (recursively in If branches and
     Loop bodies); whether any region formed. ran: the blocks the profiling runs entered
     (None: all): torch's profiled graph has no requires_grad for the values of a block
@@ -365,13 +419,13 @@ def _with_regions(steps, const_slots, out_slots, block_outs, ran=None):
                 if ran is not None and k < len(blocks) and blocks[k] not in ran:
                     branches.append((bsteps, bouts))
                     continue
-                b, r = _with_regions(bsteps, const_slots, bouts, bouts, ran)
+                b, r = _with_regions(bsteps, const_slots, bouts, bouts, ran, lists)
                 any_region |= r
                 branches.append((tuple(b), bouts))
             st = st[:4] + (tuple(branches),) + st[5:]
         elif kind == 5 and (ran is None or st[5] is None or st[5].blocks[0] in ran):
             bsteps, bins, bouts = st[4]
-            b, r = _with_regions(bsteps, const_slots, bouts[1:], bouts, ran)
+            b, r = _with_regions(bsteps, const_slots, bouts[1:], bouts, ran, lists)
             any_region |= r
             st = st[:4] + ((tuple(b), bins, bouts),) + st[5:]
         nested.append(st)
@@ -402,8 +456,21 @@ def _with_regions(steps, const_slots, out_slots, block_outs, ran=None):
         if type(u) is tuple and len(u) == 2:
             rsteps, ins = u
             outs = [s for st in rsteps for s in st[3] if s in reads_after[k]]
-            region = GraphDiff.region(rsteps, ins, outs)
-            out.append((10, region, tuple(ins), tuple(outs), None, None))
+            # (a list a cat / stack reads: its elements are the region's inputs there)
+            flat, step_ins = [], list(ins)
+            for s in ins:
+                for e in (lists.get(s, (s,)) if lists else (s,)):
+                    if e not in flat:
+                        flat.append(e)
+                    if e not in step_ins:
+                        step_ins.append(e)
+            region = GraphDiff.region(rsteps, flat, outs, lists)
+            if lists and any(s in lists for s in ins):
+                idx = {s: i for i, s in enumerate(region.in_slots)}
+                region.layout = tuple(
+                    (idx[e], s in lists) for s in ins
+                    for e in (lists[s] if s in lists else (s,)) if e in idx)
+            out.append((10, region, tuple(step_ins), tuple(outs), None, None))
         else:
             out.append(u)
     return out, True
@@ -563,6 +630,10 @@ class GraphDiff:
         self.traced = 0
         self.name = "graph backward"
         self.steps = None       # (a region's: its op steps, GraphDiff.region)
+        self.list_inputs = {}   # (a region's: list element Value -> the list Value)
+        # (a region's with Tensor[] inputs: its node's edges, as torch's flattened: per
+        # edge (index in in_slots, whether listed even when it needs no grad))
+        self.layout = None
         self.view_outs = ()     # (a region's outputs viewing a value inside it)
         self.view_root = {}
         self.inner = None       # (a region's groups: Value inside -> (inputs, nodes, consts))
@@ -573,13 +644,32 @@ class GraphDiff:
                                 if n.op is not None and "random" in n.op.tags)
 
     @classmethod
-    def region(cls, steps, in_slots, out_slots):
+    def region(cls, steps, in_slots, out_slots, lists=None):
         """A DifferentiableGraph region of a plan: its op steps (in order), the slots it
-        reads in TorchScript's merge order, the slots read after it."""
+        reads in TorchScript's merge order, the slots read after it. lists: list slot ->
+        element slots of the prim::ListConstruct lists its cat / stack read (made outside
+        it): in_slots holds the elements in the list's place, each one an edge, as torch's
+        DifferentiableGraphBackward flattens a Tensor[] input."""
         slot_of, val_of = {}, {}
         nodes, inner, groups = [], {}, []
+        list_inputs = {}
         for st in steps:
             node = st[5]
+            if st[0] == 1 and lists and node is not None and node.kind in LIST_OPS and \
+                    st[2] and st[2][0] in lists:
+                # (the cat / stack seen as one node of the elements: walks and traces
+                # differentiate it as a fusion group's prim::FusedConcat)
+                build = node.inputs[0].node
+                for v, s in zip(build.inputs, lists[st[2][0]]):
+                    slot_of[v] = s
+                    val_of[s] = v
+                    list_inputs[v] = node.inputs[0]
+                view = _ListOpView(node, list(build.inputs))
+                nodes.append(view)
+                for v, s in zip(node.outputs, st[3]):
+                    slot_of[v] = s
+                    val_of[s] = v
+                continue
             if st[0] == 0:
                 # (a fusion group: its subgraph's nodes, seen with the group node's
                 # inputs and outputs; the values inside recomputed at backward)
@@ -626,6 +716,7 @@ class GraphDiff:
         outs = [val_of[s] for s in out_slots]
         self = cls(_Sub(ins, nodes, outs), slot_of, outs, False, others)
         self.steps = tuple(steps)
+        self.list_inputs = list_inputs
         self.inner = inner or None
         self.groups = tuple(groups)
         self._find_views()
@@ -825,6 +916,19 @@ class _NodeView:
         self.outputs = [vmap.get(v, v) for v in n.outputs]
 
 
+class _ListOpView:
+    """A region's aten::cat / aten::stack of a list made outside it, as its walks see it:
+    a prim::FusedConcat of the list's elements (attrs: dim, and stack for a stack)."""
+    __slots__ = ("kind", "op", "inputs", "outputs", "attrs", "meta")
+
+    def __init__(self, n, elements):
+        self.kind, self.op, self.meta = "prim::FusedConcat", None, n.meta
+        dim = n.inputs[1].node.attrs.get("value") if len(n.inputs) > 1 else 0
+        self.attrs = {"dim": dim, "stack": n.kind == "aten::stack"}
+        self.inputs = elements
+        self.outputs = list(n.outputs)
+
+
 def _eval(n, env, again=False):
     """Compute node n's outputs into env through the public ops (a trace records them;
     under grad mode autograd does). again: the forward ran it already (a region's
@@ -835,7 +939,8 @@ def _eval(n, env, again=False):
         r = env[n.inputs[0]].chunk(n.attrs["chunks"], n.attrs["dim"])
     elif k == "prim::FusedConcat":
         import gpujit
-        r = gpujit.cat([env[v] for v in n.inputs], n.attrs["dim"])
+        r = (gpujit.stack if n.attrs.get("stack") else gpujit.cat)(
+            [env[v] for v in n.inputs], n.attrs["dim"])
     else:
         op = n.op
         args = [env[v] for v in n.inputs]
@@ -903,6 +1008,7 @@ class GraphBackward(Node):
     materialize_grads = False
     out_saved = ()
     view_checks = ()
+    order = None        # (a region with Tensor[] inputs: per edge, the input it is, or -1)
 
     def __init__(self, region, env, args, edges, results, needs, pat):
         super().__init__()
@@ -930,8 +1036,26 @@ class GraphBackward(Node):
                 e[(STASH, v)] = None if st is None else _reg.wrap(st, _dt.bool, e[v].device)
         self.args = args
         self.versions = [a._vc[0] if r else None for a, r in zip(args, pat.reads)]
-        # (edges of the inputs that require grad only, as torch's node lists them)
-        self.next_functions = tuple([e for e in edges if e is not None])
+        layout = region.layout
+        if layout is None:
+            # (edges of the inputs that require grad only, as torch's node lists them)
+            self.next_functions = tuple([e for e in edges if e is not None])
+        else:
+            # (a Tensor[] input: one edge per element, None where it needs no grad, an
+            # element listed twice twice -- its gradient given once, at the first)
+            nf, order, seen = [], [], set()
+            for k, whole in layout:
+                e = edges[k]
+                if e is None:
+                    if whole:
+                        nf.append((None, 0))
+                        order.append(-1)
+                    continue
+                nf.append(e)
+                order.append(-1 if k in seen else k)
+                seen.add(k)
+            self.next_functions = tuple(nf)
+            self.order = order
         self.out_meta = tuple([(r._data.shape, r._dtype, r._device)
                                if rq and r._dtype.category == _FLOATING and id(r) not in ids
                                else None for r, rq in zip(results, pat.requiring)])
@@ -966,13 +1090,15 @@ class GraphBackward(Node):
         needs = self.needs
         for g in gs:
             if g is None:
+                reach = self.pat.reach
+                result = [None if r is not None and not any(
+                    gs[j] is not None for j, on in enumerate(reach[i]) if on) else r
+                    for i, r in enumerate(result)]
                 break
-        else:
-            return [r for r, nd in zip(result, needs) if nd]
-        reach = self.pat.reach
-        return [None if r is not None and not any(
-            gs[j] is not None for j, on in enumerate(reach[i]) if on) else r
-            for i, r in enumerate(result) if needs[i]]
+        order = self.order
+        if order is not None:
+            return [None if k < 0 else result[k] for k in order]
+        return [r for r, nd in zip(result, needs) if nd]
 
 
 GraphBackward.__name__ = GraphBackward.__qualname__ = "CppFunction"

@@ -45,12 +45,28 @@ def show_regions(flag=None):
     return prev
 
 
-def _regions(plan):
+class _DirectRegion:
+    """A plan's one group that is the whole graph and one region (its runner's
+    region_slots, graph_autodiff._direct_region), as _show reads a region."""
+
+    def __init__(self, steps, inputs):
+        self.steps = steps
+        self.sub = self
+        self.inputs = inputs
+
+
+def _regions(plan, exe_graph=None):
     """The GraphDiffs of a recording plan: its whole-graph one, or its kind-10 steps
     (those in If branches and Loop bodies too), in order."""
     whole = plan[7] if len(plan) > 7 else None
     if whole is not None:
         return [whole]
+    direct = plan[6]
+    if direct is not None:
+        slots = getattr(direct, "region_slots", None)
+        if slots is None or exe_graph is None:
+            return []
+        return [_DirectRegion(plan[4], [exe_graph.inputs[s] for s in slots])]
     out = []
 
     def walk(steps):
@@ -73,7 +89,7 @@ def with_regions(shown, exe_graph, plan):
     prim::DifferentiableGraph; shown itself."""
     if plan is None:
         return shown
-    regions = _regions(plan)
+    regions = _regions(plan, exe_graph)
     if not regions:
         return shown
     # the shown graph's Values and nodes by the exe graph's Value numbers (a copy keeps them)
@@ -85,8 +101,9 @@ def with_regions(shown, exe_graph, plan):
         for v in n.outputs:
             by_unique[v.unique] = v
             producer[v.unique] = n
+    grads = {}      # (a region result -> whether the value it stands for requires grad)
     for region in regions:
-        _show(shown, exe_graph, region, by_unique, producer)
+        _show(shown, exe_graph, region, by_unique, producer, grads)
     return shown
 
 
@@ -101,7 +118,7 @@ def _unit(n):
     return [n]
 
 
-def _show(g, exe_graph, region, by_unique, producer):
+def _show(g, exe_graph, region, by_unique, producer, grads):
     nodes = []
     # (the exe graph's op and group nodes of the region, in plan order)
     exe_nodes = [st[5] for st in region.steps] if region.steps is not None else \
@@ -129,8 +146,12 @@ def _show(g, exe_graph, region, by_unique, producer):
                 made.update(b.inputs)
     # inputs: the region's, in merge order, then what else its nodes read from outside
     ins = []
+    lists = getattr(region, "list_inputs", None) or {}
     for v in list(region.sub.inputs):
+        # (a list a cat / stack reads: torch's region takes the Tensor[] whole)
+        v = lists.get(v, v)
         w = by_unique.get(v.unique) if v.node.graph is exe_graph else None
+        w = _outside_guard(w, block)
         if w is not None and w not in made and w not in ins:
             ins.append(w)
     consts = []
@@ -163,6 +184,7 @@ def _show(g, exe_graph, region, by_unique, producer):
         sub.block.append(clone_node(n, sub, vmap, keep_names=True))
     for v in outs:
         sub.register_output(vmap[v])
+    _as_forward(sub)
     last = nodes[-1]
     dg = Node(g, "prim::DifferentiableGraph", {SUBGRAPH_ATTR: sub})
     for v in ins:
@@ -185,13 +207,71 @@ def _show(g, exe_graph, region, by_unique, producer):
         anchor = n
     for v, r in zip(outs, results):
         v.replace_all_uses_with(r)
+        # (the region's output requires grad where an input does: its node records)
+        grads[r] = isinstance(v.type, T.TensorType) and any(
+            grads.get(w, getattr(w.type, "requires_grad", False)) for w in ins)
+    # (a later region reading one of these by the exe graph's number reads the result: an
+    # unrolled loop's next region; a group's output seen through its guard's If too)
+    repl = dict(zip(outs, results))
+    for n in nodes:
+        if n.kind == "prim::If":
+            for b in n.blocks:
+                for v, w in zip(n.outputs, b.outputs):
+                    if v in repl:
+                        repl.setdefault(w, repl[v])
+    for k, w in by_unique.items():
+        if w in repl:
+            by_unique[k] = repl[w]
     for n in reversed(nodes):
         n.destroy()
     for v in consts:        # (cloned into the subgraph; gone outside where unused now)
         if not v.uses and v.node.owning_block is not None:
             v.node.destroy()
-    _guard(g, dg, ins)
+    _guard(g, dg, ins, grads)
+    b = dg.owning_block
+    if b.owning_node is not None and b.owning_node.kind == "prim::If":
+        for v, w in zip(b.owning_node.outputs, b.outputs):
+            if w in grads:
+                grads[v] = grads[w]
     return True
+
+
+def _no_grad(t):
+    if isinstance(t, T.TensorType) and t.requires_grad:
+        return t.with_(requires_grad=False)
+    return t
+
+
+def _as_forward(sub):
+    """The region's subgraph typed as torch prints a DifferentiableGraph's forward: its
+    inputs plain Tensors, every value (a fusion group's and its guard's types too) with
+    requires_grad=0 (the forward runs without recording)."""
+    for v in sub.inputs:
+        if isinstance(v.type, T.TensorType):
+            v.type = T.TENSOR
+    _strip_block(sub.block)
+
+
+def _strip_block(block):
+    for n in block.nodes:
+        for v in n.outputs:
+            v.type = _no_grad(v.type)
+        types = n.attrs.get("types")
+        if type(types) is list and any(isinstance(t, T.TensorType) for t in types):
+            n.attrs = dict(n.attrs)
+            n.attrs["types"] = [_no_grad(t) for t in types]
+        g = n.attrs.get(SUBGRAPH_ATTR)
+        if g is not None:
+            g = g.copy()            # (the executable's stays as it is)
+            n.attrs = dict(n.attrs)
+            n.attrs[SUBGRAPH_ATTR] = g
+            for v in g.inputs:
+                v.type = _no_grad(v.type)
+            _strip_block(g.block)
+        for b in n.blocks:
+            for v in b.inputs:
+                v.type = _no_grad(v.type)
+            _strip_block(b)
 
 
 def _walk(n):
@@ -211,14 +291,32 @@ def _within(user, inside):
     return False
 
 
+def _outside_guard(w, block):
+    """w as the nodes of `block` read it: a fusion group's output returned by the block of
+    its guarding prim::If (an earlier region of an unrolled loop, or a guarded group) is
+    read through that If's output."""
+    while w is not None:
+        b = w.node.owning_block
+        if b is None or b is block or b.owning_node is None:
+            return w
+        owner = b.owning_node
+        if owner.kind != "prim::If" or w not in b.outputs:
+            return w
+        w = owner.outputs[list(b.outputs).index(w)]
+    return w
+
+
 def _returned(v, block):
     return v in block.outputs
 
 
-def _guard(g, dg, ins):
+def _guard(g, dg, ins, grads):
     """dg behind torch's prim::RequiresGradCheck of its Tensor inputs, the fallback
     function in the other branch (fusers/display.py's guard_node)."""
     tensors = [v for v in ins if isinstance(v.type, T.TensorType)]
+    if not tensors:
+        return          # (only lists: torch checks nothing)
     guard_node(g, dg, "prim::RequiresGradCheck", tensors,
-               [T.TensorType(requires_grad=bool(v.type.requires_grad)) for v in tensors],
+               [T.TensorType(requires_grad=bool(grads.get(v, v.type.requires_grad)))
+                for v in tensors],
                [v.type for v in tensors])

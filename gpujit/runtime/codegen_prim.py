@@ -125,8 +125,12 @@ def _unpack(cg, n):
     cg.depth -= 1
     cg.emit("except ValueError:")
     cg.depth += 1
-    cg.emit(f"raise RuntimeError('Expected {k} elements in a list but found ' + "
-            f"str(len({src}))) from None")
+    if n.inputs[0].node.kind == "aten::chunk":      # (interpreter.unpack_message)
+        cg.emit(f"raise RuntimeError('Expected chunk to return at least {k} outputs, but "
+                f"got only ' + str(len({src}))) from None")
+    else:
+        cg.emit(f"raise RuntimeError('Expected {k} elements in a list but found ' + "
+                f"str(len({src}))) from None")
     cg.depth -= 1
 
 

@@ -490,8 +490,11 @@ def _unroll_profiled(graph, profile):
     from ..passes import eliminate_dead_code, propagate_constants
     unrolled = loops and _lu.unroll_small_constant_loops(g, origin)
     if unrolled:
-        # (as torch's pipeline after UnrollLoops: the copies' `if i == 0:` folded)
+        # (as torch's pipeline after UnrollLoops: the copies' `if i == 0:` folded, the
+        # copies' list appends folded into their lists' prim::ListConstruct)
         propagate_constants(g)
+        from ..passes.remove_mutation import remove_list_mutation
+        remove_list_mutation(g)
     p = Profile()
     p.runs = profile.runs
     for w in fusion._values(g):
@@ -605,7 +608,8 @@ class Specialization:
         plan = self.recording
         from ..jit import region_display as _rd
         regions = _rd._ENABLED[0] and plan is not None and len(plan) > 7 and (
-            plan[7] is not None or _has_regions(plan[4]))
+            plan[7] is not None or _has_regions(plan[4]) or
+            getattr(plan[6], "region_slots", None) is not None)
         if not self.groups and not regions:
             return self.graph
         from ..fusers.display import guarded_graph

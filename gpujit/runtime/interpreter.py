@@ -188,10 +188,19 @@ def _tuple_construct(node, env, profile):
     return (tuple(env[v] for v in node.inputs),)
 
 
+def unpack_message(node, found):
+    """TorchScript's words for a prim::ListUnpack of `found` elements: its ConstantChunk's
+    where the list is an aten::chunk's (torch's CanonicalizeOps makes one of the pair)."""
+    n = len(node.outputs)
+    if node.kind == "prim::ConstantChunk" or (
+            node.inputs and node.inputs[0].node.kind == "aten::chunk"):
+        return f"Expected chunk to return at least {n} outputs, but got only {found}"
+    return f"Expected {n} elements in a list but found {found}"
+
+
 def _unpacked(seq, node, kind):
     if len(seq) != len(node.outputs) and kind == "prim::ListUnpack":
-        raise RuntimeError(f"Expected {len(node.outputs)} elements in a list but found "
-                           f"{len(seq)}")      # (TorchScript's words)
+        raise RuntimeError(unpack_message(node, len(seq)))
     if len(seq) != len(node.outputs):
         raise ValueError(f"{kind}: expected {len(node.outputs)} values to unpack, got "
                          f"{len(seq)}")
@@ -206,7 +215,9 @@ def _constant_chunk(node, env, profile):
     """prim::ConstantChunk[chunks=c, dim=d](%x): x.chunk(c, d) unpacked (inside fusion
     groups, fusers/chunks.py)."""
     parts = env[node.inputs[0]].chunk(node.attrs["chunks"], node.attrs["dim"])
-    return _unpacked(parts, node, "prim::ListUnpack")
+    if len(parts) != len(node.outputs):
+        raise RuntimeError(unpack_message(node, len(parts)))
+    return tuple(parts)
 
 
 def _fused_concat(node, env, profile):

@@ -25,11 +25,12 @@ __all__ = ["CallExprMixin", "plain_data"]
 # their bool flags choose what they return (TorchScript's boolean dispatch)
 _FUNCTION_METHODS = frozenset({"unique", "unique_consecutive"})
 
-# x.float() / x.long() / ...: x.to(<dtype>) (Tensor methods eager code has in Python)
+# x.float() / x.long() / ...: x.to(<dtype>) (Tensor methods eager code has in Python;
+# TorchScript 2.13 has no x.bool() / x.bfloat16(): "'Tensor' object has no attribute or
+# method 'bool'.")
 _CAST_METHODS = {"float": "float32", "double": "float64", "half": "float16",
                  "long": "int64", "int": "int32", "short": "int16", "char": "int8",
-                 "byte": "uint8", "bool": "bool", "bfloat16": "bfloat16",
-                 "cfloat": "complex64", "cdouble": "complex128"}
+                 "byte": "uint8", "cfloat": "complex64", "cdouble": "complex128"}
 _STAR_TEMPS = itertools.count()
 
 # annotate(number / int / float, tensor): the conversion TorchScript inserts

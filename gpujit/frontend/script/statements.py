@@ -675,7 +675,12 @@ class StatementMixin:
                 else:
                     outs = self.emit("prim::TupleUnpack", [v], list(t.elems)).outputs
             elif isinstance(t, T.ListType):
-                outs = self.emit("prim::ListUnpack", [v], [t.elem] * n).outputs
+                un = self.emit("prim::ListUnpack", [v], [t.elem] * n)
+                if v.node.kind == "aten::chunk" and v.node.source_range is not None:
+                    # (torch's ConstantChunk of `a, b, c = x.chunk(3)`: a wrong count is
+                    # the chunk call's error, runtime/interpreter._unpacked)
+                    un.source_range = v.node.source_range
+                outs = un.outputs
             else:
                 self.error(f"{t.annotation()} cannot be used as a tuple: cannot unpack "
                            f"{describe_type(t)}", target, hint="unpack a tuple or a list")
