@@ -649,7 +649,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             if not -n <= k < n:
                 self.error(f"Tuple index out of range. Tuple is length {n} and index is {k}: "
                            f"tuple index {k} out of range for a tuple of {n} values", sl)
-            return self.tuple_item(v, k % n)
+            return self.tuple_item(v, k)   # (t[-1]: TorchScript keeps the -1)
         found = self.container_subscript(v, sl, node)
         if found is not None:
             return found
@@ -740,7 +740,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         lst = None
         if tensor_indices:
             opt = T.OptionalType(T.TENSOR)
-            idx = [tensor_indices.get(d, self.const(None, opt))
+            # (a dim not indexed: createNone's NoneType constant)
+            idx = [tensor_indices.get(d) or self.const(None)
                    for d in range(max(tensor_indices) + 1)]
             lst = self.emit("prim::ListConstruct", idx, [T.ListType(opt)]).output
             if gather:

@@ -186,6 +186,7 @@ class _Replay:
         self.last_return = None
         self.typing = set()
         self.at = at            # (snapshot's)
+        self.var_types = None
         self.claimed = set()
 
     # ------------------------------------------------------------------ graph basics
@@ -375,6 +376,7 @@ class _Replay:
         self.erase_load_stores(self.top, [{}])
         self.transform_exits()
         self.canonicalize_modified_loops(self.top)
+        self.lower_tuples(self.top)
         self.dce()
         self.pool()
         self.canonicalize_outputs(self.top)
@@ -408,7 +410,7 @@ class _Replay:
             if isinstance(t, ast.Tuple) and t.elts and \
                     all(isinstance(x, ast.Name) for x in t.elts):
                 for name, v in zip((x.id for x in t.elts),
-                                   self.tuple_values(s.value, len(t.elts))):
+                                   self.tuple_values(s.value, len(t.elts), s)):
                     self.set_var(name, v)
                 return
             if not isinstance(t, ast.Name):
@@ -435,20 +437,31 @@ class _Replay:
         else:
             raise _Abort(type(s).__name__)
 
-    def tuple_values(self, e, k):
-        """`a, b = <e>`: a tuple literal's values, or a call's outputs, put in a
-        prim::TupleConstruct that the unpacking reads through (emitTupleAssign)."""
+    def tuple_values(self, e, k, s):
+        """`a, b = <e>` (emitTupleAssign): a tuple literal's values, or a builtin's
+        outputs, put in a prim::TupleConstruct that the unpacking reads through
+        (createTupleUnpack); another tuple's prim::TupleUnpack, a list's
+        prim::ListUnpack (SimpleValue::asTuple)."""
         if isinstance(e, ast.Tuple):
             if len(e.elts) != k or any(isinstance(x, ast.Starred) for x in e.elts):
                 raise _Abort("tuple assign")
             vals = [self.expr(x) for x in e.elts]
-        elif isinstance(e, ast.Call):
+        else:
             out = self.expr(e)
             vals = out.node.outputs
-            if len(vals) != k:
+            if len(vals) == 1:
+                if out.node.kind == "prim::TupleConstruct":
+                    return list(out.node.inputs)
+                try:
+                    g = self.claim(s, ("prim::TupleUnpack", "prim::ListUnpack"))
+                except _Abort:
+                    g = None        # (gpujit unpacked a tuple it built: no node)
+                if g is not None and g.nout != k:
+                    raise _Abort("tuple assign")
+                kind = g.kind if g is not None else "prim::TupleUnpack"
+                return self.insert(kind, (out,), k, g=g and g.node).outputs
+            if len(vals) != k or not isinstance(e, ast.Call):
                 raise _Abort("tuple assign")
-        else:
-            raise _Abort("tuple assign")
         self.insert("prim::TupleConstruct", vals, 1)
         return vals
 
@@ -912,14 +925,7 @@ class _Replay:
                 self.set_name(out, e.attr.replace(".", "_"))
             return out
         if isinstance(e, ast.Subscript):
-            if isinstance(e.slice, (ast.Slice, ast.Tuple)):
-                raise _Abort("subscript")
-            v = self.expr(e.value)
-            i = self.expr(e.slice)
-            rec = self.claim(e)
-            if rec.kind != "aten::__getitem__" or len(rec.inputs) != 2:
-                raise _Abort("subscript")
-            return self.insert(rec.kind, (v, i), rec.nout, g=rec.node).outputs[0]
+            return self.subscript(e)
         if isinstance(e, ast.ListComp):
             return self.list_comp(e)
         if isinstance(e, (ast.Tuple, ast.List)):
@@ -932,6 +938,137 @@ class _Replay:
             n = self.insert(kind, vals, 1, g=g.node)
             return n.outputs[0]
         raise _Abort(type(e).__name__)
+
+    # ------------------------------------------------------------------ subscripts
+    def peek(self, e):
+        """The gpujit nodes at e's position not yet claimed."""
+        return [g for g in self.at.get(self.pos(e), ()) if id(g.node) not in self.claimed]
+
+    def ghost(self, e):
+        """An expression emitted again whose value is dropped (emitSugaredExpr's of a
+        subscript before the one used): its values numbered, its nodes erased by the
+        dead code elimination, gpujit's nodes left for the emission used."""
+        saved = set(self.claimed)
+        v = self.expr(e)
+        if any(g.node.has_side_effects() for recs in self.at.values() for g in recs
+               if id(g.node) in self.claimed and id(g.node) not in saved):
+            raise _Abort("effects in an index")     # (they would stay)
+        self.claimed = saved
+        return v
+
+    def subscript(self, e):
+        """emitSubscript: a Tensor's index by emitMultidimSlicing (aten::select / slice /
+        unsqueeze / index), a list's slice (aten::slice), a tuple's prim::TupleIndex,
+        another value's __getitem__."""
+        sl = e.slice
+        exprs = list(sl.elts) if isinstance(sl, ast.Tuple) else [sl]
+        v = self.expr(e.value)
+        recs = self.peek(e)
+        if not recs:
+            raise _Abort("subscript")
+        first = recs[0]
+        tensor = first.kind in ("aten::select", "aten::unsqueeze", "aten::index",
+                                "prim::ListConstruct") or \
+            first.kind == "aten::slice" and str(first.inputs[0].type) == "Tensor"
+        if len(exprs) != 1:
+            if not tensor:
+                raise _Abort("subscript")
+            return self.multidim(e, v, exprs)
+        x = exprs[0]
+        if isinstance(x, ast.Slice):
+            if tensor:
+                return self.slice_op(e, v, self.constant(0, "int"), x)
+            if first.kind != "aten::slice":
+                raise _Abort("subscript")
+            return self.slice_op(e, v, None, x)
+        if tensor:
+            self.ghost(x)
+            return self.multidim(e, v, exprs)
+        i = self.expr(x)
+        if first.kind not in ("aten::__getitem__", "prim::TupleIndex") or \
+                len(first.inputs) != 2:
+            raise _Abort("subscript")
+        self.claimed.add(id(first.node))
+        return self.insert(first.kind, (v, i), first.nout, g=first.node).outputs[0]
+
+    def slice_op(self, e, v, dim, x):
+        """emitSlice / emitSliceOp: start, end, step, a 1 for a step not given, then
+        aten::slice (a `start` or `end` not given None by the schema's default)."""
+        if isinstance(x, ast.Slice):
+            start, end, step = (None if y is None else self.expr(y)
+                                for y in (x.lower, x.upper, x.step))
+        if step is None:
+            step = self.constant(1, "int")
+        if dim is None:
+            # a list's aten::slice.t(t[] l, int? start=None, int? end=None, int step=1)
+            rec = self.claim(e, ("aten::slice",))
+            if len(rec.inputs) != 4:
+                raise _Abort("slice")
+            start, end = (y if y is not None else self.constant(None, "NoneType")
+                          for y in (start, end))
+            return self.insert("aten::slice", (v, start, end, step), 1,
+                               g=rec.node).outputs[0]
+        kws = {k: y for k, y in (("start", start), ("end", end)) if y is not None}
+        kws["step"] = step
+        return self.call_node(e, [v, dim], kws, ("aten::slice",))
+
+    def multidim(self, e, v, exprs):
+        """emitIntAndSliceIndexing then emitIndex."""
+        n = len(exprs)
+        dims, vals = [0] * n, [None] * n
+        ints = set()
+
+        def handle(k, dim, rev):
+            x = exprs[k]
+            dims[k] = dim
+            if isinstance(x, ast.Slice):
+                return dim - 1 if rev else dim + 1
+            self.ghost(x)
+            iv = self.expr(x)
+            vals[k] = iv
+            if _is_none_lit(x):
+                return dim if rev else dim + 1
+            t = self.vtype(iv)
+            if t == "int":
+                ints.add(k)
+                return dim - 1 if rev else dim
+            if t.startswith("Tensor") and not t.endswith("[]") and not rev:
+                return dim + 1
+            raise _Abort("index type")
+        k, dim = 0, 0
+        while k < n and not _is_dots(exprs[k]):
+            dim = handle(k, dim, False)
+            k += 1
+        rdim = -1
+        for j in range(n - 1, k, -1):
+            if _is_dots(exprs[j]):
+                raise _Abort("two ellipses")
+            rdim = handle(j, rdim, True)
+        tensor_indices = []
+        for j, x in enumerate(exprs):
+            iv = vals[j]
+            if iv is None:
+                if isinstance(x, ast.Slice):
+                    v = self.slice_op(e, v, self.constant(dims[j], "int"), x)
+                elif not _is_dots(x):
+                    raise _Abort("index")
+                continue
+            if _is_none_lit(x):
+                v = self.call_node(e, [v, self.constant(dims[j], "int")], {},
+                                   ("aten::unsqueeze",))
+            elif j in ints:
+                v = self.call_node(e, [v, self.constant(dims[j], "int"), iv], {},
+                                   ("aten::select",))
+            else:
+                tensor_indices += [None] * (dims[j] + 1 - len(tensor_indices))
+                tensor_indices[dims[j]] = iv
+        if not tensor_indices:
+            return v
+        tensor_indices = [t if t is not None else self.constant(None, "NoneType")
+                          for t in tensor_indices]
+        lc = self.claim(e, ("prim::ListConstruct",))
+        lst = self.insert("prim::ListConstruct", tensor_indices, 1, g=lc.node).outputs[0]
+        return self.call_node(e, [v, lst], {}, ("aten::index",))
 
     def literal(self, value):
         if value is None:
@@ -1015,10 +1152,10 @@ class _Replay:
             f = f.next
         return None
 
-    def call_node(self, e, ops, kws):
+    def call_node(self, e, ops, kws, kinds=None):
         """The gpujit node at e's position, its inputs the operands, conversions and
         default constants in its schema's order (tryMatchSchema), then its outputs."""
-        rec = self.claim(e)
+        rec = self.claim(e, kinds)
         g = rec.node
         if g.blocks:
             raise _Abort("node with blocks")
@@ -1349,6 +1486,8 @@ class _Replay:
         n = v.node
         if n.kind == "prim::Constant":
             return n.value[1]
+        if n.kind == "prim::Load":
+            return self.var_type(n.value)
         # (unifyTypes(t1, t2) gives t2 where t1 is a subtype: an If's outputs have
         # their false branch's types, a Loop's its body's; a parameter without an
         # annotation is TensorType::getInferred(), another type than an op's Tensor)
@@ -1380,6 +1519,25 @@ class _Replay:
                 t = f"{t}#{v.uid}"      # (TupleType::create: a type of its own)
             return t
         raise _Abort("type")
+
+    def var_type(self, name):
+        """A variable's type before the SSA conversion: the type of gpujit's values
+        named after it (a variable keeps one type; an Optional one refined is read as
+        the Optional)."""
+        if self.var_types is None:
+            self.var_types = {}
+            for v in list(self.graph.block.inputs) + \
+                    [o for n in self.graph.walk()
+                     for o in [*n.outputs, *(p for b in n.blocks for p in b.inputs)]]:
+                base = v.debug_name.split(".")[0]
+                t = str(v.type)
+                if self.var_types.setdefault(base, t) != t:
+                    if self.var_types[base] != t + "?":
+                        self.var_types[base] = None
+        t = self.var_types.get(name)
+        if t is None:
+            raise _Abort("type")
+        return t
 
     # ------------------------------------------------------------------ cleanup
     def fold(self, block):
@@ -1436,6 +1594,34 @@ class _Replay:
             self.free(o)
             tb.outputs.pop(i).uses.remove(tb)
             fb.outputs.pop(i).uses.remove(fb)
+
+    def lower_tuples(self, block):
+        """LowerSimpleTuples: a prim::TupleUnpack, or prim::TupleIndex by a constant,
+        of a prim::TupleConstruct reads the construct's inputs (the dead code
+        elimination erases them)."""
+        for n in list(block.nodes):
+            for b in n.blocks:
+                self.lower_tuples(b)
+            if n.kind not in ("prim::TupleUnpack", "prim::TupleIndex"):
+                continue
+            src = n.inputs[0]
+            while src.fwd is not None:
+                src = src.fwd
+            c = src.node
+            if c.kind != "prim::TupleConstruct":
+                continue
+            if n.kind == "prim::TupleUnpack":
+                if len(n.outputs) != len(c.inputs):
+                    raise _Abort("unpack")
+                for o, i in zip(n.outputs, c.inputs):
+                    self.replace_uses(o, i)
+            else:
+                k = _const_value(n.inputs[1])
+                if type(k) is not int:
+                    continue
+                if not -len(c.inputs) <= k < len(c.inputs):
+                    raise _Abort("tuple index")
+                self.replace_uses(n.outputs[0], c.inputs[k])
 
     def dce(self):
         self.fold(self.top)
@@ -1768,6 +1954,10 @@ def _no_exits(body):
         for n in ast.walk(s):
             if isinstance(n, (ast.With, ast.Try)):
                 raise _Abort("with / try in a loop")
+
+
+def _is_dots(e):
+    return isinstance(e, ast.Constant) and e.value is Ellipsis
 
 
 def _is_none_lit(e):
