@@ -670,14 +670,22 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             # a number: a tensor of x's dtype and device, copied in (as TorchScript: copy_
             # refuses a view whose elements share memory, x.expand(2, 3)[:, 0] = 2, where
             # fill_ lets it through; index_put_ takes no number)
-            like = {"dtype": self.emit("prim::dtype", [view], [T.SCALAR_TYPE]).output,
-                    "device": self.emit("prim::device", [view], [T.DEVICE]).output}
-            value = self.call_op("tensor", [value], like, node)
+            # (TorchScript's three show no source range)
+            saved, self.cur = self.cur, None
+            try:
+                like = {"dtype": self.emit("prim::dtype", [view], [T.SCALAR_TYPE]).output,
+                        "device": self.emit("prim::device", [view], [T.DEVICE]).output}
+                value = self.call_op("tensor", [value], like, None)
+            finally:
+                self.cur = saved
         elif not isinstance(value.type, T.TensorType):
             self.error(f"cannot store {describe_type(value.type)} in a Tensor", node,
                        hint="assign a number or a Tensor")
         if indices is not None:
-            self.call_op("index_put_", [view, indices, value], {}, node, method=True)
+            put = self.call_op("index_put_", [view, indices, value], {}, node, method=True)
+            # (TorchScript makes the Tensor?[] list of indices last, after the value)
+            if indices.node.owning_block is put.node.owning_block:
+                indices.node.move_before(put.node)
         else:
             self.call_op("copy_", [view, value], {}, node, method=True)
 

@@ -239,7 +239,15 @@ class IterableMixin:
                 return self.scalar("__derive_index", i, tree.start, step)
         v = tree.value
         if isinstance(v.type, T.TensorType):
-            return self.call_op("select", [v, self.const(0), i], {}, where)
+            # (TorchScript's SimpleValue::getitem: aten::select(v, 0, i) at the loop's
+            # range, its 0 with none)
+            saved, self.cur = self.cur, None
+            try:
+                zero = self.const(0)
+            finally:
+                self.cur = saved
+            with self.at(where):
+                return self.call_op("select", [v, zero, i], {}, where)
         with self.at(where):
             out = v.type.elem if isinstance(v.type, T.ListType) else T.STR
             return self.emit("aten::__getitem__", [v, i], [out]).output
