@@ -65,10 +65,11 @@ class _V:
 
 class _N:
     __slots__ = ("kind", "inputs", "outputs", "blocks", "block", "value", "g", "effect",
-                 "loc")
+                 "loc", "dead")
 
     def __init__(self, kind, value=None, g=None):
         self.kind, self.value, self.g = kind, value, g
+        self.dead = False
         self.inputs, self.outputs, self.blocks, self.block = [], [], [], None
         self.effect = False
         self.loc = None     # (a constant's source range where torch's differs from
@@ -187,6 +188,7 @@ class _Replay:
         self.typing = set()
         self.at = at            # (snapshot's)
         self.var_types = None
+        self.by_id = None
         self.claimed = set()
 
     # ------------------------------------------------------------------ graph basics
@@ -270,6 +272,7 @@ class _Replay:
         for v in n.outputs:
             self.free(v)
         n.block.nodes.remove(n)
+        n.dead = True
 
     def constant(self, value, ty, at=None):
         n = self.insert("prim::Constant", (), 1, value=(value, ty), at=at)
@@ -1065,8 +1068,9 @@ class _Replay:
         dead code elimination, gpujit's nodes left for the emission used."""
         saved = set(self.claimed)
         v = self.expr(e)
-        if any(g.node.has_side_effects() for recs in self.at.values() for g in recs
-               if id(g.node) in self.claimed and id(g.node) not in saved):
+        if self.by_id is None:
+            self.by_id = {id(g.node): g.node for recs in self.at.values() for g in recs}
+        if any(self.by_id[k].has_side_effects() for k in self.claimed - saved):
             raise _Abort("effects in an index")     # (they would stay)
         self.claimed = saved
         return v
@@ -1860,7 +1864,7 @@ class _Replay:
                             self.free(body.params.pop(i + 1))
                             body.outputs.pop(i + 1).uses.remove(body)
                             changed = True
-                if n.block is None or n not in n.block.nodes:
+                if n.block is None or n.dead:
                     continue
                 if not n.effect and all(not o.uses for o in n.outputs) and \
                         not any(m.effect for b in n.blocks for m in _walk(b)):
