@@ -111,6 +111,12 @@ def while_true(x, n: int):
     return x
 
 
+def zip_ranges(x, n: int, xs: List[int]):
+    for i, j in zip(range(n), range(2, n + 2)):
+        x = x + i * j
+    return x, [a * b for a, b in zip(range(1, n, 2), xs)]
+
+
 def not_and_dtype(x, b: bool, c: bool):
     if b and not c:
         x = x.to(torch.float64)
@@ -128,7 +134,7 @@ def set_items(x, y, xs: List[int], n: int):
 _FNS = {f.__name__: f for f in (set_items, select_ints, slices, multidim, tensor_index, list_slices,
                                  tuple_items, unpack_chunk, enumerate_loop, zip_loop,
                                  pairs_loop, range_step, rows_and_keys, while_true,
-                                 not_and_dtype)}
+                                 zip_ranges, not_and_dtype)}
 
 # str(torch.jit.script(f).graph) under torch 2.13, comments dropped
 _EXPECTED = {
@@ -319,6 +325,21 @@ def test_set_items_compute_as_numpy():
     assert "%9 : int = prim::dtype(%8)" in text
     assert "%12 : Tensor = aten::tensor(%4, %9, %10, %11)" in text
     assert " = aten::index_put_(%x.1, %" in text
+
+
+def test_zip_of_ranges():
+    # zip(range(n), range(a, b)) in a for loop or a comprehension (gpujit refused range()
+    # there: "range cannot be used as a value"); torch 2.13's graph: prim::min of n and
+    # aten::__range_length, aten::__derive_index of the loop index
+    s = torch.jit.script(zip_ranges)
+    x = np.zeros(2, np.float32)
+    for n, xs in ((4, [1, 2, 3]), (0, [5]), (7, [1])):
+        out, lst = s(_t(x), n, xs)
+        want, wlst = zip_ranges(x.copy(), n, xs)
+        np.testing.assert_allclose(out.numpy(), want)
+        assert lst == wlst
+    text = _bare(str(s.graph))
+    assert "prim::ListConstruct(%n.1, %" in text and "aten::__derive_index(%i.1, %" in text
 
 
 def test_negative_tuple_index_kept():
