@@ -13,7 +13,7 @@ torch itself, comments and .code included."""
 
 import re
 import types
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -131,7 +131,13 @@ def set_items(x, y, xs: List[int], n: int):
     return x, xs
 
 
-_FNS = {f.__name__: f for f in (set_items, select_ints, slices, multidim, tensor_index, list_slices,
+def isinstance_optional(x: Optional[int], n: int):
+    if not isinstance(x, int):
+        x = n
+    return x * 2
+
+
+_FNS = {f.__name__: f for f in (isinstance_optional, set_items, select_ints, slices, multidim, tensor_index, list_slices,
                                  tuple_items, unpack_chunk, enumerate_loop, zip_loop,
                                  pairs_loop, range_step, rows_and_keys, while_true,
                                  zip_ranges, not_and_dtype)}
@@ -340,6 +346,17 @@ def test_zip_of_ranges():
         assert lst == wlst
     text = _bare(str(s.graph))
     assert "prim::ListConstruct(%n.1, %" in text and "aten::__derive_index(%i.1, %" in text
+
+
+def test_isinstance_of_optional():
+    # torch 2.13: prim::isinstance[types=[int]] (not `x is not None`), x refined where
+    # it holds; .code `isinstance(x, int)`
+    s = torch.jit.script(isinstance_optional)
+    text = _bare(str(s.graph))
+    assert "%3 : bool = prim::isinstance[types=[int]](%x.1)" in text
+    assert "%x.15 : int = prim::unchecked_cast(%x.1)" in text
+    assert "isinstance(x, int)" in s.code
+    assert s(None, 4) == 8 and s(3, 4) == 6
 
 
 def test_negative_tuple_index_kept():

@@ -552,6 +552,18 @@ class _Replay:
             n = self.insert("aten::is_scripting", (), 1)
             self.constant(0, "int")         # (emitToBool's zero)
             return n.outputs[0], none, True
+        if self.builtin(test, "isinstance") and len(test.args) == 2 and \
+                not test.keywords and isinstance(test.args[0], ast.Name):
+            # emitIsInstance of an Optional: prim::isinstance, the value refined to its
+            # present type where it holds
+            name = test.args[0].id
+            v = self.expr(test.args[0])
+            t = self.var_type(name)
+            g = self.claim_near("prim::isinstance", (test,))
+            if not t.endswith("?") or g.node.attrs.get("types") is None:
+                raise _Abort("isinstance")
+            out = self.insert(g.kind, (v,), 1, g=g.node).outputs[0]
+            return out, (((name, t[:-1]),), ((name, "NoneType"),)), None
         if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
                 test.func.id in ("isinstance", "hasattr"):
             raise _Abort("isinstance")
@@ -620,8 +632,18 @@ class _Replay:
             v = self.find_any(self.frame, name)
             if v is None:
                 raise _Abort("refinement")
-            g = self.claim_kind("prim::unchecked_cast")
-            n = self.insert("prim::unchecked_cast", (v,), 1, g=g.node)
+            if ty == "NoneType":
+                # (isinstance's refinement to None where it fails: gpujit makes no cast;
+                # torch's goes unless the branch reads the value)
+                g = next((g for recs in self.at.values() for g in recs
+                          if g.kind == "prim::unchecked_cast" and
+                          id(g.node) not in self.claimed and
+                          str(g.node.outputs[0].type) == "NoneType"), None)
+                if g is not None:
+                    self.claimed.add(id(g.node))
+            else:
+                g = self.claim_kind("prim::unchecked_cast")
+            n = self.insert("prim::unchecked_cast", (v,), 1, g=g and g.node)
             n.outputs[0].ty = ty
             self.set_var(name, n.outputs[0])
 
