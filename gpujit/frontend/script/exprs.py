@@ -649,7 +649,7 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             if not -n <= k < n:
                 self.error(f"Tuple index out of range. Tuple is length {n} and index is {k}: "
                            f"tuple index {k} out of range for a tuple of {n} values", sl)
-            return self.tuple_item(v, k % n)
+            return self.tuple_item(v, k)   # (t[-1]: TorchScript keeps the -1)
         found = self.container_subscript(v, sl, node)
         if found is not None:
             return found
@@ -670,14 +670,22 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
             # a number: a tensor of x's dtype and device, copied in (as TorchScript: copy_
             # refuses a view whose elements share memory, x.expand(2, 3)[:, 0] = 2, where
             # fill_ lets it through; index_put_ takes no number)
-            like = {"dtype": self.emit("prim::dtype", [view], [T.SCALAR_TYPE]).output,
-                    "device": self.emit("prim::device", [view], [T.DEVICE]).output}
-            value = self.call_op("tensor", [value], like, node)
+            # (TorchScript's three show no source range)
+            saved, self.cur = self.cur, None
+            try:
+                like = {"dtype": self.emit("prim::dtype", [view], [T.SCALAR_TYPE]).output,
+                        "device": self.emit("prim::device", [view], [T.DEVICE]).output}
+                value = self.call_op("tensor", [value], like, None)
+            finally:
+                self.cur = saved
         elif not isinstance(value.type, T.TensorType):
             self.error(f"cannot store {describe_type(value.type)} in a Tensor", node,
                        hint="assign a number or a Tensor")
         if indices is not None:
-            self.call_op("index_put_", [view, indices, value], {}, node, method=True)
+            put = self.call_op("index_put_", [view, indices, value], {}, node, method=True)
+            # (TorchScript makes the Tensor?[] list of indices last, after the value)
+            if indices.node.owning_block is put.node.owning_block:
+                indices.node.move_before(put.node)
         else:
             self.call_op("copy_", [view, value], {}, node, method=True)
 
@@ -740,7 +748,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         lst = None
         if tensor_indices:
             opt = T.OptionalType(T.TENSOR)
-            idx = [tensor_indices.get(d, self.const(None, opt))
+            # (a dim not indexed: createNone's NoneType constant)
+            idx = [tensor_indices.get(d) or self.const(None)
                    for d in range(max(tensor_indices) + 1)]
             lst = self.emit("prim::ListConstruct", idx, [T.ListType(opt)]).output
             if gather:

@@ -51,11 +51,10 @@ class IsinstanceMixin:
         return found and obj is jit_isinstance
 
     def isinstance_call(self, node):
-        """isinstance() from static types: a constant when the static type decides it.
-        On an Optional value it is a None check (`isinstance(x, int)` with x:
-        Optional[int] is `x is not None`); on a Union (or an Optional whose answer differs
-        by member) it is a run-time test, prim::isinstance, whose `types` attribute lists
-        the members it accepts (graph-text spellings, as parse_type reads them)."""
+        """isinstance() from static types: a constant when the static type decides it;
+        on a Union or an Optional it is a run-time test, prim::isinstance, whose `types`
+        attribute lists the members it accepts (graph-text spellings, as parse_type
+        reads them)."""
         types = self.isinstance_types(node)
         v = self.expr(node.args[0])
         t = v.type
@@ -65,9 +64,8 @@ class IsinstanceMixin:
         if verdict is not None:
             return self.const(verdict)
         matching, _ = split_members(t, types)
-        if isinstance(t, T.OptionalType):
-            kind = "aten::__is__" if matching == [T.NONE] else "aten::__isnot__"
-            return self.emit(kind, [v, self.const(None)], [T.BOOL]).output
+        # (an Optional's too: torch 2.13's prim::isinstance[types=[int]](%x), .code
+        # `isinstance(x, int)`)
         return self._isinstance_node(v, _spelled(types, matching))
 
     def _isinstance_node(self, v, types):

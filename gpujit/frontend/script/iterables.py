@@ -26,11 +26,13 @@ _STATIC_MIX = ("Can not iterate over a module list or tuple with a value that do
 
 
 class _Counter:
-    """enumerate()'s counter: range(start, 2**63 - 1) (start None: 0)."""
-    __slots__ = ("start", "static_start", "call")
+    """enumerate()'s counter: range(start, 2**63 - 1) (start None: 0); a range() zipped:
+    range(start, end, step) (end a value; start None: range(end); step None: 1)."""
+    __slots__ = ("start", "static_start", "call", "end", "step")
 
-    def __init__(self, start, static_start, call):
+    def __init__(self, start, static_start, call, end=None, step=None):
         self.start, self.static_start, self.call = start, static_start, call
+        self.end, self.step = end, step
 
 
 class _Seq:
@@ -98,8 +100,8 @@ class IterableMixin:
         if kind is None:
             return None
         if kind == "zip":
-            tree = _Zip([self.iterable_tree(a, where) or self.iterable_leaf(self.expr(a), a)
-                         for a in it.args])
+            tree = _Zip([self.iterable_tree(a, where) or self.range_leaf(a) or
+                         self.iterable_leaf(self.expr(a), a) for a in it.args])
         else:
             start_node = it.args[1] if len(it.args) == 2 else \
                 (it.keywords[0].value if it.keywords else None)
@@ -115,8 +117,23 @@ class IterableMixin:
                                    None else 0, it)
             inner = it.args[0]
             tree = _Zip([counter, self.iterable_tree(inner, where) or
+                         self.range_leaf(inner) or
                          self.iterable_leaf(self.expr(inner), inner)])
         return tree
+
+    def range_leaf(self, a):
+        """range(...) zipped or enumerated: TorchScript's RangeValue (its length
+        aten::__range_length, its element aten::__derive_index of the loop index), or
+        None when a is not a range() call."""
+        if not (isinstance(a, ast.Call) and isinstance(a.func, ast.Name) and
+                a.func.id == "range" and self.is_builtin("range")):
+            return None
+        args = self.range_args(a)
+        if len(args) == 1:
+            return _Counter(None, 0, a, end=args[0])
+        with self.at(a):
+            step = args[2] if len(args) == 3 else self.const(1)
+        return _Counter(args[0], None, a, end=args[1], step=step)
 
     def value_leaf(self, v, use):
         """A base iterable of enumerate() / zip() used as a value (a tuple: the list of
@@ -165,6 +182,8 @@ class IterableMixin:
         static = [x for x in leaves if isinstance(x, _Static)]
         if not static:
             return None
+        if any(isinstance(x, _Counter) and x.end is not None for x in _leaves(tree)):
+            self.error(_STATIC_MIX, node)       # (a range() zipped with a tuple)
         if len(static) == len(leaves):
             return min(len(x.elems) for x in static)
         if all(x.value is not None for x in static):
@@ -199,7 +218,14 @@ class IterableMixin:
         """The loop's trip count: prim::min of the lengths of the base iterables."""
         lens = []
         for x in _leaves(tree):
-            if isinstance(x, _Counter):
+            if isinstance(x, _Counter) and x.end is not None:
+                # a range() zipped: RangeValue::len
+                if x.start is None:
+                    lens.append(x.end)
+                else:
+                    with self.at(where):
+                        lens.append(self.scalar("__range_length", x.start, x.end, x.step))
+            elif isinstance(x, _Counter):
                 # range(start, 2**63 - 1)'s length, as TorchScript's (its constant folded);
                 # none for a negative or unknown start: TorchScript's aten::__range_length
                 # wraps around int64 there and the loop runs no time, where gpujit counts
@@ -233,13 +259,23 @@ class IterableMixin:
         if isinstance(tree, _Counter):
             if tree.start is None:
                 return i
-            with self.at(tree.call):
-                step = self.const(1)
+            step = tree.step
+            if step is None:
+                with self.at(tree.call):
+                    step = self.const(1)
             with self.at(where):
                 return self.scalar("__derive_index", i, tree.start, step)
         v = tree.value
         if isinstance(v.type, T.TensorType):
-            return self.call_op("select", [v, self.const(0), i], {}, where)
+            # (TorchScript's SimpleValue::getitem: aten::select(v, 0, i) at the loop's
+            # range, its 0 with none)
+            saved, self.cur = self.cur, None
+            try:
+                zero = self.const(0)
+            finally:
+                self.cur = saved
+            with self.at(where):
+                return self.call_op("select", [v, zero, i], {}, where)
         with self.at(where):
             out = v.type.elem if isinstance(v.type, T.ListType) else T.STR
             return self.emit("aten::__getitem__", [v, i], [out]).output

@@ -281,7 +281,15 @@ class LoopMixin:
             trip = self.scalar("len", seq, node=s.iter)
 
             def elem(i):
-                return self.call_op("select", [seq, self.const(0), i], {}, s.iter)
+                # (TorchScript's SimpleValue::getitem: aten::select(x, 0, i) at the for
+                # statement's range, its 0 with none)
+                saved, self.cur = self.cur, None
+                try:
+                    zero = self.const(0)
+                finally:
+                    self.cur = saved
+                with self.at(s):
+                    return self.call_op("select", [seq, zero, i], {}, s)
         else:
             self.error(f"'{t.annotation()}' object is not iterable: cannot iterate over "
                        f"{describe_type(t)}", it,
@@ -346,8 +354,10 @@ class LoopMixin:
         # start for range(100, -2**63 + 1): 2**63 - 101 times)
         trip = self.scalar("__range_length", start, stop, self.const(step))
 
-        def elem(i):            # (TorchScript's aten::__derive_index, whatever the step)
-            return self.scalar("__derive_index", i, start, self.const(step))
+        def elem(i):            # (TorchScript's aten::__derive_index, whatever the step,
+            st = self.const(step)   # at the loop's range)
+            with self.at(s):
+                return self.scalar("__derive_index", i, start, st)
         return self.loop(s, trip, self.const(True), elem, s.body, None,
                          exclude=(s.target.id,), target_types={s.target.id: T.INT})
 

@@ -65,10 +65,11 @@ class _V:
 
 class _N:
     __slots__ = ("kind", "inputs", "outputs", "blocks", "block", "value", "g", "effect",
-                 "loc")
+                 "loc", "dead")
 
     def __init__(self, kind, value=None, g=None):
         self.kind, self.value, self.g = kind, value, g
+        self.dead = False
         self.inputs, self.outputs, self.blocks, self.block = [], [], [], None
         self.effect = False
         self.loc = None     # (a constant's source range where torch's differs from
@@ -186,6 +187,8 @@ class _Replay:
         self.last_return = None
         self.typing = set()
         self.at = at            # (snapshot's)
+        self.var_types = None
+        self.by_id = None
         self.claimed = set()
 
     # ------------------------------------------------------------------ graph basics
@@ -269,6 +272,7 @@ class _Replay:
         for v in n.outputs:
             self.free(v)
         n.block.nodes.remove(n)
+        n.dead = True
 
     def constant(self, value, ty, at=None):
         n = self.insert("prim::Constant", (), 1, value=(value, ty), at=at)
@@ -375,6 +379,7 @@ class _Replay:
         self.erase_load_stores(self.top, [{}])
         self.transform_exits()
         self.canonicalize_modified_loops(self.top)
+        self.lower_tuples(self.top)
         self.dce()
         self.pool()
         self.canonicalize_outputs(self.top)
@@ -408,8 +413,11 @@ class _Replay:
             if isinstance(t, ast.Tuple) and t.elts and \
                     all(isinstance(x, ast.Name) for x in t.elts):
                 for name, v in zip((x.id for x in t.elts),
-                                   self.tuple_values(s.value, len(t.elts))):
+                                   self.tuple_values(s.value, len(t.elts), s)):
                     self.set_var(name, v)
+                return
+            if isinstance(t, ast.Subscript):
+                self.subscript_assign(t, self.expr(s.value))
                 return
             if not isinstance(t, ast.Name):
                 raise _Abort("assign")
@@ -435,20 +443,31 @@ class _Replay:
         else:
             raise _Abort(type(s).__name__)
 
-    def tuple_values(self, e, k):
-        """`a, b = <e>`: a tuple literal's values, or a call's outputs, put in a
-        prim::TupleConstruct that the unpacking reads through (emitTupleAssign)."""
+    def tuple_values(self, e, k, s):
+        """`a, b = <e>` (emitTupleAssign): a tuple literal's values, or a builtin's
+        outputs, put in a prim::TupleConstruct that the unpacking reads through
+        (createTupleUnpack); another tuple's prim::TupleUnpack, a list's
+        prim::ListUnpack (SimpleValue::asTuple)."""
         if isinstance(e, ast.Tuple):
             if len(e.elts) != k or any(isinstance(x, ast.Starred) for x in e.elts):
                 raise _Abort("tuple assign")
             vals = [self.expr(x) for x in e.elts]
-        elif isinstance(e, ast.Call):
+        else:
             out = self.expr(e)
             vals = out.node.outputs
-            if len(vals) != k:
+            if len(vals) == 1:
+                if out.node.kind == "prim::TupleConstruct":
+                    return list(out.node.inputs)
+                try:
+                    g = self.claim(s, ("prim::TupleUnpack", "prim::ListUnpack"))
+                except _Abort:
+                    g = None        # (gpujit unpacked a tuple it built: no node)
+                if g is not None and g.nout != k:
+                    raise _Abort("tuple assign")
+                kind = g.kind if g is not None else "prim::TupleUnpack"
+                return self.insert(kind, (out,), k, g=g and g.node).outputs
+            if len(vals) != k or not isinstance(e, ast.Call):
                 raise _Abort("tuple assign")
-        else:
-            raise _Abort("tuple assign")
         self.insert("prim::TupleConstruct", vals, 1)
         return vals
 
@@ -468,7 +487,7 @@ class _Replay:
                 isinstance(test, ast.Compare) and any(
                     isinstance(o, (ast.Is, ast.IsNot, ast.In, ast.NotIn)) for o in test.ops):
             raise _Abort("condition")
-        if isinstance(test, ast.Constant) or isinstance(test, ast.Call):
+        if isinstance(test, ast.Call):
             raise _Abort("static condition")
         return self.to_bool(test, self.expr(test))
 
@@ -533,6 +552,18 @@ class _Replay:
             n = self.insert("aten::is_scripting", (), 1)
             self.constant(0, "int")         # (emitToBool's zero)
             return n.outputs[0], none, True
+        if self.builtin(test, "isinstance") and len(test.args) == 2 and \
+                not test.keywords and isinstance(test.args[0], ast.Name):
+            # emitIsInstance of an Optional: prim::isinstance, the value refined to its
+            # present type where it holds
+            name = test.args[0].id
+            v = self.expr(test.args[0])
+            t = self.var_type(name)
+            g = self.claim_near("prim::isinstance", (test,))
+            if not t.endswith("?") or g.node.attrs.get("types") is None:
+                raise _Abort("isinstance")
+            out = self.insert(g.kind, (v,), 1, g=g.node).outputs[0]
+            return out, (((name, t[:-1]),), ((name, "NoneType"),)), None
         if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
                 test.func.id in ("isinstance", "hasattr"):
             raise _Abort("isinstance")
@@ -601,8 +632,18 @@ class _Replay:
             v = self.find_any(self.frame, name)
             if v is None:
                 raise _Abort("refinement")
-            g = self.claim_kind("prim::unchecked_cast")
-            n = self.insert("prim::unchecked_cast", (v,), 1, g=g.node)
+            if ty == "NoneType":
+                # (isinstance's refinement to None where it fails: gpujit makes no cast;
+                # torch's goes unless the branch reads the value)
+                g = next((g for recs in self.at.values() for g in recs
+                          if g.kind == "prim::unchecked_cast" and
+                          id(g.node) not in self.claimed and
+                          str(g.node.outputs[0].type) == "NoneType"), None)
+                if g is not None:
+                    self.claimed.add(id(g.node))
+            else:
+                g = self.claim_kind("prim::unchecked_cast")
+            n = self.insert("prim::unchecked_cast", (v,), 1, g=g and g.node)
             n.outputs[0].ty = ty
             self.set_var(name, n.outputs[0])
 
@@ -732,7 +773,11 @@ class _Replay:
         self.push(bb)
         saved = self.ins
         self.ins = (bb, None)
-        if target is not None:
+        if isinstance(target, list):
+            # (`for a, b in ...`: the element's values, each stored)
+            for name, v in zip(target, item(trip)):
+                self.set_var(name, v)
+        elif target is not None:
             # (a list's element: iter_val->getitem(trip count), in the body)
             self.set_var(target, item(trip) if item is not None else trip)
         if callable(body):
@@ -742,11 +787,85 @@ class _Replay:
         self.ins = saved
         self.pop()
 
-    def list_item(self, s, seq):
+    def builtin(self, e, name):
+        """e is a call of Python's builtin name (range, enumerate, zip)."""
+        import builtins
+        b = getattr(builtins, name)
+        return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and \
+            e.func.id == name and self.find_var_silent(name) is None and \
+            self.fn.__globals__.get(name, b) is b
+
+    def claim_near(self, kinds, nodes):
+        """The first gpujit node of kinds at one of nodes' positions, or at none."""
+        kinds = (kinds,) if isinstance(kinds, str) else kinds
+        for x in nodes:
+            try:
+                return self.claim(x, kinds)
+            except _Abort:
+                pass
+        for g in self.at.get(None, ()):
+            if g.kind in kinds and id(g.node) not in self.claimed:
+                self.claimed.add(id(g.node))
+                return g
+        raise _Abort(f"no {kinds}")
+
+    def range_value(self, args, where):
+        """RangeValue of its inputs' values: (len, getitem) as functions emitting them."""
+        if len(args) == 1:
+            self.constant(0, "int")
+            self.constant(1, "int")
+            return (lambda: args[0]), (lambda trip: trip)
+        # its step (a 1 made for range(start, stop)), then len(): aten::__range_length;
+        # getitem(): aten::__derive_index in the body
+        start = args[0]
+        step = args[2] if len(args) == 3 else self.constant(1, "int")
+
+        def length():
+            ins = (start, args[1], step)
+            try:
+                g = self.claim_near("aten::__range_length", where).node
+            except _Abort:
+                if any(v.node.kind != "prim::Constant" for v in ins):
+                    raise
+                g = None                # (gpujit folded it as it emitted it)
+            return self.insert("aten::__range_length", ins, 1, g=g).outputs[0]
+
         def item(trip):
-            gi = self.claim(s, ("aten::__getitem__",))
-            return self.insert("aten::__getitem__", (seq, trip), 1, g=gi.node).outputs[0]
-        return item
+            d = self.claim_near("aten::__derive_index", where)
+            return self.insert(d.kind, (trip, start, step), 1, g=d.node).outputs[0]
+        return length, item
+
+    def iterable(self, it, where):
+        """emitSugaredExpr(it)->iter(): range(...)'s RangeValue, a list's value
+        (aten::len, aten::__getitem__ of each trip count)."""
+        if self.builtin(it, "range"):
+            if it.keywords or not 1 <= len(it.args) <= 3:
+                raise _Abort("range")
+            return self.range_value([self.expr(e) for e in it.args], where)
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name):
+            raise _Abort("for over a call")
+        seq = self.expr(it)
+        t = self.vtype(seq)
+        tensor = t.startswith("Tensor") and not t.endswith("]")
+        if t.startswith("Dict("):
+            # SimpleValue::iter of a dict: the list of its keys
+            k = self.claim_near("aten::keys", where)
+            seq = self.insert(k.kind, (seq,), 1, g=k.node).outputs[0]
+        elif tensor:
+            # a Tensor's SimpleValue::getitem: aten::select(it, 0, trip count)
+            def tensor_item(trip):
+                zero = self.constant(0, "int")
+                gi = self.claim_near("aten::select", where)
+                return self.insert(gi.kind, (seq, zero, trip), 1, g=gi.node).outputs[0]
+
+        def length():
+            g = self.claim_near("aten::len", where)
+            return self.insert(g.kind, (seq,), 1, g=g.node).outputs[0]
+
+        def item(trip):
+            gi = self.claim_near("aten::__getitem__", where)
+            return self.insert(gi.kind, (seq, trip), 1, g=gi.node).outputs[0]
+        return length, (tensor_item if tensor else item)
 
     def for_stmt(self, s):
         if s.orelse:
@@ -755,40 +874,66 @@ class _Replay:
         self.for_loop(s, s.target, s.iter, lambda: self.stmts(s.body))
 
     def for_loop(self, s, target, it, emit_body):
-        """emitFor / emitLoopCommon over range() or a list variable; s: the node whose
-        position gpujit's loop nodes have."""
-        if not isinstance(target, ast.Name):
-            raise _Abort("for")
-        item = None
-        if isinstance(it, ast.Name) and self.find_var_silent(it.id):
-            # for x in a_list: aten::len of it, aten::__getitem__ of each trip count
-            seq = self.expr(it)
-            g = self.claim(s, ("aten::len",))
-            trip_max = self.insert("aten::len", (seq,), 1, g=g.node).outputs[0]
-            item = self.list_item(s, seq)
-        elif not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and
-                  it.func.id == "range" and not it.keywords and
-                  1 <= len(it.args) <= 3) or \
-                self.fn.__globals__.get("range", range) is not range:
-            raise _Abort("for")
+        """emitFor / emitLoopCommon over range(), a list, enumerate() or zip() of them;
+        s: the node whose position gpujit's loop nodes have."""
+        if isinstance(target, ast.Name):
+            tnames = target.id
+        elif isinstance(target, ast.Tuple) and target.elts and \
+                all(isinstance(x, ast.Name) for x in target.elts):
+            tnames = [x.id for x in target.elts]
         else:
-            args = [self.expr(e) for e in it.args]
-            if len(args) == 1:
-                self.constant(0, "int")
-                self.constant(1, "int")
-                trip_max = args[0]
-            else:
-                if len(args) == 2:
-                    self.constant(1, "int")
-                g = self.claim(s, ("aten::__range_length",))
-                raise _Abort(f"range(start, stop) {g.kind}")
+            raise _Abort("for target")
+        where = (s, it)
+        if self.builtin(it, "enumerate"):
+            # IterableTree(RangeValue(start, inf), the iterable)
+            if it.keywords or not 1 <= len(it.args) <= 2:
+                raise _Abort("enumerate")
+            rin = [self.expr(it.args[1])] if len(it.args) == 2 else []
+            rin.append(self.materialize(2 ** 63 - 1, "int", self.int_consts))
+            child = self.iterable(it.args[0], where)
+            kids = [self.range_value(rin, where), child]
+        elif self.builtin(it, "zip"):
+            if it.keywords or not it.args:
+                raise _Abort("zip")
+            kids = [self.iterable(a, where) for a in it.args]
+        else:
+            kids = None
+            length, item = self.iterable(it, where)
+        if kids is not None:
+            # IterableTree::len: prim::min of its children's lengths; getitem: theirs
+            if not isinstance(tnames, list) or len(tnames) != len(kids):
+                raise _Abort("for target")
+            lens = [k[0]() for k in kids]
+            lc = self.claim_near("prim::ListConstruct", where)
+            lst = self.insert(lc.kind, lens, 1, g=lc.node).outputs[0]
+            m = self.claim_near("prim::min", where)
+            trip_max = self.insert(m.kind, (lst,), 1, g=m.node).outputs[0]
+
+            def item(trip):
+                # (SugaredTupleValue::asValue: a tuple the unpacking reads through)
+                vals = [k[1](trip) for k in kids]
+                self.insert("prim::TupleConstruct", vals, 1)
+                return vals
+        else:
+            trip_max = length()
+            if isinstance(tnames, list):
+                one = item
+
+                def item(trip):
+                    # emitTupleAssign of the element: SimpleValue::asTuple's unpack
+                    v = one(trip)
+                    u = self.claim_near(("prim::TupleUnpack", "prim::ListUnpack"),
+                                        (it, s, target))
+                    if u.nout != len(tnames):
+                        raise _Abort("for target")
+                    return self.insert(u.kind, (v,), u.nout, g=u.node).outputs
         node = self.insert("prim::Loop", (trip_max,), 0)
         node.blocks = [_B(node), _B(node)]
         t = self.constant(True, "bool", at=(self.ins[0], node))
         t.node.loc = next((g.node.source_range for g in self.at.get(self.pos(s), ())
                            if g.kind == "prim::Loop"), None)     # (the loop's range)
         self.register_output(node.blocks[1], t)
-        self.loop_body(node, emit_body, target.id, item)
+        self.loop_body(node, emit_body, tnames, item)
 
     def list_comp(self, e):
         """emitListComprehension: the empty list, a ComprehensionScope whose block holds
@@ -855,14 +1000,15 @@ class _Replay:
                 raise _Abort(f"name {e.id}")
             return v
         if isinstance(e, ast.Constant):
-            return self.literal(e.value)
+            return self.ranged(e, lambda: self.literal(e.value))
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and \
                 isinstance(e.operand, ast.Constant) and \
                 type(e.operand.value) in (int, float):
-            lit = self.literal(e.operand.value)
+            lit = self.expr(e.operand)
             self.insert("aten::neg", (lit,), 1)     # (folded: runNodeIfInputsAreConstant)
             val = -e.operand.value
-            return self.constant(val, "int" if type(val) is int else "float")
+            return self.ranged(e, lambda: self.constant(val, "int" if type(val) is int
+                                                        else "float"))
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.Invert)):
             return self.call_node(e, [self.expr(e.operand)], {})
         if isinstance(e, ast.BinOp):
@@ -901,6 +1047,13 @@ class _Replay:
             out = self.new_value(node)
             node.outputs.append(out)
             return out
+        if isinstance(e, ast.BoolOp) or \
+                isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Not) or \
+                isinstance(e, ast.Compare) and len(e.ops) == 1 and \
+                isinstance(e.ops[0], (ast.Is, ast.IsNot)):
+            return self.cond_value(e)[0]       # (emitSimpleExpr: emitCondExpr's value)
+        if isinstance(e, ast.Attribute) and self.module_attr(e) is not None:
+            return self.module_attr(e)()
         if isinstance(e, ast.Attribute):
             # x.shape, x.dtype, ...: the op TorchScript's attribute of a value inserts
             v = self.expr(e.value)
@@ -912,14 +1065,7 @@ class _Replay:
                 self.set_name(out, e.attr.replace(".", "_"))
             return out
         if isinstance(e, ast.Subscript):
-            if isinstance(e.slice, (ast.Slice, ast.Tuple)):
-                raise _Abort("subscript")
-            v = self.expr(e.value)
-            i = self.expr(e.slice)
-            rec = self.claim(e)
-            if rec.kind != "aten::__getitem__" or len(rec.inputs) != 2:
-                raise _Abort("subscript")
-            return self.insert(rec.kind, (v, i), rec.nout, g=rec.node).outputs[0]
+            return self.subscript(e)
         if isinstance(e, ast.ListComp):
             return self.list_comp(e)
         if isinstance(e, (ast.Tuple, ast.List)):
@@ -932,6 +1078,226 @@ class _Replay:
             n = self.insert(kind, vals, 1, g=g.node)
             return n.outputs[0]
         raise _Abort(type(e).__name__)
+
+    # ------------------------------------------------------------------ subscripts
+    def peek(self, e):
+        """The gpujit nodes at e's position not yet claimed."""
+        return [g for g in self.at.get(self.pos(e), ()) if id(g.node) not in self.claimed]
+
+    def ghost(self, e):
+        """An expression emitted again whose value is dropped (emitSugaredExpr's of a
+        subscript before the one used): its values numbered, its nodes erased by the
+        dead code elimination, gpujit's nodes left for the emission used."""
+        saved = set(self.claimed)
+        v = self.expr(e)
+        if self.by_id is None:
+            self.by_id = {id(g.node): g.node for recs in self.at.values() for g in recs}
+        if any(self.by_id[k].has_side_effects() for k in self.claimed - saved):
+            raise _Abort("effects in an index")     # (they would stay)
+        self.claimed = saved
+        return v
+
+    def subscript(self, e):
+        """emitSubscript: a Tensor's index by emitMultidimSlicing (aten::select / slice /
+        unsqueeze / index), a list's slice (aten::slice), a tuple's prim::TupleIndex,
+        another value's __getitem__."""
+        sl = e.slice
+        exprs = list(sl.elts) if isinstance(sl, ast.Tuple) else [sl]
+        v = self.expr(e.value)
+        recs = self.peek(e)
+        if not recs:
+            raise _Abort("subscript")
+        first = recs[0]
+        tensor = first.kind in ("aten::select", "aten::unsqueeze", "aten::index",
+                                "prim::ListConstruct") or \
+            first.kind == "aten::slice" and str(first.inputs[0].type) == "Tensor"
+        if len(exprs) != 1:
+            if not tensor:
+                raise _Abort("subscript")
+            return self.multidim(e, v, exprs)
+        x = exprs[0]
+        if isinstance(x, ast.Slice):
+            if tensor:
+                return self.slice_op(e, v, self.ranged(e, lambda: self.constant(0, "int")),
+                                     x)
+            if first.kind != "aten::slice":
+                raise _Abort("subscript")
+            return self.slice_op(e, v, None, x)
+        if tensor:
+            self.ghost(x)
+            return self.multidim(e, v, exprs)
+        i = self.expr(x)
+        if first.kind not in ("aten::__getitem__", "prim::TupleIndex") or \
+                len(first.inputs) != 2:
+            raise _Abort("subscript")
+        self.claimed.add(id(first.node))
+        return self.insert(first.kind, (v, i), first.nout, g=first.node).outputs[0]
+
+    def slice_op(self, e, v, dim, x):
+        """emitSlice / emitSliceOp: start, end, step, a 1 for a step not given, then
+        aten::slice (a `start` or `end` not given None by the schema's default)."""
+        if isinstance(x, ast.Slice):
+            start, end, step = (None if y is None else self.expr(y)
+                                for y in (x.lower, x.upper, x.step))
+        if step is None:
+            step = self.ranged(e, lambda: self.constant(1, "int"))
+        if dim is None:
+            # a list's aten::slice.t(t[] l, int? start=None, int? end=None, int step=1)
+            rec = self.claim(e, ("aten::slice",))
+            if len(rec.inputs) != 4:
+                raise _Abort("slice")
+            start, end = (y if y is not None else self.unranged(None, "NoneType")
+                          for y in (start, end))
+            return self.insert("aten::slice", (v, start, end, step), 1,
+                               g=rec.node).outputs[0]
+        kws = {k: y for k, y in (("start", start), ("end", end)) if y is not None}
+        kws["step"] = step
+        return self.call_node(e, [v, dim], kws, ("aten::slice",))
+
+    def subscript_assign(self, e, rhs):
+        """emitSubscriptAssign (`x[i] = v`, the value emitted first): a Tensor's
+        emitIntAndSliceIndexing, a number made a tensor of its dtype and device
+        (prim::dtype, prim::device, aten::tensor), then aten::copy_, or aten::index_put_
+        of its tensor indices; a list's or dict's aten::_set_item."""
+        sl = e.slice
+        exprs = list(sl.elts) if isinstance(sl, ast.Tuple) else [sl]
+        v = self.expr(e.value)
+        recs = self.peek(e)
+        if not recs:
+            raise _Abort("subscript assign")
+        if recs[0].kind == "aten::_set_item":
+            if len(exprs) != 1 or isinstance(exprs[0], ast.Slice):
+                raise _Abort("subscript assign")
+            i = self.expr(exprs[0])
+            self.call_node(e, [v, i, rhs], {}, ("aten::_set_item",), void=True)
+            return
+        v, tensor_indices = self.int_and_slice(e, v, exprs)
+        t = self.vtype(rhs)
+        if t in ("int", "float", "bool", "complex"):
+            dtype = self.call_node(e, [v], {}, rec=self.claim_near("prim::dtype", (e,)))
+            device = self.call_node(e, [v], {},
+                                    rec=self.claim_near("prim::device", (e,)))
+            rhs = self.call_node(e, [rhs], {"dtype": dtype, "device": device},
+                                 rec=self.claim_near("aten::tensor", (e,)))
+        elif not (t.startswith("Tensor") and not t.endswith("]")):
+            raise _Abort("subscript assign")
+        if not tensor_indices:
+            self.call_node(e, [v, rhs], {}, ("aten::copy_",))
+            return
+        lc = self.claim(e, ("prim::ListConstruct",))
+        lst = self.insert("prim::ListConstruct", tensor_indices, 1, g=lc.node).outputs[0]
+        self.call_node(e, [v, lst, rhs], {}, ("aten::index_put_",))
+
+    def multidim(self, e, v, exprs):
+        """emitIntAndSliceIndexing then emitIndex."""
+        v, tensor_indices = self.int_and_slice(e, v, exprs)
+        if not tensor_indices:
+            return v
+        lc = self.claim(e, ("prim::ListConstruct",))
+        lst = self.insert("prim::ListConstruct", tensor_indices, 1, g=lc.node).outputs[0]
+        return self.call_node(e, [v, lst], {}, ("aten::index",))
+
+    def int_and_slice(self, e, v, exprs):
+        """emitIntAndSliceIndexing: (the value indexed by ints and slices, its tensor
+        indices with None for the dims between)."""
+        n = len(exprs)
+        dims, vals = [0] * n, [None] * n
+        ints = set()
+
+        def handle(k, dim, rev):
+            x = exprs[k]
+            dims[k] = dim
+            if isinstance(x, ast.Slice):
+                return dim - 1 if rev else dim + 1
+            self.ghost(x)
+            iv = self.expr(x)
+            vals[k] = iv
+            if _is_none_lit(x):
+                return dim if rev else dim + 1
+            t = self.vtype(iv)
+            if t == "int":
+                ints.add(k)
+                return dim - 1 if rev else dim
+            if t.startswith("Tensor") and not t.endswith("[]") and not rev:
+                return dim + 1
+            raise _Abort("index type")
+        k, dim = 0, 0
+        while k < n and not _is_dots(exprs[k]):
+            dim = handle(k, dim, False)
+            k += 1
+        rdim = -1
+        for j in range(n - 1, k, -1):
+            if _is_dots(exprs[j]):
+                raise _Abort("two ellipses")
+            rdim = handle(j, rdim, True)
+        tensor_indices = []
+
+        def dim_value(j):           # (insert_value_for_dim)
+            return self.ranged(e, lambda: self.constant(dims[j], "int"))
+        for j, x in enumerate(exprs):
+            iv = vals[j]
+            if iv is None:
+                if isinstance(x, ast.Slice):
+                    v = self.slice_op(e, v, dim_value(j), x)
+                elif not _is_dots(x):
+                    raise _Abort("index")
+                continue
+            if _is_none_lit(x):
+                v = self.call_node(e, [v, dim_value(j)], {},
+                                   ("aten::unsqueeze",))
+            elif j in ints:
+                v = self.call_node(e, [v, dim_value(j), iv], {},
+                                   ("aten::select",))
+            else:
+                tensor_indices += [None] * (dims[j] + 1 - len(tensor_indices))
+                tensor_indices[dims[j]] = iv
+        return v, [t if t is not None else self.unranged(None, "NoneType")
+                   for t in tensor_indices]
+
+    def module_attr(self, e):
+        """`torch.float64`, `math.pi`: a Python module's attribute, a constant made
+        afresh (toSugaredValue's insertConstant); None where e is not one."""
+        import types as _types
+        names = []
+        root = e
+        while isinstance(root, ast.Attribute):
+            names.append(root.attr)
+            root = root.value
+        if not isinstance(root, ast.Name) or self.find_var_silent(root.id) or \
+                self.is_self(root):
+            return None
+        obj = self.fn.__globals__.get(root.id)
+        for a in reversed(names):
+            if not isinstance(obj, _types.ModuleType):
+                return None
+            obj = getattr(obj, a, None)
+        from ... import dtypes as _dt
+        if isinstance(obj, _dt.dtype) and not isinstance(obj, _dt.MissingDtype):
+            value, ty = _dt.scalar_type_code(obj), "int"
+        elif obj is None or type(obj) in (bool, int, float, str):
+            value = obj
+            ty = {type(None): "NoneType", bool: "bool", int: "int", float: "float",
+                  str: "str"}[type(obj)]
+            if isinstance(obj, float) and math.isnan(obj):
+                return None
+        else:
+            return None
+        return lambda: self.constant(value, ty)
+
+    def unranged(self, value, ty):
+        """A constant without a source range (a schema's default, createNone)."""
+        c = self.constant(value, ty)
+        c.node.loc = False
+        return c
+
+    def ranged(self, e, make):
+        """make()'s value; a constant it made has e's source range (torch's
+        insertConstant(..., range) of the expression)."""
+        k = self.counter
+        v = make()
+        if v.node.kind == "prim::Constant" and v.uid >= k:
+            v.node.loc = self.src.range(e)
+        return v
 
     def literal(self, value):
         if value is None:
@@ -1000,7 +1366,8 @@ class _Replay:
             if not isinstance(obj, _types.ModuleType):
                 raise _Abort("callee")
         else:
-            if not isinstance(f.value, (ast.Name, ast.Call, ast.BinOp)):
+            if not isinstance(f.value, (ast.Name, ast.Call, ast.BinOp, ast.Constant,
+                                        ast.Subscript, ast.Attribute)):
                 raise _Abort("method receiver")
             ops.append(self.expr(f.value))
         ops += [self.expr(a) for a in e.args]
@@ -1015,10 +1382,11 @@ class _Replay:
             f = f.next
         return None
 
-    def call_node(self, e, ops, kws):
-        """The gpujit node at e's position, its inputs the operands, conversions and
-        default constants in its schema's order (tryMatchSchema), then its outputs."""
-        rec = self.claim(e)
+    def call_node(self, e, ops, kws, kinds=None, void=False, rec=None):
+        """The gpujit node at e's position (or rec), its inputs the operands,
+        conversions and default constants in its schema's order (tryMatchSchema), then
+        its outputs."""
+        rec = rec or self.claim(e, kinds)
         g = rec.node
         if g.blocks:
             raise _Abort("node with blocks")
@@ -1052,7 +1420,7 @@ class _Replay:
                 inputs.append(kws.pop(a.name))
             elif p is not None and p.kind == "prim::Constant" and a is not None and \
                     a.has_default:
-                inputs.append(self.constant(p.attrs.get("value"), str(gv.type)))
+                inputs.append(self.unranged(p.attrs.get("value"), str(gv.type)))
             else:
                 raise _Abort("argument")
         if ops or kws:
@@ -1060,7 +1428,7 @@ class _Replay:
         n = self.insert(g.kind, inputs, rec.nout, g=g)
         if g.has_side_effects():
             n.effect = True
-        return n.outputs[0] if n.outputs else self._none_result()
+        return n.outputs[0] if n.outputs else None if void else self._none_result()
 
     def _none_result(self):
         raise _Abort("no output")
@@ -1349,6 +1717,8 @@ class _Replay:
         n = v.node
         if n.kind == "prim::Constant":
             return n.value[1]
+        if n.kind == "prim::Load":
+            return self.var_type(n.value)
         # (unifyTypes(t1, t2) gives t2 where t1 is a subtype: an If's outputs have
         # their false branch's types, a Loop's its body's; a parameter without an
         # annotation is TensorType::getInferred(), another type than an op's Tensor)
@@ -1380,6 +1750,25 @@ class _Replay:
                 t = f"{t}#{v.uid}"      # (TupleType::create: a type of its own)
             return t
         raise _Abort("type")
+
+    def var_type(self, name):
+        """A variable's type before the SSA conversion: the type of gpujit's values
+        named after it (a variable keeps one type; an Optional one refined is read as
+        the Optional)."""
+        if self.var_types is None:
+            self.var_types = {}
+            for v in list(self.graph.block.inputs) + \
+                    [o for n in self.graph.walk()
+                     for o in [*n.outputs, *(p for b in n.blocks for p in b.inputs)]]:
+                base = v.debug_name.split(".")[0]
+                t = str(v.type)
+                if self.var_types.setdefault(base, t) != t:
+                    if self.var_types[base] != t + "?":
+                        self.var_types[base] = None
+        t = self.var_types.get(name)
+        if t is None:
+            raise _Abort("type")
+        return t
 
     # ------------------------------------------------------------------ cleanup
     def fold(self, block):
@@ -1437,6 +1826,34 @@ class _Replay:
             tb.outputs.pop(i).uses.remove(tb)
             fb.outputs.pop(i).uses.remove(fb)
 
+    def lower_tuples(self, block):
+        """LowerSimpleTuples: a prim::TupleUnpack, or prim::TupleIndex by a constant,
+        of a prim::TupleConstruct reads the construct's inputs (the dead code
+        elimination erases them)."""
+        for n in list(block.nodes):
+            for b in n.blocks:
+                self.lower_tuples(b)
+            if n.kind not in ("prim::TupleUnpack", "prim::TupleIndex"):
+                continue
+            src = n.inputs[0]
+            while src.fwd is not None:
+                src = src.fwd
+            c = src.node
+            if c.kind != "prim::TupleConstruct":
+                continue
+            if n.kind == "prim::TupleUnpack":
+                if len(n.outputs) != len(c.inputs):
+                    raise _Abort("unpack")
+                for o, i in zip(n.outputs, c.inputs):
+                    self.replace_uses(o, i)
+            else:
+                k = _const_value(n.inputs[1])
+                if type(k) is not int:
+                    continue
+                if not -len(c.inputs) <= k < len(c.inputs):
+                    raise _Abort("tuple index")
+                self.replace_uses(n.outputs[0], c.inputs[k])
+
     def dce(self):
         self.fold(self.top)
         changed = True
@@ -1469,7 +1886,7 @@ class _Replay:
                             self.free(body.params.pop(i + 1))
                             body.outputs.pop(i + 1).uses.remove(body)
                             changed = True
-                if n.block is None or n not in n.block.nodes:
+                if n.block is None or n.dead:
                     continue
                 if not n.effect and all(not o.uses for o in n.outputs) and \
                         not any(m.effect for b in n.blocks for m in _walk(b)):
@@ -1554,7 +1971,15 @@ class _Replay:
 _FOLD = {"aten::add": (lambda a, b: a + b, "str", "str"),
          "aten::gt": (lambda a, b: a > b, "int", "bool"),
          "aten::lt": (lambda a, b: a < b, "int", "bool"),
-         "aten::__and__": (lambda a, b: a and b, "bool", "bool")}
+         "aten::__and__": (lambda a, b: a and b, "bool", "bool"),
+         "aten::__range_length": (lambda lo, hi, step: _range_length(lo, hi, step),
+                                  "int", "int")}
+
+
+def _range_length(lo, hi, step):
+    if step == 0:
+        raise _Abort("range step 0")        # (a run-time error: not folded)
+    return max(0, (hi - lo + step - (1 if step > 0 else -1)) // step)
 
 _WILL, _MIGHT, _WONT, _THROWS = range(4)
 
@@ -1770,6 +2195,10 @@ def _no_exits(body):
                 raise _Abort("with / try in a loop")
 
 
+def _is_dots(e):
+    return isinstance(e, ast.Constant) and e.value is Ellipsis
+
+
 def _is_none_lit(e):
     return isinstance(e, ast.Constant) and e.value is None
 
@@ -1849,6 +2278,12 @@ def _walk(block):
 def _const_matches(sv_value, gnode):
     value, _ty = sv_value
     gv = gnode.attrs.get("value")
+    from ... import dtypes as _dt
+    if isinstance(gv, _dt.dtype) and type(value) is int:
+        try:                                        # (a ScalarType argument's constant)
+            return _dt.scalar_type_code(gv) == value
+        except Exception:
+            return False
     if type(gv) is not type(value):
         return False
     if isinstance(value, float):
