@@ -409,6 +409,22 @@ def _erfinv_f32(x):
 """}, deps=_deps)
 
 
+# lgamma on the CPU: eager's functions, Sleef's lgammaf_u1 / lgamma_u1 as ATen's vectorized
+# kernel (ops/_sleef_lgamma.py: torch 2.13's bits; float16 computes the float32 one); CUDA
+# keeps libdevice's lgamma, the simulator Python's
+_SL_DIGEST = _file_digest("_sleef_lgamma.py")
+for _s in ("f32", "f64"):
+    _deps, _srcs = _DEFS[f"_lgamma_{_s}"]
+    _define(f"_lgamma_{_s}", {**_srcs, "cpu": f"""# ops/_sleef_lgamma.py {_SL_DIGEST}
+from gpujit.ops._sleef_lgamma import jit_{_s} as _sl_lgamma_{_s}
+
+
+@DEVICE
+def _lgamma_{_s}(x):
+    return _sl_lgamma_{_s}(_{_s}(x))
+"""}, deps=_deps)
+
+
 # spherical_bessel_j0 in its dtype, as ATen's kernel and eager (ops/_special_kernels.py):
 # the Taylor polynomial contracted into FMAs, C's sin / sinf (torch 2.13's bits)
 _define("_fmaf_f32", {"cpu": "_fmaf_f32 = _fma_f32\n", "cuda": """
