@@ -10,6 +10,8 @@ a float32 recurrence overflows where a float64 one would not).
 """
 from __future__ import annotations
 
+import re as _re
+
 from gpujit.ops import special_coeffs as C
 
 from .prims import _DEFS, _define, LIBM_F64
@@ -423,6 +425,26 @@ from gpujit.ops._sleef_lgamma import jit_{_s} as _sl_lgamma_{_s}
 def _lgamma_{_s}(x):
     return _sl_lgamma_{_s}(_{_s}(x))
 """}, deps=_deps)
+
+
+# digamma: polevl's steps as FMAs (GCC's contraction in ATen's calc_digamma) on every
+# target; the CPU calls eager's functions (ops/_trigamma_kernel.py: torch 2.13's bits)
+_TK_DIGEST = _file_digest("_trigamma_kernel.py")
+for _s, _fma in (("f32", "_fmaf_f32"), ("f64", "_fma_f64")):
+    _deps, _srcs = _DEFS[f"_digamma_{_s}"]
+    if _s == "f32":
+        _pat = r"p = _f32\(p \* z \+ (_f32\([^()]*\))\)"
+    else:
+        _pat = r"p = p \* z \+ ([-0-9.E]+)"
+    _srcs = {t: _re.sub(_pat, rf"p = {_fma}(p, z, \1)", src) for t, src in _srcs.items()}
+    _define(f"_digamma_{_s}", {**_srcs, "cpu": f"""# ops/_trigamma_kernel.py {_TK_DIGEST}
+from gpujit.ops._trigamma_kernel import jit_digamma_{_s} as _tk_digamma_{_s}
+
+
+@DEVICE
+def _digamma_{_s}(x):
+    return _tk_digamma_{_s}(_{_s}(x))
+"""}, deps=_deps + (_fma,))
 
 
 # spherical_bessel_j0 in its dtype, as ATen's kernel and eager (ops/_special_kernels.py):
