@@ -132,3 +132,85 @@ def _trigamma_f64(x):
 
 trigamma_f32 = vectorize(["float32(float32)"], _trigamma_f32)
 trigamma_f64 = vectorize(["float64(float64)"], _trigamma_f64)
+
+
+# ------------------------------------------------------------------ polygamma, n >= 2
+# ATen's calc_polygamma: ((n % 2) ? 1 : -1) * exp(lgamma(n + 1)) * zeta(n + 1, x), in the
+# dtype (C's lgammaf / expf for float), zeta (Cephes') in acc_type: double on the CPU for
+# float and double alike, C's pow. The float64 formula with n! rounded once differed from
+# torch 2.13 on 6-54% of float32 values (n = 2..5), up to 98% of float64 ones (n = 5).
+_ZETA_A = np.array([12.0, -720.0, 30240.0, -1209600.0, 47900160.0,
+                    -1.8924375803183791606e9, 7.47242496e10, -2.950130727918164224e12,
+                    1.1646782814350067249e14, -4.5979787224074726105e15,
+                    1.8152105401943546773e17, -7.1661652561756670113e18])
+_MACHEP = 1.11022302462515654042E-16
+
+
+def _zeta_py(x, q):
+    if x == 1.0:
+        return math.inf
+    if x < 1.0:
+        return math.nan
+    if q <= 0.0:
+        if q == math.floor(q):
+            return math.inf
+        if x != math.floor(x):
+            return math.nan
+    s = math.pow(q, -x)
+    a = q
+    i = 0
+    b = 0.0
+    while i < 9 or a <= 9.0:
+        i += 1
+        a += 1.0
+        b = math.pow(a, -x)
+        s += b
+        if -_MACHEP * s < b and b < _MACHEP * s:
+            return s
+    w = a
+    s += b * w / (x - 1.0)
+    s -= 0.5 * b
+    a = 1.0
+    k = 0.0
+    for j in range(12):
+        a *= x + k
+        b /= w
+        t = a * b / _ZETA_A[j]
+        s = s + t
+        t = abs(t / s)
+        if t < _MACHEP:
+            return s
+        k += 1.0
+        a *= x + k
+        b /= w
+        k += 1.0
+    return s
+
+
+_zeta = njit(_zeta_py, error_model="numpy")
+
+
+def _polygamma_f32(x, n):
+    one = _F(1.0)
+    fact = _F(math.exp(_F(math.lgamma(_F(n) + one))))
+    sign = one if n % 2 else -one
+    return _F(_F(sign * fact) * _F(_zeta(float(n + 1), np.float64(x))))
+
+
+def _polygamma_f64(x, n):
+    sign = 1.0 if n % 2 else -1.0
+    return sign * math.exp(math.lgamma(float(n) + 1.0)) * _zeta(float(n + 1), x)
+
+
+_POLYGAMMA_UFUNCS: dict = {}
+
+
+def polygamma_ufunc(dtype):
+    """calc_polygamma's ufunc of (float32 or float64 x, int64 n), built at its first use."""
+    f32 = np.dtype(dtype) == np.float32
+    u = _POLYGAMMA_UFUNCS.get(f32)
+    if u is None:
+        u = _POLYGAMMA_UFUNCS[f32] = vectorize(
+            ["float32(float32, int64)"] if f32 else ["float64(float64, int64)"],
+            _polygamma_f32 if f32 else _polygamma_f64)
+    return u

@@ -275,6 +275,12 @@ def polygamma(xp, n, a):
         return np.asarray(r).astype(out_dt, copy=False)
     if n == 1:
         return _trigamma_xp(xp, a, out_dt)
+    if xp is np and out_dt in (np.float32, np.float64):
+        # (ATen's calc_polygamma: exp(lgamma(n + 1)) in the dtype times zeta in double)
+        from ._trigamma_kernel import polygamma_ufunc
+        with np.errstate(all="ignore"):
+            return np.asarray(polygamma_ufunc(out_dt)(a.astype(out_dt, copy=False),
+                                                      np.int64(n)))
     x = a.astype(np.float64)
     fact = float(math.factorial(n)) if n <= 170 else math.inf
     with np.errstate(all="ignore"):
