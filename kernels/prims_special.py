@@ -10,6 +10,8 @@ a float32 recurrence overflows where a float64 one would not).
 """
 from __future__ import annotations
 
+import re as _re
+
 from gpujit.ops import special_coeffs as C
 
 from .prims import _DEFS, _define, LIBM_F64
@@ -132,6 +134,12 @@ _ERFCX_BODY = """\
     return 2.0 * _expsq_f64(xd) - _erfcx_pos_f64(-xd)
 """
 _unary("erfcx", _ERFCX_BODY, deps=("_erfcx_pos_f64", "_expsq_f64"))
+# float32 (CUDA, the simulator): x^2 rounded to float before the exp for x < 0, as ATen's
+# float steps and the CPU's (ops/_special_kernels._erfcx_32_py): exp of the exact x^2 was
+# up to 1.6e-6 away (x ~ -7.8), past assert_consistent's float32 rtol
+_deps, _srcs = _DEFS["_erfcx_f32"]
+_define("_erfcx_f32", {t: src.replace("_expsq_f64(xd)", "_f64(_exp_f64(_f64(_f32(xd * xd))))")
+                       for t, src in _srcs.items()}, deps=_deps)
 _unary("log_ndtr", """\
     t = xd * 0.7071067811865476
     if xd < -1.0:
@@ -407,6 +415,42 @@ _sk_erfinv_32 = _sk_jit32('erfinv')[0]
 def _erfinv_f32(x):
     return _sk_erfinv_32(_f32(x))
 """}, deps=_deps)
+
+
+# lgamma on the CPU: eager's functions, Sleef's lgammaf_u1 / lgamma_u1 as ATen's vectorized
+# kernel (ops/_sleef_lgamma.py: torch 2.13's bits; float16 computes the float32 one); CUDA
+# keeps libdevice's lgamma, the simulator Python's
+_SL_DIGEST = _file_digest("_sleef_lgamma.py")
+for _s in ("f32", "f64"):
+    _deps, _srcs = _DEFS[f"_lgamma_{_s}"]
+    _define(f"_lgamma_{_s}", {**_srcs, "cpu": f"""# ops/_sleef_lgamma.py {_SL_DIGEST}
+from gpujit.ops._sleef_lgamma import jit_{_s} as _sl_lgamma_{_s}
+
+
+@DEVICE
+def _lgamma_{_s}(x):
+    return _sl_lgamma_{_s}(_{_s}(x))
+"""}, deps=_deps)
+
+
+# digamma: polevl's steps as FMAs (GCC's contraction in ATen's calc_digamma) on every
+# target; the CPU calls eager's functions (ops/_trigamma_kernel.py: torch 2.13's bits)
+_TK_DIGEST = _file_digest("_trigamma_kernel.py")
+for _s, _fma in (("f32", "_fmaf_f32"), ("f64", "_fma_f64")):
+    _deps, _srcs = _DEFS[f"_digamma_{_s}"]
+    if _s == "f32":
+        _pat = r"p = _f32\(p \* z \+ (_f32\([^()]*\))\)"
+    else:
+        _pat = r"p = p \* z \+ ([-0-9.E]+)"
+    _srcs = {t: _re.sub(_pat, rf"p = {_fma}(p, z, \1)", src) for t, src in _srcs.items()}
+    _define(f"_digamma_{_s}", {**_srcs, "cpu": f"""# ops/_trigamma_kernel.py {_TK_DIGEST}
+from gpujit.ops._trigamma_kernel import jit_digamma_{_s} as _tk_digamma_{_s}
+
+
+@DEVICE
+def _digamma_{_s}(x):
+    return _tk_digamma_{_s}(_{_s}(x))
+"""}, deps=_deps + (_fma,))
 
 
 # spherical_bessel_j0 in its dtype, as ATen's kernel and eager (ops/_special_kernels.py):

@@ -120,7 +120,7 @@ def _mvlgamma(xp, x, p):
     with np.errstate(all="ignore"):
         for k in range(p):
             arg = r(x + np.float32(-p * 0.5 + 0.5 + k * 0.5))
-            term = r(special.lgamma(xp, arg.astype(np.float64)))
+            term = r(special.lgamma(xp, arg.astype(np.float32)))     # (float's lgamma)
             total = term if total is None else total + term
         c = np.float32(float(round_bf16(np, np.float32(p * (p - 1) / 4 * math.log(math.pi)))))
         return r(r(total) + c)

@@ -297,10 +297,10 @@ def _mvlgamma(xp, self, p):
     x = self.astype(ct)
     total = None
     for k in range(p):
-        # (lgamma of float16 / float32 from float64, rounded: libm's lgammaf is close to
-        # correctly rounded, NumPy's float32 path is not)
+        # (lgamma in the dtype, as the composite's lgamma_: float16 rounds the float32
+        # value, ops/special.lgamma)
         arg = r(x + ct.type(-p * 0.5 + 0.5 + k * 0.5))
-        term = r(_special.lgamma(xp, arg.astype(np.float64)))
+        term = r(_special.lgamma(xp, arg.astype(dt)))
         total = term if total is None else total + term
     return r(r(total) + ct.type(dt.type(p * (p - 1) / 4 * math.log(math.pi))))
 

@@ -1,8 +1,9 @@
 """erf, erfc, erfinv, lgamma, digamma and polygamma over an array namespace (NumPy has
 none of them, and gpujit does not depend on SciPy).
 
-On NumPy erf, erfc and lgamma are `numba.vectorize` ufuncs of `math.erf` / `math.erfc` /
-`math.lgamma` (libm's: +inf at the poles), compiled on first use (numba is imported then,
+On NumPy erf and erfc are `numba.vectorize` ufuncs of `math.erf` / `math.erfc` (libm's),
+lgamma Sleef's lgammaf_u1 / lgamma_u1 as PyTorch's CPU kernel (ops/_sleef_lgamma.py),
+compiled on first use (numba is imported then,
 not when gpujit is imported) and cached under gpujit's cache directory; float16 goes through float32, integers through float64.
 `erfinv` is a rational first guess refined by Newton steps on `erf` (ops/_special_kernels).
 On CuPy, `cupyx.scipy.special` has erf, erfc, erfinv and gammaln.
@@ -32,83 +33,8 @@ def _erfc_scalar(x):
     return math.erfc(x)
 
 
-def _lgamma_scalar(x):
-    return math.lgamma(x)
-
-
-_F32 = np.float32
-
-
-def _digamma_f32_scalar(x):
-    """ATen's calc_digamma(float) (Math.h), float32 arithmetic step by step (no
-    contraction), C's logf and the reflection's tan in double: PyTorch's float32 digamma
-    (float16 and bfloat16 rounding it) bit for bit. The float64 formula below, rounded to
-    float32, differed from it on 58% of float32 values, 13 of the 65536 halves."""
-    if x == 0:
-        return math.copysign(math.inf, -x)
-    refl = _F32(0.0)
-    if x < 0:
-        if x == np.trunc(x):        # (math.trunc gives an int64: wrong past 2^63)
-            return math.nan
-        xd = np.float64(x)
-        refl = _F32(math.pi / math.tan(math.pi * (xd - np.trunc(xd))))
-        x = _F32(_F32(1.0) - x)
-    result = _F32(0.0)
-    while x < _F32(10.0):
-        result = _F32(result - _F32(_F32(1.0) / x))
-        x = _F32(x + _F32(1.0))
-    if x == _F32(10.0):
-        return _F32(_F32(result + _F32(_PSI_10)) - refl)
-    y = _F32(0.0)
-    if x < _F32(1.0e17):
-        z = _F32(_F32(1.0) / _F32(x * x))
-        p = _F32(_PSI_A[0])
-        p = _F32(p * z + _F32(_PSI_A[1]))
-        p = _F32(p * z + _F32(_PSI_A[2]))
-        p = _F32(p * z + _F32(_PSI_A[3]))
-        p = _F32(p * z + _F32(_PSI_A[4]))
-        p = _F32(p * z + _F32(_PSI_A[5]))
-        p = _F32(p * z + _F32(_PSI_A[6]))
-        y = _F32(z * p)
-    r = _F32(_F32(result + _F32(math.log(x))) - _F32(_F32(0.5) / x))
-    return _F32(_F32(r - y) - refl)
-
-
-def _digamma_f64_scalar(x):
-    """ATen's calc_digamma(double) (Math.h): C's log and tan (NumPy's float64 log / tan
-    are SVML's on AVX512 hosts: 201 of 170k values differed from torch 2.13), the
-    reflection subtracted last."""
-    if x == 0:
-        return math.copysign(math.inf, -x)
-    refl = 0.0
-    if x < 0:
-        if x == np.trunc(x):
-            return math.nan
-        refl = math.pi / math.tan(math.pi * (x - np.trunc(x)))
-        x = 1.0 - x
-    result = 0.0
-    while x < 10.0:
-        result -= 1.0 / x
-        x += 1.0
-    if x == 10.0:
-        return result + _PSI_10 - refl
-    y = 0.0
-    if x < 1.0e17:
-        z = 1.0 / (x * x)
-        p = _PSI_A[0]
-        p = p * z + _PSI_A[1]
-        p = p * z + _PSI_A[2]
-        p = p * z + _PSI_A[3]
-        p = p * z + _PSI_A[4]
-        p = p * z + _PSI_A[5]
-        p = p * z + _PSI_A[6]
-        y = z * p
-    return result + math.log(x) - 0.5 / x - y - refl
-
-
-_SCALAR = {"erf": _erf_scalar, "erfc": _erfc_scalar, "lgamma": _lgamma_scalar,
-           "digamma_f32": _digamma_f32_scalar, "digamma_f64": _digamma_f64_scalar}
-_SIGNATURES = {"digamma_f32": ["float32(float32)"], "digamma_f64": ["float64(float64)"]}
+_SCALAR = {"erf": _erf_scalar, "erfc": _erfc_scalar}
+_SIGNATURES: dict = {}
 
 
 def _ufunc(name):
@@ -171,14 +97,17 @@ def erfc(xp, a):
 
 
 def lgamma(xp, a):
-    """log|gamma(x)|: +inf at 0, -0, the negative integers and +-inf (libm's lgamma)."""
+    """log|gamma(x)|: +inf at 0, -0, the negative integers and +-inf (NumPy: Sleef's
+    algorithm, ops/_sleef_lgamma.py; CuPy: cupyx's gammaln)."""
     if xp is not np:
         from cupyx.scipy.special import gammaln as f
         # CuPy's gammaln gives -inf at -inf (SciPy's old answer); libm and PyTorch +inf
         r = f(a)
         return xp.where(xp.isneginf(a), xp.asarray(math.inf, r.dtype), r)
-    with np.errstate(divide="ignore", over="ignore"):   # poles, overflow: +inf, silently
-        return _numpy_apply("lgamma", a)
+    # (Sleef's lgammaf_u1 / lgamma_u1, what ATen's vectorized CPU kernel computes: torch
+    # 2.13's bits; libm's lgamma differed on 29% of float32 and 24% of float64 values)
+    from ._sleef_lgamma import apply
+    return apply(np.asarray(a))
 
 
 def _horner(coeffs, w):
@@ -226,13 +155,15 @@ def digamma(xp, a):
     out_dt = _float_out(a)
     if xp is np and out_dt in (np.float32, np.float16):
         # (float32 arithmetic as ATen's float kernel; float16 rounds its float32 value)
+        from ._trigamma_kernel import digamma_ufunc
         with np.errstate(all="ignore"):
-            r = _ufunc("digamma_f32")(a.astype(np.float32, copy=False))
+            r = digamma_ufunc(np.float32)(a.astype(np.float32, copy=False))
         return np.asarray(r).astype(out_dt, copy=False)
     if xp is np:
         # (float64 and the integers: ATen's double version with C's log and tan)
+        from ._trigamma_kernel import digamma_ufunc
         with np.errstate(all="ignore"):
-            r = _ufunc("digamma_f64")(a.astype(np.float64))
+            r = digamma_ufunc(np.float64)(a.astype(np.float64))
         return np.asarray(r).astype(out_dt, copy=False)
     x = a.astype(np.float64)
     with np.errstate(all="ignore"):
@@ -344,6 +275,12 @@ def polygamma(xp, n, a):
         return np.asarray(r).astype(out_dt, copy=False)
     if n == 1:
         return _trigamma_xp(xp, a, out_dt)
+    if xp is np and out_dt in (np.float32, np.float64):
+        # (ATen's calc_polygamma: exp(lgamma(n + 1)) in the dtype times zeta in double)
+        from ._trigamma_kernel import polygamma_ufunc
+        with np.errstate(all="ignore"):
+            return np.asarray(polygamma_ufunc(out_dt)(a.astype(out_dt, copy=False),
+                                                      np.int64(n)))
     x = a.astype(np.float64)
     fact = float(math.factorial(n)) if n <= 170 else math.inf
     with np.errstate(all="ignore"):
