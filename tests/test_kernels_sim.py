@@ -77,6 +77,15 @@ def test_cuda_kernels_under_the_simulator_match_eager(kernel_cache_dir):
 
 @pytest.mark.sim
 def test_the_sim_target_needs_the_simulator():
+    import numba
+    if not numba.config.ENABLE_CUDASIM:     # (this process's numba: in place, no new process)
+        import test_kernels as t
+        from gpujit import kernels as K
+        g = t.traced(t._pair, t._A, t._A)
+        with pytest.raises(K.KernelBuildError,
+                           match="set NUMBA_ENABLE_CUDASIM=1 before numba is imported"):
+            K.build(K.spec_for(g, (t._A, t._A)), "sim")
+        return
     code = ("import sys; sys.path.insert(0, %r); import test_kernels as t\n"
             "from gpujit import kernels as K\n"
             "g = t.traced(t._pair, t._A, t._A)\n"
