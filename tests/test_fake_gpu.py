@@ -32,6 +32,89 @@ def sweep_ids(dtype_name):
 VECTOR_SWEEP = "test_kernels_cuda.py::test_every_fusible_op_in_vector_loops_on_the_gpu"
 
 
+# ------------------------------------------------------------------ shared numba helpers
+# Each subprocess of this tier (and of the simulator tier) starts from a fresh cache folder
+# seeded by cache_seed.warm from the session's, which on a cold CI run has few of gpujit's
+# numba-compiled eager helpers yet (these files run first): every subprocess compiled the
+# special functions' ufuncs its sweeps reach again (~10 s of CPU each). The subprocesses
+# now leave what they compiled in one folder of the session's (HELPERS, beside its cache
+# folder, under an flock) and take from it at their start. Only whole functions move:
+# numba's index (<stem>.nbi) names its data files (<stem>.<n>.nbc), so a function's files
+# are copied, data first, where the destination has no index of it; gpujit's ufunc loops
+# (*.nbw) check their own key.
+
+def _helpers_folder():
+    from cache_seed import SEED_ENV
+    src = os.environ.get(SEED_ENV)
+    return os.path.join(src, "shared-numba-helpers") if src and os.path.isdir(src) else None
+
+
+def _copy_functions(src, dst):
+    """Copy the numba cache entries of folder src that folder dst lacks (whole functions)."""
+    import shutil
+    try:
+        names = os.listdir(src)
+    except OSError:
+        return
+    have = set(os.listdir(dst)) if os.path.isdir(dst) else set()
+    os.makedirs(dst, exist_ok=True)
+    todo = []
+    for name in names:
+        if ".tmp" in name:
+            continue
+        if name.endswith(".nbi") and name not in have:
+            stem = name[:-4]
+            todo += [n for n in names if n.startswith(stem + ".") and n.endswith(".nbc")]
+            todo.append(name)                       # (the index last)
+        elif name.endswith(".nbw") and name not in have:
+            todo.append(name)
+    for name in todo:
+        tmp = os.path.join(dst, f"{name}.tmp{os.getpid()}")
+        try:
+            shutil.copyfile(os.path.join(src, name), tmp)
+            os.replace(tmp, os.path.join(dst, name))
+        except OSError:
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+
+
+def _with_helpers(folder, give):
+    """Take the shared folder's numba helpers into gpujit cache folder `folder` (give=False)
+    or leave folder's there (give=True); nothing where no lock can be taken."""
+    shared = _helpers_folder()
+    if shared is None:
+        return
+    try:
+        import fcntl
+        from cache_seed import _numba_subdirs
+        os.makedirs(shared, exist_ok=True)
+        lock = open(os.path.join(shared, "lock"), "a")
+    except (ImportError, OSError):
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if give else fcntl.LOCK_SH)
+        for sub in _numba_subdirs():
+            mine = os.path.join(str(folder), "kernels", "numba", sub)
+            there = os.path.join(shared, sub)
+            if give:
+                _copy_functions(mine, there)
+            elif os.path.isdir(there):
+                _copy_functions(there, mine)
+
+
+def take_helpers(folder):
+    """`folder` (a gpujit cache folder warm() seeded), with the tier's shared numba helpers."""
+    _with_helpers(folder, give=False)
+    return str(folder)
+
+
+def give_helpers(folder):
+    """Leave the numba helpers a subprocess compiled into `folder` for the next ones."""
+    _with_helpers(folder, give=True)
+
+
 def run_fake_tier(tmp_path, targets, deselect=()):
     """Run `targets` (test files or node ids under tests/) with `-m cuda` in a subprocess
     against the NumPy-backed CuPy; assert they pass."""
@@ -39,9 +122,9 @@ def run_fake_tier(tmp_path, targets, deselect=()):
     # checkout's path shim must reach the subprocess, or it tests another checkout
     path = os.pathsep.join(p for p in (os.path.join(HERE, "fakecupy"),
                                        os.environ.get("PYTHONPATH")) if p)
+    cache = take_helpers(warm(tmp_path / "cache"))
     env = dict(os.environ, PYTHONPATH=path, FAKECUPY_NDEV="2",
-               FAKECUPY_STRICT_DEVICE="1",
-               GPUJIT_CACHE_DIR=warm(tmp_path / "cache"))
+               FAKECUPY_STRICT_DEVICE="1", GPUJIT_CACHE_DIR=cache)
     env.pop("NUMBA_ENABLE_CUDASIM", None)
     # (--deselect matches node ids as pytest writes them: relative to the repository)
     skip = [item for d in deselect for item in ("--deselect", f"tests/{d}")]
@@ -50,6 +133,7 @@ def run_fake_tier(tmp_path, targets, deselect=()):
                         *[os.path.join(HERE, t) for t in targets]],
                        capture_output=True, text=True, env=env, cwd=os.path.dirname(HERE),
                        timeout=900)
+    give_helpers(cache)
     tail = "\n".join(r.stdout.strip().splitlines()[-15:])
     assert r.returncode == 0, tail + r.stderr[-3000:]
     assert " passed" in tail and " failed" not in tail, tail

@@ -90,9 +90,12 @@ def test_python_m_gpujit_shows_a_group_and_a_timing_table(tmp_path):
     import subprocess
     import sys
     e = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache", numba_helpers=False))
+    e.pop("NUMBA_ENABLE_CUDASIM", None)
+    # (also the check test_issue5_outside_s26.py made: run from the repository's root)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     r = subprocess.run([sys.executable, "-m", "gpujit"], env=e, capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+                       text=True, timeout=600, cwd=root)
+    assert r.returncode == 0, r.stderr[-3000:]
     assert "prim::TensorExprGroup_0" in r.stdout and "prim::TypeCheck" in r.stdout
     assert "eager" in r.stdout and "fused" in r.stdout and "speed-up" in r.stdout
     assert "2^10" in r.stdout

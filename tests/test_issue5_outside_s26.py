@@ -608,14 +608,9 @@ def test_gpujit_dump_fusion_and_kernels(tmp_path):
     assert "gpujit fused kernel" in out
 
 
-def test_python_m_gpujit_shows_group_and_timing():
-    env = dict(os.environ)
-    env.pop("NUMBA_ENABLE_CUDASIM", None)
-    r = subprocess.run([sys.executable, "-m", "gpujit"], capture_output=True, text=True,
-                       env=env, timeout=600, cwd=ROOT)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "prim::TensorExprGroup_0" in r.stdout
-    assert "speed-up" in r.stdout
+# (`python -m gpujit` showing a fusion group and its timing table: one process of it, in
+# test_issue5_audit_s22_b.py::test_python_m_gpujit_shows_a_group_and_a_timing_table, which
+# asserts what this file's copy did, from the repository's root, with a fresh cache)
 
 
 SIM_PROG = textwrap.dedent("""

@@ -66,10 +66,14 @@ print(f"simulator: {{checks}} checks passed")
 
 @pytest.mark.sim
 def test_cuda_kernels_under_the_simulator_match_eager(kernel_cache_dir):
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_CACHE_DIR=kernel_cache_dir)
+    from test_fake_gpu import give_helpers, take_helpers
+    # (the eager numba helpers the sweeps reach: shared with the fake-GPU tier's processes)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1",
+               GPUJIT_CACHE_DIR=take_helpers(kernel_cache_dir))
     code = SCRIPT.format(tests=os.path.dirname(__file__))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                        timeout=600)
+    give_helpers(kernel_cache_dir)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:]
     assert "checks passed" in r.stdout
     print(r.stdout.strip())
@@ -77,6 +81,15 @@ def test_cuda_kernels_under_the_simulator_match_eager(kernel_cache_dir):
 
 @pytest.mark.sim
 def test_the_sim_target_needs_the_simulator():
+    import numba
+    if not numba.config.ENABLE_CUDASIM:     # (this process's numba: in place, no new process)
+        import test_kernels as t
+        from gpujit import kernels as K
+        g = t.traced(t._pair, t._A, t._A)
+        with pytest.raises(K.KernelBuildError,
+                           match="set NUMBA_ENABLE_CUDASIM=1 before numba is imported"):
+            K.build(K.spec_for(g, (t._A, t._A)), "sim")
+        return
     code = ("import sys; sys.path.insert(0, %r); import test_kernels as t\n"
             "from gpujit import kernels as K\n"
             "g = t.traced(t._pair, t._A, t._A)\n"
