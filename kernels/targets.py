@@ -99,17 +99,25 @@ def compile_cpu(text: str):
     # helpers that LLVM may call: numba's linker below aborts on a symbol it cannot find)
     key = _cache.sha256("\n".join([text, native.abi_key(), _gpujit_version()]))[:40]
     path = _cache.cache_dir() / "cpu" / f"{key}.json"
+    loaded = _cache.loaded_objects.get(str(path))
+    if loaded is not None:            # (this process loaded or compiled the same text)
+        return loaded, True, path
     entry = _cache.read_verified_json(path)
     if entry is not None:
         try:
-            return native.load(entry), True, path
+            fn = native.load(entry)
         except native.NativeLoadError:
             pass                      # compiled again below (numba registers its symbols)
+        else:
+            _cache.loaded_objects[str(path)] = fn
+            return fn, True, path
     # (NumPy's inner loops a staged kernel calls: numba's linker must find them too)
     missing = native.resolve_symbols(sorted(set(re.findall(
         rf"\b{native.NUMPY_LOOP_PREFIX}\w+", text))))
     if missing:
         raise KernelBuildError(f"the kernel calls NumPy loops this process lacks: {missing}")
+    from gpujit.ops.numba_helpers import fast_intrinsic_typing
+    fast_intrinsic_typing()
     try:                              # @cfunc with a signature: compiled when defined
         prelude = getattr(text, "prelude", ())
         ns = _shared_namespace(prelude) if prelude else None
@@ -127,9 +135,12 @@ def compile_cpu(text: str):
     if not _cache.write_verified_json(path, entry):
         path = None                   # not cached on disk (read-only cache directory)
     try:
-        return native.load(entry), False, path
+        fn = native.load(entry)
     except native.NativeLoadError as e:
         raise KernelBuildError(f"the compiled CPU kernel cannot be loaded: {e}") from e
+    if path is not None:
+        _cache.loaded_objects[str(path)] = fn
+    return fn, False, path
 
 
 _KEEP = []         # numba cfuncs whose code is called directly (non-ELF platforms)
