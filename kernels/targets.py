@@ -252,13 +252,16 @@ class _IRCFunc:
             args, ret = sigutils.normalize_signature(sig)
             pipeline = _kernel_pipeline(pyfunc)
             cf = CFunc(pyfunc, (args, ret), {}, options, **pipeline)
+            self._wrapped = not _ELF_HOST
+            if not self._wrapped:
+                _skip_cfunc_wrapper(cf._compiler)
             compile_uncached = cf._compile_uncached
             if pipeline:
                 compile_uncached = _or_numbas_pipeline(
                     compile_uncached, lambda: CFunc(pyfunc, (args, ret), {}, options))
         except (ImportError, AttributeError, TypeError) as e:
             raise _NumbaInternals(e) from e
-        self._cf, self._sig = cf, cf._sig
+        self._cf, self._sig, self._options = cf, cf._sig, options
         try:
             from numba.core.codegen import CPUCodeLibrary
             fn_passes = CPUCodeLibrary._optimize_functions
@@ -304,10 +307,35 @@ class _IRCFunc:
     def address(self):
         if self._address is None:
             from numba.core.compiler_lock import global_compiler_lock
+            if not self._wrapped:     # (no C wrapper was made: numba's own cfunc's)
+                from numba import cfunc
+                cf = cfunc(self._sig, **self._options)(self._cf._pyfunc)
+                _KEEP.append(cf)
+                self._address = cf.address
+                return self._address
             with global_compiler_lock:
                 self._lib._finalize_final_module()
                 self._address = self._lib.get_pointer_to_function(self.native_name)
         return self._address
+
+
+# Where objects are ELF (native.build_entry makes gpujit's own entry point in them and
+# drops numba's `cfunc.*` C wrapper), the kernel is lowered without that wrapper: numba
+# built it (arguments, the exception slot, the GIL around an error) in a module of its
+# own, printed it to text, parsed and linked it, and optimized it with the kernel (~6%
+# of a kernel's compile)
+_ELF_HOST = sys.platform.startswith("linux")
+
+
+def _skip_cfunc_wrapper(compiler):
+    """Make numba's cfunc compiler `compiler` lower no C wrapper (flags.no_cfunc_wrapper)."""
+    customize = compiler._customize_flags
+
+    def flags_without_wrapper(flags):
+        flags = customize(flags)
+        flags.no_cfunc_wrapper = True
+        return flags
+    compiler._customize_flags = flags_without_wrapper
 
 
 _KERNEL_COMPILER: list = []     # [numba compiler class of kernels], or [None]
