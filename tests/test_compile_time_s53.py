@@ -155,3 +155,30 @@ def test_an_elf_kernel_is_lowered_without_numbas_c_wrapper():
     # where numba's JIT address is wanted (non-ELF hosts), numba's own cfunc gives it
     f = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)(cf.address)
     assert f(7, 2) == 19
+
+
+def test_the_softmax_exp_intrinsic_gives_the_njit_functions_bits():
+    # the branch-free Sleef expf of the softmax kernels, as LLVM IR, against its Python
+    # steps compiled by numba (_expf_py): the same float32 bits, specials included
+    import numba
+    from gpujit.ops import _softmax_kernel as S
+    old = numba.njit(S._expf_py, error_model="numpy")
+    new = S._expf
+
+    def loop(f):
+        @numba.njit(error_model="numpy")
+        def run(x, out):
+            for i in range(x.shape[0]):
+                out[i] = f(x[i])
+        return run
+
+    rng = np.random.default_rng(53)
+    x = np.concatenate([
+        rng.uniform(-110, 110, 3000).astype(np.float32),
+        rng.integers(0, 1 << 32, 2000, dtype=np.uint64).astype(np.uint32).view(np.float32),
+        np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -104.0, 100.0, 88.72, -103.97,
+                  np.nextafter(np.float32(-104), np.float32(0)), 1e-40, -1e-40], np.float32)])
+    got, want = np.empty_like(x), np.empty_like(x)
+    loop(new)(x, got)
+    loop(old)(x, want)            # (compiled: a Python float would quiet NaN payloads)
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
