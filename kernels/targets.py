@@ -99,17 +99,25 @@ def compile_cpu(text: str):
     # helpers that LLVM may call: numba's linker below aborts on a symbol it cannot find)
     key = _cache.sha256("\n".join([text, native.abi_key(), _gpujit_version()]))[:40]
     path = _cache.cache_dir() / "cpu" / f"{key}.json"
+    loaded = _cache.loaded_objects.get(str(path))
+    if loaded is not None:            # (this process loaded or compiled the same text)
+        return loaded, True, path
     entry = _cache.read_verified_json(path)
     if entry is not None:
         try:
-            return native.load(entry), True, path
+            fn = native.load(entry)
         except native.NativeLoadError:
             pass                      # compiled again below (numba registers its symbols)
+        else:
+            _cache.loaded_objects[str(path)] = fn
+            return fn, True, path
     # (NumPy's inner loops a staged kernel calls: numba's linker must find them too)
     missing = native.resolve_symbols(sorted(set(re.findall(
         rf"\b{native.NUMPY_LOOP_PREFIX}\w+", text))))
     if missing:
         raise KernelBuildError(f"the kernel calls NumPy loops this process lacks: {missing}")
+    from gpujit.ops.numba_helpers import fast_intrinsic_typing
+    fast_intrinsic_typing()
     try:                              # @cfunc with a signature: compiled when defined
         prelude = getattr(text, "prelude", ())
         ns = _shared_namespace(prelude) if prelude else None
@@ -127,9 +135,12 @@ def compile_cpu(text: str):
     if not _cache.write_verified_json(path, entry):
         path = None                   # not cached on disk (read-only cache directory)
     try:
-        return native.load(entry), False, path
+        fn = native.load(entry)
     except native.NativeLoadError as e:
         raise KernelBuildError(f"the compiled CPU kernel cannot be loaded: {e}") from e
+    if path is not None:
+        _cache.loaded_objects[str(path)] = fn
+    return fn, False, path
 
 
 _KEEP = []         # numba cfuncs whose code is called directly (non-ELF platforms)
@@ -241,13 +252,16 @@ class _IRCFunc:
             args, ret = sigutils.normalize_signature(sig)
             pipeline = _kernel_pipeline(pyfunc)
             cf = CFunc(pyfunc, (args, ret), {}, options, **pipeline)
+            self._wrapped = not _ELF_HOST
+            if not self._wrapped:
+                _skip_cfunc_wrapper(cf._compiler)
             compile_uncached = cf._compile_uncached
             if pipeline:
                 compile_uncached = _or_numbas_pipeline(
                     compile_uncached, lambda: CFunc(pyfunc, (args, ret), {}, options))
         except (ImportError, AttributeError, TypeError) as e:
             raise _NumbaInternals(e) from e
-        self._cf, self._sig = cf, cf._sig
+        self._cf, self._sig, self._options = cf, cf._sig, options
         try:
             from numba.core.codegen import CPUCodeLibrary
             fn_passes = CPUCodeLibrary._optimize_functions
@@ -263,7 +277,8 @@ class _IRCFunc:
             # the kernel's module, which links them)
             CPUCodeLibrary._optimize_functions = _layout_only
             try:
-                cres = compile_uncached()     # typed and lowered; not finalized (no_compile)
+                with _memoized_call_types():
+                    cres = compile_uncached()     # typed and lowered; not finalized
             finally:
                 CPUCodeLibrary._optimize_functions = fn_passes
             lib = cres.library
@@ -293,10 +308,83 @@ class _IRCFunc:
     def address(self):
         if self._address is None:
             from numba.core.compiler_lock import global_compiler_lock
+            if not self._wrapped:     # (no C wrapper was made: numba's own cfunc's)
+                from numba import cfunc
+                cf = cfunc(self._sig, **self._options)(self._cf._pyfunc)
+                _KEEP.append(cf)
+                self._address = cf.address
+                return self._address
             with global_compiler_lock:
                 self._lib._finalize_final_module()
                 self._address = self._lib.get_pointer_to_function(self.native_name)
         return self._address
+
+
+# Where objects are ELF (native.build_entry makes gpujit's own entry point in them and
+# drops numba's `cfunc.*` C wrapper), the kernel is lowered without that wrapper: numba
+# built it (arguments, the exception slot, the GIL around an error) in a module of its
+# own, printed it to text, parsed and linked it, and optimized it with the kernel (~6%
+# of a kernel's compile)
+_ELF_HOST = sys.platform.startswith("linux")
+
+
+def _skip_cfunc_wrapper(compiler):
+    """Make numba's cfunc compiler `compiler` lower no C wrapper (flags.no_cfunc_wrapper)."""
+    customize = compiler._customize_flags
+
+    def flags_without_wrapper(flags):
+        flags = customize(flags)
+        flags.no_cfunc_wrapper = True
+        return flags
+    compiler._customize_flags = flags_without_wrapper
+
+
+# The signatures numba resolved for calls of its function types (operator.sub, <, *,
+# float32(...), bool(...)) while compiling CPU kernels, by (function type, typing
+# context, argument types, keywords): numba resolves each call site again, trying every
+# template registered for the function (operator.sub has dozens: datetimes, arrays,
+# sets...; each failure is recorded with its message) in literal and non-literal form,
+# ~1-1.5 ms a call; a kernel's index arithmetic and loop tests are ~15 such calls (~20
+# ms, a third of a small kernel's compile). A signature is reused only where numba's
+# function type still holds the implementation key it recorded for it.
+_CALL_TYPES: dict = {}
+
+
+class _memoized_call_types:
+    """Within the block (numba's compiler lock held), numba's types.Function resolves a
+    call it resolved before for the same argument types from _CALL_TYPES."""
+
+    def __enter__(self):
+        try:
+            from numba.core.types import functions
+            base, exact = functions.BaseFunction, functions.Function
+            numbas = base.__dict__["get_call_type"]
+        except (ImportError, AttributeError, KeyError):
+            self._restore = None
+            return self
+
+        def get_call_type(fn, context, args, kws):
+            if type(fn) is not exact:
+                return numbas(fn, context, args, kws)
+            try:
+                key = (fn, context, tuple(args), tuple(kws.items()))
+                sig = _CALL_TYPES.get(key)
+            except TypeError:            # (an unhashable keyword value)
+                return numbas(fn, context, args, kws)
+            if sig is not None and sig.args in fn._impl_keys:
+                return sig
+            sig = numbas(fn, context, args, kws)
+            if sig is not None:
+                _CALL_TYPES[key] = sig
+            return sig
+        base.get_call_type = get_call_type
+        self._restore = (base, numbas)
+        return self
+
+    def __exit__(self, *exc):
+        if self._restore is not None:
+            base, numbas = self._restore
+            base.get_call_type = numbas
 
 
 _KERNEL_COMPILER: list = []     # [numba compiler class of kernels], or [None]

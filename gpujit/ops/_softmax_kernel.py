@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba.core import types
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ._aten_erf_kernel import sleef_expf_core as _sleef_expf_core
@@ -194,8 +194,57 @@ def _row_sum_lanes_py(v, acc, lanes):
 _row_sum_lanes = njit(_row_sum_lanes_py, inline="always")
 
 
-# (inlined into the loops that call it, numba's IR inlining: LLVM vectorizes them)
-_expf = njit(_expf_py, inline="always", error_model="numpy")
+def _expf(typingctx, d):
+    """_expf_py's steps written as LLVM IR (an intrinsic: the instructions are emitted
+    into the loop calling it, which LLVM vectorizes). As an njit function with
+    inline="always", numba deep-copied its IR and Sleef's core's at every call site and
+    typed it again (~40% of the softmax kernels' cold compile). The same operations in
+    the same order, each rounded to float32 (fmul / fadd, llvm.fma.f32), so the same bits."""
+    def codegen(context, builder, sig, args):
+        d = args[0]
+        f32, i32 = ir.FloatType(), ir.IntType(32)
+
+        def c(v):
+            return ir.Constant(f32, float(_F(v)))
+
+        def ci(v):
+            return ir.Constant(i32, v)
+        fma_fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(f32, [f32] * 3), "llvm.fma.f32")
+
+        def fma(a, b, z):
+            return builder.call(fma_fn, [a, b, z])
+
+        def smax(a, b):
+            return builder.select(builder.icmp_signed(">", a, b), a, b)
+
+        def smin(a, b):
+            return builder.select(builder.icmp_signed("<", a, b), a, b)
+        v = builder.fmul(d, c(1.442695040888963407359924681001892137426645954152985934))
+        v = builder.select(builder.fcmp_ordered(">", v, c(-200.0)), v, c(-200.0))
+        v = builder.select(builder.fcmp_ordered("<", v, c(200.0)), v, c(200.0))
+        qf = builder.fsub(builder.fadd(v, c(12582912.0)), c(12582912.0))
+        q = builder.fptosi(qf, i32)
+        # Sleef's core (ops/_aten_erf_kernel._sleef_expf_core_py)
+        t = fma(qf, c(-0.693145751953125), d)
+        t = fma(qf, c(-1.428606765330187045e-06), t)
+        u = c(0.000198527617612853646278381)
+        for k in (0.00139304355252534151077271, 0.00833336077630519866943359,
+                  0.0416664853692054748535156, 0.166666671633720397949219, 0.5):
+            u = fma(u, t, c(k))
+        u = builder.fadd(c(1.0), fma(builder.fmul(t, t), u, t))
+        q1 = builder.ashr(q, ci(1))
+        q2 = builder.sub(q, q1)
+        for qk in (smin(smax(q1, ci(-126)), ci(127)), smin(smax(q2, ci(-126)), ci(127))):
+            scale = builder.bitcast(builder.shl(builder.add(qk, ci(127)), ci(23)), f32)
+            u = builder.fmul(u, scale)
+        u = builder.select(builder.fcmp_ordered("<", d, c(-104.0)), c(0.0), u)
+        u = builder.select(builder.fcmp_ordered(">", d, c(100.0)), c(math.inf), u)
+        return builder.select(builder.fcmp_unordered("uno", d, d), d, u)
+    return types.float32(types.float32), codegen
+
+
+_expf = intrinsic(_expf)
 
 
 def _row_max_py(xr, mx):

@@ -26,7 +26,8 @@ import threading
 
 from .. import cachedir as _dirs
 
-__all__ = ["njit", "vectorize", "lazy_vectorize", "numba_cache_dir", "cache_generated"]
+__all__ = ["njit", "vectorize", "lazy_vectorize", "numba_cache_dir", "cache_generated",
+           "fast_intrinsic_typing"]
 
 _lock = threading.Lock()
 _cache_class: list = []
@@ -228,9 +229,45 @@ def cache_generated(dispatcher, stamp: str) -> bool:
     return True
 
 
+_FAST_TYPING: list = []      # [True] once fast_intrinsic_typing has run (or [False])
+
+
+def fast_intrinsic_typing() -> bool:
+    """Make numba type a call of an `@intrinsic` it has typed before for the same argument
+    types from the intrinsic's own cache, without first refreshing the CPU target's
+    registries. numba 0.68's _IntrinsicTemplate.generic refreshes them (every registry's
+    new registrations, the typing context's too: ~0.25 ms) before it looks in its cache,
+    at every call site: a fused kernel's ~12 loads, stores and selects paid ~3 ms of its
+    ~80 ms compile for it. A hit returns the signature numba's own path cached (keyed by
+    the typing context, the argument types and keywords); a miss takes numba's path,
+    which refreshes, types and registers the lowering as before. Once per process;
+    False where numba's internals differ from these (nothing is changed then)."""
+    with _lock:
+        if _FAST_TYPING:
+            return _FAST_TYPING[0]
+        try:
+            from numba.core.typing.templates import _IntrinsicTemplate
+            numbas = _IntrinsicTemplate.generic
+            ok = "_impl_cache" in numbas.__code__.co_names \
+                and "_get_target_registry" in numbas.__code__.co_names
+        except (ImportError, AttributeError):
+            ok = False
+        if ok:
+            def generic(self, args, kws):
+                try:
+                    return self._impl_cache[self.context, args, tuple(kws.items())]
+                except (KeyError, TypeError):
+                    return numbas(self, args, kws)
+            generic.__wrapped__ = numbas
+            _IntrinsicTemplate.generic = generic
+        _FAST_TYPING.append(ok)
+        return ok
+
+
 def njit(py_func, **options):
     """numba.njit(py_func, **options), cached on disk under gpujit's cache directory."""
     import numba
+    fast_intrinsic_typing()
     disp = numba.njit(**options)(py_func)
     c = _function_cache(py_func)
     if c is not None:
@@ -241,6 +278,7 @@ def njit(py_func, **options):
 def vectorize(signatures, py_func, **options):
     """numba.vectorize(signatures, **options)(py_func) for the CPU: a NumPy ufunc whose
     loops are compiled now (or loaded from gpujit's cache directory)."""
+    fast_intrinsic_typing()
     try:
         from numba.np.ufunc.ufuncbuilder import UFuncBuilder
     except ImportError:                  # another numba's internals: numba's own, uncached
