@@ -80,18 +80,23 @@ def _digamma_f64(x):
 # numba functions for the fused CPU kernels (kernels/prims_special.py): eager's bits
 jit_digamma_f32 = njit(_digamma_f32)
 jit_digamma_f64 = njit(_digamma_f64)
-_DIGAMMA_UFUNCS: dict = {}
+_UFUNCS: dict = {}
+
+
+def _ufunc(name, dtype, fn32, fn64, args=""):
+    """The ufunc `name` of float32 or float64 arrays (and `args`, numba's names of the
+    other arguments' types), built from fn32 / fn64 at its first use."""
+    f32 = np.dtype(dtype) == np.float32
+    u = _UFUNCS.get((name, f32))
+    if u is None:
+        t = "float32" if f32 else "float64"
+        u = _UFUNCS[(name, f32)] = vectorize([f"{t}({t}{args})"], fn32 if f32 else fn64)
+    return u
 
 
 def digamma_ufunc(dtype):
     """digamma's ufunc of float32 or float64 arrays, built at its first use."""
-    f32 = np.dtype(dtype) == np.float32
-    u = _DIGAMMA_UFUNCS.get(f32)
-    if u is None:
-        u = _DIGAMMA_UFUNCS[f32] = vectorize(
-            ["float32(float32)"] if f32 else ["float64(float64)"],
-            _digamma_f32 if f32 else _digamma_f64)
-    return u
+    return _ufunc("digamma", dtype, _digamma_f32, _digamma_f64)
 
 
 def _trigamma_f32(x):
@@ -202,15 +207,6 @@ def _polygamma_f64(x, n):
     return sign * math.exp(math.lgamma(float(n) + 1.0)) * _zeta(float(n + 1), x)
 
 
-_POLYGAMMA_UFUNCS: dict = {}
-
-
 def polygamma_ufunc(dtype):
     """calc_polygamma's ufunc of (float32 or float64 x, int64 n), built at its first use."""
-    f32 = np.dtype(dtype) == np.float32
-    u = _POLYGAMMA_UFUNCS.get(f32)
-    if u is None:
-        u = _POLYGAMMA_UFUNCS[f32] = vectorize(
-            ["float32(float32, int64)"] if f32 else ["float64(float64, int64)"],
-            _polygamma_f32 if f32 else _polygamma_f64)
-    return u
+    return _ufunc("polygamma", dtype, _polygamma_f32, _polygamma_f64, ", int64")

@@ -3,9 +3,11 @@
 Scripting asks for a function's lines several times (its signature, its body, again for
 each module that calls it, and again when a saved module is loaded and compiled back), and
 `inspect.getsourcelines` tokenizes the file from the function's first line each time to
-find where the function ends (~2 ms for a 30-line function). The lines are kept per code
-object (weakly: a function that goes away takes its entry with it); a function whose
-source is unavailable raises each time, as inspect does."""
+find where the function ends (~2 ms for a 30-line function). The lines are kept per
+function object (weakly: a function that goes away takes its entry with it; not per code
+object: code objects compare by value, and two functions compiled from texts that differ
+only in comments, e.g. mypy-style type comments, have equal code); a function whose source
+is unavailable raises each time, as inspect does."""
 from __future__ import annotations
 
 import inspect
@@ -14,20 +16,20 @@ import weakref
 _LINES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _code_of(fn):
+def _function_of(fn):
     fn = inspect.unwrap(fn) if callable(fn) else fn
     fn = getattr(fn, "__func__", fn)
-    return getattr(fn, "__code__", None)
+    return fn if inspect.isfunction(fn) else None
 
 
 def getsourcelines(fn):
     """inspect.getsourcelines(fn) for a function or method: (a new list of its lines, the
     first line's number); OSError / TypeError as inspect raises them."""
-    code = _code_of(fn)
-    hit = _LINES.get(code) if code is not None else None
+    key = _function_of(fn)
+    hit = _LINES.get(key) if key is not None else None
     if hit is None:
         lines, first = inspect.getsourcelines(fn)
         hit = (tuple(lines), first)
-        if code is not None:
-            _LINES[code] = hit
+        if key is not None:
+            _LINES[key] = hit
     return list(hit[0]), hit[1]

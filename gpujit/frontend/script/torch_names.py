@@ -458,10 +458,15 @@ class _Replay:
             if len(vals) == 1:
                 if out.node.kind == "prim::TupleConstruct":
                     return list(out.node.inputs)
-                try:
-                    g = self.claim(s, ("prim::TupleUnpack", "prim::ListUnpack"))
-                except _Abort:
-                    g = None        # (gpujit unpacked a tuple it built: no node)
+                g = None        # (gpujit unpacked a tuple it built: no node)
+                # (at the statement; `a, b = x.chunk(2)`'s at the chunk call, where its
+                # count error points, as torch's ConstantChunk)
+                for where in (s, e):
+                    try:
+                        g = self.claim(where, ("prim::TupleUnpack", "prim::ListUnpack"))
+                        break
+                    except _Abort:
+                        pass
                 if g is not None and g.nout != k:
                     raise _Abort("tuple assign")
                 kind = g.kind if g is not None else "prim::TupleUnpack"
