@@ -17,7 +17,6 @@ import uuid
 import warnings
 import zipfile
 from urllib.parse import urlparse
-from urllib.request import Request, urlopen
 
 __all__ = ["get_dir", "set_dir", "download_url_to_file", "load_state_dict_from_url",
            "load", "list", "help"]
@@ -48,6 +47,8 @@ def set_dir(d) -> None:
 def download_url_to_file(url, dst, hash_prefix=None, progress=True) -> None:
     """Download url to the file dst (through a temporary file moved into place at the end;
     with hash_prefix, the SHA-256 digest must start with it)."""
+    # (urllib.request imports ssl: ~75 ms of `import gpujit` when imported at the top)
+    from urllib.request import Request, urlopen
     dst = os.path.expanduser(dst)
     tmp = f"{dst}.{uuid.uuid4().hex}.partial"
     try:
