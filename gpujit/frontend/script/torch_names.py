@@ -2329,6 +2329,20 @@ def name_like_torch(graph, src, fn, at, method=False) -> bool:
     False (the graph unchanged) where the replay does not apply."""
     try:
         r = _Replay(graph, src, fn, at, method)
+    except Exception:       # (noqa: BLE001; as below)
+        return False
+    try:
+        return _name_like(graph, r)
+    finally:
+        # the replay's shadow graph is cyclic (values <-> their uses): without this, it
+        # kept the function (and its closure and the compiled function's cache entry,
+        # gpujit.script's weak-keyed _COMPILED) until a full collection, so `del f;
+        # gc.collect()` left f's kernels listed in cache_info until a second collection
+        r.__dict__.clear()
+
+
+def _name_like(graph, r) -> bool:
+    try:
         top = r.run()
     except Exception:       # (_Abort, or a shape the replay did not foresee: the names
         return False        # are cosmetic, the compile never fails for them)
