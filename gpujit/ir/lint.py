@@ -34,12 +34,15 @@ def lint(graph):
                 _fail(f"input {i} ({v}) lacks a use record for this node", node)
 
     def check_block(block, scope):
-        scope = set(scope)
+        # `scope` is shared by the nested blocks (not copied for each: a graph's every
+        # block copied every value above it); what a block defines leaves it at the end
+        added = []
         if block.param_node.owning_block is not block or block.return_node.owning_block is not block:
             _fail("a block's param/return node does not point back to it")
         for i, v in enumerate(block.inputs):
             define(v, block.param_node, i)
             scope.add(v)
+            added.append(v)
         for n in block.nodes:
             if n.owning_block is not block:
                 _fail("node's owning_block is wrong", n)
@@ -57,10 +60,12 @@ def lint(graph):
             for i, v in enumerate(n.outputs):
                 define(v, n, i)
                 scope.add(v)
+                added.append(v)
         for v in block.outputs:
             if v not in scope:
                 _fail(f"block output {v} is not defined in scope")
         check_uses_of(block.return_node)
+        scope.difference_update(added)
 
     def check_arity(n):
         k = n.kind
