@@ -43,8 +43,9 @@ def optimize(graph, unroll=False):
         k = passes.index(propagate_constants) + 1
         passes[k:k] = [unroll_loops, propagate_constants]
     for p in passes:
-        p(graph)
-        if LINT_EACH_PASS:
+        # (a pass that returns False left the graph as it was: the graph it was given
+        # linted already, or is linted at the end)
+        if p(graph) is not False and LINT_EACH_PASS:
             graph.lint()
     if not LINT_EACH_PASS:
         graph.lint()

@@ -32,9 +32,11 @@ _SKIP_TAGS = ("inplace", "out")
 
 
 def insert_autocast_casts(graph):
+    """Cast the inputs of the ops inside autocast regions (in place); False where the
+    graph has no autocast region (and is left as it was)."""
     if not any(n.kind == "prim::Enter" and n.attrs.get("name") == REGION
                for n in graph.walk()):
-        return
+        return False
     _walk(graph, graph.block, {})
 
 

@@ -32,8 +32,9 @@ class InlineError(RuntimeError):
 
 def inline_calls(graph: Graph, functions=None) -> None:
     """Inline (in place) every prim::CallFunction / prim::CallMethod whose callee is
-    known, recursively. `functions` maps a prim::CallFunction's `name` to its callee."""
-    _Inliner(functions or {}).run(graph, ())
+    known, recursively. `functions` maps a prim::CallFunction's `name` to its callee.
+    False where the graph calls nothing known (it is left as it was)."""
+    return _Inliner(functions or {}).run(graph, ())
 
 
 # TorchScript's name for the pass (torch._C._jit_pass_inline); gpujit.jit imports it
@@ -53,12 +54,15 @@ class _Inliner:
         self.done = {}          # id(callee graph) -> (callee, its inlined copy)
 
     def run(self, graph, stack):
+        inlined = False
         for node in list(graph.walk()):
             if node.kind not in _CALLS or node.owning_block is None:
                 continue
             callee = self.callee(node)
             if callee is not None:
                 self.inline_node(node, callee, stack + ((callee, _label(node)),))
+                inlined = True
+        return inlined
 
     def callee(self, node):
         found = node.meta.get("callee")
