@@ -75,8 +75,9 @@ def copy_ignored_methods(mod, sm):
         return inspect.isfunction(fn) and function_modifier(fn) in ("ignore", "drop")
     # (the names bound to a marked function somewhere getattr_static looks: the one it
     # resolves is among them; nn.Module's ~200 other names need no getattr_static each)
-    names = {n for n, v in mod.__dict__.items() if marked(v)} | \
-        {n for k in type(mod).__mro__ for n, v in vars(k).items() if marked(v)}
+    names = {n for n, v in mod.__dict__.items() if n[:2] != "__" and marked(v)} | \
+        {n for k in type(mod).__mro__ for n, v in vars(k).items()
+         if n[:2] != "__" and marked(v)}
     for name in sorted(names):
         if name in sm._script_methods or name.startswith("__"):
             continue
