@@ -57,6 +57,12 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     if optimize is not None:
         warnings.warn("`optimize` is deprecated and has no effect; gpujit always runs the "
                       "optimization pipeline", FutureWarning, stacklevel=2)
+    from .._gc import gc_paused
+    with gc_paused():   # (scripting allocates a few 100k short-lived objects: see _gc.py)
+        return _script(obj, example_inputs)
+
+
+def _script(obj, example_inputs):
     if isinstance(obj, (ScriptFunction, ScriptModule)):
         return obj
     if not example_inputs:
