@@ -53,6 +53,23 @@ _RUNNER = textwrap.dedent('''
 ''') % (_BEGIN, _END)
 
 
+# `reset` forgetting what a gpujit program compiled: the kernels in memory and the counters
+# (kernels.clear_cache), and its compiled functions in cache_info().specializations (as in
+# a process of its own: a program's module globals outlive runpy.run_path for a while)
+FORGET_KERNELS = """
+from gpujit import kernels as _K
+from gpujit.kernels import cache as _C
+_K.clear_cache()
+_C._makers.clear()
+"""
+
+
+def writing_program(path, data: bytes) -> str:
+    """A program that writes `data` to file `path` (a test's planted cache entry between
+    two programs of one batch)."""
+    return f"with open({str(path)!r}, 'wb') as f:\n    f.write({bytes(data)!r})\n"
+
+
 def run_batch(folder, programs, env=None, setup="", reset="", timeout=600):
     """Run programs ([(name, source, {env var: value})], each source a whole script) in one
     new Python process with environment `env` (os.environ when None). Returns

@@ -5,6 +5,7 @@ Part a (test_issue5_audit_s22.py) says where gpujit deliberately differs from Py
 from __future__ import annotations
 
 import pytest
+from batch_programs import FORGET_KERNELS, program_result, run_batch, writing_program
 from cache_seed import warm
 
 
@@ -46,14 +47,19 @@ print("INFO", i.hits, i.misses, i.compiles, i.disk_hits, i.specializations["chai
 """
 
 
-def _run_prog(tmp_path, prog, **env):
+def _env(tmp_path, **env):
     import os
-    import subprocess
-    import sys
     e = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache", numba_helpers=False))
     for k in ("GPUJIT_DUMP", "NUMBA_ENABLE_CUDASIM", "GPUJIT_FUSION_TARGET", "GPUJIT_FUSION"):
         e.pop(k, None)
     e.update(env)
+    return e
+
+
+def _run_prog(tmp_path, prog, **env):
+    import subprocess
+    import sys
+    e = _env(tmp_path, **env)
     path = tmp_path / "prog.py"            # (scripting reads the function's source file)
     path.write_text(prog)
     r = subprocess.run([sys.executable, str(path)], env=e, capture_output=True, text=True,
@@ -77,12 +83,18 @@ def test_kernel_cache_threads_disk_dump_and_corrupt_entries(tmp_path):
     entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()
                and "kernels" in p.parts]
     assert len(entries) == 1
-    # a new process: a disk hit, nothing compiled
-    assert _info(_run_prog(tmp_path, _CACHE_PROG))[:4] == ["0", "1", "0", "1"]
+    # a new process: a disk hit, nothing compiled; then in it (the kernels and counters
+    # forgotten between its programs) the entry truncated, its bytes changed: compiled again
     data = entries[0].read_bytes()
-    for broken in (data[: len(data) // 2], data.replace(data[200:210], bytes(10))):
-        entries[0].write_bytes(broken)      # truncated, bytes changed: compiled again
-        assert _info(_run_prog(tmp_path, _CACHE_PROG))[:4] == ["0", "1", "1", "0"]
+    programs = [("DISK", _CACHE_PROG, {})]
+    for k, broken in enumerate((data[: len(data) // 2], data.replace(data[200:210], bytes(10)))):
+        programs += [(f"PLANT{k}", writing_program(entries[0], broken), {}),
+                     (f"BROKEN{k}", _CACHE_PROG, {})]
+    res = run_batch(tmp_path / "again", programs, env=_env(tmp_path), reset=FORGET_KERNELS)
+    assert _info(program_result(res, "DISK")[0])[:4] == ["0", "1", "0", "1"]
+    for k in range(2):
+        program_result(res, f"PLANT{k}")
+        assert _info(program_result(res, f"BROKEN{k}")[0])[:4] == ["0", "1", "1", "0"], k
 
 
 def test_python_m_gpujit_shows_a_group_and_a_timing_table(tmp_path):

@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
+from batch_programs import FORGET_KERNELS, program_result, run_batch, writing_program
 from cache_seed import warm
 
 import gpujit as torch
@@ -578,15 +579,24 @@ def test_corrupt_and_truncated_disk_entries_are_recompiled(tmp_path):
     cache = tmp_path / "cache"
     env = {"GPUJIT_CACHE_DIR": warm(cache)}
     assert "OK 1 0" in _run(tmp_path, env)
-    assert "OK 0 1" in _run(tmp_path, env)
     entries = sorted((cache / "kernels").rglob("*.json"))
     assert entries
+    # a new process: a disk hit; then in it (the kernels and counters forgotten between its
+    # programs) each entry truncated, garbage, empty: compiled again
+    programs = [("DISK", PROG, {})]
     for how in ("truncate", "garbage", "empty"):
-        for e in entries:
-            data = e.read_bytes()
-            e.write_bytes({"truncate": data[:len(data) // 2], "garbage": b"\x00\xffjunk",
-                           "empty": b""}[how])
-        assert "OK 1 0" in _run(tmp_path, env), how
+        for k, entry in enumerate(entries):
+            data = entry.read_bytes()
+            programs.append((f"PLANT-{how}-{k}", writing_program(entry, {
+                "truncate": data[:len(data) // 2], "garbage": b"\x00\xffjunk", "empty": b""}[how]), {}))
+        programs.append((how, PROG, {}))
+    e = dict(os.environ, **env)
+    e.pop("NUMBA_ENABLE_CUDASIM", None)
+    res = run_batch(tmp_path / "again", programs, env=e, reset=FORGET_KERNELS)
+    assert "OK 0 1" in program_result(res, "DISK")[0]
+    for name, _, _ in programs[1:]:
+        out, _ = program_result(res, name)
+        assert name.startswith("PLANT") or "OK 1 0" in out, name
     for m in (cache / "entrypoints").glob("*"):
         m.write_bytes(m.read_bytes()[:100])
     assert "OK " in _run(tmp_path, env)

@@ -21,7 +21,7 @@ import sys
 import textwrap
 
 import pytest
-from batch_programs import program_result, run_batch
+from batch_programs import FORGET_KERNELS, program_result, run_batch
 from cache_seed import warm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -91,12 +91,7 @@ _orig = (_G.default_builder, _G.FusedGroup._note_failure)
 """
 _BATCH_RESET = """
 _G.default_builder, _G.FusedGroup._note_failure = _orig
-_K.clear_cache()
-# (and the program's compiled functions out of cache_info().specializations, as in a
-# process of its own: a program's module globals outlive runpy.run_path for a while)
-from gpujit.kernels import cache as _C
-_C._makers.clear()
-"""
+""" + FORGET_KERNELS
 
 
 @pytest.fixture(scope="module")
