@@ -80,6 +80,7 @@ def test_kernel_cache_threads_disk_dump_and_corrupt_entries(tmp_path):
     assert _info(out) == ["0", "1", "1", "0", "['STATIC(5x7)']"]
     assert "prim::TensorExprGroup_0" in out and "with prim::TensorExprGroup_0 = graph(" in out
     assert "[gpujit] kernel (cpu)" in out and "numba" in out
+    assert "gpujit fused kernel" in out     # (the kernel source's header)
     entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()
                and "kernels" in p.parts]
     assert len(entries) == 1
