@@ -177,13 +177,15 @@ print("TARGETS", sorted(set(targets)))
 
 @pytest.mark.sim
 @pytest.mark.parametrize("target", ["sim", "cpu"])
-def test_kernel_numerics_on_the_simulator_and_cpu(tmp_path, target):
+def test_kernel_numerics_on_the_simulator_and_cpu(tmp_path, target, request):
     # gelu exact and tanh, integer // % fmod on negatives (int32, int64), int / int ->
     # float, float16 math, Python float and int arguments, transposed/sliced/expanded
     # inputs: the same answers from the CUDA kernel under numba's simulator (tiny sizes)
     # and from the CPU kernel
-    env = {"NUMBA_ENABLE_CUDASIM": "1"} if target == "sim" else {}
-    out = _run_prog(tmp_path, _KERNELS_PROG, **env)
+    if target == "sim":
+        out = _run_prog(tmp_path, _KERNELS_PROG, NUMBA_ENABLE_CUDASIM="1")
+    else:
+        out, _ = program_result(request.getfixturevalue("fake_cupy_batch"), "KERNELS")
     assert f"TARGETS ['{target}']" in out
 
 
@@ -220,12 +222,31 @@ print("DEVICES OK")
 """
 
 
-def test_guards_on_mixed_devices_against_the_stand_in_cupy(tmp_path):
-    # cuda:0, cuda:1 and CPU inputs of one function, and a CPU 0-dim tensor with CUDA
-    # ones, through tests/fakecupy (the GPU tier's NumPy-backed CuPy, two devices)
+@pytest.fixture(scope="module")
+def fake_cupy_batch(request, tmp_path_factory):
+    """The CPU-target numerics program and the mixed-devices one, run in one process
+    through tests/fakecupy (the GPU tier's NumPy-backed CuPy, two devices): the first one's
+    groups are all of CPU tensors (its TARGETS line says they ran on the CPU target). Only
+    the programs of the tests selected in this session."""
     import os
+    names = {item.name for item in request.session.items
+             if getattr(item, "module", None) is request.module}
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.pathsep.join(p for p in (os.path.join(here, "fakecupy"),
                                        os.environ.get("PYTHONPATH")) if p)
-    out = _run_prog(tmp_path, _DEVICES_PROG, PYTHONPATH=path, FAKECUPY_NDEV="2")
+    folder = tmp_path_factory.mktemp("s22b")
+    programs = [(name, prog, {}) for test, name, prog in [
+        ("test_kernel_numerics_on_the_simulator_and_cpu[cpu]", "KERNELS", _KERNELS_PROG),
+        ("test_guards_on_mixed_devices_against_the_stand_in_cupy", "DEVICES", _DEVICES_PROG)]
+        if test in names]
+    # (_KERNELS_PROG wraps the fusion groups' builder: put back after it)
+    return run_batch(folder, programs, env=_env(folder, PYTHONPATH=path, FAKECUPY_NDEV="2"),
+                     setup="import gpujit.fusers.group as _G\n_b = _G.default_builder\n",
+                     reset="_G.default_builder = _b\n" + FORGET_KERNELS)
+
+
+def test_guards_on_mixed_devices_against_the_stand_in_cupy(fake_cupy_batch):
+    # cuda:0, cuda:1 and CPU inputs of one function, and a CPU 0-dim tensor with CUDA
+    # ones, through tests/fakecupy (the GPU tier's NumPy-backed CuPy, two devices)
+    out, _ = program_result(fake_cupy_batch, "DEVICES")
     assert "DEVICES OK" in out
