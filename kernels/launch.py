@@ -339,7 +339,10 @@ class _LauncherWriter:
         elif self.target == "sim":
             if self.ks.zero_division:
                 self.emit("zdv = _np.zeros(1, _np.int64)")
-            self.emit(f"_kern[_min((n + 31) // 32, 2), 32]({', '.join(call_args)})")
+            # (numba's simulator runs each CUDA thread as a Python thread of its own: 8 a
+            # block, at most 2 blocks; a tiny input's elements beyond 16 take the
+            # grid-stride loop, as on a GPU, where 64 threads started 48 idle ones)
+            self.emit(f"_kern[_min((n + 7) // 8, 2), 8]({', '.join(call_args)})")
             if self.ks.zero_division:
                 self.emit("if zdv[0]:")
                 self.emit("raise _zde()", 2)

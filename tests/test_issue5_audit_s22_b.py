@@ -5,6 +5,7 @@ Part a (test_issue5_audit_s22.py) says where gpujit deliberately differs from Py
 from __future__ import annotations
 
 import pytest
+from batch_programs import FORGET_KERNELS, program_result, run_batch, writing_program
 from cache_seed import warm
 
 
@@ -46,14 +47,19 @@ print("INFO", i.hits, i.misses, i.compiles, i.disk_hits, i.specializations["chai
 """
 
 
-def _run_prog(tmp_path, prog, **env):
+def _env(tmp_path, **env):
     import os
-    import subprocess
-    import sys
     e = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache", numba_helpers=False))
     for k in ("GPUJIT_DUMP", "NUMBA_ENABLE_CUDASIM", "GPUJIT_FUSION_TARGET", "GPUJIT_FUSION"):
         e.pop(k, None)
     e.update(env)
+    return e
+
+
+def _run_prog(tmp_path, prog, **env):
+    import subprocess
+    import sys
+    e = _env(tmp_path, **env)
     path = tmp_path / "prog.py"            # (scripting reads the function's source file)
     path.write_text(prog)
     r = subprocess.run([sys.executable, str(path)], env=e, capture_output=True, text=True,
@@ -74,15 +80,22 @@ def test_kernel_cache_threads_disk_dump_and_corrupt_entries(tmp_path):
     assert _info(out) == ["0", "1", "1", "0", "['STATIC(5x7)']"]
     assert "prim::TensorExprGroup_0" in out and "with prim::TensorExprGroup_0 = graph(" in out
     assert "[gpujit] kernel (cpu)" in out and "numba" in out
+    assert "gpujit fused kernel" in out     # (the kernel source's header)
     entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()
                and "kernels" in p.parts]
     assert len(entries) == 1
-    # a new process: a disk hit, nothing compiled
-    assert _info(_run_prog(tmp_path, _CACHE_PROG))[:4] == ["0", "1", "0", "1"]
+    # a new process: a disk hit, nothing compiled; then in it (the kernels and counters
+    # forgotten between its programs) the entry truncated, its bytes changed: compiled again
     data = entries[0].read_bytes()
-    for broken in (data[: len(data) // 2], data.replace(data[200:210], bytes(10))):
-        entries[0].write_bytes(broken)      # truncated, bytes changed: compiled again
-        assert _info(_run_prog(tmp_path, _CACHE_PROG))[:4] == ["0", "1", "1", "0"]
+    programs = [("DISK", _CACHE_PROG, {})]
+    for k, broken in enumerate((data[: len(data) // 2], data.replace(data[200:210], bytes(10)))):
+        programs += [(f"PLANT{k}", writing_program(entries[0], broken), {}),
+                     (f"BROKEN{k}", _CACHE_PROG, {})]
+    res = run_batch(tmp_path / "again", programs, env=_env(tmp_path), reset=FORGET_KERNELS)
+    assert _info(program_result(res, "DISK")[0])[:4] == ["0", "1", "0", "1"]
+    for k in range(2):
+        program_result(res, f"PLANT{k}")
+        assert _info(program_result(res, f"BROKEN{k}")[0])[:4] == ["0", "1", "1", "0"], k
 
 
 def test_python_m_gpujit_shows_a_group_and_a_timing_table(tmp_path):
@@ -164,13 +177,15 @@ print("TARGETS", sorted(set(targets)))
 
 @pytest.mark.sim
 @pytest.mark.parametrize("target", ["sim", "cpu"])
-def test_kernel_numerics_on_the_simulator_and_cpu(tmp_path, target):
+def test_kernel_numerics_on_the_simulator_and_cpu(tmp_path, target, request):
     # gelu exact and tanh, integer // % fmod on negatives (int32, int64), int / int ->
     # float, float16 math, Python float and int arguments, transposed/sliced/expanded
     # inputs: the same answers from the CUDA kernel under numba's simulator (tiny sizes)
     # and from the CPU kernel
-    env = {"NUMBA_ENABLE_CUDASIM": "1"} if target == "sim" else {}
-    out = _run_prog(tmp_path, _KERNELS_PROG, **env)
+    if target == "sim":
+        out = _run_prog(tmp_path, _KERNELS_PROG, NUMBA_ENABLE_CUDASIM="1")
+    else:
+        out, _ = program_result(request.getfixturevalue("fake_cupy_batch"), "KERNELS")
     assert f"TARGETS ['{target}']" in out
 
 
@@ -207,12 +222,31 @@ print("DEVICES OK")
 """
 
 
-def test_guards_on_mixed_devices_against_the_stand_in_cupy(tmp_path):
-    # cuda:0, cuda:1 and CPU inputs of one function, and a CPU 0-dim tensor with CUDA
-    # ones, through tests/fakecupy (the GPU tier's NumPy-backed CuPy, two devices)
+@pytest.fixture(scope="module")
+def fake_cupy_batch(request, tmp_path_factory):
+    """The CPU-target numerics program and the mixed-devices one, run in one process
+    through tests/fakecupy (the GPU tier's NumPy-backed CuPy, two devices): the first one's
+    groups are all of CPU tensors (its TARGETS line says they ran on the CPU target). Only
+    the programs of the tests selected in this session."""
     import os
+    names = {item.name for item in request.session.items
+             if getattr(item, "module", None) is request.module}
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.pathsep.join(p for p in (os.path.join(here, "fakecupy"),
                                        os.environ.get("PYTHONPATH")) if p)
-    out = _run_prog(tmp_path, _DEVICES_PROG, PYTHONPATH=path, FAKECUPY_NDEV="2")
+    folder = tmp_path_factory.mktemp("s22b")
+    programs = [(name, prog, {}) for test, name, prog in [
+        ("test_kernel_numerics_on_the_simulator_and_cpu[cpu]", "KERNELS", _KERNELS_PROG),
+        ("test_guards_on_mixed_devices_against_the_stand_in_cupy", "DEVICES", _DEVICES_PROG)]
+        if test in names]
+    # (_KERNELS_PROG wraps the fusion groups' builder: put back after it)
+    return run_batch(folder, programs, env=_env(folder, PYTHONPATH=path, FAKECUPY_NDEV="2"),
+                     setup="import gpujit.fusers.group as _G\n_b = _G.default_builder\n",
+                     reset="_G.default_builder = _b\n" + FORGET_KERNELS)
+
+
+def test_guards_on_mixed_devices_against_the_stand_in_cupy(fake_cupy_batch):
+    # cuda:0, cuda:1 and CPU inputs of one function, and a CPU 0-dim tensor with CUDA
+    # ones, through tests/fakecupy (the GPU tier's NumPy-backed CuPy, two devices)
+    out, _ = program_result(fake_cupy_batch, "DEVICES")
     assert "DEVICES OK" in out

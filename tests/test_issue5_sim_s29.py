@@ -11,7 +11,8 @@ directory and with corrupt / truncated disk entries planted before they start.
 
 Each program runs in a subprocess (the simulator must be on before numba is imported) and
 checks its results against NumPy; tiny sizes (the simulator runs each CUDA thread as
-Python)."""
+Python). The simulator programs of one environment share one process (tests/batch_programs:
+each its own script, cache folder and kernel counters; ~1.5 s of CPU saved per program)."""
 from __future__ import annotations
 
 import os
@@ -20,6 +21,7 @@ import sys
 import textwrap
 
 import pytest
+from batch_programs import FORGET_KERNELS, program_result, run_batch
 from cache_seed import warm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,12 +47,18 @@ PRELUDE = textwrap.dedent("""
 """)
 
 
-def _run(tmp_path, prog, sim=True, name="prog.py", **env):
-    e = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache"))
+def _env(sim):
+    e = dict(os.environ)
     for k in ("GPUJIT_DUMP", "NUMBA_ENABLE_CUDASIM", "GPUJIT_FUSION_TARGET", "GPUJIT_FUSION"):
         e.pop(k, None)
     if sim:
         e["NUMBA_ENABLE_CUDASIM"] = "1"
+    return e
+
+
+def _run(tmp_path, prog, sim=True, name="prog.py", **env):
+    e = _env(sim)
+    e["GPUJIT_CACHE_DIR"] = warm(tmp_path / "cache")
     e.update(env)
     path = tmp_path / name             # (scripting reads the function's source file)
     path.write_text(PRELUDE + textwrap.dedent(prog))
@@ -58,6 +66,44 @@ def _run(tmp_path, prog, sim=True, name="prog.py", **env):
                        timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-5000:]
     return r.stdout, r.stderr
+
+
+# the simulator programs run in one process (below: each test's program by name), those of
+# the tests selected in this session only; each with its own fresh cache folder, and the
+# kernels it compiled and the counters forgotten after it (kernels.clear_cache)
+_SIM_BATCH = {      # test -> (program's name, its source's global, its environment entries),
+               # in the order they run
+    "test_fusion_strategy_and_strict_fusion_examples_on_the_simulator":
+        ("PAGE", "_STRATEGY", {}),
+    "test_gpujit_dump_shows_the_cuda_kernel_source_on_the_simulator":
+        ("DUMP", "_DUMP", {"GPUJIT_DUMP": "fusion,kernels"}),
+    "test_guard_list_on_the_cpu_and_simulator_targets[sim]": ("GUARDS", "_GUARDS", {}),
+    "test_python_scalars_and_dtypes_on_the_simulator": ("SCALARS", "_SCALARS", {}),
+    "test_random_elementwise_programs_on_the_simulator_match_numpy": ("RANDOM", "_RANDOM", {}),
+    "test_integer_division_by_zero_raises_on_the_simulator_as_on_the_cpu":
+        ("ZERO_DIV", "_ZERO_DIV", {}),
+    "test_tutorial_cells_and_rnn_loops_on_the_simulator": ("TUTORIAL", "_TUTORIAL", {}),
+}
+_BATCH_SETUP = """
+import gpujit.fusers.group as _G
+from gpujit import kernels as _K
+_orig = (_G.default_builder, _G.FusedGroup._note_failure)
+"""
+_BATCH_RESET = """
+_G.default_builder, _G.FusedGroup._note_failure = _orig
+""" + FORGET_KERNELS
+
+
+@pytest.fixture(scope="module")
+def sim_batch(request, tmp_path_factory):
+    names = {item.name for item in request.session.items
+             if getattr(item, "module", None) is request.module}
+    folder = tmp_path_factory.mktemp("s29_sim")
+    programs = [(name, PRELUDE + textwrap.dedent(globals()[var]),
+                 dict(env, GPUJIT_CACHE_DIR=warm(folder / name / "cache")))
+                for test, (name, var, env) in _SIM_BATCH.items() if test in names]
+    return run_batch(folder, programs, env=_env(True), setup=_BATCH_SETUP,
+                     reset=_BATCH_RESET, timeout=600)
 
 
 # ------------------------------------------------------------------ the tutorial (seed 002)
@@ -145,8 +191,8 @@ done("TUTORIAL")
 
 
 @pytest.mark.sim
-def test_tutorial_cells_and_rnn_loops_on_the_simulator(tmp_path):
-    out, _ = _run(tmp_path, _TUTORIAL)
+def test_tutorial_cells_and_rnn_loops_on_the_simulator(sim_batch):
+    out, _ = program_result(sim_batch, "TUTORIAL")
     assert "TUTORIAL TARGETS ['sim']" in out, out
     # the cell's add + tanh, one 3x4 specialization per compiled function
     assert "STATIC(3x4)" in out and "DYNAMIC" not in out, out
@@ -225,8 +271,8 @@ done("PAGE")
 
 
 @pytest.mark.sim
-def test_fusion_strategy_and_strict_fusion_examples_on_the_simulator(tmp_path):
-    out, _ = _run(tmp_path, _STRATEGY)
+def test_fusion_strategy_and_strict_fusion_examples_on_the_simulator(sim_batch):
+    out, _ = program_result(sim_batch, "PAGE")
     assert "PAGE TARGETS ['sim']" in out, out
     seen = eval(out.split("SEEN ", 1)[1].splitlines()[0])
     # two STATIC specializations, then one DYNAMIC covering every 2-d shape; the 3-d and
@@ -260,8 +306,8 @@ done("DUMP")
 
 
 @pytest.mark.sim
-def test_gpujit_dump_shows_the_cuda_kernel_source_on_the_simulator(tmp_path):
-    out, err = _run(tmp_path, _DUMP, GPUJIT_DUMP="fusion,kernels")
+def test_gpujit_dump_shows_the_cuda_kernel_source_on_the_simulator(sim_batch):
+    out, err = program_result(sim_batch, "DUMP")
     text = out + err
     assert "DUMP TARGETS ['sim']" in out
     assert "prim::TensorExprGroup_0" in text
@@ -328,8 +374,11 @@ done("GUARDS")
 
 
 @pytest.mark.parametrize("target", ["cpu", pytest.param("sim", marks=pytest.mark.sim)])
-def test_guard_list_on_the_cpu_and_simulator_targets(tmp_path, target):
-    out, _ = _run(tmp_path, _GUARDS, sim=target == "sim")
+def test_guard_list_on_the_cpu_and_simulator_targets(tmp_path, target, request):
+    if target == "sim":
+        out, _ = program_result(request.getfixturevalue("sim_batch"), "GUARDS")
+    else:
+        out, _ = _run(tmp_path, _GUARDS, sim=False)
     assert f"GUARDS TARGETS ['{target}']" in out, out
     # 2 STATIC then DYNAMIC ones up to the default budget (10), each kernel right
     assert "GUARDS 21 12 ['STATIC(3x4)', 'STATIC(5x2)', 'DYNAMIC(*x*)'] 10" in out, out
@@ -447,8 +496,8 @@ done("SCALARS")
 
 
 @pytest.mark.sim
-def test_python_scalars_and_dtypes_on_the_simulator(tmp_path):
-    out, _ = _run(tmp_path, _SCALARS)
+def test_python_scalars_and_dtypes_on_the_simulator(sim_batch):
+    out, _ = program_result(sim_batch, "SCALARS")
     assert "SCALARS TARGETS ['sim']" in out, out
     assert "CHECKED 654 " in out, out
 
@@ -494,6 +543,17 @@ done("THREADS")
 """
 
 
+_PLANT_THREADS = """
+import pathlib
+entries = sorted((pathlib.Path(CACHE) / "kernels" / "cpu").glob("*.json"))
+print("ENTRIES", len(entries))
+for k, e in enumerate(entries):
+    data = e.read_bytes()
+    e.write_bytes([data[:len(data) // 2], b"\\x00\\xffjunk", b"", data[:-1]][k % 4]
+                  if k < 6 else data)
+"""
+
+
 def _info(out):
     line = out.split("INFO ", 1)[1].splitlines()[0]
     misses, compiles, disk_hits, kinds = line.split(" ", 3)
@@ -509,17 +569,22 @@ def test_eight_threads_one_new_function_fresh_and_corrupt_disk_cache(tmp_path):
     out, _ = _run(tmp_path, _THREADS, sim=False)          # a fresh cache directory
     assert "THREADS TARGETS ['cpu']" in out
     assert _info(out) == (8, 8, 0, kinds), out            # each kernel compiled once
-    out, _ = _run(tmp_path, _THREADS, sim=False)
+    # a second process: all from the disk; then in it (its kernels and counters forgotten
+    # between the programs) the entries planted before the threads start, and two more runs
+    threads = PRELUDE + textwrap.dedent(_THREADS)
+    plant = f"CACHE = {str(cache)!r}\n" + _PLANT_THREADS
+    e = _env(False)
+    e["GPUJIT_CACHE_DIR"] = str(cache)
+    res = run_batch(tmp_path / "again", [("DISK", threads, {}), ("PLANT", plant, {}),
+                                         ("BAD", threads, {}), ("WRITTEN", threads, {})],
+                    env=e, setup=_BATCH_SETUP, reset=_BATCH_RESET)
+    out, _ = program_result(res, "DISK")
     assert _info(out) == (8, 0, 8, kinds), out            # all from the disk
-    entries = sorted((cache / "kernels" / "cpu").glob("*.json"))
-    assert len(entries) == 8
-    for k, e in enumerate(entries):                       # planted before the threads start
-        data = e.read_bytes()
-        e.write_bytes([data[:len(data) // 2], b"\x00\xffjunk", b"", data[:-1]][k % 4]
-                      if k < 6 else data)
-    out, _ = _run(tmp_path, _THREADS, sim=False)
+    out, _ = program_result(res, "PLANT")
+    assert "ENTRIES 8" in out, out
+    out, _ = program_result(res, "BAD")
     assert _info(out) == (8, 6, 2, kinds), out            # the 6 bad ones compiled again
-    out, _ = _run(tmp_path, _THREADS, sim=False)
+    out, _ = program_result(res, "WRITTEN")
     assert _info(out) == (8, 0, 8, kinds), out            # and written back whole
 
 
@@ -603,9 +668,9 @@ done("RANDOM")
 
 
 @pytest.mark.sim
-def test_random_elementwise_programs_on_the_simulator_match_numpy(tmp_path):
+def test_random_elementwise_programs_on_the_simulator_match_numpy(sim_batch):
     pytest.importorskip("hypothesis")
-    out, _ = _run(tmp_path, _RANDOM)
+    out, _ = program_result(sim_batch, "RANDOM")
     assert "RANDOM TARGETS ['sim']" in out, out
     assert ("RANDOM 36" in out) != ("S29_EXAMPLES" in os.environ), out
 
@@ -639,11 +704,11 @@ done("ZERO_DIV")
 
 
 @pytest.mark.sim
-def test_integer_division_by_zero_raises_on_the_simulator_as_on_the_cpu(tmp_path):
+def test_integer_division_by_zero_raises_on_the_simulator_as_on_the_cpu(sim_batch):
     # a fusion group of CPU tensors on the simulator divided integers by zero silently
     # (CUDA's kernels do not check; the CPU kernels count the zero divisors and raise
     # PyTorch's ZeroDivisionError, as eager does): the simulated kernel now flags them
-    out, _ = _run(tmp_path, _ZERO_DIV)
+    out, _ = program_result(sim_batch, "ZERO_DIV")
     assert "ZERO_DIV TARGETS ['sim']" in out, out
     raised = [ln for ln in out.splitlines() if ln.startswith("RAISED")]
     assert raised == ["RAISED IntegerDivisionByZero ZeroDivisionError"] * 9, out
@@ -693,10 +758,16 @@ def test_checksummed_entries_with_a_broken_object_are_compiled_again(tmp_path):
     # an entry whose checksum matches but whose object is empty or cut (written so by a
     # bug or another tool) went to LLVM's object loader, which crashed the process
     # (SIGSEGV); the loader now reads the ELF headers first and compiles afresh
-    prog = "CACHE = " + repr(str(tmp_path / "cache")) + "\n" + _PLANTED
-    out, _ = _run(tmp_path, prog, sim=False)
+    # (one process: the second program finds the first one's entry on the disk, its
+    # kernels and counters forgotten in between)
+    prog = PRELUDE + textwrap.dedent("CACHE = " + repr(str(tmp_path / "cache")) + "\n" + _PLANTED)
+    e = _env(False)
+    e["GPUJIT_CACHE_DIR"] = warm(tmp_path / "cache")
+    res = run_batch(tmp_path, [("FIRST", prog, {}), ("SECOND", prog, {})], env=e,
+                    setup=_BATCH_SETUP, reset=_BATCH_RESET)
+    out, _ = program_result(res, "FIRST")
     assert "PLANTED 0 1 0" in out, out
-    out, _ = _run(tmp_path, prog, sim=False)
+    out, _ = program_result(res, "SECOND")
     assert "PLANTED 1 1 0" in out, out
     loads = [ln for ln in out.splitlines() if ln.startswith("LOAD")]
     assert loads == [f"LOAD {how} refused True" for how in

@@ -34,10 +34,22 @@ def jit_enabled() -> bool:
 
 
 # compiled functions, so that scripting a function twice (or a decorator and a call of
-# script on the same function) compiles once: function -> [its compiled form without it
-# (ScriptFunction._detached), a weak reference to the ScriptFunction last handed out].
-# Nothing in an entry holds the function, so the entry goes with it.
-_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# script on the same function) compiles once: kept in the function's own __dict__ as
+# [a weak reference to the function, its compiled form without it (ScriptFunction.
+# _detached), a weak reference to the ScriptFunction last handed out]. Not a weak-keyed
+# table: the compiled form reaches the function's globals (and through them the function),
+# so a table's value kept its own key alive (a module run by runpy and dropped kept its
+# scripted functions' kernels), and where the function died in a cycle its entry went only
+# at the next collection. On the function, both go in the same collection. (The weak
+# reference back tells the function's entry from one functools.wraps copied into a wrapper.)
+_CACHE_ATTR = "__gpujit_compiled__"
+
+
+def _cache_entry(fn):
+    entry = getattr(fn, "__dict__", {}).get(_CACHE_ATTR)
+    if type(entry) is list and len(entry) == 3 and entry[0]() is fn:
+        return entry
+    return None
 
 
 def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
@@ -57,6 +69,12 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     if optimize is not None:
         warnings.warn("`optimize` is deprecated and has no effect; gpujit always runs the "
                       "optimization pipeline", FutureWarning, stacklevel=2)
+    from .._gc import gc_paused
+    with gc_paused():   # (scripting allocates a few 100k short-lived objects: see _gc.py)
+        return _script(obj, example_inputs)
+
+
+def _script(obj, example_inputs):
     if isinstance(obj, (ScriptFunction, ScriptModule)):
         return obj
     if not example_inputs:
@@ -142,12 +160,12 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     if obj.__name__ == "<lambda>":
         raise lambda_error(obj)
     if example_inputs is None:
-        cached = _COMPILED.get(obj)
+        cached = _cache_entry(obj)
         if cached is not None:
-            fn = cached[1]()
+            fn = cached[2]()
             if fn is None:
-                fn = cached[0]._rebound(obj)
-                cached[1] = weakref.ref(fn)
+                fn = cached[1]._rebound(obj)
+                cached[2] = weakref.ref(fn)
             return fn
     from ..frontend.script import compile_function
     arg_types = None
@@ -178,7 +196,7 @@ def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     fn = ScriptFunction(graph, obj.__name__, obj)
     fn.__module__ = obj.__module__
     if example_inputs is None:
-        _COMPILED[obj] = [fn._detached(), weakref.ref(fn)]
+        obj.__dict__[_CACHE_ATTR] = [weakref.ref(obj), fn._detached(), weakref.ref(fn)]
     return fn
 
 

@@ -515,7 +515,9 @@ def load(f, map_location=None, _extra_files=None):
         # (torch.jit.load's words; gpujit also takes torch.load's dict and callable)
         raise ValueError(f"map_location should be either None, string or torch.device, "
                          f"but got type: {type(map_location)}")
-    out = _load(f, map_location, _extra_files)
+    from .._gc import gc_paused
+    with gc_paused():       # (compiling the code back: see gpujit/_gc.py)
+        out = _load(f, map_location, _extra_files)
     if not isinstance(f, (str, os.PathLike)) and hasattr(f, "seek"):
         try:
             f.seek(0, io.SEEK_END)

@@ -11,9 +11,11 @@ import inspect
 import textwrap
 import typing
 import warnings
+import weakref
 
 from ...ir import types as T
 from ...nn.module import Module
+from . import sources
 from .function_calls import is_compiled_function
 from .errors import FrontendError
 
@@ -199,24 +201,38 @@ def _init_annotations(cls) -> dict:
     out = {}
     for klass in reversed(cls.__mro__):
         init = klass.__dict__.get("__init__")
-        if not inspect.isfunction(init):
-            continue
-        try:
-            src = textwrap.dedent(inspect.getsource(init))
-            tree = ast.parse(src)
-        except (OSError, TypeError, SyntaxError):
-            continue
-        for node in ast.walk(tree):
-            t, ann = None, None
-            if isinstance(node, ast.AnnAssign):
-                t, ann = node.target, node.annotation
-            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and \
-                    _is_annotate_call(node.value):
-                t, ann = node.targets[0], node.value.args[0]
-            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and \
-                    t.value.id == "self":
-                out[t.attr] = (ann, init.__globals__)
+        if inspect.isfunction(init):
+            for attr, ann in _annotated_in_init(init):
+                out[attr] = (ann, init.__globals__)
     return out
+
+
+# __init__ function -> its (attribute, annotation AST) pairs: parsed once per function (a
+# model scripts the same classes' __init__ for each of its submodules)
+_INIT_ANNOTATED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _annotated_in_init(init):
+    hit = _INIT_ANNOTATED.get(init)
+    if hit is not None:
+        return hit
+    hit = []
+    try:
+        tree = ast.parse(textwrap.dedent("".join(sources.getsourcelines(init)[0])))
+    except (OSError, TypeError, SyntaxError):
+        tree = None
+    for node in (ast.walk(tree) if tree is not None else ()):
+        t, ann = None, None
+        if isinstance(node, ast.AnnAssign):
+            t, ann = node.target, node.annotation
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                _is_annotate_call(node.value):
+            t, ann = node.targets[0], node.value.args[0]
+        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and \
+                t.value.id == "self":
+            hit.append((t.attr, ann))
+    _INIT_ANNOTATED[init] = hit = tuple(hit)
+    return hit
 
 
 _INSTANCE_ANNOTATION_WARNING = (

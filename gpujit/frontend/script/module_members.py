@@ -69,7 +69,15 @@ def copy_ignored_methods(mod, sm):
     """@ignore / @unused methods stay Python: the scripted module gets them bound to
     itself (an instance's own override of one included), as TorchScript copies them."""
     from ...jit.script import function_modifier
-    names = set(mod.__dict__) | {n for k in type(mod).__mro__ for n in vars(k)}
+
+    def marked(v):
+        fn = getattr(v, "__func__", v)
+        return inspect.isfunction(fn) and function_modifier(fn) in ("ignore", "drop")
+    # (the names bound to a marked function somewhere getattr_static looks: the one it
+    # resolves is among them; nn.Module's ~200 other names need no getattr_static each)
+    names = {n for n, v in mod.__dict__.items() if n[:2] != "__" and marked(v)} | \
+        {n for k in type(mod).__mro__ for n, v in vars(k).items()
+         if n[:2] != "__" and marked(v)}
     for name in sorted(names):
         if name in sm._script_methods or name.startswith("__"):
             continue

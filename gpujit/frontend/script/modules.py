@@ -118,6 +118,19 @@ RecursiveScriptModule, _ScriptContainer = _make_class()
 
 # ---------------------------------------------------------------------- scripting
 
+def _typed(v):
+    """A constant's value with its kind, for comparing concrete types: 0, 0.0 and False
+    are equal in Python but are three constants to TorchScript (nn.Dropout(0) refuses
+    its int p where an earlier nn.Dropout(0.0) compiled), also inside tuples."""
+    if type(v) in (list, tuple):
+        return type(v), tuple(_typed(x) for x in v)
+    return type(v), v
+
+
+def _typed_constants(constants):
+    return {name: _typed(v) for name, v in constants.items()}
+
+
 def _concrete_key(mod, sm, info, kind):
     """What TorchScript's ConcreteModuleTypeBuilder compares to decide whether two
     modules being scripted share one type: the class, container kind, constants, typed
@@ -126,7 +139,7 @@ def _concrete_key(mod, sm, info, kind):
     (named before its parent: equal names, shared types)."""
     def sub_type(s):
         return None if s is None else getattr(getattr(s, "_type", None), "name", type(s))
-    return (type(mod), kind, dict(info.constants), dict(info.attr_types),
+    return (type(mod), kind, _typed_constants(info.constants), dict(info.attr_types),
             dict(info.untyped), dict(info.functions), frozenset(info.ignored),
             tuple((n, p is None) for n, p in mod._parameters.items()),
             tuple((n, b is None) for n, b in mod._buffers.items()),

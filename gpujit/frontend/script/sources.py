@@ -33,3 +33,11 @@ def getsourcelines(fn):
         if key is not None:
             _LINES[key] = hit
     return list(hit[0]), hit[1]
+
+
+def remember(fn, lines, first):
+    """Record fn's source lines where the caller has them already (a function made from an
+    archive's parsed code: its def's lines, as inspect would find them by tokenizing)."""
+    key = _function_of(fn)
+    if key is not None:
+        _LINES[key] = (tuple(lines), first)

@@ -2335,9 +2335,9 @@ def name_like_torch(graph, src, fn, at, method=False) -> bool:
         return _name_like(graph, r)
     finally:
         # the replay's shadow graph is cyclic (values <-> their uses): without this, it
-        # kept the function (and its closure and the compiled function's cache entry,
-        # gpujit.script's weak-keyed _COMPILED) until a full collection, so `del f;
-        # gc.collect()` left f's kernels listed in cache_info until a second collection
+        # kept the scripted function until a full collection (and with it gpujit.script's
+        # cached compiled form of it: `del f; gc.collect()` left f's kernels listed in
+        # cache_info until a second collection)
         r.__dict__.clear()
 
 
