@@ -1,9 +1,13 @@
 """`graph.lint()`: SSA, dominance, use lists, ownership and the arity of control flow."""
 from __future__ import annotations
 
-from .graph import LintError
+from .graph import LintError, Use
 
 __all__ = ["lint"]
+
+# a value with at most this many uses has its use list scanned for Use(node, i) (a named
+# tuple: C equality); one with more, a set of its use records built once per lint
+_SCAN = 8
 
 
 def _fail(msg, node=None):
@@ -35,9 +39,14 @@ def lint(graph):
     def check_uses_of(node):
         nid = id(node)
         for i, v in enumerate(node.inputs):
+            uses = v.uses
+            if len(uses) <= _SCAN:       # (a few uses: scanned, cheaper than a set)
+                if Use(node, i) not in uses:
+                    _fail(f"input {i} ({v}) lacks a use record for this node", node)
+                continue
             keys = use_keys.get(v)
             if keys is None:
-                keys = use_keys[v] = {(id(u.user), u.offset) for u in v.uses}
+                keys = use_keys[v] = {(id(u.user), u.offset) for u in uses}
             if (nid, i) not in keys:
                 _fail(f"input {i} ({v}) lacks a use record for this node", node)
 
