@@ -261,7 +261,64 @@ def fast_intrinsic_typing() -> bool:
             generic.__wrapped__ = numbas
             _IntrinsicTemplate.generic = generic
         _FAST_TYPING.append(ok)
+        _shared_memo_inline_copy()
         return ok
+
+
+def _shared_memo_inline_copy() -> bool:
+    """Make numba's IR inlining (InlineWorker.inline_ir: an njit function's
+    inline="always", an @overload's inline) copy the callee's blocks with one deepcopy memo
+    per copy, as numba's own loop canonicalisation copies a dict of blocks
+    (untyped_passes: deepcopy(loop_ir.blocks)). numba 0.68's copy_ir deep-copies each block
+    with a memo of its own, and every block refers to the function's scope, so each block
+    copied the whole scope again (every variable of the function, its redefinitions and
+    locations): blocks x variables objects, ~38k per copy of a Sleef kernel's helper and
+    two copies per call site, ~1/4 of a cold compile of the softmax / erf kernels. With one
+    memo the copied blocks share one copy of the scope, as the callee's blocks share theirs
+    (inline_ir asserts they have one scope). Only the deepcopy calls of inline_ir's copy_ir
+    change (inline_closurecall calls copy.deepcopy nowhere else); False, and nothing
+    changed, where numba's internals differ from these. Called once, by
+    fast_intrinsic_typing (under _lock)."""
+    import copy
+    try:
+        from numba.core import inline_closurecall as icc
+        from numba.core import ir
+        numbas = icc.InlineWorker.inline_ir
+        copy_ir = [c for c in numbas.__code__.co_consts
+                   if getattr(c, "co_name", None) == "copy_ir"]
+        ok = icc.copy is copy and len(copy_ir) == 1 and \
+            "deepcopy" in copy_ir[0].co_names and "__deepcopy__" not in vars(ir.Block)
+    except (ImportError, AttributeError):
+        return False
+    if not ok:
+        return False
+    local = threading.local()
+
+    class _Copy:
+        """inline_closurecall's `copy`: copy.deepcopy(block) within an inline_ir call
+        shares one memo among the blocks of one scope (one function's IR)."""
+
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(x, memo=None):
+            memos = getattr(local, "memos", None)
+            if memo is None and memos is not None and isinstance(x, ir.Block):
+                memo = memos.setdefault(id(x.scope), {})
+            return copy.deepcopy(x, memo)
+
+    def inline_ir(self, *args, **kwargs):
+        outer = getattr(local, "memos", None)
+        local.memos = {}            # (the memos hold their originals: the ids stay theirs)
+        try:
+            return numbas(self, *args, **kwargs)
+        finally:
+            local.memos = outer
+    inline_ir.__wrapped__ = numbas
+    icc.copy = _Copy()
+    icc.InlineWorker.inline_ir = inline_ir
+    return True
 
 
 def njit(py_func, **options):
