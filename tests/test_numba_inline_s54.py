@@ -66,3 +66,31 @@ def test_deepcopy_outside_inlining_is_numbas():
     # (no inline_ir running: a memo of its own per call, as copy.deepcopy)
     assert icc.copy.deepcopy(a).scope is not icc.copy.deepcopy(b).scope
     assert icc.copy.copy is copy.copy
+
+
+def test_target_config_values_are_numbas():
+    # (ops/numba_helpers._fast_config_values: the dict from the defaults and the set values)
+    if not numba_helpers.fast_intrinsic_typing():
+        pytest.skip("another numba's internals: gpujit leaves numba as it is")
+    from numba.core import targetconfig as tc
+    from numba.core.compiler import Flags
+    numbas = tc.TargetConfig.values.__wrapped__
+
+    class Config(tc.TargetConfig):
+        a = tc.Option(type=bool, default=False, doc="a")
+        b = tc.Option(type=int, default=3, doc="b")
+
+    class Custom(Config):
+        pass
+    Custom.b = property(lambda self: 7)         # (not the metaclass's getter: numba's loop)
+
+    f = Flags()
+    f.nrt, f.error_model = True, "numpy"
+    c = Config()
+    c.b = 5
+    foreign = Config()
+    foreign._values.update(f._values)           # (another config's options copied in)
+    for obj in (Flags(), f, Flags(f), c, Config(), Custom(), foreign):
+        assert list(obj.values().items()) == list(numbas(obj).items())
+    assert Custom().values() == {"a": False, "b": 7}
+    assert f == Flags(f) and hash(f) == hash(Flags(f)) and f != Flags()

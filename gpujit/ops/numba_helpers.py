@@ -262,7 +262,63 @@ def fast_intrinsic_typing() -> bool:
             _IntrinsicTemplate.generic = generic
         _FAST_TYPING.append(ok)
         _shared_memo_inline_copy()
+        _fast_config_values()
         return ok
+
+
+def _fast_config_values() -> bool:
+    """Make numba's TargetConfig.values() (a compile's Flags as a dict: what Flags'
+    __eq__ and __hash__ compare, and numba compares them at every typing of an @overload
+    call, _OverloadFunctionTemplate._get_impl's cache key) build the dict from the
+    class's defaults and the values set, not by ~40 property calls: ~3% of a cold
+    compile's CPU in cProfile (4.5M getter calls over tests/test_ops_jit_port.py). The
+    same dict, keys in the same order: for a class whose every option's property is the
+    metaclass's getter of that option (self._values.get(name, option.default)), and
+    whose set values are all options (else numba's own loop). False, and nothing
+    changed, where numba's internals differ. Called once, by fast_intrinsic_typing."""
+    try:
+        from numba.core import targetconfig as tc
+        numbas = tc.TargetConfig.values
+        ok = "options" in numbas.__code__.co_names and "_values" in \
+            tc.TargetConfig.__init__.__code__.co_names
+    except (ImportError, AttributeError):
+        return False
+    if not ok:
+        return False
+    defaults: dict = {}
+
+    def _defaults(cls):
+        d = {}
+        for name, option in cls.options.items():
+            prop = getattr(cls, name, None)
+            fget = getattr(prop, "fget", None)
+            cells = getattr(fget, "__closure__", None) or ()
+            free = getattr(getattr(fget, "__code__", None), "co_freevars", ())
+            env = dict(zip(free, (c.cell_contents for c in cells)))
+            if not isinstance(prop, property) or fget.__name__ != "getter" or \
+                    set(env) != {"name", "option"} or env["name"] != name or \
+                    env["option"] is not option:
+                return None
+            d[name] = option.default
+        return d
+
+    def values(self):
+        cls = type(self)
+        try:
+            d = defaults[cls]
+        except KeyError:
+            d = defaults[cls] = _defaults(cls)
+        if d is None:
+            return numbas(self)
+        out = d.copy()
+        out.update(self._values)
+        if len(out) != len(d):           # (a value of another config's option)
+            return numbas(self)
+        return out
+    values.__wrapped__ = numbas
+    values.__doc__ = numbas.__doc__
+    tc.TargetConfig.values = values
+    return True
 
 
 def _shared_memo_inline_copy() -> bool:
