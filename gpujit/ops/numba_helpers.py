@@ -261,7 +261,120 @@ def fast_intrinsic_typing() -> bool:
             generic.__wrapped__ = numbas
             _IntrinsicTemplate.generic = generic
         _FAST_TYPING.append(ok)
+        _shared_memo_inline_copy()
+        _fast_config_values()
         return ok
+
+
+def _fast_config_values() -> bool:
+    """Make numba's TargetConfig.values() (a compile's Flags as a dict: what Flags'
+    __eq__ and __hash__ compare, and numba compares them at every typing of an @overload
+    call, _OverloadFunctionTemplate._get_impl's cache key) build the dict from the
+    class's defaults and the values set, not by ~40 property calls: ~3% of a cold
+    compile's CPU in cProfile (4.5M getter calls over tests/test_ops_jit_port.py). The
+    same dict, keys in the same order: for a class whose every option's property is the
+    metaclass's getter of that option (self._values.get(name, option.default)), and
+    whose set values are all options (else numba's own loop). False, and nothing
+    changed, where numba's internals differ. Called once, by fast_intrinsic_typing."""
+    try:
+        from numba.core import targetconfig as tc
+        numbas = tc.TargetConfig.values
+        ok = "options" in numbas.__code__.co_names and "_values" in \
+            tc.TargetConfig.__init__.__code__.co_names
+    except (ImportError, AttributeError):
+        return False
+    if not ok:
+        return False
+    defaults: dict = {}
+
+    def _defaults(cls):
+        d = {}
+        for name, option in cls.options.items():
+            prop = getattr(cls, name, None)
+            fget = getattr(prop, "fget", None)
+            cells = getattr(fget, "__closure__", None) or ()
+            free = getattr(getattr(fget, "__code__", None), "co_freevars", ())
+            env = dict(zip(free, (c.cell_contents for c in cells)))
+            if not isinstance(prop, property) or fget.__name__ != "getter" or \
+                    set(env) != {"name", "option"} or env["name"] != name or \
+                    env["option"] is not option:
+                return None
+            d[name] = option.default
+        return d
+
+    def values(self):
+        cls = type(self)
+        try:
+            d = defaults[cls]
+        except KeyError:
+            d = defaults[cls] = _defaults(cls)
+        if d is None:
+            return numbas(self)
+        out = d.copy()
+        out.update(self._values)
+        if len(out) != len(d):           # (a value of another config's option)
+            return numbas(self)
+        return out
+    values.__wrapped__ = numbas
+    values.__doc__ = numbas.__doc__
+    tc.TargetConfig.values = values
+    return True
+
+
+def _shared_memo_inline_copy() -> bool:
+    """Make numba's IR inlining (InlineWorker.inline_ir: an njit function's
+    inline="always", an @overload's inline) copy the callee's blocks with one deepcopy memo
+    per copy, as numba's own loop canonicalisation copies a dict of blocks
+    (untyped_passes: deepcopy(loop_ir.blocks)). numba 0.68's copy_ir deep-copies each block
+    with a memo of its own, and every block refers to the function's scope, so each block
+    copied the whole scope again (every variable of the function, its redefinitions and
+    locations): blocks x variables objects, ~38k per copy of a Sleef kernel's helper and
+    two copies per call site, ~1/4 of a cold compile of the softmax / erf kernels. With one
+    memo the copied blocks share one copy of the scope, as the callee's blocks share theirs
+    (inline_ir asserts they have one scope). Only the deepcopy calls of inline_ir's copy_ir
+    change (inline_closurecall calls copy.deepcopy nowhere else); False, and nothing
+    changed, where numba's internals differ from these. Called once, by
+    fast_intrinsic_typing (under _lock)."""
+    import copy
+    try:
+        from numba.core import inline_closurecall as icc
+        from numba.core import ir
+        numbas = icc.InlineWorker.inline_ir
+        copy_ir = [c for c in numbas.__code__.co_consts
+                   if getattr(c, "co_name", None) == "copy_ir"]
+        ok = icc.copy is copy and len(copy_ir) == 1 and \
+            "deepcopy" in copy_ir[0].co_names and "__deepcopy__" not in vars(ir.Block)
+    except (ImportError, AttributeError):
+        return False
+    if not ok:
+        return False
+    local = threading.local()
+
+    class _Copy:
+        """inline_closurecall's `copy`: copy.deepcopy(block) within an inline_ir call
+        shares one memo among the blocks of one scope (one function's IR)."""
+
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(x, memo=None):
+            memos = getattr(local, "memos", None)
+            if memo is None and memos is not None and isinstance(x, ir.Block):
+                memo = memos.setdefault(id(x.scope), {})
+            return copy.deepcopy(x, memo)
+
+    def inline_ir(self, *args, **kwargs):
+        outer = getattr(local, "memos", None)
+        local.memos = {}            # (the memos hold their originals: the ids stay theirs)
+        try:
+            return numbas(self, *args, **kwargs)
+        finally:
+            local.memos = outer
+    inline_ir.__wrapped__ = numbas
+    icc.copy = _Copy()
+    icc.InlineWorker.inline_ir = inline_ir
+    return True
 
 
 def njit(py_func, **options):
