@@ -181,7 +181,8 @@ def generate(spec, target: str) -> KernelSource:
     unit = {}
     for k, v in enumerate(graph.inputs):
         if inputs[k].kind == "tensor":
-            unit[v] = layout.inputs[k].kind == "one"
+            plan = layout.inputs[k]     # (a one-element space reads its inputs flat)
+            unit[v] = plan.kind == "one" or plan.kind == "flat" and all(plan.bcast)
             cg.one_element[v] = unit[v] or _expanded(layout, inputs, k)
     for v, m in piece_of.items():
         unit[v] = cg.one_element[v] = layout.inputs[len(inputs) + m].kind == "one"

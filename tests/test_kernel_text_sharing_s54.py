@@ -73,3 +73,17 @@ def test_the_shared_kernel_compiles_once_and_gives_eagers_values(dtype):
     # (the first may be loaded from an earlier process's disk entry; no other compiles)
     assert after.compiles - before.compiles <= 1
     assert len({id(k.compiled) for k in kernels}) == 1
+
+
+def test_an_op_whose_value_depends_on_one_element_keeps_its_own_text():
+    # torch's CPU float16 trunc division by a one-element divisor divides in float32
+    # (tests/test_fusion_finds_s38): read flat, the divisor still counts as one element
+    def fn(x, y):
+        return torch.div(x, y, rounding_mode="trunc")
+    one = _text(fn, (np.ones(1, np.float16), np.ones(1, np.float16)), static=True)
+    two = _text(fn, (np.ones(2, np.float16), np.ones(2, np.float16)), static=True)
+    assert [p.kind for p in one.layout.inputs] == ["flat", "flat"]
+    assert one.text != two.text
+    plain = [_text(lambda x, y: x * y, (np.ones(n, np.float16),) * 2, static=True).text
+             for n in (1, 2)]
+    assert plain[0] == plain[1]
