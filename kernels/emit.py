@@ -181,7 +181,8 @@ def generate(spec, target: str) -> KernelSource:
     unit = {}
     for k, v in enumerate(graph.inputs):
         if inputs[k].kind == "tensor":
-            unit[v] = layout.inputs[k].kind == "one"
+            plan = layout.inputs[k]     # (a one-element space reads its inputs flat)
+            unit[v] = plan.kind == "one" or plan.kind == "flat" and all(plan.bcast)
             cg.one_element[v] = unit[v] or _expanded(layout, inputs, k)
     for v, m in piece_of.items():
         unit[v] = cg.one_element[v] = layout.inputs[len(inputs) + m].kind == "one"
@@ -439,6 +440,7 @@ def _hoist_constants(code):
 
 STAGE_MAX_BUFFERS = 64      # stack buffers of prims.STAGE_CHUNK 8-byte slots (256 KiB)
 _NAME = re.compile(r"\b[A-Za-z_]\w*\b")
+_SIZE_PARAM = re.compile(r"s\d+")       # a DYNAMIC kernel's size of iteration dim d
 
 
 def _args(text):
@@ -711,9 +713,15 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
                 terms.append(f"i{d}" if stride == "1" else f"i{d} * ({stride})")
             off = " + ".join(terms) or "0"
             writes.append(f"if {cond}:\n    {_store(target, cg, o.dtype, j, off, code)}")
+    inner = index + loads + cg.lines + writes
+    if target == "cpu" and not layout.static:
+        # a size the body never reads (a flat kernel's: it walks [start, stop)) is no
+        # parameter, so that the kernel is the same text for every rank and for STATIC
+        used_text = "\n".join(list(pre) + list(cg.hoisted) + inner + (rows or []))
+        extra = [p for p in extra
+                 if not _SIZE_PARAM.fullmatch(p) or re.search(rf"\b{p}\b", used_text)]
     params += extra
     sig += [("num", "int64")] * len(extra)
-    inner = index + loads + cg.lines + writes
     lines = []
     if target == "cpu":
         # a C function over pointers (kernels/native.py), one chunk [start, stop) per call;
@@ -762,6 +770,8 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
             body.append("if zd:\n    zdv[0] = 1")
     lines += ["    " + ln.replace("\n", "\n    ") for ln in body]
     mode = "STATIC" if layout.static else "DYNAMIC"
+    if target == "cpu" and layout.flat and not any(_SIZE_PARAM.fullmatch(p) for p in params):
+        mode = "STATIC or DYNAMIC"      # (no size in it: one text, one compile, for both)
     head = (f"# gpujit fused kernel: target {target}, {mode}, "
             f"{'flat' if layout.flat else 'strided'} indexing; generated, do not edit\n")
     code, consts = _hoist_constants("\n".join(lines))

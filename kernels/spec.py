@@ -157,9 +157,12 @@ class Layout:
                 plans.append(InputPlan(k, "scalar", s.dtype, 0, ()))
             elif p is None:
                 plans.append(InputPlan(k, "base", s.dtype, s.ndim, (True,) * R))
-            elif all(p):
+            elif all(p) and (self.dims or not (s.contiguous and s.ndim == R)
+                             or piece is not None):
                 plans.append(InputPlan(k, "one", s.dtype, s.ndim, p, **extra))
             elif s.contiguous and s.ndim == R and p == self.unit and piece is None:
+                # (also a one-element input of a one-element iteration space: read at i,
+                # which is 0, its kernel is the flat one of any other size, one compile)
                 plans.append(InputPlan(k, "flat", s.dtype, s.ndim, p))
             else:
                 plans.append(InputPlan(k, "strided", s.dtype, s.ndim, p, **extra))
