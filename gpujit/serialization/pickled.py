@@ -83,6 +83,10 @@ class _SavedStorage:
         self.key, self.type_name, self.location, self.flat = key, type_name, location, flat
 
 
+# the types that reducer_override leaves to the pickler (exactly these: not subclasses)
+_PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes, tuple, list, dict})
+
+
 class _Pickler(pickle._Pickler):
     """The pure-Python pickler (its save_global can be overridden) writing gpujit tensors,
     parameters, dtypes and devices as PyTorch's save does."""
@@ -103,6 +107,8 @@ class _Pickler(pickle._Pickler):
         return None
 
     def reducer_override(self, obj):
+        if type(obj) in _PLAIN:
+            return NotImplemented     # (the Python pickler asks for every object it saves)
         from ..tensor import Tensor
         from ..nn.parameter import Parameter
         from ..dtypes import dtype, MissingDtype, qscheme

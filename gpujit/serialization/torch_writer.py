@@ -26,7 +26,7 @@ import sys
 
 from ..ir import types as T
 from .archive import ArchiveError, class_types
-from .pickled import (_Global, _Pickler, _SavedStorage, _UNTYPED_SAVED, storage_records,
+from .pickled import (_Global, _PLAIN, _Pickler, _SavedStorage, _UNTYPED_SAVED, storage_records,
                       write_records)
 
 __all__ = ["save"]
@@ -105,6 +105,8 @@ class _ArchivePickler(_Pickler):
         return super().persistent_id(obj)
 
     def reducer_override(self, obj):
+        if type(obj) in _PLAIN:
+            return NotImplemented
         from ..nn.parameter import Parameter
         from ..tensor import Tensor
         if isinstance(obj, Tensor) and not isinstance(obj, Parameter) and \

@@ -6,6 +6,9 @@ accepts gets an error listing every schema and why each did not match. Calls of 
 functions (FunctionCallMixin, alias_target, boolean dispatch) are function_calls.py's."""
 from __future__ import annotations
 
+import inspect
+import weakref
+
 from ...ir import types as T
 from ...ir.schema_match import is_number_type, type_matches
 from ...ops import registry as _reg
@@ -473,15 +476,34 @@ _REDUCTION_ENUM = {"none": 0, "mean": 1, "sum": 2}
 _SAME_AS = {("aten::eye", "m"): "n"}
 
 
+_SIGNATURES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def wrapper_signature(pyfn):
+    """inspect.signature(pyfn), kept per Python function (a library wrapper's is asked for
+    again at each call of it that a script makes: 20-40 us each) while the attributes it is
+    read from are the same objects; TypeError / ValueError as inspect raises them."""
+    if not inspect.isfunction(pyfn):
+        return inspect.signature(pyfn)
+    state = tuple(getattr(pyfn, a, None) for a in (
+        "__code__", "__defaults__", "__kwdefaults__", "__annotations__", "__signature__",
+        "__wrapped__"))
+    hit = _SIGNATURES.get(pyfn)
+    if hit is not None and all(a is b for a, b in zip(hit[0], state)):
+        return hit[1]
+    sig = inspect.signature(pyfn)
+    _SIGNATURES[pyfn] = (state, sig)
+    return sig
+
+
 def wrapper_reorders(pyfn, ops, nargs) -> bool:
     """Does the Python wrapper take its first nargs arguments in another order than its op
     (F.embedding(input, weight) is aten::embedding(weight, indices)), or one that its op
     does not have where the op has another (F.elu(input, alpha, inplace) is not
     aten::elu(self, alpha, scale))? Then the call must be bound by the wrapper's
     signature, not positionally."""
-    import inspect
     try:
-        params = list(inspect.signature(pyfn).parameters)[:nargs]
+        params = list(wrapper_signature(pyfn).parameters)[:nargs]
     except (TypeError, ValueError):
         return False
     every = {a.name for op in ops for a in op.schema.arguments}
@@ -505,9 +527,8 @@ def moved_parameter(pyfn, op, nargs):
     another position (aten::max_unpool2d's output_size is F.max_unpool2d's 6th argument,
     its 3rd is kernel_size): binding a call's positional arguments to op as written
     would give them other meanings. None when there is none (or no fixed signature)."""
-    import inspect
     try:
-        params = list(inspect.signature(pyfn).parameters.values())
+        params = list(wrapper_signature(pyfn).parameters.values())
     except (TypeError, ValueError):
         return None
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
@@ -537,9 +558,8 @@ def rebind_wrapper_call(pyfn, ops, args, kwargs, constant_of):
     constant_of(Value) -> (True, python value) for constants, else (False, None).
     Returns ({schema name: Value or Python constant}, inplace flag) or a str saying why
     it cannot."""
-    import inspect
     try:
-        sig = inspect.signature(pyfn)
+        sig = wrapper_signature(pyfn)
         if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in sig.parameters.values()):
             return "it takes *args / **kwargs"
         bound = sig.bind(*args, **kwargs).arguments

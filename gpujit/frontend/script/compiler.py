@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import textwrap
 import threading
 
 from ...ir import types as T
@@ -69,7 +68,7 @@ class FunctionSource:
 
     def __init__(self, fn):
         try:
-            lines, start = sources.getsourcelines(fn)
+            lines, start, dedented, tree = sources.parsed(fn)
         except (OSError, TypeError) as e:
             raise FrontendError(f"cannot script {getattr(fn, '__name__', fn)!r}: its source "
                                 f"is not available ({e})",
@@ -78,15 +77,10 @@ class FunctionSource:
         self.filename = inspect.getsourcefile(fn) or "<unknown>"
         self.file_lines = lines
         self.start = start
-        text = "".join(lines)
-        dedented = textwrap.dedent(text)
         first = next((ln for ln in lines if ln.strip()), "")
         ded_first = next((ln for ln in dedented.splitlines() if ln.strip()), "")
         self.indent = len(first) - len(first.lstrip()) - (len(ded_first) - len(ded_first.lstrip()))
-        try:
-            tree = ast.parse(dedented)
-        except SyntaxError:
-            tree = None         # (a lambda inside an expression spanning its lines)
+        # (tree: None for a lambda inside an expression spanning its lines)
         self.fdef = next((n for n in (tree.body if tree is not None else ())
                           if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
         if self.fdef is None:        # a lambda (`sq = lambda x: x * x`): TorchScript's words
@@ -228,6 +222,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         self.declared = {}         # annotated local name -> its declared Type
         self.narrowed = {}         # a value cast to its variable's declared Union -> the value
         self.tuple_parts = {}      # TupleConstruct Value (an unrolled element) -> parts
+        self.callee_calls = {}     # id(statement) -> (statement, calls statement_raises reads)
 
     # ------------------------------------------------------------------ entry
     def signature(self):
@@ -584,7 +579,16 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         if not isinstance(s, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign,
                               ast.Return)) or s.value is None:
             return False
-        return any(self.calls_dropped(c) for c in _unconditional_calls(s.value))
+        # (asked again for each enclosing if's has_exit: the calls that could name an
+        # @unused function, `f(x)` or `self.f(x)`, are found once per statement)
+        hit = self.callee_calls.get(id(s))
+        if hit is None or hit[0] is not s:
+            hit = self.callee_calls[id(s)] = (s, tuple(
+                c for c in _unconditional_calls(s.value)
+                if isinstance(c.func, ast.Name) or (
+                    isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name)
+                    and c.func.value.id == "self")))
+        return any(self.calls_dropped(c) for c in hit[1])
 
     def calls_dropped(self, call) -> bool:
         from ...jit.script import function_modifier

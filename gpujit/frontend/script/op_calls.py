@@ -22,7 +22,7 @@ def _packs_varargs(pyfn, ops):
     """A Python function f(*tensors, ...) over ops whose first argument is a Tensor[]."""
     if not inspect.isfunction(pyfn):
         return False
-    params = list(inspect.signature(pyfn).parameters.values())
+    params = list(calls.wrapper_signature(pyfn).parameters.values())
     if not params or params[0].kind is not inspect.Parameter.VAR_POSITIONAL:
         return False
     return all(op.schema.arguments and op.schema.arguments[0].type.base == "Tensor" and
@@ -211,7 +211,7 @@ class OpCallMixin:
                 name not in library_functions.F_BUILTINS:
             # F.relu(self=x): the keywords are the Python function's (torch compiles its
             # source), not the op schema's (a C++ builtin's, F.logsigmoid(self=x), are)
-            params = inspect.signature(pyfn).parameters
+            params = calls.wrapper_signature(pyfn).parameters
             if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
                 for k in kwargs:
                     if k not in params:

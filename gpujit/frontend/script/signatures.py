@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import textwrap
 import weakref
 
 from ...ir import types as T
@@ -303,18 +302,16 @@ class _FunctionSource:
     @classmethod
     def of(cls, fn):
         try:
-            lines, first = sources.getsourcelines(fn)
+            lines, first, dedented, plain = sources.parsed(fn)
         except (OSError, TypeError):
             return None
-        text = "".join(lines)
-        dedented = textwrap.dedent(text)
         indent = len(lines[0]) - len(dedented.splitlines(True)[0]) if lines else 0
-        for type_comments in (True, False):
+        tree = plain            # (the body compiler's tree: the same without type comments)
+        if "type:" in dedented:
             try:
-                tree = ast.parse(dedented, type_comments=type_comments)
-                break
+                tree = ast.parse(dedented, type_comments=True)
             except SyntaxError:
-                tree = None
+                pass            # (a misplaced type comment: the plain tree)
         if tree is None:
             return None
         name = getattr(fn, "__name__", None)

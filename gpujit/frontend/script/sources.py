@@ -7,13 +7,21 @@ find where the function ends (~2 ms for a 30-line function). The lines are kept 
 function object (weakly: a function that goes away takes its entry with it; not per code
 object: code objects compare by value, and two functions compiled from texts that differ
 only in comments, e.g. mypy-style type comments, have equal code); a function whose source
-is unavailable raises each time, as inspect does."""
+is unavailable raises each time, as inspect does. The parsed trees of the last few functions
+are kept too (the body compiler and the signature reader both read a function's tree, one
+after the other; nobody changes it): only a few, as a tree is ~10 nodes a line that the
+collector would walk for as long as the function lives."""
 from __future__ import annotations
 
+import ast
+import collections
 import inspect
+import textwrap
 import weakref
 
 _LINES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_TREES: "collections.OrderedDict" = collections.OrderedDict()   # function -> (lines, text, tree)
+_KEEP_TREES = 16
 
 
 def _function_of(fn):
@@ -41,3 +49,24 @@ def remember(fn, lines, first):
     key = _function_of(fn)
     if key is not None:
         _LINES[key] = (tuple(lines), first)
+
+
+def parsed(fn):
+    """(lines, first line's number, the dedented text, `ast.parse` of it without type
+    comments or None where it is not valid alone, e.g. a lambda inside an expression); the
+    tree is shared: read it, do not change it. OSError / TypeError as getsourcelines."""
+    lines, first = getsourcelines(fn)
+    key = _function_of(fn)
+    hit = _TREES.get(key) if key is not None else None
+    if hit is None or hit[0] != tuple(lines):
+        dedented = textwrap.dedent("".join(lines))
+        try:
+            tree = ast.parse(dedented)
+        except SyntaxError:
+            tree = None
+        hit = (tuple(lines), dedented, tree)
+        if key is not None:
+            _TREES[key] = hit
+            if len(_TREES) > _KEEP_TREES:
+                _TREES.popitem(last=False)
+    return lines, first, hit[1], hit[2]
