@@ -2,7 +2,9 @@
 signature (session 54): what they give is what parsing / inspect give, and they follow a
 function that changes."""
 import ast
+import gc
 import inspect
+import weakref
 import textwrap
 
 import gpujit
@@ -36,7 +38,12 @@ def test_parsed_keeps_only_the_last_few_trees():
         sources.remember(fns[-1], [f"def f{i}(x):\n", "    return x\n"], 1)
         sources.parsed(fns[-1])
     assert len(sources._TREES) <= sources._KEEP_TREES
-    assert fns[0] not in sources._TREES and fns[-1] in sources._TREES
+    assert id(fns[0]) not in sources._TREES and id(fns[-1]) in sources._TREES
+    # (and an entry does not keep its function alive)
+    ref = weakref.ref(fns[-1])
+    del fns[:], ns
+    gc.collect()
+    assert ref() is None
 
 
 def test_type_comment_still_read_with_the_shared_tree():

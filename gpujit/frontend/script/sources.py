@@ -20,7 +20,10 @@ import textwrap
 import weakref
 
 _LINES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_TREES: "collections.OrderedDict" = collections.OrderedDict()   # function -> (lines, text, tree)
+# id(function) -> (weak reference to it, lines, text, tree) of the last _KEEP_TREES parsed
+# (by id with a weak reference, not by the function: a cache entry may not keep a scripted
+# function, its closure and its compiled kernels alive)
+_TREES: "collections.OrderedDict" = collections.OrderedDict()
 _KEEP_TREES = 16
 
 
@@ -57,16 +60,16 @@ def parsed(fn):
     tree is shared: read it, do not change it. OSError / TypeError as getsourcelines."""
     lines, first = getsourcelines(fn)
     key = _function_of(fn)
-    hit = _TREES.get(key) if key is not None else None
-    if hit is None or hit[0] != tuple(lines):
+    hit = _TREES.get(id(key)) if key is not None else None
+    if hit is None or hit[0]() is not key or hit[1] != tuple(lines):
         dedented = textwrap.dedent("".join(lines))
         try:
             tree = ast.parse(dedented)
         except SyntaxError:
             tree = None
-        hit = (tuple(lines), dedented, tree)
+        hit = (weakref.ref(key) if key is not None else None, tuple(lines), dedented, tree)
         if key is not None:
-            _TREES[key] = hit
+            _TREES[id(key)] = hit
             if len(_TREES) > _KEEP_TREES:
                 _TREES.popitem(last=False)
-    return lines, first, hit[1], hit[2]
+    return lines, first, hit[2], hit[3]
