@@ -7,8 +7,7 @@ import pytest
 from gpujit.ir import LintError, parse_ir
 
 
-def test_a_value_of_a_block_is_out_of_scope_after_it():
-    g = parse_ir("""\
+_IF = """\
 graph(%c : bool, %x : Tensor):
   %y : Tensor = prim::If(%c)
     block0():
@@ -17,9 +16,11 @@ graph(%c : bool, %x : Tensor):
     block1():
       %b : Tensor = aten::relu(%x)
       -> (%b)
-  %z : Tensor = aten::mul(%y, %y)
-  return (%z)
-""")
+"""
+
+
+def test_a_value_of_a_block_is_out_of_scope_after_it():
+    g = parse_ir(_IF + "  %z : Tensor = aten::mul(%y, %y)\n  return (%z)\n")
     g.lint()
     neg = g.nodes[0].blocks[0].nodes[0]
     mul = g.nodes[1]
@@ -27,17 +28,7 @@ graph(%c : bool, %x : Tensor):
     with pytest.raises(LintError, match=r"%a is used before it is defined \(or outside its scope\)"):
         g.lint()
     # (and in the other block: %a is not visible in block1 either)
-    g = parse_ir("""\
-graph(%c : bool, %x : Tensor):
-  %y : Tensor = prim::If(%c)
-    block0():
-      %a : Tensor = aten::neg(%x)
-      -> (%a)
-    block1():
-      %b : Tensor = aten::relu(%x)
-      -> (%b)
-  return (%y)
-""")
+    g = parse_ir(_IF + "  return (%y)\n")
     relu = g.nodes[0].blocks[1].nodes[0]
     relu.replace_input(0, g.nodes[0].blocks[0].nodes[0].outputs[0])
     with pytest.raises(LintError, match="outside its scope"):
