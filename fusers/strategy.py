@@ -136,6 +136,9 @@ class FusionBudget:
         self.warned = False
         self._made: dict = {}           # group -> number of specializations made
         self._groups = 0
+        # what the function's groups share and that goes with the function (the layer
+        # above keeps its traced backward graphs here: gpujit/jit/autodiff.py)
+        self.shared: dict = {}
 
     def register(self) -> int:
         """A number for a new group of this function (its default name)."""

@@ -293,8 +293,10 @@ def reverse_walk(sub, env, grads, needs, req):
 
 # Groups of one compiled function (one FusionBudget) that compute the same thing the same
 # way (an LSTM cell's group at every step of an unrolled loop) share their traced backward
-# graphs: the trace and its compile are done once per structure and signature.
-_SHARED = weakref.WeakKeyDictionary()    # FusionBudget -> {(structure, key): _Backward|False}
+# graphs: the trace and its compile are done once per structure and signature. Kept on the
+# budget ({(structure, key): _Backward|False} at budget.shared["backwards"]), not in a
+# table weakly keyed by it: the budget died in a cycle, and the table's entry (the backward
+# Executable, its fusion group and kernels) went only at the collection after.
 _SHARED_LOCK = threading.Lock()
 _SCALARS = (int, float, bool, str, type(None))
 
@@ -549,10 +551,7 @@ class DifferentiableGroup:
             return None
         budget = self.group.budget
         with _SHARED_LOCK:
-            shared = _SHARED.get(budget)
-            if shared is None:
-                shared = _SHARED[budget] = {}
-        return shared
+            return budget.shared.setdefault("backwards", {})
 
     def _key(self, values, grads, needs):
         if self.all_tensors:
