@@ -57,10 +57,9 @@ def lint(graph):
         if block.param_node.owning_block is not block or block.return_node.owning_block is not block:
             _fail("a block's param/return node does not point back to it")
         for i, v in enumerate(block.inputs):
-            define(v, block.param_node, i)
-            if v not in scope:
-                scope.add(v)
-                mine.append(v)
+            define(v, block.param_node, i)       # (fails on a value defined twice)
+            scope.add(v)
+            mine.append(v)
         for n in block.nodes:
             if n.owning_block is not block:
                 _fail("node's owning_block is wrong", n)
@@ -77,9 +76,8 @@ def lint(graph):
             check_arity(n)
             for i, v in enumerate(n.outputs):
                 define(v, n, i)
-                if v not in scope:
-                    scope.add(v)
-                    mine.append(v)
+                scope.add(v)
+                mine.append(v)
         for v in block.outputs:
             if v not in scope:
                 _fail(f"block output {v} is not defined in scope")

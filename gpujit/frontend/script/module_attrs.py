@@ -218,8 +218,8 @@ def _annotated_in_init(init):
         return hit
     hit = []
     try:
-        tree = ast.parse(textwrap.dedent("".join(sources.getsourcelines(init)[0])))
-    except (OSError, TypeError, SyntaxError):
+        tree = sources.parsed(init)[3]      # (None where the text does not parse alone)
+    except (OSError, TypeError):
         tree = None
     for node in (ast.walk(tree) if tree is not None else ()):
         t, ann = None, None

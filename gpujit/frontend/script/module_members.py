@@ -79,7 +79,7 @@ def copy_ignored_methods(mod, sm):
         {n for k in type(mod).__mro__ for n, v in vars(k).items()
          if n[:2] != "__" and marked(v)}
     for name in sorted(names):
-        if name in sm._script_methods or name.startswith("__"):
+        if name in sm._script_methods:
             continue
         try:
             raw = inspect.getattr_static(mod, name)
