@@ -62,3 +62,13 @@ def test_fused_unsqueeze_output_has_eager_strides(fn, make, strides):
         assert out.stride() == strides
         torch.testing.assert_close(out, torch.full(out.shape, 3.0))
     assert len(find_fusion_groups(fn.graph_for(x))) == 1
+
+
+@pytest.mark.cuda
+def test_fused_unsqueeze_output_strides_on_cuda():
+    # (CuPy views: eager_args restrides them with cupy's as_strided)
+    x = _transposed().cuda()
+    for _ in range(3):
+        out = _unsq0(x)
+        assert out.device.type == "cuda" and out.stride() == (5, 1, 5)
+    torch.testing.assert_close(out.cpu(), torch.full((1, 5, 2), 3.0))
