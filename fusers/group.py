@@ -48,7 +48,7 @@ from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZ
 from .strategy import FusionBudget, STATIC
 from .strict import StrictFusionError, strict_fusion_active
 from .subgraph import subgraph_of
-from .views import has_unsqueeze, lower_unsqueezes, expand_args, view_ranks
+from .views import has_unsqueeze, lower_unsqueezes, expand_args, eager_args, view_ranks
 
 __all__ = ["FusedGroup", "Specialization", "FusionWarning", "TARGETS"]
 
@@ -159,10 +159,12 @@ def _relaid(launch, fixes):
     return call
 
 
-def _size1_restrided(launch, sub, kinds):
+def _size1_restrided(launch, sub, kinds, outer=None, derived=None):
     """launch, its outputs given eager's strides in their dims of size 1 (views:
     specialize.size1_strides), found per layout of the arguments and remembered with
-    whether any output needs them (generated code: the look-up costs ~0.5-1 us a call)."""
+    whether any output needs them (generated code: the look-up costs ~0.5-1 us a call).
+    With `derived` (the group's unsqueeze plan), launch takes the group's arguments
+    (kinds `outer`) and sub reads them with the views eager's unsqueeze makes."""
     def fix(outs, want):
         outs = list(outs)
         for i, w in enumerate(want):
@@ -178,7 +180,8 @@ def _size1_restrided(launch, sub, kinds):
     def find(key, args, outs):
         # (the kernel lays its outputs out by the arguments' layout alone: when none
         # needs new strides for this one, later calls skip the check)
-        want = size1_strides(sub, args, kinds)
+        want = size1_strides(sub, args if derived is None else eager_args(args, derived),
+                             kinds)
         if want is not None:
             want = [w if w is not None and o.ndim == len(w) and restrided(o, w) is not o
                     else None for o, w in zip(outs, want)]
@@ -188,8 +191,10 @@ def _size1_restrided(launch, sub, kinds):
             seen.clear()
         seen[key] = want
         return want
-    params = ", ".join(f"a{j}" for j in range(len(kinds)))
-    key = " ".join(f"a{j}.shape, a{j}.strides," for j, k in enumerate(kinds) if k == "tensor")
+    kinds_in = kinds if outer is None else outer
+    params = ", ".join(f"a{j}" for j in range(len(kinds_in)))
+    key = " ".join(f"a{j}.shape, a{j}.strides," for j, k in enumerate(kinds_in)
+                   if k == "tensor")
     src = (f"def call({params}):\n"
            f"    outs = launch({params})\n"
            f"    key = ({key})\n"
@@ -516,11 +521,18 @@ class FusedGroup:
         fixes = output_relayouts(sub0, xargs, kinds, perm) if kernel is not None else []
         if fixes:
             fn = _relaid(fn, fixes)
-        if kernel is not None and size1_strides(sub0, xargs, kinds) is not None:
-            # (an output has a dim of size 1: the guard keeps that so for every call)
+        # (size1_strides reads the strides of the views' size-1 dims: eager's, not the
+        # kernel's cheaper views' 0)
+        size1 = kernel is not None and size1_strides(
+            sub0, xargs if self._derived is None else eager_args(args, self._derived),
+            kinds) is not None
+        # (an output has a dim of size 1: the guard keeps that so for every call)
+        if size1 and self._derived is None:
             fn = _size1_restrided(fn, sub0, kinds)
         if self._derived is not None and kernel is not None:
             fn = _with_views(fn, self._derived)
+            if size1:
+                fn = _size1_restrided(fn, sub0, kinds, self.kinds, self._derived)
         shown = None if self._derived is None else [
             ArgGuard.of(a, static, k == "tensor") for a, k in zip(xargs, kinds)]
         s = Specialization(kind, number, guard, spec, kernel, fn, self.arg_names, shown)

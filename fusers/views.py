@@ -23,7 +23,7 @@ from ..ir import types as T
 from .batch_norm import BATCH_NORM, line_up
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT, UNSQUEEZE
 
-__all__ = ["has_unsqueeze", "lower_unsqueezes", "expand_args", "view_ranks",
+__all__ = ["has_unsqueeze", "lower_unsqueezes", "expand_args", "eager_args", "view_ranks",
            "KernelBuildError"]
 
 
@@ -165,4 +165,23 @@ def expand_args(args, plan):
         for d in dims:
             a = a[(slice(None),) * d + (None,)]
         out.append(a)
+    return out
+
+
+def eager_args(args, plan):
+    """expand_args with each view strided as eager's unsqueeze makes it (the new dim's
+    stride is size[d] * stride[d], or 1 past the last dim; NumPy's None gives 0), for
+    the layout rules that read the strides of size-1 dims (specialize.size1_strides):
+    x.t().unsqueeze(0) * 2 has strides (5, 1, 5) in eager. Costs an as_strided view per
+    unsqueezed input: made when a specialization is built, not per call."""
+    from .specialize import restrided
+    out = expand_args(args, plan)
+    first = len(plan[0])
+    for i, (k, dims) in enumerate(plan[1]):
+        a = args[k]
+        shape, strides = list(a.shape), [s // a.itemsize for s in a.strides]
+        for d in dims:
+            strides.insert(d, shape[d] * strides[d] if d < len(shape) else 1)
+            shape.insert(d, 1)
+        out[first + i] = restrided(out[first + i], tuple(strides))
     return out

@@ -119,35 +119,17 @@ def _instance_names():
     return _INSTANCE_NAMES[0]
 
 
-def _culprit(v, t):
-    """(value, type) of the part of v that does not convert to t, as pybind11's casters
-    name it: a dict's key or value, a tuple's element (a list's caster names the list)."""
-    from ..runtime.arguments import _convert, _Mismatch
-    base = t.elem if isinstance(t, T.OptionalType) and v is not None else t
-    parts = ()
-    if isinstance(base, T.DictType) and isinstance(v, dict):
-        parts = [p for k, x in v.items() for p in ((k, base.key), (x, base.value))]
-    elif isinstance(base, T.TupleType) and isinstance(v, tuple) and \
-            len(v) == len(base.elems):
-        parts = list(zip(v, base.elems))
-    for x, xt in parts:
-        try:
-            _convert(x, xt)
-        except _Mismatch:
-            return _culprit(x, xt)
-    return v, t
-
-
 def _cast_attribute(name, value, t):
     """value as the scripted module's attribute of IR type t holds it (True for an int is
     1, 2 for a float 2.0, a tuple for a List a list), as TorchScript converts it; a value
     that does not convert raises its RuntimeError "Could not cast attribute"."""
-    from ..runtime.arguments import _convert, _Mismatch, _cast_details
+    from ..runtime.arguments import _convert, _Mismatch, _cast_details, _culprit
     try:
         return _convert(value, t)
     except _Mismatch as e:
         why = e.args[0] if e.args else \
-            _cast_details(*_culprit(value, t)).replace("\nCast error details: ", "", 1)
+            _cast_details(*_culprit(value, t)).replace("\nCast error details: ", "", 1) \
+            .replace("\n Python error details: ", "", 1)
         raise RuntimeError(f"Could not cast attribute '{name}' to type {t.annotation()}: "
                            f"{why}") from None
 

@@ -254,10 +254,45 @@ def _declaration(graph) -> str:
     return f"\nDeclaration: {d}" if d else ""
 
 
+def _culprit(v, t):
+    """(value, type) of the part of v that does not convert to t, as pybind11's casters
+    name it: a dict's key or value, a tuple's element, an element of a list whose
+    elements are not Tensors, ints, floats or bools (TorchScript casts those lists whole
+    and names the list)."""
+    base = t.elem if isinstance(t, T.OptionalType) and v is not None else t
+    parts = ()
+    if isinstance(base, T.DictType) and isinstance(v, dict):
+        parts = [p for k, x in v.items() for p in ((k, base.key), (x, base.value))]
+    elif isinstance(base, T.TupleType) and not isinstance(base, T.NamedTupleType) and \
+            isinstance(v, (tuple, list)) and len(v) == len(base.elems):
+        parts = list(zip(v, base.elems))
+    elif isinstance(base, T.ListType) and isinstance(v, (tuple, list)) and not isinstance(
+            base.elem, (T.TensorType, T.IntType, T.FloatType, T.BoolType)):
+        parts = [(x, base.elem) for x in v]
+    for x, xt in parts:
+        try:
+            _convert(x, xt)
+        except _Mismatch:
+            return _culprit(x, xt)
+    return v, t
+
+
 def _cast_details(v, t) -> str:
     """TorchScript's `Cast error details:` line (pybind11's words) for a value of a plain
     type that does not convert to t."""
     base = t.elem if isinstance(t, T.OptionalType) else t
+    if isinstance(base, T.TupleType) and not isinstance(base, T.NamedTupleType):
+        # (pybind11's tuple caster takes any iterable, then counts its elements)
+        if not hasattr(v, "__iter__"):
+            return (f"\n Python error details: TypeError: '{type(v).__name__}' object is "
+                    f"not iterable")
+        try:
+            n = len(v)
+        except TypeError:
+            n = None
+        if n is not None and n != len(base.elems):
+            return (f"\nCast error details: Object {v} had a different number of elements "
+                    f"than type {base.annotation()}")
     if isinstance(base, T.TensorType):
         return f"\nCast error details: Unable to cast {v} to Tensor"
     if isinstance(base, (T.UnionType, T.InterfaceType, T.NamedTupleType)):
@@ -301,7 +336,7 @@ def coerce_args(graph, name, args):
             if shown == "'Tensor (inferred)'":
                 inferred = (f"\nInferred '{param}' to be of type 'Tensor' because it was not "
                             f"annotated with an explicit type.")
-            details = _cast_details(v, t)
+            details = _cast_details(*_culprit(v, t))
             if e.args:
                 details = f"\nCast error details: {e.args[0]}"
             elif isinstance(t, T.UnionType):                # as TorchScript says it
