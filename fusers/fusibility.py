@@ -139,6 +139,10 @@ def unfusible_reason(node, alias_db=None) -> str | None:
         return _chunk_problem(node, alias_db)
     if kind == FUSED_CONCAT:
         return _concat_problem(node)
+    if kind in ("prim::Enter", "prim::Exit") and node.attrs.get("name"):
+        # (what a fusion report says of a `with` line: a marker, not work left unfused)
+        return (f"{'start' if kind == 'prim::Enter' else 'end'} of a `with "
+                f"{node.attrs['name']}():` region (no tensor work)")
     if kind.startswith("prim::"):
         if has_side_effects(node):
             return f"{kind} has side effects (runs in Python)"

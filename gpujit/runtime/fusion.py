@@ -478,9 +478,11 @@ def emit_group(cg, n):
     inside = cg.__dict__.get("_strict_nodes")
     if inside is None:      # the nodes of the graph's scripted strict_fusion regions
         from ..fusers.strict import strict_regions
-        inside = cg._strict_nodes = {m for _, ns in strict_regions(cg.graph) for m in ns}
+        # (node -> its innermost region's `with` line, which the error points at)
+        inside = cg._strict_nodes = {m: e.source_range or True
+                                     for e, ns in strict_regions(cg.graph) for m in ns}
     # a group of a region raises when it would run unfused (budget spent, kernel failed)
-    group = fusers.FusedGroup(n, cg.fusion_budget, _target(n), strict=n in inside)
+    group = fusers.FusedGroup(n, cg.fusion_budget, _target(n), strict=inside.get(n, False))
     group.budget_key = len(cg.groups)     # the k-th group of every specialization shares
     name = cg.bind(group, "group")
     cg.groups.append(group)
