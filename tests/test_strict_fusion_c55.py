@@ -221,3 +221,17 @@ def test_tracer_state_warn_switch():
                           "Using len to get tensor shape"]
     assert seen[False] == ["Using len to get tensor shape"]
     assert C._jit_get_tracer_state_warn() is True
+
+
+def test_optimized_execution_and_onednn_take_a_bool():
+    """(optimized_execution("no") read as True: torch's binding raises TypeError.)"""
+    from gpujit.runtime.fusion import optimizing
+    with pytest.raises(TypeError, match="expected a bool, got str"):
+        with torch.jit.optimized_execution("no"):
+            pass
+    with pytest.raises(TypeError, match="expected a bool"):
+        torch.jit.enable_onednn_fusion(1)
+    assert optimizing() is True and torch.jit.onednn_fusion_enabled() is False
+    with torch.jit.optimized_execution(np.bool_(False)):
+        assert optimizing() is False
+    assert optimizing() is True

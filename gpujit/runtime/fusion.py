@@ -40,8 +40,16 @@ def current_fuser() -> str:
     return _SETTINGS["fuser"]
 
 
+def _check_bool(what, value):
+    # (torch's bindings take a bool only: a string such as "no" would read as True)
+    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        raise TypeError(f"{what}: expected a bool, got {type(value).__name__} ({value!r})")
+    return bool(value)
+
+
 def set_optimizing(should_optimize: bool) -> bool:
-    prev, _SETTINGS["optimize"] = _SETTINGS["optimize"], bool(should_optimize)
+    flag = _check_bool("optimized_execution", should_optimize)
+    prev, _SETTINGS["optimize"] = _SETTINGS["optimize"], flag
     return prev
 
 
@@ -74,7 +82,7 @@ def optimized_execution(should_optimize: bool):
 def enable_onednn_fusion(enabled: bool) -> None:
     """torch.jit.enable_onednn_fusion: recorded for onednn_fusion_enabled(); gpujit has
     no oneDNN backend, its own fuser makes the CPU kernels either way."""
-    _SETTINGS["onednn"] = bool(enabled)
+    _SETTINGS["onednn"] = _check_bool("enable_onednn_fusion", enabled)
 
 
 def onednn_fusion_enabled() -> bool:
