@@ -42,7 +42,8 @@ def current_fuser() -> str:
 
 def _check_bool(what, value):
     # (torch's bindings take a bool only: a string such as "no" would read as True)
-    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+    import numpy as np
+    if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{what}: expected a bool, got {type(value).__name__} ({value!r})")
     return bool(value)
 
