@@ -235,3 +235,29 @@ def test_optimized_execution_and_onednn_take_a_bool():
     with torch.jit.optimized_execution(np.bool_(False)):
         assert optimizing() is False
     assert optimizing() is True
+
+
+def chain_when_fusion_is_off(x, y):
+    return torch.tanh(x * 0.5 + y) * torch.matmul(x, y)
+
+
+def test_fusion_report_says_fusion_was_off(monkeypatch):
+    """(With GPUJIT_FUSION=0 each fusible op read "fusible, but the graph was not fused".)"""
+    monkeypatch.setenv("GPUJIT_FUSION", "0")
+    f = torch.jit.script(chain_when_fusion_is_off)
+    f(X, Y), f(X, Y)
+    rows = {r.split()[1]: r for r in str(f.fusion_report(X, Y)).splitlines()}
+    assert "fusion is off (GPUJIT_FUSION=0)" in rows["aten::tanh"]
+    assert "not pointwise" in rows["aten::matmul"]      # (its own reason stays)
+    assert "graph was not fused" not in str(f.fusion_report(X, Y))
+
+
+def test_demo_says_when_fusion_is_off(monkeypatch, capsys):
+    import gpujit.__main__ as demo
+    monkeypatch.setenv("GPUJIT_FUSION", "0")
+    monkeypatch.setattr(demo, "_time_us", lambda *a, **k: 1.0)
+    demo.compile_demo(torch.device("cpu"))
+    out = capsys.readouterr().out
+    assert "fusion is off (GPUJIT_FUSION=0): the scripted chain runs op by op" in out
+    assert "script µs" in out and "fused µs" not in out
+    assert "backward is fused" not in out and "scripted, unfused 1.0 µs" in out

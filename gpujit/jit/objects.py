@@ -327,7 +327,8 @@ class _GraphCallable:
         """Which ops of the graph that runs for these inputs fused, and why the others did
         not (one line per node, with the user's source line)."""
         g = self._graph_for(self._leading(), args, kwargs, shown=False)
-        return _fusers.format_fusion_report(_fusers.fusion_report(g))
+        off = self._get_executable().unfused_reason_of(g)
+        return _fusers.format_fusion_report(_fusers.fusion_report(g, off_reason=off))
 
     def _bind_kwargs(self, args, kwargs, skip):
         """The call's arguments in the graph's order, checked as TorchScript's

@@ -1140,6 +1140,12 @@ class Executable:
         spec = self.specialization_for(*args)
         return spec.graph if spec is not None else self.graph
 
+    def unfused_reason_of(self, graph):
+        """Why every op of the specialization whose graph (optimized_graph_for's) is
+        `graph` ran unfused (fusion was off when it compiled), else None."""
+        return next((s.unfused_reason for s in self.specializations if s._graph is graph),
+                    None)
+
     def code_for(self, *args):
         """The generated source serving these arguments (None past max_specializations)."""
         spec = self.specialization_for(*args)
