@@ -73,7 +73,9 @@ def source_location(nodes) -> str:
         return ""
     f = ranges[0].filename
     lines = sorted(r.line for r in ranges if r.filename == f)
-    where = os.path.basename(f)
+    # (a pseudo file, `<model.pt:code/__torch__.py>` of a loaded archive, keeps its whole
+    # name: its basename would read `__torch__.py>`)
+    where = f if f.startswith("<") and f.endswith(">") else os.path.basename(f)
     return f"{where}:{lines[0]}" if lines[0] == lines[-1] else f"{where}:{lines[0]}-{lines[-1]}"
 
 

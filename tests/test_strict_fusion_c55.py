@@ -261,3 +261,27 @@ def test_demo_says_when_fusion_is_off(monkeypatch, capsys):
     assert "fusion is off (GPUJIT_FUSION=0): the scripted chain runs op by op" in out
     assert "script µs" in out and "fused µs" not in out
     assert "backward is fused" not in out and "scripted, unfused 1.0 µs" in out
+
+
+class TwoRegions(torch.nn.Module):
+    def forward(self, x):
+        with torch.jit.strict_fusion():
+            y = x * 2 + 1
+        with torch.jit.strict_fusion():
+            z = torch.matmul(y, y)
+        return z
+
+
+def test_loaded_archive_region_error_names_the_archive_file():
+    """(A loaded module's ops were placed at `__torch__.py>:15`, the basename of the
+    archive's pseudo file `<archive:code/__torch__.py>`.)"""
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(TwoRegions()), buf)
+    m = torch.jit.load(io.BytesIO(buf.getvalue()))
+    with pytest.raises(StrictFusionError) as e:
+        for _ in range(3):
+            m(X)
+    row = next(r for r in str(e.value).splitlines() if "aten::matmul" in r)
+    where = row.split()[-5]      # (before `z = torch.matmul(y, y)`)
+    assert where.startswith("<archive:code/__torch__") and ".py>:" in where, row
+    assert row.endswith("z = torch.matmul(y, y)")
