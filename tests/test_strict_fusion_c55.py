@@ -285,3 +285,38 @@ def test_loaded_archive_region_error_names_the_archive_file():
     where = row.split()[-5]      # (before `z = torch.matmul(y, y)`)
     assert where.startswith("<archive:code/__torch__") and ".py>:" in where, row
     assert row.endswith("z = torch.matmul(y, y)")
+
+
+def grad_of_sigmoid(x):
+    y = (x * x).sigmoid() + 1
+    return torch.autograd.grad([y.sum()], [x])[0]
+
+
+def region_in_grad_caller(x):
+    with torch.jit.strict_fusion():
+        y = (x * x).sigmoid() + 1
+    return torch.autograd.grad([y.sum()], [x])[0]
+
+
+def test_function_calling_autograd_is_unfused_inside_strict_fusion():
+    """A scripted function that calls autograd runs its graph op by op: inside strict_fusion
+    (a Python block or a scripted region) that raises, as the autocast path does (it ran
+    unchecked, and fusion_report claimed a fused group)."""
+    f = torch.jit.script(grad_of_sigmoid)
+    x = gpujit.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    s = 1 / (1 + np.exp(-x.detach().numpy() ** 2))
+    want = 2 * x.detach().numpy() * s * (1 - s)
+    for _ in range(3):
+        np.testing.assert_allclose(f(x).numpy(), want, rtol=1e-5)
+    with pytest.raises(StrictFusionError, match="f calls autograd|grad_of_sigmoid calls "
+                                                "autograd") as e:
+        with gpujit.strict_fusion():
+            f(x)
+    assert "aten::sigmoid" in str(e.value) and "inside strict_fusion:" in str(e.value)
+    report = str(f.fusion_report(x))
+    assert "TensorExprGroup" not in report and "fused " not in report.replace("unfused", "")
+    assert "calls autograd" in report
+    g = torch.jit.script(region_in_grad_caller)
+    with pytest.raises(StrictFusionError, match="calls autograd") as e:
+        g(x)
+    assert "with torch.jit.strict_fusion():" in str(e.value)
