@@ -228,8 +228,10 @@ def _jit_set_autocast_mode(enabled: bool) -> bool:
     return prev
 
 
-def _jit_set_llga_enabled(enabled: bool) -> None:
-    _NNC["llga"] = bool(enabled)
+def _jit_set_llga_enabled(enabled: bool) -> bool:
+    """Returns the previous setting, as torch's."""
+    prev, _NNC["llga"] = _NNC["llga"], bool(enabled)
+    return prev
 
 
 def _jit_llga_enabled() -> bool:

@@ -193,6 +193,8 @@ def test_nvfuser_and_nnc_switches_of_torch_C():
         C._jit_set_logging_option(">>graph_fuser")
         assert C._jit_get_logging_option() == ">>graph_fuser"
         C._jit_set_logging_option("")
+        assert C._jit_set_llga_enabled(True) is False      # (the previous setting)
+        assert C._jit_set_llga_enabled(False) is True and C._jit_llga_enabled() is False
         with pytest.raises(TypeError):
             C._jit_set_te_cuda_pointwise_block_size("128")
 
