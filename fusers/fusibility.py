@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .. import dtypes as _dt
 from ..ir import types as T
-from ..ir.schema_match import has_side_effects
+from ..ir.schema_match import has_side_effects, AUTOGRAD_KINDS
 from ..ops.registry import _NARROW as _NARROW_INTS, checked_int
 from .batch_norm import BATCH_NORM, batch_norm_problem
 from .strategy import fusion_on
@@ -161,6 +161,8 @@ def unfusible_reason(node, alias_db=None) -> str | None:
         return reason
     op = node.op
     if op is None:
+        if kind in AUTOGRAD_KINDS:      # (aten::grad, aten::backward: the interpreter's)
+            return "autograd call (runs in Python)"
         return "no registry op takes these input types"
     dev = node_device(node)
     if not any(_is_tensor(o) for o in node.outputs):

@@ -318,6 +318,8 @@ def test_function_calling_autograd_is_unfused_inside_strict_fusion():
     report = str(f.fusion_report(x))
     assert "TensorExprGroup" not in report and "fused " not in report.replace("unfused", "")
     assert "calls autograd" in report
+    grad_row = next(r for r in report.splitlines() if r.split()[1] == "aten::grad")
+    assert "autograd call (runs in Python)" in grad_row       # (not "no registry op")
     g = torch.jit.script(region_in_grad_caller)
     with pytest.raises(StrictFusionError, match="calls autograd") as e:
         g(x)
