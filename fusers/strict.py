@@ -49,10 +49,11 @@ class strict_fusion(contextlib.ContextDecorator):
     runs in the block must run fused, else StrictFusionError. Nests; per thread."""
 
     def __enter__(self):
+        site = _caller_site()       # (first: nothing to undo if it fails)
         with _entered_lock:
             _entered[0] += 1
         _state.depth += 1
-        _state.sites += (_caller_site(),)
+        _state.sites += (site,)
         return self
 
     def __exit__(self, *exc):
@@ -75,10 +76,13 @@ def strict_where(strict, name):
 
 
 def _caller_site():
-    """(file, line) of the `with strict_fusion():` being entered (a few hundred ns: the
-    line's text is read only when an error shows it); for `@strict_fusion()`, the
-    decorated function's first line (ContextDecorator enters from contextlib)."""
-    f = sys._getframe(2)
+    """(file, line) of the `with strict_fusion():` being entered (about a µs: the line's
+    text is read only when an error shows it); for `@strict_fusion()`, the decorated
+    function's first line (ContextDecorator enters from contextlib)."""
+    try:
+        f = sys._getframe(2)        # (0: _caller_site, 1: __enter__, 2: the caller)
+    except ValueError:              # (entered with no Python caller)
+        return "<unknown>", 0
     if f.f_code.co_filename == contextlib.__file__:
         code = getattr(f.f_locals.get("func"), "__code__", None)
         if code is not None:
