@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .. import dtypes as _dt
 from ..ir import types as T
-from ..ir.schema_match import has_side_effects
+from ..ir.schema_match import has_side_effects, AUTOGRAD_KINDS
 from ..ops.registry import _NARROW as _NARROW_INTS, checked_int
 from .batch_norm import BATCH_NORM, batch_norm_problem
 from .strategy import fusion_on
@@ -139,6 +139,10 @@ def unfusible_reason(node, alias_db=None) -> str | None:
         return _chunk_problem(node, alias_db)
     if kind == FUSED_CONCAT:
         return _concat_problem(node)
+    if kind in ("prim::Enter", "prim::Exit") and node.attrs.get("name"):
+        # (what a fusion report says of a `with` line: a marker, not work left unfused)
+        return (f"{'start' if kind == 'prim::Enter' else 'end'} of a `with "
+                f"{node.attrs['name']}():` region (no tensor work)")
     if kind.startswith("prim::"):
         if has_side_effects(node):
             return f"{kind} has side effects (runs in Python)"
@@ -157,6 +161,8 @@ def unfusible_reason(node, alias_db=None) -> str | None:
         return reason
     op = node.op
     if op is None:
+        if kind in AUTOGRAD_KINDS:      # (aten::grad, aten::backward: the interpreter's)
+            return "autograd call (runs in Python)"
         return "no registry op takes these input types"
     dev = node_device(node)
     if not any(_is_tensor(o) for o in node.outputs):

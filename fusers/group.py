@@ -46,7 +46,7 @@ from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZ
                          layout_perm, in_layout, permute_cuts, space_problem,
                          output_relayouts, relaid_out, size1_strides, restrided)
 from .strategy import FusionBudget, STATIC
-from .strict import StrictFusionError, strict_fusion_active
+from .strict import StrictFusionError, strict_fusion_active, strict_where
 from .subgraph import subgraph_of
 from .views import has_unsqueeze, lower_unsqueezes, expand_args, eager_args, view_ranks
 
@@ -639,7 +639,7 @@ class FusedGroup:
     def _unfused(self, args, reason, exempt=False):
         if not exempt and (self.strict or strict_fusion_active()):
             nodes = [n for n in self.subgraph.nodes if n.kind != "prim::Constant"]
-            raise StrictFusionError(nodes, where=f"{self.name}",
+            raise StrictFusionError(nodes, where=strict_where(self.strict, self.name),
                                     reasons={n: reason for n in nodes})
         self.fallback_calls += 1
         return self._fallback(*args)

@@ -73,7 +73,9 @@ def source_location(nodes) -> str:
         return ""
     f = ranges[0].filename
     lines = sorted(r.line for r in ranges if r.filename == f)
-    where = os.path.basename(f)
+    # (a pseudo file, `<model.pt:code/__torch__.py>` of a loaded archive, keeps its whole
+    # name: its basename would read `__torch__.py>`)
+    where = f if f.startswith("<") and f.endswith(">") else os.path.basename(f)
     return f"{where}:{lines[0]}" if lines[0] == lines[-1] else f"{where}:{lines[0]}-{lines[-1]}"
 
 
@@ -109,8 +111,10 @@ class FusionReport(list):
     __repr__ = __str__
 
 
-def fusion_report(graph) -> FusionReport:
-    """(node, fused, reason) for every non-constant node of a (fused) graph."""
+def fusion_report(graph, off_reason=None) -> FusionReport:
+    """(node, fused, reason) for every non-constant node of a (fused) graph. off_reason:
+    why fusion was off when the graph was built (GPUJIT_FUSION=0...), given for the ops
+    that would have fused (else they read "fusible, but the graph was not fused")."""
     out = FusionReport()
     for n in graph.walk():
         if n.kind == "prim::Constant":
@@ -118,6 +122,8 @@ def fusion_report(graph) -> FusionReport:
         if is_group(n):
             kinds = [m.kind for m in subgraph_of(n).nodes if m.kind != "prim::Constant"]
             out.append((n, True, ", ".join(kinds)))
+        elif off_reason and FUSION_META not in n.meta and unfusible_reason(n) is None:
+            out.append((n, False, off_reason))
         else:
             out.append((n, False, unfused_reason(n)))
     return out

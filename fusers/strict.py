@@ -13,6 +13,8 @@ why it was not fused.
 from __future__ import annotations
 
 import contextlib
+import linecache
+import sys
 import threading
 
 from ..ir.graph import SourceRange
@@ -20,7 +22,7 @@ from .report import unfused_nodes, unfused_reason, source_location, source_text,
 from .fusibility import is_group
 from .subgraph import subgraph_of
 
-__all__ = ["strict_fusion", "strict_fusion_active", "StrictFusionError",
+__all__ = ["strict_fusion", "strict_fusion_active", "StrictFusionError", "strict_where",
            "check_strict_fusion", "strict_regions", "check_strict_regions", "REGION_NAME"]
 
 REGION_NAME = "strict_fusion"      # prim::Enter[name=...] / prim::Exit[name=...] markers
@@ -29,6 +31,8 @@ REGION_NAME = "strict_fusion"      # prim::Enter[name=...] / prim::Exit[name=...
 class _StrictState(threading.local):
     depth = 0           # (a class default: reading a missing thread-local attribute
                         # through getattr's default costs ~300 ns on every compiled call)
+    sites = ()          # (file, line) of this thread's open blocks, innermost last: the
+                        # `with` line an error from a call in the block points at
 
 
 _state = _StrictState()
@@ -45,13 +49,16 @@ class strict_fusion(contextlib.ContextDecorator):
     runs in the block must run fused, else StrictFusionError. Nests; per thread."""
 
     def __enter__(self):
+        site = _caller_site()       # (first: nothing to undo if it fails)
         with _entered_lock:
             _entered[0] += 1
         _state.depth += 1
+        _state.sites += (site,)
         return self
 
     def __exit__(self, *exc):
         _state.depth -= 1
+        _state.sites = _state.sites[:-1]
         with _entered_lock:
             _entered[0] -= 1
         return False
@@ -60,6 +67,45 @@ class strict_fusion(contextlib.ContextDecorator):
 def strict_fusion_active() -> bool:
     """Is this thread inside `with strict_fusion():`?"""
     return _state.depth > 0
+
+
+def strict_where(strict, name):
+    """What a fusion group's StrictFusionError names: its scripted region's `with` line
+    (a group's `strict`, when the region has one), else `name`."""
+    return strict if isinstance(strict, SourceRange) else name
+
+
+def _caller_site():
+    """(file, line) of the `with strict_fusion():` being entered (about a µs: the line's
+    text is read only when an error shows it); for `@strict_fusion()`, the decorated
+    function's first line (ContextDecorator enters from contextlib)."""
+    try:
+        f = sys._getframe(2)        # (0: _caller_site, 1: __enter__, 2: the caller)
+    except ValueError:              # (entered with no Python caller)
+        return "<unknown>", 0
+    if f.f_code.co_filename == contextlib.__file__:
+        code = getattr(f.f_locals.get("func"), "__code__", None)
+        if code is not None:
+            return code.co_filename, code.co_firstlineno
+        f = f.f_back or f
+    return f.f_code.co_filename, f.f_lineno
+
+
+def python_block_site():
+    """A SourceRange of this thread's innermost open `with strict_fusion():` (Python
+    level), pointing at the call in its line; None outside any."""
+    if not _state.sites:
+        return None
+    filename, line = _state.sites[-1]
+    text = linecache.getline(filename, line).rstrip()
+    i = text.find("strict_fusion")
+    if i < 0:       # (`with sf:` of an object made before) the line's first character
+        col = len(text) - len(text.lstrip())
+    else:           # the dotted name's start: `torch.jit.strict_fusion()`
+        col = i
+        while col > 0 and (text[col - 1].isalnum() or text[col - 1] in "_."):
+            col -= 1
+    return SourceRange(filename, line, col, text)
 
 
 class StrictFusionError(RuntimeError):
@@ -74,6 +120,8 @@ class StrictFusionError(RuntimeError):
     def __init__(self, nodes, where=None, reasons=None, groups=()):
         self.nodes = list(nodes)
         self.where = where
+        # (a call's error inside the Python-level block also shows that block's line)
+        self.block = None if isinstance(where, SourceRange) else python_block_site()
         self.reasons = dict(reasons or {})
         self.groups = list(groups)
         super().__init__(self._message())
@@ -82,7 +130,10 @@ class StrictFusionError(RuntimeError):
         if isinstance(self.where, SourceRange):
             lines.append(self.where.highlight())
         elif self.where:
-            lines.append(f"  in {self.where}")
+            lines.append(f"  in {self.where}" + (", inside strict_fusion:" if self.block
+                                                 else ""))
+        if self.block is not None:
+            lines.append(self.block.highlight())
         return "\n".join(lines)
 
     def _message(self):

@@ -19,7 +19,11 @@ them back: a group needs two ops), as PyTorch's fuser tests set it.
 in setUp (`_jit_set_te_must_use_llvm_cpu`, `_jit_set_texpr_reductions_enabled`,
 `_jit_set_texpr_dynamic_shape_enabled`, `_jit_texpr_set_fallback_allowed`) are recorded
 and read back; they change nothing (gpujit's kernels are numba's, reductions run
-unfused, and dynamic shapes follow the fusion strategy).
+unfused, and dynamic shapes follow the fusion strategy); so are the legacy CPU fuser's,
+the TE CUDA launch sizes, `_debug_set_autodiff_subgraph_inlining` and
+`_jit_set_logging_option`. nvfuser's switches (`_jit_set_nvfuser_enabled`...) are
+deprecated no-ops that warn, as in torch 2.13. `_jit_set_tracer_state_warn(False)` quiets
+the tracer's warnings about tensors turned into Python values.
 Settings are read when a function builds its optimized code.
 
 `parse_ir` and the `_jit_pass_*` names (dce, constant_propagation, cse, peephole, inline,
@@ -49,6 +53,13 @@ def _is_torch_function_enabled() -> bool:
     return not _is_disabled()
 
 
+# nvfuser's switches (name -> how many arguments): see _nvfuser_stub
+_NVFUSER = {"_jit_set_nvfuser_enabled": 1, "_jit_nvfuser_enabled": 0,
+            "_jit_nvfuser_can_be_enabled": 0, "_jit_set_nvfuser_single_node_mode": 1,
+            "_jit_nvfuser_single_node_mode": 0, "_jit_set_nvfuser_horizontal_mode": 1,
+            "_jit_nvfuser_horizontal_mode": 0, "_jit_set_nvfuser_guard_mode": 1,
+            "_jit_set_nvfuser_skip_node_kind": 2, "_jit_nvfuser_set_comparison_callback": 2,
+            "_jit_nvfuser_clear_comparison_callback": 0}
 __all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "JITException",
            "DisableTorchFunction", "DisableTorchFunctionSubclass",
            "_disabled_torch_function_impl", "_is_torch_function_enabled",
@@ -71,7 +82,15 @@ __all__ = ["Graph", "Block", "Node", "Value", "FileCheck", "_LinAlgError", "JITE
            "_jit_pass_inline", "_jit_pass_loop_unrolling", "_jit_pass_lint",
            "_get_tracing_state", "_jit_set_inline_everything_mode",
            "_jit_get_inline_everything_mode", "_jit_set_autocast_mode", "_jit_set_llga_enabled",
-           "_jit_llga_enabled", "_log_api_usage_once"]
+           "_jit_llga_enabled", "_log_api_usage_once", *_NVFUSER,
+           "_jit_override_can_fuse_on_cpu_legacy", "_jit_can_fuse_on_cpu_legacy",
+           "_jit_set_te_generate_block_code", "_jit_get_te_generate_block_code",
+           "_jit_set_te_cuda_pointwise_loop_levels", "_jit_get_te_cuda_pointwise_loop_levels",
+           "_jit_set_te_cuda_pointwise_block_count", "_jit_get_te_cuda_pointwise_block_count",
+           "_jit_set_te_cuda_pointwise_block_size", "_jit_get_te_cuda_pointwise_block_size",
+           "_jit_cat_wo_conditionals", "_jit_opt_conditionals",
+           "_debug_set_autodiff_subgraph_inlining", "_jit_set_logging_option",
+           "_jit_get_logging_option", "_jit_set_tracer_state_warn", "_jit_get_tracer_state_warn"]
 
 
 def _jit_set_num_profiled_runs(n: int) -> int:
@@ -209,12 +228,97 @@ def _jit_set_autocast_mode(enabled: bool) -> bool:
     return prev
 
 
-def _jit_set_llga_enabled(enabled: bool) -> None:
-    _NNC["llga"] = bool(enabled)
+def _jit_set_llga_enabled(enabled: bool) -> bool:
+    """Returns the previous setting, as torch's."""
+    prev, _NNC["llga"] = _NNC["llga"], bool(enabled)
+    return prev
 
 
 def _jit_llga_enabled() -> bool:
     return _NNC["llga"]
+
+
+# nvfuser's switches: deprecated no-ops in torch 2.13 (which warns), kept so TorchScript
+# code bases that turn nvfuser off (`torch._C._jit_set_nvfuser_enabled(False)`) still run
+def _nvfuser_stub(name, nargs):
+    def stub(*args):
+        if len(args) != nargs:
+            raise TypeError(f"{name}(): takes {nargs} argument{'s' if nargs != 1 else ''} "
+                            f"({len(args)} given)")
+        import warnings
+        warnings.warn(f"nvfuser is no longer supported in torch script, use {name} is "
+                      f"deprecated and a no-op", UserWarning, stacklevel=2)
+    stub.__name__ = stub.__qualname__ = name
+    return stub
+
+
+globals().update({n: _nvfuser_stub(n, k) for n, k in _NVFUSER.items()})
+
+# more NNC / executor switches PyTorch's fuser tests and benchmarks flip (the legacy CPU
+# fuser, CUDA launch sizes, block codegen, conditionals in cat, autodiff subgraph
+# inlining): recorded and read back; gpujit's fuser and kernels do not read them
+_NNC.update({"legacy_cpu": False, "block_code": False, "loop_levels": -1,
+             "block_count": -1, "block_size": -1, "cat_wo_conditionals": True,
+             "opt_conditionals": False, "autodiff_inlining": True, "logging": ""})
+
+
+def _jit_override_can_fuse_on_cpu_legacy(enabled: bool) -> None:
+    _NNC["legacy_cpu"] = bool(enabled)
+
+
+def _jit_can_fuse_on_cpu_legacy() -> bool:
+    return _NNC["legacy_cpu"]
+
+
+def _setter(key, kind, returns):
+    def set_(value):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        _NNC[key] = kind(value)
+        return _NNC[key] if returns else None
+    return set_
+
+
+_jit_set_te_generate_block_code = _setter("block_code", bool, True)
+_jit_set_te_cuda_pointwise_loop_levels = _setter("loop_levels", int, True)
+_jit_set_te_cuda_pointwise_block_count = _setter("block_count", int, True)
+_jit_set_te_cuda_pointwise_block_size = _setter("block_size", int, True)
+_jit_cat_wo_conditionals = _setter("cat_wo_conditionals", bool, False)
+_jit_opt_conditionals = _setter("opt_conditionals", bool, False)
+_debug_set_autodiff_subgraph_inlining = _setter("autodiff_inlining", bool, False)
+_jit_set_logging_option = _setter("logging", str, False)
+
+
+def _jit_get_te_generate_block_code() -> bool:
+    return _NNC["block_code"]
+
+
+def _jit_get_te_cuda_pointwise_loop_levels() -> int:
+    return _NNC["loop_levels"]
+
+
+def _jit_get_te_cuda_pointwise_block_count() -> int:
+    return _NNC["block_count"]
+
+
+def _jit_get_te_cuda_pointwise_block_size() -> int:
+    return _NNC["block_size"]
+
+
+def _jit_get_logging_option() -> str:
+    return _NNC["logging"]
+
+
+def _jit_set_tracer_state_warn(enabled: bool) -> None:
+    """False quiets the tracer's warnings about tensors turned into Python values or made
+    from data (PyTorch's C++ tracer warnings), as torch's."""
+    from .frontend import tracer
+    tracer.STATE_WARN[0] = bool(enabled)
+
+
+def _jit_get_tracer_state_warn() -> bool:
+    from .frontend import tracer
+    return tracer.STATE_WARN[0]
 
 
 def _get_tracing_state():

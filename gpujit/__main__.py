@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 import gpujit as torch   # the point of gpujit: PyTorch code runs with this one change
-from gpujit.runtime.fusion import cpu_target as fusion_cpu_target
+from gpujit.runtime.fusion import cpu_target as fusion_cpu_target, fusion_off_reason
 
 
 def _version(dist):
@@ -154,7 +154,12 @@ def compile_demo(dev):
     print(f"optimized graph for Float({n}) inputs (s.graph_for(x, y)):")
     print(s.graph_for(x, y))
     print(s.fusion_report(x, y))
-    print(f"  {'n':>6}{'eager µs':>11}{'fused µs':>11}{'speed-up':>10}")
+    # (GPUJIT_FUSION=0, an empty strategy...: the scripted column then runs unfused)
+    off = fusion_off_reason()
+    if off is not None:
+        print(f"{off}: the scripted chain runs op by op")
+    print(f"  {'n':>6}{'eager µs':>11}{'fused µs' if off is None else 'script µs':>11}"
+          f"{'speed-up':>10}")
     for k in (10, 16, 20, 24 if dev.type == "cuda" else 22):
         n = 1 << k
         x = torch.as_tensor(xp.asarray(np.random.default_rng(1).random(n, dtype=np.float32)))
@@ -178,7 +183,8 @@ def compile_demo(dev):
     e = _time_us(lambda: step(chain), 0.25, sync)
     c = _time_us(lambda: step(s), 0.25, sync)
     print(f"forward + backward (x, y require grad), 2^{n.bit_length() - 1}: eager {e:.1f} µs, "
-          f"fused {c:.1f} µs ({e / c:.1f}x: the group's backward is fused too)")
+          + (f"fused {c:.1f} µs ({e / c:.1f}x: the group's backward is fused too)"
+             if off is None else f"scripted, unfused {c:.1f} µs ({e / c:.1f}x)"))
     info = torch.kernels.cache_info()
     print(f"kernel cache: {info}")
 

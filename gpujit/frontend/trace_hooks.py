@@ -60,7 +60,7 @@ def _hook(op, args):
         # (torch's tracer is silent for __index__: a list indexed by a tensor, range(t))
         extra = (" (a tensor used as a condition, e.g. in an `if`, is the same thing)"
                  if what == "a Python boolean" else "")
-        warn_at_user(conversion_warning(what) + extra)
+        warn_at_user(conversion_warning(what) + extra, state=True)
     if op.name == "aten::item":
         # (not recorded, as torch's tracer records nothing for it: the Python number is
         # baked into what uses it, and a node would only take a value number)
@@ -249,7 +249,7 @@ def _escape(t, what, lifted=False):
         while f is not None and f.f_code.co_filename == _CREATION:
             f = f.f_back
         if f is not None and not f.f_code.co_filename.startswith(_PKG_DIR):
-            warn_at_user(what + _CONSTRUCTOR)
+            warn_at_user(what + _CONSTRUCTOR, state=True)
             s.announced.add(id(t))
             s.recorders[0].keep.append(t)
             s.record_made(t, what, lifted)
@@ -274,7 +274,7 @@ def _escape(t, what, lifted=False):
                      "executed (and might lead to errors or silently give incorrect results).")
     elif s is not None and not s.paused:
         warn_at_user(conversion_warning("a Python list" if what == "tolist"
-                                        else "a NumPy array"))
+                                        else "a NumPy array"), state=True)
 
 
 def _module_call(module, call, args, kwargs):

@@ -36,7 +36,7 @@ def _warn_conversion(what):
     from .tracer import _Active, conversion_warning, warn_at_user
     s = _Active.session
     if s is not None and not s.paused:
-        warn_at_user(conversion_warning(what))
+        warn_at_user(conversion_warning(what), state=True)
 
 
 def _rec(name, *args):

@@ -65,11 +65,19 @@ def conversion_warning(what):
             f"other inputs!")
 
 
-def warn_at_user(msg, ignored_in_library=True):
+# torch._C._jit_set_tracer_state_warn: False quiets the warnings PyTorch's C++ tracer
+# gives (a tensor turned into a Python number / list / array, a tensor made from data)
+STATE_WARN = [True]
+
+
+def warn_at_user(msg, ignored_in_library=True, state=False):
     """A TracerWarning at the user's line. Not when raised inside gpujit's counterpart of
     PyTorch's Python library (nn, optim...: torch.jit ignores its library's warnings),
     unless ignored_in_library is False (gpujit's own warnings, which PyTorch has none of,
-    e.g. a constant recorded from a tensor the trace did not produce)."""
+    e.g. a constant recorded from a tensor the trace did not produce). `state`: one of
+    the C++ tracer's warnings, quieted by _jit_set_tracer_state_warn(False)."""
+    if state and not STATE_WARN[0]:
+        return
     quiet = _Active.quiet
     if quiet is not None:           # collected by the caller (a fused backward's trace)
         quiet.append(msg)

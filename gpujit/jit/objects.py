@@ -270,7 +270,12 @@ class _GraphCallable:
         if exe.calls_autograd:
             # x.backward(), torch.autograd.grad, requires_grad_: what they differentiate
             # must be recorded, so the graph runs node by node through the recording ops
+            # (unfused: a strict_fusion region, or a block around the call, raises)
             from ..runtime import interpret
+            why = _autograd_reason(self.name)
+            exe.check_strict_regions(why)
+            if _fusers.strict_fusion_active():
+                self._strict_unfused(exe, why)
             return interpret(exe.graph, *leading, *args)
         if _fusers.strict_fusion_active():
             return self._run_strict(exe, (*leading, *args), grad)
@@ -326,8 +331,15 @@ class _GraphCallable:
     def fusion_report(self, *args, **kwargs):
         """Which ops of the graph that runs for these inputs fused, and why the others did
         not (one line per node, with the user's source line)."""
+        exe = self._get_executable()
+        if exe.calls_autograd:      # its calls run the graph op by op (_run_body)
+            rows, why = _fusers.fusion_report(exe.graph), _autograd_reason(self.name)
+            work = set(_fusers.unfused_nodes(exe.graph))
+            return _fusers.format_fusion_report(
+                [(n, f, why if n in work else r) for n, f, r in rows])
         g = self._graph_for(self._leading(), args, kwargs, shown=False)
-        return _fusers.format_fusion_report(_fusers.fusion_report(g))
+        off = exe.unfused_reason_of(g)
+        return _fusers.format_fusion_report(_fusers.fusion_report(g, off_reason=off))
 
     def _bind_kwargs(self, args, kwargs, skip):
         """The call's arguments in the graph's order, checked as TorchScript's
@@ -399,6 +411,11 @@ class _GraphCallable:
             paths = self._attr_paths = _tensor_attr_paths(self.inlined_graph)
         return paths
 
+
+
+def _autograd_reason(name):
+    return (f"{name} calls autograd (backward, autograd.grad, requires_grad_): its graph "
+            f"runs op by op, so that autograd records each op")
 
 
 def _tensor_attr_paths(graph):

@@ -391,6 +391,7 @@ class _OpByOp:
 
     def __call__(self, args):
         from ..fusers import strict_fusion_active, StrictFusionError
+        from ..fusers.strict import strict_where
         from ..fusers.subgraph import subgraph_of
         sub = subgraph_of(self.group.node)
         if self.group.strict or strict_fusion_active():
@@ -398,7 +399,8 @@ class _OpByOp:
             why = ("an input of its fusion group is written in place after it: a call "
                    "that records gradients runs the group op by op (its fused backward "
                    "would save that input, which eager autograd does not)")
-            raise StrictFusionError(ops, where=f"a call of {self.name}",
+            raise StrictFusionError(ops, where=strict_where(self.group.strict,
+                                                            f"a call of {self.name}"),
                                     reasons={n: why for n in ops})
         out = interpret(sub, *args)
         return out if len(self.group.node.outputs) > 1 else (out,)
@@ -1137,6 +1139,12 @@ class Executable:
         """graph_for's graph as it runs: the group nodes in place, no guards shown."""
         spec = self.specialization_for(*args)
         return spec.graph if spec is not None else self.graph
+
+    def unfused_reason_of(self, graph):
+        """Why every op of the specialization whose graph (optimized_graph_for's) is
+        `graph` ran unfused (fusion was off when it compiled), else None."""
+        return next((s.unfused_reason for s in self.specializations if s._graph is graph),
+                    None)
 
     def code_for(self, *args):
         """The generated source serving these arguments (None past max_specializations)."""

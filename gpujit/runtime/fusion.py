@@ -40,8 +40,17 @@ def current_fuser() -> str:
     return _SETTINGS["fuser"]
 
 
+def _check_bool(what, value):
+    # (torch's bindings take a bool only: a string such as "no" would read as True)
+    import numpy as np
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what}: expected a bool, got {type(value).__name__} ({value!r})")
+    return bool(value)
+
+
 def set_optimizing(should_optimize: bool) -> bool:
-    prev, _SETTINGS["optimize"] = _SETTINGS["optimize"], bool(should_optimize)
+    flag = _check_bool("optimized_execution", should_optimize)
+    prev, _SETTINGS["optimize"] = _SETTINGS["optimize"], flag
     return prev
 
 
@@ -74,7 +83,7 @@ def optimized_execution(should_optimize: bool):
 def enable_onednn_fusion(enabled: bool) -> None:
     """torch.jit.enable_onednn_fusion: recorded for onednn_fusion_enabled(); gpujit has
     no oneDNN backend, its own fuser makes the CPU kernels either way."""
-    _SETTINGS["onednn"] = bool(enabled)
+    _SETTINGS["onednn"] = _check_bool("enable_onednn_fusion", enabled)
 
 
 def onednn_fusion_enabled() -> bool:
@@ -478,9 +487,11 @@ def emit_group(cg, n):
     inside = cg.__dict__.get("_strict_nodes")
     if inside is None:      # the nodes of the graph's scripted strict_fusion regions
         from ..fusers.strict import strict_regions
-        inside = cg._strict_nodes = {m for _, ns in strict_regions(cg.graph) for m in ns}
+        # (node -> its innermost region's `with` line, which the error points at)
+        inside = cg._strict_nodes = {m: e.source_range or True
+                                     for e, ns in strict_regions(cg.graph) for m in ns}
     # a group of a region raises when it would run unfused (budget spent, kernel failed)
-    group = fusers.FusedGroup(n, cg.fusion_budget, _target(n), strict=n in inside)
+    group = fusers.FusedGroup(n, cg.fusion_budget, _target(n), strict=inside.get(n, False))
     group.budget_key = len(cg.groups)     # the k-th group of every specialization shares
     name = cg.bind(group, "group")
     cg.groups.append(group)

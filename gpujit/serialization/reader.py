@@ -515,6 +515,10 @@ def load(f, map_location=None, _extra_files=None):
         # (torch.jit.load's words; gpujit also takes torch.load's dict and callable)
         raise ValueError(f"map_location should be either None, string or torch.device, "
                          f"but got type: {type(map_location)}")
+    if isinstance(map_location, (str, _device)) and _device(map_location).type == "cpu":
+        # ("cpu:0", as `--device cpu:0` passes: torch.jit.load maps every tensor to the
+        # CPU, whose index means nothing; torch.load's restore knows only "cpu")
+        map_location = "cpu"
     from .._gc import gc_paused
     with gc_paused():       # (compiling the code back: see gpujit/_gc.py)
         out = _load(f, map_location, _extra_files)
