@@ -4,7 +4,12 @@
 - a comprehension's `if` narrows like an if statement's test: `[x for x in xs if x is
   not None]` of a List[Optional[int]] is a List[int] (gpujit's comprehension ifs go
   beyond TorchScript, which refuses them; the filter used to leave x Optional, so the
-  element and the later ifs could not use it).
+  element and the later ifs could not use it);
+- an element of a tuple of modules is that module: `for layer in self.layers[:-1]:
+  x = layer(x)` (a ModuleList slice is a tuple of its modules), `for m in (self.a,
+  self.b)`, `a, b = self.layers[1:]`, zip / enumerate / comprehensions over slices
+  (torch 2.13 refuses those calls: "object has no attribute or method '__call__'", a
+  pain point of the blog seed; gpujit said "a ReLU is not a module known here").
 
 Expected values are what Python gives for the same code."""
 
@@ -46,3 +51,58 @@ def test_comprehension_if_narrows_dict_and_union_and_tuple_targets():
     np.testing.assert_allclose(out["a"].numpy(), [2.0, 2.0])
     assert u([1, "a", 2, "b"]) == ["a!", "b!"]
     assert t([("a", 1), ("b", 2), ("c", None)]) == [1]
+
+
+def _np(t):
+    return t.detach().numpy()
+
+
+class _Layers(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ls = torch.nn.ModuleList([torch.nn.ReLU(), torch.nn.Tanh(), torch.nn.Sigmoid()])
+        self.a = torch.nn.ReLU()
+        self.b = torch.nn.Tanh()
+
+    def forward(self, x):
+        y = x
+        for layer in self.ls[:-1]:            # relu, tanh
+            y = layer(y)
+        for m in (self.b, self.a):            # tanh, relu
+            y = m(y)
+        p, q = self.ls[1:]
+        z = p(x) + q(x) + self.ls[::-1][0](x)
+        for u, v in zip(self.ls[:-1], self.ls[1:]):
+            z = z + v(u(x))
+        outs = [l(x) * i for i, l in enumerate(self.ls[1:])]
+        return y, z, outs
+
+
+def test_module_slices_and_tuples_of_modules_call_their_modules():
+    x = np.array([-1.0, 0.5, 2.0], dtype=np.float32)
+    y, z, outs = torch.jit.script(_Layers())(torch.tensor(x))
+    sig = 1 / (1 + np.exp(-x))
+    relu = np.maximum(x, 0)
+    want_y = np.maximum(np.tanh(np.tanh(relu)), 0)
+    want_z = np.tanh(x) + 2 * sig + np.tanh(relu) + 1 / (1 + np.exp(-np.tanh(x)))
+    np.testing.assert_allclose(_np(y), want_y, rtol=1e-5)
+    np.testing.assert_allclose(_np(z), want_z, rtol=1e-5)
+    np.testing.assert_allclose(_np(outs[0]), 0 * np.tanh(x), atol=1e-6)
+    np.testing.assert_allclose(_np(outs[1]), sig, rtol=1e-5)
+
+
+def test_linear_stack_slice_matches_eager():
+    class MLP(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = torch.nn.ModuleList([torch.nn.Linear(3, 3) for _ in range(3)])
+
+        def forward(self, x):
+            for layer in self.layers[:-1]:
+                x = torch.relu(layer(x))
+            return self.layers[-1](x)
+
+    torch.manual_seed(0)
+    m = MLP()
+    x = torch.randn(2, 3)
+    np.testing.assert_allclose(_np(torch.jit.script(m)(x)), _np(m(x)), rtol=1e-5, atol=1e-6)

@@ -387,6 +387,17 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
             sources = [n.inputs[2 + v.offset]]
         elif n.kind == "prim::If":
             sources = [b.outputs[v.offset] for b in n.blocks if b.outputs]
+        elif n.kind in ("prim::TupleUnpack", "prim::TupleIndex") and \
+                n.inputs[0].node is not None and \
+                n.inputs[0].node.kind == "prim::TupleConstruct":
+            # an element of a tuple of modules: `for layer in self.layers[:-1]` (a
+            # ModuleList slice is a tuple) or `for m in (self.a, self.b)`
+            k = v.offset if n.kind == "prim::TupleUnpack" else \
+                n.inputs[1].node.attrs.get("value") if len(n.inputs) > 1 and \
+                n.inputs[1].node is not None and \
+                n.inputs[1].node.kind == "prim::Constant" else None
+            if isinstance(k, int):
+                sources = [n.inputs[0].node.inputs[k]]
         found = {id(m): m for m in (self.modules.get(x) or self._carried_module(x, depth + 1)
                                     for x in sources) if m is not None}
         if len(found) == 1 and len(sources) > 0 and all(
