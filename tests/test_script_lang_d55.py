@@ -9,11 +9,16 @@
   x = layer(x)` (a ModuleList slice is a tuple of its modules), `for m in (self.a,
   self.b)`, `a, b = self.layers[1:]`, zip / enumerate / comprehensions over slices
   (torch 2.13 refuses those calls: "object has no attribute or method '__call__'", a
-  pain point of the blog seed; gpujit said "a ReLU is not a module known here").
+  pain point of the blog seed; gpujit said "a ReLU is not a module known here");
+- an empty literal stored into a typed place takes that place's type: `d[k] = []` of a
+  Dict[str, List[int]], `xs[i] = {}`, `d[k] = set()`, `self.cache = []` of a List[int]
+  attribute (as `xs.append([])` / `d.setdefault(k, [])` already did; TorchScript types
+  the literal List[Tensor] / Dict[str, Tensor] and refuses the store: "cannot store a
+  List[Tensor] in a container of a List[int]").
 
 Expected values are what Python gives for the same code."""
 
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Set, Tuple, Union
 
 import numpy as np
 
@@ -106,3 +111,53 @@ def test_linear_stack_slice_matches_eager():
     m = MLP()
     x = torch.randn(2, 3)
     np.testing.assert_allclose(_np(torch.jit.script(m)(x)), _np(m(x)), rtol=1e-5, atol=1e-6)
+
+
+def test_empty_literal_stored_into_typed_item_or_attribute():
+    @torch.jit.script
+    def group(xs: List[str]) -> Dict[str, List[int]]:
+        d: Dict[str, List[int]] = {}
+        for i, x in enumerate(xs):
+            if x not in d:
+                d[x] = []
+            d[x].append(i)
+        return d
+
+    @torch.jit.script
+    def nested(xs: List[str]) -> Tuple[Dict[str, Dict[str, int]], List[List[int]]]:
+        d: Dict[str, Dict[str, int]] = {}
+        for x in xs:
+            d[x] = dict()
+            d[x][x] = 1
+        out: List[List[int]] = [[1], [2]]
+        out[0] = []
+        return d, out
+
+    @torch.jit.script
+    def sets(xs: List[str]) -> Dict[str, List[int]]:
+        d: Dict[str, Set[int]] = {}
+        for i, x in enumerate(xs):
+            if x not in d:
+                d[x] = set()
+            d[x].add(i % 2)
+        return {k: sorted(v) for k, v in d.items()}
+
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cache: List[int] = [1]
+            self.seen: Dict[str, int] = {"a": 1}
+
+        def forward(self, x):
+            self.cache = []
+            self.cache.append(2)
+            self.seen = {}
+            self.seen["b"] = 3
+            return x
+
+    assert group(["a", "b", "a"]) == {"a": [0, 2], "b": [1]}
+    assert nested(["a", "b"]) == ({"a": {"a": 1}, "b": {"b": 1}}, [[], [2]])
+    assert sets(["a", "b", "a", "a"]) == {"a": [0, 1], "b": [1]}
+    m = torch.jit.script(M())
+    m(torch.ones(1))
+    assert m.cache == [2] and m.seen == {"b": 3}

@@ -28,6 +28,7 @@ from .module_containers import ModuleContainerMixin, is_container as _is_contain
     is_module_dict as _is_module_dict, is_sequential_sm as _is_sequential_sm, \
     is_param_container
 from .errors import FrontendError
+from .variables import Var
 from .module_attrs import ModuleInfo, untyped_reason
 from .interfaces import InterfaceMixin, check_interface_attrs
 from .module_hooks import HookCallMixin, _hooks_of, compile_hooks
@@ -485,6 +486,15 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
                    f"'{sm.original_name}' has no attribute '{name}'", node,
                    hint="assign it in __init__ (a parameter, buffer, submodule or a "
                         "value of a scriptable type)")
+
+    def attribute_hint(self, base, name):
+        """`self.cache = []`: the declared type of self's attribute (statements)."""
+        var = self.lookup_var(base)
+        if not self.graph.inputs or not isinstance(var, Var) or \
+                var.value is not self.graph.inputs[0]:
+            return None
+        info = self.ctx.info.get(id(self.sm))
+        return info.attr_types.get(name) if info is not None else None
 
     def class_setattr(self, v, name, value, node):
         """`self.count = self.count + 1`: prim::SetAttr of a plain attribute, keeping its
