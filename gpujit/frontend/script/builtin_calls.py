@@ -517,6 +517,8 @@ class BuiltinMixin:
         return self.min_max("max", args, node)
 
     def min_max(self, name, args, node):
+        if len(args) == 1 and isinstance(args[0].type, T.SetType):
+            args = [self.as_list(args[0])]       # min(s) of a set: of its elements
         if len(args) == 1 and isinstance(args[0].type, T.TupleType) and \
                 args[0].type.elems and len(set(args[0].type.elems)) == 1:
             # min((a, b)): a tuple of one element type is its list (TorchScript)
@@ -638,6 +640,8 @@ class BuiltinMixin:
             # sum(x) / sum(x, 1): TorchScript's builtin sum is aten::sum, whose overloads
             # take a Tensor too (x.sum(), x.sum([1]))
             return self.call_op("sum", args, kw, node)
+        if len(args) == 1 and isinstance(args[0].type, T.SetType):
+            args = [self.as_list(args[0])]       # sum(s) of a set: of its elements
         if len(args) != 1 or _packs(args[0].type):
             return None             # sum(1, 2) is 3 (packed_builtin)
         lst = args[0]

@@ -271,6 +271,8 @@ class ConditionMixin:
             self.error(f"`{op_text(op)}` is not supported yet", node,
                        hint="compare elements explicitly")
         name = _CMPOPS[type(op)]
+        if isinstance(a.type, T.SetType) and isinstance(b.type, T.SetType):
+            return self.set_compare(name, a, b, node)
         if isinstance(a.type, T.TensorType) or isinstance(b.type, T.TensorType):
             if isinstance(a.type, T.BoolType):
                 # flag < x: TorchScript's (Scalar, Tensor) compares take an int or a float,
