@@ -213,3 +213,4 @@ def test_set_module_saves_and_loads():
         assert "pop" in str(e)
     else:
         raise AssertionError("set.pop() of an empty set did not raise")
+

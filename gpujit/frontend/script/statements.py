@@ -128,7 +128,7 @@ class StatementMixin:
         `x: Optional[List[int]]`); None for anything else: a `[]` bound in the
         variable's own block is a List[Tensor], and `d = {}` stays a Dict[str, Tensor]
         ("Variable 'd' previously had type Dict[str, int]..."), as torch 2.13's."""
-        if len(s.targets) == 1 and _empty_literal(s.value) and isinstance(
+        if len(s.targets) == 1 and static_eval.empty_literal(s.value) and isinstance(
                 s.targets[0], (ast.Subscript, ast.Attribute)):
             return self.item_or_attribute_hint(s.targets[0])
         if not (len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and
@@ -762,14 +762,3 @@ def sugared_kind(obj) -> str:
     if inspect.isclass(obj):
         return "Python type"
     return "builtin" if getattr(obj, "op", None) is not None else "function"   # (registry op)
-
-
-def _empty_literal(node) -> bool:
-    """`[]`, `{}`, `set()`, `list()` or `dict()`: a container literal with nothing to
-    type it."""
-    if isinstance(node, ast.List):
-        return not node.elts
-    if isinstance(node, ast.Dict):
-        return not node.keys
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-        node.func.id in ("set", "list", "dict") and not node.args and not node.keywords
