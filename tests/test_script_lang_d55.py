@@ -18,7 +18,11 @@
 - sets (gpujit's, beyond TorchScript) compare as Python's: `s == t`, `!=`, `<=` / `<`
   (subset), `>=` / `>`; `s.issubset(t)`, `issuperset`, `isdisjoint`, `s.pop()`, and
   min / max / sum of a set (each was "no variant of 'eq' accepts (Set[int], Set[int])"
-  or "a set has no method ..."); they print and load back from a saved module.
+  or "a set has no method ..."); they print and load back from a saved module;
+- `self.tokenizer is None` / `is not None` of a module attribute holding a Python object of
+  no TorchScript type compiles to a constant (never None), as torch 2.13's (gpujit
+  refused: "Module 'M' has no attribute 'tokenizer' (... failed to convert Python type
+  ...)"); any other use of it is still refused.
 
 Expected values are what Python gives for the same code."""
 
@@ -214,3 +218,41 @@ def test_set_module_saves_and_loads():
     else:
         raise AssertionError("set.pop() of an empty set did not raise")
 
+
+class _Tokenizer:                  # a Python object scripted code cannot hold
+    pass
+
+
+class _WithPythonObject(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tok = _Tokenizer()
+
+    def forward(self, x):
+        assert self.tok is not None
+        has = self.tok is None
+        if None is not self.tok:
+            x = x + 1
+        return x + int(has)
+
+
+class _UsesPythonObject(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tok = _Tokenizer()
+
+    def forward(self, x):
+        if self.tok is not None:
+            return x + len(self.tok)
+        return x
+
+
+def test_python_object_attribute_is_never_none():
+    m = torch.jit.script(_WithPythonObject())
+    np.testing.assert_allclose(m(torch.zeros(2)).numpy(), [1.0, 1.0])
+    try:
+        torch.jit.script(_UsesPythonObject())
+    except Exception as e:
+        assert "tok" in str(e) and "_Tokenizer" in str(e)
+    else:
+        raise AssertionError("using a Python object attribute compiled")

@@ -197,6 +197,14 @@ class ConditionMixin:
                 self.scopes[-1][name] = Refined(cast, var.where)
 
     def expr_Compare(self, node):
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Is, ast.IsNot)):
+            a, b = node.left, node.comparators[0]
+            if isinstance(a, ast.Constant) and a.value is None:
+                a, b = b, a
+            if isinstance(b, ast.Constant) and b.value is None and \
+                    self.untyped_attribute(a):
+                # `self.tokenizer is None` of a Python object attribute: never None
+                return self.const(isinstance(node.ops[0], ast.IsNot))
         # (an operand `[]` is an empty list literal: `xs == []`, `"a" in []` match the
         # schema's list type, as TorchScript's prim::EmptyListLiteral)
         return self.compare_chain(self.call_arg(node.left), list(zip(node.ops,

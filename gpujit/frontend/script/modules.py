@@ -487,6 +487,20 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
                    hint="assign it in __init__ (a parameter, buffer, submodule or a "
                         "value of a scriptable type)")
 
+    def untyped_attribute(self, node) -> bool:
+        """`self.tokenizer` of a Python object that is no TorchScript value (not None):
+        `self.tokenizer is None` is False when compiled, as TorchScript's (a Python value
+        is never None); any other use still fails."""
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+            return False
+        var = self.lookup_var(node.value.id)
+        if not self.graph.inputs or not isinstance(var, Var) or \
+                var.value is not self.graph.inputs[0]:
+            return False
+        info = self.ctx.info.get(id(self.sm))
+        return info is not None and node.attr in info.untyped and \
+            getattr(info.module, node.attr, None) is not None
+
     def attribute_hint(self, base, name):
         """`self.cache = []`: the declared type of self's attribute (statements)."""
         var = self.lookup_var(base)

@@ -180,6 +180,8 @@ def _static_is_none(c, a, b, names=True):
                                            (names and _name_attribute(a))):
         # (an object's attribute too, `o.v is not None` with o.v a NoneType: TorchScript
         # decides the test by the value's type, whatever the expression)
+        if hasattr(c, "untyped_attribute") and c.untyped_attribute(a):
+            return False            # a Python object attribute (TorchScript: never None)
         try:
             v = c.expr(a)              # a GetAttr at most; unused ones are removed later
         except FrontendError:
