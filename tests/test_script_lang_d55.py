@@ -22,7 +22,11 @@
 - `self.tokenizer is None` / `is not None` of a module attribute holding a Python object of
   no TorchScript type compiles to a constant (never None), as torch 2.13's (gpujit
   refused: "Module 'M' has no attribute 'tokenizer' (... failed to convert Python type
-  ...)"); any other use of it is still refused.
+  ...)"); any other use of it is still refused;
+- a ModuleList / ModuleDict indexed with a variable (gpujit's, beyond TorchScript: a
+  blog pain point) gives its chosen module's methods and attributes too:
+  `self.blocks[key].scale(m=2.0)`, `self.layers[i].out_features` (gpujit: "can only be
+  called directly").
 
 Expected values are what Python gives for the same code."""
 
@@ -256,3 +260,44 @@ def test_python_object_attribute_is_never_none():
         assert "tok" in str(e) and "_Tokenizer" in str(e)
     else:
         raise AssertionError("using a Python object attribute compiled")
+
+
+class _Att(torch.nn.Module):
+    def __init__(self, k: float):
+        super().__init__()
+        self.k = k
+        self.lin = torch.nn.Linear(2, int(k) + 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.k
+
+    @torch.jit.export
+    def scale(self, m: float = 1.0) -> float:
+        return self.k * m
+
+
+class _Picks(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.d = torch.nn.ModuleDict({"a": _Att(1.0), "b": _Att(2.0)})
+        self.l = torch.nn.ModuleList([_Att(3.0), _Att(4.0)])
+
+    def forward(self, x, n: str, i: int):
+        y = x * self.d[n].scale() + self.l[i].scale(m=10.0) + self.d[n].k + self.l[i].forward(x)
+        return y, self.l[i].lin.out_features + self.d[n].lin.out_features
+
+
+def test_variable_index_reads_the_chosen_modules_methods_and_attributes():
+    m = torch.jit.script(_Picks())
+    y, n = m(torch.ones(1), "b", 1)
+    np.testing.assert_allclose(y.numpy(), [2.0 + 40.0 + 2.0 + 4.0])
+    assert n == 5 + 3
+    y, n = m(torch.ones(1), "a", -2)
+    np.testing.assert_allclose(y.numpy(), [1.0 + 30.0 + 1.0 + 3.0])
+    assert n == 4 + 2
+    try:
+        m(torch.ones(1), "zz", 0)
+    except KeyError as e:
+        assert "zz" in str(e) or "'a', 'b'" in str(e)
+    else:
+        raise AssertionError("a missing key did not raise")
