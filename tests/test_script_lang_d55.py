@@ -26,7 +26,10 @@
 - a ModuleList / ModuleDict indexed with a variable (gpujit's, beyond TorchScript: a
   blog pain point) gives its chosen module's methods and attributes too:
   `self.blocks[key].scale(m=2.0)`, `self.layers[i].out_features` (gpujit: "can only be
-  called directly").
+  called directly");
+- a module class called in scripted code (`torch.nn.ReLU(x)`, `Block()(x)`) says torch
+  2.13's "Cannot instantiate class 'ReLU' in a script function" and why (gpujit said
+  "gpujit has no function 'ReLU'" / "calling 'Block' is not supported yet").
 
 Expected values are what Python gives for the same code."""
 
@@ -301,3 +304,28 @@ def test_variable_index_reads_the_chosen_modules_methods_and_attributes():
         assert "zz" in str(e) or "'a', 'b'" in str(e)
     else:
         raise AssertionError("a missing key did not raise")
+
+
+class _Block(torch.nn.Module):
+    def forward(self, x):
+        return x + 1
+
+
+def _makes_relu(x: torch.Tensor) -> torch.Tensor:
+    return torch.nn.ReLU(x)
+
+
+def _makes_block(x: torch.Tensor) -> torch.Tensor:
+    return _Block()(x)
+
+
+def test_module_class_called_in_scripted_code_is_refused_clearly():
+    for fn, name in ((_makes_relu, "ReLU"), (_makes_block, "_Block")):
+        try:
+            torch.jit.script(fn)
+        except Exception as e:
+            msg = str(e)
+            assert f"Cannot instantiate class '{name}' in a script function" in msg, msg
+            assert "__init__" in msg and "HERE" in msg
+        else:
+            raise AssertionError(f"{name}(...) compiled")
