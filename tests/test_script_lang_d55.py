@@ -29,7 +29,10 @@
   called directly");
 - a module class called in scripted code (`torch.nn.ReLU(x)`, `Block()(x)`) says torch
   2.13's "Cannot instantiate class 'ReLU' in a script function" and why (gpujit said
-  "gpujit has no function 'ReLU'" / "calling 'Block' is not supported yet").
+  "gpujit has no function 'ReLU'" / "calling 'Block' is not supported yet");
+- `sorted(xs, key=...)`, `max(xs, key=len)`, `xs.sort(key=f)` say that scripted code takes
+  no key function and how to order by a key (gpujit's hint said "pass the arguments by
+  position", which Python refuses for key).
 
 Expected values are what Python gives for the same code."""
 
@@ -329,3 +332,29 @@ def test_module_class_called_in_scripted_code_is_refused_clearly():
             assert "__init__" in msg and "HERE" in msg
         else:
             raise AssertionError(f"{name}(...) compiled")
+
+
+def _sorted_by_value(d: Dict[str, int]) -> List[str]:
+    return [k for k, _ in sorted(d.items(), key=lambda kv: kv[1])]
+
+
+def _longest(xs: List[str]) -> str:
+    return max(xs, key=len)
+
+
+def _sort_key(xs: List[int]) -> List[int]:
+    xs.sort(key=abs)
+    return xs
+
+
+def test_key_functions_are_refused_with_a_way_around():
+    for fn, what in ((_sorted_by_value, "sorted()"), (_longest, "max()"),
+                     (_sort_key, "list.sort()")):
+        try:
+            torch.jit.script(fn)
+        except Exception as e:
+            msg = str(e)
+            assert f"{what} takes no key= function" in msg, msg
+            assert "by position" not in msg and "led by the key" in msg, msg
+        else:
+            raise AssertionError(f"{fn.__name__} compiled")

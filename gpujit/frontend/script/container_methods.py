@@ -35,6 +35,10 @@ class ContainerMethodsMixin:
         """The arguments; expected[i] types the i-th one's literal (d.setdefault(k, [])
         makes the dict's value type, xs.append([]) the list's element type)."""
         bad = [k.arg for k in node.keywords if k.arg not in keywords]
+        if bad and bad[0] == "key" and name == "sort":
+            self.error(f"{kind}.sort() takes no key= function in scripted code", node,
+                       hint="sort tuples led by the key instead, e.g. "
+                            "xs = [(f(x), x) for x in xs]; xs.sort()")
         if bad:
             self.error(f"{kind}.{name}() takes no keyword argument '{bad[0]}'", node,
                        hint="pass the arguments by position")
