@@ -32,7 +32,10 @@
   "gpujit has no function 'ReLU'" / "calling 'Block' is not supported yet");
 - `sorted(xs, key=...)`, `max(xs, key=len)`, `xs.sort(key=f)` say that scripted code takes
   no key function and how to order by a key (gpujit's hint said "pass the arguments by
-  position", which Python refuses for key).
+  position", which Python refuses for key);
+- `==` / `<` ... of values TorchScript does not compare (a Tuple[int, str], a Dict, a
+  List[List[int]], an Optional[int]) is refused with torch's "Arguments for call are not
+  valid" and one reason and hint, not a listing of the ~20 overloads of eq.
 
 Expected values are what Python gives for the same code."""
 
@@ -358,3 +361,37 @@ def test_key_functions_are_refused_with_a_way_around():
             assert "by position" not in msg and "led by the key" in msg, msg
         else:
             raise AssertionError(f"{fn.__name__} compiled")
+
+
+def _cmp_tuple(a: Tuple[int, str], b: Tuple[int, str]) -> bool:
+    return a == b
+
+
+def _cmp_dict(a: Dict[str, int], b: Dict[str, int]) -> bool:
+    return a != b
+
+
+def _cmp_opt(a: Optional[int], b: int) -> bool:
+    return a < b
+
+
+def _cmp_int_tuple(a: Tuple[int, int]) -> Tuple[bool, bool]:
+    return a == (1, 2), [[1]] == [[1]] if False else a != (1, 2)
+
+
+def test_uncomparable_values_are_refused_with_one_reason():
+    for fn, words in ((_cmp_tuple, ("`==` does not compare Tuple[int, str]", "a[0] == b[0]")),
+                      (_cmp_dict, ("`!=` does not compare Dict[str, int]", "for each key")),
+                      (_cmp_opt, ("`<` of an Optional[int]: it may be None",
+                                  "x is not None and x < y"))):
+        try:
+            torch.jit.script(fn)
+        except Exception as e:
+            msg = str(e)
+            assert msg.startswith("Arguments for call are not valid: "), msg
+            for w in words:
+                assert w in msg, msg
+            assert "eq.int_list" not in msg and len(msg.splitlines()) < 8, msg
+        else:
+            raise AssertionError(f"{fn.__name__} compiled")
+    assert torch.jit.script(_cmp_int_tuple)((1, 2)) == (True, False)  # (torch's int_list)
