@@ -14,7 +14,8 @@
   Dict[str, List[int]], `xs[i] = {}`, `d[k] = set()`, `self.cache = []` of a List[int]
   attribute (as `xs.append([])` / `d.setdefault(k, [])` already did; TorchScript types
   the literal List[Tensor] / Dict[str, Tensor] and refuses the store: "cannot store a
-  List[Tensor] in a container of a List[int]");
+  List[Tensor] in a container of a List[int]"); so on a script class's attributes and
+  a module attribute's items (`self.items = []`, `self.groups[k] = []`);
 - sets (gpujit's, beyond TorchScript) compare as Python's: `s == t`, `!=`, `<=` / `<`
   (subset), `>=` / `>`; `s.issubset(t)`, `issuperset`, `isdisjoint`, `s.pop()`, and
   min / max / sum of a set (each was "no variant of 'eq' accepts (Set[int], Set[int])"
@@ -395,3 +396,45 @@ def test_uncomparable_values_are_refused_with_one_reason():
         else:
             raise AssertionError(f"{fn.__name__} compiled")
     assert torch.jit.script(_cmp_int_tuple)((1, 2)) == (True, False)  # (torch's int_list)
+
+
+@torch.jit.script
+class _Registry:
+    def __init__(self):
+        self.d: Dict[str, List[int]] = {}
+        self.items: List[int] = [7]
+
+    def add(self, k: str, v: int):
+        if k not in self.d:
+            self.d[k] = []
+        self.d[k].append(v)
+
+    def reset(self):
+        self.items = []
+
+
+class _Groups(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.groups: Dict[str, List[int]] = {}
+
+    def forward(self, k: str, v: int) -> int:
+        if k not in self.groups:
+            self.groups[k] = []
+        self.groups[k].append(v)
+        return len(self.groups[k])
+
+
+def _use_registry() -> Tuple[int, int]:
+    r = _Registry()
+    r.add("a", 1)
+    r.add("a", 2)
+    r.reset()
+    return len(r.d["a"]), len(r.items)
+
+
+def test_empty_literal_stored_into_object_and_module_attribute_items():
+    assert torch.jit.script(_use_registry)() == (2, 0)
+    m = torch.jit.script(_Groups())
+    assert [m("a", 1), m("a", 2), m("b", 3)] == [1, 2, 1]
+    assert m.groups == {"a": [1, 2], "b": [3]}

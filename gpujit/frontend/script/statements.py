@@ -154,16 +154,32 @@ class StatementMixin:
         (as `xs.append([])` and `d.setdefault(k, [])` type theirs; TorchScript makes it
         a List[Tensor] and refuses the store). None where nothing is known."""
         t = None
-        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
-            var = self.lookup_var(target.value.id)
-            c = var.value.type if isinstance(var, Var) else None
+        if isinstance(target, ast.Subscript):
+            c = None
+            if isinstance(target.value, ast.Name):
+                var = self.lookup_var(target.value.id)
+                c = var.value.type if isinstance(var, Var) else None
+            elif isinstance(target.value, ast.Attribute) and \
+                    isinstance(target.value.value, ast.Name):      # self.d[k] = []
+                c = self.declared_attribute(target.value.value.id, target.value.attr)
+            if isinstance(c, T.OptionalType):
+                c = c.elem
             t = c.elem if isinstance(c, T.ListType) else \
                 c.value if isinstance(c, T.DictType) else None
         elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-            t = self.attribute_hint(target.value.id, target.attr)
+            t = self.declared_attribute(target.value.id, target.attr)
         if isinstance(t, T.OptionalType):
             t = t.elem
         return t if isinstance(t, (T.ListType, T.DictType, T.SetType)) else None
+
+    def declared_attribute(self, base, name):
+        """The declared type of `base.name`: an attribute of a script class object, or
+        of the module (attribute_hint), else None."""
+        var = self.lookup_var(base)
+        sc = script_class_of(var.value.type) if isinstance(var, Var) else None
+        if sc is not None:
+            return sc.type.attributes.get(name)
+        return self.attribute_hint(base, name)
 
     def attribute_hint(self, base, name):
         """The declared type of attribute `name` of the variable `base` (a module's
