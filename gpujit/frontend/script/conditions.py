@@ -301,7 +301,8 @@ class ConditionMixin:
             if why is None:
                 raise
         # (torch 2.13's words first; then one reason, not every overload's)
-        self.error(f"Arguments for call are not valid: {why[0]}", node, hint=why[1])
+        self.error(f"Arguments for call are not valid: no variant of '{name}' accepts "
+                   f"({_name(a.type)}, {_name(b.type)}): {why[0]}", node, hint=why[1])
 
     def condition(self, node):
         if isinstance(node, ast.BoolOp):
