@@ -414,9 +414,11 @@ class _Registry:
 
 
 class _Groups(torch.nn.Module):
+    groups: Dict[str, List[int]]
+
     def __init__(self):
         super().__init__()
-        self.groups: Dict[str, List[int]] = {}
+        self.groups = {}
 
     def forward(self, k: str, v: int) -> int:
         if k not in self.groups:
