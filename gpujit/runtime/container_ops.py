@@ -136,7 +136,12 @@ def _dict_get(d, k, default=None):
     return d.get(k, default)
 
 
-def _pop(c, k, where=None):
+_NO_KEY = object()
+
+
+def _pop(c, k=_NO_KEY, where=None):
+    if isinstance(c, set):      # s.pop() of a set (loaded code's torch.pop(s) has a -1)
+        return c.pop()
     try:
         return c.pop(k)
     except (IndexError, KeyError):
@@ -558,6 +563,13 @@ CONTAINER_OPS = {
     "aten::__or__": (operator.or_, "({0} | {1})"),
     "aten::__and__": (operator.and_, "({0} & {1})"),
     "aten::__xor__": (operator.xor, "({0} ^ {1})"),
+    # set == set, set <= set (subset) ...: the frontend emits them for two sets only
+    "aten::eq": (operator.eq, "({0} == {1})"),
+    "aten::ne": (operator.ne, "({0} != {1})"),
+    "aten::lt": (operator.lt, "({0} < {1})"),
+    "aten::le": (operator.le, "({0} <= {1})"),
+    "aten::gt": (operator.gt, "({0} > {1})"),
+    "aten::ge": (operator.ge, "({0} >= {1})"),
     "aten::format": (_format, None),
     "aten::percentFormat": (_percent_format, None),
     "aten::str": (script_str, None),        # (Enum members as TorchScript writes them)

@@ -74,6 +74,12 @@ _PACKED = {"sum": ("int", "float", "bool"), "min": ("int", "float", "bool"),
 _PACK_TYPES = {"int": T.INT, "float": T.FLOAT, "bool": T.BOOL, "str": T.STR}
 
 
+# (tuples compare by their first element first: the key goes there)
+_KEY_HINT = ("sort tuples led by the key instead, e.g. sorted([(v, k) for k, v in "
+             "d.items()])", "compare tuples led by the key instead, e.g. "
+             "max([(len(s), s) for s in xs])[1]")
+
+
 def _packs(t) -> bool:
     """Does an argument of type t start a packed list (is it no list or tuple)?"""
     return not isinstance(t, (T.ListType, T.TupleType))
@@ -110,6 +116,10 @@ class BuiltinMixin:
         if bad and name == "print":         # (torch 2.13's words)
             self.error("print doesn't accept any keyword arguments", node,
                        hint=f"print() takes no keyword argument '{bad[0]}' in scripted code")
+        if bad and bad[0] == "key" and name in ("sorted", "min", "max"):
+            # (a key function is a lambda or a function object: neither is a value here)
+            self.error(f"{name}() takes no key= function in scripted code", node,
+                       hint=_KEY_HINT[name != "sorted"])
         if bad:
             self.error(f"{name}() takes no keyword argument '{bad[0]}' here", node,
                        hint="pass the arguments by position")
@@ -517,6 +527,8 @@ class BuiltinMixin:
         return self.min_max("max", args, node)
 
     def min_max(self, name, args, node):
+        if len(args) == 1 and isinstance(args[0].type, T.SetType):
+            args = [self.as_list(args[0])]       # min(s) of a set: of its elements
         if len(args) == 1 and isinstance(args[0].type, T.TupleType) and \
                 args[0].type.elems and len(set(args[0].type.elems)) == 1:
             # min((a, b)): a tuple of one element type is its list (TorchScript)
@@ -638,6 +650,8 @@ class BuiltinMixin:
             # sum(x) / sum(x, 1): TorchScript's builtin sum is aten::sum, whose overloads
             # take a Tensor too (x.sum(), x.sum([1]))
             return self.call_op("sum", args, kw, node)
+        if len(args) == 1 and isinstance(args[0].type, T.SetType):
+            args = [self.as_list(args[0])]       # sum(s) of a set: of its elements
         if len(args) != 1 or _packs(args[0].type):
             return None             # sum(1, 2) is 3 (packed_builtin)
         lst = args[0]

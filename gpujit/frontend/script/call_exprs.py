@@ -243,6 +243,8 @@ class CallExprMixin:
                 from .python_calls import python_call
                 args, kwargs = self.call_args(node)
                 return python_call(self, obj.__call__, args, kwargs, node)
+        if found and inspect.isclass(obj):
+            self.refuse_module_class(node)      # Block()(x): a module class (op_calls)
         if found:
             from .classes import lacks_init
             if lacks_init(obj):         # (torch 2.13's words)

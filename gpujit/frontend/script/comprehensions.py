@@ -197,6 +197,9 @@ class ComprehensionMixin:
         cond = self.condition(ifs[0])
         branch = self.emit("prim::If", [cond], [])
         with self.in_block(branch.add_block()), self.scope():
+            # `[x for x in xs if x is not None]`: the filter narrows x for the later
+            # ifs and the element, as an if statement's test narrows its body
+            self.refine(self.refinements(ifs[0])[0])
             self.comprehension_ifs(ifs[1:], inner)
         branch.add_block()
 

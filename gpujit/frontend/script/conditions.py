@@ -13,12 +13,16 @@ from ...ir import types as T
 from ...ops import registry as _reg
 from . import static_eval
 from . import isinstance_exprs as isx
+from .calls import describe_type
+from .errors import FrontendError
 from .variables import Refined, Var, unify
 
 __all__ = ["ConditionMixin", "op_text"]
 
 _CMPOPS = {ast.Lt: "lt", ast.Gt: "gt", ast.LtE: "le", ast.GtE: "ge", ast.Eq: "eq",
            ast.NotEq: "ne"}
+_CMP_TEXT = {ast.Lt: "<", ast.Gt: ">", ast.LtE: "<=", ast.GtE: ">=", ast.Eq: "==",
+             ast.NotEq: "!="}
 _FLIPPED = {"lt": "gt", "gt": "lt", "le": "ge", "ge": "le", "eq": "eq", "ne": "ne"}
 
 
@@ -197,6 +201,14 @@ class ConditionMixin:
                 self.scopes[-1][name] = Refined(cast, var.where)
 
     def expr_Compare(self, node):
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Is, ast.IsNot)):
+            a, b = node.left, node.comparators[0]
+            if isinstance(a, ast.Constant) and a.value is None:
+                a, b = b, a
+            if isinstance(b, ast.Constant) and b.value is None and \
+                    self.untyped_attribute(a):
+                # `self.tokenizer is None` of a Python object attribute: never None
+                return self.const(isinstance(node.ops[0], ast.IsNot))
         # (an operand `[]` is an empty list literal: `xs == []`, `"a" in []` match the
         # schema's list type, as TorchScript's prim::EmptyListLiteral)
         return self.compare_chain(self.call_arg(node.left), list(zip(node.ops,
@@ -271,6 +283,8 @@ class ConditionMixin:
             self.error(f"`{op_text(op)}` is not supported yet", node,
                        hint="compare elements explicitly")
         name = _CMPOPS[type(op)]
+        if isinstance(a.type, T.SetType) and isinstance(b.type, T.SetType):
+            return self.set_compare(name, a, b, node)
         if isinstance(a.type, T.TensorType) or isinstance(b.type, T.TensorType):
             if isinstance(a.type, T.BoolType):
                 # flag < x: TorchScript's (Scalar, Tensor) compares take an int or a float,
@@ -280,7 +294,15 @@ class ConditionMixin:
             if not isinstance(a.type, T.TensorType):
                 a, b, name = b, a, _FLIPPED[name]    # 3 < x -> gt(x, 3)
             return self.call_op(name, [a, b], {}, node)
-        return self.scalar(name, a, b, node=node)
+        try:
+            return self.scalar(name, a, b, node=node)
+        except FrontendError:
+            why = _not_compared(a.type, b.type, _CMP_TEXT[type(op)])
+            if why is None:
+                raise
+        # (torch 2.13's words first; then one reason, not every overload's)
+        self.error(f"Arguments for call are not valid: no variant of '{name}' accepts "
+                   f"({_name(a.type)}, {_name(b.type)}): {why[0]}", node, hint=why[1])
 
     def condition(self, node):
         if isinstance(node, ast.BoolOp):
@@ -352,3 +374,31 @@ def _tensorish(t):
     if isinstance(t, T.OptionalType):
         t = t.elem
     return isinstance(t, T.TensorType)
+
+
+def _not_compared(ta, tb, op):
+    """(why, hint) when `a op b` fails on a tuple, a dict, a list of containers or an
+    Optional operand (TorchScript compares numbers, strs, bools, dtypes, devices, Tensors
+    and lists of those), else None."""
+    for t in (ta, tb):
+        if isinstance(t, T.OptionalType):
+            return (f"`{op}` of {describe_type(t)}: it may be None",
+                    "refine it first, e.g. `x is not None and x " + op + " y`")
+    for t in (ta, tb):
+        if isinstance(t, T.TupleType):
+            return (f"`{op}` does not compare {_name(t)} values in scripted code "
+                    f"(it compares numbers, strs, bools, Tensors and lists of those)",
+                    "compare the elements, e.g. a[0] " + op + " b[0]")
+        if isinstance(t, T.DictType):
+            return (f"`{op}` does not compare {_name(t)} values in scripted code",
+                    "compare len(a) == len(b) and a[k] == b[k] for each key k")
+        if isinstance(t, T.ListType) and isinstance(t.elem, (T.ListType, T.TupleType,
+                                                              T.DictType)):
+            return (f"`{op}` does not compare {_name(t)} values in scripted code "
+                    f"(lists of numbers, strs, bools or Tensors only)",
+                    "compare the inner containers one by one in a loop")
+    return None
+
+
+def _name(t):
+    return t.name.split(".")[-1] if isinstance(t, T.NamedTupleType) else t.annotation()

@@ -20,8 +20,10 @@ __all__ = ["ContainerMethodsMixin"]
 _LIST_METHODS = ("append, extend, insert, pop, remove, clear, sort, reverse, copy, count, "
                  "index")
 _DICT_METHODS = "keys, values, items, get, setdefault, update, pop, popitem, clear, copy"
-_SET_METHODS = ("add, remove, discard, update, clear, copy, union, intersection, "
-                "difference, symmetric_difference")
+_SET_METHODS = ("add, remove, discard, update, pop, clear, copy, union, intersection, "
+                "difference, symmetric_difference, issubset, issuperset, isdisjoint")
+# s.issubset(t) is s <= t, s.issuperset(t) s >= t (Python's set comparisons)
+_SET_TESTS = {"issubset": "le", "issuperset": "ge"}
 _SET_ALGEBRA = {"union": ast.BitOr, "intersection": ast.BitAnd, "difference": ast.Sub,
                 "symmetric_difference": ast.BitXor}
 
@@ -33,6 +35,10 @@ class ContainerMethodsMixin:
         """The arguments; expected[i] types the i-th one's literal (d.setdefault(k, [])
         makes the dict's value type, xs.append([]) the list's element type)."""
         bad = [k.arg for k in node.keywords if k.arg not in keywords]
+        if bad and bad[0] == "key" and name == "sort":
+            self.error(f"{kind}.sort() takes no key= function in scripted code", node,
+                       hint="sort tuples led by the key instead, e.g. "
+                            "xs = [(f(x), x) for x in xs]; xs.sort()")
         if bad:
             self.error(f"{kind}.{name}() takes no keyword argument '{bad[0]}'", node,
                        hint="pass the arguments by position")
@@ -280,6 +286,18 @@ class ContainerMethodsMixin:
                 self.mutate("aten::extend", [s, other], node)
                 return self.const(None)
             return self.container_binop(_SET_ALGEBRA[name], s, other, node)
+        if name in _SET_TESTS or name == "isdisjoint":
+            self.arity("set", name, args, (1,), node, f"s.{name}(other)")
+            other = args[0]
+            if isinstance(other.type, T.ListType):
+                other = self.new_set(other, node)
+            if name == "isdisjoint":        # no common element: len(s & other) == 0
+                common = self.container_binop(ast.BitAnd, s, other, node)
+                return self.scalar("eq", self.len_of(common), self.const(0), node=node)
+            return self.set_compare(_SET_TESTS[name], s, other, node)
+        if name == "pop":           # an element, removed (Python's: an arbitrary one)
+            self.arity("set", name, args, (0,), node, "s.pop()")
+            return self.emit("aten::pop", [s], [elem]).output
         if name in ("clear", "copy"):
             self.arity("set", name, args, (0,), node, f"s.{name}()")
             if name == "copy":
@@ -287,7 +305,17 @@ class ContainerMethodsMixin:
             self.mutate("aten::clear", [s], node)
             return self.const(None)
         self.error(f"a set has no method '{name}' in scripted code", node,
-                   hint=f"supported: {_SET_METHODS}, len(s), x in s, | & - ^")
+                   hint=f"supported: {_SET_METHODS}, len(s), x in s, | & - ^, "
+                        f"== != < <= > >=")
+
+    def set_compare(self, name, a, b, node):
+        """`s == t`, `s <= t` (subset), `s < t` (proper subset), ... of two sets of one
+        element type, as Python compares them (beyond TorchScript, which has no sets)."""
+        if a.type != b.type:
+            self.error(f"cannot compare {describe_type(a.type)} with "
+                       f"{describe_type(b.type)}", node,
+                       hint="compare sets of the same element type")
+        return self.emit(f"aten::{name}", [a, b], [T.BOOL]).output
 
 
 def _sortable(t) -> bool:

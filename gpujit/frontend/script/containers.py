@@ -626,6 +626,8 @@ _SAME_AS_FIRST = {"append", "extend", "insert", "clear", "remove", "_set_item", 
                   "update", "sorted", "reversed", "slice", "add", "sub", "__or__",
                   "__and__", "__xor__"}
 _FIXED = {"__contains__": T.BOOL, "len": T.INT, "count": T.INT, "index": T.INT,
+          "eq": T.BOOL, "ne": T.BOOL, "lt": T.BOOL, "le": T.BOOL, "gt": T.BOOL,
+          "ge": T.BOOL,
           "format": T.STR,
           "percentFormat": T.STR,
           "str": T.STR}
@@ -656,7 +658,8 @@ def _container_result(name, types):
         return t0 if isinstance(t0, (T.ListType, T.DictType, T.SetType, T.StrType)) else None
     if name in ("__getitem__", "pop"):
         return t0.elem if isinstance(t0, T.ListType) else t0.value \
-            if isinstance(t0, T.DictType) else T.STR if isinstance(t0, T.StrType) else None
+            if isinstance(t0, T.DictType) else T.STR if isinstance(t0, T.StrType) else \
+            t0.elem if name == "pop" and isinstance(t0, T.SetType) else None
     if name == "get" and isinstance(t0, T.DictType):
         return t0.value if len(types) == 3 else T.OptionalType(t0.value)
     if name == "setdefault" and isinstance(t0, T.DictType) and len(types) == 3:

@@ -845,6 +845,11 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
     def class_index(self, v, sl, node):
         self.error(f"{describe_type(v.type)} cannot be indexed", node)
 
+    def untyped_attribute(self, node) -> bool:
+        """Is node `self.x` of a module attribute that is a Python object of no
+        TorchScript type (a module's compiler answers)?"""
+        return False
+
     def class_elements(self, v, node):
         """[make() -> Value] for a for loop over a class value (unrolled), or an error."""
         self.error(f"cannot iterate over {describe_type(v.type)}", node)

@@ -78,7 +78,9 @@ class ModuleContainerMixin:
                 else None
             if key is None:
                 self.error("a ModuleDict indexed with a variable key can only be called "
-                           "directly", sl, hint="write self.blocks[key](x)")
+                           "directly (or have a method or attribute read)", sl,
+                           hint="write self.blocks[key](x), self.blocks[key].f(x) or "
+                                "self.blocks[key].attr")
             if key not in sm._modules or sm._modules[key] is None:
                 # (torch 2.13's words first)
                 self.error(f"Key Error, {key}", sl,
@@ -90,8 +92,9 @@ class ModuleContainerMixin:
         k = self.const_int(sl)
         if k is None:
             self.error(f"a {sm.original_name} indexed with a variable can only be called "
-                       f"directly", sl, hint="write self.layers[i](x), or iterate with "
-                                             "`for layer in self.layers:`")
+                       f"directly (or have a method or attribute read)", sl,
+                       hint="write self.layers[i](x), self.layers[i].f(x) or "
+                            "self.layers[i].attr, or iterate with `for layer in self.layers:`")
         names = list(sm._modules)
         if not -len(names) <= k < len(names):
             self.error(f"Index {k} out of range of length {len(names)}", sl,
@@ -352,22 +355,91 @@ class ModuleContainerMixin:
                 attr = ast.copy_location(ast.Attribute(value=node.args[0], attr=name,
                                                        ctx=ast.Load()), node)
                 return self.class_attr(obj, attr)
-        if isinstance(f, ast.Subscript) and not (
-                isinstance(f.slice, ast.Constant) or self.const_int(f.slice) is not None):
-            cv = self.expr(f.value)
-            if isinstance(cv.type, T.ClassType):
-                sm = self.module_of(cv, f.value)
-                if is_container(sm) and not is_sequential_sm(sm):
-                    return self.dynamic_module_call(cv, sm, self.expr(f.slice), node)
+        picked = self.variable_module_pick(f)
+        if picked is not None:
+            return self.dynamic_module_call(*picked, node)
+        picked, chain = self.variable_module_chain(f.value) if isinstance(
+            f, ast.Attribute) else (None, None)
+        if picked is not None:
+            # self.blocks[key].scale(x), self.blocks[key].proj(x): the chosen module's
+            # method (forward included) or submodule, called
+            def call(sv):
+                sv = self.read_chain(sv, chain)
+                sub = self.module_of(sv, f).__dict__.get("_modules", {}).get(f.attr)
+                if sub is not None:
+                    return self.call_module(self.class_attr(sv, f), node)
+                return self.class_method_call(sv, f.attr, node)
+            return self.dynamic_module_call(*picked, node, call)
         return super().expr_Call(node)
 
-    def dynamic_module_call(self, cv, sm, index, node):
+    def expr_Attribute(self, node):
+        """`self.blocks[key].out_features`, `self.layers[i].proj.weight` with a variable
+        index: the chosen module's attribute (a prim::If chain, as a call of it)."""
+        picked, chain = self.variable_module_chain(node)
+        if picked is not None:
+            return self.dynamic_module_call(*picked, node,
+                                            lambda sv: self.read_chain(sv, chain))
+        return super().expr_Attribute(node)
+
+    def variable_module_chain(self, node):
+        """(variable_module_pick of the subscript under the attribute chain `node`, the
+        chain's Attribute nodes inner first), or (None, None)."""
+        chain = []
+        while isinstance(node, ast.Attribute):
+            chain.append(node)
+            node = node.value
+        picked = self.variable_module_pick(node) if isinstance(node, ast.Subscript) else None
+        return (picked, chain[::-1]) if picked is not None else (None, None)
+
+    def read_chain(self, v, chain):
+        for a in chain:
+            if not isinstance(v.type, T.ClassType):
+                return self.expr_Attribute_of(v, a)
+            v = self.class_attr(v, a)
+        return v
+
+    def expr_Attribute_of(self, v, node):
+        """An attribute of a value that is no module (a Tensor's `.shape`, ...)."""
+        tmp = "$picked"
+        self.scopes[-1][tmp] = Var(v, node)
+        try:
+            return super().expr_Attribute(ast.copy_location(ast.Attribute(
+                value=ast.copy_location(ast.Name(id=tmp, ctx=ast.Load()), node),
+                attr=node.attr, ctx=ast.Load()), node))
+        finally:
+            del self.scopes[-1][tmp]
+
+    def variable_module_pick(self, f):
+        """(container value, its module, index value) for `self.layers[i]` /
+        `self.blocks[key]` indexed with a variable (not a constant), else None."""
+        if not isinstance(f, ast.Subscript) or isinstance(f.slice, (ast.Constant,
+                                                                    ast.Slice)) or \
+                not _attribute_chain(f.value) or self.const_int(f.slice) is not None:
+            return None
+        cv = self.expr(f.value)         # (self.layers: a GetAttr, read again if unused)
+        if not isinstance(cv.type, T.ClassType) or isinstance(cv.type, T.InterfaceType):
+            return None
+        try:
+            sm = self.module_of(cv, f.value)
+        except FrontendError:           # (an object of a scripted class)
+            return None
+        if not is_container(sm) or is_sequential_sm(sm):
+            return None
+        return cv, sm, self.expr(f.slice)
+
+    def dynamic_module_call(self, cv, sm, index, node, build=None):
+        """build(module value) on the module the index picks (default: calling it)."""
+        if build is None:
+            def build(sv):
+                return self.call_module(sv, node)
+        sl = node.func.slice if isinstance(node, ast.Call) and isinstance(
+            node.func, ast.Subscript) else node
         children = [(k, sub) for k, sub in sm._modules.items() if sub is not None]
         is_dict = is_module_dict(sm)
         want = T.STR if is_dict else T.INT
         if not isinstance(index.type, type(want)):
             self.error(f"a {sm.original_name} is indexed with {describe_type(want)}, not "
-                       f"{describe_type(index.type)}", node.func.slice)
+                       f"{describe_type(index.type)}", sl)
         if not children:
             self.error(f"the {sm.original_name} is empty; there is no module to call", node)
         n = len(children)
@@ -391,11 +463,11 @@ class ModuleContainerMixin:
             key, sub = children[pos]
             ifn = self.emit("prim::If", [chosen(pos, key)], [])
             vals = []
-            for build in (lambda: self.call_module(self.submodule_value(cv, sub, key), node),
-                    lambda: chain(pos + 1)):
+            for make in (lambda: build(self.submodule_value(cv, sub, key)),
+                         lambda: chain(pos + 1)):
                 b = ifn.add_block()
                 with self.in_block(b), self.scope():
-                    v = build()
+                    v = make()
                     b.register_output(v)
                     vals.append(v)
                     if not result:
@@ -409,3 +481,10 @@ class ModuleContainerMixin:
             return ifn.add_output(t)
         result = []
         return chain(0)
+
+
+def _attribute_chain(node) -> bool:
+    """self.layers / self.a.blocks / a local name: an expression read again at no cost."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)

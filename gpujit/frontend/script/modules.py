@@ -28,6 +28,7 @@ from .module_containers import ModuleContainerMixin, is_container as _is_contain
     is_module_dict as _is_module_dict, is_sequential_sm as _is_sequential_sm, \
     is_param_container
 from .errors import FrontendError
+from .variables import Var
 from .module_attrs import ModuleInfo, untyped_reason
 from .interfaces import InterfaceMixin, check_interface_attrs
 from .module_hooks import HookCallMixin, _hooks_of, compile_hooks
@@ -387,6 +388,17 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
             sources = [n.inputs[2 + v.offset]]
         elif n.kind == "prim::If":
             sources = [b.outputs[v.offset] for b in n.blocks if b.outputs]
+        elif n.kind in ("prim::TupleUnpack", "prim::TupleIndex") and \
+                n.inputs[0].node is not None and \
+                n.inputs[0].node.kind == "prim::TupleConstruct":
+            # an element of a tuple of modules: `for layer in self.layers[:-1]` (a
+            # ModuleList slice is a tuple) or `for m in (self.a, self.b)`
+            k = v.offset if n.kind == "prim::TupleUnpack" else \
+                n.inputs[1].node.attrs.get("value") if len(n.inputs) > 1 and \
+                n.inputs[1].node is not None and \
+                n.inputs[1].node.kind == "prim::Constant" else None
+            if isinstance(k, int):
+                sources = [n.inputs[0].node.inputs[k]]
         found = {id(m): m for m in (self.modules.get(x) or self._carried_module(x, depth + 1)
                                     for x in sources) if m is not None}
         if len(found) == 1 and len(sources) > 0 and all(
@@ -474,6 +486,29 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
                    f"'{sm.original_name}' has no attribute '{name}'", node,
                    hint="assign it in __init__ (a parameter, buffer, submodule or a "
                         "value of a scriptable type)")
+
+    def untyped_attribute(self, node) -> bool:
+        """`self.tokenizer` of a Python object that is no TorchScript value (not None):
+        `self.tokenizer is None` is False when compiled, as TorchScript's (a Python value
+        is never None); any other use still fails."""
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+            return False
+        var = self.lookup_var(node.value.id)
+        if not self.graph.inputs or not isinstance(var, Var) or \
+                var.value is not self.graph.inputs[0]:
+            return False
+        info = self.ctx.info.get(id(self.sm))
+        return info is not None and node.attr in info.untyped and \
+            getattr(info.module, node.attr, None) is not None
+
+    def attribute_hint(self, base, name):
+        """`self.cache = []`: the declared type of self's attribute (statements)."""
+        var = self.lookup_var(base)
+        if not self.graph.inputs or not isinstance(var, Var) or \
+                var.value is not self.graph.inputs[0]:
+            return None
+        info = self.ctx.info.get(id(self.sm))
+        return info.attr_types.get(name) if info is not None else None
 
     def class_setattr(self, v, name, value, node):
         """`self.count = self.count + 1`: prim::SetAttr of a plain attribute, keeping its

@@ -12,6 +12,7 @@ from ...ir import types as T
 from ... import dtypes as _dt
 from ...ops import registry as _reg
 from . import calls, library_functions
+from .errors import FrontendError
 
 __all__ = ["OpCallMixin"]
 
@@ -369,6 +370,22 @@ class OpCallMixin:
             return False, None
         return True, v.node.attrs.get("value")
 
+    def refuse_module_class(self, node):
+        """`torch.nn.ReLU(x)`: a module class called in scripted code (torch 2.13's
+        words, then why)."""
+        from ...nn.module import Module
+        try:
+            found, obj = self.py_object(node.func)
+        except FrontendError:
+            return
+        if found and isinstance(obj, type) and issubclass(obj, Module):
+            self.error(f"Cannot instantiate class '{obj.__name__}' in a script function: "
+                       f"'{obj.__name__}' is a module class; scripted code calls modules "
+                       f"made in __init__", node,
+                       hint=f"self.m = {obj.__name__}(...) in __init__, then self.m(x) in "
+                            f"forward" + (" (or its torch.nn.functional form)" if
+                                          obj.__module__.startswith("gpujit.nn") else ""))
+
     def call_op(self, name, args, kwargs, node, method=False, functional=False):
         if name == "norm" and not calls.candidates_for_method("norm"):
             return self.norm_call(args, kwargs, node)
@@ -387,6 +404,8 @@ class OpCallMixin:
                                       node, name)
         else:
             ops = calls.candidates_for_function(name, functional)
+        if not ops and not method and isinstance(node, ast.Call):
+            self.refuse_module_class(node)
         if not ops:
             where = "Tensor method" if method else "function"
             said = f"'{self.shown_type(args[0]) if args else 'Tensor'}' object has no " \

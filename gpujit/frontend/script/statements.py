@@ -128,6 +128,9 @@ class StatementMixin:
         `x: Optional[List[int]]`); None for anything else: a `[]` bound in the
         variable's own block is a List[Tensor], and `d = {}` stays a Dict[str, Tensor]
         ("Variable 'd' previously had type Dict[str, int]..."), as torch 2.13's."""
+        if len(s.targets) == 1 and static_eval.empty_literal(s.value) and isinstance(
+                s.targets[0], (ast.Subscript, ast.Attribute)):
+            return self.item_or_attribute_hint(s.targets[0])
         if not (len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and
                 isinstance(s.value, ast.List) and not s.value.elts):
             return None
@@ -144,6 +147,44 @@ class StatementMixin:
         if isinstance(t, T.OptionalType):
             t = t.elem
         return t if isinstance(t, T.ListType) else None
+
+    def item_or_attribute_hint(self, target):
+        """The type an empty literal stored by `d[k] = []`, `xs[i] = {}` or `self.cache =
+        []` takes: the container's element (value) type, the attribute's declared type
+        (as `xs.append([])` and `d.setdefault(k, [])` type theirs; TorchScript makes it
+        a List[Tensor] and refuses the store). None where nothing is known."""
+        t = None
+        if isinstance(target, ast.Subscript):
+            c = None
+            if isinstance(target.value, ast.Name):
+                var = self.lookup_var(target.value.id)
+                c = var.value.type if isinstance(var, Var) else None
+            elif isinstance(target.value, ast.Attribute) and \
+                    isinstance(target.value.value, ast.Name):      # self.d[k] = []
+                c = self.declared_attribute(target.value.value.id, target.value.attr)
+            if isinstance(c, T.OptionalType):
+                c = c.elem
+            t = c.elem if isinstance(c, T.ListType) else \
+                c.value if isinstance(c, T.DictType) else None
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            t = self.declared_attribute(target.value.id, target.attr)
+        if isinstance(t, T.OptionalType):
+            t = t.elem
+        return t if isinstance(t, (T.ListType, T.DictType, T.SetType)) else None
+
+    def declared_attribute(self, base, name):
+        """The declared type of `base.name`: an attribute of a script class object, or
+        of the module (attribute_hint), else None."""
+        var = self.lookup_var(base)
+        sc = script_class_of(var.value.type) if isinstance(var, Var) else None
+        if sc is not None:
+            return sc.type.attributes.get(name)
+        return self.attribute_hint(base, name)
+
+    def attribute_hint(self, base, name):
+        """The declared type of attribute `name` of the variable `base` (a module's
+        compiler answers for `self`), else None."""
+        return None
 
     def stmt_AnnAssign(self, s):
         if s.value is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 
-__all__ = ["UNKNOWN", "call_value", "static_condition"]
+__all__ = ["UNKNOWN", "call_value", "static_condition", "empty_literal"]
 
 UNKNOWN = object()
 
@@ -180,6 +180,8 @@ def _static_is_none(c, a, b, names=True):
                                            (names and _name_attribute(a))):
         # (an object's attribute too, `o.v is not None` with o.v a NoneType: TorchScript
         # decides the test by the value's type, whatever the expression)
+        if hasattr(c, "untyped_attribute") and c.untyped_attribute(a):
+            return False            # a Python object attribute (TorchScript: never None)
         try:
             v = c.expr(a)              # a GetAttr at most; unused ones are removed later
         except FrontendError:
@@ -194,3 +196,14 @@ def _static_is_none(c, a, b, names=True):
     if isinstance(t, (T.OptionalType, T.UnionType, T.AnyType)):
         return None
     return False
+
+
+def empty_literal(node) -> bool:
+    """`[]`, `{}`, `set()`, `list()` or `dict()`: a container literal with nothing to
+    type it (its type comes from where it goes)."""
+    if isinstance(node, ast.List):
+        return not node.elts
+    if isinstance(node, ast.Dict):
+        return not node.keys
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+        node.func.id in ("set", "list", "dict") and not node.args and not node.keywords
