@@ -1,0 +1,64 @@
+"""Optimizers on complex parameters: PyTorch steps a complex parameter as the pairs of
+real numbers of view_as_real, so a state that does not start at zero starts at
+complex(v, v) (Rprop's step_size = lr, Adagrad's sum = initial_accumulator_value); the
+imaginary parts used to start at 0 (Rprop then clamped their step to step_size_min).
+Expected values from torch 2.13."""
+import numpy as np
+import pytest
+
+import gpujit
+
+P0 = np.array([1 + 2j, -1 - 0.5j, 3j], np.complex64)
+TARGET = np.array([0.5j, 2, 1 + 1j], np.complex64)
+
+
+def _run(name, kw, steps=3, start=P0, target=TARGET):
+    p = gpujit.nn.Parameter(gpujit.tensor(start.copy()))
+    opt = getattr(gpujit.optim, name)([p], **kw)
+    for _ in range(steps):
+        opt.zero_grad()
+        ((p - gpujit.tensor(target)).abs() ** 2).sum().backward()
+        opt.step()
+    return p.detach().numpy(), opt
+
+
+@pytest.mark.parametrize("foreach", [None, True, False])
+def test_rprop_complex_matches_torch(foreach):
+    p, opt = _run("Rprop", dict(lr=0.01, foreach=foreach))
+    np.testing.assert_allclose(p, [0.9636 + 1.9636j, -0.9636 - 0.4636j, 0.0364 + 2.9636j],
+                               rtol=1e-6, atol=1e-6)
+    # both parts of the step size grew (etaplus) from lr
+    np.testing.assert_allclose(opt.state[opt.param_groups[0]["params"][0]]["step_size"].numpy(),
+                               np.full(3, 0.0144 + 0.0144j, np.complex64), rtol=1e-6)
+
+
+@pytest.mark.parametrize("foreach", [None, True, False])
+def test_adagrad_complex_initial_accumulator_matches_torch(foreach):
+    p0 = gpujit.nn.Parameter(gpujit.tensor(P0.copy()))
+    opt = gpujit.optim.Adagrad([p0], lr=0.1, initial_accumulator_value=0.3)
+    np.testing.assert_array_equal(opt.state[p0]["sum"].numpy(),
+                                  np.full(3, 0.3 + 0.3j, np.complex64))
+    p, _ = _run("Adagrad", dict(lr=0.1, initial_accumulator_value=0.3, foreach=foreach))
+    np.testing.assert_allclose(p, [0.7858247 + 1.7798035j, -0.7749952 - 0.30877656j,
+                                   0.2141753 + 2.7772362j], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,kw", [
+    ("Rprop", dict(lr=0.01)),
+    ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.3, lr_decay=0.1)),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.3)),
+    ("Adadelta", dict(lr=1.0)),
+    ("Adamax", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01)),
+    ("ASGD", dict(lr=0.01)),
+    ("SGD", dict(lr=0.01, momentum=0.9)),
+])
+def test_complex_parameter_steps_as_its_real_pairs(name, kw):
+    # a complex parameter and the float parameter of its (re, im) pairs, with the same
+    # loss, take the same steps (PyTorch's view_as_real semantics)
+    pc, _ = _run(name, kw)
+    pr, _ = _run(name, kw, start=P0.view(np.float32).reshape(3, 2),
+                 target=TARGET.view(np.float32).reshape(3, 2))
+    np.testing.assert_allclose(pc.view(np.float32).reshape(3, 2), pr, rtol=1e-5, atol=1e-6)
