@@ -62,3 +62,29 @@ def test_complex_parameter_steps_as_its_real_pairs(name, kw):
     pr, _ = _run(name, kw, start=P0.view(np.float32).reshape(3, 2),
                  target=TARGET.view(np.float32).reshape(3, 2))
     np.testing.assert_allclose(pc.view(np.float32).reshape(3, 2), pr, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kw", [{}, {"line_search_fn": "strong_wolfe"}])
+def test_lbfgs_complex_parameters_match_torch(kw):
+    # LBFGS's flat vectors hold a complex parameter's real pairs (torch's view_as_real):
+    # it raised '"gt_cpu" not implemented for 'ComplexFloat'' on its first iteration
+    p = gpujit.nn.Parameter(gpujit.tensor(P0.copy()))
+    q = gpujit.nn.Parameter(gpujit.tensor(np.array([1.0, 2.0], np.float32)))
+    r = gpujit.nn.Parameter(gpujit.tensor(np.array([0.5 + 0.5j], np.complex64)))   # no grad
+    opt = gpujit.optim.LBFGS([p, q, r], max_iter=3, **kw)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((p - gpujit.tensor(TARGET)).abs() ** 2).sum() + (q ** 4).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(2):
+        opt.step(closure)
+    np.testing.assert_allclose(p.detach().numpy(), [0.21195862 + 0.81793785j,
+                                                    1.3641245 - 0.10597931j,
+                                                    0.78804135 + 1.4239172j], rtol=1e-5)
+    np.testing.assert_allclose(q.detach().numpy(), [0.4020939, 0.00208092], rtol=1e-4,
+                               atol=1e-6)
+    np.testing.assert_array_equal(r.detach().numpy(), [0.5 + 0.5j])
+    assert opt.state[p]["func_evals"] == 6 and opt.state[p]["n_iter"] == 4
