@@ -88,3 +88,32 @@ def test_lbfgs_complex_parameters_match_torch(kw):
                                atol=1e-6)
     np.testing.assert_array_equal(r.detach().numpy(), [0.5 + 0.5j])
     assert opt.state[p]["func_evals"] == 6 and opt.state[p]["n_iter"] == 4
+
+
+def test_adafactor_refuses_complex_parameters_in_torch_words():
+    # (it failed inside its update: "expected dtype c10::complex<float> for `end`")
+    p = gpujit.nn.Parameter(gpujit.tensor(P0.copy()))
+    opt = gpujit.optim.Adafactor([p])
+    (p.abs() ** 2).sum().backward()
+    with pytest.raises(RuntimeError, match="Adafactor does not support complex parameters"):
+        opt.step()
+    np.testing.assert_array_equal(p.detach().numpy(), P0)
+
+
+@pytest.mark.parametrize("ema", [False, True])
+def test_averaged_model_of_a_complex_module(ema):
+    # the EMA's lerp_ of complex tensors raised '"lerp_kernel_scalar" not implemented for
+    # 'ComplexFloat''; torch's values (its complex lerp with a real weight)
+    from gpujit.optim import swa_utils as su
+    m = gpujit.nn.Linear(2, 2, dtype=gpujit.cfloat)
+    w = np.array([[1 + 2j, -1 - 0.5j], [3j, 0.5]], np.complex64)
+    with gpujit.no_grad():
+        m.weight.copy_(gpujit.tensor(w))
+        m.bias.zero_()
+    am = su.AveragedModel(m, multi_avg_fn=su.get_ema_multi_avg_fn(0.9) if ema else None)
+    am.update_parameters(m)
+    with gpujit.no_grad():
+        m.weight.mul_(2)
+    am.update_parameters(m)
+    np.testing.assert_allclose(am.module.weight.detach().numpy(), w * (1.1 if ema else 1.5),
+                               rtol=1e-6)
