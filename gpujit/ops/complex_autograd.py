@@ -111,6 +111,8 @@ OWN = frozenset({
     "aten::_lu_with_info", "aten::linalg_lu_solve",
     "aten::linalg_householder_product", "aten::orgqr",
     "aten::sgn", "aten::pow", "aten::vdot",
+    # (recorded as its composite |self - target| then the reduction: sub, abs, mean's)
+    "aten::l1_loss",
     "aten::real", "aten::imag", "aten::view_as_real", "aten::view_as_complex",
     "aten::complex", "aten::polar", "aten::conj", "aten::conj_physical", "aten::_conj",
     "aten::resolve_conj", "aten::resolve_neg", "aten::mH", "aten::matrix_H", "aten::adjoint",

@@ -17,6 +17,9 @@ COMPLEX_OPS = EVERY_LIMITED_DTYPE | frozenset({
     # creation, conversion and facts
     "aten::linspace",
     "aten::rand", "aten::randn", "aten::rand_like", "aten::randn_like",
+    "aten::uniform_", "aten::normal_",      # (on the real pairs, as ATen: init of complex modules)
+    "aten::exponential_",                   # (refused by its own check, in torch's words)
+    "aten::l1_loss",                        # (|self - target| real, as torch's composite)
     # views and shape ops: they move elements, whatever their type
     "aten::hsplit", "aten::vsplit", "aten::dsplit",
     "aten::moveaxis",

@@ -103,7 +103,7 @@ def _l1_integral(self, target, reduction):
     from .pointwise import refuse_bool_subtraction
     refuse_bool_subtraction((dtype_of(self) is _dt.bool) + (dtype_of(target) is _dt.bool))
     d = _dt.promote_types(dtype_of(self), dtype_of(target))
-    if d.category == _dt.FLOATING:
+    if d.category in (_dt.FLOATING, _dt.COMPLEX):    # (complex: |d| real, as the composite)
         return None
     if reduction_name(reduction) == "mean":
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be "
@@ -111,8 +111,21 @@ def _l1_integral(self, target, reduction):
     return d
 
 
+def _l1_complex(self, target):
+    """The real dtype of |self - target| for complex operands (else None)."""
+    d = _dt.promote_types(dtype_of(self), dtype_of(target))
+    if d.category != _dt.COMPLEX:
+        return None
+    return _dt.from_numpy_dtype(np.empty(0, d.np).real.dtype)
+
+
 def _l1_meta(self, target, reduction=1):
     d = _l1_integral(self, target, reduction)
+    real = _l1_complex(self, target) if d is None else None
+    if real is not None:           # (torch's composite: |self - target| is real, reduced)
+        shape = broadcast_shapes(tuple(self.shape), tuple(target.shape))
+        return TensorMeta(real, shape if reduction_name(reduction) == "none" else (),
+                          self.device)
     if d is None:
         return _pair_meta("l1_loss")(self, target, reduction)
     shape = broadcast_shapes(tuple(self.shape), tuple(target.shape))
@@ -129,6 +142,10 @@ def l1_loss(xp, self, target, reduction=1):
         diff = xp.abs(xp.subtract(self.astype(d.np, copy=False), target.astype(d.np, copy=False)))
         return diff if reduction_name(reduction) == "none" else \
             xp.asarray(diff.sum(dtype=np.int64))
+    if self.dtype.kind == "c" or target.dtype.kind == "c":
+        c = np.result_type(self.dtype, target.dtype)
+        diff = xp.abs(xp.subtract(self.astype(c, copy=False), target.astype(c, copy=False)))
+        return _reduce(xp, diff, reduction, diff.dtype, (self, target))
     a, b, odt = _pair(xp, "l1_loss", self, target)
     return _reduce(xp, xp.abs(a - b), reduction, odt, (self, target))
 

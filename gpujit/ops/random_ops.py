@@ -424,6 +424,11 @@ def _write_serial(self, draw):
     "Generator? generator=None) -> Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
 def normal_(xp, self, mean=0, std=1, generator=None):
     _check_std(std)        # (before the kernel's dtype dispatch, as ATen's normal_)
+    if self.dtype.kind == "c":
+        # ATen's normal_impl_: the real pairs (view_as_real), each part with half the
+        # variance (nn.Embedding(..., dtype=torch.cfloat), init.normal_ of complex weights)
+        normal_(xp, _real_pairs(xp, self), mean, std / math.sqrt(2), generator)
+        return self
     _check_float(self, _NORMAL_KERNEL)
     g = _gen_like(self, None, generator)
     contiguous = bool(self.flags.c_contiguous)
@@ -434,12 +439,25 @@ def normal_(xp, self, mean=0, std=1, generator=None):
 @op("aten::uniform_(Tensor(a!) self, float from_=0, float to=1, *, "
     "Generator? generator=None) -> Tensor(a!)", tags=_RI, function=False, meta=same_as(0))
 def uniform_(xp, self, from_=0, to=1, generator=None):
-    _check_float(self, _UNIFORM_KERNEL)
+    if self.dtype.kind != "c":
+        _check_float(self, _UNIFORM_KERNEL)
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={from_} > to={to}")
+    if self.dtype.kind == "c":
+        # ATen's uniform_impl_: both parts of each element, in view_as_real's order
+        # (nn.Linear / Conv / LSTM(..., dtype=torch.cfloat) initialize through it)
+        uniform_(xp, _real_pairs(xp, self), from_, to, generator)
+        return self
     g = _gen_like(self, None, generator)
     return _write_serial(self, lambda s: g.uniform(s, self.dtype, float(from_), float(to)))
+
+
+def _real_pairs(xp, a):
+    """A complex array's memory as its (real, imaginary) pairs: view_as_real's view."""
+    re = a.real
+    return xp.lib.stride_tricks.as_strided(re, shape=a.shape + (2,),
+                                           strides=re.strides + (re.itemsize,))
 
 
 @op("aten::exponential_(Tensor(a!) self, float lambd=1, *, Generator? generator=None) -> "

@@ -64,7 +64,12 @@ class Adafactor(Optimizer):
         with no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
-                    if p.grad is not None and p.grad.is_sparse:
+                    if p.grad is None:
+                        continue
+                    # (torch's _init_group checks, in its order, before any update)
+                    if p.is_complex():
+                        raise RuntimeError("Adafactor does not support complex parameters")
+                    if p.grad.is_sparse:
                         raise RuntimeError("Adafactor does not support sparse gradients")
                 for p in group["params"]:
                     if p.grad is not None:

@@ -53,7 +53,9 @@ class Adagrad(_ElementwiseOptimizer):
                     state["step"] = (_wrap(xp.zeros((), dtype=sdt.np), sdt, p._device)
                                      if group["fused"] else
                                      _wrap(np.zeros((), dtype=sdt.np), sdt, _cpu))
-                    total = xp.full(p._data.shape, group["initial_accumulator_value"],
+                    v = group["initial_accumulator_value"]
+                    # (a complex parameter: both parts, as torch's complex(v, v))
+                    total = xp.full(p._data.shape, complex(v, v) if p._dtype.cplx else v,
                                     dtype=p._dtype.np)
                 state["sum"] = _wrap(total, p._dtype, p._device)
 

@@ -149,18 +149,25 @@ class LBFGS(Optimizer):
 
     def _numel(self):
         if self._numel_cache is None:
-            self._numel_cache = sum(p.numel() for p in self._params)
+            # (a complex parameter counts its real pairs, as torch's flat vectors hold them)
+            self._numel_cache = sum(2 * p.numel() if p.is_complex() else p.numel()
+                                    for p in self._params)
         return self._numel_cache
 
     def _gather_flat_grad(self):
         views = [p.new_zeros(p.numel()) if p.grad is None else
                  p.grad.to_dense().reshape(-1) if p.grad.is_sparse else p.grad.reshape(-1)
                  for p in self._params]
+        # a complex gradient enters as its real pairs (torch's view_as_real): the flat
+        # vectors are real, so the comparisons and dot products of the search hold
+        views = [_g.view_as_real(v).reshape(-1) if v.is_complex() else v for v in views]
         return _g.cat(views, 0)
 
     def _add_grad(self, step_size, update):
         offset = 0
         for p in self._params:
+            if p.is_complex():
+                p = _g.view_as_real(p)      # (updated in place through its real pairs)
             numel = p.numel()
             p.add_(update[offset:offset + numel].view_as(p), alpha=float(step_size))
             offset += numel

@@ -438,9 +438,13 @@ class _Bucket:
         for k, views in self.scalar_views.items():
             self.scalars[k][i] = self.fills.get(k, 0)
             d[k] = views[i]
+        cplx = self.dtype.cplx
         for k in self.keys:
             vs = self.views[k][i]
-            vs._data.fill(self.fills.get(k, 0))
+            v = self.fills.get(k, 0)
+            # a complex parameter steps as two real numbers: torch fills both parts
+            # (Rprop's step_size, Adagrad's sum: full_like(p, complex(v, v)))
+            vs._data.fill(complex(v, v) if cplx else v)
             d[k] = vs
         self.dicts[i] = d
 

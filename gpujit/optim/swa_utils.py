@@ -29,6 +29,14 @@ def _check_decay(decay):
                          "[0,1] range.")
 
 
+def _lerp_(a, b, weight):
+    """a.lerp_(b, weight); complex tensors through their real pairs (a real weight scales
+    both parts alike, so the values are ATen's complex lerp's)."""
+    if a.is_complex():
+        a, b = _g.view_as_real(a), _g.view_as_real(b)
+    a.lerp_(b, weight)
+
+
 def get_ema_multi_avg_fn(decay=0.999):
     """An exponential moving average over lists of tensors: ema.lerp_(p, 1 - decay)."""
     _check_decay(decay)
@@ -37,7 +45,7 @@ def get_ema_multi_avg_fn(decay=0.999):
         with no_grad():
             if ema_param_list[0].is_floating_point() or ema_param_list[0].is_complex():
                 for p_ema, p_model in zip(ema_param_list, current_param_list):
-                    p_ema.lerp_(p_model, 1 - decay)
+                    _lerp_(p_ema, p_model, 1 - decay)
             else:
                 for p_ema, p_model in zip(ema_param_list, current_param_list):
                     p_ema.copy_(p_ema * decay + p_model * (1 - decay))
@@ -51,7 +59,7 @@ def get_swa_multi_avg_fn():
             if averaged_param_list[0].is_floating_point() or averaged_param_list[0].is_complex():
                 weight = float(1 / (num_averaged + 1))
                 for p_avg, p_model in zip(averaged_param_list, current_param_list):
-                    p_avg.lerp_(p_model, weight)
+                    _lerp_(p_avg, p_model, weight)
             else:
                 for p_avg, p_model in zip(averaged_param_list, current_param_list):
                     diff = p_model - p_avg

@@ -164,7 +164,7 @@ class _Scope:
 
 # tensor attributes scripted code reads through a registry op / a prim node (TorchScript's)
 _TENSOR_VIEW_ATTRS = {"ndim": "dim", "T": "numpy_T", "mT": "mT", "H": "matrix_H",
-                      "mH": "mH", "real": "real"}
+                      "mH": "mH", "real": "real", "imag": "imag"}
 # (x.grad is a Tensor, as TorchScript's prim::grad(Tensor a) -> Tensor: None at run time
 # where there is no gradient, yet `x.grad is None` is False when compiling, torch 2.13)
 _TENSOR_PRIM_ATTRS = {"data": T.TENSOR, "grad": T.TENSOR, "is_leaf": T.BOOL,
