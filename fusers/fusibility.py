@@ -17,7 +17,7 @@ from __future__ import annotations
 from .. import dtypes as _dt
 from ..ir import types as T
 from ..ir.schema_match import has_side_effects, AUTOGRAD_KINDS
-from ..ops.registry import _NARROW as _NARROW_INTS, checked_int
+from ..ops.registry import _NARROW as _NARROW_INTS, checked_int, checked_number
 from .batch_norm import BATCH_NORM, batch_norm_problem
 from .strategy import fusion_on
 
@@ -299,6 +299,17 @@ def _checked_scalar_problem(op, node) -> str | None:
     names = op.checked_scalars
     out = node.outputs[0].type if node.outputs else None
     dt = getattr(out, "dtype", None)
+    if op.checked_floats and dt is not None:
+        # a constant float (an int, for float16) out of the range c10 checks it against
+        # (clamp(h, min=1e6), threshold(u8, -0.5, 1.0)): eager's call raises
+        for a, v in zip(op.schema.arguments, node.inputs):
+            c = v.node.attrs.get("value") if a.name in op.checked_floats and \
+                _constant(v) else None
+            if type(c) in (int, float):
+                try:
+                    checked_number(op, a.name, c, dt.np)
+                except RuntimeError as e:
+                    return f"argument '{a.name}' = {c}: {e} (runs on {runs_on(node_device(node))})"
     if not names or dt is None or dt.np not in _NARROW_INTS:
         return None
     for a, v in zip(op.schema.arguments, node.inputs):

@@ -47,6 +47,7 @@ from .autodiff import (BACKWARD_CACHE, STASH, _HINT_NAME, _call, _attr_key, _may
                        _reads, grad_outputs, mark_outputs, reverse_walk, trace_backward)
 from . import autodiff_subgraphs as _subgraphs
 from .autodiff_subgraphs import LIST_OPS, _step_reads, slice_steps
+from .region_formulas import SCRIPT_FORMULAS
 
 __all__ = ["GraphDiff", "graph_diff"]
 
@@ -842,7 +843,7 @@ class GraphDiff:
         reverse, through public ops (a trace records them; under create_graph autograd)."""
         if pat.fill:
             env = _fill(env, pat.fill)
-        return reverse_walk(self.sub, env, grads, needs, pat.req)
+        return reverse_walk(self.sub, env, grads, needs, pat.req, SCRIPT_FORMULAS)
 
     def recompute(self, env, pat):
         """env with the values computed from inputs that need a gradient computed again

@@ -198,6 +198,10 @@ def hardtanh(xp, self, min_val=-1, max_val=1):
 
 for _d in (hardtanh.op, hardtanh.op.inplace_variant):
     _d.checked_scalars = frozenset(("min_val", "max_val"))
+    # (float bounds of a float tensor: c10's check, hardtanh(h, -1e5, 1e5) raises; an
+    # integer tensor's go through _int_bounds)
+    _d.checked_floats = dict.fromkeys(("min_val", "max_val"), {
+        _np.dtype(t): None for t in (_np.uint8, _np.int8, _np.int16, _np.int32, _np.int64)})
 
 
 @op("aten::hardsigmoid(Tensor self) -> Tensor", **_ACT, inplace=True, dtypes=FLOATS,
@@ -218,6 +222,8 @@ def hardswish(xp, self):
     functional=True, method=False, inplace=True, dtypes=NO_BOOL,
     scalar="where({self} <= {threshold}, {value}, {self})")
 def threshold(xp, self, threshold, value):
+    for name, v in (("threshold", threshold), ("value", value)):
+        _reg.checked_number(_threshold_op, name, v, self.dtype)    # (c10's range check)
     if self.dtype.kind in "iu":     # converted to the tensor's type (checked, as PyTorch)
         threshold = _reg.checked_arg(int(threshold), self.dtype)
         value = _reg.checked_arg(int(value), self.dtype)
@@ -230,6 +236,11 @@ def threshold(xp, self, threshold, value):
 
 for _d in (threshold.op, threshold.op.inplace_variant):
     _d.checked_scalars = frozenset(("threshold", "value"))
+    # (a float for an integer tensor is range-checked as a float: threshold(u8, -0.5, 1.0)
+    # raises, where int(-0.5) would pass; a float16 tensor's threshold is a float's)
+    _d.checked_floats = {"threshold": {_np.dtype(_np.float16): _np.dtype(_np.float32)},
+                         "value": {}}
+_threshold_op = threshold.op
 
 
 @op("aten::hardshrink(Tensor self, Scalar lambd=0.5) -> Tensor", tags=_PW, functional=True,
@@ -240,6 +251,9 @@ def hardshrink(xp, self, lambd=0.5):
     0.7002 (half(0.7)) by 0.7 is 0 (the fused kernels round it too)."""
     lam = self.dtype.type(lambd) if self.dtype.kind == "f" else lambd
     return xp.where((self >= -lam) & (self <= lam), _zero_of(self.dtype), self)
+
+
+hardshrink.op.checked_floats = {"lambd": {}}      # (hardshrink(h, 1e6) raises)
 
 
 def _hardshrink_expression(form):

@@ -244,6 +244,12 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
             L.append(f"            a_{n} = a_{n}.astype(npt)")
         L.append("    else:")
         L.append(f"        a_{n} = {n}")
+        if n in op.number_operands or n not in tensor_params:
+            # (c10's checked conversion of a float, or of an int to float16, for the
+            # numbers an op converts so: OpDef.checked_floats, set after this is built)
+            L.append(f"        if (a_{n}.__class__ is float or ot is _DF16) and "
+                     f"{n!r} in _op.checked_floats:")
+            L.append(f"            _checkn(_op, {n!r}, a_{n}, ot.np)")
         # a Python int wraps into a narrower integer compute type (PyTorch: u8 > 300 is
         # u8 > 44, clamp(u8, min=-1) clamps at 255), as fused kernels convert it
         if op.number_args.get(n) == "weak":
@@ -257,6 +263,14 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         # (past int64: PyTorch's parser makes it a uint64 Scalar, or refuses it)
         L.append(f"            elif not -9223372036854775808 <= a_{n} <= 9223372036854775807:")
         L.append(f"                a_{n} = _bigint(_op, {n!r}, a_{n}, npt)")
+    for a in s.arguments:
+        if a.type.base == "Scalar" and a.name not in operands and a.name in names:
+            # (a Scalar the impl takes as it is, alpha / lambd: c10's checked conversion
+            # of a float, or of an int to float16, OpDef.checked_floats)
+            n = a.name
+            L.append(f"    if ({n}.__class__ is float or ot is _DF16) and "
+                     f"{n!r} in _op.checked_floats:")
+            L.append(f"        _checkn(_op, {n!r}, {n}, ot.np)")
     for n in aux:
         L.append(f"    a_{n} = ({n}._data if {n}._device is dev else _unwrap_for({n}, dev))"
                  f" if isinstance({n}, _T) else {n}")
@@ -848,7 +862,7 @@ def _compile(op, src, fname, consts):
               _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _wrap_untracked=_r.wrap_untracked, _devof=_device_of_array,
               _finish_inplace=_r.finish_inplace, _nt=op.namedtuple, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
-              _checki=_r.checked_int, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error,
+              _checki=_r.checked_int, _checkn=_r.checked_number, _DF16=_dt.float16, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error,
               _refused=_r.number_refused,
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError, _cxr=_r.complex_refused, _unsr=_r.unsigned_refused, _bigsc=_r.scalar_overflow,
               _UNS=frozenset(_dt.UNSIGNED_TYPES), _UNSC=_unsigned_conditions(), _UNSNP=frozenset(d.np for d in _dt.UNSIGNED_TYPES),

@@ -295,6 +295,10 @@ def rsub(xp, self, other, alpha=1):
 
 for _d in (add.op, add.op.inplace_variant, sub.op, sub.op.inplace_variant, rsub.op):
     _d.checked_scalars = frozenset(("alpha",))
+    # (add(h, h, alpha=1e5): c10::Half's error; an integer tensor's float alpha is
+    # _check_alpha's error first)
+    _d.checked_floats = {"alpha": {_np.dtype(t): None for t in (
+        _np.uint8, _np.int8, _np.int16, _np.int32, _np.int64)}}
 
 
 def _alpha_expression(a, b, sign):
@@ -664,6 +668,10 @@ power.op.check_kinds = power.op.inplace_variant.check_kinds = _bool_power
 # c10::checked_convert): the impl checks it unwrapped (number_args "weak"), the fuser
 # leaves one known only at run time out of its groups (fusibility._checked_scalar_problem)
 power.op.checked_scalars = power.op.inplace_variant.checked_scalars = frozenset(("exponent",))
+# a float16 self's exponent converts to Half, checked (h ** 70000.0 raises); float32 /
+# float64 take it as a double
+power.op.checked_floats = power.op.inplace_variant.checked_floats = {
+    "exponent": {_np.dtype(_np.float32): None, _np.dtype(_np.float64): None}}
 
 
 def _scalar_power(xp, x, e):

@@ -82,6 +82,7 @@ for _f, _names in ((clamp, ("min", "max")), (clip, ("min", "max")), (clamp_min, 
                    (clamp_max, ("max",))):
     for _d in (_f.op, _f.op.inplace_variant):      # (Python-int bounds: c10's checked_convert)
         _d.checked_scalars = frozenset(_names)
+        _d.checked_floats = {n: {} for n in _names}     # (clamp(h, 1e6) raises too)
 
 
 @op("aten::maximum(Tensor self, Tensor other) -> Tensor", tags=_PW,

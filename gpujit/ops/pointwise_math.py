@@ -343,7 +343,8 @@ def logaddexp(xp, self, other):
     if xp is not _np:
         return xp.logaddexp(self, other)
     r = xp.maximum(a, b) + xp.log1p(xp.exp(-xp.abs(a - b)))
-    return xp.where(a == b, a + _np.float32(_math.log(2)), r)
+    # log(2) in the computing dtype: a float32 log(2) gave float64's x == y 1e-9 off
+    return xp.where(a == b, a + _np.asarray(_math.log(2), dtype=r.dtype), r)
 
 
 @op("aten::logaddexp2(Tensor self, Tensor other) -> Tensor", tags=_PW,

@@ -253,6 +253,9 @@ def addcmul(xp, self, tensor1, tensor2, value=1):
 
 for _d in (addcmul.op, addcmul.op.inplace_variant):
     _d.checked_scalars = frozenset(("value",))
+    # (a float value: checked in the op's math type, float for float16: addcmul(u8, ...,
+    # value=-0.5) raises, addcmul(h, ..., value=1e6) gives inf)
+    _d.checked_floats = {"value": {_np.dtype(_np.float16): _np.dtype(_np.float32)}}
 
 
 def _addcmul_expression(form):

@@ -1263,6 +1263,37 @@ def scalar_to(v, npt):
     return npt.type(int(v) if int(v) <= info.max else info.min)
 
 
+def number_overflows(v, npt) -> bool:
+    """c10::overflows<npt>(v) for a Python float v, or an int v and a float npt: a
+    finite value past a float dtype's range, any value outside an integer one's (NaN
+    and infinities too), compared in double as c10 (2.0**63 passes for int64)."""
+    dt = np.dtype(npt)
+    if dt.kind == "f":
+        if type(v) is float and not math.isfinite(v):
+            return False
+        return abs(v) > float(np.finfo(dt).max)
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        if type(v) is float:
+            return not float(info.min) <= v <= float(info.max)
+        # (an int for a narrow type: checked_int, which wraps an unsigned one's negatives)
+        return dt not in _NARROW and not info.min <= v <= info.max
+    return False
+
+
+def checked_number(op, name, v, npt):
+    """v (a Python number given for `name`, one of op.checked_floats) as c10's checked
+    conversion to the op's scalar type (npt, or its entry in the map) takes it: unchanged,
+    or PyTorch's RuntimeError where it overflows (threshold(u8, 0.5, -2.5), clamp of a
+    float16 tensor at 1e6, an alpha of 1e39 for float32)."""
+    if type(v) is not float and (type(v) is not int or np.dtype(npt).kind == "b"):
+        return v
+    to = op.checked_floats[name].get(np.dtype(npt), npt)
+    if to is not None and number_overflows(v, to):
+        raise overflow_error(to)
+    return v
+
+
 def checked_arg(v, npt):
     """checked_int for a Python int (not a bool) and a narrow integer npt; v otherwise."""
     if type(v) is int and npt in _NARROW:
@@ -1452,6 +1483,11 @@ class OpDef:
         # c10::checked_convert (clamp's bounds, masked_fill's value ...): out of range they
         # raise, where other ops' (add, comparisons) wrap (checked_int)
         self.checked_scalars = frozenset()
+        # {name: {dtype: dtype or None}}: Python floats (and ints, for float16) PyTorch
+        # converts with c10::checked_convert to the compute dtype, or to the one the map
+        # names (None: not checked), e.g. threshold(u8, -0.5, 1.0) or clamp(h, 1e6)
+        # raise: checked_number
+        self.checked_floats = {}
         self.name = schema.qualified_name
         self.impl = impl
         unknown = set(tags) - TAGS

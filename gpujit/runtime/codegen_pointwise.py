@@ -82,6 +82,22 @@ def _pointwise(cg, n, op, args):
                     except RuntimeError:
                         return False
                     a.expr = repr(a.const)
+    if op.checked_floats:
+        # a float (an int, for float16) PyTorch converts checked (threshold(u8, v, 1.0),
+        # clamp(h, min=1e6)): a constant out of range takes the fallback, whose eager call
+        # raises; one known at run time is checked on the line (registry.checked_number)
+        for a in args:
+            if a.name not in op.checked_floats or not isinstance(a.spec, ValueSpec) or \
+                    a.spec.pytype not in (int, float):
+                continue
+            if a.const is NO_CONSTANT:
+                a.expr = (f"{cg.bind(_reg.checked_number, 'checked_number')}("
+                          f"{cg.bind(op, 'op')}, {a.name!r}, {a.expr}, {cg.bind_np_dtype(ot)})")
+            elif not isinstance(a.const, bool):
+                try:
+                    _reg.checked_number(op, a.name, a.const, ot.np)
+                except RuntimeError:
+                    return False
     exprs, probe_args, tensors, int_operands = {}, [], [], []
     overflow_consts, can_probe = False, True
     for a in args:
