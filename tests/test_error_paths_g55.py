@@ -1,0 +1,122 @@
+"""Session 55 (g55): users' mistakes that PyTorch 2.13 refuses with a clear error and gpujit
+accepted (or refused in other words), and the dtypes PyTorch's losses return. Expected
+values and messages are torch 2.13's, written out (no torch import)."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+import gpujit.nn.functional as F
+
+X = [0.3, 0.8]
+Y = [1.0, 0.0]
+
+
+def _bce_np(x, y):
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return float(np.mean(-(y * np.log(x) + (1 - y) * np.log1p(-x))))
+
+
+def _bcel_np(x, y):
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    return float(np.mean((1 - y) * x + np.log1p(np.exp(-x))))
+
+
+# ---------------------------------------------------------------- binary_cross_entropy
+
+@pytest.mark.parametrize("tdt,name", [(torch.float64, "Double"), (torch.float16, "Half"),
+                                      (torch.int64, "Long"), (torch.bool, "Bool"),
+                                      (torch.uint8, "Byte"), (torch.bfloat16, "BFloat16")])
+def test_bce_target_of_another_dtype_is_refused(tdt, name):
+    """torch: "Found dtype Double but expected Float" (gpujit computed a float loss, or said
+    'not implemented for Long' of a float input)."""
+    x, y = torch.tensor(X), torch.tensor(Y)
+    with pytest.raises(RuntimeError, match=f"^Found dtype {name} but expected Float$"):
+        F.binary_cross_entropy(x, y.to(tdt))
+    with pytest.raises(RuntimeError, match=f"^Found dtype {name} but expected Float$"):
+        torch.nn.BCELoss()(x, y.to(tdt))
+
+
+def test_bce_input_of_another_dtype_and_weights_of_any_dtype():
+    x, y = torch.tensor(X), torch.tensor(Y)
+    with pytest.raises(RuntimeError, match="^Found dtype Float but expected Double$"):
+        F.binary_cross_entropy(x.double(), y)
+    with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
+        F.binary_cross_entropy(x.long(), y.long())
+    # a weight of an integer or bool dtype is fine (torch: float32 loss)
+    w = np.array([2.0, 3.0])
+    want = float(np.mean(w * -(np.array(Y) * np.log(X) + (1 - np.array(Y)) * np.log1p(
+        -np.array(X)))))
+    for wdt in (torch.int64, torch.int32, torch.uint8):
+        r = F.binary_cross_entropy(x, y, weight=torch.tensor([2, 3]).to(wdt))
+        assert r.dtype == torch.float32
+        assert abs(r.item() - want) < 1e-5
+    r = F.binary_cross_entropy(x, y, weight=torch.tensor([True, True]))
+    assert abs(r.item() - _bce_np(X, Y)) < 1e-5
+
+
+def _bce_fn(a, b):
+    return F.binary_cross_entropy(a, b)
+
+
+def test_scripted_bce_refuses_a_long_target():
+    f = torch.jit.script(_bce_fn)
+    with pytest.raises(RuntimeError, match="Found dtype Long but expected Float"):
+        f(torch.tensor(X), torch.tensor([1, 0]))
+
+
+# ---------------------------------------------------------------- with logits
+
+@pytest.mark.parametrize("tdt,name", [(torch.int64, "Long"), (torch.int32, "Int"),
+                                      (torch.uint8, "Byte")])
+def test_bce_with_logits_integer_target_is_refused(tdt, name):
+    """The common mistake: class labels as a long tensor. torch's composite computes
+    (1 - target).mul_(input): "result type Float can't be cast to the desired output type
+    Long" (gpujit computed the loss)."""
+    x, y = torch.tensor(X), torch.tensor([1, 0]).to(tdt)
+    msg = f"^result type Float can't be cast to the desired output type {name}$"
+    with pytest.raises(RuntimeError, match=msg):
+        F.binary_cross_entropy_with_logits(x, y)
+    with pytest.raises(RuntimeError, match=msg):
+        torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor([2.0, 3.0]))(x, y)
+    with pytest.raises(RuntimeError, match=msg.replace("Float", "Double")):
+        F.binary_cross_entropy_with_logits(x.double(), y, reduction="none")
+
+
+def test_bce_with_logits_bool_target_or_pos_weight_refuse_the_subtraction():
+    x = torch.tensor(X)
+    with pytest.raises(RuntimeError, match="with two bool tensors is not supported"):
+        F.binary_cross_entropy_with_logits(x, torch.tensor([True, False]))
+    with pytest.raises(RuntimeError, match="with a bool tensor is not supported"):
+        F.binary_cross_entropy_with_logits(x, torch.tensor(Y),
+                                           pos_weight=torch.tensor([True, False]))
+    with pytest.raises(NotImplementedError, match="\"log_sigmoid_cpu\" not implemented for "
+                                                  "'Long'"):
+        F.binary_cross_entropy_with_logits(torch.tensor([1, 0]), torch.tensor(Y))
+    # integer weights / pos_weight are fine
+    r = F.binary_cross_entropy_with_logits(x, torch.tensor(Y), weight=torch.tensor([1, 1]))
+    assert r.dtype == torch.float32 and abs(r.item() - _bcel_np(X, Y)) < 1e-6
+
+
+def test_bce_with_logits_loss_has_the_targets_dtype():
+    """torch 2.13: float32 logits, float64 target -> a float64 loss; float64 logits, float32
+    target -> float32; a float16 target -> float16 (gpujit: the input's dtype)."""
+    x, y = torch.tensor(X), torch.tensor(Y)
+    want = _bcel_np(X, Y)
+    r = F.binary_cross_entropy_with_logits(x, y.double())
+    assert r.dtype == torch.float64 and abs(r.item() - want) < 1e-6
+    r = F.binary_cross_entropy_with_logits(x, y.double(), reduction="none")
+    assert r.dtype == torch.float64 and tuple(r.shape) == (2,)
+    r = F.binary_cross_entropy_with_logits(x.double(), y)
+    assert r.dtype == torch.float32 and abs(r.item() - want) < 1e-6
+    r = F.binary_cross_entropy_with_logits(x, y.half())
+    # torch 2.13: tensor(0.8623, dtype=torch.float16) (its steps rounded to half)
+    assert r.dtype == torch.float16 and r.item() == np.float16(0.8623)
+    r = F.binary_cross_entropy_with_logits(x.half(), y)
+    assert r.dtype == torch.float32 and abs(r.item() - 0.86255) < 2e-5
+    # the gradients keep their inputs' dtypes
+    a = torch.tensor([0.3, -0.8], requires_grad=True)
+    b = torch.tensor(Y, dtype=torch.float64, requires_grad=True)
+    F.binary_cross_entropy_with_logits(a, b, pos_weight=torch.tensor([2.0, 3.0])).backward()
+    assert a.grad.dtype == torch.float32 and b.grad.dtype == torch.float64
+    np.testing.assert_allclose(a.grad.numpy(), [-0.4256, 0.1550], atol=1e-4)
+    np.testing.assert_allclose(b.grad.numpy(), [0.1272, 1.5711], atol=1e-4)
