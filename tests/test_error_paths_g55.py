@@ -120,3 +120,112 @@ def test_bce_with_logits_loss_has_the_targets_dtype():
     assert a.grad.dtype == torch.float32 and b.grad.dtype == torch.float64
     np.testing.assert_allclose(a.grad.numpy(), [-0.4256, 0.1550], atol=1e-4)
     np.testing.assert_allclose(b.grad.numpy(), [0.1272, 1.5711], atol=1e-4)
+
+
+# ---------------------------------------------------------------- cross_entropy / nll_loss
+
+XX = [[0.3, 0.8, -1.0]]
+P = [[0.2, 0.3, 0.5]]
+
+
+def _ce_prob_np(x, p):
+    x, p = np.asarray(x, np.float64), np.asarray(p, np.float64)
+    lp = x - np.log(np.exp(x).sum(-1, keepdims=True))
+    return float(-(lp * p).sum(-1).mean())
+
+
+@pytest.mark.parametrize("fn", [F.nll_loss, F.cross_entropy])
+@pytest.mark.parametrize("wdt,name", [(torch.float64, "Double"), (torch.float16, "Half"),
+                                      (torch.int64, "Long")])
+def test_class_weights_of_another_dtype_are_refused(fn, wdt, name):
+    """torch: "expected scalar type Float but found Double" (gpujit cast the weights)."""
+    with pytest.raises(RuntimeError, match=f"^expected scalar type Float but found {name}$"):
+        fn(torch.tensor(XX), torch.tensor([1]), weight=torch.ones(3, dtype=wdt))
+    with pytest.raises(RuntimeError, match=f"found {name}"):
+        torch.nn.CrossEntropyLoss(weight=torch.ones(3, dtype=wdt), label_smoothing=0.1)(
+            torch.tensor(XX), torch.tensor([1]))
+
+
+def test_cross_entropy_with_probabilities_promotes_as_torch():
+    """-(log_softmax(x) * p).sum(): a float64 target (or weight) makes a float64 loss, a
+    float32 target of float16 logits a float32 one (gpujit: the input's dtype)."""
+    want = _ce_prob_np(XX, P)
+    x = torch.tensor(XX)
+    for kw in ({}, {"reduction": "none"}, {"label_smoothing": 0.1}, {"weight": torch.ones(3)}):
+        r = F.cross_entropy(x, torch.tensor(P, dtype=torch.float64), **kw)
+        assert r.dtype == torch.float64
+    r = F.cross_entropy(x, torch.tensor(P, dtype=torch.float64))
+    assert abs(r.item() - want) < 1e-6
+    r = F.cross_entropy(x, torch.tensor(P), weight=torch.ones(3, dtype=torch.float64))
+    assert r.dtype == torch.float64 and abs(r.item() - want) < 1e-6
+    r = F.cross_entropy(x, torch.tensor(P).half())
+    assert r.dtype == torch.float32
+    r = F.cross_entropy(x.half(), torch.tensor(P))     # torch 2.13: tensor(1.5717)
+    assert r.dtype == torch.float32 and abs(r.item() - 1.57168) < 1e-4
+    r = F.cross_entropy(x, torch.tensor(P))
+    assert r.dtype == torch.float32 and abs(r.item() - want) < 1e-6
+
+
+def test_unbatched_logits_with_a_one_element_target():
+    """F.cross_entropy(logits_1d, torch.tensor([label])): torch 2.13 takes the [1] target as
+    the sample's (a 0-d loss); a longer one is its ValueError (gpujit: 'size mismatch')."""
+    x = np.array([0.3, -0.8, 1.2])
+    lp = x - np.log(np.exp(x).sum())
+    for red in ("none", "mean", "sum"):
+        r = F.cross_entropy(torch.tensor(x), torch.tensor([1]), reduction=red)
+        assert tuple(r.shape) == () and abs(r.item() + lp[1]) < 1e-12
+        r = F.nll_loss(torch.tensor(x), torch.tensor([2]), reduction=red)
+        assert tuple(r.shape) == () and r.item() == -1.2
+    with pytest.raises(ValueError, match="^For 1D input, 1D target must have size 1, but got "
+                                         "target size: 2$"):
+        F.cross_entropy(torch.tensor(x), torch.tensor([1, 2]))
+    with pytest.raises(IndexError, match="Target 5 is out of bounds"):
+        F.nll_loss(torch.tensor(x), torch.tensor([5]))
+
+
+# ---------------------------------------------------------------- index dtypes
+
+@pytest.mark.parametrize("tdt,name", [(torch.int32, "Int"), (torch.uint8, "Byte"),
+                                      (torch.float32, "Float"), (torch.bool, "Bool")])
+def test_margin_losses_want_long_targets(tdt, name):
+    x = torch.tensor(XX)
+    with pytest.raises(RuntimeError, match=f"^expected scalar type Long but found {name}$"):
+        F.multi_margin_loss(x, torch.tensor([1]).to(tdt))
+    if tdt is not torch.uint8:      # (uint8's -1 is 255: out of range first, as torch)
+        with pytest.raises(RuntimeError, match=f"^expected scalar type Long but found "
+                                               f"{name}$"):
+            F.multilabel_margin_loss(x, torch.tensor([[1, -1, 0]]).to(tdt))
+    assert abs(F.multi_margin_loss(x, torch.tensor([1])).item() - 1 / 6) < 1e-6
+
+
+@pytest.mark.parametrize("idt,name", [(torch.float32, "Float"), (torch.uint8, "Byte"),
+                                      (torch.int16, "Short")])
+def test_embedding_bag_indices_must_be_long_or_int(idt, name):
+    """torch refuses them (gpujit looked float / uint8 indices up as int64)."""
+    msg = (f"^Expected tensor for argument #1 'indices' to have one of the following scalar "
+           f"types: Long, Int; but got torch.{name}Tensor instead \\(while checking arguments "
+           f"for embedding_bag\\)$")
+    w = torch.ones(3, 2)
+    with pytest.raises(RuntimeError, match=msg):
+        F.embedding_bag(torch.tensor([1, 2]).to(idt), w, torch.tensor([0]))
+    with pytest.raises(RuntimeError, match=msg):
+        torch.nn.EmbeddingBag(3, 2)(torch.tensor([[1, 2]]).to(idt))
+    got = F.embedding_bag(torch.tensor([1, 2], dtype=torch.int32), w, torch.tensor([0]))
+    np.testing.assert_array_equal(got.numpy(), [[1.0, 1.0]])
+
+
+def test_index_dtype_messages_in_torchs_words():
+    i32 = torch.tensor([1], dtype=torch.int32)
+    with pytest.raises(RuntimeError, match=r"^take\(\): Expected a long tensor for index, but "
+                                           r"got Int$"):
+        torch.zeros(3).take(i32)
+    with pytest.raises(RuntimeError, match=r"^scatter\(\): Expected dtype int32/int64 for "
+                                           r"index$"):
+        torch.zeros(1, 3).scatter_add(1, torch.tensor([[1]], dtype=torch.uint8),
+                                      torch.ones(1, 1))
+    with pytest.raises(RuntimeError, match=r"^scatter\(\): Expected dtype int32/int64"):
+        torch.zeros(3).scatter_reduce(0, torch.tensor([1], dtype=torch.int16), torch.ones(1),
+                                      "sum")
+    with pytest.raises(IndexError, match=r"^index_fill_\(\): Expected dtype int64 for "
+                                         r"index\.$"):
+        torch.zeros(3).index_fill(0, i32, 1.0)
