@@ -229,3 +229,15 @@ def test_index_dtype_messages_in_torchs_words():
     with pytest.raises(IndexError, match=r"^index_fill_\(\): Expected dtype int64 for "
                                          r"index\.$"):
         torch.zeros(3).index_fill(0, i32, 1.0)
+
+
+def test_torch_trace_of_a_non_tensor_is_the_ops_type_error():
+    """torch.trace([1.]) (the matrix trace): "trace(): argument 'input' (position 1) must be
+    Tensor, not list" (gpujit took it for the tracer: 'needs example_inputs')."""
+    for bad, name in (([1.0], "list"), ("ab", "str"), (None, "NoneType"), (3, "int")):
+        with pytest.raises(TypeError, match=rf"^trace\(\): argument 'input' \(position 1\) must "
+                                            rf"be Tensor, not {name}$"):
+            torch.trace(bad)
+    assert torch.trace(torch.eye(3)).item() == 3.0
+    traced = torch.trace(torch.nn.Linear(2, 2), torch.ones(1, 2))
+    assert tuple(traced(torch.ones(3, 2)).shape) == (3, 2)
