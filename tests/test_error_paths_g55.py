@@ -241,3 +241,40 @@ def test_torch_trace_of_a_non_tensor_is_the_ops_type_error():
     assert torch.trace(torch.eye(3)).item() == 3.0
     traced = torch.trace(torch.nn.Linear(2, 2), torch.ones(1, 2))
     assert tuple(traced(torch.ones(3, 2)).shape) == (3, 2)
+
+
+# ---------------------------------------------------------------- argument types
+
+def test_a_float_for_an_int_parameter_is_the_parsers_type_error():
+    """torch refuses a float where an int goes; gpujit's bodies took it (softmax(x, 1.0),
+    one_hot(t, 3.0), linspace(0, 1, 2.5) made 3 points) or failed inside (topk(1.5): a numba
+    TypingError; repeat_interleave(2.0): an AttributeError)."""
+    x = torch.ones(4, 4)
+    cases = [(lambda: x.topk(1.5), r"^topk\(\): argument 'k' \(position 1\) must be int, not "
+                                   r"float$"),
+             (lambda: x.softmax(1.0), r"^softmax\(\): argument 'dim' \(position 1\) must be "
+                                      r"int, not float$"),
+             (lambda: F.one_hot(torch.tensor([1]), 3.0), r"^one_hot\(\): argument "
+                                                         r"'num_classes' \(position 2\) must be "
+                                                         r"int, not float$"),
+             (lambda: torch.linspace(0, 1, 2.5), r"^linspace\(\)"),
+             (lambda: torch.linspace(0, 1, 3.0), r"^linspace\(\)"),
+             (lambda: torch.logspace(0, 1, 2.5), r"^logspace\(\)"),
+             (lambda: x.repeat_interleave(2.0), r"^repeat_interleave\(\) received an invalid "
+                                                r"combination of arguments - got \(float\)")]
+    for call, msg in cases:
+        with pytest.raises(TypeError, match=msg):
+            call()
+    np.testing.assert_array_equal(torch.linspace(0, 1, 3).numpy(), [0.0, 0.5, 1.0])
+    assert tuple(x.topk(np.int64(2)).values.shape) == (4, 2)    # (a NumPy int is an int)
+    assert x.repeat_interleave(2).shape[0] == 32
+
+
+def test_to_none_is_no_conversion():
+    """x.to(device) with device None (a common default): torch returns x (gpujit: TypeError)."""
+    x = torch.ones(2, 3)
+    assert x.to(None) is x
+    assert x.to(None, None) is x
+    assert x.to("cpu", None) is x
+    y = x.to(None, torch.float64)
+    assert y.dtype == torch.float64 and np.array_equal(y.numpy(), np.ones((2, 3)))
