@@ -278,3 +278,17 @@ def test_to_none_is_no_conversion():
     assert x.to("cpu", None) is x
     y = x.to(None, torch.float64)
     assert y.dtype == torch.float64 and np.array_equal(y.numpy(), np.ones((2, 3)))
+
+
+def test_assigning_none_str_or_dict_into_a_tensor_is_a_type_error():
+    """torch: "can't assign a NoneType to a torch.FloatTensor" (gpujit: RuntimeError 'Could
+    not infer dtype of NoneType')."""
+    x = torch.ones(2, 3)
+    for v, name in ((None, "NoneType"), ("a", "str"), ({}, "dict")):
+        with pytest.raises(TypeError, match=f"^can't assign a {name} to a torch.FloatTensor$"):
+            x[0] = v
+    y = torch.ones(3, dtype=torch.long)
+    with pytest.raises(TypeError, match="^can't assign a NoneType to a torch.LongTensor$"):
+        y[torch.tensor([0])] = None
+    x[0] = 2.5
+    assert x.numpy()[0].tolist() == [2.5, 2.5, 2.5]
