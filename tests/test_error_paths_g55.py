@@ -292,3 +292,19 @@ def test_assigning_none_str_or_dict_into_a_tensor_is_a_type_error():
         y[torch.tensor([0])] = None
     x[0] = 2.5
     assert x.numpy()[0].tolist() == [2.5, 2.5, 2.5]
+
+
+def test_linear_module_given_a_list_or_an_ndarray():
+    """nn.Linear(2, 2)([1., 2.]): torch's "linear(): argument 'input' (position 1) must be
+    Tensor, not list" (gpujit: AttributeError 'list' object has no attribute 'shape'; an
+    ndarray: 'expected m1 and m2 to have the same dtype, but got: float != float')."""
+    m = torch.nn.Linear(2, 2)
+    for v, name in (([1.0, 2.0], "list"), (np.ones(2, np.float32), "numpy.ndarray"),
+                    (None, "NoneType")):
+        with pytest.raises(TypeError, match=rf"^linear\(\): argument 'input' \(position 1\) "
+                                            rf"must be Tensor, not {name}$"):
+            m(v)
+        with pytest.raises(TypeError, match="must be Tensor"):
+            torch.nn.Sequential(m)(v)
+    with pytest.raises(TypeError, match=r"argument 'weight' \(position 2\) must be Tensor"):
+        F.linear(torch.ones(2), [[1.0, 2.0]])
