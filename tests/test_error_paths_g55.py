@@ -308,3 +308,18 @@ def test_linear_module_given_a_list_or_an_ndarray():
             torch.nn.Sequential(m)(v)
     with pytest.raises(TypeError, match=r"argument 'weight' \(position 2\) must be Tensor"):
         F.linear(torch.ones(2), [[1.0, 2.0]])
+
+
+@pytest.mark.parametrize("make,name", [(lambda: torch.nn.ConvTranspose2d(1, 1, 1),
+                                        "conv_transpose2d"),
+                                       (lambda: torch.nn.PReLU(), "prelu")])
+def test_modules_whose_ops_decompose_refuse_a_non_tensor_input(make, name):
+    """A composite op recording gradients (its weight requires grad) ran its decomposition
+    before the entry point's checks: AttributeError 'list' object has no attribute 'dim'
+    (torch: "conv_transpose2d(): argument 'input' (position 1) must be Tensor, not list")."""
+    m = make()
+    for v, tname in (([[1.0, 2.0]], "list"), (np.ones((1, 1, 2, 2), np.float32),
+                                              "numpy.ndarray"), (None, "NoneType")):
+        with pytest.raises(TypeError, match=rf"^{name}\(\): argument 'input' \(position 1\) "
+                                            rf"must be Tensor, not {tname}$"):
+            m(v)
