@@ -113,7 +113,9 @@ def trace(*args, **kwargs):
     """torch.trace(input): the sum of a matrix's diagonal (the op aten::trace); with a
     function or module first, gpujit.jit.trace(fn, example_inputs, ...) (the tracer, which
     gpujit also offers at the top level)."""
-    if args and isinstance(args[0], Tensor) or not kwargs.keys().isdisjoint(
+    # (anything but a function or module first is the op's: torch.trace([1.]) is its
+    # TypeError, not the tracer's complaint about example inputs)
+    if args and not callable(args[0]) or not kwargs.keys().isdisjoint(
             ("input", "self", "x", "a", "x1")):
         # (torch.trace(a=m): PyTorch's parser's NumPy names, ops/numpy_aliases.py)
         from .ops.entry_codegen import numpy_entry

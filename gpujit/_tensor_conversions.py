@@ -43,6 +43,8 @@ class TensorConversions:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         like = None
         for a in args:
+            if a is None:
+                continue    # (x.to(device) with device None: torch's Device? / ScalarType?)
             if isinstance(a, Tensor):
                 dev, dtype, like = a._device, a._dtype, a
             elif isinstance(a, (_dt.dtype, _dt.MissingDtype)) or a in (bool, int, float):

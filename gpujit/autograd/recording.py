@@ -175,7 +175,15 @@ def _recorded_call(op, args):
             rec = _install_recorder(op)
             if rec is not None:
                 return rec(args)
-        r = op.composite(*args)
+        try:
+            r = op.composite(*args)
+        except (AttributeError, TypeError):
+            # (a list / ndarray / None operand: the entry point's TypeError, which this
+            # path runs before, not the composite's AttributeError)
+            e = _reg.not_tensor_error(op, args)
+            if e is None:
+                raise
+            raise e from None
         if r is not NotImplemented:     # (NotImplemented: this call is the op's one node)
             return r
     if op.refuse_grad is not None:

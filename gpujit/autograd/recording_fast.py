@@ -130,7 +130,14 @@ def _generated(op, plan):
         # (torch's decomposition, each of its ops recording, but while tracing: as
         # _recorded_call; NotImplemented: this call is the op's one node)
         L += ["    if _dispatch.tracing is None:",
-              "        r = _composite(*args)",
+              "        try:",
+              "            r = _composite(*args)",
+              # (a list / ndarray / None operand, nn.PReLU()([1.]): the entry point's
+              # TypeError, which this path runs before, not the composite's AttributeError)
+              "        except (AttributeError, TypeError):",
+              "            _e = _not_tensor(_op, args)",
+              "            if _e is None: raise",
+              "            raise _e from None",
               "        if r is not NotImplemented:",
               "            return r"]
     if op.refuse_grad is not None:
@@ -313,7 +320,8 @@ def _generated(op, plan):
          "_edge_of": _rec.edge_of, "_state": _rec._state, "_edge_skip": _rec._edge_skip,
          "_PLAIN": _rec._PLAIN, "_ST": SavedTensor, "_save": _rec._save,
          "_FLOATING": _dt.FLOATING, "_AGM": _AutogradMeta, "_wref": weakref.ref,
-         "_stashed": _reg.stashed, "_attach_views": _views.attach_views}
+         "_stashed": _reg.stashed, "_attach_views": _views.attach_views,
+         "_not_tensor": _reg.not_tensor_error}
     src = "\n".join(L) + "\n"
     code = compile(src, f"<gpujit recorder {op.name}>", "exec")
     exec(code, g)

@@ -211,6 +211,9 @@ def multilabel_margin_loss(input, target, size_average: Optional[bool] = None,
     valid = (t >= 0).long().cumprod(1)                # the slots before the first -1
     if bool(((t >= c) & (valid != 0)).any()):         # (one sync; CuPy would wrap it)
         raise RuntimeError("argument #2 'target' is out of range")
+    if target.dtype != _gpujit.long:     # (ATen reads int64 targets; gpujit cast others)
+        raise RuntimeError("expected scalar type Long but found "
+                           + _short_dtype_name(target.dtype))
     # ATen's multilabel_margin_loss (MultilabelMarginLossBackward0)
     return _multilabel_margin_loss_op(input, target, _enum(reduction))
 
@@ -244,6 +247,9 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0,
             raise RuntimeError("inconsistent weight size, expected " + str(c) + " but got "
                                + str(list(weight.size())))
     _cpu_floats_only(input, "multi_margin_loss_cpu_kernel")
+    if target.dtype != _gpujit.long:     # (ATen reads int64 targets; gpujit cast others)
+        raise RuntimeError("expected scalar type Long but found "
+                           + _short_dtype_name(target.dtype))
     if weight is not None and weight.dtype != input.dtype:
         raise RuntimeError("expected scalar type " + _short_dtype_name(input.dtype)
                            + " but found " + _short_dtype_name(weight.dtype))

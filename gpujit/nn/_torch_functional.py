@@ -8,6 +8,7 @@ from typing import List, Optional, Tuple
 import gpujit as _gpujit
 from gpujit.tensor import Tensor
 from . import functional as F
+from ._dtype_names import short_dtype_name as _short_dtype_name
 
 PUBLIC_NAMES = ["native_dropout", "native_layer_norm", "native_group_norm", "native_batch_norm",
                 "rms_norm",
@@ -255,6 +256,12 @@ def aten_embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = Fals
     each maximum in max mode, bag_size in mean mode, zeros in sum mode."""
     if mode < 0 or mode > 2:
         raise RuntimeError("`mode` must be sum, mean, or max.")
+    if indices.dtype != _gpujit.int64 and indices.dtype != _gpujit.int32:
+        # (ATen's checkScalarTypes; gpujit looked float / uint8 indices up as int64)
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
+                           "following scalar types: Long, Int; but got torch."
+                           + _short_dtype_name(indices.dtype) + "Tensor instead (while "
+                           "checking arguments for embedding_bag)")
     if indices.dim() != 1:
         raise RuntimeError("input has to be a 1D Tensor, but got Tensor of dimension "
                            + str(indices.dim()))

@@ -521,6 +521,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             raise RuntimeError(f"The expanded size of the tensor ({list(target.shape)}) must "
                                f"match the existing size of the weight "
                                f"({list(weight.shape)})")
+    if target.dtype != input.dtype:
+        # (the op's own check, here too: its arrays cannot tell bfloat16 from float32)
+        raise RuntimeError(f"Found dtype {target.dtype.short_name} but expected "
+                           f"{input.dtype.short_name}")
     return _op("aten::binary_cross_entropy")(input, target, weight, _enum(reduction))
 
 

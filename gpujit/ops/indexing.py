@@ -537,6 +537,9 @@ def setitem(t, index, value):
     if number:
         value = _number_value(t, value)
     elif not isinstance(value, _reg._Tensor):
+        if value is None or isinstance(value, (str, bytes, dict, set)):
+            # (PyTorch's valueToTensor; gpujit said "Could not infer dtype of NoneType")
+            raise TypeError(f"can't assign a {type(value).__name__} to a {t.type()}")
         from .creation import tensor
         value = tensor(value, dtype=t._dtype, device=t._device)
     if indices is None:

@@ -708,6 +708,12 @@ def _linear_composite(input, weight, bias=None):
                 return matmul.op.public(input, weight.t()).add_(bias)
         if nd >= 2:
             return NotImplemented       # (the op's one node)
+    if not (isinstance(input, _reg._Tensor) and isinstance(weight, _reg._Tensor)):
+        # (a list or ndarray input to nn.Linear whose weight records: the entry point's
+        # TypeError; the recorder calls this composite before any entry point checks)
+        e = _reg.not_tensor_error(_reg.OPS["aten::linear"], (input, weight, bias))
+        if e is not None:
+            raise e
     _linear_check(tuple(input.shape), tuple(weight.shape), input.dtype, weight.dtype,
                   None if bias is None else bias.dtype)
     if bias is not None and input.dim() == 2:

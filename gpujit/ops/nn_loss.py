@@ -215,8 +215,17 @@ def kl_div(xp, self, target, reduction=1, log_target=False):
 
 # ---------------------------------------------------------------------- binary cross entropy
 
+def _bce_dtypes(self, target):
+    """PyTorch's binary_cross_entropy: a target of the input's dtype (TensorIterator's
+    same-dtype check, before the kernel's float dispatch); a weight of any dtype."""
+    di, dt = dtype_of(self), dtype_of(target)
+    if dt != di:
+        raise RuntimeError(f"Found dtype {dt.short_name} but expected {di.short_name}")
+    check_float("binary_cross_entropy", self)
+
+
 def _bce_meta(self, target, weight=None, reduction=1):
-    check_float("binary_cross_entropy", self, target, weight)
+    _bce_dtypes(self, target)
     shape = broadcast_shapes(tuple(self.shape), tuple(target.shape))
     return TensorMeta(self.dtype, shape if reduction_name(reduction) == "none" else (),
                       self.device)
@@ -226,7 +235,7 @@ def _bce_meta(self, target, weight=None, reduction=1):
     "int reduction=Mean) -> Tensor", meta=_bce_meta, **_LOSS)
 def binary_cross_entropy(xp, self, target, weight=None, reduction=1):
     """-w * (t * log(x) + (1 - t) * log(1 - x)), each log clamped at -100 as PyTorch."""
-    check_float("binary_cross_entropy", self, target, weight)
+    _bce_dtypes(self, target)
     ct = compute_dtype(xp, self)
     x = self.astype(ct, copy=False)
     if x.size and bool(((x < 0) | (x > 1)).any()):
@@ -246,12 +255,30 @@ def binary_cross_entropy(xp, self, target, weight=None, reduction=1):
     return _reduce(xp, loss, reduction, self.dtype, (self, target))
 
 
-def _bcel_meta(self, target, weight=None, pos_weight=None, reduction=1):
+def _bcel_dtype(self, target, pos_weight):
+    """The loss's dtype: PyTorch's composite is log_sigmoid(input), (pos_weight - 1) *
+    target + 1, then (1 - target).mul_(input): the target's dtype, which an integer target
+    cannot hold (torch raises; gpujit computed a float loss) and a bool target or
+    pos_weight refuses the subtraction."""
     check_float("binary_cross_entropy_with_logits", self)
+    from .pointwise import refuse_bool_subtraction
+    if pos_weight is not None and dtype_of(pos_weight) is _dt.bool:
+        refuse_bool_subtraction(1)
+    dt = dtype_of(target)
+    if dt is _dt.bool:
+        refuse_bool_subtraction(2)
+    if dt.category != _dt.FLOATING:
+        r = _dt.promote_types(dt, dtype_of(self))
+        raise RuntimeError(f"result type {r.short_name} can't be cast to the desired output "
+                           f"type {dt.short_name}")
+    return dt
+
+
+def _bcel_meta(self, target, weight=None, pos_weight=None, reduction=1):
+    dt = _bcel_dtype(self, target, pos_weight)
     shape = broadcast_shapes(*[tuple(t.shape) for t in (self, target, weight, pos_weight)
                                if t is not None])
-    return TensorMeta(self.dtype, shape if reduction_name(reduction) == "none" else (),
-                      self.device)
+    return TensorMeta(dt, shape if reduction_name(reduction) == "none" else (), self.device)
 
 
 @op("aten::binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, "
@@ -261,25 +288,32 @@ def binary_cross_entropy_with_logits(xp, self, target, weight=None, pos_weight=N
                                      reduction=1):
     """binary_cross_entropy(sigmoid(x), t) computed stably from the logits:
     (1 - t) * x + (1 + (pos_weight - 1) * t) * (log(1 + exp(-|x|)) + max(-x, 0))."""
-    check_float("binary_cross_entropy_with_logits", self)
-    ct = compute_dtype(xp, self)
+    odt = _bcel_dtype(self, target, pos_weight).np
+    ct = compute_dtype(xp, np.empty(0, np.promote_types(self.dtype, odt)))
     x = self.astype(ct, copy=False)
     t = target.astype(ct, copy=False)
-    if self.dtype == np.float16:
-        # PyTorch's composite in Half tensors, each op's result rounded to float16:
-        # ls = log_sigmoid(x) (* (1 + (pos_weight - 1) * t)); (1 - t) * x - ls (* weight)
-        # (1554 of 4096 random elements were 1-38 ulps off computed in float32)
+    if self.dtype == np.float16 or odt == np.float16:
+        # PyTorch's composite, each op's result rounded to its dtype where that is Half:
+        # ls = log_sigmoid(x) (input's) (* (1 + (pos_weight - 1) * t)); (1 - t) * x - ls
+        # (* weight) (target's) (all Half: 1554 of 4096 random elements were 1-38 ulps
+        # off computed in float32)
         def r(v):
             return v.astype(np.float16).astype(ct)
+
+        def keep(v):
+            return v
+        rx = r if self.dtype == np.float16 else keep
+        rt = r if odt == np.float16 else keep
         with quiet(xp):
-            ls = r(xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x))))
+            ls = rx(xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x))))
             if pos_weight is not None:
                 pw = pos_weight.astype(ct, copy=False)
-                ls = r(ls * r(r(r(pw - 1) * t) + 1))
-            loss = r(r(r(1 - t) * x) - ls)
+                rw = r if np.promote_types(pos_weight.dtype, odt) == np.float16 else keep
+                ls = rx(ls * rw(rw(rw(pw - 1) * t) + 1))
+            loss = rt(rt(rt(1 - t) * x) - ls)
             if weight is not None:
-                loss = r(loss * weight.astype(ct, copy=False))
-        return _reduce(xp, loss, reduction, self.dtype, (target, self))
+                loss = rt(loss * weight.astype(ct, copy=False))
+        return _reduce(xp, loss, reduction, odt, (target, self))
     softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)   # -log(sigmoid(x))
     if pos_weight is not None:
         lw = 1 + (pos_weight.astype(ct, copy=False) - 1) * t
@@ -288,7 +322,7 @@ def binary_cross_entropy_with_logits(xp, self, target, weight=None, pos_weight=N
         loss = (1 - t) * x + softplus_neg
     if weight is not None:
         loss = loss * weight.astype(ct, copy=False)
-    return _reduce(xp, loss, reduction, self.dtype, (target, self))
+    return _reduce(xp, loss, reduction, odt, (target, self))
 
 
 def not_differentiable_words(fn, arg):

@@ -29,8 +29,11 @@ def _nll_check(input, target, weight, nd_ok=True):
     if nd <= 2:
         if len(ts) > 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        if nd == 1 and len(ts) == 0:
-            out = ()
+        if nd == 1 and len(ts) == 1 and ts[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target "
+                             f"size: {ts[0]}")
+        if nd == 1 and (len(ts) == 0 or ts == (1,)):
+            out = ()        # (one sample; torch 2.13 takes its target as [1] too)
         elif nd == 1 or len(ts) == 0 or ts[0] != s[0]:
             raise RuntimeError(f"size mismatch (got input: {sizes(s)}, target: {sizes(ts)})")
         else:
@@ -47,6 +50,10 @@ def _nll_check(input, target, weight, nd_ok=True):
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or "
                            f"no classes but got weight tensor of shape: "
                            f"{sizes(weight.shape)}")
+    if weight is not None and dtype_of(weight) != dtype_of(input):
+        # (ATen's kernel reads the weights as the input's scalar type; gpujit cast them)
+        raise RuntimeError(f"expected scalar type {dtype_of(input).short_name} but found "
+                           f"{dtype_of(weight).short_name}")
     return out
 
 
@@ -99,7 +106,8 @@ def _nll(xp, logp, target, weight, reduction, ignore_index, out_dtype):
     w = xp.where(valid, w, 0)
     loss = xp.where(valid, -picked * w, 0)
     if r == "none":
-        return loss.reshape(target.shape).astype(out_dtype, copy=False)
+        shape = () if logp.ndim == 1 else target.shape
+        return loss.reshape(shape).astype(out_dtype, copy=False)
     if r == "sum":
         return xp.asarray(loss.sum()).astype(out_dtype)
     return xp.asarray(_div(xp, loss.sum(), w.sum())).astype(out_dtype)
@@ -322,8 +330,18 @@ def _ce_meta(self, target, weight=None, reduction=1, ignore_index=-100, label_sm
         _prob_weight_check(self, weight)
         shape = tuple(target.shape[:1]) + tuple(target.shape[2:]) if len(target.shape) > 1 \
             else ()
+        return TensorMeta(_prob_dtype(self, target, weight),
+                          shape if reduction_name(reduction) == "none" else (), self.device)
     return TensorMeta(self.dtype, shape if reduction_name(reduction) == "none" else (),
                       self.device)
+
+
+def _prob_dtype(input, target, weight):
+    """Class-probability targets: torch's composite -(log_softmax(x) * t (* w)).sum(...)
+    promotes, so a float64 target (or weight) makes a float64 loss, a float32 one of
+    half logits a float32 loss."""
+    d = _dt.promote_types(dtype_of(input), dtype_of(target))
+    return d if weight is None else _dt.promote_types(d, dtype_of(weight))
 
 
 def _prob_weight_check(input, weight):
@@ -350,7 +368,12 @@ def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=
     wshape[cdim] = c
     if kind == "prob":
         _prob_weight_check(self, weight)
+        odt = _prob_dtype(self, target, weight).np
         logp = _taken_logp(xp, self, ct, cdim)
+        if odt != self.dtype:
+            # (the log-probabilities in the input's dtype, the rest in the promoted one)
+            ct = compute_dtype(xp, np.empty(0, odt))
+            logp = logp.astype(self.dtype, copy=False).astype(ct, copy=False)
         t = target.astype(ct, copy=False)
         if label_smoothing > 0:
             # (no classes: t is empty, nothing to smooth; no ZeroDivisionError)
@@ -359,12 +382,12 @@ def cross_entropy_loss(xp, self, target, weight=None, reduction=1, ignore_index=
         if weight is not None:
             prod = prod * weight.astype(ct, copy=False).reshape(wshape)
         if red == "none":
-            return (-prod.sum(axis=cdim)).astype(self.dtype, copy=False)
+            return (-prod.sum(axis=cdim)).astype(odt, copy=False)
         total = -prod.sum()
         if red == "sum":
-            return xp.asarray(total).astype(self.dtype)
+            return xp.asarray(total).astype(odt)
         return xp.asarray(_div(xp, total, self.size // c if self.size else 0)
-                          ).astype(self.dtype)
+                          ).astype(odt)
     _nll_check(self, target, weight, True)
     if xp is np and self.dtype != ct:
         return _cross_entropy_half(self, target, weight, red, ignore_index, label_smoothing,

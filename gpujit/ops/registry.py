@@ -589,6 +589,11 @@ def number_arg(op, n, v, numpy=False, method=False):
         return tensor_number(op, n, v, method)
     if v.__class__ is bool:         # (given for an int parameter: PyTorch's TypeError)
         raise TypeError(f"{_arg_where(op, n, method)} must be int, not bool")
+    if v.__class__ is float and op.schema.arguments[n].type.base in ("int", "SymInt") and \
+            not op.schema.arguments[n].type.is_list:
+        # (PyTorch's parser refuses a float for an int; bodies took it: softmax(x, 1.0),
+        # linspace(0, 1, 2.5) made 3 points, topk(1.5) failed inside a numba kernel)
+        raise TypeError(f"{_arg_where(op, n, method)} must be int, not float")
     if isinstance(v, (list, tuple)):
         t = op.schema.arguments[n].type
         if t.base in ("int", "SymInt") and not t.is_list:

@@ -461,6 +461,13 @@ def repeat_interleave_int(xp, self, repeats, dim=None, output_size=None):
     meta=lambda self, repeats, dim=None, output_size=None: TensorMeta(
         self.dtype, _ri_rule(self.shape, None, dim), self.device))
 def repeat_interleave_tensor(xp, self, repeats, dim=None, output_size=None):
+    if not hasattr(repeats, "ndim"):
+        # (a float reaches this overload as a number for `repeats`; PyTorch's int overload
+        # takes no float: its parser's TypeError, not an AttributeError from below)
+        raise TypeError(f"repeat_interleave() received an invalid combination of arguments "
+                        f"- got ({type(repeats).__name__}), but expected one of:\n"
+                        f" * (Tensor repeats, int dim = None, *, int output_size = None)\n"
+                        f" * (int repeats, int dim = None, *, int output_size = None)")
     return _repeat_interleave(xp, self, repeats, dim)
 
 

@@ -144,10 +144,11 @@ def check_bounds(xp, idx, size, dim, exc=RuntimeError, msg=None, negative=False)
 TAKE_MSG = "out of range: tried to access index {index} on a tensor of {size} elements."
 
 
-def _check_index_dtype(name, idx_dt, allow_int32=False, want=None, exc=RuntimeError):
+def _check_index_dtype(name, idx_dt, allow_int32=False, want=None, exc=RuntimeError,
+                       end=""):
     if idx_dt is not _dt.int64 and not (allow_int32 and idx_dt is _dt.int32):
         want = want or ("int32 or int64" if allow_int32 else "int64")
-        raise exc(f"{name}(): Expected dtype {want} for index")
+        raise exc(f"{name}(): Expected dtype {want} for index{end}")
 
 
 # ------------------------------------------------------------------ gather
@@ -186,7 +187,8 @@ def gather(xp, self, dim, index, sparse_grad=False):
 
 def scatter_rule(name, self_shape, self_dt, dim, idx_shape, idx_dt, src_shape=None,
                  src_dt=None, reduce=None):
-    _check_index_dtype(name, idx_dt, allow_int32=True, want="int32/int64")
+    # (scatter_add / scatter_reduce share scatter's index check, and its name)
+    _check_index_dtype("scatter", idx_dt, allow_int32=True, want="int32/int64")
     if src_dt is not None and src_dt is not self_dt:
         raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
     if reduce is not None and reduce not in ("add", "multiply"):
@@ -357,7 +359,8 @@ def index_select(xp, self, dim, index):
 
 
 def _index_fill_rule(name, self_shape, dim, idx_shape, idx_dt):
-    _check_index_dtype(name.rstrip("_") + "_", idx_dt, exc=IndexError)   # (PyTorch's words)
+    _check_index_dtype(name.rstrip("_") + "_", idx_dt, exc=IndexError,   # (PyTorch's words)
+                       end=".")
     if len(idx_shape) > 1:
         raise IndexError(f"{name}(): Index has to be a vector/scalar")
     return wrap_dim(dim, len(self_shape))

@@ -20,11 +20,17 @@ PUBLIC = {}
 
 # ------------------------------------------------------------------ take / take_along_dim
 
+def _take_index_dtype(dt):
+    if dt is not _dt.int64:
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got "
+                           f"{dt.short_name}")
+
+
 @op("aten::take(Tensor self, Tensor index) -> Tensor", tags=_SHAPE,
-    meta=lambda self, index: (_check_index_dtype("take", index.dtype),
+    meta=lambda self, index: (_take_index_dtype(index.dtype),
                               TensorMeta(self.dtype, tuple(index.shape), self.device))[1])
 def take(xp, self, index):
-    _check_index_dtype("take", _dt_of(index))
+    _take_index_dtype(_dt_of(index))
     n = self.size
     if index.size and n == 0:
         raise IndexError("take(): tried to take from an empty tensor")
