@@ -1,0 +1,87 @@
+"""Scripting gaps found by helper b56 (session 56): expected values and graph text from
+torch 2.13 (CPU), pinned here so the tests run without torch."""
+from typing import List, Optional
+
+import numpy as np
+import pytest
+
+import gpujit
+import gpujit.nn as nn
+from gpujit import Tensor
+
+
+def _to_lines(fn):
+    return [ln.split("#")[0].strip() for ln in str(fn.graph).splitlines() if "aten::to" in ln]
+
+
+# ---------------- 1. x.to(d) with d Optional[Device] / None, x.to(dt) with Optional dtype
+# (TorchScript's aten::to.prim_Device / prim_dtype overloads)
+
+def test_to_optional_device():
+    @gpujit.jit.script
+    def f(x: Tensor, d: Optional[gpujit.device] = None):
+        return x.to(d)
+    x = gpujit.arange(3.0)
+    assert f(x, None) is x                      # nothing to change: x itself, as torch
+    np.testing.assert_array_equal(f(x, gpujit.device("cpu")).numpy(), [0, 1, 2])
+    # torch: %y : Tensor = aten::to(%x.1, %d.1, %none, %false, %false)  (5 inputs)
+    (line,) = _to_lines(f)
+    assert line.count("%") == 6 and "%d.1" in line
+    assert "return torch.to(x, d)" in f.code
+
+
+def test_to_optional_device_and_dtype():
+    @gpujit.jit.script
+    def f(x: Tensor, d: Optional[gpujit.device] = None, dt: Optional[gpujit.dtype] = None):
+        return x.to(d, dt)
+    x = gpujit.arange(3.0)
+    assert f(x, None, gpujit.float64).dtype == gpujit.float64
+    assert f(x, gpujit.device("cpu"), None).dtype == gpujit.float32
+    assert "return torch.to(x, d, dt)" in f.code
+
+    @gpujit.jit.script
+    def g(x: Tensor, d: Optional[gpujit.device] = None):
+        return x.to(d, gpujit.float64, copy=True)
+    y = g(x, None)
+    assert y.dtype == gpujit.float64
+    np.testing.assert_array_equal(y.numpy(), [0, 1, 2])
+
+
+def test_to_copy_with_optional_device_copies():
+    @gpujit.jit.script
+    def f(x: Tensor, d: Optional[gpujit.device]):
+        return x.to(d, copy=True)
+    x = gpujit.arange(3.0)
+    y = f(x, None)
+    assert y is not x
+    y.add_(1)
+    np.testing.assert_array_equal(x.numpy(), [0, 1, 2])
+    assert "return torch.to(x, d, None, False, True)" in f.code
+
+
+def test_to_optional_dtype_and_none():
+    @gpujit.jit.script
+    def f(x: Tensor, dt: Optional[gpujit.dtype]):
+        return x.to(dt)
+
+    @gpujit.jit.script
+    def g(x: Tensor):
+        return x.to(None)
+    x = gpujit.arange(3)
+    assert f(x, gpujit.float16).dtype == gpujit.float16
+    assert f(x, None) is x
+    assert g(x) is x
+    # torch: aten::to(%x.1, %dt.1, %false, %false) (to.prim_dtype); to(x, None) prim_Device
+    (line,) = _to_lines(f)
+    assert line.count("%") == 5
+    assert "return torch.to(x, None)" in g.code
+
+
+def test_to_optional_device_gradient():
+    @gpujit.jit.script
+    def f(x: Tensor, d: Optional[gpujit.device]):
+        return (x.to(d, gpujit.float64) * 2).sum()
+    x = gpujit.ones(3, requires_grad=True)
+    f(x, None).backward()
+    assert x.grad.dtype == gpujit.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [2, 2, 2])
