@@ -123,3 +123,39 @@ def test_classmethod_module_saves_and_loads(tmp_path):
     gpujit.jit.save(m, str(tmp_path / "m.pt"))
     back = gpujit.jit.load(str(tmp_path / "m.pt"))
     np.testing.assert_array_equal(back(gpujit.ones(2)).numpy(), [8, 8])
+
+
+# ---------------- 3. torch.futures.wait_all / collect_all: torch 2.13 cannot script them
+# (their `list[Future]` annotation has no element type); eager they work
+
+def _add1(x):
+    return x + 1
+
+
+def test_scripted_wait_all_refused_in_torch_words():
+    with pytest.raises(RuntimeError, match="Attempted to use Future without a contained "
+                                           "type") as e:
+        @gpujit.jit.script
+        def f(x: Tensor) -> List[Tensor]:
+            futs = [gpujit.jit.fork(_add1, x), gpujit.jit.fork(_add1, x * 2)]
+            return gpujit.futures.wait_all(futs)
+    assert "return gpujit.futures.wait_all(futs)" in str(e.value)     # the user's line
+    assert "torch.jit.wait(f) for f in futs" in str(e.value)
+    with pytest.raises(RuntimeError, match="without a contained type"):
+        @gpujit.jit.script
+        def g(x: Tensor):
+            return gpujit.futures.collect_all([gpujit.jit.fork(_add1, x)])
+
+
+def test_scripted_wait_each_future_and_eager_wait_all():
+    @gpujit.jit.script
+    def f(x: Tensor) -> List[Tensor]:
+        futs = [gpujit.jit.fork(_add1, x), gpujit.jit.fork(_add1, x * 2)]
+        return [gpujit.jit.wait(fu) for fu in futs]
+    r = f(gpujit.ones(2))
+    np.testing.assert_array_equal(np.stack([t.numpy() for t in r]), [[2, 2], [3, 3]])
+    futs = [gpujit.jit.fork(_add1, gpujit.ones(2)), gpujit.jit.fork(_add1, gpujit.zeros(2))]
+    vals = gpujit.futures.wait_all(futs)
+    np.testing.assert_array_equal(np.stack([t.numpy() for t in vals]), [[2, 2], [1, 1]])
+    done = gpujit.futures.collect_all(futs).wait()
+    assert [d.wait().tolist() for d in done] == [[2.0, 2.0], [1.0, 1.0]]

@@ -104,6 +104,8 @@ class CallExprMixin:
                 self, autograd_calls.autograd_function(obj), node)
         if found and future_calls.is_future_function(obj):
             return future_calls.compile_future_call(self, obj, node)
+        if found and future_calls.is_untyped_future_function(obj):
+            future_calls.refuse_untyped_future_function(self, obj, node)
         if found and obj is warnings.warn or _is_torch_warn(self, func):
             return self.warn_call(node)
         if found and _is_unwrap_optional(obj):
