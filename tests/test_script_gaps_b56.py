@@ -159,3 +159,37 @@ def test_scripted_wait_each_future_and_eager_wait_all():
     np.testing.assert_array_equal(np.stack([t.numpy() for t in vals]), [[2, 2], [1, 1]])
     done = gpujit.futures.collect_all(futs).wait()
     assert [d.wait().tolist() for d in done] == [[2.0, 2.0], [1.0, 1.0]]
+
+
+# ---------------- 4. self.seq[1:](x): torch 2.13 refuses (a slice of a Sequential is a
+# tuple of modules in TorchScript): "cannot call a value of type 'Tuple[...]'"
+
+class _SliceCall(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.seq = nn.Sequential(nn.ReLU(), nn.Sigmoid(), nn.Tanh())
+
+    def forward(self, x):
+        return self.seq[1:](x)
+
+
+class _SliceLoop(_SliceCall):
+    def forward(self, x):
+        for m in self.seq[1:]:
+            x = m(x)
+        return x
+
+
+def test_sequential_slice_call_refused_clearly():
+    with pytest.raises(RuntimeError, match=r"cannot call a value of type 'Tuple\[") as e:
+        gpujit.jit.script(_SliceCall())
+    msg = str(e.value)
+    assert "return self.seq[1:](x)" in msg                 # the user's line
+    assert "for m in self.seq[1:]: x = m(x)" in msg        # what to write instead
+
+
+def test_sequential_slice_loop_and_index_run():
+    m = gpujit.jit.script(_SliceLoop())
+    x = gpujit.tensor([-1.0, 2.0])
+    want = np.tanh(1 / (1 + np.exp(-np.array([-1.0, 2.0], dtype=np.float32))))
+    np.testing.assert_allclose(m(x).numpy(), want, rtol=1e-6)

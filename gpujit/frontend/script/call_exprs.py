@@ -230,8 +230,17 @@ class CallExprMixin:
                 call = getattr(self, "call_module", None)     # (a module's hooks)
                 return call(fv, node) if call is not None else \
                     self.class_method_call(fv, "forward", node)
+            hint = "call gpujit functions, tensor methods or builtins"
+            if isinstance(fv.type, T.TupleType) and fv.type.elems and all(
+                    isinstance(e, T.ClassType) for e in fv.type.elems):
+                # self.seq[1:](x): a slice of a Sequential / ModuleList is a tuple of
+                # its modules in TorchScript, not a Sequential (torch 2.13 refuses too)
+                hint = ("a slice of an nn.Sequential / nn.ModuleList is a tuple of modules "
+                        "in scripted code; call them in a loop: `for m in "
+                        f"{ast.unparse(func)}: x = m(x)`, or make the slice a Sequential "
+                        "submodule in __init__")
             self.error(f"cannot call a value of type '{fv.type.annotation()}'", func,
-                       hint="call gpujit functions, tensor methods or builtins")
+                       hint=hint)
         if found and inspect.isclass(obj):
             from ...jit.script import function_modifier
             if function_modifier(obj) in ("ignore", "drop"):
