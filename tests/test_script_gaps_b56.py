@@ -193,3 +193,16 @@ def test_sequential_slice_loop_and_index_run():
     x = gpujit.tensor([-1.0, 2.0])
     want = np.tanh(1 / (1 + np.exp(-np.array([-1.0, 2.0], dtype=np.float32))))
     np.testing.assert_allclose(m(x).numpy(), want, rtol=1e-6)
+
+
+def test_to_device_without_dtype_is_prim_device():
+    # torch 2.13's to.device needs a dtype: x.to(d) / x.to("cpu") / x.to(d, copy=True) are
+    # to.prim_Device (5 inputs); x.to(d, float64) stays to.device (6 inputs)
+    @gpujit.jit.script
+    def f(x: Tensor, d: gpujit.device):
+        return x.to(d), x.to("cpu"), x.to(d, copy=True), x.to(d, gpujit.float64)
+    counts = [ln.count("%") for ln in _to_lines(f)]
+    assert counts == [6, 6, 6, 7]
+    x = gpujit.arange(3.0)
+    a, b, c, e = f(x, gpujit.device("cpu"))
+    assert a is x and b is x and c is not x and e.dtype == gpujit.float64

@@ -38,6 +38,16 @@ _IMPLICIT = {T.NumberType: "aten::ScalarImplicit", T.IntType: "aten::IntImplicit
              T.FloatType: "aten::FloatImplicit"}
 
 
+
+def _prim_device_to(args, kw):
+    """Whether scripted x.to(*args, **kw) is torch's to.prim_Device: a device (or device
+    string) first, no dtype given or one that may be None, no memory_format."""
+    if not args or len(args) > 4 or "memory_format" in kw or "device" in kw or \
+            not isinstance(args[0].type, (T.DeviceType, T.StrType)):
+        return False
+    dt = args[1] if len(args) > 1 else kw.get("dtype")
+    return dt is None or isinstance(dt.type, (T.NoneType, T.OptionalType))
+
 class CallExprMixin:
     """ExprCompiler's calls (self is the compiler)."""
 
@@ -178,6 +188,13 @@ class CallExprMixin:
                                 set(kinds) & set(kw)):
                             kw = dict(kw, **dict(zip(kinds, args)))
                             return self.call_op("to", [self_v], kw, node, method=True)
+                    if attr == "to" and _prim_device_to(args, kw):
+                        # x.to(device [, None]): torch 2.13's to.device needs a dtype, so
+                        # TorchScript resolves this to to.prim_Device (5 inputs, no
+                        # memory_format), as its graph shows
+                        from ...ops import registry as _reg
+                        return self.emit_call([_reg.get("aten::to.prim_Device")],
+                                              [self_v] + args, kw, node, "to")
                     return self.call_op(attr, [self_v] + args, kw, node, method=True)
                 if isinstance(self_v.type, T.ListType):
                     return self.list_method_call(self_v, func.attr, node)
