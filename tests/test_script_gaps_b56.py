@@ -206,3 +206,18 @@ def test_to_device_without_dtype_is_prim_device():
     x = gpujit.arange(3.0)
     a, b, c, e = f(x, gpujit.device("cpu"))
     assert a is x and b is x and c is not x and e.dtype == gpujit.float64
+
+
+def test_prim_to_overloads_save_and_load(tmp_path):
+    class M(nn.Module):
+        def forward(self, x, d: Optional[gpujit.device] = None,
+                    dt: Optional[gpujit.dtype] = None):
+            return x.to(d, dt) + x.to(dt) + x.to("cpu")
+    m = gpujit.jit.script(M())
+    gpujit.jit.save(m, str(tmp_path / "m.pt"))
+    back = gpujit.jit.load(str(tmp_path / "m.pt"))
+    x = gpujit.arange(3.0)
+    y = back(x, None, gpujit.float64)
+    assert y.dtype == gpujit.float64
+    np.testing.assert_array_equal(y.numpy(), [0, 3, 6])
+    assert back.code == m.code
