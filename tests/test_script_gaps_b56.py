@@ -221,3 +221,16 @@ def test_prim_to_overloads_save_and_load(tmp_path):
     assert y.dtype == gpujit.float64
     np.testing.assert_array_equal(y.numpy(), [0, 3, 6])
     assert back.code == m.code
+
+
+class _ClassNameCall(_WithClassMethods):
+    def forward(self, x):
+        return _WithClassMethods.c(x) + _WithClassMethods.s(x)
+
+
+def test_classmethod_through_class_name_refused_with_hint():
+    # torch 2.13 refuses it too (it binds x to cls: "Argument x not provided")
+    with pytest.raises(RuntimeError) as e:
+        gpujit.jit.script(_ClassNameCall())
+    msg = str(e.value)
+    assert "_WithClassMethods.c(x)" in msg and "self.c(...)" in msg

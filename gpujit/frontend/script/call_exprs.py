@@ -278,8 +278,15 @@ class CallExprMixin:
             if lacks_init(obj):         # (torch 2.13's words)
                 self.error(f"Class {obj.__name__} does not have an __init__ function "
                            f"defined", func, hint=f"give {obj.__name__} an __init__")
-        self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,
-                   hint="call gpujit functions, tensor methods or builtins")
+        hint = "call gpujit functions, tensor methods or builtins"
+        owner = self.py_object(func.value) if isinstance(func, ast.Attribute) else (0, 0)
+        if owner[0] and inspect.isclass(owner[1]) and isinstance(
+                inspect.getattr_static(owner[1], func.attr, None), classmethod):
+            # Block.make(x) of a @classmethod (torch 2.13 refuses it too: it binds x to
+            # cls); self.make(x) in the module's methods compiles
+            hint = (f"'{ast.unparse(func)}' is a @classmethod: call it on the module, "
+                    f"self.{func.attr}(...)")
+        self.error(f"calling '{ast.unparse(func)}' is not supported yet", func, hint=hint)
 
     def call_object(self, obj, func, node):
         """The call `node` of the Python object obj (a global function, a registry
