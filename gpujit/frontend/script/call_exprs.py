@@ -192,7 +192,6 @@ class CallExprMixin:
                         # x.to(device [, None]): torch 2.13's to.device needs a dtype, so
                         # TorchScript resolves this to to.prim_Device (5 inputs, no
                         # memory_format), as its graph shows
-                        from ...ops import registry as _reg
                         return self.emit_call([_reg.get("aten::to.prim_Device")],
                                               [self_v] + args, kw, node, "to")
                     return self.call_op(attr, [self_v] + args, kw, node, method=True)
