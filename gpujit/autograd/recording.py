@@ -276,7 +276,9 @@ def _only_inference_operands(op, args) -> bool:
 
 
 _COPIES_OF_SELF = frozenset({"aten::clone", "aten::to.dtype", "aten::to.device",
-                             "aten::to.other", "aten::to.dtype_layout", "aten::_to_copy"})
+                             "aten::to.other", "aten::to.dtype_layout", "aten::_to_copy",
+                             "aten::to.prim_Device", "aten::to.prim_dtype",
+                             "aten::to.prim_other"})
 
 
 def _inference_operands_call(op, args):

@@ -252,6 +252,41 @@ def to_dtype_layout(xp, self, dtype=None, layout=None, device=None, pin_memory=N
     return a
 
 
+# TorchScript's own overloads (register_prim_ops), the ones a scripted x.to(d) with d
+# Optional[Device] or None, or x.to(dt) with dt Optional[dtype], resolves to; dtype is an
+# int? there, ScalarType codes (or dtypes) at run time. Tried after the aten ones, as torch.
+def _prim_dtype_arg(dtype):
+    return None if dtype is None else _dt.scalar_type_arg(dtype)
+
+
+@op("aten::to.prim_Device(Tensor(a) self, Device? device, int? dtype=None, "
+    "bool non_blocking=False, bool copy=False) -> Tensor(a)", method=False, function=False,
+    meta=lambda self, device, dtype=None, non_blocking=False, copy=False: TensorMeta(
+        _prim_dtype_arg(dtype) or self.dtype, tuple(self.shape), device or self.device))
+def to_prim_device(xp, self, device, dtype=None, non_blocking=False, copy=False):
+    dtype = _prim_dtype_arg(dtype)
+    if device is None:
+        return self if dtype is None and not copy else to_dtype(
+            xp, self, dtype or _dt.from_numpy_dtype(self.dtype), non_blocking, copy)
+    return to_device(xp, self, device, dtype, non_blocking, copy)
+
+
+@op("aten::to.prim_dtype(Tensor(a) self, int? dtype=None, bool non_blocking=False, "
+    "bool copy=False) -> Tensor(a)", method=False, function=False,
+    meta=lambda self, dtype=None, non_blocking=False, copy=False: TensorMeta(
+        _prim_dtype_arg(dtype) or self.dtype, tuple(self.shape), self.device))
+def to_prim_dtype(xp, self, dtype=None, non_blocking=False, copy=False):
+    return to_prim_device(xp, self, None, dtype, non_blocking, copy)
+
+
+@op("aten::to.prim_other(Tensor(a) self, bool non_blocking=False, bool copy=False) -> "
+    "Tensor(a)", method=False, function=False,
+    meta=lambda self, non_blocking=False, copy=False: TensorMeta(
+        self.dtype, tuple(self.shape), self.device))
+def to_prim_other(xp, self, non_blocking=False, copy=False):
+    return to_prim_device(xp, self, None, None, non_blocking, copy)
+
+
 @op("aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor",
     meta=same_as(0))
 def clone(xp, self, memory_format=None):
@@ -479,7 +514,8 @@ def _type_as_grad(grad):
     return grad                 # autograd casts the gradient back to the input's dtype
 
 
-@_derivative(to_device, to_other, to_dtype_layout, cpu, cuda, wrt=("self",))
+@_derivative(to_device, to_other, to_dtype_layout, to_prim_device, to_prim_dtype,
+             to_prim_other, cpu, cuda, wrt=("self",))
 def _to_device_grad(grad, self):
     return grad if grad.device == self.device else grad.to(self.device)
 

@@ -217,6 +217,9 @@ RULES = {
     "aten::to.device": "ToCopyBackward0",
     "aten::to.other": "ToCopyBackward0",
     "aten::to.dtype_layout": "ToCopyBackward0",
+    "aten::to.prim_Device": "ToCopyBackward0",     # (TorchScript's scripted x.to(d))
+    "aten::to.prim_dtype": "ToCopyBackward0",
+    "aten::to.prim_other": "ToCopyBackward0",
     "aten::contiguous": "CloneBackward0",
     "aten::copy": "CopyBackwards",          # copy_ (a hand-written node in PyTorch)
     "aten::fill.Tensor": "FillBackward1",

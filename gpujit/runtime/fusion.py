@@ -394,7 +394,8 @@ def _drop_same_device_to(graph):
     from ..fusers import unfusible_reason
     for n in reversed(list(graph.walk())):      # (outer casts first: to(to(x)))
         op = n.op if n.kind == "aten::to" else None
-        if op is None or op.name not in ("aten::to.device", "aten::to.dtype") or \
+        if op is None or op.name not in ("aten::to.device", "aten::to.prim_Device",
+                                         "aten::to.dtype") or \
                 len(n.inputs) < 2:
             continue
         dep = _flow_dependent(graph) if dep is None else dep

@@ -38,6 +38,16 @@ _IMPLICIT = {T.NumberType: "aten::ScalarImplicit", T.IntType: "aten::IntImplicit
              T.FloatType: "aten::FloatImplicit"}
 
 
+
+def _prim_device_to(args, kw):
+    """Whether scripted x.to(*args, **kw) is torch's to.prim_Device: a device (or device
+    string) first, no dtype given or one that may be None, no memory_format."""
+    if not args or len(args) > 4 or "memory_format" in kw or "device" in kw or \
+            not isinstance(args[0].type, (T.DeviceType, T.StrType)):
+        return False
+    dt = args[1] if len(args) > 1 else kw.get("dtype")
+    return dt is None or isinstance(dt.type, (T.NoneType, T.OptionalType))
+
 class CallExprMixin:
     """ExprCompiler's calls (self is the compiler)."""
 
@@ -104,6 +114,8 @@ class CallExprMixin:
                 self, autograd_calls.autograd_function(obj), node)
         if found and future_calls.is_future_function(obj):
             return future_calls.compile_future_call(self, obj, node)
+        if found and future_calls.is_untyped_future_function(obj):
+            future_calls.refuse_untyped_future_function(self, obj, node)
         if found and obj is warnings.warn or _is_torch_warn(self, func):
             return self.warn_call(node)
         if found and _is_unwrap_optional(obj):
@@ -176,6 +188,12 @@ class CallExprMixin:
                                 set(kinds) & set(kw)):
                             kw = dict(kw, **dict(zip(kinds, args)))
                             return self.call_op("to", [self_v], kw, node, method=True)
+                    if attr == "to" and _prim_device_to(args, kw):
+                        # x.to(device [, None]): torch 2.13's to.device needs a dtype, so
+                        # TorchScript resolves this to to.prim_Device (5 inputs, no
+                        # memory_format), as its graph shows
+                        return self.emit_call([_reg.get("aten::to.prim_Device")],
+                                              [self_v] + args, kw, node, "to")
                     return self.call_op(attr, [self_v] + args, kw, node, method=True)
                 if isinstance(self_v.type, T.ListType):
                     return self.list_method_call(self_v, func.attr, node)
@@ -228,8 +246,17 @@ class CallExprMixin:
                 call = getattr(self, "call_module", None)     # (a module's hooks)
                 return call(fv, node) if call is not None else \
                     self.class_method_call(fv, "forward", node)
+            hint = "call gpujit functions, tensor methods or builtins"
+            if isinstance(fv.type, T.TupleType) and fv.type.elems and all(
+                    isinstance(e, T.ClassType) for e in fv.type.elems):
+                # self.seq[1:](x): a slice of a Sequential / ModuleList is a tuple of
+                # its modules in TorchScript, not a Sequential (torch 2.13 refuses too)
+                hint = ("a slice of an nn.Sequential / nn.ModuleList is a tuple of modules "
+                        "in scripted code; call them in a loop: `for m in "
+                        f"{ast.unparse(func)}: x = m(x)`, or make the slice a Sequential "
+                        "submodule in __init__")
             self.error(f"cannot call a value of type '{fv.type.annotation()}'", func,
-                       hint="call gpujit functions, tensor methods or builtins")
+                       hint=hint)
         if found and inspect.isclass(obj):
             from ...jit.script import function_modifier
             if function_modifier(obj) in ("ignore", "drop"):
@@ -250,8 +277,15 @@ class CallExprMixin:
             if lacks_init(obj):         # (torch 2.13's words)
                 self.error(f"Class {obj.__name__} does not have an __init__ function "
                            f"defined", func, hint=f"give {obj.__name__} an __init__")
-        self.error(f"calling '{ast.unparse(func)}' is not supported yet", func,
-                   hint="call gpujit functions, tensor methods or builtins")
+        hint = "call gpujit functions, tensor methods or builtins"
+        owner = self.py_object(func.value) if isinstance(func, ast.Attribute) else (0, 0)
+        if owner[0] and inspect.isclass(owner[1]) and isinstance(
+                inspect.getattr_static(owner[1], func.attr, None), classmethod):
+            # Block.make(x) of a @classmethod (torch 2.13 refuses it too: it binds x to
+            # cls); self.make(x) in the module's methods compiles
+            hint = (f"'{ast.unparse(func)}' is a @classmethod: call it on the module, "
+                    f"self.{func.attr}(...)")
+        self.error(f"calling '{ast.unparse(func)}' is not supported yet", func, hint=hint)
 
     def call_object(self, obj, func, node):
         """The call `node` of the Python object obj (a global function, a registry

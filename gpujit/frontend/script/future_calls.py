@@ -48,7 +48,7 @@ from ...ir import types as T
 from .variables import Var
 
 __all__ = ["compile_future_call", "compile_closure_def", "is_future_function",
-           "implicit_wait"]
+           "implicit_wait", "is_untyped_future_function", "refuse_untyped_future_function"]
 
 _AWAIT_FUNCTIONS = ("_awaitable", "_awaitable_wait", "_awaitable_nowait")
 
@@ -57,6 +57,23 @@ def is_future_function(obj) -> bool:
     mod, name = getattr(obj, "__module__", ""), getattr(obj, "__name__", "")
     return (mod == "gpujit.jit.futures" and name in ("fork", "wait")) or \
         (mod == "gpujit.jit.awaits" and name in _AWAIT_FUNCTIONS)
+
+
+def is_untyped_future_function(obj) -> bool:
+    """torch.futures.wait_all / collect_all: annotated `list[Future]` (no element type),
+    which TorchScript 2.13 cannot compile."""
+    return getattr(obj, "__module__", "") == "gpujit.futures" and \
+        getattr(obj, "__name__", "") in ("wait_all", "collect_all")
+
+
+def refuse_untyped_future_function(c, obj, node):
+    """torch 2.13's error for a scripted call of torch.futures.wait_all / collect_all
+    (it compiles their Python source, whose `list[Future]` has no contained type), at the
+    call, with the way that compiles."""
+    c.error("Attempted to use Future without a contained type. Please add a contained "
+            f"type, e.g. Future[int]: torch.futures.{obj.__name__} takes an untyped "
+            f"list[Future] and cannot be scripted", node,
+            hint="wait on each Future: [torch.jit.wait(f) for f in futs]")
 
 
 def implicit_wait(c, v):

@@ -267,6 +267,11 @@ class _Context:
         original_fn = fn
         fn = fn or info.module.__dict__.get("_defined_methods", {}).get(name) or \
             getattr(type(info.module), name, None)      # (the first: define(src))
+        raw = inspect.getattr_static(type(info.module), name, None)
+        if original_fn is None and isinstance(raw, classmethod):
+            # self.c(x) of a @classmethod: TorchScript compiles it as a method, `cls`
+            # bound to the module (its type) as `self` is
+            fn = raw.__func__
         if not inspect.isfunction(fn):
             # (torch 2.13's words first)
             msg = (f"Module '{info.original_name}' has no attribute '{name}' : "
@@ -640,6 +645,7 @@ class ModuleMethodCompiler(InterfaceMixin, ModuleContainerMixin, PropertyMixin,
         what = f"{sm.original_name}.{name}"
         info = self.ctx.info.get(id(sm))
         fn = getattr(type(info.module), name, None) if info is not None else None
+        fn = getattr(fn, "__func__", fn)        # (a @classmethod: its cls is the self)
         if inspect.isfunction(fn) and \
                 len(inspect.signature(fn).parameters) == len(graph.inputs):
             # bound by the Python method's signature: keywords and default arguments
