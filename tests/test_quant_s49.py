@@ -788,6 +788,9 @@ def test_prepare_qat_and_convert():
 @needs_torch
 @pytest.mark.parametrize("name", ["default", "x86"])
 def test_prepare_qat_matches_torch(name):
+    if torch.backends.cpu.get_cpu_capability() != "AVX512":
+        # (the observers' min / max are torch's AVX512 kernels' bits; its AVX2 code differs)
+        pytest.skip("torch's bits here are its AVX512 kernels' (this CPU runs its AVX2 code)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         a, b = _qat_run(torch, name), _qat_run(gpujit, name)
