@@ -1,0 +1,103 @@
+"""Fuser numbers a user of torch 2.13 sees (helper a56, session 56). Expected values are
+torch 2.13's (CPU), written out; NumPy computes the references.
+
+1. A Python number known only at run time that a fused op converts range-checked (c10's
+   checked_convert: clamp's bounds, pow's exponent for float16)
+   went into the kernel unchecked: clamp(h * 2, min=1e6) of a float16 tensor gave inf
+   where torch raises "value cannot be converted to type c10::Half without overflow".
+   The group's guard now sends such a call to the unfused run, which raises it; numbers
+   in range (and inf / NaN, which c10 lets through) still run the kernel.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def _groups(fn):
+    exe = fn._get_executable()
+    return [g for spec in exe._active.values() for g in spec.groups]
+
+
+_HALF = "value cannot be converted to type c10::Half without overflow"
+_FLOAT = "value cannot be converted to type float without overflow"
+
+
+@pytest.mark.parametrize("src, dtype, big, msg", [
+    ("torch.clamp(x * 2, min=v) + 1", "float16", 1e6, _HALF),
+    ("torch.clamp(x * 2, max=v) + 1", "float16", -70000.0, _HALF),
+    ("torch.clamp(x * 2, min=v) + 1", "float32", 1e39, _FLOAT),
+    ("torch.pow(x * 2, v) + 1", "float16", 1e6, _HALF),
+    ("(x * 2).clamp_max(v) + torch.clamp_min(x, v)", "float16", 1e5, _HALF),
+])
+def test_runtime_scalar_out_of_range_raises(src, dtype, big, msg):
+    cu = torch.jit.CompilationUnit(f"def f(x, v: float):\n    return {src}\n")
+    x = torch.tensor([0.5, 1.0, 2.0], dtype=getattr(torch, dtype))
+    for _ in range(3):
+        cu.f(x, 0.5)
+    groups = _groups(cu.f)
+    assert any(g.specializations for g in groups)       # (it fuses)
+    with pytest.raises(RuntimeError, match=msg):
+        cu.f(x, big)
+    with pytest.raises(RuntimeError, match=msg):         # (no kernel was made for it)
+        cu.f(x, big)
+    # in range again: the kernel, as before
+    calls = sum(g.fallback_calls for g in groups)
+    r = cu.f(x, 0.25)
+    assert sum(g.fallback_calls for g in groups) == calls
+    assert r.dtype == getattr(torch, dtype)
+
+
+def test_out_of_range_first_call_makes_no_kernel():
+    cu = torch.jit.CompilationUnit(
+        "def f(x, v: float):\n    return torch.clamp(x * 2, min=v) + 1\n")
+    x = torch.tensor([0.5, -1.0], dtype=torch.float16)
+    cu.f(x, 0.5)                    # (the profiling run)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match=_HALF):
+            cu.f(x, 65520.0)        # (past float16's max 65504: c10 compares in double)
+    assert not any(g.specializations for g in _groups(cu.f))
+    assert cu.f(x, 65504.0).tolist() == [65504.0, 65504.0]
+    assert any(g.specializations for g in _groups(cu.f))
+    assert cu.f(x, 0.5).tolist() == [2.0, 1.5]
+
+
+def test_inf_nan_and_ints_pass_as_torch():
+    # c10 lets inf and NaN through (no overflow); an int converts checked to float16
+    cu = torch.jit.CompilationUnit(
+        "def f(x, v: float):\n    return torch.clamp(x * 2, min=v) + 1\n"
+        "def g(x, v: int):\n    return torch.clamp(x * 2, max=v) + 1\n")
+    x = torch.tensor([0.5, -1.0, 3.0], dtype=torch.float16)
+    for _ in range(3):
+        cu.f(x, -0.5)
+        cu.g(x, 2)
+    assert cu.f(x, math.inf).tolist() == [math.inf] * 3
+    assert all(math.isnan(v) for v in cu.f(x, math.nan).tolist())
+    assert cu.f(x, -math.inf).tolist() == [2.0, -1.0, 7.0]
+    assert cu.g(x, 1).tolist() == [2.0, -1.0, 2.0]
+    with pytest.raises(RuntimeError, match=_HALF):
+        cu.g(x, 100000)
+    assert cu.g(x, 65504).tolist() == [2.0, -1.0, 7.0]
+
+
+def test_float32_pow_exponent_is_not_checked():
+    # torch takes a float32 / float64 self's exponent as a double: pow(x, 1e39) runs
+    cu = torch.jit.CompilationUnit("def f(x, v: float):\n    return torch.pow(x * 2, v) + 1\n")
+    x = torch.tensor([0.5, 0.25])
+    for _ in range(3):
+        cu.f(x, 2.0)
+    assert cu.f(x, 1e39).tolist() == [2.0, 1.0]
+
+
+def test_strict_fusion_raises_torchs_error():
+    # (torch's overflow error, not a strict-fusion one: the inputs are at fault)
+    cu = torch.jit.CompilationUnit(
+        "def f(x, v: float):\n    with torch.jit.strict_fusion():\n"
+        "        y = torch.clamp(x * 2, min=v) + 1\n    return y\n")
+    x = torch.tensor([0.5, -1.0], dtype=torch.float16)
+    for _ in range(3):
+        assert cu.f(x, 0.5).tolist() == [2.0, 1.5]
+    with pytest.raises(RuntimeError, match=_HALF):
+        cu.f(x, 1e6)
