@@ -7,6 +7,9 @@ torch 2.13's (CPU), written out; NumPy computes the references.
    where torch raises "value cannot be converted to type c10::Half without overflow".
    The group's guard now sends such a call to the unfused run, which raises it; numbers
    in range (and inf / NaN, which c10 lets through) still run the kernel.
+2. A bool tensor with a Python int in [2**63, 2**64) (PyTorch's uint64 Scalar): torch
+   raises "Promotion for uint16, uint32, uint64 types is not supported, attempted to
+   promote Bool and UInt64"; gpujit computed in int64 (b + 2**63 gave -2**63 + 1).
 """
 import math
 
@@ -101,3 +104,64 @@ def test_strict_fusion_raises_torchs_error():
         assert cu.f(x, 0.5).tolist() == [2.0, 1.5]
     with pytest.raises(RuntimeError, match=_HALF):
         cu.f(x, 1e6)
+
+
+# 2. A Python int in [2**63, 2**64) is PyTorch's uint64 Scalar: a bool tensor does not
+#    promote with it (gpujit computed in int64, wrapping: b + 2**63 gave -2**63 + 1);
+#    an integer tensor's dtype wins (wrapped, as before); a float one takes its value.
+_PROMO = ("Promotion for uint16, uint32, uint64 types is not supported, attempted to "
+          "promote Bool and UInt64")
+_BIG = 2**63
+
+
+@pytest.mark.parametrize("expr", [
+    "b + n", "n + b", "b * n", "b // n", "n // b", "b % n", "n % b", "b << n", "b >> n",
+    "n << b", "b == n", "b < n", "n > b", "b != n", "b / n", "b & n", "b | n", "b ^ n",
+    "torch.add(b, n)", "torch.eq(b, n)", "torch.clamp(b, max=n)", "torch.ge(b, n)",
+    "torch.fmod(b, n)", "torch.remainder(b, n)", "torch.result_type(b, n)",
+    "torch.tensor(True) + n", "b.clone().add_(n)", "torch.mul(b, 2**64 - 1)",
+])
+def test_bool_tensor_with_uint64_number_raises(expr):
+    b = torch.tensor([True, False])
+    n = _BIG
+    with pytest.raises(RuntimeError, match=_PROMO):
+        eval(expr)
+
+
+def test_uint64_number_other_cases_as_torch():
+    b = torch.tensor([True, False])
+    # pow converts an int exponent of a bool / integer self to int64_t, checked, first
+    for x in (b, torch.tensor([1, 2], dtype=torch.uint8), torch.tensor([1, 2], dtype=torch.int32)):
+        with pytest.raises(RuntimeError,
+                           match="value cannot be converted to type int64_t without overflow"):
+            torch.pow(x, _BIG)
+    # float_power converts both to float64 before: no promotion
+    r = torch.float_power(b, _BIG)
+    assert r.dtype == torch.float64 and r.tolist() == [1.0, 0.0]
+    assert torch.float_power(_BIG, b).tolist() == [9.223372036854776e+18, 1.0]
+    # where's two numbers: uint64 with int64
+    with pytest.raises(RuntimeError, match="attempted to promote UInt64 and Long"):
+        torch.where(b, _BIG, 0)
+    # an integer tensor keeps its dtype (the number wraps), a float one takes the value
+    assert (torch.tensor([1, 2]) + _BIG).tolist() == [-_BIG + 1, -_BIG + 2]
+    r = torch.tensor([1, 2], dtype=torch.uint8) + _BIG
+    assert r.dtype == torch.uint8 and r.tolist() == [1, 2]
+    assert (b + 1e30).tolist() == [float(np.float32(1e30))] * 2
+    r = torch.tensor([1.0, 2.0]) * _BIG
+    assert r.dtype == torch.float32 and r.tolist() == [float(np.float32(2.0**63)),
+                                                       float(np.float32(2.0**64))]
+    assert torch.result_type(torch.tensor([1]), _BIG) == torch.int64
+    # past uint64 / below int64: the parser's OverflowError, as before
+    with pytest.raises(OverflowError, match="int too big to convert"):
+        b + 2**64
+    with pytest.raises(OverflowError, match="can't convert negative int to unsigned"):
+        b + (-2**63 - 1)
+    # not promoted at all: masked_fill's value, add's alpha
+    assert b.masked_fill(b, _BIG).tolist() == [True, False]
+    assert torch.add(b, b, alpha=_BIG).tolist() == [True, False]
+
+
+def test_bool_uint64_traced_raises():
+    b = torch.tensor([True, False])
+    with pytest.raises(RuntimeError, match=_PROMO):
+        torch.jit.trace(lambda x: (x + _BIG) * 2, (b,))
