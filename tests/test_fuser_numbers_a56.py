@@ -10,6 +10,9 @@ torch 2.13's (CPU), written out; NumPy computes the references.
 2. A bool tensor with a Python int in [2**63, 2**64) (PyTorch's uint64 Scalar): torch
    raises "Promotion for uint16, uint32, uint64 types is not supported, attempted to
    promote Bool and UInt64"; gpujit computed in int64 (b + 2**63 gave -2**63 + 1).
+3. elu / celu / selu of x = +-0 take the x * scale branch, as PyTorch's kernel: with an
+   alpha (or input_scale) of inf or NaN, torch gives x, gpujit gave NaN (expm1(0) * inf),
+   eager and fused.
 """
 import math
 
@@ -165,3 +168,76 @@ def test_bool_uint64_traced_raises():
     b = torch.tensor([True, False])
     with pytest.raises(RuntimeError, match=_PROMO):
         torch.jit.trace(lambda x: (x + _BIG) * 2, (b,))
+
+
+# 3. elu's negative branch only for x < 0 (torch 2.13's values, written out)
+_XS = [0.0, -0.0, -1e-30, -0.5, 2.0, math.nan]
+_ELU_CASES = [       # (alpha, scale, input_scale): float32 results
+    ((math.inf, 1.0, 1.0), [0.0, -0.0, -math.inf, -math.inf, 2.0, math.nan]),
+    ((-math.inf, 1.0, 1.0), [0.0, -0.0, math.inf, math.inf, 2.0, math.nan]),
+    ((math.nan, 1.0, 1.0), [0.0, -0.0, math.nan, math.nan, 2.0, math.nan]),
+    ((1.0, -1.0, 1.0), [-0.0, 0.0, 1.0000000031710769e-30, 0.39346933364868164, -2.0,
+                        math.nan]),
+    ((1.0, math.inf, 1.0), [math.nan, math.nan, -math.inf, -math.inf, math.inf, math.nan]),
+    ((1.0, 1.0, math.inf), [0.0, -0.0, -1.0, -1.0, 2.0, math.nan]),
+    ((1.0, 1.0, math.nan), [0.0, -0.0, math.nan, math.nan, 2.0, math.nan]),
+    ((2.0, 0.0, 1.0), [0.0, -0.0, -0.0, -0.0, 0.0, math.nan]),
+]
+
+
+def _same(got, want):
+    """Equal, NaN for NaN, and the sign of each zero."""
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        if math.isnan(w):
+            assert math.isnan(g), (got, want)
+        else:
+            assert g == w and math.copysign(1, g) == math.copysign(1, w), (got, want)
+
+
+def _lit(v):
+    return f"float('{v}')" if not math.isfinite(v) else repr(v)
+
+
+@pytest.mark.parametrize("args, want", _ELU_CASES)
+def test_elu_zero_takes_the_positive_branch(args, want):
+    x = torch.tensor(_XS)
+    _same(torch.ops.aten.elu(x, *args).tolist(), want)
+    # fused (x * 1.0 keeps -0.0): the kernel's scalar expression
+    cu = torch.jit.CompilationUnit(
+        f"def f(x):\n    return torch.ops.aten.elu(x * 1.0, "
+        f"{', '.join(_lit(a) for a in args)}) * 1.0\n")
+    for _ in range(3):
+        _same(cu.f(x).tolist(), want)
+    assert any(g.specializations for g in _groups(cu.f))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float16"])
+def test_elu_celu_inf_nan_alpha_at_zero(dtype):
+    x = torch.tensor(_XS, dtype=getattr(torch, dtype))
+    tiny = -0.0 if dtype == "float16" else -math.inf     # (-1e-30 is -0.0 in float16)
+    F = torch.nn.functional
+    _same(F.elu(x, math.inf).tolist(), [0.0, -0.0, tiny, -math.inf, 2.0, math.nan])
+    for a in (math.inf, -math.inf, math.nan):
+        # celu: expm1(x / inf) * inf is NaN below 0, x at +-0
+        want = [0.0, -0.0, -0.0 if dtype == "float16" else math.nan, math.nan, 2.0, math.nan]
+        _same(F.celu(x, a).tolist(), want)
+        cu = torch.jit.CompilationUnit(
+            f"def f(x):\n    return torch.nn.functional.celu(x * 1.0, {_lit(a)}) * 1.0\n")
+        for _ in range(3):
+            _same(cu.f(x).tolist(), want)
+    y = F.elu(x.clone(), math.nan, inplace=True)
+    _same(y.tolist(), [0.0, -0.0, -0.0 if dtype == "float16" else math.nan, math.nan, 2.0,
+                       math.nan])
+
+
+def test_elu_inf_alpha_gradient():
+    # (the backward's negative branch is x <= 0, as torch's elu_backward: inf at +-0)
+    x = torch.tensor(_XS, requires_grad=True)
+    y = torch.nn.functional.elu(x, math.inf)
+    y.backward(torch.ones_like(y))
+    _same(x.grad.tolist(), [math.inf] * 4 + [1.0, 1.0])
+    x = torch.tensor(_XS, requires_grad=True)
+    y = torch.nn.functional.elu(x, -1.0)
+    y.backward(torch.ones_like(y))
+    _same(x.grad.tolist(), [-1.0, -1.0, -1.0, -0.6065306663513184, 1.0, 1.0])
