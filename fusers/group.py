@@ -43,6 +43,7 @@ from .kernel_api import (EmptySpace, KernelSpec, LauncherBusy, ShapeMismatch, cu
                          default_builder, register_maker)
 from .parts import PartsRunner, parts_of, space_parts
 from .specialize import (arg_specs, retype, unfit_reason, array_device, ZERO_SIZE,
+                         scalar_checks, number_fits,
                          layout_perm, in_layout, permute_cuts, space_problem,
                          output_relayouts, relaid_out, size1_strides, restrided)
 from .strategy import FusionBudget, STATIC
@@ -400,6 +401,8 @@ class FusedGroup:
             return self._run_split(args, detail)
         if action == "spaces":      # an uneven chunk's pieces: one kernel per result shape
             return self._run_spaces(args, *detail)
+        if action == "checked":     # eager raises PyTorch's overflow error (not a fusion
+            return self._unfused(args, detail, exempt=True)     # problem: strict too)
         if action == "space":       # no kernel computes these sizes: unfused, no budget
             if not self._space_noted:
                 self._space_noted = True
@@ -420,8 +423,10 @@ class FusedGroup:
         if why is not None:
             return "unfused", why
         for i, s in enumerate(self.specializations):   # made by another thread, or equal
-            if s.guard.mismatch(args, self.arg_names, self._array_type) is None:
-                return "run", i                         # but not identical dtypes
+            if s.guard.mismatch(args, self.arg_names, self._array_type, False) is None:
+                why = s.guard.range_mismatch(args, self.arg_names)
+                return ("run", i) if why is None else ("checked", why)  # (not identical
+                                                                         # dtypes)
         dev = array_device(next(a for a, k in zip(args, self.kinds) if k == "tensor"))
         sub0, kinds, xargs = self.subgraph, self.kinds, args
         if self._view_problem is not None:
@@ -483,6 +488,14 @@ class FusedGroup:
                 sub = retype(base, kargs, dev, static)
             except Exception as e:
                 return "untyped", e
+        # a scalar an op range-checks, out of range: eager's call raises PyTorch's error
+        checks = scalar_checks(sub, kinds)
+        if self._derived is not None:   # (kernel argument i is the group's keep[i])
+            checks = {self._derived[0][i]: c for i, c in checks.items()}
+        for j, c in checks.items():
+            if not number_fits(c, args[j]):
+                return "checked", (f"{self.arg_names[j]} = {args[j]} is out of the range "
+                                   f"its op takes")
         self.budget.take(self)
         # a DYNAMIC kernel with chunks or cats is specialized on the sizes of the dims they cut
         fixed = {} if static else cut_dims(sub)
@@ -497,6 +510,7 @@ class FusedGroup:
                 pad = len(perm) - a.ndim
                 cuts = {perm[d] - pad for d in cuts if perm[d] >= pad}
             g = ArgGuard.of(a, static, k == "tensor", cuts)
+            g.checks = checks.get(j, ())
             if k == "tensor" and g.contiguous is not None:
                 g.contiguous = bool(ka.flags.c_contiguous)
                 if not g.contiguous and a.ndim >= 2:

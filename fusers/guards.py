@@ -20,7 +20,7 @@ from __future__ import annotations
 from .. import dtypes as _dt
 from .._inline import inline_body
 from ..ops.meta import is_c_contiguous
-from .specialize import in_layout, in_layout_expr
+from .specialize import in_layout, in_layout_expr, checks_range, number_fits
 
 __all__ = ["ArgGuard", "Guard", "build_dispatcher", "display_name"]
 
@@ -50,7 +50,7 @@ def display_name(v) -> str:
 class ArgGuard:
     """Expectations about one argument (None fields are not checked)."""
     __slots__ = ("kind", "np_dtype", "ndim", "shape", "strides", "broadcast", "contiguous",
-                 "pytype", "fixed", "order")
+                 "pytype", "fixed", "order", "checks")
 
     def __init__(self, kind, np_dtype=None, ndim=0, shape=None, strides=None, broadcast=(),
                  contiguous=None, pytype=None, fixed=()):
@@ -62,6 +62,9 @@ class ArgGuard:
         # strides order its dims (`stride_order`), which with the others' contiguity fixes the dim order
         # eager lays the outputs out in (specialize.eager_perm)
         self.order = None
+        # a scalar an op converts range-checked (specialize.scalar_checks): out of range,
+        # eager's call raises PyTorch's error, which the kernel would not
+        self.checks = ()
 
     @classmethod
     def of(cls, a, static, is_tensor, fixed_dims=()):
@@ -87,8 +90,9 @@ class Guard:
         self.default_float = default_float
         self.device_id = device_id
 
-    def mismatch(self, args, names, array_type) -> str | None:
-        """None when the guard accepts args, else the first failed check in words."""
+    def mismatch(self, args, names, array_type, ranges=True) -> str | None:
+        """None when the guard accepts args, else the first failed check in words
+        (`ranges`: the range checks of scalars too, tested last)."""
         if self.default_float is not None and _dt._default_float is not self.default_float:
             return (f"the default dtype is {_dt._default_float.name}, not "
                     f"{self.default_float.name}")
@@ -132,6 +136,17 @@ class Guard:
                 return (f"{name} orders its dims by stride as {list(stride_order(a))} "
                         f"(ranked by stride and size, 0: a stride 0), not "
                         f"{list(g.order)} (the results' layout follows it)")
+        if ranges:
+            return self.range_mismatch(args, names)
+        return None
+
+    def range_mismatch(self, args, names) -> str | None:
+        """The first scalar out of the range its op checks it against, in words."""
+        for g, a, name in zip(self.args, args, names):
+            if g.kind == "scalar" and g.checks and not number_fits(g.checks, a):
+                op, pname, npt = next(c for c in g.checks if not number_fits((c,), a))
+                return (f"{name} = {a} is out of the range {op.name}'s '{pname}' takes for "
+                        f"{npt} (eager's call raises)")
         return None
 
     def conditions(self, i, ns, contiguity):
@@ -145,6 +160,10 @@ class Guard:
             if g.kind == "scalar":
                 ns[c + "p"] = g.pytype
                 out.append(f"type({a}) is {c}p")
+                if g.checks:        # (an in-range number costs two comparisons)
+                    ns[c + "l"], ns[c + "h"] = checks_range(g.checks)
+                    ns[c + "f"], ns[c + "c"] = number_fits, g.checks
+                    out.append(f"({c}l <= {a} <= {c}h or {c}f({c}c, {a}))")
                 continue
             ns[c + "d"] = g.np_dtype
             out.append(f"d{j} is {c}d")

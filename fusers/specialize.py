@@ -19,6 +19,7 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu, device as _device
 from ..ir import types as T
 from ..ops.meta import TensorMeta, broadcast_shapes, run_meta
+from ..ops.registry import checked_number
 from ..ops.shape import cat_rule, chunk_rule
 from .functionalize import INPLACE_META, inplace_mismatch
 from .fusibility import CONSTANT_CHUNK, FUSED_CONCAT
@@ -27,7 +28,7 @@ from .kernel_api import ArgSpec
 __all__ = ["arg_specs", "retype", "scalar_dtype", "array_device", "contiguous_strides",
            "ZERO_SIZE", "unfit_reason", "layout_perm", "in_layout", "in_layout_expr",
            "permute_cuts", "space_problem", "output_relayouts", "relaid_out", "size1_strides",
-           "restrided"]
+           "restrided", "scalar_checks", "checks_range", "number_fits"]
 
 ZERO_SIZE = "a 0-size tensor (nothing to compute)"
 
@@ -466,3 +467,46 @@ def retype(subgraph, args, device, static):
         out.type = _tensor_type(meta.dtype, shape, contiguous_strides(shape), device, static)
         vals[out] = TensorMeta(meta.dtype, shape, device)
     return g
+
+
+def scalar_checks(sub, kinds):
+    """{kernel argument index: ((op, parameter, numpy dtype), ...)} for the scalar inputs
+    of typed subgraph `sub` that an op converts to its dtype range-checked
+    (OpDef.checked_floats: clamp(h, min=v), pow(h, v)): a constant out of range is kept
+    out of groups (fusibility), one known only at run time is checked by the guard."""
+    index = {p: i for i, (p, k) in enumerate(zip(sub.inputs, kinds)) if k == "scalar"}
+    out = {}
+    for n in sub.nodes:
+        op = getattr(n, "op", None)
+        if op is None or not op.checked_floats or not n.outputs:
+            continue
+        dt = getattr(n.outputs[0].type, "dtype", None)
+        if dt is None:
+            continue
+        for a, v in zip(op.schema.arguments, n.inputs):
+            if a.name in op.checked_floats and v in index:
+                out.setdefault(index[v], []).append((op, a.name, dt.np))
+    return {i: tuple(c) for i, c in out.items()}
+
+
+def checks_range(checks):
+    """(lo, hi): numbers between them pass every check (the guard's cheap test; one out of
+    it is looked at by number_fits: an inf, a NaN, 2.0**63 for int64)."""
+    lo, hi = -math.inf, math.inf
+    for op, name, npt in checks:
+        to = np.dtype(op.checked_floats[name].get(np.dtype(npt), npt) or np.float64)
+        info = np.finfo(to) if to.kind in "fc" else np.iinfo(to) if to.kind in "iu" else None
+        if info is not None:
+            lo, hi = max(lo, float(info.min)), min(hi, float(info.max))
+    return lo, hi
+
+
+def number_fits(checks, v) -> bool:
+    """Whether Python number v passes c10's checked conversion for every check (eager's
+    call raises PyTorch's error where it does not)."""
+    try:
+        for op, name, npt in checks:
+            checked_number(op, name, v, npt)
+    except RuntimeError:
+        return False
+    return True

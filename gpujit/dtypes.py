@@ -496,7 +496,8 @@ def _scalar_dtype(x):
     if t is _builtin_float or isinstance(x, (_builtin_float, np.floating)):
         return _default_float
     if isinstance(x, (_builtin_int, np.integer)):
-        return int64
+        # (an int in [2**63, 2**64): PyTorch's uint64 Scalar, registry.scalar_kind)
+        return uint64 if type(x) is _builtin_int and x >> 63 == 1 else int64
     if isinstance(x, (complex, np.complexfloating)):
         return get_default_complex_dtype()
     raise TypeError(f"expected a Tensor or a number, got {type(x).__name__}")

@@ -77,12 +77,13 @@ def _elu(xp, x, alpha, scale, input_scale):
     x = _f32(x)
     # minimum(): the negative branch never overflows where the positive one is chosen
     neg = xp.expm1(_tie_first(xp, "minimum", x, 0) * input_scale) * (alpha * scale)
-    return xp.where(x > 0, x * scale, neg)
+    # (x = +-0 takes x * scale, as PyTorch's kernel: elu(0.0, alpha=inf) is 0.0, not NaN)
+    return xp.where(x >= 0, x * scale, neg)
 
 
 @op("aten::elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor",
     **_ACT, inplace=True, dtypes=FLOATS,
-    scalar="where({self} > 0, {self} * {scale}, "
+    scalar="where({self} >= 0, {self} * {scale}, "
            "expm1({self} * {input_scale}) * ({alpha} * {scale}))")
 def elu(xp, self, alpha=1, scale=1, input_scale=1):
     return _elu(xp, self, alpha, scale, input_scale)
@@ -94,7 +95,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 @op("aten::selu(Tensor self) -> Tensor", tags=_PW, functional=True, method=False,
     inplace=True, dtypes=FLOATS,
-    scalar=f"where({{self}} > 0, {{self}} * {_SELU_SCALE!r}, "
+    scalar=f"where({{self}} >= 0, {{self}} * {_SELU_SCALE!r}, "
            f"expm1({{self}}) * {_SELU_ALPHA * _SELU_SCALE!r})")
 def selu(xp, self):
     return _elu(xp, self, _SELU_ALPHA, _SELU_SCALE, 1)
@@ -102,7 +103,7 @@ def selu(xp, self):
 
 @op("aten::celu(Tensor self, Scalar alpha=1.0) -> Tensor", tags=_PW, functional=True,
     method=False, inplace=True, dtypes=FLOATS,
-    scalar="where({self} > 0, {self}, expm1({self} * (1 / {alpha})) * {alpha})")
+    scalar="where({self} >= 0, {self}, expm1({self} * (1 / {alpha})) * {alpha})")
 def celu(xp, self, alpha=1.0):
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")

@@ -181,7 +181,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     for n in operands:
         opt = n in optional
         # (a Python int's or float's kind inline: registry.scalar_kind's first tests)
-        sk = (f"_SKI if {n}.__class__ is int else (_dtm._default_float, _SCALAR) if "
+        # (an int from 2**63 up is PyTorch's uint64 Scalar: _sk's kind, which a bool
+        # tensor does not promote with)
+        sk = (f"_SKI if {n}.__class__ is int and {n} < 9223372036854775808 else "
+              f"(_dtm._default_float, _SCALAR) if "
               f"{n}.__class__ is float else ")
         # (where a number may stand, a 0-dim tensor's kind through _zkn: a wrapped number
         # raises, and the entry takes the number itself: registry.zero_dim_operand_kind)

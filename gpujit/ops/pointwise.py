@@ -657,7 +657,12 @@ def _complex_power(xp, self, exponent):
 
 def _bool_power(kinds):
     """PyTorch's pow computes in bool only for a bool tensor to a Python bool (its
-    exponent-0 and exponent-1 shortcuts); bool tensors otherwise have no pow kernel."""
+    exponent-0 and exponent-1 shortcuts); bool tensors otherwise have no pow kernel.
+    An int exponent past int64 (a uint64 Scalar) of a bool / integer self: c10's checked
+    conversion to int64_t raises before any promotion."""
+    if len(kinds) == 2 and kinds[1] == (_dt.uint64, _dt.SCALAR) and \
+            kinds[0][0].category < _dt.FLOATING:
+        raise _reg.overflow_error(_np.int64)
     if all(k[0] is _dt.bool for k in kinds) and not (
             len(kinds) == 2 and kinds[0][1] != _dt.SCALAR and kinds[1][1] == _dt.SCALAR):
         raise NotImplementedError('"pow" not implemented for \'Bool\'')

@@ -580,6 +580,8 @@ def float_power(xp, self, exponent):
 
 
 float_power.op.inplace_variant.inplace_exact_dtype = True
+# (float_power(bool_tensor, 2**63) is float64: torch converts before promoting)
+float_power.op.promotes_operands = float_power.op.inplace_variant.promotes_operands = False
 
 
 def _float_power_composite(self, exponent):

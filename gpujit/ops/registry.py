@@ -511,7 +511,9 @@ def scalar_kind(x):
     if t is float:
         return (_dt._default_float, _dt.SCALAR)
     if t is int:
-        return (_dt.int64, _dt.SCALAR)
+        # (PyTorch's parser makes an int in [2**63, 2**64) a uint64 Scalar: a bool
+        # tensor's promotion with it raises, an integer tensor's dtype wins)
+        return (_dt.uint64 if x >> 63 == 1 else _dt.int64, _dt.SCALAR)
     if t is bool:
         return (_dt.bool, _dt.SCALAR)
     if x is None:
@@ -1482,6 +1484,9 @@ class OpDef:
         # check_kinds(kinds): raises for operand dtypes the op refuses before promotion
         # (PyTorch's sub of a bool tensor), where `dtypes` sees only the computation dtype
         self.check_kinds = None
+        # False: the op converts its operands to one dtype before computing (float_power's
+        # float64), so a Python int past int64 (a uint64 Scalar) promotes with nothing
+        self.promotes_operands = True
         # a check of its out= tensors (out_variants._check; all / any: bool or uint8 only)
         self.out_check = None
         # Python-int arguments PyTorch converts to a narrow integer compute type with
@@ -1611,7 +1616,14 @@ class OpDef:
             for k in kinds:
                 if k[0] is _dt.bfloat16:
                     raise bf16_refused(self)
-        ct = _dt.result_type_from_kinds(kinds)
+        try:
+            ct = _dt.result_type_from_kinds(kinds)
+        except RuntimeError:
+            if self.promotes_operands:
+                raise
+            ct = _dt.result_type_from_kinds(tuple(
+                (_dt.int64, k) if d is _dt.uint64 and k == _dt.SCALAR else (d, k)
+                for d, k in kinds))
         if callable(self.promote):
             r = self.promote(ct, *extras)
         else:
