@@ -287,7 +287,7 @@ def reverse_walk(sub, env, grads, needs, req, formulas=None):
         gouts = [buf.get(o) for o in n.outputs]
         if all(g is None for g in gouts) or not any(v in req for v in n.inputs):
             continue
-        f = formulas.get(n.op.name if n.op is not None else n.kind) if formulas else None
+        f = formulas.get(n.kind) if formulas else None
         for v, g in zip(n.inputs, (f or _node_grads)(n, env, gouts, req)):
             if g is not None:
                 buf[v] = _add(buf.get(v), g)

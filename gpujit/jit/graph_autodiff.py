@@ -137,74 +137,9 @@ def _leaky_relu_script(n, env, gouts, req):
     return [gpujit.where(x > 0, g, g * s), None][:len(n.inputs)]
 
 
-def _extreme_script(wins):
-    """A region's max(x, y) / min(x, y) backward as torch 2.13's: the grad to the operand
-    strictly past the other, none to either on a tie or a NaN (eager splits a tie)."""
-    def formula(n, env, gouts, req):
-        import gpujit
-        x, y, g = env[n.inputs[0]], env[n.inputs[1]], gouts[0]
-        zero = gpujit.zeros((), dtype=g.dtype, device=g.device)
-        return [gpujit.where(wins(x, y), g, zero), gpujit.where(wins(y, x), g, zero)]
-    return formula
-
-
-def _softplus_script(n, env, gouts, req):
-    """A region's softplus backward as torch 2.13's: from the result r, where(r * beta >
-    threshold, grad, grad * (z - 1) / z) with z = exp(r * beta) (x = threshold / beta
-    itself passes the grad)."""
-    import gpujit
-    g = gouts[0]
-    beta = env[n.inputs[1]] if len(n.inputs) > 1 else 1.0
-    threshold = env[n.inputs[2]] if len(n.inputs) > 2 else 20.0
-    # (the result computed again from x: the region keeps what eager's formula reads)
-    rb = gpujit.nn.functional.softplus(env[n.inputs[0]], beta, threshold) * beta
-    z = gpujit.exp(rb)
-    return [gpujit.where(rb > threshold, g, g * (z - 1.0) / z)] + [None] * (len(n.inputs) - 1)
-
-
-def _hardswish_script(n, env, gouts, req):
-    """A region's hardswish backward as torch 2.13's: grad * where(-3 < x < 3, x / 3 + .5,
-    x >= 3) (x = 3 gets grad, eager's 1.5 grad; a NaN x gets none)."""
-    import gpujit
-    x, g = env[n.inputs[0]], gouts[0]
-    m = gpujit.where((x > -3.0).logical_and(x < 3.0), x / 3.0 + 0.5, (x >= 3.0).type_as(x))
-    return [g * m]
-
-
-def _pow_script(n, env, gouts, req):
-    """A region's pow(x, y) backward (two tensors) as torch 2.13's: x's grad where(y == 0,
-    0, grad * y * x ** (y - 1)), y's grad * x ** y * log(x) (-inf at x = 0, y = 0, where
-    eager's is 0)."""
-    import gpujit
-    x, y, g = env[n.inputs[0]], env[n.inputs[1]], gouts[0]
-    gx = gy = None
-    if n.inputs[0] in req:
-        gx = gpujit.where(y == 0.0, gpujit.zeros((), dtype=g.dtype, device=g.device),
-                          g * y * gpujit.pow(x, y - 1.0))
-    if n.inputs[1] in req:
-        gy = g * gpujit.pow(x, y) * gpujit.log(x)
-    return [gx, gy]
-
-
 # the region formulas (symbolic_script's) that compute otherwise than the registry's
 # derivatives (derivatives.yaml's, which eager recording and fusion groups use), each
 # checked against torch 2.13's second scripted call
-def _on_tensors(formulas, tensor_args):
-    """formulas, each used only where its op's tensor arguments are tensors in env (a
-    value the walk holds as a Python number takes the registry's derivative)."""
-    from .autodiff import _node_grads
-
-    def wrap(name, f):
-        k = tensor_args.get(name, 1)
-
-        def formula(n, env, gouts, req):
-            if gouts[0] is None or not all(isinstance(env[v], Tensor) for v in n.inputs[:k]):
-                return _node_grads(n, env, gouts, req)
-            return f(n, env, gouts, req)
-        return formula
-    return {name: wrap(name, f) for name, f in formulas.items()}
-
-
 SCRIPT_FORMULAS = {
     "aten::hardsigmoid": _hardsigmoid_script,
     "aten::leaky_relu": _leaky_relu_script,
@@ -213,14 +148,7 @@ SCRIPT_FORMULAS = {
     "aten::hardtanh": _masked(lambda x, lo=-1.0, hi=1.0: (x >= lo).logical_and(x <= hi)),
     "aten::threshold": _masked(lambda x, th, value: x >= th),
     "aten::hardshrink": _masked(lambda x, lam=0.5: (x < -lam).logical_or(x > lam)),
-    "aten::max.other": _extreme_script(lambda a, b: a > b),
-    "aten::min.other": _extreme_script(lambda a, b: a < b),
-    "aten::softplus": _softplus_script,
-    "aten::hardswish": _hardswish_script,
-    "aten::pow.Tensor_Tensor": _pow_script,
 }
-SCRIPT_FORMULAS = _on_tensors(SCRIPT_FORMULAS, {
-    "aten::max.other": 2, "aten::min.other": 2, "aten::pow.Tensor_Tensor": 2})
 
 
 class _Sub:
