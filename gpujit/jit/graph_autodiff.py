@@ -111,44 +111,9 @@ def _hardsigmoid_script(n, env, gouts, req):
                          gpujit.zeros((), dtype=g.dtype, device=g.device))]
 
 
-def _masked(mask_of):
-    """A region formula grad * mask(x, the op's numbers) as torch 2.13's: a comparison
-    mask, so a NaN x gets no gradient (eager's *_backward kernels pass it on) and the
-    bounds are those torch's masks use (hardtanh's and threshold's take their edges)."""
-    def formula(n, env, gouts, req):
-        import gpujit
-        x, g = env[n.inputs[0]], gouts[0]
-        nums = [env[v] for v in n.inputs[1:]]
-        m = mask_of(x, *nums)
-        return [gpujit.where(m, g, gpujit.zeros((), dtype=g.dtype, device=g.device))] + \
-            [None] * len(nums)
-    return formula
-
-
-def _leaky_relu_script(n, env, gouts, req):
-    """A region's leaky_relu backward as torch 2.13's: the slope taken as a float32, then
-    as the grad's dtype (grad 3 of a float64 x < 0 at slope 0.1: 0.30000000447034836,
-    eager's 0.30000000000000004; float16: 0.2998046875)."""
-    import gpujit
-    import numpy as np
-    x, g = env[n.inputs[0]], gouts[0]
-    slope = env[n.inputs[1]] if len(n.inputs) > 1 else 0.01
-    s = gpujit.tensor(float(np.float32(slope)), dtype=g.dtype, device=g.device)
-    return [gpujit.where(x > 0, g, g * s), None][:len(n.inputs)]
-
-
 # the region formulas (symbolic_script's) that compute otherwise than the registry's
-# derivatives (derivatives.yaml's, which eager recording and fusion groups use), each
-# checked against torch 2.13's second scripted call
-SCRIPT_FORMULAS = {
-    "aten::hardsigmoid": _hardsigmoid_script,
-    "aten::leaky_relu": _leaky_relu_script,
-    "aten::relu": _masked(lambda x: x > 0),
-    "aten::relu6": _masked(lambda x: (x > 0).logical_and(x < 6)),
-    "aten::hardtanh": _masked(lambda x, lo=-1.0, hi=1.0: (x >= lo).logical_and(x <= hi)),
-    "aten::threshold": _masked(lambda x, th, value: x >= th),
-    "aten::hardshrink": _masked(lambda x, lam=0.5: (x < -lam).logical_or(x > lam)),
-}
+# derivatives (derivatives.yaml's, which eager recording and fusion groups use)
+SCRIPT_FORMULAS = {"aten::hardsigmoid": _hardsigmoid_script}
 
 
 class _Sub:
