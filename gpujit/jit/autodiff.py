@@ -273,12 +273,10 @@ def group_backward(sub, values, grads, needs):
     return reverse_walk(sub, env, grads, needs, req)
 
 
-def reverse_walk(sub, env, grads, needs, req, formulas=None):
+def reverse_walk(sub, env, grads, needs, req):
     """sub's inputs' gradients (None where needs says none): each node's registry
     derivative applied in reverse order from the outputs' grads, for the values in req
-    (those computed from inputs that need a gradient); env holds the forward's values.
-    formulas: {kind: f(n, env, gouts, req)} used instead for those nodes (a region's
-    symbolic_script formulas where they compute otherwise than derivatives.yaml's)."""
+    (those computed from inputs that need a gradient); env holds the forward's values."""
     buf = {}
     for o, g in zip(sub.outputs, grads):
         if g is not None and o in req:
@@ -287,8 +285,7 @@ def reverse_walk(sub, env, grads, needs, req, formulas=None):
         gouts = [buf.get(o) for o in n.outputs]
         if all(g is None for g in gouts) or not any(v in req for v in n.inputs):
             continue
-        f = formulas.get(n.kind) if formulas else None
-        for v, g in zip(n.inputs, (f or _node_grads)(n, env, gouts, req)):
+        for v, g in zip(n.inputs, _node_grads(n, env, gouts, req)):
             if g is not None:
                 buf[v] = _add(buf.get(v), g)
     return [buf.get(v) if nd else None for v, nd in zip(sub.inputs, needs)]

@@ -100,22 +100,6 @@ REGION_VIEWS = frozenset(("aten::t", "aten::permute", "aten::unsqueeze", "aten::
 AUTODIFF_OVERLOADS = frozenset(("aten::max.other", "aten::min.other"))
 
 
-def _hardsigmoid_script(n, env, gouts, req):
-    """A region's hardsigmoid backward as torch 2.13's: where(-3 < x < 3, grad * (1/6), 0)
-    with the double 1/6 (float64's gradient is 0.16666666666666666; eager's
-    hardsigmoid_backward multiplies by the float32 1.0f / 6.0f, 0.1666666716337204, and a
-    float32 grad of 0.3 gives 0.05000000447 both ways, not 0.3 / 6's 0.05000000075)."""
-    import gpujit
-    x, g = env[n.inputs[0]], gouts[0]
-    return [gpujit.where((x > -3.0).logical_and(x < 3.0), g * (1.0 / 6.0),
-                         gpujit.zeros((), dtype=g.dtype, device=g.device))]
-
-
-# the region formulas (symbolic_script's) that compute otherwise than the registry's
-# derivatives (derivatives.yaml's, which eager recording and fusion groups use)
-SCRIPT_FORMULAS = {"aten::hardsigmoid": _hardsigmoid_script}
-
-
 class _Sub:
     """The subgraph autodiff's walks read: inputs, op nodes, outputs (IR Values/Nodes)."""
     __slots__ = ("inputs", "nodes", "outputs")
@@ -858,7 +842,7 @@ class GraphDiff:
         reverse, through public ops (a trace records them; under create_graph autograd)."""
         if pat.fill:
             env = _fill(env, pat.fill)
-        return reverse_walk(self.sub, env, grads, needs, pat.req, SCRIPT_FORMULAS)
+        return reverse_walk(self.sub, env, grads, needs, pat.req)
 
     def recompute(self, env, pat):
         """env with the values computed from inputs that need a gradient computed again
