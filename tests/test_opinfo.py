@@ -211,7 +211,7 @@ def test_every_opinfo_names_a_registry_op():
 
 # ops whose results depend on the device by definition, or read uninitialized memory
 _DEVICE_DEPENDENT = {"aten::is_cuda", "aten::is_cpu", "aten::str.Tensor", "aten::to.device",
-                     "aten::empty_like", "aten::empty.memory_format", "aten::new_empty"}
+                     "aten::to.prim_Device", "aten::empty_like", "aten::empty.memory_format", "aten::new_empty"}
 
 
 def _has_tensor(x):

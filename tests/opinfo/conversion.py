@@ -48,6 +48,26 @@ TO_DEVICE = OpInfo(
              Sample(rand(3, dtype=I32), G.device("cpu"), dtype=G.bool, copy=True),
              Sample(rand(), G.device("cpu"), None, False, True)])
 
+# TorchScript's x.to(...) overloads with Optional device / dtype (int? dtype: a ScalarType code
+# in scripted code, a dtype eagerly)
+TO_PRIM_DEVICE = OpInfo(
+    "aten::to.prim_Device",
+    ref=lambda x, device=None, dtype=None, *a, **k: x if dtype is None else _cast(x, dtype.np),
+    samples=[Sample(rand(3, 4), G.device("cpu")), Sample(rand(3, 4), None),
+             Sample(rand(3, dtype=I32), G.device("cpu"), G.float64),
+             Sample(rand(2, 2), None, G.float16, False, True),
+             Sample(rand(), G.device("cpu"), None, False, True)])
+
+TO_PRIM_DTYPE = OpInfo(
+    "aten::to.prim_dtype",
+    ref=lambda x, dtype=None, *a, **k: x if dtype is None else _cast(x, dtype.np),
+    samples=[Sample(rand(3, 4), G.float64), Sample(rand(3, 4)),
+             Sample(rand(3, dtype=I32), G.bool, False, True), Sample(rand(), None, False, True)])
+
+TO_PRIM_OTHER = OpInfo(
+    "aten::to.prim_other", ref=lambda x, *a, **k: x,
+    samples=[Sample(rand(3, 4)), Sample(rand(2, 3), False, True), Sample(rand(3, dtype=I32))])
+
 TO_DTYPE_LAYOUT = OpInfo(
     "aten::to.dtype_layout",
     ref=lambda x, dtype=None, *a, **k: x if dtype is None else _cast(x, dtype.np),
@@ -213,5 +233,6 @@ TYPE_AS = OpInfo(
              Sample(rand(), rand(2, dtype=np.bool_)),
              Sample(rand(4, 3).T, rand(0, dtype=np.int64))])
 
-OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, TO_OTHER, TYPE_AS, CPU, CUDA, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, FILL_TENSOR_,
+OPINFOS = [TO_DTYPE, TO_DEVICE, TO_DTYPE_LAYOUT, TO_OTHER, TO_PRIM_DEVICE, TO_PRIM_DTYPE, TO_PRIM_OTHER,
+           TYPE_AS, CPU, CUDA, CLONE, CONTIGUOUS, DETACH, ITEM, COPY_, FILL_, FILL_TENSOR_,
            ZERO_, AUTOCAST_REDUCED, AUTOCAST_FULL] + CASTS

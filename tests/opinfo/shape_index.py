@@ -246,7 +246,8 @@ TAKE = OpInfo(
              Sample(rand(3), np.zeros((0, 2), dtype=I64))],
     errors=[ErrorSample(rand(3), np.array([3]), exc=IndexError, match="out of range"),
             ErrorSample(rand(3), np.array([-4]), exc=IndexError, match="out of range"),
-            ErrorSample(rand(3), np.array([0], dtype=I32), match="Expected dtype int64")])
+            ErrorSample(rand(3), np.array([0], dtype=I32),
+                        match="Expected a long tensor for index, but got Int")])
 
 
 def _tad_ref(x, indices, dim=None):
