@@ -173,8 +173,9 @@ OPINFOS += [
                   for s in _unary(-20, 20)]),
     _bessel_info("aten::special_modified_bessel_i0", lambda x: bessel_i_ref(0, x),
                  _f32_ulps(_unary(-20, 20))),
+    # (i1's float steps reach ~4.5 float32 ulps near 20 at the bottom of a binade)
     _bessel_info("aten::special_modified_bessel_i1", lambda x: bessel_i_ref(1, x),
-                 _f32_ulps(_unary(-20, 20))),
+                 _f32_ulps(_unary(-20, 20), rtol=1e-6)),
 ] + [
     _bessel_info(f"aten::special_{pre}modified_bessel_k{n}",
                  (lambda n, s: lambda x: bessel_k_ref(n, x, s))(n, pre == "scaled_"), _f32_ulps([
