@@ -92,6 +92,13 @@ _orig = (_G.default_builder, _G.FusedGroup._note_failure)
 _BATCH_RESET = """
 _G.default_builder, _G.FusedGroup._note_failure = _orig
 """ + FORGET_KERNELS
+# (and this process's CPU thread pool: the next program's first large launch builds it
+# again, reading its object code from the disk; the old pool's threads sleep)
+_FORGET_POOL = """
+from gpujit.kernels import threads as _T
+_T._forget_pool()
+_T._pool_error = None
+"""
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +111,74 @@ def sim_batch(request, tmp_path_factory):
                 for test, (name, var, env) in _SIM_BATCH.items() if test in names]
     return run_batch(folder, programs, env=_env(True), setup=_BATCH_SETUP,
                      reset=_BATCH_RESET, timeout=600)
+
+
+# the CPU-target programs of four tests in two processes (each program its own cache
+# folder; the kernels, the counters and the CPU thread pool forgotten between programs).
+# The first process makes the entries: the 8 threads first (so that they make the process's
+# first kernels), the guard list, the checksummed entries' first run, the thread pool's
+# object built. The second finds them on the disk in a new process: the 8 threads first
+# again (a new process's first kernels, all loaded from the disk), the planted entries,
+# then (a loader crash would end the process: last) the broken objects and pool objects.
+def _cpu_programs(folder):
+    threads = PRELUDE + textwrap.dedent(_THREADS)
+    tcache = warm(folder / "threads_cache")
+    plant = f"CACHE = {tcache!r}\n" + _PLANT_THREADS
+    pcache = warm(folder / "planted_cache")
+    planted = PRELUDE + textwrap.dedent(f"CACHE = {pcache!r}\n" + _PLANTED)
+    ncache = warm(folder / "native_cache")
+
+    def native(how):
+        return PRELUDE + textwrap.dedent(f"CACHE = {ncache!r}\nHOW = {how!r}\n" + _NATIVE)
+    first = {
+        "test_eight_threads_one_new_function_fresh_and_corrupt_disk_cache": [
+            ("THREADS", threads, {"GPUJIT_CACHE_DIR": tcache})],
+        "test_guard_list_on_the_cpu_and_simulator_targets[cpu]": [
+            ("GUARDS_CPU", PRELUDE + textwrap.dedent(_GUARDS),
+             {"GPUJIT_CACHE_DIR": warm(folder / "guards_cache")})],
+        "test_checksummed_entries_with_a_broken_object_are_compiled_again": [
+            ("FIRST", planted, {"GPUJIT_CACHE_DIR": pcache})],
+        "test_checksummed_thread_pool_objects_that_are_broken_are_built_again": [
+            ("NATIVE_BUILT", native("none"), {"GPUJIT_CACHE_DIR": ncache})],
+    }
+    second = {
+        "test_eight_threads_one_new_function_fresh_and_corrupt_disk_cache": [
+            (name, src, {"GPUJIT_CACHE_DIR": tcache})
+            for name, src in [("THREADS_DISK", threads), ("THREADS_PLANT", plant),
+                              ("THREADS_BAD", threads), ("THREADS_WRITTEN", threads)]],
+        "test_checksummed_entries_with_a_broken_object_are_compiled_again": [
+            ("SECOND", planted, {"GPUJIT_CACHE_DIR": pcache})],
+        "test_checksummed_thread_pool_objects_that_are_broken_are_built_again": [
+            (f"NATIVE_{how}", native(how.split("_")[0]), {"GPUJIT_CACHE_DIR": ncache})
+            for how in NATIVE_HOWS],
+    }
+    return first, second
+
+
+# the thread pool's object code as its disk entry is found by each program of the second
+# process, in order: whole (loaded), then planted empty, cut, another ELF object, whole again
+NATIVE_HOWS = ("none_loaded", "empty", "cut", "other", "none_rewritten")
+
+
+@pytest.fixture(scope="module")
+def cpu_batch(request, tmp_path_factory):
+    names = {item.name for item in request.session.items
+             if getattr(item, "module", None) is request.module}
+    folder = tmp_path_factory.mktemp("s29_cpu")
+    e = _env(False)
+    e["GPUJIT_CACHE_DIR"] = warm(folder / "import_cache")   # (the batch's own imports)
+    results, processes = {}, []
+    for k, stage in enumerate(_cpu_programs(folder)):
+        programs = [p for test, progs in stage.items() if test in names for p in progs]
+        if programs:
+            res = run_batch(folder / f"run{k}", programs, env=e, setup=_BATCH_SETUP,
+                            reset=_BATCH_RESET + _FORGET_POOL, timeout=600)
+            processes.append(res.pop("_process"))
+            results.update(res)
+    results["_process"] = (all(ok for ok, _, _ in processes),
+                           "".join(out for _, out, _ in processes),
+                           "".join(err for _, _, err in processes))
+    return results
 
 
 # ------------------------------------------------------------------ the tutorial (seed 002)
@@ -378,7 +453,7 @@ def test_guard_list_on_the_cpu_and_simulator_targets(tmp_path, target, request):
     if target == "sim":
         out, _ = program_result(request.getfixturevalue("sim_batch"), "GUARDS")
     else:
-        out, _ = _run(tmp_path, _GUARDS, sim=False)
+        out, _ = program_result(request.getfixturevalue("cpu_batch"), "GUARDS_CPU")
     assert f"GUARDS TARGETS ['{target}']" in out, out
     # 2 STATIC then DYNAMIC ones up to the default budget (10), each kernel right
     assert "GUARDS 21 12 ['STATIC(3x4)', 'STATIC(5x2)', 'DYNAMIC(*x*)'] 10" in out, out
@@ -565,31 +640,22 @@ def _info(out):
     return int(misses), int(compiles), int(disk_hits), sorted(eval(kinds))
 
 
-def test_eight_threads_one_new_function_fresh_and_corrupt_disk_cache(tmp_path):
+def test_eight_threads_one_new_function_fresh_and_corrupt_disk_cache(cpu_batch):
     kinds = sorted(["STATIC(4x5)", "STATIC(4x5)", "DYNAMIC(*x*)", "DYNAMIC(*x*)",
                     "DYNAMIC(*x*x*)", "DYNAMIC(*x*x*)", "DYNAMIC(*)", "DYNAMIC(*)"])
     # (float32 and float64 each: the two STATIC ones are (4, 5)'s)
-    cache = tmp_path / "cache"
-    assert not cache.exists()
-    out, _ = _run(tmp_path, _THREADS, sim=False)          # a fresh cache directory
+    out, _ = program_result(cpu_batch, "THREADS")         # a fresh cache directory
     assert "THREADS TARGETS ['cpu']" in out
     assert _info(out) == (8, 8, 0, kinds), out            # each kernel compiled once
-    # a second process: all from the disk; then in it (its kernels and counters forgotten
-    # between the programs) the entries planted before the threads start, and two more runs
-    threads = PRELUDE + textwrap.dedent(_THREADS)
-    plant = f"CACHE = {str(cache)!r}\n" + _PLANT_THREADS
-    e = _env(False)
-    e["GPUJIT_CACHE_DIR"] = str(cache)
-    res = run_batch(tmp_path / "again", [("DISK", threads, {}), ("PLANT", plant, {}),
-                                         ("BAD", threads, {}), ("WRITTEN", threads, {})],
-                    env=e, setup=_BATCH_SETUP, reset=_BATCH_RESET)
-    out, _ = program_result(res, "DISK")
+    # then (the process's kernels and counters forgotten between the programs): all from
+    # the disk; the entries planted before the threads start, and two more runs
+    out, _ = program_result(cpu_batch, "THREADS_DISK")
     assert _info(out) == (8, 0, 8, kinds), out            # all from the disk
-    out, _ = program_result(res, "PLANT")
+    out, _ = program_result(cpu_batch, "THREADS_PLANT")
     assert "ENTRIES 8" in out, out
-    out, _ = program_result(res, "BAD")
+    out, _ = program_result(cpu_batch, "THREADS_BAD")
     assert _info(out) == (8, 6, 2, kinds), out            # the 6 bad ones compiled again
-    out, _ = program_result(res, "WRITTEN")
+    out, _ = program_result(cpu_batch, "THREADS_WRITTEN")
     assert _info(out) == (8, 0, 8, kinds), out            # and written back whole
 
 
@@ -759,20 +825,15 @@ done("PLANTED")
 """
 
 
-def test_checksummed_entries_with_a_broken_object_are_compiled_again(tmp_path):
+def test_checksummed_entries_with_a_broken_object_are_compiled_again(cpu_batch):
     # an entry whose checksum matches but whose object is empty or cut (written so by a
     # bug or another tool) went to LLVM's object loader, which crashed the process
     # (SIGSEGV); the loader now reads the ELF headers first and compiles afresh
     # (one process: the second program finds the first one's entry on the disk, its
     # kernels and counters forgotten in between)
-    prog = PRELUDE + textwrap.dedent("CACHE = " + repr(str(tmp_path / "cache")) + "\n" + _PLANTED)
-    e = _env(False)
-    e["GPUJIT_CACHE_DIR"] = warm(tmp_path / "cache")
-    res = run_batch(tmp_path, [("FIRST", prog, {}), ("SECOND", prog, {})], env=e,
-                    setup=_BATCH_SETUP, reset=_BATCH_RESET)
-    out, _ = program_result(res, "FIRST")
+    out, _ = program_result(cpu_batch, "FIRST")
     assert "PLANTED 0 1 0" in out, out
-    out, _ = program_result(res, "SECOND")
+    out, _ = program_result(cpu_batch, "SECOND")
     assert "PLANTED 1 1 0" in out, out
     loads = [ln for ln in out.splitlines() if ln.startswith("LOAD")]
     assert loads == [f"LOAD {how} refused True" for how in
@@ -807,14 +868,15 @@ done("NATIVE")
 """
 
 
-def test_checksummed_thread_pool_objects_that_are_broken_are_built_again(tmp_path):
+def test_checksummed_thread_pool_objects_that_are_broken_are_built_again(cpu_batch):
     # kernels/native.load_ir (the CPU thread pool's and trampolines' object code, cached
     # since session 23) handed any checksummed object to LLVM too: an empty one crashed
     # the process, one without the pool's functions gave null function pointers
-    cache = str(tmp_path / "cache")
-    for how in ("none", "empty", "cut", "other", "none"):
-        prog = f"CACHE = {cache!r}\nHOW = {how!r}\n" + _NATIVE
-        out, _ = _run(tmp_path, prog, sim=False)
+    # (cpu_batch: the pool built in one process, then in a new one its whole entry loaded,
+    # and each broken one planted, the process's pool forgotten before each program)
+    for name, how in [("NATIVE_BUILT", "none")] + [(f"NATIVE_{h}", h.split("_")[0])
+                                                   for h in NATIVE_HOWS]:
+        out, _ = program_result(cpu_batch, name)
         assert "NATIVE TARGETS ['cpu']" in out, (how, out)
         assert how == "none" or f"PLANTED {how}" in out, (how, out)
 
