@@ -581,7 +581,8 @@ def test_corrupt_and_truncated_disk_entries_are_recompiled(tmp_path):
     assert "OK 1 0" in _run(tmp_path, env)
     entries = sorted((cache / "kernels").rglob("*.json"))
     assert entries
-    # a new process: a disk hit; then in it (the kernels and counters forgotten between its
+    # a new process, started with the entry-point cache's files cut short (its import makes
+    # them again): a disk hit; then in it (the kernels and counters forgotten between its
     # programs) each entry truncated, garbage, empty: compiled again
     programs = [("DISK", PROG, {})]
     for how in ("truncate", "garbage", "empty"):
@@ -590,6 +591,10 @@ def test_corrupt_and_truncated_disk_entries_are_recompiled(tmp_path):
             programs.append((f"PLANT-{how}-{k}", writing_program(entry, {
                 "truncate": data[:len(data) // 2], "garbage": b"\x00\xffjunk", "empty": b""}[how]), {}))
         programs.append((how, PROG, {}))
+    cut = list((cache / "entrypoints").glob("*"))
+    assert cut
+    for m in cut:
+        m.write_bytes(m.read_bytes()[:100])
     e = dict(os.environ, **env)
     e.pop("NUMBA_ENABLE_CUDASIM", None)
     res = run_batch(tmp_path / "again", programs, env=e, reset=FORGET_KERNELS)
@@ -597,17 +602,22 @@ def test_corrupt_and_truncated_disk_entries_are_recompiled(tmp_path):
     for name, _, _ in programs[1:]:
         out, _ = program_result(res, name)
         assert name.startswith("PLANT") or "OK 1 0" in out, name
-    for m in (cache / "entrypoints").glob("*"):
-        m.write_bytes(m.read_bytes()[:100])
-    assert "OK " in _run(tmp_path, env)
 
 
 def test_unusable_cache_dirs_still_run(tmp_path):
+    # one process (each program its own GPUJIT_CACHE_DIR, read when the cache is used),
+    # started with a file as its cache folder: its import, then the first program, then
+    # one with a folder whose parents are missing (made)
     f = tmp_path / "a_file"
     f.write_text("x")
-    assert "OK" in _run(tmp_path, {"GPUJIT_CACHE_DIR": str(f)})
     deep = tmp_path / "missing" / "deep"
-    assert "OK 1 0" in _run(tmp_path, {"GPUJIT_CACHE_DIR": str(deep)})
+    e = dict(os.environ, GPUJIT_CACHE_DIR=str(f))
+    e.pop("NUMBA_ENABLE_CUDASIM", None)
+    res = run_batch(tmp_path / "run", [("FILE", PROG, {}),
+                                       ("DEEP", PROG, {"GPUJIT_CACHE_DIR": str(deep)})],
+                    env=e, reset=FORGET_KERNELS)
+    assert "OK" in program_result(res, "FILE")[0]
+    assert "OK 1 0" in program_result(res, "DEEP")[0]
     assert (deep / "kernels").exists()
 
 
