@@ -500,11 +500,12 @@ if __name__ == "__main__":
     model = torch.nn.Linear(2, 1)
     model.share_memory()
     w0 = model.weight.detach().clone()
-    for r in range(2):      # (one after the other: concurrent updates may race)
-        p = mp.Process(target=train, args=(r, model, 2))
-        p.start()
-        p.join()
-    mp.spawn(train, args=(model, 1), nprocs=1)
+    # (one process, then mp.spawn's after it has exited: the second finds the block the
+    # first child had open; 2 + 3 steps of 0.1)
+    p = mp.Process(target=train, args=(0, model, 2))
+    p.start()
+    p.join()
+    mp.spawn(train, args=(model, 3), nprocs=1)
     print("moved", [round(v, 4) for v in (w0 - model.weight.detach()).reshape(-1).tolist()])
     try:
         mp.spawn(boom, nprocs=2)
