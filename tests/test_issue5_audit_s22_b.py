@@ -47,19 +47,21 @@ print("INFO", i.hits, i.misses, i.compiles, i.disk_hits, i.specializations["chai
 """
 
 
-def _env(tmp_path, **env):
+def _env(tmp_path, numba_helpers=False, **env):
+    # (the kernel-cache test counts the files under kernels/: the numba helpers' caches,
+    # kernels/numba, seeded only where that is not counted)
     import os
-    e = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache", numba_helpers=False))
+    e = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache", numba_helpers=numba_helpers))
     for k in ("GPUJIT_DUMP", "NUMBA_ENABLE_CUDASIM", "GPUJIT_FUSION_TARGET", "GPUJIT_FUSION"):
         e.pop(k, None)
     e.update(env)
     return e
 
 
-def _run_prog(tmp_path, prog, **env):
+def _run_prog(tmp_path, prog, numba_helpers=False, **env):
     import subprocess
     import sys
-    e = _env(tmp_path, **env)
+    e = _env(tmp_path, numba_helpers, **env)
     path = tmp_path / "prog.py"            # (scripting reads the function's source file)
     path.write_text(prog)
     r = subprocess.run([sys.executable, str(path)], env=e, capture_output=True, text=True,
@@ -102,7 +104,9 @@ def test_python_m_gpujit_shows_a_group_and_a_timing_table(tmp_path):
     import os
     import subprocess
     import sys
-    e = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache", numba_helpers=False))
+    # (the session's numba helpers too: the demo's x.sum() of 2^20 elements compiled
+    # ATen's sum loop in numba afresh, ~4 s, which no assertion here is about)
+    e = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "cache"))
     e.pop("NUMBA_ENABLE_CUDASIM", None)
     # (also the check test_issue5_outside_s26.py made: run from the repository's root)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -183,7 +187,7 @@ def test_kernel_numerics_on_the_simulator_and_cpu(tmp_path, target, request):
     # inputs: the same answers from the CUDA kernel under numba's simulator (tiny sizes)
     # and from the CPU kernel
     if target == "sim":
-        out = _run_prog(tmp_path, _KERNELS_PROG, NUMBA_ENABLE_CUDASIM="1")
+        out = _run_prog(tmp_path, _KERNELS_PROG, numba_helpers=True, NUMBA_ENABLE_CUDASIM="1")
     else:
         out, _ = program_result(request.getfixturevalue("fake_cupy_batch"), "KERNELS")
     assert f"TARGETS ['{target}']" in out
@@ -240,7 +244,8 @@ def fake_cupy_batch(request, tmp_path_factory):
         ("test_guards_on_mixed_devices_against_the_stand_in_cupy", "DEVICES", _DEVICES_PROG)]
         if test in names]
     # (_KERNELS_PROG wraps the fusion groups' builder: put back after it)
-    return run_batch(folder, programs, env=_env(folder, PYTHONPATH=path, FAKECUPY_NDEV="2"),
+    return run_batch(folder, programs,
+                     env=_env(folder, True, PYTHONPATH=path, FAKECUPY_NDEV="2"),
                      setup="import gpujit.fusers.group as _G\n_b = _G.default_builder\n",
                      reset="_G.default_builder = _b\n" + FORGET_KERNELS)
 
