@@ -53,30 +53,44 @@ print("large", sorted(set(targets)), G.SIM_MAX_ELEMENTS < 200 * 100)
 """
 
 
-def _run(tmp_path, **env):
-    e = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_CACHE_DIR=warm(tmp_path))
+# both tests' programs in one process (tests/batch_programs; GPUJIT_FUSION_TARGET is read
+# at each group's build: test_cpu_target_choice), each with its own fresh cache folder,
+# the kernels, the counters and the builder's wrapper undone between them; the programs
+# of the tests selected in this session
+_PROGRAMS = {"test_scripted_groups_run_on_the_simulator": ("SIM", {}),
+             "test_gpujit_fusion_target_cpu_keeps_the_cpu_kernels":
+                 ("CPU", {"GPUJIT_FUSION_TARGET": "cpu"})}
+
+
+@pytest.fixture(scope="module")
+def sim_process(request, tmp_path_factory):
+    from batch_programs import FORGET_KERNELS, run_batch
+    names = {item.name for item in request.session.items
+             if getattr(item, "module", None) is request.module}
+    folder = tmp_path_factory.mktemp("sim_target")
+    e = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", GPUJIT_CACHE_DIR=warm(folder / "cache"))
     e.pop("GPUJIT_FUSION_TARGET", None)
-    e.update(env)
-    prog = tmp_path / "prog.py"        # (scripting reads the function's source file)
-    prog.write_text(SCRIPT)
-    return subprocess.run([sys.executable, str(prog)], env=e, capture_output=True,
-                          text=True, timeout=600)
+    programs = [(name, SCRIPT, dict(env, GPUJIT_CACHE_DIR=warm(folder / name / "cache")))
+                for test, (name, env) in _PROGRAMS.items() if test in names]
+    return run_batch(folder / "run", programs, env=e,
+                     setup="import gpujit.fusers.group as _G\n_b = _G.default_builder\n",
+                     reset="_G.default_builder = _b\n" + FORGET_KERNELS, timeout=600)
 
 
 @pytest.mark.sim
-def test_scripted_groups_run_on_the_simulator(tmp_path):
-    r = _run(tmp_path)
-    assert r.returncode == 0, r.stdout + r.stderr[-4000:]
-    assert "small ['sim']" in r.stdout, r.stdout
+def test_scripted_groups_run_on_the_simulator(sim_process):
+    from batch_programs import program_result
+    out, _ = program_result(sim_process, "SIM")
+    assert "small ['sim']" in out, out
     # the big call: a DYNAMIC kernel built for the simulator, run as the CPU kernel
-    assert "large ['cpu', 'sim'] True" in r.stdout, r.stdout
+    assert "large ['cpu', 'sim'] True" in out, out
 
 
 @pytest.mark.sim
-def test_gpujit_fusion_target_cpu_keeps_the_cpu_kernels(tmp_path):
-    r = _run(tmp_path, GPUJIT_FUSION_TARGET="cpu")
-    assert r.returncode == 0, r.stdout + r.stderr[-4000:]
-    assert "small ['cpu']" in r.stdout and "large ['cpu']" in r.stdout, r.stdout
+def test_gpujit_fusion_target_cpu_keeps_the_cpu_kernels(sim_process):
+    from batch_programs import program_result
+    out, _ = program_result(sim_process, "CPU")
+    assert "small ['cpu']" in out and "large ['cpu']" in out, out
 
 
 def test_cpu_target_choice(monkeypatch):
