@@ -92,6 +92,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -478,34 +479,59 @@ print("compiles", i.compiles, "disk_hits", i.disk_hits)
 """
 
 
-def _child(env_extra, tmp_path):
-    import subprocess
-    env = dict(os.environ, **env_extra)
-    prog = tmp_path / "child_s39.py"            # (scripted functions need a source file)
-    prog.write_text(_CHILD)
-    r = subprocess.run([sys.executable, str(prog)], capture_output=True, text=True,
-                       env=env, timeout=600)
-    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
-    return r.stdout, r.stderr
+def _children(folder, programs):
+    """Run _CHILD once per (name, {env var: value}) of programs, one after another in one
+    new process (tests/batch_programs: each program its own script; the kernels and
+    counters forgotten between them): {name: (stdout, stderr)}."""
+    from batch_programs import FORGET_KERNELS, program_result, run_batch
+    e = dict(os.environ)
+    e.pop("GPUJIT_DUMP", None)
+    res = run_batch(folder, [(name, _CHILD, env) for name, env in programs], env=e,
+                    reset=FORGET_KERNELS)
+    return {name: program_result(res, name) for name, _ in programs}
 
 
-def test_a_corrupt_or_truncated_disk_entry_is_recompiled_in_a_fresh_process(tmp_path):
-    env = {"GPUJIT_CACHE_DIR": warm(tmp_path / "cache", numba_helpers=False)}
-    assert "compiles 1 disk_hits 0" in _child(env, tmp_path)[0]
-    files = [p for p in tmp_path.rglob("*") if p.is_file() and "kernels" in p.parts]
+# the first process of the corrupt-entry test and the GPUJIT_DUMP test's, one process:
+# the programs of those selected in this session, each with its own fresh cache folder
+_FIRST_PROCESS = {
+    "test_a_corrupt_or_truncated_disk_entry_is_recompiled_in_a_fresh_process": "FIRST",
+    "test_gpujit_dump_fusion_and_kernels_in_a_subprocess": "DUMP",
+}
+
+
+@pytest.fixture(scope="module")
+def first_process(request, tmp_path_factory):
+    names = {item.name for item in request.session.items
+             if getattr(item, "module", None) is request.module}
+    folder = tmp_path_factory.mktemp("s39_child")
+    caches = {name: warm(folder / name / "cache", numba_helpers=False)
+              for test, name in _FIRST_PROCESS.items() if test in names}
+    env = {"FIRST": {}, "DUMP": {"GPUJIT_DUMP": "fusion,kernels"}}
+    out = _children(folder / "run", [(name, dict(env[name], GPUJIT_CACHE_DIR=cache))
+                                     for name, cache in caches.items()])
+    return {name: (out[name], caches[name]) for name in caches}
+
+
+def test_a_corrupt_or_truncated_disk_entry_is_recompiled_in_a_fresh_process(first_process,
+                                                                            tmp_path):
+    (out, _), cache = first_process["FIRST"]
+    assert "compiles 1 disk_hits 0" in out
+    files = [p for p in Path(cache).rglob("*") if p.is_file() and "kernels" in p.parts]
     assert files
-    # truncated, and the rest with its last bytes changed: detected, recompiled
-    # (test_kernels_cache checks each kind of damage in process)
+    # truncated, and the rest with its last bytes changed: detected, recompiled (the new
+    # process's first kernel), then found whole (test_kernels_cache checks each kind of
+    # damage in process)
     for p in files:
         d = p.read_bytes()
         p.write_bytes(d[: len(d) // 2][:-8] + b"x" * 8)
-    assert "compiles 1 disk_hits 0" in _child(env, tmp_path)[0]
-    assert "compiles 0 disk_hits 1" in _child(env, tmp_path)[0]      # and stored again
+    env = {"GPUJIT_CACHE_DIR": cache}
+    out = _children(tmp_path, [("CORRUPT", env), ("STORED", env)])
+    assert "compiles 1 disk_hits 0" in out["CORRUPT"][0]
+    assert "compiles 0 disk_hits 1" in out["STORED"][0]      # and stored again
 
 
-def test_gpujit_dump_fusion_and_kernels_in_a_subprocess(tmp_path):
-    out, err = _child({"GPUJIT_CACHE_DIR": warm(tmp_path / "cache", numba_helpers=False),
-                       "GPUJIT_DUMP": "fusion,kernels"}, tmp_path)
+def test_gpujit_dump_fusion_and_kernels_in_a_subprocess(first_process):
+    (out, err), _ = first_process["DUMP"]
     text = out + err
     assert "prim::TensorExprGroup" in text
     for op in ("aten::tanh", "aten::sigmoid", "aten::relu"):
