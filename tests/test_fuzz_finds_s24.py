@@ -12,24 +12,37 @@ import pytest
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run_python(code):
-    """Run `code` in a fresh interpreter (an unresolved symbol kills the process in
-    LLVM's linker): (return code, stdout, stderr)."""
+def _run_python(programs):
+    """Run programs ({name: code}) in one fresh interpreter, in order (tests/batch_programs:
+    each its own script; an unresolved symbol kills the process in LLVM's linker, and the
+    programs after it then do not run): {name: (stdout, stderr)}, a program that did not
+    end well failing the test with its output."""
+    from batch_programs import program_result, run_batch
+    import tempfile
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([_ROOT, env.get("PYTHONPATH", "")])
-    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                       capture_output=True, text=True, timeout=300)
-    return p.returncode, p.stdout, p.stderr
+    with tempfile.TemporaryDirectory() as folder:
+        res = run_batch(folder, [(name, textwrap.dedent(code), {})
+                                 for name, code in programs.items()], env=env, timeout=300)
+    return {name: (lambda n: lambda: program_result(res, n))(name) for name in programs}
+
+
+# both tests' programs in one fresh interpreter (those selected in this session): the
+# objects loaded by gpujit's own loader first (its first use of LLVM there), then numba's
+# linker (llvmlite initialised by gpujit's kernels before it, as the test needs)
+@pytest.fixture(scope="module")
+def half_conversions(request):
+    names = {item.name for item in request.session.items
+             if getattr(item, "module", None) is request.module}
+    return _run_python({name: code for test, name, code in [
+        ("test_llvm_half_conversions_resolve_in_loaded_objects", "LOADED", _LOADED),
+        ("test_numba_code_with_a_double_to_half_conversion_links", "NUMBA", _NUMBA)]
+        if test in names})
 
 
 _VALUES = [1 / 3, -2.0 / 3, 65519.99, 1e-7, 3e-8, 1e30, -0.0, 0.1, 2049.0, 1 + 2 ** -11]
 
-
-def test_llvm_half_conversions_resolve_in_loaded_objects():
-    # LLVM lowers `fptrunc double to half` to a call of libgcc's __truncdfhf2 (x86 has no
-    # instruction for it); the symbol is not among the process's global ones: the linker
-    # aborted the process ("LLVM ERROR: Symbol not found: __truncdfhf2", or a crash)
-    rc, out, err = _run_python(f"""
+_LOADED = f"""
         import ctypes
         from kernels import native
         ir = '''
@@ -48,20 +61,9 @@ def test_llvm_half_conversions_resolve_in_loaded_objects():
                                         "s24_h2d": (ctypes.c_double, ctypes.c_uint16)}})
         print([d2h(v) for v in {_VALUES!r}])
         print([h2d(b) for b in (0x3555, 0x7bff, 0x0001, 0xfc00)])
-    """)
-    assert rc == 0, err
-    got, back = (eval(line, {"inf": np.inf}) for line in out.split("\n")[:2])
-    want = np.array(_VALUES, np.float64).astype(np.float16).view(np.uint16).tolist()
-    assert got == want
-    assert back == np.array([0x3555, 0x7bff, 0x0001, 0xfc00], np.uint16).view(
-        np.float16).astype(np.float64).tolist()
+    """
 
-
-def test_numba_code_with_a_double_to_half_conversion_links():
-    # the same in numba's own linker (a CPU kernel's cold compile), once gpujit's kernels
-    # have initialised llvmlite
-    pytest.importorskip("numba")
-    rc, out, err = _run_python(f"""
+_NUMBA = f"""
         from kernels import native
         native.abi_key()
         from numba import cfunc, types as nbt
@@ -79,8 +81,26 @@ def test_numba_code_with_a_double_to_half_conversion_links():
         def k(x):
             return d2h(x)
         print([k.ctypes(v) for v in {_VALUES!r}])
-    """)
-    assert rc == 0, err
+    """
+
+
+def test_llvm_half_conversions_resolve_in_loaded_objects(half_conversions):
+    # LLVM lowers `fptrunc double to half` to a call of libgcc's __truncdfhf2 (x86 has no
+    # instruction for it); the symbol is not among the process's global ones: the linker
+    # aborted the process ("LLVM ERROR: Symbol not found: __truncdfhf2", or a crash)
+    out, _ = half_conversions["LOADED"]()
+    got, back = (eval(line, {"inf": np.inf}) for line in out.split("\n")[:2])
+    want = np.array(_VALUES, np.float64).astype(np.float16).view(np.uint16).tolist()
+    assert got == want
+    assert back == np.array([0x3555, 0x7bff, 0x0001, 0xfc00], np.uint16).view(
+        np.float16).astype(np.float64).tolist()
+
+
+def test_numba_code_with_a_double_to_half_conversion_links(half_conversions):
+    # the same in numba's own linker (a CPU kernel's cold compile), once gpujit's kernels
+    # have initialised llvmlite
+    pytest.importorskip("numba")
+    out, _ = half_conversions["NUMBA"]()
     want = np.array(_VALUES, np.float64).astype(np.float16).view(np.uint16).tolist()
     assert eval(out.split("\n")[0]) == want
 
