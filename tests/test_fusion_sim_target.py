@@ -5,8 +5,6 @@ big for the simulator run the CPU kernel; GPUJIT_FUSION_TARGET=cpu|sim overrides
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 from cache_seed import warm
