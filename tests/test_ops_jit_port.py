@@ -8,7 +8,9 @@ source text (the sample's tensors are parameters, its other arguments literals, 
 keywords keywords) and compiled with torch.jit.CompilationUnit, and the same Python
 function traced. Each runs 3 times (profiling, then the optimized plan) and must give
 eager's values, dtypes and shapes; for floating samples of a differentiable op, the
-gradients of the sum of the outputs must be eager's on every call.
+gradients of the sum of the outputs must be eager's on every call. A variant whose script
+(or trace) is the very graph an earlier variant's of the same sample ran (t0.abs() and
+torch.abs(t0)) is compiled but not run again: its eager results must be that variant's.
 
 What makes no sense here (as in PyTorch's test): random ops are compared by dtype and shape
 only; ops without a tensor to trace are scripted only.
