@@ -195,13 +195,48 @@ def test_pin_memory_accepted_and_argument_errors():
     assert DataLoader(ds, num_workers=2).prefetch_factor == 2
 
 
+def _gone(pids, within=10.0):
+    """Whether the processes `pids` exit (or are zombies nobody reaped yet) in time."""
+    deadline = time.monotonic() + within
+    while _alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return all(open(f"/proc/{p}/stat").read().split()[2] == "Z" for p in _alive(pids))
+
+
 def test_spawn_context():
     ds = H.SquaresDataset(5)
-    got = list(DataLoader(ds, batch_size=2, num_workers=2, multiprocessing_context="spawn",
-                          timeout=60))
+    it = iter(DataLoader(ds, batch_size=2, num_workers=2, multiprocessing_context="spawn",
+                         timeout=60))
+    workers = [w.pid for w in it._workers]
+    got = [next(it) for _ in range(3)]
     assert [b[1].tolist() for b in got] == [[0, 1], [2, 3], [4]]
     np.testing.assert_array_equal(got[1][0].numpy(), [[4.0], [9.0]])
     assert got[1][0].dtype == gpujit.float32
+    # no spawned worker outlives its iterator (what is left is multiprocessing's
+    # resource tracker, which 'spawn' starts once per process, as it does under torch)
+    del it
+    gc.collect()
+    assert _gone(workers), f"spawned workers {_alive(workers)} outlived their iterator"
+
+
+def test_workers_leave_when_the_main_process_dies():
+    # a child that starts a loader's workers and dies without shutting them down
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:        # (the child: never back into pytest)
+        try:
+            os.close(r)
+            it = iter(_loader(H.PidDataset(), batch_size=1))
+            next(it)
+            os.write(w, (" ".join(str(p.pid) for p in it._workers) + "\n").encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:         # (a line: the workers hold the pipe open too)
+        workers = [int(p) for p in f.readline().split()]
+    os.waitpid(pid, 0)
+    assert len(workers) == 2
+    assert _gone(workers), f"workers {_alive(workers)} outlived the process that started them"
 
 
 def test_matches_torch_iterable_order():
