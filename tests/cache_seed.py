@@ -17,6 +17,9 @@ import os
 import shutil
 
 SEED_ENV = "GPUJIT_TESTS_SEED_CACHE"
+# a subprocess's own fresh cache folder, for test_kernels.session_cache_dir to use instead
+# of a new one (test_fake_gpu.run_fake_tier: it gives that folder's numba helpers on)
+KERNEL_CACHE_ENV = "GPUJIT_TESTS_KERNEL_CACHE"
 
 
 def _numba_subdirs():

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
@@ -32,9 +30,17 @@ TOL = {dt.float16: (1e-2, 1e-3), dt.float32: (1e-5, 1e-6), dt.float64: (1e-12, 1
 @functools.lru_cache(None)
 def session_cache_dir():
     """One kernel cache directory per test process (shared by the kernel test files),
-    seeded with the session's entry-point and numba-helper caches (tests/cache_seed.py)."""
-    from cache_seed import warm
-    return warm(tempfile.mkdtemp(prefix="gpujit-kernel-tests-"))
+    seeded with the session's entry-point and numba-helper caches (tests/cache_seed.py).
+    A subprocess of test_fake_gpu.run_fake_tier uses the folder it was given (KERNEL_CACHE_ENV):
+    the numba helpers compiled here are then shared with the tier's next subprocesses."""
+    from cache_seed import KERNEL_CACHE_ENV, warm
+    from test_fake_gpu import take_helpers
+    given = os.environ.get(KERNEL_CACHE_ENV)
+    if given and os.path.isdir(given):
+        return given
+    # (with the helpers the GPU and simulator tiers' subprocesses compiled: warm() copies
+    # the session folder's only, and the sweeps' special functions cost ~20 s cold)
+    return take_helpers(warm(tempfile.mkdtemp(prefix="gpujit-kernel-tests-")))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -251,17 +257,13 @@ def build_sweep(names, target="cpu"):
 
 @pytest.fixture(scope="module")
 def sweep_kernels():
-    """Compile the sweep kernels on both cores: a subprocess builds half of them into the
-    shared disk cache while this process builds the other half, then loads the rest."""
-    here = os.path.dirname(__file__)
-    code = (f"import sys; sys.path.insert(0, {here!r}); import test_kernels as t; "
-            f"t.build_sweep({SWEEP_DTYPES[::2]!r})")
-    env = dict(os.environ, GPUJIT_CACHE_DIR=session_cache_dir())
-    helper = subprocess.Popen([sys.executable, "-c", code], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    build_sweep(SWEEP_DTYPES[1::2])
-    _, err = helper.communicate()       # (reads stderr to the end: no full pipe, no leak)
-    assert helper.returncode == 0, err.decode(errors="replace")
+    """Compile the sweep kernels (one per dtype) into the shared disk cache. (A subprocess
+    built half of them on the other core: on CI both cores run a test worker, and it
+    imported gpujit and compiled the special functions' numba helpers again, ~20 s of CPU
+    cold, to save none.)"""
+    build_sweep(SWEEP_DTYPES)
+    from test_fake_gpu import give_helpers
+    give_helpers(session_cache_dir())   # (the special functions' helpers, for later files)
     return True
 
 
