@@ -23,9 +23,7 @@ if "GPUJIT_TESTS_SEED_CACHE" not in os.environ:
 # --no-loadscope-reorder, pytest-xdist's --dist loadfile hands out files in collection
 # order, and one of these started last kept a single worker busy for minutes after the
 # other had finished.
-SLOW_FIRST = ("test_fake_gpu_sweep.py", "test_fake_gpu_sweep_int.py", "test_fuser_dynamic_port.py",
-              "test_fuser_te_port_b.py", "test_fake_gpu.py", "test_fake_gpu_s26.py",
-              "test_fake_gpu_opinfo.py",
+SLOW_FIRST = ("test_fake_gpu.py", "test_fuser_dynamic_port.py", "test_fuser_te_port_b.py",
               "test_fusion_special_values_s19.py", "test_jit_generated_modules_port.py",
               "test_fuser_te_port_a.py", "test_jit_generated_port.py", "test_jit_model_zoo.py")
 

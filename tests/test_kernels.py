@@ -8,8 +8,10 @@ is one temporary directory per test session, shared by the kernel test files.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -40,7 +42,10 @@ def session_cache_dir():
         return given
     # (with the helpers the GPU and simulator tiers' subprocesses compiled: warm() copies
     # the session folder's only, and the sweeps' special functions cost ~20 s cold)
-    return take_helpers(warm(tempfile.mkdtemp(prefix="gpujit-kernel-tests-")))
+    folder = tempfile.mkdtemp(prefix="gpujit-kernel-tests-")
+    # (removed when this process exits: one was left in /tmp per test process)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return take_helpers(warm(folder))
 
 
 @pytest.fixture(scope="module", autouse=True)
