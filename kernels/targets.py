@@ -444,9 +444,33 @@ def _kernel_compiler_class():
     njit helpers) with no closures, `with` blocks, literal dispatch, raises, array
     expressions nor IR-inlined callees. numba's other passes found nothing to change in
     it, but each walked the IR and, where it may change the CFG, had the pass manager
-    rebuild the IR's definitions and CFG after it (~10-15% of a kernel's compile)."""
+    rebuild the IR's definitions and CFG after it (~10-15% of a kernel's compile).
+    Also without numba's SSA reconstruction: the kernel's code (kernels/emit.py) names
+    each value once, and what it assigns again (a pointer argument to its data pointer,
+    the chunk and row counters, `zd`) keeps one type, so typing gives every variable the
+    type it gets with SSA; and without the Dels that IRLegalization inserts where no
+    variable holds a reference for them to release (GpujitLegalization). The machine
+    code is the same (compared on the compile_time benchmark's and the kernel tests'
+    groups); ~10% of a compile."""
     from numba.core import compiler, typed_passes as tp, untyped_passes as up
-    from numba.core.compiler_machinery import PassManager
+    from numba.core.compiler_machinery import PassManager, register_pass
+
+    @register_pass(mutates_CFG=False, analysis_only=True)
+    class GpujitLegalization(tp.IRLegalization):
+        """numba's IRLegalization (which inserts a Del after each variable's last use,
+        where lowering decrements its reference count) only where a variable's type
+        holds an NRT reference; elsewhere the Dels lower to stores nothing reads."""
+        _name = "gpujit_kernel_ir_legalization"
+
+        def run_pass(self, state):
+            dmm = state.targetctx.data_model_manager
+            try:
+                plain = not any(dmm[t].contains_nrt_meminfo() for t in state.typemap.values())
+            except Exception:             # (a type without a data model: numba's way)
+                plain = False
+            if plain:
+                return False
+            return super().run_pass(state)
 
     class GpujitKernelCompiler(compiler.CompilerBase):
         def define_pipelines(self):
@@ -454,11 +478,9 @@ def _kernel_compiler_class():
             pm.add_pass(up.TranslateByteCode, "analyzing bytecode")
             pm.add_pass(up.FixupArgs, "fix up args")
             pm.add_pass(up.IRProcessing, "processing IR")
-            if self.state.flags.enable_ssa:
-                pm.add_pass(up.ReconstructSSA, "ssa")
             pm.add_pass(tp.NopythonTypeInference, "nopython frontend")
             pm.add_pass(tp.PreLowerStripPhis, "remove phis nodes")
-            pm.add_pass(tp.IRLegalization, "ensure IR is legal prior to lowering")
+            pm.add_pass(GpujitLegalization, "ensure IR is legal prior to lowering")
             pm.add_pass(tp.AnnotateTypes, "annotate types")
             pm.add_pass(tp.NativeLowering, "native lowering")
             pm.add_pass(tp.NoPythonBackend, "nopython mode backend")
