@@ -448,7 +448,8 @@ def _kernel_compiler_class():
     Also without numba's SSA reconstruction: the kernel's code (kernels/emit.py) names
     each value once, and what it assigns again (a pointer argument to its data pointer,
     the chunk and row counters, `zd`) keeps one type, so typing gives every variable the
-    type it gets with SSA; and without the Dels that IRLegalization inserts where no
+    type it gets with SSA (and then no phi nodes for PreLowerStripPhis to strip, nor its
+    IR post-processing again); and without the Dels that IRLegalization inserts where no
     variable holds a reference for them to release (GpujitLegalization). The machine
     code is the same (compared on the compile_time benchmark's and the kernel tests'
     groups); ~10% of a compile."""
@@ -479,7 +480,6 @@ def _kernel_compiler_class():
             pm.add_pass(up.FixupArgs, "fix up args")
             pm.add_pass(up.IRProcessing, "processing IR")
             pm.add_pass(tp.NopythonTypeInference, "nopython frontend")
-            pm.add_pass(tp.PreLowerStripPhis, "remove phis nodes")
             pm.add_pass(GpujitLegalization, "ensure IR is legal prior to lowering")
             pm.add_pass(tp.AnnotateTypes, "annotate types")
             pm.add_pass(tp.NativeLowering, "native lowering")
