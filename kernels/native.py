@@ -136,6 +136,14 @@ def _wrapped_ir(ir: str, inner: str):
             params = _param_types(ptext)
     if params is None:
         raise RuntimeError(f"numba's IR has no function {inner}")
+    wrapper, c_types = _entry_ir(inner, params)
+    kept = [ln for k, ln in enumerate(lines) if k not in drop]
+    return "\n".join(kept) + "\n" + wrapper, c_types
+
+
+def _entry_ir(inner: str, params):
+    """The IR text of `gpujit_kernel` calling numba's function `inner` (whose LLVM
+    parameter types are `params`), and the entry point's C parameter types."""
     args = params[2:]                 # after numba's (return slot, exception slot)
     c_types = ["i8" if t == "i1" else t for t in args]
     body, call = [], []
@@ -150,16 +158,19 @@ def _wrapped_ir(ir: str, inner: str):
         "  %ret = alloca i64", "  store i64 0, ptr %ret", "  %exc = alloca ptr", *body,
         f'  %st = call i32 @"{inner}"(ptr %ret, ptr %exc{"".join(", " + c for c in call)})',
         "  %v = load i64, ptr %ret", "  ret i64 %v", "}"])
-    kept = [ln for k, ln in enumerate(lines) if k not in drop]
-    return "\n".join(kept) + "\n" + wrapper + "\n", c_types
+    return wrapper + "\n", c_types
 
 
 def build_entry(cfunc_obj) -> dict | None:
     """The cache entry (object code, entry point types, undefined symbols) of a compiled
     numba cfunc; None where the object format is not ELF (then call `cfunc_obj.address`)."""
     inner = cfunc_obj.native_name[len("cfunc."):]
-    ir, c_types = _wrapped_ir(cfunc_obj.inspect_llvm(), inner)
-    obj = _emit(ir)
+    module = getattr(cfunc_obj, "llvm_module", None)
+    if module is not None:            # (targets._IRCFunc: optimized, no numba wrapper)
+        obj, c_types = _emit_module(module, inner)
+    else:
+        ir, c_types = _wrapped_ir(cfunc_obj.inspect_llvm(), inner)
+        obj = _emit(ir)
     undefined = elf_undefined_symbols(obj)
     if undefined is None:
         return None
@@ -214,6 +225,22 @@ def _emit(ir: str) -> bytes:
     mod = ll.parse_assembly(ir)
     mod.verify()
     return tm.emit_object(mod)
+
+
+def _emit_module(module, inner: str):
+    """(object file, entry point's C parameter types) of llvmlite module `module` (which
+    defines numba's function `inner` and no wrapper of it) with `gpujit_kernel` linked in:
+    the object _emit makes of the same IR as text (_wrapped_ir), without printing the
+    module and parsing it again."""
+    ll, tm = _llvm()
+    params = [str(a.type) for a in module.get_function(inner).arguments]
+    wrapper, c_types = _entry_ir(inner, params)
+    decl = f'declare i32 @"{inner}"({", ".join(params)})\n'
+    entry = ll.parse_assembly(decl + wrapper)
+    entry.triple, entry.data_layout = module.triple, module.data_layout
+    module.link_in(entry)
+    module.verify()
+    return tm.emit_object(module), c_types
 
 
 def _link(obj: bytes, *names: str) -> list:

@@ -285,8 +285,8 @@ class _IRCFunc:
             try:
                 final, linking = lib._final_module, lib._linking_libraries
                 for_linking = type(lib)._get_module_for_linking
-                mpm, mpb = lib._codegen._module_pass_manager()
-            except AttributeError as e:
+                mpm, mpb = _kernel_pass_manager(lib._codegen)
+            except (AttributeError, ImportError) as e:
                 raise _NumbaInternals(e) from e
             # numba's CPUCodeLibrary.finalize, up to the JIT's codegen (_finalize_final_module)
             seen = set()
@@ -295,13 +295,18 @@ class _IRCFunc:
                     seen.add(other)
                     final.link_in(for_linking(other), preserve=True)
             mpm.run(final, mpb)
-            final.verify()
-            self._ir = str(final)
+        # (native.build_entry adds its entry point to this module and emits its object
+        # from it, verified once there: no IR text printed and parsed again, ~5% of a
+        # kernel's compile; where numba made its C wrapper, it takes the text, below)
+        self.llvm_module = None if self._wrapped else final
+        self._ir = None
         self._lib = lib
         self.native_name = cres.fndesc.llvm_cfunc_wrapper_name
         self._address = None
 
     def inspect_llvm(self):
+        if self._ir is None:
+            self._ir = str(self._lib._final_module)
         return self._ir
 
     @property
@@ -318,6 +323,29 @@ class _IRCFunc:
                 self._lib._finalize_final_module()
                 self._address = self._lib.get_pointer_to_function(self.native_name)
         return self._address
+
+
+def _kernel_pass_manager(codegen):
+    """numba's module pass manager (its O3 pipeline with loop vectorization, as
+    codegen._module_pass_manager() builds it) without loop interleaving: the vectorizer
+    then emits one 8-wide (AVX2 float32) body per loop instead of four interleaved ones
+    plus an epilogue vector loop, ~25% less IR for LLVM to optimize and to generate code
+    for (~10 ms of a kernel's ~60 ms in LLVM). The kernels' loops run as fast (measured
+    on 1e3..1e6 elements: chains of exp / tanh / sigmoid / sin, int32, float64, where:
+    all within noise), the out-of-order core overlaps their independent iterations."""
+    import llvmlite.binding as ll
+    from numba.core import config
+    pto = ll.create_pipeline_tuning_options()
+    pto.speed_level = int(config.OPT)
+    pto.loop_vectorization = bool(config.LOOP_VECTORIZE)
+    pto.slp_vectorization = bool(config.SLP_VECTORIZE)
+    pto.loop_interleaving = False
+    pb = ll.create_pass_builder(codegen._tm, pto)
+    mpm = pb.getModulePassManager()
+    if config.LLVM_REFPRUNE_PASS:
+        from numba.core.codegen import _parse_refprune_flags
+        mpm.add_refprune_pass(_parse_refprune_flags())
+    return mpm, pb
 
 
 # Where objects are ELF (native.build_entry makes gpujit's own entry point in them and
@@ -416,9 +444,34 @@ def _kernel_compiler_class():
     njit helpers) with no closures, `with` blocks, literal dispatch, raises, array
     expressions nor IR-inlined callees. numba's other passes found nothing to change in
     it, but each walked the IR and, where it may change the CFG, had the pass manager
-    rebuild the IR's definitions and CFG after it (~10-15% of a kernel's compile)."""
+    rebuild the IR's definitions and CFG after it (~10-15% of a kernel's compile).
+    Also without numba's SSA reconstruction: the kernel's code (kernels/emit.py) names
+    each value once, and what it assigns again (a pointer argument to its data pointer,
+    the chunk and row counters, `zd`) keeps one type, so typing gives every variable the
+    type it gets with SSA (and then no phi nodes for PreLowerStripPhis to strip, nor its
+    IR post-processing again); and without the Dels that IRLegalization inserts where no
+    variable holds a reference for them to release (GpujitLegalization). The machine
+    code is the same (compared on the compile_time benchmark's and the kernel tests'
+    groups); ~10% of a compile."""
     from numba.core import compiler, typed_passes as tp, untyped_passes as up
-    from numba.core.compiler_machinery import PassManager
+    from numba.core.compiler_machinery import PassManager, register_pass
+
+    @register_pass(mutates_CFG=False, analysis_only=True)
+    class GpujitLegalization(tp.IRLegalization):
+        """numba's IRLegalization (which inserts a Del after each variable's last use,
+        where lowering decrements its reference count) only where a variable's type
+        holds an NRT reference; elsewhere the Dels lower to stores nothing reads."""
+        _name = "gpujit_kernel_ir_legalization"
+
+        def run_pass(self, state):
+            dmm = state.targetctx.data_model_manager
+            try:
+                plain = not any(dmm[t].contains_nrt_meminfo() for t in state.typemap.values())
+            except Exception:             # (a type without a data model: numba's way)
+                plain = False
+            if plain:
+                return False
+            return super().run_pass(state)
 
     class GpujitKernelCompiler(compiler.CompilerBase):
         def define_pipelines(self):
@@ -426,11 +479,8 @@ def _kernel_compiler_class():
             pm.add_pass(up.TranslateByteCode, "analyzing bytecode")
             pm.add_pass(up.FixupArgs, "fix up args")
             pm.add_pass(up.IRProcessing, "processing IR")
-            if self.state.flags.enable_ssa:
-                pm.add_pass(up.ReconstructSSA, "ssa")
             pm.add_pass(tp.NopythonTypeInference, "nopython frontend")
-            pm.add_pass(tp.PreLowerStripPhis, "remove phis nodes")
-            pm.add_pass(tp.IRLegalization, "ensure IR is legal prior to lowering")
+            pm.add_pass(GpujitLegalization, "ensure IR is legal prior to lowering")
             pm.add_pass(tp.AnnotateTypes, "annotate types")
             pm.add_pass(tp.NativeLowering, "native lowering")
             pm.add_pass(tp.NoPythonBackend, "nopython mode backend")
