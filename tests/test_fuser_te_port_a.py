@@ -933,37 +933,10 @@ def test_gelu(approximate, size):
     assert_all_fused(t.graph_for(x))
 
 
-_UNARY = [torch.lgamma, torch.sigmoid, torch.reciprocal, torch.neg, torch.relu, F.relu6,
-          torch.log, torch.log10, torch.log1p, torch.log2, torch.exp, torch.expm1, torch.erf,
-          torch.erfc, torch.cos, torch.sin, torch.tan, torch.acos, torch.asin, torch.cosh,
-          torch.sinh, torch.atan, torch.tanh, F.hardtanh, F.hardsigmoid, F.hardswish,
-          F.softplus, F.silu, F.mish, F.elu, torch.sqrt, torch.rsqrt, torch.abs, torch.frac,
-          F.leaky_relu, torch.ceil, torch.floor, torch.round, torch.trunc]
-
-
-def _threshold(x):
-    return torch.threshold(x, 0, -10)
-
-
-@pytest.mark.parametrize("op", _UNARY + [_threshold], ids=lambda o: o.__name__)
-def test_unary_ops(op):
-    failures = []
-    for dtype, size in product(DTYPES, [(1,), (2,), (4, 4)]):
-        x = data_for(dtype, size)
-
-        def fn(x):
-            return op(x)
-        try:
-            ref = fn(x)
-        except Exception:
-            continue            # eager refuses this dtype: so may the fuser
-        t = torch.jit.trace(fn, (x,))
-        try:
-            close(warmup(t, x, n=3), ref, rtol=1e-5, atol=1e-6)
-            assert_all_fused(t.graph_for(x))
-        except AssertionError as e:
-            failures.append(f"{dtype} {size}: {str(e)[:300]}")
-    assert not failures, "\n".join(failures)
+# test_unary_ops (upstream's, the last test of this half) is run by test_fuser_te_port_b.py,
+# whose test_unary_ops is the same port (its first test: every op here, hardshrink and
+# clamp too, the same dtypes, sizes and STATIC strategy) and checks this file's tolerance
+# and fast-path fusion as well: the two compiled the same ~230 kernels twice.
 
 
 def _chunk_cat_1(x, y):

@@ -14,10 +14,11 @@ import pytest
 
 import gpujit as torch
 import gpujit.nn.functional as F
-from fusion_asserts import find_fusion_groups
+from fusion_asserts import fast_path_kinds, find_fusion_groups
 
 FUSION_GROUP = "prim::TensorExprGroup"
 _GUARDS = {"prim::TypeCheck", "prim::RequiresGradCheck", "prim::TensorExprDynamicGuard"}
+_FAST_PATH_OK = {FUSION_GROUP, "prim::Constant"} | _GUARDS
 
 INT_DTYPES = [torch.int8, torch.int16, torch.int32, torch.int64, torch.bool]
 FP_DTYPES = [torch.float32, torch.float64]
@@ -95,10 +96,18 @@ UNARY_OPS = [
 
 @pytest.mark.parametrize("op", UNARY_OPS, ids=lambda o: getattr(o, "__name__", "op"))
 def test_unary_ops(op):
+    # (also test_fuser_te_port_a's port of this test, merged here: its tolerance, tighter
+    # than assert_close's float32 atol for small values, and its fast-path fusion check)
     for dtype, size in itertools.product(DTYPES, [(1,), (2,), (4, 4)]):
         x = data_for(dtype, size)
         try:
-            check_traced(lambda x: op(x), (x,))
+            t = check_traced(lambda x: op(x), (x,))
+            if t is not None:
+                got, want = t(x).numpy(), op(x).numpy()
+                if got.dtype.kind == "f":
+                    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, equal_nan=True)
+                kinds = fast_path_kinds(t.graph_for(x))
+                assert FUSION_GROUP in kinds and not set(kinds) - _FAST_PATH_OK, kinds
         except Exception as e:
             raise AssertionError(f"failed: {dtype} {op} {size}") from e
 
@@ -136,13 +145,18 @@ def test_binary_scalar_ops(op):
     exec(f"def f(x, y):\n    return x {op} y\n", ns)
     f = ns["f"]
     for tx, ty in itertools.product(_SCALAR_VALUES, repeat=2):
+        # one trace per dtype pair (its graph does not depend on the 0-dim tensors'
+        # values): the first pair of values profiles and switches to the fused kernel, the
+        # others run on that kernel (a trace per pair of values built the same kernel again)
+        t = None
         for a, b in itertools.product(_SCALAR_VALUES[tx], _SCALAR_VALUES[ty]):
             x = torch.tensor(a, dtype=_SCALAR_DTYPES[tx])
             y = torch.tensor(b, dtype=_SCALAR_DTYPES[ty])
             ok, ref = _eager(f, x, y)
             if not ok:
                 continue
-            t = torch.jit.trace(f, (x, y))
+            if t is None:
+                t = torch.jit.trace(f, (x, y))
             for _ in range(3):
                 torch.testing.assert_close(t(x, y), ref, equal_nan=True)
 
@@ -162,11 +176,14 @@ def test_matmul(sizes):
 
 TENSOR_SCALAR_OPS = [operator.__and__, operator.__or__, operator.__xor__, torch.add,
                      torch.sub, torch.mul, torch.eq, torch.ne, torch.ge, torch.lt, torch.gt]
+# (read at run time: test_fuser_dynamic_port re-runs the tests with fewer)
+TENSOR_SCALARS = [1.5, 3, 0, -2.0, -1]
+DIV_SCALARS = [1.5, 3, -2.0, -1]
 
 
 @pytest.mark.parametrize("op", TENSOR_SCALAR_OPS, ids=lambda o: o.__name__)
 def test_binary_tensor_scalar_ops(op):
-    for dtype, scalar in itertools.product(DTYPES, [1.5, 3, 0, -2.0, -1]):
+    for dtype, scalar in itertools.product(DTYPES, TENSOR_SCALARS):
         x = data_for(dtype)
         try:
             check_traced(lambda x: op(x, scalar), (x,))
@@ -177,7 +194,7 @@ def test_binary_tensor_scalar_ops(op):
 @pytest.mark.parametrize("op", [torch.div, torch.remainder, torch.fmod],
                          ids=lambda o: o.__name__)
 def test_binary_div_ops(op):
-    for dtype, scalar in itertools.product(DTYPES, [1.5, 3, -2.0, -1]):
+    for dtype, scalar in itertools.product(DTYPES, DIV_SCALARS):
         x = data_for(dtype)
         try:
             check_traced(lambda x: op(x, scalar), (x,), fused=False)
