@@ -931,9 +931,7 @@ def test_complex_on_cuda_matches_the_cpu():
                                np.tile(a[0].real, 40), rtol=1e-4, atol=1e-4)
 
 
-def test_the_cuda_paths_against_a_numpy_backed_cupy(tmp_path):
-    from test_fake_gpu import run_fake_tier
-    run_fake_tier(tmp_path, ["test_complex_s44.py::test_complex_on_cuda_matches_the_cpu"])
+# (its cuda-marked tests run against the NumPy-backed CuPy in test_fake_gpu.py's session)
 
 
 # ---------------------------------------------------------------- traced constants, jit.save

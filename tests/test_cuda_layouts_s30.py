@@ -18,11 +18,7 @@ import gpujit.nn.functional as F
 cuda = pytest.mark.cuda
 
 
-def test_cuda_layouts_on_the_fake_gpu(tmp_path):
-    if gpujit.cuda.is_available():
-        pytest.skip("a GPU (or the fake CuPy) is here: the cuda-marked tests run directly")
-    from test_fake_gpu import run_fake_tier
-    run_fake_tier(tmp_path, ["test_cuda_layouts_s30.py"])
+# (its cuda-marked tests run against the NumPy-backed CuPy in test_fake_gpu.py's session)
 
 
 def _arr(*shape, dtype=np.float64, seed=0):

@@ -22,11 +22,7 @@ cuda = pytest.mark.cuda
 two_gpus = pytest.mark.two_gpus      # (cuda:1: skipped where one GPU is visible)
 
 
-def test_cuda_paths_on_the_fake_gpu(tmp_path):
-    if gpujit.cuda.is_available():
-        pytest.skip("a GPU (or the fake CuPy) is here: the cuda-marked tests run directly")
-    from test_fake_gpu import run_fake_tier
-    run_fake_tier(tmp_path, ["test_cuda_paths_s30.py"])
+# (its cuda-marked tests run against the NumPy-backed CuPy in test_fake_gpu.py's session)
 
 
 def _err(f):

@@ -164,10 +164,16 @@ def run_fake_tier(tmp_path, targets, deselect=()):
 # functions' numba helpers again (~20 s of CPU each cold; the two sweeps ran side by side
 # on CI's two workers): one subprocess now runs them all, and each test below checks its
 # part's results in the session's junit report.
+# the cuda-marked tests of later sessions' files (each file ran its own session of this
+# tier: ~2-6 s of start-up, collection and helper compiles each), one test each below
+LATER = ["test_cuda_paths_s29.py", "test_cuda_paths_s30.py", "test_cuda_layouts_s30.py",
+         "test_fidelity_s29.py", "test_fidelity_s30.py", "test_fidelity_s30b.py",
+         "test_gpu_tier_s34.py", "test_complex_s44.py::test_complex_on_cuda_matches_the_cpu"]
 SWEEP_DTYPES = ("float16", "float32", "float64", "uint8", "int32", "bool")
 VECTOR_DTYPES = ("float16", "float32", "float64", "int32", "bool")
 PARTS = {"gpu tier": FILES, "sweep float32": [], "sweep int32 and vector loops": [],
-         "session 26": ["test_fake_gpu_finds_s26.py"], "opinfo": ["test_opinfo.py"]}
+         "session 26": ["test_fake_gpu_finds_s26.py"], "opinfo": ["test_opinfo.py"],
+         "later sessions": LATER}
 SWEPT = {"sweep float32": ("float32",), "sweep int32 and vector loops": ("int32",)}
 VECTOR_SWEPT = ("float32",)       # (every dtype runs on the GPU tier and the simulator)
 
@@ -251,3 +257,11 @@ def test_every_op_on_cuda_matches_the_cpu_against_a_numpy_backed_cupy(tier):
     without a GPU (topk's order among ties did, from 2026-12-04 until session 38, unseen:
     no GPU was lent)."""
     _check(tier, PARTS["opinfo"])
+
+
+@pytest.mark.parametrize("target", LATER, ids=lambda t: t.split(".py")[0])
+def test_later_sessions_cuda_tests_against_a_numpy_backed_cupy(tier, target):
+    """The cuda-marked tests of `target` (a file, or one test of it) passed in the tier's
+    session."""
+    name = target.split("::")[1] if "::" in target else None
+    _check(tier, [target], None if name is None else (lambda n: n == name))

@@ -304,12 +304,7 @@ def test_pin_memory_without_an_accelerator():
     assert gpujit.ones(2).is_pinned() is False
 
 
-def test_fidelity_on_the_fake_gpu(tmp_path):
-    if gpujit.cuda.is_available():
-        pytest.skip("a GPU (or the fake CuPy) is here: the cuda-marked tests run directly")
-    sys.path.insert(0, HERE)
-    from test_fake_gpu import run_fake_tier
-    run_fake_tier(tmp_path, ["test_fidelity_s29.py"])
+# (its cuda-marked tests run against the NumPy-backed CuPy in test_fake_gpu.py's session)
 
 
 @cuda
