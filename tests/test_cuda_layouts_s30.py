@@ -5,7 +5,7 @@ devices; NumPy's order="K" follows the input's order where CuPy's ufuncs give C-
 results, so an op without an explicit layout step differed between the devices (or from
 torch). Expected strides: torch 2.13's (CPU torch; its TensorIterator strides are those of
 CUDA torch). `@pytest.mark.cuda` tests run on a GPU and, through
-test_cuda_layouts_on_the_fake_gpu, against tests/fakecupy; the rest run everywhere. Also:
+test_fake_gpu.py's session, against tests/fakecupy; the rest run everywhere. Also:
 the out= dtype rules (gpujit/ops/out_dtypes.py) on cuda as on the CPU."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Session 29's review of the CUDA paths after session 28's device changes (devices never
 equal strings, Tensor.__array__ is numpy(), the CPU generator rewrite): `@pytest.mark.cuda`
-tests that run on a GPU and, through test_cuda_paths_on_the_fake_gpu below, against
+tests that run on a GPU and, through test_fake_gpu.py's session, against
 tests/fakecupy (a NumPy-backed CuPy) on machines without one; the rest run everywhere."""
 from __future__ import annotations
 

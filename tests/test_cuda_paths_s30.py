@@ -2,7 +2,7 @@
 accumulation (Derivative.raw, engine._add_into), saved outputs without grad_fn, the
 scripted modules' recording plan moved to cuda, optimizers' state devices, factories with
 size= / out=, RNN hidden checks, dropout / randn_like / multinomial layouts.
-`@pytest.mark.cuda` tests run on a GPU and, through test_cuda_paths_on_the_fake_gpu below,
+`@pytest.mark.cuda` tests run on a GPU and, through test_fake_gpu.py's session,
 against tests/fakecupy (a NumPy-backed CuPy) on machines without one; the rest run
 everywhere. Expected values: the same program on the CPU (gpujit's CPU path is checked
 against torch 2.13 elsewhere) or torch 2.13's CPU results where written out."""

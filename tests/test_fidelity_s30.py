@@ -1,7 +1,7 @@
 """Session 30's PyTorch-fidelity leftovers: the matrix products' mixed-device errors in the
 words of PyTorch's CUDA wrappers (gpujit/ops/device_checks.py), the optimizers' step
 tensors. `@pytest.mark.cuda` tests run on a GPU and, through
-test_fidelity_on_the_fake_gpu below, against tests/fakecupy on machines without one.
+test_fake_gpu.py's session, against tests/fakecupy on machines without one.
 
 The expected texts follow torch 2.13's generated wrappers (torchgen's
 gen_device_check over native_functions.yaml: check_and_update_common_device per tensor

@@ -3,7 +3,7 @@ arange's parser errors, mixed-device messages without an op-name prefix, bools r
 where an int dim is taken, wrong-arity calls in PyTorch's words, scripted
 `<Python number> <op> <Tensor>` as TorchScript's scalar ops. Expected texts were checked
 against torch 2.13. `@pytest.mark.cuda` tests run on a GPU and, through
-test_fidelity_on_the_fake_gpu below, against tests/fakecupy on machines without one."""
+test_fake_gpu.py's session, against tests/fakecupy on machines without one."""
 from __future__ import annotations
 
 import re

@@ -1,5 +1,5 @@
 """Session 34's first real-GPU run (H200, ci/gpu.sh) since 2026-11-30: what it found, as
-`@pytest.mark.cuda` tests that run on a GPU and, through the first test, against
+`@pytest.mark.cuda` tests that run on a GPU and, through test_fake_gpu.py's session, against
 tests/fakecupy on machines without one."""
 from __future__ import annotations
 
