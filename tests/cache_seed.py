@@ -18,7 +18,7 @@ import shutil
 
 SEED_ENV = "GPUJIT_TESTS_SEED_CACHE"
 # a subprocess's own fresh cache folder, for test_kernels.session_cache_dir to use instead
-# of a new one (test_fake_gpu.run_fake_tier: it gives that folder's numba helpers on)
+# of a new one (test_fake_gpu's session: it gives that folder's numba helpers on)
 KERNEL_CACHE_ENV = "GPUJIT_TESTS_KERNEL_CACHE"
 
 

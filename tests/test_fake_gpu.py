@@ -148,15 +148,6 @@ def _run(tmp_path, targets, deselect=(), extra=()):
     return r
 
 
-def run_fake_tier(tmp_path, targets, deselect=()):
-    """Run `targets` (test files or node ids under tests/) with `-m cuda` in a subprocess
-    against the NumPy-backed CuPy; assert they pass."""
-    r = _run(tmp_path, targets, deselect)
-    tail = "\n".join(r.stdout.strip().splitlines()[-15:])
-    assert r.returncode == 0, tail + r.stderr[-3000:]
-    assert " passed" in tail and " failed" not in tail, tail
-
-
 # ------------------------------------------------------------------ the tier, one session
 # The tier's parts (FILES; the sweeps of every fusible op in float32, in int32 and in
 # vector loops; session 26's finds; every op's OpInfo samples) were five test files, each

@@ -6,7 +6,6 @@ the comparisons with torch itself skip without it)."""
 from __future__ import annotations
 
 import os
-import sys
 
 import numpy as np
 import pytest

@@ -33,7 +33,7 @@ TOL = {dt.float16: (1e-2, 1e-3), dt.float32: (1e-5, 1e-6), dt.float64: (1e-12, 1
 def session_cache_dir():
     """One kernel cache directory per test process (shared by the kernel test files),
     seeded with the session's entry-point and numba-helper caches (tests/cache_seed.py).
-    A subprocess of test_fake_gpu.run_fake_tier uses the folder it was given (KERNEL_CACHE_ENV):
+    A subprocess of test_fake_gpu's session uses the folder it was given (KERNEL_CACHE_ENV):
     the numba helpers compiled here are then shared with the tier's next subprocesses."""
     from cache_seed import KERNEL_CACHE_ENV, warm
     from test_fake_gpu import take_helpers

@@ -38,7 +38,6 @@ _IMPLICIT = {T.NumberType: "aten::ScalarImplicit", T.IntType: "aten::IntImplicit
              T.FloatType: "aten::FloatImplicit"}
 
 
-
 def _prim_device_to(args, kw):
     """Whether scripted x.to(*args, **kw) is torch's to.prim_Device: a device (or device
     string) first, no dtype given or one that may be None, no memory_format."""
@@ -47,6 +46,7 @@ def _prim_device_to(args, kw):
         return False
     dt = args[1] if len(args) > 1 else kw.get("dtype")
     return dt is None or isinstance(dt.type, (T.NoneType, T.OptionalType))
+
 
 class CallExprMixin:
     """ExprCompiler's calls (self is the compiler)."""
