@@ -15,6 +15,24 @@ def _torch():
     return pytest.importorskip("torch")
 
 
+def _same_as_torch(got, want, torch, dtype):
+    """got == want, bit for bit where torch runs its AVX512 kernels (those the expected
+    bits were read from) or in float64; elsewhere torch's AVX2 float32 loops round some
+    elements differently (addcdiv: a vector body without FMA over the first 8 elements,
+    a contracted scalar tail), so float32 agrees to rounding only."""
+    if dtype == "float64" or torch.backends.cpu.get_cpu_capability() == "AVX512":
+        assert got == want
+        return
+
+    def flat(v):
+        if isinstance(v, dict):
+            return [x for k in sorted(v) for x in flat(v[k])]
+        if isinstance(v, (list, tuple)):
+            return [x for i in v for x in flat(i)]
+        return [float(v)]
+    np.testing.assert_allclose(flat(got), flat(want), rtol=1e-5, atol=1e-7)
+
+
 # ---- clip_grad_norm_ / get_total_norm with norm_type=0 ----------------------------------
 
 def _grads(lib, foreach):
@@ -209,14 +227,14 @@ def test_multi_tensor_optimizers_vs_torch(name, kw, dtype):
         opt = getattr(lib.optim, name)([w, b], **kw, foreach=foreach)
         for _ in range(12):          # (RAdam's rectified steps start at the 6th)
             opt.zero_grad()
-            y = x @ w + b
+            y = (x[:, :, None] * w).sum(1) + b     # (no BLAS: its rounding varies by machine)
             ((y * y - 1) * (y * y - 1)).sum().backward()
             opt.step()
         st = [{k: v.numpy().tolist() if hasattr(v, "numpy") else v for k, v in s.items()}
               for s in opt.state.values()]
         return w.detach().numpy().tolist(), b.detach().numpy().tolist(), st
     for foreach in (False, True):
-        assert run(torch, foreach) == run(gpujit, foreach), foreach
+        _same_as_torch(run(gpujit, foreach), run(torch, foreach), torch, dtype)
 
 
 # ---- optimizer state: torch's key order --------------------------------------------------
@@ -307,11 +325,11 @@ def test_tensor_lr_vs_torch(name, kw, dtype):
         opt = getattr(lib.optim, name)([w, b], lr=lib.tensor(0.013), **kw)
         for _ in range(12):
             opt.zero_grad()
-            y = x @ w + b
+            y = (x[:, :, None] * w).sum(1) + b     # (no BLAS: its rounding varies by machine)
             ((y * y - 1) * (y * y - 1)).sum().backward()
             opt.step()
         return w.detach().numpy().tolist(), b.detach().numpy().tolist()
-    assert run(torch) == run(gpujit)
+    _same_as_torch(run(gpujit), run(torch), torch, dtype)
 
 
 # ---- lr_scheduler classes name torch's module ---------------------------------------------

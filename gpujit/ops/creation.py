@@ -986,19 +986,43 @@ def _index(x):
 def _huge_ints(data, dt):
     """The array of nested lists `data` that hold Python ints past int64 (NumPy makes
     them object or uint64 arrays), as torch 2.13 stores them: through double for a
-    floating dtype (torch.tensor(2**70, dtype=torch.float32)), nonzero as True for bool,
-    else its ValueError "Overflow when unpacking long long" (torch.tensor([2**63]))."""
+    floating or complex dtype (torch.tensor(2**70, dtype=torch.float32)), nonzero as True
+    for bool, else its ValueError "Overflow when unpacking long long" (torch.tensor([2**63]))
+    or, when a float misfits first, _check_overflow's RuntimeError."""
     try:
         if dt.category == _dt.FLOATING:
             return np.asarray(data, dtype=np.float64)
+        if dt.cplx:             # (through complex double: torch.tensor([2**70, 1j]))
+            return np.asarray(data, dtype=np.complex128)
         if dt is _dt.bool:
             return np.asarray(data, dtype=object).astype(bool)
     except (TypeError, ValueError, OverflowError):
         pass
     else:
+        if _first_misfit_is_huge_int(data, dt) is False:   # (a float first: [1e300, 2**70])
+            raise RuntimeError(f"value cannot be converted to type {dt.name} without "
+                               f"overflow")
         raise ValueError("Overflow when unpacking long long")
     raise ValueError("expected a sequence of equal-length sequences (got ragged nested "
                      "lists)")
+
+
+def _first_misfit_is_huge_int(data, dt):
+    """Whether the first item of nested lists `data` (in PyTorch's storing order) that
+    _check_overflow refuses for dtype dt is a Python int outside int64's range."""
+    for x in (data if isinstance(data, (list, tuple)) else [data]):
+        if isinstance(x, (list, tuple)):
+            r = _first_misfit_is_huge_int(x, dt)
+            if r is not None:
+                return r
+            continue
+        if type(x) is int and not -(1 << 63) <= x < 1 << 63:
+            return True
+        try:
+            _check_overflow(np.asarray([x]), dt)
+        except (RuntimeError, TypeError, ValueError):
+            return False
+    return None
 
 
 def _uint64_array(data):
@@ -1087,7 +1111,15 @@ def _array_of(data, dtype, dev, copy):
             if a.dtype == object or (a.dtype == np.uint64 and a.size and dt is not _dt.uint64):
                 a = _huge_ints(data, dt)
             if a.size and np.dtype(dt.np).kind in "iu" and a.dtype.kind in "fiu":
-                _check_overflow(a, dt)
+                try:
+                    _check_overflow(a, dt)
+                except RuntimeError:
+                    # (NumPy made [2**63, 1] float64; PyTorch stores the items in order
+                    # and reads an int as a long long: its ValueError, as _huge_ints has
+                    # it, when such an int is the first item that does not fit)
+                    if a.dtype.kind == "f" and _first_misfit_is_huge_int(data, dt):
+                        raise ValueError("Overflow when unpacking long long") from None
+                    raise
     if a.dtype != dt.np:
         if a.dtype.kind == "c" and not dt.cplx:
             from .conversion import discard_imaginary, _convert

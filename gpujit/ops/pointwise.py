@@ -30,6 +30,7 @@ from .derivatives import raw_operands as _raw_operands
 from . import fma as _fma
 
 _F16, _F64 = _np.dtype(_np.float16), _np.dtype(_np.float64)
+_I64 = _np.dtype(_np.int64)
 
 NO_BOOL = tuple(d for d in _dt.ALL if d is not _dt.bool)
 INTS = (_dt.bool,) + _dt.INTEGRAL_TYPES
@@ -79,8 +80,11 @@ def _short(np_dtype):
 _ONE = 1
 
 
-def _check_alpha(a, b, alpha):
-    """PyTorch's alpha_check against the result's dtype (that of the operands here)."""
+def _check_alpha(a, b, alpha, negate=False):
+    """PyTorch's alpha_check against the result's dtype (that of the operands here), then
+    alpha (-alpha for sub and rsub, which are add with -alpha) as the kernel converts it.
+    c10's Scalar negates an int in int64's two's complement: sub(x, y, alpha=2**63) adds
+    -2**63, and sub(i32, i32, alpha=-2**31) is int32's overflow error."""
     kind = _kind(a, b)
     if isinstance(alpha, (bool, _np.bool_)) and kind != "b":
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
@@ -90,6 +94,8 @@ def _check_alpha(a, b, alpha):
     if kind != "c" and isinstance(alpha, (complex, _np.complexfloating)):
         raise RuntimeError("For non-complex input tensors, argument alpha must not be a "
                            "complex number.")
+    if negate:
+        alpha = ((-alpha + (1 << 63)) % (1 << 64)) - (1 << 63) if type(alpha) is int else -alpha
     if kind == "b":
         return bool(alpha)      # PyTorch casts alpha to bool: x.add(y, alpha=-1) is x | y
     return _wrap_scalar(alpha, a, b)
@@ -98,12 +104,15 @@ def _check_alpha(a, b, alpha):
 def _wrap_scalar(v, *arrays):
     """An int argument (alpha, value) converted to the tensors' narrow integer dtype, as
     PyTorch converts it (c10::checked_convert: wrapped within range, else an error;
-    registry.checked_int). NumPy would raise OverflowError."""
+    registry.checked_int). NumPy would raise OverflowError. int64's range is checked
+    too (add(i64, i64, alpha=2**63) is PyTorch's RuntimeError)."""
     if type(v) is int:
         for a in arrays:
             dt = getattr(a, "dtype", None)
             if dt is not None and dt in _reg._NARROW:
                 return _reg.checked_int(v, dt)
+            if dt == _I64 and not -(1 << 63) <= v < 1 << 63:
+                raise _reg.overflow_error(dt)
     return v
 
 
@@ -275,9 +284,9 @@ def sub(xp, self, other, alpha=1):
         return _complex_add(xp, self, other, -(1 if alpha is _ONE else alpha))
     if alpha is _ONE:
         return xp.subtract(self, other)
-    alpha = _check_alpha(self, other, alpha)
-    r = _fma_alpha(xp, self, other, -alpha)     # (PyTorch's sub is add with -alpha)
-    return xp.subtract(self, xp.multiply(other, alpha)) if r is None else r
+    alpha = _check_alpha(self, other, alpha, negate=True)  # (PyTorch's sub: add, -alpha)
+    r = _fma_alpha(xp, self, other, alpha)
+    return xp.add(self, xp.multiply(other, alpha)) if r is None else r
 
 
 @op("aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags=_PW,
@@ -288,9 +297,9 @@ def rsub(xp, self, other, alpha=1):
         return _complex_add(xp, other, self, -(1 if alpha is _ONE else alpha))
     if alpha is _ONE:
         return xp.subtract(other, self)
-    alpha = _check_alpha(self, other, alpha)
-    r = _fma_alpha(xp, other, self, -alpha)
-    return xp.subtract(other, xp.multiply(self, alpha)) if r is None else r
+    alpha = _check_alpha(self, other, alpha, negate=True)
+    r = _fma_alpha(xp, other, self, alpha)
+    return xp.add(other, xp.multiply(self, alpha)) if r is None else r
 
 
 for _d in (add.op, add.op.inplace_variant, sub.op, sub.op.inplace_variant, rsub.op):
