@@ -19,8 +19,9 @@ holds: the guard shown is the group's first specialization's (what TorchScript's
 top-level TypeCheck is; later ones sit in its fallback), or for a group not yet run the
 one its first call makes: a STATIC one is a `prim::TypeCheck` over the exact sizes and
 strides, a DYNAMIC one a `prim::TensorExprDynamicGuard` whose types show `*` for the
-sizes read at run time. A group with no tensor input to check, or whose function has
-spent its fusion budget (it runs unfused), shows bare.
+sizes read at run time. A group with no tensor input to check shows bare; one whose
+function has spent its fusion budget runs unfused, op by op, and shows its ops in its
+place (as TorchScript's graph at depth 0 shows the plain ops).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from ..ir import types as T, SUBGRAPH_ATTR
 from ..ops.meta import is_c_contiguous
 from ..ir.graph import Node
 from .strategy import STATIC
+from .subgraph import unmerge
 
 __all__ = ["guarded_graph", "guard_node", "FALLBACK_NAME"]
 
@@ -92,8 +94,11 @@ def _checked_type(t, ag, static):
 
 def _guard(g, node, grp):
     checked = _guard_types(node, grp)
+    if checked is None:     # (its budget is spent: it runs unfused, op by op)
+        unmerge(node)
+        return
     _constants_inside(node)
-    if checked is None or not checked[0]:
+    if not checked[0]:
         return
     values, types, static = checked
     kind = "prim::TypeCheck" if static else "prim::TensorExprDynamicGuard"

@@ -204,9 +204,10 @@ def test_unfused_nodes_stay_outside_the_guard(strategy):
     assert "aten::mm" in report
 
 
-def test_spent_budget_shows_the_group_bare(strategy):
+def test_spent_budget_shows_the_plain_ops(strategy):
     """A group that will not specialize (its function spent the budget on another input
-    signature) runs unfused: no guard to show."""
+    signature) runs unfused, op by op: graph_for shows those ops in its place, no guard
+    and no group (TorchScript's graph at depth 0)."""
     strategy([("STATIC", 1)])
     f = torch.jit.script(_chain())
     _run(f, torch.rand(4), torch.rand(4))
@@ -215,7 +216,10 @@ def test_spent_budget_shows_the_group_bare(strategy):
         _run(f, a, b)
     g = f.graph_for(a, b)
     assert g.findNode("prim::TypeCheck") is None and g.findNode("prim::If") is None
-    assert len(find_fusion_groups(g)) == 1
+    assert len(find_fusion_groups(g)) == 0
+    assert [n.kind() for n in g.nodes() if n.kind() != "prim::Constant"] == \
+        [n.kind() for n in f.graph.nodes() if n.kind() != "prim::Constant"]
+    np.testing.assert_allclose(f(a, b).numpy(), _chain()(a, b).numpy(), rtol=1e-6)
 
 
 def test_traced_function_and_module_method(strategy):
