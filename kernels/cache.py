@@ -186,15 +186,21 @@ def write_verified_json(path: Path, payload: dict) -> bool:
     way) only means compiling again in the next process, never a failed kernel."""
     body = json.dumps(payload, sort_keys=True)
     try:
-        atomic_write(path, json.dumps({"sha256": sha256(body), "body": body}))
+        atomic_write(path, json.dumps({"sha256": _seal(path, body), "body": body}))
     except OSError:
         return False
     return True
 
 
+def _seal(path: Path, body: str) -> str:
+    return sha256(path.name + "\n" + body)
+
+
 def read_verified_json(path: Path):
     """The payload of a file written by write_verified_json, or None when it is missing,
-    unreadable or does not match its checksum (then it is removed)."""
+    unreadable or does not match its checksum (then it is removed). The checksum covers
+    the file's name, which is the entry's key: a valid entry of another kernel copied or
+    renamed onto this name is refused too (loading it would run the wrong code)."""
     try:
         raw = path.read_bytes()
     except OSError:
@@ -202,10 +208,10 @@ def read_verified_json(path: Path):
     try:
         outer = json.loads(raw)
         body = outer["body"]
-        if sha256(body) != outer["sha256"]:
+        if not isinstance(body, str) or _seal(path, body) != outer["sha256"]:
             raise ValueError("checksum mismatch")
         return json.loads(body)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):   # (RecursionError: "[[[[...")
         try:
             path.unlink()
         except OSError:
