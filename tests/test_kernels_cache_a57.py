@@ -58,3 +58,17 @@ def test_deeply_nested_json_is_a_damaged_entry(tmp_path):
     assert kcache.read_verified_json(p) is None
     p.write_text('{"sha256": "0", "body": ' + "[" * 200000)
     assert kcache.read_verified_json(p) is None
+
+
+def test_a_leading_tilde_in_the_cache_dir_is_the_home_folder(tmp_path, monkeypatch):
+    """GPUJIT_CACHE_DIR=~/cache set where no shell expands it (a Dockerfile's ENV, os.environ)
+    made a folder named "~" in the current directory."""
+    from gpujit import cachedir
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GPUJIT_CACHE_DIR", "~/gj")
+    assert cachedir.root_dir() == tmp_path / "home" / "gj"
+    assert cachedir.cache_dir() == tmp_path / "home" / "gj" / "kernels"
+    assert not (tmp_path / "~").exists()
+    monkeypatch.delenv("GPUJIT_CACHE_DIR")
+    assert cachedir.root_dir() == tmp_path / "home" / ".cache" / "gpujit"
