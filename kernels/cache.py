@@ -15,6 +15,7 @@ so a reader never sees half a file; a write that fails (read-only or full disk) 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ from pathlib import Path
 from gpujit.cachedir import cache_dir
 
 __all__ = ["CacheInfo", "cache_info", "clear_cache", "register_maker", "cache_dir", "lookup_or_build", "count",
-           "atomic_write", "sha256", "read_verified_json", "write_verified_json"]
+           "atomic_write", "sha256", "key_lock", "read_verified_json", "write_verified_json"]
 
 class CacheInfo(namedtuple("CacheInfo", "hits misses compiles disk_hits")):
     """The four counters (a tuple of them: compared and unpacked as such), and
@@ -152,6 +153,26 @@ def lookup_or_build(key1, key2, build):
         with _lock:
             _memory.setdefault(key1, {})[key2] = k
         return k
+
+
+_key_locks: dict = {}       # key -> [Lock, threads holding or waiting for it]
+
+
+@contextlib.contextmanager
+def key_lock(key):
+    """Held by one thread at a time per key (a kernel text being compiled); the lock is
+    forgotten once no thread holds or waits for it."""
+    with _lock:
+        entry = _key_locks.setdefault(key, [threading.Lock(), 0])
+        entry[1] += 1
+    try:
+        with entry[0]:
+            yield
+    finally:
+        with _lock:
+            entry[1] -= 1
+            if not entry[1]:
+                _key_locks.pop(key, None)
 
 
 # --------------------------------------------------------------------------------------

@@ -102,6 +102,16 @@ def compile_cpu(text: str):
     loaded = _cache.loaded_objects.get(str(path))
     if loaded is not None:            # (this process loaded or compiled the same text)
         return loaded, True, path
+    # kernels of different specs often share a text: threads building them at once
+    # compile it once, the others wait and load it (numba compiled it per thread)
+    with _cache.key_lock(("cpu", key)):
+        return _compile_cpu(text, key, path, native)
+
+
+def _compile_cpu(text, key, path, native):
+    loaded = _cache.loaded_objects.get(str(path))
+    if loaded is not None:            # (another thread compiled it meanwhile)
+        return loaded, True, path
     entry = _cache.read_verified_json(path)
     if entry is not None:
         try:
@@ -522,6 +532,11 @@ def compile_ptx(text: str, signature: str, cc: tuple, fresh: bool = False):
     key = _cache.sha256("\n".join([text, signature, repr(tuple(cc)), versions(),
                                     PTX_ROUNDING]))[:40]
     path = _cache.cache_dir() / "cuda" / f"{key}.json"
+    with _cache.key_lock(("cuda", key)):     # (one NVVM compile of a text, as compile_cpu)
+        return _compile_ptx(text, signature, cc, fresh, key, path)
+
+
+def _compile_ptx(text, signature, cc, fresh, key, path):
     entry = None if fresh else _cache.read_verified_json(path)
     # (an entry whose checksum matches but which is not one PTX module with its entry
     # point, as this function writes, is compiled again rather than loaded)

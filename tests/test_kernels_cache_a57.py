@@ -72,3 +72,33 @@ def test_a_leading_tilde_in_the_cache_dir_is_the_home_folder(tmp_path, monkeypat
     assert not (tmp_path / "~").exists()
     monkeypatch.delenv("GPUJIT_CACHE_DIR")
     assert cachedir.root_dir() == tmp_path / "home" / ".cache" / "gpujit"
+
+
+def test_threads_building_specs_of_one_text_compile_it_once(tmp_path, monkeypatch):
+    """8 threads building 8 STATIC shapes of one group at once: one kernel text (a flat
+    loop over n elements), compiled once and loaded by the 7 others (numba ran 8 times:
+    compiles=8 where one thread after another counts compiles=1, disk_hits=7)."""
+    import threading
+    monkeypatch.setenv("GPUJIT_CACHE_DIR", str(tmp_path))
+    K.clear_cache()
+    g = _graph(0.37)
+    xs = [np.linspace(-1, 1, 5 + i, dtype=np.float32) for i in range(8)]
+    specs = [K.spec_for(g, (x,), static=True) for x in xs]
+    barrier, outs, errors = threading.Barrier(8), [None] * 8, []
+
+    def work(i):
+        try:
+            barrier.wait()
+            outs[i] = K.build(specs[i], "cpu")(xs[i])[0]
+        except BaseException as e:        # noqa: BLE001 (reported below)
+            errors.append(repr(e))
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert K.cache_info() == K.CacheInfo(hits=0, misses=8, compiles=1, disk_hits=7)
+    for x, out in zip(xs, outs):
+        assert_same(out, reference(g, (x,))[0])
+    assert not kcache._key_locks          # (no lock left behind)
