@@ -67,26 +67,36 @@ def _helper_files_digest(py_file):
 _MAGIC = b"gpujit-numba-cache 1\n"
 
 
-def _sealed(payload: bytes) -> bytes:
+def _digest(payload: bytes, name) -> bytes:
+    # (name: the file's name, where the payload does not say whose entry it is: numba's
+    # index and data files, whose names are their key; a valid file of another function
+    # copied onto it then reads as damaged, not as this function's code)
     import hashlib
-    return _MAGIC + hashlib.sha256(payload).digest() + payload
+    return hashlib.sha256(payload if name is None else
+                          os.path.basename(name).encode() + b"\0" + payload).digest()
 
 
-def _unsealed(data: bytes):
-    """The payload of _sealed(payload), or None when data is not one (corrupt, truncated,
-    another format)."""
-    import hashlib
+def _sealed(payload: bytes, name=None) -> bytes:
+    return _MAGIC + _digest(payload, name) + payload
+
+
+def _unsealed(data: bytes, name=None):
+    """The payload of _sealed(payload, name), or None when data is not one (corrupt,
+    truncated, another format, another file's)."""
     n = len(_MAGIC)
     if data[:n] != _MAGIC or len(data) < n + 32:
         return None
     payload = data[n + 32:]
-    return payload if hashlib.sha256(payload).digest() == data[n:n + 32] else None
+    return payload if _digest(payload, name) == data[n:n + 32] else None
 
 
 def _verified_file_class():
     """numba's IndexDataCacheFile whose index and data files carry a sha256 of their
-    contents: a damaged file reads as absent (the function is compiled again and its
-    entry rewritten) instead of failing in numba's unpickler or loading bad code."""
+    contents and name: a damaged file (or another function's) reads as absent (the
+    function is compiled again and its entry rewritten) instead of failing in numba's
+    unpickler or loading bad code. Saving is best effort, as the kernels' entries: a
+    file that cannot be written (a directory in its place, a full disk) is not stored
+    (numba raised, failing the op that compiled the helper)."""
     import pickle
     from numba.core import caching
 
@@ -94,7 +104,7 @@ def _verified_file_class():
         def _load_index(self):
             try:
                 with open(self._index_path, "rb") as f:
-                    payload = _unsealed(f.read())
+                    payload = _unsealed(f.read(), self._index_path)
             except OSError:
                 return {}
             try:
@@ -107,13 +117,17 @@ def _verified_file_class():
             return overloads
 
         def _save_index(self, overloads):
-            data = _sealed(self._dump((self._version, self._source_stamp, overloads)))
-            with self._open_for_write(self._index_path) as f:
-                f.write(data)
+            data = _sealed(self._dump((self._version, self._source_stamp, overloads)),
+                           self._index_path)
+            try:
+                with self._open_for_write(self._index_path) as f:
+                    f.write(data)
+            except OSError:
+                pass
 
         def _load_data(self, name):
             with open(self._data_path(name), "rb") as f:
-                payload = _unsealed(f.read())
+                payload = _unsealed(f.read(), self._data_path(name))
             if payload is None:
                 return None             # (a miss: compiled again, then saved over it)
             try:
@@ -122,9 +136,12 @@ def _verified_file_class():
                 return None
 
         def _save_data(self, name, data):
-            data = _sealed(self._dump(data))
-            with self._open_for_write(self._data_path(name)) as f:
-                f.write(data)
+            data = _sealed(self._dump(data), self._data_path(name))
+            try:
+                with self._open_for_write(self._data_path(name)) as f:
+                    f.write(data)
+            except OSError:
+                pass
 
     return VerifiedIndexDataCacheFile
 
@@ -463,7 +480,10 @@ def _ufunc_loop(cres, signature, cache):
                 f.write(data)
             os.replace(tmp, path)
         except Exception:                # (a read-only cache: not stored)
-            pass
+            try:
+                os.unlink(tmp)           # (a directory in the entry's place: no stray tmp)
+            except Exception:
+                pass
     return dtypenums, ptr, cres.environment
 
 
