@@ -2,7 +2,7 @@
 
 - cpu: numba compiles the module's `kernel` (a cfunc); its object code for this host CPU is
   stored under `<cache>/cpu/<sha>.json` (sha of the module text, llvmlite's version, the
-  host CPU and gpujit's version) and loaded with llvmlite, so a warm process never imports
+  host CPU, gpujit's and numba's versions) and loaded with llvmlite, so a warm process never imports
   numba (kernels/native.py).
 - cuda: `numba.cuda.compile_ptx` (never the dispatcher) to PTX, stored with its entry name
   (read from the PTX: numba's mangled names carry a process counter) under
@@ -97,7 +97,8 @@ def compile_cpu(text: str):
                                "where gpujit's CPU kernels read it; CPU fusion is off")
     # (abi_key initialises llvmlite here, which registers the C runtime's half-conversion
     # helpers that LLVM may call: numba's linker below aborts on a symbol it cannot find)
-    key = _cache.sha256("\n".join([text, native.abi_key(), _gpujit_version()]))[:40]
+    key = _cache.sha256("\n".join([text, native.abi_key(), _gpujit_version(),
+                                    _numba_version()]))[:40]
     path = _cache.cache_dir() / "cpu" / f"{key}.json"
     loaded = _cache.loaded_objects.get(str(path))
     if loaded is not None:            # (this process loaded or compiled the same text)
@@ -522,6 +523,18 @@ def _c_params(cf):
 def _gpujit_version():
     import gpujit
     return f"gpujit {gpujit.__version__}"
+
+
+_NUMBA_VERSION: list = []
+
+
+def _numba_version():
+    """numba's version, in a CPU entry's key: the object holds code numba lowered (its
+    implementations of math functions, the njit helpers linked in), which an upgrade of
+    numba may change or fix (read without importing numba, as versions())."""
+    if not _NUMBA_VERSION:
+        _NUMBA_VERSION.append(f"numba {_dist_version('numba')}")
+    return _NUMBA_VERSION[0]
 
 
 # ------------------------------------------------------------------------------ cuda

@@ -102,3 +102,20 @@ def test_threads_building_specs_of_one_text_compile_it_once(tmp_path, monkeypatc
     for x, out in zip(xs, outs):
         assert_same(out, reference(g, (x,))[0])
     assert not kcache._key_locks          # (no lock left behind)
+
+
+def test_a_numba_upgrade_is_a_new_cpu_entry(tmp_path, monkeypatch):
+    """A CPU entry holds code numba lowered: another numba's process compiles its own
+    (the key had llvmlite's and gpujit's versions only; the PTX key has numba's)."""
+    from gpujit.kernels import targets
+    monkeypatch.setenv("GPUJIT_CACHE_DIR", str(tmp_path))
+    K.clear_cache()
+    g = _graph(0.83)
+    spec = K.spec_for(g, (X,), static=True)
+    p1 = K.build(spec, "cpu").extra["cache_file"]
+    monkeypatch.setattr(targets, "_NUMBA_VERSION", ["numba 99.0"])
+    K.clear_cache()
+    k = K.build(spec, "cpu")
+    assert K.cache_info() == K.CacheInfo(hits=0, misses=1, compiles=1, disk_hits=0)
+    assert k.extra["cache_file"] != p1 and p1.exists()
+    assert_same(k(X)[0], reference(g, (X,))[0])
