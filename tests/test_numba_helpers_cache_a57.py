@@ -85,3 +85,16 @@ def test_a_directory_in_an_entrys_place_only_skips_the_disk(helpers, suffix):
         fn = helpers().total_j
         assert fn(A) == pytest.approx(TOTAL)
     assert p.is_dir() and not [q for q in p.parent.iterdir() if ".tmp" in q.name]
+
+
+def test_a_cache_folder_that_turned_into_a_file_only_skips_the_disk(helpers, tmp_path):
+    """The helpers' folder removed (clear_cache(disk=True) in another process) and a file
+    in its place: numba's ensure_cache_path raised NotADirectoryError out of the op that
+    compiled a new signature of a helper."""
+    m = helpers()
+    m.total_j(A)
+    folder = _entry("total", ".nbi").parent
+    shutil.rmtree(folder)
+    folder.write_text("not a folder")
+    assert m.total_j(A.astype(np.float32)) == pytest.approx(TOTAL, rel=1e-6)
+    assert m.other_j(A) == pytest.approx(OTHER)

@@ -94,9 +94,7 @@ def _verified_file_class():
     """numba's IndexDataCacheFile whose index and data files carry a sha256 of their
     contents and name: a damaged file (or another function's) reads as absent (the
     function is compiled again and its entry rewritten) instead of failing in numba's
-    unpickler or loading bad code. Saving is best effort, as the kernels' entries: a
-    file that cannot be written (a directory in its place, a full disk) is not stored
-    (numba raised, failing the op that compiled the helper)."""
+    unpickler or loading bad code (saving is best effort: GpujitFunctionCache)."""
     import pickle
     from numba.core import caching
 
@@ -119,11 +117,8 @@ def _verified_file_class():
         def _save_index(self, overloads):
             data = _sealed(self._dump((self._version, self._source_stamp, overloads)),
                            self._index_path)
-            try:
-                with self._open_for_write(self._index_path) as f:
-                    f.write(data)
-            except OSError:
-                pass
+            with self._open_for_write(self._index_path) as f:
+                f.write(data)
 
         def _load_data(self, name):
             with open(self._data_path(name), "rb") as f:
@@ -137,11 +132,8 @@ def _verified_file_class():
 
         def _save_data(self, name, data):
             data = _sealed(self._dump(data), self._data_path(name))
-            try:
-                with self._open_for_write(self._data_path(name)) as f:
-                    f.write(data)
-            except OSError:
-                pass
+            with self._open_for_write(self._data_path(name)) as f:
+                f.write(data)
 
     return VerifiedIndexDataCacheFile
 
@@ -211,6 +203,15 @@ def _function_cache_class():
                 f = self._cache_file
                 self._cache_file = verified(f._cache_path, f._index_name[:-len(".nbi")],
                                             f._source_stamp)
+
+            def save_overload(self, sig, data):
+                # best effort, as the kernels' entries: a folder that cannot be written (a
+                # directory in an entry's place, a full disk, the cache removed and a file
+                # put there) is not stored; numba raised out of the op compiling the helper
+                try:
+                    super().save_overload(sig, data)
+                except OSError:
+                    pass
 
         _cache_class.append(GpujitFunctionCache)
         return GpujitFunctionCache
