@@ -98,3 +98,42 @@ def test_a_cache_folder_that_turned_into_a_file_only_skips_the_disk(helpers, tmp
     folder.write_text("not a folder")
     assert m.total_j(A.astype(np.float32)) == pytest.approx(TOTAL, rel=1e-6)
     assert m.other_j(A) == pytest.approx(OTHER)
+
+
+_THREADS = r"""
+import threading
+import gpujit as torch
+x = torch.linspace(0.1, 0.9, 50, dtype=torch.float64)
+fs = [torch.erf, torch.lgamma, torch.digamma, torch.special.i0, lambda t: torch.softmax(t, 0),
+      torch.erfc, torch.special.erfcx, torch.special.ndtri]
+barrier, errors = threading.Barrier(8), []
+def work(f):
+    try:
+        barrier.wait()
+        f(x)
+    except BaseException as e:
+        errors.append(repr(e)[:200])
+threads = [threading.Thread(target=work, args=(f,)) for f in fs]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+import sys
+print("ERRORS", errors)
+sys.exit(1 if errors else 0)
+"""
+
+
+def test_threads_first_touching_numba_at_once(tmp_path):
+    """8 threads of a fresh process calling eager ops whose helpers numba compiles (erf,
+    lgamma, digamma, i0, softmax...) at once: each started numba's circular imports from a
+    submodule, and 7 raised ImportError / _DeadlockError (numba is now imported whole
+    first, the package import waiting for the thread initializing it)."""
+    import os
+    import subprocess
+    import sys
+    from cache_seed import warm
+    env = dict(os.environ, GPUJIT_CACHE_DIR=warm(tmp_path / "c"))
+    r = subprocess.run([sys.executable, "-W", "ignore", "-c", _THREADS], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]

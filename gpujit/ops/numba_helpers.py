@@ -18,6 +18,14 @@ not) are cached too, as object code beside the function's entries (`*.nbw`).
 
     f = njit(py_func)                       # a numba Dispatcher, cached under cache_dir()
     u = vectorize(["float64(float64)"], g)  # a NumPy ufunc, its loops cached likewise
+
+Every path of gpujit's that may import numba first imports the package whole (`import
+numba` or `from numba import x`) before any submodule (`from numba.core import types`):
+threads that first touch numba at once (eager erf, lgamma, i0 and softmax called from 8
+threads of a fresh process) otherwise each start numba's circular imports under a
+submodule's import lock, and Python's deadlock detection hands out half-initialized
+modules (ImportError, _DeadlockError). The package import itself waits for the thread
+initializing it.
 """
 from __future__ import annotations
 
@@ -142,6 +150,7 @@ def _function_cache_class():
     with _lock:
         if _cache_class:
             return _cache_class[0]
+        import numba  # noqa: F401  (whole first: see the module docstring)
         from numba.core import caching
 
         class GpujitCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
@@ -264,6 +273,7 @@ def fast_intrinsic_typing() -> bool:
         if _FAST_TYPING:
             return _FAST_TYPING[0]
         try:
+            import numba  # noqa: F401  (whole first: see the module docstring)
             from numba.core.typing.templates import _IntrinsicTemplate
             numbas = _IntrinsicTemplate.generic
             ok = "_impl_cache" in numbas.__code__.co_names \
