@@ -147,11 +147,13 @@ def lookup_or_build(key1, key2, build):
             _counts["misses"] += 1
         try:
             k = build()
-        finally:
+        except BaseException:
             with _lock:
                 _building.pop((key1, key2), None)
-        with _lock:
-            _memory.setdefault(key1, {})[key2] = k
+            raise
+        with _lock:     # (stored as the key's lock goes: a thread arriving between the two
+            _memory.setdefault(key1, {})[key2] = k          # made a new lock, built again)
+            _building.pop((key1, key2), None)
         return k
 
 
