@@ -14,9 +14,12 @@ __all__ = ["cache_dir", "root_dir"]
 
 
 def root_dir() -> Path:
-    """$GPUJIT_CACHE_DIR, or ~/.cache/gpujit: the folder of every gpujit disk cache."""
-    return Path(os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "gpujit"))
+    """$GPUJIT_CACHE_DIR, or ~/.cache/gpujit: the folder of every gpujit disk cache. A
+    leading ~ is the home folder (as TORCH_HOME's), not a folder named "~" in the current
+    one: `ENV GPUJIT_CACHE_DIR=~/cache` in a Dockerfile, or set from Python, is not expanded
+    by a shell."""
+    return Path(os.path.expanduser(os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
+        "~", ".cache", "gpujit")))
 
 
 def cache_dir() -> Path:

@@ -15,6 +15,7 @@ so a reader never sees half a file; a write that fails (read-only or full disk) 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ from pathlib import Path
 from gpujit.cachedir import cache_dir
 
 __all__ = ["CacheInfo", "cache_info", "clear_cache", "register_maker", "cache_dir", "lookup_or_build", "count",
-           "atomic_write", "sha256", "read_verified_json", "write_verified_json"]
+           "atomic_write", "sha256", "key_lock", "read_verified_json", "write_verified_json"]
 
 class CacheInfo(namedtuple("CacheInfo", "hits misses compiles disk_hits")):
     """The four counters (a tuple of them: compared and unpacked as such), and
@@ -146,12 +147,34 @@ def lookup_or_build(key1, key2, build):
             _counts["misses"] += 1
         try:
             k = build()
-        finally:
+        except BaseException:
             with _lock:
                 _building.pop((key1, key2), None)
-        with _lock:
-            _memory.setdefault(key1, {})[key2] = k
+            raise
+        with _lock:     # (stored as the key's lock goes: a thread arriving between the two
+            _memory.setdefault(key1, {})[key2] = k          # made a new lock, built again)
+            _building.pop((key1, key2), None)
         return k
+
+
+_key_locks: dict = {}       # key -> [Lock, threads holding or waiting for it]
+
+
+@contextlib.contextmanager
+def key_lock(key):
+    """Held by one thread at a time per key (a kernel text being compiled); the lock is
+    forgotten once no thread holds or waits for it."""
+    with _lock:
+        entry = _key_locks.setdefault(key, [threading.Lock(), 0])
+        entry[1] += 1
+    try:
+        with entry[0]:
+            yield
+    finally:
+        with _lock:
+            entry[1] -= 1
+            if not entry[1]:
+                _key_locks.pop(key, None)
 
 
 # --------------------------------------------------------------------------------------
@@ -186,15 +209,21 @@ def write_verified_json(path: Path, payload: dict) -> bool:
     way) only means compiling again in the next process, never a failed kernel."""
     body = json.dumps(payload, sort_keys=True)
     try:
-        atomic_write(path, json.dumps({"sha256": sha256(body), "body": body}))
+        atomic_write(path, json.dumps({"sha256": _seal(path, body), "body": body}))
     except OSError:
         return False
     return True
 
 
+def _seal(path: Path, body: str) -> str:
+    return sha256(path.name + "\n" + body)
+
+
 def read_verified_json(path: Path):
     """The payload of a file written by write_verified_json, or None when it is missing,
-    unreadable or does not match its checksum (then it is removed)."""
+    unreadable or does not match its checksum (then it is removed). The checksum covers
+    the file's name, which is the entry's key: a valid entry of another kernel copied or
+    renamed onto this name is refused too (loading it would run the wrong code)."""
     try:
         raw = path.read_bytes()
     except OSError:
@@ -202,10 +231,10 @@ def read_verified_json(path: Path):
     try:
         outer = json.loads(raw)
         body = outer["body"]
-        if sha256(body) != outer["sha256"]:
+        if not isinstance(body, str) or _seal(path, body) != outer["sha256"]:
             raise ValueError("checksum mismatch")
         return json.loads(body)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):   # (RecursionError: "[[[[...")
         try:
             path.unlink()
         except OSError:

@@ -2,7 +2,7 @@
 
 - cpu: numba compiles the module's `kernel` (a cfunc); its object code for this host CPU is
   stored under `<cache>/cpu/<sha>.json` (sha of the module text, llvmlite's version, the
-  host CPU and gpujit's version) and loaded with llvmlite, so a warm process never imports
+  host CPU, gpujit's and numba's versions) and loaded with llvmlite, so a warm process never imports
   numba (kernels/native.py).
 - cuda: `numba.cuda.compile_ptx` (never the dispatcher) to PTX, stored with its entry name
   (read from the PTX: numba's mangled names carry a process counter) under
@@ -97,10 +97,21 @@ def compile_cpu(text: str):
                                "where gpujit's CPU kernels read it; CPU fusion is off")
     # (abi_key initialises llvmlite here, which registers the C runtime's half-conversion
     # helpers that LLVM may call: numba's linker below aborts on a symbol it cannot find)
-    key = _cache.sha256("\n".join([text, native.abi_key(), _gpujit_version()]))[:40]
+    key = _cache.sha256("\n".join([text, native.abi_key(), _gpujit_version(),
+                                    _numba_version()]))[:40]
     path = _cache.cache_dir() / "cpu" / f"{key}.json"
     loaded = _cache.loaded_objects.get(str(path))
     if loaded is not None:            # (this process loaded or compiled the same text)
+        return loaded, True, path
+    # kernels of different specs often share a text: threads building them at once
+    # compile it once, the others wait and load it (numba compiled it per thread)
+    with _cache.key_lock(("cpu", key)):
+        return _compile_cpu(text, key, path, native)
+
+
+def _compile_cpu(text, key, path, native):
+    loaded = _cache.loaded_objects.get(str(path))
+    if loaded is not None:            # (another thread compiled it meanwhile)
         return loaded, True, path
     entry = _cache.read_verified_json(path)
     if entry is not None:
@@ -514,6 +525,18 @@ def _gpujit_version():
     return f"gpujit {gpujit.__version__}"
 
 
+_NUMBA_VERSION: list = []
+
+
+def _numba_version():
+    """numba's version, in a CPU entry's key: the object holds code numba lowered (its
+    implementations of math functions, the njit helpers linked in), which an upgrade of
+    numba may change or fix (read without importing numba, as versions())."""
+    if not _NUMBA_VERSION:
+        _NUMBA_VERSION.append(f"numba {_dist_version('numba')}")
+    return _NUMBA_VERSION[0]
+
+
 # ------------------------------------------------------------------------------ cuda
 
 def compile_ptx(text: str, signature: str, cc: tuple, fresh: bool = False):
@@ -522,6 +545,11 @@ def compile_ptx(text: str, signature: str, cc: tuple, fresh: bool = False):
     key = _cache.sha256("\n".join([text, signature, repr(tuple(cc)), versions(),
                                     PTX_ROUNDING]))[:40]
     path = _cache.cache_dir() / "cuda" / f"{key}.json"
+    with _cache.key_lock(("cuda", key)):     # (one NVVM compile of a text, as compile_cpu)
+        return _compile_ptx(text, signature, cc, fresh, key, path)
+
+
+def _compile_ptx(text, signature, cc, fresh, key, path):
     entry = None if fresh else _cache.read_verified_json(path)
     # (an entry whose checksum matches but which is not one PTX module with its entry
     # point, as this function writes, is compiled again rather than loaded)

@@ -18,6 +18,7 @@ per-value call.
 Imported when first wanted (numba is imported then)."""
 import numpy as np
 from llvmlite import ir
+import numba  # noqa: F401  (whole first: threads, see ops/numba_helpers.py)
 from numba.core import types
 from numba.extending import intrinsic
 

@@ -2,6 +2,7 @@
 whether or not the CPU has an FMA unit), for ops/_fma_kernels.py and
 ops/_layer_norm_kernel.py. Importing this builds nothing (numba is imported)."""
 from llvmlite import ir
+import numba  # noqa: F401  (whole first: threads, see ops/numba_helpers.py)
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 

@@ -3,6 +3,7 @@ CPU arrays; its NumPy arithmetic, ~15 passes, for small ones: the same values): 
 llvm.fma intrinsics, correctly rounded whether or not the CPU has an FMA unit.
 
 Imported only when the ufunc is first wanted (numba is imported then)."""
+import numba  # noqa: F401  (whole first: threads, see ops/numba_helpers.py)
 from numba.core import types
 
 from ._fma_intrinsics import fma_f32 as _fma_f32, fma_f64 as _fma_f64

@@ -20,6 +20,7 @@ the same RowwiseMoments over each (sample, group)'s D * HxW values, rstd = 1 / s
 bias y = (x - mean) * rstd, else per channel scale = rstd * gamma, bias = fma(-scale,
 mean, beta), y = fma(scale, x, bias). Imported when first wanted (numba is imported then)."""
 import numpy as np
+import numba  # noqa: F401  (whole first: threads, see ops/numba_helpers.py)
 from numba.core import types
 from numba.extending import overload
 

@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
+import numba  # noqa: F401  (whole first: threads, see ops/numba_helpers.py)
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 

@@ -10,6 +10,7 @@ as LLVM intrinsics: vsqrtps / vfmadd as ATen's kernel runs them), then the resul
 in ATen's order."""
 import numpy as np
 from llvmlite import ir
+import numba  # noqa: F401  (whole first: threads, see ops/numba_helpers.py)
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 

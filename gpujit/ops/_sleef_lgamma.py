@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
+import numba  # noqa: F401  (whole first: threads, see ops/numba_helpers.py)
 from numba.core import types
 from numba.extending import intrinsic
 

@@ -235,6 +235,7 @@ def compiled():
     """(sort_rows, topk_rows, nth_rows), numba-compiled (the module's functions replaced by their
     dispatchers, so that each compiles calling the others')."""
     if not _COMPILED:
+        import numba  # noqa: F401  (whole first: threads, see ops/numba_helpers.py)
         from numba.extending import register_jitable
         from .numba_helpers import njit          # lazy: numba is imported now
         g = globals()

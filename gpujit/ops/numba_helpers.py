@@ -18,6 +18,14 @@ not) are cached too, as object code beside the function's entries (`*.nbw`).
 
     f = njit(py_func)                       # a numba Dispatcher, cached under cache_dir()
     u = vectorize(["float64(float64)"], g)  # a NumPy ufunc, its loops cached likewise
+
+Every path of gpujit's that may import numba first imports the package whole (`import
+numba` or `from numba import x`) before any submodule (`from numba.core import types`):
+threads that first touch numba at once (eager erf, lgamma, i0 and softmax called from 8
+threads of a fresh process) otherwise each start numba's circular imports under a
+submodule's import lock, and Python's deadlock detection hands out half-initialized
+modules (ImportError, _DeadlockError). The package import itself waits for the thread
+initializing it.
 """
 from __future__ import annotations
 
@@ -67,26 +75,34 @@ def _helper_files_digest(py_file):
 _MAGIC = b"gpujit-numba-cache 1\n"
 
 
-def _sealed(payload: bytes) -> bytes:
+def _digest(payload: bytes, name) -> bytes:
+    # (name: the file's name, where the payload does not say whose entry it is: numba's
+    # index and data files, whose names are their key; a valid file of another function
+    # copied onto it then reads as damaged, not as this function's code)
     import hashlib
-    return _MAGIC + hashlib.sha256(payload).digest() + payload
+    return hashlib.sha256(payload if name is None else
+                          os.path.basename(name).encode() + b"\0" + payload).digest()
 
 
-def _unsealed(data: bytes):
-    """The payload of _sealed(payload), or None when data is not one (corrupt, truncated,
-    another format)."""
-    import hashlib
+def _sealed(payload: bytes, name=None) -> bytes:
+    return _MAGIC + _digest(payload, name) + payload
+
+
+def _unsealed(data: bytes, name=None):
+    """The payload of _sealed(payload, name), or None when data is not one (corrupt,
+    truncated, another format, another file's)."""
     n = len(_MAGIC)
     if data[:n] != _MAGIC or len(data) < n + 32:
         return None
     payload = data[n + 32:]
-    return payload if hashlib.sha256(payload).digest() == data[n:n + 32] else None
+    return payload if _digest(payload, name) == data[n:n + 32] else None
 
 
 def _verified_file_class():
     """numba's IndexDataCacheFile whose index and data files carry a sha256 of their
-    contents: a damaged file reads as absent (the function is compiled again and its
-    entry rewritten) instead of failing in numba's unpickler or loading bad code."""
+    contents and name: a damaged file (or another function's) reads as absent (the
+    function is compiled again and its entry rewritten) instead of failing in numba's
+    unpickler or loading bad code (saving is best effort: GpujitFunctionCache)."""
     import pickle
     from numba.core import caching
 
@@ -94,7 +110,7 @@ def _verified_file_class():
         def _load_index(self):
             try:
                 with open(self._index_path, "rb") as f:
-                    payload = _unsealed(f.read())
+                    payload = _unsealed(f.read(), self._index_path)
             except OSError:
                 return {}
             try:
@@ -107,13 +123,14 @@ def _verified_file_class():
             return overloads
 
         def _save_index(self, overloads):
-            data = _sealed(self._dump((self._version, self._source_stamp, overloads)))
+            data = _sealed(self._dump((self._version, self._source_stamp, overloads)),
+                           self._index_path)
             with self._open_for_write(self._index_path) as f:
                 f.write(data)
 
         def _load_data(self, name):
             with open(self._data_path(name), "rb") as f:
-                payload = _unsealed(f.read())
+                payload = _unsealed(f.read(), self._data_path(name))
             if payload is None:
                 return None             # (a miss: compiled again, then saved over it)
             try:
@@ -122,7 +139,7 @@ def _verified_file_class():
                 return None
 
         def _save_data(self, name, data):
-            data = _sealed(self._dump(data))
+            data = _sealed(self._dump(data), self._data_path(name))
             with self._open_for_write(self._data_path(name)) as f:
                 f.write(data)
 
@@ -133,6 +150,7 @@ def _function_cache_class():
     with _lock:
         if _cache_class:
             return _cache_class[0]
+        import numba  # noqa: F401  (whole first: see the module docstring)
         from numba.core import caching
 
         class GpujitCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
@@ -195,6 +213,15 @@ def _function_cache_class():
                 self._cache_file = verified(f._cache_path, f._index_name[:-len(".nbi")],
                                             f._source_stamp)
 
+            def save_overload(self, sig, data):
+                # best effort, as the kernels' entries: a folder that cannot be written (a
+                # directory in an entry's place, a full disk, the cache removed and a file
+                # put there) is not stored; numba raised out of the op compiling the helper
+                try:
+                    super().save_overload(sig, data)
+                except OSError:
+                    pass
+
         _cache_class.append(GpujitFunctionCache)
         return GpujitFunctionCache
 
@@ -246,6 +273,7 @@ def fast_intrinsic_typing() -> bool:
         if _FAST_TYPING:
             return _FAST_TYPING[0]
         try:
+            import numba  # noqa: F401  (whole first: see the module docstring)
             from numba.core.typing.templates import _IntrinsicTemplate
             numbas = _IntrinsicTemplate.generic
             ok = "_impl_cache" in numbas.__code__.co_names \
@@ -463,7 +491,10 @@ def _ufunc_loop(cres, signature, cache):
                 f.write(data)
             os.replace(tmp, path)
         except Exception:                # (a read-only cache: not stored)
-            pass
+            try:
+                os.unlink(tmp)           # (a directory in the entry's place: no stray tmp)
+            except Exception:
+                pass
     return dtypenums, ptr, cres.environment
 
 
