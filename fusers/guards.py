@@ -20,6 +20,7 @@ from __future__ import annotations
 from .. import dtypes as _dt
 from .._inline import inline_body
 from ..ops.meta import is_c_contiguous
+from .kernel_api import call_hit
 from .specialize import in_layout, in_layout_expr, checks_range, number_fits
 
 __all__ = ["ArgGuard", "Guard", "build_dispatcher", "display_name"]
@@ -205,7 +206,7 @@ def build_dispatcher(name, kinds, specs, array_type, miss, fail, contiguity,
     Returns (function, source)."""
     params = ", ".join(f"a{j}" for j in range(len(kinds)))
     tup = f"({params}{',' if len(kinds) == 1 else ''})"
-    ns = {"_miss": miss, "_fail": fail, "_A": array_type, "_dt": _dt}
+    ns = {"_miss": miss, "_fail": fail, "_A": array_type, "_dt": _dt, "_hit": call_hit}
     lines = [f"def {name}({params}):"]
     tensors = [j for j, k in enumerate(kinds) if k == "tensor"]
     if specs and tensors:
@@ -223,6 +224,7 @@ def build_dispatcher(name, kinds, specs, array_type, miss, fail, contiguity,
     for i, spec in enumerate(specs):
         conds = spec.guard.conditions(i, ns, contiguity) or ["True"]
         lines.append(f"    if {' and '.join(conds)}:")
+        lines.append("        _hit()")        # (a cache hit: cache_info())
         lines.append("        try:")
         body = inlined_launcher(spec.fn, len(kinds), f"_L{i}", ns)
         if body is None:

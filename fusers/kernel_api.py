@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from gpujit.kernels import (ArgSpec, EmptySpace, KernelSpec, LauncherBusy, ShapeMismatch,
                             cut_dims)
-from gpujit.kernels.cache import register_maker
+from gpujit.kernels.cache import call_hit, register_maker
 
 __all__ = ["ArgSpec", "EmptySpace", "KernelSpec", "LauncherBusy", "ShapeMismatch", "cut_dims",
-           "default_builder", "register_maker"]
+           "default_builder", "register_maker", "call_hit"]
 
 
 def default_builder(spec, target):

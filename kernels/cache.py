@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -68,6 +69,15 @@ _lock = threading.Lock()
 _memory: dict = {}          # structure key -> {spec key -> Kernel}
 _building: dict = {}        # (structure key, spec key) -> Lock of that key
 _counts = {"hits": 0, "misses": 0, "compiles": 0, "disk_hits": 0}
+# Calls a kernel already built serves count as hits too: a fusion group's dispatcher calls
+# call_hit() when a specialization's guard passes (itertools.count: atomic, ~25 ns).
+_CALLS = itertools.count()
+call_hit = _CALLS.__next__
+_calls_base = 0
+
+
+def _calls_now() -> int:
+    return int(repr(_CALLS)[len("count("):-1])
 # CPU objects this process has loaded, by their disk cache entry's path (its name is the
 # sha of the kernel's text): kernels of different specs often have one text (a STATIC
 # (2,) and (4, 4) contiguous input: both flat loops over n elements), and the second
@@ -92,10 +102,12 @@ def count(name, k=1):
 
 
 def cache_info() -> CacheInfo:
-    """Memory hits and misses of `kernels.build`, kernels compiled (numba or NVVM ran) and
-    kernels loaded from the disk cache, since the process started or `clear_cache()`."""
+    """Hits (calls a kernel already built served, and `kernels.build`s found in memory),
+    misses (builds not found in memory), kernels compiled (numba or NVVM ran) and kernels
+    loaded from the disk cache, since the process started or `clear_cache()`."""
     with _lock:
         counts = dict(_counts)
+        counts["hits"] += _calls_now() - _calls_base
         makers = list(_makers)
     # owner (one compiled function) -> (name, {part -> [str, ...]}), in the order made.
     # Two functions of one name (two `def f` in different modules or closures) are kept
@@ -121,11 +133,13 @@ def clear_cache(memory=True, disk=False):
     directory kernels are cached in now: cache_dir())."""
     with _lock:
         loaded_objects.clear()
+    global _calls_base
     if memory:
         with _lock:
             _memory.clear()
             for k in _counts:
                 _counts[k] = 0
+            _calls_base = _calls_now()
     if disk:
         shutil.rmtree(cache_dir(), ignore_errors=True)
 

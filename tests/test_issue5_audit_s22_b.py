@@ -79,7 +79,11 @@ def test_kernel_cache_threads_disk_dump_and_corrupt_entries(tmp_path):
     # 8 threads calling one new function: one compile, the same right answers; the dump
     # prints the partitioned graph and the kernel's source
     out = _run_prog(tmp_path, _CACHE_PROG, GPUJIT_DUMP="fusion, Kernels")
-    assert _info(out) == ["0", "1", "1", "0", "['STATIC(5x7)']"]
+    hits, *rest = _info(out)
+    assert rest == ["1", "1", "0", "['STATIC(5x7)']"]
+    # (32 calls: those after the kernel was built are cache hits; how many ran before it
+    # depends on the threads' timing)
+    assert 0 < int(hits) < 32
     assert "prim::TensorExprGroup_0" in out and "with prim::TensorExprGroup_0 = graph(" in out
     assert "[gpujit] kernel (cpu)" in out and "numba" in out
     assert "gpujit fused kernel" in out     # (the kernel source's header)
@@ -94,10 +98,10 @@ def test_kernel_cache_threads_disk_dump_and_corrupt_entries(tmp_path):
         programs += [(f"PLANT{k}", writing_program(entries[0], broken), {}),
                      (f"BROKEN{k}", _CACHE_PROG, {})]
     res = run_batch(tmp_path / "again", programs, env=_env(tmp_path), reset=FORGET_KERNELS)
-    assert _info(program_result(res, "DISK")[0])[:4] == ["0", "1", "0", "1"]
+    assert _info(program_result(res, "DISK")[0])[1:4] == ["1", "0", "1"]
     for k in range(2):
         program_result(res, f"PLANT{k}")
-        assert _info(program_result(res, f"BROKEN{k}")[0])[:4] == ["0", "1", "1", "0"], k
+        assert _info(program_result(res, f"BROKEN{k}")[0])[1:4] == ["1", "1", "0"], k
 
 
 def test_python_m_gpujit_shows_a_group_and_a_timing_table(tmp_path):

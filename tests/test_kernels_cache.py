@@ -467,3 +467,31 @@ def test_cache_info_reads_as_a_dict_too():
     assert info.get("nope", 7) == 7
     with pytest.raises(KeyError):
         info["nope"]
+
+
+def test_each_call_a_built_kernel_serves_is_a_hit():
+    """cache_info().hits counts the calls a kernel already built serves (its group's
+    dispatcher found the specialization), as well as builds found in memory; the call
+    that builds it is the miss, and clear_cache() starts the count again."""
+    import gpujit as torch
+
+    @torch.jit.script
+    def hit_chain(x, y):
+        return torch.tanh(x * 0.5 + y) * torch.sigmoid(x - y)
+
+    x, y = torch.rand(33), torch.rand(33)
+    hit_chain(x, y)                              # profiling: no kernel yet
+    before = K.cache_info()
+    hit_chain(x, y)                              # builds the kernel: a miss
+    d = _delta(before)
+    assert (d.hits, d.misses) == (0, 1) and d.compiles + d.disk_hits == 1
+    before = K.cache_info()
+    for _ in range(5):
+        hit_chain(x, y)
+    assert _delta(before) == K.CacheInfo(hits=5, misses=0, compiles=0, disk_hits=0)
+    before = K.cache_info()
+    hit_chain(torch.rand(2, 3), torch.rand(2, 3))   # another signature: profiled, no hit
+    assert _delta(before).hits == 0
+    K.clear_cache()
+    hit_chain(x, y)
+    assert K.cache_info().hits == 1
