@@ -401,6 +401,7 @@ def test_signal_windows_are_torchs_compositions():
 
 
 def test_signal_windows_match_torch():
+    from torch_bits import torch_runs_avx512   # (Sleef's cos: AVX2 and AVX512 differ)
     real = _real_torch()
     for name in ("hann", "hamming", "blackman", "bartlett", "kaiser", "nuttall", "cosine"):
         for dt in ("float32", "float64"):
@@ -411,9 +412,10 @@ def test_signal_windows_match_torch():
                     b = getattr(torch.signal.windows, name)(M, sym=sym,
                                                             dtype=getattr(torch, dt)).numpy()
                     assert a.dtype == b.dtype and a.shape == b.shape
-                    if dt == "float64" and name in ("hann", "hamming", "bartlett") or \
-                            name == "bartlett":
+                    if (dt == "float64" and name in ("hann", "hamming") and
+                            torch_runs_avx512(real)) or name == "bartlett":
                         assert a.tobytes() == b.tobytes(), (name, dt, M, sym)
-                    else:   # (cos / i0 in the last places)
-                        np.testing.assert_allclose(a, b, rtol=0,
-                                                   atol=8 * np.finfo(a.dtype).eps)
+                    else:   # (cos / i0 in the last places; kaiser's float32 i0 ~18
+                        # ulp off on torch's AVX2 build)
+                        np.testing.assert_allclose(a, b, rtol=0, atol=(
+                            8 if torch_runs_avx512(real) else 32) * np.finfo(a.dtype).eps)
