@@ -97,10 +97,26 @@ def _mismatches(a, b):
     return int(((a.view(it) != b.view(it)) & ~(np.isnan(a) & np.isnan(b))).sum())
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_erfcx_log_ndtr_torch_ranges(dtype):
+@pytest.fixture
+def _torch_threads():
+    """torch's intra-op thread count as it was, after the test (set_num_threads(1) is
+    process-wide: a later file's torch comparisons in this worker would run on one thread,
+    which changes how torch splits its reductions)."""
+    ref = pytest.importorskip("torch")
+    was = ref.get_num_threads()
+    yield
+    ref.set_num_threads(was)
+
+
+def _one_thread_torch():
     ref = pytest.importorskip("torch")
     ref.set_num_threads(1)
+    return ref
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_erfcx_log_ndtr_torch_ranges(dtype, _torch_threads):
+    ref = _one_thread_torch()
     for name, lo, hi in (("erfcx", -27.0, 60.0), ("log_ndtr", -60.0, 10.0)):
         x = _spread(dtype, lo, hi, 20000)
         want = getattr(ref.special, name)(ref.from_numpy(x)).numpy()
@@ -160,9 +176,8 @@ def _ulp_diff(a, b):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_erfinv_torch_ranges(dtype):
-    ref = pytest.importorskip("torch")
-    ref.set_num_threads(1)
+def test_erfinv_torch_ranges(dtype, _torch_threads):
+    ref = _one_thread_torch()
     x = _spread(dtype, -1.0, 1.0, 20000)
     x = np.concatenate([x, np.linspace(0.9, 1.0, 3000, dtype=dtype)])
     want = ref.erfinv(ref.from_numpy(x)).numpy()
@@ -256,9 +271,8 @@ def test_float64_fused_as_eager():
 @pytest.mark.parametrize("name", ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "ndtri",
                                   "modified_bessel_i0", "modified_bessel_i1",
                                   "modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai"])
-def test_float64_torch_ranges(name):
-    ref = pytest.importorskip("torch")
-    ref.set_num_threads(1)
+def test_float64_torch_ranges(name, _torch_threads):
+    ref = _one_thread_torch()
     x = _spread(np.float64, 0.0 if name == "ndtri" else -40.0, 1.0 if name == "ndtri" else 60.0,
                 5000)
     with np.errstate(all="ignore"):
