@@ -473,8 +473,10 @@ def _fma_f64(a, b, c):
     from fractions import Fraction
     a, b, c = float(a), float(b), float(c)
     r = a * b + c
-    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)) or r != r:
+    if not (math.isfinite(a) and math.isfinite(b)) or c != c:
         return np.float64(r)
+    if not math.isfinite(c):      # (the exact product is finite: fma(1.5, -max, inf) inf)
+        return np.float64(c)
     exact = Fraction(a) * Fraction(b) + Fraction(c)
     if exact == 0:
         # IEEE's sign for a zero product plus a zero, +0. for other exact zeros
@@ -482,7 +484,7 @@ def _fma_f64(a, b, c):
     try:
         return np.float64(float(exact))
     except OverflowError:
-        return np.float64(r)
+        return np.float64(math.inf if exact > 0 else -math.inf)
 """})
 # float16 erf on the CPU: ATen's vectorized float erf (as gpujit.ops._aten_erf_kernel):
 # Abramowitz and Stegun 7.1.26 by FMAs, exp(-x^2) Sleef's expf_u10; CUDA's erff elsewhere

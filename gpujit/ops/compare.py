@@ -67,7 +67,7 @@ def _allclose_meta(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 def allclose(xp, self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     _check_same_dtype("allclose", self, other)
     try:
-        return bool(xp.all(xp.isclose(self, other, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+        return bool(xp.all(isclose.op.impl(xp, self, other, rtol, atol, equal_nan)))
     except ValueError:
         raise RuntimeError(f"allclose: the size of tensor a {list(self.shape)} must match the "
                            f"size of tensor b {list(other.shape)} (not broadcastable)") from None
