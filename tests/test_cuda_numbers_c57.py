@@ -13,6 +13,9 @@ out; NumPy computes the rest.
    was lost (lerp(5e-324, 1.5, 0.3) gave 0.44999999999999996; torch 0.45), an overflowing
    product was not fused (addcmul(max, 1.5, -max) gave -inf; torch -max / 2, and inf for an
    inf self, where eager gave nan); the simulator's fma gave nan for an inf addend.
+5. float -> uint8 goes through int64 in torch (c10's static_cast_with_inter_type<uint8_t>):
+   float64 3000000007.0 is 7, -3000000007.0 249, 2**40 + 5 5; gpujit went through int32's
+   conversion (NumPy's C cast; the fused kernels' _f2i_uint8), which gave 0 for all three.
 4. torch.max / torch.min of two tensors keep self on a tie of signed zeros (max(-0., 0.) is
    -0., as maximum and the fused kernels); float16 nextafter of equal values is other, as
    C's (NumPy's float16 loop gave self).
@@ -135,6 +138,37 @@ def test_nextafter_of_equal_values_is_other():
         assert _bits(torch.nextafter(x, y).tolist()) == _bits([0.0, -0.0, 1.0]), dt
 
 
+# ------------------------------------------------------------------ 5. float -> uint8
+
+_U8_IN = [3000000007.0, -3000000007.0, 1e10 + 3, -1.0, 300.0, 1e20, math.nan, 2.0 ** 40 + 5]
+_U8_OUT = [7, 249, 3, 255, 44, 0, 0, 5]         # torch 2.13
+_I8_OUT = [0, 0, 0, -1, 44, 0, 0, 0]            # (int8: through int32, unchanged)
+
+
+def test_float64_to_uint8_through_int64():
+    t = torch.tensor(_U8_IN, dtype=torch.float64)
+    assert t.to(torch.uint8).tolist() == _U8_OUT
+    assert t.byte().tolist() == _U8_OUT
+    assert t.to(torch.int8).tolist() == _I8_OUT
+    u = torch.zeros(8, dtype=torch.uint8)
+    u.copy_(t)
+    assert u.tolist() == _U8_OUT
+    u = torch.zeros(8, dtype=torch.uint8)
+    u[:] = t
+    assert u.tolist() == _U8_OUT
+    # float32 / float16 values beyond int32 are multiples of 256: 0 either way
+    assert t.float().to(torch.uint8).tolist() == [0, 0, 0, 255, 44, 0, 0, 0]
+
+
+def test_float64_to_uint8_fused():
+    cu = torch.jit.CompilationUnit(
+        "def f(x):\n    y = x * 1.0\n    return y.to(torch.uint8), y.to(torch.int8)\n")
+    t = torch.tensor(_U8_IN, dtype=torch.float64)
+    for _ in range(3):
+        a, b = cu.f(t)
+    assert a.tolist() == _U8_OUT and b.tolist() == _I8_OUT
+
+
 # ------------------------------------------------------------------ the simulator
 
 SIM = r"""
@@ -179,6 +213,10 @@ t1 = np.array([1.5, 1.5, 1.5, 0.3])
 t2 = np.array([-big, big, -big, 1.5])
 got, eager = run("aten::addcmul", (s, t1, t2), (1,))
 out["addcmul"] = (got.tolist(), eager.tolist())
+import gpujit.dtypes as dt
+for name in ("uint8", "int8"):
+    got, eager = run("aten::to.dtype", (np.array(me._U8_IN),), (getattr(dt, name),))
+    out["to", name] = (got.tolist(), eager.tolist())
 print(repr(out))
 """
 
@@ -217,3 +255,9 @@ def test_sim_isclose_of_integers(sim_results, name):
 def test_sim_fma_with_an_overflowing_product(sim_results):
     got, eager = sim_results["addcmul"]
     assert got == eager == [math.inf, -math.inf, -8.988465674311579e307, 0.45]
+
+
+@pytest.mark.sim
+def test_sim_float64_to_uint8_through_int64(sim_results):
+    assert sim_results["to", "uint8"] == (_U8_OUT, _U8_OUT)
+    assert sim_results["to", "int8"] == (_I8_OUT, _I8_OUT)
