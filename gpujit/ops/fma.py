@@ -143,15 +143,16 @@ def _fma_numpy32(a, b, c, xp):
 
 def _round_to_odd(v, err, xp):
     """v + err (v = RN(v + err), err its exact error) rounded to odd: toward zero, with
-    the last bit set where inexact."""
+    the last bit set where inexact. (A non-finite v comes only with a non-finite sum,
+    which _fma_numpy64 replaces.)"""
     v, err = xp.asarray(v), xp.asarray(err)
-    inexact = (err != 0) & xp.isfinite(v)
+    inexact = err != 0
     if xp is np and not inexact.any():
         return v
-    bits = xp.ascontiguousarray(v).view(np.int64).reshape(v.shape)
-    bits = bits - (inexact & ((err > 0) != (v > 0))).astype(np.int64)
-    bits = bits | inexact.astype(np.int64)
-    return bits.view(_F64).reshape(v.shape)
+    if not v.flags.c_contiguous:
+        v = xp.ascontiguousarray(v)
+    bits = v.view(np.int64) - (inexact & ((err > 0) != (v > 0))).astype(np.int64)
+    return (bits | inexact.astype(np.int64)).view(_F64)
 
 
 def fma64(a, b, c, xp=None):
