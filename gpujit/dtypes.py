@@ -617,8 +617,11 @@ def x86_conversion_range(np_dtype):
     """(wide, lo, hi, indefinite) of cvtt's float -> integer np_dtype: a float strictly
     between lo and hi truncates into the wide type (int64 for 8-byte targets, else int32),
     any other (and nan) gives `indefinite`; a narrower target keeps the low bits. Eager
-    CuPy (ops/conversion.py) and the fused kernels' `_f2i_<t>` (kernels/prims.py) use it."""
-    bits = 64 if np.dtype(np_dtype).itemsize == 8 else 32
+    CuPy (ops/conversion.py) and the fused kernels' `_f2i_<t>` (kernels/prims.py) use it.
+    uint8 goes through int64, as c10's static_cast_with_inter_type<uint8_t> converts on
+    either device (float64 3000000007.0 is 7; int32's cvtt would give 0)."""
+    dt = np.dtype(np_dtype)
+    bits = 64 if dt.itemsize == 8 or dt == np.uint8 else 32
     return (np.int64 if bits == 64 else np.int32, -2.0 ** (bits - 1) - 1, 2.0 ** (bits - 1),
             -(1 << (bits - 1)))
 

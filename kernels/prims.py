@@ -62,6 +62,18 @@ _MATH = {  # scalar-language name -> (math name, numpy name)
     "pow": ("pow", "power"), "fmod": ("fmod", "fmod"), "copysign": ("copysign", "copysign"),
     "hypot": ("hypot", "hypot"),
 }
+
+
+def _sim_alias(name, np_name):
+    """The simulator's definition of `name` as NumPy's function np_name. NumPy's power of
+    scalars takes sqrt for an exponent 0.5 (pow(-inf, 0.5) nan, pow(-0.0, 0.5) -0.0); its
+    loop over arrays calls C's pow, which libdevice's pow agrees with (+inf, +0.0)."""
+    if np_name != "power":
+        return f"{name} = np.{np_name}\n"
+    return (f"@DEVICE\ndef {name}(x, e):\n"
+            f"    return np.power(np.reshape(x, 1), np.reshape(e, 1))[0]\n")
+
+
 for _fn, (_m, _n) in _MATH.items():
     for _s in ("f32", "f64"):
         cpu = f"_{_fn}_{_s} = math.{_m}\n"
@@ -70,7 +82,7 @@ for _fn, (_m, _n) in _MATH.items():
         if _fn == "exp2":                    # (an LLVM intrinsic: cpu_math.py)
             cpu = cpu_math.source(f"_exp2_{_s}")
         _define(f"_{_fn}_{_s}", {"cpu": cpu, "cuda": f"_{_fn}_{_s} = math.{_m}\n",
-                                 "sim": f"_{_fn}_{_s} = np.{_n}\n"})
+                                 "sim": _sim_alias(f"_{_fn}_{_s}", _n)})
 # ldexp(x, n): C's, the exponent a C int (libm's on the CPU, libdevice's on CUDA)
 for _s in ("f32", "f64"):
     _define(f"_ldexp_{_s}", {"cpu": f"_ldexp_{_s} = math.ldexp\n",
@@ -207,7 +219,7 @@ _numpy_loops()
 # serves its float32 / float64 loops only)
 for _fn in ("pow", "atan2"):
     _define(f"_{_fn}_h", {"cpu": f"_{_fn}_h = math.{_fn}\n", "cuda": f"_{_fn}_h = math.{_fn}\n",
-                          "sim": f"_{_fn}_h = np.{_MATH[_fn][1]}\n"})
+                          "sim": _sim_alias(f"_{_fn}_h", _MATH[_fn][1])})
 
 # the float16 ops of ops/half_libm.OPS (exp, log, sin ... held in float32): libm's float
 # functions, as eager (PyTorch's halves; not NumPy's SVML half loops nor its float32 ones)
@@ -215,13 +227,13 @@ for _fn in _HALF_LIBM:
     _define(f"_{_fn}_h", {"cpu": (f"_{_fn}_h = _exp2_f32\n" if _fn == "exp2"
                                   else f"_{_fn}_h = math.{_fn}\n"),
                           "cuda": f"_{_fn}_h = math.{_fn}\n",
-                          "sim": f"_{_fn}_h = np.{_MATH[_fn][1]}\n"},
+                          "sim": _sim_alias(f"_{_fn}_h", _MATH[_fn][1])},
             deps=("_exp2_f32",) if _fn == "exp2" else ())
     # (float64: C's function, for half_libm.SCALAR_KERNEL_OPS)
     _define(f"_{_fn}_d", {"cpu": (f"_{_fn}_d = _exp2_f64\n" if _fn == "exp2"
                                   else f"_{_fn}_d = math.{_fn}\n"),
                           "cuda": f"_{_fn}_d = math.{_fn}\n",
-                          "sim": f"_{_fn}_d = np.{_MATH[_fn][1]}\n"},
+                          "sim": _sim_alias(f"_{_fn}_d", _MATH[_fn][1])},
             deps=("_exp2_f64",) if _fn == "exp2" else ())
 
 # float16 functions whose libm float value and NumPy's float32 loop's value round to the
@@ -461,8 +473,10 @@ def _fma_f64(a, b, c):
     from fractions import Fraction
     a, b, c = float(a), float(b), float(c)
     r = a * b + c
-    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)) or r != r:
+    if not (math.isfinite(a) and math.isfinite(b)) or c != c:
         return np.float64(r)
+    if not math.isfinite(c):      # (the exact product is finite: fma(1.5, -max, inf) inf)
+        return np.float64(c)
     exact = Fraction(a) * Fraction(b) + Fraction(c)
     if exact == 0:
         # IEEE's sign for a zero product plus a zero, +0. for other exact zeros
@@ -470,7 +484,7 @@ def _fma_f64(a, b, c):
     try:
         return np.float64(float(exact))
     except OverflowError:
-        return np.float64(r)
+        return np.float64(math.inf if exact > 0 else -math.inf)
 """})
 # float16 erf on the CPU: ATen's vectorized float erf (as gpujit.ops._aten_erf_kernel):
 # Abramowitz and Stegun 7.1.26 by FMAs, exp(-x^2) Sleef's expf_u10; CUDA's erff elsewhere

@@ -14,7 +14,29 @@ from .registry import op
 def isclose(xp, self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     if rtol < 0 or atol < 0:
         raise RuntimeError(f"isclose: rtol ({rtol}) and atol ({atol}) must be non-negative")
+    if self.dtype.kind in "biu":
+        # PyTorch compares integers exactly, then their errors in the default float dtype
+        # (NumPy's float64 would call int32 2**24 + 1 and 2**24 apart at atol 0.5)
+        eq = self == other
+        if rtol == 0 and atol == 0:
+            return eq
+        f = _dt.get_default_dtype().np
+        return eq | xp.isclose(self.astype(f), other.astype(f), rtol=rtol, atol=atol)
     return xp.isclose(self, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def _isclose_expression(form):
+    """Integers and bools: equal, or close in the default float dtype (never their own
+    wrapping difference: int8 -128 - 0 is -128, whose abs is no error at all)."""
+    if form.ct is None or form.ct.category >= _dt.FLOATING:
+        return None
+    f = f"cast_{_dt.get_default_dtype().name}"
+    err = f"abs({f}({{self}}) - {f}({{other}}))"
+    return (f"({{self}} == {{other}}) | ((({{rtol}} != 0) | ({{atol}} != 0)) & "
+            f"isfinite({err}) & ({err} <= {{atol}} + {{rtol}} * abs({f}({{other}}))))")
+
+
+isclose.op.scalar_for = _isclose_expression
 
 
 def _check_same_dtype(name, a, b):
@@ -45,7 +67,7 @@ def _allclose_meta(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 def allclose(xp, self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     _check_same_dtype("allclose", self, other)
     try:
-        return bool(xp.all(xp.isclose(self, other, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+        return bool(xp.all(isclose.op.impl(xp, self, other, rtol, atol, equal_nan)))
     except ValueError:
         raise RuntimeError(f"allclose: the size of tensor a {list(self.shape)} must match the "
                            f"size of tensor b {list(other.shape)} (not broadcastable)") from None

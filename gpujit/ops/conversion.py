@@ -110,6 +110,10 @@ def _astype(a, dtype):
     if (a.dtype.kind == "f" and dtype.category == _dt.INTEGRAL and _dt.HOST_X86_CONVERSIONS
             and not isinstance(a, np.ndarray)):
         return _float_to_int_as_host(a, dtype)
+    if a.dtype.kind == "f" and dtype is _dt.uint8 and _dt.HOST_X86_CONVERSIONS:
+        # PyTorch converts floats to uint8 through int64 (c10's TypeCast.h); NumPy's C cast
+        # through int32 gave 0 for float64 3000000007.0 (torch: 7)
+        return a.astype(np.int64).astype(np.uint8)
     return a.astype(dtype.np)
 
 
@@ -356,6 +360,11 @@ def copy_(xp, self, src, non_blocking=False):
         src = src != 0
     elif src.dtype.kind == "c" and self.dtype.kind != "c":
         src = discard_imaginary(src)
+    if src.dtype.kind == "f" and self.dtype.kind in "iu" and (
+            xp is not np or self.dtype == np.uint8):
+        # floats into integers as .to() converts them (uint8 through int64; CuPy's
+        # saturating cast corrected)
+        src = _astype(src, _dt.from_numpy_dtype(self.dtype))
     if xp is np:
         try:
             np.copyto(self, src, casting="unsafe")

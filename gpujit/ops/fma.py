@@ -141,6 +141,20 @@ def _fma_numpy32(a, b, c, xp):
     return bits.view(_F64).astype(_F32)
 
 
+def _round_to_odd(v, err, xp):
+    """v + err (v = RN(v + err), err its exact error) rounded to odd: toward zero, with
+    the last bit set where inexact. (A non-finite v comes only with a non-finite sum,
+    which _fma_numpy64 replaces.)"""
+    v, err = xp.asarray(v), xp.asarray(err)
+    inexact = err != 0
+    if xp is np and not inexact.any():
+        return v
+    if not v.flags.c_contiguous:
+        v = xp.ascontiguousarray(v)
+    bits = v.view(np.int64) - (inexact & ((err > 0) != (v > 0))).astype(np.int64)
+    return (bits | inexact.astype(np.int64)).view(_F64)
+
+
 def fma64(a, b, c, xp=None):
     """float64 a * b + c with one rounding."""
     xp = xp or _xp(a, b, c)
@@ -157,7 +171,10 @@ def _fma_numpy64(a, b, c, xp):
     bh, bl = _split(b)
     pe = ((ah * bh - p) + ah * bl + al * bh) + al * bl
     s, se = _two_sum(p, c)
-    out = s + (se + pe)
+    # Boldo & Melquiond's emulation: the two error terms summed rounded to odd, then added
+    # once (a plain se + pe loses a tiny c that breaks the product's tie: fma(0.3, 1.5,
+    # 5e-324) is 0.45, not 0.44999999999999996)
+    out = s + _round_to_odd(*_two_sum(se, pe), xp)
     # inf / nan: the error terms are nan; a * b + c is the answer there. A zero: the
     # exact sum is zero, its sign IEEE's for p + c (-0. * 1 + -0. is -0., not s + 0.'s +0.)
     out = xp.where(xp.isfinite(out) & (out != 0), out, p + c)
@@ -168,11 +185,17 @@ def _fma_numpy64(a, b, c, xp):
         ab, bb, pb = np.abs(a), np.abs(b), np.abs(p)
         odd = np.isfinite(out) & (((pb < 2.0 ** -968) & (a != 0) & (b != 0))
                                   | (ab > 2.0 ** 995) | (bb > 2.0 ** 995))
+        # (a product that overflows where the exact sum does not: fma(1.5, -max, max) is
+        # -max / 2, fma(1.5, -max, inf) inf)
+        odd |= np.isinf(p) & np.isfinite(a) & np.isfinite(b) & ~np.isnan(c)
         if odd.any():
             out = np.array(out, _F64)
             from fractions import Fraction
             for i in zip(*np.nonzero(np.broadcast_to(odd, out.shape))):
                 x, y, z = (float(np.broadcast_to(v, out.shape)[i]) for v in (a, b, c))
+                if np.isinf(z):
+                    out[i] = z
+                    continue
                 exact = Fraction(x) * Fraction(y) + Fraction(z)
                 try:
                     # (a zero: IEEE's for a zero product plus a zero, +0. for other

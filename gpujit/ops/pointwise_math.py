@@ -493,7 +493,12 @@ def copysign(xp, self, other):
 def nextafter(xp, self, other):
     """The next representable value after self towards other, in the result dtype
     (float16 steps by float16 ulps). Floating-point tensors only, as PyTorch."""
-    return xp.nextafter(self, other)
+    r = xp.nextafter(self, other)
+    if r.dtype == xp.float16:
+        # C's nextafter gives other where they are equal (nextafter(-0., 0.) is 0.);
+        # NumPy's float16 loop gives self
+        r = xp.where(self == other, other, r).astype(r.dtype, copy=False)
+    return r
 
 
 def _ldexp_is_exact(self_dt, other_dt):

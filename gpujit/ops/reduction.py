@@ -387,7 +387,10 @@ def _declare_extreme(name, ufunc):
     @op(f"aten::{name}.other(Tensor self, Tensor other) -> Tensor", tags={"pointwise"},
         scalar=f"{ufunc}({{self}}, {{other}})")
     def other(xp, self, other):
-        return getattr(xp, ufunc)(self, other)   # NaN-propagating, as torch.max(a, b)
+        # NaN-propagating, and a tie of signed zeros keeps self (torch.max(-0., 0.) is
+        # -0.), as torch.maximum and the fused kernels
+        from .scalar import tie_first
+        return tie_first(xp, ufunc, self, other)
 
     full.__name__, dim_.__name__, other.__name__ = name, f"{name}_dim", f"{name}_other"
     return full, dim_, other
