@@ -25,6 +25,7 @@ import dataclasses
 
 import numpy as np
 
+from gpujit import dtypes as _dt
 from gpujit._dump import dumping as _dumping
 from gpujit._gc import gc_paused
 
@@ -125,7 +126,10 @@ def build(spec: KernelSpec, target: str) -> Kernel:
     if target == "cpu" and getattr(dev, "type", "cpu") != "cpu":
         raise KernelBuildError(f"the cpu target runs on the CPU, not {dev}")
     key1 = structure_key(spec.subgraph)
-    key2 = (tuple(spec.inputs), bool(spec.static), target, str(dev))
+    # (the default dtype too: a body may compute in it with no output dtype showing it,
+    # as integer isclose measures its error in it)
+    key2 = (tuple(spec.inputs), bool(spec.static), target, str(dev),
+            _dt.get_default_dtype().name)
     return _cache.lookup_or_build(key1, key2, lambda: _compile(spec, target))
 
 
