@@ -240,6 +240,11 @@ _CONSTRUCTOR = (" results are registered as constants in the trace. You can safe
                 "any other case, this might cause the trace to be incorrect.")
 
 
+def _new_tensor_code():
+    from .._tensor_conversions import TensorConversions
+    return TensorConversions.new_tensor.__code__
+
+
 def _escape(t, what, lifted=False):
     s = _Active.session
     if s is not None and not s.paused and what.startswith("torch."):
@@ -248,8 +253,11 @@ def _escape(t, what, lifted=False):
         f = sys._getframe(2)
         while f is not None and f.f_code.co_filename == _CREATION:
             f = f.f_back
-        if f is not None and not f.f_code.co_filename.startswith(_PKG_DIR):
-            warn_at_user(what + _CONSTRUCTOR, state=True)
+        user = f is not None and not f.f_code.co_filename.startswith(_PKG_DIR)
+        if user or f is not None and f.f_code is _new_tensor_code():
+            # (Tensor.new_tensor's data: recorded as torch.tensor's, with no warning)
+            if user:
+                warn_at_user(what + _CONSTRUCTOR, state=True)
             s.announced.add(id(t))
             s.recorders[0].keep.append(t)
             s.record_made(t, what, lifted)
@@ -261,6 +269,14 @@ def _escape(t, what, lifted=False):
         s.recorders[0].keep.append(t)
         if what == "index data":
             s.record_made(t, "torch.as_tensor")
+    elif s is not None and not s.paused and what.startswith("copy:"):
+        # torch.tensor / torch.as_tensor / Tensor.new_tensor of a tensor: torch's tracer
+        # warns as for Python data (not for new_tensor, called from gpujit's code), yet
+        # records the copy from the tensor; whether the trace follows t (an input, a
+        # result, a module's attribute), so the copy can be recorded from it
+        if not sys._getframe(2).f_code.co_filename.startswith(_PKG_DIR):
+            warn_at_user(what[5:] + _CONSTRUCTOR, state=True)
+        return id(t) in s.attr_paths or any(id(t) in rec.env for rec in s.recorders)
     elif s is not None and not s.paused and what == "len":
         # (the user's len(t); gpujit's own code reads lengths as it likes)
         if not sys._getframe(2).f_code.co_filename.startswith(_PKG_DIR):

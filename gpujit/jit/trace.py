@@ -15,7 +15,7 @@ from ..passes.dce import eliminate_dead_code
 from ..tensor import Tensor
 from .objects import ScriptFunction, ScriptModule
 from .script_module import add_traced_graphs, traced_module_from
-from .trace_check import TracingCheckError, check as _check
+from .trace_check import TracingCheckError, check as _check, clone_inputs
 
 __all__ = ["trace", "trace_module", "TracingCheckError", "TracerWarning", "is_tracing",
            "jit_disabled"]
@@ -371,17 +371,36 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
     else:
         add_traced_graphs(ctx, graphs)
     if check_trace:
-        for method, pair in pairs.items():
-            for _ in (checks if checks is not None else [pair]):
+        sets = checks if checks is not None else [pairs]
+        for method in pairs:
+            for _ in sets:
                 traced_module_types(mod)    # (the names torch's retraces spend)
-            _check(lambda a, k, m=method: _trace_graph(None, a, strict, mod, m, types, k,
-                                                       force_outplace,
-                                                       dict(counts_before[m]))[0],
+            _check(_retrace_all(mod, method, sets, strict, types, force_outplace,
+                                counts_before[next(iter(pairs))]),
                    # (forward is checked against the module's call: its hooks run too)
                    tm._method(method), mod if method == "forward" else getattr(mod, method),
-                   [_check_entry(c, method) for c in checks] if checks is not None
-                   else [pair], check_tolerance)
+                   [_check_entry(c, method) for c in sets], check_tolerance)
     return tm
+
+
+def _retrace_all(mod, method, sets, strict, types, force_outplace, counts0):
+    """The retrace of `method` for _check, one call per check set in order: as torch's
+    _check_trace (a trace_module of the whole check dict) it traces every method the set
+    names, in order, so a BatchNorm that another method calls counts those runs too."""
+    it = iter(sets)
+
+    def retrace(a, k):
+        c = next(it)
+        counts, graph = dict(counts0), None
+        for m, pair in c.items():
+            args, kwargs = (a, k) if m == method else \
+                (clone_inputs(pair[0]), clone_inputs(pair[1]))
+            g = _trace_graph(None, args, strict, mod, m, types, kwargs, force_outplace,
+                             counts)[0]
+            if m == method:
+                graph = g
+        return graph
+    return retrace
 
 
 def _non_tensor_leaf(x):

@@ -1,0 +1,162 @@
+"""Session 57 (b57): tracing as torch 2.13's torch.jit.trace does it.
+
+- torch.tensor(t) / t.new_tensor(u) of a tensor the trace follows records the copy
+  (`aten::detach`, `aten::to(..., copy=True)`, `aten::detach`): the traced function copies
+  its new inputs (it baked the traced call's values in). torch.as_tensor(t) warns as
+  torch's tracer does; new_tensor of Python data is recorded as torch.tensor's, unwarned.
+- trace_module's check of each method traces every method of the check inputs again
+  (torch's _check_trace is a trace_module of the whole dict): a BatchNorm another method
+  calls counts those runs too.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import gpujit
+from gpujit.jit import TracerWarning
+
+_CONST = "results are registered as constants in the trace"
+_COPY = "To copy construct from a tensor"
+
+
+def _trace(fn, x):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        t = gpujit.jit.trace(fn, x)
+    return t, [(c.category, str(c.message)) for c in w]
+
+
+def _x(n=3, m=4):
+    return gpujit.arange(float(n * m)).reshape(n, m)
+
+
+def test_torch_tensor_of_an_input_follows_new_inputs():
+    t, ws = _trace(lambda x: gpujit.tensor(x) * 2, gpujit.ones(3, 4))
+    np.testing.assert_array_equal(t(_x()).numpy(), np.arange(12.).reshape(3, 4) * 2)
+    # torch 2.13: the tracer's warning then the copy's, for the trace and its check
+    # retrace, then the copy's once more for the check's eager run
+    kinds = [(c, _CONST in m, _COPY in m) for c, m in ws]
+    assert kinds == [(TracerWarning, True, False), (UserWarning, False, True)] * 2 + [
+        (UserWarning, False, True)]
+    code = t.code
+    assert 'torch.to(torch.detach(x), torch.device("cpu"), 6, False, True)' in code
+    assert "torch.detach(_0)" in code
+
+
+def test_torch_tensor_of_an_input_dtype_and_requires_grad():
+    t, _ = _trace(lambda x: gpujit.tensor(x, dtype=gpujit.float64, requires_grad=True) * 2,
+                  gpujit.ones(3, 4))
+    r = t(_x())
+    assert r.dtype is gpujit.float64
+    np.testing.assert_array_equal(r.numpy(), np.arange(12.).reshape(3, 4) * 2)
+    assert "torch.device(\"cpu\"), 7, False, True)" in t.code
+
+
+def test_new_tensor_of_a_view_of_an_input():
+    t, ws = _trace(lambda x: x.new_tensor(x[0]) + x, gpujit.ones(3, 4))
+    a = np.arange(12.).reshape(3, 4)
+    np.testing.assert_array_equal(t(_x()).numpy(), a[0] + a)
+    # no TracerWarning (torch's new_tensor has none), its own copy warning three times
+    assert [c for c, _ in ws] == [UserWarning] * 3
+    assert all("rather than tensor.new_tensor(sourceTensor)" in m for _, m in ws)
+    assert "torch.detach(torch.select(x, 0, 0))" in t.code
+
+
+def test_new_tensor_of_python_data_is_recorded_unwarned():
+    t, ws = _trace(lambda x: x.new_tensor([1, 2]) + x[:, :2], gpujit.ones(3, 4))
+    assert ws == []
+    np.testing.assert_array_equal(t(_x()).numpy(), np.arange(12.).reshape(3, 4)[:, :2]
+                                  + [1, 2])
+    g = str(t.graph)
+    assert "aten::to(" in g and "aten::detach(" in g
+    assert t(_x()).dtype is gpujit.float32
+
+
+def test_new_tensor_eager_warns_and_keeps_self_dtype():
+    x = gpujit.ones(2)
+    with pytest.warns(UserWarning, match=r"rather than tensor\.new_tensor\(sourceTensor\)"):
+        r = x.new_tensor(gpujit.tensor([1, 2]))
+    assert r.dtype is gpujit.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert x.new_tensor([1, 2]).dtype is gpujit.float32
+
+
+def test_as_tensor_of_an_input_warns_and_follows():
+    t, ws = _trace(lambda x: gpujit.as_tensor(x, dtype=gpujit.float64) * 2,
+                   gpujit.ones(3, 4))
+    assert [(c, _CONST in m and m.startswith("torch.as_tensor")) for c, m in ws] == [
+        (TracerWarning, True)] * 2
+    np.testing.assert_array_equal(t(_x()).numpy(), np.arange(12.).reshape(3, 4) * 2)
+
+
+def test_torch_tensor_of_a_parameter_in_a_traced_module():
+    class M(gpujit.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = gpujit.nn.Parameter(gpujit.ones(4))
+
+        def forward(self, x):
+            return x * gpujit.tensor(self.w)
+
+    m = M()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tm = gpujit.jit.trace(m, gpujit.ones(3, 4))
+    with gpujit.no_grad():
+        m.w.mul_(3)
+    # the copy reads the parameter at each call (torch's `detach(self.w)`)
+    np.testing.assert_array_equal(tm(_x()).numpy(), np.arange(12.).reshape(3, 4) * 3)
+
+
+def test_trace_module_check_retraces_every_method():
+    calls = []
+
+    class C(gpujit.nn.Module):
+        def forward(self, x):
+            calls.append("C")
+            return x + 1
+
+    class M(gpujit.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = C()
+
+        def forward(self, x):
+            calls.append("f")
+            return self.c(x)
+
+        def other(self, x, y):
+            calls.append("o")
+            return self.c(x) * y
+
+    x = gpujit.ones(2)
+    gpujit.jit.trace_module(M(), {"forward": (x,), "other": (x, x)})
+    # torch 2.13: each method traced, and its check traces forward and other again
+    # before the eager run: 4 runs of each method, 8 of the shared submodule
+    assert sorted(calls) == sorted(["f", "C"] * 4 + ["o", "C"] * 4)
+    assert calls.count("f") == 4 and calls.count("o") == 4
+
+
+def test_trace_module_batchnorm_counts_every_check_run():
+    class M(gpujit.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bn = gpujit.nn.BatchNorm1d(2)
+
+        def forward(self, x):
+            return self.bn(x)
+
+        def other(self, x):
+            return x * 2
+
+    m = M()
+    x = gpujit.arange(8.).reshape(4, 2)
+    gpujit.jit.trace_module(m, {"forward": (x,), "other": (x,)})
+    # torch 2.13: 6 (trace, retrace, repeated trace, traced run, eager run; forward's
+    # retrace in other's check)
+    assert int(m.bn.num_batches_tracked) == 6
+    m2 = M()
+    gpujit.jit.trace_module(m2, {"forward": (x,)})
+    assert int(m2.bn.num_batches_tracked) == 5
