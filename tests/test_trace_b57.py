@@ -160,3 +160,24 @@ def test_trace_module_batchnorm_counts_every_check_run():
     m2 = M()
     gpujit.jit.trace_module(m2, {"forward": (x,)})
     assert int(m2.bn.num_batches_tracked) == 5
+
+
+def test_traced_list_unpack_failure_is_torchscripts_report():
+    def d(x):
+        a, b = x.unbind(0)
+        return a * b
+
+    t = gpujit.jit.trace(d, gpujit.ones(2, 3))
+    with pytest.raises(RuntimeError) as ei:
+        t(gpujit.ones(3, 3))
+    # torch 2.13's words: the report with no frame (the unpack has no recorded stack)
+    assert str(ei.value) == (
+        "The following operation failed in the TorchScript interpreter.\n"
+        "Traceback of TorchScript (most recent call last):\n"
+        "RuntimeError: Expected 2 elements in a list but found 3\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TracerWarning)
+        t2 = gpujit.jit.trace(lambda x: gpujit.stack([r * 2 for r in x]), gpujit.ones(3, 4))
+    with pytest.raises(RuntimeError, match=r"(?s)^The following operation failed.*"
+                       r"RuntimeError: Expected 3 elements in a list but found 5\n$"):
+        t2(gpujit.ones(5, 4))
