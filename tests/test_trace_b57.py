@@ -181,3 +181,23 @@ def test_traced_list_unpack_failure_is_torchscripts_report():
     with pytest.raises(RuntimeError, match=r"(?s)^The following operation failed.*"
                        r"RuntimeError: Expected 3 elements in a list but found 5\n$"):
         t2(gpujit.ones(5, 4))
+
+
+def test_kwarg_input_not_a_parameter_names_forward_as_torch():
+    class A(gpujit.nn.Module):
+        def forward(self, x, y=None):
+            return x
+
+        def other(self, x, z=None):
+            return x * 2
+
+    x = gpujit.ones(2)
+    want = ("'q' is not in forward() method's arguments,\n" + " " * 25
+            + "valid arguments name are [x,z]")
+    with pytest.raises(NameError) as ei:
+        gpujit.jit.trace_module(A(), {"other": {"x": x, "q": x}},
+                                example_inputs_is_kwarg=True)
+    assert str(ei.value) == want
+    with pytest.raises(NameError) as ei:
+        gpujit.jit.trace(A(), example_kwarg_inputs={"x": x, "q": x})
+    assert str(ei.value) == want.replace("[x,z]", "[x,y]")

@@ -84,8 +84,10 @@ def _kwarg_inputs(fn, what, args, kwargs, module):
     if module:          # (torch's check, before the module runs)
         for k in kwargs:
             if k not in names:
-                raise NameError(f"'{k}' is not in {what}() method's arguments, valid "
-                                f"arguments name are [{','.join(names)}]")
+                # (torch 2.13's words, a line break and its source's indent included,
+                # "forward()" whatever the method)
+                raise NameError(f"'{k}' is not in forward() method's arguments,\n"
+                                f"{' ' * 25}valid arguments name are [{','.join(names)}]")
     else:
         try:
             inspect.signature(fn).bind_partial(*args, **kwargs)
