@@ -201,3 +201,48 @@ def test_kwarg_input_not_a_parameter_names_forward_as_torch():
     with pytest.raises(NameError) as ei:
         gpujit.jit.trace(A(), example_kwarg_inputs={"x": x, "q": x})
     assert str(ei.value) == want.replace("[x,z]", "[x,y]")
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_output_typed_first_as_torch(strict):
+    x = gpujit.ones(2)
+    cases = [
+        (lambda x: (x, []), "Tracer cannot infer type of (tensor([1., 1.]), [])\n"
+                            ":List trace inputs must have elements"),
+        (lambda x: [x, []], "Tracer cannot infer type of [tensor([1., 1.]), []]\n"
+                            ":Could not infer type of list element: List trace inputs must "
+                            "have elements"),
+        (lambda x: {"a": []}, "Tracer cannot infer type of {'a': []}\n"
+                              ":List trace inputs must have elements"),
+        (lambda x: [], "Tracer cannot infer type of []\n:List trace inputs must have elements"),
+        (lambda x: {}, "Tracer cannot infer type of {}\n:Dictionary inputs must have entries"),
+        (lambda x: [x, (x,)], "Tracer cannot infer type of [tensor([1., 1.]), "
+                              "(tensor([1., 1.]),)]\n:List inputs to traced functions must "
+                              "have consistent element type. Found Tensor and Tuple[Tensor]"),
+        # (the mixed dict is typed before strict refuses a dict)
+        (lambda x: {"a": x, "b": [x]}, "Tracer cannot infer type of {'a': tensor([1., 1.]), "
+                                       "'b': [tensor([1., 1.])]}\n:Dictionary inputs to traced "
+                                       "functions must have consistent type. Found Tensor and "
+                                       "List[Tensor]"),
+        (lambda x: (x, None), "Only tensors, lists, tuples of tensors, or dictionary of "
+                              "tensors can be output from traced functions"),
+        (lambda x: [None], "Only tensors, lists, tuples of tensors, or dictionary of "
+                           "tensors can be output from traced functions"),
+    ]
+    for f, want in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(RuntimeError) as ei:
+                gpujit.jit.trace(f, x, strict=strict)
+        assert str(ei.value) == want
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_list_output_holding_a_traced_size(strict):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = gpujit.jit.trace(lambda x: [x, x.size(0)], gpujit.ones(2), strict=strict)
+        t2 = gpujit.jit.trace(lambda x: (x, [x.size(0)]), gpujit.ones(2), strict=strict)
+    a, n = t(gpujit.ones(3))
+    assert n.dtype is gpujit.int64 and n.shape == () and int(n) == 3
+    assert int(t2(gpujit.ones(5))[1][0]) == 5

@@ -174,6 +174,7 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     if out is None:
         raise RuntimeError("The traced function didn't return any values! Side-effects are "
                            "not captured in traces, so it would be a no-op.")
+    _tb.check_output(out, strict)
     rec.graph.register_output(_tb.output_value(rec, out, strict))
     # submodule calls become method calls (trace_calls.py), outermost first
     for r in [rec] + session.call_recorders:
