@@ -246,3 +246,28 @@ def test_list_output_holding_a_traced_size(strict):
     a, n = t(gpujit.ones(3))
     assert n.dtype is gpujit.int64 and n.shape == () and int(n) == 3
     assert int(t2(gpujit.ones(5))[1][0]) == 5
+
+
+def test_submodule_tuple_result_values_named_by_their_use():
+    class Block(gpujit.nn.Module):
+        def forward(self, x):
+            return x * 2 + 1
+
+    class Two(gpujit.nn.Module):
+        def forward(self, x):
+            return x.sin(), x.cos()
+
+    class M(gpujit.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.two, self.b2, self.block = Two(), Block(), Block()
+
+        def forward(self, h):
+            a, b = self.two(h)
+            return self.b2(a) + self.block(b)
+
+    t = gpujit.jit.trace(M(), gpujit.ones(2, 3))
+    # torch 2.13: the tuple's tensors are named after Block.forward's parameter
+    assert t.two.code == ("def forward(self,\n    argument_1: Tensor) -> Tuple[Tensor, Tensor]:\n"
+                          "  x = torch.sin(argument_1)\n  x0 = torch.cos(argument_1)\n"
+                          "  return (x, x0)\n")

@@ -338,9 +338,7 @@ def _module_call(module, call, args, kwargs):
         try:
             ov = output_value(rec, out, strict=False)
             rec.graph.register_output(ov)
-            if isinstance(out, Tensor) and not ov.has_debug_name() and \
-                    ov.node.kind != "prim::Param":
-                s.returned.setdefault(id(out), []).append(ov)
+            _note_returned(s, out, ov)
         except RuntimeError:
             # (a result holding a number, a string...: the graph returns None until the
             # call becomes a method, which returns the values its caller reads, as
@@ -350,6 +348,20 @@ def _module_call(module, call, args, kwargs):
         for r in regions:
             _calls.finish(r, out)
     return out
+
+
+def _note_returned(s, out, ov):
+    """The unnamed Values a submodule's graph returns for the tensors of its result (in a
+    tuple or list too: `a, b = self.two(h)`), which take the name the caller's use gives
+    them, as torch's one trace names them (Two's `x = torch.sin(argument_1)`)."""
+    if isinstance(out, Tensor):
+        if not ov.has_debug_name() and ov.node.kind != "prim::Param":
+            s.returned.setdefault(id(out), []).append(ov)
+    elif isinstance(out, (tuple, list)) and ov.node.kind in (
+            "prim::TupleConstruct", "prim::ListConstruct") and \
+            len(ov.node.inputs) == len(out):
+        for x, v in zip(out, ov.node.inputs):
+            _note_returned(s, x, v)
 
 
 def _given_arguments(module, args, kwargs):
