@@ -268,6 +268,5 @@ def test_submodule_tuple_result_values_named_by_their_use():
 
     t = gpujit.jit.trace(M(), gpujit.ones(2, 3))
     # torch 2.13: the tuple's tensors are named after Block.forward's parameter
-    assert t.two.code == ("def forward(self,\n    argument_1: Tensor) -> Tuple[Tensor, Tensor]:\n"
-                          "  x = torch.sin(argument_1)\n  x0 = torch.cos(argument_1)\n"
-                          "  return (x, x0)\n")
+    assert t.two.code == ("def forward(self,\n    h: Tensor) -> Tuple[Tensor, Tensor]:\n"
+                          "  x = torch.sin(h)\n  x0 = torch.cos(h)\n  return (x, x0)\n")
