@@ -295,3 +295,24 @@ def test_unchanged_conversion_hands_back_the_tensor_while_tracing():
     r = t(gpujit.arange(3, dtype=gpujit.int32), gpujit.ones(3))
     assert r.dtype is gpujit.float32
     np.testing.assert_array_equal(r.numpy(), [1, 2, 3])
+
+
+def test_get_trace_graph_of_a_function_and_a_module():
+    assert gpujit.jit._get_trace_graph is gpujit.jit._trace._get_trace_graph
+    g, outs = gpujit.jit._get_trace_graph(lambda x, y: (x * y, x + 1),
+                                          (gpujit.ones(2), gpujit.full((2,), 3.)))
+    assert [v.debug_name for v in g.inputs] == ["0", "1"]
+    assert isinstance(outs, tuple)
+    np.testing.assert_array_equal(outs[0].numpy(), [3, 3])
+    assert "aten::mul(%0, %1)" in str(g)
+    m = gpujit.nn.Sequential(gpujit.nn.Linear(2, 2), gpujit.nn.ReLU())
+    g, outs = gpujit.jit._get_trace_graph(m, (gpujit.ones(1, 2),))
+    # torch 2.13's: the argument, then the Linear's weight and bias as inputs; no self
+    text = str(g)
+    assert text.startswith(
+        "graph(%0 : Float(1, 2, strides=[2, 1], requires_grad=0, device=cpu),\n"
+        "      %1 : Float(2, 2, strides=[2, 1], requires_grad=1, device=cpu),\n"
+        "      %2 : Float(2, strides=[1], requires_grad=1, device=cpu)):\n")
+    assert "aten::linear(%0, %1, %2)" in text and "GetAttr" not in text
+    assert "scope:" not in text
+    assert outs.shape == (1, 2)

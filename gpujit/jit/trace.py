@@ -421,3 +421,82 @@ def _non_tensor_leaf(x):
 
 
 _ALL_TENSORS = object()
+
+
+def _get_trace_graph(f, args=(), kwargs=None, strict=True, _force_outplace=False,
+                     return_inputs=False, _return_inputs_states=False):
+    """torch.jit._get_trace_graph (what ONNX export and TensorBoard's add_graph read): the
+    trace of one run of f(*args, **kwargs) as one graph, calls inlined, its inputs unnamed
+    (%0, ...): the arguments' tensors, then for a module its parameters and buffers (as
+    torch's ONNXTracedModule passes them); and what the run returned."""
+    args = args if isinstance(args, tuple) else (args,)
+    kwargs = kwargs or {}
+    got = []
+    if isinstance(f, Module):
+        handle = f.register_forward_hook(lambda m, i, o: got.append(o))
+        try:
+            traced = trace(f, args, check_trace=False, strict=strict,
+                           _force_outplace=_force_outplace,
+                           example_kwarg_inputs=kwargs or None)
+        finally:
+            handle.remove()
+        graph = _state_as_inputs(traced.inlined_graph.copy(), f)
+    else:
+        def run(*a, **k):
+            got.append(f(*a, **k))
+            return got[-1]
+        run.__signature__ = inspect.signature(f)
+        traced = trace(run, args, check_trace=False, strict=strict,
+                       _force_outplace=_force_outplace, example_kwarg_inputs=kwargs or None)
+        graph = traced.graph.copy()
+    for v in graph.inputs:
+        v.set_debug_name(None)
+    for n in graph.walk():
+        n.scope = None          # (torch's graph here records no module scopes)
+    for i, v in enumerate(list(graph.all_values())):
+        v.unique = i            # (numbered afresh in order: inputs %0, %1 ...)
+    graph._unique = i
+    outs = got[0] if got else None
+    if return_inputs:
+        return graph, outs, args
+    return graph, outs
+
+
+def _state_as_inputs(g, module):
+    """g, a module's inlined graph, with its `self` input gone: each parameter or buffer
+    the GetAttr chains read is a graph input after the arguments, in the order of the
+    module's state (named_parameters, then named_buffers, shared ones once)."""
+    from ..ir import types as T
+    state, seen, tensors = [], set(), {}
+    for name, t in list(module.named_parameters()) + list(module.named_buffers()):
+        if id(t) not in seen:
+            seen.add(id(t))
+            state.append(name)
+            tensors[name] = t
+    paths = {}
+
+    def path_of(v):
+        if v is g.inputs[0]:
+            return ()
+        n = v.node
+        if n.kind != "prim::GetAttr" or path_of(n.inputs[0]) is None:
+            return None
+        return path_of(n.inputs[0]) + (n.attrs["name"],)
+
+    reads = []
+    for n in list(g.walk()):
+        if n.kind == "prim::GetAttr":
+            p = path_of(n.output)
+            if p is not None and ".".join(p) in state:
+                reads.append((".".join(p), n))
+    for name in state:
+        users = [n for p, n in reads if p == name]
+        if users:
+            v = g.add_input(None, T.TensorType.of(tensors[name]))
+            for n in users:
+                n.output.replace_all_uses_with(v)
+    for n in reversed(list(g.walk())):
+        if n.kind == "prim::GetAttr" and not any(o.uses for o in n.outputs):
+            n.destroy()
+    g.block.erase_input(0)
+    return g
