@@ -316,3 +316,20 @@ def test_get_trace_graph_of_a_function_and_a_module():
     assert "aten::linear(%0, %1, %2)" in text and "GetAttr" not in text
     assert "scope:" not in text
     assert outs.shape == (1, 2)
+
+
+def test_traced_module_missing_attribute_words():
+    class A(gpujit.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.sub = gpujit.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.sub(x)
+
+    ta = gpujit.jit.trace(A(), gpujit.ones(1, 2))
+    for o in (ta, ta.sub):      # (torch 2.13 names the C++ module's class)
+        with pytest.raises(AttributeError) as ei:
+            o.nope
+        assert str(ei.value) == "'RecursiveScriptModule' object has no attribute 'nope'"
+    assert not hasattr(ta.sub, "encode")
