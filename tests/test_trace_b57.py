@@ -333,3 +333,14 @@ def test_traced_module_missing_attribute_words():
             o.nope
         assert str(ei.value) == "'RecursiveScriptModule' object has no attribute 'nope'"
     assert not hasattr(ta.sub, "encode")
+
+
+def test_check_input_of_another_type_refused_with_torchs_words():
+    def f(x, y):
+        return x * y
+
+    with pytest.raises(ValueError) as ei:
+        gpujit.jit.trace(f, (gpujit.ones(2), gpujit.ones(2)),
+                         check_inputs=[(gpujit.ones(3), 2)])
+    assert str(ei.value) == ("Auto nesting doesn't know how to process an input object of "
+                             "type int. Accepted types: tensors, or lists/tuples of them")
