@@ -344,3 +344,40 @@ def test_check_input_of_another_type_refused_with_torchs_words():
                          check_inputs=[(gpujit.ones(3), 2)])
     assert str(ei.value) == ("Auto nesting doesn't know how to process an input object of "
                              "type int. Accepted types: tensors, or lists/tuples of them")
+
+
+def test_traced_self_names_as_torch():
+    nn = gpujit.nn
+
+    class B(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.ReLU(), nn.Tanh()
+
+        def forward(self, x):
+            return self.b(self.a(x))
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l, self.blk, self.t = nn.Linear(2, 2), B(), nn.Tanh()
+            self.s = gpujit.jit.script(nn.ReLU())
+
+        def forward(self, x):
+            return self.t(self.blk(self.l(x))) + self.blk(self.s(x)) + self.l(x)
+
+    t = gpujit.jit.trace(M(), gpujit.ones(1, 2))
+    # torch 2.13: every call's `self` displaces the one before, in the order the calls
+    # began (a compiled submodule's call makes none); the last keeps `self`
+    heads = {k: str(g).split(" :", 1)[0] for k, g in [
+        ("top", t.graph), ("l", t.l.graph), ("blk", t.blk.graph), ("a", t.blk.a.graph),
+        ("b", t.blk.b.graph), ("t", t.t.graph), ("blk1", t.blk.forward1.graph),
+        ("a1", t.blk.a.forward1.graph), ("b1", t.blk.b.forward1.graph),
+        ("l1", t.l.forward1.graph)]}
+    assert heads == {"top": "graph(%self.1", "l": "graph(%self.3", "blk": "graph(%self.5",
+                     "a": "graph(%self.7", "b": "graph(%self.9", "t": "graph(%self.11",
+                     "blk1": "graph(%self.13", "a1": "graph(%self.15",
+                     "b1": "graph(%self.17", "l1": "graph(%self"}
+    assert t.code.startswith("def forward(self,\n")
+    plain = gpujit.jit.trace(nn.Linear(2, 2), gpujit.ones(1, 2))
+    assert str(plain.graph).startswith("graph(%self : ")

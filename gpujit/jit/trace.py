@@ -186,7 +186,20 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
         eliminate_dead_code(sub_rec.graph)
     if module is not None:
         _number_as_torch(rec.graph)
+        _name_selves([rec] + session.call_recorders)
     return rec.graph, session
+
+
+def _name_selves(recs):
+    """The `self` inputs of a traced method's graph and of its submodule calls' graphs
+    named as torch 2.13's one trace names them, in the order the calls began: each new
+    `self` displaces the last, so all but the last are `self.1`, `self.3`, `self.5` ...
+    (`graph(%self.1 : __torch__.M, ...)`, its Linear's `%self.3`)."""
+    selves = [r.self_value for r in recs if r.self_value is not None
+              and r.graph.inputs and r.graph.inputs[0] is r.self_value
+              and not isinstance(r.module, ScriptModule)]   # (a compiled call makes none)
+    for k, v in enumerate(selves[:-1]):
+        v.graph.take_name(v, f"self.{2 * k + 1}")
 
 
 def _number_as_torch(graph):
