@@ -27,6 +27,9 @@ _TYPE_STRINGS = {f"{mod}.{'cuda.' if cuda else ''}{d.short_name}Tensor": (d, cud
 
 
 _MISSING = object()     # (new_zeros(size=...) not given)
+_COPY_NEW = ("To copy construct from a tensor, it is recommended to use "
+             "sourceTensor.detach().clone() or sourceTensor.detach().clone()"
+             ".requires_grad_(True), rather than tensor.new_tensor(sourceTensor).")
 
 
 class TensorConversions:
@@ -178,9 +181,16 @@ class TensorConversions:
         return self.to(_dt.bool)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        import sys
+        import warnings
         from .ops.creation import tensor
-        return tensor(data, dtype=dtype or self._dtype, device=device or self._device,
-                      requires_grad=requires_grad)
+        from ._frames import warn_if_user_called
+        if isinstance(data, Tensor):
+            warn_if_user_called(_COPY_NEW, sys._getframe(1))
+        with warnings.catch_warnings():     # (torch.tensor's own words are not these)
+            warnings.filterwarnings("ignore", message="To copy construct from a tensor")
+            return tensor(data, dtype=dtype or self._dtype, device=device or self._device,
+                          requires_grad=requires_grad)
 
     def _new_factory(self, name, size, dtype, device, requires_grad, extra=(), layout=None,
                      pin_memory=False):

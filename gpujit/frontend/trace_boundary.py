@@ -131,6 +131,56 @@ def _unpack(rec, v, a, name):
             _unpack(rec, n.output, x, f"{name}[{k!r}]")
 
 
+def check_output(out, strict):
+    """What a traced function returns, typed first as torch 2.13's tracer types it (its
+    "Tracer cannot infer type of <out>" for an empty list or a dict of mixed values, in
+    either mode), then a None in it refused where no submodule's result may hold one."""
+    msg = _untypable(out)
+    if msg is not None:
+        raise RuntimeError(f"Tracer cannot infer type of {out!r}\n:{msg}")
+    if not strict and _holds_none(out):
+        raise RuntimeError(_NOT_AN_OUTPUT)
+
+
+def _untypable(a):
+    """torch's words for why output a has no type (None where it has one)."""
+    if isinstance(a, tuple):
+        return next((m for m in map(_untypable, a) if m is not None), None)
+    if isinstance(a, list):
+        if not a:
+            return "List trace inputs must have elements"
+        m = next((m for m in map(_untypable, a) if m is not None), None)
+        if m is not None:
+            return "Could not infer type of list element: " + m
+        # (a traced size is a Tensor here: torch's tracer hands sizes out as 0-dim tensors)
+        # (None unifies with any type, to an Optional, as torch's unifyTypes does)
+        words = ["Tensor" if is_traced_number(x) else _type_words(x) for x in a
+                 if x is not None] or [None]
+        w = next((w for w in words if w != words[0]), None)
+        return None if w is None else (f"List inputs to traced functions must have "
+                                       f"consistent element type. Found {words[0]} and {w}")
+    if isinstance(a, dict):
+        if not a:
+            return "Dictionary inputs must have entries"
+        vals = list(a.values())
+        m = next((m for m in map(_untypable, vals) if m is not None), None)
+        if m is not None:
+            return m
+        words = [_type_words(x) for x in vals]
+        for w in words[1:]:
+            if w != words[0]:
+                return (f"Dictionary inputs to traced functions must have consistent type. "
+                        f"Found {words[0]} and {w}")
+    return None
+
+
+def _holds_none(a):
+    if a is None:
+        return True
+    # (not a dict's values: output_value's words for what a dict output cannot hold)
+    return isinstance(a, (tuple, list)) and any(_holds_none(x) for x in a)
+
+
 def _container_words(kind):
     return (f"Encountering a {kind} at the output of the tracer might cause the trace to be "
             f"incorrect, this is only valid if the container structure does not change based "
@@ -182,7 +232,8 @@ def output_value(rec, out, strict=True, where="output"):
         return g.insert_node("prim::ListConstruct", elems,
                              output_types=[T.ListType(elems[0].type)]).output
     if isinstance(out, list):
-        if not all(isinstance(x, Tensor) for x in out):
+        if not all(isinstance(x, Tensor) or is_traced_number(x) and id(rec) in x._values
+                   for x in out):       # (a traced size: returned as its 0-dim tensor)
             raise RuntimeError(_NOT_AN_OUTPUT)
         if strict:
             # (torch's tracer warns for a list, where it refuses a dict)

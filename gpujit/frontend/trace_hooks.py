@@ -96,7 +96,26 @@ def _hook(op, args):
         # trace(..., _force_outplace=True): the write runs, the graph records the op's
         # out-of-place form, whose result stands for the written tensor from here on
         op = op.inplace_of
+    if op.name in _SELF_WHEN_UNCHANGED and _unchanged(result, args):
+        # x.float() of a float x, x.contiguous() of a contiguous one: torch hands back x
+        # itself, whose value in the trace is the recorded op's from here on (`x0 =
+        # torch.to(x, 6)` in its code)
+        result = args[0]
     return s.record(op, args, result)
+
+
+# ops that return their input itself where nothing changes (eager gpujit's and torch's
+# fast paths), which a trace records all the same
+_SELF_WHEN_UNCHANGED = frozenset({
+    "aten::to.dtype", "aten::to.device", "aten::to.dtype_layout", "aten::to.other",
+    "aten::to.prim_Device", "aten::contiguous", "aten::type_as"})
+
+
+def _unchanged(result, args):
+    x = args[0] if args else None
+    return isinstance(result, Tensor) and type(x) is Tensor and type(result) is Tensor \
+        and result is not x and result._data is x._data and result._dtype is x._dtype \
+        and result._device is x._device and result.requires_grad == x.requires_grad
 
 
 _TENSOR_PARAMS: dict = {}
@@ -215,6 +234,8 @@ def trace_to_like(t, other):
     if s is None or s.paused:
         return op.public(*args)
     result = _reg.dispatch_state.compute(op, args)
+    if _unchanged(result, args):
+        result = t              # (torch's x.to(other) of other's dtype: x itself)
     sr = source_range_here()
     scope = "/".join(s.scopes) or None
     for rec in s.recorders:
@@ -240,6 +261,11 @@ _CONSTRUCTOR = (" results are registered as constants in the trace. You can safe
                 "any other case, this might cause the trace to be incorrect.")
 
 
+def _new_tensor_code():
+    from .._tensor_conversions import TensorConversions
+    return TensorConversions.new_tensor.__code__
+
+
 def _escape(t, what, lifted=False):
     s = _Active.session
     if s is not None and not s.paused and what.startswith("torch."):
@@ -248,8 +274,11 @@ def _escape(t, what, lifted=False):
         f = sys._getframe(2)
         while f is not None and f.f_code.co_filename == _CREATION:
             f = f.f_back
-        if f is not None and not f.f_code.co_filename.startswith(_PKG_DIR):
-            warn_at_user(what + _CONSTRUCTOR, state=True)
+        user = f is not None and not f.f_code.co_filename.startswith(_PKG_DIR)
+        if user or f is not None and f.f_code is _new_tensor_code():
+            # (Tensor.new_tensor's data: recorded as torch.tensor's, with no warning)
+            if user:
+                warn_at_user(what + _CONSTRUCTOR, state=True)
             s.announced.add(id(t))
             s.recorders[0].keep.append(t)
             s.record_made(t, what, lifted)
@@ -261,6 +290,14 @@ def _escape(t, what, lifted=False):
         s.recorders[0].keep.append(t)
         if what == "index data":
             s.record_made(t, "torch.as_tensor")
+    elif s is not None and not s.paused and what.startswith("copy:"):
+        # torch.tensor / torch.as_tensor / Tensor.new_tensor of a tensor: torch's tracer
+        # warns as for Python data (not for new_tensor, called from gpujit's code), yet
+        # records the copy from the tensor; whether the trace follows t (an input, a
+        # result, a module's attribute), so the copy can be recorded from it
+        if not sys._getframe(2).f_code.co_filename.startswith(_PKG_DIR):
+            warn_at_user(what[5:] + _CONSTRUCTOR, state=True)
+        return id(t) in s.attr_paths or any(id(t) in rec.env for rec in s.recorders)
     elif s is not None and not s.paused and what == "len":
         # (the user's len(t); gpujit's own code reads lengths as it likes)
         if not sys._getframe(2).f_code.co_filename.startswith(_PKG_DIR):
@@ -322,9 +359,7 @@ def _module_call(module, call, args, kwargs):
         try:
             ov = output_value(rec, out, strict=False)
             rec.graph.register_output(ov)
-            if isinstance(out, Tensor) and not ov.has_debug_name() and \
-                    ov.node.kind != "prim::Param":
-                s.returned.setdefault(id(out), []).append(ov)
+            _note_returned(s, out, ov)
         except RuntimeError:
             # (a result holding a number, a string...: the graph returns None until the
             # call becomes a method, which returns the values its caller reads, as
@@ -334,6 +369,20 @@ def _module_call(module, call, args, kwargs):
         for r in regions:
             _calls.finish(r, out)
     return out
+
+
+def _note_returned(s, out, ov):
+    """The unnamed Values a submodule's graph returns for the tensors of its result (in a
+    tuple or list too: `a, b = self.two(h)`), which take the name the caller's use gives
+    them, as torch's one trace names them (Two's `x = torch.sin(argument_1)`)."""
+    if isinstance(out, Tensor):
+        if not ov.has_debug_name() and ov.node.kind != "prim::Param":
+            s.returned.setdefault(id(out), []).append(ov)
+    elif isinstance(out, (tuple, list)) and ov.node.kind in (
+            "prim::TupleConstruct", "prim::ListConstruct") and \
+            len(ov.node.inputs) == len(out):
+        for x, v in zip(out, ov.node.inputs):
+            _note_returned(s, x, v)
 
 
 def _given_arguments(module, args, kwargs):

@@ -24,6 +24,8 @@ from . import awaits as _awaits     # torch.jit._awaitable & co. (TorchScript's 
 _Await, _awaitable = _awaits._Await, _awaits._awaitable
 _awaitable_wait, _awaitable_nowait = _awaits._awaitable_wait, _awaits._awaitable_nowait
 from .freeze import freeze, optimize_for_inference, run_frozen_optimizations
+from .trace import _get_trace_graph  # noqa: E402,F401  (ONNX export's, add_graph's)
+from . import _trace  # noqa: E402,F401  (torch.jit._trace.TracerWarning & co.)
 from .interface import interface
 from .compilation_unit import CompilationUnit
 from ..fusers import (set_fusion_strategy, get_fusion_strategy, strict_fusion,

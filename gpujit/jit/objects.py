@@ -23,6 +23,7 @@ from ..runtime.arguments import holds_str as _holds_str
 from ..runtime.interpreter import interpreter_error as _interpreter_error
 from ..runtime.script_traceback import add_scripted_frames as _add_scripted_frames
 from ..runtime.script_traceback import scripted_nodes as _scripted_nodes
+from ..runtime.script_traceback import ran_unranged_node as _ran_unranged_node
 
 # a weak reference to the executable of the compiled function called last (as PyTorch's
 # weak_ptr: the graph, and tensors it holds as constants, go with their function)
@@ -81,7 +82,8 @@ def _raise_as_runtime_error(e):
     already (the caller re-raises it). Called from the calls' `except` only."""
     nodes = [n for _, n in _scripted_nodes(e.__traceback__)]
     _add_scripted_frames(e)
-    new = _interpreter_error(e, nodes)
+    new = _interpreter_error(e, nodes, unranged=not nodes and _ran_unranged_node(
+        e.__traceback__))
     if new is e:
         return
     try:

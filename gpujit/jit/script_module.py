@@ -271,7 +271,14 @@ class ScriptModule(Module):
                                  f"({self._get_name()} has no compiled forward: it was not "
                                  f"traced or scripted, or its parent's trace never called "
                                  f"it)")
-        return super().__getattr__(name)
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if not isinstance(self, TracedModule):
+                raise
+            # (torch 2.13's words for a traced module too: its C++ module's class)
+            raise AttributeError(f"'RecursiveScriptModule' object has no attribute "
+                                 f"'{name}'") from None
 
     @property
     def forward(self):

@@ -15,7 +15,7 @@ from ..passes.dce import eliminate_dead_code
 from ..tensor import Tensor
 from .objects import ScriptFunction, ScriptModule
 from .script_module import add_traced_graphs, traced_module_from
-from .trace_check import TracingCheckError, check as _check
+from .trace_check import TracingCheckError, check as _check, clone_inputs
 
 __all__ = ["trace", "trace_module", "TracingCheckError", "TracerWarning", "is_tracing",
            "jit_disabled"]
@@ -84,8 +84,10 @@ def _kwarg_inputs(fn, what, args, kwargs, module):
     if module:          # (torch's check, before the module runs)
         for k in kwargs:
             if k not in names:
-                raise NameError(f"'{k}' is not in {what}() method's arguments, valid "
-                                f"arguments name are [{','.join(names)}]")
+                # (torch 2.13's words, a line break and its source's indent included,
+                # "forward()" whatever the method)
+                raise NameError(f"'{k}' is not in forward() method's arguments,\n"
+                                f"{' ' * 25}valid arguments name are [{','.join(names)}]")
     else:
         try:
             inspect.signature(fn).bind_partial(*args, **kwargs)
@@ -172,6 +174,7 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
     if out is None:
         raise RuntimeError("The traced function didn't return any values! Side-effects are "
                            "not captured in traces, so it would be a no-op.")
+    _tb.check_output(out, strict)
     rec.graph.register_output(_tb.output_value(rec, out, strict))
     # submodule calls become method calls (trace_calls.py), outermost first
     for r in [rec] + session.call_recorders:
@@ -183,7 +186,20 @@ def _trace_graph(target, inputs, strict, module=None, method="forward", types=No
         eliminate_dead_code(sub_rec.graph)
     if module is not None:
         _number_as_torch(rec.graph)
+        _name_selves([rec] + session.call_recorders)
     return rec.graph, session
+
+
+def _name_selves(recs):
+    """The `self` inputs of a traced method's graph and of its submodule calls' graphs
+    named as torch 2.13's one trace names them, in the order the calls began: each new
+    `self` displaces the last, so all but the last are `self.1`, `self.3`, `self.5` ...
+    (`graph(%self.1 : __torch__.M, ...)`, its Linear's `%self.3`)."""
+    selves = [r.self_value for r in recs if r.self_value is not None
+              and r.graph.inputs and r.graph.inputs[0] is r.self_value
+              and not isinstance(r.module, ScriptModule)]   # (a compiled call makes none)
+    for k, v in enumerate(selves[:-1]):
+        v.graph.take_name(v, f"self.{2 * k + 1}")
 
 
 def _number_as_torch(graph):
@@ -371,17 +387,36 @@ def _trace_module(mod, pairs, check_trace, checks, check_tolerance, strict,
     else:
         add_traced_graphs(ctx, graphs)
     if check_trace:
-        for method, pair in pairs.items():
-            for _ in (checks if checks is not None else [pair]):
+        sets = checks if checks is not None else [pairs]
+        for method in pairs:
+            for _ in sets:
                 traced_module_types(mod)    # (the names torch's retraces spend)
-            _check(lambda a, k, m=method: _trace_graph(None, a, strict, mod, m, types, k,
-                                                       force_outplace,
-                                                       dict(counts_before[m]))[0],
+            _check(_retrace_all(mod, method, sets, strict, types, force_outplace,
+                                counts_before[next(iter(pairs))]),
                    # (forward is checked against the module's call: its hooks run too)
                    tm._method(method), mod if method == "forward" else getattr(mod, method),
-                   [_check_entry(c, method) for c in checks] if checks is not None
-                   else [pair], check_tolerance)
+                   [_check_entry(c, method) for c in sets], check_tolerance)
     return tm
+
+
+def _retrace_all(mod, method, sets, strict, types, force_outplace, counts0):
+    """The retrace of `method` for _check, one call per check set in order: as torch's
+    _check_trace (a trace_module of the whole check dict) it traces every method the set
+    names, in order, so a BatchNorm that another method calls counts those runs too."""
+    it = iter(sets)
+
+    def retrace(a, k):
+        c = next(it)
+        counts, graph = dict(counts0), None
+        for m, pair in c.items():
+            args, kwargs = (a, k) if m == method else \
+                (clone_inputs(pair[0]), clone_inputs(pair[1]))
+            g = _trace_graph(None, args, strict, mod, m, types, kwargs, force_outplace,
+                             counts)[0]
+            if m == method:
+                graph = g
+        return graph
+    return retrace
 
 
 def _non_tensor_leaf(x):
@@ -399,3 +434,82 @@ def _non_tensor_leaf(x):
 
 
 _ALL_TENSORS = object()
+
+
+def _get_trace_graph(f, args=(), kwargs=None, strict=True, _force_outplace=False,
+                     return_inputs=False, _return_inputs_states=False):
+    """torch.jit._get_trace_graph (what ONNX export and TensorBoard's add_graph read): the
+    trace of one run of f(*args, **kwargs) as one graph, calls inlined, its inputs unnamed
+    (%0, ...): the arguments' tensors, then for a module its parameters and buffers (as
+    torch's ONNXTracedModule passes them); and what the run returned."""
+    args = args if isinstance(args, tuple) else (args,)
+    kwargs = kwargs or {}
+    got = []
+    if isinstance(f, Module):
+        handle = f.register_forward_hook(lambda m, i, o: got.append(o))
+        try:
+            traced = trace(f, args, check_trace=False, strict=strict,
+                           _force_outplace=_force_outplace,
+                           example_kwarg_inputs=kwargs or None)
+        finally:
+            handle.remove()
+        graph = _state_as_inputs(traced.inlined_graph.copy(), f)
+    else:
+        def run(*a, **k):
+            got.append(f(*a, **k))
+            return got[-1]
+        run.__signature__ = inspect.signature(f)
+        traced = trace(run, args, check_trace=False, strict=strict,
+                       _force_outplace=_force_outplace, example_kwarg_inputs=kwargs or None)
+        graph = traced.graph.copy()
+    for v in graph.inputs:
+        v.set_debug_name(None)
+    for n in graph.walk():
+        n.scope = None          # (torch's graph here records no module scopes)
+    for i, v in enumerate(list(graph.all_values())):
+        v.unique = i            # (numbered afresh in order: inputs %0, %1 ...)
+    graph._unique = i
+    outs = got[0] if got else None
+    if return_inputs:
+        return graph, outs, args
+    return graph, outs
+
+
+def _state_as_inputs(g, module):
+    """g, a module's inlined graph, with its `self` input gone: each parameter or buffer
+    the GetAttr chains read is a graph input after the arguments, in the order of the
+    module's state (named_parameters, then named_buffers, shared ones once)."""
+    from ..ir import types as T
+    state, seen, tensors = [], set(), {}
+    for name, t in list(module.named_parameters()) + list(module.named_buffers()):
+        if id(t) not in seen:
+            seen.add(id(t))
+            state.append(name)
+            tensors[name] = t
+    paths = {}
+
+    def path_of(v):
+        if v is g.inputs[0]:
+            return ()
+        n = v.node
+        if n.kind != "prim::GetAttr" or path_of(n.inputs[0]) is None:
+            return None
+        return path_of(n.inputs[0]) + (n.attrs["name"],)
+
+    reads = []
+    for n in list(g.walk()):
+        if n.kind == "prim::GetAttr":
+            p = path_of(n.output)
+            if p is not None and ".".join(p) in state:
+                reads.append((".".join(p), n))
+    for name in state:
+        users = [n for p, n in reads if p == name]
+        if users:
+            v = g.add_input(None, T.TensorType.of(tensors[name]))
+            for n in users:
+                n.output.replace_all_uses_with(v)
+    for n in reversed(list(g.walk())):
+        if n.kind == "prim::GetAttr" and not any(o.uses for o in n.outputs):
+            n.destroy()
+    g.block.erase_input(0)
+    return g

@@ -64,7 +64,13 @@ def clone_inputs(x):
         return [clone_inputs(e) for e in x]
     if isinstance(x, dict):
         return {k: clone_inputs(v) for k, v in x.items()}
-    return x
+    if x is None:
+        return None
+    # (torch 2.13's _clone_inputs, autograd.function._nested_map's words: a check input
+    # of another type is refused before anything runs)
+    from ..runtime_flags import typename
+    raise ValueError(f"Auto nesting doesn't know how to process an input object of type "
+                     f"{typename(x)}. Accepted types: tensors, or lists/tuples of them")
 
 
 def _canonical(graph) -> str:

@@ -1196,15 +1196,33 @@ _COPY_CONSTRUCT = ("To copy construct from a tensor, it is recommended to use "
                    ".requires_grad_(True), rather than torch.tensor(sourceTensor).")
 
 
+def _plain_strided(t):
+    """A dense tensor of plain values (no float8 bits, quantized, nested or sparse one)."""
+    return not (t._dtype in _dt.FLOAT8_TYPES or t.is_quantized or t.is_nested
+                or t.layout is not _dt.strided)
+
+
 @public
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """gpujit.tensor(data): always copies, infers dtype as PyTorch does."""
+    escape = _reg.dispatch_state.escape
+    followed = False
     if isinstance(data, _reg._Tensor):
         import sys
         from .._frames import warn_if_user_called
+        # (a trace's warning first, as torch's tracer gives it before the copy's)
+        followed = escape is not None and escape(data, "copy:torch.tensor")
         warn_if_user_called(_COPY_CONSTRUCT, sys._getframe(1))
     dtype = None if dtype is None else _dt.to_dtype(dtype)
     dev = _default_device() if device is None else _resolve(device)
+    if followed and _plain_strided(data) and dtype not in _dt.FLOAT8_TYPES:
+        # a tensor the trace follows: recorded as torch's internal_new_from_data copies
+        # it (`detach`, `to(device, dtype, copy=True)`, `detach`), so the traced function
+        # copies its new inputs instead of baking in the traced call's values
+        t = _reg.get("aten::to.device").public(
+            data.detach(), data.device if device is None else dev,
+            dtype or data._dtype, False, True, None)
+        return _reg.host_made(_finish(t.detach(), requires_grad))
     if _reg.dispatch_state.escape is not None and isinstance(data, (int, float)) and \
             type(data) not in (int, float, bool):
         # a number a trace follows (a traced size, `x.size(0) / 2`): made by
@@ -1299,6 +1317,8 @@ def as_tensor(data, dtype=None, device=None):
     dtype = None if dtype is None else _dt.to_dtype(dtype)
     dev = _default_device() if device is None else _resolve(device)
     if isinstance(data, _reg._Tensor):
+        if _reg.dispatch_state.escape is not None:      # (a trace's warning, as torch's)
+            _reg.dispatch_state.escape(data, "copy:torch.as_tensor")
         return data.to(device=dev or data.device, dtype=dtype or data.dtype)
     if dtype in _dt.FLOAT8_TYPES:     # (ops/float8.py)
         return tensor(data, dtype=dtype, device=dev)

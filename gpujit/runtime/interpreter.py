@@ -453,7 +453,7 @@ def exception_for(msg, cls_name=None, where=None, traceback=True):
         return _raised_class(RuntimeError)(text)
 
 
-def interpreter_error(e, nodes):
+def interpreter_error(e, nodes, unranged=False):
     """e, an exception an op of scripted code raised (nodes: the graph nodes whose run it
     left, outermost first, script_traceback.scripted_nodes), as torch 2.13's interpreter
     reports it: TORCHSCRIPT_TRACEBACK, a frame per scripted call on the way (an inlined
@@ -481,7 +481,9 @@ def interpreter_error(e, nodes):
         # report of traced code lists its recorded stack; scripted code's ranges have a span)
         frames += [frame_text(sr, sr.function, sr.span) if sr.span is not None else
                    f"{sr.filename}({sr.line}): {sr.function or '<unknown>'}" for sr in ranges]
-    if not frames:
+    if not frames and not unranged:
+        # (unranged: a node with no source range failed, a traced graph's ListUnpack of
+        # `a, b = x.unbind(0)`: torch's report all the same, with no frame)
         return e
     head = TORCHSCRIPT_TRACEBACK
     import re
@@ -500,7 +502,7 @@ def interpreter_error(e, nodes):
         # exception's class and adds the Python stack, innermost first
         msg = f"{type(e).__name__}: {msg}\n\nAt:\n" + "".join(
             f"  {f}({n}): {name}\n" for f, n, name in _python_stack(e.__traceback__))
-    text = f"{head}{chr(10).join(frames)}\nRuntimeError: {msg}\n"
+    text = f"{head}{''.join(f + chr(10) for f in frames)}RuntimeError: {msg}\n"
     cls = type(e)
     sub = _REPORTED.get(cls)
     if sub is None:

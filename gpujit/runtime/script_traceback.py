@@ -84,6 +84,21 @@ def scripted_nodes(tb):
     return out
 
 
+def ran_unranged_node(tb):
+    """Whether a frame of traceback tb ran a graph node that has no source range (a
+    traced graph's prim::ListUnpack): scripted_nodes leaves those out."""
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        ref = _SOURCE_NODES.get(code.co_filename)
+        owner = ref() if ref is not None else None
+        node = owner.node_lines.get(tb.tb_lineno) if owner is not None else \
+            tb.tb_frame.f_locals.get("node") if code in _NODE_LOOPS else None
+        if node is not None and getattr(node, "source_range", None) is None:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 _MARK = "__gpujit_scripted_frame__"
 
 
