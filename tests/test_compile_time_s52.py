@@ -5,7 +5,6 @@ compiled again), and softmax / log_softmax forward and backward are separate ker
 each compiled at its first use."""
 from __future__ import annotations
 
-import importlib.util
 import os
 
 import numpy as np
@@ -43,17 +42,8 @@ rows_j = njit(rows)
 @pytest.fixture
 def helper_module(tmp_path, monkeypatch):
     """A module of numba helpers in its own folder, its cache under tmp_path/cache."""
-    monkeypatch.setenv("GPUJIT_CACHE_DIR", str(tmp_path / "cache"))
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "s52_helpers.py").write_text(_SRC)
-
-    def load():
-        spec = importlib.util.spec_from_file_location("s52_helpers", src / "s52_helpers.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
-    return load
+    from helper_module_loader import helper_module_loader
+    return helper_module_loader(tmp_path, monkeypatch, "s52_helpers", _SRC)
 
 
 def _files(suffix):

@@ -3,7 +3,6 @@ user's cache folder may hold (session 57, helper a57): another function's valid 
 data file under this function's name, a directory where an entry is written."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
 
 import numpy as np
@@ -39,17 +38,8 @@ TOTAL, OTHER = float(np.sum(A * 3.0 + 1.0)), float(-np.sum(A * A))
 
 @pytest.fixture
 def helpers(tmp_path, monkeypatch):
-    monkeypatch.setenv("GPUJIT_CACHE_DIR", str(tmp_path / "cache"))
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "a57_helpers.py").write_text(_SRC)
-
-    def load():
-        spec = importlib.util.spec_from_file_location("a57_helpers", src / "a57_helpers.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return mod
-    return load
+    from helper_module_loader import helper_module_loader
+    return helper_module_loader(tmp_path, monkeypatch, "a57_helpers", _SRC)
 
 
 def _entry(func, suffix):
