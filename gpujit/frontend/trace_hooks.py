@@ -96,26 +96,7 @@ def _hook(op, args):
         # trace(..., _force_outplace=True): the write runs, the graph records the op's
         # out-of-place form, whose result stands for the written tensor from here on
         op = op.inplace_of
-    if op.name in _SELF_WHEN_UNCHANGED and _unchanged(result, args):
-        # x.float() of a float x, x.contiguous() of a contiguous one: torch hands back x
-        # itself, whose value in the trace is the recorded op's from here on (`x0 =
-        # torch.to(x, 6)` in its code)
-        result = args[0]
     return s.record(op, args, result)
-
-
-# ops that return their input itself where nothing changes (eager gpujit's and torch's
-# fast paths), which a trace records all the same
-_SELF_WHEN_UNCHANGED = frozenset({
-    "aten::to.dtype", "aten::to.device", "aten::to.dtype_layout", "aten::to.other",
-    "aten::to.prim_Device", "aten::contiguous", "aten::type_as"})
-
-
-def _unchanged(result, args):
-    x = args[0] if args else None
-    return isinstance(result, Tensor) and type(x) is Tensor and type(result) is Tensor \
-        and result is not x and result._data is x._data and result._dtype is x._dtype \
-        and result._device is x._device and result.requires_grad == x.requires_grad
 
 
 _TENSOR_PARAMS: dict = {}
@@ -234,8 +215,6 @@ def trace_to_like(t, other):
     if s is None or s.paused:
         return op.public(*args)
     result = _reg.dispatch_state.compute(op, args)
-    if _unchanged(result, args):
-        result = t              # (torch's x.to(other) of other's dtype: x itself)
     sr = source_range_here()
     scope = "/".join(s.scopes) or None
     for rec in s.recorders:
