@@ -67,7 +67,6 @@ class CacheInfo(namedtuple("CacheInfo", "hits misses compiles disk_hits")):
 
 _lock = threading.Lock()
 _memory: dict = {}          # structure key -> {spec key -> Kernel}
-_building: dict = {}        # (structure key, spec key) -> Lock of that key
 _counts = {"hits": 0, "misses": 0, "compiles": 0, "disk_hits": 0}
 # Calls a kernel already built serves count as hits too: a fusion group's dispatcher calls
 # call_hit() when a specialization's guard passes (itertools.count: atomic, ~25 ns).
@@ -78,6 +77,8 @@ _calls_base = 0
 
 def _calls_now() -> int:
     return int(repr(_CALLS)[len("count("):-1])
+
+
 # CPU objects this process has loaded, by their disk cache entry's path (its name is the
 # sha of the kernel's text): kernels of different specs often have one text (a STATIC
 # (2,) and (4, 4) contiguous input: both flat loops over n elements), and the second
@@ -145,29 +146,23 @@ def clear_cache(memory=True, disk=False):
 
 
 def lookup_or_build(key1, key2, build):
-    """The kernel under (key1, key2), built by `build()` once if missing."""
+    """The kernel under (key1, key2), built by `build()` once if missing (threads asking
+    for it meanwhile wait on the key's lock, then find it in memory)."""
     with _lock:
         k = _memory.get(key1, {}).get(key2)
         if k is not None:
             _counts["hits"] += 1
             return k
-        key_lock = _building.setdefault((key1, key2), threading.Lock())
-    with key_lock:
+    with key_lock((key1, key2)):
         with _lock:
             k = _memory.get(key1, {}).get(key2)
             if k is not None:
                 _counts["hits"] += 1
                 return k
             _counts["misses"] += 1
-        try:
-            k = build()
-        except BaseException:
-            with _lock:
-                _building.pop((key1, key2), None)
-            raise
-        with _lock:     # (stored as the key's lock goes: a thread arriving between the two
-            _memory.setdefault(key1, {})[key2] = k          # made a new lock, built again)
-            _building.pop((key1, key2), None)
+        k = build()
+        with _lock:
+            _memory.setdefault(key1, {})[key2] = k
         return k
 
 
