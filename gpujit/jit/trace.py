@@ -486,7 +486,6 @@ def _state_as_inputs(g, module):
             seen.add(id(t))
             state.append(name)
             tensors[name] = t
-    paths = {}
 
     def path_of(v):
         if v is g.inputs[0]:
