@@ -43,7 +43,7 @@ from .statements import StatementMixin
 from .loops import LoopMixin, RAISED, PENDING, LoopReturn, UnrolledTarget, has_exit, \
     leaves_function
 from . import static_eval
-from .torch_names import name_like_torch, snapshot
+from .torch_names import meaningful, name_like_torch, snapshot
 
 __all__ = ["compile_function", "FunctionSource"]
 
@@ -722,7 +722,8 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
                 outs.append((name, vals, t, live[-1].where))
         for name, vals, t, where in outs:
             out = node.add_output(t)
-            out.set_debug_name(name)
+            if meaningful(name):
+                out.set_debug_name(name)
             self.scopes[-1][name] = Var(out, where)
         for k, (block, _, _) in enumerate(branches):
             for name, vals, t, _ in outs:

@@ -15,6 +15,7 @@ import ast
 from ...ir import types as T
 from .calls import describe_type
 from .containers import general, elem_fits, _HASHABLE
+from .torch_names import meaningful
 
 __all__ = ["ComprehensionMixin"]
 
@@ -185,7 +186,7 @@ class ComprehensionMixin:
         counter unnamed but for range(n)'s, as TorchScript's: `for _1 in ...`)."""
         loop = self.emit("prim::Loop", [trip, self.const(True)], [])
         block = loop.add_block()
-        i = block.add_input(T.INT, None if name is None or name.startswith("$") else name)
+        i = block.add_input(T.INT, name if meaningful(name) else None)
         with self.in_block(block), self.scope():
             body(element(i))
             block.register_output(self.const(True))

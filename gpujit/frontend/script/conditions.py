@@ -15,6 +15,7 @@ from . import static_eval
 from . import isinstance_exprs as isx
 from .calls import describe_type
 from .errors import FrontendError
+from .torch_names import meaningful
 from .variables import Refined, Var, unify
 
 __all__ = ["ConditionMixin", "op_text"]
@@ -104,7 +105,8 @@ class ConditionMixin:
                 for first, b in zip((True, False), n.blocks):
                     b.register_output(r.value if first == is_and else outer.value)
                 out = n.add_output(outer.value.type)
-                out.set_debug_name(name)
+                if meaningful(name):
+                    out.set_debug_name(name)
                 self.scopes[-1][name] = Var(out, outer.where)
         return v
 
@@ -197,7 +199,8 @@ class ConditionMixin:
                     var.value.type, T.AnyType)) and (var.value.type != t or isinstance(
                         t, T.AnyType)):
                 cast = self.emit("prim::unchecked_cast", [var.value], [t]).output
-                cast.set_debug_name(name)       # (TorchScript's %y.7: code writes y0 = ...)
+                if meaningful(name):
+                    cast.set_debug_name(name)       # (TorchScript's %y.7: code writes y0 = ...)
                 self.scopes[-1][name] = Refined(cast, var.where)
 
     def expr_Compare(self, node):

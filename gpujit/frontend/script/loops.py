@@ -20,6 +20,7 @@ from ...ir import types as T
 from .calls import describe_type
 from .exprs import Var, OneBranch, Refined, unify
 from .errors import NotSupportedError
+from .torch_names import meaningful
 
 __all__ = ["LoopMixin", "RAISED", "PENDING", "LoopReturn", "UnrolledTarget", "leaves_function", "MAX_TRIP",
            "assigned_names", "has_exit", "has_return"]
@@ -479,8 +480,7 @@ class LoopMixin:
         node = self.emit("prim::Loop", [trip, cond] + [v.value for v in init], [])
         block = node.add_block()
         # (unnamed unless the target, as TorchScript's; a compiler-made `$` name: unnamed)
-        i = block.add_input(T.INT, None if index_name is None or index_name.startswith("$")
-                            else index_name)
+        i = block.add_input(T.INT, index_name if meaningful(index_name) else None)
         names = ["loop condition"] + carried + (["returned flag", "return value"]
                                                 if returns else [])
 
@@ -549,7 +549,8 @@ class LoopMixin:
                 block.register_output(v)
         for n, t, v0 in zip(carried, types, init):
             out = node.add_output(t)
-            out.set_debug_name(n)
+            if meaningful(n):
+                out.set_debug_name(n)
             self.scopes[-1][n] = Var(out, v0.where)
         for n in assigned_names(body):
             if n not in carried and n not in exclude and self.lookup_var(n) is None:

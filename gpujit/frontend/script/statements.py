@@ -13,6 +13,7 @@ from .exprs import Var
 from .variables import ExceptionVar, NoneResult, OneBranch, PyAlias, Refined
 from .loops import RAISED
 from . import static_eval
+from .torch_names import meaningful
 
 __all__ = ["StatementMixin"]
 
@@ -340,7 +341,7 @@ class StatementMixin:
             self.assign(target, out, target)
             return
         self.rebind(target, out)
-        if isinstance(target, ast.Name) and not target.id.startswith("$"):
+        if isinstance(target, ast.Name) and meaningful(target.id):
             out.set_debug_name(target.id)
 
     def stmt_Assert(self, s):
@@ -688,7 +689,7 @@ class StatementMixin:
                 # another path sees the int, as TorchScript's stores and loads give it
                 self.narrowed[v] = narrow
             if not v.has_debug_name() and v.node.kind != "prim::Param" and \
-                    not target.id.startswith("$"):     # (a compiler-made name: none)
+                    meaningful(target.id):     # (not a compiler-made `$` name, not `_0`)
                 v.set_debug_name(target.id)
             self.scopes[-1][target.id] = Var(v, stmt)
             return

@@ -25,7 +25,7 @@ import math
 
 from ...ir.graph import displaced_name
 
-__all__ = ["name_like_torch", "snapshot"]
+__all__ = ["meaningful", "name_like_torch", "snapshot"]
 
 
 class _Rec:
@@ -90,12 +90,17 @@ class _B:
         return v
 
 
-def _meaningful(name):
+def meaningful(name):
+    """Whether a variable's name becomes its value's name (TorchScript's meaningfulName):
+    not a compiler-made `$` name, nor `_` + digits (the temporaries TorchScript's .code
+    writes: `_0 = torch.mul(...)` read back leaves the value %9, not %_0)."""
     if not name or name[0] == "$":
         return False
     if name[0] != "_":
         return True
     return not name[1:].isdigit()
+
+
 
 
 def _next_prime(n):
@@ -175,6 +180,10 @@ _CONVERSIONS = frozenset({"prim::ListConstruct", "prim::NumToTensor", "aten::Flo
 class _Replay:
     def __init__(self, graph, src, fn, at, method=False):
         self.graph, self.src, self.fn, self.method = graph, src, fn, method
+        # a method loaded from an archive: its class is a plain class type there (torch's
+        # SimpleSelf), so `self` is a variable stored and loaded as the others (the
+        # input prints %self.1); a scripted module's `self` is a sugared value, unstored
+        self.stored_self = method and getattr(fn, "__module__", None) == "__archive__"
         self.self_name = None
         self.counter = 0
         self.names = {}
@@ -300,7 +309,7 @@ class _Replay:
         if name in frame.types:
             n = self.insert("prim::Load", value=name)
             v = n.outputs[0]
-            if _meaningful(name):
+            if meaningful(name):
                 self.set_name(v, name)
             return v
         return None
@@ -315,7 +324,7 @@ class _Replay:
 
     def set_var(self, name, v):
         f = self.frame
-        if v.name is None and _meaningful(name) and v.node.block is f.block:
+        if v.name is None and meaningful(name) and v.node.block is f.block:
             self.set_name(v, name)
         if f.next is not None:
             self.find_any(f.next, name)
@@ -348,15 +357,17 @@ class _Replay:
             raise _Abort("signature")
         self.push(self.top)
         params = a.args
-        if self.method:
+        if self.method and not self.stored_self:
             # `self`: its input named, no store (a sugared module value)
             v = self.top.add_param(self)
             self.set_name(v, params[0].arg)
             self.self_name, self.self_value = params[0].arg, v
             params = params[1:]
+        elif self.method:
+            self.self_name, self.self_value = params[0].arg, None
         for p in params:
             v = self.top.add_param(self)
-            if _meaningful(p.arg):
+            if meaningful(p.arg):
                 self.set_name(v, p.arg)
             self.insert("prim::Store", (v,), 0, value=p.arg)
             self.frame.types.add(p.arg)
@@ -981,20 +992,28 @@ class _Replay:
         self.loop_body(node, s.body, None)
 
     # ------------------------------------------------------------------ expressions
-    def get_attr(self, e):
-        """`self.name`: a prim::GetAttr (createGetAttr names its value the field)."""
+    def get_attr(self, e, attr=None):
+        """`self.name` (or `getattr(self, "0")`, attr "0"): a prim::GetAttr
+        (createGetAttr names its value the field, `_0` for a number)."""
+        attr = e.attr if attr is None else attr
         for g in self.at.get(self.pos(e), []) + self.at.get(None, []):
             if g.kind == "prim::GetAttr" and id(g.node) not in self.claimed and \
-                    g.node.attrs.get("name") == e.attr:
+                    g.node.attrs.get("name") == attr:
                 self.claimed.add(id(g.node))
-                n = self.insert("prim::GetAttr", (self.self_value,), 1, g=g.node)
-                self.set_name(n.outputs[0], e.attr.replace(".", "_"))
+                n = self.insert("prim::GetAttr", (self.self_ref(),), 1, g=g.node)
+                self.set_name(n.outputs[0], "_" + attr if attr.isdigit()
+                              else attr.replace(".", "_"))
                 return n.outputs[0]
         raise _Abort("attribute")
 
     def is_self(self, e):
         return self.self_name is not None and isinstance(e, ast.Name) and \
-            e.id == self.self_name and self.find_var_silent(e.id) is None
+            e.id == self.self_name and (self.stored_self or self.find_var_silent(e.id) is None)
+
+    def self_ref(self):
+        """The receiver's value where `self` is read (a prim::Load where it is stored)."""
+        return self.find_any(self.frame, self.self_name) if self.stored_self \
+            else self.self_value
 
     def expr(self, e):
         if isinstance(e, ast.Attribute) and self.is_self(e.value):
@@ -1344,6 +1363,11 @@ class _Replay:
                 self.find_var_silent(f.id) is None:
             # builtins: one op on the arguments (aten::len, prim::min / prim::max)
             return self.call_node(e, [self.expr(a) for a in e.args], {})
+        if isinstance(f, ast.Name) and f.id == "getattr" and f.id not in self.fn.__globals__ \
+                and len(e.args) == 2 and not e.keywords and self.is_self(e.args[0]) and \
+                isinstance(e.args[1], ast.Constant) and isinstance(e.args[1].value, str) \
+                and self.find_var_silent(f.id) is None:
+            return self.get_attr(e, e.args[1].value)    # (Sequential's code: getattr(self, "0"))
         if not isinstance(f, ast.Attribute):
             raise _Abort("call of a name")
         if self.is_self(f.value):
@@ -1356,7 +1380,7 @@ class _Replay:
                 raise _Abort("call on self")
             src0 = rec.inputs[0].node
             recv = self.get_attr(f) if src0 is not None and src0.kind == "prim::GetAttr" \
-                else self.self_value
+                else self.self_ref()
             ops = [recv] + [self.expr(a) for a in e.args]
             kws = {k.arg: self.expr(k.value) for k in e.keywords}
             return self.call_node(e, ops, kws)
@@ -1491,7 +1515,7 @@ class _Replay:
     def node_output(self, n, name):
         out = self.new_value(n)
         n.outputs.append(out)
-        if _meaningful(name):
+        if meaningful(name):
             self.set_name(out, name)
         i = n.block.nodes.index(n)
         nxt = n.block.nodes[i + 1] if i + 1 < len(n.block.nodes) else None
