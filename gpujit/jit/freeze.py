@@ -355,16 +355,20 @@ class _Freezer:
 
     # ---------------------------------------------------------------- folding
     def _fold(self, graph, root):
+        from ..ir.types import type_of_value
         from ..tensor import Tensor
         objects = {graph.inputs[0]: root}
+        paths = {graph.inputs[0]: "self"}     # the attribute path of each object read
         tensors = {}            # id(attribute tensor) -> its constant in this graph
         for n in list(graph.walk()):
             if n.kind != "prim::GetAttr" or n.inputs[0] not in objects:
                 continue
             owner, name = objects[n.inputs[0]], n.attrs["name"]
+            path = f"{paths[n.inputs[0]]}.{name}"
             value = _attribute_value(owner, name)
             if _is_object(value, n.output.type):
                 objects[n.output] = value
+                paths[n.output] = path
                 continue
             if self._stays(owner, name) or _holds_objects(n.output.type):
                 continue
@@ -373,11 +377,14 @@ class _Freezer:
                 # a tensor's constant at the top, where every later read of it (a tied
                 # weight) reuses it
                 where = graph.block.nodes[0] if isinstance(value, Tensor) else n
+                folded = _copy_constant(value, self.copies)
+                # as TorchScript's freezing prints it: named by the attribute's path
+                # (%self.l.weight), a tensor's of its complete type
+                # (Float(2, 3, strides=[3, 1], requires_grad=0, device=cpu)), no source
+                ty = type_of_value(folded) if isinstance(value, Tensor) else n.output.type
                 with graph.inserting_before(where):
-                    c = graph.insert_constant(_copy_constant(value, self.copies),
-                                              n.output.type, source_range=n.source_range)
-                if n.output.has_debug_name():
-                    c.set_debug_name(n.output.debug_name)
+                    c = graph.insert_constant(folded, ty)
+                c.set_debug_name(path)
                 if isinstance(value, Tensor):
                     tensors[id(value)] = c
             n.output.replace_all_uses_with(c)
