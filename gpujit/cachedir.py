@@ -17,23 +17,48 @@ def root_dir() -> Path:
     """$GPUJIT_CACHE_DIR, or ~/.cache/gpujit: the folder of every gpujit disk cache. A
     leading ~ is the home folder (as TORCH_HOME's), not a folder named "~" in the current
     one: `ENV GPUJIT_CACHE_DIR=~/cache` in a Dockerfile, or set from Python, is not expanded
-    by a shell."""
-    return Path(os.path.expanduser(os.environ.get("GPUJIT_CACHE_DIR") or os.path.join(
-        "~", ".cache", "gpujit")))
+    by a shell. A relative path is made absolute against the current folder when read (a
+    later os.chdir then neither moves the cache nor splits numba's entries from ours)."""
+    return Path(os.path.abspath(os.path.expanduser(os.environ.get("GPUJIT_CACHE_DIR") or
+                                                   os.path.join("~", ".cache", "gpujit"))))
 
 
 def cache_dir() -> Path:
-    """$GPUJIT_CACHE_DIR/kernels, or ~/.cache/gpujit/kernels; when that cannot be written
-    (a read-only home), a private directory of this user under the system's temporary
-    directory (see _private_fallback)."""
+    """$GPUJIT_CACHE_DIR/kernels, or ~/.cache/gpujit/kernels. One that exists but cannot be
+    written (a shared, pre-warmed cache mounted read-only) is still the cache: its entries
+    are read, and writing a new one fails and is skipped (kernels/cache.write_verified_json,
+    numba_helpers). One that cannot be made (a file in its place, a read-only parent) is
+    replaced by a private directory of this user under the system's temporary directory
+    (see _private_fallback), with a warning where GPUJIT_CACHE_DIR named it."""
     path = root_dir() / "kernels"
     try:
         path.mkdir(parents=True, exist_ok=True)
-        if os.access(path, os.W_OK):
+    except OSError as e:
+        error = e
+    else:
+        if os.access(path, os.R_OK | os.X_OK):
             return path
-    except OSError:
-        pass
-    return _private_fallback()
+        error = None
+    fallback = _private_fallback()
+    _warn_fallback(path, fallback, error)
+    return fallback
+
+
+_warned: set = set()
+
+
+def _warn_fallback(path: Path, fallback: Path, error) -> None:
+    """A UserWarning, once per path, that the cache GPUJIT_CACHE_DIR asked for is not used
+    (silently caching elsewhere left a user's pre-warmed or shared cache unused unseen);
+    none for the default folder (nobody asked for it)."""
+    if not os.environ.get("GPUJIT_CACHE_DIR") or str(path) in _warned:
+        return
+    _warned.add(str(path))
+    import warnings
+    why = f" ({error.strerror or error})" if isinstance(error, OSError) else " (not readable)"
+    warnings.warn(f"GPUJIT_CACHE_DIR={os.environ['GPUJIT_CACHE_DIR']!r}: cannot use {path} as "
+                  f"gpujit's kernel cache{why}; caching compiled kernels in {fallback} instead",
+                  UserWarning, stacklevel=2)
 
 
 _fallback: list = []
