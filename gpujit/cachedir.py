@@ -10,7 +10,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["cache_dir", "root_dir"]
+__all__ = ["cache_dir", "root_dir", "shadow"]
 
 
 def root_dir() -> Path:
@@ -26,8 +26,8 @@ def root_dir() -> Path:
 def cache_dir() -> Path:
     """$GPUJIT_CACHE_DIR/kernels, or ~/.cache/gpujit/kernels. One that exists but cannot be
     written (a shared, pre-warmed cache mounted read-only) is still the cache: its entries
-    are read, and writing a new one fails and is skipped (kernels/cache.write_verified_json,
-    numba_helpers). One that cannot be made (a file in its place, a read-only parent) is
+    are read; kernel entries compiled meanwhile go to its shadow (shadow(), read after it),
+    numba helpers' are not written. One that cannot be made (a file in its place, a read-only parent) is
     replaced by a private directory of this user under the system's temporary directory
     (see _private_fallback), with a warning where GPUJIT_CACHE_DIR named it."""
     path = root_dir() / "kernels"
@@ -37,14 +37,32 @@ def cache_dir() -> Path:
         error = e
     else:
         if os.access(path, os.R_OK | os.X_OK):
+            _read_only[:] = [] if os.access(path, os.W_OK) else [path]
             return path
         error = None
+    _read_only[:] = []
     fallback = _private_fallback()
     _warn_fallback(path, fallback, error)
     return fallback
 
 
 _warned: set = set()
+_read_only: list = []       # [cache_dir()] while it is read-only, else []
+
+
+def shadow(path: Path):
+    """Where an entry `path` under a read-only cache_dir() is written instead (and looked
+    for when that folder lacks it): its place under the private fallback directory, so
+    kernels compiled beside a read-only, pre-warmed cache still persist. None when the
+    cache folder is writable or path is not in it."""
+    ro = _read_only[:1]
+    if not ro:
+        return None
+    try:
+        rel = Path(path).relative_to(ro[0])
+    except ValueError:
+        return None
+    return _private_fallback() / rel
 
 
 def _warn_fallback(path: Path, fallback: Path, error) -> None:

@@ -117,13 +117,28 @@ class _ReadOnly:
             if under(p):
                 raise FileExistsError(errno.EEXIST, "exists", os.fspath(p))
             return real_mkdir(p, *a, **kw)
-        real_mkdir = os.mkdir
+        real_mkdir, real_access = os.mkdir, os.access
+
+        def access(p, mode, *a, **kw):
+            if mode & os.W_OK and under(os.path.join(p, "x")):
+                return False
+            return real_access(p, mode, *a, **kw)
+        monkeypatch.setattr(os, "access", access)
         monkeypatch.setattr(builtins, "open", open_)
         monkeypatch.setattr(io, "open", open_)
         monkeypatch.setattr(os, "open", os_open)
         monkeypatch.setattr(os, "mkdir", mkdir)
         for name in ("unlink", "remove", "replace", "rename", "rmdir"):
             monkeypatch.setattr(os, name, guard(getattr(os, name)))
+        real_rmtree = shutil.rmtree
+
+        def rmtree(p, ignore_errors=False, *a, **kw):
+            if under(os.path.join(p, "x")):
+                if ignore_errors:
+                    return
+                deny(p)
+            return real_rmtree(p, ignore_errors, *a, **kw)
+        monkeypatch.setattr(shutil, "rmtree", rmtree)
 
 
 def test_a_read_only_cache_dir_is_read_and_not_written(tmp_path, monkeypatch, fresh_fallback):
@@ -145,7 +160,16 @@ def test_a_read_only_cache_dir_is_read_and_not_written(tmp_path, monkeypatch, fr
     assert ro.denied and sorted(os.listdir(root / "kernels" / "cpu")) == entries
     assert_same(k(X)[0], reference(g, (X,))[0])
     assert_same(k2(X)[0], reference(g2, (X,))[0])
-    assert not list(fresh_fallback.iterdir())                  # nothing went to /tmp
+    # the new kernel went to this user's private folder, read after the shared one
+    shadowed = list(fresh_fallback.rglob("*.json"))
+    assert [p.name for p in shadowed] == [k2.extra["cache_file"].name]
+    K.clear_cache()
+    K.build(K.spec_for(g2, (X,), static=True), "cpu")
+    K.build(K.spec_for(g, (X,), static=True), "cpu")
+    assert K.cache_info()[:] == (0, 2, 0, 2)
+    K.clear_cache(disk=True)                # (the shared folder stays: it is read-only)
+    assert not list(fresh_fallback.rglob("*.json"))
+    assert sorted(os.listdir(root / "kernels" / "cpu")) == entries
 
 
 _HELPER = '''
@@ -215,8 +239,10 @@ def test_a_real_read_only_mount(tmp_path, monkeypatch):
             "    k = K.build(K.spec_for(_graph(c), (X,), static=True), 'cpu')\n"
             "    print(tuple(a - b for a, b in zip(K.cache_info(), before)), float(k(X)[0].sum()))")
     sh = f'mount --bind "$D" "$D" && mount -o remount,bind,ro "$D" && {sys.executable} -c "$CODE"'
+    tmp = tmp_path / "tmp"                 # (the process's private fallback folder)
+    tmp.mkdir()
     r = subprocess.run(["unshare", "-m", "-r", "sh", "-c", sh], capture_output=True, text=True,
-                       env=dict(os.environ, D=str(root), CODE=code))
+                       env=dict(os.environ, D=str(root), CODE=code, TMPDIR=str(tmp)))
     if r.returncode != 0 and "mount" in r.stderr and "Traceback" not in r.stderr:
         pytest.skip(f"cannot mount read-only here: {r.stderr.strip()}")
     assert r.returncode == 0, r.stderr
@@ -224,3 +250,4 @@ def test_a_real_read_only_mount(tmp_path, monkeypatch):
     assert hit.startswith("(0, 1, 0, 1)") and float(hit.split(")")[1]) == want
     assert miss.startswith("(0, 1, 1, 0)")
     assert sorted(os.listdir(root / "kernels" / "cpu")) == listing
+    assert len(list(tmp.rglob("kernels/cpu/*.json"))) == 1     # (written beside it)
