@@ -1,8 +1,9 @@
-"""Where gpujit caches compiled code on disk: $GPUJIT_CACHE_DIR/kernels, or
-~/.cache/gpujit/kernels, or (unwritable) a private directory of this user under the
-system's temporary directory. A leaf of the package (the standard library only): the
-kernel cache (kernels/cache.py) and the op registry's numba-compiled eager helpers
-(ops/numba_helpers.py) both read it, so neither layer imports the other for it."""
+"""Where gpujit caches compiled code on disk: $GPUJIT_CACHE_DIR/kernels (and /entrypoints),
+or ~/.cache/gpujit/..., or (unusable) a private directory of this user under the system's
+temporary directory. A leaf of the package (the standard library only): the kernel cache
+(kernels/cache.py), the op registry's numba-compiled eager helpers (ops/numba_helpers.py)
+and its entry points' code cache (ops/codecache.py) read it, so no layer imports another
+for it."""
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["cache_dir", "root_dir", "shadow"]
+__all__ = ["cache_dir", "folder", "root_dir", "shadow"]
 
 
 def root_dir() -> Path:
@@ -24,26 +25,37 @@ def root_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """$GPUJIT_CACHE_DIR/kernels, or ~/.cache/gpujit/kernels. One that exists but cannot be
-    written (a shared, pre-warmed cache mounted read-only) is still the cache: its entries
-    are read; kernel entries compiled meanwhile go to its shadow (shadow(), read after it),
-    numba helpers' are not written. One that cannot be made (a file in its place, a read-only parent) is
-    replaced by a private directory of this user under the system's temporary directory
-    (see _private_fallback), with a warning where GPUJIT_CACHE_DIR named it."""
-    path = root_dir() / "kernels"
+    """$GPUJIT_CACHE_DIR/kernels, or ~/.cache/gpujit/kernels (see folder()). One that exists
+    but cannot be written (a shared, pre-warmed cache mounted read-only) is still the cache:
+    its entries are read; kernel entries compiled meanwhile go to its shadow (shadow(), read
+    after it), numba helpers' are not written."""
+    path, writable = _folder("kernels")
+    _read_only[:] = [] if writable else [path]
+    return path
+
+
+def folder(name: str) -> Path:
+    """root_dir()/name (made when missing): one of gpujit's disk caches; when it cannot be
+    made or read (a file in its place, a read-only parent), `name` under a private
+    directory of this user in the system's temporary directory (see _private_fallback),
+    with a warning where GPUJIT_CACHE_DIR named the folder."""
+    return _folder(name)[0]
+
+
+def _folder(name):
+    """(the folder, whether it can be written)"""
+    path = root_dir() / name
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         error = e
     else:
         if os.access(path, os.R_OK | os.X_OK):
-            _read_only[:] = [] if os.access(path, os.W_OK) else [path]
-            return path
+            return path, os.access(path, os.W_OK)
         error = None
-    _read_only[:] = []
-    fallback = _private_fallback()
+    fallback = _private_fallback(name)
     _warn_fallback(path, fallback, error)
-    return fallback
+    return fallback, True
 
 
 _warned: set = set()
@@ -66,42 +78,43 @@ def shadow(path: Path):
 
 
 def _warn_fallback(path: Path, fallback: Path, error) -> None:
-    """A UserWarning, once per path, that the cache GPUJIT_CACHE_DIR asked for is not used
+    """A UserWarning, once per value, that the cache GPUJIT_CACHE_DIR asked for is not used
     (silently caching elsewhere left a user's pre-warmed or shared cache unused unseen);
     none for the default folder (nobody asked for it)."""
-    if not os.environ.get("GPUJIT_CACHE_DIR") or str(path) in _warned:
+    named = os.environ.get("GPUJIT_CACHE_DIR")
+    if not named or named in _warned:
         return
-    _warned.add(str(path))
+    _warned.add(named)          # (once for all its folders: kernels, entrypoints...)
     import warnings
     why = f" ({error.strerror or error})" if isinstance(error, OSError) else " (not readable)"
-    warnings.warn(f"GPUJIT_CACHE_DIR={os.environ['GPUJIT_CACHE_DIR']!r}: cannot use {path} as "
-                  f"gpujit's kernel cache{why}; caching compiled kernels in {fallback} instead",
-                  UserWarning, stacklevel=2)
+    warnings.warn(f"GPUJIT_CACHE_DIR={named!r}: cannot use {path} as gpujit's cache{why}; "
+                  f"caching compiled code in {fallback.parent} instead", UserWarning,
+                  stacklevel=3)
 
 
 _fallback: list = []
 
 
-def _private_fallback() -> Path:
-    """<tmp>/gpujit-<uid>/kernels when this user owns <tmp>/gpujit-<uid> and nobody else
+def _private_fallback(name: str = "kernels") -> Path:
+    """<tmp>/gpujit-<uid>/<name> when this user owns <tmp>/gpujit-<uid> and nobody else
     may write to it, else a new private directory for this process. The cache holds
     machine code this process loads and runs: a folder another user created (or can write
     to) in a shared /tmp must not be trusted."""
-    if _fallback:
-        return _fallback[0]
-    uid = os.getuid() if hasattr(os, "getuid") else None
-    base = Path(tempfile.gettempdir()) / f"gpujit-{uid if uid is not None else 'user'}"
-    path = None
+    if not _fallback:
+        uid = os.getuid() if hasattr(os, "getuid") else None
+        base = Path(tempfile.gettempdir()) / f"gpujit-{uid if uid is not None else 'user'}"
+        try:
+            base.mkdir(mode=0o700, exist_ok=True)
+            st = os.lstat(base)
+            if not (stat.S_ISDIR(st.st_mode) and (uid is None or st.st_uid == uid) and
+                    not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+                base = None
+        except OSError:
+            base = None
+        _fallback.append(base if base is not None else Path(tempfile.mkdtemp(prefix="gpujit-")))
+    path = _fallback[0] / name
     try:
-        base.mkdir(mode=0o700, exist_ok=True)
-        st = os.lstat(base)
-        if stat.S_ISDIR(st.st_mode) and (uid is None or st.st_uid == uid) and \
-                not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            path = base / "kernels"
-            path.mkdir(mode=0o700, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
     except OSError:
-        path = None
-    if path is None:
-        path = Path(tempfile.mkdtemp(prefix="gpujit-")) / "kernels"
-    _fallback.append(path)
+        pass                    # (writing there fails and is skipped, as any cache write)
     return path

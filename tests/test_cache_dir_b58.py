@@ -60,7 +60,26 @@ def test_a_cache_dir_that_is_a_file_warns_once_and_works(tmp_path, monkeypatch, 
     msgs = [str(w.message) for w in got if issubclass(w.category, UserWarning)
             and "GPUJIT_CACHE_DIR" in str(w.message)]
     assert len(msgs) == 1, msgs
-    assert str(named) in msgs[0] and str(first) in msgs[0]
+    assert str(named) in msgs[0] and str(first.parent) in msgs[0]
+
+
+def test_an_unusable_cache_dir_warns_at_import_and_still_caches_entry_points(tmp_path):
+    """An eager-only program compiles no kernel: the warning came from nowhere, and every
+    import compiled the ~1000 entry points again (their cache under the same folder)."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    tmp = tmp_path / "tmp"
+    private = tmp / f"gpujit-{os.getuid()}"
+    cache_seed.warm(private, numba_helpers=False)       # (this user's private fallback)
+    private.chmod(0o700)
+    env = dict(os.environ, GPUJIT_CACHE_DIR=str(blocked), TMPDIR=str(tmp))
+    code = ("import warnings; warnings.simplefilter('always');"
+            "import gpujit; from gpujit.ops import codecache;"
+            "print(codecache._state['compiled'], float(gpujit.ones(3).sum()))")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "3.0"], r.stdout          # (read from the fallback)
+    assert r.stderr.count("UserWarning") == 1 and str(blocked) in r.stderr, r.stderr
 
 
 def test_the_default_folder_falls_back_without_a_warning(tmp_path, monkeypatch, fresh_fallback):
