@@ -9,7 +9,6 @@ import sys
 import tracemalloc
 
 import gpujit
-from gpujit.runtime import executor
 
 
 def f(x, y):
@@ -65,7 +64,6 @@ def test_a_retraced_function_reuses_its_specialization_names():
         gc.collect()
     assert names[0] and all(n == names[0] for n in names), names
     assert len(linecache.cache) == lines                # each one's source forgotten
-    assert "f" not in executor._LIVE_NUMBERS or not executor._LIVE_NUMBERS["f"]
 
 
 def test_live_specializations_keep_distinct_names():
@@ -96,3 +94,25 @@ def test_scripting_in_a_loop_keeps_nothing_per_call():
         step()
     gc.collect()
     assert sys.getallocatedblocks() - before < 30 * 20
+
+
+def test_threads_tracing_one_function_get_distinct_names():
+    import threading
+    kept, errors = [], []
+
+    def work():
+        try:
+            for _ in range(5):
+                t = gpujit.jit.trace(f, (X, Y))
+                t(X, Y)
+                kept.append(t)
+        except Exception as e:          # pragma: no cover (reported below)
+            errors.append(e)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    names = [s.filename for t in kept for s in t._get_executable().specializations]
+    assert len(names) == len(set(names)) >= 20

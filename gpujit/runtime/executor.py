@@ -27,6 +27,7 @@ before anything ran (a deopt) and choose or make the specialization that fits th
 """
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import keyword
@@ -67,10 +68,20 @@ __all__ = ["Executable", "Specialization", "CallSite", "compile_source", "dump_f
 # traceback registry hold while the specialization lives); live ones stay distinct.
 _LIVE_NUMBERS: dict = {}
 _numbers_lock = threading.Lock()
+# (name, k) of specializations that died, freed at the next _take_number: a finalizer may
+# run inside the collector while this thread holds _numbers_lock (no lock taken there)
+_FREED_NUMBERS: collections.deque = collections.deque()
 
 
 def _take_number(name) -> int:
     with _numbers_lock:
+        while _FREED_NUMBERS:
+            dead, j = _FREED_NUMBERS.popleft()
+            live = _LIVE_NUMBERS.get(dead)
+            if live is not None:
+                live.discard(j)
+                if not live:
+                    del _LIVE_NUMBERS[dead]
         live = _LIVE_NUMBERS.setdefault(name, set())
         k = 0
         while k in live:
@@ -81,18 +92,11 @@ def _take_number(name) -> int:
 
 def _specialization_gone(name, k, filename):
     """A specialization died: its generated source leaves linecache and the traceback
-    registry, then its number is free again (in that order: a new one of that filename
-    may register as soon as the number is free)."""
+    registry, then its number may be taken again (not before: a new one of that filename
+    registers its own source)."""
     linecache.cache.pop(filename, None)
     _script_tb.forget(filename)
-    with _numbers_lock:
-        live = _LIVE_NUMBERS.get(name)
-        if live is not None:
-            live.discard(k)
-            if not live:
-                del _LIVE_NUMBERS[name]
-
-
+    _FREED_NUMBERS.append((name, k))
 
 
 def compile_source(source, filename, namespace, fname):
