@@ -270,3 +270,30 @@ def test_a_real_read_only_mount(tmp_path, monkeypatch):
     assert miss.startswith("(0, 1, 1, 0)")
     assert sorted(os.listdir(root / "kernels" / "cpu")) == listing
     assert len(list(tmp.rglob("kernels/cpu/*.json"))) == 1     # (written beside it)
+
+
+def test_a_full_disk_leaves_no_partial_entry(tmp_path, monkeypatch):
+    """ENOSPC in the middle of writing an entry: the kernel still builds and runs, and no
+    temporary file is left in the cache folder (a killed or failed write's leftovers were
+    never cleaned)."""
+    monkeypatch.setenv("GPUJIT_CACHE_DIR", str(tmp_path))
+    real_fdopen = os.fdopen
+
+    class Full(io.RawIOBase):
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            self.f.write(data[:10])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def close(self):
+            self.f.close()
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, *a, **kw: Full(real_fdopen(fd, *a, **kw)))
+    K.clear_cache()
+    g = _graph(1.37)
+    k = K.build(K.spec_for(g, (X,), static=True), "cpu")
+    assert_same(k(X)[0], reference(g, (X,))[0])
+    assert k.extra["cache_file"] is None                    # (it was not stored)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and "kernels" in p.parts]
