@@ -12,6 +12,8 @@ PTX entries are JSON that stores the SHA-256 of its content, named by a hash of 
 source and what the code depends on. A corrupt or truncated
 entry is removed and compiled again. Files are written to a temporary name and renamed,
 so a reader never sees half a file; a write that fails (read-only or full disk) is skipped.
+A read-only cache folder (a shared, pre-warmed one) is read; entries compiled beside it go
+to a private folder of this user, read after it (gpujit.cachedir.shadow).
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import weakref
 from collections import namedtuple
 from pathlib import Path
 
-from gpujit.cachedir import cache_dir
+from gpujit.cachedir import cache_dir, shadow
 
 __all__ = ["CacheInfo", "cache_info", "clear_cache", "register_maker", "cache_dir", "lookup_or_build", "count",
            "atomic_write", "sha256", "key_lock", "read_verified_json", "write_verified_json"]
@@ -142,7 +144,11 @@ def clear_cache(memory=True, disk=False):
                 _counts[k] = 0
             _calls_base = _calls_now()
     if disk:
-        shutil.rmtree(cache_dir(), ignore_errors=True)
+        folder = cache_dir()
+        other = shadow(folder)          # (what a read-only cache folder's shadow holds)
+        shutil.rmtree(folder, ignore_errors=True)
+        if other is not None:
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def lookup_or_build(key1, key2, build):
@@ -217,10 +223,18 @@ def write_verified_json(path: Path, payload: dict) -> bool:
     a cache that cannot be written (a read-only or full file system, a directory in the
     way) only means compiling again in the next process, never a failed kernel."""
     body = json.dumps(payload, sort_keys=True)
+    data = json.dumps({"sha256": _seal(path, body), "body": body})
     try:
-        atomic_write(path, json.dumps({"sha256": _seal(path, body), "body": body}))
+        atomic_write(path, data)
     except OSError:
-        return False
+        # (a read-only cache folder: into its shadow, which read_verified_json reads too)
+        other = shadow(path)
+        try:
+            if other is None:
+                return False
+            atomic_write(other, data)
+        except OSError:
+            return False
     return True
 
 
@@ -232,7 +246,18 @@ def read_verified_json(path: Path):
     """The payload of a file written by write_verified_json, or None when it is missing,
     unreadable or does not match its checksum (then it is removed). The checksum covers
     the file's name, which is the entry's key: a valid entry of another kernel copied or
-    renamed onto this name is refused too (loading it would run the wrong code)."""
+    renamed onto this name is refused too (loading it would run the wrong code). Under a
+    read-only cache folder, an entry it lacks (or holds damaged) is read from its shadow,
+    where write_verified_json put it (cachedir.shadow)."""
+    got = _read_verified_json(path)
+    if got is None:
+        other = shadow(path)
+        if other is not None:
+            return _read_verified_json(other)
+    return got
+
+
+def _read_verified_json(path: Path):
     try:
         raw = path.read_bytes()
     except OSError:

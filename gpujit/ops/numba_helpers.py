@@ -153,7 +153,19 @@ def _function_cache_class():
         import numba  # noqa: F401  (whole first: see the module docstring)
         from numba.core import caching
 
-        class GpujitCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+        class ReadOnlyTolerant:
+            def ensure_cache_path(self):
+                # numba proves the folder writable (a temporary file in it) or gives the
+                # function no cache; a read-only, pre-warmed cache folder is still read
+                # (saving then fails and is skipped: GpujitFunctionCache.save_overload)
+                try:
+                    super().ensure_cache_path()
+                except OSError:
+                    if not os.path.isdir(self.get_cache_path()):
+                        raise
+
+        class GpujitCacheLocator(ReadOnlyTolerant, caching._SourceFileBackedLocatorMixin,
+                                 caching._CacheLocator):
             """Caches a function of file F under cache_dir()/numba/<F's directory>_<sha1>."""
 
             def __init__(self, py_func, py_file):
@@ -171,7 +183,7 @@ def _function_cache_class():
                 # stamp also covers every sibling file that compiles numba helpers
                 return (super().get_source_stamp(), _helper_files_digest(self._py_file))
 
-        class GpujitTextLocator(caching._CacheLocator):
+        class GpujitTextLocator(ReadOnlyTolerant, caching._CacheLocator):
             """Caches a function that generated text defines (run by exec: no source
             file; the CPU kernels' njit primitives) under cache_dir()/numba/generated,
             its stamp the one its maker gave it (cache_generated)."""

@@ -27,6 +27,7 @@ before anything ran (a deopt) and choose or make the specialization that fits th
 """
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import keyword
@@ -60,9 +61,42 @@ from .support import unbox
 
 __all__ = ["Executable", "Specialization", "CallSite", "compile_source", "dump_flags"]
 
-_COUNTERS: dict = {}
+# name -> numbers k of its live specializations (named f"{name}_{k}", compiled as file
+# "<gpujit-code {name}_{k}>"): a new one takes the smallest free k, so a function traced
+# again and again in a long process reuses names instead of minting one per trace (each
+# new filename stayed in tracemalloc's table for good, and as a name linecache and the
+# traceback registry hold while the specialization lives); live ones stay distinct.
+_LIVE_NUMBERS: dict = {}
+_numbers_lock = threading.Lock()
+# (name, k) of specializations that died, freed at the next _take_number: a finalizer may
+# run inside the collector while this thread holds _numbers_lock (no lock taken there)
+_FREED_NUMBERS: collections.deque = collections.deque()
 
 
+def _take_number(name) -> int:
+    with _numbers_lock:
+        while _FREED_NUMBERS:
+            dead, j = _FREED_NUMBERS.popleft()
+            live = _LIVE_NUMBERS.get(dead)
+            if live is not None:
+                live.discard(j)
+                if not live:
+                    del _LIVE_NUMBERS[dead]
+        live = _LIVE_NUMBERS.setdefault(name, set())
+        k = 0
+        while k in live:
+            k += 1
+        live.add(k)
+        return k
+
+
+def _specialization_gone(name, k, filename):
+    """A specialization died: its generated source leaves linecache and the traceback
+    registry, then its number may be taken again (not before: a new one of that filename
+    registers its own source)."""
+    linecache.cache.pop(filename, None)
+    _script_tb.forget(filename)
+    _FREED_NUMBERS.append((name, k))
 
 
 def compile_source(source, filename, namespace, fname):
@@ -933,9 +967,9 @@ class Executable:
             check_strict_regions(self.graph, reason=reason)
 
     def _compile(self, key, profile, module=None):
-        k = _COUNTERS.get(self.name, 0)
-        _COUNTERS[self.name] = k + 1
+        k = _take_number(self.name)
         spec = Specialization(self, key, f"{self.name}_{k}", profile)
+        weakref.finalize(spec, _specialization_gone, self.name, k, spec.filename)
         profile = _bfloat16_unknown(profile)    # (bfloat16 values: unknown, boxed)
         graph, prof, hoisted = self.graph, profile, self._hoisted
         base, profile = fold_key_facts(graph, profile, key)    # (what the key decides)
@@ -987,10 +1021,8 @@ class Executable:
         spec.source = source
         spec.fn = compile_source(source, spec.filename, ns, spec.name)
         spec.attr_specs = tuple((n, cg.specs.get(n.output)) for n in hoisted)
-        weakref.finalize(spec, linecache.cache.pop, spec.filename, None)
         spec.node_lines = cg.node_lines()
         _script_tb.register_source(spec.filename, spec)
-        weakref.finalize(spec, _script_tb.forget, spec.filename)
         self.specializations.append(spec)
         self.stats["compiles"] += 1
         flags = dump_flags()
