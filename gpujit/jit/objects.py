@@ -401,6 +401,10 @@ class _GraphCallable:
         # recording a backward node each: jit/autodiff.py)
         exe = self._get_executable()
         _LAST[0] = exe.weak_self        # (PyTorch's graph_for runs the function)
+        if shown and exe.calls_autograd:
+            # its calls run this graph op by op (so that autograd records each op): no
+            # fusion group ever runs, so none is shown (last_executed_optimized_graph's)
+            return exe.graph
         return (exe.graph_for if shown else exe.optimized_graph_for)(*leading, *args)
 
     def _tensor_attr_paths(self):
