@@ -20,6 +20,12 @@ from .._dump import dumping as _dumping
 from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _DEFDEV, \
     default_device as _default_device, device_of_array as _device_of_array
 from . import registry as _r
+from .number_operands import NUMBERS_AS_TENSORS as _NAT, numbers_only_call as _numbers_only_call
+
+
+def _numbers_as_tensors(schema):
+    """Is schema's op one PyTorch's parser takes numbers for every Tensor of (add, div ...)?"""
+    return schema.base_name in _NAT
 
 
 def _writes_an_argument(schema):
@@ -174,7 +180,11 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    except _Retry:")
     L.append(f"        dev = _opdev(_op, ({', '.join(list(operands) + aux)},))")
     L.append("    if dev is None:")
-    L.append(f"        raise _no_tensor(_op, {values})")
+    if _numbers_as_tensors(s) and not inplace:
+        # (torch.add(7, 2), torch.mul(x.item(), 0.5): PyTorch's parser makes its number a tensor)
+        L.append(f"        return _numbers_call(_op, {values})")
+    else:
+        L.append(f"        raise _no_tensor(_op, {values})")
     kind_items = []
     numbers = [n for k, n in enumerate(operands) if (
         n in op.number_operands or n not in tensor_params) and not (inplace and k == 0)]
@@ -874,7 +884,7 @@ def _base_namespace():
               _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _wrap_untracked=_r.wrap_untracked, _devof=_device_of_array,
               _finish_inplace=_r.finish_inplace, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
-              _checki=_r.checked_int, _checkn=_r.checked_number, _DF16=_dt.float16, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error,
+              _checki=_r.checked_int, _checkn=_r.checked_number, _DF16=_dt.float16, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error, _numbers_call=_numbers_only_call,
               _refused=_r.number_refused,
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError, _cxr=_r.complex_refused, _unsr=_r.unsigned_refused, _bigsc=_r.scalar_overflow,
               _UNS=frozenset(_dt.UNSIGNED_TYPES), _UNSC=_unsigned_conditions(), _UNSNP=frozenset(d.np for d in _dt.UNSIGNED_TYPES),

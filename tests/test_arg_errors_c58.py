@@ -1,0 +1,104 @@
+"""Bad arguments found by session 58's argument fuzz (helper c58): each call below leaked
+an internal error (AttributeError on a Python number), answered where PyTorch raises, or
+raised where PyTorch computes. Expected values and messages are torch 2.13's."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def _x():
+    return torch.arange(12.).reshape(3, 4)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: torch.normal(0.5, 1.0),          # (no size: no overload takes two floats alone)
+    lambda: torch.normal(0.5, 3),
+    lambda: torch.isin(3, 2),
+    lambda: torch.quantile(_x(), 1j),
+    lambda: torch.nanquantile(_x(), 1j),
+    lambda: torch.normal(_x(), 1j),
+    lambda: torch.normal(1j, _x()),
+])
+def test_numbers_where_no_overload_takes_them_are_the_parsers_type_error(call):
+    with pytest.raises(TypeError, match=r"received an invalid combination of arguments"):
+        call()
+
+
+def test_normal_of_one_number_names_the_argument():
+    with pytest.raises(TypeError, match=r"normal\(\): argument 'mean' \(position 1\) must be "
+                                        r"Tensor, not int"):
+        torch.normal(3)
+
+
+def test_a_bool_for_a_float_parameter_is_its_number():
+    # (PyTorch's parser reads a double from a bool: q=True is 1.0, std=True is 1.0)
+    assert torch.quantile(_x(), True).item() == 11.0
+    assert torch.nanquantile(_x(), False).item() == 0.0
+    torch.manual_seed(0)
+    a = torch.normal(_x(), True)
+    torch.manual_seed(0)
+    b = torch.normal(_x(), 1.0)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    torch.manual_seed(0)
+    c = torch.normal(True, torch.ones(3))
+    torch.manual_seed(0)
+    d = torch.normal(1.0, torch.ones(3))
+    np.testing.assert_array_equal(c.numpy(), d.numpy())
+
+
+@pytest.mark.parametrize("call, value, dtype", [
+    (lambda: torch.add(7, 2), 9, torch.int64),
+    (lambda: torch.add(1.5, 2), 3.5, torch.float32),
+    (lambda: torch.add(2, 1.5), 3.5, torch.float32),
+    (lambda: torch.add(7, 2, alpha=2), 11, torch.int64),
+    (lambda: torch.add(True, True), True, torch.bool),
+    (lambda: torch.mul(2, 1.5), 3.0, torch.float32),
+    (lambda: torch.multiply(7, 2), 14, torch.int64),
+    (lambda: torch.sub(7, 2), 5, torch.int64),
+    (lambda: torch.subtract(7.5, 2), 5.5, torch.float32),
+    (lambda: torch.div(7, 2), 3.5, torch.float32),
+    (lambda: torch.divide(7, 2), 3.5, torch.float32),
+    (lambda: torch.true_divide(3, 2), 1.5, torch.float32),
+    (lambda: torch.div(7, 2, rounding_mode="floor"), 3, torch.int64),
+    (lambda: torch.floor_divide(-7, 2.0), -4.0, torch.float32),
+    (lambda: torch.add(input=7, other=2), 9, torch.int64),
+])
+def test_numbers_as_tensors_functions_take_numbers_alone(call, value, dtype):
+    # (PyTorch's should_allow_numbers_as_tensors: its parser makes the number a tensor)
+    r = call()
+    assert isinstance(r, torch.Tensor) and r.dim() == 0
+    assert r.dtype == dtype
+    assert r.item() == value
+
+
+def test_mul_of_numbers_with_a_complex():
+    r = torch.mul(2, 3j)
+    assert r.dtype == torch.complex64 and r.item() == 6j
+
+
+@pytest.mark.parametrize("call, msg", [
+    (lambda: torch.add("a", 2), "add(): argument 'input' (position 1) must be Tensor, not str"),
+    (lambda: torch.add(None, 2),
+     "add(): argument 'input' (position 1) must be Tensor, not NoneType"),
+    (lambda: torch.add(2, "a"), "add(): argument 'other' (position 2) must be Tensor, not str"),
+    (lambda: torch.add([1], 2), "add(): argument 'input' (position 1) must be Tensor, not list"),
+])
+def test_numbers_as_tensors_refuse_what_is_no_number(call, msg):
+    with pytest.raises(TypeError) as e:
+        call()
+    assert str(e.value) == msg
+
+
+def test_numbers_alone_keep_their_ops_errors():
+    with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with a bool"):
+        torch.sub(True, 1)
+    with pytest.raises(RuntimeError, match="alpha must not be a floating point"):
+        torch.add(7, 2, alpha=2.5)
+
+
+def test_traced_numbers_alone_are_recorded_constants():
+    def f(x):
+        return torch.add(2, 3) * x + torch.mul(0.5, 4)
+    tr = torch.jit.trace(f, (torch.ones(2),))
+    np.testing.assert_array_equal(tr(torch.ones(2) * 2).numpy(), [12.0, 12.0])
