@@ -102,3 +102,58 @@ def test_traced_numbers_alone_are_recorded_constants():
         return torch.add(2, 3) * x + torch.mul(0.5, 4)
     tr = torch.jit.trace(f, (torch.ones(2),))
     np.testing.assert_array_equal(tr(torch.ones(2) * 2).numpy(), [12.0, 12.0])
+
+
+@pytest.mark.parametrize("call, msg", [
+    (lambda: torch.threshold(_x(), 2, None),
+     "threshold(): argument 'value' (position 3) must be Number, not NoneType"),
+    (lambda: torch.threshold(_x(), 2, "x"),
+     "threshold(): argument 'value' (position 3) must be Number, not str"),
+    (lambda: torch.threshold(_x(), [1, 1], 2),
+     "threshold(): argument 'threshold' (position 2) must be Number, not list"),
+    (lambda: torch.hardshrink(_x(), None),
+     "hardshrink(): argument 'lambd' (position 2) must be Number, not NoneType"),
+    (lambda: _x().hardshrink("x"),
+     "hardshrink(): argument 'lambd' (position 1) must be Number, not str"),
+    (lambda: torch.nan_to_num(_x(), [1, 1]),
+     "nan_to_num(): argument 'nan' (position 2) must be float, not list"),
+    (lambda: torch.pinverse(_x(), None),
+     "pinverse(): argument 'rcond' (position 2) must be float, not NoneType"),
+    (lambda: torch.cosine_similarity(_x(), _x(), 1, None),
+     "cosine_similarity(): argument 'eps' (position 4) must be float, not NoneType"),
+    (lambda: _x().fill_diagonal_(None),
+     "fill_diagonal_(): argument 'fill_value' (position 1) must be Number, not NoneType"),
+    (lambda: torch.roll(_x(), None),
+     "roll(): argument 'shifts' (position 2) must be tuple of ints, not NoneType"),
+])
+def test_a_number_parameter_refuses_none_str_and_list(call, msg):
+    # (before: None computed as NaN or as "no dim", a str or a list leaked NumPy's error)
+    with pytest.raises(TypeError) as e:
+        call()
+    assert str(e.value) == msg
+
+
+def test_prod_of_a_none_dim_is_the_parsers_error():
+    # (before: prod over every element, tensor(0.))
+    with pytest.raises(TypeError, match=r"prod\(\) received an invalid combination"):
+        torch.prod(_x(), None)
+
+
+def test_none_for_an_int_list_with_a_default_is_the_default():
+    assert torch.amax(_x(), None).item() == 11.0
+    np.testing.assert_array_equal(torch.roll(_x(), 1, None).numpy(),
+                                  np.roll(np.arange(12.).reshape(3, 4), 1))
+
+
+@pytest.mark.parametrize("bins", [1.5, 1j, True])
+def test_histogram_bins_of_no_int_is_the_parsers_error(bins):
+    # (before: 1.5 reached the Tensor overload: AttributeError, True binned as a tensor)
+    with pytest.raises(TypeError, match=r"histogram\(\) received an invalid combination"):
+        torch.histogram(_x(), bins)
+
+
+@pytest.mark.parametrize("dims", [None, 1.5, "a"])
+def test_tensordot_dims_of_no_count_or_pair(dims):
+    with pytest.raises(RuntimeError, match=r"tensordot expects dims to be int or "
+                                           r"tuple\[list\[int\], list\[int\]\]"):
+        torch.tensordot(_x(), _x(), dims)

@@ -92,6 +92,8 @@ def _number_args(op, skip=()):
             # (an int parameter's set leaves bool out: PyTorch's parser refuses it there,
             # x.select(True, 0), and number_arg raises its TypeError)
             pyn = "_PYI" if t.base in ("int", "SymInt") else "_PYN"
+            if not t.optional:      # (None too goes to number_arg: its TypeError)
+                pyn += "N"
             L.append(f"    if {n}.__class__ not in {pyn}: {n} = _numarg(_op, {i}, {n}, {npy})")
             if t.base == "Scalar":
                 # (an int past int64 and uint64: PyTorch's parser OverflowError)
@@ -101,7 +103,10 @@ def _number_args(op, skip=()):
             # (a bare int for an unsized int[] is PyTorch's TypeError: _tlist raises it)
             ind = "    "
             if _r.int_list_takes_int(op, a):        # (an int: as it is)
-                L.append(f"    if {n}.__class__ is not int and {n} is not None:")
+                # (None for one without a default goes to _tlist too: torch.roll(x, None);
+                # PyTorch's parser reads None as the default, torch.amax(x, None))
+                none = f" and {n} is not None" if t.optional or a.has_default else ""
+                L.append(f"    if {n}.__class__ is not int{none}:")
                 ind = "        "
             L.append(f"{ind}if {n}.__class__ is tuple or {n}.__class__ is list:")
             L.append(f"{ind}    for _v in {n}:")
@@ -889,6 +894,7 @@ def _base_namespace():
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError, _cxr=_r.complex_refused, _unsr=_r.unsigned_refused, _bigsc=_r.scalar_overflow,
               _UNS=frozenset(_dt.UNSIGNED_TYPES), _UNSC=_unsigned_conditions(), _UNSNP=frozenset(d.np for d in _dt.UNSIGNED_TYPES),
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
+              _PYNN=_r.PYTHON_NUMBER_TYPES - {type(None)}, _PYIN=frozenset({int}),
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
               _numarg=_r.number_arg, _boolarg=_r.bool_refused, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,

@@ -106,12 +106,12 @@ _TWIN_CACHE: dict = {}
 def scalar_twin_places(op) -> frozenset:
     """The number operands of op that another overload of its name declares as a Scalar
     (clamp.Tensor's min and max: clamp's, clamp_min.Tensor's min: clamp_min's) or a float
-    (normal.Tensor_Tensor's mean: normal.float_Tensor's, quantile's q). A number
-    there goes to that overload, which takes every such argument as a number (a 0-dim
-    tensor that does not require grad included): PyTorch's parser never mixes them, so
-    y.clamp(t, 1) with a t of more dims is its TypeError, and y.clamp(t0, 1) with a 0-dim
-    t0 is clamp's Scalar overload (a unary op: its strides), not clamp.Tensor; the script
-    compiler likewise converts t0 (aten::ScalarImplicit) as TorchScript does."""
+    or an int (normal.Tensor_Tensor's mean: normal.float_Tensor's, quantile's q, histogram's
+    bins). A number there goes to that overload, which takes every such argument as a
+    number (a 0-dim tensor that does not require grad included): PyTorch's parser never
+    mixes them, so y.clamp(t, 1) with a t of more dims is its TypeError, and y.clamp(t0, 1)
+    with a 0-dim t0 is clamp's Scalar overload (a unary op: its strides), not clamp.Tensor;
+    the script compiler likewise converts t0 (aten::ScalarImplicit) as TorchScript does."""
     key = op.name
     got = _TWIN_CACHE.get(key)
     if got is None:
@@ -121,8 +121,8 @@ def scalar_twin_places(op) -> frozenset:
         numbers_as_tensors = name in NUMBERS_AS_TENSORS or base in NUMBERS_AS_TENSORS
         scalars = set() if numbers_as_tensors else {
             a.name for o in OVERLOADS.get(op.schema.name, ()) if o is not op
-            for a in o.schema.arguments if a.type.base in ("Scalar", "float")
-            and not a.type.is_list}
+            for a in o.schema.arguments
+            if a.type.base in ("Scalar", "float", "int", "SymInt") and not a.type.is_list}
         got = _TWIN_CACHE[key] = frozenset(op.number_operands & scalars)
     return got
 

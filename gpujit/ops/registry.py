@@ -605,6 +605,14 @@ def number_arg(op, n, v, numpy=False, method=False):
                             f"{type(v).__name__}")
     if numpy and isinstance(v, NUMPY_NUMBERS):
         return numpy_number(v)
+    if v is None or isinstance(v, (str, bytes, list, tuple, dict, set)):
+        # (None for a number that is not Optional, the entry point's test lets through only
+        # where it is; a str or a list reached the body: threshold(x, 2, None) computed
+        # with NaN, hardshrink(x, "a") leaked NumPy's ValueError)
+        t = op.schema.arguments[n].type
+        if v is not None or not t.optional:
+            raise TypeError(f"{_arg_where(op, n, method)} must be {_TYPE_WORDS[t.base]}, "
+                            f"not {type_name(v)}")
     return v
 
 
