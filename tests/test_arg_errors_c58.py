@@ -157,3 +157,27 @@ def test_tensordot_dims_of_no_count_or_pair(dims):
     with pytest.raises(RuntimeError, match=r"tensordot expects dims to be int or "
                                            r"tuple\[list\[int\], list\[int\]\]"):
         torch.tensordot(_x(), _x(), dims)
+
+
+@pytest.mark.parametrize("call, msg", [
+    (lambda: torch.slice_scatter(None, _x(), 1),
+     "slice_scatter(): argument 'input' (position 1) must be Tensor, not NoneType"),
+    (lambda: torch.diagonal_scatter(_x(), "a"),
+     "diagonal_scatter(): argument 'src' (position 2) must be Tensor, not str"),
+    (lambda: torch.diagonal_scatter(_x(), [1.0, 2.0, 3.0]),
+     "diagonal_scatter(): argument 'src' (position 2) must be Tensor, not list"),
+    (lambda: torch.is_floating_point(None),
+     "is_floating_point(): argument 'input' (position 1) must be Tensor, not NoneType"),
+    (lambda: torch.is_floating_point(3),
+     "is_floating_point(): argument 'input' (position 1) must be Tensor, not int"),
+    (lambda: torch.relu_(None), "relu_(): argument 'input' (position 1) must be Tensor, not "
+                                "NoneType"),
+    (lambda: torch.abs_([1.0]), "abs_(): argument 'input' (position 1) must be Tensor, not list"),
+    (lambda: torch.histogramdd(None),
+     "histogramdd(): argument 'input' (position 1) must be Tensor, not NoneType"),
+])
+def test_no_tensor_where_a_tensor_is_wanted(call, msg):
+    # (before: an IndexError from the body, or the AttributeError of a method lookup)
+    with pytest.raises(TypeError) as e:
+        call()
+    assert str(e.value) == msg

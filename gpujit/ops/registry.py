@@ -650,9 +650,14 @@ def number_refused(op, n, values, method=False):
                 op.number_operands:
             return numpy_number(v)
         raise not_tensor_error(op, values, method)
-    if v is None or (type(v) in _NUMBER_TYPES and op.schema.arguments[n].name in
-                     op.number_operands) or type(v) not in _NUMBER_TYPES:
+    a = op.schema.arguments[n]
+    if (v is None and a.type.optional) or (type(v) in _NUMBER_TYPES and a.name in
+                                           op.number_operands) or (
+            v is not None and type(v) not in _NUMBER_TYPES and
+            not isinstance(v, (str, bytes, list, tuple, dict))):
         return v
+    # (None where the Tensor is not Optional, a str or list: slice_scatter(None, x) and
+    # diagonal_scatter(x, "a") went on into the body, its IndexError)
     raise not_tensor_error(op, values, method)
 
 
