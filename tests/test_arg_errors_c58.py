@@ -181,3 +181,50 @@ def test_no_tensor_where_a_tensor_is_wanted(call, msg):
     with pytest.raises(TypeError) as e:
         call()
     assert str(e.value) == msg
+
+
+@pytest.mark.parametrize("call, cls, msg", [
+    (lambda: torch.squeeze(_x(), [1, 1]), RuntimeError, "dim 1 appears multiple times"),
+    (lambda: _x().squeeze((0, -2)), RuntimeError, "dim 0 appears multiple times"),
+    (lambda: torch.arange(2, None), TypeError, r"arange\(\) received an invalid combination"),
+    (lambda: torch.range(2, None), TypeError,
+     r"range\(\): argument 'end' \(position 2\) must be Number, not NoneType"),
+    (lambda: torch.range(3), TypeError, r'range\(\) missing 1 required positional arguments'),
+    (lambda: torch.range(float("nan"), 2), RuntimeError, "unsupported range: nan -> 2"),
+    (lambda: torch.range(0, float("inf")), RuntimeError, "unsupported range: 0 -> inf"),
+    (lambda: torch.range(0, 5, float("nan")), RuntimeError, "step must be nonzero"),
+    (lambda: torch.broadcast_shapes([1.5], [1]), TypeError,
+     r"torch.Size\(\) takes an iterable of 'int' \(item 0 is 'float'\)"),
+    (lambda: torch.complex(torch.zeros(0, 4), _x()), RuntimeError,
+     r"The size of tensor a \(0\) must match the size of tensor b \(3\) at non-singleton "
+     r"dimension 0"),
+    (lambda: torch.kthvalue(torch.zeros(0, 3), 1, 0), IndexError,
+     r"kthvalue\(\): Expected reduction dim 0 to have non-zero size"),
+    (lambda: torch.normal(torch.ones(3, dtype=torch.bool), torch.ones(3)),
+     NotImplementedError, "\"normal_kernel_cpu\" not implemented for 'Bool'"),
+    (lambda: torch.normal(torch.arange(3), torch.ones(3)),
+     NotImplementedError, "\"normal_kernel_cpu\" not implemented for 'Long'"),
+])
+def test_bad_values_are_pytorchs_errors(call, cls, msg):
+    with pytest.raises(cls, match=msg):
+        call()
+
+
+def test_range_and_arange_still_count():
+    np.testing.assert_array_equal(torch.range(1, 3, 0.5).numpy(), [1, 1.5, 2, 2.5, 3])
+    np.testing.assert_array_equal(torch.arange(5).numpy(), np.arange(5))
+    np.testing.assert_array_equal(torch.arange(end=3).numpy(), np.arange(3))
+    assert tuple(torch.kthvalue(torch.zeros(0, 3), 1, 1).values.shape) == (0,)
+
+
+def test_normal_of_two_tensors_has_means_dtype():
+    # (torch 2.13: the result is mean's dtype; std's multiplies in the promoted dtype,
+    # rounded back: before, float32 mean and float64 std gave float64)
+    torch.manual_seed(0)
+    r = torch.normal(torch.arange(6.).reshape(2, 3), torch.tensor([1., 2., 1.],
+                                                                   dtype=torch.float64))
+    assert r.dtype == torch.float32
+    np.testing.assert_allclose(r.numpy(), [[1.5409961, 0.4131422, -0.1787894],
+                                           [3.5684314, 1.8309553, 3.6014047]], rtol=1e-6)
+    assert torch.normal(torch.zeros(2, dtype=torch.float64), torch.ones(2)).dtype == \
+        torch.float64

@@ -347,14 +347,18 @@ def _draw_normal(g, shape, npdt, mean, std):
 @op("aten::normal.Tensor_Tensor(Tensor mean, Tensor std, *, Generator? generator=None) -> "
     "Tensor", tags=_R, method=False,
     meta=lambda mean, std, generator=None: TensorMeta(
-        _normal_meta_dtype(mean.dtype, std.dtype), broadcast_shapes(mean.shape, std.shape),
-        mean.device))
+        _normal_meta_dtype(mean.dtype), broadcast_shapes(mean.shape, std.shape), mean.device))
 def normal_tensor_tensor(xp, mean, std, generator=None):
-    dt = _normal_meta_dtype(_dt.from_numpy_dtype(mean.dtype), _dt.from_numpy_dtype(std.dtype))
+    """ATen's normal_out_impl: the result has mean's dtype (an integral or bool mean is
+    normal_'s NotImplementedError, whatever std's), filled by normal_(0, 1), then
+    mul_(std) (in the dtype it promotes to with std's, rounded back) and add_(mean)."""
+    dt = _normal_meta_dtype(_dt.from_numpy_dtype(mean.dtype))
     shape = broadcast_shapes(mean.shape, std.shape)
     _check_std_tensor(xp, std)
-    return _draw_normal(_gen_like(mean, None, generator), shape, dt.np, mean.astype(dt.np),
-                        std.astype(dt.np))
+    v = _gen_like(mean, None, generator).normal(shape, dt.np)
+    ct = _dt.promote_types(dt, _dt.from_numpy_dtype(std.dtype)).np
+    v = (v.astype(ct, copy=False) * std.astype(ct, copy=False)).astype(dt.np, copy=False)
+    return (v + mean).astype(dt.np, copy=False)
 
 
 @op("aten::normal.Tensor_float(Tensor mean, float std=1, *, Generator? generator=None) -> "
