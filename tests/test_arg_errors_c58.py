@@ -228,3 +228,30 @@ def test_normal_of_two_tensors_has_means_dtype():
                                            [3.5684314, 1.8309553, 3.6014047]], rtol=1e-6)
     assert torch.normal(torch.zeros(2, dtype=torch.float64), torch.ones(2)).dtype == \
         torch.float64
+
+
+_OVERLAP = "unsupported operation: some elements of the input tensor and the written-to"
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: torch.cat([x, x], out=x),
+    lambda x: torch.cat([x], out=x),
+    lambda x: torch.stack([x, x], out=x),
+    lambda x: torch.index_select(x, 0, torch.tensor([0, 1, 2]), out=x),
+    lambda x: torch.gather(x, 0, torch.zeros(3, 3, dtype=torch.int64), out=x),
+    lambda x: torch.take(x, torch.zeros(3, 3, dtype=torch.int64), out=x),
+    lambda x: torch.masked_select(x.view(-1), x.view(-1) > 3, out=x.view(-1)),
+    lambda x: torch.cross(x, x, dim=1, out=x),
+])
+def test_out_sharing_an_inputs_memory_is_refused_where_pytorch_refuses(call):
+    # (before: torch.cat([x, x], out=x) resized x to 6 rows and wrote the result)
+    x = torch.arange(9.).reshape(3, 3)
+    with pytest.raises(RuntimeError, match=_OVERLAP):
+        call(x)
+    np.testing.assert_array_equal(x.numpy(), np.arange(9.).reshape(3, 3))
+
+
+def test_out_that_is_an_input_of_an_elementwise_op_is_fine():
+    x = torch.arange(9.).reshape(3, 3)
+    torch.add(x, x, out=x)
+    np.testing.assert_array_equal(x.numpy(), 2 * np.arange(9.).reshape(3, 3))
