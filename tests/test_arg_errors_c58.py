@@ -255,3 +255,19 @@ def test_out_that_is_an_input_of_an_elementwise_op_is_fine():
     x = torch.arange(9.).reshape(3, 3)
     torch.add(x, x, out=x)
     np.testing.assert_array_equal(x.numpy(), 2 * np.arange(9.).reshape(3, 3))
+
+
+@pytest.mark.parametrize("call, msg", [
+    (lambda: torch.zeros(2, dtype=5), "zeros(): argument 'dtype' must be torch.dtype, not int"),
+    (lambda: torch.full((2,), 1, dtype=4), "full(): argument 'dtype' must be torch.dtype, not int"),
+    (lambda: torch.empty(2, dtype=7), "empty(): argument 'dtype' must be torch.dtype, not int"),
+])
+def test_an_int_for_a_dtype_is_refused_in_eager_calls(call, msg):
+    # (before: TorchScript's code 5 made a float16 tensor)
+    with pytest.raises(TypeError) as e:
+        call()
+    assert str(e.value) == msg
+
+
+def test_torch_ops_aten_still_takes_dtype_codes():
+    assert torch.ops.aten.zeros([2], dtype=6).dtype == torch.float32
