@@ -271,3 +271,38 @@ def test_an_int_for_a_dtype_is_refused_in_eager_calls(call, msg):
 
 def test_torch_ops_aten_still_takes_dtype_codes():
     assert torch.ops.aten.zeros([2], dtype=6).dtype == torch.float32
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: torch.threshold(x, 1j, 2),
+    lambda x: torch.threshold(x, 1, 2j),
+    lambda x: torch.nn.functional.leaky_relu(x, 1j),
+    lambda x: torch.nn.functional.elu(x, 1j),
+    lambda x: torch.nn.functional.softplus(x, 1j),
+    lambda x: torch.addcmul(x, x, x, value=1j),
+    lambda x: torch.lerp(x, x, 1j),
+    lambda x: torch.hardshrink(x, 1j),
+])
+def test_a_complex_scalar_for_a_real_result_is_refused(call):
+    # (before: threshold, leaky_relu, elu, softplus and addcmul computed without the
+    # imaginary part)
+    with pytest.raises(RuntimeError, match="value cannot be converted to type float without "
+                                           "overflow"):
+        call(_x())
+
+
+def test_complex_scalars_of_complex_results_and_of_zero_imaginary_part():
+    c = torch.ones(2, dtype=torch.complex64)
+    np.testing.assert_array_equal(torch.add(c, c, alpha=1j).numpy(), [1 + 1j, 1 + 1j])
+    np.testing.assert_array_equal(torch.threshold(torch.ones(2), 1 + 0j, 2).numpy(), [2, 2])
+
+
+@pytest.mark.parametrize("call, cls, msg", [
+    (lambda: _x().type_as(None), TypeError,
+     r"type_as\(\): argument 'other' \(position 1\) must be Tensor, not NoneType"),
+    (lambda: torch.renorm(_x(), 2, 1, float("nan")), RuntimeError,
+     "renorm: expected maxnorm to be >= 0 but got nan"),
+])
+def test_more_bad_arguments(call, cls, msg):
+    with pytest.raises(cls, match=msg):
+        call()

@@ -298,6 +298,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
             L.append(f"    if ({n}.__class__ is float or ot is _DF16) and "
                      f"{n!r} in _op.checked_floats:")
             L.append(f"        _checkn(_op, {n!r}, {n}, ot.np)")
+            # (a complex one for a real result: c10's checked conversion refuses its
+            # imaginary part; threshold(x, 1j, 2), elu(x, 1j) computed without it)
+            L.append(f"    elif {n}.__class__ is complex and {n}.imag and not ot.cplx:")
+            L.append("        raise _ovf(ot.np)")
     for n in aux:
         L.append(f"    a_{n} = ({n}._data if {n}._device is dev else _unwrap_for({n}, dev))"
                  f" if isinstance({n}, _T) else {n}")
@@ -905,7 +909,7 @@ def _base_namespace():
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _PYNN=_r.PYTHON_NUMBER_TYPES - {type(None)}, _PYIN=frozenset({int}),
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
-              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _dtypearg=_dtype_code_refused, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
+              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _dtypearg=_dtype_code_refused, _ovf=_r.overflow_error, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _rdx=_r.reduction_refused,
               _tensor_for_list=_r.tensor_for_list,
