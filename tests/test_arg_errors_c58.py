@@ -306,3 +306,21 @@ def test_complex_scalars_of_complex_results_and_of_zero_imaginary_part():
 def test_more_bad_arguments(call, cls, msg):
     with pytest.raises(cls, match=msg):
         call()
+
+
+@pytest.mark.parametrize("n, dtype, cls, msg", [
+    (257, torch.uint8, RuntimeError, "value cannot be converted to type uint8_t without overflow"),
+    (129, torch.int8, RuntimeError, "value cannot be converted to type int8_t without overflow"),
+    (40000, torch.int16, RuntimeError, "value cannot be converted to type int16_t without"),
+    (3000, torch.float16, RuntimeError, "n cannot be greater than 2049 for Half type"),
+    (3, torch.bool, NotImplementedError, "\"randperm\" not implemented for 'Bool'"),
+])
+def test_randperm_of_a_count_its_dtype_cannot_hold(n, dtype, cls, msg):
+    # (before: the permutation wrapped, randperm(300, dtype=torch.uint8) repeated values)
+    with pytest.raises(cls, match=msg):
+        torch.randperm(n, dtype=dtype)
+
+
+def test_randperm_of_the_largest_count_its_dtype_holds():
+    r = torch.randperm(256, dtype=torch.uint8)
+    assert sorted(r.tolist()) == list(range(256))

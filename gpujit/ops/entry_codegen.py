@@ -139,6 +139,10 @@ def _bool_args(op, skip=()):
     return L
 
 
+# ops whose body checks alpha first (pointwise._check_alpha: its words for a complex alpha)
+_ALPHA_CHECKED = frozenset({"add", "sub", "rsub", "subtract"})
+
+
 def _dtype_code_refused(op, n, v):
     """PyTorch's TypeError for an int given for op's ScalarType parameter n."""
     raise TypeError(f"{_r._arg_where(op, n)} must be torch.dtype, not {type(v).__name__}")
@@ -299,9 +303,11 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
                      f"{n!r} in _op.checked_floats:")
             L.append(f"        _checkn(_op, {n!r}, {n}, ot.np)")
             # (a complex one for a real result: c10's checked conversion refuses its
-            # imaginary part; threshold(x, 1j, 2), elu(x, 1j) computed without it)
-            L.append(f"    elif {n}.__class__ is complex and {n}.imag and not ot.cplx:")
-            L.append("        raise _ovf(ot.np)")
+            # imaginary part; threshold(x, 1j, 2), elu(x, 1j) computed without it. add's
+            # and sub's alpha have their own check first, in the body)
+            if not (n == "alpha" and s.base_name.rstrip("_") in _ALPHA_CHECKED):
+                L.append(f"    elif {n}.__class__ is complex and {n}.imag and not ot.cplx:")
+                L.append("        raise _ovf(ot.np)")
     for n in aux:
         L.append(f"    a_{n} = ({n}._data if {n}._device is dev else _unwrap_for({n}, dev))"
                  f" if isinstance({n}, _T) else {n}")

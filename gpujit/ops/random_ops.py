@@ -213,8 +213,18 @@ def _randperm(xp, n, generator=None, dtype="long", layout=None, device=None,
               pin_memory=None):
     if n < 0:       # (PyTorch 2.13: the empty result's size check)
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    return _gen(device, generator).permutation(int(n)).astype(_int_dtype(dtype).np,
-                                                              copy=False)
+    dt = _int_dtype(dtype)
+    # (ATen's randperm checks: n - 1 must fit the dtype, which wrapped before: randperm(300,
+    # dtype=torch.uint8); float16 counts exactly to 2049; no bool kernel)
+    if dt is _dt.bool:
+        raise NotImplementedError("\"randperm\" not implemented for 'Bool'")
+    if dt is _dt.float16 and n > 2049:
+        raise RuntimeError("n cannot be greater than 2049 for Half type.")
+    if dt.np.kind in "iu" and n > 0:
+        from .registry import checked_int, _NARROW
+        if dt.np in _NARROW:
+            checked_int(int(n) - 1, dt.np)
+    return _gen(device, generator).permutation(int(n)).astype(dt.np, copy=False)
 
 
 def _like_meta(dtype_rule, low_high=0):
