@@ -324,3 +324,29 @@ def test_randperm_of_a_count_its_dtype_cannot_hold(n, dtype, cls, msg):
 def test_randperm_of_the_largest_count_its_dtype_holds():
     r = torch.randperm(256, dtype=torch.uint8)
     assert sorted(r.tolist()) == list(range(256))
+
+
+@pytest.mark.parametrize("shape, di, dw, db, msg", [
+    ((2, 4), torch.float64, torch.float32, torch.float32,
+     "mat1 and mat2 must have the same dtype, but got Double and Float"),
+    ((2, 4), torch.float32, torch.float64, torch.float32,
+     "self and mat2 must have the same dtype, but got Float and Double"),
+    ((2, 3, 4), torch.float32, torch.float32, torch.float64,
+     "self and mat2 must have the same dtype, but got Double and Float"),
+    ((2, 4), torch.float64, torch.float32, None,
+     "expected m1 and m2 to have the same dtype, but got: double != float"),
+])
+def test_linear_dtype_mismatch_in_torchs_words(shape, di, dw, db, msg):
+    # (torch's linear is addmm(bias, input, weight.t()) with a bias: addmm's checks)
+    x = torch.ones(shape, dtype=di)
+    w = torch.ones(3, 4, dtype=dw)
+    b = None if db is None else torch.ones(3, dtype=db)
+    with pytest.raises(RuntimeError) as e:
+        torch.nn.functional.linear(x, w, b)
+    assert str(e.value) == msg
+
+
+def test_a_linear_module_given_a_float64_batch():
+    with pytest.raises(RuntimeError, match="mat1 and mat2 must have the same dtype, but got "
+                                           "Double and Float"):
+        torch.nn.Linear(4, 3)(torch.ones(2, 4, dtype=torch.float64))
