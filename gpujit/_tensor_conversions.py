@@ -136,6 +136,9 @@ class TensorConversions:
         return self.to(dt, non_blocking=non_blocking)
 
     def type_as(self, other):
+        if not isinstance(other, _registry._Tensor):
+            raise TypeError(f"type_as(): argument 'other' (position 1) must be Tensor, not "
+                            f"{type(other).__name__}")
         if _registry.dispatch_state.tracing is None and other._dtype is self._dtype:
             return self                  # (PyTorch hands back self itself)
         # (aten::type_as: a trace records it and follows other's dtype, as PyTorch's)

@@ -117,7 +117,8 @@ def test_method_int_list_varargs(i):
 def test_varargs_keep_the_int_overloads_nodes():
     x = gpujit.ones(1, 3, requires_grad=True)
     assert x.squeeze(0).grad_fn.name() == "SqueezeBackward1"
-    assert x.squeeze(0, 0).grad_fn.name() == "SqueezeBackward2"
+    # (dims (0, 1): torch 2.13 refuses a dim named twice, x.squeeze(0, 0))
+    assert x.squeeze(0, 1).grad_fn.name() == "SqueezeBackward2"
     assert x.squeeze().grad_fn.name() == "SqueezeBackward0"
     a, b = x.hsplit(gpujit.tensor([1]))
     np.testing.assert_array_equal(b.detach().numpy(), np.ones((1, 2)))

@@ -103,7 +103,13 @@ def _rdiv_entry(reciprocal, mul):
 
 def _method_as_function(name):
     def fn(input, *args, **kwargs):
-        return getattr(input, name)(*args, **kwargs)
+        try:
+            method = getattr(input, name)
+        except AttributeError:
+            # (torch.relu_(None): PyTorch's parser TypeError, not the AttributeError)
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                            f"{type(input).__name__}") from None
+        return method(*args, **kwargs)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"torch.{name}(input, ...): input.{name}(...)."
     return fn

@@ -699,12 +699,20 @@ def _arange_call(start, end, step, extra, kw, named):
 
 
 _NO_STEP = object()     # (no step given: a given one, 1 too, makes it start_step)
+_NO_END = object()      # (no end given: arange(5); an end of None is refused)
 
 
 @public
-def arange(start=_MISSING, end=None, step=_NO_STEP, *_a, dtype=None, device=None,
+def arange(start=_MISSING, end=_NO_END, step=_NO_STEP, *_a, dtype=None, device=None,
            requires_grad=False, layout=None, out=None, **_kw):
     stepped = step is not _NO_STEP
+    if end is None:
+        # (an end of None, no end omitted: no overload of PyTorch's parser takes it)
+        from .random_ops import _refused
+        raise _refused("arange", (start, None) + ((step,) if stepped else ()), dict(
+            dtype=dtype, device=device, layout=layout, out=out, requires_grad=requires_grad)
+        ) or TypeError("arange(): argument 'end' must be Number, not NoneType")
+    end = None if end is _NO_END else end
     step = 1 if not stepped else step
     if stepped and end is None and start is not _MISSING:     # arange(5, step=2)
         _kw, step = dict(_kw, step=step), 1

@@ -20,6 +20,12 @@ from .._dump import dumping as _dumping
 from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _DEFDEV, \
     default_device as _default_device, device_of_array as _device_of_array
 from . import registry as _r
+from .number_operands import NUMBERS_AS_TENSORS as _NAT, numbers_only_call as _numbers_only_call
+
+
+def _numbers_as_tensors(schema):
+    """Is schema's op one PyTorch's parser takes numbers for every Tensor of (add, div ...)?"""
+    return schema.base_name in _NAT
 
 
 def _writes_an_argument(schema):
@@ -86,6 +92,8 @@ def _number_args(op, skip=()):
             # (an int parameter's set leaves bool out: PyTorch's parser refuses it there,
             # x.select(True, 0), and number_arg raises its TypeError)
             pyn = "_PYI" if t.base in ("int", "SymInt") else "_PYN"
+            if not t.optional:      # (None too goes to number_arg: its TypeError)
+                pyn += "N"
             L.append(f"    if {n}.__class__ not in {pyn}: {n} = _numarg(_op, {i}, {n}, {npy})")
             if t.base == "Scalar":
                 # (an int past int64 and uint64: PyTorch's parser OverflowError)
@@ -95,7 +103,10 @@ def _number_args(op, skip=()):
             # (a bare int for an unsized int[] is PyTorch's TypeError: _tlist raises it)
             ind = "    "
             if _r.int_list_takes_int(op, a):        # (an int: as it is)
-                L.append(f"    if {n}.__class__ is not int and {n} is not None:")
+                # (None for one without a default goes to _tlist too: torch.roll(x, None);
+                # PyTorch's parser reads None as the default, torch.amax(x, None))
+                none = f" and {n} is not None" if t.optional or a.has_default else ""
+                L.append(f"    if {n}.__class__ is not int{none}:")
                 ind = "        "
             L.append(f"{ind}if {n}.__class__ is tuple or {n}.__class__ is list:")
             L.append(f"{ind}    for _v in {n}:")
@@ -121,7 +132,20 @@ def _bool_args(op, skip=()):
         if t.base == "bool" and not t.is_list and n not in skip:
             opt = f" and {n} is not None" if t.optional else ""
             L.append(f"    if {n}.__class__ is not bool{opt}: _boolarg(_op, {i}, {n})")
+        elif t.base == "ScalarType" and not t.is_list:
+            # (an int is TorchScript's code of a dtype, which graphs pass to `eager`; PyTorch's
+            # parser refuses it: torch.zeros(2, dtype=5) was float16)
+            L.append(f"    if {n}.__class__ is int: _dtypearg(_op, {i}, {n})")
     return L
+
+
+# ops whose body checks alpha first (pointwise._check_alpha: its words for a complex alpha)
+_ALPHA_CHECKED = frozenset({"add", "sub", "rsub", "subtract"})
+
+
+def _dtype_code_refused(op, n, v):
+    """PyTorch's TypeError for an int given for op's ScalarType parameter n."""
+    raise TypeError(f"{_r._arg_where(op, n)} must be torch.dtype, not {type(v).__name__}")
 
 
 def _hook_call(names):
@@ -174,7 +198,11 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
     L.append("    except _Retry:")
     L.append(f"        dev = _opdev(_op, ({', '.join(list(operands) + aux)},))")
     L.append("    if dev is None:")
-    L.append(f"        raise _no_tensor(_op, {values})")
+    if _numbers_as_tensors(s) and not inplace:
+        # (torch.add(7, 2), torch.mul(x.item(), 0.5): PyTorch's parser makes its number a tensor)
+        L.append(f"        return _numbers_call(_op, {values})")
+    else:
+        L.append(f"        raise _no_tensor(_op, {values})")
     kind_items = []
     numbers = [n for k, n in enumerate(operands) if (
         n in op.number_operands or n not in tensor_params) and not (inplace and k == 0)]
@@ -274,6 +302,12 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
             L.append(f"    if ({n}.__class__ is float or ot is _DF16) and "
                      f"{n!r} in _op.checked_floats:")
             L.append(f"        _checkn(_op, {n!r}, {n}, ot.np)")
+            # (a complex one for a real result: c10's checked conversion refuses its
+            # imaginary part; threshold(x, 1j, 2), elu(x, 1j) computed without it. add's
+            # and sub's alpha have their own check first, in the body)
+            if not (n == "alpha" and s.base_name.rstrip("_") in _ALPHA_CHECKED):
+                L.append(f"    elif {n}.__class__ is complex and {n}.imag and not ot.cplx:")
+                L.append("        raise _ovf(ot.np)")
     for n in aux:
         L.append(f"    a_{n} = ({n}._data if {n}._device is dev else _unwrap_for({n}, dev))"
                  f" if isinstance({n}, _T) else {n}")
@@ -874,13 +908,14 @@ def _base_namespace():
               _bcast_err=_r.broadcast_error, _np_bcast=_r.numpy_broadcast_error, _wrap=_r.wrap, _wrap_array=_r.wrap_array, _wrap_view=_r.wrap_view, _wrap_untracked=_r.wrap_untracked, _devof=_device_of_array,
               _finish_inplace=_r.finish_inplace, _resolve=resolve,
               _to_dtype=_dt.scalar_type_arg, _NARROW=_r._NARROW, _wrapi=_r._wrap_int,
-              _checki=_r.checked_int, _checkn=_r.checked_number, _DF16=_dt.float16, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error,
+              _checki=_r.checked_int, _checkn=_r.checked_number, _DF16=_dt.float16, _bigint=_r.big_int_operand, _not_tensor=_r.not_tensor_error, _no_tensor=_r.no_tensor_error, _numbers_call=_numbers_only_call,
               _refused=_r.number_refused,
               _lref=_r.list_refused, _UDE=_r.UnsupportedDtypeError, _cxr=_r.complex_refused, _unsr=_r.unsigned_refused, _bigsc=_r.scalar_overflow,
               _UNS=frozenset(_dt.UNSIGNED_TYPES), _UNSC=_unsigned_conditions(), _UNSNP=frozenset(d.np for d in _dt.UNSIGNED_TYPES),
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
+              _PYNN=_r.PYTHON_NUMBER_TYPES - {type(None)}, _PYIN=frozenset({int}),
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
-              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
+              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _dtypearg=_dtype_code_refused, _ovf=_r.overflow_error, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _rdx=_r.reduction_refused,
               _tensor_for_list=_r.tensor_for_list,

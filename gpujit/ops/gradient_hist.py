@@ -359,6 +359,9 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
     or _histogramdd_from_bin_tensors and the given edges (differentiable in PyTorch's
     way: recorded, the backward refused)."""
     g = _g()
+    if not isinstance(input, g.Tensor):
+        raise TypeError(f"histogramdd(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
     dt = input.dtype
     if dt.category != _dt.FLOATING:
         raise NotImplementedError(f"\"histogramdd\" not implemented for '{dt.short_name}'")

@@ -26,8 +26,11 @@ PUBLIC = {}
 # ------------------------------------------------------------------ range
 
 def _range_size(start, end, step):
-    if step == 0:
+    if not (step > 0 or step < 0):      # (a NaN step too, as ATen's range check)
         raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        from .creation import _range_words
+        raise RuntimeError(f"unsupported range: {_range_words(start)} -> {_range_words(end)}")
     if (step > 0 and end < start) or (step < 0 and end > start):
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     return int(math.floor((end - start) / step)) + 1
@@ -52,14 +55,19 @@ def range_step(xp, start, end, step=1, dtype=None, layout=None, device=None,
 _nondiff(range_step, reason="a factory: its values depend on no tensor")
 
 
-def range_(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
-          requires_grad=False):
-    """torch.range (deprecated): torch.arange with end included, with PyTorch's warning."""
+_NO_END = object()
+
+
+def range_(start=0, end=_NO_END, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False):
+    """torch.range (deprecated): torch.arange with end included, with PyTorch's warning.
+    Its end has no default (torch.range(3) is PyTorch's TypeError; an end of None the
+    parser's, from range.step's entry point)."""
+    if end is _NO_END:
+        raise TypeError('range() missing 1 required positional arguments: "end"')
     warn_at_user_frame("torch.range is deprecated and will be removed in a future release "
                        "because its behavior is inconsistent with Python's range builtin. "
                        "Instead, use torch.arange, which produces values in [start, end).")
-    if end is None:
-        start, end = 0, start
     vals = [v.item() if hasattr(v, "item") else v for v in (start, end, step)]
     if out is not None:
         from .creation import _out_dtype_device

@@ -614,10 +614,12 @@ def _linear_check(si, sw, di, dw, bias):
                            f"{len(si)}D and {len(sw)}D")
     if len(sw) > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {len(sw)}D")
-    _same_dtype(di, dw)
-    if bias is not None and bias is not dw:
-        raise RuntimeError(f"linear(): expected bias to have dtype {dw.short_name}, but got "
-                           f"{bias.short_name}")
+    if bias is None:
+        _same_dtype(di, dw)         # (torch's matmul of input and weight.t())
+    else:
+        # (torch's addmm(bias, input, weight.t()): bias against the weight first, then the
+        # input, in addmm's words: nn.Linear given a float64 batch)
+        addmm_dtypes("addmm", bias, di, dw)
     if di is _dt.bool:
         # (the kernel of the product torch's decomposition reaches: dot / mv for a 1-D
         # weight, else addmm's, which passes an empty product)

@@ -184,7 +184,12 @@ kron.op.composite = _kron_composite
 def _tensordot_dims(a, b, dims):
     """torch.tensordot's dims: an int n (a's last n dims with b's first n), a pair of dim
     lists (or of ints), or a tensor holding either."""
-    if hasattr(dims, "tolist") and not isinstance(dims, (int, list, tuple)):
+    from .registry import _Tensor
+    if not isinstance(dims, (tuple, list, _Tensor, int)):
+        # (torch.functional.tensordot's own test: 1.5 or None is no count of dims)
+        raise RuntimeError("tensordot expects dims to be int or tuple[list[int], list[int]] or "
+                           f"list[list[int]] containing two lists, but got dims={dims}")
+    if isinstance(dims, _Tensor):
         dims = dims.tolist()
     if isinstance(dims, (list, tuple)):
         if len(dims) != 2:

@@ -15,7 +15,8 @@ by the script compiler's schema matching (frontend/script/calls.py).
 """
 from __future__ import annotations
 
-__all__ = ["number_operands", "NUMBERS_AS_TENSORS", "SCALAR_PLACES", "scalar_twin_places"]
+__all__ = ["number_operands", "NUMBERS_AS_TENSORS", "SCALAR_PLACES", "scalar_twin_places",
+           "numbers_only_call"]
 
 # torch/csrc/utils/python_arg_parser.cpp: should_allow_numbers_as_tensors (every Tensor
 # parameter; `_` forms included)
@@ -104,12 +105,13 @@ _TWIN_CACHE: dict = {}
 
 def scalar_twin_places(op) -> frozenset:
     """The number operands of op that another overload of its name declares as a Scalar
-    (clamp.Tensor's min and max: clamp's, clamp_min.Tensor's min: clamp_min's). A number
-    there goes to that overload, which takes every such argument as a number (a 0-dim
-    tensor that does not require grad included): PyTorch's parser never mixes them, so
-    y.clamp(t, 1) with a t of more dims is its TypeError, and y.clamp(t0, 1) with a 0-dim
-    t0 is clamp's Scalar overload (a unary op: its strides), not clamp.Tensor; the script
-    compiler likewise converts t0 (aten::ScalarImplicit) as TorchScript does."""
+    (clamp.Tensor's min and max: clamp's, clamp_min.Tensor's min: clamp_min's) or a float
+    or an int (normal.Tensor_Tensor's mean: normal.float_Tensor's, quantile's q, histogram's
+    bins). A number there goes to that overload, which takes every such argument as a
+    number (a 0-dim tensor that does not require grad included): PyTorch's parser never
+    mixes them, so y.clamp(t, 1) with a t of more dims is its TypeError, and y.clamp(t0, 1)
+    with a 0-dim t0 is clamp's Scalar overload (a unary op: its strides), not clamp.Tensor;
+    the script compiler likewise converts t0 (aten::ScalarImplicit) as TorchScript does."""
     key = op.name
     got = _TWIN_CACHE.get(key)
     if got is None:
@@ -119,6 +121,26 @@ def scalar_twin_places(op) -> frozenset:
         numbers_as_tensors = name in NUMBERS_AS_TENSORS or base in NUMBERS_AS_TENSORS
         scalars = set() if numbers_as_tensors else {
             a.name for o in OVERLOADS.get(op.schema.name, ()) if o is not op
-            for a in o.schema.arguments if a.type.base == "Scalar" and not a.type.is_list}
+            for a in o.schema.arguments
+            if a.type.base in ("Scalar", "float", "int", "SymInt") and not a.type.is_list}
         got = _TWIN_CACHE[key] = frozenset(op.number_operands & scalars)
     return got
+
+
+def numbers_only_call(op, values):
+    """op's result for a call without any Tensor (values: its arguments in schema order)
+    where op is of NUMBERS_AS_TENSORS: PyTorch's parser makes the number given for the
+    first Tensor parameter a 0-dim tensor (torch.add(7, 2) is tensor(9), torch.div(7, 2)
+    tensor(3.5000) in the default dtype); else (a str there) PyTorch's TypeError."""
+    from . import registry as _r
+    params = op.schema.arguments
+    first = next((i for i, a in enumerate(params) if a.type.is_tensor), None)
+    v = values[first] if first is not None else None
+    if type(v) not in (int, float, bool, complex):
+        raise _r.not_tensor_error(op, values) or _r.no_tensor_error(op, values)
+    from .creation import tensor
+    vals = list(values)
+    vals[first] = tensor(v)
+    # (op's entry point without the hook: a tracer recording the call records its numbers
+    # as PyTorch's does, and no tensor requiring grad is among them)
+    return op.eager(*vals)

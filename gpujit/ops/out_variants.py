@@ -32,7 +32,7 @@ from dataclasses import replace
 
 from . import out_dtypes as _out_dtypes
 from . import registry as _reg
-from .overlap import assert_no_partial_overlap
+from .overlap import assert_no_partial_overlap, assert_no_overlap
 from .schema import Argument, ArgType, Return, Schema
 from .. import dtypes as _dt
 from .._frames import warn_at_user_frame
@@ -360,6 +360,13 @@ _SILENT_RESIZE = frozenset({"aten::normal", "aten::bernoulli", "aten::multinomia
 _COMPLEX_INTO_FLOAT = frozenset({"aten::mean.dim"})
 
 
+# ops whose out kernels refuse an out sharing any memory with an input, the same elements
+# too (at::assert_no_overlap: torch.cat([x, x], out=x), which resized x to its result)
+_NO_OVERLAP = frozenset({"aten::cat", "aten::stack", "aten::index_select", "aten::gather",
+                         "aten::take", "aten::masked_select", "aten::linalg_cross",
+                         "aten::cross"})
+
+
 def write_out(v, result, out, inputs=()):
     """Write op v's result into out as PyTorch's out= does, and return out."""
     if not _dt.can_cast(result.dtype, out.dtype) and not (
@@ -372,7 +379,10 @@ def write_out(v, result, out, inputs=()):
                            f"{out.device} instead")
     tensors = [a._data for a in _flat(inputs) if isinstance(a, _reg._Tensor)]
     if tensors:
-        assert_no_partial_overlap(out._data, tensors)
+        if v.out_of.name in _NO_OVERLAP:
+            assert_no_overlap(out._data, tensors)
+        else:
+            assert_no_partial_overlap(out._data, tensors)
     have, want = tuple(out._data.shape), tuple(result._data.shape)
     if have != want:     # (sizes read off the arrays: a trace records none of this)
         if out._data.size and v.schema.name not in _SILENT_RESIZE:

@@ -98,6 +98,14 @@ def assert_no_partial_overlap(out, inputs):
             raise RuntimeError(OVERLAP_MESSAGE)
 
 
+def assert_no_overlap(out, inputs):
+    """at::assert_no_overlap of a written-to array against each input (cat's, gather's
+    out=): the same elements are refused too (torch.cat([x], out=x))."""
+    for b in inputs:
+        if b is not None and hasattr(b, "strides") and _status(out, b) is not None:
+            raise RuntimeError(OVERLAP_MESSAGE)
+
+
 # ---------------------------------------------------------------- own layouts
 
 # Arrays that are a computed value's own memory though NumPy/CuPy see a view: a fused

@@ -8,7 +8,8 @@ import numpy as np
 from .. import dtypes as _dt
 from ..device import cpu as _cpu
 from . import registry as _reg
-from .number_operands import number_operands as _number_operands, scalar_twin_places as _scalar_twin_places
+from .number_operands import number_operands as _number_operands, scalar_twin_places as _scalar_twin_places, \
+    NUMBERS_AS_TENSORS as _NAT
 from .registry import wrap
 
 __all__ = ["match_overload", "make_dispatcher"]
@@ -56,7 +57,9 @@ def _value_matches(t, v, loose=True):
                 (v._data.ndim == 0 and v._data.dtype.kind in "iu") if b == "int"
                 else (v._data.size == 1 and v._data.dtype.kind in "iub")))
     if b == "float":
-        return (isinstance(v, (int, float, np.number)) and not isinstance(v, bool)) or (
+        # (a bool too: PyTorch's parser reads a double with THPUtils_checkDouble, which a
+        # bool, an int, passes: torch.quantile(x, True) is q=1.0)
+        return isinstance(v, (int, float, np.number)) or (
             loose and isinstance(v, _reg._Tensor) and v._data.ndim == 0
             and not v.requires_grad)
     if b == "bool":
@@ -100,6 +103,13 @@ def _match(ovs, args, kwargs, loose):
         # (loose: a Python number for the Tensor parameters PyTorch's parser wraps it for,
         # torch.div(x, 2, rounding_mode="floor"))
         numbers = _number_operands(d.schema) - _scalar_twin_places(d) if loose else ()
+        if numbers and not _numbers_as_tensors(d) and not any(
+                isinstance(v, _reg._Tensor) for v in (*args, *kwargs.values())):
+            # PyTorch takes a number for a Tensor only where an overload with a Tensor
+            # argument takes a Scalar there: a call of numbers alone matches none
+            # (torch.normal(0.5, 1.0), torch.isin(3, 2): its parser's TypeError, not the
+            # body's AttributeError on a float)
+            numbers = ()
         for p, v in zip(params, args):
             if not (_value_matches(p.type, v, loose) or (
                     p.name in numbers and isinstance(v, (int, float, complex, np.number))
@@ -119,6 +129,12 @@ def _match(ovs, args, kwargs, loose):
         if ok and all(p.name in given or p.has_default for p in params):
             return d
     return None
+
+
+def _numbers_as_tensors(d):
+    """Is d of PyTorch's should_allow_numbers_as_tensors functions (torch.add(7, 2))?"""
+    name = d.schema.base_name
+    return name in _NAT or (name.endswith("_") and name[:-1] in _NAT)
 
 
 def _tensors_as_scalars(d, args, kwargs):

@@ -213,8 +213,18 @@ def _randperm(xp, n, generator=None, dtype="long", layout=None, device=None,
               pin_memory=None):
     if n < 0:       # (PyTorch 2.13: the empty result's size check)
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    return _gen(device, generator).permutation(int(n)).astype(_int_dtype(dtype).np,
-                                                              copy=False)
+    dt = _int_dtype(dtype)
+    # (ATen's randperm checks: n - 1 must fit the dtype, which wrapped before: randperm(300,
+    # dtype=torch.uint8); float16 counts exactly to 2049; no bool kernel)
+    if dt is _dt.bool:
+        raise NotImplementedError("\"randperm\" not implemented for 'Bool'")
+    if dt is _dt.float16 and n > 2049:
+        raise RuntimeError("n cannot be greater than 2049 for Half type.")
+    if dt.np.kind in "iu" and n > 0:
+        from .registry import checked_int, _NARROW
+        if dt.np in _NARROW:
+            checked_int(int(n) - 1, dt.np)
+    return _gen(device, generator).permutation(int(n)).astype(dt.np, copy=False)
 
 
 def _like_meta(dtype_rule, low_high=0):
@@ -347,14 +357,18 @@ def _draw_normal(g, shape, npdt, mean, std):
 @op("aten::normal.Tensor_Tensor(Tensor mean, Tensor std, *, Generator? generator=None) -> "
     "Tensor", tags=_R, method=False,
     meta=lambda mean, std, generator=None: TensorMeta(
-        _normal_meta_dtype(mean.dtype, std.dtype), broadcast_shapes(mean.shape, std.shape),
-        mean.device))
+        _normal_meta_dtype(mean.dtype), broadcast_shapes(mean.shape, std.shape), mean.device))
 def normal_tensor_tensor(xp, mean, std, generator=None):
-    dt = _normal_meta_dtype(_dt.from_numpy_dtype(mean.dtype), _dt.from_numpy_dtype(std.dtype))
+    """ATen's normal_out_impl: the result has mean's dtype (an integral or bool mean is
+    normal_'s NotImplementedError, whatever std's), filled by normal_(0, 1), then
+    mul_(std) (in the dtype it promotes to with std's, rounded back) and add_(mean)."""
+    dt = _normal_meta_dtype(_dt.from_numpy_dtype(mean.dtype))
     shape = broadcast_shapes(mean.shape, std.shape)
     _check_std_tensor(xp, std)
-    return _draw_normal(_gen_like(mean, None, generator), shape, dt.np, mean.astype(dt.np),
-                        std.astype(dt.np))
+    v = _gen_like(mean, None, generator).normal(shape, dt.np)
+    ct = _dt.promote_types(dt, _dt.from_numpy_dtype(std.dtype)).np
+    v = (v.astype(ct, copy=False) * std.astype(ct, copy=False)).astype(dt.np, copy=False)
+    return (v + mean).astype(dt.np, copy=False)
 
 
 @op("aten::normal.Tensor_float(Tensor mean, float std=1, *, Generator? generator=None) -> "

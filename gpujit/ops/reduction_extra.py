@@ -269,6 +269,9 @@ def _quick_select_index(m, k):
 def kthvalue(xp, self, k, dim=-1, keepdim=False):
     d = wrap_dim(dim, self.ndim)
     n = self.shape[d] if self.ndim else 1
+    if n == 0 and self.size == 0 and self.ndim:
+        # (ATen's zero_numel_check_dims: an empty reduced dim, whatever k)
+        raise IndexError(f"kthvalue(): Expected reduction dim {d} to have non-zero size.")
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     if self.ndim == 0:       # (no kernel runs: a 0-dim bool too, as PyTorch)

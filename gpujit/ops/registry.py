@@ -605,6 +605,16 @@ def number_arg(op, n, v, numpy=False, method=False):
                             f"{type(v).__name__}")
     if numpy and isinstance(v, NUMPY_NUMBERS):
         return numpy_number(v)
+    if v is None or isinstance(v, (str, bytes, list, tuple, dict, set)):
+        # (None for a number that is not Optional, the entry point's test lets through only
+        # where it is; a str or a list reached the body: threshold(x, 2, None) computed
+        # with NaN, hardshrink(x, "a") leaked NumPy's ValueError)
+        a = op.schema.arguments[n]
+        t = a.type
+        if (v is not None or not t.optional) and not (a.has_default and v == a.default):
+            # (the default passes: `int reduction=Mean` is the str "mean")
+            raise TypeError(f"{_arg_where(op, n, method)} must be {_TYPE_WORDS[t.base]}, "
+                            f"not {type_name(v)}")
     return v
 
 
@@ -642,9 +652,14 @@ def number_refused(op, n, values, method=False):
                 op.number_operands:
             return numpy_number(v)
         raise not_tensor_error(op, values, method)
-    if v is None or (type(v) in _NUMBER_TYPES and op.schema.arguments[n].name in
-                     op.number_operands) or type(v) not in _NUMBER_TYPES:
+    a = op.schema.arguments[n]
+    if (v is None and a.type.optional) or (type(v) in _NUMBER_TYPES and a.name in
+                                           op.number_operands) or (
+            v is not None and type(v) not in _NUMBER_TYPES and
+            not isinstance(v, (str, bytes, list, tuple, dict))):
         return v
+    # (None where the Tensor is not Optional, a str or list: slice_scatter(None, x) and
+    # diagonal_scatter(x, "a") went on into the body, its IndexError)
     raise not_tensor_error(op, values, method)
 
 
@@ -946,6 +961,7 @@ def arg_type_error(op, values, method=False):
 
 _NP_BCAST = "operands could not be broadcast together with shapes "
 _NP_NEGATIVE = "negative dimensions are not allowed"
+_NP_MISMATCH = "shape mismatch: objects cannot be broadcast to a single shape"
 # ops whose own size check PyTorch 2.13 words differently from check_size_nonnegative's
 _NEGATIVE_SIZE_WORDS = {"aten::zeros": "zeros: Dimension size must be non-negative."}
 
@@ -983,12 +999,17 @@ def numpy_broadcast_error(exc, op=None, values=None):
     if msg == _NP_NEGATIVE and op is not None:
         e = negative_size_error(op, values)
         return exc if e is None else e
-    if not msg.startswith(_NP_BCAST):
-        return exc
     import re
+    if msg.startswith(_NP_BCAST):
+        found = re.findall(r"\(([\d,\s]*)\)", msg[len(_NP_BCAST):])
+    elif msg.startswith(_NP_MISMATCH):
+        # (np.broadcast_arrays' words: "... Mismatch is between arg 0 with shape (0, 4)
+        # and arg 1 with shape (3, 4)."; torch.complex(a, b) of shapes that do not fit)
+        found = re.findall(r"with shape \(([\d,\s]*)\)", msg)
+    else:
+        return exc
     from .meta import broadcast_shapes
-    shapes = [tuple(int(n) for n in s.split(",") if n.strip())
-              for s in re.findall(r"\(([\d,\s]*)\)", msg[len(_NP_BCAST):])]
+    shapes = [tuple(int(n) for n in s.split(",") if n.strip()) for s in found]
     try:
         broadcast_shapes(*shapes)
     except RuntimeError as e:

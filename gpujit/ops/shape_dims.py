@@ -118,6 +118,10 @@ def broadcast_shapes_public(*shapes):
         if not isinstance(s, (list, tuple)):
             raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a "
                                f"list of ints, got {s}")
+        for i, v in enumerate(s):       # (torch.Size(s) in PyTorch's fold: ints only)
+            if not isinstance(v, (int, np.integer)) and not hasattr(v, "__index__"):
+                raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is "
+                                f"'{type(v).__name__}')")
     common = [1] * max((len(s) for s in shapes), default=0)
     for k, s in enumerate(shapes):
         for i in range(-1, -1 - len(s), -1):

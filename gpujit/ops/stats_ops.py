@@ -440,7 +440,7 @@ def _renorm_meta(self, p, dim, maxnorm):
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {nd} dimensions")
     if not float(p) > 0:
         raise RuntimeError("renorm: non-positive-norm not supported")
-    if float(maxnorm) < 0:
+    if not float(maxnorm) >= 0:     # (NaN too, as ATen's TORCH_CHECK(maxnorm >= 0))
         raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
     if self.dtype.category != _dt.FLOATING:
         raise RuntimeError(f"\"renorm\" not implemented for '{self.dtype.short_name}'")

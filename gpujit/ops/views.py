@@ -363,7 +363,12 @@ def _squeeze_shape(shape, dim):
     nd = len(shape)
     if dim is None:
         return tuple(s for s in shape if s != 1)
-    dims = {wrap_dim(d, nd) for d in ((dim,) if isinstance(dim, int) else dim)}
+    dims = set()
+    for d in ((dim,) if isinstance(dim, int) else dim):
+        w = wrap_dim(d, nd)
+        if w in dims:       # (PyTorch's dim list check: x.squeeze((0, -2)) of a 2-d x)
+            raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+        dims.add(w)
     return tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
 
 
