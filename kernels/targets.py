@@ -455,7 +455,7 @@ def _kernel_pipeline(pyfunc):
 
 def _kernel_compiler_class():
     """numba's nopython pipeline less the passes a generated kernel has nothing for: it
-    is straight-line code and `for ... in range` loops calling primitives (intrinsics and
+    is straight-line code and counted `while` loops calling primitives (intrinsics and
     njit helpers) with no closures, `with` blocks, literal dispatch, raises, array
     expressions nor IR-inlined callees. numba's other passes found nothing to change in
     it, but each walked the IR and, where it may change the CFG, had the pass manager
