@@ -4,7 +4,10 @@ One body (the scalar code of every node, kernels/scalar_codegen.py) inside a loo
 output's flat index `i`, wrapped per target:
 
 - cpu: a numba `@cfunc` over the ndarray objects' data pointers with
-  `for i in range(start, stop)`: the launcher cuts [0, n) into chunks and runs them on
+  `i = start; while i < stop: ...; i += 1` (not `for i in range(...)`: numba lowers a
+  range iterator (its count, a zero-step check raising ValueError) in ~40% of a small
+  kernel's lowering time; the vector loop LLVM makes of either is the same): the
+  launcher cuts [0, n) into chunks and runs them on
   threads (kernels/threads.py); the compiled code is loaded and called without numba
   (kernels/native.py);
 - cuda / sim: a plain function with a grid-stride loop
@@ -563,10 +566,10 @@ def _staged_loop(fixed, stmts, cg, rows=None):
         rows = [re.sub(r"\bmin\(stop,", "min(ce,", ln) for ln in rows]
         fixed_names |= {n for ln in rows for n in _ASSIGNED.findall(ln)} | {"r"}
     for s in range(last + 1):
-        loop = ["for i in range(ck, ce):"]
+        loop = ["i = ck", "while i < ce:"]
         if rows is not None:
             loop = ["r = ck", "while r < ce:"] + ["    " + ln for ln in rows] + [
-                "    for i in range(r, end):"]
+                "    i = r", "    while i < end:"]
         inner = []
         for n in sorted(reads[s]):
             if n.startswith("nl"):
@@ -605,7 +608,8 @@ def _staged_loop(fixed, stmts, cg, rows=None):
         inner = mine + inner
         ind = "        " if rows is not None else "    "
         text = "\n".join(loop + [ind + ln.replace("\n", "\n" + ind) for ln in inner]
-                         + (["    r = end"] if rows is not None else []) + after)
+                         + [ind + "i += 1"] + (["    r = end"] if rows is not None else [])
+                         + after)
         if s:       # (a stage's own names: numba rebuilds SSA form for names assigned twice)
             own = fixed_names | reads[s]
             text = re.sub(r"\b(" + "|".join(sorted(own)) + r")\b", rf"\1_s{s}", text)
@@ -747,9 +751,9 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
         body.append("r = start")
         body.append("while r < stop:")
         body += ["    " + ln for ln in rows]
-        body.append("    for i in range(r, end):")
+        body += ["    i = r", "    while i < end:"]
     elif target == "cpu":
-        body.append("for i in range(start, stop):")
+        body += ["i = start", "while i < stop:"]
     else:
         body += ["i = cuda.grid(1)", "step = cuda.gridsize(1)"]
         if vector:
@@ -760,6 +764,8 @@ def _assemble(spec, target, layout, cg, used, stores, local=frozenset(), local_p
     ind = "        " if rows is not None else "    "
     if staged is None:
         body += [ind + ln.replace("\n", "\n" + ind) for ln in inner]
+        if target == "cpu":
+            body.append(ind + "i += 1")
     if rows is not None and staged is None:
         body.append("    r = end")
     if target == "cpu":
