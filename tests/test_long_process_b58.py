@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import linecache
 import sys
-import tracemalloc
 
 import gpujit
 
@@ -24,46 +23,24 @@ def _trace_and_call():
     t(X, Y)
 
 
-def _growth(step, n):
-    """Bytes tracemalloc sees kept after n more steps."""
-    gc.collect()
-    before = tracemalloc.take_snapshot()
-    for _ in range(n):
-        step()
-    gc.collect()
-    after = tracemalloc.take_snapshot()
-    # (not the test harness's own records: conftest keeps a weak reference per graph)
-    skip = [tracemalloc.Filter(False, "*conftest.py"), tracemalloc.Filter(False, tracemalloc.__file__)]
-    after, before = after.filter_traces(skip), before.filter_traces(skip)
-    return sum(s.size_diff for s in after.compare_to(before, "filename"))
-
-
-def test_tracing_in_a_loop_keeps_nothing_per_trace():
-    """Each trace minted a new filename for its generated code ("<gpujit-code f_123>"),
-    which tracemalloc (and so a user's leak hunt) saw kept for good: ~70 bytes a trace."""
-    for _ in range(5):
-        _trace_and_call()
-    tracemalloc.start(1)
-    try:
-        _growth(_trace_and_call, 10)         # (the finalizer registry's table, once)
-        a = _growth(_trace_and_call, 20)
-        b = _growth(_trace_and_call, 40)
-    finally:
-        tracemalloc.stop()
-    # (before: ~90 bytes a trace kept for good, ~5 KB after 40; now ~1.3-2.3 KB, most of
-    # it tables that grow once: b - a is no measure at these counts)
-    assert b < 3500, (a, b)
+# (tracing in a loop minted a new "<gpujit-code f_N>" filename per trace, which a leak
+# hunt with tracemalloc saw kept: the test below pins the names' reuse. A tracemalloc
+# growth test was dropped: weakref.finalize's registry doubling in one window outweighed
+# what it measured, so it failed at random and passed on the code before the fix)
 
 
 def test_a_retraced_function_reuses_its_specialization_names():
     names = []
-    lines = len(linecache.cache)
-    for _ in range(4):
+    lines = None
+    for _ in range(5):
         t = gpujit.jit.trace(f, (X, Y))
         t(X, Y)
         names.append([s.filename for s in t._get_executable().specializations])
         del t
         gc.collect()
+        if lines is None:
+            # (after the first: the entry points a first call generates lazily stay)
+            lines = len(linecache.cache)
     assert names[0] and all(n == names[0] for n in names), names
     assert len(linecache.cache) == lines                # each one's source forgotten
 
