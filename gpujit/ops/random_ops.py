@@ -217,7 +217,8 @@ def _randperm(xp, n, generator=None, dtype="long", layout=None, device=None,
     # (ATen's randperm checks: n - 1 must fit the dtype, which wrapped before: randperm(300,
     # dtype=torch.uint8); float16 counts exactly to 2049; no bool kernel)
     if dt is _dt.bool:
-        raise NotImplementedError("\"randperm\" not implemented for 'Bool'")
+        from .registry import UnsupportedDtypeError
+        raise UnsupportedDtypeError("\"randperm\" not implemented for 'Bool'")
     if dt is _dt.float16 and n > 2049:
         raise RuntimeError("n cannot be greater than 2049 for Half type.")
     if dt.np.kind in "iu" and n > 0:
@@ -336,8 +337,8 @@ def _check_std_tensor(xp, std):
         raise RuntimeError("normal expects all elements of std >= 0.0")
 
 
-def _normal_meta_dtype(*dts):
-    dt = dts[0] if len(dts) == 1 else _dt.promote_types(*dts)
+def _normal_meta_dtype(dt):
+    """normal's result dtype: its tensor's (mean's where both are tensors), floating."""
     if dt.category != _dt.FLOATING:
         raise NotImplementedError(f'"{_NORMAL_KERNEL}" not implemented for '
                                   f'\'{dt.short_name}\'')
@@ -346,12 +347,13 @@ def _normal_meta_dtype(*dts):
 
 def _draw_normal(g, shape, npdt, mean, std):
     """PyTorch's normal(mean, std) with a tensor among them: normal_(0, 1) (or
-    normal_(0, std) for a float std), then `* std + mean` as separate ops."""
+    normal_(0, std) for a float std), then `* std + mean` as separate ops (ATen's mul_ and
+    add_: the product in the type promoted with std's, rounded back, then the sum)."""
     if not hasattr(std, "shape"):
         v = g.normal(shape, npdt, 0.0, float(std))
         return (v + mean).astype(npdt, copy=False)
-    v = g.normal(shape, npdt)
-    return (v * std + mean).astype(npdt, copy=False)
+    v = (g.normal(shape, npdt) * std).astype(npdt, copy=False)
+    return (v + mean).astype(npdt, copy=False)
 
 
 @op("aten::normal.Tensor_Tensor(Tensor mean, Tensor std, *, Generator? generator=None) -> "
@@ -365,10 +367,7 @@ def normal_tensor_tensor(xp, mean, std, generator=None):
     dt = _normal_meta_dtype(_dt.from_numpy_dtype(mean.dtype))
     shape = broadcast_shapes(mean.shape, std.shape)
     _check_std_tensor(xp, std)
-    v = _gen_like(mean, None, generator).normal(shape, dt.np)
-    ct = _dt.promote_types(dt, _dt.from_numpy_dtype(std.dtype)).np
-    v = (v.astype(ct, copy=False) * std.astype(ct, copy=False)).astype(dt.np, copy=False)
-    return (v + mean).astype(dt.np, copy=False)
+    return _draw_normal(_gen_like(mean, None, generator), shape, dt.np, mean, std)
 
 
 @op("aten::normal.Tensor_float(Tensor mean, float std=1, *, Generator? generator=None) -> "
