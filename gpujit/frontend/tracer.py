@@ -24,7 +24,7 @@ from ..ir import types as T
 from .qualified_names import mangled, qualified_name, unmangled
 from ..ir.schema_match import schema_arg_type
 from ..ops.memory_format import AS_INT as _MEMORY_FORMAT_INTS
-from ..ops.number_operands import NUMBERS_AS_TENSORS
+from ..ops.number_operands import numbers_as_tensors
 from ..ops.registry import dispatch_state as _dispatch_state
 from ..tensor import Tensor
 from .trace_futures import check_not_fork_local
@@ -589,9 +589,7 @@ def _wraps_numbers(op) -> bool:
     """Does PyTorch's Python binding of op wrap a number given for a Tensor parameter in
     a tensor (number_operands.NUMBERS_AS_TENSORS: add, sub, mul, div, ... and their
     in-place forms)?"""
-    name = op.schema.name.split("::", 1)[-1]
-    return name in NUMBERS_AS_TENSORS or (name.endswith("_") and
-                                          name[:-1] in NUMBERS_AS_TENSORS)
+    return numbers_as_tensors(op.schema)
 
 
 def _number_for_tensor(a, at) -> bool:

@@ -20,12 +20,8 @@ from .._dump import dumping as _dumping
 from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _DEFDEV, \
     default_device as _default_device, device_of_array as _device_of_array
 from . import registry as _r
-from .number_operands import NUMBERS_AS_TENSORS as _NAT, numbers_only_call as _numbers_only_call
-
-
-def _numbers_as_tensors(schema):
-    """Is schema's op one PyTorch's parser takes numbers for every Tensor of (add, div ...)?"""
-    return schema.base_name in _NAT
+from .number_operands import numbers_as_tensors as _numbers_as_tensors, \
+    numbers_only_call as _numbers_only_call
 
 
 def _writes_an_argument(schema):

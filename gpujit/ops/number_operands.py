@@ -15,8 +15,8 @@ by the script compiler's schema matching (frontend/script/calls.py).
 """
 from __future__ import annotations
 
-__all__ = ["number_operands", "NUMBERS_AS_TENSORS", "SCALAR_PLACES", "scalar_twin_places",
-           "numbers_only_call"]
+__all__ = ["number_operands", "numbers_as_tensors", "NUMBERS_AS_TENSORS", "SCALAR_PLACES",
+           "scalar_twin_places", "numbers_only_call"]
 
 # torch/csrc/utils/python_arg_parser.cpp: should_allow_numbers_as_tensors (every Tensor
 # parameter; `_` forms included)
@@ -86,14 +86,27 @@ SCALAR_PLACES = {
 }
 
 
+def _names(schema):
+    """(schema's function name, its functional op's: an in-place form's without the `_`)"""
+    name = schema.name.split("::", 1)[-1]
+    return name, name[:-1] if name.endswith("_") and not name.startswith("_") else name
+
+
+def numbers_as_tensors(schema) -> bool:
+    """Does PyTorch's Python binding of schema's function wrap a number given for any of
+    its Tensor parameters in a tensor (NUMBERS_AS_TENSORS; an in-place or out= form as its
+    functional op: torch.add(7, 2), x.add_(2))?"""
+    name, base = _names(schema)
+    return name in NUMBERS_AS_TENSORS or base in NUMBERS_AS_TENSORS
+
+
 def number_operands(schema):
     """The names of schema's Tensor parameters that take a Python number."""
-    name = schema.name.split("::", 1)[-1]
+    name, base = _names(schema)
     tensors = [a.name for a in schema.arguments
                if a.type.base == "Tensor" and not a.type.is_list]
     # (an in-place or out= form takes what its functional op takes)
-    base = name[:-1] if name.endswith("_") and not name.startswith("_") else name
-    if name in NUMBERS_AS_TENSORS or base in NUMBERS_AS_TENSORS:
+    if numbers_as_tensors(schema):
         places = tensors
     else:
         places = SCALAR_PLACES.get(name, ()) or SCALAR_PLACES.get(base, ())
@@ -116,10 +129,7 @@ def scalar_twin_places(op) -> frozenset:
     got = _TWIN_CACHE.get(key)
     if got is None:
         from .registry import OVERLOADS
-        name = op.schema.name.split("::", 1)[-1]
-        base = name[:-1] if name.endswith("_") and not name.startswith("_") else name
-        numbers_as_tensors = name in NUMBERS_AS_TENSORS or base in NUMBERS_AS_TENSORS
-        scalars = set() if numbers_as_tensors else {
+        scalars = set() if numbers_as_tensors(op.schema) else {
             a.name for o in OVERLOADS.get(op.schema.name, ()) if o is not op
             for a in o.schema.arguments
             if a.type.base in ("Scalar", "float", "int", "SymInt") and not a.type.is_list}

@@ -9,7 +9,7 @@ from .. import dtypes as _dt
 from ..device import cpu as _cpu
 from . import registry as _reg
 from .number_operands import number_operands as _number_operands, scalar_twin_places as _scalar_twin_places, \
-    NUMBERS_AS_TENSORS as _NAT
+    numbers_as_tensors as _numbers_as_tensors
 from .registry import wrap
 
 __all__ = ["match_overload", "make_dispatcher"]
@@ -103,7 +103,7 @@ def _match(ovs, args, kwargs, loose):
         # (loose: a Python number for the Tensor parameters PyTorch's parser wraps it for,
         # torch.div(x, 2, rounding_mode="floor"))
         numbers = _number_operands(d.schema) - _scalar_twin_places(d) if loose else ()
-        if numbers and not _numbers_as_tensors(d) and not any(
+        if numbers and not _numbers_as_tensors(d.schema) and not any(
                 isinstance(v, _reg._Tensor) for v in (*args, *kwargs.values())):
             # PyTorch takes a number for a Tensor only where an overload with a Tensor
             # argument takes a Scalar there: a call of numbers alone matches none
@@ -129,12 +129,6 @@ def _match(ovs, args, kwargs, loose):
         if ok and all(p.name in given or p.has_default for p in params):
             return d
     return None
-
-
-def _numbers_as_tensors(d):
-    """Is d of PyTorch's should_allow_numbers_as_tensors functions (torch.add(7, 2))?"""
-    name = d.schema.base_name
-    return name in _NAT or (name.endswith("_") and name[:-1] in _NAT)
 
 
 def _tensors_as_scalars(d, args, kwargs):
