@@ -247,21 +247,69 @@ def _cdist_rule(s1, s2, d1, d2, p):
     meta=lambda x1, x2, p=2., compute_mode=None: TensorMeta(x1.dtype, _cdist_rule(
         tuple(x1.shape), tuple(x2.shape), x1.dtype, x2.dtype, p), x1.device))
 def cdist(xp, x1, x2, p=2., compute_mode=None):
-    """The p-norm distance of every row of x1 to every row of x2 (batched); compute_mode
-    (PyTorch's matmul shortcut for p == 2) changes nothing here."""
+    """The p-norm distance of every row of x1 to every row of x2 (batched), as ATen's
+    cdist_impl: for p == 2, compute_mode 1, or None (0) with more than 25 rows on a side,
+    takes the matrix product shortcut (_euclidean_dist: |a|^2 + |b|^2 - 2 a.b, clamped at
+    0, its rounding too); otherwise the differences themselves, x1's rows a block at a
+    time (all of them at once held (P, R, M) values: 20000 x 20000 points of 64 dims
+    asked for 100 GB)."""
     _cdist_rule(x1.shape, x2.shape, _dtn(x1.dtype), _dtn(x2.dtype), p)
-    d = xp.abs(x1[..., :, None, :] - x2[..., None, :, :])
-    if p == 0:
-        r = (d != 0).sum(-1)
-    elif p == float("inf"):
-        r = d.max(-1) if d.shape[-1] else d.sum(-1)
-    elif p == 1:
-        r = d.sum(-1)
-    elif p == 2:
-        r = xp.sqrt((d * d).sum(-1))
+    mode = 0 if compute_mode is None else int(compute_mode)
+    if mode not in (0, 1, 2):
+        raise RuntimeError(f"possible modes: 0, 1, 2, but was: {mode}")
+    batch = broadcast_shapes(tuple(x1.shape[:-2]), tuple(x2.shape[:-2]))
+    (r1, m), r2 = x1.shape[-2:], x2.shape[-2]
+    a = xp.broadcast_to(x1, batch + (r1, m))
+    b = xp.broadcast_to(x2, batch + (r2, m))
+    dt = np.dtype(x1.dtype)
+    if r1 == 0 or r2 == 0 or m == 0 or 0 in batch:
+        return xp.zeros(batch + (r1, r2), dt)
+    if p == 2 and (mode == 1 or (mode == 0 and (r1 > 25 or r2 > 25))):
+        na = (a * a).sum(-1, keepdims=True)
+        nb = (b * b).sum(-1, keepdims=True)
+        a_ = xp.concatenate([a * dt.type(-2), na, xp.ones_like(na)], -1)
+        b_ = xp.concatenate([b, xp.ones_like(nb), nb], -1)
+        r = xp.matmul(a_, xp.swapaxes(b_, -1, -2))
+        xp.maximum(r, dt.type(0), out=r)            # (in place: r is the (P, R) result)
+        return xp.sqrt(r, out=r)
+    out = xp.empty(batch + (r1, r2), dt)
+    step = max(1, (_CDIST_BLOCK // dt.itemsize) // max(1, r2 * m))
+    for i in range(0, r1, step):
+        d = xp.abs(a[..., i:i + step, None, :] - b[..., None, :, :])
+        if p == 0:
+            r = (d != 0).sum(-1)
+        elif p == float("inf"):
+            r = d.max(-1)
+        elif p == 1:
+            r = d.sum(-1)
+        elif p == 2:
+            r = xp.sqrt((d * d).sum(-1))
+        else:
+            r = (d ** p).sum(-1) ** (1.0 / p)
+        out[..., i:i + step, :] = r
+    return out
+
+
+_CDIST_BLOCK = 1 << 25      # bytes of differences computed at once (x1's rows a block)
+
+
+def cdist_public(x1, x2, p: float = 2.0,
+                 compute_mode: str = "use_mm_for_euclid_dist_if_necessary"):
+    """torch.cdist (torch.functional's Python function): compute_mode by name."""
+    if compute_mode == "use_mm_for_euclid_dist_if_necessary":
+        return _cdist_op(x1, x2, p, None)
+    elif compute_mode == "use_mm_for_euclid_dist":
+        return _cdist_op(x1, x2, p, 1)
+    elif compute_mode == "donot_use_mm_for_euclid_dist":
+        return _cdist_op(x1, x2, p, 2)
     else:
-        r = (d ** p).sum(-1) ** (1.0 / p)
-    return xp.asarray(r).astype(x1.dtype, copy=False)
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+
+
+_cdist_op = OPS["aten::cdist"].public
+cdist_public.__name__ = cdist_public.__qualname__ = "cdist"
+cdist_public.__gpujit_script_source__ = True      # (scripted code compiles its source)
+PUBLIC["cdist"] = cdist_public
 
 
 # ------------------------------------------------------------------ addmv / addr
@@ -487,15 +535,19 @@ def _fit_contracted(g, shape):
 
 @_derivative(cdist)
 def _cdist_grad(grad, x1, x2, result, p, needs_grad):
+    p = float(p)
+    if p == 2:
+        # (x1_i - x2_j) / dist_ij weighted by grad, summed over j (over i for x2) as two
+        # matrix products: no (P, R, M) differences held
+        w = (grad / result).masked_fill(result == 0, 0)
+        return (x1 * w.sum(-1, keepdim=True) - w @ x2 if needs_grad[0] else None,
+                x2 * w.sum(-2).unsqueeze(-1) - w.mT @ x1 if needs_grad[1] else None)
     d = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     dist = result.unsqueeze(-1)
-    p = float(p)
     if p == 0:
         w = d * 0
     elif p == 1:
         w = d.sign()
-    elif p == 2:
-        w = (d / dist).masked_fill(dist == 0, 0)
     elif p == float("inf"):
         a = d.abs()
         w = d.sign() * (a == dist)

@@ -407,7 +407,11 @@ class CallExprMixin:
         if target is function_calls.NOT_LITERAL:
             self.error(f"'{name}': its bool flags must be literals (True/False) in "
                        f"scripted code: they decide the type it returns", node)
-        if function_calls.compiled_from_source(target):
+        # (archive code's torch.cdist is the op: torch writes a Python function's call as
+        # __torch__.torch.functional.cdist, its body's torch.cdist(x1, x2, p, 1) as the op)
+        if function_calls.compiled_from_source(target) and not (
+                archive and getattr(owner, "__name__", "") == "gpujit" and
+                f"aten::{name}" in _reg.OVERLOADS):
             return self.call_python_function(function_calls.script_source(target), node)
         if isinstance(target, _tensor_types.tensortype):   # torch.LongTensor(...)
             return self.legacy_constructor_call(target, node)
