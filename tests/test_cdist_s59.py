@@ -96,3 +96,71 @@ def test_scripted_cdist_takes_the_mode_by_name():
     assert f(a, b, AUTO).tolist() == [[0.5, 0.25]]
     with pytest.raises(ValueError, match="nope is not a valid value for compute_mode"):
         f(a, b, "nope")
+
+
+def _grad_ref(a, b, w, p):
+    """ATen's cdist backward for p not 2: none through a zero distance, nor (p < 1)
+    through a zero coordinate difference."""
+    d = a[:, None, :] - b[None, :, :]
+    dist = _ref(a, b, p)[..., None]
+    ad = np.abs(d)
+    if p == float("inf"):
+        u = np.sign(d) * (ad == dist)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = np.sign(d) * ad ** (p - 1) / dist ** (p - 1)
+        u[np.broadcast_to(dist == 0, u.shape) | ((ad == 0) & (p < 1))] = 0
+    u = u * w[..., None]
+    return u.sum(1), -u.sum(0)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0, 3.0, float("inf")])
+@pytest.mark.parametrize("block", [None, 3 * 5 * 8])
+def test_general_p_gradient_blocks_and_zero_differences(monkeypatch, p, block):
+    if block is not None:
+        monkeypatch.setattr(matrix_products, "_CDIST_BLOCK", block)   # 1 row a block
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((4, 3))
+    b = rng.standard_normal((5, 3))
+    b[2] = a[1]                          # a zero distance
+    b[4, 0] = a[3, 0]                    # a zero coordinate difference (p < 1: |d|^-0.5)
+    w = rng.standard_normal((4, 5))
+    x1 = torch.tensor(a, requires_grad=True)
+    x2 = torch.tensor(b, requires_grad=True)
+    (torch.cdist(x1, x2, p) * torch.tensor(w)).sum().backward()
+    g1, g2 = _grad_ref(a, b, w, p)
+    assert np.isfinite(x1.grad.numpy()).all()
+    np.testing.assert_allclose(x1.grad.numpy(), g1, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x2.grad.numpy(), g2, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5, 2.0, float("inf")])
+def test_pdist_is_the_upper_triangle_of_cdist(p):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((6, 3))
+    a[4] = a[0]                          # a zero distance
+    a[5, 1] = a[2, 1]
+    x = torch.tensor(a, requires_grad=True)
+    r = torch.nn.functional.pdist(x, p)
+    i, j = np.triu_indices(6, 1)
+    full = _ref(a, a, p)
+    np.testing.assert_allclose(r.detach().numpy(), full[i, j], rtol=1e-12, atol=1e-12)
+    if p:
+        w = rng.standard_normal(len(i))
+        (r * torch.tensor(w)).sum().backward()
+        wf = np.zeros((6, 6))
+        wf[i, j] = w
+        g1, g2 = _grad_ref(a, a, wf, p)
+        np.testing.assert_allclose(x.grad.numpy(), g1 + g2, rtol=1e-10, atol=1e-12)
+
+
+def test_triangle_indices():
+    for n, m, k in [(5, 5, 1), (4, 9, 3), (7, 5, -2), (0, 3, 0), (3, 3, 5)]:
+        i, j = np.triu_indices(n, k, m)
+        got = torch.triu_indices(n, m, k)
+        assert got.dtype == torch.int64
+        np.testing.assert_array_equal(got.numpy(), np.stack([i, j]).reshape(2, -1))
+        i, j = np.tril_indices(n, k, m)
+        got = torch.tril_indices(n, m, k, dtype=torch.int32)
+        assert got.dtype == torch.int32
+        np.testing.assert_array_equal(got.numpy(), np.stack([i, j]).reshape(2, -1))

@@ -542,21 +542,33 @@ def _cdist_grad(grad, x1, x2, result, p, needs_grad):
         w = (grad / result).masked_fill(result == 0, 0)
         return (x1 * w.sum(-1, keepdim=True) - w @ x2 if needs_grad[0] else None,
                 x2 * w.sum(-2).unsqueeze(-1) - w.mT @ x1 if needs_grad[1] else None)
-    d = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-    dist = result.unsqueeze(-1)
-    if p == 0:
-        w = d * 0
-    elif p == 1:
-        w = d.sign()
-    elif p == float("inf"):
+    # (the differences of x1's rows a block at a time: all at once they are (P, R, M))
+    r1, r2, m = x1.shape[-2], x2.shape[-2], x1.shape[-1]
+    step = max(1, (_CDIST_BLOCK // x1.element_size()) // max(1, r2 * m))
+    g1, g2 = [], None
+    for i in range(0, r1, step):
+        d = x1[..., i:i + step, :].unsqueeze(-2) - x2.unsqueeze(-3)
+        dist = result[..., i:i + step, :].unsqueeze(-1)
         a = d.abs()
-        w = d.sign() * (a == dist)
-    else:
-        a = d.abs()
-        w = (d.sign() * a.pow(p - 1) / dist.pow(p - 1)).masked_fill(dist == 0, 0)
-    gd = grad.unsqueeze(-1) * w
-    return (gd.sum(-2) if needs_grad[0] else None,
-            -gd.sum(-3) if needs_grad[1] else None)
+        if p == 0:
+            w = d * 0
+        elif p == 1:
+            w = d.sign()
+        elif p == float("inf"):
+            w = d.sign() * (a == dist)
+        else:
+            # (ATen's: no gradient through a zero distance, nor for p < 1 through a zero
+            # coordinate difference, whose |d| ** (p - 1) is inf: it gave nan)
+            none = (dist == 0) | (a == 0) if p < 1 else dist == 0
+            w = (d.sign() * a.pow(p - 1) / dist.pow(p - 1)).masked_fill(none, 0)
+        gd = grad[..., i:i + step, :].unsqueeze(-1) * w
+        g1.append(gd.sum(-2))
+        part = -gd.sum(-3)
+        g2 = part if g2 is None else g2 + part
+    if not g1:                          # (no rows: zero gradients)
+        return (x1 * 0 if needs_grad[0] else None, x2 * 0 if needs_grad[1] else None)
+    return (_G().cat(g1, -2) if needs_grad[0] else None,
+            g2 if needs_grad[1] else None)
 
 
 @_derivative(addmv, reads={"mat": ("vec",), "vec": ("mat",)})
