@@ -33,7 +33,9 @@ def _loaded():
 
 
 def _bare(text):
-    return "\n".join(re.sub(r" # .*$", "", ln) for ln in str(text).splitlines())
+    """text without source-range comments and the mangling of a second load's class"""
+    text = re.sub(r"___torch_mangle_\d+\.", "", str(text))
+    return "\n".join(re.sub(r" # .*$", "", ln) for ln in text.splitlines())
 
 
 LOADED = """graph(%self.1 : __torch__.test_traced_archive_c59._M,
