@@ -114,3 +114,21 @@ INLINED = """graph(%self.1 : __torch__.test_traced_archive_c59._M,
 def test_loaded_inlined_graph():
     _, m = _loaded()
     assert _bare(m.inlined_graph) == INLINED
+
+
+def test_frozen_loaded_trace_pools_the_folded_constants():
+    # c and d fold into equal constants that become one, first; the {2} stays a tensor
+    _, m = _loaded()
+    f = torch.jit.freeze(m.eval())
+    lines = _bare(f.graph).splitlines()
+    assert re.fullmatch(r"  %\d+ : Float\(3, strides=\[1\], requires_grad=0, device=cpu\) = "
+                        r"prim::Constant\[value= 1  2  3 \[ CPUFloatType\{3\} \]\]\(\)",
+                        lines[2])
+    k = lines[2].split()[0]
+    assert lines[3:6] == ["  %9 : int = prim::Constant[value=0]()",
+                          "  %3 : int = prim::Constant[value=1]()",
+                          "  %2 : Tensor = prim::Constant[value={2}]()"]
+    assert lines[6].startswith("  %self.l.weight :") and lines[7].startswith("  %self.l.bias :")
+    assert lines[9:11] == [f"  %16 : Tensor = aten::mul(%24, {k})",
+                           f"  %17 : Tensor = aten::add(%16, {k}, %3)"]
+    assert "torch.add(_1, CONSTANTS.c3)" in f.code
