@@ -8,6 +8,7 @@ is not, format, warn, raise)."""
 from __future__ import annotations
 
 from ..ir import types as T
+from ..ir.graph import TORCH_SPELLING
 
 __all__ = ["export_opnames", "op_name"]
 
@@ -26,10 +27,7 @@ _INSTRUCTIONS = frozenset({
     "prim::Guard"})
 
 # gpujit's kinds that TorchScript spells in another namespace (x.is_cpu: prim::is_cpu)
-_TORCH_KIND = {f"aten::{n}": f"prim::{n}" for n in (
-    "is_cuda", "is_cpu", "is_xla", "is_xpu", "is_ipu", "is_mps", "is_maia", "is_mtia",
-    "is_meta", "is_mkldnn", "is_quantized", "is_sparse", "is_sparse_csr", "is_vulkan",
-    "is_nested", "tolist")}
+_TORCH_KIND = dict(TORCH_SPELLING, **{"aten::tolist": "prim::tolist"})
 
 # container ops whose overloads are named after a List's element type (sort.int) ...
 _BY_ELEM = {"remove": "{}", "index": "list_{}", "sort": "{}", "sorted": "{}", "count": "{}",

@@ -1,0 +1,26 @@
+"""x.is_cuda / x.is_sparse ... are TorchScript's prim:: ops (prim::is_cuda), gpujit's
+registry's aten:: ones (c59): graphs print and n.kind() name them as torch 2.13 does, and
+a graph text written with torch's spelling parses and runs."""
+import gpujit as torch
+
+
+def test_scripted_graph_prints_prim_is_cuda():
+    def f(x):
+        return x.is_cuda, x.is_sparse, x.is_cpu
+    g = torch.jit.script(f).graph
+    text = str(g)
+    assert "prim::is_cuda(%x" in text and "prim::is_sparse(" in text and \
+        "prim::is_cpu(" in text and "aten::is_" not in text
+    kinds = [n.kind() for n in g.nodes()]
+    assert kinds[:3] == ["prim::is_cuda", "prim::is_sparse", "prim::is_cpu"]
+    assert torch.jit.script(f)(torch.ones(2)) == (False, False, True)
+
+
+def test_parsed_prim_is_cuda_runs():
+    g = torch._C.parse_ir("""graph(%x : Tensor):
+  %a : bool = prim::is_cuda(%x)
+  %b : bool = prim::is_cpu(%x)
+  return (%a, %b)""")
+    assert "prim::is_cuda(%x)" in str(g)
+    f = torch._C._create_function_from_graph("f", g)
+    assert f(torch.ones(2)) == (False, True)
