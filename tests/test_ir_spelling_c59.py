@@ -24,3 +24,32 @@ def test_parsed_prim_is_cuda_runs():
     assert "prim::is_cuda(%x)" in str(g)
     f = torch._C._create_function_from_graph("f", g)
     assert f(torch.ones(2)) == (False, True)
+
+
+def test_if_drops_a_chain_operand_known_not_to_decide():
+    # torch 2.13: `if a and True:` tests a alone; a value (`b = a and True`) keeps the If
+    def f(x, a: bool):
+        if a and True:
+            x = x + 1
+        if a or False:
+            x = x + 2
+        b = a and True
+        return x, b
+    s = torch.jit.script(f)
+    assert s.code == """def f(x: Tensor,
+    a: bool) -> Tuple[Tensor, bool]:
+  if a:
+    x0 = torch.add(x, 1)
+  else:
+    x0 = x
+  if a:
+    x1 = torch.add(x0, 2)
+  else:
+    x1 = x0
+  if a:
+    b = True
+  else:
+    b = False
+  return (x1, b)
+"""
+    assert s(torch.zeros(1), True)[0].item() == 3 and s(torch.zeros(1), False)[0].item() == 0
