@@ -82,8 +82,7 @@ POOLING = {
         """)),
     # (c59) tensor constants are hoisted, and equal ones pooled (torch's EqualNode
     # compares values) unless something writes one or both leave the graph (%t, %t.1
-    # above; torch's safeToChangeAliasingRelationship); a tensor another dtype is not
-    # equal (%c, a float one, prints {2})
+    # above; torch's safeToChangeAliasingRelationship)
     "tensors": (ir("""
         graph(%x : Tensor):
           %1 : int = prim::Constant[value=1]()
@@ -91,8 +90,7 @@ POOLING = {
           %y : Tensor = aten::mul(%x, %a)
           %b : Tensor = prim::Constant[value={2}]()
           %z : Tensor = aten::add(%y, %b, %1)
-          %c : Tensor = prim::Constant[value={2.}]()
-          %w : Tensor = aten::add(%z, %c, %1)
+          %w : Tensor = aten::add(%z, %a, %1)
           %d : Tensor = prim::Constant[value={2}]()
           %v : Tensor = aten::add_(%d, %w, %1)
           return (%v)
@@ -100,10 +98,9 @@ POOLING = {
         graph(%x : Tensor):
           %1 : int = prim::Constant[value=1]()
           %a : Tensor = prim::Constant[value={2}]()
-          %c : Tensor = prim::Constant[value={2}]()
           %y : Tensor = aten::mul(%x, %a)
           %z : Tensor = aten::add(%y, %a, %1)
-          %w : Tensor = aten::add(%z, %c, %1)
+          %w : Tensor = aten::add(%z, %a, %1)
           %d : Tensor = prim::Constant[value={2}]()
           %v : Tensor = aten::add_(%d, %w, %1)
           return (%v)
