@@ -222,3 +222,25 @@ def test_number_op_schemas():
                    "aten::Float.Scalar(Scalar a) -> float",
                    "aten::add.int_float(int a, float b) -> float",
                    "aten::mul.float_int(float a, int b) -> float"]
+
+
+def test_torch_ops_scalar_overloads_are_torchs():
+    # torch.ops.aten.<op>.<Scalar overload>: torch 2.13's names and schemas (pow.Scalar,
+    # where.ScalarOther ...), none where torch has none (clamp.Scalar)
+    import numpy as np
+    a = torch.ops.aten
+    x = torch.tensor([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(a.pow.Tensor_Scalar(x, 2).numpy(), [1, 4, 16])
+    np.testing.assert_allclose(a.pow.Scalar(2, x).numpy(), [2, 4, 16])
+    np.testing.assert_allclose(a.where.ScalarOther(x > 1, x, 0.0).numpy(), [0, 2, 4])
+    np.testing.assert_allclose(a.where.ScalarSelf(x > 1, 5.0, x).numpy(), [1, 5, 5])
+    np.testing.assert_allclose(a.remainder.Scalar_Tensor(5, x).numpy(), [0, 1, 1])
+    np.testing.assert_allclose(a.add.Scalar(x, 2, 3).numpy(), [7, 8, 10])
+    assert a.bitwise_left_shift.Tensor_Scalar(torch.tensor([1, 2]), 2).tolist() == [4, 8]
+    assert str(a.pow.Tensor_Scalar._schema) == \
+        "aten::pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor"
+    with pytest.raises(AttributeError, match="no overload name 'Scalar'"):
+        a.clamp.Scalar
+    with pytest.raises(RuntimeError, match="Expected a value of type 'number' for argument "
+                                           "'other' but instead found type 'Tensor'"):
+        a.mul.Scalar(x, x)

@@ -10,7 +10,7 @@ the out= and Dimname forms), derived from torch.ops.aten.<name>.<overload>._sche
 """
 from __future__ import annotations
 
-__all__ = ["TORCH_SCALAR_OVERLOADS", "torch_schema"]
+__all__ = ["TORCH_SCALAR_OVERLOADS", "torch_schema", "torch_scalar_schemas"]
 
 TORCH_SCALAR_OVERLOADS = {
     'add': ('.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor',),
@@ -201,6 +201,11 @@ def _mixed(s, kinds):
     args = tuple(replace(a, type=ArgType(k)) for a, k in zip(s.arguments, kinds))
     s2 = replace(s, overload="_".join(kinds), arguments=args)
     return replace(s2, text=str(s2))
+
+
+def torch_scalar_schemas(name):
+    """torch's Scalar overloads of aten::<name> (parsed schemas) that the table holds."""
+    return _overloads(name)
 
 
 def torch_schema(op, kinds):
