@@ -53,3 +53,37 @@ def test_if_drops_a_chain_operand_known_not_to_decide():
   return (x1, b)
 """
     assert s(torch.zeros(1), True)[0].item() == 3 and s(torch.zeros(1), False)[0].item() == 0
+
+
+def test_tensor_attribute_prims_named_as_torch():
+    # x.layout is TorchScript's prim::layout (not a folded 0); the attribute prims carry
+    # no source range, and the values keep torch 2.13's names and numbers
+    def f(x):
+        a = x.is_cuda
+        b = x.layout
+        c = x.requires_grad
+        d = float(x.size(0))
+        return a, b, c, d, x.is_sparse
+    s = torch.jit.script(f)
+    assert "\n".join(ln.split(" # ")[0] for ln in str(s.graph).splitlines()) == """\
+graph(%x.1 : Tensor):
+  %8 : int = prim::Constant[value=0]()
+  %a.1 : bool = prim::is_cuda(%x.1)
+  %b.1 : int = prim::layout(%x.1)
+  %c.1 : bool = prim::requires_grad(%x.1)
+  %9 : int = aten::size(%x.1, %8)
+  %d.1 : float = aten::Float(%9)
+  %17 : bool = prim::is_sparse(%x.1)
+  %18 : (bool, int, bool, float, bool) = prim::TupleConstruct(%a.1, %b.1, %c.1, %d.1, %17)
+  return (%18)"""
+    assert s(torch.ones(2)) == (False, 0, False, 2.0, False)
+
+    def g(x):
+        return x.layout
+    sg = torch.jit.script(g)
+    assert sg.code == "def g(x: Tensor) -> int:\n  return ops.prim.layout(x)\n"
+    import io
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(g), buf)
+    buf.seek(0)
+    assert torch.jit.load(buf)(torch.ones(2)) == 0

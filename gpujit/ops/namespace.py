@@ -323,6 +323,7 @@ _PRIM = {   # name: ({overload: schema text}, eager function)
     "grad": ({"default": "prim::grad(Tensor a) -> Tensor"}, lambda a: a.grad),
     "itemsize": ({"default": "prim::itemsize(Tensor a) -> int"}, lambda a: a.itemsize),
     "nbytes": ({"default": "prim::nbytes(Tensor a) -> int"}, lambda a: a.nbytes),
+    "layout": ({"default": "prim::layout(Tensor a) -> Layout"}, lambda a: a.layout),
     # TorchScript's statistics counters (gpujit.jit._logging)
     "AddStatValue": ({"default": "prim::AddStatValue(str key, int val) -> ()"},
                      lambda key, val: _stat_op("prim::AddStatValue", key, val)),

@@ -173,6 +173,12 @@ class _Frame:
 
 
 # --------------------------------------------------------------------------- replay
+_UNRANGED_ATTRS = frozenset({"prim::layout", "prim::requires_grad", "prim::dtype",
+                             "prim::device"} | {f"aten::{n}" for n in (
+                                 "is_cuda", "is_cpu", "is_xla", "is_xpu", "is_ipu",
+                                 "is_mps", "is_maia", "is_mtia", "is_meta", "is_mkldnn",
+                                 "is_quantized", "is_sparse", "is_sparse_csr", "is_vulkan",
+                                 "is_nested")})
 _CONVERSIONS = frozenset({"prim::ListConstruct", "prim::NumToTensor", "aten::Float",
                           "aten::Int", "aten::ScalarImplicit", "prim::TupleConstruct"})
 
@@ -1081,7 +1087,16 @@ class _Replay:
         if isinstance(e, ast.Attribute):
             # x.shape, x.dtype, ...: the op TorchScript's attribute of a value inserts
             v = self.expr(e.value)
-            rec = self.claim(e)
+            try:
+                rec = self.claim(e)
+            except _Abort:
+                # (x.layout, x.is_cuda, x.requires_grad: torch's prim:: nodes of a tensor
+                # attribute carry no source range, nor do gpujit's)
+                rec = next((g for g in self.at.get(None, ()) if id(g.node) not in
+                            self.claimed and g.kind in _UNRANGED_ATTRS), None)
+                if rec is None:
+                    raise
+                self.claimed.add(id(rec.node))
             if len(rec.inputs) != 1 or rec.node.blocks:
                 raise _Abort("attribute")
             out = self.insert(rec.kind, (v,), rec.nout, g=rec.node).outputs[0]
