@@ -48,7 +48,7 @@ TORCH_SPELLING = {f"aten::{n}": f"prim::{n}" for n in (
     "is_cuda", "is_cpu", "is_xla", "is_xpu", "is_ipu", "is_mps", "is_maia", "is_mtia",
     "is_meta", "is_mkldnn", "is_quantized", "is_sparse", "is_sparse_csr", "is_vulkan",
     "is_nested")}
-GPUJIT_SPELLING = {v: k for k, v in TORCH_SPELLING.items()}
+OWN_SPELLING = {v: k for k, v in TORCH_SPELLING.items()}
 
 
 class Kind(str):
