@@ -2,8 +2,8 @@
 test_aten_pow.py, ported as behaviour (gpujit's answers against literal values / Python).
 
 Skipped, with the reason:
-- test_misc.test_export_opnames_interface: torch.jit.export_opnames and
-  torch._C._enable_mobile_interface_call_export are mobile (lite interpreter) internals.
+- test_misc.test_export_opnames_interface: ported in tests/test_export_opnames_c59.py
+  (torch._C._enable_mobile_interface_call_export, a mobile switch, is not needed there).
 - test_misc.test_parse_ir_*: ported in tests/test_jit_misc_port_s25.py.
 - test_misc.test_hacked_twin / test_unsafe_hacked_twin: torch.ops.aten.*.hacked_twin /
   _unsafe_index_put are internal overloads of the C++ dispatcher.

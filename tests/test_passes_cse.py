@@ -75,10 +75,35 @@ POOLING = {
         graph(%x : Tensor):
           %z : float = prim::Constant[value=0.]()
           %m : float = prim::Constant[value=-0.]()
-          %l : int[] = prim::Constant[value=[2, 3]]()
           %t : Tensor = prim::Constant[value={1}]()
+          %l : int[] = prim::Constant[value=[2, 3]]()
           %t.1 : Tensor = prim::Constant[value={1}]()
           return (%z, %m, %z, %t, %l, %l, %t.1)
+        """)),
+    # (c59) tensor constants are hoisted, and equal ones pooled (torch's EqualNode
+    # compares values) unless something writes one or both leave the graph (%t, %t.1
+    # above; torch's safeToChangeAliasingRelationship)
+    "tensors": (ir("""
+        graph(%x : Tensor):
+          %1 : int = prim::Constant[value=1]()
+          %a : Tensor = prim::Constant[value={2}]()
+          %y : Tensor = aten::mul(%x, %a)
+          %b : Tensor = prim::Constant[value={2}]()
+          %z : Tensor = aten::add(%y, %b, %1)
+          %w : Tensor = aten::add(%z, %a, %1)
+          %d : Tensor = prim::Constant[value={2}]()
+          %v : Tensor = aten::add_(%d, %w, %1)
+          return (%v)
+        """), ir("""
+        graph(%x : Tensor):
+          %1 : int = prim::Constant[value=1]()
+          %a : Tensor = prim::Constant[value={2}]()
+          %y : Tensor = aten::mul(%x, %a)
+          %z : Tensor = aten::add(%y, %a, %1)
+          %w : Tensor = aten::add(%z, %a, %1)
+          %d : Tensor = prim::Constant[value={2}]()
+          %v : Tensor = aten::add_(%d, %w, %1)
+          return (%v)
         """)),
 }
 

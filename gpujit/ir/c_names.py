@@ -112,8 +112,18 @@ class NodeCNames:
         return str(self.source_range) if self.source_range is not None else ""
 
     def schema(self) -> str:
+        """The schema TorchScript matched: a number operand of gpujit's one Tensor
+        overload shows PyTorch's Scalar overload (x + 1: aten::add.Scalar)."""
+        s = self.torch_schema()
+        return str(s) if s is not None else "(no schema)"
+
+    def torch_schema(self):
+        """The op's schema as TorchScript names it (ops/scalar_overloads), or None."""
         op = self.op
-        return str(op.schema) if op is not None else "(no schema)"
+        if op is None:
+            return None
+        from ..ops.scalar_overloads import torch_schema
+        return torch_schema(op, [_kind_name(v.type) for v in self.inputs])
 
     def hasUses(self) -> bool:
         return any(v.uses for v in self.outputs)
@@ -145,11 +155,24 @@ class NodeCNames:
             # take numbers: given a number there, it is TorchScript's `.Scalar` overload
             if str(w.type) == "Scalar" and str(h.type) == "Tensor" and op.is_pointwise \
                     and h.name in op.operands and i < len(self.inputs) and \
-                    type(self.inputs[i].type).__name__ in ("IntType", "FloatType",
-                                                           "BoolType", "NumberType"):
+                    _is_number_type(self.inputs[i].type):
                 continue
             return False
         return True
+
+
+_NUMBER_NAMES = {"IntType": "int", "FloatType": "float", "BoolType": "bool",
+                 "ComplexType": "complex", "NumberType": "Scalar", "TensorType": "Tensor"}
+
+
+def _kind_name(t) -> str:
+    """A value's type as ops/scalar_overloads.torch_schema reads it."""
+    return _NUMBER_NAMES.get(type(t).__name__, "")
+
+
+def _is_number_type(t) -> bool:
+    return type(t).__name__ in ("IntType", "FloatType", "BoolType", "NumberType",
+                                "ComplexType")
 
 
 class ValueCNames:

@@ -41,12 +41,23 @@ class UseList(Seq):
         return list(self)
 
 
+# kinds gpujit's registry spells in another namespace than TorchScript: x.is_cuda is
+# TorchScript's prim::is_cuda, gpujit's aten::is_cuda op (printed, parsed and named as
+# torch's: the printer, the parser, n.kind() and export_opnames read this table)
+TORCH_SPELLING = {f"aten::{n}": f"prim::{n}" for n in (
+    "is_cuda", "is_cpu", "is_xla", "is_xpu", "is_ipu", "is_mps", "is_maia", "is_mtia",
+    "is_meta", "is_mkldnn", "is_quantized", "is_sparse", "is_sparse_csr", "is_vulkan",
+    "is_nested")}
+OWN_SPELLING = {v: k for k, v in TORCH_SPELLING.items()}
+
+
 class Kind(str):
-    """A node's kind: a str; `n.kind()` (torch._C's spelling) returns it as a plain str."""
+    """A node's kind: a str; `n.kind()` (torch._C's spelling) returns it as a plain str,
+    as TorchScript names it (TORCH_SPELLING)."""
     __slots__ = ()
 
     def __call__(self):
-        return str(self)
+        return TORCH_SPELLING.get(self, str(self))
 
 
 _KINDS: dict = {}

@@ -7,7 +7,7 @@ import math
 import re
 
 from . import types as T
-from .graph import Graph, SourceRange, kind_of
+from .graph import OWN_SPELLING, Graph, SourceRange, kind_of
 from .printer import SUBGRAPH_ATTR
 
 __all__ = ["parse_ir", "parse_type", "IRParseError", "Opaque"]
@@ -445,7 +445,8 @@ class _Parser:
                 c.eat(",")
         c.expect("(")
         inputs = self.value_refs(env)
-        n = self.g.create(kind, inputs, output_types=[t for _, t in outs])
+        n = self.g.create(OWN_SPELLING.get(kind, kind), inputs,
+                          output_types=[t for _, t in outs])
         if kind == "prim::Constant" and "value" in attrs:
             attrs["value"] = _coerce(attrs["value"], outs[0][1])
         n.attrs = attrs

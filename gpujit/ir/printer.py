@@ -20,6 +20,7 @@ from .. import dtypes as _dt
 from .._cpp_text import tensor_text
 from . import types as T
 from .with_objects import REGION_CLASSES, region_object
+from .graph import TORCH_SPELLING
 
 __all__ = ["print_graph", "format_constant", "SUBGRAPH_ATTR"]
 
@@ -207,7 +208,7 @@ class _Printer:
         if n.kind in ("prim::Enter", "prim::Exit") and self.region(n, pad):
             return
         outs = self.value_list(n.outputs, True)
-        kind = n.kind
+        kind = TORCH_SPELLING.get(n.kind, n.kind)
         attrs = {k: v for k, v in n.attrs.items()}
         if SUBGRAPH_ATTR in attrs:
             label = f"{kind}_{len(self.subgraphs)}"

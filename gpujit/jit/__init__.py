@@ -27,6 +27,7 @@ from .freeze import freeze, optimize_for_inference, run_frozen_optimizations
 from .trace import _get_trace_graph  # noqa: E402,F401  (ONNX export's, add_graph's)
 from . import _trace  # noqa: E402,F401  (torch.jit._trace.TracerWarning & co.)
 from .interface import interface
+from .opnames import export_opnames
 from .compilation_unit import CompilationUnit
 from ..fusers import (set_fusion_strategy, get_fusion_strategy, strict_fusion,
                       StrictFusionError)
@@ -43,4 +44,5 @@ __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "is_tr
            "Future", "fork", "wait", "freeze", "optimize_for_inference", "run_frozen_optimizations",
            "fuser",
            "optimized_execution", "enable_onednn_fusion", "onednn_fusion_enabled",
-           "last_executed_optimized_graph", "CompilationUnit", "ScriptList", "ScriptDict"]
+           "last_executed_optimized_graph", "CompilationUnit", "ScriptList", "ScriptDict",
+           "export_opnames"]

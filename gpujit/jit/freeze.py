@@ -247,6 +247,7 @@ class _Freezer:
         self.mutated = set()       # (id(owner), name): assigned or written in place
         self.mutated_names = set()  # written through an owner freezing cannot name
         self.copies = {}           # id(tensor) -> (tensor, its frozen copy)
+        self.made = {}             # id(graph) -> the attribute constants _fold made
         self._resolve(preserved)
 
     # ---------------------------------------------------------------- preserved names
@@ -360,6 +361,7 @@ class _Freezer:
         objects = {graph.inputs[0]: root}
         paths = {graph.inputs[0]: "self"}     # the attribute path of each object read
         tensors = {}            # id(attribute tensor) -> its constant in this graph
+        made = self.made[id(graph)] = []    # the constants made, in the order read
         for n in list(graph.walk()):
             if n.kind != "prim::GetAttr" or n.inputs[0] not in objects:
                 continue
@@ -385,6 +387,7 @@ class _Freezer:
                 with graph.inserting_before(where):
                     c = graph.insert_constant(folded, ty)
                 c.set_debug_name(path)
+                made.append(c.node)
                 if isinstance(value, Tensor):
                     tensors[id(value)] = c
             n.output.replace_all_uses_with(c)
@@ -400,6 +403,7 @@ class _Freezer:
         for owner, name in self.methods:
             m = owner._script_methods[name]
             g = m.inlined_graph.copy()
+            _erase_tensor_types(g)
             graphs.append((owner, name, m, g, self._objects(g, owner)))
         for owner, name, m, g, objects in graphs:
             self._scan(g, objects)
@@ -409,9 +413,11 @@ class _Freezer:
         for owner, name, m, g, objects in graphs:
             self._fold(g, owner)
             fold_frozen_conv_dims(g)
-            optimize(g)
+            optimize(g, frozen=True)
+            _unroll_constant_loops(g)
             if optimize_numerics:
                 _optimize_frozen_graph(g)
+            _torch_constant_order(g, self.made.pop(id(g), []))
             out.append((owner, name, m, g))
         return self._build(out)
 
@@ -483,6 +489,70 @@ class _Freezer:
         return frozen
 
 
+def _torch_constant_order(graph, made):
+    """The leading constants of a frozen graph in torch's order. torch's freezing puts the
+    attributes' constants first, in the order read, and its one ConstantPooling then moves
+    each constant in turn to the front: the graph's other constants come out in reverse
+    order of appearance, then the attributes' in reverse order read."""
+    nodes = graph.block.nodes
+    k = 0
+    while k < len(nodes) and nodes[k].kind == "prim::Constant":
+        k += 1
+    if k < 2:
+        return
+    lead = list(nodes[:k])
+    here = set(map(id, lead))
+    ours = [n for n in made if id(n) in here]
+    mine = set(map(id, ours))
+    order = [n for n in reversed(lead) if id(n) not in mine] + ours[::-1]
+    if all(a is b for a, b in zip(order, lead)):
+        return
+    rest = nodes[k] if k < len(nodes) else None
+    for n in order:
+        if rest is not None:
+            n.move_before(rest)
+        else:
+            n.move_after(nodes[-1])
+
+
+def _plain(t):
+    """t with every tensor type in it a plain Tensor (a traced Float(2, 3, ...))."""
+    from ..ir import types as T
+    if isinstance(t, T.TensorType):
+        return T.TENSOR
+    if isinstance(t, T.TupleType) and not isinstance(t, T.NamedTupleType):
+        return T.TupleType(tuple(_plain(e) for e in t.elems))
+    if isinstance(t, T.ListType):
+        return T.ListType(_plain(t.elem))
+    if isinstance(t, T.OptionalType):
+        return T.OptionalType(_plain(t.elem))
+    return t
+
+
+def _erase_tensor_types(graph):
+    """torch's frozen graph of a trace types its values plain Tensor (`%x : Tensor`, the
+    traced `{2}` constant's too); the constants freezing makes of parameters then have
+    their complete types (%self.l.weight : Float(3, 3, strides=[3, 1], ...))."""
+    for v in graph.all_values():
+        t = _plain(v.type)
+        if t is not v.type and t != v.type:
+            v.type = t
+
+
+def _unroll_constant_loops(graph):
+    """torch's freezing runs runOptimization, whose UnrollConstantLoops unrolls a loop of
+    a constant trip count made constant by the folded attributes (`for i in
+    range(self.k)`), then its peephole and constant propagation fold the copies."""
+    from ..passes import optimize
+    from ..passes.loop_unroll import unroll_small_constant_loops
+    if not any(n.kind == "prim::Loop" for n in graph.walk()):
+        return
+    if unroll_small_constant_loops(graph):
+        from ..passes.remove_mutation import remove_list_mutation
+        remove_list_mutation(graph)
+        optimize(graph, frozen=True)
+
+
 def _training_off(node) -> bool:
     schema = node.op.schema
     names = [a.name for a in schema.arguments]
@@ -520,7 +590,7 @@ def _optimize_frozen_graph(graph):
     from ..passes import optimize
     from ..passes.frozen_folding import fold_frozen_convolutions
     fold_frozen_convolutions(graph)
-    optimize(graph)
+    optimize(graph, frozen=True)
 
 
 def run_frozen_optimizations(mod, optimize_numerics=True, preserved_methods=None):

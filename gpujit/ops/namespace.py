@@ -209,10 +209,18 @@ class OpOverloadPacket:
         for d in ovs:
             self._overloads[d.schema.overload or "default"] = OpOverload(
                 self, d, d.schema.overload or "default")
-        for d in ovs:
-            s = scalar_form(d)
-            if s is not None and "Scalar" not in self._overloads:
-                self._overloads["Scalar"] = OpOverload(self, d, "Scalar", s)
+        # PyTorch's Scalar overloads the registry folds into its Tensor one (add.Scalar,
+        # pow.Tensor_Scalar, where.ScalarOther ...: ops/scalar_overloads), with torch's
+        # schemas, calling that op; none where torch has none (clamp.Scalar)
+        from .scalar_overloads import torch_scalar_schemas
+        for s in torch_scalar_schemas(name):
+            if s.overload in self._overloads:
+                continue
+            names = [a.name for a in s.arguments]
+            d = next((d for d in ovs if d.number_operands and
+                      [a.name for a in d.schema.arguments] == names), None)
+            if d is not None:
+                self._overloads[s.overload] = OpOverload(self, d, s.overload, s)
         # PyTorch's .out overloads (torch.ops.aten.add.out(x, y, out=o)): out_variants.py
         outs = [out_variant(d) for d in ovs if eligible(d)]
         for d in outs:
@@ -315,6 +323,7 @@ _PRIM = {   # name: ({overload: schema text}, eager function)
     "grad": ({"default": "prim::grad(Tensor a) -> Tensor"}, lambda a: a.grad),
     "itemsize": ({"default": "prim::itemsize(Tensor a) -> int"}, lambda a: a.itemsize),
     "nbytes": ({"default": "prim::nbytes(Tensor a) -> int"}, lambda a: a.nbytes),
+    "layout": ({"default": "prim::layout(Tensor a) -> Layout"}, lambda a: a.layout),
     # TorchScript's statistics counters (gpujit.jit._logging)
     "AddStatValue": ({"default": "prim::AddStatValue(str key, int val) -> ()"},
                      lambda key, val: _stat_op("prim::AddStatValue", key, val)),

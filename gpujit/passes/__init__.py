@@ -28,17 +28,25 @@ PIPELINE = [inline_calls, insert_autocast_casts, propagate_constants, peephole_o
             eliminate_common_subexpressions, eliminate_dead_code]
 
 
+def _frozen_peephole(graph):
+    return peephole_optimize(graph, unwrap_numbers=False)
+
+
 # lint after every pass of `optimize` (names the pass that broke a graph; the test suite
 # turns it on) rather than once at the end: GPUJIT_LINT_PASSES=1
 LINT_EACH_PASS = os.environ.get("GPUJIT_LINT_PASSES", "") not in ("", "0")
 
 
-def optimize(graph, unroll=False):
+def optimize(graph, unroll=False, frozen=False):
     """Run every pass of PIPELINE on graph (in place); lint the result (after each pass
     when LINT_EACH_PASS); return graph. unroll=True also unrolls small constant loops
     (`unroll_loops`) after constant propagation, and folds constants again in what the
     copies expose."""
     passes = list(PIPELINE)
+    if frozen:
+        # (torch.jit.freeze's graph keeps a traced number's 0-dim tensor constant: the
+        # execution pipeline unwraps it in its own copy)
+        passes[passes.index(peephole_optimize)] = _frozen_peephole
     if unroll:
         k = passes.index(propagate_constants) + 1
         passes[k:k] = [unroll_loops, propagate_constants]

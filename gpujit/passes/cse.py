@@ -59,13 +59,54 @@ def _attrs_key(attrs):
     return tuple(keys)
 
 
+def _tensor_key(node):
+    """(type, dtype, sizes, device) of a Tensor constant, or None for another node."""
+    from ..tensor import Tensor
+    v = node.attrs.get("value")
+    if len(node.attrs) != 1 or not isinstance(v, Tensor) or v.requires_grad:
+        return None
+    return ("Tensor", str(node.output.type), str(v.dtype), tuple(v.shape), str(v.device))
+
+
+def _same_tensor(a, b) -> bool:
+    """torch's EqualNode for two Tensor constants: the same tensor, or equal values
+    (Tensor.equal: nan never equals)."""
+    x, y = a.attrs["value"], b.attrs["value"]
+    return x is y or bool(x.equal(y))
+
+
 def pool_constants(graph) -> None:
-    """One constant per (type, value), all hoisted to the start of the graph. Constants
-    whose value has no key (tensors, opaque values) stay where they are."""
+    """One constant per (type, value), all hoisted to the start of the graph, as
+    TorchScript's ConstantPooling: Tensor constants too, equal ones made one where
+    nothing writes them (alias analysis). Constants whose value has no key (opaque
+    values) stay where they are."""
     first = {}
     hoisted = []
+    tensors = {}        # tensor key -> the kept constants of that key
+    aliases = None
     for node in list(graph.walk()):
         if node.kind != "prim::Constant":
+            continue
+        tkey = _tensor_key(node) if isinstance(node.output.type, T.TensorType) else None
+        if tkey is not None:
+            kept = tensors.setdefault(tkey, [])
+            twin = next((k for k in kept if _same_tensor(k, node)), None)
+            if twin is None:
+                kept.append(node)
+                hoisted.append(node)
+            else:
+                if aliases is None:
+                    aliases = AliasDb(graph)
+                a, b = node.output, twin.output
+                if aliases.has_writers(a) or aliases.has_writers(b) or \
+                        (aliases.escapes(a) and aliases.escapes(b)):
+                    # (safeToChangeAliasingRelationship: not merged, and left where
+                    # it is)
+                    continue
+                if twin.source_range is None and node.source_range is not None:
+                    twin.source_range = node.source_range
+                node.output.replace_all_uses_with(twin.output)
+                node.destroy()
             continue
         attrs = _attrs_key(node.attrs)
         if attrs is None or isinstance(node.output.type, T.TensorType):

@@ -42,8 +42,9 @@ _REAL_IDENTITIES = frozenset(("aten::conj", "aten::conj_physical", "aten::resolv
                               "aten::resolve_neg", "aten::real"))
 
 
-def peephole_optimize(graph) -> None:
-    """Apply the rewrites above everywhere, in place."""
+def peephole_optimize(graph, unwrap_numbers=True) -> None:
+    """Apply the rewrites above everywhere, in place (unwrap_numbers=False: not the 0-dim
+    tensor constant -> number one, which torch's jit.freeze does not make)."""
     db = []           # the AliasDb, built when a list idiom needs it (writers only go away)
     for node in list(graph.walk()):
         if node.owning_block is None:
@@ -60,7 +61,8 @@ def peephole_optimize(graph) -> None:
                 out.replace_all_uses_with(v)
             node.destroy()
             continue
-        _unwrap_number(graph, node)
+        if unwrap_numbers:
+            _unwrap_number(graph, node)
         same = _rewrite(node)
         if same is None:
             continue

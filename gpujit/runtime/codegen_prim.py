@@ -426,6 +426,12 @@ def _array_attr(cg, n):
     cg.emit(f"{cg.define(n.output)} = int({cg.ref(n.inputs[0])}.{n.kind[6:]})")
 
 
+def _layout(cg, n):         # prim::layout: the layout's int (interpreter.layout_code)
+    from .interpreter import layout_code
+    fn = cg.bind(layout_code, "layout_code")
+    cg.emit(f"{cg.define(n.output)} = {fn}({cg.ref(n.inputs[0])})")
+
+
 def _stat(cg, n):          # prim::AddStatValue / prim::TimePoint (gpujit.jit._logging)
     from ..jit import _logging
     if n.kind == "prim::AddStatValue":
@@ -454,7 +460,7 @@ PRIM_EMITTERS = {
     "aten::IntImplicit": _implicit, "aten::FloatImplicit": _implicit,
     "aten::ScalarImplicit": _implicit,
     "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
-    "prim::itemsize": _array_attr, "prim::nbytes": _array_attr,
+    "prim::itemsize": _array_attr, "prim::nbytes": _array_attr, "prim::layout": _layout,
     "prim::AddStatValue": _stat, "prim::TimePoint": _stat,
     "prim::EnumName": _enum_attr, "prim::EnumValue": _enum_attr,
     "prim::TensorExprGroup": fusion.emit_group,

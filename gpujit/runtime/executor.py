@@ -135,7 +135,7 @@ _WARNED = object()      # _recording_plan's slots: the key of the call's set of 
 _VALUE_PRIMS = frozenset((
     "prim::TupleUnpack", "prim::ListUnpack", "prim::TupleIndex", "prim::unchecked_cast",
     "prim::Uninitialized", "prim::dtype", "prim::device", "prim::requires_grad",
-    "prim::is_leaf", "prim::itemsize", "prim::nbytes", "prim::RaiseException",
+    "prim::is_leaf", "prim::itemsize", "prim::nbytes", "prim::layout", "prim::RaiseException",
     "prim::isinstance", "prim::EnumName", "prim::EnumValue", "prim::DictConstruct",
     "prim::NumToTensor"))
 

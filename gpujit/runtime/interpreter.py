@@ -839,6 +839,20 @@ def _time_point(node, env, profile):
     return (now(),)
 
 
+def layout_code(t) -> int:
+    """TorchScript's int of a tensor's layout (c10::Layout: strided 0, sparse_coo 1 ...)."""
+    name = str(getattr(t, "layout", "strided")).rsplit(".", 1)[-1]
+    return _LAYOUT_CODES.get(name, 0)
+
+
+_LAYOUT_CODES = {"strided": 0, "sparse_coo": 1, "sparse_csr": 2, "sparse_csc": 4,
+                 "sparse_bsr": 5, "sparse_bsc": 6, "jagged": 7}
+
+
+def _layout(node, env, profile):
+    return (layout_code(env[node.inputs[0]]),)
+
+
 def _itemsize(node, env, profile):
     return (env[node.inputs[0]].itemsize,)
 
@@ -909,7 +923,7 @@ PRIM_HANDLERS = {
     "aten::IntImplicit": _implicit, "aten::FloatImplicit": _implicit,
     "aten::ScalarImplicit": _implicit,
     "prim::is_leaf": _is_leaf, "prim::retains_grad": _retains_grad,
-    "prim::itemsize": _itemsize, "prim::nbytes": _nbytes,
+    "prim::itemsize": _itemsize, "prim::nbytes": _nbytes, "prim::layout": _layout,
     "prim::AddStatValue": _add_stat_value, "prim::TimePoint": _time_point,
     "prim::EnumName": _enum_name, "prim::EnumValue": _enum_value,
     "aten::grad": _autograd_grad, "aten::backward": _autograd_backward,

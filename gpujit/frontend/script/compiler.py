@@ -432,7 +432,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
 
     def if_with_exit(self, s, rest, on_exit, slot_names):
         with self.at(s):
-            cond = self.condition(s.test)
+            cond = self.if_condition(s.test)
             node = self.emit("prim::If", [cond], [])
         results = []
         bodies = (s.body, s.orelse)
@@ -630,7 +630,7 @@ class FunctionCompiler(StatementMixin, EnumMixin, IgnoreBlockMixin, WithMixin, L
         return None
 
     def stmt_If(self, s):
-        cond = self.condition(s.test)
+        cond = self.if_condition(s.test)
         node = self.emit("prim::If", [cond], [])
         branches = []
         refs = self.refinements(s.test)

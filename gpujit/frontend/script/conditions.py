@@ -66,6 +66,21 @@ class ConditionMixin:
         never Python's operand)."""
         return self.bool_chain(node)
 
+    def if_condition(self, test):
+        """An `if` statement's test as a bool: a chain's operands that are the value that
+        does not decide it, known at compile time (`a and True`, `a or self.off` of a
+        False constant), are left out, as torch 2.13's graph of `if self.training and
+        self.track_running_stats:` tests %training alone (a value, `b = a and True`,
+        keeps them: condition())."""
+        if isinstance(test, ast.BoolOp):
+            idle = not isinstance(test.op, ast.Or)     # (True in `and`, False in `or`)
+            kept = [e for e in test.values
+                    if static_eval.static_condition_and_prefix(self, e) != (idle, None)]
+            if kept and len(kept) < len(test.values):
+                test = kept[0] if len(kept) == 1 else \
+                    ast.copy_location(ast.BoolOp(op=test.op, values=kept), test)
+        return self.condition(test)
+
     def bool_chain(self, node):
         """`a and b` / `a or b` as a bool (a condition or a value): each operand converted
         to bool, later ones refined by earlier ones (`x is not None and x > 0`)."""

@@ -795,7 +795,8 @@ class ExprCompiler(CallExprMixin, SliceMixin, function_calls.FunctionCallMixin, 
         if t is not None:             # x.data, x.grad, x.is_leaf, x.itemsize, x.nbytes
             return self.emit(f"prim::{node.attr}", [v], [t]).output
         if node.attr == "layout":
-            return self.const(0)      # TorchScript's int for torch.strided, the only one
+            # TorchScript's prim::layout: the layout's int (torch.strided's 0)
+            return self.emit("prim::layout", [v], [T.INT]).output
         self.error(f"'{self.shown_type(v)}' object has no attribute or method "
                    f"'{node.attr}'.: {describe_type(v.type)} has no attribute '{node.attr}' "
                    f"in scripted code", node)

@@ -133,6 +133,7 @@ _RULES = {
     "prim::retains_grad": (1, lambda c, a, n: [T.BOOL]),
     "prim::itemsize": (1, lambda c, a, n: [T.INT]),
     "prim::nbytes": (1, lambda c, a, n: [T.INT]),
+    "prim::layout": (1, lambda c, a, n: [T.INT]),
     "prim::AddStatValue": (2, _add_stat_value),
     "prim::TimePoint": (0, lambda c, a, n: [T.INT]),
     "aten::wait": (1, _wait),

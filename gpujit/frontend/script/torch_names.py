@@ -173,6 +173,12 @@ class _Frame:
 
 
 # --------------------------------------------------------------------------- replay
+_UNRANGED_ATTRS = frozenset({"prim::layout", "prim::requires_grad", "prim::dtype",
+                             "prim::device"} | {f"aten::{n}" for n in (
+                                 "is_cuda", "is_cpu", "is_xla", "is_xpu", "is_ipu",
+                                 "is_mps", "is_maia", "is_mtia", "is_meta", "is_mkldnn",
+                                 "is_quantized", "is_sparse", "is_sparse_csr", "is_vulkan",
+                                 "is_nested")})
 _CONVERSIONS = frozenset({"prim::ListConstruct", "prim::NumToTensor", "aten::Float",
                           "aten::Int", "aten::ScalarImplicit", "prim::TupleConstruct"})
 
@@ -1081,7 +1087,16 @@ class _Replay:
         if isinstance(e, ast.Attribute):
             # x.shape, x.dtype, ...: the op TorchScript's attribute of a value inserts
             v = self.expr(e.value)
-            rec = self.claim(e)
+            try:
+                rec = self.claim(e)
+            except _Abort:
+                # (x.layout, x.is_cuda, x.requires_grad: torch's prim:: nodes of a tensor
+                # attribute carry no source range, nor do gpujit's)
+                rec = next((g for g in self.at.get(None, ()) if id(g.node) not in
+                            self.claimed and g.kind in _UNRANGED_ATTRS), None)
+                if rec is None:
+                    raise
+                self.claimed.add(id(rec.node))
             if len(rec.inputs) != 1 or rec.node.blocks:
                 raise _Abort("attribute")
             out = self.insert(rec.kind, (v,), rec.nout, g=rec.node).outputs[0]
@@ -1296,6 +1311,12 @@ class _Replay:
                 return None
             obj = getattr(obj, a, None)
         from ... import dtypes as _dt
+        from .serialized import ArchiveConstant
+        if isinstance(obj, ArchiveConstant):
+            # archive code's `CONSTANTS.c0`: ConstantTableValue's insertConstant, at e
+            value = obj.value
+            ty = "str" if isinstance(value, str) else "Tensor"
+            return lambda: self.ranged(e, lambda: self.constant(value, ty))
         if isinstance(obj, _dt.dtype) and not isinstance(obj, _dt.MissingDtype):
             value, ty = _dt.scalar_type_code(obj), "int"
         elif obj is None or type(obj) in (bool, int, float, str):
@@ -1394,6 +1415,13 @@ class _Replay:
             obj = self.fn.__globals__.get(root.id)
             if not isinstance(obj, _types.ModuleType):
                 raise _Abort("callee")
+            if f.attr == "device" and len(e.args) == 1 and not e.keywords and \
+                    isinstance(e.args[0], ast.Constant) and \
+                    isinstance(e.args[0].value, str) and not self.peek(e):
+                # torch.device("cpu") (archive code's): aten::device(str), which the
+                # constant propagation folds (gpujit's frontend made the constant)
+                lit = self.expr(e.args[0])
+                return self.insert("aten::device", (lit,), 1).outputs[0]
         else:
             if not isinstance(f.value, (ast.Name, ast.Call, ast.BinOp, ast.Constant,
                                         ast.Subscript, ast.Attribute)):
@@ -1401,6 +1429,12 @@ class _Replay:
             ops.append(self.expr(f.value))
         ops += [self.expr(a) for a in e.args]
         kws = {k.arg: self.expr(k.value) for k in e.keywords}
+        if module_call and root.id == "ops" and isinstance(f.value, ast.Attribute):
+            # archive code's `ops.prim.NumToTensor(n)`: the node it names, a conversion
+            # kind included
+            from .serialized import _ATEN_SPELLED
+            kind = f"{f.value.attr}::{f.attr}"
+            return self.call_node(e, ops, kws, kinds=(_ATEN_SPELLED.get(kind, kind),))
         return self.call_node(e, ops, kws)
 
     def find_var_silent(self, name):
@@ -1985,7 +2019,7 @@ class _Replay:
                     continue
                 if n.kind != "prim::Constant":
                     continue
-                key = (n.value[1], repr(n.value[0]))
+                key = _pool_key(*n.value)
                 if key in seen:
                     self.replace_uses(n.outputs[0], seen[key].outputs[0])
                     self.destroy(n)
@@ -1997,7 +2031,13 @@ class _Replay:
         run(self.top)
 
 
+def _device(s):
+    from ...device import device
+    return device(s)
+
+
 _FOLD = {"aten::add": (lambda a, b: a + b, "str", "str"),
+         "aten::device": (_device, "str", "Device"),
          "aten::gt": (lambda a, b: a > b, "int", "bool"),
          "aten::lt": (lambda a, b: a < b, "int", "bool"),
          "aten::__and__": (lambda a, b: a and b, "bool", "bool"),
@@ -2304,9 +2344,21 @@ def _walk(block):
 
 
 # --------------------------------------------------------------------------- apply
+def _pool_key(value, ty):
+    """The shadow's ConstantPooling key: a Tensor constant by its dtype, sizes and
+    values (torch's EqualNode compares tensors by value), others by their repr."""
+    if ty == "Tensor":
+        return (ty, str(value.dtype), tuple(value.shape), str(value.device),
+                value.detach().cpu().numpy().tobytes())
+    return (ty, repr(value))
+
+
 def _const_matches(sv_value, gnode):
     value, _ty = sv_value
     gv = gnode.attrs.get("value")
+    if _ty == "Tensor":
+        return gv is value or (type(gv) is type(value) and _pool_key(gv, _ty) ==
+                               _pool_key(value, _ty))
     from ... import dtypes as _dt
     if isinstance(gv, _dt.dtype) and type(value) is int:
         try:                                        # (a ScalarType argument's constant)
