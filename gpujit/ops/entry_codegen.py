@@ -130,8 +130,10 @@ def _bool_args(op, skip=()):
             L.append(f"    if {n}.__class__ is not bool{opt}: _boolarg(_op, {i}, {n})")
         elif t.base == "ScalarType" and not t.is_list:
             # (an int is TorchScript's code of a dtype, which graphs pass to `eager`; PyTorch's
-            # parser refuses it: torch.zeros(2, dtype=5) was float16)
-            L.append(f"    if {n}.__class__ is int: _dtypearg(_op, {i}, {n})")
+            # parser refuses it (torch.zeros(2, dtype=5) was float16), a str or NumPy dtype
+            # too, and reads Python's float / complex as float64 / complex128)
+            L.append(f"    if {n}.__class__ is not _DTC and {n} is not None: "
+                     f"{n} = _dtypearg(_op, {i}, {n})")
     return L
 
 
@@ -140,8 +142,13 @@ _ALPHA_CHECKED = frozenset({"add", "sub", "rsub", "subtract"})
 
 
 def _dtype_code_refused(op, n, v):
-    """PyTorch's TypeError for an int given for op's ScalarType parameter n."""
-    raise TypeError(f"{_r._arg_where(op, n)} must be torch.dtype, not {type(v).__name__}")
+    """The dtype PyTorch's parser reads v, no gpujit.dtype, as for op's ScalarType
+    parameter n (Python's bool / int / float / complex types), else its TypeError (an int
+    code, a str, a NumPy dtype)."""
+    d = _dt.python_type_dtype(v)
+    if d is not None:
+        return d
+    raise TypeError(f"{_r._arg_where(op, n)} must be torch.dtype, not {_r.type_name(v)}")
 
 
 def _hook_call(names):
@@ -911,7 +918,7 @@ def _base_namespace():
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _PYNN=_r.PYTHON_NUMBER_TYPES - {type(None)}, _PYIN=frozenset({int}),
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
-              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _dtypearg=_dtype_code_refused, _ovf=_r.overflow_error, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
+              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _dtypearg=_dtype_code_refused, _DTC=_dt.dtype, _ovf=_r.overflow_error, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _rdx=_r.reduction_refused,
               _tensor_for_list=_r.tensor_for_list,

@@ -1,0 +1,100 @@
+"""Bad arguments found by session 59's hunt (helper b59): PyTorch 2.13's error class and
+words, or its answer, for each call; expected values are torch 2.13's (no torch import)."""
+import numpy as np
+import pytest
+
+import gpujit as torch
+
+
+def _x():
+    return torch.ones(2)
+
+
+# ---- a dtype= that is no torch.dtype: a str or a NumPy dtype is refused (each was accepted)
+
+@pytest.mark.parametrize("call, msg", [
+    (lambda: torch.zeros(2, dtype="float32"), r"zeros\(\): argument 'dtype' must be torch.dtype, not str"),
+    (lambda: torch.ones(2, dtype=np.float32), r"ones\(\): argument 'dtype' must be torch.dtype, not type"),
+    (lambda: torch.full((2,), 1., dtype="float32"), r"full\(\): argument 'dtype' must be torch.dtype"),
+    (lambda: torch.zeros(2, dtype=np.dtype("float32")),
+     r"must be torch.dtype, not numpy.dtypes.Float32DType"),
+    (lambda: torch.zeros_like(_x(), dtype="float32"), r"zeros_like\(\): argument 'dtype'"),
+    (lambda: torch.arange(3, dtype="float32"), r"arange\(\) received an invalid combination"),
+    (lambda: torch.rand(2, dtype="float32"), r"rand\(\) received an invalid combination"),
+    (lambda: torch.randn(2, dtype=np.float64), r"got \(int, dtype=type\)"),
+    (lambda: torch.tensor([1.], dtype="float32"), r"tensor\(\): argument 'dtype' must be torch.dtype, not str"),
+    (lambda: torch.tensor([1.], dtype=5), r"tensor\(\): argument 'dtype' must be torch.dtype, not int"),
+    (lambda: torch.as_tensor([1.], dtype=np.float32), r"as_tensor\(\): argument 'dtype'"),
+    (lambda: _x().new_tensor([1], dtype="float64"), r"new_tensor\(\): argument 'dtype'"),
+    (lambda: _x().new_zeros(2, dtype="float64"), r"new_zeros\(\): argument 'dtype'"),
+    (lambda: torch.softmax(_x(), 0, dtype="float64"), r"softmax\(\): argument 'dtype'"),
+    (lambda: torch.nn.functional.log_softmax(_x(), 0, dtype="float64"), r"log_softmax\(\): argument 'dtype'"),
+    (lambda: torch.cumsum(_x(), 0, dtype="float64"), r"cumsum\(\): argument 'dtype'"),
+    (lambda: torch.nansum(_x(), dtype="float64"), r"nansum\(\): argument 'dtype'"),
+    (lambda: torch.linalg.vector_norm(_x(), dtype="float64"), r"argument 'dtype' must be torch.dtype"),
+    (lambda: torch.sparse_coo_tensor([[0]], [1.], dtype=np.float64), r"sparse_coo_tensor\(\)"),
+    (lambda: _x().to(dtype="float32"), r"to\(\) received an invalid combination of arguments - got \(dtype=str, \)"),
+    (lambda: _x().to(np.float32), r"to\(\) received an invalid combination of arguments - got \(type\)"),
+    (lambda: _x().to("cpu", "float64"), r"to\(\) received an invalid combination of arguments - got \(str, str\)"),
+    (lambda: _x().to(torch.float32, "cpu"), r"got \(torch.dtype, str\)"),
+    (lambda: _x().to(torch.float32, torch.float64), r"got \(torch.dtype, torch.dtype\)"),
+    (lambda: torch.nn.Linear(2, 2).to(dtype="float64"), r"to\(\) received an invalid combination"),
+    (lambda: torch.finfo("float32"), r"finfo\(\): argument 'type' \(position 1\) must be torch.dtype, not str"),
+    (lambda: torch.iinfo(np.int32), r"iinfo\(\): argument 'type' \(position 1\) must be torch.dtype, not type"),
+    (lambda: torch.promote_types("float32", torch.int32),
+     r"promote_types\(\): argument 'type1' \(position 1\) must be torch.dtype, not str"),
+    (lambda: torch.can_cast(torch.float32, "a"), r"can_cast\(\): argument 'to' \(position 2\)"),
+    (lambda: torch.set_default_dtype("float64"), r"invalid dtype object: only floating-point types"),
+    (lambda: torch.set_default_dtype(np.float64), r"invalid dtype object"),
+])
+def test_a_dtype_that_is_no_torch_dtype_is_refused(call, msg):
+    with pytest.raises(TypeError, match=msg):
+        call()
+    assert torch.get_default_dtype() is torch.float32
+
+
+@pytest.mark.parametrize("call", [lambda: _x().type(float), lambda: _x().type(np.float64)])
+def test_tensor_type_of_a_class_that_is_no_tensor_type(call):
+    with pytest.raises(ValueError, match=r"invalid type: '(float|numpy.float64)'"):
+        call()
+    with pytest.raises(TypeError, match="dtype must be a type, str, or dtype object"):
+        _x().type(np.dtype("float64"))
+
+
+@pytest.mark.parametrize("call, dtype", [
+    # (Python's float is C's double, whatever the default dtype: these were float32)
+    (lambda: torch.ones(2, dtype=float), torch.float64),
+    (lambda: torch.tensor(1, dtype=float), torch.float64),
+    (lambda: _x().to(float), torch.float64),
+    (lambda: _x().to(dtype=float), torch.float64),
+    (lambda: _x().to(complex), torch.complex128),
+    (lambda: torch.ones(2, dtype=complex), torch.complex128),
+    (lambda: _x().sum(dtype=float), torch.float64),
+    (lambda: _x().new_zeros(2, dtype=float), torch.float64),
+    (lambda: torch.nn.Linear(2, 2).to(float).weight, torch.float64),
+    (lambda: torch.ones(2, dtype=int), torch.int64),
+    (lambda: torch.ones(2, dtype=bool), torch.bool),
+    (lambda: torch.ones(1, dtype=torch.promote_types(float, torch.int32)), torch.float64),
+])
+def test_python_types_for_a_dtype_are_pytorchs(call, dtype):
+    assert call().dtype is dtype
+
+
+def test_python_float_type_is_float64_under_any_default():
+    assert torch.finfo(float).dtype == "float64" and torch.iinfo(int).dtype == "int64"
+    assert torch.can_cast(float, torch.int32) is False
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert torch.ones(2, dtype=float).dtype is torch.float64
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def test_to_keeps_its_overloads():
+    x = _x()
+    assert x.to("cpu", torch.float64).dtype is torch.float64
+    assert x.to(None).dtype is torch.float32 and x.to(dtype=None) is x
+    assert x.to(torch.float64, True, True).dtype is torch.float64
+    y = x.to(x, False, True)
+    assert y is not x and y.dtype is torch.float32
+    assert x.to("cpu", None, False, True) is not x
