@@ -98,3 +98,42 @@ def test_to_keeps_its_overloads():
     y = x.to(x, False, True)
     assert y is not x and y.dtype is torch.float32
     assert x.to("cpu", None, False, True) is not x
+
+
+# ---- a Python int past int64 for an int parameter: PyTorch's parser errors (each was an
+# IndexError or RuntimeError about the huge value, or computed)
+
+_BIG = 2 ** 70
+
+
+@pytest.mark.parametrize("call, cls, msg", [
+    (lambda: _x().select(0, _BIG), ValueError, "Overflow when unpacking long long"),
+    (lambda: _x().sum(-2 ** 63 - 1), ValueError, "Overflow when unpacking long long"),
+    (lambda: _x().unsqueeze(_BIG), ValueError, "Overflow when unpacking long long"),
+    (lambda: torch.roll(_x(), _BIG), ValueError, "Overflow when unpacking long long"),
+    (lambda: _x().topk(_BIG), ValueError, "Overflow when unpacking long long"),
+    (lambda: _x()[:, None][_BIG], ValueError, "Overflow when unpacking long long"),
+    (lambda: torch.manual_seed(2 ** 64), ValueError, "Overflow when unpacking long long"),
+    (lambda: _x().sum((0, _BIG)), TypeError,
+     "sum\\(\\): argument 'dim' failed to unpack the object at pos 2 with error \"Overflow "
+     "when unpacking long long\""),
+    (lambda: _x().view((2, _BIG)), TypeError, "view\\(\\): argument 'size' failed to unpack"),
+    (lambda: torch.zeros(2, _BIG), TypeError, "zeros\\(\\): argument 'size' failed to unpack "
+                                               "the object at pos 2"),
+    (lambda: _x().repeat(_BIG), TypeError, "repeat\\(\\): argument 'repeats' failed to unpack"),
+    (lambda: _x().pow(_BIG), OverflowError, "int too big to convert"),
+    (lambda: _x() ** (-2 ** 63 - 1), OverflowError, "can't convert negative int to unsigned"),
+    (lambda: torch.add(_BIG, 1), OverflowError, "int too big to convert"),
+    (lambda: torch.add(-2 ** 63 - 1, 1), OverflowError, "can't convert negative int"),
+])
+def test_an_int_past_int64_is_the_parsers_error(call, cls, msg):
+    with pytest.raises(cls, match=msg):
+        call()
+
+
+def test_slices_past_int64_are_clamped_as_pythons():
+    x = torch.arange(5.)
+    assert x[_BIG:].numel() == 0 and x[:-_BIG].numel() == 0
+    np.testing.assert_array_equal(x[-_BIG:].numpy(), np.arange(5.))
+    np.testing.assert_array_equal(x[:_BIG].numpy(), np.arange(5.))
+    assert x.pow(2 ** 63).tolist() == [0.0, 1.0, np.inf, np.inf, np.inf]   # (a uint64 Scalar)

@@ -95,6 +95,10 @@ def _number_args(op, skip=()):
                 # (an int past int64 and uint64: PyTorch's parser OverflowError)
                 L.append(f"    elif {n}.__class__ is int and not -9223372036854775808 <= {n} "
                          f"<= 18446744073709551615: raise _bigsc({n})")
+            elif t.base in ("int", "SymInt"):
+                # (past int64: PyTorch's parser ValueError, x.select(0, 2**70) was an IndexError)
+                L.append(f"    elif {n}.__class__ is int and not -9223372036854775808 <= {n} "
+                         f"<= 9223372036854775807: raise _ovfll()")
         elif t.base in ("int", "SymInt"):
             # (a bare int for an unsized int[] is PyTorch's TypeError: _tlist raises it)
             ind = "    "
@@ -102,11 +106,16 @@ def _number_args(op, skip=()):
                 # (None for one without a default goes to _tlist too: torch.roll(x, None);
                 # PyTorch's parser reads None as the default, torch.amax(x, None))
                 none = f" and {n} is not None" if t.optional or a.has_default else ""
-                L.append(f"    if {n}.__class__ is not int{none}:")
+                L.append(f"    if {n}.__class__ is int:")
+                L.append(f"        if not -9223372036854775808 <= {n} <= 9223372036854775807: "
+                         f"raise _ovfll()")     # (x.sum(2**70): PyTorch's ValueError)
+                L.append(f"    elif True{none}:")
                 ind = "        "
             L.append(f"{ind}if {n}.__class__ is tuple or {n}.__class__ is list:")
             L.append(f"{ind}    for _v in {n}:")
-            L.append(f"{ind}        if _v.__class__ is not int:")
+            # (an element past int64 too: _tlist's "failed to unpack" TypeError)
+            L.append(f"{ind}        if _v.__class__ is not int or not -9223372036854775808 <= "
+                     f"_v <= 9223372036854775807:")
             L.append(f"{ind}            {n} = _tlist(_op, {i}, {n})")
             L.append(f"{ind}            break")
             # (None for an int[] that takes none: _tlist's TypeError, torch.flip(x, None))
@@ -288,7 +297,10 @@ def _gen_pointwise(op, fname, consts, inplace=False, hook=True):
         # u8 > 44, clamp(u8, min=-1) clamps at 255), as fused kernels convert it
         if op.number_args.get(n) == "weak":
             # (pow's exponent stays the Python int: PyTorch refuses a negative one for an
-            # integer self before any cast, uint8 ** -3 too, which wrapping made 253)
+            # integer self before any cast, uint8 ** -3 too, which wrapping made 253); one
+            # past int64 and uint64 is the parser's OverflowError (x ** 2**70 was 1)
+            L.append(f"        if type(a_{n}) is int and not -9223372036854775808 <= a_{n} <= "
+                     f"18446744073709551615: raise _bigsc(a_{n})")
             continue
         L.append(f"        if type(a_{n}) is int:")
         L.append("            if npt in _NARROW:")
@@ -918,7 +930,7 @@ def _base_namespace():
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _PYNN=_r.PYTHON_NUMBER_TYPES - {type(None)}, _PYIN=frozenset({int}),
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
-              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _dtypearg=_dtype_code_refused, _DTC=_dt.dtype, _ovf=_r.overflow_error, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
+              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _dtypearg=_dtype_code_refused, _DTC=_dt.dtype, _ovf=_r.overflow_error, _ovfll=_r.int64_overflow, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _rdx=_r.reduction_refused,
               _tensor_for_list=_r.tensor_for_list,

@@ -795,6 +795,11 @@ def int_list_takes_int(op, a):
     return a.type.list_size is not None or a.name in INT_FOR_INT_LIST.get(op.name, ())
 
 
+def int64_overflow():
+    """PyTorch's parser error for a Python int past int64 given for an int parameter."""
+    return ValueError("Overflow when unpacking long long")
+
+
 def tensor_int_list(op, n, v, method=False):
     """op's int[] / SymInt[] parameter n given a Tensor (one element of an integral dtype:
     [its int]) or a sequence holding Tensors (each with one integral element, bool
@@ -834,6 +839,10 @@ def tensor_int_list(op, n, v, method=False):
             raise TypeError(f"{op.public_name}(): argument '{a.name}' failed to unpack the "
                             f"object at pos {i + 1} with error \"type must be tuple of ints,"
                             f"but got {what}\"")
+        if e.__class__ is int and not -(1 << 63) <= e < 1 << 63:
+            raise TypeError(f"{op.public_name}(): argument '{a.name}' failed to unpack the "
+                            f"object at pos {i + 1} with error \"Overflow when unpacking long "
+                            f"long\"")
         if isinstance(e, _Tensor):
             d = e._data
             if sym and d.dtype.kind == "b":
