@@ -137,3 +137,53 @@ def test_slices_past_int64_are_clamped_as_pythons():
     np.testing.assert_array_equal(x[-_BIG:].numpy(), np.arange(5.))
     np.testing.assert_array_equal(x[:_BIG].numpy(), np.arange(5.))
     assert x.pow(2 ** 63).tolist() == [0.0, 1.0, np.inf, np.inf, np.inf]   # (a uint64 Scalar)
+
+
+# ---- trapezoid / cumulative_trapezoid with sample points x of other ranks than y: PyTorch's
+# layout (x not broadcast to y before its differences); wrong answers and refusals before
+
+def _np_trap(y, x, d, cumulative):
+    """PyTorch's integral.cpp in NumPy: x viewed to y's rank (1-D along d, leading 1s),
+    ((y[1:] + y[:-1]) * diff(x)) summed (cumsum) along d, / 2."""
+    if x.ndim == 1:
+        x = x.reshape((1,) * d + x.shape + (1,) * (y.ndim - d - 1))
+    elif x.ndim < y.ndim:
+        x = x.reshape((1,) * (y.ndim - x.ndim) + x.shape)
+    seg = (np.take(y, range(1, y.shape[d]), d) + np.take(y, range(y.shape[d] - 1), d)) * \
+        np.diff(x, axis=d)
+    return (np.cumsum(seg, d) if cumulative else seg.sum(d)) / 2
+
+
+@pytest.mark.parametrize("ys, xs, d, shape, cshape", [
+    ((4, 2, 3), (2, 3), 1, (4, 3), (4, 1, 3)),      # (was refused: a size error)
+    ((2, 3, 4), (3, 1), 1, (2, 4), (2, 2, 4)),      # (was refused)
+    ((3,), (3, 1), 0, (2,), (2, 2)),                # (was refused)
+    ((2, 3), (2, 3, 1), 0, (3, 3), (1, 3, 3)),      # (was (2, 3): x broadcast first)
+    ((2, 3), (2, 3), 0, (3,), (1, 3)),
+    ((4, 2, 3), (2, 3), -1, (4, 2), (4, 2, 2)),
+])
+def test_trapezoid_of_sample_points_of_another_rank(ys, xs, d, shape, cshape):
+    rng = np.random.default_rng(0)
+    y, x = rng.standard_normal(ys), np.cumsum(rng.random(xs), axis=-1)
+    dd = d % len(ys)
+    r = torch.trapezoid(torch.tensor(y), torch.tensor(x), dim=d)
+    c = torch.cumulative_trapezoid(torch.tensor(y), torch.tensor(x), dim=d)
+    assert tuple(r.shape) == shape and tuple(c.shape) == cshape
+    np.testing.assert_allclose(r.numpy(), _np_trap(y, x, dd, False), rtol=1e-12)
+    np.testing.assert_allclose(c.numpy(), _np_trap(y, x, dd, True), rtol=1e-12)
+    yt = torch.tensor(y, requires_grad=True)
+    torch.trapezoid(yt, torch.tensor(x), dim=d).sum().backward()
+    assert yt.grad.shape == yt.shape
+
+
+@pytest.mark.parametrize("ys, xs, msg", [
+    ((3,), (2, 3), r"The size of tensor a \(2\) must match the size of tensor b \(3\) at "
+                   r"non-singleton dimension 1"),
+    ((2, 3), (5, 2, 3), r"The size of tensor a \(2\) must match the size of tensor b \(3\) at "
+                        r"non-singleton dimension 2"),
+])
+def test_trapezoid_of_sample_points_that_do_not_broadcast(ys, xs, msg):
+    # (each computed before: x broadcast to y, as PyTorch does not)
+    for f in (torch.trapezoid, torch.cumulative_trapezoid, torch.trapz):
+        with pytest.raises(RuntimeError, match=msg):
+            f(torch.ones(ys), torch.ones(xs))
