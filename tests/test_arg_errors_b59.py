@@ -187,3 +187,36 @@ def test_trapezoid_of_sample_points_that_do_not_broadcast(ys, xs, msg):
     for f in (torch.trapezoid, torch.cumulative_trapezoid, torch.trapz):
         with pytest.raises(RuntimeError, match=msg):
             f(torch.ones(ys), torch.ones(xs))
+
+
+# ---- Python-level nn.functional functions given a non-Tensor for a Tensor: PyTorch's
+# parser TypeError (each leaked an AttributeError: 'NoneType' object has no attribute 'dim')
+
+_F = torch.nn.functional
+
+
+@pytest.mark.parametrize("call, msg", [
+    (lambda: _F.pdist(None), r"pdist\(\): argument 'input' \(position 1\) must be Tensor, not NoneType"),
+    (lambda: torch.pdist("a"), r"pdist\(\): argument 'input' \(position 1\) must be Tensor, not str"),
+    (lambda: _F.embedding(torch.tensor([0]), None), r"argument 'weight' .*must be Tensor, not NoneType"),
+    (lambda: _F.grid_sample(None, torch.ones(1, 2, 2, 2)), r"grid_sampler\(\): argument 'input'"),
+    (lambda: _F.grid_sample(torch.ones(1, 1, 2, 2), None), r"grid_sampler\(\): argument 'grid' \(position 2\)"),
+    (lambda: _F.pairwise_distance(_x(), None), r"pairwise_distance\(\): argument 'x2' \(position 2\)"),
+    (lambda: _F.cosine_embedding_loss(_x(), _x(), None), r"argument 'target' \(position 3\) must be Tensor"),
+    (lambda: _F.multi_margin_loss(_x(), "a"), r"multi_margin_loss\(\): argument 'target' \(position 2\) must be Tensor, not str"),
+    (lambda: _F.multilabel_margin_loss(_x(), None), r"multilabel_margin_loss\(\): argument 'target'"),
+    (lambda: _F.triplet_margin_loss(_x(), _x(), None), r"argument 'negative' \(position 3\)"),
+    (lambda: _F.scaled_dot_product_attention(_x(), _x(), None), r"argument 'value' \(position 3\) must be Tensor"),
+])
+def test_functional_of_no_tensor_is_the_parsers_type_error(call, msg):
+    with pytest.raises(TypeError, match=msg):
+        call()
+
+
+def test_fractional_max_pool_without_a_size_says_so_first():
+    # (PyTorch checks output_size / output_ratio before the kernel size: was len(None)'s error)
+    with pytest.raises(ValueError, match="fractional_max_pool2d requires specifying either an "
+                                         "output_size or an output_ratio"):
+        _F.fractional_max_pool2d(torch.ones(1, 1, 4, 4), None)
+    with pytest.raises(ValueError, match="fractional_max_pool3d requires specifying"):
+        _F.fractional_max_pool3d(torch.ones(1, 1, 4, 4, 4), 2)

@@ -141,7 +141,9 @@ def _bool_args(op, skip=()):
             # (an int is TorchScript's code of a dtype, which graphs pass to `eager`; PyTorch's
             # parser refuses it (torch.zeros(2, dtype=5) was float16), a str or NumPy dtype
             # too, and reads Python's float / complex as float64 / complex128)
-            L.append(f"    if {n}.__class__ is not _DTC and {n} is not None: "
+            # (the schema's own default passes: triu_indices' dtype=long, a str here)
+            own = f" and {n} != {a.default!r}" if isinstance(a.default, str) else ""
+            L.append(f"    if {n}.__class__ is not _DTC and {n} is not None{own}: "
                      f"{n} = _dtypearg(_op, {i}, {n})")
     return L
 
