@@ -220,3 +220,27 @@ def test_fractional_max_pool_without_a_size_says_so_first():
         _F.fractional_max_pool2d(torch.ones(1, 1, 4, 4), None)
     with pytest.raises(ValueError, match="fractional_max_pool3d requires specifying"):
         _F.fractional_max_pool3d(torch.ones(1, 1, 4, 4, 4), 2)
+
+
+@pytest.mark.parametrize("shape, dim, idx, cls, msg", [
+    # (ATen's CPU kernel of a self of one dim or none: its own words, an IndexError)
+    ((3,), 0, [5], IndexError, "index out of range in self"),
+    ((3,), 0, [-1], IndexError, "index out of range in self"),
+    ((), 0, [1], IndexError, "index out of range in self"),
+    ((3, 2), 0, [5], RuntimeError, "index 5 is out of bounds for dimension 0 with size 3"),
+    ((3, 2), 1, [-1], RuntimeError, "index -1 is out of bounds for dimension 1 with size 2"),
+])
+def test_index_add_of_an_index_out_of_range(shape, dim, idx, cls, msg):
+    src = list(shape)
+    if src:
+        src[dim] = 1
+    for f in (torch.Tensor.index_add_, torch.Tensor.index_add):
+        with pytest.raises(cls, match=msg):
+            f(torch.zeros(shape), dim, torch.tensor(idx), torch.ones(src))
+
+
+@pytest.mark.parametrize("obj, name", [(3, "int"), (None, "NoneType"), ("abc", "str"),
+                                       ((1,), "tuple")])
+def test_script_of_a_builtin_value_is_torchs_type_error(obj, name):
+    with pytest.raises(TypeError, match=f"<class '{name}'> is a built-in class"):
+        torch.jit.script(obj)
