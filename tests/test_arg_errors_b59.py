@@ -244,3 +244,20 @@ def test_index_add_of_an_index_out_of_range(shape, dim, idx, cls, msg):
 def test_script_of_a_builtin_value_is_torchs_type_error(obj, name):
     with pytest.raises(TypeError, match=f"<class '{name}'> is a built-in class"):
         torch.jit.script(obj)
+
+
+@pytest.mark.parametrize("call, cls, msg", [
+    (lambda: torch.margin_ranking_loss(_x(), _x(), None), TypeError,
+     r"margin_ranking_loss\(\): argument 'target' \(position 3\) must be Tensor, not NoneType"),
+    (lambda: torch.ormqr(torch.ones(2, 2), torch.ones(1), "a"), TypeError,
+     r"ormqr\(\): argument 'input3' \(position 3\) must be Tensor, not str"),
+    (lambda: torch.is_distributed(None), TypeError, r"is_distributed\(\): argument 'input'"),
+    (lambda: torch.from_dlpack(None), RuntimeError, "from_dlpack received an invalid capsule"),
+    (lambda: torch.sparse_compressed_tensor(torch.tensor([0, 1]), torch.tensor([0]),
+                                            torch.ones(1)), RuntimeError,
+     "sparse_compressed_tensor expected sparse compressed tensor layout but got none"),
+])
+def test_torch_functions_of_no_tensor(call, cls, msg):
+    # (each leaked an AttributeError or KeyError)
+    with pytest.raises(cls, match=msg):
+        call()

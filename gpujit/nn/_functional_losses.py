@@ -8,7 +8,7 @@ import warnings
 from typing import Callable, Optional
 
 import gpujit as _gpujit
-from ._tensor_params import tensor_args as _tensor_args
+from ..ops.parser_errors import tensor_args as _tensor_args
 
 from . import functional as F
 from ._dtype_names import short_dtype_name as _short_dtype_name

@@ -16,7 +16,7 @@ import warnings as _warnings
 from typing import Optional
 
 import gpujit as _gpujit
-from ._tensor_params import tensor_args as _tensor_args
+from ..ops.parser_errors import tensor_args as _tensor_args
 
 from ..dtypes import dtype as _dtype
 from ..ops import registry as _registry

@@ -9,7 +9,7 @@ import warnings as _warnings
 from typing import Optional, Tuple
 
 import gpujit as _gpujit
-from ._tensor_params import tensor_args as _tensor_args
+from ..ops.parser_errors import tensor_args as _tensor_args
 
 from ..dtypes import dtype as _dtype
 from .functional import _from_source  # (functional.py imports this module last)

@@ -11,7 +11,7 @@ import warnings as _warnings
 from typing import List, Optional
 
 import gpujit as _gpujit
-from ._tensor_params import tensor_args as _tensor_args
+from ..ops.parser_errors import tensor_args as _tensor_args
 
 __all__ = ["pdist", "embedding_bag", "affine_grid", "grid_sample",
            "gumbel_softmax", "conv_tbc"]

@@ -13,7 +13,7 @@ import warnings as _warnings
 from typing import List, Optional
 
 import gpujit as _gpujit
-from ._tensor_params import tensor_args as _tensor_args
+from ..ops.parser_errors import tensor_args as _tensor_args
 
 from ._dtype_names import short_dtype_name as _dtype_short
 
