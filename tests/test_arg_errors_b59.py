@@ -261,3 +261,11 @@ def test_torch_functions_of_no_tensor(call, cls, msg):
     # (each leaked an AttributeError or KeyError)
     with pytest.raises(cls, match=msg):
         call()
+
+
+def test_numpy_force_is_a_keyword_only_bool():
+    with pytest.raises(TypeError, match="numpy\\(\\): argument 'force' must be bool, not str"):
+        _x().numpy(force="a")
+    with pytest.raises(TypeError):
+        _x().numpy(True)
+    np.testing.assert_array_equal(_x().numpy(force=True), np.ones(2, np.float32))
