@@ -269,3 +269,22 @@ def test_numpy_force_is_a_keyword_only_bool():
     with pytest.raises(TypeError):
         _x().numpy(True)
     np.testing.assert_array_equal(_x().numpy(force=True), np.ones(2, np.float32))
+
+
+@pytest.mark.parametrize("call, msg", [
+    (lambda: torch.ones(2, layout="strided"), r"ones\(\): argument 'layout' must be torch.layout, not str"),
+    (lambda: torch.zeros(2, layout=3), r"zeros\(\): argument 'layout' must be torch.layout, not int"),
+    (lambda: torch.ones_like(_x(), layout="a"), r"ones_like\(\): argument 'layout'"),
+    (lambda: torch.ones(2, device=3.5), r"must be torch.device, not float|device\(\) received an "
+                                        r"invalid combination of arguments - got \(float\)"),
+    (lambda: torch.tensor([1.], device=[0]), r"got \(list\)"),
+    (lambda: torch.device(None), r"device\(\) received an invalid combination of arguments - "
+                                 r"got \(NoneType\)"),
+    (lambda: torch.device(3.5), r"got \(float\)"),
+])
+def test_a_layout_or_device_of_another_type_is_the_parsers_type_error(call, msg):
+    # (layouts were ignored; devices were 'Invalid device string' RuntimeErrors)
+    with pytest.raises(TypeError, match=msg):
+        call()
+    assert torch.ones(2, layout=torch.strided, device="cpu").layout is torch.strided
+    assert torch.zeros(1, device=torch.device("cpu")).device.type == "cpu"

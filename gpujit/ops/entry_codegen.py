@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._dump import dumping as _dumping
+from ..device import device as _device_type
 from ..device import cpu as _cpu, xp_for as _xp_for, DEFAULT_FACTORY_DEVICE as _DEFDEV, \
     default_device as _default_device, device_of_array as _device_of_array
 from . import registry as _r
@@ -145,7 +146,21 @@ def _bool_args(op, skip=()):
             own = f" and {n} != {a.default!r}" if isinstance(a.default, str) else ""
             L.append(f"    if {n}.__class__ is not _DTC and {n} is not None{own}: "
                      f"{n} = _dtypearg(_op, {i}, {n})")
+        elif t.base == "Layout" and not t.is_list:
+            # (torch.ones(2, layout='strided') was taken: the parser's TypeError)
+            L.append(f"    if {n}.__class__ is not _LAYC and {n} is not None: "
+                     f"_typearg(_op, {i}, {n}, 'torch.layout')")
+        elif t.base == "Device" and not t.is_list:
+            # (a str or an index is a device; device=3.5 was 'Invalid device string')
+            L.append(f"    if {n}.__class__ is not _DEVC and {n} is not None and {n}.__class__ "
+                     f"is not str and {n}.__class__ is not int: "
+                     f"_typearg(_op, {i}, {n}, 'torch.device')")
     return L
+
+
+def _type_refused(op, n, v, want):
+    """PyTorch's parser TypeError for v given for op's parameter n of type `want`."""
+    raise TypeError(f"{_r._arg_where(op, n)} must be {want}, not {_r.type_name(v)}")
 
 
 # ops whose body checks alpha first (pointwise._check_alpha: its words for a complex alpha)
@@ -932,7 +947,7 @@ def _base_namespace():
               _dtype_refused=_r.dtype_refused, _npn=_r.NUMPY_NUMBERS, _PYN=_r.PYTHON_NUMBER_TYPES, _PYI=_r.PYTHON_INT_TYPES,
               _PYNN=_r.PYTHON_NUMBER_TYPES - {type(None)}, _PYIN=frozenset({int}),
               _new=_r._new, _empty_layout=_r.empty_layout, _dtm=_dt, _SCALAR=_dt.SCALAR, _SKI=(_dt.int64, _dt.SCALAR),
-              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _dtypearg=_dtype_code_refused, _DTC=_dt.dtype, _ovf=_r.overflow_error, _ovfll=_r.int64_overflow, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
+              _numarg=_r.number_arg, _boolarg=_r.bool_refused, _dtypearg=_dtype_code_refused, _DTC=_dt.dtype, _LAYC=_dt.layout, _DEVC=_device_type, _typearg=_type_refused, _ovf=_r.overflow_error, _ovfll=_r.int64_overflow, _npnum=_r.numpy_number, _nd_other=_r.ndarray_operand,
               _tlist=_r.tensor_int_list, _argtypes=_r.arg_type_error, _renum=None,
               _rdx=_r.reduction_refused,
               _tensor_for_list=_r.tensor_for_list,
